@@ -1,0 +1,109 @@
+"""The `paperkg` console script: one click group; each package adds its own sub-commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from kg.config import describe, load_config
+from kg.store import GraphStore, StoreError, open_store
+
+
+def open_configured_store() -> GraphStore:
+    """Open the configured store, turning connection failures into a one-line CLI error."""
+    try:
+        return open_store(load_config())
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """paperkg: a knowledge graph and search service for mechanistic interpretability papers."""
+    try:
+        level = "DEBUG" if verbose else load_config().log_level
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def config_cmd(as_json: bool) -> None:
+    """Print the effective configuration (secrets masked)."""
+    rows = describe()
+    if as_json:
+        click.echo(json.dumps(
+            {name: {"value": value, "default": default, "set": is_set, "help": help_}
+             for name, value, default, is_set, help_ in rows}, indent=2))
+        return
+    width = max(len(r[0]) for r in rows)
+    for name, value, _default, is_set, help_ in rows:
+        origin = "set" if is_set else "default"
+        click.echo(f"{name:<{width}}  {value}  ({origin})")
+        click.echo(f"{'':<{width}}    {help_}")
+
+
+@main.command("init")
+@click.option("--taxonomy", "taxonomy_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file).")
+def init_cmd(taxonomy_path: Path | None) -> None:
+    """Create the store's schema and load the taxonomy (idempotent)."""
+    from kg.taxonomy import load_taxonomy
+
+    config = load_config()
+    try:
+        taxonomy = load_taxonomy(taxonomy_path or config.taxonomy)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    store = open_configured_store()
+    try:
+        store.init_schema()
+        store.load_taxonomy(taxonomy.nodes)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    click.echo(
+        f"initialised {config.backend} store; taxonomy {taxonomy.source}: "
+        f"{len(taxonomy.nodes)} nodes"
+    )
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_cmd(as_json: bool) -> None:
+    """Node and relationship counts by label and type."""
+    store = open_configured_store()
+    try:
+        stats = store.stats()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, sort_keys=True))
+        return
+    for kind in ("nodes", "relationships"):
+        click.echo(f"{kind}:")
+        for name, count in sorted(stats.get(kind, {}).items()):
+            click.echo(f"  {name:<14} {count}")
+
+
+def _register_subcommands() -> None:
+    from api.cli import register as register_api
+    from ingest.cli import register as register_ingest
+
+    register_ingest(main)
+    register_api(main)
+
+
+_register_subcommands()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Configuration from PAPERKG_* environment variables: one table of settings, one loader."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LIST_URL = (
+    "https://raw.githubusercontent.com/Dakingrai/"
+    "awesome-mechanistic-interpretability-lm-papers/main/README.md"
+)
+DEFAULT_ARXIV_URL = "https://export.arxiv.org/api/query"
+PACKAGED_TAXONOMY = Path(__file__).parent / "taxonomies" / "mi.yaml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default and meaning."""
+
+    name: str
+    default: str
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PAPERKG_DATA_DIR", "paperkg-data", "directory of the embedded store and caches"),
+    Setting("PAPERKG_STORE", "embedded", "'embedded', or a Neo4j URI (bolt://, neo4j://, neo4j+s://)"),
+    Setting("PAPERKG_NEO4J_URI", "", "Neo4j URI; when set, the Neo4j backend is used"),
+    Setting("PAPERKG_NEO4J_USER", "neo4j", "Neo4j user"),
+    Setting("PAPERKG_NEO4J_PASSWORD", "", "Neo4j password", secret=True),
+    Setting("PAPERKG_NEO4J_DATABASE", "neo4j", "Neo4j database name"),
+    Setting("PAPERKG_EMBEDDING_MODEL", "",
+            "local sentence-transformers model directory (empty: the packaged all-MiniLM-L6-v2)"),
+    Setting("PAPERKG_TAXONOMY", str(PACKAGED_TAXONOMY), "taxonomy YAML loaded by `paperkg init`"),
+    Setting("PAPERKG_ARXIV_URL", DEFAULT_ARXIV_URL, "arXiv API query endpoint"),
+    Setting("PAPERKG_ARXIV_DELAY", "3.0", "seconds between arXiv requests (arXiv asks for >= 3)"),
+    Setting("PAPERKG_ARXIV_TIMEOUT", "30", "seconds before an arXiv request times out"),
+    Setting("PAPERKG_ARXIV_RETRIES", "4", "retries of a failed arXiv request"),
+    Setting("PAPERKG_ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI", "categories of the weekly query"),
+    Setting("PAPERKG_LIST_SOURCE", DEFAULT_LIST_URL, "the awesome-list: a file path or URL"),
+    Setting("PAPERKG_SHARED_DATA", "../shared/data",
+            "folder with seed_papers.jsonl and awesome-list-seed.md (offline demo, tests)"),
+    Setting("PAPERKG_OFFLINE", "1", "1: the demo uses the shared seed data; 0: the live list and arXiv"),
+    Setting("PAPERKG_SCHEDULE", "0 6 * * 1", "cron expression of the weekly ingest (UTC)"),
+    Setting("PAPERKG_LOG_LEVEL", "INFO", "log level"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective configuration."""
+
+    data_dir: Path
+    neo4j_uri: str
+    neo4j_user: str
+    neo4j_password: str
+    neo4j_database: str
+    embedding_model: str
+    taxonomy: Path
+    arxiv_url: str
+    arxiv_delay: float
+    arxiv_timeout: float
+    arxiv_retries: int
+    arxiv_categories: tuple[str, ...]
+    list_source: str
+    shared_data: Path
+    offline: bool
+    schedule: str
+    log_level: str
+
+    @property
+    def backend(self) -> str:
+        """'neo4j' or 'embedded'."""
+        return "neo4j" if self.neo4j_uri else "embedded"
+
+
+def _raw(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    return _BY_NAME[name].default if value is None or value == "" else value
+
+
+def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+    """Read the configuration from the environment (or `env`); keyword overrides win."""
+    env = os.environ if env is None else env
+    store = _raw(env, "PAPERKG_STORE")
+    neo4j_uri = _raw(env, "PAPERKG_NEO4J_URI") or ("" if store == "embedded" else store)
+    if store not in ("embedded", "") and "://" not in store:
+        raise ValueError(f"PAPERKG_STORE must be 'embedded' or a Neo4j URI, not {store!r}")
+    try:
+        values: dict[str, object] = dict(
+            data_dir=Path(_raw(env, "PAPERKG_DATA_DIR")).expanduser(),
+            neo4j_uri=neo4j_uri,
+            neo4j_user=_raw(env, "PAPERKG_NEO4J_USER"),
+            neo4j_password=_raw(env, "PAPERKG_NEO4J_PASSWORD"),
+            neo4j_database=_raw(env, "PAPERKG_NEO4J_DATABASE"),
+            embedding_model=_raw(env, "PAPERKG_EMBEDDING_MODEL"),
+            taxonomy=Path(_raw(env, "PAPERKG_TAXONOMY")).expanduser(),
+            arxiv_url=_raw(env, "PAPERKG_ARXIV_URL"),
+            arxiv_delay=float(_raw(env, "PAPERKG_ARXIV_DELAY")),
+            arxiv_timeout=float(_raw(env, "PAPERKG_ARXIV_TIMEOUT")),
+            arxiv_retries=int(_raw(env, "PAPERKG_ARXIV_RETRIES")),
+            arxiv_categories=tuple(
+                c.strip() for c in _raw(env, "PAPERKG_ARXIV_CATEGORIES").split(",") if c.strip()
+            ),
+            list_source=_raw(env, "PAPERKG_LIST_SOURCE"),
+            shared_data=Path(_raw(env, "PAPERKG_SHARED_DATA")).expanduser(),
+            offline=_raw(env, "PAPERKG_OFFLINE").strip().lower() not in ("0", "false", "no"),
+            schedule=_raw(env, "PAPERKG_SCHEDULE"),
+            log_level=_raw(env, "PAPERKG_LOG_LEVEL").upper(),
+        )
+    except ValueError as exc:
+        raise ValueError(f"invalid PAPERKG_* setting: {exc}") from exc
+    values.update(overrides)
+    return Config(**values)  # type: ignore[arg-type]
+
+
+def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, bool, str]]:
+    """Rows (name, effective value, default, is-set, help) with secrets masked."""
+    env = os.environ if env is None else env
+    rows = []
+    for s in SETTINGS:
+        is_set = bool(env.get(s.name))
+        value = _raw(env, s.name)
+        if s.secret and value:
+            value = "********"
+        rows.append((s.name, value, s.default, is_set, s.help))
+    return rows

@@ -1,0 +1,219 @@
+"""The GraphStore interface: domain operations every backend implements, and the factory."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import numpy as np
+
+from kg.config import Config
+from kg.entities import (
+    IngestRun,
+    Paper,
+    PaperBundle,
+    PaperDetail,
+    Rejection,
+    RelatedCandidate,
+    ScoredId,
+    SearchFilters,
+    TaxonomyNode,
+    TechniqueCount,
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked (unreachable, locked, corrupt)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (e.g. Neo4j down)."""
+
+
+class LockHeld(StoreError):
+    """A named lock is held by another owner."""
+
+
+class GraphStore(abc.ABC):
+    """Domain operations on the paper graph. Every backend passes tests/kg/test_store_contract.py."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def init_schema(self) -> None:
+        """Create tables / constraints / indexes idempotently (waits until they are usable)."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- taxonomy --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def load_taxonomy(self, nodes: Sequence[TaxonomyNode]) -> None:
+        """Upsert taxonomy nodes and their REFINES edges (child -> parent of the same label)."""
+
+    @abc.abstractmethod
+    def taxonomy_nodes(self, label: str | None = None) -> list[TaxonomyNode]:
+        """All taxonomy nodes, or those of one label."""
+
+    # -- writes ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
+        """Insert or replace papers and all their outgoing edges, atomically per batch.
+
+        Validates every bundle first (title present, embedding of EMBEDDING_DIM finite floats,
+        strings valid UTF-8) and raises ValueError naming the record before writing anything.
+        Keeps `first_seen` of existing papers. Returns {paper id: "new"|"updated"|"unchanged"}
+        where unchanged means every stored property and edge was already equal.
+        """
+
+    @abc.abstractmethod
+    def delete_paper(self, paper_id: str) -> bool:
+        """Remove a paper and its edges (authors and taxonomy nodes stay). True if it existed."""
+
+    # -- reads -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_paper(self, paper_id: str) -> PaperDetail | None:
+        """The paper with techniques, evaluations, findings, models and list rows."""
+
+    @abc.abstractmethod
+    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Papers by id in the order given (missing ids are skipped), without embeddings."""
+
+    @abc.abstractmethod
+    def find_paper_ids(
+        self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
+        title_keys: Sequence[str] = (),
+    ) -> dict[str, str]:
+        """Map known arXiv ids / DOIs / normalised title keys to stored paper ids (for dedupe)."""
+
+    @abc.abstractmethod
+    def paper_ids(self) -> list[str]:
+        """Every paper id."""
+
+    @abc.abstractmethod
+    def papers_by_technique(
+        self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
+        limit: int = 20, offset: int = 0,
+    ) -> tuple[list[Paper], int]:
+        """Papers using a technique (sort "date": newest first; "centrality": most connected),
+        and their total count."""
+
+    @abc.abstractmethod
+    def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        """Full-text search over title, abstract and authors; user text is never interpreted as
+        query syntax. Higher score is better."""
+
+    @abc.abstractmethod
+    def vector_search(
+        self, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Top-k papers by cosine similarity to `vector`, after filters (exact on embedded)."""
+
+    @abc.abstractmethod
+    def filter_ids(self, filters: SearchFilters) -> set[str]:
+        """Ids of the papers that pass the filters."""
+
+    @abc.abstractmethod
+    def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings of the given papers (papers without one are left out)."""
+
+    @abc.abstractmethod
+    def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
+        """Papers sharing techniques, topics, components, models or authors with a paper."""
+
+    @abc.abstractmethod
+    def technique_document_frequency(self) -> dict[str, int]:
+        """Number of papers using each technique (for IDF weighting)."""
+
+    @abc.abstractmethod
+    def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each paper, the set of technique, topic, component and model ids it touches."""
+
+    @abc.abstractmethod
+    def technique_counts(self) -> list[TechniqueCount]:
+        """Every Technique, Evaluation, Topic and Object node with own/total paper counts."""
+
+    @abc.abstractmethod
+    def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
+        """Techniques used together with this one (incl. refinements), most frequent first."""
+
+    @abc.abstractmethod
+    def papers_per_year(self, technique_id: str) -> dict[int, int]:
+        """Paper counts by year for a technique, refinements included."""
+
+    @abc.abstractmethod
+    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
+        """Papers first seen at or after `since` (ISO date or timestamp), newest first."""
+
+    @abc.abstractmethod
+    def list_sections(self) -> list[dict[str, object]]:
+        """List sections: id, title, path, paper count."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, dict[str, int]]:
+        """{"nodes": {label: count}, "relationships": {type: count}}."""
+
+    # -- embedding cache -------------------------------------------------------------------
+    @abc.abstractmethod
+    def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors by sha256 of the embedded text, for one model."""
+
+    @abc.abstractmethod
+    def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Store vectors keyed by sha256 of the embedded text."""
+
+    # -- ingest runs, locks, rejections ----------------------------------------------------
+    @abc.abstractmethod
+    def start_run(self, source: str) -> IngestRun:
+        """Record a run as started (status "running")."""
+
+    @abc.abstractmethod
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, object] | None = None,
+        watermark: str | None = None, message: str | None = None,
+    ) -> None:
+        """Record how a run ended. The watermark is stored only with status "succeeded"."""
+
+    @abc.abstractmethod
+    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
+        """Recent runs, newest first."""
+
+    @abc.abstractmethod
+    def last_watermark(self, source: str) -> str | None:
+        """Watermark of the newest succeeded run of a source."""
+
+    @abc.abstractmethod
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
+        """Take a named lock or raise LockHeld (an expired lock is taken over)."""
+
+    @abc.abstractmethod
+    def release_lock(self, name: str, owner: str) -> None:
+        """Release a lock held by `owner` (no-op otherwise)."""
+
+    @abc.abstractmethod
+    def record_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Keep rejected candidates (upsert by arXiv id + run)."""
+
+    @abc.abstractmethod
+    def rejections(self, since: str | None = None, limit: int = 500) -> list[Rejection]:
+        """Rejected candidates seen at or after `since`, newest first."""
+
+
+def open_store(config: Config | None = None) -> GraphStore:
+    """Open the store the configuration names: Neo4j when a Neo4j URI is set, else embedded."""
+    from kg.config import load_config
+
+    config = config or load_config()
+    if config.neo4j_uri:
+        from kg.neo4j_store import Neo4jStore
+
+        return Neo4jStore(
+            config.neo4j_uri, config.neo4j_user, config.neo4j_password, config.neo4j_database
+        )
+    from kg.embedded import EmbeddedStore
+
+    return EmbeddedStore(config.data_dir / "paperkg.sqlite3")

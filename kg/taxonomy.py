@@ -1,0 +1,162 @@
+"""Load a taxonomy YAML file (the figure's bands, extensions, components, models, list labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kg.entities import TaxonomyNode
+from kg.schema import Label
+
+_NULL_LABEL = object()
+
+
+@dataclass
+class Taxonomy:
+    """Taxonomy nodes plus the list-label maps, with look-ups the pipeline needs."""
+
+    nodes: list[TaxonomyNode]
+    technique_labels: dict[str, list[str]] = field(default_factory=dict)
+    evaluation_labels: dict[str, list[str]] = field(default_factory=dict)
+    section_topics: dict[str, str | None] = field(default_factory=dict)
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        self.by_id: dict[str, TaxonomyNode] = {n.id: n for n in self.nodes}
+        self._children: dict[str, list[str]] = {}
+        for n in self.nodes:
+            if n.parent and n.parent in self.by_id:
+                self._children.setdefault(n.parent, []).append(n.id)
+        self._technique_labels_cf = {k.casefold(): v for k, v in self.technique_labels.items()}
+        self._evaluation_labels_cf = {k.casefold(): v for k, v in self.evaluation_labels.items()}
+
+    def of_label(self, label: str) -> list[TaxonomyNode]:
+        """Nodes with one graph label."""
+        return [n for n in self.nodes if n.label == label]
+
+    def descendants(self, node_id: str) -> list[str]:
+        """The node and every node that refines it, transitively (same label only)."""
+        node = self.by_id.get(node_id)
+        if node is None:
+            return [node_id]
+        out, stack = [], [node_id]
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(
+                c for c in self._children.get(current, []) if self.by_id[c].label == node.label
+            )
+        return out
+
+    def map_list_label(self, text: str, column: str) -> tuple[list[str], bool]:
+        """Map one list cell value to taxonomy ids. Returns (ids, known); "N/A" is known and empty."""
+        table = self._technique_labels_cf if column == "techniques" else self._evaluation_labels_cf
+        key = text.strip().casefold()
+        if key in table:
+            return list(table[key]), True
+        if column == "evaluation" and key.startswith("extrinsic"):
+            return ["extrinsic_evaluation"], True
+        # A label that is a node's own name or alias is known too (e.g. "Causal Mediation Analysis").
+        for node in self.nodes:
+            names = [node.name, node.id, *node.aliases]
+            if key in {n.casefold() for n in names} and node.label in (
+                Label.TECHNIQUE, Label.EVALUATION
+            ):
+                return [node.id], True
+        return [], False
+
+
+def _as_ids(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _walk(items: Iterable[dict[str, Any]], label: str, parent: str | None, kind: str | None,
+          out: list[TaxonomyNode]) -> None:
+    for item in items or []:
+        out.append(
+            TaxonomyNode(
+                label=label,
+                id=str(item["id"]),
+                name=str(item.get("label", item["id"])),
+                aliases=[str(a) for a in item.get("aliases", [])],
+                ambiguous_aliases=[str(a) for a in item.get("ambiguous_aliases", [])],
+                parent=parent if parent is not None else item.get("parent"),
+                kind=kind,
+            )
+        )
+        _walk(item.get("children", []), label, str(item["id"]), kind, out)
+
+
+_EXTENSION_KIND_LABEL = {"technique": Label.TECHNIQUE, "evaluation": Label.EVALUATION}
+
+
+def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
+    """Build a Taxonomy from the parsed YAML mapping."""
+    if not isinstance(data, dict) or "techniques" not in data:
+        raise ValueError(f"{source or 'taxonomy'}: not a taxonomy file (no 'techniques' key)")
+    nodes: list[TaxonomyNode] = []
+    _walk(data.get("techniques", []), Label.TECHNIQUE, None, "figure", nodes)
+    _walk(data.get("evaluation", []), Label.EVALUATION, None, None, nodes)
+    _walk(data.get("findings", []), Label.TOPIC, None, None, nodes)
+    for obj in data.get("fundamental_objects", []):
+        _walk([{k: v for k, v in obj.items() if k != "children"}], Label.OBJECT, None, None, nodes)
+    known = {n.id: n for n in nodes}
+    for ext in data.get("extensions_not_in_figure", []):
+        parent = ext.get("parent")
+        label = _EXTENSION_KIND_LABEL.get(ext.get("kind", ""))
+        if label is None:
+            label = known[parent].label if parent in known else Label.TECHNIQUE
+        node = TaxonomyNode(
+            label=label, id=str(ext["id"]), name=str(ext["label"]),
+            aliases=[str(a) for a in ext.get("aliases", [])],
+            ambiguous_aliases=[str(a) for a in ext.get("ambiguous_aliases", [])],
+            parent=parent, kind="extension",
+        )
+        nodes.append(node)
+        known[node.id] = node
+    component_ids = set()
+    for comp in data.get("components", []):
+        _walk([comp], Label.COMPONENT, None, None, nodes)
+        component_ids.add(comp["id"])
+    # The figure's transformer-component parts (RS, MHA, FF) become components unless the
+    # file lists them under `components` already.
+    for obj in data.get("fundamental_objects", []):
+        for part in obj.get("parts", []):
+            if part["id"] not in component_ids:
+                _walk([part], Label.COMPONENT, None, None, nodes)
+    _walk(data.get("models", []), Label.MODEL, None, None, nodes)
+
+    ids = [n.id for n in nodes]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"{source or 'taxonomy'}: duplicate ids {duplicates}")
+    label_map = data.get("list_label_map", {}) or {}
+    return Taxonomy(
+        nodes=nodes,
+        technique_labels={k: _as_ids(v) for k, v in (label_map.get("techniques") or {}).items()},
+        evaluation_labels={k: _as_ids(v) for k, v in (label_map.get("evaluation") or {}).items()},
+        section_topics=dict(label_map.get("sections") or {}),
+        source=source,
+    )
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Read a taxonomy YAML file (default: the packaged MI taxonomy)."""
+    from kg.config import PACKAGED_TAXONOMY
+
+    path = Path(path) if path else PACKAGED_TAXONOMY
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read taxonomy {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"taxonomy {path} is not valid YAML: {exc}") from exc
+    return parse_taxonomy(data, str(path))

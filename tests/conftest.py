@@ -1,0 +1,43 @@
+"""Fixtures shared by every test package: the shared reference data and the taxonomy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kg.taxonomy import Taxonomy, load_taxonomy
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path:
+    configured = os.environ.get("PAPERKG_SHARED_DATA")
+    return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only reference data folder (PAPERKG_SHARED_DATA, default ../shared/data)."""
+    path = _shared_data_dir()
+    if not (path / "seed_papers.jsonl").is_file():
+        pytest.fail(f"shared data not found at {path}: set PAPERKG_SHARED_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def taxonomy() -> Taxonomy:
+    """The packaged MI taxonomy."""
+    return load_taxonomy()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh PAPERKG_DATA_DIR for one test (an empty graph)."""
+    path = tmp_path / "data"
+    path.mkdir()
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(path))
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    return path
