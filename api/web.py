@@ -1,13 +1,744 @@
-"""Web UI blueprint (placeholder until the web UI lands)."""
+"""Web UI blueprint: search, paper, technique, graph, new, for-you and about pages (server-rendered)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import math
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup, escape
+
+from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
+from api.params import MAX_QUERY_CHARS
+from api.web_chart import year_chart
+from api.web_graph import neighbourhood
+from kg.entities import Paper, SearchFilters
+from kg.explain import Labels, query_terms
+from kg.schema import Label
+from kg.store import GraphStore, StoreError
+from kg.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("web", __name__)
 
+PAGE_SIZE = 10
+TECHNIQUE_PAGE_SIZE = 20
+RELATED_LIMIT = 8
+MAX_PAGE = 500
+NEW_DEFAULT_DAYS = 7
+SNIPPET_CHARS = 260
+EVALUATION_SCAN_LIMIT = 5000
+_FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
+
+MODES = (
+    ("hybrid", "hybrid", "meaning and exact words combined (default)"),
+    ("semantic", "semantic", "meaning only: finds paraphrases"),
+    ("keyword", "keyword", "exact words only (BM25)"),
+)
+SOURCE_OPTIONS = (("list", "awesome list"), ("arxiv", "arXiv"), ("records", "records file"))
+EXAMPLES = (
+    "how do induction heads form?",
+    "sparse autoencoders for interpretable features",
+    "activation patching to find circuits",
+    "editing factual knowledge in GPT",
+    "superposition and polysemantic neurons",
+)
+# The figure's bands, top to bottom, as browse.technique_tree groups them.
+BANDS = (
+    ("techniques", "techniques", "Techniques"),
+    ("objects", "objects", "Fundamental objects"),
+    ("topics", "findings", "Findings"),
+    ("evaluations", "evaluation", "Evaluation"),
+)
+BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objects",
+                 Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
+
+# Every page: scripts and styles only from this origin, no inline script, nothing framed. The one
+# style hash is the exact rule cytoscape injects (".__________cytoscape_container { position:
+# relative; }"), so the vendored library runs unmodified without allowing any other inline style.
+CYTOSCAPE_STYLE_HASH = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
+CSP = (
+    "default-src 'self'; script-src 'self'; "
+    f"style-src 'self' {CYTOSCAPE_STYLE_HASH}; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class BadInput(ValueError):
+    """A request parameter the page cannot use; the message tells the reader what to change."""
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    """Content-Security-Policy and friends on every web page."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@bp.errorhandler(StoreError)
+def _store_error(exc: StoreError) -> tuple[str, int]:
+    """A readable page when the graph store is down or fails."""
+    log.warning("store error on %s: %s", request.path, exc)
+    return _error_page(503, "The graph store is unavailable",
+                       "The database did not answer. Try again in a minute; if it persists, check "
+                       "`paperkg stats` or the store's logs.")
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"max_query": MAX_QUERY_CHARS}
+
+
+# -- template filters ------------------------------------------------------------------------
+
+@bp.app_template_filter("authors_short")
+def authors_short(authors: list[str], most: int = 4) -> str:
+    """'A, B, C, D et al.' for long author lists."""
+    authors = list(authors or [])
+    if len(authors) <= most + 1:
+        return ", ".join(authors)
+    return ", ".join(authors[:most]) + f" et al. ({len(authors)})"
+
+
+@bp.app_template_filter("http_url")
+def http_url(url: str | None) -> str:
+    """The URL when it is http(s), else '#' (a javascript: link from the data must never be clickable)."""
+    if not url:
+        return "#"
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url.strip() if scheme in ("http", "https") else "#"
+
+
+@bp.app_template_filter("when")
+def when(stamp: str | None) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' (dates and unparsable text pass through)."""
+    if not stamp:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    if len(str(stamp)) <= 10:
+        return moment.date().isoformat()
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@bp.app_template_filter("host")
+def host(url: str | None) -> str:
+    """The host part of a URL, for link text."""
+    return urlsplit(url or "").netloc or "link"
+
+
+@bp.app_template_filter("with_page")
+def with_page(args: dict[str, Any], page: int) -> str:
+    """The current query string with another page number."""
+    items = [(k, v) for k, v in _arg_items(args) if k != "page"]
+    if page > 1:
+        items.append(("page", str(page)))
+    return urlencode(items)
+
+
+def _arg_items(args: dict[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key, value in args.items():
+        values = value if isinstance(value, list) else [value]
+        items += [(key, str(v)) for v in values if v not in (None, "")]
+    return items
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def highlight(text: str, query: str) -> Markup:
+    """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>."""
+    terms = query_terms(query)
+    if not text or not terms:
+        return Markup(escape(text or ""))
+    long_terms = [t for t in terms if len(t) >= 5]
+    out: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        norm = query_terms(word)
+        hit = bool(norm & terms) or any(n.startswith(t) for n in norm for t in long_terms)
+        if hit:
+            out.append(str(escape(text[last:match.start()])))
+            out.append("<mark>" + str(escape(word)) + "</mark>")
+            last = match.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def _short(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+def _labels() -> Labels:
+    return Labels(get_taxonomy().nodes)
+
+
+def _error_page(status: int, heading: str, message: str) -> tuple[str, int]:
+    return render_template("error.html", status=status, heading=heading, message=message), status
+
+
+def _chips(ids: list[str], labels: Labels, matched: set[str] | None = None) -> list[dict[str, Any]]:
+    matched = matched or set()
+    return [{"id": t, "name": labels.name(t), "source": None, "evidence": None, "on": t in matched}
+            for t in ids]
+
+
+def card(
+    paper: Paper, labels: Labels, *, technique_ids: list[str] | None = None, snippet: Any = None,
+    reasons: list[str] | None = None, score: float | None = None, matched: set[str] | None = None,
+) -> dict[str, Any]:
+    """Everything a paper row shows (templates/_macros.html paper_row)."""
+    return {
+        "id": paper.id, "title": paper.title, "authors": paper.authors, "year": paper.year,
+        "venue": paper.venue, "arxiv_id": paper.arxiv_id, "url": paper.url,
+        "techniques": _chips(technique_ids or [], labels, matched),
+        "snippet": snippet, "reasons": reasons or [], "score": score,
+    }
+
+
+def _cards_with_techniques(store: GraphStore, papers: list[Paper], labels: Labels) -> list[dict[str, Any]]:
+    profiles = store.paper_profiles([p.id for p in papers])
+    return [
+        card(p, labels, technique_ids=labels.of_label(profiles.get(p.id, set()), Label.TECHNIQUE),
+             snippet=_short(p.abstract))
+        for p in papers
+    ]
+
+
+def _int_param(name: str, low: int, high: int, what: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{what} must be a whole number, not “{raw[:20]}”.") from None
+    if not low <= value <= high:
+        raise BadInput(f"{what} must be between {low} and {high}.")
+    return value
+
+
+def _page_param() -> int:
+    return _int_param("page", 1, MAX_PAGE, "The page number") or 1
+
+
+def _list_param(name: str) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in request.args.getlist(name) if v.strip()))[:20]
+
+
+# -- search ------------------------------------------------------------------------------------
 
 @bp.get("/")
-def home() -> str:
-    """Placeholder home page."""
-    return "<!doctype html><title>paperkg</title><h1>paperkg</h1><p>The web UI is coming.</p>"
+def home() -> str | tuple[str, int]:
+    """The search page (the home page is the search page)."""
+    return search()
+
+
+@bp.get("/search")
+def search() -> str | tuple[str, int]:
+    """Search form and results; ?fragment=1 returns only the results block (for in-place updates)."""
+    store = get_store()
+    labels = _labels()
+    q = request.args.get("q", "")
+    mode = request.args.get("mode") or "hybrid"
+    ctx: dict[str, Any] = {
+        "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
+        "pages": 0, "error": None, "error_hint": None, "examples": EXAMPLES,
+        "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
+    }
+    status = 200
+    try:
+        if len(q) > MAX_QUERY_CHARS:
+            raise BadInput(
+                f"Your query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}. "
+                "Shorten it to the key phrase (a sentence or two works best)."
+            )
+        if "\x00" in q:
+            raise BadInput("The query contains a NUL character; remove it.")
+        q = q.strip()
+        ctx["q"] = q
+        if mode not in {m for m, _, _ in MODES}:
+            raise BadInput(f"Unknown mode “{mode[:20]}”: choose hybrid, semantic or keyword.")
+        filters = _filters(labels)
+        ctx["filters"] = filters
+        page = _page_param()
+    except BadInput as exc:
+        ctx.update(error=str(exc), error_hint="Change the highlighted setting and search again.")
+        ctx["mode"] = "hybrid" if mode not in {m for m, _, _ in MODES} else mode
+        ctx["q"] = q[:MAX_QUERY_CHARS]
+        status = 400
+        page = 1
+    ctx["args"] = {
+        "q": ctx["q"], "mode": ctx["mode"] if ctx["mode"] != "hybrid" else None,
+        "technique": ctx["filters"].technique_ids, "year_from": request.args.get("year_from", ""),
+        "year_to": request.args.get("year_to", ""), "section": ctx["filters"].section_ids,
+        "source": ctx["filters"].sources,
+    }
+    if status == 200 and (q or not ctx["filters"].is_empty()):
+        _run_search(store, labels, ctx, page)
+    if request.args.get("fragment"):
+        return render_template("results_fragment.html", **ctx), status
+    ctx.update(_form_options(store, labels))
+    return render_template("search.html", **ctx), status
+
+
+def _filters(labels: Labels) -> SearchFilters:
+    techniques = _list_param("technique")
+    unknown = [t for t in techniques if labels.label(t) != Label.TECHNIQUE]
+    if unknown:
+        raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.")
+    year_from = _int_param("year_from", 1900, 2100, "“From” year")
+    year_to = _int_param("year_to", 1900, 2100, "“To” year")
+    if year_from and year_to and year_from > year_to:
+        raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.")
+    sources = _list_param("source")
+    bad_sources = [s for s in sources if s not in {v for v, _ in SOURCE_OPTIONS}]
+    if bad_sources:
+        raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.")
+    return SearchFilters(
+        technique_ids=techniques, section_ids=_list_param("section"), year_from=year_from,
+        year_to=year_to, sources=sources,
+    )
+
+
+def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: int) -> None:
+    from kg.search import search as run
+
+    q, mode, filters = ctx["q"], ctx["mode"], ctx["filters"]
+    embedder = None
+    if q and mode in ("semantic", "hybrid"):
+        try:
+            embedder = get_embedder()
+        except Exception as exc:  # the model is missing or broken: keyword search still works
+            log.warning("embedder unavailable: %s", exc)
+            ctx["error"] = f"Semantic search is unavailable ({exc})."
+            ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
+            return
+    offset = (page - 1) * PAGE_SIZE
+    try:
+        # The best sentence is picked by query-term overlap: embedding every sentence of the page
+        # made a semantic search page ~2.5 s instead of ~30 ms (measured, seed corpus, 1 thread).
+        result = run(store, q, mode=mode, filters=filters, limit=PAGE_SIZE, offset=offset,
+                     embedder=embedder, taxonomy=get_taxonomy(), sentence_mode="overlap")
+    except StoreError:
+        raise
+    except ValueError as exc:
+        ctx["error"] = f"The search could not run: {exc}."
+        ctx["error_hint"] = "Try a shorter query or another mode."
+        return
+    except Exception as exc:  # e.g. the model failing mid-query: say so instead of a bare 500
+        log.exception("search failed for %r (%s)", q[:100], mode)
+        ctx["error"] = f"The search failed unexpectedly ({type(exc).__name__})."
+        ctx["error_hint"] = "Try keyword mode; if it keeps failing, the server log has the details."
+        return
+    ctx["total"], ctx["offset"], ctx["page"] = result.total, offset, page
+    ctx["pages"] = min(MAX_PAGE, math.ceil(result.total / PAGE_SIZE))
+    hits = []
+    for hit in result.results:
+        sentence = hit.why.get("best_sentence") if q else None
+        snippet = highlight(sentence or _short(hit.paper.abstract), q) if q else _short(hit.paper.abstract)
+        # Chips the query or the filter matched (refinements included) are drawn highlighted.
+        matched = set(hit.why.get("matched_techniques") or []) | set(filters.technique_ids)
+        hits.append(card(hit.paper, labels, technique_ids=hit.techniques, snippet=snippet,
+                         score=hit.score if q else None, matched=matched))
+    ctx["hits"] = hits
+    if not hits:
+        ctx["empty_tips"] = _empty_tips(q, mode, filters, page)
+
+
+def _empty_tips(q: str, mode: str, filters: SearchFilters, page: int) -> list[str]:
+    tips = []
+    if page > 1:
+        tips.append("This page is past the last result: go back to page 1.")
+    if mode == "keyword" and q:
+        tips.append("Try semantic or hybrid mode: they also find papers that use other words.")
+    if filters.year_from or filters.year_to:
+        tips.append("Remove the year filter or widen the range.")
+    if filters.technique_ids:
+        tips.append("Remove the technique filter, or pick its parent technique.")
+    if filters.section_ids or filters.sources:
+        tips.append("Remove the list section or source filter.")
+    if q and len(q.split()) > 6:
+        tips.append("Use fewer words: the key phrase is usually enough.")
+    if not tips:
+        tips.append("Try other words, or browse by technique.")
+    return tips
+
+
+def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
+    from kg.browse import technique_tree
+
+    tree = technique_tree(store)
+    options: list[dict[str, Any]] = []
+
+    def walk(items: list[dict[str, Any]], depth: int) -> None:
+        for n in items:
+            options.append({"id": n["id"], "name": n["label"], "depth": depth,
+                            "total_count": n["total_count"]})
+            walk(n.get("children", []), depth + 1)
+
+    walk(tree.get("techniques", []), 0)
+    sections = []
+    for s in store.list_sections():
+        path = s.get("path") or []
+        label = " › ".join(str(p) for p in path) if path else str(s.get("title", s.get("id")))
+        count = s.get("count", s.get("papers", s.get("paper_count", 0)))
+        sections.append({"id": s["id"], "label": label, "count": count})
+    stats = store.stats().get("nodes", {})
+    return {
+        "technique_options": [{"title": "Techniques", "options": options}],
+        "sections": sections,
+        "stats": {"papers": stats.get(Label.PAPER, 0),
+                  "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},
+    }
+
+
+# -- paper -------------------------------------------------------------------------------------
+
+@bp.get("/papers/<path:paper_id>")
+def paper(paper_id: str) -> str | tuple[str, int]:
+    """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
+    store = get_store()
+    detail = store.get_paper(paper_id)
+    if detail is None:
+        return _not_found_paper(paper_id)
+    labels = _labels()
+    p = detail.paper
+
+    def uses(items: list[Any], id_attr: str) -> list[dict[str, Any]]:
+        """One entry per node with every source that claims it (list first) and their evidence."""
+        merged: dict[str, dict[str, Any]] = {}
+        for u in items:
+            node_id = getattr(u, id_attr)
+            entry = merged.setdefault(node_id, {"id": node_id, "name": u.label or labels.name(node_id),
+                                                "sources": [], "evidence": []})
+            if u.source not in entry["sources"]:
+                entry["sources"].append(u.source)
+            if u.evidence and u.evidence not in entry["evidence"]:
+                entry["evidence"].append(u.evidence)
+        for entry in merged.values():
+            entry["sources"].sort(key=lambda src: src != "list")
+        # Curated (list) claims first, then extracted ones.
+        return sorted(merged.values(), key=lambda u: ("list" not in u["sources"], u["name"].casefold()))
+
+    related_cards: list[dict[str, Any]] = []
+    related_error = None
+    try:
+        from kg.related import related
+
+        hits = related(store, p.id, limit=RELATED_LIMIT, taxonomy_nodes=get_taxonomy().nodes)
+        profiles = store.paper_profiles([h.id for h in hits])
+        related_cards = [
+            card(h.paper, labels, reasons=h.reasons,
+                 technique_ids=labels.of_label(profiles.get(h.id, set()), Label.TECHNIQUE))
+            for h in hits
+        ]
+    except StoreError:
+        raise
+    except Exception as exc:  # related papers are a bonus: the page still shows the paper
+        log.exception("related papers failed for %s", p.id)
+        related_error = f"Related papers could not be computed ({type(exc).__name__})."
+
+    bibtex = None
+    try:
+        from api.bibtex import to_bibtex
+
+        bibtex = to_bibtex(p)
+    except Exception:  # the download link still works through the API
+        log.exception("bibtex failed for %s", p.id)
+
+    return render_template(
+        "paper.html", p=p, techniques=uses(detail.techniques, "technique_id"),
+        evaluations=uses(detail.evaluations, "evaluation_id"), findings=detail.findings,
+        models=detail.models, list_rows=detail.list_rows, related=related_cards,
+        related_error=related_error, bibtex=bibtex, bibtex_url=f"/api/papers/{_quote(p.id)}/bibtex",
+    )
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")
+
+
+def _not_found_paper(paper_id: str) -> tuple[str, int]:
+    return _error_page(404, "Paper not found",
+                       f"No paper has the id “{paper_id[:200]}”. It may have been merged into another "
+                       "record or not ingested yet: search for its title instead.")
+
+
+@bp.get("/papers/<path:paper_id>/graph")
+def paper_graph(paper_id: str) -> str | tuple[str, int]:
+    """The interactive neighbourhood graph of a paper (cytoscape, data from graph.json)."""
+    store = get_store()
+    graph = neighbourhood(store, paper_id, _labels(), paper_url=_paper_url, node_url=_node_url)
+    if graph is None:
+        return _not_found_paper(paper_id)
+    return render_template("graph.html", p=graph["paper"], graph=graph)
+
+
+@bp.get("/papers/<path:paper_id>/graph.json")
+def paper_graph_json(paper_id: str) -> Response | tuple[Response, int]:
+    """Nodes and edges of a paper's neighbourhood for the graph view."""
+    store = get_store()
+    graph = neighbourhood(store, paper_id, _labels(), paper_url=_paper_url, node_url=_node_url)
+    if graph is None:
+        message = f"unknown paper id: {paper_id[:200]}"
+        return jsonify({"error": {"code": "not_found", "message": message}}), 404
+    return jsonify({"center": graph["center"], "nodes": graph["nodes"], "edges": graph["edges"]})
+
+
+def _paper_url(paper_id: str) -> str:
+    return url_for("web.paper", paper_id=paper_id)
+
+
+def _node_url(node_id: str) -> str:
+    return url_for("web.technique", node_id=node_id)
+
+
+# -- techniques --------------------------------------------------------------------------------
+
+@bp.get("/techniques")
+def techniques() -> str:
+    """The taxonomy as the figure's four bands, with paper counts."""
+    from kg.browse import technique_tree
+
+    tree = technique_tree(get_store())
+    bands = [{"key": key, "title": title, "roots": tree.get(group, [])} for group, key, title in BANDS]
+    return render_template("techniques.html", bands=bands)
+
+
+@bp.get("/techniques/<node_id>")
+def technique(node_id: str) -> str | tuple[str, int]:
+    """A technique (or topic, object, evaluation): papers, refinements, co-occurring techniques, chart."""
+    from kg.browse import UnknownNode, technique_detail
+
+    store = get_store()
+    labels = _labels()
+    sort = request.args.get("sort") or "date"
+    if sort not in ("date", "centrality"):
+        sort = "date"
+    try:
+        page = _page_param()
+    except BadInput:
+        page = 1
+    offset = (page - 1) * TECHNIQUE_PAGE_SIZE
+    try:
+        d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE, offset=offset)
+    except UnknownNode:
+        return _error_page(404, "Unknown technique",
+                           f"The taxonomy has no node “{node_id[:100]}”. "
+                           "Browse the taxonomy for the right one.")
+    node = labels.nodes[d.id]
+    papers, total = d.papers, d.papers_total
+    per_year, cooccurring = d.papers_per_year, d.cooccurring
+    if node.label != Label.TECHNIQUE:
+        # The store lists papers by USES edges only; topics, objects and evaluation criteria
+        # reach their papers through findings, list sections and EVALUATES edges instead.
+        everything = _papers_of_non_technique(store, node.id, node.label, labels, sort)
+        papers, total = everything[offset:offset + TECHNIQUE_PAGE_SIZE], len(everything)
+        per_year = {}
+        for p in everything:
+            if p.year:
+                per_year[p.year] = per_year.get(p.year, 0) + 1
+        cooccurring = _techniques_of(store, everything, labels)
+    ancestors = []
+    parent_id = node.parent
+    while parent_id and parent_id in labels.nodes and len(ancestors) < 10:
+        ancestors.insert(0, {"id": parent_id, "name": labels.name(parent_id)})
+        parent_id = labels.nodes[parent_id].parent
+    chart = year_chart(per_year, f"Papers per year: {node.name}")
+    return render_template(
+        "technique.html", node=node, band_title=BAND_OF_LABEL.get(node.label, node.label),
+        ancestors=ancestors, parent={"id": d.parent["id"], "name": d.parent["label"]} if d.parent else None,
+        children=[{"id": c["id"], "name": c["label"], "total_count": c["total_count"]}
+                  for c in d.refinements],
+        cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in cooccurring],
+        papers=_cards_with_techniques(store, papers, labels), total=total, offset=offset,
+        page=page, pages=math.ceil(total / TECHNIQUE_PAGE_SIZE), sort=sort, can_sort=total > 1,
+        args={"sort": sort if sort != "date" else None}, chart=chart,
+    )
+
+
+def _papers_of_non_technique(
+    store: GraphStore, node_id: str, label: str, labels: Labels, sort: str
+) -> list[Paper]:
+    """Every paper about a topic / object, or evaluated on a criterion (refinements included), sorted."""
+    wanted = labels.descendants(node_id)
+    if label == Label.EVALUATION:
+        # No store query lists papers by evaluation: read the details, bounded for large graphs.
+        ids = []
+        for pid in store.paper_ids()[:EVALUATION_SCAN_LIMIT]:
+            detail = store.get_paper(pid)
+            if detail is not None and any(e.evaluation_id in wanted for e in detail.evaluations):
+                ids.append(pid)
+    else:
+        ids = sorted(store.filter_ids(SearchFilters(topic_ids=[node_id])))
+    papers = store.get_papers(ids)
+    if sort == "centrality":
+        profiles = store.paper_profiles(ids)
+        papers.sort(key=lambda p: (len(profiles.get(p.id, ())), p.published or str(p.year or "")),
+                    reverse=True)
+    else:
+        papers.sort(key=lambda p: (p.published or str(p.year or ""), p.id), reverse=True)
+    return papers
+
+
+def _techniques_of(
+    store: GraphStore, papers: list[Paper], labels: Labels, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The techniques most used by a set of papers, as co-occurrence rows."""
+    counts: dict[str, int] = {}
+    for ids in store.paper_profiles([p.id for p in papers]).values():
+        for t in labels.of_label(ids, Label.TECHNIQUE):
+            counts[t] = counts.get(t, 0) + 1
+    top = sorted(counts, key=lambda t: (-counts[t], labels.name(t)))[:limit]
+    return [{"id": t, "label": labels.name(t), "count": counts[t]} for t in top]
+
+
+# -- new this week -----------------------------------------------------------------------------
+
+@bp.get("/new")
+def new() -> str | tuple[str, int]:
+    """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique."""
+    store = get_store()
+    labels = _labels()
+    runs = store.runs(limit=20)
+    last_run = runs[0] if runs else None
+    error = None
+    status = 200
+    raw_since = (request.args.get("since") or "").strip()
+    since_day: date | None = None
+    if raw_since:
+        try:
+            since_day = date.fromisoformat(raw_since[:10])
+        except ValueError:
+            error = f"“{raw_since[:30]}” is not a date: use YYYY-MM-DD. Showing the default week instead."
+            status = 400
+    if since_day is not None:
+        basis = f"since {since_day.isoformat()}"
+    else:
+        anchor = _run_day(last_run) or datetime.now(timezone.utc).date()
+        since_day = anchor - timedelta(days=NEW_DEFAULT_DAYS)
+        basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
+    since = since_day.isoformat()
+    papers = store.new_papers(since, limit=200)
+    groups = _group_new(store, papers, labels)
+    rows_md, rows_unavailable = _suggested_rows(store, since)
+    return render_template(
+        "new.html", since_label=since, since_date=since, basis=basis, total=len(papers), groups=groups,
+        last_run=last_run, error=error, list_rows_markdown=rows_md, list_rows_unavailable=rows_unavailable,
+    ), status
+
+
+def _run_day(run: Any) -> date | None:
+    if run is None:
+        return None
+    for stamp in (run.started, run.finished):
+        try:
+            return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).date()
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _root_technique(node_id: str, labels: Labels) -> str:
+    seen = 0
+    node = labels.nodes.get(node_id)
+    while node is not None and node.parent and labels.label(node.parent) == Label.TECHNIQUE and seen < 10:
+        node = labels.nodes[node.parent]
+        seen += 1
+    return node.id if node is not None else node_id
+
+
+def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[dict[str, Any]]:
+    """One group per top-level technique of the figure; a paper goes where most of its techniques are."""
+    order = {n.id: i for i, n in enumerate(labels.nodes.values())}
+    profiles = store.paper_profiles([p.id for p in papers])
+    groups: dict[str | None, list[dict[str, Any]]] = {}
+    for p in papers:
+        techs = labels.of_label(profiles.get(p.id, set()), Label.TECHNIQUE)
+        roots: dict[str, int] = {}
+        for t in techs:
+            root = _root_technique(t, labels)
+            roots[root] = roots.get(root, 0) + 1
+        key = min(roots, key=lambda r: (-roots[r], order.get(r, 1 << 30))) if roots else None
+        groups.setdefault(key, []).append(
+            card(p, labels, technique_ids=techs, snippet=_short(p.abstract))
+        )
+    keys = sorted((k for k in groups if k is not None), key=lambda k: order.get(k, 1 << 30))
+    out = [{"id": k, "name": labels.name(k), "papers": groups[k]} for k in keys]
+    if None in groups:
+        out.append({"id": None, "name": "No technique identified yet", "papers": groups[None]})
+    return out
+
+
+def _full_taxonomy() -> Taxonomy:
+    """The configured taxonomy file with its list-label maps (parsed once per app)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    taxonomy = app.extensions.get(_FULL_TAXONOMY_KEY)
+    if taxonomy is None:
+        taxonomy = load_taxonomy(paperkg_config().taxonomy)
+        app.extensions[_FULL_TAXONOMY_KEY] = taxonomy
+    return taxonomy
+
+
+def _suggested_rows(store: GraphStore, since: str) -> tuple[str | None, str | None]:
+    """W7's markdown rows for the awesome list, when ingest.export_rows is installed."""
+    try:
+        from ingest.export_rows import list_rows_markdown  # type: ignore[import-not-found]
+    except ImportError:
+        return None, "Suggested list rows will appear here once the list-row exporter is installed."
+    try:
+        return list_rows_markdown(store, since, _full_taxonomy()) or None, None
+    except StoreError:
+        raise
+    except Exception as exc:
+        log.exception("list_rows_markdown failed")
+        return None, f"Suggested list rows could not be built ({type(exc).__name__})."
+
+
+# -- for you, about ------------------------------------------------------------------------------
+
+@bp.get("/for-you")
+def for_you() -> str:
+    """Recommendations from the papers starred in this browser (the page's JS posts them to the API)."""
+    return render_template("for_you.html")
+
+
+@bp.get("/about")
+def about() -> str:
+    """Where the data comes from and when it was last ingested."""
+    store = get_store()
+    config = paperkg_config()
+    runs = store.runs(limit=10)
+    done = [r for r in runs if r.status == "succeeded" and r.finished]
+    last = done[0].finished if done else (runs[0].finished or runs[0].started if runs else None)
+    nodes = store.stats().get("nodes", {})
+    shown = (Label.PAPER, Label.AUTHOR, Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.FINDING,
+             Label.MODEL, Label.LIST_SECTION)
+    taxonomy = get_taxonomy()
+    return render_template(
+        "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
+        taxonomy_source=Path(taxonomy.source or str(config.taxonomy)).name,
+        categories=config.arxiv_categories,
+    )

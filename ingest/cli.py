@@ -1,6 +1,13 @@
-"""CLI commands of the ingest package: `paperkg ingest ...`, `dev`, `export`, `schedule`."""
+"""CLI commands of the ingest package: `paperkg ingest list|arxiv|records`, `paperkg dev arxiv-server`."""
 
 from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,6 +17,227 @@ def ingest_group() -> None:
     """Load papers into the graph (awesome-list, arXiv, JSON Lines records)."""
 
 
+@click.group("dev")
+def dev_group() -> None:
+    """Developer tools (a local arXiv API for tests and the offline demo)."""
+
+
+def _open_ready_store() -> Any:
+    """The configured store with its schema and taxonomy in place (both idempotent)."""
+    from kg.cli import open_configured_store
+    from kg.config import load_config
+    from kg.store import StoreError
+    from kg.taxonomy import load_taxonomy
+
+    store = open_configured_store()
+    try:
+        store.init_schema()
+        if not store.taxonomy_nodes():
+            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
+    except (StoreError, ValueError) as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from exc
+    return store
+
+
+def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int,
+                  rejected: list[dict[str, Any]] | None = None) -> Any:
+    """run_ingest with its failures turned into one-line CLI errors."""
+    from ingest.embed import ModelMissing
+    from ingest.pipeline import run_ingest
+    from kg.store import StoreError
+
+    try:
+        return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
+                          rejected=rejected or [])
+    except (ModelMissing, StoreError, ValueError) as exc:
+        raise click.ClickException(f"{source} ingest failed: {exc}") from exc
+
+
+def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps({**summary.to_dict(), **(extra or {})}, indent=2))
+    else:
+        click.echo(summary.text())
+
+
+@ingest_group.command("list")
+@click.option("--source", "source", default=None, metavar="FILE|URL",
+              help="The awesome-list markdown (default: PAPERKG_LIST_SOURCE).")
+@click.option("--dry-run", is_flag=True, help="Parse and report; write nothing, ask arXiv nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
+@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+def ingest_list_cmd(
+    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int
+) -> None:
+    """Ingest the awesome-list: its rows, then arXiv metadata for its papers."""
+    from ingest.arxiv_source import ArxivError, ArxivSource
+    from ingest.awesome_list import ListSourceError, parse_list, read_list_source
+    from kg.config import load_config
+    from kg.taxonomy import load_taxonomy
+
+    config = load_config()
+    source = source or config.list_source
+    try:
+        taxonomy = load_taxonomy(config.taxonomy)
+        text = read_list_source(source, timeout=config.arxiv_timeout)
+    except (ListSourceError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    parsed = parse_list(text, taxonomy)
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            tools = sum(1 for p in parsed.papers if p.item_type == "tool")
+            click.echo(f"{source}: {len(parsed.rows)} rows -> {len(parsed.papers) - tools} papers "
+                       f"+ {tools} tools (dry run: nothing written)")
+            _echo_problems(parsed)
+        return
+    records = list(parsed.papers)
+    arxiv_report: dict[str, Any] = {}
+    if not no_arxiv:
+        arxiv_source = ArxivSource(config)
+        try:
+            found, arxiv_report = arxiv_source.resolve(records, progress=True)
+        except ArxivError as exc:
+            raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
+        records += found
+    store = _open_ready_store()
+    try:
+        summary = _run_pipeline(store, records, source="list", batch_size=batch_size)
+    finally:
+        store.close()
+    extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows, "arxiv": arxiv_report}
+    _echo_summary(summary, as_json, extra)
+    if not as_json:
+        click.echo(f"  list rows: {len(parsed.rows)}")
+        if arxiv_report:
+            click.echo(f"  arXiv: {arxiv_report['by_id']} by id, {len(arxiv_report['by_title'])} by title, "
+                       f"{len(arxiv_report['no_match'])} without an arXiv match")
+        for row in parsed.unreadable_rows:
+            click.echo(f"  unreadable row, line {row['line']}: {row['reason']}")
+
+
+def _echo_problems(parsed: Any) -> None:
+    for entry in parsed.unknown_labels:
+        lines = ", ".join(str(n) for n in entry["lines"])
+        click.echo(f"  unknown {entry['column']} label {entry['label']!r} (line {lines}), kept on its row")
+    for row in parsed.unreadable_rows:
+        click.echo(f"  unreadable row, line {row['line']}: {row['reason']}: {row['text'][:80]}")
+
+
+@ingest_group.command("arxiv")
+@click.option("--ids", "ids", multiple=True, required=True, metavar="ID[,ID...]",
+              help="arXiv ids or URLs (repeat the option or separate with commas).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> None:
+    """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
+    from ingest.arxiv_source import ArxivError, ArxivSource
+    from ingest.normalize import arxiv_id_from_url
+
+    wanted: list[str] = []
+    for value in ids:
+        for part in value.replace(" ", ",").split(","):
+            if not part.strip():
+                continue
+            aid = arxiv_id_from_url(part.strip())
+            if aid is None:
+                raise click.ClickException(f"not an arXiv id or URL: {part.strip()!r}")
+            wanted.append(aid)
+    try:
+        records = ArxivSource().fetch_by_ids(wanted)
+    except ArxivError as exc:
+        raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
+    missing = sorted(set(wanted) - {r.arxiv_id for r in records})
+    store = _open_ready_store()
+    try:
+        summary = _run_pipeline(store, records, source="arxiv", batch_size=batch_size)
+    finally:
+        store.close()
+    _echo_summary(summary, as_json, {"not_found": missing})
+    if missing and not as_json:
+        click.echo(f"  not found on arXiv: {', '.join(missing)}")
+
+
+@ingest_group.command("records")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True,
+              help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int) -> None:
+    """Ingest papers from JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
+    from ingest.records_file import RecordsFileError, read_records_file
+
+    try:
+        read = read_records_file(path, skip_invalid=skip_invalid)
+    except RecordsFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rejected = [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in read.skipped]
+    store = _open_ready_store()
+    try:
+        summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size,
+                                rejected=rejected)
+    finally:
+        store.close()
+    _echo_summary(summary, as_json)
+
+
+def read_jsonl_dicts(path: Path) -> list[dict[str, Any]]:
+    """Raw JSON objects of a JSON Lines file (for the local arXiv server)."""
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}:{number}: expected a JSON object")
+            out.append(value)
+    return out
+
+
+@dev_group.command("arxiv-server")
+@click.option("--records", "records_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON Lines records (seed_papers.jsonl format); those with an arxiv_id are served.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, show_default=True, help="0 picks a free port.")
+def arxiv_server_cmd(records_path: Path, host: str, port: int) -> None:
+    """Serve a local arXiv API (arXiv's Atom format) until interrupted."""
+    from ingest.arxiv_server import LocalArxivServer
+
+    try:
+        records = read_jsonl_dicts(records_path)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        server = LocalArxivServer(records, host=host, port=port).start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    click.echo(f"local arXiv API with {len(server.entries)} papers at {server.url}")
+    click.echo(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 def register(main: click.Group) -> None:
     """Attach this package's commands to the root `paperkg` group."""
     main.add_command(ingest_group)
+    main.add_command(dev_group)
+    # W7's weekly commands (`ingest weekly`, `schedule`, ...) when that module is present.
+    if importlib.util.find_spec("ingest.weekly_cli") is not None:
+        from ingest.weekly_cli import register as register_weekly
+
+        register_weekly(main)

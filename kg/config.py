@@ -83,6 +83,35 @@ def _raw(env: Mapping[str, str], name: str) -> str:
     return _BY_NAME[name].default if value is None or value == "" else value
 
 
+def _number(env: Mapping[str, str], name: str, kind: type[float] | type[int]) -> float | int:
+    """A non-negative number setting; the error names the variable and its value."""
+    text = _raw(env, name)
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a {kind.__name__}, not {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, not {text!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off."""
+    text = _raw(env, name).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false), not {text!r}")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    text = _raw(env, "PAPERKG_LOG_LEVEL").strip().upper()
+    if text not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"PAPERKG_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {text!r}")
+    return text
+
+
 def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     """Read the configuration from the environment (or `env`); keyword overrides win."""
     env = os.environ if env is None else env
@@ -100,17 +129,17 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
             embedding_model=_raw(env, "PAPERKG_EMBEDDING_MODEL"),
             taxonomy=Path(_raw(env, "PAPERKG_TAXONOMY")).expanduser(),
             arxiv_url=_raw(env, "PAPERKG_ARXIV_URL"),
-            arxiv_delay=float(_raw(env, "PAPERKG_ARXIV_DELAY")),
-            arxiv_timeout=float(_raw(env, "PAPERKG_ARXIV_TIMEOUT")),
-            arxiv_retries=int(_raw(env, "PAPERKG_ARXIV_RETRIES")),
+            arxiv_delay=float(_number(env, "PAPERKG_ARXIV_DELAY", float)),
+            arxiv_timeout=float(_number(env, "PAPERKG_ARXIV_TIMEOUT", float)),
+            arxiv_retries=int(_number(env, "PAPERKG_ARXIV_RETRIES", int)),
             arxiv_categories=tuple(
                 c.strip() for c in _raw(env, "PAPERKG_ARXIV_CATEGORIES").split(",") if c.strip()
             ),
             list_source=_raw(env, "PAPERKG_LIST_SOURCE"),
             shared_data=Path(_raw(env, "PAPERKG_SHARED_DATA")).expanduser(),
-            offline=_raw(env, "PAPERKG_OFFLINE").strip().lower() not in ("0", "false", "no"),
+            offline=_flag(env, "PAPERKG_OFFLINE"),
             schedule=_raw(env, "PAPERKG_SCHEDULE"),
-            log_level=_raw(env, "PAPERKG_LOG_LEVEL").upper(),
+            log_level=_log_level(env),
         )
     except ValueError as exc:
         raise ValueError(f"invalid PAPERKG_* setting: {exc}") from exc

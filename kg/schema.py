@@ -21,6 +21,10 @@ class Label:
     MODEL = "Model"
     LIST_SECTION = "ListSection"
     INGEST_RUN = "IngestRun"
+    # Bookkeeping labels (not part of the paper graph, no NodeSpec): used by the Neo4j backend.
+    CACHED_EMBEDDING = "CachedEmbedding"
+    LOCK = "Lock"
+    REJECTION = "Rejection"
 
 
 class Rel:

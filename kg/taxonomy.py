@@ -96,6 +96,27 @@ def _walk(items: Iterable[dict[str, Any]], label: str, parent: str | None, kind:
 _EXTENSION_KIND_LABEL = {"technique": Label.TECHNIQUE, "evaluation": Label.EVALUATION}
 
 
+def _merge_extra_aliases(extra: Any, nodes: list[TaxonomyNode], source: str) -> None:
+    """Add `extra_aliases: {node_id: [alias, ...]}` (or {aliases: [...], ambiguous_aliases: [...]})."""
+    if not extra:
+        return
+    if not isinstance(extra, dict):
+        raise ValueError(f"{source or 'taxonomy'}: extra_aliases must be a mapping of node id to aliases")
+    by_id = {n.id: n for n in nodes}
+    for node_id, value in extra.items():
+        node = by_id.get(str(node_id))
+        if node is None:
+            raise ValueError(f"{source or 'taxonomy'}: extra_aliases names unknown node {node_id!r}")
+        spec = value if isinstance(value, dict) else {"aliases": value}
+        for key in ("aliases", "ambiguous_aliases"):
+            target = getattr(node, key)
+            for alias in _as_ids(spec.get(key)):
+                if alias not in target:
+                    target.append(alias)
+            if key == "ambiguous_aliases":  # an ambiguous alias is an alias too
+                node.aliases.extend(a for a in _as_ids(spec.get(key)) if a not in node.aliases)
+
+
 def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping."""
     if not isinstance(data, dict) or "techniques" not in data:
@@ -136,6 +157,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"{source or 'taxonomy'}: duplicate ids {duplicates}")
+    _merge_extra_aliases(data.get("extra_aliases"), nodes, source)
     label_map = data.get("list_label_map", {}) or {}
     return Taxonomy(
         nodes=nodes,

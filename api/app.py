@@ -1,0 +1,147 @@
+"""Flask app factory: one store per app, one lazily loaded embedder, the blueprints, JSON errors."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from typing import Any
+
+from flask import Flask, current_app
+
+from kg.config import Config, load_config
+from kg.store import GraphStore, StoreUnavailable, open_store
+from kg.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+# Request bodies larger than this are refused with 413 (a recommend body with 200 ids is ~6 KB).
+DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
+
+_STORE_KEY = "paperkg_store"
+_EMBEDDER_KEY = "paperkg_embedder"
+_TAXONOMY_KEY = "paperkg_taxonomy"
+_LOCK_KEY = "paperkg_lock"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the paperkg Flask app.
+
+    Config keys (all optional): "STORE" (a GraphStore to use; the caller keeps ownership and
+    closes it), "EMBEDDER" (an object with encode/encode_query), "PAPERKG_CONFIG" (a
+    kg.config.Config; default: load_config() from PAPERKG_* variables), "TAXONOMY" (a Taxonomy;
+    default: built from the store's taxonomy nodes), plus any Flask setting.
+    """
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
+    if config:
+        app.config.update(config)
+    if app.config.get("PAPERKG_CONFIG") is None:
+        app.config["PAPERKG_CONFIG"] = load_config()
+    app.json.sort_keys = False  # keep the documented field order in responses
+    app.extensions[_LOCK_KEY] = threading.Lock()
+    if app.config.get("STORE") is not None:
+        app.extensions[_STORE_KEY] = app.config["STORE"]
+    if app.config.get("EMBEDDER") is not None:
+        app.extensions[_EMBEDDER_KEY] = app.config["EMBEDDER"]
+
+    from api import errors, feeds, health, json_api, openapi, web
+
+    del openapi  # imported for its routes on the json_api blueprint
+
+    errors.register(app)
+    app.register_blueprint(json_api.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
+
+    # The app owns a store it opened itself and closes it when the process exits; a store
+    # passed in as config["STORE"] belongs to the caller.
+    app_ref = weakref.ref(app)
+    atexit.register(lambda: _close_ref(app_ref))
+    return app
+
+
+def _close_ref(app_ref: weakref.ref[Flask]) -> None:
+    app = app_ref()
+    if app is not None:
+        close_app(app)
+
+
+def close_app(app: Flask) -> None:
+    """Close the store the app opened itself (no-op for a store passed in by the caller)."""
+    store = app.extensions.get(_STORE_KEY)
+    if store is None or store is app.config.get("STORE"):
+        return
+    app.extensions.pop(_STORE_KEY, None)
+    try:
+        store.close()
+    except Exception:  # closing at exit must never raise
+        log.exception("closing the store failed")
+
+
+def paperkg_config(app: Flask | None = None) -> Config:
+    """The app's kg.config.Config."""
+    app = app or current_app
+    return app.config["PAPERKG_CONFIG"]
+
+
+def get_store(app: Flask | None = None) -> GraphStore:
+    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached).
+
+    A failed open is not cached: the next request tries again, so the app recovers when the
+    database comes back without a restart.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    store = app.extensions.get(_STORE_KEY)
+    if store is not None:
+        return store
+    with app.extensions[_LOCK_KEY]:
+        store = app.extensions.get(_STORE_KEY)
+        if store is None:
+            try:
+                store = open_store(paperkg_config(app))
+            except StoreUnavailable:
+                raise
+            except (ImportError, TypeError, AttributeError, NameError):
+                raise  # programming errors must not pass for an unreachable database
+            except Exception as exc:  # e.g. the driver refusing a URI or a connection
+                log.warning("cannot open the store: %s", exc)
+                raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}") from exc
+            app.extensions[_STORE_KEY] = store
+    return store
+
+
+def get_embedder(app: Flask | None = None) -> Any:
+    """The app's query embedder, loaded on first use and shared by requests.
+
+    Web workers embed one short query at a time: torch runs on one thread there (measured: two
+    threads on a busy 2-core machine made a query's p95 ten times worse).
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    embedder = app.extensions.get(_EMBEDDER_KEY)
+    if embedder is not None:
+        return embedder
+    with app.extensions[_LOCK_KEY]:
+        embedder = app.extensions.get(_EMBEDDER_KEY)
+        if embedder is None:
+            from ingest.embed import Embedder
+
+            model_path = paperkg_config(app).embedding_model or None
+            embedder = Embedder(model_path, threads=1)
+            app.extensions[_EMBEDDER_KEY] = embedder
+    return embedder
+
+
+def get_taxonomy(app: Flask | None = None) -> Taxonomy:
+    """The taxonomy the store holds (labels, refinements), cached once it is non-empty."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    taxonomy = app.extensions.get(_TAXONOMY_KEY) or app.config.get("TAXONOMY")
+    if taxonomy is not None:
+        return taxonomy
+    nodes = get_store(app).taxonomy_nodes()
+    taxonomy = Taxonomy(nodes=nodes)
+    if nodes:  # an uninitialised store gets asked again next time
+        app.extensions[_TAXONOMY_KEY] = taxonomy
+    return taxonomy

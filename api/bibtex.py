@@ -1,0 +1,68 @@
+"""BibTeX for a paper: a stable citation key and LaTeX-escaped fields."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from kg.entities import Paper
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\^{}",
+    "~": r"\~{}",
+}
+_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape(value: str) -> str:
+    """Escape text for a braced BibTeX field (LaTeX specials, control characters, newlines)."""
+    value = _CONTROL_RE.sub("", " ".join(str(value).split()))
+    return _SPECIAL_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], value)
+
+
+def _ascii_word(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9]", "", folded)
+
+
+def citation_key(paper: Paper) -> str:
+    """firstauthorlastname + year + first title word, ASCII only (e.g. wang2022interpretability)."""
+    author = paper.authors[0].split()[-1] if paper.authors and paper.authors[0].split() else ""
+    stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
+    first_word = next(
+        (w for w in (_ascii_word(t) for t in paper.title.split()) if w and w.lower() not in stop), ""
+    )
+    key = f"{_ascii_word(author).lower()}{paper.year or ''}{first_word.lower()}"
+    return key or _ascii_word(paper.id).lower() or "paper"
+
+
+def to_bibtex(paper: Paper) -> str:
+    """A @misc entry (arXiv eprint fields when the paper has an arXiv id)."""
+    fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
+    if paper.authors:
+        fields.append(("author", " and ".join(escape(a) for a in paper.authors)))
+    if paper.year:
+        fields.append(("year", str(paper.year)))
+    if paper.arxiv_id:
+        fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
+        if paper.primary_category:
+            fields.append(("primaryClass", escape(paper.primary_category)))
+    if paper.doi:
+        fields.append(("doi", escape(paper.doi)))
+    if paper.venue:
+        fields.append(("note", escape(paper.venue)))
+    url = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+    if url:
+        # \url{} takes its argument verbatim: only braces, backslashes and spaces must go.
+        fields.append(("url", re.sub(r"[{}\\\s]", "", _CONTROL_RE.sub("", url))))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{citation_key(paper)},\n{body}\n}}\n"

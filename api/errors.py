@@ -1,0 +1,117 @@
+"""JSON errors for the API: {"error": {"code", "message"}}, never an HTML page or a stack trace."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from kg.store import StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# Paths whose errors are always JSON (the web UI renders its own pages for everything else).
+JSON_PREFIXES = ("/api/", "/api", "/feeds/", "/healthz", "/readyz")
+
+_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    500: "internal_error",
+    503: "store_unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a machine-readable code and a message for people."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "error")
+
+
+def bad_parameter(name: str, message: str) -> ApiError:
+    """A 400 naming the offending parameter."""
+    return ApiError(400, f"parameter '{name}': {message}", "bad_parameter")
+
+
+def not_found(message: str) -> ApiError:
+    """A 404 with a message."""
+    return ApiError(404, message)
+
+
+def is_json_path(path: str) -> bool:
+    """True for paths whose errors must be JSON (the API, feeds and health checks)."""
+    return path == "/api" or path.startswith(JSON_PREFIXES)
+
+
+def error_response(status: int, message: str, code: str | None = None) -> Response:
+    """The JSON error body with its status."""
+    response = jsonify({"error": {"code": code or _CODES.get(status, "error"), "message": message}})
+    response.status_code = status
+    return response
+
+
+def _http_message(exc: HTTPException) -> str:
+    if exc.code == 413:
+        from flask import current_app
+
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return f"request body too large: the limit is {limit} bytes"
+    if exc.code == 405:
+        return f"method {request.method} not allowed on {request.path}"
+    if exc.code == 404:
+        return f"no such resource: {request.path}"
+    return exc.description or exc.name
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.message, exc.code)
+
+    @app.errorhandler(StoreUnavailable)
+    def _unavailable(exc: StoreUnavailable) -> Response | tuple[str, int]:
+        log.warning("store unavailable: %s", exc)
+        message = "the graph store is unavailable; try again later"
+        if is_json_path(request.path):
+            return error_response(503, message)
+        return _plain_page(503, message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if not is_json_path(request.path):
+            return exc
+        status = exc.code or 500
+        response = error_response(status, _http_message(exc))
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response | tuple[str, int]:
+        # The traceback goes to the log, never to the client.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if isinstance(exc, StoreError):
+            message = "the graph store failed to answer; try again later"
+            status = 503
+        else:
+            message = "internal error"
+            status = 500
+        if is_json_path(request.path):
+            return error_response(status, message)
+        return _plain_page(status, message)
+
+
+def _plain_page(status: int, message: str) -> tuple[str, int]:
+    text = html.escape(message)
+    return (f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{text}</p>", status)

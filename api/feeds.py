@@ -1,0 +1,104 @@
+"""Atom 1.0 feed of the newest papers at /feeds/new.atom (built with ElementTree: always escaped)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request, url_for
+
+from api.app import get_store
+from api.params import int_arg, since_arg
+from kg.entities import Paper
+
+bp = Blueprint("feeds", __name__)
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FEED_LIMIT_DEFAULT = 50
+# XML 1.0 forbids most control characters even when escaped: drop them from stored text.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str | None) -> str:
+    return _XML_INVALID.sub("", text or "")
+
+
+def _timestamp(value: str | None) -> str:
+    """RFC 3339 timestamp from an ISO date or timestamp (Atom requires a full date-time)."""
+    if value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "1970-01-01T00:00:00Z"
+
+
+def paper_atom_id(paper: Paper) -> str:
+    """A permanent IRI for a paper (its arXiv abs page, else a paperkg URN)."""
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+    return f"urn:paperkg:paper:{quote(paper.id, safe='')}"
+
+
+def build_feed(papers: list[Paper], *, self_url: str, site_url: str) -> bytes:
+    """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes)."""
+    ET.register_namespace("", ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            el.text = _clean(text)
+        return el
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub(feed, "id", "urn:paperkg:feeds:new")
+    sub(feed, "title", "paperkg: new papers")
+    stamps = [_timestamp(p.first_seen or p.published) for p in papers]
+    sub(feed, "updated", max(stamps) if stamps else _timestamp(None))
+    author = sub(feed, "author")
+    sub(author, "name", "paperkg")
+    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=site_url, type="text/html")
+    sub(feed, "generator", "paperkg")
+    for paper, stamp in zip(papers, stamps, strict=True):
+        entry = sub(feed, "entry")
+        sub(entry, "id", paper_atom_id(paper))
+        sub(entry, "title", paper.title or paper.id)
+        sub(entry, "updated", stamp)
+        if paper.published:
+            sub(entry, "published", _timestamp(paper.published))
+        for name in paper.authors or []:
+            sub(sub(entry, "author"), "name", name)
+        if not paper.authors:
+            sub(sub(entry, "author"), "name", "unknown")
+        link = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+        if link:
+            sub(entry, "link", rel="alternate", href=_clean(link))
+        if paper.abstract:
+            sub(entry, "summary", paper.abstract, type="text")
+        for category in paper.categories or []:
+            sub(entry, "category", term=_clean(category))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+@bp.get("/feeds/new.atom")
+def new_atom() -> Response:
+    """The newest papers (by first seen), optionally since a date, as Atom 1.0."""
+    since = since_arg("since", default="1970-01-01")
+    limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
+    papers = get_store().new_papers(since, limit)
+    body = build_feed(papers, self_url=request.url, site_url=url_for("web.home", _external=True)
+                      if "web.home" in _endpoints() else request.host_url)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _endpoints() -> set[str]:
+    from flask import current_app
+
+    return {rule.endpoint for rule in current_app.url_map.iter_rules()}

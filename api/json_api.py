@@ -1,0 +1,283 @@
+"""The JSON API blueprint under /api (documented in api/openapi.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from api.app import get_embedder, get_store, get_taxonomy
+from api.bibtex import citation_key, to_bibtex
+from api.errors import ApiError, bad_parameter, not_found
+from api.params import (
+    MAX_LIKED,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_QUERY_CHARS,
+    bool_arg,
+    choice_arg,
+    id_list,
+    int_arg,
+    json_body,
+    list_arg,
+    since_arg,
+    str_arg,
+)
+from kg import browse
+from kg.entities import Paper, PaperDetail, SearchFilters
+from kg.recommend import recommend
+from kg.related import RelatedHit, UnknownPaper, related
+from kg.schema import Label
+from kg.search import MODES, SENTENCE_MODES, SearchHit, search
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+SOURCES = ("list", "arxiv", "records")
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
+
+# -- serialisation -------------------------------------------------------------------------------
+def paper_summary(paper: Paper) -> dict[str, Any]:
+    """The fields a result list shows."""
+    return {
+        "authors": list(paper.authors), "year": paper.year, "published": paper.published,
+        "venue": paper.venue, "url": paper.url, "arxiv_id": paper.arxiv_id, "item_type": paper.item_type,
+    }
+
+
+def paper_dict(paper: Paper) -> dict[str, Any]:
+    """Every public property of a paper (no embedding)."""
+    return {
+        "id": paper.id, "title": paper.title, "abstract": paper.abstract, "arxiv_id": paper.arxiv_id,
+        "doi": paper.doi, "authors": list(paper.authors), "published": paper.published,
+        "updated": paper.updated, "year": paper.year, "venue": paper.venue,
+        "primary_category": paper.primary_category, "categories": list(paper.categories),
+        "url": paper.url, "pdf_url": paper.pdf_url, "sources": list(paper.sources),
+        "item_type": paper.item_type, "first_seen": paper.first_seen, "last_seen": paper.last_seen,
+    }
+
+
+def detail_dict(detail: PaperDetail, labels: dict[str, str]) -> dict[str, Any]:
+    """A paper with techniques (evidence), evaluations, findings, models and list rows."""
+    out = paper_dict(detail.paper)
+    out["techniques"] = [
+        {"id": t.technique_id, "label": t.label or labels.get(t.technique_id, t.technique_id),
+         "source": t.source, "evidence": t.evidence, "score": t.score}
+        for t in detail.techniques
+    ]
+    out["evaluations"] = [
+        {"id": e.evaluation_id, "label": e.label or labels.get(e.evaluation_id, e.evaluation_id),
+         "source": e.source, "evidence": e.evidence}
+        for e in detail.evaluations
+    ]
+    out["findings"] = [
+        {"id": f.id, "text": f.text, "kind": f.kind, "source": f.source,
+         "about": [{"label": a.label, "id": a.id, "name": a.name or labels.get(a.id, a.id)} for a in f.about]}
+        for f in detail.findings
+    ]
+    out["models"] = [{"id": m.id, "label": m.name or labels.get(m.id, m.id)} for m in detail.models]
+    out["list_rows"] = [asdict(r) for r in detail.list_rows]
+    return out
+
+
+def hit_dict(hit: SearchHit, labels: dict[str, str]) -> dict[str, Any]:
+    """A search result."""
+    matched = set(hit.why.get("matched_techniques", []))
+    return {
+        "id": hit.id, "title": hit.title, "score": round(hit.score, 6),
+        "techniques": [{"id": t, "label": labels.get(t, t), "matched": t in matched} for t in hit.techniques],
+        "why": hit.why, **paper_summary(hit.paper),
+    }
+
+
+def related_dict(hit: RelatedHit) -> dict[str, Any]:
+    """A related or recommended paper with its reasons."""
+    return {"id": hit.id, "title": hit.title, "score": hit.score, "reasons": list(hit.reasons),
+            "parts": hit.parts, **paper_summary(hit.paper)}
+
+
+def _labels() -> dict[str, str]:
+    return {n.id: n.name for n in get_taxonomy().nodes}
+
+
+# -- search ----------------------------------------------------------------------------------------
+def _filters() -> SearchFilters:
+    taxonomy = get_taxonomy()
+    techniques = list_arg("technique")
+    topics = list_arg("topic")
+    for name, ids, allowed in (
+        ("technique", techniques, (Label.TECHNIQUE, Label.EVALUATION)),
+        ("topic", topics, (Label.TOPIC, Label.OBJECT)),
+    ):
+        for node_id in ids:
+            node = taxonomy.by_id.get(node_id)
+            if node is None or node.label not in allowed:
+                raise bad_parameter(name, f"unknown {name} id {node_id[:80]!r} (see /api/techniques)")
+    sources = list_arg("source")
+    for s in sources:
+        if s not in SOURCES:
+            raise bad_parameter("source", f"must be one of {', '.join(SOURCES)}")
+    year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX)
+    year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX)
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise bad_parameter("year_from", "must not be after year_to")
+    return SearchFilters(
+        technique_ids=techniques, topic_ids=topics, section_ids=list_arg("section"),
+        year_from=year_from, year_to=year_to, sources=sources,
+        include_refinements=bool_arg("refinements", True),
+    )
+
+
+@bp.get("/search")
+def search_papers() -> Response:
+    """Search papers (hybrid, semantic or keyword) with filters; every hit explains itself."""
+    query = str_arg("q", "", max_chars=MAX_QUERY_CHARS) or ""
+    mode = choice_arg("mode", "hybrid", MODES)
+    limit = int_arg("limit", 10, 1, MAX_LIMIT)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET)
+    explain = choice_arg("explain", "overlap", SENTENCE_MODES)
+    filters = _filters()
+    if not query.strip() and filters.is_empty():
+        raise bad_parameter("q", "give a query or at least one filter")
+    needs_embedder = query.strip() and (mode != "keyword" or explain == "embedding")
+    embedder = get_embedder() if needs_embedder else None
+    page = search(
+        get_store(), query, mode=mode, filters=filters, limit=limit or 10, offset=offset or 0,
+        embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
+    )
+    labels = _labels()
+    return jsonify({
+        "query": query, "mode": mode, "total": page.total, "limit": limit, "offset": offset,
+        "results": [hit_dict(h, labels) for h in page.results],
+    })
+
+
+# -- papers ----------------------------------------------------------------------------------------
+def _detail(paper_id: str) -> PaperDetail:
+    detail = get_store().get_paper(paper_id)
+    if detail is None:
+        raise not_found(f"no paper with id {paper_id[:200]!r}")
+    return detail
+
+
+@bp.get("/papers/<paper_id>")
+def paper(paper_id: str) -> Response:
+    """One paper with its techniques (with evidence), evaluations, findings, models and list rows."""
+    return jsonify(detail_dict(_detail(paper_id), _labels()))
+
+
+@bp.get("/papers/<paper_id>/related")
+def paper_related(paper_id: str) -> Response:
+    """Papers related to one paper, each with reasons."""
+    limit = int_arg("limit", 10, 1, MAX_LIMIT) or 10
+    try:
+        hits = related(get_store(), paper_id, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
+    except UnknownPaper:
+        raise not_found(f"no paper with id {paper_id[:200]!r}") from None
+    return jsonify({"id": paper_id, "results": [related_dict(h) for h in hits]})
+
+
+@bp.get("/papers/<paper_id>/bibtex")
+def paper_bibtex(paper_id: str) -> Response:
+    """The paper as a BibTeX entry (text/x-bibtex)."""
+    detail = _detail(paper_id)
+    response = Response(to_bibtex(detail.paper), mimetype="text/x-bibtex")
+    response.headers["Content-Disposition"] = f'inline; filename="{citation_key(detail.paper)}.bib"'
+    return response
+
+
+_RECOMMEND_FIELDS = {"liked", "disliked", "limit"}
+
+
+@bp.post("/recommend")
+def recommend_papers() -> Response:
+    """Recommendations from liked (and disliked) paper ids, each with reasons."""
+    body = json_body()
+    unknown = sorted(set(body) - _RECOMMEND_FIELDS)
+    if unknown:
+        expected = ", ".join(sorted(_RECOMMEND_FIELDS))
+        raise bad_parameter(unknown[0][:80], f"unknown field; expected {expected}")
+    liked = id_list(body, "liked", required=True, max_items=MAX_LIKED)
+    disliked = id_list(body, "disliked", required=False, max_items=MAX_LIKED)
+    if not liked:
+        raise bad_parameter("liked", "name at least one paper")
+    limit = body.get("limit", 10)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise bad_parameter("limit", f"must be an integer between 1 and {MAX_LIMIT}")
+    try:
+        hits = recommend(get_store(), liked, disliked, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
+    except UnknownPaper as exc:
+        shown = ", ".join(repr(i[:80]) for i in exc.paper_ids[:10])
+        raise ApiError(422, f"unknown paper ids: {shown}") from None
+    return jsonify({"liked": liked, "disliked": disliked, "results": [related_dict(h) for h in hits]})
+
+
+# -- browse ----------------------------------------------------------------------------------------
+@bp.get("/techniques")
+def techniques() -> Response:
+    """The taxonomy tree with paper counts (own and including refinements)."""
+    return jsonify(browse.technique_tree(get_store()))
+
+
+@bp.get("/techniques/<technique_id>")
+def technique(technique_id: str) -> Response:
+    """A technique with its papers (paginated), refinements, co-occurring techniques, papers per year."""
+    sort = choice_arg("sort", "date", browse.SORTS)
+    limit = int_arg("limit", 20, 1, MAX_LIMIT) or 20
+    offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
+    try:
+        d = browse.technique_detail(get_store(), technique_id, sort=sort, limit=limit, offset=offset)
+    except browse.UnknownNode:
+        raise not_found(f"no technique with id {technique_id[:200]!r}") from None
+    return jsonify({
+        "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label, "parent": d.parent,
+        "refinements": d.refinements, "own_count": d.own_count, "total_count": d.total_count,
+        "cooccurring": d.cooccurring,
+        "papers_per_year": {str(y): n for y, n in d.papers_per_year.items()},
+        "papers": {
+            "total": d.papers_total, "limit": d.limit, "offset": d.offset, "sort": d.sort,
+            "results": [{"id": p.id, "title": p.title, **paper_summary(p)} for p in d.papers],
+        },
+    })
+
+
+@bp.get("/topics")
+def topics() -> Response:
+    """The findings topics with paper counts."""
+    return jsonify({"topics": browse.topics(get_store())})
+
+
+@bp.get("/sections")
+def sections() -> Response:
+    """The awesome-list sections with paper counts."""
+    return jsonify({"sections": get_store().list_sections()})
+
+
+@bp.get("/new")
+def new_papers() -> Response:
+    """Papers first seen at or after `since` (default: the last 7 days), newest first."""
+    from datetime import date, timedelta
+
+    since = since_arg("since", (date.today() - timedelta(days=7)).isoformat())
+    limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
+    papers = get_store().new_papers(since, limit)
+    return jsonify({
+        "since": since,
+        "results": [{"id": p.id, "title": p.title, "first_seen": p.first_seen, **paper_summary(p)}
+                    for p in papers],
+    })
+
+
+@bp.get("/runs")
+def runs() -> Response:
+    """Recent ingest runs, newest first."""
+    source = str_arg("source", None, max_chars=100)
+    limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
+    return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit)]})
+
+
+@bp.get("/stats")
+def stats() -> Response:
+    """Node and relationship counts by label and type."""
+    return jsonify(get_store().stats())

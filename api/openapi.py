@@ -1,0 +1,360 @@
+"""The OpenAPI 3.0 document of the JSON API, feeds and health checks, served at /api/openapi.json.
+
+Written by hand next to the code it documents; tests/api/test_json_api.py checks that every
+route of the app is in it (and nothing else), and a schemathesis run checks responses against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify
+
+from api.json_api import SOURCES, YEAR_MAX, YEAR_MIN, bp
+from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS
+from kg.browse import SORTS
+from kg.search import MODES, SENTENCE_MODES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "nullable": True, **extra}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _param(name: str, schema: dict[str, Any], description: str, *, where: str = "query",
+           required: bool = False, explode: bool | None = None) -> dict[str, Any]:
+    p = {"name": name, "in": where, "required": required or where == "path", "description": description,
+         "schema": schema}
+    if explode is not None:
+        p["style"] = "form"
+        p["explode"] = explode
+    return p
+
+
+LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+               f"results per page (at most {MAX_LIMIT})")
+OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                f"results to skip (at most {MAX_OFFSET})")
+PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1}, "paper id (arXiv id or slug)",
+                     where="path"), "example": "2211.00593"}
+ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }},
+    },
+    "PaperSummary": {
+        "type": "object", "required": ["id", "title"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"},
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
+            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
+            "first_seen": _nullable("string"),
+        },
+    },
+    "SearchResult": {
+        "type": "object", "required": ["id", "title", "score", "techniques", "why"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
+            "techniques": {"type": "array", "items": {
+                "type": "object", "required": ["id", "label", "matched"],
+                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                               "matched": {"type": "boolean"}}}},
+            "why": {
+                "type": "object",
+                "description": "score parts (semantic cosine, keyword score, ranks per list, rrf), "
+                               "matched techniques and the best-matching abstract sentence",
+                "properties": {
+                    "mode": {"type": "string"}, "semantic": _nullable("number"),
+                    "keyword": _nullable("number"), "rrf": _nullable("number"),
+                    "ranks": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "matched_techniques": {"type": "array", "items": {"type": "string"}},
+                    "matched_technique_labels": {"type": "array", "items": {"type": "string"}},
+                    "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
+                    "best_sentence_by": _nullable("string"),
+                },
+            },
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
+            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
+        },
+    },
+    "SearchPage": {
+        "type": "object", "required": ["results", "total"],
+        "properties": {
+            "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
+            "total": {"type": "integer", "description": "ranked candidates the page was cut from "
+                      "(keyword: papers matching the terms; semantic: papers passing the filters; "
+                      "hybrid: the union), counted up to max(100, offset + limit + 50)"},
+            "limit": {"type": "integer"}, "offset": {"type": "integer"},
+            "results": {"type": "array", "items": _ref("SearchResult")},
+        },
+    },
+    "RelatedResult": {
+        "type": "object", "required": ["id", "title", "score", "reasons"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
+            "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            "parts": {"type": "object"},
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
+            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
+        },
+    },
+    "RelatedList": {
+        "type": "object", "required": ["results"],
+        "properties": {"id": {"type": "string"},
+                       "results": {"type": "array", "items": _ref("RelatedResult")}},
+    },
+    "RecommendRequest": {
+        "type": "object", "required": ["liked"], "additionalProperties": False,
+        "properties": {
+            "liked": {**ID_LIST, "minItems": 1, "maxItems": MAX_LIKED},
+            "disliked": {**ID_LIST, "maxItems": MAX_LIKED},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
+        },
+    },
+    "RecommendList": {
+        "type": "object", "required": ["results"],
+        "properties": {
+            "liked": {"type": "array", "items": {"type": "string"}},
+            "disliked": {"type": "array", "items": {"type": "string"}},
+            "results": {"type": "array", "items": _ref("RelatedResult")},
+        },
+    },
+    "PaperDetail": {
+        "type": "object",
+        "required": ["id", "title", "authors", "techniques", "evaluations", "findings", "list_rows"],
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "abstract": _nullable("string"),
+            "arxiv_id": _nullable("string"), "doi": _nullable("string"),
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "published": _nullable("string"), "updated": _nullable("string"), "year": _nullable("integer"),
+            "venue": _nullable("string"), "primary_category": _nullable("string"),
+            "categories": {"type": "array", "items": {"type": "string"}},
+            "url": _nullable("string"), "pdf_url": _nullable("string"),
+            "sources": {"type": "array", "items": {"type": "string"}}, "item_type": {"type": "string"},
+            "first_seen": _nullable("string"), "last_seen": _nullable("string"),
+            "techniques": {"type": "array", "items": {
+                "type": "object", "required": ["id", "label", "source"],
+                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                               "source": {"type": "string", "enum": ["list", "extracted"]},
+                               "evidence": _nullable("string"), "score": _nullable("number")}}},
+            "evaluations": {"type": "array", "items": {
+                "type": "object", "required": ["id", "label", "source"],
+                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                               "source": {"type": "string"}, "evidence": _nullable("string")}}},
+            "findings": {"type": "array", "items": {
+                "type": "object", "required": ["id", "text"],
+                "properties": {"id": {"type": "string"}, "text": {"type": "string"},
+                               "kind": {"type": "string"}, "source": {"type": "string"},
+                               "about": {"type": "array", "items": {"type": "object"}}}}},
+            "models": {"type": "array", "items": {"type": "object"}},
+            "list_rows": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "TreeNode": {
+        "type": "object", "required": ["id", "label", "own_count", "total_count", "children"],
+        "properties": {
+            "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
+            "node_label": _nullable("string"),
+            "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/TreeNode"}},
+        },
+    },
+    "TechniqueTree": {
+        "type": "object",
+        "properties": {g: {"type": "array", "items": _ref("TreeNode")}
+                       for g in ("techniques", "evaluations", "topics", "objects")},
+    },
+    "TechniqueDetail": {
+        "type": "object",
+        "required": ["id", "label", "papers", "refinements", "cooccurring", "papers_per_year"],
+        "properties": {
+            "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
+            "node_label": {"type": "string"}, "parent": {"type": "object", "nullable": True},
+            "refinements": {"type": "array", "items": {"type": "object"}},
+            "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+            "cooccurring": {"type": "array", "items": {
+                "type": "object", "required": ["id", "label", "count"],
+                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
+                               "count": {"type": "integer"}}}},
+            "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "papers": {
+                "type": "object", "required": ["total", "results"],
+                "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
+                               "offset": {"type": "integer"}, "sort": {"type": "string"},
+                               "results": {"type": "array", "items": _ref("PaperSummary")}},
+            },
+        },
+    },
+    "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+}
+
+
+def _error_responses() -> dict[str, Any]:
+    text = {400: "Bad parameter (the message names it and the limit)", 404: "Not found",
+            405: "Method not allowed", 413: "Request body too large",
+            415: "Content-Type is not application/json", 422: "Unknown paper ids",
+            500: "Internal error (no details are exposed)", 503: "The graph store is unavailable"}
+    return {f"E{c}": _json(_ref("Error"), t) for c, t in text.items()}
+
+
+def _op(summary: str, responses: dict[str, Any], params: list[dict[str, Any]] | None = None,
+        **extra: Any) -> dict[str, Any]:
+    codes = {"503", "500"} | {k for k in responses}
+    out = {"summary": summary, "parameters": params or [],
+           "responses": responses | {c: {"$ref": f"#/components/responses/E{c}"}
+                                     for c in sorted(codes - set(responses))}}
+    out.update(extra)
+    return out
+
+
+def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return _json(schema, description)
+
+
+def _err(*codes: int) -> dict[str, Any]:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+FILTER_PARAMS = [
+    _param("technique", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+           "technique or evaluation id (repeatable; refinements included unless refinements=false)",
+           explode=True),
+    _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50}, "topic id (repeatable)",
+           explode=True),
+    _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+           "list section id (repeatable)", explode=True),
+    _param("source", {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}, "maxItems": 50},
+           "where the paper came from (repeatable)", explode=True),
+    _param("year_from", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "first year"),
+    _param("year_to", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "last year"),
+    _param("refinements", {"type": "boolean", "default": True}, "include refinements of techniques"),
+]
+
+
+def build_document() -> dict[str, Any]:
+    """The OpenAPI document as a dict."""
+    paths: dict[str, Any] = {
+        "/api/search": {"get": _op(
+            "Search papers (hybrid = reciprocal rank fusion of semantic and keyword)",
+            {"200": _ok(_ref("SearchPage"))} | _err(400),
+            [
+                _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                       f"query text (at most {MAX_QUERY_CHARS} characters; may be empty when a filter "
+                       "is given: then the filtered papers are listed newest first)"),
+                _param("mode", {"type": "string", "enum": list(MODES), "default": "hybrid"}, "search mode"),
+                _param("explain", {"type": "string", "enum": list(SENTENCE_MODES), "default": "overlap"},
+                       "how to pick the best abstract sentence: overlap (query terms, fast) or "
+                       "embedding (cosine with the query; encodes the page's sentences)"),
+                *FILTER_PARAMS, LIMIT, OFFSET,
+            ],
+        )},
+        "/api/papers/{paper_id}": {"get": _op(
+            "A paper with techniques (evidence), evaluations, findings, models, list rows, authors",
+            {"200": _ok(_ref("PaperDetail"))} | _err(404), [PAPER_ID])},
+        "/api/papers/{paper_id}/related": {"get": _op(
+            "Related papers, each with readable reasons",
+            {"200": _ok(_ref("RelatedList"))} | _err(400, 404), [PAPER_ID, LIMIT])},
+        "/api/papers/{paper_id}/bibtex": {"get": _op(
+            "BibTeX entry of a paper",
+            {"200": {"description": "BibTeX", "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}}
+            | _err(404), [PAPER_ID])},
+        "/api/recommend": {"post": _op(
+            "Recommendations from liked (and disliked) papers, each with reasons",
+            {"200": _ok(_ref("RecommendList"))} | _err(400, 413, 415, 422), [],
+            requestBody={"required": True,
+                         "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
+        "/api/techniques": {"get": _op(
+            "Taxonomy tree (techniques, evaluations, topics, objects) with paper counts",
+            {"200": _ok(_ref("TechniqueTree"))})},
+        "/api/techniques/{technique_id}": {"get": _op(
+            "A technique: papers (paginated), refinements, co-occurring techniques, papers per year",
+            {"200": _ok(_ref("TechniqueDetail"))} | _err(400, 404),
+            [{**_param("technique_id", {"type": "string", "minLength": 1}, "taxonomy id", where="path"),
+              "example": "activation_patching"},
+             _param("sort", {"type": "string", "enum": list(SORTS), "default": "date"},
+                    "date: newest first; centrality: most connected first"),
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 20}}, OFFSET])},
+        "/api/topics": {"get": _op(
+            "Findings topics with paper counts",
+            {"200": _ok({"type": "object", "required": ["topics"],
+                         "properties": {"topics": {"type": "array", "items": _ref("TreeNode")}}})})},
+        "/api/sections": {"get": _op(
+            "Awesome-list sections with paper counts",
+            {"200": _ok({"type": "object", "required": ["sections"],
+                         "properties": {"sections": {"type": "array", "items": {"type": "object"}}}})})},
+        "/api/new": {"get": _op(
+            "Papers first seen at or after a date, newest first",
+            {"200": _ok({"type": "object", "required": ["since", "results"],
+                         "properties": {"since": {"type": "string"},
+                                        "results": {"type": "array", "items": _ref("PaperSummary")}}})}
+            | _err(400),
+            [_param("since", {"type": "string", "format": "date"},
+                    "ISO date or timestamp (default: 7 days ago)"),
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+        "/api/runs": {"get": _op(
+            "Recent ingest runs, newest first",
+            {"200": _ok({"type": "object", "required": ["runs"],
+                         "properties": {"runs": {"type": "array", "items": {
+                             "type": "object", "required": ["id", "source", "started", "status"],
+                             "properties": {"id": {"type": "string"}, "source": {"type": "string"},
+                                            "started": {"type": "string"},
+                                            "finished": _nullable("string"),
+                                            "status": {"type": "string"},
+                                            "counts": {"type": "object"},
+                                            "watermark": _nullable("string"),
+                                            "message": _nullable("string")}}}}})} | _err(400),
+            [_param("source", {"type": "string", "maxLength": 100}, "only runs of this source"),
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+        "/api/stats": {"get": _op(
+            "Node and relationship counts",
+            {"200": _ok({"type": "object", "required": ["nodes", "relationships"],
+                         "properties": {"nodes": {"type": "object",
+                                                  "additionalProperties": {"type": "integer"}},
+                                        "relationships": {"type": "object",
+                                                          "additionalProperties": {"type": "integer"}}}})})},
+        "/api/openapi.json": {"get": {
+            "summary": "This document", "parameters": [],
+            "responses": {"200": _ok({"type": "object"})}}},
+        "/feeds/new.atom": {"get": _op(
+            "Atom 1.0 feed of the newest papers",
+            {"200": {"description": "Atom feed",
+                     "content": {"application/atom+xml": {"schema": {"type": "string"}}}}} | _err(400),
+            [_param("since", {"type": "string", "format": "date"}, "ISO date (default: everything)"),
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+        "/healthz": {"get": {"summary": "The process is up", "parameters": [],
+                             "responses": {"200": _ok(_ref("Status"))}}},
+        "/readyz": {"get": {"summary": "The store answers",
+                            "parameters": [],
+                            "responses": {"200": _ok(_ref("Status")),
+                                          "503": {"$ref": "#/components/responses/E503"}}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "paperkg API", "version": "1.0.0",
+                 "description": "Search, related papers, recommendations and technique browse over a "
+                                "knowledge graph of mechanistic-interpretability papers. Errors are "
+                                '{"error": {"code", "message"}}.'},
+        "paths": paths,
+        "components": {"schemas": SCHEMAS, "responses": _error_responses()},
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI document."""
+    return jsonify(build_document())

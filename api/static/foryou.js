@@ -1,0 +1,129 @@
+/* paperkg "For you": post the starred ids to /api/recommend and render the answer with textContent only. */
+(function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function paperHref(base, id) {
+    return base.replace("__ID__", encodeURIComponent(id).replace(/%2F/gi, "/"));
+  }
+
+  function renderStarred(section, stars) {
+    var list = section.querySelector("[data-starred-list]");
+    var base = section.getAttribute("data-paper-base");
+    list.replaceChildren();
+    stars.forEach(function (s) {
+      var li = el("li");
+      var btn = el("button", "star", "★");
+      btn.type = "button";
+      btn.setAttribute("data-star", s.id);
+      btn.setAttribute("data-title", s.title || s.id);
+      btn.setAttribute("aria-pressed", "true");
+      var a = el("a", null, s.title || s.id);
+      a.href = paperHref(base, s.id);
+      li.append(btn, a);
+      list.append(li);
+    });
+    section.querySelector("[data-starred-count]").textContent = String(stars.length);
+    section.querySelector("[data-starred-empty]").hidden = stars.length > 0;
+    section.querySelector("[data-clear-stars]").hidden = stars.length === 0;
+  }
+
+  function renderResults(section, status, list, results) {
+    var base = section.getAttribute("data-paper-base");
+    list.replaceChildren();
+    results.forEach(function (r) {
+      var li = el("li", "paper");
+      li.setAttribute("data-paper-row", "");
+      var head = el("div", "paper-head");
+      var star = el("button", "star", "☆");
+      star.type = "button";
+      star.setAttribute("data-star", r.id);
+      star.setAttribute("data-title", r.title || r.id);
+      var a = el("a", "paper-title", r.title || r.id);
+      a.href = paperHref(base, r.id);
+      a.setAttribute("data-row-link", "");
+      head.append(star, a);
+      var meta = el("div", "paper-meta");
+      var bits = [];
+      if (r.authors && r.authors.length) {
+        bits.push(r.authors.length > 5 ? r.authors.slice(0, 4).join(", ") + " et al." : r.authors.join(", "));
+      }
+      if (r.year) { bits.push(String(r.year)); }
+      if (r.venue) { bits.push(r.venue); }
+      meta.textContent = bits.join(" · ");
+      var reasons = el("ul", "reasons");
+      (r.reasons || []).forEach(function (text) { reasons.append(el("li", null, text)); });
+      li.append(head, meta, reasons);
+      list.append(li);
+    });
+    status.textContent = results.length
+      ? results.length + " recommendation" + (results.length === 1 ? "" : "s") + " from your stars."
+      : "No recommendations yet: star papers with embeddings (most papers have one).";
+    if (window.paperkgStars) { window.paperkgStars.paint(list); }
+  }
+
+  function recommend(section, ids, retried) {
+    var status = document.querySelector("[data-rec-status]");
+    var list = document.querySelector("[data-rec-list]");
+    if (!ids.length) {
+      list.replaceChildren();
+      status.textContent = "Star a paper to get recommendations.";
+      return;
+    }
+    status.textContent = "Finding papers like your " + ids.length + " starred…";
+    fetch(section.getAttribute("data-recommend-url"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ liked: ids.slice(0, 200), limit: 20 })
+    })
+      .then(function (resp) {
+        return resp.json().then(function (body) { return { ok: resp.ok, code: resp.status, body: body }; });
+      })
+      .then(function (res) {
+        if (res.ok) {
+          renderResults(section, status, list, res.body.results || []);
+          return;
+        }
+        var message = (res.body && res.body.error && res.body.error.message) || ("HTTP " + res.code);
+        if (res.code === 422 && !retried) {
+          /* Some starred papers are no longer in the graph: leave them out of this request. */
+          var gone = [];
+          message.replace(/'([^']+)'/g, function (_, id) { gone.push(id); return ""; });
+          var kept = ids.filter(function (id) { return gone.indexOf(id) < 0; });
+          if (kept.length < ids.length) {
+            recommend(section, kept, true);
+            return;
+          }
+        }
+        list.replaceChildren();
+        status.textContent = "Could not get recommendations: " + message;
+      })
+      .catch(function (err) {
+        status.textContent = "Could not reach the recommend API: " + err.message;
+      });
+  }
+
+  function refresh() {
+    var section = document.getElementById("starred");
+    if (!section || !window.paperkgStars) { return; }
+    var stars = window.paperkgStars.read();
+    renderStarred(section, stars);
+    recommend(section, stars.map(function (s) { return s.id; }), false);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var section = document.getElementById("starred");
+    if (!section) { return; }
+    section.querySelector("[data-clear-stars]").addEventListener("click", function () {
+      window.paperkgStars.write([]);
+    });
+    refresh();
+    document.addEventListener("paperkg:stars", refresh);
+  });
+})();

@@ -1,0 +1,214 @@
+/* paperkg: keyboard shortcuts, stars (localStorage), in-place search, BibTeX copy.
+   Data from the server is only ever inserted as text (textContent) or as server-escaped HTML fragments. */
+(function () {
+  "use strict";
+
+  var STAR_KEY = "paperkg.stars";
+
+  function readStars() {
+    try {
+      var raw = JSON.parse(window.localStorage.getItem(STAR_KEY) || "[]");
+      return Array.isArray(raw) ? raw.filter(function (s) { return s && typeof s.id === "string"; }) : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function writeStars(stars) {
+    try {
+      window.localStorage.setItem(STAR_KEY, JSON.stringify(stars));
+    } catch (e) { /* storage full or disabled: stars just do not persist */ }
+    document.dispatchEvent(new CustomEvent("paperkg:stars"));
+  }
+
+  function isStarred(id) {
+    return readStars().some(function (s) { return s.id === id; });
+  }
+
+  function toggleStar(id, title) {
+    var stars = readStars();
+    var without = stars.filter(function (s) { return s.id !== id; });
+    if (without.length === stars.length) {
+      without.push({ id: id, title: title || id, at: new Date().toISOString() });
+    }
+    writeStars(without);
+  }
+
+  function paintStars(root) {
+    (root || document).querySelectorAll("[data-star]").forEach(function (btn) {
+      var on = isStarred(btn.getAttribute("data-star"));
+      btn.hidden = false;
+      btn.setAttribute("aria-pressed", on ? "true" : "false");
+      btn.textContent = on ? "★" : "☆";
+      btn.title = on ? "Starred: click to unstar" : "Star this paper (kept in this browser) to get recommendations";
+    });
+    var n = readStars().length;
+    document.querySelectorAll("[data-star-count]").forEach(function (el) {
+      el.textContent = n ? "★" + n : "";
+      el.hidden = !n;
+    });
+  }
+
+  window.paperkgStars = { read: readStars, write: writeStars, toggle: toggleStar, paint: paintStars };
+
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-star]");
+    if (btn) {
+      toggleStar(btn.getAttribute("data-star"), btn.getAttribute("data-title"));
+    }
+  });
+  document.addEventListener("paperkg:stars", function () { paintStars(); });
+  window.addEventListener("storage", function (ev) { if (ev.key === STAR_KEY) { paintStars(); } });
+
+  /* ---- keyboard: "/" focuses search, j/k move through paper rows, Enter opens, s stars ---- */
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+
+  var current = -1;
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-paper-row]")); }
+  function select(i) {
+    var all = rows();
+    if (!all.length) { return; }
+    current = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach(function (r, j) { r.classList.toggle("kb-current", j === current); });
+    var link = all[current].querySelector("[data-row-link]");
+    if (link) { link.focus({ preventScroll: true }); }
+    all[current].scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
+    if (ev.key === "Escape" && typing(document.activeElement)) {
+      document.activeElement.blur();
+      return;
+    }
+    if (typing(document.activeElement)) { return; }
+    if (ev.key === "/") {
+      var box = document.querySelector("[data-main-search]") || document.querySelector("[data-search-box]");
+      if (box) {
+        ev.preventDefault();
+        box.focus();
+        box.select();
+      }
+    } else if (ev.key === "j") {
+      select(current + 1);
+    } else if (ev.key === "k") {
+      select(current - 1);
+    } else if (ev.key === "s" && current >= 0) {
+      var star = rows()[current] && rows()[current].querySelector("[data-star]");
+      if (star) { star.click(); }
+    }
+  });
+
+  /* ---- in-place search: fetch the same page's results fragment ---- */
+  function setupSearch() {
+    var form = document.getElementById("search-form");
+    var results = document.getElementById("results");
+    if (!form || !results || !window.fetch || !window.history) { return; }
+    var pending = null;
+
+    function load(url, push) {
+      if (pending) { pending.abort(); }
+      pending = new AbortController();
+      var fragmentUrl = url + (url.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
+      document.body.classList.add("loading");
+      fetch(fragmentUrl, { signal: pending.signal, headers: { "Accept": "text/html" } })
+        .then(function (resp) { return resp.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById("results");
+          if (fresh) {
+            results.replaceChildren.apply(results, Array.prototype.slice.call(fresh.childNodes));
+          }
+          current = -1;
+          paintStars(results);
+          if (push) { window.history.pushState({ paperkg: true }, "", url); }
+          var q = new URL(url, window.location.href).searchParams.get("q");
+          document.title = (q ? q + " — search" : "Search") + " · paperkg";
+        })
+        .catch(function (err) {
+          if (err && err.name === "AbortError") { return; }
+          window.location.href = url; /* fall back to a normal page load */
+        })
+        .finally(function () { document.body.classList.remove("loading"); });
+    }
+
+    function formUrl() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (value, key) {
+        if (value !== "") { params.append(key, value); }
+      });
+      if (params.get("mode") === "hybrid") { params.delete("mode"); }
+      var qs = params.toString();
+      return form.getAttribute("action") + (qs ? "?" + qs : "");
+    }
+
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      load(formUrl(), true);
+    });
+    form.querySelectorAll("select, input[type=radio]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        if (form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT") { load(formUrl(), true); }
+      });
+    });
+    results.addEventListener("click", function (ev) {
+      var a = ev.target.closest(".pager a, .examples a");
+      if (a && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) {
+        ev.preventDefault();
+        var u = new URL(a.href, window.location.href);
+        var box = form.querySelector("[name=q]");
+        if (box && u.searchParams.has("q")) { box.value = u.searchParams.get("q"); }
+        load(u.pathname + u.search, true);
+      }
+    });
+    window.addEventListener("popstate", function () {
+      window.location.reload();
+    });
+  }
+
+  /* ---- copy helpers: BibTeX (fetched) and <pre> blocks ---- */
+  function copyText(text, statusEl) {
+    function done(msg) { if (statusEl) { statusEl.textContent = msg; window.setTimeout(function () { statusEl.textContent = ""; }, 2500); } }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done("copied"); }, function () { done("copy failed: use the download link"); });
+      return;
+    }
+    var ta = document.createElement("textarea");
+    ta.value = text;
+    document.body.appendChild(ta);
+    ta.select();
+    try { document.execCommand("copy"); done("copied"); } catch (e) { done("copy failed: use the download link"); }
+    ta.remove();
+  }
+
+  function setupCopy() {
+    document.querySelectorAll("[data-bibtex-copy]").forEach(function (btn) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var status = btn.parentElement.querySelector("[data-copied]");
+        fetch(btn.getAttribute("data-bibtex-copy"))
+          .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+          .then(function (text) { copyText(text, status); })
+          .catch(function () { if (status) { status.textContent = "could not load BibTeX"; } });
+      });
+    });
+    document.querySelectorAll("[data-copy-target]").forEach(function (btn) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var target = document.getElementById(btn.getAttribute("data-copy-target"));
+        if (target) { copyText(target.textContent, btn.parentElement.querySelector("[data-copied]")); }
+      });
+    });
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+      sel.addEventListener("change", function () { sel.form.submit(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    paintStars();
+    setupSearch();
+    setupCopy();
+  });
+})();

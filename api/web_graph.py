@@ -1,0 +1,94 @@
+"""A paper's neighbourhood for the graph view: paper -> techniques / topics / models / authors -> papers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kg.entities import RelatedCandidate
+from kg.explain import Labels
+from kg.schema import Label
+from kg.store import GraphStore
+
+MAX_PAPERS = 25
+MAX_AUTHORS = 12
+# How much each kind of shared node counts when picking which neighbouring papers to draw.
+SHARE_WEIGHTS = {"techniques": 2.0, "topics": 1.0, "components": 1.0, "models": 1.0, "authors": 3.0}
+_KIND_OF_LABEL = {Label.TECHNIQUE: "technique", Label.TOPIC: "topic", Label.OBJECT: "topic",
+                  Label.COMPONENT: "component", Label.MODEL: "model", Label.EVALUATION: "technique"}
+_BROWSABLE = {Label.TECHNIQUE, Label.TOPIC, Label.OBJECT, Label.EVALUATION}
+
+
+def _weight(c: RelatedCandidate) -> float:
+    parts = {"techniques": c.shared_techniques, "topics": c.shared_topics, "components": c.shared_components,
+             "models": c.shared_models, "authors": c.shared_authors}
+    return sum(SHARE_WEIGHTS[kind] * len(items) for kind, items in parts.items())
+
+
+def neighbourhood(
+    store: GraphStore, paper_id: str, labels: Labels, *, paper_url: Callable[[str], str],
+    node_url: Callable[[str], str], max_papers: int = MAX_PAPERS,
+) -> dict[str, Any] | None:
+    """Nodes and edges around a paper (None when the paper is unknown). Labels are plain text."""
+    detail = store.get_paper(paper_id)
+    if detail is None:
+        return None
+    paper = detail.paper
+    center = f"p:{paper.id}"
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[dict[str, str]] = []
+    edge_keys: set[tuple[str, str]] = set()
+
+    def add_node(node_id: str, label: str, kind: str, href: str | None) -> str:
+        nodes.setdefault(node_id, {"id": node_id, "label": label, "kind": kind, "href": href})
+        return node_id
+
+    def add_edge(source: str, target: str, kind: str) -> None:
+        if (source, target) not in edge_keys and source != target:
+            edge_keys.add((source, target))
+            edges.append({"source": source, "target": target, "kind": kind})
+
+    def taxonomy_node(node_id: str, fallback_label: str | None = None) -> str:
+        graph_label = labels.label(node_id) or fallback_label or Label.TECHNIQUE
+        href = node_url(node_id) if graph_label in _BROWSABLE else None
+        return add_node(f"n:{node_id}", labels.name(node_id), _KIND_OF_LABEL.get(graph_label, "topic"), href)
+
+    add_node(center, paper.title, "center", paper_url(paper.id))
+    for use in detail.techniques:
+        add_edge(center, taxonomy_node(use.technique_id, Label.TECHNIQUE), "uses")
+    for finding in detail.findings:
+        for about in finding.about:
+            if about.label in (Label.TOPIC, Label.OBJECT, Label.COMPONENT, Label.MODEL):
+                add_edge(center, taxonomy_node(about.id, about.label), "about")
+    for model in detail.models:
+        add_edge(center, taxonomy_node(model.id, Label.MODEL), "studies")
+    author_ids: dict[str, str] = {}
+    for name in paper.authors[:MAX_AUTHORS]:
+        author_ids[name.casefold()] = add_node(f"a:{name.casefold()}", name, "author", None)
+        add_edge(center, author_ids[name.casefold()], "authored")
+
+    candidates = [c for c in store.related_candidates(paper.id, limit=200) if c.id != paper.id]
+    candidates.sort(key=lambda c: (-_weight(c), c.id))
+    chosen = candidates[:max_papers]
+    titles = {p.id: p.title for p in store.get_papers([c.id for c in chosen])}
+    listed = []
+    for cand in chosen:
+        if cand.id not in titles:
+            continue
+        node = add_node(f"p:{cand.id}", titles[cand.id], "paper", paper_url(cand.id))
+        shared_names = []
+        for group, fallback in (("shared_techniques", Label.TECHNIQUE), ("shared_topics", Label.TOPIC),
+                                ("shared_components", Label.COMPONENT), ("shared_models", Label.MODEL)):
+            for node_id in getattr(cand, group):
+                hub = taxonomy_node(node_id, fallback)
+                add_edge(center, hub, "shares")
+                add_edge(node, hub, "shares")
+                shared_names.append(labels.name(node_id))
+        for author in cand.shared_authors:
+            key = author.casefold()
+            hub = author_ids.get(key) or add_node(f"a:{key}", author, "author", None)
+            add_edge(center, hub, "authored")
+            add_edge(node, hub, "authored")
+            shared_names.append(author)
+        listed.append({"id": cand.id, "label": titles[cand.id], "shared": shared_names})
+    return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed}

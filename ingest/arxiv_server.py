@@ -1,0 +1,402 @@
+"""A local arXiv API on 127.0.0.1 (tests, offline demo): arXiv's Atom format, and failures on demand."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+from ingest.normalize import strip_arxiv_version, title_key
+
+FAIL_KINDS = ("503", "timeout", "malformed", "empty")
+_ERROR_ID = "https://arxiv.org/api/errors#"
+
+
+class QueryError(ValueError):
+    """The search_query cannot be parsed (arXiv answers with an error feed)."""
+
+
+# -- search_query: a tiny parser for arXiv's syntax ------------------------------------------
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<op>AND NOT|ANDNOT|AND|OR)(?=[\s(])|'
+    r'(?P<field>[a-zA-Z_]+):(?:"(?P<phrase>[^"]*)"|\[(?P<range>[^\]]*)\]|(?P<word>[^\s()"]+)))'
+)
+
+
+def _tokens(query: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    pos = 0
+    query = query.strip()
+    while pos < len(query):
+        m = _TOKEN.match(query, pos)
+        if m is None or m.end() == pos:
+            rest = query[pos:].strip()
+            if not rest:
+                break
+            raise QueryError(f"cannot parse search_query near {rest[:40]!r}")
+        pos = m.end()
+        if m.group("lp"):
+            out.append(("(", None))
+        elif m.group("rp"):
+            out.append((")", None))
+        elif m.group("op"):
+            out.append(("op", m.group("op").replace(" ", "")))
+        else:
+            value = m.group("phrase") if m.group("phrase") is not None else (
+                m.group("range") if m.group("range") is not None else m.group("word"))
+            out.append(("term", (m.group("field").lower(), value, m.group("range") is not None)))
+    return out
+
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def _words(text: str) -> list[str]:
+    return title_key(text).split()
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    hay = f" {' '.join(_words(haystack))} "
+    words = _words(needle)
+    return bool(words) and f" {' '.join(words)} " in hay
+
+
+def _term(field: str, value: str, is_range: bool) -> Predicate:
+    if field == "submitteddate":
+        m = re.fullmatch(r"\s*(\d{8,14})\s+TO\s+(\d{8,14})\s*", value or "")
+        if not m or not is_range:
+            raise QueryError(f"submittedDate needs [YYYYMMDDHHMM TO YYYYMMDDHHMM], got {value!r}")
+        low, high = m.group(1).ljust(12, "0"), m.group(2).ljust(12, "9")
+        return lambda e: low <= e["_submitted"] <= high
+    fields = {
+        "ti": lambda e: e["title"],
+        "abs": lambda e: e["abstract"] or "",
+        "au": lambda e: " ".join(e["authors"]),
+        "all": lambda e: " ".join([e["title"], e["abstract"] or "", " ".join(e["authors"])]),
+        "co": lambda e: e.get("comment") or "",
+        "jr": lambda e: e.get("journal_ref") or "",
+    }
+    if field == "cat":
+        return lambda e: value in e["categories"]
+    if field == "id":
+        return lambda e: e["arxiv_id"] == strip_arxiv_version(value)
+    if field not in fields:
+        raise QueryError(f"unknown search field {field!r}")
+    get = fields[field]
+    return lambda e: _contains(get(e), value)
+
+
+def parse_query(query: str) -> Predicate:
+    """Compile an arXiv search_query (ti/abs/au/all/cat/id, AND/OR/ANDNOT, parentheses, dates)."""
+    tokens = _tokens(query)
+    pos = 0
+
+    def expr() -> Predicate:
+        nonlocal pos
+        left = atom()
+        while pos < len(tokens) and tokens[pos][0] == "op":
+            op = tokens[pos][1]
+            pos += 1
+            right = atom()
+            if op == "AND":
+                left = (lambda a, b: lambda e: a(e) and b(e))(left, right)
+            elif op == "OR":
+                left = (lambda a, b: lambda e: a(e) or b(e))(left, right)
+            else:
+                left = (lambda a, b: lambda e: a(e) and not b(e))(left, right)
+        return left
+
+    def atom() -> Predicate:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise QueryError("search_query ends too early")
+        kind, value = tokens[pos]
+        pos += 1
+        if kind == "(":
+            inner = expr()
+            if pos >= len(tokens) or tokens[pos][0] != ")":
+                raise QueryError("unbalanced parentheses in search_query")
+            pos += 1
+            return inner
+        if kind == "term":
+            return _term(*value)
+        raise QueryError(f"unexpected {kind!r} in search_query")
+
+    if not tokens:
+        return lambda e: True
+    result = expr()
+    if pos != len(tokens):
+        raise QueryError("unexpected text after the end of search_query")
+    return result
+
+
+# -- entries --------------------------------------------------------------------------------
+def _ts(value: str | None) -> str:
+    if not value:
+        return "2000-01-01T00:00:00Z"
+    if "T" in value:
+        return value if value.endswith("Z") else value.split("+")[0] + "Z"
+    return f"{value[:10]}T00:00:00Z"
+
+
+def entry_from_record(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A served entry from a seed_papers.jsonl-style record (None without an arXiv id)."""
+    arxiv_id = strip_arxiv_version(record.get("arxiv_id"))
+    if not arxiv_id:
+        return None
+    published = _ts(record.get("published") or (f"{record['year']}-01-01" if record.get("year") else None))
+    updated = _ts(record.get("updated") or record.get("published"))
+    categories = list(record.get("categories") or [])
+    primary = record.get("primary_category") or (categories[0] if categories else "cs.LG")
+    if primary not in categories:
+        categories.insert(0, primary)
+    return {
+        "arxiv_id": arxiv_id,
+        "version": int(record.get("version") or 1),
+        "title": " ".join(str(record.get("title") or "").split()),
+        "abstract": record.get("abstract") or "",
+        "authors": list(record.get("authors") or []),
+        "published": published,
+        "updated": updated,
+        "categories": categories,
+        "primary_category": primary,
+        "comment": record.get("comment"),
+        "journal_ref": record.get("journal_ref"),
+        "doi": record.get("doi"),
+        "_submitted": re.sub(r"\D", "", published)[:12],
+    }
+
+
+def _entry_xml(e: dict[str, Any]) -> str:
+    vid = f"{e['arxiv_id']}v{e['version']}"
+    parts = [
+        "  <entry>",
+        f"    <id>http://arxiv.org/abs/{vid}</id>",
+        f"    <title>{escape(e['title'])}</title>",
+        f"    <updated>{e['updated']}</updated>",
+        f'    <link href="https://arxiv.org/abs/{vid}" rel="alternate" type="text/html"/>',
+        f'    <link href="https://arxiv.org/pdf/{vid}" rel="related" type="application/pdf" title="pdf"/>',
+        f"    <summary>{escape(e['abstract'])}</summary>",
+    ]
+    parts += [f'    <category term={quoteattr(c)} scheme="http://arxiv.org/schemas/atom"/>'
+              for c in e["categories"]]
+    parts.append(f"    <published>{e['published']}</published>")
+    if e.get("comment"):
+        parts.append(f"    <arxiv:comment>{escape(e['comment'])}</arxiv:comment>")
+    parts.append(f"    <arxiv:primary_category term={quoteattr(e['primary_category'])}/>")
+    if e.get("journal_ref"):
+        parts.append(f"    <arxiv:journal_ref>{escape(e['journal_ref'])}</arxiv:journal_ref>")
+    for name in e["authors"]:
+        parts += ["    <author>", f"      <name>{escape(name)}</name>", "    </author>"]
+    if e.get("doi"):
+        parts.append(f"    <arxiv:doi>{escape(e['doi'])}</arxiv:doi>")
+        parts.append(f'    <link rel="related" href={quoteattr("https://doi.org/" + e["doi"])} title="doi"/>')
+    parts.append("  </entry>")
+    return "\n".join(parts)
+
+
+def feed_xml(entries: Sequence[dict[str, Any]], *, search_query: str, id_list: str, start: int,
+             max_results: int, total: int) -> str:
+    """An Atom page in arXiv's exact layout (see shared arxiv_atom_sample.xml)."""
+    title_query = f"search_query={search_query}&id_list={id_list}&start={start}&max_results={max_results}"
+    link_query = urlencode({"search_query": search_query, "start": start, "max_results": max_results,
+                            "id_list": id_list}, quote_via=quote)
+    self_link = "https://arxiv.org/api/query?" + link_query
+    digest = hashlib.sha1(title_query.encode("utf-8")).hexdigest()[:27]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
+    head = [
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">',
+        f"  <id>https://arxiv.org/api/{digest}</id>",
+        f"  <title>arXiv Query: {escape(title_query)}</title>",
+        f"  <updated>{now}</updated>",
+        f'  <link href={quoteattr(self_link)} type="application/atom+xml"/>',
+        f"  <opensearch:itemsPerPage>{max_results}</opensearch:itemsPerPage>",
+        f"  <opensearch:totalResults>{total}</opensearch:totalResults>",
+        f"  <opensearch:startIndex>{start}</opensearch:startIndex>",
+    ]
+    return "\n".join([*head, *(_entry_xml(e) for e in entries), "</feed>"]) + "\n"
+
+
+def error_feed(message: str) -> str:
+    """arXiv's error answer: a feed whose one entry has an errors# id and the title Error."""
+    return "\n".join([
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+        'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">',
+        "  <id>https://arxiv.org/api/errors</id>",
+        "  <title>arXiv Query: search_query=&amp;id_list=&amp;start=0&amp;max_results=10</title>",
+        f"  <updated>{datetime.now(UTC).strftime('%Y-%m-%dT00:00:00Z')}</updated>",
+        "  <opensearch:itemsPerPage>1</opensearch:itemsPerPage>",
+        "  <opensearch:totalResults>1</opensearch:totalResults>",
+        "  <opensearch:startIndex>0</opensearch:startIndex>",
+        "  <entry>",
+        f"    <id>{_ERROR_ID}{escape(quote(message[:60]))}</id>",
+        "    <title>Error</title>",
+        f"    <summary>{escape(message)}</summary>",
+        "    <updated>2000-01-01T00:00:00Z</updated>",
+        '    <link href="https://arxiv.org/api/errors" rel="alternate" type="text/html"/>',
+        "    <author>",
+        "      <name>arXiv api core</name>",
+        "    </author>",
+        "  </entry>",
+        "</feed>",
+    ]) + "\n"
+
+
+# -- the server -----------------------------------------------------------------------------
+class LocalArxivServer:
+    """A real HTTP server on 127.0.0.1 (ephemeral port) answering arXiv API queries from records."""
+
+    def __init__(self, records: Sequence[dict[str, Any]], *, host: str = "127.0.0.1", port: int = 0,
+                 timeout_sleep: float = 5.0) -> None:
+        self.entries = [e for e in (entry_from_record(r) for r in records) if e is not None]
+        self._by_id = {e["arxiv_id"]: e for e in self.entries}
+        self.requests: list[str] = []  # raw query strings, in order
+        self.timeout_sleep = timeout_sleep  # how long a "timeout" failure stalls
+        self._failures: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._host, self._port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+    def start(self) -> LocalArxivServer:
+        """Bind and serve in a daemon thread."""
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-arxiv", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (wakes any stalled 'timeout' handler)."""
+        self._stop.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> LocalArxivServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        assert self._httpd is not None, "server not started"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The /api/query endpoint (what PAPERKG_ARXIV_URL takes)."""
+        return f"http://{self._host}:{self.port}/api/query"
+
+    def fail_next(self, kind: str, n: int = 1) -> None:
+        """Make the next n requests fail: "503", "timeout", "malformed" or "empty"."""
+        if kind not in FAIL_KINDS:
+            raise ValueError(f"unknown failure kind {kind!r}; one of {FAIL_KINDS}")
+        with self._lock:
+            self._failures.extend([kind] * n)
+
+    def clear_failures(self) -> None:
+        """Forget queued failures."""
+        with self._lock:
+            self._failures.clear()
+
+    # request handling
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: str,
+              content_type: str = "application/atom+xml; charset=utf-8") -> None:
+        data = body.encode("utf-8")
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", content_type)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
+            pass
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(handler.path)
+        if parts.path.rstrip("/") not in ("/api/query", "/query"):
+            self._send(handler, 404, "not found", "text/plain")
+            return
+        with self._lock:
+            self.requests.append(parts.query)
+            failure = self._failures.popleft() if self._failures else None
+        if failure == "503":
+            self._send(handler, 503, "Service Unavailable", "text/plain")
+            return
+        if failure == "timeout":
+            self._stop.wait(self.timeout_sleep)
+        params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        try:
+            status, body = 200, self.answer(params, empty=failure == "empty")
+        except QueryError as exc:
+            status, body = 400, error_feed(str(exc))
+        if failure == "malformed":
+            body = body[: max(80, len(body) // 2)] + "<entry><title>broken"
+        self._send(handler, status, body)
+
+    def answer(self, params: dict[str, str], *, empty: bool = False) -> str:
+        """The Atom page for API parameters (empty=True: header kept, entries dropped)."""
+        search_query = params.get("search_query", "")
+        id_list = params.get("id_list", "")
+        try:
+            start = int(params.get("start") or 0)
+            max_results = int(params.get("max_results") or 10)
+        except ValueError as exc:
+            raise QueryError(f"start and max_results must be integers: {exc}") from exc
+        if start < 0 or max_results < 0:
+            raise QueryError("start and max_results must be >= 0")
+        if max_results > 2000:
+            raise QueryError("max_results must be <= 2000")
+        if id_list.strip():
+            ids = []
+            for raw in id_list.split(","):
+                aid = strip_arxiv_version(raw.strip())
+                if not aid or not re.fullmatch(r"\d{4}\.\d{4,5}|[a-z][a-z.-]+/\d{7}", aid):
+                    raise QueryError(f"incorrect id format for {raw.strip()!r}")
+                ids.append(aid)
+            pool = [self._by_id[i] for i in dict.fromkeys(ids) if i in self._by_id]
+            if search_query.strip():
+                predicate = parse_query(search_query)
+                pool = [e for e in pool if predicate(e)]
+        else:
+            predicate = parse_query(search_query)
+            pool = [e for e in self.entries if predicate(e)] if search_query.strip() else []
+            pool = self._sorted(pool, params.get("sortBy", "relevance"),
+                                params.get("sortOrder", "descending"))
+        total = len(pool)
+        page = [] if empty else pool[start:start + max_results]
+        return feed_xml(page, search_query=search_query, id_list=id_list, start=start,
+                        max_results=max_results, total=total)
+
+    @staticmethod
+    def _sorted(pool: list[dict[str, Any]], sort_by: str, order: str) -> list[dict[str, Any]]:
+        key = {"submittedDate": "published", "lastUpdatedDate": "updated"}.get(sort_by)
+        if key is None:
+            return pool  # relevance: the records' order
+        return sorted(pool, key=lambda e: (e[key], e["arxiv_id"]), reverse=order != "ascending")

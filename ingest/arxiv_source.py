@@ -1,0 +1,277 @@
+"""arXiv metadata through the `arxiv` package: ids in batches, title look-up, date-window search.
+
+`arxiv.Client` builds the request URLs (its `query_url_format` is pointed at PAPERKG_ARXIV_URL) and
+owns the HTTP session; `arxiv`'s own lxml Atom parser turns pages into `arxiv.Result`s. The fetch
+loop is ours, because `Client.results` (4.0.2) sets no timeout, retries every non-200 at once
+without backoff, does not retry read timeouts and returns nothing on an empty or malformed first
+page. Here: a timeout on every request, at least `delay` seconds between requests, exponential
+backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page, API error feeds turned
+into a clear ArxivError.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from difflib import SequenceMatcher
+from typing import Any
+
+import arxiv
+import requests
+from arxiv import _feed
+from lxml import etree
+
+from ingest.normalize import arxiv_version, doi_from_text, strip_arxiv_version, title_key
+from ingest.records import Record
+from kg.config import Config, load_config
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_ERROR_PREFIX = "https://arxiv.org/api/errors"
+_USER_AGENT = "paperkg (+https://github.com/; arxiv.py " + getattr(arxiv, "__version__", "?") + ")"
+
+
+class ArxivError(RuntimeError):
+    """The arXiv API could not answer (after retries) or answered with an error."""
+
+
+class _Retryable(Exception):
+    pass
+
+
+def _iso_date(value: datetime | None) -> str | None:
+    if value is None or value.year < 1900:
+        return None
+    return value.astimezone(UTC).date().isoformat()
+
+
+def record_from_result(result: arxiv.Result) -> Record:
+    """An `arxiv.Result` as a Record (source "arxiv", id without version)."""
+    short = result.get_short_id()
+    arxiv_id = strip_arxiv_version(short) or short
+    published = _iso_date(result.published)
+    return Record(
+        source="arxiv",
+        source_id=short,
+        title=" ".join((result.title or "").split()),
+        authors=[a.name for a in result.authors if a.name],
+        abstract=" ".join((result.summary or "").split()) or None,
+        arxiv_id=arxiv_id,
+        doi=doi_from_text(result.doi) if result.doi else None,
+        published=published,
+        updated=_iso_date(result.updated),
+        year=int(published[:4]) if published else None,
+        venue=" ".join(result.journal_ref.split()) if result.journal_ref else None,
+        primary_category=result.primary_category or None,
+        categories=list(result.categories),
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        pdf_url=result.pdf_url,
+        urls=[f"https://arxiv.org/abs/{arxiv_id}"],
+        version=arxiv_version(short),
+    )
+
+
+def _stamp(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y%m%d%H%M") if value.tzinfo else value.strftime("%Y%m%d%H%M")
+    return value.strftime("%Y%m%d") + "0000"
+
+
+class ArxivSource:
+    """The arXiv API with rate limiting, timeouts, retries with backoff, and feed validation."""
+
+    def __init__(
+        self, config: Config | None = None, *, url: str | None = None, delay: float | None = None,
+        timeout: float | None = None, retries: int | None = None, page_size: int = PAGE_SIZE,
+        backoff: float | None = None,
+    ) -> None:
+        config = config or load_config()
+        self.url = url or config.arxiv_url
+        self.delay = config.arxiv_delay if delay is None else delay
+        self.timeout = config.arxiv_timeout if timeout is None else timeout
+        self.retries = config.arxiv_retries if retries is None else retries
+        self.page_size = page_size
+        # First retry waits `backoff` seconds, then doubles (at least the rate-limit delay).
+        self.backoff = max(self.delay, 0.01) if backoff is None else backoff
+        self.client = arxiv.Client(page_size=page_size, delay_seconds=self.delay, num_retries=0)
+        self.client.query_url_format = self.url + "?{}"
+        self.session: requests.Session = self.client._session
+        self._last_request: float | None = None
+        self.request_count = 0
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _wait_turn(self) -> None:
+        if self._last_request is not None:
+            remaining = self.delay - (time.monotonic() - self._last_request)
+            if remaining > 0:
+                time.sleep(remaining)
+
+    def _page_url(self, search: arxiv.Search, start: int, size: int) -> str:
+        return self.client._format_url(search, start, size)
+
+    def _get(self, url: str) -> bytes:
+        self._wait_turn()
+        try:
+            response = self.session.get(url, timeout=self.timeout, headers={"user-agent": _USER_AGENT})
+        except requests.Timeout as exc:
+            raise _Retryable(f"timed out after {self.timeout:g} s") from exc
+        except requests.ConnectionError as exc:
+            raise _Retryable(f"connection failed: {exc}") from exc
+        finally:
+            self._last_request = time.monotonic()
+            self.request_count += 1
+        status = response.status_code
+        if status in (200, 400):
+            # arXiv reports a bad query as HTTP 400 with an error feed: surface its message.
+            self._raise_api_error(response.content, status)
+        if status == 429 or status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        if status != 200:
+            raise ArxivError(f"arXiv API answered HTTP {status} for {url}")
+        return response.content
+
+    @staticmethod
+    def _raise_api_error(content: bytes, status: int) -> None:
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            if status == 400:
+                raise ArxivError("arXiv API answered HTTP 400 (bad request)") from None
+            return
+        for entry in root.iter(f"{_ATOM}entry"):
+            entry_id = (entry.findtext(f"{_ATOM}id") or "").strip()
+            title = (entry.findtext(f"{_ATOM}title") or "").strip()
+            if entry_id.startswith(_ERROR_PREFIX) or title == "Error":
+                summary = " ".join((entry.findtext(f"{_ATOM}summary") or "unknown error").split())
+                raise ArxivError(f"arXiv API error: {summary}")
+        if status == 400:
+            raise ArxivError("arXiv API answered HTTP 400 (bad request)")
+
+    @staticmethod
+    def _validate(content: bytes) -> _feed.ParsedFeed:
+        # arxiv's parser runs lxml with recover=True, so a truncated page would pass as a short
+        # one: check well-formedness strictly first.
+        try:
+            root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as exc:
+            raise _Retryable(f"malformed XML ({exc})") from exc
+        if root.tag != f"{_ATOM}feed":
+            raise _Retryable(f"not an Atom feed (root element {root.tag!r})")
+        if root.find("{http://a9.com/-/spec/opensearch/1.1/}totalResults") is None:
+            raise _Retryable("feed without opensearch:totalResults")
+        feed = _feed.parse(content)
+        if feed.malformed:
+            raise _Retryable(f"malformed feed ({feed.error})")
+        return feed
+
+    def fetch_page(self, search: arxiv.Search, start: int, size: int) -> _feed.ParsedFeed:
+        """One validated page, retried with exponential backoff; ArxivError when retries run out."""
+        url = self._page_url(search, start, size)
+        last = ""
+        for attempt in range(self.retries + 1):
+            try:
+                feed = self._validate(self._get(url))
+                total = feed.header.total_results
+                if not feed.results and total > start:
+                    raise _Retryable(f"empty page at start={start} although totalResults={total}")
+                return feed
+            except _Retryable as exc:
+                last = str(exc)
+                if attempt < self.retries:
+                    pause = self.backoff * (2 ** attempt)
+                    log.warning("arXiv request failed (%s); retry %d/%d in %.2f s",
+                                last, attempt + 1, self.retries, pause)
+                    time.sleep(pause)
+        raise ArxivError(f"arXiv API failed after {self.retries + 1} attempts: {last} ({url})")
+
+    # -- operations ------------------------------------------------------------------------
+    def fetch_by_ids(self, ids: Iterable[str]) -> list[Record]:
+        """Metadata of arXiv ids (any form; versions dropped), in batches of the page size."""
+        wanted = list(dict.fromkeys(i for i in (strip_arxiv_version(x) for x in ids) if i))
+        out: dict[str, Record] = {}
+        for start in range(0, len(wanted), self.page_size):
+            batch = wanted[start:start + self.page_size]
+            search = arxiv.Search(id_list=batch, max_results=len(batch))
+            feed = self.fetch_page(search, 0, len(batch))
+            for result in feed.results:
+                record = record_from_result(result)
+                if record.arxiv_id in batch:
+                    out[record.arxiv_id] = record
+        return [out[i] for i in wanted if i in out]
+
+    def find_by_title(self, title: str) -> Record | None:
+        """The arXiv paper with this title, only on a confident normalised-title match."""
+        key = title_key(title)
+        if len(key) < 8:
+            return None
+        search = arxiv.Search(query=f'ti:"{key}"', max_results=10)
+        feed = self.fetch_page(search, 0, 10)
+        best: tuple[float, Record] | None = None
+        for result in feed.results:
+            record = record_from_result(result)
+            score = 1.0 if record.title_key == key else SequenceMatcher(None, record.title_key, key).ratio()
+            if best is None or score > best[0]:
+                best = (score, record)
+        if best is not None and best[0] >= 0.97:
+            return best[1]
+        return None
+
+    def search(self, query: str, *, start_date: date | datetime, end_date: date | datetime
+               ) -> Iterator[Record]:
+        """Papers matching `query` submitted in [start_date, end_date], newest first, all pages."""
+        full = f"({query}) AND submittedDate:[{_stamp(start_date)} TO {_stamp(end_date)}]"
+        search = arxiv.Search(query=full, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
+                              sort_order=arxiv.SortOrder.Descending)
+        seen: set[tuple[str, int | None]] = set()
+        window_start = _stamp(start_date)
+        start, total = 0, None
+        while total is None or start < total:
+            feed = self.fetch_page(search, start, self.page_size)
+            total = feed.header.total_results
+            if not feed.results:
+                break
+            past_window = False
+            for result in feed.results:
+                record = record_from_result(result)
+                key = (record.arxiv_id or record.source_id, record.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if result.published and _stamp(result.published) < window_start:
+                    past_window = True  # sorted newest first: everything after is older
+                    break
+                yield record
+            if past_window:
+                break
+            start += len(feed.results)
+
+    def resolve(self, records: Sequence[Record], *, progress: bool = False
+                ) -> tuple[list[Record], dict[str, Any]]:
+        """arXiv records for list records: ids in batches, then title look-ups for the others.
+
+        A record matched by title gets the arXiv id set on it (so it merges with the arXiv record).
+        """
+        from tqdm import tqdm
+
+        show = progress and sys.stderr.isatty()
+        found = self.fetch_by_ids([r.arxiv_id for r in records if r.arxiv_id])
+        report: dict[str, Any] = {"by_id": len(found), "by_title": [], "no_match": []}
+        missing_ids = sorted({r.arxiv_id for r in records if r.arxiv_id} - {f.arxiv_id for f in found})
+        report["ids_not_found"] = missing_ids
+        others = [r for r in records if not r.arxiv_id and r.item_type == "paper"]
+        bar = tqdm(others, desc="arXiv title look-up", unit="paper", disable=not show, file=sys.stderr)
+        for record in bar:
+            match = self.find_by_title(record.title)
+            if match is None:
+                report["no_match"].append(record.title)
+            else:
+                report["by_title"].append({"title": record.title, "arxiv_id": match.arxiv_id})
+                # The list record now carries the id, so it merges with the arXiv record.
+                record.arxiv_id = match.arxiv_id
+                found.append(match)
+        return found, report

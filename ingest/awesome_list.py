@@ -1,0 +1,361 @@
+"""Parse the awesome-list markdown: every heading path, every table, every row -> records."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.normalize import (
+    arxiv_id_from_url,
+    dedupe_records,
+    doi_from_text,
+    split_venue_tag,
+)
+from ingest.records import ListRowRecord, Record
+from kg.taxonomy import Taxonomy
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
+_MD_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HTML_LINK = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_BARE_URL = re.compile(r"(?<![(\[<\"'])\bhttps?://[^\s)|>\]]+")
+_HTML_TAG = re.compile(r"<[^>]+>")
+_EMPTY_VALUES = {"", "n/a", "na", "-", "--", "—", "–", "none", "tbd", "?"}
+# Link texts that name a format, not the paper ("[pdf]", "[code]").
+_GENERIC_LINK_TEXT = {
+    "pdf", "paper", "code", "arxiv", "openreview", "link", "blog", "github", "project",
+    "website", "video", "slides", "html", "abs", "doi", "acl", "demo", "post", "web",
+}
+_COLUMN_NAMES = {
+    "paper": "paper", "papers": "paper", "title": "paper", "name": "paper", "tool": "paper",
+    "tools": "paper", "library": "paper", "resource": "paper", "work": "paper",
+    "technique": "techniques", "techniques": "techniques", "method": "techniques",
+    "methods": "techniques", "technique(s)": "techniques",
+    "evaluation": "evaluation", "evaluations": "evaluation", "eval": "evaluation",
+    "tl;dr": "tldr", "tldr": "tldr", "tl; dr": "tldr", "summary": "tldr", "description": "tldr",
+    "notes": "tldr", "note": "tldr", "comment": "tldr",
+}
+
+
+@dataclass
+class ListParse:
+    """Everything parse_list found: every row, the de-duplicated papers, and what it could not map."""
+
+    rows: list[ListRowRecord] = field(default_factory=list)
+    papers: list[Record] = field(default_factory=list)
+    unknown_labels: list[dict[str, Any]] = field(default_factory=list)
+    unreadable_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `--dry-run --json` document."""
+        return {
+            "rows": [r.to_dict() for r in self.rows],
+            "papers": [p.to_dict() for p in self.papers],
+            "unknown_labels": self.unknown_labels,
+            "unreadable_rows": self.unreadable_rows,
+        }
+
+
+@dataclass
+class _Table:
+    path: list[str]
+    header_line: int
+    columns: list[str]
+    rows: list[tuple[int, list[str], str]] = field(default_factory=list)  # (line, cells, raw)
+    bad_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw, reason)
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair UTF-8 read as cp1252 ("LMâ€™s" -> "LM’s"), leaving other text alone."""
+    if "â€" not in text and "Ã" not in text:
+        return text
+    try:
+        return text.encode("cp1252").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def _clean(text: str) -> str:
+    text = fix_mojibake(text)
+    text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
+    text = _HTML_TAG.sub("", text)
+    text = text.replace("\\|", "|")
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    return " ".join(text.split())
+
+
+def _split_cells(line: str) -> list[str]:
+    body = line.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|") and not body.endswith("\\|"):
+        body = body[:-1]
+    return [c.strip() for c in re.split(r"(?<!\\)\|", body)]
+
+
+def _is_separator(line: str) -> bool:
+    cells = _split_cells(line)
+    return bool(cells) and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells if c) and any(cells)
+
+
+def _heading_text(raw: str) -> str:
+    text = _MD_LINK.sub(lambda m: m.group(1), raw)
+    return _clean(text)
+
+
+def _scan(markdown: str) -> tuple[list[_Table], list[dict[str, Any]]]:
+    """Find every table with the heading path above it."""
+    lines = markdown.splitlines()
+    stack: list[tuple[int, str]] = []
+    tables: list[_Table] = []
+    problems: list[dict[str, Any]] = []
+    in_fence = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            i += 1
+            continue
+        if in_fence:
+            i += 1
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            level = len(heading.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, _heading_text(heading.group(2))))
+            i += 1
+            continue
+        if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
+            columns = [_clean(c) for c in _split_cells(line)]
+            path = [title for level, title in stack if level > 1]
+            table = _Table(path=path, header_line=i + 1, columns=columns)
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                raw = lines[i]
+                table.rows.append((i + 1, _split_cells(raw), raw))
+                i += 1
+            tables.append(table)
+            continue
+        if line.lstrip().startswith("|") and "|" in line.strip()[1:]:
+            problems.append({"line": i + 1, "text": line.strip(), "reason": "table row outside a table "
+                             "(no header and separator line above it)"})
+        i += 1
+    return tables, problems
+
+
+def _column_roles(columns: list[str]) -> list[str]:
+    roles = []
+    for name in columns:
+        key = name.casefold().strip().rstrip(":")
+        roles.append(_COLUMN_NAMES.get(key, f"extra:{name}" if name else "extra:"))
+    if "paper" not in roles and roles:
+        roles[0] = "paper"  # a table always lists items in its first column
+    return roles
+
+
+def _links(cell: str) -> list[tuple[str, str]]:
+    """(text, url) of every link in a cell, in order."""
+    found: list[tuple[int, str, str]] = []
+    for m in _MD_LINK.finditer(cell):
+        found.append((m.start(), _clean(m.group(1)), m.group(2)))
+    for m in _HTML_LINK.finditer(cell):
+        found.append((m.start(), _clean(m.group(2)), m.group(1)))
+    stripped = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+    for m in _BARE_URL.finditer(stripped):
+        found.append((len(cell) + m.start(), "", m.group(0)))
+    found.sort(key=lambda t: t[0])
+    return [(text, url) for _pos, text, url in found]
+
+
+def _paper_cell(cell: str) -> tuple[str, list[str]]:
+    """Title and URLs of the Paper cell (several links to one paper are one paper)."""
+    links = _links(cell)
+    urls = []
+    for _text, url in links:
+        if url not in urls:
+            urls.append(url)
+    title = ""
+    for text, _url in links:
+        cleaned = text.strip(" []()")
+        if cleaned and cleaned.casefold() not in _GENERIC_LINK_TEXT:
+            title = text
+            break
+    if not title:
+        # No descriptive link text: the cell's own text without the links.
+        rest = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+        rest = _BARE_URL.sub(" ", rest)
+        title = _clean(rest).strip(" -–—:;,()[]")
+    return _clean(title), urls
+
+
+def _is_empty(value: str | None) -> bool:
+    return value is None or value.strip().casefold() in _EMPTY_VALUES
+
+
+def _split_outside_parens(text: str, separators: str) -> list[str]:
+    parts, depth, current = [], 0, []
+    i = 0
+    pattern = re.compile(separators, re.IGNORECASE)
+    while i < len(text):
+        ch = text[i]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        if depth == 0:
+            m = pattern.match(text, i)
+            if m and m.end() > i:
+                parts.append("".join(current))
+                current = []
+                i = m.end()
+                continue
+        current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
+    """Map a Techniques/Evaluation cell to taxonomy ids; returns (ids, unknown labels)."""
+    if _is_empty(cell):
+        return [], []
+    assert cell is not None
+    ids: list[str] = []
+    unknown: list[str] = []
+
+    def add(found: list[str]) -> None:
+        for value in found:
+            if value not in ids:
+                ids.append(value)
+
+    for piece in _split_outside_parens(cell, r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"):
+        if _is_empty(piece):
+            continue
+        found, known = taxonomy.map_list_label(piece, column)
+        if known:
+            add(found)
+            continue
+        subparts = _split_outside_parens(piece, r"\s*&\s*|\s+and\s+|\s*/\s*")
+        mapped = [taxonomy.map_list_label(p, column) for p in subparts]
+        if len(subparts) > 1 and all(k for _ids, k in mapped):
+            for found, _k in mapped:
+                add(found)
+        else:
+            unknown.append(piece)
+    return ids, unknown
+
+
+def _common_prefix(paths: list[list[str]]) -> int:
+    if not paths:
+        return 0
+    shortest = min(len(p) for p in paths)
+    n = 0
+    while n < shortest - 1 and all(p[n] == paths[0][n] for p in paths):
+        n += 1
+    return n
+
+
+def _row_record(row: ListRowRecord, title: str, venue: str | None, urls: list[str]) -> Record:
+    arxiv_id = next((a for a in (arxiv_id_from_url(u) for u in urls) if a), None)
+    doi = next((d for d in (doi_from_text(u) for u in urls) if d), None)
+    return Record(
+        source="list", source_id=urls[0] if urls else title, title=title, arxiv_id=arxiv_id,
+        doi=doi, venue=venue, url=urls[0] if urls else None, urls=list(urls),
+        item_type=row.item_type, list_rows=[replace(row, urls=list(row.urls))],
+    )
+
+
+def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
+    """Parse the list: rows with mapped labels, papers (de-duplicated), unknown labels, unreadable rows."""
+    tables, problems = _scan(markdown)
+    result = ListParse(unreadable_rows=list(problems))
+    strip = _common_prefix([t.path for t in tables if t.path])
+    unknown: dict[tuple[str, str], dict[str, Any]] = {}
+    records: list[Record] = []
+    for table in tables:
+        path = table.path[strip:] if len(table.path) > strip else list(table.path)
+        roles = _column_roles(table.columns)
+        is_tool_table = any("tool" in p.casefold() for p in path) or (
+            table.columns and table.columns[0].casefold().strip() in ("tool", "tools", "library")
+        )
+        for line, cells, raw in table.rows:
+            if all(_is_empty(c) for c in cells):
+                result.unreadable_rows.append({"line": line, "text": raw.strip(), "reason": "empty row"})
+                continue
+            if len(cells) < len(roles):
+                cells = cells + [""] * (len(roles) - len(cells))
+            values: dict[str, str] = {}
+            extra: dict[str, str] = {}
+            for index, cell in enumerate(cells):
+                role = roles[index] if index < len(roles) else f"extra:column {index + 1}"
+                if role.startswith("extra:"):
+                    if cell.strip():
+                        extra[role[6:] or f"column {index + 1}"] = _clean(cell)
+                elif role in values:
+                    values[role] = f"{values[role]}, {cell}" if cell.strip() else values[role]
+                else:
+                    values[role] = cell
+            title_raw, urls = _paper_cell(values.get("paper", ""))
+            if not title_raw:
+                result.unreadable_rows.append({
+                    "line": line, "text": raw.strip(),
+                    "reason": "no paper title or link in the Paper column",
+                })
+                continue
+            title, venue = split_venue_tag(title_raw)
+            techniques = _clean(values["techniques"]) if "techniques" in values else None
+            evaluation = _clean(values["evaluation"]) if "evaluation" in values else None
+            tldr = _clean(values["tldr"]) if "tldr" in values else None
+            t_ids, t_unknown = map_labels(techniques, "techniques", taxonomy)
+            e_ids, e_unknown = map_labels(evaluation, "evaluation", taxonomy)
+            row = ListRowRecord(
+                section_path=list(path), title_in_list=title_raw, url_in_list=urls[0] if urls else None,
+                urls=urls, techniques=techniques or None, evaluation=evaluation or None,
+                tldr=tldr or None, technique_ids=t_ids, evaluation_ids=e_ids,
+                unknown_techniques=t_unknown, unknown_evaluations=e_unknown, extra=extra,
+                item_type="tool" if is_tool_table else "paper", line=line,
+            )
+            result.rows.append(row)
+            for label, column in [(x, "techniques") for x in t_unknown] + [
+                (x, "evaluation") for x in e_unknown
+            ]:
+                entry = unknown.setdefault(
+                    (column, label.casefold()), {"label": label, "column": column, "lines": []}
+                )
+                entry["lines"].append(line)
+            records.append(_row_record(row, title, venue, urls))
+    result.papers = dedupe_records(records)
+    result.unknown_labels = sorted(unknown.values(), key=lambda e: (e["column"], e["label"].casefold()))
+    result.unreadable_rows.sort(key=lambda r: r["line"])
+    return result
+
+
+class ListSourceError(RuntimeError):
+    """The list could not be read (missing file, HTTP error, timeout)."""
+
+
+def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
+    """The list's markdown from a local file or an http(s) URL."""
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        import requests
+
+        try:
+            response = requests.get(text, timeout=timeout, headers={"user-agent": "paperkg"})
+        except requests.RequestException as exc:
+            raise ListSourceError(f"cannot fetch the list from {text}: {exc}") from exc
+        if response.status_code != 200:
+            raise ListSourceError(f"cannot fetch the list from {text}: HTTP {response.status_code}")
+        response.encoding = response.encoding or "utf-8"
+        return response.content.decode("utf-8", errors="replace")
+    path = Path(text).expanduser()
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ListSourceError(f"cannot read the list file {path}: {exc.strerror or exc}") from exc

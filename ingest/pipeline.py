@@ -1,0 +1,402 @@
+"""The load pipeline: records -> de-duplicate -> merge with the stored paper -> extract -> embed -> upsert."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.normalize import SOURCE_PRIORITY, dedupe_records, merge_two, title_key
+from ingest.records import Record
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    ListRow,
+    Paper,
+    PaperBundle,
+    PaperDetail,
+    TechniqueUse,
+)
+from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST
+from kg.store import GraphStore
+from kg.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 256
+# Paper properties a record carries (everything else is set by the store or the embedder).
+_META_FIELDS = (
+    "title", "abstract", "arxiv_id", "doi", "authors", "published", "updated", "year", "venue",
+    "primary_category", "categories", "url", "pdf_url", "item_type",
+)
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did."""
+
+    run_id: str
+    source: str
+    status: str = "succeeded"
+    records: int = 0  # records given
+    papers: int = 0  # distinct papers after de-duplication
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejected_details: list[dict[str, Any]] = field(default_factory=list)
+    unknown_labels: list[dict[str, Any]] = field(default_factory=list)
+    embedded: int = 0  # vectors actually computed (the rest came from the cache)
+    rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
+    statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
+
+    def counts(self) -> dict[str, Any]:
+        """The counts stored on the IngestRun."""
+        return {
+            "records": self.records, "papers": self.papers, "new": self.new,
+            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+            "unknown_labels": len(self.unknown_labels), "embedded": self.embedded,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "run_id": self.run_id, "source": self.source, "status": self.status, **self.counts(),
+            "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
+            "rekeyed": self.rekeyed,
+        }
+
+    def text(self) -> str:
+        """Human summary for the CLI."""
+        lines = [
+            f"{self.source}: {self.papers} papers from {self.records} records -> "
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.rejected} rejected; {self.embedded} embedded (rest cached); run {self.run_id}"
+        ]
+        for item in self.rejected_details:
+            lines.append(f"  rejected: {item.get('title') or item.get('source_id')}: {item['reason']}")
+        if self.unknown_labels:
+            lines.append(f"  unknown labels ({len(self.unknown_labels)}), kept on their rows:")
+            for entry in self.unknown_labels:
+                where = ", ".join(str(n) for n in entry.get("lines", []) if n is not None)
+                suffix = f" (line {where})" if where else ""
+                lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}")
+        return "\n".join(lines)
+
+
+def _show_progress(progress: bool) -> bool:
+    return bool(progress) and sys.stderr.isatty()
+
+
+def unknown_labels_of(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """Unknown Techniques/Evaluation labels kept on the records' list rows, with their lines."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        for row in record.list_rows:
+            for column, labels in (("techniques", row.unknown_techniques),
+                                   ("evaluation", row.unknown_evaluations)):
+                for label in labels:
+                    entry = found.setdefault(
+                        (column, label.casefold()), {"label": label, "column": column, "lines": []}
+                    )
+                    if row.line not in entry["lines"]:
+                        entry["lines"].append(row.line)
+    return sorted(found.values(), key=lambda e: (e["column"], e["label"].casefold()))
+
+
+def _priority(sources: Sequence[str]) -> int:
+    return max((SOURCE_PRIORITY.get(s, 0) for s in sources), default=0)
+
+
+def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str) -> tuple[Paper, bool]:
+    """The Paper to write, and whether the record's list rows replace the stored ones."""
+    incoming = Paper(
+        id=paper_id, title=record.title, abstract=record.abstract or "", arxiv_id=record.arxiv_id,
+        doi=record.doi, authors=list(record.authors), published=record.published,
+        updated=record.updated, year=record.year, venue=record.venue,
+        primary_category=record.primary_category, categories=list(record.categories),
+        url=record.url, pdf_url=record.pdf_url, sources=sorted(set(record.sources)),
+        item_type=record.item_type,
+    )
+    if stored is None:
+        return incoming, bool(record.list_rows)
+    old = stored.paper
+    # The richer source keeps its metadata: the list never overwrites arXiv or records-file data.
+    incoming_wins = _priority(record.sources) >= _priority(old.sources or ["list"])
+    high, low = (incoming, old) if incoming_wins else (old, incoming)
+    merged = replace(incoming)
+    for name in _META_FIELDS:
+        value = getattr(high, name)
+        if value in (None, "", []):
+            value = getattr(low, name)
+        setattr(merged, name, value)
+    merged.id = paper_id
+    merged.arxiv_id = record.arxiv_id or old.arxiv_id
+    if "tool" in (old.item_type, record.item_type) and not incoming_wins:
+        merged.item_type = old.item_type
+    merged.sources = sorted(set(old.sources) | set(record.sources))
+    # A list ingest replaces the paper's list rows; other sources fill them only when none are stored.
+    replace_rows = bool(record.list_rows) and ("list" in record.sources or not stored.list_rows)
+    return merged, replace_rows
+
+
+def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool
+                ) -> tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]:
+    if use_incoming or stored is None:
+        rows = [r.to_list_row() for r in record.list_rows] if use_incoming else []
+        techniques: dict[str, TechniqueUse] = {}
+        evaluations: dict[str, EvaluationUse] = {}
+        for row in record.list_rows if use_incoming else []:
+            for tid in row.technique_ids:
+                techniques.setdefault(tid, TechniqueUse(tid, EDGE_SOURCE_LIST, evidence=row.techniques))
+            for eid in row.evaluation_ids:
+                evaluations.setdefault(eid, EvaluationUse(eid, EDGE_SOURCE_LIST, evidence=row.evaluation))
+        return rows, list(techniques.values()), list(evaluations.values())
+    rows = list(stored.list_rows)
+    techs = [replace(t, label=None) for t in stored.techniques if t.source == EDGE_SOURCE_LIST]
+    evals = [replace(e, label=None) for e in stored.evaluations if e.source == EDGE_SOURCE_LIST]
+    return rows, techs, evals
+
+
+def _resolve_stored_ids(store: GraphStore, records: list[Record]) -> list[str | None]:
+    """The stored paper id each record matches (arXiv id, then DOI, then title key), or None."""
+    found = store.find_paper_ids(
+        arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id}),
+        dois=sorted({r.doi for r in records if r.doi}),
+        title_keys=sorted({r.title_key for r in records if r.title_key}),
+    )
+    by_title = {r.title_key: found.get(r.title_key) for r in records if r.title_key}
+    title_hits = sorted({v for v in by_title.values() if v})
+    stored_arxiv = {p.id: p.arxiv_id for p in store.get_papers(title_hits)} if title_hits else {}
+    out: list[str | None] = []
+    for record in records:
+        hit = None
+        if record.arxiv_id and record.arxiv_id in found:
+            hit = found[record.arxiv_id]
+        elif record.doi and record.doi in found:
+            hit = found[record.doi]
+        elif record.title_key and found.get(record.title_key):
+            candidate = found[record.title_key]
+            other = stored_arxiv.get(candidate)
+            if not (record.arxiv_id and other and other != record.arxiv_id):
+                hit = candidate
+        out.append(hit)
+    return out
+
+
+def _target_id(record: Record, stored_id: str | None) -> str:
+    """The id to write: the arXiv id when known, else the stored id, else the record's own id."""
+    if record.arxiv_id:
+        return record.arxiv_id
+    return stored_id or record.paper_id
+
+
+def _load_extractor(taxonomy: Taxonomy | None) -> Any:
+    try:
+        from ingest.extract import Extractor
+    except ImportError:  # W4's module missing: ingest without extracted edges, loudly.
+        log.warning("ingest.extract is not available: no extracted techniques/findings")
+        return None
+    if taxonomy is None:
+        from kg.config import load_config
+        from kg.taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(load_config().taxonomy)
+    return Extractor(taxonomy)
+
+
+class _LazyEmbedder:
+    """The configured embedder, loaded only when a text is missing from the cache.
+
+    Re-ingesting unchanged papers then never pays the model's start-up (torch import, weights).
+    """
+
+    def __init__(self, model_path: str | None, model_name: str, dim: int) -> None:
+        self._model_path = model_path
+        self.model_name = model_name
+        self.dim = dim
+        self._real: Any = None
+
+    def _get(self) -> Any:
+        if self._real is None:
+            from ingest import embed as embed_module
+
+            self._real = embed_module.get_embedder(self._model_path)
+        return self._real
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> Any:
+        """Encode with the real model (loaded on first use)."""
+        return self._get().encode(texts, batch_size=batch_size, progress=progress)
+
+    def encode_query(self, text: str) -> Any:
+        """Encode one query with the real model."""
+        return self._get().encode_query(text)
+
+
+def _load_embedder() -> Any:
+    from ingest import embed as embed_module
+    from kg.config import load_config
+    from kg.schema import EMBEDDING_DIM
+
+    model_path = load_config().embedding_model or None
+    resolve = getattr(embed_module, "_resolve_model", None)
+    if resolve is None:
+        return embed_module.get_embedder(model_path)
+    _path, name = resolve(model_path)  # raises ModelMissing early, before anything is written
+    return _LazyEmbedder(model_path, name, EMBEDDING_DIM)
+
+
+def run_ingest(
+    store: GraphStore,
+    records: Sequence[Record],
+    *,
+    source: str,
+    embedder: Any = None,
+    extractor: Any = None,
+    taxonomy: Taxonomy | None = None,
+    progress: bool = True,
+    batch_size: int = BATCH_SIZE,
+    rejected: Sequence[dict[str, Any]] = (),
+) -> IngestSummary:
+    """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
+
+    Records one IngestRun (failed with the message on an exception). Idempotent: running twice
+    leaves the graph identical. `rejected` lists records a source already turned away.
+    """
+    from ingest.embed import embedding_text, text_hash
+
+    run = store.start_run(source)
+    summary = IngestSummary(run_id=run.id, source=source, records=len(records))
+    summary.rejected_details = [dict(r) for r in rejected]
+    try:
+        valid: list[Record] = []
+        for record in records:
+            if not (record.title or "").strip() or not title_key(record.title):
+                summary.rejected_details.append(
+                    {"source_id": record.source_id, "title": record.title, "reason": "no title"})
+                continue
+            valid.append(record)
+        summary.rejected = len(summary.rejected_details)
+        summary.unknown_labels = unknown_labels_of(valid)
+        merged = dedupe_records(list(valid))
+        # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
+        # now) collapse onto one target id.
+        stored_ids = _resolve_stored_ids(store, merged) if merged else []
+        by_target: dict[str, tuple[Record, str | None]] = {}
+        for record, stored_id in zip(merged, stored_ids, strict=True):
+            target = _target_id(record, stored_id)
+            if target in by_target:
+                prev, prev_stored = by_target[target]
+                by_target[target] = (merge_two(prev, record), prev_stored or stored_id)
+            else:
+                by_target[target] = (record, stored_id)
+        summary.papers = len(by_target)
+        if embedder is None and by_target:
+            embedder = _load_embedder()
+        if extractor is None and by_target:
+            extractor = _load_extractor(taxonomy)
+
+        from tqdm import tqdm
+
+        items = list(by_target.items())
+        bar = tqdm(total=len(items), desc=f"ingest {source}", unit="paper",
+                   disable=not _show_progress(progress), file=sys.stderr)
+        try:
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
+                              progress)
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+    except BaseException as exc:
+        summary.status = "failed"
+        message = str(exc) or type(exc).__name__
+        try:
+            store.finish_run(run.id, "failed", summary.counts(), message=message[:2000])
+        except Exception:  # the original error matters more than this one
+            log.exception("could not record the failed run %s", run.id)
+        raise
+    store.finish_run(run.id, "succeeded", summary.counts())
+    return summary
+
+
+def _ingest_chunk(
+    store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
+    embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
+) -> None:
+    bundles: list[PaperBundle] = []
+    rekey: dict[str, str] = {}
+    merged: list[tuple[Record, PaperDetail | None, Paper, bool, str | None]] = []
+    for target, (record, stored_id) in chunk:
+        stored = store.get_paper(stored_id) if stored_id else None
+        if stored is None and stored_id is None:
+            stored = store.get_paper(target)
+        paper, replace_rows = _merge_with_stored(record, stored, target)
+        merged.append((record, stored, paper, replace_rows, stored_id))
+    extractions: dict[str, Any] = {}
+    if extractor is not None:
+        items = [(p.id, p.title, p.abstract or "") for _r, _s, p, _x, _i in merged]
+        many = getattr(extractor, "extract_many", None)
+        results = many(items) if many else [extractor.extract(*item) for item in items]
+        extractions = {item[0]: result for item, result in zip(items, results, strict=True)}
+    for record, stored, paper, replace_rows, stored_id in merged:
+        target = paper.id
+        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows)
+        techniques = list(list_techs)
+        evaluations = list(list_evals)
+        findings: list[Finding] = []
+        models: list[str] = []
+        if extractor is not None:
+            extraction = extractions[paper.id]
+            techniques += [replace(t, source=EDGE_SOURCE_EXTRACTED) if not t.source else t
+                           for t in extraction.techniques]
+            evaluations += [replace(e, source=EDGE_SOURCE_EXTRACTED) if not e.source else e
+                            for e in extraction.evaluations]
+            findings = list(extraction.findings)
+            models = list(dict.fromkeys(extraction.models))
+        bundles.append(PaperBundle(paper=paper, techniques=techniques, evaluations=evaluations,
+                                   findings=findings, models=models, list_rows=rows))
+        if stored_id and stored_id != target:
+            rekey[stored_id] = target
+    texts = [embedding_text(b.paper.title, b.paper.abstract or "") for b in bundles]
+    from ingest.embed import embed_with_cache
+
+    vectors, computed = embed_with_cache(embedder, store, texts, progress=_show_progress(progress))
+    summary.embedded += computed
+    for bundle, vector, text in zip(bundles, vectors, texts, strict=True):
+        bundle.paper.embedding = vector
+        bundle.paper.embedding_model = embedder.model_name
+        bundle.paper.content_hash = text_hash(text)
+    statuses = store.upsert_papers(bundles)
+    for old_id, new_id in rekey.items():
+        # The paper was stored under a slug before its arXiv id was known: one paper, one node.
+        store.delete_paper(old_id)
+        summary.rekeyed[old_id] = new_id
+        if statuses.get(new_id) == "new":
+            statuses[new_id] = "updated"
+    for paper_id, status in statuses.items():
+        summary.statuses[paper_id] = status
+        if status == "new":
+            summary.new += 1
+        elif status == "updated":
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+
+
+def ingest_records_file(
+    store: GraphStore, path: str | Path, *, embedder: Any = None, extractor: Any = None,
+    progress: bool = True, skip_invalid: bool = False, batch_size: int = BATCH_SIZE,
+) -> IngestSummary:
+    """Import a JSON Lines file in the seed_papers.jsonl format through the pipeline."""
+    from ingest.records_file import read_records_file
+
+    read = read_records_file(path, skip_invalid=skip_invalid)
+    rejected = [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]}
+                for s in read.skipped]
+    return run_ingest(store, read.records, source="records", embedder=embedder, extractor=extractor,
+                      progress=progress, batch_size=batch_size, rejected=rejected)

@@ -1,0 +1,120 @@
+"""Records: one paper as one source saw it (list row, arXiv entry, JSON Lines line)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ingest.normalize import paper_id_for, section_slug, title_key
+from kg.entities import ListRow
+
+
+@dataclass
+class ListRowRecord:
+    """One row of the awesome-list, with its labels mapped to taxonomy ids."""
+
+    section_path: list[str]
+    title_in_list: str
+    url_in_list: str | None = None
+    urls: list[str] = field(default_factory=list)
+    techniques: str | None = None  # the Techniques cell verbatim (None when the table has none)
+    evaluation: str | None = None  # the Evaluation cell verbatim
+    tldr: str | None = None
+    technique_ids: list[str] = field(default_factory=list)
+    evaluation_ids: list[str] = field(default_factory=list)
+    unknown_techniques: list[str] = field(default_factory=list)
+    unknown_evaluations: list[str] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)  # cells of columns we do not know
+    item_type: str = "paper"
+    line: int | None = None
+    occurrences: int = 1  # a row repeated verbatim in one section is kept once and counted
+
+    @property
+    def section(self) -> str | None:
+        """The top-level section title."""
+        return self.section_path[0] if self.section_path else None
+
+    @property
+    def subsection(self) -> str | None:
+        """The deeper headings joined by " / " (the seed data's `subsection`)."""
+        return " / ".join(self.section_path[1:]) or None
+
+    @property
+    def section_id(self) -> str:
+        """Stable slug of the section path."""
+        return section_slug(self.section_path)
+
+    def identity(self) -> tuple[object, ...]:
+        """What makes two rows the same row (for collapsing verbatim duplicates)."""
+        return (tuple(self.section_path), self.techniques, self.evaluation, self.tldr)
+
+    def to_list_row(self) -> ListRow:
+        """The LISTED_IN edge this row becomes."""
+        return ListRow(
+            section_id=self.section_id,
+            section_title=self.section_path[-1] if self.section_path else "",
+            section_path=list(self.section_path),
+            tldr=self.tldr,
+            techniques_text=self.techniques,
+            evaluation_text=self.evaluation,
+            title_in_list=self.title_in_list,
+            url_in_list=self.url_in_list,
+            line=self.line,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the seed data's list_rows keys plus ours)."""
+        out = asdict(self)
+        out["section"] = self.section
+        out["subsection"] = self.subsection
+        out["section_id"] = self.section_id
+        return out
+
+
+@dataclass
+class Record:
+    """One paper as a source saw it. `source` is "list", "arxiv" or "records"."""
+
+    source: str
+    source_id: str
+    title: str
+    authors: list[str] = field(default_factory=list)
+    abstract: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    year: int | None = None
+    venue: str | None = None
+    primary_category: str | None = None
+    categories: list[str] = field(default_factory=list)
+    url: str | None = None
+    pdf_url: str | None = None
+    urls: list[str] = field(default_factory=list)
+    item_type: str = "paper"
+    list_rows: list[ListRowRecord] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # every source merged into this record
+    explicit_id: str | None = None  # an id a records file gave (used when there is no arXiv id)
+    version: int | None = None  # arXiv version of the metadata, when known
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            self.sources = [self.source]
+
+    @property
+    def title_key(self) -> str:
+        """Normalised title used for de-duplication."""
+        return title_key(self.title)
+
+    @property
+    def paper_id(self) -> str:
+        """The graph id: arXiv id, else the explicit id, else a slug of the title."""
+        return paper_id_for(self.arxiv_id, self.title, self.explicit_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the derived id and title key."""
+        out = asdict(self)
+        out["id"] = self.paper_id
+        out["title_key"] = self.title_key
+        out["list_rows"] = [r.to_dict() for r in self.list_rows]
+        return out

@@ -1,0 +1,161 @@
+"""Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
+
+Policy: the whole file is read and validated before anything is written. By default a bad line
+(invalid JSON, not an object, no title, wrong types) stops the import with an error naming the
+line; with `skip_invalid=True` bad lines are skipped and reported instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.normalize import doi_from_text, strip_arxiv_version
+from ingest.records import ListRowRecord, Record
+
+
+class RecordsFileError(ValueError):
+    """A records file cannot be read or has an invalid line."""
+
+
+@dataclass
+class RecordsRead:
+    """Records read from a file, and the lines skipped (only with skip_invalid)."""
+
+    records: list[Record] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _str(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"'{name}' must be a string, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def _str_list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"'{name}' must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def _year(value: Any, published: str | None) -> int | None:
+    if value is None or value == "":
+        return int(published[:4]) if published and published[:4].isdigit() else None
+    if isinstance(value, bool):
+        raise ValueError("'year' must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"'year' must be an integer, not {value!r}") from exc
+
+
+def _list_row(data: Any, index: int) -> ListRowRecord:
+    if not isinstance(data, dict):
+        raise ValueError(f"list_rows[{index}] must be an object")
+    section = _str(data.get("section"), "section")
+    subsection = _str(data.get("subsection"), "subsection")
+    path = data.get("section_path")
+    if isinstance(path, list) and path:
+        section_path = _str_list(path, "section_path")
+    else:
+        section_path = [p for p in [section, *(subsection.split(" / ") if subsection else [])] if p]
+    occurrences = data.get("occurrences") or 1
+    return ListRowRecord(
+        section_path=section_path,
+        title_in_list=_str(data.get("title_in_list"), "title_in_list") or "",
+        url_in_list=_str(data.get("url_in_list"), "url_in_list"),
+        urls=[u for u in [_str(data.get("url_in_list"), "url_in_list")] if u],
+        techniques=_str(data.get("techniques"), "techniques"),
+        evaluation=_str(data.get("evaluation"), "evaluation"),
+        tldr=_str(data.get("tldr"), "tldr"),
+        technique_ids=_str_list(data.get("technique_ids"), "technique_ids"),
+        evaluation_ids=_str_list(data.get("evaluation_ids"), "evaluation_ids"),
+        item_type=_str(data.get("item_type"), "item_type") or "paper",
+        line=data.get("line") if isinstance(data.get("line"), int) else None,
+        occurrences=int(occurrences),
+    )
+
+
+def record_from_dict(data: Any) -> Record:
+    """One JSON object in the seed_papers.jsonl format -> a Record (ValueError when invalid)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    title = _str(data.get("title"), "title")
+    if not title:
+        raise ValueError("'title' is missing or empty")
+    arxiv_id = strip_arxiv_version(_str(data.get("arxiv_id"), "arxiv_id"))
+    published = _str(data.get("published"), "published")
+    urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
+    url = _str(data.get("url"), "url")
+    doi = _str(data.get("doi"), "doi")
+    rows_data = data.get("list_rows") or []
+    if not isinstance(rows_data, list):
+        raise ValueError("'list_rows' must be a list")
+    item_type = _str(data.get("item_type"), "item_type") or "paper"
+    rows = [_list_row(r, i) for i, r in enumerate(rows_data)]
+    for row in rows:
+        row.item_type = item_type
+    return Record(
+        source="records",
+        source_id=_str(data.get("id"), "id") or arxiv_id or title,
+        title=" ".join(title.split()),
+        authors=_str_list(data.get("authors"), "authors"),
+        abstract=_str(data.get("abstract"), "abstract"),
+        arxiv_id=arxiv_id,
+        doi=doi_from_text(doi) if doi else None,
+        published=published[:10] if published else None,
+        updated=(_str(data.get("updated"), "updated") or "")[:10] or None,
+        year=_year(data.get("year"), published),
+        venue=_str(data.get("venue"), "venue"),
+        primary_category=_str(data.get("primary_category"), "primary_category"),
+        categories=_str_list(data.get("categories"), "categories"),
+        url=url or (urls[0] if urls else None),
+        pdf_url=_str(data.get("pdf_url"), "pdf_url"),
+        urls=urls or ([url] if url else []),
+        item_type=item_type,
+        list_rows=rows,
+        explicit_id=_str(data.get("id"), "id"),
+    )
+
+
+def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> RecordsRead:
+    """Read and validate every line of a JSON Lines file before anything is written."""
+    path = Path(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
+    out = RecordsRead()
+    with handle:
+        try:
+            lines = list(handle)
+        except UnicodeDecodeError as exc:
+            raise RecordsFileError(f"{path}: not UTF-8 text ({exc})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problem = f"invalid JSON ({exc.msg} at column {exc.colno})"
+        else:
+            try:
+                out.records.append(record_from_dict(data))
+                continue
+            except (ValueError, TypeError) as exc:
+                problem = str(exc)
+        message = f"{path} line {number}: {problem}"
+        if not skip_invalid:
+            raise RecordsFileError(message + " (nothing was written)")
+        out.skipped.append({"line": number, "error": problem})
+    return out

@@ -1,0 +1,276 @@
+"""The weekly relevance gate: keep an arXiv candidate only with evidence that it is MI on language models.
+
+Evidence (see `RelevanceGate.judge`):
+- an **LM cue**: the text is about language models ("language model", LLM, GPT, BERT, a model family
+  of the taxonomy, "transformer" when nothing says vision / power electronics / biology), AND
+- either a **specific technique hit** from the taxonomy extractor (SAE, activation patching, logit
+  lens...; generic words such as probing, visualization, ablation or knockout are recorded but do
+  not count on their own, since they also match biology, vision and electronics), or an
+  **embedding similarity** to the stored MI corpus (mean of the top-5 cosines to the stored
+  papers' embeddings) at or above `SIMILARITY_THRESHOLD`.
+
+`SIMILARITY_THRESHOLD` is calibrated for all-MiniLM-L6-v2 by `bench/relevance_eval.py`: leave-one-out
+similarity of each seed paper to the other seed papers (positives) against the similarity of the
+calibration split of hand-written non-MI records in tests/ingest/data/relevance_set.jsonl
+(negatives); the threshold maximises Youden's J (TPR - FPR) and sits midway between the two scores
+that bracket it. Re-run the script after changing the model or the corpus and copy its value here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kg.entities import Rejection
+from kg.schema import Label
+from kg.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from kg.store import GraphStore
+
+# Calibrated by bench/relevance_eval.py for all-MiniLM-L6-v2 (see the module docstring).
+SIMILARITY_THRESHOLD = 0.465
+TOP_K = 5
+
+# Techniques whose usual names are everyday words in other fields (biology probes and knockouts,
+# vision saliency / visualisation, statistics mediation analysis / PCA): a hit on them is recorded
+# in the reason but is not evidence of MI by itself.
+GENERIC_TECHNIQUES = frozenset({
+    "probing", "visualization", "knockout", "cma", "dimensionality_reduction", "gradient_attribution",
+})
+# ...unless the text also uses one of these MI-specific spellings of the same technique.
+SPECIFIC_PHRASES: dict[str, tuple[str, ...]] = {
+    "probing": ("linear probe", "linear probing", "probing classifier", "sparse probing", "structural probe",
+                "diagnostic classifier", "k-sparse probe", "linear classifier probe", "nonlinear probe"),
+    "visualization": ("max-activating example", "maximally activating example", "top-activating dataset",
+                      "feature dashboard", "attention pattern visualization"),
+    "cma": ("causal mediation analysis",),
+    "knockout": ("zero ablation", "mean ablation", "resample ablation", "resampling ablation"),
+}
+
+_FLAGS = re.IGNORECASE
+# Strong cues: phrases only language-model papers use. "protein/genomic language model" is biology.
+_STRONG_CUES = [
+    r"(?<!protein )(?<!genomic )(?<!dna )(?<!chemical )\blanguage models?\b",
+    r"\bLLMs?\b", r"\bGPT(?:-?\d[\w.]*)?\b", r"\bBERT\b", r"\bRoBERTa\b", r"\bnext[- ]token\b",
+    r"\bin-context learning\b", r"\bchain[- ]of[- ]thought\b", r"\bnatural language processing\b",
+    r"\bNLP\b", r"\bchatbots?\b", r"\binduction heads?\b", r"\bunembedding\b", r"\btext generation\b",
+]
+_CASE_SENSITIVE_CUES = [r"\bLMs?\b"]
+# A weak cue ("transformer", "attention heads") counts only when nothing points elsewhere.
+_WEAK_CUES = [
+    r"\btransformers?\b", r"\battention heads?\b", r"\bautoregressive\b", r"\btokens?\b", r"\bvocabulary\b",
+    r"\bresidual stream\b",
+]
+_COUNTER_CUES = [
+    r"\bvision transformers?\b", r"\bViTs?\b", r"\bimages?\b", r"\bpixels?\b", r"\bvideos?\b",
+    r"\bpower transformers?\b", r"\bvoltage\b", r"\bwinding\b", r"\bgrid\b", r"\bprotein\b",
+    r"\bspeech\b", r"\baudio\b", r"\bpoint clouds?\b", r"\bsegmentation\b",
+]
+
+
+@dataclass
+class RelevanceDecision:
+    """Whether to keep a candidate, why, and its score (mean top-k cosine to the MI corpus)."""
+
+    keep: bool
+    reason: str
+    score: float
+    techniques: list[str] = field(default_factory=list)  # specific technique ids hit
+    generic_techniques: list[str] = field(default_factory=list)  # generic hits (not evidence alone)
+    lm_cue: str | None = None  # the phrase that says "language model"
+
+
+def _compile(patterns: Sequence[str], flags: int) -> list[re.Pattern[str]]:
+    return [re.compile(p, flags) for p in patterns]
+
+
+class LMCue:
+    """Finds the phrase that shows a text is about language models (None when nothing does)."""
+
+    def __init__(self, taxonomy: Taxonomy | None = None) -> None:
+        model_names: list[str] = []
+        if taxonomy is not None:
+            for node in taxonomy.of_label(Label.MODEL):
+                if node.id == "toy_transformer":  # toy models are not language models by name
+                    continue
+                # Short all-caps names (OPT, T5) are too ambiguous to be a cue alone.
+                model_names += [a for a in [node.name, *node.aliases] if len(a) > 3]
+        strong = list(_STRONG_CUES)
+        if model_names:
+            strong.append(r"\b(?:" + "|".join(re.escape(m) for m in sorted(set(model_names))) + r")\b")
+        self._strong = _compile(strong, _FLAGS) + _compile(_CASE_SENSITIVE_CUES, 0)
+        self._weak = _compile(_WEAK_CUES, _FLAGS)
+        self._counter = _compile(_COUNTER_CUES, _FLAGS)
+
+    def find(self, text: str) -> str | None:
+        """The first LM cue phrase in `text`, or None."""
+        for pattern in self._strong:
+            match = pattern.search(text)
+            if match:
+                return match.group(0)
+        if any(p.search(text) for p in self._counter):
+            return None
+        for pattern in self._weak:
+            match = pattern.search(text)
+            if match:
+                return match.group(0)
+        return None
+
+
+def top_k_similarity(vectors: np.ndarray, corpus: np.ndarray, k: int = TOP_K) -> np.ndarray:
+    """Mean of each row's k highest cosines to the corpus rows (0 for an empty corpus)."""
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    if corpus.size == 0 or len(vectors) == 0:
+        return np.zeros(len(vectors), dtype=np.float32)
+    sims = vectors @ corpus.T
+    k = min(k, sims.shape[1])
+    top = -np.sort(-sims, axis=1)[:, :k]
+    return top.mean(axis=1)
+
+
+def leave_one_out_similarity(corpus: np.ndarray, k: int = TOP_K) -> np.ndarray:
+    """For each corpus row, the mean top-k cosine to the OTHER rows (positives for calibration)."""
+    sims = corpus @ corpus.T
+    np.fill_diagonal(sims, -np.inf)
+    k = min(k, max(1, len(corpus) - 1))
+    top = -np.sort(-sims, axis=1)[:, :k]
+    return top.mean(axis=1)
+
+
+def calibrate_threshold(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The cut maximising Youden's J (TPR - FPR), midway between the scores bracketing it."""
+    pos = np.asarray(positives, dtype=np.float64)
+    neg = np.asarray(negatives, dtype=np.float64)
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("calibration needs positive and negative scores")
+    scores = np.unique(np.concatenate([pos, neg]))
+    best_j, best_cut = -np.inf, float(scores[0])
+    for i, cut in enumerate(scores):
+        j = float((pos >= cut).mean() - (neg >= cut).mean())
+        if j > best_j:
+            below = scores[i - 1] if i > 0 else cut
+            best_j, best_cut = j, float((cut + below) / 2)
+    return round(best_cut, 3)
+
+
+def load_corpus(store: GraphStore, exclude: Sequence[str] = ()) -> tuple[list[str], np.ndarray]:
+    """Ids and embedding matrix of the stored papers (the MI corpus the gate compares against)."""
+    ids = [i for i in store.paper_ids() if i not in set(exclude)]
+    vectors = store.get_embeddings(ids)
+    kept = [i for i in ids if i in vectors]
+    if not kept:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return kept, np.stack([np.asarray(vectors[i], dtype=np.float32) for i in kept])
+
+
+class RelevanceGate:
+    """Decides which weekly candidates are MI on language models (see the module docstring)."""
+
+    def __init__(
+        self, taxonomy: Taxonomy, *, extractor: Any = None, corpus_ids: Sequence[str] = (),
+        corpus: np.ndarray | None = None, threshold: float = SIMILARITY_THRESHOLD, k: int = TOP_K,
+    ) -> None:
+        if extractor is None:
+            from ingest.extract import Extractor
+
+            extractor = Extractor(taxonomy)
+        self.taxonomy = taxonomy
+        self.extractor = extractor
+        self.corpus_ids = list(corpus_ids)
+        self.corpus = corpus if corpus is not None else np.zeros((0, 0), dtype=np.float32)
+        self.threshold = float(threshold)
+        self.k = k
+        self.cue = LMCue(taxonomy)
+
+    @classmethod
+    def from_store(cls, store: GraphStore, taxonomy: Taxonomy, **kwargs: Any) -> RelevanceGate:
+        """A gate comparing candidates with every paper embedding in the store."""
+        ids, corpus = load_corpus(store)
+        return cls(taxonomy, corpus_ids=ids, corpus=corpus, **kwargs)
+
+    def similarity(self, vectors: np.ndarray, exclude_ids: Sequence[str | None] = ()) -> np.ndarray:
+        """Mean top-k cosine of each vector to the corpus, leaving out the candidate's own paper."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if self.corpus.size == 0:
+            return np.zeros(len(vectors), dtype=np.float32)
+        out = np.empty(len(vectors), dtype=np.float32)
+        index = {pid: i for i, pid in enumerate(self.corpus_ids)}
+        for row, vector in enumerate(vectors):
+            own = exclude_ids[row] if row < len(exclude_ids) else None
+            if own in index:  # a new version of a stored paper must not match itself
+                mask = np.ones(len(self.corpus), dtype=bool)
+                mask[index[own]] = False
+                out[row] = top_k_similarity(vector, self.corpus[mask], self.k)[0]
+            else:
+                out[row] = top_k_similarity(vector, self.corpus, self.k)[0]
+        return out
+
+    def technique_evidence(self, extraction: Any, text: str) -> tuple[list[str], list[str]]:
+        """(specific technique ids, generic technique ids) of an extraction of `text`."""
+        lowered = text.casefold()
+        specific: list[str] = []
+        generic: list[str] = []
+        for use in extraction.techniques:
+            node = self.taxonomy.by_id.get(use.technique_id)
+            if node is not None and node.label != Label.TECHNIQUE:
+                continue  # topics/evaluations are not technique evidence
+            tid = use.technique_id
+            is_generic = tid in GENERIC_TECHNIQUES and not any(
+                phrase in lowered for phrase in SPECIFIC_PHRASES.get(tid, ())
+            )
+            target = generic if is_generic else specific
+            if tid not in target:
+                target.append(tid)
+        return specific, [g for g in generic if g not in specific]
+
+    def judge(self, paper_id: str, title: str, abstract: str, score: float,
+              extraction: Any = None) -> RelevanceDecision:
+        """Decide for one candidate given its corpus similarity `score` (and its extraction, if known)."""
+        text = f"{title}. {abstract}"
+        if extraction is None:
+            extraction = self.extractor.extract(paper_id, title, abstract)
+        specific, generic = self.technique_evidence(extraction, text)
+        cue = self.cue.find(text)
+        score = round(float(score), 4)
+        facts = [
+            f"techniques: {', '.join(specific) or 'none'}",
+            *([f"generic only: {', '.join(generic)}"] if generic else []),
+            f"similarity {score:.3f} (threshold {self.threshold:.3f})",
+            f"LM cue: {cue!r}" if cue else "no language-model cue",
+        ]
+        detail = "; ".join(facts)
+        if cue is None:
+            keep, why = False, "not about language models"
+        elif specific:
+            keep, why = True, "MI technique on a language model"
+        elif score >= self.threshold:
+            keep, why = True, "similar to the MI corpus"
+        else:
+            keep, why = False, "no MI technique and not similar enough to the MI corpus"
+        return RelevanceDecision(keep, f"{why} ({detail})", score, specific, generic, cue)
+
+    def judge_many(
+        self, items: Sequence[tuple[str, str, str]], vectors: np.ndarray
+    ) -> list[RelevanceDecision]:
+        """Decide for (paper id, title, abstract) items with their embeddings (one row each)."""
+        items = list(items)
+        if not items:
+            return []
+        scores = self.similarity(vectors, [pid for pid, _t, _a in items])
+        many = getattr(self.extractor, "extract_many", None)
+        extractions = many(items) if many else [self.extractor.extract(*item) for item in items]
+        return [
+            self.judge(pid, title, abstract, float(s), extraction)
+            for (pid, title, abstract), s, extraction in zip(items, scores, extractions, strict=True)
+        ]
+
+
+def rejection_for(arxiv_id: str, title: str, decision: RelevanceDecision, run_id: str | None) -> Rejection:
+    """The audit record of a rejected candidate."""
+    return Rejection(arxiv_id=arxiv_id, title=title, reason=decision.reason, score=decision.score,
+                     run_id=run_id)

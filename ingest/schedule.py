@@ -1,0 +1,190 @@
+"""`paperkg schedule`: run the weekly ingest on a cron expression with APScheduler (UTC).
+
+- 5 fields ("0 6 * * 1", standard crontab: minute hour day month weekday, 0 or 7 = Sunday) or
+  6 fields with SECONDS FIRST ("*/5 * * * * *": second minute hour day month weekday), for tests
+  and quick checks. Numeric weekdays are translated to names, because APScheduler 3's
+  `CronTrigger.from_crontab` counts 0 as Monday (its documented historical mismatch).
+- One job, `max_instances=1` and `coalesce=True`, and the store lock inside `run_weekly`, so two
+  runs never overlap (not even from two scheduler processes).
+- A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
+  run retries the whole window.
+- SIGTERM / SIGINT shut the scheduler down cleanly (a running job finishes first);
+  `max_runs` (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops it after N runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_RUNS_ENV = "PAPERKG_SCHEDULE_MAX_RUNS"
+
+
+class ScheduleError(ValueError):
+    """The cron expression is not valid."""
+
+
+def _dow_names(field: str) -> str:
+    """Crontab weekday field (0/7 = Sunday) -> APScheduler names, ranges expanded to lists."""
+    if not re.search(r"\d", field):
+        return field
+    out: list[str] = []
+    for part in field.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            step = int(step_text)
+        if part in ("*", ""):
+            low, high = 0, 6
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            low, high = _day(a), _day(b)
+        else:
+            low = _day(part)
+            high = 6 if step > 1 else low
+        if high < low:
+            raise ScheduleError(f"weekday range {part!r} runs backwards")
+        out += [_DOW_NAMES[d] for d in range(low, high + 1, step)]
+    return ",".join(dict.fromkeys(out))
+
+
+def _day(text: str) -> int:
+    text = text.strip().lower()
+    if text.isdigit():
+        value = int(text)
+        if not 0 <= value <= 7:
+            raise ScheduleError(f"weekday {text!r} is not 0-7")
+        return 0 if value == 7 else value
+    if text[:3] in _DOW_NAMES:
+        return _DOW_NAMES.index(text[:3])
+    raise ScheduleError(f"unknown weekday {text!r}")
+
+
+def make_trigger(expr: str) -> Any:
+    """An APScheduler CronTrigger (UTC) from a 5-field crontab or a 6-field seconds-first expression."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expr.split()
+    if len(fields) == 5:
+        second, (minute, hour, day, month, dow) = "0", fields
+    elif len(fields) == 6:
+        second, minute, hour, day, month, dow = fields
+    else:
+        raise ScheduleError(
+            f"cron expression {expr!r} needs 5 fields (minute hour day month weekday) "
+            "or 6 with seconds first"
+        )
+    try:
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=_dow_names(dow), timezone=UTC)
+    except (ValueError, TypeError) as exc:
+        raise ScheduleError(f"invalid cron expression {expr!r}: {exc}") from exc
+
+
+class WeeklyScheduler:
+    """A BlockingScheduler running `job` on a cron trigger, stoppable by signal or after N runs."""
+
+    def __init__(self, cron: str, job: Callable[[], Any], *, max_runs: int | None = None) -> None:
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.trigger = make_trigger(cron)
+        self.cron = cron
+        self.job = job
+        self.max_runs = max_runs
+        self.runs = 0
+        self.failures = 0
+        self._stop_requested = False
+        self._lock = threading.Lock()
+        self.scheduler = BlockingScheduler(timezone=UTC)
+        self.scheduler.add_job(self._run_once, self.trigger, id="weekly-ingest", name="weekly arXiv ingest",
+                               max_instances=1, coalesce=True, misfire_grace_time=3600)
+
+    def _run_once(self) -> None:
+        with self._lock:
+            if self.max_runs is not None and self.runs >= self.max_runs:
+                return  # fired while the scheduler is shutting down
+            self.runs += 1
+            number = self.runs
+        log.info("scheduled weekly ingest: run %d starting", number)
+        try:
+            result = self.job()
+        except Exception as exc:  # a failed run must not stop the schedule
+            with self._lock:
+                self.failures += 1
+            log.error("scheduled weekly ingest: run %d failed: %s (next run retries the window)", number, exc)
+        else:
+            text = result.text() if hasattr(result, "text") else str(result)
+            log.info("scheduled weekly ingest: run %d finished: %s", number, text)
+        if self.max_runs is not None and number >= self.max_runs:
+            log.info("scheduled weekly ingest: %d runs done (--max-runs), stopping", number)
+            # Shut down from another thread: the executor is running this job.
+            threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
+
+    def next_run(self) -> str | None:
+        """The next fire time from now (ISO, UTC)."""
+        from datetime import datetime
+
+        when = self.trigger.get_next_fire_time(None, datetime.now(UTC))
+        return when.isoformat() if when else None
+
+    def stop(self, *_args: object) -> None:
+        """Shut down after the running job (if any) finishes (before start: start returns at once)."""
+        self._stop_requested = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def start(self, announce: Callable[[], None] | None = None) -> None:
+        """Block, running the job on schedule, until stopped (signal, max_runs or stop()).
+
+        Signal handlers are installed before `announce` is called, so a SIGTERM sent as soon as the
+        banner appears still shuts down cleanly.
+        """
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, lambda signum, _frame: self._on_signal(signum))
+
+        def started(_event: object) -> None:
+            if self._stop_requested:  # a signal arrived while the scheduler was starting
+                threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
+
+        self.scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
+        log.info("scheduler started: cron %r (UTC)%s", self.cron,
+                 f", stopping after {self.max_runs} runs" if self.max_runs else "")
+        try:
+            if announce is not None:
+                announce()
+            if not self._stop_requested:
+                self.scheduler.start()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info("scheduler stopped after %d runs (%d failed)", self.runs, self.failures)
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("scheduler: signal %s received, shutting down", signal.Signals(signum).name)
+        threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
+
+
+def weekly_job(store_factory: Callable[[], Any], **weekly_kwargs: Any) -> Callable[[], Any]:
+    """A job that opens the store, runs run_weekly and closes the store (a fresh connection per run)."""
+    from ingest.weekly import run_weekly
+
+    def job() -> Any:
+        store = store_factory()
+        try:
+            return run_weekly(store, **weekly_kwargs)
+        finally:
+            store.close()
+
+    return job

@@ -1,0 +1,393 @@
+"""The weekly arXiv ingest: query new MI papers since the watermark, gate them, load the kept ones.
+
+One run: take the store lock "weekly-ingest" -> window [--since | watermark - 3 days (arXiv's
+announcement lag) | now - 7 days, now] ->
+taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
+timeouts and sporadic empty pages) -> de-duplicate on (arXiv id, version), newest version wins ->
+known papers go straight to the pipeline (a new version updates them), new ones pass the relevance
+gate -> rejections recorded -> the kept records through `run_ingest` -> the IngestRun "arxiv-weekly"
+succeeds with watermark = window end. Any failure marks the run failed and leaves the watermark
+where it was, so the next run covers the whole window again (upserts make the overlap harmless).
+
+Long queries: arXiv serves GET requests and rejects very long search_query strings, so the OR'ed
+term list is split into several queries of at most MAX_QUERY_CHARS characters each (every one
+keeps the category and date clauses); their results are merged and de-duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ingest.records import Record
+from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
+from kg.config import Config, load_config
+from kg.entities import Rejection
+from kg.schema import Label
+from kg.store import GraphStore, LockHeld
+from kg.taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+RUN_SOURCE = "arxiv-weekly"
+LOCK_NAME = "weekly-ingest"
+# The lock expires this long after its last refresh; a running job refreshes it every third of it,
+# so a killed run (kill -9, container restart) blocks the next one for at most this long.
+LOCK_TTL_SECONDS = 15 * 60
+DEFAULT_WINDOW = timedelta(days=7)
+# arXiv lists a submission only once it is announced, up to ~3 days after its submittedDate (weekends,
+# holds), so a window starting exactly at the last watermark would miss late-announced papers.
+# Windows that start from a watermark reach this far back; re-seen papers are simply unchanged.
+ANNOUNCE_LAG = timedelta(days=3)
+MAX_QUERY_CHARS = 1000
+# MI phrases beyond the technique aliases (the field's own name and its most specific objects).
+MI_TERMS = (
+    "mechanistic interpretability", "interpretability", "circuit discovery", "circuit analysis",
+    "induction heads", "superposition", "polysemanticity", "monosemanticity", "residual stream",
+    "attention heads", "interpretable features", "feature circuits",
+)
+# Aliases too generic for a query term: they would flood the window with other fields' papers.
+_QUERY_STOPWORDS = frozenset({
+    "knockout", "knock out", "knocked out", "lesion", "lesioning", "visualization", "visualisation",
+    "saliency", "denoising", "noising", "direct effect", "indirect effect", "mediation analysis",
+    "replacement model", "probe", "probes", "sparse coding", "attribution score", "explainer model",
+    "simulator model", "neuron description", "feature labeling", "head pruning", "learned lens",
+    "interchange intervention", "interchange interventions", "patching experiments", "causal intervention",
+    "causal interventions", "interventional analysis",
+})
+
+
+class WeeklyError(RuntimeError):
+    """The weekly run failed; it is recorded as failed and the watermark did not move."""
+
+
+class WeeklyLocked(RuntimeError):
+    """Another weekly run holds the store lock."""
+
+
+@dataclass
+class WeeklySummary:
+    """What one weekly run did."""
+
+    run_id: str
+    window_start: str
+    window_end: str
+    queries: int = 0
+    candidates: int = 0  # distinct papers returned for the window
+    known: int = 0  # candidates already in the graph (new versions go straight to the pipeline)
+    kept: int = 0  # new candidates the gate kept
+    rejected: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_ids: list[str] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "succeeded"
+
+    def counts(self) -> dict[str, Any]:
+        """The counts stored on the IngestRun."""
+        return {
+            "window_start": self.window_start, "window_end": self.window_end, "queries": self.queries,
+            "candidates": self.candidates, "known": self.known, "kept": self.kept,
+            "rejected": self.rejected, "new": self.new, "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {"run_id": self.run_id, "status": self.status, **self.counts(), "new_ids": self.new_ids,
+                "rejections": self.rejections}
+
+    def text(self) -> str:
+        """Human summary for the CLI and the scheduler log."""
+        return (
+            f"weekly arXiv ingest {self.window_start} -> {self.window_end}: {self.candidates} candidates "
+            f"from {self.queries} queries; {self.known} known, {self.kept} kept, {self.rejected} rejected; "
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged (run {self.run_id})"
+        )
+
+
+# -- window ---------------------------------------------------------------------------------
+def parse_when(value: str | date | datetime) -> datetime:
+    """A date or ISO timestamp as an aware UTC datetime (a bare date is its midnight UTC)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not an ISO date or timestamp: {text!r} (use YYYY-MM-DD)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC timestamp with a Z suffix, to the second (the watermark format)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_for(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
+               lag: timedelta = ANNOUNCE_LAG) -> tuple[datetime, datetime]:
+    """[--since | last succeeded watermark - announcement lag | now - 7 days, now]."""
+    end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
+    if since is not None:
+        start = parse_when(since)
+    else:
+        mark = store.last_watermark(RUN_SOURCE)
+        start = parse_when(mark) - lag if mark else end - DEFAULT_WINDOW
+    if start >= end:
+        raise ValueError(f"empty window: start {iso(start)} is not before end {iso(end)}")
+    return start, end
+
+
+# -- query ----------------------------------------------------------------------------------
+def _is_acronym(alias: str) -> bool:
+    return (alias.replace("-", "").isupper() and len(alias) <= 6) or "*" in alias
+
+
+def _words(term: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", term.casefold()))
+
+
+def _subsumed(term: tuple[str, ...], by: tuple[str, ...]) -> bool:
+    """Whether phrase `by` occurs inside phrase `term` (so every match of `term` matches `by`)."""
+    n = len(by)
+    return n < len(term) and any(term[i:i + n] == by for i in range(len(term) - n + 1))
+
+
+def query_terms(taxonomy: Taxonomy) -> list[str]:
+    """MI terms plus the taxonomy's technique aliases that are specific enough to query."""
+    terms: dict[str, str] = {t.casefold(): t for t in MI_TERMS}
+    for node in taxonomy.of_label(Label.TECHNIQUE):
+        if node.id in GENERIC_TECHNIQUES - {"probing"}:
+            continue  # visualisation / ablation / saliency / PCA flood the window
+        ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+        for alias in node.aliases:
+            key = alias.casefold().strip()
+            if (not key or key in ambiguous or key in _QUERY_STOPWORDS or _is_acronym(alias)
+                    or '"' in alias or len(key) < 4):
+                continue
+            terms.setdefault(key, alias.strip())
+    # A phrase containing a shorter query phrase adds no results ("sparse probing" vs "probing").
+    # "zero-ablation" and "zero ablation" are one phrase to arXiv's tokenizer.
+    words: dict[tuple[str, ...], str] = {}
+    for term in terms.values():
+        words.setdefault(_words(term), term)
+    return [term for key, term in words.items()
+            if key and not any(_subsumed(key, other) for other in words if other != key)]
+
+
+def build_queries(terms: Sequence[str], categories: Sequence[str], max_chars: int = MAX_QUERY_CHARS
+                  ) -> list[str]:
+    """`(all:"t1" OR all:"t2" ...) AND (cat:c1 OR ...)` queries, each at most `max_chars` long."""
+    if not terms:
+        raise ValueError("no query terms")
+    cats = " OR ".join(f"cat:{c}" for c in categories)
+    suffix = f" AND ({cats})" if cats else ""
+    budget = max_chars - len(suffix) - 2
+    queries: list[str] = []
+    current: list[str] = []
+    for term in terms:
+        clause = f'all:"{term}"'
+        if len(clause) > budget:
+            raise ValueError(f"query term too long for one query: {term!r}")
+        if current and len(" OR ".join([*current, clause])) > budget:
+            queries.append(f"({' OR '.join(current)}){suffix}")
+            current = []
+        current.append(clause)
+    if current:
+        queries.append(f"({' OR '.join(current)}){suffix}")
+    return queries
+
+
+# -- candidates -----------------------------------------------------------------------------
+def _in_window(record: Record, start: datetime, end: datetime) -> bool:
+    """Whether the record was submitted or updated in the window (arXiv dates are days)."""
+    days = [d[:10] for d in (record.published, record.updated) if d]
+    if not days:
+        return True  # no date to judge by: the server's submittedDate filter already applied
+    low, high = start.date().isoformat(), end.date().isoformat()
+    return any(low <= d <= high for d in days)
+
+
+def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end: datetime
+                       ) -> list[Record]:
+    """Every record of every query in the window, one per arXiv id (newest version wins).
+
+    Pages may come in any order (arXiv sometimes ignores sortBy), so nothing stops early on dates:
+    the source pages to totalResults, and duplicates across pages and queries are dropped by
+    (id, version).
+    """
+    best: dict[str, Record] = {}
+    seen: set[tuple[str, int | None]] = set()
+    for query in queries:
+        for record in source.search(query, start_date=start, end_date=end):
+            key = (record.arxiv_id or record.source_id, record.version)
+            if key in seen or not _in_window(record, start, end):
+                continue
+            seen.add(key)
+            pid = record.paper_id
+            old = best.get(pid)
+            if old is None or (record.version or 0) > (old.version or 0):
+                best[pid] = record
+    return list(best.values())
+
+
+class _LockKeeper:
+    """Refreshes the store lock in a daemon thread while a run is in progress."""
+
+    def __init__(self, store: GraphStore, owner: str, ttl: int) -> None:
+        self.store, self.owner, self.ttl = store, owner, ttl
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="weekly-lock", daemon=True)
+
+    def __enter__(self) -> _LockKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._done.wait(max(self.ttl / 3, 0.05)):
+            try:  # re-acquiring as the same owner pushes the expiry forward (both backends)
+                self.store.acquire_lock(LOCK_NAME, self.owner, ttl_seconds=self.ttl)
+            except Exception as exc:  # keep running; the lock just expires earlier
+                log.warning("could not refresh the weekly-ingest lock: %s", exc)
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _decide(store: GraphStore, gate: RelevanceGate, embedder: Any, records: Sequence[Record]
+            ) -> list[RelevanceDecision]:
+    from ingest.embed import embed_with_cache, embedding_text
+
+    # Through the store's embedding cache: the kept papers are not embedded a second time on load.
+    vectors, _computed = embed_with_cache(
+        embedder, store, [embedding_text(r.title, r.abstract or "") for r in records]
+    )
+    return gate.judge_many([(r.paper_id, r.title, r.abstract or "") for r in records], vectors)
+
+
+def run_weekly(
+    store: GraphStore,
+    *,
+    since: str | date | datetime | None = None,
+    now: datetime | None = None,
+    source: Any = None,
+    embedder: Any = None,
+    taxonomy: Taxonomy | None = None,
+    extractor: Any = None,
+    threshold: float | None = None,
+    config: Config | None = None,
+    owner: str | None = None,
+    progress: bool = False,
+    lock_ttl: int = LOCK_TTL_SECONDS,
+) -> WeeklySummary:
+    """One weekly run (see the module docstring). Raises WeeklyLocked or WeeklyError."""
+    config = config or load_config()
+    owner = owner or _owner()
+    try:
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=lock_ttl)
+    except LockHeld as exc:
+        raise WeeklyLocked(f"another weekly ingest is running ({exc}); try again later") from exc
+    try:
+        start, end = window_for(store, since=since, now=now)
+        run = store.start_run(RUN_SOURCE)
+        summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end))
+        log.info("weekly ingest %s: window %s -> %s", run.id, summary.window_start, summary.window_end)
+        try:
+            with _LockKeeper(store, owner, lock_ttl):
+                _run(store, summary, start, end, source=source, embedder=embedder, taxonomy=taxonomy,
+                     extractor=extractor, threshold=threshold, config=config, progress=progress)
+        except BaseException as exc:
+            summary.status = "failed"
+            message = f"{type(exc).__name__}: {exc}"
+            try:
+                store.finish_run(run.id, "failed", summary.counts(), message=message[:2000])
+            except Exception:  # the original failure matters more
+                log.exception("could not record the failed weekly run %s", run.id)
+            log.error("weekly ingest %s failed: %s (watermark unchanged)", run.id, message)
+            if isinstance(exc, Exception):
+                raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}") from exc
+            raise
+        store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.window_end)
+        log.info("%s", summary.text())
+        return summary
+    finally:
+        try:
+            store.release_lock(LOCK_NAME, owner)
+        except Exception:  # never hide the run's own outcome; the lock expires after lock_ttl
+            log.exception("could not release the weekly-ingest lock")
+
+
+def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
+         embedder: Any, taxonomy: Taxonomy | None, extractor: Any, threshold: float | None,
+         config: Config, progress: bool) -> None:
+    from ingest.pipeline import run_ingest
+
+    taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+    if source is None:
+        from ingest.arxiv_source import ArxivSource
+
+        source = ArxivSource(config)
+    queries = build_queries(query_terms(taxonomy), config.arxiv_categories)
+    summary.queries = len(queries)
+    records = collect_candidates(source, queries, start, end)
+    summary.candidates = len(records)
+    known = store.find_paper_ids(arxiv_ids=[r.arxiv_id for r in records if r.arxiv_id])
+    known_records = [r for r in records if r.arxiv_id in known]
+    fresh = [r for r in records if r.arxiv_id not in known]
+    summary.known = len(known_records)
+    kept: list[Record] = []
+    rejections: list[Rejection] = []
+    if fresh:
+        if embedder is None:
+            from ingest.embed import get_embedder
+
+            embedder = get_embedder(config.embedding_model or None)
+        gate_args: dict[str, Any] = {"extractor": extractor}
+        if threshold is not None:
+            gate_args["threshold"] = threshold
+        gate = RelevanceGate.from_store(store, taxonomy, **gate_args)
+        extractor = gate.extractor
+        for record, decision in zip(fresh, _decide(store, gate, embedder, fresh), strict=True):
+            if decision.keep:
+                kept.append(record)
+            else:
+                rejections.append(rejection_for(record.arxiv_id or record.source_id, record.title,
+                                                decision, summary.run_id))
+    store.record_rejections(rejections)
+    summary.kept = len(kept)
+    summary.rejected = len(rejections)
+    summary.rejections = [{"arxiv_id": r.arxiv_id, "title": r.title, "reason": r.reason, "score": r.score}
+                          for r in rejections]
+    to_load = known_records + kept
+    if to_load:
+        loaded = run_ingest(store, to_load, source="arxiv", embedder=embedder, extractor=extractor,
+                            taxonomy=taxonomy, progress=progress)
+        summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
+        summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
+
+
+def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:
+    """Rejected candidates seen at or after `since`, newest first, one per arXiv id (its latest verdict).
+
+    Overlapping windows see a rejected paper again; the store keeps every run's verdict for auditing.
+    """
+    latest: dict[str, Rejection] = {}
+    for rejection in store.rejections(since=since, limit=100_000):
+        latest.setdefault(rejection.arxiv_id, rejection)
+    return list(latest.values())

@@ -1,0 +1,163 @@
+"""Weekly-ingest CLI: `paperkg ingest weekly|rejected`, `paperkg schedule`, `paperkg export list-rows`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import click
+
+log = logging.getLogger(__name__)
+
+
+def _open_store() -> Any:
+    """The configured store, schema and taxonomy in place (both idempotent)."""
+    from kg.cli import open_configured_store
+    from kg.config import load_config
+    from kg.store import StoreError
+    from kg.taxonomy import load_taxonomy
+
+    store = open_configured_store()
+    try:
+        store.init_schema()
+        if not store.taxonomy_nodes():
+            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
+    except (StoreError, ValueError) as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from exc
+    return store
+
+
+def _check_date(value: str | None, option: str) -> str | None:
+    from ingest.weekly import parse_when
+
+    if value is None:
+        return None
+    try:
+        parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc
+    return value
+
+
+@click.command("weekly")
+@click.option("--since", default=None, metavar="DATE",
+              help="Window start (YYYY-MM-DD or ISO timestamp); default: last watermark - 3 days "
+                   "(arXiv's announcement lag), else 7 days ago.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+def weekly_cmd(since: str | None, as_json: bool) -> None:
+    """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""
+    from ingest.arxiv_source import ArxivError
+    from ingest.embed import ModelMissing
+    from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
+    from kg.store import StoreError
+
+    since = _check_date(since, "--since")
+    store = _open_store()
+    try:
+        summary = run_weekly(store, since=since, progress=not as_json)
+    except WeeklyLocked as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    click.echo(summary.text())
+    for item in summary.rejections:
+        click.echo(f"  rejected {item['arxiv_id']} ({item['score']:.3f}): {item['title']}")
+
+
+@click.command("rejected")
+@click.option("--since", default=None, metavar="DATE", help="Only candidates rejected at or after DATE.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def rejected_cmd(since: str | None, as_json: bool) -> None:
+    """Candidates the weekly relevance gate turned away, with reason and score (newest first)."""
+    from ingest.weekly import rejected_since
+
+    since = _check_date(since, "--since")
+    store = _open_store()
+    try:
+        rows = list(rejected_since(store, since))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([
+            {"arxiv_id": r.arxiv_id, "title": r.title, "reason": r.reason, "score": r.score,
+             "run_id": r.run_id, "seen_at": r.seen_at} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no rejected candidates" + (f" since {since}" if since else ""))
+    for r in rows:
+        click.echo(f"{r.seen_at}  {r.arxiv_id}  score {r.score:.3f}  {r.title}\n    {r.reason}")
+
+
+@click.command("schedule")
+@click.option("--cron", default=None, metavar="EXPR",
+              help="Cron expression, UTC (default PAPERKG_SCHEDULE, '0 6 * * 1'); 6 fields: seconds first.")
+@click.option("--max-runs", type=click.IntRange(min=1), default=None,
+              help="Stop after N runs (default: run until SIGTERM/SIGINT; env PAPERKG_SCHEDULE_MAX_RUNS).")
+def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
+    """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped."""
+    from ingest.schedule import MAX_RUNS_ENV, ScheduleError, WeeklyScheduler, weekly_job
+    from kg.cli import open_configured_store
+    from kg.config import load_config
+
+    config = load_config()
+    cron = cron or config.schedule
+    if max_runs is None and os.environ.get(MAX_RUNS_ENV):
+        try:
+            max_runs = int(os.environ[MAX_RUNS_ENV])
+        except ValueError as exc:
+            raise click.ClickException(f"{MAX_RUNS_ENV} must be an integer") from exc
+    _open_store().close()  # fail now, not next Monday, if the store is unreachable
+
+    try:
+        scheduler = WeeklyScheduler(cron, weekly_job(open_configured_store), max_runs=max_runs)
+    except ScheduleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    scheduler.start(announce=lambda: click.echo(
+        f"schedule: cron {cron!r} (UTC); next run {scheduler.next_run() or 'never'}"))
+    click.echo(f"schedule: stopped after {scheduler.runs} runs ({scheduler.failures} failed)")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export from the graph (suggested awesome-list rows)."""
+
+
+@export_group.command("list-rows")
+@click.option("--since", required=True, metavar="DATE", help="Papers first seen at or after DATE.")
+def list_rows_cmd(since: str) -> None:
+    """Markdown rows in the awesome-list's format for papers first seen since DATE (ready to paste)."""
+    from ingest.export_rows import list_rows_markdown
+
+    since = _check_date(since, "--since") or since
+    store = _open_store()
+    try:
+        text = list_rows_markdown(store, since)
+    finally:
+        store.close()
+    if not text:
+        click.echo(f"no new papers since {since} that the list does not have", err=True)
+        return
+    click.echo(text, nl=False)
+
+
+def register(main: click.Group) -> None:
+    """Add `ingest weekly|rejected` to the ingest group, and `schedule` and `export` to the root."""
+    ingest = main.commands.get("ingest")
+    if not isinstance(ingest, click.Group):
+        raise RuntimeError("register the `ingest` group before the weekly commands")
+    ingest.add_command(weekly_cmd)
+    ingest.add_command(rejected_cmd)
+    main.add_command(schedule_cmd)
+    existing = main.commands.get("export")
+    if isinstance(existing, click.Group):
+        existing.add_command(list_rows_cmd)
+    else:
+        main.add_command(export_group)

@@ -1,0 +1,603 @@
+"""Every Cypher statement of the Neo4j backend, as named, parameterised constants.
+
+Labels, relationship types and property names come from kg.schema and are interpolated at
+import time; nothing here is ever built from user input (user values travel as $parameters).
+Each public UPPER_CASE str constant is one statement, linted by tests/kg/test_cypher_lint.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+
+
+class IndexName:
+    """Names of the indexes the backend creates (constraint-backed indexes are named by _unique)."""
+
+    VECTOR = "paper_embedding"
+    FULLTEXT = "paper_text"
+
+
+# Properties the Neo4j backend stores beyond kg.schema (bookkeeping, ordering, dedupe keys).
+EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
+    "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
+    "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
+    "arxiv_id", "reason", "score", "run_id", "seen_at", "title",
+)
+
+# Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
+# checks `row.x` against the property keys; these are declared to it alongside real properties).
+ROW_KEYS: tuple[str, ...] = (
+    "props", "paper_id", "technique_id", "evaluation_id", "finding_id", "model_id", "section_id",
+    "section_title", "section_path",
+)
+
+# Labels that hold our data (clear_all deletes exactly these).
+DATA_LABELS: tuple[str, ...] = (*NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION)
+
+# Paper properties returned by reads. The embedding is left out except by get_paper; `authors`
+# is the list as given (AUTHORED_BY edges hold the normalised Author nodes).
+_PAPER_READ_FIELDS = (*(f for f in PAPER_PROPERTIES if f != "embedding"), "authors")
+# Edges an upsert replaces, and the ones that make a paper "central".
+_OUT_EDGES = f"{Rel.USES}|{Rel.EVALUATES}|{Rel.REPORTS}|{Rel.STUDIES}|{Rel.LISTED_IN}"
+_REFINES_LABELS: tuple[str, ...] = RELATIONSHIPS[Rel.REFINES].start
+_ABOUT_LABELS: tuple[str, ...] = RELATIONSHIPS[Rel.ABOUT].end
+_FINDING_ABOUT = f"-[:{Rel.REPORTS}]->(:{Label.FINDING})-[:{Rel.ABOUT}]->"
+
+
+def _paper_map(var: str, with_embedding: bool = False) -> str:
+    """A map projection of a Paper's properties (optionally including the embedding)."""
+    fields = (*_PAPER_READ_FIELDS, "embedding") if with_embedding else _PAPER_READ_FIELDS
+    return var + " {" + ", ".join("." + f for f in fields) + "}"
+
+
+def _unique(label: str, key: str) -> str:
+    """A uniqueness constraint on a label's key property (also gives the lookup index)."""
+    name = f"{label.lower()}_{key}_unique"
+    return f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
+
+
+def _range_index(label: str, prop: str) -> str:
+    """A range index on one property."""
+    return f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+
+
+def _match_by_label(labels: tuple[str, ...], var: str = "n") -> str:
+    """A CALL (row) subquery yielding `var`: the node of label row.label with id row.id.
+
+    Labels cannot be parameters, so each allowed label is a UNION branch; the WHERE keeps
+    the one branch that applies and every branch uses its label's uniqueness index.
+    """
+    branches = " UNION ".join(
+        f"MATCH ({var}:{label} {{id: row.id}}) WHERE row.label = '{label}' RETURN {var}"
+        for label in labels
+    )
+    return f"CALL (row) {{ {branches} }}"
+
+
+def _filters(var: str) -> str:
+    """WHERE conditions of SearchFilters on Paper `var`: AND across kinds, OR within one kind;
+    empty lists and null bounds match everything. $technique_ids / $topic_ids arrive expanded
+    with their refinements when the filters ask for it (see EXPAND_REFINEMENTS)."""
+    return (
+        f"($year_from IS NULL OR {var}.year >= $year_from)"
+        f" AND ($year_to IS NULL OR {var}.year <= $year_to)"
+        f" AND (size($sources) = 0 OR any(src IN {var}.sources WHERE src IN $sources))"
+        f" AND (size($technique_ids) = 0 OR EXISTS {{"
+        f" MATCH ({var})-[:{Rel.USES}]->(t:{Label.TECHNIQUE}) WHERE t.id IN $technique_ids }})"
+        f" AND (size($topic_ids) = 0 OR EXISTS {{"
+        f" MATCH ({var}){_FINDING_ABOUT}(x) WHERE x.id IN $topic_ids }}"
+        f" OR EXISTS {{ MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"
+        " WHERE any(tid IN $topic_ids WHERE s.topic_key CONTAINS tid) })"
+        f" AND (size($section_ids) = 0 OR EXISTS {{"
+        f" MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"
+        " WHERE any(sid IN $section_ids WHERE s.id = sid OR s.id STARTS WITH sid + '/') })"
+    )
+
+
+# A Technique and every Technique refining it (transitively), as `family` (empty if unknown).
+_TECHNIQUE_FAMILY = (
+    f"OPTIONAL MATCH (t:{Label.TECHNIQUE} {{id: $technique_id}}) "
+    f"OPTIONAL MATCH (d:{Label.TECHNIQUE})-[:{Rel.REFINES}*0..]->(t) "
+    "WHERE $include_refinements OR d = t "
+    "WITH collect(DISTINCT d) AS family "
+)
+
+# ---------------------------------------------------------------------------------------------
+# Schema: constraints, indexes, waiting for them
+# ---------------------------------------------------------------------------------------------
+CONSTRAINT_PAPER_ID = _unique(Label.PAPER, "id")
+CONSTRAINT_AUTHOR_KEY = _unique(Label.AUTHOR, "key")
+CONSTRAINT_TECHNIQUE_ID = _unique(Label.TECHNIQUE, "id")
+CONSTRAINT_EVALUATION_ID = _unique(Label.EVALUATION, "id")
+CONSTRAINT_TOPIC_ID = _unique(Label.TOPIC, "id")
+CONSTRAINT_OBJECT_ID = _unique(Label.OBJECT, "id")
+CONSTRAINT_FINDING_ID = _unique(Label.FINDING, "id")
+CONSTRAINT_COMPONENT_ID = _unique(Label.COMPONENT, "id")
+CONSTRAINT_MODEL_ID = _unique(Label.MODEL, "id")
+CONSTRAINT_LIST_SECTION_ID = _unique(Label.LIST_SECTION, "id")
+CONSTRAINT_INGEST_RUN_ID = _unique(Label.INGEST_RUN, "id")
+CONSTRAINT_CACHED_EMBEDDING_KEY = _unique(Label.CACHED_EMBEDDING, "key")
+CONSTRAINT_LOCK_NAME = _unique(Label.LOCK, "name")
+CONSTRAINT_REJECTION_KEY = _unique(Label.REJECTION, "key")
+
+INDEX_PAPER_ARXIV_ID = _range_index(Label.PAPER, "arxiv_id")
+INDEX_PAPER_DOI_KEY = _range_index(Label.PAPER, "doi_key")
+INDEX_PAPER_TITLE_KEY = _range_index(Label.PAPER, "title_key")
+INDEX_PAPER_FIRST_SEEN = _range_index(Label.PAPER, "first_seen")
+INDEX_PAPER_YEAR = _range_index(Label.PAPER, "year")
+INDEX_INGEST_RUN_SOURCE = _range_index(Label.INGEST_RUN, "source")
+INDEX_REJECTION_SEEN_AT = _range_index(Label.REJECTION, "seen_at")
+
+CREATE_VECTOR_INDEX = (
+    f"CREATE VECTOR INDEX {IndexName.VECTOR} IF NOT EXISTS "
+    f"FOR (p:{Label.PAPER}) ON p.embedding "
+    f"OPTIONS {{indexConfig: {{`vector.dimensions`: {EMBEDDING_DIM}, "
+    "`vector.similarity_function`: 'cosine'}}"
+)
+# standard-folding: diacritics folded ("naive" finds "Naïve"), no stemming, like the embedded
+# store's FTS5 unicode61 tokenizer.
+CREATE_FULLTEXT_INDEX = (
+    f"CREATE FULLTEXT INDEX {IndexName.FULLTEXT} IF NOT EXISTS "
+    f"FOR (p:{Label.PAPER}) ON EACH [p.title, p.abstract, p.authors_text] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}"
+)
+
+# In the order init_schema runs them (constraints first: they create the key indexes).
+SCHEMA_STATEMENTS: tuple[str, ...] = (
+    CONSTRAINT_PAPER_ID, CONSTRAINT_AUTHOR_KEY, CONSTRAINT_TECHNIQUE_ID, CONSTRAINT_EVALUATION_ID,
+    CONSTRAINT_TOPIC_ID, CONSTRAINT_OBJECT_ID, CONSTRAINT_FINDING_ID, CONSTRAINT_COMPONENT_ID,
+    CONSTRAINT_MODEL_ID, CONSTRAINT_LIST_SECTION_ID, CONSTRAINT_INGEST_RUN_ID,
+    CONSTRAINT_CACHED_EMBEDDING_KEY, CONSTRAINT_LOCK_NAME, CONSTRAINT_REJECTION_KEY,
+    INDEX_PAPER_ARXIV_ID, INDEX_PAPER_DOI_KEY, INDEX_PAPER_TITLE_KEY, INDEX_PAPER_FIRST_SEEN,
+    INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT,
+    CREATE_VECTOR_INDEX, CREATE_FULLTEXT_INDEX,
+)
+
+# States of all indexes: init_schema waits until every one of ours (by name) is ONLINE.
+SHOW_INDEX_STATES = "SHOW INDEXES YIELD name, state, populationPercent RETURN name, state, populationPercent"
+
+PING = "RETURN 1 AS ok"
+
+# ---------------------------------------------------------------------------------------------
+# Taxonomy
+# ---------------------------------------------------------------------------------------------
+# The highest load-order number so far: new nodes are numbered after it (existing keep theirs).
+TAXONOMY_MAX_ORD = (
+    "CALL () { "
+    + " UNION ALL ".join(f"MATCH (n:{label}) RETURN n.ord AS ord" for label in TAXONOMY_LABELS)
+    + " } RETURN coalesce(max(ord), -1) AS max_ord"
+)
+
+MERGE_TAXONOMY_NODES = "UNWIND $rows AS row " + " ".join(
+    f"FOREACH (_ IN CASE WHEN row.label = '{label}' THEN [1] ELSE [] END | "
+    f"MERGE (n:{label} {{id: row.id}}) ON CREATE SET n.ord = $base + row.ord "
+    "SET n.label = row.name, n.aliases = row.aliases, n.ambiguous_aliases = row.ambiguous_aliases, "
+    "n.parent = row.parent, n.kind = row.kind)"
+    for label in TAXONOMY_LABELS
+)
+
+DELETE_TAXONOMY_REFINES = (
+    "UNWIND $rows AS row "
+    + _match_by_label(TAXONOMY_LABELS)
+    + f" MATCH (n)-[r:{Rel.REFINES}]->() DELETE r"
+)
+
+# REFINES links a node to a parent of the same label, for the labels the schema allows.
+CREATE_TAXONOMY_REFINES = "UNWIND $rows AS row CALL (row) { " + " UNION ".join(
+    f"MATCH (c:{label} {{id: row.id}}) MATCH (parent:{label} {{id: row.parent}}) "
+    f"WHERE row.label = '{label}' RETURN c, parent"
+    for label in _REFINES_LABELS
+) + f" }} MERGE (c)-[:{Rel.REFINES}]->(parent)"
+
+TAXONOMY_NODES = (
+    "CALL () { "
+    + " UNION ALL ".join(f"MATCH (n:{label}) RETURN n, '{label}' AS node_label" for label in TAXONOMY_LABELS)
+    + " } WITH n, node_label WHERE $label IS NULL OR node_label = $label "
+    "RETURN node_label, n.id AS id, n.label AS name, n.aliases AS aliases, "
+    "n.ambiguous_aliases AS ambiguous_aliases, n.parent AS parent, n.kind AS kind "
+    "ORDER BY n.ord, node_label, id"
+)
+
+# The taxonomy ids a batch refers to that exist (rows: {label, id}); the store reports the rest.
+EXISTING_TAXONOMY_IDS = (
+    "UNWIND $rows AS row " + _match_by_label(TAXONOMY_LABELS) + " RETURN row.label AS label, row.id AS id"
+)
+
+# Ids given (and, when $include_refinements, every node refining them, transitively), any label.
+EXPAND_REFINEMENTS = (
+    "UNWIND $ids AS id "
+    f"OPTIONAL MATCH (d)-[:{Rel.REFINES}*1..]->(n:{'|'.join(_REFINES_LABELS)}) "
+    "WHERE n.id = id AND $include_refinements "
+    "WITH id, collect(DISTINCT d.id) AS below "
+    "UNWIND [id] + below AS out RETURN DISTINCT out AS id"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Paper writes (all in one transaction per upsert_papers call)
+# ---------------------------------------------------------------------------------------------
+PAPER_HASHES = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN p.id AS id, p.bundle_hash AS bundle_hash"
+)
+
+# Finding ids of a batch already owned by a paper outside the batch (ids are unique per paper).
+FINDING_OWNERS = (
+    f"UNWIND $ids AS id MATCH (owner:{Label.PAPER})-[:{Rel.REPORTS}]->(f:{Label.FINDING} {{id: id}}) "
+    "WHERE NOT owner.id IN $paper_ids RETURN f.id AS id, owner.id AS owner"
+)
+
+TOUCH_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) SET p.last_seen = $now"
+
+MERGE_PAPERS = (
+    f"UNWIND $rows AS row MERGE (p:{Label.PAPER} {{id: row.id}}) "
+    "ON CREATE SET p.first_seen = $now "
+    "SET p += row.props, p.last_seen = $now"
+)
+
+DELETE_PAPER_FINDINGS = (
+    f"UNWIND $ids AS id MATCH (:{Label.PAPER} {{id: id}})-[:{Rel.REPORTS}]->(f:{Label.FINDING}) "
+    "DETACH DELETE f"
+)
+
+DELETE_PAPER_EDGES = (
+    f"UNWIND $ids AS id MATCH (:{Label.PAPER} {{id: id}})-[r:{Rel.AUTHORED_BY}|{_OUT_EDGES}]->() DELETE r"
+)
+
+CREATE_AUTHORED_BY = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"MERGE (a:{Label.AUTHOR} {{key: row.key}}) SET a.name = row.name "
+    f"CREATE (p)-[:{Rel.AUTHORED_BY} {{position: row.position}}]->(a)"
+)
+
+CREATE_USES = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"MATCH (t:{Label.TECHNIQUE} {{id: row.technique_id}}) "
+    f"CREATE (p)-[:{Rel.USES} {{source: row.source, evidence: row.evidence, score: row.score}}]->(t)"
+)
+
+CREATE_EVALUATES = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"MATCH (e:{Label.EVALUATION} {{id: row.evaluation_id}}) "
+    f"CREATE (p)-[:{Rel.EVALUATES} {{source: row.source, evidence: row.evidence}}]->(e)"
+)
+
+CREATE_FINDINGS = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"CREATE (p)-[:{Rel.REPORTS} {{position: row.position}}]->"
+    f"(:{Label.FINDING} {{id: row.id, text: row.text, kind: row.kind, source: row.source}})"
+)
+
+CREATE_FINDING_ABOUT = (
+    f"UNWIND $rows AS row MATCH (f:{Label.FINDING} {{id: row.finding_id}}) "
+    + _match_by_label(_ABOUT_LABELS)
+    + f" CREATE (f)-[:{Rel.ABOUT}]->(n)"
+)
+
+CREATE_STUDIES = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"MATCH (m:{Label.MODEL} {{id: row.model_id}}) CREATE (p)-[:{Rel.STUDIES}]->(m)"
+)
+
+CREATE_LISTED_IN = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    f"MERGE (s:{Label.LIST_SECTION} {{id: row.section_id}}) "
+    "SET s.title = row.section_title, s.path = row.section_path, s.topic_key = row.topic_key "
+    f"CREATE (p)-[:{Rel.LISTED_IN} {{tldr: row.tldr, techniques_text: row.techniques_text, "
+    "evaluation_text: row.evaluation_text, title_in_list: row.title_in_list, "
+    "url_in_list: row.url_in_list, line: row.line, position: row.position}]->(s)"
+)
+
+DELETE_PAPER = (
+    f"MATCH (p:{Label.PAPER} {{id: $id}}) "
+    f"CALL (p) {{ MATCH (p)-[:{Rel.REPORTS}]->(f:{Label.FINDING}) DETACH DELETE f }} "
+    "DETACH DELETE p RETURN count(*) AS deleted"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Paper reads
+# ---------------------------------------------------------------------------------------------
+GET_PAPER = (
+    f"MATCH (p:{Label.PAPER} {{id: $id}}) "
+    f"RETURN {_paper_map('p', with_embedding=True)} AS paper, "
+    f"[(p)-[u:{Rel.USES}]->(t:{Label.TECHNIQUE}) | {{technique_id: t.id, source: u.source, "
+    "evidence: u.evidence, score: u.score, label: t.label}] AS techniques, "
+    f"[(p)-[u:{Rel.EVALUATES}]->(e:{Label.EVALUATION}) | {{evaluation_id: e.id, source: u.source, "
+    "evidence: u.evidence, label: e.label}] AS evaluations, "
+    f"[(p)-[r:{Rel.REPORTS}]->(f:{Label.FINDING}) | {{id: f.id, text: f.text, kind: f.kind, "
+    f"source: f.source, position: r.position, about: [(f)-[:{Rel.ABOUT}]->(n) | "
+    "{label: head(labels(n)), id: n.id, name: n.label}]}] AS findings, "
+    f"[(p)-[:{Rel.STUDIES}]->(m:{Label.MODEL}) | {{id: m.id, name: m.label}}] AS models, "
+    f"[(p)-[r:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION}) | {{section_id: s.id, section_title: s.title, "
+    "section_path: s.path, tldr: r.tldr, techniques_text: r.techniques_text, "
+    "evaluation_text: r.evaluation_text, title_in_list: r.title_in_list, url_in_list: r.url_in_list, "
+    "line: r.line, position: r.position}] AS list_rows"
+)
+
+GET_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN {_paper_map('p')} AS paper"
+
+FIND_BY_ARXIV_IDS = (
+    f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.arxiv_id = key "
+    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+)
+FIND_BY_DOI_KEYS = (
+    f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.doi_key = key "
+    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+)
+FIND_BY_TITLE_KEYS = (
+    f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.title_key = key "
+    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+)
+
+# Insertion order: first_seen, then id within one batch.
+PAPER_IDS = f"MATCH (p:{Label.PAPER}) RETURN p.id AS id ORDER BY p.first_seen, id"
+
+_NEWEST = "coalesce(p.published, toString(p.year), '') DESC, p.first_seen DESC, p.id DESC"
+_PAGE = (
+    f"WITH collect(p) AS papers RETURN size(papers) AS total, "
+    f"[p IN papers[$offset..($offset + $limit)] | {_paper_map('p')}] AS page"
+)
+
+# Newest first (coalesce: Neo4j would sort missing dates first in DESC order).
+PAPERS_BY_TECHNIQUE_DATE = (
+    _TECHNIQUE_FAMILY
+    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p "
+    f"ORDER BY {_NEWEST} " + _PAGE
+)
+
+# Most connected first: degree counts the paper's outgoing USES/EVALUATES/REPORTS/STUDIES/LISTED_IN.
+PAPERS_BY_TECHNIQUE_CENTRALITY = (
+    _TECHNIQUE_FAMILY
+    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p "
+    f"WITH p, COUNT {{ (p)-[:{_OUT_EDGES}]->() }} AS degree "
+    f"ORDER BY degree DESC, {_NEWEST} " + _PAGE
+)
+
+# ---------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------
+# $query is built in Python (fulltext_query): words only, Lucene-escaped, never query syntax.
+KEYWORD_SEARCH = (
+    f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query) YIELD node, score "
+    f"WITH node AS p, score WHERE {_filters('p')} "
+    "RETURN p.id AS id, score ORDER BY score DESC, id LIMIT $k"
+)
+
+# Approximate (HNSW) top-$fetch from the index; $fetch >= $k oversamples for recall. The index
+# score for cosine is (1 + cos) / 2, turned back into the cosine.
+VECTOR_SEARCH = (
+    f"CALL db.index.vector.queryNodes('{IndexName.VECTOR}', $fetch, $vector) YIELD node, score "
+    "WITH node.id AS id, 2 * score - 1 AS cosine "
+    "RETURN id, cosine ORDER BY cosine DESC, id LIMIT $k"
+)
+
+# Exact top-$k over the papers that pass the filters (the index cannot pre-filter).
+VECTOR_SEARCH_FILTERED = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.embedding IS NOT NULL AND {_filters('p')} "
+    "WITH p.id AS id, 2 * vector.similarity.cosine(p.embedding, $vector) - 1 AS cosine "
+    "RETURN id, cosine ORDER BY cosine DESC, id LIMIT $k"
+)
+
+FILTER_IDS = f"MATCH (p:{Label.PAPER}) WHERE {_filters('p')} RETURN p.id AS id"
+
+GET_EMBEDDINGS = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) WHERE p.embedding IS NOT NULL "
+    "RETURN p.id AS id, p.embedding AS embedding"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Related papers, statistics, browsing
+# ---------------------------------------------------------------------------------------------
+PAPER_COUNT = f"MATCH (p:{Label.PAPER}) RETURN count(p) AS n"
+
+# (other paper, kind, shared node) rows; the store weighs them (rarer shared things count more).
+_MODEL_TOUCH = f"-[:{Rel.STUDIES}|{Rel.REPORTS}|{Rel.ABOUT}*1..2]->"
+_MODEL_TOUCHED = f"<-[:{Rel.STUDIES}|{Rel.REPORTS}|{Rel.ABOUT}*1..2]-"
+RELATED_ROWS = (
+    f"MATCH (p:{Label.PAPER} {{id: $id}}) CALL (p) {{ "
+    f"MATCH (p)-[:{Rel.USES}]->(x:{Label.TECHNIQUE})<-[:{Rel.USES}]-(o:{Label.PAPER}) WHERE o <> p "
+    "RETURN o, 'technique' AS kind, x.id AS shared "
+    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.TOPIC})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
+    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'topic' AS kind, x.id AS shared "
+    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.OBJECT})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
+    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'object' AS kind, x.id AS shared "
+    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.COMPONENT})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
+    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'component' AS kind, x.id AS shared "
+    f"UNION MATCH (p){_MODEL_TOUCH}(x:{Label.MODEL}){_MODEL_TOUCHED}(o:{Label.PAPER}) WHERE o <> p "
+    "RETURN o, 'model' AS kind, x.id AS shared "
+    f"UNION MATCH (p)-[:{Rel.AUTHORED_BY}]->(x:{Label.AUTHOR})<-[:{Rel.AUTHORED_BY}]-(o:{Label.PAPER}) "
+    "WHERE o <> p RETURN o, 'author' AS kind, x.name AS shared } "
+    "RETURN o.id AS id, kind, shared"
+)
+
+TECHNIQUE_DOCUMENT_FREQUENCY = (
+    f"MATCH (t:{Label.TECHNIQUE}) "
+    f"RETURN t.id AS id, COUNT {{ MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(t) RETURN DISTINCT p }} AS n"
+)
+
+PAPER_PROFILES = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
+    f"RETURN p.id AS id, [(p)-[:{Rel.USES}]->(x:{Label.TECHNIQUE}) | x.id] "
+    f"+ [(p){_FINDING_ABOUT}(x) | x.id] + [(p)-[:{Rel.STUDIES}]->(x:{Label.MODEL}) | x.id] AS ids"
+)
+
+# Papers tagged with node x, per label (a subquery body yielding p). A Topic is also touched
+# by papers listed in a section whose topic_key (innermost slug, "-" read as "_") contains its id.
+_TOUCHING: dict[str, str] = {
+    Label.TECHNIQUE: f"MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(x) RETURN p",
+    Label.EVALUATION: f"MATCH (p:{Label.PAPER})-[:{Rel.EVALUATES}]->(x) RETURN p",
+    Label.TOPIC: (
+        f"MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN p UNION "
+        f"MATCH (s:{Label.LIST_SECTION}) WHERE s.topic_key CONTAINS x.id "
+        f"MATCH (p:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) RETURN p"
+    ),
+    Label.OBJECT: f"MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN p",
+}
+
+
+def _count_branch(label: str) -> str:
+    """One UNION branch of TECHNIQUE_COUNTS: own and including-refinements paper counts."""
+    touching = _TOUCHING[label]
+    return (
+        f"MATCH (n:{label}) "
+        f"CALL (n) {{ WITH n AS x CALL (x) {{ {touching} }} RETURN count(DISTINCT p) AS own }} "
+        f"CALL (n) {{ MATCH (x:{label})-[:{Rel.REFINES}*0..]->(n) CALL (x) {{ {touching} }} "
+        "RETURN count(DISTINCT p) AS total } "
+        f"RETURN n, '{label}' AS node_label, own, total"
+    )
+
+
+TECHNIQUE_COUNTS = "CALL () { " + " UNION ALL ".join(
+    _count_branch(label) for label in _TOUCHING
+) + (
+    " } RETURN n.id AS id, node_label AS label, n.parent AS parent, n.kind AS kind, "
+    "own AS own_count, total AS total_count ORDER BY n.ord, node_label, id"
+)
+
+COOCCURRING_TECHNIQUES = (
+    _TECHNIQUE_FAMILY
+    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p, family "
+    f"MATCH (p)-[:{Rel.USES}]->(o:{Label.TECHNIQUE}) WHERE NOT o IN family "
+    "RETURN o.id AS id, count(DISTINCT p) AS n ORDER BY n DESC, id LIMIT $limit"
+)
+
+PAPERS_PER_YEAR = (
+    _TECHNIQUE_FAMILY
+    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WHERE p.year IS NOT NULL "
+    "RETURN p.year AS year, count(DISTINCT p) AS n ORDER BY year"
+)
+
+NEW_PAPERS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
+    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen DESC, p.id DESC LIMIT $limit"
+)
+
+LIST_SECTIONS = (
+    f"MATCH (s:{Label.LIST_SECTION}) "
+    f"RETURN s.id AS id, s.title AS title, s.path AS path, "
+    f"COUNT {{ (:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) }} AS count ORDER BY id"
+)
+
+STATS_NODES = "CALL () { " + " UNION ALL ".join(
+    f"MATCH (n:{label}) RETURN '{label}' AS name, count(n) AS n" for label in NODES
+) + " } RETURN name, n"
+
+STATS_RELATIONSHIPS = "CALL () { " + " UNION ALL ".join(
+    f"MATCH ()-[r:{rel}]->() RETURN '{rel}' AS name, count(r) AS n" for rel in RELATIONSHIPS
+) + " } RETURN name, n"
+
+# ---------------------------------------------------------------------------------------------
+# Embedding cache
+# ---------------------------------------------------------------------------------------------
+CACHED_EMBEDDINGS = (
+    f"UNWIND $keys AS key MATCH (e:{Label.CACHED_EMBEDDING} {{key: key}}) "
+    "RETURN e.hash AS hash, e.vector AS vector"
+)
+CACHE_EMBEDDINGS = (
+    f"UNWIND $rows AS row MERGE (e:{Label.CACHED_EMBEDDING} {{key: row.key}}) "
+    "SET e.model = row.model, e.hash = row.hash, e.vector = row.vector"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Ingest runs, locks, rejections
+# ---------------------------------------------------------------------------------------------
+START_RUN = (
+    f"CREATE (r:{Label.INGEST_RUN} {{id: $id, source: $source, started: $started, "
+    "status: 'running', counts: '{}'})"
+)
+FINISH_RUN = (
+    f"MATCH (r:{Label.INGEST_RUN} {{id: $id}}) "
+    "SET r.finished = $finished, r.status = $status, r.counts = $counts, r.message = $message, "
+    "r.watermark = $watermark RETURN r.id AS id"
+)
+RUNS = (
+    f"MATCH (r:{Label.INGEST_RUN}) WHERE $source IS NULL OR r.source = $source "
+    "RETURN r {.id, .source, .started, .finished, .status, .counts, .watermark, .message} AS run "
+    "ORDER BY r.started DESC, r.id DESC LIMIT $limit"
+)
+LAST_WATERMARK = (
+    f"MATCH (r:{Label.INGEST_RUN}) "
+    "WHERE r.source = $source AND r.status = 'succeeded' AND r.watermark IS NOT NULL "
+    "RETURN r.watermark AS watermark ORDER BY r.started DESC, r.id DESC LIMIT 1"
+)
+
+# The first SET takes the node's write lock, so the owner read after it is the committed one
+# (two processes racing for the lock serialise here instead of both winning).
+ACQUIRE_LOCK = (
+    f"MERGE (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now "
+    "WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires <= $now) AS free "
+    "SET l.owner = CASE WHEN free THEN $owner ELSE l.owner END, "
+    "l.acquired = CASE WHEN free THEN $acquired ELSE l.acquired END, "
+    "l.expires = CASE WHEN free THEN $expires ELSE l.expires END "
+    "RETURN free, l.owner AS owner, l.expires AS expires"
+)
+RELEASE_LOCK = f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner DELETE l"
+
+RECORD_REJECTIONS = (
+    f"UNWIND $rows AS row MERGE (r:{Label.REJECTION} {{key: row.key}}) "
+    "SET r.arxiv_id = row.arxiv_id, r.title = row.title, r.reason = row.reason, r.score = row.score, "
+    "r.run_id = row.run_id, r.seen_at = row.seen_at"
+)
+REJECTIONS = (
+    f"MATCH (r:{Label.REJECTION}) WHERE $since IS NULL OR r.seen_at >= $since "
+    "RETURN r {.arxiv_id, .title, .reason, .score, .run_id, .seen_at} AS rejection "
+    "ORDER BY r.seen_at DESC, r.arxiv_id LIMIT $limit"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Tests only
+# ---------------------------------------------------------------------------------------------
+CLEAR_ALL_BATCH = (
+    f"MATCH (n:{'|'.join(DATA_LABELS)}) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lucene escaping for the full-text index
+# ---------------------------------------------------------------------------------------------
+# Every character Lucene's classic query parser gives a meaning to (QueryParser.escape's set).
+_LUCENE_SPECIAL = re.compile(r'([\\+\-!():^\[\]"{}~*?|&/])')
+# Upper-case AND/OR/NOT are operators to the parser; lower case they are plain words.
+_LUCENE_OPERATORS = re.compile(r"\b(AND|OR|NOT|TO)\b")
+
+
+def escape_lucene(text: str) -> str:
+    """Escape `text` so Lucene's query parser reads it as plain terms, never as syntax."""
+    escaped = _LUCENE_SPECIAL.sub(r"\\\1", text)
+    return _LUCENE_OPERATORS.sub(lambda m: m.group(1).lower(), escaped)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Lucene refuses queries of more than 1024 clauses, and its tokenizer splits CJK text into one
+# term per character: a budget of characters (not only of words) keeps any query under it.
+MAX_QUERY_CHARS = 512
+
+
+def fulltext_query(
+    text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = 64,
+    max_chars: int = MAX_QUERY_CHARS,
+) -> str | None:
+    """The full-text query for user text: its distinct words (at most `max_terms` words and
+    `max_chars` characters; stop words dropped unless nothing else is left), each
+    Lucene-escaped, OR-ed. None when the text has no word."""
+    terms: list[str] = []
+    seen: set[str] = set()
+    for word in _WORD.findall(text or ""):
+        key = word.casefold()
+        if key not in seen:
+            seen.add(key)
+            terms.append(word)
+        if len(terms) >= max_terms:
+            break
+    content = [t for t in terms if t.casefold() not in stopwords]
+    terms = content or terms
+    kept: list[str] = []
+    budget = max_chars
+    for term in terms:
+        if budget <= 0:
+            break
+        kept.append(term[:budget])
+        budget -= len(kept[-1])
+    if not kept:
+        return None
+    return " OR ".join(escape_lucene(t) for t in kept)

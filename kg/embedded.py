@@ -1,0 +1,1412 @@
+"""The embedded backend: one SQLite file (WAL, FTS5) plus a numpy mirror of the embeddings.
+
+Nodes and relationships are tables. Keyword search is FTS5/BM25 over title, abstract and
+authors; vector search is an exact cosine top-k over one float32 matrix kept in memory and
+refreshed incrementally when another process (or thread) commits: every paper write bumps a
+global revision counter stored on the changed rows (deletions leave a tombstone), so a reader
+reloads only rows with a newer revision.
+
+Topic semantics (filters, technique_counts): a paper touches a topic when one of its findings
+is ABOUT the topic, or when it is LISTED_IN a list section whose innermost id segment, with "-"
+read as "_", contains the topic id (e.g. section "findings-and-applications/findings-on-learning-
+dynamics" and topic "learning_dynamics"). Filters combine with AND across kinds and OR within one kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import json
+import math
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from ingest.normalize import title_key
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    FindingAbout,
+    IngestRun,
+    ListRow,
+    Paper,
+    PaperBundle,
+    PaperDetail,
+    Rejection,
+    RelatedCandidate,
+    ScoredId,
+    SearchFilters,
+    TaxonomyNode,
+    TechniqueCount,
+    TechniqueUse,
+)
+from kg.schema import EDGE_SOURCES, EMBEDDING_DIM, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', '0'), ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS papers (
+    pk INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    arxiv_id TEXT, doi TEXT, title TEXT NOT NULL, title_key TEXT NOT NULL DEFAULT '',
+    abstract TEXT NOT NULL DEFAULT '', authors_json TEXT NOT NULL DEFAULT '[]',
+    authors_text TEXT NOT NULL DEFAULT '',
+    published TEXT, updated TEXT, year INTEGER, venue TEXT, primary_category TEXT,
+    categories TEXT NOT NULL DEFAULT '[]', url TEXT, pdf_url TEXT,
+    sources TEXT NOT NULL DEFAULT '[]', item_type TEXT NOT NULL DEFAULT 'paper',
+    embedding BLOB, embedding_model TEXT, content_hash TEXT,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS papers_arxiv ON papers(arxiv_id);
+CREATE INDEX IF NOT EXISTS papers_doi ON papers(doi);
+CREATE INDEX IF NOT EXISTS papers_title_key ON papers(title_key);
+CREATE INDEX IF NOT EXISTS papers_rev ON papers(rev);
+CREATE INDEX IF NOT EXISTS papers_year ON papers(year);
+CREATE INDEX IF NOT EXISTS papers_first_seen ON papers(first_seen);
+CREATE TABLE IF NOT EXISTS paper_tombstones (id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS authors (key TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_authors (
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    author_key TEXT NOT NULL REFERENCES authors(key),
+    PRIMARY KEY (paper_id, position)
+);
+CREATE INDEX IF NOT EXISTS paper_authors_key ON paper_authors(author_key);
+CREATE TABLE IF NOT EXISTS taxonomy (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, label TEXT NOT NULL, name TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]', ambiguous_aliases TEXT NOT NULL DEFAULT '[]',
+    parent TEXT, kind TEXT
+);
+CREATE TABLE IF NOT EXISTS refines (
+    child TEXT PRIMARY KEY REFERENCES taxonomy(id),
+    parent TEXT NOT NULL REFERENCES taxonomy(id)
+);
+CREATE INDEX IF NOT EXISTS refines_parent ON refines(parent);
+CREATE TABLE IF NOT EXISTS uses (
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    technique_id TEXT NOT NULL REFERENCES taxonomy(id),
+    source TEXT NOT NULL, evidence TEXT, score REAL,
+    PRIMARY KEY (paper_id, technique_id, source)
+);
+CREATE INDEX IF NOT EXISTS uses_technique ON uses(technique_id, paper_id);
+CREATE TABLE IF NOT EXISTS evaluates (
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    evaluation_id TEXT NOT NULL REFERENCES taxonomy(id),
+    source TEXT NOT NULL, evidence TEXT,
+    PRIMARY KEY (paper_id, evaluation_id, source)
+);
+CREATE INDEX IF NOT EXISTS evaluates_evaluation ON evaluates(evaluation_id, paper_id);
+CREATE TABLE IF NOT EXISTS findings (
+    id TEXT PRIMARY KEY,
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_paper ON findings(paper_id);
+CREATE TABLE IF NOT EXISTS finding_about (
+    finding_id TEXT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    node_id TEXT NOT NULL REFERENCES taxonomy(id),
+    label TEXT NOT NULL,
+    PRIMARY KEY (finding_id, node_id)
+);
+CREATE INDEX IF NOT EXISTS finding_about_node ON finding_about(node_id, finding_id);
+CREATE TABLE IF NOT EXISTS studies (
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    model_id TEXT NOT NULL REFERENCES taxonomy(id),
+    PRIMARY KEY (paper_id, model_id)
+);
+CREATE INDEX IF NOT EXISTS studies_model ON studies(model_id, paper_id);
+CREATE TABLE IF NOT EXISTS list_sections (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, path TEXT NOT NULL, topic_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS listed_in (
+    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+    section_id TEXT NOT NULL REFERENCES list_sections(id),
+    position INTEGER NOT NULL,
+    tldr TEXT, techniques_text TEXT, evaluation_text TEXT, title_in_list TEXT, url_in_list TEXT,
+    line INTEGER,
+    PRIMARY KEY (paper_id, section_id)
+);
+CREATE INDEX IF NOT EXISTS listed_in_section ON listed_in(section_id, paper_id);
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
+    status TEXT NOT NULL, counts TEXT NOT NULL DEFAULT '{}', watermark TEXT, message TEXT
+);
+CREATE INDEX IF NOT EXISTS ingest_runs_source ON ingest_runs(source, seq);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, acquired TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejections (
+    arxiv_id TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL,
+    reason TEXT NOT NULL, score REAL NOT NULL, seen_at TEXT NOT NULL,
+    PRIMARY KEY (arxiv_id, run_id)
+);
+CREATE INDEX IF NOT EXISTS rejections_seen ON rejections(seen_at);
+CREATE TABLE IF NOT EXISTS embedding_cache (
+    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+    title, abstract, authors, tokenize = 'unicode61 remove_diacritics 2'
+);
+"""
+
+_PAPER_COLUMNS = (
+    "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
+    "primary_category, categories, url, pdf_url, sources, item_type, embedding_model, "
+    "content_hash, first_seen, last_seen"
+)
+_ABOUT_LABELS = (Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
+_REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
+_COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
+# BM25 column weights: a match in the title counts more than one in the abstract.
+_BM25 = "bm25(papers_fts, 5.0, 1.0, 2.0)"
+# Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
+_MAX_QUERY_TOKENS = 64
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Very common words are dropped from keyword queries when other words remain: OR-ing "the"
+# would rank every document in the corpus.
+_STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
+    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "we", "with", "our", "via",
+    "can", "do", "does", "how", "what", "which", "who", "why",
+))
+_RUN_STATUSES = ("running", "succeeded", "failed")
+_NO_YEAR = -(2**31)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _normalise_since(since: str) -> str:
+    """An ISO date stays a date; a timestamp becomes UTC in the stored format."""
+    text = since.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not an ISO date or timestamp: {since!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _author_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _fts_query(text: str) -> str | None:
+    """Every word quoted as an FTS5 string and OR-ed: user text is never query syntax."""
+    tokens: list[str] = []
+    seen: set[str] = set()
+    for token in _TOKEN.findall(text or ""):
+        key = token.casefold()
+        if key not in seen:
+            seen.add(key)
+            tokens.append(token)
+        if len(tokens) >= _MAX_QUERY_TOKENS:
+            break
+    content = [t for t in tokens if t.casefold() not in _STOPWORDS]
+    tokens = content or tokens
+    if not tokens:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
+def _section_topic_key(section_id: str) -> str:
+    """The innermost segment of a section id with "-" as "_": topics match inside it."""
+    return section_id.rsplit("/", 1)[-1].replace("-", "_")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+class _Mirror:
+    """Embeddings of every paper that has one, as one growable float32 matrix, plus the year and
+    sources of each row so the common filters are numpy masks."""
+
+    def __init__(self) -> None:
+        self.matrix = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        self.pks = np.zeros(0, dtype=np.int64)
+        self.years = np.zeros(0, dtype=np.int32)  # _NO_YEAR when unknown
+        self.source_bits = np.zeros(0, dtype=np.int64)
+        self.ids: list[str] = []
+        self.pos: dict[str, int] = {}
+        self.bit_of: dict[str, int] = {}
+        self.n = 0
+        self.rev = -1
+
+    def bits(self, sources: Sequence[str], add: bool = False) -> int:
+        """The bitmask of a set of source names (unknown names get a bit when `add`)."""
+        mask = 0
+        for source in sources:
+            bit = self.bit_of.get(source)
+            if bit is None and add and len(self.bit_of) < 63:
+                bit = self.bit_of[source] = 1 << len(self.bit_of)
+            mask |= bit or 0
+        return mask
+
+    def _grow(self, need: int) -> None:
+        cap = max(1024, len(self.matrix))
+        while cap < need:
+            cap *= 2
+        if cap != len(self.matrix):
+            n = self.n
+            for name, dtype, shape in (("matrix", np.float32, (cap, EMBEDDING_DIM)),
+                                       ("pks", np.int64, (cap,)), ("years", np.int32, (cap,)),
+                                       ("source_bits", np.int64, (cap,))):
+                grown = np.zeros(shape, dtype=dtype)
+                grown[:n] = getattr(self, name)[:n]
+                setattr(self, name, grown)
+
+    def remove(self, paper_id: str) -> None:
+        """Drop a paper (the last row moves into its slot)."""
+        idx = self.pos.pop(paper_id, None)
+        if idx is None:
+            return
+        last = self.n - 1
+        if idx != last:
+            moved = self.ids[last]
+            for arr in (self.matrix, self.pks, self.years, self.source_bits):
+                arr[idx] = arr[last]
+            self.ids[idx] = moved
+            self.pos[moved] = idx
+        self.ids.pop()
+        self.n = last
+
+    def put_many(self, rows: Sequence[tuple[str, int, bytes | None, int | None, str]]) -> None:
+        """Insert or replace rows (id, pk, embedding blob, year, sources JSON); no blob removes."""
+        fresh = []
+        for row in rows:
+            if row[2] is None:
+                self.remove(row[0])
+            else:
+                fresh.append(row)
+        if not fresh:
+            return
+        blob = b"".join(r[2] for r in fresh)  # type: ignore[misc]
+        vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(fresh), EMBEDDING_DIM)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        # Cosine needs unit rows; a zero vector stays zero (it matches nothing).
+        vectors = vectors / np.where(norms > 0, norms, 1.0)
+        self._grow(self.n + len(fresh))
+        slots = np.empty(len(fresh), dtype=np.int64)
+        for j, (pid, pk, _, year, sources) in enumerate(fresh):
+            idx = self.pos.get(pid)
+            if idx is None:
+                idx = self.n
+                self.ids.append(pid)
+                self.pos[pid] = idx
+                self.n += 1
+            slots[j] = idx
+            self.pks[idx] = pk
+            self.years[idx] = _NO_YEAR if year is None else year
+            self.source_bits[idx] = self.bits(json.loads(sources), add=True)
+        self.matrix[slots] = vectors
+
+
+class EmbeddedStore(GraphStore):
+    """GraphStore on one SQLite file; safe for threads and for several processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create data directory {self.path.parent}: {exc}") from exc
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._mirror = _Mirror()
+        self._mirror_lock = threading.Lock()
+        self._dirty = True
+        self._blas = ThreadpoolController()
+        self._closed = False
+        self.init_schema()
+
+    # -- connections -----------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+        try:
+            conn = sqlite3.connect(
+                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            # 64 MB page cache: bulk loads into a 100k-paper file touch many index pages.
+            conn.execute("PRAGMA cache_size = -65536")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+        self._local.conn = conn
+        self._local.data_version = None
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front)."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: a consistent snapshot across several statements."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def _bump_rev(self, conn: sqlite3.Connection) -> int:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev'")
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def init_schema(self) -> None:
+        """Create every table and index if missing (idempotent)."""
+        try:
+            conn = self._conn()
+            # executescript runs outside any transaction; IF NOT EXISTS makes it a no-op later.
+            conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot initialise SQLite store {self.path}: {exc}") from exc
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the file answers a query."""
+        try:
+            self._conn().execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store {self.path} does not answer: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every connection this store opened (from any thread)."""
+        self._closed = True
+        with self._connections_lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- taxonomy --------------------------------------------------------------------------
+    def load_taxonomy(self, nodes: Sequence[TaxonomyNode]) -> None:
+        """Upsert taxonomy nodes; REFINES links a node to a parent of the same label."""
+        ids = {n.id: n for n in nodes}
+        for node in nodes:
+            if node.label not in TAXONOMY_LABELS:
+                raise ValueError(f"taxonomy node {node.id!r}: unknown label {node.label!r}")
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO taxonomy (id, label, name, aliases, ambiguous_aliases, parent, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET label = excluded.label, "
+                "name = excluded.name, aliases = excluded.aliases, "
+                "ambiguous_aliases = excluded.ambiguous_aliases, parent = excluded.parent, "
+                "kind = excluded.kind",
+                [
+                    (n.id, n.label, n.name, _json(list(n.aliases)), _json(list(n.ambiguous_aliases)),
+                     n.parent, n.kind)
+                    for n in nodes
+                ],
+            )
+            labels = dict(conn.execute("SELECT id, label FROM taxonomy").fetchall())
+            conn.executemany("DELETE FROM refines WHERE child = ?", [(i,) for i in ids])
+            conn.executemany(
+                "INSERT INTO refines (child, parent) VALUES (?, ?)",
+                [
+                    (n.id, n.parent) for n in nodes
+                    if n.parent and labels.get(n.parent) == n.label and n.label in _REFINES_LABELS
+                ],
+            )
+
+    def taxonomy_nodes(self, label: str | None = None) -> list[TaxonomyNode]:
+        """All taxonomy nodes in load order, or those of one label."""
+        rows = self._conn().execute(
+            "SELECT label, id, name, aliases, ambiguous_aliases, parent, kind FROM taxonomy "
+            "WHERE ? IS NULL OR label = ? ORDER BY seq", (label, label),
+        ).fetchall()
+        return [
+            TaxonomyNode(label=r[0], id=r[1], name=r[2], aliases=json.loads(r[3]),
+                         ambiguous_aliases=json.loads(r[4]), parent=r[5], kind=r[6])
+            for r in rows
+        ]
+
+    # -- writes ----------------------------------------------------------------------------
+    @staticmethod
+    def _validate(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
+        paper = bundle.paper
+        if not isinstance(paper.id, str) or not paper.id.strip():
+            raise ValueError(f"paper {paper.id!r}: missing id")
+        name = f"paper {paper.id!r}"
+        if not isinstance(paper.title, str) or not paper.title.strip():
+            raise ValueError(f"{name}: missing title")
+        if paper.year is not None and not isinstance(paper.year, int | np.integer):
+            raise ValueError(f"{name}: year must be an integer, not {paper.year!r}")
+        vector = None
+        if paper.embedding is not None:
+            try:
+                vector = np.asarray(paper.embedding, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: embedding is not numeric: {exc}") from exc
+            if vector.shape != (EMBEDDING_DIM,):
+                raise ValueError(
+                    f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)"
+                )
+            if not np.all(np.isfinite(vector)):
+                raise ValueError(f"{name}: embedding contains NaN or infinite values")
+        strings: list[tuple[str, Any]] = [
+            ("id", paper.id), ("title", paper.title), ("abstract", paper.abstract),
+            ("arxiv_id", paper.arxiv_id), ("doi", paper.doi), ("published", paper.published),
+            ("updated", paper.updated), ("venue", paper.venue),
+            ("primary_category", paper.primary_category), ("url", paper.url),
+            ("pdf_url", paper.pdf_url), ("item_type", paper.item_type),
+            ("embedding_model", paper.embedding_model), ("content_hash", paper.content_hash),
+        ]
+        strings += [("authors", a) for a in paper.authors]
+        strings += [("categories", c) for c in paper.categories]
+        strings += [("sources", s) for s in paper.sources]
+        for t in bundle.techniques:
+            strings += [("technique", t.technique_id), ("technique source", t.source),
+                        ("technique evidence", t.evidence)]
+            if t.source not in EDGE_SOURCES:
+                raise ValueError(f"{name}: technique source must be one of {EDGE_SOURCES}, not {t.source!r}")
+        for e in bundle.evaluations:
+            strings += [("evaluation", e.evaluation_id), ("evaluation source", e.source),
+                        ("evaluation evidence", e.evidence)]
+            if e.source not in EDGE_SOURCES:
+                raise ValueError(f"{name}: evaluation source must be one of {EDGE_SOURCES}, not {e.source!r}")
+        for f in bundle.findings:
+            strings += [("finding id", f.id), ("finding text", f.text), ("finding kind", f.kind),
+                        ("finding source", f.source)]
+            for a in f.about:
+                strings += [("finding about", a.id)]
+                if a.label not in _ABOUT_LABELS:
+                    raise ValueError(
+                        f"{name}: finding {f.id!r} is about a {a.label!r} (not one of {_ABOUT_LABELS})"
+                    )
+        strings += [("model", m) for m in bundle.models]
+        for r in bundle.list_rows:
+            strings += [("section id", r.section_id), ("section title", r.section_title),
+                        ("tldr", r.tldr), ("techniques_text", r.techniques_text),
+                        ("evaluation_text", r.evaluation_text), ("title_in_list", r.title_in_list),
+                        ("url_in_list", r.url_in_list)]
+            strings += [("section path", p) for p in r.section_path]
+        present = [(f, v) for f, v in strings if v is not None]
+        try:
+            # One encode of everything is the fast path; the loop below only runs to name the field.
+            "\x00".join([v for _, v in present]).encode("utf-8")
+        except (TypeError, UnicodeEncodeError):
+            for field_name, value in present:
+                if not isinstance(value, str):
+                    raise ValueError(
+                        f"{name}: {field_name} must be a string, not {type(value).__name__}"
+                    ) from None
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    raise ValueError(f"{name}: {field_name} is not valid UTF-8 text ({exc.reason})") from exc
+        return paper, vector
+
+    @staticmethod
+    def _fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
+        """A hash of everything an upsert writes except first_seen/last_seen."""
+        p = bundle.paper
+        content = {
+            "paper": [p.id, p.title, p.abstract, p.arxiv_id, p.doi, list(p.authors), p.published,
+                      p.updated, None if p.year is None else int(p.year), p.venue, p.primary_category,
+                      list(p.categories), p.url, p.pdf_url, list(p.sources), p.item_type,
+                      p.embedding_model, p.content_hash],
+            "techniques": sorted(
+                [t.technique_id, t.source, t.evidence, t.score] for t in _dedupe_techniques(bundle)
+            ),
+            "evaluations": sorted(
+                [e.evaluation_id, e.source, e.evidence] for e in _dedupe_evaluations(bundle)
+            ),
+            "findings": [
+                [f.id, f.text, f.kind, f.source, sorted([a.label, a.id] for a in f.about)]
+                for f in bundle.findings
+            ],
+            "models": sorted(set(bundle.models)),
+            "rows": [
+                [r.section_id, r.section_title, list(r.section_path), r.tldr, r.techniques_text,
+                 r.evaluation_text, r.title_in_list, r.url_in_list, r.line]
+                for r in bundle.list_rows
+            ],
+        }
+        # repr of str/int/float/None/list/dict is deterministic and much cheaper than json.dumps.
+        digest = hashlib.sha256(repr(content).encode("utf-8"))
+        if vector is not None:
+            digest.update(vector.tobytes())
+        return digest.hexdigest()
+
+    def _check_references(self, conn: sqlite3.Connection, bundles: Sequence[PaperBundle]) -> None:
+        labels = dict(conn.execute("SELECT id, label FROM taxonomy").fetchall())
+
+        def check(paper_id: str, node_id: str, label: str) -> None:
+            actual = labels.get(node_id)
+            if actual is None:
+                raise ValueError(
+                    f"paper {paper_id!r}: unknown {label} id {node_id!r} "
+                    "(is the taxonomy loaded? run `paperkg init`)"
+                )
+            if actual != label:
+                raise ValueError(f"paper {paper_id!r}: {node_id!r} is a {actual}, not a {label}")
+
+        for b in bundles:
+            pid = b.paper.id
+            for t in b.techniques:
+                check(pid, t.technique_id, Label.TECHNIQUE)
+            for e in b.evaluations:
+                check(pid, e.evaluation_id, Label.EVALUATION)
+            for m in b.models:
+                check(pid, m, Label.MODEL)
+            for f in b.findings:
+                for a in f.about:
+                    check(pid, a.id, a.label)
+
+    def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
+        """Validate the whole batch, then write it in one transaction (see GraphStore)."""
+        bundles = list(bundles)
+        if not bundles:
+            return {}
+        prepared: list[tuple[PaperBundle, np.ndarray | None, str]] = []
+        seen: set[str] = set()
+        finding_ids: dict[str, str] = {}
+        for bundle in bundles:
+            paper, vector = self._validate(bundle)
+            if paper.id in seen:
+                raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
+            seen.add(paper.id)
+            for f in bundle.findings:
+                owner = finding_ids.setdefault(f.id, paper.id)
+                if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:
+                    raise ValueError(f"paper {paper.id!r}: finding id {f.id!r} is not unique")
+            prepared.append((bundle, vector, self._fingerprint(bundle, vector)))
+
+        now = _now()
+        result: dict[str, str] = {}
+        with self._write() as conn:
+            self._check_references(conn, bundles)
+            ids_json = json.dumps([b.paper.id for b in bundles])
+            existing = {
+                row[0]: (row[1], row[2])
+                for row in conn.execute(
+                    "SELECT id, fingerprint, first_seen FROM papers "
+                    "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
+                )
+            }
+            clash = conn.execute(
+                "SELECT id, paper_id FROM findings WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND paper_id NOT IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(finding_ids)), ids_json),
+            ).fetchone()
+            if clash:
+                raise ValueError(
+                    f"paper {finding_ids[clash[0]]!r}: finding id {clash[0]!r} belongs to paper {clash[1]!r}"
+                )
+            changed: list[tuple[PaperBundle, np.ndarray | None, str]] = []
+            unchanged: list[str] = []
+            for bundle, vector, fp in prepared:
+                pid = bundle.paper.id
+                if pid in existing and existing[pid][0] == fp:
+                    result[pid] = "unchanged"
+                    unchanged.append(pid)
+                else:
+                    result[pid] = "updated" if pid in existing else "new"
+                    changed.append((bundle, vector, fp))
+            if unchanged:
+                conn.execute(
+                    "UPDATE papers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    (now, json.dumps(unchanged)),
+                )
+            if changed:
+                self._write_changed(conn, changed, existing, now)
+        if changed:
+            self._dirty = True
+        return result
+
+    def _write_changed(
+        self, conn: sqlite3.Connection, changed: list[tuple[PaperBundle, np.ndarray | None, str]],
+        existing: dict[str, tuple[str, str]], now: str,
+    ) -> None:
+        rev = self._bump_rev(conn)
+        ids = [b.paper.id for b, _, _ in changed]
+        ids_json = json.dumps(ids)
+        # Old edges of updated papers go first; their rows are updated in place so the pk (the
+        # FTS rowid) stays. New papers have nothing to delete.
+        old = json.dumps([i for i in ids if i in existing])
+        if old != "[]":
+            old_pks = [
+                (r[0],) for r in conn.execute(
+                    "SELECT pk FROM papers WHERE id IN (SELECT value FROM json_each(?))", (old,)
+                )
+            ]
+            conn.executemany("DELETE FROM papers_fts WHERE rowid = ?", old_pks)
+            for table in ("paper_authors", "uses", "evaluates", "findings", "studies", "listed_in"):
+                conn.execute(f"DELETE FROM {table} WHERE paper_id IN (SELECT value FROM json_each(?))",
+                             (old,))
+        conn.execute("DELETE FROM paper_tombstones WHERE id IN (SELECT value FROM json_each(?))",
+                     (ids_json,))
+        paper_rows = []
+        for bundle, vector, fp in changed:
+            p = bundle.paper
+            degree = (len(_dedupe_techniques(bundle)) + len(_dedupe_evaluations(bundle))
+                      + len(bundle.findings) + len(set(bundle.models)) + len(bundle.list_rows))
+            first_seen = existing[p.id][1] if p.id in existing else now
+            paper_rows.append((
+                p.id, p.arxiv_id, p.doi, p.title, title_key(p.title), p.abstract or "",
+                _json(list(p.authors)), ", ".join(p.authors), p.published, p.updated,
+                None if p.year is None else int(p.year), p.venue, p.primary_category,
+                _json(list(p.categories)), p.url, p.pdf_url, _json(list(p.sources)),
+                p.item_type or "paper", None if vector is None else vector.tobytes(),
+                p.embedding_model, p.content_hash, first_seen, now, fp, degree, rev,
+            ))
+        conn.executemany(
+            "INSERT INTO papers (id, arxiv_id, doi, title, title_key, abstract, authors_json, "
+            "authors_text, published, updated, year, venue, primary_category, categories, url, "
+            "pdf_url, sources, item_type, embedding, embedding_model, content_hash, first_seen, "
+            "last_seen, fingerprint, degree, rev) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET arxiv_id = excluded.arxiv_id, doi = excluded.doi, "
+            "title = excluded.title, title_key = excluded.title_key, abstract = excluded.abstract, "
+            "authors_json = excluded.authors_json, authors_text = excluded.authors_text, "
+            "published = excluded.published, updated = excluded.updated, year = excluded.year, "
+            "venue = excluded.venue, primary_category = excluded.primary_category, "
+            "categories = excluded.categories, url = excluded.url, pdf_url = excluded.pdf_url, "
+            "sources = excluded.sources, item_type = excluded.item_type, "
+            "embedding = excluded.embedding, embedding_model = excluded.embedding_model, "
+            "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
+            "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev",
+            paper_rows,
+        )
+        conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
+            "SELECT pk, title, abstract, authors_text FROM papers "
+            "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
+        )
+        authors: dict[str, str] = {}
+        author_rows, use_rows, eval_rows, finding_rows, about_rows = [], [], [], [], []
+        study_rows, section_rows, listed_rows = [], {}, []
+        for bundle, _, _ in changed:
+            pid = bundle.paper.id
+            for position, name in enumerate(bundle.paper.authors):
+                key = _author_key(name)
+                if not key:
+                    continue
+                authors[key] = " ".join(name.split())
+                author_rows.append((pid, position, key))
+            use_rows += [(pid, t.technique_id, t.source, t.evidence, t.score)
+                         for t in _dedupe_techniques(bundle)]
+            eval_rows += [(pid, e.evaluation_id, e.source, e.evidence)
+                          for e in _dedupe_evaluations(bundle)]
+            for position, f in enumerate(bundle.findings):
+                finding_rows.append((f.id, pid, position, f.text, f.kind, f.source))
+                about_rows += [(f.id, a.id, a.label) for a in {a.id: a for a in f.about}.values()]
+            study_rows += [(pid, m) for m in dict.fromkeys(bundle.models)]
+            rows = {r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}
+            for section_id, (position, r) in rows.items():
+                section_rows[section_id] = (section_id, r.section_title, _json(list(r.section_path)),
+                                            _section_topic_key(section_id))
+                listed_rows.append((pid, section_id, position, r.tldr, r.techniques_text,
+                                    r.evaluation_text, r.title_in_list, r.url_in_list, r.line))
+        conn.executemany(
+            "INSERT INTO authors (key, name) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET name = excluded.name",
+            list(authors.items()),
+        )
+        conn.executemany("INSERT INTO paper_authors VALUES (?, ?, ?)", author_rows)
+        conn.executemany("INSERT INTO uses VALUES (?, ?, ?, ?, ?)", use_rows)
+        conn.executemany("INSERT INTO evaluates VALUES (?, ?, ?, ?)", eval_rows)
+        conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?)", finding_rows)
+        conn.executemany(
+            "INSERT INTO finding_about (finding_id, node_id, label) VALUES (?, ?, ?)", about_rows
+        )
+        conn.executemany("INSERT INTO studies VALUES (?, ?)", study_rows)
+        conn.executemany(
+            "INSERT INTO list_sections (id, title, path, topic_key) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, path = excluded.path",
+            list(section_rows.values()),
+        )
+        conn.executemany(
+            "INSERT INTO listed_in (paper_id, section_id, position, tldr, techniques_text, "
+            "evaluation_text, title_in_list, url_in_list, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            listed_rows,
+        )
+
+    def delete_paper(self, paper_id: str) -> bool:
+        """Remove a paper and its edges; leaves a tombstone so other processes drop it too."""
+        with self._write() as conn:
+            row = conn.execute("SELECT pk FROM papers WHERE id = ?", (paper_id,)).fetchone()
+            if row is None:
+                return False
+            rev = self._bump_rev(conn)
+            conn.execute("DELETE FROM papers_fts WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM papers WHERE pk = ?", (row[0],))
+            conn.execute(
+                "INSERT INTO paper_tombstones (id, rev) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev", (paper_id, rev),
+            )
+        self._dirty = True
+        return True
+
+    # -- reads -----------------------------------------------------------------------------
+    @staticmethod
+    def _paper(row: Sequence[Any], embedding: bytes | None = None) -> Paper:
+        return Paper(
+            id=row[0], arxiv_id=row[1], doi=row[2], title=row[3], abstract=row[4],
+            authors=json.loads(row[5]), published=row[6], updated=row[7], year=row[8],
+            venue=row[9], primary_category=row[10], categories=json.loads(row[11]), url=row[12],
+            pdf_url=row[13], sources=json.loads(row[14]), item_type=row[15],
+            embedding_model=row[16], content_hash=row[17], first_seen=row[18], last_seen=row[19],
+            embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
+        )
+
+    def get_paper(self, paper_id: str) -> PaperDetail | None:
+        """The paper (with its embedding) and its neighbourhood."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_PAPER_COLUMNS}, embedding FROM papers WHERE id = ?", (paper_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            paper = self._paper(row[:-1], row[-1])
+            techniques = [
+                TechniqueUse(technique_id=r[0], source=r[1], evidence=r[2], score=r[3], label=r[4])
+                for r in conn.execute(
+                    "SELECT u.technique_id, u.source, u.evidence, u.score, t.name FROM uses u "
+                    "JOIN taxonomy t ON t.id = u.technique_id WHERE u.paper_id = ? "
+                    "ORDER BY u.technique_id, u.source", (paper_id,),
+                )
+            ]
+            evaluations = [
+                EvaluationUse(evaluation_id=r[0], source=r[1], evidence=r[2], label=r[3])
+                for r in conn.execute(
+                    "SELECT e.evaluation_id, e.source, e.evidence, t.name FROM evaluates e "
+                    "JOIN taxonomy t ON t.id = e.evaluation_id WHERE e.paper_id = ? "
+                    "ORDER BY e.evaluation_id, e.source", (paper_id,),
+                )
+            ]
+            about: dict[str, list[FindingAbout]] = {}
+            for r in conn.execute(
+                "SELECT a.finding_id, a.label, a.node_id, t.name FROM finding_about a "
+                "JOIN findings f ON f.id = a.finding_id JOIN taxonomy t ON t.id = a.node_id "
+                "WHERE f.paper_id = ? ORDER BY a.label, a.node_id", (paper_id,),
+            ):
+                about.setdefault(r[0], []).append(FindingAbout(label=r[1], id=r[2], name=r[3]))
+            findings = [
+                Finding(id=r[0], text=r[1], kind=r[2], source=r[3], about=about.get(r[0], []))
+                for r in conn.execute(
+                    "SELECT id, text, kind, source FROM findings WHERE paper_id = ? ORDER BY position",
+                    (paper_id,),
+                )
+            ]
+            models = [
+                FindingAbout(label=Label.MODEL, id=r[0], name=r[1])
+                for r in conn.execute(
+                    "SELECT s.model_id, t.name FROM studies s JOIN taxonomy t ON t.id = s.model_id "
+                    "WHERE s.paper_id = ? ORDER BY s.model_id", (paper_id,),
+                )
+            ]
+            list_rows = [
+                ListRow(section_id=r[0], section_title=r[1], section_path=json.loads(r[2]), tldr=r[3],
+                        techniques_text=r[4], evaluation_text=r[5], title_in_list=r[6],
+                        url_in_list=r[7], line=r[8])
+                for r in conn.execute(
+                    "SELECT l.section_id, s.title, s.path, l.tldr, l.techniques_text, "
+                    "l.evaluation_text, l.title_in_list, l.url_in_list, l.line FROM listed_in l "
+                    "JOIN list_sections s ON s.id = l.section_id WHERE l.paper_id = ? "
+                    "ORDER BY l.position", (paper_id,),
+                )
+            ]
+        return PaperDetail(paper=paper, techniques=techniques, evaluations=evaluations,
+                           findings=findings, models=models, list_rows=list_rows)
+
+    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Papers in the order given, without embeddings."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return []
+        rows = self._conn().execute(
+            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        ).fetchall()
+        by_id = {r[0]: self._paper(r) for r in rows}
+        return [by_id[i] for i in paper_ids if i in by_id]
+
+    def find_paper_ids(
+        self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
+        title_keys: Sequence[str] = (),
+    ) -> dict[str, str]:
+        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids."""
+        conn = self._conn()
+        out: dict[str, str] = {}
+        if arxiv_ids:
+            for key, pid in conn.execute(
+                "SELECT arxiv_id, id FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY pk", (json.dumps(list(arxiv_ids)),),
+            ):
+                out.setdefault(key, pid)
+        if dois:
+            wanted = {d.lower(): d for d in dois}
+            for key, pid in conn.execute(
+                "SELECT lower(doi), id FROM papers WHERE lower(doi) IN (SELECT value FROM json_each(?)) "
+                "ORDER BY pk", (json.dumps(list(wanted)),),
+            ):
+                out.setdefault(wanted[key], pid)
+        keys = [k for k in title_keys if k]
+        if keys:
+            for key, pid in conn.execute(
+                "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "
+                "ORDER BY pk", (json.dumps(keys),),
+            ):
+                out.setdefault(key, pid)
+        return out
+
+    def paper_ids(self) -> list[str]:
+        """Every paper id, in insertion order."""
+        return [r[0] for r in self._conn().execute("SELECT id FROM papers ORDER BY pk")]
+
+    def _expand(self, conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
+        """The ids and every node refining them, transitively."""
+        return [
+            r[0] for r in conn.execute(
+                "WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION "
+                "SELECT r.child FROM refines r JOIN d ON r.parent = d.id) SELECT id FROM d",
+                (json.dumps(list(ids)),),
+            )
+        ]
+
+    def papers_by_technique(
+        self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
+        limit: int = 20, offset: int = 0,
+    ) -> tuple[list[Paper], int]:
+        """Papers using a technique: "date" newest first, "centrality" most edges first."""
+        if sort not in ("date", "centrality"):
+            raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
+        order = (
+            "p.degree DESC, coalesce(p.published, p.year, '') DESC, p.pk DESC" if sort == "centrality"
+            else "coalesce(p.published, p.year, '') DESC, p.pk DESC"
+        )
+        with self._read() as conn:
+            ids = self._expand(conn, [technique_id]) if include_refinements else [technique_id]
+            sub = "SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))"
+            total = conn.execute(
+                f"SELECT count(DISTINCT paper_id) FROM ({sub})", (json.dumps(ids),)
+            ).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {', '.join('p.' + c.strip() for c in _PAPER_COLUMNS.split(','))} "
+                f"FROM papers p WHERE p.id IN ({sub}) ORDER BY {order} LIMIT ? OFFSET ?",
+                (json.dumps(ids), max(0, int(limit)), max(0, int(offset))),
+            ).fetchall()
+        return [self._paper(r) for r in rows], int(total)
+
+    def _filter_sql(self, conn: sqlite3.Connection, filters: SearchFilters | None) -> tuple[str, list[Any]]:
+        """A WHERE clause over `papers p` for the filters, with its parameters."""
+        if filters is None or filters.is_empty():
+            return "1", []
+        clauses: list[str] = []
+        params: list[Any] = []
+        if filters.technique_ids:
+            ids = (self._expand(conn, filters.technique_ids) if filters.include_refinements
+                   else list(filters.technique_ids))
+            clauses.append("p.id IN (SELECT paper_id FROM uses WHERE technique_id IN "
+                           "(SELECT value FROM json_each(?)))")
+            params.append(json.dumps(ids))
+        if filters.topic_ids:
+            ids = (self._expand(conn, filters.topic_ids) if filters.include_refinements
+                   else list(filters.topic_ids))
+            clauses.append(
+                "(p.id IN (SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+                "WHERE a.node_id IN (SELECT value FROM json_each(?))) OR p.id IN (SELECT l.paper_id "
+                "FROM listed_in l JOIN list_sections s ON s.id = l.section_id JOIN json_each(?) t "
+                "ON instr(s.topic_key, t.value) > 0))"
+            )
+            params += [json.dumps(ids), json.dumps(ids)]
+        if filters.section_ids:
+            clauses.append(
+                "p.id IN (SELECT l.paper_id FROM listed_in l JOIN json_each(?) s ON l.section_id = s.value "
+                "OR substr(l.section_id, 1, length(s.value) + 1) = s.value || '/')"
+            )
+            params.append(json.dumps(list(filters.section_ids)))
+        if filters.year_from is not None:
+            clauses.append("p.year >= ?")
+            params.append(int(filters.year_from))
+        if filters.year_to is not None:
+            clauses.append("p.year <= ?")
+            params.append(int(filters.year_to))
+        if filters.sources:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(p.sources) s WHERE s.value IN "
+                           "(SELECT value FROM json_each(?)))")
+            params.append(json.dumps(list(filters.sources)))
+        return " AND ".join(clauses), params
+
+    def filter_ids(self, filters: SearchFilters) -> set[str]:
+        """Ids of the papers passing the filters."""
+        with self._read() as conn:
+            where, params = self._filter_sql(conn, filters)
+            return {r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)}
+
+    def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        """BM25 over title, abstract and authors; every word is matched literally (OR-ed)."""
+        match = _fts_query(query)
+        if match is None or k <= 0:
+            return []
+        with self._read() as conn:
+            where, params = self._filter_sql(conn, filters)
+            rows = conn.execute(
+                f"SELECT p.id, {_BM25} AS r FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.pk LIMIT ?",
+                [match, *params, int(k)],
+            ).fetchall()
+        # FTS5's bm25() is lower-is-better (negative); flip it so higher is better.
+        return [ScoredId(id=r[0], score=-float(r[1])) for r in rows]
+
+    def _sync_mirror(self) -> None:
+        """Bring the numpy mirror up to date with the file (caller holds the mirror lock)."""
+        conn = self._conn()
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._local.data_version and not self._dirty and self._mirror.rev >= 0:
+            return
+        self._local.data_version = version
+        self._dirty = False
+        mirror = self._mirror
+        with self._read() as conn:
+            rev = int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+            if rev == mirror.rev:
+                return
+            since = mirror.rev
+            for (pid,) in conn.execute("SELECT id FROM paper_tombstones WHERE rev > ?", (since,)):
+                mirror.remove(pid)
+            cursor = conn.execute(
+                "SELECT id, pk, embedding, year, sources FROM papers WHERE rev > ? AND rev <= ?",
+                (since, rev),
+            )
+            while batch := cursor.fetchmany(8192):
+                mirror.put_many(batch)
+            mirror.rev = rev
+
+    def _clause_ids(self, conn: sqlite3.Connection, filters: SearchFilters) -> list[set[str]]:
+        """For each graph filter set (technique, topic, section), the ids of the papers passing it."""
+        out: list[set[str]] = []
+        if filters.technique_ids:
+            ids = (self._expand(conn, filters.technique_ids) if filters.include_refinements
+                   else list(filters.technique_ids))
+            out.append({r[0] for r in conn.execute(
+                "SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(ids),),
+            )})
+        for key in ("topic_ids", "section_ids"):
+            if getattr(filters, key):
+                only = SearchFilters(**{key: list(getattr(filters, key))},
+                                     include_refinements=filters.include_refinements)
+                where, params = self._filter_sql(conn, only)
+                out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})
+        return out
+
+    def _mask(self, filters: SearchFilters, clause_ids: list[set[str]]) -> np.ndarray:
+        """Rows of the mirror passing the filters (caller holds the mirror lock)."""
+        mirror, n = self._mirror, self._mirror.n
+        mask = np.ones(n, dtype=bool)
+        if filters.year_from is not None:
+            mask &= mirror.years[:n] >= int(filters.year_from)
+        if filters.year_to is not None:
+            mask &= (mirror.years[:n] <= int(filters.year_to)) & (mirror.years[:n] != _NO_YEAR)
+        if filters.sources:
+            mask &= (mirror.source_bits[:n] & mirror.bits(filters.sources)) != 0
+        for ids in clause_ids:
+            allowed = np.zeros(n, dtype=bool)
+            allowed[[i for i in map(mirror.pos.get, ids) if i is not None]] = True
+            mask &= allowed
+        return mask
+
+    def vector_search(
+        self, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Exact cosine top-k over the in-memory matrix, filters applied as a mask."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(query)):
+            raise ValueError(f"query vector must be {EMBEDDING_DIM} finite floats, got shape {query.shape}")
+        if k <= 0:
+            return []
+        norm = float(np.linalg.norm(query))
+        if norm == 0.0:
+            return []
+        query = query / norm
+        active = filters if filters is not None and not filters.is_empty() else None
+        clause_ids: list[set[str]] = []
+        if active is not None:
+            with self._read() as conn:
+                clause_ids = self._clause_ids(conn, active)
+            if any(not ids for ids in clause_ids):
+                return []
+        with self._mirror_lock:
+            self._sync_mirror()
+            mirror = self._mirror
+            n = mirror.n
+            if n == 0:
+                return []
+            # One BLAS thread: on this class of machine a threaded mat-vec costs a flat ~8 ms.
+            with self._blas.limit(limits=1, user_api="blas"):
+                scores = mirror.matrix[:n] @ query
+            available = n
+            if active is not None:
+                mask = self._mask(active, clause_ids)
+                scores[~mask] = -np.inf
+                available = int(mask.sum())
+            k = min(k, available)
+            if k == 0:
+                return []
+            top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+            top = top[np.isfinite(scores[top])]
+            order = top[np.lexsort((top, -scores[top]))]
+            return [ScoredId(id=mirror.ids[i], score=float(scores[i])) for i in order]
+
+    def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings of the given papers."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return {}
+        rows = self._conn().execute(
+            "SELECT id, embedding FROM papers WHERE embedding IS NOT NULL AND "
+            "id IN (SELECT value FROM json_each(?))", (json.dumps(ids),),
+        ).fetchall()
+        return {r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows}
+
+    def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
+        """Papers sharing something with a paper, ranked by the summed IDF of what they share."""
+        with self._read() as conn:
+            n_papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+            techniques = json.dumps([r[0] for r in conn.execute(
+                "SELECT DISTINCT technique_id FROM uses WHERE paper_id = ?", (paper_id,))])
+            # A model counts as shared whether a paper STUDIES it or has a finding ABOUT it.
+            about = json.dumps([r[0] for r in conn.execute(
+                "SELECT a.node_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+                "WHERE f.paper_id = ? UNION SELECT model_id FROM studies WHERE paper_id = ?",
+                (paper_id, paper_id))])
+            authors = json.dumps([r[0] for r in conn.execute(
+                "SELECT author_key FROM paper_authors WHERE paper_id = ?", (paper_id,))])
+            # One pass over every (paper, shared thing) pair; plain rows are cheaper than SQL
+            # aggregation here, and the set below removes duplicates (two sources, two findings).
+            rows = set(conn.execute(
+                "SELECT paper_id, technique_id, 'technique' FROM uses "
+                "WHERE technique_id IN (SELECT value FROM json_each(?)) UNION ALL "
+                "SELECT f.paper_id, a.node_id, a.label FROM finding_about a JOIN findings f "
+                "ON f.id = a.finding_id WHERE a.node_id IN (SELECT value FROM json_each(?)) UNION ALL "
+                f"SELECT paper_id, model_id, '{Label.MODEL}' FROM studies "
+                "WHERE model_id IN (SELECT value FROM json_each(?)) UNION ALL "
+                "SELECT paper_id, author_key, 'author' FROM paper_authors "
+                "WHERE author_key IN (SELECT value FROM json_each(?))",
+                (techniques, about, about, authors),
+            ).fetchall())
+            names = dict(conn.execute(
+                "SELECT key, name FROM authors WHERE key IN (SELECT value FROM json_each(?))", (authors,)
+            ).fetchall())
+        df: dict[tuple[str, str], int] = {}
+        for _, node, kind in rows:
+            df[node, kind] = df.get((node, kind), 0) + 1
+        # Rare shared things weigh more: idf = ln((N + 1) / (df + 1)) + 1.
+        weight = {key: math.log((n_papers + 1) / (count + 1)) + 1.0 for key, count in df.items()}
+        score: dict[str, float] = {}
+        for pid, node, kind in rows:
+            if pid != paper_id:
+                score[pid] = score.get(pid, 0.0) + weight[node, kind]
+        limit = max(0, int(limit))
+        if len(score) > limit:
+            cutoff = heapq.nlargest(limit, score.values())[-1] if limit else math.inf
+            score = {p: v for p, v in score.items() if v >= cutoff}
+        top = sorted(score, key=lambda p: (-score[p], p))[:limit]
+        out = {pid: RelatedCandidate(id=pid) for pid in top}
+        attr = {"technique": "shared_techniques", Label.TOPIC: "shared_topics",
+                Label.OBJECT: "shared_topics", Label.COMPONENT: "shared_components",
+                Label.MODEL: "shared_models", "author": "shared_authors"}
+        for pid, node, kind in rows:
+            cand = out.get(pid)
+            if cand is not None:
+                getattr(cand, attr[kind]).append(names.get(node, node) if kind == "author" else node)
+        for cand in out.values():
+            for field_name in set(attr.values()):
+                setattr(cand, field_name, sorted(set(getattr(cand, field_name))))
+        return list(out.values())
+
+    def technique_document_frequency(self) -> dict[str, int]:
+        """Papers per technique (direct uses), every Technique node included."""
+        rows = self._conn().execute(
+            "SELECT t.id, (SELECT count(DISTINCT u.paper_id) FROM uses u WHERE u.technique_id = t.id) "
+            "FROM taxonomy t WHERE t.label = ?", (Label.TECHNIQUE,),
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each paper, the technique, topic, object, component and model ids it touches."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return {}
+        ids_json = json.dumps(ids)
+        out: dict[str, set[str]] = {}
+        with self._read() as conn:
+            for (pid,) in conn.execute(
+                "SELECT id FROM papers WHERE id IN (SELECT value FROM json_each(?))", (ids_json,)
+            ):
+                out[pid] = set()
+            for pid, node in conn.execute(
+                "SELECT paper_id, technique_id FROM uses WHERE paper_id IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT paper_id, model_id FROM studies "
+                "WHERE paper_id IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT f.paper_id, a.node_id FROM findings f JOIN finding_about a "
+                "ON a.finding_id = f.id WHERE f.paper_id IN (SELECT value FROM json_each(?))",
+                (ids_json, ids_json, ids_json),
+            ):
+                out[pid].add(node)
+        return out
+
+    def technique_counts(self) -> list[TechniqueCount]:
+        """Technique, Evaluation, Topic and Object nodes with own / incl.-refinement counts."""
+        touches = (
+            "SELECT technique_id AS node, paper_id FROM uses UNION "
+            "SELECT evaluation_id, paper_id FROM evaluates UNION "
+            "SELECT a.node_id, f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+            "UNION SELECT t.id, l.paper_id FROM taxonomy t JOIN list_sections s "
+            "ON instr(s.topic_key, t.id) > 0 JOIN listed_in l ON l.section_id = s.id "
+            f"WHERE t.label = '{Label.TOPIC}'"
+        )
+        with self._read() as conn:
+            nodes = conn.execute(
+                "SELECT id, label, parent, kind FROM taxonomy WHERE label IN "
+                "(SELECT value FROM json_each(?)) ORDER BY seq", (json.dumps(list(_COUNT_LABELS)),),
+            ).fetchall()
+            own = dict(conn.execute(
+                f"SELECT node, count(DISTINCT paper_id) FROM ({touches}) GROUP BY node"
+            ).fetchall())
+            total = dict(conn.execute(
+                "WITH RECURSIVE closure(anc, node) AS (SELECT id, id FROM taxonomy UNION "
+                "SELECT c.anc, r.child FROM closure c JOIN refines r ON r.parent = c.node), "
+                f"touch AS ({touches}) SELECT c.anc, count(DISTINCT t.paper_id) FROM closure c "
+                "JOIN touch t ON t.node = c.node GROUP BY c.anc"
+            ).fetchall())
+        return [
+            TechniqueCount(id=i, label=label, parent=parent, kind=kind,
+                           own_count=int(own.get(i, 0)), total_count=int(total.get(i, 0)))
+            for i, label, parent, kind in nodes
+        ]
+
+    def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
+        """Other techniques used by papers that use this one (or a refinement)."""
+        with self._read() as conn:
+            ids = json.dumps(self._expand(conn, [technique_id]))
+            rows = conn.execute(
+                "SELECT u.technique_id, count(DISTINCT u.paper_id) AS n FROM uses u "
+                "WHERE u.paper_id IN (SELECT paper_id FROM uses WHERE technique_id IN "
+                "(SELECT value FROM json_each(?))) AND u.technique_id NOT IN "
+                "(SELECT value FROM json_each(?)) GROUP BY u.technique_id "
+                "ORDER BY n DESC, u.technique_id LIMIT ?", (ids, ids, max(0, int(limit))),
+            ).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
+    def papers_per_year(self, technique_id: str) -> dict[int, int]:
+        """Papers per year for a technique and its refinements (papers without a year left out)."""
+        with self._read() as conn:
+            ids = json.dumps(self._expand(conn, [technique_id]))
+            rows = conn.execute(
+                "SELECT p.year, count(*) FROM papers p WHERE p.year IS NOT NULL AND p.id IN "
+                "(SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))) "
+                "GROUP BY p.year ORDER BY p.year", (ids,),
+            ).fetchall()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
+        """Papers first seen at or after `since`, newest first."""
+        rows = self._conn().execute(
+            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? "
+            "ORDER BY first_seen DESC, pk DESC LIMIT ?", (_normalise_since(since), max(0, int(limit))),
+        ).fetchall()
+        return [self._paper(r) for r in rows]
+
+    def list_sections(self) -> list[dict[str, object]]:
+        """List sections with their paper counts, in path order."""
+        rows = self._conn().execute(
+            "SELECT s.id, s.title, s.path, (SELECT count(*) FROM listed_in l WHERE l.section_id = s.id) "
+            "FROM list_sections s ORDER BY s.id"
+        ).fetchall()
+        return [{"id": r[0], "title": r[1], "path": json.loads(r[2]), "count": int(r[3])} for r in rows]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counts of every node label and relationship type (zeros included)."""
+        with self._read() as conn:
+            one = lambda sql: int(conn.execute(sql).fetchone()[0])  # noqa: E731
+            by_label = dict(conn.execute("SELECT label, count(*) FROM taxonomy GROUP BY label").fetchall())
+            nodes = {label: int(by_label.get(label, 0)) for label in NODES}
+            nodes[Label.PAPER] = one("SELECT count(*) FROM papers")
+            nodes[Label.AUTHOR] = one("SELECT count(*) FROM authors")
+            nodes[Label.FINDING] = one("SELECT count(*) FROM findings")
+            nodes[Label.LIST_SECTION] = one("SELECT count(*) FROM list_sections")
+            nodes[Label.INGEST_RUN] = one("SELECT count(*) FROM ingest_runs")
+            rels = {rel: 0 for rel in RELATIONSHIPS}
+            rels[Rel.AUTHORED_BY] = one("SELECT count(*) FROM paper_authors")
+            rels[Rel.USES] = one("SELECT count(*) FROM uses")
+            rels[Rel.REFINES] = one("SELECT count(*) FROM refines")
+            rels[Rel.EVALUATES] = one("SELECT count(*) FROM evaluates")
+            rels[Rel.REPORTS] = one("SELECT count(*) FROM findings")
+            rels[Rel.ABOUT] = one("SELECT count(*) FROM finding_about")
+            rels[Rel.STUDIES] = one("SELECT count(*) FROM studies")
+            rels[Rel.LISTED_IN] = one("SELECT count(*) FROM listed_in")
+        return {"nodes": nodes, "relationships": rels}
+
+    # -- embedding cache -------------------------------------------------------------------
+    def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors of one model by text hash."""
+        hashes = list(dict.fromkeys(text_hashes))
+        if not hashes:
+            return {}
+        rows = self._conn().execute(
+            "SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND "
+            "text_hash IN (SELECT value FROM json_each(?))", (model, json.dumps(hashes)),
+        ).fetchall()
+        return {r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows}
+
+    def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Store vectors of one model by text hash (replacing any earlier vector)."""
+        rows = []
+        for text_hash, vector in vectors.items():
+            arr = np.asarray(vector, dtype=np.float32).reshape(-1)
+            if arr.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(arr)):
+                raise ValueError(f"cached embedding {text_hash!r}: expected {EMBEDDING_DIM} finite floats")
+            rows.append((model, text_hash, arr.tobytes()))
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)", rows
+            )
+
+    # -- ingest runs, locks, rejections ----------------------------------------------------
+    @staticmethod
+    def _run(row: Sequence[Any]) -> IngestRun:
+        return IngestRun(id=row[0], source=row[1], started=row[2], finished=row[3], status=row[4],
+                         counts=json.loads(row[5]), watermark=row[6], message=row[7])
+
+    def start_run(self, source: str) -> IngestRun:
+        """Record a new run with status "running"."""
+        run = IngestRun(id=f"{source}-{uuid.uuid4().hex[:12]}", source=source, started=_now())
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO ingest_runs (id, source, started, status, counts) VALUES (?, ?, ?, ?, '{}')",
+                (run.id, run.source, run.started, run.status),
+            )
+        return run
+
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, object] | None = None,
+        watermark: str | None = None, message: str | None = None,
+    ) -> None:
+        """Record how a run ended; the watermark is kept only when it succeeded."""
+        if status not in _RUN_STATUSES:
+            raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE ingest_runs SET finished = ?, status = ?, counts = ?, watermark = ?, message = ? "
+                "WHERE id = ?",
+                (_now(), status, json.dumps(counts or {}, default=str),
+                 watermark if status == "succeeded" else None, message, run_id),
+            )
+            if cur.rowcount == 0:
+                raise ValueError(f"unknown ingest run {run_id!r}")
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
+        """Recent runs, newest first."""
+        rows = self._conn().execute(
+            "SELECT id, source, started, finished, status, counts, watermark, message FROM ingest_runs "
+            "WHERE ? IS NULL OR source = ? ORDER BY seq DESC LIMIT ?", (source, source, max(0, int(limit))),
+        ).fetchall()
+        return [self._run(r) for r in rows]
+
+    def last_watermark(self, source: str) -> str | None:
+        """Watermark of the newest succeeded run of a source."""
+        row = self._conn().execute(
+            "SELECT watermark FROM ingest_runs WHERE source = ? AND status = 'succeeded' "
+            "AND watermark IS NOT NULL ORDER BY seq DESC LIMIT 1", (source,),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
+        """Take a named lock (an expired one is taken over) or raise LockHeld."""
+        now = datetime.now(timezone.utc)
+        with self._write() as conn:
+            row = conn.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None and row[0] != owner and row[1] > now.timestamp():
+                until = datetime.fromtimestamp(row[1], timezone.utc).isoformat(timespec="seconds")
+                raise LockHeld(f"lock {name!r} is held by {row[0]!r} until {until}")
+            conn.execute(
+                "INSERT INTO locks (name, owner, acquired, expires) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, acquired = excluded.acquired, "
+                "expires = excluded.expires",
+                (name, owner, now.isoformat(timespec="microseconds"), now.timestamp() + ttl_seconds),
+            )
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Release a lock if `owner` holds it."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def record_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Keep rejected candidates, one row per arXiv id and run."""
+        now = _now()
+        rows = [(r.arxiv_id, r.run_id or "", r.title, r.reason, float(r.score), r.seen_at or now)
+                for r in rejections]
+        if not rows:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO rejections (arxiv_id, run_id, title, reason, score, seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(arxiv_id, run_id) DO UPDATE SET "
+                "title = excluded.title, reason = excluded.reason, score = excluded.score, "
+                "seen_at = excluded.seen_at", rows,
+            )
+
+    def rejections(self, since: str | None = None, limit: int = 500) -> list[Rejection]:
+        """Rejected candidates seen at or after `since`, newest first."""
+        rows = self._conn().execute(
+            "SELECT arxiv_id, title, reason, score, run_id, seen_at FROM rejections "
+            "WHERE ? IS NULL OR seen_at >= ? ORDER BY seen_at DESC, arxiv_id LIMIT ?",
+            (None if since is None else _normalise_since(since),
+             None if since is None else _normalise_since(since), max(0, int(limit))),
+        ).fetchall()
+        return [Rejection(arxiv_id=r[0], title=r[1], reason=r[2], score=r[3], run_id=r[4] or None,
+                          seen_at=r[5]) for r in rows]
+
+
+def _dedupe_techniques(bundle: PaperBundle) -> list[TechniqueUse]:
+    """One USES edge per (technique, source); the last one given wins."""
+    return list({(t.technique_id, t.source): t for t in bundle.techniques}.values())
+
+
+def _dedupe_evaluations(bundle: PaperBundle) -> list[EvaluationUse]:
+    """One EVALUATES edge per (evaluation, source); the last one given wins."""
+    return list({(e.evaluation_id, e.source): e for e in bundle.evaluations}.values())

@@ -1,0 +1,137 @@
+"""Helpers that explain results: taxonomy labels, query terms, sentence splitting and matching."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from kg.entities import TaxonomyNode
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "in",
+    "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was",
+    "were", "what", "when", "where", "which", "who", "why", "with", "we", "our", "us", "do",
+    "does", "not", "can",
+))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split an abstract into sentences (simple punctuation rule; good enough to pick a snippet)."""
+    text = " ".join((text or "").split())
+    if not text:
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+@functools.lru_cache(maxsize=65536)
+def _norm(token: str) -> str:
+    # A crude plural rule so "probes" matches "probe" and "heads" matches "head".
+    token = token.casefold()
+    if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
+        token = token[:-1]
+    return token
+
+
+def query_terms(query: str) -> set[str]:
+    """Normalised content words of a query (stop words dropped)."""
+    return {_norm(t) for t in _WORD.findall(query or "") if t.casefold() not in _STOPWORDS}
+
+
+def best_sentence_by_overlap(
+    query: str, sentences: Sequence[str], terms: set[str] | None = None
+) -> tuple[str | None, float]:
+    """The sentence sharing the most query terms (ties: the earlier one) and its overlap count."""
+    terms = query_terms(query) if terms is None else terms
+    best, best_score = None, 0.0
+    for sentence in sentences:
+        words = set(map(_norm, _WORD.findall(sentence)))
+        score = float(len(terms & words))
+        if score > best_score:
+            best, best_score = sentence, score
+    if best is None and sentences:
+        return sentences[0], 0.0
+    return best, best_score
+
+
+def best_sentence_by_cosine(
+    query_vector: np.ndarray, sentences: Sequence[str], vectors: np.ndarray
+) -> tuple[str | None, float]:
+    """The sentence whose embedding is closest to the query embedding, and that cosine."""
+    if not sentences or vectors.size == 0:
+        return None, 0.0
+    sims = vectors @ query_vector.astype(np.float32)
+    i = int(np.argmax(sims))
+    return sentences[i], float(sims[i])
+
+
+class Labels:
+    """Taxonomy look-ups by id: display name and graph label (Technique, Topic, Model ...)."""
+
+    def __init__(self, nodes: Iterable[TaxonomyNode]) -> None:
+        self.nodes = {n.id: n for n in nodes}
+        self._phrases: dict[str, dict[str, set[str]]] = {}
+        self._phrase_re: dict[str, re.Pattern[str] | None] = {}
+
+    def name(self, node_id: str) -> str:
+        """Display name of a node (its id when unknown)."""
+        node = self.nodes.get(node_id)
+        return node.name if node else node_id
+
+    def label(self, node_id: str) -> str | None:
+        """Graph label of a node, or None when unknown."""
+        node = self.nodes.get(node_id)
+        return node.label if node else None
+
+    def of_label(self, ids: Iterable[str], label: str) -> list[str]:
+        """The ids that are nodes of one graph label, sorted."""
+        return sorted(i for i in ids if self.label(i) == label)
+
+    def descendants(self, node_id: str) -> set[str]:
+        """The node and every node refining it (same label), transitively."""
+        children: dict[str, list[str]] = {}
+        for n in self.nodes.values():
+            if n.parent:
+                children.setdefault(n.parent, []).append(n.id)
+        root = self.nodes.get(node_id)
+        out, stack = set(), [node_id]
+        while stack:
+            current = stack.pop()
+            if current in out:
+                continue
+            out.add(current)
+            stack.extend(
+                c for c in children.get(current, [])
+                if root is None or self.nodes[c].label == root.label
+            )
+        return out
+
+    def techniques_in_text(self, text: str, label: str = "Technique") -> set[str]:
+        """Ids of nodes of `label` whose name or unambiguous alias occurs in the text as words."""
+        if label not in self._phrase_re:
+            # One alternation per label, longest phrase first, compiled once per Labels object.
+            phrases: dict[str, set[str]] = {}
+            for node in self.nodes.values():
+                if node.label != label:
+                    continue
+                ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+                for phrase in {node.name, *node.aliases}:
+                    key = phrase.casefold().strip()
+                    if key and key not in ambiguous:
+                        phrases.setdefault(key, set()).add(node.id)
+            self._phrases[label] = phrases
+            ordered = sorted(phrases, key=lambda s: (-len(s), s))
+            self._phrase_re[label] = re.compile(
+                r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")s?(?!\w)"
+            ) if ordered else None
+        pattern = self._phrase_re[label]
+        if pattern is None or not text:
+            return set()
+        found: set[str] = set()
+        for match in pattern.finditer(text.casefold()):
+            found |= self._phrases[label][match.group(1)]
+        return found

@@ -1,0 +1,743 @@
+"""The Neo4j backend: GraphStore on the official `neo4j` driver, every statement from kg/cypher.py.
+
+Connection problems (refused, DNS, timeout, bad credentials) surface as one StoreUnavailable line,
+"cannot reach Neo4j at bolt://host:port: <reason>", raised from the first operation (or ping()),
+never from the constructor. Reads and writes run in managed transactions (execute_read /
+execute_write), which the driver retries on transient errors; batches are `UNWIND $rows` upserts.
+Validation, change detection and semantics follow the embedded store (kg/embedded.py) exactly:
+both pass tests/kg/test_store_contract.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from kg import cypher
+from kg.embedded import (
+    _MAX_QUERY_TOKENS,
+    _RUN_STATUSES,
+    _STOPWORDS,
+    EmbeddedStore,
+    _author_key,
+    _dedupe_evaluations,
+    _dedupe_techniques,
+    _normalise_since,
+    _now,
+    _section_topic_key,
+)
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    FindingAbout,
+    IngestRun,
+    ListRow,
+    Paper,
+    PaperBundle,
+    PaperDetail,
+    Rejection,
+    RelatedCandidate,
+    ScoredId,
+    SearchFilters,
+    TaxonomyNode,
+    TechniqueCount,
+    TechniqueUse,
+)
+from kg.schema import EMBEDDING_DIM, TAXONOMY_LABELS, Label
+from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from neo4j import Driver, ManagedTransaction
+
+T = TypeVar("T")
+
+# Every index and constraint init_schema creates, by name (parsed from the DDL constants).
+INDEX_NAMES: tuple[str, ...] = tuple(
+    re.match(r"CREATE (?:\w+ )?(?:INDEX|CONSTRAINT) (\w+) IF NOT EXISTS", stmt).group(1)  # type: ignore[union-attr]
+    for stmt in cypher.SCHEMA_STATEMENTS
+)
+# Vector search asks the HNSW index for more neighbours than wanted, then keeps the best k.
+_OVERSAMPLE = 4
+_MIN_FETCH = 50
+_CLEAR_BATCH = 10_000
+# Range-index keys are limited to a few kB: indexed look-up keys are cut to this many characters.
+_MAX_KEY_CHARS = 1000
+# related_candidates: which RelatedCandidate list each kind of shared node goes to.
+_SHARED_ATTR = {
+    "technique": "shared_techniques", "topic": "shared_topics", "object": "shared_topics",
+    "component": "shared_components", "model": "shared_models", "author": "shared_authors",
+}
+
+
+def _public_uri(uri: str) -> str:
+    """The URI without any user:password part (it goes into error messages)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's reason for a failure, on one line ("[Errno 111] Connection refused")."""
+    text = str(exc) or type(exc).__name__
+    match = re.search(r"\(reason ([^()]*(?:\([^()]*\))?[^()]*)\)", text)
+    if match:
+        text = match.group(1)
+    return " ".join(text.split())
+
+
+def _paper(m: dict[str, Any]) -> Paper:
+    """A Paper from a map projection of a Paper node."""
+    embedding = m.get("embedding")
+    return Paper(
+        id=m["id"], title=m["title"], abstract=m.get("abstract") or "", arxiv_id=m.get("arxiv_id"),
+        doi=m.get("doi"), authors=list(m.get("authors") or []), published=m.get("published"),
+        updated=m.get("updated"), year=m.get("year"), venue=m.get("venue"),
+        primary_category=m.get("primary_category"), categories=list(m.get("categories") or []),
+        url=m.get("url"), pdf_url=m.get("pdf_url"), sources=list(m.get("sources") or []),
+        item_type=m.get("item_type") or "paper",
+        embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
+        embedding_model=m.get("embedding_model"), content_hash=m.get("content_hash"),
+        first_seen=m.get("first_seen"), last_seen=m.get("last_seen"),
+    )
+
+
+def _list(values: Sequence[str]) -> list[str] | None:
+    """A list property value; an empty list is stored as no property (reads turn null into [])."""
+    return list(values) or None
+
+
+def _vector(values: Any, what: str) -> np.ndarray:
+    """A float32 vector of EMBEDDING_DIM finite values, or ValueError naming `what`."""
+    arr = np.asarray(values, dtype=np.float32).reshape(-1)
+    if arr.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: expected {EMBEDDING_DIM} finite floats")
+    return arr
+
+
+class Neo4jStore(GraphStore):
+    """GraphStore on a Neo4j 5 server (or cluster / Aura) through the official driver."""
+
+    def __init__(
+        self, uri: str, user: str, password: str, database: str = "neo4j", *,
+        connection_timeout: float = 5.0, retry_time: float = 15.0, index_timeout: float = 300.0,
+    ) -> None:
+        self.uri = uri
+        self.where = _public_uri(uri)
+        self.database = database or "neo4j"
+        self._auth = (user, password)
+        self._connection_timeout = connection_timeout
+        self._retry_time = retry_time
+        self._index_timeout = index_timeout
+        self._driver: Driver | None = None
+        self._verified = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # -- connection and transactions -------------------------------------------------------
+    def _unreachable(self, reason: str) -> StoreUnavailable:
+        # The driver quotes the URI in some messages: never let a password in it through.
+        return StoreUnavailable(f"cannot reach Neo4j at {self.where}: {reason.replace(self.uri, self.where)}")
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn driver and server errors into StoreUnavailable / StoreError with one-line messages."""
+        from neo4j import exceptions as ne
+
+        try:
+            yield
+        except ne.AuthError as exc:
+            raise self._unreachable(f"authentication failed: {_one_line(exc)}") from exc
+        except (ne.ServiceUnavailable, ne.SessionExpired, ne.ConnectionAcquisitionTimeoutError,
+                ne.DatabaseUnavailable) as exc:
+            raise self._unreachable(_one_line(exc)) from exc
+        except ne.Neo4jError as exc:
+            reason = _one_line(exc).replace(self.uri, self.where)
+            raise StoreError(f"Neo4j at {self.where} refused a statement: {exc.code}: {reason}") from exc
+        except ne.DriverError as exc:
+            reason = _one_line(exc).replace(self.uri, self.where)
+            raise StoreError(f"Neo4j driver error for {self.where}: {reason}") from exc
+
+    def _get_driver(self, verify: bool = False) -> Driver:
+        """The driver, created on first use; connectivity is checked once (or when `verify`)."""
+        if self._closed:
+            raise StoreError(f"Neo4j store {self.where} is closed")
+        with self._lock:
+            if self._driver is None:
+                from neo4j import GraphDatabase
+
+                try:
+                    self._driver = GraphDatabase.driver(
+                        self.uri, auth=self._auth, connection_timeout=self._connection_timeout,
+                        connection_acquisition_timeout=2 * self._connection_timeout,
+                        max_transaction_retry_time=self._retry_time, user_agent="paperkg",
+                    )
+                except Exception as exc:  # ConfigurationError, ValueError, ImportError (http://)
+                    raise self._unreachable(f"invalid Neo4j URI or settings: {_one_line(exc)}") from exc
+            if verify or not self._verified:
+                # Fails fast (no retry loop): a down server is reported in connection_timeout.
+                with self._errors():
+                    self._driver.verify_connectivity()
+                self._verified = True
+            return self._driver
+
+    def _execute(self, write: bool, work: Callable[[ManagedTransaction], T]) -> T:
+        """Run `work` in one managed transaction (retried by the driver on transient errors)."""
+        driver = self._get_driver()
+        with self._errors(), driver.session(database=self.database) as session:
+            return session.execute_write(work) if write else session.execute_read(work)
+
+    def _read(self, statement: str, /, **params: Any) -> list[dict[str, Any]]:
+        """One read statement's records as dicts."""
+        return self._execute(False, lambda tx: tx.run(statement, params).data())
+
+    def _write(self, statement: str, /, **params: Any) -> list[dict[str, Any]]:
+        """One write statement's records as dicts."""
+        return self._execute(True, lambda tx: tx.run(statement, params).data())
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def init_schema(self) -> None:
+        """Create constraints and indexes (idempotent) and wait until every index is ONLINE."""
+        for statement in cypher.SCHEMA_STATEMENTS:
+            self._execute(True, lambda tx, s=statement: tx.run(s).consume())
+        deadline = time.monotonic() + self._index_timeout
+        while True:
+            rows = self._read(cypher.SHOW_INDEX_STATES)
+            states = {
+                r["name"]: (r["state"], r["populationPercent"]) for r in rows if r["name"] in INDEX_NAMES
+            }
+            failed = [n for n, (state, _) in states.items() if state == "FAILED"]
+            if failed:
+                raise StoreError(f"Neo4j at {self.where}: index {', '.join(failed)} FAILED "
+                                 "(see SHOW INDEXES; drop it and run `paperkg init` again)")
+            pending = [n for n in INDEX_NAMES if states.get(n, ("MISSING", 0))[0] != "ONLINE"]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                detail = ", ".join(
+                    f"{n} ({states.get(n, ('MISSING', 0))[0]}, {states.get(n, ('', 0))[1] or 0:.0f}%)"
+                    for n in pending
+                )
+                raise StoreError(
+                    f"Neo4j at {self.where}: indexes not ONLINE after {self._index_timeout:.0f} s: {detail}"
+                )
+            time.sleep(0.5)
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the server answers now."""
+        self._get_driver(verify=True)
+        self._read(cypher.PING)
+
+    def close(self) -> None:
+        """Close the driver and its connection pool."""
+        self._closed = True
+        with self._lock:
+            if self._driver is not None:
+                with contextlib.suppress(Exception):
+                    self._driver.close()
+                self._driver = None
+
+    def clear_all(self) -> None:
+        """Delete every node of our labels, in batches (tests only: the schema stays)."""
+        while self._write(cypher.CLEAR_ALL_BATCH, batch=_CLEAR_BATCH)[0]["deleted"]:
+            pass
+
+    # -- taxonomy --------------------------------------------------------------------------
+    def load_taxonomy(self, nodes: Sequence[TaxonomyNode]) -> None:
+        """Upsert taxonomy nodes; REFINES links a node to a parent of the same label."""
+        for node in nodes:
+            if node.label not in TAXONOMY_LABELS:
+                raise ValueError(f"taxonomy node {node.id!r}: unknown label {node.label!r}")
+        rows = [
+            {"label": n.label, "id": n.id, "name": n.name, "aliases": _list(n.aliases),
+             "ambiguous_aliases": _list(n.ambiguous_aliases), "parent": n.parent, "kind": n.kind,
+             "ord": i}
+            for i, n in enumerate(nodes)
+        ]
+        if not rows:
+            return
+
+        def work(tx: ManagedTransaction) -> None:
+            base = tx.run(cypher.TAXONOMY_MAX_ORD).single(strict=True)["max_ord"] + 1
+            tx.run(cypher.MERGE_TAXONOMY_NODES, {"rows": rows, "base": base}).consume()
+            tx.run(cypher.DELETE_TAXONOMY_REFINES, {"rows": rows}).consume()
+            tx.run(cypher.CREATE_TAXONOMY_REFINES, {"rows": [r for r in rows if r["parent"]]}).consume()
+
+        self._execute(True, work)
+
+    def taxonomy_nodes(self, label: str | None = None) -> list[TaxonomyNode]:
+        """All taxonomy nodes in load order, or those of one label."""
+        return [
+            TaxonomyNode(label=r["node_label"], id=r["id"], name=r["name"], aliases=list(r["aliases"] or []),
+                         ambiguous_aliases=list(r["ambiguous_aliases"] or []), parent=r["parent"],
+                         kind=r["kind"])
+            for r in self._read(cypher.TAXONOMY_NODES, label=label)
+        ]
+
+    # -- writes ----------------------------------------------------------------------------
+    def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
+        """Validate the whole batch, then write it in one transaction (see GraphStore)."""
+        bundles = list(bundles)
+        if not bundles:
+            return {}
+        prepared: list[tuple[PaperBundle, np.ndarray | None, str]] = []
+        seen: set[str] = set()
+        finding_ids: dict[str, str] = {}
+        for bundle in bundles:
+            paper, vector = EmbeddedStore._validate(bundle)
+            if paper.id in seen:
+                raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
+            seen.add(paper.id)
+            for f in bundle.findings:
+                owner = finding_ids.setdefault(f.id, paper.id)
+                if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:
+                    raise ValueError(f"paper {paper.id!r}: finding id {f.id!r} is not unique")
+            prepared.append((bundle, vector, EmbeddedStore._fingerprint(bundle, vector)))
+        # Taxonomy references, each with the first paper that makes it (for the error message).
+        refs: dict[tuple[str, str], str] = {}
+        for b in bundles:
+            pid = b.paper.id
+            for t in b.techniques:
+                refs.setdefault((Label.TECHNIQUE, t.technique_id), pid)
+            for e in b.evaluations:
+                refs.setdefault((Label.EVALUATION, e.evaluation_id), pid)
+            for m in b.models:
+                refs.setdefault((Label.MODEL, m), pid)
+            for f in b.findings:
+                for a in f.about:
+                    refs.setdefault((a.label, a.id), pid)
+        ids = [b.paper.id for b in bundles]
+        now = _now()
+
+        def work(tx: ManagedTransaction) -> dict[str, str]:
+            found = tx.run(cypher.EXISTING_TAXONOMY_IDS,
+                           {"rows": [{"label": k[0], "id": k[1]} for k in refs]}).data()
+            missing = set(refs) - {(r["label"], r["id"]) for r in found}
+            if missing:
+                label, node_id = min(missing, key=lambda k: ids.index(refs[k]))
+                raise ValueError(f"paper {refs[(label, node_id)]!r}: unknown {label} id {node_id!r} "
+                                 "(is the taxonomy loaded? run `paperkg init`)")
+            clash = tx.run(cypher.FINDING_OWNERS, {"ids": list(finding_ids), "paper_ids": ids}).data()
+            if clash:
+                fid, owner = clash[0]["id"], clash[0]["owner"]
+                raise ValueError(f"paper {finding_ids[fid]!r}: finding id {fid!r} belongs to paper {owner!r}")
+            stored = {r["id"]: r["bundle_hash"] for r in tx.run(cypher.PAPER_HASHES, {"ids": ids})}
+            result: dict[str, str] = {}
+            changed: list[tuple[PaperBundle, np.ndarray | None, str]] = []
+            for bundle, vector, fp in prepared:
+                pid = bundle.paper.id
+                if pid in stored and stored[pid] == fp:
+                    result[pid] = "unchanged"
+                else:
+                    result[pid] = "updated" if pid in stored else "new"
+                    changed.append((bundle, vector, fp))
+            unchanged = [pid for pid, status in result.items() if status == "unchanged"]
+            if unchanged:
+                tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
+            if changed:
+                self._write_changed(tx, changed, now)
+            return result
+
+        return self._execute(True, work)
+
+    @staticmethod
+    def _write_changed(
+        tx: ManagedTransaction, changed: list[tuple[PaperBundle, np.ndarray | None, str]], now: str
+    ) -> None:
+        """Replace the changed papers' properties and outgoing edges (inside the caller's transaction)."""
+        from ingest.normalize import title_key
+
+        ids = [b.paper.id for b, _, _ in changed]
+        papers, authors, uses, evals, findings, about, studies, listed = [], [], [], [], [], [], [], []
+        for bundle, vector, fp in changed:
+            p = bundle.paper
+            pid = p.id
+            papers.append({"id": pid, "props": {
+                "arxiv_id": p.arxiv_id, "doi": p.doi,
+                "doi_key": p.doi.lower()[:_MAX_KEY_CHARS] if p.doi else None,
+                "title": p.title, "title_key": title_key(p.title)[:_MAX_KEY_CHARS],
+                "abstract": p.abstract or "",
+                "authors": _list(p.authors), "authors_text": ", ".join(p.authors),
+                "published": p.published, "updated": p.updated,
+                "year": None if p.year is None else int(p.year), "venue": p.venue,
+                "primary_category": p.primary_category, "categories": _list(p.categories),
+                "url": p.url, "pdf_url": p.pdf_url, "sources": _list(p.sources),
+                "item_type": p.item_type or "paper",
+                "embedding": None if vector is None else vector.tolist(),
+                "embedding_model": p.embedding_model, "content_hash": p.content_hash,
+                "bundle_hash": fp,
+            }})
+            for position, name in enumerate(p.authors):
+                key = _author_key(name)
+                if key:
+                    authors.append({"paper_id": pid, "key": key, "name": " ".join(name.split()),
+                                    "position": position})
+            uses += [{"paper_id": pid, "technique_id": t.technique_id, "source": t.source,
+                      "evidence": t.evidence, "score": None if t.score is None else float(t.score)}
+                     for t in _dedupe_techniques(bundle)]
+            evals += [{"paper_id": pid, "evaluation_id": e.evaluation_id, "source": e.source,
+                       "evidence": e.evidence} for e in _dedupe_evaluations(bundle)]
+            for position, f in enumerate(bundle.findings):
+                findings.append({"paper_id": pid, "id": f.id, "text": f.text, "kind": f.kind,
+                                 "source": f.source, "position": position})
+                about += [{"finding_id": f.id, "label": a.label, "id": a.id}
+                          for a in {a.id: a for a in f.about}.values()]
+            studies += [{"paper_id": pid, "model_id": m} for m in dict.fromkeys(bundle.models)]
+            rows = {r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}
+            listed += [
+                {"paper_id": pid, "section_id": sid, "section_title": r.section_title,
+                 "section_path": _list(r.section_path), "topic_key": _section_topic_key(sid),
+                 "tldr": r.tldr, "techniques_text": r.techniques_text, "evaluation_text": r.evaluation_text,
+                 "title_in_list": r.title_in_list, "url_in_list": r.url_in_list,
+                 "line": None if r.line is None else int(r.line),
+                 "position": position}
+                for sid, (position, r) in rows.items()
+            ]
+        tx.run(cypher.DELETE_PAPER_FINDINGS, {"ids": ids}).consume()
+        tx.run(cypher.DELETE_PAPER_EDGES, {"ids": ids}).consume()
+        tx.run(cypher.MERGE_PAPERS, {"rows": papers, "now": now}).consume()
+        for statement, rows in (
+            (cypher.CREATE_AUTHORED_BY, authors), (cypher.CREATE_USES, uses),
+            (cypher.CREATE_EVALUATES, evals), (cypher.CREATE_FINDINGS, findings),
+            (cypher.CREATE_FINDING_ABOUT, about), (cypher.CREATE_STUDIES, studies),
+            (cypher.CREATE_LISTED_IN, listed),
+        ):
+            if rows:
+                tx.run(statement, {"rows": rows}).consume()
+
+    def delete_paper(self, paper_id: str) -> bool:
+        """Remove a paper, its findings and its edges (authors and taxonomy nodes stay)."""
+        return bool(self._write(cypher.DELETE_PAPER, id=paper_id)[0]["deleted"])
+
+    # -- reads -----------------------------------------------------------------------------
+    def get_paper(self, paper_id: str) -> PaperDetail | None:
+        """The paper (with its embedding) and its neighbourhood, in the embedded store's order."""
+        rows = self._read(cypher.GET_PAPER, id=paper_id)
+        if not rows:
+            return None
+        r = rows[0]
+        techniques = sorted(
+            (TechniqueUse(technique_id=t["technique_id"], source=t["source"], evidence=t["evidence"],
+                          score=t["score"], label=t["label"]) for t in r["techniques"]),
+            key=lambda t: (t.technique_id, t.source),
+        )
+        evaluations = sorted(
+            (EvaluationUse(evaluation_id=e["evaluation_id"], source=e["source"], evidence=e["evidence"],
+                           label=e["label"]) for e in r["evaluations"]),
+            key=lambda e: (e.evaluation_id, e.source),
+        )
+        findings = [
+            Finding(id=f["id"], text=f["text"], kind=f["kind"], source=f["source"], about=sorted(
+                (FindingAbout(label=a["label"], id=a["id"], name=a["name"]) for a in f["about"]),
+                key=lambda a: (a.label, a.id),
+            ))
+            for f in sorted(r["findings"], key=lambda f: f["position"])
+        ]
+        models = sorted(
+            (FindingAbout(label=Label.MODEL, id=m["id"], name=m["name"]) for m in r["models"]),
+            key=lambda m: m.id,
+        )
+        list_rows = [
+            ListRow(section_id=x["section_id"], section_title=x["section_title"],
+                    section_path=list(x["section_path"] or []), tldr=x["tldr"],
+                    techniques_text=x["techniques_text"], evaluation_text=x["evaluation_text"],
+                    title_in_list=x["title_in_list"], url_in_list=x["url_in_list"], line=x["line"])
+            for x in sorted(r["list_rows"], key=lambda x: x["position"])
+        ]
+        return PaperDetail(paper=_paper(r["paper"]), techniques=techniques, evaluations=evaluations,
+                           findings=findings, models=models, list_rows=list_rows)
+
+    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Papers in the order given (missing ids skipped), without embeddings."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return []
+        by_id = {r["paper"]["id"]: _paper(r["paper"]) for r in self._read(cypher.GET_PAPERS, ids=ids)}
+        return [by_id[i] for i in paper_ids if i in by_id]
+
+    def find_paper_ids(
+        self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
+        title_keys: Sequence[str] = (),
+    ) -> dict[str, str]:
+        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids."""
+        out: dict[str, str] = {}
+        if arxiv_ids:
+            for r in self._read(cypher.FIND_BY_ARXIV_IDS, keys=list(arxiv_ids)):
+                out.setdefault(r["key"], r["id"])
+        if dois:
+            wanted = {d.lower()[:_MAX_KEY_CHARS]: d for d in dois}
+            for r in self._read(cypher.FIND_BY_DOI_KEYS, keys=list(wanted)):
+                out.setdefault(wanted[r["key"]], r["id"])
+        keys = {k[:_MAX_KEY_CHARS]: k for k in title_keys if k}
+        if keys:
+            for r in self._read(cypher.FIND_BY_TITLE_KEYS, keys=list(keys)):
+                out.setdefault(keys[r["key"]], r["id"])
+        return out
+
+    def paper_ids(self) -> list[str]:
+        """Every paper id, in insertion order."""
+        return [r["id"] for r in self._read(cypher.PAPER_IDS)]
+
+    def papers_by_technique(
+        self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
+        limit: int = 20, offset: int = 0,
+    ) -> tuple[list[Paper], int]:
+        """Papers using a technique: "date" newest first, "centrality" most edges first."""
+        if sort not in ("date", "centrality"):
+            raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
+        query = cypher.PAPERS_BY_TECHNIQUE_DATE if sort == "date" else cypher.PAPERS_BY_TECHNIQUE_CENTRALITY
+        r = self._read(query, technique_id=technique_id, include_refinements=include_refinements,
+                       limit=max(0, int(limit)), offset=max(0, int(offset)))[0]
+        return [_paper(m) for m in r["page"]], int(r["total"])
+
+    def _filter_params(self, tx: ManagedTransaction, filters: SearchFilters | None) -> dict[str, Any]:
+        """Parameters of the shared filter conditions; technique and topic ids expanded."""
+        f = filters or SearchFilters()
+
+        def expand(ids: Sequence[str]) -> list[str]:
+            if not ids:
+                return []
+            rows = tx.run(cypher.EXPAND_REFINEMENTS,
+                          {"ids": list(ids), "include_refinements": f.include_refinements})
+            return [r["id"] for r in rows]
+
+        return {
+            "year_from": None if f.year_from is None else int(f.year_from),
+            "year_to": None if f.year_to is None else int(f.year_to),
+            "sources": list(f.sources), "section_ids": list(f.section_ids),
+            "technique_ids": expand(f.technique_ids), "topic_ids": expand(f.topic_ids),
+        }
+
+    def _filtered(
+        self, statement: str, filters: SearchFilters | None, /, **params: Any
+    ) -> list[dict[str, Any]]:
+        """Run a read statement that uses the filter conditions."""
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            return tx.run(statement, {**self._filter_params(tx, filters), **params}).data()
+
+        return self._execute(False, work)
+
+    def filter_ids(self, filters: SearchFilters) -> set[str]:
+        """Ids of the papers passing the filters."""
+        return {r["id"] for r in self._filtered(cypher.FILTER_IDS, filters)}
+
+    def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
+        """Lucene full-text over title, abstract and authors; user words are escaped, OR-ed."""
+        text = cypher.fulltext_query(query, stopwords=_STOPWORDS, max_terms=_MAX_QUERY_TOKENS)
+        if text is None or k <= 0:
+            return []
+        rows = self._filtered(cypher.KEYWORD_SEARCH, filters, query=text, k=int(k))
+        return [ScoredId(id=r["id"], score=float(r["score"])) for r in rows]
+
+    def vector_search(
+        self, vector: np.ndarray, k: int, filters: SearchFilters | None = None
+    ) -> list[ScoredId]:
+        """Cosine top-k: the HNSW index (oversampled) without filters, exact over the filtered set."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(query)):
+            raise ValueError(f"query vector must be {EMBEDDING_DIM} finite floats, got shape {query.shape}")
+        if k <= 0:
+            return []
+        norm = float(np.linalg.norm(query))
+        if norm == 0.0:
+            return []  # cosine is undefined for a zero vector (Neo4j rejects it)
+        values = (query / norm).tolist()
+        if filters is None or filters.is_empty():
+            fetch = max(int(k) * _OVERSAMPLE, _MIN_FETCH)
+            rows = self._read(cypher.VECTOR_SEARCH, vector=values, k=int(k), fetch=fetch)
+        else:
+            rows = self._filtered(cypher.VECTOR_SEARCH_FILTERED, filters, vector=values, k=int(k))
+        return [ScoredId(id=r["id"], score=float(r["cosine"])) for r in rows]
+
+    def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings of the given papers."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return {}
+        return {r["id"]: np.asarray(r["embedding"], dtype=np.float32)
+                for r in self._read(cypher.GET_EMBEDDINGS, ids=ids)}
+
+    def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
+        """Papers sharing something with a paper, the rarest shared things weighing most."""
+        def work(tx: ManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
+            n = tx.run(cypher.PAPER_COUNT).single(strict=True)["n"]
+            return n, tx.run(cypher.RELATED_ROWS, {"id": paper_id}).data()
+
+        n_papers, rows = self._execute(False, work)
+        df: dict[tuple[str, str], int] = {}
+        for r in rows:
+            df[(r["kind"], r["shared"])] = df.get((r["kind"], r["shared"]), 0) + 1
+        shared: dict[str, RelatedCandidate] = {}
+        weight: dict[str, float] = {}
+        for r in rows:
+            cand = shared.get(r["id"])
+            if cand is None:
+                cand = shared[r["id"]] = RelatedCandidate(id=r["id"])
+            getattr(cand, _SHARED_ATTR[r["kind"]]).append(r["shared"])
+            weight[r["id"]] = (weight.get(r["id"], 0.0)
+                               + math.log((n_papers + 1) / (df[(r["kind"], r["shared"])] + 1)) + 1.0)
+        for cand in shared.values():
+            for attr in set(_SHARED_ATTR.values()):
+                setattr(cand, attr, sorted(set(getattr(cand, attr))))
+        ranked = sorted(shared.values(), key=lambda c: (-weight[c.id], c.id))
+        return ranked[: max(0, int(limit))]
+
+    def technique_document_frequency(self) -> dict[str, int]:
+        """Papers per technique (direct uses), every Technique node included."""
+        return {r["id"]: int(r["n"]) for r in self._read(cypher.TECHNIQUE_DOCUMENT_FREQUENCY)}
+
+    def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
+        """For each paper, the technique, topic, object, component and model ids it touches."""
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return {}
+        return {r["id"]: set(r["ids"]) for r in self._read(cypher.PAPER_PROFILES, ids=ids)}
+
+    def technique_counts(self) -> list[TechniqueCount]:
+        """Technique, Evaluation, Topic and Object nodes with own / incl.-refinement counts."""
+        return [
+            TechniqueCount(id=r["id"], label=r["label"], parent=r["parent"], kind=r["kind"],
+                           own_count=int(r["own_count"]), total_count=int(r["total_count"]))
+            for r in self._read(cypher.TECHNIQUE_COUNTS)
+        ]
+
+    def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
+        """Other techniques used by papers that use this one (or a refinement)."""
+        rows = self._read(cypher.COOCCURRING_TECHNIQUES, technique_id=technique_id,
+                          include_refinements=True, limit=max(0, int(limit)))
+        return [(r["id"], int(r["n"])) for r in rows]
+
+    def papers_per_year(self, technique_id: str) -> dict[int, int]:
+        """Papers per year for a technique and its refinements (papers without a year left out)."""
+        rows = self._read(cypher.PAPERS_PER_YEAR, technique_id=technique_id, include_refinements=True)
+        return {int(r["year"]): int(r["n"]) for r in rows}
+
+    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
+        """Papers first seen at or after `since`, newest first."""
+        rows = self._read(cypher.NEW_PAPERS, since=_normalise_since(since), limit=max(0, int(limit)))
+        return [_paper(r["paper"]) for r in rows]
+
+    def list_sections(self) -> list[dict[str, object]]:
+        """List sections with their paper counts, in id order."""
+        return [{"id": r["id"], "title": r["title"], "path": list(r["path"] or []), "count": int(r["count"])}
+                for r in self._read(cypher.LIST_SECTIONS)]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counts of every node label and relationship type (zeros included)."""
+        def work(tx: ManagedTransaction) -> dict[str, dict[str, int]]:
+            nodes = {r["name"]: int(r["n"]) for r in tx.run(cypher.STATS_NODES)}
+            rels = {r["name"]: int(r["n"]) for r in tx.run(cypher.STATS_RELATIONSHIPS)}
+            return {"nodes": nodes, "relationships": rels}
+
+        return self._execute(False, work)
+
+    # -- embedding cache -------------------------------------------------------------------
+    @staticmethod
+    def _cache_key(model: str, text_hash: str) -> str:
+        return f"{model}|{text_hash}"
+
+    def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors of one model by text hash."""
+        hashes = list(dict.fromkeys(text_hashes))
+        if not hashes:
+            return {}
+        rows = self._read(cypher.CACHED_EMBEDDINGS, keys=[self._cache_key(model, h) for h in hashes])
+        return {r["hash"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+
+    def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        """Store vectors of one model by text hash (replacing any earlier vector)."""
+        rows = [
+            {"key": self._cache_key(model, h), "model": model, "hash": h,
+             "vector": _vector(v, f"cached embedding {h!r}").tolist()}
+            for h, v in vectors.items()
+        ]
+        if rows:
+            self._write(cypher.CACHE_EMBEDDINGS, rows=rows)
+
+    # -- ingest runs, locks, rejections ----------------------------------------------------
+    def start_run(self, source: str) -> IngestRun:
+        """Record a new run with status "running"."""
+        run = IngestRun(id=f"{source}-{uuid.uuid4().hex[:12]}", source=source, started=_now())
+        self._write(cypher.START_RUN, id=run.id, source=run.source, started=run.started)
+        return run
+
+    def finish_run(
+        self, run_id: str, status: str, counts: dict[str, object] | None = None,
+        watermark: str | None = None, message: str | None = None,
+    ) -> None:
+        """Record how a run ended; the watermark is kept only when it succeeded."""
+        if status not in _RUN_STATUSES:
+            raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
+        rows = self._write(
+            cypher.FINISH_RUN, id=run_id, finished=_now(), status=status,
+            counts=json.dumps(counts or {}, default=str),
+            watermark=watermark if status == "succeeded" else None, message=message,
+        )
+        if not rows:
+            raise ValueError(f"unknown ingest run {run_id!r}")
+
+    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
+        """Recent runs, newest first."""
+        return [
+            IngestRun(id=r["id"], source=r["source"], started=r["started"], finished=r["finished"],
+                      status=r["status"], counts=json.loads(r["counts"] or "{}"), watermark=r["watermark"],
+                      message=r["message"])
+            for r in (row["run"] for row in self._read(cypher.RUNS, source=source, limit=max(0, int(limit))))
+        ]
+
+    def last_watermark(self, source: str) -> str | None:
+        """Watermark of the newest succeeded run of a source."""
+        rows = self._read(cypher.LAST_WATERMARK, source=source)
+        return rows[0]["watermark"] if rows else None
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
+        """Take a named lock (an expired one is taken over) or raise LockHeld."""
+        now = datetime.now(timezone.utc)
+        r = self._write(cypher.ACQUIRE_LOCK, name=name, owner=owner, now=now.timestamp(),
+                        acquired=now.isoformat(timespec="microseconds"),
+                        expires=now.timestamp() + ttl_seconds)[0]
+        if not r["free"]:
+            until = datetime.fromtimestamp(r["expires"], timezone.utc).isoformat(timespec="seconds")
+            raise LockHeld(f"lock {name!r} is held by {r['owner']!r} until {until}")
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Release a lock if `owner` holds it."""
+        self._write(cypher.RELEASE_LOCK, name=name, owner=owner)
+
+    def record_rejections(self, rejections: Sequence[Rejection]) -> None:
+        """Keep rejected candidates, one node per arXiv id and run."""
+        now = _now()
+        rows = [
+            {"key": f"{r.arxiv_id}|{r.run_id or ''}", "arxiv_id": r.arxiv_id, "title": r.title,
+             "reason": r.reason, "score": float(r.score), "run_id": r.run_id or "",
+             "seen_at": r.seen_at or now}
+            for r in rejections
+        ]
+        if rows:
+            self._write(cypher.RECORD_REJECTIONS, rows=rows)
+
+    def rejections(self, since: str | None = None, limit: int = 500) -> list[Rejection]:
+        """Rejected candidates seen at or after `since`, newest first."""
+        rows = self._read(cypher.REJECTIONS, since=None if since is None else _normalise_since(since),
+                          limit=max(0, int(limit)))
+        return [
+            Rejection(arxiv_id=x["arxiv_id"], title=x["title"], reason=x["reason"], score=x["score"],
+                      run_id=x["run_id"] or None, seen_at=x["seen_at"])
+            for x in (row["rejection"] for row in rows)
+        ]

@@ -1,0 +1,101 @@
+"""API fixtures: the seed corpus in a real embedded store with the real model (loaded once per
+session), and a small plumbing store with the deterministic HashEmbedder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from kg.config import load_config
+from kg.embedded import EmbeddedStore
+from kg.entities import Paper, PaperBundle, TechniqueUse
+from kg.taxonomy import load_taxonomy
+from tests.embedders import HashEmbedder
+from tests.seed_store import real_embedder, seed_db_path
+
+
+def app_config(tmp: Path, **extra: Any) -> dict[str, Any]:
+    """Flask config for a test app: an explicit paperkg Config so the environment cannot leak in."""
+    return {"TESTING": True,
+            "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(tmp)}), **extra}
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Any:
+    """The real all-MiniLM-L6-v2 embedder."""
+    return real_embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_store(shared_data: Path) -> Iterator[EmbeddedStore]:
+    """The seed corpus (real pipeline, real model) in a real SQLite file, built once."""
+    store = EmbeddedStore(seed_db_path(shared_data))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def app(seed_store: EmbeddedStore, embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app on the seed store with the real embedder."""
+    return create_app(app_config(tmp_path_factory.mktemp("api"), STORE=seed_store, EMBEDDER=embedder))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the seed app."""
+    return app.test_client()
+
+
+HOSTILE_TITLE = 'Patching </title><script>alert("x")</script> & <b>bold</b> {braces} 100% $x_1$ ~ #'
+
+
+def plumbing_bundles(embedder: HashEmbedder) -> list[PaperBundle]:
+    """Three small papers, one with hostile text in every field the feeds and BibTeX render."""
+    def paper(pid: str, title: str, abstract: str, authors: list[str], **kw: Any) -> Paper:
+        vec = embedder.encode_query(f"{title} {abstract}")
+        return Paper(id=pid, title=title, abstract=abstract, authors=authors, sources=["records"],
+                     embedding=np.asarray(vec, dtype=np.float32), embedding_model=embedder.model_name, **kw)
+
+    return [
+        PaperBundle(paper(
+            "hostile-1", HOSTILE_TITLE,
+            "We patch activations ]]> <![CDATA[ x ]]> and \x01control characters\x7f. Second sentence.",
+            ["Zoë Ångström", "O'Brien <script>"], year=2024, published="2024-02-03",
+            venue="Conf & <Workshop>", url="https://example.org/a?b=1&c=<2>",
+        ), techniques=[TechniqueUse("activation_patching", "extracted", evidence="we patch activations")]),
+        PaperBundle(paper(
+            "2401.00001", "Sparse autoencoders on tiny models", "We train sparse autoencoders. They work.",
+            ["Ada Lovelace"], arxiv_id="2401.00001", year=2024, published="2024-01-02",
+            primary_category="cs.LG", categories=["cs.LG", "cs.CL"],
+        ), techniques=[TechniqueUse("sae", "list")]),
+        PaperBundle(paper(
+            "plain-slug", "Probing classifiers for syntax", "Linear probes recover syntax trees.",
+            ["Grace Hopper", "Ada Lovelace"], year=2021,
+        ), techniques=[TechniqueUse("probing", "extracted", evidence="linear probes")]),
+    ]
+
+
+@pytest.fixture(scope="module")
+def plumbing_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    """A tiny store (taxonomy + three papers, HashEmbedder vectors) for plumbing tests."""
+    store = EmbeddedStore(tmp_path_factory.mktemp("plumbing") / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(load_taxonomy().nodes)
+    store.upsert_papers(plumbing_bundles(HashEmbedder()))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def plumbing_client(plumbing_store: EmbeddedStore, tmp_path_factory: pytest.TempPathFactory) -> FlaskClient:
+    """A test client of an app on the plumbing store (HashEmbedder)."""
+    app = create_app(app_config(tmp_path_factory.mktemp("api-plumbing"), STORE=plumbing_store,
+                                EMBEDDER=HashEmbedder()))
+    return app.test_client()

@@ -1,0 +1,357 @@
+"""The JSON API on the seed corpus (real store, real model): endpoints, filters, pagination,
+limits, errors, hostile input, BibTeX, the Atom feed and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import feedparser
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.openapi import build_document
+from kg.embedded import EmbeddedStore
+from tests.api.conftest import HOSTILE_TITLE
+
+IOI = "2211.00593"
+
+
+def error_of(response: Any, status: int) -> dict[str, str]:
+    """Assert a JSON error with the given status and return its error object."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.content_type.startswith("application/json")
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert "Traceback" not in body["error"]["message"]
+    return body["error"]
+
+
+def snapshot(store: EmbeddedStore) -> tuple[Any, ...]:
+    """Everything a hostile request could change: counts, ids, titles, technique counts."""
+    ids = sorted(store.paper_ids())
+    return (store.stats(), ids, [p.title for p in store.get_papers(ids)],
+            sorted((c.id, c.own_count) for c in store.technique_counts()))
+
+
+# -- search ----------------------------------------------------------------------------------------
+def test_search_hybrid_returns_explained_results(client: FlaskClient) -> None:
+    body = client.get("/api/search?q=indirect+object+identification").get_json()
+    assert body["mode"] == "hybrid" and body["total"] >= len(body["results"]) > 0
+    top = body["results"][0]
+    assert top["id"] == IOI
+    assert {"id", "title", "score", "techniques", "why"} <= set(top)
+    why = top["why"]
+    assert why["semantic"] is not None and why["keyword"] is not None
+    assert why["ranks"]["semantic"] >= 1 and why["ranks"]["keyword"] >= 1
+    ranks = why["ranks"]
+    assert why["rrf"] == pytest.approx(1 / (60 + ranks["semantic"]) + 1 / (60 + ranks["keyword"]), abs=1e-4)
+    assert "indirect object identification" in why["best_sentence"].lower()
+    scores = [r["score"] for r in body["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("mode", ["semantic", "keyword"])
+def test_search_single_modes(client: FlaskClient, mode: str) -> None:
+    body = client.get(f"/api/search?q=induction+heads&mode={mode}&limit=5").get_json()
+    assert body["mode"] == mode
+    assert "2209.11895" in [r["id"] for r in body["results"]]
+    other = "keyword" if mode == "semantic" else "semantic"
+    assert all(r["why"][mode] is not None and r["why"][other] is None for r in body["results"])
+
+
+def test_search_technique_filter_includes_refinements(client: FlaskClient, seed_store: EmbeddedStore) -> None:
+    # "cma" (causal mediation analysis) is refined by activation patching, path patching, ACDC...
+    body = client.get("/api/search?q=circuits+in+language+models&technique=cma&limit=50").get_json()
+    allowed = seed_store.filter_ids(_filters(technique_ids=["cma"]))
+    ids = [r["id"] for r in body["results"]]
+    assert ids and set(ids) <= allowed
+    assert body["total"] == len(allowed)  # every filtered paper is a semantic candidate
+    patching_only = [r for r in body["results"]
+                     if not any(t["id"] == "cma" for t in r["techniques"])]
+    assert patching_only, "a paper using only a refinement of cma must pass the filter"
+    for r in body["results"]:
+        assert any(t["matched"] for t in r["techniques"]), r["id"]
+    narrow = client.get("/api/search?q=circuits&technique=cma&refinements=false&limit=50").get_json()
+    assert {r["id"] for r in narrow["results"]} <= allowed
+    assert len(narrow["results"]) < len(ids)
+
+
+def _filters(**kw: Any) -> Any:
+    from kg.entities import SearchFilters
+
+    return SearchFilters(**kw)
+
+
+def test_search_year_and_source_filters(client: FlaskClient) -> None:
+    body = client.get("/api/search?q=neurons&year_from=2023&year_to=2023&limit=50").get_json()
+    assert body["results"] and all(r["year"] == 2023 for r in body["results"])
+    none = client.get("/api/search?q=neurons&source=arxiv").get_json()
+    assert none["results"] == [] and none["total"] == 0  # the seed corpus came from a records file
+    assert client.get("/api/search?q=neurons&source=records&limit=3").get_json()["results"]
+
+
+def test_search_empty_query_with_filter_lists_newest_first(client: FlaskClient) -> None:
+    body = client.get("/api/search?technique=logit_lens&limit=20").get_json()
+    dates = [r["published"] or str(r["year"]) for r in body["results"]]
+    assert body["total"] == len(body["results"]) >= 3
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_search_pagination_is_a_consistent_slice(client: FlaskClient) -> None:
+    full = client.get("/api/search?q=attention+heads&limit=20").get_json()
+    first = client.get("/api/search?q=attention+heads&limit=5&offset=0").get_json()
+    second = client.get("/api/search?q=attention+heads&limit=5&offset=5").get_json()
+    ids = [r["id"] for r in full["results"]]
+    assert [r["id"] for r in first["results"]] == ids[:5]
+    assert [r["id"] for r in second["results"]] == ids[5:10]
+    beyond = client.get("/api/search?q=attention+heads&offset=10000").get_json()
+    assert beyond["results"] == [] and beyond["total"] == full["total"]
+
+
+@pytest.mark.parametrize(("query", "param", "fragment"), [
+    ("q=" + "a" * 1001, "q", "1000"),
+    ("q=x&limit=101", "limit", "100"),
+    ("q=x&limit=0", "limit", "between 1 and 100"),
+    ("q=x&limit=ten", "limit", "integer"),
+    ("q=x&offset=10001", "offset", "10000"),
+    ("q=x&offset=-1", "offset", "between 0"),
+    ("q=x&mode=fuzzy", "mode", "hybrid"),
+    ("q=x&technique=not_a_technique", "technique", "unknown technique"),
+    ("q=x&topic=nope", "topic", "unknown topic"),
+    ("q=x&year_from=2024&year_to=2020", "year_from", "after"),
+    ("q=x&year_from=99999", "year_from", "between"),
+    ("q=x&source=web", "source", "list"),
+    ("q=x&refinements=maybe", "refinements", "true or false"),
+    ("", "q", "query or at least one filter"),
+])
+def test_search_bad_parameters_are_named_400s(
+    client: FlaskClient, query: str, param: str, fragment: str
+) -> None:
+    err = error_of(client.get(f"/api/search?{query}"), 400)
+    assert err["code"] == "bad_parameter"
+    assert f"'{param}'" in err["message"] and fragment in err["message"]
+
+
+HOSTILE = [
+    "') OR 1=1 --",
+    '" MATCH (n) DETACH DELETE n //',
+    "probing AND NOT circuits OR NEAR(a b) * ^ \"unbalanced",
+    'title:logit* OR {abstract}:"lens" -sae',
+    "'; DROP TABLE papers; --",
+    "\\\\ %00 \u0000 \ufffd",
+    "\U0001f9e0 mécanisme d'interprétabilité 機械論的解釈可能性 تفسير",
+]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+def test_hostile_queries_are_plain_text_and_change_nothing(
+    client: FlaskClient, seed_store: EmbeddedStore, mode: str
+) -> None:
+    before = snapshot(seed_store)
+    for text in HOSTILE:
+        response = client.get("/api/search", query_string={"q": text, "mode": mode})
+        if "\u0000" in text:
+            assert error_of(response, 400)["message"].startswith("parameter 'q'")
+            continue
+        assert response.status_code == 200, (text, response.get_data(as_text=True)[:300])
+        assert isinstance(response.get_json()["results"], list)
+    # FTS5 syntax is matched literally: the operator words are just words.
+    literal = client.get("/api/search", query_string={"q": "probing AND NOT", "mode": "keyword"}).get_json()
+    assert "2305.01610" in [r["id"] for r in literal["results"]]
+    big = "\u00e9\u6a5f\U0001f9e0" * 3500  # ~10 KB of unicode
+    err = error_of(client.get("/api/search", query_string={"q": big, "mode": mode}), 400)
+    assert "at most 1000 characters" in err["message"]
+    ok = client.get("/api/search", query_string={"q": big[:1000], "mode": mode})
+    assert ok.status_code == 200
+    for text in HOSTILE[:3]:
+        assert error_of(client.get(f"/api/papers/{text}"), 404)["code"] == "not_found"
+        assert error_of(client.post("/api/recommend", json={"liked": [text]}), 422)
+    assert snapshot(seed_store) == before
+
+
+# -- papers ----------------------------------------------------------------------------------------
+def test_paper_detail_has_neighbourhood(client: FlaskClient) -> None:
+    body = client.get(f"/api/papers/{IOI}").get_json()
+    assert body["id"] == IOI and body["arxiv_id"] == IOI
+    assert "Kevin Wang" in body["authors"]
+    assert body["techniques"]
+    assert all({"id", "label", "source", "evidence"} <= set(t) for t in body["techniques"])
+    assert {t["source"] for t in body["techniques"]} <= {"list", "extracted"}
+    assert any(t["id"] == "mean_ablation" and t["source"] == "list" for t in body["techniques"])
+    assert body["list_rows"] and all("section_id" in r for r in body["list_rows"])
+    assert isinstance(body["findings"], list) and isinstance(body["evaluations"], list)
+    assert "embedding" not in body
+
+
+def test_unknown_ids_are_404(client: FlaskClient) -> None:
+    for url in ("/api/papers/0000.00000", "/api/papers/0000.00000/related", "/api/papers/nope/bibtex",
+                "/api/techniques/not_a_technique", "/api/no/such/route"):
+        assert error_of(client.get(url), 404)["code"] == "not_found"
+
+
+def test_related_endpoint(client: FlaskClient) -> None:
+    body = client.get(f"/api/papers/{IOI}/related?limit=5").get_json()
+    assert len(body["results"]) == 5
+    assert all(r["reasons"] and r["id"] != IOI for r in body["results"])
+    assert error_of(client.get(f"/api/papers/{IOI}/related?limit=500"), 400)["message"].startswith(
+        "parameter 'limit'")
+
+
+# -- recommend -------------------------------------------------------------------------------------
+def test_recommend_excludes_liked_and_disliked(client: FlaskClient) -> None:
+    liked, disliked = [IOI, "2304.14997"], ["2310.08744"]
+    body = client.post("/api/recommend", json={"liked": liked, "disliked": disliked, "limit": 8}).get_json()
+    ids = [r["id"] for r in body["results"]]
+    assert len(ids) == 8 and not set(ids) & {*liked, *disliked}
+    assert all(r["reasons"] for r in body["results"])
+
+
+def test_recommend_errors(client: FlaskClient) -> None:
+    assert error_of(client.post("/api/recommend", data="{not json", content_type="application/json"),
+                    400)["code"] == "malformed_json"
+    assert error_of(client.post("/api/recommend", data="liked=1", content_type="text/plain"),
+                    415)["code"] == "unsupported_media_type"
+    assert error_of(client.post("/api/recommend", data='{"liked":["x"]}'), 415)  # no content type
+    assert "request body must be a JSON object" in error_of(
+        client.post("/api/recommend", json=[IOI]), 400)["message"]
+    assert "'liked'" in error_of(client.post("/api/recommend", json={}), 400)["message"]
+    assert "'liked'" in error_of(client.post("/api/recommend", json={"liked": []}), 400)["message"]
+    assert "'liked'" in error_of(client.post("/api/recommend", json={"liked": [1, 2]}), 400)["message"]
+    assert "'limit'" in error_of(client.post("/api/recommend", json={"liked": [IOI], "limit": 101}),
+                                 400)["message"]
+    assert "'limit'" in error_of(client.post("/api/recommend", json={"liked": [IOI], "limit": True}),
+                                 400)["message"]
+    assert "'extra'" in error_of(client.post("/api/recommend", json={"liked": [IOI], "extra": 1}),
+                                 400)["message"]
+    too_many = error_of(client.post("/api/recommend", json={"liked": [f"p{i}" for i in range(201)]}), 400)
+    assert "at most 200" in too_many["message"]
+    unknown = error_of(client.post("/api/recommend", json={"liked": [IOI, "nope-1"]}), 422)
+    assert "nope-1" in unknown["message"]
+    huge = json.dumps({"liked": ["x" * 100_000]})
+    assert "65536" in error_of(client.post("/api/recommend", data=huge, content_type="application/json"),
+                               413)["message"]
+    assert error_of(client.get("/api/recommend"), 405)["code"] == "method_not_allowed"
+    assert error_of(client.delete("/api/search"), 405)
+
+
+# -- browse, runs, stats ---------------------------------------------------------------------------
+def test_technique_tree_counts(client: FlaskClient, seed_store: EmbeddedStore) -> None:
+    tree = client.get("/api/techniques").get_json()
+    cma = next(n for n in tree["techniques"] if n["id"] == "cma")
+    assert cma["label"] == "Causal Mediation Analysis (CMA)"
+    children = {c["id"]: c for c in cma["children"]}
+    assert "activation_patching" in children
+    assert cma["total_count"] == len(seed_store.filter_ids(_filters(technique_ids=["cma"])))
+    assert cma["total_count"] >= cma["own_count"] + children["activation_patching"]["own_count"] - 1
+    assert {"techniques", "evaluations", "topics"} <= set(tree)
+
+
+def test_technique_detail_paginates(client: FlaskClient) -> None:
+    full = client.get("/api/techniques/cma?limit=100").get_json()
+    assert full["label"] == "Causal Mediation Analysis (CMA)"
+    assert {r["id"] for r in full["refinements"]} >= {"activation_patching", "path_patching"}
+    total = full["papers"]["total"]
+    assert total == len(full["papers"]["results"]) >= 3
+    page = client.get("/api/techniques/cma?limit=2&offset=2").get_json()
+    assert [p["id"] for p in page["papers"]["results"]] == [p["id"] for p in full["papers"]["results"][2:4]]
+    dates = [p["published"] or "" for p in full["papers"]["results"]]
+    assert dates == sorted(dates, reverse=True)
+    assert sum(full["papers_per_year"].values()) == total
+    assert all(c["count"] >= 1 and c["id"] != "cma" for c in full["cooccurring"])
+    central = client.get("/api/techniques/cma?sort=centrality&limit=100").get_json()
+    assert {p["id"] for p in central["papers"]["results"]} == {p["id"] for p in full["papers"]["results"]}
+    assert error_of(client.get("/api/techniques/cma?sort=random"), 400)
+
+
+def test_topics_sections_new_runs_stats(client: FlaskClient, seed_store: EmbeddedStore) -> None:
+    topics = client.get("/api/topics").get_json()["topics"]
+    assert any(t["id"] == "superposition" and t["total_count"] >= 1 for t in topics)
+    sections = client.get("/api/sections").get_json()["sections"]
+    assert any(s["title"] == "Techniques" and s["count"] >= 5 for s in sections)
+    new = client.get("/api/new?since=2000-01-01&limit=100").get_json()
+    assert len(new["results"]) == len(seed_store.paper_ids())
+    assert client.get("/api/new?since=2999-01-01").get_json()["results"] == []
+    assert "'since'" in error_of(client.get("/api/new?since=yesterday"), 400)["message"]
+    runs = client.get("/api/runs").get_json()["runs"]
+    assert runs and runs[0]["status"] == "succeeded" and runs[0]["source"] == "records"
+    assert client.get("/api/stats").get_json() == seed_store.stats()
+
+
+# -- BibTeX and Atom -------------------------------------------------------------------------------
+def test_bibtex(client: FlaskClient) -> None:
+    response = client.get(f"/api/papers/{IOI}/bibtex")
+    assert response.status_code == 200 and response.mimetype == "text/x-bibtex"
+    text = response.get_data(as_text=True)
+    assert text.startswith("@misc{wang2022interpretability,")
+    assert "eprint = {2211.00593}" in text and "archivePrefix = {arXiv}" in text
+    assert "author = {Kevin Wang and Alexandre Variengien" in text
+    assert text.count("{") == text.count("}")
+
+
+def test_bibtex_escapes_hostile_fields(plumbing_client: FlaskClient) -> None:
+    text = plumbing_client.get("/api/papers/hostile-1/bibtex").get_data(as_text=True)
+    title_line = next(line for line in text.splitlines() if line.strip().startswith("title"))
+    assert r"\{braces\}" in title_line and r"100\%" in title_line and r"\$x\_1\$" in title_line
+    assert r"\&" in title_line and r"\#" in title_line and r"\~{}" in title_line
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", text):  # braces must balance once escaped braces are removed
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert depth == 0
+    assert "\x01" not in text and "\x7f" not in text
+
+
+def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: FlaskClient) -> None:
+    response = plumbing_client.get("/feeds/new.atom")
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    feed = feedparser.parse(response.data)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    titles = {e.title for e in feed.entries}
+    assert HOSTILE_TITLE in titles  # the exact text survives, escaped on the wire
+    assert b"<script>" not in response.data
+    entry = next(e for e in feed.entries if e.title == HOSTILE_TITLE)
+    assert entry.id == "urn:paperkg:paper:hostile-1" and entry.link == "https://example.org/a?b=1&c=<2>"
+    arxiv_entry = next(e for e in feed.entries if e.title.startswith("Sparse autoencoders"))
+    assert arxiv_entry.id == "https://arxiv.org/abs/2401.00001"
+    seed = feedparser.parse(client.get("/feeds/new.atom?limit=5").data)
+    assert not seed.bozo and len(seed.entries) == 5
+    assert error_of(client.get("/feeds/new.atom?since=never"), 400)
+
+
+# -- health, OpenAPI -------------------------------------------------------------------------------
+def test_health(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def _flask_to_openapi(rule: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def test_openapi_documents_every_route_and_nothing_else(app: Flask, client: FlaskClient) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc == json.loads(json.dumps(build_document()))
+    assert doc["openapi"].startswith("3.")
+    routed: set[tuple[str, str]] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(("/api", "/feeds")) or rule.rule in ("/healthz", "/readyz"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                routed.add((_flask_to_openapi(rule.rule), method.lower()))
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert routed == documented
+    # Every path parameter of the template is declared on its operation.
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), path
+
+
+def test_no_html_error_pages_under_api(client: FlaskClient) -> None:
+    for response in (client.get("/api/"), client.get("/api/papers/"), client.put("/api/papers/x"),
+                     client.get("/feeds/missing.atom"), client.post("/healthz")):
+        assert response.content_type.startswith("application/json"), response.get_data(as_text=True)[:200]
+        assert response.get_json()["error"]["message"]

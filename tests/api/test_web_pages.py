@@ -1,0 +1,482 @@
+"""Web UI pages through the Flask test client: status, key content, filters, errors and escaping.
+
+Plumbing tests: the seed corpus is loaded through the real pipeline with the deterministic
+HashEmbedder (search quality is tested elsewhere with the real model), plus one hostile paper
+whose every text field carries HTML/JS payloads.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from api.web import CSP, highlight
+from api.web_chart import year_chart
+from kg.config import load_config
+from kg.embedded import EmbeddedStore
+from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
+from kg.store import StoreUnavailable
+from kg.taxonomy import load_taxonomy
+from tests.embedders import HashEmbedder
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_ID = "xss-hostile-paper"
+IOI_ID = "2211.00593"  # Interpretability in the Wild (IOI circuit)
+
+
+def hostile_bundle(embedder: HashEmbedder) -> PaperBundle:
+    """A paper whose every displayed field carries a payload; it uses activation patching."""
+    title = f"Activation patching circuits {SCRIPT} and {IMG} in attention heads"
+    abstract = (f"We study activation patching of attention heads {SCRIPT}. "
+                f"Circuits in GPT-2 are found with patching {IMG}. Heads matter.")
+    paper = Paper(
+        id=HOSTILE_ID, title=title, abstract=abstract, authors=[f"Mallory {SCRIPT}", f"Eve {IMG}"],
+        year=2024, published="2024-05-01", venue=f"Venue {IMG}", url="javascript:alert(1)",
+        pdf_url="javascript:alert(2)", sources=["records"],
+        embedding=embedder.encode_query(f"{title} {abstract}"), embedding_model=embedder.model_name,
+    )
+    return PaperBundle(
+        paper=paper,
+        techniques=[TechniqueUse("activation_patching", "extracted", evidence=f"patching {SCRIPT}"),
+                    TechniqueUse("cma", "list", evidence=IMG)],
+        findings=[Finding(id=f"{HOSTILE_ID}-f1", text=f"Heads do things {SCRIPT}",
+                          about=[FindingAbout("Topic", "lm_components")])],
+        list_rows=[ListRow(section_id="techniques", section_title="Techniques", section_path=["Techniques"],
+                           tldr=f"TLDR {IMG}", techniques_text=SCRIPT, title_in_list=title)],
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterator[EmbeddedStore]:
+    """The seed corpus (HashEmbedder) plus the hostile paper, in a real SQLite file."""
+    from ingest.pipeline import ingest_records_file
+
+    path = tmp_path_factory.mktemp("web") / "paperkg.sqlite3"
+    s = EmbeddedStore(path)
+    s.init_schema()
+    s.load_taxonomy(load_taxonomy().nodes)
+    embedder = HashEmbedder()
+    summary = ingest_records_file(s, shared_data / "seed_papers.jsonl", embedder=embedder, progress=False)
+    assert summary.new == 38
+    s.upsert_papers([hostile_bundle(embedder)])
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def app(store: EmbeddedStore) -> Flask:
+    """The app over the module's store, with the HashEmbedder for queries."""
+    return create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+def page(client: FlaskClient, url: str, status: int = 200) -> str:
+    """GET a page, check its status and return the HTML."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code, response.data[:500])
+    return response.get_data(as_text=True)
+
+
+class Inspector(HTMLParser):
+    """A real HTML parse of a page: every element with its attributes, and the text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def assert_inert(html: str) -> Inspector:
+    """No script without src, no event-handler or style attribute, no img, no javascript: link."""
+    doc = Inspector(html)
+    for tag, attrs in doc.elements:
+        assert tag not in ("img", "iframe", "object", "embed"), (tag, attrs)
+        if tag == "script":
+            assert (attrs.get("src") or "").startswith("/static/"), attrs
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, value)
+            assert name != "style", (tag, value)
+            if name in ("href", "src", "action"):
+                assert not (value or "").strip().lower().startswith("javascript:"), (tag, value)
+    return doc
+
+
+def row_ids(html: str) -> list[str]:
+    """Paper ids of the result rows of a page, in order."""
+    return re.findall(r'data-paper-row data-paper-id="([^"]+)"', html)
+
+
+# -- security headers and markup rules -----------------------------------------------------------
+
+PAGES = ["/", "/search?q=circuits", f"/papers/{IOI_ID}", f"/papers/{IOI_ID}/graph", "/techniques",
+         "/techniques/activation_patching", "/new", "/for-you", "/about"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_page_has_csp_and_no_inline_script(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    html = response.get_data(as_text=True)
+    doc = assert_inert(html)
+    assert any(tag == "script" for tag, _ in doc.elements), "every page loads paperkg.js"
+    assert 'href="/feeds/new.atom"' in html
+
+
+# -- search --------------------------------------------------------------------------------------
+
+def test_home_shows_form_filters_and_intro(client: FlaskClient) -> None:
+    html = page(client, "/")
+    assert 'action="/search" method="get"' in html
+    for mode in ("hybrid", "semantic", "keyword"):
+        assert f'name="mode" value="{mode}"' in html
+    assert 'value="hybrid" checked' in html
+    # Technique picker from the taxonomy tree, with counts; refinements indented under parents.
+    assert re.search(r'<option value="activation_patching">\s*↳ Activation Patching \(\d+\)</option>', html)
+    assert re.search(r'<option value="cma">Causal Mediation Analysis \(CMA\) \(\d+\)', html)
+    assert '<option value="findings-and-applications/findings-on-features">' in html
+    assert '<option value="arxiv">arXiv</option>' in html
+    assert 'data-state="intro"' in html and "39 papers" in html
+
+
+def test_keyword_search_finds_paper_and_highlights_sentence(client: FlaskClient) -> None:
+    html = page(client, "/search?q=indirect+object+identification&mode=keyword")
+    ids = row_ids(html)
+    assert ids[0] == IOI_ID
+    assert "Interpretability in the Wild" in html
+    assert re.search(r"<mark>indirect</mark> <mark>object</mark> <mark>identification</mark>", html, re.I)
+    assert f'href="https://arxiv.org/abs/{IOI_ID}"' in html
+    assert f'href="/papers/{IOI_ID}"' in html
+    assert 'value="keyword" checked' in html
+    assert 'class="chip' in html
+
+
+def test_hybrid_and_semantic_modes_return_results(client: FlaskClient) -> None:
+    for mode in ("hybrid", "semantic"):
+        html = page(client, f"/search?q=induction+heads+in-context+learning&mode={mode}")
+        assert len(row_ids(html)) == 10
+        assert f"· {mode}" in html
+
+
+def test_technique_filter_keeps_only_papers_using_it(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, "/search?q=circuits+in+language+models&technique=activation_patching")
+    ids = row_ids(html)
+    allowed = store.filter_ids(SearchFilters(technique_ids=["activation_patching"]))
+    assert ids and set(ids) <= allowed
+    assert len(allowed) < 39
+    assert '<option value="activation_patching" selected>' in html
+    assert "clear filters" in html
+    # The filter with an empty query lists every paper that passes it.
+    assert set(row_ids(page(client, "/search?technique=activation_patching"))) == allowed
+
+
+def test_year_and_section_filters(client: FlaskClient, store: EmbeddedStore) -> None:
+    ids = row_ids(page(client, "/search?q=neurons&mode=keyword&year_from=2023&year_to=2023"))
+    assert ids
+    assert {p.year for p in store.get_papers(ids)} == {2023}
+    section = "findings-and-applications/findings-on-features"
+    ids = row_ids(page(client, f"/search?q=neurons&mode=keyword&section={section}"))
+    assert ids and set(ids) <= store.filter_ids(SearchFilters(section_ids=[section]))
+
+
+def test_pagination_and_fragment(client: FlaskClient) -> None:
+    first = row_ids(page(client, "/search?q=language+models&mode=semantic"))
+    html = page(client, "/search?q=language+models&mode=semantic&page=2")
+    second = row_ids(html)
+    assert len(first) == 10 and second and not set(first) & set(second)
+    assert 'rel="prev"' in html and 'start="11"' in html
+    fragment = page(client, "/search?q=language+models&mode=semantic&fragment=1")
+    assert fragment.lstrip().startswith('<div id="results"')
+    assert "<header" not in fragment and row_ids(fragment) == first
+
+
+def test_empty_results_say_what_to_do(client: FlaskClient) -> None:
+    html = page(client, "/search?q=zqxjv+wqpfk&mode=keyword")
+    assert 'data-state="empty"' in html and "No results" in html
+    assert "Try semantic or hybrid mode" in html
+    html = page(client, "/search?q=zqxjv&mode=keyword&year_from=1990&year_to=1991")
+    assert "Remove the year filter" in html
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("q=" + "a" * 1001, "the limit is 1000"),
+    ("q=heads&year_from=abc", "must be a whole number"),
+    ("q=heads&year_from=2024&year_to=2020", "is empty"),
+    ("q=heads&technique=no_such_technique", "Unknown technique"),
+    ("q=heads&mode=fuzzy", "Unknown mode"),
+    ("q=heads&source=nowhere", "Unknown source"),
+])
+def test_bad_input_gets_clear_400(client: FlaskClient, query: str, message: str) -> None:
+    html = page(client, f"/search?{query}", status=400)
+    assert 'data-state="error"' in html and message in html
+    assert "<form" in html  # the form is still there to fix the input
+
+
+class DownStore:
+    """A store whose every call fails as an unreachable Neo4j would."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise StoreUnavailable("connection refused")
+
+        return fail
+
+
+def test_store_down_gives_a_readable_503() -> None:
+    client = create_app({"STORE": DownStore(), "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+    for url in ("/", "/search?q=heads", f"/papers/{IOI_ID}", "/techniques", "/new", "/about"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        html = response.get_data(as_text=True)
+        assert "The graph store is unavailable" in html and "Try again" in html
+        assert response.headers["Content-Security-Policy"] == CSP
+
+
+def test_missing_model_falls_back_to_a_clear_message(store: EmbeddedStore, tmp_path: Path) -> None:
+    config = replace(load_config(), embedding_model=str(tmp_path / "no-model-here"))
+    client = create_app({"STORE": store, "PAPERKG_CONFIG": config, "TESTING": True}).test_client()
+    html = page(client, "/search?q=induction+heads")  # hybrid needs the model
+    assert "Semantic search is unavailable" in html and "Switch the mode to keyword" in html
+    assert IOI_ID in row_ids(page(client, "/search?q=indirect+object&mode=keyword"))
+
+
+class BrokenEmbedder(HashEmbedder):
+    """An embedder that fails on every query."""
+
+    def encode_query(self, text: str) -> Any:
+        raise RuntimeError("model crashed")
+
+
+def test_embedder_failure_mid_query_is_explained(store: EmbeddedStore) -> None:
+    client = create_app({"STORE": store, "EMBEDDER": BrokenEmbedder(), "TESTING": True}).test_client()
+    html = page(client, "/search?q=induction+heads&mode=semantic")
+    assert "The search failed unexpectedly (RuntimeError)" in html and "Try keyword mode" in html
+
+
+# -- paper page ------------------------------------------------------------------------------------
+
+def test_paper_page(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, f"/papers/{IOI_ID}")
+    detail = store.get_paper(IOI_ID)
+    assert detail is not None
+    assert "<h1>" in html and "Interpretability in the Wild" in html
+    assert "Kevin Wang" in html and "ICLR 2023" in html
+    assert "indirect object identification (IOI)" in html  # abstract
+    assert "badge-list" in html and "badge-extracted" in html
+    assert 'class="evidence"' in html
+    assert "TL;DR" in html and "mean-ablation for activation and path patching" in html
+    assert "Faithfulness" in html  # an evaluation
+    related = re.search(r'<ol class="papers related">(.*?)</ol>', html, re.S)
+    assert related and len(row_ids(related.group(1))) >= 3
+    assert 'class="reasons"' in related.group(1)
+    assert f'href="/api/papers/{IOI_ID}/bibtex"' in html and "@" in html.split('id="bibtex"')[1][:40]
+    assert f'data-star="{IOI_ID}"' in html
+    assert f'href="/papers/{IOI_ID}/graph"' in html
+    # Every technique shown once even when both the list and extraction claim it.
+    names = re.findall(r'<ul class="uses">(.*?)</ul>', html, re.S)[1]
+    assert names.count(">Faithfulness</a>") == 1
+
+
+def test_unknown_paper_is_a_404_page(client: FlaskClient) -> None:
+    html = page(client, "/papers/0000.00000", status=404)
+    assert "Paper not found" in html and "0000.00000" in html and "<form" in html
+    page(client, "/papers/0000.00000/graph", status=404)
+    assert client.get("/papers/0000.00000/graph.json").status_code == 404
+
+
+# -- techniques ------------------------------------------------------------------------------------
+
+def test_taxonomy_page_has_the_figure_bands_with_counts(client: FlaskClient) -> None:
+    html = page(client, "/techniques")
+    bands = re.findall(r'<h2 id="band-[a-z]+">([^<]+)</h2>', html)
+    assert bands == ["Techniques", "Fundamental objects", "Findings", "Evaluation"]
+    pattern = r'data-node="activation_patching">Activation Patching</a>\s*<span class="count"[^>]*>[1-9]'
+    assert re.search(pattern, html)
+    assert 'data-node="faithfulness"' in html and 'data-node="superposition"' in html
+    assert 'class="ext"' in html  # an extension outside the figure is marked
+
+
+def test_technique_page_papers_refinements_cooccurring_chart(
+    client: FlaskClient, store: EmbeddedStore
+) -> None:
+    html = page(client, "/techniques/cma")
+    _, total = store.papers_by_technique("cma", limit=1)
+    assert f"{total} papers" in html
+    assert 'href="/techniques/activation_patching"' in html  # a refinement
+    assert "Used together with" in html
+    assert re.search(r'<span class="count" title="papers">\d+', html)
+    per_year = store.papers_per_year("cma")
+    svg = re.search(r"<svg class=\"chart\".*?</svg>", html, re.S)
+    assert svg
+    span = max(per_year) - min(per_year) + 1
+    assert svg.group(0).count("<rect ") == span
+    for year, n in per_year.items():
+        assert f"<title>{year}: {n} paper" in svg.group(0)
+    ids = row_ids(html)
+    assert len(ids) == min(total, 20)
+    central = row_ids(page(client, "/techniques/cma?sort=centrality"))
+    assert sorted(central) == sorted(ids)
+    assert 'option value="centrality" selected' in page(client, "/techniques/cma?sort=centrality")
+
+
+def test_technique_page_newest_first_and_unknown(client: FlaskClient, store: EmbeddedStore) -> None:
+    ids = row_ids(page(client, "/techniques/knockout"))
+    assert len(ids) >= 3
+    dates = [p.published for p in store.get_papers(ids) if p.published]
+    assert len(dates) >= 2 and dates == sorted(dates, reverse=True)
+    assert "Unknown technique" in page(client, "/techniques/not_a_node", status=404)
+
+
+def test_topic_and_evaluation_pages_list_their_papers(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, "/techniques/faithfulness")
+    ids = row_ids(html)
+    assert IOI_ID in ids  # the IOI paper evaluates faithfulness
+    for pid in ids:
+        detail = store.get_paper(pid)
+        assert detail is not None and "faithfulness" in {e.evaluation_id for e in detail.evaluations}
+    assert "<svg class=\"chart\"" in html and "Techniques these papers use" in html
+    ids = row_ids(page(client, "/techniques/lm_components"))
+    assert HOSTILE_ID in ids  # its finding is about LM components
+    assert set(ids) <= store.filter_ids(SearchFilters(topic_ids=["lm_components"]))
+
+
+# -- graph -----------------------------------------------------------------------------------------
+
+def test_graph_page_and_json(client: FlaskClient) -> None:
+    html = page(client, f"/papers/{IOI_ID}/graph")
+    assert "/static/vendor/cytoscape.min.js" in html and "/static/graph.js" in html
+    assert f'data-graph-src="/papers/{IOI_ID}/graph.json"' in html
+    response = client.get(f"/papers/{IOI_ID}/graph.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    data: dict[str, Any] = response.get_json()
+    kinds = {n["kind"] for n in data["nodes"]}
+    assert {"center", "technique", "author", "paper"} <= kinds
+    ids = {n["id"] for n in data["nodes"]}
+    assert data["center"] == f"p:{IOI_ID}" and data["center"] in ids
+    assert all(e["source"] in ids and e["target"] in ids for e in data["edges"])
+    papers = [n for n in data["nodes"] if n["kind"] == "paper"]
+    assert papers and all(n["href"].startswith("/papers/") for n in papers)
+    # Every neighbouring paper is linked to something the centre paper has.
+    linked = {e["source"] for e in data["edges"]} | {e["target"] for e in data["edges"]}
+    assert all(n["id"] in linked for n in papers)
+
+
+# -- new, for you, about ---------------------------------------------------------------------------
+
+def test_new_page_groups_recent_papers(client: FlaskClient) -> None:
+    html = page(client, "/new")
+    assert '<link rel="alternate" type="application/atom+xml"' in html
+    assert "39 papers added" in html
+    groups = re.findall(r'<section class="new-group">\s*<h2>(?:<a [^>]+>)?([^<]+)', html)
+    assert "Causal Mediation Analysis (CMA)" in groups or "Knockout" in groups
+    assert len(set(row_ids(html))) == 39
+    assert "Suggested list rows" in html and 'id="suggested-rows"' in html
+
+
+def test_new_page_since(client: FlaskClient) -> None:
+    html = page(client, "/new?since=2999-01-01")
+    assert "Nothing new since 2999-01-01" in html and not row_ids(html)
+    html = page(client, "/new?since=yesterday", status=400)
+    assert "is not a date" in html
+
+
+def test_for_you_page(client: FlaskClient) -> None:
+    html = page(client, "/for-you")
+    assert 'data-recommend-url="/api/recommend"' in html and "/static/foryou.js" in html
+    assert "<noscript>" in html
+
+
+def test_about_page(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, "/about")
+    assert "Dakingrai/awesome-mechanistic-interpretability-lm-papers" in html
+    assert "e603922" in html and "CC0" in html and "arXiv API" in html and "mi.yaml" in html
+    run = store.runs(limit=1)[0]
+    assert run.finished and run.finished[:10] in html and "succeeded" in html
+
+
+# -- escaping ----------------------------------------------------------------------------------------
+
+HOSTILE_PAGES = [
+    "/", "/search?q=activation+patching+attention+heads", "/search?q=patching&mode=keyword",
+    f"/search?q={SCRIPT}", "/search?technique=activation_patching&q=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E",
+    f"/papers/{HOSTILE_ID}", f"/papers/{HOSTILE_ID}/graph", "/techniques", "/techniques/activation_patching",
+    "/techniques/cma", "/new", "/about", "/for-you",
+]
+
+
+@pytest.mark.parametrize("url", HOSTILE_PAGES)
+def test_hostile_text_is_escaped_everywhere(client: FlaskClient, url: str) -> None:
+    html = page(client, url)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert_inert(html)
+
+
+def test_hostile_paper_is_shown_escaped(client: FlaskClient) -> None:
+    html = page(client, f"/papers/{HOSTILE_ID}")
+    text = "".join(assert_inert(html).text)
+    assert SCRIPT in text and IMG in text  # shown to the reader as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="#"' in html  # the javascript: URLs became inert
+    results = page(client, "/search?q=activation+patching+attention+heads&mode=keyword")
+    assert HOSTILE_ID in row_ids(results)
+    assert "&lt;script&gt;" in results
+    assert HOSTILE_ID in row_ids(page(client, "/techniques/activation_patching"))
+    assert HOSTILE_ID in row_ids(page(client, "/new"))
+
+
+def test_graph_json_keeps_labels_as_text(client: FlaskClient) -> None:
+    data = client.get(f"/papers/{HOSTILE_ID}/graph.json").get_json()
+    center = next(n for n in data["nodes"] if n["kind"] == "center")
+    assert SCRIPT in center["label"]  # plain text: cytoscape draws it on a canvas, never as HTML
+    assert client.get(f"/papers/{HOSTILE_ID}/graph.json").headers["X-Content-Type-Options"] == "nosniff"
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+def test_highlight_escapes_before_marking() -> None:
+    out = highlight("<b>Induction heads</b> & friends", "induction head")
+    assert str(out) == "&lt;b&gt;<mark>Induction</mark> <mark>heads</mark>&lt;/b&gt; &amp; friends"
+    assert str(highlight("<script>x</script>", "")) == "&lt;script&gt;x&lt;/script&gt;"
+    assert str(highlight("interpretability matters", "interpret")) == "<mark>interpretability</mark> matters"
+
+
+def test_year_chart_geometry() -> None:
+    chart = year_chart({2020: 1, 2022: 4, 2023: 2}, "t")
+    assert chart is not None
+    assert [b.label for b in chart.bars] == ["2020", "2021", "2022", "2023"]
+    assert [b.value for b in chart.bars] == [1, 0, 4, 2]
+    heights = [b.h for b in chart.bars]
+    assert heights[1] == 0 and heights[2] == max(heights)
+    assert heights[0] == pytest.approx(heights[2] / 4, rel=0.02)
+    assert all(b.y + b.h == pytest.approx(chart.base) for b in chart.bars)
+    assert all(chart.left <= b.x and b.x + b.w <= chart.width - chart.right + 0.5 for b in chart.bars)
+    assert year_chart({}, "t") is None

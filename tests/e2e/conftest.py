@@ -1,0 +1,160 @@
+"""Browser-test fixtures: the real seed corpus embedded with the real model, served by a real
+werkzeug server on 127.0.0.1, driven by headless Debian Chromium through selenium."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from werkzeug.serving import make_server
+
+from kg.embedded import EmbeddedStore
+from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, TechniqueUse
+from kg.taxonomy import load_taxonomy
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+# Payloads that would set a window flag (and open a dialog) if they ever ran.
+SCRIPT = "<script>window.__xss = 1; alert(1)</script>"
+IMG = '<img src=x onerror="window.__xss = 2; alert(2)">'
+HOSTILE_ID = "xss-hostile-paper"
+
+
+def hostile_bundle(embedder: Any) -> PaperBundle:
+    """A paper whose displayed fields carry script payloads; it uses activation patching."""
+    title = f"Activation patching of attention heads {SCRIPT} {IMG}"
+    abstract = (f"We apply activation patching to attention heads in GPT-2 {SCRIPT}. "
+                f"The circuit is found by path patching {IMG}.")
+    paper = Paper(
+        id=HOSTILE_ID, title=title, abstract=abstract, authors=[f"Mallory {SCRIPT}", f"Eve {IMG}"],
+        year=2024, published="2024-05-01", venue=f"Venue {IMG}", url="javascript:window.__xss=3",
+        sources=["records"], embedding=embedder.encode([f"{title}. {abstract}"])[0],
+        embedding_model=embedder.model_name,
+    )
+    return PaperBundle(
+        paper=paper,
+        techniques=[TechniqueUse("activation_patching", "extracted", evidence=f"patching {SCRIPT}"),
+                    TechniqueUse("cma", "list", evidence=IMG)],
+        findings=[Finding(id=f"{HOSTILE_ID}-f1", text=f"Heads compose {SCRIPT}",
+                          about=[FindingAbout("Topic", "lm_components")])],
+        list_rows=[ListRow(section_id="techniques", section_title="Techniques", section_path=["Techniques"],
+                           tldr=f"TLDR {IMG}", techniques_text=SCRIPT, title_in_list=title)],
+    )
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Any:
+    """The real all-MiniLM-L6-v2, loaded by path, one torch thread (as in web workers)."""
+    from ingest.embed import Embedder
+
+    return Embedder(threads=1)
+
+
+@pytest.fixture(scope="session")
+def seed_store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, real_embedder: Any
+               ) -> Iterator[EmbeddedStore]:
+    """The seed corpus through the real pipeline (extraction + real embeddings) plus the hostile paper."""
+    from ingest.pipeline import ingest_records_file
+
+    store = EmbeddedStore(tmp_path_factory.mktemp("e2e") / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(load_taxonomy().nodes)
+    summary = ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=real_embedder,
+                                  progress=False)
+    assert summary.new == 38
+    store.upsert_papers([hostile_bundle(real_embedder)])
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[str]:
+    """The app served by a real werkzeug server on 127.0.0.1 (a free port) in a thread."""
+    from api.app import create_app
+
+    vendored = REPO / "api" / "static" / "vendor" / "cytoscape.min.js"
+    if not vendored.is_file():
+        pytest.fail(f"{vendored} is missing: run `make node` (it copies cytoscape from node_modules)")
+    app = create_app({"STORE": seed_store, "EMBEDDER": real_embedder})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def chromium(profile: Path, *, javascript: bool = True) -> webdriver.Chrome:
+    """Start headless Debian Chromium with the DevTools performance log on (to see every request)."""
+    if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
+        pytest.fail("chromium / chromedriver not installed: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,900",
+                 f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    # An explicit driver path means selenium never tries a Selenium Manager download.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """The browser most tests share."""
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def no_js_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """A second browser with JavaScript disabled (the search form must still work)."""
+    driver = chromium(tmp_path_factory.mktemp("chromium-nojs"), javascript=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def shot(browser: webdriver.Chrome) -> Any:
+    """Save a screenshot of the current page as test-artifacts/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    return save
+
+
+def requested_urls(driver: webdriver.Chrome) -> list[str]:
+    """URLs the page asked for since the last call (drains the DevTools performance log)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def off_host(urls: list[str], base: str) -> list[str]:
+    """The URLs that would leave the local server (data:/blob:/about: stay in the browser)."""
+    host = urlsplit(base).netloc
+    return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about")
+            and urlsplit(u).netloc != host]

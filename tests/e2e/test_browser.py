@@ -1,0 +1,219 @@
+"""The web UI in real headless Chromium over the real seed corpus and the real embedding model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from kg.embedded import EmbeddedStore
+from kg.entities import SearchFilters
+from tests.e2e.conftest import HOSTILE_ID, SCREENSHOTS, off_host, requested_urls
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+IOI_ID = "2211.00593"
+IOI_TITLE = "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small"
+WAIT = 30
+
+
+def wait(driver: WebDriver, seconds: float = WAIT) -> WebDriverWait:
+    """An explicit wait (conditions, never fixed sleeps)."""
+    return WebDriverWait(driver, seconds)
+
+
+def result_ids(driver: WebDriver) -> list[str]:
+    """Paper ids of the result rows shown."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "#results [data-paper-row]")
+    return [li.get_attribute("data-paper-id") for li in rows]
+
+
+def assert_no_alert(driver: WebDriver) -> None:
+    """No dialog is open."""
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 - the property access is the check
+
+
+def open_page(driver: WebDriver, url: str) -> None:
+    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
+    driver.get(url)
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def test_search_form_finds_the_expected_paper(browser: WebDriver, live_server: str, shot: Any) -> None:
+    open_page(browser, live_server + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("how does GPT-2 figure out the indirect object of a sentence?")
+    box.send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: IOI_ID in result_ids(d))
+    assert "q=how+does+GPT-2" in browser.current_url  # shareable URL, updated in place
+    assert result_ids(browser).index(IOI_ID) < 3
+    row = browser.find_element(By.CSS_SELECTOR, f'[data-paper-id="{IOI_ID}"]')
+    assert row.find_element(By.CSS_SELECTOR, ".paper-title").text == IOI_TITLE
+    assert row.find_elements(By.CSS_SELECTOR, ".snippet mark"), "the best sentence is highlighted"
+    shot("search-results")
+
+
+def test_technique_filter(browser: WebDriver, live_server: str, seed_store: EmbeddedStore, shot: Any) -> None:
+    open_page(browser, live_server + "/search?q=circuits+in+language+models")
+    wait(browser).until(lambda d: len(result_ids(d)) == 10)
+    unfiltered = result_ids(browser)
+    Select(browser.find_element(By.ID, "f-technique")).select_by_value("activation_patching")
+    wait(browser).until(lambda d: "technique=activation_patching" in d.current_url)
+    wait(browser).until(lambda d: result_ids(d) and result_ids(d) != unfiltered)
+    allowed = seed_store.filter_ids(SearchFilters(technique_ids=["activation_patching"]))
+    shown = result_ids(browser)
+    assert shown and set(shown) <= allowed
+    assert browser.find_elements(By.CSS_SELECTOR, "#results .chip-on")
+    shot("search-technique-filter")
+
+
+def test_paper_page_and_related_link(browser: WebDriver, live_server: str, shot: Any) -> None:
+    open_page(browser, f"{live_server}/papers/{IOI_ID}")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-paper-title]").text == IOI_TITLE
+    assert browser.find_elements(By.CSS_SELECTOR, ".uses .badge-list")
+    shot("paper")
+    first = browser.find_element(By.CSS_SELECTOR, "ol.related [data-paper-row]")
+    target_id = first.get_attribute("data-paper-id")
+    target_title = first.find_element(By.CSS_SELECTOR, ".paper-title").text
+    assert first.find_elements(By.CSS_SELECTOR, ".reasons li")
+    first.find_element(By.CSS_SELECTOR, ".paper-title").click()
+    wait(browser).until(lambda d: d.current_url.endswith(f"/papers/{target_id}"))
+    assert browser.find_element(By.CSS_SELECTOR, "[data-paper-title]").text == target_title
+    shot("paper-related")
+
+
+def test_graph_view_renders_and_navigates(browser: WebDriver, live_server: str, shot: Any) -> None:
+    open_page(browser, f"{live_server}/papers/{IOI_ID}/graph")
+    count = wait(browser).until(
+        lambda d: d.execute_script("return window.paperkgCy ? window.paperkgCy.nodes().length : 0")
+    )
+    assert count > 1
+    kinds = browser.execute_script("return window.paperkgCy.nodes().map(n => n.data('kind'))")
+    assert {"center", "paper", "technique", "author"} <= set(kinds)
+    shot("graph")
+    # Click a neighbouring paper node on the canvas: the browser goes to that paper's page.
+    target = browser.execute_script(
+        "const cy = window.paperkgCy; const n = cy.nodes('[kind = \"paper\"]')[0];"
+        "cy.zoom(1.5); cy.center(n); const p = n.renderedPosition();"
+        "return {id: n.id(), x: p.x, y: p.y};"
+    )
+    canvas = browser.find_element(By.ID, "cy")
+    size = canvas.size
+    ActionChains(browser).move_to_element_with_offset(
+        canvas, int(target["x"] - size["width"] / 2), int(target["y"] - size["height"] / 2)
+    ).click().perform()
+    paper_id = target["id"].removeprefix("p:")
+    wait(browser).until(lambda d: d.current_url.endswith(f"/papers/{paper_id}"))
+
+
+def test_stars_and_recommendations(browser: WebDriver, live_server: str, shot: Any) -> None:
+    open_page(browser, live_server + "/")
+    browser.execute_script("window.localStorage.clear()")
+    open_page(browser, live_server + "/search?q=sparse+autoencoders+dictionary+learning+features")
+    wait(browser).until(lambda d: len(result_ids(d)) >= 2)
+    starred = result_ids(browser)[:2]
+    for pid in starred:
+        button = browser.find_element(By.CSS_SELECTOR, f'#results [data-star="{pid}"]')
+        button.click()
+        wait(browser).until(lambda d, b=button: b.get_attribute("aria-pressed") == "true")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-star-count]").text == "★2"
+    open_page(browser, live_server + "/for-you")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+    listed = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] a")]
+    assert len(listed) == 2
+    recs = browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]")
+    rec_ids = [r.find_element(By.CSS_SELECTOR, "[data-star]").get_attribute("data-star") for r in recs]
+    assert rec_ids and not set(rec_ids) & set(starred)
+    assert recs[0].find_elements(By.CSS_SELECTOR, ".reasons li")
+    assert "similar to" in recs[0].text
+    shot("for-you")
+    # The star survives a reload (localStorage) and unstarring updates the page.
+    browser.find_element(By.CSS_SELECTOR, "[data-starred-list] [data-star]").click()
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "1")
+
+
+def test_for_you_skips_stars_of_papers_no_longer_in_the_graph(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/")
+    browser.execute_script(
+        "window.localStorage.setItem('paperkg.stars', JSON.stringify(["
+        "{id: 'gone-paper-1234', title: 'A removed paper'}, {id: arguments[0], title: 'IOI'}]))", IOI_ID
+    )
+    open_page(browser, live_server + "/for-you")
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+    assert "recommendation" in browser.find_element(By.CSS_SELECTOR, "[data-rec-status]").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li")) == 2
+    browser.execute_script("window.localStorage.clear()")
+
+
+def test_keyboard_slash_focuses_search_and_j_moves(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, f"{live_server}/papers/{IOI_ID}")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("/")
+    assert browser.switch_to.active_element.get_attribute("name") == "q"
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    body.send_keys("j")
+    current = browser.find_elements(By.CSS_SELECTOR, "[data-paper-row].kb-current")
+    assert len(current) == 1
+    assert browser.switch_to.active_element.get_attribute("data-row-link") is not None
+
+
+def test_search_works_without_javascript(no_js_browser: WebDriver, live_server: str) -> None:
+    no_js_browser.get(live_server + "/")
+    box = no_js_browser.find_element(By.ID, "q")
+    box.send_keys("locating and editing factual associations")
+    Select(no_js_browser.find_element(By.ID, "f-technique")).select_by_value("cma")
+    box.submit()
+    wait(no_js_browser).until(lambda d: "/search?" in d.current_url)
+    assert "technique=cma" in no_js_browser.current_url  # a plain GET form: a shareable URL
+    assert result_ids(no_js_browser)[0] == "2202.05262"
+    # Without JS the star buttons stay hidden (stars need localStorage).
+    assert not any(b.is_displayed() for b in no_js_browser.find_elements(By.CSS_SELECTOR, "[data-star]"))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    no_js_browser.save_screenshot(str(SCREENSHOTS / "search-no-js.png"))
+
+
+HOSTILE_PAGES = [
+    f"/papers/{HOSTILE_ID}", f"/papers/{HOSTILE_ID}/graph",
+    "/search?q=activation+patching+attention+heads+GPT-2",
+    "/search?q=%3Cscript%3Ewindow.__xss%3D9%3C%2Fscript%3E", "/techniques/activation_patching", "/new",
+]
+
+
+@pytest.mark.parametrize("path", HOSTILE_PAGES)
+def test_hostile_paper_is_inert(browser: WebDriver, live_server: str, path: str, shot: Any) -> None:
+    open_page(browser, live_server + path)
+    if path.endswith("/graph"):
+        wait(browser).until(lambda d: d.execute_script("return window.paperkgCy ? 1 : 0"))
+    assert_no_alert(browser)
+    assert browser.execute_script("return typeof window.__xss") == "undefined"
+    assert browser.execute_script("return document.querySelectorAll('img').length") == 0
+    inline = browser.execute_script("return [...document.scripts].filter(s => !s.src).length")
+    assert inline == 0
+    if path.startswith("/papers/") and not path.endswith("/graph"):
+        # The payload is visible as text, exactly as written.
+        assert "<script>window.__xss = 1; alert(1)</script>" in browser.find_element(By.TAG_NAME, "h1").text
+        shot("xss-paper")
+
+
+def test_no_request_leaves_localhost(browser: WebDriver, live_server: str, shot: Any) -> None:
+    requested_urls(browser)  # drop what earlier tests logged
+    pages = ["/", "/search?q=induction+heads", f"/papers/{IOI_ID}", f"/papers/{IOI_ID}/graph", "/techniques",
+             "/techniques/cma", "/new", "/for-you", "/about"]
+    for path in pages:
+        open_page(browser, live_server + path)
+        if path.endswith("/graph"):
+            wait(browser).until(lambda d: d.execute_script("return window.paperkgCy ? 1 : 0"))
+        shot("page" + path.replace("/", "_").replace("?", "_").replace("=", "-").replace("+", "-"))
+    urls = requested_urls(browser)
+    assert any(u.endswith("/static/vendor/cytoscape.min.js") for u in urls)
+    assert any("/graph.json" in u for u in urls) and any(u.endswith("/static/paperkg.css") for u in urls)
+    assert off_host(urls, live_server) == []
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe  # no CSP violations, no failed loads

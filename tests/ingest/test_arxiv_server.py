@@ -1,0 +1,119 @@
+"""The local arXiv API: arXiv's Atom layout, query parameters, failures on demand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from arxiv import _feed
+from lxml import etree
+
+from ingest.arxiv_server import LocalArxivServer
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _get(server: LocalArxivServer, **params: Any) -> requests.Response:
+    return requests.get(server.url, params=params, timeout=5)
+
+
+def _local(tag: str) -> str:
+    name = etree.QName(tag).localname
+    return "arxiv:" + name if tag.startswith("{http://arxiv") else name
+
+
+def test_layout_follows_the_arxiv_sample(local_arxiv: LocalArxivServer, shared_data: Path) -> None:
+    sample = etree.fromstring((shared_data / "arxiv_atom_sample.xml").read_bytes())
+    response = _get(local_arxiv, id_list="2211.00593,2202.05262", max_results=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/atom+xml")
+    ours = etree.fromstring(response.content)
+    assert ours.nsmap == sample.nsmap
+    header = [_local(c.tag) for c in ours if c.tag != f"{ATOM}entry"]
+    assert header == [_local(c.tag) for c in sample if c.tag != f"{ATOM}entry"]
+    # Entry children in the sample's order (optional elements may be absent, never reordered).
+    sample_order: list[str] = []
+    for entry in sample.iter(f"{ATOM}entry"):
+        for child in entry:
+            name = _local(child.tag) + (":" + child.get("title", child.get("rel", "")) if
+                                        child.tag == f"{ATOM}link" else "")
+            if name not in sample_order:
+                sample_order.append(name)
+    for entry in ours.iter(f"{ATOM}entry"):
+        names = [_local(c.tag) + (":" + c.get("title", c.get("rel", "")) if c.tag == f"{ATOM}link" else "")
+                 for c in entry]
+        positions = [sample_order.index(n) for n in names]
+        assert positions == sorted(positions), names
+    parsed = _feed.parse(response.content)
+    assert parsed.header.total_results == 2 and parsed.header.items_per_page == 10
+    ioi = parsed.results[0]
+    assert ioi.get_short_id() == "2211.00593v1"
+    assert ioi.title.startswith("Interpretability in the Wild")
+    assert ioi.primary_category == "cs.LG" and ioi.pdf_url == "https://arxiv.org/pdf/2211.00593v1"
+    assert ioi.authors[0].name == "Kevin Wang"
+
+
+def test_query_syntax(local_arxiv: LocalArxivServer) -> None:
+    def ids(query: str, **extra: Any) -> list[str]:
+        feed = _feed.parse(_get(local_arxiv, search_query=query, max_results=100, **extra).content)
+        return [r.get_short_id().split("v")[0] for r in feed.results]
+
+    assert ids('ti:"induction heads"') == ["2209.11895", "2402.13055"]
+    assert ids("ti:superposition") == ["2209.10652"]
+    assert "2211.00593" in ids('abs:"indirect object identification"')
+    assert set(ids('ti:"induction heads" AND abs:semantic')) == {"2402.13055"}
+    assert set(ids("ti:superposition OR ti:grokking")) == {"2209.10652", "2301.05217"}
+    assert set(ids('(ti:"induction heads" ANDNOT abs:semantic)')) == {"2209.11895"}
+    feed = _feed.parse(_get(local_arxiv, search_query="cat:cs.CL AND submittedDate:[202401010000 TO "
+                            "202412312359]", sortBy="submittedDate", sortOrder="ascending").content)
+    dates = [r.published for r in feed.results]
+    assert dates and all(d.year == 2024 for d in dates)
+    assert dates == sorted(dates)
+
+
+def test_paging(local_arxiv: LocalArxivServer) -> None:
+    pages = []
+    for start in (0, 5, 10):
+        feed = _feed.parse(_get(local_arxiv, search_query="cat:cs.LG OR cat:cs.CL", start=start,
+                                max_results=5).content)
+        pages.append([r.entry_id for r in feed.results])
+        assert feed.header.start_index == start
+    flat = [e for page in pages for e in page]
+    assert len(flat) == len(set(flat)) == 15
+
+
+def test_bad_query_is_an_error_feed(local_arxiv: LocalArxivServer) -> None:
+    response = _get(local_arxiv, search_query="ti:((", max_results=5)
+    assert response.status_code == 400
+    root = etree.fromstring(response.content)
+    entry = root.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "Error"
+    assert entry.findtext(f"{ATOM}id").startswith("https://arxiv.org/api/errors#")
+
+
+def test_records_without_arxiv_id_are_not_served(local_arxiv: LocalArxivServer,
+                                                 seed_records: list[dict[str, Any]]) -> None:
+    assert len(local_arxiv.entries) == sum(1 for r in seed_records if r["arxiv_id"])
+    feed = _feed.parse(_get(local_arxiv, search_query='ti:"Softmax Linear Units"').content)
+    assert feed.results == []
+
+
+def test_failures_on_demand(local_arxiv: LocalArxivServer) -> None:
+    local_arxiv.fail_next("503")
+    assert _get(local_arxiv, id_list="2211.00593").status_code == 503
+    assert _get(local_arxiv, id_list="2211.00593").status_code == 200
+    local_arxiv.fail_next("malformed")
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(_get(local_arxiv, id_list="2211.00593").content)
+    local_arxiv.fail_next("empty")
+    feed = _feed.parse(_get(local_arxiv, id_list="2211.00593,2202.05262").content)
+    assert feed.results == [] and feed.header.total_results == 2
+    local_arxiv.timeout_sleep = 1.0
+    local_arxiv.fail_next("timeout")
+    with pytest.raises(requests.Timeout):
+        requests.get(local_arxiv.url, params={"id_list": "2211.00593"}, timeout=0.3)
+    assert len(local_arxiv.requests) == 5
+    with pytest.raises(ValueError, match="unknown failure kind"):
+        local_arxiv.fail_next("teapot")

@@ -1,0 +1,221 @@
+"""The awesome-list parser and the normalisation helpers it relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ingest.awesome_list import ListSourceError, map_labels, parse_list, read_list_source
+from ingest.normalize import (
+    arxiv_id_from_url,
+    doi_from_text,
+    slugify,
+    split_venue_tag,
+    strip_arxiv_version,
+    title_key,
+)
+from kg.taxonomy import Taxonomy
+
+
+# -- normalisation ---------------------------------------------------------------------------
+@pytest.mark.parametrize("url, expected", [
+    ("https://arxiv.org/pdf/2211.00593v3", "2211.00593"),
+    ("arxiv.org/pdf/2211.00593v3", "2211.00593"),
+    ("https://arxiv.org/abs/2211.00593", "2211.00593"),
+    ("http://arxiv.org/abs/2410.99901v2", "2410.99901"),
+    ("https://arxiv.org/html/2406.12288v1", "2406.12288"),
+    ("https://arxiv.org/pdf/2203.14680.pdf", "2203.14680"),
+    ("https://export.arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001"),
+    ("2309.04827v2", "2309.04827"),
+    ("https://openreview.net/forum?id=fpoAYV6Wsk", None),
+    ("https://aclanthology.org/2022.acl-long.581.pdf", None),
+])
+def test_arxiv_id_from_any_url_form(url: str, expected: str | None) -> None:
+    assert arxiv_id_from_url(url) == expected
+
+
+def test_version_stripping_and_doi() -> None:
+    assert strip_arxiv_version("2211.00593v3") == "2211.00593"
+    assert doi_from_text("https://doi.org/10.18653/v1/2022.acl-long.581") == "10.18653/v1/2022.acl-long.581"
+    assert doi_from_text("see doi:10.5555/MI-Workshop.2024.0001.") == "10.5555/mi-workshop.2024.0001"
+    assert doi_from_text("https://openreview.net/pdf?id=F76bwRSLeK") is None
+
+
+def test_title_key_strips_case_punctuation_and_venue_tags() -> None:
+    base = title_key("In-context Learning and Induction Heads")
+    assert base == "in context learning and induction heads"
+    assert title_key("In-context learning and induction heads.") == base
+    assert title_key("Successor Heads: Recurring (ICLR'24)") == title_key("successor heads recurring")
+    assert title_key("Sparse feature circuits [NeurIPS 2023]") == title_key("Sparse Feature Circuits")
+    assert title_key("Causal Scrubbing: a method [Redwood Research]") == title_key("Causal scrubbing: a method")  # noqa: E501
+    assert split_venue_tag("Knowledge Neurons in Pretrained Transformers (ACL'22)") == (
+        "Knowledge Neurons in Pretrained Transformers", "ACL'22")
+    assert split_venue_tag("Toy Models of Superposition") == ("Toy Models of Superposition", None)
+    assert slugify("Interpreting GPT: the logit lens") == "interpreting-gpt-the-logit-lens"
+
+
+# -- the seed list ---------------------------------------------------------------------------
+def _rows_signature(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r["section"], r["subsection"], tuple(r["technique_ids"]), tuple(r["evaluation_ids"]),
+         r.get("occurrences") or 1, r["tldr"])
+        for r in rows
+    )
+
+
+def test_seed_list_rows_become_37_papers_and_1_tool(
+    seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Taxonomy
+) -> None:
+    parsed = parse_list(seed_list, taxonomy)
+    assert len(parsed.rows) == 58
+    assert sum(1 for p in parsed.papers if p.item_type == "paper") == 37
+    assert [p.title for p in parsed.papers if p.item_type == "tool"] == ["CircuitsVis"]
+    assert parsed.unknown_labels == []
+    assert parsed.unreadable_rows == []
+    # Every row is accounted for: the papers' rows (duplicates counted) add up to 58.
+    assert sum(r.occurrences for p in parsed.papers for r in p.list_rows) == 58
+
+    by_url = {u: s for s in seed_records for u in s["urls_in_list"]}
+    matched = set()
+    for paper in parsed.papers:
+        seeds = {by_url[u]["id"] for u in paper.urls}
+        assert len(seeds) == 1, f"{paper.title}: links of several seed papers {seeds}"
+        seed = by_url[paper.urls[0]]
+        matched.add(seed["id"])
+        assert sorted(paper.urls) == sorted(seed["urls_in_list"])
+        mine = [r.to_dict() for r in paper.list_rows]
+        assert _rows_signature(mine) == _rows_signature(seed["list_rows"]), paper.title
+        if paper.arxiv_id:  # an arXiv link in the list: the id is the seed's
+            assert paper.paper_id == seed["id"] == seed["arxiv_id"]
+    assert matched == {s["id"] for s in seed_records}
+
+
+def test_seed_list_sections_labels_and_venues(seed_list: str, taxonomy: Taxonomy) -> None:
+    parsed = parse_list(seed_list, taxonomy)
+    ioi = next(p for p in parsed.papers if p.arxiv_id == "2211.00593")
+    sections = {r.section_id for r in ioi.list_rows}
+    assert sections == {
+        "techniques", "evaluation",
+        "findings-and-applications/findings-on-circuits/interpreting-transformer-components",
+        "findings-and-applications/findings-on-universality",
+    }
+    evaluation_row = next(r for r in ioi.list_rows if r.section == "Evaluation")
+    assert evaluation_row.evaluation_ids == ["faithfulness", "completeness", "minimality"]
+    scrubbing = next(p for p in parsed.papers if p.title.startswith("Causal Scrubbing"))
+    assert scrubbing.list_rows[0].technique_ids == ["resampling_ablation", "causal_scrubbing"]
+    haystack = next(p for p in parsed.papers if p.arxiv_id == "2305.01610")
+    assert haystack.venue == "TMLR'23"
+    assert len(haystack.urls) == 2  # arXiv and openreview links: one paper
+    logit_lens = next(p for p in parsed.papers if "logit lens" in p.title.lower())
+    tldrs = [r.tldr for r in logit_lens.list_rows]
+    assert any("LM’s current" in (t or "") for t in tldrs)  # mojibake repaired
+
+
+# -- new formats -------------------------------------------------------------------------------
+NEW_FORMAT = """# A list
+
+## Papers
+
+### Circuits
+| Paper | Techniques | TL;DR | Code |
+| --- | --- | --- | --- |
+| [Paper One (NeurIPS'23)](https://arxiv.org/abs/2301.00001v2) [[pdf]](https://arxiv.org/pdf/2301.00001) \
+| Activation Patching & Path Patching | first | [code](https://github.com/x/one) |
+| [Paper Two](https://openreview.net/forum?id=abc) | Zero-ablation/Mean-ablation, Quantum Probing | second | |
+|  | Probing | a row without a paper | |
+| [Paper Three](https://example.org/three) | N/A | | |
+| [Paper Three](https://example.org/three) | N/A | | |
+
+Some text | with a pipe that is not a table.
+
+#### Deeper
+| Title | TL;DR |
+|:--|:--|
+| [Paper Two [ICML 2024]](https://doi.org/10.1234/two.5) | again, in another section |
+| Just a plain title without link | plain |
+
+### Evaluation
+| Paper | Evaluation | TL;DR |
+| :--- | :---: | :--- |
+| [Paper One](https://arxiv.org/pdf/2301.00001) | Faithfulness and Minimaliity | eval |
+| [Paper Four](https://arxiv.org/abs/2302.00002) | Extrinsic (Prompt injection detection), Vibes | ext |
+
+### Tools
+| Tool | Description |
+| --- | --- |
+| [SomeLib](https://github.com/x/somelib) | a library |
+"""
+
+
+def test_new_format_rows(taxonomy: Taxonomy) -> None:
+    parsed = parse_list(NEW_FORMAT, taxonomy)
+    titles = sorted(p.title for p in parsed.papers)
+    assert titles == ["Just a plain title without link", "Paper Four", "Paper One", "Paper Three",
+                      "Paper Two", "SomeLib"]
+    one = next(p for p in parsed.papers if p.title == "Paper One")
+    assert one.arxiv_id == "2301.00001" and one.venue == "NeurIPS'23"
+    assert one.urls[:2] == ["https://arxiv.org/abs/2301.00001v2", "https://arxiv.org/pdf/2301.00001"]
+    circuits_row = next(r for r in one.list_rows if r.section == "Circuits")
+    assert circuits_row.technique_ids == ["activation_patching", "path_patching"]
+    assert circuits_row.extra == {"Code": "[code](https://github.com/x/one)"}  # unknown column kept
+    assert circuits_row.evaluation is None  # the table has no Evaluation column
+    eval_row = next(r for r in one.list_rows if r.section == "Evaluation")
+    assert eval_row.evaluation_ids == ["faithfulness", "minimality"]
+
+    two = next(p for p in parsed.papers if p.title == "Paper Two")
+    assert two.doi == "10.1234/two.5" and two.venue == "ICML 2024"
+    assert [r.section_path for r in two.list_rows] == [["Circuits"], ["Circuits", "Deeper"]]
+    first = two.list_rows[0]
+    assert first.technique_ids == ["zero_ablation", "mean_ablation"]
+    assert first.unknown_techniques == ["Quantum Probing"]
+
+    three = next(p for p in parsed.papers if p.title == "Paper Three")
+    assert len(three.list_rows) == 1 and three.list_rows[0].occurrences == 2
+    assert three.list_rows[0].technique_ids == [] and three.list_rows[0].unknown_techniques == []
+
+    four = next(p for p in parsed.papers if p.title == "Paper Four")
+    assert four.list_rows[0].evaluation_ids == ["extrinsic_evaluation"]
+    assert four.list_rows[0].unknown_evaluations == ["Vibes"]
+    assert next(p for p in parsed.papers if p.title == "SomeLib").item_type == "tool"
+
+    lines = NEW_FORMAT.splitlines()
+    unknown = {(u["column"], u["label"]): u["lines"] for u in parsed.unknown_labels}
+    assert unknown == {
+        ("techniques", "Quantum Probing"): [lines.index(next(x for x in lines if "Quantum" in x)) + 1],
+        ("evaluation", "Vibes"): [lines.index(next(x for x in lines if "Vibes" in x)) + 1],
+    }
+    unreadable = {u["line"]: u["reason"] for u in parsed.unreadable_rows}
+    row_line = lines.index(next(x for x in lines if "a row without a paper" in x)) + 1
+    stray_line = lines.index("Some text | with a pipe that is not a table.") + 1
+    assert "no paper title" in unreadable[row_line]
+    assert stray_line not in unreadable  # prose with a pipe is not a table row
+    assert len(parsed.rows) == 9  # every readable row, duplicates included
+
+
+def test_broken_table_lines_are_reported_and_parsing_goes_on(taxonomy: Taxonomy) -> None:
+    text = "## S\n| Paper | TL;DR |\n| -- | -- |\n| | |\n| [A paper](https://x.org/a) | ok |\n\n" \
+           "| orphan | row |\n\n## T\n| Paper | TL;DR |\n| --- | --- |\n| [B paper](https://x.org/b) | ok |\n"
+    parsed = parse_list(text, taxonomy)
+    assert [p.title for p in parsed.papers] == ["A paper", "B paper"]
+    assert [(u["line"], u["reason"].split(" (")[0]) for u in parsed.unreadable_rows] == [
+        (4, "empty row"), (7, "table row outside a table"),
+    ]
+
+
+def test_multi_valued_label_cells(taxonomy: Taxonomy) -> None:
+    assert map_labels("Random-ablation, Causal Scrubbing", "techniques", taxonomy) == (
+        ["resampling_ablation", "causal_scrubbing"], [])
+    assert map_labels("Probing and SAE", "techniques", taxonomy) == (["probing", "sae"], [])
+    assert map_labels("Attribution Patching (AtP)", "techniques", taxonomy) == (["attribution_patching"], [])
+    assert map_labels("N/A", "techniques", taxonomy) == ([], [])
+    assert map_labels("Extrinsic (Knowledge Editing)", "evaluation", taxonomy) == (
+        ["extrinsic_evaluation", "knowledge_editing"], [])
+    assert map_labels("Frobnication", "techniques", taxonomy) == ([], ["Frobnication"])
+
+
+def test_list_source_errors_are_clear(tmp_path: Any) -> None:
+    with pytest.raises(ListSourceError, match="cannot read the list file"):
+        read_list_source(tmp_path / "missing.md")
+    with pytest.raises(ListSourceError, match="cannot fetch the list"):
+        read_list_source("http://127.0.0.1:9/README.md", timeout=2)

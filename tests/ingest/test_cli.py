@@ -1,0 +1,214 @@
+"""`paperkg ingest ...` and `paperkg dev arxiv-server`: output, errors, nothing partial, kill-safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+import ingest.pipeline as pipeline
+from ingest.arxiv_server import LocalArxivServer
+from ingest.pipeline import ingest_records_file
+from kg.cli import main
+from kg.embedded import EmbeddedStore
+from kg.taxonomy import Taxonomy
+from tests.embedders import HashEmbedder
+
+from .conftest import REPO_ROOT, open_ready_store, snapshot
+
+
+@pytest.fixture
+def plumbing(monkeypatch: pytest.MonkeyPatch, extractor: Any) -> HashEmbedder:
+    """The CLI's pipeline with the hash embedder and the session's extractor."""
+    embedder = HashEmbedder()
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
+    return embedder
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_dry_run_json(data_dir: Path, shared_data: Path) -> None:
+    seed = str(shared_data / "awesome-list-seed.md")
+    result = _run("ingest", "list", "--source", seed, "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc) == {"rows", "papers", "unknown_labels", "unreadable_rows"}
+    assert len(doc["rows"]) == 58 and len(doc["papers"]) == 38
+    assert {"section", "subsection", "technique_ids", "evaluation_ids", "tldr", "line"} <= set(doc["rows"][0])
+    assert not (data_dir / "paperkg.sqlite3").exists()  # nothing written
+
+
+def test_missing_list_is_a_one_line_error(data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["ingest", "list", "--source", "/nope/README.md", "--dry-run"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: cannot read the list file /nope/README.md: No such file or directory")
+
+
+def test_ingest_list_through_local_arxiv(data_dir: Path, shared_data: Path, local_arxiv: LocalArxivServer,
+                                         plumbing: HashEmbedder) -> None:
+    result = _run("ingest", "list", "--source", str(shared_data / "awesome-list-seed.md"))
+    assert result.exit_code == 0, result.output
+    assert "38 papers from 68 records -> 38 new" in result.output
+    assert "17 by id, 13 by title, 7 without an arXiv match" in result.output
+    stats = json.loads(_run("stats", "--json").output)
+    assert stats["nodes"]["Paper"] == 38 and stats["relationships"]["LISTED_IN"] == 57
+
+
+def test_malformed_arxiv_writes_nothing(data_dir: Path, shared_data: Path, taxonomy: Taxonomy,
+                                        local_arxiv: LocalArxivServer, plumbing: HashEmbedder) -> None:
+    store = open_ready_store(data_dir / "paperkg.sqlite3", taxonomy)
+    before = snapshot(store)
+    local_arxiv.fail_next("malformed", 10)
+    seed = str(shared_data / "awesome-list-seed.md")
+    result = CliRunner().invoke(main, ["ingest", "list", "--source", seed])
+    assert result.exit_code == 1
+    assert "malformed XML" in result.output and "nothing was written" in result.output
+    assert snapshot(store) == before and store.runs() == []
+    store.close()
+
+
+def test_ingest_arxiv_ids(data_dir: Path, local_arxiv: LocalArxivServer, plumbing: HashEmbedder) -> None:
+    result = _run("ingest", "arxiv", "--ids", "2211.00593v2,https://arxiv.org/pdf/2202.05262",
+                  "--ids", "2999.00001", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["new"] == 2 and doc["not_found"] == ["2999.00001"]
+    bad = CliRunner().invoke(main, ["ingest", "arxiv", "--ids", "not-an-id"])
+    assert bad.exit_code == 1 and "not an arXiv id or URL: 'not-an-id'" in bad.output
+
+
+def test_ingest_records_and_bad_file(data_dir: Path, shared_data: Path, tmp_path: Path,
+                                     plumbing: HashEmbedder) -> None:
+    result = _run("ingest", "records", str(shared_data / "seed_papers.jsonl"))
+    assert result.exit_code == 0, result.output
+    assert "38 new" in result.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "Fine"}\n{"title": \n')
+    before = _run("stats", "--json").output
+    result = CliRunner().invoke(main, ["ingest", "records", str(bad)])
+    assert result.exit_code == 1
+    assert "line 2: invalid JSON" in result.output and "nothing was written" in result.output
+    assert _run("stats", "--json").output == before
+
+
+def test_dev_arxiv_server_command(shared_data: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "dev", "arxiv-server", "--records",
+         str(shared_data / "seed_papers.jsonl"), "--port", "0"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "local arXiv API with 30 papers at http://127.0.0.1:" in first
+        url = first.rsplit(" at ", 1)[1].strip()
+        response = requests.get(url, params={"id_list": "2211.00593"}, timeout=5)
+        assert response.status_code == 200 and b"Interpretability in the Wild" in response.content
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+# -- kill -9 mid-run ---------------------------------------------------------------------------
+_SLOW_CLI = """
+import sys, time
+import ingest.pipeline as pipeline
+from ingest.pipeline import ingest_records_file
+from tests.embedders import HashEmbedder
+
+class Slow(HashEmbedder):
+    def encode(self, texts, batch_size=64, progress=False):
+        time.sleep(0.03 * len(texts))  # slow enough to be killed mid-run
+        return super().encode(texts, batch_size, progress)
+
+pipeline._load_embedder = lambda: Slow()
+from kg.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _records_file(path: Path, n: int) -> Path:
+    words = ["probe", "circuit", "heads", "sparse", "autoencoder", "patching", "logit", "lens", "ablation"]
+    with path.open("w") as handle:
+        for i in range(n):
+            text = " ".join(words[(i * 7 + k) % len(words)] for k in range(30))
+            handle.write(json.dumps({"id": f"gen-{i:04d}", "title": f"Generated paper {i} on {words[i % 9]}",
+                                     "abstract": f"We study {text}. Paper number {i}.",
+                                     "authors": [f"Author {i % 17}", f"Author {(i + 5) % 23}"],
+                                     "year": 2020 + i % 5}) + "\n")
+    return path
+
+
+def _cli(data: Path, *args: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(data), PAPERKG_STORE="embedded")
+    env.pop("PAPERKG_NEO4J_URI", None)
+    return subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *args], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
+    tmp_path: Path, taxonomy: Taxonomy, extractor: Any
+) -> None:
+    records = _records_file(tmp_path / "gen.jsonl", 120)
+    killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+    proc = _cli(killed_dir, "ingest", "records", str(records), "--batch-size", "20")
+    db = killed_dir / "paperkg.sqlite3"
+    deadline = time.monotonic() + 120
+    count = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            probe = EmbeddedStore(db)
+            try:
+                count = len(probe.paper_ids())
+            except Exception:  # the schema may still be being created
+                count = 0
+            finally:
+                probe.close()
+            if count >= 40:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+
+    store = EmbeddedStore(db)
+    partial = len(store.paper_ids())
+    assert 40 <= partial < 120
+    (killed_run,) = store.runs()
+    assert killed_run.status == "running" and killed_run.finished is None
+    store.close()
+
+    rerun = _cli(killed_dir, "ingest", "records", str(records), "--batch-size", "20")
+    out, err = rerun.communicate(timeout=180)
+    assert rerun.returncode == 0, err
+    assert f"{120 - partial} new" in out and f"{partial} unchanged" in out
+
+    # A clean single run of the same file (in-process: same embedder family, same extractor).
+    clean_dir.mkdir()
+    clean_store = open_ready_store(clean_dir / "paperkg.sqlite3", taxonomy)
+    ingest_records_file(clean_store, records, embedder=HashEmbedder(), extractor=extractor, progress=False,
+                        batch_size=20)
+
+    killed_store = EmbeddedStore(db)
+    try:
+        assert snapshot(killed_store) == snapshot(clean_store)
+        assert len(killed_store.paper_ids()) == 120
+        statuses = sorted(r.status for r in killed_store.runs())
+        assert statuses == ["running", "succeeded"]  # the killed run stays "not finished"
+    finally:
+        killed_store.close()
+        clean_store.close()

@@ -1,0 +1,152 @@
+"""`paperkg export list-rows`: suggested awesome-list rows parse back with the project's own list parser."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ingest.awesome_list import parse_list
+from ingest.export_rows import (
+    DEFAULT_SECTION,
+    choose_section,
+    list_rows_markdown,
+    suggested_rows,
+)
+from ingest.extract import Extractor
+from ingest.normalize import title_key
+from ingest.pipeline import run_ingest
+from ingest.records import Record
+from kg.embedded import EmbeddedStore
+from kg.entities import Finding, FindingAbout, Paper, PaperBundle, PaperDetail, TechniqueUse
+from kg.taxonomy import Taxonomy
+from tests.embedders import HashEmbedder
+
+DATA = Path(__file__).parent / "data" / "relevance_set.jsonl"
+
+LISTED = """## Paper Collection
+### Findings and Applications
+#### Applications of MI
+|  Paper  |      Techniques    |      Evaluation    |      TL;DR    |
+| :----- | :--------------: | :--------------: | :--------------: |
+| [Already Listed: Refusal Heads](https://arxiv.org/pdf/2611.99001) | Activation Patching | N/A | Listed. |
+"""
+
+
+def mi_records() -> list[Record]:
+    """The hand-written MI records of the relevance set, as arXiv-like records with invented ids."""
+    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for i, row in enumerate(r for r in rows if r["label"] == 1):
+        out.append(Record(source="arxiv", source_id=f"2611.{80000 + i}", title=row["title"],
+                          abstract=row["abstract"], arxiv_id=f"2611.{80000 + i}", published="2026-11-20",
+                          categories=["cs.CL"]))
+    # Awkward characters for a markdown table cell and link text.
+    out.append(Record(source="arxiv", source_id="2611.89999",
+                      title="Heads | Tails: [Induction] Heads and Path Patching in GPT-2",
+                      abstract="We use path patching on GPT-2 small and find that induction heads copy "
+                               "tokens | symbols from earlier positions.", arxiv_id="2611.89999",
+                      published="2026-11-21"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory, taxonomy: Taxonomy) -> tuple[EmbeddedStore, str]:
+    """A store with one list paper before and after `since`, and 23 new arXiv papers after it."""
+    store = EmbeddedStore(tmp_path_factory.mktemp("export") / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    extractor = Extractor(taxonomy)
+    embedder = HashEmbedder()
+    old = Record(source="arxiv", source_id="2601.00001", title="An Older Paper on Logit Lens Decoding",
+                 abstract="We apply the logit lens to GPT-2.", arxiv_id="2601.00001")
+    run_ingest(store, [old], source="arxiv", embedder=embedder, extractor=extractor, progress=False)
+    time.sleep(0.01)
+    since = datetime.now(UTC).isoformat()
+    listed = parse_list(LISTED, taxonomy).papers
+    run_ingest(store, [*mi_records(), *listed], source="arxiv", embedder=embedder, extractor=extractor,
+               progress=False)
+    return store, since
+
+
+def test_rows_parse_back_into_the_same_papers_sections_and_techniques(
+    exported: tuple[EmbeddedStore, str], taxonomy: Taxonomy
+) -> None:
+    store, since = exported
+    markdown = list_rows_markdown(store, since, taxonomy)
+    expected = suggested_rows(store, since, taxonomy)
+    parsed = parse_list(markdown, taxonomy)
+
+    assert parsed.unreadable_rows == [] and parsed.unknown_labels == []
+    assert len(expected) == len(mi_records()) == len(parsed.rows)
+    # The listed paper and the paper first seen before `since` are not suggested.
+    ids = {r.paper_id for r in expected}
+    assert "2611.99001" not in ids and "2601.00001" not in ids
+    assert {title_key(p.title) for p in parsed.papers} == {title_key(r.title) for r in expected}
+    by_key = {title_key(r.title): r for r in expected}
+    for row in parsed.rows:
+        want = by_key[title_key(row.title_in_list)]
+        assert row.url_in_list == f"https://arxiv.org/pdf/{want.paper_id}"
+        # The parser drops headings every table shares; what is left is the end of our path.
+        assert row.section_path and want.section_path[-len(row.section_path):] == row.section_path
+        assert row.technique_ids == want.technique_ids
+        assert row.evaluation_ids == want.evaluation_ids
+        assert row.tldr and row.tldr.replace("|", "") == want.tldr.replace("|", "").strip()
+
+    # Not vacuous: several sections, list spellings, techniques on most rows.
+    assert len({r.section for r in expected}) >= 3
+    assert sum(bool(r.technique_ids) for r in expected) >= len(expected) - 3
+    assert "Activation Patching" in markdown and "Path Patching" in markdown
+    assert "### Findings and Applications\n####" in markdown
+    assert "Heads \\| Tails: (Induction) Heads" in markdown
+
+
+def _detail(pid: str, findings: list[Finding], techniques: list[str] = ()) -> PaperDetail:
+    return PaperDetail(paper=Paper(id=pid, title=pid, arxiv_id=pid, abstract="First sentence. Second."),
+                       techniques=[TechniqueUse(t, "extracted") for t in techniques], evaluations=[],
+                       findings=findings, models=[], list_rows=[])
+
+
+def test_section_comes_from_the_strongest_topic_then_techniques(taxonomy: Taxonomy) -> None:
+    steering = Finding("a:1", "We steer outputs.", about=[FindingAbout("Topic", "lm_generation_steering")])
+    heads = Finding("a:2", "Induction heads copy.", about=[FindingAbout("Topic", "lm_components"),
+                                                           FindingAbout("Component", "induction_head")])
+    assert choose_section(_detail("a", [steering]), taxonomy) == "Applications of MI"
+    assert choose_section(_detail("b", [steering, heads, heads]), taxonomy) == (
+        "Findings on circuits / Interpreting Transformer Components")
+    superposition = Finding("c:1", "Features in superposition.",
+                            about=[FindingAbout("Topic", "superposition")])
+    assert choose_section(_detail("c", [superposition]), taxonomy) == "Findings on Features"
+    assert choose_section(_detail("d", [], ["sae", "logit_lens"]), taxonomy) == "Findings on Features"
+    assert choose_section(_detail("e", [], ["path_patching"]), taxonomy) == DEFAULT_SECTION
+    assert choose_section(_detail("f", []), taxonomy) == DEFAULT_SECTION
+
+
+def test_cli_export_list_rows(data_dir: Path, taxonomy: Taxonomy) -> None:
+    from kg.cli import main
+
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    bundle = PaperBundle(
+        paper=Paper(id="2611.77777", title="Attribution Patching Finds Circuits Fast", arxiv_id="2611.77777",
+                    abstract="We show attribution patching recovers circuits.",
+                    embedding=np.eye(384, dtype=np.float32)[0], embedding_model="hash"),
+        techniques=[TechniqueUse("attribution_patching", "extracted")],
+    )
+    store.upsert_papers([bundle])
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "| [Attribution Patching Finds Circuits Fast](https://arxiv.org/pdf/2611.77777) | " \
+           "Attribution Patching |" in result.output
+    parsed = parse_list(result.output, taxonomy)
+    assert [r.technique_ids for r in parsed.rows] == [["attribution_patching"]]
+    bad = runner.invoke(main, ["export", "list-rows", "--since", "yesterday"])
+    assert bad.exit_code != 0 and "not an ISO date" in bad.output

@@ -1,0 +1,320 @@
+"""Extraction of techniques, evaluations, findings, models, topics and components (spaCy rules)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.extract import Extraction, Extractor
+from kg.taxonomy import Taxonomy, parse_taxonomy
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def extractor(taxonomy: Taxonomy) -> Extractor:
+    """One extractor (one spaCy pipeline) for the whole session."""
+    return Extractor(taxonomy)
+
+
+def run(extractor: Extractor, abstract: str, title: str = "") -> Extraction:
+    """Extract from one abstract."""
+    return extractor.extract("paper-1", title, abstract)
+
+
+def techniques(extraction: Extraction) -> set[str]:
+    """Technique ids of an extraction."""
+    return {t.technique_id for t in extraction.techniques}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("We train SAEs on the residual stream.", "sae"),
+    ("We train sparse autoencoders on the residual stream.", "sae"),
+    ("Sparse Autoencoder features are studied.", "sae"),
+    ("We fit linear probes to hidden states.", "probing"),
+    ("We add steering vectors to the prompt.", "steering_vector"),
+    ("Transcoders replace MLP layers.", "transcoder"),
+    ("Parameters can be interpreted in embedding space.", "logit_lens"),
+    ("Logit lenses decode each layer.", "logit_lens"),
+    ("Automated circuit discovery finds the subgraph.", "acdc"),
+    ("We apply mean ablations to every head.", "mean_ablation"),
+    ("The paper uses causal scrubbing.", "causal_scrubbing"),
+])
+def test_aliases_plural_and_lemma_forms(extractor: Extractor, text: str, expected: str) -> None:
+    assert expected in techniques(run(extractor, text))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("We use the tuned-lens on GPT-2.", "tuned_lens"),
+    ("We use the tuned lens on GPT-2.", "tuned_lens"),
+    ("Path-patching shows the route.", "path_patching"),
+    ("The logit-lens view of layers.", "logit_lens"),
+    ("We run zero ablation of heads.", "zero_ablation"),
+    ("We run zero-ablation of heads.", "zero_ablation"),
+])
+def test_hyphenated_variants(extractor: Extractor, text: str, expected: str) -> None:
+    assert expected in techniques(run(extractor, text))
+
+
+def test_hyphen_and_join_variants_of_components_and_models(extractor: Extractor) -> None:
+    got = run(extractor, "Feed forward layers and feed-forward layers of Llama2 and Llama-2 and GPT2.")
+    assert got.components == ["ff"]
+    assert set(got.models) == {"llama", "gpt2"}
+
+
+def test_longest_match_wins(extractor: Extractor) -> None:
+    got = run(extractor, "We use edge attribution patching on circuits.")
+    assert "eap" in techniques(got)
+    # "causal mediation analysis" is CMA's own alias; activation patching lists it only as ambiguous,
+    # and the same words cannot confirm themselves.
+    got = run(extractor, "We apply causal mediation analysis to arithmetic.")
+    assert techniques(got) == {"cma"}
+
+
+def test_compound_head_is_kept_without_a_preposition(extractor: Extractor) -> None:
+    got = run(extractor, "It tests hypotheses via behavior-preserving resampling ablations.")
+    assert techniques(got) == {"causal_scrubbing", "resampling_ablation"}
+    # Inside "approximation to activation patching" the head is "approximation": no activation patching.
+    got = run(extractor, "AtP is a gradient-based approximation to activation patching.")
+    assert techniques(got) == {"attribution_patching"}
+
+
+def test_ambiguous_alias_alone_does_not_count(extractor: Extractor) -> None:
+    assert techniques(run(extractor, "We apply ablation to the data pipeline of a web service.")) == set()
+    assert techniques(run(extractor, "We probe the market with a survey.")) == set()
+    assert techniques(run(extractor, "Denoising improves the photographs.")) == set()
+    assert run(extractor, "This bias and alignment of the text columns.").topics == []
+
+
+def test_ambiguous_alias_confirmed_by_a_cue_in_the_sentence(extractor: Extractor) -> None:
+    got = run(extractor, "We apply ablation to attention heads.")
+    assert techniques(got) == {"knockout"}
+    got = run(extractor, "We probe the activations for syntax.")
+    assert techniques(got) == {"probing"}
+    # The cue must be in the same sentence.
+    got = run(extractor, "We probe the market. Neurons are discussed later.")
+    assert techniques(got) == set()
+
+
+def test_ambiguous_alias_confirmed_by_the_same_node_or_family(extractor: Extractor) -> None:
+    # Same node: "linear probe" is unambiguous, so "probe" elsewhere counts too.
+    got = run(extractor, "We probe the market. A linear probe is then trained.")
+    assert {t.technique_id: t.score for t in got.techniques} == {"probing": 2.0}
+    # Same family: path patching (a CMA method) confirms "denoising" (activation patching).
+    got = run(extractor, "We use path patching. Denoising experiments on the prompt agree.")
+    assert techniques(got) == {"path_patching", "activation_patching"}
+
+
+def test_the_same_alias_elsewhere_does_not_confirm_itself(extractor: Extractor) -> None:
+    got = extractor.extract("p", "Arithmetic in Language Models using Causal Mediation Analysis",
+                            "We present an interpretation using a causal mediation analysis framework.")
+    assert techniques(got) == {"cma"}
+
+
+def test_ambiguous_parent_is_dropped_beside_a_precise_refinement(extractor: Extractor) -> None:
+    got = run(extractor, "We run mean ablation. The ablations of heads agree.")
+    assert techniques(got) == {"mean_ablation"}
+
+
+@pytest.mark.parametrize("text", [
+    "We opt for a simple eap approach to the acdc dataset.",
+    "The sae of the rs and the ff in the cma rome.",
+    "Bert and opt are names of people here.",
+])
+def test_short_acronyms_are_case_sensitive(extractor: Extractor, text: str) -> None:
+    got = run(extractor, text)
+    assert techniques(got) == set() and got.models == [] and got.components == []
+
+
+def test_acronyms_match_in_capitals(extractor: Extractor) -> None:
+    got = run(extractor, "We compare EAP, ACDC and SAE features of OPT-66B, OPT and BERT via the MLP.")
+    assert {"eap", "acdc", "sae"} <= techniques(got)
+    assert set(got.models) == {"opt", "bert"}
+    assert "ff" in got.components
+    got = run(extractor, "Our SAEs and AtP results.")
+    assert techniques(got) == {"sae", "attribution_patching"}
+
+
+def test_evaluations_with_evidence(extractor: Extractor) -> None:
+    abstract = ("We study a circuit. We evaluate the reliability of our explanation using three "
+                "criteria--faithfulness, completeness and minimality.")
+    got = run(extractor, abstract)
+    assert [e.evaluation_id for e in got.evaluations] == ["faithfulness", "completeness", "minimality"]
+    for use in got.evaluations:
+        assert use.source == "extracted"
+        assert use.evidence and use.evidence.startswith("We evaluate the reliability")
+
+
+def test_technique_evidence_is_the_matching_sentence(extractor: Extractor) -> None:
+    got = run(extractor, "We study language models. Then we apply activation patching to GPT-2. "
+                         "Activation patching again.")
+    (use,) = got.techniques
+    assert use.technique_id == "activation_patching" and use.source == "extracted"
+    assert use.evidence == "Then we apply activation patching to GPT-2."
+    assert use.score == 2.0
+
+
+def test_code_availability_sentences_are_not_technique_uses(extractor: Extractor) -> None:
+    got = run(extractor, "We edit facts in GPT-J. The code, dataset, visualizations, and a demo "
+                         "notebook are available at https://example.org/")
+    assert techniques(got) == set()
+    assert got.models == ["gpt_j"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "We find that induction heads form early.",
+    "We also show that the circuit is reused.",
+    "Surprisingly, we discover a second mechanism.",
+    "We demonstrate that SAEs scale.",
+    "We then identify a set of neurons that store facts.",
+    "We reveal a phase change in training.",
+    "We observe a striking functional rift in the middle layers.",
+    "We uncover the algorithm.",
+    "Our results suggest that the model plans ahead.",
+    "These findings indicate a general mechanism.",
+    "Our work provides evidence that the method scales.",
+    "We present strong, causal evidence for the hypothesis.",
+    "The update can be decomposed, showing that each part promotes concepts.",
+])
+def test_claim_sentences_become_findings(extractor: Extractor, sentence: str) -> None:
+    got = run(extractor, "Language models are opaque. " + sentence)
+    assert [f.text for f in got.findings] == [sentence]
+
+
+@pytest.mark.parametrize("sentence", [
+    "In this work, we study how models store facts.",
+    "We propose a new method for circuit discovery.",
+    "We train sparse autoencoders on GPT-2.",
+    "Language models are at the core of modern NLP.",
+    "To address this, we present a case study of circuit analysis.",
+    "We release a dataset of explanations.",
+])
+def test_non_claim_sentences_are_not_findings(extractor: Extractor, sentence: str) -> None:
+    assert run(extractor, sentence).findings == []
+
+
+def test_findings_are_linked_to_components_models_topics(extractor: Extractor) -> None:
+    got = run(extractor, "We study attention. We find that induction heads in Pythia implement "
+                         "in-context learning.")
+    (finding,) = got.findings
+    assert finding.kind == "claim" and finding.source == "extracted"
+    about = {(a.label, a.id) for a in finding.about}
+    assert {("Component", "induction_head"), ("Model", "pythia"), ("Topic", "model_capabilities")} <= about
+    assert got.models == ["pythia"]
+    assert "induction_head" in got.components
+    assert "model_capabilities" in got.topics
+
+
+def test_finding_about_objects_and_residual_stream(extractor: Extractor) -> None:
+    got = run(extractor, "Our results show that the residual stream of BERT carries superposition.")
+    (finding,) = got.findings
+    about = {(a.label, a.id) for a in finding.about}
+    assert {("Component", "rs"), ("Model", "bert"), ("Topic", "superposition")} <= about
+
+
+def test_title_feeds_techniques_but_not_findings(extractor: Extractor) -> None:
+    got = extractor.extract("p", "We Find That Sparse Autoencoders Work",
+                            "We study features. We show that they are monosemantic.")
+    assert techniques(got) == {"sae"}
+    assert [f.text for f in got.findings] == ["We show that they are monosemantic."]
+
+
+def test_finding_ids_are_stable_and_derived_from_the_sentence(extractor: Extractor) -> None:
+    abstract = "We study heads. We find that successor heads increment tokens."
+    first = extractor.extract("2312.09230", "", abstract)
+    second = extractor.extract("2312.09230", "", abstract)
+    assert [f.id for f in first.findings] == [f.id for f in second.findings]
+    sentence = "We find that successor heads increment tokens."
+    assert first.findings[0].id == "2312.09230:" + hashlib.sha256(sentence.encode()).hexdigest()[:12]
+    assert extractor.extract("other", "", abstract).findings[0].id.startswith("other:")
+
+
+def _summary(extraction: Extraction) -> dict[str, Any]:
+    return {
+        "techniques": [(t.technique_id, t.evidence, t.score) for t in extraction.techniques],
+        "evaluations": [(e.evaluation_id, e.evidence) for e in extraction.evaluations],
+        "findings": [(f.id, f.text, [(a.label, a.id) for a in f.about]) for f in extraction.findings],
+        "models": extraction.models, "topics": extraction.topics, "components": extraction.components,
+    }
+
+
+def test_output_is_identical_across_processes(
+    extractor: Extractor, seed_records: list[dict[str, Any]]
+) -> None:
+    """Same input, same output and order, whatever the interpreter's hash seed."""
+    papers = [r for r in seed_records if r.get("abstract")][:8]
+    here = [_summary(extractor.extract(p["id"], p["title"], p["abstract"])) for p in papers]
+    code = (
+        "import json, sys\n"
+        "from ingest.extract import Extractor\n"
+        "from kg.taxonomy import load_taxonomy\n"
+        "from tests.ingest.test_extract import _summary\n"
+        "papers = json.load(sys.stdin)\n"
+        "x = Extractor(load_taxonomy())\n"
+        "print(json.dumps([_summary(x.extract(p['id'], p['title'], p['abstract'])) for p in papers]))\n"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], input=json.dumps(papers), cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=300, check=True).stdout
+        assert json.loads(out) == json.loads(json.dumps(here))
+
+
+def test_extract_many_equals_extract(extractor: Extractor, seed_records: list[dict[str, Any]]) -> None:
+    items = [(r["id"], r["title"], r.get("abstract") or "") for r in seed_records]
+    many = extractor.extract_many(items)
+    assert len(many) == len(items)
+    for item, got in zip(items, many, strict=True):
+        assert _summary(got) == _summary(extractor.extract(*item))
+
+
+def test_real_abstracts(extractor: Extractor, seed_records: list[dict[str, Any]]) -> None:
+    by_id = {r["id"]: r for r in seed_records}
+
+    def on(paper_id: str) -> Extraction:
+        record = by_id[paper_id]
+        return extractor.extract(paper_id, record["title"], record["abstract"])
+
+    assert "sae" in techniques(on("2309.08600"))
+    assert "probing" in techniques(on("2305.01610"))
+    assert {"causal_scrubbing", "resampling_ablation"} <= techniques(on("causal-scrubbing"))
+    ioi = on("2211.00593")
+    assert {e.evaluation_id for e in ioi.evaluations} >= {"faithfulness", "completeness", "minimality"}
+    assert "gpt2" in ioi.models and "mha" in ioi.components
+    assert "chinchilla" in on("2307.09458").models
+    grokking = on("2301.05217")
+    assert "learning_dynamics" in grokking.topics
+    assert any(f.text.startswith("Our results show that grokking") for f in grokking.findings)
+
+
+def test_empty_input(extractor: Extractor) -> None:
+    got = extractor.extract("p", "", "")
+    assert got == Extraction()
+    assert extractor.extract_many([]) == []
+
+
+def test_extractor_works_with_another_fields_taxonomy() -> None:
+    data = {
+        "techniques": [{"id": "pcr", "label": "PCR", "aliases": ["polymerase chain reaction", "PCR"],
+                        "ambiguous_aliases": []}],
+        "models": [{"id": "mouse", "label": "Mouse", "aliases": ["mouse model", "mice"]}],
+        "extra_aliases": {"pcr": {"aliases": ["qPCR"], "ambiguous_aliases": ["amplification"]}},
+    }
+    tax = parse_taxonomy(data, "bio.yaml")
+    got = Extractor(tax).extract("b", "", "We use qPCR and polymerase chain reactions in mice. "
+                                          "We find that amplification works.")
+    assert techniques(got) == {"pcr"}
+    assert got.models == ["mouse"]
+    assert got.techniques[0].score == 3.0  # qPCR, the plural alias, and the confirmed ambiguous one
+
+
+def test_extra_aliases_must_name_known_nodes() -> None:
+    with pytest.raises(ValueError, match="unknown node 'nope'"):
+        parse_taxonomy({"techniques": [], "extra_aliases": {"nope": ["x"]}}, "t.yaml")

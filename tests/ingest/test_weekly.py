@@ -1,0 +1,463 @@
+"""The weekly arXiv ingest through the local arXiv server (a real HTTP server on 127.0.0.1).
+
+Plumbing tests: the deterministic HashEmbedder stands in for the model (the gate's similarity
+quality is tested with the real model in test_relevance.py); extraction is the real Extractor.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.arxiv_server import LocalArxivServer
+from ingest.arxiv_source import ArxivSource
+from ingest.extract import Extractor
+from ingest.pipeline import ingest_records_file, run_ingest
+from ingest.records import Record
+from ingest.weekly import (
+    LOCK_NAME,
+    RUN_SOURCE,
+    WeeklyError,
+    WeeklyLocked,
+    build_queries,
+    query_terms,
+    rejected_since,
+    run_weekly,
+)
+from kg.embedded import EmbeddedStore
+from kg.taxonomy import Taxonomy
+from tests.embedders import HashEmbedder
+
+NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, 06:00 UTC
+DAY = timedelta(days=1)
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry(arxiv_id: str, title: str, abstract: str, *, published: datetime, categories: list[str],
+          version: int = 1, updated: datetime | None = None) -> dict[str, Any]:
+    """A record in the shared seed format that the local arXiv server serves."""
+    return {
+        "arxiv_id": arxiv_id, "version": version, "title": title, "abstract": abstract,
+        "authors": ["Test Author"], "published": _day(published), "updated": _day(updated or published),
+        "categories": categories, "primary_category": categories[0],
+    }
+
+
+def mi_entry(arxiv_id: str, title: str, abstract: str, when: datetime, **kw: Any) -> dict[str, Any]:
+    """An MI-on-LM candidate (cs.CL / cs.LG)."""
+    return entry(arxiv_id, title, abstract, published=when, categories=["cs.CL", "cs.LG"], **kw)
+
+
+MI_CANDIDATES = [
+    mi_entry("2611.10001", "Sparse Autoencoders Uncover Arithmetic Features in Language Models",
+             "We train sparse autoencoders on GPT-2 small and find features that represent operands of "
+             "addition problems. Activation patching shows these features are causally necessary for "
+             "the correct answer.", NOW - 5 * DAY),
+    mi_entry("2611.10002", "Path Patching Reveals a Date-Comparison Circuit in Pythia",
+             "We use path patching and mean ablation to find the circuit a Pythia language model uses to "
+             "compare dates. A few attention heads move the month tokens and MLP layers compute the "
+             "comparison.", NOW - 4 * DAY),
+    mi_entry("2611.10003", "Steering Vectors Control Formality in Large Language Models",
+             "Adding steering vectors computed by activation addition to the residual stream of Llama "
+             "changes the formality of generated text. We show the effect is linear in the steering "
+             "coefficient.", NOW - 2 * DAY),
+]
+# Papers the taxonomy query also matches, from fields where "circuit", "probing", "attention" and
+# "features" mean something else; each is cross-listed in cs.LG so arXiv returns it.
+NON_MI_CANDIDATES = [
+    entry("2611.20001", "Symbolic Circuit Analysis of Switched-Capacitor Filters with Graph Learning",
+          "Circuit analysis of switched-capacitor filters derives transfer functions from netlists. We learn "
+          "a graph model that predicts pole locations from the circuit topology and the capacitor ratios.",
+          published=NOW - 6 * DAY, categories=["cs.LG", "eess.SP"]),
+    entry("2611.20002", "Automated Circuit Discovery for Analog Front-Ends via Evolutionary Search",
+          "We present automated circuit discovery for analog front-ends: an evolutionary search proposes "
+          "transistor-level topologies, and a SPICE simulator scores gain, noise and power.",
+          published=NOW - 3 * DAY, categories=["cs.NE", "cs.LG"]),
+    entry("2611.30001", "Probing Enzyme Active Sites with Machine-Learned Fluorescent Dyes",
+          "Probing enzyme active sites requires dyes that bind selectively. We train a model on binding "
+          "assays to design fluorescent dyes and validate eight of them in the wet lab.",
+          published=NOW - 5 * DAY, categories=["q-bio.BM", "cs.LG"]),
+    entry("2611.30002", "Linear Probes of Neural Population Activity in Mouse Visual Cortex",
+          "We fit linear probes to calcium imaging recordings from mouse visual cortex and decode stimulus "
+          "orientation. Probing accuracy peaks in layer 2/3 neurons and declines under anaesthesia.",
+          published=NOW - 1 * DAY, categories=["q-bio.NC", "cs.LG"]),
+    entry("2611.40001", "Attention Heads in Vision Transformers Specialise in Object Parts",
+          "We analyse the attention heads of vision transformers trained on ImageNet. Heads in late layers "
+          "attend to object parts such as wheels and eyes, and pruning them hurts fine-grained image "
+          "classification.", published=NOW - 4 * DAY, categories=["cs.CV", "cs.LG"]),
+    entry("2611.40002", "Interpretable Features for Satellite Image Classification",
+          "We learn interpretable features for land-use classification from satellite images with a "
+          "prototype layer, and show the features align with expert annotations of fields and roads.",
+          published=NOW - 2 * DAY, categories=["cs.CV", "cs.AI"]),
+]
+KNOWN_ID = "2611.70001"
+KNOWN_V1 = mi_entry(KNOWN_ID, "Logit Lens Decoding of Multilingual Latents",
+                    "We apply the logit lens to a multilingual language model and decode intermediate "
+                    "layers.", NOW - 6 * DAY)
+KNOWN_V2 = mi_entry(KNOWN_ID, "Logit Lens Decoding of Multilingual Latents",
+                    "We apply the logit lens and the tuned lens to multilingual language models and find "
+                    "that middle layers decode to English before the output language.", NOW - 6 * DAY,
+                    version=2, updated=NOW - 1 * DAY)
+OFF_CATEGORY = entry("2611.50001", "Sparse Autoencoders for Image Denoising",
+                     "Sparse autoencoders remove noise from photographs.", published=NOW - 3 * DAY,
+                     categories=["cs.CV"])
+OUT_OF_WINDOW = mi_entry("2611.60001", "Activation Patching in Old Papers",
+                         "Activation patching of a GPT-2 language model, submitted long before the window.",
+                         NOW - 30 * DAY)
+
+
+def as_record(item: dict[str, Any]) -> Record:
+    """A served entry as a records-file Record (how a paper got into the graph before the run)."""
+    return Record(source="records", source_id=item["arxiv_id"], title=item["title"],
+                  abstract=item["abstract"], arxiv_id=item["arxiv_id"], published=item["published"][:10],
+                  authors=item["authors"],
+                  categories=item["categories"], primary_category=item["primary_category"], version=1)
+
+
+@pytest.fixture(scope="module")
+def extractor(taxonomy: Taxonomy) -> Extractor:
+    """One spaCy extraction pipeline for the module."""
+    return Extractor(taxonomy)
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, taxonomy: Taxonomy,
+              extractor: Extractor) -> Path:
+    """A store holding the seed corpus (the MI corpus the gate compares with), built once."""
+    path = tmp_path_factory.mktemp("seeded") / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=HashEmbedder(),
+                        extractor=extractor, progress=False)
+    store.close()
+    return path
+
+
+@pytest.fixture
+def store(seeded_db: Path, tmp_path: Path) -> EmbeddedStore:
+    """A fresh copy of the seeded store for one test."""
+    path = tmp_path / "paperkg.sqlite3"
+    shutil.copy(seeded_db, path)
+    opened = EmbeddedStore(path)
+    yield opened
+    opened.close()
+
+
+def source_for(server: LocalArxivServer, **kw: Any) -> ArxivSource:
+    """An ArxivSource on the local server: no rate-limit wait, quick retries."""
+    args = {"delay": 0.0, "timeout": 5.0, "retries": 3, "backoff": 0.01, "page_size": 100, **kw}
+    return ArxivSource(url=server.url, **args)
+
+
+def weekly(store: EmbeddedStore, source: ArxivSource, extractor: Extractor, **kw: Any) -> Any:
+    """run_weekly with the plumbing embedder."""
+    return run_weekly(store, source=source, embedder=HashEmbedder(), extractor=extractor, **kw)
+
+
+def test_query_is_built_from_the_taxonomy_and_split_when_long(taxonomy: Taxonomy) -> None:
+    terms = query_terms(taxonomy)
+    lowered = {t.casefold() for t in terms}
+    assert {"activation patching", "sparse autoencoder", "logit lens", "interpretability"} <= lowered
+    assert "probe" not in lowered and "ablation" not in lowered  # ambiguous aliases are not queried
+    queries = build_queries(terms, ["cs.CL", "cs.LG", "cs.AI"], max_chars=400)
+    assert len(queries) > 1 and all(len(q) <= 400 for q in queries)
+    assert all(q.endswith("AND (cat:cs.CL OR cat:cs.LG OR cat:cs.AI)") for q in queries)
+    # Every term is in exactly one query.
+    joined = [q for q in queries for t in terms if f'all:"{t}"' in q]
+    assert len(joined) == len(terms)
+
+
+def test_mixed_window_keeps_mi_rejects_others_and_updates_known(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    run_ingest(store, [as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(), extractor=extractor,
+               progress=False)
+    papers_before = len(store.paper_ids())
+    served = [*MI_CANDIDATES, *NON_MI_CANDIDATES, KNOWN_V2, OFF_CATEGORY, OUT_OF_WINDOW]
+    with LocalArxivServer(served) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+        assert all("submittedDate" in q and "cat%3Acs.CL" in q for q in server.requests)
+
+    mi_ids = {e["arxiv_id"] for e in MI_CANDIDATES}
+    non_mi_ids = {e["arxiv_id"] for e in NON_MI_CANDIDATES}
+    assert summary.candidates == len(mi_ids) + len(non_mi_ids) + 1  # off-category / old ones not returned
+    assert set(summary.new_ids) == mi_ids
+    assert (summary.new, summary.updated, summary.known) == (3, 1, 1)
+    assert len(store.paper_ids()) == papers_before + 3  # the known paper was not duplicated
+    for pid in non_mi_ids | {OFF_CATEGORY["arxiv_id"], OUT_OF_WINDOW["arxiv_id"]}:
+        assert store.get_paper(pid) is None
+    known = store.get_paper(KNOWN_ID)
+    assert known is not None and "tuned lens" in known.paper.abstract
+    assert {t.technique_id for t in known.techniques} >= {"logit_lens", "tuned_lens"}
+
+    rejected = {r.arxiv_id: r for r in store.rejections()}
+    assert set(rejected) == non_mi_ids
+    for rejection in rejected.values():
+        assert rejection.run_id == summary.run_id
+        assert "not about language models" in rejection.reason
+        assert "similarity" in rejection.reason and isinstance(rejection.score, float)
+    # "automated circuit discovery" is an ACDC alias: the reason shows the hit was not enough.
+    assert "acdc" in rejected["2611.20002"].reason
+
+    run = store.runs(RUN_SOURCE)[0]
+    assert run.status == "succeeded" and run.watermark == "2026-11-23T06:00:00Z"
+    assert run.counts["rejected"] == len(non_mi_ids) and run.counts["kept"] == 3
+    assert store.last_watermark(RUN_SOURCE) == "2026-11-23T06:00:00Z"
+
+    # Re-running the same window (--since) sees the same papers again: nothing is duplicated, and
+    # `ingest rejected` shows each rejected paper once.
+    papers_after = len(store.paper_ids())
+    with LocalArxivServer(served) as server:
+        again = weekly(store, source_for(server), extractor, since=NOW - 7 * DAY,
+                       now=NOW + timedelta(hours=1))
+    assert (again.new, again.known, again.rejected) == (0, 4, len(non_mi_ids))
+    assert len(store.paper_ids()) == papers_after
+    assert len(store.rejections()) == 2 * len(non_mi_ids)  # every run's verdict is kept for auditing
+    latest = rejected_since(store, None)
+    assert {r.arxiv_id for r in latest} == non_mi_ids and len(latest) == len(non_mi_ids)
+    assert all(r.run_id == again.run_id for r in latest)
+
+
+def _many(n: int, start: datetime) -> list[dict[str, Any]]:
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+    return [
+        mi_entry(f"2611.{11000 + i}", f"Sparse Autoencoder Features for the {words[i % 10]} {i} Task",
+                 f"We train sparse autoencoders on a GPT-2 language model and use activation patching to "
+                 f"find the features behind task {words[i % 10]} number {i}.", start + timedelta(hours=i))
+        for i in range(n)
+    ]
+
+
+class _Hooked(ArxivSource):
+    """An ArxivSource that runs `hook(start)` before fetching each page (to break the server mid-window)."""
+
+    def __init__(self, hook: Any, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.hook = hook
+        self.pages: list[int] = []
+
+    def fetch_page(self, search: Any, start: int, size: int) -> Any:
+        self.pages.append(start)
+        self.hook(start)
+        return super().fetch_page(search, start, size)
+
+
+def test_multi_page_window_with_empty_page_and_503(store: EmbeddedStore, extractor: Extractor) -> None:
+    items = _many(25, NOW - 6 * DAY)
+    with LocalArxivServer(items) as server:
+        injected: list[int] = []
+
+        def hook(start: int) -> None:
+            if start == 10 and not injected:  # the middle page of the first query
+                injected.append(start)
+                server.fail_next("empty")
+                server.fail_next("503")
+
+        source = _Hooked(hook, url=server.url, delay=0.0, timeout=5.0, retries=3, backoff=0.01, page_size=10)
+        summary = weekly(store, source, extractor, now=NOW)
+        at_10 = [q for q in server.requests if "&start=10&" in f"&{q}&"]
+    assert injected == [10]
+    # Two extra requests for that page (the empty one and the 503): retried, not skipped.
+    assert len(at_10) == source.pages.count(10) + 2
+    assert summary.candidates == 25 and summary.new == 25 and summary.rejected == 0
+    assert all(store.get_paper(e["arxiv_id"]) is not None for e in items)  # no gaps
+    assert store.runs(RUN_SOURCE)[0].status == "succeeded"
+
+
+def test_server_dies_mid_window_then_next_run_covers_the_whole_window(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    last_week = [mi_entry("2611.09999", "Activation Patching of Negation in Language Models",
+                          "We use activation patching on GPT-2 to locate negation handling.", NOW - 10 * DAY)]
+    items = _many(25, NOW - 6 * DAY)
+    with LocalArxivServer(last_week + items) as server:
+        first = weekly(store, source_for(server), extractor, now=NOW - 7 * DAY)
+    assert first.new == 1
+    watermark = store.last_watermark(RUN_SOURCE)
+    assert watermark == "2026-11-16T06:00:00Z"
+
+    server = LocalArxivServer(last_week + items).start()
+    try:
+        def die(start: int) -> None:
+            if start == 10:
+                server.stop()  # arXiv goes away in the middle of the window
+
+        dying = _Hooked(die, url=server.url, delay=0.0, timeout=2.0, retries=1, backoff=0.01, page_size=10)
+        with pytest.raises(WeeklyError, match="watermark unchanged"):
+            weekly(store, dying, extractor, now=NOW)
+    finally:
+        server.stop()
+    failed = store.runs(RUN_SOURCE)[0]
+    assert failed.status == "failed" and failed.watermark is None and "ArxivError" in (failed.message or "")
+    assert store.last_watermark(RUN_SOURCE) == watermark
+    # Windows from a watermark reach back over arXiv's announcement lag (3 days).
+    reach = "2026-11-13T06:00:00Z"
+    assert failed.counts["window_start"] == reach
+
+    with LocalArxivServer(last_week + items) as server:
+        retry = weekly(store, source_for(server, page_size=10), extractor, now=NOW + DAY)
+    assert retry.window_start == reach  # the whole window again, not just the missing part
+    assert retry.new == 25 and retry.candidates == 26 and retry.known == 1  # last week's paper again
+    ids = store.paper_ids()
+    assert len(ids) == len(set(ids))
+    assert all(e["arxiv_id"] in ids for e in items)
+    assert store.last_watermark(RUN_SOURCE) == "2026-11-24T06:00:00Z"
+
+
+def test_second_run_while_locked_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
+    store.acquire_lock(LOCK_NAME, "other-host:4242:run")
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        with pytest.raises(WeeklyLocked, match="another weekly ingest is running"):
+            weekly(store, source_for(server), extractor, now=NOW)
+        assert server.requests == []  # refused before asking arXiv anything
+    assert store.runs(RUN_SOURCE) == []
+    store.release_lock(LOCK_NAME, "other-host:4242:run")
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        assert weekly(store, source_for(server), extractor, now=NOW).new == 3
+
+
+def test_lock_is_refreshed_during_a_long_run_and_a_dead_runs_lock_expires(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    import threading
+
+    from kg.store import LockHeld
+
+    store.acquire_lock(LOCK_NAME, "killed-host:1:dead", ttl_seconds=0)  # a kill -9'd run's stale lock
+    checked: list[str] = []
+    done = threading.Event()
+
+    def slow(start: int) -> None:
+        if not checked:
+            done.wait(3.0)  # outlive the 1 s lock TTL several times over
+            try:
+                store.acquire_lock(LOCK_NAME, "competitor:2:x", ttl_seconds=60)
+                checked.append("taken")
+            except LockHeld:
+                checked.append("held")
+
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        source = _Hooked(slow, url=server.url, delay=0.0, timeout=5.0, retries=1, backoff=0.01)
+        summary = weekly(store, source, extractor, now=NOW, lock_ttl=1)
+    assert summary.new == 3  # the stale lock did not block the run
+    assert checked == ["held"]  # the heartbeat kept the lock although the run outlived its TTL
+    store.acquire_lock(LOCK_NAME, "next-run:3:y")  # released at the end of the run
+
+
+def test_cli_weekly_exits_nonzero_while_another_run_holds_the_lock(
+    data_dir: Path, taxonomy: Taxonomy
+) -> None:
+    from kg.cli import main
+
+    holder = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    holder.init_schema()
+    holder.load_taxonomy(taxonomy.nodes)
+    holder.acquire_lock(LOCK_NAME, "scheduler-host:77:abc")
+    try:
+        result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
+        assert result.exit_code != 0
+        assert "another weekly ingest is running" in result.output
+        assert "scheduler-host:77:abc" in result.output
+        assert holder.runs(RUN_SOURCE) == []
+    finally:
+        holder.release_lock(LOCK_NAME, "scheduler-host:77:abc")
+        holder.close()
+
+
+def test_cli_weekly_refused_while_a_run_is_in_progress(
+    data_dir: Path, taxonomy: Taxonomy, extractor: Extractor
+) -> None:
+    import threading
+
+    from kg.cli import main
+
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    inside, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def hold(start: int) -> None:
+        inside.set()
+        release.wait(30)  # the first run sits in the middle of its window
+
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        source = _Hooked(hold, url=server.url, delay=0.0, timeout=5.0, retries=1, backoff=0.01)
+
+        def first_run() -> None:
+            try:
+                outcome["summary"] = weekly(store, source, extractor, now=NOW)
+            except Exception as exc:  # surfaced by the assertions below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=first_run)
+        thread.start()
+        try:
+            assert inside.wait(30)
+            result = CliRunner().invoke(main, ["ingest", "weekly"])
+        finally:
+            release.set()
+            thread.join(60)
+    assert result.exit_code != 0
+    assert "another weekly ingest is running" in result.output
+    assert "error" not in outcome and outcome["summary"].new == 3  # the first run was not disturbed
+    assert [r.status for r in store.runs(RUN_SOURCE)] == ["succeeded"]
+    store.close()
+
+
+def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:
+    from kg.cli import main
+
+    result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "last tuesday"])
+    assert result.exit_code != 0 and "not an ISO date" in result.output
+
+
+@pytest.mark.model
+def test_cli_weekly_then_rejected_then_export_with_the_real_model(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Taxonomy
+) -> None:
+    import json
+
+    from ingest.awesome_list import parse_list
+    from kg.cli import main
+
+    real_now = datetime.now(UTC)
+    shift = real_now - NOW  # move the fixed-date candidates into the last days of real time
+    served = []
+    for item in [*MI_CANDIDATES, *NON_MI_CANDIDATES]:
+        moved = dict(item)
+        for key in ("published", "updated"):
+            moved[key] = _day(datetime.fromisoformat(item[key].replace("Z", "+00:00")) + shift)
+        served.append(moved)
+    runner = CliRunner()
+    with LocalArxivServer(served) as server:
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        result = runner.invoke(main, ["ingest", "weekly", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["status"] == "succeeded"
+    assert set(summary["new_ids"]) == {e["arxiv_id"] for e in MI_CANDIDATES}
+
+    rejected = runner.invoke(main, ["ingest", "rejected", "--since", real_now.date().isoformat(), "--json"])
+    assert rejected.exit_code == 0, rejected.output
+    rows = json.loads(rejected.output)
+    assert {r["arxiv_id"] for r in rows} == {e["arxiv_id"] for e in NON_MI_CANDIDATES}
+    assert all(r["reason"] and r["run_id"] == summary["run_id"] for r in rows)
+    text = runner.invoke(main, ["ingest", "rejected"])
+    assert text.exit_code == 0 and "not about language models" in text.output
+
+    exported = runner.invoke(main, ["export", "list-rows", "--since", real_now.date().isoformat()])
+    assert exported.exit_code == 0, exported.output
+    parsed = parse_list(exported.output, taxonomy)
+    assert {r.url_in_list for r in parsed.rows} == {
+        f"https://arxiv.org/pdf/{e['arxiv_id']}" for e in MI_CANDIDATES}

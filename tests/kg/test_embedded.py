@@ -1,0 +1,242 @@
+"""Embedded-store specifics: two processes on one file, threads, persistence, file-level integrity."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kg.embedded import EmbeddedStore
+from kg.entities import SearchFilters
+from kg.store import StoreError
+from kg.taxonomy import load_taxonomy
+from tests.kg.test_store_contract import bundle, unit_vectors
+
+N_PAPERS = 500
+BATCH = 25
+TECHS = ("probing", "sae", "activation_patching", "logit_lens")
+
+
+def _paper_bundles() -> list[Any]:
+    vecs = unit_vectors(N_PAPERS, 100)
+    return [
+        bundle(f"2500.{i:05d}", f"Shared corpus paper {i}", abstract=f"common words and token{i}",
+               techniques=(TECHS[i % 4],), vector=vecs[i], year=2018 + i % 7)
+        for i in range(N_PAPERS)
+    ]
+
+
+def _writer(path: str, seen: Any, errors: Any) -> None:
+    """Ingest process: writes the corpus in batches, waiting until the reader saw each batch."""
+    try:
+        store = EmbeddedStore(path)
+        bundles = _paper_bundles()
+        for start in range(0, N_PAPERS, BATCH):
+            store.upsert_papers(bundles[start:start + BATCH])
+            # The reader must see this batch without reopening before the next one is written.
+            deadline = time.monotonic() + 60
+            while seen.value < start + BATCH and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if seen.value < start + BATCH:
+                errors.put(f"reader never saw {start + BATCH} papers (saw {seen.value})")
+                return
+        store.close()
+    except Exception:  # report everything to the test process
+        errors.put("writer: " + traceback.format_exc())
+
+
+def _reader(path: str, seen: Any, done: Any, errors: Any, results: Any) -> None:
+    """API-like process: one store opened once, queried in a loop while the writer ingests."""
+    try:
+        store = EmbeddedStore(path)
+        query = unit_vectors(1, 101)[0]
+        last = 0
+        loops = 0
+        while True:
+            finished = done.is_set()
+            hits = store.vector_search(query, N_PAPERS + 10)
+            keyword = store.keyword_search("common words", N_PAPERS + 10)
+            filtered = store.vector_search(query, 10, SearchFilters(technique_ids=["cma"]))
+            ids = store.paper_ids()
+            if len(hits) < last or len(keyword) < last:
+                errors.put(f"reader went backwards: {len(hits)}/{len(keyword)} after {last}")
+                return
+            if ids and store.get_paper(ids[-1]) is None:
+                errors.put(f"get_paper({ids[-1]}) returned None")
+                return
+            if any(not h.id.startswith("2500.") for h in filtered):
+                errors.put("filtered search returned a stranger")
+                return
+            last = min(len(hits), len(keyword))
+            seen.value = last
+            loops += 1
+            if finished:
+                break
+        results.put({"vector": len(hits), "keyword": len(keyword), "ids": len(ids),
+                     "loops": loops, "filtered": [h.id for h in filtered]})
+        store.close()
+    except Exception:
+        errors.put("reader: " + traceback.format_exc())
+
+
+def test_reader_process_sees_writes_of_another_process_without_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "data" / "paperkg.sqlite3")
+    setup = EmbeddedStore(path)
+    setup.load_taxonomy(load_taxonomy().nodes)
+    setup.close()
+    ctx = mp.get_context("spawn")
+    seen, done = ctx.Value("i", 0), ctx.Event()
+    errors, results = ctx.Queue(), ctx.Queue()
+    reader = ctx.Process(target=_reader, args=(path, seen, done, errors, results))
+    reader.start()
+    writer = ctx.Process(target=_writer, args=(path, seen, errors))
+    writer.start()
+    writer.join(timeout=300)
+    done.set()
+    reader.join(timeout=120)
+    problems = []
+    while not errors.empty():
+        problems.append(errors.get())
+    assert not problems, "\n".join(problems)
+    assert writer.exitcode == 0 and reader.exitcode == 0
+    final = results.get(timeout=5)
+    assert final["vector"] == final["keyword"] == final["ids"] == N_PAPERS
+    # The reader saw each batch appear (the writer waited for it), so it looped at least once a batch.
+    assert final["loops"] >= N_PAPERS // BATCH
+    patching = {f"2500.{i:05d}" for i in range(N_PAPERS) if TECHS[i % 4] == "activation_patching"}
+    assert set(final["filtered"]) <= patching and len(final["filtered"]) == 10
+
+
+def test_deletes_and_updates_from_another_store_reach_the_mirror(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    a, b = EmbeddedStore(path), EmbeddedStore(path)
+    vecs = unit_vectors(3, 102)
+    a.upsert_papers([bundle("x1", vector=vecs[0]), bundle("x2", vector=vecs[1])])
+    assert b.vector_search(vecs[0], 1)[0].id == "x1"
+    a.delete_paper("x1")
+    assert [h.id for h in b.vector_search(vecs[0], 5)] == ["x2"]
+    a.upsert_papers([bundle("x2", vector=vecs[2])])  # a new embedding replaces the old row
+    top = b.vector_search(vecs[2], 1)[0]
+    assert top.id == "x2" and top.score == pytest.approx(1.0, abs=1e-5)
+    a.upsert_papers([bundle("x2", vector=None)])  # dropping the embedding drops the row
+    assert b.vector_search(vecs[2], 5) == []
+    a.upsert_papers([bundle("x1", vector=vecs[0])])  # re-inserted after its deletion
+    assert [h.id for h in b.vector_search(vecs[0], 5)] == ["x1"]
+    a.close()
+    b.close()
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    bundles = _paper_bundles()[:200]
+    query = unit_vectors(1, 103)[0]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                store.vector_search(query, 5, SearchFilters(year_from=2019))
+                store.keyword_search("common", 5)
+                store.papers_by_technique("cma")
+                store.stats()
+        except Exception:
+            errors.append(traceback.format_exc())
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for t in readers:
+        t.start()
+    for start in range(0, len(bundles), 20):
+        store.upsert_papers(bundles[start:start + 20])
+    stop.set()
+    for t in readers:
+        t.join(timeout=60)
+    assert not errors, errors[0]
+    assert len(store.vector_search(query, 1000)) == 200
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.stats()
+
+
+def test_reopened_store_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    assert path.parent.is_dir()
+    store.load_taxonomy(load_taxonomy().nodes)
+    bundles = _paper_bundles()[:50]
+    store.upsert_papers(bundles)
+    stats = store.stats()
+    store.close()
+    again = EmbeddedStore(path)
+    assert again.stats() == stats
+    assert set(again.upsert_papers(bundles).values()) == {"unchanged"}
+    assert again.vector_search(bundles[7].paper.embedding, 1)[0].id == bundles[7].paper.id
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    again.close()
+
+
+def _dump(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_hostile_queries_leave_the_file_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.load_taxonomy(load_taxonomy().nodes)
+    store.upsert_papers(_paper_bundles()[:30])
+    before = _dump(path)
+    for query in ("') OR 1=1 --", '" MATCH (n) DETACH DELETE n //', "NEAR(a b)", "title:x*", '^"',
+                  "'; DELETE FROM papers; --", "語🧠" * 3000, ""):
+        store.keyword_search(query, 10)
+        store.keyword_search(query, 10, SearchFilters(technique_ids=[query], section_ids=[query],
+                                                      topic_ids=[query], sources=[query]))
+        store.find_paper_ids(arxiv_ids=[query], dois=[query], title_keys=[query])
+        store.papers_by_technique(query)
+        assert store.get_paper(query) is None
+    assert _dump(path) == before
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")  # raises if out of sync
+    conn.close()
+    store.close()
+
+
+def test_fts_index_stays_in_sync_through_updates_and_deletes(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.upsert_papers([bundle("s1", "alpha beta"), bundle("s2", "gamma")])
+    store.upsert_papers([bundle("s1", "delta epsilon")])
+    store.delete_paper("s2")
+    assert store.keyword_search("alpha", 5) == [] and store.keyword_search("gamma", 5) == []
+    assert [h.id for h in store.keyword_search("epsilon", 5)] == ["s1"]
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")
+    assert conn.execute("SELECT count(*) FROM papers_fts").fetchone()[0] == 1
+    conn.close()
+    store.close()
+
+
+def test_query_vector_is_validated(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.upsert_papers([bundle("q1", vector=unit_vectors(1, 104)[0])])
+    with pytest.raises(ValueError, match="384"):
+        store.vector_search(np.ones(10, dtype=np.float32), 5)
+    with pytest.raises(ValueError):
+        store.vector_search(np.full(384, np.nan, dtype=np.float32), 5)
+    assert store.vector_search(np.zeros(384, dtype=np.float32), 5) == []
+    assert store.vector_search(unit_vectors(1, 105)[0], 0) == []
+    store.close()

@@ -1,0 +1,429 @@
+"""Neo4j backend without a server: unreachable-server errors, Lucene escaping, and that every
+statement is sent with exactly the parameters it declares. The live-server behaviour is covered
+by tests/kg/test_store_contract.py when NEO4J_URI is set."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kg import cypher
+from kg.cli import main
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    FindingAbout,
+    ListRow,
+    Paper,
+    PaperBundle,
+    Rejection,
+    SearchFilters,
+    TaxonomyNode,
+    TechniqueUse,
+)
+from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _public_uri
+from kg.schema import EMBEDDING_DIM, Label
+from kg.store import GraphStore, StoreError, StoreUnavailable
+
+PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 with nothing listening (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- an unreachable server --------------------------------------------------------------------
+
+def test_unreachable_neo4j_is_one_clear_error(closed_port: int) -> None:
+    """Nothing listening: StoreUnavailable naming the URI and the reason, from the first operation."""
+    uri = f"bolt://127.0.0.1:{closed_port}"
+    store = Neo4jStore(uri, "neo4j", "secret", "neo4j", connection_timeout=3.0)  # no I/O yet
+    try:
+        for operation in (store.ping, store.stats, store.paper_ids, store.init_schema):
+            with pytest.raises(StoreUnavailable) as info:
+                operation()
+            message = str(info.value)
+            assert message.startswith(f"cannot reach Neo4j at {uri}: "), message
+            assert "\n" not in message
+            assert "refused" in message.lower()
+            assert "secret" not in message
+    finally:
+        store.close()
+
+
+def test_unresolvable_host_is_one_clear_error() -> None:
+    """A name that does not resolve (.invalid never does) is reported like a refused connection."""
+    store = Neo4jStore("bolt://paperkg-no-such-host.invalid:7687", "neo4j", "pw", "neo4j",
+                       connection_timeout=3.0)
+    try:
+        with pytest.raises(StoreUnavailable, match=r"^cannot reach Neo4j at bolt://paperkg-no-such-host\."
+                                                   r"invalid:7687: \S"):
+            store.ping()
+    finally:
+        store.close()
+
+
+def test_credentials_in_the_uri_are_not_shown() -> None:
+    """Error messages name the server, never the password."""
+    assert _public_uri("bolt://neo4j:hunter2@db.example:7687") == "bolt://db.example:7687"
+    assert _public_uri("neo4j+s://abc.databases.neo4j.io") == "neo4j+s://abc.databases.neo4j.io"
+    store = Neo4jStore("bolt://neo4j:hunter2@127.0.0.1:1", "neo4j", "pw", "neo4j", connection_timeout=2.0)
+    try:
+        with pytest.raises(StoreUnavailable) as info:
+            store.ping()
+        assert "hunter2" not in str(info.value)
+        assert str(info.value).startswith("cannot reach Neo4j at bolt://127.0.0.1:1: ")
+    finally:
+        store.close()
+
+
+def test_driver_reason_is_reduced_to_one_line() -> None:
+    """The driver's two-line message becomes its reason."""
+    exc = RuntimeError("Couldn't connect to 127.0.0.1:1 (resolved to ('127.0.0.1:1',)):\n"
+                       "Failed to establish connection to ResolvedIPv4Address(('127.0.0.1', 1)) "
+                       "(reason [Errno 111] Connection refused)")
+    assert _one_line(exc) == "[Errno 111] Connection refused"
+    assert _one_line(RuntimeError("Unable to retrieve\n  routing information")) == (
+        "Unable to retrieve routing information"
+    )
+
+
+def test_cli_stats_against_unreachable_neo4j(
+    closed_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paperkg stats` exits non-zero with the one-line message and no traceback."""
+    uri = f"bolt://127.0.0.1:{closed_port}"
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PAPERKG_NEO4J_URI", uri)
+    monkeypatch.setenv("PAPERKG_NEO4J_PASSWORD", "secret")
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code != 0
+    assert f"Error: cannot reach Neo4j at {uri}: " in result.output
+    assert "Traceback" not in result.output
+    assert "secret" not in result.output
+    assert not isinstance(result.exception, StoreUnavailable) or result.exit_code == 1
+
+
+def test_cli_stats_in_a_real_process(closed_port: int, tmp_path: Path) -> None:
+    """The same through the console entry point in a fresh interpreter: one line on stderr."""
+    uri = f"bolt://127.0.0.1:{closed_port}"
+    env = {"PAPERKG_DATA_DIR": str(tmp_path), "PAPERKG_NEO4J_URI": uri, "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "stats"], env=env, capture_output=True,
+                          text=True, timeout=120, check=False, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"Error: cannot reach Neo4j at {uri}: " in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "cannot reach Neo4j" in line]
+    assert len(lines) == 1
+
+
+# -- Lucene escaping ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain words", "plain words"),
+        ("title:x*", r"title\:x\*"),
+        ("a+b-c", r"a\+b\-c"),
+        ("(a || b) && !c", r"\(a \|\| b\) \&\& \!c"),
+        ('"phrase" ~2 ^3', r"\"phrase\" \~2 \^3"),
+        ("[1 TO 5] {x}", r"\[1 to 5\] \{x\}"),
+        ("path/to\\file?", r"path\/to\\file\?"),
+        ("cats AND dogs OR NOT fish", "cats and dogs or not fish"),
+        ("ANDROID ORDER NOTE", "ANDROID ORDER NOTE"),  # only whole operator words
+    ],
+)
+def test_escape_lucene(text: str, expected: str) -> None:
+    """Every character the query parser treats specially gets a backslash; operators lose case."""
+    assert cypher.escape_lucene(text) == expected
+
+
+def test_escaped_text_has_no_unescaped_special_character() -> None:
+    """For any mix of special characters, each one is preceded by an odd run of backslashes."""
+    specials = '\\+-!():^[]"{}~*?|&/'
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        text = "".join(rng.choice(list(specials + "ab ")) for _ in range(int(rng.integers(1, 30))))
+        escaped = cypher.escape_lucene(text)
+        i = 0
+        while i < len(escaped):
+            if escaped[i] == "\\":
+                assert i + 1 < len(escaped) and escaped[i + 1] in specials, (text, escaped)
+                i += 2
+                continue
+            assert escaped[i] not in specials, (text, escaped)
+            i += 1
+
+
+def test_fulltext_query_keeps_words_only() -> None:
+    """User text becomes OR-ed words: no syntax survives, nothing searchable gives None."""
+    assert cypher.fulltext_query("sparse autoencoders") == "sparse OR autoencoders"
+    assert cypher.fulltext_query("title:x* AND -circuit") == "title OR x OR and OR circuit"
+    assert cypher.fulltext_query("Sparse sparse SPARSE") == "Sparse"
+    assert cypher.fulltext_query('^"') is None
+    assert cypher.fulltext_query("   ") is None
+    assert cypher.fulltext_query("\x00") is None
+    assert cypher.fulltext_query("🧠" * 50) is None
+    assert cypher.fulltext_query("the probing", stopwords=frozenset({"the"})) == "probing"
+    assert cypher.fulltext_query("the", stopwords=frozenset({"the"})) == "the"
+    many = cypher.fulltext_query(" ".join(f"w{i}" for i in range(3000)))
+    assert many is not None and many.count(" OR ") == 63
+    cjk = cypher.fulltext_query("語" * 10_000)
+    assert cjk is not None and len(cjk) == cypher.MAX_QUERY_CHARS
+    assert cypher.fulltext_query("Übersetzung naïve") == "Übersetzung OR naïve"
+
+
+# -- every statement, with exactly its parameters ---------------------------------------------
+
+class _Result:
+    """Just enough of neo4j.Result for the store."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def data(self) -> list[dict[str, Any]]:
+        return list(self.rows)
+
+    def consume(self) -> None:
+        return None
+
+    def single(self, strict: bool = False) -> dict[str, Any]:
+        assert len(self.rows) == 1
+        return self.rows[0]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+
+class _RecordingTx:
+    """A managed transaction that records statements and answers with canned rows."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]], hashes: dict[str, str]) -> None:
+        self.calls = calls
+        self.hashes = hashes  # the only state kept: each written paper's bundle_hash
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+        params = dict(parameters or {})
+        self.calls.append((query, params))
+        if query == cypher.EXISTING_TAXONOMY_IDS:  # every referenced taxonomy node exists
+            return _Result([{"label": r["label"], "id": r["id"]} for r in params["rows"]])
+        if query == cypher.EXPAND_REFINEMENTS:
+            return _Result([{"id": i} for i in params["ids"]])
+        if query == cypher.MERGE_PAPERS:
+            self.hashes.update({r["id"]: r["props"]["bundle_hash"] for r in params["rows"]})
+        if query == cypher.PAPER_HASHES:
+            stored = [i for i in params["ids"] if i in self.hashes]
+            return _Result([{"id": i, "bundle_hash": self.hashes[i]} for i in stored])
+        canned: dict[str, list[dict[str, Any]]] = {
+            cypher.TAXONOMY_MAX_ORD: [{"max_ord": -1}],
+            cypher.CLEAR_ALL_BATCH: [{"deleted": 0}],
+            cypher.DELETE_PAPER: [{"deleted": 1}],
+            cypher.PAPERS_BY_TECHNIQUE_DATE: [{"total": 0, "page": []}],
+            cypher.PAPERS_BY_TECHNIQUE_CENTRALITY: [{"total": 0, "page": []}],
+            cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
+            cypher.FINISH_RUN: [{"id": params.get("id")}],
+            cypher.PAPER_COUNT: [{"n": 0}],
+            cypher.SHOW_INDEX_STATES: [
+                {"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES
+            ],
+        }
+        return _Result(canned.get(query, []))
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]:
+    """A Neo4jStore whose transactions are recorded instead of sent to a server."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    hashes: dict[str, str] = {}
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(_RecordingTx(calls, hashes)))
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+    return store, calls
+
+
+def _exercise(store: GraphStore) -> None:
+    """Call every GraphStore operation (and clear_all) with inputs that reach every statement."""
+    vec = np.ones(EMBEDDING_DIM, dtype=np.float32) / np.sqrt(EMBEDDING_DIM)
+    bundle = PaperBundle(
+        paper=Paper(id="p1", title="A paper", abstract="words", authors=["Ann Lee"], year=2024,
+                    doi="10.1/X", embedding=vec, sources=["arxiv"]),
+        techniques=[TechniqueUse("probing", "extracted", evidence="probe", score=0.5)],
+        evaluations=[EvaluationUse("faithfulness", "list")],
+        findings=[Finding("p1#1", "We find x.", about=[FindingAbout(Label.TOPIC, "superposition")])],
+        models=["gpt2"],
+        list_rows=[ListRow("tools", "Tools", ["Tools"], tldr="t", line=3)],
+    )
+    filters = SearchFilters(technique_ids=["probing"], topic_ids=["superposition"], section_ids=["tools"],
+                            year_from=2020, year_to=2025, sources=["arxiv"])
+    store.init_schema()
+    store.ping()
+    store.load_taxonomy([TaxonomyNode(Label.TECHNIQUE, "probing", "Probing", parent="cma"),
+                         TaxonomyNode(Label.TECHNIQUE, "cma", "CMA")])
+    store.taxonomy_nodes()
+    assert store.upsert_papers([bundle]) == {"p1": "new"}
+    assert store.upsert_papers([bundle]) == {"p1": "unchanged"}  # only last_seen is touched
+    bundle.paper.abstract = "other words"
+    assert store.upsert_papers([bundle]) == {"p1": "updated"}
+    store.delete_paper("p1")
+    store.get_paper("p1")
+    store.get_papers(["p1"])
+    store.find_paper_ids(arxiv_ids=["1"], dois=["10.1/x"], title_keys=["a paper"])
+    store.paper_ids()
+    store.papers_by_technique("probing")
+    store.papers_by_technique("probing", sort="centrality")
+    store.keyword_search("probing", 5)
+    store.keyword_search("probing", 5, filters)
+    store.vector_search(vec, 5)
+    store.vector_search(vec, 5, filters)
+    store.filter_ids(filters)
+    store.get_embeddings(["p1"])
+    store.related_candidates("p1")
+    store.technique_document_frequency()
+    store.paper_profiles(["p1"])
+    store.technique_counts()
+    store.cooccurring_techniques("probing")
+    store.papers_per_year("probing")
+    store.new_papers("2024-01-01")
+    store.list_sections()
+    store.stats()
+    store.cache_embeddings("m", {"h": vec})
+    store.cached_embeddings("m", ["h"])
+    run = store.start_run("arxiv")
+    store.finish_run(run.id, "succeeded", {"new": 1}, watermark="w")
+    store.runs()
+    store.last_watermark("arxiv")
+    store.acquire_lock("weekly", "me")
+    store.release_lock("weekly", "me")
+    store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
+    store.rejections(since="2024-01-01")
+    store.clear_all()  # type: ignore[attr-defined]
+
+
+def test_every_statement_is_sent_with_exactly_its_parameters(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """A missing parameter is an error on a real server; an extra one hides a typo."""
+    store, calls = recorded
+    _exercise(store)
+    assert calls
+    for query, params in calls:
+        declared = set(PARAMETER.findall(query))
+        assert declared == set(params), f"{sorted(declared)} != {sorted(params)} for:\n{query}"
+
+
+def test_every_statement_is_used(recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]) -> None:
+    """No dead statements: each constant of kg.cypher is run by some operation."""
+    store, calls = recorded
+    _exercise(store)
+    sent = {query for query, _ in calls}
+    statements = {
+        name: value for name, value in vars(cypher).items()
+        if re.fullmatch(r"[A-Z][A-Z0-9_]*", name) and isinstance(value, str)
+    }
+    unused = sorted(name for name, query in statements.items() if query not in sent)
+    assert unused == []
+
+
+def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]) -> None:
+    """The batched rows hold what the bundle says (deduplicated like the embedded store)."""
+    store, calls = recorded
+    vec = np.ones(EMBEDDING_DIM, dtype=np.float32) / np.sqrt(EMBEDDING_DIM)
+    status = store.upsert_papers([PaperBundle(
+        paper=Paper(id="p1", title="Naïve title", authors=["Ann  Lee", "", "Bo"], embedding=vec, year=2023),
+        techniques=[TechniqueUse("probing", "list"), TechniqueUse("probing", "list", evidence="again")],
+        models=["gpt2", "gpt2"],
+    )])
+    assert status == {"p1": "new"}
+    by_query = {q: p for q, p in calls}
+    paper = by_query[cypher.MERGE_PAPERS]["rows"][0]
+    assert paper["id"] == "p1"
+    props = paper["props"]
+    assert props["title"] == "Naïve title" and props["title_key"] == "naive title"
+    assert props["authors"] == ["Ann  Lee", "", "Bo"] and props["authors_text"] == "Ann  Lee, , Bo"
+    assert props["categories"] is None  # empty lists are stored as no property, read back as []
+    assert props["embedding"] == pytest.approx(vec.tolist()) and len(props["embedding"]) == EMBEDDING_DIM
+    assert len(props["bundle_hash"]) == 64
+    authors = by_query[cypher.CREATE_AUTHORED_BY]["rows"]
+    assert [(a["key"], a["name"], a["position"]) for a in authors] == [
+        ("ann lee", "Ann Lee", 0), ("bo", "Bo", 2)
+    ]
+    uses = by_query[cypher.CREATE_USES]["rows"]
+    assert [(u["technique_id"], u["evidence"]) for u in uses] == [("probing", "again")]
+    assert [s["model_id"] for s in by_query[cypher.CREATE_STUDIES]["rows"]] == ["gpt2"]
+
+
+def test_bad_bundles_are_rejected_before_any_statement(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Validation is the embedded store's: ValueError naming the record, nothing sent."""
+    store, calls = recorded
+    bad = [
+        PaperBundle(paper=Paper(id="no-title", title=" ")),
+        PaperBundle(paper=Paper(id="short-vec", title="t", embedding=np.ones(3, dtype=np.float32))),
+        PaperBundle(paper=Paper(id="nan-vec", title="t",
+                                embedding=np.full(EMBEDDING_DIM, np.nan, dtype=np.float32))),
+        PaperBundle(paper=Paper(id="surrogate", title="bad \udc80 text")),
+    ]
+    for bundle in bad:
+        with pytest.raises(ValueError, match=bundle.paper.id):
+            store.upsert_papers([PaperBundle(paper=Paper(id="fine", title="Fine")), bundle])
+    assert calls == []
+
+
+# -- init_schema waits for the indexes --------------------------------------------------------
+
+def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: float
+                  ) -> tuple[Neo4jStore, list[str]]:
+    """A store whose DDL is accepted and whose SHOW INDEXES answers with `states` in turn."""
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j", index_timeout=timeout)
+    ddl: list[str] = []
+    monkeypatch.setattr(store, "_execute", lambda write, work: ddl.append("statement"))
+    answers = iter(states)
+
+    def show(statement: str, **params: Any) -> list[dict[str, Any]]:
+        assert statement == cypher.SHOW_INDEX_STATES and params == {}
+        state = next(answers, states[-1])
+        rows = [{"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES]
+        rows[-1] = {"name": INDEX_NAMES[-1], "state": state, "populationPercent": 42.0}
+        return [*rows, {"name": "someone_elses_index", "state": "FAILED", "populationPercent": 0.0}]
+
+    monkeypatch.setattr(store, "_read", show)
+    return store, ddl
+
+
+def test_init_schema_waits_until_indexes_are_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every DDL statement runs, then SHOW INDEXES is polled until ours are ONLINE."""
+    store, ddl = _schema_store(monkeypatch, ["POPULATING", "ONLINE"], timeout=30.0)
+    store.init_schema()
+    assert len(ddl) == len(cypher.SCHEMA_STATEMENTS)
+    assert "paper_embedding" in INDEX_NAMES and "paper_text" in INDEX_NAMES
+    assert "paper_id_unique" in INDEX_NAMES
+
+
+def test_init_schema_times_out_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index that stays POPULATING past the timeout is named, with its progress."""
+    store, _ = _schema_store(monkeypatch, ["POPULATING"], timeout=0.0)
+    expected = rf"indexes not ONLINE after 0 s: {INDEX_NAMES[-1]} \(POPULATING, 42%\)$"
+    with pytest.raises(StoreError, match=expected):
+        store.init_schema()
+
+
+def test_init_schema_reports_a_failed_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FAILED index of ours is reported at once (other databases' indexes are ignored)."""
+    store, _ = _schema_store(monkeypatch, ["FAILED"], timeout=30.0)
+    with pytest.raises(StoreError, match=rf"index {INDEX_NAMES[-1]} FAILED"):
+        store.init_schema()

@@ -1,0 +1,127 @@
+"""Related papers (kg/related.py): the IOI paper on the seed corpus (real model), and the blend's
+parts on a small hand-built graph (explicit vectors, so every expectation is computed by hand)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kg.embedded import EmbeddedStore
+from kg.entities import Finding, FindingAbout, Paper, PaperBundle, TechniqueUse
+from kg.related import DEFAULT_WEIGHTS, RelatedWeights, UnknownPaper, related
+from kg.schema import Label
+from kg.taxonomy import load_taxonomy
+from tests.seed_store import seed_db_path
+
+IOI = "2211.00593"
+
+
+@pytest.fixture(scope="module")
+def seed(shared_data: Path) -> Iterator[EmbeddedStore]:
+    """The seed corpus (real pipeline, real model)."""
+    s = EmbeddedStore(seed_db_path(shared_data))
+    yield s
+    s.close()
+
+
+def technique_ids(store: EmbeddedStore, paper_id: str) -> set[str]:
+    """The technique ids a paper uses, from its stored profile."""
+    labels = {n.id: n.label for n in store.taxonomy_nodes()}
+    return {t for t in store.paper_profiles([paper_id])[paper_id] if labels.get(t) == Label.TECHNIQUE}
+
+
+def test_ioi_related_share_its_techniques_and_explain(seed: EmbeddedStore) -> None:
+    hits = related(seed, IOI, limit=10)
+    assert len(hits) == 10 and IOI not in [h.id for h in hits]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    mine = technique_ids(seed, IOI)
+    assert mine, "the IOI paper has techniques in the graph"
+    sharing = [h for h in hits if technique_ids(seed, h.id) & mine]
+    assert sharing, "some related papers share the IOI paper's techniques"
+    names = {n.id: n.name for n in seed.taxonomy_nodes()}
+    for hit in hits:
+        assert hit.reasons and all(isinstance(r, str) and r for r in hit.reasons)
+        shared = technique_ids(seed, hit.id) & mine
+        assert set(hit.parts["shared_techniques"]) == shared
+        if shared:
+            reason = next(r for r in hit.reasons if r.startswith("shares "))
+            assert all(names[t] in reason for t in list(hit.parts["shared_techniques"])[:4])
+        assert any(r.startswith("cosine ") for r in hit.reasons)
+    # Circuit Component Reuse re-examines the IOI circuit: it belongs in the list.
+    assert "2310.08744" in [h.id for h in hits]
+
+
+def test_unknown_paper(seed: EmbeddedStore) -> None:
+    with pytest.raises(UnknownPaper, match="nope"):
+        related(seed, "nope")
+
+
+def test_weights_are_one_frozen_documented_place() -> None:
+    assert dataclasses.is_dataclass(RelatedWeights) and RelatedWeights.__doc__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_WEIGHTS.cosine = 1.0  # type: ignore[misc]
+
+
+def unit(*axes: int) -> np.ndarray:
+    """A unit vector along the sum of the given axes."""
+    v = np.zeros(384, dtype=np.float32)
+    v[list(axes)] = 1.0
+    return v / np.linalg.norm(v)
+
+
+def bundle(pid: str, vector: np.ndarray, techniques: list[str], authors: list[str] | None = None,
+           models: list[str] | None = None, topics: list[str] | None = None) -> PaperBundle:
+    """A paper with explicit embedding and edges."""
+    paper = Paper(id=pid, title=f"Paper {pid}", abstract=f"Abstract of {pid}.", authors=authors or [],
+                  year=2023, sources=["records"], embedding=vector, embedding_model="test")
+    findings = [Finding(id=f"{pid}-f", text="We find things.",
+                        about=[FindingAbout(Label.TOPIC, t) for t in topics])] if topics else []
+    return PaperBundle(paper=paper, techniques=[TechniqueUse(t, "list") for t in techniques],
+                       models=models or [], findings=findings)
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """A: causal scrubbing + visualization. B shares the rare one, C the common one, same cosine."""
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(load_taxonomy().nodes)
+    store.upsert_papers([
+        bundle("A", unit(0), ["causal_scrubbing", "visualization"], authors=["Neel Nanda", "Ada"],
+               models=["gpt2"], topics=["superposition"]),
+        bundle("B", unit(0, 1), ["causal_scrubbing"]),
+        bundle("C", unit(0, 2), ["visualization"]),
+        *[bundle(f"D{i}", unit(10 + i), ["visualization"]) for i in range(6)],
+        bundle("E", unit(30), [], authors=["Neel Nanda"]),
+        bundle("F", unit(31), [], models=["gpt2"], topics=["superposition"]),
+    ])
+    yield store
+    store.close()
+
+
+def test_rare_shared_technique_counts_more(graph: EmbeddedStore) -> None:
+    hits = {h.id: h for h in related(graph, "A", limit=20)}
+    b, c = hits["B"], hits["C"]
+    assert b.parts["cosine"] == pytest.approx(c.parts["cosine"], abs=1e-6)
+    assert b.parts["techniques"] > c.parts["techniques"] > 0
+    assert b.score > c.score
+    assert "shares Causal Scrubbing" in b.reasons
+    assert "shares Visualization" in c.reasons
+    assert "cosine 0.71" in b.reasons
+    # idf: 2 of the 11 papers use causal scrubbing, 8 use visualization
+    idf_cs, idf_vis = np.log(1 + 11 / 2), np.log(1 + 11 / 8)
+    assert b.parts["techniques"] == pytest.approx(idf_cs / (idf_cs + idf_vis), abs=1e-3)
+
+
+def test_shared_authors_models_topics_are_reasons(graph: EmbeddedStore) -> None:
+    hits = {h.id: h for h in related(graph, "A", limit=20)}
+    assert "shared author Neel Nanda" in hits["E"].reasons
+    assert "both study GPT-2" in hits["F"].reasons
+    assert "both about Superposition" in hits["F"].reasons
+    w = DEFAULT_WEIGHTS
+    f = hits["F"]
+    assert f.score == pytest.approx(w.models * 1.0 + w.topics * 1.0, abs=1e-4)  # cosine 0, nothing else

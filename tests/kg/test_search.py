@@ -1,0 +1,122 @@
+"""Search quality and behaviour on the seed corpus with the real model (kg/search.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kg.embedded import EmbeddedStore
+from kg.entities import ScoredId, SearchFilters
+from kg.explain import split_sentences
+from kg.search import rrf_fuse, search
+from tests.kg.search_queries import QUERIES, must_find, ndcg_at_k
+from tests.seed_store import real_embedder, seed_db_path
+
+
+@pytest.fixture(scope="module")
+def store(shared_data: Path) -> Iterator[EmbeddedStore]:
+    """The seed corpus loaded through the real pipeline with the real model."""
+    s = EmbeddedStore(seed_db_path(shared_data))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Any:
+    """The real all-MiniLM-L6-v2."""
+    return real_embedder()
+
+
+def ranked(store: EmbeddedStore, embedder: Any, query: str, mode: str, limit: int = 10) -> list[str]:
+    """Result ids of one search."""
+    page = search(store, query, mode=mode, embedder=embedder, limit=limit, sentence_mode="overlap")
+    return [h.id for h in page.results]
+
+
+@pytest.mark.parametrize("query", list(QUERIES))
+def test_expected_papers_in_hybrid_top5(store: EmbeddedStore, embedder: Any, query: str) -> None:
+    top5 = ranked(store, embedder, query, "hybrid", limit=5)
+    missing = [pid for pid in must_find(QUERIES[query]) if pid not in top5]
+    assert not missing, f"{query!r}: {missing} not in top 5 {top5}"
+
+
+def test_hybrid_ndcg_not_worse_than_either_mode(store: EmbeddedStore, embedder: Any) -> None:
+    mean = {
+        mode: float(np.mean([ndcg_at_k(ranked(store, embedder, q, mode), rel) for q, rel in QUERIES.items()]))
+        for mode in ("semantic", "keyword", "hybrid")
+    }
+    assert mean["hybrid"] >= mean["semantic"] - 1e-9, mean
+    assert mean["hybrid"] >= mean["keyword"] - 1e-9, mean
+    assert mean["hybrid"] > 0.8, mean
+
+
+def test_rrf_fuse_by_hand() -> None:
+    fused = rrf_fuse({
+        "semantic": [ScoredId("a", 0.9), ScoredId("b", 0.8), ScoredId("c", 0.1)],
+        "keyword": [ScoredId("b", 10.0), ScoredId("d", 5.0)],
+    })
+    scores = {i: s for i, s, _ in fused}
+    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert scores["a"] == pytest.approx(1 / 61)
+    assert [i for i, _, _ in fused] == ["b", "a", "d", "c"]
+    assert dict((i, r) for i, _, r in fused)["b"] == {"semantic": 2, "keyword": 1}
+    # A swapped pair ties on RRF; the retriever that preferred its paper more decisively wins.
+    tie = rrf_fuse({"semantic": [ScoredId("x", 0.50), ScoredId("y", 0.49)],
+                    "keyword": [ScoredId("y", 10.0), ScoredId("x", 2.0)]})
+    assert [i for i, _, _ in tie] == ["y", "x"]
+
+
+def test_why_has_score_parts_techniques_and_best_sentence(store: EmbeddedStore, embedder: Any) -> None:
+    page = search(store, "logit lens", mode="hybrid", embedder=embedder, limit=10, sentence_mode="embedding")
+    tuned = next(h for h in page.results if h.id == "2303.08112")
+    assert tuned.why["semantic"] > 0.2 and tuned.why["keyword"] > 0
+    assert tuned.why["rrf"] == pytest.approx(tuned.score, abs=1e-4)
+    assert "logit_lens" in tuned.why["matched_techniques"] and tuned.techniques[0] == "logit_lens"
+    assert "Logit Lens" in tuned.why["matched_technique_labels"]
+    # Embedding mode: the chosen sentence is the abstract sentence closest to the query.
+    sentences = split_sentences(tuned.paper.abstract)
+    sims = embedder.encode(sentences) @ embedder.encode_query("logit lens")
+    assert tuned.why["best_sentence_by"] == "embedding"
+    assert tuned.why["best_sentence"] == sentences[int(np.argmax(sims))]
+    assert tuned.why["best_sentence_score"] == pytest.approx(float(np.max(sims)), abs=1e-3)
+    # Overlap mode: the sentence sharing the most query words.
+    ioi = search(store, "indirect object identification", mode="keyword", limit=1, sentence_mode="overlap")
+    hit = ioi.results[0]
+    assert hit.id == "2211.00593" and hit.why["best_sentence_by"] == "overlap"
+    assert "indirect object identification" in hit.why["best_sentence"].lower()
+    assert hit.why["semantic"] is None and hit.why["ranks"] == {"keyword": 1}
+
+
+@pytest.mark.parametrize("mode", ["semantic", "keyword", "hybrid"])
+def test_filters_apply_in_every_mode(store: EmbeddedStore, embedder: Any, mode: str) -> None:
+    filters = SearchFilters(technique_ids=["cma"], year_from=2023)
+    allowed = store.filter_ids(filters)
+    assert allowed
+    page = search(store, "circuits attention heads", mode=mode, filters=filters, embedder=embedder, limit=50)
+    assert page.results and {h.id for h in page.results} <= allowed
+    assert all(h.paper.year >= 2023 for h in page.results)
+    assert all(h.why["matched_techniques"] for h in page.results)
+
+
+def test_pagination_and_total(store: EmbeddedStore, embedder: Any) -> None:
+    whole = search(store, "neurons", mode="hybrid", embedder=embedder, limit=30, sentence_mode="overlap")
+    pages = [search(store, "neurons", mode="hybrid", embedder=embedder, limit=10, offset=o,
+                    sentence_mode="overlap") for o in (0, 10, 20)]
+    assert [h.id for p in pages for h in p.results] == [h.id for h in whole.results]
+    # Semantic candidates cover every paper with an embedding: total is the whole corpus here.
+    assert whole.total == len(store.paper_ids())
+    keyword = search(store, "neurons", mode="keyword", limit=100)
+    assert keyword.total == len(keyword.results) < whole.total
+    assert all("neuron" in (h.title + h.paper.abstract).lower() for h in keyword.results)
+
+
+def test_bad_arguments(store: EmbeddedStore, embedder: Any) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        search(store, "x", mode="fuzzy", embedder=embedder)
+    with pytest.raises(ValueError, match="embedder"):
+        search(store, "x", mode="semantic")
+    assert search(store, "   ", embedder=embedder).results == []

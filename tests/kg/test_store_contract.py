@@ -1,0 +1,725 @@
+"""The GraphStore contract: one suite, run on every backend (Neo4j only when NEO4J_URI is set)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ingest.normalize import title_key
+from kg.embedded import EmbeddedStore
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    FindingAbout,
+    ListRow,
+    Paper,
+    PaperBundle,
+    Rejection,
+    SearchFilters,
+    TechniqueUse,
+)
+from kg.schema import EMBEDDING_DIM, Label
+from kg.store import GraphStore, LockHeld
+from kg.taxonomy import Taxonomy
+
+_NEO4J_SKIP = pytest.mark.skipif(
+    not os.environ.get("NEO4J_URI"),
+    reason="NEO4J_URI is not set: the Neo4j backend runs only against a live Neo4j server",
+)
+BACKENDS = ["embedded", pytest.param("neo4j", marks=_NEO4J_SKIP)]
+
+
+def _open(backend: str, tmp_path: Path) -> GraphStore:
+    if backend == "embedded":
+        return EmbeddedStore(tmp_path / "store" / "paperkg.sqlite3")
+    from kg.neo4j_store import Neo4jStore  # only importable/usable with a server
+
+    store = Neo4jStore(
+        os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"),
+        os.environ.get("NEO4J_PASSWORD", ""), os.environ.get("NEO4J_DATABASE", "neo4j"),
+    )
+    store.init_schema()
+    store.clear_all()  # type: ignore[attr-defined]
+    return store
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend name of this parametrisation."""
+    return request.param
+
+
+@pytest.fixture
+def empty(backend: str, tmp_path: Path) -> Iterator[GraphStore]:
+    """A fresh store with its schema and nothing else."""
+    store = _open(backend, tmp_path)
+    store.init_schema()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(empty: GraphStore, taxonomy: Taxonomy) -> GraphStore:
+    """A fresh store with the packaged taxonomy loaded."""
+    empty.load_taxonomy(taxonomy.nodes)
+    return empty
+
+
+# -- test data -------------------------------------------------------------------------------
+
+def unit_vectors(n: int, seed: int) -> np.ndarray:
+    """n random unit vectors (float32), deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, EMBEDDING_DIM)).astype(np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def bundle(
+    pid: str, title: str | None = None, *, abstract: str = "", year: int | None = 2023,
+    techniques: tuple[str, ...] = (), evaluations: tuple[str, ...] = (), authors: tuple[str, ...] = (),
+    vector: np.ndarray | None = None, sources: tuple[str, ...] = ("arxiv",),
+    findings: tuple[Finding, ...] = (), models: tuple[str, ...] = (), rows: tuple[ListRow, ...] = (),
+    published: str | None = None,
+) -> PaperBundle:
+    """A paper bundle with sensible defaults."""
+    return PaperBundle(
+        paper=Paper(
+            id=pid, title=title if title is not None else f"Paper {pid}", abstract=abstract,
+            arxiv_id=pid, authors=list(authors), year=year,
+            published=published or (f"{year}-01-15" if year else None), sources=list(sources),
+            embedding=vector, embedding_model="test-vectors" if vector is not None else None,
+        ),
+        techniques=[TechniqueUse(t, "extracted", evidence=f"uses {t}", score=0.9) for t in techniques],
+        evaluations=[EvaluationUse(e, "list") for e in evaluations],
+        findings=list(findings), models=list(models), list_rows=list(rows),
+    )
+
+
+def rich_bundle(vector: np.ndarray) -> PaperBundle:
+    """A paper with every kind of edge."""
+    b = bundle(
+        "2211.00593",
+        "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small",
+        abstract="We reverse-engineer the IOI circuit with path patching and find name mover heads.",
+        year=2022, techniques=("path_patching", "knockout"), evaluations=("faithfulness", "completeness"),
+        authors=("Kevin Wang", "Alexandre Variengien", "Arthur Conmy"), vector=vector,
+        sources=("list", "arxiv"), models=("gpt2",),
+        findings=(
+            Finding("2211.00593#f1", "We find name mover heads that copy names.", "claim", "extracted",
+                    about=[FindingAbout(Label.COMPONENT, "name_mover_head"),
+                           FindingAbout(Label.MODEL, "gpt2")]),
+            Finding("2211.00593#f2", "The circuit explains model behaviour.", "claim", "extracted",
+                    about=[FindingAbout(Label.TOPIC, "lm_behavior")]),
+        ),
+        rows=(ListRow("findings/interpreting-lm-behaviors", "Interpreting LM Behaviors",
+                      ["Findings", "Interpreting LM Behaviors"], tldr="IOI circuit",
+                      techniques_text="Path patching, Knockout", evaluation_text="Faithfulness",
+                      title_in_list="Interpretability in the Wild", url_in_list="https://arxiv.org/abs/2211.00593",
+                      line=42),),
+    )
+    b.paper.doi = "10.48550/arXiv.2211.00593"
+    b.paper.venue = "ICLR 2023"
+    b.paper.categories = ["cs.LG", "cs.CL"]
+    b.paper.primary_category = "cs.LG"
+    b.paper.url = "https://arxiv.org/abs/2211.00593"
+    b.paper.pdf_url = "https://arxiv.org/pdf/2211.00593"
+    b.paper.content_hash = "ab" * 32
+    return b
+
+
+def comparable(value: Any, drop: tuple[str, ...] = ("last_seen",)) -> Any:
+    """A dataclass as plain data (arrays as lists), without the named fields, for equality checks."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: comparable(getattr(value, f.name), drop) for f in dataclasses.fields(value)
+                if f.name not in drop}
+    if isinstance(value, list | tuple):
+        return [comparable(v, drop) for v in value]
+    if isinstance(value, np.ndarray):
+        return [round(float(x), 6) for x in value]
+    return value
+
+
+def brute_force(matrix: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[tuple[str, float]]:
+    """Exact cosine top-k with plain numpy (float64 reference)."""
+    scores = matrix.astype(np.float64) @ (query.astype(np.float64) / np.linalg.norm(query))
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(ids[i], float(scores[i])) for i in order]
+
+
+def _stats_total(stats: dict[str, dict[str, int]]) -> int:
+    return sum(stats["nodes"].values()) + sum(stats["relationships"].values())
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+def test_empty_store_returns_empty_everywhere(empty: GraphStore) -> None:
+    q = unit_vectors(1, 0)[0]
+    assert empty.paper_ids() == []
+    assert empty.get_paper("2211.00593") is None
+    assert empty.get_papers(["2211.00593"]) == []
+    assert empty.find_paper_ids(arxiv_ids=["2211.00593"], dois=["10.1/x"], title_keys=["a b"]) == {}
+    assert empty.papers_by_technique("cma") == ([], 0)
+    assert empty.keyword_search("probing", 10) == []
+    assert empty.keyword_search("", 10) == []
+    assert empty.vector_search(q, 10) == []
+    assert empty.vector_search(q, 10, SearchFilters(technique_ids=["cma"])) == []
+    assert empty.filter_ids(SearchFilters(year_from=2000)) == set()
+    assert empty.get_embeddings(["2211.00593"]) == {}
+    assert empty.related_candidates("2211.00593") == []
+    assert empty.paper_profiles(["2211.00593"]) == {}
+    assert empty.technique_counts() == []
+    assert empty.cooccurring_techniques("cma") == []
+    assert empty.papers_per_year("cma") == {}
+    assert empty.new_papers("2000-01-01") == []
+    assert empty.list_sections() == []
+    assert empty.taxonomy_nodes() == []
+    assert empty.runs() == []
+    assert empty.last_watermark("arxiv") is None
+    assert empty.rejections() == []
+    assert empty.cached_embeddings("m", ["h"]) == {}
+    assert _stats_total(empty.stats()) == 0
+    empty.ping()
+
+
+def test_taxonomy_load_is_idempotent(store: GraphStore, taxonomy: Taxonomy) -> None:
+    before = store.stats()
+    nodes = store.taxonomy_nodes()
+    assert [n.id for n in nodes] == [n.id for n in taxonomy.nodes]
+    store.load_taxonomy(taxonomy.nodes)
+    assert store.stats() == before
+    assert before["nodes"][Label.TECHNIQUE] == len(taxonomy.of_label(Label.TECHNIQUE))
+    # REFINES: one edge per node whose parent has the same label (Technique/Evaluation/Topic).
+    expected = sum(
+        1 for n in taxonomy.nodes
+        if n.parent in taxonomy.by_id and taxonomy.by_id[n.parent].label == n.label
+        and n.label in (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC)
+    )
+    assert before["relationships"]["REFINES"] == expected > 0
+    patching = next(n for n in store.taxonomy_nodes(Label.TECHNIQUE) if n.id == "activation_patching")
+    assert patching.parent == "cma"
+    assert patching.name == "Activation Patching"
+    assert all(n.label == Label.MODEL for n in store.taxonomy_nodes(Label.MODEL))
+
+
+def test_upsert_is_idempotent(store: GraphStore) -> None:
+    vec = unit_vectors(2, 1)
+    other = bundle("2301.00001", "Sparse autoencoders find features", techniques=("sae",), vector=vec[1])
+    assert store.upsert_papers([rich_bundle(vec[0]), other]) == {"2211.00593": "new", "2301.00001": "new"}
+    detail = store.get_paper("2211.00593")
+    stats = store.stats()
+    keyword = store.keyword_search("name mover circuit", 5)
+    vector = store.vector_search(vec[0], 5)
+    assert store.upsert_papers([rich_bundle(vec[0]), other]) == {
+        "2211.00593": "unchanged", "2301.00001": "unchanged"
+    }
+    again = store.get_paper("2211.00593")
+    assert comparable(again) == comparable(detail)
+    assert again.paper.first_seen == detail.paper.first_seen
+    assert again.paper.last_seen >= detail.paper.last_seen
+    assert store.stats() == stats
+    assert store.keyword_search("name mover circuit", 5) == keyword
+    assert store.vector_search(vec[0], 5) == vector
+
+
+def test_upsert_replaces_properties_and_edges(store: GraphStore) -> None:
+    vec = unit_vectors(2, 2)
+    store.upsert_papers([rich_bundle(vec[0])])
+    first = store.get_paper("2211.00593")
+    changed = bundle("2211.00593", "IOI revisited", techniques=("probing",), authors=("Kevin Wang",),
+                     vector=vec[1], year=2024)
+    assert store.upsert_papers([changed]) == {"2211.00593": "updated"}
+    detail = store.get_paper("2211.00593")
+    assert detail.paper.title == "IOI revisited"
+    assert detail.paper.first_seen == first.paper.first_seen
+    assert [t.technique_id for t in detail.techniques] == ["probing"]
+    assert detail.evaluations == [] and detail.findings == [] and detail.models == []
+    assert detail.list_rows == []
+    assert detail.paper.authors == ["Kevin Wang"]
+    stats = store.stats()["relationships"]
+    assert stats["USES"] == 1 and stats["REPORTS"] == 0 and stats["ABOUT"] == 0
+    assert stats["LISTED_IN"] == 0 and stats["STUDIES"] == 0 and stats["AUTHORED_BY"] == 1
+    assert store.stats()["nodes"]["Finding"] == 0
+    # Authors are nodes in their own right: they stay when a paper drops them.
+    assert store.stats()["nodes"]["Author"] == 3
+    np.testing.assert_allclose(detail.paper.embedding, vec[1], atol=1e-6)
+    assert store.keyword_search("revisited", 5)[0].id == "2211.00593"
+    assert store.keyword_search("mover", 5) == []
+    assert store.vector_search(vec[1], 1)[0].id == "2211.00593"
+
+
+def test_batch_upsert_of_1000_papers(store: GraphStore) -> None:
+    vecs = unit_vectors(1000, 3)
+    techs = ["probing", "sae", "activation_patching", "logit_lens", "path_patching"]
+    bundles = [
+        bundle(f"2400.{i:05d}", f"Paper number {i}", abstract=f"abstract of paper {i} word{i % 7}",
+               techniques=(techs[i % 5], techs[(i + 1) % 5]), authors=(f"Author {i % 50}",),
+               vector=vecs[i], year=2015 + i % 10)
+        for i in range(1000)
+    ]
+    status = store.upsert_papers(bundles)
+    assert len(status) == 1000 and set(status.values()) == {"new"}
+    stats = store.stats()
+    assert stats["nodes"]["Paper"] == 1000
+    assert stats["nodes"]["Author"] == 50
+    assert stats["relationships"]["USES"] == 2000
+    assert stats["relationships"]["AUTHORED_BY"] == 1000
+    assert sorted(store.paper_ids()) == sorted(b.paper.id for b in bundles)
+    wanted = ["2400.00999", "missing", "2400.00000", "2400.00500"]
+    assert [p.id for p in store.get_papers(wanted)] == ["2400.00999", "2400.00000", "2400.00500"]
+    assert all(p.embedding is None for p in store.get_papers(wanted))
+    assert set(store.upsert_papers(bundles).values()) == {"unchanged"}
+    assert store.stats() == stats
+    assert store.vector_search(vecs[123], 1)[0].id == "2400.00123"
+    embeddings = store.get_embeddings(["2400.00007", "missing"])
+    assert list(embeddings) == ["2400.00007"]
+    np.testing.assert_allclose(embeddings["2400.00007"], vecs[7], atol=1e-6)
+
+
+def test_get_paper_with_neighbourhood(store: GraphStore) -> None:
+    vec = unit_vectors(1, 4)[0]
+    b = rich_bundle(vec)
+    store.upsert_papers([b])
+    d = store.get_paper("2211.00593")
+    assert d is not None
+    p = d.paper
+    for name in ("id", "title", "abstract", "arxiv_id", "doi", "authors", "published", "year", "venue",
+                 "primary_category", "categories", "url", "pdf_url", "sources", "item_type",
+                 "embedding_model", "content_hash"):
+        assert getattr(p, name) == getattr(b.paper, name), name
+    assert p.authors_text == "Kevin Wang, Alexandre Variengien, Arthur Conmy"
+    np.testing.assert_allclose(p.embedding, vec, atol=1e-6)
+    assert p.first_seen and p.last_seen
+    assert {(t.technique_id, t.source, t.label) for t in d.techniques} == {
+        ("path_patching", "extracted", "Path Patching"), ("knockout", "extracted", "Knockout")
+    }
+    assert all(t.evidence and t.score == pytest.approx(0.9) for t in d.techniques)
+    assert {(e.evaluation_id, e.label) for e in d.evaluations} == {
+        ("faithfulness", "Faithfulness"), ("completeness", "Completeness")
+    }
+    assert [f.id for f in d.findings] == ["2211.00593#f1", "2211.00593#f2"]
+    f1 = d.findings[0]
+    assert f1.text == "We find name mover heads that copy names."
+    assert {(a.label, a.id) for a in f1.about} == {
+        (Label.COMPONENT, "name_mover_head"), (Label.MODEL, "gpt2")
+    }
+    assert all(a.name for a in f1.about)
+    assert [(m.label, m.id) for m in d.models] == [(Label.MODEL, "gpt2")]
+    assert d.models[0].name
+    row = d.list_rows[0]
+    assert comparable(row) == comparable(b.list_rows[0])
+    stats = store.stats()
+    assert stats["nodes"]["Paper"] == 1 and stats["nodes"]["Finding"] == 2
+    assert stats["nodes"]["Author"] == 3 and stats["nodes"]["ListSection"] == 1
+    rel = stats["relationships"]
+    assert (rel["USES"], rel["EVALUATES"], rel["REPORTS"], rel["ABOUT"], rel["STUDIES"],
+            rel["LISTED_IN"], rel["AUTHORED_BY"]) == (2, 2, 2, 3, 1, 1, 3)
+    assert store.list_sections() == [{
+        "id": "findings/interpreting-lm-behaviors", "title": "Interpreting LM Behaviors",
+        "path": ["Findings", "Interpreting LM Behaviors"], "count": 1,
+    }]
+    assert store.paper_profiles(["2211.00593", "missing"]) == {
+        "2211.00593": {"path_patching", "knockout", "gpt2", "name_mover_head", "lm_behavior"}
+    }
+
+
+def _technique_corpus(store: GraphStore) -> None:
+    vecs = unit_vectors(5, 5)
+    store.upsert_papers([
+        bundle("p-ap", "Activation patching study", techniques=("activation_patching",), year=2023,
+               vector=vecs[0], published="2023-05-01"),
+        bundle("p-pp", "Path patching study", techniques=("path_patching", "probing"), year=2024,
+               vector=vecs[1], published="2024-02-01", findings=(
+                   Finding("p-pp#1", "A claim.", about=[FindingAbout(Label.TOPIC, "lm_behavior")]),)),
+        bundle("p-cma", "Causal mediation study", techniques=("cma", "probing"), year=2021,
+               vector=vecs[2], published="2021-03-01"),
+        bundle("p-probe", "Probing study", techniques=("probing",), year=2021, vector=vecs[3],
+               published="2021-06-01"),
+        bundle("p-none", "No technique", year=None, vector=vecs[4]),
+    ])
+
+
+def test_papers_by_technique_includes_refinements(store: GraphStore) -> None:
+    _technique_corpus(store)
+    papers, total = store.papers_by_technique("cma")
+    assert total == 3
+    assert [p.id for p in papers] == ["p-pp", "p-ap", "p-cma"]  # newest first
+    papers, total = store.papers_by_technique("cma", include_refinements=False)
+    assert (total, [p.id for p in papers]) == (1, ["p-cma"])
+    papers, total = store.papers_by_technique("cma", limit=1, offset=1)
+    assert (total, [p.id for p in papers]) == (3, ["p-ap"])
+    papers, _ = store.papers_by_technique("cma", sort="centrality")
+    assert papers[0].id == "p-pp"  # most edges (two techniques and a finding)
+    assert store.papers_by_technique("no_such_technique") == ([], 0)
+    counts = {c.id: c for c in store.technique_counts()}
+    assert (counts["cma"].own_count, counts["cma"].total_count) == (1, 3)
+    assert (counts["activation_patching"].own_count, counts["activation_patching"].total_count) == (1, 1)
+    assert counts["activation_patching"].parent == "cma"
+    assert (counts["probing"].own_count, counts["probing"].total_count) == (3, 3)
+    assert (counts["knockout"].own_count, counts["knockout"].total_count) == (0, 0)
+    assert (counts["lm_behavior"].own_count, counts["lm_behavior"].label) == (1, Label.TOPIC)
+    assert {c.label for c in counts.values()} == {
+        Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT
+    }
+    assert store.papers_per_year("cma") == {2021: 1, 2023: 1, 2024: 1}
+    assert store.papers_per_year("probing") == {2021: 2, 2024: 1}
+    assert store.cooccurring_techniques("cma") == [("probing", 2)]
+    assert store.cooccurring_techniques("probing") == [("cma", 1), ("path_patching", 1)]
+    df = store.technique_document_frequency()
+    assert df["probing"] == 3 and df["cma"] == 1 and df["knockout"] == 0
+
+
+def test_related_candidates(store: GraphStore) -> None:
+    vecs = unit_vectors(4, 6)
+    store.upsert_papers([
+        bundle("a", "Paper A", techniques=("causal_scrubbing", "visualization"), authors=("Ann Lee",),
+               vector=vecs[0], models=("gpt2",)),
+        bundle("b", "Paper B", techniques=("causal_scrubbing",), vector=vecs[1]),
+        bundle("c", "Paper C", techniques=("visualization",), authors=("Ann  Lee",), vector=vecs[2]),
+        bundle("d", "Paper D", techniques=("probing",), vector=vecs[3], models=("gpt2",)),
+    ])
+    cands = {c.id: c for c in store.related_candidates("a")}
+    assert set(cands) == {"b", "c", "d"}
+    assert cands["b"].shared_techniques == ["causal_scrubbing"]
+    assert cands["c"].shared_techniques == ["visualization"]
+    assert cands["c"].shared_authors == ["Ann Lee"]
+    assert cands["d"].shared_models == ["gpt2"] and cands["d"].shared_techniques == []
+    assert [c.id for c in store.related_candidates("a", limit=1)] == [store.related_candidates("a")[0].id]
+    assert store.related_candidates("missing") == []
+
+
+def test_keyword_search(store: GraphStore) -> None:
+    store.upsert_papers([
+        bundle("k1", "Towards monosemanticity with sparse autoencoders",
+               abstract="Dictionary learning decomposes activations into features.",
+               authors=("Trenton Bricken",)),
+        bundle("k2", "Interpretability in the wild", abstract="A circuit for indirect object identification.",
+               authors=("Kevin Wang",)),
+        bundle("k3", "Probing classifiers", abstract="Linear probes read features from hidden states; "
+               "we do not use sparse autoencoders.", authors=("Yonatan Belinkov",)),
+    ])
+    hits = store.keyword_search("sparse autoencoders", 10)
+    assert [h.id for h in hits][:2] == ["k1", "k3"]  # title match ranks first
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+    assert all(h.score > 0 for h in hits)
+    assert [h.id for h in store.keyword_search("Belinkov", 10)] == ["k3"]  # authors are searched
+    assert [h.id for h in store.keyword_search("INDIRECT object", 10)] == ["k2"]
+    assert {h.id for h in store.keyword_search("features", 10)} == {"k1", "k3"}
+    assert len(store.keyword_search("features", 1)) == 1
+    assert store.keyword_search("zzzunknownword", 10) == []
+    assert store.keyword_search("   ", 10) == []
+
+
+def test_vector_search_equals_brute_force(store: GraphStore, backend: str) -> None:
+    n = 400
+    vecs = unit_vectors(n, 7)
+    ids = [f"v{i:04d}" for i in range(n)]
+    store.upsert_papers([
+        bundle(ids[i], vector=vecs[i], techniques=(("probing",) if i % 3 == 0 else ("sae",)),
+               year=2010 + i % 15)
+        for i in range(n)
+    ])
+    queries = unit_vectors(25, 8)
+    recalls = []
+    for q in queries:
+        expected = brute_force(vecs, ids, q, 10)
+        got = store.vector_search(q, 10)
+        if backend == "embedded":
+            assert [g.id for g in got] == [e[0] for e in expected]
+            np.testing.assert_allclose([g.score for g in got], [e[1] for e in expected], atol=1e-5)
+        else:
+            recalls.append(len({g.id for g in got} & {e[0] for e in expected}) / 10)
+            assert all(a.score >= b.score for a, b in itertools.pairwise(got))
+        # Filters: the same as brute force over the papers that pass them.
+        keep = [i for i in range(n) if i % 3 == 0 and 2015 <= 2010 + i % 15 <= 2020]
+        expected_f = brute_force(vecs[keep], [ids[i] for i in keep], q, 5)
+        flt = SearchFilters(technique_ids=["probing"], year_from=2015, year_to=2020)
+        got_f = store.vector_search(q, 5, flt)
+        if backend == "embedded":
+            assert [g.id for g in got_f] == [e[0] for e in expected_f]
+        else:
+            assert {g.id for g in got_f} <= {ids[i] for i in keep}
+    if recalls:
+        assert np.mean(recalls) >= 0.9
+    # A query equal to a stored vector finds it with cosine 1; k larger than the corpus returns all.
+    top = store.vector_search(vecs[17], 1)[0]
+    assert top.id == ids[17] and top.score == pytest.approx(1.0, abs=1e-5)
+    assert len(store.vector_search(queries[0], n + 50)) == n
+
+
+def _filter_corpus(store: GraphStore) -> np.ndarray:
+    vecs = unit_vectors(6, 9)
+    sec_features = ListRow("findings-and-applications/findings-on-features", "Findings on Features",
+                           ["Findings and Applications", "Findings on Features"])
+    sec_dyn = ListRow("findings-and-applications/learning-dynamics", "Learning Dynamics",
+                      ["Findings and Applications", "Learning Dynamics"])
+    sec_tools = ListRow("tools", "Tools", ["Tools"])
+    store.upsert_papers([
+        bundle("f1", "Features paper", abstract="features", techniques=("sae",), year=2022,
+               sources=("list",), rows=(sec_features,), vector=vecs[0]),
+        bundle("f2", "Dynamics paper", abstract="features", techniques=("activation_patching",), year=2023,
+               sources=("list", "arxiv"), rows=(sec_dyn,), vector=vecs[1]),
+        bundle("f3", "Superposition paper", abstract="features", techniques=("probing",), year=2024,
+               sources=("arxiv",), vector=vecs[2], findings=(
+                   Finding("f3#1", "Superposition exists.",
+                           about=[FindingAbout(Label.TOPIC, "superposition")]),)),
+        bundle("f4", "Tool paper", abstract="features", year=2020, sources=("records",),
+               rows=(sec_tools,), vector=vecs[3]),
+        bundle("f5", "Steering paper", abstract="features", techniques=("steering_vector",), year=2024,
+               sources=("arxiv",), vector=vecs[4], findings=(
+                   Finding("f5#1", "Steering works.",
+                           about=[FindingAbout(Label.TOPIC, "lm_generation_steering")]),)),
+        bundle("f6", "Undated paper", abstract="features", year=None, sources=("arxiv",), vector=vecs[5]),
+    ])
+    return vecs
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (SearchFilters(technique_ids=["cma"]), {"f2"}),
+        (SearchFilters(technique_ids=["cma"], include_refinements=False), set()),
+        (SearchFilters(technique_ids=["sae", "probing"]), {"f1", "f3"}),
+        (SearchFilters(topic_ids=["superposition"]), {"f3"}),
+        (SearchFilters(topic_ids=["learning_dynamics"]), {"f2"}),  # via the list section
+        (SearchFilters(topic_ids=["applications"]), {"f5"}),  # via a refining topic
+        (SearchFilters(topic_ids=["applications"], include_refinements=False), set()),
+        (SearchFilters(section_ids=["tools"]), {"f4"}),
+        (SearchFilters(section_ids=["findings-and-applications"]), {"f1", "f2"}),  # a parent section
+        (SearchFilters(section_ids=["findings-and-applications/findings-on-features"]), {"f1"}),
+        (SearchFilters(section_ids=["findings"]), set()),  # not a path prefix
+        (SearchFilters(year_from=2023), {"f2", "f3", "f5"}),
+        (SearchFilters(year_to=2022), {"f1", "f4"}),
+        (SearchFilters(year_from=2022, year_to=2023), {"f1", "f2"}),
+        (SearchFilters(sources=["list"]), {"f1", "f2"}),
+        (SearchFilters(sources=["records", "list"]), {"f1", "f2", "f4"}),
+        (SearchFilters(sources=["arxiv"], year_from=2024), {"f3", "f5"}),
+        (SearchFilters(technique_ids=["sae"], sources=["arxiv"]), set()),
+        (SearchFilters(), {"f1", "f2", "f3", "f4", "f5", "f6"}),
+    ],
+)
+def test_filters(store: GraphStore, filters: SearchFilters, expected: set[str]) -> None:
+    vecs = _filter_corpus(store)
+    assert store.filter_ids(filters) == expected
+    assert {h.id for h in store.keyword_search("features", 10, filters)} == expected
+    assert {h.id for h in store.vector_search(vecs[0], 10, filters)} == expected
+
+
+def test_unicode_and_very_long_abstracts(store: GraphStore) -> None:
+    long_abstract = ("Mechanistic interpretability of transformers. " * 2200) + "finalword"
+    assert len(long_abstract.encode("utf-8")) > 100_000
+    title = "Naïve Übersetzung: 機械的解釈可能性 and émojis 🧠 in العربية"
+    vec = unit_vectors(1, 10)[0]
+    store.upsert_papers([
+        bundle("u1", title, abstract=long_abstract, authors=("Zoë Ångström", "李雷"), vector=vec),
+    ])
+    d = store.get_paper("u1")
+    assert d.paper.title == title
+    assert d.paper.abstract == long_abstract
+    assert d.paper.authors == ["Zoë Ångström", "李雷"]
+    assert [h.id for h in store.keyword_search("finalword", 5)] == ["u1"]
+    assert [h.id for h in store.keyword_search("Übersetzung", 5)] == ["u1"]
+    assert [h.id for h in store.keyword_search("naive", 5)] == ["u1"]  # diacritics folded
+    assert [h.id for h in store.keyword_search("Ångström", 5)] == ["u1"]
+    assert store.upsert_papers([
+        bundle("u1", title, abstract=long_abstract, authors=("Zoë Ångström", "李雷"), vector=vec),
+    ]) == {"u1": "unchanged"}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: setattr(b.paper, "title", ""), "missing title"),
+        (lambda b: setattr(b.paper, "title", "   "), "missing title"),
+        (lambda b: setattr(b.paper, "embedding", np.ones(128, dtype=np.float32)), "shape"),
+        (lambda b: setattr(b.paper, "embedding", np.full(EMBEDDING_DIM, np.nan, dtype=np.float32)), "NaN"),
+        (lambda b: setattr(b.paper, "abstract", "broken \udc80 surrogate"), "UTF-8"),
+        (lambda b: b.paper.authors.append("bad \ud800 author"), "UTF-8"),
+        (lambda b: b.techniques.append(TechniqueUse("not_a_technique", "extracted")), "not_a_technique"),
+        (lambda b: b.techniques.append(TechniqueUse("probing", "guessed")), "source"),
+    ],
+)
+def test_bad_input_raises_naming_the_record_and_writes_nothing(
+    store: GraphStore, mutate: Any, message: str
+) -> None:
+    vecs = unit_vectors(3, 11)
+    store.upsert_papers([bundle("ok-0", "Existing paper", vector=vecs[0])])
+    before = store.stats()
+    bad = bundle("bad-paper", "Bad paper", vector=vecs[1])
+    mutate(bad)
+    good = bundle("ok-1", "Good paper in the same batch", vector=vecs[2], techniques=("sae",))
+    with pytest.raises(ValueError, match="bad-paper") as info:
+        store.upsert_papers([good, bad])
+    assert message in str(info.value)
+    assert store.stats() == before
+    assert store.get_paper("ok-1") is None
+    assert store.paper_ids() == ["ok-0"]
+    assert [h.id for h in store.vector_search(vecs[2], 5)] == ["ok-0"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "') OR 1=1 --", '" MATCH (n) DETACH DELETE n //', "NEAR(a b)", "title:x*", '^"', '"', "*",
+        "AND OR NOT", "a AND", "(((", "'; DROP TABLE papers; --", "col:val", "-circuit", "+probing",
+        "\\", "\x00", "🧠" * 2500, "語" * 10_000, " ".join(f"w{i}" for i in range(3000)),
+    ],
+)
+def test_hostile_keyword_queries_are_plain_words(store: GraphStore, query: str) -> None:
+    store.upsert_papers([
+        bundle("h1", "Circuit discovery with probing", abstract="OR AND NOT NEAR title x"),
+        bundle("h2", "Another paper", abstract="nothing special"),
+    ])
+    before = store.stats()
+    hits = store.keyword_search(query, 10)
+    assert all(h.id in {"h1", "h2"} for h in hits)
+    assert store.stats() == before
+    assert sorted(store.paper_ids()) == ["h1", "h2"]
+    assert store.keyword_search(query, 10, SearchFilters(year_from=1900)) == hits
+
+
+def test_operator_words_match_literally(store: GraphStore) -> None:
+    store.upsert_papers([
+        bundle("o1", "NEAR the circuit", abstract="words"),
+        bundle("o2", "Something else", abstract="words"),
+    ])
+    assert [h.id for h in store.keyword_search("NEAR", 5)] == ["o1"]
+    assert [h.id for h in store.keyword_search("circuit*", 5)] == ["o1"]
+
+
+def test_runs_and_watermark(store: GraphStore) -> None:
+    assert store.last_watermark("arxiv") is None
+    first = store.start_run("arxiv")
+    assert first.status == "running" and first.source == "arxiv" and first.started
+    store.finish_run(first.id, "succeeded", {"new": 3, "updated": 1}, watermark="2026-11-01T00:00:00Z")
+    second = store.start_run("arxiv")
+    store.finish_run(second.id, "failed", {"new": 0}, watermark="2026-11-20T00:00:00Z", message="boom")
+    other = store.start_run("list")
+    assert store.last_watermark("arxiv") == "2026-11-01T00:00:00Z"
+    assert store.last_watermark("list") is None
+    runs = store.runs()
+    assert [r.id for r in runs] == [other.id, second.id, first.id]
+    assert runs[0].status == "running" and runs[0].finished is None
+    assert runs[1].status == "failed" and runs[1].watermark is None and runs[1].message == "boom"
+    assert runs[2].counts == {"new": 3, "updated": 1} and runs[2].finished
+    assert [r.id for r in store.runs("arxiv")] == [second.id, first.id]
+    assert [r.id for r in store.runs(limit=1)] == [other.id]
+    third = store.start_run("arxiv")
+    store.finish_run(third.id, "succeeded", {}, watermark="2026-11-24T00:00:00Z")
+    assert store.last_watermark("arxiv") == "2026-11-24T00:00:00Z"
+    assert store.stats()["nodes"]["IngestRun"] == 4
+
+
+def test_locks(store: GraphStore) -> None:
+    store.acquire_lock("weekly", "worker-a")
+    with pytest.raises(LockHeld, match="worker-a"):
+        store.acquire_lock("weekly", "worker-b")
+    store.acquire_lock("weekly", "worker-a")  # re-entrant for its owner
+    store.release_lock("weekly", "worker-b")  # not the owner: no effect
+    with pytest.raises(LockHeld):
+        store.acquire_lock("weekly", "worker-b")
+    store.acquire_lock("other", "worker-b")  # locks are independent
+    store.release_lock("weekly", "worker-a")
+    store.acquire_lock("weekly", "worker-b")
+    # An expired lock is taken over.
+    store.acquire_lock("short", "worker-a", ttl_seconds=0)
+    time.sleep(0.05)
+    store.acquire_lock("short", "worker-b")
+    with pytest.raises(LockHeld):
+        store.acquire_lock("short", "worker-a")
+
+
+def test_embedding_cache(store: GraphStore) -> None:
+    vecs = unit_vectors(3, 12)
+    store.cache_embeddings("model-a", {"h1": vecs[0], "h2": vecs[1]})
+    got = store.cached_embeddings("model-a", ["h1", "h2", "h3"])
+    assert set(got) == {"h1", "h2"}
+    np.testing.assert_array_equal(got["h1"], vecs[0])
+    assert got["h1"].dtype == np.float32
+    assert store.cached_embeddings("model-b", ["h1"]) == {}
+    store.cache_embeddings("model-a", {"h1": vecs[2]})
+    np.testing.assert_array_equal(store.cached_embeddings("model-a", ["h1"])["h1"], vecs[2])
+    store.cache_embeddings("model-a", {})
+    assert store.stats()["nodes"]["Paper"] == 0
+
+
+def test_rejections(store: GraphStore) -> None:
+    store.record_rejections([
+        Rejection("2411.00001", "Circuit boards", "no MI evidence", 0.12, run_id="r1",
+                  seen_at="2026-11-01T10:00:00+00:00"),
+        Rejection("2411.00002", "Probing the ocean", "similarity below threshold", 0.31, run_id="r1",
+                  seen_at="2026-11-20T10:00:00+00:00"),
+    ])
+    store.record_rejections([
+        Rejection("2411.00001", "Circuit boards", "no MI evidence (rechecked)", 0.1, run_id="r1",
+                  seen_at="2026-11-02T10:00:00+00:00"),
+    ])
+    got = store.rejections()
+    assert [r.arxiv_id for r in got] == ["2411.00002", "2411.00001"]
+    assert got[1].reason == "no MI evidence (rechecked)" and got[1].score == pytest.approx(0.1)
+    assert got[1].run_id == "r1"
+    assert [r.arxiv_id for r in store.rejections(since="2026-11-10")] == ["2411.00002"]
+    assert len(store.rejections(limit=1)) == 1
+    store.record_rejections([Rejection("2411.00003", "Fresh", "no evidence", 0.0)])
+    fresh = store.rejections(since=datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    assert [r.arxiv_id for r in fresh] == ["2411.00003"] and fresh[0].seen_at
+
+
+def test_delete_paper(store: GraphStore) -> None:
+    vecs = unit_vectors(2, 13)
+    store.upsert_papers([rich_bundle(vecs[0]), bundle("keep", "Keep this paper", vector=vecs[1])])
+    assert store.vector_search(vecs[0], 1)[0].id == "2211.00593"
+    assert store.delete_paper("2211.00593") is True
+    assert store.delete_paper("2211.00593") is False
+    assert store.get_paper("2211.00593") is None
+    assert store.paper_ids() == ["keep"]
+    assert [h.id for h in store.vector_search(vecs[0], 5)] == ["keep"]
+    assert store.keyword_search("mover circuit", 5) == []
+    stats = store.stats()
+    assert stats["nodes"]["Paper"] == 1 and stats["nodes"]["Finding"] == 0
+    assert stats["nodes"]["Author"] == 3  # authors stay
+    assert stats["nodes"]["Technique"] > 0  # taxonomy stays
+    rel = stats["relationships"]
+    assert rel["USES"] == rel["EVALUATES"] == rel["REPORTS"] == rel["ABOUT"] == rel["LISTED_IN"] == 0
+    assert store.upsert_papers([rich_bundle(vecs[0])]) == {"2211.00593": "new"}
+    assert store.vector_search(vecs[0], 1)[0].id == "2211.00593"
+
+
+def test_new_papers(store: GraphStore) -> None:
+    store.upsert_papers([bundle("old-1", "Old one"), bundle("old-2", "Old two")])
+    time.sleep(0.01)
+    boundary = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+    store.upsert_papers([bundle("new-1", "New one")])
+    time.sleep(0.01)
+    store.upsert_papers([bundle("new-2", "New two")])
+    store.upsert_papers([bundle("old-1", "Old one, updated title")])  # first_seen is kept
+    assert [p.id for p in store.new_papers(boundary)] == ["new-2", "new-1"]
+    assert [p.id for p in store.new_papers(boundary, limit=1)] == ["new-2"]
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    assert {p.id for p in store.new_papers(today)} == {"old-1", "old-2", "new-1", "new-2"}
+    assert store.new_papers("2999-01-01") == []
+
+
+def test_find_paper_ids(store: GraphStore) -> None:
+    vec = unit_vectors(1, 14)[0]
+    store.upsert_papers([
+        rich_bundle(vec), bundle("slug-paper", "A Mathematical Framework (2021)", year=2021)
+    ])
+    store.upsert_papers([PaperBundle(paper=Paper(id="no-arxiv", title="Toy Models of Superposition"))])
+    found = store.find_paper_ids(
+        arxiv_ids=["2211.00593", "9999.99999"], dois=["10.48550/ARXIV.2211.00593"],
+        title_keys=[title_key("Toy models of superposition!"), title_key("unknown")],
+    )
+    assert found == {
+        "2211.00593": "2211.00593", "10.48550/ARXIV.2211.00593": "2211.00593",
+        title_key("Toy models of superposition!"): "no-arxiv",
+    }

@@ -1,0 +1,109 @@
+"""docker-compose.yml is valid (checked offline by docker-compose itself) and wires the services."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def compose(*args: str, env_file: Path | None = None, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """Run `docker-compose -f docker-compose.yml [--env-file F] ARGS` in the repository (no engine needed)."""
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.fail("docker-compose is not installed (Debian package docker-compose; .ci/run installs it)")
+    cmd = [exe, "-f", "docker-compose.yml"]
+    if env_file is not None:
+        cmd += ["--env-file", str(env_file)]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "PAPERKG_", "DOCKER_"))}
+    return subprocess.run([*cmd, *args], cwd=REPO, env={**base, **(env or {})}, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def env_file() -> Path:
+    """The project's .env if there is one, else .env.example (passed with --env-file: nothing is written)."""
+    local = REPO / ".env"
+    return local if local.is_file() else REPO / ".env.example"
+
+
+@pytest.fixture(scope="module")
+def config(env_file: Path) -> dict[str, Any]:
+    """The fully resolved compose configuration."""
+    proc = compose("config", env_file=env_file)
+    assert proc.returncode == 0, proc.stderr
+    return yaml.safe_load(proc.stdout)
+
+
+def test_compose_file_is_valid(env_file: Path) -> None:
+    """`docker-compose config -q` accepts the file."""
+    proc = compose("config", "-q", env_file=env_file)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_password_is_required(tmp_path: Path) -> None:
+    """Without NEO4J_PASSWORD the configuration is refused with a message saying what to set."""
+    empty = tmp_path / "empty.env"
+    empty.write_text("# nothing\n")
+    proc = compose("config", "-q", env_file=empty)
+    assert proc.returncode != 0
+    assert "NEO4J_PASSWORD" in proc.stderr
+
+
+def test_env_example_sets_the_password() -> None:
+    """The shipped example defines every variable the compose file requires."""
+    text = (REPO / ".env.example").read_text()
+    assert any(line.startswith("NEO4J_PASSWORD=") and len(line.split("=", 1)[1]) >= 8
+               for line in text.splitlines())
+
+
+def test_services_and_healthchecks(config: dict[str, Any]) -> None:
+    """neo4j (healthchecked with cypher-shell), init, api (gunicorn) and scheduler, wired in order."""
+    services = config["services"]
+    assert {"neo4j", "init", "api", "scheduler"} <= set(services)
+
+    neo4j = services["neo4j"]
+    assert neo4j["image"].split(":")[0] == "neo4j" and neo4j["image"].split(":")[1].startswith("5")
+    assert neo4j["environment"]["NEO4J_AUTH"].startswith("neo4j/")
+    probe = " ".join(neo4j["healthcheck"]["test"])
+    assert "cypher-shell" in probe and "RETURN 1" in probe and "NEO4J_PASSWORD" in probe
+    assert any(str(v).endswith(":/data") or ":/data:" in str(v) for v in neo4j["volumes"]) or any(
+        isinstance(v, dict) and v.get("target") == "/data" for v in neo4j["volumes"]
+    )
+
+    for name in ("init", "api", "scheduler"):
+        service = services[name]
+        assert "build" in service, name
+        env = service["environment"]
+        assert env["PAPERKG_NEO4J_URI"] == "bolt://neo4j:7687", name
+        assert env["PAPERKG_NEO4J_PASSWORD"] == neo4j["environment"]["NEO4J_PASSWORD"], name
+        assert service["depends_on"]["neo4j"]["condition"] == "service_healthy", name
+
+    assert services["init"]["command"] == ["paperkg", "init"]
+    assert services["scheduler"]["command"] == ["paperkg", "schedule"]
+    api = services["api"]
+    assert api["command"][0] == "gunicorn" and "api.app:create_app()" in api["command"]
+    assert api["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert services["scheduler"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert any(p.get("target") == 8000 if isinstance(p, dict) else str(p).endswith("8000")
+               for p in api["ports"])
+
+
+def test_dockerfile_installs_cpu_torch_then_the_package() -> None:
+    """The image pins torch from the CPU index before installing paperkg (no CUDA download)."""
+    text = (REPO / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in text
+    torch = text.index("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
+    assert torch < text.index("pip install .")
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert {".venv", "node_modules", ".env", ".git"} <= set(ignored)
