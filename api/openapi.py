@@ -120,6 +120,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "RecommendRequest": {
         "type": "object", "required": ["liked"], "additionalProperties": False,
+        "example": {"liked": ["2211.00593", "2304.14997"], "disliked": ["2209.10652"], "limit": 10},
         "properties": {
             "liked": {**ID_LIST, "minItems": 1, "maxItems": MAX_LIKED},
             "disliked": {**ID_LIST, "maxItems": MAX_LIKED},

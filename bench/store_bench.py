@@ -1,7 +1,10 @@
 """Benchmark of the embedded store on synthetic corpora: load, vector, keyword, technique queries, RSS.
 
 Usage: .venv/bin/python bench/store_bench.py [--sizes 10000,100000] [--queries 200]
-Each size runs in its own subprocess so the peak RSS reported is that corpus's own.
+
+Each size runs in two subprocesses: a loader (generates the corpus in chunks and upserts it) and a
+server-like reader that opens the finished file and times the queries. Each reports its own peak
+RSS, so the reader's figure is what an API process holding the store costs.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +60,15 @@ def _vocabulary(rng: np.random.Generator, size: int = 6000) -> list[str]:
     return _FUNCTION_WORDS + WORDS + sorted(pseudo - set(WORDS))[:size]
 
 
-def _corpus(n: int, seed: int = 0) -> tuple[list, np.ndarray, list[str]]:
-    """n synthetic papers (Zipf-distributed words, ~2.5 techniques each) and their unit vectors."""
+def _vectors(n: int, seed: int = 0) -> np.ndarray:
+    """The corpus's unit vectors (deterministic: the reader regenerates them for the numpy floor)."""
+    vecs = np.random.default_rng(seed + 1).standard_normal((n, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs
+
+
+def _chunks(n: int, vecs: np.ndarray, chunk: int, seed: int = 0) -> Iterator[list]:
+    """Synthetic papers in chunks (Zipf-distributed words, ~2.5 techniques each)."""
     from kg.entities import Paper, PaperBundle, TechniqueUse
     from kg.taxonomy import load_taxonomy
 
@@ -65,165 +76,187 @@ def _corpus(n: int, seed: int = 0) -> tuple[list, np.ndarray, list[str]]:
     techniques = [t.id for t in load_taxonomy().nodes if t.label == "Technique"]
     tech_weights = 1.0 / np.arange(1, len(techniques) + 1) ** 0.8
     tech_weights /= tech_weights.sum()
-    vocab = np.asarray(_vocabulary(rng))
+    vocab = np.asarray(_vocabulary(np.random.default_rng(seed)), dtype=object)
     word_weights = 1.0 / np.arange(1, len(vocab) + 1) ** 1.0
     word_weights /= word_weights.sum()
-    vecs = rng.standard_normal((n, 384)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    lengths = rng.integers(100, 200, n)
-    tokens = vocab[rng.choice(len(vocab), int(lengths.sum()), p=word_weights)]
-    bounds = np.concatenate([[0], np.cumsum(lengths)])
-    n_uses = np.clip(rng.poisson(2.5, n), 1, 6)
-    bundles = []
-    for i in range(n):
-        abstract = " ".join(tokens[bounds[i]:bounds[i + 1]])
-        title = " ".join(tokens[bounds[i]:bounds[i] + 8]).capitalize()
-        year = int(2015 + i % 11)
-        uses = rng.choice(len(techniques), n_uses[i], replace=False, p=tech_weights)
-        bundles.append(PaperBundle(
-            paper=Paper(id=f"{2000 + i // 100000}.{i % 100000:05d}", title=title, abstract=abstract,
-                        authors=[f"Author {int(a)}" for a in rng.integers(0, n // 3 + 10, 3)],
-                        year=year, published=f"{year}-{1 + i % 12:02d}-01", sources=["arxiv"],
-                        embedding=vecs[i], embedding_model="synthetic"),
-            techniques=[TechniqueUse(techniques[int(u)], "extracted") for u in uses],
-        ))
-    # Queries use content words of middle frequency, as people type them.
-    query_words = list(vocab[len(_FUNCTION_WORDS):3000])
-    return bundles, vecs, query_words
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        lengths = rng.integers(100, 200, size)
+        tokens = vocab[rng.choice(len(vocab), int(lengths.sum()), p=word_weights)]
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        n_uses = np.clip(rng.poisson(2.5, size), 1, 6)
+        bundles = []
+        for j in range(size):
+            i = start + j
+            words = tokens[bounds[j]:bounds[j + 1]]
+            year = int(2015 + i % 11)
+            uses = rng.choice(len(techniques), n_uses[j], replace=False, p=tech_weights)
+            bundles.append(PaperBundle(
+                paper=Paper(id=f"{2000 + i // 100000}.{i % 100000:05d}",
+                            title=" ".join(words[:8]).capitalize(), abstract=" ".join(words),
+                            authors=[f"Author {int(a)}" for a in rng.integers(0, n // 3 + 10, 3)],
+                            year=year, published=f"{year}-{1 + i % 12:02d}-01", sources=["arxiv"],
+                            embedding=vecs[i], embedding_model="synthetic"),
+                techniques=[TechniqueUse(techniques[int(u)], "extracted") for u in uses],
+            ))
+        yield bundles
 
 
-def run_one(n: int, queries: int, batch: int) -> dict[str, float]:
-    """Load a synthetic corpus of n papers into a fresh store and time the queries."""
-    from threadpoolctl import threadpool_limits
+def _query_words(seed: int = 0) -> list[str]:
+    """Content words of middle frequency, as people type them."""
+    vocab = _vocabulary(np.random.default_rng(seed))
+    return vocab[len(_FUNCTION_WORDS):3000]
 
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_load(n: int, path: Path, batch: int) -> dict[str, float]:
+    """Generate and upsert n papers into a fresh store at `path`."""
     from kg.embedded import EmbeddedStore
     from kg.taxonomy import load_taxonomy
 
-    bundles, vecs, query_words = _corpus(n)
-    rng = np.random.default_rng(1)
-    out: dict[str, float] = {"n": n}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddedStore(Path(tmp) / "paperkg.sqlite3")
-        store.load_taxonomy(load_taxonomy().nodes)
+    vecs = _vectors(n)
+    store = EmbeddedStore(path)
+    store.load_taxonomy(load_taxonomy().nodes)
+    spent = 0.0
+    for bundles in _chunks(n, vecs, batch):
         t0 = time.perf_counter()
-        for start in range(0, n, batch):
-            store.upsert_papers(bundles[start:start + batch])
-        out["load_s"] = time.perf_counter() - t0
-        del bundles
-        qs = rng.standard_normal((queries, 384)).astype(np.float32)
-        qs /= np.linalg.norm(qs, axis=1, keepdims=True)
-        t0 = time.perf_counter()
-        store.vector_search(qs[0], 10)
-        out["mirror_s"] = time.perf_counter() - t0
-        # Same process reopening: the cost an API worker pays at its first query.
-        fresh = EmbeddedStore(Path(tmp) / "paperkg.sqlite3")
-        t0 = time.perf_counter()
-        fresh.vector_search(qs[0], 10)
-        out["open_first_query_s"] = time.perf_counter() - t0
-        fresh.close()
+        store.upsert_papers(bundles)
+        spent += time.perf_counter() - t0  # corpus generation is not counted
+    store.close()
+    size = sum(f.stat().st_size for f in path.parent.glob(path.name + "*"))
+    return {"load_s": spent, "load_rss_mb": _rss_mb(), "db_mb": size / 2**20}
 
-        times = []
+
+def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return _percentile(times, 50), _percentile(times, 95)
+
+
+def run_queries(n: int, path: Path, queries: int) -> dict[str, float]:
+    """Open the loaded store as a server would and time every kind of query."""
+    from threadpoolctl import threadpool_limits
+
+    from kg.embedded import EmbeddedStore
+    from kg.entities import SearchFilters
+    from kg.taxonomy import load_taxonomy
+
+    rng = np.random.default_rng(1)
+    out: dict[str, float] = {}
+    qs = rng.standard_normal((queries, 384)).astype(np.float32)
+    qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+    store = EmbeddedStore(path)
+    t0 = time.perf_counter()
+    store.vector_search(qs[0], 10)
+    out["open_first_query_s"] = time.perf_counter() - t0  # builds the numpy mirror
+
+    it = iter(range(10**9))
+    flt = SearchFilters(technique_ids=["cma"], year_from=2020)
+    out["vecf_p50"], out["vecf_p95"] = _timed(
+        lambda: store.vector_search(qs[next(it) % queries], 10, flt), max(20, queries // 4)
+    )
+    words = _query_words()
+    out["kw_p50"], out["kw_p95"] = _timed(
+        lambda: store.keyword_search(" ".join(rng.choice(words, rng.integers(2, 4))), 10), queries
+    )
+    techniques = [t.id for t in load_taxonomy().nodes if t.label == "Technique"]
+    out["tech_p50"], out["tech_p95"] = _timed(
+        lambda: store.papers_by_technique(str(rng.choice(techniques)), limit=20), queries
+    )
+    ids = store.paper_ids()
+    out["rel_p50"], out["rel_p95"] = _timed(
+        lambda: store.related_candidates(ids[int(rng.integers(0, len(ids)))], limit=200),
+        max(20, queries // 4),
+    )
+    t0 = time.perf_counter()
+    store.technique_counts()
+    out["counts_s"] = time.perf_counter() - t0
+    out["rss_mb"] = _rss_mb()  # before the floor's own copy of the matrix is made
+
+    vecs = _vectors(n)
+
+    def floor(q: np.ndarray) -> None:
+        scores = vecs @ q
+        top = np.argpartition(-scores, 10)[:10]
+        top[np.argsort(-scores[top])]
+
+    # Store and floor alternate query by query, so both see the same machine load.
+    store_times, floor_times = [], []
+    with threadpool_limits(1, user_api="blas"):
         for q in qs:
             t0 = time.perf_counter()
             store.vector_search(q, 10)
-            times.append(time.perf_counter() - t0)
-        out["vec_p50"], out["vec_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        def floor(q: np.ndarray) -> None:
-            scores = vecs @ q
-            top = np.argpartition(-scores, 10)[:10]
-            top[np.argsort(-scores[top])]
-
-        for label, threads in (("np1", 1), ("np2", None)):
-            times = []
-            with threadpool_limits(threads, user_api="blas"):
-                for q in qs:
-                    t0 = time.perf_counter()
-                    floor(q)
-                    times.append(time.perf_counter() - t0)
-            out[f"{label}_p50"], out[f"{label}_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        from kg.entities import SearchFilters
-
-        flt = SearchFilters(technique_ids=["cma"], year_from=2020)
-        times = []
-        for q in qs[: max(20, queries // 4)]:
-            t0 = time.perf_counter()
-            store.vector_search(q, 10, flt)
-            times.append(time.perf_counter() - t0)
-        out["vecf_p50"], out["vecf_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        times = []
-        for _ in range(queries):
-            text = " ".join(rng.choice(query_words, rng.integers(2, 4)))
-            t0 = time.perf_counter()
-            store.keyword_search(text, 10)
-            times.append(time.perf_counter() - t0)
-        out["kw_p50"], out["kw_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        techniques = [t.id for t in load_taxonomy().nodes if t.label == "Technique"]
-        times = []
-        for _ in range(queries):
-            t0 = time.perf_counter()
-            store.papers_by_technique(str(rng.choice(techniques)), limit=20)
-            times.append(time.perf_counter() - t0)
-        out["tech_p50"], out["tech_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        ids = store.paper_ids()
-        times = []
-        for _ in range(max(20, queries // 4)):
-            t0 = time.perf_counter()
-            store.related_candidates(ids[int(rng.integers(0, len(ids)))], limit=200)
-            times.append(time.perf_counter() - t0)
-        out["rel_p50"], out["rel_p95"] = _percentile(times, 50), _percentile(times, 95)
-
-        t0 = time.perf_counter()
-        store.technique_counts()
-        out["counts_s"] = time.perf_counter() - t0
-        store.close()
-        out["db_mb"] = (Path(tmp) / "paperkg.sqlite3").stat().st_size / 2**20
-    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+            t1 = time.perf_counter()
+            floor(q)
+            floor_times.append(time.perf_counter() - t1)
+            store_times.append(t1 - t0)
+    out["vec_p50"], out["vec_p95"] = _percentile(store_times, 50), _percentile(store_times, 95)
+    out["np1_p50"], out["np1_p95"] = _percentile(floor_times, 50), _percentile(floor_times, 95)
+    with threadpool_limits(None, user_api="blas"):
+        out["np2_p50"], out["np2_p95"] = _timed(lambda: floor(qs[next(it) % queries]), queries)
+    store.close()
     return out
 
 
 def _table(rows: list[dict[str, float]]) -> str:
-    lines = [
-        "| papers | load s | vector p50/p95 ms | numpy floor 1 thr p50/p95 | ratio p95 | numpy 2 thr p50/p95 "
-        "| filtered vector p50/p95 | keyword p50/p95 | by technique p50/p95 | related cand. p50/p95 "
-        "| technique_counts s | first query after open s | peak RSS MB |",
-        "|" + "---|" * 13,
-    ]
+    header = (
+        "| papers | load s | loader peak RSS MB | file MB | first query after open s "
+        "| vector top-10 p50/p95 ms | numpy floor (1 BLAS thread) p50/p95 | ratio p95 "
+        "| numpy 2 threads p50/p95 "
+        "| filtered vector p50/p95 | keyword p50/p95 | papers_by_technique p50/p95 "
+        "| related_candidates p50/p95 | technique_counts s | reader peak RSS MB |"
+    )
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
+        vec_p50, vec_p95 = r["vec_p50"], r["vec_p95"]
         lines.append(
-            f"| {int(r['n']):,} | {r['load_s']:.1f} | {r['vec_p50']:.2f} / {r['vec_p95']:.2f} "
-            f"| {r['np1_p50']:.2f} / {r['np1_p95']:.2f} | {r['vec_p95'] / r['np1_p95']:.2f}x "
+            f"| {int(r['n']):,} | {r['load_s']:.1f} | {r['load_rss_mb']:.0f} | {r['db_mb']:.0f} "
+            f"| {r['open_first_query_s']:.2f} | {vec_p50:.2f} / {vec_p95:.2f} "
+            f"| {r['np1_p50']:.2f} / {r['np1_p95']:.2f} | {vec_p95 / r['np1_p95']:.2f}x "
             f"| {r['np2_p50']:.2f} / {r['np2_p95']:.2f} | {r['vecf_p50']:.2f} / {r['vecf_p95']:.2f} "
             f"| {r['kw_p50']:.2f} / {r['kw_p95']:.2f} | {r['tech_p50']:.2f} / {r['tech_p95']:.2f} "
-            f"| {r['rel_p50']:.1f} / {r['rel_p95']:.1f} | {r['counts_s']:.2f} "
-            f"| {r['open_first_query_s']:.2f} | {r['rss_mb']:.0f} |"
+            f"| {r['rel_p50']:.1f} / {r['rel_p95']:.1f} | {r['counts_s']:.2f} | {r['rss_mb']:.0f} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    """Run every size in a subprocess and print one table."""
+    """Run every size (loader and reader in their own processes) and print one table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch", type=int, default=2000, help="papers per upsert_papers call")
-    parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("load", "query"), help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one is not None:
-        print(json.dumps(run_one(args.one, args.queries, args.batch)))
+    if args.phase == "load":
+        print(json.dumps(run_load(args.n, args.path, args.batch)))
+        return
+    if args.phase == "query":
+        print(json.dumps(run_queries(args.n, args.path, args.queries)))
         return
     rows = []
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
-        proc = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--queries", str(args.queries),
-             "--batch", str(args.batch)],
-            capture_output=True, text=True, check=True,
-        )
-        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        row: dict[str, float] = {"n": size}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "paperkg.sqlite3"
+            for phase in ("load", "query"):
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--phase", phase, "--n", str(size), "--path", str(path),
+                     "--queries", str(args.queries), "--batch", str(args.batch)],
+                    capture_output=True, text=True, check=False,
+                )
+                if proc.returncode != 0:
+                    sys.exit(f"{phase} phase for {size} papers failed:\n{proc.stderr}")
+                row.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+        rows.append(row)
         print(f"done {size}", file=sys.stderr)
     print(_table(rows))
 

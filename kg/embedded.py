@@ -19,6 +19,7 @@ import hashlib
 import heapq
 import json
 import math
+import os
 import re
 import sqlite3
 import threading
@@ -66,7 +67,8 @@ CREATE TABLE IF NOT EXISTS papers (
     sources TEXT NOT NULL DEFAULT '[]', item_type TEXT NOT NULL DEFAULT 'paper',
     embedding BLOB, embedding_model TEXT, content_hash TEXT,
     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL
+    fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
+    sort_date TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS papers_arxiv ON papers(arxiv_id);
 CREATE INDEX IF NOT EXISTS papers_doi ON papers(doi);
@@ -237,14 +239,16 @@ def _json(value: Any) -> str:
 
 
 class _Mirror:
-    """Embeddings of every paper that has one, as one growable float32 matrix, plus the year and
-    sources of each row so the common filters are numpy masks."""
+    """Embeddings of every paper that has one, as one growable float32 matrix, plus each row's year,
+    sources and techniques so the common filters are numpy masks."""
 
     def __init__(self) -> None:
         self.matrix = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         self.pks = np.zeros(0, dtype=np.int64)
         self.years = np.zeros(0, dtype=np.int32)  # _NO_YEAR when unknown
         self.source_bits = np.zeros(0, dtype=np.int64)
+        self.techniques = np.zeros((0, 64), dtype=bool)  # row x technique column: USES
+        self.technique_col: dict[str, int] = {}
         self.ids: list[str] = []
         self.pos: dict[str, int] = {}
         self.bit_of: dict[str, int] = {}
@@ -269,7 +273,8 @@ class _Mirror:
             n = self.n
             for name, dtype, shape in (("matrix", np.float32, (cap, EMBEDDING_DIM)),
                                        ("pks", np.int64, (cap,)), ("years", np.int32, (cap,)),
-                                       ("source_bits", np.int64, (cap,))):
+                                       ("source_bits", np.int64, (cap,)),
+                                       ("techniques", bool, (cap, self.techniques.shape[1]))):
                 grown = np.zeros(shape, dtype=dtype)
                 grown[:n] = getattr(self, name)[:n]
                 setattr(self, name, grown)
@@ -282,7 +287,7 @@ class _Mirror:
         last = self.n - 1
         if idx != last:
             moved = self.ids[last]
-            for arr in (self.matrix, self.pks, self.years, self.source_bits):
+            for arr in (self.matrix, self.pks, self.years, self.source_bits, self.techniques):
                 arr[idx] = arr[last]
             self.ids[idx] = moved
             self.pos[moved] = idx
@@ -306,7 +311,8 @@ class _Mirror:
         vectors = vectors / np.where(norms > 0, norms, 1.0)
         self._grow(self.n + len(fresh))
         slots = np.empty(len(fresh), dtype=np.int64)
-        for j, (pid, pk, _, year, sources) in enumerate(fresh):
+        bits_of_json: dict[str, int] = {}  # the same few source lists repeat on every row
+        for j, (pid, _, _, _, sources) in enumerate(fresh):
             idx = self.pos.get(pid)
             if idx is None:
                 idx = self.n
@@ -314,10 +320,39 @@ class _Mirror:
                 self.pos[pid] = idx
                 self.n += 1
             slots[j] = idx
-            self.pks[idx] = pk
-            self.years[idx] = _NO_YEAR if year is None else year
-            self.source_bits[idx] = self.bits(json.loads(sources), add=True)
+            if sources not in bits_of_json:
+                bits_of_json[sources] = self.bits(json.loads(sources), add=True)
         self.matrix[slots] = vectors
+        self.techniques[slots] = False
+        self.pks[slots] = [r[1] for r in fresh]
+        self.years[slots] = [_NO_YEAR if r[3] is None else r[3] for r in fresh]
+        self.source_bits[slots] = [bits_of_json[r[4]] for r in fresh]
+
+
+    def set_techniques(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Mark (paper id, technique id) USES pairs on rows already put (their rows start cleared)."""
+        rows, cols = [], []
+        for pid, tid in pairs:
+            idx = self.pos.get(pid)
+            if idx is None:
+                continue
+            col = self.technique_col.get(tid)
+            if col is None:
+                col = self.technique_col[tid] = len(self.technique_col)
+                if col >= self.techniques.shape[1]:
+                    wider = np.zeros((len(self.techniques), 2 * self.techniques.shape[1]), dtype=bool)
+                    wider[:, : self.techniques.shape[1]] = self.techniques
+                    self.techniques = wider
+            rows.append(idx)
+            cols.append(col)
+        self.techniques[rows, cols] = True
+
+    def using(self, technique_ids: Sequence[str]) -> np.ndarray:
+        """Rows whose paper uses any of the techniques."""
+        cols = [self.technique_col[t] for t in technique_ids if t in self.technique_col]
+        if not cols:
+            return np.zeros(self.n, dtype=bool)
+        return self.techniques[: self.n, cols].any(axis=1)
 
 
 class EmbeddedStore(GraphStore):
@@ -342,8 +377,11 @@ class EmbeddedStore(GraphStore):
     # -- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        if conn is not None and self._local.pid == os.getpid():
             return conn
+        # A forked child (e.g. a gunicorn worker) must not reuse its parent's connection.
+        if conn is not None:
+            self._reset_after_fork()
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
         try:
@@ -359,32 +397,48 @@ class EmbeddedStore(GraphStore):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
         self._local.conn = conn
+        self._local.pid = os.getpid()
         self._local.data_version = None
         with self._connections_lock:
             self._connections.append(conn)
         return conn
 
+    def _reset_after_fork(self) -> None:
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
+        self._mirror_lock = threading.Lock()
+        self._dirty = True
+
+    def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
+        try:
+            conn.execute(statement)
+        except sqlite3.OperationalError as exc:  # e.g. locked by another writer past busy_timeout
+            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front)."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn, "BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: a consistent snapshot across several statements."""
         conn = self._conn()
-        conn.execute("BEGIN")
+        self._begin(conn, "BEGIN")
         try:
             yield conn
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def _bump_rev(self, conn: sqlite3.Connection) -> int:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev'")
@@ -392,13 +446,33 @@ class EmbeddedStore(GraphStore):
 
     # -- lifecycle -------------------------------------------------------------------------
     def init_schema(self) -> None:
-        """Create every table and index if missing (idempotent)."""
+        """Create every table and index if missing, and add columns newer versions need (idempotent)."""
         try:
             conn = self._conn()
             # executescript runs outside any transaction; IF NOT EXISTS makes it a no-op later.
             conn.executescript(_SCHEMA)
+            self._migrate(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot initialise SQLite store {self.path}: {exc}") from exc
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Columns added after the first files were written, with their indexes and back-fills."""
+        columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
+                   for t in ("papers", "list_sections")}
+        if "sort_date" not in columns["papers"] or "topic_key" not in columns["list_sections"]:
+            with self._write() as wconn:
+                if "sort_date" not in columns["papers"]:
+                    wconn.execute("ALTER TABLE papers ADD COLUMN sort_date TEXT NOT NULL DEFAULT ''")
+                    wconn.execute("UPDATE papers SET sort_date = coalesce(published, CAST(year AS TEXT), '')")
+                if "topic_key" not in columns["list_sections"]:
+                    wconn.execute("ALTER TABLE list_sections ADD COLUMN topic_key TEXT NOT NULL DEFAULT ''")
+                    sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
+                    wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
+                                      [(_section_topic_key(i), i) for i in sections])
+        conn.execute("CREATE INDEX IF NOT EXISTS papers_sort ON papers(sort_date DESC, pk DESC)")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS papers_central ON papers(degree DESC, sort_date DESC, pk DESC)"
+        )
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""
@@ -578,7 +652,9 @@ class EmbeddedStore(GraphStore):
                     "(is the taxonomy loaded? run `paperkg init`)"
                 )
             if actual != label:
-                raise ValueError(f"paper {paper_id!r}: {node_id!r} is a {actual}, not a {label}")
+                raise ValueError(
+                    f"paper {paper_id!r}: {node_id!r} is a {actual} node where a {label} is expected"
+                )
 
         for b in bundles:
             pid = b.paper.id
@@ -688,13 +764,14 @@ class EmbeddedStore(GraphStore):
                 _json(list(p.categories)), p.url, p.pdf_url, _json(list(p.sources)),
                 p.item_type or "paper", None if vector is None else vector.tobytes(),
                 p.embedding_model, p.content_hash, first_seen, now, fp, degree, rev,
+                p.published or ("" if p.year is None else str(int(p.year))),
             ))
         conn.executemany(
             "INSERT INTO papers (id, arxiv_id, doi, title, title_key, abstract, authors_json, "
             "authors_text, published, updated, year, venue, primary_category, categories, url, "
             "pdf_url, sources, item_type, embedding, embedding_model, content_hash, first_seen, "
-            "last_seen, fingerprint, degree, rev) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "last_seen, fingerprint, degree, rev, sort_date) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET arxiv_id = excluded.arxiv_id, doi = excluded.doi, "
             "title = excluded.title, title_key = excluded.title_key, abstract = excluded.abstract, "
             "authors_json = excluded.authors_json, authors_text = excluded.authors_text, "
@@ -704,7 +781,8 @@ class EmbeddedStore(GraphStore):
             "sources = excluded.sources, item_type = excluded.item_type, "
             "embedding = excluded.embedding, embedding_model = excluded.embedding_model, "
             "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
-            "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev",
+            "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev, "
+            "sort_date = excluded.sort_date",
             paper_rows,
         )
         conn.execute(
@@ -911,21 +989,31 @@ class EmbeddedStore(GraphStore):
         """Papers using a technique: "date" newest first, "centrality" most edges first."""
         if sort not in ("date", "centrality"):
             raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
-        order = (
-            "p.degree DESC, coalesce(p.published, p.year, '') DESC, p.pk DESC" if sort == "centrality"
-            else "coalesce(p.published, p.year, '') DESC, p.pk DESC"
-        )
+        order = ("p.degree DESC, p.sort_date DESC, p.pk DESC" if sort == "centrality"
+                 else "p.sort_date DESC, p.pk DESC")
+        index = "papers_central" if sort == "centrality" else "papers_sort"
+        columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
         with self._read() as conn:
-            ids = self._expand(conn, [technique_id]) if include_refinements else [technique_id]
-            sub = "SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))"
+            ids = json.dumps(self._expand(conn, [technique_id]) if include_refinements else [technique_id])
             total = conn.execute(
-                f"SELECT count(DISTINCT paper_id) FROM ({sub})", (json.dumps(ids),)
+                "SELECT count(DISTINCT paper_id) FROM uses WHERE technique_id IN "
+                "(SELECT value FROM json_each(?))", (ids,),
             ).fetchone()[0]
-            rows = conn.execute(
-                f"SELECT {', '.join('p.' + c.strip() for c in _PAPER_COLUMNS.split(','))} "
-                f"FROM papers p WHERE p.id IN ({sub}) ORDER BY {order} LIMIT ? OFFSET ?",
-                (json.dumps(ids), max(0, int(limit)), max(0, int(offset))),
-            ).fetchall()
+            if total == 0:
+                return [], 0
+            n_papers = conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 1
+            if total * 20 >= n_papers:
+                # A common technique: walk the papers in sort order and stop at the page's end.
+                sql = (f"SELECT {columns} FROM papers p INDEXED BY {index} WHERE EXISTS "
+                       "(SELECT 1 FROM uses u WHERE u.paper_id = p.id AND u.technique_id IN "
+                       "(SELECT value FROM json_each(?))) "
+                       f"ORDER BY {order} LIMIT ? OFFSET ?")
+            else:
+                # A rare one: fetch its few papers and sort them.
+                sql = (f"SELECT {columns} FROM papers p WHERE p.id IN (SELECT paper_id FROM uses "
+                       "WHERE technique_id IN (SELECT value FROM json_each(?))) "
+                       f"ORDER BY {order} LIMIT ? OFFSET ?")
+            rows = conn.execute(sql, (ids, max(0, int(limit)), max(0, int(offset)))).fetchall()
         return [self._paper(r) for r in rows], int(total)
 
     def _filter_sql(self, conn: sqlite3.Connection, filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -1011,18 +1099,16 @@ class EmbeddedStore(GraphStore):
             )
             while batch := cursor.fetchmany(8192):
                 mirror.put_many(batch)
+            mirror.set_techniques(conn.execute(
+                "SELECT u.paper_id, u.technique_id FROM papers p JOIN uses u ON u.paper_id = p.id "
+                "WHERE p.rev > ? AND p.rev <= ?", (since, rev),
+            ).fetchall())
             mirror.rev = rev
 
     def _clause_ids(self, conn: sqlite3.Connection, filters: SearchFilters) -> list[set[str]]:
-        """For each graph filter set (technique, topic, section), the ids of the papers passing it."""
+        """For each topic / section filter, the ids of the papers passing it (techniques, years and
+        sources are masks over the mirror)."""
         out: list[set[str]] = []
-        if filters.technique_ids:
-            ids = (self._expand(conn, filters.technique_ids) if filters.include_refinements
-                   else list(filters.technique_ids))
-            out.append({r[0] for r in conn.execute(
-                "SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(ids),),
-            )})
         for key in ("topic_ids", "section_ids"):
             if getattr(filters, key):
                 only = SearchFilters(**{key: list(getattr(filters, key))},
@@ -1031,10 +1117,10 @@ class EmbeddedStore(GraphStore):
                 out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})
         return out
 
-    def _mask(self, filters: SearchFilters, clause_ids: list[set[str]]) -> np.ndarray:
+    def _mask(self, filters: SearchFilters, clause_ids: list[set[str]], techniques: list[str]) -> np.ndarray:
         """Rows of the mirror passing the filters (caller holds the mirror lock)."""
         mirror, n = self._mirror, self._mirror.n
-        mask = np.ones(n, dtype=bool)
+        mask = mirror.using(techniques) if filters.technique_ids else np.ones(n, dtype=bool)
         if filters.year_from is not None:
             mask &= mirror.years[:n] >= int(filters.year_from)
         if filters.year_to is not None:
@@ -1062,9 +1148,13 @@ class EmbeddedStore(GraphStore):
         query = query / norm
         active = filters if filters is not None and not filters.is_empty() else None
         clause_ids: list[set[str]] = []
+        techniques: list[str] = []
         if active is not None:
             with self._read() as conn:
                 clause_ids = self._clause_ids(conn, active)
+                if active.technique_ids:
+                    techniques = (self._expand(conn, active.technique_ids) if active.include_refinements
+                                  else list(active.technique_ids))
             if any(not ids for ids in clause_ids):
                 return []
         with self._mirror_lock:
@@ -1078,7 +1168,7 @@ class EmbeddedStore(GraphStore):
                 scores = mirror.matrix[:n] @ query
             available = n
             if active is not None:
-                mask = self._mask(active, clause_ids)
+                mask = self._mask(active, clause_ids, techniques)
                 scores[~mask] = -np.inf
                 available = int(mask.sum())
             k = min(k, available)
@@ -1195,7 +1285,7 @@ class EmbeddedStore(GraphStore):
             "SELECT a.node_id, f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
             "UNION SELECT t.id, l.paper_id FROM taxonomy t JOIN list_sections s "
             "ON instr(s.topic_key, t.id) > 0 JOIN listed_in l ON l.section_id = s.id "
-            f"WHERE t.label = '{Label.TOPIC}'"
+            f"WHERE t.label IN ('{Label.TOPIC}', '{Label.OBJECT}')"
         )
         with self._read() as conn:
             nodes = conn.execute(

@@ -53,6 +53,15 @@ def test_search_hybrid_returns_explained_results(client: FlaskClient) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_explain_embedding_picks_the_closest_sentence(client: FlaskClient) -> None:
+    fast = client.get("/api/search?q=copy+suppression&limit=1").get_json()["results"][0]
+    slow = client.get("/api/search?q=copy+suppression&limit=1&explain=embedding").get_json()["results"][0]
+    assert fast["id"] == slow["id"] == "2310.04625"
+    assert fast["why"]["best_sentence_by"] == "overlap" and slow["why"]["best_sentence_by"] == "embedding"
+    assert 0 < slow["why"]["best_sentence_score"] <= 1
+    assert "suppress" in slow["why"]["best_sentence"].lower()
+
+
 @pytest.mark.parametrize("mode", ["semantic", "keyword"])
 def test_search_single_modes(client: FlaskClient, mode: str) -> None:
     body = client.get(f"/api/search?q=induction+heads&mode={mode}&limit=5").get_json()
@@ -268,7 +277,14 @@ def test_technique_detail_paginates(client: FlaskClient) -> None:
 
 def test_topics_sections_new_runs_stats(client: FlaskClient, seed_store: EmbeddedStore) -> None:
     topics = client.get("/api/topics").get_json()["topics"]
-    assert any(t["id"] == "superposition" and t["total_count"] >= 1 for t in topics)
+    superposition = next(t for t in topics if t["id"] == "superposition")
+    assert superposition["total_count"] >= 1
+    # A topic's page lists the papers the topic filter finds, as many as the tree counts.
+    detail = client.get("/api/techniques/superposition?limit=100").get_json()
+    assert detail["node_label"] == "Topic"
+    assert detail["papers"]["total"] == superposition["total_count"] == len(detail["papers"]["results"])
+    assert {p["id"] for p in detail["papers"]["results"]} == seed_store.filter_ids(
+        _filters(topic_ids=["superposition"]))
     sections = client.get("/api/sections").get_json()["sections"]
     assert any(s["title"] == "Techniques" and s["count"] >= 5 for s in sections)
     new = client.get("/api/new?since=2000-01-01&limit=100").get_json()

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from api.app import close_app, create_app
 from kg.cli import main
+from kg.store import StoreError
 from tests.seed_store import seed_db_path
 
 
@@ -68,5 +69,5 @@ def test_app_from_environment_opens_and_closes_its_store(env: dict[str, str]) ->
     store = app.extensions["paperkg_store"]
     close_app(app)
     assert "paperkg_store" not in app.extensions
-    with pytest.raises(Exception):  # noqa: B017 - the closed store refuses work
+    with pytest.raises(StoreError, match="closed"):
         store.ping()

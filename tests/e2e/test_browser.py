@@ -203,7 +203,8 @@ def test_hostile_paper_is_inert(browser: WebDriver, live_server: str, path: str,
 
 
 def test_no_request_leaves_localhost(browser: WebDriver, live_server: str, shot: Any) -> None:
-    requested_urls(browser)  # drop what earlier tests logged
+    requested_urls(browser)  # drop what earlier tests logged (requests and console messages)
+    browser.get_log("browser")
     pages = ["/", "/search?q=induction+heads", f"/papers/{IOI_ID}", f"/papers/{IOI_ID}/graph", "/techniques",
              "/techniques/cma", "/new", "/for-you", "/about"]
     for path in pages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import sqlite3
 import threading
 import time
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import SearchFilters
+from kg.entities import ListRow, SearchFilters, TaxonomyNode
 from kg.store import StoreError
 from kg.taxonomy import load_taxonomy
 from tests.kg.test_store_contract import bundle, unit_vectors
@@ -240,3 +241,70 @@ def test_query_vector_is_validated(tmp_path: Path) -> None:
     assert store.vector_search(np.zeros(384, dtype=np.float32), 5) == []
     assert store.vector_search(unit_vectors(1, 105)[0], 0) == []
     store.close()
+
+
+def test_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    vec = unit_vectors(1, 106)[0]
+    store.upsert_papers([bundle("x1", vector=vec)])
+    assert store.vector_search(vec, 1)[0].id == "x1"
+    pid = os.fork()
+    if pid == 0:  # the child: like a gunicorn worker forked after the app opened the store
+        try:
+            ok = store.get_paper("x1") is not None and store.vector_search(vec, 1)[0].id == "x1"
+            store.upsert_papers([bundle("x2", vector=vec)])
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert sorted(store.paper_ids()) == ["x1", "x2"]
+    store.close()
+
+
+def test_technique_changes_reach_the_filter_mask_of_another_store(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    a, b = EmbeddedStore(path), EmbeddedStore(path)
+    a.load_taxonomy(load_taxonomy().nodes)
+    vec = unit_vectors(1, 107)[0]
+    probing = SearchFilters(technique_ids=["probing"])
+    patching = SearchFilters(technique_ids=["cma"])
+    a.upsert_papers([bundle("t1", vector=vec, techniques=("probing",))])
+    assert [h.id for h in b.vector_search(vec, 5, probing)] == ["t1"]
+    assert b.vector_search(vec, 5, patching) == []
+    a.upsert_papers([bundle("t1", vector=vec, techniques=("path_patching",))])
+    assert b.vector_search(vec, 5, probing) == []
+    assert [h.id for h in b.vector_search(vec, 5, patching)] == ["t1"]
+    # Many distinct techniques (more columns than the mask starts with) still filter exactly.
+    extra = [TaxonomyNode("Technique", f"extra_{i}", f"Extra {i}") for i in range(80)]
+    a.load_taxonomy(extra)
+    many = [bundle(f"m{i}", vector=unit_vectors(1, 200 + i)[0], techniques=(t.id, "probing"))
+            for i, t in enumerate(extra)]
+    a.upsert_papers(many)
+    for m in many:
+        flt = SearchFilters(technique_ids=[m.techniques[0].technique_id], include_refinements=False)
+        assert {h.id for h in b.vector_search(vec, 100, flt)} == b.filter_ids(flt) == {m.paper.id}
+    assert len(b.vector_search(vec, 100, probing)) == 80
+    a.close()
+    b.close()
+
+
+def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.load_taxonomy(load_taxonomy().nodes)
+    row = ListRow("findings/findings-on-learning-dynamics", "Learning dynamics",
+                  ["Findings", "Learning dynamics"])
+    store.upsert_papers([bundle("old-1", techniques=("probing",), year=2020, rows=(row,)),
+                         bundle("old-2", techniques=("probing",), year=2022, published="2022-03-01")])
+    store.close()
+    conn = sqlite3.connect(path)  # make it look like a file from before those columns existed
+    conn.executescript(
+        "DROP INDEX papers_sort; DROP INDEX papers_central; ALTER TABLE papers DROP COLUMN sort_date; "
+        "ALTER TABLE list_sections DROP COLUMN topic_key;"
+    )
+    conn.close()
+    again = EmbeddedStore(path)
+    assert [p.id for p in again.papers_by_technique("probing")[0]] == ["old-2", "old-1"]
+    assert again.filter_ids(SearchFilters(topic_ids=["learning_dynamics"])) == {"old-1"}
+    again.close()

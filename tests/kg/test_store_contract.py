@@ -193,7 +193,7 @@ def test_empty_store_returns_empty_everywhere(empty: GraphStore) -> None:
 def test_taxonomy_load_is_idempotent(store: GraphStore, taxonomy: Taxonomy) -> None:
     before = store.stats()
     nodes = store.taxonomy_nodes()
-    assert [n.id for n in nodes] == [n.id for n in taxonomy.nodes]
+    assert sorted(n.id for n in nodes) == sorted(n.id for n in taxonomy.nodes)
     store.load_taxonomy(taxonomy.nodes)
     assert store.stats() == before
     assert before["nodes"][Label.TECHNIQUE] == len(taxonomy.of_label(Label.TECHNIQUE))
@@ -279,6 +279,21 @@ def test_batch_upsert_of_1000_papers(store: GraphStore) -> None:
     assert set(store.upsert_papers(bundles).values()) == {"unchanged"}
     assert store.stats() == stats
     assert store.vector_search(vecs[123], 1)[0].id == "2400.00123"
+    # papers_by_technique on a common technique (walks the date index) and on a rare one.
+    probing = sorted((b for b in bundles if "probing" in [t.technique_id for t in b.techniques]),
+                     key=lambda b: (b.paper.published, b.paper.id), reverse=True)
+    page, total = store.papers_by_technique("probing", limit=7, offset=3)
+    assert total == len(probing) == 400
+    assert [p.published for p in page] == [b.paper.published for b in probing[3:10]]
+    store.upsert_papers([bundle("rare-1", techniques=("acdc",), year=2001),
+                         bundle("rare-2", techniques=("eap",), year=2030)])
+    cma = {b.paper.id for b in bundles
+           if {"activation_patching", "path_patching"} & {t.technique_id for t in b.techniques}}
+    page, total = store.papers_by_technique("cma")
+    assert total == len(cma) + 2 and page[0].id == "rare-2"
+    assert store.papers_by_technique("acdc") == (store.get_papers(["rare-1"]), 1)
+    page, total = store.papers_by_technique("cma", sort="centrality", limit=5)
+    assert total == len(cma) + 2 and len(page) == 5
     embeddings = store.get_embeddings(["2400.00007", "missing"])
     assert list(embeddings) == ["2400.00007"]
     np.testing.assert_allclose(embeddings["2400.00007"], vecs[7], atol=1e-6)
@@ -305,8 +320,8 @@ def test_get_paper_with_neighbourhood(store: GraphStore) -> None:
     assert {(e.evaluation_id, e.label) for e in d.evaluations} == {
         ("faithfulness", "Faithfulness"), ("completeness", "Completeness")
     }
-    assert [f.id for f in d.findings] == ["2211.00593#f1", "2211.00593#f2"]
-    f1 = d.findings[0]
+    assert sorted(f.id for f in d.findings) == ["2211.00593#f1", "2211.00593#f2"]
+    f1 = next(f for f in d.findings if f.id == "2211.00593#f1")
     assert f1.text == "We find name mover heads that copy names."
     assert {(a.label, a.id) for a in f1.about} == {
         (Label.COMPONENT, "name_mover_head"), (Label.MODEL, "gpt2")
@@ -723,3 +738,31 @@ def test_find_paper_ids(store: GraphStore) -> None:
         "2211.00593": "2211.00593", "10.48550/ARXIV.2211.00593": "2211.00593",
         title_key("Toy models of superposition!"): "no-arxiv",
     }
+
+
+def test_topic_and_object_counts_follow_the_filter_semantics(store: GraphStore) -> None:
+    _filter_corpus(store)
+    counts = {c.id: c for c in store.technique_counts()}
+    assert (counts["superposition"].own_count, counts["superposition"].total_count) == (1, 1)
+    assert counts["learning_dynamics"].own_count == 1  # listed in a "learning dynamics" section
+    assert counts["features"].own_count == 1 and counts["features"].label == Label.OBJECT
+    assert (counts["applications"].own_count, counts["applications"].total_count) == (0, 1)
+    assert (counts["lm_enhancement"].own_count, counts["lm_enhancement"].total_count) == (0, 1)
+    assert counts["cma"].total_count == 1 and counts["sae"].own_count == 1
+    for node_id, count in counts.items():
+        if count.label in (Label.TOPIC, Label.OBJECT):
+            assert count.total_count == len(store.filter_ids(SearchFilters(topic_ids=[node_id]))), node_id
+
+
+def test_edges_must_point_at_nodes_of_the_right_label(store: GraphStore) -> None:
+    before = store.stats()
+    wrong = bundle("w1", "Evaluation column naming a topic")
+    wrong.evaluations.append(EvaluationUse("knowledge_editing", "list"))
+    with pytest.raises(ValueError, match="w1") as info:
+        store.upsert_papers([wrong])
+    assert "knowledge_editing" in str(info.value) and "Topic" in str(info.value)
+    model = bundle("w2", "Studies a technique")
+    model.models.append("probing")
+    with pytest.raises(ValueError, match="w2"):
+        store.upsert_papers([model])
+    assert store.stats() == before
