@@ -107,14 +107,21 @@ def main() -> int:
                            progress=False, batch_size=args.batch_size)
         again_s = time.perf_counter() - t0
         store.close()
+    # Raw encode again after the pipeline: on a shared machine load changes over minutes, so the
+    # ratio uses the mean of a measurement before and one after.
+    t0 = time.perf_counter()
+    embedder.encode(texts, batch_size=64)
+    raw2_s = time.perf_counter() - t0
     assert first.new == args.n and again.unchanged == args.n and again.embedded == 0
 
-    raw_rate, first_rate, again_rate = args.n / raw_s, args.n / first_s, args.n / again_s
+    raw_rate = args.n / ((raw_s + raw2_s) / 2)
+    first_rate, again_rate = args.n / first_s, args.n / again_s
     rows = [
         ("texts", f"{args.n} synthetic abstracts, {words:.0f} words avg", ""),
-        ("raw model.encode", f"{raw_s:8.1f} s", f"{raw_rate:8.1f} texts/s"),
+        ("raw model.encode (before)", f"{raw_s:8.1f} s", f"{args.n / raw_s:8.1f} texts/s"),
+        ("raw model.encode (after)", f"{raw2_s:8.1f} s", f"{args.n / raw2_s:8.1f} texts/s"),
         ("pipeline, first ingest", f"{first_s:8.1f} s", f"{first_rate:8.1f} papers/s"),
-        ("pipeline / raw", f"{first_rate / raw_rate:8.2f}x", "target >= 0.85x"),
+        ("pipeline / raw (mean)", f"{first_rate / raw_rate:8.2f}x", "target >= 0.85x"),
         ("re-ingest unchanged", f"{again_s:8.1f} s", f"{again_rate:8.1f} papers/s"),
         ("re-ingest speed-up", f"{first_s / again_s:8.1f}x", "target >= 20x"),
         ("peak RSS after model load", f"{rss_model:8.0f} MB", ""),

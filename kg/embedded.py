@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import heapq
 import json
 import math
 import os
@@ -1192,55 +1191,73 @@ class EmbeddedStore(GraphStore):
 
     def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
         """Papers sharing something with a paper, ranked by the summed IDF of what they share."""
+        limit = max(0, int(limit))
         with self._read() as conn:
             n_papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
-            techniques = json.dumps([r[0] for r in conn.execute(
-                "SELECT DISTINCT technique_id FROM uses WHERE paper_id = ?", (paper_id,))])
-            # A model counts as shared whether a paper STUDIES it or has a finding ABOUT it.
-            about = json.dumps([r[0] for r in conn.execute(
-                "SELECT a.node_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
-                "WHERE f.paper_id = ? UNION SELECT model_id FROM studies WHERE paper_id = ?",
-                (paper_id, paper_id))])
-            authors = json.dumps([r[0] for r in conn.execute(
-                "SELECT author_key FROM paper_authors WHERE paper_id = ?", (paper_id,))])
-            # One pass over every (paper, shared thing) pair; plain rows are cheaper than SQL
-            # aggregation here, and the set below removes duplicates (two sources, two findings).
-            rows = set(conn.execute(
-                "SELECT paper_id, technique_id, 'technique' FROM uses "
-                "WHERE technique_id IN (SELECT value FROM json_each(?)) UNION ALL "
-                "SELECT f.paper_id, a.node_id, a.label FROM finding_about a JOIN findings f "
-                "ON f.id = a.finding_id WHERE a.node_id IN (SELECT value FROM json_each(?)) UNION ALL "
-                f"SELECT paper_id, model_id, '{Label.MODEL}' FROM studies "
-                "WHERE model_id IN (SELECT value FROM json_each(?)) UNION ALL "
-                "SELECT paper_id, author_key, 'author' FROM paper_authors "
-                "WHERE author_key IN (SELECT value FROM json_each(?))",
-                (techniques, about, about, authors),
-            ).fetchall())
-            names = dict(conn.execute(
-                "SELECT key, name FROM authors WHERE key IN (SELECT value FROM json_each(?))", (authors,)
-            ).fetchall())
-        df: dict[tuple[str, str], int] = {}
-        for _, node, kind in rows:
-            df[node, kind] = df.get((node, kind), 0) + 1
-        # Rare shared things weigh more: idf = ln((N + 1) / (df + 1)) + 1.
-        weight = {key: math.log((n_papers + 1) / (count + 1)) + 1.0 for key, count in df.items()}
-        score: dict[str, float] = {}
-        for pid, node, kind in rows:
-            if pid != paper_id:
-                score[pid] = score.get(pid, 0.0) + weight[node, kind]
-        limit = max(0, int(limit))
-        if len(score) > limit:
-            cutoff = heapq.nlargest(limit, score.values())[-1] if limit else math.inf
-            score = {p: v for p, v in score.items() if v >= cutoff}
-        top = sorted(score, key=lambda p: (-score[p], p))[:limit]
+            params: dict[str, Any] = {
+                "pid": paper_id, "limit": limit,
+                "t": json.dumps([r[0] for r in conn.execute(
+                    "SELECT DISTINCT technique_id FROM uses WHERE paper_id = ?", (paper_id,))]),
+                # A model counts as shared whether a paper STUDIES it or has a finding ABOUT it.
+                "a": json.dumps([r[0] for r in conn.execute(
+                    "SELECT a.node_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+                    "WHERE f.paper_id = ? UNION SELECT model_id FROM studies WHERE paper_id = ?",
+                    (paper_id, paper_id))]),
+                "au": json.dumps([r[0] for r in conn.execute(
+                    "SELECT author_key FROM paper_authors WHERE paper_id = ?", (paper_id,))]),
+            }
+            if limit == 0 or all(params[k] == "[]" for k in ("t", "a", "au")):
+                return []
+            about = (
+                "SELECT f.paper_id AS pid, a.node_id AS node FROM finding_about a JOIN findings f "
+                "ON f.id = a.finding_id WHERE a.node_id IN (SELECT value FROM json_each(:a)) UNION "
+                "SELECT paper_id, model_id FROM studies WHERE model_id IN (SELECT value FROM json_each(:a))"
+            )
+            # Rare shared things weigh more: idf = ln((N + 1) / (df + 1)) + 1.
+            weights = [
+                [kind, node, math.log((n_papers + 1) / (df + 1)) + 1.0]
+                for kind, node, df in conn.execute(
+                    "SELECT 'technique', technique_id, count(DISTINCT paper_id) FROM uses "
+                    "WHERE technique_id IN (SELECT value FROM json_each(:t)) GROUP BY technique_id "
+                    f"UNION ALL SELECT 'about', node, count(*) FROM ({about}) GROUP BY node "
+                    "UNION ALL SELECT 'author', author_key, count(DISTINCT paper_id) FROM paper_authors "
+                    "WHERE author_key IN (SELECT value FROM json_each(:au)) GROUP BY author_key",
+                    params,
+                )
+            ]
+            params["w"] = json.dumps(weights)
+            top = [r[0] for r in conn.execute(
+                "WITH w AS (SELECT json_extract(value, '$[0]') AS kind, json_extract(value, '$[1]') AS node, "
+                "json_extract(value, '$[2]') AS w FROM json_each(:w)), touch AS ("
+                "SELECT DISTINCT paper_id AS pid, 'technique' AS kind, technique_id AS node FROM uses "
+                "WHERE technique_id IN (SELECT value FROM json_each(:t)) "
+                f"UNION ALL SELECT pid, 'about', node FROM ({about}) "
+                "UNION ALL SELECT DISTINCT paper_id, 'author', author_key FROM paper_authors "
+                "WHERE author_key IN (SELECT value FROM json_each(:au))) "
+                "SELECT t.pid, sum(w.w) AS score FROM touch t JOIN w ON w.kind = t.kind AND w.node = t.node "
+                "WHERE t.pid != :pid GROUP BY t.pid ORDER BY score DESC, t.pid LIMIT :limit",
+                params,
+            )]
+            params["top"] = json.dumps(top)
+            shared = conn.execute(
+                "SELECT paper_id, 'technique', technique_id FROM uses WHERE paper_id IN "
+                "(SELECT value FROM json_each(:top)) AND technique_id IN (SELECT value FROM json_each(:t)) "
+                "UNION SELECT f.paper_id, a.label, a.node_id FROM findings f JOIN finding_about a "
+                "ON a.finding_id = f.id WHERE f.paper_id IN (SELECT value FROM json_each(:top)) "
+                "AND a.node_id IN (SELECT value FROM json_each(:a)) "
+                f"UNION SELECT paper_id, '{Label.MODEL}', model_id FROM studies WHERE paper_id IN "
+                "(SELECT value FROM json_each(:top)) AND model_id IN (SELECT value FROM json_each(:a)) "
+                "UNION SELECT pa.paper_id, 'author', au.name FROM paper_authors pa JOIN authors au "
+                "ON au.key = pa.author_key WHERE pa.paper_id IN (SELECT value FROM json_each(:top)) "
+                "AND pa.author_key IN (SELECT value FROM json_each(:au))",
+                params,
+            ).fetchall()
         out = {pid: RelatedCandidate(id=pid) for pid in top}
         attr = {"technique": "shared_techniques", Label.TOPIC: "shared_topics",
                 Label.OBJECT: "shared_topics", Label.COMPONENT: "shared_components",
                 Label.MODEL: "shared_models", "author": "shared_authors"}
-        for pid, node, kind in rows:
-            cand = out.get(pid)
-            if cand is not None:
-                getattr(cand, attr[kind]).append(names.get(node, node) if kind == "author" else node)
+        for pid, kind, value in shared:
+            getattr(out[pid], attr[kind]).append(value)
         for cand in out.values():
             for field_name in set(attr.values()):
                 setattr(cand, field_name, sorted(set(getattr(cand, field_name))))

@@ -400,9 +400,14 @@ def test_related_candidates(store: GraphStore) -> None:
         bundle("b", "Paper B", techniques=("causal_scrubbing",), vector=vecs[1]),
         bundle("c", "Paper C", techniques=("visualization",), authors=("Ann  Lee",), vector=vecs[2]),
         bundle("d", "Paper D", techniques=("probing",), vector=vecs[3], models=("gpt2",)),
+        *[bundle(f"common-{i}", f"Common {i}", techniques=("visualization",)) for i in range(5)],
     ])
+    ranked = [c.id for c in store.related_candidates("a")]
+    # Sharing the rare causal scrubbing counts more than sharing the common visualization.
+    assert ranked.index("b") < ranked.index("common-0")
+    assert ranked[-5:] == [f"common-{i}" for i in range(5)]  # equal scores: by id
     cands = {c.id: c for c in store.related_candidates("a")}
-    assert set(cands) == {"b", "c", "d"}
+    assert set(cands) == {"b", "c", "d", *[f"common-{i}" for i in range(5)]}
     assert cands["b"].shared_techniques == ["causal_scrubbing"]
     assert cands["c"].shared_techniques == ["visualization"]
     assert cands["c"].shared_authors == ["Ann Lee"]
