@@ -33,7 +33,6 @@ RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
 SNIPPET_CHARS = 260
-EVALUATION_SCAN_LIMIT = 5000
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
 
 MODES = (
@@ -551,16 +550,15 @@ def technique(node_id: str) -> str | tuple[str, int]:
     node = labels.nodes[d.id]
     papers, total = d.papers, d.papers_total
     per_year, cooccurring = d.papers_per_year, d.cooccurring
-    if node.label != Label.TECHNIQUE:
-        # The store lists papers by USES edges only; topics, objects and evaluation criteria
-        # reach their papers through findings, list sections and EVALUATES edges instead.
-        everything = _papers_of_non_technique(store, node.id, node.label, labels, sort)
-        papers, total = everything[offset:offset + TECHNIQUE_PAGE_SIZE], len(everything)
-        per_year = {}
-        for p in everything:
-            if p.year:
-                per_year[p.year] = per_year.get(p.year, 0) + 1
-        cooccurring = _techniques_of(store, everything, labels)
+    if node.label in (Label.TOPIC, Label.OBJECT):
+        # kg.browse lists a topic's papers through the topic filter, newest first only; the store
+        # lists any taxonomy node's papers in either order.
+        papers, total = store.papers_by_technique(
+            node.id, sort=sort, limit=TECHNIQUE_PAGE_SIZE, offset=offset
+        )
+        per_year = store.papers_per_year(node.id)
+        cooccurring = [{"id": t, "label": labels.name(t), "count": n}
+                       for t, n in store.cooccurring_techniques(node.id)]
     ancestors = []
     parent_id = node.parent
     while parent_id and parent_id in labels.nodes and len(ancestors) < 10:
@@ -577,42 +575,6 @@ def technique(node_id: str) -> str | tuple[str, int]:
         page=page, pages=math.ceil(total / TECHNIQUE_PAGE_SIZE), sort=sort, can_sort=total > 1,
         args={"sort": sort if sort != "date" else None}, chart=chart,
     )
-
-
-def _papers_of_non_technique(
-    store: GraphStore, node_id: str, label: str, labels: Labels, sort: str
-) -> list[Paper]:
-    """Every paper about a topic / object, or evaluated on a criterion (refinements included), sorted."""
-    wanted = labels.descendants(node_id)
-    if label == Label.EVALUATION:
-        # No store query lists papers by evaluation: read the details, bounded for large graphs.
-        ids = []
-        for pid in store.paper_ids()[:EVALUATION_SCAN_LIMIT]:
-            detail = store.get_paper(pid)
-            if detail is not None and any(e.evaluation_id in wanted for e in detail.evaluations):
-                ids.append(pid)
-    else:
-        ids = sorted(store.filter_ids(SearchFilters(topic_ids=[node_id])))
-    papers = store.get_papers(ids)
-    if sort == "centrality":
-        profiles = store.paper_profiles(ids)
-        papers.sort(key=lambda p: (len(profiles.get(p.id, ())), p.published or str(p.year or "")),
-                    reverse=True)
-    else:
-        papers.sort(key=lambda p: (p.published or str(p.year or ""), p.id), reverse=True)
-    return papers
-
-
-def _techniques_of(
-    store: GraphStore, papers: list[Paper], labels: Labels, limit: int = 10
-) -> list[dict[str, Any]]:
-    """The techniques most used by a set of papers, as co-occurrence rows."""
-    counts: dict[str, int] = {}
-    for ids in store.paper_profiles([p.id for p in papers]).values():
-        for t in labels.of_label(ids, Label.TECHNIQUE):
-            counts[t] = counts.get(t, 0) + 1
-    top = sorted(counts, key=lambda t: (-counts[t], labels.name(t)))[:limit]
-    return [{"id": t, "label": labels.name(t), "count": counts[t]} for t in top]
 
 
 # -- new this week -----------------------------------------------------------------------------

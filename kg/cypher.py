@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, query_words
 
 
 class IndexName:
@@ -96,12 +97,25 @@ def _filters(var: str) -> str:
     )
 
 
-# A Technique and every Technique refining it (transitively), as `family` (empty if unknown).
-_TECHNIQUE_FAMILY = (
-    f"OPTIONAL MATCH (t:{Label.TECHNIQUE} {{id: $technique_id}}) "
-    f"OPTIONAL MATCH (d:{Label.TECHNIQUE})-[:{Rel.REFINES}*0..]->(t) "
-    "WHERE $include_refinements OR d = t "
-    "WITH collect(DISTINCT d) AS family "
+# The Technique / Evaluation / Topic / Object node $node_id and (when $include_refinements) every
+# node refining it, transitively, as `family` (empty if unknown). Labels cannot be parameters: one
+# UNION branch per label, each using its label's uniqueness index.
+_NODE_FAMILY = "CALL () { " + " UNION ".join(
+    f"MATCH (t:{label} {{id: $node_id}}) MATCH (d:{label})-[:{Rel.REFINES}*0..]->(t) "
+    "WHERE $include_refinements OR d = t RETURN d"
+    for label in BROWSABLE_LABELS
+) + " } WITH collect(DISTINCT d) AS family "
+
+_TOPIC_LABEL_TEST = " OR ".join(f"d:{label}" for label in TOPIC_LABELS)
+# Each family member d, then DISTINCT papers p touching it: a Technique by USES, an Evaluation by
+# EVALUATES, a Topic or Object by a finding ABOUT it or a list section whose topic_key contains
+# its id (the filters' topic rule; see _filters and _TOUCHING).
+_FAMILY_PAPERS = (
+    "UNWIND family AS d CALL (d) { "
+    f"MATCH (p:{Label.PAPER})-[:{Rel.USES}|{Rel.EVALUATES}]->(d) RETURN p "
+    f"UNION MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(d) RETURN p "
+    f"UNION MATCH (s:{Label.LIST_SECTION}) WHERE ({_TOPIC_LABEL_TEST}) AND s.topic_key CONTAINS d.id "
+    f"MATCH (p:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) RETURN p }} "
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -200,10 +214,11 @@ TAXONOMY_NODES = (
     "ORDER BY n.ord, node_label, id"
 )
 
-# The taxonomy ids a batch refers to that exist (rows: {label, id}); the store reports the rest.
-EXISTING_TAXONOMY_IDS = (
-    "UNWIND $rows AS row " + _match_by_label(TAXONOMY_LABELS) + " RETURN row.label AS label, row.id AS id"
-)
+# The graph label of each of $ids that is a taxonomy node (the others are left out): the store
+# reports references to unknown nodes and to nodes of the wrong label.
+TAXONOMY_ID_LABELS = "UNWIND $ids AS id CALL (id) { " + " UNION ".join(
+    f"MATCH (n:{label} {{id: id}}) RETURN '{label}' AS label" for label in TAXONOMY_LABELS
+) + " } RETURN id, label"
 
 # Ids given (and, when $include_refinements, every node refining them, transitively), any label.
 EXPAND_REFINEMENTS = (
@@ -338,17 +353,15 @@ _PAGE = (
     f"[p IN papers[$offset..($offset + $limit)] | {_paper_map('p')}] AS page"
 )
 
-# Newest first (coalesce: Neo4j would sort missing dates first in DESC order).
+# Papers touching a taxonomy node (see _FAMILY_PAPERS), newest first (coalesce: Neo4j would sort
+# missing dates first in DESC order).
 PAPERS_BY_TECHNIQUE_DATE = (
-    _TECHNIQUE_FAMILY
-    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p "
-    f"ORDER BY {_NEWEST} " + _PAGE
+    _NODE_FAMILY + _FAMILY_PAPERS + f"WITH DISTINCT p ORDER BY {_NEWEST} " + _PAGE
 )
 
 # Most connected first: degree counts the paper's outgoing USES/EVALUATES/REPORTS/STUDIES/LISTED_IN.
 PAPERS_BY_TECHNIQUE_CENTRALITY = (
-    _TECHNIQUE_FAMILY
-    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p "
+    _NODE_FAMILY + _FAMILY_PAPERS + "WITH DISTINCT p "
     f"WITH p, COUNT {{ (p)-[:{_OUT_EDGES}]->() }} AS degree "
     f"ORDER BY degree DESC, {_NEWEST} " + _PAGE
 )
@@ -421,17 +434,19 @@ PAPER_PROFILES = (
     f"+ [(p){_FINDING_ABOUT}(x) | x.id] + [(p)-[:{Rel.STUDIES}]->(x:{Label.MODEL}) | x.id] AS ids"
 )
 
-# Papers tagged with node x, per label (a subquery body yielding p). A Topic is also touched
-# by papers listed in a section whose topic_key (innermost slug, "-" read as "_") contains its id.
+# Papers tagged with node x, per label (a subquery body yielding p). A Topic or Object is also
+# touched by papers listed in a section whose topic_key (innermost slug, "-" read as "_") contains
+# its id, as in the filters and the embedded store.
+_TOPIC_TOUCHING = (
+    f"MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN p UNION "
+    f"MATCH (s:{Label.LIST_SECTION}) WHERE s.topic_key CONTAINS x.id "
+    f"MATCH (p:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) RETURN p"
+)
 _TOUCHING: dict[str, str] = {
     Label.TECHNIQUE: f"MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(x) RETURN p",
     Label.EVALUATION: f"MATCH (p:{Label.PAPER})-[:{Rel.EVALUATES}]->(x) RETURN p",
-    Label.TOPIC: (
-        f"MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN p UNION "
-        f"MATCH (s:{Label.LIST_SECTION}) WHERE s.topic_key CONTAINS x.id "
-        f"MATCH (p:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) RETURN p"
-    ),
-    Label.OBJECT: f"MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN p",
+    Label.TOPIC: _TOPIC_TOUCHING,
+    Label.OBJECT: _TOPIC_TOUCHING,
 }
 
 
@@ -454,17 +469,16 @@ TECHNIQUE_COUNTS = "CALL () { " + " UNION ALL ".join(
     "own AS own_count, total AS total_count ORDER BY n.ord, node_label, id"
 )
 
+# Techniques used by the papers touching a node (see _FAMILY_PAPERS), the node's family left out.
 COOCCURRING_TECHNIQUES = (
-    _TECHNIQUE_FAMILY
-    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WITH DISTINCT p, family "
+    _NODE_FAMILY + _FAMILY_PAPERS + "WITH DISTINCT p, family "
     f"MATCH (p)-[:{Rel.USES}]->(o:{Label.TECHNIQUE}) WHERE NOT o IN family "
     "RETURN o.id AS id, count(DISTINCT p) AS n ORDER BY n DESC, id LIMIT $limit"
 )
 
 PAPERS_PER_YEAR = (
-    _TECHNIQUE_FAMILY
-    + f"UNWIND family AS d MATCH (p:{Label.PAPER})-[:{Rel.USES}]->(d) WHERE p.year IS NOT NULL "
-    "RETURN p.year AS year, count(DISTINCT p) AS n ORDER BY year"
+    _NODE_FAMILY + _FAMILY_PAPERS + "WITH DISTINCT p WHERE p.year IS NOT NULL "
+    "RETURN p.year AS year, count(p) AS n ORDER BY year"
 )
 
 NEW_PAPERS = (
@@ -567,30 +581,19 @@ def escape_lucene(text: str) -> str:
     return _LUCENE_OPERATORS.sub(lambda m: m.group(1).lower(), escaped)
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 # Lucene refuses queries of more than 1024 clauses, and its tokenizer splits CJK text into one
 # term per character: a budget of characters (not only of words) keeps any query under it.
 MAX_QUERY_CHARS = 512
 
 
 def fulltext_query(
-    text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = 64,
+    text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
     max_chars: int = MAX_QUERY_CHARS,
 ) -> str | None:
     """The full-text query for user text: its distinct words (at most `max_terms` words and
     `max_chars` characters; stop words dropped unless nothing else is left), each
     Lucene-escaped, OR-ed. None when the text has no word."""
-    terms: list[str] = []
-    seen: set[str] = set()
-    for word in _WORD.findall(text or ""):
-        key = word.casefold()
-        if key not in seen:
-            seen.add(key)
-            terms.append(word)
-        if len(terms) >= max_terms:
-            break
-    content = [t for t in terms if t.casefold() not in stopwords]
-    terms = content or terms
+    terms = query_words(text, max_words=max_terms, stopwords=stopwords)
     kept: list[str] = []
     budget = max_chars
     for term in terms:

@@ -1,37 +1,37 @@
-"""The embedded backend: one SQLite file (WAL, FTS5) plus a numpy mirror of the embeddings.
+"""The embedded backend: GraphStore on one SQLite file (WAL, FTS5).
 
 Nodes and relationships are tables. Keyword search is FTS5/BM25 over title, abstract and
-authors; vector search is an exact cosine top-k over one float32 matrix kept in memory and
+authors; vector search is an exact cosine top-k over the in-memory matrix of kg/vector_index.py,
 refreshed incrementally when another process (or thread) commits: every paper write bumps a
 global revision counter stored on the changed rows (deletions leave a tombstone), so a reader
 reloads only rows with a newer revision.
 
-Topic semantics (filters, technique_counts): a paper touches a topic when one of its findings
-is ABOUT the topic, or when it is LISTED_IN a list section whose innermost id segment, with "-"
-read as "_", contains the topic id (e.g. section "findings-and-applications/findings-on-learning-
-dynamics" and topic "learning_dynamics"). Filters combine with AND across kinds and OR within one kind.
+Validation and the helpers both backends share live in kg/validation.py.
+
+Topic semantics (filters, technique_counts, papers_by_technique and friends; Topic and Object
+nodes alike): a paper touches a topic when one of its findings is ABOUT the topic, or when it is
+LISTED_IN a list section whose innermost id segment, with "-" read as "_", contains the topic id
+(e.g. section "findings-and-applications/findings-on-learning-dynamics" and topic
+"learning_dynamics"). Filters combine with AND across kinds and OR within one kind.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
-import re
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from ingest.normalize import title_key
+from kg import validation
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -49,8 +49,29 @@ from kg.entities import (
     TechniqueCount,
     TechniqueUse,
 )
-from kg.schema import EDGE_SOURCES, EMBEDDING_DIM, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+from kg.schema import NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+from kg.validation import (
+    Prepared,
+    check_references,
+    check_run_status,
+    check_sort,
+    classify,
+    dedupe_evaluations,
+    dedupe_techniques,
+    embedding_vector,
+    lock_held_message,
+    new_run,
+    normalise_since,
+    paper_authors,
+    prepare_batch,
+    query_words,
+    section_topic_key,
+    taxonomy_references,
+    unique_list_rows,
+    unit_query,
+)
+from kg.vector_index import EmbeddingMatrix
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,189 +190,38 @@ _PAPER_COLUMNS = (
     "primary_category, categories, url, pdf_url, sources, item_type, embedding_model, "
     "content_hash, first_seen, last_seen"
 )
-_ABOUT_LABELS = (Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
 _REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
 _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
 # BM25 column weights: a match in the title counts more than one in the abstract.
 _BM25 = "bm25(papers_fts, 5.0, 1.0, 2.0)"
-# Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
-_MAX_QUERY_TOKENS = 64
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-# Very common words are dropped from keyword queries when other words remain: OR-ing "the"
-# would rank every document in the corpus.
-_STOPWORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
-    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "we", "with", "our", "via",
-    "can", "do", "does", "how", "what", "which", "who", "why",
-))
-_RUN_STATUSES = ("running", "succeeded", "failed")
-_NO_YEAR = -(2**31)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _normalise_since(since: str) -> str:
-    """An ISO date stays a date; a timestamp becomes UTC in the stored format."""
-    text = since.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return text
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not an ISO date or timestamp: {since!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _author_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
+_IDS = "(SELECT value FROM json_each(?))"
+# Papers touching a set of nodes of one label (the ids as a JSON list, bound once per "?"):
+# Technique by USES, Evaluation by EVALUATES, Topic and Object by a finding ABOUT them or a list
+# section whose topic_key contains their id (the filters' topic rule).
+_TOPIC_PAPERS = (
+    "SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+    f"WHERE a.node_id IN {_IDS} "
+    "UNION SELECT l.paper_id FROM listed_in l JOIN list_sections s ON s.id = l.section_id "
+    "JOIN json_each(?) t ON instr(s.topic_key, t.value) > 0"
+)
+_PAPERS_TOUCHING: dict[str, str] = {
+    Label.TECHNIQUE: f"SELECT paper_id FROM uses WHERE technique_id IN {_IDS}",
+    Label.EVALUATION: f"SELECT paper_id FROM evaluates WHERE evaluation_id IN {_IDS}",
+    Label.TOPIC: _TOPIC_PAPERS,
+    Label.OBJECT: _TOPIC_PAPERS,
+}
 
 
 def _fts_query(text: str) -> str | None:
     """Every word quoted as an FTS5 string and OR-ed: user text is never query syntax."""
-    tokens: list[str] = []
-    seen: set[str] = set()
-    for token in _TOKEN.findall(text or ""):
-        key = token.casefold()
-        if key not in seen:
-            seen.add(key)
-            tokens.append(token)
-        if len(tokens) >= _MAX_QUERY_TOKENS:
-            break
-    content = [t for t in tokens if t.casefold() not in _STOPWORDS]
-    tokens = content or tokens
-    if not tokens:
+    words = query_words(text)
+    if not words:
         return None
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-
-
-def _section_topic_key(section_id: str) -> str:
-    """The innermost segment of a section id with "-" as "_": topics match inside it."""
-    return section_id.rsplit("/", 1)[-1].replace("-", "_")
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-class _Mirror:
-    """Embeddings of every paper that has one, as one growable float32 matrix, plus each row's year,
-    sources and techniques so the common filters are numpy masks."""
-
-    def __init__(self) -> None:
-        self.matrix = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        self.pks = np.zeros(0, dtype=np.int64)
-        self.years = np.zeros(0, dtype=np.int32)  # _NO_YEAR when unknown
-        self.source_bits = np.zeros(0, dtype=np.int64)
-        self.techniques = np.zeros((0, 64), dtype=bool)  # row x technique column: USES
-        self.technique_col: dict[str, int] = {}
-        self.ids: list[str] = []
-        self.pos: dict[str, int] = {}
-        self.bit_of: dict[str, int] = {}
-        self.n = 0
-        self.rev = -1
-
-    def bits(self, sources: Sequence[str], add: bool = False) -> int:
-        """The bitmask of a set of source names (unknown names get a bit when `add`)."""
-        mask = 0
-        for source in sources:
-            bit = self.bit_of.get(source)
-            if bit is None and add and len(self.bit_of) < 63:
-                bit = self.bit_of[source] = 1 << len(self.bit_of)
-            mask |= bit or 0
-        return mask
-
-    def _grow(self, need: int) -> None:
-        cap = max(1024, len(self.matrix))
-        while cap < need:
-            cap *= 2
-        if cap != len(self.matrix):
-            n = self.n
-            for name, dtype, shape in (("matrix", np.float32, (cap, EMBEDDING_DIM)),
-                                       ("pks", np.int64, (cap,)), ("years", np.int32, (cap,)),
-                                       ("source_bits", np.int64, (cap,)),
-                                       ("techniques", bool, (cap, self.techniques.shape[1]))):
-                grown = np.zeros(shape, dtype=dtype)
-                grown[:n] = getattr(self, name)[:n]
-                setattr(self, name, grown)
-
-    def remove(self, paper_id: str) -> None:
-        """Drop a paper (the last row moves into its slot)."""
-        idx = self.pos.pop(paper_id, None)
-        if idx is None:
-            return
-        last = self.n - 1
-        if idx != last:
-            moved = self.ids[last]
-            for arr in (self.matrix, self.pks, self.years, self.source_bits, self.techniques):
-                arr[idx] = arr[last]
-            self.ids[idx] = moved
-            self.pos[moved] = idx
-        self.ids.pop()
-        self.n = last
-
-    def put_many(self, rows: Sequence[tuple[str, int, bytes | None, int | None, str]]) -> None:
-        """Insert or replace rows (id, pk, embedding blob, year, sources JSON); no blob removes."""
-        fresh = []
-        for row in rows:
-            if row[2] is None:
-                self.remove(row[0])
-            else:
-                fresh.append(row)
-        if not fresh:
-            return
-        blob = b"".join(r[2] for r in fresh)  # type: ignore[misc]
-        vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(fresh), EMBEDDING_DIM)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        # Cosine needs unit rows; a zero vector stays zero (it matches nothing).
-        vectors = vectors / np.where(norms > 0, norms, 1.0)
-        self._grow(self.n + len(fresh))
-        slots = np.empty(len(fresh), dtype=np.int64)
-        bits_of_json: dict[str, int] = {}  # the same few source lists repeat on every row
-        for j, (pid, _, _, _, sources) in enumerate(fresh):
-            idx = self.pos.get(pid)
-            if idx is None:
-                idx = self.n
-                self.ids.append(pid)
-                self.pos[pid] = idx
-                self.n += 1
-            slots[j] = idx
-            if sources not in bits_of_json:
-                bits_of_json[sources] = self.bits(json.loads(sources), add=True)
-        self.matrix[slots] = vectors
-        self.techniques[slots] = False
-        self.pks[slots] = [r[1] for r in fresh]
-        self.years[slots] = [_NO_YEAR if r[3] is None else r[3] for r in fresh]
-        self.source_bits[slots] = [bits_of_json[r[4]] for r in fresh]
-
-
-    def set_techniques(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Mark (paper id, technique id) USES pairs on rows already put (their rows start cleared)."""
-        rows, cols = [], []
-        for pid, tid in pairs:
-            idx = self.pos.get(pid)
-            if idx is None:
-                continue
-            col = self.technique_col.get(tid)
-            if col is None:
-                col = self.technique_col[tid] = len(self.technique_col)
-                if col >= self.techniques.shape[1]:
-                    wider = np.zeros((len(self.techniques), 2 * self.techniques.shape[1]), dtype=bool)
-                    wider[:, : self.techniques.shape[1]] = self.techniques
-                    self.techniques = wider
-            rows.append(idx)
-            cols.append(col)
-        self.techniques[rows, cols] = True
-
-    def using(self, technique_ids: Sequence[str]) -> np.ndarray:
-        """Rows whose paper uses any of the techniques."""
-        cols = [self.technique_col[t] for t in technique_ids if t in self.technique_col]
-        if not cols:
-            return np.zeros(self.n, dtype=bool)
-        return self.techniques[: self.n, cols].any(axis=1)
 
 
 class EmbeddedStore(GraphStore):
@@ -366,10 +236,9 @@ class EmbeddedStore(GraphStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._mirror = _Mirror()
+        self._mirror = EmbeddingMatrix()
         self._mirror_lock = threading.Lock()
         self._dirty = True
-        self._blas = ThreadpoolController()
         self._closed = False
         self.init_schema()
 
@@ -467,7 +336,7 @@ class EmbeddedStore(GraphStore):
                     wconn.execute("ALTER TABLE list_sections ADD COLUMN topic_key TEXT NOT NULL DEFAULT ''")
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
                     wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
-                                      [(_section_topic_key(i), i) for i in sections])
+                                      [(section_topic_key(i), i) for i in sections])
         conn.execute("CREATE INDEX IF NOT EXISTS papers_sort ON papers(sort_date DESC, pk DESC)")
         conn.execute(
             "CREATE INDEX IF NOT EXISTS papers_central ON papers(degree DESC, sort_date DESC, pk DESC)"
@@ -533,163 +402,16 @@ class EmbeddedStore(GraphStore):
         ]
 
     # -- writes ----------------------------------------------------------------------------
-    @staticmethod
-    def _validate(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
-        paper = bundle.paper
-        if not isinstance(paper.id, str) or not paper.id.strip():
-            raise ValueError(f"paper {paper.id!r}: missing id")
-        name = f"paper {paper.id!r}"
-        if not isinstance(paper.title, str) or not paper.title.strip():
-            raise ValueError(f"{name}: missing title")
-        if paper.year is not None and not isinstance(paper.year, int | np.integer):
-            raise ValueError(f"{name}: year must be an integer, not {paper.year!r}")
-        vector = None
-        if paper.embedding is not None:
-            try:
-                vector = np.asarray(paper.embedding, dtype=np.float32)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{name}: embedding is not numeric: {exc}") from exc
-            if vector.shape != (EMBEDDING_DIM,):
-                raise ValueError(
-                    f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)"
-                )
-            if not np.all(np.isfinite(vector)):
-                raise ValueError(f"{name}: embedding contains NaN or infinite values")
-        strings: list[tuple[str, Any]] = [
-            ("id", paper.id), ("title", paper.title), ("abstract", paper.abstract),
-            ("arxiv_id", paper.arxiv_id), ("doi", paper.doi), ("published", paper.published),
-            ("updated", paper.updated), ("venue", paper.venue),
-            ("primary_category", paper.primary_category), ("url", paper.url),
-            ("pdf_url", paper.pdf_url), ("item_type", paper.item_type),
-            ("embedding_model", paper.embedding_model), ("content_hash", paper.content_hash),
-        ]
-        strings += [("authors", a) for a in paper.authors]
-        strings += [("categories", c) for c in paper.categories]
-        strings += [("sources", s) for s in paper.sources]
-        for t in bundle.techniques:
-            strings += [("technique", t.technique_id), ("technique source", t.source),
-                        ("technique evidence", t.evidence)]
-            if t.source not in EDGE_SOURCES:
-                raise ValueError(f"{name}: technique source must be one of {EDGE_SOURCES}, not {t.source!r}")
-        for e in bundle.evaluations:
-            strings += [("evaluation", e.evaluation_id), ("evaluation source", e.source),
-                        ("evaluation evidence", e.evidence)]
-            if e.source not in EDGE_SOURCES:
-                raise ValueError(f"{name}: evaluation source must be one of {EDGE_SOURCES}, not {e.source!r}")
-        for f in bundle.findings:
-            strings += [("finding id", f.id), ("finding text", f.text), ("finding kind", f.kind),
-                        ("finding source", f.source)]
-            for a in f.about:
-                strings += [("finding about", a.id)]
-                if a.label not in _ABOUT_LABELS:
-                    raise ValueError(
-                        f"{name}: finding {f.id!r} is about a {a.label!r} (not one of {_ABOUT_LABELS})"
-                    )
-        strings += [("model", m) for m in bundle.models]
-        for r in bundle.list_rows:
-            strings += [("section id", r.section_id), ("section title", r.section_title),
-                        ("tldr", r.tldr), ("techniques_text", r.techniques_text),
-                        ("evaluation_text", r.evaluation_text), ("title_in_list", r.title_in_list),
-                        ("url_in_list", r.url_in_list)]
-            strings += [("section path", p) for p in r.section_path]
-        present = [(f, v) for f, v in strings if v is not None]
-        try:
-            # One encode of everything is the fast path; the loop below only runs to name the field.
-            "\x00".join([v for _, v in present]).encode("utf-8")
-        except (TypeError, UnicodeEncodeError):
-            for field_name, value in present:
-                if not isinstance(value, str):
-                    raise ValueError(
-                        f"{name}: {field_name} must be a string, not {type(value).__name__}"
-                    ) from None
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError as exc:
-                    raise ValueError(f"{name}: {field_name} is not valid UTF-8 text ({exc.reason})") from exc
-        return paper, vector
-
-    @staticmethod
-    def _fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
-        """A hash of everything an upsert writes except first_seen/last_seen."""
-        p = bundle.paper
-        content = {
-            "paper": [p.id, p.title, p.abstract, p.arxiv_id, p.doi, list(p.authors), p.published,
-                      p.updated, None if p.year is None else int(p.year), p.venue, p.primary_category,
-                      list(p.categories), p.url, p.pdf_url, list(p.sources), p.item_type,
-                      p.embedding_model, p.content_hash],
-            "techniques": sorted(
-                [t.technique_id, t.source, t.evidence, t.score] for t in _dedupe_techniques(bundle)
-            ),
-            "evaluations": sorted(
-                [e.evaluation_id, e.source, e.evidence] for e in _dedupe_evaluations(bundle)
-            ),
-            "findings": [
-                [f.id, f.text, f.kind, f.source, sorted([a.label, a.id] for a in f.about)]
-                for f in bundle.findings
-            ],
-            "models": sorted(set(bundle.models)),
-            "rows": [
-                [r.section_id, r.section_title, list(r.section_path), r.tldr, r.techniques_text,
-                 r.evaluation_text, r.title_in_list, r.url_in_list, r.line]
-                for r in bundle.list_rows
-            ],
-        }
-        # repr of str/int/float/None/list/dict is deterministic and much cheaper than json.dumps.
-        digest = hashlib.sha256(repr(content).encode("utf-8"))
-        if vector is not None:
-            digest.update(vector.tobytes())
-        return digest.hexdigest()
-
-    def _check_references(self, conn: sqlite3.Connection, bundles: Sequence[PaperBundle]) -> None:
-        labels = dict(conn.execute("SELECT id, label FROM taxonomy").fetchall())
-
-        def check(paper_id: str, node_id: str, label: str) -> None:
-            actual = labels.get(node_id)
-            if actual is None:
-                raise ValueError(
-                    f"paper {paper_id!r}: unknown {label} id {node_id!r} "
-                    "(is the taxonomy loaded? run `paperkg init`)"
-                )
-            if actual != label:
-                raise ValueError(
-                    f"paper {paper_id!r}: {node_id!r} is a {actual} node where a {label} is expected"
-                )
-
-        for b in bundles:
-            pid = b.paper.id
-            for t in b.techniques:
-                check(pid, t.technique_id, Label.TECHNIQUE)
-            for e in b.evaluations:
-                check(pid, e.evaluation_id, Label.EVALUATION)
-            for m in b.models:
-                check(pid, m, Label.MODEL)
-            for f in b.findings:
-                for a in f.about:
-                    check(pid, a.id, a.label)
-
     def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
         """Validate the whole batch, then write it in one transaction (see GraphStore)."""
         bundles = list(bundles)
         if not bundles:
             return {}
-        prepared: list[tuple[PaperBundle, np.ndarray | None, str]] = []
-        seen: set[str] = set()
-        finding_ids: dict[str, str] = {}
-        for bundle in bundles:
-            paper, vector = self._validate(bundle)
-            if paper.id in seen:
-                raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
-            seen.add(paper.id)
-            for f in bundle.findings:
-                owner = finding_ids.setdefault(f.id, paper.id)
-                if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:
-                    raise ValueError(f"paper {paper.id!r}: finding id {f.id!r} is not unique")
-            prepared.append((bundle, vector, self._fingerprint(bundle, vector)))
-
-        now = _now()
-        result: dict[str, str] = {}
+        prepared, finding_ids = prepare_batch(bundles)
+        now = validation.now()
         with self._write() as conn:
-            self._check_references(conn, bundles)
+            check_references(taxonomy_references(bundles),
+                             dict(conn.execute("SELECT id, label FROM taxonomy").fetchall()))
             ids_json = json.dumps([b.paper.id for b in bundles])
             existing = {
                 row[0]: (row[1], row[2])
@@ -707,16 +429,8 @@ class EmbeddedStore(GraphStore):
                 raise ValueError(
                     f"paper {finding_ids[clash[0]]!r}: finding id {clash[0]!r} belongs to paper {clash[1]!r}"
                 )
-            changed: list[tuple[PaperBundle, np.ndarray | None, str]] = []
-            unchanged: list[str] = []
-            for bundle, vector, fp in prepared:
-                pid = bundle.paper.id
-                if pid in existing and existing[pid][0] == fp:
-                    result[pid] = "unchanged"
-                    unchanged.append(pid)
-                else:
-                    result[pid] = "updated" if pid in existing else "new"
-                    changed.append((bundle, vector, fp))
+            result, changed = classify(prepared, {pid: fp for pid, (fp, _) in existing.items()})
+            unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
                 conn.execute(
                     "UPDATE papers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?))",
@@ -729,7 +443,7 @@ class EmbeddedStore(GraphStore):
         return result
 
     def _write_changed(
-        self, conn: sqlite3.Connection, changed: list[tuple[PaperBundle, np.ndarray | None, str]],
+        self, conn: sqlite3.Connection, changed: list[Prepared],
         existing: dict[str, tuple[str, str]], now: str,
     ) -> None:
         rev = self._bump_rev(conn)
@@ -753,7 +467,7 @@ class EmbeddedStore(GraphStore):
         paper_rows = []
         for bundle, vector, fp in changed:
             p = bundle.paper
-            degree = (len(_dedupe_techniques(bundle)) + len(_dedupe_evaluations(bundle))
+            degree = (len(dedupe_techniques(bundle)) + len(dedupe_evaluations(bundle))
                       + len(bundle.findings) + len(set(bundle.models)) + len(bundle.list_rows))
             first_seen = existing[p.id][1] if p.id in existing else now
             paper_rows.append((
@@ -794,25 +508,21 @@ class EmbeddedStore(GraphStore):
         study_rows, section_rows, listed_rows = [], {}, []
         for bundle, _, _ in changed:
             pid = bundle.paper.id
-            for position, name in enumerate(bundle.paper.authors):
-                key = _author_key(name)
-                if not key:
-                    continue
-                authors[key] = " ".join(name.split())
+            for position, key, name in paper_authors(bundle.paper):
+                authors[key] = name
                 author_rows.append((pid, position, key))
             use_rows += [(pid, t.technique_id, t.source, t.evidence, t.score)
-                         for t in _dedupe_techniques(bundle)]
+                         for t in dedupe_techniques(bundle)]
             eval_rows += [(pid, e.evaluation_id, e.source, e.evidence)
-                          for e in _dedupe_evaluations(bundle)]
+                          for e in dedupe_evaluations(bundle)]
             for position, f in enumerate(bundle.findings):
                 finding_rows.append((f.id, pid, position, f.text, f.kind, f.source))
                 about_rows += [(f.id, a.id, a.label) for a in {a.id: a for a in f.about}.values()]
             study_rows += [(pid, m) for m in dict.fromkeys(bundle.models)]
-            rows = {r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}
-            for section_id, (position, r) in rows.items():
-                section_rows[section_id] = (section_id, r.section_title, _json(list(r.section_path)),
-                                            _section_topic_key(section_id))
-                listed_rows.append((pid, section_id, position, r.tldr, r.techniques_text,
+            for position, r in unique_list_rows(bundle):
+                section_rows[r.section_id] = (r.section_id, r.section_title, _json(list(r.section_path)),
+                                              section_topic_key(r.section_id))
+                listed_rows.append((pid, r.section_id, position, r.tldr, r.techniques_text,
                                     r.evaluation_text, r.title_in_list, r.url_in_list, r.line))
         conn.executemany(
             "INSERT INTO authors (key, name) VALUES (?, ?) "
@@ -971,8 +681,12 @@ class EmbeddedStore(GraphStore):
         """Every paper id, in insertion order."""
         return [r[0] for r in self._conn().execute("SELECT id FROM papers ORDER BY pk")]
 
-    def _expand(self, conn: sqlite3.Connection, ids: Sequence[str]) -> list[str]:
-        """The ids and every node refining them, transitively."""
+    def _family(
+        self, conn: sqlite3.Connection, ids: Sequence[str], include_refinements: bool = True
+    ) -> list[str]:
+        """The ids and (when asked) every node refining them, transitively."""
+        if not include_refinements:
+            return list(ids)
         return [
             r[0] for r in conn.execute(
                 "WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION "
@@ -981,38 +695,46 @@ class EmbeddedStore(GraphStore):
             )
         ]
 
+    def _touching(
+        self, conn: sqlite3.Connection, node_id: str, include_refinements: bool
+    ) -> tuple[str, list[str]] | None:
+        """A subquery of the ids of the papers touching a taxonomy node (and its refinements), with
+        its parameters; None for an unknown node or one of a label papers are not listed by."""
+        row = conn.execute("SELECT label FROM taxonomy WHERE id = ?", (node_id,)).fetchone()
+        if row is None or row[0] not in _PAPERS_TOUCHING:
+            return None
+        sql = _PAPERS_TOUCHING[row[0]]
+        return sql, [json.dumps(self._family(conn, [node_id], include_refinements))] * sql.count("?")
+
     def papers_by_technique(
         self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
         limit: int = 20, offset: int = 0,
     ) -> tuple[list[Paper], int]:
-        """Papers using a technique: "date" newest first, "centrality" most edges first."""
-        if sort not in ("date", "centrality"):
-            raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
+        """Papers touching a Technique (USES), Evaluation (EVALUATES), Topic or Object (topic rule):
+        "date" newest first, "centrality" most edges first."""
+        check_sort(sort)
         order = ("p.degree DESC, p.sort_date DESC, p.pk DESC" if sort == "centrality"
                  else "p.sort_date DESC, p.pk DESC")
         index = "papers_central" if sort == "centrality" else "papers_sort"
         columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
         with self._read() as conn:
-            ids = json.dumps(self._expand(conn, [technique_id]) if include_refinements else [technique_id])
-            total = conn.execute(
-                "SELECT count(DISTINCT paper_id) FROM uses WHERE technique_id IN "
-                "(SELECT value FROM json_each(?))", (ids,),
-            ).fetchone()[0]
+            touching = self._touching(conn, technique_id, include_refinements)
+            if touching is None:
+                return [], 0
+            sub, params = touching
+            total = conn.execute(f"SELECT count(*) FROM (SELECT DISTINCT paper_id FROM ({sub}))",
+                                 params).fetchone()[0]
             if total == 0:
                 return [], 0
             n_papers = conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 1
-            if total * 20 >= n_papers:
-                # A common technique: walk the papers in sort order and stop at the page's end.
-                sql = (f"SELECT {columns} FROM papers p INDEXED BY {index} WHERE EXISTS "
-                       "(SELECT 1 FROM uses u WHERE u.paper_id = p.id AND u.technique_id IN "
-                       "(SELECT value FROM json_each(?))) "
-                       f"ORDER BY {order} LIMIT ? OFFSET ?")
-            else:
-                # A rare one: fetch its few papers and sort them.
-                sql = (f"SELECT {columns} FROM papers p WHERE p.id IN (SELECT paper_id FROM uses "
-                       "WHERE technique_id IN (SELECT value FROM json_each(?))) "
-                       f"ORDER BY {order} LIMIT ? OFFSET ?")
-            rows = conn.execute(sql, (ids, max(0, int(limit)), max(0, int(offset)))).fetchall()
+            # A common node: walk the papers in sort order and stop at the page's end; a rare one:
+            # fetch its few papers and sort them.
+            hint = f"INDEXED BY {index}" if total * 20 >= n_papers else ""
+            rows = conn.execute(
+                f"SELECT {columns} FROM papers p {hint} WHERE p.id IN ({sub}) "
+                f"ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, max(0, int(limit)), max(0, int(offset))],
+            ).fetchall()
         return [self._paper(r) for r in rows], int(total)
 
     def _filter_sql(self, conn: sqlite3.Connection, filters: SearchFilters | None) -> tuple[str, list[Any]]:
@@ -1021,22 +743,11 @@ class EmbeddedStore(GraphStore):
             return "1", []
         clauses: list[str] = []
         params: list[Any] = []
-        if filters.technique_ids:
-            ids = (self._expand(conn, filters.technique_ids) if filters.include_refinements
-                   else list(filters.technique_ids))
-            clauses.append("p.id IN (SELECT paper_id FROM uses WHERE technique_id IN "
-                           "(SELECT value FROM json_each(?)))")
-            params.append(json.dumps(ids))
-        if filters.topic_ids:
-            ids = (self._expand(conn, filters.topic_ids) if filters.include_refinements
-                   else list(filters.topic_ids))
-            clauses.append(
-                "(p.id IN (SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
-                "WHERE a.node_id IN (SELECT value FROM json_each(?))) OR p.id IN (SELECT l.paper_id "
-                "FROM listed_in l JOIN list_sections s ON s.id = l.section_id JOIN json_each(?) t "
-                "ON instr(s.topic_key, t.value) > 0))"
-            )
-            params += [json.dumps(ids), json.dumps(ids)]
+        for ids, label in ((filters.technique_ids, Label.TECHNIQUE), (filters.topic_ids, Label.TOPIC)):
+            if ids:
+                sub = _PAPERS_TOUCHING[label]
+                clauses.append(f"p.id IN ({sub})")
+                params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
         if filters.section_ids:
             clauses.append(
                 "p.id IN (SELECT l.paper_id FROM listed_in l JOIN json_each(?) s ON l.section_id = s.value "
@@ -1116,67 +827,30 @@ class EmbeddedStore(GraphStore):
                 out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})
         return out
 
-    def _mask(self, filters: SearchFilters, clause_ids: list[set[str]], techniques: list[str]) -> np.ndarray:
-        """Rows of the mirror passing the filters (caller holds the mirror lock)."""
-        mirror, n = self._mirror, self._mirror.n
-        mask = mirror.using(techniques) if filters.technique_ids else np.ones(n, dtype=bool)
-        if filters.year_from is not None:
-            mask &= mirror.years[:n] >= int(filters.year_from)
-        if filters.year_to is not None:
-            mask &= (mirror.years[:n] <= int(filters.year_to)) & (mirror.years[:n] != _NO_YEAR)
-        if filters.sources:
-            mask &= (mirror.source_bits[:n] & mirror.bits(filters.sources)) != 0
-        for ids in clause_ids:
-            allowed = np.zeros(n, dtype=bool)
-            allowed[[i for i in map(mirror.pos.get, ids) if i is not None]] = True
-            mask &= allowed
-        return mask
-
     def vector_search(
         self, vector: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> list[ScoredId]:
         """Exact cosine top-k over the in-memory matrix, filters applied as a mask."""
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(query)):
-            raise ValueError(f"query vector must be {EMBEDDING_DIM} finite floats, got shape {query.shape}")
-        if k <= 0:
+        query = unit_query(vector)
+        if k <= 0 or query is None:
             return []
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0:
-            return []
-        query = query / norm
         active = filters if filters is not None and not filters.is_empty() else None
         clause_ids: list[set[str]] = []
-        techniques: list[str] = []
+        techniques: list[str] | None = None
         if active is not None:
             with self._read() as conn:
                 clause_ids = self._clause_ids(conn, active)
                 if active.technique_ids:
-                    techniques = (self._expand(conn, active.technique_ids) if active.include_refinements
-                                  else list(active.technique_ids))
+                    techniques = self._family(conn, active.technique_ids, active.include_refinements)
             if any(not ids for ids in clause_ids):
                 return []
         with self._mirror_lock:
             self._sync_mirror()
-            mirror = self._mirror
-            n = mirror.n
-            if n == 0:
-                return []
-            # One BLAS thread: on this class of machine a threaded mat-vec costs a flat ~8 ms.
-            with self._blas.limit(limits=1, user_api="blas"):
-                scores = mirror.matrix[:n] @ query
-            available = n
-            if active is not None:
-                mask = self._mask(active, clause_ids, techniques)
-                scores[~mask] = -np.inf
-                available = int(mask.sum())
-            k = min(k, available)
-            if k == 0:
-                return []
-            top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-            top = top[np.isfinite(scores[top])]
-            order = top[np.lexsort((top, -scores[top]))]
-            return [ScoredId(id=mirror.ids[i], score=float(scores[i])) for i in order]
+            mask = None if active is None else self._mirror.mask(
+                technique_ids=techniques, year_from=active.year_from, year_to=active.year_to,
+                sources=active.sources, allowed=clause_ids,
+            )
+            return self._mirror.top_k(query, k, mask)
 
     def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embeddings of the given papers."""
@@ -1325,26 +999,30 @@ class EmbeddedStore(GraphStore):
         ]
 
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
-        """Other techniques used by papers that use this one (or a refinement)."""
+        """Other techniques used by the papers touching a node (or a refinement; see papers_by_technique)."""
         with self._read() as conn:
-            ids = json.dumps(self._expand(conn, [technique_id]))
+            touching = self._touching(conn, technique_id, True)
+            if touching is None:
+                return []
+            sub, params = touching
             rows = conn.execute(
                 "SELECT u.technique_id, count(DISTINCT u.paper_id) AS n FROM uses u "
-                "WHERE u.paper_id IN (SELECT paper_id FROM uses WHERE technique_id IN "
-                "(SELECT value FROM json_each(?))) AND u.technique_id NOT IN "
-                "(SELECT value FROM json_each(?)) GROUP BY u.technique_id "
-                "ORDER BY n DESC, u.technique_id LIMIT ?", (ids, ids, max(0, int(limit))),
+                f"WHERE u.paper_id IN ({sub}) "
+                "AND u.technique_id NOT IN (SELECT value FROM json_each(?)) GROUP BY u.technique_id "
+                "ORDER BY n DESC, u.technique_id LIMIT ?", [*params, params[0], max(0, int(limit))],
             ).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
     def papers_per_year(self, technique_id: str) -> dict[int, int]:
-        """Papers per year for a technique and its refinements (papers without a year left out)."""
+        """Papers per year touching a node and its refinements (papers without a year left out)."""
         with self._read() as conn:
-            ids = json.dumps(self._expand(conn, [technique_id]))
+            touching = self._touching(conn, technique_id, True)
+            if touching is None:
+                return {}
+            sub, params = touching
             rows = conn.execute(
-                "SELECT p.year, count(*) FROM papers p WHERE p.year IS NOT NULL AND p.id IN "
-                "(SELECT paper_id FROM uses WHERE technique_id IN (SELECT value FROM json_each(?))) "
-                "GROUP BY p.year ORDER BY p.year", (ids,),
+                f"SELECT p.year, count(*) FROM papers p WHERE p.year IS NOT NULL AND p.id IN ({sub}) "
+                "GROUP BY p.year ORDER BY p.year", params,
             ).fetchall()
         return {int(r[0]): int(r[1]) for r in rows}
 
@@ -1352,7 +1030,7 @@ class EmbeddedStore(GraphStore):
         """Papers first seen at or after `since`, newest first."""
         rows = self._conn().execute(
             f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? "
-            "ORDER BY first_seen DESC, pk DESC LIMIT ?", (_normalise_since(since), max(0, int(limit))),
+            "ORDER BY first_seen DESC, pk DESC LIMIT ?", (normalise_since(since), max(0, int(limit))),
         ).fetchall()
         return [self._paper(r) for r in rows]
 
@@ -1400,12 +1078,8 @@ class EmbeddedStore(GraphStore):
 
     def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Store vectors of one model by text hash (replacing any earlier vector)."""
-        rows = []
-        for text_hash, vector in vectors.items():
-            arr = np.asarray(vector, dtype=np.float32).reshape(-1)
-            if arr.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(arr)):
-                raise ValueError(f"cached embedding {text_hash!r}: expected {EMBEDDING_DIM} finite floats")
-            rows.append((model, text_hash, arr.tobytes()))
+        rows = [(model, text_hash, embedding_vector(vector, f"cached embedding {text_hash!r}").tobytes())
+                for text_hash, vector in vectors.items()]
         if not rows:
             return
         with self._write() as conn:
@@ -1421,7 +1095,7 @@ class EmbeddedStore(GraphStore):
 
     def start_run(self, source: str) -> IngestRun:
         """Record a new run with status "running"."""
-        run = IngestRun(id=f"{source}-{uuid.uuid4().hex[:12]}", source=source, started=_now())
+        run = new_run(source)
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO ingest_runs (id, source, started, status, counts) VALUES (?, ?, ?, ?, '{}')",
@@ -1434,13 +1108,12 @@ class EmbeddedStore(GraphStore):
         watermark: str | None = None, message: str | None = None,
     ) -> None:
         """Record how a run ended; the watermark is kept only when it succeeded."""
-        if status not in _RUN_STATUSES:
-            raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
+        check_run_status(status)
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE ingest_runs SET finished = ?, status = ?, counts = ?, watermark = ?, message = ? "
                 "WHERE id = ?",
-                (_now(), status, json.dumps(counts or {}, default=str),
+                (validation.now(), status, json.dumps(counts or {}, default=str),
                  watermark if status == "succeeded" else None, message, run_id),
             )
             if cur.rowcount == 0:
@@ -1468,8 +1141,7 @@ class EmbeddedStore(GraphStore):
         with self._write() as conn:
             row = conn.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None and row[0] != owner and row[1] > now.timestamp():
-                until = datetime.fromtimestamp(row[1], timezone.utc).isoformat(timespec="seconds")
-                raise LockHeld(f"lock {name!r} is held by {row[0]!r} until {until}")
+                raise LockHeld(lock_held_message(name, row[0], row[1]))
             conn.execute(
                 "INSERT INTO locks (name, owner, acquired, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, acquired = excluded.acquired, "
@@ -1484,7 +1156,7 @@ class EmbeddedStore(GraphStore):
 
     def record_rejections(self, rejections: Sequence[Rejection]) -> None:
         """Keep rejected candidates, one row per arXiv id and run."""
-        now = _now()
+        now = validation.now()
         rows = [(r.arxiv_id, r.run_id or "", r.title, r.reason, float(r.score), r.seen_at or now)
                 for r in rejections]
         if not rows:
@@ -1502,18 +1174,9 @@ class EmbeddedStore(GraphStore):
         rows = self._conn().execute(
             "SELECT arxiv_id, title, reason, score, run_id, seen_at FROM rejections "
             "WHERE ? IS NULL OR seen_at >= ? ORDER BY seen_at DESC, arxiv_id LIMIT ?",
-            (None if since is None else _normalise_since(since),
-             None if since is None else _normalise_since(since), max(0, int(limit))),
+            (None if since is None else normalise_since(since),
+             None if since is None else normalise_since(since), max(0, int(limit))),
         ).fetchall()
         return [Rejection(arxiv_id=r[0], title=r[1], reason=r[2], score=r[3], run_id=r[4] or None,
                           seen_at=r[5]) for r in rows]
 
-
-def _dedupe_techniques(bundle: PaperBundle) -> list[TechniqueUse]:
-    """One USES edge per (technique, source); the last one given wins."""
-    return list({(t.technique_id, t.source): t for t in bundle.techniques}.values())
-
-
-def _dedupe_evaluations(bundle: PaperBundle) -> list[EvaluationUse]:
-    """One EVALUATES edge per (evaluation, source); the last one given wins."""
-    return list({(e.evaluation_id, e.source): e for e in bundle.evaluations}.values())

@@ -4,8 +4,8 @@ Connection problems (refused, DNS, timeout, bad credentials) surface as one Stor
 "cannot reach Neo4j at bolt://host:port: <reason>", raised from the first operation (or ping()),
 never from the constructor. Reads and writes run in managed transactions (execute_read /
 execute_write), which the driver retries on transient errors; batches are `UNWIND $rows` upserts.
-Validation, change detection and semantics follow the embedded store (kg/embedded.py) exactly:
-both pass tests/kg/test_store_contract.py.
+Validation and change detection are kg/validation.py's, shared with the embedded store, whose
+semantics this backend follows exactly: both pass tests/kg/test_store_contract.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import math
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,19 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from kg import cypher
-from kg.embedded import (
-    _MAX_QUERY_TOKENS,
-    _RUN_STATUSES,
-    _STOPWORDS,
-    EmbeddedStore,
-    _author_key,
-    _dedupe_evaluations,
-    _dedupe_techniques,
-    _normalise_since,
-    _now,
-    _section_topic_key,
-)
+from kg import cypher, validation
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -54,8 +41,27 @@ from kg.entities import (
     TechniqueCount,
     TechniqueUse,
 )
-from kg.schema import EMBEDDING_DIM, TAXONOMY_LABELS, Label
+from kg.schema import TAXONOMY_LABELS, Label
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+from kg.validation import (
+    Prepared,
+    check_references,
+    check_run_status,
+    check_sort,
+    classify,
+    dedupe_evaluations,
+    dedupe_techniques,
+    embedding_vector,
+    lock_held_message,
+    new_run,
+    normalise_since,
+    paper_authors,
+    prepare_batch,
+    section_topic_key,
+    taxonomy_references,
+    unique_list_rows,
+    unit_query,
+)
 
 if TYPE_CHECKING:
     from neo4j import Driver, ManagedTransaction
@@ -121,14 +127,6 @@ def _paper(m: dict[str, Any]) -> Paper:
 def _list(values: Sequence[str]) -> list[str] | None:
     """A list property value; an empty list is stored as no property (reads turn null into [])."""
     return list(values) or None
-
-
-def _vector(values: Any, what: str) -> np.ndarray:
-    """A float32 vector of EMBEDDING_DIM finite values, or ValueError naming `what`."""
-    arr = np.asarray(values, dtype=np.float32).reshape(-1)
-    if arr.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{what}: expected {EMBEDDING_DIM} finite floats")
-    return arr
 
 
 class Neo4jStore(GraphStore):
@@ -296,57 +294,20 @@ class Neo4jStore(GraphStore):
         bundles = list(bundles)
         if not bundles:
             return {}
-        prepared: list[tuple[PaperBundle, np.ndarray | None, str]] = []
-        seen: set[str] = set()
-        finding_ids: dict[str, str] = {}
-        for bundle in bundles:
-            paper, vector = EmbeddedStore._validate(bundle)
-            if paper.id in seen:
-                raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
-            seen.add(paper.id)
-            for f in bundle.findings:
-                owner = finding_ids.setdefault(f.id, paper.id)
-                if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:
-                    raise ValueError(f"paper {paper.id!r}: finding id {f.id!r} is not unique")
-            prepared.append((bundle, vector, EmbeddedStore._fingerprint(bundle, vector)))
-        # Taxonomy references, each with the first paper that makes it (for the error message).
-        refs: dict[tuple[str, str], str] = {}
-        for b in bundles:
-            pid = b.paper.id
-            for t in b.techniques:
-                refs.setdefault((Label.TECHNIQUE, t.technique_id), pid)
-            for e in b.evaluations:
-                refs.setdefault((Label.EVALUATION, e.evaluation_id), pid)
-            for m in b.models:
-                refs.setdefault((Label.MODEL, m), pid)
-            for f in b.findings:
-                for a in f.about:
-                    refs.setdefault((a.label, a.id), pid)
+        prepared, finding_ids = prepare_batch(bundles)
+        refs = taxonomy_references(bundles)
         ids = [b.paper.id for b in bundles]
-        now = _now()
+        now = validation.now()
 
         def work(tx: ManagedTransaction) -> dict[str, str]:
-            found = tx.run(cypher.EXISTING_TAXONOMY_IDS,
-                           {"rows": [{"label": k[0], "id": k[1]} for k in refs]}).data()
-            missing = set(refs) - {(r["label"], r["id"]) for r in found}
-            if missing:
-                label, node_id = min(missing, key=lambda k: ids.index(refs[k]))
-                raise ValueError(f"paper {refs[(label, node_id)]!r}: unknown {label} id {node_id!r} "
-                                 "(is the taxonomy loaded? run `paperkg init`)")
+            found = tx.run(cypher.TAXONOMY_ID_LABELS, {"ids": list(dict.fromkeys(k[1] for k in refs))})
+            check_references(refs, {r["id"]: r["label"] for r in found})
             clash = tx.run(cypher.FINDING_OWNERS, {"ids": list(finding_ids), "paper_ids": ids}).data()
             if clash:
                 fid, owner = clash[0]["id"], clash[0]["owner"]
                 raise ValueError(f"paper {finding_ids[fid]!r}: finding id {fid!r} belongs to paper {owner!r}")
             stored = {r["id"]: r["bundle_hash"] for r in tx.run(cypher.PAPER_HASHES, {"ids": ids})}
-            result: dict[str, str] = {}
-            changed: list[tuple[PaperBundle, np.ndarray | None, str]] = []
-            for bundle, vector, fp in prepared:
-                pid = bundle.paper.id
-                if pid in stored and stored[pid] == fp:
-                    result[pid] = "unchanged"
-                else:
-                    result[pid] = "updated" if pid in stored else "new"
-                    changed.append((bundle, vector, fp))
+            result, changed = classify(prepared, stored)
             unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
@@ -358,7 +319,7 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _write_changed(
-        tx: ManagedTransaction, changed: list[tuple[PaperBundle, np.ndarray | None, str]], now: str
+        tx: ManagedTransaction, changed: list[Prepared], now: str
     ) -> None:
         """Replace the changed papers' properties and outgoing edges (inside the caller's transaction)."""
         from ingest.normalize import title_key
@@ -383,31 +344,27 @@ class Neo4jStore(GraphStore):
                 "embedding_model": p.embedding_model, "content_hash": p.content_hash,
                 "bundle_hash": fp,
             }})
-            for position, name in enumerate(p.authors):
-                key = _author_key(name)
-                if key:
-                    authors.append({"paper_id": pid, "key": key, "name": " ".join(name.split()),
-                                    "position": position})
+            authors += [{"paper_id": pid, "key": key, "name": name, "position": position}
+                        for position, key, name in paper_authors(p)]
             uses += [{"paper_id": pid, "technique_id": t.technique_id, "source": t.source,
                       "evidence": t.evidence, "score": None if t.score is None else float(t.score)}
-                     for t in _dedupe_techniques(bundle)]
+                     for t in dedupe_techniques(bundle)]
             evals += [{"paper_id": pid, "evaluation_id": e.evaluation_id, "source": e.source,
-                       "evidence": e.evidence} for e in _dedupe_evaluations(bundle)]
+                       "evidence": e.evidence} for e in dedupe_evaluations(bundle)]
             for position, f in enumerate(bundle.findings):
                 findings.append({"paper_id": pid, "id": f.id, "text": f.text, "kind": f.kind,
                                  "source": f.source, "position": position})
                 about += [{"finding_id": f.id, "label": a.label, "id": a.id}
                           for a in {a.id: a for a in f.about}.values()]
             studies += [{"paper_id": pid, "model_id": m} for m in dict.fromkeys(bundle.models)]
-            rows = {r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}
             listed += [
-                {"paper_id": pid, "section_id": sid, "section_title": r.section_title,
-                 "section_path": _list(r.section_path), "topic_key": _section_topic_key(sid),
+                {"paper_id": pid, "section_id": r.section_id, "section_title": r.section_title,
+                 "section_path": _list(r.section_path), "topic_key": section_topic_key(r.section_id),
                  "tldr": r.tldr, "techniques_text": r.techniques_text, "evaluation_text": r.evaluation_text,
                  "title_in_list": r.title_in_list, "url_in_list": r.url_in_list,
                  "line": None if r.line is None else int(r.line),
                  "position": position}
-                for sid, (position, r) in rows.items()
+                for position, r in unique_list_rows(bundle)
             ]
         tx.run(cypher.DELETE_PAPER_FINDINGS, {"ids": ids}).consume()
         tx.run(cypher.DELETE_PAPER_EDGES, {"ids": ids}).consume()
@@ -498,11 +455,11 @@ class Neo4jStore(GraphStore):
         self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
         limit: int = 20, offset: int = 0,
     ) -> tuple[list[Paper], int]:
-        """Papers using a technique: "date" newest first, "centrality" most edges first."""
-        if sort not in ("date", "centrality"):
-            raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
+        """Papers touching a Technique (USES), Evaluation (EVALUATES), Topic or Object (topic rule):
+        "date" newest first, "centrality" most edges first."""
+        check_sort(sort)
         query = cypher.PAPERS_BY_TECHNIQUE_DATE if sort == "date" else cypher.PAPERS_BY_TECHNIQUE_CENTRALITY
-        r = self._read(query, technique_id=technique_id, include_refinements=include_refinements,
+        r = self._read(query, node_id=technique_id, include_refinements=include_refinements,
                        limit=max(0, int(limit)), offset=max(0, int(offset)))[0]
         return [_paper(m) for m in r["page"]], int(r["total"])
 
@@ -539,7 +496,7 @@ class Neo4jStore(GraphStore):
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """Lucene full-text over title, abstract and authors; user words are escaped, OR-ed."""
-        text = cypher.fulltext_query(query, stopwords=_STOPWORDS, max_terms=_MAX_QUERY_TOKENS)
+        text = cypher.fulltext_query(query, stopwords=validation.STOPWORDS)
         if text is None or k <= 0:
             return []
         rows = self._filtered(cypher.KEYWORD_SEARCH, filters, query=text, k=int(k))
@@ -549,15 +506,10 @@ class Neo4jStore(GraphStore):
         self, vector: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> list[ScoredId]:
         """Cosine top-k: the HNSW index (oversampled) without filters, exact over the filtered set."""
-        query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(query)):
-            raise ValueError(f"query vector must be {EMBEDDING_DIM} finite floats, got shape {query.shape}")
-        if k <= 0:
-            return []
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0:
+        query = unit_query(vector)
+        if k <= 0 or query is None:
             return []  # cosine is undefined for a zero vector (Neo4j rejects it)
-        values = (query / norm).tolist()
+        values = query.tolist()
         if filters is None or filters.is_empty():
             fetch = max(int(k) * _OVERSAMPLE, _MIN_FETCH)
             rows = self._read(cypher.VECTOR_SEARCH, vector=values, k=int(k), fetch=fetch)
@@ -618,19 +570,19 @@ class Neo4jStore(GraphStore):
         ]
 
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
-        """Other techniques used by papers that use this one (or a refinement)."""
-        rows = self._read(cypher.COOCCURRING_TECHNIQUES, technique_id=technique_id,
+        """Other techniques used by the papers touching a node (or a refinement; see papers_by_technique)."""
+        rows = self._read(cypher.COOCCURRING_TECHNIQUES, node_id=technique_id,
                           include_refinements=True, limit=max(0, int(limit)))
         return [(r["id"], int(r["n"])) for r in rows]
 
     def papers_per_year(self, technique_id: str) -> dict[int, int]:
-        """Papers per year for a technique and its refinements (papers without a year left out)."""
-        rows = self._read(cypher.PAPERS_PER_YEAR, technique_id=technique_id, include_refinements=True)
+        """Papers per year touching a node and its refinements (papers without a year left out)."""
+        rows = self._read(cypher.PAPERS_PER_YEAR, node_id=technique_id, include_refinements=True)
         return {int(r["year"]): int(r["n"]) for r in rows}
 
     def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
         """Papers first seen at or after `since`, newest first."""
-        rows = self._read(cypher.NEW_PAPERS, since=_normalise_since(since), limit=max(0, int(limit)))
+        rows = self._read(cypher.NEW_PAPERS, since=normalise_since(since), limit=max(0, int(limit)))
         return [_paper(r["paper"]) for r in rows]
 
     def list_sections(self) -> list[dict[str, object]]:
@@ -664,7 +616,7 @@ class Neo4jStore(GraphStore):
         """Store vectors of one model by text hash (replacing any earlier vector)."""
         rows = [
             {"key": self._cache_key(model, h), "model": model, "hash": h,
-             "vector": _vector(v, f"cached embedding {h!r}").tolist()}
+             "vector": embedding_vector(v, f"cached embedding {h!r}").tolist()}
             for h, v in vectors.items()
         ]
         if rows:
@@ -673,7 +625,7 @@ class Neo4jStore(GraphStore):
     # -- ingest runs, locks, rejections ----------------------------------------------------
     def start_run(self, source: str) -> IngestRun:
         """Record a new run with status "running"."""
-        run = IngestRun(id=f"{source}-{uuid.uuid4().hex[:12]}", source=source, started=_now())
+        run = new_run(source)
         self._write(cypher.START_RUN, id=run.id, source=run.source, started=run.started)
         return run
 
@@ -682,10 +634,9 @@ class Neo4jStore(GraphStore):
         watermark: str | None = None, message: str | None = None,
     ) -> None:
         """Record how a run ended; the watermark is kept only when it succeeded."""
-        if status not in _RUN_STATUSES:
-            raise ValueError(f"run status must be one of {_RUN_STATUSES}, not {status!r}")
+        check_run_status(status)
         rows = self._write(
-            cypher.FINISH_RUN, id=run_id, finished=_now(), status=status,
+            cypher.FINISH_RUN, id=run_id, finished=validation.now(), status=status,
             counts=json.dumps(counts or {}, default=str),
             watermark=watermark if status == "succeeded" else None, message=message,
         )
@@ -713,8 +664,7 @@ class Neo4jStore(GraphStore):
                         acquired=now.isoformat(timespec="microseconds"),
                         expires=now.timestamp() + ttl_seconds)[0]
         if not r["free"]:
-            until = datetime.fromtimestamp(r["expires"], timezone.utc).isoformat(timespec="seconds")
-            raise LockHeld(f"lock {name!r} is held by {r['owner']!r} until {until}")
+            raise LockHeld(lock_held_message(name, r["owner"], r["expires"]))
 
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
@@ -722,7 +672,7 @@ class Neo4jStore(GraphStore):
 
     def record_rejections(self, rejections: Sequence[Rejection]) -> None:
         """Keep rejected candidates, one node per arXiv id and run."""
-        now = _now()
+        now = validation.now()
         rows = [
             {"key": f"{r.arxiv_id}|{r.run_id or ''}", "arxiv_id": r.arxiv_id, "title": r.title,
              "reason": r.reason, "score": float(r.score), "run_id": r.run_id or "",
@@ -734,7 +684,7 @@ class Neo4jStore(GraphStore):
 
     def rejections(self, since: str | None = None, limit: int = 500) -> list[Rejection]:
         """Rejected candidates seen at or after `since`, newest first."""
-        rows = self._read(cypher.REJECTIONS, since=None if since is None else _normalise_since(since),
+        rows = self._read(cypher.REJECTIONS, since=None if since is None else normalise_since(since),
                           limit=max(0, int(limit)))
         return [
             Rejection(arxiv_id=x["arxiv_id"], title=x["title"], reason=x["reason"], score=x["score"],

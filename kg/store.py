@@ -99,8 +99,11 @@ class GraphStore(abc.ABC):
         self, technique_id: str, *, include_refinements: bool = True, sort: str = "date",
         limit: int = 20, offset: int = 0,
     ) -> tuple[list[Paper], int]:
-        """Papers using a technique (sort "date": newest first; "centrality": most connected),
-        and their total count."""
+        """Papers touching a taxonomy node, and their total count: a Technique by USES, an Evaluation
+        by EVALUATES, a Topic or Object by the topic rule of the filters (a finding ABOUT it, or a
+        list section whose innermost id segment contains its id); with include_refinements, the
+        nodes refining it count too. Sort "date": newest first; "centrality": most connected.
+        Unknown ids and other labels give ([], 0)."""
 
     @abc.abstractmethod
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
@@ -139,11 +142,12 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
-        """Techniques used together with this one (incl. refinements), most frequent first."""
+        """Techniques used by the papers touching a node (as papers_by_technique, refinements
+        included), the node's own family left out, most frequent first."""
 
     @abc.abstractmethod
     def papers_per_year(self, technique_id: str) -> dict[int, int]:
-        """Paper counts by year for a technique, refinements included."""
+        """Counts by year of the papers touching a node (as papers_by_technique, refinements included)."""
 
     @abc.abstractmethod
     def new_papers(self, since: str, limit: int = 100) -> list[Paper]:

@@ -363,9 +363,16 @@ def test_topic_and_evaluation_pages_list_their_papers(client: FlaskClient, store
         detail = store.get_paper(pid)
         assert detail is not None and "faithfulness" in {e.evaluation_id for e in detail.evaluations}
     assert "<svg class=\"chart\"" in html and "Techniques these papers use" in html
-    ids = row_ids(page(client, "/techniques/lm_components"))
+    _, total = store.papers_by_technique("faithfulness", limit=1)
+    assert f"{total} papers" in html  # every evaluating paper counts, not a scanned sample
+    html = page(client, "/techniques/lm_components")
+    ids = row_ids(html)
     assert HOSTILE_ID in ids  # its finding is about LM components
-    assert set(ids) <= store.filter_ids(SearchFilters(topic_ids=["lm_components"]))
+    topic_ids = store.filter_ids(SearchFilters(topic_ids=["lm_components"]))
+    assert set(ids) <= topic_ids
+    assert f"{len(topic_ids)} paper" in html
+    central = row_ids(page(client, "/techniques/lm_components?sort=centrality"))
+    assert sorted(central) == sorted(ids)
 
 
 # -- graph -----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import ListRow, SearchFilters, TaxonomyNode
 from kg.store import StoreError
 from kg.taxonomy import load_taxonomy
+from kg.vector_index import EmbeddingMatrix
 from tests.kg.test_store_contract import bundle, unit_vectors
 
 N_PAPERS = 500
@@ -308,3 +309,37 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     assert [p.id for p in again.papers_by_technique("probing")[0]] == ["old-2", "old-1"]
     assert again.filter_ids(SearchFilters(topic_ids=["learning_dynamics"])) == {"old-1"}
     again.close()
+
+
+def test_embedding_matrix_masks_and_top_k_match_brute_force() -> None:
+    """The in-memory index: rows replaced and removed in place, filter masks, exact top-k."""
+    vecs = unit_vectors(300, 11)
+    index = EmbeddingMatrix()
+    years = [None if i % 10 == 0 else 2015 + i % 9 for i in range(300)]
+    rows = [(f"p{i}", i, (vecs[i] * 3).tobytes(), years[i], '["arxiv"]' if i % 2 else '["list"]')
+            for i in range(300)]
+    index.put_many(rows)
+    index.set_techniques([(f"p{i}", "probing") for i in range(0, 300, 3)])
+    index.put_many([("p5", 5, None, 2020, '["list"]')])  # no embedding any more: removed
+    index.remove("p7")
+    index.put_many([("p8", 8, (-vecs[8]).tobytes(), 2016, '["records"]')])  # replaced in place
+    alive = [i for i in range(300) if i not in (5, 7)]
+    assert index.n == len(alive) and set(index.ids) == {f"p{i}" for i in alive}
+    query = vecs[4]
+
+    def expected(keep: list[int], k: int) -> list[str]:
+        stored = {i: (-vecs[8] if i == 8 else vecs[i]) for i in keep}
+        return [f"p{i}" for i in sorted(keep, key=lambda i: (-float(stored[i] @ query), i))][:k]
+
+    assert [h.id for h in index.top_k(query, 10)] == expected(alive, 10)
+    assert index.top_k(query, 1)[0].score == pytest.approx(1.0, abs=1e-5)  # rows are unit length
+    mask = index.mask(technique_ids=["probing"], year_from=2018, year_to=2020, sources=["arxiv"],
+                      allowed=[{f"p{i}" for i in range(150)}])
+    keep = [i for i in alive if i % 3 == 0 and years[i] is not None and 2018 <= years[i] <= 2020
+            and i % 2 == 1 and i < 150]
+    assert keep and int(mask.sum()) == len(keep)
+    assert [h.id for h in index.top_k(query, 50, mask)] == expected(keep, 50)
+    no_year = index.mask(year_to=3000)
+    assert int(no_year.sum()) == sum(1 for i in alive if years[i] is not None)
+    assert index.top_k(query, 5, index.mask(technique_ids=["unknown"])) == []
+    assert index.mask(sources=["records"]).sum() == 1

@@ -209,6 +209,11 @@ class _Result:
         return iter(self.rows)
 
 
+# The taxonomy nodes the recorded server knows (the bundles below refer to these).
+_NODE_LABELS = {"probing": Label.TECHNIQUE, "faithfulness": Label.EVALUATION, "superposition": Label.TOPIC,
+                "gpt2": Label.MODEL}
+
+
 class _RecordingTx:
     """A managed transaction that records statements and answers with canned rows."""
 
@@ -219,8 +224,8 @@ class _RecordingTx:
     def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
         params = dict(parameters or {})
         self.calls.append((query, params))
-        if query == cypher.EXISTING_TAXONOMY_IDS:  # every referenced taxonomy node exists
-            return _Result([{"label": r["label"], "id": r["id"]} for r in params["rows"]])
+        if query == cypher.TAXONOMY_ID_LABELS:  # the referenced taxonomy nodes exist
+            return _Result([{"id": i, "label": _NODE_LABELS[i]} for i in params["ids"] if i in _NODE_LABELS])
         if query == cypher.EXPAND_REFINEMENTS:
             return _Result([{"id": i} for i in params["ids"]])
         if query == cypher.MERGE_PAPERS:

@@ -392,6 +392,66 @@ def test_papers_by_technique_includes_refinements(store: GraphStore) -> None:
     assert df["probing"] == 3 and df["cma"] == 1 and df["knockout"] == 0
 
 
+def test_papers_by_evaluation(store: GraphStore) -> None:
+    """An Evaluation id lists the papers EVALUATES-ing it (refinements included), like a technique."""
+    store.upsert_papers([
+        bundle("e-faith", "Faithfulness study", techniques=("probing",), evaluations=("faithfulness",),
+               year=2022, published="2022-03-01"),
+        bundle("e-aes", "Explanation score study", techniques=("probing", "sae"),
+               evaluations=("automated_explanation_score",), year=2024, published="2024-01-10"),
+        bundle("e-both", "Two criteria", techniques=("sae",), evaluations=("faithfulness", "completeness"),
+               year=2023, published="2023-07-01",
+               findings=(Finding("e-both#1", "A claim.",
+                                 about=[FindingAbout(Label.TOPIC, "superposition")]),)),
+        bundle("e-none", "No evaluation", techniques=("probing",), year=2024),
+    ])
+    papers, total = store.papers_by_technique("faithfulness")
+    assert (total, [p.id for p in papers]) == (3, ["e-aes", "e-both", "e-faith"])  # newest first
+    papers, total = store.papers_by_technique("faithfulness", include_refinements=False)
+    assert (total, [p.id for p in papers]) == (2, ["e-both", "e-faith"])
+    papers, total = store.papers_by_technique("intrinsic_evaluation", limit=1, offset=1)
+    assert (total, [p.id for p in papers]) == (3, ["e-both"])
+    papers, _ = store.papers_by_technique("faithfulness", sort="centrality")
+    assert papers[0].id == "e-both"  # most edges: a technique, two evaluations and a finding
+    assert store.papers_per_year("faithfulness") == {2022: 1, 2023: 1, 2024: 1}
+    assert store.papers_per_year("completeness") == {2023: 1}
+    assert store.cooccurring_techniques("faithfulness") == [("probing", 2), ("sae", 2)]
+    assert store.cooccurring_techniques("extrinsic_evaluation") == []
+    assert store.papers_by_technique("extrinsic_evaluation") == ([], 0)
+    counts = {c.id: c for c in store.technique_counts()}
+    assert counts["faithfulness"].total_count == 3 and counts["intrinsic_evaluation"].total_count == 3
+
+
+def test_papers_by_topic_and_object(store: GraphStore) -> None:
+    """A Topic or Object id lists the papers of the topic rule: a finding ABOUT it or a list section
+    named after it, refinements included; the same set the topic filter gives."""
+    _filter_corpus(store)
+    papers, total = store.papers_by_technique("superposition")
+    assert (total, [p.id for p in papers]) == (1, ["f3"])
+    papers, total = store.papers_by_technique("learning_dynamics")  # via the list section
+    assert (total, [p.id for p in papers]) == (1, ["f2"])
+    papers, total = store.papers_by_technique("applications")  # via a refining topic
+    assert (total, [p.id for p in papers]) == (1, ["f5"])
+    assert store.papers_by_technique("applications", include_refinements=False) == ([], 0)
+    papers, total = store.papers_by_technique("features")  # an Object, via "findings-on-features"
+    assert (total, [p.id for p in papers]) == (1, ["f1"])
+    assert store.papers_per_year("applications") == {2024: 1}
+    assert store.papers_per_year("learning_dynamics") == {2023: 1}
+    assert store.cooccurring_techniques("applications") == [("steering_vector", 1)]
+    assert store.cooccurring_techniques("features") == [("sae", 1)]
+    counts = {c.id: c for c in store.technique_counts()}
+    for node_id, count in counts.items():
+        if count.label in (Label.TOPIC, Label.OBJECT, Label.EVALUATION):
+            papers, total = store.papers_by_technique(node_id, limit=100)
+            assert total == count.total_count == len(papers), node_id
+            if count.label != Label.EVALUATION:
+                assert {p.id for p in papers} == store.filter_ids(SearchFilters(topic_ids=[node_id])), node_id
+    # Unknown ids and nodes papers are not listed by (a model) give nothing.
+    assert store.papers_by_technique("gpt2") == ([], 0)
+    assert store.papers_per_year("no_such_node") == {}
+    assert store.cooccurring_techniques("no_such_node") == []
+
+
 def test_related_candidates(store: GraphStore) -> None:
     vecs = unit_vectors(4, 6)
     store.upsert_papers([

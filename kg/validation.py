@@ -1,0 +1,327 @@
+"""What every GraphStore backend shares: bundle validation, change fingerprints, edge dedupe,
+time and key helpers, and keyword-query tokenising. Both backends import it, so they accept,
+reject and normalise input identically (tests/kg/test_store_contract.py checks the outcome)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from kg.entities import EvaluationUse, IngestRun, ListRow, Paper, PaperBundle, TechniqueUse
+from kg.schema import EDGE_SOURCES, EMBEDDING_DIM, RELATIONSHIPS, Label, Rel
+
+# Labels a finding may be ABOUT.
+ABOUT_LABELS: tuple[str, ...] = RELATIONSHIPS[Rel.ABOUT].end
+# Labels papers_by_technique / papers_per_year / cooccurring_techniques accept.
+BROWSABLE_LABELS: tuple[str, ...] = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
+# Labels reached through findings ABOUT them or list sections named after them (the topic rule).
+TOPIC_LABELS: tuple[str, ...] = (Label.TOPIC, Label.OBJECT)
+SORTS = ("date", "centrality")
+RUN_STATUSES = ("running", "succeeded", "failed")
+# Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
+MAX_QUERY_TOKENS = 64
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Very common words are dropped from keyword queries when other words remain: OR-ing "the"
+# would rank every document in the corpus.
+STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
+    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "we", "with", "our", "via",
+    "can", "do", "does", "how", "what", "which", "who", "why",
+))
+
+Prepared = tuple[PaperBundle, np.ndarray | None, str]
+
+
+def now() -> str:
+    """The current UTC time as the stored ISO timestamp (microseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def normalise_since(since: str) -> str:
+    """An ISO date stays a date; a timestamp becomes UTC in the stored format."""
+    text = since.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not an ISO date or timestamp: {since!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def author_key(name: str) -> str:
+    """The Author node key of a name: whitespace collapsed, case folded."""
+    return " ".join(name.split()).casefold()
+
+
+def section_topic_key(section_id: str) -> str:
+    """The innermost segment of a section id with "-" as "_": topics match inside it."""
+    return section_id.rsplit("/", 1)[-1].replace("-", "_")
+
+
+def query_words(
+    text: str, *, max_words: int = MAX_QUERY_TOKENS, stopwords: frozenset[str] = STOPWORDS
+) -> list[str]:
+    """The distinct words of user text (first `max_words`), stop words dropped unless nothing else is left."""
+    words: list[str] = []
+    seen: set[str] = set()
+    for word in _WORD.findall(text or ""):
+        key = word.casefold()
+        if key not in seen:
+            seen.add(key)
+            words.append(word)
+        if len(words) >= max_words:
+            break
+    content = [w for w in words if w.casefold() not in stopwords]
+    return content or words
+
+
+def check_sort(sort: str) -> None:
+    """Raise ValueError unless `sort` is a known paper order."""
+    if sort not in SORTS:
+        raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
+
+
+def check_run_status(status: str) -> None:
+    """Raise ValueError unless `status` is a known ingest-run status."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+
+
+def new_run(source: str) -> IngestRun:
+    """A fresh ingest run of a source, started now."""
+    return IngestRun(id=f"{source}-{uuid.uuid4().hex[:12]}", source=source, started=now())
+
+
+def embedding_vector(values: Any, what: str) -> np.ndarray:
+    """A float32 vector of EMBEDDING_DIM finite values, or ValueError naming `what`."""
+    arr = np.asarray(values, dtype=np.float32).reshape(-1)
+    if arr.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: expected {EMBEDDING_DIM} finite floats")
+    return arr
+
+
+def unit_query(vector: Any) -> np.ndarray | None:
+    """A search vector scaled to unit length; None for the zero vector; ValueError when malformed."""
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if query.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(query)):
+        raise ValueError(f"query vector must be {EMBEDDING_DIM} finite floats, got shape {query.shape}")
+    norm = float(np.linalg.norm(query))
+    # Cosine is undefined for a zero vector: it matches nothing.
+    return None if norm == 0.0 else query / norm
+
+
+def dedupe_techniques(bundle: PaperBundle) -> list[TechniqueUse]:
+    """One USES edge per (technique, source); the last one given wins."""
+    return list({(t.technique_id, t.source): t for t in bundle.techniques}.values())
+
+
+def dedupe_evaluations(bundle: PaperBundle) -> list[EvaluationUse]:
+    """One EVALUATES edge per (evaluation, source); the last one given wins."""
+    return list({(e.evaluation_id, e.source): e for e in bundle.evaluations}.values())
+
+
+def _check_source(name: str, what: str, source: str) -> None:
+    if source not in EDGE_SOURCES:
+        raise ValueError(f"{name}: {what} source must be one of {EDGE_SOURCES}, not {source!r}")
+
+
+def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
+    """Check a bundle (id, title, year, embedding, edge sources, UTF-8 text) and return its paper and
+    float32 embedding; ValueError names the record and the field."""
+    paper = bundle.paper
+    if not isinstance(paper.id, str) or not paper.id.strip():
+        raise ValueError(f"paper {paper.id!r}: missing id")
+    name = f"paper {paper.id!r}"
+    if not isinstance(paper.title, str) or not paper.title.strip():
+        raise ValueError(f"{name}: missing title")
+    if paper.year is not None and not isinstance(paper.year, int | np.integer):
+        raise ValueError(f"{name}: year must be an integer, not {paper.year!r}")
+    vector = None
+    if paper.embedding is not None:
+        try:
+            vector = np.asarray(paper.embedding, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: embedding is not numeric: {exc}") from exc
+        if vector.shape != (EMBEDDING_DIM,):
+            raise ValueError(f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)")
+        if not np.all(np.isfinite(vector)):
+            raise ValueError(f"{name}: embedding contains NaN or infinite values")
+    strings: list[tuple[str, Any]] = [
+        ("id", paper.id), ("title", paper.title), ("abstract", paper.abstract),
+        ("arxiv_id", paper.arxiv_id), ("doi", paper.doi), ("published", paper.published),
+        ("updated", paper.updated), ("venue", paper.venue),
+        ("primary_category", paper.primary_category), ("url", paper.url),
+        ("pdf_url", paper.pdf_url), ("item_type", paper.item_type),
+        ("embedding_model", paper.embedding_model), ("content_hash", paper.content_hash),
+    ]
+    strings += [("authors", a) for a in paper.authors]
+    strings += [("categories", c) for c in paper.categories]
+    strings += [("sources", s) for s in paper.sources]
+    for t in bundle.techniques:
+        strings += [("technique", t.technique_id), ("technique source", t.source),
+                    ("technique evidence", t.evidence)]
+        _check_source(name, "technique", t.source)
+    for e in bundle.evaluations:
+        strings += [("evaluation", e.evaluation_id), ("evaluation source", e.source),
+                    ("evaluation evidence", e.evidence)]
+        _check_source(name, "evaluation", e.source)
+    for f in bundle.findings:
+        strings += [("finding id", f.id), ("finding text", f.text), ("finding kind", f.kind),
+                    ("finding source", f.source)]
+        for a in f.about:
+            strings += [("finding about", a.id)]
+            if a.label not in ABOUT_LABELS:
+                raise ValueError(
+                    f"{name}: finding {f.id!r} is about a {a.label!r} (not one of {ABOUT_LABELS})"
+                )
+    strings += [("model", m) for m in bundle.models]
+    for r in bundle.list_rows:
+        strings += [("section id", r.section_id), ("section title", r.section_title),
+                    ("tldr", r.tldr), ("techniques_text", r.techniques_text),
+                    ("evaluation_text", r.evaluation_text), ("title_in_list", r.title_in_list),
+                    ("url_in_list", r.url_in_list)]
+        strings += [("section path", p) for p in r.section_path]
+    _check_strings(name, [(f, v) for f, v in strings if v is not None])
+    return paper, vector
+
+
+def _check_strings(name: str, present: list[tuple[str, Any]]) -> None:
+    """Every value is a str that encodes as UTF-8 (no lone surrogates), or ValueError naming the field."""
+    try:
+        # One encode of everything is the fast path; the loop below only runs to name the field.
+        "\x00".join([v for _, v in present]).encode("utf-8")
+    except (TypeError, UnicodeEncodeError):
+        for field_name, value in present:
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"{name}: {field_name} must be a string, not {type(value).__name__}"
+                ) from None
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"{name}: {field_name} is not valid UTF-8 text ({exc.reason})") from exc
+
+
+def fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
+    """A hash of everything an upsert writes except first_seen/last_seen."""
+    p = bundle.paper
+    content = {
+        "paper": [p.id, p.title, p.abstract, p.arxiv_id, p.doi, list(p.authors), p.published,
+                  p.updated, None if p.year is None else int(p.year), p.venue, p.primary_category,
+                  list(p.categories), p.url, p.pdf_url, list(p.sources), p.item_type,
+                  p.embedding_model, p.content_hash],
+        "techniques": sorted(
+            [t.technique_id, t.source, t.evidence, t.score] for t in dedupe_techniques(bundle)
+        ),
+        "evaluations": sorted(
+            [e.evaluation_id, e.source, e.evidence] for e in dedupe_evaluations(bundle)
+        ),
+        "findings": [
+            [f.id, f.text, f.kind, f.source, sorted([a.label, a.id] for a in f.about)]
+            for f in bundle.findings
+        ],
+        "models": sorted(set(bundle.models)),
+        "rows": [
+            [r.section_id, r.section_title, list(r.section_path), r.tldr, r.techniques_text,
+             r.evaluation_text, r.title_in_list, r.url_in_list, r.line]
+            for r in bundle.list_rows
+        ],
+    }
+    # repr of str/int/float/None/list/dict is deterministic and much cheaper than json.dumps.
+    digest = hashlib.sha256(repr(content).encode("utf-8"))
+    if vector is not None:
+        digest.update(vector.tobytes())
+    return digest.hexdigest()
+
+
+def prepare_batch(bundles: Sequence[PaperBundle]) -> tuple[list[Prepared], dict[str, str]]:
+    """Validate a batch before any write: each bundle with its vector and fingerprint, and
+    {finding id: paper id}. ValueError for a paper twice in the batch or a finding id reused."""
+    prepared: list[Prepared] = []
+    seen: set[str] = set()
+    finding_ids: dict[str, str] = {}
+    for bundle in bundles:
+        paper, vector = validate_bundle(bundle)
+        if paper.id in seen:
+            raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
+        seen.add(paper.id)
+        for f in bundle.findings:
+            owner = finding_ids.setdefault(f.id, paper.id)
+            if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:
+                raise ValueError(f"paper {paper.id!r}: finding id {f.id!r} is not unique")
+        prepared.append((bundle, vector, fingerprint(bundle, vector)))
+    return prepared, finding_ids
+
+
+def classify(
+    prepared: Sequence[Prepared], stored: Mapping[str, str]
+) -> tuple[dict[str, str], list[Prepared]]:
+    """Upsert statuses ("new"/"updated"/"unchanged") against the stored fingerprints by paper id,
+    and the prepared bundles that need writing."""
+    result: dict[str, str] = {}
+    changed: list[Prepared] = []
+    for bundle, vector, fp in prepared:
+        pid = bundle.paper.id
+        if stored.get(pid) == fp:
+            result[pid] = "unchanged"
+        else:
+            result[pid] = "updated" if pid in stored else "new"
+            changed.append((bundle, vector, fp))
+    return result, changed
+
+
+def taxonomy_references(bundles: Sequence[PaperBundle]) -> dict[tuple[str, str], str]:
+    """Every (label, node id) a batch points at, with the first paper pointing at it, in batch order."""
+    refs: dict[tuple[str, str], str] = {}
+    for b in bundles:
+        pid = b.paper.id
+        for t in b.techniques:
+            refs.setdefault((Label.TECHNIQUE, t.technique_id), pid)
+        for e in b.evaluations:
+            refs.setdefault((Label.EVALUATION, e.evaluation_id), pid)
+        for m in b.models:
+            refs.setdefault((Label.MODEL, m), pid)
+        for f in b.findings:
+            for a in f.about:
+                refs.setdefault((a.label, a.id), pid)
+    return refs
+
+
+def check_references(refs: dict[tuple[str, str], str], labels: Mapping[str, str]) -> None:
+    """ValueError naming the paper for the first reference to an unknown taxonomy node or to a node
+    of another label (`labels`: node id -> its label, for the referenced ids that exist)."""
+    for (label, node_id), paper_id in refs.items():
+        actual = labels.get(node_id)
+        if actual is None:
+            raise ValueError(f"paper {paper_id!r}: unknown {label} id {node_id!r} "
+                             "(is the taxonomy loaded? run `paperkg init`)")
+        if actual != label:
+            raise ValueError(
+                f"paper {paper_id!r}: {node_id!r} is a {actual} node where a {label} is expected"
+            )
+
+
+def paper_authors(paper: Paper) -> list[tuple[int, str, str]]:
+    """(position, author key, display name) of a paper's authors; blank names are skipped."""
+    return [(i, key, " ".join(name.split()))
+            for i, name in enumerate(paper.authors) if (key := author_key(name))]
+
+
+def unique_list_rows(bundle: PaperBundle) -> list[tuple[int, ListRow]]:
+    """(position, list row) with one row per section: the last row of a section wins."""
+    return list({r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}.values())
+
+
+def lock_held_message(name: str, owner: str, expires: float) -> str:
+    """The LockHeld message: who holds the lock and until when (UTC)."""
+    until = datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds")
+    return f"lock {name!r} is held by {owner!r} until {until}"
