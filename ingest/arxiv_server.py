@@ -262,6 +262,7 @@ class LocalArxivServer:
         self._by_id = {e["arxiv_id"]: e for e in self.entries}
         self.requests: list[str] = []  # raw query strings, in order
         self.timeout_sleep = timeout_sleep  # how long a "timeout" failure stalls
+        self.ignore_sort = False  # True: answer in the records' order, as arXiv sometimes does
         self._failures: deque[str] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -387,8 +388,9 @@ class LocalArxivServer:
         else:
             predicate = parse_query(search_query)
             pool = [e for e in self.entries if predicate(e)] if search_query.strip() else []
-            pool = self._sorted(pool, params.get("sortBy", "relevance"),
-                                params.get("sortOrder", "descending"))
+            if not self.ignore_sort:
+                pool = self._sorted(pool, params.get("sortBy", "relevance"),
+                                    params.get("sortOrder", "descending"))
         total = len(pool)
         page = [] if empty else pool[start:start + max_results]
         return feed_xml(page, search_query=search_query, id_list=id_list, start=start,

@@ -235,19 +235,16 @@ class ArxivSource:
             total = feed.header.total_results
             if not feed.results:
                 break
-            past_window = False
             for result in feed.results:
                 record = record_from_result(result)
                 key = (record.arxiv_id or record.source_id, record.version)
-                if key in seen:
+                # arXiv sometimes ignores the sort order, so an out-of-window entry does not mean
+                # the rest are out too: skip it and keep paging to totalResults.
+                if key in seen or (result.published and _stamp(result.published) < window_start):
+                    seen.add(key)
                     continue
                 seen.add(key)
-                if result.published and _stamp(result.published) < window_start:
-                    past_window = True  # sorted newest first: everything after is older
-                    break
                 yield record
-            if past_window:
-                break
             start += len(feed.results)
 
     def resolve(self, records: Sequence[Record], *, progress: bool = False

@@ -20,7 +20,7 @@ from kg.entities import (
     PaperDetail,
     TechniqueUse,
 )
-from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST
+from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 
@@ -143,17 +143,22 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     return merged, replace_rows
 
 
-def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool
-                ) -> tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]:
+def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
+                node_labels: dict[str, str]) -> tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]:
     if use_incoming or stored is None:
         rows = [r.to_list_row() for r in record.list_rows] if use_incoming else []
         techniques: dict[str, TechniqueUse] = {}
         evaluations: dict[str, EvaluationUse] = {}
         for row in record.list_rows if use_incoming else []:
-            for tid in row.technique_ids:
-                techniques.setdefault(tid, TechniqueUse(tid, EDGE_SOURCE_LIST, evidence=row.techniques))
-            for eid in row.evaluation_ids:
-                evaluations.setdefault(eid, EvaluationUse(eid, EDGE_SOURCE_LIST, evidence=row.evaluation))
+            # The list puts labels in the "wrong" column at times ("Knockout" as an evaluation,
+            # "Automated Explanation Score" as a technique): the node's graph label decides the edge.
+            # Topic ids ("Extrinsic (Knowledge Editing)") stay in the row's verbatim cell text only.
+            for tid, cell in [(t, row.techniques) for t in row.technique_ids] + [
+                    (e, row.evaluation) for e in row.evaluation_ids]:
+                if node_labels.get(tid) == Label.TECHNIQUE:
+                    techniques.setdefault(tid, TechniqueUse(tid, EDGE_SOURCE_LIST, evidence=cell))
+                elif node_labels.get(tid) == Label.EVALUATION:
+                    evaluations.setdefault(tid, EvaluationUse(tid, EDGE_SOURCE_LIST, evidence=cell))
         return rows, list(techniques.values()), list(evaluations.values())
     rows = list(stored.list_rows)
     techs = [replace(t, label=None) for t in stored.techniques if t.source == EDGE_SOURCE_LIST]
@@ -302,13 +307,14 @@ def run_ingest(
         from tqdm import tqdm
 
         items = list(by_target.items())
+        node_labels = {n.id: n.label for n in store.taxonomy_nodes()}
         bar = tqdm(total=len(items), desc=f"ingest {source}", unit="paper",
                    disable=not _show_progress(progress), file=sys.stderr)
         try:
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
-                              progress)
+                              progress, node_labels)
                 bar.update(len(chunk))
         finally:
             bar.close()
@@ -327,6 +333,7 @@ def run_ingest(
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
     embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
+    node_labels: dict[str, str],
 ) -> None:
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
@@ -345,7 +352,7 @@ def _ingest_chunk(
         extractions = {item[0]: result for item, result in zip(items, results, strict=True)}
     for record, stored, paper, replace_rows, stored_id in merged:
         target = paper.id
-        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows)
+        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
         techniques = list(list_techs)
         evaluations = list(list_evals)
         findings: list[Finding] = []

@@ -105,6 +105,15 @@ def test_search_paginates_and_survives_an_empty_page(local_arxiv: LocalArxivServ
     assert len(local_arxiv.requests) == pages + 1
 
 
+def test_search_survives_an_ignored_sort_order(local_arxiv: LocalArxivServer) -> None:
+    window = dict(start_date=date(2022, 1, 1), end_date=date(2023, 12, 31))
+    sorted_ids = {r.arxiv_id for r in _source(local_arxiv, page_size=5).search("cat:cs.LG", **window)}
+    local_arxiv.ignore_sort = True
+    unsorted = [r.arxiv_id for r in _source(local_arxiv, page_size=5).search("cat:cs.LG", **window)]
+    assert len(sorted_ids) > 5
+    assert sorted(unsorted) == sorted(sorted_ids)
+
+
 def test_empty_page_every_time_is_an_error(local_arxiv: LocalArxivServer) -> None:
     local_arxiv.fail_next("empty", 5)
     with pytest.raises(ArxivError, match="empty page"):

@@ -158,3 +158,21 @@ def test_records_without_title_are_rejected(
                          progress=False)
     assert (summary.new, summary.rejected) == (1, 1)
     assert summary.rejected_details[0]["reason"] == "no title"
+
+
+def test_list_labels_in_the_other_column_become_the_right_edge(
+        store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any) -> None:
+    text = (
+        "## Paper Collection\n### Applications of MI\n"
+        "| Paper | Techniques | Evaluation | TL;DR |\n| :-- | :-- | :-- | :-- |\n"
+        "| [Locating and Editing Factual Associations in GPT](https://arxiv.org/abs/2202.05262) "
+        "| Automated Explanation Score | Extrinsic (Knowledge Editing), Knockout | Edits facts. |\n"
+    )
+    _ingest_list(store, text, taxonomy, None, embedder, extractor)
+    detail = store.get_paper("2202.05262")
+    assert detail is not None
+    listed = {t.technique_id for t in detail.techniques if t.source == "list"}
+    evaluated = {e.evaluation_id for e in detail.evaluations if e.source == "list"}
+    assert listed == {"knockout"}
+    assert evaluated == {"automated_explanation_score", "extrinsic_evaluation"}
+    assert "Knowledge Editing" in (detail.list_rows[0].evaluation_text or "")
