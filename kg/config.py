@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
             "folder with seed_papers.jsonl and awesome-list-seed.md (offline demo, tests)"),
     Setting("PAPERKG_OFFLINE", "1", "1: the demo uses the shared seed data; 0: the live list and arXiv"),
     Setting("PAPERKG_SCHEDULE", "0 6 * * 1", "cron expression of the weekly ingest (UTC)"),
+    Setting("PAPERKG_SCHEDULE_MAX_RUNS", "", "stop `paperkg schedule` after N runs (empty: never)"),
     Setting("PAPERKG_LOG_LEVEL", "INFO", "log level"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
