@@ -12,6 +12,14 @@ from typing import Any
 import click
 
 
+def _ready_store() -> Any:
+    """The configured store, ready for writes (imported lazily: kg.cli imports this module)."""
+    from kg.cli import open_ready_store
+
+    return open_ready_store()
+
+
+
 @click.group("ingest")
 def ingest_group() -> None:
     """Load papers into the graph (awesome-list, arXiv, JSON Lines records)."""
@@ -20,24 +28,6 @@ def ingest_group() -> None:
 @click.group("dev")
 def dev_group() -> None:
     """Developer tools (a local arXiv API for tests and the offline demo)."""
-
-
-def _open_ready_store() -> Any:
-    """The configured store with its schema and taxonomy in place (both idempotent)."""
-    from kg.cli import open_configured_store
-    from kg.config import load_config
-    from kg.store import StoreError
-    from kg.taxonomy import load_taxonomy
-
-    store = open_configured_store()
-    try:
-        store.init_schema()
-        if not store.taxonomy_nodes():
-            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
-    except (StoreError, ValueError) as exc:
-        store.close()
-        raise click.ClickException(str(exc)) from exc
-    return store
 
 
 def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int,
@@ -103,7 +93,7 @@ def ingest_list_cmd(
         except ArxivError as exc:
             raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
         records += found
-    store = _open_ready_store()
+    store = _ready_store()
     try:
         summary = _run_pipeline(store, records, source="list", batch_size=batch_size)
     finally:
@@ -151,7 +141,7 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> No
     except ArxivError as exc:
         raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
     missing = sorted(set(wanted) - {r.arxiv_id for r in records})
-    store = _open_ready_store()
+    store = _ready_store()
     try:
         summary = _run_pipeline(store, records, source="arxiv", batch_size=batch_size)
     finally:
@@ -176,7 +166,7 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
     except RecordsFileError as exc:
         raise click.ClickException(str(exc)) from exc
     rejected = [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in read.skipped]
-    store = _open_ready_store()
+    store = _ready_store()
     try:
         summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size,
                                 rejected=rejected)

@@ -5,29 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
 
 import click
+
+from kg.store import GraphStore
 
 log = logging.getLogger(__name__)
 
 
-def _open_store() -> Any:
-    """The configured store, schema and taxonomy in place (both idempotent)."""
-    from kg.cli import open_configured_store
-    from kg.config import load_config
-    from kg.store import StoreError
-    from kg.taxonomy import load_taxonomy
+def _ready_store() -> GraphStore:
+    """The configured store, ready for writes (imported lazily: kg.cli imports this module)."""
+    from kg.cli import open_ready_store
 
-    store = open_configured_store()
-    try:
-        store.init_schema()
-        if not store.taxonomy_nodes():
-            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
-    except (StoreError, ValueError) as exc:
-        store.close()
-        raise click.ClickException(str(exc)) from exc
-    return store
+    return open_ready_store()
 
 
 def _check_date(value: str | None, option: str) -> str | None:
@@ -55,7 +45,7 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
     from kg.store import StoreError
 
     since = _check_date(since, "--since")
-    store = _open_store()
+    store = _ready_store()
     try:
         summary = run_weekly(store, since=since, progress=not as_json)
     except WeeklyLocked as exc:
@@ -80,7 +70,7 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
     from ingest.weekly import rejected_since
 
     since = _check_date(since, "--since")
-    store = _open_store()
+    store = _ready_store()
     try:
         rows = list(rejected_since(store, since))
     finally:
@@ -114,7 +104,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
             max_runs = int(os.environ[MAX_RUNS_ENV])
         except ValueError as exc:
             raise click.ClickException(f"{MAX_RUNS_ENV} must be an integer") from exc
-    _open_store().close()  # fail now, not next Monday, if the store is unreachable
+    _ready_store().close()  # fail now, not next Monday, if the store is unreachable
 
     try:
         scheduler = WeeklyScheduler(cron, weekly_job(open_configured_store), max_runs=max_runs)
@@ -137,7 +127,7 @@ def list_rows_cmd(since: str) -> None:
     from ingest.export_rows import list_rows_markdown
 
     since = _check_date(since, "--since") or since
-    store = _open_store()
+    store = _ready_store()
     try:
         text = list_rows_markdown(store, since)
     finally:

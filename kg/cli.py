@@ -21,6 +21,21 @@ def open_configured_store() -> GraphStore:
         raise click.ClickException(str(exc)) from exc
 
 
+def open_ready_store() -> GraphStore:
+    """The configured store with its schema and taxonomy in place (both idempotent)."""
+    from kg.taxonomy import load_taxonomy
+
+    store = open_configured_store()
+    try:
+        store.init_schema()
+        if not store.taxonomy_nodes():
+            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
+    except (StoreError, ValueError) as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from exc
+    return store
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
