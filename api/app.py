@@ -87,30 +87,38 @@ def paperkg_config(app: Flask | None = None) -> Config:
     return app.config["PAPERKG_CONFIG"]
 
 
-def get_store(app: Flask | None = None) -> GraphStore:
-    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached).
+def _once(app: Flask, key: str, factory: Any) -> Any:
+    """app.extensions[key], made by factory() on first use under the app's lock.
 
-    A failed open is not cached: the next request tries again, so the app recovers when the
-    database comes back without a restart.
+    A failed factory is not cached: the next request tries again.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    store = app.extensions.get(_STORE_KEY)
-    if store is not None:
-        return store
+    value = app.extensions.get(key)
+    if value is not None:
+        return value
     with app.extensions[_LOCK_KEY]:
-        store = app.extensions.get(_STORE_KEY)
-        if store is None:
-            try:
-                store = open_store(paperkg_config(app))
-            except StoreUnavailable:
-                raise
-            except (ImportError, TypeError, AttributeError, NameError):
-                raise  # programming errors must not pass for an unreachable database
-            except Exception as exc:  # e.g. the driver refusing a URI or a connection
-                log.warning("cannot open the store: %s", exc)
-                raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}") from exc
-            app.extensions[_STORE_KEY] = store
-    return store
+        value = app.extensions.get(key)
+        if value is None:
+            value = app.extensions[key] = factory()
+    return value
+
+
+def get_store(app: Flask | None = None) -> GraphStore:
+    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached);
+    the app recovers without a restart when the database comes back."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def open_() -> GraphStore:
+        try:
+            return open_store(paperkg_config(app))
+        except StoreUnavailable:
+            raise
+        except (ImportError, TypeError, AttributeError, NameError):
+            raise  # programming errors must not pass for an unreachable database
+        except Exception as exc:  # e.g. the driver refusing a URI or a connection
+            log.warning("cannot open the store: %s", exc)
+            raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}") from exc
+
+    return _once(app, _STORE_KEY, open_)
 
 
 def get_embedder(app: Flask | None = None) -> Any:
@@ -120,18 +128,13 @@ def get_embedder(app: Flask | None = None) -> Any:
     threads on a busy 2-core machine made a query's p95 ten times worse).
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    embedder = app.extensions.get(_EMBEDDER_KEY)
-    if embedder is not None:
-        return embedder
-    with app.extensions[_LOCK_KEY]:
-        embedder = app.extensions.get(_EMBEDDER_KEY)
-        if embedder is None:
-            from ingest.embed import Embedder
 
-            model_path = paperkg_config(app).embedding_model or None
-            embedder = Embedder(model_path, threads=1)
-            app.extensions[_EMBEDDER_KEY] = embedder
-    return embedder
+    def load() -> Any:
+        from ingest.embed import Embedder
+
+        return Embedder(paperkg_config(app).embedding_model or None, threads=1)
+
+    return _once(app, _EMBEDDER_KEY, load)
 
 
 def get_taxonomy(app: Flask | None = None) -> Taxonomy:
