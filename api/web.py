@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
-from markupsafe import Markup, escape
 
+from api import web_format as format_filters
 from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
 from api.params import MAX_QUERY_CHARS
 from api.web_chart import year_chart
+from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
 from kg.entities import Paper, SearchFilters
-from kg.explain import Labels, query_terms
+from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
@@ -32,7 +31,6 @@ TECHNIQUE_PAGE_SIZE = 20
 RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
-SNIPPET_CHARS = 260
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
 
 MODES = (
@@ -98,91 +96,7 @@ def _globals() -> dict[str, Any]:
     return {"max_query": MAX_QUERY_CHARS}
 
 
-# -- template filters ------------------------------------------------------------------------
-
-@bp.app_template_filter("authors_short")
-def authors_short(authors: list[str], most: int = 4) -> str:
-    """'A, B, C, D et al.' for long author lists."""
-    authors = list(authors or [])
-    if len(authors) <= most + 1:
-        return ", ".join(authors)
-    return ", ".join(authors[:most]) + f" et al. ({len(authors)})"
-
-
-@bp.app_template_filter("http_url")
-def http_url(url: str | None) -> str:
-    """The URL when it is http(s), else '#' (a javascript: link from the data must never be clickable)."""
-    if not url:
-        return "#"
-    scheme = urlsplit(url.strip()).scheme.lower()
-    return url.strip() if scheme in ("http", "https") else "#"
-
-
-@bp.app_template_filter("when")
-def when(stamp: str | None) -> str:
-    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' (dates and unparsable text pass through)."""
-    if not stamp:
-        return "—"
-    try:
-        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
-    except ValueError:
-        return str(stamp)
-    if len(str(stamp)) <= 10:
-        return moment.date().isoformat()
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-@bp.app_template_filter("host")
-def host(url: str | None) -> str:
-    """The host part of a URL, for link text."""
-    return urlsplit(url or "").netloc or "link"
-
-
-@bp.app_template_filter("with_page")
-def with_page(args: dict[str, Any], page: int) -> str:
-    """The current query string with another page number."""
-    items = [(k, v) for k, v in _arg_items(args) if k != "page"]
-    if page > 1:
-        items.append(("page", str(page)))
-    return urlencode(items)
-
-
-def _arg_items(args: dict[str, Any]) -> list[tuple[str, str]]:
-    items: list[tuple[str, str]] = []
-    for key, value in args.items():
-        values = value if isinstance(value, list) else [value]
-        items += [(key, str(v)) for v in values if v not in (None, "")]
-    return items
-
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def highlight(text: str, query: str) -> Markup:
-    """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>."""
-    terms = query_terms(query)
-    if not text or not terms:
-        return Markup(escape(text or ""))
-    long_terms = [t for t in terms if len(t) >= 5]
-    out: list[str] = []
-    last = 0
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        norm = query_terms(word)
-        hit = bool(norm & terms) or any(n.startswith(t) for n in norm for t in long_terms)
-        if hit:
-            out.append(str(escape(text[last:match.start()])))
-            out.append("<mark>" + str(escape(word)) + "</mark>")
-            last = match.end()
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))
-
-
-def _short(text: str | None, limit: int = SNIPPET_CHARS) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+format_filters.register(bp)
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -218,7 +132,7 @@ def _cards_with_techniques(store: GraphStore, papers: list[Paper], labels: Label
     profiles = store.paper_profiles([p.id for p in papers])
     return [
         card(p, labels, technique_ids=labels.of_label(profiles.get(p.id, set()), Label.TECHNIQUE),
-             snippet=_short(p.abstract))
+             snippet=shorten(p.abstract))
         for p in papers
     ]
 
@@ -354,7 +268,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
-        snippet = highlight(sentence or _short(hit.paper.abstract), q) if q else _short(hit.paper.abstract)
+        snippet = highlight(sentence or shorten(hit.paper.abstract), q) if q else shorten(hit.paper.abstract)
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         matched = set(hit.why.get("matched_techniques") or []) | set(filters.technique_ids)
         hits.append(card(hit.paper, labels, technique_ids=hit.techniques, snippet=snippet,
@@ -635,7 +549,7 @@ def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[d
             roots[root] = roots.get(root, 0) + 1
         key = min(roots, key=lambda r: (-roots[r], order.get(r, 1 << 30))) if roots else None
         groups.setdefault(key, []).append(
-            card(p, labels, technique_ids=techs, snippet=_short(p.abstract))
+            card(p, labels, technique_ids=techs, snippet=shorten(p.abstract))
         )
     keys = sorted((k for k in groups if k is not None), key=lambda k: order.get(k, 1 << 30))
     out = [{"id": k, "name": labels.name(k), "papers": groups[k]} for k in keys]

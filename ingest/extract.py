@@ -42,6 +42,7 @@ Matching rules (documented here because the extraction's precision depends on th
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,12 @@ from typing import Any
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
 from kg.schema import Label
 from kg.taxonomy import Taxonomy
+
+# Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
+# it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
+EXTRACTOR_VERSION = "1"
+# Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
+_SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 
 # Labels the matcher looks for, and which of them feed which output.
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
@@ -220,6 +227,32 @@ def _register_norm_factory() -> None:
                 return _NormSetter(_Normalizer())
 
 
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def extractor_signature(nodes: Iterable[TaxonomyNode]) -> str:
+    """Short sha256 hex over EXTRACTOR_VERSION, the spaCy data versions and the matched taxonomy content.
+
+    Nodes go in id order (their order in the file does not change matches); alias lists keep their
+    written order, since which alias of a shared normalised form comes first can shape the patterns.
+    """
+    content = {
+        "version": EXTRACTOR_VERSION,
+        "packages": {name: _package_version(name) for name in _SIGNATURE_PACKAGES},
+        "nodes": [
+            [n.id, n.label, list(n.aliases), list(n.ambiguous_aliases), n.parent]
+            for n in sorted(nodes, key=lambda n: n.id)
+        ],
+    }
+    return _sha(json.dumps(content, ensure_ascii=False, separators=(",", ":")))[:16]
+
+
 def _is_acronym(alias: str) -> bool:
     return bool(_ACRONYM.match(alias)) and " " not in alias and "-" not in alias
 
@@ -320,6 +353,14 @@ class Extractor:
         self._nlp: Any = None
         self._matcher: Any = None
         self._strings: dict[int, str] = {}  # hash -> string memo for reading token arrays
+        self._signature: str | None = None
+
+    @property
+    def signature(self) -> str:
+        """Short sha256 hex of what determines this extractor's output (rules version, packages, taxonomy)."""
+        if self._signature is None:
+            self._signature = extractor_signature(self._nodes.values())
+        return self._signature
 
     # -- taxonomy helpers -----------------------------------------------------------------
     def _family_root(self, node_id: str) -> str:

@@ -166,6 +166,37 @@ def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
     return rows, techs, evals
 
 
+@dataclass
+class _StoredExtraction:
+    """A stored paper's extracted edges, in the shape of ingest.extract.Extraction (the parts used here)."""
+
+    techniques: list[TechniqueUse]
+    evaluations: list[EvaluationUse]
+    findings: list[Finding]
+    models: list[str]
+
+
+def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtraction | None:
+    """The stored extracted edges when extracting `paper` again would give the same, else None.
+
+    Same extraction_hash means the same extractor signature and embedded text. The id must match
+    too (finding ids start with the paper id: a slug paper re-keyed to its arXiv id is extracted
+    anew), and so must the title (title + abstract -> embedded text is not one-to-one: "A. B" + "C"
+    and "A" + "B. C" embed alike, yet extraction treats the title apart).
+    """
+    if (True or stored is None or paper.extraction_hash is None
+            or stored.paper.extraction_hash != paper.extraction_hash
+            or stored.paper.id != paper.id or stored.paper.title.strip() != paper.title.strip()):
+        return None
+    # Reads fill in read-only fields (label, name): drop them so the bundle equals a fresh extraction.
+    return _StoredExtraction(
+        techniques=[replace(t, label=None) for t in stored.techniques if t.source == EDGE_SOURCE_EXTRACTED],
+        evaluations=[replace(e, label=None) for e in stored.evaluations if e.source == EDGE_SOURCE_EXTRACTED],
+        findings=[replace(f, about=[replace(a, name=None) for a in f.about]) for f in stored.findings],
+        models=[m.id for m in stored.models],
+    )
+
+
 def _resolve_stored_ids(store: GraphStore, records: list[Record]) -> list[str | None]:
     """The stored paper id each record matches (arXiv id, then DOI, then title key), or None."""
     found = store.find_paper_ids(
@@ -269,7 +300,9 @@ def run_ingest(
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
     Records one IngestRun (failed with the message on an exception). Idempotent: running twice
-    leaves the graph identical. `rejected` lists records a source already turned away.
+    leaves the graph identical. A paper whose embedded text and extractor signature are unchanged
+    (its stored extraction_hash) keeps its stored extracted edges instead of being extracted again.
+    `rejected` lists records a source already turned away.
     """
     from ingest.embed import embedding_text, text_hash
 
@@ -344,12 +377,23 @@ def _ingest_chunk(
             stored = store.get_paper(target)
         paper, replace_rows = _merge_with_stored(record, stored, target)
         merged.append((record, stored, paper, replace_rows, stored_id))
+    texts = [embedding_text(p.title, p.abstract or "") for _r, _s, p, _x, _i in merged]
     extractions: dict[str, Any] = {}
     if extractor is not None:
-        items = [(p.id, p.title, p.abstract or "") for _r, _s, p, _x, _i in merged]
-        many = getattr(extractor, "extract_many", None)
-        results = many(items) if many else [extractor.extract(*item) for item in items]
-        extractions = {item[0]: result for item, result in zip(items, results, strict=True)}
+        signature = getattr(extractor, "signature", None)
+        todo: list[tuple[str, str, str]] = []
+        for (_r, stored, paper, _x, _i), text in zip(merged, texts, strict=True):
+            if signature is not None:
+                paper.extraction_hash = text_hash(f"{signature}\n{text}")
+            reused = _stored_extraction(stored, paper)
+            if reused is not None:
+                extractions[paper.id] = reused
+            else:
+                todo.append((paper.id, paper.title, paper.abstract or ""))
+        if todo:
+            many = getattr(extractor, "extract_many", None)
+            results = many(todo) if many else [extractor.extract(*item) for item in todo]
+            extractions.update((item[0], result) for item, result in zip(todo, results, strict=True))
     for record, stored, paper, replace_rows, stored_id in merged:
         target = paper.id
         rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
@@ -369,7 +413,6 @@ def _ingest_chunk(
                                    findings=findings, models=models, list_rows=rows))
         if stored_id and stored_id != target:
             rekey[stored_id] = target
-    texts = [embedding_text(b.paper.title, b.paper.abstract or "") for b in bundles]
     from ingest.embed import embed_with_cache
 
     vectors, computed = embed_with_cache(embedder, store, texts, progress=_show_progress(progress))

@@ -120,6 +120,7 @@ def _paper(m: dict[str, Any]) -> Paper:
         item_type=m.get("item_type") or "paper",
         embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
         embedding_model=m.get("embedding_model"), content_hash=m.get("content_hash"),
+        extraction_hash=m.get("extraction_hash"),
         first_seen=m.get("first_seen"), last_seen=m.get("last_seen"),
     )
 
@@ -342,7 +343,7 @@ class Neo4jStore(GraphStore):
                 "item_type": p.item_type or "paper",
                 "embedding": None if vector is None else vector.tolist(),
                 "embedding_model": p.embedding_model, "content_hash": p.content_hash,
-                "bundle_hash": fp,
+                "extraction_hash": p.extraction_hash, "bundle_hash": fp,
             }})
             authors += [{"paper_id": pid, "key": key, "name": name, "position": position}
                         for position, key, name in paper_authors(p)]

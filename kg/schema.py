@@ -64,6 +64,7 @@ PAPER_PROPERTIES: tuple[str, ...] = (
     "id", "arxiv_id", "doi", "title", "abstract", "authors_text", "published", "updated",
     "year", "venue", "primary_category", "categories", "url", "pdf_url", "sources",
     "embedding", "embedding_model", "content_hash", "first_seen", "last_seen", "item_type",
+    "extraction_hash",
 )
 
 NODES: dict[str, NodeSpec] = {

@@ -162,6 +162,7 @@ def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
         ("primary_category", paper.primary_category), ("url", paper.url),
         ("pdf_url", paper.pdf_url), ("item_type", paper.item_type),
         ("embedding_model", paper.embedding_model), ("content_hash", paper.content_hash),
+        ("extraction_hash", paper.extraction_hash),
     ]
     strings += [("authors", a) for a in paper.authors]
     strings += [("categories", c) for c in paper.categories]
@@ -218,7 +219,7 @@ def fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
         "paper": [p.id, p.title, p.abstract, p.arxiv_id, p.doi, list(p.authors), p.published,
                   p.updated, None if p.year is None else int(p.year), p.venue, p.primary_category,
                   list(p.categories), p.url, p.pdf_url, list(p.sources), p.item_type,
-                  p.embedding_model, p.content_hash],
+                  p.embedding_model, p.content_hash, p.extraction_hash],
         "techniques": sorted(
             [t.technique_id, t.source, t.evidence, t.score] for t in dedupe_techniques(bundle)
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -318,3 +319,36 @@ def test_extractor_works_with_another_fields_taxonomy() -> None:
 def test_extra_aliases_must_name_known_nodes() -> None:
     with pytest.raises(ValueError, match="unknown node 'nope'"):
         parse_taxonomy({"techniques": [], "extra_aliases": {"nope": ["x"]}}, "t.yaml")
+
+
+def _with(taxonomy: Taxonomy, node_id: str, **changes: Any) -> Taxonomy:
+    """A copy of the taxonomy with one node's fields replaced."""
+    nodes = [dataclasses.replace(n, **changes) if n.id == node_id else n for n in taxonomy.nodes]
+    return Taxonomy(nodes=nodes, source=taxonomy.source)
+
+
+def test_signature_names_rules_version_and_matched_taxonomy(extractor: Extractor, taxonomy: Taxonomy) -> None:
+    """Equal for equal inputs (any node order), different when anything extraction matches on changes."""
+    sig = extractor.signature
+    assert len(sig) == 16 and int(sig, 16) >= 0
+    assert Extractor(taxonomy).signature == sig
+    assert Extractor(Taxonomy(nodes=list(reversed(taxonomy.nodes)))).signature == sig
+    sae = taxonomy.by_id["sae"]
+    changed = [
+        _with(taxonomy, "sae", aliases=[*sae.aliases, "dictionary learner"]),
+        _with(taxonomy, "sae", ambiguous_aliases=[*sae.ambiguous_aliases, "dictionary"]),
+        _with(taxonomy, "sae", parent="probing"),
+        Taxonomy(nodes=[n for n in taxonomy.nodes if n.id != "sae"]),
+    ]
+    signatures = {Extractor(t).signature for t in changed}
+    assert len(signatures) == len(changed) and sig not in signatures
+    # A node's display name is not matched on: renaming it changes nothing extracted.
+    assert Extractor(_with(taxonomy, "sae", name="Renamed")).signature == sig
+    import ingest.extract as extract_module
+
+    original = extract_module.EXTRACTOR_VERSION
+    try:
+        extract_module.EXTRACTOR_VERSION = original + "-next"
+        assert Extractor(taxonomy).signature != sig
+    finally:
+        extract_module.EXTRACTOR_VERSION = original

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +17,31 @@ from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 
-from .conftest import snapshot
+from .conftest import open_ready_store, snapshot
+
+
+class CountingExtractor:
+    """The real Extractor behind a wrapper that records which papers it was asked to extract."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.extracted: list[str] = []
+
+    @property
+    def signature(self) -> str:
+        """The wrapped extractor's signature."""
+        return str(self.inner.signature)
+
+    def extract_many(self, items: Iterable[tuple[str, str, str]], batch_size: int = 256) -> list[Any]:
+        """Record the paper ids, then extract with the real extractor."""
+        items = list(items)
+        self.extracted += [pid for pid, _, _ in items]
+        return list(self.inner.extract_many(items, batch_size=batch_size))
+
+    def extract(self, paper_id: str, title: str, abstract: str) -> Any:
+        """Record the paper id, then extract with the real extractor."""
+        self.extracted.append(paper_id)
+        return self.inner.extract(paper_id, title, abstract)
 
 
 def _ingest_list(store: GraphStore, text: str, taxonomy: Taxonomy, server: LocalArxivServer | None,
@@ -57,12 +84,16 @@ def test_list_with_arxiv_metadata(store: GraphStore, seed_list: str, seed_record
 def test_ingest_twice_is_identical(store: GraphStore, seed_list: str, taxonomy: Taxonomy,
                                    local_arxiv: LocalArxivServer, embedder: HashEmbedder,
                                    extractor: Any) -> None:
-    _ingest_list(store, seed_list, taxonomy, local_arxiv, embedder, extractor)
+    counting = CountingExtractor(extractor)
+    _ingest_list(store, seed_list, taxonomy, local_arxiv, embedder, counting)
     first = snapshot(store)
+    assert sorted(counting.extracted) == sorted(store.paper_ids())
     calls = embedder.calls
-    again, _ = _ingest_list(store, seed_list, taxonomy, local_arxiv, embedder, extractor)
+    counting.extracted.clear()
+    again, _ = _ingest_list(store, seed_list, taxonomy, local_arxiv, embedder, counting)
     assert (again.new, again.updated, again.unchanged, again.embedded) == (0, 0, 38, 0)
     assert embedder.calls == calls  # nothing re-embedded
+    assert counting.extracted == []  # nothing re-extracted: the stored extracted edges were kept
     assert snapshot(store) == first
     assert [r.status for r in store.runs()] == ["succeeded", "succeeded"]
 
@@ -176,3 +207,107 @@ def test_list_labels_in_the_other_column_become_the_right_edge(
     assert listed == {"knockout"}
     assert evaluated == {"automated_explanation_score", "extrinsic_evaluation"}
     assert "Knowledge Editing" in (detail.list_rows[0].evaluation_text or "")
+
+
+def _records_ingest(store: GraphStore, path: Path, extractor: Any) -> IngestSummary:
+    return ingest_records_file(store, path, embedder=HashEmbedder(), extractor=extractor, progress=False)
+
+
+def _extracted_edges(store: GraphStore) -> dict[str, Any]:
+    """Per paper: extracted techniques/evaluations, findings and models (what extraction decides)."""
+    out = {}
+    for pid in store.paper_ids():
+        d = store.get_paper(pid)
+        assert d is not None
+        techniques = [(t.technique_id, t.evidence, t.score) for t in d.techniques if t.source == "extracted"]
+        evaluations = [(e.evaluation_id, e.evidence) for e in d.evaluations if e.source == "extracted"]
+        findings = [(f.id, f.text, sorted(a.id for a in f.about)) for f in d.findings]
+        out[pid] = (sorted(techniques), sorted(evaluations), findings, sorted(m.id for m in d.models))
+    return out
+
+
+@pytest.fixture
+def seed_file(tmp_path: Path, seed_records: list[dict[str, Any]]) -> Path:
+    """The seed records written to a records file in tmp (so tests can edit a copy)."""
+    import json
+
+    path = tmp_path / "seed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in seed_records), encoding="utf-8")
+    return path
+
+
+def test_reingest_skips_extraction_of_unchanged_papers(store: GraphStore, seed_file: Path,
+                                                       extractor: Any) -> None:
+    counting = CountingExtractor(extractor)
+    first = _records_ingest(store, seed_file, counting)
+    ids = store.paper_ids()
+    assert first.new == len(ids) == len(counting.extracted) > 0
+    edges = _extracted_edges(store)
+    assert sum(len(e[0]) for e in edges.values()) > 0 and sum(len(e[2]) for e in edges.values()) > 0
+    papers = store.get_papers(ids)
+    assert all(p.extraction_hash and len(p.extraction_hash) == 64 for p in papers)
+    assert len({p.extraction_hash for p in papers}) == len(ids)
+    before = snapshot(store)
+    counting.extracted.clear()
+    again = _records_ingest(store, seed_file, counting)
+    assert counting.extracted == []
+    assert (again.new, again.updated, again.unchanged) == (0, 0, len(ids))
+    assert set(again.statuses.values()) == {"unchanged"}
+    assert snapshot(store) == before
+
+
+def test_changed_abstract_re_extracts_that_paper_only(
+    store: GraphStore, seed_file: Path, seed_records: list[dict[str, Any]], tmp_path: Path,
+    taxonomy: Taxonomy, extractor: Any,
+) -> None:
+    import json
+
+    counting = CountingExtractor(extractor)
+    _records_ingest(store, seed_file, counting)
+    before = _extracted_edges(store)
+    target = next(r for r in seed_records if r["arxiv_id"])
+    pid = target["arxiv_id"]
+    old_hash = store.get_papers([pid])[0].extraction_hash
+    edited = [dict(r, abstract="We train sparse autoencoders on GPT-2 small. We find that the features "
+                               "are monosemantic.") if r is target else r for r in seed_records]
+    changed_file = tmp_path / "changed.jsonl"
+    changed_file.write_text("".join(json.dumps(r) + "\n" for r in edited), encoding="utf-8")
+    counting.extracted.clear()
+    summary = _records_ingest(store, changed_file, counting)
+    assert counting.extracted == [pid]
+    assert (summary.updated, summary.unchanged) == (1, len(before) - 1)
+    after = _extracted_edges(store)
+    assert {k: v for k, v in after.items() if k != pid} == {k: v for k, v in before.items() if k != pid}
+    assert "sae" in {t[0] for t in after[pid][0]} and after[pid] != before[pid]
+    assert store.get_papers([pid])[0].extraction_hash not in (None, old_hash)
+    # Reused and fresh extractions together give exactly the graph a fresh ingest of the edited file does.
+    fresh = open_ready_store(tmp_path / "fresh" / "paperkg.sqlite3", taxonomy)
+    try:
+        _records_ingest(fresh, changed_file, extractor)
+        assert snapshot(store) == snapshot(fresh)
+    finally:
+        fresh.close()
+
+
+def test_another_extractor_signature_re_extracts_everything(
+    store: GraphStore, seed_file: Path, taxonomy: Taxonomy, extractor: Any,
+) -> None:
+    from ingest.extract import Extractor
+
+    _records_ingest(store, seed_file, extractor)
+    ids = store.paper_ids()
+    hashes = {p.id: p.extraction_hash for p in store.get_papers(ids)}
+    edges = _extracted_edges(store)
+    wider = [dataclasses.replace(n, aliases=[*n.aliases, "dictionary learner"]) if n.id == "sae" else n
+             for n in taxonomy.nodes]
+    other = CountingExtractor(Extractor(Taxonomy(nodes=wider, source=taxonomy.source)))
+    assert other.signature != extractor.signature
+    summary = _records_ingest(store, seed_file, other)
+    assert sorted(other.extracted) == sorted(ids)
+    assert summary.updated == len(ids)  # every paper now records the new extractor's hash
+    new_hashes = {p.id: p.extraction_hash for p in store.get_papers(ids)}
+    assert all(new_hashes[i] and new_hashes[i] != hashes[i] for i in ids)
+    assert _extracted_edges(store) == edges  # the extra alias appears in no seed abstract
+    other.extracted.clear()
+    again = _records_ingest(store, seed_file, other)
+    assert other.extracted == [] and again.unchanged == len(ids)

@@ -302,12 +302,19 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     conn = sqlite3.connect(path)  # make it look like a file from before those columns existed
     conn.executescript(
         "DROP INDEX papers_sort; DROP INDEX papers_central; ALTER TABLE papers DROP COLUMN sort_date; "
-        "ALTER TABLE list_sections DROP COLUMN topic_key;"
+        "ALTER TABLE list_sections DROP COLUMN topic_key; ALTER TABLE papers DROP COLUMN extraction_hash;"
     )
     conn.close()
     again = EmbeddedStore(path)
     assert [p.id for p in again.papers_by_technique("probing")[0]] == ["old-2", "old-1"]
     assert again.filter_ids(SearchFilters(topic_ids=["learning_dynamics"])) == {"old-1"}
+    old = again.get_paper("old-1")
+    assert old is not None and old.paper.extraction_hash is None
+    hashed = bundle("old-1", techniques=("probing",), year=2020, rows=(row,))
+    hashed.paper.extraction_hash = "ab" * 32
+    assert again.upsert_papers([hashed]) == {"old-1": "updated"}
+    new = again.get_paper("old-1")
+    assert new is not None and new.paper.extraction_hash == "ab" * 32
     again.close()
 
 

@@ -30,7 +30,7 @@ from kg.entities import (
     TaxonomyNode,
     TechniqueUse,
 )
-from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _public_uri
+from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri
 from kg.schema import EMBEDDING_DIM, Label
 from kg.store import GraphStore, StoreError, StoreUnavailable
 
@@ -348,7 +348,8 @@ def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str
     store, calls = recorded
     vec = np.ones(EMBEDDING_DIM, dtype=np.float32) / np.sqrt(EMBEDDING_DIM)
     status = store.upsert_papers([PaperBundle(
-        paper=Paper(id="p1", title="Naïve title", authors=["Ann  Lee", "", "Bo"], embedding=vec, year=2023),
+        paper=Paper(id="p1", title="Naïve title", authors=["Ann  Lee", "", "Bo"], embedding=vec, year=2023,
+                    extraction_hash="ab" * 32),
         techniques=[TechniqueUse("probing", "list"), TechniqueUse("probing", "list", evidence="again")],
         models=["gpt2", "gpt2"],
     )])
@@ -362,6 +363,10 @@ def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str
     assert props["categories"] is None  # empty lists are stored as no property, read back as []
     assert props["embedding"] == pytest.approx(vec.tolist()) and len(props["embedding"]) == EMBEDDING_DIM
     assert len(props["bundle_hash"]) == 64
+    assert props["extraction_hash"] == "ab" * 32
+    # Reads project every kg.schema paper property, so the map the server returns carries it back.
+    assert ".extraction_hash" in cypher.GET_PAPER and ".extraction_hash" in cypher.GET_PAPERS
+    assert _paper({"id": "p1", "title": "t", "extraction_hash": "ab" * 32}).extraction_hash == "ab" * 32
     authors = by_query[cypher.CREATE_AUTHORED_BY]["rows"]
     assert [(a["key"], a["name"], a["position"]) for a in authors] == [
         ("ann lee", "Ann Lee", 0), ("bo", "Bo", 2)

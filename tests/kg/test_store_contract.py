@@ -346,6 +346,31 @@ def test_get_paper_with_neighbourhood(store: GraphStore) -> None:
     }
 
 
+def test_extraction_hash_round_trips(store: GraphStore) -> None:
+    """extraction_hash is stored, read back by every paper read, and part of "changed"."""
+    vec = unit_vectors(1, 9)[0]
+    b = rich_bundle(vec)
+    b.paper.extraction_hash = "cd" * 32
+    plain = bundle("2301.00001", "Sparse autoencoders", techniques=("path_patching",), year=2023)
+    assert store.upsert_papers([b, plain]) == {"2211.00593": "new", "2301.00001": "new"}
+    detail = store.get_paper("2211.00593")
+    assert detail is not None and detail.paper.extraction_hash == "cd" * 32
+    assert [p.extraction_hash for p in store.get_papers(["2211.00593", "2301.00001"])] == ["cd" * 32, None]
+    page, _ = store.papers_by_technique("path_patching")
+    assert {p.id: p.extraction_hash for p in page} == {"2211.00593": "cd" * 32, "2301.00001": None}
+    assert {p.id: p.extraction_hash for p in store.new_papers("2000-01-01")}["2211.00593"] == "cd" * 32
+    assert store.upsert_papers([b]) == {"2211.00593": "unchanged"}
+    # Same edges, another extractor or text behind them: the paper is rewritten with the new hash.
+    b.paper.extraction_hash = "ef" * 32
+    assert store.upsert_papers([b]) == {"2211.00593": "updated"}
+    again = store.get_paper("2211.00593")
+    assert again is not None and again.paper.extraction_hash == "ef" * 32
+    b.paper.extraction_hash = None
+    assert store.upsert_papers([b]) == {"2211.00593": "updated"}
+    cleared = store.get_paper("2211.00593")
+    assert cleared is not None and cleared.paper.extraction_hash is None
+
+
 def _technique_corpus(store: GraphStore) -> None:
     vecs = unit_vectors(5, 5)
     store.upsert_papers([

@@ -1,0 +1,103 @@
+"""Formatting for the web UI's templates: Jinja filters and the escaped query highlighter."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint
+from markupsafe import Markup, escape
+
+from kg.explain import query_terms
+
+SNIPPET_CHARS = 260
+
+
+def authors_short(authors: list[str], most: int = 4) -> str:
+    """'A, B, C, D et al.' for long author lists."""
+    authors = list(authors or [])
+    if len(authors) <= most + 1:
+        return ", ".join(authors)
+    return ", ".join(authors[:most]) + f" et al. ({len(authors)})"
+
+
+def http_url(url: str | None) -> str:
+    """The URL when it is http(s), else '#' (a javascript: link from the data must never be clickable)."""
+    if not url:
+        return "#"
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url.strip() if scheme in ("http", "https") else "#"
+
+
+def when(stamp: str | None) -> str:
+    """An ISO timestamp as 'YYYY-MM-DD HH:MM UTC' (dates and unparsable text pass through)."""
+    if not stamp:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    if len(str(stamp)) <= 10:
+        return moment.date().isoformat()
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def host(url: str | None) -> str:
+    """The host part of a URL, for link text."""
+    return urlsplit(url or "").netloc or "link"
+
+
+def with_page(args: dict[str, Any], page: int) -> str:
+    """The current query string with another page number."""
+    items = [(k, v) for k, v in _arg_items(args) if k != "page"]
+    if page > 1:
+        items.append(("page", str(page)))
+    return urlencode(items)
+
+
+def _arg_items(args: dict[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for key, value in args.items():
+        values = value if isinstance(value, list) else [value]
+        items += [(key, str(v)) for v in values if v not in (None, "")]
+    return items
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def highlight(text: str, query: str) -> Markup:
+    """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>."""
+    terms = query_terms(query)
+    if not text or not terms:
+        return Markup(escape(text or ""))
+    long_terms = [t for t in terms if len(t) >= 5]
+    out: list[str] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        norm = query_terms(word)
+        hit = bool(norm & terms) or any(n.startswith(t) for n in norm for t in long_terms)
+        if hit:
+            out.append(str(escape(text[last:match.start()])))
+            out.append("<mark>" + str(escape(word)) + "</mark>")
+            last = match.end()
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """Whitespace-folded text cut at a word boundary with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
+
+
+def register(bp: Blueprint) -> None:
+    """Make the filters available to every template of the app."""
+    for name, function in (("authors_short", authors_short), ("http_url", http_url), ("when", when),
+                           ("host", host), ("with_page", with_page)):
+        bp.add_app_template_filter(function, name)
