@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.store import StoreError, StoreUnavailable
@@ -85,12 +85,12 @@ def register(app: Flask) -> None:
         message = "the graph store is unavailable; try again later"
         if is_json_path(request.path):
             return error_response(503, message)
-        return _plain_page(503, message)
+        return _page(503, "The graph store is unavailable", message)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
         if not is_json_path(request.path):
-            return exc
+            return _page(exc.code or 500, exc.name, exc.description or "")
         status = exc.code or 500
         response = error_response(status, _http_message(exc))
         if status == 405 and exc.get_response().headers.get("Allow"):
@@ -109,9 +109,14 @@ def register(app: Flask) -> None:
             status = 500
         if is_json_path(request.path):
             return error_response(status, message)
-        return _plain_page(status, message)
+        return _page(status, "Something went wrong", message)
 
 
-def _plain_page(status: int, message: str) -> tuple[str, int]:
-    text = html.escape(message)
-    return (f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{text}</p>", status)
+def _page(status: int, heading: str, message: str) -> tuple[str, int]:
+    """The web UI's error page; a bare page if even that cannot be rendered."""
+    try:
+        return render_template("error.html", status=status, heading=heading, message=message), status
+    except Exception:  # the error page must not fail in turn
+        log.exception("rendering the error page failed")
+        return (f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{html.escape(message)}</p>",
+                status)

@@ -312,6 +312,14 @@ def test_unknown_paper_is_a_404_page(client: FlaskClient) -> None:
     assert client.get("/papers/0000.00000/graph.json").status_code == 404
 
 
+def test_unknown_url_gets_the_styled_error_page(client: FlaskClient) -> None:
+    response = client.get("/no/such/<page>")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Not Found" in html and "browse techniques" in html and "<page>" not in html
+    assert client.get("/api/no/such/page").is_json
+
+
 # -- techniques ------------------------------------------------------------------------------------
 
 def test_taxonomy_page_has_the_figure_bands_with_counts(client: FlaskClient) -> None:
