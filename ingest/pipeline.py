@@ -184,7 +184,7 @@ def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtra
     anew), and so must the title (title + abstract -> embedded text is not one-to-one: "A. B" + "C"
     and "A" + "B. C" embed alike, yet extraction treats the title apart).
     """
-    if (True or stored is None or paper.extraction_hash is None
+    if (stored is None or paper.extraction_hash is None
             or stored.paper.extraction_hash != paper.extraction_hash
             or stored.paper.id != paper.id or stored.paper.title.strip() != paper.title.strip()):
         return None
