@@ -175,23 +175,6 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
     _echo_summary(summary, as_json)
 
 
-def read_jsonl_dicts(path: Path) -> list[dict[str, Any]]:
-    """Raw JSON objects of a JSON Lines file (for the local arXiv server)."""
-    out = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
-            if not isinstance(value, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            out.append(value)
-    return out
-
-
 @dev_group.command("arxiv-server")
 @click.option("--records", "records_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -201,9 +184,10 @@ def read_jsonl_dicts(path: Path) -> list[dict[str, Any]]:
 def arxiv_server_cmd(records_path: Path, host: str, port: int) -> None:
     """Serve a local arXiv API (arXiv's Atom format) until interrupted."""
     from ingest.arxiv_server import LocalArxivServer
+    from ingest.records_file import read_json_objects
 
     try:
-        records = read_jsonl_dicts(records_path)
+        records = read_json_objects(records_path)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     try:

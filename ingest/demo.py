@@ -84,7 +84,7 @@ def prepare(offline: bool | None = None) -> None:
     try:
         if offline:
             from ingest.arxiv_server import LocalArxivServer
-            from ingest.cli import read_jsonl_dicts
+            from ingest.records_file import read_json_objects
 
             seed = config.shared_data / "seed_papers.jsonl"
             list_file = config.shared_data / "awesome-list-seed.md"
@@ -92,7 +92,7 @@ def prepare(offline: bool | None = None) -> None:
                 if not path.is_file():
                     raise SystemExit(
                         f"[demo] {path} not found: set PAPERKG_SHARED_DATA to the shared data folder")
-            with LocalArxivServer(read_jsonl_dicts(seed)) as server:
+            with LocalArxivServer(read_json_objects(seed)) as server:
                 os.environ["PAPERKG_ARXIV_URL"] = server.url
                 os.environ["PAPERKG_ARXIV_DELAY"] = "0.05"
                 _say(f"offline: local arXiv API at {server.url} ({len(server.entries)} papers); "

@@ -8,6 +8,7 @@ line; with `skip_invalid=True` bad lines are skipped and reported instead.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,13 @@ def record_from_dict(data: Any) -> Record:
     )
 
 
-def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> RecordsRead:
-    """Read and validate every line of a JSON Lines file before anything is written."""
+def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, parsed value, problem) for each non-blank line of a UTF-8 JSON Lines file."""
     path = Path(path)
     try:
         handle = path.open(encoding="utf-8")
     except OSError as exc:
         raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
-    out = RecordsRead()
     with handle:
         try:
             lines = list(handle)
@@ -145,10 +145,28 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> Record
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            yield number, json.loads(line), None
         except json.JSONDecodeError as exc:
-            problem = f"invalid JSON ({exc.msg} at column {exc.colno})"
-        else:
+            yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+
+
+def read_json_objects(path: str | Path) -> list[dict[str, Any]]:
+    """The raw JSON objects of a JSON Lines file (what the local arXiv server serves)."""
+    out = []
+    for number, value, problem in json_lines(path):
+        if problem is None and not isinstance(value, dict):
+            problem = "expected a JSON object"
+        if problem is not None:
+            raise RecordsFileError(f"{path} line {number}: {problem}")
+        out.append(value)
+    return out
+
+
+def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> RecordsRead:
+    """Read and validate every line of a JSON Lines file before anything is written."""
+    out = RecordsRead()
+    for number, data, problem in json_lines(path):
+        if problem is None:
             try:
                 out.records.append(record_from_dict(data))
                 continue
