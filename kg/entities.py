@@ -179,7 +179,7 @@ class TechniqueCount:
     """A taxonomy node with its paper counts (own, and including refinements)."""
 
     id: str
-    label: str
+    label: str  # the graph label (Technique, Evaluation, Topic or Object), not the display name
     parent: str | None
     kind: str | None
     own_count: int
