@@ -150,21 +150,20 @@ def main() -> None:
         print(f"\n{mode}: precision / recall / F1 per id (P over predictions, R over gold)")
         print(f"{'id':<30}{'gold':>6}{'pred':>6}{'P':>7}{'R':>7}{'F1':>7}")
         for node_id in sorted(table):
-            c = table[node_id]
-            n_pred = c["tp_pred"] + c["fp"]
-            p = c["tp_pred"] / n_pred if n_pred else 0.0
-            r = c["tp_gold"] / c["gold"] if c["gold"] else 0.0
-            f = 2 * p * r / (p + r) if p + r else 0.0
-            print(f"{node_id:<30}{c['gold']:>6}{n_pred:>6}{p:>7.2f}{r:>7.2f}{f:>7.2f}")
-        m = micro[mode]
-        n_pred = m["tp_pred"] + m["fp"]
-        p = m["tp_pred"] / n_pred if n_pred else 0.0
-        r = m["tp_gold"] / m["gold"] if m["gold"] else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"{'MICRO':<30}{m['gold']:>6}{n_pred:>6}{p:>7.2f}{r:>7.2f}{f:>7.2f}")
+            print(_prf_row(node_id, table[node_id]))
+        print(_prf_row("MICRO", micro[mode]))
     if args.errors:
         print("\nstrict errors:")
         print("\n".join(errors))
+
+
+def _prf_row(name: str, c: Counter) -> str:
+    """One table row: gold and predicted counts, precision, recall, F1."""
+    n_pred = c["tp_pred"] + c["fp"]
+    p = c["tp_pred"] / n_pred if n_pred else 0.0
+    r = c["tp_gold"] / c["gold"] if c["gold"] else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return f"{name:<30}{c['gold']:>6}{n_pred:>6}{p:>7.2f}{r:>7.2f}{f:>7.2f}"
 
 
 def _has_gold(paper: dict) -> bool:

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ingest.normalize import strip_arxiv_version, title_key
 
-FAIL_KINDS = ("503", "timeout", "malformed", "empty")
+FAIL_KINDS = ("503", "timeout", "malformed", "empty", "truncated")
 _ERROR_ID = "https://arxiv.org/api/errors#"
 
 
@@ -315,7 +315,7 @@ class LocalArxivServer:
         return f"http://{self._host}:{self.port}/api/query"
 
     def fail_next(self, kind: str, n: int = 1) -> None:
-        """Make the next n requests fail: "503", "timeout", "malformed" or "empty"."""
+        """Make the next n requests fail: "503", "timeout", "malformed", "empty" or "truncated"."""
         if kind not in FAIL_KINDS:
             raise ValueError(f"unknown failure kind {kind!r}; one of {FAIL_KINDS}")
         with self._lock:
@@ -328,14 +328,15 @@ class LocalArxivServer:
 
     # request handling
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: str,
-              content_type: str = "application/atom+xml; charset=utf-8") -> None:
+              content_type: str = "application/atom+xml; charset=utf-8", truncate: bool = False) -> None:
         data = body.encode("utf-8")
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
-            handler.wfile.write(data)
+            # truncate: the connection drops mid-body (fewer bytes than Content-Length announced).
+            handler.wfile.write(data[: len(data) // 2] if truncate else data)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
             pass
 
@@ -359,7 +360,7 @@ class LocalArxivServer:
             status, body = 400, error_feed(str(exc))
         if failure == "malformed":
             body = body[: max(80, len(body) // 2)] + "<entry><title>broken"
-        self._send(handler, status, body)
+        self._send(handler, status, body, truncate=failure == "truncated")
 
     def answer(self, params: dict[str, str], *, empty: bool = False) -> str:
         """The Atom page for API parameters (empty=True: header kept, entries dropped)."""

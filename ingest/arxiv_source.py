@@ -120,8 +120,12 @@ class ArxivSource:
             response = self.session.get(url, timeout=self.timeout, headers={"user-agent": _USER_AGENT})
         except requests.Timeout as exc:
             raise _Retryable(f"timed out after {self.timeout:g} s") from exc
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass).
             raise _Retryable(f"connection failed: {exc}") from exc
+        except requests.RequestException as exc:  # a bad URL and the like: retrying cannot help
+            raise ArxivError(f"arXiv request failed: {exc}") from exc
         finally:
             self._last_request = time.monotonic()
             self.request_count += 1

@@ -19,7 +19,6 @@ def _ready_store() -> Any:
     return open_ready_store()
 
 
-
 @click.group("ingest")
 def ingest_group() -> None:
     """Load papers into the graph (awesome-list, arXiv, JSON Lines records)."""
@@ -165,11 +164,10 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
         read = read_records_file(path, skip_invalid=skip_invalid)
     except RecordsFileError as exc:
         raise click.ClickException(str(exc)) from exc
-    rejected = [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in read.skipped]
     store = _ready_store()
     try:
         summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size,
-                                rejected=rejected)
+                                rejected=read.rejected())
     finally:
         store.close()
     _echo_summary(summary, as_json)

@@ -114,16 +114,8 @@ def prepare(offline: bool | None = None) -> None:
 
 
 def _app() -> Any:
-    try:
-        from api.app import create_app
-    except ImportError:
-        from flask import Flask
+    from api.app import create_app
 
-        from api.web import bp
-
-        app = Flask("paperkg")
-        app.register_blueprint(bp)
-        return app
     return create_app()
 
 

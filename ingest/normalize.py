@@ -140,7 +140,9 @@ def _union(*lists: list[str]) -> list[str]:
 
 
 def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
-    """Collapse rows repeated verbatim in one section into one row with `occurrences`."""
+    """Collapse rows repeated verbatim in one section into one row with `occurrences` (inputs untouched)."""
+    from dataclasses import replace
+
     out: list[ListRowRecord] = []
     seen: dict[tuple[object, ...], ListRowRecord] = {}
     for row in rows:
@@ -150,8 +152,9 @@ def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
             kept.occurrences += row.occurrences
             kept.urls = _union(kept.urls, row.urls)
             continue
-        seen[key] = row
-        out.append(row)
+        # A copy: the count is summed into it, and the caller's records may be merged again later.
+        seen[key] = kept = replace(row, urls=list(row.urls))
+        out.append(kept)
     return out
 
 

@@ -197,7 +197,7 @@ def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtra
     )
 
 
-def _resolve_stored_ids(store: GraphStore, records: list[Record]) -> list[str | None]:
+def resolve_stored_ids(store: GraphStore, records: Sequence[Record]) -> list[str | None]:
     """The stored paper id each record matches (arXiv id, then DOI, then title key), or None."""
     found = store.find_paper_ids(
         arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id}),
@@ -231,11 +231,8 @@ def _target_id(record: Record, stored_id: str | None) -> str:
 
 
 def _load_extractor(taxonomy: Taxonomy | None) -> Any:
-    try:
-        from ingest.extract import Extractor
-    except ImportError:  # W4's module missing: ingest without extracted edges, loudly.
-        log.warning("ingest.extract is not available: no extracted techniques/findings")
-        return None
+    from ingest.extract import Extractor
+
     if taxonomy is None:
         from kg.config import load_config
         from kg.taxonomy import load_taxonomy
@@ -278,10 +275,7 @@ def _load_embedder() -> Any:
     from kg.schema import EMBEDDING_DIM
 
     model_path = load_config().embedding_model or None
-    resolve = getattr(embed_module, "_resolve_model", None)
-    if resolve is None:
-        return embed_module.get_embedder(model_path)
-    _path, name = resolve(model_path)  # raises ModelMissing early, before anything is written
+    _path, name = embed_module._resolve_model(model_path)  # ModelMissing now, before anything is written
     return _LazyEmbedder(model_path, name, EMBEDDING_DIM)
 
 
@@ -322,7 +316,7 @@ def run_ingest(
         merged = dedupe_records(list(valid))
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id.
-        stored_ids = _resolve_stored_ids(store, merged) if merged else []
+        stored_ids = resolve_stored_ids(store, merged) if merged else []
         by_target: dict[str, tuple[Record, str | None]] = {}
         for record, stored_id in zip(merged, stored_ids, strict=True):
             target = _target_id(record, stored_id)
@@ -446,7 +440,5 @@ def ingest_records_file(
     from ingest.records_file import read_records_file
 
     read = read_records_file(path, skip_invalid=skip_invalid)
-    rejected = [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]}
-                for s in read.skipped]
     return run_ingest(store, read.records, source="records", embedder=embedder, extractor=extractor,
-                      progress=progress, batch_size=batch_size, rejected=rejected)
+                      progress=progress, batch_size=batch_size, rejected=read.rejected())

@@ -28,6 +28,10 @@ class RecordsRead:
     records: list[Record] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
+    def rejected(self) -> list[dict[str, Any]]:
+        """The skipped lines as run_ingest's `rejected` entries."""
+        return [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in self.skipped]
+
 
 def _str(value: Any, name: str) -> str | None:
     if value is None:

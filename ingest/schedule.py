@@ -49,7 +49,7 @@ def _dow_names(field: str) -> str:
             low, high = _day(a), _day(b)
         else:
             low = _day(part)
-            high = 6 if step > 1 else low
+            high = max(low, 6) if step > 1 else low
         if high < low:
             raise ScheduleError(f"weekday range {part!r} runs backwards")
         out += [_DOW_NAMES[d] for d in range(low, high + 1, step)]
@@ -62,7 +62,7 @@ def _day(text: str) -> int:
         value = int(text)
         if not 0 <= value <= 7:
             raise ScheduleError(f"weekday {text!r} is not 0-7")
-        return 0 if value == 7 else value
+        return value  # 7 stays 7 (= _DOW_NAMES[7], Sunday), so ranges like "5-7" run forwards
     if text[:3] in _DOW_NAMES:
         return _DOW_NAMES.index(text[:3])
     raise ScheduleError(f"unknown weekday {text!r}")

@@ -4,7 +4,8 @@ One run: take the store lock "weekly-ingest" -> window [--since | watermark - 3 
 announcement lag) | now - 7 days, now] ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
 timeouts and sporadic empty pages) -> de-duplicate on (arXiv id, version), newest version wins ->
-known papers go straight to the pipeline (a new version updates them), new ones pass the relevance
+known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
+(a new version updates them), new ones pass the relevance
 gate -> rejections recorded -> the kept records through `run_ingest` -> the IngestRun "arxiv-weekly"
 succeeds with watermark = window end. Any failure marks the run failed and leaves the watermark
 where it was, so the next run covers the whole window again (upserts make the overlap harmless).
@@ -48,6 +49,9 @@ DEFAULT_WINDOW = timedelta(days=7)
 # Windows that start from a watermark reach this far back; re-seen papers are simply unchanged.
 ANNOUNCE_LAG = timedelta(days=3)
 MAX_QUERY_CHARS = 1000
+# arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely
+# a flaky empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays.
+EMPTY_WINDOW_IS_SUSPICIOUS = timedelta(days=2)
 # MI phrases beyond the technique aliases (the field's own name and its most specific objects).
 MI_TERMS = (
     "mechanistic interpretability", "interpretability", "circuit discovery", "circuit analysis",
@@ -336,7 +340,7 @@ def run_weekly(
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: Any, taxonomy: Taxonomy | None, extractor: Any, threshold: float | None,
          config: Config, progress: bool) -> None:
-    from ingest.pipeline import run_ingest
+    from ingest.pipeline import resolve_stored_ids, run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     if source is None:
@@ -347,9 +351,15 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     summary.queries = len(queries)
     records = collect_candidates(source, queries, start, end)
     summary.candidates = len(records)
-    known = store.find_paper_ids(arxiv_ids=[r.arxiv_id for r in records if r.arxiv_id])
-    known_records = [r for r in records if r.arxiv_id in known]
-    fresh = [r for r in records if r.arxiv_id not in known]
+    if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
+        raise WeeklyError(
+            f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d}: treated as a "
+            "failed answer, so the next run asks again for the whole window"
+        )
+    # Known = stored under its arXiv id, or (a list paper not yet linked to arXiv) its DOI or title.
+    stored_ids = resolve_stored_ids(store, records) if records else []
+    known_records = [r for r, sid in zip(records, stored_ids, strict=True) if sid]
+    fresh = [r for r, sid in zip(records, stored_ids, strict=True) if not sid]
     summary.known = len(known_records)
     kept: list[Record] = []
     rejections: list[Rejection] = []

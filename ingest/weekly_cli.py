@@ -48,9 +48,7 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
     store = _ready_store()
     try:
         summary = run_weekly(store, since=since, progress=not as_json)
-    except WeeklyLocked as exc:
-        raise click.ClickException(str(exc)) from exc
-    except (WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
+    except (WeeklyLocked, WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
@@ -126,7 +124,7 @@ def list_rows_cmd(since: str) -> None:
     """Markdown rows in the awesome-list's format for papers first seen since DATE (ready to paste)."""
     from ingest.export_rows import list_rows_markdown
 
-    since = _check_date(since, "--since") or since
+    _check_date(since, "--since")
     store = _ready_store()
     try:
         text = list_rows_markdown(store, since)

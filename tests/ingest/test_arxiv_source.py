@@ -65,6 +65,15 @@ def test_persistent_timeout_is_a_clear_error(local_arxiv: LocalArxivServer) -> N
         _source(local_arxiv, timeout=0.3, retries=1).fetch_by_ids(["2202.05262"])
 
 
+def test_connection_dropped_mid_body_is_retried(local_arxiv: LocalArxivServer) -> None:
+    local_arxiv.fail_next("truncated")
+    assert [r.arxiv_id for r in _source(local_arxiv).fetch_by_ids(["2211.00593"])] == ["2211.00593"]
+    assert len(local_arxiv.requests) == 2
+    local_arxiv.fail_next("truncated", 3)
+    with pytest.raises(ArxivError, match="connection failed"):
+        _source(local_arxiv).fetch_by_ids(["2211.00593"])
+
+
 def test_malformed_xml_retried_then_error(local_arxiv: LocalArxivServer) -> None:
     local_arxiv.fail_next("malformed", 1)
     assert len(_source(local_arxiv).fetch_by_ids(["2211.00593"])) == 1

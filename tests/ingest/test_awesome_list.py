@@ -9,12 +9,14 @@ import pytest
 from ingest.awesome_list import ListSourceError, map_labels, parse_list, read_list_source
 from ingest.normalize import (
     arxiv_id_from_url,
+    dedupe_records,
     doi_from_text,
     slugify,
     split_venue_tag,
     strip_arxiv_version,
     title_key,
 )
+from ingest.records import ListRowRecord, Record
 from kg.taxonomy import Taxonomy
 
 
@@ -40,6 +42,19 @@ def test_version_stripping_and_doi() -> None:
     assert doi_from_text("https://doi.org/10.18653/v1/2022.acl-long.581") == "10.18653/v1/2022.acl-long.581"
     assert doi_from_text("see doi:10.5555/MI-Workshop.2024.0001.") == "10.5555/mi-workshop.2024.0001"
     assert doi_from_text("https://openreview.net/pdf?id=F76bwRSLeK") is None
+
+
+def test_merging_repeated_rows_counts_them_without_touching_the_inputs() -> None:
+    def record(source_id: str) -> Record:
+        row = ListRowRecord(section_path=["Circuits"], title_in_list="IOI", tldr="same row")
+        return Record(source="list", source_id=source_id, title="IOI", list_rows=[row])
+
+    records = [record("a"), record("b")]
+    first = dedupe_records(records)
+    second = dedupe_records(records)  # the pipeline de-duplicates records a parse already merged
+    assert [r.occurrences for r in first[0].list_rows] == [2]
+    assert [r.occurrences for r in second[0].list_rows] == [2]
+    assert [r.list_rows[0].occurrences for r in records] == [1, 1]
 
 
 def test_title_key_strips_case_punctuation_and_venue_tags() -> None:

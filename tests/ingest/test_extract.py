@@ -19,12 +19,6 @@ from kg.taxonomy import Taxonomy, parse_taxonomy
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def extractor(taxonomy: Taxonomy) -> Extractor:
-    """One extractor (one spaCy pipeline) for the whole session."""
-    return Extractor(taxonomy)
-
-
 def run(extractor: Extractor, abstract: str, title: str = "") -> Extraction:
     """Extract from one abstract."""
     return extractor.extract("paper-1", title, abstract)

@@ -41,12 +41,6 @@ def labelled() -> list[dict[str, Any]]:
     return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def extractor(taxonomy: Taxonomy) -> Extractor:
-    """One extraction pipeline for the module."""
-    return Extractor(taxonomy)
-
-
 # -- unit behaviour (no model) ----------------------------------------------------------------
 def test_labelled_set_is_large_enough_and_split() -> None:
     rows = labelled()

@@ -21,6 +21,7 @@ from ingest.weekly import RUN_SOURCE
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
+from tests.ingest.test_weekly import mi_entry
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,14 @@ def test_crontab_weekdays_follow_cron_not_apscheduler_numbering() -> None:
     for bad in ("0 6 * *", "61 6 * * 1", "0 6 * * 9", "every monday"):
         with pytest.raises(ScheduleError):
             make_trigger(bad)
+
+
+def test_weekday_ranges_may_end_at_seven_for_sunday() -> None:
+    tuesday = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert _next("0 6 * * 5-7", tuesday) == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # Friday
+    assert _next("0 6 * * 6-7", tuesday) == datetime(2026, 11, 28, 6, 0, tzinfo=UTC)  # Saturday
+    assert _next("0 13 * * 0-7", tuesday) == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # every day
+    assert _next("0 6 * * 0-7", tuesday) == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
 def test_two_scheduled_runs_survive_a_failure_and_are_logged(
@@ -94,7 +103,11 @@ def test_two_scheduled_runs_survive_a_failure_and_are_logged(
 def test_cli_schedule_runs_and_stops_after_max_runs(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kg.cli import main
 
-    with LocalArxivServer([]) as server:
+    # One MI paper submitted yesterday: an entirely empty week would be a failed run by design.
+    paper = mi_entry("2611.00001", "Sparse Autoencoder Features in GPT-2 Language Models",
+                     "We train sparse autoencoders on GPT-2 and use activation patching on the features.",
+                     datetime.now(UTC) - timedelta(days=1))
+    with LocalArxivServer([paper]) as server:
         monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
         monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
         result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])

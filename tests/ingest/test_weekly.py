@@ -123,12 +123,6 @@ def as_record(item: dict[str, Any]) -> Record:
 
 
 @pytest.fixture(scope="module")
-def extractor(taxonomy: Taxonomy) -> Extractor:
-    """One spaCy extraction pipeline for the module."""
-    return Extractor(taxonomy)
-
-
-@pytest.fixture(scope="module")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, taxonomy: Taxonomy,
               extractor: Extractor) -> Path:
     """A store holding the seed corpus (the MI corpus the gate compares with), built once."""
@@ -227,6 +221,21 @@ def test_mixed_window_keeps_mi_rejects_others_and_updates_known(
     assert all(r.run_id == again.run_id for r in latest)
 
 
+def test_candidate_stored_without_arxiv_id_is_known_not_gated(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    item = NON_MI_CANDIDATES[2]  # the gate would reject it: "not about language models"
+    slug = Record(source="records", source_id="enzyme-probes", title=item["title"], abstract=item["abstract"],
+                  explicit_id="enzyme-probes")
+    run_ingest(store, [slug], source="records", embedder=HashEmbedder(), extractor=extractor, progress=False)
+    with LocalArxivServer([item]) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert (summary.known, summary.rejected, summary.updated, summary.new) == (1, 0, 1, 0)
+    assert store.rejections() == []
+    ids = store.paper_ids()
+    assert item["arxiv_id"] in ids and "enzyme-probes" not in ids  # the stored paper moved to its arXiv id
+
+
 def _many(n: int, start: datetime) -> list[dict[str, Any]]:
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
     return [
@@ -311,6 +320,20 @@ def test_server_dies_mid_window_then_next_run_covers_the_whole_window(
     assert len(ids) == len(set(ids))
     assert all(e["arxiv_id"] in ids for e in items)
     assert store.last_watermark(RUN_SOURCE) == "2026-11-24T06:00:00Z"
+
+
+def test_an_empty_answer_for_a_whole_window_fails_and_keeps_the_watermark(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    items = _many(5, NOW - 9 * DAY)
+    with LocalArxivServer(items) as server:
+        weekly(store, source_for(server), extractor, now=NOW - 7 * DAY)
+        watermark = store.last_watermark(RUN_SOURCE)
+        server.entries.clear()  # arXiv answers totalResults 0 for the whole week
+        with pytest.raises(WeeklyError, match="no candidates at all"):
+            weekly(store, source_for(server), extractor, now=NOW)
+    assert store.runs(RUN_SOURCE)[0].status == "failed"
+    assert store.last_watermark(RUN_SOURCE) == watermark
 
 
 def test_second_run_while_locked_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
