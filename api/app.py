@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -23,6 +24,8 @@ _STORE_KEY = "paperkg_store"
 _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
 _LOCK_KEY = "paperkg_lock"
+# How long a request may use the taxonomy read by an earlier one (one small query to refresh).
+TAXONOMY_CACHE_SECONDS = 30.0
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -138,13 +141,19 @@ def get_embedder(app: Flask | None = None) -> Any:
 
 
 def get_taxonomy(app: Flask | None = None) -> Taxonomy:
-    """The taxonomy the store holds (labels, refinements), cached once it is non-empty."""
+    """The taxonomy the store holds (labels, refinements), cached for TAXONOMY_CACHE_SECONDS once
+    it is non-empty, so `paperkg init` with a new taxonomy reaches a running server."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    taxonomy = app.extensions.get(_TAXONOMY_KEY) or app.config.get("TAXONOMY")
-    if taxonomy is not None:
-        return taxonomy
+    configured = app.config.get("TAXONOMY")
+    if configured is not None:
+        return configured
+    now = time.monotonic()
+    cached: tuple[float, Taxonomy] | None = app.extensions.get(_TAXONOMY_KEY)
+    if cached is not None and now - cached[0] < TAXONOMY_CACHE_SECONDS:
+        return cached[1]
     nodes = get_store(app).taxonomy_nodes()
-    taxonomy = Taxonomy(nodes=nodes)
+    # An unchanged taxonomy keeps its object: kg.search caches compiled look-ups per object.
+    taxonomy = cached[1] if cached is not None and cached[1].nodes == nodes else Taxonomy(nodes=nodes)
     if nodes:  # an uninitialised store gets asked again next time
-        app.extensions[_TAXONOMY_KEY] = taxonomy
+        app.extensions[_TAXONOMY_KEY] = (now, taxonomy)
     return taxonomy

@@ -13,7 +13,8 @@ from kg.store import StoreError, StoreUnavailable
 log = logging.getLogger(__name__)
 
 # Paths whose errors are always JSON (the web UI renders its own pages for everything else).
-JSON_PREFIXES = ("/api/", "/api", "/feeds/", "/healthz", "/readyz")
+JSON_PATHS = ("/api", "/healthz", "/readyz")
+JSON_PREFIXES = ("/api/", "/feeds/")
 
 _CODES = {
     400: "bad_request",
@@ -49,7 +50,7 @@ def not_found(message: str) -> ApiError:
 
 def is_json_path(path: str) -> bool:
     """True for paths whose errors must be JSON (the API, feeds and health checks)."""
-    return path == "/api" or path.startswith(JSON_PREFIXES)
+    return path in JSON_PATHS or path.startswith(JSON_PREFIXES)
 
 
 def error_response(status: int, message: str, code: str | None = None) -> Response:
@@ -93,8 +94,9 @@ def register(app: Flask) -> None:
             return _page(exc.code or 500, exc.name, exc.description or "")
         status = exc.code or 500
         response = error_response(status, _http_message(exc))
-        if status == 405 and exc.get_response().headers.get("Allow"):
-            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        allow = exc.get_response().headers.get("Allow") if status == 405 else None
+        if allow:
+            response.headers["Allow"] = allow
         return response
 
     @app.errorhandler(Exception)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
 from api.app import get_store
 from api.params import int_arg, since_arg
@@ -19,6 +19,8 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_LIMIT_DEFAULT = 50
 # XML 1.0 forbids most control characters even when escaped: drop them from stored text.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Atom is the default namespace of the documents ElementTree writes (a process-wide registry).
+ET.register_namespace("", ATOM_NS)
 
 
 def _clean(text: str | None) -> str:
@@ -48,7 +50,6 @@ def paper_atom_id(paper: Paper) -> str:
 
 def build_feed(papers: list[Paper], *, self_url: str, site_url: str) -> bytes:
     """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes)."""
-    ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -93,12 +94,7 @@ def new_atom() -> Response:
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
     papers = get_store().new_papers(since, limit)
-    body = build_feed(papers, self_url=request.url, site_url=url_for("web.home", _external=True)
-                      if "web.home" in _endpoints() else request.host_url)
+    site_url = (url_for("web.home", _external=True) if "web.home" in current_app.view_functions
+                else request.host_url)
+    body = build_feed(papers, self_url=request.url, site_url=site_url)
     return Response(body, mimetype="application/atom+xml")
-
-
-def _endpoints() -> set[str]:
-    from flask import current_app
-
-    return {rule.endpoint for rule in current_app.url_map.iter_rules()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -31,6 +32,7 @@ from kg.related import RelatedHit, UnknownPaper, related
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES, SearchHit, search
 
+log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 SOURCES = ("list", "arxiv", "records")
@@ -141,7 +143,7 @@ def search_papers() -> Response:
     if not query.strip() and filters.is_empty():
         raise bad_parameter("q", "give a query or at least one filter")
     needs_embedder = query.strip() and (mode != "keyword" or explain == "embedding")
-    embedder = get_embedder() if needs_embedder else None
+    embedder = _query_embedder() if needs_embedder else None
     page = search(
         get_store(), query, mode=mode, filters=filters, limit=limit or 10, offset=offset or 0,
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
@@ -153,6 +155,18 @@ def search_papers() -> Response:
     })
 
 
+def _query_embedder() -> Any:
+    """The app's embedder; a missing model is a 503 that points to keyword mode, not a bare 500."""
+    from ingest.embed import ModelMissing
+
+    try:
+        return get_embedder()
+    except ModelMissing as exc:
+        log.warning("embedding model unavailable: %s", exc)  # server paths stay in the log
+        raise ApiError(503, "semantic search is unavailable: the server has no embedding model; "
+                       "mode=keyword needs none", "model_unavailable") from None
+
+
 # -- papers ----------------------------------------------------------------------------------------
 def _detail(paper_id: str) -> PaperDetail:
     detail = get_store().get_paper(paper_id)
@@ -161,13 +175,13 @@ def _detail(paper_id: str) -> PaperDetail:
     return detail
 
 
-@bp.get("/papers/<paper_id>")
+@bp.get("/papers/<path:paper_id>")
 def paper(paper_id: str) -> Response:
     """One paper with its techniques (with evidence), evaluations, findings, models and list rows."""
     return jsonify(detail_dict(_detail(paper_id), _labels()))
 
 
-@bp.get("/papers/<paper_id>/related")
+@bp.get("/papers/<path:paper_id>/related")
 def paper_related(paper_id: str) -> Response:
     """Papers related to one paper, each with reasons."""
     limit = int_arg("limit", 10, 1, MAX_LIMIT) or 10
@@ -178,7 +192,7 @@ def paper_related(paper_id: str) -> Response:
     return jsonify({"id": paper_id, "results": [related_dict(h) for h in hits]})
 
 
-@bp.get("/papers/<paper_id>/bibtex")
+@bp.get("/papers/<path:paper_id>/bibtex")
 def paper_bibtex(paper_id: str) -> Response:
     """The paper as a BibTeX entry (text/x-bibtex)."""
     detail = _detail(paper_id)

@@ -42,7 +42,8 @@ LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, 
                f"results per page (at most {MAX_LIMIT})")
 OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
                 f"results to skip (at most {MAX_OFFSET})")
-PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1}, "paper id (arXiv id or slug)",
+PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
+                     "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001)",
                      where="path"), "example": "2211.00593"}
 ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
 
@@ -209,7 +210,8 @@ def _error_responses() -> dict[str, Any]:
     text = {400: "Bad parameter (the message names it and the limit)", 404: "Not found",
             405: "Method not allowed", 413: "Request body too large",
             415: "Content-Type is not application/json", 422: "Unknown paper ids",
-            500: "Internal error (no details are exposed)", 503: "The graph store is unavailable"}
+            500: "Internal error (no details are exposed)",
+            503: "The graph store (or, for a search, the embedding model) is unavailable"}
     return {f"E{c}": _json(_ref("Error"), t) for c, t in text.items()}
 
 

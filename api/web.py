@@ -242,8 +242,9 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         try:
             embedder = get_embedder()
         except Exception as exc:  # the model is missing or broken: keyword search still works
-            log.warning("embedder unavailable: %s", exc)
-            ctx["error"] = f"Semantic search is unavailable ({exc})."
+            log.warning("embedder unavailable: %s", exc)  # the details (server paths) stay in the log
+            ctx["error"] = ("Semantic search is unavailable: the embedding model could not be loaded "
+                            f"({type(exc).__name__}).")
             ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
             return
     offset = (page - 1) * PAGE_SIZE
@@ -311,11 +312,9 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
     walk(tree.get("techniques", []), 0)
     sections = []
-    for s in store.list_sections():
-        path = s.get("path") or []
-        label = " › ".join(str(p) for p in path) if path else str(s.get("title", s.get("id")))
-        count = s.get("count", s.get("papers", s.get("paper_count", 0)))
-        sections.append({"id": s["id"], "label": label, "count": count})
+    for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
+        label = " › ".join(str(p) for p in s["path"] or []) or str(s["title"] or s["id"])
+        sections.append({"id": s["id"], "label": label, "count": s["count"]})
     stats = store.stats().get("nodes", {})
     return {
         "technique_options": [{"title": "Techniques", "options": options}],
@@ -461,6 +460,8 @@ def technique(node_id: str) -> str | tuple[str, int]:
         return _error_page(404, "Unknown technique",
                            f"The taxonomy has no node “{node_id[:100]}”. "
                            "Browse the taxonomy for the right one.")
+    if d.id not in labels.nodes:  # a node added since the app last read the taxonomy
+        labels = Labels(store.taxonomy_nodes())
     node = labels.nodes[d.id]
     papers, total = d.papers, d.papers_total
     ancestors = []
@@ -488,8 +489,7 @@ def new() -> str | tuple[str, int]:
     """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique."""
     store = get_store()
     labels = _labels()
-    runs = store.runs(limit=20)
-    last_run = runs[0] if runs else None
+    last_run = next(iter(store.runs(limit=1)), None)
     error = None
     status = 200
     raw_since = (request.args.get("since") or "").strip()

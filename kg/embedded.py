@@ -235,7 +235,8 @@ class EmbeddedStore(GraphStore):
         except OSError as exc:
             raise StoreUnavailable(f"cannot create data directory {self.path.parent}: {exc}") from exc
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Each thread's connection with its thread, so those of finished threads can be closed.
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._connections_lock = threading.Lock()
         self._mirror = EmbeddingMatrix()
         self._mirror_lock = threading.Lock()
@@ -269,7 +270,16 @@ class EmbeddedStore(GraphStore):
         self._local.pid = os.getpid()
         self._local.data_version = None
         with self._connections_lock:
-            self._connections.append(conn)
+            # A threaded server starts a thread per request: close the connections of threads that
+            # have ended, or every request would leave two file descriptors open.
+            alive = []
+            for thread, other in self._connections:
+                if thread.is_alive():
+                    alive.append((thread, other))
+                else:
+                    with contextlib.suppress(sqlite3.Error):
+                        other.close()
+            self._connections = [*alive, (threading.current_thread(), conn)]
         return conn
 
     def _reset_after_fork(self) -> None:
@@ -358,7 +368,7 @@ class EmbeddedStore(GraphStore):
         """Close every connection this store opened (from any thread)."""
         self._closed = True
         with self._connections_lock:
-            for conn in self._connections:
+            for _, conn in self._connections:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._connections.clear()
@@ -1051,7 +1061,7 @@ class EmbeddedStore(GraphStore):
         return [self._paper(r) for r in rows]
 
     def list_sections(self) -> list[dict[str, object]]:
-        """List sections with their paper counts, in path order."""
+        """List sections with their paper counts, in id order (ids are slugs of the heading path)."""
         rows = self._conn().execute(
             "SELECT s.id, s.title, s.path, (SELECT count(*) FROM listed_in l WHERE l.section_id = s.id) "
             "FROM list_sections s ORDER BY s.id"

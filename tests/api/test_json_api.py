@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -12,9 +14,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from api.app import create_app
 from api.openapi import build_document
+from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from tests.api.conftest import HOSTILE_TITLE
+from kg.entities import Paper, PaperBundle
+from tests.api.conftest import HOSTILE_TITLE, app_config
+from tests.embedders import HashEmbedder
 
 IOI = "2211.00593"
 
@@ -371,3 +377,37 @@ def test_no_html_error_pages_under_api(client: FlaskClient) -> None:
                      client.get("/feeds/missing.atom"), client.post("/healthz")):
         assert response.content_type.startswith("application/json"), response.get_data(as_text=True)[:200]
         assert response.get_json()["error"]["message"]
+
+
+def test_old_style_arxiv_ids_with_a_slash_are_routed(tmp_path: Path) -> None:
+    # Pre-2007 arXiv ids ("hep-th/9901001") are paper ids with a slash: every /api/papers route
+    # must reach them, as the web UI's paper page (which links to the BibTeX route) does.
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    try:
+        store.init_schema()
+        store.upsert_papers([PaperBundle(Paper(
+            id="hep-th/9901001", title="An old paper on attention", abstract="Old ideas. Still good.",
+            authors=["Ada Lovelace"], arxiv_id="hep-th/9901001", year=1999, sources=["arxiv"],
+        ))])
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        assert client.get("/api/papers/hep-th/9901001").get_json()["id"] == "hep-th/9901001"
+        assert client.get("/api/papers/hep-th/9901001/related").get_json()["id"] == "hep-th/9901001"
+        bib = client.get("/api/papers/hep-th/9901001/bibtex")
+        assert bib.status_code == 200 and "eprint = {hep-th/9901001}" in bib.get_data(as_text=True)
+        assert error_of(client.get("/api/papers/hep-th/0000000"), 404)["code"] == "not_found"
+    finally:
+        store.close()
+
+
+def test_missing_model_is_a_503_that_points_to_keyword_mode(
+    seed_store: EmbeddedStore, tmp_path: Path
+) -> None:
+    config = replace(load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)}),
+                     embedding_model=str(tmp_path / "no-model-here"))
+    client = create_app({"TESTING": True, "STORE": seed_store, "PAPERKG_CONFIG": config}).test_client()
+    for mode in ("hybrid", "semantic"):
+        error = error_of(client.get("/api/search", query_string={"q": "induction heads", "mode": mode}), 503)
+        assert error["code"] == "model_unavailable" and "mode=keyword" in error["message"]
+        assert "no-model-here" not in error["message"]  # the server's paths stay in its log
+    keyword = client.get("/api/search", query_string={"q": "indirect object", "mode": "keyword"})
+    assert IOI in [r["id"] for r in keyword.get_json()["results"]]

@@ -265,6 +265,7 @@ def test_missing_model_falls_back_to_a_clear_message(store: EmbeddedStore, tmp_p
     client = create_app({"STORE": store, "PAPERKG_CONFIG": config, "TESTING": True}).test_client()
     html = page(client, "/search?q=induction+heads")  # hybrid needs the model
     assert "Semantic search is unavailable" in html and "Switch the mode to keyword" in html
+    assert "no-model-here" not in html  # the server's paths stay in its log
     assert IOI_ID in row_ids(page(client, "/search?q=indirect+object&mode=keyword"))
 
 
@@ -317,7 +318,11 @@ def test_unknown_url_gets_the_styled_error_page(client: FlaskClient) -> None:
     html = response.get_data(as_text=True)
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert "Not Found" in html and "browse techniques" in html and "<page>" not in html
-    assert client.get("/api/no/such/page").is_json
+    assert client.get("/api/no/such/page").is_json and client.get("/api").is_json
+    # Only /api itself and paths under /api/ are the API: a page merely starting "/api" is not.
+    for url in ("/apiary", "/healthzone", "/readyzz"):
+        response = client.get(url)
+        assert response.status_code == 404 and response.mimetype == "text/html", url
 
 
 # -- techniques ------------------------------------------------------------------------------------
@@ -495,3 +500,29 @@ def test_year_chart_geometry() -> None:
     assert all(b.y + b.h == pytest.approx(chart.base) for b in chart.bars)
     assert all(chart.left <= b.x and b.x + b.w <= chart.width - chart.right + 0.5 for b in chart.bars)
     assert year_chart({}, "t") is None
+
+
+def test_taxonomy_loaded_while_serving_reaches_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `paperkg init` with a taxonomy that adds a node, run while the server is up: the node's page
+    # works at once, and the API accepts it as a filter once the taxonomy cache has expired.
+    s = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    try:
+        nodes = load_taxonomy().nodes
+        s.load_taxonomy(nodes)
+        s.upsert_papers([hostile_bundle(HashEmbedder())])
+        app = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True,
+                          "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})})
+        client = app.test_client()
+        assert client.get("/api/search?technique=brand_new_probe").status_code == 400
+        added = replace(next(n for n in nodes if n.id == "activation_patching"),
+                        id="brand_new_probe", name="Brand new probe", parent="activation_patching",
+                        aliases=[], ambiguous_aliases=[], kind="extension")
+        s.load_taxonomy([*nodes, added])
+        html = page(client, "/techniques/brand_new_probe")
+        assert "Brand new probe" in html and "Activation Patching" in html  # its parent's crumb
+        monkeypatch.setattr("api.app.TAXONOMY_CACHE_SECONDS", 0.0)
+        assert client.get("/api/search?technique=brand_new_probe").status_code == 200
+    finally:
+        s.close()
