@@ -415,13 +415,13 @@ def _ingest_chunk(
         bundle.paper.embedding = vector
         bundle.paper.embedding_model = embedder.model_name
         bundle.paper.content_hash = text_hash(text)
-    statuses = store.upsert_papers(bundles)
+    # A paper stored under a slug before its arXiv id was known: one paper, one node, replaced in
+    # the same transaction as the write (a kill in between cannot leave both).
+    by_id = {b.paper.id: b for b in bundles}
     for old_id, new_id in rekey.items():
-        # The paper was stored under a slug before its arXiv id was known: one paper, one node.
-        store.delete_paper(old_id)
-        summary.rekeyed[old_id] = new_id
-        if statuses.get(new_id) == "new":
-            statuses[new_id] = "updated"
+        by_id[new_id].replaces.append(old_id)
+    statuses = store.upsert_papers(bundles)
+    summary.rekeyed.update(rekey)
     for paper_id, status in statuses.items():
         summary.statuses[paper_id] = status
         if status == "new":

@@ -31,7 +31,7 @@ EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
 # checks `row.x` against the property keys; these are declared to it alongside real properties).
 ROW_KEYS: tuple[str, ...] = (
     "props", "paper_id", "technique_id", "evaluation_id", "finding_id", "model_id", "section_id",
-    "section_title", "section_path",
+    "section_title", "section_path", "old_id",
 )
 
 # Labels that hold our data (clear_all deletes exactly these).
@@ -301,6 +301,21 @@ CREATE_LISTED_IN = (
     f"CREATE (p)-[:{Rel.LISTED_IN} {{tldr: row.tldr, techniques_text: row.techniques_text, "
     "evaluation_text: row.evaluation_text, title_in_list: row.title_in_list, "
     "url_in_list: row.url_in_list, line: row.line, position: row.position}]->(s)"
+)
+
+# Papers superseded by another in the same write (a slug replaced by its arXiv id): the successor
+# keeps the earliest first_seen, then the old nodes go.
+CARRY_FIRST_SEEN = (
+    f"UNWIND $rows AS row MATCH (old:{Label.PAPER} {{id: row.old_id}}) "
+    f"MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    "SET p.first_seen = CASE WHEN old.first_seen < p.first_seen THEN old.first_seen ELSE p.first_seen END "
+    "RETURN p.id AS id"
+)
+
+DELETE_PAPERS = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
+    f"CALL (p) {{ MATCH (p)-[:{Rel.REPORTS}]->(f:{Label.FINDING}) DETACH DELETE f }} "
+    "DETACH DELETE p"
 )
 
 DELETE_PAPER = (

@@ -451,15 +451,26 @@ class EmbeddedStore(GraphStore):
                     "UPDATE papers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?))",
                     (now, json.dumps(unchanged)),
                 )
+            successor = {old: b.paper.id for b in bundles for old in b.replaces}
+            carried: dict[str, str] = {}
+            for old_id, first_seen in conn.execute(
+                "SELECT id, first_seen FROM papers WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(successor)),),
+            ).fetchall():
+                new_id = successor[old_id]
+                carried[new_id] = min(first_seen, carried.get(new_id, first_seen))
+                result[new_id] = "updated" if result[new_id] == "new" else result[new_id]
             if changed:
-                self._write_changed(conn, changed, existing, now)
-        if changed:
+                self._write_changed(conn, changed, existing, now, carried)
+            for old_id in sorted(successor):
+                self._delete(conn, old_id)
+        if changed or successor:
             self._dirty = True
         return result
 
     def _write_changed(
         self, conn: sqlite3.Connection, changed: list[Prepared],
-        existing: dict[str, tuple[str, str]], now: str,
+        existing: dict[str, tuple[str, str]], now: str, carried: dict[str, str],
     ) -> None:
         rev = self._bump_rev(conn)
         ids = [b.paper.id for b, _, _ in changed]
@@ -484,7 +495,7 @@ class EmbeddedStore(GraphStore):
             p = bundle.paper
             degree = (len(dedupe_techniques(bundle)) + len(dedupe_evaluations(bundle))
                       + len(bundle.findings) + len(set(bundle.models)) + len(bundle.list_rows))
-            first_seen = existing[p.id][1] if p.id in existing else now
+            first_seen = existing[p.id][1] if p.id in existing else carried.get(p.id, now)
             paper_rows.append((
                 p.id, p.arxiv_id, p.doi, p.title, title_key(p.title), p.abstract or "",
                 _json(list(p.authors)), ", ".join(p.authors), p.published, p.updated,
@@ -566,17 +577,23 @@ class EmbeddedStore(GraphStore):
     def delete_paper(self, paper_id: str) -> bool:
         """Remove a paper and its edges; leaves a tombstone so other processes drop it too."""
         with self._write() as conn:
-            row = conn.execute("SELECT pk FROM papers WHERE id = ?", (paper_id,)).fetchone()
-            if row is None:
-                return False
-            rev = self._bump_rev(conn)
-            conn.execute("DELETE FROM papers_fts WHERE rowid = ?", (row[0],))
-            conn.execute("DELETE FROM papers WHERE pk = ?", (row[0],))
-            conn.execute(
-                "INSERT INTO paper_tombstones (id, rev) VALUES (?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev", (paper_id, rev),
-            )
-        self._dirty = True
+            deleted = self._delete(conn, paper_id)
+        if deleted:
+            self._dirty = True
+        return deleted
+
+    def _delete(self, conn: sqlite3.Connection, paper_id: str) -> bool:
+        """Delete one paper inside the caller's write transaction."""
+        row = conn.execute("SELECT pk FROM papers WHERE id = ?", (paper_id,)).fetchone()
+        if row is None:
+            return False
+        rev = self._bump_rev(conn)
+        conn.execute("DELETE FROM papers_fts WHERE rowid = ?", (row[0],))
+        conn.execute("DELETE FROM papers WHERE pk = ?", (row[0],))
+        conn.execute(
+            "INSERT INTO paper_tombstones (id, rev) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev", (paper_id, rev),
+        )
         return True
 
     # -- reads -----------------------------------------------------------------------------

@@ -107,6 +107,9 @@ class PaperBundle:
     findings: list[Finding] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # Model ids (STUDIES)
     list_rows: list[ListRow] = field(default_factory=list)
+    # Ids of stored papers this one supersedes (a slug stored before the arXiv id was known):
+    # the store deletes them in the same transaction and the paper keeps their first_seen.
+    replaces: list[str] = field(default_factory=list)
 
 
 @dataclass

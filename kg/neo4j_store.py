@@ -314,6 +314,11 @@ class Neo4jStore(GraphStore):
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
             if changed:
                 self._write_changed(tx, changed, now)
+            replaced = [{"old_id": old, "paper_id": b.paper.id} for b in bundles for old in b.replaces]
+            if replaced:
+                for row in tx.run(cypher.CARRY_FIRST_SEEN, {"rows": replaced}):
+                    result[row["id"]] = "updated" if result[row["id"]] == "new" else result[row["id"]]
+                tx.run(cypher.DELETE_PAPERS, {"ids": [r["old_id"] for r in replaced]}).consume()
             return result
 
         return self._execute(True, work)

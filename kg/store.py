@@ -66,8 +66,10 @@ class GraphStore(abc.ABC):
 
         Validates every bundle first (title present, embedding of EMBEDDING_DIM finite floats,
         strings valid UTF-8) and raises ValueError naming the record before writing anything.
-        Keeps `first_seen` of existing papers. Returns {paper id: "new"|"updated"|"unchanged"}
-        where unchanged means every stored property and edge was already equal.
+        Keeps `first_seen` of existing papers. A bundle's `replaces` ids are deleted in the same
+        transaction and the paper inherits their earliest first_seen (it then counts as updated).
+        Returns {paper id: "new"|"updated"|"unchanged"} where unchanged means every stored
+        property and edge was already equal.
         """
 
     @abc.abstractmethod

@@ -250,11 +250,14 @@ def prepare_batch(bundles: Sequence[PaperBundle]) -> tuple[list[Prepared], dict[
     prepared: list[Prepared] = []
     seen: set[str] = set()
     finding_ids: dict[str, str] = {}
+    written = {b.paper.id for b in bundles}
     for bundle in bundles:
         paper, vector = validate_bundle(bundle)
         if paper.id in seen:
             raise ValueError(f"paper {paper.id!r}: appears twice in one batch")
         seen.add(paper.id)
+        if written.intersection(bundle.replaces):
+            raise ValueError(f"paper {paper.id!r}: replaces a paper written in the same batch")
         for f in bundle.findings:
             owner = finding_ids.setdefault(f.id, paper.id)
             if owner != paper.id or sum(1 for g in bundle.findings if g.id == f.id) > 1:

@@ -233,6 +233,8 @@ class _RecordingTx:
         if query == cypher.PAPER_HASHES:
             stored = [i for i in params["ids"] if i in self.hashes]
             return _Result([{"id": i, "bundle_hash": self.hashes[i]} for i in stored])
+        if query == cypher.CARRY_FIRST_SEEN:  # every replaced paper exists
+            return _Result([{"id": r["paper_id"]} for r in params["rows"]])
         canned: dict[str, list[dict[str, Any]]] = {
             cypher.TAXONOMY_MAX_ORD: [{"max_ord": -1}],
             cypher.CLEAR_ALL_BATCH: [{"deleted": 0}],
@@ -283,6 +285,8 @@ def _exercise(store: GraphStore) -> None:
     assert store.upsert_papers([bundle]) == {"p1": "unchanged"}  # only last_seen is touched
     bundle.paper.abstract = "other words"
     assert store.upsert_papers([bundle]) == {"p1": "updated"}
+    successor = PaperBundle(paper=Paper(id="2401.00001", title="A paper", embedding=vec), replaces=["p1"])
+    assert store.upsert_papers([successor]) == {"2401.00001": "updated"}  # p1 existed under a slug
     store.delete_paper("p1")
     store.get_paper("p1")
     store.get_papers(["p1"])

@@ -798,6 +798,25 @@ def test_delete_paper(store: GraphStore) -> None:
     assert store.vector_search(vecs[0], 1)[0].id == "2211.00593"
 
 
+def test_a_paper_replacing_its_slug_keeps_first_seen_and_leaves_one_node(store: GraphStore) -> None:
+    vecs = unit_vectors(2, 17)
+    store.upsert_papers([bundle("slug-paper", "A circuit in GPT-2", vector=vecs[0])])
+    first_seen = store.get_papers(["slug-paper"])[0].first_seen
+    time.sleep(0.01)
+    successor = bundle("2211.00593", "A circuit in GPT-2", vector=vecs[1])
+    successor.replaces = ["slug-paper"]
+    assert store.upsert_papers([successor]) == {"2211.00593": "updated"}
+    assert store.paper_ids() == ["2211.00593"]
+    assert store.get_papers(["2211.00593"])[0].first_seen == first_seen
+    assert [h.id for h in store.vector_search(vecs[0], 5)] == ["2211.00593"]
+    # Replacing a paper written in the same batch is refused before anything is written.
+    clash = bundle("2301.00001", "Other", vector=vecs[0])
+    clash.replaces = ["2211.00593"]
+    with pytest.raises(ValueError, match="replaces a paper written in the same batch"):
+        store.upsert_papers([bundle("2211.00593", "A circuit in GPT-2", vector=vecs[1]), clash])
+    assert store.paper_ids() == ["2211.00593"]
+
+
 def test_new_papers(store: GraphStore) -> None:
     store.upsert_papers([bundle("old-1", "Old one"), bundle("old-2", "Old two")])
     time.sleep(0.01)
