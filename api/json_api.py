@@ -271,9 +271,10 @@ def sections() -> Response:
 @bp.get("/new")
 def new_papers() -> Response:
     """Papers first seen at or after `since` (default: the last 7 days), newest first."""
-    from datetime import date, timedelta
+    from datetime import UTC, datetime, timedelta
 
-    since = since_arg("since", (date.today() - timedelta(days=7)).isoformat())
+    # first_seen is stored in UTC, so the default week is counted in UTC too.
+    since = since_arg("since", (datetime.now(UTC).date() - timedelta(days=7)).isoformat())
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     papers = get_store().new_papers(since, limit)
     return jsonify({

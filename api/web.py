@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
+_FORM_OPTIONS_KEY = "paperkg_web_form_options"
+# The search form's counts (technique tree, sections, totals) cost a full count over the graph
+# (0.7 s at 100k papers); they change only with an ingest, so a page may show them this stale.
+FORM_OPTIONS_CACHE_SECONDS = 30.0
 
 MODES = (
     ("hybrid", "hybrid", "meaning and exact words combined (default)"),
@@ -210,8 +215,21 @@ def search() -> str | tuple[str, int]:
         _run_search(store, labels, ctx, page)
     if request.args.get("fragment"):
         return render_template("results_fragment.html", **ctx), status
-    ctx.update(_form_options(store, labels))
+    ctx.update(_cached_form_options(store, labels))
     return render_template("search.html", **ctx), status
+
+
+def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
+    """_form_options, recomputed at most every FORM_OPTIONS_CACHE_SECONDS per app."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = time.monotonic()
+    taxonomy = get_taxonomy()  # the same object while the taxonomy is unchanged
+    cached: tuple[float, Taxonomy, dict[str, Any]] | None = app.extensions.get(_FORM_OPTIONS_KEY)
+    if cached is not None and now - cached[0] < FORM_OPTIONS_CACHE_SECONDS and cached[1] is taxonomy:
+        return cached[2]
+    options = _form_options(store, labels)
+    app.extensions[_FORM_OPTIONS_KEY] = (now, taxonomy, options)
+    return options
 
 
 def _filters(labels: Labels) -> SearchFilters:
