@@ -268,10 +268,19 @@ def _browse_filtered(
     store: GraphStore, filters: SearchFilters, limit: int, offset: int, labels: Labels
 ) -> SearchPage:
     """An empty query lists the papers passing the filters, newest first."""
-    ids = sorted(store.filter_ids(filters))
-    papers = store.get_papers(ids)
-    papers.sort(key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
-    page = papers[offset:offset + limit]
+    only_technique = (len(filters.technique_ids) == 1 and not (
+        filters.topic_ids or filters.section_ids or filters.sources
+        or filters.year_from is not None or filters.year_to is not None))
+    if only_technique:
+        # The common case ("search within a technique"): the store pages it, no full load.
+        page, total = store.papers_by_technique(
+            filters.technique_ids[0], include_refinements=filters.include_refinements, sort="date",
+            limit=limit, offset=offset)
+    else:
+        ids = sorted(store.filter_ids(filters))
+        papers = store.get_papers(ids)
+        papers.sort(key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
+        page, total = papers[offset:offset + limit], len(papers)
     profiles = store.paper_profiles([p.id for p in page])
     results = []
     for paper in page:
@@ -280,4 +289,4 @@ def _browse_filtered(
                "matched_techniques": [], "matched_technique_labels": [], "best_sentence": None,
                "best_sentence_score": None, "best_sentence_by": None}
         results.append(SearchHit(paper.id, paper.title, 0.0, paper, techniques, why))
-    return SearchPage(results=results, total=len(papers))
+    return SearchPage(results=results, total=total)

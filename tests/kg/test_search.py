@@ -114,6 +114,23 @@ def test_pagination_and_total(store: EmbeddedStore, embedder: Any) -> None:
     assert all("neuron" in (h.title + h.paper.abstract).lower() for h in keyword.results)
 
 
+@pytest.mark.parametrize("technique", ["cma", "logit_lens", "sae"])
+def test_empty_query_with_a_technique_lists_its_papers_newest_first(
+        store: EmbeddedStore, technique: str) -> None:
+    filters = SearchFilters(technique_ids=[technique])
+    expected = sorted(store.get_papers(sorted(store.filter_ids(filters))),
+                      key=lambda p: p.published or (str(p.year) if p.year else ""), reverse=True)
+    assert expected
+    whole = search(store, "", filters=filters, limit=100)
+    assert whole.total == len(expected)
+    assert {h.id for h in whole.results} == {p.id for p in expected}
+    dates = [h.paper.published or str(h.paper.year or "") for h in whole.results]
+    assert dates == sorted(dates, reverse=True)
+    pages = [search(store, "", filters=filters, limit=2, offset=o).results
+             for o in range(0, len(expected), 2)]
+    assert [h.id for page in pages for h in page] == [h.id for h in whole.results]
+
+
 def test_bad_arguments(store: EmbeddedStore, embedder: Any) -> None:
     with pytest.raises(ValueError, match="mode"):
         search(store, "x", mode="fuzzy", embedder=embedder)
