@@ -1,12 +1,15 @@
-"""Fixtures shared by every test package: the shared reference data and the taxonomy."""
+"""Fixtures shared by every test package: the shared data, the taxonomy, the real model and the seed store."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,3 +44,21 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
     monkeypatch.setenv("PAPERKG_STORE", "embedded")
     return path
+
+
+@pytest.fixture(scope="session")
+def model_embedder() -> Any:
+    """The real all-MiniLM-L6-v2 (process-wide instance, loaded by path, offline)."""
+    from tests.seed_store import real_embedder
+
+    return real_embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_store(shared_data: Path) -> Iterator[EmbeddedStore]:
+    """The seed corpus (real pipeline, real model) in a real SQLite file, built once; read only."""
+    from tests.seed_store import seed_db_path
+
+    store = EmbeddedStore(seed_db_path(shared_data))
+    yield store
+    store.close()

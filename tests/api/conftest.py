@@ -18,7 +18,6 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
-from tests.seed_store import real_embedder, seed_db_path
 
 
 def app_config(tmp: Path, **extra: Any) -> dict[str, Any]:
@@ -28,17 +27,9 @@ def app_config(tmp: Path, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Any:
+def embedder(model_embedder: Any) -> Any:
     """The real all-MiniLM-L6-v2 embedder."""
-    return real_embedder()
-
-
-@pytest.fixture(scope="session")
-def seed_store(shared_data: Path) -> Iterator[EmbeddedStore]:
-    """The seed corpus (real pipeline, real model) in a real SQLite file, built once."""
-    store = EmbeddedStore(seed_db_path(shared_data))
-    yield store
-    store.close()
+    return model_embedder
 
 
 @pytest.fixture(scope="session")

@@ -109,11 +109,9 @@ def test_candidate_never_matches_its_own_stored_version(taxonomy: Taxonomy, extr
 
 # -- quality with the real model -------------------------------------------------------------
 @pytest.fixture(scope="session")
-def real_embedder() -> Any:
+def real_embedder(model_embedder: Any) -> Any:
     """The real all-MiniLM-L6-v2 (loaded once per session)."""
-    from ingest.embed import get_embedder
-
-    return get_embedder()
+    return model_embedder
 
 
 @pytest.fixture(scope="module")

@@ -14,19 +14,16 @@ from kg.recommend import DEFAULT_RECOMMEND_WEIGHTS, recommend
 from kg.related import UnknownPaper
 from kg.taxonomy import load_taxonomy
 from tests.kg.test_related import bundle, unit
-from tests.seed_store import seed_db_path
 
 IOI = "2211.00593"
 ACDC = "2304.14997"
 REUSE = "2310.08744"  # Circuit Component Reuse: close to IOI
 
 
-@pytest.fixture(scope="module")
-def seed(shared_data: Path) -> Iterator[EmbeddedStore]:
+@pytest.fixture(scope="session")
+def seed(seed_store: EmbeddedStore) -> EmbeddedStore:
     """The seed corpus (real pipeline, real model)."""
-    s = EmbeddedStore(seed_db_path(shared_data))
-    yield s
-    s.close()
+    return seed_store
 
 
 def test_excludes_liked_and_explains(seed: EmbeddedStore) -> None:

@@ -15,17 +15,14 @@ from kg.entities import Finding, FindingAbout, Paper, PaperBundle, TechniqueUse
 from kg.related import DEFAULT_WEIGHTS, RelatedWeights, UnknownPaper, related
 from kg.schema import Label
 from kg.taxonomy import load_taxonomy
-from tests.seed_store import seed_db_path
 
 IOI = "2211.00593"
 
 
-@pytest.fixture(scope="module")
-def seed(shared_data: Path) -> Iterator[EmbeddedStore]:
+@pytest.fixture(scope="session")
+def seed(seed_store: EmbeddedStore) -> EmbeddedStore:
     """The seed corpus (real pipeline, real model)."""
-    s = EmbeddedStore(seed_db_path(shared_data))
-    yield s
-    s.close()
+    return seed_store
 
 
 def technique_ids(store: EmbeddedStore, paper_id: str) -> set[str]:

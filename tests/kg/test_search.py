@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,21 +12,18 @@ from kg.entities import ScoredId, SearchFilters
 from kg.explain import split_sentences
 from kg.search import rrf_fuse, search
 from tests.kg.search_queries import QUERIES, must_find, ndcg_at_k
-from tests.seed_store import real_embedder, seed_db_path
 
 
-@pytest.fixture(scope="module")
-def store(shared_data: Path) -> Iterator[EmbeddedStore]:
+@pytest.fixture(scope="session")
+def store(seed_store: EmbeddedStore) -> EmbeddedStore:
     """The seed corpus loaded through the real pipeline with the real model."""
-    s = EmbeddedStore(seed_db_path(shared_data))
-    yield s
-    s.close()
+    return seed_store
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Any:
+@pytest.fixture(scope="session")
+def embedder(model_embedder: Any) -> Any:
     """The real all-MiniLM-L6-v2."""
-    return real_embedder()
+    return model_embedder
 
 
 def ranked(store: EmbeddedStore, embedder: Any, query: str, mode: str, limit: int = 10) -> list[str]:
