@@ -283,6 +283,13 @@ def bench_size(n: int, args: argparse.Namespace, embedder: Any) -> list[tuple[st
         client.get("/api/search", query_string={"q": q, "mode": "keyword"})
         keyword_ms.append((time.perf_counter() - start) * 1000)
     rows.append(("/api/search keyword (test client)", keyword_ms))
+    page_ms = []
+    for q in queries:
+        start = time.perf_counter()
+        response = client.get("/search", query_string={"q": q})
+        page_ms.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200
+    rows.append(("/search web page, hybrid (test client)", page_ms))
     picks = [rng.choice(ids) for _ in range(args.queries)]
     related_ms = []
     for pid in picks:
