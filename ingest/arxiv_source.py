@@ -31,6 +31,7 @@ from kg.config import Config, load_config
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+MAX_UPDATE_PAGES = 10  # 1,000 most recently updated matches a week: far more than MI gets
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ERROR_PREFIX = "https://arxiv.org/api/errors"
 _USER_AGENT = "paperkg (+https://github.com/; arxiv.py " + getattr(arxiv, "__version__", "?") + ")"
@@ -250,6 +251,32 @@ class ArxivSource:
                 seen.add(key)
                 yield record
             start += len(feed.results)
+
+    def updated_since(self, query: str, since: date | datetime, *, max_pages: int = MAX_UPDATE_PAGES
+                      ) -> Iterator[Record]:
+        """Papers matching `query` whose newest version dates from `since` on (new versions of old
+        papers included), walking arXiv's lastUpdatedDate order back until a page is all older.
+
+        arXiv's `lastUpdatedDate:[...]` range filters on the first submission, not the update, so
+        it cannot find a v2 of an old paper; the sort order can. `max_pages` bounds the walk in case
+        arXiv ignores the sort order.
+        """
+        search = arxiv.Search(query=query, max_results=None, sort_by=arxiv.SortCriterion.LastUpdatedDate,
+                              sort_order=arxiv.SortOrder.Descending)
+        low = (since.date() if isinstance(since, datetime) else since).isoformat()
+        start, total = 0, None
+        for _ in range(max_pages):
+            if total is not None and start >= total:
+                return
+            feed = self.fetch_page(search, start, self.page_size)
+            total = feed.header.total_results
+            records = [record_from_result(r) for r in feed.results]
+            recent = [r for r in records if (r.updated or r.published or "")[:10] >= low]
+            yield from recent
+            if not recent:
+                return
+            start += len(records)
+        log.warning("stopped walking updates of %r after %d pages", query[:80], max_pages)
 
     def resolve(self, records: Sequence[Record], *, progress: bool = False
                 ) -> tuple[list[Record], dict[str, Any]]:

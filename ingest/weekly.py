@@ -5,7 +5,8 @@ announcement lag) | now - 7 days, now] ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
 timeouts and sporadic empty pages) -> de-duplicate on (arXiv id, version), newest version wins ->
 known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
-(a new version updates them), new ones pass the relevance
+(a new version updates them; new versions of stored papers submitted before the window come from
+a second walk in lastUpdatedDate order), new ones pass the relevance
 gate -> rejections recorded -> the kept records through `run_ingest` -> the IngestRun "arxiv-weekly"
 succeeds with watermark = window end. Any failure marks the run failed and leaves the watermark
 where it was, so the next run covers the whole window again (upserts make the overlap harmless).
@@ -223,6 +224,21 @@ def _in_window(record: Record, start: datetime, end: datetime) -> bool:
     return any(low <= d <= high for d in days)
 
 
+def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str], start: datetime,
+                         skip: set[str]) -> list[Record]:
+    """New versions, posted since `start`, of stored papers first submitted before the window
+    (the submittedDate query cannot see them). Ids in `skip` are already candidates."""
+    newest: dict[str, Record] = {}
+    for query in queries:
+        for record in source.updated_since(query, start):
+            pid = record.paper_id
+            if pid not in skip and (record.version or 0) > (getattr(newest.get(pid), "version", 0) or 0):
+                newest[pid] = record
+    stored = {p.id: p for p in store.get_papers(sorted(newest))}
+    return [r for pid, r in sorted(newest.items())
+            if pid in stored and (r.updated or "") > (stored[pid].updated or stored[pid].published or "")]
+
+
 def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end: datetime
                        ) -> list[Record]:
     """Every record of every query in the window, one per arXiv id (newest version wins).
@@ -360,6 +376,7 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     stored_ids = resolve_stored_ids(store, records) if records else []
     known_records = [r for r, sid in zip(records, stored_ids, strict=True) if sid]
     fresh = [r for r, sid in zip(records, stored_ids, strict=True) if not sid]
+    known_records += collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
     summary.known = len(known_records)
     kept: list[Record] = []
     rejections: list[Rejection] = []
