@@ -24,11 +24,20 @@ def real_embedder() -> Any:
     return get_embedder()
 
 
+def taxonomy_store(path: Path) -> Any:
+    """A real EmbeddedStore at `path` with its schema and the packaged taxonomy loaded."""
+    from kg.embedded import EmbeddedStore
+    from kg.taxonomy import load_taxonomy
+
+    store = EmbeddedStore(path)
+    store.init_schema()
+    store.load_taxonomy(load_taxonomy().nodes)
+    return store
+
+
 def seed_db_path(shared_data: Path) -> Path:
     """Path of an SQLite store holding the taxonomy and seed_papers.jsonl (built on first call)."""
     from ingest.pipeline import ingest_records_file
-    from kg.embedded import EmbeddedStore
-    from kg.taxonomy import load_taxonomy
 
     key = str(Path(shared_data).resolve())
     with _LOCK:
@@ -37,10 +46,8 @@ def seed_db_path(shared_data: Path) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="paperkg-seed-"))
         atexit.register(shutil.rmtree, folder, True)
         path = folder / "paperkg.sqlite3"
-        store = EmbeddedStore(path)
+        store = taxonomy_store(path)
         try:
-            store.init_schema()
-            store.load_taxonomy(load_taxonomy().nodes)
             summary = ingest_records_file(
                 store, Path(shared_data) / "seed_papers.jsonl", embedder=real_embedder(), progress=False
             )

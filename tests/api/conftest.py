@@ -16,8 +16,8 @@ from api.app import create_app
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
-from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 
 def app_config(tmp: Path, **extra: Any) -> dict[str, Any]:
@@ -76,9 +76,7 @@ def plumbing_bundles(embedder: HashEmbedder) -> list[PaperBundle]:
 @pytest.fixture(scope="module")
 def plumbing_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
     """A tiny store (taxonomy + three papers, HashEmbedder vectors) for plumbing tests."""
-    store = EmbeddedStore(tmp_path_factory.mktemp("plumbing") / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(load_taxonomy().nodes)
+    store = taxonomy_store(tmp_path_factory.mktemp("plumbing") / "paperkg.sqlite3")
     store.upsert_papers(plumbing_bundles(HashEmbedder()))
     yield store
     store.close()

@@ -27,6 +27,7 @@ from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, Sear
 from kg.store import StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -62,9 +63,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterat
     from ingest.pipeline import ingest_records_file
 
     path = tmp_path_factory.mktemp("web") / "paperkg.sqlite3"
-    s = EmbeddedStore(path)
-    s.init_schema()
-    s.load_taxonomy(load_taxonomy().nodes)
+    s = taxonomy_store(path)
     embedder = HashEmbedder()
     summary = ingest_records_file(s, shared_data / "seed_papers.jsonl", embedder=embedder, progress=False)
     assert summary.new == 38

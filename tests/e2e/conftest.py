@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from kg.embedded import EmbeddedStore
 from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, TechniqueUse
-from kg.taxonomy import load_taxonomy
+from tests.seed_store import taxonomy_store
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -66,9 +66,7 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, real
     """The seed corpus through the real pipeline (extraction + real embeddings) plus the hostile paper."""
     from ingest.pipeline import ingest_records_file
 
-    store = EmbeddedStore(tmp_path_factory.mktemp("e2e") / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(load_taxonomy().nodes)
+    store = taxonomy_store(tmp_path_factory.mktemp("e2e") / "paperkg.sqlite3")
     summary = ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=real_embedder,
                                   progress=False)
     assert summary.new == 38

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from ingest.arxiv_server import LocalArxivServer
-from kg.embedded import EmbeddedStore
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 
 @pytest.fixture(scope="session")
@@ -45,9 +45,7 @@ def local_arxiv(seed_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPa
 
 def open_ready_store(path: Path, taxonomy: Taxonomy) -> GraphStore:
     """An embedded store at path with schema and taxonomy loaded."""
-    store = EmbeddedStore(path)
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(path)
     return store
 
 

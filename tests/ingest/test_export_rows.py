@@ -26,6 +26,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Finding, FindingAbout, Paper, PaperBundle, PaperDetail, TechniqueUse
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 DATA = Path(__file__).parent / "data" / "relevance_set.jsonl"
 
@@ -58,9 +59,7 @@ def mi_records() -> list[Record]:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory, taxonomy: Taxonomy) -> tuple[EmbeddedStore, str]:
     """A store with one list paper before and after `since`, and 23 new arXiv papers after it."""
-    store = EmbeddedStore(tmp_path_factory.mktemp("export") / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(tmp_path_factory.mktemp("export") / "paperkg.sqlite3")
     extractor = Extractor(taxonomy)
     embedder = HashEmbedder()
     old = Record(source="arxiv", source_id="2601.00001", title="An Older Paper on Logit Lens Decoding",
@@ -130,9 +129,7 @@ def test_section_comes_from_the_strongest_topic_then_techniques(taxonomy: Taxono
 def test_cli_export_list_rows(data_dir: Path, taxonomy: Taxonomy) -> None:
     from kg.cli import main
 
-    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
     bundle = PaperBundle(
         paper=Paper(id="2611.77777", title="Attribution Patching Finds Circuits Fast", arxiv_id="2611.77777",
                     abstract="We show attribution patching recovers circuits.",

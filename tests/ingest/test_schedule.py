@@ -22,6 +22,7 @@ from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.ingest.test_weekly import mi_entry
+from tests.seed_store import taxonomy_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,9 +56,7 @@ def test_two_scheduled_runs_survive_a_failure_and_are_logged(
     tmp_path: Path, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
 ) -> None:
     db = tmp_path / "paperkg.sqlite3"
-    setup = EmbeddedStore(db)
-    setup.init_schema()
-    setup.load_taxonomy(taxonomy.nodes)
+    setup = taxonomy_store(db)
     # An earlier successful weekly run left a watermark three days ago.
     mark = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     earlier = setup.start_run(RUN_SOURCE)

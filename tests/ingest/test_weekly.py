@@ -32,6 +32,7 @@ from ingest.weekly import (
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, 06:00 UTC
 DAY = timedelta(days=1)
@@ -127,9 +128,7 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, taxon
               extractor: Extractor) -> Path:
     """A store holding the seed corpus (the MI corpus the gate compares with), built once."""
     path = tmp_path_factory.mktemp("seeded") / "paperkg.sqlite3"
-    store = EmbeddedStore(path)
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(path)
     ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=HashEmbedder(),
                         extractor=extractor, progress=False)
     store.close()
@@ -407,9 +406,7 @@ def test_cli_weekly_exits_nonzero_while_another_run_holds_the_lock(
 ) -> None:
     from kg.cli import main
 
-    holder = EmbeddedStore(data_dir / "paperkg.sqlite3")
-    holder.init_schema()
-    holder.load_taxonomy(taxonomy.nodes)
+    holder = taxonomy_store(data_dir / "paperkg.sqlite3")
     holder.acquire_lock(LOCK_NAME, "scheduler-host:77:abc")
     try:
         result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
@@ -429,9 +426,7 @@ def test_cli_weekly_refused_while_a_run_is_in_progress(
 
     from kg.cli import main
 
-    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
     inside, release = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
 

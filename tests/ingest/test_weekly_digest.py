@@ -10,18 +10,16 @@ from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.extract import Extractor
 from ingest.weekly import run_weekly
-from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.ingest.test_weekly import MI_CANDIDATES, NON_MI_CANDIDATES, NOW
+from tests.seed_store import taxonomy_store
 
 
 def test_weekly_papers_appear_in_api_new_and_atom_feed(tmp_path: Path, taxonomy: Taxonomy) -> None:
     from api.app import create_app
 
-    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(taxonomy.nodes)
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
     try:
         with LocalArxivServer([*MI_CANDIDATES, *NON_MI_CANDIDATES]) as server:
             source = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=1, backoff=0.01)

@@ -12,8 +12,8 @@ import pytest
 from kg.embedded import EmbeddedStore
 from kg.recommend import DEFAULT_RECOMMEND_WEIGHTS, recommend
 from kg.related import UnknownPaper
-from kg.taxonomy import load_taxonomy
 from tests.kg.test_related import bundle, unit
+from tests.seed_store import taxonomy_store
 
 IOI = "2211.00593"
 ACDC = "2304.14997"
@@ -61,9 +61,7 @@ def test_errors(seed: EmbeddedStore) -> None:
 @pytest.fixture
 def graph(tmp_path: Path) -> Iterator[EmbeddedStore]:
     """L1, L2 liked (both SAE); X disliked; candidates at known angles."""
-    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(load_taxonomy().nodes)
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
     store.upsert_papers([
         bundle("L1", unit(0), ["sae"]),
         bundle("L2", unit(1), ["sae", "probing"]),

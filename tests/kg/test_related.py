@@ -14,7 +14,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Finding, FindingAbout, Paper, PaperBundle, TechniqueUse
 from kg.related import DEFAULT_WEIGHTS, RelatedWeights, UnknownPaper, related
 from kg.schema import Label
-from kg.taxonomy import load_taxonomy
+from tests.seed_store import taxonomy_store
 
 IOI = "2211.00593"
 
@@ -84,9 +84,7 @@ def bundle(pid: str, vector: np.ndarray, techniques: list[str], authors: list[st
 @pytest.fixture
 def graph(tmp_path: Path) -> Iterator[EmbeddedStore]:
     """A: causal scrubbing + visualization. B shares the rare one, C the common one, same cosine."""
-    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
-    store.init_schema()
-    store.load_taxonomy(load_taxonomy().nodes)
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
     store.upsert_papers([
         bundle("A", unit(0), ["causal_scrubbing", "visualization"], authors=["Neel Nanda", "Ada"],
                models=["gpt2"], topics=["superposition"]),
