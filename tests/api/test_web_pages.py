@@ -23,38 +23,21 @@ from api.web import CSP, highlight
 from api.web_chart import year_chart
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
+from kg.entities import PaperBundle, SearchFilters
 from kg.store import StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
+from tests.hostile import HOSTILE_ID, hostile_bundle
 from tests.seed_store import taxonomy_store
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-HOSTILE_ID = "xss-hostile-paper"
 IOI_ID = "2211.00593"  # Interpretability in the Wild (IOI circuit)
 
 
-def hostile_bundle(embedder: HashEmbedder) -> PaperBundle:
-    """A paper whose every displayed field carries a payload; it uses activation patching."""
-    title = f"Activation patching circuits {SCRIPT} and {IMG} in attention heads"
-    abstract = (f"We study activation patching of attention heads {SCRIPT}. "
-                f"Circuits in GPT-2 are found with patching {IMG}. Heads matter.")
-    paper = Paper(
-        id=HOSTILE_ID, title=title, abstract=abstract, authors=[f"Mallory {SCRIPT}", f"Eve {IMG}"],
-        year=2024, published="2024-05-01", venue=f"Venue {IMG}", url="javascript:alert(1)",
-        pdf_url="javascript:alert(2)", sources=["records"],
-        embedding=embedder.encode_query(f"{title} {abstract}"), embedding_model=embedder.model_name,
-    )
-    return PaperBundle(
-        paper=paper,
-        techniques=[TechniqueUse("activation_patching", "extracted", evidence=f"patching {SCRIPT}"),
-                    TechniqueUse("cma", "list", evidence=IMG)],
-        findings=[Finding(id=f"{HOSTILE_ID}-f1", text=f"Heads do things {SCRIPT}",
-                          about=[FindingAbout("Topic", "lm_components")])],
-        list_rows=[ListRow(section_id="techniques", section_title="Techniques", section_path=["Techniques"],
-                           tldr=f"TLDR {IMG}", techniques_text=SCRIPT, title_in_list=title)],
-    )
+def web_hostile_bundle(embedder: HashEmbedder) -> PaperBundle:
+    """The hostile paper with alert() payloads and javascript: links."""
+    return hostile_bundle(embedder, SCRIPT, IMG, "javascript:alert(1)")
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +50,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterat
     embedder = HashEmbedder()
     summary = ingest_records_file(s, shared_data / "seed_papers.jsonl", embedder=embedder, progress=False)
     assert summary.new == 38
-    s.upsert_papers([hostile_bundle(embedder)])
+    s.upsert_papers([web_hostile_bundle(embedder)])
     yield s
     s.close()
 
@@ -510,7 +493,7 @@ def test_taxonomy_loaded_while_serving_reaches_the_app(
     try:
         nodes = load_taxonomy().nodes
         s.load_taxonomy(nodes)
-        s.upsert_papers([hostile_bundle(HashEmbedder())])
+        s.upsert_papers([web_hostile_bundle(HashEmbedder())])
         app = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True,
                           "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})})
         client = app.test_client()

@@ -16,7 +16,7 @@ from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import make_server
 
 from kg.embedded import EmbeddedStore
-from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, TechniqueUse
+from tests.hostile import hostile_bundle
 from tests.seed_store import taxonomy_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,29 +27,6 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 # Payloads that would set a window flag (and open a dialog) if they ever ran.
 SCRIPT = "<script>window.__xss = 1; alert(1)</script>"
 IMG = '<img src=x onerror="window.__xss = 2; alert(2)">'
-HOSTILE_ID = "xss-hostile-paper"
-
-
-def hostile_bundle(embedder: Any) -> PaperBundle:
-    """A paper whose displayed fields carry script payloads; it uses activation patching."""
-    title = f"Activation patching of attention heads {SCRIPT} {IMG}"
-    abstract = (f"We apply activation patching to attention heads in GPT-2 {SCRIPT}. "
-                f"The circuit is found by path patching {IMG}.")
-    paper = Paper(
-        id=HOSTILE_ID, title=title, abstract=abstract, authors=[f"Mallory {SCRIPT}", f"Eve {IMG}"],
-        year=2024, published="2024-05-01", venue=f"Venue {IMG}", url="javascript:window.__xss=3",
-        sources=["records"], embedding=embedder.encode([f"{title}. {abstract}"])[0],
-        embedding_model=embedder.model_name,
-    )
-    return PaperBundle(
-        paper=paper,
-        techniques=[TechniqueUse("activation_patching", "extracted", evidence=f"patching {SCRIPT}"),
-                    TechniqueUse("cma", "list", evidence=IMG)],
-        findings=[Finding(id=f"{HOSTILE_ID}-f1", text=f"Heads compose {SCRIPT}",
-                          about=[FindingAbout("Topic", "lm_components")])],
-        list_rows=[ListRow(section_id="techniques", section_title="Techniques", section_path=["Techniques"],
-                           tldr=f"TLDR {IMG}", techniques_text=SCRIPT, title_in_list=title)],
-    )
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +47,7 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, real
     summary = ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=real_embedder,
                                   progress=False)
     assert summary.new == 38
-    store.upsert_papers([hostile_bundle(real_embedder)])
+    store.upsert_papers([hostile_bundle(real_embedder, SCRIPT, IMG, "javascript:window.__xss=3")])
     yield store
     store.close()
 

@@ -14,7 +14,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from kg.embedded import EmbeddedStore
 from kg.entities import SearchFilters
-from tests.e2e.conftest import HOSTILE_ID, SCREENSHOTS, off_host, requested_urls
+from tests.e2e.conftest import SCREENSHOTS, off_host, requested_urls
+from tests.hostile import HOSTILE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
