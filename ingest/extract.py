@@ -29,7 +29,10 @@ Matching rules (documented here because the extraction's precision depends on th
       (for (a) and (b): other words, not the same span nor another occurrence of the same alias), or
   (c) for techniques and evaluations only: an MI cue in the same sentence, i.e. a transformer
       component alias (attention head, MLP, residual stream, ...) or one of the words neuron,
-      circuit, activation, representation, feature, logit, layer, MLP, head, hidden state.
+      circuit, activation, representation, feature, logit, layer, MLP, head, hidden state; or,
+  (d) instead of (c) for a node with `confirming_terms` in the taxonomy: one of those words
+      (compared as lemmas) in the same sentence. Plausibility's "human-understandable" counts
+      beside "rated" or "annotators", not beside "attention heads".
   A node found only through ambiguous aliases is dropped when one of its refinements is found
   through a non-ambiguous alias (the refinement says it more precisely).
 - Findings are the abstract's claim sentences: "we (also/further/...) find / show / discover /
@@ -45,7 +48,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +58,7 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 
@@ -236,7 +239,9 @@ def _package_version(name: str) -> str:
         return "absent"
 
 
-def extractor_signature(nodes: Iterable[TaxonomyNode]) -> str:
+def extractor_signature(
+    nodes: Iterable[TaxonomyNode], confirming_terms: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """Short sha256 hex over EXTRACTOR_VERSION, the spaCy data versions and the matched taxonomy content.
 
     Nodes go in id order (their order in the file does not change matches); alias lists keep their
@@ -249,6 +254,7 @@ def extractor_signature(nodes: Iterable[TaxonomyNode]) -> str:
             [n.id, n.label, list(n.aliases), list(n.ambiguous_aliases), n.parent]
             for n in sorted(nodes, key=lambda n: n.id)
         ],
+        "confirming_terms": {k: list(v) for k, v in sorted((confirming_terms or {}).items())},
     }
     return _sha(json.dumps(content, ensure_ascii=False, separators=(",", ":")))[:16]
 
@@ -346,6 +352,8 @@ class Extractor:
             n.id: n for n in taxonomy.nodes if n.label in _MATCHED_LABELS
         }
         self._family = {nid: self._family_root(nid) for nid in self._nodes}
+        self._confirming_terms = {k: v for k, v in taxonomy.confirming_terms.items() if k in self._nodes}
+        self._confirming_norms: dict[str, frozenset[str]] = {}  # filled with the pipeline (needs norms)
         self._ancestors = {nid: self._ancestor_ids(nid) for nid in self._nodes}
         self._entries: dict[str, set[_Entry]] = {}
         self._key_has_preposition: dict[str, bool] = {}
@@ -359,7 +367,7 @@ class Extractor:
     def signature(self) -> str:
         """Short sha256 hex of what determines this extractor's output (rules version, packages, taxonomy)."""
         if self._signature is None:
-            self._signature = extractor_signature(self._nodes.values())
+            self._signature = extractor_signature(self._nodes.values(), self._confirming_terms)
         return self._signature
 
     # -- taxonomy helpers -----------------------------------------------------------------
@@ -404,6 +412,10 @@ class Extractor:
                 for key, entries in self._entries.items():
                     weak = {e.node_id for e in entries if e.ambiguous}
                     self._entries[key] = {e for e in entries if e.ambiguous or e.node_id not in weak}
+                self._confirming_norms = {
+                    node_id: frozenset(normalizer(w.casefold()) for w in words)
+                    for node_id, words in self._confirming_terms.items()
+                }
                 self._matcher = matcher
                 self._nlp = nlp
             return self._nlp, self._matcher
@@ -550,7 +562,11 @@ class Extractor:
                 and (s.start, s.end) != (hit.start, hit.end) and s.key != hit.key
                 for s in strong
             )
-            if not confirmed and self._nodes[hit.node_id].label in _CUE_CONFIRMED_LABELS:
+            terms = self._confirming_norms.get(hit.node_id)
+            if not confirmed and terms is not None:
+                start, end = tokens.bounds[hit.sent]
+                confirmed = any(norm in terms for norm in tokens.norms[start:end])
+            elif not confirmed and self._nodes[hit.node_id].label in _CUE_CONFIRMED_LABELS:
                 if cue_sents is None:
                     cue_sents = self._cue_sentences(tokens, hits)
                 confirmed = hit.sent in cue_sents

@@ -23,6 +23,8 @@ class Taxonomy:
     technique_labels: dict[str, list[str]] = field(default_factory=dict)
     evaluation_labels: dict[str, list[str]] = field(default_factory=dict)
     section_topics: dict[str, str | None] = field(default_factory=dict)
+    # node id -> single words that confirm the node's ambiguous aliases in the same sentence
+    confirming_terms: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -117,6 +119,29 @@ def _merge_extra_aliases(extra: Any, nodes: list[TaxonomyNode], source: str) -> 
                 node.aliases.extend(a for a in _as_ids(spec.get(key)) if a not in node.aliases)
 
 
+def _parse_confirming_terms(raw: Any, nodes: list[TaxonomyNode], source: str) -> dict[str, list[str]]:
+    """Read `confirming_terms: {node_id: [word, ...]}`: ids must exist and terms be single words."""
+    if not raw:
+        return {}
+    where = source or "taxonomy"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: confirming_terms must be a mapping of node id to words")
+    known = {n.id: n for n in nodes}
+    out: dict[str, list[str]] = {}
+    for node_id, words in raw.items():
+        node = known.get(str(node_id))
+        if node is None:
+            raise ValueError(f"{where}: confirming_terms names unknown node {node_id!r}")
+        if not node.ambiguous_aliases:
+            raise ValueError(f"{where}: confirming_terms for {node_id!r}, which has no ambiguous aliases")
+        terms = _as_ids(words)
+        several = [t for t in terms if len(t.split()) != 1 or "-" in t]
+        if several:
+            raise ValueError(f"{where}: confirming_terms of {node_id!r} must be single words, not {several}")
+        out[str(node_id)] = terms
+    return out
+
+
 def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping."""
     if not isinstance(data, dict) or "techniques" not in data:
@@ -164,6 +189,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         technique_labels={k: _as_ids(v) for k, v in (label_map.get("techniques") or {}).items()},
         evaluation_labels={k: _as_ids(v) for k, v in (label_map.get("evaluation") or {}).items()},
         section_topics=dict(label_map.get("sections") or {}),
+        confirming_terms=_parse_confirming_terms(data.get("confirming_terms"), nodes, source),
         source=source,
     )
 

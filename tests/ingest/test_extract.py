@@ -107,6 +107,21 @@ def test_ambiguous_alias_confirmed_by_the_same_node_or_family(extractor: Extract
     assert techniques(got) == {"path_patching", "activation_patching"}
 
 
+@pytest.mark.parametrize(("sentence", "counted"), [
+    ("The features were rated as human-understandable by blinded annotators.", True),
+    ("Human raters judged the feature labels plausible.", True),
+    ("SoLU makes more neurons human-understandable, as measured by blinded experiments.", True),
+    # Motivation, not evaluation, though the sentence is about model internals (rule (c) would count it).
+    ("Interpretability aims to explain attention heads in human-understandable terms.", False),
+    ("This is a plausible mechanism for how the MLP neurons store facts.", False),
+])
+def test_confirming_terms_replace_the_internals_cue(
+    extractor: Extractor, sentence: str, counted: bool
+) -> None:
+    got = {e.evaluation_id for e in run(extractor, sentence).evaluations}
+    assert got == ({"plausibility"} if counted else set())
+
+
 def test_the_same_alias_elsewhere_does_not_confirm_itself(extractor: Extractor) -> None:
     got = extractor.extract("p", "Arithmetic in Language Models using Causal Mediation Analysis",
                             "We present an interpretation using a causal mediation analysis framework.")
@@ -310,6 +325,22 @@ def test_extractor_works_with_another_fields_taxonomy() -> None:
     assert got.techniques[0].score == 3.0  # qPCR, the plural alias, and the confirmed ambiguous one
 
 
+@pytest.mark.parametrize(("terms", "message"), [
+    ({"nope": ["rated"]}, "unknown node 'nope'"),
+    ({"pcr": ["rated by"]}, "single words"),
+    ({"pcr": ["well-rated"]}, "single words"),
+    ({"pcr": ["rated"], "plain": ["rated"]}, "no ambiguous aliases"),
+    (["rated"], "must be a mapping"),
+])
+def test_confirming_terms_are_checked(terms: object, message: str) -> None:
+    data = {"techniques": [
+        {"id": "pcr", "label": "PCR", "aliases": ["PCR"], "ambiguous_aliases": ["amplification"]},
+        {"id": "plain", "label": "Plain", "aliases": ["plain"]},
+    ], "confirming_terms": terms}
+    with pytest.raises(ValueError, match=message):
+        parse_taxonomy(data, "t.yaml")
+
+
 def test_extra_aliases_must_name_known_nodes() -> None:
     with pytest.raises(ValueError, match="unknown node 'nope'"):
         parse_taxonomy({"techniques": [], "extra_aliases": {"nope": ["x"]}}, "t.yaml")
@@ -318,7 +349,7 @@ def test_extra_aliases_must_name_known_nodes() -> None:
 def _with(taxonomy: Taxonomy, node_id: str, **changes: Any) -> Taxonomy:
     """A copy of the taxonomy with one node's fields replaced."""
     nodes = [dataclasses.replace(n, **changes) if n.id == node_id else n for n in taxonomy.nodes]
-    return Taxonomy(nodes=nodes, source=taxonomy.source)
+    return Taxonomy(nodes=nodes, confirming_terms=taxonomy.confirming_terms, source=taxonomy.source)
 
 
 def test_signature_names_rules_version_and_matched_taxonomy(extractor: Extractor, taxonomy: Taxonomy) -> None:
@@ -326,13 +357,15 @@ def test_signature_names_rules_version_and_matched_taxonomy(extractor: Extractor
     sig = extractor.signature
     assert len(sig) == 16 and int(sig, 16) >= 0
     assert Extractor(taxonomy).signature == sig
-    assert Extractor(Taxonomy(nodes=list(reversed(taxonomy.nodes)))).signature == sig
+    terms = taxonomy.confirming_terms
+    assert Extractor(Taxonomy(nodes=list(reversed(taxonomy.nodes)), confirming_terms=terms)).signature == sig
     sae = taxonomy.by_id["sae"]
     changed = [
         _with(taxonomy, "sae", aliases=[*sae.aliases, "dictionary learner"]),
         _with(taxonomy, "sae", ambiguous_aliases=[*sae.ambiguous_aliases, "dictionary"]),
         _with(taxonomy, "sae", parent="probing"),
-        Taxonomy(nodes=[n for n in taxonomy.nodes if n.id != "sae"]),
+        Taxonomy(nodes=[n for n in taxonomy.nodes if n.id != "sae"], confirming_terms=terms),
+        dataclasses.replace(taxonomy, confirming_terms={**terms, "sae": ["trained"]}),
     ]
     signatures = {Extractor(t).signature for t in changed}
     assert len(signatures) == len(changed) and sig not in signatures

@@ -300,7 +300,7 @@ def test_another_extractor_signature_re_extracts_everything(
     edges = _extracted_edges(store)
     wider = [dataclasses.replace(n, aliases=[*n.aliases, "dictionary learner"]) if n.id == "sae" else n
              for n in taxonomy.nodes]
-    other = CountingExtractor(Extractor(Taxonomy(nodes=wider, source=taxonomy.source)))
+    other = CountingExtractor(Extractor(dataclasses.replace(taxonomy, nodes=wider)))
     assert other.signature != extractor.signature
     summary = _records_ingest(store, seed_file, other)
     assert sorted(other.extracted) == sorted(ids)
