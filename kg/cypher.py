@@ -391,11 +391,13 @@ KEYWORD_SEARCH = (
     "RETURN p.id AS id, score ORDER BY score DESC, id LIMIT $k"
 )
 
-# Approximate (HNSW) top-$fetch from the index; $fetch >= $k oversamples for recall. The index
-# score for cosine is (1 + cos) / 2, turned back into the cosine.
+# Approximate (HNSW) top-$fetch candidates from the index; $fetch >= $k oversamples for recall.
+# The index's own score is not used: since Neo4j 5.23 vector indexes are quantized by default and
+# score an identical vector ~0.99997, not 1. Each candidate is re-scored exactly on its stored
+# embedding; vector.similarity.cosine returns (1 + cos) / 2, turned back into the cosine.
 VECTOR_SEARCH = (
-    f"CALL db.index.vector.queryNodes('{IndexName.VECTOR}', $fetch, $vector) YIELD node, score "
-    "WITH node.id AS id, 2 * score - 1 AS cosine "
+    f"CALL db.index.vector.queryNodes('{IndexName.VECTOR}', $fetch, $vector) YIELD node "
+    "WITH node.id AS id, 2 * vector.similarity.cosine(node.embedding, $vector) - 1 AS cosine "
     "RETURN id, cosine ORDER BY cosine DESC, id LIMIT $k"
 )
 

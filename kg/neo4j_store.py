@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -65,6 +66,7 @@ from kg.validation import (
 
 if TYPE_CHECKING:
     from neo4j import Driver, ManagedTransaction
+    from neo4j.api import BookmarkManager
 
 T = TypeVar("T")
 
@@ -145,9 +147,11 @@ class Neo4jStore(GraphStore):
         self._retry_time = retry_time
         self._index_timeout = index_timeout
         self._driver: Driver | None = None
+        self._bookmarks: BookmarkManager | None = None
         self._verified = False
         self._closed = False
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     # -- connection and transactions -------------------------------------------------------
     def _unreachable(self, reason: str) -> StoreUnavailable:
@@ -173,14 +177,30 @@ class Neo4jStore(GraphStore):
             reason = _one_line(exc).replace(self.uri, self.where)
             raise StoreError(f"Neo4j driver error for {self.where}: {reason}") from exc
 
+    def _forget_parent_driver(self) -> None:
+        """In a forked child (a gunicorn worker forked after the store was used): drop the parent's
+        driver without closing it. Its pooled sockets are shared with the parent, and closing them
+        here would send the server a GOODBYE that ends the parent's connections."""
+        self._driver = None
+        self._bookmarks = None
+        self._verified = False
+        self._lock = threading.Lock()  # it may have been held by another thread at fork time
+        self._pid = os.getpid()
+
     def _get_driver(self, verify: bool = False) -> Driver:
-        """The driver, created on first use; connectivity is checked once (or when `verify`)."""
+        """The driver of this process, created on first use; connectivity is checked once (or when
+        `verify`)."""
         if self._closed:
             raise StoreError(f"Neo4j store {self.where} is closed")
+        if self._pid != os.getpid():
+            self._forget_parent_driver()
         with self._lock:
             if self._driver is None:
                 from neo4j import GraphDatabase
 
+                # Every operation opens its own session; one bookmark manager chains them, so on a
+                # cluster (or Aura) a read routed to another member still sees this store's writes.
+                self._bookmarks = GraphDatabase.bookmark_manager()
                 try:
                     self._driver = GraphDatabase.driver(
                         self.uri, auth=self._auth, connection_timeout=self._connection_timeout,
@@ -199,7 +219,9 @@ class Neo4jStore(GraphStore):
     def _execute(self, write: bool, work: Callable[[ManagedTransaction], T]) -> T:
         """Run `work` in one managed transaction (retried by the driver on transient errors)."""
         driver = self._get_driver()
-        with self._errors(), driver.session(database=self.database) as session:
+        with self._errors(), driver.session(
+            database=self.database, bookmark_manager=self._bookmarks
+        ) as session:
             return session.execute_write(work) if write else session.execute_read(work)
 
     def _read(self, statement: str, /, **params: Any) -> list[dict[str, Any]]:
@@ -251,6 +273,7 @@ class Neo4jStore(GraphStore):
                 with contextlib.suppress(Exception):
                     self._driver.close()
                 self._driver = None
+                self._bookmarks = None
 
     def clear_all(self) -> None:
         """Delete every node of our labels, in batches (tests only: the schema stays)."""

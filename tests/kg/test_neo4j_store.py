@@ -4,6 +4,8 @@ by tests/kg/test_store_contract.py when NEO4J_URI is set."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
 import subprocess
@@ -347,6 +349,150 @@ def test_every_statement_is_used(recorded: tuple[Neo4jStore, list[tuple[str, dic
     assert unused == []
 
 
+# Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.
+_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|FOREACH|DETACH)\b")
+
+
+def test_transactions_are_of_the_right_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads run no write clause; each schema statement runs alone in a write transaction (Neo4j
+    refuses schema and data writes in one transaction); nothing uses CALL ... IN TRANSACTIONS,
+    which fails inside the managed transactions every operation runs in."""
+    transactions: list[tuple[bool, list[tuple[str, dict[str, Any]]]]] = []
+    hashes: dict[str, str] = {}
+
+    def execute(write: bool, work: Any) -> Any:
+        calls: list[tuple[str, dict[str, Any]]] = []
+        transactions.append((write, calls))
+        return work(_RecordingTx(calls, hashes))
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", execute)
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+    _exercise(store)
+    schema = set(cypher.SCHEMA_STATEMENTS)
+    assert sum(1 for _, calls in transactions for q, _ in calls if q in schema) == len(schema)
+    for write, calls in transactions:
+        queries = [q for q, _ in calls]
+        if not write:
+            assert not [q for q in queries if _WRITE_CLAUSE.search(q)], queries
+        if schema & set(queries):
+            assert write and len(queries) == 1, queries
+        assert not [q for q in queries if "IN TRANSACTIONS" in q]
+
+
+def test_transaction_functions_survive_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver may run a transaction function again after a transient error (the first attempt
+    rolled back): every operation's function gives the same answer the second time."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    hashes: dict[str, str] = {}
+    retried = 0
+
+    def execute_twice(write: bool, work: Any) -> Any:
+        nonlocal retried
+        first = work(_RecordingTx([], dict(hashes)))  # its writes are rolled back: state copied
+        second = work(_RecordingTx(calls, hashes))
+        assert first == second
+        retried += 1
+        return second
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", execute_twice)
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+    _exercise(store)
+    assert retried > 40
+
+
+def test_vector_search_scores_the_candidates_exactly() -> None:
+    """The index only proposes candidates. Its own score is not the cosine: vector indexes are
+    quantized by default since Neo4j 5.23 (an identical vector scores ~0.99997, not 1), so each
+    candidate is re-scored with vector.similarity.cosine on its stored embedding."""
+    call, _, rest = cypher.VECTOR_SEARCH.partition(" YIELD ")
+    assert call.startswith("CALL db.index.vector.queryNodes(")
+    assert re.match(r"node\s+WITH\b", rest), rest  # the index's score column is not taken
+    assert "vector.similarity.cosine(node.embedding, $vector)" in rest
+    assert "ORDER BY cosine DESC" in rest and rest.endswith("LIMIT $k")
+
+
+class _StubSession:
+    """A driver session running transaction functions on a recording transaction."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]]) -> None:
+        self.calls = calls
+
+    def __enter__(self) -> _StubSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute_read(self, work: Any) -> Any:
+        return work(_RecordingTx(self.calls, {}))
+
+    def execute_write(self, work: Any) -> Any:
+        return work(_RecordingTx(self.calls, {}))
+
+
+class _StubDriver:
+    """Records the configuration of every session it opens."""
+
+    def __init__(self) -> None:
+        self.sessions: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def verify_connectivity(self) -> None:
+        return None
+
+    def session(self, **config: Any) -> _StubSession:
+        self.sessions.append(config)
+        return _StubSession(self.calls)
+
+    def close(self) -> None:
+        return None
+
+
+def test_sessions_share_one_bookmark_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each operation opens its own session; without a shared bookmark manager a read routed to
+    another cluster member (or Aura) need not see the write just made."""
+    from neo4j import GraphDatabase
+    from neo4j.api import BookmarkManager
+
+    stub = _StubDriver()
+    monkeypatch.setattr(GraphDatabase, "driver", lambda *args, **kwargs: stub)
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "mydb")
+    run = store.start_run("arxiv")
+    store.finish_run(run.id, "succeeded", watermark="w")
+    store.runs()
+    store.paper_ids()
+    assert len(stub.sessions) == 4
+    managers = {id(s["bookmark_manager"]) for s in stub.sessions}
+    assert len(managers) == 1
+    assert isinstance(stub.sessions[0]["bookmark_manager"], BookmarkManager)
+    assert all(s["database"] == "mydb" for s in stub.sessions)
+    store.close()
+
+
+def test_forked_child_builds_its_own_driver(closed_port: int) -> None:
+    """A process forked after the store made its driver (a gunicorn worker forked from a parent
+    that used the store) must not share the parent's pooled sockets: it builds its own driver."""
+    store = Neo4jStore(f"bolt://127.0.0.1:{closed_port}", "neo4j", "pw", "neo4j", connection_timeout=2.0)
+    with pytest.raises(StoreUnavailable):
+        store.ping()  # the driver exists from here on (that the server is down does not matter)
+    parent_driver = store._driver
+    assert parent_driver is not None
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            with contextlib.suppress(StoreUnavailable):
+                store.ping()
+            os._exit(0 if store._driver is not None and store._driver is not parent_driver else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store._driver is parent_driver  # the parent keeps its own
+    store.close()
+
+
 def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]) -> None:
     """The batched rows hold what the bundle says (deduplicated like the embedded store)."""
     store, calls = recorded
@@ -366,6 +512,8 @@ def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str
     assert props["authors"] == ["Ann  Lee", "", "Bo"] and props["authors_text"] == "Ann  Lee, , Bo"
     assert props["categories"] is None  # empty lists are stored as no property, read back as []
     assert props["embedding"] == pytest.approx(vec.tolist()) and len(props["embedding"]) == EMBEDDING_DIM
+    # Stored as LIST<FLOAT> of plain Python floats (what the vector index indexes), not numpy scalars.
+    assert all(type(x) is float for x in props["embedding"])
     assert len(props["bundle_hash"]) == 64
     assert props["extraction_hash"] == "ab" * 32
     # Reads project every kg.schema paper property, so the map the server returns carries it back.
