@@ -155,43 +155,58 @@ def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
             raise ValueError(f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)")
         if not np.all(np.isfinite(vector)):
             raise ValueError(f"{name}: embedding contains NaN or infinite values")
-    strings: list[tuple[str, Any]] = [
-        ("id", paper.id), ("title", paper.title), ("abstract", paper.abstract),
-        ("arxiv_id", paper.arxiv_id), ("doi", paper.doi), ("published", paper.published),
-        ("updated", paper.updated), ("venue", paper.venue),
+    # Optional text may be None; required values may not, and ids may not be blank either, since
+    # a None id would MERGE on null (Neo4j) or write a NULL key (SQLite).
+    optional: list[tuple[str, Any]] = [
+        ("abstract", paper.abstract), ("arxiv_id", paper.arxiv_id), ("doi", paper.doi),
+        ("published", paper.published), ("updated", paper.updated), ("venue", paper.venue),
         ("primary_category", paper.primary_category), ("url", paper.url),
         ("pdf_url", paper.pdf_url), ("item_type", paper.item_type),
         ("embedding_model", paper.embedding_model), ("content_hash", paper.content_hash),
         ("extraction_hash", paper.extraction_hash),
     ]
-    strings += [("authors", a) for a in paper.authors]
-    strings += [("categories", c) for c in paper.categories]
-    strings += [("sources", s) for s in paper.sources]
+    ids: list[tuple[str, Any]] = [("id", paper.id)]  # keys of nodes and edges: non-empty
+    required: list[tuple[str, Any]] = [("title", paper.title)]
+    required += [("authors", a) for a in paper.authors]
+    required += [("categories", c) for c in paper.categories]
+    required += [("sources", s) for s in paper.sources]
     for t in bundle.techniques:
-        strings += [("technique", t.technique_id), ("technique source", t.source),
-                    ("technique evidence", t.evidence)]
+        ids.append(("technique", t.technique_id))
+        required.append(("technique source", t.source))
+        optional.append(("technique evidence", t.evidence))
+    for e in bundle.evaluations:
+        ids.append(("evaluation", e.evaluation_id))
+        required.append(("evaluation source", e.source))
+        optional.append(("evaluation evidence", e.evidence))
+    for f in bundle.findings:
+        ids.append(("finding id", f.id))
+        ids += [("finding about", a.id) for a in f.about]
+        required += [("finding text", f.text), ("finding kind", f.kind), ("finding source", f.source)]
+    ids += [("model", m) for m in bundle.models]
+    for r in bundle.list_rows:
+        ids.append(("section id", r.section_id))
+        required.append(("section title", r.section_title))
+        required += [("section path", p) for p in r.section_path]
+        optional += [("tldr", r.tldr), ("techniques_text", r.techniques_text),
+                     ("evaluation_text", r.evaluation_text), ("title_in_list", r.title_in_list),
+                     ("url_in_list", r.url_in_list)]
+    for field_name, value in ids:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValueError(f"{name}: {field_name} is missing")
+    for field_name, value in required:
+        if value is None:
+            raise ValueError(f"{name}: {field_name} is missing")
+    _check_strings(name, ids + required + [(f, v) for f, v in optional if v is not None])
+    for t in bundle.techniques:
         _check_source(name, "technique", t.source)
     for e in bundle.evaluations:
-        strings += [("evaluation", e.evaluation_id), ("evaluation source", e.source),
-                    ("evaluation evidence", e.evidence)]
         _check_source(name, "evaluation", e.source)
     for f in bundle.findings:
-        strings += [("finding id", f.id), ("finding text", f.text), ("finding kind", f.kind),
-                    ("finding source", f.source)]
         for a in f.about:
-            strings += [("finding about", a.id)]
             if a.label not in ABOUT_LABELS:
                 raise ValueError(
                     f"{name}: finding {f.id!r} is about a {a.label!r} (not one of {ABOUT_LABELS})"
                 )
-    strings += [("model", m) for m in bundle.models]
-    for r in bundle.list_rows:
-        strings += [("section id", r.section_id), ("section title", r.section_title),
-                    ("tldr", r.tldr), ("techniques_text", r.techniques_text),
-                    ("evaluation_text", r.evaluation_text), ("title_in_list", r.title_in_list),
-                    ("url_in_list", r.url_in_list)]
-        strings += [("section path", p) for p in r.section_path]
-    _check_strings(name, [(f, v) for f, v in strings if v is not None])
     return paper, vector
 
 

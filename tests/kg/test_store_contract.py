@@ -650,6 +650,14 @@ def test_unicode_and_very_long_abstracts(store: GraphStore) -> None:
         (lambda b: b.paper.authors.append("bad \ud800 author"), "UTF-8"),
         (lambda b: b.techniques.append(TechniqueUse("not_a_technique", "extracted")), "not_a_technique"),
         (lambda b: b.techniques.append(TechniqueUse("probing", "guessed")), "source"),
+        (lambda b: b.techniques.append(TechniqueUse(None, "extracted")), "technique is missing"),
+        (lambda b: b.findings.append(Finding(id=None, text="We find heads.")), "finding id is missing"),
+        (lambda b: b.findings.append(Finding(id="f1", text="We find heads.",
+                                             about=[FindingAbout("Topic", "")])), "finding about is missing"),
+        (lambda b: b.list_rows.append(ListRow(section_id=None, section_title="Tools",
+                                              section_path=["Tools"])), "section id is missing"),
+        (lambda b: b.models.append(None), "model is missing"),
+        (lambda b: b.paper.authors.append(None), "authors is missing"),
     ],
 )
 def test_bad_input_raises_naming_the_record_and_writes_nothing(
