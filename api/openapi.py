@@ -235,12 +235,13 @@ def _err(*codes: int) -> dict[str, Any]:
 
 FILTER_PARAMS = [
     _param("technique", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "technique or evaluation id (repeatable; refinements included unless refinements=false)",
+           "technique or evaluation id (repeatable; refinements included unless refinements=false; "
+           "an unknown id is a 400)",
            explode=True),
-    _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50}, "topic id (repeatable)",
-           explode=True),
+    _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+           "topic or fundamental-object id (repeatable; an unknown id is a 400)", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "list section id (repeatable)", explode=True),
+           "list section id (repeatable; see /api/sections)", explode=True),
     _param("source", {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}, "maxItems": 50},
            "where the paper came from (repeatable)", explode=True),
     _param("year_from", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "first year"),
@@ -261,8 +262,9 @@ def build_document() -> dict[str, Any]:
                        "is given: then the filtered papers are listed newest first)"),
                 _param("mode", {"type": "string", "enum": list(MODES), "default": "hybrid"}, "search mode"),
                 _param("explain", {"type": "string", "enum": list(SENTENCE_MODES), "default": "overlap"},
-                       "how to pick the best abstract sentence: overlap (query terms, fast) or "
-                       "embedding (cosine with the query; encodes the page's sentences)"),
+                       "how to pick the best abstract sentence: overlap (query terms, fast), "
+                       "embedding (cosine with the query; encodes the page's sentences) or auto "
+                       "(embedding unless mode=keyword)"),
                 *FILTER_PARAMS, LIMIT, OFFSET,
             ],
         )},
@@ -287,7 +289,8 @@ def build_document() -> dict[str, Any]:
         "/api/techniques/{technique_id}": {"get": _op(
             "A technique: papers (paginated), refinements, co-occurring techniques, papers per year",
             {"200": _ok(_ref("TechniqueDetail"))} | _err(400, 404),
-            [{**_param("technique_id", {"type": "string", "minLength": 1}, "taxonomy id", where="path"),
+            [{**_param("technique_id", {"type": "string", "minLength": 1},
+                       "taxonomy id: a technique, evaluation, topic or object", where="path"),
               "example": "activation_patching"},
              _param("sort", {"type": "string", "enum": list(SORTS), "default": "date"},
                     "date: newest first; centrality: most connected first"),
@@ -321,7 +324,8 @@ def build_document() -> dict[str, Any]:
                                             "counts": {"type": "object"},
                                             "watermark": _nullable("string"),
                                             "message": _nullable("string")}}}}})} | _err(400),
-            [_param("source", {"type": "string", "maxLength": 100}, "only runs of this source"),
+            [_param("source", {"type": "string", "maxLength": 100},
+                    "only runs of this source: list, arxiv, records or arxiv-weekly"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/stats": {"get": _op(
             "Node and relationship counts",
@@ -337,7 +341,8 @@ def build_document() -> dict[str, Any]:
             "Atom 1.0 feed of the newest papers",
             {"200": {"description": "Atom feed",
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}}} | _err(400),
-            [_param("since", {"type": "string", "format": "date"}, "ISO date (default: everything)"),
+            [_param("since", {"type": "string", "format": "date"},
+                    "ISO date or timestamp (default: everything)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/healthz": {"get": {"summary": "The process is up", "parameters": [],
                              "responses": {"200": _ok(_ref("Status"))}}},

@@ -121,7 +121,7 @@ def export_group() -> None:
 @export_group.command("list-rows")
 @click.option("--since", required=True, metavar="DATE", help="Papers first seen at or after DATE.")
 def list_rows_cmd(since: str) -> None:
-    """Markdown rows in the awesome-list's format for papers first seen since DATE (ready to paste)."""
+    """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste)."""
     from ingest.export_rows import list_rows_markdown
 
     _check_date(since, "--since")

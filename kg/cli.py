@@ -66,7 +66,8 @@ def config_cmd(as_json: bool) -> None:
 
 @main.command("init")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file).")
+              default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file); "
+                   "ingest reads PAPERKG_TAXONOMY, so set that instead to keep them in step.")
 def init_cmd(taxonomy_path: Path | None) -> None:
     """Create the store's schema and load the taxonomy (idempotent)."""
     from kg.taxonomy import load_taxonomy
