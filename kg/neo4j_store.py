@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -688,7 +688,7 @@ class Neo4jStore(GraphStore):
 
     def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
         """Take a named lock (an expired one is taken over) or raise LockHeld."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         r = self._write(cypher.ACQUIRE_LOCK, name=name, owner=owner, now=now.timestamp(),
                         acquired=now.isoformat(timespec="microseconds"),
                         expires=now.timestamp() + ttl_seconds)[0]

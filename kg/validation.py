@@ -8,7 +8,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ Prepared = tuple[PaperBundle, np.ndarray | None, str]
 
 def now() -> str:
     """The current UTC time as the stored ISO timestamp (microseconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def normalise_since(since: str) -> str:
@@ -53,8 +53,8 @@ def normalise_since(since: str) -> str:
     except ValueError as exc:
         raise ValueError(f"not an ISO date or timestamp: {since!r}") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def author_key(name: str) -> str:
@@ -342,5 +342,5 @@ def unique_list_rows(bundle: PaperBundle) -> list[tuple[int, ListRow]]:
 
 def lock_held_message(name: str, owner: str, expires: float) -> str:
     """The LockHeld message: who holds the lock and until when (UTC)."""
-    until = datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="seconds")
+    until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     return f"lock {name!r} is held by {owner!r} until {until}"

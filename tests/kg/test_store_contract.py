@@ -7,7 +7,7 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -782,7 +782,7 @@ def test_rejections(store: GraphStore) -> None:
     assert [r.arxiv_id for r in store.rejections(since="2026-11-10")] == ["2411.00002"]
     assert len(store.rejections(limit=1)) == 1
     store.record_rejections([Rejection("2411.00003", "Fresh", "no evidence", 0.0)])
-    fresh = store.rejections(since=datetime.now(timezone.utc).strftime("%Y-%m-%d"))
+    fresh = store.rejections(since=datetime.now(UTC).strftime("%Y-%m-%d"))
     assert [r.arxiv_id for r in fresh] == ["2411.00003"] and fresh[0].seen_at
 
 
@@ -828,7 +828,7 @@ def test_a_paper_replacing_its_slug_keeps_first_seen_and_leaves_one_node(store: 
 def test_new_papers(store: GraphStore) -> None:
     store.upsert_papers([bundle("old-1", "Old one"), bundle("old-2", "Old two")])
     time.sleep(0.01)
-    boundary = datetime.now(timezone.utc).isoformat()
+    boundary = datetime.now(UTC).isoformat()
     time.sleep(0.01)
     store.upsert_papers([bundle("new-1", "New one")])
     time.sleep(0.01)
@@ -836,7 +836,7 @@ def test_new_papers(store: GraphStore) -> None:
     store.upsert_papers([bundle("old-1", "Old one, updated title")])  # first_seen is kept
     assert [p.id for p in store.new_papers(boundary)] == ["new-2", "new-1"]
     assert [p.id for p in store.new_papers(boundary, limit=1)] == ["new-2"]
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert {p.id for p in store.new_papers(today)} == {"old-1", "old-2", "new-1", "new-2"}
     assert store.new_papers("2999-01-01") == []
 
