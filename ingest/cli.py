@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
@@ -206,10 +205,8 @@ def arxiv_server_cmd(records_path: Path, host: str, port: int) -> None:
 
 def register(main: click.Group) -> None:
     """Attach this package's commands to the root `paperkg` group."""
+    from ingest.weekly_cli import register as register_weekly
+
     main.add_command(ingest_group)
     main.add_command(dev_group)
-    # W7's weekly commands (`ingest weekly`, `schedule`, ...) when that module is present.
-    if importlib.util.find_spec("ingest.weekly_cli") is not None:
-        from ingest.weekly_cli import register as register_weekly
-
-        register_weekly(main)
+    register_weekly(main)

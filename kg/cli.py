@@ -22,14 +22,27 @@ def open_configured_store() -> GraphStore:
 
 
 def open_ready_store() -> GraphStore:
-    """The configured store with its schema and taxonomy in place (both idempotent)."""
+    """The configured store with its schema and taxonomy in place (both idempotent).
+
+    Ingest classifies with PAPERKG_TAXONOMY, so a store initialised with another file is refused
+    here with what to do, rather than every paper being rejected for an unknown node id."""
     from kg.taxonomy import load_taxonomy
 
     store = open_configured_store()
     try:
+        taxonomy = load_taxonomy(load_config().taxonomy)
         store.init_schema()
-        if not store.taxonomy_nodes():
-            store.load_taxonomy(load_taxonomy(load_config().taxonomy).nodes)
+        stored = {n.id for n in store.taxonomy_nodes()}
+        if not stored:
+            store.load_taxonomy(taxonomy.nodes)
+        missing = sorted({n.id for n in taxonomy.nodes} - stored) if stored else []
+        if missing:
+            raise ValueError(
+                f"the store was initialised with another taxonomy than PAPERKG_TAXONOMY "
+                f"({taxonomy.source}): {len(missing)} of its ids are not in the store "
+                f"(e.g. {', '.join(missing[:3])}). Set PAPERKG_TAXONOMY to the file the store was "
+                "initialised with, or run `paperkg init` with this one"
+            )
     except (StoreError, ValueError) as exc:
         store.close()
         raise click.ClickException(str(exc)) from exc
@@ -67,7 +80,7 @@ def config_cmd(as_json: bool) -> None:
 @main.command("init")
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file); "
-                   "ingest reads PAPERKG_TAXONOMY, so set that instead to keep them in step.")
+                   "ingest classifies with PAPERKG_TAXONOMY, so set that to the same file.")
 def init_cmd(taxonomy_path: Path | None) -> None:
     """Create the store's schema and load the taxonomy (idempotent)."""
     from kg.taxonomy import load_taxonomy
@@ -89,6 +102,9 @@ def init_cmd(taxonomy_path: Path | None) -> None:
         f"initialised {config.backend} store; taxonomy {taxonomy.source}: "
         f"{len(taxonomy.nodes)} nodes"
     )
+    if taxonomy_path is not None and taxonomy_path.resolve() != Path(config.taxonomy).resolve():
+        click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({config.taxonomy}); "
+                   f"set PAPERKG_TAXONOMY={taxonomy_path} before ingesting", err=True)
 
 
 @main.command("stats")

@@ -64,3 +64,34 @@ def test_init_with_a_bad_taxonomy_fails_cleanly(
     assert isinstance(result.exception, SystemExit)
     # Nothing was created: the taxonomy is read before the store is opened.
     assert not (data_dir / "paperkg.sqlite3").exists()
+
+
+def test_ingest_refuses_a_store_initialised_with_another_taxonomy(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    custom = tmp_path / "tiny.yaml"
+    custom.write_text("techniques:\n  - id: alpha\n    label: Alpha\n    aliases: [alpha method]\n",
+                      encoding="utf-8")
+    records = tmp_path / "one.jsonl"
+    records.write_text(json.dumps({"id": "p-1", "title": "Using the alpha method",
+                                   "abstract": "We apply the alpha method."}) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    init = runner.invoke(main, ["init", "--taxonomy", str(custom)])
+    assert init.exit_code == 0, init.output
+    assert f"set PAPERKG_TAXONOMY={custom}" in init.stderr
+
+    monkeypatch.setenv("PAPERKG_EMBEDDING_MODEL", str(tmp_path / "no-model"))  # never reached
+    refused = runner.invoke(main, ["ingest", "records", str(records)])
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "initialised with another taxonomy than PAPERKG_TAXONOMY" in refused.output
+    assert "paperkg init" in refused.output
+    assert json.loads(runner.invoke(main, ["stats", "--json"]).output)["nodes"].get("Paper", 0) == 0
+
+    # With PAPERKG_TAXONOMY naming the file the store was initialised with, the ingest runs and
+    # classifies with it.
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(custom))
+    monkeypatch.delenv("PAPERKG_EMBEDDING_MODEL")
+    again = runner.invoke(main, ["ingest", "records", str(records)])
+    assert again.exit_code == 0, again.output
+    stats = json.loads(runner.invoke(main, ["stats", "--json"]).output)
+    assert stats["nodes"]["Paper"] == 1 and stats["relationships"]["USES"] == 1
