@@ -24,6 +24,7 @@ from api.params import (
     list_arg,
     since_arg,
     str_arg,
+    unknown_sections,
 )
 from kg import browse
 from kg.entities import Paper, PaperDetail, SearchFilters
@@ -108,14 +109,17 @@ def _filters() -> SearchFilters:
     taxonomy = get_taxonomy()
     techniques = list_arg("technique")
     topics = list_arg("topic")
+    sections = list_arg("section")
     for name, ids, allowed in (
         ("technique", techniques, (Label.TECHNIQUE, Label.EVALUATION)),
         ("topic", topics, (Label.TOPIC, Label.OBJECT)),
     ):
-        for node_id in ids:
-            node = taxonomy.by_id.get(node_id)
-            if node is None or node.label not in allowed:
-                raise bad_parameter(name, f"unknown {name} id {node_id[:80]!r} (see /api/techniques)")
+        nodes = [taxonomy.by_id.get(i) for i in ids]
+        unknown = [i for i, node in zip(ids, nodes, strict=True) if node is None or node.label not in allowed]
+        _reject_unknown(name, unknown, "/api/techniques")
+    if sections:  # listing the sections costs a query, so only when the filter is used
+        _reject_unknown("section", unknown_sections(sections, (s["id"] for s in get_store().list_sections())),
+                        "/api/sections")
     sources = list_arg("source")
     for s in sources:
         if s not in SOURCES:
@@ -125,10 +129,16 @@ def _filters() -> SearchFilters:
     if year_from is not None and year_to is not None and year_from > year_to:
         raise bad_parameter("year_from", "must not be after year_to")
     return SearchFilters(
-        technique_ids=techniques, topic_ids=topics, section_ids=list_arg("section"),
+        technique_ids=techniques, topic_ids=topics, section_ids=sections,
         year_from=year_from, year_to=year_to, sources=sources,
         include_refinements=bool_arg("refinements", True),
     )
+
+
+def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
+    """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
+    if unknown:
+        raise bad_parameter(name, f"unknown {name} id {unknown[0][:80]!r} (see {listing})")
 
 
 @bp.get("/search")

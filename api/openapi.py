@@ -241,7 +241,8 @@ FILTER_PARAMS = [
     _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "topic or fundamental-object id (repeatable; an unknown id is a 400)", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "list section id (repeatable; see /api/sections)", explode=True),
+           "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
+           "is a 400)", explode=True),
     _param("source", {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}, "maxItems": 50},
            "where the paper came from (repeatable)", explode=True),
     _param("year_from", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "first year"),

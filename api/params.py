@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -118,3 +119,9 @@ def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int =
     if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
         raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
     return value
+
+
+def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]:
+    """The ids that name no stored list section nor a heading above one (the filter matches both)."""
+    known = set(stored)
+    return [s for s in section_ids if s not in known and not any(k.startswith(s + "/") for k in known)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from api import web_format as format_filters
 from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
-from api.params import MAX_QUERY_CHARS
+from api.params import MAX_QUERY_CHARS, unknown_sections
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
@@ -241,12 +241,17 @@ def _filters(labels: Labels) -> SearchFilters:
     year_to = _int_param("year_to", 1900, 2100, "“To” year")
     if year_from and year_to and year_from > year_to:
         raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.")
+    sections = _list_param("section")
+    if sections:  # listing the sections costs a query, so only when the filter is used
+        bad_sections = unknown_sections(sections, (str(s["id"]) for s in get_store().list_sections()))
+        if bad_sections:
+            raise BadInput(f"Unknown list section “{bad_sections[0][:60]}”: pick one from the list.")
     sources = _list_param("source")
     bad_sources = [s for s in sources if s not in {v for v, _ in SOURCE_OPTIONS}]
     if bad_sources:
         raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.")
     return SearchFilters(
-        technique_ids=techniques, section_ids=_list_param("section"), year_from=year_from,
+        technique_ids=techniques, section_ids=sections, year_from=year_from,
         year_to=year_to, sources=sources,
     )
 
@@ -521,7 +526,7 @@ def new() -> str | tuple[str, int]:
     if since_day is not None:
         basis = f"since {since_day.isoformat()}"
     else:
-        anchor = _run_day(last_run) or datetime.now(timezone.utc).date()
+        anchor = _run_day(last_run) or datetime.now(UTC).date()
         since_day = anchor - timedelta(days=NEW_DEFAULT_DAYS)
         basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
     since = since_day.isoformat()

@@ -15,6 +15,7 @@ Run: .venv/bin/python bench/relevance_eval.py   (PAPERKG_SHARED_DATA overrides .
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -106,8 +107,12 @@ def _by_kind(rows: list[dict[str, Any]], decisions: list[Any]) -> dict[str, tupl
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Print the calibration and the evaluation tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="\n".join(__doc__.splitlines()[2:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.parse_args(argv)  # no options yet: --help, and a clear error for anything unknown
     from ingest.embed import get_embedder
     from kg.taxonomy import load_taxonomy
 

@@ -78,8 +78,9 @@ def ingest_list_cmd(
             click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
         else:
             tools = sum(1 for p in parsed.papers if p.item_type == "tool")
-            click.echo(f"{source}: {len(parsed.rows)} rows -> {len(parsed.papers) - tools} papers "
-                       f"+ {tools} tools (dry run: nothing written)")
+            click.echo(f"{source}: {_count(len(parsed.rows), 'row')} -> "
+                       f"{_count(len(parsed.papers) - tools, 'paper')} + {_count(tools, 'tool')} "
+                       "(dry run: nothing written)")
             _echo_problems(parsed)
         return
     records = list(parsed.papers)
@@ -107,10 +108,16 @@ def ingest_list_cmd(
             click.echo(f"  unreadable row, line {row['line']}: {row['reason']}")
 
 
+def _count(n: int, noun: str) -> str:
+    """The count with its noun, singular only for 1 (every noun counted here takes a plain -s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _echo_problems(parsed: Any) -> None:
     for entry in parsed.unknown_labels:
         lines = ", ".join(str(n) for n in entry["lines"])
-        click.echo(f"  unknown {entry['column']} label {entry['label']!r} (line {lines}), kept on its row")
+        where = "line" if len(entry["lines"]) == 1 else "lines"
+        click.echo(f"  unknown {entry['column']} label {entry['label']!r} ({where} {lines}), kept on its row")
     for row in parsed.unreadable_rows:
         click.echo(f"  unreadable row, line {row['line']}: {row['reason']}: {row['text'][:80]}")
 

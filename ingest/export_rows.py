@@ -37,7 +37,7 @@ class SuggestedRow:
 
     paper_id: str
     title: str
-    url: str
+    url: str  # "" when the paper has neither an arXiv id nor a URL
     section: str  # a key of taxonomy.section_topics, e.g. "Findings on Features"
     technique_ids: list[str] = field(default_factory=list)
     evaluation_ids: list[str] = field(default_factory=list)
@@ -208,8 +208,10 @@ def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy) -> str:
         printed = path
         lines += [_HEADER, _SEPARATOR]
         for row in grouped[section]:
+            # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
+            paper = f"[{_link_text(row.title)}]({row.url})" if row.url else _link_text(row.title)
             lines.append(
-                f"| [{_link_text(row.title)}]({row.url}) | {_cell(', '.join(row.techniques))} | "
+                f"| {paper} | {_cell(', '.join(row.techniques))} | "
                 f"{_cell(', '.join(row.evaluations))} | {_cell(row.tldr)} |"
             )
     return "\n".join(lines) + ("\n" if lines else "")

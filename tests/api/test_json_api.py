@@ -108,6 +108,28 @@ def test_search_year_and_source_filters(client: FlaskClient) -> None:
     assert client.get("/api/search?q=neurons&source=records&limit=3").get_json()["results"]
 
 
+def test_search_section_filter_takes_sections_and_headings_only(
+    client: FlaskClient, seed_store: EmbeddedStore
+) -> None:
+    section = "findings-and-applications/findings-on-features"
+    for value in (section, "findings-and-applications"):  # a heading above sections matches them all
+        body = client.get(f"/api/search?section={value}&limit=100").get_json()
+        ids = {r["id"] for r in body["results"]}
+        assert ids and ids == seed_store.filter_ids(_filters(section_ids=[value])), value
+    # One unknown id among known ones is a 400 naming it, not an empty 200; so is a partial slug.
+    for bad in ("findings-on-nothing", "findings-and", section + "/deeper"):
+        err = error_of(client.get(f"/api/search?q=x&section={section}&section={bad}"), 400)
+        assert err["code"] == "bad_parameter"
+        assert "'section'" in err["message"] and repr(bad) in err["message"]
+        assert "/api/sections" in err["message"]
+
+
+def test_openapi_documents_the_unknown_section_400() -> None:
+    search = build_document()["paths"]["/api/search"]["get"]
+    section = next(p for p in search["parameters"] if p["name"] == "section")
+    assert "400" in search["responses"] and "unknown id is a 400" in section["description"]
+
+
 def test_search_empty_query_with_filter_lists_newest_first(client: FlaskClient) -> None:
     body = client.get("/api/search?technique=logit_lens&limit=20").get_json()
     dates = [r["published"] or str(r["year"]) for r in body["results"]]
@@ -136,6 +158,7 @@ def test_search_pagination_is_a_consistent_slice(client: FlaskClient) -> None:
     ("q=x&mode=fuzzy", "mode", "hybrid"),
     ("q=x&technique=not_a_technique", "technique", "unknown technique"),
     ("q=x&topic=nope", "topic", "unknown topic"),
+    ("q=x&section=no-such-section", "section", "unknown section"),
     ("q=x&year_from=2024&year_to=2020", "year_from", "after"),
     ("q=x&year_from=99999", "year_from", "between"),
     ("q=x&source=web", "source", "list"),

@@ -187,6 +187,10 @@ def test_year_and_section_filters(client: FlaskClient, store: EmbeddedStore) -> 
     section = "findings-and-applications/findings-on-features"
     ids = row_ids(page(client, f"/search?q=neurons&mode=keyword&section={section}"))
     assert ids and set(ids) <= store.filter_ids(SearchFilters(section_ids=[section]))
+    # A heading above sections is a valid filter too: it matches every section under it.
+    heading = "findings-and-applications"
+    ids = row_ids(page(client, f"/search?section={heading}"))
+    assert ids and set(ids) <= store.filter_ids(SearchFilters(section_ids=[heading]))
 
 
 def test_pagination_and_fragment(client: FlaskClient) -> None:
@@ -213,6 +217,8 @@ def test_empty_results_say_what_to_do(client: FlaskClient) -> None:
     ("q=heads&year_from=abc", "must be a whole number"),
     ("q=heads&year_from=2024&year_to=2020", "is empty"),
     ("q=heads&technique=no_such_technique", "Unknown technique"),
+    ("q=heads&section=no-such-section", "Unknown list section"),
+    ("section=findings-and", "Unknown list section"),
     ("q=heads&mode=fuzzy", "Unknown mode"),
     ("q=heads&source=nowhere", "Unknown source"),
 ])

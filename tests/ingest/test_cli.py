@@ -50,6 +50,35 @@ def test_dry_run_json(data_dir: Path, shared_data: Path) -> None:
     assert not (data_dir / "paperkg.sqlite3").exists()  # nothing written
 
 
+ONE_ROW_LIST = """# A list
+
+## Circuits
+| Paper | Techniques | TL;DR |
+| --- | --- | --- |
+| [Only Paper](https://example.org/only) | Quantum Probing | one |
+"""
+
+
+def test_dry_run_text_counts_are_pluralised(data_dir: Path, shared_data: Path, tmp_path: Path) -> None:
+    seed = str(shared_data / "awesome-list-seed.md")
+    result = _run("ingest", "list", "--source", seed, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{seed}: 58 rows -> 37 papers + 1 tool (dry run: nothing written)" in result.output
+    one = tmp_path / "one.md"
+    one.write_text(ONE_ROW_LIST, encoding="utf-8")
+    result = _run("ingest", "list", "--source", str(one), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{one}: 1 row -> 1 paper + 0 tools (dry run: nothing written)" in result.output
+    assert "label 'Quantum Probing' (line 6)" in result.output
+    two = tmp_path / "two.md"
+    two.write_text(ONE_ROW_LIST + "| [Other Paper](https://example.org/other) | Quantum Probing | two |\n",
+                   encoding="utf-8")
+    result = _run("ingest", "list", "--source", str(two), "--dry-run")
+    assert f"{two}: 2 rows -> 2 papers + 0 tools" in result.output
+    assert "label 'Quantum Probing' (lines 6, 7)" in result.output
+    assert not (data_dir / "paperkg.sqlite3").exists()
+
+
 def test_missing_list_is_a_one_line_error(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["ingest", "list", "--source", "/nope/README.md", "--dry-run"])
     assert result.exit_code == 1

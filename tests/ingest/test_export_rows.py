@@ -16,6 +16,8 @@ from ingest.export_rows import (
     DEFAULT_SECTION,
     choose_section,
     list_rows_markdown,
+    render_rows,
+    suggest_row,
     suggested_rows,
 )
 from ingest.extract import Extractor
@@ -124,6 +126,28 @@ def test_section_comes_from_the_strongest_topic_then_techniques(taxonomy: Taxono
     assert choose_section(_detail("d", [], ["sae", "logit_lens"]), taxonomy) == "Findings on Features"
     assert choose_section(_detail("e", [], ["path_patching"]), taxonomy) == DEFAULT_SECTION
     assert choose_section(_detail("f", []), taxonomy) == DEFAULT_SECTION
+
+
+def test_paper_without_url_is_a_bare_title_and_arxiv_id_still_links(taxonomy: Taxonomy) -> None:
+    def detail(pid: str, **kw: str) -> PaperDetail:
+        paper = Paper(id=pid, title=f"Probing Paper {pid}", abstract="We train linear probes.", **kw)
+        return PaperDetail(paper=paper, techniques=[TechniqueUse("probing", "extracted")], evaluations=[],
+                           findings=[], models=[], list_rows=[])
+
+    rows = [suggest_row(detail("bare"), taxonomy), suggest_row(detail("2611.55555", arxiv_id="2611.55555"),
+            taxonomy), suggest_row(detail("blog", url="https://example.org/blog"), taxonomy)]
+    markdown = render_rows(rows, taxonomy)
+    assert "]()" not in markdown
+    assert "| Probing Paper bare | Probing |" in markdown
+    assert "| [Probing Paper 2611.55555](https://arxiv.org/pdf/2611.55555) | Probing |" in markdown
+    assert "| [Probing Paper blog](https://example.org/blog) | Probing |" in markdown
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.unreadable_rows == []
+    by_title = {r.title_in_list: r for r in parsed.rows}
+    assert set(by_title) == {"Probing Paper bare", "Probing Paper 2611.55555", "Probing Paper blog"}
+    assert by_title["Probing Paper bare"].url_in_list is None
+    assert by_title["Probing Paper bare"].technique_ids == ["probing"]
+    assert by_title["Probing Paper 2611.55555"].url_in_list == "https://arxiv.org/pdf/2611.55555"
 
 
 def test_cli_export_list_rows(data_dir: Path, taxonomy: Taxonomy) -> None:
