@@ -62,6 +62,7 @@ def ingest_list_cmd(
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers."""
     from ingest.arxiv_source import ArxivError, ArxivSource
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
+    from ingest.pipeline import counted
     from kg.config import load_config
     from kg.taxonomy import load_taxonomy
 
@@ -78,8 +79,8 @@ def ingest_list_cmd(
             click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
         else:
             tools = sum(1 for p in parsed.papers if p.item_type == "tool")
-            click.echo(f"{source}: {_count(len(parsed.rows), 'row')} -> "
-                       f"{_count(len(parsed.papers) - tools, 'paper')} + {_count(tools, 'tool')} "
+            click.echo(f"{source}: {counted(len(parsed.rows), 'row')} -> "
+                       f"{counted(len(parsed.papers) - tools, 'paper')} + {counted(tools, 'tool')} "
                        "(dry run: nothing written)")
             _echo_problems(parsed)
         return
@@ -106,11 +107,6 @@ def ingest_list_cmd(
                        f"{len(arxiv_report['no_match'])} without an arXiv match")
         for row in parsed.unreadable_rows:
             click.echo(f"  unreadable row, line {row['line']}: {row['reason']}")
-
-
-def _count(n: int, noun: str) -> str:
-    """The count with its noun, singular only for 1 (every noun counted here takes a plain -s)."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _echo_problems(parsed: Any) -> None:

@@ -72,7 +72,7 @@ class IngestSummary:
     def text(self) -> str:
         """Human summary for the CLI."""
         lines = [
-            f"{self.source}: {self.papers} papers from {self.records} records -> "
+            f"{self.source}: {counted(self.papers, 'paper')} from {counted(self.records, 'record')} -> "
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.rejected} rejected; {self.embedded} embedded (rest cached); run {self.run_id}"
         ]
@@ -85,6 +85,11 @@ class IngestSummary:
                 suffix = f" (line {where})" if where else ""
                 lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}")
         return "\n".join(lines)
+
+
+def counted(n: int, noun: str) -> str:
+    """The count with its noun, singular only for 1 (for nouns that take a plain -s)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _show_progress(progress: bool) -> bool:

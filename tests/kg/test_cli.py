@@ -93,5 +93,6 @@ def test_ingest_refuses_a_store_initialised_with_another_taxonomy(
     monkeypatch.delenv("PAPERKG_EMBEDDING_MODEL")
     again = runner.invoke(main, ["ingest", "records", str(records)])
     assert again.exit_code == 0, again.output
+    assert "1 paper from 1 record -> 1 new" in again.output
     stats = json.loads(runner.invoke(main, ["stats", "--json"]).output)
     assert stats["nodes"]["Paper"] == 1 and stats["relationships"]["USES"] == 1
