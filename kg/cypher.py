@@ -174,6 +174,11 @@ SHOW_INDEX_STATES = "SHOW INDEXES YIELD name, state, populationPercent RETURN na
 
 PING = "RETURN 1 AS ok"
 
+# The server's version: init_schema refuses servers older than MIN_SERVER_VERSION with a clear
+# message instead of letting the first scoped subquery fail with a syntax error.
+SERVER_VERSION = "CALL dbms.components() YIELD name, versions RETURN name, versions"
+MIN_SERVER_VERSION = (5, 23)  # CALL (x) { ... } scoped subqueries
+
 # ---------------------------------------------------------------------------------------------
 # Taxonomy
 # ---------------------------------------------------------------------------------------------

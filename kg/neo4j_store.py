@@ -233,8 +233,23 @@ class Neo4jStore(GraphStore):
         return self._execute(True, lambda tx: tx.run(statement, params).data())
 
     # -- lifecycle -------------------------------------------------------------------------
+    def _check_server_version(self) -> None:
+        """StoreError when the server is older than the Cypher here needs (unknown versions pass)."""
+        for row in self._read(cypher.SERVER_VERSION):
+            if row.get("name") != "Neo4j Kernel" or not row.get("versions"):
+                continue
+            version = str(row["versions"][0])
+            parts = re.match(r"(\d+)\.(\d+)", version)
+            if parts and (int(parts[1]), int(parts[2])) < cypher.MIN_SERVER_VERSION:
+                needed = ".".join(map(str, cypher.MIN_SERVER_VERSION))
+                raise StoreError(
+                    f"Neo4j at {self.where} is version {version}; paperkg needs {needed} or newer"
+                )
+
     def init_schema(self) -> None:
-        """Create constraints and indexes (idempotent) and wait until every index is ONLINE."""
+        """Check the server version, create constraints and indexes (idempotent) and wait until
+        every index is ONLINE."""
+        self._check_server_version()
         for statement in cypher.SCHEMA_STATEMENTS:
             self._execute(True, lambda tx, s=statement: tx.run(s).consume())
         deadline = time.monotonic() + self._index_timeout

@@ -249,6 +249,7 @@ class _RecordingTx:
             cypher.SHOW_INDEX_STATES: [
                 {"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES
             ],
+            cypher.SERVER_VERSION: [{"name": "Neo4j Kernel", "versions": ["5.26.0"]}],
         }
         return _Result(canned.get(query, []))
 
@@ -548,15 +549,18 @@ def test_bad_bundles_are_rejected_before_any_statement(
 
 # -- init_schema waits for the indexes --------------------------------------------------------
 
-def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: float
-                  ) -> tuple[Neo4jStore, list[str]]:
-    """A store whose DDL is accepted and whose SHOW INDEXES answers with `states` in turn."""
+def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: float,
+                  version: str = "5.26.0") -> tuple[Neo4jStore, list[str]]:
+    """A store whose DDL is accepted, whose server is `version` and whose SHOW INDEXES answers
+    with `states` in turn."""
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j", index_timeout=timeout)
     ddl: list[str] = []
     monkeypatch.setattr(store, "_execute", lambda write, work: ddl.append("statement"))
     answers = iter(states)
 
     def show(statement: str, **params: Any) -> list[dict[str, Any]]:
+        if statement == cypher.SERVER_VERSION:
+            return [{"name": "Neo4j Kernel", "versions": [version], "edition": "community"}]
         assert statement == cypher.SHOW_INDEX_STATES and params == {}
         state = next(answers, states[-1])
         rows = [{"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES]
@@ -589,3 +593,21 @@ def test_init_schema_reports_a_failed_index(monkeypatch: pytest.MonkeyPatch) -> 
     store, _ = _schema_store(monkeypatch, ["FAILED"], timeout=30.0)
     with pytest.raises(StoreError, match=rf"index {INDEX_NAMES[-1]} FAILED"):
         store.init_schema()
+
+
+@pytest.mark.parametrize(("version", "accepted"), [
+    ("5.26.0", True), ("5.23.0", True), ("2025.01.0", True), ("dev", True),
+    ("5.22.0", False), ("4.4.30", False),
+])
+def test_init_schema_refuses_a_server_older_than_its_cypher_needs(
+    monkeypatch: pytest.MonkeyPatch, version: str, accepted: bool
+) -> None:
+    """The version is checked before any DDL runs; an old server gets one clear line."""
+    store, ddl = _schema_store(monkeypatch, ["ONLINE"], timeout=30.0, version=version)
+    if accepted:
+        store.init_schema()
+        assert len(ddl) == len(cypher.SCHEMA_STATEMENTS)
+    else:
+        with pytest.raises(StoreError, match=rf"is version {version}; paperkg needs 5\.23 or newer"):
+            store.init_schema()
+        assert ddl == []
