@@ -17,6 +17,7 @@ from api.params import MAX_QUERY_CHARS, unknown_sections
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
+from api.web_reasons import node_reasons
 from kg.entities import Paper, SearchFilters
 from kg.explain import Labels
 from kg.schema import Label
@@ -74,7 +75,14 @@ CSP = (
 
 
 class BadInput(ValueError):
-    """A request parameter the page cannot use; the message tells the reader what to change."""
+    """A request parameter the page cannot use; the message tells the reader what to change.
+
+    `fields` names the form fields at fault, so the page can mark them (aria-invalid).
+    """
+
+    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 @bp.after_request
@@ -129,7 +137,7 @@ def card(
         "id": paper.id, "title": paper.title, "authors": paper.authors, "year": paper.year,
         "venue": paper.venue, "arxiv_id": paper.arxiv_id, "url": paper.url,
         "techniques": _chips(technique_ids or [], labels, matched),
-        "snippet": snippet, "reasons": reasons or [], "score": score,
+        "snippet": snippet, "reasons": reasons or [], "score": score, "why": None, "because": [],
     }
 
 
@@ -149,9 +157,9 @@ def _int_param(name: str, low: int, high: int, what: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise BadInput(f"{what} must be a whole number, not “{raw[:20]}”.") from None
+        raise BadInput(f"{what} must be a whole number, not “{raw[:20]}”.", (name,)) from None
     if not low <= value <= high:
-        raise BadInput(f"{what} must be between {low} and {high}.")
+        raise BadInput(f"{what} must be between {low} and {high}.", (name,))
     return value
 
 
@@ -182,25 +190,29 @@ def search() -> str | tuple[str, int]:
         "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
         "pages": 0, "error": None, "error_hint": None, "examples": EXAMPLES,
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
+        "no_word_match": False, "error_fields": [],
     }
     status = 200
     try:
         if len(q) > MAX_QUERY_CHARS:
             raise BadInput(
                 f"Your query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}. "
-                "Shorten it to the key phrase (a sentence or two works best)."
+                "Shorten it to the key phrase (a sentence or two works best).", ("q",)
             )
         if "\x00" in q:
-            raise BadInput("The query contains a NUL character; remove it.")
+            raise BadInput("The query contains a NUL character; remove it.", ("q",))
         q = q.strip()
         ctx["q"] = q
         if mode not in {m for m, _, _ in MODES}:
-            raise BadInput(f"Unknown mode “{mode[:20]}”: choose hybrid, semantic or keyword.")
+            raise BadInput(f"Unknown mode “{mode[:20]}”: choose hybrid, semantic or keyword.", ("mode",))
         filters = _filters(labels)
         ctx["filters"] = filters
         page = _page_param()
     except BadInput as exc:
-        ctx.update(error=str(exc), error_hint="Change the highlighted setting and search again.")
+        # Only fields of the form can be highlighted; a bad page number is fixed by starting over.
+        hint = ("Change the highlighted field and search again." if set(exc.fields) - {"page"}
+                else "Search again from the first page.")
+        ctx.update(error=str(exc), error_hint=hint, error_fields=list(exc.fields))
         ctx["mode"] = "hybrid" if mode not in {m for m, _, _ in MODES} else mode
         ctx["q"] = q[:MAX_QUERY_CHARS]
         status = 400
@@ -236,20 +248,23 @@ def _filters(labels: Labels) -> SearchFilters:
     techniques = _list_param("technique")
     unknown = [t for t in techniques if labels.label(t) != Label.TECHNIQUE]
     if unknown:
-        raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.")
+        raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.", ("technique",))
     year_from = _int_param("year_from", 1900, 2100, "“From” year")
     year_to = _int_param("year_to", 1900, 2100, "“To” year")
     if year_from and year_to and year_from > year_to:
-        raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.")
+        raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.",
+                       ("year_from", "year_to"))
     sections = _list_param("section")
     if sections:  # listing the sections costs a query, so only when the filter is used
         bad_sections = unknown_sections(sections, (str(s["id"]) for s in get_store().list_sections()))
         if bad_sections:
-            raise BadInput(f"Unknown list section “{bad_sections[0][:60]}”: pick one from the list.")
+            raise BadInput(f"Unknown list section “{bad_sections[0][:60]}”: pick one from the list.",
+                           ("section",))
     sources = _list_param("source")
     bad_sources = [s for s in sources if s not in {v for v, _ in SOURCE_OPTIONS}]
     if bad_sources:
-        raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.")
+        raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.",
+                       ("source",))
     return SearchFilters(
         technique_ids=techniques, section_ids=sections, year_from=year_from,
         year_to=year_to, sources=sources,
@@ -295,9 +310,16 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         snippet = highlight(sentence or shorten(hit.paper.abstract), q) if q else shorten(hit.paper.abstract)
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         matched = set(hit.why.get("matched_techniques") or []) | set(filters.technique_ids)
-        hits.append(card(hit.paper, labels, technique_ids=hit.techniques, snippet=snippet,
-                         score=hit.score if q else None, matched=matched))
+        row = card(hit.paper, labels, technique_ids=hit.techniques, snippet=snippet,
+                   score=hit.score if q else None, matched=matched)
+        if q:
+            row["why"] = {"mode": mode, "cosine": hit.why.get("semantic"), "keyword": hit.why.get("keyword"),
+                          "keyword_rank": (hit.why.get("ranks") or {}).get("keyword")}
+        hits.append(row)
     ctx["hits"] = hits
+    # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
+    ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
+        h["why"]["keyword_rank"] for h in hits)
     if not hits:
         ctx["empty_tips"] = _empty_tips(q, mode, filters, page)
 
@@ -493,15 +515,22 @@ def technique(node_id: str) -> str | tuple[str, int]:
         ancestors.insert(0, {"id": parent_id, "name": labels.name(parent_id)})
         parent_id = labels.nodes[parent_id].parent
     chart = year_chart(d.papers_per_year, f"Papers per year: {node.name}")
+    cards = _cards_with_techniques(store, papers, labels)
+    because = node_reasons(store, [p.id for p in papers], d.id, labels)
+    for c in cards:
+        c["because"] = because.get(c["id"], [])
+    pages = math.ceil(total / TECHNIQUE_PAGE_SIZE)
     return render_template(
         "technique.html", node=node, band_title=BAND_OF_LABEL.get(node.label, node.label),
         ancestors=ancestors, parent={"id": d.parent["id"], "name": d.parent["label"]} if d.parent else None,
         children=[{"id": c["id"], "name": c["label"], "total_count": c["total_count"]}
                   for c in d.refinements],
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
-        papers=_cards_with_techniques(store, papers, labels), total=total, offset=offset,
-        page=page, pages=math.ceil(total / TECHNIQUE_PAGE_SIZE), sort=sort, can_sort=total > 1,
+        papers=cards, total=total, offset=offset, page=page, pages=pages, sort=sort, can_sort=total > 1,
         args={"sort": sort if sort != "date" else None}, chart=chart,
+        # A page number past the end must not read as "no papers use this technique".
+        past_end=not papers and total > 0,
+        refinements_with_papers=any(c["total_count"] for c in d.refinements),
     )
 
 

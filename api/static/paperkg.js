@@ -39,6 +39,8 @@
       var on = isStarred(btn.getAttribute("data-star"));
       btn.hidden = false;
       btn.setAttribute("aria-pressed", on ? "true" : "false");
+      /* A toggle keeps one name (the glyph alone reads as "white star"); aria-pressed gives the state. */
+      btn.setAttribute("aria-label", "Star: " + (btn.getAttribute("data-title") || btn.getAttribute("data-star")));
       btn.textContent = on ? "★" : "☆";
       btn.title = on ? "Starred: click to unstar" : "Star this paper (kept in this browser) to get recommendations";
     });
@@ -121,6 +123,7 @@
           if (fresh) {
             results.replaceChildren.apply(results, Array.prototype.slice.call(fresh.childNodes));
           }
+          markInvalid();
           current = -1;
           paintStars(results);
           if (push) { window.history.pushState({ paperkg: true }, "", url); }
@@ -132,6 +135,21 @@
           window.location.href = url; /* fall back to a normal page load */
         })
         .finally(function () { document.body.classList.remove("loading"); });
+    }
+
+    /* The fragment names the fields at fault (data-error-fields); the form is not re-rendered. */
+    function markInvalid() {
+      var notice = results.querySelector("[data-error-fields]");
+      var bad = notice ? (notice.getAttribute("data-error-fields") || "").split(" ").filter(Boolean) : [];
+      form.querySelectorAll("input[name], select[name]").forEach(function (el) {
+        if (bad.indexOf(el.name) >= 0) {
+          el.setAttribute("aria-invalid", "true");
+          el.setAttribute("aria-describedby", "search-error");
+        } else {
+          el.removeAttribute("aria-invalid");
+          el.removeAttribute("aria-describedby");
+        }
+      });
     }
 
     function formUrl() {

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from api.app import create_app
 from api.web import CSP, highlight
@@ -228,6 +229,54 @@ def test_bad_input_gets_clear_400(client: FlaskClient, query: str, message: str)
     assert "<form" in html  # the form is still there to fix the input
 
 
+@pytest.mark.parametrize(("query", "invalid", "names", "hint"), [
+    ("q=" + "a" * 1001, ["q"], ["q"], "highlighted field"),
+    ("q=heads&year_from=abc", ["f-year-from"], ["year_from"], "highlighted field"),
+    ("q=heads&year_from=2024&year_to=2020", ["f-year-from", "f-year-to"], ["year_from", "year_to"],
+     "highlighted field"),
+    ("q=heads&technique=no_such_technique", ["f-technique"], ["technique"], "highlighted field"),
+    ("q=heads&section=no-such-section", ["f-section"], ["section"], "highlighted field"),
+    ("q=heads&source=nowhere", ["f-source"], ["source"], "highlighted field"),
+    ("q=heads&page=0", [], ["page"], "from the first page"),  # not a form field: nothing to highlight
+])
+def test_bad_input_highlights_the_field_at_fault(client: FlaskClient, query: str, invalid: list[str],
+                                                 names: list[str], hint: str) -> None:
+    html = page(client, f"/search?{query}", status=400)
+    doc = Inspector(html)
+    marked = [a.get("id") for _, a in doc.elements if a.get("aria-invalid") == "true"]
+    assert marked == invalid  # the hint must point at something actually highlighted
+    assert all(a.get("aria-describedby") == "search-error" for _, a in doc.elements if a.get("aria-invalid"))
+    assert 'id="search-error"' in html and hint in html
+    # The in-place (JavaScript) search gets only the fragment: it names the fields for the script.
+    fragment = page(client, f"/search?{query}&fragment=1", status=400)
+    fields = re.search(r'data-error-fields="([^"]*)"', fragment)
+    assert fields is not None and fields.group(1).split() == names
+
+
+def test_unknown_mode_marks_the_mode_radios(client: FlaskClient) -> None:
+    doc = Inspector(page(client, "/search?q=heads&mode=fuzzy", status=400))
+    radios = [a for t, a in doc.elements if t == "input" and a.get("name") == "mode"]
+    assert len(radios) == 3 and all(a.get("aria-invalid") == "true" for a in radios)
+
+
+def test_hybrid_hits_say_whether_the_words_matched(client: FlaskClient) -> None:
+    html = page(client, "/search?q=zqxjv+wqpfk")  # gibberish: semantic ranking still fills the page
+    assert len(row_ids(html)) == 10
+    assert 'data-state="no-word-match"' in html and "may be unrelated" in html
+    assert html.count(">no word match</span>") == 10
+    assert "ranked by relevance to “zqxjv wqpfk”" in html
+    html = page(client, "/search?q=indirect+object+identification")
+    assert 'data-state="no-word-match"' not in html
+    first = html.split("data-paper-row")[1]
+    assert row_ids(html)[0] == IOI_ID and "word match #1<" in first and re.search(r"cosine -?\d\.\d\d", first)
+    html = page(client, "/search?q=indirect+object+identification&mode=keyword")
+    assert re.search(r"BM25 \d+\.\d", html.split("data-paper-row")[1])
+    assert "with words from “indirect object identification”" in html
+    # A filter alone ranks nothing: newest first, no scores.
+    html = page(client, "/search?technique=activation_patching")
+    assert "· newest first" in html and "data-why" not in html and "· hybrid" not in html
+
+
 class DownStore:
     """A store whose every call fails as an unreachable Neo4j would."""
 
@@ -354,6 +403,34 @@ def test_technique_page_newest_first_and_unknown(client: FlaskClient, store: Emb
     dates = [p.published for p in store.get_papers(ids) if p.published]
     assert len(dates) >= 2 and dates == sorted(dates, reverse=True)
     assert "Unknown technique" in page(client, "/techniques/not_a_node", status=404)
+
+
+def test_technique_page_says_why_each_paper_is_listed(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, "/techniques/cma")
+    rows = {pid: chunk for pid, chunk in re.findall(
+        r'data-paper-row data-paper-id="([^"]+)"(.*?)</li>\s*(?=<li class="paper"|</ol>)', html, re.S)}
+    family = {"cma", "activation_patching", "path_patching", "attribution_patching", "attribution_graph",
+              "acdc", "eap"}
+    assert rows
+    for pid, chunk in rows.items():
+        uses = [u for u in store.get_paper(pid).techniques if u.technique_id in family]
+        assert uses and 'class="because"' in chunk, pid
+        for use in uses:
+            badge = "badge-list" if use.source == "list" else "badge-extracted"
+            assert badge in chunk, (pid, use)
+            if use.technique_id != "cma":  # reached through a refinement: say which one
+                assert f'via <a href="/techniques/{use.technique_id}">' in chunk, (pid, use)
+            if use.evidence and len(use.evidence) < 200:
+                assert str(escape(use.evidence)) in chunk, (pid, use)
+
+
+def test_technique_page_past_the_last_page(client: FlaskClient, store: EmbeddedStore) -> None:
+    _, total = store.papers_by_technique("sae", limit=1)
+    assert total > 0
+    html = page(client, "/techniques/sae?page=9")
+    assert "No papers use" not in html  # the heading says it has papers: the page must agree
+    assert 'data-state="past-end"' in html and "past the last page" in html
+    assert 'href="?">go to page 1</a>' in html
 
 
 def test_topic_and_evaluation_pages_list_their_papers(client: FlaskClient, store: EmbeddedStore) -> None:

@@ -165,6 +165,35 @@ def test_keyboard_slash_focuses_search_and_j_moves(browser: WebDriver, live_serv
     assert browser.switch_to.active_element.get_attribute("data-row-link") is not None
 
 
+def test_in_place_search_highlights_the_bad_field_and_clears_it(browser: WebDriver, live_server: str,
+                                                                shot: Any) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    year_from, year_to = browser.find_element(By.ID, "f-year-from"), browser.find_element(By.ID, "f-year-to")
+    year_from.send_keys("2024")
+    year_to.send_keys("2020")
+    year_to.send_keys(Keys.ENTER)  # the form is submitted in place: only #results is replaced
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#results [data-state="error"]'))
+    assert "highlighted field" in browser.find_element(By.ID, "results").text
+    marked = [e.get_attribute("id") for e in browser.find_elements(By.CSS_SELECTOR, '[aria-invalid="true"]')]
+    assert marked == ["f-year-from", "f-year-to"]
+    assert year_from.get_attribute("aria-describedby") == "search-error"
+    shot("search-bad-year-range")
+    year_to.clear()
+    year_to.send_keys("2025")
+    year_to.send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: result_ids(d))
+    assert browser.find_elements(By.CSS_SELECTOR, '[aria-invalid="true"]') == []
+
+
+def test_star_buttons_are_named_after_their_paper(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, f"{live_server}/papers/{IOI_ID}")
+    star = browser.find_element(By.CSS_SELECTOR, "h1 [data-star]")
+    wait(browser).until(lambda d: star.is_displayed())
+    # The glyph alone is read as "white star"; the name says which paper, aria-pressed the state.
+    assert star.accessible_name == f"Star: {IOI_TITLE}"
+
+
 def test_search_works_without_javascript(no_js_browser: WebDriver, live_server: str) -> None:
     no_js_browser.get(live_server + "/")
     box = no_js_browser.find_element(By.ID, "q")
