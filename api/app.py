@@ -23,7 +23,7 @@ DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
 _STORE_KEY = "paperkg_store"
 _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
-_LOCK_KEY = "paperkg_lock"
+_LOCK_KEY = "paperkg_locks"
 # How long a request may use the taxonomy read by an earlier one (one small query to refresh).
 TAXONOMY_CACHE_SECONDS = 30.0
 
@@ -34,7 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Config keys (all optional): "STORE" (a GraphStore to use; the caller keeps ownership and
     closes it), "EMBEDDER" (an object with encode/encode_query), "PAPERKG_CONFIG" (a
     kg.config.Config; default: load_config() from PAPERKG_* variables), "TAXONOMY" (a Taxonomy;
-    default: built from the store's taxonomy nodes), plus any Flask setting.
+    default: built from the store's taxonomy nodes), "WARM_EMBEDDER" (load the embedding model in
+    the background now, so the first search does not wait for it; servers set it), plus any
+    Flask setting.
     """
     app = Flask(__name__)
     app.config.update(MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
@@ -43,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("PAPERKG_CONFIG") is None:
         app.config["PAPERKG_CONFIG"] = load_config()
     app.json.sort_keys = False  # keep the documented field order in responses
-    app.extensions[_LOCK_KEY] = threading.Lock()
+    app.extensions[_LOCK_KEY] = {_STORE_KEY: threading.Lock(), _EMBEDDER_KEY: threading.Lock()}
     if app.config.get("STORE") is not None:
         app.extensions[_STORE_KEY] = app.config["STORE"]
     if app.config.get("EMBEDDER") is not None:
@@ -59,11 +61,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
 
+    if app.config.get("WARM_EMBEDDER") and _EMBEDDER_KEY not in app.extensions:
+        threading.Thread(target=_warm_embedder, args=(app,), name="paperkg-warm-embedder",
+                         daemon=True).start()
     # The app owns a store it opened itself and closes it when the process exits; a store
     # passed in as config["STORE"] belongs to the caller.
     app_ref = weakref.ref(app)
     atexit.register(lambda: _close_ref(app_ref))
     return app
+
+
+def _warm_embedder(app: Flask) -> None:
+    """Load the embedding model (about 10 s on a busy machine); a failure is logged, and the first
+    search that needs the model tries again and reports it."""
+    try:
+        get_embedder(app)
+        log.info("embedding model loaded")
+    except Exception as exc:
+        log.warning("could not preload the embedding model: %s", exc)
 
 
 def _close_ref(app_ref: weakref.ref[Flask]) -> None:
@@ -91,14 +106,15 @@ def paperkg_config(app: Flask | None = None) -> Config:
 
 
 def _once(app: Flask, key: str, factory: Any) -> Any:
-    """app.extensions[key], made by factory() on first use under the app's lock.
+    """app.extensions[key], made by factory() on first use under the key's own lock.
 
-    A failed factory is not cached: the next request tries again.
+    A failed factory is not cached: the next request tries again. One lock per key, so a keyword
+    search can open the store while the model is still loading.
     """
     value = app.extensions.get(key)
     if value is not None:
         return value
-    with app.extensions[_LOCK_KEY]:
+    with app.extensions[_LOCK_KEY][key]:
         value = app.extensions.get(key)
         if value is None:
             value = app.extensions[key] = factory()

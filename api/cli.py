@@ -22,9 +22,9 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
     from api.app import create_app
 
-    app = create_app()
+    app = create_app({"WARM_EMBEDDER": True})
     click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: "
-               "gunicorn -w 2 'api.app:create_app()')")
+               "gunicorn -w 2 api.wsgi:app)")
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 

@@ -179,7 +179,7 @@ def run_gunicorn(data_dir: Path, queries: list[str], wrk_seconds: int) -> dict[s
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "120", "--log-level", "warning",
-         "api.app:create_app()"],
+         "api.wsgi:app"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -116,7 +116,7 @@ def prepare(offline: bool | None = None) -> None:
 def _app() -> Any:
     from api.app import create_app
 
-    return create_app()
+    return create_app({"WARM_EMBEDDER": True})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,7 +91,7 @@ def test_services_and_healthchecks(config: dict[str, Any]) -> None:
     assert services["init"]["command"] == ["paperkg", "init"]
     assert services["scheduler"]["command"] == ["paperkg", "schedule"]
     api = services["api"]
-    assert api["command"][0] == "gunicorn" and "api.app:create_app()" in api["command"]
+    assert api["command"][0] == "gunicorn" and "api.wsgi:app" in api["command"]
     assert api["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert services["scheduler"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert "/healthz" in " ".join(api["healthcheck"]["test"])

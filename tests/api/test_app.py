@@ -1,0 +1,75 @@
+"""The app factory: the embedding model warmed in the background for servers, and not otherwise."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.app import create_app, get_embedder
+from kg.config import load_config
+from kg.embedded import EmbeddedStore
+from tests.api.conftest import app_config
+
+WARM_THREAD = "paperkg-warm-embedder"
+
+
+def _wait_for_warm_thread(timeout: float = 180.0) -> None:
+    """Join the warm-up thread (the model load takes a few seconds, longer on a busy machine)."""
+    for thread in threading.enumerate():
+        if thread.name == WARM_THREAD:
+            thread.join(timeout)
+
+
+def test_servers_load_the_model_before_the_first_query(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`api.wsgi:app` (what gunicorn runs) starts loading the real model as it is created, so no
+    request pays for it."""
+    monkeypatch.delenv("PAPERKG_EMBEDDING_MODEL", raising=False)
+    sys.modules.pop("api.wsgi", None)
+    wsgi = importlib.import_module("api.wsgi")
+    assert wsgi.app.config["WARM_EMBEDDER"] is True
+    _wait_for_warm_thread()
+    warmed = wsgi.app.extensions.get("paperkg_embedder")
+    assert warmed is not None, "the model was not loaded in the background"
+    assert get_embedder(wsgi.app) is warmed  # requests share it; nothing loads again
+    vector = warmed.encode_query("induction heads")
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+    sys.modules.pop("api.wsgi", None)
+
+
+def test_the_plain_factory_loads_nothing_until_asked(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path))
+    assert WARM_THREAD not in {t.name for t in threading.enumerate()}
+    time.sleep(0.2)  # a thread, had one started, would be loading by now
+    assert "paperkg_embedder" not in app.extensions
+
+
+def test_a_failed_warm_up_is_reported_by_the_first_search(
+    tmp_path: Path, seed_store: EmbeddedStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A missing model does not break start-up: the warm-up logs it, a semantic search tries again
+    and gets a 503, and keyword search works."""
+    config = load_config(env={"PAPERKG_DATA_DIR": str(tmp_path),
+                              "PAPERKG_EMBEDDING_MODEL": str(tmp_path / "no-model")})
+    with caplog.at_level("WARNING", logger="api.app"):
+        app = create_app({"TESTING": True, "PAPERKG_CONFIG": config, "STORE": seed_store,
+                          "WARM_EMBEDDER": True})
+        _wait_for_warm_thread()
+    assert any("could not preload the embedding model" in r.getMessage() for r in caplog.records)
+    client = app.test_client()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        semantic = client.get("/api/search", query_string={"q": "induction heads", "mode": "semantic"})
+    assert semantic.status_code == 503
+    assert "no embedding model; mode=keyword needs none" in semantic.get_json()["error"]["message"]
+    # The request tried the load again (the server log names the path; the client is not told it).
+    assert any("no-model" in r.getMessage() and r.name == "api.json_api" for r in caplog.records)
+    keyword = client.get("/api/search", query_string={"q": "induction heads", "mode": "keyword"})
+    assert keyword.status_code == 200 and keyword.get_json()["results"]
