@@ -45,11 +45,40 @@ def citation_key(paper: Paper) -> str:
     return key or _ascii_word(paper.id).lower() or "paper"
 
 
+# Venue strings are free text ("ICLR 2023", "NeurIPS 2023 (oral)", "ACL 2024 (Findings) per list
+# 'ACL'24'"): a leading conference or journal name with its year decides the entry type, and
+# anything else stays a @misc with the venue as a note.
+_CONFERENCES = ("ICLR", "ICML", "NeurIPS", "ACL", "EMNLP", "NAACL", "EACL", "AACL", "COLING",
+                "AAAI", "IJCAI", "CoNLL", "BlackboxNLP", "COLM")
+_JOURNALS = {
+    "TMLR": "Transactions on Machine Learning Research",
+    "JMLR": "Journal of Machine Learning Research",
+    "TACL": "Transactions of the Association for Computational Linguistics",
+}
+_VENUE_RE = re.compile(
+    r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + r")\s+((?:19|20)\d\d)\b"
+)
+
+
+def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
+    """(entry type, venue fields) for a free-text venue."""
+    match = _VENUE_RE.match(venue or "")
+    if match is None:
+        return "misc", [("note", escape(venue))] if venue else []
+    findings, name, year = match.groups()
+    if name in _JOURNALS:
+        return "article", [("journal", _JOURNALS[name])]
+    return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year}")]
+
+
 def to_bibtex(paper: Paper) -> str:
-    """A @misc entry (arXiv eprint fields when the paper has an arXiv id)."""
+    """An @inproceedings / @article entry for a recognised conference or journal venue, else @misc;
+    arXiv eprint fields whenever the paper has an arXiv id."""
+    kind, venue_fields = _entry_type(paper.venue)
     fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
     if paper.authors:
         fields.append(("author", " and ".join(escape(a) for a in paper.authors)))
+    fields += venue_fields
     if paper.year:
         fields.append(("year", str(paper.year)))
     if paper.arxiv_id:
@@ -58,11 +87,9 @@ def to_bibtex(paper: Paper) -> str:
             fields.append(("primaryClass", escape(paper.primary_category)))
     if paper.doi:
         fields.append(("doi", escape(paper.doi)))
-    if paper.venue:
-        fields.append(("note", escape(paper.venue)))
     url = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
     if url:
         # \url{} takes its argument verbatim: only braces, backslashes and spaces must go.
         fields.append(("url", re.sub(r"[{}\\\s]", "", _CONTROL_RE.sub("", url))))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{citation_key(paper)},\n{body}\n}}\n"
+    return f"@{kind}{{{citation_key(paper)},\n{body}\n}}\n"

@@ -330,7 +330,8 @@ def test_bibtex(client: FlaskClient) -> None:
     response = client.get(f"/api/papers/{IOI}/bibtex")
     assert response.status_code == 200 and response.mimetype == "text/x-bibtex"
     text = response.get_data(as_text=True)
-    assert text.startswith("@misc{wang2022interpretability,")
+    assert text.startswith("@inproceedings{wang2022interpretability,")  # the list gives ICLR 2023
+    assert "booktitle = {ICLR 2023}" in text and "note =" not in text
     assert "eprint = {2211.00593}" in text and "archivePrefix = {arXiv}" in text
     assert "author = {Kevin Wang and Alexandre Variengien" in text
     assert text.count("{") == text.count("}")
