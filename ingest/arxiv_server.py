@@ -146,12 +146,26 @@ def _ts(value: str | None) -> str:
     return f"{value[:10]}T00:00:00Z"
 
 
+_NEW_STYLE_ID = re.compile(r"^(\d\d)(0[1-9]|1[0-2])\.\d{4,5}$")
+
+
+def _first_day_of_submission_month(arxiv_id: str, year: Any) -> str | None:
+    """For a record without a date: arXiv's own id says the month of v1 (YYMM.NNNNN), which is
+    closer to the truth than 1 January of the record's year."""
+    match = _NEW_STYLE_ID.match(arxiv_id)
+    if match:
+        return f"20{match[1]}-{match[2]}-01"
+    return f"{year}-01-01" if year else None
+
+
 def entry_from_record(record: dict[str, Any]) -> dict[str, Any] | None:
-    """A served entry from a seed_papers.jsonl-style record (None without an arXiv id)."""
+    """A served entry from a seed_papers.jsonl-style record (None without an arXiv id).
+
+    Atom needs a published date; a record without one gets the first day of its id's month."""
     arxiv_id = strip_arxiv_version(record.get("arxiv_id"))
     if not arxiv_id:
         return None
-    published = _ts(record.get("published") or (f"{record['year']}-01-01" if record.get("year") else None))
+    published = _ts(record.get("published") or _first_day_of_submission_month(arxiv_id, record.get("year")))
     updated = _ts(record.get("updated") or record.get("published"))
     categories = list(record.get("categories") or [])
     primary = record.get("primary_category") or (categories[0] if categories else "cs.LG")

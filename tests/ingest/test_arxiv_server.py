@@ -10,7 +10,7 @@ import requests
 from arxiv import _feed
 from lxml import etree
 
-from ingest.arxiv_server import LocalArxivServer
+from ingest.arxiv_server import LocalArxivServer, entry_from_record
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -117,3 +117,15 @@ def test_failures_on_demand(local_arxiv: LocalArxivServer) -> None:
     assert len(local_arxiv.requests) == 5
     with pytest.raises(ValueError, match="unknown failure kind"):
         local_arxiv.fail_next("teapot")
+
+
+@pytest.mark.parametrize(("record", "published"), [
+    ({"arxiv_id": "2309.08600", "title": "T", "year": 2023}, "2023-09-01T00:00:00Z"),  # month from the id
+    ({"arxiv_id": "2309.08600v2", "title": "T", "published": "2023-09-15"}, "2023-09-15T00:00:00Z"),
+    ({"arxiv_id": "hep-th/9901001", "title": "T", "year": 1999}, "1999-01-01T00:00:00Z"),  # old-style id
+])
+def test_a_record_without_a_date_is_served_with_the_month_its_id_names(
+    record: dict[str, Any], published: str
+) -> None:
+    entry = entry_from_record(record)
+    assert entry is not None and entry["published"] == published
