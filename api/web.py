@@ -246,7 +246,7 @@ def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
 def _filters(labels: Labels) -> SearchFilters:
     techniques = _list_param("technique")
-    unknown = [t for t in techniques if labels.label(t) != Label.TECHNIQUE]
+    unknown = [t for t in techniques if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
     if unknown:
         raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.", ("technique",))
     year_from = _int_param("year_from", 1900, 2100, "“From” year")
@@ -347,22 +347,23 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     from kg.browse import technique_tree
 
     tree = technique_tree(store)
-    options: list[dict[str, Any]] = []
 
-    def walk(items: list[dict[str, Any]], depth: int) -> None:
+    def walk(items: list[dict[str, Any]], depth: int, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for n in items:
-            options.append({"id": n["id"], "name": n["label"], "depth": depth,
-                            "total_count": n["total_count"]})
-            walk(n.get("children", []), depth + 1)
+            out.append({"id": n["id"], "name": n["label"], "depth": depth, "total_count": n["total_count"]})
+            walk(n.get("children", []), depth + 1, out)
+        return out
 
-    walk(tree.get("techniques", []), 0)
+    # The technique filter takes evaluation criteria too, as the JSON API's does.
+    bands = [{"title": title, "options": walk(tree.get(group, []), 0, [])}
+             for group, title in (("techniques", "Techniques"), ("evaluations", "Evaluation criteria"))]
     sections = []
     for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
         label = " › ".join(str(p) for p in s["path"] or []) or str(s["title"] or s["id"])
         sections.append({"id": s["id"], "label": label, "count": s["count"]})
     stats = store.stats().get("nodes", {})
     return {
-        "technique_options": [{"title": "Techniques", "options": options}],
+        "technique_options": [band for band in bands if band["options"]],
         "sections": sections,
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},

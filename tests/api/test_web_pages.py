@@ -439,7 +439,8 @@ def test_topic_and_evaluation_pages_list_their_papers(client: FlaskClient, store
     assert IOI_ID in ids  # the IOI paper evaluates faithfulness
     for pid in ids:
         detail = store.get_paper(pid)
-        assert detail is not None and "faithfulness" in {e.evaluation_id for e in detail.evaluations}
+        criteria = {e.evaluation_id for e in detail.evaluations} if detail else set()
+        assert criteria & {"faithfulness", "automated_explanation_score"}  # or its refinement
     assert "<svg class=\"chart\"" in html and "Techniques these papers use" in html
     _, total = store.papers_by_technique("faithfulness", limit=1)
     assert f"{total} papers" in html  # every evaluating paper counts, not a scanned sample
@@ -591,3 +592,24 @@ def test_taxonomy_loaded_while_serving_reaches_the_app(
         assert client.get("/api/search?technique=brand_new_probe").status_code == 200
     finally:
         s.close()
+
+
+def test_technique_page_names_only_unambiguous_aliases(client: FlaskClient) -> None:
+    """Ambiguous aliases are extraction cues, and one is the parent's own name: not "also called"."""
+    html = client.get("/techniques/activation_patching").get_data(as_text=True)
+    also = next(line for line in html.splitlines() if "Also called:" in line)
+    assert "causal tracing" in also and "interchange intervention" in also
+    assert "causal mediation analysis" not in also and "denoising" not in also
+
+
+def test_search_form_filters_by_an_evaluation_criterion(client: FlaskClient, store: EmbeddedStore) -> None:
+    """The technique select offers evaluation criteria as the API does; their pages link to it."""
+    form = page(client, "/search")
+    assert '<optgroup label="Evaluation criteria">' in form and 'value="faithfulness"' in form
+    ids = row_ids(page(client, "/search?technique=faithfulness"))
+    assert IOI_ID in ids
+    for pid in ids:
+        detail = store.get_paper(pid)
+        criteria = {e.evaluation_id for e in detail.evaluations} if detail else set()
+        assert criteria & {"faithfulness", "automated_explanation_score"}  # or its refinement
+    assert 'href="/search?technique=faithfulness"' in page(client, "/techniques/faithfulness")
