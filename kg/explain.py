@@ -91,6 +91,18 @@ class Labels:
         """The ids that are nodes of one graph label, sorted."""
         return sorted(i for i in ids if self.label(i) == label)
 
+    def family(self, node_id: str) -> str:
+        """The node's top ancestor of the same label (CMA for ACDC, Knockout for mean ablation)."""
+        node = self.nodes.get(node_id)
+        seen = {node_id}
+        while node is not None and node.parent in self.nodes and node.parent not in seen:
+            parent = self.nodes[node.parent]
+            if parent.label != node.label:
+                break
+            seen.add(parent.id)
+            node = parent
+        return node.id if node is not None else node_id
+
     def descendants(self, node_id: str) -> set[str]:
         """The node and every node refining it (same label), transitively."""
         children: dict[str, list[str]] = {}

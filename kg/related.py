@@ -32,9 +32,11 @@ class RelatedWeights:
     """The weights of the related-paper score (the one place they are set).
 
     score = cosine * embedding cosine (clipped at 0)
-          + techniques * IDF-weighted technique overlap: sum of idf(shared) / sum of idf(the
+          + techniques * IDF-weighted technique overlap: (sum of idf(shared) + family_credit * sum
+            of idf(the paper's techniques the candidate has a relative of)) / sum of idf(the
             paper's own techniques), idf(t) = log(1 + N / df(t)), so sharing a rare technique
-            ("causal scrubbing") counts more than a common one ("visualization")
+            ("causal scrubbing") counts more than a common one ("visualization"); a relative is
+            another technique of the same taxonomy family (ACDC and path patching, both CMA)
           + topics / components / models * share of the paper's topics / components / models
             the candidate has too
           + authors * min(1, shared authors / 2)
@@ -49,6 +51,8 @@ class RelatedWeights:
     components: float = 0.05
     models: float = 0.04
     authors: float = 0.05
+    # How much a relative technique (same family, not the same one) counts of a shared one.
+    family_credit: float = 0.5
     # Candidates fetched from the vector index in addition to the graph neighbours.
     vector_candidates: int = 50
     graph_candidates: int = 200
@@ -151,7 +155,14 @@ def related(
         theirs = _split_profile(labels, profiles.get(cid, set()))
         cosine = float(np.dot(embedding, vectors[cid])) if embedding is not None and cid in vectors else 0.0
         shared_t = sorted(mine["techniques"] & theirs["techniques"], key=lambda t: (-idf.get(t, 0.0), t))
-        tech = sum(idf.get(t, 0.0) for t in shared_t) / my_idf_total if my_idf_total > 0 else 0.0
+        their_families = {labels.family(t) for t in theirs["techniques"]}
+        kin = {t for t in mine["techniques"] - theirs["techniques"] if labels.family(t) in their_families}
+        kin_families = {labels.family(t) for t in kin}
+        relatives = sorted((t for t in theirs["techniques"] - mine["techniques"]
+                            if labels.family(t) in kin_families), key=lambda t: (-idf.get(t, 0.0), t))
+        tech_idf = (sum(idf.get(t, 0.0) for t in shared_t)
+                    + weights.family_credit * sum(idf.get(t, 0.0) for t in kin))
+        tech = tech_idf / my_idf_total if my_idf_total > 0 else 0.0
         shared_topics = sorted(mine["topics"] & theirs["topics"])
         shared_components = sorted(mine["components"] & theirs["components"])
         shared_models = sorted(mine["models"] & theirs["models"])
@@ -172,6 +183,12 @@ def related(
         reasons = []
         if shared_t:
             reasons.append("shares " + join_names([labels.name(t) for t in shared_t]))
+        if relatives:
+            # "Activation Patching ~ Causal Mediation Analysis": theirs, then the one of this
+            # paper's techniques it is related to.
+            kin_of_family = {labels.family(m): m for m in sorted(kin, reverse=True)}  # first by id wins
+            pairs = [f"{labels.name(t)} ~ {labels.name(kin_of_family[labels.family(t)])}" for t in relatives]
+            reasons.append("related techniques " + join_names(pairs, 3))
         if shared_models:
             reasons.append("both study " + join_names([labels.name(m) for m in shared_models]))
         if shared_topics:
@@ -183,7 +200,7 @@ def related(
             reasons.append(f"shared {word} {join_names(shared_authors, 3)}")
         if embedding is not None and cid in vectors:
             reasons.append(f"cosine {cosine:.2f}")
-        parts.update(shared_techniques=shared_t, shared_topics=shared_topics,
+        parts.update(shared_techniques=shared_t, related_techniques=relatives, shared_topics=shared_topics,
                      shared_components=shared_components, shared_models=shared_models,
                      shared_authors=shared_authors)
         reasons = reasons or ["in the same graph neighbourhood"]

@@ -120,3 +120,28 @@ def test_shared_authors_models_topics_are_reasons(graph: EmbeddedStore) -> None:
     w = DEFAULT_WEIGHTS
     f = hits["F"]
     assert f.score == pytest.approx(w.models * 1.0 + w.topics * 1.0, abs=1e-4)  # cosine 0, nothing else
+
+
+def test_a_related_technique_of_the_same_family_counts_half(tmp_path: Path) -> None:
+    """ACDC and path patching are both CMA: a candidate using ACDC beats one using probing at the
+    same cosine, scores half of an exact match, and says which of the paper's techniques it is
+    related to."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        store.upsert_papers([
+            bundle("A", unit(0), ["path_patching"]),
+            bundle("exact", unit(0, 1), ["path_patching"]),
+            bundle("kin", unit(0, 2), ["acdc"]),
+            bundle("other", unit(0, 3), ["probing"]),
+            *[bundle(f"D{i}", unit(10 + i), ["probing", "acdc"]) for i in range(4)],
+        ])
+        hits = {h.id: h for h in related(store, "A", limit=10)}
+        assert hits["exact"].parts["techniques"] == 1.0
+        assert hits["kin"].parts["techniques"] == DEFAULT_WEIGHTS.family_credit
+        assert hits["other"].parts["techniques"] == 0.0
+        assert hits["exact"].score > hits["kin"].score > hits["other"].score
+        assert hits["kin"].parts["related_techniques"] == ["acdc"]
+        assert "related techniques ACDC ~ Path Patching" in hits["kin"].reasons
+        assert not any(r.startswith("related techniques") for r in hits["other"].reasons)
+    finally:
+        store.close()
