@@ -10,7 +10,12 @@ import numpy as np
 
 from kg.entities import TaxonomyNode
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+# A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
+# mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bcf\.)(?<!\bvs\.)(?<!\bFig\.)"
+    r"(?<!\bEq\.)(?<!\bSec\.)(?<!\bapprox\.)\s+(?=[\"'(\[]?[A-Z0-9])"
+)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "how", "in",

@@ -132,3 +132,15 @@ def test_bad_arguments(store: EmbeddedStore, embedder: Any) -> None:
     with pytest.raises(ValueError, match="embedder"):
         search(store, "x", mode="semantic")
     assert search(store, "   ", embedder=embedder).results == []
+
+
+def test_sentences_do_not_end_at_abbreviations() -> None:
+    text = ("Visualizations work in Python (e.g. Jupyter Lab) and JavaScript. We follow Olsson et al. "
+            "2022 closely, cf. Section 2. Results hold (i.e. Both models agree). See Fig. 3! Done.")
+    assert split_sentences(text) == [
+        "Visualizations work in Python (e.g. Jupyter Lab) and JavaScript.",
+        "We follow Olsson et al. 2022 closely, cf. Section 2.",
+        "Results hold (i.e. Both models agree).",
+        "See Fig. 3!",
+        "Done.",
+    ]
