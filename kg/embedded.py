@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from kg.entities import (
     TechniqueCount,
     TechniqueUse,
 )
+from kg.related_index import RelatedIndex
 from kg.schema import NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
 from kg.validation import (
@@ -213,6 +213,24 @@ _PAPERS_TOUCHING: dict[str, str] = {
 }
 
 
+# Nodes whose papers related_candidates keeps in memory, each with the JSON array of the papers
+# touching it (a paper may repeat): techniques by USES; Topic, Object, Component and Model nodes by
+# a finding ABOUT them or (models) by STUDIES. {only} limits them to the papers of a JSON list :ids.
+_SHARED_POSTINGS = (
+    ("technique", "SELECT technique_id, json_group_array(paper_id) FROM uses {only} GROUP BY technique_id"),
+    ("about", "SELECT node, json_group_array(pid) FROM (SELECT a.node_id AS node, f.paper_id AS pid "
+              "FROM finding_about a JOIN findings f ON f.id = a.finding_id {only_f} "
+              "UNION ALL SELECT model_id, paper_id FROM studies {only}) GROUP BY node"),
+)
+SHARED_KINDS = tuple(kind for kind, _ in _SHARED_POSTINGS)
+_ONLY_IDS = "WHERE {col} IN (SELECT value FROM json_each(:ids))"
+_SHARED_POSTINGS_ALL = tuple((k, sql.format(only="", only_f="")) for k, sql in _SHARED_POSTINGS)
+_SHARED_POSTINGS_OF = tuple(
+    (k, sql.format(only=_ONLY_IDS.format(col="paper_id"), only_f=_ONLY_IDS.format(col="f.paper_id")))
+    for k, sql in _SHARED_POSTINGS
+)
+
+
 def _fts_query(text: str) -> str | None:
     """Every word quoted as an FTS5 string and OR-ed: user text is never query syntax."""
     words = query_words(text)
@@ -240,6 +258,8 @@ class EmbeddedStore(GraphStore):
         self._connections_lock = threading.Lock()
         self._mirror = EmbeddingMatrix()
         self._mirror_lock = threading.Lock()
+        self._shared = RelatedIndex(SHARED_KINDS)
+        self._shared_lock = threading.Lock()
         self._dirty = True
         self._closed = False
         self.init_schema()
@@ -287,6 +307,7 @@ class EmbeddedStore(GraphStore):
         self._connections = []
         self._connections_lock = threading.Lock()
         self._mirror_lock = threading.Lock()
+        self._shared_lock = threading.Lock()
         self._dirty = True
 
     def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
@@ -906,56 +927,67 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return {r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows}
 
+    def _sync_shared(self, conn: sqlite3.Connection) -> RelatedIndex:
+        """The related-candidates postings as of the snapshot of `conn` (caller holds the shared
+        lock): built on first use, then only the papers written or deleted since are read."""
+        rev = int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+        index = self._shared
+        if rev == index.rev:
+            return index
+        if index.stale() or rev < index.rev:  # (an older file put in place of this one)
+            ids = [r[0] for r in conn.execute("SELECT id FROM papers ORDER BY id")]
+            index = RelatedIndex(SHARED_KINDS, ids)
+            queries, params = _SHARED_POSTINGS_ALL, {}
+        else:
+            for (pid,) in conn.execute("SELECT id FROM paper_tombstones WHERE rev > ?", (index.rev,)):
+                index.drop(pid)
+            changed = [r[0] for r in conn.execute(
+                "SELECT id FROM papers WHERE rev > ? AND rev <= ?", (index.rev, rev))]
+            for pid in changed:
+                index.add(pid)
+            queries, params = _SHARED_POSTINGS_OF, {"ids": json.dumps(changed)}
+        for kind, sql in queries:
+            for node, paper_ids in conn.execute(sql, params):
+                index.link(kind, node, json.loads(paper_ids))
+        index.rev = rev
+        self._shared = index
+        return index
+
     def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
         """Papers sharing something with a paper, ranked by the summed IDF of what they share."""
         limit = max(0, int(limit))
-        with self._read() as conn:
-            n_papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
-            params: dict[str, Any] = {
-                "pid": paper_id, "limit": limit,
-                "t": json.dumps([r[0] for r in conn.execute(
-                    "SELECT DISTINCT technique_id FROM uses WHERE paper_id = ?", (paper_id,))]),
+        # The lock is taken before the read snapshot starts, so an earlier sync (by any thread) is
+        # never newer than this snapshot and the postings can be brought exactly up to it.
+        with self._shared_lock, self._read() as conn:
+            mine = {
+                "technique": [r[0] for r in conn.execute(
+                    "SELECT DISTINCT technique_id FROM uses WHERE paper_id = ?", (paper_id,))],
                 # A model counts as shared whether a paper STUDIES it or has a finding ABOUT it.
-                "a": json.dumps([r[0] for r in conn.execute(
+                "about": [r[0] for r in conn.execute(
                     "SELECT a.node_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
                     "WHERE f.paper_id = ? UNION SELECT model_id FROM studies WHERE paper_id = ?",
-                    (paper_id, paper_id))]),
-                "au": json.dumps([r[0] for r in conn.execute(
-                    "SELECT author_key FROM paper_authors WHERE paper_id = ?", (paper_id,))]),
+                    (paper_id, paper_id))],
+                "author": [r[0] for r in conn.execute(
+                    "SELECT author_key FROM paper_authors WHERE paper_id = ?", (paper_id,))],
             }
-            if limit == 0 or all(params[k] == "[]" for k in ("t", "a", "au")):
+            if limit == 0 or not any(mine.values()):
                 return []
-            about = (
-                "SELECT f.paper_id AS pid, a.node_id AS node FROM finding_about a JOIN findings f "
-                "ON f.id = a.finding_id WHERE a.node_id IN (SELECT value FROM json_each(:a)) UNION "
-                "SELECT paper_id, model_id FROM studies WHERE model_id IN (SELECT value FROM json_each(:a))"
-            )
-            # Rare shared things weigh more: idf = ln((N + 1) / (df + 1)) + 1.
-            weights = [
-                [kind, node, math.log((n_papers + 1) / (df + 1)) + 1.0]
-                for kind, node, df in conn.execute(
-                    "SELECT 'technique', technique_id, count(DISTINCT paper_id) FROM uses "
-                    "WHERE technique_id IN (SELECT value FROM json_each(:t)) GROUP BY technique_id "
-                    f"UNION ALL SELECT 'about', node, count(*) FROM ({about}) GROUP BY node "
-                    "UNION ALL SELECT 'author', author_key, count(DISTINCT paper_id) FROM paper_authors "
-                    "WHERE author_key IN (SELECT value FROM json_each(:au)) GROUP BY author_key",
-                    params,
-                )
-            ]
-            params["w"] = json.dumps(weights)
-            top = [r[0] for r in conn.execute(
-                "WITH w AS (SELECT json_extract(value, '$[0]') AS kind, json_extract(value, '$[1]') AS node, "
-                "json_extract(value, '$[2]') AS w FROM json_each(:w)), touch AS ("
-                "SELECT DISTINCT paper_id AS pid, 'technique' AS kind, technique_id AS node FROM uses "
-                "WHERE technique_id IN (SELECT value FROM json_each(:t)) "
-                f"UNION ALL SELECT pid, 'about', node FROM ({about}) "
-                "UNION ALL SELECT DISTINCT paper_id, 'author', author_key FROM paper_authors "
-                "WHERE author_key IN (SELECT value FROM json_each(:au))) "
-                "SELECT t.pid, sum(w.w) AS score FROM touch t JOIN w ON w.kind = t.kind AND w.node = t.node "
-                "WHERE t.pid != :pid GROUP BY t.pid ORDER BY score DESC, t.pid LIMIT :limit",
-                params,
-            )]
-            params["top"] = json.dumps(top)
+            index = self._sync_shared(conn)
+            # Authors are many and each has few papers: their postings are read here, not kept.
+            by_author: dict[str, set[int]] = {}
+            for key, pid in conn.execute(
+                "SELECT author_key, paper_id FROM paper_authors "
+                "WHERE author_key IN (SELECT value FROM json_each(?))", (json.dumps(mine["author"]),),
+            ):
+                if pid in index.row_of:
+                    by_author.setdefault(key, set()).add(index.row_of[pid])
+            # The summing order: techniques, then finding/studies nodes, then authors, each by id.
+            postings = [index.rows(kind, node) for kind in ("technique", "about")
+                        for node in sorted(set(mine[kind]))]
+            postings += [np.fromiter(by_author[key], dtype=np.int64) for key in sorted(by_author)]
+            top = index.top(paper_id, postings, limit)
+            params = {"top": json.dumps(top), "t": json.dumps(mine["technique"]),
+                      "a": json.dumps(mine["about"]), "au": json.dumps(mine["author"])}
             shared = conn.execute(
                 "SELECT paper_id, 'technique', technique_id FROM uses WHERE paper_id IN "
                 "(SELECT value FROM json_each(:top)) AND technique_id IN (SELECT value FROM json_each(:t)) "
@@ -1180,7 +1212,7 @@ class EmbeddedStore(GraphStore):
 
     def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
         """Take a named lock (an expired one is taken over) or raise LockHeld."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self._write() as conn:
             row = conn.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None and row[0] != owner and row[1] > now.timestamp():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -15,9 +17,11 @@ import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import ListRow, SearchFilters, TaxonomyNode
+from kg.entities import Finding, FindingAbout, ListRow, PaperBundle, SearchFilters, TaxonomyNode, TechniqueUse
+from kg.schema import Label
 from kg.store import StoreError
 from kg.taxonomy import load_taxonomy
+from kg.validation import author_key, paper_authors
 from kg.vector_index import EmbeddingMatrix
 from tests.kg.test_store_contract import bundle, unit_vectors
 
@@ -149,6 +153,7 @@ def test_threads_share_one_store(tmp_path: Path) -> None:
                 store.vector_search(query, 5, SearchFilters(year_from=2019))
                 store.keyword_search("common", 5)
                 store.papers_by_technique("cma")
+                store.related_candidates("2500.00001", 10)
                 store.stats()
         except Exception:
             errors.append(traceback.format_exc())
@@ -376,3 +381,105 @@ def test_embedding_matrix_masks_and_top_k_match_brute_force() -> None:
     assert int(no_year.sum()) == sum(1 for i in alive if years[i] is not None)
     assert index.top_k(query, 5, index.mask(technique_ids=["unknown"])) == []
     assert index.mask(sources=["records"]).sum() == 1
+
+
+# -- related_candidates: in-memory postings kept in step with the file -----------------------
+
+_REL_TECHS = ("probing", "sae", "activation_patching", "causal_scrubbing")
+_REL_ABOUT = ((Label.TOPIC, "lm_behavior"), (Label.COMPONENT, "name_mover_head"),
+              (Label.MODEL, "gpt2"), (Label.MODEL, "pythia"))
+_REL_AUTHORS = ("Ann Lee", "Ann  Lee", "Bo Chen", "Cy Diaz", "Di Eng")
+# Per paper: (candidate id, [techniques, topics, components, models, author keys] shared).
+Ranked = dict[str, list[tuple[str, list[list[str]]]]]
+
+
+def _related_bundle(rng: random.Random, pid: str) -> PaperBundle:
+    """A paper with a random few techniques (one maybe from two sources), findings about topics,
+    components and models, studied models and authors (two names may share one author key)."""
+    techs = tuple(rng.sample(_REL_TECHS, rng.randint(0, 2)))
+    b = bundle(pid, techniques=techs, authors=tuple(rng.sample(_REL_AUTHORS, rng.randint(0, 2))),
+               models=tuple(m for label, m in _REL_ABOUT if label == Label.MODEL and rng.random() < 0.2))
+    if techs and rng.random() < 0.3:
+        b.techniques.append(TechniqueUse(techs[0], "list"))
+    for j in range(rng.randint(0, 2)):
+        about = [FindingAbout(label, node) for label, node in rng.sample(_REL_ABOUT, rng.randint(1, 2))]
+        b.findings.append(Finding(f"{pid}#f{j}", "A finding.", "claim", "extracted", about=about))
+    return b
+
+
+def _reference_related(store: EmbeddedStore, limit: int) -> Ranked:
+    """related_candidates of every paper by brute force over the public reads: candidates ranked by
+    the summed idf = ln((N + 1) / (df + 1)) + 1 of the techniques, finding/studies nodes and author
+    keys they share, added in that order (each by id), ties by id; with what each shares."""
+    labels = {n.id: n.label for n in store.taxonomy_nodes()}
+    ids = store.paper_ids()
+    papers = {p.id: p for p in store.get_papers(ids)}
+    profiles = store.paper_profiles(ids)
+    order = {Label.TECHNIQUE: 0, Label.TOPIC: 1, Label.OBJECT: 1, Label.COMPONENT: 1, Label.MODEL: 1}
+    keys = {pid: {(order[labels[node]], node) for node in profiles[pid]}
+                 | {(2, key) for _, key, _ in paper_authors(papers[pid])} for pid in ids}
+    df: dict[tuple[int, str], int] = {}
+    for ks in keys.values():
+        for k in ks:
+            df[k] = df.get(k, 0) + 1
+    idf = {k: math.log((len(ids) + 1) / (n + 1)) + 1.0 for k, n in df.items()}
+    out = {}
+    for pid in ids:
+        scored = []
+        for other in ids:
+            shared = sorted(keys[pid] & keys[other])
+            if other != pid and shared:
+                score = 0.0
+                for k in shared:
+                    score += idf[k]
+                scored.append((-score, other, shared))
+        out[pid] = [
+            (other, [[n for kind, n in shared if kind == 0],
+                     sorted(n for kind, n in shared if labels.get(n) in (Label.TOPIC, Label.OBJECT)),
+                     sorted(n for kind, n in shared if labels.get(n) == Label.COMPONENT),
+                     sorted(n for kind, n in shared if kind == 1 and labels.get(n) == Label.MODEL),
+                     [n for kind, n in shared if kind == 2]])
+            for _, other, shared in sorted(scored)[:limit]
+        ]
+    return out
+
+
+def _related_answers(store: EmbeddedStore, ids: list[str], limit: int) -> Ranked:
+    """related_candidates of every paper in the reference's shape (authors as their keys)."""
+    return {pid: [(c.id, [c.shared_techniques, c.shared_topics, c.shared_components, c.shared_models,
+                          sorted({author_key(a) for a in c.shared_authors})])
+                  for c in store.related_candidates(pid, limit)] for pid in ids}
+
+
+def test_related_candidates_follow_writes_of_another_store(tmp_path: Path) -> None:
+    """The reader's postings follow updates, deletions, replacements and a rewrite of every paper
+    (which rebuilds them) made through another store, and always rank as the brute force does:
+    with a few techniques among 40 papers most scores tie, so limits cut inside tie groups."""
+    path = tmp_path / "paperkg.sqlite3"
+    writer, reader = EmbeddedStore(path), EmbeddedStore(path)
+    writer.load_taxonomy(load_taxonomy().nodes)
+    rng = random.Random(5)
+    ids = [f"2401.{i:05d}" for i in range(40)]
+
+    def check() -> None:
+        live = writer.paper_ids()
+        for limit in (1, 5, 200):
+            assert _related_answers(reader, live, limit) == _reference_related(writer, limit), limit
+        assert reader.related_candidates("2401.99999") == []
+
+    writer.upsert_papers([_related_bundle(rng, pid) for pid in ids])
+    check()
+    writer.upsert_papers([_related_bundle(rng, pid) for pid in ids[:5]])  # a few papers rewritten
+    check()
+    for pid in ids[5:8]:
+        assert writer.delete_paper(pid)
+    check()
+    successor = _related_bundle(rng, "2401.00100")
+    successor.replaces = [ids[8]]
+    writer.upsert_papers([successor, *[_related_bundle(rng, f"2300.{i:05d}") for i in range(10)]])
+    check()
+    writer.upsert_papers([_related_bundle(rng, pid) for pid in writer.paper_ids()])  # all rewritten
+    check()
+    assert reader.related_candidates(ids[0], 0) == []
+    writer.close()
+    reader.close()
