@@ -1,7 +1,7 @@
 """Benchmark of the embedded store on synthetic corpora: load, vector, keyword, technique and related
-queries, RSS.
+queries, filter-only browse (an empty-query search with filters), RSS.
 
-Usage: .venv/bin/python bench/store_bench.py [--sizes 10000,100000] [--queries 200]
+Usage: .venv/bin/python bench/store_bench.py [--sizes 10000,100000] [--queries 200] [--only-browse]
 
 Each size runs in two subprocesses: a loader (generates the corpus in chunks and upserts it) and a
 server-like reader that opens the finished file and times the queries. Each reports its own peak
@@ -19,8 +19,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kg.entities import SearchFilters
+    from kg.store import GraphStore
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -68,9 +73,19 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
     return vecs
 
 
+# One paper in five is listed in one of these awesome-list sections (the others come from arXiv only).
+_SECTIONS = (
+    ("findings-and-applications/findings-on-features", ["Findings and Applications", "Findings on Features"]),
+    ("findings-and-applications/learning-dynamics", ["Findings and Applications", "Learning Dynamics"]),
+    ("techniques/probing", ["Techniques", "Probing"]),
+    ("tools", ["Tools"]),
+)
+
+
 def _chunks(n: int, vecs: np.ndarray, chunk: int, seed: int = 0) -> Iterator[list]:
-    """Synthetic papers in chunks (Zipf-distributed words, ~2.5 techniques each)."""
-    from kg.entities import Paper, PaperBundle, TechniqueUse
+    """Synthetic papers in chunks (Zipf-distributed words, ~2.5 techniques each, one in five listed in
+    an awesome-list section)."""
+    from kg.entities import ListRow, Paper, PaperBundle, TechniqueUse
     from kg.taxonomy import load_taxonomy
 
     rng = np.random.default_rng(seed)
@@ -92,13 +107,16 @@ def _chunks(n: int, vecs: np.ndarray, chunk: int, seed: int = 0) -> Iterator[lis
             words = tokens[bounds[j]:bounds[j + 1]]
             year = int(2015 + i % 11)
             uses = rng.choice(len(techniques), n_uses[j], replace=False, p=tech_weights)
+            section = _SECTIONS[i % len(_SECTIONS)] if i % 5 == 0 else None
             bundles.append(PaperBundle(
                 paper=Paper(id=f"{2000 + i // 100000}.{i % 100000:05d}",
                             title=" ".join(words[:8]).capitalize(), abstract=" ".join(words),
                             authors=[f"Author {int(a)}" for a in rng.integers(0, n // 3 + 10, 3)],
-                            year=year, published=f"{year}-{1 + i % 12:02d}-01", sources=["arxiv"],
+                            year=year, published=f"{year}-{1 + i % 12:02d}-01",
+                            sources=["list", "arxiv"] if section else ["arxiv"],
                             embedding=vecs[i], embedding_model="synthetic"),
                 techniques=[TechniqueUse(techniques[int(u)], "extracted") for u in uses],
+                list_rows=[ListRow(section[0], section[1][-1], section[1])] if section else [],
             ))
         yield bundles
 
@@ -140,8 +158,40 @@ def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return _percentile(times, 50), _percentile(times, 95)
 
 
-def run_queries(n: int, path: Path, queries: int) -> dict[str, float]:
-    """Open the loaded store as a server would and time every kind of query."""
+def browse_filters() -> dict[str, SearchFilters]:
+    """The filter-only browses timed: name -> SearchFilters (an empty query, newest first)."""
+    from kg.entities import SearchFilters
+
+    return {
+        "year": SearchFilters(year_from=2023, year_to=2023),
+        "source": SearchFilters(sources=["arxiv"]),  # every paper
+        "section": SearchFilters(section_ids=["findings-and-applications"]),  # two subsections
+        "one_tech": SearchFilters(technique_ids=["probing"]),  # paged by papers_by_technique
+        "two_tech": SearchFilters(technique_ids=["probing", "sae"]),
+        "tech_year": SearchFilters(technique_ids=["probing"], year_from=2020),
+        "year_deep": SearchFilters(year_from=2023, year_to=2023),  # page 100 (offset 1980)
+    }
+
+
+def run_browse(store: GraphStore, repeat: int) -> dict[str, float]:
+    """Time kg.search.search with an empty query and each browse filter (page 1 of 20; *_deep: page 100)."""
+    from kg.search import search
+    from kg.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    out: dict[str, float] = {}
+    for name, filters in browse_filters().items():
+        offset = 1980 if name.endswith("_deep") else 0
+        out[f"browse_{name}_total"] = search(
+            store, "", filters=filters, limit=20, offset=offset, taxonomy=taxonomy).total
+        out[f"browse_{name}_p50"], out[f"browse_{name}_p95"] = _timed(
+            lambda f=filters, o=offset: search(store, "", filters=f, limit=20, offset=o, taxonomy=taxonomy),
+            repeat)
+    return out
+
+
+def run_queries(n: int, path: Path, queries: int, only_browse: bool = False) -> dict[str, float]:
+    """Open the loaded store as a server would and time every kind of query (or only the browses)."""
     from threadpoolctl import threadpool_limits
 
     from kg.embedded import EmbeddedStore
@@ -150,6 +200,12 @@ def run_queries(n: int, path: Path, queries: int) -> dict[str, float]:
 
     rng = np.random.default_rng(1)
     out: dict[str, float] = {}
+    browse_repeat = max(10, queries // 10)
+    if only_browse:
+        store = EmbeddedStore(path)
+        out.update(run_browse(store, browse_repeat))
+        store.close()
+        return out
     qs = rng.standard_normal((queries, 384)).astype(np.float32)
     qs /= np.linalg.norm(qs, axis=1, keepdims=True)
     store = EmbeddedStore(path)
@@ -180,6 +236,7 @@ def run_queries(n: int, path: Path, queries: int) -> dict[str, float]:
     t0 = time.perf_counter()
     store.technique_counts()
     out["counts_s"] = time.perf_counter() - t0
+    out.update(run_browse(store, browse_repeat))
     out["rss_mb"] = _rss_mb()  # before the floor's own copy of the matrix is made
 
     vecs = _vectors(n)
@@ -231,12 +288,25 @@ def _table(rows: list[dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def _browse_table(rows: list[dict[str, float]]) -> str:
+    names = list(browse_filters())
+    header = "| papers | load s | " + " | ".join(f"{name} p50 / p95 ms (matches)" for name in names) + " |"
+    lines = [header, "|" + "---|" * (len(names) + 2)]
+    for r in rows:
+        cells = [f"{r[f'browse_{k}_p50']:.1f} / {r[f'browse_{k}_p95']:.1f} ({int(r[f'browse_{k}_total']):,})"
+                 for k in names]
+        lines.append(f"| {int(r['n']):,} | {r['load_s']:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
-    """Run every size (loader and reader in their own processes) and print one table."""
+    """Run every size (loader and reader in their own processes) and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch", type=int, default=2000, help="papers per upsert_papers call")
+    parser.add_argument("--only-browse", action="store_true",
+                        help="time only the filter-only browses (empty query with filters)")
     parser.add_argument("--phase", choices=("load", "query"), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
@@ -245,7 +315,7 @@ def main() -> None:
         print(json.dumps(run_load(args.n, args.path, args.batch)))
         return
     if args.phase == "query":
-        print(json.dumps(run_queries(args.n, args.path, args.queries)))
+        print(json.dumps(run_queries(args.n, args.path, args.queries, args.only_browse)))
         return
     rows = []
     for size in (int(s) for s in args.sizes.split(",") if s.strip()):
@@ -255,7 +325,8 @@ def main() -> None:
             for phase in ("load", "query"):
                 proc = subprocess.run(
                     [sys.executable, __file__, "--phase", phase, "--n", str(size), "--path", str(path),
-                     "--queries", str(args.queries), "--batch", str(args.batch)],
+                     "--queries", str(args.queries), "--batch", str(args.batch),
+                     *(["--only-browse"] if args.only_browse else [])],
                     capture_output=True, text=True, check=False,
                 )
                 if proc.returncode != 0:
@@ -263,7 +334,11 @@ def main() -> None:
                 row.update(json.loads(proc.stdout.strip().splitlines()[-1]))
         rows.append(row)
         print(f"done {size}", file=sys.stderr)
-    print(_table(rows))
+    if not args.only_browse:
+        print(_table(rows))
+        print()
+    print("Filter-only browse (empty query, 20 a page, newest first; total matches in brackets):")
+    print(_browse_table(rows))
 
 
 if __name__ == "__main__":

@@ -415,6 +415,18 @@ VECTOR_SEARCH_FILTERED = (
 
 FILTER_IDS = f"MATCH (p:{Label.PAPER}) WHERE {_filters('p')} RETURN p.id AS id"
 
+# filter_page's order key, as Python's `p.published or (str(p.year) if p.year else "")`: an empty
+# published and a year 0 count as missing, a paper with neither sorts last in DESC order.
+_FILTER_PAGE_KEY = (
+    "CASE WHEN p.published <> '' THEN p.published WHEN p.year <> 0 THEN toString(p.year) ELSE '' END"
+)
+# One page of the ids passing the filters, newest first, and their total (one row even if none pass).
+FILTER_PAGE = (
+    f"MATCH (p:{Label.PAPER}) WHERE {_filters('p')} "
+    f"WITH p ORDER BY {_FILTER_PAGE_KEY} DESC, p.id DESC "
+    "WITH collect(p.id) AS ids RETURN size(ids) AS total, ids[$offset..($offset + $limit)] AS page"
+)
+
 GET_EMBEDDINGS = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) WHERE p.embedding IS NOT NULL "
     "RETURN p.id AS id, p.embedding AS embedding"

@@ -53,6 +53,7 @@ from kg.schema import NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
 from kg.validation import (
     Prepared,
+    check_page,
     check_references,
     check_run_status,
     check_sort,
@@ -196,6 +197,8 @@ _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
 # BM25 column weights: a match in the title counts more than one in the abstract.
 _BM25 = "bm25(papers_fts, 5.0, 1.0, 2.0)"
 _IDS = "(SELECT value FROM json_each(?))"
+# papers.sort_date, the newest-first key, in SQL: `published or (str(year) if year else "")`.
+_SORT_DATE = "CASE WHEN published <> '' THEN published WHEN year <> 0 THEN CAST(year AS TEXT) ELSE '' END"
 # Papers touching a set of nodes of one label (the ids as a JSON list, bound once per "?"):
 # Technique by USES, Evaluation by EVALUATES, Topic and Object by a finding ABOUT them or a list
 # section whose topic_key contains their id (the filters' topic rule).
@@ -237,6 +240,11 @@ def _fts_query(text: str) -> str | None:
     if not words:
         return None
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _sort_date(paper: Paper) -> str:
+    """The newest-first key of a paper: its published date, else its year, else "" (undated last)."""
+    return paper.published or (str(int(paper.year)) if paper.year else "")
 
 
 def _json(value: Any) -> str:
@@ -364,7 +372,7 @@ class EmbeddedStore(GraphStore):
             with self._write() as wconn:
                 if "sort_date" not in columns["papers"]:
                     wconn.execute("ALTER TABLE papers ADD COLUMN sort_date TEXT NOT NULL DEFAULT ''")
-                    wconn.execute("UPDATE papers SET sort_date = coalesce(published, CAST(year AS TEXT), '')")
+                    wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE}")
                 if "extraction_hash" not in columns["papers"]:
                     # NULL: the next ingest extracts those papers once more and records the hash.
                     wconn.execute("ALTER TABLE papers ADD COLUMN extraction_hash TEXT")
@@ -377,6 +385,18 @@ class EmbeddedStore(GraphStore):
         conn.execute(
             "CREATE INDEX IF NOT EXISTS papers_central ON papers(degree DESC, sort_date DESC, pk DESC)"
         )
+        # Everything the filters and filter_page's order read, without the (wide) paper rows: in
+        # date order, to walk newest first; by id, for the papers a technique, topic or section picks.
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS papers_browse ON papers(sort_date DESC, id DESC, year, sources)"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS papers_id_browse ON papers(id, year, sources, sort_date)")
+        # Older files kept a year 0 as "0" and (back-filled) an empty published as "": only rows with
+        # such a key can be off, and the index finds them without a scan.
+        stale = f"sort_date IN ('', '0') AND sort_date <> {_SORT_DATE}"
+        if conn.execute(f"SELECT 1 FROM papers WHERE {stale} LIMIT 1").fetchone() is not None:
+            with self._write() as wconn:
+                wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {stale}")
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""
@@ -524,7 +544,7 @@ class EmbeddedStore(GraphStore):
                 _json(list(p.categories)), p.url, p.pdf_url, _json(list(p.sources)),
                 p.item_type or "paper", None if vector is None else vector.tobytes(),
                 p.embedding_model, p.content_hash, first_seen, now, fp, degree, rev,
-                p.published or ("" if p.year is None else str(int(p.year))), p.extraction_hash,
+                _sort_date(p), p.extraction_hash,
             ))
         conn.executemany(
             "INSERT INTO papers (id, arxiv_id, doi, title, title_key, abstract, authors_json, "
@@ -825,6 +845,26 @@ class EmbeddedStore(GraphStore):
         with self._read() as conn:
             where, params = self._filter_sql(conn, filters)
             return {r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)}
+
+    def filter_page(
+        self, filters: SearchFilters, *, limit: int = 20, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of filtered ids newest first (published, else year, then id; undated last) and the total."""
+        check_page(limit, offset)
+        with self._read() as conn:
+            where, params = self._filter_sql(conn, filters)
+            total = conn.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
+            if limit == 0 or offset >= total:
+                return [], int(total)
+            n_papers = conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 1
+            # Many matches: walk the browse index newest first and stop at the page's end (the
+            # planner would rather fetch every match and sort); few: fetch them and sort.
+            hint = "INDEXED BY papers_browse" if total * 20 >= n_papers else ""
+            rows = conn.execute(
+                f"SELECT p.id FROM papers p {hint} WHERE {where} ORDER BY p.sort_date DESC, p.id DESC "
+                "LIMIT ? OFFSET ?", [*params, int(limit), int(offset)],
+            ).fetchall()
+        return [r[0] for r in rows], int(total)
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """BM25 over title, abstract and authors; every word is matched literally (OR-ed)."""

@@ -46,6 +46,7 @@ from kg.schema import TAXONOMY_LABELS, Label
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
 from kg.validation import (
     Prepared,
+    check_page,
     check_references,
     check_run_status,
     check_sort,
@@ -537,6 +538,14 @@ class Neo4jStore(GraphStore):
     def filter_ids(self, filters: SearchFilters) -> set[str]:
         """Ids of the papers passing the filters."""
         return {r["id"] for r in self._filtered(cypher.FILTER_IDS, filters)}
+
+    def filter_page(
+        self, filters: SearchFilters, *, limit: int = 20, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of filtered ids newest first (published, else year, then id; undated last) and the total."""
+        check_page(limit, offset)
+        r = self._filtered(cypher.FILTER_PAGE, filters, limit=int(limit), offset=int(offset))[0]
+        return list(r["page"]), int(r["total"])
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """Lucene full-text over title, abstract and authors; user words are escaped, OR-ed."""

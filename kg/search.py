@@ -272,15 +272,15 @@ def _browse_filtered(
         filters.topic_ids or filters.section_ids or filters.sources
         or filters.year_from is not None or filters.year_to is not None))
     if only_technique:
-        # The common case ("search within a technique"): the store pages it, no full load.
+        # The common case ("search within a technique"), as the technique page lists it: the id may
+        # also be an evaluation criterion (EVALUATES), and dates tie in insertion order there.
         page, total = store.papers_by_technique(
             filters.technique_ids[0], include_refinements=filters.include_refinements, sort="date",
             limit=limit, offset=offset)
     else:
-        ids = sorted(store.filter_ids(filters))
-        papers = store.get_papers(ids)
-        papers.sort(key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
-        page, total = papers[offset:offset + limit], len(papers)
+        # The store sorts and pages the ids; only the page's papers are loaded.
+        ids, total = store.filter_page(filters, limit=limit, offset=offset)
+        page = store.get_papers(ids)
     profiles = store.paper_profiles([p.id for p in page])
     results = []
     for paper in page:

@@ -123,6 +123,12 @@ class GraphStore(abc.ABC):
         """Ids of the papers that pass the filters."""
 
     @abc.abstractmethod
+    def filter_page(
+        self, filters: SearchFilters, *, limit: int = 20, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """A page of filtered ids newest first (published, else year, then id; undated last) and the total."""
+
+    @abc.abstractmethod
     def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embeddings of the given papers (papers without one are left out)."""
 

@@ -90,6 +90,12 @@ def check_sort(sort: str) -> None:
         raise ValueError(f"sort must be 'date' or 'centrality', not {sort!r}")
 
 
+def check_page(limit: int, offset: int) -> None:
+    """Raise ValueError unless a page's limit and offset are >= 0."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be >= 0, not {limit} and {offset}")
+
+
 def check_run_status(status: str) -> None:
     """Raise ValueError unless `status` is a known ingest-run status."""
     if status not in RUN_STATUSES:

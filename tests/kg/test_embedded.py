@@ -332,12 +332,15 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     store.close()
     conn = sqlite3.connect(path)  # make it look like a file from before those columns existed
     conn.executescript(
-        "DROP INDEX papers_sort; DROP INDEX papers_central; ALTER TABLE papers DROP COLUMN sort_date; "
+        "DROP INDEX papers_sort; DROP INDEX papers_central; DROP INDEX papers_browse; "
+        "DROP INDEX papers_id_browse; "
+        "ALTER TABLE papers DROP COLUMN sort_date; "
         "ALTER TABLE list_sections DROP COLUMN topic_key; ALTER TABLE papers DROP COLUMN extraction_hash;"
     )
     conn.close()
     again = EmbeddedStore(path)
     assert [p.id for p in again.papers_by_technique("probing")[0]] == ["old-2", "old-1"]
+    assert again.filter_page(SearchFilters(technique_ids=["probing"])) == (["old-2", "old-1"], 2)
     assert again.filter_ids(SearchFilters(topic_ids=["learning_dynamics"])) == {"old-1"}
     old = again.get_paper("old-1")
     assert old is not None and old.paper.extraction_hash is None
@@ -346,6 +349,30 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     assert again.upsert_papers([hashed]) == {"old-1": "updated"}
     new = again.get_paper("old-1")
     assert new is not None and new.paper.extraction_hash == "ab" * 32
+    again.close()
+
+
+def test_older_sort_keys_of_a_year_0_or_an_empty_date_are_repaired(tmp_path: Path) -> None:
+    """Files written before the browse order followed search's key kept a year 0 as "0" and
+    back-filled an empty published date as "": reopening fixes those rows, and only those."""
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.load_taxonomy(load_taxonomy().nodes)
+    year0, empty = bundle("b-year0", year=0), bundle("a-empty", year=2021)
+    empty.paper.published = ""
+    store.upsert_papers([year0, empty, bundle("c-undated", year=None), bundle("d-dated", year=2020)])
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript("UPDATE papers SET sort_date = '0' WHERE id = 'b-year0'; "
+                       "UPDATE papers SET sort_date = '' WHERE id = 'a-empty';")
+    conn.commit()
+    conn.close()
+    again = EmbeddedStore(path)
+    assert again.filter_page(SearchFilters(year_to=2030)) == (["a-empty", "d-dated", "b-year0"], 3)
+    assert again.filter_page(SearchFilters(sources=["arxiv"])) == (
+        ["a-empty", "d-dated", "c-undated", "b-year0"], 4)
+    keys = dict(sqlite3.connect(path).execute("SELECT id, sort_date FROM papers").fetchall())
+    assert keys == {"b-year0": "", "a-empty": "2021", "c-undated": "", "d-dated": "2020-01-15"}
     again.close()
 
 

@@ -243,6 +243,7 @@ class _RecordingTx:
             cypher.DELETE_PAPER: [{"deleted": 1}],
             cypher.PAPERS_BY_TECHNIQUE_DATE: [{"total": 0, "page": []}],
             cypher.PAPERS_BY_TECHNIQUE_CENTRALITY: [{"total": 0, "page": []}],
+            cypher.FILTER_PAGE: [{"total": 0, "page": []}],
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
             cypher.PAPER_COUNT: [{"n": 0}],
@@ -302,6 +303,7 @@ def _exercise(store: GraphStore) -> None:
     store.vector_search(vec, 5)
     store.vector_search(vec, 5, filters)
     store.filter_ids(filters)
+    store.filter_page(filters, limit=5, offset=10)
     store.get_embeddings(["p1"])
     store.related_candidates("p1")
     store.technique_document_frequency()

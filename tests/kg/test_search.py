@@ -126,6 +126,49 @@ def test_empty_query_with_a_technique_lists_its_papers_newest_first(
     assert [h.id for page in pages for h in page] == [h.id for h in whole.results]
 
 
+class _CountingStore:
+    """The seed store, noting how many papers each get_papers call loads."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+        self.loaded: list[int] = []
+
+    def get_papers(self, paper_ids: list[str]) -> Any:
+        """Load papers from the real store, noting how many were asked for."""
+        self.loaded.append(len(paper_ids))
+        return self.store.get_papers(paper_ids)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("filters", [
+    SearchFilters(year_from=2023, year_to=2023),
+    SearchFilters(year_from=2020, year_to=2022),  # papers with a year and no date among them
+    SearchFilters(sources=["records"]),
+    SearchFilters(section_ids=["findings-and-applications"]),
+    SearchFilters(technique_ids=["cma", "sae"]),
+    SearchFilters(technique_ids=["cma", "logit_lens"], include_refinements=False),
+    SearchFilters(technique_ids=["cma"], year_from=2023),
+    SearchFilters(technique_ids=["cma"], sources=["records"], year_to=2023),
+], ids=["year", "years", "source", "section", "two-techniques", "no-refinements", "technique-year",
+        "technique-source-year"])
+def test_empty_query_with_filters_lists_them_newest_first_a_page_at_a_time(
+        store: EmbeddedStore, filters: SearchFilters) -> None:
+    expected = sorted(store.get_papers(sorted(store.filter_ids(filters))),
+                      key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
+    assert len(expected) > 3, filters
+    counting = _CountingStore(store)
+    pages = [search(counting, "", filters=filters, limit=3, offset=o)  # type: ignore[arg-type]
+             for o in range(0, len(expected) + 3, 3)]
+    assert [h.id for page in pages for h in page.results] == [p.id for p in expected]
+    assert {page.total for page in pages} == {len(expected)}
+    assert pages[-1].results == []  # past the end
+    assert max(counting.loaded) <= 3  # only the page's papers are loaded, not every match
+    hit = pages[0].results[0]
+    assert hit.paper == expected[0] and hit.why["mode"] == "filter"
+
+
 def test_bad_arguments(store: EmbeddedStore, embedder: Any) -> None:
     with pytest.raises(ValueError, match="mode"):
         search(store, "x", mode="fuzzy", embedder=embedder)

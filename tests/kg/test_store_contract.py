@@ -173,6 +173,8 @@ def test_empty_store_returns_empty_everywhere(empty: GraphStore) -> None:
     assert empty.vector_search(q, 10) == []
     assert empty.vector_search(q, 10, SearchFilters(technique_ids=["cma"])) == []
     assert empty.filter_ids(SearchFilters(year_from=2000)) == set()
+    assert empty.filter_page(SearchFilters(year_from=2000)) == ([], 0)
+    assert empty.filter_page(SearchFilters(sources=["arxiv"]), limit=0, offset=5) == ([], 0)
     assert empty.get_embeddings(["2211.00593"]) == {}
     assert empty.related_candidates("2211.00593") == []
     assert empty.paper_profiles(["2211.00593"]) == {}
@@ -608,6 +610,13 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         (SearchFilters(sources=["records", "list"]), {"f1", "f2", "f4"}),
         (SearchFilters(sources=["arxiv"], year_from=2024), {"f3", "f5"}),
         (SearchFilters(technique_ids=["sae"], sources=["arxiv"]), set()),
+        (SearchFilters(technique_ids=["cma", "probing"], year_from=2024), {"f3"}),
+        (SearchFilters(technique_ids=["cma", "probing"], include_refinements=False), {"f3"}),
+        (SearchFilters(topic_ids=["superposition", "learning_dynamics"]), {"f2", "f3"}),
+        (SearchFilters(topic_ids=["learning_dynamics"], section_ids=["findings-and-applications"]), {"f2"}),
+        (SearchFilters(section_ids=["tools", "findings-and-applications"], sources=["list"]), {"f1", "f2"}),
+        (SearchFilters(technique_ids=["sae", "steering_vector"], topic_ids=["applications"],
+                       year_from=2024, year_to=2024, sources=["arxiv"]), {"f5"}),
         (SearchFilters(), {"f1", "f2", "f3", "f4", "f5", "f6"}),
     ],
 )
@@ -616,6 +625,105 @@ def test_filters(store: GraphStore, filters: SearchFilters, expected: set[str]) 
     assert store.filter_ids(filters) == expected
     assert {h.id for h in store.keyword_search("features", 10, filters)} == expected
     assert {h.id for h in store.vector_search(vecs[0], 10, filters)} == expected
+    page, total = store.filter_page(filters, limit=100)
+    assert total == len(expected)
+    assert page == [p.id for p in newest_first(store.get_papers(sorted(expected)))]
+
+
+def newest_first(papers: list[Paper]) -> list[Paper]:
+    """The order of an empty-query browse: published date, else the year, then id, all descending."""
+    return sorted(papers, key=lambda p: (p.published or (str(p.year) if p.year else ""), p.id), reverse=True)
+
+
+# (id, published, year): ties on the date, a year without a date, an empty date, a year 0, neither.
+_DATED = [
+    ("a1", "2024-03-01", 2024), ("a2", "2024-03-01", 2024), ("b", None, 2024), ("c", "", 2023),
+    ("d", "2023-12-31", 2023), ("e1", None, None), ("e2", None, None), ("a0", None, 0),
+    ("old", "1999-07-01", 1999), ("z", "2024-03-01", 2024),
+]
+# Newest first; "c" sorts by its year ("2023" < "2023-12-31"), the year 0 of "a0" counts as no date.
+_DATED_ORDER = ["z", "a2", "a1", "b", "d", "c", "old", "e2", "e1", "a0"]
+
+
+def _dated_corpus(store: GraphStore) -> None:
+    bundles = []
+    for i, (pid, published, year) in enumerate(_DATED):
+        b = bundle(pid, year=year, techniques=("probing",) if i % 2 else ("sae",),
+                   sources=("arxiv",) if i % 3 else ("list", "arxiv"))
+        b.paper.published = published  # as given: bundle() would fill in a date
+        bundles.append(b)
+    store.upsert_papers(bundles[5:])  # insertion order differs from the id order
+    store.upsert_papers(bundles[:5])
+
+
+def test_filter_page_orders_newest_first_with_ties_and_missing_dates(store: GraphStore) -> None:
+    _dated_corpus(store)
+    assert [p.id for p in newest_first(store.get_papers([d[0] for d in _DATED]))] == _DATED_ORDER
+    assert store.filter_page(SearchFilters(), limit=100) == (_DATED_ORDER, len(_DATED))
+    by_id = {pid: (year, i) for i, (pid, _, year) in enumerate(_DATED)}
+    for filters, keep in [
+        (SearchFilters(year_from=2023), lambda pid: (by_id[pid][0] or 0) >= 2023),
+        (SearchFilters(year_to=2023), lambda pid: by_id[pid][0] is not None and by_id[pid][0] <= 2023),
+        (SearchFilters(technique_ids=["probing"]), lambda pid: by_id[pid][1] % 2 == 1),
+        (SearchFilters(technique_ids=["sae", "probing"]), lambda pid: True),
+        (SearchFilters(sources=["list"]), lambda pid: by_id[pid][1] % 3 == 0),
+        (SearchFilters(sources=["list"], technique_ids=["sae"]),
+         lambda pid: by_id[pid][1] % 3 == 0 and by_id[pid][1] % 2 == 0),
+    ]:
+        expected = [pid for pid in _DATED_ORDER if keep(pid)]
+        assert expected, filters
+        assert store.filter_page(filters, limit=100) == (expected, len(expected)), filters
+
+
+def test_filter_page_pages(store: GraphStore) -> None:
+    _dated_corpus(store)
+    everything = SearchFilters(sources=["arxiv"])
+    n = len(_DATED_ORDER)
+    for limit in (1, 3, 4, n, n + 5):
+        pages = [store.filter_page(everything, limit=limit, offset=o) for o in range(0, n, limit)]
+        assert [pid for page, _ in pages for pid in page] == _DATED_ORDER, limit
+        assert {total for _, total in pages} == {n}
+    for offset in range(n + 3):
+        assert store.filter_page(everything, limit=2, offset=offset) == (_DATED_ORDER[offset:offset + 2], n)
+    assert store.filter_page(everything, limit=0) == ([], n)
+    assert store.filter_page(everything, limit=0, offset=3) == ([], n)
+    assert store.filter_page(everything, limit=5, offset=n) == ([], n)
+    assert store.filter_page(everything, limit=5, offset=10**6) == ([], n)
+    assert store.filter_page(SearchFilters(year_from=3000), limit=5) == ([], 0)
+    for limit, offset in ((-1, 0), (5, -1)):
+        with pytest.raises(ValueError, match="limit and offset"):
+            store.filter_page(everything, limit=limit, offset=offset)
+    # Defaults: the first 20.
+    assert store.filter_page(everything) == (_DATED_ORDER, n)
+
+
+def test_filter_page_orders_rare_and_common_matches_alike(store: GraphStore) -> None:
+    """A filter matching a few papers of many and one matching most give the same order (a
+    store may pick another plan for each)."""
+    _dated_corpus(store)
+    store.upsert_papers([bundle(f"fill-{i:03d}", year=2010 + i % 5, techniques=("knockout",),
+                                published=f"{2010 + i % 5}-0{1 + i % 9}-01") for i in range(150)])
+    everything, _ = store.filter_page(SearchFilters(sources=["arxiv"]), limit=1000)
+    assert len(everything) == 160
+    assert everything == [p.id for p in newest_first(store.get_papers(everything))]
+    for filters in (SearchFilters(technique_ids=["probing"]), SearchFilters(year_from=2024),
+                    SearchFilters(technique_ids=["sae"], sources=["list"]),
+                    SearchFilters(technique_ids=["knockout", "probing"]), SearchFilters(year_to=2023)):
+        expected = [pid for pid in everything if pid in store.filter_ids(filters)]
+        assert store.filter_page(filters, limit=1000) == (expected, len(expected)), filters
+        assert store.filter_page(filters, limit=2, offset=1) == (expected[1:3], len(expected)), filters
+
+
+def test_filter_page_follows_writes_and_deletes(store: GraphStore) -> None:
+    _dated_corpus(store)
+    store.delete_paper("z")
+    store.upsert_papers([bundle("new", year=2025, published="2025-01-01", techniques=("probing",))])
+    expected = ["new", *[pid for pid in _DATED_ORDER if pid != "z"]]
+    assert store.filter_page(SearchFilters(sources=["arxiv"]), limit=100) == (expected, len(expected))
+    moved = bundle("e1", year=2030, published="2030-06-01")  # an undated paper gets a date
+    store.upsert_papers([moved])
+    page, total = store.filter_page(SearchFilters(year_from=2000), limit=2)
+    assert (page, total) == (["e1", "new"], 7)
 
 
 def test_unicode_and_very_long_abstracts(store: GraphStore) -> None:
