@@ -79,14 +79,15 @@ def _match_by_label(labels: tuple[str, ...], var: str = "n") -> str:
 
 def _filters(var: str) -> str:
     """WHERE conditions of SearchFilters on Paper `var`: AND across kinds, OR within one kind;
-    empty lists and null bounds match everything. $technique_ids / $topic_ids arrive expanded
-    with their refinements when the filters ask for it (see EXPAND_REFINEMENTS)."""
+    empty lists and null bounds match everything; technique ids may name evaluation criteria.
+    $technique_ids / $topic_ids arrive expanded with their refinements when the filters ask for
+    it (see EXPAND_REFINEMENTS)."""
     return (
         f"($year_from IS NULL OR {var}.year >= $year_from)"
         f" AND ($year_to IS NULL OR {var}.year <= $year_to)"
         f" AND (size($sources) = 0 OR any(src IN {var}.sources WHERE src IN $sources))"
         f" AND (size($technique_ids) = 0 OR EXISTS {{"
-        f" MATCH ({var})-[:{Rel.USES}]->(t:{Label.TECHNIQUE}) WHERE t.id IN $technique_ids }})"
+        f" MATCH ({var})-[:{Rel.USES}|{Rel.EVALUATES}]->(t) WHERE t.id IN $technique_ids }})"
         f" AND (size($topic_ids) = 0 OR EXISTS {{"
         f" MATCH ({var}){_FINDING_ABOUT}(x) WHERE x.id IN $topic_ids }}"
         f" OR EXISTS {{ MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"

@@ -817,9 +817,13 @@ class EmbeddedStore(GraphStore):
             return "1", []
         clauses: list[str] = []
         params: list[Any] = []
-        for ids, label in ((filters.technique_ids, Label.TECHNIQUE), (filters.topic_ids, Label.TOPIC)):
+        # The technique filter takes evaluation criteria too (faithfulness, ...), as the API says.
+        techniques_or_criteria = (
+            f"{_PAPERS_TOUCHING[Label.TECHNIQUE]} UNION {_PAPERS_TOUCHING[Label.EVALUATION]}"
+        )
+        for ids, sub in ((filters.technique_ids, techniques_or_criteria),
+                         (filters.topic_ids, _PAPERS_TOUCHING[Label.TOPIC])):
             if ids:
-                sub = _PAPERS_TOUCHING[label]
                 clauses.append(f"p.id IN ({sub})")
                 params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
         if filters.section_ids:
@@ -913,9 +917,12 @@ class EmbeddedStore(GraphStore):
             )
             while batch := cursor.fetchmany(8192):
                 mirror.put_many(batch)
+            # Evaluation criteria too: the technique filter takes their ids (see _filter_sql).
             mirror.set_techniques(conn.execute(
                 "SELECT u.paper_id, u.technique_id FROM papers p JOIN uses u ON u.paper_id = p.id "
-                "WHERE p.rev > ? AND p.rev <= ?", (since, rev),
+                "WHERE p.rev > ? AND p.rev <= ? UNION ALL "
+                "SELECT e.paper_id, e.evaluation_id FROM papers p JOIN evaluates e ON e.paper_id = p.id "
+                "WHERE p.rev > ? AND p.rev <= ?", (since, rev, since, rev),
             ).fetchall())
             mirror.rev = rev
 

@@ -110,7 +110,7 @@ class EmbeddingMatrix:
         self.source_bits[slots] = [bits_of_json[r[4]] for r in fresh]
 
     def set_techniques(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Mark (paper id, technique id) USES pairs on rows already put (their rows start cleared)."""
+        """Mark (paper id, technique or criterion id) USES / EVALUATES pairs on rows already put."""
         rows, cols = [], []
         for pid, tid in pairs:
             idx = self.pos.get(pid)

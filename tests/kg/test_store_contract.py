@@ -573,13 +573,13 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         bundle("f1", "Features paper", abstract="features", techniques=("sae",), year=2022,
                sources=("list",), rows=(sec_features,), vector=vecs[0]),
         bundle("f2", "Dynamics paper", abstract="features", techniques=("activation_patching",), year=2023,
-               sources=("list", "arxiv"), rows=(sec_dyn,), vector=vecs[1]),
+               sources=("list", "arxiv"), rows=(sec_dyn,), vector=vecs[1], evaluations=("faithfulness",)),
         bundle("f3", "Superposition paper", abstract="features", techniques=("probing",), year=2024,
                sources=("arxiv",), vector=vecs[2], findings=(
                    Finding("f3#1", "Superposition exists.",
                            about=[FindingAbout(Label.TOPIC, "superposition")]),)),
         bundle("f4", "Tool paper", abstract="features", year=2020, sources=("records",),
-               rows=(sec_tools,), vector=vecs[3]),
+               rows=(sec_tools,), vector=vecs[3], evaluations=("automated_explanation_score",)),
         bundle("f5", "Steering paper", abstract="features", techniques=("steering_vector",), year=2024,
                sources=("arxiv",), vector=vecs[4], findings=(
                    Finding("f5#1", "Steering works.",
@@ -595,6 +595,11 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         (SearchFilters(technique_ids=["cma"]), {"f2"}),
         (SearchFilters(technique_ids=["cma"], include_refinements=False), set()),
         (SearchFilters(technique_ids=["sae", "probing"]), {"f1", "f3"}),
+        # The technique filter takes evaluation criteria too, with their refinements.
+        (SearchFilters(technique_ids=["faithfulness"]), {"f2", "f4"}),
+        (SearchFilters(technique_ids=["faithfulness"], include_refinements=False), {"f2"}),
+        (SearchFilters(technique_ids=["faithfulness", "sae"]), {"f1", "f2", "f4"}),
+        (SearchFilters(technique_ids=["faithfulness"], year_from=2021), {"f2"}),
         (SearchFilters(topic_ids=["superposition"]), {"f3"}),
         (SearchFilters(topic_ids=["learning_dynamics"]), {"f2"}),  # via the list section
         (SearchFilters(topic_ids=["applications"]), {"f5"}),  # via a refining topic
