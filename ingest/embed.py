@@ -98,9 +98,9 @@ class Embedder:
         _offline_env()
         import torch  # lazy: heavy import
 
-        if threads is not None:
-            # Web workers use 1 thread: 2 threads on a busy 2-core box make p95 latency ~10x worse.
-            torch.set_num_threads(max(1, int(threads)))
+        self._torch = torch
+        # Web workers use 1 thread: 2 threads on a busy 2-core box make p95 latency ~10x worse.
+        self.threads = None if threads is None else max(1, int(threads))
         from sentence_transformers import SentenceTransformer  # lazy: ~4 s import
 
         try:  # the weight-loading progress bar is noise in CLI output and logs
@@ -124,6 +124,10 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         # One encode at a time per model: torch modules are not re-entrant across threads.
         with self._lock:
+            # The setting belongs to the calling thread: a model loaded in a background thread
+            # (api.wsgi) would otherwise run a gunicorn worker's requests on every core.
+            if self.threads is not None and self._torch.get_num_threads() != self.threads:
+                self._torch.set_num_threads(self.threads)
             vectors = self._model.encode(
                 texts, batch_size=batch_size, show_progress_bar=progress,
                 normalize_embeddings=True, convert_to_numpy=True,

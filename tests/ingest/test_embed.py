@@ -116,14 +116,14 @@ def test_model_directory_from_environment_is_loaded_by_path(
         (local / item.name).symlink_to(item, target_is_directory=item.is_dir())
     monkeypatch.setenv("PAPERKG_EMBEDDING_MODEL", str(local))
     before = torch.get_num_threads()
-    try:
-        other = Embedder(threads=1)
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(before)
+    other = Embedder(threads=1)
     assert other.model_name == "my-minilm"  # the directory's name: a different cache namespace
     text = "attention heads that copy tokens"
-    np.testing.assert_allclose(other.encode_query(text), embedder.encode_query(text), atol=1e-5)
+    try:
+        np.testing.assert_allclose(other.encode_query(text), embedder.encode_query(text), atol=1e-5)
+        assert torch.get_num_threads() == 1  # set where the model encodes
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_packaged_directory_named_by_path_keeps_the_packaged_name(
@@ -193,3 +193,26 @@ def test_hash_embedder_plumbing_contract() -> None:
     assert float(a @ b) > float(a @ c)
     np.testing.assert_array_equal(hashed.encode_query("same text"), HashEmbedder().encode_query("same text"))
     assert hashed.encode([]).shape == (0, 384)
+
+
+def test_the_thread_setting_follows_the_calling_thread() -> None:
+    """A web worker's model is loaded in a background thread (api.wsgi) but serves requests on the
+    worker's main thread: the one-thread setting must hold where encode runs, not only where the
+    model was loaded."""
+    import threading
+
+    import torch
+
+    before = torch.get_num_threads()
+    if before < 2:
+        pytest.skip("this machine runs torch on one thread already: nothing to observe")
+    loaded: list[Embedder] = []
+    loader = threading.Thread(target=lambda: loaded.append(Embedder(threads=1)))
+    loader.start()
+    loader.join(180)
+    try:
+        assert torch.get_num_threads() == before  # loading elsewhere left this thread alone
+        loaded[0].encode_query("induction heads")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
