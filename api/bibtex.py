@@ -45,9 +45,9 @@ def citation_key(paper: Paper) -> str:
     return key or _ascii_word(paper.id).lower() or "paper"
 
 
-# Venue strings are free text ("ICLR 2023", "NeurIPS 2023 (oral)", "ACL 2024 (Findings) per list
-# 'ACL'24'"): a leading conference or journal name with its year decides the entry type, and
-# anything else stays a @misc with the venue as a note.
+# Venue strings are free text ("ICLR 2023", "NeurIPS 2023 (oral)", the list's "ACL'24"): a leading
+# conference or journal name with its year decides the entry type, and anything else stays a
+# @misc with the venue as a note.
 _CONFERENCES = ("ICLR", "ICML", "NeurIPS", "ACL", "EMNLP", "NAACL", "EACL", "AACL", "COLING",
                 "AAAI", "IJCAI", "CoNLL", "BlackboxNLP", "COLM")
 _JOURNALS = {
@@ -55,8 +55,9 @@ _JOURNALS = {
     "JMLR": "Journal of Machine Learning Research",
     "TACL": "Transactions of the Association for Computational Linguistics",
 }
+# "ICLR 2023", or the list's tag form "ICLR'23".
 _VENUE_RE = re.compile(
-    r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + r")\s+((?:19|20)\d\d)\b"
+    r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + r")(?:\s+((?:19|20)\d\d)|'(\d\d))\b"
 )
 
 
@@ -65,7 +66,8 @@ def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
     match = _VENUE_RE.match(venue or "")
     if match is None:
         return "misc", [("note", escape(venue))] if venue else []
-    findings, name, year = match.groups()
+    findings, name, year, short_year = match.groups()
+    year = year or f"20{short_year}"
     if name in _JOURNALS:
         return "article", [("journal", _JOURNALS[name])]
     return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year}")]

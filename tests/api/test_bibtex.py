@@ -13,6 +13,8 @@ from kg.entities import Paper
     ("NeurIPS 2023 (oral)", "@inproceedings{", "booktitle = {NeurIPS 2023}"),
     ("Findings of ACL 2024 (unconfirmed)", "@inproceedings{", "booktitle = {Findings of ACL 2024}"),
     ("TMLR 2024", "@article{", "journal = {Transactions on Machine Learning Research}"),
+    ("ICLR'24", "@inproceedings{", "booktitle = {ICLR 2024}"),  # the list's venue tag
+    ("TMLR'23", "@article{", "journal = {Transactions on Machine Learning Research}"),
     ("Transformer Circuits Thread (Anthropic)", "@misc{", "note = {Transformer Circuits Thread (Anthropic)}"),
     ("ACLU 2020", "@misc{", "note = {ACLU 2020}"),  # a name that merely starts like a venue
     ("ICLR", "@misc{", "note = {ICLR}"),  # no year: not enough to call it proceedings
