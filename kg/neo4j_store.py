@@ -263,14 +263,20 @@ class Neo4jStore(GraphStore):
             if failed:
                 raise StoreError(f"Neo4j at {self.where}: index {', '.join(failed)} FAILED "
                                  "(see SHOW INDEXES; drop it and run `paperkg init` again)")
-            pending = [n for n in INDEX_NAMES if states.get(n, ("MISSING", 0))[0] != "ONLINE"]
+            # Each CREATE ... IF NOT EXISTS has just run, so a name still absent means the server
+            # already had an equivalent index or constraint under another name: waiting won't help.
+            missing = [n for n in INDEX_NAMES if n not in states]
+            if missing:
+                raise StoreError(
+                    f"Neo4j at {self.where}: index {', '.join(missing)} was not created, so an "
+                    "equivalent index or constraint exists under another name (see SHOW INDEXES and "
+                    "SHOW CONSTRAINTS); drop it and run `paperkg init` again"
+                )
+            pending = [n for n in INDEX_NAMES if states[n][0] != "ONLINE"]
             if not pending:
                 return
             if time.monotonic() > deadline:
-                detail = ", ".join(
-                    f"{n} ({states.get(n, ('MISSING', 0))[0]}, {states.get(n, ('', 0))[1] or 0:.0f}%)"
-                    for n in pending
-                )
+                detail = ", ".join(f"{n} ({states[n][0]}, {states[n][1] or 0:.0f}%)" for n in pending)
                 raise StoreError(
                     f"Neo4j at {self.where}: indexes not ONLINE after {self._index_timeout:.0f} s: {detail}"
                 )

@@ -552,7 +552,7 @@ def test_bad_bundles_are_rejected_before_any_statement(
 # -- init_schema waits for the indexes --------------------------------------------------------
 
 def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: float,
-                  version: str = "5.26.0") -> tuple[Neo4jStore, list[str]]:
+                  version: str = "5.26.0", absent: str | None = None) -> tuple[Neo4jStore, list[str]]:
     """A store whose DDL is accepted, whose server is `version` and whose SHOW INDEXES answers
     with `states` in turn."""
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j", index_timeout=timeout)
@@ -567,6 +567,7 @@ def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: f
         state = next(answers, states[-1])
         rows = [{"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES]
         rows[-1] = {"name": INDEX_NAMES[-1], "state": state, "populationPercent": 42.0}
+        rows = [r for r in rows if r["name"] != absent]
         return [*rows, {"name": "someone_elses_index", "state": "FAILED", "populationPercent": 0.0}]
 
     monkeypatch.setattr(store, "_read", show)
@@ -613,3 +614,26 @@ def test_init_schema_refuses_a_server_older_than_its_cypher_needs(
         with pytest.raises(StoreError, match=rf"is version {version}; paperkg needs 5\.23 or newer"):
             store.init_schema()
         assert ddl == []
+
+
+def test_init_schema_names_an_index_an_equivalent_one_kept_from_being_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IF NOT EXISTS is a no-op when an equivalent index exists under another name: say so at once
+    instead of waiting out the index timeout."""
+    import threading
+
+    import kg.neo4j_store as neo4j_store_module
+
+    store, ddl = _schema_store(monkeypatch, ["ONLINE"], timeout=300.0, absent="paper_id_unique")
+    this_thread, real_sleep = threading.get_ident(), neo4j_store_module.time.sleep
+
+    def no_waiting(seconds: float) -> None:
+        if threading.get_ident() == this_thread:  # other threads of the test process sleep as usual
+            raise AssertionError(f"init_schema waited ({seconds} s) for an index that cannot appear")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(neo4j_store_module.time, "sleep", no_waiting)
+    with pytest.raises(StoreError, match=r"index paper_id_unique was not created.*under another name"):
+        store.init_schema()
+    assert len(ddl) == len(cypher.SCHEMA_STATEMENTS)
