@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -192,10 +192,23 @@ def search(
         lists["keyword"] = keyword_future.result()
     if mode in ("semantic", "hybrid"):
         lists = {"semantic": semantic, **lists}
+    query_techniques = labels.techniques_in_text(query)
+    if mode == "hybrid" and query_techniques and query_vector is not None:
+        # "activation patching" asks for papers that use it: a third list, the nearest papers
+        # among those using a named technique (or a refinement). They rank first, above papers
+        # that only share its words ("activation") or its neighbourhood in embedding space.
+        named = _using_named_techniques(filters, query_techniques, labels)
+        if named is not None:
+            lists["technique"] = store.vector_search(query_vector, window, named)
     if mode == "keyword":
         lists["keyword"] = store.keyword_search(query, window, filters)
 
     fused = rrf_fuse(lists)
+    if "technique" in lists:
+        # Papers using the named technique first (the question was which papers use it), each
+        # part in fused order.
+        using = {h.id for h in lists["technique"]}
+        fused.sort(key=lambda item: item[0] not in using)
     page = fused[offset:offset + limit]
     semantic_scores = {h.id: h.score for h in lists.get("semantic", [])}
     keyword_scores = {h.id: h.score for h in lists.get("keyword", [])}
@@ -206,7 +219,6 @@ def search(
     if filters is not None:
         for tid in filters.technique_ids:
             filter_techniques |= labels.descendants(tid) if filters.include_refinements else {tid}
-    query_techniques = labels.techniques_in_text(query)
     wanted = filter_techniques | {d for t in query_techniques for d in labels.descendants(t)}
 
     use_embedding = sentence_mode == "embedding" or (sentence_mode == "auto" and embedder is not None)
@@ -262,6 +274,18 @@ def search(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
+
+
+def _using_named_techniques(
+    filters: SearchFilters | None, named: set[str], labels: Labels
+) -> SearchFilters | None:
+    """The user's filters narrowed to papers using a technique the query names (refinements
+    included); None when the user already filters by technique (that filter decides)."""
+    if filters is not None and filters.technique_ids:
+        return None
+    family = sorted({d for t in named for d in labels.descendants(t)})
+    base = filters if filters is not None else SearchFilters()
+    return replace(base, technique_ids=family, include_refinements=True)
 
 
 def _browse_filtered(

@@ -25,6 +25,10 @@ QUERIES: dict[str, dict[str, int]] = {
     "mechanisms of chain-of-thought reasoning": {"2402.18312": 2, "2406.12288": 2, "2402.11917": 1},
     "language models explaining neurons automatically": {"lm-explain-neurons": 2},
     "attention head that suppresses copying": {"2310.04625": 2},
+    # "Which papers use technique X": the papers the list labels with it or whose abstract says
+    # they apply it are grade 2; a paper using a close relative is grade 1.
+    "activation patching": {"2202.05262": 2, "2304.14997": 2, "2307.09458": 2, "2211.00593": 1},
+    "papers that use probing": {"2305.01610": 2, "2303.08112": 1},
 }
 
 # The papers each test query must rank in the top 5 (hybrid): every grade-2 paper.

@@ -187,3 +187,23 @@ def test_sentences_do_not_end_at_abbreviations() -> None:
         "See Fig. 3!",
         "Done.",
     ]
+
+
+def test_a_named_technique_puts_the_papers_using_it_first(store: EmbeddedStore, embedder: Any) -> None:
+    """Hybrid search for "activation patching" ranks the papers using it (or a refinement) above
+    those that only share its words or meaning, and says so in each hit's ranks."""
+    users = store.filter_ids(SearchFilters(technique_ids=["activation_patching"]))
+    assert len(users) >= 3
+    page = search(store, "activation patching", mode="hybrid", embedder=embedder, limit=10)
+    ids = [h.id for h in page.results]
+    assert set(ids[:len(users)]) == users
+    assert all("technique" in h.why["ranks"] for h in page.results[:len(users)])
+    assert not any("technique" in h.why["ranks"] for h in page.results[len(users):])
+    # A technique filter of the user's own decides instead: no third list.
+    filtered = search(store, "activation patching", mode="hybrid", embedder=embedder, limit=10,
+                      filters=SearchFilters(technique_ids=["sae"]))
+    assert not any("technique" in h.why["ranks"] for h in filtered.results)
+    # Semantic and keyword modes stay pure.
+    for mode in ("semantic", "keyword"):
+        pure = search(store, "activation patching", mode=mode, embedder=embedder, limit=10)
+        assert not any("technique" in h.why["ranks"] for h in pure.results)
