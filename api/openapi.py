@@ -75,7 +75,8 @@ SCHEMAS: dict[str, Any] = {
                                "matched": {"type": "boolean"}}}},
             "why": {
                 "type": "object",
-                "description": "score parts (semantic cosine, keyword score, ranks per list, rrf), "
+                "description": "score parts (semantic cosine, keyword score, ranks per list: semantic, "
+                               "keyword and, when the query names a technique, technique; rrf), "
                                "matched techniques and the best-matching abstract sentence",
                 "properties": {
                     "mode": {"type": "string"}, "semantic": _nullable("number"),
