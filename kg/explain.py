@@ -81,6 +81,7 @@ class Labels:
         self.nodes = {n.id: n for n in nodes}
         self._phrases: dict[str, dict[str, set[str]]] = {}
         self._phrase_re: dict[str, re.Pattern[str] | None] = {}
+        self._family: dict[str, str] = {}  # related() asks for the same few ids per candidate
 
     def name(self, node_id: str) -> str:
         """Display name of a node (its id when unknown)."""
@@ -98,6 +99,9 @@ class Labels:
 
     def family(self, node_id: str) -> str:
         """The node's top ancestor of the same label (CMA for ACDC, Knockout for mean ablation)."""
+        cached = self._family.get(node_id)
+        if cached is not None:
+            return cached
         node = self.nodes.get(node_id)
         seen = {node_id}
         while node is not None and node.parent in self.nodes and node.parent not in seen:
@@ -106,7 +110,8 @@ class Labels:
                 break
             seen.add(parent.id)
             node = parent
-        return node.id if node is not None else node_id
+        root = self._family[node_id] = node.id if node is not None else node_id
+        return root
 
     def descendants(self, node_id: str) -> set[str]:
         """The node and every node refining it (same label), transitively."""
