@@ -76,14 +76,16 @@ SCHEMAS: dict[str, Any] = {
             "why": {
                 "type": "object",
                 "description": "score parts (semantic cosine, keyword score, ranks per list: semantic, "
-                               "keyword and, when the query names a technique, technique; rrf), "
-                               "matched techniques and the best-matching abstract sentence",
+                               "keyword and, when the query names a technique or criterion, technique; rrf), "
+                               "matched techniques and criteria, and the best-matching abstract sentence",
                 "properties": {
                     "mode": {"type": "string"}, "semantic": _nullable("number"),
                     "keyword": _nullable("number"), "rrf": _nullable("number"),
                     "ranks": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "matched_techniques": {"type": "array", "items": {"type": "string"}},
                     "matched_technique_labels": {"type": "array", "items": {"type": "string"}},
+                    "matched_evaluations": {"type": "array", "items": {"type": "string"}},
+                    "matched_evaluation_labels": {"type": "array", "items": {"type": "string"}},
                     "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
                     "best_sentence_by": _nullable("string"),
                 },

@@ -309,8 +309,10 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         sentence = hit.why.get("best_sentence") if q else None
         snippet = highlight(sentence or shorten(hit.paper.abstract), q) if q else shorten(hit.paper.abstract)
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
-        matched = set(hit.why.get("matched_techniques") or []) | set(filters.technique_ids)
-        row = card(hit.paper, labels, technique_ids=hit.techniques, snippet=snippet,
+        # Criteria the query or filter named are shown as chips too: they are why the paper is here.
+        criteria = hit.why.get("matched_evaluations") or []
+        matched = set(hit.why.get("matched_techniques") or []) | set(criteria) | set(filters.technique_ids)
+        row = card(hit.paper, labels, technique_ids=hit.techniques + criteria, snippet=snippet,
                    score=hit.score if q else None, matched=matched)
         if q:
             row["why"] = {"mode": mode, "cosine": hit.why.get("semantic"), "keyword": hit.why.get("keyword"),

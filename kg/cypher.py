@@ -466,6 +466,7 @@ TECHNIQUE_DOCUMENT_FREQUENCY = (
 PAPER_PROFILES = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
     f"RETURN p.id AS id, [(p)-[:{Rel.USES}]->(x:{Label.TECHNIQUE}) | x.id] "
+    f"+ [(p)-[:{Rel.EVALUATES}]->(x:{Label.EVALUATION}) | x.id] "
     f"+ [(p){_FINDING_ABOUT}(x) | x.id] + [(p)-[:{Rel.STUDIES}]->(x:{Label.MODEL}) | x.id] AS ids"
 )
 

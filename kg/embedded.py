@@ -1068,7 +1068,7 @@ class EmbeddedStore(GraphStore):
         return {r[0]: int(r[1]) for r in rows}
 
     def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
-        """For each paper, the technique, topic, object, component and model ids it touches."""
+        """For each paper, the technique, evaluation, topic, object, component and model ids it touches."""
         ids = list(dict.fromkeys(paper_ids))
         if not ids:
             return {}
@@ -1081,11 +1081,13 @@ class EmbeddedStore(GraphStore):
                 out[pid] = set()
             for pid, node in conn.execute(
                 "SELECT paper_id, technique_id FROM uses WHERE paper_id IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT paper_id, evaluation_id FROM evaluates "
+                "WHERE paper_id IN (SELECT value FROM json_each(?)) "
                 "UNION SELECT paper_id, model_id FROM studies "
                 "WHERE paper_id IN (SELECT value FROM json_each(?)) "
                 "UNION SELECT f.paper_id, a.node_id FROM findings f JOIN finding_about a "
                 "ON a.finding_id = f.id WHERE f.paper_id IN (SELECT value FROM json_each(?))",
-                (ids_json, ids_json, ids_json),
+                (ids_json, ids_json, ids_json, ids_json),
             ):
                 out[pid].add(node)
         return out

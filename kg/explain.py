@@ -134,6 +134,19 @@ class Labels:
 
     def techniques_in_text(self, text: str, label: str = "Technique") -> set[str]:
         """Ids of nodes of `label` whose name or unambiguous alias occurs in the text as words."""
+        return {i for ids in self.phrases_in_text(text, label).values() for i in ids}
+
+    def criteria_in_query(self, text: str) -> dict[str, set[str]]:
+        """Evaluation criteria a query names, by matched phrase: the name or a multi-word alias.
+
+        One-word aliases such as "faithful" also describe other things ("faithful chain-of-thought")
+        and do not count here.
+        """
+        return {phrase: ids for phrase, ids in self.phrases_in_text(text, "Evaluation").items()
+                if " " in phrase or any(phrase == self.name(i).casefold() for i in ids)}
+
+    def phrases_in_text(self, text: str, label: str) -> dict[str, set[str]]:
+        """Names and unambiguous aliases of `label` nodes that occur in the text as words, with their ids."""
         if label not in self._phrase_re:
             # One alternation per label, longest phrase first, compiled once per Labels object.
             phrases: dict[str, set[str]] = {}
@@ -148,12 +161,9 @@ class Labels:
             self._phrases[label] = phrases
             ordered = sorted(phrases, key=lambda s: (-len(s), s))
             self._phrase_re[label] = re.compile(
-                r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")s?(?!\w)"
+                r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")(?:e?s)?(?!\w)"
             ) if ordered else None
         pattern = self._phrase_re[label]
         if pattern is None or not text:
-            return set()
-        found: set[str] = set()
-        for match in pattern.finditer(text.casefold()):
-            found |= self._phrases[label][match.group(1)]
-        return found
+            return {}
+        return {m.group(1): self._phrases[label][m.group(1)] for m in pattern.finditer(text.casefold())}

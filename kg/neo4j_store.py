@@ -614,7 +614,7 @@ class Neo4jStore(GraphStore):
         return {r["id"]: int(r["n"]) for r in self._read(cypher.TECHNIQUE_DOCUMENT_FREQUENCY)}
 
     def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
-        """For each paper, the technique, topic, object, component and model ids it touches."""
+        """For each paper, the technique, evaluation, topic, object, component and model ids it touches."""
         ids = list(dict.fromkeys(paper_ids))
         if not ids:
             return {}

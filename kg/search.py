@@ -192,11 +192,12 @@ def search(
         lists["keyword"] = keyword_future.result()
     if mode in ("semantic", "hybrid"):
         lists = {"semantic": semantic, **lists}
-    query_techniques = labels.techniques_in_text(query)
+    named_phrases = {**labels.phrases_in_text(query, Label.TECHNIQUE), **labels.criteria_in_query(query)}
+    query_techniques = {i for ids in named_phrases.values() for i in ids}
     if mode == "hybrid" and query_techniques and query_vector is not None:
-        # "activation patching" asks for papers that use it: a third list, the nearest papers
-        # among those using a named technique (or a refinement). They rank first, above papers
-        # that only share its words ("activation") or its neighbourhood in embedding space.
+        # "activation patching" asks for papers that use it, "faithfulness of circuits" for papers
+        # evaluating it: a third list, the nearest papers among those using (or evaluating) a named
+        # node or a refinement.
         named = _using_named_techniques(filters, query_techniques, labels)
         if named is not None:
             lists["technique"] = store.vector_search(query_vector, window, named)
@@ -204,9 +205,11 @@ def search(
         lists["keyword"] = store.keyword_search(query, window, filters)
 
     fused = rrf_fuse(lists)
-    if "technique" in lists:
-        # Papers using the named technique first (the question was which papers use it), each
-        # part in fused order.
+    if "technique" in lists and _asks_only_for(query, named_phrases):
+        # The query is the name and nothing else ("papers that use probing"): the question is which
+        # papers use it, so those come first, above papers that only share its words ("activation")
+        # or its neighbourhood in embedding space; each part in fused order. With other content
+        # words the third list only joins the fusion.
         using = {h.id for h in lists["technique"]}
         fused.sort(key=lambda item: item[0] not in using)
     page = fused[offset:offset + limit]
@@ -246,6 +249,8 @@ def search(
         techniques = labels.of_label(profiles.get(paper_id, set()), Label.TECHNIQUE)
         matched = [t for t in techniques if t in wanted]
         techniques = matched + [t for t in techniques if t not in wanted]
+        matched_evaluations = [e for e in labels.of_label(profiles.get(paper_id, set()), Label.EVALUATION)
+                               if e in wanted]
         if use_embedding and query_vector is not None:
             sentence, sentence_score = best_sentence_by_cosine(
                 query_vector, sentences[paper_id], sentence_vectors.get(paper_id, np.zeros((0, 0)))
@@ -262,6 +267,8 @@ def search(
             "rrf": _round(score) if mode == "hybrid" else None,
             "matched_techniques": matched,
             "matched_technique_labels": [labels.name(t) for t in matched],
+            "matched_evaluations": matched_evaluations,
+            "matched_evaluation_labels": [labels.name(e) for e in matched_evaluations],
             "best_sentence": sentence,
             "best_sentence_score": _round(sentence_score),
             "best_sentence_by": sentence_by,
@@ -274,6 +281,19 @@ def search(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
+
+
+# Words that only frame a request for a technique ("papers that use probing").
+_REQUEST_WORDS = frozenset(query_terms(
+    "paper papers use uses using used apply applies applying applied method methods technique "
+    "techniques work works study studies approach approaches evaluate evaluates evaluating "
+    "evaluation evaluations measure measures measuring about"))
+
+
+def _asks_only_for(query: str, named_phrases: dict[str, set[str]]) -> bool:
+    """Whether the query's content words are the named phrases' and request words, nothing else."""
+    named_words = query_terms(" ".join(named_phrases))
+    return not (query_terms(query) - named_words - _REQUEST_WORDS)
 
 
 def _using_named_techniques(
@@ -310,7 +330,8 @@ def _browse_filtered(
     for paper in page:
         techniques = labels.of_label(profiles.get(paper.id, set()), Label.TECHNIQUE)
         why = {"mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
-               "matched_techniques": [], "matched_technique_labels": [], "best_sentence": None,
+               "matched_techniques": [], "matched_technique_labels": [], "matched_evaluations": [],
+               "matched_evaluation_labels": [], "best_sentence": None,
                "best_sentence_score": None, "best_sentence_by": None}
         results.append(SearchHit(paper.id, paper.title, 0.0, paper, techniques, why))
     return SearchPage(results=results, total=total)

@@ -142,7 +142,7 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def paper_profiles(self, paper_ids: Sequence[str]) -> dict[str, set[str]]:
-        """For each paper, the set of technique, topic, component and model ids it touches."""
+        """For each paper, the technique, evaluation, topic, object, component and model ids it touches."""
 
     @abc.abstractmethod
     def technique_counts(self) -> list[TechniqueCount]:

@@ -613,3 +613,14 @@ def test_search_form_filters_by_an_evaluation_criterion(client: FlaskClient, sto
         criteria = {e.evaluation_id for e in detail.evaluations} if detail else set()
         assert criteria & {"faithfulness", "automated_explanation_score"}  # or its refinement
     assert 'href="/search?technique=faithfulness"' in page(client, "/techniques/faithfulness")
+
+
+def test_a_criterion_the_query_names_is_shown_on_the_papers_evaluating_it(
+        client: FlaskClient, store: EmbeddedStore) -> None:
+    """ "faithfulness of circuits": each listed paper evaluating faithfulness shows it as a lit chip."""
+    html = page(client, "/search?q=evaluating+the+faithfulness+of+circuits")
+    evaluating = store.filter_ids(SearchFilters(technique_ids=["faithfulness"]))
+    rows = dict(zip(row_ids(html), html.split("data-paper-row")[1:], strict=True))
+    lit = {pid for pid, row in rows.items()
+           if re.search(r'class="chip[^"]*chip-on"\s+href="/techniques/faithfulness"', row)}
+    assert lit and lit == set(rows) & evaluating

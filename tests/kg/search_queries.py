@@ -29,6 +29,13 @@ QUERIES: dict[str, dict[str, int]] = {
     # they apply it are grade 2; a paper using a close relative is grade 1.
     "activation patching": {"2202.05262": 2, "2304.14997": 2, "2307.09458": 2, "2211.00593": 1},
     "papers that use probing": {"2305.01610": 2, "2303.08112": 1},
+    # An evaluation criterion with a topic: papers that evaluate circuits on it. IOI measures
+    # faithfulness, causal scrubbing is a method for testing it; grade 1: papers reporting how much
+    # of the behaviour a circuit recovers (docstring), validating recovered circuits (ACDC),
+    # verifying circuits (2402.02619), and the list's faithfulness label (induction heads).
+    "evaluating the faithfulness of circuits": {
+        "2211.00593": 2, "causal-scrubbing": 2, "docstring": 1, "2304.14997": 1, "2402.02619": 1,
+        "2209.11895": 1},
 }
 
 # The papers each test query must rank in the top 5 (hybrid): every grade-2 paper.

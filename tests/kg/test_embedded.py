@@ -443,7 +443,8 @@ def _reference_related(store: EmbeddedStore, limit: int) -> Ranked:
     papers = {p.id: p for p in store.get_papers(ids)}
     profiles = store.paper_profiles(ids)
     order = {Label.TECHNIQUE: 0, Label.TOPIC: 1, Label.OBJECT: 1, Label.COMPONENT: 1, Label.MODEL: 1}
-    keys = {pid: {(order[labels[node]], node) for node in profiles[pid]}
+    # Evaluation criteria are in the profile but are not related-candidate keys.
+    keys = {pid: {(order[labels[node]], node) for node in profiles[pid] if labels[node] in order}
                  | {(2, key) for _, key, _ in paper_authors(papers[pid])} for pid in ids}
     df: dict[tuple[int, str], int] = {}
     for ks in keys.values():

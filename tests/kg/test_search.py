@@ -207,3 +207,23 @@ def test_a_named_technique_puts_the_papers_using_it_first(store: EmbeddedStore, 
     for mode in ("semantic", "keyword"):
         pure = search(store, "activation patching", mode=mode, embedder=embedder, limit=10)
         assert not any("technique" in h.why["ranks"] for h in pure.results)
+
+
+def test_a_named_criterion_joins_the_fusion_without_forcing_order(store: EmbeddedStore, embedder: Any,
+                                                                 ) -> None:
+    """ "evaluating the faithfulness of circuits" adds a list of papers evaluating faithfulness; with
+    another content word ("circuits") it joins the fusion instead of going first."""
+    evaluating = store.filter_ids(SearchFilters(technique_ids=["faithfulness"]))
+    page = search(store, "evaluating the faithfulness of circuits", mode="hybrid", embedder=embedder,
+                  limit=10)
+    listed = [h for h in page.results if "technique" in h.why["ranks"]]
+    assert listed and {h.id for h in listed} <= evaluating
+    flags = ["technique" in h.why["ranks"] for h in page.results]
+    # Not partitioned: some paper outside the list ranks above one in it.
+    assert any(not a and b for i, a in enumerate(flags) for b in flags[i + 1:])
+
+
+def test_a_one_word_criterion_alias_adds_no_list(store: EmbeddedStore, embedder: Any) -> None:
+    """ "faithful" also describes chain-of-thought: it is not read as the Faithfulness criterion."""
+    page = search(store, "faithful chain-of-thought reasoning", mode="hybrid", embedder=embedder, limit=10)
+    assert page.results and not any("technique" in h.why["ranks"] for h in page.results)

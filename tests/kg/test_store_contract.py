@@ -344,7 +344,8 @@ def test_get_paper_with_neighbourhood(store: GraphStore) -> None:
         "path": ["Findings", "Interpreting LM Behaviors"], "count": 1,
     }]
     assert store.paper_profiles(["2211.00593", "missing"]) == {
-        "2211.00593": {"path_patching", "knockout", "gpt2", "name_mover_head", "lm_behavior"}
+        "2211.00593": {"path_patching", "knockout", "faithfulness", "completeness", "gpt2", "name_mover_head",
+                       "lm_behavior"}
     }
 
 
