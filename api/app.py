@@ -149,9 +149,12 @@ def get_embedder(app: Flask | None = None) -> Any:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
 
     def load() -> Any:
-        from ingest.embed import Embedder
+        from ingest.embed import Embedder, loaded_embedder
 
-        return Embedder(paperkg_config(app).embedding_model or None, threads=1)
+        model_path = paperkg_config(app).embedding_model or None
+        # A process that has just ingested (`make demo`) already holds the model: share its weights.
+        loaded = loaded_embedder(model_path)
+        return loaded.with_threads(1) if loaded is not None else Embedder(model_path, threads=1)
 
     return _once(app, _EMBEDDER_KEY, load)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import threading
@@ -138,14 +139,30 @@ class Embedder:
         """Encode one text to a float32 (dim,) unit vector."""
         return self.encode([text])[0]
 
+    def with_threads(self, threads: int | None) -> Embedder:
+        """This model (same weights, same lock) encoding on `threads` torch threads."""
+        twin = copy.copy(self)
+        twin.threads = None if threads is None else max(1, int(threads))
+        return twin
+
 
 _CACHE: dict[str, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
+def _cache_key(model_path: str | None) -> str:
+    return str(model_path or os.environ.get(_MODEL_ENV) or "")
+
+
+def loaded_embedder(model_path: str | None = None) -> Embedder | None:
+    """The process-wide Embedder for a model path if this process has already loaded it, else None."""
+    with _CACHE_LOCK:
+        return _CACHE.get(_cache_key(model_path))
+
+
 def get_embedder(model_path: str | None = None) -> Embedder:
     """The process-wide Embedder for a model path (default: PAPERKG_EMBEDDING_MODEL or the packaged one)."""
-    key = str(model_path or os.environ.get(_MODEL_ENV) or "")
+    key = _cache_key(model_path)
     with _CACHE_LOCK:
         embedder = _CACHE.get(key)
         if embedder is None:

@@ -73,3 +73,28 @@ def test_a_failed_warm_up_is_reported_by_the_first_search(
     assert any("no-model" in r.getMessage() and r.name == "api.json_api" for r in caplog.records)
     keyword = client.get("/api/search", query_string={"q": "induction heads", "mode": "keyword"})
     assert keyword.status_code == 200 and keyword.get_json()["results"]
+
+
+def test_a_process_that_loaded_the_model_shares_it_with_the_app(
+    tmp_path: Path, seed_store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make demo` ingests, then serves in the same process: the app reuses the ingest's weights
+    (no second load) but encodes on one torch thread, and the ingest's embedder keeps its own."""
+    monkeypatch.delenv("PAPERKG_EMBEDDING_MODEL", raising=False)
+    from ingest.embed import get_embedder as process_embedder
+    from ingest.embed import loaded_embedder
+
+    ingest = process_embedder()
+    assert loaded_embedder() is ingest
+    app = create_app({"TESTING": True, "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)}),
+                      "STORE": seed_store})
+    served = get_embedder(app)
+    assert served is not ingest and served._model is ingest._model and served._lock is ingest._lock
+    assert served.threads == 1 and ingest.threads is None
+    query = "logit lens"
+    np.testing.assert_allclose(served.encode_query(query), ingest.encode_query(query), atol=1e-6)
+
+
+def test_an_embedder_for_another_model_path_is_not_shared(tmp_path: Path) -> None:
+    from ingest.embed import loaded_embedder
+
+    assert loaded_embedder(str(tmp_path / "other-model")) is None
