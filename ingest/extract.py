@@ -39,7 +39,9 @@ Matching rules (documented here because the extraction's precision depends on th
   demonstrate / identify / reveal / observe / uncover / establish / confirm / prove / present
   evidence ...", "our results / findings / experiments / analyses show / suggest / indicate ...",
   "..., showing / finding / revealing / demonstrating that ...". Each is linked to the components,
-  models, topics and objects named in that sentence.
+  models, topics and objects named in that sentence. A title naming any of those is a finding too
+  (kind "title", the claims being kind "claim"): "Toy Models of Superposition" is about
+  superposition although no abstract sentence claims it.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 
@@ -602,6 +604,17 @@ class Extractor:
                 about.append(FindingAbout(node.label, node.id))
         findings: list[Finding] = []
         seen: set[str] = set()
+        title_sents = [i for i in range(len(tokens.bounds)) if tokens.start_char(i) < title_end]
+        title_about: list[FindingAbout] = []
+        for i in title_sents:
+            title_about += [a for a in about_by_sent.get(i, []) if a not in title_about]
+        if title_about:
+            # A title usually states what the paper is about ("Toy Models of Superposition") even
+            # when no abstract sentence claims it: it becomes a finding of its own kind.
+            text = " ".join(" ".join(tokens.text(i) for i in title_sents).split()).rstrip(".")
+            finding_id = f"{paper_id}:{_sha(text)[:12]}"
+            seen.add(finding_id)
+            findings.append(Finding(finding_id, text, kind="title", source="extracted", about=title_about))
         for i, (start, end) in enumerate(tokens.bounds):
             if tokens.start_char(i) < title_end:
                 continue

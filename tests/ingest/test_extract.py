@@ -236,6 +236,26 @@ def test_title_feeds_techniques_but_not_findings(extractor: Extractor) -> None:
     assert [f.text for f in got.findings] == ["We show that they are monosemantic."]
 
 
+def test_a_title_naming_a_topic_is_a_finding_about_it(extractor: Extractor) -> None:
+    """ "Toy Models of Superposition": no abstract sentence claims superposition, the title does."""
+    got = extractor.extract("p", "Toy Models of Superposition",
+                            "Neurons pack many concepts. We demonstrate a phase change.")
+    title, claim = got.findings
+    assert (title.kind, title.text, title.source) == ("title", "Toy Models of Superposition", "extracted")
+    about = {(a.label, a.id) for a in title.about}
+    assert about == {("Topic", "superposition"), ("Model", "toy_transformer")}
+    assert claim.kind == "claim" and claim.text == "We demonstrate a phase change."
+    # Stable id, like a claim's, and different papers with one title keep their own findings.
+    again = extractor.extract("p", "Toy Models of Superposition", "Other text.")
+    assert again.findings[0].id == title.id
+    assert extractor.extract("q", "Toy Models of Superposition", "").findings[0].id != title.id
+
+
+def test_a_title_naming_nothing_about_is_no_finding(extractor: Extractor) -> None:
+    got = extractor.extract("p", "Interpretability at Scale", "We show that it works.")
+    assert [f.kind for f in got.findings] == ["claim"]
+
+
 def test_finding_ids_are_stable_and_derived_from_the_sentence(extractor: Extractor) -> None:
     abstract = "We study heads. We find that successor heads increment tokens."
     first = extractor.extract("2312.09230", "", abstract)

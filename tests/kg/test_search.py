@@ -227,3 +227,12 @@ def test_a_one_word_criterion_alias_adds_no_list(store: EmbeddedStore, embedder:
     """ "faithful" also describes chain-of-thought: it is not read as the Faithfulness criterion."""
     page = search(store, "faithful chain-of-thought reasoning", mode="hybrid", embedder=embedder, limit=10)
     assert page.results and not any("technique" in h.why["ranks"] for h in page.results)
+
+
+@pytest.mark.parametrize(("topic", "paper"), [
+    ("superposition", "2209.10652"),              # "Toy Models of Superposition": only its title says so
+    ("polysemanticity", "towards-monosemanticity"),  # "monosemanticity" is an alias
+])
+def test_topic_filters_find_papers_whose_title_names_the_topic(store: EmbeddedStore, topic: str, paper: str,
+                                                                ) -> None:
+    assert paper in store.filter_ids(SearchFilters(topic_ids=[topic]))
