@@ -109,6 +109,9 @@ def prepare(offline: bool | None = None) -> None:
         rels = stats.get("relationships", {})
         _say("graph: " + ", ".join(f"{k} {v}" for k, v in sorted(nodes.items()) if v))
         _say("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(rels.items()) if v))
+        if config.backend == "embedded":
+            # The CLI's default directory is another one: say how to reach this graph from a shell.
+            _say(f"CLI on this graph: PAPERKG_DATA_DIR={config.data_dir} paperkg search \"logit lens\"")
     finally:
         store.close()
 

@@ -13,10 +13,19 @@ from kg.config import describe, load_config
 from kg.store import GraphStore, StoreError, open_store
 
 
-def open_configured_store() -> GraphStore:
-    """Open the configured store, turning connection failures into a one-line CLI error."""
+def open_configured_store(must_exist: bool = False) -> GraphStore:
+    """Open the configured store, turning connection failures into a one-line CLI error.
+
+    `must_exist` (commands that only read): an embedded store that was never created is an error
+    naming the directory, not a new empty graph (a mistyped or unset PAPERKG_DATA_DIR)."""
     try:
-        return open_store(load_config())
+        config = load_config()
+        if must_exist and not config.neo4j_uri and not config.embedded_store_file.is_file():
+            raise click.ClickException(
+                f"no paperkg store in {config.data_dir.resolve()} (PAPERKG_DATA_DIR): set it to the "
+                "directory you ingested into (`make demo` uses demo-data/), or run `paperkg init` and "
+                "an ingest there")
+        return open_store(config)
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -111,7 +120,7 @@ def init_cmd(taxonomy_path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_cmd(as_json: bool) -> None:
     """Node and relationship counts by label and type."""
-    store = open_configured_store()
+    store = open_configured_store(must_exist=True)
     try:
         stats = store.stats()
     except StoreError as exc:

@@ -75,6 +75,11 @@ class Config:
     log_level: str
 
     @property
+    def embedded_store_file(self) -> Path:
+        """The embedded store's SQLite file under the data directory."""
+        return self.data_dir / "paperkg.sqlite3"
+
+    @property
     def backend(self) -> str:
         """'neo4j' or 'embedded'."""
         return "neo4j" if self.neo4j_uri else "embedded"
