@@ -162,6 +162,13 @@ def test_evaluations_with_evidence(extractor: Extractor) -> None:
         assert use.evidence and use.evidence.startswith("We evaluate the reliability")
 
 
+def test_causal_evidence_is_not_a_faithfulness_evaluation(extractor: Extractor) -> None:
+    """Evidence that a mechanism is causal is not a measure of an explanation's faithfulness."""
+    got = run(extractor, "For small attention-only models, we present strong, causal evidence; for "
+                         "larger models with MLPs, we present correlational evidence.")
+    assert got.evaluations == []
+
+
 def test_technique_evidence_is_the_matching_sentence(extractor: Extractor) -> None:
     got = run(extractor, "We study language models. Then we apply activation patching to GPT-2. "
                          "Activation patching again.")
