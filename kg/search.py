@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kg.acronyms import expand, expansions, query_acronyms
 from kg.entities import Paper, ScoredId, SearchFilters
 from kg.explain import (
     Labels,
@@ -37,6 +38,9 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 MIN_CANDIDATES = 100
 CANDIDATE_PAD = 50
 SENTENCE_MODES = ("auto", "embedding", "overlap")
+# Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
+MAX_ACRONYMS = 4
+ACRONYM_SAMPLE = 20
 
 
 class QueryEmbedder(Protocol):
@@ -67,6 +71,9 @@ class SearchPage:
 
     results: list[SearchHit]
     total: int
+    # Acronyms of the query and the long forms the corpus defines for them, which the query
+    # embedding was given ("IOI" -> "indirect object identification").
+    acronyms: dict[str, str] = field(default_factory=dict)
 
 
 def candidate_window(limit: int, offset: int) -> int:
@@ -179,10 +186,12 @@ def search(
         # The full-text query (SQLite / the database) and the query embedding (torch) both
         # release the GIL: run them side by side so hybrid costs max(), not the sum, of the two.
         keyword_future = _retrieval_pool().submit(store.keyword_search, query, window, filters)
+    acronyms: dict[str, str] = {}
     if mode in ("semantic", "hybrid"):
         assert embedder is not None
         try:
-            query_vector = np.asarray(embedder.encode_query(query), dtype=np.float32)
+            embedded_text, acronyms = _spell_out_acronyms(store, query)
+            query_vector = np.asarray(embedder.encode_query(embedded_text), dtype=np.float32)
             semantic = store.vector_search(query_vector, window, filters)
         except BaseException:
             if keyword_future is not None:
@@ -276,7 +285,20 @@ def search(
         final = {"hybrid": score, "semantic": semantic_scores.get(paper_id, 0.0),
                  "keyword": keyword_scores.get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
-    return SearchPage(results=results, total=len(fused))
+    return SearchPage(results=results, total=len(fused), acronyms=acronyms)
+
+
+def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, str]]:
+    """The query text to embed, with its acronyms followed by the long forms papers using them define."""
+    wanted = query_acronyms(query)[:MAX_ACRONYMS]
+    if not wanted:
+        return query, {}
+    ids: list[str] = []
+    for acronym in wanted:
+        ids += [h.id for h in store.keyword_search(acronym, ACRONYM_SAMPLE, None)]
+    papers = store.get_papers(list(dict.fromkeys(ids)))
+    long_forms = expansions(wanted, (f"{p.title}. {p.abstract or ''}" for p in papers))
+    return expand(query, long_forms), long_forms
 
 
 def _round(value: float | None) -> float | None:

@@ -33,6 +33,8 @@ QUERIES: dict[str, dict[str, int]] = {
     # faithfulness, causal scrubbing is a method for testing it; grade 1: papers reporting how much
     # of the behaviour a circuit recovers (docstring), validating recovered circuits (ACDC),
     # verifying circuits (2402.02619), and the list's faithfulness label (induction heads).
+    # An acronym the embedding model does not know, which the papers spell out.
+    "IOI circuit": {"2211.00593": 2, "2310.08744": 1},
     "evaluating the faithfulness of circuits": {
         "2211.00593": 2, "causal-scrubbing": 2, "docstring": 1, "2304.14997": 1, "2402.02619": 1,
         "2209.11895": 1},

@@ -236,3 +236,13 @@ def test_a_one_word_criterion_alias_adds_no_list(store: EmbeddedStore, embedder:
 def test_topic_filters_find_papers_whose_title_names_the_topic(store: EmbeddedStore, topic: str, paper: str,
                                                                 ) -> None:
     assert paper in store.filter_ids(SearchFilters(topic_ids=[topic]))
+
+
+def test_an_acronym_is_read_with_the_long_form_papers_define(store: EmbeddedStore, embedder: Any) -> None:
+    """ "IOI circuit": the model does not know "IOI"; the IOI paper defines it, so the query is embedded
+    as "IOI (indirect object identification) circuit" and the IOI paper ranks near the top."""
+    page = search(store, "IOI circuit", mode="semantic", embedder=embedder, limit=3)
+    assert page.acronyms == {"IOI": "indirect object identification"}
+    assert "2211.00593" in [h.id for h in page.results]
+    keyword = search(store, "IOI circuit", mode="keyword", limit=3)
+    assert keyword.acronyms == {}  # keyword search matches the words as typed
