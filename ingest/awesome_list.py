@@ -19,10 +19,16 @@ from kg.taxonomy import Taxonomy
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
-_MD_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# The URL may hold balanced parentheses (".../Foo_(bar)"), as CommonMark allows.
+_MD_LINK = re.compile(
+    r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?((?:[^()\s<>]|\([^()\s<>]*\))+)>?(?:\s+\"[^\"]*\")?\s*\)"
+)
 _HTML_LINK = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 _BARE_URL = re.compile(r"(?<![(\[<\"'])\bhttps?://[^\s)|>\]]+")
 _HTML_TAG = re.compile(r"<[^>]+>")
+# Link markup left in a cell once its readable links are taken out: a broken link.
+_BROKEN_MD_LINK = re.compile(r"\]\(")
+_BROKEN_HTML_LINK = re.compile(r"</?a\b", re.IGNORECASE)
 _EMPTY_VALUES = {"", "n/a", "na", "-", "--", "—", "–", "none", "tbd", "?"}
 # Link texts that name a format, not the paper ("[pdf]", "[code]").
 _GENERIC_LINK_TEXT = {
@@ -173,6 +179,21 @@ def _links(cell: str) -> list[tuple[str, str]]:
     return [(text, url) for _pos, text, url in found]
 
 
+def _malformed_link(cell: str) -> str | None:
+    """Why the cell's link markup cannot be read ("[Title](https://x" ...), or None when it can.
+
+    Turning such a cell into a paper would give it a title like "Title](https://x" and no URL.
+    """
+    rest = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+    if _BROKEN_MD_LINK.search(rest):
+        return "malformed Markdown link in the Paper column"
+    if _BROKEN_HTML_LINK.search(rest):
+        return "malformed HTML link in the Paper column"
+    if "://" in _BARE_URL.sub(" ", rest):
+        return "URL glued to link markup in the Paper column"
+    return None
+
+
 def _paper_cell(cell: str) -> tuple[str, list[str]]:
     """Title and URLs of the Paper cell (several links to one paper are one paper)."""
     links = _links(cell)
@@ -190,8 +211,44 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
         # No descriptive link text: the cell's own text without the links.
         rest = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
         rest = _BARE_URL.sub(" ", rest)
-        title = _clean(rest).strip(" -–—:;,()[]")
+        title = _tidy_title(rest)
     return _clean(title), urls
+
+
+_EMPTY_BRACKETS = re.compile(r"\([\s,;|/–—-]*\)|\[[\s,;|/–—-]*\]")
+_EDGE_PUNCTUATION = " -–—:;,"
+
+
+def _tidy_title(text: str) -> str:
+    """A title from a cell's text once its links are gone: "Title ([pdf](url))" -> "Title".
+
+    Only the brackets the links leave empty or unbalanced go: "Title (ICLR'24)" and
+    "Title [Redwood]" keep theirs.
+    """
+    text = _clean(text)
+    while (tidier := _EMPTY_BRACKETS.sub(" ", text)) != text:
+        text = tidier
+    text = " ".join(text.split()).strip(_EDGE_PUNCTUATION)
+    for opening, closing in ("()", "[]"):
+        while text.startswith(opening) and text.count(opening) > text.count(closing):
+            text = text[1:].strip(_EDGE_PUNCTUATION)
+        while text.endswith(closing) and text.count(closing) > text.count(opening):
+            text = text[:-1].strip(_EDGE_PUNCTUATION)
+        if _wrapped(text, opening, closing):  # "[Title]" as a whole
+            text = text[1:-1].strip(_EDGE_PUNCTUATION)
+    return text
+
+
+def _wrapped(text: str, opening: str, closing: str) -> bool:
+    """Whether one bracket pair encloses all of text ("(A) and (B)" is not enclosed)."""
+    if len(text) < 2 or text[0] != opening or text[-1] != closing:
+        return False
+    depth = 0
+    for ch in text[:-1]:
+        depth += (ch == opening) - (ch == closing)
+        if depth == 0:
+            return False
+    return True
 
 
 def _is_empty(value: str | None) -> bool:
@@ -301,6 +358,11 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                     values[role] = f"{values[role]}, {cell}" if cell.strip() else values[role]
                 else:
                     values[role] = cell
+            broken = _malformed_link(values.get("paper", ""))
+            if broken:
+                # Reported like any unreadable row (the run goes on), never turned into a paper.
+                result.unreadable_rows.append({"line": line, "text": raw.strip(), "reason": broken})
+                continue
             title_raw, urls = _paper_cell(values.get("paper", ""))
             if not title_raw:
                 result.unreadable_rows.append({

@@ -55,7 +55,8 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing, ask arXiv nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
-@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Papers per store write.")
 def ingest_list_cmd(
     source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int
 ) -> None:
@@ -122,7 +123,8 @@ def _echo_problems(parsed: Any) -> None:
 @click.option("--ids", "ids", multiple=True, required=True, metavar="ID[,ID...]",
               help="arXiv ids or URLs (repeat the option or separate with commas).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Papers per store write.")
 def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> None:
     """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
     from ingest.arxiv_source import ArxivError, ArxivSource
@@ -137,6 +139,9 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> No
             if aid is None:
                 raise click.ClickException(f"not an arXiv id or URL: {part.strip()!r}")
             wanted.append(aid)
+    if not wanted:
+        # An empty --ids "" would otherwise record an empty "successful" run.
+        raise click.UsageError("give at least one arXiv id")
     try:
         records = ArxivSource().fetch_by_ids(wanted)
     except ArxivError as exc:
@@ -157,7 +162,8 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> No
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--batch-size", default=256, show_default=True, help="Papers per store write.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Papers per store write.")
 def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int) -> None:
     """Ingest papers from JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
     from ingest.records_file import RecordsFileError, read_records_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -96,20 +96,40 @@ def _show_progress(progress: bool) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
 
-def unknown_labels_of(records: Iterable[Record]) -> list[dict[str, Any]]:
-    """Unknown Techniques/Evaluation labels kept on the records' list rows, with their lines."""
+def unknown_labels_of(
+    records: Iterable[Record], known_ids: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Unknown Techniques/Evaluation labels kept on the records' list rows, with their lines.
+
+    With `known_ids` (the graph's taxonomy ids), a row's technique/evaluation ids outside them are
+    unknown labels too: a records file may name ids the taxonomy does not have, and those never
+    become edges. The line is the one the row was read from (a records file's), else its list line.
+    """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         for row in record.list_rows:
+            line = row.source_line if row.source_line is not None else row.line
             for column, labels in (("techniques", row.unknown_techniques),
-                                   ("evaluation", row.unknown_evaluations)):
+                                   ("evaluation", row.unknown_evaluations),
+                                   ("techniques", _unknown_ids(row.technique_ids, known_ids)),
+                                   ("evaluation", _unknown_ids(row.evaluation_ids, known_ids))):
                 for label in labels:
                     entry = found.setdefault(
                         (column, label.casefold()), {"label": label, "column": column, "lines": []}
                     )
-                    if row.line not in entry["lines"]:
-                        entry["lines"].append(row.line)
+                    if line not in entry["lines"]:
+                        entry["lines"].append(line)
     return sorted(found.values(), key=lambda e: (e["column"], e["label"].casefold()))
+
+
+def _unknown_ids(ids: Sequence[str], known_ids: Collection[str] | None) -> list[str]:
+    return [] if known_ids is None else [i for i in ids if i not in known_ids]
+
+
+def check_batch_size(batch_size: int) -> None:
+    """Raise ValueError unless batch_size is a whole number >= 1 (0 or less would write nothing)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch size must be an integer >= 1, not {batch_size!r}")
 
 
 def _priority(sources: Sequence[str]) -> int:
@@ -305,6 +325,7 @@ def run_ingest(
     """
     from ingest.embed import embedding_text, text_hash
 
+    check_batch_size(batch_size)  # before the run starts: a bad size is not a failed run
     run = store.start_run(source)
     summary = IngestSummary(run_id=run.id, source=source, records=len(records))
     summary.rejected_details = [dict(r) for r in rejected]
@@ -317,7 +338,8 @@ def run_ingest(
                 continue
             valid.append(record)
         summary.rejected = len(summary.rejected_details)
-        summary.unknown_labels = unknown_labels_of(valid)
+        node_labels = {n.id: n.label for n in store.taxonomy_nodes()}
+        summary.unknown_labels = unknown_labels_of(valid, node_labels)
         merged = dedupe_records(list(valid))
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id.
@@ -339,7 +361,6 @@ def run_ingest(
         from tqdm import tqdm
 
         items = list(by_target.items())
-        node_labels = {n.id: n.label for n in store.taxonomy_nodes()}
         bar = tqdm(total=len(items), desc=f"ingest {source}", unit="paper",
                    disable=not _show_progress(progress), file=sys.stderr)
         try:
@@ -444,6 +465,7 @@ def ingest_records_file(
     """Import a JSON Lines file in the seed_papers.jsonl format through the pipeline."""
     from ingest.records_file import read_records_file
 
+    check_batch_size(batch_size)
     read = read_records_file(path, skip_invalid=skip_invalid)
     return run_ingest(store, read.records, source="records", embedder=embedder, extractor=extractor,
                       progress=progress, batch_size=batch_size, rejected=read.rejected())

@@ -8,6 +8,11 @@ from typing import Any
 from ingest.normalize import paper_id_for, section_slug, title_key
 from kg.entities import ListRow
 
+ITEM_TYPES = ("paper", "tool")
+# The years a paper may carry: the range the API's year filter accepts (api/params.py, which
+# imports Flask, so not imported here; keep the two equal).
+YEAR_MIN, YEAR_MAX = 1900, 2100
+
 
 @dataclass
 class ListRowRecord:
@@ -26,8 +31,11 @@ class ListRowRecord:
     unknown_evaluations: list[str] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)  # cells of columns we do not know
     item_type: str = "paper"
-    line: int | None = None
+    line: int | None = None  # the row's line in the awesome-list (stored on the LISTED_IN edge)
     occurrences: int = 1  # a row repeated verbatim in one section is kept once and counted
+    # The line of the file this ingest read the row from, when that is not `line` (a records
+    # file's JSON line): problems are reported where the user can find them. Never stored.
+    source_line: int | None = None
 
     @property
     def section(self) -> str | None:
@@ -65,6 +73,7 @@ class ListRowRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the seed data's list_rows keys plus ours)."""
         out = asdict(self)
+        out.pop("source_line")
         out["section"] = self.section
         out["subsection"] = self.subsection
         out["section_id"] = self.section_id

@@ -1,20 +1,22 @@
 """Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
 
 Policy: the whole file is read and validated before anything is written. By default a bad line
-(invalid JSON, not an object, no title, wrong types) stops the import with an error naming the
+(invalid JSON, not an object, no title, wrong types or values) stops the import with an error naming the
 line; with `skip_invalid=True` bad lines are skipped and reported instead.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ingest.normalize import doi_from_text, strip_arxiv_version
-from ingest.records import ListRowRecord, Record
+from ingest.records import ITEM_TYPES, YEAR_MAX, YEAR_MIN, ListRowRecord, Record
 
 
 class RecordsFileError(ValueError):
@@ -53,28 +55,81 @@ def _str_list(value: Any, name: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
-def _year(value: Any, published: str | None) -> int | None:
-    if value is None or value == "":
-        return int(published[:4]) if published and published[:4].isdigit() else None
-    if isinstance(value, bool):
-        raise ValueError("'year' must be an integer")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
+
+
+def _iso_date(value: Any, name: str) -> str | None:
+    """The date part (YYYY-MM-DD) of an ISO date or datetime, or ValueError naming the field."""
+    text = _str(value, name)
+    if text is None:
+        return None
+    try:
+        # fromisoformat alone also takes "20221101" and week dates: the stored prefix must be YYYY-MM-DD.
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"'{name}' must be an ISO date or datetime (YYYY-MM-DD...), not {text!r}") from exc
+    if not YEAR_MIN <= int(text[:4]) <= YEAR_MAX:
+        raise ValueError(f"'{name}' {text[:10]} is outside the years {YEAR_MIN}..{YEAR_MAX}")
+    return text[:10]
+
+
+def _int(value: Any, name: str) -> int:
+    """An integer given as a JSON number or digits in a string (never a bool or a fraction)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"'{name}' must be an integer, not {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"'year' must be an integer, not {value!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"'{name}' must be an integer, not {value!r}") from exc
 
 
-def _list_row(data: Any, index: int) -> ListRowRecord:
+def _year(value: Any, published: str | None) -> int | None:
+    if value is None or value == "":
+        if not published:
+            return None
+        return int(published[:4])  # _iso_date checked its range
+    year = _int(value, "year")
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValueError(f"'year' {year} is outside the years {YEAR_MIN}..{YEAR_MAX}")
+    return year
+
+
+def _item_type(value: Any, name: str) -> str:
+    item_type = _str(value, name) or "paper"
+    if item_type not in ITEM_TYPES:
+        raise ValueError(f"'{name}' must be 'paper' or 'tool', not {item_type!r}")
+    return item_type
+
+
+def _list_row(data: Any, index: int, source_line: int | None) -> ListRowRecord:
     if not isinstance(data, dict):
         raise ValueError(f"list_rows[{index}] must be an object")
+    try:
+        return _list_row_fields(data, source_line)
+    except ValueError as exc:
+        raise ValueError(f"list_rows[{index}]: {exc}") from exc
+
+
+def _list_row_fields(data: dict[str, Any], source_line: int | None) -> ListRowRecord:
     section = _str(data.get("section"), "section")
     subsection = _str(data.get("subsection"), "subsection")
     path = data.get("section_path")
     if isinstance(path, list) and path:
         section_path = _str_list(path, "section_path")
+    elif section:
+        section_path = [section, *(p for p in (subsection or "").split(" / ") if p.strip())]
     else:
-        section_path = [p for p in [section, *(subsection.split(" / ") if subsection else [])] if p]
-    occurrences = data.get("occurrences") or 1
+        section_path = []
+    if not section_path:
+        # A row says where the list shows it: without a section it would land in a made-up "root".
+        raise ValueError("'section' is missing or empty")
+    occurrences = data.get("occurrences")
+    occurrences = 1 if occurrences in (None, "") else _int(occurrences, "occurrences")
+    if occurrences < 1:
+        raise ValueError(f"'occurrences' must be 1 or more, not {occurrences}")
+    line = data.get("line")
     return ListRowRecord(
         section_path=section_path,
         title_in_list=_str(data.get("title_in_list"), "title_in_list") or "",
@@ -85,29 +140,33 @@ def _list_row(data: Any, index: int) -> ListRowRecord:
         tldr=_str(data.get("tldr"), "tldr"),
         technique_ids=_str_list(data.get("technique_ids"), "technique_ids"),
         evaluation_ids=_str_list(data.get("evaluation_ids"), "evaluation_ids"),
-        item_type=_str(data.get("item_type"), "item_type") or "paper",
-        line=data.get("line") if isinstance(data.get("line"), int) else None,
-        occurrences=int(occurrences),
+        item_type=_item_type(data.get("item_type"), "item_type"),
+        line=line if isinstance(line, int) and not isinstance(line, bool) else None,
+        occurrences=occurrences,
+        source_line=source_line,
     )
 
 
-def record_from_dict(data: Any) -> Record:
-    """One JSON object in the seed_papers.jsonl format -> a Record (ValueError when invalid)."""
+def record_from_dict(data: Any, line: int | None = None) -> Record:
+    """One JSON object in the seed_papers.jsonl format -> a Record (ValueError when invalid).
+
+    `line` is the object's line in its file: unknown label ids on its list rows are reported there.
+    """
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     title = _str(data.get("title"), "title")
     if not title:
         raise ValueError("'title' is missing or empty")
     arxiv_id = strip_arxiv_version(_str(data.get("arxiv_id"), "arxiv_id"))
-    published = _str(data.get("published"), "published")
+    published = _iso_date(data.get("published"), "published")
     urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
     url = _str(data.get("url"), "url")
     doi = _str(data.get("doi"), "doi")
     rows_data = data.get("list_rows") or []
     if not isinstance(rows_data, list):
         raise ValueError("'list_rows' must be a list")
-    item_type = _str(data.get("item_type"), "item_type") or "paper"
-    rows = [_list_row(r, i) for i, r in enumerate(rows_data)]
+    item_type = _item_type(data.get("item_type"), "item_type")
+    rows = [_list_row(r, i, line) for i, r in enumerate(rows_data)]
     for row in rows:
         row.item_type = item_type
     return Record(
@@ -118,8 +177,8 @@ def record_from_dict(data: Any) -> Record:
         abstract=_str(data.get("abstract"), "abstract"),
         arxiv_id=arxiv_id,
         doi=doi_from_text(doi) if doi else None,
-        published=published[:10] if published else None,
-        updated=(_str(data.get("updated"), "updated") or "")[:10] or None,
+        published=published,
+        updated=_iso_date(data.get("updated"), "updated"),
         year=_year(data.get("year"), published),
         venue=_str(data.get("venue"), "venue"),
         primary_category=_str(data.get("primary_category"), "primary_category"),
@@ -149,7 +208,8 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line), None
+            # Without its newline: an unterminated line is then reported at its real end column.
+            yield number, json.loads(line.rstrip("\r\n")), None
         except json.JSONDecodeError as exc:
             yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
 
@@ -172,7 +232,7 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> Record
     for number, data, problem in json_lines(path):
         if problem is None:
             try:
-                out.records.append(record_from_dict(data))
+                out.records.append(record_from_dict(data, number))
                 continue
             except (ValueError, TypeError) as exc:
                 problem = str(exc)

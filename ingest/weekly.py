@@ -1,6 +1,7 @@
 """The weekly arXiv ingest: query new MI papers since the watermark, gate them, load the kept ones.
 
-One run: take the store lock "weekly-ingest" -> window [--since | watermark - 3 days (arXiv's
+One run: take the store lock "weekly-ingest" (a killed run's lock is taken over at once when that run
+was on this host and its pid is gone; see _take_lock) -> window [--since | watermark - 3 days (arXiv's
 announcement lag) | now - 7 days, now] ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
 timeouts and sporadic empty pages) -> de-duplicate on (arXiv id, version), newest version wins ->
@@ -18,6 +19,9 @@ keeps the category and date clauses); their results are merged and de-duplicated
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import logging
 import os
 import re
@@ -27,6 +31,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ingest.records import Record
@@ -41,8 +46,9 @@ log = logging.getLogger(__name__)
 
 RUN_SOURCE = "arxiv-weekly"
 LOCK_NAME = "weekly-ingest"
-# The lock expires this long after its last refresh; a running job refreshes it every third of it,
-# so a killed run (kill -9, container restart) blocks the next one for at most this long.
+# The lock expires this long after its last refresh; a running job refreshes it every third of it.
+# A killed run's lock is taken over at once by the next run on the same host (its pid is gone);
+# a run on another host cannot check that pid, so there a killed run blocks the next for at most this.
 LOCK_TTL_SECONDS = 15 * 60
 DEFAULT_WINDOW = timedelta(days=7)
 # arXiv lists a submission only once it is announced, up to ~3 days after its submittedDate (weekends,
@@ -286,8 +292,98 @@ class _LockKeeper:
                 log.warning("could not refresh the weekly-ingest lock: %s", exc)
 
 
+@functools.cache
+def _pid_space() -> str:
+    """Which processes a pid on this host names: the kernel boot and pid namespace, hashed.
+
+    Two machines, or a container and its host, can share a hostname while the same pid is another
+    process (or none) on each; only a holder from this very pid space can be checked with os.kill.
+    """
+    parts = ["", ""]  # without /proc (macOS) the hostname alone identifies the host
+    with contextlib.suppress(OSError):
+        parts[0] = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    with contextlib.suppress(OSError):
+        parts[1] = os.readlink("/proc/self/ns/pid")  # "pid:[inode]", one per pid namespace
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+
+
 def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """This run's lock holder: host:pid:pid-space:token (see _holder_state for how it is read)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_pid_space()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (True when it cannot be checked)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    # A killed process nobody has reaped yet (a zombie) still answers signal 0, but it runs no more.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # the state follows "(comm)"
+    return True
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """What this host can tell about a lock holder: "dead", "alive" (both: this pid space) or "foreign"."""
+
+    state: str
+    pid: int | None = None
+    host: str | None = None  # None: the holder string is not one of ours
+
+
+def _holder_state(holder: str) -> _Holder:
+    """Read a holder written by _owner(); only one from this host's pid space can be found dead."""
+    parts = holder.rsplit(":", 3)  # rsplit: everything before the last three fields is the hostname
+    if len(parts) != 4 or not parts[1].isdigit() or int(parts[1]) <= 0:
+        return _Holder("foreign")  # pid 0 / negative would signal process groups, never check them
+    host, pid = parts[0], int(parts[1])
+    if host != socket.gethostname() or parts[2] != _pid_space():
+        return _Holder("foreign", pid, host)
+    return _Holder("alive" if _pid_alive(pid) else "dead", pid, host)
+
+
+def _refusal(exc: LockHeld) -> WeeklyLocked:
+    """The refusal for a lock this run may not take, saying whose it is and when it expires."""
+    holder = _holder_state(exc.owner)
+    if holder.state == "alive":
+        return WeeklyLocked(f"another weekly ingest is running: pid {holder.pid} on this host is alive "
+                            f"({exc}); try again later")
+    if holder.state == "dead":  # a racing run was first to take the lock over and died since
+        return WeeklyLocked(f"another weekly ingest holds the lock and its pid {holder.pid} is gone ({exc}); "
+                            "try again")
+    if holder.host is None:
+        where = "a holder this host cannot check"
+    elif holder.host == socket.gethostname():  # same name, other boot or pid namespace
+        where = f"host {holder.host!r} before a reboot, or a container sharing this hostname"
+    else:
+        where = f"host {holder.host!r}"
+    return WeeklyLocked(f"another weekly ingest holds the lock ({exc}). It belongs to {where}: if that run "
+                        "died, the lock is stale and frees itself when it expires; try again then")
+
+
+def _take_lock(store: GraphStore, owner: str, ttl: int) -> None:
+    """Take the weekly lock, or take it over from a dead run of this host, or raise WeeklyLocked."""
+    try:
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
+        return
+    except LockHeld as exc:
+        held = exc
+    holder = _holder_state(held.owner)
+    if holder.state != "dead":
+        raise _refusal(held) from held
+    try:  # only if that dead holder still holds it: of two runs taking over, exactly one wins
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, replacing=held.owner)
+    except LockHeld as again:  # another new run took it over first
+        raise _refusal(again) from again
+    # Its IngestRun stays "running" (not finished): that record is the trace of the kill.
+    log.warning("took over the lock of a dead weekly run (pid %d, holder %r)", holder.pid, held.owner)
 
 
 def _decide(store: GraphStore, gate: RelevanceGate, embedder: Any, records: Sequence[Record]
@@ -319,10 +415,7 @@ def run_weekly(
     """One weekly run (see the module docstring). Raises WeeklyLocked or WeeklyError."""
     config = config or load_config()
     owner = owner or _owner()
-    try:
-        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=lock_ttl)
-    except LockHeld as exc:
-        raise WeeklyLocked(f"another weekly ingest is running ({exc}); try again later") from exc
+    _take_lock(store, owner, lock_ttl)
     try:
         start, end = window_for(store, since=since, now=now)
         run = store.start_run(RUN_SOURCE)

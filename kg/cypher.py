@@ -572,10 +572,13 @@ LAST_WATERMARK = (
 )
 
 # The first SET takes the node's write lock, so the owner read after it is the committed one
-# (two processes racing for the lock serialise here instead of both winning).
+# (two processes racing for the lock serialise here instead of both winning). $replacing (or null)
+# names a holder to take over, e.g. a dead run's: compared with that committed owner, so of two
+# callers replacing the same holder only the first wins (the second sees the first as owner).
 ACQUIRE_LOCK = (
     f"MERGE (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now "
-    "WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires <= $now) AS free "
+    "WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires <= $now "
+    "OR ($replacing IS NOT NULL AND l.owner = $replacing)) AS free "
     "SET l.owner = CASE WHEN free THEN $owner ELSE l.owner END, "
     "l.acquired = CASE WHEN free THEN $acquired ELSE l.acquired END, "
     "l.expires = CASE WHEN free THEN $expires ELSE l.expires END "

@@ -1259,13 +1259,18 @@ class EmbeddedStore(GraphStore):
         ).fetchone()
         return None if row is None else row[0]
 
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
-        """Take a named lock (an expired one is taken over) or raise LockHeld."""
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
+                     replacing: str | None = None) -> None:
+        """Take a named lock (one expired or still held by `replacing` is taken over) or raise LockHeld."""
         now = datetime.now(UTC)
+        # BEGIN IMMEDIATE holds the write lock from this read to the upsert, so the holder checked here
+        # is the one replaced: two callers replacing the same dead holder cannot both win.
         with self._write() as conn:
             row = conn.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
-            if row is not None and row[0] != owner and row[1] > now.timestamp():
-                raise LockHeld(lock_held_message(name, row[0], row[1]))
+            if (row is not None and row[0] != owner and row[1] > now.timestamp()
+                    and (replacing is None or row[0] != replacing)):
+                raise LockHeld(lock_held_message(name, row[0], row[1], now.timestamp()),
+                               name=name, owner=row[0], expires=row[1])
             conn.execute(
                 "INSERT INTO locks (name, owner, acquired, expires) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, acquired = excluded.acquired, "

@@ -716,14 +716,16 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.LAST_WATERMARK, source=source)
         return rows[0]["watermark"] if rows else None
 
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
-        """Take a named lock (an expired one is taken over) or raise LockHeld."""
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
+                     replacing: str | None = None) -> None:
+        """Take a named lock (one expired or still held by `replacing` is taken over) or raise LockHeld."""
         now = datetime.now(UTC)
-        r = self._write(cypher.ACQUIRE_LOCK, name=name, owner=owner, now=now.timestamp(),
-                        acquired=now.isoformat(timespec="microseconds"),
+        r = self._write(cypher.ACQUIRE_LOCK, name=name, owner=owner, replacing=replacing,
+                        now=now.timestamp(), acquired=now.isoformat(timespec="microseconds"),
                         expires=now.timestamp() + ttl_seconds)[0]
         if not r["free"]:
-            raise LockHeld(lock_held_message(name, r["owner"], r["expires"]))
+            raise LockHeld(lock_held_message(name, r["owner"], r["expires"], now.timestamp()),
+                           name=name, owner=r["owner"], expires=r["expires"])
 
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""

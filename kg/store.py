@@ -31,7 +31,12 @@ class StoreUnavailable(StoreError):
 
 
 class LockHeld(StoreError):
-    """A named lock is held by another owner."""
+    """A named lock is held by another owner: `owner` and `expires` (epoch seconds) say who and until when."""
+
+    def __init__(self, message: str, *, name: str = "", owner: str = "",
+                 expires: float | None = None) -> None:
+        super().__init__(message)
+        self.name, self.owner, self.expires = name, owner, expires
 
 
 class GraphStore(abc.ABC):
@@ -199,8 +204,13 @@ class GraphStore(abc.ABC):
         """Watermark of the newest succeeded run of a source."""
 
     @abc.abstractmethod
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600) -> None:
-        """Take a named lock or raise LockHeld (an expired lock is taken over)."""
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
+                     replacing: str | None = None) -> None:
+        """Take a named lock or raise LockHeld (an expired lock is taken over).
+
+        With `replacing`, a lock held by exactly that owner is taken over too (e.g. a holder known to be
+        dead): a compare-and-set on the holder, so of several callers replacing the same holder one wins.
+        """
 
     @abc.abstractmethod
     def release_lock(self, name: str, owner: str) -> None:

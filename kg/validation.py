@@ -5,6 +5,7 @@ reject and normalise input identically (tests/kg/test_store_contract.py checks t
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -346,7 +347,9 @@ def unique_list_rows(bundle: PaperBundle) -> list[tuple[int, ListRow]]:
     return list({r.section_id: (i, r) for i, r in enumerate(bundle.list_rows)}.values())
 
 
-def lock_held_message(name: str, owner: str, expires: float) -> str:
-    """The LockHeld message: who holds the lock and until when (UTC)."""
+def lock_held_message(name: str, owner: str, expires: float, now: float | None = None) -> str:
+    """The LockHeld message: who holds the lock and until when (UTC, and how long from `now`)."""
     until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
-    return f"lock {name!r} is held by {owner!r} until {until}"
+    left = expires - (datetime.now(UTC).timestamp() if now is None else now)
+    # Whole minutes, rounded up: "in 0 min" would read as "free now" while it is still held.
+    return f"lock {name!r} is held by {owner!r} until {until} (in {max(1, math.ceil(left / 60))} min)"

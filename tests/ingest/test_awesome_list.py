@@ -234,3 +234,40 @@ def test_list_source_errors_are_clear(tmp_path: Any) -> None:
         read_list_source(tmp_path / "missing.md")
     with pytest.raises(ListSourceError, match="cannot fetch the list"):
         read_list_source("http://127.0.0.1:9/README.md", timeout=2)
+
+
+MALFORMED_LINKS = """## S
+| Paper | TL;DR |
+| --- | --- |
+| [Broken](https://example.com | unterminated |
+| [Paper [v2]](https://x.org/a) | nested brackets |
+| Plain Title (with parens) [Redwood Research] | no link |
+| [Wiki Paper](https://en.wikipedia.org/wiki/Foo_(bar)) | parentheses in the URL |
+| <a href="https://x.org/h">HTML Paper</a> | html |
+| <a href="https://x.org/h2">Broken HTML | unterminated html |
+| [Broken Two(https://x.org/b2) | no closing bracket |
+| Bare Paper (ICLR'24) https://x.org/bare | bare url |
+| [A (B) [C]](https://x.org/abc) [[pdf]](https://x.org/abc.pdf) | brackets and a pdf link |
+| Wrapped ([pdf](https://x.org/w.pdf)) | link text is generic |
+"""
+
+
+def test_malformed_paper_links_are_unreadable_rows_and_the_rest_is_read(taxonomy: Taxonomy) -> None:
+    parsed = parse_list(MALFORMED_LINKS, taxonomy)
+    assert [(u["line"], u["reason"]) for u in parsed.unreadable_rows] == [
+        (4, "malformed Markdown link in the Paper column"),
+        (9, "malformed HTML link in the Paper column"),
+        (10, "URL glued to link markup in the Paper column"),
+    ]
+    assert parsed.unreadable_rows[0]["text"] == "| [Broken](https://example.com | unterminated |"
+    papers = {p.title: (p.urls, p.venue) for p in parsed.papers}
+    assert papers == {
+        "Paper [v2]": (["https://x.org/a"], None),
+        "Plain Title (with parens) [Redwood Research]": ([], None),
+        "Wiki Paper": (["https://en.wikipedia.org/wiki/Foo_(bar)"], None),
+        "HTML Paper": (["https://x.org/h"], None),
+        "Bare Paper": (["https://x.org/bare"], "ICLR'24"),
+        "A (B) [C]": (["https://x.org/abc", "https://x.org/abc.pdf"], None),
+        "Wrapped": (["https://x.org/w.pdf"], None),
+    }
+    assert len(parsed.rows) == 7

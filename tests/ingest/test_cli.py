@@ -133,6 +133,44 @@ def test_ingest_records_and_bad_file(data_dir: Path, shared_data: Path, tmp_path
     assert _run("stats", "--json").output == before
 
 
+@pytest.mark.parametrize("size", ["0", "-5"])
+def test_batch_size_below_1_is_a_usage_error(data_dir: Path, shared_data: Path, tmp_path: Path,
+                                             plumbing: HashEmbedder, size: str) -> None:
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"title": "One Paper"}\n')
+    for command in (["ingest", "records", str(one)],
+                    ["ingest", "list", "--source", str(shared_data / "awesome-list-seed.md"), "--no-arxiv"],
+                    ["ingest", "arxiv", "--ids", "2211.00593"]):
+        result = CliRunner().invoke(main, [*command, "--batch-size", size])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--batch-size'" in result.output and ">=1" in result.output
+    assert not (data_dir / "paperkg.sqlite3").exists()  # no store opened, so no run recorded
+
+
+@pytest.mark.parametrize("ids", ["", " , ,"])
+def test_ingest_arxiv_without_ids_is_a_usage_error(data_dir: Path, plumbing: HashEmbedder, ids: str) -> None:
+    result = CliRunner().invoke(main, ["ingest", "arxiv", "--ids", ids])
+    assert result.exit_code == 2, result.output
+    assert "Error: give at least one arXiv id" in result.output
+    assert not (data_dir / "paperkg.sqlite3").exists()  # no store opened, so no run recorded
+
+
+def test_records_command_reports_bad_values_and_unknown_ids(data_dir: Path, tmp_path: Path,
+                                                            plumbing: HashEmbedder) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "Fine"}\n{"title": "Odd", "item_type": "article"}\n')
+    result = CliRunner().invoke(main, ["ingest", "records", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"Error: {bad} line 2: 'item_type' must be 'paper' or 'tool', "
+                                     "not 'article' (nothing was written)")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"title": "Fine"}\n{"title": "Rowed", "list_rows": [{"section": "Circuits", '
+                    '"technique_ids": ["activation_patching", "made_up_id"]}]}\n')
+    result = _run("ingest", "records", str(rows))
+    assert result.exit_code == 0, result.output
+    assert "unknown labels (1), kept on their rows:\n    techniques: 'made_up_id' (line 2)" in result.output
+
+
 def test_dev_arxiv_server_command(shared_data: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kg.cli", "dev", "arxiv-server", "--records",

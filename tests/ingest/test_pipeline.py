@@ -178,6 +178,22 @@ def test_a_failing_run_is_recorded(store: GraphStore, shared_data: Any, extracto
     assert store.paper_ids() == []
 
 
+@pytest.mark.parametrize("batch_size", [0, -5])
+def test_a_batch_size_below_1_is_refused_before_a_run_starts(
+    store: GraphStore, shared_data: Any, embedder: HashEmbedder, extractor: Any, batch_size: int
+) -> None:
+    from ingest.records import Record
+
+    records = [Record(source="records", source_id="a", title="A Real Title")]
+    with pytest.raises(ValueError, match=f"batch size must be an integer >= 1, not {batch_size}"):
+        run_ingest(store, records, source="records", embedder=embedder, extractor=extractor,
+                   progress=False, batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch size must be"):
+        ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=embedder, extractor=extractor,
+                            progress=False, batch_size=batch_size)
+    assert store.runs() == [] and store.paper_ids() == []  # not even a failed run
+
+
 def test_records_without_title_are_rejected(
     store: GraphStore, embedder: HashEmbedder, extractor: Any
 ) -> None:

@@ -6,7 +6,15 @@ quality is tested with the real model in test_relevance.py); extraction is the r
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +22,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import ingest.weekly as weekly_module
 from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.extract import Extractor
@@ -21,6 +30,7 @@ from ingest.pipeline import ingest_records_file, run_ingest
 from ingest.records import Record
 from ingest.weekly import (
     LOCK_NAME,
+    LOCK_TTL_SECONDS,
     RUN_SOURCE,
     WeeklyError,
     WeeklyLocked,
@@ -30,6 +40,7 @@ from ingest.weekly import (
     run_weekly,
 )
 from kg.embedded import EmbeddedStore
+from kg.store import LockHeld
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
@@ -364,7 +375,7 @@ def test_an_empty_answer_for_a_whole_window_fails_and_keeps_the_watermark(
 def test_second_run_while_locked_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
     store.acquire_lock(LOCK_NAME, "other-host:4242:run")
     with LocalArxivServer(MI_CANDIDATES) as server:
-        with pytest.raises(WeeklyLocked, match="another weekly ingest is running"):
+        with pytest.raises(WeeklyLocked, match="another weekly ingest holds the lock"):
             weekly(store, source_for(server), extractor, now=NOW)
         assert server.requests == []  # refused before asking arXiv anything
     assert store.runs(RUN_SOURCE) == []
@@ -411,8 +422,9 @@ def test_cli_weekly_exits_nonzero_while_another_run_holds_the_lock(
     try:
         result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
         assert result.exit_code != 0
-        assert "another weekly ingest is running" in result.output
-        assert "scheduler-host:77:abc" in result.output
+        # Another host's run (or a holder without a pid space): it may be running or dead.
+        assert "another weekly ingest holds the lock" in result.output
+        assert "scheduler-host:77:abc" in result.output and "the lock is stale" in result.output
         assert holder.runs(RUN_SOURCE) == []
     finally:
         holder.release_lock(LOCK_NAME, "scheduler-host:77:abc")
@@ -456,6 +468,191 @@ def test_cli_weekly_refused_while_a_run_is_in_progress(
     assert "error" not in outcome and outcome["summary"].new == 3  # the first run was not disturbed
     assert [r.status for r in store.runs(RUN_SOURCE)] == ["succeeded"]
     store.close()
+
+
+# -- a dead run's lock ----------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+# A process that takes the weekly lock and records its run as a weekly run does, then holds both
+# until its stdin closes (or it is killed).
+_HOLDER = """
+import sys
+from ingest.weekly import LOCK_NAME, LOCK_TTL_SECONDS, RUN_SOURCE, _owner
+from kg.embedded import EmbeddedStore
+
+store = EmbeddedStore(sys.argv[1])
+owner = _owner()
+store.acquire_lock(LOCK_NAME, owner, ttl_seconds=LOCK_TTL_SECONDS)
+run = store.start_run(RUN_SOURCE)
+print(owner, run.id, flush=True)
+sys.stdin.read()
+"""
+
+
+def spawn_holder(path: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """A live process holding the weekly lock on the store at `path`: (process, holder, run id)."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], cwd=REPO, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"the lock-holder process failed: {err}")
+    owner, run_id = line.split()
+    return proc, owner, run_id
+
+
+def killed_holder(path: Path) -> tuple[int, str, str]:
+    """A holder that took the weekly lock and was kill -9'd (and reaped): (pid, holder, run id)."""
+    proc, owner, run_id = spawn_holder(path)
+    proc.kill()  # SIGKILL: no finally, no release
+    proc.communicate()
+    return proc.pid, owner, run_id
+
+
+def test_a_kill_9d_weekly_run_is_taken_over_at_once_by_the_next_run(
+    store: EmbeddedStore, extractor: Extractor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The QA repro: `paperkg ingest weekly` killed with -9 mid-window; the next run starts right away."""
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(tmp_path), "PAPERKG_STORE": "embedded",
+           "PAPERKG_ARXIV_DELAY": "600"}  # after its first request it sleeps until killed
+    env.pop("PAPERKG_NEO4J_URI", None)
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        env["PAPERKG_ARXIV_URL"] = server.url
+        with (tmp_path / "killed.log").open("w") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from kg.cli import main; main()", "ingest", "weekly",
+                 "--since", "2026-11-16"], cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            try:
+                # It asks arXiv only after taking the lock and recording its run.
+                deadline = time.monotonic() + 120
+                while not server.requests:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("the weekly run ended or hung before asking arXiv: "
+                                    + (tmp_path / "killed.log").read_text())
+                    time.sleep(0.05)
+            finally:
+                proc.kill()
+                proc.wait()
+        [killed] = store.runs(RUN_SOURCE)
+        assert killed.status == "running"
+        with pytest.raises(LockHeld, match=f":{proc.pid}:"):  # the dead run still holds the lock
+            store.acquire_lock(LOCK_NAME, "someone-else")
+        with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+            summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert summary.new == 3
+    assert f"took over the lock of a dead weekly run (pid {proc.pid}" in caplog.text
+    statuses = {r.id: r.status for r in store.runs(RUN_SOURCE)}
+    assert statuses == {killed.id: "running", summary.run_id: "succeeded"}  # the kill stays on record
+    store.acquire_lock(LOCK_NAME, "next-run:3:y")  # the run released the lock it took over
+
+
+def test_a_killed_but_not_yet_reaped_run_counts_as_dead(store: EmbeddedStore, extractor: Extractor) -> None:
+    """A zombie still answers os.kill(pid, 0), but it runs no more."""
+    proc, _, run_id = spawn_holder(store.path)
+    proc.kill()
+    try:
+        # Wait for it to die without reaping it (WNOWAIT): it stays a zombie, still "there" for kill(pid, 0).
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        os.kill(proc.pid, 0)
+        with LocalArxivServer(MI_CANDIDATES) as server:
+            summary = weekly(store, source_for(server), extractor, now=NOW)
+    finally:
+        proc.communicate()
+    assert summary.new == 3
+    statuses = {r.id: r.status for r in store.runs(RUN_SOURCE)}
+    assert statuses == {run_id: "running", summary.run_id: "succeeded"}
+
+
+def test_a_live_run_on_this_host_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
+    proc, owner, _ = spawn_holder(store.path)
+    try:
+        with LocalArxivServer(MI_CANDIDATES) as server:
+            with pytest.raises(WeeklyLocked) as refused:
+                weekly(store, source_for(server), extractor, now=NOW)
+            assert server.requests == []
+        assert proc.poll() is None  # still alive, still the holder
+        with pytest.raises(LockHeld, match=owner):
+            store.acquire_lock(LOCK_NAME, "someone-else")
+    finally:
+        proc.communicate()  # closes its stdin: it exits
+    message = str(refused.value)
+    assert f"another weekly ingest is running: pid {proc.pid} on this host is alive" in message
+    assert owner in message and re.search(r"until \S+\+00:00 \(in 15 min\)", message)
+    assert [r.status for r in store.runs(RUN_SOURCE)] == ["running"]  # only the holder's own run
+
+
+def test_a_holder_pid_that_exists_under_another_user_counts_as_alive(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """pid 1 always exists; os.kill(1, 0) raises PermissionError unless we are root: alive either way."""
+    holder = f"{socket.gethostname()}:1:{weekly_module._pid_space()}:init"
+    store.acquire_lock(LOCK_NAME, holder)
+    alive = pytest.raises(WeeklyLocked, match="pid 1 on this host is alive")
+    with LocalArxivServer(MI_CANDIDATES) as server, alive:
+        weekly(store, source_for(server), extractor, now=NOW)
+
+
+@pytest.mark.parametrize(("holder", "where"), [
+    ("other-host:{pid}:{space}:run", "It belongs to host 'other-host': if that run died, the lock is stale"),
+    # Same hostname, another boot or pid namespace: there the pid names another process (or none).
+    ("{host}:{pid}:0000beef:run", "before a reboot, or a container sharing this hostname"),
+    ("{host}:{pid}:run", "It belongs to a holder this host cannot check"),  # no pid space recorded
+])
+def test_a_holder_this_host_cannot_check_is_refused_with_its_expiry(
+    store: EmbeddedStore, extractor: Extractor, holder: str, where: str
+) -> None:
+    """Its pid is dead here, but that says nothing about a process elsewhere: wait for the expiry."""
+    pid, killed, _ = killed_holder(store.path)  # a pid that is surely dead on this host
+    store.release_lock(LOCK_NAME, killed)
+    space = weekly_module._pid_space()
+    assert space != "0000beef"
+    holder = holder.format(host=socket.gethostname(), pid=pid, space=space)
+    store.acquire_lock(LOCK_NAME, holder, ttl_seconds=LOCK_TTL_SECONDS)
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        with pytest.raises(WeeklyLocked) as refused:
+            weekly(store, source_for(server), extractor, now=NOW)
+        assert server.requests == []
+    message = str(refused.value)
+    assert message.startswith("another weekly ingest holds the lock")
+    assert "is running" not in message  # it may be running, or dead: this host cannot tell
+    assert where in message and "frees itself when it expires" in message
+    assert f"held by {holder!r}" in message and re.search(r"until \S+\+00:00 \(in 15 min\)", message)
+    with pytest.raises(LockHeld, match=re.escape(holder)):
+        store.acquire_lock(LOCK_NAME, "someone-else")
+
+
+def test_two_runs_taking_over_the_same_dead_run_exactly_one_wins(store: EmbeddedStore) -> None:
+    _, dead, _ = killed_holder(store.path)
+    barrier = threading.Barrier(2)
+    outcomes: list[tuple[str, str]] = []
+
+    def contend() -> None:
+        mine = EmbeddedStore(store.path)  # each run opens the store itself
+        owner = weekly_module._owner()
+        barrier.wait()
+        try:
+            weekly_module._take_lock(mine, owner, LOCK_TTL_SECONDS)
+            outcomes.append(("took", owner))
+        except WeeklyLocked as exc:
+            outcomes.append(("refused", str(exc)))
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=contend) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(kind for kind, _ in outcomes) == ["refused", "took"]
+    [winner] = [text for kind, text in outcomes if kind == "took"]
+    [refusal] = [text for kind, text in outcomes if kind == "refused"]
+    # The loser sees the winner (alive, in this process) as the holder, not the dead run.
+    assert winner in refusal and f"pid {os.getpid()} on this host is alive" in refusal
+    with pytest.raises(LockHeld, match=re.escape(winner)):
+        store.acquire_lock(LOCK_NAME, "someone-else")
+    # Taking over the same dead holder later fails too: the compare-and-set sees the winner.
+    with pytest.raises(LockHeld, match=re.escape(winner)):
+        store.acquire_lock(LOCK_NAME, "late", replacing=dead)
 
 
 def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -862,6 +864,53 @@ def test_locks(store: GraphStore) -> None:
     store.acquire_lock("short", "worker-b")
     with pytest.raises(LockHeld):
         store.acquire_lock("short", "worker-a")
+
+
+def test_lock_held_says_who_holds_it_and_until_when(store: GraphStore) -> None:
+    store.acquire_lock("weekly", "worker-a")  # the default TTL: 6 hours
+    with pytest.raises(LockHeld, match=r"held by 'worker-a' until \S+\+00:00 \(in 360 min\)") as held:
+        store.acquire_lock("weekly", "worker-b")
+    assert held.value.name == "weekly" and held.value.owner == "worker-a"
+    assert held.value.expires is not None and held.value.expires > time.time() + 5 * 3600
+
+
+def test_lock_is_taken_over_from_a_named_holder_only_while_that_holder_has_it(store: GraphStore) -> None:
+    """`replacing` is a compare-and-set on the holder (the weekly run uses it for a dead run's lock)."""
+    store.acquire_lock("weekly", "dead-run")
+    with pytest.raises(LockHeld, match="dead-run"):  # replacing somebody else is no takeover
+        store.acquire_lock("weekly", "new-a", replacing="other-run")
+    store.acquire_lock("weekly", "new-a", replacing="dead-run")
+    with pytest.raises(LockHeld, match="new-a") as second:  # the dead holder is gone: one winner only
+        store.acquire_lock("weekly", "new-b", replacing="dead-run")
+    assert second.value.owner == "new-a"
+    store.release_lock("weekly", "dead-run")  # the replaced holder no longer owns it: no effect
+    with pytest.raises(LockHeld, match="new-a"):
+        store.acquire_lock("weekly", "new-b")
+    store.acquire_lock("weekly", "new-a", replacing="dead-run")  # still re-entrant for its owner
+    store.acquire_lock("free", "new-b", replacing="dead-run")  # a free lock is simply taken
+    with pytest.raises(LockHeld, match="new-b"):
+        store.acquire_lock("free", "new-c")
+
+
+def test_racing_takeovers_of_the_same_holder_have_exactly_one_winner(store: GraphStore) -> None:
+    store.acquire_lock("weekly", "dead-run")
+    contenders = 8
+    barrier = threading.Barrier(contenders)
+
+    def take_over(i: int) -> str | None:
+        barrier.wait()
+        try:
+            store.acquire_lock("weekly", f"new-{i}", replacing="dead-run")
+        except LockHeld:
+            return None
+        return f"new-{i}"
+
+    with ThreadPoolExecutor(contenders) as pool:
+        winners = [w for w in pool.map(take_over, range(contenders)) if w]
+    assert len(winners) == 1
+    with pytest.raises(LockHeld) as held:
+        store.acquire_lock("weekly", "late")
+    assert held.value.owner == winners[0]
 
 
 def test_embedding_cache(store: GraphStore) -> None:
