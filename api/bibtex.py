@@ -35,13 +35,14 @@ def _ascii_word(text: str) -> str:
 
 
 def citation_key(paper: Paper) -> str:
-    """firstauthorlastname + year + first title word, ASCII only (e.g. wang2022interpretability)."""
+    """firstauthorlastname + year + first title word, ASCII only (e.g. wang2023interpretability); the
+    year is the venue's when the venue names one, as in the entry's `year` field."""
     author = paper.authors[0].split()[-1] if paper.authors and paper.authors[0].split() else ""
     stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
     first_word = next(
         (w for w in (_ascii_word(t) for t in paper.title.split()) if w and w.lower() not in stop), ""
     )
-    key = f"{_ascii_word(author).lower()}{paper.year or ''}{first_word.lower()}"
+    key = f"{_ascii_word(author).lower()}{entry_year(paper) or ''}{first_word.lower()}"
     return key or _ascii_word(paper.id).lower() or "paper"
 
 
@@ -61,28 +62,44 @@ _VENUE_RE = re.compile(
 )
 
 
-def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
-    """(entry type, venue fields) for a free-text venue."""
+def _venue(venue: str | None) -> tuple[bool, str, str] | None:
+    """(findings, name, four-digit year) of a recognised conference or journal venue, else None."""
     match = _VENUE_RE.match(venue or "")
     if match is None:
-        return "misc", [("note", escape(venue))] if venue else []
+        return None
     findings, name, year, short_year = match.groups()
-    year = year or f"20{short_year}"
+    return bool(findings), name, year or f"20{short_year}"
+
+
+def entry_year(paper: Paper) -> int | None:
+    """The year to cite: the venue's ("EMNLP 2021") when recognised, else the paper's (arXiv
+    submission) year; a preprint of December 2020 published at EMNLP 2021 is cited as 2021."""
+    venue = _venue(paper.venue)
+    return int(venue[2]) if venue else paper.year
+
+
+def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
+    """(entry type, venue fields) for a free-text venue."""
+    parsed = _venue(venue)
+    if parsed is None:
+        return "misc", [("note", escape(venue))] if venue else []
+    findings, name, year = parsed
     if name in _JOURNALS:
         return "article", [("journal", _JOURNALS[name])]
     return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year}")]
 
 
 def to_bibtex(paper: Paper) -> str:
-    """An @inproceedings / @article entry for a recognised conference or journal venue, else @misc;
-    arXiv eprint fields whenever the paper has an arXiv id."""
+    """An @inproceedings / @article entry for a recognised conference or journal venue (with the venue's
+    year), else @misc; arXiv eprint fields whenever the paper has an arXiv id."""
     kind, venue_fields = _entry_type(paper.venue)
     fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
     if paper.authors:
         fields.append(("author", " and ".join(escape(a) for a in paper.authors)))
     fields += venue_fields
-    if paper.year:
-        fields.append(("year", str(paper.year)))
+    year = entry_year(paper)
+    if year:
+        fields.append(("year", str(year)))
     if paper.arxiv_id:
         fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
         if paper.primary_category:

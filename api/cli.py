@@ -21,53 +21,77 @@ def _print_json(data: Any) -> None:
 def serve_cmd(host: str, port: int, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
     from api.app import create_app
+    from kg.config import load_config
 
+    config = load_config()
+    if config.backend == "embedded" and not config.embedded_store_file.is_file():
+        # Served anyway (an empty graph fills as ingests run), but say why every page is empty.
+        click.echo(f"warning: no paperkg store in {config.data_dir.resolve()} yet (PAPERKG_DATA_DIR): the "
+                   "graph is empty until an ingest runs there (`make demo` uses demo-data/)", err=True)
     app = create_app({"WARM_EMBEDDER": True})
     click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: "
                "gunicorn -w 2 api.wsgi:app)")
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 
+# The API's parameter names as `paperkg search` spells them, for its usage errors.
+_SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "topic": "--topic",
+                   "year_from": "--year-from", "year_to": "--year-to", "limit": "--limit",
+                   "offset": "--offset"}
+
+
 @click.command("search")
 @click.argument("query")
-@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid",
-              show_default=True)
-@click.option("--technique", "techniques", multiple=True, help="Technique id filter (repeatable).")
-@click.option("--topic", "topics", multiple=True, help="Topic id filter (repeatable).")
-@click.option("--year-from", type=int, default=None)
-@click.option("--year-to", type=int, default=None)
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--offset", type=click.IntRange(0, 10_000), default=0, show_default=True)
+# Every option is read as text and checked by api.params (imported when the command runs, so
+# that `paperkg` starts without Flask): the help names no limits, the errors do.
+@click.option("--mode", default=None, metavar="hybrid|semantic|keyword", help="Default: hybrid.")
+@click.option("--technique", "techniques", multiple=True,
+              help="Technique or evaluation id filter (repeatable; refinements included).")
+@click.option("--topic", "topics", multiple=True, help="Topic or fundamental-object id filter (repeatable).")
+@click.option("--year-from", default=None, metavar="YEAR", help="First year.")
+@click.option("--year-to", default=None, metavar="YEAR", help="Last year.")
+@click.option("--limit", default=None, metavar="N", help="Results to show (default 10).")
+@click.option("--offset", default=None, metavar="N", help="Results to skip (default 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
-def search_cmd(query: str, mode: str, techniques: tuple[str, ...], topics: tuple[str, ...],
-               year_from: int | None, year_to: int | None, limit: int, offset: int, as_json: bool) -> None:
-    """Search the graph (hybrid, semantic or keyword) and print the results with why they match."""
+def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics: tuple[str, ...],
+               year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
+               as_json: bool) -> None:
+    """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
+
+    QUERY may be empty ("") when a filter is given: the filtered papers are listed newest first."""
+    from werkzeug.datastructures import MultiDict
+
+    from api.params import ParameterError, search_request
     from kg.cli import open_configured_store
     from kg.config import load_config
-    from kg.entities import SearchFilters
     from kg.search import search
     from kg.taxonomy import Taxonomy
 
-    if len(query) > 1000:
-        raise click.BadParameter("at most 1000 characters", param_hint="QUERY")
-    store = open_configured_store()
+    # The options go through the API's own parser (api.params.search_request), so the CLI and
+    # GET /api/search accept and reject the same input with the same words.
+    given = [("q", query), ("mode", mode), ("year_from", year_from), ("year_to", year_to),
+             ("limit", limit), ("offset", offset), *(("technique", t) for t in techniques),
+             *(("topic", t) for t in topics)]
+    args = MultiDict([(name, value) for name, value in given if value is not None])
+    store = open_configured_store(must_exist=True)
     try:
         taxonomy = Taxonomy(nodes=store.taxonomy_nodes())
-        unknown = [t for t in (*techniques, *topics) if t not in taxonomy.by_id]
-        if unknown:
-            raise click.BadParameter(f"unknown taxonomy id(s): {', '.join(unknown)}")
+        try:
+            params = search_request(taxonomy, lambda: (str(s["id"]) for s in store.list_sections()), args)
+        except ParameterError as exc:
+            raise click.BadParameter(exc.detail, ctx=click.get_current_context(),
+                                     param_hint=f"'{_SEARCH_OPTIONS.get(exc.name, exc.name)}'") from None
         embedder = None
-        if mode != "keyword":
+        if params.query.strip() and params.mode != "keyword":
             from ingest.embed import ModelMissing, get_embedder
 
             try:
                 embedder = get_embedder(load_config().embedding_model or None)
             except ModelMissing as exc:
                 raise click.ClickException(str(exc)) from exc
-        filters = SearchFilters(technique_ids=list(techniques), topic_ids=list(topics),
-                                year_from=year_from, year_to=year_to)
-        page = search(store, query, mode=mode, filters=filters, limit=limit, offset=offset,
-                      embedder=embedder, taxonomy=taxonomy)
+        page = search(store, params.query, mode=params.mode, filters=params.filters, limit=params.limit,
+                      offset=params.offset, embedder=embedder, taxonomy=taxonomy,
+                      sentence_mode=params.explain)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -76,11 +100,15 @@ def search_cmd(query: str, mode: str, techniques: tuple[str, ...], topics: tuple
         from api.json_api import hit_dict
 
         labels = {n.id: n.name for n in taxonomy.nodes}
-        _print_json({"query": query, "mode": mode, "total": page.total,
-                     "results": [hit_dict(h, labels) for h in page.results]})
+        _print_json({"query": params.query, "mode": params.mode, "total": page.total,
+                     "acronyms": page.acronyms, "results": [hit_dict(h, labels) for h in page.results]})
         return
-    click.echo(f"{page.total} candidates ({mode}); showing {offset + 1}-{offset + len(page.results)}")
-    for i, hit in enumerate(page.results, start=offset + 1):
+    first, last = params.offset + 1, params.offset + len(page.results)
+    shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
+    click.echo(f"{page.total} candidates ({params.mode}); {shown}")
+    for acronym, long_form in page.acronyms.items():
+        click.echo(f"  {acronym} read as \"{long_form}\" (defined so in the papers using it)")
+    for i, hit in enumerate(page.results, start=first):
         year = hit.paper.year or "----"
         click.echo(f"{i:>3}. [{hit.id}] {hit.title} ({year})  score {hit.score:.4f}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
@@ -97,23 +125,35 @@ def search_cmd(query: str, mode: str, techniques: tuple[str, ...], topics: tuple
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
-    """Papers related to PAPER_ID, each with the reasons it was picked."""
-    from kg.cli import open_configured_store
-    from kg.related import UnknownPaper, related
+    """Papers related to PAPER_ID, each with the reasons it was picked.
 
-    store = open_configured_store()
+    PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
+    https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used."""
+    from api.params import find_paper
+    from kg.cli import open_configured_store
+    from kg.related import RelatedHit, UnknownPaper, related
+
+    store = open_configured_store(must_exist=True)
+
+    def related_or_none(pid: str) -> list[RelatedHit] | None:
+        try:
+            return related(store, pid, limit=limit)
+        except UnknownPaper:
+            return None
+
     try:
-        hits = related(store, paper_id, limit=limit)
-    except UnknownPaper as exc:
-        raise click.ClickException(str(exc)) from exc
+        found = find_paper(paper_id, related_or_none)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
+    if found is None:
+        raise click.ClickException(str(UnknownPaper([paper_id])))
+    canonical, hits = found
     if as_json:
         from api.json_api import related_dict
 
-        _print_json({"id": paper_id, "results": [related_dict(h) for h in hits]})
+        _print_json({"id": canonical, "results": [related_dict(h) for h in hits]})
         return
     for i, hit in enumerate(hits, start=1):
         click.echo(f"{i:>3}. [{hit.id}] {hit.title}  score {hit.score:.3f}")

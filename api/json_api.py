@@ -15,29 +15,23 @@ from api.params import (
     MAX_LIKED,
     MAX_LIMIT,
     MAX_OFFSET,
-    MAX_QUERY_CHARS,
-    bool_arg,
     choice_arg,
+    find_paper,
     id_list,
     int_arg,
     json_body,
-    list_arg,
+    search_request,
     since_arg,
     str_arg,
-    unknown_sections,
 )
 from kg import browse
-from kg.entities import Paper, PaperDetail, SearchFilters
+from kg.entities import Paper, PaperDetail
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper, related
-from kg.schema import Label
-from kg.search import MODES, SENTENCE_MODES, SearchHit, search
+from kg.search import SearchHit, search
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-SOURCES = ("list", "arxiv", "records")
-YEAR_MIN, YEAR_MAX = 1900, 2100
 
 
 # -- serialisation -------------------------------------------------------------------------------
@@ -105,63 +99,21 @@ def _labels() -> dict[str, str]:
 
 
 # -- search ----------------------------------------------------------------------------------------
-def _filters() -> SearchFilters:
-    taxonomy = get_taxonomy()
-    techniques = list_arg("technique")
-    topics = list_arg("topic")
-    sections = list_arg("section")
-    for name, ids, allowed in (
-        ("technique", techniques, (Label.TECHNIQUE, Label.EVALUATION)),
-        ("topic", topics, (Label.TOPIC, Label.OBJECT)),
-    ):
-        nodes = [taxonomy.by_id.get(i) for i in ids]
-        unknown = [i for i, node in zip(ids, nodes, strict=True) if node is None or node.label not in allowed]
-        _reject_unknown(name, unknown, "/api/techniques")
-    if sections:  # listing the sections costs a query, so only when the filter is used
-        _reject_unknown("section", unknown_sections(sections, (s["id"] for s in get_store().list_sections())),
-                        "/api/sections")
-    sources = list_arg("source")
-    for s in sources:
-        if s not in SOURCES:
-            raise bad_parameter("source", f"must be one of {', '.join(SOURCES)}")
-    year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX)
-    year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX)
-    if year_from is not None and year_to is not None and year_from > year_to:
-        raise bad_parameter("year_from", "must not be after year_to")
-    return SearchFilters(
-        technique_ids=techniques, topic_ids=topics, section_ids=sections,
-        year_from=year_from, year_to=year_to, sources=sources,
-        include_refinements=bool_arg("refinements", True),
-    )
-
-
-def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
-    """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
-    if unknown:
-        raise bad_parameter(name, f"unknown {name} id {unknown[0][:80]!r} (see {listing})")
-
-
 @bp.get("/search")
 def search_papers() -> Response:
     """Search papers (hybrid, semantic or keyword) with filters; every hit explains itself."""
-    query = str_arg("q", "", max_chars=MAX_QUERY_CHARS) or ""
-    mode = choice_arg("mode", "hybrid", MODES)
-    limit = int_arg("limit", 10, 1, MAX_LIMIT)
-    offset = int_arg("offset", 0, 0, MAX_OFFSET)
-    explain = choice_arg("explain", "overlap", SENTENCE_MODES)
-    filters = _filters()
-    if not query.strip() and filters.is_empty():
-        raise bad_parameter("q", "give a query or at least one filter")
+    params = search_request(get_taxonomy(), lambda: (s["id"] for s in get_store().list_sections()))
+    query, mode, explain = params.query, params.mode, params.explain
     needs_embedder = query.strip() and (mode != "keyword" or explain == "embedding")
     embedder = _query_embedder() if needs_embedder else None
     page = search(
-        get_store(), query, mode=mode, filters=filters, limit=limit or 10, offset=offset or 0,
+        get_store(), query, mode=mode, filters=params.filters, limit=params.limit, offset=params.offset,
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
     )
     labels = _labels()
     return jsonify({
-        "query": query, "mode": mode, "total": page.total, "limit": limit, "offset": offset,
-        "results": [hit_dict(h, labels) for h in page.results],
+        "query": query, "mode": mode, "total": page.total, "limit": params.limit, "offset": params.offset,
+        "acronyms": page.acronyms, "results": [hit_dict(h, labels) for h in page.results],
     })
 
 
@@ -178,11 +130,13 @@ def _query_embedder() -> Any:
 
 
 # -- papers ----------------------------------------------------------------------------------------
+# A versioned arXiv id or an arXiv abs/pdf URL is answered as the paper ingest stored under the bare
+# id, with that canonical id in the body (no redirect: one round trip, and the answer says which id).
 def _detail(paper_id: str) -> PaperDetail:
-    detail = get_store().get_paper(paper_id)
-    if detail is None:
+    found = find_paper(paper_id, get_store().get_paper)
+    if found is None:
         raise not_found(f"no paper with id {paper_id[:200]!r}")
-    return detail
+    return found[1]
 
 
 @bp.get("/papers/<path:paper_id>")
@@ -195,11 +149,19 @@ def paper(paper_id: str) -> Response:
 def paper_related(paper_id: str) -> Response:
     """Papers related to one paper, each with reasons."""
     limit = int_arg("limit", 10, 1, MAX_LIMIT) or 10
-    try:
-        hits = related(get_store(), paper_id, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
-    except UnknownPaper:
-        raise not_found(f"no paper with id {paper_id[:200]!r}") from None
-    return jsonify({"id": paper_id, "results": [related_dict(h) for h in hits]})
+    store, nodes = get_store(), get_taxonomy().nodes
+
+    def related_or_none(pid: str) -> list[RelatedHit] | None:
+        try:
+            return related(store, pid, limit=limit, taxonomy_nodes=nodes)
+        except UnknownPaper:
+            return None
+
+    found = find_paper(paper_id, related_or_none)
+    if found is None:
+        raise not_found(f"no paper with id {paper_id[:200]!r}")
+    canonical, hits = found
+    return jsonify({"id": canonical, "results": [related_dict(h) for h in hits]})
 
 
 @bp.get("/papers/<path:paper_id>/bibtex")
@@ -226,6 +188,11 @@ def recommend_papers() -> Response:
     disliked = id_list(body, "disliked", required=False, max_items=MAX_LIKED)
     if not liked:
         raise bad_parameter("liked", "name at least one paper")
+    liked_set = set(liked)
+    both = [i for i in disliked if i in liked_set]
+    if both:
+        raise bad_parameter("disliked", f"paper {both[0][:80]!r} is also in liked: "
+                                        "a paper is either liked or disliked")
     limit = body.get("limit", 10)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise bad_parameter("limit", f"must be an integer between 1 and {MAX_LIMIT}")

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from api.json_api import SOURCES, YEAR_MAX, YEAR_MIN, bp
-from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS
+from api.json_api import bp
+from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, SOURCES
 from kg.browse import SORTS
 from kg.search import MODES, SENTENCE_MODES
+from kg.validation import YEAR_MAX, YEAR_MIN
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -43,8 +44,14 @@ LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, 
 OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
                 f"results to skip (at most {MAX_OFFSET})")
 PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
-                     "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001)",
+                     "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001). An id "
+                     "that is not stored but is an arXiv id with a version (2211.00593v3) or an arXiv "
+                     "abs/pdf URL is answered for the paper stored under the bare id, whose id the answer "
+                     "carries (no redirect)",
                      where="path"), "example": "2211.00593"}
+SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
+              "anything else, an empty value included, is a 400")
 ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 SCHEMAS: dict[str, Any] = {
@@ -103,6 +110,10 @@ SCHEMAS: dict[str, Any] = {
                       "(keyword: papers matching the terms; semantic: papers passing the filters; "
                       "hybrid: the union), counted up to max(100, offset + limit + 50)"},
             "limit": {"type": "integer"}, "offset": {"type": "integer"},
+            "acronyms": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "acronyms of the query and the long forms the papers using "
+                                        "them define, which the query embedding was given (\"IOI\": "
+                                        "\"indirect object identification\"); empty in keyword mode"},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },
@@ -210,8 +221,10 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _error_responses() -> dict[str, Any]:
+    # No 405 here: a 405 answers a method a path has no operation for (with an Allow header), so
+    # no operation can declare it; the document's description says so.
     text = {400: "Bad parameter (the message names it and the limit)", 404: "Not found",
-            405: "Method not allowed", 413: "Request body too large",
+            413: "Request body too large",
             415: "Content-Type is not application/json", 422: "Unknown paper ids",
             500: "Internal error (no details are exposed)",
             503: "The graph store (or, for a search, the embedding model) is unavailable"}
@@ -254,16 +267,27 @@ FILTER_PARAMS = [
 ]
 
 
+# OpenAPI 3.0 cannot say "one of these parameters is required", so the rule is written out, and
+# its 400 is declared with it.
+SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: technique, topic, section, "
+               "source, year_from or year_to (refinements alone is not a filter). Without either the "
+               "answer is a 400, as GET /api/search with no parameters is.")
+SEARCH_400 = ("Bad parameter, named in the message: neither a query nor a filter; an unknown technique, "
+              "topic or section id; year_from after year_to; a value out of its limits")
+
+
 def build_document() -> dict[str, Any]:
     """The OpenAPI document as a dict."""
     paths: dict[str, Any] = {
         "/api/search": {"get": _op(
             "Search papers (hybrid = reciprocal rank fusion of semantic and keyword)",
-            {"200": _ok(_ref("SearchPage"))} | _err(400),
+            {"200": _ok(_ref("SearchPage")),
+             "400": _json(_ref("Error"), SEARCH_400)},
             [
                 _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS},
-                       f"query text (at most {MAX_QUERY_CHARS} characters; may be empty when a filter "
-                       "is given: then the filtered papers are listed newest first)"),
+                       f"query text (at most {MAX_QUERY_CHARS} characters; may be empty or absent when "
+                       "a filter is given: then the filtered papers are listed newest first; with "
+                       "neither a query nor a filter the answer is a 400)"),
                 _param("mode", {"type": "string", "enum": list(MODES), "default": "hybrid"}, "search mode"),
                 _param("explain", {"type": "string", "enum": list(SENTENCE_MODES), "default": "overlap"},
                        "how to pick the best abstract sentence: overlap (query terms, fast), "
@@ -271,6 +295,7 @@ def build_document() -> dict[str, Any]:
                        "(embedding unless mode=keyword)"),
                 *FILTER_PARAMS, LIMIT, OFFSET,
             ],
+            description=SEARCH_RULE,
         )},
         "/api/papers/{paper_id}": {"get": _op(
             "A paper with techniques (evidence), evaluations, findings, models, list rows, authors",
@@ -285,6 +310,9 @@ def build_document() -> dict[str, Any]:
         "/api/recommend": {"post": _op(
             "Recommendations from liked (and disliked) papers, each with reasons",
             {"200": _ok(_ref("RecommendList"))} | _err(400, 413, 415, 422), [],
+            description="liked and disliked are lists of paper ids (null is not a list: 400); a repeated "
+                        "id counts once (first occurrence kept, as the answer echoes them); an id both "
+                        "liked and disliked is a 400 naming it; an unknown id is a 422.",
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
         "/api/techniques": {"get": _op(
@@ -313,8 +341,7 @@ def build_document() -> dict[str, Any]:
                          "properties": {"since": {"type": "string"},
                                         "results": {"type": "array", "items": _ref("PaperSummary")}}})}
             | _err(400),
-            [_param("since", {"type": "string", "format": "date"},
-                    "ISO date or timestamp (default: 7 days ago)"),
+            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: 7 days ago)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/runs": {"get": _op(
             "Recent ingest runs, newest first",
@@ -345,8 +372,7 @@ def build_document() -> dict[str, Any]:
             "Atom 1.0 feed of the newest papers",
             {"200": {"description": "Atom feed",
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}}} | _err(400),
-            [_param("since", {"type": "string", "format": "date"},
-                    "ISO date or timestamp (default: everything)"),
+            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/healthz": {"get": {"summary": "The process is up", "parameters": [],
                              "responses": {"200": _ok(_ref("Status"))}}},
@@ -360,7 +386,8 @@ def build_document() -> dict[str, Any]:
         "info": {"title": "paperkg API", "version": "1.0.0",
                  "description": "Search, related papers, recommendations and technique browse over a "
                                 "knowledge graph of mechanistic-interpretability papers. Errors are "
-                                '{"error": {"code", "message"}}.'},
+                                '{"error": {"code", "message"}}. A method a path has no operation for '
+                                "is answered 405 with an Allow header listing the methods it takes."},
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": _error_responses()},
     }

@@ -1,14 +1,27 @@
-"""Query-string and JSON-body parameter parsing with named 400 errors and documented limits."""
+"""Query-string and JSON-body parameter parsing with named 400 errors and documented limits.
+
+The parsers read `request.args` by default, or any MultiDict given as `args`: the CLI builds one
+from its options so that `paperkg search` and `GET /api/search` run the same validation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 
 from api.errors import ApiError, bad_parameter
+from ingest.normalize import arxiv_id_from_url
+from kg.entities import SearchFilters
+from kg.schema import Label
+from kg.search import MODES, SENTENCE_MODES
+from kg.taxonomy import Taxonomy
+from kg.validation import YEAR_MAX, YEAR_MIN
 
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
@@ -16,112 +29,237 @@ MAX_OFFSET = 10_000
 MAX_LIKED = 200
 MAX_FILTER_VALUES = 50
 MAX_ID_CHARS = 200
+SOURCES = ("list", "arxiv", "records")
+
+Args = MultiDict[str, str]
+T = TypeVar("T")
 
 
-def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CHARS) -> str | None:
+class ParameterError(ApiError):
+    """A 400 naming one bad parameter; `name` and `detail` let the CLI word it for its own options."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        base = bad_parameter(name, detail)
+        super().__init__(base.status, base.message, base.code)
+        self.name = name
+        self.detail = detail
+
+
+def _args(args: Args | None) -> Args:
+    return request.args if args is None else args
+
+
+def _shown(raw: str) -> str:
+    # An empty value is a value (`?limit=`), and a 400 like any other the document does not allow.
+    return f"{raw[:40]!r}" if raw else "an empty value"
+
+
+def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CHARS,
+            args: Args | None = None) -> str | None:
     """A string argument, at most `max_chars` characters."""
-    value = request.args.get(name)
+    value = _args(args).get(name)
     if value is None:
         return default
     if len(value) > max_chars:
-        raise bad_parameter(name, f"at most {max_chars} characters allowed (got {len(value)})")
+        raise ParameterError(name, f"at most {max_chars} characters allowed (got {len(value)})")
     if "\x00" in value:
-        raise bad_parameter(name, "must not contain NUL characters")
+        raise ParameterError(name, "must not contain NUL characters")
     return value
 
 
-def list_arg(name: str, *, max_values: int = MAX_FILTER_VALUES) -> list[str]:
+def list_arg(name: str, *, max_values: int = MAX_FILTER_VALUES, args: Args | None = None) -> list[str]:
     """A repeatable argument (?x=a&x=b, or comma-separated), empty values dropped."""
     values: list[str] = []
-    for raw in request.args.getlist(name):
+    for raw in _args(args).getlist(name):
         if len(raw) > MAX_ID_CHARS * 4:
-            raise bad_parameter(name, f"at most {MAX_ID_CHARS * 4} characters allowed")
+            raise ParameterError(name, f"at most {MAX_ID_CHARS * 4} characters allowed")
         values += [v.strip() for v in raw.split(",") if v.strip()]
     if len(values) > max_values:
-        raise bad_parameter(name, f"at most {max_values} values allowed (got {len(values)})")
+        raise ParameterError(name, f"at most {max_values} values allowed (got {len(values)})")
     if any("\x00" in v for v in values):
-        raise bad_parameter(name, "must not contain NUL characters")
+        raise ParameterError(name, "must not contain NUL characters")
     return list(dict.fromkeys(values))
 
 
-def int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    """An integer argument within [low, high]."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+
+
+def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args | None = None) -> int | None:
+    """An integer argument within [low, high]; absent: `default` (an empty value is not absent: a 400)."""
+    raw = _args(args).get(name)
+    if raw is None:
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise bad_parameter(name, f"must be an integer, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise bad_parameter(name, f"must be between {low} and {high} (got {value})")
+    # ASCII digits only: int() would also take "1_000", " 5 " and other scripts' digits.
+    if not _INT_RE.fullmatch(raw):
+        raise ParameterError(name, f"must be an integer, not {_shown(raw)}")
+    value = int(raw) if len(raw) <= 20 else None  # int() of thousands of digits is slow, then refused
+    if value is None or not low <= value <= high:
+        raise ParameterError(name, f"must be between {low} and {high} (got {raw[:40]})")
     return value
 
 
-def choice_arg(name: str, default: str, choices: tuple[str, ...]) -> str:
-    """One of a fixed set of values."""
-    value = request.args.get(name) or default
+def choice_arg(name: str, default: str, choices: tuple[str, ...], *, args: Args | None = None) -> str:
+    """One of a fixed set of values; absent: `default`."""
+    value = _args(args).get(name, default)
     if value not in choices:
-        raise bad_parameter(name, f"must be one of {', '.join(choices)}")
+        raise ParameterError(name, f"must be one of {', '.join(choices)}")
     return value
 
 
-def bool_arg(name: str, default: bool) -> bool:
-    """true/false, 1/0, yes/no."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+def bool_arg(name: str, default: bool, *, args: Args | None = None) -> bool:
+    """true/false, 1/0, yes/no; absent: `default`."""
+    raw = _args(args).get(name)
+    if raw is None:
         return default
     lowered = raw.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise bad_parameter(name, "must be true or false")
+    raise ParameterError(name, "must be true or false")
 
 
-def since_arg(name: str, default: str) -> str:
-    """An ISO date (YYYY-MM-DD) or timestamp; returned normalised as ISO text."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+# What the OpenAPI document declares for `since`: format `date`, or format `date-time` (RFC 3339,
+# which requires the seconds and a UTC offset). Anything else, the empty value included, is a 400,
+# so the document and the server accept the same strings.
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})",
+                           re.IGNORECASE)
+
+
+def since_arg(name: str, default: str, *, args: Args | None = None) -> str:
+    """A date (YYYY-MM-DD) or an RFC 3339 timestamp with its offset, as ISO text; `default` when absent."""
+    raw = _args(args).get(name)
+    if raw is None:
         return default
-    text = raw.strip()
+    text = raw  # not stripped: " 2024-01-31" matches neither format the document declares
     try:
-        if len(text) == 10:
+        if _DATE_RE.fullmatch(text):
             return date.fromisoformat(text).isoformat()
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+        if _DATE_TIME_RE.fullmatch(text):
+            return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).isoformat()
     except ValueError:
-        raise bad_parameter(name, f"must be an ISO date like 2024-01-31, not {raw[:40]!r}") from None
+        pass
+    raise ParameterError(name, "must be a date like 2024-01-31 or an RFC 3339 timestamp like "
+                               f"2024-01-31T12:00:00Z, not {_shown(raw)}")
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object body: 415 unless application/json, 400 when malformed."""
-    if not request.is_json:
-        raise ApiError(415, "Content-Type must be application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "request body is not valid JSON", "malformed_json")
-    if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object", "bad_request")
-    return data
+# -- search ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SearchRequest:
+    """A validated search: the query, mode, sentence mode, page and filters."""
+
+    query: str
+    mode: str
+    explain: str
+    limit: int
+    offset: int
+    filters: SearchFilters
 
 
-def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int = MAX_LIKED) -> list[str]:
-    """A list of paper id strings from a JSON body, at most `max_items`."""
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise bad_parameter(name, "is required (a list of paper ids)")
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad_parameter(name, "must be a list of paper id strings")
-    if len(value) > max_items:
-        raise bad_parameter(name, f"at most {max_items} ids allowed (got {len(value)})")
-    if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
-        raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
-    return value
+def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
+                   args: Args | None = None) -> SearchRequest:
+    """The search parameters (q, mode, explain, limit, offset and filters), validated: the one set
+    of rules of both GET /api/search and `paperkg search` (raises ParameterError)."""
+    query = str_arg("q", "", max_chars=MAX_QUERY_CHARS, args=args) or ""
+    mode = choice_arg("mode", "hybrid", MODES, args=args)
+    limit = int_arg("limit", 10, 1, MAX_LIMIT, args=args)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET, args=args)
+    explain = choice_arg("explain", "overlap", SENTENCE_MODES, args=args)
+    filters = search_filters(taxonomy, section_ids, args)
+    if not query.strip() and filters.is_empty():
+        raise ParameterError("q", "give a query or at least one filter")
+    return SearchRequest(query=query, mode=mode, explain=explain, limit=limit or 10, offset=offset or 0,
+                         filters=filters)
+
+
+def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
+                   args: Args | None = None) -> SearchFilters:
+    """The search filters, validated: technique/topic ids of the right kind, known sections, sources,
+    years within range and in order (raises ParameterError)."""
+    techniques = list_arg("technique", args=args)
+    topics = list_arg("topic", args=args)
+    sections = list_arg("section", args=args)
+    for name, ids, allowed in (
+        ("technique", techniques, (Label.TECHNIQUE, Label.EVALUATION)),
+        ("topic", topics, (Label.TOPIC, Label.OBJECT)),
+    ):
+        nodes = [taxonomy.by_id.get(i) for i in ids]
+        unknown = [i for i, node in zip(ids, nodes, strict=True) if node is None or node.label not in allowed]
+        _reject_unknown(name, unknown, "/api/techniques")
+    if sections:  # listing the sections costs a query, so only when the filter is used
+        _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
+    sources = list_arg("source", args=args)
+    for s in sources:
+        if s not in SOURCES:
+            raise ParameterError("source", f"must be one of {', '.join(SOURCES)}")
+    year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX, args=args)
+    year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX, args=args)
+    if year_from is not None and year_to is not None and year_from > year_to:
+        raise ParameterError("year_from", "must not be after year_to")
+    return SearchFilters(
+        technique_ids=techniques, topic_ids=topics, section_ids=sections,
+        year_from=year_from, year_to=year_to, sources=sources,
+        include_refinements=bool_arg("refinements", True, args=args),
+    )
+
+
+def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
+    """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
+    if unknown:
+        raise ParameterError(name, f"unknown {name} id {unknown[0][:80]!r} (see {listing})")
 
 
 def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]:
     """The ids that name no stored list section nor a heading above one (the filter matches both)."""
     known = set(stored)
     return [s for s in section_ids if s not in known and not any(k.startswith(s + "/") for k in known)]
+
+
+# -- paper ids ---------------------------------------------------------------------------------------
+def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] | None:
+    """(stored id, what `find` returned) for a paper id as given, else for the id ingest would have
+    stored it under (arXiv version and abs/pdf URL prefix stripped: `2211.00593v3` -> `2211.00593`);
+    None when neither is found. The exact id goes first: a stored slug may look like anything."""
+    found = find(paper_id)
+    if found is not None:
+        return paper_id, found
+    # Ingest's own parser, which knows the arXiv id forms: a slug ending in "v2" is left alone.
+    canonical = arxiv_id_from_url(paper_id)
+    if canonical and canonical != paper_id:
+        found = find(canonical)
+        if found is not None:
+            return canonical, found
+    return None
+
+
+# -- JSON bodies -------------------------------------------------------------------------------------
+def json_body() -> dict[str, Any]:
+    """The request's JSON object body: 415 unless application/json, 400 when malformed or not an object."""
+    if not request.is_json:
+        raise ApiError(415, "Content-Type must be application/json")
+    try:
+        data = request.get_json()
+    except BadRequest:
+        raise ApiError(400, "request body is not valid JSON", "malformed_json") from None
+    if not isinstance(data, dict):  # `null`, a list, a number: valid JSON, but not the object asked for
+        raise ApiError(400, "the request body must be a JSON object", "bad_request")
+    return data
+
+
+def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int = MAX_LIKED) -> list[str]:
+    """A list of paper id strings from a JSON body, at most `max_items`, duplicates dropped (first kept)."""
+    if name not in body:
+        if required:
+            raise bad_parameter(name, "is required (a list of paper ids)")
+        return []
+    value = body[name]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        # null is rejected like any other non-list: the document does not declare it nullable.
+        suffix = ", not null" if value is None else ""
+        raise bad_parameter(name, f"must be a list of paper id strings{suffix}")
+    if len(value) > max_items:
+        raise bad_parameter(name, f"at most {max_items} ids allowed (got {len(value)})")
+    if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
+        raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
+    return list(dict.fromkeys(value))

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from api import web_format as format_filters
 from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
-from api.params import MAX_QUERY_CHARS, unknown_sections
+from api.params import MAX_QUERY_CHARS, find_paper, unknown_sections
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
@@ -23,6 +23,7 @@ from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
+from kg.validation import YEAR_MAX, YEAR_MIN
 
 log = logging.getLogger(__name__)
 
@@ -249,8 +250,8 @@ def _filters(labels: Labels) -> SearchFilters:
     unknown = [t for t in techniques if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
     if unknown:
         raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.", ("technique",))
-    year_from = _int_param("year_from", 1900, 2100, "“From” year")
-    year_to = _int_param("year_to", 1900, 2100, "“To” year")
+    year_from = _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year")
+    year_to = _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year")
     if year_from and year_to and year_from > year_to:
         raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.",
                        ("year_from", "year_to"))
@@ -303,6 +304,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         ctx["error_hint"] = "Try keyword mode; if it keeps failing, the server log has the details."
         return
     ctx["total"], ctx["offset"], ctx["page"] = result.total, offset, page
+    ctx["acronyms"] = result.acronyms
     ctx["pages"] = min(MAX_PAGE, math.ceil(result.total / PAGE_SIZE))
     hits = []
     for hit in result.results:
@@ -375,12 +377,15 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 # -- paper -------------------------------------------------------------------------------------
 
 @bp.get("/papers/<path:paper_id>")
-def paper(paper_id: str) -> str | tuple[str, int]:
+def paper(paper_id: str) -> str | tuple[str, int] | Response:
     """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
     store = get_store()
-    detail = store.get_paper(paper_id)
-    if detail is None:
+    found = find_paper(paper_id, store.get_paper)
+    if found is None:
         return _not_found_paper(paper_id)
+    if found[0] != paper_id:
+        return _to_canonical("web.paper", found[0])
+    detail = found[1]
     labels = _labels()
     p = detail.paper
 
@@ -440,30 +445,46 @@ def _quote(value: str) -> str:
     return quote(value, safe="/")
 
 
+def _to_canonical(endpoint: str, paper_id: str) -> Response:
+    """A permanent redirect from a versioned arXiv id or an arXiv URL to the paper's own URL."""
+    return redirect(url_for(endpoint, paper_id=paper_id), code=301)
+
+
 def _not_found_paper(paper_id: str) -> tuple[str, int]:
     return _error_page(404, "Paper not found",
                        f"No paper has the id “{paper_id[:200]}”. It may have been merged into another "
                        "record or not ingested yet: search for its title instead.")
 
 
+def _graph(paper_id: str) -> tuple[str, dict[str, Any]] | None:
+    """(stored id, neighbourhood) of a paper id, versioned arXiv ids and arXiv URLs included."""
+    store, labels = get_store(), _labels()
+    return find_paper(paper_id, lambda pid: neighbourhood(store, pid, labels, paper_url=_paper_url,
+                                                          node_url=_node_url))
+
+
 @bp.get("/papers/<path:paper_id>/graph")
-def paper_graph(paper_id: str) -> str | tuple[str, int]:
+def paper_graph(paper_id: str) -> str | tuple[str, int] | Response:
     """The interactive neighbourhood graph of a paper (cytoscape, data from graph.json)."""
-    store = get_store()
-    graph = neighbourhood(store, paper_id, _labels(), paper_url=_paper_url, node_url=_node_url)
-    if graph is None:
+    found = _graph(paper_id)
+    if found is None:
         return _not_found_paper(paper_id)
+    if found[0] != paper_id:
+        return _to_canonical("web.paper_graph", found[0])
+    graph = found[1]
     return render_template("graph.html", p=graph["paper"], graph=graph)
 
 
 @bp.get("/papers/<path:paper_id>/graph.json")
 def paper_graph_json(paper_id: str) -> Response | tuple[Response, int]:
     """Nodes and edges of a paper's neighbourhood for the graph view."""
-    store = get_store()
-    graph = neighbourhood(store, paper_id, _labels(), paper_url=_paper_url, node_url=_node_url)
-    if graph is None:
+    found = _graph(paper_id)
+    if found is None:
         message = f"unknown paper id: {paper_id[:200]}"
         return jsonify({"error": {"code": "not_found", "message": message}}), 404
+    if found[0] != paper_id:
+        return _to_canonical("web.paper_graph_json", found[0])
+    graph = found[1]
     return jsonify({"center": graph["center"], "nodes": graph["nodes"], "edges": graph["edges"]})
 
 

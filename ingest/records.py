@@ -9,9 +9,6 @@ from ingest.normalize import paper_id_for, section_slug, title_key
 from kg.entities import ListRow
 
 ITEM_TYPES = ("paper", "tool")
-# The years a paper may carry: the range the API's year filter accepts (api/params.py, which
-# imports Flask, so not imported here; keep the two equal).
-YEAR_MIN, YEAR_MAX = 1900, 2100
 
 
 @dataclass

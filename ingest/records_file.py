@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.normalize import doi_from_text, strip_arxiv_version
-from ingest.records import ITEM_TYPES, YEAR_MAX, YEAR_MIN, ListRowRecord, Record
+from ingest.records import ITEM_TYPES, ListRowRecord, Record
+from kg.validation import YEAR_MAX, YEAR_MIN
 
 
 class RecordsFileError(ValueError):

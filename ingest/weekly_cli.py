@@ -20,6 +20,13 @@ def _ready_store() -> GraphStore:
     return open_ready_store()
 
 
+def _existing_store() -> GraphStore:
+    """The configured store for reading: one never created is an error, not an empty graph."""
+    from kg.cli import open_configured_store
+
+    return open_configured_store(must_exist=True)
+
+
 def _check_date(value: str | None, option: str) -> str | None:
     from ingest.weekly import parse_when
 
@@ -68,7 +75,7 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
     from ingest.weekly import rejected_since
 
     since = _check_date(since, "--since")
-    store = _ready_store()
+    store = _existing_store()
     try:
         rows = list(rejected_since(store, since))
     finally:
@@ -125,7 +132,7 @@ def list_rows_cmd(since: str) -> None:
     from ingest.export_rows import list_rows_markdown
 
     _check_date(since, "--since")
-    store = _ready_store()
+    store = _existing_store()
     try:
         text = list_rows_markdown(store, since)
     finally:

@@ -24,6 +24,8 @@ BROWSABLE_LABELS: tuple[str, ...] = (Label.TECHNIQUE, Label.EVALUATION, Label.TO
 # Labels reached through findings ABOUT them or list sections named after them (the topic rule).
 TOPIC_LABELS: tuple[str, ...] = (Label.TOPIC, Label.OBJECT)
 SORTS = ("date", "centrality")
+# The years a paper may carry and a year filter may name (records import, API, web form, CLI).
+YEAR_MIN, YEAR_MAX = 1900, 2100
 RUN_STATUSES = ("running", "succeeded", "failed")
 # Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
 MAX_QUERY_TOKENS = 64

@@ -230,6 +230,27 @@ def test_unknown_ids_are_404(client: FlaskClient) -> None:
         assert error_of(client.get(url), 404)["code"] == "not_found"
 
 
+@pytest.mark.parametrize("given", [f"{IOI}v3", f"{IOI}v1", f"https://arxiv.org/abs/{IOI}v3",
+                                   f"https://arxiv.org/pdf/{IOI}v2.pdf", f"arXiv:{IOI}v3"])
+def test_versioned_arxiv_ids_are_answered_with_the_canonical_id(client: FlaskClient, given: str) -> None:
+    # Ingest stores 2211.00593v3 as 2211.00593: the API answers for that paper (no redirect), and
+    # the body carries the canonical id.
+    detail = client.get(f"/api/papers/{given}")
+    assert detail.status_code == 200 and detail.get_json()["id"] == IOI
+    related = client.get(f"/api/papers/{given}/related?limit=3")
+    assert related.status_code == 200
+    assert related.get_json() == client.get(f"/api/papers/{IOI}/related?limit=3").get_json()
+    bib = client.get(f"/api/papers/{given}/bibtex")
+    assert bib.status_code == 200 and bib.get_data() == client.get(f"/api/papers/{IOI}/bibtex").get_data()
+
+
+def test_versions_of_unknown_ids_stay_404(client: FlaskClient) -> None:
+    for url in ("/api/papers/0000.00000v2", "/api/papers/0000.00000v2/related",
+                "/api/papers/https://arxiv.org/abs/0000.00000v1/bibtex", "/api/papers/logit-lensv2"):
+        assert error_of(client.get(url), 404)["code"] == "not_found", url
+    assert "'0000.00000v2'" in error_of(client.get("/api/papers/0000.00000v2"), 404)["message"]
+
+
 def test_related_endpoint(client: FlaskClient) -> None:
     body = client.get(f"/api/papers/{IOI}/related?limit=5").get_json()
     assert len(body["results"]) == 5
@@ -273,6 +294,40 @@ def test_recommend_errors(client: FlaskClient) -> None:
                                413)["message"]
     assert error_of(client.get("/api/recommend"), 405)["code"] == "method_not_allowed"
     assert error_of(client.delete("/api/search"), 405)
+
+
+def test_recommend_rejects_null_lists(client: FlaskClient) -> None:
+    # The document declares liked and disliked as arrays, not nullable: null is a 400, not "none".
+    for body, name in (({"liked": [IOI], "disliked": None}, "disliked"), ({"liked": None}, "liked")):
+        err = error_of(client.post("/api/recommend", json=body), 400)
+        assert err["code"] == "bad_parameter" and f"parameter '{name}'" in err["message"]
+        assert "not null" in err["message"]
+
+
+def test_recommend_rejects_an_id_both_liked_and_disliked(client: FlaskClient) -> None:
+    body = {"liked": [IOI, "2304.14997"], "disliked": ["2310.08744", "2304.14997"]}
+    err = error_of(client.post("/api/recommend", json=body), 400)
+    assert "parameter 'disliked'" in err["message"] and "'2304.14997'" in err["message"]
+    assert "also in liked" in err["message"]
+
+
+def test_recommend_drops_repeated_ids(client: FlaskClient) -> None:
+    body = {"liked": ["2304.14997", IOI, "2304.14997", IOI], "disliked": ["2310.08744", "2310.08744"],
+            "limit": 5}
+    answer = client.post("/api/recommend", json=body).get_json()
+    assert answer["liked"] == ["2304.14997", IOI] and answer["disliked"] == ["2310.08744"]
+    once = client.post("/api/recommend", json={"liked": ["2304.14997", IOI], "disliked": ["2310.08744"],
+                                               "limit": 5}).get_json()
+    assert answer["results"] == once["results"]
+
+
+def test_recommend_json_null_body_is_not_called_malformed(client: FlaskClient) -> None:
+    for raw in ("null", "[]", "3", '"liked"'):
+        err = error_of(client.post("/api/recommend", data=raw, content_type="application/json"), 400)
+        assert err == {"code": "bad_request", "message": "the request body must be a JSON object"}, raw
+    for raw in ("{not json", "", "nul"):
+        err = error_of(client.post("/api/recommend", data=raw, content_type="application/json"), 400)
+        assert err["code"] == "malformed_json", raw
 
 
 # -- browse, runs, stats ---------------------------------------------------------------------------
@@ -320,6 +375,7 @@ def test_topics_sections_new_runs_stats(client: FlaskClient, seed_store: Embedde
     assert len(new["results"]) == len(seed_store.paper_ids())
     assert client.get("/api/new?since=2999-01-01").get_json()["results"] == []
     assert "'since'" in error_of(client.get("/api/new?since=yesterday"), 400)["message"]
+    assert client.get("/api/new?since=2000-01-01T00:00:00Z&limit=100").get_json()["results"] == new["results"]
     runs = client.get("/api/runs").get_json()["runs"]
     assert runs and runs[0]["status"] == "succeeded" and runs[0]["source"] == "records"
     assert client.get("/api/stats").get_json() == seed_store.stats()
@@ -330,7 +386,7 @@ def test_bibtex(client: FlaskClient) -> None:
     response = client.get(f"/api/papers/{IOI}/bibtex")
     assert response.status_code == 200 and response.mimetype == "text/x-bibtex"
     text = response.get_data(as_text=True)
-    assert text.startswith("@inproceedings{wang2022interpretability,")  # the list gives ICLR 2023
+    assert text.startswith("@inproceedings{wang2023interpretability,")  # ICLR 2023, arXiv 2022
     assert "booktitle = {ICLR 2023}" in text and "note =" not in text
     assert "eprint = {2211.00593}" in text and "archivePrefix = {arXiv}" in text
     assert "author = {Kevin Wang and Alexandre Variengien" in text
@@ -369,6 +425,57 @@ def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: Fl
 
 
 # -- health, OpenAPI -------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["/api/new", "/feeds/new.atom"])
+def test_since_takes_exactly_what_the_document_declares(client: FlaskClient, url: str) -> None:
+    # OpenAPI: `since` is a date or an RFC 3339 date-time (seconds and offset required).
+    schema = next(p for p in build_document()["paths"][url]["get"]["parameters"] if p["name"] == "since")
+    assert schema["schema"] == {"anyOf": [{"type": "string", "format": "date"},
+                                          {"type": "string", "format": "date-time"}]}
+    for since in ("2024-01-31", "2024-01-31T12:00:00Z", "2024-01-31t12:00:00.5z",
+                  "2024-01-31T12:00:00+02:00"):
+        assert client.get(url, query_string={"since": since}).status_code == 200, since
+    for since in ("", " ", "2024-01-31T12:00:00", "2024-01-31T12:00Z", "2024-02-30", "20240131",
+                  " 2024-01-31", "2024-01-31 12:00:00Z", "yesterday"):
+        err = error_of(client.get(url, query_string={"since": since}), 400)
+        assert err["message"].startswith(
+            "parameter 'since': must be a date like 2024-01-31 or an RFC 3339 timestamp"), since
+    assert "not an empty value" in error_of(client.get(f"{url}?since="), 400)["message"]
+
+
+def test_empty_values_are_not_taken_for_absent_ones(client: FlaskClient) -> None:
+    # `?limit=` is a value the document does not allow (an integer is declared): a 400, not the default.
+    for url, name in (("/api/new?limit=", "limit"), ("/feeds/new.atom?limit=", "limit"),
+                      ("/api/search?q=x&offset=", "offset"), ("/api/search?q=x&mode=", "mode"),
+                      ("/api/search?q=x&refinements=", "refinements"), ("/api/runs?limit=", "limit"),
+                      ("/api/search?q=x&limit=1_0", "limit"), ("/api/search?q=x&limit=%205", "limit")):
+        assert f"parameter '{name}'" in error_of(client.get(url), 400)["message"], url
+    huge = "9" * 5000
+    assert "between 1 and 100" in error_of(client.get(f"/api/search?q=x&limit={huge}"), 400)["message"]
+
+
+def test_openapi_states_the_search_rule_and_its_400(client: FlaskClient) -> None:
+    op = build_document()["paths"]["/api/search"]["get"]
+    assert "a query" in op["description"] and "at least one filter" in op["description"]
+    assert "neither a query nor a filter" in op["responses"]["400"]["description"]
+    err = error_of(client.get("/api/search"), 400)  # schema-valid, and the documented 400
+    assert err["message"] == "parameter 'q': give a query or at least one filter"
+    assert client.get("/api/search?topic=superposition").status_code == 200  # a filter alone is enough
+
+
+def test_405_is_documented_as_it_happens(app: Flask, client: FlaskClient) -> None:
+    # No operation can declare a 405 (it answers methods a path has no operation for): the
+    # document's description says so, and every documented path answers other methods that way.
+    doc = build_document()
+    assert "405 with an Allow header" in doc["info"]["description"]
+    assert "E405" not in doc["components"]["responses"]
+    for path, ops in doc["paths"].items():
+        assert "405" not in {code for op in ops.values() for code in op["responses"]}
+        url = re.sub(r"{\w+}", "2211.00593", path)
+        response = client.delete(url)
+        assert response.status_code == 405, path
+        assert {m.lower() for m in response.headers["Allow"].split(", ")} >= set(ops), path
+
+
 def test_health(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ready"}
@@ -435,3 +542,11 @@ def test_missing_model_is_a_503_that_points_to_keyword_mode(
         assert "no-model-here" not in error["message"]  # the server's paths stay in its log
     keyword = client.get("/api/search", query_string={"q": "indirect object", "mode": "keyword"})
     assert IOI in [r["id"] for r in keyword.get_json()["results"]]
+
+
+def test_search_reports_the_acronyms_it_spelled_out(client: FlaskClient) -> None:
+    body = client.get("/api/search", query_string={"q": "IOI circuit", "mode": "hybrid"}).get_json()
+    assert body["acronyms"] == {"IOI": "indirect object identification"}
+    assert "2211.00593" in [r["id"] for r in body["results"][:3]]
+    keyword = client.get("/api/search", query_string={"q": "IOI circuit", "mode": "keyword"}).get_json()
+    assert keyword["acronyms"] == {}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
 from kg.cli import main
@@ -47,7 +48,51 @@ def test_search_text_with_technique_filter(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "Tuned Lens" in result.output and "techniques: Logit Lens" in result.output
     bad = CliRunner().invoke(main, ["search", "x", "--technique", "nope"])
-    assert bad.exit_code != 0 and "unknown taxonomy id(s): nope" in bad.output
+    assert bad.exit_code == 2 and "Invalid value for '--technique': unknown technique id 'nope'" in bad.output
+
+
+# (CLI arguments, the same search as an API query string, the CLI's name of the parameter at fault)
+SAME_BAD_SEARCHES = [
+    (["x", "--technique", "superposition"], "q=x&technique=superposition", "--technique"),  # a topic id
+    (["", "--topic", "cma"], "q=&topic=cma", "--topic"),  # a technique id
+    (["x", "--year-from", "2025", "--year-to", "2020"], "q=x&year_from=2025&year_to=2020", "--year-from"),
+    (["x", "--year-from", "99999"], "q=x&year_from=99999", "--year-from"),
+    (["x", "--year-to", "soon"], "q=x&year_to=soon", "--year-to"),
+    ([""], "q=", "QUERY"),
+    (["   "], "q=%20%20%20", "QUERY"),
+    (["x" * 1001], "q=" + "x" * 1001, "QUERY"),
+    (["x", "--limit", "0"], "q=x&limit=0", "--limit"),
+    (["x", "--offset", "10001"], "q=x&offset=10001", "--offset"),
+    (["x", "--mode", "fuzzy"], "q=x&mode=fuzzy", "--mode"),
+]
+
+
+@pytest.mark.parametrize(("cli_args", "query", "option"), SAME_BAD_SEARCHES)
+def test_search_cli_rejects_what_the_api_rejects_in_the_same_words(
+    env: dict[str, str], client: FlaskClient, cli_args: list[str], query: str, option: str
+) -> None:
+    api = client.get(f"/api/search?{query}")
+    assert api.status_code == 400
+    detail = api.get_json()["error"]["message"].split(": ", 1)[1]  # "parameter 'x': <detail>"
+    result = CliRunner().invoke(main, ["search", *cli_args])
+    assert result.exit_code == 2, result.output  # a usage error
+    assert f"Error: Invalid value for '{option}': {detail}\n" in result.output
+    # click's own exit, not an exception escaping the command
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    assert "candidates" not in result.output
+
+
+def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: FlaskClient) -> None:
+    # A filter alone lists the filtered papers newest first, in the CLI as in the API.
+    result = CliRunner().invoke(main, ["search", "", "--topic", "superposition", "--json", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    cli_ids = [r["id"] for r in json.loads(result.output[result.output.index("{"):])["results"]]
+    api = client.get("/api/search?q=&topic=superposition&limit=5").get_json()
+    assert cli_ids == [r["id"] for r in api["results"]] and cli_ids
+    text = CliRunner().invoke(main, ["search", "", "--technique", "cma", "--year-from", "2023", "--offset",
+                                     "10000", "--mode", "keyword"])
+    assert text.exit_code == 0, text.output
+    assert "none at offset 10000" in text.output and "showing" not in text.output
 
 
 def test_related_cli(env: dict[str, str]) -> None:
@@ -58,6 +103,19 @@ def test_related_cli(env: dict[str, str]) -> None:
     assert len(as_json["results"]) == 10 and all(r["reasons"] for r in as_json["results"])
     missing = CliRunner().invoke(main, ["related", "nope"])
     assert missing.exit_code != 0 and "unknown paper id(s): nope" in missing.output
+
+
+@pytest.mark.parametrize("given", ["2211.00593v3", "https://arxiv.org/abs/2211.00593v3",
+                                   "https://arxiv.org/pdf/2211.00593v1.pdf"])
+def test_related_cli_takes_versioned_ids_and_arxiv_urls(env: dict[str, str], given: str) -> None:
+    # Ingest stores the paper under 2211.00593: the CLI finds it from what a reader copies from arXiv.
+    runner = CliRunner()
+    canonical = json.loads(runner.invoke(main, ["related", "2211.00593", "--json", "--limit", "3"]).output)
+    result = CliRunner().invoke(main, ["related", given, "--json", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == canonical and canonical["id"] == "2211.00593"
+    missing = CliRunner().invoke(main, ["related", "0000.00000v2"])
+    assert missing.exit_code == 1 and "unknown paper id(s): 0000.00000v2" in missing.output
 
 
 def test_app_from_environment_opens_and_closes_its_store(env: dict[str, str]) -> None:
@@ -71,3 +129,24 @@ def test_app_from_environment_opens_and_closes_its_store(env: dict[str, str]) ->
     assert "paperkg_store" not in app.extensions
     with pytest.raises(StoreError, match="closed"):
         store.ping()
+
+
+@pytest.mark.parametrize("args", [["search", "circuits", "--mode", "keyword"], ["related", "2211.00593"]])
+def test_reading_commands_refuse_a_directory_with_no_store(data_dir: Path, args: list[str]) -> None:
+    """A mistyped PAPERKG_DATA_DIR is an error naming it, not an empty graph (and nothing is created)."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
+    assert list(data_dir.iterdir()) == []
+
+
+def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`paperkg serve` still starts (the graph fills as ingests run) but says why it is empty."""
+    from flask import Flask
+
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(Flask, "run", lambda self, host, port, **kw: served.append((host, port)))
+    result = CliRunner().invoke(main, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert served == [("127.0.0.1", 8123)]
+    assert f"warning: no paperkg store in {data_dir.resolve()} yet" in result.output

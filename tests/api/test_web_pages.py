@@ -350,6 +350,21 @@ def test_unknown_paper_is_a_404_page(client: FlaskClient) -> None:
     assert client.get("/papers/0000.00000/graph.json").status_code == 404
 
 
+@pytest.mark.parametrize("given", [f"{IOI_ID}v3", f"{IOI_ID}V1", f"https://arxiv.org/abs/{IOI_ID}v3",
+                                   f"arxiv.org/pdf/{IOI_ID}v2.pdf"])
+def test_versioned_arxiv_ids_redirect_to_the_paper(client: FlaskClient, given: str) -> None:
+    # Ingest stores papers under the arXiv id without its version: a link with one (or an arXiv
+    # URL) is sent to the paper's own URL, permanently.
+    for suffix in ("", "/graph", "/graph.json"):
+        response = client.get(f"/papers/{given}{suffix}")
+        assert response.status_code == 301, (given, suffix)
+        assert response.headers["Location"] == f"/papers/{IOI_ID}{suffix}"
+    followed = client.get(f"/papers/{given}", follow_redirects=True)
+    assert followed.status_code == 200 and "Interpretability in the Wild" in followed.get_data(as_text=True)
+    # A version of an id that is not stored stays a 404, with the id as given.
+    assert "0000.00000v2" in page(client, "/papers/0000.00000v2", status=404)
+
+
 def test_unknown_url_gets_the_styled_error_page(client: FlaskClient) -> None:
     response = client.get("/no/such/<page>")
     html = response.get_data(as_text=True)
@@ -624,3 +639,17 @@ def test_a_criterion_the_query_names_is_shown_on_the_papers_evaluating_it(
     lit = {pid for pid, row in rows.items()
            if re.search(r'class="chip[^"]*chip-on"\s+href="/techniques/faithfulness"', row)}
     assert lit and lit == set(rows) & evaluating
+
+
+def test_a_title_finding_is_marked_on_the_paper_page(client: FlaskClient) -> None:
+    """ "Toy Models of Superposition" is about superposition by its title: the finding says so."""
+    html = page(client, "/papers/2209.10652")
+    assert re.search(r'<span class="badge badge-title"[^>]*>title</span> <span class="finding-text">'
+                     r'Toy Models of Superposition</span>', html)
+
+
+def test_the_results_say_how_an_acronym_was_read(client: FlaskClient) -> None:
+    html = page(client, "/search?q=IOI+circuit&mode=semantic")
+    assert 'data-state="acronyms">Read IOI as “indirect object identification”' in html
+    keyword = page(client, "/search?q=IOI+circuit&mode=keyword")
+    assert 'data-state="acronyms"' not in keyword

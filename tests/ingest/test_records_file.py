@@ -155,10 +155,3 @@ def test_unknown_label_ids_are_reported_with_their_line_not_dropped(
     gamma = store.get_paper("c")
     assert gamma is not None and gamma.list_rows[0].line == 40  # the list line given is the one stored
 
-
-def test_year_range_is_the_api_filter_range() -> None:
-    from api.params import YEAR_MAX as API_YEAR_MAX
-    from api.params import YEAR_MIN as API_YEAR_MIN
-    from ingest.records import YEAR_MAX, YEAR_MIN
-
-    assert (YEAR_MIN, YEAR_MAX) == (API_YEAR_MIN, API_YEAR_MAX)

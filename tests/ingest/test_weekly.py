@@ -702,3 +702,13 @@ def test_cli_weekly_then_rejected_then_export_with_the_real_model(
     parsed = parse_list(exported.output, taxonomy)
     assert {r.url_in_list for r in parsed.rows} == {
         f"https://arxiv.org/pdf/{e['arxiv_id']}" for e in MI_CANDIDATES}
+
+
+@pytest.mark.parametrize("args", [["ingest", "rejected"], ["export", "list-rows", "--since", "2024-01-01"]])
+def test_reading_weekly_commands_refuse_a_directory_with_no_store(data_dir: Path, args: list[str]) -> None:
+    from kg.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
+    assert list(data_dir.iterdir()) == []

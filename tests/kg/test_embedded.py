@@ -511,3 +511,45 @@ def test_related_candidates_follow_writes_of_another_store(tmp_path: Path) -> No
     assert reader.related_candidates(ids[0], 0) == []
     writer.close()
     reader.close()
+
+
+def test_keyword_search_stems_english_words(tmp_path: Path) -> None:
+    """Porter stemming: "circuits" finds a circuit, "probing" finds probes (diacritics still folded)."""
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    store.init_schema()
+    vec = unit_vectors(2, 3)
+    store.upsert_papers([
+        bundle("2301.00001", "A circuit for naïve counting", abstract="We train linear probes.",
+               vector=vec[0]),
+        bundle("2301.00002", "Unrelated work", abstract="Nothing to see.", vector=vec[1]),
+    ])
+    for query in ("circuits", "probing", "probe", "naive count"):
+        assert [h.id for h in store.keyword_search(query, 5)] == ["2301.00001"], query
+    store.close()
+
+
+def test_a_store_with_the_old_keyword_index_is_rebuilt_on_open(tmp_path: Path) -> None:
+    """Files written before stemming have an unstemmed FTS table: opening one rebuilds it, once."""
+    path = tmp_path / "old.sqlite3"
+    store = EmbeddedStore(path)
+    store.init_schema()
+    vec = unit_vectors(2, 5)
+    store.upsert_papers([
+        bundle("2301.00001", "Induction heads", abstract="Circuits of heads.", vector=vec[0]),
+        bundle("2301.00002", "Superposition", abstract="Toy models.", vector=vec[1]),
+    ])
+    store.close()
+    with sqlite3.connect(path) as conn:  # what an older paperkg wrote
+        conn.execute("DROP TABLE papers_fts")
+        conn.execute("CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, authors, "
+                     "tokenize = 'unicode61 remove_diacritics 2')")
+        conn.execute("INSERT INTO papers_fts (rowid, title, abstract, authors) "
+                     "SELECT pk, title, abstract, authors_text FROM papers")
+    old = EmbeddedStore(path)
+    with sqlite3.connect(path) as conn:
+        definition = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'").fetchone()[0]
+        n_fts = conn.execute("SELECT count(*) FROM papers_fts").fetchone()[0]
+    assert "porter" in definition and n_fts == 2
+    assert [h.id for h in old.keyword_search("circuit head", 5)] == ["2301.00001"]
+    assert [h.id for h in old.keyword_search("model", 5)] == ["2301.00002"]
+    old.close()
