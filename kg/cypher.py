@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, query_words
+from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, search_terms
 
 
 class IndexName:
@@ -629,10 +629,10 @@ def fulltext_query(
     text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
     max_chars: int = MAX_QUERY_CHARS,
 ) -> str | None:
-    """The full-text query for user text: its distinct words (at most `max_terms` words and
-    `max_chars` characters; stop words dropped unless nothing else is left), each
-    Lucene-escaped, OR-ed. None when the text has no word."""
-    terms = query_words(text, max_words=max_terms, stopwords=stopwords)
+    """The full-text query for user text: its distinct words and their other number (at most
+    `max_terms` words and `max_chars` characters; stop words dropped unless nothing else is
+    left), each Lucene-escaped, OR-ed. None when the text has no word."""
+    terms = search_terms(text, max_words=max_terms, stopwords=stopwords)
     kept: list[str] = []
     budget = max_chars
     for term in terms:

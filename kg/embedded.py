@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sqlite3
 import threading
@@ -67,15 +66,13 @@ from kg.validation import (
     normalise_since,
     paper_authors,
     prepare_batch,
-    query_words,
+    search_terms,
     section_topic_key,
     taxonomy_references,
     unique_list_rows,
     unit_query,
 )
 from kg.vector_index import EmbeddingMatrix
-
-log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -185,14 +182,10 @@ CREATE TABLE IF NOT EXISTS embedding_cache (
     model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY (model, text_hash)
 ) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+    title, abstract, authors, tokenize = 'unicode61 remove_diacritics 2'
+);
 """
-# Porter stemming so "circuits" finds "circuit" and "probing" finds "probes" (keyword nDCG@10 on
-# bench/search_eval.py: 0.887 -> 0.933); diacritics folded so "naive" finds "naïve".
-_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
-_CREATE_FTS = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5("
-    f"title, abstract, authors, tokenize = '{_FTS_TOKENIZER}')"
-)
 
 _PAPER_COLUMNS = (
     "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
@@ -241,12 +234,9 @@ _SHARED_POSTINGS_OF = tuple(
 )
 
 
-def _fts_query(text: str) -> str | None:
-    """Every word quoted as an FTS5 string and OR-ed: user text is never query syntax."""
-    words = query_words(text)
-    if not words:
-        return None
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+def _fts_phrase(word: str) -> str:
+    """A word quoted as an FTS5 string: user text is never query syntax."""
+    return '"' + word.replace('"', '""') + '"'
 
 
 def _sort_date(paper: Paper) -> str:
@@ -366,7 +356,6 @@ class EmbeddedStore(GraphStore):
             conn = self._conn()
             # executescript runs outside any transaction; IF NOT EXISTS makes it a no-op later.
             conn.executescript(_SCHEMA)
-            conn.execute(_CREATE_FTS)
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot initialise SQLite store {self.path}: {exc}") from exc
@@ -389,15 +378,6 @@ class EmbeddedStore(GraphStore):
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
                     wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
                                       [(section_topic_key(i), i) for i in sections])
-        if _FTS_TOKENIZER not in self._fts_definition(conn):
-            with self._write() as wconn:
-                # Re-checked under the write lock: another process may have rebuilt it meanwhile.
-                if _FTS_TOKENIZER not in self._fts_definition(wconn):
-                    log.info("rebuilding the keyword index of %s (tokenizer %r)", self.path, _FTS_TOKENIZER)
-                    wconn.execute("DROP TABLE papers_fts")
-                    wconn.execute(_CREATE_FTS)
-                    wconn.execute("INSERT INTO papers_fts (rowid, title, abstract, authors) "
-                                  "SELECT pk, title, abstract, authors_text FROM papers")
         conn.execute("CREATE INDEX IF NOT EXISTS papers_sort ON papers(sort_date DESC, pk DESC)")
         conn.execute(
             "CREATE INDEX IF NOT EXISTS papers_central ON papers(degree DESC, sort_date DESC, pk DESC)"
@@ -414,11 +394,6 @@ class EmbeddedStore(GraphStore):
         if conn.execute(f"SELECT 1 FROM papers WHERE {stale} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {stale}")
-
-    @staticmethod
-    def _fts_definition(conn: sqlite3.Connection) -> str:
-        row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'papers_fts'").fetchone()
-        return row[0] if row else ""
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""
@@ -893,11 +868,12 @@ class EmbeddedStore(GraphStore):
         return [r[0] for r in rows], int(total)
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
-        """BM25 over title, abstract and authors; every word is matched literally (OR-ed)."""
-        match = _fts_query(query)
-        if match is None or k <= 0:
+        """BM25 over title, abstract and authors; every word and its other number, literally (OR-ed)."""
+        words = search_terms(query)
+        if not words or k <= 0:
             return []
         with self._read() as conn:
+            match = " OR ".join(_fts_phrase(w) for w in words)
             if filters is None or filters.is_empty():
                 # Rank inside FTS5 and join only the top k: joining every match to `papers` before
                 # sorting cost 3x more at 100k papers (same ranking).

@@ -12,6 +12,7 @@ are listed newest first and `total` is exact (no query and no filter: an empty p
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -288,16 +289,35 @@ def search(
     return SearchPage(results=results, total=len(fused), acronyms=acronyms)
 
 
+# Long forms found per store, with the time they were read: queries repeat the same few acronyms,
+# and a definition changes only when papers arrive, so one look-up serves ACRONYM_TTL seconds.
+_ACRONYM_CACHE: weakref.WeakKeyDictionary[GraphStore, dict[str, tuple[float, str | None]]] = (
+    weakref.WeakKeyDictionary())
+_ACRONYM_LOCK = threading.Lock()
+ACRONYM_TTL = 600.0
+
+
 def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, str]]:
     """The query text to embed, with its acronyms followed by the long forms papers using them define."""
     wanted = query_acronyms(query)[:MAX_ACRONYMS]
     if not wanted:
         return query, {}
-    ids: list[str] = []
-    for acronym in wanted:
-        ids += [h.id for h in store.keyword_search(acronym, ACRONYM_SAMPLE, None)]
-    papers = store.get_papers(list(dict.fromkeys(ids)))
-    long_forms = expansions(wanted, (f"{p.title}. {p.abstract or ''}" for p in papers))
+    now = time.monotonic()
+    with _ACRONYM_LOCK:
+        cache = _ACRONYM_CACHE.setdefault(store, {})
+        known = {a: cache[a][1] for a in wanted if a in cache and now - cache[a][0] < ACRONYM_TTL}
+    missing = [a for a in wanted if a not in known]
+    if missing:
+        ids: list[str] = []
+        for acronym in missing:
+            ids += [h.id for h in store.keyword_search(acronym, ACRONYM_SAMPLE, None)]
+        papers = store.get_papers(list(dict.fromkeys(ids)))
+        found = expansions(missing, (f"{p.title}. {p.abstract or ''}" for p in papers))
+        with _ACRONYM_LOCK:
+            for acronym in missing:
+                known[acronym] = found.get(acronym)
+                cache[acronym] = (now, known[acronym])
+    long_forms = {a: known[a] for a in wanted if known.get(a)}
     return expand(query, long_forms), long_forms
 
 

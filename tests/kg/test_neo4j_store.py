@@ -172,10 +172,11 @@ def test_escaped_text_has_no_unescaped_special_character() -> None:
 
 
 def test_fulltext_query_keeps_words_only() -> None:
-    """User text becomes OR-ed words: no syntax survives, nothing searchable gives None."""
-    assert cypher.fulltext_query("sparse autoencoders") == "sparse OR autoencoders"
+    """User text becomes OR-ed words (a short query's with their other number): no syntax survives,
+    nothing searchable gives None."""
+    assert cypher.fulltext_query("sparse autoencoders") == "sparse OR sparses OR autoencoders OR autoencoder"
     assert cypher.fulltext_query("title:x* AND -circuit") == "title OR x OR and OR circuit"
-    assert cypher.fulltext_query("Sparse sparse SPARSE") == "Sparse"
+    assert cypher.fulltext_query("Sparse sparse SPARSE") == "Sparse OR Sparses"
     assert cypher.fulltext_query('^"') is None
     assert cypher.fulltext_query("   ") is None
     assert cypher.fulltext_query("\x00") is None
@@ -186,7 +187,7 @@ def test_fulltext_query_keeps_words_only() -> None:
     assert many is not None and many.count(" OR ") == 63
     cjk = cypher.fulltext_query("語" * 10_000)
     assert cjk is not None and len(cjk) == cypher.MAX_QUERY_CHARS
-    assert cypher.fulltext_query("Übersetzung naïve") == "Übersetzung OR naïve"
+    assert cypher.fulltext_query("Übersetzung naïve") == "Übersetzung OR Übersetzungs OR naïve OR naïves"
 
 
 # -- every statement, with exactly its parameters ---------------------------------------------

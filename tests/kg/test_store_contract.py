@@ -523,6 +523,10 @@ def test_keyword_search(store: GraphStore) -> None:
     assert [h.id for h in store.keyword_search("Belinkov", 10)] == ["k3"]  # authors are searched
     assert [h.id for h in store.keyword_search("INDIRECT object", 10)] == ["k2"]
     assert {h.id for h in store.keyword_search("features", 10)} == {"k1", "k3"}
+    # A short query's words also match in their other number ("circuits" -> "circuit").
+    assert [h.id for h in store.keyword_search("circuits", 10)] == ["k2"]
+    assert [h.id for h in store.keyword_search("linear probe", 10)] == ["k3"]
+    assert {h.id for h in store.keyword_search("autoencoder", 10)} == {"k1", "k3"}
     assert len(store.keyword_search("features", 1)) == 1
     assert store.keyword_search("zzzunknownword", 10) == []
     assert store.keyword_search("   ", 10) == []
