@@ -129,20 +129,13 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
 
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
     https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used."""
-    from api.params import find_paper
+    from api.params import find_related
     from kg.cli import open_configured_store
-    from kg.related import RelatedHit, UnknownPaper, related
+    from kg.related import UnknownPaper
 
     store = open_configured_store(must_exist=True)
-
-    def related_or_none(pid: str) -> list[RelatedHit] | None:
-        try:
-            return related(store, pid, limit=limit)
-        except UnknownPaper:
-            return None
-
     try:
-        found = find_paper(paper_id, related_or_none)
+        found = find_related(store, paper_id, limit)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -17,6 +17,7 @@ from api.params import (
     MAX_OFFSET,
     choice_arg,
     find_paper,
+    find_related,
     id_list,
     int_arg,
     json_body,
@@ -27,7 +28,7 @@ from api.params import (
 from kg import browse
 from kg.entities import Paper, PaperDetail
 from kg.recommend import recommend
-from kg.related import RelatedHit, UnknownPaper, related
+from kg.related import RelatedHit, UnknownPaper
 from kg.search import SearchHit, search
 
 log = logging.getLogger(__name__)
@@ -149,15 +150,7 @@ def paper(paper_id: str) -> Response:
 def paper_related(paper_id: str) -> Response:
     """Papers related to one paper, each with reasons."""
     limit = int_arg("limit", 10, 1, MAX_LIMIT) or 10
-    store, nodes = get_store(), get_taxonomy().nodes
-
-    def related_or_none(pid: str) -> list[RelatedHit] | None:
-        try:
-            return related(store, pid, limit=limit, taxonomy_nodes=nodes)
-        except UnknownPaper:
-            return None
-
-    found = find_paper(paper_id, related_or_none)
+    found = find_related(get_store(), paper_id, limit, get_taxonomy().nodes)
     if found is None:
         raise not_found(f"no paper with id {paper_id[:200]!r}")
     canonical, hits = found

@@ -6,7 +6,7 @@ from its options so that `paperkg search` and `GET /api/search` run the same val
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -17,9 +17,11 @@ from werkzeug.exceptions import BadRequest
 
 from api.errors import ApiError, bad_parameter
 from ingest.normalize import arxiv_id_from_url
-from kg.entities import SearchFilters
+from kg.entities import SearchFilters, TaxonomyNode
+from kg.related import RelatedHit, UnknownPaper, related
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES
+from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -231,6 +233,18 @@ def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] 
         if found is not None:
             return canonical, found
     return None
+
+
+def find_related(store: GraphStore, paper_id: str, limit: int,
+                 taxonomy_nodes: Sequence[TaxonomyNode] | None = None) -> tuple[str, list[RelatedHit]] | None:
+    """(stored id, related papers) for a paper id as given or as ingest stores it (see find_paper)."""
+    def related_or_none(pid: str) -> list[RelatedHit] | None:
+        try:
+            return related(store, pid, limit=limit, taxonomy_nodes=taxonomy_nodes)
+        except UnknownPaper:
+            return None
+
+    return find_paper(paper_id, related_or_none)
 
 
 # -- JSON bodies -------------------------------------------------------------------------------------

@@ -25,6 +25,9 @@ _MD_LINK = re.compile(
 )
 _HTML_LINK = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
 _BARE_URL = re.compile(r"(?<![(\[<\"'])\bhttps?://[^\s)|>\]]+")
+# A URL in angle brackets (a CommonMark autolink) or alone in parentheses after a space:
+# "Title <https://x>", "Title (https://x)"; "[Title(https://x)" stays a broken link.
+_WRAPPED_URL = re.compile(r"<(https?://[^\s<>]+)>|(?<!\S)\((https?://[^\s()]+)\)")
 _HTML_TAG = re.compile(r"<[^>]+>")
 # Link markup left in a cell once its readable links are taken out: a broken link.
 _BROKEN_MD_LINK = re.compile(r"\]\(")
@@ -165,6 +168,11 @@ def _column_roles(columns: list[str]) -> list[str]:
     return roles
 
 
+def _without_links(cell: str) -> str:
+    """The cell with its Markdown and HTML links and its <url> / (url) taken out."""
+    return _WRAPPED_URL.sub(" ", _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell)))
+
+
 def _links(cell: str) -> list[tuple[str, str]]:
     """(text, url) of every link in a cell, in order."""
     found: list[tuple[int, str, str]] = []
@@ -172,9 +180,10 @@ def _links(cell: str) -> list[tuple[str, str]]:
         found.append((m.start(), _clean(m.group(1)), m.group(2)))
     for m in _HTML_LINK.finditer(cell):
         found.append((m.start(), _clean(m.group(2)), m.group(1)))
-    stripped = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
-    for m in _BARE_URL.finditer(stripped):
-        found.append((len(cell) + m.start(), "", m.group(0)))
+    for m in _WRAPPED_URL.finditer(_MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))):
+        found.append((len(cell) + m.start(), "", m.group(1) or m.group(2)))
+    for m in _BARE_URL.finditer(_without_links(cell)):
+        found.append((2 * len(cell) + m.start(), "", m.group(0)))
     found.sort(key=lambda t: t[0])
     return [(text, url) for _pos, text, url in found]
 
@@ -184,7 +193,7 @@ def _malformed_link(cell: str) -> str | None:
 
     Turning such a cell into a paper would give it a title like "Title](https://x" and no URL.
     """
-    rest = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+    rest = _without_links(cell)
     if _BROKEN_MD_LINK.search(rest):
         return "malformed Markdown link in the Paper column"
     if _BROKEN_HTML_LINK.search(rest):
@@ -209,9 +218,7 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
             break
     if not title:
         # No descriptive link text: the cell's own text without the links.
-        rest = _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
-        rest = _BARE_URL.sub(" ", rest)
-        title = _tidy_title(rest)
+        title = _tidy_title(_BARE_URL.sub(" ", _without_links(cell)))
     return _clean(title), urls
 
 

@@ -604,14 +604,16 @@ class Extractor:
                 about.append(FindingAbout(node.label, node.id))
         findings: list[Finding] = []
         seen: set[str] = set()
-        title_sents = [i for i in range(len(tokens.bounds)) if tokens.start_char(i) < title_end]
         title_about: list[FindingAbout] = []
-        for i in title_sents:
-            title_about += [a for a in about_by_sent.get(i, []) if a not in title_about]
+        for hit in hits:  # by character: the sentencizer may not split where the title ends
+            node = self._nodes[hit.node_id]
+            about = FindingAbout(node.label, node.id)
+            if tokens.idx[hit.start] < title_end and node.label in _ABOUT_LABELS and about not in title_about:
+                title_about.append(about)
         if title_about:
             # A title usually states what the paper is about ("Toy Models of Superposition") even
             # when no abstract sentence claims it: it becomes a finding of its own kind.
-            text = " ".join(" ".join(tokens.text(i) for i in title_sents).split()).rstrip(".")
+            text = " ".join(tokens.doc.text[:title_end].split()).rstrip(".")
             finding_id = f"{paper_id}:{_sha(text)[:12]}"
             seen.add(finding_id)
             findings.append(Finding(finding_id, text, kind="title", source="extracted", about=title_about))

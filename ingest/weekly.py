@@ -329,6 +329,9 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_PID = re.compile(r"[1-9][0-9]{0,8}")
+
+
 @dataclass(frozen=True)
 class _Holder:
     """What this host can tell about a lock holder: "dead", "alive" (both: this pid space) or "foreign"."""
@@ -341,8 +344,10 @@ class _Holder:
 def _holder_state(holder: str) -> _Holder:
     """Read a holder written by _owner(); only one from this host's pid space can be found dead."""
     parts = holder.rsplit(":", 3)  # rsplit: everything before the last three fields is the hostname
-    if len(parts) != 4 or not parts[1].isdigit() or int(parts[1]) <= 0:
-        return _Holder("foreign")  # pid 0 / negative would signal process groups, never check them
+    # ASCII digits, no leading zero, at most 9 digits: no pid 0 or negative (process groups), no
+    # "０１２" that isdigit() accepts, no number os.kill cannot take.
+    if len(parts) != 4 or not _PID.fullmatch(parts[1]):
+        return _Holder("foreign")
     host, pid = parts[0], int(parts[1])
     if host != socket.gethostname() or parts[2] != _pid_space():
         return _Holder("foreign", pid, host)

@@ -45,7 +45,8 @@ def _long_form(short: str, words: list[str]) -> str | None:
     # A long form is longer than its acronym, within one clause, and not a sentence (Schwartz &
     # Hearst's word bound).
     if (len(long_form) <= len(short) or _CLAUSE_BREAK.search(long_form)
-            or n_words > min(len(chars) + 5, 2 * len(chars))):
+            or n_words > min(len(chars) + 5, 2 * len(chars))
+            or short.casefold() in long_form.casefold().split()):  # "the IOI task (IOI)"
         return None
     return long_form
 
@@ -76,10 +77,12 @@ def expansions(acronyms: Iterable[str], texts: Iterable[str]) -> dict[str, str]:
     votes: dict[str, Counter[str]] = {}
     for text in texts:
         for short, long_form in definitions(text).items():
-            key = short.casefold()
-            if key not in wanted and not (key.endswith("s") and key[:-1] in wanted):
-                continue
-            votes.setdefault(key if key in wanted else key[:-1], Counter())[long_form] += 1
+            # "(SAEs)" serves a query's "SAE", and "(SAE)" its "SAEs".
+            folded = short.casefold()
+            singular = folded[:-1] if folded.endswith("s") else folded
+            key = next((k for k in (folded, singular, folded + "s") if k in wanted), None)
+            if key is not None:
+                votes.setdefault(key, Counter())[long_form] += 1
     out = {}
     for key, spellings in votes.items():
         folded: Counter[str] = Counter()

@@ -11,9 +11,11 @@ are listed newest first and `total` is exact (no query and no filter: an empty p
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -290,11 +292,13 @@ def search(
 
 
 # Long forms found per store, with the time they were read: queries repeat the same few acronyms,
-# and a definition changes only when papers arrive, so one look-up serves ACRONYM_TTL seconds.
-_ACRONYM_CACHE: weakref.WeakKeyDictionary[GraphStore, dict[str, tuple[float, str | None]]] = (
+# and a definition changes only when papers arrive, so one look-up serves ACRONYM_TTL seconds. At
+# most ACRONYM_CACHE_SIZE per store, oldest first out: made-up tokens must not grow it for ever.
+_ACRONYM_CACHE: weakref.WeakKeyDictionary[GraphStore, OrderedDict[str, tuple[float, str | None]]] = (
     weakref.WeakKeyDictionary())
 _ACRONYM_LOCK = threading.Lock()
 ACRONYM_TTL = 600.0
+ACRONYM_CACHE_SIZE = 4096
 
 
 def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, str]]:
@@ -304,7 +308,7 @@ def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, s
         return query, {}
     now = time.monotonic()
     with _ACRONYM_LOCK:
-        cache = _ACRONYM_CACHE.setdefault(store, {})
+        cache = _ACRONYM_CACHE.setdefault(store, OrderedDict())
         known = {a: cache[a][1] for a in wanted if a in cache and now - cache[a][0] < ACRONYM_TTL}
     missing = [a for a in wanted if a not in known]
     if missing:
@@ -316,7 +320,10 @@ def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, s
         with _ACRONYM_LOCK:
             for acronym in missing:
                 known[acronym] = found.get(acronym)
+                cache.pop(acronym, None)
                 cache[acronym] = (now, known[acronym])
+            while len(cache) > ACRONYM_CACHE_SIZE:
+                cache.popitem(last=False)
     long_forms = {a: known[a] for a in wanted if known.get(a)}
     return expand(query, long_forms), long_forms
 
@@ -333,9 +340,13 @@ _REQUEST_WORDS = frozenset(query_terms(
 
 
 def _asks_only_for(query: str, named_phrases: dict[str, set[str]]) -> bool:
-    """Whether the query's content words are the named phrases' and request words, nothing else."""
-    named_words = query_terms(" ".join(named_phrases))
-    return not (query_terms(query) - named_words - _REQUEST_WORDS)
+    """Whether the query is the named phrases and request words, nothing else ("logit lenses")."""
+    rest = query.casefold()
+    for phrase in named_phrases:
+        # The phrases were found with this shape (kg.explain.Labels.phrases_in_text): remove them
+        # as matched, plural included, rather than comparing their words ("lenses" vs "lens").
+        rest = re.sub(rf"(?<!\w){re.escape(phrase)}(?:e?s)?(?!\w)", " ", rest)
+    return not (query_terms(rest) - _REQUEST_WORDS)
 
 
 def _using_named_techniques(

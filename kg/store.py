@@ -238,4 +238,4 @@ def open_store(config: Config | None = None) -> GraphStore:
         )
     from kg.embedded import EmbeddedStore
 
-    return EmbeddedStore(config.data_dir / "paperkg.sqlite3")
+    return EmbeddedStore(config.embedded_store_file)

@@ -35,7 +35,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
     "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "we", "with", "our", "via",
-    "can", "do", "does", "how", "what", "which", "who", "why",
+    "can", "do", "does", "how", "what", "which", "who", "why", "us",
 ))
 
 Prepared = tuple[PaperBundle, np.ndarray | None, str]
@@ -93,25 +93,32 @@ _KEEP_FINAL_S = ("ss", "us", "is")
 _SINGULAR_S = frozenset(("lens", "bias", "atlas", "alias", "canvas", "chaos", "news", "series", "species"))
 
 
-def other_number(word: str) -> str | None:
-    """The word's other grammatical number by English spelling rules ("circuits" <-> "circuit",
-    "patches" <-> "patch", "theories" <-> "theory", "SAE" -> "SAEs"); None when there is no safe one."""
+def number_variants(word: str) -> list[str]:
+    """The word's other grammatical number by English spelling rules: "circuits" -> circuit,
+    "patches" -> patch (and "patche": the spelling alone cannot tell "phases" -> phase from
+    "patches" -> patch, and a term that matches nothing costs little), "theories" -> theory,
+    "circuit" -> circuits, "SAE" -> SAEs, "LMs" -> LM. Empty when there is no safe one."""
     lower = word.casefold()
-    if not lower.isalpha() or len(lower) < 3 or lower.endswith("ing") or lower in _SINGULAR_S:
-        return None
+    if not lower.isalpha() or len(lower) < 2 or lower.endswith("ing") or lower in _SINGULAR_S:
+        return []
     if lower.endswith("s"):
-        if len(lower) <= 3 or lower.endswith(_KEEP_FINAL_S):  # "gas", "corpus", "analysis"; but "SAEs"
-            return word[:-1] if len(lower) == 4 and word[:-1].isupper() else None
+        if word[:-1].isupper() and len(word) > 2:  # an acronym's plural: "SAEs", "LMs"
+            return [word[:-1]]
+        if len(lower) <= 3 or lower.endswith(_KEEP_FINAL_S):  # "gas", "corpus", "analysis"
+            return []
         if lower.endswith("ies") and len(lower) > 4:
-            return word[:-3] + "y"
+            return [word[:-3] + "y"]
         if _SIBILANT_PLURAL.search(lower):
-            return word[:-2]
-        return word[:-1]
+            # "uses" -> use, not "us"; "boxes" -> box, "phases" -> phase.
+            return [v for v in (word[:-1], word[:-2]) if len(v) >= 3]
+        return [word[:-1]]
+    if len(lower) < 3 and not word.isupper():
+        return []
     if lower.endswith("y") and lower[-2] not in "aeiou":
-        return word[:-1] + "ies"
+        return [word[:-1] + "ies"]
     if lower.endswith(("x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
+        return [word + "es"]
+    return [word + "s"]
 
 
 # Queries of at most this many words get the other number of each word (see search_terms).
@@ -133,11 +140,11 @@ def search_terms(
         return words
     out: dict[str, str] = {}
     for word in words:
-        # A query of stop words only ("the") keeps them as they are.
-        variant = None if word.casefold() in stopwords else other_number(word)
-        for term in (word, variant):
-            if term is not None:
-                out.setdefault(term.casefold(), term)
+        # A query of stop words only ("the") keeps them as they are, and a variant that is a stop
+        # word ("uses" -> "us") would match most abstracts.
+        variants = [] if word.casefold() in stopwords else number_variants(word)
+        for term in (word, *(v for v in variants if v.casefold() not in stopwords)):
+            out.setdefault(term.casefold(), term)
     return list(out.values())
 
 

@@ -92,9 +92,3 @@ def test_a_process_that_loaded_the_model_shares_it_with_the_app(
     assert served.threads == 1 and ingest.threads is None
     query = "logit lens"
     np.testing.assert_allclose(served.encode_query(query), ingest.encode_query(query), atol=1e-6)
-
-
-def test_an_embedder_for_another_model_path_is_not_shared(tmp_path: Path) -> None:
-    from ingest.embed import loaded_embedder
-
-    assert loaded_embedder(str(tmp_path / "other-model")) is None

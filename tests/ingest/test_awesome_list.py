@@ -249,6 +249,8 @@ MALFORMED_LINKS = """## S
 | Bare Paper (ICLR'24) https://x.org/bare | bare url |
 | [A (B) [C]](https://x.org/abc) [[pdf]](https://x.org/abc.pdf) | brackets and a pdf link |
 | Wrapped ([pdf](https://x.org/w.pdf)) | link text is generic |
+| Autolinked Paper <https://x.org/auto> | a CommonMark autolink |
+| Parenthesised Paper (https://x.org/paren) | a URL in parentheses |
 """
 
 
@@ -269,5 +271,7 @@ def test_malformed_paper_links_are_unreadable_rows_and_the_rest_is_read(taxonomy
         "Bare Paper": (["https://x.org/bare"], "ICLR'24"),
         "A (B) [C]": (["https://x.org/abc", "https://x.org/abc.pdf"], None),
         "Wrapped": (["https://x.org/w.pdf"], None),
+        "Autolinked Paper": (["https://x.org/auto"], None),
+        "Parenthesised Paper": (["https://x.org/paren"], None),
     }
-    assert len(parsed.rows) == 7
+    assert len(parsed.rows) == 9

@@ -258,6 +258,16 @@ def test_a_title_naming_a_topic_is_a_finding_about_it(extractor: Extractor) -> N
     assert extractor.extract("q", "Toy Models of Superposition", "").findings[0].id != title.id
 
 
+def test_a_title_finding_ends_where_the_title_ends(extractor: Extractor) -> None:
+    """The sentencizer may not split after a title ending in "e.g.": the finding is still the title
+    alone, about the title's nodes only (not the abstract's Pythia)."""
+    got = extractor.extract("p", "Induction heads in GPT-2 e.g.",
+                            "we find that induction heads matter in Pythia.")
+    title = got.findings[0]
+    assert title.kind == "title" and title.text == "Induction heads in GPT-2 e.g"
+    assert {a.id for a in title.about} == {"induction_head", "lm_components", "gpt2"}
+
+
 def test_a_title_naming_nothing_about_is_no_finding(extractor: Extractor) -> None:
     got = extractor.extract("p", "Interpretability at Scale", "We show that it works.")
     assert [f.kind for f in got.findings] == ["claim"]

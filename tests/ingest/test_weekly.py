@@ -712,3 +712,11 @@ def test_reading_weekly_commands_refuse_a_directory_with_no_store(data_dir: Path
     assert result.exit_code == 1
     assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
     assert list(data_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("pid", ["０１２", "99999999999999999999", "0", "-5", "012", ""])
+def test_a_holder_with_an_odd_pid_is_never_signalled(pid: str) -> None:
+    """Pids that are not plain ASCII numbers the OS can take are "foreign": refused, never os.kill'ed
+    (before: "０１２" read as 12, and a huge pid raised OverflowError out of the weekly run)."""
+    holder = f"{socket.gethostname()}:{pid}:{weekly_module._pid_space()}:abcd1234"
+    assert weekly_module._holder_state(holder).state == "foreign"

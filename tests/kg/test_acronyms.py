@@ -36,3 +36,10 @@ def test_query_acronyms_and_expansion() -> None:
     assert expand("IOI circuit and CoT", long_forms) == "IOI (indirect object identification) circuit and CoT"
     # A plural definition serves the singular acronym.
     assert expansions(["LLM"], texts) == {"LLM": "large language models"}
+
+
+def test_definitions_serve_either_number_and_never_define_a_form_by_itself() -> None:
+    assert expansions(["SAEs"], ["we train sparse autoencoders (SAE) on"]) == {"SAEs": "sparse autoencoders"}
+    assert expansions(["SAE"], ["we train sparse autoencoders (SAEs) on"]) == {"SAE": "sparse autoencoders"}
+    assert expansions(["SA"], ["we train sparse autoencoders (SAE) on"]) == {}  # not a prefix match
+    assert definitions("the IOI task (IOI) is hard") == {}  # the long form may not hold the acronym

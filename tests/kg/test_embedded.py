@@ -511,4 +511,3 @@ def test_related_candidates_follow_writes_of_another_store(tmp_path: Path) -> No
     assert reader.related_candidates(ids[0], 0) == []
     writer.close()
     reader.close()
-

@@ -246,3 +246,23 @@ def test_an_acronym_is_read_with_the_long_form_papers_define(store: EmbeddedStor
     assert "2211.00593" in [h.id for h in page.results]
     keyword = search(store, "IOI circuit", mode="keyword", limit=3)
     assert keyword.acronyms == {}  # keyword search matches the words as typed
+
+
+@pytest.mark.parametrize("query", ["logit lens", "logit lenses", "papers using the logit lens"])
+def test_a_query_that_is_only_a_technique_name_puts_its_papers_first_plural_too(
+        store: EmbeddedStore, embedder: Any, query: str) -> None:
+    page = search(store, query, mode="hybrid", embedder=embedder, limit=10)
+    flags = ["technique" in h.why["ranks"] for h in page.results]
+    n = sum(flags)
+    assert n >= 3 and flags == [True] * n + [False] * (len(flags) - n), flags
+
+
+def test_the_acronym_cache_is_bounded(store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made-up acronyms are remembered as undefined, but only the newest ACRONYM_CACHE_SIZE."""
+    import kg.search as search_module
+
+    monkeypatch.setattr(search_module, "ACRONYM_CACHE_SIZE", 3)
+    for token in ("QXA", "QXB", "QXC", "QXD", "QXE"):
+        assert search_module._spell_out_acronyms(store, f"{token} circuits") == (f"{token} circuits", {})
+    assert list(search_module._ACRONYM_CACHE[store])[-3:] == ["QXC", "QXD", "QXE"]
+    assert len(search_module._ACRONYM_CACHE[store]) == 3
