@@ -10,6 +10,7 @@ idempotent and embeddings are cached.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -111,9 +112,19 @@ def prepare(offline: bool | None = None) -> None:
         _say("edges: " + ", ".join(f"{k} {v}" for k, v in sorted(rels.items()) if v))
         if config.backend == "embedded":
             # The CLI's default directory is another one: say how to reach this graph from a shell.
-            _say(f"CLI on this graph: PAPERKG_DATA_DIR={config.data_dir} paperkg search \"logit lens\"")
+            _say(f"CLI on this graph: PAPERKG_DATA_DIR={config.data_dir} {_cli_path()} search \"logit lens\"")
     finally:
         store.close()
+
+
+def _cli_path() -> str:
+    """How to call `paperkg` from here: the script beside this interpreter (.venv/bin/paperkg)."""
+    script = Path(sys.executable).parent / "paperkg"
+    if not script.is_file():
+        return "paperkg"
+    with contextlib.suppress(ValueError):
+        return str(script.relative_to(Path.cwd()))
+    return str(script)
 
 
 def _app() -> Any:
