@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -34,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.extract import Extractor
+from kg.explain import phrase_pattern
 from kg.taxonomy import Taxonomy, load_taxonomy
 
 
@@ -60,7 +60,8 @@ def _named_in(tax: Taxonomy, gold_id: str, text: str) -> bool:
              for n in (tax.by_id[node_id].name, *tax.by_id[node_id].aliases,
                        *tax.by_id[node_id].ambiguous_aliases)}
     # Whole words with an optional plural, so "ICA" does not count inside "specific".
-    return any(re.search(rf"(?<!\w){re.escape(n)}(?:e?s)?(?!\w)", text) for n in names)
+    pattern = phrase_pattern(names)
+    return bool(pattern and pattern.search(text))
 
 
 def _score(

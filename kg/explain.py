@@ -25,6 +25,15 @@ _STOPWORDS = frozenset((
 ))
 
 
+def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """Any of the (case-folded) phrases as whole words, plural allowed ("lens" finds "lenses"),
+    longest first; group 1 is the phrase as given. None for no phrase."""
+    ordered = sorted(set(phrases), key=lambda s: (-len(s), s))
+    if not ordered:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")(?:e?s)?(?!\w)")
+
+
 def split_sentences(text: str) -> list[str]:
     """Split an abstract into sentences (simple punctuation rule; good enough to pick a snippet)."""
     text = " ".join((text or "").split())
@@ -159,10 +168,7 @@ class Labels:
                     if key and key not in ambiguous:
                         phrases.setdefault(key, set()).add(node.id)
             self._phrases[label] = phrases
-            ordered = sorted(phrases, key=lambda s: (-len(s), s))
-            self._phrase_re[label] = re.compile(
-                r"(?<!\w)(" + "|".join(re.escape(p) for p in ordered) + r")(?:e?s)?(?!\w)"
-            ) if ordered else None
+            self._phrase_re[label] = phrase_pattern(phrases)
         pattern = self._phrase_re[label]
         if pattern is None or not text:
             return {}

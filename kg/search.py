@@ -11,7 +11,6 @@ are listed newest first and `total` is exact (no query and no filter: an empty p
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import weakref
@@ -29,6 +28,7 @@ from kg.explain import (
     Labels,
     best_sentence_by_cosine,
     best_sentence_by_overlap,
+    phrase_pattern,
     query_terms,
     split_sentences,
 )
@@ -341,11 +341,9 @@ _REQUEST_WORDS = frozenset(query_terms(
 
 def _asks_only_for(query: str, named_phrases: dict[str, set[str]]) -> bool:
     """Whether the query is the named phrases and request words, nothing else ("logit lenses")."""
-    rest = query.casefold()
-    for phrase in named_phrases:
-        # The phrases were found with this shape (kg.explain.Labels.phrases_in_text): remove them
-        # as matched, plural included, rather than comparing their words ("lenses" vs "lens").
-        rest = re.sub(rf"(?<!\w){re.escape(phrase)}(?:e?s)?(?!\w)", " ", rest)
+    # Removed as they were matched, plural included, rather than by their words ("lenses" vs "lens").
+    pattern = phrase_pattern(named_phrases)
+    rest = pattern.sub(" ", query.casefold()) if pattern else query
     return not (query_terms(rest) - _REQUEST_WORDS)
 
 
