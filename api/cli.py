@@ -129,8 +129,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
 
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
     https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used."""
-    from api.params import find_related
     from kg.cli import open_configured_store
+    from kg.lookup import find_related
     from kg.related import UnknownPaper
 
     store = open_configured_store(must_exist=True)

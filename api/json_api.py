@@ -16,8 +16,6 @@ from api.params import (
     MAX_LIMIT,
     MAX_OFFSET,
     choice_arg,
-    find_paper,
-    find_related,
     id_list,
     int_arg,
     json_body,
@@ -27,6 +25,7 @@ from api.params import (
 )
 from kg import browse
 from kg.entities import Paper, PaperDetail
+from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.search import SearchHit, search

@@ -6,22 +6,19 @@ from its options so that `paperkg search` and `GET /api/search` run the same val
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
 from api.errors import ApiError, bad_parameter
-from ingest.normalize import arxiv_id_from_url
-from kg.entities import SearchFilters, TaxonomyNode
-from kg.related import RelatedHit, UnknownPaper, related
+from kg.entities import SearchFilters
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES
-from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -34,7 +31,6 @@ MAX_ID_CHARS = 200
 SOURCES = ("list", "arxiv", "records")
 
 Args = MultiDict[str, str]
-T = TypeVar("T")
 
 
 class ParameterError(ApiError):
@@ -216,35 +212,6 @@ def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]
     """The ids that name no stored list section nor a heading above one (the filter matches both)."""
     known = set(stored)
     return [s for s in section_ids if s not in known and not any(k.startswith(s + "/") for k in known)]
-
-
-# -- paper ids ---------------------------------------------------------------------------------------
-def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] | None:
-    """(stored id, what `find` returned) for a paper id as given, else for the id ingest would have
-    stored it under (arXiv version and abs/pdf URL prefix stripped: `2211.00593v3` -> `2211.00593`);
-    None when neither is found. The exact id goes first: a stored slug may look like anything."""
-    found = find(paper_id)
-    if found is not None:
-        return paper_id, found
-    # Ingest's own parser, which knows the arXiv id forms: a slug ending in "v2" is left alone.
-    canonical = arxiv_id_from_url(paper_id)
-    if canonical and canonical != paper_id:
-        found = find(canonical)
-        if found is not None:
-            return canonical, found
-    return None
-
-
-def find_related(store: GraphStore, paper_id: str, limit: int,
-                 taxonomy_nodes: Sequence[TaxonomyNode] | None = None) -> tuple[str, list[RelatedHit]] | None:
-    """(stored id, related papers) for a paper id as given or as ingest stores it (see find_paper)."""
-    def related_or_none(pid: str) -> list[RelatedHit] | None:
-        try:
-            return related(store, pid, limit=limit, taxonomy_nodes=taxonomy_nodes)
-        except UnknownPaper:
-            return None
-
-    return find_paper(paper_id, related_or_none)
 
 
 # -- JSON bodies -------------------------------------------------------------------------------------

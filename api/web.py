@@ -13,13 +13,14 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 
 from api import web_format as format_filters
 from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
-from api.params import MAX_QUERY_CHARS, find_paper, unknown_sections
+from api.params import MAX_QUERY_CHARS, unknown_sections
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from kg.entities import Paper, SearchFilters
 from kg.explain import Labels
+from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy

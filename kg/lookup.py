@@ -1,0 +1,41 @@
+"""Paper ids as users give them: an arXiv id with a version or an arXiv URL finds the stored paper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from ingest.normalize import arxiv_id_from_url
+from kg.entities import TaxonomyNode
+from kg.related import RelatedHit, UnknownPaper, related
+from kg.store import GraphStore
+
+T = TypeVar("T")
+
+
+def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] | None:
+    """(stored id, what `find` returned) for a paper id as given, else for the id ingest would have
+    stored it under (arXiv version and abs/pdf URL prefix stripped: `2211.00593v3` -> `2211.00593`);
+    None when neither is found. The exact id goes first: a stored slug may look like anything."""
+    found = find(paper_id)
+    if found is not None:
+        return paper_id, found
+    # Ingest's own parser, which knows the arXiv id forms: a slug ending in "v2" is left alone.
+    canonical = arxiv_id_from_url(paper_id)
+    if canonical and canonical != paper_id:
+        found = find(canonical)
+        if found is not None:
+            return canonical, found
+    return None
+
+
+def find_related(store: GraphStore, paper_id: str, limit: int,
+                 taxonomy_nodes: Sequence[TaxonomyNode] | None = None) -> tuple[str, list[RelatedHit]] | None:
+    """(stored id, related papers) for a paper id as given or as ingest stores it (see find_paper)."""
+    def related_or_none(pid: str) -> list[RelatedHit] | None:
+        try:
+            return related(store, pid, limit=limit, taxonomy_nodes=taxonomy_nodes)
+        except UnknownPaper:
+            return None
+
+    return find_paper(paper_id, related_or_none)
