@@ -168,9 +168,14 @@ def _column_roles(columns: list[str]) -> list[str]:
     return roles
 
 
+def _without_markup_links(cell: str) -> str:
+    """The cell with its Markdown and HTML links taken out."""
+    return _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+
+
 def _without_links(cell: str) -> str:
     """The cell with its Markdown and HTML links and its <url> / (url) taken out."""
-    return _WRAPPED_URL.sub(" ", _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell)))
+    return _WRAPPED_URL.sub(" ", _without_markup_links(cell))
 
 
 def _links(cell: str) -> list[tuple[str, str]]:
@@ -180,9 +185,10 @@ def _links(cell: str) -> list[tuple[str, str]]:
         found.append((m.start(), _clean(m.group(1)), m.group(2)))
     for m in _HTML_LINK.finditer(cell):
         found.append((m.start(), _clean(m.group(2)), m.group(1)))
-    for m in _WRAPPED_URL.finditer(_MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))):
+    rest = _without_markup_links(cell)
+    for m in _WRAPPED_URL.finditer(rest):
         found.append((len(cell) + m.start(), "", m.group(1) or m.group(2)))
-    for m in _BARE_URL.finditer(_without_links(cell)):
+    for m in _BARE_URL.finditer(_WRAPPED_URL.sub(" ", rest)):
         found.append((2 * len(cell) + m.start(), "", m.group(0)))
     found.sort(key=lambda t: t[0])
     return [(text, url) for _pos, text, url in found]
