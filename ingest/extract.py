@@ -60,7 +60,7 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 
@@ -501,7 +501,7 @@ class Extractor:
         return sorted(kept, key=lambda s: (s[0], s[1]))
 
     def _extract_doc(self, paper_id: str, doc: Any, matcher: Any, title_end: int) -> Extraction:
-        tokens = _TokenView(doc, self._strings)
+        tokens = _TokenView(doc, self._strings, title_end)
         by_span: dict[tuple[str, int, int], _Hit] = {}
         for start, end, key, allowed in self._spans(doc, matcher):
             for entry in self._entries[key]:
@@ -605,7 +605,7 @@ class Extractor:
         findings: list[Finding] = []
         seen: set[str] = set()
         title_about: list[FindingAbout] = []
-        for hit in hits:  # by character: the sentencizer may not split where the title ends
+        for hit in hits:  # by character: a title may hold more than one sentence
             node = self._nodes[hit.node_id]
             about = FindingAbout(node.label, node.id)
             if tokens.idx[hit.start] < title_end and node.label in _ABOUT_LABELS and about not in title_about:
@@ -635,7 +635,7 @@ class Extractor:
 class _TokenView:
     """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
 
-    def __init__(self, doc: Any, strings: dict[int, str]) -> None:
+    def __init__(self, doc: Any, strings: dict[int, str], title_end: int = 0) -> None:
         from spacy.attrs import IDX, LIKE_URL, LOWER, NORM, SENT_START
 
         self.doc = doc
@@ -656,9 +656,12 @@ class _TokenView:
         self.idx = [r[4] for r in rows]
         self.bounds: list[tuple[int, int]] = []
         self.sent_of: list[int] = []
+        # The sentencizer does not split after a title ending in "Pythia-1.4B." or "U.S.": the
+        # abstract still starts a sentence of its own, or its first claim would be lost.
+        abstract_start = next((i for i, r in enumerate(rows) if r[4] >= title_end), 0) if title_end else 0
         start = 0
         for i, r in enumerate(rows):
-            if i and r[3] == 1:
+            if i and (r[3] == 1 or i == abstract_start):
                 self.bounds.append((start, i))
                 start = i
             self.sent_of.append(len(self.bounds))

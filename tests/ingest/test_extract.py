@@ -268,6 +268,21 @@ def test_a_title_finding_ends_where_the_title_ends(extractor: Extractor) -> None
     assert {a.id for a in title.about} == {"induction_head", "lm_components", "gpt2"}
 
 
+@pytest.mark.parametrize("title", ["Induction heads in Pythia-1.4B", "Induction heads in the U.S.",
+                                   "Induction heads..."])
+def test_the_abstract_starts_a_sentence_even_when_the_title_end_does_not_split(
+    extractor: Extractor, title: str
+) -> None:
+    """The sentencizer runs these titles into the abstract: its first claim is still a claim of its
+    own, and its evidence is the abstract sentence, not the title."""
+    got = extractor.extract("p", title, "We find that successor heads increment tokens.")
+    claims = [f for f in got.findings if f.kind == "claim"]
+    assert [c.text for c in claims] == ["We find that successor heads increment tokens."]
+    assert {a.id for a in claims[0].about} >= {"successor_head"}
+    title_finding = next(f for f in got.findings if f.kind == "title")
+    assert "successor_head" not in {a.id for a in title_finding.about}
+
+
 def test_a_title_naming_nothing_about_is_no_finding(extractor: Extractor) -> None:
     got = extractor.extract("p", "Interpretability at Scale", "We show that it works.")
     assert [f.kind for f in got.findings] == ["claim"]
