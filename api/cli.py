@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
 
 from kg.store import StoreError
 
+# Terminal control in stored text (titles, abstracts, author names come from feeds and files): a
+# string sequence (OSC "set title", DCS, APC ...) up to its terminator, a CSI sequence ("erase
+# line", "hidden text"), any other escape, then every C0/DEL/C1 control left. The 8-bit C1
+# introducers (U+009B CSI, U+009D OSC ...) are sequences too: some terminals act on them.
+# An unterminated string sequence loses only its introducer, so no readable text is swallowed.
+_CONTROL_SEQUENCE = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|\x1b[ -/]*[0-~]"
+)
+_LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
+
+
+def terminal_safe(text: object) -> str:
+    """Stored text made safe to print on a terminal: control characters and escape sequences
+    removed, line breaks and tabs turned into spaces (one row stays one row), other Unicode kept."""
+    cleaned = _LINE_BREAKS.sub(" ", str(text))
+    return _CONTROL.sub("", _CONTROL_SEQUENCE.sub("", cleaned))
+
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    # json.dumps escapes C0 controls (\u001b) but, with ensure_ascii=False, prints DEL and the C1
+    # controls raw; they can only occur inside strings, where their \u escape means the same.
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    click.echo(_JSON_UNESCAPED_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 @click.command("serve")
@@ -106,18 +131,22 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
     click.echo(f"{page.total} candidates ({params.mode}); {shown}")
+    # Every stored string printed goes through terminal_safe (long forms come from abstracts, labels
+    # from the taxonomy file).
     for acronym, long_form in page.acronyms.items():
-        click.echo(f"  {acronym} read as \"{long_form}\" (defined so in the papers using it)")
+        click.echo(f"  {terminal_safe(acronym)} read as \"{terminal_safe(long_form)}\" "
+                   "(defined so in the papers using it)")
     for i, hit in enumerate(page.results, start=first):
         year = hit.paper.year or "----"
-        click.echo(f"{i:>3}. [{hit.id}] {hit.title} ({year})  score {hit.score:.4f}")
+        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year})  "
+                   f"score {hit.score:.4f}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
         if hit.why.get("matched_technique_labels"):
-            parts.append("techniques: " + ", ".join(hit.why["matched_technique_labels"]))
+            parts.append("techniques: " + ", ".join(map(terminal_safe, hit.why["matched_technique_labels"])))
         if parts:
             click.echo("     " + "; ".join(parts))
         if hit.why.get("best_sentence"):
-            click.echo(f"     > {hit.why['best_sentence']}")
+            click.echo(f"     > {terminal_safe(hit.why['best_sentence'])}")
 
 
 @click.command("related")
@@ -149,8 +178,9 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
         _print_json({"id": canonical, "results": [related_dict(h) for h in hits]})
         return
     for i, hit in enumerate(hits, start=1):
-        click.echo(f"{i:>3}. [{hit.id}] {hit.title}  score {hit.score:.3f}")
-        click.echo("     " + "; ".join(hit.reasons))
+        # Reasons name authors, models and taxonomy labels: stored text too.
+        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)}  score {hit.score:.3f}")
+        click.echo("     " + "; ".join(map(terminal_safe, hit.reasons)))
 
 
 def register(main: click.Group) -> None:

@@ -44,6 +44,17 @@ SENTENCE_MODES = ("auto", "embedding", "overlap")
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
 ACRONYM_SAMPLE = 20
+# Bounds on the abstract sentences embedded for `sentence_mode="embedding"` (one stored abstract
+# of 900 KB once took 55 s). arXiv abstracts are at most 1,920 characters, typically at most 15
+# sentences (seed corpus: at most 1,702 characters, 11 sentences). Per hit: the sentences within
+# the first MAX_EMBED_CHARS_PER_HIT characters, at most MAX_EMBED_SENTENCES_PER_HIT of them, so an
+# arXiv abstract is read whole unless it has over 24 sentences. Per request: what ten such hits
+# cost, so a default 10-hit page is never cut; hits past that budget, in rank order, fall back to
+# the overlap choice and say so (`best_sentence_by`).
+MAX_EMBED_SENTENCES_PER_HIT = 24
+MAX_EMBED_CHARS_PER_HIT = 2_000
+MAX_EMBED_SENTENCES = 10 * MAX_EMBED_SENTENCES_PER_HIT
+MAX_EMBED_CHARS = 10 * MAX_EMBED_CHARS_PER_HIT
 
 
 class QueryEmbedder(Protocol):
@@ -144,6 +155,23 @@ def _sentence_vectors(embedder: QueryEmbedder, sentences: list[str]) -> np.ndarr
     return np.asarray(embedder.encode(sentences), dtype=np.float32)
 
 
+def _sentences_to_embed(sentences: list[str]) -> list[str]:
+    """The texts embedded for one hit: its first sentences within the per-hit bounds (see above).
+
+    A first sentence longer than the character bound is cut to it (the model reads only its first
+    256 tokens, ~1,000 characters, anyway), so every abstract with text has one candidate."""
+    texts: list[str] = []
+    chars = 0
+    for sentence in sentences[:MAX_EMBED_SENTENCES_PER_HIT]:
+        if chars + len(sentence) > MAX_EMBED_CHARS_PER_HIT:
+            if not texts:
+                texts.append(sentence[:MAX_EMBED_CHARS_PER_HIT])
+            break
+        texts.append(sentence)
+        chars += len(sentence)
+    return texts
+
+
 def search(
     store: GraphStore,
     query: str,
@@ -163,7 +191,9 @@ def search(
     query; needs an embedder), "auto" (embedding when an embedder is given). Embedding the
     sentences of a 10-hit page means running the model over ~80 sentences: measured ~0.4 s on an
     idle 2-core machine and 3-4 s under load, against ~10 ms for the whole search otherwise, so
-    it is opt-in (the API's `explain=embedding`).
+    it is opt-in (the API's `explain=embedding`). The work is bounded per hit and per request
+    (MAX_EMBED_*): only a hit's first sentences are candidates, and hits past the request's budget
+    (beyond ten full-size abstracts) get the overlap choice, with `best_sentence_by` "overlap".
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -245,11 +275,23 @@ def search(
     if use_embedding and embedder is not None:
         if query_vector is None:
             query_vector = np.asarray(embedder.encode_query(query), dtype=np.float32)
-        flat = [s for pid in papers for s in sentences[pid]]
+        # Hits in rank order while the request's budget lasts (see MAX_EMBED_SENTENCES).
+        flat: list[str] = []
+        flat_chars = 0
+        counts: dict[str, int] = {}
+        for pid in dict.fromkeys(i for i, _, _ in page):
+            if pid not in papers:
+                continue
+            texts = _sentences_to_embed(sentences[pid])
+            chars = sum(map(len, texts))
+            if len(flat) + len(texts) > MAX_EMBED_SENTENCES or flat_chars + chars > MAX_EMBED_CHARS:
+                break
+            flat += texts
+            flat_chars += chars
+            counts[pid] = len(texts)
         matrix = _sentence_vectors(embedder, flat)
         start = 0
-        for pid in papers:
-            n = len(sentences[pid])
+        for pid, n in counts.items():
             sentence_vectors[pid] = matrix[start:start + n]
             start += n
 
@@ -263,9 +305,12 @@ def search(
         techniques = matched + [t for t in techniques if t not in wanted]
         matched_evaluations = [e for e in labels.of_label(profiles.get(paper_id, set()), Label.EVALUATION)
                                if e in wanted]
-        if use_embedding and query_vector is not None:
+        if use_embedding and query_vector is not None and paper_id in sentence_vectors:
+            # Among the sentences embedded (the first ones, see _sentences_to_embed); the sentence
+            # itself is reported whole, as in overlap mode.
+            vectors = sentence_vectors[paper_id]
             sentence, sentence_score = best_sentence_by_cosine(
-                query_vector, sentences[paper_id], sentence_vectors.get(paper_id, np.zeros((0, 0)))
+                query_vector, sentences[paper_id][:len(vectors)], vectors
             )
             sentence_by = "embedding"
         else:

@@ -7,14 +7,17 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
+from api.cli import terminal_safe
 from kg.cli import main
+from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.store import StoreError
-from tests.seed_store import seed_db_path
+from tests.seed_store import seed_db_path, taxonomy_store
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +153,67 @@ def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch
     assert result.exit_code == 0, result.output
     assert served == [("127.0.0.1", 8123)]
     assert f"warning: no paperkg store in {data_dir.resolve()} yet" in result.output
+
+
+# Stored text with terminal control: OSC "set window title" (BEL- and ST-terminated), erase line,
+# hidden text, an 8-bit CSI (U+009B), a bare BEL, DEL and a line break.
+HOSTILE_TITLE = ("Induction \x1b]0;pwned\x07heads \x1b[2Kin \x1b[8mhidden\x1b[0m \x9b31mtransformers\x07"
+                 " \x1b]2;again\x1b\\ç\u00e9\u4e2d\x7f")
+HOSTILE_AUTHOR = "Eve \x1b]0;owned\x07Mallory\x9d0;x\x07"
+
+
+def _terminal_clean(text: str) -> bool:
+    """No C0 control but the line feed, no DEL, no C1 control."""
+    return not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in text)
+
+
+@pytest.fixture
+def hostile_store(data_dir: Path) -> Path:
+    """A store (inserted directly, not through ingest) whose titles, abstract and authors carry
+    terminal escape sequences; two papers sharing that author and a technique."""
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        bundles = []
+        for pid, axes in (("h1", [0]), ("h2", [0, 1])):
+            vector = np.zeros(384, dtype=np.float32)
+            vector[axes] = 1.0
+            abstract = "We study induction \x1b]0;pwned\x07heads.\nThey \x1b[8mcopy\x1b[0m tokens."
+            paper = Paper(id=pid, title=f"{HOSTILE_TITLE} {pid}", year=2024, authors=[HOSTILE_AUTHOR],
+                          abstract=abstract,
+                          sources=["records"], embedding=vector / np.linalg.norm(vector),
+                          embedding_model="test")
+            bundles.append(PaperBundle(paper=paper, techniques=[TechniqueUse("probing", "list")]))
+        store.upsert_papers(bundles)
+    finally:
+        store.close()
+    return data_dir
+
+
+def test_terminal_safe_removes_control_and_keeps_text() -> None:
+    assert terminal_safe(HOSTILE_TITLE) == "Induction heads in hidden transformers \u00e7\u00e9\u4e2d"
+    assert terminal_safe("line\none\ttab") == "line one tab"
+    # An unterminated title sequence loses its introducer only, not the text after it.
+    assert terminal_safe("a \x1b]0;rest of the title") == "a 0;rest of the title"
+    assert terminal_safe("plain \u00fcnicode \U0001f642") == "plain \u00fcnicode \U0001f642"
+
+
+def test_search_and_related_print_stored_text_without_terminal_control(hostile_store: Path) -> None:
+    # color=True: output as a terminal gets it (click strips nothing then).
+    runner = CliRunner()
+    found = runner.invoke(main, ["search", "induction", "--mode", "keyword"], color=True)
+    assert found.exit_code == 0, found.output
+    assert _terminal_clean(found.output), repr(found.output)
+    assert "Induction heads in hidden transformers" in found.output
+    assert "> We study induction heads." in found.output
+    related = runner.invoke(main, ["related", "h1"], color=True)
+    assert related.exit_code == 0, related.output
+    assert _terminal_clean(related.output), repr(related.output)
+    assert "[h2] Induction heads in hidden transformers" in related.output
+    assert "shared author Eve Mallory" in related.output
+    # --json keeps the stored text exactly, every control character escaped.
+    for args in (["search", "induction", "--mode", "keyword", "--json"], ["related", "h1", "--json"]):
+        result = runner.invoke(main, args, color=True)
+        assert result.exit_code == 0, result.output
+        assert _terminal_clean(result.output), repr(result.output)
+        titles = {r["title"] for r in json.loads(result.output)["results"]}
+        assert f"{HOSTILE_TITLE} h2" in titles

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import ScoredId, SearchFilters
+from kg.entities import Paper, PaperBundle, ScoredId, SearchFilters
 from kg.explain import split_sentences
 from kg.search import rrf_fuse, search
+from tests.embedders import HashEmbedder
 from tests.kg.search_queries import QUERIES, must_find, ndcg_at_k
+from tests.seed_store import taxonomy_store
 
 
 @pytest.fixture(scope="session")
@@ -266,3 +270,91 @@ def test_the_acronym_cache_is_bounded(store: EmbeddedStore, monkeypatch: pytest.
         assert search_module._spell_out_acronyms(store, f"{token} circuits") == (f"{token} circuits", {})
     assert list(search_module._ACRONYM_CACHE[store])[-3:] == ["QXC", "QXD", "QXE"]
     assert len(search_module._ACRONYM_CACHE[store]) == 3
+
+
+class RecordingEmbedder:
+    """The hashing test embedder, recording every text it is asked to encode."""
+
+    def __init__(self) -> None:
+        self.inner = HashEmbedder()
+        self.texts: list[str] = []
+        self.queries: list[str] = []
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Record the texts, then encode them."""
+        self.texts += list(texts)
+        return self.inner.encode(texts, batch_size, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Record the query, then encode it."""
+        self.queries.append(text)
+        return self.inner.encode_query(text)
+
+
+def _paper(pid: str, abstract: str) -> PaperBundle:
+    return PaperBundle(paper=Paper(id=pid, title=f"Paper {pid}", abstract=abstract, year=2024,
+                                   sources=["records"]))
+
+
+def test_embedding_explanations_read_a_bounded_number_of_sentences(tmp_path: Path) -> None:
+    """A stored abstract of thousands of sentences (or one 900 KB sentence) is not embedded whole:
+    the best sentence is chosen among the first ones, within the per-hit bounds."""
+    import kg.search as search_module
+
+    fillers = [f"Filler number {i} says nothing." for i in range(5000)]
+    long_abstract = " ".join(["Attention heads are studied here.", *fillers,
+                              "Induction heads induction heads."])
+    huge_sentence = "induction heads " + "word " * 180_000
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        store.upsert_papers([_paper("long", long_abstract), _paper("huge", huge_sentence)])
+        embedder = RecordingEmbedder()
+        page = search(store, "induction heads", mode="keyword", embedder=embedder, limit=10,
+                      sentence_mode="embedding")
+    finally:
+        store.close()
+    hits = {h.id: h for h in page.results}
+    assert set(hits) == {"long", "huge"}
+    assert len(embedder.texts) <= 2 * search_module.MAX_EMBED_SENTENCES_PER_HIT
+    assert max(map(len, embedder.texts)) <= search_module.MAX_EMBED_CHARS_PER_HIT
+    considered = [t for t in embedder.texts if t in split_sentences(long_abstract)]
+    assert considered == split_sentences(long_abstract)[:len(considered)] and considered
+    # The best of the sentences considered (the closing one, past the bound, was never read).
+    long_hit = hits["long"]
+    assert long_hit.why["best_sentence_by"] == "embedding"
+    assert long_hit.why["best_sentence"] == "Attention heads are studied here."
+    sims = embedder.inner.encode(considered) @ embedder.inner.encode_query("induction heads")
+    assert long_hit.why["best_sentence"] == considered[int(np.argmax(sims))]
+    # The 900 KB sentence is embedded by its first characters but reported whole, as overlap does.
+    assert hits["huge"].why["best_sentence_by"] == "embedding"
+    assert hits["huge"].why["best_sentence"] == huge_sentence.strip()
+
+
+def test_embedding_explanations_stop_at_the_request_budget(tmp_path: Path) -> None:
+    """A 30-hit page of full-length abstracts: the first hits in rank order are explained by
+    embedding until the request's budget is spent, the rest by overlap (and say so)."""
+    import kg.search as search_module
+
+    per_hit = search_module.MAX_EMBED_SENTENCES_PER_HIT
+    bundles = []
+    for n in range(30):
+        # ~75 characters a sentence: a full hit fits both per-hit bounds.
+        sentences = [f"Sentence {i} of paper {n} on circuits and attention heads in models."
+                     for i in range(per_hit)]
+        bundles.append(_paper(f"p{n:02d}", " ".join(sentences)))
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        store.upsert_papers(bundles)
+        embedder = RecordingEmbedder()
+        page = search(store, "circuits", mode="keyword", embedder=embedder, limit=30,
+                      sentence_mode="embedding")
+    finally:
+        store.close()
+    assert len(page.results) == 30
+    assert len(embedder.texts) <= search_module.MAX_EMBED_SENTENCES
+    assert sum(map(len, embedder.texts)) <= search_module.MAX_EMBED_CHARS
+    by = [h.why["best_sentence_by"] for h in page.results]
+    n = by.count("embedding")
+    assert n >= 10 and by == ["embedding"] * n + ["overlap"] * (30 - n), by
+    assert len(embedder.texts) == n * per_hit  # the explained hits were read whole
+    assert all(h.why["best_sentence"] for h in page.results)
