@@ -135,7 +135,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     # from the taxonomy file).
     for acronym, long_form in page.acronyms.items():
         click.echo(f"  {terminal_safe(acronym)} read as \"{terminal_safe(long_form)}\" "
-                   "(defined so in the papers using it)")
+                   "(as the papers using it or the taxonomy spell it out)")
     for i, hit in enumerate(page.results, start=first):
         year = hit.paper.year or "----"
         click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year})  "

@@ -12,12 +12,16 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from kg.entities import TaxonomyNode
+
 # A query token read as an acronym: 2-10 letters/digits with at least two capitals ("IOI", "CoT", "LLMs").
 _QUERY_ACRONYM = re.compile(r"(?<![\w-])(?=(?:[A-Za-z0-9]*[A-Z]){2})([A-Za-z][A-Za-z0-9]{1,9})(?![\w-])")
 # "long form (SF)" in running text; SF starts with a letter and holds a capital.
 _DEFINITION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
 _WORD = re.compile(r"[^\s()]+")
 _CLAUSE_BREAK = re.compile(r"[.;:!?](?:\s|$)")
+# A taxonomy alias that can spell an acronym out: two or more words of letters ("in-context learning").
+_SPELLED_OUT = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?: [A-Za-z]+(?:-[A-Za-z]+)*)+")
 
 
 def query_acronyms(query: str) -> list[str]:
@@ -92,6 +96,35 @@ def expansions(acronyms: Iterable[str], texts: Iterable[str]) -> dict[str, str]:
         out[wanted[key]] = min((s for s in spellings if s.casefold() == best),
                                key=lambda s: (-spellings[s], not s.islower(), s))
     return out
+
+
+def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
+    """Case-folded acronym -> long form, from taxonomy nodes listing both (ICL: in-context learning).
+
+    The fallback for acronyms no abstract defines. The long form is the node's first alias that
+    spells the acronym out by the Schwartz & Hearst rule, starts with its first letter and has no
+    more words than it has letters, so "ITI" is not read as "difference-in-means direction"."""
+    out: dict[str, str] = {}
+    for node in nodes:
+        names = [*node.aliases, *node.ambiguous_aliases, node.name]
+        for alias in names:
+            if not _QUERY_ACRONYM.fullmatch(alias) or alias.casefold() in out:
+                continue
+            core = alias[:-1] if alias.endswith("s") and alias[:-1].isupper() else alias
+            for candidate in names:
+                if (_SPELLED_OUT.fullmatch(candidate) and candidate[0].casefold() == core[0].casefold()
+                        and len(candidate.replace("-", " ").split()) <= len(core)
+                        and _long_form(core, candidate.split()) == candidate):
+                    out[alias.casefold()] = candidate
+                    break
+    return out
+
+
+def known_long_form(acronym: str, long_forms: dict[str, str]) -> str | None:
+    """The long form of an acronym in a case-folded table, in either grammatical number ("SAEs", "SAE")."""
+    folded = acronym.casefold()
+    singular = folded[:-1] if folded.endswith("s") else folded
+    return next((long_forms[k] for k in (folded, singular, folded + "s") if k in long_forms), None)
 
 
 def expand(query: str, long_forms: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from kg.acronyms import taxonomy_long_forms
 from kg.entities import TaxonomyNode
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
@@ -91,6 +92,11 @@ class Labels:
         self._phrases: dict[str, dict[str, set[str]]] = {}
         self._phrase_re: dict[str, re.Pattern[str] | None] = {}
         self._family: dict[str, str] = {}  # related() asks for the same few ids per candidate
+
+    @functools.cached_property
+    def acronym_long_forms(self) -> dict[str, str]:
+        """Acronym (case-folded) -> long form its node's aliases spell out ("icl": "in-context learning")."""
+        return taxonomy_long_forms(self.nodes.values())
 
     def name(self, node_id: str) -> str:
         """Display name of a node (its id when unknown)."""

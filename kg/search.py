@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kg.acronyms import expand, expansions, query_acronyms
+from kg.acronyms import expand, expansions, known_long_form, query_acronyms
 from kg.entities import Paper, ScoredId, SearchFilters
 from kg.explain import (
     Labels,
@@ -223,7 +223,7 @@ def search(
     if mode in ("semantic", "hybrid"):
         assert embedder is not None
         try:
-            embedded_text, acronyms = _spell_out_acronyms(store, query)
+            embedded_text, acronyms = _spell_out_acronyms(store, query, labels)
             query_vector = np.asarray(embedder.encode_query(embedded_text), dtype=np.float32)
             semantic = store.vector_search(query_vector, window, filters)
         except BaseException:
@@ -346,8 +346,11 @@ ACRONYM_TTL = 600.0
 ACRONYM_CACHE_SIZE = 4096
 
 
-def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, str]]:
-    """The query text to embed, with its acronyms followed by the long forms papers using them define."""
+def _spell_out_acronyms(
+    store: GraphStore, query: str, labels: Labels | None = None
+) -> tuple[str, dict[str, str]]:
+    """The query text to embed, with its acronyms followed by the long forms papers using them define,
+    or else the taxonomy spells out ("ICL": "in-context learning", an alias of one node)."""
     wanted = query_acronyms(query)[:MAX_ACRONYMS]
     if not wanted:
         return query, {}
@@ -369,7 +372,9 @@ def _spell_out_acronyms(store: GraphStore, query: str) -> tuple[str, dict[str, s
                 cache[acronym] = (now, known[acronym])
             while len(cache) > ACRONYM_CACHE_SIZE:
                 cache.popitem(last=False)
-    long_forms = {a: known[a] for a in wanted if known.get(a)}
+    taxonomy_forms = labels.acronym_long_forms if labels is not None else {}
+    long_forms = {a: known.get(a) or known_long_form(a, taxonomy_forms) for a in wanted}
+    long_forms = {a: f for a, f in long_forms.items() if f}
     return expand(query, long_forms), long_forms
 
 

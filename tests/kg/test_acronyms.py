@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.acronyms import definitions, expand, expansions, query_acronyms
+from kg.acronyms import definitions, expand, expansions, known_long_form, query_acronyms, taxonomy_long_forms
+from kg.entities import TaxonomyNode
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -43,3 +44,27 @@ def test_definitions_serve_either_number_and_never_define_a_form_by_itself() -> 
     assert expansions(["SAE"], ["we train sparse autoencoders (SAEs) on"]) == {"SAE": "sparse autoencoders"}
     assert expansions(["SA"], ["we train sparse autoencoders (SAE) on"]) == {}  # not a prefix match
     assert definitions("the IOI task (IOI) is hard") == {}  # the long form may not hold the acronym
+
+
+def _node(node_id: str, *aliases: str) -> TaxonomyNode:
+    return TaxonomyNode("Topic", node_id, node_id.replace("_", " "), aliases=list(aliases))
+
+
+def test_taxonomy_long_forms_pair_an_acronym_alias_with_the_alias_spelling_it_out() -> None:
+    nodes = [
+        _node("model_capabilities", "model capabilities", "capability", "in-context learning", "ICL"),
+        _node("sae", "SAE", "SAEs", "sparse autoencoder", "sparse coding"),
+        # Letters in order but not a spelling-out: another first letter, or more words than letters.
+        _node("steering", "ITI", "difference-in-means direction", "inference time intervention tuning x"),
+        _node("gpt2", "GPT2", "GPT-2 small"),  # digits: a model name, not a long form
+    ]
+    assert taxonomy_long_forms(nodes) == {
+        "icl": "in-context learning", "sae": "sparse autoencoder", "saes": "sparse autoencoder",
+    }
+
+
+def test_known_long_form_serves_either_number_and_any_case() -> None:
+    table = {"sae": "sparse autoencoder", "icl": "in-context learning"}
+    assert known_long_form("SAEs", table) == "sparse autoencoder"
+    assert known_long_form("IcL", table) == "in-context learning"
+    assert known_long_form("IOI", table) is None

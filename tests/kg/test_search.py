@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import Paper, PaperBundle, ScoredId, SearchFilters
-from kg.explain import split_sentences
+from kg.entities import Paper, PaperBundle, ScoredId, SearchFilters, TaxonomyNode
+from kg.explain import Labels, split_sentences
+from kg.schema import Label
 from kg.search import rrf_fuse, search
 from tests.embedders import HashEmbedder
 from tests.kg.search_queries import QUERIES, must_find, ndcg_at_k
@@ -250,6 +251,23 @@ def test_an_acronym_is_read_with_the_long_form_papers_define(store: EmbeddedStor
     assert "2211.00593" in [h.id for h in page.results]
     keyword = search(store, "IOI circuit", mode="keyword", limit=3)
     assert keyword.acronyms == {}  # keyword search matches the words as typed
+
+
+def test_an_acronym_no_paper_defines_is_read_as_the_taxonomy_spells_it_out(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """No seed abstract defines "ICL", but the taxonomy lists it beside "in-context learning"."""
+    page = search(store, "ICL", mode="semantic", embedder=embedder, limit=3)
+    assert page.acronyms == {"ICL": "in-context learning"}
+    assert page.results[0].id == "2209.11895"  # In-context Learning and Induction Heads
+
+
+def test_a_long_form_the_papers_define_wins_over_the_taxonomy(store: EmbeddedStore) -> None:
+    import kg.search as search_module
+
+    labels = Labels([TaxonomyNode(Label.TOPIC, "x", "X", aliases=["IOI", "input output inference"])])
+    assert labels.acronym_long_forms == {"ioi": "input output inference"}
+    assert search_module._spell_out_acronyms(store, "IOI heads", labels)[1] == {
+        "IOI": "indirect object identification"}
 
 
 @pytest.mark.parametrize("query", ["logit lens", "logit lenses", "papers using the logit lens"])
