@@ -89,7 +89,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     from api.params import ParameterError, search_request
     from kg.cli import open_configured_store
     from kg.config import load_config
-    from kg.search import search
+    from kg.search import filter_facet_counts, search
     from kg.taxonomy import Taxonomy
 
     # The options go through the API's own parser (api.params.search_request), so the CLI and
@@ -117,6 +117,9 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
         page = search(store, params.query, mode=params.mode, filters=params.filters, limit=params.limit,
                       offset=params.offset, embedder=embedder, taxonomy=taxonomy,
                       sentence_mode=params.explain)
+        empty_filters = page.total == 0 and not as_json and not params.filters.is_empty()
+        facets = filter_facet_counts(store, params.filters) if empty_filters else []
+        passing = len(store.filter_ids(params.filters)) if empty_filters else None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -131,6 +134,16 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
     click.echo(f"{page.total} candidates ({params.mode}); {shown}")
+    # An empty answer says why: a filter no paper passes, filters no paper passes together, or
+    # (keyword mode) words no paper contains.
+    zero = [name for name, n in facets if n == 0]
+    if zero:
+        click.echo(f"  no paper passes the filter {'; '.join(zero)}")
+    elif passing == 0:
+        counts = "; ".join(f"{name}: {n} paper{'s' if n != 1 else ''}" for name, n in facets)
+        click.echo(f"  each filter alone passes papers ({counts}), but no paper passes them all")
+    elif page.total == 0 and params.mode == "keyword" and params.query.strip():
+        click.echo("  no paper contains these words; semantic and hybrid modes also find other wordings")
     # Every stored string printed goes through terminal_safe (long forms come from abstracts, labels
     # from the taxonomy file).
     for acronym, long_form in page.acronyms.items():

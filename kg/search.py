@@ -336,6 +336,26 @@ def search(
     return SearchPage(results=results, total=len(fused), acronyms=acronyms)
 
 
+def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:
+    """Each filter that is set, alone, and how many papers pass it: what emptied an empty answer."""
+    facets: list[tuple[str, SearchFilters]] = []
+    refinements = filters.include_refinements
+    if filters.technique_ids:
+        facets.append((f"technique {', '.join(filters.technique_ids)}",
+                       SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements)))
+    if filters.topic_ids:
+        facets.append((f"topic {', '.join(filters.topic_ids)}", SearchFilters(topic_ids=filters.topic_ids)))
+    if filters.section_ids:
+        facets.append((f"section {', '.join(filters.section_ids)}",
+                       SearchFilters(section_ids=filters.section_ids)))
+    if filters.year_from is not None or filters.year_to is not None:
+        span = f"{filters.year_from or ''}-{filters.year_to or ''}"
+        facets.append((f"years {span}", SearchFilters(year_from=filters.year_from, year_to=filters.year_to)))
+    if filters.sources:
+        facets.append((f"source {', '.join(filters.sources)}", SearchFilters(sources=filters.sources)))
+    return [(name, len(store.filter_ids(alone))) for name, alone in facets]
+
+
 # Long forms found per store, with the time they were read: queries repeat the same few acronyms,
 # and a definition changes only when papers arrive, so one look-up serves ACRONYM_TTL seconds. At
 # most ACRONYM_CACHE_SIZE per store, oldest first out: made-up tokens must not grow it for ever.

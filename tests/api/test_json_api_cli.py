@@ -98,6 +98,21 @@ def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: Fl
     assert "none at offset 10000" in text.output and "showing" not in text.output
 
 
+@pytest.mark.parametrize(("cli_args", "expected"), [
+    (["circuits", "--mode", "keyword", "--year-from", "2099"], "no paper passes the filter years 2099-"),
+    (["induction heads", "--mode", "keyword", "--technique", "sae", "--year-to", "2022"],
+     "each filter alone passes papers (technique sae: "),
+    (["zzzqq xylophone", "--mode", "keyword"], "no paper contains these words"),
+])
+def test_an_empty_search_says_what_emptied_it(
+    env: dict[str, str], cli_args: list[str], expected: str
+) -> None:
+    result = CliRunner().invoke(main, ["search", *cli_args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("0 candidates")
+    assert expected in result.output
+
+
 def test_related_cli(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["related", "2211.00593", "--limit", "4"])
     assert result.exit_code == 0, result.output
