@@ -6,9 +6,12 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-# New-style ids (YYMM.NNNNN, optional version) and old-style ids (archive/YYMMNNN).
-_ARXIV_NEW = r"\d{4}\.\d{4,5}"
-_ARXIV_OLD = r"[a-z][a-z.-]+/\d{7}"
+from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
+
+# New-style ids (YYMM.NNNNN, optional version) and old-style ids (archive/YYMMNNN): the patterns
+# kg.validation checks ids with, so an id found in a URL always passes that check.
+_ARXIV_NEW = ARXIV_NEW_STYLE
+_ARXIV_OLD = ARXIV_OLD_STYLE
 _ARXIV_URL = re.compile(
     rf"arxiv\.org/(?:abs|pdf|html|format|src)/(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?",
     re.IGNORECASE,

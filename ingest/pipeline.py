@@ -92,6 +92,15 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _shortened(text: str | None, limit: int = 200) -> str | None:
+    """At most `limit` characters of a rejected record's title or id, lone surrogates escaped: reports
+    print them (a 1 MB title would flood the terminal, a surrogate would make printing fail)."""
+    if not isinstance(text, str):
+        return text
+    short = text if len(text) <= limit else text[:limit] + "..."
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _show_progress(progress: bool) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
@@ -332,9 +341,19 @@ def run_ingest(
     try:
         valid: list[Record] = []
         for record in records:
+            try:
+                # Any source: a text over its limit, not valid Unicode, or an id unfit for a URL is
+                # turned away here, and the run goes on with the other records. Checked first: the
+                # title check below and everything after it run regexes over the title.
+                record.check()
+            except ValueError as exc:
+                summary.rejected_details.append({"source_id": _shortened(record.source_id),
+                                                 "title": _shortened(record.title), "reason": str(exc)})
+                continue
             if not (record.title or "").strip() or not title_key(record.title):
                 summary.rejected_details.append(
-                    {"source_id": record.source_id, "title": record.title, "reason": "no title"})
+                    {"source_id": _shortened(record.source_id), "title": _shortened(record.title),
+                     "reason": "no title"})
                 continue
             valid.append(record)
         summary.rejected = len(summary.rejected_details)

@@ -7,6 +7,18 @@ from typing import Any
 
 from ingest.normalize import paper_id_for, section_slug, title_key
 from kg.entities import ListRow
+from kg.validation import (
+    MAX_ABSTRACT_CHARS,
+    MAX_AUTHOR_CHARS,
+    MAX_AUTHORS,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    check_arxiv_id,
+    check_length,
+    check_paper_id,
+    check_utf8,
+    clean_text,
+)
 
 ITEM_TYPES = ("paper", "tool")
 
@@ -33,6 +45,31 @@ class ListRowRecord:
     # The line of the file this ingest read the row from, when that is not `line` (a records
     # file's JSON line): problems are reported where the user can find them. Never stored.
     source_line: int | None = None
+
+    def __post_init__(self) -> None:
+        # Every source builds its rows here: control characters go in one place (see clean_text).
+        self.section_path = _cleaned_list(self.section_path)
+        self.title_in_list = _cleaned(self.title_in_list)
+        self.url_in_list = _cleaned(self.url_in_list)
+        self.urls = _cleaned_list(self.urls)
+        self.techniques = _cleaned(self.techniques)
+        self.evaluation = _cleaned(self.evaluation)
+        self.tldr = _cleaned(self.tldr)
+        for name in ("technique_ids", "evaluation_ids", "unknown_techniques", "unknown_evaluations"):
+            setattr(self, name, _cleaned_list(getattr(self, name)))
+        self.extra = {_cleaned(k): _cleaned(v) for k, v in self.extra.items()}
+
+    def texts(self) -> list[tuple[str, str | None, int]]:
+        """(field, value, length limit) of the row's text, for Record.check."""
+        out: list[tuple[str, str | None, int]] = [
+            ("title_in_list", self.title_in_list, MAX_TITLE_CHARS), ("url_in_list", self.url_in_list,
+                                                                     MAX_TEXT_CHARS),
+            ("techniques", self.techniques, MAX_TEXT_CHARS), ("evaluation", self.evaluation, MAX_TEXT_CHARS),
+            ("tldr", self.tldr, MAX_TEXT_CHARS),
+        ]
+        out += [("section_path", p, MAX_TEXT_CHARS) for p in self.section_path]
+        out += [("urls", u, MAX_TEXT_CHARS) for u in self.urls]
+        return out
 
     @property
     def section(self) -> str | None:
@@ -106,6 +143,19 @@ class Record:
     def __post_init__(self) -> None:
         if not self.sources:
             self.sources = [self.source]
+        # Every source (list, arXiv, records file) builds its records here, so this is the one place
+        # control characters are removed from their text (see clean_text). The ids are not cleaned:
+        # they are checked (check), since a cleaned id would silently name another paper.
+        title = _cleaned(self.title)
+        if title != self.title and isinstance(title, str):
+            title = " ".join(title.split())  # a removed character may leave two spaces in a row
+        self.title = title
+        self.authors = _cleaned_list(self.authors)
+        self.categories = _cleaned_list(self.categories)
+        self.urls = _cleaned_list(self.urls)
+        for name in ("source_id", "abstract", "doi", "published", "updated", "venue", "primary_category",
+                     "url", "pdf_url"):
+            setattr(self, name, _cleaned(getattr(self, name)))
 
     @property
     def title_key(self) -> str:
@@ -117,6 +167,30 @@ class Record:
         """The graph id: arXiv id, else the explicit id, else a slug of the title."""
         return paper_id_for(self.arxiv_id, self.title, self.explicit_id)
 
+    def check(self) -> None:
+        """ValueError naming the field when the record cannot be stored as it is: a text over its
+        length limit or not valid Unicode, too many authors, or an id that is not a valid id."""
+        if len(self.authors) > MAX_AUTHORS:
+            raise ValueError(f"'authors' has {len(self.authors)} names (the limit is {MAX_AUTHORS})")
+        texts: list[tuple[str, str | None, int]] = [
+            ("title", self.title, MAX_TITLE_CHARS), ("abstract", self.abstract, MAX_ABSTRACT_CHARS),
+            *(("authors", a, MAX_AUTHOR_CHARS) for a in self.authors),
+            *((name, getattr(self, name), MAX_TEXT_CHARS) for name in (
+                "source_id", "doi", "published", "updated", "venue", "primary_category", "url", "pdf_url")),
+            *(("categories", c, MAX_TEXT_CHARS) for c in self.categories),
+            *(("urls", u, MAX_TEXT_CHARS) for u in self.urls),
+        ]
+        for i, row in enumerate(self.list_rows):
+            texts += [(f"list_rows[{i}].{name}", value, limit) for name, value, limit in row.texts()]
+        for name, value, limit in texts:
+            if isinstance(value, str):
+                check_length(value, name, limit)
+                check_utf8(value, name)
+        if self.arxiv_id is not None:
+            check_arxiv_id(self.arxiv_id)
+        if self.explicit_id is not None:
+            check_paper_id(self.explicit_id)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the derived id and title key."""
         out = asdict(self)
@@ -124,3 +198,11 @@ class Record:
         out["title_key"] = self.title_key
         out["list_rows"] = [r.to_dict() for r in self.list_rows]
         return out
+
+
+def _cleaned(value: Any) -> Any:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _cleaned_list(values: list[str]) -> list[str]:
+    return [_cleaned(v) for v in values]

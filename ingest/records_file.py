@@ -1,8 +1,9 @@
 """Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
 
 Policy: the whole file is read and validated before anything is written. By default a bad line
-(invalid JSON, not an object, no title, wrong types or values) stops the import with an error naming the
-line; with `skip_invalid=True` bad lines are skipped and reported instead.
+(invalid JSON, not an object, no title, wrong types or values, a text over its length limit or not
+valid Unicode, an invalid `id` or `arxiv_id`) stops the import with an error naming the line and the
+field; with `skip_invalid=True` bad lines are skipped and reported instead.
 """
 
 from __future__ import annotations
@@ -15,9 +16,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.normalize import doi_from_text, strip_arxiv_version
+from ingest.normalize import arxiv_id_from_url, doi_from_text, strip_arxiv_version
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
-from kg.validation import YEAR_MAX, YEAR_MIN
+from kg.validation import (
+    MAX_ABSTRACT_CHARS,
+    MAX_AUTHOR_CHARS,
+    MAX_AUTHORS,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    YEAR_MAX,
+    YEAR_MIN,
+    check_arxiv_id,
+    check_length,
+    check_paper_id,
+    check_utf8,
+)
 
 
 class RecordsFileError(ValueError):
@@ -36,24 +49,31 @@ class RecordsRead:
         return [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in self.skipped]
 
 
-def _str(value: Any, name: str) -> str | None:
+def _str(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
+    """A stripped string (None when blank), or ValueError naming the field: wrong type, longer than
+    `max_chars` or not valid Unicode (a lone surrogate: JSON allows "\\udc80", UTF-8 cannot store it)."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+        value = str(value)  # an int of up to 4,300 digits: the length limit applies to it too
     if not isinstance(value, str):
         raise ValueError(f"'{name}' must be a string, not {type(value).__name__}")
-    return value.strip() or None
+    text = value.strip()
+    return check_utf8(check_length(text, name, max_chars), name) if text else None
 
 
-def _str_list(value: Any, name: str) -> list[str]:
+def _str_list(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS, max_items: int | None = None
+              ) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [value] if value.strip() else []
+        value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"'{name}' must be a list of strings")
-    return [v.strip() for v in value if v.strip()]
+    out = [text for v in value if (text := _str(v, name, max_chars))]
+    if max_items is not None and len(out) > max_items:
+        raise ValueError(f"'{name}' has {len(out)} entries (the limit is {max_items})")
+    return out
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
@@ -133,7 +153,7 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None) -> ListRowRe
     line = data.get("line")
     return ListRowRecord(
         section_path=section_path,
-        title_in_list=_str(data.get("title_in_list"), "title_in_list") or "",
+        title_in_list=_str(data.get("title_in_list"), "title_in_list", MAX_TITLE_CHARS) or "",
         url_in_list=_str(data.get("url_in_list"), "url_in_list"),
         urls=[u for u in [_str(data.get("url_in_list"), "url_in_list")] if u],
         techniques=_str(data.get("techniques"), "techniques"),
@@ -155,10 +175,18 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
     """
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    title = _str(data.get("title"), "title")
+    title = _str(data.get("title"), "title", MAX_TITLE_CHARS)
     if not title:
         raise ValueError("'title' is missing or empty")
-    arxiv_id = strip_arxiv_version(_str(data.get("arxiv_id"), "arxiv_id"))
+    # Both become the paper's id, in URLs (/papers/<id>, https://arxiv.org/abs/<arxiv_id>): checked.
+    explicit_id = _str(data.get("id"), "id")
+    if explicit_id is not None:
+        check_paper_id(explicit_id, "id")
+    raw_arxiv_id = _str(data.get("arxiv_id"), "arxiv_id")
+    # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id.
+    if raw_arxiv_id and "arxiv.org/" in raw_arxiv_id.casefold():
+        raw_arxiv_id = arxiv_id_from_url(raw_arxiv_id) or raw_arxiv_id
+    arxiv_id = strip_arxiv_version(check_arxiv_id(raw_arxiv_id)) if raw_arxiv_id else None
     published = _iso_date(data.get("published"), "published")
     urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
     url = _str(data.get("url"), "url")
@@ -172,10 +200,10 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
         row.item_type = item_type
     return Record(
         source="records",
-        source_id=_str(data.get("id"), "id") or arxiv_id or title,
+        source_id=explicit_id or arxiv_id or title,
         title=" ".join(title.split()),
-        authors=_str_list(data.get("authors"), "authors"),
-        abstract=_str(data.get("abstract"), "abstract"),
+        authors=_str_list(data.get("authors"), "authors", MAX_AUTHOR_CHARS, MAX_AUTHORS),
+        abstract=_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
         arxiv_id=arxiv_id,
         doi=doi_from_text(doi) if doi else None,
         published=published,
@@ -189,7 +217,7 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
         urls=urls or ([url] if url else []),
         item_type=item_type,
         list_rows=rows,
-        explicit_id=_str(data.get("id"), "id"),
+        explicit_id=explicit_id,
     )
 
 
@@ -210,9 +238,17 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
             continue
         try:
             # Without its newline: an unterminated line is then reported at its real end column.
-            yield number, json.loads(line.rstrip("\r\n")), None
+            value = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+        except RecursionError:
+            # The C parser recurses per nesting level: [[[[... 100,000 deep exhausts the stack.
+            yield number, None, "invalid JSON (nested too deeply)"
+        except ValueError as exc:
+            # Python refuses to convert an integer of more than 4,300 digits (sys.int_info).
+            yield number, None, f"invalid JSON ({str(exc).split(';')[0]})"
+        else:
+            yield number, value, None
 
 
 def read_json_objects(path: str | Path) -> list[dict[str, Any]]:

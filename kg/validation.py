@@ -40,6 +40,97 @@ STOPWORDS = frozenset((
 
 Prepared = tuple[PaperBundle, np.ndarray | None, str]
 
+# -- imported paper text: size limits, identifiers, control characters ----------------------------
+# Limits on the text of one paper, whatever its source (records file, arXiv, the list). arXiv caps
+# abstracts at 1,920 characters and titles are well under 300; journals and blogs run longer, so
+# the caps leave a 5-10x margin for real papers while bounding what one record costs: extraction,
+# embedding and search explanations scale with the text (a 900 K abstract made explanations take
+# 55 s), and spaCy refuses a text over 1,000,000 characters outright.
+MAX_TITLE_CHARS = 1_000
+MAX_ABSTRACT_CHARS = 20_000
+# The longest real author lists are ~5,100 names (ATLAS + CMS); each name becomes an Author node.
+MAX_AUTHORS = 10_000
+MAX_AUTHOR_CHARS = 300  # real names (even "The ... Collaboration") are far shorter
+# Every other text value (venue, DOI, URLs, categories, a list row's cells and TL;DR): a browser
+# URL is practically limited to ~2,000 characters, and no cell of the list comes near it.
+MAX_TEXT_CHARS = 2_000
+# A paper id appears in URLs (/papers/<id>); slugs are at most 80 characters, arXiv ids ~20.
+MAX_ID_CHARS = 200
+
+# arXiv identifiers (https://info.arxiv.org/help/arxiv_identifier.html), without version: new style
+# YYMM.NNNN (2007-2014) or YYMM.NNNNN (2015-), and old style archive[.SUBJECT-CLASS]/YYMMNNN such
+# as hep-th/9901001 or math.GT/0309136. [0-9], not \d: \d also matches other scripts' digits.
+ARXIV_NEW_STYLE = r"[0-9]{4}\.[0-9]{4,5}"
+ARXIV_OLD_STYLE = r"[a-z]+(?:[.-][a-z]+)*/[0-9]{7}"
+# An arXiv id as a records file may give it: optional "arXiv:" prefix and version (vN).
+ARXIV_ID = re.compile(rf"(?:arxiv:)?(?:{ARXIV_NEW_STYLE}|{ARXIV_OLD_STYLE})(?:v[0-9]+)?", re.IGNORECASE)
+# A paper id given by a records file: URL-safe characters only, as slugs and arXiv ids are, and at
+# most one "/" (old-style arXiv ids have one). Each segment starts with a letter or digit, so there
+# is no "." or ".." path segment, no "//" and no leading "-" or ":", and no control character.
+PAPER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*(?:/[A-Za-z0-9][A-Za-z0-9._:-]*)?")
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value for an error message: repr (control characters escaped) of at most `limit` characters."""
+    return repr(value if len(value) <= limit else value[:limit] + "...")
+
+
+def check_arxiv_id(value: str, name: str = "arxiv_id") -> str:
+    """`value` if it is an arXiv id (new or old style, optional arXiv: prefix and vN), else ValueError."""
+    if len(value) > MAX_ID_CHARS or not ARXIV_ID.fullmatch(value):
+        raise ValueError(f"'{name}' must be an arXiv id such as 2211.00593, 2211.00593v2 or "
+                         f"hep-th/9901001, not {_shown(value)}")
+    return value
+
+
+def check_paper_id(value: str, name: str = "id") -> str:
+    """`value` if it is a URL-safe paper id (see PAPER_ID, at most MAX_ID_CHARS), else ValueError."""
+    if len(value) > MAX_ID_CHARS:
+        raise ValueError(f"'{name}' is {len(value)} characters long (the limit is {MAX_ID_CHARS})")
+    if not PAPER_ID.fullmatch(value):
+        raise ValueError(f"'{name}' must be letters, digits and . _ - : with at most one '/' between "
+                         f"two parts, each starting with a letter or digit, not {_shown(value)}")
+    return value
+
+
+def check_length(value: str, name: str, limit: int) -> str:
+    """`value` unless it is longer than `limit` characters (ValueError naming the field)."""
+    if len(value) > limit:
+        raise ValueError(f"'{name}' is {len(value)} characters long (the limit is {limit})")
+    return value
+
+
+def check_utf8(value: str, name: str) -> str:
+    """`value` unless it holds a lone surrogate (from JSON "\\udc80"), which cannot be stored as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"'{name}' is not valid Unicode text (lone surrogate "
+                         f"{value[exc.start]!r} at character {exc.start})") from None
+    return value
+
+
+# Characters removed from imported text (clean_text): C0 controls but tab and newline, DEL, C1
+# controls, and the bidirectional embedding/override (U+202A-U+202E) and isolate (U+2066-U+2069)
+# controls. NUL and ESC sequences reach terminals and HTML as they are, and an unterminated RTL
+# override reverses everything after it on the line (an author name turning a whole result line).
+# LRM/RLM (U+200E/U+200F) and ordinary right-to-left letters are text and stay.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+# Controls that Python (and readers) treat as whitespace become a space, so words stay apart; CR
+# and CR LF become a newline (a bare CR would make a terminal overwrite the line).
+_SPACE_CONTROL = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+
+
+def clean_text(text: str) -> str:
+    """Imported text without control characters (tab and newline kept) or bidi embedding/override/isolate.
+
+    Removed rather than rejected: they carry no meaning in a title, abstract or author name, come in
+    through copy-paste and PDF extraction of real papers, and a paper should not be lost over them.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", _SPACE_CONTROL.sub(" ", text))
+
 
 def now() -> str:
     """The current UTC time as the stored ISO timestamp (microseconds)."""

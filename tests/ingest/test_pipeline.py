@@ -327,3 +327,92 @@ def test_another_extractor_signature_re_extracts_everything(
     other.extracted.clear()
     again = _records_ingest(store, seed_file, other)
     assert other.extracted == [] and again.unchanged == len(ids)
+
+
+# -- hostile input from any source: limits, ids, control characters -------------------------------
+_LIST_MD = """# List
+
+## Paper Collection
+
+### Techniques
+
+|  Paper  |      Techniques    |      TL;DR    |
+| :----- | :--------------: | :----- |
+| [Interpretability\x1b in the Wild\x00](https://arxiv.org/abs/2211.00593) | Logit lens | \
+A TL;DR \u202eevil\u202c\x07 |
+| [""" + "Long " * 250 + """](https://example.com/long) | Logit lens | A title of 1,250 characters |
+| [Fine Paper](https://example.com/fine) | Logit lens | Fine. |
+"""
+
+
+def test_list_records_are_cleaned_and_over_long_ones_rejected(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    records = list(parse_list(_LIST_MD, taxonomy).papers)
+    summary = run_ingest(store, records, source="list", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert (summary.status, summary.new, summary.rejected) == ("succeeded", 2, 1)
+    (rejected,) = summary.rejected_details
+    assert rejected["reason"] == "'title' is 1249 characters long (the limit is 1000)"
+    assert len(rejected["title"]) == 203  # shortened for the report
+    paper = store.get_paper("2211.00593")
+    assert paper is not None
+    # ESC, NUL, BEL and the bidi override/pop are gone; the words stay apart.
+    assert paper.paper.title == "Interpretability in the Wild"
+    assert paper.list_rows[0].tldr == "A TL;DR evil"
+    assert sorted(store.paper_ids()) == ["2211.00593", "fine-paper"]
+
+
+def test_over_long_arxiv_metadata_is_rejected_and_the_stored_paper_kept(
+    store: GraphStore, seed_records: list[dict[str, Any]], shared_data: Path, embedder: HashEmbedder,
+    extractor: Any
+) -> None:
+    ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=embedder, extractor=extractor,
+                        progress=False)
+    before = snapshot(store)
+    served = []
+    for record in seed_records:
+        if record["arxiv_id"] == "2211.00593":  # 1.1 M characters: spaCy alone refuses over 1,000,000
+            record = record | {"abstract": "We find circuits. " * 62_000}
+        elif record["arxiv_id"] == "2202.05262":
+            record = record | {"authors": ["Kevin \u202eMeng", *record["authors"]],
+                               "title": "New\u2066 Title"}
+        served.append(record)
+    with LocalArxivServer(served) as server:
+        found = ArxivSource(url=server.url, delay=0.01, timeout=5, retries=1).fetch_by_ids(
+            ["2211.00593", "2202.05262"])
+    summary = run_ingest(store, found, source="arxiv", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert (summary.status, summary.updated, summary.rejected) == ("succeeded", 1, 1)
+    (rejected,) = summary.rejected_details
+    assert rejected["source_id"].startswith("2211.00593")
+    assert rejected["reason"] == "'abstract' is 1115999 characters long (the limit is 20000)"
+    after = snapshot(store)
+    assert after["papers"]["2211.00593"] == before["papers"]["2211.00593"]  # the stored paper is untouched
+    rome = store.get_paper("2202.05262")
+    assert rome is not None and rome.paper.title == "New Title" and rome.paper.authors[0] == "Kevin Meng"
+    assert store.runs()[0].status == "succeeded"
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"arxiv_id": "javascript:alert(14)"}, "'arxiv_id' must be an arXiv id such as 2211.00593"),
+    ({"explicit_id": "../../api/stats"}, "'id' must be letters, digits and . _ - :"),
+    ({"title": "Lone \udc80 surrogate"}, "'title' is not valid Unicode text (lone surrogate '\\udc80'"),
+    ({"authors": ["A"] * 10_001}, "'authors' has 10001 names (the limit is 10000)"),
+    ({"authors": ["A" * 301]}, "'authors' is 301 characters long (the limit is 300)"),
+    ({"venue": "V" * 2_001}, "'venue' is 2001 characters long (the limit is 2000)"),
+])
+def test_records_unfit_to_store_are_rejected_and_the_run_goes_on(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any, fields: dict[str, Any], reason: str
+) -> None:
+    from ingest.records import Record
+
+    bad = Record(**({"source": "arxiv", "source_id": "bad", "title": "Bad Paper"} | fields))
+    records = [Record(source="records", source_id="a", title="A Real Title"), bad]
+    summary = run_ingest(store, records, source="arxiv", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert (summary.status, summary.new, summary.rejected) == ("succeeded", 1, 1)
+    assert summary.rejected_details[0]["reason"].startswith(reason)
+    assert reason.split("'")[1] in summary.text()
+    summary.text().encode("utf-8")  # the report can be printed: a lone surrogate in a title is escaped
+    assert store.paper_ids() == ["a-real-title"] and store.runs()[0].status == "succeeded"

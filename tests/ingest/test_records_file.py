@@ -100,6 +100,35 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
     ('{"title": "Unterminated", ', "line 3: invalid JSON \\(Expecting property name enclosed in double "
                                    "quotes at column 27\\)"),
     ('{"title": ', "line 3: invalid JSON \\(Expecting value at column 11\\)"),
+    # Parser limits, reported like any other bad JSON (not a RecursionError/ValueError traceback).
+    ('{"title": "T", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+     "line 3: invalid JSON \\(nested too deeply\\)"),
+    ('{"title": "T", "n": ' + "9" * 4_301 + "}",
+     "line 3: invalid JSON \\(Exceeds the limit \\(4300 digits\\) for integer string conversion"),
+    # Length limits (kg.validation), checked on each field.
+    ({"title": "T" * 1_001}, "line 3: 'title' is 1001 characters long \\(the limit is 1000\\)"),
+    ({"title": "T", "abstract": "a" * 20_001},
+     "line 3: 'abstract' is 20001 characters long \\(the limit is 20000\\)"),
+    ({"title": "T", "authors": ["A"] * 10_001},
+     "line 3: 'authors' has 10001 entries \\(the limit is 10000\\)"),
+    ({"title": "T", "authors": ["A. Author", "B" * 301]}, "line 3: 'authors' is 301 characters long"),
+    ({"title": "T", "venue": "V" * 2_001}, "line 3: 'venue' is 2001 characters long"),
+    ({"title": "T", "list_rows": [_ROW | {"tldr": "t" * 2_001}]},
+     "line 3: list_rows\\[0\\]: 'tldr' is 2001 characters long"),
+    # Lone surrogates: JSON can write them, UTF-8 cannot store them.
+    ('{"title": "Bad \\udc80 title"}',
+     "line 3: 'title' is not valid Unicode text \\(lone surrogate '\\\\udc80'"),
+    ('{"title": "T", "authors": ["\\ud800"]}', "line 3: 'authors' is not valid Unicode text"),
+    # Ids become URLs: URL-safe characters only, no path tricks, no control characters.
+    ({"title": "T", "id": "../../api/stats"}, "line 3: 'id' must be letters, digits and"),
+    ({"title": "T", "id": "//evil.com"}, "line 3: 'id' must be letters, digits and"),
+    ({"title": "T", "id": "a/../b"}, "line 3: 'id' must be letters, digits and"),
+    ({"title": "T", "id": "paper\r\nSet-Cookie: x"}, "line 3: 'id' must be letters, digits and"),
+    ({"title": "T", "id": "a" * 201}, "line 3: 'id' is 201 characters long \\(the limit is 200\\)"),
+    ({"title": "T", "arxiv_id": "javascript:alert(14)"},
+     "line 3: 'arxiv_id' must be an arXiv id such as 2211.00593, 2211.00593v2 or hep-th/9901001, "
+     "not 'javascript:alert\\(14\\)'"),
+    ({"title": "T", "arxiv_id": "2211.00593/../../x"}, "line 3: 'arxiv_id' must be an arXiv id"),
 ])
 def test_bad_values_name_the_line_and_field_and_nothing_is_written(
     tmp_path: Path, store: GraphStore, embedder: HashEmbedder, bad: Any, message: str
@@ -155,3 +184,60 @@ def test_unknown_label_ids_are_reported_with_their_line_not_dropped(
     gamma = store.get_paper("c")
     assert gamma is not None and gamma.list_rows[0].line == 40  # the list line given is the one stored
 
+
+
+def test_an_over_long_abstract_is_skipped_with_skip_invalid_and_the_rest_written(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    # 1.1 M characters: spaCy's own limit is 1,000,000, past which the whole import used to fail.
+    path = _write(tmp_path / "r.jsonl", [{"id": "a", "title": "Alpha"},
+                                         {"id": "huge", "title": "Huge", "abstract": "word " * 220_000},
+                                         '{"id": "sur", "title": "Lone \\udc80"}',
+                                         {"id": "b", "title": "Beta"}])
+    with pytest.raises(RecordsFileError, match="line 2: 'abstract' is 1099999 characters long"):
+        ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert store.paper_ids() == [] and store.runs() == []
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False,
+                                  skip_invalid=True)
+    assert (summary.status, summary.new, summary.rejected) == ("succeeded", 2, 2)
+    assert [d["source_id"] for d in summary.rejected_details] == ["line 2", "line 3"]
+    assert "'title' is not valid Unicode text" in summary.rejected_details[1]["reason"]
+    assert sorted(store.paper_ids()) == ["a", "b"]
+
+
+def test_valid_ids_are_kept(tmp_path: Path, shared_data: Path) -> None:
+    path = _write(tmp_path / "r.jsonl", [
+        {"title": "Old style", "id": "hep-th/9901001"},
+        {"title": "Old style with a subject class", "arxiv_id": "math.GT/0309136v2"},
+        {"title": "Prefixed and versioned", "arxiv_id": "arXiv:2211.00593v3"},
+        {"title": "An arXiv URL stands for its id", "arxiv_id": "https://arxiv.org/abs/2305.01610v2"},
+        {"title": "Four-digit number", "arxiv_id": "0704.0001", "id": "ignored-for-arxiv"},
+        {"title": "Explicit", "id": "my_corpus:paper-1.2"},
+    ])
+    assert [r.paper_id for r in read_records_file(path).records] == [
+        "hep-th/9901001", "math.gt/0309136", "2211.00593", "2305.01610", "0704.0001", "my_corpus:paper-1.2"]
+    seed = read_records_file(shared_data / "seed_papers.jsonl")  # every id of the shared data passes
+    assert len(seed.records) == 38 and seed.skipped == []
+
+
+def test_control_characters_are_removed_from_stored_text(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    path = _write(tmp_path / "r.jsonl", [{
+        "id": "ctl", "title": "Nul\u0000 and\u001b[2J escape\u0085 title",
+        "abstract": "Line one\r\nline two\ttabbed \u202eesrever\u202c and \u05e9\u05dc\u05d5\u05dd\u200f.",
+        "authors": ["\u202eAlice Smith", "Bob\u2066 Jones\u2069", "\u009b31mCarol"],
+        "venue": "ICLR\u0007",
+        "list_rows": [_ROW | {"tldr": "TL\u0000;DR\u001b", "techniques": "Probing\u2067"}],
+    }])
+    ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    detail = store.get_paper("ctl")
+    assert detail is not None
+    paper = detail.paper
+    assert paper.title == "Nul and[2J escape title"
+    # Tab and newline stay, CR LF becomes a newline; Hebrew letters and the RLM mark stay.
+    assert paper.abstract == "Line one\nline two\ttabbed esrever and \u05e9\u05dc\u05d5\u05dd\u200f."
+    assert paper.authors == ["Alice Smith", "Bob Jones", "31mCarol"]
+    assert paper.venue == "ICLR"
+    (row,) = detail.list_rows
+    assert (row.tldr, row.techniques_text) == ("TL;DR", "Probing")

@@ -1,10 +1,25 @@
-"""Query-word helpers of kg/validation.py shared by both backends' keyword search."""
+"""kg/validation.py: query-word helpers of keyword search, and the checks and cleaning of imported text."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from kg.validation import MAX_VARIED_WORDS, STOPWORDS, number_variants, search_terms
+from kg.validation import (
+    MAX_ID_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_VARIED_WORDS,
+    STOPWORDS,
+    check_arxiv_id,
+    check_length,
+    check_paper_id,
+    check_utf8,
+    clean_text,
+    number_variants,
+    search_terms,
+)
 
 
 @pytest.mark.parametrize(("word", "variants"), [
@@ -32,3 +47,55 @@ def test_short_queries_get_variants_long_ones_do_not() -> None:
     assert search_terms("the", stopwords=STOPWORDS) == ["the"]
     # One term per spelling: the variant of one word may be another word of the query.
     assert search_terms("circuit circuits") == ["circuit", "circuits"]
+
+
+# -- imported text: ids, limits, control characters ------------------------------------------------
+@pytest.mark.parametrize("value", [
+    "2211.00593", "2211.00593v3", "0704.0001", "arXiv:2211.00593", "hep-th/9901001", "math.GT/0309136v2",
+    "cond-mat.str-el/0601001", "q-bio/0401001",
+])
+def test_arxiv_ids_of_both_styles_are_accepted(value: str) -> None:
+    assert check_arxiv_id(value) == value
+
+
+@pytest.mark.parametrize("value", [
+    "javascript:alert(14)", "2211.00593/../../x", "2211.00593 ", "2211.005", "٢٢١١.٠٠٥٩٣",
+    "hep-th/990100", "../hep-th/9901001", "2211.00593v", "https://arxiv.org/abs/2211.00593",
+])
+def test_other_arxiv_ids_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="'arxiv_id' must be an arXiv id"):
+        check_arxiv_id(value)
+
+
+def test_paper_ids(shared_data: Path) -> None:
+    seed_ids = [json.loads(line)["id"] for line in (shared_data / "seed_papers.jsonl").open(encoding="utf-8")]
+    for value in [*seed_ids, "hep-th/9901001", "math.gt/0309136", "corpus:paper_1.2", "a" * MAX_ID_CHARS]:
+        assert check_paper_id(value) == value
+    for bad in ["../../api/stats", "//evil.com", "a//b", "a/b/c", "a/./b", "a/..", ".", "..", "-rf",
+                "a b", "a\r\nb", "a\x00", "a?b=1", "a#b", "a%2e", "péché", "", "a/", "/a"]:
+        with pytest.raises(ValueError, match="'id' must be letters, digits"):
+            check_paper_id(bad)
+    with pytest.raises(ValueError, match=f"'id' is {MAX_ID_CHARS + 1} characters long"):
+        check_paper_id("a" * (MAX_ID_CHARS + 1))
+
+
+def test_limits_and_unicode() -> None:
+    assert check_length("t" * MAX_TITLE_CHARS, "title", MAX_TITLE_CHARS)
+    with pytest.raises(ValueError, match=f"'title' is {MAX_TITLE_CHARS + 1} characters long"):
+        check_length("t" * (MAX_TITLE_CHARS + 1), "title", MAX_TITLE_CHARS)
+    assert check_utf8("naïve ✓ שלום", "title") == "naïve ✓ שלום"
+    with pytest.raises(ValueError,
+                       match=r"'title' is not valid Unicode text \(lone surrogate '\\udc80' at character 4"):
+        check_utf8("Bad \udc80", "title")
+
+
+def test_clean_text_removes_controls_and_bidi_overrides_only() -> None:
+    controls = "".join(chr(c) for c in [*range(0x00, 0x09), 0x0E, 0x1B, 0x7F, 0x80, 0x9B, 0x9F])
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    assert clean_text(f"a{controls}b{bidi}c") == "abc"
+    # Tab and newline stay; CR LF and CR become newlines; whitespace controls become spaces.
+    assert clean_text("a\tb\nc\r\nd\re") == "a\tb\nc\nd\ne"
+    assert clean_text("a\x0bb\x0cc\x1fd\x85e") == "a b c d e"
+    # Right-to-left letters and the LRM/RLM marks are text.
+    text = "שלום \u200fمرحبا\u200e ok"
+    assert clean_text(text) == text
