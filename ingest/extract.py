@@ -63,6 +63,12 @@ from kg.taxonomy import Taxonomy
 EXTRACTOR_VERSION = "4"
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
+# The most characters of one paper's text (title + abstract) analysed; the rest is not read. A last
+# guard: the pipeline already turns away titles over 1,000 and abstracts over 20,000 characters
+# (kg.validation), but a longer text from any other caller would make spaCy raise E088 past its
+# max_length (1,000,000) and fail the whole batch. 100,000 is far above any real abstract, so
+# normal results are unchanged (EXTRACTOR_VERSION stays), and bounds one text to ~0.2 s of work.
+MAX_ANALYSED_CHARS = 100_000
 
 # Labels the matcher looks for, and which of them feed which output.
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
@@ -90,7 +96,10 @@ _CLAIM_RESULT_VERBS = frozenset({
 _CLAIM_PARTICIPLES = frozenset({
     "showing", "finding", "revealing", "demonstrating", "suggesting", "indicating",
 })
-_CLAIM_TRIGGERS = _CLAIM_PARTICIPLES | {"we"}
+# A sentence opening with one of these and a result verb reports a result: "This reveals a distinct
+# set of steps in middle-layer feed-forward modules".
+_CLAIM_DEMONSTRATIVES = frozenset({"this", "these"})
+_CLAIM_TRIGGERS = _CLAIM_PARTICIPLES | _CLAIM_DEMONSTRATIVES | {"we"}
 _CLAIM_FILLERS = frozenset({
     "also", "further", "then", "first", "second", "third", "finally", "additionally", "empirically",
     "moreover", "furthermore", "surprisingly", "indeed", "now", "here", "thereby", "instead",
@@ -457,13 +466,15 @@ class Extractor:
         """Extract from many (paper_id, title, abstract) triples at once (nlp.pipe)."""
         nlp, matcher = self._pipeline()
         items = [(pid, title or "", abstract or "") for pid, title, abstract in items]
+        bound = min(MAX_ANALYSED_CHARS, nlp.max_length)
         texts, title_ends = [], []
         for _, title, abstract in items:
             head = title.strip()
             if head and head[-1] not in ".?!":
                 head += "."
-            texts.append(head + "\n" + abstract.strip() if head else abstract.strip())
-            title_ends.append(len(head))
+            text = head + "\n" + abstract.strip() if head else abstract.strip()
+            texts.append(text[:bound])
+            title_ends.append(min(len(head), bound))
         out = []
         for (pid, _, _), doc, title_end in zip(
             items, nlp.pipe(texts, batch_size=batch_size), title_ends, strict=True
@@ -517,7 +528,8 @@ class Extractor:
         artifact = {i for i in range(len(tokens.bounds)) if tokens.is_artifact(i)}
         hits = [
             h for h in hits
-            if h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS
+            if (h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS)
+            and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h))
         ]
         counted = self._resolve(hits, tokens)
 
@@ -632,6 +644,31 @@ class Extractor:
         return findings
 
 
+# A model named as the tool of the study ("we use GPT-4 to write explanations", "an approach based
+# on GPT-4") or as the contrast to it ("in contrast to a large transformer like GPT-3") is not a
+# model the paper studies.
+_TOOL_VERBS = frozenset({"use", "using", "leverage", "prompt", "query", "employ", "ask"})
+# What a model used as a tool does ("to automatically write", "to score"); "we use Pythia to show
+# that ..." studies Pythia.
+_TOOL_TASKS = frozenset({
+    "write", "generate", "explain", "score", "label", "annotate", "automatically", "judge", "rate",
+    "produce", "simulate", "summarize", "describe", "grade",
+})
+_CONTRAST_WORDS = frozenset({"unlike", "contrast"})
+
+
+def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
+    """Whether a model mention is a tool or a contrast rather than a model the paper studies."""
+    first, last = tokens.bounds[hit.sent]
+    before = tokens.lowers[max(first, hit.start - 10):hit.start]
+    if _CONTRAST_WORDS.intersection(before) or before[-2:] == ["based", "on"]:
+        return True
+    near = {tokens.norms[i] for i in range(max(first, hit.start - 3), hit.start)}
+    after = tokens.lowers[hit.end:min(last, hit.end + 4)]
+    return bool(near & _TOOL_VERBS) and "to" in after and bool(
+        _TOOL_TASKS.intersection(after[after.index("to") + 1:]))
+
+
 class _TokenView:
     """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
 
@@ -691,15 +728,26 @@ def is_claim(lowers: Sequence[str], norms: Sequence[str]) -> bool:
     if not _CLAIM_TRIGGERS.intersection(lowers) and not _CLAIM_RESULT_NOUNS.intersection(norms):
         return False
     n = len(lowers)
+    k = next((i for i, lower in enumerate(lowers) if lower.strip()), n)  # the first word
+    if k + 1 < n and lowers[k] in _CLAIM_DEMONSTRATIVES and norms[k + 1] in _CLAIM_RESULT_VERBS and (
+        norms[k + 1] != "provide" or "evidence" in lowers[k + 2: k + 6]
+    ):
+        return True
     for i, lower in enumerate(lowers):
         if lower == "we":
             j = i + 1
             while j < n and j <= i + 4 and lowers[j] in _CLAIM_FILLERS:
                 j += 1
             if j < n and (norms[j] in _CLAIM_VERBS or (
-                lowers[j] in {"present", "provide", "give", "find"} and "evidence" in lowers[j + 1: j + 5]
+                lowers[j] in {"present", "provide", "give", "find", "outline"}
+                and "evidence" in lowers[j + 1: j + 5]
             )):
                 return True
+        elif lower in _CLAIM_PARTICIPLES and (
+            lowers[i + 1: i + 2] == ["that"] or lowers[i + 1: i + 3] == ["evidence", "that"]
+        ):
+            # Before the result-noun test: "finding" is both ("..., finding evidence that ...").
+            return True
         elif norms[i] in _CLAIM_RESULT_NOUNS and i + 1 < n:
             j = i + 1
             while j < n and j <= i + 3 and lowers[j] in _CLAIM_FILLERS:
@@ -708,6 +756,4 @@ def is_claim(lowers: Sequence[str], norms: Sequence[str]) -> bool:
                 norms[j] != "provide" or "evidence" in lowers[j + 1: j + 5]
             ):
                 return True
-        elif lower in _CLAIM_PARTICIPLES and i + 1 < n and lowers[i + 1] == "that":
-            return True
     return False

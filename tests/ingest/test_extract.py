@@ -199,6 +199,9 @@ def test_code_availability_sentences_are_not_technique_uses(extractor: Extractor
     "Our work provides evidence that the method scales.",
     "We present strong, causal evidence for the hypothesis.",
     "The update can be decomposed, showing that each part promotes concepts.",
+    "This reveals a distinct set of steps in middle-layer feed-forward modules.",
+    "We analyze factual recall, finding evidence that these associations are localized.",
+    "In our latest paper, we outline evidence that features are better units than neurons.",
 ])
 def test_claim_sentences_become_findings(extractor: Extractor, sentence: str) -> None:
     got = run(extractor, "Language models are opaque. " + sentence)
@@ -212,6 +215,9 @@ def test_claim_sentences_become_findings(extractor: Extractor, sentence: str) ->
     "Language models are at the core of modern NLP.",
     "To address this, we present a case study of circuit analysis.",
     "We release a dataset of explanations.",
+    "This paper introduces a new benchmark.",
+    "This provides a path to breaking down networks.",
+    "Finding good features is hard.",
 ])
 def test_non_claim_sentences_are_not_findings(extractor: Extractor, sentence: str) -> None:
     assert run(extractor, sentence).findings == []
@@ -250,8 +256,11 @@ def test_a_title_naming_a_topic_is_a_finding_about_it(extractor: Extractor) -> N
     title, claim = got.findings
     assert (title.kind, title.text, title.source) == ("title", "Toy Models of Superposition", "extracted")
     about = {(a.label, a.id) for a in title.about}
-    assert about == {("Topic", "superposition"), ("Model", "toy_transformer")}
+    # Its toy models are ReLU networks, not transformers, and its phase change is one across
+    # sparsity, not during training: no toy-transformer model, no learning-dynamics topic.
+    assert about == {("Topic", "superposition")}
     assert claim.kind == "claim" and claim.text == "We demonstrate a phase change."
+    assert claim.about == [] and got.models == [] and "learning_dynamics" not in got.topics
     # Stable id, like a claim's, and different papers with one title keep their own findings.
     again = extractor.extract("p", "Toy Models of Superposition", "Other text.")
     assert again.findings[0].id == title.id
@@ -281,6 +290,31 @@ def test_the_abstract_starts_a_sentence_even_when_the_title_end_does_not_split(
     assert {a.id for a in claims[0].about} >= {"successor_head"}
     title_finding = next(f for f in got.findings if f.kind == "title")
     assert "successor_head" not in {a.id for a in title_finding.about}
+
+
+@pytest.mark.parametrize(("abstract", "topic", "model"), [
+    ("We find a phase change early in training, when induction heads form.", "learning_dynamics", None),
+    ("We find that a toy model with one attention layer learns the task.", None, "toy_transformer"),
+])
+def test_phase_changes_and_toy_models_count_beside_their_confirming_words(
+    extractor: Extractor, abstract: str, topic: str | None, model: str | None
+) -> None:
+    got = extractor.extract("p", "", abstract)
+    assert (topic in got.topics) if topic else "learning_dynamics" not in got.topics
+    assert got.models == ([model] if model else [])
+
+
+@pytest.mark.parametrize(("abstract", "models"), [
+    ("We use GPT-4 to automatically write explanations of neurons in GPT-2.", ["gpt2"]),
+    ("We propose an approach based on GPT-4 to identify neurons in Llama 2.", ["llama"]),
+    ("This is in contrast to a large, modern transformer like GPT-3. We study Pythia.", ["pythia"]),
+    ("We use Pythia to show that heads compose.", ["pythia"]),
+    ("We study GPT-4 and Llama-2.", ["gpt3", "llama"]),
+])
+def test_models_used_as_tools_or_named_in_contrast_are_not_studied(
+    extractor: Extractor, abstract: str, models: list[str]
+) -> None:
+    assert extractor.extract("p", "", abstract).models == models
 
 
 def test_a_title_naming_nothing_about_is_no_finding(extractor: Extractor) -> None:
@@ -431,3 +465,22 @@ def test_signature_names_rules_version_and_matched_taxonomy(extractor: Extractor
         assert Extractor(taxonomy).signature != sig
     finally:
         extract_module.EXTRACTOR_VERSION = original
+
+
+def test_a_text_past_spacys_max_length_is_cut_not_fatal(extractor: Extractor) -> None:
+    nlp, _matcher = extractor._pipeline()
+    head = "We train sparse autoencoders on the residual stream."
+    filler = " Words words." * (nlp.max_length // 13 + 1000)  # past spaCy's limit (E088 before)
+    short = extractor.extract("p", "A title", head)
+    long = extractor.extract("p", "A title", head + filler + " We apply causal scrubbing.")
+    assert techniques(long) == techniques(short) == {"sae"}  # the start is analysed, the far tail not
+    from ingest.extract import MAX_ANALYSED_CHARS
+
+    # Under the bound nothing is cut: a text of MAX_ANALYSED_CHARS finds a term at its very end.
+    tail = " We apply causal scrubbing."
+    near = head + " x" * ((MAX_ANALYSED_CHARS - len("A title.\n") - len(head) - len(tail)) // 2) + tail
+    assert len("A title.\n" + near) <= MAX_ANALYSED_CHARS
+    assert techniques(extractor.extract("p", "A title", near)) == {"sae", "causal_scrubbing"}
+    # The batch goes on: papers after the long one are extracted as usual.
+    many = extractor.extract_many([("a", "T", head + filler), ("b", "T", "The paper uses causal scrubbing.")])
+    assert techniques(many[1]) == {"causal_scrubbing"}
