@@ -9,13 +9,33 @@ import time
 import weakref
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app
 
 from kg.config import Config, load_config
 from kg.store import GraphStore, StoreUnavailable, open_store
 from kg.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
+
+# Security headers on every response of the app (pages, API, feed, static files, error pages).
+# HTML pages: scripts and styles only from this origin, no inline script, nothing framed. The one
+# style hash is the exact rule cytoscape injects (".__________cytoscape_container { position:
+# relative; }"), so the vendored library runs unmodified without allowing any other inline style.
+CYTOSCAPE_STYLE_HASH = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; "
+    f"style-src 'self' {CYTOSCAPE_STYLE_HASH}; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Everything else (JSON, Atom, BibTeX, CSS, JS, SVG) is data, never a document: it may load nothing,
+# run nothing and be framed nowhere, even when opened directly in a browser.
+DATA_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",  # text/x-bibtex or JSON is never sniffed into HTML
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
 # Request bodies larger than this are refused with 413 (a recommend body with 200 ids is ~6 KB).
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
@@ -56,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     del openapi  # imported for its routes on the json_api blueprint
 
     errors.register(app)
+    app.after_request(security_headers)
     app.register_blueprint(json_api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(health.bp)
@@ -69,6 +90,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app_ref = weakref.ref(app)
     atexit.register(lambda: _close_ref(app_ref))
     return app
+
+
+def security_headers(response: Response) -> Response:
+    """Content-Security-Policy (the web policy for HTML, a deny-all one for anything else),
+    nosniff, Referrer-Policy and X-Frame-Options on every response; a header a view set stays."""
+    csp = WEB_CSP if response.mimetype == "text/html" else DATA_CSP
+    response.headers.setdefault("Content-Security-Policy", csp)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _warm_embedder(app: Flask) -> None:

@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 from kg.entities import Paper
+from kg.safe_output import safe_http_url
+from kg.validation import clean_text
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -20,12 +22,11 @@ _LATEX_SPECIALS = {
     "~": r"\~{}",
 }
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def escape(value: str) -> str:
-    """Escape text for a braced BibTeX field (LaTeX specials, control characters, newlines)."""
-    value = _CONTROL_RE.sub("", " ".join(str(value).split()))
+    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines)."""
+    value = " ".join(clean_text(str(value)).split())
     return _SPECIAL_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], value)
 
 
@@ -106,9 +107,10 @@ def to_bibtex(paper: Paper) -> str:
             fields.append(("primaryClass", escape(paper.primary_category)))
     if paper.doi:
         fields.append(("doi", escape(paper.doi)))
-    url = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+    # Only an http(s) URL is cited: a javascript: or data: URL from the data is left out.
+    url = safe_http_url(paper.url) or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
     if url:
         # \url{} takes its argument verbatim: only braces, backslashes and spaces must go.
-        fields.append(("url", re.sub(r"[{}\\\s]", "", _CONTROL_RE.sub("", url))))
+        fields.append(("url", re.sub(r"[{}\\\s]", "", clean_text(url))))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@{kind}{{{citation_key(paper)},\n{body}\n}}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from api.app import get_store
 from api.params import int_arg, since_arg
 from kg.entities import Paper
+from kg.safe_output import safe_http_url
 
 bp = Blueprint("feeds", __name__)
 
@@ -48,8 +50,21 @@ def paper_atom_id(paper: Paper) -> str:
     return f"urn:paperkg:paper:{quote(paper.id, safe='')}"
 
 
-def build_feed(papers: list[Paper], *, self_url: str, site_url: str) -> bytes:
-    """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes)."""
+def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> str | None:
+    """An entry's alternate link: the paper's http(s) URL, else its arXiv page, else its page on
+    this site (`page_url(paper id)`); a javascript: or data: URL from the data is never a link."""
+    link = safe_http_url(paper.url)
+    if link is None and paper.arxiv_id:
+        link = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+    if link is None and page_url is not None:
+        link = page_url(paper.id)
+    return link
+
+
+def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
+               page_url: Callable[[str], str] | None = None) -> bytes:
+    """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes); `page_url(paper id)` is a paper's
+    page on this site, the link of entries with no usable URL of their own."""
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -78,7 +93,7 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str) -> bytes:
             sub(sub(entry, "author"), "name", name)
         if not paper.authors:
             sub(sub(entry, "author"), "name", "unknown")
-        link = paper.url or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+        link = entry_link(paper, page_url)
         if link:
             sub(entry, "link", rel="alternate", href=_clean(link))
         if paper.abstract:
@@ -94,7 +109,11 @@ def new_atom() -> Response:
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
     papers = get_store().new_papers(since, limit)
-    site_url = (url_for("web.home", _external=True) if "web.home" in current_app.view_functions
-                else request.host_url)
-    body = build_feed(papers, self_url=request.url, site_url=site_url)
+    has_web = "web.home" in current_app.view_functions
+    site_url = url_for("web.home", _external=True) if has_web else request.host_url
+
+    def page_url(paper_id: str) -> str:
+        return url_for("web.paper", paper_id=paper_id, _external=True)
+
+    body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None)
     return Response(body, mimetype="application/atom+xml")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, bad_parameter
 from kg.entities import SearchFilters
@@ -80,6 +80,14 @@ def list_arg(name: str, *, max_values: int = MAX_FILTER_VALUES, args: Args | Non
 
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
+# More digits than any limit needs: int() of thousands of digits is slow, then refused anyway.
+_INT_MAX_CHARS = 20
+
+
+def is_ascii_int(raw: str) -> bool:
+    """True when `raw` is an optionally signed run of ASCII digits: int() would also take "1_000",
+    " 5 " and other scripts' digits ("２０２０"), which no parameter of the API or the web form does."""
+    return _INT_RE.fullmatch(raw) is not None
 
 
 def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args | None = None) -> int | None:
@@ -87,10 +95,9 @@ def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args |
     raw = _args(args).get(name)
     if raw is None:
         return default
-    # ASCII digits only: int() would also take "1_000", " 5 " and other scripts' digits.
-    if not _INT_RE.fullmatch(raw):
+    if not is_ascii_int(raw):
         raise ParameterError(name, f"must be an integer, not {_shown(raw)}")
-    value = int(raw) if len(raw) <= 20 else None  # int() of thousands of digits is slow, then refused
+    value = int(raw) if len(raw) <= _INT_MAX_CHARS else None
     if value is None or not low <= value <= high:
         raise ParameterError(name, f"must be between {low} and {high} (got {raw[:40]})")
     return value
@@ -216,16 +223,39 @@ def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]
 
 # -- JSON bodies -------------------------------------------------------------------------------------
 def json_body() -> dict[str, Any]:
-    """The request's JSON object body: 415 unless application/json, 400 when malformed or not an object."""
+    """The request's JSON object body: 415 unless application/json, 413 over MAX_CONTENT_LENGTH (chunked
+    uploads too), 400 when malformed (deep nesting included) or not an object."""
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
+    raw = _body_bytes()
     try:
-        data = request.get_json()
-    except BadRequest:
+        data = current_app.json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested deeper than the parser goes
         raise ApiError(400, "request body is not valid JSON", "malformed_json") from None
     if not isinstance(data, dict):  # `null`, a list, a number: valid JSON, but not the object asked for
         raise ApiError(400, "the request body must be a JSON object", "bad_request")
     return data
+
+
+def _body_bytes() -> bytes:
+    """The request body; a RequestEntityTooLarge (413) when it is longer than MAX_CONTENT_LENGTH."""
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data()  # werkzeug refuses a Content-Length over the limit up front
+    # A chunked upload declares no length, and werkzeug's limited stream then ends silently at the
+    # limit (a cut-off body read as malformed JSON): read one byte past it from the server's stream.
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
 
 
 def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int = MAX_LIKED) -> list[str]:

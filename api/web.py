@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from api import web_format as format_filters
-from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
-from api.params import MAX_QUERY_CHARS, unknown_sections
+from api.app import WEB_CSP, get_embedder, get_store, get_taxonomy, paperkg_config
+from api.params import MAX_QUERY_CHARS, ParameterError, is_ascii_int, list_arg, unknown_sections
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
@@ -64,16 +64,8 @@ BANDS = (
 BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objects",
                  Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
 
-# Every page: scripts and styles only from this origin, no inline script, nothing framed. The one
-# style hash is the exact rule cytoscape injects (".__________cytoscape_container { position:
-# relative; }"), so the vendored library runs unmodified without allowing any other inline style.
-CYTOSCAPE_STYLE_HASH = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
-CSP = (
-    "default-src 'self'; script-src 'self'; "
-    f"style-src 'self' {CYTOSCAPE_STYLE_HASH}; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+# Every page's Content-Security-Policy; api.app sets it (and the other security headers) app-wide.
+CSP = WEB_CSP
 
 
 class BadInput(ValueError):
@@ -85,16 +77,6 @@ class BadInput(ValueError):
     def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.fields = fields
-
-
-@bp.after_request
-def _security_headers(response: Response) -> Response:
-    """Content-Security-Policy and friends on every web page."""
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
 
 
 @bp.errorhandler(StoreError)
@@ -153,14 +135,15 @@ def _cards_with_techniques(store: GraphStore, papers: list[Paper], labels: Label
 
 
 def _int_param(name: str, low: int, high: int, what: str) -> int | None:
-    raw = (request.args.get(name) or "").strip()
+    raw = (request.args.get(name) or "").strip()  # a form's empty field is an absent value
     if not raw:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadInput(f"{what} must be a whole number, not “{raw[:20]}”.", (name,)) from None
-    if not low <= value <= high:
+    # The JSON API's rule (api.params): int() alone would take "2_020" and "２０２０".
+    if not is_ascii_int(raw):
+        raise BadInput(f"{what} must be a whole number written with the digits 0–9, not “{raw[:20]}”.",
+                       (name,))
+    value = int(raw) if len(raw) <= 20 else None
+    if value is None or not low <= value <= high:
         raise BadInput(f"{what} must be between {low} and {high}.", (name,))
     return value
 
@@ -169,8 +152,13 @@ def _page_param() -> int:
     return _int_param("page", 1, MAX_PAGE, "The page number") or 1
 
 
-def _list_param(name: str) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in request.args.getlist(name) if v.strip()))[:20]
+def _list_param(name: str, what: str) -> list[str]:
+    """A repeatable filter read by the JSON API's rules (api.params.list_arg: at most
+    MAX_FILTER_VALUES values), so the form and the API accept the same requests."""
+    try:
+        return list_arg(name)
+    except ParameterError as exc:  # e.g. "at most 50 values allowed (got 51)"
+        raise BadInput(f"{what[:1].upper()}{what[1:]} filter: {exc.detail}.", (name,)) from None
 
 
 # -- search ------------------------------------------------------------------------------------
@@ -247,7 +235,7 @@ def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
 
 def _filters(labels: Labels) -> SearchFilters:
-    techniques = _list_param("technique")
+    techniques = _list_param("technique", "technique")
     unknown = [t for t in techniques if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
     if unknown:
         raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.", ("technique",))
@@ -256,13 +244,13 @@ def _filters(labels: Labels) -> SearchFilters:
     if year_from and year_to and year_from > year_to:
         raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.",
                        ("year_from", "year_to"))
-    sections = _list_param("section")
+    sections = _list_param("section", "list section")
     if sections:  # listing the sections costs a query, so only when the filter is used
         bad_sections = unknown_sections(sections, (str(s["id"]) for s in get_store().list_sections()))
         if bad_sections:
             raise BadInput(f"Unknown list section “{bad_sections[0][:60]}”: pick one from the list.",
                            ("section",))
-    sources = _list_param("source")
+    sources = _list_param("source", "source")
     bad_sources = [s for s in sources if s not in {v for v, _ in SOURCE_OPTIONS}]
     if bad_sources:
         raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.",

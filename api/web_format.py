@@ -11,6 +11,7 @@ from flask import Blueprint
 from markupsafe import Markup, escape
 
 from kg.explain import query_terms
+from kg.safe_output import safe_http_url
 
 SNIPPET_CHARS = 260
 
@@ -24,11 +25,15 @@ def authors_short(authors: list[str], most: int = 4) -> str:
 
 
 def http_url(url: str | None) -> str:
-    """The URL when it is http(s), else '#' (a javascript: link from the data must never be clickable)."""
-    if not url:
-        return "#"
-    scheme = urlsplit(url.strip()).scheme.lower()
-    return url.strip() if scheme in ("http", "https") else "#"
+    """The URL when it is a safe http(s) URL (kg.safe_output, the rule of every output), else '#'
+    (a javascript: link from the data must never be clickable)."""
+    return safe_http_url(url) or "#"
+
+
+def isolate(text: str | None) -> str:
+    """Text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for places that hold text only
+    (<title>), where a <bdi> cannot keep a right-to-left override from reversing what follows."""
+    return f"\u2068{text or ''}\u2069"
 
 
 def when(stamp: str | None) -> str:
@@ -99,5 +104,5 @@ def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str:
 def register(bp: Blueprint) -> None:
     """Make the filters available to every template of the app."""
     for name, function in (("authors_short", authors_short), ("http_url", http_url), ("when", when),
-                           ("host", host), ("with_page", with_page)):
+                           ("host", host), ("with_page", with_page), ("isolate", isolate)):
         bp.add_app_template_filter(function, name)

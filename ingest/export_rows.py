@@ -17,9 +17,11 @@ import re
 from dataclasses import dataclass, field
 
 from kg.entities import PaperDetail
+from kg.safe_output import safe_http_url
 from kg.schema import Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
+from kg.validation import clean_text
 
 TOP_SECTION = "Findings and Applications"
 DEFAULT_SECTION = "Findings on circuits / Interpreting LM Behaviors"
@@ -52,12 +54,23 @@ class SuggestedRow:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a markdown table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """Text safe inside a markdown table cell: one line, pipes escaped, no bidi controls."""
+    return " ".join(clean_text(text).split()).replace("|", "\\|")
 
 
 def _link_text(title: str) -> str:
-    return _cell(title).replace("[", "(").replace("]", ")")
+    # A trailing backslash would escape the closing "]" and break the link.
+    return _cell(title).replace("[", "(").replace("]", ")").rstrip("\\ ")
+
+
+# Characters a markdown link destination in a table cell cannot hold as they are: ")" and "(" end
+# or nest it, "|" ends the cell, whitespace ends it, "<>" and "\\" change how it parses.
+_URL_UNSAFE_RE = re.compile(r"[()|<>\\\s\x00-\x1f\x7f]")
+
+
+def _link_url(url: str) -> str:
+    """A URL percent-encoded where markdown would otherwise end the link, cell or row early."""
+    return _URL_UNSAFE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), url)
 
 
 class LabelSpeller:
@@ -154,7 +167,9 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
     """The suggested list row of one paper."""
     speller = speller or LabelSpeller(taxonomy)
     paper = detail.paper
-    url = f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else (paper.url or paper.pdf_url or "")
+    # Only http(s) URLs become links (kg.safe_output, the rule of every output): never javascript:.
+    url = (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id
+           else safe_http_url(paper.url) or safe_http_url(paper.pdf_url) or "")
     row = SuggestedRow(paper_id=paper.id, title=paper.title, url=url,
                        section=choose_section(detail, taxonomy), tldr=_tldr(detail))
     for use in detail.techniques:
@@ -209,7 +224,7 @@ def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy) -> str:
         lines += [_HEADER, _SEPARATOR]
         for row in grouped[section]:
             # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
-            paper = f"[{_link_text(row.title)}]({row.url})" if row.url else _link_text(row.title)
+            paper = f"[{_link_text(row.title)}]({_link_url(row.url)})" if row.url else _link_text(row.title)
             lines.append(
                 f"| {paper} | {_cell(', '.join(row.techniques))} | "
                 f"{_cell(', '.join(row.evaluations))} | {_cell(row.tldr)} |"

@@ -24,7 +24,8 @@
       btn.setAttribute("data-star", s.id);
       btn.setAttribute("data-title", s.title || s.id);
       btn.setAttribute("aria-pressed", "true");
-      var a = el("a", null, s.title || s.id);
+      var a = el("a");
+      a.append(el("bdi", null, s.title || s.id));
       a.href = paperHref(base, s.id);
       li.append(btn, a);
       list.append(li);
@@ -45,18 +46,30 @@
       star.type = "button";
       star.setAttribute("data-star", r.id);
       star.setAttribute("data-title", r.title || r.id);
-      var a = el("a", "paper-title", r.title || r.id);
+      var a = el("a", "paper-title");
+      a.append(el("bdi", null, r.title || r.id));
       a.href = paperHref(base, r.id);
       a.setAttribute("data-row-link", "");
       head.append(star, a);
+      // Stored text goes in <bdi>: a right-to-left override in a name must not reverse the year after it.
       var meta = el("div", "paper-meta");
       var bits = [];
       if (r.authors && r.authors.length) {
-        bits.push(r.authors.length > 5 ? r.authors.slice(0, 4).join(", ") + " et al." : r.authors.join(", "));
+        var authors = el("span", "authors");
+        var shown = r.authors.length > 5 ? r.authors.slice(0, 4) : r.authors;
+        shown.forEach(function (name, i) {
+          if (i) { authors.append(", "); }
+          authors.append(el("bdi", null, name));
+        });
+        if (shown.length < r.authors.length) { authors.append(" et al."); }
+        bits.push(authors);
       }
-      if (r.year) { bits.push(String(r.year)); }
-      if (r.venue) { bits.push(r.venue); }
-      meta.textContent = bits.join(" · ");
+      if (r.year) { bits.push(el("span", "year", String(r.year))); }
+      if (r.venue) { bits.push(el("bdi", "venue", r.venue)); }
+      bits.forEach(function (bit, i) {
+        if (i) { meta.append(" · "); }
+        meta.append(bit);
+      });
       var reasons = el("ul", "reasons");
       (r.reasons || []).forEach(function (text) { reasons.append(el("li", null, text)); });
       li.append(head, meta, reasons);

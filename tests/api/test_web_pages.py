@@ -340,7 +340,7 @@ def test_paper_page(client: FlaskClient, store: EmbeddedStore) -> None:
     assert f'href="/papers/{IOI_ID}/graph"' in html
     # Every technique shown once even when both the list and extraction claim it.
     names = re.findall(r'<ul class="uses">(.*?)</ul>', html, re.S)[1]
-    assert names.count(">Faithfulness</a>") == 1
+    assert names.count("><bdi>Faithfulness</bdi></a>") == 1
 
 
 def test_unknown_paper_is_a_404_page(client: FlaskClient) -> None:
@@ -645,7 +645,7 @@ def test_a_title_finding_is_marked_on_the_paper_page(client: FlaskClient) -> Non
     """ "Toy Models of Superposition" is about superposition by its title: the finding says so."""
     html = page(client, "/papers/2209.10652")
     assert re.search(r'<span class="badge badge-title"[^>]*>title</span> <span class="finding-text">'
-                     r'Toy Models of Superposition</span>', html)
+                     r'<bdi>Toy Models of Superposition</bdi></span>', html)
 
 
 def test_the_results_say_how_an_acronym_was_read(client: FlaskClient) -> None:

@@ -171,3 +171,51 @@ def test_cli_export_list_rows(data_dir: Path, taxonomy: Taxonomy) -> None:
     assert [r.technique_ids for r in parsed.rows] == [["attribution_patching"]]
     bad = runner.invoke(main, ["export", "list-rows", "--since", "yesterday"])
     assert bad.exit_code != 0 and "not an ISO date" in bad.output
+
+
+def _hostile_detail(pid: str, **kw: str) -> PaperDetail:
+    paper = Paper(id=pid, **{"title": f"Probing Paper {pid}", "abstract": "We train linear probes.", **kw})
+    return PaperDetail(paper=paper, techniques=[TechniqueUse("probing", "extracted")], evaluations=[],
+                       findings=[], models=[], list_rows=[])
+
+
+def test_non_http_urls_never_become_links(taxonomy: Taxonomy) -> None:
+    details = [_hostile_detail("js", url="JaVaScRiPt:alert(11)"),
+               _hostile_detail("data", url="data:text/html,x", pdf_url="vbscript:y"),
+               _hostile_detail("pdf", url="javascript:z", pdf_url="https://example.org/p.pdf"),
+               _hostile_detail("2611.44444", url="javascript:q", arxiv_id="2611.44444")]
+    rows = [suggest_row(d, taxonomy) for d in details]
+    markdown = render_rows(rows, taxonomy)
+    assert "script:" not in markdown.lower() and "data:" not in markdown
+    assert "| Probing Paper js | Probing |" in markdown and "| Probing Paper data | Probing |" in markdown
+    assert "| [Probing Paper pdf](https://example.org/p.pdf) | Probing |" in markdown
+    assert "| [Probing Paper 2611.44444](https://arxiv.org/pdf/2611.44444) | Probing |" in markdown
+
+
+def test_hostile_urls_and_text_stay_in_their_cells(taxonomy: Taxonomy) -> None:
+    escape = "https://example.org/a) | injected | cell | here | row2 (x) <y> \\"
+    title = "Heads | tails\n| :--- |\nrow [x] \\"
+    details = [_hostile_detail("esc", url=escape, title=title, abstract="TL | DR\n| x | y |"),
+               # A URL with a line break in it is no URL: the row is a bare title.
+               _hostile_detail("nl", url="https://example.org/a)\n| row2 |")]
+    rows = [suggest_row(d, taxonomy) for d in details]
+    markdown = render_rows(rows, taxonomy)
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert len(table) == 4, markdown  # header, separator, two rows: nothing broke out
+    assert ("[Heads \\| tails \\| :--- \\| row (x)](https://example.org/a%29%20%7C%20injected%20%7C%20cell"
+            "%20%7C%20here%20%7C%20row2%20%28x%29%20%3Cy%3E%20%5C) | Probing |") in table[2]
+    assert table[3].startswith("| Probing Paper nl | Probing |") and "row2" not in table[3]
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.unreadable_rows == [] and len(parsed.rows) == 2
+    first = parsed.rows[0]
+    assert first.title_in_list == "Heads | tails | :--- | row (x)"
+    assert first.url_in_list == escape.replace(" ", "%20").replace("|", "%7C").replace(")", "%29") \
+        .replace("(", "%28").replace("<", "%3C").replace(">", "%3E").replace("\\", "%5C")
+    assert first.technique_ids == ["probing"] and first.tldr == "TL | DR | x | y |"
+    assert parsed.rows[1].url_in_list is None and parsed.rows[1].technique_ids == ["probing"]
+
+
+def test_rows_drop_bidi_controls(taxonomy: Taxonomy) -> None:
+    row = suggest_row(_hostile_detail("bidi", title="Heads \u202ereversed\u2066 x"), taxonomy)
+    markdown = render_rows([row], taxonomy)
+    assert "\u202e" not in markdown and "\u2066" not in markdown and "Heads reversed x" in markdown

@@ -1,0 +1,279 @@
+"""Hostile stored records and hostile requests against every output: JSON bodies (deep nesting,
+chunked uploads over the limit), non-http(s) URLs in the feed and BibTeX, security headers on every
+response, bidi controls in rendered result lines, and the web form's number and list rules."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+
+import feedparser
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from api.app import WEB_CSP, create_app
+from api.bibtex import to_bibtex
+from api.params import MAX_FILTER_VALUES
+from kg.embedded import EmbeddedStore
+from kg.entities import Paper, PaperBundle, TechniqueUse
+from kg.schema import Label
+from kg.taxonomy import load_taxonomy
+from tests.api.conftest import app_config
+from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
+
+RLO = "\u202e"
+AUTHOR = f"Alice {RLO}Bob"
+VENUE = f"Workshop {RLO}9102"
+TITLE = f"Patching heads {RLO}reversed title"
+JS_ID = "hostile-js-link"
+ARXIV_ID = "2402.00002"
+
+
+def bundles(embedder: HashEmbedder) -> list[PaperBundle]:
+    """A paper whose URLs are javascript:/data: and whose title, author and venue carry an RLO; an arXiv
+    paper with a javascript: URL; a plain paper that relates to both."""
+    def paper(pid: str, title: str, **kw: object) -> Paper:
+        abstract = "We apply activation patching to attention heads. Heads matter."
+        return Paper(id=pid, title=title, abstract=abstract, sources=["records"],
+                     embedding=np.asarray(embedder.encode_query(f"{title} {abstract}"), dtype=np.float32),
+                     embedding_model=embedder.model_name, **kw)  # type: ignore[arg-type]
+
+    patching = [TechniqueUse("activation_patching", "extracted", evidence=f"we patch {RLO}heads")]
+    return [
+        PaperBundle(paper(JS_ID, TITLE, authors=[AUTHOR, "Carol"], year=2024, published="2024-03-01",
+                          venue=VENUE, url="JaVaScRiPt:alert(5)", pdf_url="data:text/html,<b>x</b>"),
+                    techniques=patching),
+        PaperBundle(paper(ARXIV_ID, "Attention head patching on arXiv", arxiv_id=ARXIV_ID, year=2024,
+                          published="2024-02-02", authors=["Dan"], url=" javascript:alert(6)"),
+                    techniques=patching),
+        PaperBundle(paper("plain-patching", "Activation patching of attention heads", authors=["Eve"],
+                          year=2023, published="2023-01-01", url="https://example.org/p?a=1"),
+                    techniques=patching),
+    ]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    """A real SQLite store with the taxonomy and the three papers."""
+    s = taxonomy_store(tmp_path_factory.mktemp("hostile-out") / "paperkg.sqlite3")
+    s.upsert_papers(bundles(HashEmbedder()))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def app(store: EmbeddedStore, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """The app over the module's store (HashEmbedder)."""
+    config = app_config(tmp_path_factory.mktemp("hostile-app"), STORE=store, EMBEDDER=HashEmbedder())
+    return create_app(config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a real HTTP server (werkzeug's, as `paperkg serve` runs) on a free loopback port."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+# -- JSON bodies -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("depth", [1000, 30_000])
+def test_deeply_nested_json_is_malformed_json_not_a_500(client: FlaskClient, depth: int) -> None:
+    body = '{"liked":' + "[" * depth + "]" * depth + "}"
+    response = client.post("/api/recommend", data=body, content_type="application/json")
+    assert response.status_code == 400, response.data[:300]
+    assert response.get_json()["error"]["code"] == "malformed_json"
+
+
+def _post_chunked(server: str, body: bytes) -> tuple[int, dict[str, object]]:
+    """POST body to /api/recommend with Transfer-Encoding: chunked (no Content-Length)."""
+    conn = http.client.HTTPConnection(server, timeout=30)
+    try:
+        chunks = (body[i:i + 8192] for i in range(0, len(body), 8192))
+        conn.request("POST", "/api/recommend", body=chunks, encode_chunked=True,
+                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def _padded(size: int) -> bytes:
+    """A valid recommend body of exactly `size` bytes (whitespace padding)."""
+    core = json.dumps({"liked": [ARXIV_ID], "limit": 2}).encode()
+    return core[:-1] + b" " * (size - len(core)) + b"}"
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(app: Flask, live_server: str) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    status, answer = _post_chunked(live_server, json.dumps({"liked": ["x" * 100_000]}).encode())
+    assert status == 413 and answer["error"]["code"] == "payload_too_large", answer
+    assert str(limit) in answer["error"]["message"]
+    status, answer = _post_chunked(live_server, _padded(limit + 1))
+    assert status == 413, answer
+    # At the limit exactly, and well under it, a chunked body is read whole and answered.
+    for size in (limit, 200):
+        status, answer = _post_chunked(live_server, _padded(size))
+        assert status == 200, (size, answer)
+        assert answer["liked"] == [ARXIV_ID] and answer["results"], answer
+
+
+# -- URLs in the feed and BibTeX ---------------------------------------------------------------------
+def test_feed_links_are_http_or_the_papers_own_page(client: FlaskClient) -> None:
+    response = client.get("/feeds/new.atom")
+    assert response.status_code == 200
+    assert b"javascript" not in response.data.lower() and b"data:" not in response.data
+    feed = feedparser.parse(response.data)
+    assert not feed.bozo, feed.get("bozo_exception")
+    links = {e.id: e.link for e in feed.entries}
+    assert links[f"urn:paperkg:paper:{JS_ID}"] == f"http://localhost/papers/{JS_ID}"
+    assert links[f"https://arxiv.org/abs/{ARXIV_ID}"] == f"https://arxiv.org/abs/{ARXIV_ID}"
+    assert links["urn:paperkg:paper:plain-patching"] == "https://example.org/p?a=1"
+
+
+def test_bibtex_leaves_out_non_http_urls(client: FlaskClient) -> None:
+    text = client.get(f"/api/papers/{JS_ID}/bibtex").get_data(as_text=True)
+    assert "javascript" not in text.lower() and "url =" not in text
+    arxiv = client.get(f"/api/papers/{ARXIV_ID}/bibtex").get_data(as_text=True)
+    assert f"  url = {{https://arxiv.org/abs/{ARXIV_ID}}}" in arxiv and "javascript" not in arxiv.lower()
+    for url in ("data:text/html,<script>", "vbscript:x", "//evil.example/x", "http:/no-host",
+                "java\nscript:x", "https://example.org/a\nb"):
+        assert "url =" not in to_bibtex(Paper(id="p", title="T", url=url)), url
+    kept = to_bibtex(Paper(id="p", title="T", url=" https://example.org/x "))
+    assert "  url = {https://example.org/x}" in kept
+
+
+def test_bibtex_drops_bidi_controls(client: FlaskClient) -> None:
+    text = client.get(f"/api/papers/{JS_ID}/bibtex").get_data(as_text=True)
+    assert "author = {Alice Bob and Carol}" in text and "title = {{Patching heads reversed title}}" in text
+    assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+# -- security headers on every response --------------------------------------------------------------
+STRICT = ["/api/stats", "/api/openapi.json", "/api/no/such/route", "/feeds/new.atom", "/healthz",
+          f"/api/papers/{JS_ID}/bibtex", f"/papers/{JS_ID}/graph.json", "/static/paperkg.css",
+          "/static/paperkg.js"]
+PAGES = ["/", "/no/such/page", f"/papers/{JS_ID}", "/search?year_from=abc"]
+
+
+@pytest.mark.parametrize("url", STRICT + PAGES)
+def test_every_response_has_the_security_headers(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.headers["X-Content-Type-Options"] == "nosniff", url
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    csp = response.headers["Content-Security-Policy"]
+    if url in PAGES:
+        assert response.mimetype == "text/html" and csp == WEB_CSP
+    else:
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp and "'self'" not in csp
+
+
+def test_bibtex_is_never_sniffed_as_html(client: FlaskClient) -> None:
+    response = client.get(f"/api/papers/{JS_ID}/bibtex")
+    assert response.mimetype == "text/x-bibtex" and response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# -- bidi controls in rendered lines --------------------------------------------------------------
+class BidiCheck(HTMLParser):
+    """Where text holding a bidi control sits: inside a <bdi> (its full text recorded), or not."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.bdi_texts: list[str] = []
+        self._open_bdi: list[list[str]] = []
+        self.exposed: list[tuple[list[str], str]] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("br", "input", "meta", "link", "img", "hr"):
+            return
+        self.stack.append(tag)
+        if tag == "bdi":
+            self._open_bdi.append([])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.stack:
+            while self.stack and self.stack.pop() != tag:
+                pass
+        if tag == "bdi" and self._open_bdi:
+            self.bdi_texts.append("".join(self._open_bdi.pop()))
+
+    def handle_data(self, data: str) -> None:
+        for parts in self._open_bdi:
+            parts.append(data)
+        if RLO in data and not self._open_bdi and "title" not in self.stack:
+            self.exposed.append((list(self.stack), data))
+
+
+@pytest.mark.parametrize("url", [
+    "/search?q=patching+heads&mode=keyword", f"/papers/{JS_ID}", "/papers/plain-patching",
+    "/techniques/activation_patching", "/new?since=2000-01-01", f"/papers/{JS_ID}/graph",
+])
+def test_stored_text_is_isolated_in_bdi(client: FlaskClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    check = BidiCheck(html)
+    assert RLO in html, "the page shows the hostile paper"
+    assert check.exposed == [], check.exposed
+    # Each isolate holds one stored string (or its shortened form), never the line's other data.
+    stored = (AUTHOR, VENUE, TITLE, f"we patch {RLO}heads")
+    for text in check.bdi_texts:
+        if RLO in text:
+            assert any(s.startswith(text.strip().rstrip("…").strip()) for s in stored), repr(text)
+    title = html.split("<title>")[1].split("</title>")[0]
+    if RLO in title:  # <title> holds text only: first strong isolate ... pop directional isolate
+        assert f"\u2068{TITLE}\u2069" in title, repr(title)
+
+
+# -- the web form's numbers and lists ----------------------------------------------------------------
+@pytest.mark.parametrize("year", ["２０２０", "2_020", "٢٠٢٠", "2020.0"])
+def test_the_form_takes_years_in_ascii_digits_only(client: FlaskClient, year: str) -> None:
+    response = client.get("/search", query_string={"q": "heads", "year_from": year})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "digits 0–9" in html and 'aria-invalid="true"' in html
+    api = client.get("/api/search", query_string={"q": "heads", "year_from": year, "mode": "keyword"})
+    assert api.status_code == 400  # the API and the form agree
+    assert client.get("/search", query_string={"q": "heads", "year_from": " 2020 "}).status_code == 200
+
+
+def test_the_form_refuses_too_many_filter_values_as_the_api_does(client: FlaskClient) -> None:
+    taxonomy = load_taxonomy()
+    ids = [n.id for n in taxonomy.nodes if n.label in (Label.TECHNIQUE, Label.EVALUATION)]
+    # More than the old silent cut of 20, within the limit: every value is kept.
+    kept = ids[:25]
+    assert len(kept) == 25
+    response = client.get("/search", query_string=[("technique", t) for t in kept])
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert all(f'<option value="{t}" selected>' in html for t in kept)
+    too_many = (ids * MAX_FILTER_VALUES)[:MAX_FILTER_VALUES + 1]  # repeats count, as in the API
+    response = client.get("/search", query_string=[("technique", t) for t in too_many])
+    assert response.status_code == 400
+    assert f"at most {MAX_FILTER_VALUES}" in response.get_data(as_text=True)
+    api = client.get("/api/search", query_string=[("technique", t) for t in too_many])
+    assert api.status_code == 400 and f"at most {MAX_FILTER_VALUES}" in api.get_json()["error"]["message"]
+    response = client.get("/search", query_string=[("source", "list")] * (MAX_FILTER_VALUES + 1))
+    assert response.status_code == 400
+    assert f"Source filter: at most {MAX_FILTER_VALUES} values allowed" in response.get_data(as_text=True)
+
