@@ -264,15 +264,17 @@ def _target_id(record: Record, stored_id: str | None) -> str:
     return stored_id or record.paper_id
 
 
+def _configured_taxonomy() -> Taxonomy:
+    from kg.config import load_config
+    from kg.taxonomy import load_taxonomy
+
+    return load_taxonomy(load_config().taxonomy)
+
+
 def _load_extractor(taxonomy: Taxonomy | None) -> Any:
     from ingest.extract import Extractor
 
-    if taxonomy is None:
-        from kg.config import load_config
-        from kg.taxonomy import load_taxonomy
-
-        taxonomy = load_taxonomy(load_config().taxonomy)
-    return Extractor(taxonomy)
+    return Extractor(taxonomy if taxonomy is not None else _configured_taxonomy())
 
 
 class _LazyEmbedder:
@@ -376,6 +378,8 @@ def run_ingest(
             embedder = _load_embedder()
         if extractor is None and by_target:
             extractor = _load_extractor(taxonomy)
+        # The section map of the taxonomy extraction uses (the configured one unless told).
+        sections_of = taxonomy or getattr(extractor, "taxonomy", None) or _configured_taxonomy()
 
         from tqdm import tqdm
 
@@ -386,7 +390,7 @@ def run_ingest(
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
-                              progress, node_labels)
+                              progress, node_labels, sections_of)
                 bar.update(len(chunk))
         finally:
             bar.close()
@@ -405,7 +409,7 @@ def run_ingest(
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
     embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
-    node_labels: dict[str, str],
+    node_labels: dict[str, str], sections_of: Taxonomy,
 ) -> None:
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
@@ -436,6 +440,8 @@ def _ingest_chunk(
     for record, stored, paper, replace_rows, stored_id in merged:
         target = paper.id
         rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
+        # Stored rows too: a section map that changed reaches every section the next time it is written.
+        rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         techniques = list(list_techs)
         evaluations = list(list_evals)
         findings: list[Finding] = []

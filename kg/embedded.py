@@ -585,7 +585,7 @@ class EmbeddedStore(GraphStore):
             study_rows += [(pid, m) for m in dict.fromkeys(bundle.models)]
             for position, r in unique_list_rows(bundle):
                 section_rows[r.section_id] = (r.section_id, r.section_title, _json(list(r.section_path)),
-                                              section_topic_key(r.section_id))
+                                              section_topic_key(r.section_id, r.topic_ids))
                 listed_rows.append((pid, r.section_id, position, r.tldr, r.techniques_text,
                                     r.evaluation_text, r.title_in_list, r.url_in_list, r.line))
         conn.executemany(
@@ -603,7 +603,8 @@ class EmbeddedStore(GraphStore):
         conn.executemany("INSERT INTO studies VALUES (?, ?)", study_rows)
         conn.executemany(
             "INSERT INTO list_sections (id, title, path, topic_key) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, path = excluded.path",
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, path = excluded.path, "
+            "topic_key = excluded.topic_key",
             list(section_rows.values()),
         )
         conn.executemany(

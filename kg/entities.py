@@ -95,6 +95,9 @@ class ListRow:
     title_in_list: str | None = None
     url_in_list: str | None = None
     line: int | None = None  # line number in the list's markdown
+    # Topics the taxonomy's section map gives this row's section ("Interpreting Transformer
+    # Components" -> lm_components): the topic filter matches the section by these too.
+    topic_ids: list[str] = field(default_factory=list)
 
 
 @dataclass

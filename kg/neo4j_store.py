@@ -410,7 +410,8 @@ class Neo4jStore(GraphStore):
             studies += [{"paper_id": pid, "model_id": m} for m in dict.fromkeys(bundle.models)]
             listed += [
                 {"paper_id": pid, "section_id": r.section_id, "section_title": r.section_title,
-                 "section_path": _list(r.section_path), "topic_key": section_topic_key(r.section_id),
+                 "section_path": _list(r.section_path),
+                 "topic_key": section_topic_key(r.section_id, r.topic_ids),
                  "tldr": r.tldr, "techniques_text": r.techniques_text, "evaluation_text": r.evaluation_text,
                  "title_in_list": r.title_in_list, "url_in_list": r.url_in_list,
                  "line": None if r.line is None else int(r.line),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,17 @@ class Taxonomy:
                 self._children.setdefault(n.parent, []).append(n.id)
         self._technique_labels_cf = {k.casefold(): v for k, v in self.technique_labels.items()}
         self._evaluation_labels_cf = {k.casefold(): v for k, v in self.evaluation_labels.items()}
+
+    def section_topic_ids(self, section_path: Sequence[str]) -> list[str]:
+        """The topics the section map gives a list section: each key ("Findings on circuits /
+        Interpreting LM Behaviors") whose headings end the section's path, case-insensitively."""
+        path = [p.strip().casefold() for p in section_path]
+        out = []
+        for key, topic in self.section_topics.items():
+            parts = [p.strip().casefold() for p in key.split("/")]
+            if topic and len(parts) <= len(path) and path[len(path) - len(parts):] == parts:
+                out.append(topic)
+        return out
 
     def of_label(self, label: str) -> list[TaxonomyNode]:
         """Nodes with one graph label."""

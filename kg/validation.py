@@ -156,9 +156,10 @@ def author_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def section_topic_key(section_id: str) -> str:
-    """The innermost segment of a section id with "-" as "_": topics match inside it."""
-    return section_id.rsplit("/", 1)[-1].replace("-", "_")
+def section_topic_key(section_id: str, topic_ids: Sequence[str] = ()) -> str:
+    """What topic ids are matched inside: the innermost segment of a section id with "-" as "_",
+    then the topics the taxonomy's section map gives the section, space-separated."""
+    return " ".join(dict.fromkeys([section_id.rsplit("/", 1)[-1].replace("-", "_"), *topic_ids]))
 
 
 def query_words(
@@ -409,7 +410,8 @@ def fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
         "models": sorted(set(bundle.models)),
         "rows": [
             [r.section_id, r.section_title, list(r.section_path), r.tldr, r.techniques_text,
-             r.evaluation_text, r.title_in_list, r.url_in_list, r.line]
+             r.evaluation_text, r.title_in_list, r.url_in_list, r.line,
+             section_topic_key(r.section_id, r.topic_ids)]
             for r in bundle.list_rows
         ],
     }

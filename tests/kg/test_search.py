@@ -234,6 +234,13 @@ def test_a_one_word_criterion_alias_adds_no_list(store: EmbeddedStore, embedder:
     assert page.results and not any("technique" in h.why["ranks"] for h in page.results)
 
 
+def test_the_topic_filter_finds_the_papers_the_list_files_under_the_topic(store: EmbeddedStore) -> None:
+    """The list's "Interpreting Transformer Components" section is lm_components by the taxonomy's
+    section map, though its slug does not name the topic."""
+    listed = {"2202.05262", "2305.01610", "2305.15054", "logit-lens"}  # ROME, Neurons in a Haystack ...
+    assert listed <= store.filter_ids(SearchFilters(topic_ids=["lm_components"]))
+
+
 @pytest.mark.parametrize(("topic", "paper"), [
     ("superposition", "2209.10652"),              # "Toy Models of Superposition": only its title says so
     ("polysemanticity", "towards-monosemanticity"),  # "monosemanticity" is an alias

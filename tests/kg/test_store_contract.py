@@ -1024,6 +1024,20 @@ def test_find_paper_ids(store: GraphStore) -> None:
     }
 
 
+def test_a_section_matches_the_topics_the_section_map_gives_it(store: GraphStore) -> None:
+    """ "Interpreting Transformer Components" does not contain "lm_components": the row's topic_ids
+    (from the taxonomy's section map) make its papers the topic's, in the filter and the counts, and
+    a later write of the section with another map replaces them."""
+    path = ["Findings and Applications", "Findings on circuits", "Interpreting Transformer Components"]
+    row = ListRow("findings-and-applications/findings-on-circuits/interpreting-transformer-components",
+                  path[-1], path, topic_ids=["lm_components"])
+    store.upsert_papers([bundle("s1", "Heads", rows=(row,))])
+    assert store.filter_ids(SearchFilters(topic_ids=["lm_components"])) == {"s1"}
+    assert {c.id: c for c in store.technique_counts()}["lm_components"].own_count == 1
+    store.upsert_papers([bundle("s1", "Heads", rows=(dataclasses.replace(row, topic_ids=[]),))])
+    assert store.filter_ids(SearchFilters(topic_ids=["lm_components"])) == set()
+
+
 def test_topic_and_object_counts_follow_the_filter_semantics(store: GraphStore) -> None:
     _filter_corpus(store)
     counts = {c.id: c for c in store.technique_counts()}

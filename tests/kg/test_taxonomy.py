@@ -126,3 +126,12 @@ def test_init_loads_refines_idempotently(data_dir: Path, taxonomy: Taxonomy) -> 
     for label in (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT, Label.COMPONENT, Label.MODEL):
         assert stats_first["nodes"][label] == len(taxonomy.of_label(label)), label
     assert (data_dir / "paperkg.sqlite3").is_file()
+
+
+def test_the_section_map_gives_a_section_its_topics_by_the_end_of_its_path(taxonomy: Taxonomy) -> None:
+    top = "Findings and Applications"
+    components = [top, "Findings on circuits", "Interpreting Transformer Components"]
+    assert taxonomy.section_topic_ids(components) == ["lm_components"]
+    assert taxonomy.section_topic_ids([top, "findings on learning dynamics "]) == ["learning_dynamics"]
+    assert taxonomy.section_topic_ids([top, "Interpreting Transformer Components"]) == []  # not the whole key
+    assert taxonomy.section_topic_ids(["Tools"]) == []  # mapped to no topic
