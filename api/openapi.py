@@ -112,8 +112,9 @@ SCHEMAS: dict[str, Any] = {
             "limit": {"type": "integer"}, "offset": {"type": "integer"},
             "acronyms": {"type": "object", "additionalProperties": {"type": "string"},
                          "description": "acronyms of the query and the long forms the papers using "
-                                        "them define, which the query embedding was given (\"IOI\": "
-                                        "\"indirect object identification\"); empty in keyword mode"},
+                                        "them define (else the taxonomy's aliases spell out), which the "
+                                        "query embedding was given (\"IOI\": \"indirect object "
+                                        "identification\"); empty in keyword mode"},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },
