@@ -178,6 +178,10 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                          filters=filters)
 
 
+# The graph labels each id filter takes.
+_FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT)}
+
+
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                    args: Args | None = None) -> SearchFilters:
     """The search filters, validated: technique/topic ids of the right kind, known sections, sources,
@@ -185,13 +189,19 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     techniques = list_arg("technique", args=args)
     topics = list_arg("topic", args=args)
     sections = list_arg("section", args=args)
-    for name, ids, allowed in (
-        ("technique", techniques, (Label.TECHNIQUE, Label.EVALUATION)),
-        ("topic", topics, (Label.TOPIC, Label.OBJECT)),
-    ):
-        nodes = [taxonomy.by_id.get(i) for i in ids]
-        unknown = [i for i, node in zip(ids, nodes, strict=True) if node is None or node.label not in allowed]
-        _reject_unknown(name, unknown, "/api/techniques")
+    for name, ids, allowed in (("technique", techniques, _FILTER_LABELS["technique"]),
+                               ("topic", topics, _FILTER_LABELS["topic"])):
+        for node_id in ids:
+            node = taxonomy.by_id.get(node_id)
+            if node is not None and node.label not in allowed:
+                # A known id of the other filter's kind, or a component/model: say which.
+                other = {"technique": "topic", "topic": "technique"}[name]
+                hint = (f"it is a {node.label.lower()}: use the {other} filter"
+                        if node.label in _FILTER_LABELS[other] else
+                        f"it is a {node.label.lower()}, which no filter takes; search for it by name")
+                raise ParameterError(name, f"{node_id!r} is not a {name} id ({hint})")
+            if node is None:
+                _reject_unknown(name, [node_id], "/api/techniques")
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
     sources = list_arg("source", args=args)

@@ -67,7 +67,22 @@ SAME_BAD_SEARCHES = [
     (["x", "--limit", "0"], "q=x&limit=0", "--limit"),
     (["x", "--offset", "10001"], "q=x&offset=10001", "--offset"),
     (["x", "--mode", "fuzzy"], "q=x&mode=fuzzy", "--mode"),
+    (["x", "--topic", "induction_head"], "q=x&topic=induction_head", "--topic"),  # a component
 ]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("technique=superposition",
+     "'superposition' is not a technique id (it is a topic: use the topic filter)"),
+    ("topic=cma", "'cma' is not a topic id (it is a technique: use the technique filter)"),
+    ("topic=gpt2", "'gpt2' is not a topic id (it is a model, which no filter takes; search for it by name)"),
+    ("technique=nope", "unknown technique id 'nope' (see /api/techniques)"),
+])
+def test_an_id_of_the_wrong_kind_names_the_filter_that_takes_it(
+    client: FlaskClient, query: str, expected: str
+) -> None:
+    api = client.get(f"/api/search?q=x&{query}")
+    assert api.status_code == 400 and api.get_json()["error"]["message"].endswith(expected)
 
 
 @pytest.mark.parametrize(("cli_args", "query", "option"), SAME_BAD_SEARCHES)
