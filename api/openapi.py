@@ -357,7 +357,7 @@ def build_document() -> dict[str, Any]:
                                             "watermark": _nullable("string"),
                                             "message": _nullable("string")}}}}})} | _err(400),
             [_param("source", {"type": "string", "maxLength": 100},
-                    "only runs of this source: list, arxiv, records or arxiv-weekly"),
+                    "only runs of this source: list, arxiv, records, arxiv-weekly or arxiv-weekly-load"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/stats": {"get": _op(
             "Node and relationship counts",
