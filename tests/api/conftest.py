@@ -3,6 +3,8 @@ session), and a small plumbing store with the deterministic HashEmbedder."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from api.app import create_app
 from kg.config import load_config
@@ -88,3 +91,16 @@ def plumbing_client(plumbing_store: EmbeddedStore, tmp_path_factory: pytest.Temp
     app = create_app(app_config(tmp_path_factory.mktemp("api-plumbing"), STORE=plumbing_store,
                                 EMBEDDER=HashEmbedder()))
     return app.test_client()
+
+
+@contextlib.contextmanager
+def serving(app: Flask) -> Iterator[int]:
+    """The app on a real HTTP server (werkzeug's, as `paperkg serve` runs) on a free loopback port."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

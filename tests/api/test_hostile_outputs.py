@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from api.app import WEB_CSP, create_app
 from api.bibtex import to_bibtex
@@ -24,7 +22,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.schema import Label
 from kg.taxonomy import load_taxonomy
-from tests.api.conftest import app_config
+from tests.api.conftest import app_config, serving
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -83,13 +81,9 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture(scope="module")
 def live_server(app: Flask) -> Iterator[str]:
-    """The app on a real HTTP server (werkzeug's, as `paperkg serve` runs) on a free loopback port."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    """The app on a real HTTP server on a free loopback port."""
+    with serving(app) as port:
+        yield f"127.0.0.1:{port}"
 
 
 # -- JSON bodies -----------------------------------------------------------------------------------

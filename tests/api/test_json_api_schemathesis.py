@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from kg.embedded import EmbeddedStore
+from tests.api.conftest import serving
 from tests.api.test_json_api import snapshot
 
 # The rules OpenAPI 3.0 cannot state, each documented on its operation: a search needs a query or a
@@ -37,12 +36,8 @@ checks.negative_data_rejection.expected-statuses = ["400", "413", "415", "422"]
 @pytest.fixture(scope="module")
 def live_server(app: Flask) -> Iterator[str]:
     """The seed app on a real HTTP server on a free loopback port."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_schemathesis_finds_no_server_errors_and_no_schema_violations(
