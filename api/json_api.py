@@ -133,7 +133,8 @@ def _query_embedder() -> Any:
 # A versioned arXiv id or an arXiv abs/pdf URL is answered as the paper ingest stored under the bare
 # id, with that canonical id in the body (no redirect: one round trip, and the answer says which id).
 def _detail(paper_id: str) -> PaperDetail:
-    found = find_paper(paper_id, get_store().get_paper)
+    store = get_store()
+    found = find_paper(paper_id, store.get_paper, store.successor_of)
     if found is None:
         raise not_found(f"no paper with id {paper_id[:200]!r}")
     return found[1]

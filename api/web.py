@@ -369,7 +369,7 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 def paper(paper_id: str) -> str | tuple[str, int] | Response:
     """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
     store = get_store()
-    found = find_paper(paper_id, store.get_paper)
+    found = find_paper(paper_id, store.get_paper, store.successor_of)
     if found is None:
         return _not_found_paper(paper_id)
     if found[0] != paper_id:
@@ -446,10 +446,10 @@ def _not_found_paper(paper_id: str) -> tuple[str, int]:
 
 
 def _graph(paper_id: str) -> tuple[str, dict[str, Any]] | None:
-    """(stored id, neighbourhood) of a paper id, versioned arXiv ids and arXiv URLs included."""
+    """(stored id, neighbourhood) of a paper id, versioned arXiv ids, arXiv URLs and former ids included."""
     store, labels = get_store(), _labels()
     return find_paper(paper_id, lambda pid: neighbourhood(store, pid, labels, paper_url=_paper_url,
-                                                          node_url=_node_url))
+                                                          node_url=_node_url), store.successor_of)
 
 
 @bp.get("/papers/<path:paper_id>/graph")

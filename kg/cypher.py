@@ -35,7 +35,9 @@ ROW_KEYS: tuple[str, ...] = (
 )
 
 # Labels that hold our data (clear_all deletes exactly these).
-DATA_LABELS: tuple[str, ...] = (*NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION)
+DATA_LABELS: tuple[str, ...] = (
+    *NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION, Label.PAPER_ALIAS,
+)
 
 # Paper properties returned by reads. The embedding is left out except by get_paper; `authors`
 # is the list as given (AUTHORED_BY edges hold the normalised Author nodes).
@@ -136,6 +138,7 @@ CONSTRAINT_INGEST_RUN_ID = _unique(Label.INGEST_RUN, "id")
 CONSTRAINT_CACHED_EMBEDDING_KEY = _unique(Label.CACHED_EMBEDDING, "key")
 CONSTRAINT_LOCK_NAME = _unique(Label.LOCK, "name")
 CONSTRAINT_REJECTION_KEY = _unique(Label.REJECTION, "key")
+CONSTRAINT_PAPER_ALIAS_ID = _unique(Label.PAPER_ALIAS, "id")
 
 INDEX_PAPER_ARXIV_ID = _range_index(Label.PAPER, "arxiv_id")
 INDEX_PAPER_DOI_KEY = _range_index(Label.PAPER, "doi_key")
@@ -165,6 +168,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     CONSTRAINT_TOPIC_ID, CONSTRAINT_OBJECT_ID, CONSTRAINT_FINDING_ID, CONSTRAINT_COMPONENT_ID,
     CONSTRAINT_MODEL_ID, CONSTRAINT_LIST_SECTION_ID, CONSTRAINT_INGEST_RUN_ID,
     CONSTRAINT_CACHED_EMBEDDING_KEY, CONSTRAINT_LOCK_NAME, CONSTRAINT_REJECTION_KEY,
+    CONSTRAINT_PAPER_ALIAS_ID,
     INDEX_PAPER_ARXIV_ID, INDEX_PAPER_DOI_KEY, INDEX_PAPER_TITLE_KEY, INDEX_PAPER_FIRST_SEEN,
     INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT,
     CREATE_VECTOR_INDEX, CREATE_FULLTEXT_INDEX,
@@ -317,6 +321,19 @@ CARRY_FIRST_SEEN = (
     "SET p.first_seen = CASE WHEN old.first_seen < p.first_seen THEN old.first_seen ELSE p.first_seen END "
     "RETURN p.id AS id"
 )
+
+# The ids of the papers superseded in this write lead to their successor, so old links keep working:
+# an alias that led to an old paper now leads on to its successor, and an id that is a paper again
+# is no alias any more.
+RECORD_PAPER_ALIASES = (
+    f"UNWIND $rows AS row MATCH (:{Label.PAPER} {{id: row.old_id}}) "
+    f"OPTIONAL MATCH (shadowed:{Label.PAPER_ALIAS} {{id: row.paper_id}}) DELETE shadowed "
+    f"WITH row MERGE (a:{Label.PAPER_ALIAS} {{id: row.old_id}}) SET a.paper_id = row.paper_id "
+    f"WITH row MATCH (earlier:{Label.PAPER_ALIAS}) WHERE earlier.paper_id = row.old_id "
+    "SET earlier.paper_id = row.paper_id"
+)
+
+PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
 
 DELETE_PAPERS = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "

@@ -172,6 +172,9 @@ CREATE INDEX IF NOT EXISTS ingest_runs_source ON ingest_runs(source, seq);
 CREATE TABLE IF NOT EXISTS locks (
     name TEXT PRIMARY KEY, owner TEXT NOT NULL, acquired TEXT NOT NULL, expires REAL NOT NULL
 );
+-- Former paper ids (a slug replaced by its arXiv id) and the id the paper has now: old links work.
+CREATE TABLE IF NOT EXISTS paper_aliases (old_id TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS paper_aliases_paper ON paper_aliases(paper_id);
 CREATE TABLE IF NOT EXISTS rejections (
     arxiv_id TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL,
     reason TEXT NOT NULL, score REAL NOT NULL, seen_at TEXT NOT NULL,
@@ -498,6 +501,12 @@ class EmbeddedStore(GraphStore):
                 new_id = successor[old_id]
                 carried[new_id] = min(first_seen, carried.get(new_id, first_seen))
                 result[new_id] = "updated" if result[new_id] == "new" else result[new_id]
+                # The old id leads to the new paper (old links keep working), so do ids that led to
+                # the old one; an id that is a paper again is no alias any more.
+                conn.execute("DELETE FROM paper_aliases WHERE old_id = ?", (new_id,))
+                conn.execute("INSERT INTO paper_aliases (old_id, paper_id) VALUES (?, ?) ON CONFLICT(old_id) "
+                             "DO UPDATE SET paper_id = excluded.paper_id", (old_id, new_id))
+                conn.execute("UPDATE paper_aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
             if changed:
                 self._write_changed(conn, changed, existing, now, carried)
             for old_id in sorted(successor):
@@ -647,6 +656,12 @@ class EmbeddedStore(GraphStore):
             extraction_hash=row[20],
             embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
         )
+
+    def successor_of(self, paper_id: str) -> str | None:
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+        with self._read() as conn:
+            row = conn.execute("SELECT paper_id FROM paper_aliases WHERE old_id = ?", (paper_id,)).fetchone()
+        return row[0] if row else None
 
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper (with its embedding) and its neighbourhood."""

@@ -1,4 +1,5 @@
-"""Paper ids as users give them: an arXiv id with a version or an arXiv URL finds the stored paper."""
+"""Paper ids as users give them: an arXiv id with a version, an arXiv URL or a former id (a slug
+since replaced by the paper's arXiv id) finds the stored paper."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from kg.store import GraphStore
 T = TypeVar("T")
 
 
-def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] | None:
+def find_paper(paper_id: str, find: Callable[[str], T | None],
+               moved: Callable[[str], str | None] | None = None) -> tuple[str, T] | None:
     """(stored id, what `find` returned) for a paper id as given, else for the id ingest would have
-    stored it under (arXiv version and abs/pdf URL prefix stripped: `2211.00593v3` -> `2211.00593`);
-    None when neither is found. The exact id goes first: a stored slug may look like anything."""
+    stored it under (arXiv version and abs/pdf URL prefix stripped: `2211.00593v3` -> `2211.00593`),
+    else for the id the paper `moved` to (GraphStore.successor_of); None when none is found. The
+    exact id goes first: a stored slug may look like anything."""
     found = find(paper_id)
     if found is not None:
         return paper_id, found
@@ -26,6 +29,11 @@ def find_paper(paper_id: str, find: Callable[[str], T | None]) -> tuple[str, T] 
         found = find(canonical)
         if found is not None:
             return canonical, found
+    successor = moved(paper_id) if moved is not None else None
+    if successor and successor != paper_id:
+        found = find(successor)
+        if found is not None:
+            return successor, found
     return None
 
 
@@ -38,4 +46,4 @@ def find_related(store: GraphStore, paper_id: str, limit: int,
         except UnknownPaper:
             return None
 
-    return find_paper(paper_id, related_or_none)
+    return find_paper(paper_id, related_or_none, store.successor_of)

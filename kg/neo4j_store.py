@@ -363,6 +363,7 @@ class Neo4jStore(GraphStore):
             if replaced:
                 for row in tx.run(cypher.CARRY_FIRST_SEEN, {"rows": replaced}):
                     result[row["id"]] = "updated" if result[row["id"]] == "new" else result[row["id"]]
+                tx.run(cypher.RECORD_PAPER_ALIASES, {"rows": replaced}).consume()
                 tx.run(cypher.DELETE_PAPERS, {"ids": [r["old_id"] for r in replaced]}).consume()
             return result
 
@@ -435,6 +436,11 @@ class Neo4jStore(GraphStore):
         return bool(self._write(cypher.DELETE_PAPER, id=paper_id)[0]["deleted"])
 
     # -- reads -----------------------------------------------------------------------------
+    def successor_of(self, paper_id: str) -> str | None:
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+        rows = self._read(cypher.PAPER_SUCCESSOR, id=paper_id)
+        return rows[0]["paper_id"] if rows else None
+
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper (with its embedding) and its neighbourhood, in the embedded store's order."""
         rows = self._read(cypher.GET_PAPER, id=paper_id)

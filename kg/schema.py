@@ -25,6 +25,7 @@ class Label:
     CACHED_EMBEDDING = "CachedEmbedding"
     LOCK = "Lock"
     REJECTION = "Rejection"
+    PAPER_ALIAS = "PaperAlias"  # a former paper id (a slug replaced by its arXiv id) and its successor
 
 
 class Rel:

@@ -83,6 +83,10 @@ class GraphStore(abc.ABC):
 
     # -- reads -----------------------------------------------------------------------------
     @abc.abstractmethod
+    def successor_of(self, paper_id: str) -> str | None:
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+
+    @abc.abstractmethod
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper with techniques, evaluations, findings, models and list rows."""
 

@@ -653,3 +653,28 @@ def test_the_results_say_how_an_acronym_was_read(client: FlaskClient) -> None:
     assert 'data-state="acronyms">Read IOI as “indirect object identification”' in html
     keyword = page(client, "/search?q=IOI+circuit&mode=keyword")
     assert 'data-state="acronyms"' not in keyword
+
+
+def test_a_former_id_leads_to_the_paper_that_replaced_it(tmp_path: Path) -> None:
+    """A list paper first stored under a title slug, later under its arXiv id: links to the slug
+    keep working (the web page redirects permanently, the JSON API answers with the canonical id)."""
+    from kg.entities import Paper
+
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    embedder = HashEmbedder()
+    title = "A circuit for indirect object identification"
+    vector = embedder.encode([title])[0]
+    store.upsert_papers([PaperBundle(paper=Paper(id="a-circuit-for-ioi", title=title, embedding=vector))])
+    moved = PaperBundle(paper=Paper(id="2211.00593", title=title, arxiv_id="2211.00593", embedding=vector),
+                        replaces=["a-circuit-for-ioi"])
+    store.upsert_papers([moved])
+    client = create_app({"STORE": store, "EMBEDDER": embedder, "TESTING": True}).test_client()
+    for suffix in ("", "/graph", "/graph.json"):
+        response = client.get(f"/papers/a-circuit-for-ioi{suffix}")
+        assert response.status_code == 301 and response.headers["Location"] == f"/papers/2211.00593{suffix}"
+    for suffix in ("", "/related"):
+        api = client.get(f"/api/papers/a-circuit-for-ioi{suffix}")
+        assert api.status_code == 200 and api.get_json()["id"] == "2211.00593", suffix
+    assert client.get("/api/papers/a-circuit-for-ioi/bibtex").status_code == 200
+    assert client.get("/api/papers/never-stored").status_code == 404
+    store.close()

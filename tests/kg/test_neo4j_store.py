@@ -292,6 +292,7 @@ def _exercise(store: GraphStore) -> None:
     assert store.upsert_papers([bundle]) == {"p1": "updated"}
     successor = PaperBundle(paper=Paper(id="2401.00001", title="A paper", embedding=vec), replaces=["p1"])
     assert store.upsert_papers([successor]) == {"2401.00001": "updated"}  # p1 existed under a slug
+    store.successor_of("p1")
     store.delete_paper("p1")
     store.get_paper("p1")
     store.get_papers(["p1"])

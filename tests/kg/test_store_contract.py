@@ -992,6 +992,27 @@ def test_a_paper_replacing_its_slug_keeps_first_seen_and_leaves_one_node(store: 
     assert store.paper_ids() == ["2211.00593"]
 
 
+def test_a_replaced_id_leads_to_its_successor(store: GraphStore) -> None:
+    """Old links keep working: a replaced id leads to the paper that replaced it, through later moves
+    too; an id that is a paper again leads nowhere, and an id never stored has no successor."""
+    store.upsert_papers([bundle("slug-paper", "A circuit in GPT-2")])
+    assert store.successor_of("slug-paper") is None
+    moved = bundle("2211.00593", "A circuit in GPT-2")
+    moved.replaces = ["slug-paper", "never-stored"]
+    store.upsert_papers([moved])
+    assert store.successor_of("slug-paper") == "2211.00593"
+    assert store.successor_of("never-stored") is None and store.successor_of("2211.00593") is None
+    again = bundle("2211.00594", "A circuit in GPT-2")
+    again.replaces = ["2211.00593"]
+    store.upsert_papers([again])
+    assert (store.successor_of("slug-paper"), store.successor_of("2211.00593")) == ("2211.00594",) * 2
+    back = bundle("slug-paper", "A circuit in GPT-2")
+    back.replaces = ["2211.00594"]
+    store.upsert_papers([back])
+    assert store.successor_of("slug-paper") is None
+    assert store.successor_of("2211.00594") == store.successor_of("2211.00593") == "slug-paper"
+
+
 def test_new_papers(store: GraphStore) -> None:
     store.upsert_papers([bundle("old-1", "Old one"), bundle("old-2", "Old two")])
     time.sleep(0.01)
