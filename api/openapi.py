@@ -46,8 +46,9 @@ OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSE
 PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
                      "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001). An id "
                      "that is not stored but is an arXiv id with a version (2211.00593v3) or an arXiv "
-                     "abs/pdf URL is answered for the paper stored under the bare id, whose id the answer "
-                     "carries (no redirect)",
+                     "abs/pdf URL is answered for the paper stored under the bare id, and a former id "
+                     "(a slug since replaced by the arXiv id) for the paper that replaced it; the answer "
+                     "carries the id the paper is stored under (no redirect)",
                      where="path"), "example": "2211.00593"}
 SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
