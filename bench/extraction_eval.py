@@ -16,8 +16,9 @@ Three numbers:
   is recalled if any prediction lies on its chain. Siblings (`mean_ablation` vs `zero_ablation`)
   never count.
 - named: roll-up precision, but recall only over the gold labels whose node, ancestor or
-  refinement is named (any name or alias as whole words, plural allowed) in the title or abstract. It measures the
-  extractor on what the text can support; it is not the issue's aim, which counts every label.
+  refinement is named (any name or alias as whole words, plural allowed) in the title or
+  abstract. It measures the extractor on what the text can support; it is not the issue's aim,
+  which counts every label.
 """
 
 from __future__ import annotations
