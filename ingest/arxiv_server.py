@@ -1,4 +1,8 @@
-"""A local arXiv API on 127.0.0.1 (tests, offline demo): arXiv's Atom format, and failures on demand."""
+"""A local arXiv API on 127.0.0.1 (tests, offline demo): arXiv's Atom format, and failures on demand.
+
+Records without dates are served with approximate ones: published = the first day of the month the
+arXiv id names (YYMM.NNNNN), updated = published; so the demo's dates for such papers are approximate.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from ingest.normalize import strip_arxiv_version, title_key
 
-FAIL_KINDS = ("503", "timeout", "malformed", "empty", "truncated")
+# 503: HTTP 503. timeout: stall `timeout_sleep` seconds, then answer. malformed: cut XML. empty: a page
+# without entries that keeps totalResults. truncated: the connection drops mid-body. zero: a valid
+# feed with totalResults 0 (arXiv's spurious empty answer to a query that has results).
+FAIL_KINDS = ("503", "timeout", "malformed", "empty", "truncated", "zero")
 _ERROR_ID = "https://arxiv.org/api/errors#"
 
 
@@ -161,12 +168,14 @@ def _first_day_of_submission_month(arxiv_id: str, year: Any) -> str | None:
 def entry_from_record(record: dict[str, Any]) -> dict[str, Any] | None:
     """A served entry from a seed_papers.jsonl-style record (None without an arXiv id).
 
-    Atom needs a published date; a record without one gets the first day of its id's month."""
+    Atom needs both dates: a record without a published date gets the first day of its id's month (an
+    approximation), and one without an updated date gets its published date."""
     arxiv_id = strip_arxiv_version(record.get("arxiv_id"))
     if not arxiv_id:
         return None
     published = _ts(record.get("published") or _first_day_of_submission_month(arxiv_id, record.get("year")))
-    updated = _ts(record.get("updated") or record.get("published"))
+    # Never an invented date: an unrevised paper's updated date is its published date, as on arXiv.
+    updated = _ts(record["updated"]) if record.get("updated") else published
     categories = list(record.get("categories") or [])
     primary = record.get("primary_category") or (categories[0] if categories else "cs.LG")
     if primary not in categories:
@@ -277,7 +286,7 @@ class LocalArxivServer:
         self.requests: list[str] = []  # raw query strings, in order
         self.timeout_sleep = timeout_sleep  # how long a "timeout" failure stalls
         self.ignore_sort = False  # True: answer in the records' order, as arXiv sometimes does
-        self._failures: deque[str] = deque()
+        self._failures: deque[tuple[str, str | None]] = deque()  # (kind, text the request must contain)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._host, self._port = host, port
@@ -328,12 +337,15 @@ class LocalArxivServer:
         """The /api/query endpoint (what PAPERKG_ARXIV_URL takes)."""
         return f"http://{self._host}:{self.port}/api/query"
 
-    def fail_next(self, kind: str, n: int = 1) -> None:
-        """Make the next n requests fail: "503", "timeout", "malformed", "empty" or "truncated"."""
+    def fail_next(self, kind: str, n: int = 1, *, matching: str | None = None) -> None:
+        """Make the next n requests fail with `kind` (one of FAIL_KINDS); with `matching`, only the next
+        n requests whose decoded query string contains that text (e.g. a query term, "start=100")."""
         if kind not in FAIL_KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; one of {FAIL_KINDS}")
+            raise ValueError(f"unknown failure kind {kind!r}; one of {', '.join(FAIL_KINDS)}")
+        if n < 1:
+            raise ValueError(f"the number of failures must be at least 1, not {n}")
         with self._lock:
-            self._failures.extend([kind] * n)
+            self._failures.extend([(kind, matching or None)] * n)
 
     def clear_failures(self) -> None:
         """Forget queued failures."""
@@ -359,9 +371,16 @@ class LocalArxivServer:
         if parts.path.rstrip("/") not in ("/api/query", "/query"):
             self._send(handler, 404, "not found", "text/plain")
             return
+        decoded = unquote_plus(parts.query)
         with self._lock:
             self.requests.append(parts.query)
-            failure = self._failures.popleft() if self._failures else None
+            failure = None
+            # The first queued failure for this request: an unconditional one, or one whose text it holds.
+            for i, (kind, matching) in enumerate(self._failures):
+                if matching is None or matching in decoded:
+                    failure = kind
+                    del self._failures[i]
+                    break
         if failure == "503":
             self._send(handler, 503, "Service Unavailable", "text/plain")
             return
@@ -369,15 +388,16 @@ class LocalArxivServer:
             self._stop.wait(self.timeout_sleep)
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         try:
-            status, body = 200, self.answer(params, empty=failure == "empty")
+            status, body = 200, self.answer(params, empty=failure == "empty", zero=failure == "zero")
         except QueryError as exc:
             status, body = 400, error_feed(str(exc))
         if failure == "malformed":
             body = body[: max(80, len(body) // 2)] + "<entry><title>broken"
         self._send(handler, status, body, truncate=failure == "truncated")
 
-    def answer(self, params: dict[str, str], *, empty: bool = False) -> str:
-        """The Atom page for API parameters (empty=True: header kept, entries dropped)."""
+    def answer(self, params: dict[str, str], *, empty: bool = False, zero: bool = False) -> str:
+        """The Atom page for API parameters (empty=True: header kept, entries dropped; zero=True: a valid
+        answer with totalResults 0, as if nothing matched)."""
         search_query = params.get("search_query", "")
         id_list = params.get("id_list", "")
         try:
@@ -406,6 +426,8 @@ class LocalArxivServer:
             if not self.ignore_sort:
                 pool = self._sorted(pool, params.get("sortBy", "relevance"),
                                     params.get("sortOrder", "descending"))
+        if zero:
+            pool = []
         total = len(pool)
         page = [] if empty else pool[start:start + max_results]
         return feed_xml(page, search_query=search_query, id_list=id_list, start=start,

@@ -6,18 +6,21 @@ loop is ours, because `Client.results` (4.0.2) sets no timeout, retries every no
 without backoff, does not retry read timeouts and returns nothing on an empty or malformed first
 page. Here: a timeout on every request, at least `delay` seconds between requests, exponential
 backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page, API error feeds turned
-into a clear ArxivError.
+into a clear ArxivError. Errors and warnings name the request (query part, page, start), not its URL:
+a weekly query URL is over a thousand characters; the URL is logged at DEBUG level.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from difflib import SequenceMatcher
 from typing import Any
+from urllib.parse import urlsplit
 
 import arxiv
 import requests
@@ -43,6 +46,27 @@ class ArxivError(RuntimeError):
 
 class _Retryable(Exception):
     pass
+
+
+_WITH_URL = re.compile(r"(with url: )\S+")
+
+
+def _without_url(text: str, url: str) -> str:
+    """An error text without the request URL (requests and urllib3 quote it in full)."""
+    path = urlsplit(url)
+    for form in (url, f"{path.path}?{path.query}"):
+        text = text.replace(form, "<url>")
+    return _WITH_URL.sub(r"\1<url>", text)
+
+
+def describe(search: arxiv.Search, label: str | None = None) -> str:
+    """A short name for a request: the caller's label, the number of ids, or the query's start."""
+    if label:
+        return label
+    if search.id_list:
+        return f"{len(search.id_list)} ids from {search.id_list[0]}"
+    query = " ".join((search.query or "").split())
+    return f"query {query[:60]!r}" + ("..." if len(query) > 60 else "")
 
 
 def _iso_date(value: datetime | None) -> str | None:
@@ -124,9 +148,9 @@ class ArxivSource:
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError) as exc:
             # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass).
-            raise _Retryable(f"connection failed: {exc}") from exc
+            raise _Retryable(f"connection failed: {_without_url(str(exc), url)}") from exc
         except requests.RequestException as exc:  # a bad URL and the like: retrying cannot help
-            raise ArxivError(f"arXiv request failed: {exc}") from exc
+            raise ArxivError(f"arXiv request failed: {_without_url(str(exc), url)}") from exc
         finally:
             self._last_request = time.monotonic()
             self.request_count += 1
@@ -137,7 +161,7 @@ class ArxivSource:
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status}")
         if status != 200:
-            raise ArxivError(f"arXiv API answered HTTP {status} for {url}")
+            raise ArxivError(f"arXiv API answered HTTP {status}")
         return response.content
 
     @staticmethod
@@ -174,25 +198,33 @@ class ArxivSource:
             raise _Retryable(f"malformed feed ({feed.error})")
         return feed
 
-    def fetch_page(self, search: arxiv.Search, start: int, size: int) -> _feed.ParsedFeed:
-        """One validated page, retried with exponential backoff; ArxivError when retries run out."""
+    def fetch_page(self, search: arxiv.Search, start: int, size: int, *, label: str | None = None
+                   ) -> _feed.ParsedFeed:
+        """One validated page, retried with exponential backoff; ArxivError when retries run out.
+
+        `label` names the request in warnings and errors (e.g. "query 2/4"); the URL goes to DEBUG only.
+        """
         url = self._page_url(search, start, size)
+        where = f"{describe(search, label)}, page {start // max(size, 1) + 1} (start={start})"
+        log.debug("arXiv request %s: %s", where, url)
         last = ""
         for attempt in range(self.retries + 1):
             try:
                 feed = self._validate(self._get(url))
                 total = feed.header.total_results
                 if not feed.results and total > start:
-                    raise _Retryable(f"empty page at start={start} although totalResults={total}")
+                    raise _Retryable(f"empty page although totalResults={total}")
                 return feed
             except _Retryable as exc:
                 last = str(exc)
                 if attempt < self.retries:
                     pause = self.backoff * (2 ** attempt)
-                    log.warning("arXiv request failed (%s); retry %d/%d in %.2f s",
-                                last, attempt + 1, self.retries, pause)
+                    log.warning("arXiv request failed (%s: %s); retry %d/%d in %.2f s",
+                                where, last, attempt + 1, self.retries, pause)
                     time.sleep(pause)
-        raise ArxivError(f"arXiv API failed after {self.retries + 1} attempts: {last} ({url})")
+            except ArxivError as exc:
+                raise ArxivError(f"{exc} ({where})") from exc
+        raise ArxivError(f"arXiv API failed after {self.retries + 1} attempts: {last} ({where})")
 
     # -- operations ------------------------------------------------------------------------
     def fetch_by_ids(self, ids: Iterable[str]) -> list[Record]:
@@ -215,7 +247,7 @@ class ArxivSource:
         if len(key) < 8:
             return None
         search = arxiv.Search(query=f'ti:"{key}"', max_results=10)
-        feed = self.fetch_page(search, 0, 10)
+        feed = self.fetch_page(search, 0, 10, label=f"title look-up {key[:60]!r}")
         best: tuple[float, Record] | None = None
         for result in feed.results:
             record = record_from_result(result)
@@ -226,8 +258,8 @@ class ArxivSource:
             return best[1]
         return None
 
-    def search(self, query: str, *, start_date: date | datetime, end_date: date | datetime
-               ) -> Iterator[Record]:
+    def search(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
+               label: str | None = None) -> Iterator[Record]:
         """Papers matching `query` submitted in [start_date, end_date], newest first, all pages."""
         full = f"({query}) AND submittedDate:[{_stamp(start_date)} TO {_stamp(end_date)}]"
         search = arxiv.Search(query=full, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
@@ -236,7 +268,7 @@ class ArxivSource:
         window_start = _stamp(start_date)
         start, total = 0, None
         while total is None or start < total:
-            feed = self.fetch_page(search, start, self.page_size)
+            feed = self.fetch_page(search, start, self.page_size, label=label)
             total = feed.header.total_results
             if not feed.results:
                 break
@@ -252,8 +284,26 @@ class ArxivSource:
                 yield record
             start += len(feed.results)
 
-    def updated_since(self, query: str, since: date | datetime, *, max_pages: int = MAX_UPDATE_PAGES
-                      ) -> Iterator[Record]:
+    def search_again(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
+                     label: str | None = None) -> list[Record]:
+        """`search` asked again, with the retry backoff, after it found nothing although related
+        queries did: arXiv sometimes answers a valid query with a spurious empty feed (totalResults 0).
+
+        Up to `retries` more tries, backing off as for any transient failure; [] when all stay empty.
+        """
+        for attempt in range(self.retries):
+            pause = self.backoff * (2 ** attempt)
+            log.warning("arXiv answered %s with no papers while related queries had some; retry %d/%d "
+                        "in %.2f s", label or describe(arxiv.Search(query=query)), attempt + 1, self.retries,
+                        pause)
+            time.sleep(pause)
+            records = list(self.search(query, start_date=start_date, end_date=end_date, label=label))
+            if records:
+                return records
+        return []
+
+    def updated_since(self, query: str, since: date | datetime, *, max_pages: int = MAX_UPDATE_PAGES,
+                      label: str | None = None) -> Iterator[Record]:
         """Papers matching `query` whose newest version dates from `since` on (new versions of old
         papers included), walking arXiv's lastUpdatedDate order back until a page is all older.
 
@@ -268,7 +318,7 @@ class ArxivSource:
         for _ in range(max_pages):
             if total is not None and start >= total:
                 return
-            feed = self.fetch_page(search, start, self.page_size)
+            feed = self.fetch_page(search, start, self.page_size, label=label)
             total = feed.header.total_results
             records = [record_from_result(r) for r in feed.results]
             recent = [r for r in records if (r.updated or r.published or "")[:10] >= low]
@@ -276,7 +326,8 @@ class ArxivSource:
             if not recent:
                 return
             start += len(records)
-        log.warning("stopped walking updates of %r after %d pages", query[:80], max_pages)
+        log.warning("stopped walking updates of %s after %d pages",
+                    label or describe(arxiv.Search(query=query)), max_pages)
 
     def resolve(self, records: Sequence[Record], *, progress: bool = False
                 ) -> tuple[list[Record], dict[str, Any]]:

@@ -107,16 +107,24 @@ def ingest_list_cmd(
             click.echo(f"  arXiv: {arxiv_report['by_id']} by id, {len(arxiv_report['by_title'])} by title, "
                        f"{len(arxiv_report['no_match'])} without an arXiv match")
         for row in parsed.unreadable_rows:
-            click.echo(f"  unreadable row, line {row['line']}: {row['reason']}")
+            click.echo(f"  unreadable row, line {row['line']}: {_safe(row['reason'])}")
+
+
+def _safe(text: object) -> str:
+    """List text made safe to print (the list is someone else's file: it may hold terminal controls)."""
+    from api.cli import terminal_safe
+
+    return terminal_safe(text)
 
 
 def _echo_problems(parsed: Any) -> None:
     for entry in parsed.unknown_labels:
         lines = ", ".join(str(n) for n in entry["lines"])
         where = "line" if len(entry["lines"]) == 1 else "lines"
-        click.echo(f"  unknown {entry['column']} label {entry['label']!r} ({where} {lines}), kept on its row")
+        label = _safe(repr(entry["label"]))
+        click.echo(f"  unknown {_safe(entry['column'])} label {label} ({where} {lines}), kept on its row")
     for row in parsed.unreadable_rows:
-        click.echo(f"  unreadable row, line {row['line']}: {row['reason']}: {row['text'][:80]}")
+        click.echo(f"  unreadable row, line {row['line']}: {_safe(row['reason'])}: {_safe(row['text'][:80])}")
 
 
 @ingest_group.command("arxiv")
@@ -181,27 +189,63 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
     _echo_summary(summary, as_json)
 
 
+def _failure(value: str) -> tuple[str, int, str | None]:
+    """A --fail value MODE[:COUNT][@TEXT] as (mode, count, text)."""
+    from ingest.arxiv_server import FAIL_KINDS
+
+    spec, _, matching = value.partition("@")
+    mode, _, count_text = spec.partition(":")
+    if mode not in FAIL_KINDS:
+        raise click.BadParameter(f"unknown failure {mode!r} in {value!r}; one of {', '.join(FAIL_KINDS)}",
+                                 param_hint="--fail")
+    try:
+        count = int(count_text) if count_text else 1
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise click.BadParameter(f"COUNT must be a whole number of at least 1 in {value!r}",
+                                 param_hint="--fail")
+    if "@" in value and not matching:
+        raise click.BadParameter(f"nothing after '@' in {value!r}", param_hint="--fail")
+    return mode, count, matching or None
+
+
 @dev_group.command("arxiv-server")
 @click.option("--records", "records_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON Lines records (seed_papers.jsonl format); those with an arxiv_id are served.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, show_default=True, help="0 picks a free port.")
-def arxiv_server_cmd(records_path: Path, host: str, port: int) -> None:
-    """Serve a local arXiv API (arXiv's Atom format) until interrupted."""
+@click.option("--fail", "failures", multiple=True, metavar="MODE[:COUNT][@TEXT]",
+              help="Fail the next COUNT requests (default 1), or with @TEXT the next COUNT whose decoded "
+                   "query string contains TEXT (e.g. @start=100 for the second page). MODE: 503, timeout "
+                   "(stall --stall seconds), malformed (cut XML), empty (no entries, totalResults kept), "
+                   "truncated (connection dropped mid-body), zero (totalResults 0). Repeatable, in order.")
+@click.option("--stall", default=35.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds a 'timeout' failure stalls (above PAPERKG_ARXIV_TIMEOUT, default 30).")
+def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[str, ...], stall: float
+                     ) -> None:
+    """Serve a local arXiv API (arXiv's Atom format) until interrupted, failing on demand."""
     from ingest.arxiv_server import LocalArxivServer
     from ingest.records_file import read_json_objects
 
+    queued = [_failure(value) for value in failures]  # bad values: a usage error before anything starts
     try:
         records = read_json_objects(records_path)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        server = LocalArxivServer(records, host=host, port=port).start()
+        server = LocalArxivServer(records, host=host, port=port, timeout_sleep=stall).start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    for mode, count, matching in queued:
+        server.fail_next(mode, count, matching=matching)
     click.echo(f"local arXiv API with {len(server.entries)} papers at {server.url}")
     click.echo(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
+    if queued:
+        click.echo("failing on demand: " + ", ".join(
+            f"{mode} x{count}" + (f" (requests containing {matching!r})" if matching else "")
+            for mode, count, matching in queued))
     sys.stdout.flush()
     try:
         while True:

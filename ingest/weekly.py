@@ -1,16 +1,22 @@
 """The weekly arXiv ingest: query new MI papers since the watermark, gate them, load the kept ones.
 
 One run: take the store lock "weekly-ingest" (a killed run's lock is taken over at once when that run
-was on this host and its pid is gone; see _take_lock) -> window [--since | watermark - 3 days (arXiv's
-announcement lag) | now - 7 days, now] ->
+was on this host and its pid is gone; see _take_lock) -> window [start, now], start = --since, else the
+earliest of: watermark - 3 days (arXiv's announcement lag), the window start of every weekly run that
+failed or was killed since the last run that moved the watermark, and (without a watermark)
+now - 7 days ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
-timeouts and sporadic empty pages) -> de-duplicate on (arXiv id, version), newest version wins ->
+timeouts and sporadic empty pages; a query part answered with no papers while the others have some is
+asked again, then accepted with a warning) -> de-duplicate on (arXiv id, version), newest version wins ->
 known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
 (a new version updates them; new versions of stored papers submitted before the window come from
 a second walk in lastUpdatedDate order), new ones pass the relevance
-gate -> rejections recorded -> the kept records through `run_ingest` -> the IngestRun "arxiv-weekly"
-succeeds with watermark = window end. Any failure marks the run failed and leaves the watermark
-where it was, so the next run covers the whole window again (upserts make the overlap harmless).
+gate -> rejections recorded -> the kept records through `run_ingest` (its own IngestRun, source
+"arxiv-weekly-load", linked from the weekly run's counts) -> the IngestRun "arxiv-weekly" succeeds with
+watermark = window end, unless the window starts after what had to be covered (a --since later than
+the watermark: a gap), which moves no watermark. Any failure marks the run failed and leaves the
+watermark where it was, so the next run covers the whole window again (upserts make the overlap
+harmless).
 
 Long queries: arXiv serves GET requests and rejects very long search_query strings, so the OR'ed
 term list is split into several queries of at most MAX_QUERY_CHARS characters each (every one
@@ -45,6 +51,11 @@ from kg.taxonomy import Taxonomy, load_taxonomy
 log = logging.getLogger(__name__)
 
 RUN_SOURCE = "arxiv-weekly"
+# The papers a weekly run keeps are loaded by run_ingest under this source (its own IngestRun, named in
+# the weekly run's counts as "load_run"), so `source=arxiv` lists only `ingest arxiv --ids` runs.
+LOAD_SOURCE = "arxiv-weekly-load"
+# How many recent weekly runs are read to find those that failed since the watermark last moved.
+RUN_HISTORY = 1000
 LOCK_NAME = "weekly-ingest"
 # The lock expires this long after its last refresh; a running job refreshes it every third of it.
 # A killed run's lock is taken over at once by the next run on the same host (its pid is gone);
@@ -55,6 +66,9 @@ DEFAULT_WINDOW = timedelta(days=7)
 # holds), so a window starting exactly at the last watermark would miss late-announced papers.
 # Windows that start from a watermark reach this far back; re-seen papers are simply unchanged.
 ANNOUNCE_LAG = timedelta(days=3)
+# A failed run's window is redone by the next runs only this far back: a failed manual backfill
+# (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
+RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
 # arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely
 # a flaky empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays.
@@ -102,6 +116,11 @@ class WeeklySummary:
     new_ids: list[str] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
     status: str = "succeeded"
+    # Query parts (1-based) arXiv still answered with no papers after the retries, accepted as empty.
+    empty_queries: list[int] = field(default_factory=list)
+    load_run: str | None = None  # the run_ingest run that loaded the papers (source LOAD_SOURCE)
+    watermark: str | None = None  # the watermark this run set (None: failed, or a gap run)
+    gap_from: str | None = None  # a gap run: papers from here to window_start were not fetched
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -109,21 +128,38 @@ class WeeklySummary:
             "window_start": self.window_start, "window_end": self.window_end, "queries": self.queries,
             "candidates": self.candidates, "known": self.known, "kept": self.kept,
             "rejected": self.rejected, "new": self.new, "updated": self.updated,
-            "unchanged": self.unchanged,
+            "unchanged": self.unchanged, "empty_queries": list(self.empty_queries),
+            "load_run": self.load_run, "gap_from": self.gap_from,
         }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {"run_id": self.run_id, "status": self.status, **self.counts(), "new_ids": self.new_ids,
-                "rejections": self.rejections}
+        return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
+                "new_ids": self.new_ids, "rejections": self.rejections}
 
     def text(self) -> str:
-        """Human summary for the CLI and the scheduler log."""
-        return (
-            f"weekly arXiv ingest {self.window_start} -> {self.window_end}: {self.candidates} candidates "
-            f"from {self.queries} queries; {self.known} known, {self.kept} kept, {self.rejected} rejected; "
-            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged (run {self.run_id})"
-        )
+        """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
+        are known + kept + rejected, and new versions of older papers found by the separate
+        last-updated walk (which `known` includes) are counted apart."""
+        known_in_window = max(self.candidates - self.kept - self.rejected, 0)
+        older = max(self.known - known_in_window, 0)
+        text = (f"weekly arXiv ingest {self.window_start} -> {self.window_end}: {self.candidates} "
+                f"candidates from {self.queries} queries ({known_in_window} known, {self.kept} kept, "
+                f"{self.rejected} rejected)")
+        if older:
+            versions = "version" if older == 1 else "versions"
+            text += f" + {older} new {versions} of older papers (last-updated walk)"
+        text += (f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged "
+                 f"(run {self.run_id})")
+        if self.empty_queries:
+            parts = ", ".join(str(i) for i in self.empty_queries)
+            text += (f"; query part {parts} of {self.queries} still answered no papers after retries "
+                     "(accepted as empty)")
+        if self.gap_from:
+            text += (f"; watermark not moved: the window starts after {self.gap_from}, so papers from "
+                     f"{self.gap_from} to {self.window_start} were not fetched (run without --since to "
+                     "fetch them)")
+        return text
 
 
 # -- window ---------------------------------------------------------------------------------
@@ -146,18 +182,50 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[datetime]]:
+    """(the watermark, the window starts of weekly runs that failed or were killed since the last run
+    that moved it, back to RETRY_LOOKBACK before `end`). A killed run never recorded its window:
+    without a watermark it had started 7 days before it began (with one, from the watermark, which the
+    next window covers anyway)."""
+    mark = store.last_watermark(RUN_SOURCE)
+    watermark = parse_when(mark) if mark else None
+    starts: list[datetime] = []
+    for run in store.runs(RUN_SOURCE, limit=RUN_HISTORY):
+        if run.status == "succeeded":
+            if run.watermark:
+                break
+            continue  # a gap run: it covered its own window only
+        recorded = (run.counts or {}).get("window_start")
+        if recorded:
+            starts.append(parse_when(recorded))
+        elif watermark is None and run.started:
+            starts.append(parse_when(run.started) - DEFAULT_WINDOW)
+    return watermark, [s for s in starts if end - s <= RETRY_LOOKBACK]
+
+
 def window_for(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
                lag: timedelta = ANNOUNCE_LAG) -> tuple[datetime, datetime]:
-    """[--since | last succeeded watermark - announcement lag | now - 7 days, now]."""
+    """[start, now]: start = --since, else the earliest of the last watermark - announcement lag (or,
+    with no watermark, now - 7 days) and the window starts of the weekly runs that failed or were killed
+    since the watermark last moved (so a failed week, the first one included, is retried whole)."""
     end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
     if since is not None:
         start = parse_when(since)
     else:
-        mark = store.last_watermark(RUN_SOURCE)
-        start = parse_when(mark) - lag if mark else end - DEFAULT_WINDOW
+        watermark, failed = _history(store, end)
+        start = min([watermark - lag if watermark else end - DEFAULT_WINDOW, *failed])
     if start >= end:
         raise ValueError(f"empty window: start {iso(start)} is not before end {iso(end)}")
     return start, end
+
+
+def uncovered_since(store: GraphStore, start: datetime, end: datetime) -> datetime | None:
+    """Where the papers not yet fetched begin, when a window starting at `start` leaves them out (a gap):
+    the watermark, or an earlier start of a run that failed since; None when the window covers them."""
+    watermark, failed = _history(store, end)
+    needed = [m for m in (watermark, *failed) if m is not None]
+    first = min(needed) if needed else None
+    return first if first is not None and start > first else None
 
 
 # -- query ----------------------------------------------------------------------------------
@@ -235,8 +303,8 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
     """New versions, posted since `start`, of stored papers first submitted before the window
     (the submittedDate query cannot see them). Ids in `skip` are already candidates."""
     newest: dict[str, Record] = {}
-    for query in queries:
-        for record in source.updated_since(query, start):
+    for i, query in enumerate(queries, 1):
+        for record in source.updated_since(query, start, label=f"query {i}/{len(queries)} (updates)"):
             pid = record.paper_id
             if pid not in skip and (record.version or 0) > (getattr(newest.get(pid), "version", 0) or 0):
                 newest[pid] = record
@@ -245,18 +313,43 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
             if pid in stored and (r.updated or "") > (stored[pid].updated or stored[pid].published or "")]
 
 
-def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end: datetime
-                       ) -> list[Record]:
+def _query_results(source: Any, queries: Sequence[str], start: datetime, end: datetime,
+                   empty_parts: list[int] | None) -> list[list[Record]]:
+    """Each query's records. A query part answered with no papers while other parts have some is
+    suspect (arXiv sometimes answers totalResults 0 to a valid query): it is asked again with the
+    source's retry backoff; still empty, it is accepted with a warning and its number noted."""
+    n = len(queries)
+    labels = [f"query {i}/{n}" for i in range(1, n + 1)]
+    results = [list(source.search(q, start_date=start, end_date=end, label=label))
+               for q, label in zip(queries, labels, strict=True)]
+    if not any(results):
+        return results  # the whole window empty: judged by the caller
+    for i, (query, label) in enumerate(zip(queries, labels, strict=True)):
+        if results[i]:
+            continue
+        results[i] = source.search_again(query, start_date=start, end_date=end, label=label)
+        if not results[i]:
+            log.warning("arXiv %s (%s) still answered no papers after retries while other queries had "
+                        "%d: accepted as empty; if its papers are missing, run again with --since %s",
+                        label, query[:80] + ("..." if len(query) > 80 else ""),
+                        sum(len(r) for r in results), start.date().isoformat())
+            if empty_parts is not None:
+                empty_parts.append(i + 1)
+    return results
+
+
+def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end: datetime,
+                       empty_parts: list[int] | None = None) -> list[Record]:
     """Every record of every query in the window, one per arXiv id (newest version wins).
 
     Pages may come in any order (arXiv sometimes ignores sortBy), so nothing stops early on dates:
     the source pages to totalResults, and duplicates across pages and queries are dropped by
-    (id, version).
+    (id, version). Query parts accepted as empty after retries are appended to `empty_parts` (1-based).
     """
     best: dict[str, Record] = {}
     seen: set[tuple[str, int | None]] = set()
-    for query in queries:
-        for record in source.search(query, start_date=start, end_date=end):
+    for records in _query_results(source, queries, start, end, empty_parts):
+        for record in records:
             key = (record.arxiv_id or record.source_id, record.version)
             if key in seen or not _in_window(record, start, end):
                 continue
@@ -423,8 +516,12 @@ def run_weekly(
     _take_lock(store, owner, lock_ttl)
     try:
         start, end = window_for(store, since=since, now=now)
+        # Read before this run is recorded: a --since later than what still had to be covered leaves a
+        # gap, and moving the watermark past it would lose those papers for good.
+        gap = uncovered_since(store, start, end)
         run = store.start_run(RUN_SOURCE)
-        summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end))
+        summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end),
+                                gap_from=iso(gap) if gap else None)
         log.info("weekly ingest %s: window %s -> %s", run.id, summary.window_start, summary.window_end)
         try:
             with _LockKeeper(store, owner, lock_ttl):
@@ -441,7 +538,12 @@ def run_weekly(
             if isinstance(exc, Exception):
                 raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}") from exc
             raise
-        store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.window_end)
+        summary.watermark = None if summary.gap_from else summary.window_end
+        store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)
+        if summary.gap_from:
+            log.warning("weekly ingest %s: the window starts at %s, after %s: watermark not moved, so the "
+                        "next run without --since fetches from there", run.id, summary.window_start,
+                        summary.gap_from)
         log.info("%s", summary.text())
         return summary
     finally:
@@ -463,7 +565,7 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         source = ArxivSource(config)
     queries = build_queries(query_terms(taxonomy), config.arxiv_categories)
     summary.queries = len(queries)
-    records = collect_candidates(source, queries, start, end)
+    records = collect_candidates(source, queries, start, end, empty_parts=summary.empty_queries)
     summary.candidates = len(records)
     if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
         raise WeeklyError(
@@ -501,18 +603,21 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
                           for r in rejections]
     to_load = known_records + kept
     if to_load:
-        loaded = run_ingest(store, to_load, source="arxiv", embedder=embedder, extractor=extractor,
+        loaded = run_ingest(store, to_load, source=LOAD_SOURCE, embedder=embedder, extractor=extractor,
                             taxonomy=taxonomy, progress=progress)
+        summary.load_run = loaded.run_id
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
 
 
 def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:
-    """Rejected candidates seen at or after `since`, newest first, one per arXiv id (its latest verdict).
+    """Rejected candidates seen at or after `since`, newest first, one per arXiv id (its latest verdict),
+    leaving out those stored since (e.g. added with `ingest arxiv --ids`).
 
     Overlapping windows see a rejected paper again; the store keeps every run's verdict for auditing.
     """
     latest: dict[str, Rejection] = {}
     for rejection in store.rejections(since=since, limit=100_000):
         latest.setdefault(rejection.arxiv_id, rejection)
-    return list(latest.values())
+    stored = store.find_paper_ids(arxiv_ids=sorted(latest)) if latest else {}
+    return [r for aid, r in latest.items() if aid not in stored]

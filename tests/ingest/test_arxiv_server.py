@@ -129,3 +129,48 @@ def test_a_record_without_a_date_is_served_with_the_month_its_id_names(
 ) -> None:
     entry = entry_from_record(record)
     assert entry is not None and entry["published"] == published
+
+
+def test_failures_for_matching_requests_and_zero_answers(local_arxiv: LocalArxivServer) -> None:
+    """A failure can wait for the request it is meant for (one query part, a later page); "zero" is a
+    valid answer with totalResults 0, as arXiv sometimes gives for a query that has results."""
+    local_arxiv.fail_next("zero", 2, matching='ti:"induction heads"')
+    local_arxiv.fail_next("503", matching="start=2")
+
+    def total(query: str, **extra: Any) -> int:
+        response = _get(local_arxiv, search_query=query, max_results=2, **extra)
+        assert response.status_code == 200
+        return _feed.parse(response.content).header.total_results
+
+    assert total("ti:superposition") == 1  # another query: not failed
+    assert total('ti:"induction heads"') == 0
+    assert total('ti:"induction heads"') == 0
+    assert total('ti:"induction heads"') == 2  # both zero answers used
+    assert _get(local_arxiv, search_query="cat:cs.LG", start=2, max_results=2).status_code == 503
+    assert _get(local_arxiv, search_query="cat:cs.LG", start=2, max_results=2).status_code == 200
+    with pytest.raises(ValueError, match="at least 1"):
+        local_arxiv.fail_next("503", 0)
+
+
+@pytest.mark.parametrize(("record", "updated"), [
+    ({"arxiv_id": "2304.14997", "title": "T"}, "2023-04-01T00:00:00Z"),  # no dates: the id's month, both
+    ({"arxiv_id": "2304.14997", "title": "T", "published": "2023-04-28"}, "2023-04-28T00:00:00Z"),
+    ({"arxiv_id": "2304.14997", "title": "T", "published": "2023-04-28", "updated": "2023-10-02"},
+     "2023-10-02T00:00:00Z"),
+])
+def test_a_record_without_an_updated_date_is_served_with_its_published_date(
+    record: dict[str, Any], updated: str
+) -> None:
+    """QA: the demo stored 2304.14997 as published 2023-04-01, updated 2000-01-01 (an invented date)."""
+    entry = entry_from_record(record)
+    assert entry is not None and entry["updated"] == updated
+    assert entry["updated"] >= entry["published"]
+
+
+def test_a_record_without_dates_reaches_the_store_with_the_published_date_as_updated() -> None:
+    from ingest.arxiv_source import ArxivSource
+
+    undated = {"arxiv_id": "2304.14997", "title": "Towards Automated Circuit Discovery"}
+    with LocalArxivServer([undated]) as server:
+        [record] = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=0).fetch_by_ids(["2304.14997"])
+    assert (record.published, record.updated) == ("2023-04-01", "2023-04-01")

@@ -149,3 +149,33 @@ def test_unreachable_server_is_a_clear_error() -> None:
     source = ArxivSource(url="http://127.0.0.1:9/api/query", delay=0.01, timeout=0.5, retries=1)
     with pytest.raises(ArxivError, match="connection failed"):
         source.fetch_by_ids(["2211.00593"])
+
+
+def test_errors_name_the_request_not_its_url(local_arxiv: LocalArxivServer,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """QA: every error carried the ~1,300-character query URL (CLI error, ERROR log, IngestRun.message)."""
+    import logging
+
+    query = " OR ".join(f'all:"interpretability term {i}"' for i in range(40))
+    assert len(query) > 1000
+    local_arxiv.fail_next("503", 5)
+    window = dict(start_date=date(2022, 1, 1), end_date=date(2023, 12, 31))
+    with caplog.at_level(logging.DEBUG, logger="ingest.arxiv_source"), pytest.raises(ArxivError) as err:
+        list(_source(local_arxiv, retries=1).search(query, label="query 3/4", **window))
+    message = str(err.value)
+    assert message == "arXiv API failed after 2 attempts: HTTP 503 (query 3/4, page 1 (start=0))"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings and all("query 3/4" in w and "interpretability term" not in w for w in warnings)
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("search_query=" in d and "interpretability+term+39" in d for d in debug)  # the URL: DEBUG only
+    # Without a label: a short description of the request.
+    local_arxiv.fail_next("503", 5)
+    with pytest.raises(ArxivError) as err:
+        _source(local_arxiv, retries=0).fetch_by_ids([f"2211.{i:05d}" for i in range(50)])
+    assert str(err.value).endswith("HTTP 503 (50 ids from 2211.00000, page 1 (start=0))")
+    # A refused connection: requests quotes the URL; the error does not.
+    unreachable = ArxivSource(url="http://127.0.0.1:9/api/query", delay=0.01, timeout=0.5, retries=0)
+    with pytest.raises(ArxivError, match="connection failed") as err:
+        list(unreachable.search(query, label="query 3/4", **window))
+    assert "search_query" not in str(err.value) and "query 3/4, page 1" in str(err.value)
+    assert len(str(err.value)) < 400

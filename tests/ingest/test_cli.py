@@ -189,6 +189,62 @@ def test_dev_arxiv_server_command(shared_data: Path) -> None:
         proc.wait(timeout=10)
 
 
+def test_dev_arxiv_server_fails_on_demand(shared_data: Path) -> None:
+    """QA: the command could not be told to fail, though the docs said the local arXiv can."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "dev", "arxiv-server", "--records",
+         str(shared_data / "seed_papers.jsonl"), "--fail", "503:2", "--fail", 'zero@ti:"induction heads"',
+         "--fail", "empty@start=5", "--fail", "timeout", "--stall", "5"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().rsplit(" at ", 1)[1].strip()
+        proc.stdout.readline()  # the PAPERKG_ARXIV_URL hint
+        announced = proc.stdout.readline()
+        assert announced.startswith("failing on demand: 503 x2, zero x1 (requests containing")
+
+        def get(timeout: float = 5, **params: Any) -> requests.Response:
+            return requests.get(url, params=params, timeout=timeout)
+
+        assert [get(id_list="2211.00593").status_code for _ in range(2)] == [503, 503]
+        # The next unconditional failure: a stall longer than the client waits.
+        with pytest.raises(requests.Timeout):
+            get(timeout=0.5, id_list="2211.00593")
+        ok = get(id_list="2211.00593")
+        assert ok.status_code == 200 and b"Interpretability in the Wild" in ok.content
+        # Failures for one query and for one page wait for their request.
+        assert b"<opensearch:totalResults>0<" in get(search_query='ti:"induction heads"').content
+        assert b"<opensearch:totalResults>2<" in get(search_query='ti:"induction heads"').content
+        page = get(search_query="cat:cs.LG", start=5, max_results=5).content
+        assert b"<entry>" not in page and b"<opensearch:totalResults>0<" not in page
+        assert b"<entry>" in get(search_query="cat:cs.LG", start=5, max_results=5).content
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ("teapot", "unknown failure 'teapot'"), ("503:0", "at least 1"), ("503:x", "at least 1"),
+    ("empty@", "nothing after '@'"),
+])
+def test_dev_arxiv_server_refuses_a_bad_failure(shared_data: Path, value: str, error: str) -> None:
+    records = str(shared_data / "seed_papers.jsonl")
+    result = CliRunner().invoke(main, ["dev", "arxiv-server", "--records", records, "--fail", value])
+    assert result.exit_code == 2 and error in result.output
+    assert "local arXiv API" not in result.output  # refused before serving
+
+
+def test_list_problems_are_printed_without_terminal_controls(data_dir: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.md"
+    row = "| [Evil \x1b]0;pwned\x07Title\x1b[2J](https://x | Quantum \x1b[8mProbing | t |\n"
+    hostile.write_text(ONE_ROW_LIST + row, encoding="utf-8")
+    result = _run("ingest", "list", "--source", str(hostile), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "unreadable row, line 7" in result.output and "Evil Title" in result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+
+
 # -- kill -9 mid-run ---------------------------------------------------------------------------
 _SLOW_CLI = """
 import sys, time
