@@ -2,8 +2,12 @@
 
 - 5 fields ("0 6 * * 1", standard crontab: minute hour day month weekday, 0 or 7 = Sunday) or
   6 fields with SECONDS FIRST ("*/5 * * * * *": second minute hour day month weekday), for tests
-  and quick checks. Numeric weekdays are translated to names, because APScheduler 3's
-  `CronTrigger.from_crontab` counts 0 as Monday (its documented historical mismatch).
+  and quick checks. Weekdays, numbers and names alike ("sun-sat", "mon,fri", "5-7"), are
+  translated the way crontab reads them (sun = 0 = 7), because APScheduler 3 counts from Monday
+  (`CronTrigger.from_crontab` reads 0 as Monday, and "sun-sat" runs backwards for it).
+- As in crontab, when both day of month and weekday are restricted (neither starts with "*"), a
+  day matching EITHER fires ("0 6 1 * 1": the 1st and every Monday); APScheduler would need both.
+- An expression that can never fire ("0 6 31 2 *") is refused rather than waiting forever.
 - One job, `max_instances=1` and `coalesce=True`, and the store lock inside `run_weekly`, so two
   runs never overlap (not even from two scheduler processes).
 - A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
@@ -19,12 +23,13 @@ import re
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DOW_FULL = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MAX_RUNS_ENV = "PAPERKG_SCHEDULE_MAX_RUNS"
 
 
@@ -33,23 +38,30 @@ class ScheduleError(ValueError):
 
 
 def _dow_names(field: str) -> str:
-    """Crontab weekday field (0/7 = Sunday) -> APScheduler names, ranges expanded to lists."""
-    if not re.search(r"\d", field):
-        return field
+    """Crontab weekday field (0/7 = Sunday, names too) -> APScheduler names, ranges expanded to lists.
+
+    Names go through the same numbers as digits: APScheduler reads "sun-sat" as Sunday..Saturday of
+    ITS week (Monday first), which runs backwards, and "sat-sun" as Saturday + Sunday, where crontab
+    reads 0-6 (every day) and 6-0 (backwards, an error) respectively.
+    """
     out: list[str] = []
-    for part in field.split(","):
-        step = 1
+    for item in field.split(","):
+        part, step = item, 1
         if "/" in part:
             part, step_text = part.split("/", 1)
+            if not re.fullmatch(r"[0-9]+", step_text) or int(step_text) < 1:
+                raise ScheduleError(f"weekday step {step_text!r} in {item!r} is not a whole number >= 1")
             step = int(step_text)
-        if part in ("*", ""):
+        if part == "*":
             low, high = 0, 6
         elif "-" in part:
             a, b = part.split("-", 1)
             low, high = _day(a), _day(b)
-        else:
+        elif part:
             low = _day(part)
             high = max(low, 6) if step > 1 else low
+        else:
+            raise ScheduleError(f"empty item in the weekday field {field!r}")
         if high < low:
             raise ScheduleError(f"weekday range {part!r} runs backwards")
         out += [_DOW_NAMES[d] for d in range(low, high + 1, step)]
@@ -58,18 +70,23 @@ def _dow_names(field: str) -> str:
 
 def _day(text: str) -> int:
     text = text.strip().lower()
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]+", text):
         value = int(text)
         if not 0 <= value <= 7:
             raise ScheduleError(f"weekday {text!r} is not 0-7")
         return value  # 7 stays 7 (= _DOW_NAMES[7], Sunday), so ranges like "5-7" run forwards
-    if text[:3] in _DOW_NAMES:
-        return _DOW_NAMES.index(text[:3])
-    raise ScheduleError(f"unknown weekday {text!r}")
+    if text in _DOW_NAMES:
+        return _DOW_NAMES.index(text)  # "sun" is 0: crontab's "sun-sat" runs forwards
+    if text in _DOW_FULL:
+        return _DOW_FULL.index(text)
+    raise ScheduleError(f"unknown weekday {text!r} (use 0-7 or sun, mon, ... sat)")
 
 
-def make_trigger(expr: str) -> Any:
-    """An APScheduler CronTrigger (UTC) from a 5-field crontab or a 6-field seconds-first expression."""
+def make_trigger(expr: str, now: datetime | None = None) -> Any:
+    """An APScheduler trigger (UTC) from a 5-field crontab or a 6-field seconds-first expression.
+
+    Raises ScheduleError for a malformed expression or one with no fire time after `now`."""
+    from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
 
     fields = expr.split()
@@ -82,11 +99,21 @@ def make_trigger(expr: str) -> Any:
             f"cron expression {expr!r} needs 5 fields (minute hour day month weekday) "
             "or 6 with seconds first"
         )
+    common = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": UTC}
     try:
-        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
-                           day_of_week=_dow_names(dow), timezone=UTC)
+        weekdays = _dow_names(dow)
+        if day.startswith("*") or dow.startswith("*"):
+            trigger: Any = CronTrigger(day=day, day_of_week=weekdays, **common)
+        else:
+            # Crontab (and Vixie cron/cronie: a field starting with "*" counts as unrestricted)
+            # fires when either field matches; one CronTrigger would need both.
+            trigger = OrTrigger([CronTrigger(day=day, day_of_week="*", **common),
+                                 CronTrigger(day="*", day_of_week=weekdays, **common)])
     except (ValueError, TypeError) as exc:
         raise ScheduleError(f"invalid cron expression {expr!r}: {exc}") from exc
+    if trigger.get_next_fire_time(None, now or datetime.now(UTC)) is None:
+        raise ScheduleError(f"cron expression {expr!r} never fires (no such date, e.g. 31 February)")
+    return trigger
 
 
 class WeeklyScheduler:
@@ -95,6 +122,9 @@ class WeeklyScheduler:
     def __init__(self, cron: str, job: Callable[[], Any], *, max_runs: int | None = None) -> None:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        if max_runs is not None and max_runs < 1:
+            # 0 would make every fire a no-op that never reaches the stop: a scheduler that idles forever.
+            raise ValueError(f"max_runs must be at least 1, not {max_runs}")
         self.trigger = make_trigger(cron)
         self.cron = cron
         self.job = job
@@ -130,8 +160,6 @@ class WeeklyScheduler:
 
     def next_run(self) -> str | None:
         """The next fire time from now (ISO, UTC)."""
-        from datetime import datetime
-
         when = self.trigger.get_next_fire_time(None, datetime.now(UTC))
         return when.isoformat() if when else None
 

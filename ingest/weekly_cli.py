@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 
 import click
 
@@ -27,6 +26,24 @@ def _existing_store() -> GraphStore:
     return open_configured_store(must_exist=True)
 
 
+def _require_store() -> None:
+    """Refuse a data directory with no embedded store: the weekly ingest must not start a new one.
+
+    The relevance gate compares candidates with the stored MI corpus; a new, empty store (a mistyped
+    PAPERKG_DATA_DIR) would reject every candidate without a technique hit with score 0.000."""
+    from kg.config import load_config
+
+    try:
+        config = load_config()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not config.neo4j_uri and not config.embedded_store_file.is_file():
+        raise click.ClickException(
+            f"no paperkg store in {config.data_dir.resolve()} (PAPERKG_DATA_DIR): the weekly ingest judges "
+            "candidates against the stored MI corpus, so it does not create a store. Check "
+            "PAPERKG_DATA_DIR, or create the store there first with `paperkg init` and `paperkg ingest list`")
+
+
 def _check_date(value: str | None, option: str) -> str | None:
     from ingest.weekly import parse_when
 
@@ -46,12 +63,14 @@ def _check_date(value: str | None, option: str) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def weekly_cmd(since: str | None, as_json: bool) -> None:
     """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""
+    from api.cli import terminal_safe
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
     from kg.store import StoreError
 
     since = _check_date(since, "--since")
+    _require_store()
     store = _ready_store()
     try:
         summary = run_weekly(store, since=since, progress=not as_json)
@@ -63,8 +82,9 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
         click.echo(json.dumps(summary.to_dict(), indent=2))
         return
     click.echo(summary.text())
-    for item in summary.rejections:
-        click.echo(f"  rejected {item['arxiv_id']} ({item['score']:.3f}): {item['title']}")
+    for item in summary.rejections:  # titles come from arXiv: no escape sequences on the terminal
+        click.echo(f"  rejected {terminal_safe(item['arxiv_id'])} ({item['score']:.3f}): "
+                   f"{terminal_safe(item['title'])}")
 
 
 @click.command("rejected")
@@ -72,6 +92,7 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def rejected_cmd(since: str | None, as_json: bool) -> None:
     """Candidates the weekly relevance gate turned away, with reason and score (newest first)."""
+    from api.cli import terminal_safe
     from ingest.weekly import rejected_since
 
     since = _check_date(since, "--since")
@@ -88,7 +109,9 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no rejected candidates" + (f" since {since}" if since else ""))
     for r in rows:
-        click.echo(f"{r.seen_at}  {r.arxiv_id}  score {r.score:.3f}  {r.title}\n    {r.reason}")
+        # Stored text from arXiv: control characters and escape sequences are not printed raw.
+        click.echo(f"{terminal_safe(r.seen_at)}  {terminal_safe(r.arxiv_id)}  score {r.score:.3f}  "
+                   f"{terminal_safe(r.title)}\n    {terminal_safe(r.reason)}")
 
 
 @click.command("schedule")
@@ -97,27 +120,41 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
 @click.option("--max-runs", type=click.IntRange(min=1), default=None,
               help="Stop after N runs (default: run until SIGTERM/SIGINT; env PAPERKG_SCHEDULE_MAX_RUNS).")
 def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
-    """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped."""
-    from ingest.schedule import MAX_RUNS_ENV, ScheduleError, WeeklyScheduler, weekly_job
-    from kg.cli import open_configured_store
+    """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped.
+
+    Exits 1 if any run failed (after stopping), 0 when every run succeeded."""
+    from ingest.schedule import ScheduleError, WeeklyScheduler, make_trigger, weekly_job
     from kg.config import load_config
 
-    config = load_config()
-    cron = cron or config.schedule
-    if max_runs is None and os.environ.get(MAX_RUNS_ENV):
+    try:
+        config = load_config()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # Settings first, store second: a typo in the schedule is reported before anything is opened.
+    if cron is not None:
         try:
-            max_runs = int(os.environ[MAX_RUNS_ENV])
-        except ValueError as exc:
-            raise click.ClickException(f"{MAX_RUNS_ENV} must be an integer") from exc
+            make_trigger(cron)  # "" too: an explicit empty --cron is a mistake, not "the default"
+        except ScheduleError as exc:
+            raise click.BadParameter(str(exc), param_hint="--cron") from exc
+    else:
+        cron = config.schedule
+        try:
+            make_trigger(cron)
+        except ScheduleError as exc:
+            raise click.ClickException(f"PAPERKG_SCHEDULE: {exc}") from exc
+    if max_runs is None:
+        max_runs = config.schedule_max_runs  # checked (>= 1) by load_config
+    _require_store()
     _ready_store().close()  # fail now, not next Monday, if the store is unreachable
 
-    try:
-        scheduler = WeeklyScheduler(cron, weekly_job(open_configured_store), max_runs=max_runs)
-    except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # Each run opens the store afresh, and is a failed run if it has gone away meanwhile.
+    scheduler = WeeklyScheduler(cron, weekly_job(_existing_store), max_runs=max_runs)
     scheduler.start(announce=lambda: click.echo(
         f"schedule: cron {cron!r} (UTC); next run {scheduler.next_run() or 'never'}"))
     click.echo(f"schedule: stopped after {scheduler.runs} runs ({scheduler.failures} failed)")
+    if scheduler.failures:
+        raise click.ClickException(
+            f"{scheduler.failures} of {scheduler.runs} scheduled runs failed (see the log above)")
 
 
 @click.group("export")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +40,16 @@ SETTINGS: tuple[Setting, ...] = (
             "taxonomy YAML: loaded by `paperkg init`, read by every ingest"),
     Setting("PAPERKG_ARXIV_URL", DEFAULT_ARXIV_URL, "arXiv API query endpoint"),
     Setting("PAPERKG_ARXIV_DELAY", "3.0", "seconds between arXiv requests (arXiv asks for >= 3)"),
-    Setting("PAPERKG_ARXIV_TIMEOUT", "30", "seconds before an arXiv request times out"),
+    Setting("PAPERKG_ARXIV_TIMEOUT", "30", "seconds before an arXiv request times out (> 0)"),
     Setting("PAPERKG_ARXIV_RETRIES", "4", "retries of a failed arXiv request"),
-    Setting("PAPERKG_ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI", "categories of the weekly query"),
+    Setting("PAPERKG_ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI",
+            "categories of the weekly query: comma-separated arXiv ids (cs.LG, math.ST, hep-th)"),
     Setting("PAPERKG_LIST_SOURCE", DEFAULT_LIST_URL, "the awesome-list: a file path or URL"),
     Setting("PAPERKG_SHARED_DATA", "../shared/data",
             "folder with seed_papers.jsonl and awesome-list-seed.md (offline demo, tests)"),
     Setting("PAPERKG_OFFLINE", "1", "1: the demo uses the shared seed data; 0: the live list and arXiv"),
     Setting("PAPERKG_SCHEDULE", "0 6 * * 1", "cron expression of the weekly ingest (UTC)"),
-    Setting("PAPERKG_SCHEDULE_MAX_RUNS", "", "stop `paperkg schedule` after N runs (empty: never)"),
+    Setting("PAPERKG_SCHEDULE_MAX_RUNS", "", "stop `paperkg schedule` after N >= 1 runs (empty: never)"),
     Setting("PAPERKG_LOG_LEVEL", "INFO", "log level"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -73,6 +76,7 @@ class Config:
     offline: bool
     schedule: str
     log_level: str
+    schedule_max_runs: int | None = None
 
     @property
     def embedded_store_file(self) -> Path:
@@ -91,14 +95,60 @@ def _raw(env: Mapping[str, str], name: str) -> str:
 
 
 def _number(env: Mapping[str, str], name: str, kind: type[float] | type[int]) -> float | int:
-    """A non-negative number setting; the error names the variable and its value."""
+    """A non-negative, finite number setting; the error names the variable and its value."""
     text = _raw(env, name)
     try:
         value = kind(text)
     except ValueError:
         raise ValueError(f"{name} must be a {kind.__name__}, not {text!r}") from None
+    if not math.isfinite(value):  # "nan" passes every comparison below; "inf" would wait forever
+        raise ValueError(f"{name} must be a finite number, not {text!r}")
     if value < 0:
         raise ValueError(f"{name} must not be negative, not {text!r}")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str) -> float:
+    """A number setting that must be above 0 (a timeout of 0 makes every request fail at once)."""
+    value = float(_number(env, name, float))
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, not {_raw(env, name)!r}")
+    return value
+
+
+# An arXiv category id: archive ("cs", "hep-th", "cond-mat") and an optional subject class
+# ("LG", "ST", "stat-mech"). Checked because the value goes into the query as `cat:ID`: a typo or
+# a ";" separator would otherwise come back as "arXiv returned no candidates".
+_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[A-Za-z]+)?)?")
+
+
+def _categories(env: Mapping[str, str]) -> tuple[str, ...]:
+    """PAPERKG_ARXIV_CATEGORIES: a comma-separated list of arXiv category ids, at least one."""
+    name = "PAPERKG_ARXIV_CATEGORIES"
+    text = _raw(env, name)
+    items = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not items:
+        # Blank or only commas: refusing beats silently querying every category of arXiv.
+        raise ValueError(f"{name} lists no category: {text!r} (unset it for the default cs.CL,cs.LG,cs.AI)")
+    bad = [c for c in items if not _CATEGORY.fullmatch(c)]
+    if bad:
+        raise ValueError(f"{name} must be comma-separated arXiv category ids such as cs.LG, math.ST or "
+                         f"hep-th; {bad[0]!r} is not one (in {text!r})")
+    return items
+
+
+def _max_runs(env: Mapping[str, str]) -> int | None:
+    """PAPERKG_SCHEDULE_MAX_RUNS: empty for no limit, else a whole number >= 1."""
+    name = "PAPERKG_SCHEDULE_MAX_RUNS"
+    text = _raw(env, name).strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValueError(f"{name} must be a whole number of runs, not {text!r}")
+    value = int(text)
+    if value < 1:
+        # 0 or less would give a scheduler that never runs the ingest and never stops.
+        raise ValueError(f"{name} must be at least 1 (empty: no limit), not {text!r}")
     return value
 
 
@@ -137,16 +187,15 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
             taxonomy=Path(_raw(env, "PAPERKG_TAXONOMY")).expanduser(),
             arxiv_url=_raw(env, "PAPERKG_ARXIV_URL"),
             arxiv_delay=float(_number(env, "PAPERKG_ARXIV_DELAY", float)),
-            arxiv_timeout=float(_number(env, "PAPERKG_ARXIV_TIMEOUT", float)),
+            arxiv_timeout=_positive(env, "PAPERKG_ARXIV_TIMEOUT"),
             arxiv_retries=int(_number(env, "PAPERKG_ARXIV_RETRIES", int)),
-            arxiv_categories=tuple(
-                c.strip() for c in _raw(env, "PAPERKG_ARXIV_CATEGORIES").split(",") if c.strip()
-            ),
+            arxiv_categories=_categories(env),
             list_source=_raw(env, "PAPERKG_LIST_SOURCE"),
             shared_data=Path(_raw(env, "PAPERKG_SHARED_DATA")).expanduser(),
             offline=_flag(env, "PAPERKG_OFFLINE"),
             schedule=_raw(env, "PAPERKG_SCHEDULE"),
             log_level=_log_level(env),
+            schedule_max_runs=_max_runs(env),
         )
     except ValueError as exc:
         raise ValueError(f"invalid PAPERKG_* setting: {exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -107,3 +108,18 @@ def test_dockerfile_installs_cpu_torch_then_the_package() -> None:
     assert torch < text.index("pip install .")
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", "node_modules", ".env", ".git"} <= set(ignored)
+
+
+def _seconds(duration: str) -> float:
+    """A compose duration ("10m", "1m30s", "600s", "1h") in seconds."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s|us)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 0.000001}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def test_scheduler_gets_time_to_finish_a_run_on_stop(config: dict[str, Any]) -> None:
+    """`paperkg schedule` finishes a running ingest on SIGTERM: compose must not SIGKILL it after 10 s."""
+    grace = config["services"]["scheduler"].get("stop_grace_period")
+    assert grace is not None, "the scheduler has compose's default 10 s stop grace period"
+    assert _seconds(str(grace)) >= 5 * 60

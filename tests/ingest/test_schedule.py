@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -102,6 +103,7 @@ def test_two_scheduled_runs_survive_a_failure_and_are_logged(
 def test_cli_schedule_runs_and_stops_after_max_runs(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kg.cli import main
 
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()  # `paperkg schedule` needs an existing store
     # One MI paper submitted yesterday: an entirely empty week would be a failed run by design.
     paper = mi_entry("2611.00001", "Sparse Autoencoder Features in GPT-2 Language Models",
                      "We train sparse autoencoders on GPT-2 and use activation patching on the features.",
@@ -128,6 +130,7 @@ def test_cli_schedule_rejects_a_bad_cron(data_dir: Path) -> None:
 
 
 def test_schedule_process_shuts_down_cleanly_on_sigterm(data_dir: Path) -> None:
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
     env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kg.cli import main; main()", "schedule", "--cron", "0 6 * * 1"],
@@ -149,3 +152,150 @@ def test_schedule_process_shuts_down_cleanly_on_sigterm(data_dir: Path) -> None:
             proc.kill()
     assert proc.returncode == 0, rest
     assert "stopped after 0 runs" in rest
+
+
+# -- QA fixes: crontab semantics, refused settings, exit status ----------------------------------
+def _fires(expr: str, after: datetime, count: int) -> list[datetime]:
+    trigger = make_trigger(expr)
+    out: list[datetime] = []
+    previous, now = None, after
+    for _ in range(count):
+        when = trigger.get_next_fire_time(previous, now)
+        assert when is not None
+        out.append(when)
+        previous, now = when, when + timedelta(seconds=1)
+    return out
+
+
+def test_day_of_month_and_weekday_fire_on_either_as_in_crontab() -> None:
+    tuesday = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    # The 1st of the month OR a Monday (before: only 1sts that are Mondays, next in June 2026+).
+    assert [d.date().isoformat() for d in _fires("0 6 1 * 1", tuesday, 4)] == [
+        "2026-11-30", "2026-12-01", "2026-12-07", "2026-12-14"]
+    assert all(d.hour == 6 and d.minute == 0 for d in _fires("0 6 1 * 1", tuesday, 4))
+    assert [d.date().isoformat() for d in _fires("0 6 13 * fri", tuesday, 3)] == [
+        "2026-11-27", "2026-12-04", "2026-12-11"]
+    assert _fires("0 6 1,15 * sun", datetime(2026, 11, 30, 12, 0, tzinfo=UTC), 3) == [
+        datetime(2026, 12, 1, 6, 0, tzinfo=UTC), datetime(2026, 12, 6, 6, 0, tzinfo=UTC),
+        datetime(2026, 12, 13, 6, 0, tzinfo=UTC)]
+    # A field starting with "*" is unrestricted for this rule (Vixie cron / cronie): both must match,
+    # so odd days (1, 11, 21, 31) that are Mondays.
+    assert _next("0 6 */10 * 1", tuesday) == datetime(2026, 12, 21, 6, 0, tzinfo=UTC)
+    assert _next("0 6 1 * *", tuesday) == datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    # The seconds-first form follows the same rule.
+    assert _next("30 0 6 1 * 1", tuesday) == datetime(2026, 11, 30, 6, 0, 30, tzinfo=UTC)
+
+
+def test_a_cron_expression_that_never_fires_is_refused(data_dir: Path) -> None:
+    from kg.cli import main
+
+    for never in ("0 6 31 2 *", "0 6 30 2 *", "0 0 0 31 4 *"):
+        with pytest.raises(ScheduleError, match="never fires"):
+            make_trigger(never)
+    # With a weekday too it fires on that weekday (either field matches), so it is accepted.
+    assert _next("0 6 31 2 1", datetime(2026, 11, 24, tzinfo=UTC)) == datetime(2027, 2, 1, 6, 0, tzinfo=UTC)
+    assert _next("0 6 29 2 *", datetime(2026, 11, 24, tzinfo=UTC)) == datetime(2028, 2, 29, 6, 0, tzinfo=UTC)
+
+    result = CliRunner().invoke(main, ["schedule", "--cron", "0 6 31 2 *"])
+    assert result.exit_code == 2, result.output  # a usage error, not a scheduler waiting forever
+    assert "never fires" in result.output and "--cron" in result.output
+    assert "next run never" not in result.output
+    assert list(data_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(("names", "numbers"), [
+    ("sun-sat", "0-6"), ("SUN-SAT", "0-6"), ("mon-fri", "1-5"), ("sat,sun", "6,0"), ("fri,mon-wed", "5,1-3"),
+    ("sun", "0"), ("sun", "7"), ("sunday", "0"), ("sun-sat/2", "0-6/2"), ("tue-sat", "2-6"),
+])
+def test_named_weekdays_mean_what_the_same_numbers_mean(names: str, numbers: str) -> None:
+    start = datetime(2026, 11, 22, 0, 0, tzinfo=UTC)  # a Sunday
+    assert _fires(f"0 6 * * {names}", start, 14) == _fires(f"0 6 * * {numbers}", start, 14)
+
+
+def test_named_weekday_ranges_run_in_crontab_order() -> None:
+    tuesday = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    # Every day, as crontab reads it (before: refused by APScheduler, whose week starts on Monday).
+    assert [d.day for d in _fires("0 6 * * sun-sat", tuesday, 7)] == [25, 26, 27, 28, 29, 30, 1]
+    # sat-sun is 6-0 in crontab: backwards, as "6-0" is (before: accepted as Saturday + Sunday).
+    for backwards in ("0 6 * * sat-sun", "0 6 * * 6-0", "0 6 * * fri-sun"):
+        with pytest.raises(ScheduleError, match="runs backwards"):
+            make_trigger(backwards)
+    for bad in ("0 6 * * mon,,fri", "0 6 * * funday", "0 6 * * */0", "0 6 * * mo"):
+        with pytest.raises(ScheduleError):
+            make_trigger(bad)
+
+
+def test_max_runs_below_one_is_refused() -> None:
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            WeeklyScheduler("*/2 * * * * *", lambda: None, max_runs=bad)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_cli_schedule_refuses_a_max_runs_setting_below_one(data_dir: Path, value: str) -> None:
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PAPERKG_SCHEDULE_MAX_RUNS": value}
+    # A subprocess with a time limit: before the fix this scheduler never stopped.
+    proc = subprocess.run(
+        [sys.executable, "-c", "from kg.cli import main; main()", "schedule", "--cron", "*/2 * * * * *"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "PAPERKG_SCHEDULE_MAX_RUNS" in proc.stderr and repr(value) in proc.stderr
+    assert "schedule: cron" not in proc.stdout  # refused before the scheduler started
+
+
+def test_cli_schedule_exits_nonzero_when_a_run_failed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.cli import main
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    paper = mi_entry("2611.00002", "Sparse Autoencoder Features in GPT-2 Language Models",
+                     "We train sparse autoencoders on GPT-2 and use activation patching on the features.",
+                     datetime.now(UTC) - timedelta(days=1))
+    with LocalArxivServer([paper]) as server:
+        server.fail_next("503")  # the only run's first request fails, with no retries left
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
+        result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "stopped after 1 runs (1 failed)" in result.output
+    assert "1 of 1 scheduled runs failed" in result.output
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        assert [r.status for r in store.runs(RUN_SOURCE)] == ["failed"]
+    finally:
+        store.close()
+
+
+def test_cli_schedule_refuses_an_empty_cron_option(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg.cli import main
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    # Before: "" fell back to PAPERKG_SCHEDULE (and failed on it, here, instead of on the option).
+    monkeypatch.setenv("PAPERKG_SCHEDULE", "every monday")
+    result = CliRunner().invoke(main, ["schedule", "--cron", ""])
+    assert result.exit_code == 2, result.output
+    assert "--cron" in result.output and "needs 5 fields" in result.output
+    assert "every monday" not in result.output
+    # A bad PAPERKG_SCHEDULE is named as such.
+    result = CliRunner().invoke(main, ["schedule"])
+    assert result.exit_code == 1 and "PAPERKG_SCHEDULE" in result.output and "every monday" in result.output
+
+
+def test_cli_schedule_refuses_a_data_dir_without_a_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from kg.cli import main
+
+    with socket.socket() as closed:  # a port nothing listens on: no run may reach the real arXiv
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PAPERKG_ARXIV_URL", f"http://127.0.0.1:{port}/api/query")
+    monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
+    result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])
+    assert result.exit_code == 1, result.output
+    assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
+    assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
+    assert list(data_dir.iterdir()) == []  # no new, empty store was created

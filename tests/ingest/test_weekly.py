@@ -6,6 +6,7 @@ quality is tested with the real model in test_relevance.py); extraction is the r
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from click.testing import CliRunner
@@ -290,10 +292,10 @@ class _Hooked(ArxivSource):
         self.hook = hook
         self.pages: list[int] = []
 
-    def fetch_page(self, search: Any, start: int, size: int) -> Any:
+    def fetch_page(self, search: Any, start: int, size: int, **kw: Any) -> Any:
         self.pages.append(start)
         self.hook(start)
-        return super().fetch_page(search, start, size)
+        return super().fetch_page(search, start, size, **kw)
 
 
 def test_multi_page_window_with_empty_page_and_503(store: EmbeddedStore, extractor: Extractor) -> None:
@@ -671,6 +673,7 @@ def test_cli_weekly_then_rejected_then_export_with_the_real_model(
     from ingest.awesome_list import parse_list
     from kg.cli import main
 
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()  # `ingest weekly` needs an existing store
     real_now = datetime.now(UTC)
     shift = real_now - NOW  # move the fixed-date candidates into the last days of real time
     served = []
@@ -679,6 +682,7 @@ def test_cli_weekly_then_rejected_then_export_with_the_real_model(
         for key in ("published", "updated"):
             moved[key] = _day(datetime.fromisoformat(item[key].replace("Z", "+00:00")) + shift)
         served.append(moved)
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()  # the weekly ingest needs an existing store
     runner = CliRunner()
     with LocalArxivServer(served) as server:
         monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
@@ -720,3 +724,270 @@ def test_a_holder_with_an_odd_pid_is_never_signalled(pid: str) -> None:
     (before: "０１２" read as 12, and a huge pid raised OverflowError out of the weekly run)."""
     holder = f"{socket.gethostname()}:{pid}:{weekly_module._pid_space()}:abcd1234"
     assert weekly_module._holder_state(holder).state == "foreign"
+
+
+# -- QA fixes: a missing store, counts that add up, stored text on the terminal ------------------
+def test_cli_weekly_refuses_a_data_dir_without_a_store(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.cli import main
+
+    with socket.socket() as closed:  # a port nothing listens on: the run must not reach the real arXiv
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PAPERKG_ARXIV_URL", f"http://127.0.0.1:{port}/api/query")
+    monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
+    result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
+    assert result.exit_code == 1, result.output
+    assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
+    assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
+    assert list(data_dir.iterdir()) == []  # before: a new, empty store that rejects with score 0.000
+
+
+def _summary_counts(line: str) -> dict[str, int]:
+    found = re.findall(r"(\d+) (candidates|known|kept|rejected|new versions?)", line)
+    return {name.rstrip("s") if name.startswith("new") else name: int(n) for n, name in found}
+
+
+def test_summary_text_adds_up_when_the_last_updated_walk_finds_older_papers(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    old_v1 = mi_entry("2608.70002", "Path Patching of Factual Recall in Language Models",
+                      "We use path patching on GPT-2 to trace factual recall.", NOW - 90 * DAY)
+    old_v2 = {**old_v1, "version": 2, "updated": _day(NOW - 2 * DAY),
+              "abstract": "We use path patching and causal scrubbing on GPT-2 to trace factual recall."}
+    run_ingest(store, [as_record(old_v1), as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(),
+               extractor=extractor, progress=False)
+    with LocalArxivServer([old_v2, KNOWN_V2, *MI_CANDIDATES, *NON_MI_CANDIDATES[:2]]) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert (summary.candidates, summary.known, summary.kept, summary.rejected) == (6, 2, 3, 2)
+    line = summary.text()
+    counts = _summary_counts(line)
+    # The window's 6 candidates are 1 known + 3 kept + 2 rejected; the older paper is counted apart.
+    assert counts == {"candidates": 6, "known": 1, "kept": 3, "rejected": 2, "new version": 1}
+    assert "+ 1 new version of older papers (last-updated walk)" in line
+    assert "loaded 3 new, 2 updated, 0 unchanged" in line
+
+
+@pytest.mark.model
+def test_cli_weekly_prints_counts_that_add_up(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, extractor: Extractor, model_embedder: Any
+) -> None:
+    from kg.cli import main
+
+    real_now = datetime.now(UTC)
+    old_v1 = mi_entry("2608.70012", "Path Patching of Factual Recall in Language Models",
+                      "We use path patching on GPT-2 to trace factual recall.", real_now - 90 * DAY)
+    old_v2 = {**old_v1, "version": 2, "updated": _day(real_now - 2 * DAY),
+              "abstract": "We use path patching and causal scrubbing on GPT-2 to trace factual recall."}
+    in_window = mi_entry("2611.80001", "Logit Lens Decoding of Multilingual Latents",
+                         "We apply the logit lens to a multilingual language model.", real_now - 2 * DAY)
+    setup = taxonomy_store(data_dir / "paperkg.sqlite3")
+    run_ingest(setup, [as_record(old_v1), as_record(in_window)], source="records", embedder=model_embedder,
+               extractor=extractor, progress=False)
+    setup.close()
+    with LocalArxivServer([old_v2, in_window]) as server:
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        result = CliRunner().invoke(main, ["ingest", "weekly"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("weekly arXiv ingest"))
+    counts = _summary_counts(line)
+    # Before: "1 candidates ...; 2 known, 0 kept, 0 rejected".
+    assert counts == {"candidates": 1, "known": 1, "kept": 0, "rejected": 0, "new version": 1}
+    assert counts["candidates"] == counts["known"] + counts["kept"] + counts["rejected"]
+
+
+def test_cli_rejected_prints_stored_text_without_terminal_controls(
+    data_dir: Path, taxonomy: Taxonomy
+) -> None:
+    from kg.cli import main
+    from kg.entities import Rejection
+
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    # Stored by an older version or another writer: the terminal must not act on it.
+    store.record_rejections([Rejection(
+        arxiv_id="2611.99999", run_id="run-1", score=0.125,
+        title="Probing \x1b]0;pwned\x07Enzymes\x1b[2J with \x9b31mDyes\nFAKE 2611.00001  score 0.999",
+        reason="not about language models\x1b[8m hidden\r\nline")])
+    store.close()
+    result = CliRunner().invoke(main, ["ingest", "rejected"])
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", result.output), repr(result.output)
+    lines = result.output.splitlines()
+    assert len(lines) == 2  # one row and its reason: the title's line break does not forge a row
+    assert "2611.99999" in lines[0] and "Probing Enzymes with Dyes FAKE 2611.00001" in lines[0]
+    assert lines[1].strip() == "not about language models hidden line"
+    as_json = CliRunner().invoke(main, ["ingest", "rejected", "--json"])
+    assert json.loads(as_json.output)[0]["title"].startswith("Probing \x1b]0;pwned")  # JSON keeps the data
+
+
+# -- one query part answered empty, gaps, failed first runs, the load run, rejected-then-added ----------
+# MI candidates that every query part returns something for (so only a zeroed part is empty).
+EVERY_PART = [*MI_CANDIDATES, mi_entry(
+    "2611.10004", "Representation Engineering Reads Honesty from Language Models",
+    "We use representation engineering on a Llama language model to read and control honesty.",
+    NOW - 3 * DAY)]
+
+
+def _only_part(taxonomy: Taxonomy, item: dict[str, Any]) -> tuple[int, str]:
+    """The one query part (1-based) that returns `item`, and a term of it no other part has."""
+    from ingest.arxiv_server import entry_from_record, parse_query
+    from kg.config import load_config
+
+    queries = build_queries(query_terms(taxonomy), load_config().arxiv_categories)
+    served = entry_from_record(item)
+    parts = [i for i, q in enumerate(queries, 1) if parse_query(q)(served)]
+    assert len(parts) == 1, parts
+    return parts[0], re.search(r'all:"[^"]+"', queries[parts[0] - 1]).group()
+
+
+def test_one_query_part_answered_empty_is_asked_again(
+    store: EmbeddedStore, extractor: Extractor, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: arXiv answered one of the split queries with totalResults 0; its papers were lost silently."""
+    lonely = MI_CANDIDATES[0]  # only one query part finds it
+    part, term = _only_part(taxonomy, lonely)
+    with LocalArxivServer(EVERY_PART) as server:
+        server.fail_next("zero", 2, matching=term)  # the first answer and the first retry are empty
+        with caplog.at_level(logging.WARNING, logger="ingest"):
+            summary = weekly(store, source_for(server, retries=3), extractor, now=NOW)
+        asked = [q for q in map(unquote_plus, server.requests) if "submittedDate" in q and term in q]
+    assert len(asked) == 3  # asked again until it answered
+    assert store.get_paper(lonely["arxiv_id"]) is not None
+    assert summary.new == len(EVERY_PART) and summary.empty_queries == []
+    assert f"arXiv answered query {part}/{summary.queries} with no papers" in caplog.text
+    assert "still answered no papers" not in caplog.text
+
+
+def test_one_query_part_still_empty_after_retries_is_accepted_with_a_warning(
+    store: EmbeddedStore, extractor: Extractor, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
+) -> None:
+    lonely = MI_CANDIDATES[0]
+    part, term = _only_part(taxonomy, lonely)
+    with LocalArxivServer(EVERY_PART) as server:
+        server.fail_next("zero", 100, matching=term)
+        with caplog.at_level(logging.WARNING, logger="ingest"):
+            summary = weekly(store, source_for(server, retries=2), extractor, now=NOW)
+    assert store.get_paper(lonely["arxiv_id"]) is None and summary.new == len(EVERY_PART) - 1
+    warning = f"arXiv query {part}/{summary.queries} ("
+    assert [r.levelname for r in caplog.records if warning in r.getMessage()] == ["WARNING"]
+    assert "still answered no papers after retries" in caplog.text
+    assert summary.empty_queries == [part]
+    assert f"query part {part} of {summary.queries} still answered no papers" in summary.text()
+    run = store.runs(RUN_SOURCE)[0]
+    assert run.status == "succeeded" and run.counts["empty_queries"] == [part]
+    assert store.last_watermark(RUN_SOURCE) == _day(NOW)  # accepted: the window is done
+
+
+def test_a_since_later_than_the_watermark_leaves_it_where_it_was(
+    store: EmbeddedStore, extractor: Extractor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: `--since` after the watermark moved it past papers that run never asked for."""
+    before = mi_entry("2611.09998", "Activation Patching of Negation in Language Models",
+                      "We use activation patching on GPT-2 to locate negation handling.", NOW - 10 * DAY)
+    in_gap = mi_entry("2611.09997", "Path Patching of Gendered Pronouns in GPT-2",
+                      "We use path patching on GPT-2 small to find the pronoun circuit.", NOW - 5 * DAY)
+    late = mi_entry("2611.09996", "Logit Lens Readouts of Arithmetic in Pythia",
+                    "We apply the logit lens to a Pythia language model doing addition.", NOW - 2 * DAY)
+    with LocalArxivServer([before, in_gap, late]) as server:
+        weekly(store, source_for(server), extractor, now=NOW - 7 * DAY)
+        watermark = store.last_watermark(RUN_SOURCE)
+        assert watermark == "2026-11-16T06:00:00Z"
+
+        with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+            gap = weekly(store, source_for(server), extractor, since="2026-11-20", now=NOW)
+        assert gap.new_ids == [late["arxiv_id"]] and store.get_paper(in_gap["arxiv_id"]) is None
+        assert gap.watermark is None and gap.gap_from == watermark
+        assert store.runs(RUN_SOURCE)[0].status == "succeeded"
+        assert store.last_watermark(RUN_SOURCE) == watermark  # not moved past the unfetched papers
+        assert f"watermark not moved: the window starts after {watermark}" in gap.text()
+        assert "watermark not moved" in caplog.text
+
+        # The next ordinary run starts from the watermark (less arXiv's lag), so the gap is filled.
+        following = weekly(store, source_for(server), extractor, now=NOW + DAY)
+        assert following.window_start == "2026-11-13T06:00:00Z"
+        assert store.get_paper(in_gap["arxiv_id"]) is not None
+        assert following.watermark == store.last_watermark(RUN_SOURCE) == "2026-11-24T06:00:00Z"
+
+        # A --since at the watermark leaves no gap: the watermark moves as usual.
+        again = weekly(store, source_for(server), extractor, since="2026-11-24T06:00:00Z",
+                       now=NOW + 2 * DAY)
+    assert again.gap_from is None and store.last_watermark(RUN_SOURCE) == "2026-11-25T06:00:00Z"
+
+
+def test_a_failed_first_run_is_retried_whole(store: EmbeddedStore, extractor: Extractor) -> None:
+    """QA: with no watermark yet, the run after a failed first run started at now - 7 days."""
+    early = mi_entry("2611.09995", "Sparse Autoencoders Find Negation Features in GPT-2",
+                     "We train sparse autoencoders on GPT-2 and find negation features.", NOW - 13 * DAY)
+    with LocalArxivServer([early, *MI_CANDIDATES]) as server:
+        server.fail_next("503", 10)
+        with pytest.raises(WeeklyError, match="watermark unchanged") as failed:
+            weekly(store, source_for(server, retries=1), extractor, now=NOW - 7 * DAY)
+        server.clear_failures()
+        [first] = store.runs(RUN_SOURCE)
+        assert first.status == "failed" and first.counts["window_start"] == "2026-11-09T06:00:00Z"
+        # The error names the request, not its thousand-character URL.
+        for text in (str(failed.value), first.message or ""):
+            assert "HTTP 503" in text and "query 1/" in text and "page 1 (start=0)" in text
+            assert "search_query" not in text and len(text) < 300
+
+        retry = weekly(store, source_for(server), extractor, now=NOW)
+    assert retry.window_start == "2026-11-09T06:00:00Z"
+    assert store.get_paper(early["arxiv_id"]) is not None and retry.new == 4
+    assert store.last_watermark(RUN_SOURCE) == _day(NOW)
+
+
+def test_a_failed_backfill_far_back_is_not_repeated_by_every_scheduled_run(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """A manual --since two months back that failed is the user's to run again: the next scheduled
+    run starts from the watermark and moves it (windows are redone only RETRY_LOOKBACK back)."""
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        weekly(store, source_for(server), extractor, now=NOW - 3 * DAY)
+        server.fail_next("503", 10)
+        with pytest.raises(WeeklyError):
+            weekly(store, source_for(server, retries=1), extractor, since=NOW - 60 * DAY, now=NOW - DAY)
+        server.clear_failures()
+        scheduled = weekly(store, source_for(server), extractor, now=NOW)
+    assert scheduled.window_start == _day(NOW - 6 * DAY)  # the watermark - the 3-day announcement lag
+    assert scheduled.gap_from is None and store.last_watermark(RUN_SOURCE) == _day(NOW)
+
+
+def test_a_killed_first_run_is_retried_whole(store: EmbeddedStore, extractor: Extractor) -> None:
+    killed = store.start_run(RUN_SOURCE)  # what a kill -9 leaves: "running", its window never recorded
+    began = datetime.fromisoformat(killed.started.replace("Z", "+00:00"))
+    early = mi_entry("2611.09994", "Path Patching of Factual Recall in Pythia",
+                     "We use path patching on a Pythia language model to trace factual recall.",
+                     began - 5 * DAY)
+    with LocalArxivServer([early]) as server:
+        retry = weekly(store, source_for(server), extractor, now=began + 7 * DAY)
+    assert retry.window_start == _day(began - 7 * DAY)  # the killed run's own window, not now - 7 days
+    assert store.get_paper(early["arxiv_id"]) is not None
+
+
+def test_the_papers_are_loaded_under_a_weekly_source_linked_from_the_run(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """QA: each weekly run also recorded an "arxiv" run, mixed with `ingest arxiv --ids` runs."""
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert store.runs("arxiv") == []
+    [load] = store.runs(weekly_module.LOAD_SOURCE)
+    assert load.id == summary.load_run and load.counts["new"] == 3
+    assert store.runs(RUN_SOURCE)[0].counts["load_run"] == load.id
+
+
+def test_a_rejected_paper_added_later_leaves_the_rejected_list(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """QA: `ingest rejected` kept listing a near-miss after `ingest arxiv --ids` had added it."""
+    with LocalArxivServer([*MI_CANDIDATES, *NON_MI_CANDIDATES]) as server:
+        weekly(store, source_for(server), extractor, now=NOW)
+        rejected = {r.arxiv_id for r in rejected_since(store, None)}
+        added = NON_MI_CANDIDATES[4]["arxiv_id"]
+        assert added in rejected
+        records = source_for(server).fetch_by_ids([added])  # what `paperkg ingest arxiv --ids` does
+    run_ingest(store, records, source="arxiv", embedder=HashEmbedder(), extractor=extractor, progress=False)
+    assert {r.arxiv_id for r in rejected_since(store, None)} == rejected - {added}
+    assert len(store.rejections()) == len(rejected)  # the verdict itself stays on record

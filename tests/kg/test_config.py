@@ -113,3 +113,64 @@ def test_cli_reports_invalid_configuration_without_traceback(monkeypatch: pytest
     assert result.exit_code != 0
     assert "PAPERKG_LOG_LEVEL" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PAPERKG_ARXIV_TIMEOUT": "0"}, "PAPERKG_ARXIV_TIMEOUT must be greater than 0"),
+        ({"PAPERKG_ARXIV_TIMEOUT": "0.0"}, "PAPERKG_ARXIV_TIMEOUT must be greater than 0"),
+        ({"PAPERKG_ARXIV_TIMEOUT": "nan"}, "PAPERKG_ARXIV_TIMEOUT must be a finite number"),
+        ({"PAPERKG_ARXIV_DELAY": "inf"}, "PAPERKG_ARXIV_DELAY must be a finite number"),
+        ({"PAPERKG_ARXIV_CATEGORIES": "cs.LG;cs.CL"}, "'cs.LG;cs.CL' is not one"),
+        ({"PAPERKG_ARXIV_CATEGORIES": "cs.LG,cs LG"}, "'cs LG' is not one"),
+        ({"PAPERKG_ARXIV_CATEGORIES": "cs.LG,cat:cs.CL OR all:x"}, "is not one"),
+        ({"PAPERKG_ARXIV_CATEGORIES": " "}, "PAPERKG_ARXIV_CATEGORIES lists no category"),
+        ({"PAPERKG_ARXIV_CATEGORIES": ", ,"}, "PAPERKG_ARXIV_CATEGORIES lists no category"),
+        ({"PAPERKG_SCHEDULE_MAX_RUNS": "0"}, "PAPERKG_SCHEDULE_MAX_RUNS must be at least 1"),
+        ({"PAPERKG_SCHEDULE_MAX_RUNS": "-1"}, "PAPERKG_SCHEDULE_MAX_RUNS must be at least 1"),
+        ({"PAPERKG_SCHEDULE_MAX_RUNS": "2.5"}, "PAPERKG_SCHEDULE_MAX_RUNS must be a whole number"),
+    ],
+)
+def test_arxiv_and_schedule_settings_are_range_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match="invalid PAPERKG_\\* setting") as info:
+        load_config(env)
+    assert message in str(info.value)
+
+
+def test_valid_categories_and_max_runs() -> None:
+    config = load_config({"PAPERKG_ARXIV_CATEGORIES": "cs.LG, math.ST,hep-th,cond-mat.stat-mech,q-bio.NC",
+                          "PAPERKG_SCHEDULE_MAX_RUNS": "3", "PAPERKG_ARXIV_TIMEOUT": "0.5"})
+    assert config.arxiv_categories == ("cs.LG", "math.ST", "hep-th", "cond-mat.stat-mech", "q-bio.NC")
+    assert config.schedule_max_runs == 3 and config.arxiv_timeout == 0.5
+    # Unset or empty: the default categories, and no run limit.
+    assert load_config({"PAPERKG_ARXIV_CATEGORIES": ""}).arxiv_categories == ("cs.CL", "cs.LG", "cs.AI")
+    assert load_config({"PAPERKG_SCHEDULE_MAX_RUNS": ""}).schedule_max_runs is None
+
+
+# One quick run if the setting were not checked, rather than a scheduler waiting for Monday.
+@pytest.mark.parametrize("command", [["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"],
+                                     ["ingest", "weekly"]])
+@pytest.mark.parametrize(("name", "value"), [("PAPERKG_ARXIV_TIMEOUT", "0"),
+                                             ("PAPERKG_ARXIV_CATEGORIES", "cs.LG;cs.CL")])
+def test_weekly_commands_refuse_bad_arxiv_settings_at_startup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], name: str, value: str
+) -> None:
+    from ingest.weekly import RUN_SOURCE
+    from kg.cli import main
+    from tests.seed_store import taxonomy_store
+
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    monkeypatch.setenv("PAPERKG_ARXIV_URL", "http://127.0.0.1:9/api/query")  # never reached
+    monkeypatch.setenv(name, value)
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, result.output
+        assert name in result.output and "Traceback" not in result.output
+        assert "schedule: cron" not in result.output  # the scheduler never started
+        assert store.runs(RUN_SOURCE) == []  # no failed run recorded either
+    finally:
+        store.close()
