@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,7 +94,8 @@ def _clean(text: str) -> str:
     text = _HTML_TAG.sub("", text)
     text = text.replace("\\|", "|")
     text = re.sub(r"(\*\*|__|`)", "", text)
-    return " ".join(text.split())
+    # Markdown renders entities: "&lt;" and "&amp;" in a cell are the characters they stand for.
+    return " ".join(html.unescape(text).split())
 
 
 def _split_cells(line: str) -> list[str]:

@@ -54,8 +54,9 @@ class SuggestedRow:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside a markdown table cell: one line, pipes escaped, no bidi controls."""
-    return " ".join(clean_text(text).split()).replace("|", "\\|")
+    """Text safe inside a markdown table cell: one line, pipes escaped, no control characters, and
+    "<" as "&lt;" (GitHub renders HTML in markdown: a "<!--" would hide the rows after it)."""
+    return " ".join(clean_text(text).split()).replace("|", "\\|").replace("<", "&lt;")
 
 
 def _link_text(title: str) -> str:

@@ -215,6 +215,15 @@ def test_hostile_urls_and_text_stay_in_their_cells(taxonomy: Taxonomy) -> None:
     assert parsed.rows[1].url_in_list is None and parsed.rows[1].technique_ids == ["probing"]
 
 
+def test_html_in_titles_is_written_as_entities_and_read_back_as_text(taxonomy: Taxonomy) -> None:
+    """GitHub renders HTML in markdown tables: a "<!--" in a title would hide the rows after it."""
+    title = "Heads <!-- hidden and a < b & c"
+    markdown = render_rows([suggest_row(_hostile_detail("html", title=title), taxonomy)], taxonomy)
+    assert "<!--" not in markdown and "&lt;!--" in markdown
+    (row,) = parse_list(markdown, taxonomy).rows
+    assert row.title_in_list == title
+
+
 def test_rows_drop_bidi_controls(taxonomy: Taxonomy) -> None:
     row = suggest_row(_hostile_detail("bidi", title="Heads \u202ereversed\u2066 x"), taxonomy)
     markdown = render_rows([row], taxonomy)
