@@ -654,14 +654,27 @@ _TOOL_TASKS = frozenset({
     "write", "generate", "explain", "score", "label", "annotate", "automatically", "judge", "rate",
     "produce", "simulate", "summarize", "describe", "grade",
 })
-_CONTRAST_WORDS = frozenset({"unlike", "contrast"})
+# A contrast reaches the model only within its own clause: "Unlike prior work, we study GPT-2"
+# studies GPT-2, "in contrast to a large, modern transformer like GPT-3" does not study GPT-3.
+_CLAUSE_SUBJECTS = frozenset({"we", "our", "i", "they", "it", "this", "these", ";", ":"})
+
+
+def _in_contrast(lowers: Sequence[str], start: int, first: int) -> bool:
+    """Whether "unlike" or "in contrast to/with" governs the words before `start`, in the same clause."""
+    for i in range(start - 1, max(first, start - 10) - 1, -1):
+        word = lowers[i]
+        if word in _CLAUSE_SUBJECTS:
+            return False
+        if word == "unlike" or (word == "contrast" and lowers[i + 1: i + 2] in (["to"], ["with"])):
+            return True
+    return False
 
 
 def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
     """Whether a model mention is a tool or a contrast rather than a model the paper studies."""
     first, last = tokens.bounds[hit.sent]
-    before = tokens.lowers[max(first, hit.start - 10):hit.start]
-    if _CONTRAST_WORDS.intersection(before) or before[-2:] == ["based", "on"]:
+    based_on = tokens.lowers[max(first, hit.start - 2):hit.start] == ["based", "on"]
+    if based_on or _in_contrast(tokens.lowers, hit.start, first):
         return True
     near = {tokens.norms[i] for i in range(max(first, hit.start - 3), hit.start)}
     after = tokens.lowers[hit.end:min(last, hit.end + 4)]

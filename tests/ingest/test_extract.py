@@ -310,6 +310,9 @@ def test_phase_changes_and_toy_models_count_beside_their_confirming_words(
     ("This is in contrast to a large, modern transformer like GPT-3. We study Pythia.", ["pythia"]),
     ("We use Pythia to show that heads compose.", ["pythia"]),
     ("We study GPT-4 and Llama-2.", ["gpt3", "llama"]),
+    ("Unlike prior work, we study GPT-2 and find induction heads.", ["gpt2"]),
+    ("In contrast, we find that Llama-2 stores facts in MLPs.", ["llama"]),
+    ("We study GPT-2 small, unlike prior work on BERT.", ["gpt2"]),
 ])
 def test_models_used_as_tools_or_named_in_contrast_are_not_studied(
     extractor: Extractor, abstract: str, models: list[str]
