@@ -221,10 +221,11 @@ def window_for(store: GraphStore, *, since: str | date | datetime | None, now: d
 
 def uncovered_since(store: GraphStore, start: datetime, end: datetime) -> datetime | None:
     """Where the papers not yet fetched begin, when a window starting at `start` leaves them out (a gap):
-    the watermark, or an earlier start of a run that failed since; None when the window covers them."""
+    the watermark (everything before it was fetched by the runs that moved it, so runs that failed
+    since it add nothing before it), else the earliest start of a run that failed; None when the window
+    covers them."""
     watermark, failed = _history(store, end)
-    needed = [m for m in (watermark, *failed) if m is not None]
-    first = min(needed) if needed else None
+    first = watermark if watermark is not None else min(failed, default=None)
     return first if first is not None and start > first else None
 
 

@@ -910,7 +910,12 @@ def test_a_since_later_than_the_watermark_leaves_it_where_it_was(
         assert store.get_paper(in_gap["arxiv_id"]) is not None
         assert following.watermark == store.last_watermark(RUN_SOURCE) == "2026-11-24T06:00:00Z"
 
-        # A --since at the watermark leaves no gap: the watermark moves as usual.
+        # A --since at the watermark leaves no gap: the watermark moves as usual, also after a run
+        # that failed (its window began 3 days before the watermark, which is no gap to fill).
+        server.fail_next("503", 10)
+        with pytest.raises(WeeklyError):
+            weekly(store, source_for(server, retries=1), extractor, now=NOW + DAY + DAY // 2)
+        server.clear_failures()
         again = weekly(store, source_for(server), extractor, since="2026-11-24T06:00:00Z",
                        now=NOW + 2 * DAY)
     assert again.gap_from is None and store.last_watermark(RUN_SOURCE) == "2026-11-25T06:00:00Z"
