@@ -189,11 +189,20 @@ def recommend_papers() -> Response:
     limit = body.get("limit", 10)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise bad_parameter("limit", f"must be an integer between 1 and {MAX_LIMIT}")
-    try:
-        hits = recommend(get_store(), liked, disliked, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
-    except UnknownPaper as exc:
-        shown = ", ".join(repr(i[:80]) for i in exc.paper_ids[:10])
-        raise ApiError(422, f"unknown paper ids: {shown}") from None
+    store = get_store()
+    for first_try in (True, False):
+        try:
+            hits = recommend(store, liked, disliked, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
+            break
+        except UnknownPaper as exc:
+            # Ids saved before a paper moved (a slug replaced by its arXiv id) stand for the paper now.
+            moved = {i: store.successor_of(i) if first_try else None for i in exc.paper_ids}
+            unknown = [i for i, new in moved.items() if new is None]
+            if unknown:
+                shown = ", ".join(repr(i[:80]) for i in unknown[:10])
+                raise ApiError(422, f"unknown paper ids: {shown}") from None
+            liked = list(dict.fromkeys(moved.get(i) or i for i in liked))
+            disliked = [i for i in dict.fromkeys(moved.get(i) or i for i in disliked) if i not in liked]
     return jsonify({"liked": liked, "disliked": disliked, "results": [related_dict(h) for h in hits]})
 
 

@@ -21,6 +21,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle
 from tests.api.conftest import HOSTILE_TITLE, app_config
 from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 IOI = "2211.00593"
 
@@ -550,3 +551,28 @@ def test_search_reports_the_acronyms_it_spelled_out(client: FlaskClient) -> None
     assert "2211.00593" in [r["id"] for r in body["results"][:3]]
     keyword = client.get("/api/search", query_string={"q": "IOI circuit", "mode": "keyword"}).get_json()
     assert keyword["acronyms"] == {}
+
+
+def test_recommend_takes_former_ids_for_the_papers_that_replaced_them(tmp_path: Path) -> None:
+    """Stars saved in the browser before a paper moved (slug -> arXiv id) still count."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    embedder = HashEmbedder()
+    titles = {"a-circuit-for-ioi": "A circuit for indirect object identification",
+              "other-paper": "Sparse autoencoders find features", "third": "Induction heads"}
+    store.upsert_papers([PaperBundle(paper=Paper(id=i, title=t, embedding=embedder.encode([t])[0]))
+                         for i, t in titles.items()])
+    title = titles["a-circuit-for-ioi"]
+    store.upsert_papers([PaperBundle(paper=Paper(id="2211.00593", title=title, arxiv_id="2211.00593",
+                                                 embedding=embedder.encode([title])[0]),
+                                     replaces=["a-circuit-for-ioi"])])
+    client = create_app({"STORE": store, "EMBEDDER": embedder, "TESTING": True}).test_client()
+    answer = client.post("/api/recommend", json={"liked": ["a-circuit-for-ioi", "2211.00593"],
+                                                 "disliked": ["third"]})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["liked"] == ["2211.00593"] and body["disliked"] == ["third"]
+    assert [r["id"] for r in body["results"]] == ["other-paper"]
+    unknown = client.post("/api/recommend", json={"liked": ["a-circuit-for-ioi", "never-stored"]})
+    assert unknown.status_code == 422 and "never-stored" in unknown.get_json()["error"]["message"]
+    assert "a-circuit-for-ioi" not in unknown.get_json()["error"]["message"]
+    store.close()
