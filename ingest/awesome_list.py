@@ -88,14 +88,24 @@ def fix_mojibake(text: str) -> str:
         return text
 
 
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
 def _clean(text: str) -> str:
     text = fix_mojibake(text)
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
     text = _HTML_TAG.sub("", text)
     text = text.replace("\\|", "|")
     text = re.sub(r"(\*\*|__|`)", "", text)
-    # Markdown renders entities: "&lt;" and "&amp;" in a cell are the characters they stand for.
-    return " ".join(html.unescape(text).split())
+    return " ".join(text.split())
+
+
+def _cell_text(text: str) -> str:
+    """A cell's final text: cleaned, then its entities decoded (once: "&amp;lt;" is "&lt;").
+
+    Markdown renders entities ("&lt;", "&amp;", "&#60;") as the characters they stand for; only
+    those ending in ";" are entities there ("&notation" stays text, as html.unescape would not)."""
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), _clean(text))
 
 
 def _split_cells(line: str) -> list[str]:
@@ -143,7 +153,7 @@ def _scan(markdown: str) -> tuple[list[_Table], list[dict[str, Any]]]:
             i += 1
             continue
         if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
-            columns = [_clean(c) for c in _split_cells(line)]
+            columns = [_cell_text(c) for c in _split_cells(line)]
             path = [title for level, title in stack if level > 1]
             table = _Table(path=path, header_line=i + 1, columns=columns)
             i += 2
@@ -227,7 +237,7 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
     if not title:
         # No descriptive link text: the cell's own text without the links.
         title = _tidy_title(_BARE_URL.sub(" ", _without_links(cell)))
-    return _clean(title), urls
+    return _cell_text(title), urls
 
 
 _EMPTY_BRACKETS = re.compile(r"\([\s,;|/–—-]*\)|\[[\s,;|/–—-]*\]")
@@ -368,7 +378,7 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 role = roles[index] if index < len(roles) else f"extra:column {index + 1}"
                 if role.startswith("extra:"):
                     if cell.strip():
-                        extra[role[6:] or f"column {index + 1}"] = _clean(cell)
+                        extra[role[6:] or f"column {index + 1}"] = _cell_text(cell)
                 elif role in values:
                     values[role] = f"{values[role]}, {cell}" if cell.strip() else values[role]
                 else:
@@ -386,9 +396,9 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 })
                 continue
             title, venue = split_venue_tag(title_raw)
-            techniques = _clean(values["techniques"]) if "techniques" in values else None
-            evaluation = _clean(values["evaluation"]) if "evaluation" in values else None
-            tldr = _clean(values["tldr"]) if "tldr" in values else None
+            techniques = _cell_text(values["techniques"]) if "techniques" in values else None
+            evaluation = _cell_text(values["evaluation"]) if "evaluation" in values else None
+            tldr = _cell_text(values["tldr"]) if "tldr" in values else None
             t_ids, t_unknown = map_labels(techniques, "techniques", taxonomy)
             e_ids, e_unknown = map_labels(evaluation, "evaluation", taxonomy)
             row = ListRowRecord(

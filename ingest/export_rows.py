@@ -55,8 +55,10 @@ class SuggestedRow:
 
 def _cell(text: str) -> str:
     """Text safe inside a markdown table cell: one line, pipes escaped, no control characters, and
-    "<" as "&lt;" (GitHub renders HTML in markdown: a "<!--" would hide the rows after it)."""
-    return " ".join(clean_text(text).split()).replace("|", "\\|").replace("<", "&lt;")
+    "<" as "&lt;" (GitHub renders HTML in markdown: a "<!--" would hide the rows after it), so "&"
+    as "&amp;" (a title's own "&lt;" must read back as written)."""
+    text = " ".join(clean_text(text).split()).replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace("|", "\\|")
 
 
 def _link_text(title: str) -> str:

@@ -217,7 +217,7 @@ def test_hostile_urls_and_text_stay_in_their_cells(taxonomy: Taxonomy) -> None:
 
 def test_html_in_titles_is_written_as_entities_and_read_back_as_text(taxonomy: Taxonomy) -> None:
     """GitHub renders HTML in markdown tables: a "<!--" in a title would hide the rows after it."""
-    title = "Heads <!-- hidden and a < b & c"
+    title = "Heads <!-- hidden and a < b & c, the literal &lt; and &notation"
     markdown = render_rows([suggest_row(_hostile_detail("html", title=title), taxonomy)], taxonomy)
     assert "<!--" not in markdown and "&lt;!--" in markdown
     (row,) = parse_list(markdown, taxonomy).rows
