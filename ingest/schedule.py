@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DOW_FULL = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
-MAX_RUNS_ENV = "PAPERKG_SCHEDULE_MAX_RUNS"
 
 
 class ScheduleError(ValueError):
@@ -107,8 +106,11 @@ def make_trigger(expr: str, now: datetime | None = None) -> Any:
         else:
             # Crontab (and Vixie cron/cronie: a field starting with "*" counts as unrestricted)
             # fires when either field matches; one CronTrigger would need both.
-            trigger = OrTrigger([CronTrigger(day=day, day_of_week="*", **common),
-                                 CronTrigger(day="*", day_of_week=weekdays, **common)])
+            by_day = CronTrigger(day=day, day_of_week="*", **common)
+            by_weekday = CronTrigger(day="*", day_of_week=weekdays, **common)
+            # A day that never comes ("31 2") would be searched for at every fire: the weekday alone.
+            never = by_day.get_next_fire_time(None, now or datetime.now(UTC)) is None
+            trigger = by_weekday if never else OrTrigger([by_day, by_weekday])
     except (ValueError, TypeError) as exc:
         raise ScheduleError(f"invalid cron expression {expr!r}: {exc}") from exc
     if trigger.get_next_fire_time(None, now or datetime.now(UTC)) is None:

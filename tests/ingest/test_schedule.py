@@ -184,6 +184,11 @@ def test_day_of_month_and_weekday_fire_on_either_as_in_crontab() -> None:
     assert _next("0 6 1 * *", tuesday) == datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
     # The seconds-first form follows the same rule.
     assert _next("30 0 6 1 * 1", tuesday) == datetime(2026, 11, 30, 6, 0, 30, tzinfo=UTC)
+    # A day that never comes leaves the weekday: Mondays of February (the trigger is the weekday one
+    # alone, not an OR that searches years for 31 February at every fire).
+    assert _fires("0 6 31 2 mon", tuesday, 2) == [datetime(2027, 2, 1, 6, 0, tzinfo=UTC),
+                                                  datetime(2027, 2, 8, 6, 0, tzinfo=UTC)]
+    assert type(make_trigger("0 6 31 2 mon")).__name__ == "CronTrigger"
 
 
 def test_a_cron_expression_that_never_fires_is_refused(data_dir: Path) -> None:
