@@ -113,6 +113,7 @@ def new_atom() -> Response:
     site_url = url_for("web.home", _external=True) if has_web else request.host_url
 
     def page_url(paper_id: str) -> str:
+        """The paper's page on this site, absolute (feed readers resolve nothing)."""
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
     body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None)

@@ -81,7 +81,7 @@ def list_arg(name: str, *, max_values: int = MAX_FILTER_VALUES, args: Args | Non
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 # More digits than any limit needs: int() of thousands of digits is slow, then refused anyway.
-_INT_MAX_CHARS = 20
+INT_MAX_CHARS = 20
 
 
 def is_ascii_int(raw: str) -> bool:
@@ -97,7 +97,7 @@ def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args |
         return default
     if not is_ascii_int(raw):
         raise ParameterError(name, f"must be an integer, not {_shown(raw)}")
-    value = int(raw) if len(raw) <= _INT_MAX_CHARS else None
+    value = int(raw) if len(raw) <= INT_MAX_CHARS else None
     if value is None or not low <= value <= high:
         raise ParameterError(name, f"must be between {low} and {high} (got {raw[:40]})")
     return value

@@ -12,8 +12,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from api import web_format as format_filters
-from api.app import WEB_CSP, get_embedder, get_store, get_taxonomy, paperkg_config
-from api.params import MAX_QUERY_CHARS, ParameterError, is_ascii_int, list_arg, unknown_sections
+from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
+from api.params import (
+    INT_MAX_CHARS,
+    MAX_QUERY_CHARS,
+    ParameterError,
+    is_ascii_int,
+    list_arg,
+    unknown_sections,
+)
 from api.web_chart import year_chart
 from api.web_format import highlight, shorten
 from api.web_graph import neighbourhood
@@ -63,10 +70,6 @@ BANDS = (
 )
 BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objects",
                  Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
-
-# Every page's Content-Security-Policy; api.app sets it (and the other security headers) app-wide.
-CSP = WEB_CSP
-
 
 class BadInput(ValueError):
     """A request parameter the page cannot use; the message tells the reader what to change.
@@ -142,7 +145,7 @@ def _int_param(name: str, low: int, high: int, what: str) -> int | None:
     if not is_ascii_int(raw):
         raise BadInput(f"{what} must be a whole number written with the digits 0–9, not “{raw[:20]}”.",
                        (name,))
-    value = int(raw) if len(raw) <= 20 else None
+    value = int(raw) if len(raw) <= INT_MAX_CHARS else None
     if value is None or not low <= value <= high:
         raise BadInput(f"{what} must be between {low} and {high}.", (name,))
     return value

@@ -16,14 +16,6 @@ from kg.safe_output import safe_http_url
 SNIPPET_CHARS = 260
 
 
-def authors_short(authors: list[str], most: int = 4) -> str:
-    """'A, B, C, D et al.' for long author lists."""
-    authors = list(authors or [])
-    if len(authors) <= most + 1:
-        return ", ".join(authors)
-    return ", ".join(authors[:most]) + f" et al. ({len(authors)})"
-
-
 def http_url(url: str | None) -> str:
     """The URL when it is a safe http(s) URL (kg.safe_output, the rule of every output), else '#'
     (a javascript: link from the data must never be clickable)."""
@@ -103,6 +95,6 @@ def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str:
 
 def register(bp: Blueprint) -> None:
     """Make the filters available to every template of the app."""
-    for name, function in (("authors_short", authors_short), ("http_url", http_url), ("when", when),
+    for name, function in (("http_url", http_url), ("when", when),
                            ("host", host), ("with_page", with_page), ("isolate", isolate)):
         bp.add_app_template_filter(function, name)

@@ -147,6 +147,7 @@ INDEX_PAPER_FIRST_SEEN = _range_index(Label.PAPER, "first_seen")
 INDEX_PAPER_YEAR = _range_index(Label.PAPER, "year")
 INDEX_INGEST_RUN_SOURCE = _range_index(Label.INGEST_RUN, "source")
 INDEX_REJECTION_SEEN_AT = _range_index(Label.REJECTION, "seen_at")
+INDEX_PAPER_ALIAS_PAPER_ID = _range_index(Label.PAPER_ALIAS, "paper_id")
 
 CREATE_VECTOR_INDEX = (
     f"CREATE VECTOR INDEX {IndexName.VECTOR} IF NOT EXISTS "
@@ -170,7 +171,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     CONSTRAINT_CACHED_EMBEDDING_KEY, CONSTRAINT_LOCK_NAME, CONSTRAINT_REJECTION_KEY,
     CONSTRAINT_PAPER_ALIAS_ID,
     INDEX_PAPER_ARXIV_ID, INDEX_PAPER_DOI_KEY, INDEX_PAPER_TITLE_KEY, INDEX_PAPER_FIRST_SEEN,
-    INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT,
+    INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT, INDEX_PAPER_ALIAS_PAPER_ID,
     CREATE_VECTOR_INDEX, CREATE_FULLTEXT_INDEX,
 )
 
@@ -329,7 +330,7 @@ RECORD_PAPER_ALIASES = (
     f"UNWIND $rows AS row MATCH (:{Label.PAPER} {{id: row.old_id}}) "
     f"OPTIONAL MATCH (shadowed:{Label.PAPER_ALIAS} {{id: row.paper_id}}) DELETE shadowed "
     f"WITH row MERGE (a:{Label.PAPER_ALIAS} {{id: row.old_id}}) SET a.paper_id = row.paper_id "
-    f"WITH row MATCH (earlier:{Label.PAPER_ALIAS}) WHERE earlier.paper_id = row.old_id "
+    f"WITH row MATCH (earlier:{Label.PAPER_ALIAS} {{paper_id: row.old_id}}) "
     "SET earlier.paper_id = row.paper_id"
 )
 

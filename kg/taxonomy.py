@@ -40,7 +40,7 @@ class Taxonomy:
         """The topics the section map gives a list section: each key ("Findings on circuits /
         Interpreting LM Behaviors") whose headings end the section's path, case-insensitively."""
         path = [p.strip().casefold() for p in section_path]
-        out = []
+        out: list[str] = []
         for key, topic in self.section_topics.items():
             parts = [p.strip().casefold() for p in key.split("/")]
             if topic and len(parts) <= len(path) and path[len(path) - len(parts):] == parts:

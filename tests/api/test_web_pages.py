@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from api.app import create_app
-from api.web import CSP, highlight
+from api.app import WEB_CSP, create_app
+from api.web import highlight
 from api.web_chart import year_chart
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
@@ -125,8 +125,8 @@ PAGES = ["/", "/search?q=circuits", f"/papers/{IOI_ID}", f"/papers/{IOI_ID}/grap
 def test_every_page_has_csp_and_no_inline_script(client: FlaskClient, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 200
-    assert response.headers["Content-Security-Policy"] == CSP
-    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
+    assert response.headers["Content-Security-Policy"] == WEB_CSP
+    assert "script-src 'self'" in WEB_CSP and "unsafe-inline" not in WEB_CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     html = response.get_data(as_text=True)
     doc = assert_inert(html)
@@ -294,7 +294,7 @@ def test_store_down_gives_a_readable_503() -> None:
         assert response.status_code == 503, url
         html = response.get_data(as_text=True)
         assert "The graph store is unavailable" in html and "Try again" in html
-        assert response.headers["Content-Security-Policy"] == CSP
+        assert response.headers["Content-Security-Policy"] == WEB_CSP
 
 
 def test_missing_model_falls_back_to_a_clear_message(store: EmbeddedStore, tmp_path: Path) -> None:
@@ -678,3 +678,4 @@ def test_a_former_id_leads_to_the_paper_that_replaced_it(tmp_path: Path) -> None
     assert client.get("/api/papers/a-circuit-for-ioi/bibtex").status_code == 200
     assert client.get("/api/papers/never-stored").status_code == 404
     store.close()
+
