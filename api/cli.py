@@ -170,7 +170,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     """Papers related to PAPER_ID, each with the reasons it was picked.
 
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
-    https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used."""
+    https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used. A former id
+    (a slug since replaced by the paper's arXiv id) stands for the paper that replaced it."""
     from kg.cli import open_configured_store
     from kg.lookup import find_related
     from kg.related import UnknownPaper

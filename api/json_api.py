@@ -202,7 +202,11 @@ def recommend_papers() -> Response:
                 shown = ", ".join(repr(i[:80]) for i in unknown[:10])
                 raise ApiError(422, f"unknown paper ids: {shown}") from None
             liked = list(dict.fromkeys(moved.get(i) or i for i in liked))
-            disliked = [i for i in dict.fromkeys(moved.get(i) or i for i in disliked) if i not in liked]
+            disliked = list(dict.fromkeys(moved.get(i) or i for i in disliked))
+            both = [i for i in disliked if i in liked]
+            if both:
+                raise bad_parameter("disliked", f"paper {both[0][:80]!r} is also in liked (under an id it "
+                                                "had before): a paper is either liked or disliked") from None
     return jsonify({"liked": liked, "disliked": disliked, "results": [related_dict(h) for h in hits]})
 
 

@@ -226,7 +226,7 @@ def _error_responses() -> dict[str, Any]:
     # No 405 here: a 405 answers a method a path has no operation for (with an Allow header), so
     # no operation can declare it; the document's description says so.
     text = {400: "Bad parameter (the message names it and the limit)", 404: "Not found",
-            413: "Request body too large",
+            413: "Request body over 64 KB (also when sent chunked, without Content-Length)",
             415: "Content-Type is not application/json", 422: "Unknown paper ids",
             500: "Internal error (no details are exposed)",
             503: "The graph store (or, for a search, the embedding model) is unavailable"}
@@ -257,7 +257,9 @@ FILTER_PARAMS = [
            "an unknown id is a 400)",
            explode=True),
     _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "topic or fundamental-object id (repeatable; an unknown id is a 400)", explode=True),
+           "topic or fundamental-object id (repeatable; an unknown id is a 400): papers with a finding "
+           "about it or listed in a section named after it or filed under it by the taxonomy's "
+           "section map", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
            "is a 400)", explode=True),
@@ -314,7 +316,9 @@ def build_document() -> dict[str, Any]:
             {"200": _ok(_ref("RecommendList"))} | _err(400, 413, 415, 422), [],
             description="liked and disliked are lists of paper ids (null is not a list: 400); a repeated "
                         "id counts once (first occurrence kept, as the answer echoes them); an id both "
-                        "liked and disliked is a 400 naming it; an unknown id is a 422.",
+                        "liked and disliked is a 400 naming it; an unknown id is a 422. A former id (a "
+                        "slug since replaced by the arXiv id) stands for the paper that replaced it; the "
+                        "answer's liked and disliked carry the current ids.",
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
         "/api/techniques": {"get": _op(

@@ -143,8 +143,10 @@ class WeeklySummary:
         last-updated walk (which `known` includes) are counted apart."""
         known_in_window = max(self.candidates - self.kept - self.rejected, 0)
         older = max(self.known - known_in_window, 0)
+        candidates = "candidate" if self.candidates == 1 else "candidates"
+        queries = "query" if self.queries == 1 else "queries"
         text = (f"weekly arXiv ingest {self.window_start} -> {self.window_end}: {self.candidates} "
-                f"candidates from {self.queries} queries ({known_in_window} known, {self.kept} kept, "
+                f"{candidates} from {self.queries} {queries} ({known_in_window} known, {self.kept} kept, "
                 f"{self.rejected} rejected)")
         if older:
             versions = "version" if older == 1 else "versions"

@@ -58,8 +58,10 @@ def _check_date(value: str | None, option: str) -> str | None:
 
 @click.command("weekly")
 @click.option("--since", default=None, metavar="DATE",
-              help="Window start (YYYY-MM-DD or ISO timestamp); default: last watermark - 3 days "
-                   "(arXiv's announcement lag), else 7 days ago.")
+              help="Window start (YYYY-MM-DD or ISO timestamp); default: the earliest of the last "
+                   "watermark - 3 days (arXiv's announcement lag; else 7 days ago) and the window start "
+                   "of any weekly run that failed since (up to 28 days back). A --since later than the "
+                   "watermark leaves the watermark where it is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def weekly_cmd(since: str | None, as_json: bool) -> None:
     """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""

@@ -63,7 +63,8 @@ def open_ready_store() -> GraphStore:
 def main(verbose: bool) -> None:
     """paperkg: a knowledge graph and search service for mechanistic interpretability papers."""
     try:
-        level = "DEBUG" if verbose else load_config().log_level
+        config = load_config()  # checks every setting, with -v too
+        level = "DEBUG" if verbose else config.log_level
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

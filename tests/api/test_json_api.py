@@ -572,6 +572,8 @@ def test_recommend_takes_former_ids_for_the_papers_that_replaced_them(tmp_path: 
     body = answer.get_json()
     assert body["liked"] == ["2211.00593"] and body["disliked"] == ["third"]
     assert [r["id"] for r in body["results"]] == ["other-paper"]
+    clash = client.post("/api/recommend", json={"liked": ["a-circuit-for-ioi"], "disliked": ["2211.00593"]})
+    assert clash.status_code == 400 and "is also in liked" in clash.get_json()["error"]["message"]
     unknown = client.post("/api/recommend", json={"liked": ["a-circuit-for-ioi", "never-stored"]})
     assert unknown.status_code == 422 and "never-stored" in unknown.get_json()["error"]["message"]
     assert "a-circuit-for-ioi" not in unknown.get_json()["error"]["message"]

@@ -745,8 +745,10 @@ def test_cli_weekly_refuses_a_data_dir_without_a_store(
 
 
 def _summary_counts(line: str) -> dict[str, int]:
-    found = re.findall(r"(\d+) (candidates|known|kept|rejected|new versions?)", line)
-    return {name.rstrip("s") if name.startswith("new") else name: int(n) for n, name in found}
+    found = re.findall(r"(\d+) (candidates?|known|kept|rejected|new versions?)", line)
+    # One name a count, whatever its number ("1 candidate", "2 candidates").
+    return {"candidates" if name.startswith("candidate") else name.rstrip("s") if name.startswith("new")
+            else name: int(n) for n, name in found}
 
 
 def test_summary_text_adds_up_when_the_last_updated_walk_finds_older_papers(
@@ -793,6 +795,7 @@ def test_cli_weekly_prints_counts_that_add_up(
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if x.startswith("weekly arXiv ingest"))
     counts = _summary_counts(line)
+    assert " 1 candidate from " in line  # one candidate, in the singular
     # Before: "1 candidates ...; 2 known, 0 kept, 0 rejected".
     assert counts == {"candidates": 1, "known": 1, "kept": 0, "rejected": 0, "new version": 1}
     assert counts["candidates"] == counts["known"] + counts["kept"] + counts["rejected"]

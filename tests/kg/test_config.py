@@ -113,6 +113,11 @@ def test_cli_reports_invalid_configuration_without_traceback(monkeypatch: pytest
     assert result.exit_code != 0
     assert "PAPERKG_LOG_LEVEL" in result.output
     assert "Traceback" not in result.output
+    # -v sets the log level itself, but the other settings are still checked.
+    monkeypatch.delenv("PAPERKG_LOG_LEVEL")
+    monkeypatch.setenv("PAPERKG_ARXIV_TIMEOUT", "0")
+    verbose = CliRunner().invoke(main, ["-v", "config"])
+    assert verbose.exit_code != 0 and "PAPERKG_ARXIV_TIMEOUT" in verbose.output
 
 
 @pytest.mark.parametrize(
