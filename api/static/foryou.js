@@ -13,9 +13,32 @@
     return base.replace("__ID__", encodeURIComponent(id).replace(/%2F/gi, "/"));
   }
 
+  /* Where focus was inside `list` before it is rebuilt: the paper of the focused star button and its index. */
+  function focusInside(list) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !list.contains(active)) { return null; }
+    var buttons = Array.prototype.slice.call(list.querySelectorAll("[data-star]"));
+    return { id: active.getAttribute("data-star"), index: buttons.indexOf(active) };
+  }
+
+  function focusTarget(el) {
+    if (el) { el.focus(); }
+    return !!el;
+  }
+
+  function starButton(container, id) {
+    var found = null;
+    container.querySelectorAll("[data-star]").forEach(function (b) {
+      if (!found && b.getAttribute("data-star") === id) { found = b; }
+    });
+    return found;
+  }
+
   function renderStarred(section, stars) {
     var list = section.querySelector("[data-starred-list]");
     var base = section.getAttribute("data-paper-base");
+    var clear = section.querySelector("[data-clear-stars]");
+    var had = focusInside(list) || (document.activeElement === clear ? { id: null, index: 0 } : null);
     list.replaceChildren();
     stars.forEach(function (s) {
       var li = el("li");
@@ -23,7 +46,10 @@
       btn.type = "button";
       btn.setAttribute("data-star", s.id);
       btn.setAttribute("data-title", s.title || s.id);
-      btn.setAttribute("aria-pressed", "true");
+      /* An action, not a toggle: the button removes the paper from this list (paperkg.js leaves it alone). */
+      btn.setAttribute("data-unstar", "");
+      btn.setAttribute("aria-label", "Unstar: " + (s.title || s.id));
+      btn.title = "Unstar this paper";
       var a = el("a");
       a.append(el("bdi", null, s.title || s.id));
       a.href = paperHref(base, s.id);
@@ -32,11 +58,19 @@
     });
     section.querySelector("[data-starred-count]").textContent = String(stars.length);
     section.querySelector("[data-starred-empty]").hidden = stars.length > 0;
-    section.querySelector("[data-clear-stars]").hidden = stars.length === 0;
+    clear.hidden = stars.length === 0;
+    /* The focused button was just replaced: focus the same paper, else its neighbour, else the heading. */
+    if (had) {
+      var buttons = list.querySelectorAll("[data-star]");
+      (had.id && focusTarget(starButton(list, had.id))) ||
+        focusTarget(buttons[Math.min(had.index, buttons.length - 1)]) ||
+        focusTarget(section.querySelector("#starred-heading"));
+    }
   }
 
   function renderResults(section, status, list, results) {
     var base = section.getAttribute("data-paper-base");
+    var had = focusInside(list);
     list.replaceChildren();
     results.forEach(function (r) {
       var li = el("li", "paper");
@@ -79,6 +113,11 @@
       ? results.length + " recommendation" + (results.length === 1 ? "" : "s") + " from your stars."
       : "No recommendations yet: star papers with embeddings (most papers have one).";
     if (window.paperkgStars) { window.paperkgStars.paint(list); }
+    /* Starring a recommendation removes it from this list: follow it to its "Unstar" button above. */
+    if (had && had.id) {
+      focusTarget(starButton(list, had.id)) || focusTarget(starButton(section, had.id)) ||
+        focusTarget(section.querySelector("#starred-heading"));
+    }
   }
 
   function recommend(section, ids, retried) {
@@ -134,7 +173,11 @@
     var section = document.getElementById("starred");
     if (!section) { return; }
     section.querySelector("[data-clear-stars]").addEventListener("click", function () {
-      window.paperkgStars.write([]);
+      var n = window.paperkgStars.read().length;
+      /* One click would otherwise lose every star, with no way back. */
+      if (window.confirm("Remove all " + n + " starred paper" + (n === 1 ? "" : "s") + "? This cannot be undone.")) {
+        window.paperkgStars.write([]);
+      }
     });
     refresh();
     document.addEventListener("paperkg:stars", refresh);

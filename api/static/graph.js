@@ -3,7 +3,7 @@
   "use strict";
 
   var COLORS = { center: "#d9480f", paper: "#1f5fbf", technique: "#2b8a3e", topic: "#7048e8",
-                 component: "#7048e8", model: "#c98a00", author: "#868e96" };
+                 component: "#7048e8", model: "#8a5f00", author: "#868e96" };
 
   function shorten(text, n) {
     text = String(text || "");
@@ -38,7 +38,8 @@
         { selector: "node[kind = 'topic'], node[kind = 'component']", style: { "background-color": COLORS.topic, "shape": "round-rectangle" } },
         { selector: "node[kind = 'model']", style: { "background-color": COLORS.model, "shape": "round-rectangle" } },
         { selector: "node[kind = 'author']", style: { "background-color": COLORS.author, "width": 11, "height": 11, "font-size": 10 } },
-        { selector: "edge", style: { "width": 1, "line-color": "#c5ccd4", "curve-style": "straight", "opacity": 0.8 } },
+        /* Edges at 3:1 or more against the canvas (WCAG non-text contrast), drawn opaque so that holds. */
+        { selector: "edge", style: { "width": 1, "line-color": "#7a8694", "curve-style": "straight", "opacity": 1 } },
         { selector: "node.hover", style: { "border-width": 2, "border-color": "#1d2228", "z-index": 9 } },
         { selector: "edge.hover", style: { "line-color": "#5d6875", "width": 2 } }
       ],

@@ -4,6 +4,8 @@
   "use strict";
 
   var STAR_KEY = "paperkg.stars";
+  /* Lets the CSS show script-only parts (the graph canvas and its instructions) only when scripts run. */
+  document.documentElement.classList.add("js");
 
   function readStars() {
     try {
@@ -36,6 +38,8 @@
 
   function paintStars(root) {
     (root || document).querySelectorAll("[data-star]").forEach(function (btn) {
+      /* "For you" lists starred papers with a plain "Unstar" button of its own, not a toggle. */
+      if (btn.hasAttribute("data-unstar")) { return; }
       var on = isStarred(btn.getAttribute("data-star"));
       btn.hidden = false;
       btn.setAttribute("aria-pressed", on ? "true" : "false");
@@ -104,17 +108,26 @@
   });
 
   /* ---- in-place search: fetch the same page's results fragment ---- */
+  var CHANGE_DELAY_MS = 400;
+
   function setupSearch() {
     var form = document.getElementById("search-form");
     var results = document.getElementById("results");
+    var status = document.querySelector("[data-search-status]");
     if (!form || !results || !window.fetch || !window.history) { return; }
     var pending = null;
+    var changeTimer = null;
 
-    function load(url, push) {
+    /* history: "push" (a submit or a pager click: a step the Back button should undo), "replace" (a filter
+       or mode change: arrowing through a select must not add an entry per option) or none.
+       moveFocus: the link that was activated is gone after the swap, so focus goes to the new results. */
+    function load(url, history, moveFocus) {
       if (pending) { pending.abort(); }
+      if (changeTimer) { window.clearTimeout(changeTimer); changeTimer = null; }
       pending = new AbortController();
       var fragmentUrl = url + (url.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
       document.body.classList.add("loading");
+      results.setAttribute("aria-busy", "true");
       fetch(fragmentUrl, { signal: pending.signal, headers: { "Accept": "text/html" } })
         .then(function (resp) { return resp.text(); })
         .then(function (html) {
@@ -124,17 +137,45 @@
             results.replaceChildren.apply(results, Array.prototype.slice.call(fresh.childNodes));
           }
           markInvalid();
+          announce();
           current = -1;
           paintStars(results);
-          if (push) { window.history.pushState({ paperkg: true }, "", url); }
+          if (history === "push") {
+            window.history.pushState({ paperkg: true }, "", url);
+          } else if (history === "replace") {
+            window.history.replaceState({ paperkg: true }, "", url);
+          }
           var q = new URL(url, window.location.href).searchParams.get("q");
           document.title = (q ? q + " — search" : "Search") + " · paperkg";
+          if (moveFocus) { focusResults(); }
         })
         .catch(function (err) {
           if (err && err.name === "AbortError") { return; }
           window.location.href = url; /* fall back to a normal page load */
         })
-        .finally(function () { document.body.classList.remove("loading"); });
+        .finally(function () {
+          document.body.classList.remove("loading");
+          results.removeAttribute("aria-busy");
+        });
+    }
+
+    /* #results is not a live region (it would read all ten results): one short status line says what changed.
+       The in-place error is announced there, so its role=alert (for full page loads) is dropped. */
+    function announce() {
+      var error = results.querySelector("[data-state=error]");
+      if (error) { error.removeAttribute("role"); }
+      var source = results.querySelector(".result-count") || error ||
+        results.querySelector("[data-state=empty] strong");
+      if (status) { status.textContent = source ? source.textContent.replace(/\s+/g, " ").trim() : ""; }
+    }
+
+    function focusResults() {
+      results.scrollIntoView({ block: "start" });
+      var target = results.querySelector(".result-count") || results.querySelector("[data-state]");
+      if (target) {
+        if (!target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+        target.focus({ preventScroll: true });
+      }
     }
 
     /* The fragment names the fields at fault (data-error-fields); the form is not re-rendered. */
@@ -164,11 +205,17 @@
 
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      load(formUrl(), true);
+      load(formUrl(), "push", false);
     });
+    /* Arrow keys on a select or a radio group fire "change" per option passed: wait until they settle. */
     form.querySelectorAll("select, input[type=radio]").forEach(function (el) {
       el.addEventListener("change", function () {
-        if (form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT") { load(formUrl(), true); }
+        if (!(form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT")) { return; }
+        if (changeTimer) { window.clearTimeout(changeTimer); }
+        changeTimer = window.setTimeout(function () {
+          changeTimer = null;
+          load(formUrl(), "replace", false);
+        }, CHANGE_DELAY_MS);
       });
     });
     results.addEventListener("click", function (ev) {
@@ -178,7 +225,7 @@
         var u = new URL(a.href, window.location.href);
         var box = form.querySelector("[name=q]");
         if (box && u.searchParams.has("q")) { box.value = u.searchParams.get("q"); }
-        load(u.pathname + u.search, true);
+        load(u.pathname + u.search, "push", true);
       }
     });
     window.addEventListener("popstate", function () {
@@ -219,8 +266,16 @@
         if (target) { copyText(target.textContent, btn.parentElement.querySelector("[data-copied]")); }
       });
     });
+    /* Sort on change only when the option was picked with a pointer: arrowing through a closed select
+       fires "change" per option, and navigating on the first one would strand keyboard users (WCAG 3.2.2).
+       Keyboard users press the Sort button, which is always shown. */
     document.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
-      sel.addEventListener("change", function () { sel.form.submit(); });
+      var byPointer = false;
+      sel.addEventListener("pointerdown", function () { byPointer = true; });
+      sel.addEventListener("keydown", function () { byPointer = false; });
+      sel.addEventListener("change", function () {
+        if (byPointer) { sel.form.submit(); }
+      });
     });
   }
 

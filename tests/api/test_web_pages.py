@@ -679,3 +679,238 @@ def test_a_former_id_leads_to_the_paper_that_replaced_it(tmp_path: Path) -> None
     assert client.get("/api/papers/never-stored").status_code == 404
     store.close()
 
+
+
+# -- accessibility: headings, names, live regions, text alternatives -------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    """One element of a parsed page: tag, attributes, children and parent."""
+
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None) -> None:
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Node | str] = []
+
+    def text(self) -> str:
+        """All the text inside, whitespace collapsed."""
+        parts = [c if isinstance(c, str) else c.text() for c in self.children]
+        return " ".join("".join(parts).split())
+
+    def find_all(self, test: Any) -> list[Node]:
+        """Every element below this one (depth first) for which test(node) is true."""
+        found = []
+        for child in self.children:
+            if isinstance(child, Node):
+                found += [child] if test(child) else []
+                found += child.find_all(test)
+        return found
+
+    def ancestors(self) -> list[Node]:
+        """The elements this one sits in, nearest first."""
+        out, node = [], self.parent
+        while node is not None:
+            out.append(node)
+            node = node.parent
+        return out
+
+
+class Tree(HTMLParser):
+    """A page parsed into Nodes (enough nesting for 'is this button inside the h1')."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {}, None)
+        self.at = self.root
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = Node(tag, dict(attrs), self.at)
+        self.at.children.append(node)
+        if tag not in VOID:
+            self.at = node
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.at.children.append(Node(tag, dict(attrs), self.at))
+
+    def handle_endtag(self, tag: str) -> None:
+        node: Node | None = self.at
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.at = node.parent
+
+    def handle_data(self, data: str) -> None:
+        self.at.children.append(data)
+
+
+def elements(html: str, tag: str | None = None, **attrs: str | None) -> list[Node]:
+    """The elements of a page with this tag (any when None) whose attributes include `attrs`
+    (a value of None: the attribute is present with any value; `class_` matches one class)."""
+    def test(n: Node) -> bool:
+        if tag and n.tag != tag:
+            return False
+        for name, want in attrs.items():
+            if name == "class_":
+                if want not in (n.attrs.get("class") or "").split():
+                    return False
+            elif name.replace("_", "-") not in n.attrs or (
+                    want is not None and n.attrs[name.replace("_", "-")] != want):
+                return False
+        return True
+    return Tree(html).root.find_all(test)
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=circuits", "/search?q=zzzqqq+xxyyzz&mode=keyword"])
+def test_search_page_has_an_h1_and_a_status_line_instead_of_a_live_results_block(
+    client: FlaskClient, url: str
+) -> None:
+    html = page(client, url)
+    h1s = elements(html, "h1")
+    assert [h.text() for h in h1s] == ["Search papers"]
+    assert "visually-hidden" in (h1s[0].attrs.get("class") or "")
+    results = elements(html, "div", id="results")
+    assert len(results) == 1 and "aria-live" not in results[0].attrs
+    status = elements(html, role="status")
+    assert len(status) == 1 and "data-search-status" in status[0].attrs
+    assert results[0] not in status[0].ancestors()
+
+
+def test_result_count_is_a_focusable_h2(client: FlaskClient) -> None:
+    for url in ("/search?q=circuits", "/search?q=circuits&fragment=1"):
+        html = page(client, url)
+        counts = elements(html, class_="result-count")
+        assert len(counts) == 1
+        assert counts[0].tag == "h2" and counts[0].attrs.get("data-state") == "results"
+        assert counts[0].attrs.get("tabindex") == "-1"
+        assert counts[0].text().startswith(tuple("0123456789")) and "circuits" in counts[0].text()
+    fragment = page(client, "/search?q=circuits&fragment=1")
+    assert all("aria-live" not in r.attrs for r in elements(fragment, id="results"))
+
+
+def test_a_result_without_arxiv_links_by_host(client: FlaskClient) -> None:
+    html = page(client, "/search?q=logit+lens&mode=keyword")
+    row = [r for r in elements(html, "li", data_paper_id="logit-lens")]
+    assert row, "the logit lens post is found"
+    out = [a for a in row[0].find_all(lambda n: n.tag == "a" and "out" in (n.attrs.get("class") or ""))]
+    assert [a.text() for a in out] == ["www.lesswrong.com"]
+
+
+def test_technique_sort_button_is_always_shown(client: FlaskClient) -> None:
+    html = page(client, "/techniques/cma")
+    buttons = [b for b in elements(html, "button", type="submit") if b.text() == "Sort"]
+    assert len(buttons) == 1
+    assert not any(a.tag == "noscript" for a in buttons[0].ancestors())
+
+
+def test_chart_describes_the_counts_per_year(client: FlaskClient, store: EmbeddedStore) -> None:
+    html = page(client, "/techniques/cma")
+    svg = elements(html, "svg", class_="chart")[0]
+    assert svg.attrs.get("aria-describedby") == "chart-desc"
+    desc = svg.find_all(lambda n: n.tag == "desc")
+    assert len(desc) == 1 and desc[0].attrs.get("id") == "chart-desc"
+    per_year = store.papers_per_year("cma")
+    expected = ", ".join(f"{year}: {n}" for year, n in sorted(per_year.items()) if n)
+    assert desc[0].text() == expected
+
+
+def test_headings_hold_no_buttons(client: FlaskClient) -> None:
+    paper_html = page(client, f"/papers/{IOI_ID}")
+    h1 = elements(paper_html, "h1")
+    assert len(h1) == 1 and h1[0].text() == "Interpretability in the Wild: a Circuit for Indirect Object " \
+        "Identification in GPT-2 small"
+    assert elements(paper_html, "button", data_star=IOI_ID), "the star is still on the page"
+    for_you = page(client, "/for-you")
+    assert elements(for_you, "button", data_clear_stars=None)
+    for html in (paper_html, for_you):
+        for heading in elements(html, None):
+            if heading.tag in ("h1", "h2", "h3"):
+                assert not heading.find_all(lambda n: n.tag == "button"), heading.text()
+
+
+def test_about_runs_table_scrolls_on_its_own(client: FlaskClient) -> None:
+    html = page(client, "/about")
+    table = elements(html, "table", class_="runs")
+    assert len(table) == 1
+    wrapper = table[0].parent
+    assert wrapper is not None and "table-scroll" in (wrapper.attrs.get("class") or "").split()
+    # A scrolling box is reachable by keyboard and named (by the "Ingest runs" heading).
+    assert wrapper.attrs.get("tabindex") == "0" and wrapper.attrs.get("aria-labelledby") == "runs"
+    css = page(client, "/static/paperkg.css")
+    assert re.search(r"\.table-scroll\s*\{[^}]*overflow-x:\s*auto", css)
+
+
+def test_graph_page_lists_every_node_kind_as_text(client: FlaskClient) -> None:
+    html = page(client, f"/papers/{IOI_ID}/graph")
+    data: dict[str, Any] = client.get(f"/papers/{IOI_ID}/graph.json").get_json()
+    details = elements(html, "details", class_="graph-list")
+    assert len(details) == 1 and "open" in details[0].attrs
+    listed = details[0].text()
+    for node in data["nodes"]:
+        if node["kind"] != "center":
+            assert node["label"] in listed, node
+    headings = [h.text() for h in details[0].find_all(lambda n: n.tag == "h2")]
+    assert "Authors" in headings and "Techniques and evaluations" in headings
+    cy = elements(html, id="cy")[0]
+    assert cy.attrs.get("role") == "img" and cy.attrs.get("aria-label") and "tabindex" not in cy.attrs
+    # Without JavaScript the empty canvas and the zoom instructions stay hidden (shown only under html.js).
+    wrapper = [a for a in cy.ancestors() if "js-only" in (a.attrs.get("class") or "").split()]
+    assert wrapper and wrapper[0].find_all(lambda n: "legend" in (n.attrs.get("class") or "").split())
+    css = page(client, "/static/paperkg.css")
+    assert re.search(r"(^|\n)\.js-only\s*\{\s*display:\s*none", css)
+    assert re.search(r"\.js \.js-only\s*\{\s*display:\s*block", css)
+    script = page(client, "/static/paperkg.js")
+    assert 'document.documentElement.classList.add("js")' in script
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def css_rule(css: str, selector: str, prop: str) -> str:
+    """The value of `prop` in the first rule whose selector list is exactly `selector`."""
+    match = re.search(r"(?:^|\n|\})\s*" + re.escape(selector) + r"\s*\{([^}]*)\}", css)
+    assert match, selector
+    value = re.search(r"(?:^|;|\s)" + re.escape(prop) + r":\s*([^;]+)", match.group(1))
+    assert value, (selector, prop)
+    return value.group(1).strip()
+
+
+def test_colours_meet_wcag_contrast(client: FlaskClient) -> None:
+    css = page(client, "/static/paperkg.css")
+    variables = dict(re.findall(r"(--[\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+
+    def colour(value: str) -> str:
+        value = value.split()[-1] if value.startswith("1px") else value
+        found = re.fullmatch(r"var\((--[\w-]+)\)", value)
+        return variables[found.group(1)] if found else value
+
+    white, header = "#ffffff", variables["--bg2"]
+    assert contrast(colour(css_rule(css, ".star", "color")), white) >= 4.5  # a text glyph
+    star_on = colour(css_rule(css, '.star[aria-pressed="true"], .starred-list .star', "color"))
+    assert contrast(star_on, white) >= 4.5 and contrast(variables["--star"], header) >= 4.5
+    # Form control borders are the only cue of where a field is (non-text contrast, 3:1).
+    field = colour(css_rule(css, "button", "border"))
+    assert contrast(field, white) >= 3
+    fields = 'input[type="search"], input[type="number"], input[type="date"], select'
+    assert contrast(colour(css_rule(css, fields, "border")), white) >= 3
+    edge = re.search(r'selector: "edge", style: \{[^}]*"line-color": "(#[0-9a-f]{6})"[^}]*"opacity": 1 \}',
+                     page(client, "/static/graph.js"))
+    assert edge and contrast(edge.group(1), "#fcfdfe") >= 3
+    # Node colours tell the kinds apart on the canvas: each at least 3:1 against it.
+    nodes = re.search(r"var COLORS = \{([^}]*)\}", page(client, "/static/graph.js"))
+    assert nodes, "graph.js COLORS"
+    for kind, value in re.findall(r'(\w+): "(#[0-9a-fA-F]{6})"', nodes.group(1)):
+        assert contrast(value, "#fcfdfe") >= 3, kind
+    # The sticky header must not cover what a skip link or an in-page jump scrolls to.
+    assert css_rule(css, "html", "scroll-padding-top") == "3.5rem"

@@ -10,6 +10,7 @@ from selenium.webdriver import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from kg.embedded import EmbeddedStore
@@ -188,7 +189,7 @@ def test_in_place_search_highlights_the_bad_field_and_clears_it(browser: WebDriv
 
 def test_star_buttons_are_named_after_their_paper(browser: WebDriver, live_server: str) -> None:
     open_page(browser, f"{live_server}/papers/{IOI_ID}")
-    star = browser.find_element(By.CSS_SELECTOR, "h1 [data-star]")
+    star = browser.find_element(By.CSS_SELECTOR, ".title-row [data-star]")
     wait(browser).until(lambda d: star.is_displayed())
     # The glyph alone is read as "white star"; the name says which paper, aria-pressed the state.
     assert star.accessible_name == f"Star: {IOI_TITLE}"
@@ -248,3 +249,161 @@ def test_no_request_leaves_localhost(browser: WebDriver, live_server: str, shot:
     assert off_host(urls, live_server) == []
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe  # no CSP violations, no failed loads
+
+
+# -- accessibility: focus, history, announcements, keyboard ----------------------------------------
+
+def idle(driver: WebDriver) -> bool:
+    """No in-place search is waiting or in flight."""
+    return bool(driver.execute_script(
+        "return !document.body.classList.contains('loading') && !document.getElementById('results')"
+        ".hasAttribute('aria-busy')"))
+
+
+def test_pager_and_example_links_move_focus_to_the_result_count(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=circuits+in+language+models")
+    wait(browser).until(lambda d: len(result_ids(d)) == 10)
+    first_page = result_ids(browser)
+    next_link = browser.find_element(By.CSS_SELECTOR, ".pager a[rel=next]")
+    browser.execute_script("arguments[0].scrollIntoView()", next_link)
+    next_link.send_keys(Keys.ENTER)  # a keyboard user on the pager
+    wait(browser).until(lambda d: "page=2" in d.current_url and result_ids(d) != first_page)
+    wait(browser).until(lambda d: "result-count" in (d.switch_to.active_element.get_attribute("class") or ""))
+    assert browser.switch_to.active_element.tag_name == "h2"
+    # The results are scrolled back into view (below the sticky header), not left at the old pager.
+    top = browser.execute_script("return document.getElementById('results').getBoundingClientRect().top")
+    assert 0 <= top < browser.execute_script("return window.innerHeight")
+    # The status line, not the whole results block, tells a screen reader what changed.
+    count = browser.find_element(By.CSS_SELECTOR, ".result-count").text
+    assert browser.find_element(By.CSS_SELECTOR, "[data-search-status]").get_attribute("textContent") == count
+    assert idle(browser)
+
+    open_page(browser, live_server + "/")
+    example = browser.find_element(By.CSS_SELECTOR, ".examples a")
+    example.click()
+    wait(browser).until(lambda d: result_ids(d))
+    wait(browser).until(lambda d: "result-count" in (d.switch_to.active_element.get_attribute("class") or ""))
+
+
+def test_arrow_keys_on_a_filter_replace_the_history_entry(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=circuits+in+language+models")
+    wait(browser).until(lambda d: len(result_ids(d)) == 10)
+    before = browser.execute_script("return history.length")
+    select = browser.find_element(By.ID, "f-technique")
+    select.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+    chosen = select.get_attribute("value")
+    assert chosen, "the arrow keys moved the selection"
+    wait(browser).until(lambda d: f"technique={chosen}" in d.current_url and idle(d))
+    assert browser.execute_script("return history.length") == before
+    assert browser.switch_to.active_element == select  # focus stays where the user is
+
+
+def test_a_burst_of_filter_changes_fetches_once(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=circuits+in+language+models")
+    wait(browser).until(lambda d: len(result_ids(d)) == 10)
+    # Three changes in one task (as fast as arrow keys can come): only the settled choice is fetched.
+    browser.execute_script(
+        "window.__fetches = []; const real = window.fetch;"
+        "window.fetch = function (url) {"
+        "  window.__fetches.push(String(url)); return real.apply(this, arguments); };"
+        "const sel = document.getElementById('f-technique');"
+        "for (let i = 1; i <= 3; i++) { sel.selectedIndex = i; sel.dispatchEvent(new Event('change')); }")
+    chosen = browser.find_element(By.ID, "f-technique").get_attribute("value")
+    wait(browser).until(lambda d: f"technique={chosen}" in d.current_url and idle(d))
+    fetches = browser.execute_script("return window.__fetches")
+    assert len(fetches) == 1 and f"technique={chosen}" in fetches[0]
+
+
+def test_an_in_place_error_is_announced_once(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    browser.find_element(By.ID, "f-year-from").send_keys("2024")
+    year_to = browser.find_element(By.ID, "f-year-to")
+    year_to.send_keys("2020", Keys.ENTER)
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#results [data-state="error"]'))
+    wait(browser).until(idle)
+    status = browser.find_element(By.CSS_SELECTOR, "[data-search-status]").get_attribute("textContent")
+    assert "highlighted field" in status
+    # Read by the status line: the inserted notice is no second alert, and #results is no live region.
+    assert browser.find_elements(By.CSS_SELECTOR, '#results [role="alert"]') == []
+    assert browser.find_element(By.ID, "results").get_attribute("aria-live") is None
+
+
+def test_sort_select_does_not_navigate_on_arrow_keys(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/techniques/cma")
+    browser.execute_script("HTMLFormElement.prototype.submit = function () { window.__submitted = true; };")
+    select = browser.find_element(By.CSS_SELECTOR, "select[name=sort]")
+    select.send_keys(Keys.ARROW_DOWN)
+    assert select.get_attribute("value") == "centrality"
+    assert browser.execute_script("return window.__submitted === true") is False
+    button = browser.find_element(By.CSS_SELECTOR, "form.sort button[type=submit]")
+    assert button.is_displayed()
+    button.send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: d.current_url.endswith("?sort=centrality"))
+
+
+STARRED_ROWS = "[data-starred-list] li"
+
+
+def set_stars(driver: WebDriver, live_server: str, stars: list[dict[str, str]]) -> None:
+    """Open For you with exactly these stars in localStorage."""
+    open_page(driver, live_server + "/about")
+    driver.execute_script("window.localStorage.setItem('paperkg.stars', JSON.stringify(arguments[0]))", stars)
+    open_page(driver, live_server + "/for-you")
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, STARRED_ROWS)) == len(stars))
+
+
+STARS = [{"id": IOI_ID, "title": "IOI circuit"}, {"id": "2202.05262", "title": "ROME"},
+         {"id": "logit-lens", "title": "logit lens"}]
+
+
+def test_for_you_clear_all_asks_first(browser: WebDriver, live_server: str) -> None:
+    set_stars(browser, live_server, STARS)
+    clear = browser.find_element(By.CSS_SELECTOR, "[data-clear-stars]")
+    clear.click()
+    wait(browser).until(expected_conditions.alert_is_present())
+    assert "3 starred papers" in browser.switch_to.alert.text
+    browser.switch_to.alert.dismiss()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li")) == 3
+    assert len(browser.execute_script("return JSON.parse(localStorage.getItem('paperkg.stars'))")) == 3
+    clear.click()
+    wait(browser).until(expected_conditions.alert_is_present())
+    browser.switch_to.alert.accept()
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "0")
+    # The clear button is gone: focus lands on the section heading, not on <body>.
+    assert browser.switch_to.active_element.get_attribute("id") == "starred-heading"
+    browser.execute_script("window.localStorage.clear()")
+
+
+def test_for_you_unstar_buttons_are_named_and_keep_focus(browser: WebDriver, live_server: str) -> None:
+    set_stars(browser, live_server, STARS)
+    buttons = browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] button")
+    names = [b.accessible_name for b in buttons]
+    assert names == ["Unstar: IOI circuit", "Unstar: ROME", "Unstar: logit lens"]
+    buttons[1].send_keys(Keys.ENTER)
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "2")
+    # The next paper's button takes the focus of the one that went away.
+    assert browser.switch_to.active_element.accessible_name == "Unstar: logit lens"
+    # A star event from elsewhere (another tab) repaints stars but leaves these names alone.
+    browser.execute_script("document.dispatchEvent(new CustomEvent('paperkg:stars'))")
+    names = [b.accessible_name for b in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] button")]
+    assert names == ["Unstar: IOI circuit", "Unstar: logit lens"]
+    browser.execute_script("window.localStorage.clear()")
+
+
+def test_graph_page_without_javascript_shows_the_list_not_an_empty_box(
+    no_js_browser: WebDriver, live_server: str
+) -> None:
+    no_js_browser.get(f"{live_server}/papers/{IOI_ID}/graph")
+    assert not no_js_browser.find_element(By.ID, "cy").is_displayed()
+    assert not no_js_browser.find_element(By.CSS_SELECTOR, ".legend").is_displayed()
+    listing = no_js_browser.find_element(By.CSS_SELECTOR, "details.graph-list")
+    assert listing.is_displayed() and listing.get_attribute("open") is not None
+    assert "Authors" in listing.text
+
+
+def test_graph_canvas_shows_with_javascript(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, f"{live_server}/papers/{IOI_ID}/graph")
+    canvas = browser.find_element(By.ID, "cy")
+    assert canvas.is_displayed() and canvas.size["height"] > 100
+    assert canvas.get_attribute("role") == "img" and canvas.get_attribute("tabindex") is None
