@@ -309,8 +309,12 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         row = card(hit.paper, labels, technique_ids=hit.techniques + criteria, snippet=snippet,
                    score=hit.score if q else None, matched=matched)
         if q:
+            # The techniques and criteria the query names, in words: the chips' highlight alone is a
+            # cue that keyboard, touch and screen-reader users may not get.
             row["why"] = {"mode": mode, "cosine": hit.why.get("semantic"), "keyword": hit.why.get("keyword"),
-                          "keyword_rank": (hit.why.get("ranks") or {}).get("keyword")}
+                          "keyword_rank": (hit.why.get("ranks") or {}).get("keyword"),
+                          "uses": [labels.name(t) for t in hit.why.get("matched_techniques") or []],
+                          "evaluates": [labels.name(e) for e in criteria]}
         hits.append(row)
     ctx["hits"] = hits
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.

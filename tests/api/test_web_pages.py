@@ -914,3 +914,16 @@ def test_colours_meet_wcag_contrast(client: FlaskClient) -> None:
         assert contrast(value, "#fcfdfe") >= 3, kind
     # The sticky header must not cover what a skip link or an in-page jump scrolls to.
     assert css_rule(css, "html", "scroll-padding-top") == "3.5rem"
+
+
+def test_why_a_result_matched_is_said_in_words(client: FlaskClient) -> None:
+    """The chips' highlight is not the only cue: the score line names the technique or criterion
+    the query asked for, and a highlighted chip says so to screen readers."""
+    html = page(client, "/search?q=logit+lens")
+    assert re.search(r'<span class="why-named">uses <bdi>Logit Lens</bdi></span>', html)
+    assert re.search(r'chip-on"[^>]*>Logit Lens<span class="visually-hidden"> \(matches your search\)</span>',
+                     html)
+    criteria = page(client, "/search?q=evaluating+the+faithfulness+of+circuits")
+    assert '<span class="why-named">evaluates <bdi>Faithfulness</bdi></span>' in criteria
+    plain = page(client, "/search?q=neurons")
+    assert "why-named" not in plain and "matches your search" not in plain
