@@ -927,3 +927,19 @@ def test_why_a_result_matched_is_said_in_words(client: FlaskClient) -> None:
     assert '<span class="why-named">evaluates <bdi>Faithfulness</bdi></span>' in criteria
     plain = page(client, "/search?q=neurons")
     assert "why-named" not in plain and "matches your search" not in plain
+
+
+@pytest.mark.parametrize(("mode", "expected", "absent"), [
+    ("hybrid", ["cosine: how close", "word match #: rank among"], ["BM25:"]),
+    ("semantic", ["cosine: how close"], ["word match #", "BM25:"]),
+    ("keyword", ["BM25: how strongly"], ["cosine:"]),
+])
+def test_the_score_words_are_explained_in_text(
+    client: FlaskClient, mode: str, expected: list[str], absent: list[str]
+) -> None:
+    """Tooltips cannot be opened by keyboard or touch: the page says what its scores mean."""
+    html = page(client, f"/search?q=induction+heads&mode={mode}")
+    legend = re.search(r'<p class="muted" data-state="score-legend">(.*?)</p>', html, re.S)
+    assert legend, mode
+    assert all(e in legend.group(1) for e in expected) and not any(a in legend.group(1) for a in absent)
+    assert 'data-state="score-legend"' not in page(client, "/search?technique=probing")  # no query, no scores
