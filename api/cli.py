@@ -8,28 +8,10 @@ from typing import Any
 
 import click
 
+from kg.safe_output import terminal_safe
 from kg.store import StoreError
 
-# Terminal control in stored text (titles, abstracts, author names come from feeds and files): a
-# string sequence (OSC "set title", DCS, APC ...) up to its terminator, a CSI sequence ("erase
-# line", "hidden text"), any other escape, then every C0/DEL/C1 control left. The 8-bit C1
-# introducers (U+009B CSI, U+009D OSC ...) are sequences too: some terminals act on them.
-# An unterminated string sequence loses only its introducer, so no readable text is swallowed.
-_CONTROL_SEQUENCE = re.compile(
-    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
-    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|\x1b[ -/]*[0-~]"
-)
-_LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
-
-
-def terminal_safe(text: object) -> str:
-    """Stored text made safe to print on a terminal: control characters and escape sequences
-    removed, line breaks and tabs turned into spaces (one row stays one row), other Unicode kept."""
-    cleaned = _LINE_BREAKS.sub(" ", str(text))
-    return _CONTROL.sub("", _CONTROL_SEQUENCE.sub("", cleaned))
 
 
 def _print_json(data: Any) -> None:

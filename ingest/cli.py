@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from kg.safe_output import terminal_safe
+
 
 def _ready_store() -> Any:
     """The configured store, ready for writes (imported lazily: kg.cli imports this module)."""
@@ -107,24 +109,19 @@ def ingest_list_cmd(
             click.echo(f"  arXiv: {arxiv_report['by_id']} by id, {len(arxiv_report['by_title'])} by title, "
                        f"{len(arxiv_report['no_match'])} without an arXiv match")
         for row in parsed.unreadable_rows:
-            click.echo(f"  unreadable row, line {row['line']}: {_safe(row['reason'])}")
-
-
-def _safe(text: object) -> str:
-    """List text made safe to print (the list is someone else's file: it may hold terminal controls)."""
-    from api.cli import terminal_safe
-
-    return terminal_safe(text)
+            click.echo(f"  unreadable row, line {row['line']}: {terminal_safe(row['reason'])}")
 
 
 def _echo_problems(parsed: Any) -> None:
     for entry in parsed.unknown_labels:
         lines = ", ".join(str(n) for n in entry["lines"])
         where = "line" if len(entry["lines"]) == 1 else "lines"
-        label = _safe(repr(entry["label"]))
-        click.echo(f"  unknown {_safe(entry['column'])} label {label} ({where} {lines}), kept on its row")
+        label = terminal_safe(repr(entry["label"]))
+        column = terminal_safe(entry["column"])
+        click.echo(f"  unknown {column} label {label} ({where} {lines}), kept on its row")
     for row in parsed.unreadable_rows:
-        click.echo(f"  unreadable row, line {row['line']}: {_safe(row['reason'])}: {_safe(row['text'][:80])}")
+        reason, text = terminal_safe(row["reason"]), terminal_safe(row["text"][:80])
+        click.echo(f"  unreadable row, line {row['line']}: {reason}: {text}")
 
 
 @ingest_group.command("arxiv")

@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from kg.safe_output import terminal_safe
 from kg.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,6 @@ def _check_date(value: str | None, option: str) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def weekly_cmd(since: str | None, as_json: bool) -> None:
     """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""
-    from api.cli import terminal_safe
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
@@ -94,7 +94,6 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def rejected_cmd(since: str | None, as_json: bool) -> None:
     """Candidates the weekly relevance gate turned away, with reason and score (newest first)."""
-    from api.cli import terminal_safe
     from ingest.weekly import rejected_since
 
     since = _check_date(since, "--since")
