@@ -206,29 +206,24 @@ def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[da
 
 
 def window_for(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
-               lag: timedelta = ANNOUNCE_LAG) -> tuple[datetime, datetime]:
-    """[start, now]: start = --since, else the earliest of the last watermark - announcement lag (or,
-    with no watermark, now - 7 days) and the window starts of the weekly runs that failed or were killed
-    since the watermark last moved (so a failed week, the first one included, is retried whole)."""
+               lag: timedelta = ANNOUNCE_LAG) -> tuple[datetime, datetime, datetime | None]:
+    """(start, now, gap). start = --since, else the earliest of the last watermark - announcement lag
+    (or, with no watermark, now - 7 days) and the window starts of the weekly runs that failed or were
+    killed since the watermark last moved (so a failed week, the first one included, is retried whole).
+
+    gap: where the papers not yet fetched begin when a --since window leaves them out, else None. That
+    is the watermark (everything before it was fetched by the runs that moved it, so runs that failed
+    since it add nothing before it), else the earliest start of a run that failed."""
     end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
+    watermark, failed = _history(store, end)
     if since is not None:
         start = parse_when(since)
     else:
-        watermark, failed = _history(store, end)
         start = min([watermark - lag if watermark else end - DEFAULT_WINDOW, *failed])
     if start >= end:
         raise ValueError(f"empty window: start {iso(start)} is not before end {iso(end)}")
-    return start, end
-
-
-def uncovered_since(store: GraphStore, start: datetime, end: datetime) -> datetime | None:
-    """Where the papers not yet fetched begin, when a window starting at `start` leaves them out (a gap):
-    the watermark (everything before it was fetched by the runs that moved it, so runs that failed
-    since it add nothing before it), else the earliest start of a run that failed; None when the window
-    covers them."""
-    watermark, failed = _history(store, end)
     first = watermark if watermark is not None else min(failed, default=None)
-    return first if first is not None and start > first else None
+    return start, end, first if first is not None and start > first else None
 
 
 # -- query ----------------------------------------------------------------------------------
@@ -518,10 +513,9 @@ def run_weekly(
     owner = owner or _owner()
     _take_lock(store, owner, lock_ttl)
     try:
-        start, end = window_for(store, since=since, now=now)
         # Read before this run is recorded: a --since later than what still had to be covered leaves a
         # gap, and moving the watermark past it would lose those papers for good.
-        gap = uncovered_since(store, start, end)
+        start, end, gap = window_for(store, since=since, now=now)
         run = store.start_run(RUN_SOURCE)
         summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end),
                                 gap_from=iso(gap) if gap else None)
