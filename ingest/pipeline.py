@@ -271,10 +271,10 @@ def _configured_taxonomy() -> Taxonomy:
     return load_taxonomy(load_config().taxonomy)
 
 
-def _load_extractor(taxonomy: Taxonomy | None) -> Any:
+def _load_extractor(taxonomy: Taxonomy) -> Any:
     from ingest.extract import Extractor
 
-    return Extractor(taxonomy if taxonomy is not None else _configured_taxonomy())
+    return Extractor(taxonomy)
 
 
 class _LazyEmbedder:
@@ -374,12 +374,15 @@ def run_ingest(
             else:
                 by_target[target] = (record, stored_id)
         summary.papers = len(by_target)
-        if embedder is None and by_target:
-            embedder = _load_embedder()
-        if extractor is None and by_target:
-            extractor = _load_extractor(taxonomy)
-        # The section map of the taxonomy extraction uses (the configured one unless told).
-        sections_of = taxonomy or getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+        if by_target:  # nothing to load for a run with no papers
+            if embedder is None:
+                embedder = _load_embedder()
+            # One taxonomy for extraction and the list's section map: the one given, else the given
+            # extractor's, else the configured one.
+            if taxonomy is None:
+                taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+            if extractor is None:
+                extractor = _load_extractor(taxonomy)
 
         from tqdm import tqdm
 
@@ -390,7 +393,7 @@ def run_ingest(
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
-                              progress, node_labels, sections_of)
+                              progress, node_labels, taxonomy)
                 bar.update(len(chunk))
         finally:
             bar.close()
