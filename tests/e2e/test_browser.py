@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -407,3 +408,28 @@ def test_graph_canvas_shows_with_javascript(browser: WebDriver, live_server: str
     canvas = browser.find_element(By.ID, "cy")
     assert canvas.is_displayed() and canvas.size["height"] > 100
     assert canvas.get_attribute("role") == "img" and canvas.get_attribute("tabindex") is None
+
+
+TARGET_SIZE_JS = (Path(__file__).parent / "target_size.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_every_target_meets_the_minimum_size_or_spacing(browser: WebDriver, live_server: str,
+                                                        width: int) -> None:
+    browser.set_window_size(width, 900)
+    try:
+        for path in ["/", "/search?q=induction+heads", f"/papers/{IOI_ID}", "/techniques", "/techniques/sae",
+                     "/new", "/for-you", "/about"]:
+            open_page(browser, live_server + path)
+            report = browser.execute_script(TARGET_SIZE_JS)
+            assert report["checked"] > 5, path
+            assert report["failures"] == [], (path, width, report["failures"])
+        # The check itself can fail: two stars pressed together are crowded targets.
+        open_page(browser, f"{live_server}/search?q=induction+heads")
+        wait(browser).until(lambda d: len(result_ids(d)) >= 2)
+        browser.execute_script(
+            "const stars = document.querySelectorAll('button.star');"
+            "stars[0].after(stars[1]); stars[1].style.margin = '0'; stars[0].style.margin = '0';")
+        assert browser.execute_script(TARGET_SIZE_JS)["failures"]
+    finally:
+        browser.set_window_size(1280, 900)
