@@ -177,8 +177,21 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     return merged, replace_rows
 
 
+_ListEdges = tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]
+
+
+def _tldr_stand_in(rows: Sequence[ListRow]) -> str:
+    """The list's TL;DRs of a paper, for embedding a paper that has no abstract.
+
+    A title alone embeds as noise (cosine about 0.15 with every paper, bench/related_eval.py), so
+    the logit-lens post sank in every related list and semantic search; the TL;DRs describe it.
+    Extraction still reads the abstract only: the TL;DRs are the list's words, not the paper's.
+    """
+    return " ".join(dict.fromkeys(r.tldr.strip() for r in rows if r.tldr and r.tldr.strip()))
+
+
 def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
-                node_labels: dict[str, str]) -> tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]:
+                node_labels: dict[str, str]) -> _ListEdges:
     if use_incoming or stored is None:
         rows = [r.to_list_row() for r in record.list_rows] if use_incoming else []
         techniques: dict[str, TechniqueUse] = {}
@@ -416,19 +429,22 @@ def _ingest_chunk(
 ) -> None:
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
-    merged: list[tuple[Record, PaperDetail | None, Paper, bool, str | None]] = []
+    merged: list[tuple[PaperDetail | None, Paper, str | None, _ListEdges]] = []
     for target, (record, stored_id) in chunk:
         stored = store.get_paper(stored_id) if stored_id else None
         if stored is None and stored_id is None:
             stored = store.get_paper(target)
         paper, replace_rows = _merge_with_stored(record, stored, target)
-        merged.append((record, stored, paper, replace_rows, stored_id))
-    texts = [embedding_text(p.title, p.abstract or "") for _r, _s, p, _x, _i in merged]
+        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
+        # Stored rows too: a section map that changed reaches every section the next time it is written.
+        rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
+        merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
+    texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
     extractions: dict[str, Any] = {}
     if extractor is not None:
         signature = getattr(extractor, "signature", None)
         todo: list[tuple[str, str, str]] = []
-        for (_r, stored, paper, _x, _i), text in zip(merged, texts, strict=True):
+        for (stored, paper, _i, _e), text in zip(merged, texts, strict=True):
             if signature is not None:
                 paper.extraction_hash = text_hash(f"{signature}\n{text}")
             reused = _stored_extraction(stored, paper)
@@ -440,11 +456,8 @@ def _ingest_chunk(
             many = getattr(extractor, "extract_many", None)
             results = many(todo) if many else [extractor.extract(*item) for item in todo]
             extractions.update((item[0], result) for item, result in zip(todo, results, strict=True))
-    for record, stored, paper, replace_rows, stored_id in merged:
+    for _stored, paper, stored_id, (rows, list_techs, list_evals) in merged:
         target = paper.id
-        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
-        # Stored rows too: a section map that changed reaches every section the next time it is written.
-        rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         techniques = list(list_techs)
         evaluations = list(list_evals)
         findings: list[Finding] = []

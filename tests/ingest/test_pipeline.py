@@ -416,3 +416,38 @@ def test_records_unfit_to_store_are_rejected_and_the_run_goes_on(
     assert reason.split("'")[1] in summary.text()
     summary.text().encode("utf-8")  # the report can be printed: a lone surrogate in a title is escaped
     assert store.paper_ids() == ["a-real-title"] and store.runs()[0].status == "succeeded"
+
+
+def test_a_paper_without_abstract_is_embedded_from_its_list_tldrs(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    import json
+
+    import numpy as np
+
+    from ingest.embed import embedding_text
+
+    def row(tldr: str, techniques: str | None = None) -> dict[str, Any]:
+        return {"section": "Techniques", "subsection": None, "techniques": techniques, "evaluation": None,
+                "tldr": tldr, "title_in_list": "t", "url_in_list": "https://example.org/p"}
+
+    no_abstract = {"id": "post", "title": "interpreting GPT: the logit lens", "abstract": None,
+                   "list_rows": [row("Project activations into the vocabulary space."),
+                                 row("Project activations into the vocabulary space."),
+                                 row("Sparse autoencoders recover features.")]}
+    with_abstract = {"id": "paper", "title": "A paper", "abstract": "We study induction heads.",
+                     "list_rows": [row("A TL;DR the abstract makes unneeded.")]}
+    source = tmp_path / "records.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in (no_abstract, with_abstract)), encoding="utf-8")
+    ingest_records_file(store, source, embedder=embedder, extractor=extractor, progress=False)
+
+    stored = store.get_embeddings(["post", "paper"])
+    stand_in = "Project activations into the vocabulary space. Sparse autoencoders recover features."
+    expected = embedder.encode([embedding_text(no_abstract["title"], stand_in),
+                                embedding_text("A paper", "We study induction heads.")])
+    np.testing.assert_allclose(stored["post"], expected[0], atol=1e-6)
+    np.testing.assert_allclose(stored["paper"], expected[1], atol=1e-6)
+    # Extraction reads the paper's own text only: the TL;DR's "sparse autoencoders" is no technique edge.
+    detail = store.get_paper("post")
+    assert detail is not None and detail.paper.abstract in (None, "")
+    assert "sae" not in {t.technique_id for t in detail.techniques}
