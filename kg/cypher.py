@@ -8,9 +8,10 @@ Each public UPPER_CASE str constant is one statement, linted by tests/kg/test_cy
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, search_terms
+from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, fold_diacritics, search_terms
 
 
 class IndexName:
@@ -20,23 +21,38 @@ class IndexName:
     FULLTEXT = "paper_text"
 
 
+class ExtraLabel:
+    """Labels the Neo4j backend uses beyond kg.schema (declared to the linter like schema labels)."""
+
+    # One node per sequence name ("Paper", "IngestRun"): insertion numbers, the embedded store's pk.
+    COUNTER = "Counter"
+
+
+# The full-text index covers these properties: title, abstract and author names with their accents
+# removed in Python (validation.fold_diacritics), indexed with Neo4j's 'standard-no-stop-words'
+# analyzer. The only analyzer that folds accents, 'standard-folding', also drops English stop words
+# ("not", "the"), which the embedded store's FTS5 index keeps; folding here, on the indexed text
+# and on the query alike, gives both: "naive" finds "Naïve" and "not" finds "NOT".
+FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
+_FULLTEXT_ANALYZER = "standard-no-stop-words"
+
 # Properties the Neo4j backend stores beyond kg.schema (bookkeeping, ordering, dedupe keys).
 EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
-    "arxiv_id", "reason", "score", "run_id", "seen_at", "title",
+    "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", *FULLTEXT_PROPERTIES,
 )
 
 # Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
 # checks `row.x` against the property keys; these are declared to it alongside real properties).
 ROW_KEYS: tuple[str, ...] = (
     "props", "paper_id", "technique_id", "evaluation_id", "finding_id", "model_id", "section_id",
-    "section_title", "section_path", "old_id",
+    "section_title", "section_path", "old_id", "papers",
 )
 
 # Labels that hold our data (clear_all deletes exactly these).
 DATA_LABELS: tuple[str, ...] = (
-    *NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION, Label.PAPER_ALIAS,
+    *NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION, Label.PAPER_ALIAS, ExtraLabel.COUNTER,
 )
 
 # Paper properties returned by reads. The embedding is left out except by get_paper; `authors`
@@ -55,15 +71,31 @@ def _paper_map(var: str, with_embedding: bool = False) -> str:
     return var + " {" + ", ".join("." + f for f in fields) + "}"
 
 
+# What SHOW INDEXES must report for each index (or constraint, by its backing index) init_schema
+# creates: type, labels, properties, and the indexConfig settings we give (others, such as the
+# server's vector quantization default, are not compared).
+EXPECTED_INDEXES: dict[str, dict[str, Any]] = {}
+
+
+def _expect(
+    name: str, kind: str, label: str, properties: list[str], config: dict[str, Any] | None = None
+) -> str:
+    """Record an index's expected definition; its name."""
+    EXPECTED_INDEXES[name] = {"type": kind, "labelsOrTypes": [label], "properties": properties,
+                              "indexConfig": config or {}}
+    return name
+
+
 def _unique(label: str, key: str) -> str:
     """A uniqueness constraint on a label's key property (also gives the lookup index)."""
-    name = f"{label.lower()}_{key}_unique"
+    name = _expect(f"{label.lower()}_{key}_unique", "RANGE", label, [key])
     return f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
 
 
 def _range_index(label: str, prop: str) -> str:
     """A range index on one property."""
-    return f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+    name = _expect(f"{label.lower()}_{prop}", "RANGE", label, [prop])
+    return f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
 
 
 def _match_by_label(labels: tuple[str, ...], var: str = "n") -> str:
@@ -139,6 +171,7 @@ CONSTRAINT_CACHED_EMBEDDING_KEY = _unique(Label.CACHED_EMBEDDING, "key")
 CONSTRAINT_LOCK_NAME = _unique(Label.LOCK, "name")
 CONSTRAINT_REJECTION_KEY = _unique(Label.REJECTION, "key")
 CONSTRAINT_PAPER_ALIAS_ID = _unique(Label.PAPER_ALIAS, "id")
+CONSTRAINT_COUNTER_NAME = _unique(ExtraLabel.COUNTER, "name")
 
 INDEX_PAPER_ARXIV_ID = _range_index(Label.PAPER, "arxiv_id")
 INDEX_PAPER_DOI_KEY = _range_index(Label.PAPER, "doi_key")
@@ -149,18 +182,22 @@ INDEX_INGEST_RUN_SOURCE = _range_index(Label.INGEST_RUN, "source")
 INDEX_REJECTION_SEEN_AT = _range_index(Label.REJECTION, "seen_at")
 INDEX_PAPER_ALIAS_PAPER_ID = _range_index(Label.PAPER_ALIAS, "paper_id")
 
+_expect(IndexName.VECTOR, "VECTOR", Label.PAPER, ["embedding"],
+        {"vector.dimensions": EMBEDDING_DIM, "vector.similarity_function": "cosine"})
 CREATE_VECTOR_INDEX = (
     f"CREATE VECTOR INDEX {IndexName.VECTOR} IF NOT EXISTS "
     f"FOR (p:{Label.PAPER}) ON p.embedding "
     f"OPTIONS {{indexConfig: {{`vector.dimensions`: {EMBEDDING_DIM}, "
     "`vector.similarity_function`: 'cosine'}}"
 )
-# standard-folding: diacritics folded ("naive" finds "Naïve"), no stemming, like the embedded
-# store's FTS5 unicode61 tokenizer.
+# Folded text (see FULLTEXT_PROPERTIES), no stop words, no stemming: like the embedded store's FTS5
+# unicode61 tokenizer with remove_diacritics 2.
+_expect(IndexName.FULLTEXT, "FULLTEXT", Label.PAPER, list(FULLTEXT_PROPERTIES),
+        {"fulltext.analyzer": _FULLTEXT_ANALYZER})
 CREATE_FULLTEXT_INDEX = (
     f"CREATE FULLTEXT INDEX {IndexName.FULLTEXT} IF NOT EXISTS "
-    f"FOR (p:{Label.PAPER}) ON EACH [p.title, p.abstract, p.authors_text] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-folding'}}"
+    f"FOR (p:{Label.PAPER}) ON EACH [{', '.join('p.' + f for f in FULLTEXT_PROPERTIES)}] "
+    f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{_FULLTEXT_ANALYZER}'}}}}"
 )
 
 # In the order init_schema runs them (constraints first: they create the key indexes).
@@ -169,14 +206,19 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     CONSTRAINT_TOPIC_ID, CONSTRAINT_OBJECT_ID, CONSTRAINT_FINDING_ID, CONSTRAINT_COMPONENT_ID,
     CONSTRAINT_MODEL_ID, CONSTRAINT_LIST_SECTION_ID, CONSTRAINT_INGEST_RUN_ID,
     CONSTRAINT_CACHED_EMBEDDING_KEY, CONSTRAINT_LOCK_NAME, CONSTRAINT_REJECTION_KEY,
-    CONSTRAINT_PAPER_ALIAS_ID,
+    CONSTRAINT_PAPER_ALIAS_ID, CONSTRAINT_COUNTER_NAME,
     INDEX_PAPER_ARXIV_ID, INDEX_PAPER_DOI_KEY, INDEX_PAPER_TITLE_KEY, INDEX_PAPER_FIRST_SEEN,
     INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT, INDEX_PAPER_ALIAS_PAPER_ID,
     CREATE_VECTOR_INDEX, CREATE_FULLTEXT_INDEX,
 )
 
-# States of all indexes: init_schema waits until every one of ours (by name) is ONLINE.
-SHOW_INDEX_STATES = "SHOW INDEXES YIELD name, state, populationPercent RETURN name, state, populationPercent"
+# States and definitions of all indexes: init_schema checks that each of ours (by name) is defined as
+# SCHEMA_STATEMENTS says (IF NOT EXISTS keeps an older index of that name whatever its settings) and
+# waits until every one is ONLINE.
+SHOW_INDEX_STATES = (
+    "SHOW INDEXES YIELD name, state, populationPercent, type, labelsOrTypes, properties, options "
+    "RETURN name, state, populationPercent, type, labelsOrTypes, properties, options"
+)
 
 PING = "RETURN 1 AS ok"
 
@@ -255,10 +297,19 @@ FINDING_OWNERS = (
 
 TOUCH_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) SET p.last_seen = $now"
 
+# Reserves $n numbers of a sequence and returns the last: the caller uses last - $n + 1 .. last. The
+# SET locks the counter node until commit, so concurrent writers get disjoint numbers.
+RESERVE_SEQ = (
+    f"MERGE (c:{ExtraLabel.COUNTER} {{name: $name}}) ON CREATE SET c.value = 0 "
+    "SET c.value = c.value + $n RETURN c.value AS last"
+)
+
+# p.seq numbers papers in insertion order (the embedded store's pk): set on creation and kept by
+# every later write (coalesce: a node written before seq existed gets one on its next write).
 MERGE_PAPERS = (
     f"UNWIND $rows AS row MERGE (p:{Label.PAPER} {{id: row.id}}) "
     "ON CREATE SET p.first_seen = $now "
-    "SET p += row.props, p.last_seen = $now"
+    "SET p += row.props, p.last_seen = $now, p.seq = coalesce(p.seq, row.seq)"
 )
 
 DELETE_PAPER_FINDINGS = (
@@ -372,28 +423,33 @@ GET_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN {_pap
 
 FIND_BY_ARXIV_IDS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.arxiv_id = key "
-    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+    "RETURN key, p.id AS id ORDER BY p.seq"
 )
 FIND_BY_DOI_KEYS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.doi_key = key "
-    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+    "RETURN key, p.id AS id ORDER BY p.seq"
 )
 FIND_BY_TITLE_KEYS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.title_key = key "
-    "RETURN key, p.id AS id ORDER BY p.first_seen, id"
+    "RETURN key, p.id AS id ORDER BY p.seq"
 )
 
-# Insertion order: first_seen, then id within one batch.
-PAPER_IDS = f"MATCH (p:{Label.PAPER}) RETURN p.id AS id ORDER BY p.first_seen, id"
+# Insertion order (the embedded store's pk order).
+PAPER_IDS = f"MATCH (p:{Label.PAPER}) RETURN p.id AS id ORDER BY p.seq"
 
-_NEWEST = "coalesce(p.published, toString(p.year), '') DESC, p.first_seen DESC, p.id DESC"
+# filter_page's order key, as Python's `p.published or (str(p.year) if p.year else "")`: an empty
+# published and a year 0 count as missing, a paper with neither sorts last in DESC order.
+_FILTER_PAGE_KEY = (
+    "CASE WHEN p.published <> '' THEN p.published WHEN p.year <> 0 THEN toString(p.year) ELSE '' END"
+)
+# Newest first, the last inserted first among equal dates (the embedded store's sort_date, pk).
+_NEWEST = f"{_FILTER_PAGE_KEY} DESC, p.seq DESC"
 _PAGE = (
     f"WITH collect(p) AS papers RETURN size(papers) AS total, "
     f"[p IN papers[$offset..($offset + $limit)] | {_paper_map('p')}] AS page"
 )
 
-# Papers touching a taxonomy node (see _FAMILY_PAPERS), newest first (coalesce: Neo4j would sort
-# missing dates first in DESC order).
+# Papers touching a taxonomy node (see _FAMILY_PAPERS), newest first.
 PAPERS_BY_TECHNIQUE_DATE = (
     _NODE_FAMILY + _FAMILY_PAPERS + f"WITH DISTINCT p ORDER BY {_NEWEST} " + _PAGE
 )
@@ -409,7 +465,12 @@ PAPERS_BY_TECHNIQUE_CENTRALITY = (
 # Search
 # ---------------------------------------------------------------------------------------------
 # $query is built in Python (fulltext_query): words only, Lucene-escaped, never query syntax.
+# Without filters the index itself stops at the best $k (it need not hand over every match).
 KEYWORD_SEARCH = (
+    f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $k}}) YIELD node, score "
+    "RETURN node.id AS id, score ORDER BY score DESC, id LIMIT $k"
+)
+KEYWORD_SEARCH_FILTERED = (
     f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query) YIELD node, score "
     f"WITH node AS p, score WHERE {_filters('p')} "
     "RETURN p.id AS id, score ORDER BY score DESC, id LIMIT $k"
@@ -434,11 +495,6 @@ VECTOR_SEARCH_FILTERED = (
 
 FILTER_IDS = f"MATCH (p:{Label.PAPER}) WHERE {_filters('p')} RETURN p.id AS id"
 
-# filter_page's order key, as Python's `p.published or (str(p.year) if p.year else "")`: an empty
-# published and a year 0 count as missing, a paper with neither sorts last in DESC order.
-_FILTER_PAGE_KEY = (
-    "CASE WHEN p.published <> '' THEN p.published WHEN p.year <> 0 THEN toString(p.year) ELSE '' END"
-)
 # One page of the ids passing the filters, newest first, and their total (one row even if none pass).
 FILTER_PAGE = (
     f"MATCH (p:{Label.PAPER}) WHERE {_filters('p')} "
@@ -456,24 +512,25 @@ GET_EMBEDDINGS = (
 # ---------------------------------------------------------------------------------------------
 PAPER_COUNT = f"MATCH (p:{Label.PAPER}) RETURN count(p) AS n"
 
-# (other paper, kind, shared node) rows; the store weighs them (rarer shared things count more).
-_MODEL_TOUCH = f"-[:{Rel.STUDIES}|{Rel.REPORTS}|{Rel.ABOUT}*1..2]->"
-_MODEL_TOUCHED = f"<-[:{Rel.STUDIES}|{Rel.REPORTS}|{Rel.ABOUT}*1..2]-"
+# One row per node the paper shares through (as the embedded store's related postings): its
+# techniques (USES), the Topic / Object / Component / Model nodes its findings are ABOUT and the
+# models it STUDIES ("about"), and its authors (by key). `papers`: the ids of every paper touching
+# the node the same way, the paper itself included (their number is the document frequency). The
+# relationship types tell the kinds apart: only techniques are USED, only authors AUTHORED.
 RELATED_ROWS = (
     f"MATCH (p:{Label.PAPER} {{id: $id}}) CALL (p) {{ "
-    f"MATCH (p)-[:{Rel.USES}]->(x:{Label.TECHNIQUE})<-[:{Rel.USES}]-(o:{Label.PAPER}) WHERE o <> p "
-    "RETURN o, 'technique' AS kind, x.id AS shared "
-    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.TOPIC})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
-    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'topic' AS kind, x.id AS shared "
-    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.OBJECT})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
-    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'object' AS kind, x.id AS shared "
-    f"UNION MATCH (p){_FINDING_ABOUT}(x:{Label.COMPONENT})<-[:{Rel.ABOUT}]-(:{Label.FINDING})"
-    f"<-[:{Rel.REPORTS}]-(o:{Label.PAPER}) WHERE o <> p RETURN o, 'component' AS kind, x.id AS shared "
-    f"UNION MATCH (p){_MODEL_TOUCH}(x:{Label.MODEL}){_MODEL_TOUCHED}(o:{Label.PAPER}) WHERE o <> p "
-    "RETURN o, 'model' AS kind, x.id AS shared "
-    f"UNION MATCH (p)-[:{Rel.AUTHORED_BY}]->(x:{Label.AUTHOR})<-[:{Rel.AUTHORED_BY}]-(o:{Label.PAPER}) "
-    "WHERE o <> p RETURN o, 'author' AS kind, x.name AS shared } "
-    "RETURN o.id AS id, kind, shared"
+    f"MATCH (p)-[:{Rel.USES}]->(x:{Label.TECHNIQUE}) "
+    "RETURN DISTINCT x, 'technique' AS kind, x.id AS key, x.id AS shared "
+    f"UNION MATCH (p){_FINDING_ABOUT}(x) RETURN DISTINCT x, 'about' AS kind, x.id AS key, x.id AS shared "
+    f"UNION MATCH (p)-[:{Rel.STUDIES}]->(x:{Label.MODEL}) "
+    "RETURN DISTINCT x, 'about' AS kind, x.id AS key, x.id AS shared "
+    f"UNION MATCH (p)-[:{Rel.AUTHORED_BY}]->(x:{Label.AUTHOR}) "
+    "RETURN DISTINCT x, 'author' AS kind, x.key AS key, x.name AS shared } "
+    f"CALL (x) {{ MATCH (o:{Label.PAPER})-[:{Rel.USES}]->(x) RETURN o "
+    f"UNION MATCH (o:{Label.PAPER}){_FINDING_ABOUT}(x) RETURN o "
+    f"UNION MATCH (o:{Label.PAPER})-[:{Rel.STUDIES}]->(x) RETURN o "
+    f"UNION MATCH (o:{Label.PAPER})-[:{Rel.AUTHORED_BY}]->(x) RETURN o }} "
+    "RETURN kind, key, shared, head(labels(x)) AS label, collect(DISTINCT o.id) AS papers"
 )
 
 TECHNIQUE_DOCUMENT_FREQUENCY = (
@@ -537,7 +594,7 @@ PAPERS_PER_YEAR = (
 
 NEW_PAPERS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
-    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen DESC, p.id DESC LIMIT $limit"
+    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen DESC, p.seq DESC LIMIT $limit"
 )
 
 LIST_SECTIONS = (
@@ -569,9 +626,12 @@ CACHE_EMBEDDINGS = (
 # ---------------------------------------------------------------------------------------------
 # Ingest runs, locks, rejections
 # ---------------------------------------------------------------------------------------------
+# MERGE, not CREATE: the driver may run the transaction again when the commit's answer is lost,
+# and the replay then finds the committed run instead of failing on the id constraint. $seq (from
+# RESERVE_SEQ) numbers runs in start order, the embedded store's seq.
 START_RUN = (
-    f"CREATE (r:{Label.INGEST_RUN} {{id: $id, source: $source, started: $started, "
-    "status: 'running', counts: '{}'})"
+    f"MERGE (r:{Label.INGEST_RUN} {{id: $id}}) ON CREATE SET r.source = $source, r.started = $started, "
+    "r.status = 'running', r.counts = '{}', r.seq = $seq"
 )
 FINISH_RUN = (
     f"MATCH (r:{Label.INGEST_RUN} {{id: $id}}) "
@@ -581,12 +641,12 @@ FINISH_RUN = (
 RUNS = (
     f"MATCH (r:{Label.INGEST_RUN}) WHERE $source IS NULL OR r.source = $source "
     "RETURN r {.id, .source, .started, .finished, .status, .counts, .watermark, .message} AS run "
-    "ORDER BY r.started DESC, r.id DESC LIMIT $limit"
+    "ORDER BY r.seq DESC LIMIT $limit"
 )
 LAST_WATERMARK = (
     f"MATCH (r:{Label.INGEST_RUN}) "
     "WHERE r.source = $source AND r.status = 'succeeded' AND r.watermark IS NOT NULL "
-    "RETURN r.watermark AS watermark ORDER BY r.started DESC, r.id DESC LIMIT 1"
+    "RETURN r.watermark AS watermark ORDER BY r.seq DESC LIMIT 1"
 )
 
 # The first SET takes the node's write lock, so the owner read after it is the committed one
@@ -638,26 +698,48 @@ def escape_lucene(text: str) -> str:
     return _LUCENE_OPERATORS.sub(lambda m: m.group(1).lower(), escaped)
 
 
-# Lucene refuses queries of more than 1024 clauses, and its tokenizer splits CJK text into one
-# term per character: a budget of characters (not only of words) keeps any query under it.
-MAX_QUERY_CHARS = 512
+# Lucene refuses a query of more than maxClauseCount (1024) term clauses, counted after parsing:
+# Neo4j parses the query with a MultiFieldQueryParser over the index's properties, so each term
+# becomes one clause per property. The query is budgeted in clauses: terms x properties, with room
+# to spare.
+LUCENE_MAX_CLAUSES = 1024
+_CLAUSE_MARGIN = 24
+# StandardTokenizer cuts longer tokens into pieces of this many characters.
+_MAX_TOKEN_CHARS = 255
+_ASCII_RUN = re.compile(r"[A-Za-z0-9_]+")
+
+
+def max_index_terms(word: str) -> int:
+    """An upper bound on the terms the index's analyzer makes of one word: a run of ASCII letters,
+    digits and "_" is one token (Unicode word segmentation never splits it; only the 255-character
+    cap does), and any other character makes at most one (each CJK ideograph is a token)."""
+    runs = _ASCII_RUN.findall(word)
+    return sum(-(-len(r) // _MAX_TOKEN_CHARS) for r in runs) + len(word) - sum(len(r) for r in runs)
 
 
 def fulltext_query(
     text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
-    max_chars: int = MAX_QUERY_CHARS,
+    max_clauses: int = LUCENE_MAX_CLAUSES - _CLAUSE_MARGIN, fields: int = len(FULLTEXT_PROPERTIES),
 ) -> str | None:
     """The full-text query for user text: its distinct words and their other number (at most
-    `max_terms` words and `max_chars` characters; stop words dropped unless nothing else is
-    left), each Lucene-escaped, OR-ed. None when the text has no word."""
-    terms = search_terms(text, max_words=max_terms, stopwords=stopwords)
-    kept: list[str] = []
-    budget = max_chars
-    for term in terms:
-        if budget <= 0:
+    `max_terms` words; stop words dropped unless nothing else is left), accents folded as the
+    indexed text is (validation.fold_diacritics), each Lucene-escaped, OR-ed; words are kept
+    while their terms times the `fields` searched stay within `max_clauses` (the last one cut to
+    fit). None when the text has no word."""
+    budget = max_clauses // fields
+    kept: dict[str, str] = {}
+    for term in search_terms(text, max_words=max_terms, stopwords=stopwords):
+        term = fold_diacritics(term)
+        if term.casefold() in kept:
+            continue
+        cost = max_index_terms(term)
+        if cost > budget:
+            term = term[:budget]  # each character makes at most one term
+            cost = max_index_terms(term)
+        if not term:
             break
-        kept.append(term[:budget])
-        budget -= len(kept[-1])
+        kept[term.casefold()] = term
+        budget -= cost
     if not kept:
         return None
-    return " OR ".join(escape_lucene(t) for t in kept)
+    return " OR ".join(escape_lucene(t) for t in kept.values())

@@ -500,7 +500,9 @@ class EmbeddedStore(GraphStore):
             ).fetchall():
                 new_id = successor[old_id]
                 carried[new_id] = min(first_seen, carried.get(new_id, first_seen))
-                result[new_id] = "updated" if result[new_id] == "new" else result[new_id]
+                # It takes the replaced paper's first_seen (if earlier) and the replaced paper goes:
+                # updated, even when its own bundle was unchanged (see GraphStore.upsert_papers).
+                result[new_id] = "updated"
                 # The old id leads to the new paper (old links keep working), so do ids that led to
                 # the old one; an id that is a paper again is no alias any more.
                 conn.execute("DELETE FROM paper_aliases WHERE old_id = ?", (new_id,))
@@ -509,6 +511,11 @@ class EmbeddedStore(GraphStore):
                 conn.execute("UPDATE paper_aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
             if changed:
                 self._write_changed(conn, changed, existing, now, carried)
+            written = {b.paper.id for b, _, _ in changed}
+            conn.executemany(
+                "UPDATE papers SET first_seen = min(first_seen, ?) WHERE id = ?",
+                [(first_seen, pid) for pid, first_seen in carried.items() if pid not in written],
+            )
             for old_id in sorted(successor):
                 self._delete(conn, old_id)
         if changed or successor:
@@ -542,7 +549,9 @@ class EmbeddedStore(GraphStore):
             p = bundle.paper
             degree = (len(dedupe_techniques(bundle)) + len(dedupe_evaluations(bundle))
                       + len(bundle.findings) + len(set(bundle.models)) + len(bundle.list_rows))
-            first_seen = existing[p.id][1] if p.id in existing else carried.get(p.id, now)
+            # Kept from the stored paper, or now; and the earliest of the papers it replaced.
+            first_seen = existing[p.id][1] if p.id in existing else now
+            first_seen = min(first_seen, carried.get(p.id, first_seen))
             paper_rows.append((
                 p.id, p.arxiv_id, p.doi, p.title, title_key(p.title), p.abstract or "",
                 _json(list(p.authors)), ", ".join(p.authors), p.published, p.updated,

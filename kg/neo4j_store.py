@@ -54,6 +54,7 @@ from kg.validation import (
     dedupe_evaluations,
     dedupe_techniques,
     embedding_vector,
+    fold_diacritics,
     lock_held_message,
     new_run,
     normalise_since,
@@ -75,6 +76,11 @@ T = TypeVar("T")
 INDEX_NAMES: tuple[str, ...] = tuple(
     re.match(r"CREATE (?:\w+ )?(?:INDEX|CONSTRAINT) (\w+) IF NOT EXISTS", stmt).group(1)  # type: ignore[union-attr]
     for stmt in cypher.SCHEMA_STATEMENTS
+)
+# The ones that are constraints (dropped with DROP CONSTRAINT, which drops their index too).
+CONSTRAINT_NAMES = frozenset(
+    name for name, stmt in zip(INDEX_NAMES, cypher.SCHEMA_STATEMENTS, strict=True)
+    if stmt.startswith("CREATE CONSTRAINT")
 )
 # Vector search asks the HNSW index for more neighbours than wanted, then keeps the best k.
 _OVERSAMPLE = 4
@@ -126,6 +132,31 @@ def _paper(m: dict[str, Any]) -> Paper:
         extraction_hash=m.get("extraction_hash"),
         first_seen=m.get("first_seen"), last_seen=m.get("last_seen"),
     )
+
+
+def _same_setting(actual: Any, expected: Any) -> bool:
+    """Whether an index setting SHOW INDEXES reports is the one we ask for (the server may report a
+    number as a float and names in upper case: 384.0, 'COSINE')."""
+    if isinstance(expected, int) and isinstance(actual, int | float):
+        return actual == expected
+    return str(actual).lower() == str(expected).lower()
+
+
+def index_mismatches(row: dict[str, Any]) -> list[str]:
+    """How an index in a SHOW INDEXES row differs from what init_schema creates under its name
+    ("fulltext.analyzer 'standard-folding', expected 'standard-no-stop-words'"); empty when it matches."""
+    expected = cypher.EXPECTED_INDEXES[row["name"]]
+    out = []
+    if str(row.get("type") or "").upper() != expected["type"]:
+        out.append(f"type {row.get('type')!r}, expected {expected['type']!r}")
+    for key in ("labelsOrTypes", "properties"):
+        if list(row.get(key) or []) != expected[key]:
+            out.append(f"{key} {list(row.get(key) or [])}, expected {expected[key]}")
+    config = (row.get("options") or {}).get("indexConfig") or {}
+    for key, value in expected["indexConfig"].items():
+        if not _same_setting(config.get(key), value):
+            out.append(f"{key} {config.get(key)!r}, expected {value!r}")
+    return out
 
 
 def _list(values: Sequence[str]) -> list[str] | None:
@@ -254,8 +285,12 @@ class Neo4jStore(GraphStore):
         for statement in cypher.SCHEMA_STATEMENTS:
             self._execute(True, lambda tx, s=statement: tx.run(s).consume())
         deadline = time.monotonic() + self._index_timeout
+        checked = False
         while True:
             rows = self._read(cypher.SHOW_INDEX_STATES)
+            if not checked:
+                self._check_index_definitions([r for r in rows if r["name"] in INDEX_NAMES])
+                checked = True
             states = {
                 r["name"]: (r["state"], r["populationPercent"]) for r in rows if r["name"] in INDEX_NAMES
             }
@@ -281,6 +316,23 @@ class Neo4jStore(GraphStore):
                     f"Neo4j at {self.where}: indexes not ONLINE after {self._index_timeout:.0f} s: {detail}"
                 )
             time.sleep(0.5)
+
+    def _check_index_definitions(self, rows: list[dict[str, Any]]) -> None:
+        """StoreError naming each index of ours that exists with other settings than init_schema
+        gives it: CREATE ... IF NOT EXISTS keeps an existing index of that name as it is (an
+        older paperkg's analyzer, another embedding size), and searches would silently differ."""
+        wrong = [(r["name"], index_mismatches(r)) for r in rows]
+        wrong = [(name, diffs) for name, diffs in wrong if diffs]
+        if not wrong:
+            return
+        details = "; ".join(f"{name}: {', '.join(diffs)}" for name, diffs in wrong)
+        drops = " ".join(
+            f"`DROP {'CONSTRAINT' if name in CONSTRAINT_NAMES else 'INDEX'} {name}`;" for name, _ in wrong
+        )
+        raise StoreError(
+            f"Neo4j at {self.where}: existing index differs from the one paperkg creates ({details}); "
+            f"drop it ({drops} e.g. in cypher-shell) and run `paperkg init` again to recreate it"
+        )
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the server answers now."""
@@ -354,15 +406,22 @@ class Neo4jStore(GraphStore):
                 raise ValueError(f"paper {finding_ids[fid]!r}: finding id {fid!r} belongs to paper {owner!r}")
             stored = {r["id"]: r["bundle_hash"] for r in tx.run(cypher.PAPER_HASHES, {"ids": ids})}
             result, changed = classify(prepared, stored)
+            # Numbers for the papers this write may create, in batch order (first: the counter's
+            # lock is always taken before any paper's, so writers cannot deadlock on it).
+            last = 0
+            if changed:
+                last = tx.run(cypher.RESERVE_SEQ, {"name": Label.PAPER, "n": len(changed)}).single(
+                    strict=True)["last"]
             unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
             if changed:
-                self._write_changed(tx, changed, now)
+                self._write_changed(tx, changed, now, last - len(changed) + 1)
             replaced = [{"old_id": old, "paper_id": b.paper.id} for b in bundles for old in b.replaces]
             if replaced:
+                # A paper that replaced a stored one took its first_seen (if earlier): updated.
                 for row in tx.run(cypher.CARRY_FIRST_SEEN, {"rows": replaced}):
-                    result[row["id"]] = "updated" if result[row["id"]] == "new" else result[row["id"]]
+                    result[row["id"]] = "updated"
                 tx.run(cypher.RECORD_PAPER_ALIASES, {"rows": replaced}).consume()
                 tx.run(cypher.DELETE_PAPERS, {"ids": [r["old_id"] for r in replaced]}).consume()
             return result
@@ -371,22 +430,28 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _write_changed(
-        tx: ManagedTransaction, changed: list[Prepared], now: str
+        tx: ManagedTransaction, changed: list[Prepared], now: str, first_seq: int
     ) -> None:
-        """Replace the changed papers' properties and outgoing edges (inside the caller's transaction)."""
+        """Replace the changed papers' properties and outgoing edges (inside the caller's transaction);
+        a paper created here is numbered first_seq + its place in `changed`."""
         from ingest.normalize import title_key
 
         ids = [b.paper.id for b, _, _ in changed]
         papers, authors, uses, evals, findings, about, studies, listed = [], [], [], [], [], [], [], []
-        for bundle, vector, fp in changed:
+        for seq, (bundle, vector, fp) in enumerate(changed, start=first_seq):
             p = bundle.paper
             pid = p.id
-            papers.append({"id": pid, "props": {
+            authors_text = ", ".join(p.authors)
+            papers.append({"id": pid, "seq": seq, "props": {
                 "arxiv_id": p.arxiv_id, "doi": p.doi,
                 "doi_key": p.doi.lower()[:_MAX_KEY_CHARS] if p.doi else None,
                 "title": p.title, "title_key": title_key(p.title)[:_MAX_KEY_CHARS],
                 "abstract": p.abstract or "",
-                "authors": _list(p.authors), "authors_text": ", ".join(p.authors),
+                "authors": _list(p.authors), "authors_text": authors_text,
+                # What the full-text index holds (see cypher.FULLTEXT_PROPERTIES).
+                "search_title": fold_diacritics(p.title),
+                "search_abstract": fold_diacritics(p.abstract or ""),
+                "search_authors": fold_diacritics(authors_text),
                 "published": p.published, "updated": p.updated,
                 "year": None if p.year is None else int(p.year), "venue": p.venue,
                 "primary_category": p.primary_category, "categories": _list(p.categories),
@@ -565,7 +630,10 @@ class Neo4jStore(GraphStore):
         text = cypher.fulltext_query(query, stopwords=validation.STOPWORDS)
         if text is None or k <= 0:
             return []
-        rows = self._filtered(cypher.KEYWORD_SEARCH, filters, query=text, k=int(k))
+        if filters is None or filters.is_empty():
+            rows = self._read(cypher.KEYWORD_SEARCH, query=text, k=int(k))
+        else:
+            rows = self._filtered(cypher.KEYWORD_SEARCH_FILTERED, filters, query=text, k=int(k))
         return [ScoredId(id=r["id"], score=float(r["score"])) for r in rows]
 
     def vector_search(
@@ -592,29 +660,39 @@ class Neo4jStore(GraphStore):
                 for r in self._read(cypher.GET_EMBEDDINGS, ids=ids)}
 
     def related_candidates(self, paper_id: str, limit: int = 200) -> list[RelatedCandidate]:
-        """Papers sharing something with a paper, the rarest shared things weighing most."""
+        """Papers sharing something with a paper, ranked by the summed IDF of what they share
+        (the embedded store's weights, summing order and id tie-break; see RelatedIndex.top)."""
+        limit = max(0, int(limit))
+        if limit == 0:
+            return []
+
         def work(tx: ManagedTransaction) -> tuple[int, list[dict[str, Any]]]:
             n = tx.run(cypher.PAPER_COUNT).single(strict=True)["n"]
             return n, tx.run(cypher.RELATED_ROWS, {"id": paper_id}).data()
 
         n_papers, rows = self._execute(False, work)
-        df: dict[tuple[str, str], int] = {}
-        for r in rows:
-            df[(r["kind"], r["shared"])] = df.get((r["kind"], r["shared"]), 0) + 1
         shared: dict[str, RelatedCandidate] = {}
-        weight: dict[str, float] = {}
-        for r in rows:
-            cand = shared.get(r["id"])
-            if cand is None:
-                cand = shared[r["id"]] = RelatedCandidate(id=r["id"])
-            getattr(cand, _SHARED_ATTR[r["kind"]]).append(r["shared"])
-            weight[r["id"]] = (weight.get(r["id"], 0.0)
-                               + math.log((n_papers + 1) / (df[(r["kind"], r["shared"])] + 1)) + 1.0)
+        score: dict[str, float] = {}
+        # Techniques, then finding / studies nodes, then authors, each by key: float sums depend on
+        # the order, and papers in the same postings must get bit-identical scores to tie.
+        order = {"technique": 0, "about": 1, "author": 2}
+        for r in sorted(rows, key=lambda r: (order[r["kind"]], r["key"])):
+            papers = set(r["papers"])
+            # Rare shared things weigh more: idf = ln((N + 1) / (df + 1)) + 1, df counting every
+            # paper touching the node, this one included.
+            weight = math.log((n_papers + 1) / (len(papers) + 1)) + 1.0
+            attr = _SHARED_ATTR[r["kind"] if r["kind"] != "about" else r["label"].lower()]
+            for pid in papers - {paper_id}:
+                score[pid] = score.get(pid, 0.0) + weight
+                cand = shared.get(pid)
+                if cand is None:
+                    cand = shared[pid] = RelatedCandidate(id=pid)
+                getattr(cand, attr).append(r["shared"])
         for cand in shared.values():
             for attr in set(_SHARED_ATTR.values()):
                 setattr(cand, attr, sorted(set(getattr(cand, attr))))
-        ranked = sorted(shared.values(), key=lambda c: (-weight[c.id], c.id))
-        return ranked[: max(0, int(limit))]
+        ranked = sorted(shared.values(), key=lambda c: (-score[c.id], c.id))
+        return ranked[:limit]
 
     def technique_document_frequency(self) -> dict[str, int]:
         """Papers per technique (direct uses), every Technique node included."""
@@ -692,7 +770,13 @@ class Neo4jStore(GraphStore):
     def start_run(self, source: str) -> IngestRun:
         """Record a new run with status "running"."""
         run = new_run(source)
-        self._write(cypher.START_RUN, id=run.id, source=run.source, started=run.started)
+
+        def work(tx: ManagedTransaction) -> None:
+            seq = tx.run(cypher.RESERVE_SEQ, {"name": Label.INGEST_RUN, "n": 1}).single(strict=True)["last"]
+            tx.run(cypher.START_RUN, {"id": run.id, "source": run.source, "started": run.started,
+                                      "seq": seq}).consume()
+
+        self._execute(True, work)
         return run
 
     def finish_run(

@@ -69,10 +69,11 @@ class GraphStore(abc.ABC):
     def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
         """Insert or replace papers and all their outgoing edges, atomically per batch.
 
-        Validates every bundle first (title present, embedding of EMBEDDING_DIM finite floats,
-        strings valid UTF-8) and raises ValueError naming the record before writing anything.
-        Keeps `first_seen` of existing papers. A bundle's `replaces` ids are deleted in the same
-        transaction and the paper inherits their earliest first_seen (it then counts as updated).
+        Validates every bundle first (title present, embedding of EMBEDDING_DIM finite floats, not
+        all zero, strings valid UTF-8) and raises ValueError naming the record before writing
+        anything. Keeps `first_seen` of existing papers. A bundle's `replaces` ids are deleted in
+        the same transaction and the paper takes the earliest first_seen of itself and the papers
+        it replaced (stored ones only); it then counts as updated, even with an unchanged bundle.
         Returns {paper id: "new"|"updated"|"unchanged"} where unchanged means every stored
         property and edge was already equal.
         """

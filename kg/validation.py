@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -240,6 +241,19 @@ def search_terms(
     return list(out.values())
 
 
+# The combining diacritical marks (U+0300-U+036F): the accents of Latin, Greek and Cyrillic letters.
+_DIACRITICS = re.compile("[\u0300-\u036f]")
+
+
+def fold_diacritics(text: str) -> str:
+    """`text` with the accents of Latin, Greek and Cyrillic letters removed ("Naïve Ångström" ->
+    "Naive Angstrom"), as the embedded store's FTS5 tokenizer (remove_diacritics 2) folds them;
+    other scripts (Hangul, Devanagari, ...) come back unchanged (NFD, then NFC again)."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", _DIACRITICS.sub("", unicodedata.normalize("NFD", text)))
+
+
 def check_sort(sort: str) -> None:
     """Raise ValueError unless `sort` is a known paper order."""
     if sort not in SORTS:
@@ -317,6 +331,16 @@ def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
             raise ValueError(f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)")
         if not np.all(np.isfinite(vector)):
             raise ValueError(f"{name}: embedding contains NaN or infinite values")
+        # Cosine similarity is undefined for a zero vector: Neo4j's vector.similarity.cosine fails
+        # (or gives null) on it, which would break every filtered vector search. A norm that
+        # underflows or overflows in float32 (how vectors are stored and indexed) is as bad.
+        if not np.any(vector):
+            raise ValueError(f"{name}: embedding is the zero vector (cosine similarity needs a non-zero one)")
+        with np.errstate(over="ignore", under="ignore"):
+            norm = float(np.linalg.norm(vector))
+        if norm == 0.0 or not math.isfinite(norm):
+            raise ValueError(f"{name}: embedding's float32 length is {norm} (cosine similarity needs a "
+                             "finite non-zero one)")
     # Optional text may be None; required values may not, and ids may not be blank either, since
     # a None id would MERGE on null (Neo4j) or write a NULL key (SQLite).
     optional: list[tuple[str, Any]] = [

@@ -41,7 +41,7 @@ def lint_schema(queries: dict[str, str]) -> dict[str, Any]:
         props.update(rel.properties)
     params = {p for q in queries.values() for p in PARAMETER.findall(q)}
     return {
-        "labels": _public_values(Label),
+        "labels": [*_public_values(Label), *_public_values(cypher.ExtraLabel)],
         "relationshipTypes": _public_values(Rel),
         "propertyKeys": sorted(props),
         "parameters": {p: "" for p in sorted(params)},

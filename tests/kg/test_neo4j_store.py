@@ -5,6 +5,7 @@ by tests/kg/test_store_contract.py when NEO4J_URI is set."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -185,9 +186,45 @@ def test_fulltext_query_keeps_words_only() -> None:
     assert cypher.fulltext_query("the", stopwords=frozenset({"the"})) == "the"
     many = cypher.fulltext_query(" ".join(f"w{i}" for i in range(3000)))
     assert many is not None and many.count(" OR ") == 63
-    cjk = cypher.fulltext_query("語" * 10_000)
-    assert cjk is not None and len(cjk) == cypher.MAX_QUERY_CHARS
-    assert cypher.fulltext_query("Übersetzung naïve") == "Übersetzung OR Übersetzungs OR naïve OR naïves"
+    # Accents are folded as in the indexed text; a word and its folded twin are one term.
+    assert cypher.fulltext_query("Übersetzung naïve") == "Ubersetzung OR Ubersetzungs OR naive OR naives"
+    assert cypher.fulltext_query("naïve naive NAIVE") == "naive OR naives"
+
+
+def _lucene_clauses(query: str) -> int:
+    """The term clauses Neo4j's MultiFieldQueryParser makes of a fulltext_query: one per analyzer
+    term (bounded by max_index_terms) and index property."""
+    terms = [t.replace("\\", "") for t in query.split(" OR ")]
+    return sum(cypher.max_index_terms(t) for t in terms) * len(cypher.FULLTEXT_PROPERTIES)
+
+
+@pytest.mark.parametrize("text", [
+    "語" * 10_000,  # one word of CJK ideographs: one Lucene term per character
+    "".join(chr(0x4E00 + i) for i in range(2000)),  # all distinct (no dedupe in the rewrite)
+    " ".join("".join(chr(0x4E00 + 40 * i + j) for j in range(40)) for i in range(60)),  # many words
+    " ".join(f"w{i}" for i in range(3000)),
+    "naïve " * 500 + "語" * 900,
+])
+def test_fulltext_query_stays_within_lucenes_clause_limit(text: str) -> None:
+    """Neo4j parses the query over every property of the index, so a term costs one clause per
+    property: terms x properties stays under Lucene's maxClauseCount (1024), and the budget is used."""
+    query = cypher.fulltext_query(text)
+    assert query is not None
+    clauses = _lucene_clauses(query)
+    assert clauses <= cypher.LUCENE_MAX_CLAUSES - 20
+    assert len(cypher.FULLTEXT_PROPERTIES) == 3 and "ON EACH [p.search_title, p.search_abstract, " \
+        "p.search_authors]" in cypher.CREATE_FULLTEXT_INDEX
+    if "w0" not in query:  # (3000 short words stop at MAX_QUERY_TOKENS first)
+        assert clauses >= cypher.LUCENE_MAX_CLAUSES - 30
+
+
+def test_max_index_terms_bounds_the_analyzers_tokens() -> None:
+    """ASCII letter/digit runs are one token (cut every 255 characters); any other character one."""
+    assert cypher.max_index_terms("circuit") == 1
+    assert cypher.max_index_terms("gpt2_small") == 1
+    assert cypher.max_index_terms("a" * 256) == 2
+    assert cypher.max_index_terms("機械的") == 3
+    assert cypher.max_index_terms("abc語def") == 3
 
 
 # -- every statement, with exactly its parameters ---------------------------------------------
@@ -215,6 +252,20 @@ class _Result:
 # The taxonomy nodes the recorded server knows (the bundles below refer to these).
 _NODE_LABELS = {"probing": Label.TECHNIQUE, "faithfulness": Label.EVALUATION, "superposition": Label.TOPIC,
                 "gpt2": Label.MODEL}
+
+
+def _index_row(name: str, state: str = "ONLINE", percent: float = 100.0, **changes: Any) -> dict[str, Any]:
+    """A SHOW INDEXES row for one of our indexes as init_schema creates it (with `changes`), as a
+    Neo4j 5 server reports it: upper-case function names, config under options.indexConfig."""
+    spec = cypher.EXPECTED_INDEXES[name]
+    config = {k: v.upper() if k == "vector.similarity_function" else v
+              for k, v in spec["indexConfig"].items()}
+    config.update(changes.pop("config", {}))
+    row = {"name": name, "state": state, "populationPercent": percent, "type": spec["type"],
+           "labelsOrTypes": list(spec["labelsOrTypes"]), "properties": list(spec["properties"]),
+           "options": {"indexProvider": "x-1.0", "indexConfig": config}}
+    row.update(changes)
+    return row
 
 
 class _RecordingTx:
@@ -248,9 +299,8 @@ class _RecordingTx:
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
             cypher.PAPER_COUNT: [{"n": 0}],
-            cypher.SHOW_INDEX_STATES: [
-                {"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES
-            ],
+            cypher.RESERVE_SEQ: [{"last": 100 + params.get("n", 0)}],
+            cypher.SHOW_INDEX_STATES: [_index_row(n) for n in INDEX_NAMES],
             cypher.SERVER_VERSION: [{"name": "Neo4j Kernel", "versions": ["5.26.0"]}],
         }
         return _Result(canned.get(query, []))
@@ -543,6 +593,8 @@ def test_bad_bundles_are_rejected_before_any_statement(
         PaperBundle(paper=Paper(id="short-vec", title="t", embedding=np.ones(3, dtype=np.float32))),
         PaperBundle(paper=Paper(id="nan-vec", title="t",
                                 embedding=np.full(EMBEDDING_DIM, np.nan, dtype=np.float32))),
+        PaperBundle(paper=Paper(id="zero-vec", title="t",
+                                embedding=np.zeros(EMBEDDING_DIM, dtype=np.float32))),
         PaperBundle(paper=Paper(id="surrogate", title="bad \udc80 text")),
     ]
     for bundle in bad:
@@ -554,7 +606,8 @@ def test_bad_bundles_are_rejected_before_any_statement(
 # -- init_schema waits for the indexes --------------------------------------------------------
 
 def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: float,
-                  version: str = "5.26.0", absent: str | None = None) -> tuple[Neo4jStore, list[str]]:
+                  version: str = "5.26.0", absent: str | None = None,
+                  changed: dict[str, dict[str, Any]] | None = None) -> tuple[Neo4jStore, list[str]]:
     """A store whose DDL is accepted, whose server is `version` and whose SHOW INDEXES answers
     with `states` in turn."""
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j", index_timeout=timeout)
@@ -567,8 +620,8 @@ def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: f
             return [{"name": "Neo4j Kernel", "versions": [version], "edition": "community"}]
         assert statement == cypher.SHOW_INDEX_STATES and params == {}
         state = next(answers, states[-1])
-        rows = [{"name": n, "state": "ONLINE", "populationPercent": 100.0} for n in INDEX_NAMES]
-        rows[-1] = {"name": INDEX_NAMES[-1], "state": state, "populationPercent": 42.0}
+        rows = [_index_row(n, **(changed or {}).get(n, {})) for n in INDEX_NAMES]
+        rows[-1] = _index_row(INDEX_NAMES[-1], state, 42.0, **(changed or {}).get(INDEX_NAMES[-1], {}))
         rows = [r for r in rows if r["name"] != absent]
         return [*rows, {"name": "someone_elses_index", "state": "FAILED", "populationPercent": 0.0}]
 
@@ -639,3 +692,161 @@ def test_init_schema_names_an_index_an_equivalent_one_kept_from_being_created(
     with pytest.raises(StoreError, match=r"index paper_id_unique was not created.*under another name"):
         store.init_schema()
     assert len(ddl) == len(cypher.SCHEMA_STATEMENTS)
+
+
+def test_init_schema_refuses_an_index_kept_with_other_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CREATE ... IF NOT EXISTS keeps an existing index of that name whatever its settings: an older
+    analyzer, another embedding size or similarity, other properties are named with how to fix them."""
+    changed = {
+        "paper_text": {"config": {"fulltext.analyzer": "standard-folding"},
+                       "properties": ["title", "abstract", "authors_text"]},
+        "paper_embedding": {"config": {"vector.dimensions": 768, "vector.similarity_function": "EUCLIDEAN"}},
+        "paper_id_unique": {"properties": ["slug"]},
+    }
+    assert set(cypher.EXPECTED_INDEXES) == set(INDEX_NAMES)  # every index is checked
+    store, _ = _schema_store(monkeypatch, ["ONLINE"], timeout=30.0, changed=changed)
+    with pytest.raises(StoreError) as info:
+        store.init_schema()
+    message = str(info.value)
+    assert "fulltext.analyzer 'standard-folding', expected 'standard-no-stop-words'" in message
+    assert "properties ['title', 'abstract', 'authors_text'], expected ['search_title'" in message
+    assert "vector.dimensions 768, expected 384" in message
+    assert "vector.similarity_function 'EUCLIDEAN', expected 'cosine'" in message
+    assert "`DROP INDEX paper_text`" in message and "`DROP INDEX paper_embedding`" in message
+    assert "`DROP CONSTRAINT paper_id_unique`" in message and "paperkg init" in message
+    # The same settings as the server reports them (upper-case function, a float size) pass.
+    ok, _ = _schema_store(monkeypatch, ["ONLINE"], timeout=30.0,
+                          changed={"paper_embedding": {"config": {"vector.dimensions": 384.0}}})
+    ok.init_schema()
+
+
+def test_papers_are_numbered_in_insertion_order(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Neo4j has no insertion order: a changed paper's row carries the next number of a counter
+    reserved in the same transaction (kept by later writes), and every order the embedded store
+    takes from its pk uses it, with filter_page's date key."""
+    store, calls = recorded
+    store.upsert_papers([PaperBundle(paper=Paper(id=i, title=f"T {i}")) for i in ("b", "a", "c")])
+    reserve = [p for q, p in calls if q == cypher.RESERVE_SEQ]
+    assert reserve == [{"name": Label.PAPER, "n": 3}]  # answered with last = 103
+    rows = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"]
+    assert [(r["id"], r["seq"]) for r in rows] == [("b", 101), ("a", 102), ("c", 103)]
+    assert "p.seq = coalesce(p.seq, row.seq)" in cypher.MERGE_PAPERS
+    assert cypher.PAPER_IDS.endswith("ORDER BY p.seq")
+    for statement in (cypher.FIND_BY_ARXIV_IDS, cypher.FIND_BY_DOI_KEYS, cypher.FIND_BY_TITLE_KEYS):
+        assert statement.endswith("ORDER BY p.seq")
+    for statement in (cypher.PAPERS_BY_TECHNIQUE_DATE, cypher.PAPERS_BY_TECHNIQUE_CENTRALITY):
+        assert f"{cypher._FILTER_PAGE_KEY} DESC, p.seq DESC" in statement
+    assert "ORDER BY p.first_seen DESC, p.seq DESC" in cypher.NEW_PAPERS
+    assert "ORDER BY r.seq DESC" in cypher.RUNS and "ORDER BY r.seq DESC" in cypher.LAST_WATERMARK
+
+
+def test_indexed_text_is_folded_like_the_query(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """The full-text index holds accent-folded copies of title, abstract and authors, analysed without
+    stop words ("not" stays searchable), and queries are folded the same way."""
+    store, calls = recorded
+    store.upsert_papers([PaperBundle(paper=Paper(id="u1", title="Naïve Übersetzung: OR AND NOT",
+                                                 abstract="Ångström", authors=["Zoë Lee", "李雷"]))])
+    props = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"][0]["props"]
+    assert (props["search_title"], props["search_abstract"], props["search_authors"]) == (
+        "Naive Ubersetzung: OR AND NOT", "Angstrom", "Zoe Lee, 李雷")
+    assert props["title"] == "Naïve Übersetzung: OR AND NOT"
+    assert "'standard-no-stop-words'" in cypher.CREATE_FULLTEXT_INDEX
+    assert "standard-folding" not in cypher.CREATE_FULLTEXT_INDEX
+    assert cypher.fulltext_query("NOT", stopwords=frozenset({"not"})) == "not"
+
+
+def test_a_retried_start_run_finds_the_committed_run() -> None:
+    """The driver may replay a committed transaction whose answer was lost: START_RUN merges on the
+    id and sets everything only on creation, so the replay neither fails on the id constraint nor
+    changes the run."""
+    statement = cypher.START_RUN
+    assert statement.startswith(f"MERGE (r:{Label.INGEST_RUN} {{id: $id}}) ON CREATE SET ")
+    assert "CREATE (" not in statement and " SET " not in statement.split("ON CREATE SET", 1)[1]
+
+
+def _related_rows(bundles: list[PaperBundle], paper_id: str) -> list[dict[str, Any]]:
+    """What RELATED_ROWS returns for `paper_id` on a graph holding `bundles` (as kg/cypher.py says:
+    one row per node the paper shares through, with every paper touching it)."""
+    from kg.validation import paper_authors
+
+    def touched(b: PaperBundle) -> set[tuple[str, str, str, str]]:
+        out = {("technique", t.technique_id, t.technique_id, Label.TECHNIQUE) for t in b.techniques}
+        out |= {("about", a.id, a.id, a.label) for f in b.findings for a in f.about}
+        out |= {("about", m, m, Label.MODEL) for m in b.models}
+        names = {key: name for b2 in bundles for _, key, name in paper_authors(b2.paper)}
+        out |= {("author", key, names[key], Label.AUTHOR) for _, key, _ in paper_authors(b.paper)}
+        return out
+
+    mine = next(b for b in bundles if b.paper.id == paper_id)
+    return [{"kind": kind, "key": key, "shared": shared, "label": label,
+             "papers": [b.paper.id for b in bundles if (kind, key, shared, label) in touched(b)]}
+            for kind, key, shared, label in sorted(touched(mine))]
+
+
+def _related_paper(pid: str, techniques: tuple[str, ...], authors: tuple[str, ...] = (),
+                   models: tuple[str, ...] = (), about: tuple[FindingAbout, ...] = ()) -> PaperBundle:
+    """A bundle for the related-candidates corpora."""
+    findings = [Finding(f"{pid}#1", "A claim.", about=list(about))]
+    return PaperBundle(paper=Paper(id=pid, title=f"Paper {pid}", authors=list(authors)),
+                       techniques=[TechniqueUse(t, "list") for t in techniques], models=list(models),
+                       findings=findings if about else [])
+
+
+# x shares the rare causal scrubbing, y and f0..f4 the two common techniques. Counting only the other
+# papers in the document frequency (df 1 and 6 of N = 8) would put x first; the embedded store counts
+# every paper touching a node (2 and 7): y and f0..f4 (tied, by id) come before x.
+_SCRUBBING = [
+    _related_paper("p", ("causal_scrubbing", "probing", "sae")),
+    _related_paper("x", ("causal_scrubbing",)),
+    _related_paper("y", ("probing", "sae")),
+    *[_related_paper(f"f{i}", ("probing", "sae")) for i in range(5)],
+]
+# Every kind of shared node: techniques, a model studied by one paper and found ABOUT by another, a
+# topic, an author written two ways.
+_EVERY_KIND = [
+    _related_paper("p", ("causal_scrubbing", "probing", "sae"), authors=("Ann Lee",), models=("gpt2",),
+                   about=(FindingAbout(Label.TOPIC, "superposition"),)),
+    *_SCRUBBING[1:],
+    _related_paper("m", ("visualization",), about=(FindingAbout(Label.TOPIC, "superposition"),
+                                                   FindingAbout(Label.MODEL, "gpt2"))),
+    _related_paper("s", ("visualization",), models=("gpt2",)),
+    _related_paper("a", (), authors=("Ann  Lee",)),
+]
+
+
+@pytest.mark.parametrize("bundles", [_SCRUBBING, _EVERY_KIND], ids=["scrubbing", "every-kind"])
+def test_related_candidates_rank_as_the_embedded_store_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Any, bundles: list[PaperBundle],
+) -> None:
+    """The document frequency counts every paper touching a node (the paper itself included) and the
+    weights are summed in the embedded store's order: both backends rank alike, shared lists too."""
+    from kg.embedded import EmbeddedStore
+
+    embedded = EmbeddedStore(tmp_path / "kg.sqlite3")
+    embedded.load_taxonomy(taxonomy.nodes)
+    embedded.upsert_papers(bundles)
+    expected = embedded.related_candidates("p")
+    embedded.close()
+    if bundles is _SCRUBBING:
+        assert [c.id for c in expected] == ["f0", "f1", "f2", "f3", "f4", "y", "x"]
+    else:
+        by_id = {c.id: c for c in expected}
+        assert by_id["m"].shared_topics == ["superposition"] and by_id["m"].shared_models == ["gpt2"]
+        assert by_id["s"].shared_models == ["gpt2"] and by_id["a"].shared_authors == ["Ann Lee"]
+
+    class Tx:
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            if query == cypher.PAPER_COUNT:
+                return _Result([{"n": len(bundles)}])
+            assert query == cypher.RELATED_ROWS and parameters == {"id": "p"}
+            return _Result(_related_rows(bundles, "p"))
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx()))
+    got = store.related_candidates("p")
+    assert [dataclasses.asdict(c) for c in got] == [dataclasses.asdict(c) for c in expected]
+    assert [c.id for c in store.related_candidates("p", limit=3)] == [c.id for c in expected[:3]]

@@ -506,6 +506,34 @@ def test_related_candidates(store: GraphStore) -> None:
     assert store.related_candidates("missing") == []
 
 
+def test_related_candidates_weigh_by_every_paper_touching_a_node(store: GraphStore) -> None:
+    """df counts every paper touching a shared node, the paper itself included: x shares the rare
+    causal scrubbing (df 2 of 8), y and f0..f4 two common techniques (df 7 each); the two common
+    ones outweigh the rare one, and equal scores go by id."""
+    store.upsert_papers([
+        bundle("p", techniques=("causal_scrubbing", "probing", "sae")),
+        bundle("x", techniques=("causal_scrubbing",)),
+        bundle("y", techniques=("probing", "sae")),
+        *[bundle(f"f{i}", techniques=("probing", "sae")) for i in range(5)],
+    ])
+    assert [c.id for c in store.related_candidates("p")] == ["f0", "f1", "f2", "f3", "f4", "y", "x"]
+
+
+def test_keyword_search_keeps_stop_words_and_folds_accents(store: GraphStore) -> None:
+    """Every word is searchable, "not" and "the" too (no stop-word list in either index), and
+    accents are folded in the text and in the query."""
+    store.upsert_papers([
+        bundle("s1", "OR AND NOT the circuit", abstract="words"),
+        bundle("s2", "Naïve Bayes probes", abstract="Ångström scale"),
+    ])
+    assert [h.id for h in store.keyword_search("not", 5)] == ["s1"]
+    assert [h.id for h in store.keyword_search("NOT", 5)] == ["s1"]
+    assert [h.id for h in store.keyword_search("the", 5)] == ["s1"]
+    assert [h.id for h in store.keyword_search("naive", 5)] == ["s2"]
+    assert [h.id for h in store.keyword_search("naïve", 5)] == ["s2"]
+    assert [h.id for h in store.keyword_search("angstrom", 5)] == ["s2"]
+
+
 def test_keyword_search(store: GraphStore) -> None:
     store.upsert_papers([
         bundle("k1", "Towards monosemanticity with sparse autoencoders",
@@ -766,6 +794,8 @@ def test_unicode_and_very_long_abstracts(store: GraphStore) -> None:
         (lambda b: setattr(b.paper, "title", "   "), "missing title"),
         (lambda b: setattr(b.paper, "embedding", np.ones(128, dtype=np.float32)), "shape"),
         (lambda b: setattr(b.paper, "embedding", np.full(EMBEDDING_DIM, np.nan, dtype=np.float32)), "NaN"),
+        # Cosine similarity is undefined for it (Neo4j's vector.similarity.cosine fails on it).
+        (lambda b: setattr(b.paper, "embedding", np.zeros(EMBEDDING_DIM, dtype=np.float32)), "zero vector"),
         (lambda b: setattr(b.paper, "abstract", "broken \udc80 surrogate"), "UTF-8"),
         (lambda b: b.paper.authors.append("bad \ud800 author"), "UTF-8"),
         (lambda b: b.techniques.append(TechniqueUse("not_a_technique", "extracted")), "not_a_technique"),
@@ -1011,6 +1041,56 @@ def test_a_replaced_id_leads_to_its_successor(store: GraphStore) -> None:
     store.upsert_papers([back])
     assert store.successor_of("slug-paper") is None
     assert store.successor_of("2211.00594") == store.successor_of("2211.00593") == "slug-paper"
+
+
+def test_a_replaced_paper_whose_successor_exists_gives_it_the_earliest_first_seen(store: GraphStore) -> None:
+    """When the successor is already stored (written later than the paper it replaces), it takes the
+    replaced paper's earlier first_seen and counts as updated, even with an unchanged bundle."""
+    store.upsert_papers([bundle("slug-paper", "A circuit in GPT-2")])
+    earliest = store.get_papers(["slug-paper"])[0].first_seen
+    time.sleep(0.01)
+    successor = bundle("2211.00593", "A circuit in GPT-2")
+    store.upsert_papers([successor])
+    assert store.get_papers(["2211.00593"])[0].first_seen > earliest
+    successor.replaces = ["slug-paper"]
+    assert store.upsert_papers([successor]) == {"2211.00593": "updated"}  # same bundle otherwise
+    assert store.paper_ids() == ["2211.00593"]
+    assert store.get_papers(["2211.00593"])[0].first_seen == earliest
+    # A changed successor likewise; a later first_seen of the replaced paper changes nothing.
+    store.upsert_papers([bundle("other-slug", "Other")])
+    again = bundle("2211.00593", "A circuit in GPT-2, revised")
+    again.replaces = ["other-slug"]
+    assert store.upsert_papers([again]) == {"2211.00593": "updated"}
+    assert store.get_papers(["2211.00593"])[0].first_seen == earliest
+    assert [p.id for p in store.new_papers("2000-01-01")] == ["2211.00593"]
+
+
+def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
+    """Ties on the date go by insertion order, newest first, in every order that has one (as the
+    embedded store's pk); an empty published date counts as missing, so the year is the date."""
+    store.upsert_papers([bundle("b", published="2024-05-01", techniques=("probing",)),
+                         bundle("a", published="2024-05-01", techniques=("probing",))])
+    store.upsert_papers([bundle("d", published="2024-05-01", techniques=("probing",)),
+                         bundle("c", published="2024-05-01", techniques=("probing",))])
+    undated = bundle("e", year=2030, techniques=("probing",))
+    undated.paper.published = ""
+    store.upsert_papers([undated])
+    assert store.paper_ids() == ["b", "a", "d", "c", "e"]
+    page, total = store.papers_by_technique("probing")
+    assert (total, [p.id for p in page]) == (5, ["e", "c", "d", "a", "b"])
+    page, _ = store.papers_by_technique("probing", sort="centrality")
+    assert [p.id for p in page] == ["e", "c", "d", "a", "b"]
+    assert store.filter_page(SearchFilters(technique_ids=["probing"]))[0][0] == "e"
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert [p.id for p in store.new_papers(today)][-2:] == ["a", "b"]  # one batch: same first_seen
+    store.upsert_papers([bundle("b", "Paper b, again", published="2024-05-01", techniques=("probing",))])
+    assert store.paper_ids() == ["b", "a", "d", "c", "e"]  # a rewrite keeps its place
+    rekeyed = bundle("2405.00001", published="2024-05-01", techniques=("probing",))
+    rekeyed.replaces = ["a"]
+    store.upsert_papers([rekeyed])
+    assert store.paper_ids() == ["b", "d", "c", "e", "2405.00001"]  # a new id is a new paper
+    assert store.find_paper_ids(title_keys=[title_key("Paper b, again")]) == {
+        title_key("Paper b, again"): "b"}
 
 
 def test_new_papers(store: GraphStore) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from kg.entities import Paper, PaperBundle
+from kg.schema import EMBEDDING_DIM
 from kg.validation import (
     MAX_ID_CHARS,
     MAX_TITLE_CHARS,
@@ -17,8 +20,10 @@ from kg.validation import (
     check_paper_id,
     check_utf8,
     clean_text,
+    fold_diacritics,
     number_variants,
     search_terms,
+    validate_bundle,
 )
 
 
@@ -99,3 +104,30 @@ def test_clean_text_removes_controls_and_bidi_overrides_only() -> None:
     # Right-to-left letters and the LRM/RLM marks are text.
     text = "שלום \u200fمرحبا\u200e ok"
     assert clean_text(text) == text
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Naïve Übersetzung", "Naive Ubersetzung"), ("Zoë Ångström", "Zoe Angstrom"), ("café Việt", "cafe Viet"),
+    ("łódź", "łodz"),  # letters without a decomposition stay, as in FTS5's remove_diacritics 2
+    ("機械的解釈 한국어 हिन्दी", "機械的解釈 한국어 हिन्दी"),  # other scripts come back unchanged
+    ("plain ASCII", "plain ASCII"), ("", ""),
+])
+def test_fold_diacritics(text: str, folded: str) -> None:
+    assert fold_diacritics(text) == folded
+
+
+def test_a_zero_embedding_is_rejected_naming_the_paper() -> None:
+    """Cosine similarity is undefined for the zero vector (Neo4j's vector.similarity.cosine fails on
+    it), and so for one whose float32 length underflows to 0 or overflows; a small one is fine."""
+    zero = PaperBundle(paper=Paper(id="z1", title="T", embedding=np.zeros(EMBEDDING_DIM, dtype=np.float32)))
+    with pytest.raises(ValueError, match=r"paper 'z1': embedding is the zero vector"):
+        validate_bundle(zero)
+    for value, ok in ((1e-10, True), (1e-30, False), (1e30, False)):
+        vector = np.zeros(EMBEDDING_DIM, dtype=np.float32)
+        vector[3] = value
+        bundle = PaperBundle(paper=Paper(id="v1", title="T", embedding=vector))
+        if ok:
+            assert validate_bundle(bundle)[1] is not None
+        else:
+            with pytest.raises(ValueError, match=r"paper 'v1': embedding's float32 length is (0\.0|inf)"):
+                validate_bundle(bundle)
