@@ -35,16 +35,30 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
         # Served anyway (an empty graph fills as ingests run), but say why every page is empty.
         click.echo(f"warning: no paperkg store in {config.data_dir.resolve()} yet (PAPERKG_DATA_DIR): the "
                    "graph is empty until an ingest runs there (`make demo` uses demo-data/)", err=True)
+    _check_port_free(host, port)
     app = create_app({"WARM_EMBEDDER": True})
     click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: "
                "gunicorn -w 2 api.wsgi:app)")
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line, before the model loads and before "serving on" is printed, when the
+    address cannot be bound (the dev server would say so only after both)."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; another "
+                                   "program may be using the port: choose another with --port") from None
+
+
 # The API's parameter names as `paperkg search` spells them, for its usage errors.
 _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "topic": "--topic",
-                   "year_from": "--year-from", "year_to": "--year-to", "limit": "--limit",
-                   "offset": "--offset"}
+                   "section": "--section", "source": "--source", "year_from": "--year-from",
+                   "year_to": "--year-to", "limit": "--limit", "offset": "--offset"}
 
 
 @click.command("search")
@@ -55,14 +69,19 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.option("--technique", "techniques", multiple=True,
               help="Technique or evaluation id filter (repeatable; refinements included).")
 @click.option("--topic", "topics", multiple=True, help="Topic or fundamental-object id filter (repeatable).")
+@click.option("--section", "sections", multiple=True,
+              help="List section id filter, a heading matching the sections below it (repeatable; ids as "
+                   "in GET /api/sections).")
+@click.option("--source", "sources", multiple=True, metavar="list|arxiv|records",
+              help="Papers from this source (repeatable).")
 @click.option("--year-from", default=None, metavar="YEAR", help="First year.")
 @click.option("--year-to", default=None, metavar="YEAR", help="Last year.")
 @click.option("--limit", default=None, metavar="N", help="Results to show (default 10).")
 @click.option("--offset", default=None, metavar="N", help="Results to skip (default 0).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics: tuple[str, ...],
-               year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
-               as_json: bool) -> None:
+               sections: tuple[str, ...], sources: tuple[str, ...], year_from: str | None,
+               year_to: str | None, limit: str | None, offset: str | None, as_json: bool) -> None:
     """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
 
     QUERY may be empty ("") when a filter is given: the filtered papers are listed newest first."""
@@ -78,7 +97,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     # GET /api/search accept and reject the same input with the same words.
     given = [("q", query), ("mode", mode), ("year_from", year_from), ("year_to", year_to),
              ("limit", limit), ("offset", offset), *(("technique", t) for t in techniques),
-             *(("topic", t) for t in topics)]
+             *(("topic", t) for t in topics), *(("section", s) for s in sections),
+             *(("source", s) for s in sources)]
     args = MultiDict([(name, value) for name, value in given if value is not None])
     store = open_configured_store(must_exist=True)
     try:
@@ -111,7 +131,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
 
         labels = {n.id: n.name for n in taxonomy.nodes}
         _print_json({"query": params.query, "mode": params.mode, "total": page.total,
-                     "acronyms": page.acronyms, "results": [hit_dict(h, labels) for h in page.results]})
+                     "acronyms": page.acronyms, "using_first": page.using_first,
+                     "results": [hit_dict(h, labels) for h in page.results]})
         return
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
@@ -128,11 +149,14 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
         click.echo("  no paper contains these words; semantic and hybrid modes also find other wordings")
     # Every stored string printed goes through terminal_safe (long forms come from abstracts, labels
     # from the taxonomy file).
+    if page.using_first:
+        names = " or ".join(terminal_safe(taxonomy.by_id[t].name) for t in page.using_first)
+        click.echo(f"  papers tagged {names} come first, then the rest; each part in score order")
     for acronym, long_form in page.acronyms.items():
         click.echo(f"  {terminal_safe(acronym)} read as \"{terminal_safe(long_form)}\" "
                    "(as the papers using it or the taxonomy spell it out)")
     for i, hit in enumerate(page.results, start=first):
-        year = hit.paper.year or "----"
+        year = hit.paper.year or "no year"
         click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year})  "
                    f"score {hit.score:.4f}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
@@ -166,7 +190,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     finally:
         store.close()
     if found is None:
-        raise click.ClickException(str(UnknownPaper([paper_id])))
+        raise click.ClickException(f"{UnknownPaper([paper_id])} (ids are shown in brackets by "
+                                   "`paperkg search \"words of its title\"`)")
     canonical, hits = found
     if as_json:
         from api.json_api import related_dict

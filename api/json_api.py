@@ -113,7 +113,8 @@ def search_papers() -> Response:
     labels = _labels()
     return jsonify({
         "query": query, "mode": mode, "total": page.total, "limit": params.limit, "offset": params.offset,
-        "acronyms": page.acronyms, "results": [hit_dict(h, labels) for h in page.results],
+        "acronyms": page.acronyms, "using_first": page.using_first,
+        "results": [hit_dict(h, labels) for h in page.results],
     })
 
 

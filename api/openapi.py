@@ -116,6 +116,10 @@ SCHEMAS: dict[str, Any] = {
                                         "them define (else the taxonomy's aliases spell out), which the "
                                         "query embedding was given (\"IOI\": \"indirect object "
                                         "identification\"); empty in keyword mode"},
+            "using_first": {"type": "array", "items": {"type": "string"},
+                            "description": "technique or criterion ids the query only names (\"logit "
+                                           "lens\"): the papers tagged with them come first, each part in "
+                                           "score order, so scores are not monotonic where they meet"},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },

@@ -201,7 +201,8 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                         f"it is a {node.label.lower()}, which no filter takes; search for it by name")
                 raise ParameterError(name, f"{node_id!r} is not a {name} id ({hint})")
             if node is None:
-                _reject_unknown(name, [node_id], "/api/techniques")
+                _reject_unknown(name, [node_id], "/api/techniques",
+                                suggestion=_id_named(taxonomy, node_id, allowed))
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
     sources = list_arg("source", args=args)
@@ -219,10 +220,24 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     )
 
 
-def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
+def _reject_unknown(name: str, unknown: list[str], listing: str, suggestion: str | None = None) -> None:
     """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
     if unknown:
-        raise ParameterError(name, f"unknown {name} id {unknown[0][:80]!r} (see {listing})")
+        hint = f"did you mean {suggestion!r}? " if suggestion else ""
+        raise ParameterError(name, f"unknown {name} id {unknown[0][:80]!r} ({hint}see {listing})")
+
+
+def _id_named(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> str | None:
+    """The id of the node of one of `labels` whose id, name or alias `text` spells ("logit lens",
+    "Logit-Lens" -> logit_lens), for a hint: ids stay exact in filters, as links and bookmarks use them."""
+    wanted = re.sub(r"[\W_]+", " ", text).strip().casefold()
+    if not wanted:
+        return None
+    for node in taxonomy.nodes:
+        if node.label in labels and wanted in {
+                re.sub(r"[\W_]+", " ", n).strip().casefold() for n in (node.id, node.name, *node.aliases)}:
+            return node.id
+    return None
 
 
 def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]:

@@ -297,6 +297,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         return
     ctx["total"], ctx["offset"], ctx["page"] = result.total, offset, page
     ctx["acronyms"] = result.acronyms
+    ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
     ctx["pages"] = min(MAX_PAGE, math.ceil(result.total / PAGE_SIZE))
     hits = []
     for hit in result.results:

@@ -88,6 +88,9 @@ class SearchPage:
     # Acronyms of the query and the long forms the corpus defines for them, which the query
     # embedding was given ("IOI" -> "indirect object identification").
     acronyms: dict[str, str] = field(default_factory=dict)
+    # The techniques (or criteria) the query only named: papers using them come first, each part in
+    # fused order, so the scores shown are not monotonic where the parts meet.
+    using_first: list[str] = field(default_factory=list)
 
 
 def candidate_window(limit: int, offset: int) -> int:
@@ -247,6 +250,7 @@ def search(
         lists["keyword"] = store.keyword_search(query, window, filters)
 
     fused = rrf_fuse(lists)
+    using_first: list[str] = []
     if "technique" in lists and _asks_only_for(query, named_phrases):
         # The query is the name and nothing else ("papers that use probing"): the question is which
         # papers use it, so those come first, above papers that only share its words ("activation")
@@ -254,6 +258,7 @@ def search(
         # words the third list only joins the fusion.
         using = {h.id for h in lists["technique"]}
         fused.sort(key=lambda item: item[0] not in using)
+        using_first = sorted(query_techniques)
     page = fused[offset:offset + limit]
     semantic_scores = {h.id: h.score for h in lists.get("semantic", [])}
     keyword_scores = {h.id: h.score for h in lists.get("keyword", [])}
@@ -333,7 +338,7 @@ def search(
         final = {"hybrid": score, "semantic": semantic_scores.get(paper_id, 0.0),
                  "keyword": keyword_scores.get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
-    return SearchPage(results=results, total=len(fused), acronyms=acronyms)
+    return SearchPage(results=results, total=len(fused), acronyms=acronyms, using_first=using_first)
 
 
 def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,13 @@ SAME_BAD_SEARCHES = [
     ("topic=cma", "'cma' is not a topic id (it is a technique: use the technique filter)"),
     ("topic=gpt2", "'gpt2' is not a topic id (it is a model, which no filter takes; search for it by name)"),
     ("technique=nope", "unknown technique id 'nope' (see /api/techniques)"),
+    # A name or alias typed for an id: the hint gives the id (filters themselves stay exact).
+    ("technique=logit%20lens",
+     "unknown technique id 'logit lens' (did you mean 'logit_lens'? see /api/techniques)"),
+    ("technique=Activation-Patching",
+     "unknown technique id 'Activation-Patching' (did you mean 'activation_patching'? see /api/techniques)"),
+    ("topic=Superposition",
+     "unknown topic id 'Superposition' (did you mean 'superposition'? see /api/techniques)"),
 ])
 def test_an_id_of_the_wrong_kind_names_the_filter_that_takes_it(
     client: FlaskClient, query: str, expected: str
@@ -113,6 +121,36 @@ def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: Fl
     assert "none at offset 10000" in text.output and "showing" not in text.output
 
 
+def test_search_cli_filters_by_section_and_source_as_the_api_does(
+    env: dict[str, str], client: FlaskClient
+) -> None:
+    for cli_args, query in ((["--section", "techniques"], "section=techniques"),
+                            (["--source", "records", "--section", "findings-and-applications"],
+                             "source=records&section=findings-and-applications")):
+        result = CliRunner().invoke(main, ["search", "", *cli_args, "--json", "--limit", "50"])
+        assert result.exit_code == 0, result.output
+        cli_ids = [r["id"] for r in json.loads(result.output[result.output.index("{"):])["results"]]
+        api = client.get(f"/api/search?q=&{query}&limit=50").get_json()
+        assert cli_ids == [r["id"] for r in api["results"]] and 0 < len(cli_ids) < 38
+    bad = CliRunner().invoke(main, ["search", "x", "--source", "blog"])
+    assert bad.exit_code == 2
+    assert "Invalid value for '--source': must be one of list, arxiv, records" in bad.output
+
+
+def test_a_query_naming_only_a_technique_says_its_users_come_first(
+    env: dict[str, str], client: FlaskClient
+) -> None:
+    result = CliRunner().invoke(main, ["search", "logit lens", "--limit", "10"])
+    assert result.exit_code == 0, result.output
+    assert "  papers tagged Logit Lens come first, then the rest; each part in score order\n" in result.output
+    assert client.get("/api/search?q=logit+lens").get_json()["using_first"] == ["logit_lens"]
+    page = client.get("/search?q=logit+lens").get_data(as_text=True)
+    assert 'data-state="using-first">Papers tagged Logit Lens come first' in page
+    # Other words in the query: the named technique only joins the fusion, and nothing is said.
+    mixed = client.get("/api/search?q=logit+lens+on+chain+of+thought").get_json()
+    assert mixed["using_first"] == []
+
+
 @pytest.mark.parametrize(("cli_args", "expected"), [
     (["circuits", "--mode", "keyword", "--year-from", "2099"], "no paper passes the filter years 2099-"),
     (["induction heads", "--mode", "keyword", "--technique", "sae", "--year-to", "2022"],
@@ -136,6 +174,7 @@ def test_related_cli(env: dict[str, str]) -> None:
     assert len(as_json["results"]) == 10 and all(r["reasons"] for r in as_json["results"])
     missing = CliRunner().invoke(main, ["related", "nope"])
     assert missing.exit_code != 0 and "unknown paper id(s): nope" in missing.output
+    assert "ids are shown in brackets by `paperkg search \"words of its title\"`" in missing.output
 
 
 @pytest.mark.parametrize("given", ["2211.00593v3", "https://arxiv.org/abs/2211.00593v3",
@@ -179,10 +218,33 @@ def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch
 
     served: list[tuple[str, int]] = []
     monkeypatch.setattr(Flask, "run", lambda self, host, port, **kw: served.append((host, port)))
-    result = CliRunner().invoke(main, ["serve", "--port", "8123"])
+    port = _free_port()
+    result = CliRunner().invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert served == [("127.0.0.1", 8123)]
+    assert served == [("127.0.0.1", port)]
     assert f"warning: no paperkg store in {data_dir.resolve()} yet" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_refuses_a_port_in_use_before_saying_it_serves(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask import Flask
+
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: pytest.fail("the dev server must not start"))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 1 and "serving on" not in result.output
+    assert f"cannot listen on 127.0.0.1:{port}: " in result.output
+    assert "choose another with --port" in result.output
 
 
 # Stored text with terminal control: OSC "set window title" (BEL- and ST-terminated), erase line,
