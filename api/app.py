@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, Response, current_app
 
 from kg.config import Config, load_config
-from kg.store import GraphStore, StoreUnavailable, open_store
+from kg.store import GraphStore, StoreError, StoreUnavailable, open_store
 from kg.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -153,15 +153,16 @@ def _once(app: Flask, key: str, factory: Any) -> Any:
 
 
 def get_store(app: Flask | None = None) -> GraphStore:
-    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached);
+    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached, another
+    StoreError when it cannot be used, e.g. a damaged file);
     the app recovers without a restart when the database comes back."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
 
     def open_() -> GraphStore:
         try:
             return open_store(paperkg_config(app))
-        except StoreUnavailable:
-            raise
+        except StoreError:
+            raise  # says what is wrong (unreachable, damaged, read-only) in words
         except (ImportError, TypeError, AttributeError, NameError):
             raise  # programming errors must not pass for an unreachable database
         except Exception as exc:  # e.g. the driver refusing a URI or a connection

@@ -8,7 +8,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg.store import StoreError, StoreUnavailable
+from kg.store import StoreDamaged, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,16 @@ def register(app: Flask) -> None:
         if is_json_path(request.path):
             return error_response(503, message)
         return _page(503, "The graph store is unavailable", message)
+
+    @app.errorhandler(StoreDamaged)
+    def _damaged(exc: StoreDamaged) -> Response | tuple[str, int]:
+        # The file name and what to do go to the log (the operator's), not to every client.
+        log.error("%s", exc)
+        message = ("the graph store's file is damaged: the operator must restore it from a backup or "
+                   "re-ingest (the server log names the file)")
+        if is_json_path(request.path):
+            return error_response(503, message, "store_damaged")
+        return _page(503, "The graph store is damaged", message)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | tuple[str, int]:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify
 
 from api.app import get_store
 from api.errors import error_response
-from kg.store import StoreError
+from kg.store import StoreDamaged, StoreError
 
 bp = Blueprint("health", __name__)
 
@@ -19,9 +19,14 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """The store answers a ping; 503 with a JSON error when it does not."""
+    """The store answers a ping; 503 with a JSON error saying why when it does not.
+
+    The ping is one small query, not an integrity check (that reads the whole file: too slow per probe on
+    a large store), so a damaged page elsewhere shows only when a request reads it (a 503 naming it)."""
     try:
         get_store().ping()
+    except StoreDamaged as exc:
+        return error_response(503, f"store damaged: {exc}", "store_damaged")
     except StoreError as exc:
-        return error_response(503, f"store unreachable: {type(exc).__name__}")
+        return error_response(503, f"store unreachable: {exc}")
     return jsonify({"status": "ready"})

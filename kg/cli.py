@@ -10,22 +10,21 @@ from pathlib import Path
 import click
 
 from kg.config import describe, load_config
-from kg.store import GraphStore, StoreError, open_store
+from kg.store import GraphStore, StoreError, open_store, require_store
 
 
 def open_configured_store(must_exist: bool = False) -> GraphStore:
     """Open the configured store, turning connection failures into a one-line CLI error.
 
-    `must_exist` (commands that only read): an embedded store that was never created is an error
-    naming the directory, not a new empty graph (a mistyped or unset PAPERKG_DATA_DIR)."""
+    `must_exist` (commands that only read): an embedded store that was never created, or a file that
+    holds none (0 bytes, another database), is an error naming it, not a new empty graph (a mistyped
+    or unset PAPERKG_DATA_DIR, a failed restore); the file is opened read-only, so nothing is written
+    and opening does not wait for an ingest's write lock."""
     try:
         config = load_config()
-        if must_exist and not config.neo4j_uri and not config.embedded_store_file.is_file():
-            raise click.ClickException(
-                f"no paperkg store in {config.data_dir.resolve()} (PAPERKG_DATA_DIR): set it to the "
-                "directory you ingested into (`make demo` uses demo-data/), or run `paperkg init` and "
-                "an ingest there")
-        return open_store(config)
+        if must_exist:
+            require_store(config)
+        return open_store(config, read_only=must_exist)
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 

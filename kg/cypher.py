@@ -603,6 +603,12 @@ LIST_SECTIONS = (
     f"COUNT {{ (:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) }} AS count ORDER BY id"
 )
 
+# Papers with an embedding, counted per embedding model (a vector stored without a model name: "").
+EMBEDDING_MODELS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.embedding IS NOT NULL "
+    "RETURN coalesce(p.embedding_model, '') AS model, count(p) AS n"
+)
+
 STATS_NODES = "CALL () { " + " UNION ALL ".join(
     f"MATCH (n:{label}) RETURN '{label}' AS name, count(n) AS n" for label in NODES
 ) + " } RETURN name, n"

@@ -18,11 +18,13 @@ LISTED_IN a list section whose innermost id segment, with "-" read as "_", conta
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,7 @@ from kg.entities import (
 )
 from kg.related_index import RelatedIndex
 from kg.schema import NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable
 from kg.validation import (
     Prepared,
     check_page,
@@ -190,6 +192,17 @@ CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
 );
 """
 
+# What a file written by this version holds (the script above plus _migrate): a file that has all of
+# it is opened without running the script, which would wait for the write lock of any writer.
+_SCHEMA_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+_SCHEMA_INDEXES = frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA)) | {
+    "papers_sort", "papers_central", "papers_browse", "papers_id_browse"}
+_MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash"}, "list_sections": {"topic_key"}}
+_BUSY_TIMEOUT_SECONDS = 30.0
+# SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
 _PAPER_COLUMNS = (
     "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
     "primary_category, categories, url, pdf_url, sources, item_type, embedding_model, "
@@ -251,15 +264,102 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def damaged_message(path: Path, exc: BaseException) -> str:
+    """What to tell someone whose store file is damaged: the file, the error and what to do."""
+    return (f"the store file {path} is damaged ({exc}): restore it from a backup, or re-ingest into a "
+            f"fresh PAPERKG_DATA_DIR; `sqlite3 {path} \"PRAGMA integrity_check\"` shows the damage")
+
+
+def sqlite_store_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> StoreError:
+    """A StoreError saying in words what an SQLite error means for the store file at `path`.
+
+    `writing`: the error ended a write transaction, which was rolled back."""
+    code = _primary_code(exc)
+    text = str(exc)
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
+        return StoreDamaged(damaged_message(path, exc))
+    lost = ": nothing of this batch was stored" if writing else ""
+    if code == _SQLITE_FULL:
+        return StoreError(f"the disk is full (or a file size limit was hit) while writing {path}{lost} "
+                          f"({text}); free some space and run the command again")
+    if code == _SQLITE_IOERR:
+        if writing:
+            return StoreError(f"a disk I/O error while writing {path}: the disk is full, a file size limit "
+                              f"was hit or the disk is failing{lost} ({text})")
+        return StoreError(f"a disk I/O error while reading {path} ({text}): a failing disk or a damaged "
+                          f"file; `sqlite3 {path} \"PRAGMA integrity_check\"` checks the file")
+    if code == _SQLITE_READONLY:
+        nothing = ": nothing was written" if writing else ""
+        return StoreError(f"{path} is read-only (the file or its directory cannot be written){nothing} "
+                          f"({text})")
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreError(f"{path} is locked: another process kept a write transaction open for more than "
+                          f"{_BUSY_TIMEOUT_SECONDS:.0f} s{lost}; try again when it has finished ({text})")
+    if code == _SQLITE_CANTOPEN:
+        return StoreUnavailable(f"cannot open SQLite store {path}: {text}")
+    return StoreError(f"SQLite store {path}: {text}")
+
+
+def _writable(directory: Path) -> bool:
+    return os.access(directory, os.W_OK)
+
+
+def _has_paperkg_meta(conn: sqlite3.Connection) -> bool:
+    """The file holds paperkg's meta table with its revision counter (what init_schema writes first)."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    return row is not None and conn.execute("SELECT 1 FROM meta WHERE key = 'rev'").fetchone() is not None
+
+
+def check_store_file(path: Path) -> None:
+    """Raise NoStore unless `path` is an initialised paperkg store: a missing file, a 0-byte file (a
+    failed copy or restore) and an SQLite file without paperkg's tables are no store; StoreDamaged
+    when the file cannot be read. Opens the file read-only and writes nothing."""
+    path = Path(path)
+    if not path.is_file():
+        raise NoStore(f"no paperkg store in {path.parent.resolve()} (PAPERKG_DATA_DIR): set it to the "
+                      "directory you ingested into (`make demo` uses demo-data/), or run `paperkg init` and "
+                      "an ingest there")
+    if path.stat().st_size == 0:
+        raise NoStore(f"{path.resolve()} is empty: not a paperkg store (a failed copy or restore?); run "
+                      "`paperkg init` or point PAPERKG_DATA_DIR at your data")
+    store = EmbeddedStore(path, read_only=True, check_schema=False)
+    try:
+        with store._read() as conn:
+            if not _has_paperkg_meta(conn):
+                raise NoStore(f"{path.resolve()} is an SQLite file without paperkg's tables: not a paperkg "
+                              "store; run `paperkg init` or point PAPERKG_DATA_DIR at your data")
+    except sqlite3.Error as exc:
+        raise sqlite_store_error(path, exc, writing=False) from exc
+    finally:
+        store.close()
+
+
 class EmbeddedStore(GraphStore):
     """GraphStore on one SQLite file; safe for threads and for several processes."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, check_schema: bool = True) -> None:
+        """Open (and unless `read_only`, create and initialise) the store file at `path`.
+
+        `read_only`: the file must exist and is opened with SQLite's mode=ro; nothing is created,
+        initialised or migrated, so opening never waits for a writer (`check_schema=False` skips
+        even the read-only schema check, for check_store_file)."""
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create data directory {self.path.parent}: {exc}") from exc
+        self.read_only = read_only
+        # Set when a read-only directory left only SQLite's immutable mode (see _connect).
+        self.snapshot = False
+        if read_only:
+            if not self.path.is_file():
+                raise NoStore(f"no paperkg store at {self.path}")
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create data directory {self.path.parent}: {exc}") from exc
         self._local = threading.local()
         # Each thread's connection with its thread, so those of finished threads can be closed.
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -270,7 +370,8 @@ class EmbeddedStore(GraphStore):
         self._shared_lock = threading.Lock()
         self._dirty = True
         self._closed = False
-        self.init_schema()
+        if check_schema:
+            self.init_schema()
 
     # -- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -282,18 +383,7 @@ class EmbeddedStore(GraphStore):
             self._reset_after_fork()
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
-        try:
-            conn = sqlite3.connect(
-                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            # 64 MB page cache: bulk loads into a 100k-paper file touch many index pages.
-            conn.execute("PRAGMA cache_size = -65536")
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+        conn = self._connect()
         self._local.conn = conn
         self._local.pid = os.getpid()
         self._local.data_version = None
@@ -310,6 +400,55 @@ class EmbeddedStore(GraphStore):
             self._connections = [*alive, (threading.current_thread(), conn)]
         return conn
 
+    def _connect(self) -> sqlite3.Connection:
+        """A new connection: read-write in WAL mode, or read-only (mode=ro) for a read-only store.
+
+        WAL readers need the -shm and -wal files beside the database. In a directory this process
+        cannot write (chmod -w, a read-only mount) they exist only while another process has the
+        file open; a read-only store without them falls back to SQLite's immutable mode, which is
+        right only because no writer can exist then (a writer would have created them)."""
+        readonly_dir = not _writable(self.path.parent)
+        try:
+            if self.read_only or (readonly_dir and self.path.is_file()):
+                conn = self._connect_read_only(readonly_dir)
+            else:
+                conn = sqlite3.connect(str(self.path), timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            # 64 MB page cache: bulk loads into a 100k-paper file touch many index pages.
+            conn.execute("PRAGMA cache_size = -65536")
+        except sqlite3.Error as exc:
+            if _primary_code(exc) in (_SQLITE_CANTOPEN, _SQLITE_READONLY) and readonly_dir:
+                raise StoreUnavailable(
+                    f"cannot open SQLite store {self.path}: its directory is read-only and SQLite's WAL "
+                    f"mode needs to create {self.path.name}-shm and -wal there ({exc}); make "
+                    f"{self.path.parent} writable for this user, or copy the store to a writable "
+                    "directory") from exc
+            error = sqlite_store_error(self.path, exc, writing=False)
+            if type(error) is StoreError:  # nothing more specific: the store cannot be opened
+                raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+            raise error from exc
+        return conn
+
+    def _connect_read_only(self, readonly_dir: bool) -> sqlite3.Connection:
+        """A mode=ro connection; in a read-only directory without a -wal file, an immutable one."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        if readonly_dir and not wal.exists():
+            # No -wal file: no process has the store open, and none can write it while this
+            # directory cannot be written (a writer must create the -wal file first).
+            uri += "&immutable=1"
+            self.snapshot = True
+        conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+        return conn
+
     def _reset_after_fork(self) -> None:
         self._local = threading.local()
         self._connections = []
@@ -318,23 +457,41 @@ class EmbeddedStore(GraphStore):
         self._shared_lock = threading.Lock()
         self._dirty = True
 
-    def _begin(self, conn: sqlite3.Connection, statement: str) -> None:
+    def _error(self, exc: sqlite3.Error, *, writing: bool = False) -> StoreError:
+        return sqlite_store_error(self.path, exc, writing=writing)
+
+    def _begin(self, conn: sqlite3.Connection, statement: str, *, writing: bool = False) -> None:
         try:
             conn.execute(statement)
-        except sqlite3.OperationalError as exc:  # e.g. locked by another writer past busy_timeout
-            raise StoreError(f"SQLite store {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:  # e.g. locked by another writer past busy_timeout
+            raise self._error(exc, writing=writing) from exc
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        # After an I/O error SQLite may have rolled back already, or the ROLLBACK fails in turn:
+        # the original error is the one to report.
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front)."""
+        """One write transaction (BEGIN IMMEDIATE: the write lock is taken up front).
+
+        Any SQLite error in it (a statement or the COMMIT: a full disk, a file size limit, a damaged
+        page) rolls it back and is raised as a StoreError saying what happened."""
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only")
         conn = self._conn()
-        self._begin(conn, "BEGIN IMMEDIATE")
+        self._begin(conn, "BEGIN IMMEDIATE", writing=True)
         try:
             yield conn
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise self._error(exc, writing=True) from exc
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
 
     @contextlib.contextmanager
@@ -344,9 +501,11 @@ class EmbeddedStore(GraphStore):
         self._begin(conn, "BEGIN")
         try:
             yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        except BaseException:
+            self._rollback(conn)
+            raise
+        if conn.in_transaction:
+            conn.execute("COMMIT")
 
     def _bump_rev(self, conn: sqlite3.Connection) -> int:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev'")
@@ -354,14 +513,53 @@ class EmbeddedStore(GraphStore):
 
     # -- lifecycle -------------------------------------------------------------------------
     def init_schema(self) -> None:
-        """Create every table and index if missing, and add columns newer versions need (idempotent)."""
+        """Create every table and index if missing, and add columns newer versions need (idempotent).
+
+        A file that already holds the current schema is only read: the script's writes would wait
+        for (and take) the write lock, so readers would queue behind a long ingest. A read-only
+        store is never changed: a file without paperkg's tables raises NoStore, an older schema
+        says to run `paperkg init`."""
+        conn = self._conn()
         try:
-            conn = self._conn()
-            # executescript runs outside any transaction; IF NOT EXISTS makes it a no-op later.
-            conn.executescript(_SCHEMA)
+            with self._read() as rconn:
+                if self._schema_current(rconn):
+                    return
+                known = _has_paperkg_meta(rconn)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        if self.read_only:
+            if not known:
+                raise NoStore(f"{self.path.resolve()} holds no paperkg store; run `paperkg init` or point "
+                              "PAPERKG_DATA_DIR at your data")
+            raise StoreError(f"{self.path} holds an older (or incomplete) paperkg schema, which a reading "
+                             "command does not change: run `paperkg init` there once")
+        try:
+            # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
+            # IF NOT EXISTS makes the script a no-op on a file that has it.
+            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise self._error(exc, writing=True) from exc
+        try:
             self._migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot initialise SQLite store {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._error(exc, writing=True) from exc
+
+    def _schema_current(self, conn: sqlite3.Connection) -> bool:
+        """Every table, index and migrated column of this version exists, and no sort key is stale."""
+        objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master")}
+        if not all(("table", t) in objects for t in _SCHEMA_TABLES):
+            return False
+        if not all(("index", i) in objects for i in _SCHEMA_INDEXES):
+            return False
+        for table, wanted in _MIGRATED_COLUMNS.items():
+            if not wanted <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
+                return False
+        meta = conn.execute("SELECT count(*) FROM meta WHERE key IN ('rev', 'schema_version')").fetchone()
+        if meta[0] != 2:
+            return False
+        stale = f"sort_date IN ('', '0') AND sort_date <> {_SORT_DATE}"
+        return conn.execute(f"SELECT 1 FROM papers WHERE {stale} LIMIT 1").fetchone() is None
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Columns added after the first files were written, with their indexes and back-fills."""
@@ -403,7 +601,10 @@ class EmbeddedStore(GraphStore):
         try:
             self._conn().execute("SELECT count(*) FROM meta").fetchone()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite store {self.path} does not answer: {exc}") from exc
+            error = self._error(exc)
+            if isinstance(error, StoreDamaged):
+                raise error from exc
+            raise StoreUnavailable(f"SQLite store {self.path} does not answer: {error}") from exc
 
     def close(self) -> None:
         """Close every connection this store opened (from any thread)."""
@@ -1211,6 +1412,15 @@ class EmbeddedStore(GraphStore):
             rels[Rel.LISTED_IN] = one("SELECT count(*) FROM listed_in")
         return {"nodes": nodes, "relationships": rels}
 
+    def embedding_models(self) -> dict[str, int]:
+        """Papers with an embedding, counted per embedding model."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT coalesce(embedding_model, ''), count(*) FROM papers "
+                "WHERE embedding IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        return {str(model): int(n) for model, n in rows}
+
     # -- embedding cache -------------------------------------------------------------------
     def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Cached vectors of one model by text hash."""
@@ -1332,3 +1542,20 @@ class EmbeddedStore(GraphStore):
         return [Rejection(arxiv_id=r[0], title=r[1], reason=r[2], score=r[3], run_id=r[4] or None,
                           seen_at=r[5]) for r in rows]
 
+
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method` with any SQLite error it lets through raised as a StoreError in words."""
+    @functools.wraps(method)
+    def wrapper(self: EmbeddedStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    return wrapper
+
+
+# Every GraphStore operation: a read that meets a damaged page (or any other SQLite error) raises a
+# StoreError the CLI prints in one line and the API answers with 503, never a bare sqlite3 error.
+for _name in sorted(GraphStore.__abstractmethods__):
+    setattr(EmbeddedStore, _name, _translating(getattr(EmbeddedStore, _name)))

@@ -743,6 +743,10 @@ class Neo4jStore(GraphStore):
 
         return self._execute(False, work)
 
+    def embedding_models(self) -> dict[str, int]:
+        """Papers with an embedding, counted per embedding model."""
+        return {r["model"]: int(r["n"]) for r in self._read(cypher.EMBEDDING_MODELS)}
+
     # -- embedding cache -------------------------------------------------------------------
     @staticmethod
     def _cache_key(model: str, text_hash: str) -> str:

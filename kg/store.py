@@ -30,6 +30,14 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached (e.g. Neo4j down)."""
 
 
+class StoreDamaged(StoreError):
+    """The store's file is damaged (a corrupt page or header): the message names it and what to do."""
+
+
+class NoStore(StoreError):
+    """The configured place holds no paperkg store (no file, an empty file, another database)."""
+
+
 class LockHeld(StoreError):
     """A named lock is held by another owner: `owner` and `expires` (epoch seconds) say who and until when."""
 
@@ -179,6 +187,11 @@ class GraphStore(abc.ABC):
     def stats(self) -> dict[str, dict[str, int]]:
         """{"nodes": {label: count}, "relationships": {type: count}}."""
 
+    @abc.abstractmethod
+    def embedding_models(self) -> dict[str, int]:
+        """Number of stored papers with an embedding per `embedding_model` ("" for a vector without a
+        model name); papers without an embedding are not counted."""
+
     # -- embedding cache -------------------------------------------------------------------
     @abc.abstractmethod
     def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -230,8 +243,22 @@ class GraphStore(abc.ABC):
         """Rejected candidates seen at or after `since`, newest first."""
 
 
-def open_store(config: Config | None = None) -> GraphStore:
-    """Open the store the configuration names: Neo4j when a Neo4j URI is set, else embedded."""
+def require_store(config: Config) -> None:
+    """Raise NoStore unless the configured embedded store file holds an initialised paperkg store
+    (missing, 0 bytes or without paperkg's tables), StoreDamaged when it cannot be read; reads only.
+    A Neo4j store is not checked here (an empty database is one `paperkg init` away)."""
+    if config.neo4j_uri:
+        return
+    from kg.embedded import check_store_file
+
+    check_store_file(config.embedded_store_file)
+
+
+def open_store(config: Config | None = None, *, read_only: bool = False) -> GraphStore:
+    """Open the store the configuration names: Neo4j when a Neo4j URI is set, else embedded.
+
+    `read_only` (commands that only read): the embedded file is opened read-only, never created,
+    initialised or migrated, so opening never waits for a writer's lock; Neo4j ignores it."""
     from kg.config import load_config
 
     config = config or load_config()
@@ -243,4 +270,4 @@ def open_store(config: Config | None = None) -> GraphStore:
         )
     from kg.embedded import EmbeddedStore
 
-    return EmbeddedStore(config.embedded_store_file)
+    return EmbeddedStore(config.embedded_store_file, read_only=read_only)

@@ -366,6 +366,7 @@ def _exercise(store: GraphStore) -> None:
     store.new_papers("2024-01-01")
     store.list_sections()
     store.stats()
+    store.embedding_models()
     store.cache_embeddings("m", {"h": vec})
     store.cached_embeddings("m", ["h"])
     run = store.start_run("arxiv")

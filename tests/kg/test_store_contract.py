@@ -961,6 +961,24 @@ def test_embedding_cache(store: GraphStore) -> None:
     assert store.stats()["nodes"]["Paper"] == 0
 
 
+def test_embedding_models_counts_papers_with_an_embedding_per_model(store: GraphStore) -> None:
+    assert store.embedding_models() == {}
+    vecs = unit_vectors(4, 21)
+    other = bundle("2401.00004", vector=vecs[3])
+    other.paper.embedding_model = "model-b"
+    store.upsert_papers([
+        bundle("2401.00001", vector=vecs[0]), bundle("2401.00002", vector=vecs[1]),
+        bundle("2401.00003"), other,
+    ])
+    assert store.embedding_models() == {"test-vectors": 2, "model-b": 1}
+    # A paper re-embedded by another model moves between the counts; a deleted one leaves them.
+    moved = bundle("2401.00002", vector=vecs[2])
+    moved.paper.embedding_model = "model-b"
+    store.upsert_papers([moved])
+    store.delete_paper("2401.00001")
+    assert store.embedding_models() == {"model-b": 2}
+
+
 def test_rejections(store: GraphStore) -> None:
     store.record_rejections([
         Rejection("2411.00001", "Circuit boards", "no MI evidence", 0.12, run_id="r1",

@@ -1,0 +1,37 @@
+"""The API on a store that cannot serve: /readyz says why, a damaged file is a 503 naming the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.app import close_app, create_app
+from tests.api.conftest import app_config
+from tests.kg.test_embedded_durability import STORE_FILE, damage_papers_table, seeded_store
+
+
+def test_readyz_gives_the_reason_not_a_class_name(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data directory should be")
+    app = create_app(app_config(blocker))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("store unreachable: cannot create data directory")
+    assert str(blocker) in message
+    close_app(app)
+
+
+def test_a_damaged_store_is_a_503_naming_the_problem(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    seeded_store(data / STORE_FILE)
+    damage_papers_table(data / STORE_FILE)
+    app = create_app(app_config(data))
+    client = app.test_client()
+    for url in ("/api/search?q=induction&mode=keyword", "/api/papers/2301.00001"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        error = response.get_json()["error"]
+        assert error["code"] == "store_damaged"
+        assert "damaged" in error["message"] and "backup" in error["message"]
+        assert str(data) not in error["message"]  # the file's path is for the server log only
+    close_app(app)
