@@ -29,7 +29,7 @@ from kg.entities import Paper, SearchFilters
 from kg.explain import Labels
 from kg.lookup import find_paper
 from kg.schema import Label
-from kg.store import GraphStore, StoreError
+from kg.store import GraphStore, StoreDamaged, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -86,6 +86,10 @@ class BadInput(ValueError):
 def _store_error(exc: StoreError) -> tuple[str, int]:
     """A readable page when the graph store is down or fails."""
     log.warning("store error on %s: %s", request.path, exc)
+    if isinstance(exc, StoreDamaged):  # retrying will not help: say so (the log names the file)
+        return _error_page(503, "The graph store is damaged",
+                           "The store's file is damaged: the operator must restore it from a backup or "
+                           "re-ingest (the server log names the file).")
     return _error_page(503, "The graph store is unavailable",
                        "The database did not answer. Try again in a minute; if it persists, check "
                        "`paperkg stats` or the store's logs.")

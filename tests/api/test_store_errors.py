@@ -34,4 +34,10 @@ def test_a_damaged_store_is_a_503_naming_the_problem(tmp_path: Path) -> None:
         assert error["code"] == "store_damaged"
         assert "damaged" in error["message"] and "backup" in error["message"]
         assert str(data) not in error["message"]  # the file's path is for the server log only
+    # A web page says the same, not "try again in a minute" (retrying cannot help).
+    page = client.get("/search?q=induction&mode=keyword")
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "The graph store is damaged" in text and "restore it from a backup" in text
+    assert "Try again in a minute" not in text and str(data) not in text
     close_app(app)
