@@ -191,6 +191,25 @@ def get_embedder(app: Flask | None = None) -> Any:
     return _once(app, _EMBEDDER_KEY, load)
 
 
+_MODEL_CHECKED_KEY = "paperkg_query_model_checked"
+
+
+def get_query_embedder(app: Flask | None = None) -> Any:
+    """get_embedder(), once the store's papers are known to be embedded by the same model (raises
+    ingest.embed.ModelMismatch otherwise: a query vector of another model ranks them at random).
+
+    Checked until the store holds papers, then never again: ingest refuses to mix models."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    embedder = get_embedder(app)
+    if not app.extensions.get(_MODEL_CHECKED_KEY):
+        from ingest.embed import check_store_model
+
+        store = get_store(app)
+        check_store_model(store, embedder.model_name)
+        app.extensions[_MODEL_CHECKED_KEY] = bool(store.embedding_models())
+    return embedder
+
+
 def get_taxonomy(app: Flask | None = None) -> Taxonomy:
     """The taxonomy the store holds (labels, refinements), cached for TAXONOMY_CACHE_SECONDS once
     it is non-empty, so `paperkg init` with a new taxonomy reaches a running server."""

@@ -110,11 +110,12 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
                                      param_hint=f"'{_SEARCH_OPTIONS.get(exc.name, exc.name)}'") from None
         embedder = None
         if params.query.strip() and params.mode != "keyword":
-            from ingest.embed import ModelMissing, get_embedder
+            from ingest.embed import ModelMismatch, ModelMissing, check_store_model, get_embedder
 
             try:
                 embedder = get_embedder(load_config().embedding_model or None)
-            except ModelMissing as exc:
+                check_store_model(store, embedder.model_name)
+            except (ModelMissing, ModelMismatch) as exc:
                 raise click.ClickException(str(exc)) from exc
         page = search(store, params.query, mode=params.mode, filters=params.filters, limit=params.limit,
                       offset=params.offset, embedder=embedder, taxonomy=taxonomy,

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from api.app import get_embedder, get_store, get_taxonomy
+from api.app import get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
 from api.errors import ApiError, bad_parameter, not_found
 from api.params import (
@@ -120,14 +120,18 @@ def search_papers() -> Response:
 
 def _query_embedder() -> Any:
     """The app's embedder; a missing model is a 503 that points to keyword mode, not a bare 500."""
-    from ingest.embed import ModelMissing
+    from ingest.embed import ModelMismatch, ModelMissing
 
     try:
-        return get_embedder()
+        return get_query_embedder()
     except ModelMissing as exc:
         log.warning("embedding model unavailable: %s", exc)  # server paths stay in the log
-        raise ApiError(503, "semantic search is unavailable: the server has no embedding model; "
+        raise ApiError(503, "semantic search is unavailable: the server has no usable embedding model; "
                        "mode=keyword needs none", "model_unavailable") from None
+    except ModelMismatch as exc:
+        log.error("%s", exc)
+        raise ApiError(503, "semantic search is unavailable: the server's embedding model is not the one "
+                       "the papers were embedded with; mode=keyword needs none", "model_mismatch") from None
 
 
 # -- papers ----------------------------------------------------------------------------------------

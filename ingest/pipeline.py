@@ -11,6 +11,7 @@ from typing import Any
 
 from ingest.normalize import SOURCE_PRIORITY, dedupe_records, merge_two, title_key
 from ingest.records import Record
+from ingest.store_lock import HeldLock, ingest_lock
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -339,6 +340,8 @@ def run_ingest(
     progress: bool = True,
     batch_size: int = BATCH_SIZE,
     rejected: Sequence[dict[str, Any]] = (),
+    lock: HeldLock | None = None,
+    wait: float = 0.0,
 ) -> IngestSummary:
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
@@ -346,10 +349,29 @@ def run_ingest(
     leaves the graph identical. A paper whose embedded text and extractor signature are unchanged
     (its stored extraction_hash) keeps its stored extracted edges instead of being extracted again.
     `rejected` lists records a source already turned away.
-    """
-    from ingest.embed import embedding_text, text_hash
 
+    The whole run holds the store's ingest lock (ingest.store_lock): `lock` when the caller already
+    holds it, else it is taken here (waiting up to `wait` seconds; IngestLocked when another ingest
+    keeps it). Matching records to stored papers and writing the merge must not interleave with
+    another ingest's, or both store the same paper, or one's merge overwrites the other's.
+    """
     check_batch_size(batch_size)  # before the run starts: a bad size is not a failed run
+    if lock is None:
+        with ingest_lock(store, source, wait=wait):
+            return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
+                               taxonomy=taxonomy, progress=progress, batch_size=batch_size,
+                               rejected=rejected)
+    return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
+                       taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected)
+
+
+def _run_ingest(
+    store: GraphStore, records: Sequence[Record], *, source: str, embedder: Any, extractor: Any,
+    taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
+) -> IngestSummary:
+    """run_ingest's body, run with the ingest lock held."""
+    from ingest.embed import check_store_model, embedding_text, text_hash
+
     run = store.start_run(source)
     summary = IngestSummary(run_id=run.id, source=source, records=len(records))
     summary.rejected_details = [dict(r) for r in rejected]
@@ -390,6 +412,8 @@ def run_ingest(
         if by_target:  # nothing to load for a run with no papers
             if embedder is None:
                 embedder = _load_embedder()
+            # Before anything is embedded or written: another model's vectors would be mixed in.
+            check_store_model(store, embedder.model_name)
             # One taxonomy for extraction and the list's section map: the one given, else the given
             # extractor's, else the configured one.
             if taxonomy is None:

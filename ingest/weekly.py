@@ -1,10 +1,10 @@
 """The weekly arXiv ingest: query new MI papers since the watermark, gate them, load the kept ones.
 
-One run: take the store lock "weekly-ingest" (a killed run's lock is taken over at once when that run
-was on this host and its pid is gone; see _take_lock) -> window [start, now], start = --since, else the
-earliest of: watermark - 3 days (arXiv's announcement lag), the window start of every weekly run that
-failed or was killed since the last run that moved the watermark, and (without a watermark)
-now - 7 days ->
+One run: take the store's ingest lock, shared by every writing ingest (ingest.store_lock: a killed
+run's lock is taken over at once when that run was on this host and its pid is gone) -> window
+[start, now], start = --since, else the earliest of: watermark - 3 days (arXiv's announcement lag),
+the window start of every weekly run that failed or was killed since the last run that moved the
+watermark, and (without a watermark) now - 7 days ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
 timeouts and sporadic empty pages; a query part answered with no papers while the others have some is
 asked again, then accepted with a warning) -> de-duplicate on (arXiv id, version), newest version wins ->
@@ -25,27 +25,20 @@ keeps the category and date clauses); their results are merged and de-duplicated
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import logging
-import os
 import re
-import socket
-import threading
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
+from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock
 from kg.config import Config, load_config
 from kg.entities import Rejection
 from kg.schema import Label
-from kg.store import GraphStore, LockHeld
+from kg.store import GraphStore
 from kg.taxonomy import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -56,11 +49,6 @@ RUN_SOURCE = "arxiv-weekly"
 LOAD_SOURCE = "arxiv-weekly-load"
 # How many recent weekly runs are read to find those that failed since the watermark last moved.
 RUN_HISTORY = 1000
-LOCK_NAME = "weekly-ingest"
-# The lock expires this long after its last refresh; a running job refreshes it every third of it.
-# A killed run's lock is taken over at once by the next run on the same host (its pid is gone);
-# a run on another host cannot check that pid, so there a killed run blocks the next for at most this.
-LOCK_TTL_SECONDS = 15 * 60
 DEFAULT_WINDOW = timedelta(days=7)
 # arXiv lists a submission only once it is announced, up to ~3 days after its submittedDate (weekends,
 # holds), so a window starting exactly at the last watermark would miss late-announced papers.
@@ -94,8 +82,8 @@ class WeeklyError(RuntimeError):
     """The weekly run failed; it is recorded as failed and the watermark did not move."""
 
 
-class WeeklyLocked(RuntimeError):
-    """Another weekly run holds the store lock."""
+# Another ingest holds the store lock (the name weekly callers have always caught).
+WeeklyLocked = IngestLocked
 
 
 @dataclass
@@ -359,129 +347,6 @@ def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end
     return list(best.values())
 
 
-class _LockKeeper:
-    """Refreshes the store lock in a daemon thread while a run is in progress."""
-
-    def __init__(self, store: GraphStore, owner: str, ttl: int) -> None:
-        self.store, self.owner, self.ttl = store, owner, ttl
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="weekly-lock", daemon=True)
-
-    def __enter__(self) -> _LockKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._done.wait(max(self.ttl / 3, 0.05)):
-            try:  # re-acquiring as the same owner pushes the expiry forward (both backends)
-                self.store.acquire_lock(LOCK_NAME, self.owner, ttl_seconds=self.ttl)
-            except Exception as exc:  # keep running; the lock just expires earlier
-                log.warning("could not refresh the weekly-ingest lock: %s", exc)
-
-
-@functools.cache
-def _pid_space() -> str:
-    """Which processes a pid on this host names: the kernel boot and pid namespace, hashed.
-
-    Two machines, or a container and its host, can share a hostname while the same pid is another
-    process (or none) on each; only a holder from this very pid space can be checked with os.kill.
-    """
-    parts = ["", ""]  # without /proc (macOS) the hostname alone identifies the host
-    with contextlib.suppress(OSError):
-        parts[0] = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-    with contextlib.suppress(OSError):
-        parts[1] = os.readlink("/proc/self/ns/pid")  # "pid:[inode]", one per pid namespace
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
-
-
-def _owner() -> str:
-    """This run's lock holder: host:pid:pid-space:token (see _holder_state for how it is read)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_pid_space()}:{uuid.uuid4().hex[:8]}"
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host (True when it cannot be checked)."""
-    if os.name != "posix":
-        return True  # os.kill(pid, 0) would terminate the process on Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
-    # A killed process nobody has reaped yet (a zombie) still answers signal 0, but it runs no more.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # the state follows "(comm)"
-    return True
-
-
-_PID = re.compile(r"[1-9][0-9]{0,8}")
-
-
-@dataclass(frozen=True)
-class _Holder:
-    """What this host can tell about a lock holder: "dead", "alive" (both: this pid space) or "foreign"."""
-
-    state: str
-    pid: int | None = None
-    host: str | None = None  # None: the holder string is not one of ours
-
-
-def _holder_state(holder: str) -> _Holder:
-    """Read a holder written by _owner(); only one from this host's pid space can be found dead."""
-    parts = holder.rsplit(":", 3)  # rsplit: everything before the last three fields is the hostname
-    # ASCII digits, no leading zero, at most 9 digits: no pid 0 or negative (process groups), no
-    # "０１２" that isdigit() accepts, no number os.kill cannot take.
-    if len(parts) != 4 or not _PID.fullmatch(parts[1]):
-        return _Holder("foreign")
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname() or parts[2] != _pid_space():
-        return _Holder("foreign", pid, host)
-    return _Holder("alive" if _pid_alive(pid) else "dead", pid, host)
-
-
-def _refusal(exc: LockHeld) -> WeeklyLocked:
-    """The refusal for a lock this run may not take, saying whose it is and when it expires."""
-    holder = _holder_state(exc.owner)
-    if holder.state == "alive":
-        return WeeklyLocked(f"another weekly ingest is running: pid {holder.pid} on this host is alive "
-                            f"({exc}); try again later")
-    if holder.state == "dead":  # a racing run was first to take the lock over and died since
-        return WeeklyLocked(f"another weekly ingest holds the lock and its pid {holder.pid} is gone ({exc}); "
-                            "try again")
-    if holder.host is None:
-        where = "a holder this host cannot check"
-    elif holder.host == socket.gethostname():  # same name, other boot or pid namespace
-        where = f"host {holder.host!r} before a reboot, or a container sharing this hostname"
-    else:
-        where = f"host {holder.host!r}"
-    return WeeklyLocked(f"another weekly ingest holds the lock ({exc}). It belongs to {where}: if that run "
-                        "died, the lock is stale and frees itself when it expires; try again then")
-
-
-def _take_lock(store: GraphStore, owner: str, ttl: int) -> None:
-    """Take the weekly lock, or take it over from a dead run of this host, or raise WeeklyLocked."""
-    try:
-        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
-        return
-    except LockHeld as exc:
-        held = exc
-    holder = _holder_state(held.owner)
-    if holder.state != "dead":
-        raise _refusal(held) from held
-    try:  # only if that dead holder still holds it: of two runs taking over, exactly one wins
-        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, replacing=held.owner)
-    except LockHeld as again:  # another new run took it over first
-        raise _refusal(again) from again
-    # Its IngestRun stays "running" (not finished): that record is the trace of the kill.
-    log.warning("took over the lock of a dead weekly run (pid %d, holder %r)", holder.pid, held.owner)
-
-
 def _decide(store: GraphStore, gate: RelevanceGate, embedder: Any, records: Sequence[Record]
             ) -> list[RelevanceDecision]:
     from ingest.embed import embed_with_cache, embedding_text
@@ -507,12 +372,12 @@ def run_weekly(
     owner: str | None = None,
     progress: bool = False,
     lock_ttl: int = LOCK_TTL_SECONDS,
+    wait: float = 0.0,
 ) -> WeeklySummary:
-    """One weekly run (see the module docstring). Raises WeeklyLocked or WeeklyError."""
+    """One weekly run (see the module docstring). Raises WeeklyLocked (after waiting up to `wait` seconds
+    for another ingest to finish) or WeeklyError."""
     config = config or load_config()
-    owner = owner or _owner()
-    _take_lock(store, owner, lock_ttl)
-    try:
+    with ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait) as held:
         # Read before this run is recorded: a --since later than what still had to be covered leaves a
         # gap, and moving the watermark past it would lose those papers for good.
         start, end, gap = window_for(store, since=since, now=now)
@@ -521,9 +386,8 @@ def run_weekly(
                                 gap_from=iso(gap) if gap else None)
         log.info("weekly ingest %s: window %s -> %s", run.id, summary.window_start, summary.window_end)
         try:
-            with _LockKeeper(store, owner, lock_ttl):
-                _run(store, summary, start, end, source=source, embedder=embedder, taxonomy=taxonomy,
-                     extractor=extractor, threshold=threshold, config=config, progress=progress)
+            _run(store, summary, start, end, source=source, embedder=embedder, taxonomy=taxonomy,
+                 extractor=extractor, threshold=threshold, config=config, progress=progress, held=held)
         except BaseException as exc:
             summary.status = "failed"
             message = f"{type(exc).__name__}: {exc}"
@@ -543,16 +407,11 @@ def run_weekly(
                         summary.gap_from)
         log.info("%s", summary.text())
         return summary
-    finally:
-        try:
-            store.release_lock(LOCK_NAME, owner)
-        except Exception:  # never hide the run's own outcome; the lock expires after lock_ttl
-            log.exception("could not release the weekly-ingest lock")
 
 
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: Any, taxonomy: Taxonomy | None, extractor: Any, threshold: float | None,
-         config: Config, progress: bool) -> None:
+         config: Config, progress: bool, held: Any) -> None:
     from ingest.pipeline import resolve_stored_ids, run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
@@ -582,6 +441,10 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
             from ingest.embed import get_embedder
 
             embedder = get_embedder(config.embedding_model or None)
+        from ingest.embed import check_store_model
+
+        # The gate compares candidates with the stored corpus: only meaningful in one model's space.
+        check_store_model(store, embedder.model_name)
         gate_args: dict[str, Any] = {"extractor": extractor}
         if threshold is not None:
             gate_args["threshold"] = threshold
@@ -601,7 +464,7 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     to_load = known_records + kept
     if to_load:
         loaded = run_ingest(store, to_load, source=LOAD_SOURCE, embedder=embedder, extractor=extractor,
-                            taxonomy=taxonomy, progress=progress)
+                            taxonomy=taxonomy, progress=progress, lock=held)
         summary.load_run = loaded.run_id
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")

@@ -7,6 +7,7 @@ import logging
 
 import click
 
+from ingest.cli import IngestLockedError, wait_option
 from kg.safe_output import terminal_safe
 from kg.store import GraphStore
 
@@ -27,6 +28,14 @@ def _existing_store() -> GraphStore:
     return open_configured_store(must_exist=True)
 
 
+def _existing_ready_store() -> GraphStore:
+    """The configured store for a weekly run: it must exist (see _require_store), opened for writing.
+
+    Not _existing_store(): reading commands open the store read-only, and a weekly run writes."""
+    _require_store()
+    return _ready_store()
+
+
 def _require_store() -> None:
     """Refuse a data directory with no embedded store: the weekly ingest must not start a new one.
 
@@ -38,11 +47,16 @@ def _require_store() -> None:
         config = load_config()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    if not config.neo4j_uri and not config.embedded_store_file.is_file():
+    from kg.store import NoStore, StoreError, require_store
+
+    try:
+        require_store(config)  # a 0-byte file or an SQLite file without paperkg's tables is no store either
+    except NoStore as exc:
         raise click.ClickException(
-            f"no paperkg store in {config.data_dir.resolve()} (PAPERKG_DATA_DIR): the weekly ingest judges "
-            "candidates against the stored MI corpus, so it does not create a store. Check "
-            "PAPERKG_DATA_DIR, or create the store there first with `paperkg init` and `paperkg ingest list`")
+            f"{exc}. The weekly ingest judges candidates against the stored MI corpus, so it does not create "
+            "a store: create it there first with `paperkg init` and `paperkg ingest list`") from exc
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _check_date(value: str | None, option: str) -> str | None:
@@ -64,7 +78,8 @@ def _check_date(value: str | None, option: str) -> str | None:
                    "of any weekly run that failed since (up to 28 days back). A --since later than the "
                    "watermark leaves the watermark where it is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
-def weekly_cmd(since: str | None, as_json: bool) -> None:
+@wait_option
+def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
@@ -75,8 +90,10 @@ def weekly_cmd(since: str | None, as_json: bool) -> None:
     _require_store()
     store = _ready_store()
     try:
-        summary = run_weekly(store, since=since, progress=not as_json)
-    except (WeeklyLocked, WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
+        summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
+    except WeeklyLocked as exc:
+        raise IngestLockedError(str(exc)) from exc
+    except (WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
@@ -149,7 +166,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     _ready_store().close()  # fail now, not next Monday, if the store is unreachable
 
     # Each run opens the store afresh, and is a failed run if it has gone away meanwhile.
-    scheduler = WeeklyScheduler(cron, weekly_job(_existing_store), max_runs=max_runs)
+    scheduler = WeeklyScheduler(cron, weekly_job(_existing_ready_store), max_runs=max_runs)
     scheduler.start(announce=lambda: click.echo(
         f"schedule: cron {cron!r} (UTC); next run {scheduler.next_run() or 'never'}"))
     click.echo(f"schedule: stopped after {scheduler.runs} runs ({scheduler.failures} failed)")

@@ -68,7 +68,7 @@ def test_a_failed_warm_up_is_reported_by_the_first_search(
     with caplog.at_level("WARNING"):
         semantic = client.get("/api/search", query_string={"q": "induction heads", "mode": "semantic"})
     assert semantic.status_code == 503
-    assert "no embedding model; mode=keyword needs none" in semantic.get_json()["error"]["message"]
+    assert "no usable embedding model; mode=keyword needs none" in semantic.get_json()["error"]["message"]
     # The request tried the load again (the server log names the path; the client is not told it).
     assert any("no-model" in r.getMessage() and r.name == "api.json_api" for r in caplog.records)
     keyword = client.get("/api/search", query_string={"q": "induction heads", "mode": "keyword"})
@@ -92,3 +92,40 @@ def test_a_process_that_loaded_the_model_shares_it_with_the_app(
     assert served.threads == 1 and ingest.threads is None
     query = "logit lens"
     np.testing.assert_allclose(served.encode_query(query), ingest.encode_query(query), atol=1e-6)
+
+
+def test_a_query_model_other_than_the_stores_is_refused_not_ranked_at_random(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Papers embedded by one model, queries by another (PAPERKG_EMBEDDING_MODEL changed after the
+    ingest): the cosines would be meaningless, so semantic search says why and keyword search works."""
+    from click.testing import CliRunner
+
+    from kg.cli import main
+    from tests.api.conftest import plumbing_bundles
+    from tests.embedders import HashEmbedder
+    from tests.seed_store import taxonomy_store
+
+    class OtherModel(HashEmbedder):
+        model_name = "another-model"
+
+    data = tmp_path / "data"
+    store = taxonomy_store(data / "paperkg.sqlite3")
+    store.upsert_papers(plumbing_bundles(OtherModel()))
+    store.close()
+    app = create_app(app_config(data, EMBEDDER=HashEmbedder()))
+    client = app.test_client()
+    semantic = client.get("/api/search", query_string={"q": "patching", "mode": "semantic"})
+    assert semantic.status_code == 503
+    assert semantic.get_json()["error"]["code"] == "model_mismatch"
+    assert client.get("/api/search", query_string={"q": "patching", "mode": "keyword"}).status_code == 200
+    page = client.get("/search", query_string={"q": "patching", "mode": "hybrid"}).get_data(as_text=True)
+    assert "not the one the papers were embedded with" in page
+    # The same embedder for the store's own model is accepted.
+    same = create_app(app_config(tmp_path / "again", STORE=EmbeddedStore(data / "paperkg.sqlite3"),
+                                 EMBEDDER=OtherModel()))
+    assert same.test_client().get("/api/search", query_string={"q": "patching"}).status_code == 200
+    # The CLI loads the configured (packaged) model, which is not the store's either.
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(data))
+    cli = CliRunner().invoke(main, ["search", "patching", "--mode", "semantic"])
+    assert cli.exit_code == 1 and "the store holds embeddings of 'another-model'" in cli.output

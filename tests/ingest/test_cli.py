@@ -330,8 +330,11 @@ def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
     try:
         assert snapshot(killed_store) == snapshot(clean_store)
         assert len(killed_store.paper_ids()) == 120
-        statuses = sorted(r.status for r in killed_store.runs())
-        assert statuses == ["running", "succeeded"]  # the killed run stays "not finished"
+        runs = {r.status: r for r in killed_store.runs()}
+        assert sorted(runs) == ["failed", "succeeded"]
+        # The rerun, holding the store lock, recorded the killed run as ended (it stays on record).
+        assert runs["failed"].id == killed_run.id
+        assert "its process ended (killed or crashed)" in (runs["failed"].message or "")
     finally:
         killed_store.close()
         clean_store.close()

@@ -24,15 +24,15 @@ from urllib.parse import unquote_plus
 import pytest
 from click.testing import CliRunner
 
+import ingest.store_lock as lock_module
 import ingest.weekly as weekly_module
 from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.extract import Extractor
 from ingest.pipeline import ingest_records_file, run_ingest
 from ingest.records import Record
+from ingest.store_lock import LOCK_NAME, LOCK_TTL_SECONDS
 from ingest.weekly import (
-    LOCK_NAME,
-    LOCK_TTL_SECONDS,
     RUN_SOURCE,
     WeeklyError,
     WeeklyLocked,
@@ -375,13 +375,13 @@ def test_an_empty_answer_for_a_whole_window_fails_and_keeps_the_watermark(
 
 
 def test_second_run_while_locked_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
-    store.acquire_lock(LOCK_NAME, "other-host:4242:run")
+    store.acquire_lock(LOCK_NAME, "other-host:4242:0000beef:weekly-0123abcd")
     with LocalArxivServer(MI_CANDIDATES) as server:
         with pytest.raises(WeeklyLocked, match="another weekly ingest holds the lock"):
             weekly(store, source_for(server), extractor, now=NOW)
         assert server.requests == []  # refused before asking arXiv anything
     assert store.runs(RUN_SOURCE) == []
-    store.release_lock(LOCK_NAME, "other-host:4242:run")
+    store.release_lock(LOCK_NAME, "other-host:4242:0000beef:weekly-0123abcd")
     with LocalArxivServer(MI_CANDIDATES) as server:
         assert weekly(store, source_for(server), extractor, now=NOW).new == 3
 
@@ -420,16 +420,18 @@ def test_cli_weekly_exits_nonzero_while_another_run_holds_the_lock(
     from kg.cli import main
 
     holder = taxonomy_store(data_dir / "paperkg.sqlite3")
-    holder.acquire_lock(LOCK_NAME, "scheduler-host:77:abc")
+    holder.acquire_lock(LOCK_NAME, "scheduler-host:77:0000beef:weekly-00c0ffee")
     try:
         result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
         assert result.exit_code != 0
         # Another host's run (or a holder without a pid space): it may be running or dead.
         assert "another weekly ingest holds the lock" in result.output
-        assert "scheduler-host:77:abc" in result.output and "the lock is stale" in result.output
+        assert "scheduler-host:77:0000beef:weekly-00c0ffee" in result.output
+        assert "the lock is stale" in result.output
+        assert result.exit_code == 75  # EX_TEMPFAIL: another ingest holds the lock, try again later
         assert holder.runs(RUN_SOURCE) == []
     finally:
-        holder.release_lock(LOCK_NAME, "scheduler-host:77:abc")
+        holder.release_lock(LOCK_NAME, "scheduler-host:77:0000beef:weekly-00c0ffee")
         holder.close()
 
 
@@ -478,11 +480,12 @@ REPO = Path(__file__).resolve().parents[2]
 # until its stdin closes (or it is killed).
 _HOLDER = """
 import sys
-from ingest.weekly import LOCK_NAME, LOCK_TTL_SECONDS, RUN_SOURCE, _owner
+from ingest.store_lock import LOCK_NAME, LOCK_TTL_SECONDS, make_owner
+from ingest.weekly import RUN_SOURCE
 from kg.embedded import EmbeddedStore
 
 store = EmbeddedStore(sys.argv[1])
-owner = _owner()
+owner = make_owner("weekly")
 store.acquire_lock(LOCK_NAME, owner, ttl_seconds=LOCK_TTL_SECONDS)
 run = store.start_run(RUN_SOURCE)
 print(owner, run.id, flush=True)
@@ -543,8 +546,11 @@ def test_a_kill_9d_weekly_run_is_taken_over_at_once_by_the_next_run(
             summary = weekly(store, source_for(server), extractor, now=NOW)
     assert summary.new == 3
     assert f"took over the lock of a dead weekly run (pid {proc.pid}" in caplog.text
-    statuses = {r.id: r.status for r in store.runs(RUN_SOURCE)}
-    assert statuses == {killed.id: "running", summary.run_id: "succeeded"}  # the kill stays on record
+    runs = {r.id: r for r in store.runs(RUN_SOURCE)}
+    assert {i: r.status for i, r in runs.items()} == {killed.id: "failed", summary.run_id: "succeeded"}
+    # The kill stays on record, no longer "running" forever: the next run (which holds the lock, so
+    # nothing else is running) records it as ended.
+    assert "did not finish: its process ended (killed or crashed)" in (runs[killed.id].message or "")
     store.acquire_lock(LOCK_NAME, "next-run:3:y")  # the run released the lock it took over
 
 
@@ -562,7 +568,7 @@ def test_a_killed_but_not_yet_reaped_run_counts_as_dead(store: EmbeddedStore, ex
         proc.communicate()
     assert summary.new == 3
     statuses = {r.id: r.status for r in store.runs(RUN_SOURCE)}
-    assert statuses == {run_id: "running", summary.run_id: "succeeded"}
+    assert statuses == {run_id: "failed", summary.run_id: "succeeded"}
 
 
 def test_a_live_run_on_this_host_is_refused(store: EmbeddedStore, extractor: Extractor) -> None:
@@ -587,7 +593,7 @@ def test_a_holder_pid_that_exists_under_another_user_counts_as_alive(
     store: EmbeddedStore, extractor: Extractor
 ) -> None:
     """pid 1 always exists; os.kill(1, 0) raises PermissionError unless we are root: alive either way."""
-    holder = f"{socket.gethostname()}:1:{weekly_module._pid_space()}:init"
+    holder = f"{socket.gethostname()}:1:{lock_module._pid_space()}:init"
     store.acquire_lock(LOCK_NAME, holder)
     alive = pytest.raises(WeeklyLocked, match="pid 1 on this host is alive")
     with LocalArxivServer(MI_CANDIDATES) as server, alive:
@@ -595,10 +601,11 @@ def test_a_holder_pid_that_exists_under_another_user_counts_as_alive(
 
 
 @pytest.mark.parametrize(("holder", "where"), [
-    ("other-host:{pid}:{space}:run", "It belongs to host 'other-host': if that run died, the lock is stale"),
+    ("other-host:{pid}:{space}:weekly-0123abcd",
+     "It belongs to host 'other-host': if that run died, the lock is stale"),
     # Same hostname, another boot or pid namespace: there the pid names another process (or none).
-    ("{host}:{pid}:0000beef:run", "before a reboot, or a container sharing this hostname"),
-    ("{host}:{pid}:run", "It belongs to a holder this host cannot check"),  # no pid space recorded
+    ("{host}:{pid}:0000beef:weekly-0123abcd", "before a reboot, or a container sharing this hostname"),
+    ("{host}:{pid}:weekly-0123abcd", "It belongs to a holder this host cannot check"),  # no pid space
 ])
 def test_a_holder_this_host_cannot_check_is_refused_with_its_expiry(
     store: EmbeddedStore, extractor: Extractor, holder: str, where: str
@@ -606,7 +613,7 @@ def test_a_holder_this_host_cannot_check_is_refused_with_its_expiry(
     """Its pid is dead here, but that says nothing about a process elsewhere: wait for the expiry."""
     pid, killed, _ = killed_holder(store.path)  # a pid that is surely dead on this host
     store.release_lock(LOCK_NAME, killed)
-    space = weekly_module._pid_space()
+    space = lock_module._pid_space()
     assert space != "0000beef"
     holder = holder.format(host=socket.gethostname(), pid=pid, space=space)
     store.acquire_lock(LOCK_NAME, holder, ttl_seconds=LOCK_TTL_SECONDS)
@@ -630,10 +637,10 @@ def test_two_runs_taking_over_the_same_dead_run_exactly_one_wins(store: Embedded
 
     def contend() -> None:
         mine = EmbeddedStore(store.path)  # each run opens the store itself
-        owner = weekly_module._owner()
+        owner = lock_module.make_owner("weekly")
         barrier.wait()
         try:
-            weekly_module._take_lock(mine, owner, LOCK_TTL_SECONDS)
+            lock_module.take_lock(mine, owner, LOCK_TTL_SECONDS)
             outcomes.append(("took", owner))
         except WeeklyLocked as exc:
             outcomes.append(("refused", str(exc)))
@@ -722,8 +729,8 @@ def test_reading_weekly_commands_refuse_a_directory_with_no_store(data_dir: Path
 def test_a_holder_with_an_odd_pid_is_never_signalled(pid: str) -> None:
     """Pids that are not plain ASCII numbers the OS can take are "foreign": refused, never os.kill'ed
     (before: "０１２" read as 12, and a huge pid raised OverflowError out of the weekly run)."""
-    holder = f"{socket.gethostname()}:{pid}:{weekly_module._pid_space()}:abcd1234"
-    assert weekly_module._holder_state(holder).state == "foreign"
+    holder = f"{socket.gethostname()}:{pid}:{lock_module._pid_space()}:abcd1234"
+    assert lock_module.holder_state(holder).state == "foreign"
 
 
 # -- QA fixes: a missing store, counts that add up, stored text on the terminal ------------------
@@ -742,6 +749,13 @@ def test_cli_weekly_refuses_a_data_dir_without_a_store(
     assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
     assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
     assert list(data_dir.iterdir()) == []  # before: a new, empty store that rejects with score 0.000
+    # A 0-byte store file (a failed copy or restore) holds no corpus either, and stays untouched.
+    empty = data_dir / "paperkg.sqlite3"
+    empty.touch()
+    again = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
+    assert again.exit_code == 1, again.output
+    assert f"{empty.resolve()} is empty: not a paperkg store" in again.output
+    assert "does not create a store" in again.output and empty.stat().st_size == 0
 
 
 def _summary_counts(line: str) -> dict[str, int]:

@@ -267,3 +267,16 @@ def test_a_new_store_in_a_read_only_directory_names_the_problem(read_only_dir: P
     with pytest.raises(StoreUnavailable) as raised:
         EmbeddedStore(read_only_dir / "other.sqlite3")
     assert "read-only" in str(raised.value) and str(read_only_dir) in str(raised.value)
+
+
+def test_an_ingest_into_a_read_only_directory_stops_with_one_line(
+    read_only_dir: Path, monkeypatch: pytest.MonkeyPatch, shared_data: Path
+) -> None:
+    # Taking the ingest lock is the run's first write: before, its StoreError escaped as a traceback.
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(read_only_dir))
+    before = (read_only_dir / STORE_FILE).read_bytes()
+    result = CliRunner().invoke(main, ["ingest", "records", str(shared_data / "seed_papers.jsonl")])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: records ingest failed: ") and "read-only" in result.output
+    assert result.output.count("\n") == 1 and not isinstance(result.exception, StoreError)
+    assert (read_only_dir / STORE_FILE).read_bytes() == before

@@ -1,0 +1,261 @@
+"""The store's ingest lock: one writing ingest at a time per store (list, records, arxiv, weekly).
+
+Every ingest reads the store to match its records to stored papers (arXiv id, DOI, title) and then
+writes what it merged; two at once would each miss the other's papers and store them twice, or
+overwrite each other's merged sources and venues. So each writing ingest holds this one named lock
+for its whole run: taken before it reads anything, refreshed by a daemon thread while it runs,
+released on every way out.
+
+The holder string is host:pid:pid-space:kind-token. A run killed with kill -9 leaves its lock behind;
+the next run on the same host (same boot and pid namespace) sees that pid gone and takes the lock over
+at once (a compare-and-set on the dead holder, so of two runs doing so one wins). Another host's
+holder cannot be checked: its lock frees itself LOCK_TTL_SECONDS after its last refresh.
+
+Once a run holds the lock no other ingest is running, so any IngestRun still "running" belongs to a
+run that died: it is recorded as failed, saying so (see mark_dead_runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg.store import GraphStore, LockHeld
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "ingest"
+# The lock expires this long after its last refresh; a running job refreshes it every third of it.
+# A killed run's lock is taken over at once by the next run on the same host (its pid is gone);
+# a run on another host cannot check that pid, so there a killed run blocks the next for at most this.
+LOCK_TTL_SECONDS = 15 * 60
+# How often a run started with --wait asks for the lock again.
+WAIT_POLL_SECONDS = 1.0
+# How many recent runs are looked at for runs left "running" by a dead holder.
+DEAD_RUN_HISTORY = 1000
+# The exit status of an ingest command refused because another ingest holds the lock (sysexits.h
+# EX_TEMPFAIL: a temporary failure, try again later), apart from 1 (failed) and 2 (usage).
+EXIT_LOCKED = 75
+
+# Kinds of ingest that take the lock, as the messages name them.
+_KIND_WORDS = {"list": "list", "records": "records", "arxiv": "arXiv", "weekly": "weekly"}
+_KIND = re.compile(r"[a-z][a-z-]{0,29}")
+_TOKEN = re.compile(r"([a-z][a-z-]{0,29})-[0-9a-f]{8}")
+_PID = re.compile(r"[1-9][0-9]{0,8}")
+
+
+class IngestLocked(RuntimeError):
+    """Another ingest holds the store's ingest lock."""
+
+
+@functools.cache
+def _pid_space() -> str:
+    """Which processes a pid on this host names: the kernel boot and pid namespace, hashed.
+
+    Two machines, or a container and its host, can share a hostname while the same pid is another
+    process (or none) on each; only a holder from this very pid space can be checked with os.kill.
+    """
+    parts = ["", ""]  # without /proc (macOS) the hostname alone identifies the host
+    with contextlib.suppress(OSError):
+        parts[0] = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    with contextlib.suppress(OSError):
+        parts[1] = os.readlink("/proc/self/ns/pid")  # "pid:[inode]", one per pid namespace
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+
+
+def make_owner(kind: str) -> str:
+    """A lock holder for this process: host:pid:pid-space:kind-token (see holder_state)."""
+    if not _KIND.fullmatch(kind):
+        kind = "other"  # a caller's own source name that does not fit the holder format
+    return f"{socket.gethostname()}:{os.getpid()}:{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (True when it cannot be checked)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    # A killed process nobody has reaped yet (a zombie) still answers signal 0, but it runs no more.
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # the state follows "(comm)"
+    return True
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What this host can tell about a lock holder: "dead", "alive" (both: this pid space) or "foreign"."""
+
+    state: str
+    pid: int | None = None
+    host: str | None = None  # None: the holder string is not one of ours
+    kind: str | None = None  # "weekly", "list", ...; None for a holder that does not say
+
+    def ingest(self) -> str:
+        """How messages name the holder's ingest: "weekly ingest", "records ingest", or "ingest"."""
+        if self.kind is None:
+            return "ingest"
+        return f"{_KIND_WORDS.get(self.kind, self.kind)} ingest"
+
+
+def holder_state(holder: str) -> Holder:
+    """Read a holder written by make_owner(); only one from this host's pid space can be found dead."""
+    parts = holder.rsplit(":", 3)  # rsplit: everything before the last three fields is the hostname
+    token = _TOKEN.fullmatch(parts[-1])
+    kind = token.group(1) if token else None
+    # ASCII digits, no leading zero, at most 9 digits: no pid 0 or negative (process groups), no
+    # "０１２" that isdigit() accepts, no number os.kill cannot take.
+    if len(parts) != 4 or not _PID.fullmatch(parts[1]):
+        return Holder("foreign", kind=kind)
+    host, pid = parts[0], int(parts[1])
+    if host != socket.gethostname() or parts[2] != _pid_space():
+        return Holder("foreign", pid, host, kind)
+    return Holder("alive" if _pid_alive(pid) else "dead", pid, host, kind)
+
+
+def refusal(exc: LockHeld) -> IngestLocked:
+    """The refusal for a lock this run may not take: whose ingest it is, host:pid, expiry, what to do."""
+    holder = holder_state(exc.owner)
+    what = holder.ingest()
+    if holder.state == "alive":
+        return IngestLocked(f"another {what} is running: pid {holder.pid} on this host is alive ({exc}); "
+                            "only one ingest writes to a store at a time: run this one again when it has "
+                            "finished (or pass --wait SECONDS to wait for it)")
+    if holder.state == "dead":  # a racing run was first to take the lock over and died since
+        return IngestLocked(f"another {what} holds the lock and its pid {holder.pid} is gone ({exc}); "
+                            "try again")
+    if holder.host is None:
+        where = "a holder this host cannot check"
+    elif holder.host == socket.gethostname():  # same name, other boot or pid namespace
+        where = f"host {holder.host!r} before a reboot, or a container sharing this hostname"
+    else:
+        where = f"host {holder.host!r}"
+    return IngestLocked(f"another {what} holds the lock ({exc}). It belongs to {where}: if that run "
+                        "died, the lock is stale and frees itself when it expires; try again then")
+
+
+def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS) -> None:
+    """Take the ingest lock, or take it over from a dead run of this host, or raise IngestLocked."""
+    try:
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
+        return
+    except LockHeld as exc:
+        held = exc
+    holder = holder_state(held.owner)
+    if holder.state != "dead":
+        raise refusal(held) from held
+    try:  # only if that dead holder still holds it: of two runs taking over, exactly one wins
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, replacing=held.owner)
+    except LockHeld as again:  # another new run took it over first
+        raise refusal(again) from again
+    log.warning("took over the lock of a dead %s run (pid %d, holder %r)",
+                holder.ingest().removesuffix(" ingest"), holder.pid, held.owner)
+
+
+def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, wait: float = 0.0) -> None:
+    """take_lock, asking again every WAIT_POLL_SECONDS for up to `wait` seconds while another run holds it."""
+    deadline = time.monotonic() + max(0.0, wait)
+    announced = False
+    while True:
+        try:
+            take_lock(store, owner, ttl)
+            return
+        except IngestLocked as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if wait > 0:
+                    raise IngestLocked(f"waited {wait:g} s for the store lock: {exc}") from exc
+                raise
+            if not announced:  # once: the holder is the same until it changes
+                log.warning("waiting up to %g s for the store lock: %s", wait, exc)
+                announced = True
+        time.sleep(min(WAIT_POLL_SECONDS, left))
+
+
+class _LockKeeper:
+    """Refreshes the store lock in a daemon thread while a run is in progress."""
+
+    def __init__(self, store: GraphStore, owner: str, ttl: int) -> None:
+        self.store, self.owner, self.ttl = store, owner, ttl
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ingest-lock", daemon=True)
+
+    def start(self) -> None:
+        """Start refreshing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop refreshing (waits for the thread, if it was started)."""
+        self._done.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._done.wait(max(self.ttl / 3, 0.05)):
+            try:  # re-acquiring as the same owner pushes the expiry forward (both backends)
+                self.store.acquire_lock(LOCK_NAME, self.owner, ttl_seconds=self.ttl)
+            except Exception as exc:  # keep running; the lock just expires earlier
+                log.warning("could not refresh the ingest lock: %s", exc)
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """Proof that the caller holds the ingest lock (passed down so nested steps do not take it again)."""
+
+    owner: str
+    kind: str
+
+
+def mark_dead_runs(store: GraphStore, owner: str) -> list[str]:
+    """Record as failed every run still "running": with the lock held no other ingest runs, so each was
+    killed (or crashed) before it could record its end. Returns their ids."""
+    dead = [run for run in store.runs(limit=DEAD_RUN_HISTORY) if run.status == "running"]
+    host_pid = ":".join(owner.split(":")[:2])
+    for run in dead:
+        try:
+            store.finish_run(run.id, "failed", run.counts or {}, message=(
+                "did not finish: its process ended (killed or crashed) while it was running; found by "
+                f"the next ingest ({host_pid}) when it took the store lock"))
+        except Exception:  # a stale record must not stop the new run
+            log.exception("could not record run %s as ended", run.id)
+    if dead:
+        log.warning("recorded %d run(s) left running by a process that ended as failed: %s", len(dead),
+                    ", ".join(r.id for r in dead))
+    return [r.id for r in dead]
+
+
+@contextlib.contextmanager
+def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: int = LOCK_TTL_SECONDS,
+                wait: float = 0.0) -> Iterator[HeldLock]:
+    """Hold the store's ingest lock for the block (refreshed meanwhile, released on every exit).
+
+    Raises IngestLocked when another ingest holds it (after waiting up to `wait` seconds)."""
+    owner = owner or make_owner(kind)
+    take_lock_waiting(store, owner, ttl, wait)
+    keeper = _LockKeeper(store, owner, ttl)
+    try:
+        mark_dead_runs(store, owner)
+        keeper.start()
+        yield HeldLock(owner, kind)
+    finally:
+        keeper.stop()
+        try:
+            store.release_lock(LOCK_NAME, owner)
+        except Exception:  # never hide the run's own outcome; the lock expires after ttl
+            log.exception("could not release the ingest lock")

@@ -1,0 +1,194 @@
+"""The store's ingest lock with real processes: one writing ingest at a time per store.
+
+QA repro: `paperkg ingest records seed.jsonl & paperkg ingest list & wait` on one data dir stored 7
+papers twice (records id and list slug) and lost `records` sources and venues, both exiting 0. Each
+writing ingest now holds one shared lock for its whole run. The races here are made deterministic by
+holding the lock first (from the test, or from a CLI process parked in its arXiv delay) and only then
+starting the competing CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.arxiv_server import LocalArxivServer
+from ingest.store_lock import EXIT_LOCKED, LOCK_NAME, IngestLocked, ingest_lock, make_owner, take_lock
+from kg.embedded import EmbeddedStore
+from kg.store import LockHeld
+from kg.taxonomy import Taxonomy
+
+from .conftest import REPO_ROOT, open_ready_store, snapshot
+
+# The CLI with the deterministic hash embedder (plumbing: the model is not what is tested here).
+_CLI = """
+import sys
+import ingest.pipeline as pipeline
+from tests.embedders import HashEmbedder
+
+pipeline._load_embedder = lambda: HashEmbedder()
+from kg.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _cli(data: Path, *args: str, **env_overrides: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(data), PAPERKG_STORE="embedded", **env_overrides)
+    env.pop("PAPERKG_NEO4J_URI", None)
+    return subprocess.Popen([sys.executable, "-c", _CLI, *args], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def _sequential_reference(tmp_path: Path, taxonomy: Taxonomy, seed: Path, listing: Path) -> EmbeddedStore:
+    """`ingest records` then `ingest list`, one after the other, in a fresh data dir."""
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    open_ready_store(clean / "paperkg.sqlite3", taxonomy).close()
+    for args in (("ingest", "records", str(seed)), ("ingest", "list", "--source", str(listing))):
+        code, _out, err = _finish(_cli(clean, *args))
+        assert code == 0, err
+    return EmbeddedStore(clean / "paperkg.sqlite3")
+
+
+def test_a_second_ingest_is_refused_while_one_runs_and_a_kill_9d_holder_is_taken_over(
+    data_dir: Path, shared_data: Path, taxonomy: Taxonomy, local_arxiv: LocalArxivServer, tmp_path: Path
+) -> None:
+    seed, listing = shared_data / "seed_papers.jsonl", shared_data / "awesome-list-seed.md"
+    open_ready_store(data_dir / "paperkg.sqlite3", taxonomy).close()
+    # A list ingest that takes the lock, asks arXiv once and then sits in its 600 s request delay.
+    holder = _cli(data_dir, "ingest", "list", "--source", str(listing), PAPERKG_ARXIV_DELAY="600")
+    try:
+        deadline = time.monotonic() + 120
+        while not local_arxiv.requests:  # it asks arXiv only once it holds the lock
+            if holder.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the list ingest ended or hung before asking arXiv: " + _finish(holder)[2])
+            time.sleep(0.05)
+
+        code, out, err = _finish(_cli(data_dir, "ingest", "records", str(seed)))
+        assert code == EXIT_LOCKED, out + err
+        message = " ".join(err.split())
+        assert f"another list ingest is running: pid {holder.pid} on this host is alive" in message
+        assert f"lock '{LOCK_NAME}' is held by '" in message and f":{holder.pid}:" in message
+        assert "(in 15 min)" in message and "--wait SECONDS" in message
+        store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+        try:
+            assert store.paper_ids() == [] and store.runs("records") == []  # refused before anything
+        finally:
+            store.close()
+    finally:
+        holder.kill()  # SIGKILL: no finally, no release
+        holder.wait()
+    assert holder.returncode == -signal.SIGKILL
+
+    # The dead list ingest's lock is taken over at once by the next run on this host.
+    code, out, err = _finish(_cli(data_dir, "ingest", "records", str(seed)))
+    assert code == 0, err
+    assert "38 new" in out
+    assert f"took over the lock of a dead list run (pid {holder.pid}" in err
+    code, out, err = _finish(_cli(data_dir, "ingest", "list", "--source", str(listing)))
+    assert code == 0, err
+
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    reference = _sequential_reference(tmp_path, taxonomy, seed, listing)
+    try:
+        assert len(store.paper_ids()) == 38  # no paper stored twice
+        assert snapshot(store) == snapshot(reference)
+        # The killed list ingest was still asking arXiv: it had recorded no run, and nothing else.
+        assert [r.status for r in store.runs()] == ["succeeded", "succeeded"]
+        store.acquire_lock(LOCK_NAME, "next-run")  # every run released the lock
+    finally:
+        store.close()
+        reference.close()
+
+
+def test_wait_takes_the_lock_when_the_holder_releases_it(
+    data_dir: Path, shared_data: Path, taxonomy: Taxonomy
+) -> None:
+    store = open_ready_store(data_dir / "paperkg.sqlite3", taxonomy)
+    owner = make_owner("weekly")  # this (live) test process, as a weekly run
+    take_lock(store, owner)
+    proc = _cli(data_dir, "ingest", "records", str(shared_data / "seed_papers.jsonl"), "--wait", "300")
+    try:
+        seen = []
+        while True:  # no clock: it says it waits, and only then is the lock released
+            line = proc.stderr.readline() if proc.stderr else ""
+            if not line:
+                pytest.fail("the waiting ingest ended: " + "".join(seen) + _finish(proc)[2])
+            seen.append(line)
+            if "waiting up to 300 s for the store lock" in line:
+                assert f"another weekly ingest is running: pid {os.getpid()} on this host is alive" in line
+                break
+        assert store.paper_ids() == []
+        store.release_lock(LOCK_NAME, owner)
+        code, out, err = _finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 0, err
+    assert "38 new" in out
+    assert len(store.paper_ids()) == 38
+    store.close()
+
+
+def test_every_writing_ingest_command_refuses_a_held_lock_with_exit_75(
+    data_dir: Path, shared_data: Path, taxonomy: Taxonomy, local_arxiv: LocalArxivServer
+) -> None:
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    store = open_ready_store(data_dir / "paperkg.sqlite3", taxonomy)
+    holder = "other-host:4242:0000beef:records-0123abcd"  # another machine's records ingest
+    store.acquire_lock(LOCK_NAME, holder)
+    try:
+        for args in (["ingest", "list", "--source", str(shared_data / "awesome-list-seed.md")],
+                     ["ingest", "records", str(shared_data / "seed_papers.jsonl")],
+                     ["ingest", "arxiv", "--ids", "2211.00593"],
+                     ["ingest", "weekly", "--since", "2026-11-16"]):
+            result = CliRunner().invoke(main, args)
+            assert result.exit_code == EXIT_LOCKED, (args, result.output)
+            assert "another records ingest holds the lock" in result.output, args
+            assert holder in result.output and "frees itself when it expires" in result.output
+        assert local_arxiv.requests == []  # refused before asking arXiv anything
+        assert store.runs() == [] and store.paper_ids() == []
+    finally:
+        store.release_lock(LOCK_NAME, holder)
+        store.close()
+
+
+def test_run_ingest_takes_the_lock_itself_and_releases_it_on_failure(
+    store: EmbeddedStore, extractor: Any
+) -> None:
+    """Library callers (the demo, benchmarks) are covered too, and a failed run frees the lock."""
+    from ingest.pipeline import run_ingest
+    from ingest.records import Record
+
+    class Boom:
+        model_name, dim = "boom", 384
+
+        def encode(self, texts: Any, batch_size: int = 64, progress: bool = False) -> Any:
+            with pytest.raises(LockHeld):  # held while the run works
+                store.acquire_lock(LOCK_NAME, "someone-else")
+            raise RuntimeError("model exploded")
+
+    records = [Record(source="records", source_id="x1", title="Probing a toy model", abstract="We probe.")]
+    with pytest.raises(RuntimeError, match="model exploded"):
+        run_ingest(store, records, source="records", embedder=Boom(), extractor=extractor, progress=False)
+    store.acquire_lock(LOCK_NAME, "someone-else")  # released although the run failed
+    store.release_lock(LOCK_NAME, "someone-else")
+    with ingest_lock(store, "weekly") as held, pytest.raises(IngestLocked, match="another weekly ingest"):
+        run_ingest(store, records, source="records", embedder=Boom(), extractor=extractor, progress=False)
+    assert held.kind == "weekly"
