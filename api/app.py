@@ -198,15 +198,17 @@ def get_query_embedder(app: Flask | None = None) -> Any:
     """get_embedder(), once the store's papers are known to be embedded by the same model (raises
     ingest.embed.ModelMismatch otherwise: a query vector of another model ranks them at random).
 
-    Checked until the store holds papers, then never again: ingest refuses to mix models."""
+    Checked until the store holds papers, then not again for that store object (ingest refuses to mix
+    models); a store opened anew (after it was unreachable) is checked anew."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     embedder = get_embedder(app)
-    if not app.extensions.get(_MODEL_CHECKED_KEY):
+    store = get_store(app)
+    if app.extensions.get(_MODEL_CHECKED_KEY) is not store:
         from ingest.embed import check_store_model
 
-        store = get_store(app)
         check_store_model(store, embedder.model_name)
-        app.extensions[_MODEL_CHECKED_KEY] = bool(store.embedding_models())
+        if store.embedding_models():
+            app.extensions[_MODEL_CHECKED_KEY] = store
     return embedder
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, jsonify
 
-from api.app import get_store
+from api.app import get_store, paperkg_config
 from api.errors import error_response
 from kg.store import StoreDamaged, StoreError
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
@@ -26,7 +29,18 @@ def readyz() -> Response:
     try:
         get_store().ping()
     except StoreDamaged as exc:
-        return error_response(503, f"store damaged: {exc}", "store_damaged")
+        log.error("readiness: %s", exc)
+        return error_response(503, f"store damaged: {_without_paths(str(exc))}", "store_damaged")
     except StoreError as exc:
-        return error_response(503, f"store unreachable: {exc}")
+        log.warning("readiness: %s", exc)
+        return error_response(503, f"store unreachable: {_without_paths(str(exc))}")
     return jsonify({"status": "ready"})
+
+
+def _without_paths(reason: str) -> str:
+    """The reason with the data directory written as its variable: the server's paths stay in its log,
+    as on every other error answer, while the probe still says what is wrong."""
+    data_dir = paperkg_config().data_dir
+    for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
+        reason = reason.replace(path, "$PAPERKG_DATA_DIR")
+    return reason

@@ -227,10 +227,10 @@ class _StoredExtraction:
 def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtraction | None:
     """The stored extracted edges when extracting `paper` again would give the same, else None.
 
-    Same extraction_hash means the same extractor signature and embedded text. The id must match
-    too (finding ids start with the paper id: a slug paper re-keyed to its arXiv id is extracted
-    anew), and so must the title (title + abstract -> embedded text is not one-to-one: "A. B" + "C"
-    and "A" + "B. C" embed alike, yet extraction treats the title apart).
+    Same extraction_hash means the same extractor signature, title and abstract (hashed joined as
+    they are embedded). The id must match too (finding ids start with the paper id: a slug paper
+    re-keyed to its arXiv id is extracted anew), and so must the title (the joined text is not
+    one-to-one: "A. B" + "C" and "A" + "B. C" join alike, yet extraction treats the title apart).
     """
     if (stored is None or paper.extraction_hash is None
             or stored.paper.extraction_hash != paper.extraction_hash
@@ -468,9 +468,12 @@ def _ingest_chunk(
     if extractor is not None:
         signature = getattr(extractor, "signature", None)
         todo: list[tuple[str, str, str]] = []
-        for (stored, paper, _i, _e), text in zip(merged, texts, strict=True):
+        for stored, paper, _i, _e in merged:
             if signature is not None:
-                paper.extraction_hash = text_hash(f"{signature}\n{text}")
+                # What extraction reads (title and abstract), not the embedded text: a TL;DR standing
+                # in for a missing abstract is no input of the extractor.
+                extracted_text = embedding_text(paper.title, paper.abstract or "")
+                paper.extraction_hash = text_hash(f"{signature}\n{extracted_text}")
             reused = _stored_extraction(stored, paper)
             if reused is not None:
                 extractions[paper.id] = reused

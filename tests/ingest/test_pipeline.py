@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from ingest.arxiv_server import LocalArxivServer
@@ -451,3 +452,23 @@ def test_a_paper_without_abstract_is_embedded_from_its_list_tldrs(
     detail = store.get_paper("post")
     assert detail is not None and detail.paper.abstract in (None, "")
     assert "sae" not in {t.technique_id for t in detail.techniques}
+
+
+def test_a_changed_tldr_re_embeds_but_does_not_re_extract_a_paper_without_abstract(
+    store: GraphStore, taxonomy: Taxonomy, extractor: Any,
+) -> None:
+    def listed(tldr: str) -> str:
+        return ("# Techniques\n\n| Paper | Techniques | Evaluation | TL;DR |\n|---|---|---|---|\n"
+                f"| [Interpreting GPT: the logit lens](https://www.lesswrong.com/posts/x) | | | {tldr} |\n")
+
+    counting = CountingExtractor(extractor)
+    embedder = HashEmbedder()
+    _ingest_list(store, listed("Decode the residual stream."), taxonomy, None, embedder, counting)
+    (pid,) = store.paper_ids()
+    first = store.get_embeddings([pid])[pid]
+    counting.extracted.clear()
+    summary, _ = _ingest_list(store, listed("Decode each layer's residual stream into tokens."), taxonomy,
+                              None, embedder, counting)
+    # The extractor reads title and abstract only, so a new TL;DR is no reason to run it again.
+    assert counting.extracted == [] and summary.updated == 1
+    assert not np.allclose(store.get_embeddings([pid])[pid], first)  # the embedded text did change
