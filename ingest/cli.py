@@ -47,6 +47,20 @@ def dev_group() -> None:
     """Developer tools (a local arXiv API for tests and the offline demo)."""
 
 
+def _new_store_dir() -> Path | None:
+    """The absolute data directory when the embedded store file does not exist yet (opening creates it),
+    else None (an existing store, or Neo4j)."""
+    from kg.config import load_config
+
+    try:
+        config = load_config()
+    except ValueError:
+        return None  # _ready_store reports the bad setting
+    if config.backend != "embedded" or config.embedded_store_file.exists():
+        return None
+    return config.data_dir.resolve()
+
+
 @contextlib.contextmanager
 def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
     """(the ready store, the held ingest lock) for a whole command; released and closed on every exit.
@@ -57,8 +71,13 @@ def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
     from kg.store import StoreError
 
     with contextlib.ExitStack() as stack:
+        new_in = _new_store_dir()
         store = _ready_store()
         stack.callback(store.close)
+        if new_in is not None:
+            # A mistyped PAPERKG_DATA_DIR would otherwise fill a new store somewhere unnoticed. On stderr,
+            # so --json output stays one JSON document.
+            click.echo(f"note: created a new store in {new_in} (PAPERKG_DATA_DIR)", err=True)
         try:
             held = stack.enter_context(ingest_lock(store, kind, wait=wait))
         except IngestLocked as exc:

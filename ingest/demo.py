@@ -75,24 +75,54 @@ def _fill_abstracts(store: Any, seed_path: Path) -> None:
          f"{summary.new} new, {summary.updated} updated, {summary.unchanged} unchanged")
 
 
+def _check_shared_data(folder: Path, files: list[Path]) -> None:
+    """Exit with one message naming the absolute paths looked at, and a command to copy, when an
+    offline demo file is missing."""
+    missing = [path for path in files if not path.is_file()]
+    if not missing:
+        return
+    names = " and ".join(path.name for path in files)
+    raise SystemExit(
+        f"[demo] the offline demo data is missing: {', '.join(str(p.resolve()) for p in missing)} not found "
+        f"(PAPERKG_SHARED_DATA={folder}). Point PAPERKG_SHARED_DATA at the folder holding {names}, e.g.\n"
+        "  PAPERKG_SHARED_DATA=/path/to/shared/data make demo\n"
+        "(or PAPERKG_OFFLINE=0 make demo for the live list and arXiv); nothing was created")
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit with one line, before anything is loaded, when the web server could not listen on host:port."""
+    import click
+
+    from api.cli import _check_port_free
+
+    try:
+        _check_port_free(host, port)
+    except click.ClickException as exc:
+        # Its hint names `paperkg serve`'s --port; `make demo` takes PORT=.
+        reason = exc.format_message().split("; ", 1)[0]
+        other = port + 1 if port < 65535 else 8000
+        raise SystemExit(f"[demo] {reason}; another program may be using the port: choose another, e.g. "
+                         f"PORT={other} make demo") from None
+
+
 def prepare(offline: bool | None = None) -> None:
     """Initialise and load the demo data (no serving)."""
     from kg.config import load_config
 
     config = load_config()
     offline = config.offline if offline is None else offline
+    seed = config.shared_data / "seed_papers.jsonl"
+    list_file = config.shared_data / "awesome-list-seed.md"
+    if offline:
+        # Before anything is created: an empty store left behind would then answer every search
+        # with "0 candidates" as if the demo had worked.
+        _check_shared_data(config.shared_data, [seed, list_file])
     store = _init_store()
     try:
         if offline:
             from ingest.arxiv_server import LocalArxivServer
             from ingest.records_file import read_json_objects
 
-            seed = config.shared_data / "seed_papers.jsonl"
-            list_file = config.shared_data / "awesome-list-seed.md"
-            for path in (seed, list_file):
-                if not path.is_file():
-                    raise SystemExit(
-                        f"[demo] {path} not found: set PAPERKG_SHARED_DATA to the shared data folder")
             with LocalArxivServer(read_json_objects(seed)) as server:
                 os.environ["PAPERKG_ARXIV_URL"] = server.url
                 os.environ["PAPERKG_ARXIV_DELAY"] = "0.05"
@@ -140,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-serve", action="store_true", help="load the data and exit")
     args = parser.parse_args(argv)
+    if not args.no_serve:
+        _check_port(args.host, args.port)  # before minutes of loading, not after
     prepare()
     if args.no_serve:
         return 0

@@ -127,6 +127,15 @@ def check_store_model(store: GraphStore, model_name: str) -> None:
         "to it, or leave it empty for the packaged one), or ingest into a fresh PAPERKG_DATA_DIR")
 
 
+def _quiet_model_loading() -> None:
+    """Keep sentence-transformers' INFO lines ("Loading SentenceTransformer model from ...") out of every
+    command's stderr; at DEBUG (`paperkg -v`, PAPERKG_LOG_LEVEL=DEBUG) they still show. A level someone
+    set on that logger is left alone."""
+    library = logging.getLogger("sentence_transformers")
+    if library.level == logging.NOTSET and not log.isEnabledFor(logging.DEBUG):
+        library.setLevel(logging.WARNING)
+
+
 class Embedder:
     """A sentence-transformers model on CPU producing float32, L2-normalised 384-d vectors."""
 
@@ -149,6 +158,7 @@ class Embedder:
         except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
             pass
 
+        _quiet_model_loading()
         self._model: Any = SentenceTransformer(str(path), device="cpu")
         # sentence-transformers 6 renamed get_sentence_embedding_dimension; accept both.
         get_dim = getattr(self._model, "get_embedding_dimension", None)
@@ -227,7 +237,7 @@ def _cached(embedder: Any, store: GraphStore, hashes: list[str], dim: int) -> di
     texts are embedded again and their rows rewritten."""
     try:
         found = store.cached_embeddings(embedder.model_name, hashes)
-    except ValueError as exc:  # a row the store cannot even decode (say, cut to an odd length)
+    except ValueError as exc:  # a store that refuses the whole batch (the embedded one skips such rows)
         log.warning("could not read %d cached embeddings of %r (%s): embedding those texts again",
                     len(hashes), embedder.model_name, exc)
         return {}

@@ -76,6 +76,16 @@ def _str_list(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS, max_items:
     return out
 
 
+def _authors(value: Any) -> list[str]:
+    """The `authors` list; one string is refused, since "Ada Lovelace, Alan Turing" would be stored as
+    one author of that name (names contain commas too, "Lovelace, Ada": it cannot be split safely)."""
+    if value is not None and not isinstance(value, list):
+        given = "one string" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"'authors' must be a list of names, e.g. [\"Ada Lovelace\", \"Alan Turing\"], "
+                         f"not {given}")
+    return _str_list(value, "authors", MAX_AUTHOR_CHARS, MAX_AUTHORS)
+
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
 
 
@@ -202,7 +212,7 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
         source="records",
         source_id=explicit_id or arxiv_id or title,
         title=" ".join(title.split()),
-        authors=_str_list(data.get("authors"), "authors", MAX_AUTHOR_CHARS, MAX_AUTHORS),
+        authors=_authors(data.get("authors")),
         abstract=_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
         arxiv_id=arxiv_id,
         doi=doi_from_text(doi) if doi else None,

@@ -10,6 +10,8 @@
 - An expression that can never fire ("0 6 31 2 *") is refused rather than waiting forever.
 - One job, `max_instances=1` and `coalesce=True`, and the store lock inside `run_weekly`, so two
   runs never overlap (not even from two scheduler processes).
+- A run that finds another ingest holding the store lock waits for it, up to
+  SCHEDULED_LOCK_WAIT_SECONDS (30 minutes), instead of failing.
 - A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
   run retries the whole window.
 - SIGTERM / SIGINT shut the scheduler down cleanly (a running job finishes first);
@@ -27,6 +29,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# How long a scheduled run waits for the store's ingest lock when another ingest (a manual `ingest list`,
+# say) holds it: the weekly run is delayed, not failed and put off for a week. Bounded, so a lock that
+# never frees still ends in a failed run that is logged.
+SCHEDULED_LOCK_WAIT_SECONDS = 30 * 60
 
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DOW_FULL = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
@@ -206,14 +213,16 @@ class WeeklyScheduler:
         threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
 
 
-def weekly_job(store_factory: Callable[[], Any], **weekly_kwargs: Any) -> Callable[[], Any]:
-    """A job that opens the store, runs run_weekly and closes the store (a fresh connection per run)."""
+def weekly_job(store_factory: Callable[[], Any], *, lock_wait: float = SCHEDULED_LOCK_WAIT_SECONDS,
+               **weekly_kwargs: Any) -> Callable[[], Any]:
+    """A job that opens the store, runs run_weekly (waiting up to `lock_wait` seconds for the ingest lock)
+    and closes the store (a fresh connection per run)."""
     from ingest.weekly import run_weekly
 
     def job() -> Any:
         store = store_factory()
         try:
-            return run_weekly(store, **weekly_kwargs)
+            return run_weekly(store, wait=lock_wait, **weekly_kwargs)
         finally:
             store.close()
 

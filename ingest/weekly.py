@@ -405,7 +405,9 @@ def run_weekly(
             log.warning("weekly ingest %s: the window starts at %s, after %s: watermark not moved, so the "
                         "next run without --since fetches from there", run.id, summary.window_start,
                         summary.gap_from)
-        log.info("%s", summary.text())
+        # DEBUG: each caller reports the summary once, `ingest weekly` on stdout and `paperkg schedule`
+        # in its "run N finished: ..." log line; at INFO it was there twice.
+        log.debug("%s", summary.text())
         return summary
 
 

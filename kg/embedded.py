@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -75,6 +76,8 @@ from kg.validation import (
     unit_query,
 )
 from kg.vector_index import EmbeddingMatrix
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -1423,7 +1426,7 @@ class EmbeddedStore(GraphStore):
 
     # -- embedding cache -------------------------------------------------------------------
     def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cached vectors of one model by text hash."""
+        """Cached vectors of one model by text hash; a row that cannot be decoded is left out (logged)."""
         hashes = list(dict.fromkeys(text_hashes))
         if not hashes:
             return {}
@@ -1431,7 +1434,19 @@ class EmbeddedStore(GraphStore):
             "SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND "
             "text_hash IN (SELECT value FROM json_each(?))", (model, json.dumps(hashes)),
         ).fetchall()
-        return {r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows}
+        out: dict[str, np.ndarray] = {}
+        undecodable: list[str] = []
+        for text_hash, blob in rows:
+            # Row by row: one damaged row (cut to an odd length, or text) is left out, as not cached,
+            # so the caller embeds just that text again instead of the whole batch.
+            try:
+                out[text_hash] = np.frombuffer(blob, dtype=np.float32).copy()
+            except (TypeError, ValueError):
+                undecodable.append(text_hash)
+        if undecodable:
+            log.warning("%d cached embedding(s) of %r could not be decoded, left out (their texts are "
+                        "embedded again): %s", len(undecodable), model, ", ".join(undecodable[:5]))
+        return out
 
     def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Store vectors of one model by text hash (replacing any earlier vector)."""

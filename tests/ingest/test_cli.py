@@ -113,8 +113,9 @@ def test_ingest_arxiv_ids(data_dir: Path, local_arxiv: LocalArxivServer, plumbin
     result = _run("ingest", "arxiv", "--ids", "2211.00593v2,https://arxiv.org/pdf/2202.05262",
                   "--ids", "2999.00001", "--json")
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)  # the new-store note goes to stderr: stdout stays one JSON document
     assert doc["new"] == 2 and doc["not_found"] == ["2999.00001"]
+    assert result.stderr == f"note: created a new store in {data_dir.resolve()} (PAPERKG_DATA_DIR)\n"
     bad = CliRunner().invoke(main, ["ingest", "arxiv", "--ids", "not-an-id"])
     assert bad.exit_code == 1 and "not an arXiv id or URL: 'not-an-id'" in bad.output
 
@@ -131,6 +132,29 @@ def test_ingest_records_and_bad_file(data_dir: Path, shared_data: Path, tmp_path
     assert result.exit_code == 1
     assert "line 2: invalid JSON" in result.output and "nothing was written" in result.output
     assert _run("stats", "--json").output == before
+
+
+def test_an_ingest_says_when_it_created_a_new_store(
+    tmp_path: Path, shared_data: Path, plumbing: HashEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mistyped PAPERKG_DATA_DIR used to fill a new store elsewhere with nothing said about it.
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAPERKG_DATA_DIR", "typo-data")  # relative, as typed: the note shows it absolute
+    records = str(shared_data / "seed_papers.jsonl")
+    note = f"note: created a new store in {tmp_path.resolve() / 'typo-data'} (PAPERKG_DATA_DIR)"
+    first = _run("ingest", "records", records)
+    assert first.exit_code == 0, first.output
+    assert note in first.stderr.splitlines() and "38 new" in first.stdout
+    again = _run("ingest", "records", records)
+    assert again.exit_code == 0, again.output
+    assert "note:" not in again.output  # an existing store: nothing added
+    seed_list = str(shared_data / "awesome-list-seed.md")
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path / "other"))
+    listed = _run("ingest", "list", "--source", seed_list, "--no-arxiv")
+    assert listed.exit_code == 0, listed.output
+    assert f"note: created a new store in {tmp_path / 'other'} (PAPERKG_DATA_DIR)" in listed.stderr
 
 
 @pytest.mark.parametrize("size", ["0", "-5"])

@@ -39,3 +39,39 @@ def test_demo_loads_the_seed_list_and_says_how_to_reach_it(tmp_path: Path, share
     after = json.loads(_run(["-m", "kg.cli", "stats", "--json"], env).stdout)
     runs_before, runs_after = counts["nodes"].pop("IngestRun"), after["nodes"].pop("IngestRun")
     assert after == counts and runs_after > runs_before
+
+
+def _demo_env(tmp_path: Path, shared: str) -> dict[str, str]:
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(tmp_path / "demo-data"), "PAPERKG_SHARED_DATA": shared,
+           "PAPERKG_OFFLINE": "1"}
+    env.pop("PAPERKG_NEO4J_URI", None)
+    return env
+
+
+def test_demo_without_shared_data_creates_nothing_and_says_where_it_looked(tmp_path: Path) -> None:
+    # Relative, as the default ../shared/data is: the message shows where that resolved to.
+    shared = os.path.relpath(tmp_path / "no-shared" / "data", REPO)
+    demo = _run(["-m", "ingest.demo", "--no-serve"], _demo_env(tmp_path, shared))
+    assert demo.returncode != 0
+    looked_at = (tmp_path / "no-shared" / "data" / "seed_papers.jsonl").resolve()
+    assert f"{looked_at}" in demo.stderr and f"{looked_at.parent / 'awesome-list-seed.md'}" in demo.stderr
+    assert "  PAPERKG_SHARED_DATA=/path/to/shared/data make demo\n" in demo.stderr
+    assert "Traceback" not in demo.stderr
+    # Nothing initialised: an empty store left here made `paperkg search` answer "0 candidates".
+    assert not (tmp_path / "demo-data").exists()
+
+
+def test_demo_on_a_busy_port_stops_before_loading_anything(tmp_path: Path, shared_data: Path) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as held:
+        port = held.getsockname()[1]
+        demo = _run(["-m", "ingest.demo", "--host", "127.0.0.1", "--port", str(port)],
+                    _demo_env(tmp_path, str(shared_data)))
+    assert demo.returncode != 0
+    assert "serving on" not in demo.stdout
+    lines = demo.stderr.strip().splitlines()
+    assert len(lines) == 1, demo.stderr[-2000:]
+    assert lines[0].startswith(f"[demo] cannot listen on 127.0.0.1:{port}: ")
+    assert lines[0].endswith(f"choose another, e.g. PORT={port + 1} make demo")
+    assert not (tmp_path / "demo-data").exists()  # checked before the store was initialised

@@ -215,3 +215,24 @@ def test_the_thread_setting_follows_the_calling_thread() -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.model
+def test_loading_the_model_logs_nothing_at_info_but_shows_at_debug(tmp_path: Path) -> None:
+    # Every command that loaded the model printed "INFO sentence_transformers...: Loading
+    # SentenceTransformer model from ..." on stderr.
+    records = tmp_path / "one.jsonl"
+    records.write_text('{"id": "p-1", "title": "Sparse autoencoders find features in GPT-2"}\n')
+    env = {**os.environ, "PAPERKG_LOG_LEVEL": "INFO", "PAPERKG_STORE": "embedded"}
+    env.pop("PAPERKG_NEO4J_URI", None)
+    env.pop("PAPERKG_EMBEDDING_MODEL", None)
+    outputs = {}
+    for flags in ([], ["-v"]):
+        env["PAPERKG_DATA_DIR"] = str(tmp_path / f"data{len(flags)}")
+        run = subprocess.run([sys.executable, "-m", "kg.cli", *flags, "ingest", "records", str(records)],
+                             env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "1 new" in run.stdout
+        outputs[tuple(flags)] = run.stderr
+    assert "Loading SentenceTransformer model" not in outputs[()]
+    assert "Loading SentenceTransformer model" in outputs[("-v",)]  # paperkg -v still shows it

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from ingest.pipeline import ingest_records_file
 from ingest.records_file import RecordsFileError, read_records_file
@@ -48,7 +49,7 @@ def test_bad_line_names_its_number_and_nothing_is_written(
 ) -> None:
     good = {"id": "ok-1", "title": "Fine Paper", "abstract": "Fine."}
     for bad, message in [("{not json", "line 3"), ({"title": ""}, "line 3: 'title'"),
-                         ({"title": "T", "authors": "x", "year": "soon"}, "line 3: 'year'"),
+                         ({"title": "T", "authors": ["x"], "year": "soon"}, "line 3: 'year'"),
                          ("[1, 2]", "line 3: expected a JSON object")]:
         path = _write(tmp_path / "bad.jsonl", [good, good | {"id": "ok-2", "title": "Other"}, bad])
         before = snapshot(store)
@@ -56,6 +57,43 @@ def test_bad_line_names_its_number_and_nothing_is_written(
             ingest_records_file(store, path, embedder=embedder, progress=False)
         assert snapshot(store) == before
         assert store.runs() == []  # the file is rejected before a run starts
+
+
+@pytest.mark.parametrize("authors, given", [("Ada Lovelace, Alan Turing", "one string"),
+                                              ({"name": "Ada Lovelace"}, "dict"), (42, "int")])
+def test_authors_that_are_not_a_list_are_a_bad_line(tmp_path: Path, authors: Any, given: str) -> None:
+    # One string used to be stored as ONE author named "Ada Lovelace, Alan Turing".
+    path = _write(tmp_path / "r.jsonl", [{"id": "a", "title": "Alpha", "authors": ["Ada Lovelace"]},
+                                        {"id": "b", "title": "Beta", "authors": authors}])
+    problem = f"'authors' must be a list of names, e.g. [\"Ada Lovelace\", \"Alan Turing\"], not {given}"
+    with pytest.raises(RecordsFileError) as refused:
+        read_records_file(path)
+    assert str(refused.value) == f"{path} line 2: {problem} (nothing was written)"
+    read = read_records_file(path, skip_invalid=True)
+    assert [r.explicit_id for r in read.records] == ["a"]
+    assert read.skipped == [{"line": 2, "error": problem}]
+
+
+def test_cli_skip_invalid_skips_a_line_whose_authors_is_a_string(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.pipeline as pipeline
+    from kg.cli import main
+
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
+    path = _write(tmp_path / "r.jsonl", [
+        {"id": "a", "title": "Alpha", "authors": ["Ada Lovelace", "Alan Turing"]},
+        {"id": "b", "title": "Beta", "authors": "Ada Lovelace, Alan Turing"}])
+    refused = CliRunner().invoke(main, ["ingest", "records", str(path)])
+    assert refused.exit_code == 1
+    assert "line 2: 'authors' must be a list of names" in refused.output
+    assert store.paper_ids() == []
+    skipped = CliRunner().invoke(main, ["ingest", "records", str(path), "--skip-invalid", "--json"])
+    assert skipped.exit_code == 0, skipped.output
+    assert sorted(store.paper_ids()) == ["a"]
+    detail = store.get_paper("a")
+    assert detail is not None and detail.paper.authors == ["Ada Lovelace", "Alan Turing"]
 
 
 def test_skip_invalid_reports_and_goes_on(

@@ -84,6 +84,9 @@ def test_two_scheduled_runs_survive_a_failure_and_are_logged(
     assert any("run 2 starting" in m for m in messages)
     finished = [m for m in messages if "run 2 finished" in m]
     assert finished and "1 new" in finished[0]
+    # The run's summary is in the log once: in "run 2 finished", not again from run_weekly at INFO.
+    summary = finished[0].split("finished: ", 1)[1]
+    assert [r.getMessage() for r in caplog.records if summary in r.getMessage()] == finished
     assert any("stopping" in m for m in messages)
 
     store = EmbeddedStore(db)
@@ -304,3 +307,63 @@ def test_cli_schedule_refuses_a_data_dir_without_a_store(data_dir: Path, monkeyp
     assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
     assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
     assert list(data_dir.iterdir()) == []  # no new, empty store was created
+
+
+def test_a_scheduled_run_waits_for_a_manual_ingest_holding_the_lock(
+    tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    # A scheduled run that met a manual ingest failed at once, and its week waited for the next run.
+    import threading
+
+    from ingest.store_lock import LOCK_NAME, LOCK_TTL_SECONDS, make_owner
+    from ingest.weekly import WeeklySummary
+
+    db = tmp_path / "paperkg.sqlite3"
+    manual = taxonomy_store(db)
+    owner = make_owner("records")  # this process: alive, so the lock cannot be taken over
+    manual.acquire_lock(LOCK_NAME, owner, ttl_seconds=LOCK_TTL_SECONDS)
+    paper = mi_entry("2611.54321", "Sparse Autoencoder Features in GPT-2 Language Models",
+                     "We train sparse autoencoders on GPT-2 and use activation patching on the features.",
+                     datetime.now(UTC) - timedelta(days=1))
+    waiting = threading.Event()
+    outcome: dict[str, object] = {}
+
+    class SeesTheWait(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting up to" in record.getMessage():
+                waiting.set()
+
+    watcher = SeesTheWait()
+    logging.getLogger("ingest.store_lock").addHandler(watcher)
+    try:
+        with LocalArxivServer([paper]) as server:
+            source = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=0, backoff=0.01)
+            job = weekly_job(lambda: EmbeddedStore(db), lock_wait=120, source=source, embedder=HashEmbedder(),
+                             extractor=Extractor(taxonomy))
+
+            def scheduled_run() -> None:
+                try:
+                    outcome["summary"] = job()
+                except Exception as exc:  # surfaced by the assertions below
+                    outcome["error"] = exc
+                finally:
+                    waiting.set()  # never leave the test waiting on a run that ended
+
+            thread = threading.Thread(target=scheduled_run)
+            thread.start()
+            try:
+                assert waiting.wait(60)
+                assert outcome == {}  # still waiting for the lock, not failed
+            finally:
+                manual.release_lock(LOCK_NAME, owner)  # the manual ingest ends
+                thread.join(120)
+    finally:
+        logging.getLogger("ingest.store_lock").removeHandler(watcher)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome
+    summary = outcome["summary"]
+    assert isinstance(summary, WeeklySummary) and summary.new == 1
+    try:
+        assert [r.status for r in manual.runs(RUN_SOURCE)] == ["succeeded"]
+    finally:
+        manual.close()

@@ -1013,3 +1013,32 @@ def test_a_rejected_paper_added_later_leaves_the_rejected_list(
     run_ingest(store, records, source="arxiv", embedder=HashEmbedder(), extractor=extractor, progress=False)
     assert {r.arxiv_id for r in rejected_since(store, None)} == rejected - {added}
     assert len(store.rejections()) == len(rejected)  # the verdict itself stays on record
+
+
+def test_cli_weekly_summary_appears_once(
+    data_dir: Path, taxonomy: Taxonomy, extractor: Extractor, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    # The summary was printed on stdout and logged at INFO as well: twice on a terminal.
+    import ingest.embed as embed_module
+    import ingest.pipeline as pipeline
+    from kg.cli import main
+
+    embedder = HashEmbedder()
+    monkeypatch.setattr(embed_module, "get_embedder", lambda *_args: embedder)
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    paper = mi_entry("2611.90001", "Sparse Autoencoder Features in GPT-2 Language Models",
+                     "We train sparse autoencoders on GPT-2 and use activation patching on the features.",
+                     datetime.now(UTC) - DAY)
+    caplog.set_level(logging.INFO)
+    with LocalArxivServer([paper]) as server:
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        result = CliRunner().invoke(main, ["ingest", "weekly"])
+    assert result.exit_code == 0, result.output
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("weekly arXiv ingest")]
+    assert "1 kept" in line
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not [m for m in logged if line in m], logged

@@ -4,6 +4,7 @@ or foreign file, a writer holding its transaction, a read-only directory."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -280,3 +282,30 @@ def test_an_ingest_into_a_read_only_directory_stops_with_one_line(
     assert result.output.startswith("Error: records ingest failed: ") and "read-only" in result.output
     assert result.output.count("\n") == 1 and not isinstance(result.exception, StoreError)
     assert (read_only_dir / STORE_FILE).read_bytes() == before
+
+
+# -- a damaged embedding-cache row -----------------------------------------------------------------
+@pytest.mark.parametrize("damage", ["substr(vector, 1, 1001)", "'not a vector'"])
+def test_an_undecodable_cache_row_is_left_out_alone(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One row cut to an odd length made the whole batch raise, so every text in it was embedded again.
+    path = tmp_path / STORE_FILE
+    store = EmbeddedStore(path)
+    vectors = unit_vectors(3, 11)
+    store.cache_embeddings("model-a", {f"h{i}": vectors[i] for i in range(3)})
+    store.close()
+    with sqlite3.connect(path) as conn:  # what a torn write or a bad disk leaves
+        conn.execute(f"UPDATE embedding_cache SET vector = {damage} WHERE text_hash = 'h1'")
+        assert conn.total_changes == 1
+    conn.close()
+    store = EmbeddedStore(path)
+    try:
+        with caplog.at_level(logging.WARNING, logger="kg.embedded"):
+            found = store.cached_embeddings("model-a", ["h0", "h1", "h2"])
+    finally:
+        store.close()
+    assert sorted(found) == ["h0", "h2"]
+    np.testing.assert_array_equal(found["h0"], vectors[0])
+    np.testing.assert_array_equal(found["h2"], vectors[2])
+    assert "1 cached embedding(s) of 'model-a' could not be decoded" in caplog.text and "h1" in caplog.text
