@@ -71,6 +71,15 @@ def _paper_map(var: str, with_embedding: bool = False) -> str:
     return var + " {" + ", ".join("." + f for f in fields) + "}"
 
 
+def _insertion_order(var: str, stamp: str, *, newest_first: bool) -> str:
+    """ORDER BY keys for insertion order: `var`.seq (see RESERVE_SEQ). A node an older paperkg wrote
+    has no seq until init_schema numbers it; meanwhile it counts as older than every numbered one
+    (Cypher would put nulls first in DESC order), in `stamp` (first_seen, started), then id order."""
+    if newest_first:
+        return f"{var}.seq IS NULL, {var}.seq DESC, {var}.{stamp} DESC, {var}.id DESC"
+    return f"{var}.seq IS NOT NULL, {var}.seq, {var}.{stamp}, {var}.id"
+
+
 # What SHOW INDEXES must report for each index (or constraint, by its backing index) init_schema
 # creates: type, labels, properties, and the indexConfig settings we give (others, such as the
 # server's vector quantization default, are not compared).
@@ -305,7 +314,7 @@ RESERVE_SEQ = (
 )
 
 # p.seq numbers papers in insertion order (the embedded store's pk): set on creation and kept by
-# every later write (coalesce: a node written before seq existed gets one on its next write).
+# every later write (coalesce). Papers an older paperkg wrote are numbered by init_schema.
 MERGE_PAPERS = (
     f"UNWIND $rows AS row MERGE (p:{Label.PAPER} {{id: row.id}}) "
     "ON CREATE SET p.first_seen = $now "
@@ -423,19 +432,22 @@ GET_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN {_pap
 
 FIND_BY_ARXIV_IDS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.arxiv_id = key "
-    "RETURN key, p.id AS id ORDER BY p.seq"
+    f"RETURN key, p.id AS id ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}"
 )
 FIND_BY_DOI_KEYS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.doi_key = key "
-    "RETURN key, p.id AS id ORDER BY p.seq"
+    f"RETURN key, p.id AS id ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}"
 )
 FIND_BY_TITLE_KEYS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.title_key = key "
-    "RETURN key, p.id AS id ORDER BY p.seq"
+    f"RETURN key, p.id AS id ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}"
 )
 
 # Insertion order (the embedded store's pk order).
-PAPER_IDS = f"MATCH (p:{Label.PAPER}) RETURN p.id AS id ORDER BY p.seq"
+PAPER_IDS = (
+    f"MATCH (p:{Label.PAPER}) "
+    f"RETURN p.id AS id ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}"
+)
 
 # filter_page's order key, as Python's `p.published or (str(p.year) if p.year else "")`: an empty
 # published and a year 0 count as missing, a paper with neither sorts last in DESC order.
@@ -443,7 +455,7 @@ _FILTER_PAGE_KEY = (
     "CASE WHEN p.published <> '' THEN p.published WHEN p.year <> 0 THEN toString(p.year) ELSE '' END"
 )
 # Newest first, the last inserted first among equal dates (the embedded store's sort_date, pk).
-_NEWEST = f"{_FILTER_PAGE_KEY} DESC, p.seq DESC"
+_NEWEST = f"{_FILTER_PAGE_KEY} DESC, {_insertion_order('p', 'first_seen', newest_first=True)}"
 _PAGE = (
     f"WITH collect(p) AS papers RETURN size(papers) AS total, "
     f"[p IN papers[$offset..($offset + $limit)] | {_paper_map('p')}] AS page"
@@ -594,7 +606,8 @@ PAPERS_PER_YEAR = (
 
 NEW_PAPERS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
-    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen DESC, p.seq DESC LIMIT $limit"
+    f"RETURN {_paper_map('p')} AS paper "
+    f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} LIMIT $limit"
 )
 
 LIST_SECTIONS = (
@@ -647,12 +660,12 @@ FINISH_RUN = (
 RUNS = (
     f"MATCH (r:{Label.INGEST_RUN}) WHERE $source IS NULL OR r.source = $source "
     "RETURN r {.id, .source, .started, .finished, .status, .counts, .watermark, .message} AS run "
-    "ORDER BY r.seq DESC LIMIT $limit"
+    f"ORDER BY {_insertion_order('r', 'started', newest_first=True)} LIMIT $limit"
 )
 LAST_WATERMARK = (
     f"MATCH (r:{Label.INGEST_RUN}) "
     "WHERE r.source = $source AND r.status = 'succeeded' AND r.watermark IS NOT NULL "
-    "RETURN r.watermark AS watermark ORDER BY r.seq DESC LIMIT 1"
+    f"RETURN r.watermark AS watermark ORDER BY {_insertion_order('r', 'started', newest_first=True)} LIMIT 1"
 )
 
 # The first SET takes the node's write lock, so the owner read after it is the committed one
@@ -679,6 +692,45 @@ REJECTIONS = (
     f"MATCH (r:{Label.REJECTION}) WHERE $since IS NULL OR r.seen_at >= $since "
     "RETURN r {.arxiv_id, .title, .reason, .score, .run_id, .seen_at} AS rejection "
     "ORDER BY r.seen_at DESC, r.arxiv_id LIMIT $limit"
+)
+
+# ---------------------------------------------------------------------------------------------
+# Upgrading data an older paperkg wrote (init_schema, in batches of $batch, each its own transaction)
+# ---------------------------------------------------------------------------------------------
+# Each counter at least the highest number already given (a counter behind would give one twice).
+RAISE_COUNTERS = (
+    f"CALL () {{ MATCH (p:{Label.PAPER}) RETURN '{Label.PAPER}' AS name, max(p.seq) AS top "
+    f"UNION ALL MATCH (r:{Label.INGEST_RUN}) RETURN '{Label.INGEST_RUN}' AS name, max(r.seq) AS top }} "
+    f"MERGE (c:{ExtraLabel.COUNTER} {{name: name}}) ON CREATE SET c.value = 0 "
+    "SET c.value = CASE WHEN top > c.value THEN top ELSE c.value END"
+)
+
+# Papers and runs written before seq existed, oldest first: init_schema numbers them from the
+# counter (RESERVE_SEQ), in this order.
+UNNUMBERED_PAPERS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.seq IS NULL RETURN p.id AS id ORDER BY p.first_seen, p.id LIMIT $batch"
+)
+UNNUMBERED_RUNS = (
+    f"MATCH (r:{Label.INGEST_RUN}) WHERE r.seq IS NULL "
+    "RETURN r.id AS id ORDER BY r.started, r.id LIMIT $batch"
+)
+NUMBER_PAPERS = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) WHERE p.seq IS NULL SET p.seq = row.seq"
+)
+NUMBER_RUNS = (
+    f"UNWIND $rows AS row MATCH (r:{Label.INGEST_RUN} {{id: row.id}}) WHERE r.seq IS NULL SET r.seq = row.seq"
+)
+
+# Papers without the full-text index's folded text (written before it existed, or after the index
+# was dropped and recreated): init_schema folds their text in Python, as upserts do.
+UNFOLDED_PAPERS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.search_title IS NULL "
+    "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors LIMIT $batch"
+)
+SET_SEARCH_TEXT = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) "
+    "SET p.search_title = row.search_title, p.search_abstract = row.search_abstract, "
+    "p.search_authors = row.search_authors"
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -86,6 +86,8 @@ CONSTRAINT_NAMES = frozenset(
 _OVERSAMPLE = 4
 _MIN_FETCH = 50
 _CLEAR_BATCH = 10_000
+# init_schema upgrades data an older paperkg wrote this many nodes per transaction.
+_UPGRADE_BATCH = 1000
 # Range-index keys are limited to a few kB: indexed look-up keys are cut to this many characters.
 _MAX_KEY_CHARS = 1000
 # related_candidates: which RelatedCandidate list each kind of shared node goes to.
@@ -157,6 +159,12 @@ def index_mismatches(row: dict[str, Any]) -> list[str]:
         if not _same_setting(config.get(key), value):
             out.append(f"{key} {config.get(key)!r}, expected {value!r}")
     return out
+
+
+def _search_text(title: str | None, abstract: str | None, authors: Sequence[str] | None) -> dict[str, str]:
+    """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES)."""
+    return {"search_title": fold_diacritics(title or ""), "search_abstract": fold_diacritics(abstract or ""),
+            "search_authors": fold_diacritics(", ".join(authors or []))}
 
 
 def _list(values: Sequence[str]) -> list[str] | None:
@@ -279,8 +287,8 @@ class Neo4jStore(GraphStore):
                 )
 
     def init_schema(self) -> None:
-        """Check the server version, create constraints and indexes (idempotent) and wait until
-        every index is ONLINE."""
+        """Check the server version, create constraints and indexes (idempotent), wait until every
+        index is ONLINE, then upgrade data an older paperkg wrote (see _upgrade_data)."""
         self._check_server_version()
         for statement in cypher.SCHEMA_STATEMENTS:
             self._execute(True, lambda tx, s=statement: tx.run(s).consume())
@@ -309,6 +317,7 @@ class Neo4jStore(GraphStore):
                 )
             pending = [n for n in INDEX_NAMES if states[n][0] != "ONLINE"]
             if not pending:
+                self._upgrade_data()
                 return
             if time.monotonic() > deadline:
                 detail = ", ".join(f"{n} ({states[n][0]}, {states[n][1] or 0:.0f}%)" for n in pending)
@@ -316,6 +325,41 @@ class Neo4jStore(GraphStore):
                     f"Neo4j at {self.where}: indexes not ONLINE after {self._index_timeout:.0f} s: {detail}"
                 )
             time.sleep(0.5)
+
+    def _upgrade_data(self) -> None:
+        """Give what an older paperkg wrote what this one relies on (idempotent; nothing to do on a
+        database written by this version): insertion numbers for papers and runs without one,
+        oldest first after every number already given, and the full-text index's folded text for
+        papers without it (after `DROP INDEX paper_text` and `paperkg init`, say). Batches of
+        _UPGRADE_BATCH, each its own transaction, so a large graph never needs one huge one."""
+        self._execute(True, lambda tx: tx.run(cypher.RAISE_COUNTERS).consume())
+        for name, unnumbered, number in (
+            (Label.PAPER, cypher.UNNUMBERED_PAPERS, cypher.NUMBER_PAPERS),
+            (Label.INGEST_RUN, cypher.UNNUMBERED_RUNS, cypher.NUMBER_RUNS),
+        ):
+            def number_batch(tx: ManagedTransaction, name: str = name, unnumbered: str = unnumbered,
+                             number: str = number) -> int:
+                ids = [r["id"] for r in tx.run(unnumbered, {"batch": _UPGRADE_BATCH})]
+                if ids:
+                    reserved = tx.run(cypher.RESERVE_SEQ, {"name": name, "n": len(ids)})
+                    last = reserved.single(strict=True)["last"]
+                    rows = [{"id": i, "seq": seq} for seq, i in enumerate(ids, start=last - len(ids) + 1)]
+                    tx.run(number, {"rows": rows}).consume()
+                return len(ids)
+
+            while self._execute(True, number_batch) == _UPGRADE_BATCH:
+                pass
+
+        def fold_batch(tx: ManagedTransaction) -> int:
+            rows = tx.run(cypher.UNFOLDED_PAPERS, {"batch": _UPGRADE_BATCH}).data()
+            if rows:
+                tx.run(cypher.SET_SEARCH_TEXT, {"rows": [
+                    {"id": r["id"], **_search_text(r["title"], r["abstract"], r["authors"])} for r in rows
+                ]}).consume()
+            return len(rows)
+
+        while self._execute(True, fold_batch) == _UPGRADE_BATCH:
+            pass
 
     def _check_index_definitions(self, rows: list[dict[str, Any]]) -> None:
         """StoreError naming each index of ours that exists with other settings than init_schema
@@ -449,9 +493,7 @@ class Neo4jStore(GraphStore):
                 "abstract": p.abstract or "",
                 "authors": _list(p.authors), "authors_text": authors_text,
                 # What the full-text index holds (see cypher.FULLTEXT_PROPERTIES).
-                "search_title": fold_diacritics(p.title),
-                "search_abstract": fold_diacritics(p.abstract or ""),
-                "search_authors": fold_diacritics(authors_text),
+                **_search_text(p.title, p.abstract, p.authors),
                 "published": p.published, "updated": p.updated,
                 "year": None if p.year is None else int(p.year), "venue": p.venue,
                 "primary_category": p.primary_category, "categories": _list(p.categories),

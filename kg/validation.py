@@ -241,17 +241,45 @@ def search_terms(
     return list(out.values())
 
 
-# The combining diacritical marks (U+0300-U+036F): the accents of Latin, Greek and Cyrillic letters.
-_DIACRITICS = re.compile("[\u0300-\u036f]")
+# What the embedded store's FTS5 tokenizer (unicode61 remove_diacritics 2, SQLite's fts5_unicode2.c)
+# folds, and nothing more, so keyword search finds the same papers on both backends:
+# - a precomposed letter whose decomposition is an ASCII letter and combining marks U+0300-U+036F
+#   ("é", "Å", Vietnamese "ệ") becomes that letter. Greek, Cyrillic and other letters keep their marks
+#   ("ά", "й" stay: й is its own letter in Russian), as do letters with no decomposition ("ł", "ø").
+#   SQLite's table leaves out U+01E0/U+01E1 (A with dot above and macron) and folds U+1E9B (long s
+#   with dot above) to "s"; both quirks are kept.
+# - the combining marks SQLite counts as diacritics (sqlite3Fts5UnicodeIsdiacritic: a subset of
+#   U+0300-U+0331) are dropped wherever they stand, as in decomposed text ("e" + U+0301).
+# Case is left alone: both indexes lower-case on their own.
+_FTS5_DIACRITIC_MARKS = (0x08029FDF, 0x000361F8)  # bit i: U+0300 + i (SQLite's mask0, mask1)
+
+
+def _fts5_fold_table() -> dict[int, str | None]:
+    """The str.translate table of fold_diacritics (built once, from the rules above)."""
+    table: dict[int, str | None] = {}
+    for cp in range(0xC0, 0x2200):  # Latin-1 Supplement .. Letterlike Symbols (U+212B Angstrom sign)
+        parts = unicodedata.normalize("NFD", chr(cp))
+        if (len(parts) > 1 and parts[0].isascii() and parts[0].isalpha()
+                and all("\u0300" <= m <= "\u036f" for m in parts[1:])):
+            table[cp] = parts[0]
+    del table[0x01E0], table[0x01E1]
+    table[0x1E9B] = "s"
+    for i in range(0x0332 - 0x0300):
+        if _FTS5_DIACRITIC_MARKS[i // 32] >> (i % 32) & 1:
+            table[0x0300 + i] = None
+    return table
+
+
+_FTS5_FOLD = _fts5_fold_table()
 
 
 def fold_diacritics(text: str) -> str:
-    """`text` with the accents of Latin, Greek and Cyrillic letters removed ("Naïve Ångström" ->
-    "Naive Angstrom"), as the embedded store's FTS5 tokenizer (remove_diacritics 2) folds them;
-    other scripts (Hangul, Devanagari, ...) come back unchanged (NFD, then NFC again)."""
+    """`text` with the accents removed exactly where the embedded store's FTS5 tokenizer
+    (remove_diacritics 2) removes them: from Latin letters ("Naïve Ångström" -> "Naive Angstrom",
+    "Việt" -> "Viet"), and marks in decomposed text; Greek, Cyrillic and other scripts unchanged."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFC", _DIACRITICS.sub("", unicodedata.normalize("NFD", text)))
+    return text.translate(_FTS5_FOLD)
 
 
 def check_sort(sort: str) -> None:
@@ -295,6 +323,29 @@ def unit_query(vector: Any) -> np.ndarray | None:
     return None if norm == 0.0 else query / norm
 
 
+def embedding_problem(values: Any) -> str | None:
+    """What makes `values` unusable as a stored embedding ("embedding has shape (3,), expected (384,)"),
+    or None when it is EMBEDDING_DIM finite floats with a finite non-zero float32 length."""
+    try:
+        vector = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        return f"embedding is not numeric: {exc}"
+    if vector.shape != (EMBEDDING_DIM,):
+        return f"embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)"
+    if not np.all(np.isfinite(vector)):
+        return "embedding contains NaN or infinite values"
+    # Cosine similarity is undefined for a zero vector: Neo4j's vector.similarity.cosine fails (or
+    # gives null) on it, which would break every filtered vector search. A norm that underflows or
+    # overflows in float32 (how vectors are stored and indexed) is as bad.
+    if not np.any(vector):
+        return "embedding is the zero vector (cosine similarity needs a non-zero one)"
+    with np.errstate(over="ignore", under="ignore"):
+        norm = float(np.linalg.norm(vector))
+    if norm == 0.0 or not math.isfinite(norm):
+        return f"embedding's float32 length is {norm} (cosine similarity needs a finite non-zero one)"
+    return None
+
+
 def dedupe_techniques(bundle: PaperBundle) -> list[TechniqueUse]:
     """One USES edge per (technique, source); the last one given wins."""
     return list({(t.technique_id, t.source): t for t in bundle.techniques}.values())
@@ -323,24 +374,10 @@ def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
         raise ValueError(f"{name}: year must be an integer, not {paper.year!r}")
     vector = None
     if paper.embedding is not None:
-        try:
-            vector = np.asarray(paper.embedding, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: embedding is not numeric: {exc}") from exc
-        if vector.shape != (EMBEDDING_DIM,):
-            raise ValueError(f"{name}: embedding has shape {vector.shape}, expected ({EMBEDDING_DIM},)")
-        if not np.all(np.isfinite(vector)):
-            raise ValueError(f"{name}: embedding contains NaN or infinite values")
-        # Cosine similarity is undefined for a zero vector: Neo4j's vector.similarity.cosine fails
-        # (or gives null) on it, which would break every filtered vector search. A norm that
-        # underflows or overflows in float32 (how vectors are stored and indexed) is as bad.
-        if not np.any(vector):
-            raise ValueError(f"{name}: embedding is the zero vector (cosine similarity needs a non-zero one)")
-        with np.errstate(over="ignore", under="ignore"):
-            norm = float(np.linalg.norm(vector))
-        if norm == 0.0 or not math.isfinite(norm):
-            raise ValueError(f"{name}: embedding's float32 length is {norm} (cosine similarity needs a "
-                             "finite non-zero one)")
+        problem = embedding_problem(paper.embedding)
+        if problem is not None:
+            raise ValueError(f"{name}: {problem}")
+        vector = np.asarray(paper.embedding, dtype=np.float32)
     # Optional text may be None; required values may not, and ids may not be blank either, since
     # a None id would MERGE on null (Neo4j) or write a NULL key (SQLite).
     optional: list[tuple[str, Any]] = [

@@ -302,6 +302,11 @@ class _RecordingTx:
             cypher.RESERVE_SEQ: [{"last": 100 + params.get("n", 0)}],
             cypher.SHOW_INDEX_STATES: [_index_row(n) for n in INDEX_NAMES],
             cypher.SERVER_VERSION: [{"name": "Neo4j Kernel", "versions": ["5.26.0"]}],
+            # One node an older paperkg wrote of each kind (a batch smaller than a full one is the last).
+            cypher.UNNUMBERED_PAPERS: [{"id": "old-paper"}],
+            cypher.UNNUMBERED_RUNS: [{"id": "old-run"}],
+            cypher.UNFOLDED_PAPERS: [{"id": "old-paper", "title": "Naïve", "abstract": None,
+                                      "authors": None}],
         }
         return _Result(canned.get(query, []))
 
@@ -610,10 +615,17 @@ def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: f
                   version: str = "5.26.0", absent: str | None = None,
                   changed: dict[str, dict[str, Any]] | None = None) -> tuple[Neo4jStore, list[str]]:
     """A store whose DDL is accepted, whose server is `version` and whose SHOW INDEXES answers
-    with `states` in turn."""
+    with `states` in turn; the list it returns fills with the schema statements run."""
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j", index_timeout=timeout)
     ddl: list[str] = []
-    monkeypatch.setattr(store, "_execute", lambda write, work: ddl.append("statement"))
+
+    class DdlTx(_RecordingTx):
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            if query in cypher.SCHEMA_STATEMENTS:
+                ddl.append(query)
+            return super().run(query, parameters)
+
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(DdlTx([], {})))
     answers = iter(states)
 
     def show(statement: str, **params: Any) -> list[dict[str, Any]]:
@@ -725,22 +737,14 @@ def test_papers_are_numbered_in_insertion_order(
     recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
 ) -> None:
     """Neo4j has no insertion order: a changed paper's row carries the next number of a counter
-    reserved in the same transaction (kept by later writes), and every order the embedded store
-    takes from its pk uses it, with filter_page's date key."""
+    reserved in the same transaction (the orders that use it are checked on a live server by
+    tests/kg/test_store_contract.py::test_equal_dates_order_by_insertion)."""
     store, calls = recorded
     store.upsert_papers([PaperBundle(paper=Paper(id=i, title=f"T {i}")) for i in ("b", "a", "c")])
     reserve = [p for q, p in calls if q == cypher.RESERVE_SEQ]
     assert reserve == [{"name": Label.PAPER, "n": 3}]  # answered with last = 103
     rows = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"]
     assert [(r["id"], r["seq"]) for r in rows] == [("b", 101), ("a", 102), ("c", 103)]
-    assert "p.seq = coalesce(p.seq, row.seq)" in cypher.MERGE_PAPERS
-    assert cypher.PAPER_IDS.endswith("ORDER BY p.seq")
-    for statement in (cypher.FIND_BY_ARXIV_IDS, cypher.FIND_BY_DOI_KEYS, cypher.FIND_BY_TITLE_KEYS):
-        assert statement.endswith("ORDER BY p.seq")
-    for statement in (cypher.PAPERS_BY_TECHNIQUE_DATE, cypher.PAPERS_BY_TECHNIQUE_CENTRALITY):
-        assert f"{cypher._FILTER_PAGE_KEY} DESC, p.seq DESC" in statement
-    assert "ORDER BY p.first_seen DESC, p.seq DESC" in cypher.NEW_PAPERS
-    assert "ORDER BY r.seq DESC" in cypher.RUNS and "ORDER BY r.seq DESC" in cypher.LAST_WATERMARK
 
 
 def test_indexed_text_is_folded_like_the_query(
@@ -758,6 +762,139 @@ def test_indexed_text_is_folded_like_the_query(
     assert "'standard-no-stop-words'" in cypher.CREATE_FULLTEXT_INDEX
     assert "standard-folding" not in cypher.CREATE_FULLTEXT_INDEX
     assert cypher.fulltext_query("NOT", stopwords=frozenset({"not"})) == "not"
+
+
+class _OlderGraph:
+    """Papers and runs as an older paperkg left them in Neo4j (no seq, no folded search text) next to
+    numbered ones, with the sequence counters: what the upgrade statements read and write."""
+
+    def __init__(self, papers: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]],
+                 counters: dict[str, int]) -> None:
+        self.nodes = {Label.PAPER: papers, Label.INGEST_RUN: runs}
+        self.counters = counters
+
+
+class _UpgradeTx(_RecordingTx):
+    """A transaction over an _OlderGraph answering the upgrade statements as Neo4j would (the Cypher
+    itself is checked by the linter and, on a live server, by the contract suite)."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]], graph: _OlderGraph) -> None:
+        super().__init__(calls, {})
+        self.graph = graph
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+        params = dict(parameters or {})
+        papers, runs = self.graph.nodes[Label.PAPER], self.graph.nodes[Label.INGEST_RUN]
+        counters = self.graph.counters
+        if query == cypher.RAISE_COUNTERS:
+            for name, nodes in self.graph.nodes.items():
+                numbers = [n["seq"] for n in nodes.values() if n.get("seq") is not None]
+                if nodes:  # (an aggregation grouped by name gives no row for no nodes)
+                    counters[name] = max([counters.get(name, 0), *numbers])
+        elif query in (cypher.UNNUMBERED_PAPERS, cypher.UNNUMBERED_RUNS):
+            nodes, stamp = (papers, "first_seen") if query == cypher.UNNUMBERED_PAPERS else (runs, "started")
+            ids = sorted((n[stamp], i) for i, n in nodes.items() if n.get("seq") is None)
+            self.calls.append((query, params))
+            return _Result([{"id": i} for _, i in ids[:params["batch"]]])
+        elif query == cypher.RESERVE_SEQ:
+            counters[params["name"]] = counters.get(params["name"], 0) + params["n"]
+            self.calls.append((query, params))
+            return _Result([{"last": counters[params["name"]]}])
+        elif query in (cypher.NUMBER_PAPERS, cypher.NUMBER_RUNS):
+            nodes = papers if query == cypher.NUMBER_PAPERS else runs
+            for row in params["rows"]:
+                if nodes[row["id"]].get("seq") is None:
+                    nodes[row["id"]]["seq"] = row["seq"]
+        elif query == cypher.UNFOLDED_PAPERS:
+            self.calls.append((query, params))
+            return _Result([{"id": i, "title": n.get("title"), "abstract": n.get("abstract"),
+                             "authors": n.get("authors")}
+                            for i, n in papers.items() if n.get("search_title") is None][:params["batch"]])
+        elif query == cypher.SET_SEARCH_TEXT:
+            for row in params["rows"]:
+                papers[row["id"]].update({k: v for k, v in row.items() if k != "id"})
+        else:
+            return super().run(query, parameters)
+        self.calls.append((query, params))
+        return _Result([])
+
+
+def _upgrading_store(
+    monkeypatch: pytest.MonkeyPatch, graph: _OlderGraph, batch: int
+) -> tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]:
+    """A store over `graph` upgrading `batch` nodes per transaction, and the statements it sends."""
+    import kg.neo4j_store as neo4j_store_module
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(neo4j_store_module, "_UPGRADE_BATCH", batch)
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(_UpgradeTx(calls, graph)))
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+    return store, calls
+
+
+def test_init_schema_numbers_papers_and_runs_an_older_paperkg_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a seq, a run sorts first in ORDER BY r.seq DESC (nulls come first) and the weekly
+    watermark never advances: init_schema numbers such papers by (first_seen, id) and runs by
+    (started, id), after every number already given (a counter behind the highest one is raised
+    first), in batches, and a second init_schema changes nothing."""
+    papers = {
+        "p-c": {"first_seen": "2026-01-03T00:00:00"}, "p-b": {"first_seen": "2026-01-01T00:00:00"},
+        "p-a": {"first_seen": "2026-01-01T00:00:00"}, "p-d": {"first_seen": "2026-01-02T00:00:00"},
+        "p-new": {"first_seen": "2026-01-09T00:00:00", "seq": 7},
+    }
+    runs = {"r-2": {"started": "2026-02-02T00:00:00"}, "r-1": {"started": "2026-02-01T00:00:00"},
+            "r-3": {"started": "2026-02-03T00:00:00"}, "r-new": {"started": "2026-02-09T00:00:00", "seq": 3}}
+    graph = _OlderGraph(papers, runs, {Label.PAPER: 5})  # the paper counter is behind p-new's 7
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    store.init_schema()
+    numbering = (cypher.NUMBER_PAPERS, cypher.NUMBER_RUNS)
+    numbered = [(q, row["id"], row["seq"]) for q, p in calls if q in numbering for row in p["rows"]]
+    assert numbered == [
+        (cypher.NUMBER_PAPERS, "p-a", 8), (cypher.NUMBER_PAPERS, "p-b", 9),
+        (cypher.NUMBER_PAPERS, "p-d", 10), (cypher.NUMBER_PAPERS, "p-c", 11),
+        (cypher.NUMBER_RUNS, "r-1", 4), (cypher.NUMBER_RUNS, "r-2", 5), (cypher.NUMBER_RUNS, "r-3", 6),
+    ]
+    assert all(len(p["rows"]) <= 2 for q, p in calls if q in numbering)
+    assert graph.counters == {Label.PAPER: 11, Label.INGEST_RUN: 6}
+    assert {i: n["seq"] for i, n in runs.items()} == {"r-1": 4, "r-2": 5, "r-3": 6, "r-new": 3}
+    calls.clear()
+    store.init_schema()
+    assert not [q for q, _ in calls if q in (*numbering, cypher.RESERVE_SEQ)]
+    assert graph.counters == {Label.PAPER: 11, Label.INGEST_RUN: 6}
+
+
+def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
+    monkeypatch: pytest.MonkeyPatch, recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Only upserts write search_title/search_abstract/search_authors, so after `DROP INDEX paper_text`
+    and `paperkg init` keyword search would miss every paper not rewritten since: init_schema folds
+    the text of papers without it in Python, in batches, exactly as an upsert of the paper would."""
+    old = [Paper(id="o1", title="Naïve Übersetzung", abstract="Ångström", authors=["Zoë Lee", "李雷"]),
+           Paper(id="o2", title="Việt circuits"), Paper(id="o3", title="Ἀλήθεια: Йошкар", abstract="ά")]
+    papers: dict[str, dict[str, Any]] = {
+        p.id: {"first_seen": "2026-01-01", "seq": n, "title": p.title, "abstract": p.abstract or None,
+               "authors": p.authors or None} for n, p in enumerate(old, start=1)
+    }
+    papers["done"] = {"first_seen": "2026-01-02", "seq": 9, "title": "Café", "search_title": "Cafe"}
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 9})
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    store.init_schema()
+    written = [p["rows"] for q, p in calls if q == cypher.SET_SEARCH_TEXT]
+    assert [len(rows) for rows in written] == [2, 1]
+    by_id = {row.pop("id"): row for rows in written for row in rows}
+    assert by_id["o1"] == {"search_title": "Naive Ubersetzung", "search_abstract": "Angstrom",
+                           "search_authors": "Zoe Lee, 李雷"}
+    assert by_id["o3"]["search_title"] == "Ἀλήθεια: Йошкар"  # as FTS5 leaves them (not Latin)
+    # The very text an upsert of each paper writes.
+    writer, write_calls = recorded
+    writer.upsert_papers([PaperBundle(paper=p) for p in old])
+    upserted = next(p for q, p in write_calls if q == cypher.MERGE_PAPERS)["rows"]
+    assert by_id == {r["id"]: {k: r["props"][k] for k in cypher.FULLTEXT_PROPERTIES} for r in upserted}
+    assert papers["done"].get("search_abstract") is None  # a paper that has the text is left alone
+    calls.clear()
+    store.init_schema()
+    assert not [q for q, _ in calls if q == cypher.SET_SEARCH_TEXT]
 
 
 def test_a_retried_start_run_finds_the_committed_run() -> None:

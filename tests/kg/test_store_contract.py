@@ -881,6 +881,105 @@ def test_runs_and_watermark(store: GraphStore) -> None:
     assert store.stats()["nodes"]["IngestRun"] == 4
 
 
+# Papers and runs as a paperkg from before insertion numbers and folded search text wrote them, oldest
+# first: (id, title, abstract, authors, first_seen) and (name, source, started, status, watermark).
+_OLDER_PAPERS = [
+    ("o1", "Naïve circuits", "Ångström scale features", ["Zoë Lee"], "2026-01-01T00:00:01.000000+00:00"),
+    ("o2", "Probing Việt text", "", [], "2026-01-01T00:00:02.000000+00:00"),
+    ("o3", "OR AND NOT the heads", "Induction heads", ["Ann Lee"], "2026-01-01T00:00:02.000000+00:00"),
+]
+_OLDER_RUNS = [
+    ("r1", "arxiv", "2026-11-01T00:00:00.000000+00:00", "succeeded", "2026-11-01T00:00:00Z"),
+    ("r2", "arxiv", "2026-11-08T00:00:00.000000+00:00", "succeeded", "2026-11-08T00:00:00Z"),
+    ("r3", "arxiv", "2026-11-15T00:00:00.000000+00:00", "failed", None),
+    ("r4", "list", "2026-11-16T00:00:00.000000+00:00", "running", None),
+]
+
+
+def _write_as_an_older_paperkg(store: GraphStore, backend: str) -> dict[str, str]:
+    """_OLDER_PAPERS and _OLDER_RUNS as an older paperkg left them; the run ids by name. In Neo4j:
+    nodes without seq and without search_title/search_abstract/search_authors. The embedded store
+    always had both (its pk and FTS5 table): there they are written the ordinary way, in order."""
+    if backend == "neo4j":
+        from kg.neo4j_store import Neo4jStore
+
+        assert isinstance(store, Neo4jStore)
+        store._write(
+            "UNWIND $rows AS row CREATE (p:Paper) SET p = row",
+            rows=[{"id": pid, "title": title, "abstract": abstract, "authors": authors or None,
+                   "authors_text": ", ".join(authors), "first_seen": seen, "last_seen": seen,
+                   "year": 2025, "sources": ["arxiv"], "item_type": "paper"}
+                  for pid, title, abstract, authors, seen in _OLDER_PAPERS],
+        )
+        store._write(
+            "UNWIND $rows AS row CREATE (r:IngestRun) SET r = row",
+            rows=[{"id": name, "source": source, "started": started, "status": status, "counts": "{}",
+                   "watermark": watermark, "finished": None if status == "running" else started}
+                  for name, source, started, status, watermark in _OLDER_RUNS],
+        )
+        return {name: name for name, *_ in _OLDER_RUNS}
+    for pid, title, abstract, authors, _ in _OLDER_PAPERS:
+        store.upsert_papers([bundle(pid, title, abstract=abstract, authors=tuple(authors), year=2025)])
+    ids = {}
+    for name, source, _, status, watermark in _OLDER_RUNS:
+        ids[name] = store.start_run(source).id
+        if status != "running":
+            store.finish_run(ids[name], status, {}, watermark=watermark)
+    return ids
+
+
+def test_init_schema_upgrades_what_an_older_paperkg_wrote(store: GraphStore, backend: str) -> None:
+    """A store an older paperkg wrote works as if this one had: before and after init_schema (run twice:
+    it is idempotent) runs list newest first, the newest succeeded run's watermark is the one found (and a
+    new run's after it), papers keep their insertion order, and keyword search finds the old papers,
+    accents folded (after it). In Neo4j every old node then has an insertion number, below the counter."""
+    ids = _write_as_an_older_paperkg(store, backend)
+    for upgraded in (False, True):  # the orders hold before init_schema too (a server read meanwhile)
+        if upgraded:
+            store.init_schema()
+            store.init_schema()
+        assert [r.id for r in store.runs()] == [ids["r4"], ids["r3"], ids["r2"], ids["r1"]]
+        assert [r.id for r in store.runs("arxiv", limit=2)] == [ids["r3"], ids["r2"]]
+        assert store.last_watermark("arxiv") == "2026-11-08T00:00:00Z"
+        assert store.paper_ids() == ["o1", "o2", "o3"]
+    assert [h.id for h in store.keyword_search("naive", 5)] == ["o1"]
+    assert [h.id for h in store.keyword_search("angstrom", 5)] == ["o1"]
+    assert [h.id for h in store.keyword_search("Zoe", 5)] == ["o1"]  # authors
+    assert [h.id for h in store.keyword_search("viet", 5)] == ["o2"]
+    assert [h.id for h in store.keyword_search("not", 5)] == ["o3"]
+    assert {h.id for h in store.keyword_search("induction", 5)} == {"o3"}
+    if backend == "neo4j":
+        from kg.neo4j_store import Neo4jStore
+
+        assert isinstance(store, Neo4jStore)
+        rows = store._read("MATCH (n:Paper|IngestRun) OPTIONAL MATCH (c:Counter {name: head(labels(n))}) "
+                           "RETURN n.id AS id, n.seq AS seq, c.value AS counter")
+        assert all(r["seq"] is not None and r["seq"] <= r["counter"] for r in rows), rows
+    newer = store.start_run("arxiv")
+    store.finish_run(newer.id, "succeeded", {}, watermark="2026-11-22T00:00:00Z")
+    assert store.last_watermark("arxiv") == "2026-11-22T00:00:00Z"
+    assert store.runs()[0].id == newer.id
+    store.upsert_papers([bundle("n1", "Naïve again")])
+    assert store.paper_ids() == ["o1", "o2", "o3", "n1"]
+    assert {h.id for h in store.keyword_search("naive", 5)} == {"o1", "n1"}
+
+
+@pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=_NEO4J_SKIP)])
+def test_a_replayed_run_start_changes_nothing(store: GraphStore) -> None:
+    """The driver runs a transaction again when the answer to its commit is lost: START_RUN sent
+    again for a committed run neither fails on the id constraint nor changes the run."""
+    from kg import cypher
+    from kg.neo4j_store import Neo4jStore
+
+    assert isinstance(store, Neo4jStore)
+    run = store.start_run("arxiv")
+    store.finish_run(run.id, "succeeded", {"new": 1}, watermark="w")
+    store._write(cypher.START_RUN, id=run.id, source="arxiv", started="2000-01-01T00:00:00", seq=10**6)
+    assert [(r.id, r.started, r.status, r.watermark, r.counts) for r in store.runs()] == [
+        (run.id, run.started, "succeeded", "w", {"new": 1})]
+    assert store.stats()["nodes"]["IngestRun"] == 1
+
+
 def test_locks(store: GraphStore) -> None:
     store.acquire_lock("weekly", "worker-a")
     with pytest.raises(LockHeld, match="worker-a"):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,7 @@ from kg.validation import (
     check_paper_id,
     check_utf8,
     clean_text,
+    embedding_problem,
     fold_diacritics,
     number_variants,
     search_terms,
@@ -110,10 +114,84 @@ def test_clean_text_removes_controls_and_bidi_overrides_only() -> None:
     ("Naïve Übersetzung", "Naive Ubersetzung"), ("Zoë Ångström", "Zoe Angstrom"), ("café Việt", "cafe Viet"),
     ("łódź", "łodz"),  # letters without a decomposition stay, as in FTS5's remove_diacritics 2
     ("機械的解釈 한국어 हिन्दी", "機械的解釈 한국어 हिन्दी"),  # other scripts come back unchanged
+    # Greek and Cyrillic keep their marks, as in FTS5 (й is a letter of its own in Russian).
+    ("ἀλήθεια Ελληνικά", "ἀλήθεια Ελληνικά"), ("Йошкар-Ола ёлка", "Йошкар-Ола ёлка"),
+    ("cafe\u0301", "cafe"),  # a combining accent in decomposed text goes too
     ("plain ASCII", "plain ASCII"), ("", ""),
 ])
 def test_fold_diacritics(text: str, folded: str) -> None:
     assert fold_diacritics(text) == folded
+
+
+def _fts5_terms(texts: list[str], tokenizer: str) -> list[list[str]]:
+    """The terms a real SQLite FTS5 table with `tokenizer` makes of each text, in order."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '{tokenizer}')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", list(enumerate(texts)))
+        terms: list[list[str]] = [[] for _ in texts]
+        for doc, term in conn.execute("SELECT doc, term FROM v ORDER BY doc, offset"):
+            terms[doc].append(term)
+        return terms
+    finally:
+        conn.close()
+
+
+_FOLD_WORDS = [
+    "Naïve", "Übersetzung", "Ångström", "ÉCOLE", "façade", "Zoë", "Øresund", "łódź", "straße", "İstanbul",
+    "Việt Nam", "Nguyễn Thị Ánh", "ἀλήθεια", "Ελληνικά", "Йошкар-Ола", "ёлка", "Ўзбек", "機械的解釈",
+    "한국어", "हिन्दी", "ǡ Ǡ ẛ ǖ", "ﬁne Ａ",
+]
+
+
+def test_fold_diacritics_folds_exactly_what_the_embedded_stores_fts5_folds() -> None:
+    """The Neo4j full-text index holds fold_diacritics(text) (and queries are folded alike): for
+    both backends to find the same papers, an FTS5 tokenizer without diacritic removal must make of
+    the folded text exactly the terms the embedded store's tokenizer (remove_diacritics 2) makes of
+    the text, for these words, their decomposed forms, and every character up to U+24FF."""
+    from kg.embedded import _SCHEMA
+
+    tokenizer = re.search(r"papers_fts USING fts5\([^)]*tokenize = '([^']*)'", _SCHEMA)
+    assert tokenizer is not None and "remove_diacritics 2" in tokenizer[1]
+    plain = tokenizer[1].replace("remove_diacritics 2", "remove_diacritics 0")
+    texts = [*_FOLD_WORDS, *(unicodedata.normalize("NFD", w) for w in _FOLD_WORDS)]
+    texts += [f"x{chr(cp)}y" for cp in range(0x80, 0x2500)
+              if not unicodedata.category(chr(cp)).startswith("C")]  # (controls, unassigned left out)
+    expected = _fts5_terms(texts, tokenizer[1])
+    got = _fts5_terms([fold_diacritics(t) for t in texts], plain)
+    diverging = [(t, e, g) for t, e, g in zip(texts, expected, got, strict=True) if e != g]
+    assert diverging == []
+    assert expected[_FOLD_WORDS.index("Ελληνικά")] == ["ελληνικά"]  # FTS5 keeps the Greek accent
+    assert expected[_FOLD_WORDS.index("Việt Nam")] == ["viet", "nam"]
+
+
+@pytest.mark.parametrize(("values", "problem"), [
+    (np.full(EMBEDDING_DIM, 0.05, dtype=np.float32), None),
+    ([0.5] * EMBEDDING_DIM, None),
+    (np.ones(3, dtype=np.float32), f"embedding has shape (3,), expected ({EMBEDDING_DIM},)"),
+    (np.ones((1, EMBEDDING_DIM), dtype=np.float32), f"embedding has shape (1, {EMBEDDING_DIM}), "
+                                                     f"expected ({EMBEDDING_DIM},)"),
+    ([np.nan] * EMBEDDING_DIM, "embedding contains NaN or infinite values"),
+    ([0.0] * (EMBEDDING_DIM - 1) + [np.inf], "embedding contains NaN or infinite values"),
+    (np.zeros(EMBEDDING_DIM), "embedding is the zero vector (cosine similarity needs a non-zero one)"),
+    ([1e-30] + [0.0] * (EMBEDDING_DIM - 1),
+     "embedding's float32 length is 0.0 (cosine similarity needs a finite non-zero one)"),
+    ([1e30] * EMBEDDING_DIM,
+     "embedding's float32 length is inf (cosine similarity needs a finite non-zero one)"),
+])
+def test_embedding_problem_names_what_makes_a_vector_unusable(values: object, problem: str | None) -> None:
+    """One check for every stored vector (validate_bundle, cached vectors): right size, finite,
+    a finite non-zero float32 length; None when usable."""
+    assert embedding_problem(values) == problem
+
+
+def test_embedding_problem_names_non_numeric_values() -> None:
+    problem = embedding_problem(["a"] * EMBEDDING_DIM)
+    assert problem is not None and problem.startswith("embedding is not numeric: ")
+    bundle = PaperBundle(paper=Paper(id="t1", title="T", embedding=["a"] * EMBEDDING_DIM))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^paper 't1': embedding is not numeric: "):
+        validate_bundle(bundle)
 
 
 def test_a_zero_embedding_is_rejected_naming_the_paper() -> None:
