@@ -27,8 +27,8 @@ import requests
 from arxiv import _feed
 from lxml import etree
 
-from ingest.normalize import arxiv_version, doi_from_text, strip_arxiv_version, title_key
-from ingest.records import Record
+from ingest.normalize import arxiv_version, doi_from_text, split_venue_tag, strip_arxiv_version, title_key
+from ingest.records import ListRowRecord, Record
 from kg.config import Config, load_config
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,65 @@ def record_from_result(result: arxiv.Result) -> Record:
         urls=[f"https://arxiv.org/abs/{arxiv_id}"],
         version=arxiv_version(short),
     )
+
+
+TITLE_MATCH = 0.97  # a normalised-title similarity this high is the same paper (a typo at most)
+
+
+def title_score(key: str, other: str) -> float:
+    """Similarity of two normalised title keys (1.0 when equal)."""
+    return 1.0 if key == other else SequenceMatcher(None, key, other).ratio()
+
+
+def _main_title_key(title: str) -> str | None:
+    head, colon, _subtitle = title.partition(":")
+    key = title_key(head) if colon else ""
+    return key if len(key) >= 8 else None  # "A:" or "Part 1:" alone names no paper
+
+
+def same_paper_title(list_title: str, arxiv_title: str) -> bool:
+    """Whether a title the list gives and arXiv's title of the linked id name the same paper: the
+    title look-up's confident match (normalised: case, accents, punctuation and venue tags ignored),
+    or one title being the other without its subtitle after a colon."""
+    key, other = title_key(list_title), title_key(arxiv_title)
+    if not key or not other:
+        return False
+    if title_score(key, other) >= TITLE_MATCH:
+        return True
+    return any(head is not None and title_score(head, full) >= TITLE_MATCH
+               for head, full in ((_main_title_key(list_title), other), (_main_title_key(arxiv_title), key)))
+
+
+def _row_lines(row: ListRowRecord) -> list[int]:
+    line = row.source_line or row.line  # the line of the file this ingest read (list or records file)
+    return [line] if line is not None else []
+
+
+def _lines(record: Record) -> list[int]:
+    """The lines a record's rows come from."""
+    return sorted({n for row in record.list_rows for n in _row_lines(row)})
+
+
+def _where(lines: list[int]) -> str:
+    if not lines:
+        return "line ?"
+    return ("line " if len(lines) == 1 else "lines ") + ", ".join(str(n) for n in lines)
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """`resolve`'s report as text: a summary line, then one line per id not found or title mismatch."""
+    missing, mismatched = report.get("ids_not_found", []), report.get("title_mismatch", [])
+    summary = (f"arXiv: {report['by_id']} by id, {len(report['by_title'])} by title, "
+               f"{len(report['no_match'])} without an arXiv match")
+    if missing:
+        summary += f", {len(missing)} {'id' if len(missing) == 1 else 'ids'} not found on arXiv"
+    if mismatched:
+        summary += f", {len(mismatched)} title {'mismatch' if len(mismatched) == 1 else 'mismatches'}"
+    out = [summary]
+    out += [f"arXiv id not found, {_where(m['lines'])}: {m['arxiv_id']} ('{m['title']}')" for m in missing]
+    out += [f"title mismatch, {_where(m['lines'])}: the list says '{m['title']}', arXiv {m['arxiv_id']} is "
+            f"'{m['arxiv_title']}' (kept without that arXiv id)" for m in mismatched]
+    return out
 
 
 def _stamp(value: date | datetime) -> str:
@@ -251,10 +310,10 @@ class ArxivSource:
         best: tuple[float, Record] | None = None
         for result in feed.results:
             record = record_from_result(result)
-            score = 1.0 if record.title_key == key else SequenceMatcher(None, record.title_key, key).ratio()
+            score = title_score(record.title_key, key)
             if best is None or score > best[0]:
                 best = (score, record)
-        if best is not None and best[0] >= 0.97:
+        if best is not None and best[0] >= TITLE_MATCH:
             return best[1]
         return None
 
@@ -333,16 +392,57 @@ class ArxivSource:
                 ) -> tuple[list[Record], dict[str, Any]]:
         """arXiv records for list records: ids in batches, then title look-ups for the others.
 
-        A record matched by title gets the arXiv id set on it (so it merges with the arXiv record).
+        An id from the list counts only for the rows whose title is arXiv's title for it
+        (`same_paper_title`): a wrong link would otherwise give the row's paper another paper's identity.
+        A record none of whose rows agree loses the id; rows that disagree while others agree (the
+        parser merged them by the shared id) are split off into list records of their own, returned
+        with the arXiv records. Either way they are looked up by title like papers without an arXiv
+        link. A record matched by title gets the arXiv id set on it (so it merges with the arXiv record).
+
+        The report: `by_id` (ids confirmed), `by_title` and `no_match` (title look-ups),
+        `ids_not_found` and `title_mismatch` (each with its list lines, for the user to fix the list).
         """
         from tqdm import tqdm
 
         show = progress and sys.stderr.isatty()
-        found = self.fetch_by_ids([r.arxiv_id for r in records if r.arxiv_id])
-        report: dict[str, Any] = {"by_id": len(found), "by_title": [], "no_match": []}
-        missing_ids = sorted({r.arxiv_id for r in records if r.arxiv_id} - {f.arxiv_id for f in found})
-        report["ids_not_found"] = missing_ids
-        others = [r for r in records if not r.arxiv_id and r.item_type == "paper"]
+        fetched = {f.arxiv_id: f for f in self.fetch_by_ids([r.arxiv_id for r in records if r.arxiv_id])}
+        report: dict[str, Any] = {"by_id": 0, "by_title": [], "no_match": [], "ids_not_found": [],
+                                  "title_mismatch": []}
+        confirmed: set[str] = set()
+        split_off: list[Record] = []
+        for record in records:
+            if not record.arxiv_id:
+                continue
+            match = fetched.get(record.arxiv_id)
+            if match is None:
+                report["ids_not_found"].append(
+                    {"arxiv_id": record.arxiv_id, "title": record.title, "lines": _lines(record)})
+                continue
+            wrong = _rows_of_another_paper(record, match.title)
+            wrong_rows = {id(row) for rows in wrong.values() for row in rows}
+            agrees = not wrong or len(wrong_rows) < len(record.list_rows)
+            if agrees:
+                confirmed.add(record.arxiv_id)
+            for title, rows in wrong.items():
+                report["title_mismatch"].append({
+                    "arxiv_id": record.arxiv_id, "title": title, "arxiv_title": match.title,
+                    "lines": sorted({n for row in rows for n in _row_lines(row)})})
+            if not wrong:
+                continue
+            if not agrees:
+                record.arxiv_id = None  # the link names another paper: store the list's paper, not that one
+                continue
+            kept = [row for row in record.list_rows if id(row) not in wrong_rows]
+            record.list_rows = kept
+            if not same_paper_title(record.title, match.title):
+                record.title, record.venue = split_venue_tag(kept[0].title_in_list)
+            split_off += [_list_record(rows) for rows in wrong.values()]
+        for key in ("ids_not_found", "title_mismatch"):  # in the list's order, as the user reads it
+            report[key].sort(key=lambda entry: entry["lines"][:1])
+        # Only confirmed ids: an arXiv record no list row agrees with would be stored as a paper of its own.
+        found = [f for i, f in fetched.items() if i in confirmed]
+        report["by_id"] = len(found)
+        others = [r for r in [*records, *split_off] if not r.arxiv_id and r.item_type == "paper"]
         bar = tqdm(others, desc="arXiv title look-up", unit="paper", disable=not show, file=sys.stderr)
         for record in bar:
             match = self.find_by_title(record.title)
@@ -353,4 +453,29 @@ class ArxivSource:
                 # The list record now carries the id, so it merges with the arXiv record.
                 record.arxiv_id = match.arxiv_id
                 found.append(match)
-        return found, report
+        return split_off + found, report
+
+
+def _rows_of_another_paper(record: Record, arxiv_title: str) -> dict[str, list[ListRowRecord]]:
+    """A record's list rows whose title is not `arxiv_title`, by their title (venue tag removed)
+    ({its title: []} for a record without rows whose own title is not it)."""
+    if not record.list_rows:
+        return {} if same_paper_title(record.title, arxiv_title) else {record.title: []}
+    wrong: dict[str, list[ListRowRecord]] = {}
+    for row in record.list_rows:
+        if not same_paper_title(row.title_in_list, arxiv_title):
+            wrong.setdefault(split_venue_tag(row.title_in_list)[0], []).append(row)
+    return wrong
+
+
+def _list_record(rows: list[ListRowRecord]) -> Record:
+    """A list record of its own for rows split off a record whose arXiv link names another paper
+    (built like the parser's, without the arXiv id)."""
+    first = rows[0]
+    title, venue = split_venue_tag(first.title_in_list)
+    urls = list(dict.fromkeys(u for row in rows for u in row.urls))
+    return Record(
+        source="list", source_id=urls[0] if urls else title, title=title, venue=venue,
+        doi=next((d for d in (doi_from_text(u) for u in urls) if d), None), url=urls[0] if urls else None,
+        urls=urls, item_type=first.item_type, list_rows=list(rows),
+    )

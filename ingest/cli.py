@@ -121,7 +121,7 @@ def ingest_list_cmd(
     source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int, wait: float
 ) -> None:
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers."""
-    from ingest.arxiv_source import ArxivError, ArxivSource
+    from ingest.arxiv_source import ArxivError, ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.pipeline import counted
     from kg.config import load_config
@@ -161,8 +161,8 @@ def ingest_list_cmd(
     if not as_json:
         click.echo(f"  list rows: {len(parsed.rows)}")
         if arxiv_report:
-            click.echo(f"  arXiv: {arxiv_report['by_id']} by id, {len(arxiv_report['by_title'])} by title, "
-                       f"{len(arxiv_report['no_match'])} without an arXiv match")
+            for line in report_lines(arxiv_report):
+                click.echo(f"  {terminal_safe(line)}")
         for row in parsed.unreadable_rows:
             click.echo(f"  unreadable row, line {row['line']}: {terminal_safe(row['reason'])}")
 

@@ -179,3 +179,126 @@ def test_errors_name_the_request_not_its_url(local_arxiv: LocalArxivServer,
         list(unreachable.search(query, label="query 3/4", **window))
     assert "search_query" not in str(err.value) and "query 3/4, page 1" in str(err.value)
     assert len(str(err.value)) < 400
+
+
+# -- resolve: list ids checked against arXiv's title, ids not found reported ---------------------------
+_SAE = {"id": "2406.04093", "arxiv_id": "2406.04093", "title": "Scaling and evaluating sparse autoencoders",
+        "authors": ["Leo Gao", "Jeffrey Wu"], "abstract": "We use k-sparse autoencoders to control sparsity.",
+        "published": "2024-06-06", "primary_category": "cs.LG", "categories": ["cs.LG"]}
+
+
+def _with_rows(seed_list: str, *rows: str) -> tuple[str, list[int]]:
+    """The seed list with a table of `rows` appended, and the line of each row."""
+    table = "\n\n### Added\n| Paper | TL;DR |\n| :--- | :--- |\n" + "\n".join(rows) + "\n"
+    text = seed_list.rstrip("\n") + table
+    lines = text.splitlines()
+    return text, [lines.index(row) + 1 for row in rows]
+
+
+def test_a_link_to_another_paper_does_not_take_over_the_list_paper(
+        seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Any, store: Any, embedder: Any,
+        extractor: Any) -> None:
+    """QA: a second [[arXiv]] link to another paper made the list paper that paper, silently."""
+    from ingest.arxiv_source import report_lines
+    from ingest.awesome_list import parse_list
+    from ingest.pipeline import run_ingest
+
+    scaling = ("| [Scaling Monosemanticity: Extracting Interpretable Features from Claude 3 Sonnet]"
+               "(https://transformer-circuits.pub/2024/scaling-monosemanticity/index.html) "
+               "[[arXiv]](https://arxiv.org/abs/2406.04093) | SAEs on a production model. |")
+    # A copied row whose title was edited but not its link: the parser merges it with the IOI rows by id.
+    copied = ("| [Attribution Patching Outperforms Automated Circuit Discovery (BlackboxNLP'24)]"
+              "(https://arxiv.org/pdf/2211.00593) | EAP. |")
+    text, (scaling_line, copied_line) = _with_rows(seed_list, scaling, copied)
+    records = list(parse_list(text, taxonomy).papers)
+    with LocalArxivServer([*seed_records, _SAE]) as server:
+        found, report = _source(server).resolve(records)
+    assert "2406.04093" not in {r.arxiv_id for r in [*records, *found]}
+    assert report["title_mismatch"] == [
+        {"arxiv_id": "2406.04093", "title": "Scaling Monosemanticity: Extracting Interpretable Features from "
+         "Claude 3 Sonnet", "arxiv_title": "Scaling and evaluating sparse autoencoders",
+         "lines": [scaling_line]},
+        {"arxiv_id": "2211.00593", "title": "Attribution Patching Outperforms Automated Circuit Discovery",
+         "arxiv_title": "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 "
+         "small", "lines": [copied_line]},
+    ]
+    assert report["by_id"] == 17 and report["ids_not_found"] == []
+    assert (f"title mismatch, line {scaling_line}: the list says 'Scaling Monosemanticity: Extracting "
+            "Interpretable Features from Claude 3 Sonnet', arXiv 2406.04093 is 'Scaling and evaluating "
+            "sparse autoencoders' (kept without that arXiv id)") in report_lines(report)
+    # Both are looked up by title like papers without an arXiv link (neither is on this server).
+    assert {"Scaling Monosemanticity: Extracting Interpretable Features from Claude 3 Sonnet",
+            "Attribution Patching Outperforms Automated Circuit Discovery"} <= set(report["no_match"])
+    summary = run_ingest(store, [*records, *found], source="list", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert summary.rejected == 0 and "2406.04093" not in store.paper_ids()
+    by_title = {p.title: p for p in store.get_papers(store.paper_ids())}
+    mono = by_title["Scaling Monosemanticity: Extracting Interpretable Features from Claude 3 Sonnet"]
+    assert mono.arxiv_id is None and mono.sources == ["list"]
+    eap = by_title["Attribution Patching Outperforms Automated Circuit Discovery"]
+    assert eap.arxiv_id is None and eap.venue == "BlackboxNLP'24"
+    eap_detail, ioi = store.get_paper(eap.id), store.get_paper("2211.00593")
+    assert [r.line for r in eap_detail.list_rows] == [copied_line]
+    ioi_lines = [n for n, row in enumerate(text.splitlines(), 1) if "[Interpretability in the Wild" in row]
+    assert ioi.paper.title.startswith("Interpretability in the Wild") and len(ioi_lines) == 4
+    assert sorted(r.line for r in ioi.list_rows) == ioi_lines  # the copied row is not one of them
+
+
+def test_linked_ids_are_kept_despite_small_title_differences(
+        local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any) -> None:
+    """Every seed paper linked by id stays matched; case, punctuation, a venue tag, a typo in a long title
+    or a subtitle left out do not reject an id; another title, even one sharing the main title, does."""
+    from ingest.arxiv_source import same_paper_title
+    from ingest.awesome_list import parse_list
+
+    records = list(parse_list(seed_list, taxonomy).papers)
+    _found, report = _source(local_arxiv).resolve(records)
+    assert report["by_id"] == 17 and report["title_mismatch"] == [] and report["ids_not_found"] == []
+    ioi = "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small"
+    sfc = "Sparse Feature Circuits: Discovering and Editing Interpretable Causal Graphs in Language Models"
+    for title in ("Sparse Feature Circuits (ICLR'25)",
+                  "sparse feature circuits — discovering and editing interpretable causal graphs in language "
+                  "models.",
+                  "Sparse Feature Circuits: Discovering and Editing Interpretable Causal Graph in Language "
+                  "Models"):
+        assert same_paper_title(title, sfc), title
+    assert same_paper_title("Analyzing Transformers in Embedding Space: projecting all parameters",
+                            "Analyzing Transformers in Embedding Space")
+    assert same_paper_title("Interpretability in the wild - a circuit for indirect object identification "
+                            "in GPT-2 Small [Redwood]", ioi)
+    for title in ("Sparse Feature Circuits in Vision Models", "Sparse Feature Circuits: A Survey of Others",
+                  "Scaling Monosemanticity", "", "A: B"):
+        assert not same_paper_title(title, sfc), title
+
+
+def test_ids_not_found_are_reported_with_their_lines(local_arxiv: LocalArxivServer, seed_list: str,
+                                                     taxonomy: Any) -> None:
+    """QA: 8 arXiv-linked rows the server does not have appeared nowhere in the report."""
+    from ingest.arxiv_source import report_lines
+    from ingest.awesome_list import parse_list
+
+    typo = ("| [Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small]"
+            "(https://arxiv.org/abs/2211.00539) | id typed wrong |")
+    refusal = ("| [Refusal in Language Models Is Mediated by a Single Direction]"
+               "(https://arxiv.org/pdf/2406.11717v2) | not on this server |")
+    again = refusal.replace("not on", "again not on")
+    text, (typo_line, refusal_line, _) = _with_rows(seed_list, typo, refusal, again)
+    records = list(parse_list(text, taxonomy).papers)
+    _found, report = _source(local_arxiv).resolve(records)
+    assert report["ids_not_found"] == [
+        {"arxiv_id": "2211.00539", "title": "Interpretability in the Wild: a Circuit for Indirect Object "
+         "Identification in GPT-2 small", "lines": [typo_line]},
+        {"arxiv_id": "2406.11717", "title": "Refusal in Language Models Is Mediated by a Single Direction",
+         "lines": [refusal_line, refusal_line + 1]},
+    ]
+    papers = sum(1 for r in records if r.item_type == "paper")
+    assert papers == 39  # the seed list's 37, the typo'd row and Refusal (two rows)
+    counted = [report["by_id"], *(len(report[k]) for k in ("by_title", "no_match", "ids_not_found"))]
+    assert sum(counted) == papers
+    assert report_lines(report) == [
+        "arXiv: 17 by id, 13 by title, 7 without an arXiv match, 2 ids not found on arXiv",
+        f"arXiv id not found, line {typo_line}: 2211.00539 ('Interpretability in the Wild: a Circuit for "
+        "Indirect Object Identification in GPT-2 small')",
+        f"arXiv id not found, lines {refusal_line}, {refusal_line + 1}: 2406.11717 ('Refusal in Language "
+        "Models Is Mediated by a Single Direction')",
+    ]

@@ -96,6 +96,21 @@ def test_ingest_list_through_local_arxiv(data_dir: Path, shared_data: Path, loca
     assert stats["nodes"]["Paper"] == 38 and stats["relationships"]["LISTED_IN"] == 57
 
 
+def test_ingest_list_prints_wrong_and_unknown_arxiv_ids_with_their_lines(
+    data_dir: Path, tmp_path: Path, local_arxiv: LocalArxivServer, plumbing: HashEmbedder
+) -> None:
+    wrong = tmp_path / "wrong-ids.md"
+    wrong.write_text(
+        "# A list\n\n## Circuits\n| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n"
+        "| [Only Paper About Something Else](https://arxiv.org/abs/2211.00593) | | one |\n"
+        "| [A Paper arXiv Never Had](https://arxiv.org/abs/2399.99999) | | two |\n", encoding="utf-8")
+    result = _run("ingest", "list", "--source", str(wrong))
+    assert result.exit_code == 0, result.output
+    assert "without an arXiv match, 1 id not found on arXiv, 1 title mismatch" in result.output
+    assert "arXiv id not found, line 7: 2399.99999" in result.output
+    assert "title mismatch, line 6: the list says 'Only Paper About Something Else'" in result.output
+
+
 def test_malformed_arxiv_writes_nothing(data_dir: Path, shared_data: Path, taxonomy: Taxonomy,
                                         local_arxiv: LocalArxivServer, plumbing: HashEmbedder) -> None:
     store = open_ready_store(data_dir / "paperkg.sqlite3", taxonomy)
