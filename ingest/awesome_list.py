@@ -12,6 +12,7 @@ from ingest.normalize import (
     arxiv_id_from_url,
     dedupe_records,
     doi_from_text,
+    section_slug,
     split_venue_tag,
 )
 from ingest.records import ListRowRecord, Record
@@ -52,12 +53,15 @@ _COLUMN_NAMES = {
 
 @dataclass
 class ListParse:
-    """Everything parse_list found: every row, the de-duplicated papers, and what it could not map."""
+    """Everything parse_list found: every row, the de-duplicated papers, what it could not map, and
+    rows it read but warns about (`row_warnings`: duplicate or conflicting rows of one paper in one
+    section, rows with more cells than their table's header; each with `kind`, `lines`, `message`)."""
 
     rows: list[ListRowRecord] = field(default_factory=list)
     papers: list[Record] = field(default_factory=list)
     unknown_labels: list[dict[str, Any]] = field(default_factory=list)
     unreadable_rows: list[dict[str, Any]] = field(default_factory=list)
+    row_warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The `--dry-run --json` document."""
@@ -66,6 +70,7 @@ class ListParse:
             "papers": [p.to_dict() for p in self.papers],
             "unknown_labels": self.unknown_labels,
             "unreadable_rows": self.unreadable_rows,
+            "row_warnings": self.row_warnings,
         }
 
 
@@ -333,6 +338,75 @@ def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[
     return ids, unknown
 
 
+def spelled_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(label as the cell writes it, taxonomy id) of each label of a cell that names exactly one id."""
+    if _is_empty(cell):
+        return []
+    assert cell is not None
+    out = []
+    for piece in _split_outside_parens(cell, r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"):
+        found, known = taxonomy.map_list_label(piece, column)
+        if known and len(found) == 1 and not _is_empty(piece):
+            out.append((piece, found[0]))
+    return out
+
+
+def table_layouts(markdown: str) -> dict[tuple[str, ...], list[tuple[str, str]]]:
+    """Each table's columns, (name as written, role: paper/techniques/evaluation/tldr/extra:NAME), by
+    the heading path above it (level-1 headings left out; a path's first table)."""
+    tables, _problems = _scan(markdown)
+    layouts: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for table in tables:
+        layouts.setdefault(tuple(table.path), list(zip(table.columns, _column_roles(table.columns),
+                                                       strict=True)))
+    return layouts
+
+
+def _same_paper_groups(records: list[Record]) -> list[list[int]]:
+    """Indices of the records that dedupe_records merges into one paper, per paper."""
+    # The same de-duplication as the papers', on copies whose one row carries the record's index
+    # as its TL;DR: merged rows are never collapsed, so every index comes back with its paper.
+    probes = [replace(rec, list_rows=[replace(rec.list_rows[0], tldr=str(i), techniques=None,
+                                              evaluation=None, urls=[])])
+              for i, rec in enumerate(records) if rec.list_rows]
+    return [[int(r.tldr or 0) for r in paper.list_rows] for paper in dedupe_records(probes)]
+
+
+def _repeated_row_warnings(records: list[Record]) -> list[dict[str, Any]]:
+    """Duplicate rows and conflicting rows of one paper in one section (the store keeps one)."""
+    warnings = []
+    for group in _same_paper_groups(records):
+        by_section: dict[str, list[ListRowRecord]] = {}
+        for index in group:
+            row = records[index].list_rows[0]
+            by_section.setdefault(section_slug(row.section_path), []).append(row)
+        for rows in by_section.values():
+            if len(rows) < 2:
+                continue
+            rows.sort(key=lambda r: r.line or 0)
+            lines = [r.line for r in rows]
+            listed = ", ".join(str(n) for n in lines[:-1]) + f" and {lines[-1]}"
+            section = " / ".join(rows[0].section_path)
+            if len({r.identity() for r in rows}) == 1:
+                warnings.append({
+                    "kind": "duplicate_row", "lines": lines, "section": section,
+                    "title": rows[-1].title_in_list,
+                    "message": f"duplicate row, lines {listed} (kept once)",
+                })
+                continue
+            kept = rows[-1]
+            differ = [name for name, attr in (("Techniques", "techniques"), ("Evaluation", "evaluation"),
+                                              ("TL;DR", "tldr"))
+                      if len({getattr(r, attr) for r in rows}) > 1]
+            warnings.append({
+                "kind": "conflicting_rows", "lines": lines, "section": section, "title": kept.title_in_list,
+                "kept_line": kept.line,
+                "message": f"conflicting rows for one paper in one section, lines {listed} "
+                           f"(the {' and '.join(differ) or 'row'} of line {kept.line} kept)",
+            })
+    return warnings
+
+
 def _common_prefix(paths: list[list[str]]) -> int:
     if not paths:
         return 0
@@ -372,6 +446,14 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 continue
             if len(cells) < len(roles):
                 cells = cells + [""] * (len(roles) - len(cells))
+            elif len(cells) > len(roles) and any(c.strip() for c in cells[len(roles):]):
+                # Usually a row pasted from a wider table: its cells have shifted columns.
+                result.row_warnings.append({
+                    "kind": "extra_cells", "lines": [line],
+                    "message": f"more cells than its table's header, line {line}: {len(cells)} cells, "
+                               f"the header (line {table.header_line}) has {len(roles)}; the extra cells "
+                               "are kept as extra columns (a row pasted from a wider table?)",
+                })
             values: dict[str, str] = {}
             extra: dict[str, str] = {}
             for index, cell in enumerate(cells):
@@ -418,6 +500,8 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 entry["lines"].append(line)
             records.append(_row_record(row, title, venue, urls))
     result.papers = dedupe_records(records)
+    result.row_warnings += _repeated_row_warnings(records)
+    result.row_warnings.sort(key=lambda w: w["lines"][0])
     result.unknown_labels = sorted(unknown.values(), key=lambda e: (e["column"], e["label"].casefold()))
     result.unreadable_rows.sort(key=lambda r: r["line"])
     return result

@@ -156,7 +156,8 @@ def ingest_list_cmd(
                 raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
             records += found
         summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held)
-    extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows, "arxiv": arxiv_report}
+    extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows,
+             "row_warnings": parsed.row_warnings, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)
     if not as_json:
         click.echo(f"  list rows: {len(parsed.rows)}")
@@ -165,6 +166,7 @@ def ingest_list_cmd(
                 click.echo(f"  {terminal_safe(line)}")
         for row in parsed.unreadable_rows:
             click.echo(f"  unreadable row, line {row['line']}: {terminal_safe(row['reason'])}")
+        _echo_row_warnings(parsed)
 
 
 def _echo_problems(parsed: Any) -> None:
@@ -177,6 +179,12 @@ def _echo_problems(parsed: Any) -> None:
     for row in parsed.unreadable_rows:
         reason, text = terminal_safe(row["reason"]), terminal_safe(row["text"][:80])
         click.echo(f"  unreadable row, line {row['line']}: {reason}: {text}")
+    _echo_row_warnings(parsed)
+
+
+def _echo_row_warnings(parsed: Any) -> None:
+    for warning in parsed.row_warnings:
+        click.echo(f"  {terminal_safe(warning['message'])}")
 
 
 @ingest_group.command("arxiv")

@@ -1,22 +1,35 @@
 """Suggested awesome-list rows for papers first seen since a date, in the list's own table format.
 
-Each paper goes to one section of the list: the findings topic its extracted findings mention most
+Each paper goes to one section of the list, chosen from the findings topics of its extracted findings
 (taxonomy `list_label_map.sections`, inverted; sub-topics roll up to their parent, e.g. steering ->
-Applications of MI). A paper with no topic goes by its techniques (feature techniques -> Findings on
-Features, circuit techniques -> Interpreting LM Behaviors), and with neither to the list's largest
-findings section, "Findings on circuits / Interpreting LM Behaviors". Techniques and Evaluation use
-the list's own label spellings ("Activation Patching", "Faithfulness"); the TL;DR is the finding
-sentence (not a question) that mentions the most taxonomy nodes (else the abstract's first
-sentence). Papers already in the list (they have list rows) and tools are left out. The output
-parses back with `ingest.awesome_list.parse_list` into the same papers, sections and techniques.
+Applications of MI). A topic the title names weighs 2, one a claim sentence names 1; the
+"Interpreting Transformer Components" topic (`lm_components`, whose aliases are component names such
+as "attention heads" or "residual stream") weighs half that, as a component named in passing, and
+ties go to the section the paper is more about (its non-component topics, then its title), section
+order last. A paper whose only topic is components named in passing and whose techniques are all
+feature techniques goes to Findings on Features (the components section is a circuits finding). A
+paper with no topic goes by its techniques (feature techniques -> Findings on Features, circuit
+techniques -> Interpreting LM Behaviors), and with neither to the list's largest findings section,
+"Findings on circuits / Interpreting LM Behaviors". The reason is written above each section's
+table as an HTML comment (hidden on GitHub, ignored by the list parser).
+
+Techniques and Evaluation use the spelling the list itself uses most for a label (from the stored
+list rows), else the list label map's, else the taxonomy node's name. The TL;DR is a claim sentence
+(never the title): the one naming the most taxonomy nodes, skipping questions and sentences whose
+opening refers back ("It", "This", "Applying it to ..."); with none, the abstract's first sentence
+that shows or finds something, else its first "We ..." sentence, else its first sentence. Rows are
+ordered oldest first (published date, then id). Papers already in the list (they have list rows)
+and tools are left out. The output parses back with `ingest.awesome_list.parse_list` into the same
+papers, sections and techniques.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
-from kg.entities import PaperDetail
+from kg.entities import Finding, PaperDetail, SearchFilters
 from kg.safe_output import safe_http_url
 from kg.schema import Label
 from kg.store import GraphStore
@@ -29,13 +42,18 @@ _NOT_FINDINGS = {"Techniques", "Evaluation", "Tools"}
 # Techniques the taxonomy figure draws from Features (red arrows) vs from Circuits (green arrows).
 _FEATURE_TECHNIQUES = ("probing", "automated_feature_explanation", "sae", "logit_lens", "visualization")
 _CIRCUIT_TECHNIQUES = ("cma", "knockout")
+# Topics whose aliases are transformer component names ("attention heads", "residual stream", "MLP
+# neurons"): naming one says which component a sentence is about, rarely what the paper is about.
+_COMPONENT_TOPICS = ("lm_components",)
 _HEADER = "|  Paper  |      Techniques    |      Evaluation    |      TL;DR    |"
 _SEPARATOR = "| :----- | :--------------: | :--------------: | :--------------: |"
+_DEFAULT_LAYOUT = [("Paper", "paper"), ("Techniques", "techniques"), ("Evaluation", "evaluation"),
+                   ("TL;DR", "tldr")]
 
 
 @dataclass
 class SuggestedRow:
-    """One suggested row: where it goes and its cells."""
+    """One suggested row: where it goes, why, and its cells."""
 
     paper_id: str
     title: str
@@ -46,6 +64,8 @@ class SuggestedRow:
     techniques: list[str] = field(default_factory=list)  # list spellings
     evaluations: list[str] = field(default_factory=list)
     tldr: str = ""
+    reason: str = ""  # why this section, e.g. "the title and 1 claim name Learning Dynamics"
+    published: str | None = None
 
     @property
     def section_path(self) -> list[str]:
@@ -59,6 +79,11 @@ def _cell(text: str) -> str:
     as "&amp;" (a title's own "&lt;" must read back as written)."""
     text = " ".join(clean_text(text).split()).replace("&", "&amp;").replace("<", "&lt;")
     return text.replace("|", "\\|")
+
+
+def _comment_text(text: str) -> str:
+    """Text safe inside an HTML comment line: one line, and no "<" or ">" (a title's "-->" would end it)."""
+    return " ".join(clean_text(text).split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _link_text(title: str) -> str:
@@ -76,11 +101,32 @@ def _link_url(url: str) -> str:
     return _URL_UNSAFE_RE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), url)
 
 
+LabelUsage = dict[tuple[str, str], Counter[str]]  # (column, node id) -> spelling -> rows using it
+
+
+def list_label_usage(store: GraphStore, taxonomy: Taxonomy) -> LabelUsage:
+    """How often the stored list rows spell each Techniques/Evaluation label each way."""
+    from ingest.awesome_list import spelled_labels
+
+    usage: LabelUsage = {}
+    section_ids = [str(s["id"]) for s in store.list_sections()]
+    if not section_ids:
+        return usage
+    for paper_id in sorted(store.filter_ids(SearchFilters(section_ids=section_ids))):
+        detail = store.get_paper(paper_id)
+        for row in detail.list_rows if detail else []:
+            for column, text in (("techniques", row.techniques_text), ("evaluation", row.evaluation_text)):
+                for label, node_id in spelled_labels(text, column, taxonomy):
+                    usage.setdefault((column, node_id), Counter())[label] += 1
+    return usage
+
+
 class LabelSpeller:
     """Taxonomy ids -> the list's own spellings (a label that maps back to exactly that id)."""
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    def __init__(self, taxonomy: Taxonomy, usage: LabelUsage | None = None) -> None:
         self.taxonomy = taxonomy
+        self.usage = usage or {}
         self._cache: dict[tuple[str, str], str | None] = {}
 
     def label(self, node_id: str, column: str) -> str | None:
@@ -92,14 +138,24 @@ class LabelSpeller:
 
     def _find(self, node_id: str, column: str) -> str | None:
         table = self.taxonomy.technique_labels if column == "techniques" else self.taxonomy.evaluation_labels
-        # Prefer the list's Title Case variant ("Activation Patching" over "Activation patching"),
-        # then the shortest ("Attribution Patching" over "Attribution Patching (AtP)").
+        # The spelling the list itself uses most ("Zero-ablation"), then the label map's Title Case
+        # variant ("Activation Patching" over "Activation patching"), then the shortest
+        # ("Attribution Patching" over "Attribution Patching (AtP)").
         def rank(label: str) -> tuple[bool, int]:
             words = re.split(r"[\s-]+", label)
             return (not all(w[:1].isupper() for w in words if w), len(label))
 
-        candidates = sorted((k for k, v in table.items() if v == [node_id]), key=rank)
         node = self.taxonomy.by_id.get(node_id)
+
+        def spells_name(label: str) -> bool:
+            # Of two spellings the list uses equally ("Zero-ablation", "Zero-Knockout"), the one that
+            # writes the node's own name ("Zero Ablation").
+            return node is not None and " ".join(re.split(r"[\s-]+", label.casefold())) == " ".join(
+                re.split(r"[\s-]+", node.name.casefold()))
+
+        used = self.usage.get((column, node_id), Counter())
+        candidates = sorted(used, key=lambda lab: (-used[lab], not spells_name(lab), rank(lab), lab))
+        candidates += sorted((k for k, v in table.items() if v == [node_id]), key=rank)
         if node is not None:
             candidates.append(node.name)
         for label in candidates:
@@ -123,14 +179,40 @@ def _section_of_topic(taxonomy: Taxonomy, node_id: str, by_topic: dict[str, str]
     return None
 
 
-def choose_section(detail: PaperDetail, taxonomy: Taxonomy) -> str:
-    """The list section for a paper (see the module docstring)."""
+@dataclass
+class _Evidence:
+    """What a paper's findings say for one section."""
+
+    score: float = 0.0
+    about: float = 0.0  # the part from topics that are not component names
+    title: float = 0.0  # the part from the title
+    in_title: bool = False
+    claims: int = 0
+    names: list[str] = field(default_factory=list)
+
+
+def _evidence_text(evidence: _Evidence) -> str:
+    """ "the title and 2 claim sentences name Learning Dynamics" """
+    claims = f"{evidence.claims} claim sentence{'s' if evidence.claims != 1 else ''}"
+    if evidence.in_title and evidence.claims:
+        where, verb = f"the title and {claims}", "name"
+    elif evidence.in_title:
+        where, verb = "the title", "names"
+    else:
+        where, verb = claims, "names" if evidence.claims == 1 else "name"
+    return f"{where} {verb} {', '.join(evidence.names)}"
+
+
+def section_choice(detail: PaperDetail, taxonomy: Taxonomy) -> tuple[str, str]:
+    """The list section for a paper and why (see the module docstring)."""
     section_of = {topic: section for section, topic in taxonomy.section_topics.items()
                   if topic and section not in _NOT_FINDINGS}
     features_section = section_of.get("features")
     order = list(taxonomy.section_topics)
-    counts: dict[str, int] = {}
+    found: dict[str, _Evidence] = {}
     for finding in detail.findings:
+        is_title = finding.kind == "title"
+        counted: set[str] = set()  # a finding counts once for a section
         for about in finding.about:
             if about.label not in (Label.TOPIC, Label.OBJECT):
                 continue
@@ -138,32 +220,100 @@ def choose_section(detail: PaperDetail, taxonomy: Taxonomy) -> str:
             # Superposition and polysemanticity are the list's "Findings on Features" (taxonomy comment).
             if section is None and about.id in ("superposition", "polysemanticity"):
                 section = features_section
-            if section:
-                counts[section] = counts.get(section, 0) + 1
-    if counts:
-        return max(counts, key=lambda s: (counts[s], -order.index(s)))
+            if not section or section in counted:
+                continue
+            counted.add(section)
+            component = about.id in _COMPONENT_TOPICS
+            weight = (2.0 if is_title else 1.0) * (0.5 if component else 1.0)
+            evidence = found.setdefault(section, _Evidence())
+            evidence.score += weight
+            evidence.about += 0.0 if component else weight
+            evidence.title += weight if is_title else 0.0
+            evidence.in_title |= is_title
+            evidence.claims += 0 if is_title else 1
+            node = taxonomy.by_id.get(about.id)
+            name = node.name if node else about.id
+            if name not in evidence.names:
+                evidence.names.append(name)
     techniques = {t.technique_id for t in detail.techniques}
     feature = sum(any(t in taxonomy.descendants(root) for t in techniques) for root in _FEATURE_TECHNIQUES)
     circuit = sum(any(t in taxonomy.descendants(root) for t in techniques) for root in _CIRCUIT_TECHNIQUES)
+    names = ", ".join(sorted(taxonomy.by_id[t].name for t in techniques if t in taxonomy.by_id))
+    if found:
+        best = max(found, key=lambda s: (found[s].score, found[s].about, found[s].title, -order.index(s)))
+        evidence = found[best]
+        reason = _evidence_text(evidence)
+        if evidence.about == 0:
+            reason += " (component names only)"
+            if feature and not circuit and features_section and best != features_section:
+                # The components section is a circuits finding; feature techniques alone make it a
+                # finding on features.
+                return features_section, f"{reason}, and its techniques ({names}) are feature techniques"
+        others = sorted((s for s in found if s != best), key=lambda s: -found[s].score)
+        if others:
+            reason += "; also " + ", ".join(
+                f"{_evidence_text(found[s])}" + (" (in passing)" if found[s].about == 0 else "")
+                for s in others)
+        return best, reason
     if feature > circuit and features_section:
-        return features_section
+        return features_section, f"no finding names a topic; mostly feature techniques ({names})"
+    if circuit:
+        reason = f"no finding names a topic; circuit techniques ({names})"
+    else:
+        reason = "no finding names a topic, no technique decides: the default section"
     if DEFAULT_SECTION in taxonomy.section_topics or not section_of:
-        return DEFAULT_SECTION
-    return next(iter(section_of.values()))
+        return DEFAULT_SECTION, reason
+    return next(iter(section_of.values())), reason
+
+
+def choose_section(detail: PaperDetail, taxonomy: Taxonomy) -> str:
+    """The list section for a paper (see the module docstring)."""
+    return section_choice(detail, taxonomy)[0]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# Words that refer back to an earlier sentence: a TL;DR opening with one reads as cut off.
+_BACK_REFERENCES = frozenset({"it", "its", "this", "these", "they", "them", "their", "those", "such",
+                              "he", "she", "his", "her"})
+_RESULT = re.compile(r"\b(?:show|shows|showed|shown|find|finds|found|demonstrate|demonstrates|reveal|reveals|"
+                     r"discover|discovers|observe|observes|establish|establishes)\s+that\b", re.IGNORECASE)
+
+
+def _refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a word that refers back ("It ...", "Applying it to X, we ...")."""
+    words = re.findall(r"[A-Za-z']+", sentence)
+    if not words:
+        return False
+    lowered = [w.casefold() for w in words]
+    if lowered[0] in _BACK_REFERENCES:
+        return True
+    # The clause before the sentence's own subject ("we"): "Applying it to Llama-2, we find ...".
+    opening = lowered[: lowered.index("we")] if "we" in lowered else []
+    return any(w in _BACK_REFERENCES for w in opening)
+
+
+def _sentences(text: str) -> list[str]:
+    text = " ".join((text or "").split())
+    return [s for s in _SENTENCE_END.split(text) if s] if text else []
 
 
 def _tldr(detail: PaperDetail) -> str:
-    best = None
-    for index, finding in enumerate(detail.findings):
-        # A question ("How does ...?") motivates; it does not state the finding.
-        key = (not finding.text.rstrip().endswith("?"), len(finding.about), -index)
-        if best is None or key > best[0]:
-            best = (key, finding.text)
-    if best is not None:
-        return best[1]
-    abstract = " ".join((detail.paper.abstract or "").split())
-    first = re.split(r"(?<=[.!?])\s+", abstract, maxsplit=1)[0] if abstract else ""
-    return first or detail.paper.title
+    """A claim sentence of the paper (see the module docstring), never the title."""
+    claims: list[tuple[int, Finding]] = [
+        (i, f) for i, f in enumerate(detail.findings)
+        if f.kind != "title" and not f.text.rstrip().endswith("?")  # a question motivates, it finds nothing
+    ]
+    standalone = [(i, f) for i, f in claims if not _refers_back(f.text)]
+    if standalone:
+        return max(standalone, key=lambda pair: (len(pair[1].about), -pair[0]))[1].text
+    abstract = [s for s in _sentences(detail.paper.abstract) if not s.rstrip().endswith("?")]
+    for pick in (lambda s: bool(_RESULT.search(s)), lambda s: s.startswith("We ")):
+        for sentence in abstract:
+            if pick(sentence) and not _refers_back(sentence):
+                return sentence
+    if claims:
+        return claims[0][1].text
+    return abstract[0] if abstract else detail.paper.title
 
 
 def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller | None = None) -> SuggestedRow:
@@ -173,8 +323,9 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
     # Only http(s) URLs become links (kg.safe_output, the rule of every output): never javascript:.
     url = (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id
            else safe_http_url(paper.url) or safe_http_url(paper.pdf_url) or "")
-    row = SuggestedRow(paper_id=paper.id, title=paper.title, url=url,
-                       section=choose_section(detail, taxonomy), tldr=_tldr(detail))
+    section, reason = section_choice(detail, taxonomy)
+    row = SuggestedRow(paper_id=paper.id, title=paper.title, url=url, section=section, reason=reason,
+                       tldr=_tldr(detail), published=paper.published)
     for use in detail.techniques:
         node = taxonomy.by_id.get(use.technique_id)
         label = speller.label(use.technique_id, "techniques")
@@ -193,21 +344,47 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
 def suggested_rows(
     store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = 1000
 ) -> list[SuggestedRow]:
-    """Rows for papers first seen since `since` that the list does not have yet (oldest first)."""
-    speller = LabelSpeller(taxonomy)
+    """Rows for papers first seen since `since` that the list does not have yet, oldest first
+    (published date, then id; undated papers last)."""
+    speller = LabelSpeller(taxonomy, list_label_usage(store, taxonomy))
     rows = []
-    for paper in reversed(store.new_papers(since, limit=limit)):
+    for paper in store.new_papers(since, limit=limit):
         if paper.item_type != "paper":
             continue
         detail = store.get_paper(paper.id)
         if detail is None or detail.list_rows:
             continue
         rows.append(suggest_row(detail, taxonomy, speller))
-    return rows
+    return sorted(rows, key=lambda r: (r.published is None, r.published or "", r.paper_id))
 
 
-def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy) -> str:
-    """Markdown: section headings (list levels ###/####/#####) with a 4-column table each."""
+TableLayout = list[tuple[str, str]]  # (column name as the list writes it, role: paper/techniques/...)
+
+
+def _layout_for(path: list[str], layouts: dict[tuple[str, ...], TableLayout]) -> TableLayout | None:
+    """The list's table layout of a section: the table whose heading path ends with `path`."""
+    for key, layout in layouts.items():
+        if len(key) >= len(path) and list(key[len(key) - len(path):]) == path:
+            return layout
+    return None
+
+
+def _row_line(row: SuggestedRow, layout: TableLayout) -> str:
+    # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
+    paper = f"[{_link_text(row.title)}]({_link_url(row.url)})" if row.url else _link_text(row.title)
+    values = {"paper": paper, "techniques": _cell(", ".join(row.techniques)),
+              "evaluation": _cell(", ".join(row.evaluations)), "tldr": _cell(row.tldr)}
+    cells = []
+    for _name, role in layout:
+        cells.append(values.pop(role, ""))  # a role's value goes in its first column only
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy,
+                layouts: dict[tuple[str, ...], TableLayout] | None = None) -> str:
+    """Markdown: section headings (list levels ###/####/#####), the reason of each row as an HTML
+    comment, and a table in the section's own column layout (from `layouts`, the list's tables by
+    heading path) or else the 4-column Paper | Techniques | Evaluation | TL;DR."""
     order = [s for s in taxonomy.section_topics if s not in _NOT_FINDINGS]
     grouped: dict[str, list[SuggestedRow]] = {}
     for row in rows:
@@ -224,22 +401,33 @@ def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy) -> str:
         for depth in range(shared, len(path)):
             lines.append(f"{'#' * (3 + depth)} {path[depth]}")
         printed = path
-        lines += [_HEADER, _SEPARATOR]
         for row in grouped[section]:
-            # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
-            paper = f"[{_link_text(row.title)}]({_link_url(row.url)})" if row.url else _link_text(row.title)
-            lines.append(
-                f"| {paper} | {_cell(', '.join(row.techniques))} | "
-                f"{_cell(', '.join(row.evaluations))} | {_cell(row.tldr)} |"
-            )
+            # Above the table: a comment line between two rows would end the table.
+            lines.append(f'<!-- paperkg: "{_comment_text(row.title)}" in this section because '
+                         f"{_comment_text(row.reason)} -->")
+        layout = _layout_for(path, layouts or {})
+        if layout is None:
+            layout = _DEFAULT_LAYOUT
+            lines += [_HEADER, _SEPARATOR]
+        else:
+            lines.append("| " + " | ".join(_cell(name) for name, _role in layout) + " |")
+            lines.append("| " + " | ".join(":---" for _ in layout) + " |")
+        lines += [_row_line(row, layout) for row in grouped[section]]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None = None) -> str:
-    """Ready-to-paste list rows for papers first seen since `since` ("" when there are none)."""
+def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,
+                       list_markdown: str | None = None) -> str:
+    """Ready-to-paste list rows for papers first seen since `since` ("" when there are none); with the
+    list's markdown, each section's rows in the column layout of that section's table."""
     if taxonomy is None:
         from kg.config import load_config
         from kg.taxonomy import load_taxonomy
 
         taxonomy = load_taxonomy(load_config().taxonomy)
-    return render_rows(suggested_rows(store, since, taxonomy), taxonomy)
+    layouts = None
+    if list_markdown is not None:
+        from ingest.awesome_list import table_layouts
+
+        layouts = table_layouts(list_markdown)
+    return render_rows(suggested_rows(store, since, taxonomy), taxonomy, layouts)

@@ -21,9 +21,22 @@ _ARXIV_BARE = re.compile(
 )
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 
-# "(ICLR'24)", "[NeurIPS 2023]", "(TMLR'23)", "(EMNLP 2021)": a venue name then a 2- or 4-digit year.
+# "(ICLR'24)", "[NeurIPS 2023]", "(TMLR'23)", "(EMNLP 2021)": a venue name then a 2- or 4-digit year;
+# "(ICML'24 Oral)", "(ICLR'24 Spotlight)", "(NeurIPS 2023 ATTRIB Workshop)": with a presentation
+# kind after the year; "('24 Oral)", "(ICML Oral)", "(Spotlight)", "(MI Workshop)": a presentation
+# kind with or without a year or venue name. Without a year the kind word is required, so a title's
+# own trailing parentheses ("Sparse Autoencoders (SAEs)") stay in the title.
+_VENUE_KIND = r"(?i:oral|spotlight|poster|workshop|best\s+paper(?:\s+award)?|outstanding\s+paper)"
+_VENUE_NAME = r"[A-Za-z][A-Za-z0-9 .&/-]{0,40}?"
+_VENUE_YEAR = r"['’`]?\s*(?:19|20)?\d{2}"
+_VENUE_WORDS = r"(?:[A-Za-z0-9][A-Za-z0-9.&/-]*\s+){0,3}?"  # "ATTRIB " in "NeurIPS 2023 ATTRIB Workshop"
+_VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  # "Workshop on MI"
 _VENUE_TAG = re.compile(
-    r"\s*[(\[]\s*(?P<venue>[A-Za-z][A-Za-z0-9 .&/-]{0,40}?\s*['’`]?\s*(?:19|20)?\d{2})\s*[)\]]\s*$"
+    r"\s*[(\[]\s*(?P<venue>"
+    rf"{_VENUE_NAME}\s*{_VENUE_YEAR}(?:\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER})?"
+    rf"|['’`]\s*\d{{2}}\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER}"
+    rf"|(?:{_VENUE_NAME}\s+)?{_VENUE_KIND}{_VENUE_AFTER}"
+    r")\s*[)\]]\s*$"
 )
 # Any trailing bracketed tag ("[Redwood Research]") is dropped from the title key.
 _TRAILING_BRACKET = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*$")

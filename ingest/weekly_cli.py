@@ -9,7 +9,7 @@ import click
 
 from ingest.cli import IngestLockedError, wait_option
 from kg.safe_output import terminal_safe
-from kg.store import GraphStore
+from kg.store import GraphStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _require_store() -> None:
         config = load_config()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    from kg.store import NoStore, StoreError, require_store
+    from kg.store import NoStore, require_store
 
     try:
         require_store(config)  # a 0-byte file or an SQLite file without paperkg's tables is no store either
@@ -84,7 +84,6 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
-    from kg.store import StoreError
 
     since = _check_date(since, "--since")
     _require_store()
@@ -117,6 +116,8 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
     store = _existing_store()
     try:
         rows = list(rejected_since(store, since))
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
     if as_json:
@@ -182,14 +183,26 @@ def export_group() -> None:
 
 @export_group.command("list-rows")
 @click.option("--since", required=True, metavar="DATE", help="Papers first seen at or after DATE.")
-def list_rows_cmd(since: str) -> None:
+@click.option("--list", "list_source", default=None, metavar="FILE|URL",
+              help="The awesome-list markdown: write each section's rows in the columns of its table.")
+def list_rows_cmd(since: str, list_source: str | None) -> None:
     """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste)."""
     from ingest.export_rows import list_rows_markdown
 
     _check_date(since, "--since")
+    list_markdown = None
+    if list_source:
+        from ingest.awesome_list import ListSourceError, read_list_source
+
+        try:
+            list_markdown = read_list_source(list_source)
+        except ListSourceError as exc:
+            raise click.ClickException(str(exc)) from exc
     store = _existing_store()
     try:
-        text = list_rows_markdown(store, since)
+        text = list_rows_markdown(store, since, list_markdown=list_markdown)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
     if not text:

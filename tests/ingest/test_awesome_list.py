@@ -275,3 +275,85 @@ def test_malformed_paper_links_are_unreadable_rows_and_the_rest_is_read(taxonomy
         "Parenthesised Paper": (["https://x.org/paren"], None),
     }
     assert len(parsed.rows) == 9
+
+
+# -- rows the parser reads but warns about ----------------------------------------------------
+# The maintainer's edit of the seed (/tmp/maint-qa/list-edit2.md): a second row for Copy suppression
+# in the same section, with another TL;DR and a venue tag without a year.
+CONFLICTING = ("| [Copy suppression: Comprehensively understanding an attention head (ICLR'24 Spotlight)]"
+               "(https://arxiv.org/pdf/2310.04625) | | | A second, different TL;DR for the same paper in the "
+               "same section. |")
+
+
+def _with_conflict(seed_list: str) -> tuple[str, int]:
+    """The seed with CONFLICTING right after the seed's Copy suppression row, and that row's line."""
+    lines = seed_list.splitlines()
+    first = next(i for i, line in enumerate(lines) if "(https://arxiv.org/pdf/2310.04625)" in line) + 1
+    return "\n".join([*lines[:first], CONFLICTING, *lines[first:]]) + "\n", first
+
+
+def test_duplicate_and_conflicting_rows_are_reported(seed_list: str, taxonomy: Taxonomy,
+                                                     store: Any, embedder: Any, extractor: Any) -> None:
+    from ingest.pipeline import run_ingest
+
+    markdown, first = _with_conflict(seed_list)
+    parsed = parse_list(markdown, taxonomy)
+    by_kind = {w["kind"]: w for w in parsed.row_warnings}
+    assert set(by_kind) == {"duplicate_row", "conflicting_rows"}
+    # The seed's own exact duplicate: Finding neurons in a haystack, lines 59 and 60.
+    assert by_kind["duplicate_row"]["lines"] == [59, 60]
+    assert by_kind["duplicate_row"]["message"] == "duplicate row, lines 59 and 60 (kept once)"
+    conflict = by_kind["conflicting_rows"]
+    assert conflict["lines"] == [first, first + 1] and conflict["kept_line"] == first + 1
+    assert conflict["message"] == (f"conflicting rows for one paper in one section, lines {first} and "
+                                   f"{first + 1} (the TL;DR of line {first + 1} kept)")
+    assert conflict["section"].endswith("Interpreting Transformer Components")
+    # The dry-run JSON keeps its keys and adds one.
+    assert list(parsed.to_dict()) == ["rows", "papers", "unknown_labels", "unreadable_rows", "row_warnings"]
+    assert parse_list(seed_list, taxonomy).row_warnings == [by_kind["duplicate_row"]]
+
+    # The report says which row the store keeps: the later one.
+    run_ingest(store, [p for p in parsed.papers if p.arxiv_id == "2310.04625"], source="list",
+               embedder=embedder, extractor=extractor, progress=False)
+    detail = store.get_paper("2310.04625")
+    (kept,) = [r for r in detail.list_rows if r.section_title == "Interpreting Transformer Components"]
+    assert kept.line == first + 1 and kept.tldr and kept.tldr.startswith("A second, different TL;DR")
+
+
+def test_rows_with_more_cells_than_the_header_are_reported(taxonomy: Taxonomy) -> None:
+    # /tmp/maint-qa/list-pasted.md: a 4-column export row pasted into the 2-column Universality table.
+    markdown = """## Paper Collection
+#### Findings on Universality
+| Paper | TL;DR |
+| :--- | :--- |
+| [Universal neurons in gpt2 language models](https://arxiv.org/pdf/2401.12181) | Paper found few universal neurons. |
+| [Universal Arithmetic Circuits Across GPT-2, Pythia and OLMo](https://arxiv.org/pdf/2611.10005) | ACDC, Path Patching |  | We find that the circuits share the same components. |
+| [Trailing Empty Cells](https://arxiv.org/pdf/2611.10009) | Fine. | | |
+"""  # noqa: E501
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.row_warnings == [{
+        "kind": "extra_cells", "lines": [6],
+        "message": "more cells than its table's header, line 6: 4 cells, the header (line 3) has 2; the "
+                   "extra cells are kept as extra columns (a row pasted from a wider table?)",
+    }]
+    shifted = parsed.rows[1]
+    assert shifted.tldr == "ACDC, Path Patching"  # what the warning is about
+    assert shifted.extra == {"column 4": "We find that the circuits share the same components."}
+    assert parse_list(markdown.replace(" | ACDC, Path Patching |  |", " |"), taxonomy).row_warnings == []
+
+
+def test_venue_tags_without_a_year_leave_the_title(taxonomy: Taxonomy) -> None:
+    markdown = """## Paper Collection
+#### Findings on Features
+| Paper | Techniques | TL;DR |
+| :--- | :--- | :--- |
+| [Patchscopes: A Unifying Framework for Inspecting Hidden Representations of Language Models (ICML'24 Oral)](https://arxiv.org/pdf/2401.06102) | Logit Lens | Decode. |
+| [(Un)faithful Attention (is not) All You Need](https://example.org/x) | Probing | Kept. |
+"""  # noqa: E501
+    papers = {p.url: p for p in parse_list(markdown, taxonomy).papers}
+    patchscopes = papers["https://arxiv.org/pdf/2401.06102"]
+    assert patchscopes.venue == "ICML'24 Oral"
+    assert patchscopes.title == ("Patchscopes: A Unifying Framework for Inspecting Hidden Representations of "
+                                 "Language Models")
+    assert papers["https://example.org/x"].title == "(Un)faithful Attention (is not) All You Need"
+    assert papers["https://example.org/x"].venue is None

@@ -44,7 +44,9 @@ def test_dry_run_json(data_dir: Path, shared_data: Path) -> None:
     result = _run("ingest", "list", "--source", seed, "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert set(doc) == {"rows", "papers", "unknown_labels", "unreadable_rows"}
+    assert set(doc) == {"rows", "papers", "unknown_labels", "unreadable_rows", "row_warnings"}
+    # The seed list's exact duplicate row (Finding Neurons in a Haystack) is kept once, and said so.
+    assert [w["lines"] for w in doc["row_warnings"] if w["kind"] == "duplicate_row"] == [[59, 60]]
     assert len(doc["rows"]) == 58 and len(doc["papers"]) == 38
     assert {"section", "subsection", "technique_ids", "evaluation_ids", "tldr", "line"} <= set(doc["rows"][0])
     assert not (data_dir / "paperkg.sqlite3").exists()  # nothing written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from ingest.awesome_list import parse_list
 from ingest.export_rows import (
     DEFAULT_SECTION,
+    LabelSpeller,
     choose_section,
     list_rows_markdown,
     render_rows,
@@ -118,8 +120,11 @@ def test_section_comes_from_the_strongest_topic_then_techniques(taxonomy: Taxono
     heads = Finding("a:2", "Induction heads copy.", about=[FindingAbout("Topic", "lm_components"),
                                                            FindingAbout("Component", "induction_head")])
     assert choose_section(_detail("a", [steering]), taxonomy) == "Applications of MI"
-    assert choose_section(_detail("b", [steering, heads, heads]), taxonomy) == (
+    # Components named in claim sentences weigh half a topic: three outweigh one steering claim...
+    assert choose_section(_detail("b", [steering, heads, heads, heads]), taxonomy) == (
         "Findings on circuits / Interpreting Transformer Components")
+    # ... two tie with it, and the tie goes to the topic the paper is about, not to section order.
+    assert choose_section(_detail("b", [steering, heads, heads]), taxonomy) == "Applications of MI"
     superposition = Finding("c:1", "Features in superposition.",
                             about=[FindingAbout("Topic", "superposition")])
     assert choose_section(_detail("c", [superposition]), taxonomy) == "Findings on Features"
@@ -219,7 +224,11 @@ def test_html_in_titles_is_written_as_entities_and_read_back_as_text(taxonomy: T
     """GitHub renders HTML in markdown tables: a "<!--" in a title would hide the rows after it."""
     title = "Heads <!-- hidden and a < b & c, the literal &lt; and &notation"
     markdown = render_rows([suggest_row(_hostile_detail("html", title=title), taxonomy)], taxonomy)
-    assert "<!--" not in markdown and "&lt;!--" in markdown
+    table = [line for line in markdown.splitlines() if line.startswith("|")]
+    assert "<!--" not in "\n".join(table) and "&lt;!--" in table[-1]
+    # The reason comment above the table holds the title too, and cannot be ended early by it.
+    (comment,) = [line for line in markdown.splitlines() if line.startswith("<!--")]
+    assert comment.count("<!--") == 1 and comment.endswith("-->") and comment.count(">") == 1
     (row,) = parse_list(markdown, taxonomy).rows
     assert row.title_in_list == title
 
@@ -228,3 +237,185 @@ def test_rows_drop_bidi_controls(taxonomy: Taxonomy) -> None:
     row = suggest_row(_hostile_detail("bidi", title="Heads \u202ereversed\u2066 x"), taxonomy)
     markdown = render_rows([row], taxonomy)
     assert "\u202e" not in markdown and "\u2066" not in markdown and "Heads reversed x" in markdown
+
+
+# -- a maintainer's week: real abstracts of /tmp/maint-qa/week/week1.jsonl through the real extractor --
+WEEK = [
+    # Ingested out of published order: the rows must come out oldest first all the same.
+    {"arxiv_id": "2611.10008", "published": "2026-11-21T10:00:00Z",
+     "title": "Latent Language Lens: Decoding Which Language Multilingual LLMs Think In",
+     "abstract": "We propose the latent language lens, a variant of the logit lens that projects "
+                 "intermediate activations of multilingual language models onto language-specific "
+                 "vocabulary subspaces. Applying it to Llama-2 and Qwen models, we find that middle "
+                 "layers operate in an English-biased concept space before a late switch to the output "
+                 "language."},
+    {"arxiv_id": "2611.10007", "published": "2026-11-20T11:00:00Z",
+     "title": "Linear Probes Recover Chess Board State from a Transformer's Residual Stream",
+     "abstract": "We train linear probes on the residual stream of a 50M-parameter transformer language "
+                 "model trained on chess games in PGN notation. The probes decode the board state with 99% "
+                 "accuracy from layer 6 onwards, and we show that intervening on the probed representation "
+                 "changes the model's predicted legal moves, suggesting the model maintains a world model "
+                 "of the board."},
+    {"arxiv_id": "2611.10002", "published": "2026-11-18T10:00:00Z",
+     "title": "Induction Heads Form in Two Phases: A Learning-Dynamics Study of Pythia Checkpoints",
+     "abstract": "We study how induction heads emerge during training across 154 checkpoints of the Pythia "
+                 "suite. Using zero-ablation and attention-pattern visualization at every checkpoint, we "
+                 "show that induction heads form in two distinct phases: previous-token heads appear "
+                 "first, and induction heads compose with them only after a plateau in the loss. We "
+                 "find that the phase change coincides with a sharp improvement in in-context learning, "
+                 "and that its timing scales predictably with model size."},
+    {"arxiv_id": "2611.10006", "published": "2026-11-20T08:00:00Z",
+     "title": "Ordinal Successor Heads in Gemma-2: A Circuit for Incrementing Sequences",
+     "abstract": "We identify attention heads in Gemma-2-9B that increment ordinal tokens (first -> second, "
+                 "Monday -> Tuesday). With path patching and the logit lens we show that these successor "
+                 "heads read a mod-10 feature from the residual stream, and we find the same heads are "
+                 "reused for months and numbers."},
+    {"arxiv_id": "2611.10003", "published": "2026-11-18T12:00:00Z",
+     "title": "Are Automated Feature Explanations Faithful? Stress-Testing Autointerp Scores for Sparse "
+              "Autoencoder Features",
+     "abstract": "Automated interpretability pipelines use a language model to explain sparse autoencoder "
+                 "features and score the explanations by simulation. We evaluate the faithfulness of these "
+                 "explanation scores on GPT-2 small and Gemma-2-2B SAEs and show that simulation scoring "
+                 "rewards explanations of frequent tokens while missing the feature's causal effect. We "
+                 "propose an intervention-based score and find that it correlates better with human ratings "
+                 "of plausibility by annotators."},
+    {"arxiv_id": "2611.10005", "published": "2026-11-19T15:00:00Z",
+     "title": "Universal Arithmetic Circuits Across GPT-2, Pythia and OLMo",
+     "abstract": "Do language models of different families implement addition the same way? Using path "
+                 "patching and circuit discovery with ACDC, we recover the circuits for two-digit addition "
+                 "in GPT-2, Pythia and OLMo models. We find that the circuits share the same components "
+                 "across families: operand-mover attention heads and a set of MLP neurons that compute the "
+                 "sum with trigonometric features, suggesting universality of arithmetic mechanisms."},
+]
+
+# The list as the maintainer has it: its own label spellings ("Zero-ablation", "Mean-ablation"), a
+# 2-column Universality table and a 3-column table.
+WEEK_LIST = """## Paper Collection
+### Findings and Applications
+#### Findings on circuits
+##### Interpreting LM Behaviors
+|  Paper  |      Techniques    |      Evaluation    |      TL;DR    |
+| :----- | :--------------: | :--------------: | :--------------: |
+| [Listed A](https://arxiv.org/pdf/2601.90001) | Zero-ablation, Visualization | Faithfulness | A. |
+| [Listed B](https://arxiv.org/pdf/2601.90002) | Zero-ablation | | B. |
+| [Listed C](https://arxiv.org/pdf/2601.90003) | Zero-Ablation, Mean-ablation | | C. |
+
+#### Findings on Universality
+| Paper | TL;DR |
+| :--- | :--- |
+| [Listed D](https://arxiv.org/pdf/2601.90004) | D. |
+
+#### Findings on Learning Dynamics
+| Paper | Techniques | TL;DR |
+| :--- | :---: | :--- |
+| [Listed E](https://arxiv.org/pdf/2601.90005) | Visualization | E. |
+"""
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory, taxonomy: Taxonomy) -> tuple[EmbeddedStore, str]:
+    """The week's papers and the listed papers, ingested after `since`."""
+    store = taxonomy_store(tmp_path_factory.mktemp("week") / "paperkg.sqlite3")
+    since = datetime.now(UTC).isoformat()
+    records = [Record(source="arxiv", source_id=r["arxiv_id"], title=r["title"], abstract=r["abstract"],
+                      arxiv_id=r["arxiv_id"], published=r["published"], categories=["cs.CL"]) for r in WEEK]
+    run_ingest(store, [*records, *parse_list(WEEK_LIST, taxonomy).papers], source="arxiv",
+               embedder=HashEmbedder(), extractor=Extractor(taxonomy), progress=False)
+    return store, since
+
+
+def test_week_rows_go_to_the_section_the_paper_is_about(week: tuple[EmbeddedStore, str],
+                                                         taxonomy: Taxonomy) -> None:
+    store, since = week
+    rows = {r.paper_id: r for r in suggested_rows(store, since, taxonomy)}
+    # Title and a claim are about learning dynamics; its heads tie with that only as components.
+    assert rows["2611.10002"].section == "Findings on Learning Dynamics"
+    assert "Learning Dynamics" in rows["2611.10002"].reason and "in passing" in rows["2611.10002"].reason
+    # "Residual Stream" in the title is where the probes read, and probing is a feature technique.
+    assert rows["2611.10007"].section == "Findings on Features"
+    # A paper about heads, found with a circuit technique, still goes to the components section.
+    assert rows["2611.10006"].section == "Findings on circuits / Interpreting Transformer Components"
+    assert rows["2611.10005"].section == "Findings on Universality"
+    markdown = list_rows_markdown(store, since, taxonomy)
+    assert ('<!-- paperkg: "Induction Heads Form in Two Phases: A Learning-Dynamics Study of Pythia '
+            'Checkpoints" in this section because the title and 1 claim sentence name Learning Dynamics; '
+            in markdown)
+    # The reason comments sit above the tables: the rows still parse back, one per paper.
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.unreadable_rows == [] and parsed.row_warnings == []
+    assert sorted(r.url_in_list for r in parsed.rows) == sorted(f"https://arxiv.org/pdf/{r}" for r in rows)
+
+
+def test_week_tldrs_are_claims_not_titles_or_dangling(week: tuple[EmbeddedStore, str],
+                                                      taxonomy: Taxonomy) -> None:
+    store, since = week
+    rows = {r.paper_id: r for r in suggested_rows(store, since, taxonomy)}
+    assert all(r.tldr != r.title for r in rows.values())
+    assert rows["2611.10002"].tldr.startswith("Using zero-ablation and attention-pattern visualization at "
+                                              "every checkpoint, we show that induction heads form")
+    assert rows["2611.10006"].tldr.startswith("We identify attention heads in Gemma-2-9B")
+    assert rows["2611.10007"].tldr.startswith("The probes decode the board state")
+    # Its only claim opens "Applying it to ...": the sentence "it" refers to is the better TL;DR.
+    assert rows["2611.10008"].tldr.startswith("We propose the latent language lens")
+    # No claim the extractor recognises: the abstract's "... and show that" sentence, not its background.
+    assert rows["2611.10003"].tldr.startswith("We evaluate the faithfulness of these explanation scores")
+
+
+def test_week_rows_are_oldest_first(week: tuple[EmbeddedStore, str], taxonomy: Taxonomy) -> None:
+    store, since = week
+    ids = [r.paper_id for r in suggested_rows(store, since, taxonomy)]
+    assert ids == [r["arxiv_id"] for r in sorted(WEEK, key=lambda r: r["published"])]
+
+
+def test_labels_use_the_lists_own_spelling(week: tuple[EmbeddedStore, str], taxonomy: Taxonomy) -> None:
+    store, since = week
+    markdown = list_rows_markdown(store, since, taxonomy)
+    (row,) = [r for r in suggested_rows(store, since, taxonomy) if r.paper_id == "2611.10002"]
+    # The list writes "Zero-ablation" twice and "Zero-Ablation" once; the label map alone prefers
+    # the Title Case one.
+    assert "Zero-ablation" in row.techniques and "Zero-Ablation" not in markdown
+    assert "Zero-ablation" in markdown
+    (parsed,) = [r for r in parse_list(markdown, taxonomy).rows if "Two Phases" in r.title_in_list]
+    assert parsed.technique_ids == row.technique_ids and "zero_ablation" in parsed.technique_ids
+
+
+def test_rows_follow_the_column_layout_of_the_lists_table(week: tuple[EmbeddedStore, str],
+                                                          taxonomy: Taxonomy) -> None:
+    store, since = week
+    markdown = list_rows_markdown(store, since, taxonomy, list_markdown=WEEK_LIST)
+    lines = markdown.splitlines()
+    universal = next(line for line in lines if "Arithmetic Circuits" in line and line.startswith("|"))
+    assert universal.count(" | ") == 1 and universal.endswith("suggesting universality of arithmetic "
+                                                              "mechanisms. |")
+    assert "| Paper | TL;DR |" in lines
+    dynamics = next(line for line in lines if "Two Phases" in line and line.startswith("|"))
+    assert dynamics.count(" | ") == 2 and "Zero-ablation" in dynamics
+    # Sections the list has no table for keep the 4-column table.
+    assert "|  Paper  |      Techniques    |      Evaluation    |      TL;DR    |" in lines
+
+    # Pasted into the list's own tables, the rows read back with their cells in place, no warning.
+    pasted = WEEK_LIST.replace("| [Listed D](https://arxiv.org/pdf/2601.90004) | D. |\n",
+                               f"| [Listed D](https://arxiv.org/pdf/2601.90004) | D. |\n{universal}\n")
+    pasted = pasted.replace("| [Listed E](https://arxiv.org/pdf/2601.90005) | Visualization | E. |\n",
+                            f"| [Listed E](https://arxiv.org/pdf/2601.90005) | Visualization | E. |\n"
+                            f"{dynamics}\n")
+    parsed = parse_list(pasted, taxonomy)
+    assert parsed.row_warnings == [] and parsed.unknown_labels == []
+    by_title = {r.title_in_list: r for r in parsed.rows}
+    arithmetic = by_title["Universal Arithmetic Circuits Across GPT-2, Pythia and OLMo"]
+    assert arithmetic.tldr and arithmetic.tldr.startswith("We find that the circuits share")
+    assert arithmetic.extra == {}
+    phases = by_title["Induction Heads Form in Two Phases: A Learning-Dynamics Study of Pythia Checkpoints"]
+    assert "zero_ablation" in phases.technique_ids and phases.tldr and phases.tldr.startswith("Using")
+
+
+def test_speller_prefers_the_lists_most_used_spelling_then_the_nodes_name(taxonomy: Taxonomy) -> None:
+    def spelled(**counts: int) -> str | None:
+        spellings = Counter({k.replace("_", "-"): v for k, v in counts.items()})
+        usage = {("techniques", "zero_ablation"): spellings}
+        return LabelSpeller(taxonomy, usage).label("zero_ablation", "techniques")
+
+    assert spelled() == "Zero-Ablation"  # no list rows: the label map's Title Case spelling
+    assert spelled(Zero_Knockout=2, Zero_ablation=1) == "Zero-Knockout"
+    # The seed list writes each once: the one spelling the node's name ("Zero Ablation") wins.
+    assert spelled(Zero_Knockout=1, Zero_ablation=1) == "Zero-ablation"

@@ -673,7 +673,7 @@ def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:
 
 @pytest.mark.model
 def test_cli_weekly_then_rejected_then_export_with_the_real_model(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Taxonomy
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Taxonomy, shared_data: Path
 ) -> None:
     import json
 
@@ -713,6 +713,14 @@ def test_cli_weekly_then_rejected_then_export_with_the_real_model(
     parsed = parse_list(exported.output, taxonomy)
     assert {r.url_in_list for r in parsed.rows} == {
         f"https://arxiv.org/pdf/{e['arxiv_id']}" for e in MI_CANDIDATES}
+    # Given the list, each block takes its table's columns; the rows are the same papers.
+    in_columns = runner.invoke(main, ["export", "list-rows", "--since", real_now.date().isoformat(),
+                                      "--list", str(shared_data / "awesome-list-seed.md")])
+    assert in_columns.exit_code == 0, in_columns.output
+    assert {r.url_in_list for r in parse_list(in_columns.output, taxonomy).rows} == {
+        r.url_in_list for r in parsed.rows}
+    missing = runner.invoke(main, ["export", "list-rows", "--since", "2024-01-01", "--list", "/nope/list.md"])
+    assert missing.exit_code == 1 and "cannot read the list file /nope/list.md" in missing.output
 
 
 @pytest.mark.parametrize("args", [["ingest", "rejected"], ["export", "list-rows", "--since", "2024-01-01"]])
