@@ -198,8 +198,17 @@ CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
 # What a file written by this version holds (the script above plus _migrate): a file that has all of
 # it is opened without running the script, which would wait for the write lock of any writer.
 _SCHEMA_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
-_SCHEMA_INDEXES = frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA)) | {
-    "papers_sort", "papers_central", "papers_browse", "papers_id_browse"}
+# Indexes on columns _migrate may add, so made after it: name -> the papers columns indexed.
+_MIGRATION_INDEXES = {
+    "papers_sort": "sort_date DESC, pk DESC",
+    "papers_central": "degree DESC, sort_date DESC, pk DESC",
+    # Everything the filters and filter_page's order read, without the (wide) paper rows: in date
+    # order, to walk newest first; by id, for the papers a technique, topic or section picks.
+    "papers_browse": "sort_date DESC, id DESC, year, sources",
+    "papers_id_browse": "id, year, sources, sort_date",
+}
+_SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA))
+                   | frozenset(_MIGRATION_INDEXES))
 _MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash"}, "list_sections": {"topic_key"}}
 _BUSY_TIMEOUT_SECONDS = 30.0
 # SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
@@ -218,6 +227,9 @@ _BM25 = "bm25(papers_fts, 5.0, 1.0, 2.0)"
 _IDS = "(SELECT value FROM json_each(?))"
 # papers.sort_date, the newest-first key, in SQL: `published or (str(year) if year else "")`.
 _SORT_DATE = "CASE WHEN published <> '' THEN published WHEN year <> 0 THEN CAST(year AS TEXT) ELSE '' END"
+# Older files kept a year 0 as "0" and (back-filled) an empty published as "": only rows with such
+# a key can be off, and the sort index finds them without a scan.
+_STALE_SORT_DATE = f"sort_date IN ('', '0') AND sort_date <> {_SORT_DATE}"
 # Papers touching a set of nodes of one label (the ids as a JSON list, bound once per "?"):
 # Technique by USES, Evaluation by EVALUATES, Topic and Object by a finding ABOUT them or a list
 # section whose topic_key contains their id (the filters' topic rule).
@@ -312,6 +324,14 @@ def _writable(directory: Path) -> bool:
     return os.access(directory, os.W_OK)
 
 
+def _read_only_filesystem(directory: Path) -> bool:
+    """The directory is on a read-only mount: then nobody, any user or process, can write the store."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _has_paperkg_meta(conn: sqlite3.Connection) -> bool:
     """The file holds paperkg's meta table with its revision counter (what init_schema writes first)."""
     row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
@@ -353,8 +373,6 @@ class EmbeddedStore(GraphStore):
         even the read-only schema check, for check_store_file)."""
         self.path = Path(path)
         self.read_only = read_only
-        # Set when a read-only directory left only SQLite's immutable mode (see _connect).
-        self.snapshot = False
         if read_only:
             if not self.path.is_file():
                 raise NoStore(f"no paperkg store at {self.path}")
@@ -406,10 +424,11 @@ class EmbeddedStore(GraphStore):
     def _connect(self) -> sqlite3.Connection:
         """A new connection: read-write in WAL mode, or read-only (mode=ro) for a read-only store.
 
-        WAL readers need the -shm and -wal files beside the database. In a directory this process
-        cannot write (chmod -w, a read-only mount) they exist only while another process has the
-        file open; a read-only store without them falls back to SQLite's immutable mode, which is
-        right only because no writer can exist then (a writer would have created them)."""
+        WAL readers need the -shm and -wal files beside the database, which a directory this process
+        cannot write only holds while another process has the file open. On a read-only mount
+        without them the store is opened in SQLite's immutable mode, right only there because no
+        writer can exist; a directory merely closed to this user (chmod -w) may have a writer of
+        another user, so there the store is opened mode=ro and fails with advice if SQLite cannot."""
         readonly_dir = not _writable(self.path.parent)
         try:
             if self.read_only or (readonly_dir and self.path.is_file()):
@@ -424,29 +443,30 @@ class EmbeddedStore(GraphStore):
             # 64 MB page cache: bulk loads into a 100k-paper file touch many index pages.
             conn.execute("PRAGMA cache_size = -65536")
         except sqlite3.Error as exc:
-            if _primary_code(exc) in (_SQLITE_CANTOPEN, _SQLITE_READONLY) and readonly_dir:
+            code = _primary_code(exc)
+            if code in (_SQLITE_CANTOPEN, _SQLITE_READONLY) and readonly_dir:
                 raise StoreUnavailable(
                     f"cannot open SQLite store {self.path}: its directory is read-only and SQLite's WAL "
                     f"mode needs to create {self.path.name}-shm and -wal there ({exc}); make "
                     f"{self.path.parent} writable for this user, or copy the store to a writable "
                     "directory") from exc
             error = sqlite_store_error(self.path, exc, writing=False)
-            if type(error) is StoreError:  # nothing more specific: the store cannot be opened
+            # A read-only file keeps saying so (retrying will not help); nothing more specific: the
+            # store cannot be opened.
+            if type(error) is StoreError and code != _SQLITE_READONLY:
                 raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
             raise error from exc
         return conn
 
     def _connect_read_only(self, readonly_dir: bool) -> sqlite3.Connection:
-        """A mode=ro connection; in a read-only directory without a -wal file, an immutable one."""
+        """A mode=ro connection; on a read-only mount without a -wal file, an immutable one."""
         from urllib.parse import quote
 
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
         wal = self.path.with_name(self.path.name + "-wal")
-        if readonly_dir and not wal.exists():
-            # No -wal file: no process has the store open, and none can write it while this
-            # directory cannot be written (a writer must create the -wal file first).
+        if readonly_dir and not wal.exists() and _read_only_filesystem(self.path.parent):
+            # A read-only mount and no -wal file: no process writes the store, and none can.
             uri += "&immutable=1"
-            self.snapshot = True
         conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -561,8 +581,7 @@ class EmbeddedStore(GraphStore):
         meta = conn.execute("SELECT count(*) FROM meta WHERE key IN ('rev', 'schema_version')").fetchone()
         if meta[0] != 2:
             return False
-        stale = f"sort_date IN ('', '0') AND sort_date <> {_SORT_DATE}"
-        return conn.execute(f"SELECT 1 FROM papers WHERE {stale} LIMIT 1").fetchone() is None
+        return conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is None
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Columns added after the first files were written, with their indexes and back-fills."""
@@ -582,22 +601,11 @@ class EmbeddedStore(GraphStore):
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
                     wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
                                       [(section_topic_key(i), i) for i in sections])
-        conn.execute("CREATE INDEX IF NOT EXISTS papers_sort ON papers(sort_date DESC, pk DESC)")
-        conn.execute(
-            "CREATE INDEX IF NOT EXISTS papers_central ON papers(degree DESC, sort_date DESC, pk DESC)"
-        )
-        # Everything the filters and filter_page's order read, without the (wide) paper rows: in
-        # date order, to walk newest first; by id, for the papers a technique, topic or section picks.
-        conn.execute(
-            "CREATE INDEX IF NOT EXISTS papers_browse ON papers(sort_date DESC, id DESC, year, sources)"
-        )
-        conn.execute("CREATE INDEX IF NOT EXISTS papers_id_browse ON papers(id, year, sources, sort_date)")
-        # Older files kept a year 0 as "0" and (back-filled) an empty published as "": only rows with
-        # such a key can be off, and the index finds them without a scan.
-        stale = f"sort_date IN ('', '0') AND sort_date <> {_SORT_DATE}"
-        if conn.execute(f"SELECT 1 FROM papers WHERE {stale} LIMIT 1").fetchone() is not None:
+        for name, indexed in _MIGRATION_INDEXES.items():
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON papers({indexed})")
+        if conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
-                wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {stale}")
+                wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""

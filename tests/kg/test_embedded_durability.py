@@ -120,7 +120,8 @@ def test_reads_of_a_damaged_page_raise_store_damaged_naming_the_file(damaged: Pa
     assert "backup" in message and "PRAGMA integrity_check" in message
 
 
-@pytest.mark.parametrize("args", [["search", "induction", "--mode", "keyword"], ["related", "2301.00001"]])
+@pytest.mark.parametrize("args", [["search", "induction", "--mode", "keyword"], ["related", "2301.00001"],
+                                  ["export", "list-rows", "--since", "2020-01-01"]])
 def test_commands_on_a_damaged_store_print_one_line(damaged: Path, args: list[str]) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
@@ -309,3 +310,27 @@ def test_an_undecodable_cache_row_is_left_out_alone(
     np.testing.assert_array_equal(found["h0"], vectors[0])
     np.testing.assert_array_equal(found["h2"], vectors[2])
     assert "1 cached embedding(s) of 'model-a' could not be decoded" in caplog.text and "h1" in caplog.text
+
+
+def test_a_directory_closed_only_to_this_user_is_not_read_as_a_frozen_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A directory this user cannot write may still be written by its owner (a cron ingest running as
+    another user): the reader must see that writer's papers, not a snapshot turned 'damaged' later."""
+    import kg.embedded as embedded
+
+    path = tmp_path / STORE_FILE
+    ids = seeded_store(path)
+    # This process is root here, so "another user's directory" is what os.access answers for it.
+    monkeypatch.setattr(embedded, "_writable", lambda directory: False)
+    reader = EmbeddedStore(path, read_only=True)
+    assert len(reader.paper_ids()) == len(ids)
+    monkeypatch.undo()
+    writer = EmbeddedStore(path)
+    vectors = unit_vectors(400, 8)
+    writer.upsert_papers([bundle(f"2302.{i:05d}", f"More induction heads {i}", vector=vectors[i])
+                          for i in range(400)])
+    writer.close()
+    assert len(reader.paper_ids()) == len(ids) + 400
+    assert reader.keyword_search("induction", 5)
+    reader.close()
