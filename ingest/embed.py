@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.schema import EMBEDDING_DIM
+from kg.validation import embedding_problem
 
 if TYPE_CHECKING:
     from kg.store import GraphStore
@@ -223,16 +224,7 @@ def get_embedder(model_path: str | None = None) -> Embedder:
         return embedder
 
 
-def _usable(vector: Any, dim: int) -> bool:
-    """Whether a cached vector is `dim` finite floats (a damaged cache row is not)."""
-    try:
-        array = np.asarray(vector, dtype=np.float32)
-    except (TypeError, ValueError):
-        return False
-    return array.shape == (dim,) and bool(np.isfinite(array).all())
-
-
-def _cached(embedder: Any, store: GraphStore, hashes: list[str], dim: int) -> dict[str, np.ndarray]:
+def _cached(embedder: Any, store: GraphStore, hashes: list[str]) -> dict[str, np.ndarray]:
     """The usable cached vectors of these text hashes; damaged rows are left out (and logged), so their
     texts are embedded again and their rows rewritten."""
     try:
@@ -241,10 +233,13 @@ def _cached(embedder: Any, store: GraphStore, hashes: list[str], dim: int) -> di
         log.warning("could not read %d cached embeddings of %r (%s): embedding those texts again",
                     len(hashes), embedder.model_name, exc)
         return {}
-    good = {h: np.asarray(v, dtype=np.float32) for h, v in found.items() if _usable(v, dim)}
+    # The rule a stored paper's embedding must pass (kg.validation): a vector the store would refuse
+    # is as useless cached as a torn row.
+    good = {h: np.asarray(v, dtype=np.float32) for h, v in found.items() if embedding_problem(v) is None}
     if len(good) < len(found):
-        log.warning("%d damaged cached embedding(s) of %r (not %d finite floats) left out: embedding "
-                    "those texts again", len(found) - len(good), embedder.model_name, dim)
+        log.warning("%d damaged cached embedding(s) of %r (not %d finite floats of non-zero length) left "
+                    "out: embedding those texts again", len(found) - len(good), embedder.model_name,
+                    EMBEDDING_DIM)
     return good
 
 
@@ -260,7 +255,7 @@ def embed_with_cache(
         return np.zeros((0, dim), dtype=np.float32), 0
     hashes = [text_hash(t) for t in texts]
     unique = list(dict.fromkeys(hashes))
-    cached = _cached(embedder, store, unique, dim)
+    cached = _cached(embedder, store, unique)
     missing: dict[str, str] = {}
     for h, t in zip(hashes, texts, strict=True):
         if h not in cached and h not in missing:
@@ -272,7 +267,9 @@ def embed_with_cache(
             raise ModelUnusable(wrong_dimension(getattr(embedder, "model_path", "?"), embedder.model_name,
                                                 int(vectors.shape[-1]) if vectors.ndim == 2 else -1))
         fresh = dict(zip(missing, vectors, strict=True))
-        store.cache_embeddings(embedder.model_name, fresh)
+        # Never cache what no paper may be stored with: it would fail every later ingest of its text.
+        store.cache_embeddings(embedder.model_name,
+                               {h: v for h, v in fresh.items() if embedding_problem(v) is None})
     out = np.empty((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):
         out[i] = fresh[h] if h in fresh else cached[h]

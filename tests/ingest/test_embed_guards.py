@@ -100,7 +100,7 @@ def test_cli_ingest_with_another_model_is_a_one_line_error(
 
 
 # -- 4: damaged cache rows ----------------------------------------------------------------------------
-@pytest.mark.parametrize("damage", ["substr(vector, 1, 1000)", "substr(vector, 1, 1001)", "nan"])
+@pytest.mark.parametrize("damage", ["substr(vector, 1, 1000)", "substr(vector, 1, 1001)", "nan", "zero"])
 def test_a_damaged_cache_row_is_embedded_again_and_rewritten(
     store: EmbeddedStore, extractor: Any, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -109,7 +109,9 @@ def test_a_damaged_cache_row_is_embedded_again_and_rewritten(
     before = snapshot(store)
     text = embedding_text("Probing circuits in toy model 2", "We use activation patching on model 2.")
     damaged = text_hash(text)
-    value = np.full(384, np.nan, dtype=np.float32).tobytes() if damage == "nan" else None
+    # A zero vector is finite and of the right size, yet no paper may be stored with it.
+    value = (np.full(384, np.nan if damage == "nan" else 0.0, dtype=np.float32).tobytes()
+             if damage in ("nan", "zero") else None)
     with sqlite3.connect(store.path) as conn:  # what a torn write or a bad disk leaves
         if value is None:
             conn.execute(f"UPDATE embedding_cache SET vector = {damage} WHERE text_hash = ?", (damaged,))
