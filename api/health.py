@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, Response, jsonify
 
@@ -42,5 +43,7 @@ def _without_paths(reason: str) -> str:
     as on every other error answer, while the probe still says what is wrong."""
     data_dir = paperkg_config().data_dir
     for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
-        reason = reason.replace(path, "$PAPERKG_DATA_DIR")
+        # Whole paths only: a relative PAPERKG_DATA_DIR such as "data" must not rewrite the word
+        # "data" in the reason. Messages follow a path with a separator, a quote, a colon or nothing.
+        reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?=[/'\":)]|$)", "$PAPERKG_DATA_DIR", reason)
     return reason

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from api.app import close_app, create_app
 from tests.api.conftest import app_config
 from tests.kg.test_embedded_durability import STORE_FILE, damage_papers_table, seeded_store
@@ -18,6 +20,19 @@ def test_readyz_gives_the_reason_not_a_class_name(tmp_path: Path) -> None:
     message = response.get_json()["error"]["message"]
     assert message.startswith("store unreachable: cannot create data directory $PAPERKG_DATA_DIR")
     assert str(blocker) not in message  # the server's paths stay in its log, as on other error answers
+    close_app(app)
+
+
+def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").write_text("a file where the data directory should be")
+    app = create_app(app_config(Path("data")))
+    message = app.test_client().get("/readyz").get_json()["error"]["message"]
+    # The word "data" in the reason stays; the directory itself is named by its variable.
+    assert message.startswith("store unreachable: cannot create data directory $PAPERKG_DATA_DIR")
+    assert "data directory" in message and str(tmp_path) not in message
     close_app(app)
 
 
