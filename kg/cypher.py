@@ -24,7 +24,8 @@ class IndexName:
 class ExtraLabel:
     """Labels the Neo4j backend uses beyond kg.schema (declared to the linter like schema labels)."""
 
-    # One node per sequence name ("Paper", "IngestRun"): insertion numbers, the embedded store's pk.
+    # One node per sequence name ("Paper", "IngestRun"): insertion numbers, the embedded store's pk;
+    # and the one named 'upgrade': what init_schema last brought the data up to (UPGRADE_STATE).
     COUNTER = "Counter"
 
 
@@ -40,7 +41,8 @@ _FULLTEXT_ANALYZER = "standard-no-stop-words"
 EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
-    "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", *FULLTEXT_PROPERTIES,
+    "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", "data_version",
+    "title_key_rule", *FULLTEXT_PROPERTIES,
 )
 
 # Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
@@ -697,6 +699,17 @@ REJECTIONS = (
 # ---------------------------------------------------------------------------------------------
 # Upgrading data an older paperkg wrote (init_schema, in batches of $batch, each its own transaction)
 # ---------------------------------------------------------------------------------------------
+# What init_schema last brought the data up to: the upgrade steps' version and the fingerprint of the
+# title-key rule the stored title keys follow (no row: a graph no paperkg with this marker upgraded).
+UPGRADE_STATE = (
+    f"MATCH (c:{ExtraLabel.COUNTER} {{name: 'upgrade'}}) "
+    "RETURN c.data_version AS data_version, c.title_key_rule AS title_key_rule"
+)
+RECORD_UPGRADE = (
+    f"MERGE (c:{ExtraLabel.COUNTER} {{name: 'upgrade'}}) "
+    "SET c.data_version = $data_version, c.title_key_rule = $title_key_rule"
+)
+
 # Each counter at least the highest number already given (a counter behind would give one twice).
 RAISE_COUNTERS = (
     f"CALL () {{ MATCH (p:{Label.PAPER}) RETURN '{Label.PAPER}' AS name, max(p.seq) AS top "
@@ -732,6 +745,14 @@ SET_SEARCH_TEXT = (
     "SET p.search_title = row.search_title, p.search_abstract = row.search_abstract, "
     "p.search_authors = row.search_authors"
 )
+
+# Every paper's title and title key, a page of $batch in id order after $after (the id index gives the
+# order): init_schema recomputes the keys when the title-key rule changed.
+PAPER_TITLES_AFTER = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.id > $after "
+    "RETURN p.id AS id, p.title AS title, p.title_key AS title_key ORDER BY p.id LIMIT $batch"
+)
+SET_TITLE_KEYS = f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) SET p.title_key = row.title_key"
 
 # ---------------------------------------------------------------------------------------------
 # Tests only

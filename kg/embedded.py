@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -210,6 +211,8 @@ _MIGRATION_INDEXES = {
 _SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA))
                    | frozenset(_MIGRATION_INDEXES))
 _MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash"}, "list_sections": {"topic_key"}}
+# init_schema recomputes stored title keys (see title_key_rule) this many papers per transaction.
+_REKEY_BATCH = 2000
 _BUSY_TIMEOUT_SECONDS = 30.0
 # SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
@@ -263,6 +266,46 @@ _SHARED_POSTINGS_OF = tuple(
     (k, sql.format(only=_ONLY_IDS.format(col="paper_id"), only_f=_ONLY_IDS.format(col="f.paper_id")))
     for k, sql in _SHARED_POSTINGS
 )
+
+
+# Titles exercising every part of ingest.normalize.title_key (venue tags of each form, trailing
+# brackets, accents, compatibility characters, case, punctuation, "_", spacing): their keys
+# fingerprint the rule, so a change to it is noticed without anyone bumping a version.
+TITLE_KEY_PROBES: tuple[str, ...] = (
+    "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
+    "Interpretability in the Wild (ICLR'23)", "Toy Models [NeurIPS 2023]", "Circuits (TMLR'23)",
+    "Attribution patching (NeurIPS 2023 ATTRIB Workshop)", "Steering vectors ('24 Oral)",
+    "Probing heads (ICML Oral)", "Sparse probing (Spotlight)", "Causal scrubbing (ATTRIB Workshop)",
+    "Induction heads (ICLR 2024 Spotlight)", "Grokking (MI Workshop on Mechanistic Interpretability)",
+    "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
+    "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)",
+    "Toy Models of Superposition [Anthropic]",
+    "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
+    "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",
+    "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!", "",
+)
+
+
+@functools.cache
+def title_key_rule() -> str:
+    """A fingerprint of ingest.normalize.title_key: a hash of the keys it gives TITLE_KEY_PROBES.
+
+    Both stores record it beside the title keys they hold; when it differs, init_schema recomputes
+    every stored key, so papers stored before a rule change are still found by title."""
+    keys = json.dumps([title_key(t) for t in TITLE_KEY_PROBES], ensure_ascii=True)
+    return hashlib.sha256(keys.encode()).hexdigest()[:16]
+
+
+def shared_title_keys_warning(groups: dict[str, list[str]]) -> str | None:
+    """The WARNING for title keys that recomputing made shared by several stored papers (all are
+    kept; an ingest matching one of those titles takes the first stored), or None when there are none."""
+    shared = {key: ids for key, ids in groups.items() if key and len(ids) > 1}
+    if not shared:
+        return None
+    shown = "; ".join(f"{key!r}: {', '.join(ids)}" for key, ids in sorted(shared.items())[:20])
+    more = f" (and {len(shared) - 20} more)" if len(shared) > 20 else ""
+    return (f"the title-key rule changed and {len(shared)} title key(s) are now shared by several stored "
+            f"papers, all kept (a list row with that title matches the first stored): {shown}{more}")
 
 
 def _fts_phrase(word: str) -> str:
@@ -541,21 +584,28 @@ class EmbeddedStore(GraphStore):
         A file that already holds the current schema is only read: the script's writes would wait
         for (and take) the write lock, so readers would queue behind a long ingest. A read-only
         store is never changed: a file without paperkg's tables raises NoStore, an older schema
-        says to run `paperkg init`."""
+        says to run `paperkg init`, and title keys of an older title_key rule are left as they are
+        (elsewhere they are recomputed: see _rekey_titles)."""
         conn = self._conn()
         try:
             with self._read() as rconn:
                 if self._schema_current(rconn):
                     return
+                tables_current = self._tables_current(rconn)
                 known = _has_paperkg_meta(rconn)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         if self.read_only:
+            if tables_current:
+                return  # only the title keys are stale: reading commands never match titles
             if not known:
                 raise NoStore(f"{self.path.resolve()} holds no paperkg store; run `paperkg init` or point "
                               "PAPERKG_DATA_DIR at your data")
             raise StoreError(f"{self.path} holds an older (or incomplete) paperkg schema, which a reading "
                              "command does not change: run `paperkg init` there once")
+        if tables_current:
+            self._rekey_titles()  # only the title keys are stale: the script would wait for the write lock
+            return
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
             # IF NOT EXISTS makes the script a no-op on a file that has it.
@@ -569,6 +619,17 @@ class EmbeddedStore(GraphStore):
             raise self._error(exc, writing=True) from exc
 
     def _schema_current(self, conn: sqlite3.Connection) -> bool:
+        """Every table, index and migrated column of this version exists, no sort key is stale and the
+        title keys follow the current title_key rule."""
+        return self._tables_current(conn) and self._title_keys_current(conn)
+
+    @staticmethod
+    def _title_keys_current(conn: sqlite3.Connection) -> bool:
+        """The stored title keys were computed by the current title_key rule (see title_key_rule)."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
+        return row is not None and row[0] == title_key_rule()
+
+    def _tables_current(self, conn: sqlite3.Connection) -> bool:
         """Every table, index and migrated column of this version exists, and no sort key is stale."""
         objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master")}
         if not all(("table", t) in objects for t in _SCHEMA_TABLES):
@@ -606,6 +667,49 @@ class EmbeddedStore(GraphStore):
         if conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
+        if not self._title_keys_current(conn):
+            self._rekey_titles()
+
+    def _rekey_titles(self) -> None:
+        """Recompute every stored title key with the current title_key rule, _REKEY_BATCH papers per
+        transaction, then record the rule's fingerprint (an interrupted pass is simply run again).
+
+        A key computed by an older rule would not match the same title ingested again, which then
+        became a second paper. Papers whose new keys coincide are all kept, with a WARNING naming
+        them. A file this process cannot write (a read-only file or directory) keeps its keys: no
+        ingest can write there either, and reads never match titles."""
+        rule = title_key_rule()
+        changed: set[str] = set()
+        after = 0
+        try:
+            while True:
+                with self._write() as wconn:
+                    rows = wconn.execute("SELECT pk, title, title_key FROM papers WHERE pk > ? ORDER BY pk "
+                                         "LIMIT ?", (after, _REKEY_BATCH)).fetchall()
+                    updates = [(key, pk) for pk, title, old in rows if (key := title_key(title)) != old]
+                    wconn.executemany("UPDATE papers SET title_key = ? WHERE pk = ?", updates)
+                changed.update(key for key, _ in updates if key)
+                if len(rows) < _REKEY_BATCH:
+                    break
+                after = rows[-1][0]
+            with self._write() as wconn:
+                wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('title_key_rule', ?)",
+                              (rule,))
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, sqlite3.Error) and _primary_code(cause) == _SQLITE_READONLY:
+                log.warning("%s keeps title keys of an older title-key rule: %s", self.path, exc)
+                return
+            raise
+        groups: dict[str, list[str]] = {}
+        for key, pid in self._conn().execute(
+            "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "
+            "ORDER BY title_key, pk", (json.dumps(sorted(changed)),),
+        ):
+            groups.setdefault(key, []).append(pid)
+        warning = shared_title_keys_warning(groups)
+        if warning:
+            log.warning("%s: %s", self.path, warning)
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""

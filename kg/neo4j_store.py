@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import re
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from neo4j.api import BookmarkManager
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Every index and constraint init_schema creates, by name (parsed from the DDL constants).
 INDEX_NAMES: tuple[str, ...] = tuple(
@@ -88,6 +90,9 @@ _MIN_FETCH = 50
 _CLEAR_BATCH = 10_000
 # init_schema upgrades data an older paperkg wrote this many nodes per transaction.
 _UPGRADE_BATCH = 1000
+# The upgrade steps of _upgrade_data (insertion numbers, folded search text): bump it when a step is
+# added, so graphs upgraded before run the steps once more.
+_DATA_VERSION = 1
 # Range-index keys are limited to a few kB: indexed look-up keys are cut to this many characters.
 _MAX_KEY_CHARS = 1000
 # related_candidates: which RelatedCandidate list each kind of shared node goes to.
@@ -327,6 +332,55 @@ class Neo4jStore(GraphStore):
             time.sleep(0.5)
 
     def _upgrade_data(self) -> None:
+        """Bring what an older paperkg wrote up to what this one relies on, recorded on the 'upgrade'
+        Counter node: when it names _DATA_VERSION and the current title-key rule, this is one indexed
+        read (init_schema runs on every ingest and scheduled run). Otherwise the steps that are behind
+        run (_number_and_fold; _rekey_titles), then the node records both."""
+        from kg.embedded import title_key_rule
+
+        rows = self._read(cypher.UPGRADE_STATE)
+        version, rule = (rows[0]["data_version"], rows[0]["title_key_rule"]) if rows else (None, None)
+        current_rule = title_key_rule()
+        if version == _DATA_VERSION and rule == current_rule:
+            return
+        if version != _DATA_VERSION:
+            self._number_and_fold()
+        if rule != current_rule:
+            self._rekey_titles()
+        self._write(cypher.RECORD_UPGRADE, data_version=_DATA_VERSION, title_key_rule=current_rule)
+
+    def _rekey_titles(self) -> None:
+        """Recompute every paper's title key with the current title_key rule, _UPGRADE_BATCH papers per
+        transaction in id order. A key of an older rule would not match the same title ingested again,
+        which then became a second paper. Papers whose new keys coincide are all kept, with a WARNING
+        naming them (the embedded store's, see kg.embedded._rekey_titles)."""
+        from ingest.normalize import title_key
+        from kg.embedded import shared_title_keys_warning
+
+        def rekey_batch(tx: ManagedTransaction, after: str) -> tuple[str | None, list[str]]:
+            rows = tx.run(cypher.PAPER_TITLES_AFTER, {"after": after, "batch": _UPGRADE_BATCH}).data()
+            updates = [{"id": r["id"], "title_key": key} for r in rows
+                       if (key := title_key(r["title"])[:_MAX_KEY_CHARS]) != r["title_key"]]
+            if updates:
+                tx.run(cypher.SET_TITLE_KEYS, {"rows": updates}).consume()
+            last = rows[-1]["id"] if len(rows) == _UPGRADE_BATCH else None
+            return last, [u["title_key"] for u in updates if u["title_key"]]
+
+        changed: set[str] = set()
+        after: str | None = ""
+        while after is not None:
+            after, keys = self._execute(True, lambda tx, a=after: rekey_batch(tx, a))
+            changed.update(keys)
+        groups: dict[str, list[str]] = {}
+        ordered = sorted(changed)
+        for start in range(0, len(ordered), _UPGRADE_BATCH):
+            for r in self._read(cypher.FIND_BY_TITLE_KEYS, keys=ordered[start:start + _UPGRADE_BATCH]):
+                groups.setdefault(r["key"], []).append(r["id"])
+        warning = shared_title_keys_warning(groups)
+        if warning:
+            log.warning("Neo4j at %s: %s", self.where, warning)
+
+    def _number_and_fold(self) -> None:
         """Give what an older paperkg wrote what this one relies on (idempotent; nothing to do on a
         database written by this version): insertion numbers for papers and runs without one,
         oldest first after every number already given, and the full-text index's folded text for
@@ -795,12 +849,27 @@ class Neo4jStore(GraphStore):
         return f"{model}|{text_hash}"
 
     def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cached vectors of one model by text hash."""
+        """Cached vectors of one model by text hash; a node that cannot be decoded is left out (logged)."""
         hashes = list(dict.fromkeys(text_hashes))
         if not hashes:
             return {}
         rows = self._read(cypher.CACHED_EMBEDDINGS, keys=[self._cache_key(model, h) for h in hashes])
-        return {r["hash"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+        out: dict[str, np.ndarray] = {}
+        undecodable: list[str] = []
+        for r in rows:
+            # Row by row: one damaged node (a vector that is no list of numbers) is left out, as not
+            # cached, so the caller embeds just that text again instead of the whole batch.
+            try:
+                vector = np.asarray(r["vector"])
+                if vector.ndim != 1 or vector.dtype.kind not in "iuf":
+                    raise ValueError(f"not a list of numbers: {type(r['vector']).__name__}")
+                out[r["hash"]] = vector.astype(np.float32)
+            except (TypeError, ValueError):
+                undecodable.append(r["hash"])
+        if undecodable:
+            log.warning("%d cached embedding(s) of %r could not be decoded, left out (their texts are "
+                        "embedded again): %s", len(undecodable), model, ", ".join(undecodable[:5]))
+        return out
 
     def cache_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         """Store vectors of one model by text hash (replacing any earlier vector)."""

@@ -53,7 +53,8 @@ class GraphStore(abc.ABC):
     # -- lifecycle -------------------------------------------------------------------------
     @abc.abstractmethod
     def init_schema(self) -> None:
-        """Create tables / constraints / indexes idempotently (waits until they are usable)."""
+        """Create tables / constraints / indexes idempotently (waits until they are usable), and bring
+        stored data up to this version, e.g. title keys computed by an older title_key rule."""
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 import os
@@ -17,7 +18,16 @@ import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import Finding, FindingAbout, ListRow, PaperBundle, SearchFilters, TaxonomyNode, TechniqueUse
+from kg.entities import (
+    Finding,
+    FindingAbout,
+    ListRow,
+    Paper,
+    PaperBundle,
+    SearchFilters,
+    TaxonomyNode,
+    TechniqueUse,
+)
 from kg.schema import Label
 from kg.store import StoreError
 from kg.taxonomy import load_taxonomy
@@ -511,3 +521,60 @@ def test_related_candidates_follow_writes_of_another_store(tmp_path: Path) -> No
     assert reader.related_candidates(ids[0], 0) == []
     writer.close()
     reader.close()
+
+
+@pytest.mark.parametrize("stored_rule", [None, "an-older-rule"])
+def test_title_keys_of_an_older_title_key_rule_are_recomputed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, stored_rule: str | None
+) -> None:
+    """A file written before a title_key rule change (no fingerprint, or another one) kept the old keys,
+    so ingesting "X (ICML'24 Oral)" again missed the stored paper and stored a second one: the next
+    read-write open recomputes every key (in batches), records the rule, and names papers whose new
+    keys coincide (all kept). A read-only open changes nothing."""
+    import kg.embedded as embedded
+    from ingest.normalize import title_key
+    path = tmp_path / "paperkg.sqlite3"
+    titles = {"feature-splitting": "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
+              "probes": "Sparse probing (Spotlight)", "probes-2": "Sparse Probing",
+              "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)"}
+    # What the rule before venue tags without a year were removed gave for each title.
+    older = {"feature-splitting": "a study of feature splitting in small transformers icml 24 oral",
+             "probes": "sparse probing spotlight", "probes-2": "sparse probing",
+             "plain": "toy models of superposition", "lens": "logit lens attrib workshop"}
+    store = EmbeddedStore(path)
+    store.upsert_papers([PaperBundle(paper=Paper(id=pid, title=t)) for pid, t in titles.items()])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.executemany("UPDATE papers SET title_key = ? WHERE id = ?", [(k, i) for i, k in older.items()])
+        if stored_rule is None:
+            conn.execute("DELETE FROM meta WHERE key = 'title_key_rule'")
+        else:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'title_key_rule'", (stored_rule,))
+    conn.close()
+
+    def stored() -> tuple[dict[str, str], str | None]:
+        with sqlite3.connect(path) as conn:
+            keys = dict(conn.execute("SELECT id, title_key FROM papers").fetchall())
+            rule = conn.execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
+        conn.close()
+        return keys, rule and rule[0]
+
+    reader = EmbeddedStore(path, read_only=True)  # a reading command: reads, writes nothing
+    assert reader.paper_ids() == list(titles)
+    reader.close()
+    assert stored() == (older, stored_rule)
+
+    monkeypatch.setattr(embedded, "_REKEY_BATCH", 2)
+    with caplog.at_level(logging.WARNING, logger="kg.embedded"):
+        again = EmbeddedStore(path)
+    assert stored() == ({pid: title_key(t) for pid, t in titles.items()}, embedded.title_key_rule())
+    wanted = title_key("A Study of Feature Splitting in Small Transformers (ICML'24 Oral)")
+    assert again.find_paper_ids(title_keys=[wanted]) == {wanted: "feature-splitting"}
+    assert again.paper_ids() == list(titles)  # both papers now keyed "sparse probing" are kept
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "'sparse probing': probes, probes-2" in warnings[0], warnings
+    caplog.clear()
+    again.close()
+    with caplog.at_level(logging.WARNING, logger="kg.embedded"):
+        EmbeddedStore(path).close()  # the rule is recorded: nothing to do (and nothing said) again
+    assert not caplog.records

@@ -334,3 +334,32 @@ def test_a_directory_closed_only_to_this_user_is_not_read_as_a_frozen_snapshot(
     assert len(reader.paper_ids()) == len(ids) + 400
     assert reader.keyword_search("induction", 5)
     reader.close()
+
+
+def test_title_keys_of_an_older_rule_in_a_store_this_process_cannot_write_are_only_read(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stored title keys of an older title_key rule are recomputed when a store is opened for writing;
+    a store this process cannot write (here: its directory, another user's) is still opened and read,
+    as the API opens it, keys unchanged and said once, and a reading command reads it."""
+    import kg.embedded as embedded
+
+    path = data_dir / STORE_FILE
+    ids = seeded_store(path, n=3)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE papers SET title_key = 'an older key'")
+        conn.execute("DELETE FROM meta WHERE key = 'title_key_rule'")
+    conn.close()
+    stats = CliRunner().invoke(main, ["stats", "--json"])  # read-only: never recomputes
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.output)["nodes"]["Paper"] == 3
+    monkeypatch.setattr(embedded, "_writable", lambda directory: False)
+    with caplog.at_level(logging.WARNING, logger="kg.embedded"):
+        server = EmbeddedStore(path)
+    assert server.paper_ids() == ids
+    server.close()
+    assert "keeps title keys of an older title-key rule" in caplog.text and "read-only" in caplog.text
+    with sqlite3.connect(path) as conn:
+        assert {k for (k,) in conn.execute("SELECT title_key FROM papers")} == {"an older key"}
+        assert conn.execute("SELECT 1 FROM meta WHERE key = 'title_key_rule'").fetchone() is None
+    conn.close()

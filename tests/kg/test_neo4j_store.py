@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import socket
@@ -307,6 +308,9 @@ class _RecordingTx:
             cypher.UNNUMBERED_RUNS: [{"id": "old-run"}],
             cypher.UNFOLDED_PAPERS: [{"id": "old-paper", "title": "Naïve", "abstract": None,
                                       "authors": None}],
+            # A paper whose title key an older title-key rule gave.
+            cypher.PAPER_TITLES_AFTER: [{"id": "old-paper", "title": "Naïve (ICML'24 Oral)",
+                                         "title_key": "naive icml 24 oral"}],
         }
         return _Result(canned.get(query, []))
 
@@ -631,7 +635,9 @@ def _schema_store(monkeypatch: pytest.MonkeyPatch, states: list[str], timeout: f
     def show(statement: str, **params: Any) -> list[dict[str, Any]]:
         if statement == cypher.SERVER_VERSION:
             return [{"name": "Neo4j Kernel", "versions": [version], "edition": "community"}]
-        assert statement == cypher.SHOW_INDEX_STATES and params == {}
+        if statement != cypher.SHOW_INDEX_STATES:  # the data upgrade: canned answers
+            return DdlTx([], {}).run(statement, params).data()
+        assert params == {}
         state = next(answers, states[-1])
         rows = [_index_row(n, **(changed or {}).get(n, {})) for n in INDEX_NAMES]
         rows[-1] = _index_row(INDEX_NAMES[-1], state, 42.0, **(changed or {}).get(INDEX_NAMES[-1], {}))
@@ -769,9 +775,10 @@ class _OlderGraph:
     numbered ones, with the sequence counters: what the upgrade statements read and write."""
 
     def __init__(self, papers: dict[str, dict[str, Any]], runs: dict[str, dict[str, Any]],
-                 counters: dict[str, int]) -> None:
+                 counters: dict[str, int], upgrade: dict[str, Any] | None = None) -> None:
         self.nodes = {Label.PAPER: papers, Label.INGEST_RUN: runs}
         self.counters = counters
+        self.upgrade = upgrade  # the 'upgrade' Counter node's properties, if there is one
 
 
 class _UpgradeTx(_RecordingTx):
@@ -813,6 +820,26 @@ class _UpgradeTx(_RecordingTx):
         elif query == cypher.SET_SEARCH_TEXT:
             for row in params["rows"]:
                 papers[row["id"]].update({k: v for k, v in row.items() if k != "id"})
+        elif query == cypher.UPGRADE_STATE:
+            self.calls.append((query, params))
+            upgrade = self.graph.upgrade
+            return _Result([] if upgrade is None else [{"data_version": upgrade.get("data_version"),
+                                                        "title_key_rule": upgrade.get("title_key_rule")}])
+        elif query == cypher.RECORD_UPGRADE:
+            self.graph.upgrade = {**(self.graph.upgrade or {}), **params}
+        elif query == cypher.PAPER_TITLES_AFTER:
+            self.calls.append((query, params))
+            page = sorted(i for i in papers if i > params["after"])[:params["batch"]]
+            return _Result([{"id": i, "title": papers[i].get("title"),
+                             "title_key": papers[i].get("title_key")} for i in page])
+        elif query == cypher.SET_TITLE_KEYS:
+            for row in params["rows"]:
+                papers[row["id"]]["title_key"] = row["title_key"]
+        elif query == cypher.FIND_BY_TITLE_KEYS:  # in insertion order
+            self.calls.append((query, params))
+            return _Result([{"key": key, "id": i} for key in params["keys"]
+                            for i, n in sorted(papers.items(), key=lambda item: item[1].get("seq", 0))
+                            if n.get("title_key") == key])
         else:
             return super().run(query, parameters)
         self.calls.append((query, params))
@@ -895,6 +922,103 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
     calls.clear()
     store.init_schema()
     assert not [q for q, _ in calls if q == cypher.SET_SEARCH_TEXT]
+
+
+# The upgrade steps, each a label scan or more on a large graph.
+_UPGRADE_STEPS = (cypher.RAISE_COUNTERS, cypher.UNNUMBERED_PAPERS, cypher.UNNUMBERED_RUNS,
+                  cypher.UNFOLDED_PAPERS, cypher.PAPER_TITLES_AFTER, cypher.RESERVE_SEQ)
+
+
+def test_init_schema_skips_the_upgrade_scans_once_the_graph_is_upgraded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """init_schema runs before every ingest and scheduled run: on a graph it has upgraded (the 'upgrade'
+    Counter node names this version's steps and title-key rule) it reads that node and scans nothing."""
+    from kg.embedded import title_key_rule
+    from kg.neo4j_store import _DATA_VERSION
+
+    papers = {"p-a": {"first_seen": "2026-01-01T00:00:00", "title": "Naïve", "title_key": "naive"}}
+    graph = _OlderGraph(papers, {"r-1": {"started": "2026-02-01T00:00:00"}}, {})
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    store.init_schema()  # an older paperkg's graph: every step runs, then the marker is recorded
+    assert {q for q, _ in calls} >= set(_UPGRADE_STEPS)
+    assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule()}
+    for _ in range(2):
+        calls.clear()
+        store.init_schema()
+        assert [q for q, _ in calls if q in _UPGRADE_STEPS] == []
+        assert [q for q, _ in calls if q == cypher.UPGRADE_STATE] == [cypher.UPGRADE_STATE]
+    # A marker of other upgrade steps (an older or newer paperkg) runs them again.
+    graph.upgrade = {"data_version": _DATA_VERSION - 1, "title_key_rule": title_key_rule()}
+    calls.clear()
+    store.init_schema()
+    assert cypher.RAISE_COUNTERS in {q for q, _ in calls}
+    assert cypher.PAPER_TITLES_AFTER not in {q for q, _ in calls}  # the keys were current
+
+
+def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Title keys an older rule gave ("... icml 24 oral") missed the same title ingested again, which
+    then became a second paper: when the recorded rule is another, init_schema recomputes every key
+    from the stored title, in id-ordered batches, and names papers whose new keys coincide (all kept),
+    without running the other (current) upgrade steps."""
+    from ingest.normalize import title_key
+    from kg.embedded import title_key_rule
+    from kg.neo4j_store import _DATA_VERSION
+
+    titles = {"feature-splitting": "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
+              "probes": "Sparse probing (Spotlight)", "probes-2": "Sparse Probing",
+              "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)"}
+    older = {"feature-splitting": "a study of feature splitting in small transformers icml 24 oral",
+             "probes": "sparse probing spotlight", "probes-2": "sparse probing",
+             "plain": "toy models of superposition", "lens": "logit lens attrib workshop"}
+    papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "title_key": older[pid],
+                    "search_title": t} for n, (pid, t) in enumerate(titles.items(), start=1)}
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 5},
+                        upgrade={"data_version": _DATA_VERSION, "title_key_rule": "an-older-rule"})
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    with caplog.at_level(logging.WARNING, logger="kg.neo4j_store"):
+        store.init_schema()
+    assert {i: n["title_key"] for i, n in papers.items()} == {i: title_key(t) for i, t in titles.items()}
+    pages = [p["after"] for q, p in calls if q == cypher.PAPER_TITLES_AFTER]
+    assert pages == ["", "lens", "probes"]  # by id, two per transaction
+    assert [r["id"] for q, p in calls if q == cypher.SET_TITLE_KEYS for r in p["rows"]] == [
+        "feature-splitting", "lens", "probes"]  # only keys that change are written
+    assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule()}
+    assert not [q for q, _ in calls if q in (cypher.RAISE_COUNTERS, cypher.UNFOLDED_PAPERS)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "'sparse probing': probes, probes-2" in warnings[0], warnings
+    calls.clear()
+    store.init_schema()
+    assert not [q for q, _ in calls if q in (cypher.PAPER_TITLES_AFTER, cypher.SET_TITLE_KEYS)]
+
+
+def test_an_undecodable_cached_embedding_is_left_out_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One bad vector property made the whole batch raise, so every text in it was embedded again: bad
+    nodes are left out (as not cached) with one WARNING, the embedded store's, and the rest returned."""
+    good = np.arange(EMBEDDING_DIM, dtype=np.float32) / EMBEDDING_DIM
+
+    class CacheTx(_RecordingTx):
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            if query != cypher.CACHED_EMBEDDINGS:
+                return super().run(query, parameters)
+            return _Result([{"hash": "h0", "vector": good.tolist()}, {"hash": "h1", "vector": "not a vector"},
+                            {"hash": "h2", "vector": None}, {"hash": "h3", "vector": ["a", "b"]},
+                            {"hash": "h4", "vector": [int(x) for x in range(EMBEDDING_DIM)]}])
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(CacheTx([], {})))
+    with caplog.at_level(logging.WARNING, logger="kg.neo4j_store"):
+        found = store.cached_embeddings("model-a", ["h0", "h1", "h2", "h3", "h4"])
+    assert sorted(found) == ["h0", "h4"]
+    np.testing.assert_array_equal(found["h0"], good)
+    assert found["h4"].dtype == np.float32 and found["h4"][5] == 5.0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["3 cached embedding(s) of 'model-a' could not be decoded, left out (their texts are "
+                        "embedded again): h1, h2, h3"]
 
 
 def test_a_retried_start_run_finds_the_committed_run() -> None:

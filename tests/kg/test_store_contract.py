@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -917,6 +918,8 @@ def _write_as_an_older_paperkg(store: GraphStore, backend: str) -> dict[str, str
                    "watermark": watermark, "finished": None if status == "running" else started}
                   for name, source, started, status, watermark in _OLDER_RUNS],
         )
+        # An older paperkg never recorded how far init_schema upgraded its data.
+        store._write("MATCH (c:Counter {name: 'upgrade'}) DELETE c")
         return {name: name for name, *_ in _OLDER_RUNS}
     for pid, title, abstract, authors, _ in _OLDER_PAPERS:
         store.upsert_papers([bundle(pid, title, abstract=abstract, authors=tuple(authors), year=2025)])
@@ -1240,6 +1243,44 @@ def test_find_paper_ids(store: GraphStore) -> None:
         "2211.00593": "2211.00593", "10.48550/ARXIV.2211.00593": "2211.00593",
         title_key("Toy models of superposition!"): "no-arxiv",
     }
+
+
+def _keep_title_keys_of_an_older_rule(store: GraphStore, backend: str, keys: dict[str, str]) -> None:
+    """Give papers (by id) the title keys an older title_key rule gave, and record another rule, as a
+    store written before a change to the rule has them."""
+    if backend == "neo4j":
+        from kg.neo4j_store import Neo4jStore
+
+        assert isinstance(store, Neo4jStore)
+        store._write("UNWIND $rows AS row MATCH (p:Paper {id: row.id}) SET p.title_key = row.key",
+                     rows=[{"id": pid, "key": key} for pid, key in keys.items()])
+        store._write("MATCH (c:Counter {name: 'upgrade'}) SET c.title_key_rule = 'an-older-rule'")
+        return
+    import sqlite3
+
+    assert isinstance(store, EmbeddedStore)
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.executemany("UPDATE papers SET title_key = ? WHERE id = ?", [(k, i) for i, k in keys.items()])
+        conn.execute("UPDATE meta SET value = 'an-older-rule' WHERE key = 'title_key_rule'")
+
+
+def test_title_keys_follow_a_changed_title_key_rule(store: GraphStore, backend: str) -> None:
+    """A store written before a title_key rule change kept the keys of the older rule, so a list row
+    "X (ICML'24 Oral)" without an arXiv id, ingested again, missed its stored paper and became a second
+    one: init_schema recomputes the stored keys, and the paper is found by the current key."""
+    title = "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)"
+    store.upsert_papers([PaperBundle(paper=Paper(id="feature-splitting", title=title)),
+                         PaperBundle(paper=Paper(id="plain", title="Toy Models of Superposition"))])
+    older = "a study of feature splitting in small transformers icml 24 oral"
+    assert title_key(title) != older  # the rule that gave it removes venue tags without a year now
+    _keep_title_keys_of_an_older_rule(store, backend, {"feature-splitting": older})
+    assert store.find_paper_ids(title_keys=[title_key(title)]) == {}  # what the duplicate came from
+    store.init_schema()
+    assert store.find_paper_ids(title_keys=[title_key(title), older]) == {
+        title_key(title): "feature-splitting"}
+    assert store.find_paper_ids(title_keys=["toy models of superposition"]) == {
+        "toy models of superposition": "plain"}
+    assert store.paper_ids() == ["feature-splitting", "plain"]
 
 
 def test_a_section_matches_the_topics_the_section_map_gives_it(store: GraphStore) -> None:
