@@ -109,23 +109,68 @@ def title_score(key: str, other: str) -> float:
     return 1.0 if key == other else SequenceMatcher(None, key, other).ratio()
 
 
-def _main_title_key(title: str) -> str | None:
-    head, colon, _subtitle = title.partition(":")
-    key = title_key(head) if colon else ""
-    return key if len(key) >= 8 else None  # "A:" or "Part 1:" alone names no paper
+# Title words that say nothing about which paper it is, and abbreviations lists write for arXiv's words.
+_FILLER_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "by", "can", "do", "does", "for", "from", "how", "in", "into", "is",
+    "its", "of", "on", "or", "our", "the", "their", "through", "to", "via", "we", "what", "with"})
+_ABBREVIATIONS = {"lm": ("language", "model"), "lms": ("language", "model"),
+                  "llm": ("large", "language", "model"), "llms": ("large", "language", "model")}
+WORD_OVERLAP = 0.75  # share of content words: two different seed papers share at most 0.57 of theirs
+_TRAILING_PARENTHESES = re.compile(r"\s*\([^()]{1,40}\)\s*$")  # "... Interpretability (ACDC)"
+
+
+def _words(key: str) -> set[str]:
+    """A title key's content words: filler left out, "gpt 2" as "gpt2", plurals and LM/LLM(s) spelled out."""
+    tokens: list[str] = []
+    for token in key.split():
+        if token.isdigit() and tokens and tokens[-1].isalpha():
+            tokens[-1] += token  # "GPT-2" and "GPT2", "Claude 3" and "Claude3"
+        else:
+            tokens.append(token)
+    words: set[str] = set()
+    for token in tokens:
+        if token in _ABBREVIATIONS:
+            words.update(_ABBREVIATIONS[token])
+        elif token not in _FILLER_WORDS:
+            words.add(token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss")
+                      else token)
+    return words
+
+
+def word_overlap(key: str, other: str) -> float:
+    """The share of two title keys' content words they have in common (0.0 to 1.0)."""
+    words, others = _words(key), _words(other)
+    return len(words & others) / len(words | others) if words | others else 0.0
+
+
+def _title_parts(title: str) -> list[str]:
+    """The keys of a title's parts that may stand for the whole: the part before a colon (the subtitle
+    left out), the part after it ("ROME: Locating ..."), the title without a trailing "(ACDC)"; none
+    shorter than 8 characters ("A:" or "Part 1:" alone names no paper)."""
+    text = split_venue_tag(title)[0]
+    head, colon, tail = text.partition(":")
+    keys = [title_key(head), title_key(tail)] if colon else []
+    keys.append(title_key(_TRAILING_PARENTHESES.sub("", text)))
+    return [key for key in keys if len(key) >= 8]
 
 
 def same_paper_title(list_title: str, arxiv_title: str) -> bool:
-    """Whether a title the list gives and arXiv's title of the linked id name the same paper: the
-    title look-up's confident match (normalised: case, accents, punctuation and venue tags ignored),
-    or one title being the other without its subtitle after a colon."""
+    """Whether a title the list gives and arXiv's title of the linked id can name the same paper.
+
+    Only a clearly different title is refused, as a link to another paper: the titles match as the
+    title look-up does (case, accents, punctuation and venue tags ignored, a typo allowed), or one is
+    the other without its subtitle after a colon, without a short name before a colon ("ROME: ...")
+    or without a trailing "(ACDC)", or most of their content words are the same ("LMs" for "Language
+    Models", plurals and word order aside).
+    """
     key, other = title_key(list_title), title_key(arxiv_title)
     if not key or not other:
         return False
-    if title_score(key, other) >= TITLE_MATCH:
+    pairs = [(key, other), *((part, other) for part in _title_parts(list_title)),
+             *((part, key) for part in _title_parts(arxiv_title))]
+    if any(title_score(part, full) >= TITLE_MATCH for part, full in pairs):
         return True
-    return any(head is not None and title_score(head, full) >= TITLE_MATCH
-               for head, full in ((_main_title_key(list_title), other), (_main_title_key(arxiv_title), key)))
+    return word_overlap(key, other) >= WORD_OVERLAP
 
 
 def _row_lines(row: ListRowRecord) -> list[int]:
@@ -432,10 +477,7 @@ class ArxivSource:
             if not agrees:
                 record.arxiv_id = None  # the link names another paper: store the list's paper, not that one
                 continue
-            kept = [row for row in record.list_rows if id(row) not in wrong_rows]
-            record.list_rows = kept
-            if not same_paper_title(record.title, match.title):
-                record.title, record.venue = split_venue_tag(kept[0].title_in_list)
+            _keep_only(record, [row for row in record.list_rows if id(row) not in wrong_rows])
             split_off += [_list_record(rows) for rows in wrong.values()]
         for key in ("ids_not_found", "title_mismatch"):  # in the list's order, as the user reads it
             report[key].sort(key=lambda entry: entry["lines"][:1])
@@ -468,14 +510,24 @@ def _rows_of_another_paper(record: Record, arxiv_title: str) -> dict[str, list[L
     return wrong
 
 
+def _keep_only(record: Record, rows: list[ListRowRecord]) -> None:
+    """The list record made again from the rows it keeps (its arXiv id stays): a DOI, URL or title of a
+    split-off row left on it would merge the split-off paper back into it (dedupe_records goes by DOI)."""
+    rebuilt = _list_record(rows)
+    for name in ("source_id", "title", "venue", "doi", "url", "urls", "item_type", "list_rows"):
+        setattr(record, name, getattr(rebuilt, name))
+
+
 def _list_record(rows: list[ListRowRecord]) -> Record:
-    """A list record of its own for rows split off a record whose arXiv link names another paper
-    (built like the parser's, without the arXiv id)."""
+    """A list record made from these rows only, built like the parser's, without an arXiv id: for rows
+    split off a record whose arXiv link names another paper, and for the rows that record keeps (a tool
+    when any row is one, as dedupe_records merges)."""
     first = rows[0]
     title, venue = split_venue_tag(first.title_in_list)
     urls = list(dict.fromkeys(u for row in rows for u in row.urls))
     return Record(
         source="list", source_id=urls[0] if urls else title, title=title, venue=venue,
         doi=next((d for d in (doi_from_text(u) for u in urls) if d), None), url=urls[0] if urls else None,
-        urls=urls, item_type=first.item_type, list_rows=list(rows),
+        urls=urls, item_type="tool" if any(r.item_type == "tool" for r in rows) else "paper",
+        list_rows=list(rows),
     )

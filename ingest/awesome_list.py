@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ingest.arxiv_source import same_paper_title
 from ingest.normalize import (
     arxiv_id_from_url,
     dedupe_records,
     doi_from_text,
+    same_paper_groups,
     section_slug,
     split_venue_tag,
 )
@@ -308,6 +310,10 @@ def _split_outside_parens(text: str, separators: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# Between the labels of a Techniques/Evaluation cell: "A, B", "A; B", "A<br>B", "A + B".
+_LABEL_SEPARATOR = r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"
+
+
 def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
     """Map a Techniques/Evaluation cell to taxonomy ids; returns (ids, unknown labels)."""
     if _is_empty(cell):
@@ -321,7 +327,7 @@ def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[
             if value not in ids:
                 ids.append(value)
 
-    for piece in _split_outside_parens(cell, r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"):
+    for piece in _split_outside_parens(cell, _LABEL_SEPARATOR):
         if _is_empty(piece):
             continue
         found, known = taxonomy.map_list_label(piece, column)
@@ -344,7 +350,7 @@ def spelled_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> list[tu
         return []
     assert cell is not None
     out = []
-    for piece in _split_outside_parens(cell, r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"):
+    for piece in _split_outside_parens(cell, _LABEL_SEPARATOR):
         found, known = taxonomy.map_list_label(piece, column)
         if known and len(found) == 1 and not _is_empty(piece):
             out.append((piece, found[0]))
@@ -362,25 +368,29 @@ def table_layouts(markdown: str) -> dict[tuple[str, ...], list[tuple[str, str]]]
     return layouts
 
 
-def _same_paper_groups(records: list[Record]) -> list[list[int]]:
-    """Indices of the records that dedupe_records merges into one paper, per paper."""
-    # The same de-duplication as the papers', on copies whose one row carries the record's index
-    # as its TL;DR: merged rows are never collapsed, so every index comes back with its paper.
-    probes = [replace(rec, list_rows=[replace(rec.list_rows[0], tldr=str(i), techniques=None,
-                                              evaluation=None, urls=[])])
-              for i, rec in enumerate(records) if rec.list_rows]
-    return [[int(r.tldr or 0) for r in paper.list_rows] for paper in dedupe_records(probes)]
+def _same_paper_rows(records: list[Record], group: list[int]) -> list[list[ListRowRecord]]:
+    """The rows of one de-duplicated paper that stay one paper, per section: rows merged by a shared
+    arXiv id whose titles are different papers are told apart as `ArxivSource.resolve` does (it keeps
+    them as different papers, so their rows do not conflict)."""
+    by_section: dict[str, list[list[ListRowRecord]]] = {}
+    by_id = any(records[index].arxiv_id for index in group)
+    for index in group:
+        row = records[index].list_rows[0]
+        clusters = by_section.setdefault(section_slug(row.section_path), [])
+        same = next((c for c in clusters
+                     if not by_id or same_paper_title(row.title_in_list, c[0].title_in_list)), None)
+        if same is None:
+            clusters.append([row])
+        else:
+            same.append(row)
+    return [rows for clusters in by_section.values() for rows in clusters]
 
 
 def _repeated_row_warnings(records: list[Record]) -> list[dict[str, Any]]:
     """Duplicate rows and conflicting rows of one paper in one section (the store keeps one)."""
     warnings = []
-    for group in _same_paper_groups(records):
-        by_section: dict[str, list[ListRowRecord]] = {}
-        for index in group:
-            row = records[index].list_rows[0]
-            by_section.setdefault(section_slug(row.section_path), []).append(row)
-        for rows in by_section.values():
+    for group in same_paper_groups(records):
+        for rows in _same_paper_rows(records, group):
             if len(rows) < 2:
                 continue
             rows.sort(key=lambda r: r.line or 0)

@@ -195,29 +195,33 @@ def merge_two(a: Record, b: Record) -> Record:
     return merged
 
 
-def dedupe_records(records: list[Record]) -> list[Record]:
-    """Merge records of the same paper: by arXiv id, then DOI, then normalised title key."""
+def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
+    """Each paper's merged record and the indices of the records merged into it (dedupe_records' rule)."""
     groups: list[Record] = []
+    members: list[list[int]] = []
     by_arxiv: dict[str, int] = {}
     by_doi: dict[str, int] = {}
     by_title: dict[str, int] = {}
-    for record in records:
+    for position, record in enumerate(records):
         index: int | None = None
         if record.arxiv_id and record.arxiv_id in by_arxiv:
             index = by_arxiv[record.arxiv_id]
-        elif record.doi and record.doi in by_doi:
-            index = by_doi[record.doi]
-        elif record.title_key and record.title_key in by_title:
-            candidate = by_title[record.title_key]
-            other = groups[candidate].arxiv_id
-            # Same title but two different arXiv ids: two papers, not one.
-            if not (record.arxiv_id and other and other != record.arxiv_id):
-                index = candidate
+        else:
+            for key, table in ((record.doi, by_doi), (record.title_key, by_title)):
+                if key and key in table:
+                    other = groups[table[key]].arxiv_id
+                    # A shared DOI or title but two different arXiv ids: two papers, not one (a list
+                    # row's DOI or title can be wrong; an arXiv id names one paper).
+                    if not (record.arxiv_id and other and other != record.arxiv_id):
+                        index = table[key]
+                        break
         if index is None:
             groups.append(record)
+            members.append([])
             index = len(groups) - 1
         else:
             groups[index] = merge_two(groups[index], record)
+        members[index].append(position)
         merged = groups[index]
         for key, table in ((merged.arxiv_id, by_arxiv), (merged.doi, by_doi)):
             if key:
@@ -225,7 +229,18 @@ def dedupe_records(records: list[Record]) -> list[Record]:
         for key in {record.title_key, merged.title_key}:
             if key:
                 by_title.setdefault(key, index)
-    return groups
+    return groups, members
+
+
+def dedupe_records(records: list[Record]) -> list[Record]:
+    """Merge records of the same paper: by arXiv id, then DOI, then normalised title key (never two
+    records with different arXiv ids)."""
+    return _merged_groups(records)[0]
+
+
+def same_paper_groups(records: list[Record]) -> list[list[int]]:
+    """The indices of the records dedupe_records merges into one paper, per paper (in its order)."""
+    return _merged_groups(records)[1]
 
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -302,3 +302,91 @@ def test_ids_not_found_are_reported_with_their_lines(local_arxiv: LocalArxivServ
         f"arXiv id not found, lines {refusal_line}, {refusal_line + 1}: 2406.11717 ('Refusal in Language "
         "Models Is Mediated by a Single Direction')",
     ]
+
+
+def test_every_seed_row_names_its_own_arxiv_paper_and_no_other(
+        seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Any) -> None:
+    """Calibration over the real seed: each seed title and each list row's title is the same paper as its
+    own arXiv title and as no other seed paper's (1,000s of pairs of genuinely different MI titles)."""
+    from ingest.arxiv_source import same_paper_title
+    from ingest.awesome_list import parse_list
+
+    arxiv_titles = {r["arxiv_id"]: r["title"] for r in seed_records if r["arxiv_id"]}
+    by_url = {url: r for r in seed_records for url in r["urls_in_list"]}
+    rows = parse_list(seed_list, taxonomy).rows
+    own = [(r["title"], r["arxiv_id"]) for r in seed_records]
+    own += [(row.title_in_list, next(by_url[u] for u in row.urls if u in by_url)["arxiv_id"]) for row in rows]
+    assert len(own) == 38 + 58
+    wrong = [(title, arxiv_title) for title, paper in own for arxiv_id, arxiv_title in arxiv_titles.items()
+             if same_paper_title(title, arxiv_title) != (arxiv_id == paper)]
+    assert wrong == []
+
+
+_ROME = "Locating and Editing Factual Associations in GPT"
+
+
+@pytest.mark.parametrize("list_title, arxiv_title", [
+    (f"ROME: {_ROME}", _ROME),
+    (_ROME, f"ROME: {_ROME}"),
+    ("Towards Automated Circuit Discovery for Mechanistic Interpretability (ACDC)",
+     "Towards Automated Circuit Discovery for Mechanistic Interpretability"),
+    ("Sparse Autoencoders Find Highly Interpretable Features in LMs",
+     "Sparse Autoencoders Find Highly Interpretable Features in Language Models"),
+    ("Neurons in LLMs: Dead, N-gram, Positional",
+     "Neurons in Large Language Models: Dead, N-gram, Positional"),
+    ("Universal Neurons in GPT-2 Language Models", "Universal Neurons in GPT2 Language Models"),
+])
+def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arxiv_title: str) -> None:
+    """QA: an acronym before a colon, a trailing "(ACDC)" or "LMs" lost real papers their arXiv id."""
+    from ingest.arxiv_source import same_paper_title
+
+    assert same_paper_title(list_title, arxiv_title)
+
+
+def test_a_list_title_with_a_short_name_stays_its_arxiv_paper(
+        local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any, store: Any, embedder: Any,
+        extractor: Any) -> None:
+    """QA: "ROME: ..." linked to 2202.05262 became a second paper next to the stored 2202.05262."""
+    from ingest.awesome_list import parse_list
+    from ingest.pipeline import run_ingest
+
+    rows = (f"| [ROME: {_ROME}](https://arxiv.org/abs/2202.05262) | R. |",
+            "| [Towards Automated Circuit Discovery for Mechanistic Interpretability (ACDC)]"
+            "(https://arxiv.org/abs/2304.14997) | A. |",
+            "| [Sparse Autoencoders Find Highly Interpretable Features in LMs]"
+            "(https://arxiv.org/abs/2309.08600) | S. |")
+    text, lines = _with_rows(seed_list, *rows)
+    records = list(parse_list(text, taxonomy).papers)
+    found, report = _source(local_arxiv).resolve(records)
+    assert report["title_mismatch"] == [] and report["by_id"] == 19  # the seed's 17 and ACDC, SAEs by id
+    summary = run_ingest(store, [*records, *found], source="list", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert summary.papers == 38 and summary.rejected == 0  # the seed's papers, none added
+    for paper_id, line in zip(("2202.05262", "2304.14997", "2309.08600"), lines, strict=True):
+        assert line in {r.line for r in store.get_paper(paper_id).list_rows}
+
+
+def test_a_split_off_row_takes_its_identifiers_with_it(
+        local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any, store: Any, embedder: Any,
+        extractor: Any) -> None:
+    """QA (/tmp/review2/split2.md): a row with its own DOI and another paper's [[arXiv]] link was split off,
+    but its DOI stayed on the kept record, so the two merged again: the row was stored under 2202.05262
+    with that DOI, and Toy Models got no row."""
+    from ingest.awesome_list import parse_list
+    from ingest.pipeline import run_ingest
+
+    toy = ("| [Toy Models of Superposition](https://doi.org/10.48550/toy) [[arXiv]](https://arxiv.org/abs/2202.05262)"
+           " | Wrong link. |")
+    text, (toy_line,) = _with_rows(seed_list, toy)
+    records = list(parse_list(text, taxonomy).papers)
+    found, report = _source(local_arxiv).resolve(records)
+    assert [m["lines"] for m in report["title_mismatch"]] == [[toy_line]]
+    rome = next(r for r in records if r.arxiv_id == "2202.05262")
+    assert rome.doi is None and not any("10.48550/toy" in u for u in [rome.source_id, *rome.urls])
+    assert toy_line not in {row.line for row in rome.list_rows}
+    run_ingest(store, [*records, *found], source="list", embedder=embedder, extractor=extractor,
+               progress=False)
+    stored_rome, stored_toy = store.get_paper("2202.05262"), store.get_paper("2209.10652")
+    assert stored_rome.paper.doi is None and toy_line not in {r.line for r in stored_rome.list_rows}
+    assert toy_line in {r.line for r in stored_toy.list_rows}
+    assert len(store.paper_ids()) == 38

@@ -357,3 +357,31 @@ def test_venue_tags_without_a_year_leave_the_title(taxonomy: Taxonomy) -> None:
                                  "Language Models")
     assert papers["https://example.org/x"].title == "(Un)faithful Attention (is not) All You Need"
     assert papers["https://example.org/x"].venue is None
+
+
+def test_different_papers_with_one_wrong_link_are_not_conflicting_rows(taxonomy: Taxonomy) -> None:
+    """QA (/tmp/review2/split.md): two papers linked to the same wrong arXiv id in one section were
+    reported as conflicting rows of one paper, though `ArxivSource.resolve` keeps them as two papers."""
+    markdown = """## Paper Collection
+### Techniques
+| Paper | Techniques | TL;DR |
+| :--- | :--- | :--- |
+| [Locating and Editing Factual Associations in GPT](https://arxiv.org/abs/2202.05262) | Probing | Editing. |
+### Evaluation
+| Paper | Evaluation | TL;DR |
+| :--- | :--- | :--- |
+| [Toy Models of Superposition](https://arxiv.org/abs/2202.05262) | Faithfulness | Wrong link. |
+| [Softmax Linear Units](https://arxiv.org/abs/2202.05262) | Faithfulness | Wrong link 2. |
+| [ROME: Locating and Editing Factual Associations in GPT](https://arxiv.org/pdf/2202.05262) | Faithfulness | R. |
+| [Toy models of superposition](https://arxiv.org/abs/2202.05262) | Faithfulness | Again. |
+"""  # noqa: E501
+    warnings = parse_list(markdown, taxonomy).row_warnings
+    # Only the rows that are one paper by the title rule: the two Toy Models rows. The ROME row is the
+    # first section's paper (its only row in this section), Softmax Linear Units another paper.
+    assert [(w["kind"], w["lines"]) for w in warnings] == [("conflicting_rows", [9, 12])]
+    # Rows merged by a DOI alone (no arXiv id to check titles against) stay one paper, as they are stored.
+    doi = markdown.replace("https://arxiv.org/abs/2202.05262) | Faithfulness | Wrong link. |",
+                           "https://doi.org/10.48550/x) | Faithfulness | Wrong link. |").replace(
+        "(https://arxiv.org/abs/2202.05262) | Faithfulness | Wrong link 2. |",
+        "(https://doi.org/10.48550/x) | Faithfulness | Wrong link 2. |")
+    assert [w["lines"] for w in parse_list(doi, taxonomy).row_warnings] == [[9, 10]]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.normalize import split_venue_tag, title_key
+from ingest.normalize import dedupe_records, same_paper_groups, split_venue_tag, title_key
+from ingest.records import Record
 
 
 @pytest.mark.parametrize("title, expected", [
@@ -43,3 +44,23 @@ def test_titles_own_parentheses_stay(title: str) -> None:
 def test_title_keys_ignore_tags_without_a_year() -> None:
     tagged = "Copy suppression: Comprehensively understanding an attention head (ICLR'24 Spotlight)"
     assert title_key(tagged) == title_key("Copy suppression: comprehensively understanding an attention head")
+
+
+def _record(source_id: str, title: str, arxiv_id: str | None = None, doi: str | None = None) -> Record:
+    return Record(source="list", source_id=source_id, title=title, arxiv_id=arxiv_id, doi=doi)
+
+
+def test_a_shared_doi_or_title_never_merges_two_arxiv_ids() -> None:
+    """QA (/tmp/review2/split2.md): a wrong DOI on a row merged Toy Models (2209.10652) into ROME
+    (2202.05262), and the paper stored under 2202.05262 lost Toy Models' row."""
+    rome = "Locating and Editing Factual Associations in GPT"
+    records = [
+        _record("rome", rome, "2202.05262", "10.48550/toy"),
+        _record("toy", "Toy Models of Superposition", "2209.10652", "10.48550/toy"),
+        _record("no-id", "Anything", None, "10.48550/toy"),  # a DOI without another arXiv id still merges
+        _record("same-title", rome.lower(), "2301.05217"),
+    ]
+    merged = dedupe_records(records)
+    assert [r.arxiv_id for r in merged] == ["2202.05262", "2209.10652", "2301.05217"]
+    assert merged[1].title == "Toy Models of Superposition"
+    assert same_paper_groups(records) == [[0, 2], [1], [3]]
