@@ -42,17 +42,25 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Fail with one line, before the model loads and before "serving on" is printed, when the
-    address cannot be bound (the dev server would say so only after both)."""
+def port_problem(host: str, port: int) -> str | None:
+    """Why a server cannot listen on host:port ("cannot listen on HOST:PORT: REASON"), or None if it can."""
     import socket
 
     try:
         with socket.create_server((host, port)):
             pass
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}; another "
-                                   "program may be using the port: choose another with --port") from None
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line, before the model loads and before "serving on" is printed, when the
+    address cannot be bound (the dev server would say so only after both)."""
+    problem = port_problem(host, port)
+    if problem is not None:
+        raise click.ClickException(f"{problem}; another program may be using the port: choose another "
+                                   "with --port")
 
 
 # The API's parameter names as `paperkg search` spells them, for its usage errors.

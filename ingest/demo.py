@@ -91,18 +91,14 @@ def _check_shared_data(folder: Path, files: list[Path]) -> None:
 
 def _check_port(host: str, port: int) -> None:
     """Exit with one line, before anything is loaded, when the web server could not listen on host:port."""
-    import click
+    from api.cli import port_problem
 
-    from api.cli import _check_port_free
-
-    try:
-        _check_port_free(host, port)
-    except click.ClickException as exc:
-        # Its hint names `paperkg serve`'s --port; `make demo` takes PORT=.
-        reason = exc.format_message().split("; ", 1)[0]
+    problem = port_problem(host, port)
+    if problem is not None:
+        # `make demo` takes PORT=, not `paperkg serve`'s --port.
         other = port + 1 if port < 65535 else 8000
-        raise SystemExit(f"[demo] {reason}; another program may be using the port: choose another, e.g. "
-                         f"PORT={other} make demo") from None
+        raise SystemExit(f"[demo] {problem}; another program may be using the port: choose another, e.g. "
+                         f"PORT={other} make demo")
 
 
 def prepare(offline: bool | None = None) -> None:

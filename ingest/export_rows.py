@@ -17,7 +17,8 @@ Techniques and Evaluation use the spelling the list itself uses most for a label
 list rows), else the list label map's, else the taxonomy node's name. The TL;DR is a claim sentence
 (never the title): the one naming the most taxonomy nodes, skipping questions and sentences whose
 opening refers back ("It", "This", "Applying it to ..."); with none, the abstract's first sentence
-that shows or finds something, else its first "We ..." sentence, else its first sentence. Rows are
+that shows or finds something, else its first "We ..." sentence, else its first sentence, else
+nothing (an empty TL;DR cell for a paper with neither claims nor an abstract). Rows are
 ordered oldest first (published date, then id). Papers already in the list (they have list rows)
 and tools are left out. The output parses back with `ingest.awesome_list.parse_list` into the same
 papers, sections and techniques.
@@ -298,7 +299,8 @@ def _sentences(text: str) -> list[str]:
 
 
 def _tldr(detail: PaperDetail) -> str:
-    """A claim sentence of the paper (see the module docstring), never the title."""
+    """A claim sentence of the paper (see the module docstring), never the title ("" with neither
+    findings nor an abstract: an empty TL;DR cell)."""
     claims: list[tuple[int, Finding]] = [
         (i, f) for i, f in enumerate(detail.findings)
         if f.kind != "title" and not f.text.rstrip().endswith("?")  # a question motivates, it finds nothing
@@ -313,7 +315,8 @@ def _tldr(detail: PaperDetail) -> str:
                 return sentence
     if claims:
         return claims[0][1].text
-    return abstract[0] if abstract else detail.paper.title
+    # Nothing to say: an empty cell, which the list's own rows also have, rather than the title again.
+    return abstract[0] if abstract else ""
 
 
 def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller | None = None) -> SuggestedRow:

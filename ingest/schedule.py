@@ -14,8 +14,10 @@
   SCHEDULED_LOCK_WAIT_SECONDS (30 minutes), instead of failing.
 - A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
   run retries the whole window.
-- SIGTERM / SIGINT shut the scheduler down cleanly (a running job finishes first);
-  `max_runs` (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops it after N runs.
+- SIGTERM / SIGINT shut the scheduler down cleanly (a running job finishes first; a run still waiting
+  for the store lock is abandoned at once, as if it never fired: nothing is recorded and it is not
+  counted as a run, only logged); `max_runs` (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops
+  it after N runs.
 """
 
 from __future__ import annotations
@@ -140,21 +142,33 @@ class WeeklyScheduler:
         self.max_runs = max_runs
         self.runs = 0
         self.failures = 0
-        self._stop_requested = False
+        self.abandoned = 0  # runs given up while waiting for the store lock because the scheduler stopped
+        # Set by stop(): a run waiting for the store lock (up to SCHEDULED_LOCK_WAIT_SECONDS) gives up at
+        # once, so shutdown(wait=True) does not sit out that wait until systemd or docker sends SIGKILL.
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.scheduler = BlockingScheduler(timezone=UTC)
         self.scheduler.add_job(self._run_once, self.trigger, id="weekly-ingest", name="weekly arXiv ingest",
                                max_instances=1, coalesce=True, misfire_grace_time=3600)
 
     def _run_once(self) -> None:
+        from ingest.store_lock import LockWaitStopped
+
         with self._lock:
-            if self.max_runs is not None and self.runs >= self.max_runs:
+            if self.stopping.is_set() or (self.max_runs is not None and self.runs >= self.max_runs):
                 return  # fired while the scheduler is shutting down
             self.runs += 1
             number = self.runs
         log.info("scheduled weekly ingest: run %d starting", number)
         try:
-            result = self.job()
+            result = self.job(stop=self.stopping) if isinstance(self.job, WeeklyJob) else self.job()
+        except LockWaitStopped:
+            with self._lock:  # it never started: not a run, and nothing of it was recorded
+                self.runs -= 1
+                self.abandoned += 1
+            log.info("scheduled weekly ingest: run %d abandoned while waiting for the store lock (the "
+                     "scheduler is stopping); nothing was run or recorded", number)
+            return
         except Exception as exc:  # a failed run must not stop the schedule
             with self._lock:
                 self.failures += 1
@@ -173,8 +187,9 @@ class WeeklyScheduler:
         return when.isoformat() if when else None
 
     def stop(self, *_args: object) -> None:
-        """Shut down after the running job (if any) finishes (before start: start returns at once)."""
-        self._stop_requested = True
+        """Shut down after the running job (if any) finishes, abandoning a run that waits for the store lock
+        (before start: start returns at once)."""
+        self.stopping.set()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
@@ -192,7 +207,7 @@ class WeeklyScheduler:
                 previous[sig] = signal.signal(sig, lambda signum, _frame: self._on_signal(signum))
 
         def started(_event: object) -> None:
-            if self._stop_requested:  # a signal arrived while the scheduler was starting
+            if self.stopping.is_set():  # a signal arrived while the scheduler was starting
                 threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
 
         self.scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
@@ -201,29 +216,42 @@ class WeeklyScheduler:
         try:
             if announce is not None:
                 announce()
-            if not self._stop_requested:
+            if not self.stopping.is_set():
                 self.scheduler.start()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        log.info("scheduler stopped after %d runs (%d failed)", self.runs, self.failures)
+        abandoned = f"; {self.abandoned} abandoned while waiting for the store lock" if self.abandoned else ""
+        log.info("scheduler stopped after %d runs (%d failed)%s", self.runs, self.failures, abandoned)
 
     def _on_signal(self, signum: int) -> None:
         log.info("scheduler: signal %s received, shutting down", signal.Signals(signum).name)
         threading.Thread(target=self.stop, name="scheduler-stop", daemon=True).start()
 
 
-def weekly_job(store_factory: Callable[[], Any], *, lock_wait: float = SCHEDULED_LOCK_WAIT_SECONDS,
-               **weekly_kwargs: Any) -> Callable[[], Any]:
-    """A job that opens the store, runs run_weekly (waiting up to `lock_wait` seconds for the ingest lock)
-    and closes the store (a fresh connection per run)."""
-    from ingest.weekly import run_weekly
+class WeeklyJob:
+    """One scheduled weekly run: opens the store, runs run_weekly (waiting up to `lock_wait` seconds for the
+    ingest lock, or until `stop` is set) and closes the store (a fresh connection per run)."""
 
-    def job() -> Any:
-        store = store_factory()
+    def __init__(self, store_factory: Callable[[], Any], lock_wait: float, weekly_kwargs: dict[str, Any]
+                 ) -> None:
+        self.store_factory = store_factory
+        self.lock_wait = lock_wait
+        self.weekly_kwargs = weekly_kwargs
+
+    def __call__(self, stop: threading.Event | None = None) -> Any:
+        """Run once; LockWaitStopped (nothing recorded) when `stop` is set while it waits for the lock."""
+        from ingest.weekly import run_weekly
+
+        store = self.store_factory()
         try:
-            return run_weekly(store, wait=lock_wait, **weekly_kwargs)
+            return run_weekly(store, wait=self.lock_wait, stop=stop, **self.weekly_kwargs)
         finally:
             store.close()
 
-    return job
+
+def weekly_job(store_factory: Callable[[], Any], *, lock_wait: float = SCHEDULED_LOCK_WAIT_SECONDS,
+               **weekly_kwargs: Any) -> WeeklyJob:
+    """A job that opens the store, runs run_weekly (waiting up to `lock_wait` seconds for the ingest lock)
+    and closes the store; WeeklyScheduler passes it its stop event, which ends that wait."""
+    return WeeklyJob(store_factory, lock_wait, weekly_kwargs)

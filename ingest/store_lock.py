@@ -59,6 +59,10 @@ class IngestLocked(RuntimeError):
     """Another ingest holds the store's ingest lock."""
 
 
+class LockWaitStopped(RuntimeError):
+    """A wait for the ingest lock was called off (its `stop` event was set): the lock was never taken."""
+
+
 @functools.cache
 def _pid_space() -> str:
     """Which processes a pid on this host names: the kernel boot and pid namespace, hashed.
@@ -168,8 +172,11 @@ def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS) -> Non
                 holder.ingest().removesuffix(" ingest"), holder.pid, held.owner)
 
 
-def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, wait: float = 0.0) -> None:
-    """take_lock, asking again every WAIT_POLL_SECONDS for up to `wait` seconds while another run holds it."""
+def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, wait: float = 0.0,
+                      stop: threading.Event | None = None) -> None:
+    """take_lock, asking again every WAIT_POLL_SECONDS for up to `wait` seconds while another run holds it.
+
+    Setting `stop` ends the wait at once with LockWaitStopped (the lock is not taken)."""
     deadline = time.monotonic() + max(0.0, wait)
     announced = False
     while True:
@@ -185,7 +192,13 @@ def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS
             if not announced:  # once: the holder is the same until it changes
                 log.warning("waiting up to %g s for the store lock: %s", wait, exc)
                 announced = True
-        time.sleep(min(WAIT_POLL_SECONDS, left))
+            refused = exc
+        if stop is None:
+            time.sleep(min(WAIT_POLL_SECONDS, left))
+        # An event, not a sleep: a scheduler told to stop (SIGTERM) must not sit out a 30-minute wait
+        # for a lock, only to be killed by systemd or docker meanwhile.
+        elif stop.wait(min(WAIT_POLL_SECONDS, left)):
+            raise LockWaitStopped(f"stopped while waiting for the store lock: {refused}")
 
 
 class _LockKeeper:
@@ -242,12 +255,13 @@ def mark_dead_runs(store: GraphStore, owner: str) -> list[str]:
 
 @contextlib.contextmanager
 def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: int = LOCK_TTL_SECONDS,
-                wait: float = 0.0) -> Iterator[HeldLock]:
+                wait: float = 0.0, stop: threading.Event | None = None) -> Iterator[HeldLock]:
     """Hold the store's ingest lock for the block (refreshed meanwhile, released on every exit).
 
-    Raises IngestLocked when another ingest holds it (after waiting up to `wait` seconds)."""
+    Raises IngestLocked when another ingest holds it (after waiting up to `wait` seconds), or
+    LockWaitStopped when `stop` is set during that wait (the block never runs)."""
     owner = owner or make_owner(kind)
-    take_lock_waiting(store, owner, ttl, wait)
+    take_lock_waiting(store, owner, ttl, wait, stop)
     keeper = _LockKeeper(store, owner, ttl)
     try:
         mark_dead_runs(store, owner)

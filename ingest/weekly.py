@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -373,11 +374,13 @@ def run_weekly(
     progress: bool = False,
     lock_ttl: int = LOCK_TTL_SECONDS,
     wait: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> WeeklySummary:
     """One weekly run (see the module docstring). Raises WeeklyLocked (after waiting up to `wait` seconds
-    for another ingest to finish) or WeeklyError."""
+    for another ingest to finish) or WeeklyError; LockWaitStopped, with nothing run or recorded, when
+    `stop` is set while it waits for the lock."""
     config = config or load_config()
-    with ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait) as held:
+    with ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait, stop=stop) as held:
         # Read before this run is recorded: a --since later than what still had to be covered leaves a
         # gap, and moving the watermark past it would lose those papers for good.
         start, end, gap = window_for(store, since=since, now=now)

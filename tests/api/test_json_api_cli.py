@@ -247,6 +247,31 @@ def test_serve_refuses_a_port_in_use_before_saying_it_serves(
     assert "choose another with --port" in result.output
 
 
+def test_port_problem_names_why_a_port_cannot_be_bound_and_serve_says_it(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One public check for `paperkg serve` and `make demo` (the demo used to import the private one
+    # and cut its message at the first "; ").
+    import errno
+    import os
+
+    from flask import Flask
+
+    from api.cli import port_problem
+
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: pytest.fail("the dev server must not start"))
+    assert port_problem("127.0.0.1", _free_port()) is None
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        problem = port_problem("127.0.0.1", port)
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
+    assert problem is not None
+    assert problem.startswith(f"cannot listen on 127.0.0.1:{port}: {os.strerror(errno.EADDRINUSE)}")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {problem}; another program may be using the port: choose another "
+                             "with --port\n")
+
+
 # Stored text with terminal control: OSC "set window title" (BEL- and ST-terminated), erase line,
 # hidden text, an 8-bit CSI (U+009B), a bare BEL, DEL and a line break.
 HOSTILE_TITLE = ("Induction \x1b]0;pwned\x07heads \x1b[2Kin \x1b[8mhidden\x1b[0m \x9b31mtransformers\x07"

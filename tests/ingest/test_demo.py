@@ -64,8 +64,11 @@ def test_demo_without_shared_data_creates_nothing_and_says_where_it_looked(tmp_p
 def test_demo_on_a_busy_port_stops_before_loading_anything(tmp_path: Path, shared_data: Path) -> None:
     import socket
 
+    from api.cli import port_problem
+
     with socket.create_server(("127.0.0.1", 0)) as held:
         port = held.getsockname()[1]
+        problem = port_problem("127.0.0.1", port)  # the check `paperkg serve` makes, word for word
         demo = _run(["-m", "ingest.demo", "--host", "127.0.0.1", "--port", str(port)],
                     _demo_env(tmp_path, str(shared_data)))
     assert demo.returncode != 0
@@ -74,4 +77,6 @@ def test_demo_on_a_busy_port_stops_before_loading_anything(tmp_path: Path, share
     assert len(lines) == 1, demo.stderr[-2000:]
     assert lines[0].startswith(f"[demo] cannot listen on 127.0.0.1:{port}: ")
     assert lines[0].endswith(f"choose another, e.g. PORT={port + 1} make demo")
+    assert lines[0] == (f"[demo] {problem}; another program may be using the port: choose another, e.g. "
+                        f"PORT={port + 1} make demo")
     assert not (tmp_path / "demo-data").exists()  # checked before the store was initialised

@@ -419,3 +419,33 @@ def test_speller_prefers_the_lists_most_used_spelling_then_the_nodes_name(taxono
     assert spelled(Zero_Knockout=2, Zero_ablation=1) == "Zero-Knockout"
     # The seed list writes each once: the one spelling the node's name ("Zero Ablation") wins.
     assert spelled(Zero_Knockout=1, Zero_ablation=1) == "Zero-ablation"
+
+
+def test_a_paper_with_no_abstract_and_no_claims_gets_an_empty_tldr_not_its_title(
+    tmp_path: Path, taxonomy: Taxonomy
+) -> None:
+    # Before: with neither a claim nor an abstract the TL;DR cell repeated the title.
+    from ingest.records_file import read_records_file
+
+    records = tmp_path / "papers.jsonl"
+    records.write_text(json.dumps({"id": "bare-1", "title": "Sparse Autoencoders on GPT-2 Small",
+                                   "authors": ["A. Author"], "year": 2026, "abstract": None,
+                                   "url": "https://example.org/bare-1", "item_type": "paper"}) + "\n",
+                       encoding="utf-8")
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        run_ingest(store, read_records_file(records).records, source="records", embedder=HashEmbedder(),
+                   extractor=Extractor(taxonomy), progress=False)
+        (row,) = suggested_rows(store, "2000-01-01", taxonomy)
+        assert row.title == "Sparse Autoencoders on GPT-2 Small" and row.tldr == ""
+        markdown = list_rows_markdown(store, "2000-01-01", taxonomy)
+    finally:
+        store.close()
+    # Paper | Techniques | Evaluation | TL;DR: the last two cells empty.
+    assert "| [Sparse Autoencoders on GPT-2 Small](https://example.org/bare-1) | SAE |  |  |\n" in markdown
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.unreadable_rows == [] and parsed.row_warnings == []
+    (listed,) = parsed.rows
+    assert listed.title_in_list == "Sparse Autoencoders on GPT-2 Small"
+    assert listed.url_in_list == "https://example.org/bare-1"
+    assert listed.tldr is None  # the empty cell, read back as no TL;DR

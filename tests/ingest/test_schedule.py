@@ -367,3 +367,44 @@ def test_a_scheduled_run_waits_for_a_manual_ingest_holding_the_lock(
         assert [r.status for r in manual.runs(RUN_SOURCE)] == ["succeeded"]
     finally:
         manual.close()
+
+
+def test_sigterm_stops_a_schedule_whose_run_waits_for_the_store_lock(data_dir: Path) -> None:
+    # Before: the waiting run slept on for SCHEDULED_LOCK_WAIT_SECONDS (30 min) and the scheduler's
+    # shutdown waited for it, so SIGTERM did nothing until systemd or docker sent SIGKILL.
+    from ingest.store_lock import ingest_lock
+
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    with socket.socket() as closed:  # a port nothing listens on: the run must never reach arXiv anyway
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+           "PAPERKG_ARXIV_URL": f"http://127.0.0.1:{port}/api/query", "PAPERKG_ARXIV_RETRIES": "0"}
+    try:
+        with ingest_lock(store, "records"):  # a manual ingest in this (live) test process
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from kg.cli import main; main()", "schedule", "--cron", "* * * * * *",
+                 "--max-runs", "1"],
+                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )
+            try:
+                assert proc.stdout is not None
+                seen = []
+                for line in proc.stdout:  # no clock: it says it waits, and only then is it stopped
+                    seen.append(line)
+                    if "waiting up to" in line:
+                        break
+                waited = "waiting up to 1800 s for the store lock: another records ingest is running"
+                assert waited in seen[-1], "".join(seen)
+                proc.send_signal(signal.SIGTERM)
+                rest, _ = proc.communicate(timeout=60)  # a hang guard only: before the fix, 30 minutes
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        assert proc.returncode == 0, "".join(seen) + rest
+        assert "run 1 abandoned while waiting for the store lock" in rest
+        assert "schedule: stopped after 0 runs (0 failed)" in rest
+        assert store.runs() == []  # the abandoned run recorded nothing: it never started
+    finally:
+        store.close()

@@ -192,3 +192,47 @@ def test_run_ingest_takes_the_lock_itself_and_releases_it_on_failure(
     with ingest_lock(store, "weekly") as held, pytest.raises(IngestLocked, match="another weekly ingest"):
         run_ingest(store, records, source="records", embedder=Boom(), extractor=extractor, progress=False)
     assert held.kind == "weekly"
+
+
+def test_a_wait_for_the_lock_ends_when_its_stop_event_is_set(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    # `paperkg schedule` sets the event on SIGTERM: its run waiting up to 30 minutes must give up at once.
+    import logging
+    import threading
+
+    from ingest.store_lock import LockWaitStopped, take_lock_waiting
+
+    store = open_ready_store(tmp_path / "paperkg.sqlite3", taxonomy)
+    holder = make_owner("records")  # this (live) test process
+    take_lock(store, holder)
+    stop = threading.Event()
+
+    class StopOnceWaiting(logging.Handler):  # no clock: stopped only once it says it waits
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting up to 1800 s" in record.getMessage():
+                stop.set()
+
+    watcher = StopOnceWaiting()
+    logger = logging.getLogger("ingest.store_lock")
+    logger.addHandler(watcher)
+    outcome: list[BaseException] = []
+
+    def wait_for_lock() -> None:
+        try:
+            take_lock_waiting(store, make_owner("weekly"), wait=1800, stop=stop)
+        except BaseException as exc:  # checked below
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=wait_for_lock, daemon=True)
+    try:
+        waiter.start()
+        waiter.join(60)  # a hang guard only: before the fix it slept out the whole 1800 s
+    finally:
+        logger.removeHandler(watcher)
+    assert stop.is_set() and not waiter.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], LockWaitStopped), outcome
+    assert "stopped while waiting for the store lock: another records ingest is running" in str(outcome[0])
+    with pytest.raises(LockHeld) as still:  # the holder still holds it; the waiter never took it
+        store.acquire_lock(LOCK_NAME, make_owner("list"), ttl_seconds=60)
+    assert still.value.owner == holder
+    store.release_lock(LOCK_NAME, holder)
+    store.close()
