@@ -34,6 +34,7 @@ from kg.taxonomy import load_taxonomy
 from kg.validation import author_key, paper_authors
 from kg.vector_index import EmbeddingMatrix
 from tests.kg.test_store_contract import bundle, unit_vectors
+from tests.kg.title_rule_cases import OLDER_KEYS, TITLES
 
 N_PAPERS = 500
 BATCH = 25
@@ -534,13 +535,7 @@ def test_title_keys_of_an_older_title_key_rule_are_recomputed(
     import kg.embedded as embedded
     from ingest.normalize import title_key
     path = tmp_path / "paperkg.sqlite3"
-    titles = {"feature-splitting": "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
-              "probes": "Sparse probing (Spotlight)", "probes-2": "Sparse Probing",
-              "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)"}
-    # What the rule before venue tags without a year were removed gave for each title.
-    older = {"feature-splitting": "a study of feature splitting in small transformers icml 24 oral",
-             "probes": "sparse probing spotlight", "probes-2": "sparse probing",
-             "plain": "toy models of superposition", "lens": "logit lens attrib workshop"}
+    titles, older = TITLES, OLDER_KEYS
     store = EmbeddedStore(path)
     store.upsert_papers([PaperBundle(paper=Paper(id=pid, title=t)) for pid, t in titles.items()])
     store.close()

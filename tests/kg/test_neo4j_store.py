@@ -37,6 +37,7 @@ from kg.entities import (
 from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri
 from kg.schema import EMBEDDING_DIM, Label
 from kg.store import GraphStore, StoreError, StoreUnavailable
+from tests.kg.title_rule_cases import OLDER_KEYS, TITLES
 
 PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -967,12 +968,7 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     from kg.embedded import title_key_rule
     from kg.neo4j_store import _DATA_VERSION
 
-    titles = {"feature-splitting": "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
-              "probes": "Sparse probing (Spotlight)", "probes-2": "Sparse Probing",
-              "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)"}
-    older = {"feature-splitting": "a study of feature splitting in small transformers icml 24 oral",
-             "probes": "sparse probing spotlight", "probes-2": "sparse probing",
-             "plain": "toy models of superposition", "lens": "logit lens attrib workshop"}
+    titles, older = TITLES, OLDER_KEYS
     papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "title_key": older[pid],
                     "search_title": t} for n, (pid, t) in enumerate(titles.items(), start=1)}
     graph = _OlderGraph(papers, {}, {Label.PAPER: 5},
