@@ -265,6 +265,9 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
     keeper = _LockKeeper(store, owner, ttl)
     try:
         mark_dead_runs(store, owner)
+        # Under the lock no other ingest writes: finish what opening the store may have left for
+        # later (title keys of an older title rule), so this run matches titles by the current rule.
+        store.init_schema()
         keeper.start()
         yield HeldLock(owner, kind)
     finally:

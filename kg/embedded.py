@@ -604,7 +604,10 @@ class EmbeddedStore(GraphStore):
             raise StoreError(f"{self.path} holds an older (or incomplete) paperkg schema, which a reading "
                              "command does not change: run `paperkg init` there once")
         if tables_current:
-            self._rekey_titles()  # only the title keys are stale: the script would wait for the write lock
+            # Only the title keys are stale. Opening (the API's way too) must not queue behind a
+            # writer: when one is active the keys are left for later (an ingest brings them current
+            # once it holds the ingest lock, see ingest.store_lock).
+            self._rekey_titles(wait=False)
             return
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
@@ -670,17 +673,21 @@ class EmbeddedStore(GraphStore):
         if not self._title_keys_current(conn):
             self._rekey_titles()
 
-    def _rekey_titles(self) -> None:
+    def _rekey_titles(self, *, wait: bool = True) -> None:
         """Recompute every stored title key with the current title_key rule, _REKEY_BATCH papers per
         transaction, then record the rule's fingerprint (an interrupted pass is simply run again).
 
         A key computed by an older rule would not match the same title ingested again, which then
         became a second paper. Papers whose new keys coincide are all kept, with a WARNING naming
         them. A file this process cannot write (a read-only file or directory) keeps its keys: no
-        ingest can write there either, and reads never match titles."""
+        ingest can write there either, and reads never match titles. Without `wait`, a write lock
+        held by another process leaves the keys (and the fingerprint) as they are, at once."""
         rule = title_key_rule()
         changed: set[str] = set()
         after = 0
+        conn = self._conn()
+        if not wait:
+            conn.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
                 with self._write() as wconn:
@@ -697,10 +704,18 @@ class EmbeddedStore(GraphStore):
                               (rule,))
         except StoreError as exc:
             cause = exc.__cause__
-            if isinstance(cause, sqlite3.Error) and _primary_code(cause) == _SQLITE_READONLY:
+            code = _primary_code(cause) if isinstance(cause, sqlite3.Error) else None
+            if code == _SQLITE_READONLY:
                 log.warning("%s keeps title keys of an older title-key rule: %s", self.path, exc)
                 return
+            if not wait and code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                log.info("%s: another process is writing; title keys of an older title-key rule are "
+                         "recomputed by the next ingest", self.path)
+                return
             raise
+        finally:
+            if not wait:
+                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
         groups: dict[str, list[str]] = {}
         for key, pid in self._conn().execute(
             "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "

@@ -236,3 +236,17 @@ def test_a_wait_for_the_lock_ends_when_its_stop_event_is_set(tmp_path: Path, tax
     assert still.value.owner == holder
     store.release_lock(LOCK_NAME, holder)
     store.close()
+
+
+def test_holding_the_lock_brings_stale_title_keys_current(store: EmbeddedStore) -> None:
+    """Opening leaves title keys of an older title rule alone while another process writes; the ingest
+    that then takes the lock recomputes them before it matches any title."""
+    import sqlite3
+
+    from kg.embedded import title_key_rule
+
+    with sqlite3.connect(store.path) as conn:  # as if written by an older paperkg after this open
+        conn.execute("UPDATE meta SET value = 'an older rule' WHERE key = 'title_key_rule'")
+    with ingest_lock(store, "records"):
+        rule = store._conn().execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
+    assert rule == (title_key_rule(),)

@@ -363,3 +363,33 @@ def test_title_keys_of_an_older_rule_in_a_store_this_process_cannot_write_are_on
         assert {k for (k,) in conn.execute("SELECT title_key FROM papers")} == {"an older key"}
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'title_key_rule'").fetchone() is None
     conn.close()
+
+
+def test_opening_a_store_with_stale_title_keys_does_not_wait_for_a_writer(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API opens read-write: with title keys of an older rule and an ingest writing, it used to
+    queue behind the writer for the busy timeout and then fail; the keys now wait for the next ingest."""
+    from kg.embedded import title_key_rule
+
+    path = data_dir / STORE_FILE
+    seeded_store(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = 'an older rule' WHERE key = 'title_key_rule'")
+    monkeypatch.setattr("kg.embedded._BUSY_TIMEOUT_SECONDS", 1.0)
+    writer = _python(_WRITER, str(path))
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
+    try:
+        server = EmbeddedStore(path)
+        assert len(server.keyword_search("induction", 5)) == 5
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        writer.communicate(timeout=30)
+    stale = server._conn().execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
+    assert stale == ("an older rule",)
+    server.init_schema()  # what an ingest does once it holds the ingest lock
+    current = server._conn().execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
+    assert current == (title_key_rule(),)
+    server.close()
