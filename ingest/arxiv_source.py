@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from difflib import SequenceMatcher
@@ -115,11 +116,10 @@ _FILLER_WORDS = frozenset({
     "its", "of", "on", "or", "our", "the", "their", "through", "to", "via", "we", "what", "with"})
 _ABBREVIATIONS = {"lm": ("language", "model"), "lms": ("language", "model"),
                   "llm": ("large", "language", "model"), "llms": ("large", "language", "model")}
-WORD_OVERLAP = 0.75  # share of content words: two different seed papers share at most 0.57 of theirs
 _TRAILING_PARENTHESES = re.compile(r"\s*\([^()]{1,40}\)\s*$")  # "... Interpretability (ACDC)"
 
 
-def _words(key: str) -> set[str]:
+def _words(key: str) -> Counter[str]:
     """A title key's content words: filler left out, "gpt 2" as "gpt2", plurals and LM/LLM(s) spelled out."""
     tokens: list[str] = []
     for token in key.split():
@@ -127,20 +127,24 @@ def _words(key: str) -> set[str]:
             tokens[-1] += token  # "GPT-2" and "GPT2", "Claude 3" and "Claude3"
         else:
             tokens.append(token)
-    words: set[str] = set()
+    # Counted, not a set: "Attention is not not Explanation" is another paper than "... not ...".
+    words: Counter[str] = Counter()
     for token in tokens:
         if token in _ABBREVIATIONS:
             words.update(_ABBREVIATIONS[token])
         elif token not in _FILLER_WORDS:
-            words.add(token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss")
-                      else token)
+            words[token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss")
+                  else token] += 1
     return words
 
 
-def word_overlap(key: str, other: str) -> float:
-    """The share of two title keys' content words they have in common (0.0 to 1.0)."""
-    words, others = _words(key), _words(other)
-    return len(words & others) / len(words | others) if words | others else 0.0
+def same_words(key: str, other: str) -> bool:
+    """Whether two title keys have the same content words, as often each (filler, plurals, word
+    order, "GPT-2"/"GPT2" and LM/LLM spellings aside). Equal, not merely overlapping: one word more
+    makes another paper ("Are Emergent Abilities of LLMs a Mirage?" answers "Emergent Abilities of
+    LLMs"; "Sparse Autoencoders for Vision Transformers" is not "... for Transformers")."""
+    words = _words(key)
+    return bool(words) and words == _words(other)
 
 
 def _title_parts(title: str) -> list[str]:
@@ -160,8 +164,7 @@ def same_paper_title(list_title: str, arxiv_title: str) -> bool:
     Only a clearly different title is refused, as a link to another paper: the titles match as the
     title look-up does (case, accents, punctuation and venue tags ignored, a typo allowed), or one is
     the other without its subtitle after a colon, without a short name before a colon ("ROME: ...")
-    or without a trailing "(ACDC)", or most of their content words are the same ("LMs" for "Language
-    Models", plurals and word order aside).
+    or without a trailing "(ACDC)", or they have the same content words (see same_words).
     """
     key, other = title_key(list_title), title_key(arxiv_title)
     if not key or not other:
@@ -170,7 +173,7 @@ def same_paper_title(list_title: str, arxiv_title: str) -> bool:
              *((part, key) for part in _title_parts(arxiv_title))]
     if any(title_score(part, full) >= TITLE_MATCH for part, full in pairs):
         return True
-    return word_overlap(key, other) >= WORD_OVERLAP
+    return same_words(key, other)
 
 
 def _row_lines(row: ListRowRecord) -> list[int]:

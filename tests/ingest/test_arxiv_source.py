@@ -343,6 +343,22 @@ def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arx
     assert same_paper_title(list_title, arxiv_title)
 
 
+@pytest.mark.parametrize(("list_title", "arxiv_title"), [
+    # Review 3: famous different papers one word apart, which a 0.75 word overlap accepted.
+    ("Are Emergent Abilities of Large Language Models a Mirage?",
+     "Emergent Abilities of Large Language Models"),
+    ("Attention is not not Explanation", "Attention is not Explanation"),
+    ("Do Sparse Autoencoders Find Interpretable Features in Language Models?",
+     "Sparse Autoencoders Find Highly Interpretable Features in Language Models"),
+    ("Sparse Autoencoders for Vision Transformers", "Sparse Autoencoders for Transformers"),
+])
+def test_one_content_word_more_is_another_paper(list_title: str, arxiv_title: str) -> None:
+    from ingest.arxiv_source import same_paper_title
+
+    assert not same_paper_title(list_title, arxiv_title)
+    assert not same_paper_title(arxiv_title, list_title)
+
+
 def test_a_list_title_with_a_short_name_stays_its_arxiv_paper(
         local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any, store: Any, embedder: Any,
         extractor: Any) -> None:
