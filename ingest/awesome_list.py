@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.arxiv_source import same_paper_title
 from ingest.normalize import (
     arxiv_id_from_url,
     dedupe_records,
@@ -18,6 +17,7 @@ from ingest.normalize import (
     split_venue_tag,
 )
 from ingest.records import ListRowRecord, Record
+from ingest.titles import same_paper_title
 from kg.taxonomy import Taxonomy
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

@@ -248,7 +248,7 @@ def test_linked_ids_are_kept_despite_small_title_differences(
         local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any) -> None:
     """Every seed paper linked by id stays matched; case, punctuation, a venue tag, a typo in a long title
     or a subtitle left out do not reject an id; another title, even one sharing the main title, does."""
-    from ingest.arxiv_source import same_paper_title
+    from ingest.titles import same_paper_title
     from ingest.awesome_list import parse_list
 
     records = list(parse_list(seed_list, taxonomy).papers)
@@ -308,7 +308,7 @@ def test_every_seed_row_names_its_own_arxiv_paper_and_no_other(
         seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Any) -> None:
     """Calibration over the real seed: each seed title and each list row's title is the same paper as its
     own arXiv title and as no other seed paper's (1,000s of pairs of genuinely different MI titles)."""
-    from ingest.arxiv_source import same_paper_title
+    from ingest.titles import same_paper_title
     from ingest.awesome_list import parse_list
 
     arxiv_titles = {r["arxiv_id"]: r["title"] for r in seed_records if r["arxiv_id"]}
@@ -338,7 +338,7 @@ _ROME = "Locating and Editing Factual Associations in GPT"
 ])
 def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arxiv_title: str) -> None:
     """QA: an acronym before a colon, a trailing "(ACDC)" or "LMs" lost real papers their arXiv id."""
-    from ingest.arxiv_source import same_paper_title
+    from ingest.titles import same_paper_title
 
     assert same_paper_title(list_title, arxiv_title)
 
@@ -353,7 +353,7 @@ def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arx
     ("Sparse Autoencoders for Vision Transformers", "Sparse Autoencoders for Transformers"),
 ])
 def test_one_content_word_more_is_another_paper(list_title: str, arxiv_title: str) -> None:
-    from ingest.arxiv_source import same_paper_title
+    from ingest.titles import same_paper_title
 
     assert not same_paper_title(list_title, arxiv_title)
     assert not same_paper_title(arxiv_title, list_title)
