@@ -40,7 +40,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.embed import PACKAGED_MODEL_NAME  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
 from kg.entities import Paper, PaperBundle, TechniqueUse  # noqa: E402
 from kg.schema import EMBEDDING_DIM, Label  # noqa: E402
@@ -69,8 +68,9 @@ def vocabulary(rng: random.Random, taxonomy_words: list[str], size: int = 4000) 
     return ordered
 
 
-def build_store(path: Path, n: int) -> None:
-    """Write n synthetic papers (with edges and embeddings) into a fresh store at path."""
+def build_store(path: Path, n: int, model_name: str) -> None:
+    """Write n synthetic papers (with edges, and embeddings labelled with the query model's name, which
+    they stand in for) into a fresh store at path."""
     rng = random.Random(SEED)
     nprng = np.random.default_rng(SEED)
     taxonomy = load_taxonomy()
@@ -101,7 +101,7 @@ def build_store(path: Path, n: int) -> None:
             year=year, published=f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}", sources=["records"],
             # Named after the query model: the server refuses (model_mismatch) to rank papers of
             # another model, and these vectors stand in for its embeddings in the latency runs.
-            embedding=vec.astype(np.float32), embedding_model=PACKAGED_MODEL_NAME,
+            embedding=vec.astype(np.float32), embedding_model=model_name,
         )
         used = rng.sample(techniques, rng.choice([0, 1, 1, 2, 2, 3]))
         batch.append(PaperBundle(
@@ -258,11 +258,11 @@ def bench_size(n: int, args: argparse.Namespace, embedder: Any) -> list[tuple[st
         probe = EmbeddedStore(db)
         have = probe.embedding_models()
         probe.close()
-        if have != {PACKAGED_MODEL_NAME: n}:  # another size, or a store of an older version of this bench
+        if have != {embedder.model_name: n}:  # another size or model, or an older version of this bench
             shutil.rmtree(data_dir)
     if not db.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        build_store(db, n)
+        build_store(db, n, embedder.model_name)
     rng = random.Random(SEED + n)
     queries = make_queries(rng, args.queries)
     rows: list[tuple[str, list[float] | str]] = []
