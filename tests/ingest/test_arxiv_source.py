@@ -248,8 +248,8 @@ def test_linked_ids_are_kept_despite_small_title_differences(
         local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any) -> None:
     """Every seed paper linked by id stays matched; case, punctuation, a venue tag, a typo in a long title
     or a subtitle left out do not reject an id; another title, even one sharing the main title, does."""
-    from ingest.titles import same_paper_title
     from ingest.awesome_list import parse_list
+    from ingest.titles import same_paper_title
 
     records = list(parse_list(seed_list, taxonomy).papers)
     _found, report = _source(local_arxiv).resolve(records)
@@ -308,8 +308,8 @@ def test_every_seed_row_names_its_own_arxiv_paper_and_no_other(
         seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Any) -> None:
     """Calibration over the real seed: each seed title and each list row's title is the same paper as its
     own arXiv title and as no other seed paper's (1,000s of pairs of genuinely different MI titles)."""
-    from ingest.titles import same_paper_title
     from ingest.awesome_list import parse_list
+    from ingest.titles import same_paper_title
 
     arxiv_titles = {r["arxiv_id"]: r["title"] for r in seed_records if r["arxiv_id"]}
     by_url = {url: r for r in seed_records for url in r["urls_in_list"]}
