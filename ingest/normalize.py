@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 import unicodedata
 from typing import TYPE_CHECKING
@@ -245,3 +248,31 @@ def same_paper_groups(records: list[Record]) -> list[list[int]]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.records import ListRowRecord, Record
+
+
+# Titles exercising every part of title_key (venue tags of each form, trailing
+# brackets, accents, compatibility characters, case, punctuation, "_", spacing): their keys
+# fingerprint the rule, so a change to it is noticed without anyone bumping a version.
+TITLE_KEY_PROBES: tuple[str, ...] = (
+    "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
+    "Interpretability in the Wild (ICLR'23)", "Toy Models [NeurIPS 2023]", "Circuits (TMLR'23)",
+    "Attribution patching (NeurIPS 2023 ATTRIB Workshop)", "Steering vectors ('24 Oral)",
+    "Probing heads (ICML Oral)", "Sparse probing (Spotlight)", "Causal scrubbing (ATTRIB Workshop)",
+    "Induction heads (ICLR 2024 Spotlight)", "Grokking (MI Workshop on Mechanistic Interpretability)",
+    "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
+    "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)",
+    "Toy Models of Superposition [Anthropic]",
+    "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
+    "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",
+    "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!", "",
+)
+
+
+@functools.cache
+def title_key_rule() -> str:
+    """A fingerprint of title_key: a hash of the keys it gives TITLE_KEY_PROBES.
+
+    Both stores record it beside the title keys they hold; when it differs, init_schema recomputes
+    every stored key, so papers stored before a rule change are still found by title."""
+    keys = json.dumps([title_key(t) for t in TITLE_KEY_PROBES], ensure_ascii=True)
+    return hashlib.sha256(keys.encode()).hexdigest()[:16]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.normalize import title_key
+from ingest.normalize import title_key, title_key_rule
 from kg import validation
 from kg.entities import (
     EvaluationUse,
@@ -72,6 +71,7 @@ from kg.validation import (
     prepare_batch,
     search_terms,
     section_topic_key,
+    shared_title_keys_warning,
     taxonomy_references,
     unique_list_rows,
     unit_query,
@@ -266,46 +266,6 @@ _SHARED_POSTINGS_OF = tuple(
     (k, sql.format(only=_ONLY_IDS.format(col="paper_id"), only_f=_ONLY_IDS.format(col="f.paper_id")))
     for k, sql in _SHARED_POSTINGS
 )
-
-
-# Titles exercising every part of ingest.normalize.title_key (venue tags of each form, trailing
-# brackets, accents, compatibility characters, case, punctuation, "_", spacing): their keys
-# fingerprint the rule, so a change to it is noticed without anyone bumping a version.
-TITLE_KEY_PROBES: tuple[str, ...] = (
-    "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
-    "Interpretability in the Wild (ICLR'23)", "Toy Models [NeurIPS 2023]", "Circuits (TMLR'23)",
-    "Attribution patching (NeurIPS 2023 ATTRIB Workshop)", "Steering vectors ('24 Oral)",
-    "Probing heads (ICML Oral)", "Sparse probing (Spotlight)", "Causal scrubbing (ATTRIB Workshop)",
-    "Induction heads (ICLR 2024 Spotlight)", "Grokking (MI Workshop on Mechanistic Interpretability)",
-    "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
-    "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)",
-    "Toy Models of Superposition [Anthropic]",
-    "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
-    "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",
-    "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!", "",
-)
-
-
-@functools.cache
-def title_key_rule() -> str:
-    """A fingerprint of ingest.normalize.title_key: a hash of the keys it gives TITLE_KEY_PROBES.
-
-    Both stores record it beside the title keys they hold; when it differs, init_schema recomputes
-    every stored key, so papers stored before a rule change are still found by title."""
-    keys = json.dumps([title_key(t) for t in TITLE_KEY_PROBES], ensure_ascii=True)
-    return hashlib.sha256(keys.encode()).hexdigest()[:16]
-
-
-def shared_title_keys_warning(groups: dict[str, list[str]]) -> str | None:
-    """The WARNING for title keys that recomputing made shared by several stored papers (all are
-    kept; an ingest matching one of those titles takes the first stored), or None when there are none."""
-    shared = {key: ids for key, ids in groups.items() if key and len(ids) > 1}
-    if not shared:
-        return None
-    shown = "; ".join(f"{key!r}: {', '.join(ids)}" for key, ids in sorted(shared.items())[:20])
-    more = f" (and {len(shared) - 20} more)" if len(shared) > 20 else ""
-    return (f"the title-key rule changed and {len(shared)} title key(s) are now shared by several stored "
-            f"papers, all kept (a list row with that title matches the first stored): {shown}{more}")
 
 
 def _fts_phrase(word: str) -> str:

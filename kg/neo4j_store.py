@@ -336,7 +336,7 @@ class Neo4jStore(GraphStore):
         Counter node: when it names _DATA_VERSION and the current title-key rule, this is one indexed
         read (init_schema runs on every ingest and scheduled run). Otherwise the steps that are behind
         run (_number_and_fold; _rekey_titles), then the node records both."""
-        from kg.embedded import title_key_rule
+        from ingest.normalize import title_key_rule
 
         rows = self._read(cypher.UPGRADE_STATE)
         version, rule = (rows[0]["data_version"], rows[0]["title_key_rule"]) if rows else (None, None)
@@ -355,7 +355,7 @@ class Neo4jStore(GraphStore):
         which then became a second paper. Papers whose new keys coincide are all kept, with a WARNING
         naming them (the embedded store's, see kg.embedded._rekey_titles)."""
         from ingest.normalize import title_key
-        from kg.embedded import shared_title_keys_warning
+        from kg.validation import shared_title_keys_warning
 
         def rekey_batch(tx: ManagedTransaction, after: str) -> tuple[str | None, list[str]]:
             rows = tx.run(cypher.PAPER_TITLES_AFTER, {"after": after, "batch": _UPGRADE_BATCH}).data()

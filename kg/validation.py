@@ -570,3 +570,15 @@ def lock_held_message(name: str, owner: str, expires: float, now: float | None =
     left = expires - (datetime.now(UTC).timestamp() if now is None else now)
     # Whole minutes, rounded up: "in 0 min" would read as "free now" while it is still held.
     return f"lock {name!r} is held by {owner!r} until {until} (in {max(1, math.ceil(left / 60))} min)"
+
+
+def shared_title_keys_warning(groups: dict[str, list[str]]) -> str | None:
+    """The WARNING for title keys that recomputing made shared by several stored papers (all are
+    kept; an ingest matching one of those titles takes the first stored), or None when there are none."""
+    shared = {key: ids for key, ids in groups.items() if key and len(ids) > 1}
+    if not shared:
+        return None
+    shown = "; ".join(f"{key!r}: {', '.join(ids)}" for key, ids in sorted(shared.items())[:20])
+    more = f" (and {len(shared) - 20} more)" if len(shared) > 20 else ""
+    return (f"the title-key rule changed and {len(shared)} title key(s) are now shared by several stored "
+            f"papers, all kept (a list row with that title matches the first stored): {shown}{more}")

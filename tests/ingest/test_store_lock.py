@@ -243,7 +243,7 @@ def test_holding_the_lock_brings_stale_title_keys_current(store: EmbeddedStore) 
     that then takes the lock recomputes them before it matches any title."""
     import sqlite3
 
-    from kg.embedded import title_key_rule
+    from ingest.normalize import title_key_rule
 
     with sqlite3.connect(store.path) as conn:  # as if written by an older paperkg after this open
         conn.execute("UPDATE meta SET value = 'an older rule' WHERE key = 'title_key_rule'")

@@ -533,7 +533,7 @@ def test_title_keys_of_an_older_title_key_rule_are_recomputed(
     read-write open recomputes every key (in batches), records the rule, and names papers whose new
     keys coincide (all kept). A read-only open changes nothing."""
     import kg.embedded as embedded
-    from ingest.normalize import title_key
+    from ingest.normalize import title_key, title_key_rule
     path = tmp_path / "paperkg.sqlite3"
     titles, older = TITLES, OLDER_KEYS
     store = EmbeddedStore(path)
@@ -562,7 +562,7 @@ def test_title_keys_of_an_older_title_key_rule_are_recomputed(
     monkeypatch.setattr(embedded, "_REKEY_BATCH", 2)
     with caplog.at_level(logging.WARNING, logger="kg.embedded"):
         again = EmbeddedStore(path)
-    assert stored() == ({pid: title_key(t) for pid, t in titles.items()}, embedded.title_key_rule())
+    assert stored() == ({pid: title_key(t) for pid, t in titles.items()}, title_key_rule())
     wanted = title_key("A Study of Feature Splitting in Small Transformers (ICML'24 Oral)")
     assert again.find_paper_ids(title_keys=[wanted]) == {wanted: "feature-splitting"}
     assert again.paper_ids() == list(titles)  # both papers now keyed "sparse probing" are kept

@@ -370,7 +370,7 @@ def test_opening_a_store_with_stale_title_keys_does_not_wait_for_a_writer(
 ) -> None:
     """The API opens read-write: with title keys of an older rule and an ingest writing, it used to
     queue behind the writer for the busy timeout and then fail; the keys now wait for the next ingest."""
-    from kg.embedded import title_key_rule
+    from ingest.normalize import title_key_rule
 
     path = data_dir / STORE_FILE
     seeded_store(path)

@@ -935,7 +935,7 @@ def test_init_schema_skips_the_upgrade_scans_once_the_graph_is_upgraded(
 ) -> None:
     """init_schema runs before every ingest and scheduled run: on a graph it has upgraded (the 'upgrade'
     Counter node names this version's steps and title-key rule) it reads that node and scans nothing."""
-    from kg.embedded import title_key_rule
+    from ingest.normalize import title_key_rule
     from kg.neo4j_store import _DATA_VERSION
 
     papers = {"p-a": {"first_seen": "2026-01-01T00:00:00", "title": "Naïve", "title_key": "naive"}}
@@ -964,8 +964,7 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     then became a second paper: when the recorded rule is another, init_schema recomputes every key
     from the stored title, in id-ordered batches, and names papers whose new keys coincide (all kept),
     without running the other (current) upgrade steps."""
-    from ingest.normalize import title_key
-    from kg.embedded import title_key_rule
+    from ingest.normalize import title_key, title_key_rule
     from kg.neo4j_store import _DATA_VERSION
 
     titles, older = TITLES, OLDER_KEYS
