@@ -304,61 +304,6 @@ def test_ids_not_found_are_reported_with_their_lines(local_arxiv: LocalArxivServ
     ]
 
 
-def test_every_seed_row_names_its_own_arxiv_paper_and_no_other(
-        seed_list: str, seed_records: list[dict[str, Any]], taxonomy: Any) -> None:
-    """Calibration over the real seed: each seed title and each list row's title is the same paper as its
-    own arXiv title and as no other seed paper's (1,000s of pairs of genuinely different MI titles)."""
-    from ingest.awesome_list import parse_list
-    from ingest.titles import same_paper_title
-
-    arxiv_titles = {r["arxiv_id"]: r["title"] for r in seed_records if r["arxiv_id"]}
-    by_url = {url: r for r in seed_records for url in r["urls_in_list"]}
-    rows = parse_list(seed_list, taxonomy).rows
-    own = [(r["title"], r["arxiv_id"]) for r in seed_records]
-    own += [(row.title_in_list, next(by_url[u] for u in row.urls if u in by_url)["arxiv_id"]) for row in rows]
-    assert len(own) == 38 + 58
-    wrong = [(title, arxiv_title) for title, paper in own for arxiv_id, arxiv_title in arxiv_titles.items()
-             if same_paper_title(title, arxiv_title) != (arxiv_id == paper)]
-    assert wrong == []
-
-
-_ROME = "Locating and Editing Factual Associations in GPT"
-
-
-@pytest.mark.parametrize("list_title, arxiv_title", [
-    (f"ROME: {_ROME}", _ROME),
-    (_ROME, f"ROME: {_ROME}"),
-    ("Towards Automated Circuit Discovery for Mechanistic Interpretability (ACDC)",
-     "Towards Automated Circuit Discovery for Mechanistic Interpretability"),
-    ("Sparse Autoencoders Find Highly Interpretable Features in LMs",
-     "Sparse Autoencoders Find Highly Interpretable Features in Language Models"),
-    ("Neurons in LLMs: Dead, N-gram, Positional",
-     "Neurons in Large Language Models: Dead, N-gram, Positional"),
-    ("Universal Neurons in GPT-2 Language Models", "Universal Neurons in GPT2 Language Models"),
-])
-def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arxiv_title: str) -> None:
-    """QA: an acronym before a colon, a trailing "(ACDC)" or "LMs" lost real papers their arXiv id."""
-    from ingest.titles import same_paper_title
-
-    assert same_paper_title(list_title, arxiv_title)
-
-
-@pytest.mark.parametrize(("list_title", "arxiv_title"), [
-    # Review 3: famous different papers one word apart, which a 0.75 word overlap accepted.
-    ("Are Emergent Abilities of Large Language Models a Mirage?",
-     "Emergent Abilities of Large Language Models"),
-    ("Attention is not not Explanation", "Attention is not Explanation"),
-    ("Do Sparse Autoencoders Find Interpretable Features in Language Models?",
-     "Sparse Autoencoders Find Highly Interpretable Features in Language Models"),
-    ("Sparse Autoencoders for Vision Transformers", "Sparse Autoencoders for Transformers"),
-])
-def test_one_content_word_more_is_another_paper(list_title: str, arxiv_title: str) -> None:
-    from ingest.titles import same_paper_title
-
-    assert not same_paper_title(list_title, arxiv_title)
-    assert not same_paper_title(arxiv_title, list_title)
-
-
 def test_a_list_title_with_a_short_name_stays_its_arxiv_paper(
         local_arxiv: LocalArxivServer, seed_list: str, taxonomy: Any, store: Any, embedder: Any,
         extractor: Any) -> None:
@@ -366,7 +311,8 @@ def test_a_list_title_with_a_short_name_stays_its_arxiv_paper(
     from ingest.awesome_list import parse_list
     from ingest.pipeline import run_ingest
 
-    rows = (f"| [ROME: {_ROME}](https://arxiv.org/abs/2202.05262) | R. |",
+    rows = ("| [ROME: Locating and Editing Factual Associations in GPT]"
+            "(https://arxiv.org/abs/2202.05262) | R. |",
             "| [Towards Automated Circuit Discovery for Mechanistic Interpretability (ACDC)]"
             "(https://arxiv.org/abs/2304.14997) | A. |",
             "| [Sparse Autoencoders Find Highly Interpretable Features in LMs]"
