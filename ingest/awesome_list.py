@@ -504,9 +504,10 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
             for label, column in [(x, "techniques") for x in t_unknown] + [
                 (x, "evaluation") for x in e_unknown
             ]:
-                entry = unknown.setdefault(
-                    (column, label.casefold()), {"label": label, "column": column, "lines": []}
-                )
+                entry = unknown.setdefault((column, label.casefold()), {
+                    "label": label, "column": column, "lines": [],
+                    "suggestion": taxonomy.nearest_list_label(label, column),
+                })
                 entry["lines"].append(line)
             records.append(_row_record(row, title, venue, urls))
     result.papers = dedupe_records(records)

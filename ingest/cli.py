@@ -170,12 +170,15 @@ def ingest_list_cmd(
 
 
 def _echo_problems(parsed: Any) -> None:
+    from ingest.pipeline import did_you_mean
+
     for entry in parsed.unknown_labels:
         lines = ", ".join(str(n) for n in entry["lines"])
         where = "line" if len(entry["lines"]) == 1 else "lines"
         label = terminal_safe(repr(entry["label"]))
         column = terminal_safe(entry["column"])
-        click.echo(f"  unknown {column} label {label} ({where} {lines}), kept on its row")
+        hint = terminal_safe(did_you_mean(entry))
+        click.echo(f"  unknown {column} label {label} ({where} {lines}), kept on its row{hint}")
     for row in parsed.unreadable_rows:
         reason, text = terminal_safe(row["reason"]), terminal_safe(row["text"][:80])
         click.echo(f"  unreadable row, line {row['line']}: {reason}: {text}")

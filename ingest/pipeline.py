@@ -84,8 +84,14 @@ class IngestSummary:
             for entry in self.unknown_labels:
                 where = ", ".join(str(n) for n in entry.get("lines", []) if n is not None)
                 suffix = f" (line {where})" if where else ""
-                lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}")
+                lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}{did_you_mean(entry)}")
         return "\n".join(lines)
+
+
+def did_you_mean(unknown_label: dict[str, Any]) -> str:
+    """"; did you mean 'X'?" for an unknown-label entry with a suggestion, else ""."""
+    suggestion = unknown_label.get("suggestion")
+    return f"; did you mean {suggestion!r}?" if suggestion else ""
 
 
 def counted(n: int, noun: str) -> str:
@@ -107,13 +113,14 @@ def _show_progress(progress: bool) -> bool:
 
 
 def unknown_labels_of(
-    records: Iterable[Record], known_ids: Collection[str] | None = None
+    records: Iterable[Record], known_ids: Collection[str] | None = None, taxonomy: Taxonomy | None = None,
 ) -> list[dict[str, Any]]:
     """Unknown Techniques/Evaluation labels kept on the records' list rows, with their lines.
 
     With `known_ids` (the graph's taxonomy ids), a row's technique/evaluation ids outside them are
     unknown labels too: a records file may name ids the taxonomy does not have, and those never
     become edges. The line is the one the row was read from (a records file's), else its list line.
+    With `taxonomy`, each carries the known label it most likely misspells (`suggestion`, or None).
     """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
@@ -124,9 +131,10 @@ def unknown_labels_of(
                                    ("techniques", _unknown_ids(row.technique_ids, known_ids)),
                                    ("evaluation", _unknown_ids(row.evaluation_ids, known_ids))):
                 for label in labels:
-                    entry = found.setdefault(
-                        (column, label.casefold()), {"label": label, "column": column, "lines": []}
-                    )
+                    entry = found.setdefault((column, label.casefold()), {
+                        "label": label, "column": column, "lines": [],
+                        "suggestion": taxonomy.nearest_list_label(label, column) if taxonomy else None,
+                    })
                     if line not in entry["lines"]:
                         entry["lines"].append(line)
     return sorted(found.values(), key=lambda e: (e["column"], e["label"].casefold()))
@@ -394,8 +402,9 @@ def _run_ingest(
                 continue
             valid.append(record)
         summary.rejected = len(summary.rejected_details)
-        node_labels = {n.id: n.label for n in store.taxonomy_nodes()}
-        summary.unknown_labels = unknown_labels_of(valid, node_labels)
+        stored_nodes = store.taxonomy_nodes()
+        node_labels = {n.id: n.label for n in stored_nodes}
+        summary.unknown_labels = unknown_labels_of(valid, node_labels, taxonomy or Taxonomy(stored_nodes))
         merged = dedupe_records(list(valid))
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id.

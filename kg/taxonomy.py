@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,24 @@ class Taxonomy:
             ):
                 return [node.id], True
         return [], False
+
+    def nearest_list_label(self, text: str, column: str) -> str | None:
+        """The known label an unknown cell value most likely misspells ("Activaton patching" ->
+        "Activation Patching"), for the unknown-label report; None when nothing is close."""
+        table = self.technique_labels if column == "techniques" else self.evaluation_labels
+        # Node names first, so a misspelling is answered with the taxonomy's spelling, not a variant
+        # the map keeps for the list's own misspellings.
+        spellings: dict[str, str] = {}
+        for node in self.nodes:
+            if node.label in (Label.TECHNIQUE, Label.EVALUATION):
+                for name in (node.name, *node.aliases):
+                    spellings.setdefault(name.casefold(), node.name)
+        for label, ids in table.items():
+            if ids:
+                node = self.by_id.get(ids[0])
+                spellings.setdefault(label.casefold(), node.name if node else label)
+        match = difflib.get_close_matches(text.strip().casefold(), list(spellings), n=1, cutoff=0.85)
+        return spellings[match[0]] if match else None
 
 
 def _as_ids(value: Any) -> list[str]:

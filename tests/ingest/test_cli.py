@@ -81,6 +81,23 @@ def test_dry_run_text_counts_are_pluralised(data_dir: Path, shared_data: Path, t
     assert not (data_dir / "paperkg.sqlite3").exists()
 
 
+def test_a_misspelled_label_is_reported_with_the_label_it_likely_means(
+    data_dir: Path, tmp_path: Path, plumbing: HashEmbedder
+) -> None:
+    typo = tmp_path / "typo.md"
+    typo.write_text(ONE_ROW_LIST.replace("Quantum Probing", "Activaton patching, Quantum Probing"),
+                    encoding="utf-8")
+    result = _run("ingest", "list", "--source", str(typo), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    suggestions = {u["label"]: u["suggestion"] for u in json.loads(result.output)["unknown_labels"]}
+    assert suggestions == {"Activaton patching": "Activation Patching", "Quantum Probing": None}
+    # A real ingest's summary says it too, and the row keeps the label as written.
+    result = _run("ingest", "list", "--source", str(typo), "--no-arxiv")
+    assert result.exit_code == 0, result.output
+    assert "'Activaton patching' (line 6); did you mean 'Activation Patching'?" in result.output
+    assert "'Quantum Probing' (line 6)\n" in result.output
+
+
 def test_missing_list_is_a_one_line_error(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["ingest", "list", "--source", "/nope/README.md", "--dry-run"])
     assert result.exit_code == 1

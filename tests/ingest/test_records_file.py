@@ -209,8 +209,8 @@ def test_unknown_label_ids_are_reported_with_their_line_not_dropped(
     ])
     summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
     assert summary.unknown_labels == [
-        {"label": "vibes", "column": "evaluation", "lines": [2, 3]},
-        {"label": "quantum_probing", "column": "techniques", "lines": [2, 3]},
+        {"label": "vibes", "column": "evaluation", "lines": [2, 3], "suggestion": None},
+        {"label": "quantum_probing", "column": "techniques", "lines": [2, 3], "suggestion": None},
     ]
     assert summary.counts()["unknown_labels"] == 2 and store.runs()[0].counts["unknown_labels"] == 2
     assert "techniques: 'quantum_probing' (line 2, 3)" in summary.text()

@@ -135,3 +135,19 @@ def test_the_section_map_gives_a_section_its_topics_by_the_end_of_its_path(taxon
     assert taxonomy.section_topic_ids([top, "findings on learning dynamics "]) == ["learning_dynamics"]
     assert taxonomy.section_topic_ids([top, "Interpreting Transformer Components"]) == []  # not the whole key
     assert taxonomy.section_topic_ids(["Tools"]) == []  # mapped to no topic
+
+
+@pytest.mark.parametrize(("text", "column", "expected"), [
+    ("Activaton patching", "techniques", "Activation Patching"),
+    ("logit-lense", "techniques", "Logit Lens"),
+    ("Path patchng", "techniques", "Path Patching"),
+    ("Faithfullness", "evaluation", "Faithfulness"),
+    ("Completness", "evaluation", "Completeness"),
+    ("Quantum Probing", "techniques", None),
+    ("Vibes", "evaluation", None),
+    ("", "techniques", None),
+])
+def test_nearest_list_label_names_what_a_misspelling_means(
+    taxonomy: Taxonomy, text: str, column: str, expected: str | None
+) -> None:
+    assert taxonomy.nearest_list_label(text, column) == expected
