@@ -207,10 +207,13 @@
       ev.preventDefault();
       load(formUrl(), "push", false);
     });
-    /* Arrow keys on a select or a radio group fire "change" per option passed: wait until they settle. */
-    form.querySelectorAll("select, input[type=radio]").forEach(function (el) {
+    /* Arrow keys on a select or a radio group fire "change" per option passed: wait until they settle.
+       A year field fires "change" when it is left (Tab) or stepped, as a select does when picked. */
+    form.querySelectorAll("select, input[type=radio], input[type=number]").forEach(function (el) {
       el.addEventListener("change", function () {
-        if (!(form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT")) { return; }
+        if (!(form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT" || el.type === "number")) {
+          return;
+        }
         if (changeTimer) { window.clearTimeout(changeTimer); }
         changeTimer = window.setTimeout(function () {
           changeTimer = null;

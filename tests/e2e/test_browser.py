@@ -315,6 +315,16 @@ def test_a_burst_of_filter_changes_fetches_once(browser: WebDriver, live_server:
     assert len(fetches) == 1 and f"technique={chosen}" in fetches[0]
 
 
+def test_a_year_applies_when_its_field_is_left(browser: WebDriver, live_server: str,
+                                               seed_store: EmbeddedStore) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    browser.find_element(By.ID, "f-year-from").send_keys("2023", Keys.TAB)  # no Enter: leaving applies it
+    wait(browser).until(lambda d: "year_from=2023" in d.current_url and idle(d))
+    ids = result_ids(browser)
+    assert ids and all((p.year or 0) >= 2023 for p in seed_store.get_papers(ids))
+
+
 def test_an_in_place_error_is_announced_once(browser: WebDriver, live_server: str) -> None:
     open_page(browser, live_server + "/search?q=induction+heads")
     wait(browser).until(lambda d: result_ids(d))
