@@ -412,6 +412,12 @@ def test_technique_page_papers_refinements_cooccurring_chart(
     assert 'option value="centrality" selected' in page(client, "/techniques/cma?sort=centrality")
 
 
+def test_technique_page_marks_its_own_technique_not_a_search_match(client: FlaskClient) -> None:
+    html = page(client, "/techniques/knockout")
+    assert 'Knockout<span class="visually-hidden"> (this page&#39;s technique)</span>' in html
+    assert "matches your search" not in html  # there is no search on this page
+
+
 def test_technique_page_newest_first_and_unknown(client: FlaskClient, store: EmbeddedStore) -> None:
     ids = row_ids(page(client, "/techniques/knockout"))
     assert len(ids) >= 3
