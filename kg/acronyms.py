@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from kg.entities import TaxonomyNode
+from kg.schema import Label
 
 # A query token read as an acronym: 2-10 letters/digits with at least two capitals ("IOI", "CoT", "LLMs").
 _QUERY_ACRONYM = re.compile(r"(?<![\w-])(?=(?:[A-Za-z0-9]*[A-Z]){2})([A-Za-z][A-Za-z0-9]{1,9})(?![\w-])")
@@ -103,10 +104,15 @@ def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
 
     The fallback for acronyms no abstract defines. The long form is the node's first alias that
     spells the acronym out by the Schwartz & Hearst rule, starts with its first letter and has no
-    more words than it has letters, so "ITI" is not read as "difference-in-means direction"."""
+    more words than it has letters, so "ITI" is not read as "difference-in-means direction". A
+    component's aliases all name one part of the model, so an acronym of a component that none
+    spells out is read as its first alias of several words ("MLP": "feed-forward layers"); a
+    technique's aliases may name different methods of one family, so they get no such reading."""
     out: dict[str, str] = {}
     for node in nodes:
         names = [*node.aliases, *node.ambiguous_aliases, node.name]
+        synonym = next((n for n in names if _SPELLED_OUT.fullmatch(n)), None) \
+            if node.label == Label.COMPONENT else None
         for alias in names:
             if not _QUERY_ACRONYM.fullmatch(alias) or alias.casefold() in out:
                 continue
@@ -117,6 +123,9 @@ def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
                         and _long_form(core, candidate.split()) == candidate):
                     out[alias.casefold()] = candidate
                     break
+            else:
+                if synonym:
+                    out[alias.casefold()] = synonym
     return out
 
 

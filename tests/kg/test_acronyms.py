@@ -63,6 +63,16 @@ def test_taxonomy_long_forms_pair_an_acronym_alias_with_the_alias_spelling_it_ou
     }
 
 
+def test_a_component_acronym_no_alias_spells_out_is_read_as_its_synonym() -> None:
+    ff = TaxonomyNode("Component", "ff", "MLP / feed-forward layer",
+                      aliases=["feed-forward", "feed-forward layers", "FFN", "MLP", "MLPs"])
+    # The same aliases on a technique say nothing: a technique family's aliases name different methods.
+    technique = TaxonomyNode("Technique", "ff_method", "FF method", aliases=["feed-forward layers", "MLP"])
+    assert taxonomy_long_forms([ff]) == {
+        "ffn": "feed-forward layers", "mlp": "feed-forward layers", "mlps": "feed-forward layers"}
+    assert taxonomy_long_forms([technique]) == {}
+
+
 def test_known_long_form_serves_either_number_and_any_case() -> None:
     table = {"sae": "sparse autoencoder", "icl": "in-context learning"}
     assert known_long_form("SAEs", table) == "sparse autoencoder"
