@@ -80,7 +80,13 @@ _QUERY_STOPWORDS = frozenset({
 
 
 class WeeklyError(RuntimeError):
-    """The weekly run failed; it is recorded as failed and the watermark did not move."""
+    """The weekly run failed; it is recorded as failed and the watermark did not move.
+
+    `summary` is the failed run's summary (status "failed"), when the run was recorded."""
+
+    def __init__(self, message: str, summary: WeeklySummary | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 # Another ingest holds the store lock (the name weekly callers have always caught).
@@ -400,7 +406,7 @@ def run_weekly(
                 log.exception("could not record the failed weekly run %s", run.id)
             log.error("weekly ingest %s failed: %s (watermark unchanged)", run.id, message)
             if isinstance(exc, Exception):
-                raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}") from exc
+                raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}", summary) from exc
             raise
         summary.watermark = None if summary.gap_from else summary.window_end
         store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)

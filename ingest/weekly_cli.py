@@ -92,7 +92,11 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
         summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
     except WeeklyLocked as exc:
         raise IngestLockedError(str(exc)) from exc
-    except (WeeklyError, ArxivError, ModelMissing, StoreError, ValueError) as exc:
+    except WeeklyError as exc:
+        if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
+            click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
+        raise click.ClickException(str(exc)) from exc
+    except (ArxivError, ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()

@@ -664,6 +664,29 @@ def test_two_runs_taking_over_the_same_dead_run_exactly_one_wins(store: Embedded
         store.acquire_lock(LOCK_NAME, "late", replacing=dead)
 
 
+def test_cli_json_of_a_failed_run_is_the_run_and_its_error_on_stdout(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.cli import main
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    with LocalArxivServer([]) as server:  # arXiv answers a week with nothing: a failed answer
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        result = CliRunner().invoke(main, ["ingest", "weekly", "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "failed" and "no candidates at all" in doc["error"]
+    assert doc["watermark"] is None and doc["candidates"] == 0
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.id, run.status) == (doc["run_id"], "failed")
+    finally:
+        store.close()
+    assert "no candidates at all" in result.stderr  # people still read the error where errors go
+
+
 def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:
     from kg.cli import main
 
