@@ -70,6 +70,7 @@ _COUNTER_CUES = [
     r"\bvision transformers?\b", r"\bViTs?\b", r"\bimages?\b", r"\bpixels?\b", r"\bvideos?\b",
     r"\bpower transformers?\b", r"\bvoltage\b", r"\bwinding\b", r"\bgrid\b", r"\bprotein\b",
     r"\bspeech\b", r"\baudio\b", r"\bpoint clouds?\b", r"\bsegmentation\b",
+    r"\b(?:protein|genomic|dna|chemical) language models?\b",
 ]
 
 
@@ -120,6 +121,12 @@ class LMCue:
             if match:
                 return match.group(0)
         return None
+
+    def elsewhere(self, text: str) -> str | None:
+        """The first phrase of `text` that points to another field ("images", "protein language
+        model"), for a rejection's reason; None when there is none."""
+        found = [m for m in (p.search(text) for p in self._counter) if m]
+        return min(found, key=lambda m: (m.start(), -len(m.group(0)))).group(0) if found else None
 
 
 def top_k_similarity(vectors: np.ndarray, corpus: np.ndarray, k: int = TOP_K) -> np.ndarray:
@@ -243,6 +250,8 @@ class RelevanceGate:
             f"similarity {score:.3f} (threshold {self.threshold:.3f})",
             f"LM cue: {cue!r}" if cue else "no language-model cue",
         ]
+        if cue is None and (other := self.cue.elsewhere(text)):
+            facts.append(f"about another field: {other!r}")
         detail = "; ".join(facts)
         if cue is None:
             keep, why = False, "not about language models"

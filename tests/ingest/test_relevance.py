@@ -99,6 +99,19 @@ def test_generic_technique_words_are_not_evidence(taxonomy: Taxonomy, extractor:
     assert not electronics.keep and electronics.reason.startswith("not about language models")
 
 
+def test_a_rejection_names_the_field_a_candidate_is_about(taxonomy: Taxonomy, extractor: Extractor) -> None:
+    gate = RelevanceGate(taxonomy, extractor=extractor, threshold=0.5)
+    protein = gate.judge("p", "Sparse Autoencoders Uncover Features of Protein Language Models",
+                         "We train sparse autoencoders on protein language models.", 0.9)
+    assert not protein.keep
+    assert protein.reason.startswith("not about language models")
+    assert "about another field: 'Protein Language Models'" in protein.reason  # the title's, first
+    vision = gate.judge("v", "Probing Vision Transformers", "We probe ViTs on images.", 0.9)
+    assert "about another field: 'Vision Transformers'" in vision.reason
+    plain = gate.judge("q", "Probing", "We probe something.", 0.1)  # nothing points anywhere
+    assert "another field" not in plain.reason and "no language-model cue" in plain.reason
+
+
 def test_candidate_never_matches_its_own_stored_version(taxonomy: Taxonomy, extractor: Extractor) -> None:
     corpus = np.eye(3, dtype=np.float32)
     gate = RelevanceGate(taxonomy, extractor=extractor, corpus_ids=["a", "b", "c"], corpus=corpus, k=1)
