@@ -13,8 +13,6 @@ import yaml
 from kg.entities import TaxonomyNode
 from kg.schema import Label
 
-_NULL_LABEL = object()
-
 
 @dataclass
 class Taxonomy:
@@ -60,6 +58,8 @@ class Taxonomy:
         out, stack = [], [node_id]
         while stack:
             current = stack.pop()
+            if current in out:  # parse_taxonomy refuses cycles; a hand-built Taxonomy must not hang
+                continue
             out.append(current)
             stack.extend(
                 c for c in self._children.get(current, []) if self.by_id[c].label == node.label
@@ -172,6 +172,24 @@ def _parse_confirming_terms(raw: Any, nodes: list[TaxonomyNode], source: str) ->
     return out
 
 
+def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
+    """Every parent must be a node, and no chain of parents may come back to where it started: a
+    cycle would make every walk over refinements endless."""
+    by_id = {n.id: n for n in nodes}
+    for node in nodes:
+        if node.parent is not None and node.parent not in by_id:
+            raise ValueError(f"{where}: {node.id!r} has parent {node.parent!r}, which is not a node")
+    for node in nodes:
+        chain = [node.id]
+        current = node
+        while current.parent is not None:
+            if current.parent in chain:
+                cycle = " -> ".join([*chain[chain.index(current.parent):], current.parent])
+                raise ValueError(f"{where}: the parents of {node.id!r} form a cycle: {cycle}")
+            chain.append(current.parent)
+            current = by_id[current.parent]
+
+
 def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping."""
     if not isinstance(data, dict) or "techniques" not in data:
@@ -212,6 +230,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise ValueError(f"{source or 'taxonomy'}: duplicate ids {duplicates}")
+    _check_parents(nodes, source or "taxonomy")
     _merge_extra_aliases(data.get("extra_aliases"), nodes, source)
     label_map = data.get("list_label_map", {}) or {}
     return Taxonomy(

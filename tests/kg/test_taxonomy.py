@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from kg.config import PACKAGED_TAXONOMY
+from kg.entities import TaxonomyNode
 from kg.schema import Label
 from kg.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
 
@@ -101,11 +103,27 @@ def test_list_label_variants(taxonomy: Taxonomy, text: str, column: str, expecte
         ({"nothing": []}, "not a taxonomy"),
         ([1, 2], "not a taxonomy"),
         ({"techniques": [{"id": "a"}, {"id": "a"}]}, "duplicate ids"),
+        ({"techniques": [{"id": "a"}], "extensions_not_in_figure": [
+            {"id": "b", "label": "B", "parent": "nowhere", "kind": "technique"}]},
+         "'b' has parent 'nowhere', which is not a node"),
     ],
 )
 def test_invalid_taxonomy_data(data: object, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         parse_taxonomy(data, "bad.yaml")  # type: ignore[arg-type]
+
+
+def test_a_refinement_cycle_is_refused_and_never_walked_for_ever(taxonomy: Taxonomy) -> None:
+    data = {"techniques": [{"id": "a", "label": "A"}], "extensions_not_in_figure": [
+        {"id": "b", "label": "B", "parent": "c", "kind": "technique"},
+        {"id": "c", "label": "C", "parent": "b", "kind": "technique"}]}
+    with pytest.raises(ValueError, match=re.escape("the parents of 'b' form a cycle: b -> c -> b")):
+        parse_taxonomy(data, "cycle.yaml")
+    # A refinement cycle used to hang every walk over refinements (export list-rows, the New page).
+    # A Taxonomy built by hand is not checked: its walk still ends.
+    looped = Taxonomy([TaxonomyNode("Technique", "b", "B", parent="c"),
+                       TaxonomyNode("Technique", "c", "C", parent="b")])
+    assert sorted(looped.descendants("b")) == ["b", "c"]
 
 
 def test_init_loads_refines_idempotently(data_dir: Path, taxonomy: Taxonomy) -> None:
