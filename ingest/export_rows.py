@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from kg.entities import Finding, PaperDetail, SearchFilters
+from kg.explain import split_sentences
 from kg.safe_output import safe_http_url
 from kg.schema import Label
 from kg.store import GraphStore
@@ -272,7 +273,6 @@ def choose_section(detail: PaperDetail, taxonomy: Taxonomy) -> str:
     return section_choice(detail, taxonomy)[0]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 # Words that refer back to an earlier sentence: a TL;DR opening with one reads as cut off.
 _BACK_REFERENCES = frozenset({"it", "its", "this", "these", "they", "them", "their", "those", "such",
                               "he", "she", "his", "her"})
@@ -293,11 +293,6 @@ def _refers_back(sentence: str) -> bool:
     return any(w in _BACK_REFERENCES for w in opening)
 
 
-def _sentences(text: str) -> list[str]:
-    text = " ".join((text or "").split())
-    return [s for s in _SENTENCE_END.split(text) if s] if text else []
-
-
 def _tldr(detail: PaperDetail) -> str:
     """A claim sentence of the paper (see the module docstring), never the title ("" with neither
     findings nor an abstract: an empty TL;DR cell)."""
@@ -308,7 +303,7 @@ def _tldr(detail: PaperDetail) -> str:
     standalone = [(i, f) for i, f in claims if not _refers_back(f.text)]
     if standalone:
         return max(standalone, key=lambda pair: (len(pair[1].about), -pair[0]))[1].text
-    abstract = [s for s in _sentences(detail.paper.abstract) if not s.rstrip().endswith("?")]
+    abstract = [s for s in split_sentences(detail.paper.abstract) if not s.rstrip().endswith("?")]
     for pick in (lambda s: bool(_RESULT.search(s)), lambda s: s.startswith("We ")):
         for sentence in abstract:
             if pick(sentence) and not _refers_back(sentence):

@@ -449,3 +449,23 @@ def test_a_paper_with_no_abstract_and_no_claims_gets_an_empty_tldr_not_its_title
     assert listed.title_in_list == "Sparse Autoencoders on GPT-2 Small"
     assert listed.url_in_list == "https://example.org/bare-1"
     assert listed.tldr is None  # the empty cell, read back as no TL;DR
+
+
+def test_a_tldr_from_the_abstract_is_not_cut_at_an_abbreviation(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    from ingest.records_file import read_records_file
+
+    abstract = ("We study attention heads in small models, e.g. GPT-2 and Pythia, across many prompts and "
+                "layers. Their roles vary across layers.")
+    records = tmp_path / "papers.jsonl"
+    records.write_text(json.dumps({"id": "abbr-1", "title": "Heads in Small Models", "abstract": abstract,
+                                   "year": 2026, "url": "https://example.org/abbr-1"}) + "\n",
+                       encoding="utf-8")
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        run_ingest(store, read_records_file(records).records, source="records", embedder=HashEmbedder(),
+                   extractor=Extractor(taxonomy), progress=False)
+        (row,) = suggested_rows(store, "2000-01-01", taxonomy)
+    finally:
+        store.close()
+    # Before: "We study attention heads in small models, e.g." (split after "e.g.").
+    assert row.tldr == abstract.split(" Their")[0]
