@@ -212,5 +212,11 @@ def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, 
         value = _raw(env, s.name)
         if s.secret and value:
             value = "********"
-        rows.append((s.name, value, s.default, is_set, s.help))
+        rows.append((s.name, _without_password(value), s.default, is_set, s.help))
     return rows
+
+
+def _without_password(value: str) -> str:
+    """A URI's password masked ("bolt://neo4j:********@host"): any setting may hold a URI with one.
+    Up to the authority's last "@", as URI parsers read it, so an unescaped "@" in a password is masked."""
+    return re.sub(r"(?<=://)([^/@:\s]*):[^/\s]*@", r"\1:********@", value)

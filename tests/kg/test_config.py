@@ -82,6 +82,17 @@ def test_describe_masks_secrets() -> None:
     assert describe({})[[r[0] for r in describe({})].index("PAPERKG_NEO4J_PASSWORD")][1] == ""
 
 
+@pytest.mark.parametrize(("uri", "shown"), [
+    ("bolt://neo4j:s3cret@127.0.0.1:7687", "bolt://neo4j:********@127.0.0.1:7687"),
+    ("neo4j+s://u:p@ss:w@db.example:7687/x", "neo4j+s://u:********@db.example:7687/x"),
+    ("bolt://127.0.0.1:7687", "bolt://127.0.0.1:7687"),  # no credentials: nothing to mask
+    ("neo4j://neo4j@db:7687", "neo4j://neo4j@db:7687"),  # a user name alone is no secret
+])
+def test_describe_masks_a_password_inside_a_uri(uri: str, shown: str) -> None:
+    rows = {r[0]: r for r in describe({"PAPERKG_STORE": uri, "PAPERKG_NEO4J_URI": uri})}
+    assert rows["PAPERKG_STORE"][1] == shown and rows["PAPERKG_NEO4J_URI"][1] == shown
+
+
 def test_config_command_masks_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     from kg.cli import main
 
