@@ -31,12 +31,18 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 # own trailing parentheses ("Sparse Autoencoders (SAEs)") stay in the title.
 _VENUE_KIND = r"(?i:oral|spotlight|poster|workshop|best\s+paper(?:\s+award)?|outstanding\s+paper)"
 _VENUE_NAME = r"[A-Za-z][A-Za-z0-9 .&/-]{0,40}?"
+# Before a year the name must hold a word of two capitals or more, as venue names do (ICLR, NeurIPS,
+# "Findings of EMNLP"): "(July 2024)", "(Part 12)" or "(Study 14)" are the title's own, and taking
+# them for tags merged different papers ("Circuits Updates (July 2024)" and "(August 2024)").
+_WORD = r"[A-Za-z][A-Za-z0-9.&/-]*"
+_VENUE_NAMED = (rf"(?:{_WORD}\s+){{0,3}}?[A-Za-z0-9.&/-]*[A-Z][A-Za-z0-9.&/-]*[A-Z][A-Za-z0-9.&/-]*"
+                rf"(?:\s+{_WORD}){{0,2}}?")
 _VENUE_YEAR = r"['’`]?\s*(?:19|20)?\d{2}"
 _VENUE_WORDS = r"(?:[A-Za-z0-9][A-Za-z0-9.&/-]*\s+){0,3}?"  # "ATTRIB " in "NeurIPS 2023 ATTRIB Workshop"
 _VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  # "Workshop on MI"
 _VENUE_TAG = re.compile(
     r"\s*[(\[]\s*(?P<venue>"
-    rf"{_VENUE_NAME}\s*{_VENUE_YEAR}(?:\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER})?"
+    rf"{_VENUE_NAMED}\s*{_VENUE_YEAR}(?:\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER})?"
     rf"|['’`]\s*\d{{2}}\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER}"
     rf"|(?:{_VENUE_NAME}\s+)?{_VENUE_KIND}{_VENUE_AFTER}"
     r")\s*[)\]]\s*$"
@@ -260,7 +266,8 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     "Probing heads (ICML Oral)", "Sparse probing (Spotlight)", "Causal scrubbing (ATTRIB Workshop)",
     "Induction heads (ICLR 2024 Spotlight)", "Grokking (MI Workshop on Mechanistic Interpretability)",
     "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
-    "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)",
+    "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)", "Circuits Updates (July 2024)",
+    "Interim Report (Part 12)", "Findings (Findings of EMNLP 2023)",
     "Toy Models of Superposition [Anthropic]",
     "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
     "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",

@@ -22,6 +22,8 @@ from ingest.records import Record
     ("Copy suppression (NeurIPS 2023 ATTRIB Workshop)", ("Copy suppression", "NeurIPS 2023 ATTRIB Workshop")),
     ("Copy suppression (ICML 2024 Workshop on Mechanistic Interpretability)",
      ("Copy suppression", "ICML 2024 Workshop on Mechanistic Interpretability")),
+    ("Copy suppression (Findings of EMNLP 2023)", ("Copy suppression", "Findings of EMNLP 2023")),
+    ("Copy suppression (CoRL 2023)", ("Copy suppression", "CoRL 2023")),
 ])
 def test_venue_tags_are_split_off(title: str, expected: tuple[str, str]) -> None:
     assert split_venue_tag(title) == expected
@@ -36,9 +38,20 @@ def test_venue_tags_are_split_off(title: str, expected: tuple[str, str]) -> None
     "Language Models (Mostly) Know What They Know",
     "Interpreting Llama (Llama 3)",
     "Toy Models of Superposition",
+    # A word and a number are no venue: taking them for one merged different posts of a series.
+    "Circuits Updates (July 2024)",
+    "Interim Report (Part 12)",
+    "Superposition in Toy Models (Study 14)",
 ])
 def test_titles_own_parentheses_stay(title: str) -> None:
     assert split_venue_tag(title) == (title, None)
+
+
+def test_posts_of_a_series_keep_apart() -> None:
+    july = _record("a", "Circuits Updates (July 2024)")
+    august = _record("b", "Circuits Updates (August 2024)")
+    assert title_key(july.title) != title_key(august.title)
+    assert len(dedupe_records([july, august])) == 2
 
 
 def test_title_keys_ignore_tags_without_a_year() -> None:
