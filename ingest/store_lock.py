@@ -133,14 +133,17 @@ def holder_state(holder: str) -> Holder:
     return Holder("alive" if _pid_alive(pid) else "dead", pid, host, kind)
 
 
-def refusal(exc: LockHeld) -> IngestLocked:
-    """The refusal for a lock this run may not take: whose ingest it is, host:pid, expiry, what to do."""
+def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
+    """The refusal for a lock this run may not take: whose ingest it is, host:pid, expiry, what to do
+    (`waiting`: for a run that already waits for it, as the scheduler's do, without the advice to)."""
     holder = holder_state(exc.owner)
     what = holder.ingest()
     if holder.state == "alive":
-        return IngestLocked(f"another {what} is running: pid {holder.pid} on this host is alive ({exc}); "
-                            "only one ingest writes to a store at a time: run this one again when it has "
-                            "finished (or pass --wait SECONDS to wait for it)")
+        advice = "" if waiting else (
+            "; only one ingest writes to a store at a time: run this one again when it has finished (or "
+            "pass --wait SECONDS to wait for it)")
+        return IngestLocked(f"another {what} is running: pid {holder.pid} on this host is alive ({exc})"
+                            + advice)
     if holder.state == "dead":  # a racing run was first to take the lock over and died since
         return IngestLocked(f"another {what} holds the lock and its pid {holder.pid} is gone ({exc}); "
                             "try again")
@@ -154,8 +157,9 @@ def refusal(exc: LockHeld) -> IngestLocked:
                         "died, the lock is stale and frees itself when it expires; try again then")
 
 
-def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS) -> None:
-    """Take the ingest lock, or take it over from a dead run of this host, or raise IngestLocked."""
+def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, waiting: bool = False) -> None:
+    """Take the ingest lock, or take it over from a dead run of this host, or raise IngestLocked
+    (see refusal for `waiting`)."""
     try:
         store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
         return
@@ -163,11 +167,11 @@ def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS) -> Non
         held = exc
     holder = holder_state(held.owner)
     if holder.state != "dead":
-        raise refusal(held) from held
+        raise refusal(held, waiting) from held
     try:  # only if that dead holder still holds it: of two runs taking over, exactly one wins
         store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, replacing=held.owner)
     except LockHeld as again:  # another new run took it over first
-        raise refusal(again) from again
+        raise refusal(again, waiting) from again
     log.warning("took over the lock of a dead %s run (pid %d, holder %r)",
                 holder.ingest().removesuffix(" ingest"), holder.pid, held.owner)
 
@@ -181,7 +185,7 @@ def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS
     announced = False
     while True:
         try:
-            take_lock(store, owner, ttl)
+            take_lock(store, owner, ttl, waiting=wait > 0)
             return
         except IngestLocked as exc:
             left = deadline - time.monotonic()

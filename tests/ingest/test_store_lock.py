@@ -129,6 +129,7 @@ def test_wait_takes_the_lock_when_the_holder_releases_it(
             seen.append(line)
             if "waiting up to 300 s for the store lock" in line:
                 assert f"another weekly ingest is running: pid {os.getpid()} on this host is alive" in line
+                assert "--wait" not in line and "run this one again" not in line  # it is waiting already
                 break
         assert store.paper_ids() == []
         store.release_lock(LOCK_NAME, owner)
