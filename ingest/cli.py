@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,6 +63,39 @@ def _new_store_dir() -> Path | None:
     return config.data_dir.resolve()
 
 
+class Terminated(SystemExit):
+    """SIGTERM during an ingest: raised where the run is, so it is recorded as failed and its lock
+    released on the way out (as Ctrl-C does), and the process exits with 143 as a killed one would."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+    def __str__(self) -> str:
+        return "stopped by SIGTERM"
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (systemctl stop, docker stop, kill) into Terminated for the block.
+
+    Without it a terminated ingest left its run `running` and its lock held until the next ingest
+    took them over, a week later for a weekly job."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may install it
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        click.echo("stopped by SIGTERM: the run is recorded as failed; run the command again to finish "
+                   "its work", err=True)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
     """(the ready store, the held ingest lock) for a whole command; released and closed on every exit.
@@ -71,6 +106,7 @@ def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
     from kg.store import StoreError
 
     with contextlib.ExitStack() as stack:
+        stack.enter_context(stop_on_sigterm())
         new_in = _new_store_dir()
         store = _ready_store()
         stack.callback(store.close)

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import ingest.pipeline as pipeline
 from ingest.arxiv_server import LocalArxivServer
 from ingest.pipeline import ingest_records_file
+from ingest.store_lock import LOCK_NAME
 from kg.cli import main
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
@@ -340,15 +341,9 @@ def _cli(data: Path, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
-    tmp_path: Path, taxonomy: Taxonomy, extractor: Any
-) -> None:
-    records = _records_file(tmp_path / "gen.jsonl", 120)
-    killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
-    proc = _cli(killed_dir, "ingest", "records", str(records), "--batch-size", "20")
-    db = killed_dir / "paperkg.sqlite3"
+def _wait_for_papers(db: Path, proc: subprocess.Popen[str], at_least: int) -> None:
+    """Until the store behind `db` holds `at_least` papers (the ingest is mid-run), or fail."""
     deadline = time.monotonic() + 120
-    count = 0
     while time.monotonic() < deadline and proc.poll() is None:
         if db.exists():
             probe = EmbeddedStore(db)
@@ -358,10 +353,40 @@ def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
                 count = 0
             finally:
                 probe.close()
-            if count >= 40:
-                break
+            if count >= at_least:
+                return
         time.sleep(0.05)
-    assert proc.poll() is None, "the ingest finished before it could be killed"
+    pytest.fail("the ingest finished (or never got going) before it could be stopped")
+
+
+def test_sigterm_mid_run_records_the_run_as_failed_and_frees_the_lock(tmp_path: Path) -> None:
+    # Before: exit 143 with no word, the run left `running` and the lock held until the next ingest took
+    # them over (a week later for a weekly job stopped by systemctl or docker).
+    records = _records_file(tmp_path / "gen.jsonl", 120)
+    data = tmp_path / "data"
+    proc = _cli(data, "ingest", "records", str(records), "--batch-size", "20")
+    _wait_for_papers(data / "paperkg.sqlite3", proc, 40)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert run.status == "failed" and run.finished and "stopped by SIGTERM" in (run.message or "")
+        store.acquire_lock(LOCK_NAME, "next-ingest")  # free at once: nobody has to take it over
+    finally:
+        store.close()
+
+
+def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
+    tmp_path: Path, taxonomy: Taxonomy, extractor: Any
+) -> None:
+    records = _records_file(tmp_path / "gen.jsonl", 120)
+    killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+    proc = _cli(killed_dir, "ingest", "records", str(records), "--batch-size", "20")
+    db = killed_dir / "paperkg.sqlite3"
+    _wait_for_papers(db, proc, 40)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
