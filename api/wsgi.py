@@ -5,5 +5,9 @@ copy of the embedding model, in the background from the start.
 """
 
 from api.app import create_app
+from kg.config import configure_logging, load_config
 
-app = create_app({"WARM_EMBEDDER": True})
+# gunicorn sets up only its own loggers: without this, PAPERKG_LOG_LEVEL had no effect on the API.
+config = load_config()
+configure_logging(config.log_level)
+app = create_app({"WARM_EMBEDDER": True, "PAPERKG_CONFIG": config})

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from kg.config import describe, load_config
+from kg.config import configure_logging, describe, load_config
 from kg.store import GraphStore, StoreError, open_store, require_store
 
 
@@ -66,7 +65,7 @@ def main(verbose: bool) -> None:
         level = "DEBUG" if verbose else config.log_level
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level)
 
 
 @main.command("config")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -201,6 +202,14 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         raise ValueError(f"invalid PAPERKG_* setting: {exc}") from exc
     values.update(overrides)
     return Config(**values)  # type: ignore[arg-type]
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at `level` (the CLI's -v or PAPERKG_LOG_LEVEL), unless the process has set logging up."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
 
 
 def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, bool, str]]:
