@@ -30,10 +30,16 @@ def compose(*args: str, env_file: Path | None = None, env: dict[str, str] | None
 
 
 @pytest.fixture(scope="module")
-def env_file() -> Path:
-    """The project's .env if there is one, else .env.example (passed with --env-file: nothing is written)."""
+def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's .env if there is one, else .env.example with its password filled in, as a user
+    does (passed with --env-file: nothing is written in the repository)."""
     local = REPO / ".env"
-    return local if local.is_file() else REPO / ".env.example"
+    if local.is_file():
+        return local
+    filled = tmp_path_factory.mktemp("compose") / "filled.env"
+    filled.write_text((REPO / ".env.example").read_text().replace("NEO4J_PASSWORD=\n",
+                                                                    "NEO4J_PASSWORD=a-long-test-password\n"))
+    return filled
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +66,25 @@ def test_password_is_required(tmp_path: Path) -> None:
     assert "NEO4J_PASSWORD" in proc.stderr
 
 
-def test_env_example_sets_the_password() -> None:
-    """The shipped example defines every variable the compose file requires."""
+def test_env_example_leaves_the_password_to_set() -> None:
+    """The shipped example names the password but sets none: copied unchanged, compose refuses to start,
+    where a shipped password would have run Neo4j with a password everybody knows."""
     text = (REPO / ".env.example").read_text()
-    assert any(line.startswith("NEO4J_PASSWORD=") and len(line.split("=", 1)[1]) >= 8
-               for line in text.splitlines())
+    assert "NEO4J_PASSWORD=" in text.splitlines()
+    proc = compose("config", "-q", env_file=REPO / ".env.example")
+    assert proc.returncode != 0 and "set NEO4J_PASSWORD in .env" in proc.stderr
+
+
+def test_neo4j_is_published_on_loopback_and_its_password_not_on_a_command_line(
+    config: dict[str, Any]
+) -> None:
+    neo4j = config["services"]["neo4j"]
+    # docker-compose v1 writes "127.0.0.1:7474:7474/tcp", v2 a mapping.
+    published = {(p["host_ip"], int(p["target"])) if isinstance(p, dict)
+                 else (str(p).split(":")[0], int(str(p).split(":")[-1].split("/")[0]))
+                 for p in neo4j["ports"]}
+    assert published == {("127.0.0.1", 7474), ("127.0.0.1", 7687)}
+    assert "-p" not in neo4j["healthcheck"]["test"][1].split()  # `ps` in the container would show it
 
 
 def test_services_and_healthchecks(config: dict[str, Any]) -> None:
@@ -76,7 +96,7 @@ def test_services_and_healthchecks(config: dict[str, Any]) -> None:
     assert neo4j["image"].split(":")[0] == "neo4j" and neo4j["image"].split(":")[1].startswith("5")
     assert neo4j["environment"]["NEO4J_AUTH"].startswith("neo4j/")
     probe = " ".join(neo4j["healthcheck"]["test"])
-    assert "cypher-shell" in probe and "RETURN 1" in probe and "NEO4J_PASSWORD" in probe
+    assert "cypher-shell" in probe and "RETURN 1" in probe and neo4j["environment"]["NEO4J_PASSWORD"]
     assert any(str(v).endswith(":/data") or ":/data:" in str(v) for v in neo4j["volumes"]) or any(
         isinstance(v, dict) and v.get("target") == "/data" for v in neo4j["volumes"]
     )
