@@ -1,5 +1,13 @@
 """Rule-based extraction of techniques, evaluations, findings, models, topics and components from abstracts.
 
+A paper's text is its title, its abstract and, for techniques and evaluations only, the TL;DRs of its
+rows in the awesome list: the list's curators often name the method the abstract only paraphrases
+(IOI's abstract says "causal interventions", its TL;DR "mean-ablation for activation and path
+patching"). A technique or evaluation found only in a TL;DR has the TL;DR sentence as its evidence,
+prefixed "List TL;DR: " so the reason shown says whose words it is. Findings, models, topics and
+components come from the title and abstract alone, exactly as without TL;DRs: a TL;DR is the list's
+summary, not a claim of the paper.
+
 spaCy `blank("en")` + sentencizer + a component that sets `token.norm_` to a lemma (the lookup table of
 spacy-lookups-data plus a plural rule), and two `PhraseMatcher`s built from the taxonomy aliases (on
 NORM for phrases, on ORTH for case-sensitive acronyms). The output lists are in order of first
@@ -16,6 +24,13 @@ Matching rules (documented here because the extraction's precision depends on th
   MLP, ICL, ROME, CAA, ITI, LAT, CLT, PCA, BERT, OPT, and T5-like letter+digit names) match
   case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire.
   Model acronyms also match with a size suffix ("OPT-66B").
+- Coordination ellipsis: a multi-word alias (without a preposition) preceded by "and", "or", "&" or a
+  comma, itself preceded by one to three words, also names the alias made of those words and the
+  alias's shared head, when that is an alias too: "activation and path patching" is activation
+  patching and path patching, "zero-, mean- and resample-ablation" three ablations, "edge attribution
+  and path patching" EAP (the longest such modifier wins) and path patching, "attention and MLP
+  layers" attention layers and MLP layers. Only whole aliases are made, so "activation functions and
+  path patching" names path patching alone ("functions patching" is no alias).
 - Overlapping matches: the longest wins. A shorter match that ends where the longer one ends (the
   head of a noun compound: "behavior-preserving *resampling ablations*") is kept as well when the
   longer alias has no preposition in it, the shorter alias is not ambiguous, and its node is not an
@@ -23,7 +38,9 @@ Matching rules (documented here because the extraction's precision depends on th
 - Technique and evaluation mentions in artifact sentences (a URL, or "code ... available") do not
   count: "The code, dataset, visualizations ... are available" is not a use of visualization.
 - An ambiguous alias (the taxonomy's `ambiguous_aliases`) counts only when confirmed by
-  (a) a non-ambiguous alias of the same node elsewhere in the title or abstract, or
+  (a) a non-ambiguous alias of the same node elsewhere in the title, abstract or TL;DRs (a TL;DR
+      confirms techniques and evaluations only: topics, models and components come from the
+      paper's own text), or
   (b) a non-ambiguous alias of another node of the same family (same top ancestor of the same
       label, e.g. any CMA or any Knockout method) elsewhere in the text
       (for (a) and (b): other words, not the same span nor another occurrence of the same alias), or
@@ -46,6 +63,7 @@ Matching rules (documented here because the extraction's precision depends on th
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -60,10 +78,10 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "4"
+EXTRACTOR_VERSION = "5"  # 5: list TL;DRs read for techniques and evaluations; coordination ellipsis
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
-# The most characters of one paper's text (title + abstract) analysed; the rest is not read. A last
+# The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
 # guard: the pipeline already turns away titles over 1,000 and abstracts over 20,000 characters
 # (kg.validation), but a longer text from any other caller would make spaCy raise E088 past its
 # max_length (1,000,000) and fail the whole batch. 100,000 is far above any real abstract, so
@@ -74,6 +92,8 @@ MAX_ANALYSED_CHARS = 100_000
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
 _ABOUT_LABELS = (Label.COMPONENT, Label.MODEL, Label.TOPIC, Label.OBJECT)
 _CUE_CONFIRMED_LABELS = (Label.TECHNIQUE, Label.EVALUATION)
+# Labels the list's TL;DRs are read for (the rest come from the title and abstract alone).
+_TLDR_LABELS = (Label.TECHNIQUE, Label.EVALUATION)
 
 # Norms (lemmas) that mark a sentence as being about model internals (rule (c) above).
 _CUE_NORMS = frozenset({
@@ -108,13 +128,19 @@ _CLAIM_FILLERS = frozenset({
 })
 
 _EVIDENCE_MAX = 400
+# Marks evidence that is a sentence of the list's TL;DR rather than of the paper's own abstract.
+TLDR_EVIDENCE_PREFIX = "List TL;DR: "
+# Words that join coordinated modifiers ("activation and path patching", "zero-, mean- or ...").
+_COORDINATORS = frozenset({"and", "or", "&", ","})
+# The most words a coordinated modifier has ("edge attribution and path patching").
+_MAX_MODIFIER_WORDS = 3
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Za-z0-9*]{2,7}$|^[A-Z][0-9]{1,2}$")
 _PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
 
 
 @dataclass
 class Extraction:
-    """What extraction found in one paper's title and abstract."""
+    """What extraction found in a paper's title and abstract (techniques and evaluations: and TL;DRs)."""
 
     techniques: list[TechniqueUse] = field(default_factory=list)
     evaluations: list[EvaluationUse] = field(default_factory=list)
@@ -300,6 +326,33 @@ def _hyphen_variants(norms: list[str]) -> list[list[str]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where the parts of a paper's analysed text start: abstract (title_end), TL;DRs (tldr_start)."""
+
+    title_end: int
+    tldr_start: int
+    tldr_starts: tuple[int, ...] = ()
+
+
+def _paper_text(title: str, abstract: str, tldrs: Sequence[str]) -> tuple[str, _Layout]:
+    """Title, abstract and TL;DRs (blank and repeated ones dropped) as one text, a line each, and where."""
+    head = title.strip()
+    if head and head[-1] not in ".?!":
+        head += "."
+    text = head + "\n" + abstract.strip() if head else abstract.strip()
+    title_end = len(head)
+    tldr_start = len(text) + 1  # past the end when there is none
+    starts = []
+    for tldr in dict.fromkeys(t.strip() for t in tldrs if t and t.strip()):
+        text += "\n"
+        starts.append(len(text))
+        text += tldr
+    if starts:
+        tldr_start = starts[0]
+    return text, _Layout(title_end, tldr_start, tuple(starts))
+
+
 class _AliasMatcher:
     """Two PhraseMatchers (NORM for phrases, ORTH for case-sensitive acronyms), returning string keys."""
 
@@ -355,7 +408,7 @@ class _AliasMatcher:
 
 
 class Extractor:
-    """Extract taxonomy mentions and claim sentences from titles and abstracts (build once, reuse)."""
+    """Extract taxonomy mentions and claims from titles, abstracts and list TL;DRs (build once, reuse)."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self.taxonomy = taxonomy
@@ -373,6 +426,7 @@ class Extractor:
         self._matcher: Any = None
         self._strings: dict[int, str] = {}  # hash -> string memo for reading token arrays
         self._signature: str | None = None
+        self._normalizer: _Normalizer | None = None
 
     @property
     def signature(self) -> str:
@@ -428,6 +482,7 @@ class Extractor:
                     for node_id, words in self._confirming_terms.items()
                 }
                 self._matcher = matcher
+                self._normalizer = normalizer
                 self._nlp = nlp
             return self._nlp, self._matcher
 
@@ -458,28 +513,33 @@ class Extractor:
         self._entries.setdefault(key, set()).add(entry)
 
     # -- public API ---------------------------------------------------------------------------
-    def extract(self, paper_id: str, title: str, abstract: str) -> Extraction:
-        """Extract techniques, evaluations, findings, models, topics and components of one paper."""
-        return self.extract_many([(paper_id, title, abstract)])[0]
+    def extract(self, paper_id: str, title: str, abstract: str, tldrs: Sequence[str] = ()) -> Extraction:
+        """Extract techniques, evaluations, findings, models, topics and components of one paper.
 
-    def extract_many(self, items: Iterable[tuple[str, str, str]], batch_size: int = 256) -> list[Extraction]:
-        """Extract from many (paper_id, title, abstract) triples at once (nlp.pipe)."""
+        `tldrs`: the paper's list TL;DRs, read for techniques and evaluations only.
+        """
+        return self.extract_many([(paper_id, title, abstract, tldrs)])[0]
+
+    def extract_many(
+        self, items: Iterable[tuple[str, str, str] | tuple[str, str, str, Sequence[str]]],
+        batch_size: int = 256,
+    ) -> list[Extraction]:
+        """Extract from many (paper_id, title, abstract[, tldrs]) tuples at once (nlp.pipe)."""
         nlp, matcher = self._pipeline()
-        items = [(pid, title or "", abstract or "") for pid, title, abstract in items]
+        papers = [(item[0], item[1] or "", item[2] or "", (item[3] or ()) if len(item) > 3 else ())
+                  for item in items]
         bound = min(MAX_ANALYSED_CHARS, nlp.max_length)
-        texts, title_ends = [], []
-        for _, title, abstract in items:
-            head = title.strip()
-            if head and head[-1] not in ".?!":
-                head += "."
-            text = head + "\n" + abstract.strip() if head else abstract.strip()
+        texts, layouts = [], []
+        for _, title, abstract, tldrs in papers:
+            text, layout = _paper_text(title, abstract, tldrs)
             texts.append(text[:bound])
-            title_ends.append(min(len(head), bound))
+            layouts.append(_Layout(min(layout.title_end, bound), min(layout.tldr_start, bound),
+                                   tuple(s for s in layout.tldr_starts if s < bound)))
         out = []
-        for (pid, _, _), doc, title_end in zip(
-            items, nlp.pipe(texts, batch_size=batch_size), title_ends, strict=True
+        for (pid, _, _, _), doc, layout in zip(
+            papers, nlp.pipe(texts, batch_size=batch_size), layouts, strict=True
         ):
-            out.append(self._extract_doc(pid, doc, matcher, title_end))
+            out.append(self._extract_doc(pid, doc, matcher, layout))
         return out
 
     # -- internals ------------------------------------------------------------------------------
@@ -511,10 +571,71 @@ class Extractor:
                     break
         return sorted(kept, key=lambda s: (s[0], s[1]))
 
-    def _extract_doc(self, paper_id: str, doc: Any, matcher: Any, title_end: int) -> Extraction:
-        tokens = _TokenView(doc, self._strings, title_end)
+    def _ellipsis_spans(
+        self, tokens: _TokenView, spans: list[tuple[int, int, str, frozenset[str] | None]],
+    ) -> list[tuple[int, int, str, frozenset[str] | None]]:
+        """Aliases named through a coordinated modifier: "activation" in "activation and path patching"."""
+        assert self._normalizer is not None  # set with the pipeline
+        out: list[tuple[int, int, str, frozenset[str] | None]] = []
+        lowers = tokens.lowers
+        for start, _end, key, allowed in spans:
+            # Only whole aliases of the head-final kind: "approximation to activation patching" has
+            # its head first, and a compound head inside a longer match has no coordinator before it.
+            if allowed is not None or not key.startswith("N:") or self._key_has_preposition.get(key, False):
+                continue
+            words = key[2:].split(" ")
+            if len(words) < 2:
+                continue
+            first = tokens.bounds[tokens.sent_of[start]][0]
+            at = start
+            while True:
+                j = at - 1
+                if j < first or lowers[j] not in _COORDINATORS:
+                    break
+                if lowers[j] != "," and j - 1 >= first and lowers[j - 1] == ",":
+                    j -= 1  # ", and": the serial comma
+                end = j - 1 if j - 1 >= first and lowers[j - 1] == "-" else j  # "zero - and"
+                modifier = self._modifier_words(tokens, first, end)
+                found = None
+                for n in range(len(modifier), 0, -1):  # the longest modifier that makes an alias
+                    for m in range(1, len(words)):  # the longest shared head first
+                        candidate = "N:" + " ".join([norm for _, norm in modifier[-n:]] + words[m:])
+                        if candidate in self._entries and not self._key_has_preposition.get(candidate, False):
+                            found = (modifier[-n][0], end, candidate)
+                            break
+                    if found:
+                        break
+                if found is None:
+                    break
+                out.append((*found, None))
+                at = found[0]  # a list goes on: "zero-, mean- and resample-ablation"
+        return out
+
+    def _modifier_words(self, tokens: _TokenView, first: int, end: int) -> list[tuple[int, str]]:
+        """Up to _MAX_MODIFIER_WORDS (token index, norm) pairs ending at `end`, hyphens allowed between."""
+        assert self._normalizer is not None
+        words: list[tuple[int, str]] = []
+        i = end - 1
+        while i >= first and len(words) < _MAX_MODIFIER_WORDS:
+            lower = tokens.lowers[i]
+            if lower == "-" and words and i - 1 >= first:  # "edge-attribution": one modifier
+                i -= 1
+                continue
+            word = lower.rstrip("-")  # "zero-" of "zero- and mean-ablation" is one token
+            if not word or lower in _COORDINATORS or not any(c.isalnum() for c in word):
+                break
+            norm = tokens.norms[i] if word == lower else self._normalizer(word)
+            words.insert(0, (i, norm))
+            i -= 1
+        return words
+
+    def _extract_doc(self, paper_id: str, doc: Any, matcher: Any, layout: _Layout) -> Extraction:
+        title_end = layout.title_end
+        starts = (title_end, *layout.tldr_starts) if title_end else layout.tldr_starts
+        tokens = _TokenView(doc, self._strings, starts)
+        spans = self._spans(doc, matcher)
         by_span: dict[tuple[str, int, int], _Hit] = {}
-        for start, end, key, allowed in self._spans(doc, matcher):
+        for start, end, key, allowed in spans + self._ellipsis_spans(tokens, spans):
             for entry in self._entries[key]:
                 if allowed is not None and entry.node_id not in allowed:
                     continue
@@ -532,30 +653,44 @@ class Extractor:
             and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h))
         ]
         counted = self._resolve(hits, tokens)
+        in_tldr = [tokens.idx[h.start] >= layout.tldr_start for h in hits]
+        # The paper's own text decides everything but techniques and evaluations, resolved without the
+        # TL;DRs, so a TL;DR neither adds nor confirms a finding, model, topic or component: those
+        # are exactly what the title and abstract alone give.
+        own = self._resolve([h for h, t in zip(hits, in_tldr, strict=True) if not t], tokens) if any(
+            in_tldr) else counted
 
         extraction = Extraction()
         first: dict[str, _Hit] = {}
         count: dict[str, int] = {}
         for hit in counted:
-            first.setdefault(hit.node_id, hit)
-            count[hit.node_id] = count.get(hit.node_id, 0) + 1
-        for node_id, hit in first.items():
+            if self._nodes[hit.node_id].label in _TLDR_LABELS:
+                first.setdefault(hit.node_id, hit)
+                count[hit.node_id] = count.get(hit.node_id, 0) + 1  # the TL;DRs' mentions count too
+        for hit in own:
+            if self._nodes[hit.node_id].label not in _TLDR_LABELS:
+                first.setdefault(hit.node_id, hit)
+        # In order of first mention, as without TL;DRs (the hits are sorted by position).
+        for node_id, hit in sorted(first.items(), key=lambda item: (item[1].start, item[1].end, item[0])):
             label = self._nodes[node_id].label
-            if label == Label.TECHNIQUE:
-                extraction.techniques.append(TechniqueUse(
-                    node_id, "extracted", evidence=_clip(tokens.text(hit.sent)), score=float(count[node_id])
-                ))
-            elif label == Label.EVALUATION:
-                extraction.evaluations.append(
-                    EvaluationUse(node_id, "extracted", evidence=_clip(tokens.text(hit.sent)))
-                )
+            if label in _TLDR_LABELS:
+                sentence = tokens.text(hit.sent)
+                if tokens.idx[hit.start] >= layout.tldr_start:
+                    sentence = TLDR_EVIDENCE_PREFIX + sentence.strip()
+                if label == Label.TECHNIQUE:
+                    extraction.techniques.append(TechniqueUse(
+                        node_id, "extracted", evidence=_clip(sentence), score=float(count[node_id])
+                    ))
+                else:
+                    extraction.evaluations.append(
+                        EvaluationUse(node_id, "extracted", evidence=_clip(sentence)))
             elif label == Label.MODEL:
                 extraction.models.append(node_id)
             elif label == Label.TOPIC:
                 extraction.topics.append(node_id)
             elif label == Label.COMPONENT:
                 extraction.components.append(node_id)
-        extraction.findings = self._findings(paper_id, tokens, counted, title_end)
+        extraction.findings = self._findings(paper_id, tokens, own, title_end, layout.tldr_start)
         return extraction
 
     def _resolve(self, hits: list[_Hit], tokens: _TokenView) -> list[_Hit]:
@@ -604,8 +739,9 @@ class Extractor:
                     break
         return out
 
-    def _findings(self, paper_id: str, tokens: _TokenView, hits: list[_Hit], title_end: int) -> list[Finding]:
-        """Claim sentences of the abstract, each linked to what it mentions."""
+    def _findings(self, paper_id: str, tokens: _TokenView, hits: list[_Hit], title_end: int,
+                  tldr_start: int) -> list[Finding]:
+        """Claim sentences of the abstract (not of the TL;DRs), each linked to what it mentions."""
         about_by_sent: dict[int, list[FindingAbout]] = {}
         for hit in hits:
             node = self._nodes[hit.node_id]
@@ -630,7 +766,7 @@ class Extractor:
             seen.add(finding_id)
             findings.append(Finding(finding_id, text, kind="title", source="extracted", about=title_about))
         for i, (start, end) in enumerate(tokens.bounds):
-            if tokens.start_char(i) < title_end:
+            if tokens.start_char(i) < title_end or tokens.start_char(i) >= tldr_start:
                 continue
             if not is_claim(tokens.lowers[start:end], tokens.norms[start:end]):
                 continue
@@ -685,7 +821,7 @@ def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
 class _TokenView:
     """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
 
-    def __init__(self, doc: Any, strings: dict[int, str], title_end: int = 0) -> None:
+    def __init__(self, doc: Any, strings: dict[int, str], starts: Sequence[int] = ()) -> None:
         from spacy.attrs import IDX, LIKE_URL, LOWER, NORM, SENT_START
 
         self.doc = doc
@@ -707,11 +843,12 @@ class _TokenView:
         self.bounds: list[tuple[int, int]] = []
         self.sent_of: list[int] = []
         # The sentencizer does not split after a title ending in "Pythia-1.4B." or "U.S.": the
-        # abstract still starts a sentence of its own, or its first claim would be lost.
-        abstract_start = next((i for i, r in enumerate(rows) if r[4] >= title_end), 0) if title_end else 0
+        # abstract still starts a sentence of its own, or its first claim would be lost. Each TL;DR
+        # (often without a full stop) starts one too.
+        forced = {bisect.bisect_left(self.idx, offset) for offset in starts}
         start = 0
         for i, r in enumerate(rows):
-            if i and (r[3] == 1 or i == abstract_start):
+            if i and (r[3] == 1 or i in forced):
                 self.bounds.append((start, i))
                 start = i
             self.sent_of.append(len(self.bounds))

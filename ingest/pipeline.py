@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Collection, Iterable, Sequence
@@ -194,9 +195,19 @@ def _tldr_stand_in(rows: Sequence[ListRow]) -> str:
 
     A title alone embeds as noise (cosine about 0.15 with every paper, bench/related_eval.py), so
     the logit-lens post sank in every related list and semantic search; the TL;DRs describe it.
-    Extraction still reads the abstract only: the TL;DRs are the list's words, not the paper's.
+    A paper with an abstract is embedded from its own words only (extraction reads the TL;DRs of
+    every paper, see _extraction_tldrs).
     """
     return " ".join(dict.fromkeys(r.tldr.strip() for r in rows if r.tldr and r.tldr.strip()))
+
+
+def _extraction_tldrs(rows: Sequence[ListRow]) -> list[str]:
+    """The TL;DRs extraction reads for a paper's techniques and evaluations: distinct, sorted.
+
+    Sorted so the input, its hash and the evidence chosen do not depend on the order rows come in
+    (a list ingest reads them in list order, other sources keep the stored rows).
+    """
+    return sorted({r.tldr.strip() for r in rows if r.tldr and r.tldr.strip()})
 
 
 def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
@@ -236,9 +247,10 @@ def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtra
     """The stored extracted edges when extracting `paper` again would give the same, else None.
 
     Same extraction_hash means the same extractor signature, title and abstract (hashed joined as
-    they are embedded). The id must match too (finding ids start with the paper id: a slug paper
-    re-keyed to its arXiv id is extracted anew), and so must the title (the joined text is not
-    one-to-one: "A. B" + "C" and "A" + "B. C" join alike, yet extraction treats the title apart).
+    they are embedded) and list TL;DRs (_extraction_hash). The id must match too (finding ids start
+    with the paper id: a slug paper re-keyed to its arXiv id is extracted anew), and so must the
+    title (the joined text is not one-to-one: "A. B" + "C" and "A" + "B. C" join alike, yet
+    extraction treats the title apart).
     """
     if (stored is None or paper.extraction_hash is None
             or stored.paper.extraction_hash != paper.extraction_hash
@@ -455,6 +467,18 @@ def _run_ingest(
     return summary
 
 
+def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embedding_text: Any,
+                     text_hash: Any) -> str:
+    """sha256 of what extraction reads: the extractor signature, title + abstract, and the list TL;DRs.
+
+    Not the embedded text: a paper with an abstract is embedded without its TL;DRs, yet a changed
+    TL;DR changes its extracted techniques. The TL;DRs go last as a JSON list, which holds no raw
+    newline, so the last newline marks where the title and abstract end (no two inputs hash alike).
+    """
+    extracted_text = embedding_text(paper.title, paper.abstract or "")
+    return str(text_hash(f"{signature}\n{extracted_text}\n{json.dumps(list(tldrs), ensure_ascii=False)}"))
+
+
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
     embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
@@ -476,18 +500,16 @@ def _ingest_chunk(
     extractions: dict[str, Any] = {}
     if extractor is not None:
         signature = getattr(extractor, "signature", None)
-        todo: list[tuple[str, str, str]] = []
-        for stored, paper, _i, _e in merged:
+        todo: list[tuple[str, str, str, list[str]]] = []
+        for stored, paper, _i, edges in merged:
+            tldrs = _extraction_tldrs(edges[0])
             if signature is not None:
-                # What extraction reads (title and abstract), not the embedded text: a TL;DR standing
-                # in for a missing abstract is no input of the extractor.
-                extracted_text = embedding_text(paper.title, paper.abstract or "")
-                paper.extraction_hash = text_hash(f"{signature}\n{extracted_text}")
+                paper.extraction_hash = _extraction_hash(signature, paper, tldrs, embedding_text, text_hash)
             reused = _stored_extraction(stored, paper)
             if reused is not None:
                 extractions[paper.id] = reused
             else:
-                todo.append((paper.id, paper.title, paper.abstract or ""))
+                todo.append((paper.id, paper.title, paper.abstract or "", tldrs))
         if todo:
             many = getattr(extractor, "extract_many", None)
             results = many(todo) if many else [extractor.extract(*item) for item in todo]

@@ -487,3 +487,118 @@ def test_a_text_past_spacys_max_length_is_cut_not_fatal(extractor: Extractor) ->
     # The batch goes on: papers after the long one are extracted as usual.
     many = extractor.extract_many([("a", "T", head + filler), ("b", "T", "The paper uses causal scrubbing.")])
     assert techniques(many[1]) == {"causal_scrubbing"}
+
+
+# -- coordination ellipsis: "activation and path patching" ------------------------------------------
+@pytest.mark.parametrize(("sentence", "expected"), [
+    ("We use activation and path patching to trace the circuit.", {"activation_patching", "path_patching"}),
+    ("Attribution and activation patching agree on most heads.",
+     {"attribution_patching", "activation_patching"}),
+    ("We compare zero- and mean-ablation of attention heads.", {"zero_ablation", "mean_ablation"}),
+    ("We run zero-, mean- and resample-ablation on every head.",
+     {"zero_ablation", "mean_ablation", "resampling_ablation"}),
+    ("Zero, mean, or resampling ablations give the same circuit.",
+     {"zero_ablation", "mean_ablation", "resampling_ablation"}),
+    # The longest modifier that makes an alias: "edge attribution patching", not "attribution patching".
+    ("We use edge attribution and path patching.", {"eap", "path_patching"}),
+    # Not coordinated modifiers: whole noun phrases of their own.
+    ("We study activation functions and path patching.", {"path_patching"}),
+    ("The activation and the path patching results differ.", {"path_patching"}),
+    ("We use patching and path patching.", {"path_patching"}),
+    ("We vary the activation. Path patching then isolates the heads.", {"path_patching"}),
+    ("We combine causal tracing and path patching.", {"activation_patching", "path_patching"}),
+])
+def test_a_coordinated_modifier_shares_the_alias_head(
+    extractor: Extractor, sentence: str, expected: set[str]
+) -> None:
+    assert techniques(run(extractor, sentence)) == expected
+
+
+def test_coordination_ellipsis_for_evaluations_and_components(extractor: Extractor) -> None:
+    got = run(extractor, "We report intrinsic and extrinsic evaluation of the circuit.")
+    assert {e.evaluation_id for e in got.evaluations} == {"intrinsic_evaluation", "extrinsic_evaluation"}
+    # "attention and MLP layers" reads as attention layers and MLP layers: no technique, both components.
+    got = run(extractor, "We find that attention and MLP layers store the facts.")
+    assert techniques(got) == set() and set(got.components) == {"mha", "ff"}
+
+
+def test_each_coordinated_technique_has_the_sentence_as_evidence(extractor: Extractor) -> None:
+    got = run(extractor, "We study heads. We use activation and path patching.")
+    assert {(t.technique_id, t.evidence, t.score) for t in got.techniques} == {
+        ("activation_patching", "We use activation and path patching.", 1.0),
+        ("path_patching", "We use activation and path patching.", 1.0),
+    }
+
+
+# -- the list's TL;DRs: techniques and evaluations, never findings ---------------------------------
+_IOI_TITLE = "Interpretability in the Wild: a Circuit for Indirect Object Identification"
+_IOI_ABSTRACT = ("We explain how GPT-2 small performs indirect object identification. Our explanation relies "
+                 "on causal interventions.")
+_IOI_TLDR = "The paper proposes to use mean-ablation for activation and path patching."
+
+
+def test_list_tldrs_add_techniques_with_the_tldr_as_evidence(extractor: Extractor) -> None:
+    alone = extractor.extract("ioi", _IOI_TITLE, _IOI_ABSTRACT)
+    assert techniques(alone) == set()
+    got = extractor.extract("ioi", _IOI_TITLE, _IOI_ABSTRACT, tldrs=[_IOI_TLDR])
+    assert {(t.technique_id, t.source, t.evidence) for t in got.techniques} == {
+        (tid, "extracted", "List TL;DR: " + _IOI_TLDR)
+        for tid in ("mean_ablation", "activation_patching", "path_patching")
+    }
+
+
+def test_list_tldrs_add_evaluations_with_the_tldr_as_evidence(extractor: Extractor) -> None:
+    tldr = ("The paper proposed ablation-based techniques for the faithfulness, completeness, and "
+            "minimality evaluation of the discovered circuit.")
+    got = extractor.extract("ioi", _IOI_TITLE, _IOI_ABSTRACT, tldrs=[tldr])
+    assert [(e.evaluation_id, e.evidence) for e in got.evaluations] == [
+        (eid, "List TL;DR: " + tldr) for eid in ("faithfulness", "completeness", "minimality")
+    ]
+
+
+def test_list_tldrs_make_no_findings_models_topics_or_components(extractor: Extractor) -> None:
+    abstract = "We study language models. We find that name mover heads in GPT-2 copy names."
+    tldrs = ["We find that induction heads in Llama 2 show superposition; the paper uses SAEs.",
+             "Our results show that the residual stream of BERT carries polysemantic features."]
+    alone = extractor.extract("p", "A Circuit Study", abstract)
+    got = extractor.extract("p", "A Circuit Study", abstract, tldrs=tldrs)
+    assert (got.findings, got.models, got.topics, got.components) == (
+        alone.findings, alone.models, alone.topics, alone.components)
+    assert [f.text for f in got.findings if f.kind == "claim"] == [
+        "We find that name mover heads in GPT-2 copy names."]
+    assert [(t.technique_id, t.evidence) for t in got.techniques] == [("sae", "List TL;DR: " + tldrs[0])]
+
+
+def test_the_abstract_sentence_is_the_evidence_when_both_name_a_technique(extractor: Extractor) -> None:
+    got = extractor.extract("p", "", "We apply activation patching to GPT-2.",
+                            tldrs=["The paper uses activation patching."])
+    (use,) = got.techniques
+    assert (use.evidence, use.score) == ("We apply activation patching to GPT-2.", 2.0)
+
+
+def test_an_ambiguous_alias_in_a_tldr_needs_a_confirming_term(extractor: Extractor) -> None:
+    got = extractor.extract("p", "", "", tldrs=["The paper studies ablation of survey questions."])
+    assert got.techniques == []
+    got = extractor.extract("p", "", "", tldrs=["Ablation of attention heads."])
+    assert [(t.technique_id, t.evidence) for t in got.techniques] == [
+        ("knockout", "List TL;DR: Ablation of attention heads.")]
+    # A precise alias in the abstract confirms (and replaces) the TL;DR's ambiguous one, and vice versa.
+    got = extractor.extract("p", "", "We use path patching.", tldrs=["Denoising of the prompt."])
+    assert techniques(got) == {"path_patching", "activation_patching"}
+
+
+def test_each_tldr_is_a_sentence_of_its_own(extractor: Extractor) -> None:
+    """TL;DR cells often lack a full stop: one must not run into the next, nor into the abstract."""
+    got = extractor.extract("p", "", "We study heads", tldrs=["Uses path patching", "Mean ablation of heads"])
+    assert [(t.technique_id, t.evidence) for t in got.techniques] == [
+        ("path_patching", "List TL;DR: Uses path patching"),
+        ("mean_ablation", "List TL;DR: Mean ablation of heads"),
+    ]
+
+
+def test_tldrs_in_extract_many_and_blank_or_repeated_ones(extractor: Extractor) -> None:
+    items = [("a", "T", "We study heads.", [_IOI_TLDR, " ", _IOI_TLDR]), ("b", "T", "We use path patching.")]
+    many = extractor.extract_many(items)
+    assert _summary(many[0]) == _summary(extractor.extract("a", "T", "We study heads.", tldrs=[_IOI_TLDR]))
+    assert _summary(many[1]) == _summary(extractor.extract("b", "T", "We use path patching."))
+    assert next(t.score for t in many[0].techniques if t.technique_id == "path_patching") == 1.0

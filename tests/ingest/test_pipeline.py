@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +33,16 @@ class CountingExtractor:
         """The wrapped extractor's signature."""
         return str(self.inner.signature)
 
-    def extract_many(self, items: Iterable[tuple[str, str, str]], batch_size: int = 256) -> list[Any]:
+    def extract_many(self, items: Iterable[tuple[Any, ...]], batch_size: int = 256) -> list[Any]:
         """Record the paper ids, then extract with the real extractor."""
         items = list(items)
-        self.extracted += [pid for pid, _, _ in items]
+        self.extracted += [item[0] for item in items]
         return list(self.inner.extract_many(items, batch_size=batch_size))
 
-    def extract(self, paper_id: str, title: str, abstract: str) -> Any:
+    def extract(self, paper_id: str, title: str, abstract: str, tldrs: Sequence[str] = ()) -> Any:
         """Record the paper id, then extract with the real extractor."""
         self.extracted.append(paper_id)
-        return self.inner.extract(paper_id, title, abstract)
+        return self.inner.extract(paper_id, title, abstract, tldrs=tldrs)
 
 
 def _ingest_list(store: GraphStore, text: str, taxonomy: Taxonomy, server: LocalArxivServer | None,
@@ -448,13 +448,17 @@ def test_a_paper_without_abstract_is_embedded_from_its_list_tldrs(
                                 embedding_text("A paper", "We study induction heads.")])
     np.testing.assert_allclose(stored["post"], expected[0], atol=1e-6)
     np.testing.assert_allclose(stored["paper"], expected[1], atol=1e-6)
-    # Extraction reads the paper's own text only: the TL;DR's "sparse autoencoders" is no technique edge.
+    # Extraction reads the TL;DRs too: "sparse autoencoders" is an extracted technique edge whose
+    # evidence says it is the list's sentence; a TL;DR is never a finding.
     detail = store.get_paper("post")
     assert detail is not None and detail.paper.abstract in (None, "")
-    assert "sae" not in {t.technique_id for t in detail.techniques}
+    assert [(t.technique_id, t.source, t.evidence) for t in detail.techniques] == [
+        ("logit_lens", "extracted", "interpreting GPT: the logit lens."),  # the title's
+        ("sae", "extracted", "List TL;DR: Sparse autoencoders recover features.")]
+    assert all(f.kind == "title" for f in detail.findings)
 
 
-def test_a_changed_tldr_re_embeds_but_does_not_re_extract_a_paper_without_abstract(
+def test_a_changed_tldr_re_embeds_and_re_extracts_a_paper(
     store: GraphStore, taxonomy: Taxonomy, extractor: Any,
 ) -> None:
     def listed(tldr: str) -> str:
@@ -466,9 +470,47 @@ def test_a_changed_tldr_re_embeds_but_does_not_re_extract_a_paper_without_abstra
     _ingest_list(store, listed("Decode the residual stream."), taxonomy, None, embedder, counting)
     (pid,) = store.paper_ids()
     first = store.get_embeddings([pid])[pid]
+    first_hash = store.get_papers([pid])[0].extraction_hash
     counting.extracted.clear()
-    summary, _ = _ingest_list(store, listed("Decode each layer's residual stream into tokens."), taxonomy,
-                              None, embedder, counting)
-    # The extractor reads title and abstract only, so a new TL;DR is no reason to run it again.
-    assert counting.extracted == [] and summary.updated == 1
+    new_tldr = "Decode each layer's residual stream with a tuned lens."
+    summary, _ = _ingest_list(store, listed(new_tldr), taxonomy, None, embedder, counting)
+    # Extraction reads the TL;DRs, so a new TL;DR is extracted again, and its technique is an edge.
+    assert counting.extracted == [pid] and summary.updated == 1
     assert not np.allclose(store.get_embeddings([pid])[pid], first)  # the embedded text did change
+    assert store.get_papers([pid])[0].extraction_hash not in (None, first_hash)
+    detail = store.get_paper(pid)
+    assert detail is not None
+    assert [(t.technique_id, t.evidence) for t in detail.techniques if t.source == "extracted"] == [
+        ("logit_lens", "Interpreting GPT: the logit lens."), ("tuned_lens", "List TL;DR: " + new_tldr)]
+    counting.extracted.clear()
+    again, _ = _ingest_list(store, listed(new_tldr), taxonomy, None, embedder, counting)
+    assert counting.extracted == [] and again.unchanged == 1
+
+
+def test_list_tldrs_of_a_paper_with_an_abstract_add_extracted_techniques(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """The IOI case: its abstract says "causal interventions", its list TL;DR names the patching."""
+    import json
+
+    tldr = "The paper proposes to use mean-ablation for activation and path patching."
+    record = {"id": "ioi", "title": "A Circuit for Indirect Object Identification",
+              "abstract": "We study GPT-2 small. We find that a circuit of attention heads moves names.",
+              "list_rows": [{"section": "Techniques", "subsection": None, "techniques": None,
+                             "evaluation": None, "tldr": tldr, "title_in_list": "t",
+                             "url_in_list": "https://example.org/ioi"}]}
+    source = tmp_path / "records.jsonl"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    ingest_records_file(store, source, embedder=embedder, extractor=extractor, progress=False)
+    detail = store.get_paper("ioi")
+    assert detail is not None
+    assert {(t.technique_id, t.source, t.evidence) for t in detail.techniques} == {
+        (tid, "extracted", "List TL;DR: " + tldr)
+        for tid in ("mean_ablation", "activation_patching", "path_patching")}
+    assert [f.text for f in detail.findings if f.kind == "claim"] == [
+        "We find that a circuit of attention heads moves names."]
+    # The embedded text is still the title and abstract: the TL;DR only stands in for a missing abstract.
+    from ingest.embed import embedding_text
+
+    expected = embedder.encode([embedding_text(record["title"], record["abstract"])])[0]
+    np.testing.assert_allclose(store.get_embeddings(["ioi"])["ioi"], expected, atol=1e-6)
