@@ -48,8 +48,9 @@ def paper_dict(paper: Paper) -> dict[str, Any]:
     return {
         "id": paper.id, "title": paper.title, "abstract": paper.abstract, "arxiv_id": paper.arxiv_id,
         "doi": paper.doi, "authors": list(paper.authors), "published": paper.published,
-        "updated": paper.updated, "year": paper.year, "venue": paper.venue,
-        "primary_category": paper.primary_category, "categories": list(paper.categories),
+        "updated": paper.updated, "arxiv_version": paper.arxiv_version, "year": paper.year,
+        "venue": paper.venue, "primary_category": paper.primary_category,
+        "categories": list(paper.categories),
         "url": paper.url, "pdf_url": paper.pdf_url, "sources": list(paper.sources),
         "item_type": paper.item_type, "first_seen": paper.first_seen, "last_seen": paper.last_seen,
     }

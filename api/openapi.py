@@ -163,7 +163,9 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"}, "title": {"type": "string"}, "abstract": _nullable("string"),
             "arxiv_id": _nullable("string"), "doi": _nullable("string"),
             "authors": {"type": "array", "items": {"type": "string"}},
-            "published": _nullable("string"), "updated": _nullable("string"), "year": _nullable("integer"),
+            "published": _nullable("string"), "updated": _nullable("string"),
+            # The arXiv version (vN) the metadata is from; null when unknown or not from arXiv.
+            "arxiv_version": _nullable("integer"), "year": _nullable("integer"),
             "venue": _nullable("string"), "primary_category": _nullable("string"),
             "categories": {"type": "array", "items": {"type": "string"}},
             "url": _nullable("string"), "pdf_url": _nullable("string"),

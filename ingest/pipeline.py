@@ -160,7 +160,7 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     incoming = Paper(
         id=paper_id, title=record.title, abstract=record.abstract or "", arxiv_id=record.arxiv_id,
         doi=record.doi, authors=list(record.authors), published=record.published,
-        updated=record.updated, year=record.year, venue=record.venue,
+        updated=record.updated, arxiv_version=record.version, year=record.year, venue=record.venue,
         primary_category=record.primary_category, categories=list(record.categories),
         url=record.url, pdf_url=record.pdf_url, sources=sorted(set(record.sources)),
         item_type=record.item_type,
@@ -168,8 +168,11 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     if stored is None:
         return incoming, bool(record.list_rows)
     old = stored.paper
-    # The richer source keeps its metadata: the list never overwrites arXiv or records-file data.
-    incoming_wins = _priority(record.sources) >= _priority(old.sources or ["list"])
+    # The richer source keeps its metadata: the list never overwrites arXiv or records-file data,
+    # and an older arXiv version never overwrites a newer one's.
+    older = (record.version is not None and old.arxiv_version is not None
+             and record.version < old.arxiv_version)
+    incoming_wins = not older and _priority(record.sources) >= _priority(old.sources or ["list"])
     high, low = (incoming, old) if incoming_wins else (old, incoming)
     merged = replace(incoming)
     for name in _META_FIELDS:
@@ -179,6 +182,8 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
         setattr(merged, name, value)
     merged.id = paper_id
     merged.arxiv_id = record.arxiv_id or old.arxiv_id
+    # The version of the metadata that won (None: unknown, so the weekly run compares dates).
+    merged.arxiv_version = high.arxiv_version
     if "tool" in (old.item_type, record.item_type) and not incoming_wins:
         merged.item_type = old.item_type
     merged.sources = sorted(set(old.sources) | set(record.sources))

@@ -37,7 +37,7 @@ from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock
 from kg.config import Config, load_config
-from kg.entities import Rejection
+from kg.entities import Paper, Rejection
 from kg.schema import Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy, load_taxonomy
@@ -302,8 +302,18 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
             if pid not in skip and (record.version or 0) > (getattr(newest.get(pid), "version", 0) or 0):
                 newest[pid] = record
     stored = {p.id: p for p in store.get_papers(sorted(newest))}
-    return [r for pid, r in sorted(newest.items())
-            if pid in stored and (r.updated or "") > (stored[pid].updated or stored[pid].published or "")]
+    return [r for pid, r in sorted(newest.items()) if pid in stored and is_newer_version(r, stored[pid])]
+
+
+def is_newer_version(record: Record, paper: Paper) -> bool:
+    """Whether `record` is a newer arXiv version than the stored `paper`'s metadata.
+
+    By version number when both are known: arXiv dates are days, so a version posted the same day as
+    the stored one has the same date and would be skipped for good. A paper stored without a version
+    (an older store, a paper not from arXiv) is compared by date, as before versions were kept."""
+    if record.version is not None and paper.arxiv_version is not None:
+        return record.version > paper.arxiv_version
+    return (record.updated or "") > (paper.updated or paper.published or "")
 
 
 def _query_results(source: Any, queries: Sequence[str], start: datetime, end: datetime,

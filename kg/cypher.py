@@ -37,12 +37,16 @@ class ExtraLabel:
 FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
 _FULLTEXT_ANALYZER = "standard-no-stop-words"
 
+# Paper properties of kg.entities.Paper not (yet) listed in kg.schema.PAPER_PROPERTIES: written by
+# upserts and returned by every paper read like those. A node written before one existed reads null.
+PAPER_EXTRA_PROPERTIES: tuple[str, ...] = tuple(p for p in ("arxiv_version",) if p not in PAPER_PROPERTIES)
+
 # Properties the Neo4j backend stores beyond kg.schema (bookkeeping, ordering, dedupe keys).
 EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
     "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", "data_version",
-    "title_key_rule", *FULLTEXT_PROPERTIES,
+    "title_key_rule", *FULLTEXT_PROPERTIES, *PAPER_EXTRA_PROPERTIES,
 )
 
 # Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
@@ -59,7 +63,7 @@ DATA_LABELS: tuple[str, ...] = (
 
 # Paper properties returned by reads. The embedding is left out except by get_paper; `authors`
 # is the list as given (AUTHORED_BY edges hold the normalised Author nodes).
-_PAPER_READ_FIELDS = (*(f for f in PAPER_PROPERTIES if f != "embedding"), "authors")
+_PAPER_READ_FIELDS = (*(f for f in PAPER_PROPERTIES if f != "embedding"), *PAPER_EXTRA_PROPERTIES, "authors")
 # Edges an upsert replaces, and the ones that make a paper "central".
 _OUT_EDGES = f"{Rel.USES}|{Rel.EVALUATES}|{Rel.REPORTS}|{Rel.STUDIES}|{Rel.LISTED_IN}"
 _REFINES_LABELS: tuple[str, ...] = RELATIONSHIPS[Rel.REFINES].start

@@ -96,7 +96,8 @@ CREATE TABLE IF NOT EXISTS papers (
     first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
     fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
     sort_date TEXT NOT NULL DEFAULT '',
-    extraction_hash TEXT
+    extraction_hash TEXT,
+    arxiv_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS papers_arxiv ON papers(arxiv_id);
 CREATE INDEX IF NOT EXISTS papers_doi ON papers(doi);
@@ -210,7 +211,8 @@ _MIGRATION_INDEXES = {
 }
 _SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA))
                    | frozenset(_MIGRATION_INDEXES))
-_MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash"}, "list_sections": {"topic_key"}}
+_MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version"},
+                     "list_sections": {"topic_key"}}
 # init_schema recomputes stored title keys (see title_key_rule) this many papers per transaction.
 _REKEY_BATCH = 2000
 _BUSY_TIMEOUT_SECONDS = 30.0
@@ -221,7 +223,7 @@ _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
 _PAPER_COLUMNS = (
     "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
     "primary_category, categories, url, pdf_url, sources, item_type, embedding_model, "
-    "content_hash, first_seen, last_seen, extraction_hash"
+    "content_hash, first_seen, last_seen, extraction_hash, arxiv_version"
 )
 _REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
 _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
@@ -611,7 +613,7 @@ class EmbeddedStore(GraphStore):
         """Columns added after the first files were written, with their indexes and back-fills."""
         columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
                    for t in ("papers", "list_sections")}
-        missing_papers = {"sort_date", "extraction_hash"} - columns["papers"]
+        missing_papers = _MIGRATED_COLUMNS["papers"] - columns["papers"]
         if missing_papers or "topic_key" not in columns["list_sections"]:
             with self._write() as wconn:
                 if "sort_date" not in columns["papers"]:
@@ -620,6 +622,10 @@ class EmbeddedStore(GraphStore):
                 if "extraction_hash" not in columns["papers"]:
                     # NULL: the next ingest extracts those papers once more and records the hash.
                     wconn.execute("ALTER TABLE papers ADD COLUMN extraction_hash TEXT")
+                if "arxiv_version" not in columns["papers"]:
+                    # NULL: version unknown, so the weekly run compares those papers' dates as before
+                    # until their next arXiv metadata records the version.
+                    wconn.execute("ALTER TABLE papers ADD COLUMN arxiv_version INTEGER")
                 if "topic_key" not in columns["list_sections"]:
                     wconn.execute("ALTER TABLE list_sections ADD COLUMN topic_key TEXT NOT NULL DEFAULT ''")
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
@@ -850,14 +856,14 @@ class EmbeddedStore(GraphStore):
                 _json(list(p.categories)), p.url, p.pdf_url, _json(list(p.sources)),
                 p.item_type or "paper", None if vector is None else vector.tobytes(),
                 p.embedding_model, p.content_hash, first_seen, now, fp, degree, rev,
-                _sort_date(p), p.extraction_hash,
+                _sort_date(p), p.extraction_hash, None if p.arxiv_version is None else int(p.arxiv_version),
             ))
         conn.executemany(
             "INSERT INTO papers (id, arxiv_id, doi, title, title_key, abstract, authors_json, "
             "authors_text, published, updated, year, venue, primary_category, categories, url, "
             "pdf_url, sources, item_type, embedding, embedding_model, content_hash, first_seen, "
-            "last_seen, fingerprint, degree, rev, sort_date, extraction_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "last_seen, fingerprint, degree, rev, sort_date, extraction_hash, arxiv_version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET arxiv_id = excluded.arxiv_id, doi = excluded.doi, "
             "title = excluded.title, title_key = excluded.title_key, abstract = excluded.abstract, "
             "authors_json = excluded.authors_json, authors_text = excluded.authors_text, "
@@ -868,7 +874,8 @@ class EmbeddedStore(GraphStore):
             "embedding = excluded.embedding, embedding_model = excluded.embedding_model, "
             "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
             "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev, "
-            "sort_date = excluded.sort_date, extraction_hash = excluded.extraction_hash",
+            "sort_date = excluded.sort_date, extraction_hash = excluded.extraction_hash, "
+            "arxiv_version = excluded.arxiv_version",
             paper_rows,
         )
         conn.execute(
@@ -953,7 +960,7 @@ class EmbeddedStore(GraphStore):
             venue=row[9], primary_category=row[10], categories=json.loads(row[11]), url=row[12],
             pdf_url=row[13], sources=json.loads(row[14]), item_type=row[15],
             embedding_model=row[16], content_hash=row[17], first_seen=row[18], last_seen=row[19],
-            extraction_hash=row[20],
+            extraction_hash=row[20], arxiv_version=row[21],
             embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
         )
 

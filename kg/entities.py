@@ -20,6 +20,9 @@ class Paper:
     authors: list[str] = field(default_factory=list)
     published: str | None = None  # ISO date, arXiv v1 (or the post's date)
     updated: str | None = None  # ISO date of the newest version
+    # arXiv version (the N of vN) the metadata was taken from; None: unknown (not from arXiv, or stored
+    # before versions were kept). Two versions a day share a date, so only this tells them apart.
+    arxiv_version: int | None = None
     year: int | None = None
     venue: str | None = None
     primary_category: str | None = None

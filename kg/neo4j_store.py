@@ -130,8 +130,9 @@ def _paper(m: dict[str, Any]) -> Paper:
     return Paper(
         id=m["id"], title=m["title"], abstract=m.get("abstract") or "", arxiv_id=m.get("arxiv_id"),
         doi=m.get("doi"), authors=list(m.get("authors") or []), published=m.get("published"),
-        updated=m.get("updated"), year=m.get("year"), venue=m.get("venue"),
-        primary_category=m.get("primary_category"), categories=list(m.get("categories") or []),
+        updated=m.get("updated"), arxiv_version=m.get("arxiv_version"), year=m.get("year"),
+        venue=m.get("venue"), primary_category=m.get("primary_category"),
+        categories=list(m.get("categories") or []),
         url=m.get("url"), pdf_url=m.get("pdf_url"), sources=list(m.get("sources") or []),
         item_type=m.get("item_type") or "paper",
         embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
@@ -549,6 +550,8 @@ class Neo4jStore(GraphStore):
                 # What the full-text index holds (see cypher.FULLTEXT_PROPERTIES).
                 **_search_text(p.title, p.abstract, p.authors),
                 "published": p.published, "updated": p.updated,
+                # A null removes the property (SET +=): a node without it reads as version unknown.
+                "arxiv_version": None if p.arxiv_version is None else int(p.arxiv_version),
                 "year": None if p.year is None else int(p.year), "venue": p.venue,
                 "primary_category": p.primary_category, "categories": _list(p.categories),
                 "url": p.url, "pdf_url": p.pdf_url, "sources": _list(p.sources),

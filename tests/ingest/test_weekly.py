@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -257,6 +258,112 @@ def test_new_version_of_a_paper_submitted_before_the_window_updates_it(
     assert store.get_paper("2608.70003") is None
     ids = store.paper_ids()
     assert len(ids) == len(set(ids))
+
+
+# Operator QA: 2611.03001 gets v2 (02:00 UTC), loaded by a weekly run, then v3 (12:00 UTC the same day).
+SAME_DAY = datetime(2026, 11, 30, tzinfo=UTC)
+SAME_DAY_V1 = mi_entry("2611.03001", "Attribution Patching Localises Refusal in Chat Language Models",
+                       "We use activation patching on a chat language model to localise refusal.",
+                       datetime(2026, 11, 2, tzinfo=UTC))
+SAME_DAY_V2 = {**SAME_DAY_V1, "version": 2, "updated": _day(SAME_DAY + timedelta(hours=2)),
+               "abstract": "We use activation patching and attribution patching on a chat language model "
+                           "to localise refusal in a few attention heads."}
+SAME_DAY_V3 = {**SAME_DAY_V1, "version": 3, "updated": _day(SAME_DAY + timedelta(hours=12)),
+               "abstract": "We use activation patching, attribution patching and steering vectors on a chat "
+                           "language model: refusal is one direction in the residual stream."}
+# A paper submitted in every window below (a window of days with no candidate at all is a failed answer).
+SAME_DAY_FRESH = {**MI_CANDIDATES[0], "published": _day(SAME_DAY - 2 * DAY),
+                  "updated": _day(SAME_DAY - 2 * DAY)}
+
+
+def _store_v1(store: EmbeddedStore, extractor: Extractor) -> None:
+    """2611.03001 in the graph before the weekly runs, as v1 (submitted long before their windows)."""
+    run_ingest(store, [as_record(SAME_DAY_V1)], source="records", embedder=HashEmbedder(),
+               extractor=extractor, progress=False)
+
+
+def _abstract_and_version(store: EmbeddedStore, item: dict[str, Any]) -> tuple[str, int | None]:
+    detail = store.get_paper(item["arxiv_id"])
+    assert detail is not None
+    return detail.paper.abstract, detail.paper.arxiv_version
+
+
+def test_a_new_version_posted_the_same_day_as_the_stored_one_is_loaded(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """arXiv dates are days, so v3 posted the day v2 was loaded has v2's date: it was skipped by that
+    run and every later one. The stored version number tells them apart."""
+    _store_v1(store, extractor)
+    with LocalArxivServer([SAME_DAY_V2, SAME_DAY_FRESH]) as server:
+        first = weekly(store, source_for(server), extractor, now=SAME_DAY + timedelta(hours=6))
+    assert (first.known, first.updated) == (1, 1)
+    assert _abstract_and_version(store, SAME_DAY_V2) == (SAME_DAY_V2["abstract"], 2)
+
+    with LocalArxivServer([SAME_DAY_V3, SAME_DAY_FRESH]) as server:
+        second = weekly(store, source_for(server), extractor, now=SAME_DAY + timedelta(hours=18))
+    # Known: the fresh paper (in the window again) and v3 of the older one (last-updated walk).
+    assert (second.known, second.updated, second.unchanged) == (2, 1, 1)
+    assert _abstract_and_version(store, SAME_DAY_V3) == (SAME_DAY_V3["abstract"], 3)
+    detail = store.get_paper(SAME_DAY_V3["arxiv_id"])
+    assert detail is not None and "steering_vector" in {t.technique_id for t in detail.techniques}
+    assert store.paper_ids().count(SAME_DAY_V3["arxiv_id"]) == 1
+
+    # De-duplicated on id + version across runs: the next run does not load v3 again.
+    with LocalArxivServer([SAME_DAY_V3, SAME_DAY_FRESH]) as server:
+        third = weekly(store, source_for(server), extractor, now=SAME_DAY + DAY + timedelta(hours=6))
+    assert (third.known, third.updated, third.unchanged) == (1, 0, 1)
+
+
+def test_an_older_version_never_overwrites_a_newer_stored_one(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """`ingest arxiv --ids` answered with an older version than the weekly run loaded (a stale mirror,
+    a replayed answer) leaves the newer metadata and its version as they are."""
+    _store_v1(store, extractor)
+    with LocalArxivServer([SAME_DAY_V3, SAME_DAY_FRESH]) as server:
+        weekly(store, source_for(server), extractor, now=SAME_DAY + timedelta(hours=18))
+    assert _abstract_and_version(store, SAME_DAY_V3) == (SAME_DAY_V3["abstract"], 3)
+    with LocalArxivServer([SAME_DAY_V2]) as server:
+        records = source_for(server).fetch_by_ids([SAME_DAY_V2["arxiv_id"]])
+    assert [r.version for r in records] == [2]
+    summary = run_ingest(store, records, source="arxiv", embedder=HashEmbedder(), extractor=extractor,
+                         progress=False)
+    assert (summary.updated, summary.unchanged) == (0, 1)
+    assert _abstract_and_version(store, SAME_DAY_V3) == (SAME_DAY_V3["abstract"], 3)
+    # The same version again, or a newer one, is arXiv's word as before.
+    with LocalArxivServer([{**SAME_DAY_V3, "version": 4, "abstract": "Withdrawn."}]) as server:
+        newer = source_for(server).fetch_by_ids([SAME_DAY_V3["arxiv_id"]])
+    run_ingest(store, newer, source="arxiv", embedder=HashEmbedder(), extractor=extractor, progress=False)
+    assert _abstract_and_version(store, SAME_DAY_V3) == ("Withdrawn.", 4)
+
+
+def test_a_store_written_before_versions_were_kept_is_upgraded_and_compares_dates(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """A store file without the papers.arxiv_version column (an older paperkg) is upgraded in place
+    when opened: its papers read as version unknown, the weekly run compares their dates as before,
+    and the version the load brings is kept from then on."""
+    _store_v1(store, extractor)
+    papers = store.paper_ids()
+    path = store.path
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE papers DROP COLUMN arxiv_version")
+    conn.commit()
+    conn.close()
+    older = EmbeddedStore(path)
+    try:
+        assert older.paper_ids() == papers
+        assert _abstract_and_version(older, SAME_DAY_V1) == (SAME_DAY_V1["abstract"], None)
+        with LocalArxivServer([SAME_DAY_V2, SAME_DAY_FRESH]) as server:
+            first = weekly(older, source_for(server), extractor, now=SAME_DAY + timedelta(hours=6))
+        assert (first.known, first.updated) == (1, 1)  # v2's date is after v1's: loaded by date
+        assert _abstract_and_version(older, SAME_DAY_V2) == (SAME_DAY_V2["abstract"], 2)
+        with LocalArxivServer([SAME_DAY_V3, SAME_DAY_FRESH]) as server:
+            weekly(older, source_for(server), extractor, now=SAME_DAY + timedelta(hours=18))
+        assert _abstract_and_version(older, SAME_DAY_V3) == (SAME_DAY_V3["abstract"], 3)
+    finally:
+        older.close()
 
 
 def test_candidate_stored_without_arxiv_id_is_known_not_gated(

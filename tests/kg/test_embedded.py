@@ -346,7 +346,8 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
         "DROP INDEX papers_sort; DROP INDEX papers_central; DROP INDEX papers_browse; "
         "DROP INDEX papers_id_browse; "
         "ALTER TABLE papers DROP COLUMN sort_date; "
-        "ALTER TABLE list_sections DROP COLUMN topic_key; ALTER TABLE papers DROP COLUMN extraction_hash;"
+        "ALTER TABLE list_sections DROP COLUMN topic_key; ALTER TABLE papers DROP COLUMN extraction_hash; "
+        "ALTER TABLE papers DROP COLUMN arxiv_version;"
     )
     conn.close()
     again = EmbeddedStore(path)
@@ -354,12 +355,13 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     assert again.filter_page(SearchFilters(technique_ids=["probing"])) == (["old-2", "old-1"], 2)
     assert again.filter_ids(SearchFilters(topic_ids=["learning_dynamics"])) == {"old-1"}
     old = again.get_paper("old-1")
-    assert old is not None and old.paper.extraction_hash is None
+    assert old is not None and old.paper.extraction_hash is None and old.paper.arxiv_version is None
     hashed = bundle("old-1", techniques=("probing",), year=2020, rows=(row,))
     hashed.paper.extraction_hash = "ab" * 32
+    hashed.paper.arxiv_version = 2
     assert again.upsert_papers([hashed]) == {"old-1": "updated"}
     new = again.get_paper("old-1")
-    assert new is not None and new.paper.extraction_hash == "ab" * 32
+    assert new is not None and new.paper.extraction_hash == "ab" * 32 and new.paper.arxiv_version == 2
     again.close()
 
 

@@ -559,6 +559,26 @@ def test_forked_child_builds_its_own_driver(closed_port: int) -> None:
     store.close()
 
 
+def test_arxiv_version_is_written_and_read_back(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]
+) -> None:
+    """A paper's arxiv_version is a property of its node (null, i.e. absent, when unknown), and every
+    paper read returns it: a node an older paperkg wrote reads as version unknown."""
+    store, calls = recorded
+    vec = np.ones(EMBEDDING_DIM, dtype=np.float32) / np.sqrt(EMBEDDING_DIM)
+    store.upsert_papers([
+        PaperBundle(paper=Paper(id="p1", title="Version three", embedding=vec, arxiv_version=3)),
+        PaperBundle(paper=Paper(id="p2", title="No version", embedding=vec)),
+    ])
+    rows = {r["id"]: r["props"] for q, p in calls if q == cypher.MERGE_PAPERS for r in p["rows"]}
+    assert rows["p1"]["arxiv_version"] == 3 and rows["p2"]["arxiv_version"] is None
+    for statement in (cypher.GET_PAPER, cypher.GET_PAPERS, cypher.PAPERS_BY_TECHNIQUE_DATE,
+                      cypher.NEW_PAPERS):
+        assert ".arxiv_version" in statement
+    assert _paper({"id": "p1", "title": "t", "arxiv_version": 3}).arxiv_version == 3
+    assert _paper({"id": "p1", "title": "t"}).arxiv_version is None
+
+
 def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]) -> None:
     """The batched rows hold what the bundle says (deduplicated like the embedded store)."""
     store, calls = recorded

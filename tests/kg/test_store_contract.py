@@ -377,6 +377,28 @@ def test_extraction_hash_round_trips(store: GraphStore) -> None:
     assert cleared is not None and cleared.paper.extraction_hash is None
 
 
+def test_arxiv_version_round_trips(store: GraphStore) -> None:
+    """arxiv_version (the vN the metadata is from) is stored and read back by every paper read; a paper
+    stored without one reads None (the weekly run then compares dates)."""
+    b = rich_bundle(unit_vectors(1, 9)[0])
+    b.paper.arxiv_version = 3
+    plain = bundle("2301.00001", "Sparse autoencoders", techniques=("path_patching",), year=2023)
+    assert store.upsert_papers([b, plain]) == {"2211.00593": "new", "2301.00001": "new"}
+    detail = store.get_paper("2211.00593")
+    assert detail is not None and detail.paper.arxiv_version == 3
+    assert [p.arxiv_version for p in store.get_papers(["2211.00593", "2301.00001"])] == [3, None]
+    page, _ = store.papers_by_technique("path_patching")
+    assert {p.id: p.arxiv_version for p in page} == {"2211.00593": 3, "2301.00001": None}
+    assert {p.id: p.arxiv_version for p in store.new_papers("2000-01-01")}["2211.00593"] == 3
+    assert store.upsert_papers([b]) == {"2211.00593": "unchanged"}
+    # A newer version's metadata replaces the paper's, version included.
+    b.paper.arxiv_version = 4
+    b.paper.abstract = "Version 4: the IOI circuit, with backup name mover heads."
+    assert store.upsert_papers([b]) == {"2211.00593": "updated"}
+    again = store.get_paper("2211.00593")
+    assert again is not None and (again.paper.arxiv_version, again.paper.abstract) == (4, b.paper.abstract)
+
+
 def _technique_corpus(store: GraphStore) -> None:
     vecs = unit_vectors(5, 5)
     store.upsert_papers([
