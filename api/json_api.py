@@ -259,15 +259,17 @@ def sections() -> Response:
 
 @bp.get("/new")
 def new_papers() -> Response:
-    """Papers first seen at or after `since` (default: the last 7 days), newest first."""
+    """Papers first seen at or after `since` (default: the last 7 days), newest first, a page at a
+    time: `total` counts them all, so a client pages on with `offset` until it has read them."""
     from datetime import UTC, datetime, timedelta
 
     # first_seen is stored in UTC, so the default week is counted in UTC too.
     since = since_arg("since", (datetime.now(UTC).date() - timedelta(days=7)).isoformat())
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
-    papers = get_store().new_papers(since, limit)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
+    papers, total = get_store().new_papers_page(since, limit=limit, offset=offset)
     return jsonify({
-        "since": since,
+        "since": since, "total": total, "limit": limit, "offset": offset,
         "results": [{"id": p.id, "title": p.title, "first_seen": p.first_seen, **paper_summary(p)}
                     for p in papers],
     })

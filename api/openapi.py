@@ -348,13 +348,21 @@ def build_document() -> dict[str, Any]:
             {"200": _ok({"type": "object", "required": ["sections"],
                          "properties": {"sections": {"type": "array", "items": {"type": "object"}}}})})},
         "/api/new": {"get": _op(
-            "Papers first seen at or after a date, newest first",
-            {"200": _ok({"type": "object", "required": ["since", "results"],
+            "Papers first seen at or after a date, newest first, a page at a time",
+            {"200": _ok({"type": "object", "required": ["since", "total", "limit", "offset", "results"],
                          "properties": {"since": {"type": "string"},
+                                        "total": {"type": "integer",
+                                                  "description": "papers first seen at or after `since` "
+                                                                 "(all of them, not only this page)"},
+                                        "limit": {"type": "integer"}, "offset": {"type": "integer"},
                                         "results": {"type": "array", "items": _ref("PaperSummary")}}})}
             | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: 7 days ago)"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
+            description="One page of the papers: while offset + the number of results is below total, "
+                        "more follow (ask again with offset increased by limit, the same since). Pages are "
+                        "newest first: papers ingested while a client pages push the older ones back, so "
+                        "a paper may then come on two pages (none is skipped).")},
         "/api/runs": {"get": _op(
             "Recent ingest runs, newest first",
             {"200": _ok({"type": "object", "required": ["runs"],

@@ -42,6 +42,7 @@ TECHNIQUE_PAGE_SIZE = 20
 RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
+NEW_PAGE_SIZE = 100
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
 _FORM_OPTIONS_KEY = "paperkg_web_form_options"
 # The search form's counts (technique tree, sections, totals) cost a full count over the graph
@@ -569,20 +570,25 @@ def technique(node_id: str) -> str | tuple[str, int]:
 
 @bp.get("/new")
 def new() -> str | tuple[str, int]:
-    """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique."""
+    """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique,
+    NEW_PAGE_SIZE a page (the count and the pager say how many there are in all)."""
     store = get_store()
     labels = _labels()
     last_run = next(iter(store.runs(limit=1)), None)
-    error = None
-    status = 200
+    errors: list[str] = []
     raw_since = (request.args.get("since") or "").strip()
     since_day: date | None = None
     if raw_since:
         try:
             since_day = date.fromisoformat(raw_since[:10])
         except ValueError:
-            error = f"“{raw_since[:30]}” is not a date: use YYYY-MM-DD. Showing the default week instead."
-            status = 400
+            errors.append(f"“{raw_since[:30]}” is not a date: use YYYY-MM-DD. "
+                          "Showing the default week instead.")
+    try:
+        page = _page_param()
+    except BadInput as exc:
+        errors.append(f"{exc} Showing the first page instead.")
+        page = 1
     if since_day is not None:
         basis = f"since {since_day.isoformat()}"
     else:
@@ -590,13 +596,18 @@ def new() -> str | tuple[str, int]:
         since_day = anchor - timedelta(days=NEW_DEFAULT_DAYS)
         basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
     since = since_day.isoformat()
-    papers = store.new_papers(since, limit=200)
+    offset = (page - 1) * NEW_PAGE_SIZE
+    papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=offset)
     groups = _group_new(store, papers, labels)
-    rows_md, rows_unavailable = _suggested_rows(store, since)
+    rows_md, rows_withdrawn, rows_unavailable = _suggested_rows(store, since)
     return render_template(
-        "new.html", since_label=since, since_date=since, basis=basis, total=len(papers), groups=groups,
-        last_run=last_run, error=error, list_rows_markdown=rows_md, list_rows_unavailable=rows_unavailable,
-    ), status
+        "new.html", since_label=since, since_date=since, basis=basis, total=total, groups=groups,
+        shown=len(papers), offset=offset, page=page, pages=min(MAX_PAGE, math.ceil(total / NEW_PAGE_SIZE)),
+        # The pager keeps the date: the default week moves with the next ingest, a page 2 must not.
+        args={"since": since}, past_end=not papers and total > 0,
+        last_run=last_run, error=" ".join(errors) or None, list_rows_markdown=rows_md,
+        list_rows_withdrawn=rows_withdrawn, list_rows_unavailable=rows_unavailable,
+    ), 400 if errors else 200
 
 
 def _run_day(run: Any) -> date | None:
@@ -651,19 +662,21 @@ def _full_taxonomy() -> Taxonomy:
     return taxonomy
 
 
-def _suggested_rows(store: GraphStore, since: str) -> tuple[str | None, str | None]:
-    """W7's markdown rows for the awesome list, when ingest.export_rows is installed."""
+def _suggested_rows(store: GraphStore, since: str) -> tuple[str | None, list[str], str | None]:
+    """W7's markdown rows for the awesome list, the ids of the papers it left out as withdrawn, and
+    why there are no rows when they could not be made."""
     try:
-        from ingest.export_rows import list_rows_markdown  # type: ignore[import-not-found]
+        from ingest.export_rows import list_rows_export  # type: ignore[import-not-found]
     except ImportError:
-        return None, "Suggested list rows will appear here once the list-row exporter is installed."
+        return None, [], "Suggested list rows will appear here once the list-row exporter is installed."
     try:
-        return list_rows_markdown(store, since, _full_taxonomy()) or None, None
+        export = list_rows_export(store, since, _full_taxonomy())
     except StoreError:
         raise
     except Exception as exc:
-        log.exception("list_rows_markdown failed")
-        return None, f"Suggested list rows could not be built ({type(exc).__name__})."
+        log.exception("list_rows_export failed")
+        return None, [], f"Suggested list rows could not be built ({type(exc).__name__})."
+    return export.markdown or None, export.withdrawn, None
 
 
 # -- for you, about ------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ list rows), else the list label map's, else the taxonomy node's name. The TL;DR 
 opening refers back ("It", "This", "Applying it to ..."); with none, the abstract's first sentence
 that shows or finds something, else its first "We ..." sentence, else its first sentence, else
 nothing (an empty TL;DR cell for a paper with neither claims nor an abstract). Rows are
-ordered oldest first (published date, then id). Papers already in the list (they have list rows)
-and tools are left out. The output parses back with `ingest.awesome_list.parse_list` into the same
-papers, sections and techniques.
+ordered oldest first (published date, then id). Papers already in the list (they have list rows),
+tools, and papers whose abstract says they are withdrawn (`is_withdrawn`: arXiv replaces a withdrawn
+paper's abstract by a notice such as "This paper has been withdrawn by the authors.") are left out;
+`list_rows_export` names the withdrawn ones. The output parses back with
+`ingest.awesome_list.parse_list` into the same papers, sections and techniques.
 """
 
 from __future__ import annotations
@@ -339,21 +341,71 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
     return row
 
 
-def suggested_rows(
+# What a paper that arXiv lists as withdrawn says in its abstract's first sentence (the abstract of
+# the withdrawing version is the notice): "This paper has been withdrawn by the author(s) due to ...",
+# "Withdrawn.", "The authors have withdrawn this paper ...", "This submission has been withdrawn by
+# arXiv administrators ...". Each form names the paper itself (this/the/our paper, or the notice's
+# bare "Withdrawn"), so a paper that studies withdrawn papers ("papers withdrawn by their authors")
+# is not taken for one.
+_ITSELF = r"(?:paper|article|manuscript|submission|preprint|work|version|report|note|draft|letter|e-?print)"
+_WITHDRAWN = re.compile(
+    # "This paper has been withdrawn", "the manuscript was (temporarily) withdrawn", "this version of the
+    # paper is withdrawn", "arXiv admin note: this version has been withdrawn"
+    rf"\b(?:this|the|our|my)\s+(?:[\w-]+\s+)?{_ITSELF}(?:\s+of\s+(?:this|the|our|my)\s+{_ITSELF})?"
+    r"\s+(?:has|have|had|is|was|were|will|must|should)\s+(?:be\s+|been\s+|being\s+)?(?:\w+ly\s+)?withdrawn\b"
+    # The notice alone: "Withdrawn.", "withdrawn", "[Withdrawn]", "Paper withdrawn by the author",
+    # "Withdrawn due to an error" (but not "Withdrawn papers are ...")
+    rf"|^\W*(?:{_ITSELF}\s+)?withdrawn(?:\s*$|\s*[.!;:,()\[\]\-\u2013\u2014]|\s+(?:by|due|because|for|from|"
+    r"pending|until|owing|after|at|on|as|since)\b)"
+    # "The authors have withdrawn this paper", "We withdraw this paper", "I hereby withdraw the manuscript"
+    rf"|\b(?:authors?|author\(s\)|submitters?|we|i)\s+(?:(?:have|has|hereby|herewith|would\s+like\s+to|wish\s+to|"
+    rf"decided\s+to|must|had\s+to|have\s+to)\s+)*(?:withdraw|withdrew|withdrawn)\s+(?:this|the|our|my)\s+"
+    rf"(?:[\w-]+\s+)?{_ITSELF}\b"
+    # "Due to an error in Lemma 2, withdrawn by the authors.", "Paper is withdrawn by the author due to ..."
+    # (ending there, or going on to say why: "papers, withdrawn by the authors after ..." is left alone)
+    rf"|(?:[,;:]\s*|\b{_ITSELF}\s+(?:(?:is|was|has\s+been|had\s+been)\s+)?)withdrawn\s+by\s+(?:the\s+)?"
+    r"(?:authors?|author\(s\)|submitters?|arxiv(?:\s+admin\w*)?|moderators?|administrators?)"
+    r"(?:\W*$|\s+(?:due|because|for|since|as|owing|pending)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_withdrawn(abstract: str | None) -> bool:
+    """Whether an abstract's first sentence says the paper itself is withdrawn ("This paper has been
+    withdrawn by the authors due to an error.", "Withdrawn."), as arXiv's withdrawal notices do; an
+    abstract that discusses withdrawn papers, or mentions a withdrawal only later, is not."""
+    first = split_sentences(abstract or "")[:1]
+    return bool(first) and _WITHDRAWN.search(first[0]) is not None
+
+
+def row_suggestions(
     store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = 1000
-) -> list[SuggestedRow]:
+) -> tuple[list[SuggestedRow], list[str]]:
     """Rows for papers first seen since `since` that the list does not have yet, oldest first
-    (published date, then id; undated papers last)."""
+    (published date, then id; undated papers last), and the ids of the papers that would have had a
+    row but are left out because their abstract says they are withdrawn (sorted)."""
     speller = LabelSpeller(taxonomy, list_label_usage(store, taxonomy))
     rows = []
+    withdrawn: list[str] = []
     for paper in store.new_papers(since, limit=limit):
         if paper.item_type != "paper":
             continue
         detail = store.get_paper(paper.id)
         if detail is None or detail.list_rows:
             continue
+        if is_withdrawn(paper.abstract):  # named only when it would otherwise have had a row
+            withdrawn.append(paper.id)
+            continue
         rows.append(suggest_row(detail, taxonomy, speller))
-    return sorted(rows, key=lambda r: (r.published is None, r.published or "", r.paper_id))
+    return sorted(rows, key=lambda r: (r.published is None, r.published or "", r.paper_id)), sorted(withdrawn)
+
+
+def suggested_rows(
+    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = 1000
+) -> list[SuggestedRow]:
+    """Rows for papers first seen since `since` that the list does not have yet, oldest first
+    (published date, then id; undated papers last); withdrawn papers are left out (row_suggestions)."""
+    return row_suggestions(store, since, taxonomy, limit)[0]
 
 
 TableLayout = list[tuple[str, str]]  # (column name as the list writes it, role: paper/techniques/...)
@@ -414,10 +466,19 @@ def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy,
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,
-                       list_markdown: str | None = None) -> str:
-    """Ready-to-paste list rows for papers first seen since `since` ("" when there are none); with the
-    list's markdown, each section's rows in the column layout of that section's table."""
+@dataclass
+class RowExport:
+    """The suggested rows as markdown, and the ids of the papers left out as withdrawn."""
+
+    markdown: str  # "" when there are no rows
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def list_rows_export(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,
+                     list_markdown: str | None = None) -> RowExport:
+    """Ready-to-paste list rows for papers first seen since `since`, with the ids of the papers left
+    out because they are withdrawn (for the caller to report: the rows are for pasting as they are);
+    with the list's markdown, each section's rows in the column layout of that section's table."""
     if taxonomy is None:
         from kg.config import load_config
         from kg.taxonomy import load_taxonomy
@@ -428,4 +489,12 @@ def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None 
         from ingest.awesome_list import table_layouts
 
         layouts = table_layouts(list_markdown)
-    return render_rows(suggested_rows(store, since, taxonomy), taxonomy, layouts)
+    rows, withdrawn = row_suggestions(store, since, taxonomy)
+    return RowExport(render_rows(rows, taxonomy, layouts), withdrawn)
+
+
+def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,
+                       list_markdown: str | None = None) -> str:
+    """Ready-to-paste list rows for papers first seen since `since` ("" when there are none); with the
+    list's markdown, each section's rows in the column layout of that section's table."""
+    return list_rows_export(store, since, taxonomy, list_markdown).markdown

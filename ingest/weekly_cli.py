@@ -190,8 +190,9 @@ def export_group() -> None:
 @click.option("--list", "list_source", default=None, metavar="FILE|URL",
               help="The awesome-list markdown: write each section's rows in the columns of its table.")
 def list_rows_cmd(since: str, list_source: str | None) -> None:
-    """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste)."""
-    from ingest.export_rows import list_rows_markdown
+    """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste);
+    papers whose abstract says they are withdrawn are left out, each named on stderr."""
+    from ingest.export_rows import list_rows_export
 
     _check_date(since, "--since")
     list_markdown = None
@@ -204,11 +205,15 @@ def list_rows_cmd(since: str, list_source: str | None) -> None:
             raise click.ClickException(str(exc)) from exc
     store = _existing_store()
     try:
-        text = list_rows_markdown(store, since, list_markdown=list_markdown)
+        export = list_rows_export(store, since, list_markdown=list_markdown)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
+    # On stderr: stdout stays the rows alone, ready to paste.
+    for paper_id in export.withdrawn:
+        click.echo(f"skipped withdrawn paper {paper_id}", err=True)
+    text = export.markdown
     if not text:
         click.echo(f"no new papers since {since} that the list does not have", err=True)
         return

@@ -616,6 +616,12 @@ NEW_PAPERS = (
     f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} LIMIT $limit"
 )
 
+# NEW_PAPERS' order, one page of it and the total, in one statement (one row even if none match).
+NEW_PAPERS_PAGE = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
+    f"WITH p ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} " + _PAGE
+)
+
 LIST_SECTIONS = (
     f"MATCH (s:{Label.LIST_SECTION}) "
     f"RETURN s.id AS id, s.title AS title, s.path AS path, "

@@ -1479,6 +1479,21 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return [self._paper(r) for r in rows]
 
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the papers first seen at or after `since`, newest first, and their total."""
+        check_page(limit, offset)
+        since = normalise_since(since)
+        with self._read() as conn:  # one snapshot: an ingest between the two reads cannot skew them
+            total = int(conn.execute("SELECT count(*) FROM papers WHERE first_seen >= ?",
+                                     (since,)).fetchone()[0])
+            if limit == 0 or offset >= total:
+                return [], total
+            rows = conn.execute(
+                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? "
+                "ORDER BY first_seen DESC, pk DESC LIMIT ? OFFSET ?", (since, int(limit), int(offset)),
+            ).fetchall()
+        return [self._paper(r) for r in rows], total
+
     def list_sections(self) -> list[dict[str, object]]:
         """List sections with their paper counts, in id order (ids are slugs of the heading path)."""
         rows = self._conn().execute(

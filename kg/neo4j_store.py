@@ -828,6 +828,13 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.NEW_PAPERS, since=normalise_since(since), limit=max(0, int(limit)))
         return [_paper(r["paper"]) for r in rows]
 
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the papers first seen at or after `since`, newest first, and their total."""
+        check_page(limit, offset)
+        r = self._read(cypher.NEW_PAPERS_PAGE, since=normalise_since(since), limit=int(limit),
+                       offset=int(offset))[0]
+        return [_paper(m) for m in r["page"]], int(r["total"])
+
     def list_sections(self) -> list[dict[str, object]]:
         """List sections with their paper counts, in id order."""
         return [{"id": r["id"], "title": r["title"], "path": list(r["path"] or []), "count": int(r["count"])}

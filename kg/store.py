@@ -181,6 +181,11 @@ class GraphStore(abc.ABC):
         """Papers first seen at or after `since` (ISO date or timestamp), newest first."""
 
     @abc.abstractmethod
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
+        """A page of the papers first seen at or after `since` (new_papers' order, the first `offset`
+        skipped) and how many there are in all, read together (one snapshot)."""
+
+    @abc.abstractmethod
     def list_sections(self) -> list[dict[str, object]]:
         """List sections: id, title, path, paper count."""
 

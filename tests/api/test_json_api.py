@@ -382,6 +382,34 @@ def test_topics_sections_new_runs_stats(client: FlaskClient, seed_store: Embedde
     assert client.get("/api/stats").get_json() == seed_store.stats()
 
 
+def test_new_pages_through_a_backfill_larger_than_the_limit(tmp_path: Path) -> None:
+    """130 papers first seen since a date (more than limit's maximum, 100): total counts them all and
+    offset pages on, so a client reads every one exactly once (offset used to be ignored: page 2
+    repeated page 1, and nothing said there were more)."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        store.upsert_papers([PaperBundle(Paper(id=f"backfill-{i:03d}", title=f"Backfilled paper {i}"))
+                             for i in range(130)])
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        first = client.get("/api/new?since=2000-01-01&limit=100").get_json()
+        assert first["since"] == "2000-01-01"
+        assert (first["total"], first["limit"], first["offset"], len(first["results"])) == (130, 100, 0, 100)
+        rest = client.get("/api/new?since=2000-01-01&limit=100&offset=100").get_json()
+        assert (rest["total"], rest["offset"], len(rest["results"])) == (130, 100, 30)
+        read = [r["id"] for r in first["results"] + rest["results"]]
+        assert sorted(read) == sorted(store.paper_ids())  # every paper, none twice
+        assert read == [p.id for p in store.new_papers("2000-01-01", limit=200)]  # newest first
+        past = client.get("/api/new?since=2000-01-01&offset=500").get_json()
+        assert (past["total"], past["results"]) == (130, [])
+        default = client.get("/api/new").get_json()  # the last 7 days: all of them were just stored
+        assert (default["total"], default["limit"], default["offset"]) == (130, 50, 0)
+        assert len(default["results"]) == 50
+        for bad in ("-1", "10001", "x", ""):
+            assert "parameter 'offset'" in error_of(client.get(f"/api/new?offset={bad}"), 400)["message"]
+    finally:
+        store.close()
+
+
 # -- BibTeX and Atom -------------------------------------------------------------------------------
 def test_bibtex(client: FlaskClient) -> None:
     response = client.get(f"/api/papers/{IOI}/bibtex")

@@ -24,7 +24,7 @@ from api.web import highlight
 from api.web_chart import year_chart
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from kg.entities import PaperBundle, SearchFilters
+from kg.entities import Paper, PaperBundle, SearchFilters, TechniqueUse
 from kg.store import StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
@@ -513,6 +513,61 @@ def test_new_page_since(client: FlaskClient) -> None:
     assert "Nothing new since 2999-01-01" in html and not row_ids(html)
     html = page(client, "/new?since=yesterday", status=400)
     assert "is not a date" in html
+
+
+def test_new_page_pages_through_more_papers_than_fit(tmp_path: Path) -> None:
+    """105 new papers, 100 a page: the count is of all of them, the page says which it shows, and the
+    pager (keeping the date) leads to the other 5; it used to cut the list at 200 without a word."""
+    from api.web import NEW_PAGE_SIZE
+
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        s.upsert_papers([PaperBundle(Paper(id=f"new-{i:03d}", title=f"New paper {i}"))
+                         for i in range(NEW_PAGE_SIZE + 5)])
+        client = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        first = page(client, "/new?since=2000-01-01")
+        assert "105 papers added since 2000-01-01" in first
+        assert "Showing 1–100 of 105" in first and "page 1 of 2" in first
+        assert 'rel="next" href="?since=2000-01-01&amp;page=2"' in first
+        second = page(client, "/new?since=2000-01-01&page=2")
+        assert "105 papers added" in second and "Showing 101–105 of 105" in second
+        assert 'rel="prev" href="?since=2000-01-01"' in second and 'rel="next"' not in second
+        ids = row_ids(first) + row_ids(second)
+        assert len(row_ids(first)) == 100 and sorted(ids) == sorted(s.paper_ids())
+        past = page(client, "/new?since=2000-01-01&page=3")
+        assert "Page 3 is past the last page (2)" in past and not row_ids(past)
+        assert "Nothing new" not in past
+        bad = page(client, "/new?since=2000-01-01&page=x", status=400)
+        assert "The page number must be a whole number" in bad and row_ids(bad) == row_ids(first)
+        small = page(client, "/new?since=2999-01-01")
+        assert "Showing" not in small and 'class="pager"' not in small
+    finally:
+        s.close()
+
+
+def test_new_page_suggests_no_row_for_a_withdrawn_paper(tmp_path: Path) -> None:
+    """The suggested rows leave out a paper whose abstract is arXiv's withdrawal notice, and say so
+    (the paper itself is still listed as new); before, its notice was a suggested TL;DR."""
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        notice = "This paper has been withdrawn by the authors due to an error."
+        s.upsert_papers([
+            PaperBundle(Paper(id="2611.66601", arxiv_id="2611.66601", title="Patching a Refusal Circuit",
+                              abstract=notice),
+                        techniques=[TechniqueUse("activation_patching", "extracted")]),
+            PaperBundle(Paper(id="2611.66602", arxiv_id="2611.66602", title="Probes Find Syntax",
+                              abstract="We show that linear probes recover syntax."),
+                        techniques=[TechniqueUse("probing", "extracted")]),
+        ])
+        html = page(create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client(),
+                    "/new?since=2000-01-01")
+    finally:
+        s.close()
+    assert sorted(row_ids(html)) == ["2611.66601", "2611.66602"]
+    rows = html[html.index('id="suggested-rows-md"'):]
+    assert "Probes Find Syntax" in rows and "Patching a Refusal Circuit" not in rows and notice not in rows
+    assert "Left out 1 withdrawn paper" in html
+    assert 'href="/papers/2611.66601" data-withdrawn-id="2611.66601"' in html
 
 
 def test_for_you_page(client: FlaskClient) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,8 @@ from ingest.export_rows import (
     DEFAULT_SECTION,
     LabelSpeller,
     choose_section,
+    is_withdrawn,
+    list_rows_export,
     list_rows_markdown,
     render_rows,
     suggest_row,
@@ -469,3 +473,101 @@ def test_a_tldr_from_the_abstract_is_not_cut_at_an_abbreviation(tmp_path: Path, 
         store.close()
     # Before: "We study attention heads in small models, e.g." (split after "e.g.").
     assert row.tldr == abstract.split(" Their")[0]
+
+
+# -- withdrawn papers ---------------------------------------------------------------------------------
+WITHDRAWN_SENTENCES = [
+    "This paper has been withdrawn by the authors due to an error in the experiments.",
+    "This paper has been withdrawn by the author(s).",
+    "This paper has been withdrawn by the author(s) due to a crucial error in Eq. 3. More text.",
+    "This paper has been withdrawn.",
+    "Withdrawn.", "withdrawn", "WITHDRAWN", "Withdrawn by the authors.", "[Withdrawn] The results are wrong.",
+    "Withdrawn due to an error in Theorem 1.",
+    "This submission has been withdrawn by arXiv administrators due to inappropriate text overlap.",
+    "arXiv admin note: this version has been withdrawn by arXiv administrators because the submitter did "
+    "not have the right to agree to the license.",
+    "The authors have withdrawn this paper due to a crucial error in Section 3.",
+    "The author has withdrawn this paper.",
+    "We withdraw this paper because the main result is wrong.",
+    "I hereby withdraw this manuscript.",
+    "This version of the paper has been withdrawn; please see v1.",
+    "This article has been temporarily withdrawn for revision.",
+    "Paper withdrawn by the author.",
+    "This manuscript was withdrawn due to an error.",
+    "Due to an error in Lemma 2, this paper has been withdrawn.",
+    "Due to an error in Lemma 2, withdrawn by the authors.",
+    "This paper is being withdrawn because of an error in the proof of the main theorem.",
+    "  The present paper is withdrawn: its claims do not hold.",
+]
+NOT_WITHDRAWN_SENTENCES = [
+    "", None,
+    "We study papers withdrawn by their authors from arXiv and how often they are still cited.",
+    "Withdrawn papers keep being cited: we measure how often.",
+    "This paper studies why preprints are withdrawn.",
+    "We analyse 1,200 submissions withdrawn by the authors on OpenReview.",
+    "We analyse preprints (withdrawn by the authors) and their citations.",
+    "Retracted and withdrawn papers are a growing concern; we build a detector for them.",
+    "Models that were withdrawn after deployment reveal failure modes of interpretability tools.",
+    "We study how sparse autoencoders behave when features are withdrawn from the residual stream.",
+    "This paper presents a method for withdrawing features from a model.",
+    "Why do authors withdraw papers? We survey 500 arXiv withdrawals.",
+    "We withdraw attention from distractor tokens to study induction heads.",
+    # Only the first sentence is the notice's place: a later mention is not one.
+    "We find that attention heads in GPT-2 implement induction. This paper has been withdrawn.",
+]
+
+
+@pytest.mark.parametrize("abstract", WITHDRAWN_SENTENCES)
+def test_withdrawal_notices_are_recognised(abstract: str) -> None:
+    assert is_withdrawn(abstract)
+
+
+@pytest.mark.parametrize("abstract", NOT_WITHDRAWN_SENTENCES)
+def test_papers_that_discuss_withdrawal_are_not_withdrawn(abstract: str | None) -> None:
+    assert not is_withdrawn(abstract)
+
+
+WITHDRAWN_ID = "2611.66601"
+NOTICE = ("This paper has been withdrawn by the authors due to an error in the patching experiments "
+          "of Section 4.")
+
+
+@pytest.fixture
+def with_withdrawn(data_dir: Path, taxonomy: Taxonomy) -> Iterator[EmbeddedStore]:
+    """A store where an arXiv paper's v2 replaced its abstract by arXiv's withdrawal notice (an
+    "updated" paper to the ingest), next to a paper about withdrawn papers, which is not withdrawn."""
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    kw = {"embedder": HashEmbedder(), "extractor": Extractor(taxonomy), "progress": False}
+    v1 = Record(source="arxiv", source_id=WITHDRAWN_ID, arxiv_id=WITHDRAWN_ID, published="2026-11-20",
+                title="Activation Patching Finds a Refusal Circuit in Llama",
+                abstract="We use activation patching to find a circuit of attention heads that implements "
+                         "refusal in Llama-2.")
+    about = Record(source="arxiv", source_id="2611.66602", arxiv_id="2611.66602", published="2026-11-21",
+                   title="Probing Models of Withdrawn Papers",
+                   abstract="We train linear probes on papers withdrawn by their authors and show that "
+                            "probes recover the reason for the withdrawal.")
+    run_ingest(store, [v1, about], source="arxiv", **kw)
+    summary = run_ingest(store, [replace(v1, abstract=NOTICE, updated="2026-11-25")], source="arxiv", **kw)
+    assert summary.updated == 1
+    yield store
+    store.close()
+
+
+def test_a_withdrawn_paper_gets_no_row_and_is_named(with_withdrawn: EmbeddedStore,
+                                                     taxonomy: Taxonomy) -> None:
+    """Before: the withdrawn v2 was suggested for the list with the notice as its TL;DR."""
+    export = list_rows_export(with_withdrawn, "2000-01-01", taxonomy)
+    assert export.withdrawn == [WITHDRAWN_ID]
+    assert "withdrawn by the authors due to" not in export.markdown and WITHDRAWN_ID not in export.markdown
+    assert [r.paper_id for r in suggested_rows(with_withdrawn, "2000-01-01", taxonomy)] == ["2611.66602"]
+    assert list_rows_markdown(with_withdrawn, "2000-01-01", taxonomy) == export.markdown
+
+
+def test_cli_export_names_skipped_withdrawn_papers_on_stderr(with_withdrawn: EmbeddedStore) -> None:
+    from kg.cli import main
+
+    with_withdrawn.close()  # the command opens the store file itself
+    result = CliRunner().invoke(main, ["export", "list-rows", "--since", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"skipped withdrawn paper {WITHDRAWN_ID}\n"
+    assert "Probing Models of Withdrawn Papers" in result.stdout and WITHDRAWN_ID not in result.stdout

@@ -298,6 +298,7 @@ class _RecordingTx:
             cypher.PAPERS_BY_TECHNIQUE_DATE: [{"total": 0, "page": []}],
             cypher.PAPERS_BY_TECHNIQUE_CENTRALITY: [{"total": 0, "page": []}],
             cypher.FILTER_PAGE: [{"total": 0, "page": []}],
+            cypher.NEW_PAPERS_PAGE: [{"total": 0, "page": []}],
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
             cypher.PAPER_COUNT: [{"n": 0}],
@@ -374,6 +375,7 @@ def _exercise(store: GraphStore) -> None:
     store.cooccurring_techniques("probing")
     store.papers_per_year("probing")
     store.new_papers("2024-01-01")
+    store.new_papers_page("2024-01-01", limit=5, offset=10)
     store.list_sections()
     store.stats()
     store.embedding_models()

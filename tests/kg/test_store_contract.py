@@ -1251,6 +1251,33 @@ def test_new_papers(store: GraphStore) -> None:
     assert store.new_papers("2999-01-01") == []
 
 
+def test_new_papers_page(store: GraphStore) -> None:
+    """Paging through new_papers_page reads every new paper once, in new_papers' order, with the
+    total of all of them (not of the page); a page past the end is empty and still has the total."""
+    store.upsert_papers([bundle("old", "Old one")])
+    time.sleep(0.01)
+    boundary = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    store.upsert_papers([bundle(f"new-{i}", f"New {i}") for i in range(5)])
+    store.upsert_papers([bundle("new-5", "New 5"), bundle("new-6", "New 6")])
+    expected = [p.id for p in store.new_papers(boundary)]
+    assert len(expected) == 7 and "old" not in expected
+    seen: list[str] = []
+    for offset in range(0, 9, 3):
+        page, total = store.new_papers_page(boundary, limit=3, offset=offset)
+        assert total == 7
+        seen += [p.id for p in page]
+    assert seen == expected
+    assert store.new_papers_page(boundary, limit=3, offset=7) == ([], 7)
+    assert store.new_papers_page(boundary, limit=0) == ([], 7)
+    page, total = store.new_papers_page("2000-01-01", limit=100)
+    assert total == 8 and [p.id for p in page] == [p.id for p in store.new_papers("2000-01-01")]
+    assert page[0].title == "New 6" and page[-1].title == "Old one"
+    assert store.new_papers_page("2999-01-01") == ([], 0)
+    with pytest.raises(ValueError):
+        store.new_papers_page(boundary, limit=3, offset=-1)
+
+
 def test_find_paper_ids(store: GraphStore) -> None:
     vec = unit_vectors(1, 14)[0]
     store.upsert_papers([
