@@ -34,7 +34,7 @@ class Paper:
     embedding: np.ndarray | None = None  # float32, EMBEDDING_DIM, L2-normalised
     embedding_model: str | None = None
     content_hash: str | None = None  # sha256 of the embedded text
-    extraction_hash: str | None = None  # sha256 of the extractor signature + "\n" + the embedded text
+    extraction_hash: str | None = None  # sha256 of extractor signature, title + abstract, list TL;DRs
     first_seen: str | None = None  # ISO timestamp, set by the store on first insert
     last_seen: str | None = None  # ISO timestamp, set by the store on every upsert
 
