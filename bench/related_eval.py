@@ -19,8 +19,9 @@ Gold relations (binary; a query counts only if it has at least one gold paper):
 - list-tech: both papers carry list Technique labels (source=list) of the same taxonomy family
   (mean ablation and causal scrubbing are both Knockout). CIRCULAR on the "full" store: the pipeline
   writes list labels as `uses` edges, which the techniques part of the score reads. On the "blind"
-  store the seed's technique_ids/evaluation_ids are blanked before ingest, so the score sees only
-  extracted techniques and this gold is independent.
+  store the seed's technique_ids/evaluation_ids and TL;DRs (the same curators' words, which
+  extraction reads for techniques) are blanked before ingest, so the score sees only techniques
+  extracted from the papers' own text and this gold is independent.
 
 Variants: default weights; cosine-only (every graph weight 0); graph-only (cosine 0); techniques=0;
 topics=0; -knockout (default weights, the generic `knockout` node removed from every profile and
@@ -181,11 +182,12 @@ def build_store(
 
 
 def blind(records: list[dict]) -> list[dict]:
-    """The records with every list Technique/Evaluation label blanked (sections and TL;DRs kept)."""
+    """The records with every list Technique/Evaluation label and TL;DR blanked (sections kept): the
+    TL;DRs are the labels' curators' words, and extraction reads them for techniques."""
     out = json.loads(json.dumps(records))
     for r in out:
         for row in r.get("list_rows") or []:
-            row["technique_ids"], row["evaluation_ids"] = [], []
+            row["technique_ids"], row["evaluation_ids"], row["tldr"] = [], [], None
     return out
 
 
