@@ -39,7 +39,6 @@ class Rel:
     ABOUT = "ABOUT"
     STUDIES = "STUDIES"
     LISTED_IN = "LISTED_IN"
-    SIMILAR_TO = "SIMILAR_TO"
 
 
 @dataclass(frozen=True)
@@ -120,7 +119,6 @@ RELATIONSHIPS: dict[str, RelSpec] = {
             (Label.LIST_SECTION,),
             ("tldr", "techniques_text", "evaluation_text", "title_in_list", "url_in_list", "line"),
         ),
-        RelSpec(Rel.SIMILAR_TO, (Label.PAPER,), (Label.PAPER,), ("score",)),
     )
 }
 
