@@ -8,6 +8,7 @@ hand-written query set of tests/kg/search_queries.py in each mode and prints a t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -29,8 +30,12 @@ MODES = ("semantic", "keyword", "hybrid")
 def main() -> None:
     """Build the seed store, evaluate every mode, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data")
+    shared = os.environ.get("PAPERKG_SHARED_DATA") or REPO.parent / "shared" / "data"
+    parser.add_argument("--shared-data", type=Path, default=Path(shared),
+                        help="the shared data folder (default: PAPERKG_SHARED_DATA, else ../shared/data)")
     args = parser.parse_args()
+    if not (args.shared_data / "seed_papers.jsonl").is_file():
+        parser.exit(2, f"no seed_papers.jsonl in {args.shared_data} (set PAPERKG_SHARED_DATA or --shared-data)\n")
     embedder = get_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "paperkg.sqlite3")
