@@ -35,7 +35,8 @@ def main() -> None:
                         help="the shared data folder (default: PAPERKG_SHARED_DATA, else ../shared/data)")
     args = parser.parse_args()
     if not (args.shared_data / "seed_papers.jsonl").is_file():
-        parser.exit(2, f"no seed_papers.jsonl in {args.shared_data} (set PAPERKG_SHARED_DATA or --shared-data)\n")
+        parser.exit(2, f"no seed_papers.jsonl in {args.shared_data} "
+                       "(set PAPERKG_SHARED_DATA or --shared-data)\n")
     embedder = get_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "paperkg.sqlite3")
