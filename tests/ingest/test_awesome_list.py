@@ -385,3 +385,43 @@ def test_different_papers_with_one_wrong_link_are_not_conflicting_rows(taxonomy:
         "(https://arxiv.org/abs/2202.05262) | Faithfulness | Wrong link 2. |",
         "(https://doi.org/10.48550/x) | Faithfulness | Wrong link 2. |")
     assert [w["lines"] for w in parse_list(doi, taxonomy).row_warnings] == [[9, 10]]
+
+
+# -- label cells and titles (mutation audit: A2, A3, A4, A5, A8) ------------------------------------
+def test_a_label_joined_by_and_with_an_unknown_part_stays_unknown(taxonomy: Taxonomy) -> None:
+    """"A and B" maps to both only when both are known: half a label is not taken as the whole."""
+    half_known = "Probing and Frobnication"
+    assert map_labels(half_known, "techniques", taxonomy) == ([], [half_known])
+    assert map_labels("Probing and Logit Lens", "techniques", taxonomy) == (["probing", "logit_lens"], [])
+
+
+def test_a_stray_closing_bracket_does_not_swallow_the_next_label(taxonomy: Taxonomy) -> None:
+    """"Probing), SAE": the ")" closes nothing, so the comma after it still splits the cell; the
+    malformed "Probing)" is reported unknown and SAE is kept."""
+    assert map_labels("Probing), SAE", "techniques", taxonomy) == (["sae"], ["Probing)"])
+
+
+@pytest.mark.parametrize("title", [
+    "(Un)interpretable features in LMs",
+    "(A) and (B)",
+    "(Sparse) probing and (dense) patching (in GPT-2)",
+])
+def test_a_titles_own_balanced_brackets_survive_a_bare_url_cell(taxonomy: Taxonomy, title: str) -> None:
+    """A cell of a title and a bare URL: the title is the text left, its balanced brackets kept (only
+    brackets a removed link leaves empty or unbalanced go)."""
+    markdown = ("## Circuits\n| Title | Techniques |\n|---|---|\n"
+                f"| {title} https://arxiv.org/abs/2401.00001 | Probing |\n")
+    [paper] = parse_list(markdown, taxonomy).papers
+    assert (paper.title, paper.arxiv_id) == (title, "2401.00001")
+
+
+def test_a_table_without_a_paper_column_lists_papers_in_its_first_column(taxonomy: Taxonomy) -> None:
+    markdown = """## Circuits
+| Item | Techniques |
+|---|---|
+| [Some paper](https://arxiv.org/abs/2401.00002) | Probing |
+"""
+    parsed = parse_list(markdown, taxonomy)
+    assert [(p.title, p.arxiv_id) for p in parsed.papers] == [("Some paper", "2401.00002")]
+    assert parsed.unreadable_rows == []
+    assert [r.technique_ids for r in parsed.rows] == [["probing"]]

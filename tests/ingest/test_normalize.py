@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.normalize import dedupe_records, same_paper_groups, split_venue_tag, title_key
+from ingest.normalize import dedupe_records, doi_from_text, same_paper_groups, split_venue_tag, title_key
 from ingest.records import Record
 
 
@@ -77,3 +77,61 @@ def test_a_shared_doi_or_title_never_merges_two_arxiv_ids() -> None:
     assert [r.arxiv_id for r in merged] == ["2202.05262", "2209.10652", "2301.05217"]
     assert merged[1].title == "Toy Models of Superposition"
     assert same_paper_groups(records) == [[0, 2], [1], [3]]
+
+
+# -- merge rules of dedupe_records (mutation audit: N8, N9, N11) -----------------------------------
+_ROME = "Locating and Editing Factual Associations in GPT"
+
+
+def test_an_empty_venue_of_a_richer_record_is_filled_from_the_list_row() -> None:
+    """A records-file entry with venue "" outranks the list row, yet "" is no venue: the row's "ICML"
+    is kept (an empty string is filled like None)."""
+    entry = Record(source="records", source_id="x", title="Sparse probing of neurons", venue="")
+    row = _record("row", "Sparse probing of neurons")
+    row.venue = "ICML"
+    for records in ([entry, row], [row, entry]):
+        [merged] = dedupe_records(records)
+        assert merged.venue == "ICML"
+        assert merged.sources == ["records", "list"]
+
+
+@pytest.mark.parametrize("tool_first", [True, False])
+def test_a_tool_stays_a_tool_whichever_record_comes_first(tool_first: bool) -> None:
+    entry = Record(source="records", source_id="circuitsvis", title="CircuitsVis", item_type="paper")
+    tool = Record(source="list", source_id="row", title="CircuitsVis", item_type="tool")
+    [merged] = dedupe_records([tool, entry] if tool_first else [entry, tool])
+    assert merged.item_type == "tool"
+    assert merged.source == "records"  # the richer record's metadata, the tool type from either
+
+
+def test_a_list_rows_own_title_finds_its_paper_after_arxiv_renamed_it() -> None:
+    """The row "ROME: Locating ..." merges with arXiv's record by id and takes arXiv's title; a later row
+    with the same list title and no id still belongs to that paper (the row's own title key is kept)."""
+    arxiv = Record(source="arxiv", source_id="2202.05262", title=_ROME, arxiv_id="2202.05262",
+                   abstract="We locate factual associations.")
+    with_id = _record("r1", f"ROME: {_ROME}", "2202.05262")
+    without_id = _record("r2", f"ROME: {_ROME}")
+    assert same_paper_groups([arxiv, with_id, without_id]) == [[0, 1, 2]]
+    [merged] = dedupe_records([arxiv, with_id, without_id])
+    assert (merged.title, merged.arxiv_id) == (_ROME, "2202.05262")
+
+
+# -- keys and DOIs (mutation audit: N2, N3) ---------------------------------------------------------
+@pytest.mark.parametrize(("accented", "plain", "key"), [
+    ("Naïve Bayes probing of GPT-2", "Naive Bayes probing of GPT-2", "naive bayes probing of gpt 2"),
+    ("Ångström-scale Übersetzung with café features", "Angstrom-scale Ubersetzung with cafe features",
+     "angstrom scale ubersetzung with cafe features"),
+])
+def test_accents_do_not_change_the_title_key(accented: str, plain: str, key: str) -> None:
+    assert title_key(accented) == title_key(plain) == key
+    assert len(dedupe_records([_record("a", accented), _record("b", plain)])) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "(doi:10.1145/3442188.3445922)",
+    "[10.1145/3442188.3445922]",
+    "{10.1145/3442188.3445922}",
+    "see https://doi.org/10.1145/3442188.3445922).",
+])
+def test_a_doi_in_brackets_loses_the_closing_bracket(text: str) -> None:
+    assert doi_from_text(text) == "10.1145/3442188.3445922"

@@ -514,3 +514,81 @@ def test_list_tldrs_of_a_paper_with_an_abstract_add_extracted_techniques(
 
     expected = embedder.encode([embedding_text(record["title"], record["abstract"])])[0]
     np.testing.assert_allclose(store.get_embeddings(["ioi"])["ioi"], expected, atol=1e-6)
+
+
+# -- merging with stored papers (mutation audit: PL2, PL4) -------------------------------------------
+def test_papers_with_two_arxiv_ids_stay_two_whatever_their_titles(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """B's title is A's up to capitals (the same title key), but its arXiv id is another: the stored A
+    is not matched by title, so B is stored beside it and A is untouched."""
+    from ingest.records import Record
+
+    a = Record(source="arxiv", source_id="2301.00001", title="Attention heads in small models",
+               arxiv_id="2301.00001", abstract="Paper A.")
+    b = Record(source="arxiv", source_id="2402.00002", title="Attention Heads in Small Models",
+               arxiv_id="2402.00002", abstract="Paper B, a different paper.")
+    run_ingest(store, [a], source="arxiv", embedder=embedder, extractor=extractor, progress=False)
+    summary = run_ingest(store, [b], source="arxiv", embedder=embedder, extractor=extractor, progress=False)
+    assert (summary.new, summary.updated) == (1, 0)
+    assert sorted(store.paper_ids()) == ["2301.00001", "2402.00002"]
+    first = store.get_paper("2301.00001")
+    assert first is not None and (first.paper.title, first.paper.abstract) == (a.title, "Paper A.")
+
+
+@pytest.mark.parametrize("stored_source", ["list", "records"])
+def test_an_arxiv_record_without_authors_or_abstract_keeps_the_stored_ones(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any, stored_source: str
+) -> None:
+    """arXiv outranks the stored source, yet its empty fields ([] authors, "" abstract) are no data:
+    the stored authors and abstract stay, while arXiv's title wins."""
+    from ingest.records import Record
+
+    stored = Record(source=stored_source, source_id="ioi", title="Interpretability in the wild",
+                    arxiv_id="2211.00593", authors=["Kevin Wang", "Alexandre Variengien"],
+                    abstract="We explain how GPT-2 small performs indirect object identification.")
+    run_ingest(store, [stored], source=stored_source, embedder=embedder, extractor=extractor, progress=False)
+    bare = Record(source="arxiv", source_id="2211.00593", title="Interpretability in the Wild", authors=[],
+                  arxiv_id="2211.00593", abstract="")
+    summary = run_ingest(store, [bare], source="arxiv", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert summary.updated == 1
+    detail = store.get_paper("2211.00593")
+    assert detail is not None
+    assert detail.paper.authors == ["Kevin Wang", "Alexandre Variengien"]
+    assert detail.paper.abstract == stored.abstract
+    assert detail.paper.title == "Interpretability in the Wild"
+    assert detail.paper.sources == sorted({stored_source, "arxiv"})
+
+
+def test_a_stored_tool_stays_a_tool_when_the_list_lists_it_again(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """A records-file tool outranks a later list row under the same title: the row's default "paper"
+    type does not turn the tool into a paper."""
+    from ingest.records import Record
+
+    tool = Record(source="records", source_id="circuitsvis", title="CircuitsVis", item_type="tool",
+                  abstract="A library of attention visualisations.")
+    run_ingest(store, [tool], source="records", embedder=embedder, extractor=extractor, progress=False)
+    row = Record(source="list", source_id="row", title="CircuitsVis", url="https://github.com/x/circuitsvis")
+    run_ingest(store, [row], source="list", embedder=embedder, extractor=extractor, progress=False)
+    [paper] = store.get_papers(store.paper_ids())
+    assert (paper.id, paper.item_type, paper.sources) == ("circuitsvis", "tool", ["list", "records"])
+
+
+def test_a_stored_list_tool_stays_a_tool_when_a_richer_source_does_not_say_so(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Mutation audit: a list tool re-ingested from a records file without `item_type` (read as "paper")
+    became a paper, though the same two records in one run stay a tool."""
+    from ingest.records import Record
+
+    tool = Record(source="list", source_id="row", title="CircuitsVis", item_type="tool",
+                  url="https://github.com/x/circuitsvis")
+    entry = Record(source="records", source_id="circuitsvis", title="CircuitsVis",
+                   abstract="A library of attention visualisations.")
+    run_ingest(store, [tool], source="list", embedder=embedder, extractor=extractor, progress=False)
+    run_ingest(store, [entry], source="records", embedder=embedder, extractor=extractor, progress=False)
+    [paper] = store.get_papers(store.paper_ids())
+    assert paper.item_type == "tool" and paper.abstract == "A library of attention visualisations."

@@ -180,3 +180,9 @@ def test_gate_precision_and_recall_on_the_labelled_set(
         if row["kind"] in ("electronics", "biology", "vision"):
             assert not decision.keep, (row["id"], decision.reason)
             assert decision.reason and 0.0 <= decision.score <= 1.0
+
+
+def test_calibration_keeps_the_lowest_cut_of_a_tie() -> None:
+    """Cuts 0.5 and 0.9 both give J = 0.5 (TPR 1.0 - FPR 0.5, and 0.5 - 0.0): the lower one wins, midway
+    below it, so a tie never costs recall."""
+    assert calibrate_threshold([0.5, 0.9], [0.1, 0.7]) == pytest.approx(0.3)

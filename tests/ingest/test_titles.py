@@ -58,3 +58,14 @@ def test_a_short_name_or_an_abbreviation_keeps_the_arxiv_id(list_title: str, arx
 def test_one_content_word_more_is_another_paper(list_title: str, arxiv_title: str) -> None:
     assert not same_paper_title(list_title, arxiv_title)
     assert not same_paper_title(arxiv_title, list_title)
+
+
+@pytest.mark.parametrize(("list_title", "arxiv_title"), [
+    ("Editing factual associations in GPT", "The editing of factual associations in GPT"),
+    ("Sparse Autoencoders for Transformers", "Sparse Autoencoders for the Transformers"),
+])
+def test_filler_words_do_not_make_another_paper(list_title: str, arxiv_title: str) -> None:
+    """Only content words count: "the" and "of" more are the same paper (the titles are too far apart
+    for the typo score, so the content-word rule decides)."""
+    assert same_paper_title(list_title, arxiv_title)
+    assert same_paper_title(arxiv_title, list_title)

@@ -145,3 +145,33 @@ def test_a_related_technique_of_the_same_family_counts_half(tmp_path: Path) -> N
         assert not any(r.startswith("related techniques") for r in hits["other"].reasons)
     finally:
         store.close()
+
+
+def test_score_parts_by_hand(tmp_path: Path) -> None:
+    """Each part on its own (mutation audit: R1, R2, R3): a candidate pointing away from the paper gets
+    0 from the cosine, never less; the topic share is of the paper's own topics (a candidate with more
+    topics loses nothing); one shared author is half the author part, two are all of it."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        store.upsert_papers([
+            bundle("A", unit(0), [], authors=["Neel Nanda", "Ada Lovelace"], topics=["superposition"]),
+            bundle("opposite", -unit(0), [], authors=["Neel Nanda"]),
+            bundle("wider", unit(40), [], topics=["superposition", "polysemanticity", "learning_dynamics"]),
+            bundle("both", unit(41), [], authors=["Ada Lovelace", "Neel Nanda"]),
+        ])
+        hits = {h.id: h for h in related(store, "A", limit=10)}
+        w = DEFAULT_WEIGHTS
+        opposite = hits["opposite"]
+        assert opposite.parts["cosine"] == pytest.approx(-1.0)
+        assert opposite.parts["authors"] == 0.5
+        assert opposite.score == pytest.approx(w.authors * 0.5, abs=1e-6)
+        wider = hits["wider"]
+        assert (wider.parts["topics"], wider.parts["shared_topics"]) == (1.0, ["superposition"])
+        assert wider.score == pytest.approx(w.topics * 1.0, abs=1e-6)
+        both = hits["both"]
+        assert both.parts["authors"] == 1.0
+        assert "shared authors Ada Lovelace, Neel Nanda" in both.reasons
+        assert both.score == pytest.approx(w.authors * 1.0, abs=1e-6)
+        assert all(h.score >= 0 for h in hits.values())
+    finally:
+        store.close()

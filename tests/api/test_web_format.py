@@ -1,0 +1,49 @@
+"""api/web_format.py: the web UI's template filters on their own (dates, snippets, page links, hosts)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+
+from api.web_format import host, shorten, when, with_page
+
+
+@pytest.mark.parametrize(("stamp", "shown"), [
+    ("2024-01-31", "2024-01-31"),  # a date alone gets no invented midnight
+    ("2024-01-31T12:30:45Z", "2024-01-31 12:30 UTC"),
+    ("2024-01-31T23:30:00-02:00", "2024-02-01 01:30 UTC"),  # shown in UTC
+    ("not a date", "not a date"),
+    (None, "—"),
+    ("", "—"),
+])
+def test_when(stamp: str | None, shown: str) -> None:
+    assert when(stamp) == shown
+
+
+def test_shorten_keeps_text_of_exactly_the_limit_and_cuts_longer_at_a_word() -> None:
+    assert shorten("a" * 10, 10) == "a" * 10
+    assert shorten("  ten\nchars\t ", 9) == "ten chars"  # whitespace folded before measuring
+    assert shorten("alpha beta gamma", 15) == "alpha beta …"
+    assert shorten(None) == ""
+
+
+def test_with_page_replaces_the_page_and_leaves_page_1_out() -> None:
+    args = {"q": "induction heads", "technique": ["sae", "probing"], "page": "3", "year_from": "",
+            "mode": None}
+    assert parse_qsl(with_page(args, 2)) == [("q", "induction heads"), ("technique", "sae"),
+                                             ("technique", "probing"), ("page", "2")]
+    assert parse_qsl(with_page(args, 1)) == [("q", "induction heads"), ("technique", "sae"),
+                                             ("technique", "probing")]
+    assert with_page({"q": "a&page=9"}, 1) == "q=a%26page%3D9"  # values are encoded, never spliced in
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://arxiv.org/abs/2211.00593", "arxiv.org"),
+    ("http://localhost:8000/papers/x", "localhost:8000"),
+    ("not a url", "link"),
+    ("", "link"),
+    (None, "link"),
+])
+def test_host(url: str | None, shown: str) -> None:
+    assert host(url) == shown
