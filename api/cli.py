@@ -141,7 +141,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
         labels = {n.id: n.name for n in taxonomy.nodes}
         _print_json({"query": params.query, "mode": params.mode, "total": page.total,
                      "acronyms": page.acronyms, "using_first": page.using_first,
-                     "results": [hit_dict(h, labels) for h in page.results]})
+                     "not_tagged": page.not_tagged, "results": [hit_dict(h, labels) for h in page.results]})
         return
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
@@ -161,6 +161,10 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     if page.using_first:
         names = " or ".join(terminal_safe(taxonomy.by_id[t].name) for t in page.using_first)
         click.echo(f"  papers tagged {names} come first, then the rest; each part in score order")
+    if page.not_tagged:
+        names = " or ".join(terminal_safe(taxonomy.by_id[t].name) for t in page.not_tagged)
+        scope = " passing the filters" if not params.filters.is_empty() else ""
+        click.echo(f"  no paper{scope} is tagged {names}; showing the nearest matches")
     for acronym, long_form in page.acronyms.items():
         click.echo(f"  {terminal_safe(acronym)} read as \"{terminal_safe(long_form)}\" "
                    "(as the papers using it or the taxonomy spell it out)")

@@ -11,6 +11,7 @@ are listed newest first and `total` is exact (no query and no filter: an empty p
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
@@ -89,8 +90,12 @@ class SearchPage:
     # embedding was given ("IOI" -> "indirect object identification").
     acronyms: dict[str, str] = field(default_factory=dict)
     # The techniques (or criteria) the query only named: papers using them come first, each part in
-    # fused order, so the scores shown are not monotonic where the parts meet.
+    # fused order, so the scores shown are not monotonic where the parts meet. Only those some paper
+    # passing the filters is tagged with (or with a refinement of them).
     using_first: list[str] = field(default_factory=list)
+    # The techniques (or criteria) a hybrid query names that no paper passing the filters is tagged
+    # with, nor with a refinement: the results are only the nearest matches by words and meaning.
+    not_tagged: list[str] = field(default_factory=list)
 
 
 def candidate_window(limit: int, offset: int) -> int:
@@ -190,8 +195,10 @@ def search(
     """Rank papers for a query in one mode, after filters, and explain every hit.
 
     `sentence_mode` picks how the best abstract sentence is chosen: "overlap" (most query
-    terms; the default), "embedding" (highest cosine between each abstract sentence and the
-    query; needs an embedder), "auto" (embedding when an embedder is given). Embedding the
+    terms; the default; when the query names a technique or criterion the hit is tagged with and
+    no sentence has all its words, the sentence that tagged it, `best_sentence_by` "evidence",
+    unless another shares more of them), "embedding" (highest cosine between each abstract
+    sentence and the query; needs an embedder), "auto" (embedding when an embedder is given). Embedding the
     sentences of a 10-hit page means running the model over ~80 sentences: measured ~0.4 s on an
     idle 2-core machine and 3-4 s under load, against ~10 ms for the whole search otherwise, so
     it is opt-in (the API's `explain=embedding`). The work is bounded per hit and per request
@@ -237,7 +244,9 @@ def search(
         lists["keyword"] = keyword_future.result()
     if mode in ("semantic", "hybrid"):
         lists = {"semantic": semantic, **lists}
-    named_phrases = {**labels.phrases_in_text(query, Label.TECHNIQUE), **labels.criteria_in_query(query)}
+    named_phrases = ({**labels.phrases_in_text(query, Label.TECHNIQUE), **labels.criteria_in_query(query)}
+                     or _whole_query_alias(query, labels))
+    named_phrases.update(_criteria_by_adjective(query, labels))
     query_techniques = {i for ids in named_phrases.values() for i in ids}
     if mode == "hybrid" and query_techniques and query_vector is not None:
         # "activation patching" asks for papers that use it, "faithfulness of circuits" for papers
@@ -251,14 +260,19 @@ def search(
 
     fused = rrf_fuse(lists)
     using_first: list[str] = []
-    if "technique" in lists and _asks_only_for(query, named_phrases):
-        # The query is the name and nothing else ("papers that use probing"): the question is which
-        # papers use it, so those come first, above papers that only share its words ("activation")
-        # or its neighbourhood in embedding space; each part in fused order. With other content
-        # words the third list only joins the fusion.
-        using = {h.id for h in lists["technique"]}
-        fused.sort(key=lambda item: item[0] not in using)
-        using_first = sorted(query_techniques)
+    not_tagged: list[str] = []
+    if "technique" in lists:
+        tagged = _tagged_among(store, query_techniques, lists["technique"], labels)
+        not_tagged = sorted(t for t in query_techniques - tagged
+                            if not _any_tagged(store, filters, t, labels))
+        if tagged and _asks_only_for(query, named_phrases):
+            # The query is the name and nothing else ("papers that use probing"): the question is
+            # which papers use it, so those come first, above papers that only share its words
+            # ("activation") or its neighbourhood in embedding space; each part in fused order.
+            # With other content words the third list only joins the fusion.
+            using = {h.id for h in lists["technique"]}
+            fused.sort(key=lambda item: item[0] not in using)
+            using_first = sorted(tagged)
     page = fused[offset:offset + limit]
     semantic_scores = {h.id: h.score for h in lists.get("semantic", [])}
     keyword_scores = {h.id: h.score for h in lists.get("keyword", [])}
@@ -269,7 +283,8 @@ def search(
     if filters is not None:
         for tid in filters.technique_ids:
             filter_techniques |= labels.descendants(tid) if filters.include_refinements else {tid}
-    wanted = filter_techniques | {d for t in query_techniques for d in labels.descendants(t)}
+    named_family = {d for t in query_techniques for d in labels.descendants(t)}
+    wanted = filter_techniques | named_family
 
     use_embedding = sentence_mode == "embedding" or (sentence_mode == "auto" and embedder is not None)
     if use_embedding and embedder is None:
@@ -321,6 +336,19 @@ def search(
         else:
             sentence, sentence_score = best_sentence_by_overlap(query, sentences[paper_id], terms)
             sentence_by = "overlap"
+            # The query names a technique (criterion) the paper is tagged with: unless a sentence has
+            # every word of the query (request words aside), the sentence that tagged it says why
+            # the paper is here, if no other shares more of the query's words. The named node's
+            # evidence first, then its refinements'.
+            named_here = [t for t in [*matched, *matched_evaluations] if t in named_family]
+            named_here.sort(key=lambda t: t not in query_techniques)
+            content = (terms - _REQUEST_WORDS) or terms
+            best_words = content & query_terms(sentence or "")
+            evidence = (_evidence_sentence(store, paper_id, named_here, sentences[paper_id])
+                        if named_here and best_words != content else None)
+            if evidence is not None and len(content & query_terms(evidence)) >= len(best_words):
+                sentence, sentence_score = evidence, float(len(terms & query_terms(evidence)))
+                sentence_by = "evidence"
         why: dict[str, Any] = {
             "mode": mode,
             "semantic": _round(semantic_scores.get(paper_id)),
@@ -338,7 +366,8 @@ def search(
         final = {"hybrid": score, "semantic": semantic_scores.get(paper_id, 0.0),
                  "keyword": keyword_scores.get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
-    return SearchPage(results=results, total=len(fused), acronyms=acronyms, using_first=using_first)
+    return SearchPage(results=results, total=len(fused), acronyms=acronyms, using_first=using_first,
+                      not_tagged=not_tagged)
 
 
 def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:
@@ -420,6 +449,117 @@ def _asks_only_for(query: str, named_phrases: dict[str, set[str]]) -> bool:
     pattern = phrase_pattern(named_phrases)
     rest = pattern.sub(" ", query.casefold()) if pattern else query
     return not (query_terms(rest) - _REQUEST_WORDS)
+
+
+@dataclass(frozen=True)
+class _NamingTables:
+    """What the query-side naming rules below look up, built once per Labels object."""
+
+    aliases: dict[str, set[str]]  # every name and alias of a technique or criterion -> node ids
+    alias_pattern: re.Pattern[str] | None
+    adjectives: dict[str, set[str]]  # a criterion's adjective ("faithful") -> node ids
+
+
+_NAMING: weakref.WeakKeyDictionary[Labels, _NamingTables] = weakref.WeakKeyDictionary()
+# A criterion's adjective ("faithful", "complete", "minimal") names it only where it is said of
+# something: after a copula or "how" ("whether circuits are faithful", "how complete are SAE
+# features"), optionally with a degree word. Before a noun it is an ordinary word ("complete list of
+# SAE papers", "minimal pairs", "faithful chain-of-thought").
+_PREDICATIVE = re.compile(
+    r"\b(?:is|are|be|been|being|was|were|remain|remains|how)\s+"
+    r"(?:(?:not|more|less|fully|truly|really|actually|still)\s+)?([^\W\d_]+)\b")
+# Noun suffix -> adjective suffix: faithfulness -> faithful, minimality -> minimal.
+_ADJECTIVE_SUFFIXES = (("ness", ""), ("ality", "al"), ("ibility", "ible"), ("ability", "able"))
+
+
+def _naming_tables(labels: Labels) -> _NamingTables:
+    """The alias and adjective tables of a taxonomy (cached per Labels object)."""
+    cached = _NAMING.get(labels)
+    if cached is not None:
+        return cached
+    aliases: dict[str, set[str]] = {}
+    adjectives: dict[str, set[str]] = {}
+    for node in labels.nodes.values():
+        if node.label not in (Label.TECHNIQUE, Label.EVALUATION):
+            continue
+        for alias in (node.name, *node.aliases, *node.ambiguous_aliases):
+            if alias.strip():
+                aliases.setdefault(alias.casefold().strip(), set()).add(node.id)
+        name = node.name.casefold().strip()
+        if node.label == Label.EVALUATION and " " not in name:
+            # An adjective the taxonomy lists as an ambiguous alias ("plausible") does not count.
+            ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+            for noun, adjective in _ADJECTIVE_SUFFIXES:
+                if name.endswith(noun):
+                    word = name[:-len(noun)] + adjective
+                    if word not in ambiguous:
+                        adjectives.setdefault(word, set()).add(node.id)
+                    break
+    tables = _NAMING[labels] = _NamingTables(aliases, phrase_pattern(aliases), adjectives)
+    return tables
+
+
+def _whole_query_alias(query: str, labels: Labels) -> dict[str, set[str]]:
+    """A technique or criterion alias that is the whole query, request words aside ("ablation", "which
+    papers use probes"), even one the taxonomy marks ambiguous or a one-word criterion alias
+    ("faithful"): alone it can only mean that node. In a longer query ("ablation of attention heads")
+    such an alias stays plain words, as in abstracts. Empty unless exactly one node is meant."""
+    tables = _naming_tables(labels)
+    if tables.alias_pattern is None:
+        return {}
+    found = {m.group(1): tables.aliases[m.group(1)] for m in tables.alias_pattern.finditer(query.casefold())}
+    if len({i for ids in found.values() for i in ids}) != 1 or not _asks_only_for(query, found):
+        return {}
+    return found
+
+
+def _criteria_by_adjective(query: str, labels: Labels) -> dict[str, set[str]]:
+    """Evaluation criteria whose one-word name the query says as a predicative adjective (see
+    _PREDICATIVE), by adjective ("whether circuits are faithful": Faithfulness)."""
+    adjectives = _naming_tables(labels).adjectives
+    return {m.group(1): adjectives[m.group(1)] for m in _PREDICATIVE.finditer(query.casefold())
+            if m.group(1) in adjectives}
+
+
+def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labels: Labels) -> set[str]:
+    """The named techniques (criteria) some paper of the technique list is tagged with, or with a
+    refinement of them."""
+    if not hits:
+        return set()
+    if len(named) == 1:  # the list holds only papers tagged with it or a refinement
+        return set(named)
+    nodes = set().union(*store.paper_profiles([h.id for h in hits]).values())
+    return {t for t in named if labels.descendants(t) & nodes}
+
+
+def _any_tagged(store: GraphStore, filters: SearchFilters | None, node_id: str, labels: Labels) -> bool:
+    """Whether a paper passing the filters is tagged with the node or a refinement (a count: the
+    technique list may be cut at the window, and it leaves out papers without an embedding)."""
+    narrowed = _using_named_techniques(filters, {node_id}, labels)
+    return narrowed is not None and store.filter_page(narrowed, limit=0)[1] > 0
+
+
+def _evidence_sentence(
+    store: GraphStore, paper_id: str, nodes: list[str], sentences: list[str]
+) -> str | None:
+    """The abstract sentence holding the stored evidence that the paper uses (or evaluates) one of
+    `nodes`, the first node with one winning. Evidence from the list, or from the title, is no
+    abstract sentence and is skipped."""
+    detail = store.get_paper(paper_id)
+    if detail is None:
+        return None
+    evidence: dict[str, str] = {}
+    for node_id, use in [*((u.technique_id, u) for u in detail.techniques),
+                         *((e.evaluation_id, e) for e in detail.evaluations)]:
+        if use.source == "extracted" and use.evidence:
+            evidence.setdefault(node_id, " ".join(use.evidence.split()))
+    for node_id in nodes:
+        text = evidence.get(node_id)
+        # The extractor's sentence split and split_sentences may differ: either may hold the other.
+        found = next((s for s in sentences if text and (text in s or s in text)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _using_named_techniques(

@@ -214,8 +214,15 @@ def number_variants(word: str) -> list[str]:
     return [word + "s"]
 
 
-# Queries of at most this many words get the other number of each word (see search_terms).
+# Queries of at most this many content words get the other number of each word (see search_terms).
 MAX_VARIED_WORDS = 3
+# Words that frame a request rather than name its subject ("papers that use ...", "... to find
+# circuits"): they do not count towards MAX_VARIED_WORDS.
+FRAMING_WORDS = frozenset((
+    "paper", "papers", "find", "finds", "found", "show", "shows", "use", "uses", "using", "used",
+    "apply", "applies", "applying", "applied", "method", "methods", "technique", "techniques",
+    "approach", "approaches", "study", "studies", "work", "works", "about", "whether",
+))
 
 
 def search_terms(
@@ -227,9 +234,12 @@ def search_terms(
     query depends on each word's form; a longer one matches on its other words, and every variant
     widens the set BM25 must score (100k bench papers: keyword p95 27 ms plain, 37 ms with variants
     for every query, 31 ms up to 3 words). bench/search_eval.py: keyword nDCG@10 0.887 -> 0.916,
-    hybrid 0.940 -> 0.965."""
+    hybrid 0.940 -> 0.965; varying queries of 4 or more words lowered keyword nDCG@10 (0.912 at 4,
+    0.909 at any more). "Short" counts content words: framing words (FRAMING_WORDS) do not, so
+    "activation patching to find circuits" finds the IOI paper's title word "Circuit"."""
     words = query_words(text, max_words=max_words, stopwords=stopwords)
-    if len(words) > MAX_VARIED_WORDS:
+    content = [w for w in words if w.casefold() not in FRAMING_WORDS]
+    if len(content) > MAX_VARIED_WORDS:
         return words
     out: dict[str, str] = {}
     for word in words:

@@ -1004,3 +1004,21 @@ def test_the_score_words_are_explained_in_text(
     assert legend, mode
     assert all(e in legend.group(1) for e in expected) and not any(a in legend.group(1) for a in absent)
     assert 'data-state="score-legend"' not in page(client, "/search?technique=probing")  # no query, no scores
+
+
+def test_the_tagged_first_line_needs_a_tagged_paper(client: FlaskClient, store: EmbeddedStore) -> None:
+    """ "Papers tagged Steering vectors come first" was shown though no paper is tagged so."""
+    assert not store.filter_ids(SearchFilters(technique_ids=["steering_vector"]))
+    html = page(client, "/search?q=steering+vectors")
+    assert 'data-state="results"' in html and 'data-state="using-first"' not in html
+    named = page(client, "/search?q=logit+lens")
+    assert 'data-state="using-first">Papers tagged Logit Lens come first' in named
+
+
+def test_the_cosine_range_is_said_as_it_is(client: FlaskClient) -> None:
+    """Cosines below 0 are shown (an unrelated abstract): the legend and tooltip say -1 to 1."""
+    html = page(client, "/search?q=induction+heads")
+    legend = re.search(r'<p class="muted" data-state="score-legend">(.*?)</p>', html, re.S)
+    assert legend and "(-1 to 1; near 0: unrelated)" in legend.group(1)
+    assert "(0 to 1)" not in html
+    assert "embedding to the query (-1 to 1; near 0: unrelated)\">cosine " in html

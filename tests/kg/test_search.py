@@ -392,3 +392,100 @@ def test_a_paper_without_abstract_is_found_by_its_list_tldr(store: EmbeddedStore
     # The logit-lens post has no abstract. Embedded from its title alone it ranked 26th and 37th of 38
     # for these; its TL;DRs ("...the RS as an LM's current guess...") now stand in for the abstract.
     assert "logit-lens" in ranked(store, embedder, query, "semantic", limit=3)
+
+
+@pytest.mark.parametrize(("query", "technique"), [("steering vectors", "steering_vector"),
+                                                  ("crosscoders", "crosscoder")])
+def test_a_named_technique_no_paper_is_tagged_with_is_reported_not_put_first(
+        store: EmbeddedStore, embedder: Any, query: str, technique: str) -> None:
+    """No seed abstract mentions steering vectors or crosscoders: the answer must not claim that papers
+    tagged with them come first, and says that none is."""
+    assert not store.filter_ids(SearchFilters(technique_ids=[technique]))
+    page = search(store, query, mode="hybrid", embedder=embedder, limit=10)
+    assert page.results
+    assert page.using_first == [] and page.not_tagged == [technique]
+    assert not any("technique" in h.why["ranks"] for h in page.results)
+
+
+def test_only_the_named_techniques_a_paper_is_tagged_with_come_first(
+        store: EmbeddedStore, embedder: Any) -> None:
+    users = store.filter_ids(SearchFilters(technique_ids=["activation_patching"]))
+    page = search(store, "activation patching and steering vectors", mode="hybrid", embedder=embedder,
+                  limit=10)
+    assert page.using_first == ["activation_patching"] and page.not_tagged == ["steering_vector"]
+    assert set(h.id for h in page.results[:len(users)]) == users
+    # A tagged technique is not reported as untagged.
+    named = search(store, "logit lens", mode="hybrid", embedder=embedder, limit=10)
+    assert named.using_first == ["logit_lens"] and named.not_tagged == []
+    # Filters that leave no paper tagged with it (no logit lens paper is from 2021): nothing comes
+    # first and the answer says so.
+    filtered = search(store, "logit lens", mode="hybrid", embedder=embedder, limit=10,
+                      filters=SearchFilters(year_from=2021, year_to=2021))
+    assert filtered.results and filtered.using_first == [] and filtered.not_tagged == ["logit_lens"]
+
+
+@pytest.mark.parametrize(("query", "node"), [
+    ("ablation", "knockout"), ("ablations", "knockout"), ("which papers use ablation", "knockout"),
+    ("probe", "probing"), ("faithful", "faithfulness"),
+])
+def test_a_query_that_is_only_an_ambiguous_alias_names_its_node(
+        store: EmbeddedStore, embedder: Any, query: str, node: str) -> None:
+    """ "ablation" alone can only mean the technique, though in an abstract it may not."""
+    tagged = store.filter_ids(SearchFilters(technique_ids=[node]))
+    assert 0 < len(tagged) < 10
+    page = search(store, query, mode="hybrid", embedder=embedder, limit=10)
+    assert page.using_first == [node]
+    assert {h.id for h in page.results[:len(tagged)]} == tagged
+    assert all("technique" in h.why["ranks"] for h in page.results[:len(tagged)])
+
+
+def test_an_ambiguous_alias_among_other_words_names_nothing(store: EmbeddedStore, embedder: Any) -> None:
+    page = search(store, "ablation of attention heads", mode="hybrid", embedder=embedder, limit=10)
+    assert page.results and page.using_first == [] and page.not_tagged == []
+    assert not any("technique" in h.why["ranks"] for h in page.results)
+
+
+def test_a_criterion_adjective_said_of_something_names_it_but_not_before_a_noun(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """ "whether circuits are faithful" asks about Faithfulness; "complete list" is an ordinary phrase."""
+    faithful = store.filter_ids(SearchFilters(technique_ids=["faithfulness"]))
+    page = search(store, "which papers test whether circuits are faithful", mode="hybrid", embedder=embedder,
+                  limit=10)
+    listed = {h.id for h in page.results if "technique" in h.why["ranks"]}
+    assert listed and listed <= faithful
+    everything = len(store.paper_ids())
+    # The IOI paper evaluates completeness: every paper is on these pages, so it is checked.
+    asked = search(store, "how complete are SAE features", mode="hybrid", embedder=embedder, limit=everything)
+    ioi = next(h for h in asked.results if h.id == "2211.00593")
+    assert "completeness" in ioi.why["matched_evaluations"] and "technique" in ioi.why["ranks"]
+    plain = search(store, "complete list of SAE papers", mode="hybrid", embedder=embedder, limit=everything)
+    ioi = next(h for h in plain.results if h.id == "2211.00593")
+    assert ioi.why["matched_evaluations"] == [] and "technique" not in ioi.why["ranks"]
+
+
+def test_a_hit_tagged_with_the_named_technique_is_explained_by_its_evidence(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """For "logit lens", 2209.02535's best word overlap is none (its first sentence); the sentence that
+    tagged it Logit Lens says why it is here. A sentence naming the technique still wins."""
+    page = search(store, "logit lens", mode="hybrid", embedder=embedder, limit=10, sentence_mode="overlap")
+    hits = {h.id: h for h in page.results}
+    detail = store.get_paper("2209.02535")
+    assert detail is not None
+    evidence = next(u.evidence for u in detail.techniques
+                    if u.technique_id == "logit_lens" and u.source == "extracted")
+    assert evidence and evidence in hits["2209.02535"].why["best_sentence"]
+    assert hits["2209.02535"].why["best_sentence_by"] == "evidence"
+    tuned = hits["2303.08112"]
+    assert tuned.why["best_sentence_by"] == "overlap" and '"logit lens"' in tuned.why["best_sentence"]
+    # Without a named technique the overlap choice stands.
+    plain = search(store, "embedding space parameters", mode="keyword", limit=10, sentence_mode="overlap")
+    assert all(h.why["best_sentence_by"] == "overlap" for h in plain.results)
+
+
+def test_framing_words_do_not_stop_number_variants(store: EmbeddedStore) -> None:
+    """ "activation patching to find circuits" has three content words, so "circuits" also matches
+    "circuit": the IOI paper's title word (its abstract has neither form)."""
+    ioi = store.get_papers(["2211.00593"])[0]
+    assert "circuit" not in (ioi.abstract or "").lower() and "Circuit" in ioi.title
+    page = search(store, "activation patching to find circuits", mode="keyword", limit=50)
+    assert "2211.00593" in [h.id for h in page.results]
