@@ -114,7 +114,7 @@ def search_papers() -> Response:
     labels = _labels()
     return jsonify({
         "query": query, "mode": mode, "total": page.total, "limit": params.limit, "offset": params.offset,
-        "acronyms": page.acronyms, "using_first": page.using_first,
+        "acronyms": page.acronyms, "using_first": page.using_first, "not_tagged": page.not_tagged,
         "results": [hit_dict(h, labels) for h in page.results],
     })
 

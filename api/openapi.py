@@ -95,7 +95,7 @@ SCHEMAS: dict[str, Any] = {
                     "matched_evaluations": {"type": "array", "items": {"type": "string"}},
                     "matched_evaluation_labels": {"type": "array", "items": {"type": "string"}},
                     "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
-                    "best_sentence_by": _nullable("string"),
+                    "best_sentence_by": _nullable("string", enum=["overlap", "embedding", "evidence", None]),
                 },
             },
             "authors": {"type": "array", "items": {"type": "string"}},
@@ -118,8 +118,13 @@ SCHEMAS: dict[str, Any] = {
                                         "identification\"); empty in keyword mode"},
             "using_first": {"type": "array", "items": {"type": "string"},
                             "description": "technique or criterion ids the query only names (\"logit "
-                                           "lens\"): the papers tagged with them come first, each part in "
-                                           "score order, so scores are not monotonic where they meet"},
+                                           "lens\") that some paper passing the filters is tagged with: "
+                                           "those papers come first, each part in score order, so scores "
+                                           "are not monotonic where they meet"},
+            "not_tagged": {"type": "array", "items": {"type": "string"},
+                           "description": "technique or criterion ids a hybrid query names that no paper "
+                                          "passing the filters is tagged with (nor with a refinement): the "
+                                          "results are only the nearest matches"},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },

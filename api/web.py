@@ -309,6 +309,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["total"], ctx["offset"], ctx["page"] = result.total, offset, page
     ctx["acronyms"] = result.acronyms
     ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
+    ctx["not_tagged"] = [get_taxonomy().by_id[t].name for t in result.not_tagged]
     ctx["pages"] = min(MAX_PAGE, math.ceil(result.total / PAGE_SIZE))
     hits = []
     for hit in result.results:

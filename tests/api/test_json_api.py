@@ -18,7 +18,7 @@ from api.app import create_app
 from api.openapi import build_document
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from kg.entities import Paper, PaperBundle
+from kg.entities import Paper, PaperBundle, SearchFilters
 from tests.api.conftest import HOSTILE_TITLE, app_config
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
@@ -67,6 +67,16 @@ def test_explain_embedding_picks_the_closest_sentence(client: FlaskClient) -> No
     assert fast["why"]["best_sentence_by"] == "overlap" and slow["why"]["best_sentence_by"] == "embedding"
     assert 0 < slow["why"]["best_sentence_score"] <= 1
     assert "suppress" in slow["why"]["best_sentence"].lower()
+
+
+def test_search_says_which_named_techniques_no_paper_is_tagged_with(
+    client: FlaskClient, seed_store: EmbeddedStore
+) -> None:
+    assert not seed_store.filter_ids(SearchFilters(technique_ids=["steering_vector"]))
+    body = client.get("/api/search", query_string={"q": "steering vectors"}).get_json()
+    assert body["not_tagged"] == ["steering_vector"] and body["using_first"] == []
+    named = client.get("/api/search", query_string={"q": "logit lens"}).get_json()
+    assert named["not_tagged"] == [] and named["using_first"] == ["logit_lens"]
 
 
 @pytest.mark.parametrize("mode", ["semantic", "keyword"])

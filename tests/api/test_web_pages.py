@@ -1011,6 +1011,8 @@ def test_the_tagged_first_line_needs_a_tagged_paper(client: FlaskClient, store: 
     assert not store.filter_ids(SearchFilters(technique_ids=["steering_vector"]))
     html = page(client, "/search?q=steering+vectors")
     assert 'data-state="results"' in html and 'data-state="using-first"' not in html
+    assert ('data-state="not-tagged">No paper is tagged Steering vectors / activation addition; '
+            "these are the nearest matches") in html
     named = page(client, "/search?q=logit+lens")
     assert 'data-state="using-first">Papers tagged Logit Lens come first' in named
 
