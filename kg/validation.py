@@ -382,6 +382,9 @@ def validate_bundle(bundle: PaperBundle) -> tuple[Paper, np.ndarray | None]:
         raise ValueError(f"{name}: missing title")
     if paper.year is not None and not isinstance(paper.year, int | np.integer):
         raise ValueError(f"{name}: year must be an integer, not {paper.year!r}")
+    version = paper.arxiv_version
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ValueError(f"{name}: arxiv_version must be an integer of at least 1, not {version!r}")
     vector = None
     if paper.embedding is not None:
         problem = embedding_problem(paper.embedding)
@@ -467,7 +470,9 @@ def fingerprint(bundle: PaperBundle, vector: np.ndarray | None) -> str:
         "paper": [p.id, p.title, p.abstract, p.arxiv_id, p.doi, list(p.authors), p.published,
                   p.updated, None if p.year is None else int(p.year), p.venue, p.primary_category,
                   list(p.categories), p.url, p.pdf_url, list(p.sources), p.item_type,
-                  p.embedding_model, p.content_hash, p.extraction_hash],
+                  p.embedding_model, p.content_hash, p.extraction_hash,
+                  # Appended only when known, so papers without a version keep their fingerprints.
+                  *([p.arxiv_version] if p.arxiv_version is not None else [])],
         "techniques": sorted(
             [t.technique_id, t.source, t.evidence, t.score] for t in dedupe_techniques(bundle)
         ),

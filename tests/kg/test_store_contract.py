@@ -397,6 +397,14 @@ def test_arxiv_version_round_trips(store: GraphStore) -> None:
     assert store.upsert_papers([b]) == {"2211.00593": "updated"}
     again = store.get_paper("2211.00593")
     assert again is not None and (again.paper.arxiv_version, again.paper.abstract) == (4, b.paper.abstract)
+    # A new version with the same metadata is an update too: the stored version must not stay behind.
+    b.paper.arxiv_version = 5
+    assert store.upsert_papers([b]) == {"2211.00593": "updated"}
+    assert store.get_papers(["2211.00593"])[0].arxiv_version == 5
+    for bad in (0, True, "v3"):
+        b.paper.arxiv_version = bad  # type: ignore[assignment]
+        with pytest.raises(ValueError, match="arxiv_version must be an integer of at least 1"):
+            store.upsert_papers([b])
 
 
 def _technique_corpus(store: GraphStore) -> None:
