@@ -195,6 +195,17 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     from kg.lookup import find_related
     from kg.related import UnknownPaper
 
+    try:
+        paper_id.encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes the locale cannot decode ($'\xff') reach Python as lone surrogates, which no paper id
+        # holds and the store cannot encode to look up (a traceback before). Shown as the bytes typed.
+        try:
+            shown = paper_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
+            shown = paper_id.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise click.ClickException(
+            f"paper id '{terminal_safe(shown)}' is not valid UTF-8 text, so no paper has it") from None
     store = open_configured_store(must_exist=True)
     try:
         found = find_related(store, paper_id, limit)

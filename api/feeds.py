@@ -14,6 +14,7 @@ from api.app import get_store
 from api.params import int_arg, since_arg
 from kg.entities import Paper
 from kg.safe_output import safe_http_url
+from kg.validation import parse_since
 
 bp = Blueprint("feeds", __name__)
 
@@ -30,17 +31,18 @@ def _clean(text: str | None) -> str:
 
 
 def _timestamp(value: str | None) -> str:
-    """RFC 3339 timestamp from an ISO date or timestamp (Atom requires a full date-time)."""
-    if value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return "1970-01-01T00:00:00Z"
+    """RFC 3339 timestamp in UTC (Atom requires a full date-time) from a stored date (a paper's published)
+    or timestamp (its first_seen), read by the `since` rule; else the epoch."""
+    try:
+        parsed = parse_since(value) if value else None
+    except ValueError:  # not a date or timestamp, or one whose UTC moment a datetime cannot hold
+        parsed = None
+    if parsed is None:
+        return "1970-01-01T00:00:00Z"
+    if not isinstance(parsed, datetime):  # a date: its midnight UTC
+        parsed = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+    # isoformat, not strftime("%Y"): that writes year 1 as "1", which no feed reader takes.
+    return parsed.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def paper_atom_id(paper: Paper) -> str:

@@ -52,7 +52,8 @@ PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
                      where="path"), "example": "2211.00593"}
 SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
-              "anything else, an empty value included, is a 400")
+              "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
+              "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01)")
 ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 SCHEMAS: dict[str, Any] = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, request
@@ -20,7 +19,7 @@ from kg.entities import SearchFilters
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES
 from kg.taxonomy import Taxonomy
-from kg.validation import YEAR_MAX, YEAR_MIN
+from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
 MAX_QUERY_CHARS = 1000
 MAX_LIMIT = 100
@@ -124,29 +123,18 @@ def bool_arg(name: str, default: bool, *, args: Args | None = None) -> bool:
     raise ParameterError(name, "must be true or false")
 
 
-# What the OpenAPI document declares for `since`: format `date`, or format `date-time` (RFC 3339,
-# which requires the seconds and a UTC offset). Anything else, the empty value included, is a 400,
-# so the document and the server accept the same strings.
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})",
-                           re.IGNORECASE)
-
-
 def since_arg(name: str, default: str, *, args: Args | None = None) -> str:
-    """A date (YYYY-MM-DD) or an RFC 3339 timestamp with its offset, as ISO text; `default` when absent."""
+    """A date (YYYY-MM-DD) or an RFC 3339 timestamp with its offset, as ISO text; `default` when absent.
+
+    kg.validation.parse_since decides (what the OpenAPI document declares, within the years a datetime
+    holds), as for the New page and the CLI's --since. Anything else, the empty value included, is a 400."""
     raw = _args(args).get(name)
     if raw is None:
         return default
-    text = raw  # not stripped: " 2024-01-31" matches neither format the document declares
     try:
-        if _DATE_RE.fullmatch(text):
-            return date.fromisoformat(text).isoformat()
-        if _DATE_TIME_RE.fullmatch(text):
-            return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).isoformat()
+        return parse_since(raw).isoformat()  # not stripped: " 2024-01-31" is neither declared format
     except ValueError:
-        pass
-    raise ParameterError(name, "must be a date like 2024-01-31 or an RFC 3339 timestamp like "
-                               f"2024-01-31T12:00:00Z, not {_shown(raw)}")
+        raise ParameterError(name, f"must be {SINCE_RULE}, not {_shown(raw)}") from None
 
 
 # -- search ------------------------------------------------------------------------------------------
@@ -298,4 +286,12 @@ def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int =
         raise bad_parameter(name, f"at most {max_items} ids allowed (got {len(value)})")
     if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
         raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
+    for v in value:
+        # JSON may escape half a surrogate pair ("\\udc80"): text no paper id is, and that no store can
+        # encode to look it up. (A NUL is text: an id no paper has, a 422 like any other.)
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise bad_parameter(name, f"ids must be valid Unicode text: {v[:80]!r} holds the lone surrogate "
+                                      f"{v[exc.start]!r} at character {exc.start}") from None
     return list(dict.fromkeys(value))

@@ -31,7 +31,7 @@ from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreDamaged, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
-from kg.validation import YEAR_MAX, YEAR_MIN
+from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
 log = logging.getLogger(__name__)
 
@@ -577,32 +577,33 @@ def new() -> str | tuple[str, int]:
     labels = _labels()
     last_run = next(iter(store.runs(limit=1)), None)
     errors: list[str] = []
+    # A form field: trimmed, as the year fields are, and left blank it asks for the default week.
     raw_since = (request.args.get("since") or "").strip()
-    since_day: date | None = None
+    since: str | None = None
     if raw_since:
-        try:
-            since_day = date.fromisoformat(raw_since[:10])
+        try:  # the API's rule (GET /api/new), not a date of its own: "2024-01-31xyz" is no date
+            since = parse_since(raw_since).isoformat()
         except ValueError:
-            errors.append(f"“{raw_since[:30]}” is not a date: use YYYY-MM-DD. "
+            errors.append(f"“{raw_since[:30]}” is not a date paperkg can read: give {SINCE_RULE}. "
                           "Showing the default week instead.")
     try:
         page = _page_param()
     except BadInput as exc:
         errors.append(f"{exc} Showing the first page instead.")
         page = 1
-    if since_day is not None:
-        basis = f"since {since_day.isoformat()}"
+    if since is not None:
+        basis = f"since {since}"
     else:
         anchor = _run_day(last_run) or datetime.now(UTC).date()
-        since_day = anchor - timedelta(days=NEW_DEFAULT_DAYS)
+        since = (anchor - timedelta(days=NEW_DEFAULT_DAYS)).isoformat()
         basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
-    since = since_day.isoformat()
     offset = (page - 1) * NEW_PAGE_SIZE
     papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=offset)
     groups = _group_new(store, papers, labels)
     rows_md, rows_withdrawn, rows_unavailable = _suggested_rows(store, since)
     return render_template(
-        "new.html", since_label=since, since_date=since, basis=basis, total=total, groups=groups,
+        # The date field shows the day a timestamp falls on; the heading and the pager keep it all.
+        "new.html", since_label=since, since_date=since[:10], basis=basis, total=total, groups=groups,
         shown=len(papers), offset=offset, page=page, pages=min(MAX_PAGE, math.ceil(total / NEW_PAGE_SIZE)),
         # The pager keeps the date: the default week moves with the next ingest, a page 2 must not.
         args={"since": since}, past_end=not papers and total > 0,

@@ -41,6 +41,7 @@ from kg.entities import Paper, Rejection
 from kg.schema import Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy, load_taxonomy
+from kg.validation import SINCE_RULE, parse_since
 
 log = logging.getLogger(__name__)
 
@@ -161,22 +162,24 @@ class WeeklySummary:
 
 # -- window ---------------------------------------------------------------------------------
 def parse_when(value: str | date | datetime) -> datetime:
-    """A date or ISO timestamp as an aware UTC datetime (a bare date is its midnight UTC)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
+    """A `since` (text by kg.validation.parse_since, the API's rule), a date or a datetime as an aware
+    UTC datetime: a date is its midnight UTC, a naive datetime is taken as UTC. ValueError, before any
+    run is recorded, for text that breaks the rule or a moment a datetime cannot hold in UTC."""
+    if isinstance(value, str):
+        value = parse_since(value)  # the stored watermarks and window starts (iso) keep the rule too
+    if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    text = str(value).strip()
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not an ISO date or timestamp: {text!r} (use YYYY-MM-DD)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"out of range: {value.isoformat()!r} (use {SINCE_RULE})") from None
 
 
 def iso(moment: datetime) -> str:
     """UTC timestamp with a Z suffix, to the second (the watermark format)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime("%Y"), which writes year 1 as "1": a window start no parser reads back.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[datetime]]:

@@ -178,7 +178,8 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
-        """Papers first seen at or after `since` (ISO date or timestamp), newest first."""
+        """Papers first seen at or after `since` (a date or RFC 3339 timestamp: kg.validation.parse_since),
+        newest first."""
 
     @abc.abstractmethod
     def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
@@ -188,6 +189,16 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def list_sections(self) -> list[dict[str, object]]:
         """List sections: id, title, path, paper count."""
+
+    @abc.abstractmethod
+    def list_rows_from(self, source: str) -> list[dict[str, object]]:
+        """Every list row (LISTED_IN) of the papers whose sources include `source`, as {paper_id,
+        title, section_id, section_path, line}, by paper id, then the paper's row order.
+
+        With "list": the rows a list ingest wrote. A row does not record its own origin, but a list
+        ingest always replaces the rows of the papers it stores and other sources never replace
+        stored rows, so the rows of a paper with source "list" are a list ingest's (see
+        ingest.pipeline.stale_list_rows)."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, dict[str, int]]:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -138,18 +138,44 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def normalise_since(since: str) -> str:
-    """An ISO date stays a date; a timestamp becomes UTC in the stored format."""
-    text = since.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return text
+# The one rule for a `since` value: GET /api/new and /feeds/new.atom, the New page, the CLI's --since
+# and the stores all take it through parse_since. It is what the OpenAPI document declares, a date or
+# an RFC 3339 timestamp with seconds and a UTC offset (a naive time is a different moment on each
+# machine), whose moment in UTC a datetime can hold: valid RFC 3339 such as 0001-01-01T00:00:00+00:01
+# lies just outside, and converting it to UTC raised OverflowError (a 500, and CLI tracebacks).
+SINCE_RULE = ("a date like 2024-01-31 or an RFC 3339 timestamp like 2024-01-31T12:00:00Z, "
+              "from 0001-01-01 to 9999-12-31 in UTC")
+# [0-9], not \d: \d also matches other scripts' digits.
+_SINCE_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SINCE_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                              r"(?:Z|[+-][0-9]{2}:[0-9]{2})", re.IGNORECASE)
+
+
+def parse_since(value: str) -> date | datetime:
+    """A `since` value by SINCE_RULE: the date, or the timestamp as an aware datetime in its own offset;
+    else ValueError, "not an ISO date or timestamp: ..." or "out of range: ...", giving the rule."""
+    shown = _shown(value) if value else "an empty value"
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not an ISO date or timestamp: {since!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+        if _SINCE_DATE.fullmatch(value):
+            return date.fromisoformat(value)
+        if _SINCE_TIMESTAMP.fullmatch(value):
+            moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+            moment.astimezone(UTC)  # every caller compares in UTC: a moment it cannot hold is refused here
+            return moment
+    except OverflowError:
+        raise ValueError(f"out of range: {shown} (use {SINCE_RULE})") from None
+    except ValueError:
+        pass  # the shape of one, but no such day (2024-02-30) or offset (+24:00)
+    raise ValueError(f"not an ISO date or timestamp: {shown} (use {SINCE_RULE})")
+
+
+def normalise_since(since: str) -> str:
+    """A `since` value (parse_since) as the stores compare it: a date stays a date, a timestamp becomes
+    UTC in the stored first_seen format (microseconds)."""
+    moment = parse_since(since)
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return moment.isoformat()
 
 
 def author_key(name: str) -> str:

@@ -271,3 +271,44 @@ def test_the_form_refuses_too_many_filter_values_as_the_api_does(client: FlaskCl
     assert response.status_code == 400
     assert f"Source filter: at most {MAX_FILTER_VALUES} values allowed" in response.get_data(as_text=True)
 
+
+
+# -- the New page's `since`: the API's rule ---------------------------------------------------------
+@pytest.mark.parametrize("since", ["2024-01-31xyz", "2024-01-31T12:00", "20240131", "2024-W05-3",
+                                   "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00"])
+def test_the_new_page_takes_since_values_as_the_api_does(client: FlaskClient, since: str) -> None:
+    """The page read the first 10 characters ("2024-01-31xyz" was taken as 2024-01-31); the API refuses
+    what the page refuses, and a moment outside the datetime range is a 400 page, not a 500."""
+    response = client.get("/new", query_string={"since": since})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "is not a date paperkg can read" in html and "from 0001-01-01 to 9999-12-31 in UTC" in html
+    assert "Showing the default week instead." in html
+    assert client.get("/api/new", query_string={"since": since}).status_code == 400
+
+
+def test_the_new_page_takes_an_rfc3339_timestamp_as_the_api_does(client: FlaskClient) -> None:
+    response = client.get("/new", query_string={"since": "2000-01-01T12:00:00+02:00"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "New since 2000-01-01T12:00:00+02:00" in html and 'value="2000-01-01"' in html
+    assert RLO in html  # the papers stored since then are shown
+    # A form field is trimmed, as the year fields are; a blank one is the default week.
+    assert client.get("/new", query_string={"since": " 2000-01-01 "}).status_code == 200
+    blank = client.get("/new", query_string={"since": "  "})
+    assert blank.status_code == 200 and "in the last 7 days" in blank.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("published", "expected"), [
+    ("0001-01-01T00:00:00+00:01", "1970-01-01T00:00:00Z"),  # before year 1 in UTC: OverflowError before
+    ("9999-12-31T23:59:59-01:00", "1970-01-01T00:00:00Z"),
+    ("0999-05-01", "0999-05-01T00:00:00Z"),  # "999-05-01T00:00:00Z" before: not RFC 3339
+    ("2024-02-03T12:00:00+02:00", "2024-02-03T10:00:00Z"),
+])
+def test_feed_timestamps_of_stored_dates_at_the_ends_of_the_range(published: str, expected: str) -> None:
+    from api.feeds import build_feed
+
+    paper = Paper(id="edge", title="Edge", published=published, first_seen="2024-05-01T00:00:00.000000+00:00")
+    body = build_feed([paper], self_url="http://localhost/feeds/new.atom", site_url="http://localhost/")
+    assert f"<published>{expected}</published>".encode() in body
+    assert not feedparser.parse(body).bozo

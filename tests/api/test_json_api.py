@@ -616,3 +616,39 @@ def test_recommend_takes_former_ids_for_the_papers_that_replaced_them(tmp_path: 
     assert unknown.status_code == 422 and "never-stored" in unknown.get_json()["error"]["message"]
     assert "a-circuit-for-ioi" not in unknown.get_json()["error"]["message"]
     store.close()
+
+
+# -- QA: `since` near year 1 or 9999, lone surrogates in recommended ids ----------------------------
+@pytest.mark.parametrize("url", ["/api/new", "/feeds/new.atom"])
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00"])
+def test_a_since_outside_the_datetime_range_is_a_400_naming_it(
+    client: FlaskClient, url: str, since: str
+) -> None:
+    """Valid RFC 3339, but its moment in UTC is before year 1 or after year 9999: a 500 before (the
+    OverflowError of converting it to UTC)."""
+    err = error_of(client.get(url, query_string={"since": since}), 400)
+    assert err["code"] == "bad_parameter"
+    assert err["message"] == ("parameter 'since': must be a date like 2024-01-31 or an RFC 3339 timestamp "
+                              "like 2024-01-31T12:00:00Z, from 0001-01-01 to 9999-12-31 in UTC, not "
+                              f"{since!r}")
+    # The ends of the range themselves are fine: everything, and nothing.
+    assert client.get(url, query_string={"since": "0001-01-01T00:00:00Z"}).status_code == 200
+    assert client.get(url, query_string={"since": "9999-12-31"}).status_code == 200
+    assert client.get("/api/new", query_string={"since": "9999-12-31T23:59:59Z"}).get_json()["results"] == []
+
+
+@pytest.mark.parametrize("body", [
+    '{"liked": ["\\udc80"]}', '{"liked": ["\\ud800x"]}', '{"liked": ["2211.00593", "\\udfff"]}',
+    '{"liked": ["2211.00593"], "disliked": ["\\udc80"]}',
+    '{"liked": ["2211.00593"], "disliked": ["a\\ud800"]}',
+])
+def test_recommend_refuses_ids_with_lone_surrogates(client: FlaskClient, body: str) -> None:
+    """JSON may escape half a surrogate pair ("\\udc80"): no paper id is such a string, and it reached the
+    store's UTF-8 encoder (UnicodeEncodeError, a 500) before; a 400 naming the list now."""
+    field = "disliked" if "disliked" in body else "liked"
+    err = error_of(client.post("/api/recommend", data=body, content_type="application/json"), 400)
+    assert err["code"] == "bad_parameter"
+    assert err["message"].startswith(f"parameter '{field}': ids must be valid Unicode text"), err
+    assert "lone surrogate '\\ud" in err["message"], err  # named, escaped: the message stays valid text
+    # A NUL is text: an id no paper has, as before (422).
+    assert error_of(client.post("/api/recommend", json={"liked": ["a\x00"]}), 422)

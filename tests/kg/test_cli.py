@@ -98,3 +98,57 @@ def test_ingest_refuses_a_store_initialised_with_another_taxonomy(
     assert "1 paper from 1 record -> 1 new" in again.output
     stats = json.loads(runner.invoke(main, ["stats", "--json"]).output)
     assert stats["nodes"]["Paper"] == 1 and stats["relationships"]["USES"] == 1
+
+
+def test_search_says_when_no_paper_is_tagged_with_the_named_technique(
+    data_dir: Path, shared_data: Path
+) -> None:
+    """ "steering vectors": no seed paper is tagged Steering vectors, so none come first as such."""
+    import shutil
+
+    from tests.seed_store import seed_db_path
+
+    shutil.copy(seed_db_path(shared_data), data_dir / "paperkg.sqlite3")
+    runner = CliRunner()
+    result = runner.invoke(main, ["search", "steering vectors", "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "come first" not in result.output
+    assert "  no paper is tagged Steering vectors / activation addition; showing the nearest matches\n" in (
+        result.output)
+    filtered = runner.invoke(main, ["search", "steering vectors", "--limit", "3", "--year-from", "2023"])
+    assert "  no paper passing the filters is tagged Steering vectors" in filtered.output
+    body = json.loads(runner.invoke(main, ["search", "steering vectors", "--json", "--limit", "3"]).output)
+    assert body["using_first"] == [] and body["not_tagged"] == ["steering_vector"]
+    named = runner.invoke(main, ["search", "logit lens", "--limit", "3"])
+    assert "  papers tagged Logit Lens come first" in named.output
+    assert "no paper is tagged" not in named.output
+
+
+@pytest.mark.parametrize(("arg", "shown"), [
+    (b"\xff", "'\\xff'"), (b"2211.00593\xed\xb2\x80", "'2211.00593\\xed\\xb2\\x80'"),
+])
+def test_related_refuses_an_id_that_is_not_utf8_in_one_line(data_dir: Path, arg: bytes, shown: str) -> None:
+    """`paperkg related $'\\xff'`: the byte reaches Python as a lone surrogate, which the store's UTF-8
+    encoder refused with a traceback; now one line saying what is wrong with the id."""
+    import subprocess
+    import sys
+
+    from tests.seed_store import taxonomy_store
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    exe = Path(sys.executable).with_name("paperkg")
+    result = subprocess.run([exe, b"related", arg], capture_output=True, timeout=120)
+    stderr = result.stderr.decode("utf-8", "backslashreplace")
+    assert result.returncode == 1, stderr
+    assert stderr == f"Error: paper id {shown} is not valid UTF-8 text, so no paper has it\n"
+    assert result.stdout == b""
+
+
+def test_related_refuses_a_lone_surrogate_given_as_text(data_dir: Path) -> None:
+    """The same id from a caller that passes text (CliRunner, a script): a surrogate no byte decodes to."""
+    from tests.seed_store import taxonomy_store
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    result = CliRunner().invoke(main, ["related", "\ud800x"])
+    assert result.exit_code == 1 and not isinstance(result.exception, UnicodeError), result.output
+    assert result.output == "Error: paper id '\\ud800x' is not valid UTF-8 text, so no paper has it\n"

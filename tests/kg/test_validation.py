@@ -209,3 +209,91 @@ def test_a_zero_embedding_is_rejected_naming_the_paper() -> None:
         else:
             with pytest.raises(ValueError, match=r"paper 'v1': embedding's float32 length is (0\.0|inf)"):
                 validate_bundle(bundle)
+
+
+def test_an_arxiv_id_longer_than_the_id_limit_is_refused() -> None:
+    """An old-style archive name may be long, but an id is at most MAX_ID_CHARS characters (mutation
+    audit: V3): exactly the limit passes, one more is refused."""
+    longest = "a" * (MAX_ID_CHARS - len("/0309136")) + "/0309136"
+    assert len(longest) == MAX_ID_CHARS and check_arxiv_id(longest) == longest
+    with pytest.raises(ValueError, match="'arxiv_id' must be an arXiv id"):
+        check_arxiv_id("a" + longest)
+
+
+def test_a_finding_id_twice_in_one_bundle_is_refused_naming_it(tmp_path: Path) -> None:
+    """Two findings of one paper with one id (mutation audit: V1): a ValueError naming the paper and the
+    id before any write, not the database's UNIQUE constraint halfway through."""
+    from kg.entities import Finding
+    from kg.validation import prepare_batch
+    from tests.seed_store import taxonomy_store
+
+    def bundle() -> PaperBundle:
+        return PaperBundle(paper=Paper(id="2211.00593", title="A circuit", arxiv_id="2211.00593"), findings=[
+            Finding("2211.00593#f1", "first claim", kind="claim", source="extracted"),
+            Finding("2211.00593#f1", "second claim", kind="claim", source="extracted")])
+
+    message = r"^paper '2211\.00593': finding id '2211\.00593#f1' is not unique$"
+    with pytest.raises(ValueError, match=message):
+        prepare_batch([bundle()])
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        with pytest.raises(ValueError, match=message):
+            store.upsert_papers([bundle()])
+        assert store.paper_ids() == []
+    finally:
+        store.close()
+
+
+# -- `since` values: one rule for the API, the New page, the CLI and the stores ---------------------
+SINCE_ACCEPTED = ["2024-01-31", "2024-01-31T12:00:00Z", "2024-01-31t12:00:00.5z", "2024-01-31T12:00:00+02:00",
+                  "0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00-01:00",
+                  "9999-12-31T23:59:59.999999Z", "9999-12-31T22:59:59+01:00"]
+# Each of these some parser took before (the CLI's fromisoformat, the New page's first 10 characters).
+SINCE_MALFORMED = ["", " ", " 2024-01-31", "2024-01-31 ", "2024-01-31xyz", "20240131", "2024-W05-3",
+                   "2024-01-31T12:00:00", "2024-01-31T12:00Z", "2024-01-31 12:00:00Z", "2024-02-30",
+                   "２０２４-01-31", "2024-01-31T12:00:00+24:00", "yesterday"]
+# Valid RFC 3339 whose moment in UTC is before 0001-01-01 or after 9999-12-31 (a 500 and tracebacks before).
+SINCE_OUT_OF_RANGE = ["0001-01-01T00:00:00+00:01", "0001-01-01T05:00:00+06:00", "9999-12-31T23:59:59-01:00",
+                      "9999-12-31T23:00:00.5-01:00"]
+
+
+@pytest.mark.parametrize("value", SINCE_ACCEPTED)
+def test_parse_since_takes_a_date_or_an_rfc3339_timestamp(value: str) -> None:
+    from datetime import UTC, date, datetime
+
+    from kg.validation import normalise_since, parse_since
+
+    parsed = parse_since(value)
+    if len(value) == 10:
+        assert type(parsed) is date and parsed.isoformat() == value
+        assert normalise_since(value) == value  # a date stays a date
+    else:
+        assert isinstance(parsed, datetime) and parsed.tzinfo is not None
+        assert parsed == datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        stored = normalise_since(value)  # the stored first_seen format: UTC, microseconds
+        assert stored.endswith("+00:00") and datetime.fromisoformat(stored) == parsed.astimezone(UTC)
+
+
+@pytest.mark.parametrize("value", SINCE_MALFORMED)
+def test_parse_since_refuses_every_other_form(value: str) -> None:
+    from kg.validation import SINCE_RULE, normalise_since, parse_since
+
+    with pytest.raises(ValueError) as caught:
+        parse_since(value)
+    shown = repr(value) if value else "an empty value"
+    assert str(caught.value) == f"not an ISO date or timestamp: {shown} (use {SINCE_RULE})"
+    with pytest.raises(ValueError, match=r"^not an ISO date or timestamp: "):
+        normalise_since(value)  # the stores take what the API, the pages and the CLI take
+
+
+@pytest.mark.parametrize("value", SINCE_OUT_OF_RANGE)
+def test_parse_since_refuses_moments_outside_the_datetime_range(value: str) -> None:
+    """Before: OverflowError from .astimezone(UTC), a 500 on /api/new and a traceback from the CLI."""
+    from kg.validation import SINCE_RULE, normalise_since, parse_since
+
+    for parse in (parse_since, normalise_since):
+        with pytest.raises(ValueError) as caught:
+            parse(value)
+        assert str(caught.value) == f"out of range: {value!r} (use {SINCE_RULE})"
+    assert SINCE_RULE == ("a date like 2024-01-31 or an RFC 3339 timestamp like 2024-01-31T12:00:00Z, "
+                          "from 0001-01-01 to 9999-12-31 in UTC")
