@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from ingest.cli import IngestLockedError, wait_option
+from ingest.cli import IngestLockedError, stop_on_sigterm, wait_option
 from kg.safe_output import terminal_safe
 from kg.store import GraphStore, StoreError
 
@@ -60,20 +60,23 @@ def _require_store() -> None:
 
 
 def _check_date(value: str | None, option: str) -> str | None:
-    from ingest.weekly import parse_when
+    """`value` if it is a `since` the API would take too (kg.validation.parse_since), else a usage error
+    (exit 2): checked before any store is opened, a weekly run recorded or the ingest lock taken."""
+    from kg.validation import parse_since
 
     if value is None:
         return None
     try:
-        parse_when(value)
+        parse_since(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from exc
+        raise click.BadParameter(str(exc), param_hint=option) from None
     return value
 
 
 @click.command("weekly")
 @click.option("--since", default=None, metavar="DATE",
-              help="Window start (YYYY-MM-DD or ISO timestamp); default: the earliest of the last "
+              help="Window start (YYYY-MM-DD or RFC 3339 timestamp such as 2024-01-31T12:00:00Z); default: "
+                   "the earliest of the last "
                    "watermark - 3 days (arXiv's announcement lag; else 7 days ago) and the window start "
                    "of any weekly run that failed since (up to 28 days back). A --since later than the "
                    "watermark leaves the watermark where it is.")
@@ -89,7 +92,8 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     _require_store()
     store = _ready_store()
     try:
-        summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
+        with stop_on_sigterm():  # systemctl stop: the run is recorded as failed, the lock released
+            summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
     except WeeklyLocked as exc:
         raise IngestLockedError(str(exc)) from exc
     except WeeklyError as exc:

@@ -11,13 +11,14 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -794,6 +795,39 @@ def test_cli_json_of_a_failed_run_is_the_run_and_its_error_on_stdout(
     assert "no candidates at all" in result.stderr  # people still read the error where errors go
 
 
+def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(data_dir: Path) -> None:
+    """systemctl stop / docker stop send SIGTERM: the run used to stay `running`, its lock held until
+    the next ingest took it over (a week later), with exit 143 and no word."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    with LocalArxivServer([*MI_CANDIDATES], timeout_sleep=60) as server:
+        server.fail_next("timeout")  # the first request stalls: the run is mid-way when it is stopped
+        env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
+                   PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0", PAPERKG_ARXIV_TIMEOUT="120")
+        env.pop("PAPERKG_NEO4J_URI", None)
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not server.requests and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.source, run.status) == ("arxiv-weekly", "failed")
+        assert "stopped by SIGTERM" in (run.message or "")
+        store.acquire_lock(LOCK_NAME, "next-run")  # free at once
+    finally:
+        store.close()
+
+
 def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:
     from kg.cli import main
 
@@ -1180,3 +1214,67 @@ def test_cli_weekly_summary_appears_once(
     assert "1 kept" in line
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert not [m for m in logged if line in m], logged
+
+
+# -- QA: --since values the API refuses, and moments outside the datetime range ---------------------
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00", "20240131",
+                                   "2024-W05-3", "2024-01-31T12:00:00", "2024-01-31xyz"])
+def test_cli_weekly_refuses_a_since_before_it_records_a_run_or_takes_the_lock(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, since: str
+) -> None:
+    """Year 1 with an offset was a traceback from iso() after the run was recorded, which stayed
+    "running" with its lock left behind; "20240131", ISO weeks and naive times were taken although
+    the API refuses them. Now each is a usage error before anything is opened."""
+    from kg.cli import main
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    with socket.socket() as closed:  # a port nothing listens on: the run must not reach the real arXiv
+        closed.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", f"http://127.0.0.1:{closed.getsockname()[1]}/api/query")
+    monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
+    result = CliRunner().invoke(main, ["ingest", "weekly", "--since", since])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, OverflowError)
+    assert "Invalid value for --since: " in result.output and repr(since) in result.output
+    assert "from 0001-01-01 to 9999-12-31 in UTC" in result.output
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        assert store.runs() == []
+        store.acquire_lock(LOCK_NAME, "next-run:3:y")  # free: raises LockHeld otherwise
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("args", [["ingest", "rejected", "--since", "0001-01-01T00:00:00+00:01"],
+                                  ["export", "list-rows", "--since", "9999-12-31T23:59:59-01:00"],
+                                  ["ingest", "rejected", "--since", "2024-01-31T12:00:00"],
+                                  ["export", "list-rows", "--since", "20240131"]])
+def test_reading_weekly_commands_refuse_a_since_the_api_refuses(data_dir: Path, args: list[str]) -> None:
+    """An OverflowError traceback before (year 1 or 9999 with an offset); the other forms were taken."""
+    from kg.cli import main
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "Invalid value for --since: " in result.output
+    assert "from 0001-01-01 to 9999-12-31 in UTC" in result.output
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00+00:01", "20240131",
+                                   datetime(1, 1, 1, tzinfo=timezone(timedelta(minutes=1)))])
+def test_run_weekly_refuses_a_since_before_it_records_a_run(store: EmbeddedStore, since: Any) -> None:
+    with pytest.raises(ValueError, match=r"^(out of range|not an ISO date or timestamp): "):
+        run_weekly(store, since=since, now=NOW, source=object(), embedder=HashEmbedder())
+    assert store.runs(RUN_SOURCE) == []
+    store.acquire_lock(LOCK_NAME, "next-run:3:y")  # the run released the lock it took
+
+
+def test_a_failed_run_from_year_1_leaves_a_window_start_the_next_run_reads(store: EmbeddedStore) -> None:
+    """iso() wrote year 1 as "1-01-01T00:00:00Z" (strftime), a window start that no parser reads back:
+    every later run failed reading the failed run's window to retry it."""
+    with pytest.raises(WeeklyError):
+        run_weekly(store, since="0001-01-01", now=NOW, source=object(), embedder=HashEmbedder())
+    (failed,) = store.runs(RUN_SOURCE)
+    assert failed.status == "failed" and failed.counts["window_start"] == "0001-01-01T00:00:00Z"
+    start, end, _gap = weekly_module.window_for(store, since=None, now=NOW)
+    assert end == NOW and start == NOW - DAY * 7  # a retry reaches no further than RETRY_LOOKBACK
