@@ -136,12 +136,9 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     finally:
         store.close()
     if as_json:
-        from api.json_api import hit_dict
+        from api.json_api import search_page_dict
 
-        labels = {n.id: n.name for n in taxonomy.nodes}
-        _print_json({"query": params.query, "mode": params.mode, "total": page.total,
-                     "acronyms": page.acronyms, "using_first": page.using_first,
-                     "not_tagged": page.not_tagged, "results": [hit_dict(h, labels) for h in page.results]})
+        _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}))
         return
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"

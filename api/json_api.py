@@ -15,6 +15,7 @@ from api.params import (
     MAX_LIKED,
     MAX_LIMIT,
     MAX_OFFSET,
+    SearchRequest,
     choice_arg,
     id_list,
     int_arg,
@@ -28,7 +29,7 @@ from kg.entities import Paper, PaperDetail
 from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
-from kg.search import SearchHit, search
+from kg.search import SearchHit, SearchPage, search
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -111,12 +112,16 @@ def search_papers() -> Response:
         get_store(), query, mode=mode, filters=params.filters, limit=params.limit, offset=params.offset,
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
     )
-    labels = _labels()
-    return jsonify({
-        "query": query, "mode": mode, "total": page.total, "limit": params.limit, "offset": params.offset,
-        "acronyms": page.acronyms, "using_first": page.using_first, "not_tagged": page.not_tagged,
-        "results": [hit_dict(h, labels) for h in page.results],
-    })
+    return jsonify(search_page_dict(params, page, _labels()))
+
+
+def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str]) -> dict[str, Any]:
+    """The /api/search answer for a search's parameters and page (`paperkg search --json` prints it too)."""
+    return {
+        "query": params.query, "mode": params.mode, "total": page.total, "limit": params.limit,
+        "offset": params.offset, "acronyms": page.acronyms, "using_first": page.using_first,
+        "not_tagged": page.not_tagged, "results": [hit_dict(h, labels) for h in page.results],
+    }
 
 
 def _query_embedder() -> Any:

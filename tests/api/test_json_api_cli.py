@@ -45,6 +45,11 @@ def test_search_json_matches_the_api_format(env: dict[str, str]) -> None:
     body = json.loads(result.output[result.output.index("{"):])
     assert body["results"][0]["id"] == "2211.00593" and len(body["results"]) == 3
     assert {"id", "title", "score", "techniques", "why"} <= set(body["results"][0])
+    # Every key of the API's answer (it lacked limit and offset), as its OpenAPI schema lists them.
+    from api.openapi import build_document
+
+    assert set(body) == set(build_document()["components"]["schemas"]["SearchPage"]["properties"])
+    assert (body["limit"], body["offset"]) == (3, 0)
 
 
 def test_search_text_with_technique_filter(env: dict[str, str]) -> None:
