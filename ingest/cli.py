@@ -124,7 +124,8 @@ def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
 
 
 def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int, lock: Any,
-                  rejected: list[dict[str, Any]] | None = None) -> Any:
+                  rejected: list[dict[str, Any]] | None = None, whole_list: bool = False,
+                  prune: bool = False, force_prune: bool = False) -> Any:
     """run_ingest with its failures turned into one-line CLI errors."""
     from ingest.embed import ModelMissing
     from ingest.pipeline import run_ingest
@@ -132,7 +133,8 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
 
     try:
         return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
-                          rejected=rejected or [], lock=lock)
+                          rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
+                          force_prune=force_prune)
     except (ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(f"{source} ingest failed: {exc}") from exc
 
@@ -152,17 +154,30 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Papers per store write.")
+@click.option("--prune", is_flag=True,
+              help="Remove the stored list rows this list no longer has (their papers stay); refused "
+                   "when the list no longer has more than half of the rows stored from lists.")
+@click.option("--force", is_flag=True, help="With --prune: prune even when more than half would go.")
 @wait_option
 def ingest_list_cmd(
-    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int, wait: float
+    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int, prune: bool,
+    force: bool, wait: float,
 ) -> None:
-    """Ingest the awesome-list: its rows, then arXiv metadata for its papers."""
+    """Ingest the awesome-list: its rows, then arXiv metadata for its papers.
+
+    Afterwards, the stored list rows the list no longer has (papers taken off it) are reported, and
+    removed with --prune."""
     from ingest.arxiv_source import ArxivError, ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.pipeline import counted
     from kg.config import load_config
     from kg.taxonomy import load_taxonomy
 
+    # Usage errors first: nothing is read or written.
+    if force and not prune:
+        raise click.UsageError("--force only goes with --prune")
+    if prune and dry_run:
+        raise click.UsageError("--prune removes rows, --dry-run writes nothing: give one of them")
     config = load_config()
     source = source or config.list_source
     try:
@@ -191,7 +206,8 @@ def ingest_list_cmd(
             except ArxivError as exc:
                 raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
             records += found
-        summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held)
+        summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held,
+                                whole_list=True, prune=prune, force_prune=force)
     extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows,
              "row_warnings": parsed.row_warnings, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)
@@ -203,6 +219,9 @@ def ingest_list_cmd(
         for row in parsed.unreadable_rows:
             click.echo(f"  unreadable row, line {row['line']}: {terminal_safe(row['reason'])}")
         _echo_row_warnings(parsed)
+    if summary.prune_refused:
+        # After the summary: the ingest itself is done; exit status 1 says the prune asked for was not.
+        raise click.ClickException(summary.prune_refused)
 
 
 def _echo_problems(parsed: Any) -> None:

@@ -22,6 +22,7 @@ from kg.entities import (
     PaperDetail,
     TechniqueUse,
 )
+from kg.safe_output import terminal_safe
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
@@ -54,22 +55,39 @@ class IngestSummary:
     embedded: int = 0  # vectors actually computed (the rest came from the cache)
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
     statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
+    # A run of a whole list (run_ingest's whole_list): the stored list rows it no longer has
+    # (stale_list_rows' entries), how many of them --prune removed, and why --prune was refused.
+    whole_list: bool = False
+    stale_list_rows: list[dict[str, Any]] = field(default_factory=list)
+    list_rows_pruned: int = 0
+    prune_refused: str | None = None
+    # Papers whose list rows this run wrote from the list's own rows (they are current, never stale).
+    listed: set[str] = field(default_factory=set, repr=False)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
-        return {
+        counts: dict[str, Any] = {
             "records": self.records, "papers": self.papers, "new": self.new,
             "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
             "unknown_labels": len(self.unknown_labels), "embedded": self.embedded,
         }
+        if self.whole_list:
+            counts["stale_list_rows"] = len(self.stale_list_rows)
+            counts["list_rows_pruned"] = self.list_rows_pruned
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {
+        out = {
             "run_id": self.run_id, "source": self.source, "status": self.status, **self.counts(),
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
             "rekeyed": self.rekeyed,
         }
+        if self.whole_list:
+            # The count of counts() is replaced by the rows themselves.
+            out["stale_list_rows"] = self.stale_list_rows
+            out["prune_refused"] = self.prune_refused
+        return out
 
     def text(self) -> str:
         """Human summary for the CLI."""
@@ -86,7 +104,36 @@ class IngestSummary:
                 where = ", ".join(str(n) for n in entry.get("lines", []) if n is not None)
                 suffix = f" (line {where})" if where else ""
                 lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}{did_you_mean(entry)}")
+        lines += self._stale_lines()
         return "\n".join(lines)
+
+    def _stale_lines(self) -> list[str]:
+        """The text lines about the stored list rows the list no longer has."""
+        stale = self.stale_list_rows
+        if not stale:
+            return []
+        n = len(stale)
+        if self.list_rows_pruned:
+            head = (f"{counted(self.list_rows_pruned, 'list row')} no longer in the list "
+                    f"{'was' if self.list_rows_pruned == 1 else 'were'} removed (--prune; the papers stay):")
+        elif self.prune_refused:
+            head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
+                    "(not removed: --prune was refused):")
+        else:
+            head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
+                    "(run again with --prune to remove them):")
+        lines = [f"  {head}"]
+        for row in stale[:_STALE_SHOWN]:
+            where = f", was line {row['line']}" if row.get("line") is not None else ""
+            lines.append(f"    {terminal_safe(row['title'])} [{terminal_safe(row['paper_id'])}], "
+                         f"{terminal_safe(row['section'])}{where}")
+        if n > _STALE_SHOWN:
+            lines.append(f"    ... and {n - _STALE_SHOWN} more (--json lists them all)")
+        return lines
+
+
+# The stale list rows a text summary names one by one (--json gives them all).
+_STALE_SHOWN = 20
 
 
 def did_you_mean(unknown_label: dict[str, Any]) -> str:
@@ -195,6 +242,9 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
 
 
 _ListEdges = tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]
+# A paper to write: its stored detail (None: new), the merged Paper, the stored id it was matched by,
+# and its list rows with the list's technique and evaluation edges.
+_Merged = tuple[PaperDetail | None, Paper, str | None, _ListEdges]
 
 
 def _tldr_stand_in(rows: Sequence[ListRow]) -> str:
@@ -369,6 +419,9 @@ def run_ingest(
     rejected: Sequence[dict[str, Any]] = (),
     lock: HeldLock | None = None,
     wait: float = 0.0,
+    whole_list: bool = False,
+    prune: bool = False,
+    force_prune: bool = False,
 ) -> IngestSummary:
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
@@ -376,6 +429,11 @@ def run_ingest(
     leaves the graph identical. A paper whose embedded text and extractor signature are unchanged
     (its stored extraction_hash) keeps its stored extracted edges instead of being extracted again.
     `rejected` lists records a source already turned away.
+
+    `whole_list`: the records are a whole awesome list (with its arXiv matches). After they are
+    written, the stored list rows this list no longer has are reported (summary.stale_list_rows, see
+    stale_list_rows), and with `prune` removed (see prune_refusal for when it refuses, unless
+    `force_prune`).
 
     The whole run holds the store's ingest lock (ingest.store_lock): `lock` when the caller already
     holds it, else it is taken here (waiting up to `wait` seconds; IngestLocked when another ingest
@@ -387,20 +445,23 @@ def run_ingest(
         with ingest_lock(store, source, wait=wait):
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                                taxonomy=taxonomy, progress=progress, batch_size=batch_size,
-                               rejected=rejected)
+                               rejected=rejected, whole_list=whole_list, prune=prune,
+                               force_prune=force_prune)
     return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
-                       taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected)
+                       taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
+                       whole_list=whole_list, prune=prune, force_prune=force_prune)
 
 
 def _run_ingest(
     store: GraphStore, records: Sequence[Record], *, source: str, embedder: Any, extractor: Any,
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
+    whole_list: bool = False, prune: bool = False, force_prune: bool = False,
 ) -> IngestSummary:
     """run_ingest's body, run with the ingest lock held."""
     from ingest.embed import check_store_model, embedding_text, text_hash
 
     run = store.start_run(source)
-    summary = IngestSummary(run_id=run.id, source=source, records=len(records))
+    summary = IngestSummary(run_id=run.id, source=source, records=len(records), whole_list=whole_list)
     summary.rejected_details = [dict(r) for r in rejected]
     try:
         valid: list[Record] = []
@@ -437,7 +498,9 @@ def _run_ingest(
             else:
                 by_target[target] = (record, stored_id)
         summary.papers = len(by_target)
-        if by_target:  # nothing to load for a run with no papers
+
+        def load_tools() -> None:
+            nonlocal embedder, extractor, taxonomy
             if embedder is None:
                 embedder = _load_embedder()
             # Before anything is embedded or written: another model's vectors would be mixed in.
@@ -448,6 +511,9 @@ def _run_ingest(
                 taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
             if extractor is None:
                 extractor = _load_extractor(taxonomy)
+
+        if by_target:  # nothing to load for a run with no papers
+            load_tools()
 
         from tqdm import tqdm
 
@@ -462,6 +528,18 @@ def _run_ingest(
                 bar.update(len(chunk))
         finally:
             bar.close()
+        if whole_list:
+            stored_rows = store.list_rows_from(EDGE_SOURCE_LIST)
+            summary.stale_list_rows = stale_list_rows(stored_rows, summary.listed)
+            if prune and summary.stale_list_rows:
+                refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
+                                                                 len(stored_rows))
+                if refusal is not None:
+                    summary.prune_refused = refusal
+                else:
+                    load_tools()  # a list whose every record was rejected loaded none
+                    _prune_list_rows(store, summary, embedder, extractor, embedding_text, text_hash,
+                                     progress, batch_size)
     except BaseException as exc:
         summary.status = "failed"
         message = str(exc) or type(exc).__name__
@@ -491,18 +569,40 @@ def _ingest_chunk(
     embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
     node_labels: dict[str, str], sections_of: Taxonomy,
 ) -> None:
-    bundles: list[PaperBundle] = []
-    rekey: dict[str, str] = {}
-    merged: list[tuple[PaperDetail | None, Paper, str | None, _ListEdges]] = []
+    merged: list[_Merged] = []
     for target, (record, stored_id) in chunk:
         stored = store.get_paper(stored_id) if stored_id else None
         if stored is None and stored_id is None:
             stored = store.get_paper(target)
         paper, replace_rows = _merge_with_stored(record, stored, target)
+        if replace_rows and EDGE_SOURCE_LIST in record.sources:
+            summary.listed.add(target)  # its stored rows become this list's rows
         rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
         # Stored rows too: a section map that changed reaches every section the next time it is written.
         rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
+    statuses, rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
+                                              text_hash, progress)
+    summary.embedded += computed
+    summary.rekeyed.update(rekey)
+    for paper_id, status in statuses.items():
+        summary.statuses[paper_id] = status
+        if status == "new":
+            summary.new += 1
+        elif status == "updated":
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+
+
+def _write_papers(
+    store: GraphStore, merged: list[_Merged], embedder: Any, extractor: Any, embedding_text: Any,
+    text_hash: Any, progress: bool,
+) -> tuple[dict[str, str], dict[str, str], int]:
+    """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
+    merged papers in one write: (status by paper id, old slug id -> new id, vectors computed)."""
+    bundles: list[PaperBundle] = []
+    rekey: dict[str, str] = {}
     texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
     extractions: dict[str, Any] = {}
     if extractor is not None:
@@ -542,7 +642,6 @@ def _ingest_chunk(
     from ingest.embed import embed_with_cache
 
     vectors, computed = embed_with_cache(embedder, store, texts, progress=_show_progress(progress))
-    summary.embedded += computed
     for bundle, vector, text in zip(bundles, vectors, texts, strict=True):
         bundle.paper.embedding = vector
         bundle.paper.embedding_model = embedder.model_name
@@ -552,16 +651,73 @@ def _ingest_chunk(
     by_id = {b.paper.id: b for b in bundles}
     for old_id, new_id in rekey.items():
         by_id[new_id].replaces.append(old_id)
-    statuses = store.upsert_papers(bundles)
-    summary.rekeyed.update(rekey)
-    for paper_id, status in statuses.items():
-        summary.statuses[paper_id] = status
-        if status == "new":
-            summary.new += 1
-        elif status == "updated":
-            summary.updated += 1
-        else:
-            summary.unchanged += 1
+    return store.upsert_papers(bundles), rekey, computed
+
+
+def stale_list_rows(stored_rows: Sequence[dict[str, Any]], listed: Collection[str]) -> list[dict[str, Any]]:
+    """The stored list rows a whole-list run no longer has: every row (of `stored_rows`, the rows of
+    the papers with source "list", GraphStore.list_rows_from) of a paper the run wrote no rows for
+    (`listed`: the papers whose rows it wrote from the list), as {paper_id, title, section,
+    section_id, line}.
+
+    Whole papers, never single rows: a list ingest replaces all the rows of every paper it stores, so
+    a paper the list still has holds only this list's rows. A row does not record where it came from;
+    a paper's source "list" says a list ingest wrote its rows, since other sources never replace
+    stored rows (a records file fills them only for a paper with none), and a prune takes "list" off
+    the papers it empties. So rows a records file brought are never stale, unless a list ingest has
+    since replaced them by the list's rows for that paper, which then are the list's.
+    """
+    return [
+        {"paper_id": row["paper_id"], "title": row["title"],
+         "section": " / ".join(str(p) for p in row["section_path"] or []) or row["section_id"],
+         "section_id": row["section_id"], "line": row["line"]}
+        for row in stored_rows if row["paper_id"] not in listed
+    ]
+
+
+def prune_refusal(stale: int, stored: int) -> str | None:
+    """Why --prune refuses to remove `stale` of the `stored` list rows, or None when it may.
+
+    Refused when the list no longer has more than half of the rows stored from lists: what a
+    truncated download, a list cut short by a bad edit or another list altogether looks like, and
+    what would empty most of the list's papers. A few rows fewer (papers taken off the list, a row
+    that no longer parses) is what pruning is for; --force prunes anyway.
+    """
+    if 2 * stale <= stored:
+        return None
+    return (f"--prune refused: the list no longer has {stale} of the {stored} list rows stored, more "
+            "than half, as a truncated or wrong list would; nothing was removed (check the list with "
+            "--dry-run, or run again with --prune --force to remove them)")
+
+
+def _prune_list_rows(
+    store: GraphStore, summary: IngestSummary, embedder: Any, extractor: Any, embedding_text: Any,
+    text_hash: Any, progress: bool, batch_size: int,
+) -> None:
+    """Remove the summary's stale list rows: each of their papers is written again without list rows.
+
+    The paper stays, and loses what came from those rows alone: the list's technique and evaluation
+    edges, its source "list" (it is no longer on the list: the source filter and the rule of
+    stale_list_rows follow), and what its TL;DRs gave extraction and, for a paper without an abstract,
+    its embedding (both computed again, as the next ingest of the paper would).
+    """
+    paper_ids = list(dict.fromkeys(row["paper_id"] for row in summary.stale_list_rows))
+    for start in range(0, len(paper_ids), batch_size):
+        merged: list[_Merged] = []
+        pruned = 0
+        for paper_id in paper_ids[start:start + batch_size]:
+            stored = store.get_paper(paper_id)
+            if stored is None:
+                continue
+            sources = [s for s in stored.paper.sources if s != EDGE_SOURCE_LIST]
+            # No extraction_hash: an extractor without a signature extracts it again, as for any record.
+            paper = replace(stored.paper, sources=sources, embedding=None, extraction_hash=None)
+            merged.append((stored, paper, paper_id, ([], [], [])))
+            pruned += len(stored.list_rows)
+        _statuses, _rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
+                                                    text_hash, progress)
+        summary.embedded += computed
+        summary.list_rows_pruned += pruned  # counted once written: a failed batch removed nothing
 
 
 def ingest_records_file(

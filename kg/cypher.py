@@ -628,6 +628,13 @@ LIST_SECTIONS = (
     f"COUNT {{ (:{Label.PAPER})-[:{Rel.LISTED_IN}]->(s) }} AS count ORDER BY id"
 )
 
+# The list rows of the papers whose sources include $source, by paper id, then the paper's row order.
+LIST_ROWS_FROM = (
+    f"MATCH (p:{Label.PAPER})-[r:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION}) WHERE $source IN p.sources "
+    "RETURN p.id AS paper_id, p.title AS title, s.id AS section_id, s.path AS section_path, r.line AS line "
+    "ORDER BY paper_id, r.position"
+)
+
 # Papers with an embedding, counted per embedding model (a vector stored without a model name: "").
 EMBEDDING_MODELS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.embedding IS NOT NULL "

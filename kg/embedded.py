@@ -1502,6 +1502,18 @@ class EmbeddedStore(GraphStore):
         ).fetchall()
         return [{"id": r[0], "title": r[1], "path": json.loads(r[2]), "count": int(r[3])} for r in rows]
 
+    def list_rows_from(self, source: str) -> list[dict[str, object]]:
+        """The list rows of the papers whose sources include `source` (see GraphStore)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT l.paper_id, p.title, l.section_id, s.path, l.line FROM listed_in l "
+                "JOIN papers p ON p.id = l.paper_id JOIN list_sections s ON s.id = l.section_id "
+                "WHERE EXISTS (SELECT 1 FROM json_each(p.sources) j WHERE j.value = ?) "
+                "ORDER BY l.paper_id, l.position", (source,),
+            ).fetchall()
+        return [{"paper_id": r[0], "title": r[1], "section_id": r[2], "section_path": json.loads(r[3]),
+                 "line": r[4]} for r in rows]
+
     def stats(self) -> dict[str, dict[str, int]]:
         """Counts of every node label and relationship type (zeros included)."""
         with self._read() as conn:

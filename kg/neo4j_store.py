@@ -840,6 +840,13 @@ class Neo4jStore(GraphStore):
         return [{"id": r["id"], "title": r["title"], "path": list(r["path"] or []), "count": int(r["count"])}
                 for r in self._read(cypher.LIST_SECTIONS)]
 
+    def list_rows_from(self, source: str) -> list[dict[str, object]]:
+        """The list rows of the papers whose sources include `source` (see GraphStore)."""
+        return [{"paper_id": r["paper_id"], "title": r["title"], "section_id": r["section_id"],
+                 "section_path": list(r["section_path"] or []),
+                 "line": None if r["line"] is None else int(r["line"])}
+                for r in self._read(cypher.LIST_ROWS_FROM, source=source)]
+
     def stats(self) -> dict[str, dict[str, int]]:
         """Counts of every node label and relationship type (zeros included)."""
         def work(tx: ManagedTransaction) -> dict[str, dict[str, int]]:

@@ -592,3 +592,176 @@ def test_a_stored_list_tool_stays_a_tool_when_a_richer_source_does_not_say_so(
     run_ingest(store, [entry], source="records", embedder=embedder, extractor=extractor, progress=False)
     [paper] = store.get_papers(store.paper_ids())
     assert paper.item_type == "tool" and paper.abstract == "A library of attention visualisations."
+
+
+# -- list rows the list no longer has (whole-list runs, prune) --------------------------------
+
+WRONG_ROW = ("|  [A Wrong Paper About Probing Induction Heads](https://example.org/wrong-paper)  |  "
+             "Probing  |  The paper probes induction heads with activation patching.  |\n")
+RECORDS_PAPER_ROW = ("|  [Steering Llama With Contrastive Activation Addition](https://example.org/caa)  |  "
+                     "Logit lens  |  The paper steers a model.  |\n")
+RECORDS_PAPER = {"id": "caa", "title": "Steering Llama With Contrastive Activation Addition",
+                 "abstract": "We steer language models by adding contrastive activation vectors.",
+                 "year": 2023}
+
+
+def _with_rows(seed_list: str, rows: str) -> str:
+    """The seed list with `rows` added at the end of its Techniques table."""
+    anchor = next(line for line in seed_list.splitlines(keepends=True) if "Causal Scrubbing" in line)
+    return seed_list.replace(anchor, anchor + rows)
+
+
+def _whole_list(store: GraphStore, text: str, taxonomy: Taxonomy, embedder: Any, extractor: Any,
+                **options: bool) -> IngestSummary:
+    """A list ingest of the whole list `text` (as `paperkg ingest list --no-arxiv` runs it)."""
+    records = list(parse_list(text, taxonomy).papers)
+    return run_ingest(store, records, source="list", embedder=embedder, extractor=extractor, progress=False,
+                      whole_list=True, **options)
+
+
+def _records(store: GraphStore, path: Path, records: list[dict[str, Any]], extractor: Any) -> None:
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    ingest_records_file(store, path, embedder=HashEmbedder(), extractor=extractor, progress=False)
+
+
+def test_a_whole_list_reports_the_rows_it_no_longer_has_and_prune_removes_them_alone(
+    store: GraphStore, seed_list: str, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+    tmp_path: Path,
+) -> None:
+    """Operator QA: rows of a wrong list copy stayed for good, since a list ingest only replaced the
+    rows of the papers it had. Now they are reported; prune removes them, keeps their papers (a new
+    one, and one a records file brought) and changes nothing else."""
+    _records(store, tmp_path / "records.jsonl", [RECORDS_PAPER], extractor)
+    first = _whole_list(store, seed_list, taxonomy, embedder, extractor)
+    assert first.stale_list_rows == [] and first.counts()["stale_list_rows"] == 0
+    edited = _with_rows(seed_list, WRONG_ROW + RECORDS_PAPER_ROW)
+    assert _whole_list(store, edited, taxonomy, embedder, extractor).stale_list_rows == []
+    wrong = "a-wrong-paper-about-probing-induction-heads"
+    assert "list" in store.get_papers(["caa"])[0].sources and store.get_paper(wrong).list_rows  # type: ignore[union-attr]
+    line = next(n for n, text in enumerate(edited.splitlines(), start=1) if "A Wrong Paper" in text)
+
+    reported = _whole_list(store, seed_list, taxonomy, embedder, extractor)
+    assert reported.stale_list_rows == [
+        {"paper_id": "a-wrong-paper-about-probing-induction-heads",
+         "title": "A Wrong Paper About Probing Induction Heads", "section": "Techniques",
+         "section_id": "techniques", "line": line},
+        {"paper_id": "caa", "title": "Steering Llama With Contrastive Activation Addition",
+         "section": "Techniques", "section_id": "techniques", "line": line + 1},
+    ]
+    assert (reported.list_rows_pruned, reported.prune_refused) == (0, None)
+    assert store.runs(limit=1)[0].counts["stale_list_rows"] == 2
+    assert "2 list rows are no longer in the list (run again with --prune to remove them):" in reported.text()
+    before = snapshot(store)
+    assert before["stats"]["relationships"]["LISTED_IN"] == 59  # reported, not removed
+    techniques = {(t.technique_id, t.source) for t in store.get_paper(wrong).techniques}  # type: ignore[union-attr]
+    # The list's Probing, and activation patching extracted from the row's TL;DR.
+    assert {("probing", "list"), ("activation_patching", "extracted")} <= techniques
+
+    pruned = _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True)
+    assert pruned.list_rows_pruned == 2 and pruned.stale_list_rows == reported.stale_list_rows
+    assert store.runs(limit=1)[0].counts["list_rows_pruned"] == 2
+    assert "2 list rows no longer in the list were removed" in pruned.text()
+    after = snapshot(store)
+    assert sorted(after["papers"]) == sorted(before["papers"])  # every paper stays
+    gone = {wrong, "caa"}
+    assert {k: v for k, v in after["papers"].items() if k not in gone} == {
+        k: v for k, v in before["papers"].items() if k not in gone}
+    assert after["stats"]["relationships"]["LISTED_IN"] == 57
+    findings = {"Finding": after["stats"]["nodes"]["Finding"]}  # what extraction finds without the TL;DR
+    assert after["stats"]["nodes"] == before["stats"]["nodes"] | findings
+    for pid in gone:
+        paper = store.get_paper(pid)
+        assert paper is not None and paper.list_rows == []
+        assert "list" not in paper.paper.sources  # no longer on the list (the source filter agrees)
+        assert [t for t in paper.techniques if t.source == "list"] == []
+        # Nothing its TL;DR gave is left: extraction and embedding follow the paper's text without it.
+        assert not any("TL;DR" in (t.evidence or "") for t in paper.techniques)
+    assert store.get_papers(["caa"])[0].sources == ["records"]
+    assert after["papers"]["caa"]["paper"]["abstract"] == RECORDS_PAPER["abstract"]
+    assert after["papers"]["caa"]["embedding"] == before["papers"]["caa"]["embedding"]  # it has an abstract
+
+    again = _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True)
+    assert (again.stale_list_rows, again.list_rows_pruned) == ([], 0)
+    assert snapshot(store) == after
+    # The edited list brings them back, as for any paper the list adds.
+    _whole_list(store, edited, taxonomy, embedder, extractor)
+    assert snapshot(store)["papers"][wrong] == before["papers"][wrong]
+
+
+def test_a_records_files_list_rows_are_never_pruned_by_a_list_ingest(
+    store: GraphStore, seed_list: str, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+    tmp_path: Path,
+) -> None:
+    """Rows a records file brought are not the list's: neither reported nor pruned, also when they
+    fill a paper a prune emptied (its source "list" went with its rows)."""
+    with_rows = {**RECORDS_PAPER, "list_rows": [{"section": "Findings and Applications",
+                                                  "subsection": "Applications of MI", "tldr": "Steering.",
+                                                  "technique_ids": ["steering"]}]}
+    _records(store, tmp_path / "records.jsonl", [with_rows], extractor)
+    kept = store.get_paper("caa")
+    assert kept is not None and len(kept.list_rows) == 1
+    summary = _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True, force_prune=True)
+    assert (summary.stale_list_rows, summary.list_rows_pruned) == ([], 0)
+    assert store.get_paper("caa").list_rows == kept.list_rows  # type: ignore[union-attr]
+    # The list takes the paper's rows over (as before), then drops it: its rows are the list's, and go.
+    _whole_list(store, _with_rows(seed_list, RECORDS_PAPER_ROW), taxonomy, embedder, extractor)
+    assert store.get_paper("caa").list_rows[0].section_id == "techniques"  # type: ignore[union-attr]
+    assert _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True).list_rows_pruned == 1
+    # The records file fills the emptied paper's rows again; the list leaves them alone from now on.
+    _records(store, tmp_path / "records.jsonl", [with_rows], extractor)
+    refilled = store.get_paper("caa")
+    assert refilled is not None and [r.section_id for r in refilled.list_rows] == [
+        r.section_id for r in kept.list_rows] and refilled.paper.sources == ["records"]
+    summary = _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True, force_prune=True)
+    assert (summary.stale_list_rows, summary.list_rows_pruned) == ([], 0)
+    assert store.get_paper("caa").list_rows == refilled.list_rows  # type: ignore[union-attr]
+
+
+FOUR_PAPERS = "# A list\n\n## Circuits\n| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n" + "".join(
+    f"| [Paper number {n}](https://example.org/{n}) | Probing | row {n} |\n"
+    for n in ("one", "two", "three", "four"))
+
+
+def _keep_rows(text: str, *kept: str) -> str:
+    """The list without the rows of the papers not named."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if "Paper number" not in line or any(f"number {k}]" in line for k in kept))
+
+
+def test_prune_is_refused_when_more_than_half_of_the_lists_rows_would_go(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """A list that no longer has most of the stored rows looks truncated or wrong: --prune reports
+    them and removes nothing, unless forced; up to half go without --force."""
+    _whole_list(store, FOUR_PAPERS, taxonomy, embedder, extractor)
+    refused = _whole_list(store, _keep_rows(FOUR_PAPERS, "one"), taxonomy, embedder, extractor, prune=True)
+    assert len(refused.stale_list_rows) == 3 and refused.list_rows_pruned == 0
+    assert refused.prune_refused is not None
+    assert "no longer has 3 of the 4 list rows stored" in refused.prune_refused
+    assert "--prune --force" in refused.prune_refused
+    assert "(not removed: --prune was refused)" in refused.text()
+    assert len(store.list_rows_from("list")) == 4 and store.runs(limit=1)[0].status == "succeeded"
+    # Exactly half: pruned.
+    half = _whole_list(store, _keep_rows(FOUR_PAPERS, "one", "two"), taxonomy, embedder, extractor,
+                       prune=True)
+    assert (half.prune_refused, half.list_rows_pruned) == (None, 2)
+    assert sorted(r["paper_id"] for r in store.list_rows_from("list")) == [
+        "paper-number-one", "paper-number-two"]
+    forced = _whole_list(store, _keep_rows(FOUR_PAPERS), taxonomy, embedder, extractor, prune=True,
+                         force_prune=True)
+    assert (forced.prune_refused, forced.list_rows_pruned) == (None, 2)
+    assert store.list_rows_from("list") == [] and len(store.paper_ids()) == 4
+
+
+def test_a_list_ingest_that_is_not_a_whole_list_reports_nothing(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Only a whole list says which rows are gone: a list ingest of some of its papers keeps the rest."""
+    _whole_list(store, FOUR_PAPERS, taxonomy, embedder, extractor)
+    records = list(parse_list(_keep_rows(FOUR_PAPERS, "one"), taxonomy).papers)
+    summary = run_ingest(store, records, source="list", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert summary.stale_list_rows == [] and "stale_list_rows" not in summary.counts()
+    assert "stale_list_rows" not in summary.to_dict() and len(store.list_rows_from("list")) == 4

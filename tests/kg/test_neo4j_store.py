@@ -377,6 +377,7 @@ def _exercise(store: GraphStore) -> None:
     store.new_papers("2024-01-01")
     store.new_papers_page("2024-01-01", limit=5, offset=10)
     store.list_sections()
+    store.list_rows_from("list")
     store.stats()
     store.embedding_models()
     store.cache_embeddings("m", {"h": vec})
@@ -1129,3 +1130,39 @@ def test_related_candidates_rank_as_the_embedded_store_does(
     got = store.related_candidates("p")
     assert [dataclasses.asdict(c) for c in got] == [dataclasses.asdict(c) for c in expected]
     assert [c.id for c in store.related_candidates("p", limit=3)] == [c.id for c in expected[:3]]
+
+
+def test_list_rows_from_reads_as_the_embedded_store_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Any,
+) -> None:
+    """The server's rows (a section path stored as no property when empty, lines as Neo4j integers)
+    come back in the embedded store's shape, asked for with the source as a parameter, read-only."""
+    from kg.embedded import EmbeddedStore
+
+    rows = (ListRow("tools", "Tools", ["Tools"], line=9), ListRow("findings/features", "Features",
+                                                                 ["Findings", "Features"], line=None))
+    paper = PaperBundle(paper=Paper(id="p1", title="A paper", sources=["list"]), list_rows=list(rows))
+    embedded = EmbeddedStore(tmp_path / "kg.sqlite3")
+    embedded.load_taxonomy(taxonomy.nodes)
+    embedded.upsert_papers([paper])
+    expected = embedded.list_rows_from("list")
+    embedded.close()
+    answered = [{"paper_id": r["paper_id"], "title": r["title"], "section_id": r["section_id"],
+                 "section_path": r["section_path"] or None, "line": r["line"]} for r in expected]
+    answered[0]["section_path"] = None  # as if written with an empty path (stored as no property)
+    sent: list[tuple[str, dict[str, Any], bool]] = []
+
+    class Tx:
+        def __init__(self, write: bool) -> None:
+            self.write = write
+
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            sent.append((query, dict(parameters or {}), self.write))
+            return _Result(answered)
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(write)))
+    got = store.list_rows_from("list")
+    assert sent == [(cypher.LIST_ROWS_FROM, {"source": "list"}, False)]
+    assert got == [{**expected[0], "section_path": []}, expected[1]]
+    assert [r["line"] for r in got] == [9, None]

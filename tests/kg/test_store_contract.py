@@ -1380,3 +1380,59 @@ def test_edges_must_point_at_nodes_of_the_right_label(store: GraphStore) -> None
     with pytest.raises(ValueError, match="w2"):
         store.upsert_papers([model])
     assert store.stats() == before
+
+
+def test_list_rows_from_gives_the_rows_of_the_papers_of_a_source(store: GraphStore) -> None:
+    """The rows of the papers whose sources include the source, in paper id then row order, with the
+    paper's title, the section's id and path and the row's line; other papers' rows are left out."""
+    features = ListRow("findings/features", "Features", ["Findings", "Features"], tldr="f", line=12)
+    tools = ListRow("tools", "Tools", ["Tools"], line=90)
+    circuits = ListRow("findings/circuits", "Circuits", ["Findings", "Circuits"], line=None)
+    store.upsert_papers([
+        bundle("b-listed", "Listed twice", sources=("arxiv", "list"), rows=(tools, features)),
+        bundle("a-listed", "Listed once", sources=("list",), rows=(circuits,)),
+        bundle("c-records", "From a records file", sources=("records",), rows=(features,)),
+        bundle("d-unlisted", "Listed, no rows", sources=("list",)),
+        bundle("e-arxiv", "Only arXiv"),
+    ])
+    assert store.list_rows_from("list") == [
+        {"paper_id": "a-listed", "title": "Listed once", "section_id": "findings/circuits",
+         "section_path": ["Findings", "Circuits"], "line": None},
+        {"paper_id": "b-listed", "title": "Listed twice", "section_id": "tools", "section_path": ["Tools"],
+         "line": 90},
+        {"paper_id": "b-listed", "title": "Listed twice", "section_id": "findings/features",
+         "section_path": ["Findings", "Features"], "line": 12},
+    ]
+    assert [r["paper_id"] for r in store.list_rows_from("records")] == ["c-records"]
+    assert store.list_rows_from("arxiv") == [
+        {"paper_id": "b-listed", "title": "Listed twice", "section_id": "tools", "section_path": ["Tools"],
+         "line": 90},
+        {"paper_id": "b-listed", "title": "Listed twice", "section_id": "findings/features",
+         "section_path": ["Findings", "Features"], "line": 12},
+    ]
+    # A source is matched whole, never as a part of another ("lis" is no source here).
+    assert store.list_rows_from("lis") == []
+    # Written again without its rows and without "list" (as a prune does): none of its rows remain.
+    store.upsert_papers([bundle("a-listed", "Listed once", sources=())])
+    assert [r["paper_id"] for r in store.list_rows_from("list")] == ["b-listed", "b-listed"]
+
+
+def test_a_paper_written_again_without_a_source_leaves_that_source_filter(store: GraphStore) -> None:
+    """Every search mode's source filter follows a rewrite that takes a source off a paper (the
+    embedded store's in-memory vectors keep each paper's sources for the filter)."""
+    vectors = unit_vectors(2, 7)
+    row = ListRow("tools", "Tools", ["Tools"], line=3)
+    store.upsert_papers([
+        bundle("s1", "Probing heads", sources=("list",), rows=(row,), vector=vectors[0]),
+        bundle("s2", "Probing layers", sources=("arxiv",), vector=vectors[1]),
+    ])
+    on_list = SearchFilters(sources=["list"])
+    assert store.filter_ids(on_list) == {"s1"}
+    assert [s.id for s in store.vector_search(vectors[0], 5, on_list)] == ["s1"]
+    assert [s.id for s in store.keyword_search("probing", 5, on_list)] == ["s1"]
+    store.upsert_papers([bundle("s1", "Probing heads", sources=(), vector=vectors[0])])
+    assert store.filter_ids(on_list) == set()
+    assert store.vector_search(vectors[0], 5, on_list) == []
+    assert store.keyword_search("probing", 5, on_list) == []
+    assert store.filter_ids(SearchFilters(section_ids=["tools"])) == set()
+    assert store.get_paper("s1").list_rows == []  # type: ignore[union-attr]
