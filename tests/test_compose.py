@@ -96,7 +96,13 @@ def test_services_and_healthchecks(config: dict[str, Any]) -> None:
     assert neo4j["image"].split(":")[0] == "neo4j" and neo4j["image"].split(":")[1].startswith("5")
     assert neo4j["environment"]["NEO4J_AUTH"].startswith("neo4j/")
     probe = " ".join(neo4j["healthcheck"]["test"])
-    assert "cypher-shell" in probe and "RETURN 1" in probe and neo4j["environment"]["NEO4J_PASSWORD"]
+    assert "cypher-shell" in probe and "RETURN 1" in probe and "NEO4J_AUTH#neo4j/" in probe
+    # The image turns every NEO4J_* variable but these into a neo4j.conf setting (NEO4J_server_memory_…
+    # -> server.memory.…): any other name would be an unknown setting, which Neo4j 5 refuses to start with.
+    entrypoint_own = {"NEO4J_AUTH", "NEO4J_AUTH_PATH", "NEO4J_PLUGINS", "NEO4J_EDITION", "NEO4J_HOME",
+                      "NEO4J_ACCEPT_LICENSE_AGREEMENT", "NEO4J_DEBUG"}
+    settings = {k for k in neo4j["environment"] if k.startswith("NEO4J_") and k not in entrypoint_own}
+    assert settings and all(re.fullmatch(r"NEO4J_(server|db|dbms)_[a-z_]+", k) for k in settings), settings
     assert any(str(v).endswith(":/data") or ":/data:" in str(v) for v in neo4j["volumes"]) or any(
         isinstance(v, dict) and v.get("target") == "/data" for v in neo4j["volumes"]
     )
@@ -106,7 +112,7 @@ def test_services_and_healthchecks(config: dict[str, Any]) -> None:
         assert "build" in service, name
         env = service["environment"]
         assert env["PAPERKG_NEO4J_URI"] == "bolt://neo4j:7687", name
-        assert env["PAPERKG_NEO4J_PASSWORD"] == neo4j["environment"]["NEO4J_PASSWORD"], name
+        assert "neo4j/" + env["PAPERKG_NEO4J_PASSWORD"] == neo4j["environment"]["NEO4J_AUTH"], name
         assert service["depends_on"]["neo4j"]["condition"] == "service_healthy", name
 
     assert services["init"]["command"] == ["paperkg", "init"]
