@@ -197,7 +197,11 @@ def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[da
             continue  # a gap run: it covered its own window only
         recorded = (run.counts or {}).get("window_start")
         if recorded:
-            starts.append(parse_when(recorded))
+            try:
+                starts.append(parse_when(recorded))
+            except ValueError:  # e.g. "1-01-01T00:00:00Z", written for year 1 by older versions
+                log.warning("weekly run %s recorded a window start that cannot be read (%r): not retried",
+                            run.id, recorded)
         elif watermark is None and run.started:
             starts.append(parse_when(run.started) - DEFAULT_WINDOW)
     return watermark, [s for s in starts if end - s <= RETRY_LOOKBACK]

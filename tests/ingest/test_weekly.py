@@ -1278,3 +1278,16 @@ def test_a_failed_run_from_year_1_leaves_a_window_start_the_next_run_reads(store
     assert failed.status == "failed" and failed.counts["window_start"] == "0001-01-01T00:00:00Z"
     start, end, _gap = weekly_module.window_for(store, since=None, now=NOW)
     assert end == NOW and start == NOW - DAY * 7  # a retry reaches no further than RETRY_LOOKBACK
+
+
+def test_an_unreadable_recorded_window_start_is_skipped_with_a_warning(
+    store: EmbeddedStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store of an older version holds "1-01-01T00:00:00Z" for a failed year-1 run: reading it failed
+    every later weekly run, --since included, before any run was recorded."""
+    run = store.start_run(RUN_SOURCE)
+    store.finish_run(run.id, "failed", {"window_start": "1-01-01T00:00:00Z"}, message="old failure")
+    with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+        start, end, _gap = weekly_module.window_for(store, since=None, now=NOW)
+    assert end == NOW and start == NOW - DAY * 7
+    assert f"weekly run {run.id} recorded a window start that cannot be read" in caplog.text
