@@ -231,9 +231,11 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     merged.arxiv_id = record.arxiv_id or old.arxiv_id
     # The version of the metadata that won (None: unknown, so the weekly run compares dates).
     merged.arxiv_version = high.arxiv_version
-    # A tool stays a tool whichever source wins, as within one run (dedupe_records): a records file or
-    # arXiv record that does not say "tool" cannot tell "not given" from "paper".
-    if "tool" in (old.item_type, record.item_type):
+    # The list says which table a row is in; a records file or arXiv record that does not say "tool"
+    # cannot tell "not given" from "paper", so a tool stays a tool for them, as within one run.
+    if record.list_rows and EDGE_SOURCE_LIST in record.sources:
+        merged.item_type = record.item_type
+    elif "tool" in (old.item_type, record.item_type):
         merged.item_type = "tool"
     merged.sources = sorted(set(old.sources) | set(record.sources))
     # A list ingest replaces the paper's list rows; other sources fill them only when none are stored.

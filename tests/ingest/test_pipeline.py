@@ -577,6 +577,25 @@ def test_a_stored_tool_stays_a_tool_when_the_list_lists_it_again(
     assert (paper.id, paper.item_type, paper.sources) == ("circuitsvis", "tool", ["list", "records"])
 
 
+def test_a_list_that_moves_a_tool_into_a_paper_table_makes_it_a_paper(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Review: a tool stayed a tool for good, though the list itself moved its row to a paper table."""
+    from ingest.records import ListRowRecord, Record
+
+    def listed(item_type: str, section: str) -> Record:
+        row = ListRowRecord(section_path=[section], title_in_list="CircuitsVis", item_type=item_type, line=9)
+        return Record(source="list", source_id="row", title="CircuitsVis", item_type=item_type,
+                      url="https://github.com/x/circuitsvis", list_rows=[row])
+
+    run_ingest(store, [listed("tool", "Tools")], source="list", embedder=embedder, extractor=extractor,
+               progress=False)
+    assert store.get_papers(store.paper_ids())[0].item_type == "tool"
+    run_ingest(store, [listed("paper", "Techniques")], source="list", embedder=embedder, extractor=extractor,
+               progress=False)
+    assert store.get_papers(store.paper_ids())[0].item_type == "paper"
+
+
 def test_a_stored_list_tool_stays_a_tool_when_a_richer_source_does_not_say_so(
     store: GraphStore, embedder: HashEmbedder, extractor: Any
 ) -> None:
