@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass, field, replace
@@ -15,19 +16,27 @@ from ingest.normalize import (
     same_paper_groups,
     section_slug,
     split_venue_tag,
+    title_key,
 )
 from ingest.records import ListRowRecord, Record
 from ingest.titles import same_paper_title
 from kg.taxonomy import Taxonomy
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# The text after the #s; its closing #s and spaces are stripped in _heading (a lazy "(.*?)\s*#*\s*$"
+# here took cubic time on a heading with a long run of spaces inside it).
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
 # The URL may hold balanced parentheses (".../Foo_(bar)"), as CommonMark allows.
 _MD_LINK = re.compile(
     r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?((?:[^()\s<>]|\([^()\s<>]*\))+)>?(?:\s+\"[^\"]*\")?\s*\)"
 )
-_HTML_LINK = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+# The pieces of an HTML link `<a ... href="URL" ...>TEXT</a>`, which _html_links puts together: one
+# regex for all of it ('<a\s[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>') took cubic time on a cell of
+# repeated "<a href='" with no closing ">" (27 KB: a minute), and the list comes from the network.
+_HTML_LINK_START = re.compile(r"<a\s", re.IGNORECASE)
+_HTML_HREF = re.compile(r"href=[\"']", re.IGNORECASE)
+_HTML_LINK_END = re.compile(r"</a>", re.IGNORECASE)
 _BARE_URL = re.compile(r"(?<![(\[<\"'])\bhttps?://[^\s)|>\]]+")
 # A URL in angle brackets (a CommonMark autolink) or alone in parentheses after a space:
 # "Title <https://x>", "Title (https://x)"; "[Title(https://x)" stays a broken link.
@@ -36,6 +45,13 @@ _HTML_TAG = re.compile(r"<[^>]+>")
 # Link markup left in a cell once its readable links are taken out: a broken link.
 _BROKEN_MD_LINK = re.compile(r"\]\(")
 _BROKEN_HTML_LINK = re.compile(r"</?a\b", re.IGNORECASE)
+# The longest table row read, in characters: above any real row (the seed list's longest is 490) and
+# above what the store takes of one row (a title of 1,000 and three cells of 2,000 characters), so a
+# longer row is junk or an attack; it is reported as unreadable, and the run goes on. Bounds the work
+# the cell parsing below can be made to do on one row.
+MAX_ROW_CHARS = 10_000
+# How much of an unreadable row's text is reported when the row is over MAX_ROW_CHARS.
+_REPORTED_ROW_CHARS = 200
 _EMPTY_VALUES = {"", "n/a", "na", "-", "--", "—", "–", "none", "tbd", "?"}
 # Link texts that name a format, not the paper ("[pdf]", "[code]").
 _GENERIC_LINK_TEXT = {
@@ -98,10 +114,18 @@ def fix_mojibake(text: str) -> str:
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 
 
+def _without_tags(text: str) -> str:
+    """The text with its HTML tags (`<...>`) taken out."""
+    # Every tag ends at a ">": the text after the last one is left out of the search, where each "<"
+    # would look for a ">" to the end of the text (quadratic in a run of "<" without one).
+    end = text.rfind(">") + 1
+    return _HTML_TAG.sub("", text[:end]) + text[end:]
+
+
 def _clean(text: str) -> str:
     text = fix_mojibake(text)
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
-    text = _HTML_TAG.sub("", text)
+    text = _without_tags(text)
     text = text.replace("\\|", "|")
     text = re.sub(r"(\*\*|__|`)", "", text)
     return " ".join(text.split())
@@ -129,6 +153,15 @@ def _is_separator(line: str) -> bool:
     return bool(cells) and all(_SEPARATOR_CELL.match(c.replace(" ", "")) for c in cells if c) and any(cells)
 
 
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, raw text) of a heading line, its closing #s and the spaces around them left out."""
+    match = _HEADING.match(line)
+    if match is None:
+        return None
+    # What "(.*?)\s*#*\s*$" left: the shortest text followed by spaces, #s and spaces only.
+    return len(match.group(1)), match.group(2).rstrip().rstrip("#").rstrip()
+
+
 def _heading_text(raw: str) -> str:
     text = _MD_LINK.sub(lambda m: m.group(1), raw)
     return _clean(text)
@@ -151,12 +184,12 @@ def _scan(markdown: str) -> tuple[list[_Table], list[dict[str, Any]]]:
         if in_fence:
             i += 1
             continue
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if heading:
-            level = len(heading.group(1))
+            level, text = heading
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            stack.append((level, _heading_text(heading.group(2))))
+            stack.append((level, _heading_text(text)))
             i += 1
             continue
         if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
@@ -187,9 +220,84 @@ def _column_roles(columns: list[str]) -> list[str]:
     return roles
 
 
+@dataclass(frozen=True)
+class _HtmlLink:
+    start: int
+    end: int
+    url: str
+    text: str
+
+
+def _html_links(cell: str) -> list[_HtmlLink]:
+    """The HTML links of a cell, exactly those `re.finditer` finds with the pattern
+    `<a\\s[^>]*href=["']([^"']+)["'][^>]*>(.*?)</a>` (case-insensitive, "." matching newlines), in
+    O(n log n) time instead of the regex's cubic backtracking.
+
+    For a link opening at `start`, that pattern takes the last `href="` before the first ">" after
+    `<a` (a greedy `[^>]*`) whose URL (up to the next quote, at least one character, ">" allowed)
+    is followed by a ">" and, after it, by a "</a>"; the link text runs to the first "</a>". An
+    `href` further left gives an earlier or the same ">", so when one `href` works every `href`
+    left of it does too: the one to take is found by bisection.
+    """
+    quotes = [i for i, ch in enumerate(cell) if ch in "\"'"]
+    ends = [i for i, ch in enumerate(cell) if ch == ">"]
+    closings = [m.start() for m in _HTML_LINK_END.finditer(cell)]
+    if not closings or not ends:
+        return []
+
+    def next_of(positions: list[int], index: int) -> int | None:
+        """The first of the sorted positions at or after index."""
+        found = bisect.bisect_left(positions, index)
+        return positions[found] if found < len(positions) else None
+
+    hrefs: list[int] = []  # where `href="` starts, for those with a URL and a ">" after the URL
+    tag_ends: list[int] = []  # that ">", in the same order (non-decreasing)
+    url_ends: list[int] = []  # the quote ending the URL
+    for match in _HTML_HREF.finditer(cell):
+        url_end = next_of(quotes, match.end())
+        if url_end is None or url_end == match.end():  # no closing quote, or an empty URL
+            continue
+        tag_end = next_of(ends, url_end + 1)
+        if tag_end is None:
+            continue
+        hrefs.append(match.start())
+        tag_ends.append(tag_end)
+        url_ends.append(url_end)
+    links: list[_HtmlLink] = []
+    # The hrefs usable at all: a "</a>" after their ">" (tag_ends is non-decreasing, so a prefix).
+    usable = bisect.bisect_left(tag_ends, closings[-1])
+    position = 0
+    while (start := _HTML_LINK_START.search(cell, position)) is not None:
+        tag_start = start.end()
+        first_gt = next_of(ends, tag_start)
+        if first_gt is None:
+            break  # no ">" after this "<a", nor after any later one
+        # The last usable href between the "<a " and the first ">" after it.
+        last = min(bisect.bisect_right(hrefs, first_gt), usable) - 1
+        if last < 0 or hrefs[last] < tag_start:
+            position = start.start() + 1
+            continue
+        tag_end = tag_ends[last]
+        closing = closings[bisect.bisect_left(closings, tag_end + 1)]
+        url_start = hrefs[last] + len('href="')
+        links.append(_HtmlLink(start.start(), closing + len("</a>"), cell[url_start:url_ends[last]],
+                               cell[tag_end + 1:closing]))
+        position = closing + len("</a>")
+    return links
+
+
+def _without_html_links(cell: str) -> str:
+    """The cell with each HTML link replaced by a space."""
+    parts, position = [], 0
+    for link in _html_links(cell):
+        parts += [cell[position:link.start], " "]
+        position = link.end
+    return "".join(parts) + cell[position:]
+
+
 def _without_markup_links(cell: str) -> str:
     """The cell with its Markdown and HTML links taken out."""
-    return _MD_LINK.sub(" ", _HTML_LINK.sub(" ", cell))
+    return _MD_LINK.sub(" ", _without_html_links(cell))
 
 
 def _without_links(cell: str) -> str:
@@ -202,8 +310,8 @@ def _links(cell: str) -> list[tuple[str, str]]:
     found: list[tuple[int, str, str]] = []
     for m in _MD_LINK.finditer(cell):
         found.append((m.start(), _clean(m.group(1)), m.group(2)))
-    for m in _HTML_LINK.finditer(cell):
-        found.append((m.start(), _clean(m.group(2)), m.group(1)))
+    for link in _html_links(cell):
+        found.append((link.start, _clean(link.text), link.url))
     rest = _without_markup_links(cell)
     for m in _WRAPPED_URL.finditer(rest):
         found.append((len(cell) + m.start(), "", m.group(1) or m.group(2)))
@@ -368,17 +476,44 @@ def table_layouts(markdown: str) -> dict[tuple[str, ...], list[tuple[str, str]]]
     return layouts
 
 
+# How many differently titled clusters of rows of one paper in one section a row's title is compared
+# with (same_paper_title, the costly comparison the ingest makes): a real list has one, or two when a
+# row links another paper's arXiv id. Past them, a row joins a later cluster whose first title has the
+# same normalised key, or starts one: comparing every row with every cluster took minutes on a list of
+# 2,000 rows linking one arXiv id under different titles.
+_COMPARED_TITLE_CLUSTERS = 5
+
+
 def _same_paper_rows(records: list[Record], group: list[int]) -> list[list[ListRowRecord]]:
     """The rows of one de-duplicated paper that stay one paper, per section: rows merged by a shared
     arXiv id whose titles are different papers are told apart as `ArxivSource.resolve` does (it keeps
-    them as different papers, so their rows do not conflict)."""
+    them as different papers, so their rows do not conflict); see _COMPARED_TITLE_CLUSTERS."""
     by_section: dict[str, list[list[ListRowRecord]]] = {}
     by_id = any(records[index].arxiv_id for index in group)
+    # A title's cluster once the title matched it, or was placed past the compared clusters: a later row
+    # of that title goes there too (the clusters before it did not match that title, the ones after it
+    # are not looked at).
+    placed: dict[tuple[str, str], list[ListRowRecord]] = {}
+    later: dict[tuple[str, str], list[ListRowRecord]] = {}  # clusters past the compared ones, by key
     for index in group:
         row = records[index].list_rows[0]
-        clusters = by_section.setdefault(section_slug(row.section_path), [])
-        same = next((c for c in clusters
-                     if not by_id or same_paper_title(row.title_in_list, c[0].title_in_list)), None)
+        section = section_slug(row.section_path)
+        clusters = by_section.setdefault(section, [])
+        if not by_id:
+            same = clusters[0] if clusters else None
+        elif (section, row.title_in_list) in placed:
+            same = placed[(section, row.title_in_list)]
+        else:
+            same = next((c for c in clusters[:_COMPARED_TITLE_CLUSTERS]
+                         if same_paper_title(row.title_in_list, c[0].title_in_list)), None)
+            if same is not None:
+                placed[(section, row.title_in_list)] = same
+            elif len(clusters) >= _COMPARED_TITLE_CLUSTERS and (key := title_key(row.title_in_list)):
+                same = later.get((section, key))
+                if same is None:
+                    later[(section, key)] = same = []
+                    clusters.append(same)
+                placed[(section, row.title_in_list)] = same
         if same is None:
             clusters.append([row])
         else:
@@ -451,6 +586,12 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
             table.columns and table.columns[0].casefold().strip() in ("tool", "tools", "library")
         )
         for line, cells, raw in table.rows:
+            if len(text := raw.strip()) > MAX_ROW_CHARS:
+                result.unreadable_rows.append({
+                    "line": line, "text": text[:_REPORTED_ROW_CHARS] + "…",
+                    "reason": f"row longer than {MAX_ROW_CHARS:,} characters ({len(text):,})",
+                })
+                continue
             if all(_is_empty(c) for c in cells):
                 result.unreadable_rows.append({"line": line, "text": raw.strip(), "reason": "empty row"})
                 continue
@@ -504,10 +645,12 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
             for label, column in [(x, "techniques") for x in t_unknown] + [
                 (x, "evaluation") for x in e_unknown
             ]:
-                entry = unknown.setdefault((column, label.casefold()), {
-                    "label": label, "column": column, "lines": [],
-                    "suggestion": taxonomy.nearest_list_label(label, column),
-                })
+                entry = unknown.get((column, label.casefold()))
+                if entry is None:  # the suggestion looked up once per label, not once per row
+                    entry = unknown[(column, label.casefold())] = {
+                        "label": label, "column": column, "lines": [],
+                        "suggestion": taxonomy.nearest_list_label(label, column),
+                    }
                 entry["lines"].append(line)
             records.append(_row_record(row, title, venue, urls))
     result.papers = dedupe_records(records)

@@ -90,9 +90,15 @@ def _comment_text(text: str) -> str:
     return " ".join(clean_text(text).split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _text_cell(text: str) -> str:
+    """A _cell that can hold no link or image: "[" and "]" become "(" and ")", so "[text](url)" and
+    "![alt](url)" from a title or an abstract render as text, not as a link hiding where it goes."""
+    return _cell(text).replace("[", "(").replace("]", ")")
+
+
 def _link_text(title: str) -> str:
     # A trailing backslash would escape the closing "]" and break the link.
-    return _cell(title).replace("[", "(").replace("]", ")").rstrip("\\ ")
+    return _text_cell(title).rstrip("\\ ")
 
 
 # Characters a markdown link destination in a table cell cannot hold as they are: ")" and "(" end
@@ -423,7 +429,7 @@ def _row_line(row: SuggestedRow, layout: TableLayout) -> str:
     # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
     paper = f"[{_link_text(row.title)}]({_link_url(row.url)})" if row.url else _link_text(row.title)
     values = {"paper": paper, "techniques": _cell(", ".join(row.techniques)),
-              "evaluation": _cell(", ".join(row.evaluations)), "tldr": _cell(row.tldr)}
+              "evaluation": _cell(", ".join(row.evaluations)), "tldr": _text_cell(row.tldr)}
     cells = []
     for _name, role in layout:
         cells.append(values.pop(role, ""))  # a role's value goes in its first column only

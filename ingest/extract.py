@@ -87,6 +87,14 @@ _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # max_length (1,000,000) and fail the whole batch. 100,000 is far above any real abstract, so
 # normal results are unchanged (EXTRACTOR_VERSION stays), and bounds one text to ~0.2 s of work.
 MAX_ANALYSED_CHARS = 100_000
+# A run of more characters than this that are neither letters, digits nor spaces ("((((...", "!!!!...")
+# gets a space after every PUNCTUATION_RUN of them before spaCy reads the text: spaCy's tokenizer takes
+# such a run apart one character at a time, searching the rest of it each time (quadratic: an abstract
+# of 19,000 "(" took 80 s). Real text has no such run (no seed paper's extraction changes; see the
+# tests), and a space between two punctuation characters of a run makes no word: EXTRACTOR_VERSION
+# stays.
+PUNCTUATION_RUN = 50
+_LONG_PUNCTUATION_RUN = re.compile(rf"(?:[^\w\s]|_){{{PUNCTUATION_RUN + 1},}}")
 
 # Labels the matcher looks for, and which of them feed which output.
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
@@ -335,6 +343,16 @@ class _Layout:
     tldr_starts: tuple[int, ...] = ()
 
 
+def broken_punctuation_runs(text: str) -> str:
+    """The text with a space after every PUNCTUATION_RUN characters of a longer punctuation run."""
+
+    def broken(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return " ".join(run[i:i + PUNCTUATION_RUN] for i in range(0, len(run), PUNCTUATION_RUN))
+
+    return _LONG_PUNCTUATION_RUN.sub(broken, text)
+
+
 def _paper_text(title: str, abstract: str, tldrs: Sequence[str]) -> tuple[str, _Layout]:
     """Title, abstract and TL;DRs (blank and repeated ones dropped) as one text, a line each, and where."""
     head = title.strip()
@@ -531,7 +549,9 @@ class Extractor:
         bound = min(MAX_ANALYSED_CHARS, nlp.max_length)
         texts, layouts = [], []
         for _, title, abstract, tldrs in papers:
-            text, layout = _paper_text(title, abstract, tldrs)
+            # Each part broken before it is laid out, so the layout's offsets are those of the text read.
+            text, layout = _paper_text(broken_punctuation_runs(title), broken_punctuation_runs(abstract),
+                                       [broken_punctuation_runs(t) for t in tldrs if t])
             texts.append(text[:bound])
             layouts.append(_Layout(min(layout.title_end, bound), min(layout.tldr_start, bound),
                                    tuple(s for s in layout.tldr_starts if s < bound)))

@@ -7,6 +7,8 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
@@ -157,38 +159,47 @@ def _priority(record: Record) -> int:
 
 def _union(*lists: list[str]) -> list[str]:
     out: list[str] = []
+    seen: set[str] = set()  # beside `out`: a long list of URLs is not searched item by item
     for items in lists:
         for item in items:
-            if item and item not in out:
+            if item and item not in seen:
+                seen.add(item)
                 out.append(item)
     return out
 
 
 def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
     """Collapse rows repeated verbatim in one section into one row with `occurrences` (inputs untouched)."""
-    from dataclasses import replace
-
     out: list[ListRowRecord] = []
     seen: dict[tuple[object, ...], ListRowRecord] = {}
+    # Each kept row's URL lists in order, joined once at the end: joining them row by row rebuilt a
+    # growing list for every repeat (quadratic in the repeats of one row).
+    url_lists: dict[tuple[object, ...], list[list[str]]] = {}
     for row in rows:
         key = row.identity()
         if key in seen:
-            kept = seen[key]
-            kept.occurrences += row.occurrences
-            kept.urls = _union(kept.urls, row.urls)
+            seen[key].occurrences += row.occurrences
+            url_lists[key].append(row.urls)
             continue
         # A copy: the count is summed into it, and the caller's records may be merged again later.
         seen[key] = kept = replace(row, urls=list(row.urls))
+        url_lists[key] = [kept.urls]
         out.append(kept)
+    for key, kept in seen.items():
+        if len(url_lists[key]) > 1:
+            kept.urls = _union(*url_lists[key])
     return out
 
 
-def merge_two(a: Record, b: Record) -> Record:
-    """Merge two records of one paper: metadata from the richer source (arxiv > records > list)."""
-    from dataclasses import replace
+def _ranked(a: Record, b: Record) -> tuple[Record, Record]:
+    """(richer, other) of two records of one paper: arxiv > records > list, `a` on a tie."""
+    return (a, b) if _priority(a) >= _priority(b) else (b, a)
 
-    high, low = (a, b) if _priority(a) >= _priority(b) else (b, a)
-    merged = replace(high)
+
+def _merged_metadata(high: Record, low: Record) -> Record:
+    """A copy of `high` with its empty fields filled from `low`, its sources and item type joined: a
+    merge without the URLs and list rows (merge_two and _merged_groups join those)."""
+    merged = replace(high, urls=[], list_rows=[])
     for name in _SCALAR_FIELDS:
         if getattr(merged, name) in (None, ""):
             setattr(merged, name, getattr(low, name))
@@ -196,18 +207,31 @@ def merge_two(a: Record, b: Record) -> Record:
         if not getattr(merged, name):
             setattr(merged, name, list(getattr(low, name)))
     merged.arxiv_id = high.arxiv_id or low.arxiv_id
-    merged.urls = _union(high.urls, low.urls)
     merged.sources = _union(high.sources, low.sources)
-    merged.list_rows = merge_list_rows([*a.list_rows, *b.list_rows])
-    if "tool" in (a.item_type, b.item_type):
+    if "tool" in (high.item_type, low.item_type):
         merged.item_type = "tool"
     return merged
 
 
+def merge_two(a: Record, b: Record) -> Record:
+    """Merge two records of one paper: metadata from the richer source (arxiv > records > list)."""
+    high, low = _ranked(a, b)
+    merged = _merged_metadata(high, low)
+    merged.urls = _union(high.urls, low.urls)
+    merged.list_rows = merge_list_rows([*a.list_rows, *b.list_rows])
+    return merged
+
+
 def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
-    """Each paper's merged record and the indices of the records merged into it (dedupe_records' rule)."""
+    """Each paper's merged record and the indices of the records merged into it (dedupe_records' rule).
+
+    The same records as folding merge_two over each paper's records in order, but each paper's URLs
+    and list rows are joined once, at the end: the fold rebuilt every row merged so far at each step,
+    quadratic in a paper's records (2,000 rows of one paper took minutes)."""
     groups: list[Record] = []
     members: list[list[int]] = []
+    # Each paper's URL lists in the order merge_two would join them (the richer record's first).
+    url_lists: list[deque[list[str]]] = []
     by_arxiv: dict[str, int] = {}
     by_doi: dict[str, int] = {}
     by_title: dict[str, int] = {}
@@ -227,9 +251,15 @@ def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]
         if index is None:
             groups.append(record)
             members.append([])
+            url_lists.append(deque([record.urls]))
             index = len(groups) - 1
         else:
-            groups[index] = merge_two(groups[index], record)
+            high, low = _ranked(groups[index], record)
+            groups[index] = _merged_metadata(high, low)
+            if high is record:
+                url_lists[index].appendleft(record.urls)
+            else:
+                url_lists[index].append(record.urls)
         members[index].append(position)
         merged = groups[index]
         for key, table in ((merged.arxiv_id, by_arxiv), (merged.doi, by_doi)):
@@ -238,6 +268,10 @@ def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]
         for key in {record.title_key, merged.title_key}:
             if key:
                 by_title.setdefault(key, index)
+    for merged, indices, urls in zip(groups, members, url_lists, strict=True):
+        if len(indices) > 1:  # a paper of one record is that record, untouched
+            merged.urls = _union(*urls)
+            merged.list_rows = merge_list_rows([row for i in indices for row in records[i].list_rows])
     return groups, members
 
 

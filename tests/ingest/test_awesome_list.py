@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
 import pytest
 
-from ingest.awesome_list import ListSourceError, map_labels, parse_list, read_list_source
+from ingest.awesome_list import (
+    _COMPARED_TITLE_CLUSTERS,
+    MAX_ROW_CHARS,
+    ListSourceError,
+    _heading,
+    _html_links,
+    _without_html_links,
+    _without_tags,
+    map_labels,
+    parse_list,
+    read_list_source,
+)
 from ingest.normalize import (
     arxiv_id_from_url,
     dedupe_records,
@@ -425,3 +438,119 @@ def test_a_table_without_a_paper_column_lists_papers_in_its_first_column(taxonom
     assert [(p.title, p.arxiv_id) for p in parsed.papers] == [("Some paper", "2401.00002")]
     assert parsed.unreadable_rows == []
     assert [r.technique_ids for r in parsed.rows] == [["probing"]]
+
+
+# -- hostile lists: bounded work (security QA: a cubic HTML-link regex, quadratic row comparisons) ------
+# The HTML-link pattern the parser used to run as one regex (cubic on "<a href='" repeated): its matches
+# are the reference _html_links must reproduce.
+_OLD_HTML_LINK = re.compile(r"<a\s[^>]*href=[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+_OLD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HTML_PIECES = ["<a ", "<A\t", "<a\n", "<a", "href=", "HREF=", "hReF=", "'", '"', ">", "</a>", "</A>",
+                "<a href='u'>", "x", " ", "\n", "<", "/", "a", "="]
+
+
+@pytest.mark.parametrize("cell", [
+    '<a href="https://x.org/h">HTML Paper</a>',
+    "<A HREF='https://x.org/1' class=x>One</A> and <a title=t href=\"https://x.org/2\">Two</a>",
+    '<a href="https://x.org/h2">Broken HTML',
+    "<a href='x>y' >text</a>",  # a ">" inside the quoted URL
+    "<a href='a' href='b'>last href before the first >, then text</a></a>",
+    "<a href=''>empty URL</a><a href='ok'>ok</a>",
+    "<a href='u'><a href='v'>nested</a></a>",
+    "<a href='" * 400,  # the QA's hostile cell, smaller
+    "<a href='x'" * 300 + "></a>",
+])
+def test_html_links_are_exactly_what_the_old_pattern_found(cell: str) -> None:
+    want = [(m.start(), m.end(), m.group(1), m.group(2)) for m in _OLD_HTML_LINK.finditer(cell)]
+    assert [(link.start, link.end, link.url, link.text) for link in _html_links(cell)] == want
+    assert _without_html_links(cell) == _OLD_HTML_LINK.sub(" ", cell)
+
+
+def test_html_links_and_tags_match_the_old_patterns_on_random_cells() -> None:
+    """The bounded scanner against the regex it replaces, on 20,000 random cells built from the
+    pattern's own pieces (every way a match can start, fail or end); and the tag stripper likewise."""
+    rng = random.Random(20240601)
+    for _ in range(20_000):
+        cell = "".join(rng.choice(_HTML_PIECES) for _ in range(rng.randint(0, 40)))
+        want = [(m.start(), m.end(), m.group(1), m.group(2)) for m in _OLD_HTML_LINK.finditer(cell)]
+        assert [(link.start, link.end, link.url, link.text) for link in _html_links(cell)] == want, cell
+        assert _without_tags(cell) == re.sub(r"<[^>]+>", "", cell), cell
+
+
+@pytest.mark.parametrize("line", [
+    "## Circuits", "### Circuits ###", "# C#", "## Title #  ", "##   spaced out   ", "# ##", "#\tTabbed",
+    "## a # b #", "####### seven", "#no space", "## trailing\u00a0#\u00a0", "#" + " " * 3000 + "x",
+    "## a" + " " * 300 + "b",  # the cubic case of the old pattern, small enough for it
+])
+def test_headings_are_read_as_the_old_pattern_read_them(line: str) -> None:
+    match = _OLD_HEADING.match(line)
+    assert _heading(line) == ((len(match.group(1)), match.group(2)) if match else None)
+
+
+def test_a_heading_with_a_long_run_of_spaces_is_read(taxonomy: Taxonomy) -> None:
+    """A heading the old pattern took cubic time on (100,000 spaces inside it: hours)."""
+    heading = "## Circuits" + " " * 100_000 + "in GPT-2 ##"
+    assert _heading(heading) == (2, "Circuits" + " " * 100_000 + "in GPT-2")
+    parsed = parse_list(heading + "\n| Paper | TL;DR |\n|---|---|\n| [P](https://x.org/p) | ok |\n", taxonomy)
+    assert [r.section_path for r in parsed.rows] == [["Circuits in GPT-2"]]
+
+
+def test_a_row_longer_than_the_cap_is_unreadable_and_the_run_goes_on(taxonomy: Taxonomy) -> None:
+    hostile = "| " + "<a href='" * 3000 + " | Probing | x |"  # the QA's 27 KB cell
+
+    def row(cells: str, length: int) -> str:
+        return cells + "y" * (length - len(cells) - 2) + " |"
+
+    longest, too_long = (row("| [Long but read](https://x.org/l) | Probing | ", MAX_ROW_CHARS),
+                         row("| [Not read](https://x.org/n) | Probing | ", MAX_ROW_CHARS + 1))
+    assert (len(longest), len(too_long)) == (MAX_ROW_CHARS, MAX_ROW_CHARS + 1)
+    markdown = ("## S\n| Paper | Techniques | TL;DR |\n|---|---|---|\n" + hostile + "\n" + too_long + "\n"
+                + longest + "\n")
+    parsed = parse_list(markdown, taxonomy)
+    assert [(u["line"], u["reason"]) for u in parsed.unreadable_rows] == [
+        (4, f"row longer than 10,000 characters ({len(hostile):,})"),
+        (5, "row longer than 10,000 characters (10,001)"),
+    ]
+    assert parsed.unreadable_rows[0]["text"] == hostile[:200] + "…"
+    assert [p.title for p in parsed.papers] == ["Long but read"]
+
+
+def test_an_unknown_label_is_looked_up_once(taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nearest known label of an unknown one is looked up once per label, not once per row."""
+    asked: list[str] = []
+    nearest = taxonomy.nearest_list_label
+    monkeypatch.setattr(taxonomy, "nearest_list_label",
+                        lambda text, column: asked.append(text) or nearest(text, column))
+    rows = "".join(f"| [P{i}](https://x.org/{i}) | Activaton patching |\n" for i in range(5))
+    parsed = parse_list("## S\n| Paper | Techniques |\n|---|---|\n" + rows, taxonomy)
+    assert asked == ["Activaton patching"]
+    assert [(e["lines"], e["suggestion"]) for e in parsed.unknown_labels] == [
+        ([4, 5, 6, 7, 8], "Activation Patching")]
+
+
+def test_rows_of_one_arxiv_id_under_many_titles_are_compared_with_a_few_clusters(
+    taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """40 differently titled rows linking one arXiv id in one section: each title is compared with at
+    most _COMPARED_TITLE_CLUSTERS clusters (it was compared with every earlier one: 2,000 rows took
+    minutes); repeated rows are still reported, before and past those clusters."""
+    import ingest.awesome_list as awesome_list
+
+    calls: list[tuple[str, str]] = []
+    same = awesome_list.same_paper_title
+    monkeypatch.setattr(awesome_list, "same_paper_title", lambda a, b: calls.append((a, b)) or same(a, b))
+    words = ["Alpha", "Beta", "Gamma", "Delta", "Walnut", "Quartz", "Theta", "Iota", "Kappa", "Lambda",
+             "Omicron", "Sigma", "Cedar", "Omega", "Red", "Orange", "Yellow", "Green", "Blue", "Indigo",
+             "Violet", "Black", "White", "Grey", "Brown", "Pink", "Teal", "Olive", "Navy", "Maroon", "Lime",
+             "Amber", "Coral", "Ivory", "Jade", "Khaki", "Lilac", "Mauve", "Ochre", "Plum"]
+    titles = [f"{word} circuits in small transformers" for word in words]
+    assert not [(a, b) for a in titles for b in titles if a != b and same(a, b)]  # 40 different papers
+    rows = [f"| [{t}](https://arxiv.org/abs/2401.00003) | Probing | Row {i}. |" for i, t in enumerate(titles)]
+    rows += [rows[1], rows[30]]  # a repeat of a compared cluster's row, and of a later one
+    markdown = "## S\n| Paper | Techniques | TL;DR |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    parsed = parse_list(markdown, taxonomy)
+    assert [(w["kind"], w["lines"]) for w in parsed.row_warnings] == [
+        ("duplicate_row", [5, 44]), ("duplicate_row", [34, 45])]
+    compared = _COMPARED_TITLE_CLUSTERS
+    assert len(calls) <= len(rows) * compared + compared  # 813 when a row met every earlier cluster
+    assert {b for _a, b in calls} <= set(titles[:compared])

@@ -571,3 +571,26 @@ def test_cli_export_names_skipped_withdrawn_papers_on_stderr(with_withdrawn: Emb
     assert result.exit_code == 0, result.output
     assert result.stderr == f"skipped withdrawn paper {WITHDRAWN_ID}\n"
     assert "Probing Models of Withdrawn Papers" in result.stdout and WITHDRAWN_ID not in result.stdout
+
+
+@pytest.mark.parametrize("abstract", [
+    "We find that activation patching works via [this link](https://evil.example/phish).",
+    "We find that activation patching works, ![a tracking image](https://evil.example/p.png) here.",
+    "We find that activation patching works via [this link][ref].\n\n[ref]: https://evil.example/phish",
+])
+def test_links_and_images_in_the_tldr_are_written_as_text_as_in_titles(taxonomy: Taxonomy,
+                                                                     abstract: str) -> None:
+    """Security QA: a Markdown link in the abstract stayed a live link in the TL;DR cell of the PR row
+    (titles already had their brackets made parentheses); both cells now go through one function."""
+    title = "Heads [with a link](https://evil.example/t)"
+    detail = _hostile_detail("linked", title=title, abstract=abstract, url="https://x.org/p")
+    row = suggest_row(detail, taxonomy)
+    assert "[" in row.tldr  # the TL;DR is the abstract's sentence, link and all
+    markdown = render_rows([row], taxonomy)
+    table = "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
+    assert "](https://evil" not in table and "[this link]" not in table and "![" not in table
+    (line,) = [line for line in table.splitlines() if "evil.example" in line]
+    assert "[Heads (with a link)(https://evil.example/t)](https://x.org/p)" in line
+    (parsed,) = parse_list(markdown, taxonomy).rows
+    assert parsed.tldr == row.tldr.replace("[", "(").replace("]", ")")
+    assert parsed.urls == ["https://x.org/p"]

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ingest.extract import Extraction, Extractor
+from ingest.extract import PUNCTUATION_RUN, Extraction, Extractor, broken_punctuation_runs
 from kg.taxonomy import Taxonomy, parse_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -602,3 +603,54 @@ def test_tldrs_in_extract_many_and_blank_or_repeated_ones(extractor: Extractor) 
     assert _summary(many[0]) == _summary(extractor.extract("a", "T", "We study heads.", tldrs=[_IOI_TLDR]))
     assert _summary(many[1]) == _summary(extractor.extract("b", "T", "We use path patching."))
     assert next(t.score for t in many[0].techniques if t.technique_id == "path_patching") == 1.0
+
+
+# -- long punctuation runs (security QA: spaCy's tokenizer is quadratic on them) -----------------------------
+def _longest_punctuation_run(text: str) -> int:
+    return max((len(m.group(0)) for m in re.finditer(r"(?:[^\w\s]|_)+", text)), default=0)
+
+
+def test_a_long_punctuation_run_gets_a_space_every_50_characters() -> None:
+    assert PUNCTUATION_RUN == 50
+    assert broken_punctuation_runs("(" * 120) == f"{'(' * 50} {'(' * 50} {'(' * 20}"
+    run = "!?_(" * 13  # 52 characters, none a letter, digit or space
+    assert broken_punctuation_runs(f"a{run}b") == f"a{run[:50]} {run[50:]}b"
+    for kept in ["(" * 50, "a" * 500, "x." * 200, "—" * 40 + " " + "—" * 40,
+                 "https://example.org/" + "a/" * 100, "We find that (i) heads [1] copy... names!"]:
+        assert broken_punctuation_runs(kept) == kept
+
+
+def test_spacy_never_reads_a_punctuation_run_longer_than_50(extractor: Extractor,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    nlp, _matcher = extractor._pipeline()
+    read: list[str] = []
+    pipe = nlp.pipe
+    monkeypatch.setattr(nlp, "pipe", lambda texts, **kw: pipe(read.extend(texts) or texts, **kw))
+    got = extractor.extract("p", "Title" + ")" * 300, "!" * 2000 + " We use activation patching.",
+                            tldrs=["[" * 700 + "Uses path patching"])
+    # 51: the full stop the title gets after its last run of 50.
+    assert [_longest_punctuation_run(text) for text in read] == [PUNCTUATION_RUN + 1]
+    assert [t.technique_id for t in got.techniques] == ["activation_patching", "path_patching"]
+    assert got.techniques[0].evidence == "We use activation patching."
+
+
+@pytest.mark.parametrize("char", ["(", "!", "["])
+def test_an_abstract_of_a_long_punctuation_run_is_read(extractor: Extractor, char: str) -> None:
+    """The QA's abstracts: 19,000 of one punctuation character (80 s each), then a real sentence."""
+    got = run(extractor, char * 19_000 + " We use activation patching on attention heads.")
+    assert techniques(got) == {"activation_patching"}
+
+
+def test_breaking_punctuation_runs_changes_no_seed_papers_extraction(
+    extractor: Extractor, seed_records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every seed paper (title, abstract and list TL;DRs) extracts exactly as without the breaking."""
+    import ingest.extract as extract_module
+
+    items = [(s["id"], s["title"], s["abstract"] or "", [r["tldr"] for r in s["list_rows"] if r.get("tldr")])
+             for s in seed_records]
+    assert len(items) == 38
+    broken = extractor.extract_many(items)
+    monkeypatch.setattr(extract_module, "broken_punctuation_runs", lambda text: text)
+    assert extractor.extract_many(items) == broken
+    assert sum(1 for e in broken if e.techniques or e.findings) > 25  # real extractions were compared

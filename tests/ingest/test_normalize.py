@@ -135,3 +135,98 @@ def test_accents_do_not_change_the_title_key(accented: str, plain: str, key: str
 ])
 def test_a_doi_in_brackets_loses_the_closing_bracket(text: str) -> None:
     assert doi_from_text(text) == "10.1145/3442188.3445922"
+
+
+# -- merging a paper's records once (security QA: merging was quadratic in a paper's records) ------------
+def _varied_records() -> list[Record]:
+    """Records of three papers from every source, in an order that makes each merge step differ: the
+    richer record arriving first or later, repeated and differing rows, URLs repeated, empty or new."""
+    from ingest.records import ListRowRecord
+
+    def row(section: str, tldr: str, *urls: str, tool: bool = False) -> ListRowRecord:
+        return ListRowRecord(section_path=[section], title_in_list="Row title", tldr=tldr, urls=list(urls),
+                             item_type="tool" if tool else "paper")
+
+    def record(source: str, sid: str, title: str, arxiv: str | None = None, urls: tuple[str, ...] = (),
+               rows: tuple[ListRowRecord, ...] = (), **kw: object) -> Record:
+        return Record(source=source, source_id=sid, title=title, arxiv_id=arxiv, urls=list(urls),
+                      list_rows=list(rows), **kw)  # type: ignore[arg-type]
+
+    return [
+        record("list", "l1", _ROME, "2202.05262", ("https://a", "https://a", ""), (row("S", "t1", "https://a"),)),
+        record("list", "l2", "Toy Models of Superposition", None, ("https://t",), (row("S", "toy", "https://t"),)),
+        record("list", "l3", _ROME, None, ("https://b", "https://a"), (row("S", "t1", "https://b"),
+                                                                        row("T", "t2"))),
+        record("arxiv", "2202.05262", _ROME, "2202.05262", ("https://arxiv.org/abs/2202.05262",),
+               abstract="We locate.", authors=["Meng"], year=2022),
+        record("records", "r1", _ROME.lower(), "2202.05262", ("https://c", "https://b"),
+               (row("S", "t1", "https://c", "https://a"), row("S", "t3")), venue="NeurIPS", doi="10.1/rome"),
+        record("list", "l4", "Toy Models of Superposition", None, ("https://t2",),
+               (row("S", "toy", "https://t2"), row("S", "toy")), item_type="tool"),
+        record("records", "r2", "Another paper", None, ("https://x", "https://x")),
+        record("list", "l5", "ROME title from the list", None, ("https://d",), (row("S", "t1", "https://d"),),
+               doi="10.1/rome"),
+    ]
+
+
+def test_merging_each_paper_once_gives_what_merging_record_by_record_gave() -> None:
+    """dedupe_records joins a paper's URLs and rows once; the result is folding merge_two over the
+    paper's records in order, as it was computed before (field by field, rows and their counts)."""
+    import functools
+
+    from ingest.normalize import merge_two
+
+    records = _varied_records()
+    before = [r.to_dict() for r in records]
+    groups = same_paper_groups(records)
+    assert groups == [[0, 2, 3, 4, 7], [1, 5], [6]]
+    merged = dedupe_records(records)
+    for paper, group in zip(merged, groups, strict=True):
+        folded = functools.reduce(merge_two, [records[i] for i in group])
+        assert paper.to_dict() == folded.to_dict()
+    assert merged[2] is records[6]  # a paper of one record is that record, untouched
+    # The richer record's URLs first, at each step: arXiv's came third, the records file's fourth.
+    assert merged[0].urls == ["https://arxiv.org/abs/2202.05262", "https://a", "https://b", "https://c",
+                              "https://d"]
+    assert [(r.section_path, r.tldr, r.occurrences, r.urls) for r in merged[0].list_rows] == [
+        (["S"], "t1", 4, ["https://a", "https://b", "https://c", "https://d"]), (["T"], "t2", 1, []),
+        (["S"], "t3", 1, [])]
+    assert merged[1].item_type == "tool"
+    assert [r.to_dict() for r in records] == before  # the inputs are untouched
+
+
+def test_a_papers_rows_are_copied_once_however_many_records_it_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 rows of one paper (each its own TL;DR): each row is copied once into the merged record; the
+    pairwise merge copied every row merged so far at each step (45,000 copies here; 2,000 rows took
+    minutes)."""
+    from ingest.records import ListRowRecord
+
+    rows = [ListRowRecord(section_path=["S"], title_in_list="IOI", tldr=f"TL;DR {i}", urls=[f"https://x/{i}"])
+            for i in range(300)]
+    records = [Record(source="list", source_id=f"r{i}", title="IOI", urls=[f"https://x/{i}"], list_rows=[r])
+               for i, r in enumerate(rows)]
+    copies = 0
+    post_init = ListRowRecord.__post_init__
+
+    def counted(self: ListRowRecord) -> None:
+        nonlocal copies
+        copies += 1
+        post_init(self)
+
+    monkeypatch.setattr(ListRowRecord, "__post_init__", counted)
+    [merged] = dedupe_records(records)
+    assert copies == 300
+    assert [r.tldr for r in merged.list_rows] == [f"TL;DR {i}" for i in range(300)]
+    assert merged.urls == [f"https://x/{i}" for i in range(300)]
+
+
+def test_a_row_repeated_with_other_links_keeps_every_link_once() -> None:
+    from ingest.normalize import merge_list_rows
+    from ingest.records import ListRowRecord
+
+    rows = [ListRowRecord(section_path=["S"], title_in_list="IOI", tldr="same", urls=urls)
+            for urls in (["https://a", "https://a"], ["https://b", ""], ["https://a", "https://c"])]
+    [kept] = merge_list_rows(rows)
+    assert (kept.occurrences, kept.urls) == (3, ["https://a", "https://b", "https://c"])
+    [alone] = merge_list_rows(rows[:1])
+    assert alone.urls == ["https://a", "https://a"] and alone is not rows[0]  # one row: a copy, as it was
