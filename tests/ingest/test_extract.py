@@ -508,6 +508,10 @@ def test_a_text_past_spacys_max_length_is_cut_not_fatal(extractor: Extractor) ->
     ("We use patching and path patching.", {"path_patching"}),
     ("We vary the activation. Path patching then isolates the heads.", {"path_patching"}),
     ("We combine causal tracing and path patching.", {"activation_patching", "path_patching"}),
+    # A word before the modifier that modifies it: the attribution is of features or gradients (review).
+    ("We compare feature attribution and path patching on IOI.", {"path_patching"}),
+    ("Gradient-based attribution and activation patching disagree.", {"activation_patching"}),
+    ("We propose activation and path patching.", {"activation_patching", "path_patching"}),
 ])
 def test_a_coordinated_modifier_shares_the_alias_head(
     extractor: Extractor, sentence: str, expected: set[str]
