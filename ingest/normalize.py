@@ -33,13 +33,17 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 # own trailing parentheses ("Sparse Autoencoders (SAEs)") stay in the title.
 _VENUE_KIND = r"(?i:oral|spotlight|poster|workshop|best\s+paper(?:\s+award)?|outstanding\s+paper)"
 _VENUE_NAME = r"[A-Za-z][A-Za-z0-9 .&/-]{0,40}?"
-# Before a year the name must hold a word of two capitals or more, as venue names do (ICLR, NeurIPS,
-# "Findings of EMNLP"): "(July 2024)", "(Part 12)" or "(Study 14)" are the title's own, and taking
-# them for tags merged different papers ("Circuits Updates (July 2024)" and "(August 2024)").
-_WORD = r"[A-Za-z][A-Za-z0-9.&/-]*"
-_VENUE_NAMED = (rf"(?:{_WORD}\s+){{0,3}}?[A-Za-z0-9.&/-]*[A-Z][A-Za-z0-9.&/-]*[A-Z][A-Za-z0-9.&/-]*"
-                rf"(?:\s+{_WORD}){{0,2}}?")
 _VENUE_YEAR = r"['’`]?\s*(?:19|20)?\d{2}"
+# Before a year any name is a venue ("NeurIPS 2023", "Nature 2023", "Findings of EMNLP 2023") unless
+# it ends in a month or a word that numbers a series: "(July 2024)", "(Part 12)" or "(Study 14)" are
+# the title's own, and taking them for tags merged different papers ("Circuits Updates (July 2024)"
+# and "(August 2024)").
+_NUMBERING = (r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+              r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|fall|"
+              r"winter|part|vol(?:ume)?|no|number|issue|study|update|chapter|section|episode|round|phase|"
+              r"week|day|lecture|session|edition|release|version|experiment|appendix|supplement|q[1-4])")
+_VENUE_NAMED = (rf"(?!(?:[A-Za-z0-9.&/-]+\s+){{0,4}}{_NUMBERING}\.?\s*{_VENUE_YEAR}\s*[)\]])"
+                rf"{_VENUE_NAME}")
 _VENUE_WORDS = r"(?:[A-Za-z0-9][A-Za-z0-9.&/-]*\s+){0,3}?"  # "ATTRIB " in "NeurIPS 2023 ATTRIB Workshop"
 _VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  # "Workshop on MI"
 _VENUE_TAG = re.compile(
@@ -301,7 +305,7 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     "Induction heads (ICLR 2024 Spotlight)", "Grokking (MI Workshop on Mechanistic Interpretability)",
     "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
     "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)", "Circuits Updates (July 2024)",
-    "Interim Report (Part 12)", "Findings (Findings of EMNLP 2023)",
+    "Interim Report (Part 12)", "Findings (Findings of EMNLP 2023)", "Some Result (Nature 2023)",
     "Toy Models of Superposition [Anthropic]",
     "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
     "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",

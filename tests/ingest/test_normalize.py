@@ -24,6 +24,10 @@ from ingest.records import Record
      ("Copy suppression", "ICML 2024 Workshop on Mechanistic Interpretability")),
     ("Copy suppression (Findings of EMNLP 2023)", ("Copy suppression", "Findings of EMNLP 2023")),
     ("Copy suppression (CoRL 2023)", ("Copy suppression", "CoRL 2023")),
+    # A venue of one capital is a venue too (review: these had stayed in the title and its key).
+    ("Copy suppression (Nature 2023)", ("Copy suppression", "Nature 2023")),
+    ("Copy suppression (Distill 2020)", ("Copy suppression", "Distill 2020")),
+    ("Copy suppression (Neurips 2023)", ("Copy suppression", "Neurips 2023")),
 ])
 def test_venue_tags_are_split_off(title: str, expected: tuple[str, str]) -> None:
     assert split_venue_tag(title) == expected
@@ -42,6 +46,7 @@ def test_venue_tags_are_split_off(title: str, expected: tuple[str, str]) -> None
     "Circuits Updates (July 2024)",
     "Interim Report (Part 12)",
     "Superposition in Toy Models (Study 14)",
+    "Circuits Updates (Update May 2024)",
 ])
 def test_titles_own_parentheses_stay(title: str) -> None:
     assert split_venue_tag(title) == (title, None)
