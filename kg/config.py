@@ -227,5 +227,6 @@ def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, 
 
 def _without_password(value: str) -> str:
     """A URI's password masked ("bolt://neo4j:********@host"): any setting may hold a URI with one.
-    Up to the authority's last "@", as URI parsers read it, so an unescaped "@" in a password is masked."""
-    return re.sub(r"(?<=://)([^/@:\s]*):[^/\s]*@", r"\1:********@", value)
+    Up to the value's last "@", so an unescaped "@" or "/" in a password is masked too (a broken URI is
+    when `paperkg config` is run to debug it); masking more than the password is the safe mistake."""
+    return re.sub(r"(?<=://)([^/@:\s]*):\S*@", r"\1:********@", value)
