@@ -78,7 +78,7 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "6"  # 5: list TL;DRs and coordination ellipsis; 6: a modifier's own modifiers
+EXTRACTOR_VERSION = "7"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -142,19 +142,6 @@ TLDR_EVIDENCE_PREFIX = "List TL;DR: "
 _COORDINATORS = frozenset({"and", "or", "&", ","})
 # The most words a coordinated modifier has ("edge attribution and path patching").
 _MAX_MODIFIER_WORDS = 3
-# Norms that may come right before a coordinated modifier shorter than the words before it: function
-# words and the verbs that introduce methods ("we use activation and path patching"). Any other word
-# would modify the modifier itself ("feature attribution", "gradient-based attribution").
-_OPENS_A_MODIFIER = frozenset({
-    "a", "an", "the", "and", "or", "of", "for", "with", "by", "via", "to", "in", "on", "from", "through",
-    "across", "between", "than", "into", "both", "either", "such", "like", "include", "including", "as",
-    "we", "our", "their", "its", "this", "these", "that", "which", "then", "also", "use", "using", "apply",
-    "compare", "combine", "propose", "introduce", "employ", "perform", "run", "study", "extend", "adapt",
-    "report", "present", "evaluate", "measure", "analyse", "analyze", "test", "investigate", "examine",
-    "explore", "develop", "describe", "conduct", "consider", "show", "find", "provide", "leverage", "adopt",
-    "define", "validate", "benchmark", "implement", "demonstrate", "discuss", "utilize", "utilise", "add",
-    "contrast", "pair", "require", "yield", "enable", "support", "improve", "outperform",
-})
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Za-z0-9*]{2,7}$|^[A-Z][0-9]{1,2}$")
 _PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
 
@@ -631,9 +618,11 @@ class Extractor:
                 modifier = self._modifier_words(tokens, first, end)
                 found = None
                 for n in range(len(modifier), 0, -1):  # the longest modifier that makes an alias
-                    # Words the modifier leaves out must not modify it: in "feature attribution and
-                    # path patching" the attribution is of features, not attribution patching.
-                    if n < len(modifier) and modifier[-n - 1][1] not in _OPENS_A_MODIFIER:
+                    # Words the modifier leaves out must not make a term of their own with it: in
+                    # "feature attribution and path patching" the attribution is feature attribution,
+                    # not attribution patching ("Unlike activation and path patching" is fine).
+                    if any("N:" + " ".join(norm for _, norm in modifier[-k:]) in self._entries
+                           for k in range(n + 1, len(modifier) + 1)):
                         continue
                     for m in range(1, len(words)):  # the longest shared head first
                         candidate = "N:" + " ".join([norm for _, norm in modifier[-n:]] + words[m:])

@@ -508,10 +508,18 @@ def test_a_text_past_spacys_max_length_is_cut_not_fatal(extractor: Extractor) ->
     ("We use patching and path patching.", {"path_patching"}),
     ("We vary the activation. Path patching then isolates the heads.", {"path_patching"}),
     ("We combine causal tracing and path patching.", {"activation_patching", "path_patching"}),
-    # A word before the modifier that modifies it: the attribution is of features or gradients (review).
-    ("We compare feature attribution and path patching on IOI.", {"path_patching"}),
-    ("Gradient-based attribution and activation patching disagree.", {"activation_patching"}),
+    # Words before the modifier that make a term with it: feature attribution, not attribution patching.
+    ("We compare feature attribution and path patching on IOI.", {"gradient_attribution", "path_patching"}),
+    ("Gradient-based attribution and activation patching disagree.",
+     {"gradient_attribution", "activation_patching"}),
+    # Any other word before it is no part of the modifier (review: an allow-list of words missed these).
     ("We propose activation and path patching.", {"activation_patching", "path_patching"}),
+    ("Unlike activation and attribution patching, we find heads.",
+     {"activation_patching", "attribution_patching"}),
+    ("We study how activation and path patching differ.", {"activation_patching", "path_patching"}),
+    ("The gold standard is activation and path patching.", {"activation_patching", "path_patching"}),
+    ("Applying activation and path patching to GPT-2 small.", {"activation_patching", "path_patching"}),
+    ("Common methods, e.g. activation and path patching, agree.", {"activation_patching", "path_patching"}),
 ])
 def test_a_coordinated_modifier_shares_the_alias_head(
     extractor: Extractor, sentence: str, expected: set[str]
