@@ -33,16 +33,18 @@ _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 # own trailing parentheses ("Sparse Autoencoders (SAEs)") stay in the title.
 _VENUE_KIND = r"(?i:oral|spotlight|poster|workshop|best\s+paper(?:\s+award)?|outstanding\s+paper)"
 _VENUE_NAME = r"[A-Za-z][A-Za-z0-9 .&/-]{0,40}?"
-_VENUE_YEAR = r"['’`]?\s*(?:19|20)?\d{2}"
+# A year: four digits, or two after an apostrophe ("ICLR'24"); "(Layer 10)" holds no year.
+_VENUE_YEAR = r"(?:['’`]\s*\d{2}|(?:19|20)\d{2})"
 # Before a year any name is a venue ("NeurIPS 2023", "Nature 2023", "Findings of EMNLP 2023") unless
-# it ends in a month or a word that numbers a series: "(July 2024)", "(Part 12)" or "(Study 14)" are
-# the title's own, and taking them for tags merged different papers ("Circuits Updates (July 2024)"
-# and "(August 2024)").
+# it ends in a number, a month, a part of a year or a word that numbers a series: "(July 2024)",
+# "(July 12 2024)", "(Early 2024)", "(Mid-2024)" or "(Part 2012)" are the title's own, and taking them
+# for tags merged different papers ("Circuits Updates (July 2024)" and "(August 2024)").
 _NUMBERING = (r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|fall|"
               r"winter|part|vol(?:ume)?|no|number|issue|study|update|chapter|section|episode|round|phase|"
-              r"week|day|lecture|session|edition|release|version|experiment|appendix|supplement|q[1-4])")
-_VENUE_NAMED = (rf"(?!(?:[A-Za-z0-9.&/-]+\s+){{0,4}}{_NUMBERING}\.?\s*{_VENUE_YEAR}\s*[)\]])"
+              r"week|day|lecture|session|edition|release|version|experiment|appendix|supplement|q[1-4]|"
+              r"h[12]|early|mid|late|end|start|beginning|\d+)")
+_VENUE_NAMED = (rf"(?!(?:[A-Za-z0-9.&/-]+\s+){{0,4}}{_NUMBERING}[.,-]?\s*{_VENUE_YEAR}\s*[)\]])"
                 rf"{_VENUE_NAME}")
 _VENUE_WORDS = r"(?:[A-Za-z0-9][A-Za-z0-9.&/-]*\s+){0,3}?"  # "ATTRIB " in "NeurIPS 2023 ATTRIB Workshop"
 _VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  # "Workshop on MI"
@@ -306,6 +308,7 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     "Feature circuits (ICML 2024 Best Paper Award)", "Logit lens (Poster)", "Patching (Outstanding Paper)",
     "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)", "Circuits Updates (July 2024)",
     "Interim Report (Part 12)", "Findings (Findings of EMNLP 2023)", "Some Result (Nature 2023)",
+    "Features (Layer 10)", "State (Mid-2024)", "Updates (July 12 2024)", "Copy suppression (ICLR 24)",
     "Toy Models of Superposition [Anthropic]",
     "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
     "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",

@@ -47,6 +47,11 @@ def test_venue_tags_are_split_off(title: str, expected: tuple[str, str]) -> None
     "Interim Report (Part 12)",
     "Superposition in Toy Models (Study 14)",
     "Circuits Updates (Update May 2024)",
+    # Review 2: no year ("Layer 10"), or a name ending in a number or a part of a year.
+    "Attention SAE Features (Layer 10)",
+    "Circuits Updates (July 12 2024)",
+    "State of Mech Interp (Early 2024)",
+    "State of Mech Interp (Mid-2024)",
 ])
 def test_titles_own_parentheses_stay(title: str) -> None:
     assert split_venue_tag(title) == (title, None)
