@@ -95,6 +95,11 @@ MAX_ANALYSED_CHARS = 100_000
 # stays.
 PUNCTUATION_RUN = 50
 _LONG_PUNCTUATION_RUN = re.compile(rf"(?:[^\w\s]|_){{{PUNCTUATION_RUN + 1},}}")
+# Likewise any run of more than LONG_TOKEN characters without a space ("x's's's..." is taken apart one
+# "'s" at a time, 10,000 characters in 10 s): a space after every LONG_TOKEN of them. No word or URL of
+# real text is that long.
+LONG_TOKEN = 400
+_LONG_TOKEN = re.compile(rf"\S{{{LONG_TOKEN + 1},}}")
 
 # Labels the matcher looks for, and which of them feed which output.
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
@@ -344,13 +349,13 @@ class _Layout:
 
 
 def broken_punctuation_runs(text: str) -> str:
-    """The text with a space after every PUNCTUATION_RUN characters of a longer punctuation run."""
+    """The text with a space after every PUNCTUATION_RUN characters of a longer punctuation run, and
+    after every LONG_TOKEN characters of a longer run without a space."""
 
-    def broken(match: re.Match[str]) -> str:
-        run = match.group(0)
-        return " ".join(run[i:i + PUNCTUATION_RUN] for i in range(0, len(run), PUNCTUATION_RUN))
+    def every(size: int) -> Any:
+        return lambda match: " ".join(match.group(0)[i:i + size] for i in range(0, len(match.group(0)), size))
 
-    return _LONG_PUNCTUATION_RUN.sub(broken, text)
+    return _LONG_TOKEN.sub(every(LONG_TOKEN), _LONG_PUNCTUATION_RUN.sub(every(PUNCTUATION_RUN), text))
 
 
 def _paper_text(title: str, abstract: str, tldrs: Sequence[str]) -> tuple[str, _Layout]:

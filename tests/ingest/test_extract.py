@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ingest.extract import PUNCTUATION_RUN, Extraction, Extractor, broken_punctuation_runs
+from ingest.extract import LONG_TOKEN, PUNCTUATION_RUN, Extraction, Extractor, broken_punctuation_runs
 from kg.taxonomy import Taxonomy, parse_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -627,7 +627,7 @@ def test_a_long_punctuation_run_gets_a_space_every_50_characters() -> None:
     assert broken_punctuation_runs("(" * 120) == f"{'(' * 50} {'(' * 50} {'(' * 20}"
     run = "!?_(" * 13  # 52 characters, none a letter, digit or space
     assert broken_punctuation_runs(f"a{run}b") == f"a{run[:50]} {run[50:]}b"
-    for kept in ["(" * 50, "a" * 500, "x." * 200, "—" * 40 + " " + "—" * 40,
+    for kept in ["(" * 50, "a" * 400, "x." * 200, "—" * 40 + " " + "—" * 40,
                  "https://example.org/" + "a/" * 100, "We find that (i) heads [1] copy... names!"]:
         assert broken_punctuation_runs(kept) == kept
 
@@ -644,6 +644,15 @@ def test_spacy_never_reads_a_punctuation_run_longer_than_50(extractor: Extractor
     assert [_longest_punctuation_run(text) for text in read] == [PUNCTUATION_RUN + 1]
     assert [t.technique_id for t in got.techniques] == ["activation_patching", "path_patching"]
     assert got.techniques[0].evidence == "We use activation patching."
+
+
+def test_a_long_run_without_spaces_gets_a_space_every_400_characters(extractor: Extractor) -> None:
+    """Review 2: "x's's's..." is no punctuation run, yet spaCy takes it apart one "'s" at a time."""
+    token = "x" + "'s" * 5_000
+    broken = broken_punctuation_runs(token)
+    assert broken.replace(" ", "") == token and max(len(w) for w in broken.split()) == LONG_TOKEN
+    got = run(extractor, token + " We use activation patching on attention heads.")
+    assert techniques(got) == {"activation_patching"}
 
 
 @pytest.mark.parametrize("char", ["(", "!", "["])
