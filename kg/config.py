@@ -229,4 +229,4 @@ def _without_password(value: str) -> str:
     """A URI's password masked ("bolt://neo4j:********@host"): any setting may hold a URI with one.
     Up to the value's last "@", so an unescaped "@" or "/" in a password is masked too (a broken URI is
     when `paperkg config` is run to debug it); masking more than the password is the safe mistake."""
-    return re.sub(r"(?<=://)([^/@:\s]*):\S*@", r"\1:********@", value)
+    return re.sub(r"(?<=://)([^/:\s]*):\S*@", r"\1:********@", value)

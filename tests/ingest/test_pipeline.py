@@ -564,8 +564,8 @@ def test_an_arxiv_record_without_authors_or_abstract_keeps_the_stored_ones(
 def test_a_stored_tool_stays_a_tool_when_the_list_lists_it_again(
     store: GraphStore, embedder: HashEmbedder, extractor: Any
 ) -> None:
-    """A records-file tool outranks a later list row under the same title: the row's default "paper"
-    type does not turn the tool into a paper."""
+    """A records-file tool stays a tool when a record that holds no list row (so no table says what it
+    is) names it again: its default "paper" type does not turn the tool into a paper."""
     from ingest.records import Record
 
     tool = Record(source="records", source_id="circuitsvis", title="CircuitsVis", item_type="tool",

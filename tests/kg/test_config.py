@@ -86,6 +86,7 @@ def test_describe_masks_secrets() -> None:
     ("bolt://neo4j:s3cret@127.0.0.1:7687", "bolt://neo4j:********@127.0.0.1:7687"),
     ("neo4j+s://u:p@ss:w@db.example:7687/x", "neo4j+s://u:********@db.example:7687/x"),
     ("bolt://neo4j:pa/ss@host:7687", "bolt://neo4j:********@host:7687"),  # review: "/" ended the mask
+    ("bolt://me@corp.com:secret@host:7687", "bolt://me@corp.com:********@host:7687"),  # "@" in the user
     ("bolt://127.0.0.1:7687", "bolt://127.0.0.1:7687"),  # no credentials: nothing to mask
     ("neo4j://neo4j@db:7687", "neo4j://neo4j@db:7687"),  # a user name alone is no secret
 ])
