@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -429,17 +430,10 @@ def test_a_paper_with_no_abstract_and_no_claims_gets_an_empty_tldr_not_its_title
     tmp_path: Path, taxonomy: Taxonomy
 ) -> None:
     # Before: with neither a claim nor an abstract the TL;DR cell repeated the title.
-    from ingest.records_file import read_records_file
-
-    records = tmp_path / "papers.jsonl"
-    records.write_text(json.dumps({"id": "bare-1", "title": "Sparse Autoencoders on GPT-2 Small",
-                                   "authors": ["A. Author"], "year": 2026, "abstract": None,
-                                   "url": "https://example.org/bare-1", "item_type": "paper"}) + "\n",
-                       encoding="utf-8")
-    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    store = _store_of_one_record(tmp_path, taxonomy, {
+        "id": "bare-1", "title": "Sparse Autoencoders on GPT-2 Small", "authors": ["A. Author"], "year": 2026,
+        "abstract": None, "url": "https://example.org/bare-1", "item_type": "paper"})
     try:
-        run_ingest(store, read_records_file(records).records, source="records", embedder=HashEmbedder(),
-                   extractor=Extractor(taxonomy), progress=False)
         (row,) = suggested_rows(store, "2000-01-01", taxonomy)
         assert row.title == "Sparse Autoencoders on GPT-2 Small" and row.tldr == ""
         markdown = list_rows_markdown(store, "2000-01-01", taxonomy)
@@ -455,19 +449,25 @@ def test_a_paper_with_no_abstract_and_no_claims_gets_an_empty_tldr_not_its_title
     assert listed.tldr is None  # the empty cell, read back as no TL;DR
 
 
-def test_a_tldr_from_the_abstract_is_not_cut_at_an_abbreviation(tmp_path: Path, taxonomy: Taxonomy) -> None:
+def _store_of_one_record(tmp_path: Path, taxonomy: Taxonomy, record: dict[str, Any]) -> EmbeddedStore:
+    """A new store holding one paper, ingested from a records file (the caller closes it)."""
     from ingest.records_file import read_records_file
 
+    records = tmp_path / "papers.jsonl"
+    records.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    run_ingest(store, read_records_file(records).records, source="records", embedder=HashEmbedder(),
+               extractor=Extractor(taxonomy), progress=False)
+    return store
+
+
+def test_a_tldr_from_the_abstract_is_not_cut_at_an_abbreviation(tmp_path: Path, taxonomy: Taxonomy) -> None:
     abstract = ("We study attention heads in small models, e.g. GPT-2 and Pythia, across many prompts and "
                 "layers. Their roles vary across layers.")
-    records = tmp_path / "papers.jsonl"
-    records.write_text(json.dumps({"id": "abbr-1", "title": "Heads in Small Models", "abstract": abstract,
-                                   "year": 2026, "url": "https://example.org/abbr-1"}) + "\n",
-                       encoding="utf-8")
-    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    store = _store_of_one_record(tmp_path, taxonomy, {
+        "id": "abbr-1", "title": "Heads in Small Models", "abstract": abstract, "year": 2026,
+        "url": "https://example.org/abbr-1"})
     try:
-        run_ingest(store, read_records_file(records).records, source="records", embedder=HashEmbedder(),
-                   extractor=Extractor(taxonomy), progress=False)
         (row,) = suggested_rows(store, "2000-01-01", taxonomy)
     finally:
         store.close()
