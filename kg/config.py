@@ -221,11 +221,11 @@ def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, 
         value = _raw(env, s.name)
         if s.secret and value:
             value = "********"
-        rows.append((s.name, _without_password(value), s.default, is_set, s.help))
+        rows.append((s.name, without_password(value), s.default, is_set, s.help))
     return rows
 
 
-def _without_password(value: str) -> str:
+def without_password(value: str) -> str:
     """A URI's password masked ("bolt://neo4j:********@host"): any setting may hold a URI with one.
     Up to the value's last "@", so an unescaped "@" or "/" in a password is masked too (a broken URI is
     when `paperkg config` is run to debug it); masking more than the password is the safe mistake."""

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from kg import cypher, validation
+from kg.config import without_password
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -106,8 +107,9 @@ def _public_uri(uri: str) -> str:
     """The URI without any user:password part (it goes into error messages)."""
     try:
         parts = urlsplit(uri)
-    except ValueError:
-        return uri
+        parts.port  # noqa: B018  (a port that is no number raises here, not only in urlsplit)
+    except ValueError:  # a URI too broken to split still has its password masked
+        return without_password(uri)
     if parts.username is None and parts.password is None:
         return uri
     host = parts.hostname or ""
