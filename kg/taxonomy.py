@@ -34,6 +34,7 @@ class Taxonomy:
                 self._children.setdefault(n.parent, []).append(n.id)
         self._technique_labels_cf = {k.casefold(): v for k, v in self.technique_labels.items()}
         self._evaluation_labels_cf = {k.casefold(): v for k, v in self.evaluation_labels.items()}
+        self._spellings: dict[str, dict[str, str]] = {}  # column -> nearest_list_label's table, built once
 
     def section_topic_ids(self, section_path: Sequence[str]) -> list[str]:
         """The topics the section map gives a list section: each key ("Findings on circuits /
@@ -86,6 +87,14 @@ class Taxonomy:
     def nearest_list_label(self, text: str, column: str) -> str | None:
         """The known label an unknown cell value most likely misspells ("Activaton patching" ->
         "Activation Patching"), for the unknown-label report; None when nothing is close."""
+        spellings = self._spellings.get(column)
+        if spellings is None:
+            spellings = self._spellings[column] = self._known_spellings(column)
+        match = difflib.get_close_matches(text.strip().casefold(), list(spellings), n=1, cutoff=0.85)
+        return spellings[match[0]] if match else None
+
+    def _known_spellings(self, column: str) -> dict[str, str]:
+        """Case-folded known label -> the name to suggest for it, for one list column."""
         table = self.technique_labels if column == "techniques" else self.evaluation_labels
         # Node names first, so a misspelling is answered with the taxonomy's spelling, not a variant
         # the map keeps for the list's own misspellings.
@@ -98,8 +107,7 @@ class Taxonomy:
             if ids:
                 node = self.by_id.get(ids[0])
                 spellings.setdefault(label.casefold(), node.name if node else label)
-        match = difflib.get_close_matches(text.strip().casefold(), list(spellings), n=1, cutoff=0.85)
-        return spellings[match[0]] if match else None
+        return spellings
 
 
 def _as_ids(value: Any) -> list[str]:
