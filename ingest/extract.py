@@ -348,7 +348,7 @@ class _Layout:
     tldr_starts: tuple[int, ...] = ()
 
 
-def broken_punctuation_runs(text: str) -> str:
+def broken_long_runs(text: str) -> str:
     """The text with a space after every PUNCTUATION_RUN characters of a longer punctuation run, and
     after every LONG_TOKEN characters of a longer run without a space."""
 
@@ -555,8 +555,8 @@ class Extractor:
         texts, layouts = [], []
         for _, title, abstract, tldrs in papers:
             # Each part broken before it is laid out, so the layout's offsets are those of the text read.
-            text, layout = _paper_text(broken_punctuation_runs(title), broken_punctuation_runs(abstract),
-                                       [broken_punctuation_runs(t) for t in tldrs if t])
+            text, layout = _paper_text(broken_long_runs(title), broken_long_runs(abstract),
+                                       [broken_long_runs(t) for t in tldrs if t])
             texts.append(text[:bound])
             layouts.append(_Layout(min(layout.title_end, bound), min(layout.tldr_start, bound),
                                    tuple(s for s in layout.tldr_starts if s < bound)))

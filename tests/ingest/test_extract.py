@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ingest.extract import LONG_TOKEN, PUNCTUATION_RUN, Extraction, Extractor, broken_punctuation_runs
+from ingest.extract import LONG_TOKEN, PUNCTUATION_RUN, Extraction, Extractor, broken_long_runs
 from kg.taxonomy import Taxonomy, parse_taxonomy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -624,12 +624,12 @@ def _longest_punctuation_run(text: str) -> int:
 
 def test_a_long_punctuation_run_gets_a_space_every_50_characters() -> None:
     assert PUNCTUATION_RUN == 50
-    assert broken_punctuation_runs("(" * 120) == f"{'(' * 50} {'(' * 50} {'(' * 20}"
+    assert broken_long_runs("(" * 120) == f"{'(' * 50} {'(' * 50} {'(' * 20}"
     run = "!?_(" * 13  # 52 characters, none a letter, digit or space
-    assert broken_punctuation_runs(f"a{run}b") == f"a{run[:50]} {run[50:]}b"
+    assert broken_long_runs(f"a{run}b") == f"a{run[:50]} {run[50:]}b"
     for kept in ["(" * 50, "a" * 400, "x." * 200, "—" * 40 + " " + "—" * 40,
                  "https://example.org/" + "a/" * 100, "We find that (i) heads [1] copy... names!"]:
-        assert broken_punctuation_runs(kept) == kept
+        assert broken_long_runs(kept) == kept
 
 
 def test_spacy_never_reads_a_punctuation_run_longer_than_50(extractor: Extractor,
@@ -649,7 +649,7 @@ def test_spacy_never_reads_a_punctuation_run_longer_than_50(extractor: Extractor
 def test_a_long_run_without_spaces_gets_a_space_every_400_characters(extractor: Extractor) -> None:
     """Review 2: "x's's's..." is no punctuation run, yet spaCy takes it apart one "'s" at a time."""
     token = "x" + "'s" * 5_000
-    broken = broken_punctuation_runs(token)
+    broken = broken_long_runs(token)
     assert broken.replace(" ", "") == token and max(len(w) for w in broken.split()) == LONG_TOKEN
     got = run(extractor, token + " We use activation patching on attention heads.")
     assert techniques(got) == {"activation_patching"}
@@ -672,6 +672,6 @@ def test_breaking_punctuation_runs_changes_no_seed_papers_extraction(
              for s in seed_records]
     assert len(items) == 38
     broken = extractor.extract_many(items)
-    monkeypatch.setattr(extract_module, "broken_punctuation_runs", lambda text: text)
+    monkeypatch.setattr(extract_module, "broken_long_runs", lambda text: text)
     assert extractor.extract_many(items) == broken
     assert sum(1 for e in broken if e.techniques or e.findings) > 25  # real extractions were compared
