@@ -43,6 +43,10 @@ RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
 NEW_PAGE_SIZE = 100
+# The newest papers of the New page's period that its suggested list rows are built from: ~1 ms a
+# paper on every view, so a busy week fits but a years-long period does not (the page says so and
+# gives the `export list-rows --limit` command for all of them).
+SUGGESTED_ROWS_LIMIT = 200
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
 _FORM_OPTIONS_KEY = "paperkg_web_form_options"
 # The search form's counts (technique tree, sections, totals) cost a full count over the graph
@@ -600,15 +604,13 @@ def new() -> str | tuple[str, int]:
     offset = (page - 1) * NEW_PAGE_SIZE
     papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=offset)
     groups = _group_new(store, papers, labels)
-    rows_md, rows_withdrawn, rows_unavailable = _suggested_rows(store, since)
     return render_template(
         # The date field shows the day a timestamp falls on; the heading and the pager keep it all.
         "new.html", since_label=since, since_date=since[:10], basis=basis, total=total, groups=groups,
         shown=len(papers), offset=offset, page=page, pages=min(MAX_PAGE, math.ceil(total / NEW_PAGE_SIZE)),
         # The pager keeps the date: the default week moves with the next ingest, a page 2 must not.
         args={"since": since}, past_end=not papers and total > 0,
-        last_run=last_run, error=" ".join(errors) or None, list_rows_markdown=rows_md,
-        list_rows_withdrawn=rows_withdrawn, list_rows_unavailable=rows_unavailable,
+        last_run=last_run, error=" ".join(errors) or None, **_suggested_rows(store, since),
     ), 400 if errors else 200
 
 
@@ -664,21 +666,26 @@ def _full_taxonomy() -> Taxonomy:
     return taxonomy
 
 
-def _suggested_rows(store: GraphStore, since: str) -> tuple[str | None, list[str], str | None]:
-    """W7's markdown rows for the awesome list, the ids of the papers it left out as withdrawn, and
-    why there are no rows when they could not be made."""
+def _suggested_rows(store: GraphStore, since: str) -> dict[str, Any]:
+    """The template's list_rows_* values: the markdown rows for the awesome list (None when there are
+    none), the ids of the papers it left out as withdrawn, how many of the newest papers the rows were
+    chosen from (`considered`, SUGGESTED_ROWS_LIMIT at most) out of how many (`total`), and why there
+    are no rows when they could not be made (`unavailable`)."""
+    out: dict[str, Any] = {"list_rows_markdown": None, "list_rows_withdrawn": [], "list_rows_considered": 0,
+                           "list_rows_total": 0, "list_rows_unavailable": None}
+    from ingest.export_rows import list_rows_export  # lazy: only the New page needs it
+
     try:
-        from ingest.export_rows import list_rows_export  # type: ignore[import-not-found]
-    except ImportError:
-        return None, [], "Suggested list rows will appear here once the list-row exporter is installed."
-    try:
-        export = list_rows_export(store, since, _full_taxonomy())
+        export = list_rows_export(store, since, _full_taxonomy(), limit=SUGGESTED_ROWS_LIMIT)
     except StoreError:
         raise
     except Exception as exc:
         log.exception("list_rows_export failed")
-        return None, [], f"Suggested list rows could not be built ({type(exc).__name__})."
-    return export.markdown or None, export.withdrawn, None
+        out["list_rows_unavailable"] = f"Suggested list rows could not be built ({type(exc).__name__})."
+        return out
+    out.update(list_rows_markdown=export.markdown or None, list_rows_withdrawn=export.withdrawn,
+               list_rows_considered=export.considered, list_rows_total=export.total)
+    return out
 
 
 # -- for you, about ------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ nothing (an empty TL;DR cell for a paper with neither claims nor an abstract). R
 ordered oldest first (published date, then id). Papers already in the list (they have list rows),
 tools, and papers whose abstract says they are withdrawn (`is_withdrawn`: arXiv replaces a withdrawn
 paper's abstract by a notice such as "This paper has been withdrawn by the authors.") are left out;
-`list_rows_export` names the withdrawn ones. The output parses back with
+`list_rows_export` names the withdrawn ones. Rows are built from the newest `limit` papers
+(ROW_LIMIT, 1000) first seen since the date; `list_rows_export` also counts all of them, so a caller
+can say when older ones were not looked at. The output parses back with
 `ingest.awesome_list.parse_list` into the same papers, sections and techniques.
 """
 
@@ -384,16 +386,23 @@ def is_withdrawn(abstract: str | None) -> bool:
     return bool(first) and _WITHDRAWN.search(first[0]) is not None
 
 
-def row_suggestions(
-    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = 1000
-) -> tuple[list[SuggestedRow], list[str]]:
-    """Rows for papers first seen since `since` that the list does not have yet, oldest first
-    (published date, then id; undated papers last), and the ids of the papers that would have had a
-    row but are left out because their abstract says they are withdrawn (sorted)."""
+# The newest papers rows are built from (each costs ~1 ms: a store read and the section and TL;DR
+# choice); the callers say so when a period has more (RowExport.considered < RowExport.total).
+ROW_LIMIT = 1000
+
+
+def _suggestions(
+    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int
+) -> tuple[list[SuggestedRow], list[str], int, int]:
+    """row_suggestions' rows and withdrawn ids, and how many papers (the newest `limit`) they were
+    chosen from out of how many first seen since `since` (read together, in one snapshot)."""
+    if limit < 1:
+        raise ValueError(f"the number of papers to suggest rows for must be at least 1, not {limit}")
     speller = LabelSpeller(taxonomy, list_label_usage(store, taxonomy))
     rows = []
     withdrawn: list[str] = []
-    for paper in store.new_papers(since, limit=limit):
+    papers, total = store.new_papers_page(since, limit=limit)
+    for paper in papers:
         if paper.item_type != "paper":
             continue
         detail = store.get_paper(paper.id)
@@ -403,14 +412,26 @@ def row_suggestions(
             withdrawn.append(paper.id)
             continue
         rows.append(suggest_row(detail, taxonomy, speller))
-    return sorted(rows, key=lambda r: (r.published is None, r.published or "", r.paper_id)), sorted(withdrawn)
+    rows.sort(key=lambda r: (r.published is None, r.published or "", r.paper_id))
+    return rows, sorted(withdrawn), len(papers), total
+
+
+def row_suggestions(
+    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = ROW_LIMIT
+) -> tuple[list[SuggestedRow], list[str]]:
+    """Rows for papers first seen since `since` (the newest `limit` of them) that the list does not
+    have yet, oldest first (published date, then id; undated papers last), and the ids of the papers
+    that would have had a row but are left out because their abstract says they are withdrawn (sorted)."""
+    rows, withdrawn, _considered, _total = _suggestions(store, since, taxonomy, limit)
+    return rows, withdrawn
 
 
 def suggested_rows(
-    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = 1000
+    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int = ROW_LIMIT
 ) -> list[SuggestedRow]:
-    """Rows for papers first seen since `since` that the list does not have yet, oldest first
-    (published date, then id; undated papers last); withdrawn papers are left out (row_suggestions)."""
+    """Rows for papers first seen since `since` (the newest `limit` of them) that the list does not
+    have yet, oldest first (published date, then id; undated papers last); withdrawn papers are left
+    out (row_suggestions)."""
     return row_suggestions(store, since, taxonomy, limit)[0]
 
 
@@ -474,17 +495,27 @@ def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy,
 
 @dataclass
 class RowExport:
-    """The suggested rows as markdown, and the ids of the papers left out as withdrawn."""
+    """The suggested rows as markdown, the ids of the papers left out as withdrawn, and how many papers
+    first seen since the date the rows were chosen from (`considered`, the newest `limit`) out of
+    how many there are (`total`): when `cut`, the older papers were not looked at."""
 
     markdown: str  # "" when there are no rows
     withdrawn: list[str] = field(default_factory=list)
+    considered: int = 0
+    total: int = 0
+
+    @property
+    def cut(self) -> bool:
+        """Whether papers first seen since the date were left unconsidered (more than the limit)."""
+        return self.considered < self.total
 
 
 def list_rows_export(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,
-                     list_markdown: str | None = None) -> RowExport:
-    """Ready-to-paste list rows for papers first seen since `since`, with the ids of the papers left
-    out because they are withdrawn (for the caller to report: the rows are for pasting as they are);
-    with the list's markdown, each section's rows in the column layout of that section's table."""
+                     list_markdown: str | None = None, limit: int = ROW_LIMIT) -> RowExport:
+    """Ready-to-paste list rows for the newest `limit` papers first seen since `since`, with the ids of
+    the papers left out because they are withdrawn and the counts (for the caller to report: the rows
+    are for pasting as they are); with the list's markdown, each section's rows in the column layout
+    of that section's table."""
     if taxonomy is None:
         from kg.config import load_config
         from kg.taxonomy import load_taxonomy
@@ -495,8 +526,8 @@ def list_rows_export(store: GraphStore, since: str, taxonomy: Taxonomy | None = 
         from ingest.awesome_list import table_layouts
 
         layouts = table_layouts(list_markdown)
-    rows, withdrawn = row_suggestions(store, since, taxonomy)
-    return RowExport(render_rows(rows, taxonomy, layouts), withdrawn)
+    rows, withdrawn, considered, total = _suggestions(store, since, taxonomy, limit)
+    return RowExport(render_rows(rows, taxonomy, layouts), withdrawn, considered, total)
 
 
 def list_rows_markdown(store: GraphStore, since: str, taxonomy: Taxonomy | None = None,

@@ -193,9 +193,14 @@ def export_group() -> None:
 @click.option("--since", required=True, metavar="DATE", help="Papers first seen at or after DATE.")
 @click.option("--list", "list_source", default=None, metavar="FILE|URL",
               help="The awesome-list markdown: write each section's rows in the columns of its table.")
-def list_rows_cmd(since: str, list_source: str | None) -> None:
-    """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste);
-    papers whose abstract says they are withdrawn are left out, each named on stderr."""
+# The default is ingest.export_rows.ROW_LIMIT (written out: importing that module here would slow every
+# `paperkg` command).
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), metavar="N",
+              help="Rows for the N newest papers first seen since DATE only (stderr says if there are more).")
+def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
+    """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste),
+    from the newest --limit of them; papers whose abstract says they are withdrawn are left out, each
+    named on stderr, and stderr says how many papers were not looked at when there were more."""
     from ingest.export_rows import list_rows_export
 
     _check_date(since, "--since")
@@ -209,7 +214,7 @@ def list_rows_cmd(since: str, list_source: str | None) -> None:
             raise click.ClickException(str(exc)) from exc
     store = _existing_store()
     try:
-        export = list_rows_export(store, since, list_markdown=list_markdown)
+        export = list_rows_export(store, since, list_markdown=list_markdown, limit=limit)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -217,6 +222,10 @@ def list_rows_cmd(since: str, list_source: str | None) -> None:
     # On stderr: stdout stays the rows alone, ready to paste.
     for paper_id in export.withdrawn:
         click.echo(f"skipped withdrawn paper {paper_id}", err=True)
+    if export.cut:
+        click.echo(f"only the {export.considered} newest of the {export.total} papers first seen since "
+                   f"{since} were looked at; the {export.total - export.considered} older were not "
+                   f"(--limit {export.total} takes them all)", err=True)
     text = export.markdown
     if not text:
         click.echo(f"no new papers since {since} that the list does not have", err=True)

@@ -570,6 +570,43 @@ def test_new_page_suggests_no_row_for_a_withdrawn_paper(tmp_path: Path) -> None:
     assert 'href="/papers/2611.66601" data-withdrawn-id="2611.66601"' in html
 
 
+def test_new_page_says_when_its_suggested_rows_leave_out_older_papers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five new papers and rows built from the newest 3: the page counts the 2 it did not look at and
+    names the command that does (before, the rows stopped at the newest 1,000 without a word)."""
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        for i in range(5):  # one write each, so paper 4 is the newest
+            s.upsert_papers([PaperBundle(
+                Paper(id=f"2611.7000{i}", arxiv_id=f"2611.7000{i}", title=f"Probes Find Syntax {i}",
+                      abstract="We show that linear probes recover syntax."),
+                techniques=[TechniqueUse("probing", "extracted")])])
+        client = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        monkeypatch.setattr("api.web.SUGGESTED_ROWS_LIMIT", 3)
+        cut = page(client, "/new?since=2000-01-01")
+        monkeypatch.setattr("api.web.SUGGESTED_ROWS_LIMIT", 4)
+        one_left = page(client, "/new?since=2000-01-01")
+        monkeypatch.setattr("api.web.SUGGESTED_ROWS_LIMIT", 5)
+        whole = page(client, "/new?since=2000-01-01")
+    finally:
+        s.close()
+
+    def suggested(html: str) -> list[bool]:
+        rows = html[html.index('id="suggested-rows-md"'):html.index("</pre>")]
+        return [f"Probes Find Syntax {i}" in rows for i in range(5)]
+
+    assert len(row_ids(cut)) == 5  # the papers themselves are all listed
+    assert ("Only the 3 newest of the 5 papers added since 2000-01-01 were looked at for rows; "
+            "the 2 older ones were not.") in cut
+    assert "<code>paperkg export list-rows --since 2000-01-01 --limit 5</code>" in cut
+    assert "one per new paper among the 3 newest added since 2000-01-01" in cut
+    assert suggested(cut) == [False, False, True, True, True]
+    assert "Only the 4 newest of the 5 papers" in one_left and "the older one was not." in one_left
+    assert 'data-state="rows-cut"' not in whole and "newest of the" not in whole
+    assert suggested(whole) == [True] * 5
+
+
 def test_for_you_page(client: FlaskClient) -> None:
     html = page(client, "/for-you")
     assert 'data-recommend-url="/api/recommend"' in html and "/static/foryou.js" in html

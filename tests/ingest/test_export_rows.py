@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from ingest.awesome_list import parse_list
 from ingest.export_rows import (
     DEFAULT_SECTION,
+    ROW_LIMIT,
     LabelSpeller,
     choose_section,
     is_withdrawn,
@@ -594,3 +595,55 @@ def test_links_and_images_in_the_tldr_are_written_as_text_as_in_titles(taxonomy:
     (parsed,) = parse_list(markdown, taxonomy).rows
     assert parsed.tldr == row.tldr.replace("[", "(").replace("]", ")")
     assert parsed.urls == ["https://x.org/p"]
+
+
+def _five_new_papers(path: Path) -> EmbeddedStore:
+    """A store with five new probing papers 2611.70000 .. 2611.70004, each stored after the one before
+    (so the last is the newest), none of them in the list."""
+    store = taxonomy_store(path)
+    for i in range(5):  # one write each: first_seen, then the store's insertion order, says which is newer
+        store.upsert_papers([PaperBundle(
+            Paper(id=f"2611.7000{i}", arxiv_id=f"2611.7000{i}", title=f"Probes Find Syntax {i}",
+                  abstract="We show that linear probes recover syntax."),
+            techniques=[TechniqueUse("probing", "extracted")])])
+    return store
+
+
+def test_rows_come_from_the_newest_papers_and_the_export_counts_the_rest(tmp_path: Path,
+                                                                         taxonomy: Taxonomy) -> None:
+    """Before: rows stopped at the newest 1,000 papers of the period and nothing said so (the export
+    had no count of the papers it did not look at, and no way to look at more)."""
+    store = _five_new_papers(tmp_path / "paperkg.sqlite3")
+    try:
+        cut = list_rows_export(store, "2000-01-01", taxonomy, limit=3)
+        whole = list_rows_export(store, "2000-01-01", taxonomy)
+        newest = [r.paper_id for r in suggested_rows(store, "2000-01-01", taxonomy, limit=3)]
+        with pytest.raises(ValueError, match="at least 1, not 0"):
+            list_rows_export(store, "2000-01-01", taxonomy, limit=0)
+    finally:
+        store.close()
+    assert (cut.considered, cut.total, cut.cut) == (3, 5, True)
+    assert newest == ["2611.70002", "2611.70003", "2611.70004"]
+    assert [r.url_in_list for r in parse_list(cut.markdown, taxonomy).rows] == [
+        f"https://arxiv.org/pdf/{pid}" for pid in newest]
+    assert (whole.considered, whole.total, whole.cut) == (5, 5, False)
+    assert all(f"Probes Find Syntax {i}" in whole.markdown for i in range(5))
+
+
+def test_cli_export_says_on_stderr_how_many_older_papers_it_did_not_look_at(data_dir: Path) -> None:
+    from ingest.weekly_cli import list_rows_cmd
+    from kg.cli import main
+
+    _five_new_papers(data_dir / "paperkg.sqlite3").close()
+    runner = CliRunner()
+    cut = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01", "--limit", "3"])
+    assert cut.exit_code == 0, cut.output
+    assert cut.stderr == ("only the 3 newest of the 5 papers first seen since 2000-01-01 were looked at; "
+                          "the 2 older were not (--limit 5 takes them all)\n")
+    assert [f"Probes Find Syntax {i}" in cut.stdout for i in range(5)] == [False, False, True, True, True]
+    whole = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01"])
+    assert whole.exit_code == 0 and whole.stderr == ""
+    assert all(f"Probes Find Syntax {i}" in whole.stdout for i in range(5))
+    bad = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01", "--limit", "0"])
+    assert bad.exit_code == 2 and "Invalid value for '--limit'" in bad.output
+    assert next(p.default for p in list_rows_cmd.params if p.name == "limit") == ROW_LIMIT
