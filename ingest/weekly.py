@@ -424,6 +424,9 @@ def run_weekly(
             log.error("weekly ingest %s failed: %s (watermark unchanged)", run.id, message)
             if isinstance(exc, Exception):
                 raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}", summary) from exc
+            # A stop (SIGTERM, Ctrl-C) goes on as it is, carrying the failed run as a WeeklyError would,
+            # so `ingest weekly --json` can still print it.
+            exc.summary = summary  # type: ignore[attr-defined]
             raise
         summary.watermark = None if summary.gap_from else summary.window_end
         store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)

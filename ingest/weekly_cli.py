@@ -7,7 +7,7 @@ import logging
 
 import click
 
-from ingest.cli import IngestLockedError, stop_on_sigterm, wait_option
+from ingest.cli import IngestLockedError, Terminated, stop_on_sigterm, wait_option
 from kg.safe_output import terminal_safe
 from kg.store import GraphStore, StoreError
 
@@ -100,6 +100,14 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
         raise click.ClickException(str(exc)) from exc
+    except Terminated as exc:
+        # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
+        # still gets the failed run, as on any other failure (nothing when stopped before it started).
+        stopped = getattr(exc, "summary", None)  # set by run_weekly once its run was recorded
+        if as_json and stopped is not None:
+            error = f"weekly ingest failed, watermark unchanged: {type(exc).__name__}: {exc}"
+            click.echo(json.dumps({**stopped.to_dict(), "error": error}, indent=2))
+        raise
     except (ArxivError, ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

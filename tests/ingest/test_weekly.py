@@ -828,6 +828,42 @@ def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(dat
         store.close()
 
 
+def test_sigterm_mid_run_with_json_prints_the_failed_run_on_stdout(data_dir: Path) -> None:
+    """A scheduler reading --json gets the stopped run as it gets any failed run (stdout was empty),
+    and the exit is still 143."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    with LocalArxivServer([*MI_CANDIDATES], timeout_sleep=60) as server:
+        server.fail_next("timeout")  # the first request stalls: the run is mid-way when it is stopped
+        env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
+                   PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0", PAPERKG_ARXIV_TIMEOUT="120")
+        env.pop("PAPERKG_NEO4J_URI", None)
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly", "--json"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not server.requests and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
+    doc = json.loads(out)  # stdout is the one JSON document
+    assert doc["error"] == "weekly ingest failed, watermark unchanged: Terminated: stopped by SIGTERM"
+    assert (doc["status"], doc["watermark"], doc["candidates"], doc["new_ids"]) == ("failed", None, 0, [])
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.id, run.status) == (doc["run_id"], "failed")
+        assert run.message == "Terminated: stopped by SIGTERM"
+        assert {key: doc[key] for key in run.counts} == run.counts  # the counts the run was recorded with
+    finally:
+        store.close()
+
+
 def test_cli_rejects_a_bad_since_date(data_dir: Path) -> None:
     from kg.cli import main
 
