@@ -355,7 +355,10 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
     return _cell_text(title), urls
 
 
-_EMPTY_BRACKETS = re.compile(r"\([\s,;|/–—-]*\)|\[[\s,;|/–—-]*\]")
+# Besides spaces, what a bracket pair may hold and still be empty: what the links of
+# "Title ([pdf](u), [code](v))" leave.
+_BRACKET_FILLER = ",;|/–—-"
+_OPENING_OF = {")": "(", "]": "["}
 _EDGE_PUNCTUATION = " -–—:;,"
 
 
@@ -365,18 +368,58 @@ def _tidy_title(text: str) -> str:
     Only the brackets the links leave empty or unbalanced go: "Title (ICLR'24)" and
     "Title [Redwood]" keep theirs.
     """
-    text = _clean(text)
-    while (tidier := _EMPTY_BRACKETS.sub(" ", text)) != text:
-        text = tidier
-    text = " ".join(text.split()).strip(_EDGE_PUNCTUATION)
+    text = " ".join(_without_empty_brackets(_clean(text)).split()).strip(_EDGE_PUNCTUATION)
     for opening, closing in ("()", "[]"):
-        while text.startswith(opening) and text.count(opening) > text.count(closing):
-            text = text[1:].strip(_EDGE_PUNCTUATION)
-        while text.endswith(closing) and text.count(closing) > text.count(opening):
-            text = text[:-1].strip(_EDGE_PUNCTUATION)
-        if _wrapped(text, opening, closing):  # "[Title]" as a whole
-            text = text[1:-1].strip(_EDGE_PUNCTUATION)
+        text = _without_stray_brackets(text, opening, closing)
     return text
+
+
+def _without_empty_brackets(text: str) -> str:
+    """text with each bracket pair holding only spaces and separators replaced by a space, inner pairs
+    first, until none is left: "A (( ), [ ])" -> "A  "."""
+    # One pass with a stack, not a regex substitution repeated until nothing changes: that took one
+    # pass per level of "((((...))))", quadratic in a cell of thousands. The pairs cannot overlap, so
+    # the order they go in does not change the result.
+    kept: list[str] = []
+    marks: list[int] = []  # where in `kept` each of its characters other than filler is, in order
+    for ch in text:
+        opening = _OPENING_OF.get(ch)
+        if opening is not None and marks and kept[marks[-1]] == opening:
+            # Only filler since the matching opening bracket: the pair and what it holds become a space.
+            del kept[marks.pop():]
+            kept.append(" ")
+            continue
+        if not (ch.isspace() or ch in _BRACKET_FILLER):
+            marks.append(len(kept))
+        kept.append(ch)
+    return "".join(kept)
+
+
+def _without_stray_brackets(text: str, opening: str, closing: str) -> str:
+    """text without the opening brackets it starts with and closing ones it ends with that have no
+    partner, then without one pair enclosing all of it ("[Title]"); edge punctuation goes with each."""
+    # Bounds into text and running bracket counts, not a slice and two str.count calls per bracket
+    # dropped (quadratic on a title of thousands of unpartnered brackets).
+    start, end = 0, len(text)
+    opens, closes = text.count(opening), text.count(closing)
+
+    def strip() -> None:
+        nonlocal start, end
+        while start < end and text[start] in _EDGE_PUNCTUATION:
+            start += 1
+        while end > start and text[end - 1] in _EDGE_PUNCTUATION:
+            end -= 1
+
+    while start < end and text[start] == opening and opens > closes:
+        start, opens = start + 1, opens - 1
+        strip()
+    while start < end and text[end - 1] == closing and closes > opens:
+        end, closes = end - 1, closes - 1
+        strip()
+    if _wrapped(text[start:end], opening, closing):
+        start, end = start + 1, end - 1
+        strip()
+    return text[start:end]
 
 
 def _wrapped(text: str, opening: str, closing: str) -> bool:
