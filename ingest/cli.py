@@ -155,8 +155,9 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Papers per store write.")
 @click.option("--prune", is_flag=True,
-              help="Remove the stored list rows this list no longer has (their papers stay); refused "
-                   "when the list no longer has more than half of the rows stored from lists.")
+              help="Remove the stored list rows this list no longer has (their papers stay, but for "
+                   "those with no other source, which go too); refused when the list no longer has more "
+                   "than half of the rows stored from lists.")
 @click.option("--force", is_flag=True, help="With --prune: prune even when more than half would go.")
 @wait_option
 def ingest_list_cmd(
@@ -166,7 +167,7 @@ def ingest_list_cmd(
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers.
 
     Afterwards, the stored list rows the list no longer has (papers taken off it) are reported, and
-    removed with --prune."""
+    removed with --prune, with the papers that have no other source."""
     from ingest.arxiv_source import ArxivError, ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.pipeline import counted

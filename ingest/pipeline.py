@@ -56,11 +56,15 @@ class IngestSummary:
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
     statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
     # A run of a whole list (run_ingest's whole_list): the stored list rows it no longer has
-    # (stale_list_rows' entries), how many of them --prune removed, and why --prune was refused.
+    # (stale_list_rows' entries), how many of them --prune removed, and why --prune was refused; the
+    # papers of those rows with no other source (list_only_papers' entries), which --prune removes
+    # with their rows, and how many it removed.
     whole_list: bool = False
     stale_list_rows: list[dict[str, Any]] = field(default_factory=list)
     list_rows_pruned: int = 0
     prune_refused: str | None = None
+    list_only_papers: list[dict[str, Any]] = field(default_factory=list)
+    papers_pruned: int = 0
     # Papers whose list rows this run wrote from the list's own rows (they are current, never stale).
     listed: set[str] = field(default_factory=set, repr=False)
 
@@ -74,6 +78,8 @@ class IngestSummary:
         if self.whole_list:
             counts["stale_list_rows"] = len(self.stale_list_rows)
             counts["list_rows_pruned"] = self.list_rows_pruned
+            counts["list_only_papers"] = len(self.list_only_papers)
+            counts["papers_pruned"] = self.papers_pruned
         return counts
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,8 +90,9 @@ class IngestSummary:
             "rekeyed": self.rekeyed,
         }
         if self.whole_list:
-            # The count of counts() is replaced by the rows themselves.
+            # The counts of counts() are replaced by the rows and papers themselves.
             out["stale_list_rows"] = self.stale_list_rows
+            out["list_only_papers"] = self.list_only_papers
             out["prune_refused"] = self.prune_refused
         return out
 
@@ -114,8 +121,9 @@ class IngestSummary:
             return []
         n = len(stale)
         if self.list_rows_pruned:
+            stay = "the papers stay" if not self.papers_pruned else "the papers with another source stay"
             head = (f"{counted(self.list_rows_pruned, 'list row')} no longer in the list "
-                    f"{'was' if self.list_rows_pruned == 1 else 'were'} removed (--prune; the papers stay):")
+                    f"{'was' if self.list_rows_pruned == 1 else 'were'} removed (--prune; {stay}):")
         elif self.prune_refused:
             head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
                     "(not removed: --prune was refused):")
@@ -127,6 +135,29 @@ class IngestSummary:
             where = f", was line {row['line']}" if row.get("line") is not None else ""
             lines.append(f"    {terminal_safe(row['title'])} [{terminal_safe(row['paper_id'])}], "
                          f"{terminal_safe(row['section'])}{where}")
+        if n > _STALE_SHOWN:
+            lines.append(f"    ... and {n - _STALE_SHOWN} more (--json lists them all)")
+        return lines + self._list_only_lines()
+
+    def _list_only_lines(self) -> list[str]:
+        """The text lines about the papers of stale rows that have no other source."""
+        papers = self.list_only_papers
+        if not papers:
+            return []
+        n = len(papers)
+        if self.papers_pruned:
+            one = self.papers_pruned == 1
+            head = (f"{counted(self.papers_pruned, 'paper')} of those rows had no other source and "
+                    f"{'was' if one else 'were'} removed with {'its' if one else 'their'} rows (--prune):")
+        elif self.prune_refused:
+            head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
+                    "(not removed: --prune was refused):")
+        else:
+            head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
+                    f"(--prune removes {'it' if n == 1 else 'them'} too):")
+        lines = [f"  {head}"]
+        for paper in papers[:_STALE_SHOWN]:
+            lines.append(f"    {terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]")
         if n > _STALE_SHOWN:
             lines.append(f"    ... and {n - _STALE_SHOWN} more (--json lists them all)")
         return lines
@@ -533,9 +564,11 @@ def _run_ingest(
         if whole_list:
             stored_rows = store.list_rows_from(EDGE_SOURCE_LIST)
             summary.stale_list_rows = stale_list_rows(stored_rows, summary.listed)
+            summary.list_only_papers = list_only_papers(store, summary.stale_list_rows)
             if prune and summary.stale_list_rows:
                 refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
-                                                                 len(stored_rows))
+                                                                 len(stored_rows),
+                                                                 papers=len(summary.list_only_papers))
                 if refusal is not None:
                     summary.prune_refused = refusal
                 else:
@@ -666,8 +699,9 @@ def stale_list_rows(stored_rows: Sequence[dict[str, Any]], listed: Collection[st
     a paper the list still has holds only this list's rows. A row does not record where it came from;
     a paper's source "list" says a list ingest wrote its rows, since other sources never replace
     stored rows (a records file fills them only for a paper with none), and a prune takes "list" off
-    the papers it empties. So rows a records file brought are never stale, unless a list ingest has
-    since replaced them by the list's rows for that paper, which then are the list's.
+    the papers it empties (or removes them: list_only_papers). So rows a records file brought are
+    never stale, unless a list ingest has since replaced them by the list's rows for that paper, which
+    then are the list's.
     """
     return [
         {"paper_id": row["paper_id"], "title": row["title"],
@@ -677,49 +711,75 @@ def stale_list_rows(stored_rows: Sequence[dict[str, Any]], listed: Collection[st
     ]
 
 
-def prune_refusal(stale: int, stored: int) -> str | None:
-    """Why --prune refuses to remove `stale` of the `stored` list rows, or None when it may.
+def list_only_papers(store: GraphStore, stale_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The papers of `stale_rows` (stale_list_rows' entries) whose only source is the list, as
+    {paper_id, title}, in the rows' order: without those rows nothing stored brought them (no arXiv
+    record, no records file), so --prune removes them with their rows, edges and embedding."""
+    paper_ids = list(dict.fromkeys(row["paper_id"] for row in stale_rows))
+    papers = {paper.id: paper for paper in store.get_papers(paper_ids)} if paper_ids else {}
+    return [{"paper_id": pid, "title": papers[pid].title} for pid in paper_ids
+            if pid in papers and all(source == EDGE_SOURCE_LIST for source in papers[pid].sources)]
+
+
+def prune_refusal(stale: int, stored: int, *, papers: int = 0) -> str | None:
+    """Why --prune refuses to remove `stale` of the `stored` list rows, or None when it may; `papers`
+    is how many papers would go with them (list_only_papers), named in the refusal.
 
     Refused when the list no longer has more than half of the rows stored from lists: what a
     truncated download, a list cut short by a bad edit or another list altogether looks like, and
-    what would empty most of the list's papers. A few rows fewer (papers taken off the list, a row
-    that no longer parses) is what pruning is for; --force prunes anyway.
+    what would empty most of the list's papers, or remove those it alone brought (their rows count
+    among the stale ones). A few rows fewer (papers taken off the list, a row that no longer parses)
+    is what pruning is for; --force prunes anyway.
     """
     if 2 * stale <= stored:
         return None
+    also = (f"{counted(papers, 'paper')} with no other source would have gone with them; " if papers
+            else "")
     return (f"--prune refused: the list no longer has {stale} of the {stored} list rows stored, more "
-            "than half, as a truncated or wrong list would; nothing was removed (check the list with "
-            "--dry-run, or run again with --prune --force to remove them)")
+            f"than half, as a truncated or wrong list would; nothing was removed ({also}check the list "
+            "with --dry-run, or run again with --prune --force to remove them)")
 
 
 def _prune_list_rows(
     store: GraphStore, summary: IngestSummary, embedder: Any, extractor: Any, embedding_text: Any,
     text_hash: Any, progress: bool, batch_size: int,
 ) -> None:
-    """Remove the summary's stale list rows: each of their papers is written again without list rows.
+    """Remove the summary's stale list rows: each of their papers is written again without list rows,
+    or removed when it has no other source.
 
-    The paper stays, and loses what came from those rows alone: the list's technique and evaluation
-    edges, its source "list" (it is no longer on the list: the source filter and the rule of
-    stale_list_rows follow), and what its TL;DRs gave extraction and, for a paper without an abstract,
-    its embedding (both computed again, as the next ingest of the paper would).
+    A paper with another source (arXiv, a records file) stays, and loses what came from those rows
+    alone: the list's technique and evaluation edges, its source "list" (it is no longer on the list:
+    the source filter and the rule of stale_list_rows follow), and what its TL;DRs gave extraction and,
+    for a paper without an abstract, its embedding (both computed again, as the next ingest of the
+    paper would). A paper the list alone brought (list_only_papers) is removed with its edges,
+    findings and embedding: nothing stored brought it any more.
     """
     paper_ids = list(dict.fromkeys(row["paper_id"] for row in summary.stale_list_rows))
     for start in range(0, len(paper_ids), batch_size):
         merged: list[_Merged] = []
+        gone: list[tuple[str, int]] = []  # (paper id, its list rows) of the papers removed
         pruned = 0
         for paper_id in paper_ids[start:start + batch_size]:
             stored = store.get_paper(paper_id)
             if stored is None:
                 continue
             sources = [s for s in stored.paper.sources if s != EDGE_SOURCE_LIST]
+            if not sources:
+                gone.append((paper_id, len(stored.list_rows)))
+                continue
             # No extraction_hash: an extractor without a signature extracts it again, as for any record.
             paper = replace(stored.paper, sources=sources, embedding=None, extraction_hash=None)
             merged.append((stored, paper, paper_id, ([], [], [])))
             pruned += len(stored.list_rows)
-        _statuses, _rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
-                                                    text_hash, progress)
-        summary.embedded += computed
+        if merged:
+            _statuses, _rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
+                                                        text_hash, progress)
+            summary.embedded += computed
         summary.list_rows_pruned += pruned  # counted once written: a failed batch removed nothing
+        for paper_id, rows in gone:  # each its own write: counted as it goes
+            if store.delete_paper(paper_id):
+                summary.papers_pruned += 1
+                summary.list_rows_pruned += rows
 
 
 def ingest_records_file(

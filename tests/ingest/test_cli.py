@@ -445,7 +445,8 @@ def test_rows_a_list_no_longer_has_are_reported_then_pruned(
     data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
 ) -> None:
     """Operator QA: after a wrong list copy, the right list left the copy's rows stored for good.
-    Now the right list reports them; with --prune they go, the paper stays, nothing else changes."""
+    Now the right list reports them; with --prune they go, and the paper with them, since the list was
+    its only source (it was kept with no source at all); nothing else changes."""
     seed = str(shared_data / "awesome-list-seed.md")
     edited, line = _seed_plus(shared_data, tmp_path, WRONG_ROW)
     assert _run("ingest", "list", "--source", str(edited), "--no-arxiv").exit_code == 0
@@ -453,12 +454,15 @@ def test_rows_a_list_no_longer_has_are_reported_then_pruned(
     assert result.exit_code == 0, result.output
     assert ("  1 list row is no longer in the list (run again with --prune to remove them):\n"
             f"    A Wrong Paper About Probing Induction Heads [{WRONG_ID}], Techniques, was line {line}\n"
-            ) in result.output
+            "  1 paper of those rows has no other source (--prune removes it too):\n"
+            f"    A Wrong Paper About Probing Induction Heads [{WRONG_ID}]\n") in result.output
     doc = json.loads(_run("ingest", "list", "--source", seed, "--no-arxiv", "--json").stdout)
     assert doc["stale_list_rows"] == [{
         "paper_id": WRONG_ID, "title": "A Wrong Paper About Probing Induction Heads", "section": "Techniques",
         "section_id": "techniques", "line": line}]
-    assert (doc["list_rows_pruned"], doc["prune_refused"]) == (0, None)
+    assert doc["list_only_papers"] == [
+        {"paper_id": WRONG_ID, "title": "A Wrong Paper About Probing Induction Heads"}]
+    assert (doc["list_rows_pruned"], doc["papers_pruned"], doc["prune_refused"]) == (0, 0, None)
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     before = snapshot(store)
     store.close()
@@ -468,21 +472,19 @@ def test_rows_a_list_no_longer_has_are_reported_then_pruned(
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["list_rows_pruned"] == 1 and [r["paper_id"] for r in doc["stale_list_rows"]] == [WRONG_ID]
+    assert doc["papers_pruned"] == 1 and [p["paper_id"] for p in doc["list_only_papers"]] == [WRONG_ID]
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     after = snapshot(store)
-    assert store.runs(limit=1)[0].counts["list_rows_pruned"] == 1
+    counts = store.runs(limit=1)[0].counts
+    assert (counts["list_rows_pruned"], counts["list_only_papers"], counts["papers_pruned"]) == (1, 1, 1)
     store.close()
-    assert sorted(after["papers"]) == sorted(before["papers"])  # the paper is kept
-    assert {k: v for k, v in after["papers"].items() if k != WRONG_ID} == {
-        k: v for k, v in before["papers"].items() if k != WRONG_ID}
-    wrong = after["papers"][WRONG_ID]
-    assert wrong["list_rows"] == [] and wrong["paper"]["sources"] == []
-    assert wrong["paper"]["title"] == before["papers"][WRONG_ID]["paper"]["title"]
-    assert after["stats"]["relationships"]["LISTED_IN"] == 57
-    # The list's Probing edge and the technique its TL;DR gave went with the row; nothing else did.
+    assert sorted(after["papers"]) == sorted(set(before["papers"]) - {WRONG_ID})  # the rest are kept
+    assert after["papers"] == {k: v for k, v in before["papers"].items() if k != WRONG_ID}
+    # The paper went with its row, its three technique edges and its finding; nothing else did.
     changed = {k: (before["stats"][kind][k], n) for kind in ("nodes", "relationships")
                for k, n in after["stats"][kind].items() if before["stats"][kind][k] != n}
-    assert changed == {"LISTED_IN": (58, 57), "USES": (39, 37)}
+    assert changed == {"Paper": (39, 38), "Finding": (32, 31), "LISTED_IN": (58, 57), "USES": (39, 36),
+                       "REPORTS": (32, 31), "ABOUT": (50, 48)}
     # Pruned once: the next run finds nothing to report.
     result = _run("ingest", "list", "--source", seed, "--no-arxiv", "--prune")
     assert result.exit_code == 0 and "no longer in the list" not in result.output
@@ -492,7 +494,8 @@ def test_a_list_with_unreadable_rows_reports_and_prunes_too(
     data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
 ) -> None:
     """A row that no longer parses is not in the list: its paper's row is reported with the unreadable
-    row, and --prune still works (the list's other rows are all there)."""
+    row, and --prune still works (the list's other rows are all there; the paper, which only the list
+    brought, goes with its row)."""
     edited, _ = _seed_plus(shared_data, tmp_path, WRONG_ROW)
     broken, broken_line = _seed_plus(shared_data, tmp_path, "|   |  Probing  |  no paper cell  |\n",
                                      "broken.md")
@@ -500,16 +503,20 @@ def test_a_list_with_unreadable_rows_reports_and_prunes_too(
     result = _run("ingest", "list", "--source", str(broken), "--no-arxiv", "--prune")
     assert result.exit_code == 0, result.output
     assert f"unreadable row, line {broken_line}: no paper title or link in the Paper column" in result.output
-    assert "1 list row no longer in the list was removed (--prune; the papers stay):" in result.output
+    assert ("1 list row no longer in the list was removed (--prune; the papers with another source "
+            "stay):") in result.output
+    assert ("1 paper of those rows had no other source and was removed with its rows (--prune):"
+            in result.output)
     stats = json.loads(_run("stats", "--json").output)
-    assert stats["nodes"]["Paper"] == 39 and stats["relationships"]["LISTED_IN"] == 57
+    assert stats["nodes"]["Paper"] == 38 and stats["relationships"]["LISTED_IN"] == 57
 
 
 def test_prune_refuses_a_list_that_lost_most_rows_unless_forced(
     data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
 ) -> None:
     """A truncated or wrong list would empty most of the list's papers: --prune reports them, removes
-    nothing, exits 1 with the reason (the rest of the ingest is done); --prune --force removes them."""
+    nothing, exits 1 with the reason (the rest of the ingest is done); --prune --force removes them,
+    and the papers only the list brought (without arXiv, every seed paper) with them."""
     seed = str(shared_data / "awesome-list-seed.md")
     one = tmp_path / "one.md"
     one.write_text(ONE_ROW_LIST, encoding="utf-8")
@@ -519,15 +526,18 @@ def test_prune_refuses_a_list_that_lost_most_rows_unless_forced(
     assert "57 list rows are no longer in the list (not removed: --prune was refused):" in result.stdout
     assert "... and 37 more (--json lists them all)" in result.stdout
     assert ("Error: --prune refused: the list no longer has 57 of the 58 list rows stored, more than half, "
-            "as a truncated or wrong list would; nothing was removed") in result.stderr
+            "as a truncated or wrong list would; nothing was removed (38 papers with no other source would "
+            "have gone with them;") in result.stderr
+    assert "38 papers of those rows have no other source (not removed: --prune was refused):" in result.stdout
     stats = json.loads(_run("stats", "--json").output)
     # The seed's 57 rows are all kept, and the one-row list's row was added.
     assert stats["nodes"]["Paper"] == 39 and stats["relationships"]["LISTED_IN"] == 58
     result = _run("ingest", "list", "--source", str(one), "--no-arxiv", "--prune", "--force", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["list_rows_pruned"] == 57
+    doc = json.loads(result.stdout)
+    assert (doc["list_rows_pruned"], doc["papers_pruned"], len(doc["list_only_papers"])) == (57, 38, 38)
     stats = json.loads(_run("stats", "--json").output)
-    assert stats["nodes"]["Paper"] == 39 and stats["relationships"]["LISTED_IN"] == 1
+    assert stats["nodes"]["Paper"] == 1 and stats["relationships"]["LISTED_IN"] == 1
 
 
 @pytest.mark.parametrize(("args", "message"), [

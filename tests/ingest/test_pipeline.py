@@ -650,8 +650,9 @@ def test_a_whole_list_reports_the_rows_it_no_longer_has_and_prune_removes_them_a
     tmp_path: Path,
 ) -> None:
     """Operator QA: rows of a wrong list copy stayed for good, since a list ingest only replaced the
-    rows of the papers it had. Now they are reported; prune removes them, keeps their papers (a new
-    one, and one a records file brought) and changes nothing else."""
+    rows of the papers it had. Now they are reported; prune removes them, keeps the paper a records
+    file brought, removes the one the list alone brought (it was left with no source at all) and
+    changes nothing else."""
     _records(store, tmp_path / "records.jsonl", [RECORDS_PAPER], extractor)
     first = _whole_list(store, seed_list, taxonomy, embedder, extractor)
     assert first.stale_list_rows == [] and first.counts()["stale_list_rows"] == 0
@@ -670,8 +671,15 @@ def test_a_whole_list_reports_the_rows_it_no_longer_has_and_prune_removes_them_a
          "section": "Techniques", "section_id": "techniques", "line": line + 1},
     ]
     assert (reported.list_rows_pruned, reported.prune_refused) == (0, None)
+    # The wrong paper's only source is the list (no arXiv record, no records file): --prune removes it.
+    assert reported.list_only_papers == [
+        {"paper_id": wrong, "title": "A Wrong Paper About Probing Induction Heads"}]
+    assert reported.to_dict()["list_only_papers"] == reported.list_only_papers
+    assert (reported.counts()["list_only_papers"], reported.papers_pruned) == (1, 0)
     assert store.runs(limit=1)[0].counts["stale_list_rows"] == 2
     assert "2 list rows are no longer in the list (run again with --prune to remove them):" in reported.text()
+    assert ("  1 paper of those rows has no other source (--prune removes it too):\n"
+            f"    A Wrong Paper About Probing Induction Heads [{wrong}]") in reported.text()
     before = snapshot(store)
     assert before["stats"]["relationships"]["LISTED_IN"] == 59  # reported, not removed
     techniques = {(t.technique_id, t.source) for t in store.get_paper(wrong).techniques}  # type: ignore[union-attr]
@@ -680,24 +688,35 @@ def test_a_whole_list_reports_the_rows_it_no_longer_has_and_prune_removes_them_a
 
     pruned = _whole_list(store, seed_list, taxonomy, embedder, extractor, prune=True)
     assert pruned.list_rows_pruned == 2 and pruned.stale_list_rows == reported.stale_list_rows
-    assert store.runs(limit=1)[0].counts["list_rows_pruned"] == 2
-    assert "2 list rows no longer in the list were removed" in pruned.text()
+    assert (pruned.list_only_papers, pruned.papers_pruned) == (reported.list_only_papers, 1)
+    assert {k: store.runs(limit=1)[0].counts[k] for k in ("list_rows_pruned", "papers_pruned")} == {
+        "list_rows_pruned": 2, "papers_pruned": 1}
+    assert ("2 list rows no longer in the list were removed (--prune; the papers with another source "
+            "stay):") in pruned.text()
+    assert ("  1 paper of those rows had no other source and was removed with its rows (--prune):\n"
+            f"    A Wrong Paper About Probing Induction Heads [{wrong}]") in pruned.text()
     after = snapshot(store)
-    assert sorted(after["papers"]) == sorted(before["papers"])  # every paper stays
-    gone = {wrong, "caa"}
-    assert {k: v for k, v in after["papers"].items() if k not in gone} == {
-        k: v for k, v in before["papers"].items() if k not in gone}
+    assert sorted(after["papers"]) == sorted(set(before["papers"]) - {wrong})  # the rest stay
+    assert store.get_paper(wrong) is None and wrong not in store.get_embeddings([wrong])
+    assert wrong not in [hit.id for hit in store.keyword_search("wrong paper probing induction heads", 10)]
+    changed = {wrong, "caa"}
+    assert {k: v for k, v in after["papers"].items() if k not in changed} == {
+        k: v for k, v in before["papers"].items() if k not in changed}
     assert after["stats"]["relationships"]["LISTED_IN"] == 57
-    findings = {"Finding": after["stats"]["nodes"]["Finding"]}  # what extraction finds without the TL;DR
-    assert after["stats"]["nodes"] == before["stats"]["nodes"] | findings
-    for pid in gone:
-        paper = store.get_paper(pid)
-        assert paper is not None and paper.list_rows == []
-        assert "list" not in paper.paper.sources  # no longer on the list (the source filter agrees)
-        assert [t for t in paper.techniques if t.source == "list"] == []
-        # Nothing its TL;DR gave is left: extraction and embedding follow the paper's text without it.
-        assert not any("TL;DR" in (t.evidence or "") for t in paper.techniques)
-    assert store.get_papers(["caa"])[0].sources == ["records"]
+    # The removed paper's edges go with it: every edge left is one of a paper left.
+    edges_left = {rel: sum(len(p[key]) for p in after["papers"].values()) for rel, key in (
+        ("USES", "techniques"), ("EVALUATES", "evaluations"), ("REPORTS", "findings"))}
+    assert {rel: after["stats"]["relationships"][rel] for rel in edges_left} == edges_left
+    # One paper fewer; the findings are what extraction finds without the TL;DRs.
+    changed_nodes = {"Paper": before["stats"]["nodes"]["Paper"] - 1,
+                     "Finding": after["stats"]["nodes"]["Finding"]}
+    assert after["stats"]["nodes"] == before["stats"]["nodes"] | changed_nodes
+    paper = store.get_paper("caa")
+    assert paper is not None and paper.list_rows == []
+    assert paper.paper.sources == ["records"]  # no longer on the list (the source filter agrees)
+    assert [t for t in paper.techniques if t.source == "list"] == []
+    # Nothing its TL;DR gave is left: extraction and embedding follow the paper's text without it.
+    assert not any("TL;DR" in (t.evidence or "") for t in paper.techniques)
     assert after["papers"]["caa"]["paper"]["abstract"] == RECORDS_PAPER["abstract"]
     assert after["papers"]["caa"]["embedding"] == before["papers"]["caa"]["embedding"]  # it has an abstract
 
@@ -753,25 +772,69 @@ def test_prune_is_refused_when_more_than_half_of_the_lists_rows_would_go(
     store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
 ) -> None:
     """A list that no longer has most of the stored rows looks truncated or wrong: --prune reports
-    them and removes nothing, unless forced; up to half go without --force."""
+    them and removes nothing, unless forced; up to half go without --force. The papers the list alone
+    brought (all four here) go with their rows, and are kept when the prune is refused."""
     _whole_list(store, FOUR_PAPERS, taxonomy, embedder, extractor)
     refused = _whole_list(store, _keep_rows(FOUR_PAPERS, "one"), taxonomy, embedder, extractor, prune=True)
     assert len(refused.stale_list_rows) == 3 and refused.list_rows_pruned == 0
+    assert [p["paper_id"] for p in refused.list_only_papers] == [
+        "paper-number-four", "paper-number-three", "paper-number-two"]
+    assert refused.papers_pruned == 0
     assert refused.prune_refused is not None
     assert "no longer has 3 of the 4 list rows stored" in refused.prune_refused
+    assert ("nothing was removed (3 papers with no other source would have gone with them;"
+            in refused.prune_refused)
     assert "--prune --force" in refused.prune_refused
     assert "(not removed: --prune was refused)" in refused.text()
+    assert "3 papers of those rows have no other source (not removed: --prune was refused):" in refused.text()
     assert len(store.list_rows_from("list")) == 4 and store.runs(limit=1)[0].status == "succeeded"
-    # Exactly half: pruned.
+    assert len(store.paper_ids()) == 4
+    # Exactly half: pruned, and the two papers it leaves with no source go.
     half = _whole_list(store, _keep_rows(FOUR_PAPERS, "one", "two"), taxonomy, embedder, extractor,
                        prune=True)
-    assert (half.prune_refused, half.list_rows_pruned) == (None, 2)
+    assert (half.prune_refused, half.list_rows_pruned, half.papers_pruned) == (None, 2, 2)
     assert sorted(r["paper_id"] for r in store.list_rows_from("list")) == [
         "paper-number-one", "paper-number-two"]
+    assert sorted(store.paper_ids()) == ["paper-number-one", "paper-number-two"]
     forced = _whole_list(store, _keep_rows(FOUR_PAPERS), taxonomy, embedder, extractor, prune=True,
                          force_prune=True)
-    assert (forced.prune_refused, forced.list_rows_pruned) == (None, 2)
-    assert store.list_rows_from("list") == [] and len(store.paper_ids()) == 4
+    assert (forced.prune_refused, forced.list_rows_pruned, forced.papers_pruned) == (None, 2, 2)
+    assert store.list_rows_from("list") == [] and store.paper_ids() == []
+
+
+def test_prune_removes_a_paper_only_the_list_brought_and_keeps_one_arxiv_brought_too(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """A list paper with no arXiv record (a LessWrong post) was left with no source at all by --prune;
+    it is removed now, rows in every section and all. A paper arXiv brought too only loses the list."""
+    from ingest.records import Record
+
+    kept_rows = "".join(f"| [Paper number {n}](https://example.org/{n}) | kept |\n"
+                        for n in ("two", "three", "four"))
+    listed = ("# A list\n\n## Circuits\n| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n"
+              "| [Paper number one](https://arxiv.org/abs/2401.00001) | Probing | row one |\n"
+              "| [A LessWrong post](https://www.lesswrong.com/posts/x) | Probing | the post |\n"
+              "## Probes\n| Paper | TL;DR |\n| --- | --- |\n"
+              "| [A LessWrong post](https://www.lesswrong.com/posts/x) | again |\n" + kept_rows)
+    arxiv = Record(source="arxiv", source_id="2401.00001", arxiv_id="2401.00001", title="Paper number one",
+                   abstract="We probe a small transformer for induction heads.")
+    run_ingest(store, [arxiv], source="arxiv", embedder=embedder, extractor=extractor, progress=False)
+    _whole_list(store, listed, taxonomy, embedder, extractor)
+    post = "a-lesswrong-post"
+    assert store.get_papers(["2401.00001"])[0].sources == ["arxiv", "list"]
+    assert store.get_papers([post])[0].sources == ["list"] and len(store.get_paper(post).list_rows) == 2  # type: ignore[union-attr]
+
+    # Half of the six rows stored go: the list dropped the arXiv paper and the post.
+    summary = _whole_list(store, "# A list\n\n## Probes\n| Paper | TL;DR |\n| --- | --- |\n" + kept_rows,
+                          taxonomy, embedder, extractor, prune=True)
+    assert [r["paper_id"] for r in summary.stale_list_rows] == ["2401.00001", post, post]
+    assert summary.list_only_papers == [{"paper_id": post, "title": "A LessWrong post"}]
+    assert (summary.list_rows_pruned, summary.papers_pruned, summary.prune_refused) == (3, 1, None)
+    assert store.get_paper(post) is None and post not in store.get_embeddings([post])
+    kept = store.get_paper("2401.00001")
+    assert kept is not None and kept.paper.sources == ["arxiv"] and kept.list_rows == []
+    assert sorted(store.paper_ids()) == ["2401.00001", "paper-number-four", "paper-number-three",
+                                         "paper-number-two"]
 
 
 def test_a_list_ingest_that_is_not_a_whole_list_reports_nothing(
