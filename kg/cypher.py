@@ -563,6 +563,17 @@ PAPER_PROFILES = (
     f"+ [(p){_FINDING_ABOUT}(x) | x.id] + [(p)-[:{Rel.STUDIES}]->(x:{Label.MODEL}) | x.id] AS ids"
 )
 
+# The search's why-sentence: the stored evidence of a page's extracted USES / EVALUATES edges to the
+# nodes a query names, one round trip for the page ($source is the extracted edge source).
+_EVIDENCE_OF = (
+    "WHERE x.id IN $nodes AND u.source = $source AND u.evidence <> '' | {node_id: x.id, evidence: u.evidence}"
+)
+TAG_EVIDENCE = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
+    f"RETURN p.id AS paper_id, [(p)-[u:{Rel.USES}]->(x:{Label.TECHNIQUE}) {_EVIDENCE_OF}] AS uses, "
+    f"[(p)-[u:{Rel.EVALUATES}]->(x:{Label.EVALUATION}) {_EVIDENCE_OF}] AS evaluates"
+)
+
 # Papers tagged with node x, per label (a subquery body yielding p). A Topic or Object is also
 # touched by papers listed in a section whose topic_key (innermost slug, "-" read as "_") contains
 # its id, as in the filters and the embedded store.

@@ -52,7 +52,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.related_index import RelatedIndex
-from kg.schema import NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+from kg.schema import EDGE_SOURCE_EXTRACTED, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
 from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable
 from kg.validation import (
     Prepared,
@@ -1411,6 +1411,26 @@ class EmbeddedStore(GraphStore):
                 (ids_json, ids_json, ids_json, ids_json),
             ):
                 out[pid].add(node)
+        return out
+
+    def tag_evidence(self, paper_ids: Sequence[str], node_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """{paper id: {node id: evidence}} of the papers' extracted USES / EVALUATES edges to the nodes."""
+        papers, nodes = list(dict.fromkeys(paper_ids)), list(dict.fromkeys(node_ids))
+        if not papers or not nodes:
+            return {}
+        papers_json, nodes_json = json.dumps(papers), json.dumps(nodes)
+        out: dict[str, dict[str, str]] = {}
+        # One (paper, node, source) row at most per table (primary key); USES rows first, so a node
+        # with both keeps its USES evidence, as get_paper lists techniques before evaluations.
+        for pid, node, evidence, _ in self._conn().execute(
+            "SELECT paper_id, technique_id, evidence, 0 AS kind FROM uses "
+            f"WHERE paper_id IN {_IDS} AND technique_id IN {_IDS} AND source = ? AND evidence <> '' "
+            "UNION ALL SELECT paper_id, evaluation_id, evidence, 1 FROM evaluates "
+            f"WHERE paper_id IN {_IDS} AND evaluation_id IN {_IDS} AND source = ? AND evidence <> '' "
+            "ORDER BY kind",
+            (papers_json, nodes_json, EDGE_SOURCE_EXTRACTED, papers_json, nodes_json, EDGE_SOURCE_EXTRACTED),
+        ).fetchall():
+            out.setdefault(pid, {}).setdefault(node, evidence)
         return out
 
     def technique_counts(self) -> list[TechniqueCount]:

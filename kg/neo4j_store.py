@@ -44,7 +44,7 @@ from kg.entities import (
     TechniqueCount,
     TechniqueUse,
 )
-from kg.schema import TAXONOMY_LABELS, Label
+from kg.schema import EDGE_SOURCE_EXTRACTED, TAXONOMY_LABELS, Label
 from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
 from kg.validation import (
     Prepared,
@@ -805,6 +805,18 @@ class Neo4jStore(GraphStore):
         if not ids:
             return {}
         return {r["id"]: set(r["ids"]) for r in self._read(cypher.PAPER_PROFILES, ids=ids)}
+
+    def tag_evidence(self, paper_ids: Sequence[str], node_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """{paper id: {node id: evidence}} of the papers' extracted USES / EVALUATES edges to the nodes."""
+        papers, nodes = list(dict.fromkeys(paper_ids)), list(dict.fromkeys(node_ids))
+        if not papers or not nodes:
+            return {}
+        out: dict[str, dict[str, str]] = {}
+        for r in self._read(cypher.TAG_EVIDENCE, ids=papers, nodes=nodes, source=EDGE_SOURCE_EXTRACTED):
+            # USES first: a node with both keeps its USES evidence, as in the embedded store.
+            for edge in [*r["uses"], *r["evaluates"]]:
+                out.setdefault(r["paper_id"], {}).setdefault(edge["node_id"], edge["evidence"])
+        return out
 
     def technique_counts(self) -> list[TechniqueCount]:
         """Technique, Evaluation, Topic and Object nodes with own / incl.-refinement counts."""

@@ -316,6 +316,9 @@ def search(
             start += n
 
     results: list[SearchHit] = []
+    # Hits whose overlap sentence may give way to the evidence sentence: their evidence is read for the
+    # whole page at once, after the loop (one store read, not one paper detail per hit).
+    pending: list[_EvidenceWanted] = []
     for paper_id, score, ranks in page:
         paper = papers.get(paper_id)
         if paper is None:  # deleted between the two reads
@@ -344,11 +347,8 @@ def search(
             named_here.sort(key=lambda t: t not in query_techniques)
             content = (terms - _REQUEST_WORDS) or terms
             best_words = content & query_terms(sentence or "")
-            evidence = (_evidence_sentence(store, paper_id, named_here, sentences[paper_id])
-                        if named_here and best_words != content else None)
-            if evidence is not None and len(content & query_terms(evidence)) >= len(best_words):
-                sentence, sentence_score = evidence, float(len(terms & query_terms(evidence)))
-                sentence_by = "evidence"
+            if named_here and best_words != content:
+                pending.append(_EvidenceWanted(paper_id, named_here, content, len(best_words)))
         why: dict[str, Any] = {
             "mode": mode,
             "semantic": _round(semantic_scores.get(paper_id)),
@@ -366,6 +366,8 @@ def search(
         final = {"hybrid": score, "semantic": semantic_scores.get(paper_id, 0.0),
                  "keyword": keyword_scores.get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
+    if pending:
+        _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, terms)
     return SearchPage(results=results, total=len(fused), acronyms=acronyms, using_first=using_first,
                       not_tagged=not_tagged)
 
@@ -539,22 +541,40 @@ def _any_tagged(store: GraphStore, filters: SearchFilters | None, node_id: str, 
     return narrowed is not None and store.filter_page(narrowed, limit=0)[1] > 0
 
 
-def _evidence_sentence(
-    store: GraphStore, paper_id: str, nodes: list[str], sentences: list[str]
-) -> str | None:
-    """The abstract sentence holding the stored evidence that the paper uses (or evaluates) one of
-    `nodes`, the first node with one winning. Evidence from the list, or from the title, is no
-    abstract sentence and is skipped."""
-    detail = store.get_paper(paper_id)
-    if detail is None:
-        return None
-    evidence: dict[str, str] = {}
-    for node_id, use in [*((u.technique_id, u) for u in detail.techniques),
-                         *((e.evaluation_id, e) for e in detail.evaluations)]:
-        if use.source == "extracted" and use.evidence:
-            evidence.setdefault(node_id, " ".join(use.evidence.split()))
+@dataclass(frozen=True)
+class _EvidenceWanted:
+    """A hit whose overlap sentence lacks some content word of a query naming a node it is tagged with."""
+
+    paper_id: str
+    nodes: list[str]  # the named nodes (and refinements) it is tagged with, the named ones first
+    content: set[str]  # the query's content words
+    best_words: int  # how many of them the overlap sentence has
+
+
+def _explain_by_evidence(
+    store: GraphStore, pending: list[_EvidenceWanted], whys: dict[str, dict[str, Any]],
+    sentences: dict[str, list[str]], terms: set[str],
+) -> None:
+    """Give each pending hit the sentence that tagged it unless its overlap sentence shares more of the
+    query's content words; the evidence of every pending hit comes from one store read."""
+    evidence = store.tag_evidence([w.paper_id for w in pending],
+                                  list(dict.fromkeys(n for w in pending for n in w.nodes)))
+    for wanted in pending:
+        sentence = _evidence_sentence(evidence.get(wanted.paper_id, {}), wanted.nodes,
+                                      sentences[wanted.paper_id])
+        if sentence is not None and len(wanted.content & query_terms(sentence)) >= wanted.best_words:
+            why = whys[wanted.paper_id]
+            why["best_sentence"] = sentence
+            why["best_sentence_score"] = _round(float(len(terms & query_terms(sentence))))
+            why["best_sentence_by"] = "evidence"
+
+
+def _evidence_sentence(evidence: dict[str, str], nodes: list[str], sentences: list[str]) -> str | None:
+    """The abstract sentence holding a paper's stored evidence (`evidence`, by node, as tag_evidence
+    reads it) that it uses (or evaluates) one of `nodes`, the first node with one winning. Evidence from
+    the list, or from the title, is no abstract sentence and is skipped."""
     for node_id in nodes:
-        text = evidence.get(node_id)
+        text = " ".join(evidence.get(node_id, "").split())
         # The extractor's sentence split and split_sentences may differ: either may hold the other.
         found = next((s for s in sentences if text and (text in s or s in text)), None)
         if found is not None:

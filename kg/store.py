@@ -164,6 +164,11 @@ class GraphStore(abc.ABC):
         """For each paper, the technique, evaluation, topic, object, component and model ids it touches."""
 
     @abc.abstractmethod
+    def tag_evidence(self, paper_ids: Sequence[str], node_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """{paper id: {node id: evidence}}: the stored non-empty evidence of the papers' extracted USES and
+        EVALUATES edges to the given nodes, as stored (USES first should a node have both)."""
+
+    @abc.abstractmethod
     def technique_counts(self) -> list[TechniqueCount]:
         """Every Technique, Evaluation, Topic and Object node with own/total paper counts."""
 

@@ -373,6 +373,7 @@ def _exercise(store: GraphStore) -> None:
     store.related_candidates("p1")
     store.technique_document_frequency()
     store.paper_profiles(["p1"])
+    store.tag_evidence(["p1"], ["probing", "faithfulness"])
     store.technique_counts()
     store.cooccurring_techniques("probing")
     store.papers_per_year("probing")
@@ -1168,3 +1169,54 @@ def test_list_rows_from_reads_as_the_embedded_store_does(
     assert sent == [(cypher.LIST_ROWS_FROM, {"source": "list"}, False)]
     assert got == [{**expected[0], "section_path": []}, expected[1]]
     assert [r["line"] for r in got] == [9, None]
+
+
+def test_tag_evidence_reads_as_the_embedded_store_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Any,
+) -> None:
+    """One read-only round trip for all the papers, with the ids, nodes and the extracted source as
+    parameters; the server's rows (a paper per row, its USES then its EVALUATES evidence) come back in
+    the embedded store's shape. Nothing is sent when there is nothing to ask."""
+    from kg.embedded import EmbeddedStore
+
+    bundles = [
+        PaperBundle(paper=Paper(id="p1", title="A paper"),
+                    techniques=[TechniqueUse("probing", "extracted", evidence="We  probe.", score=0.5),
+                                TechniqueUse("logit_lens", "extracted", evidence="We read the lens.")],
+                    evaluations=[EvaluationUse("faithfulness", "extracted", evidence="It is faithful."),
+                                 EvaluationUse("completeness", "list", evidence="Complete, says the list.")]),
+        PaperBundle(paper=Paper(id="p2", title="Another paper"),
+                    techniques=[TechniqueUse("probing", "extracted", evidence="Probes again.")]),
+    ]
+    embedded = EmbeddedStore(tmp_path / "kg.sqlite3")
+    embedded.load_taxonomy(taxonomy.nodes)
+    embedded.upsert_papers(bundles)
+    nodes = ["probing", "faithfulness", "completeness"]
+    expected = embedded.tag_evidence(["p1", "p2", "p3"], nodes)
+    embedded.close()
+    assert expected == {"p1": {"probing": "We  probe.", "faithfulness": "It is faithful."},
+                        "p2": {"probing": "Probes again."}}
+    # What TAG_EVIDENCE answers for these papers (p3 does not exist: no row).
+    answered = [
+        {"paper_id": "p1", "uses": [{"node_id": "probing", "evidence": "We  probe."}],
+         "evaluates": [{"node_id": "faithfulness", "evidence": "It is faithful."}]},
+        {"paper_id": "p2", "uses": [{"node_id": "probing", "evidence": "Probes again."}], "evaluates": []},
+    ]
+    sent: list[tuple[str, dict[str, Any], bool]] = []
+
+    class Tx:
+        def __init__(self, write: bool) -> None:
+            self.write = write
+
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            sent.append((query, dict(parameters or {}), self.write))
+            return _Result(answered)
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(write)))
+    assert store.tag_evidence(["p1", "p2", "p1", "p3"], nodes) == expected
+    assert sent == [(cypher.TAG_EVIDENCE, {"ids": ["p1", "p2", "p3"], "nodes": nodes, "source": "extracted"},
+                     False)]
+    sent.clear()
+    assert store.tag_evidence([], nodes) == {} and store.tag_evidence(["p1"], []) == {}
+    assert sent == []

@@ -489,3 +489,57 @@ def test_framing_words_do_not_stop_number_variants(store: EmbeddedStore) -> None
     assert "circuit" not in (ioi.abstract or "").lower() and "Circuit" in ioi.title
     page = search(store, "activation patching to find circuits", mode="keyword", limit=50)
     assert "2211.00593" in [h.id for h in page.results]
+
+
+@pytest.mark.parametrize(("query", "node_field"), [("Knockout", "matched_techniques"),
+                                                   ("whether circuits are faithful", "matched_evaluations")])
+def test_the_evidence_of_a_page_is_read_once_not_per_hit(
+        store: EmbeddedStore, embedder: Any, monkeypatch: pytest.MonkeyPatch, query: str,
+        node_field: str) -> None:
+    """The why-sentence of hits tagged with a named technique (USES) or criterion (EVALUATES) comes from
+    one tag_evidence read for the page, no paper detail per hit, and is still the abstract sentence
+    holding the evidence that tagged the hit."""
+    calls: dict[str, list[Any]] = {"get_paper": [], "tag_evidence": []}
+    get_paper, tag_evidence = store.get_paper, store.tag_evidence
+
+    def counted_get_paper(paper_id: str) -> Any:
+        calls["get_paper"].append(paper_id)
+        return get_paper(paper_id)
+
+    def counted_tag_evidence(paper_ids: Sequence[str], node_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        calls["tag_evidence"].append((list(paper_ids), list(node_ids)))
+        return tag_evidence(paper_ids, node_ids)
+
+    monkeypatch.setattr(store, "get_paper", counted_get_paper)
+    monkeypatch.setattr(store, "tag_evidence", counted_tag_evidence)
+    page = search(store, query, mode="hybrid", embedder=embedder, limit=20, sentence_mode="overlap")
+    monkeypatch.undo()
+    assert calls["get_paper"] == []
+    assert len(calls["tag_evidence"]) == 1
+    by_evidence = [h for h in page.results if h.why["best_sentence_by"] == "evidence"]
+    assert by_evidence
+    assert {h.id for h in by_evidence} <= set(calls["tag_evidence"][0][0])
+    for hit in by_evidence:
+        detail = store.get_paper(hit.id)
+        assert detail is not None
+        stored = {u.technique_id: u.evidence for u in detail.techniques if u.source == "extracted"}
+        stored |= {e.evaluation_id: e.evidence for e in detail.evaluations if e.source == "extracted"}
+        texts = [" ".join((stored.get(n) or "").split()) for n in hit.why[node_field]]
+        sentence = hit.why["best_sentence"]
+        assert sentence in split_sentences(detail.paper.abstract)
+        assert any(t and (t in sentence or sentence in t) for t in texts), (hit.id, sentence, texts)
+
+
+def test_a_page_no_hit_of_which_needs_evidence_reads_none(
+        store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a named technique, or when every hit's sentence has the query's words, no evidence is read."""
+    read: list[list[str]] = []
+    tag_evidence = store.tag_evidence
+
+    def counted(paper_ids: Sequence[str], node_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        read.append(list(paper_ids))
+        return tag_evidence(paper_ids, node_ids)
+
+    monkeypatch.setattr(store, "tag_evidence", counted)
+    page = search(store, "embedding space parameters", mode="keyword", limit=10, sentence_mode="overlap")
+    assert page.results and read == []

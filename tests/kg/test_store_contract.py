@@ -1436,3 +1436,54 @@ def test_a_paper_written_again_without_a_source_leaves_that_source_filter(store:
     assert store.keyword_search("probing", 5, on_list) == []
     assert store.filter_ids(SearchFilters(section_ids=["tools"])) == set()
     assert store.get_paper("s1").list_rows == []  # type: ignore[union-attr]
+
+
+def test_tag_evidence_reads_extracted_evidence_of_the_papers_and_nodes_asked_for(store: GraphStore) -> None:
+    """The stored evidence (as stored) of extracted USES and EVALUATES edges, of the papers and nodes asked
+    for only, as get_paper gives it; list edges and edges without evidence are left out."""
+    store.upsert_papers([
+        PaperBundle(
+            paper=Paper(id="e1", title="Patched", abstract="We  patch activations."),
+            techniques=[
+                TechniqueUse("activation_patching", "extracted", evidence="We  patch\nactivations.",
+                             score=0.9),
+                TechniqueUse("activation_patching", "list", evidence="Patching, says the list."),
+                TechniqueUse("probing", "list", evidence="Probes, says the list."),
+                TechniqueUse("logit_lens", "extracted", evidence=None, score=0.5),
+                TechniqueUse("knockout", "extracted", evidence="We knock out heads.", score=0.7),
+            ],
+            evaluations=[
+                EvaluationUse("faithfulness", "extracted", evidence="The circuit is faithful."),
+                EvaluationUse("completeness", "list", evidence="Complete, says the list."),
+                EvaluationUse("plausibility", "extracted", evidence=""),
+            ],
+        ),
+        PaperBundle(paper=Paper(id="e2", title="Patched again"),
+                    techniques=[TechniqueUse("activation_patching", "extracted",
+                                             evidence="Patching again.")]),
+        PaperBundle(paper=Paper(id="e3", title="Untagged")),
+    ])
+    nodes = ["activation_patching", "probing", "logit_lens", "faithfulness", "completeness", "plausibility"]
+    assert store.tag_evidence(["e1", "e2", "e3", "missing"], nodes) == {
+        "e1": {"activation_patching": "We  patch\nactivations.", "faithfulness": "The circuit is faithful."},
+        "e2": {"activation_patching": "Patching again."},
+    }
+    assert store.tag_evidence(["e1"], ["knockout", "unknown_node"]) == {
+        "e1": {"knockout": "We knock out heads."}}
+    assert store.tag_evidence(["e2", "e2"], ["faithfulness", "knockout"]) == {}
+    assert store.tag_evidence([], nodes) == {}
+    assert store.tag_evidence(["e1"], []) == {}
+    every = [*nodes, "knockout"]
+    for pid in ("e1", "e2", "e3"):
+        detail = store.get_paper(pid)
+        assert detail is not None
+        expected = {u.technique_id: u.evidence for u in detail.techniques
+                    if u.source == "extracted" and u.evidence}
+        expected |= {e.evaluation_id: e.evidence for e in detail.evaluations
+                     if e.source == "extracted" and e.evidence}
+        assert store.tag_evidence([pid], every).get(pid, {}) == expected, pid
+    # It follows writes and deletes.
+    store.upsert_papers([PaperBundle(paper=Paper(id="e2", title="Patched again"),
+                                     techniques=[TechniqueUse("activation_patching", "list", evidence="x")])])
+    store.delete_paper("e1")
+    assert store.tag_evidence(["e1", "e2", "e3"], every) == {}
