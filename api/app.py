@@ -7,13 +7,19 @@ import logging
 import threading
 import time
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app
 
 from kg.config import Config, load_config
 from kg.store import GraphStore, StoreError, StoreUnavailable, open_store
 from kg.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.embed import Embedder
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +142,7 @@ def paperkg_config(app: Flask | None = None) -> Config:
     return app.config["PAPERKG_CONFIG"]
 
 
-def _once(app: Flask, key: str, factory: Any) -> Any:
+def _once(app: Flask, key: str, factory: Callable[[], T]) -> T:
     """app.extensions[key], made by factory() on first use under the key's own lock.
 
     A failed factory is not cached: the next request tries again. One lock per key, so a keyword
@@ -172,7 +178,7 @@ def get_store(app: Flask | None = None) -> GraphStore:
     return _once(app, _STORE_KEY, open_)
 
 
-def get_embedder(app: Flask | None = None) -> Any:
+def get_embedder(app: Flask | None = None) -> Embedder:
     """The app's query embedder, loaded on first use and shared by requests.
 
     Web workers embed one short query at a time: torch runs on one thread there (measured: two
@@ -180,7 +186,7 @@ def get_embedder(app: Flask | None = None) -> Any:
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def load() -> Any:
+    def load() -> Embedder:
         from ingest.embed import Embedder, loaded_embedder
 
         model_path = paperkg_config(app).embedding_model or None
@@ -194,7 +200,7 @@ def get_embedder(app: Flask | None = None) -> Any:
 _MODEL_CHECKED_KEY = "paperkg_query_model_checked"
 
 
-def get_query_embedder(app: Flask | None = None) -> Any:
+def get_query_embedder(app: Flask | None = None) -> Embedder:
     """get_embedder(), once the store's papers are known to be embedded by the same model (raises
     ingest.embed.ModelMismatch otherwise: a query vector of another model ranks them at random).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify
 
@@ -30,6 +30,9 @@ from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.search import SearchHit, SearchPage, search
+
+if TYPE_CHECKING:
+    from ingest.embed import Embedder
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -124,7 +127,7 @@ def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, 
     }
 
 
-def _query_embedder() -> Any:
+def _query_embedder() -> Embedder:
     """The app's embedder; a missing model is a 503 that points to keyword mode, not a bare 500."""
     from ingest.embed import ModelMismatch, ModelMissing
 

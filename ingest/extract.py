@@ -70,7 +70,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
 from kg.schema import Label
@@ -161,6 +161,13 @@ class Extraction:
     models: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
+
+
+class PaperExtractor(Protocol):
+    """What ingest needs from an extractor (Extractor, or a stand-in)."""
+
+    def extract(self, paper_id: str, title: str, abstract: str, tldrs: Sequence[str] = ()) -> Extraction:
+        """The techniques, evaluations, findings, models, topics and components of one paper."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.normalize import SOURCE_PRIORITY, dedupe_records, merge_two, title_key
 from ingest.records import Record
@@ -26,6 +26,14 @@ from kg.safe_output import terminal_safe
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from ingest.embed import TextEmbedder
+    from ingest.extract import PaperExtractor
+
+# ingest.embed's embedding_text and text_hash, passed down: importing that module loads numpy.
+TextOf = Callable[[str, str], str]
+HashOf = Callable[[str], str]
 
 log = logging.getLogger(__name__)
 
@@ -395,7 +403,7 @@ def _configured_taxonomy() -> Taxonomy:
     return load_taxonomy(load_config().taxonomy)
 
 
-def _load_extractor(taxonomy: Taxonomy) -> Any:
+def _load_extractor(taxonomy: Taxonomy) -> PaperExtractor:
     from ingest.extract import Extractor
 
     return Extractor(taxonomy)
@@ -429,7 +437,7 @@ class _LazyEmbedder:
         return self._get().encode_query(text)
 
 
-def _load_embedder() -> Any:
+def _load_embedder() -> TextEmbedder:
     from ingest import embed as embed_module
     from kg.config import load_config
     from kg.schema import EMBEDDING_DIM
@@ -444,8 +452,8 @@ def run_ingest(
     records: Sequence[Record],
     *,
     source: str,
-    embedder: Any = None,
-    extractor: Any = None,
+    embedder: TextEmbedder | None = None,
+    extractor: PaperExtractor | None = None,
     taxonomy: Taxonomy | None = None,
     progress: bool = True,
     batch_size: int = BATCH_SIZE,
@@ -486,7 +494,8 @@ def run_ingest(
 
 
 def _run_ingest(
-    store: GraphStore, records: Sequence[Record], *, source: str, embedder: Any, extractor: Any,
+    store: GraphStore, records: Sequence[Record], *, source: str, embedder: TextEmbedder | None,
+    extractor: PaperExtractor | None,
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
     whole_list: bool = False, prune: bool = False, force_prune: bool = False,
 ) -> IngestSummary:
@@ -587,8 +596,8 @@ def _run_ingest(
     return summary
 
 
-def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embedding_text: Any,
-                     text_hash: Any) -> str:
+def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embedding_text: TextOf,
+                     text_hash: HashOf) -> str:
     """sha256 of what extraction reads: the extractor signature, title + abstract, and the list TL;DRs.
 
     Not the embedded text: a paper with an abstract is embedded without its TL;DRs, yet a changed
@@ -601,8 +610,8 @@ def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embeddi
 
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
-    embedder: Any, extractor: Any, embedding_text: Any, text_hash: Any, progress: bool,
-    node_labels: dict[str, str], sections_of: Taxonomy,
+    embedder: TextEmbedder, extractor: PaperExtractor, embedding_text: TextOf, text_hash: HashOf,
+    progress: bool, node_labels: dict[str, str], sections_of: Taxonomy,
 ) -> None:
     merged: list[_Merged] = []
     for target, (record, stored_id) in chunk:
@@ -631,8 +640,8 @@ def _ingest_chunk(
 
 
 def _write_papers(
-    store: GraphStore, merged: list[_Merged], embedder: Any, extractor: Any, embedding_text: Any,
-    text_hash: Any, progress: bool,
+    store: GraphStore, merged: list[_Merged], embedder: TextEmbedder, extractor: PaperExtractor,
+    embedding_text: TextOf, text_hash: HashOf, progress: bool,
 ) -> tuple[dict[str, str], dict[str, str], int]:
     """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
     merged papers in one write: (status by paper id, old slug id -> new id, vectors computed)."""
@@ -741,8 +750,8 @@ def prune_refusal(stale: int, stored: int, *, papers: int = 0) -> str | None:
 
 
 def _prune_list_rows(
-    store: GraphStore, summary: IngestSummary, embedder: Any, extractor: Any, embedding_text: Any,
-    text_hash: Any, progress: bool, batch_size: int,
+    store: GraphStore, summary: IngestSummary, embedder: TextEmbedder, extractor: PaperExtractor,
+    embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int,
 ) -> None:
     """Remove the summary's stale list rows: each of their papers is written again without list rows,
     or removed when it has no other source.
@@ -783,7 +792,8 @@ def _prune_list_rows(
 
 
 def ingest_records_file(
-    store: GraphStore, path: str | Path, *, embedder: Any = None, extractor: Any = None,
+    store: GraphStore, path: str | Path, *, embedder: TextEmbedder | None = None,
+    extractor: PaperExtractor | None = None,
     progress: bool = True, skip_invalid: bool = False, batch_size: int = BATCH_SIZE,
 ) -> IngestSummary:
     """Import a JSON Lines file in the seed_papers.jsonl format through the pipeline."""

@@ -30,6 +30,7 @@ from kg.schema import Label
 from kg.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
+    from ingest.extract import Extraction, PaperExtractor
     from kg.store import GraphStore
 
 # Calibrated by bench/relevance_eval.py for all-MiniLM-L6-v2 (see the module docstring).
@@ -179,7 +180,7 @@ class RelevanceGate:
     """Decides which weekly candidates are MI on language models (see the module docstring)."""
 
     def __init__(
-        self, taxonomy: Taxonomy, *, extractor: Any = None, corpus_ids: Sequence[str] = (),
+        self, taxonomy: Taxonomy, *, extractor: PaperExtractor | None = None, corpus_ids: Sequence[str] = (),
         corpus: np.ndarray | None = None, threshold: float = SIMILARITY_THRESHOLD, k: int = TOP_K,
     ) -> None:
         if extractor is None:
@@ -217,7 +218,7 @@ class RelevanceGate:
                 out[row] = top_k_similarity(vector, self.corpus, self.k)[0]
         return out
 
-    def technique_evidence(self, extraction: Any, text: str) -> tuple[list[str], list[str]]:
+    def technique_evidence(self, extraction: Extraction, text: str) -> tuple[list[str], list[str]]:
         """(specific technique ids, generic technique ids) of an extraction of `text`."""
         lowered = text.casefold()
         specific: list[str] = []
@@ -236,7 +237,7 @@ class RelevanceGate:
         return specific, [g for g in generic if g not in specific]
 
     def judge(self, paper_id: str, title: str, abstract: str, score: float,
-              extraction: Any = None) -> RelevanceDecision:
+              extraction: Extraction | None = None) -> RelevanceDecision:
         """Decide for one candidate given its corpus similarity `score` (and its extraction, if known)."""
         text = f"{title}. {abstract}"
         if extraction is None:

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
@@ -42,6 +42,10 @@ from kg.schema import Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import SINCE_RULE, parse_since
+
+if TYPE_CHECKING:
+    from ingest.embed import TextEmbedder
+    from ingest.extract import PaperExtractor
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +375,7 @@ def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end
     return list(best.values())
 
 
-def _decide(store: GraphStore, gate: RelevanceGate, embedder: Any, records: Sequence[Record]
+def _decide(store: GraphStore, gate: RelevanceGate, embedder: TextEmbedder | None, records: Sequence[Record]
             ) -> list[RelevanceDecision]:
     from ingest.embed import embed_with_cache, embedding_text
 
@@ -388,9 +392,9 @@ def run_weekly(
     since: str | date | datetime | None = None,
     now: datetime | None = None,
     source: Any = None,
-    embedder: Any = None,
+    embedder: TextEmbedder | None = None,
     taxonomy: Taxonomy | None = None,
-    extractor: Any = None,
+    extractor: PaperExtractor | None = None,
     threshold: float | None = None,
     config: Config | None = None,
     owner: str | None = None,
@@ -441,8 +445,8 @@ def run_weekly(
 
 
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
-         embedder: Any, taxonomy: Taxonomy | None, extractor: Any, threshold: float | None,
-         config: Config, progress: bool, held: Any) -> None:
+         embedder: TextEmbedder | None, taxonomy: Taxonomy | None, extractor: PaperExtractor | None,
+         threshold: float | None, config: Config, progress: bool, held: Any) -> None:
     from ingest.pipeline import resolve_stored_ids, run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
