@@ -22,7 +22,7 @@ from api.params import (
     unknown_sections,
 )
 from api.web_chart import year_chart
-from api.web_format import highlight, shorten
+from api.web_format import highlight, isolate, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from kg.entities import Paper, SearchFilters
@@ -92,12 +92,18 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
     """A readable page when the graph store is down or fails."""
     log.warning("store error on %s: %s", request.path, exc)
     if isinstance(exc, StoreDamaged):  # retrying will not help: say so (the log names the file)
-        return _error_page(503, "The graph store is damaged",
-                           "The store's file is damaged: the operator must restore it from a backup or "
-                           "re-ingest (the server log names the file).")
-    return _error_page(503, "The graph store is unavailable",
-                       "The database did not answer. Try again in a minute; if it persists, check "
-                       "`paperkg stats` or the store's logs.")
+        heading, message = ("The graph store is damaged",
+                            "The store's file is damaged: the operator must restore it from a backup or "
+                            "re-ingest (the server log names the file).")
+    else:
+        heading, message = ("The graph store is unavailable",
+                            "The database did not answer. Try again in a minute; if it persists, check "
+                            "`paperkg stats` or the store's logs.")
+    if request.endpoint in ("web.search", "web.home") and request.args.get("fragment"):
+        # The in-place search swaps in #results only: a whole page there would leave the old results.
+        return render_template("results_fragment.html", error=f"{heading}.", error_hint=message,
+                               error_fields=[]), 503
+    return _error_page(503, heading, message)
 
 
 @bp.app_context_processor
@@ -150,10 +156,12 @@ def _int_param(name: str, low: int, high: int, what: str) -> int | None:
     raw = (request.args.get(name) or "").strip()  # a form's empty field is an absent value
     if not raw:
         return None
+    if "\x00" in raw:  # echoed, it would put a raw NUL into the page
+        raise BadInput(f"{what} contains a NUL character; remove it.", (name,))
     # The JSON API's rule (api.params): int() alone would take "2_020" and "２０２０".
     if not is_ascii_int(raw):
-        raise BadInput(f"{what} must be a whole number written with the digits 0–9, not “{raw[:20]}”.",
-                       (name,))
+        raise BadInput(f"{what} must be a whole number written with the digits 0–9, "
+                       f"not “{isolate(raw[:20])}”.", (name,))
     value = int(raw) if len(raw) <= INT_MAX_CHARS else None
     if value is None or not low <= value <= high:
         raise BadInput(f"{what} must be between {low} and {high}.", (name,))
@@ -176,14 +184,15 @@ def _list_param(name: str, what: str) -> list[str]:
 # -- search ------------------------------------------------------------------------------------
 
 @bp.get("/")
-def home() -> str | tuple[str, int]:
+def home() -> str | tuple[str, int] | Response:
     """The search page (the home page is the search page)."""
     return search()
 
 
 @bp.get("/search")
-def search() -> str | tuple[str, int]:
-    """Search form and results; ?fragment=1 returns only the results block (for in-place updates)."""
+def search() -> str | tuple[str, int] | Response:
+    """Search form and results; ?fragment=1 returns only the results block (for in-place updates).
+    A query that is only an arXiv id or URL of a stored paper goes to that paper's page."""
     store = get_store()
     labels = _labels()
     q = request.args.get("q", "")
@@ -192,45 +201,78 @@ def search() -> str | tuple[str, int]:
         "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
         "pages": 0, "error": None, "error_hint": None, "examples": EXAMPLES,
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
-        "no_word_match": False, "error_fields": [],
+        "no_word_match": False, "error_fields": [], "past_end": False,
     }
-    status = 200
+    # Every field is checked on its own: a bad one is marked and the valid ones stay chosen in the form.
+    errors: list[BadInput] = []
+    if len(q) > MAX_QUERY_CHARS:
+        errors.append(BadInput(
+            f"Your query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}. "
+            "Shorten it to the key phrase (a sentence or two works best).", ("q",)
+        ))
+    elif "\x00" in q:
+        errors.append(BadInput("The query contains a NUL character; remove it.", ("q",)))
+    q = q[:MAX_QUERY_CHARS].strip()
+    ctx["q"] = q
+    if "\x00" in mode:
+        errors.append(BadInput("The mode contains a NUL character: choose hybrid, semantic or keyword.",
+                               ("mode",)))
+    elif mode not in {m for m, _, _ in MODES}:
+        errors.append(BadInput(f"Unknown mode “{isolate(mode[:20])}”: choose hybrid, semantic or keyword.",
+                               ("mode",)))
+    ctx["filters"] = _filters(labels, errors)
     try:
-        if len(q) > MAX_QUERY_CHARS:
-            raise BadInput(
-                f"Your query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}. "
-                "Shorten it to the key phrase (a sentence or two works best).", ("q",)
-            )
-        if "\x00" in q:
-            raise BadInput("The query contains a NUL character; remove it.", ("q",))
-        q = q.strip()
-        ctx["q"] = q
-        if mode not in {m for m, _, _ in MODES}:
-            raise BadInput(f"Unknown mode “{mode[:20]}”: choose hybrid, semantic or keyword.", ("mode",))
-        filters = _filters(labels)
-        ctx["filters"] = filters
         page = _page_param()
     except BadInput as exc:
+        errors.append(exc)
+        page = 1
+    status = 200
+    if errors:
+        fields = tuple(dict.fromkeys(f for exc in errors for f in exc.fields))
         # Only fields of the form can be highlighted; a bad page number is fixed by starting over.
-        hint = ("Change the highlighted field and search again." if set(exc.fields) - {"page"}
+        hint = ("Change the highlighted field and search again." if set(fields) - {"page"}
                 else "Search again from the first page.")
-        ctx.update(error=str(exc), error_hint=hint, error_fields=list(exc.fields))
-        ctx["mode"] = "hybrid" if mode not in {m for m, _, _ in MODES} else mode
-        ctx["q"] = q[:MAX_QUERY_CHARS]
+        ctx.update(error=" ".join(str(exc) for exc in errors), error_hint=hint, error_fields=list(fields))
+        if mode not in {m for m, _, _ in MODES}:
+            ctx["mode"] = "hybrid"
         status = 400
         page = 1
     ctx["args"] = {
         "q": ctx["q"], "mode": ctx["mode"] if ctx["mode"] != "hybrid" else None,
-        "technique": ctx["filters"].technique_ids, "year_from": request.args.get("year_from", ""),
-        "year_to": request.args.get("year_to", ""), "section": ctx["filters"].section_ids,
+        "technique": ctx["filters"].technique_ids, "year_from": _form_value("year_from"),
+        "year_to": _form_value("year_to"), "section": ctx["filters"].section_ids,
         "source": ctx["filters"].sources,
     }
+    if status == 200 and q:
+        target = _paper_of_query(store, q)
+        if target is not None:  # 302: what a query finds may change with the next ingest
+            return redirect(url_for("web.paper", paper_id=target))
     if status == 200 and (q or not ctx["filters"].is_empty()):
         _run_search(store, labels, ctx, page)
     if request.args.get("fragment"):
         return render_template("results_fragment.html", **ctx), status
     ctx.update(_cached_form_options(store, labels))
     return render_template("search.html", **ctx), status
+
+
+def _form_value(name: str) -> str:
+    """A text field's value as typed, to show it again; one with a NUL is dropped (the error says why)."""
+    value = request.args.get(name, "")
+    return "" if "\x00" in value else value
+
+
+def _paper_of_query(store: GraphStore, q: str) -> str | None:
+    """The stored id of the paper a query names when the whole query is an arXiv id or URL
+    (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593`), else None. Other
+    queries are searched, even when a paper's slug id reads like them ("logit-lens")."""
+    from ingest.normalize import arxiv_id_from_url
+
+    arxiv_id = arxiv_id_from_url(q)
+    # The URL pattern is searched for anywhere: the query must be that URL alone, not a sentence with one.
+    if arxiv_id is None or any(c.isspace() for c in q):
+        return None
+    found = find_paper(arxiv_id, store.get_paper, store.successor_of)
+    return found[0] if found is not None else None
 
 
 def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
@@ -246,30 +288,50 @@ def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     return options
 
 
-def _filters(labels: Labels) -> SearchFilters:
-    techniques = _list_param("technique", "technique")
-    unknown = [t for t in techniques if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
-    if unknown:
-        raise BadInput(f"Unknown technique “{unknown[0][:60]}”: pick one from the list.", ("technique",))
-    year_from = _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year")
-    year_to = _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year")
+def _filters(labels: Labels, errors: list[BadInput]) -> SearchFilters:
+    """The form's filters; a field that is not valid is left out of them and its error added to `errors`."""
+    def checked(read: Any, empty: Any) -> Any:
+        try:
+            return read()
+        except BadInput as exc:
+            errors.append(exc)
+            return empty
+
+    def techniques() -> list[str]:
+        ids = _list_param("technique", "technique")
+        unknown = [t for t in ids if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
+        if unknown:
+            raise BadInput(f"Unknown technique “{isolate(unknown[0][:60])}”: pick one from the list.",
+                           ("technique",))
+        return ids
+
+    def sections() -> list[str]:
+        ids = _list_param("section", "list section")
+        if ids:  # listing the sections costs a query, so only when the filter is used
+            bad = unknown_sections(ids, (str(s["id"]) for s in get_store().list_sections()))
+            if bad:
+                raise BadInput(f"Unknown list section “{isolate(bad[0][:60])}”: pick one from the list.",
+                               ("section",))
+        return ids
+
+    def sources() -> list[str]:
+        values = _list_param("source", "source")
+        bad = [s for s in values if s not in {v for v, _ in SOURCE_OPTIONS}]
+        if bad:
+            raise BadInput(f"Unknown source “{isolate(bad[0][:30])}”: choose awesome list, arXiv or "
+                           "records file.", ("source",))
+        return values
+
+    technique_ids = checked(techniques, [])
+    year_from = checked(lambda: _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year"), None)
+    year_to = checked(lambda: _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year"), None)
     if year_from and year_to and year_from > year_to:
-        raise BadInput(f"The year range {year_from}–{year_to} is empty: “from” must not be after “to”.",
-                       ("year_from", "year_to"))
-    sections = _list_param("section", "list section")
-    if sections:  # listing the sections costs a query, so only when the filter is used
-        bad_sections = unknown_sections(sections, (str(s["id"]) for s in get_store().list_sections()))
-        if bad_sections:
-            raise BadInput(f"Unknown list section “{bad_sections[0][:60]}”: pick one from the list.",
-                           ("section",))
-    sources = _list_param("source", "source")
-    bad_sources = [s for s in sources if s not in {v for v, _ in SOURCE_OPTIONS}]
-    if bad_sources:
-        raise BadInput(f"Unknown source “{bad_sources[0][:30]}”: choose awesome list, arXiv or records file.",
-                       ("source",))
+        errors.append(BadInput(f"The year range {year_from}–{year_to} is empty: "
+                               "“from” must not be after “to”.", ("year_from", "year_to")))
+        year_from = year_to = None
     return SearchFilters(
-        technique_ids=techniques, section_ids=sections, year_from=year_from,
-        year_to=year_to, sources=sources,
+        technique_ids=technique_ids, section_ids=checked(sections, []), year_from=year_from,
+        year_to=year_to, sources=checked(sources, []),
     )
 
 
@@ -337,14 +399,14 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
     ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
         h["why"]["keyword_rank"] for h in hits)
+    # A page number past the end must not read as "no results" with tips to widen the search.
+    ctx["past_end"] = not hits and result.total > 0
     if not hits:
-        ctx["empty_tips"] = _empty_tips(q, mode, filters, page)
+        ctx["empty_tips"] = _empty_tips(q, mode, filters)
 
 
-def _empty_tips(q: str, mode: str, filters: SearchFilters, page: int) -> list[str]:
+def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
     tips = []
-    if page > 1:
-        tips.append("This page is past the last result: go back to page 1.")
     if mode == "keyword" and q:
         tips.append("Try semantic or hybrid mode: they also find papers that use other words.")
     if filters.year_from or filters.year_to:
@@ -465,8 +527,8 @@ def _to_canonical(endpoint: str, paper_id: str) -> Response:
 
 def _not_found_paper(paper_id: str) -> tuple[str, int]:
     return _error_page(404, "Paper not found",
-                       f"No paper has the id “{paper_id[:200]}”. It may have been merged into another "
-                       "record or not ingested yet: search for its title instead.")
+                       f"No paper has the id “{isolate(paper_id[:200])}”. It may have been merged into "
+                       "another record or not ingested yet: search for its title instead.")
 
 
 def _graph(paper_id: str) -> tuple[str, dict[str, Any]] | None:
@@ -540,7 +602,7 @@ def technique(node_id: str) -> str | tuple[str, int]:
         d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE, offset=offset)
     except UnknownNode:
         return _error_page(404, "Unknown technique",
-                           f"The taxonomy has no node “{node_id[:100]}”. "
+                           f"The taxonomy has no node “{isolate(node_id[:100])}”. "
                            "Browse the taxonomy for the right one.")
     if d.id not in labels.nodes:  # a node added since the app last read the taxonomy
         labels = Labels(store.taxonomy_nodes())
@@ -584,11 +646,13 @@ def new() -> str | tuple[str, int]:
     # A form field: trimmed, as the year fields are, and left blank it asks for the default week.
     raw_since = (request.args.get("since") or "").strip()
     since: str | None = None
-    if raw_since:
+    if "\x00" in raw_since:  # echoed, it would put a raw NUL into the page
+        errors.append("The date contains a NUL character; remove it. Showing the default week instead.")
+    elif raw_since:
         try:  # the API's rule (GET /api/new), not a date of its own: "2024-01-31xyz" is no date
             since = parse_since(raw_since).isoformat()
         except ValueError:
-            errors.append(f"“{raw_since[:30]}” is not a date paperkg can read: give {SINCE_RULE}. "
+            errors.append(f"“{isolate(raw_since[:30])}” is not a date paperkg can read: give {SINCE_RULE}. "
                           "Showing the default week instead.")
     try:
         page = _page_param()

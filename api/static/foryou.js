@@ -120,9 +120,38 @@
     }
   }
 
-  function recommend(section, ids, retried) {
+  /* Marks the starred papers the graph no longer has (their ids came back in a 422). */
+  function markGone(section, gone) {
+    section.querySelectorAll("[data-starred-list] li").forEach(function (li) {
+      var btn = li.querySelector("[data-star]");
+      var old = li.querySelector("[data-gone-note]");
+      if (old) { old.remove(); }
+      li.removeAttribute("data-gone");
+      if (btn && gone.indexOf(btn.getAttribute("data-star")) >= 0) {
+        li.setAttribute("data-gone", "");
+        var note = el("span", "muted small", "(no longer in the graph)");
+        note.setAttribute("data-gone-note", "");
+        li.append(note);
+      }
+    });
+  }
+
+  function goneText(n) {
+    return n === 1 ? "1 starred paper is no longer in the graph" : n + " starred papers are no longer in the graph";
+  }
+
+  function recommend(section, ids, retried, gone) {
     var status = document.querySelector("[data-rec-status]");
     var list = document.querySelector("[data-rec-list]");
+    gone = gone || [];
+    markGone(section, gone);
+    if (!ids.length && gone.length) {
+      list.replaceChildren();
+      status.textContent = (gone.length === 1 ? "Your starred paper is no longer in the graph"
+        : "None of your " + gone.length + " starred papers is in the graph any more") +
+        " (marked above): unstar " + (gone.length === 1 ? "it" : "them") + " and star papers that are there.";
+      return;
+    }
     if (!ids.length) {
       list.replaceChildren();
       status.textContent = "Star a paper to get recommendations.";
@@ -140,16 +169,21 @@
       .then(function (res) {
         if (res.ok) {
           renderResults(section, status, list, res.body.results || []);
+          if (gone.length) { status.textContent += " " + goneText(gone.length) + " (marked above): left out."; }
           return;
         }
         var message = (res.body && res.body.error && res.body.error.message) || ("HTTP " + res.code);
         if (res.code === 422 && !retried) {
           /* Some starred papers are no longer in the graph: leave them out of this request. */
-          var gone = [];
-          message.replace(/'([^']+)'/g, function (_, id) { gone.push(id); return ""; });
-          var kept = ids.filter(function (id) { return gone.indexOf(id) < 0; });
+          var missing = [];
+          /* The API names them as Python reprs: 'id', or "id" when the id holds a quote. */
+          message.replace(/'([^']+)'|"([^"]+)"/g, function (_, single, double) {
+            missing.push(single || double);
+            return "";
+          });
+          var kept = ids.filter(function (id) { return missing.indexOf(id) < 0; });
           if (kept.length < ids.length) {
-            recommend(section, kept, true);
+            recommend(section, kept, true, missing);
             return;
           }
         }

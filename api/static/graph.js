@@ -70,6 +70,14 @@
   document.addEventListener("DOMContentLoaded", function () {
     var container = document.getElementById("cy");
     if (!container) { return; }
+    var guard = document.querySelector("[data-cy-guard]");
+    /* A touch screen: swipes over the canvas scroll the page until the user taps to use the graph. */
+    if (guard && window.matchMedia && window.matchMedia("(pointer: coarse)").matches) {
+      guard.hidden = false;
+      guard.addEventListener("click", function () {
+        guard.hidden = true;
+      });
+    }
     if (!window.cytoscape) {
       var p = document.createElement("p");
       p.className = "notice notice-error";

@@ -129,14 +129,30 @@
       document.body.classList.add("loading");
       results.setAttribute("aria-busy", "true");
       fetch(fragmentUrl, { signal: pending.signal, headers: { "Accept": "text/html" } })
-        .then(function (resp) { return resp.text(); })
-        .then(function (html) {
-          var doc = new DOMParser().parseFromString(html, "text/html");
+        .then(function (resp) {
+          return resp.text().then(function (html) { return { resp: resp, html: html }; });
+        })
+        .then(function (answer) {
+          var resp = answer.resp;
+          /* A query that is an arXiv id or URL is answered with the paper's page: go there. */
+          if (resp.redirected) {
+            window.location.href = resp.url;
+            return;
+          }
+          var doc = new DOMParser().parseFromString(answer.html, "text/html");
           var fresh = doc.getElementById("results");
           if (fresh) {
+            /* Errors the search page knows (400, store down) come as a results block with the notice. */
             results.replaceChildren.apply(results, Array.prototype.slice.call(fresh.childNodes));
+          } else if (resp.ok) {
+            window.location.href = url; /* not a results block: let the browser show whatever it is */
+            return;
+          } else {
+            /* Any other error page (a 500, a proxy's 502): its words in place of the old results. */
+            results.replaceChildren(errorNotice(resp.status, doc));
           }
           markInvalid();
+          followFilters(url);
           announce();
           current = -1;
           paintStars(results);
@@ -146,7 +162,8 @@
             window.history.replaceState({ paperkg: true }, "", url);
           }
           var q = new URL(url, window.location.href).searchParams.get("q");
-          document.title = (q ? q + " — search" : "Search") + " · paperkg";
+          /* FSI..PDI: a right-to-left override in the query must not reverse the rest of the title. */
+          document.title = (q ? "\u2068" + q + "\u2069 — search" : "Search") + " · paperkg";
           if (moveFocus) { focusResults(); }
         })
         .catch(function (err) {
@@ -157,6 +174,41 @@
           document.body.classList.remove("loading");
           results.removeAttribute("aria-busy");
         });
+    }
+
+    /* The notice for an error page that has no results block; its text is set as text only. */
+    function errorNotice(code, doc) {
+      var box = document.createElement("div");
+      box.className = "notice notice-error";
+      box.id = "search-error";
+      box.setAttribute("data-state", "error");
+      box.setAttribute("data-error-fields", "");
+      var heading = doc.querySelector("h1");
+      var said = heading ? heading.textContent.replace(/\s+/g, " ").trim() : "";
+      var strong = document.createElement("strong");
+      strong.textContent = "The search failed (HTTP " + code + (said ? ": " + said : "") + ").";
+      var first = document.createElement("p");
+      first.append(strong);
+      var hint = document.createElement("p");
+      hint.textContent = "Try again in a minute; if it keeps failing, the server log has the details.";
+      box.append(first, hint);
+      return box;
+    }
+
+    /* "clear filters" sits outside #results: show it, pointing at the query alone, while a filter is set. */
+    function followFilters(url) {
+      var link = form.querySelector("[data-clear-filters]");
+      if (!link) { return; }
+      var params = new URL(url, window.location.href).searchParams;
+      var filtered = ["technique", "year_from", "year_to", "section", "source"].some(function (name) {
+        return params.getAll(name).some(function (v) { return v !== ""; });
+      });
+      var keep = new URLSearchParams();
+      if (params.get("q")) { keep.set("q", params.get("q")); }
+      if (params.get("mode") && params.get("mode") !== "hybrid") { keep.set("mode", params.get("mode")); }
+      var qs = keep.toString();
+      link.href = form.getAttribute("action") + (qs ? "?" + qs : "");
+      link.hidden = !filtered;
     }
 
     /* #results is not a live region (it would read all ten results): one short status line says what changed.
@@ -222,7 +274,7 @@
       });
     });
     results.addEventListener("click", function (ev) {
-      var a = ev.target.closest(".pager a, .examples a");
+      var a = ev.target.closest(".pager a, .examples a, [data-state=past-end] a");
       if (a && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) {
         ev.preventDefault();
         var u = new URL(a.href, window.location.href);

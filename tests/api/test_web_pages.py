@@ -7,12 +7,14 @@ whose every text field carries HTML/JS payloads.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from flask import Flask
@@ -24,8 +26,8 @@ from api.web import highlight
 from api.web_chart import year_chart
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from kg.entities import Paper, PaperBundle, SearchFilters, TechniqueUse
-from kg.store import StoreUnavailable
+from kg.entities import ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
+from kg.store import StoreDamaged, StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.embedders import HashEmbedder
 from tests.hostile import HOSTILE_ID, hostile_bundle
@@ -264,14 +266,14 @@ def test_hybrid_hits_say_whether_the_words_matched(client: FlaskClient) -> None:
     assert len(row_ids(html)) == 10
     assert 'data-state="no-word-match"' in html and "may be unrelated" in html
     assert html.count(">no word match</span>") == 10
-    assert "ranked by relevance to “zqxjv wqpfk”" in html
+    assert "ranked by relevance to “<bdi>zqxjv wqpfk</bdi>”" in html
     html = page(client, "/search?q=indirect+object+identification")
     assert 'data-state="no-word-match"' not in html
     first = html.split("data-paper-row")[1]
     assert row_ids(html)[0] == IOI_ID and "word match #1<" in first and re.search(r"cosine -?\d\.\d\d", first)
     html = page(client, "/search?q=indirect+object+identification&mode=keyword")
     assert re.search(r"BM25 \d+\.\d", html.split("data-paper-row")[1])
-    assert "with words from “indirect object identification”" in html
+    assert "with words from “<bdi>indirect object identification</bdi>”" in html
     # A filter alone ranks nothing: newest first, no scores.
     html = page(client, "/search?technique=activation_patching")
     assert "· newest first" in html and "data-why" not in html and "· hybrid" not in html
@@ -1061,3 +1063,165 @@ def test_the_cosine_range_is_said_as_it_is(client: FlaskClient) -> None:
     assert legend and "(-1 to 1; near 0: unrelated)" in legend.group(1)
     assert "(0 to 1)" not in html
     assert "embedding to the query (-1 to 1; near 0: unrelated)\">cosine " in html
+
+
+# -- web QA pass: errors in place, kept filters, bidi isolation, pages past the end, ids ---------------
+
+class BrokenStore:
+    """A store whose every call fails with `error` (an unreachable Neo4j, a damaged file)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+@pytest.mark.parametrize(("error", "heading"), [
+    (StoreUnavailable("connection refused"), "The graph store is unavailable."),
+    (StoreDamaged("file is not a database"), "The graph store is damaged."),
+])
+def test_store_error_on_the_in_place_search_is_a_results_fragment(error: Exception, heading: str) -> None:
+    """The in-place search swaps in #results only: a whole error page there left the old results shown."""
+    app = create_app({"STORE": BrokenStore(error), "EMBEDDER": HashEmbedder(), "TESTING": True})
+    client = app.test_client()
+    for url in ("/search?q=heads&fragment=1", "/?q=heads&fragment=1"):
+        fragment = page(client, url, status=503)
+        assert fragment.lstrip().startswith('<div id="results"') and "<header" not in fragment, url
+        assert 'data-state="error"' in fragment and heading in fragment
+    # A full page load still gets the whole error page.
+    full = page(client, "/search?q=heads", status=503)
+    assert "<header" in full and heading.rstrip(".") in full
+
+
+def selected_options(html: str) -> dict[str, list[str]]:
+    """The chosen value(s) of each <select> of the page's search form."""
+    chosen: dict[str, list[str]] = {}
+    current = None
+    for tag, attrs in Inspector(html).elements:
+        if tag == "select":
+            current = attrs.get("name")
+            chosen.setdefault(str(current), [])
+        elif tag == "option" and current and "selected" in attrs:
+            chosen[current].append(str(attrs.get("value")))
+    return chosen
+
+
+def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> None:
+    url = "/search?q=lens&technique=probing&source=list&year_from=2025&year_to=2020"
+    html = page(client, url, status=400)
+    assert selected_options(html) == {"technique": ["probing"], "section": [], "source": ["list"]}
+    doc = Inspector(html)
+    marked = [a.get("name") for _, a in doc.elements if a.get("aria-invalid") == "true"]
+    assert marked == ["year_from", "year_to"]
+    assert 'value="2025"' in html and 'value="2020"' in html and 'value="lens"' in html
+    # A bad query (too long) keeps the filters as well, and so does a bad source.
+    html = page(client, "/search?q=" + "a" * 1001 + "&technique=probing", status=400)
+    assert selected_options(html)["technique"] == ["probing"]
+    html = page(client, "/search?q=lens&technique=probing&source=nowhere&year_from=2020", status=400)
+    assert selected_options(html) == {"technique": ["probing"], "section": [], "source": []}
+    marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
+    assert marked == ["source"]
+
+
+def test_two_bad_fields_are_both_named_and_marked(client: FlaskClient) -> None:
+    html = page(client, "/search?q=lens&mode=fuzzy&source=nowhere", status=400)
+    assert "Unknown mode" in html and "Unknown source" in html
+    marked = {a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"}
+    assert marked == {"mode", "source"}
+
+
+RLO = "\u202e"
+
+
+def test_a_right_to_left_override_in_the_query_is_isolated(client: FlaskClient) -> None:
+    """U+202E in the query must not reverse the page's text after the echoed query."""
+    html = page(client, f"/search?q={RLO}activation+patching&mode=keyword")
+    assert f"<title>\u2068{RLO}activation patching\u2069 — search · paperkg</title>" in html
+    assert f"with words from “<bdi>{RLO}activation patching</bdi>”" in html
+    html = page(client, f"/search?q={RLO}zqxjv&mode=keyword")
+    assert f"No results for “<bdi>{RLO}zqxjv</bdi>”" in html
+    # Echoed wrong values sit between FSI and PDI in the messages.
+    for url, text in ((f"/search?q=x&mode={RLO}fuzzy", "Unknown mode"),
+                      (f"/search?q=x&year_from={RLO}20", "whole number"),
+                      (f"/search?q=x&technique={RLO}nope", "Unknown technique"),
+                      (f"/search?q=x&source={RLO}nope", "Unknown source"),
+                      (f"/new?since={RLO}2024", "is not a date")):
+        html = page(client, url, status=400)
+        assert text in html and re.search(f"“\u2068{RLO}[^\u2069<]*\u2069”", html), url
+    assert f"\u2068{RLO}nope\u2069" in page(client, f"/papers/{RLO}nope", status=404)
+    assert f"\u2068{RLO}nope\u2069" in page(client, f"/techniques/{RLO}nope", status=404)
+
+
+def test_the_clear_filters_link_is_always_there_for_the_script(client: FlaskClient) -> None:
+    """paperkg.js shows or hides it after an in-place search: it must exist without filters too."""
+    links = [a for t, a in Inspector(page(client, "/search?q=heads")).elements if "data-clear-filters" in a]
+    assert len(links) == 1 and "hidden" in links[0] and links[0]["href"] == "/search?q=heads"
+    links = [a for t, a in Inspector(page(client, "/search?q=heads&mode=keyword&technique=probing")).elements
+             if "data-clear-filters" in a]
+    assert len(links) == 1 and "hidden" not in links[0]
+    assert links[0]["href"] == "/search?q=heads&mode=keyword"
+
+
+def test_a_search_page_past_the_end_says_so(client: FlaskClient, store: EmbeddedStore) -> None:
+    count = len(store.filter_ids(SearchFilters(technique_ids=["probing"])))
+    assert 0 < count <= 20
+    html = page(client, "/search?technique=probing&page=3")
+    assert 'data-state="past-end"' in html and "No results" not in html and "Remove the" not in html
+    assert (f"Page 3 is past the last page ({math.ceil(count / 10)}) of the {count} "
+            f"paper{'' if count == 1 else 's'}") in html
+    assert '<a href="?technique=probing">go to page 1</a>' in html
+    first = page(client, "/search?q=circuits")
+    total = int(re.search(r'data-state="results" tabindex="-1">(\d+) paper', first).group(1))  # type: ignore[union-attr]
+    html = page(client, "/search?q=circuits&page=50")
+    assert f"is past the last page ({math.ceil(total / 10)}) of the {total} papers found for" in html
+    assert '<a href="?q=circuits">go to page 1</a>' in html and "No results" not in html
+    # A search that finds nothing at all still says "No results", with its tips.
+    html = page(client, "/search?q=zqxjv+wqpfk&mode=keyword&page=2")
+    assert "No results" in html and 'data-state="past-end"' not in html
+
+
+@pytest.mark.parametrize("given", [IOI_ID, f"{IOI_ID}v3", f"https://arxiv.org/abs/{IOI_ID}v3",
+                                   f"arXiv:{IOI_ID}", f"  {IOI_ID}  ", f"https://arxiv.org/pdf/{IOI_ID}"])
+def test_searching_an_arxiv_id_goes_to_the_paper(client: FlaskClient, given: str) -> None:
+    for extra in ("", "&fragment=1", "&mode=keyword"):
+        response = client.get("/search", query_string=f"q={quote_plus(given)}{extra}")
+        assert response.status_code == 302, (given, extra)
+        assert response.headers["Location"] == f"/papers/{IOI_ID}"
+    # The JSON API still searches.
+    api = client.get("/api/search", query_string={"q": given})
+    assert api.status_code == 200 and "results" in api.get_json()
+
+
+@pytest.mark.parametrize("query", ["0000.00000", "logit-lens", f"circuits {IOI_ID}",
+                                   f"see https://arxiv.org/abs/{IOI_ID}"])
+def test_other_queries_are_searched_not_redirected(client: FlaskClient, store: EmbeddedStore,
+                                                   query: str) -> None:
+    assert store.get_paper("logit-lens") is not None  # a slug id is searched as words, not opened
+    response = client.get("/search", query_string={"q": query})
+    assert response.status_code == 200 and 'id="results"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/search?q=x&year_from=%00", "/search?q=x&year_to=1%002",
+                                 "/search?q=x&mode=%00", "/search?q=x&page=%00", "/new?since=%00"])
+def test_a_nul_in_a_value_is_named_not_echoed(client: FlaskClient, url: str) -> None:
+    html = page(client, url, status=400)
+    assert "contains a NUL character" in html
+    assert "\x00" not in html
+
+
+def test_an_evaluation_column_alone_starts_without_a_separator(tmp_path: Path) -> None:
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        row = ListRow(section_id="evals", section_title="Evals", section_path=["Evals"],
+                      evaluation_text="faithfulness")
+        s.upsert_papers([PaperBundle(Paper(id="eval-only", title="Eval only"), list_rows=[row])])
+        client = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        html = page(client, "/papers/eval-only")
+        line = re.search(r'<p class="muted small">\s*(.*?)</p>', html, re.S)
+        assert line is not None and line.group(1).startswith("Evaluation column: <bdi>faithfulness</bdi>")
+    finally:
+        s.close()

@@ -133,3 +133,39 @@ def off_host(urls: list[str], base: str) -> list[str]:
     host = urlsplit(base).netloc
     return [u for u in urls if urlsplit(u).scheme not in ("data", "blob", "about")
             and urlsplit(u).netloc != host]
+
+
+class SwitchableStore:
+    """The seed store, whose every call raises `failure` while it is set (a store going down while
+    pages are open); attributes are looked up on each call, so switching takes effect at once."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self._store = store
+        self.failure: Exception | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self.failure is not None:
+                raise self.failure
+            return attr(*args, **kwargs)
+
+        return call
+
+
+@pytest.fixture(scope="session")
+def flaky_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[tuple[str, SwitchableStore]]:
+    """A second real server over the seed store that a test can make fail (set `.failure`, then reset it)."""
+    from api.app import create_app
+
+    store = SwitchableStore(seed_store)
+    app = create_app({"STORE": store, "EMBEDDER": real_embedder})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-flaky-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", store
+    server.shutdown()
+    thread.join(timeout=10)

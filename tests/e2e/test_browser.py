@@ -16,7 +16,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from kg.embedded import EmbeddedStore
 from kg.entities import SearchFilters
-from tests.e2e.conftest import SCREENSHOTS, off_host, requested_urls
+from kg.store import StoreUnavailable
+from tests.e2e.conftest import SCREENSHOTS, SwitchableStore, chromium, off_host, requested_urls
 from tests.hostile import HOSTILE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -443,3 +444,149 @@ def test_every_target_meets_the_minimum_size_or_spacing(browser: WebDriver, live
         assert browser.execute_script(TARGET_SIZE_JS)["failures"]
     finally:
         browser.set_window_size(1280, 900)
+
+
+# -- web QA pass: in-place errors, bidi title, clear-filters link, gone stars, ids, overflow, touch ---------
+
+def submit_query(driver: WebDriver, query: str) -> None:
+    """Type a query into the search form and submit it (in place when scripts run)."""
+    box = driver.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys(query, Keys.ENTER)
+
+
+def status_line(driver: WebDriver) -> str:
+    """What the search page's status line last announced."""
+    return driver.find_element(By.CSS_SELECTOR, "[data-search-status]").get_attribute("textContent") or ""
+
+
+@pytest.mark.parametrize(("failure", "query", "said"), [
+    # The store going down: the server answers the fragment with its own notice (503).
+    (StoreUnavailable("connection refused"), "superposition", "The graph store is unavailable."),
+    # An unexpected failure: a whole 500 page without a results block, put in place by the script.
+    (RuntimeError("boom"), "2211.99999", "The search failed (HTTP 500: Something went wrong)."),
+])
+def test_an_in_place_search_shows_a_server_error_instead_of_the_old_results(
+    browser: WebDriver, flaky_server: tuple[str, SwitchableStore], failure: Exception, query: str, said: str
+) -> None:
+    base, store = flaky_server
+    open_page(browser, base + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    store.failure = failure
+    try:
+        submit_query(browser, query)
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#results [data-state="error"]'))
+        wait(browser).until(idle)
+        assert result_ids(browser) == []  # the old results are gone
+        assert said in browser.find_element(By.ID, "results").text
+        assert said in status_line(browser)
+        assert browser.current_url.startswith(base + "/search?q=")  # still the search page, form kept
+    finally:
+        store.failure = None
+
+
+def test_an_in_place_search_isolates_the_query_in_the_title(browser: WebDriver, live_server: str) -> None:
+    """A right-to-left override in the query must not reverse " — search · paperkg" in the title."""
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    submit_query(browser, "\u202eactivation patching")
+    wait(browser).until(lambda d: "activation" in d.title and idle(d))
+    assert browser.title == "\u2068\u202eactivation patching\u2069 — search · paperkg"
+
+
+def test_the_clear_filters_link_follows_an_in_place_search(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    clear = browser.find_element(By.CSS_SELECTOR, "[data-clear-filters]")
+    assert not clear.is_displayed()
+    Select(browser.find_element(By.ID, "f-technique")).select_by_value("activation_patching")
+    wait(browser).until(lambda d: "technique=activation_patching" in d.current_url and idle(d))
+    assert clear.is_displayed()
+    assert clear.get_attribute("href") == live_server + "/search?q=induction+heads"
+    Select(browser.find_element(By.ID, "f-technique")).select_by_value("")
+    wait(browser).until(lambda d: "technique=" not in d.current_url and idle(d))
+    assert not clear.is_displayed()
+
+
+def test_for_you_says_when_every_starred_paper_is_gone(browser: WebDriver, live_server: str) -> None:
+    set_stars(browser, live_server, [{"id": "gone-paper-1234", "title": "A removed paper"},
+                                     {"id": "gone-paper-5678", "title": "Another removed paper"}])
+    status = browser.find_element(By.CSS_SELECTOR, "[data-rec-status]")
+    wait(browser).until(lambda d: "graph" in status.text)
+    assert "None of your 2 starred papers is in the graph any more" in status.text
+    assert "Star a paper" not in status.text
+    gone = browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li[data-gone]")
+    assert len(gone) == 2 and all("no longer in the graph" in li.text for li in gone)
+    # One gone among papers still there: recommendations, and the gone one is marked and named.
+    set_stars(browser, live_server, [{"id": "gone-paper-1234", "title": "A removed paper"},
+                                     {"id": IOI_ID, "title": "IOI"}])
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+    wait(browser).until(lambda d: "1 starred paper is no longer in the graph" in
+                        d.find_element(By.CSS_SELECTOR, "[data-rec-status]").text)
+    marked = browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li[data-gone]")
+    assert [li.find_element(By.TAG_NAME, "a").text for li in marked] == ["A removed paper"]
+    browser.execute_script("window.localStorage.clear()")
+
+
+@pytest.mark.parametrize("query", [f"arXiv:{IOI_ID}", f"https://arxiv.org/abs/{IOI_ID}v3"])
+def test_searching_an_arxiv_id_opens_the_paper(browser: WebDriver, live_server: str, query: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    submit_query(browser, query)
+    wait(browser).until(lambda d: d.current_url == f"{live_server}/papers/{IOI_ID}")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-paper-title]").text == IOI_TITLE
+
+
+LONG_TOKEN = "https://example.org/" + "a" * 260
+
+
+@pytest.mark.parametrize(("width", "mode"), [(375, "keyword"), (375, "hybrid"), (1280, "hybrid")])
+def test_a_long_unbroken_query_does_not_widen_the_page(browser: WebDriver, live_server: str,
+                                                       width: int, mode: str) -> None:
+    browser.set_window_size(width, 900)
+    try:
+        open_page(browser, f"{live_server}/search?q={LONG_TOKEN}&mode={mode}")
+        # keyword: "No results for …"; hybrid: the result count heading echoes the query.
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results [data-state]"))
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (width, mode, overflow)
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+def test_a_swipe_over_the_graph_scrolls_the_page_on_a_touch_screen(
+    live_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    driver = chromium(tmp_path_factory.mktemp("chromium-touch"))
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 375, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+        open_page(driver, f"{live_server}/papers/{IOI_ID}/graph")
+        wait(driver).until(lambda d: d.execute_script("return window.paperkgCy ? 1 : 0"))
+        guard = driver.find_element(By.CSS_SELECTOR, "[data-cy-guard]")
+        assert guard.is_displayed()
+        box = driver.execute_script("const b = document.getElementById('cy').getBoundingClientRect();"
+                                    "return [b.left, b.top, b.right, b.bottom];")
+        x, y = (box[0] + box[2]) / 2, min(box[3] - 10, 700)
+        pan = driver.execute_script("return JSON.stringify(window.paperkgCy.pan())")
+
+        def touch(kind: str, *points: dict[str, float]) -> None:
+            driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": list(points)})
+
+        def swipe(y0: float, y1: float) -> None:
+            touch("touchStart", {"x": x, "y": y0})
+            for i in range(1, 11):
+                touch("touchMove", {"x": x, "y": y0 + (y1 - y0) * i / 10})
+            touch("touchEnd")
+
+        swipe(y, y - 300)
+        wait(driver).until(lambda d: d.execute_script("return window.scrollY") > 50)
+        assert driver.execute_script("return JSON.stringify(window.paperkgCy.pan())") == pan
+        # A tap on the cover hands the canvas to the graph: it pans and zooms by touch from then on.
+        driver.execute_script("window.scrollTo(0, 0)")
+        guard.click()
+        assert not guard.is_displayed()
+    finally:
+        driver.quit()
