@@ -1,9 +1,9 @@
 """Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
 
 Policy: the whole file is read and validated before anything is written. By default a bad line
-(invalid JSON, not an object, no title, wrong types or values, a text over its length limit or not
-valid Unicode, an invalid `id` or `arxiv_id`) stops the import with an error naming the line and the
-field; with `skip_invalid=True` bad lines are skipped and reported instead.
+(not UTF-8 text, invalid JSON, not an object, no title, wrong types or values, a text over its length
+limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`) stops the import with an error
+naming the line and the field; with `skip_invalid=True` bad lines are skipped and reported instead.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_from_url, doi_from_text, strip_arxiv_version
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
+from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import (
     MAX_ABSTRACT_CHARS,
     MAX_AUTHOR_CHARS,
@@ -35,6 +37,55 @@ from kg.validation import (
 
 class RecordsFileError(ValueError):
     """A records file cannot be read or has an invalid line."""
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages ("null", "a number", "an array"...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):  # before int: a bool is an int in Python
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__  # not from json.loads (a caller's own value)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: a string quoted as before, anything else as JSON writes it (true, null)."""
+    if isinstance(value, str):
+        return repr(value)
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class _Labels:
+    """Maps a list row's Techniques/Evaluation text to taxonomy ids, as the list ingest does
+    (awesome_list.map_labels); the configured taxonomy is loaded on first use, only when needed."""
+
+    def __init__(self, taxonomy: Taxonomy | None) -> None:
+        self._taxonomy = taxonomy
+
+    def map(self, text: str | None, column: str) -> tuple[list[str], list[str]]:
+        """(taxonomy ids, unknown labels) of one cell's text."""
+        if text is None:
+            return [], []
+        if self._taxonomy is None:
+            from kg.config import load_config
+
+            try:
+                self._taxonomy = load_taxonomy(load_config().taxonomy)
+            except ValueError as exc:
+                # Not a bad line: no row of the file could be mapped.
+                raise RecordsFileError(f"cannot map the list rows' labels: {exc}") from exc
+        return map_labels(text, column, self._taxonomy)
 
 
 @dataclass
@@ -57,7 +108,7 @@ def _str(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # an int of up to 4,300 digits: the length limit applies to it too
     if not isinstance(value, str):
-        raise ValueError(f"'{name}' must be a string, not {type(value).__name__}")
+        raise ValueError(f"'{name}' must be a string, not {json_type(value)}")
     text = value.strip()
     return check_utf8(check_length(text, name, max_chars), name) if text else None
 
@@ -68,8 +119,12 @@ def _str_list(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS, max_items:
         return []
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"'{name}' must be a list of strings")
+    if not isinstance(value, list):
+        raise ValueError(f"'{name}' must be a list of strings, not {json_type(value)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValueError(f"'{name}' must be a list of strings, not one holding {json_type(item)} "
+                             f"(entry {index + 1})")
     out = [text for v in value if (text := _str(v, name, max_chars))]
     if max_items is not None and len(out) > max_items:
         raise ValueError(f"'{name}' has {len(out)} entries (the limit is {max_items})")
@@ -80,7 +135,7 @@ def _authors(value: Any) -> list[str]:
     """The `authors` list; one string is refused, since "Ada Lovelace, Alan Turing" would be stored as
     one author of that name (names contain commas too, "Lovelace, Ada": it cannot be split safely)."""
     if value is not None and not isinstance(value, list):
-        given = "one string" if isinstance(value, str) else type(value).__name__
+        given = "one string" if isinstance(value, str) else json_type(value)
         raise ValueError(f"'authors' must be a list of names, e.g. [\"Ada Lovelace\", \"Alan Turing\"], "
                          f"not {given}")
     return _str_list(value, "authors", MAX_AUTHOR_CHARS, MAX_AUTHORS)
@@ -109,11 +164,11 @@ def _iso_date(value: Any, name: str) -> str | None:
 def _int(value: Any, name: str) -> int:
     """An integer given as a JSON number or digits in a string (never a bool or a fraction)."""
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"'{name}' must be an integer, not {value!r}")
+        raise ValueError(f"'{name}' must be an integer, not {_shown(value)}")
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"'{name}' must be an integer, not {value!r}") from exc
+        raise ValueError(f"'{name}' must be an integer, not {_shown(value)}") from exc
 
 
 def _year(value: Any, published: str | None) -> int | None:
@@ -134,16 +189,18 @@ def _item_type(value: Any, name: str) -> str:
     return item_type
 
 
-def _list_row(data: Any, index: int, source_line: int | None) -> ListRowRecord:
+def _list_row(data: Any, index: int, source_line: int | None, labels: _Labels) -> ListRowRecord:
     if not isinstance(data, dict):
-        raise ValueError(f"list_rows[{index}] must be an object")
+        raise ValueError(f"list_rows[{index}] must be an object, not {json_type(data)}")
     try:
-        return _list_row_fields(data, source_line)
+        return _list_row_fields(data, source_line, labels)
+    except RecordsFileError:
+        raise
     except ValueError as exc:
         raise ValueError(f"list_rows[{index}]: {exc}") from exc
 
 
-def _list_row_fields(data: dict[str, Any], source_line: int | None) -> ListRowRecord:
+def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Labels) -> ListRowRecord:
     section = _str(data.get("section"), "section")
     subsection = _str(data.get("subsection"), "subsection")
     path = data.get("section_path")
@@ -161,16 +218,30 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None) -> ListRowRe
     if occurrences < 1:
         raise ValueError(f"'occurrences' must be 1 or more, not {occurrences}")
     line = data.get("line")
+    techniques = _str(data.get("techniques"), "techniques")
+    evaluation = _str(data.get("evaluation"), "evaluation")
+    technique_ids = _str_list(data.get("technique_ids"), "technique_ids")
+    evaluation_ids = _str_list(data.get("evaluation_ids"), "evaluation_ids")
+    # Without ids, the cell text is mapped as the list ingest maps it (the taxonomy's list_label_map):
+    # it used to become no edge at all, silently. Its unknown labels stay on the row and are reported.
+    unknown_techniques: list[str] = []
+    unknown_evaluations: list[str] = []
+    if not technique_ids:
+        technique_ids, unknown_techniques = labels.map(techniques, "techniques")
+    if not evaluation_ids:
+        evaluation_ids, unknown_evaluations = labels.map(evaluation, "evaluation")
     return ListRowRecord(
         section_path=section_path,
         title_in_list=_str(data.get("title_in_list"), "title_in_list", MAX_TITLE_CHARS) or "",
         url_in_list=_str(data.get("url_in_list"), "url_in_list"),
         urls=[u for u in [_str(data.get("url_in_list"), "url_in_list")] if u],
-        techniques=_str(data.get("techniques"), "techniques"),
-        evaluation=_str(data.get("evaluation"), "evaluation"),
+        techniques=techniques,
+        evaluation=evaluation,
         tldr=_str(data.get("tldr"), "tldr"),
-        technique_ids=_str_list(data.get("technique_ids"), "technique_ids"),
-        evaluation_ids=_str_list(data.get("evaluation_ids"), "evaluation_ids"),
+        technique_ids=technique_ids,
+        evaluation_ids=evaluation_ids,
+        unknown_techniques=unknown_techniques,
+        unknown_evaluations=unknown_evaluations,
         item_type=_item_type(data.get("item_type"), "item_type"),
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
         occurrences=occurrences,
@@ -178,13 +249,30 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None) -> ListRowRe
     )
 
 
-def record_from_dict(data: Any, line: int | None = None) -> Record:
+def record_from_dict(data: Any, line: int | None = None, taxonomy: Taxonomy | None = None) -> Record:
     """One JSON object in the seed_papers.jsonl format -> a Record (ValueError when invalid).
 
     `line` is the object's line in its file: unknown label ids on its list rows are reported there.
+    A list row's `techniques`/`evaluation` text without ids is mapped with `taxonomy` (default: the
+    configured one, loaded only then).
     """
+    return _record(data, line, _Labels(taxonomy))
+
+
+def _arxiv_id_and_version(raw: str) -> tuple[str, int | None]:
+    """The arXiv id without its version, and the version (`2401.01234v2` -> 2; None when not given),
+    of an `arxiv_id` value: an id (checked) or an arXiv abs/pdf URL."""
+    # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id.
+    found = arxiv_id_from_url(raw) if "arxiv.org/" in raw.casefold() else None
+    arxiv_id = found or strip_arxiv_version(check_arxiv_id(raw)) or raw
+    # The version as arXiv writes it, right after the id ("arXiv:2401.01234v2", ".../pdf/2401.01234v2.pdf").
+    version = re.search(re.escape(arxiv_id) + r"v([0-9]+)(?![0-9])", raw.casefold())
+    return arxiv_id, int(version.group(1)) if version else None
+
+
+def _record(data: Any, line: int | None, labels: _Labels) -> Record:
     if not isinstance(data, dict):
-        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        raise ValueError(f"expected a JSON object, got {json_type(data)}")
     title = _str(data.get("title"), "title", MAX_TITLE_CHARS)
     if not title:
         raise ValueError("'title' is missing or empty")
@@ -193,19 +281,23 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
     if explicit_id is not None:
         check_paper_id(explicit_id, "id")
     raw_arxiv_id = _str(data.get("arxiv_id"), "arxiv_id")
-    # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id.
-    if raw_arxiv_id and "arxiv.org/" in raw_arxiv_id.casefold():
-        raw_arxiv_id = arxiv_id_from_url(raw_arxiv_id) or raw_arxiv_id
-    arxiv_id = strip_arxiv_version(check_arxiv_id(raw_arxiv_id)) if raw_arxiv_id else None
+    # The version decides which metadata wins when two records of the paper meet (an older one never
+    # overwrites a newer one's): it used to be dropped here, so the last record read won.
+    arxiv_id, version = _arxiv_id_and_version(raw_arxiv_id) if raw_arxiv_id else (None, None)
     published = _iso_date(data.get("published"), "published")
     urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
     url = _str(data.get("url"), "url")
-    doi = _str(data.get("doi"), "doi")
+    doi_text = _str(data.get("doi"), "doi")
+    doi = doi_from_text(doi_text) if doi_text else None
+    if doi_text and not doi:
+        # It used to be dropped silently, the paper then stored without it.
+        raise ValueError(f"'doi' must be a DOI such as 10.1234/abc or a https://doi.org/ URL, not "
+                         f"{_shown(doi_text[:60] + ('...' if len(doi_text) > 60 else ''))}")
     rows_data = data.get("list_rows") or []
     if not isinstance(rows_data, list):
-        raise ValueError("'list_rows' must be a list")
+        raise ValueError(f"'list_rows' must be an array, not {json_type(rows_data)}")
     item_type = _item_type(data.get("item_type"), "item_type")
-    rows = [_list_row(r, i, line) for i, r in enumerate(rows_data)]
+    rows = [_list_row(r, i, line, labels) for i, r in enumerate(rows_data)]
     for row in rows:
         row.item_type = item_type
     return Record(
@@ -215,7 +307,7 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
         authors=_authors(data.get("authors")),
         abstract=_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
         arxiv_id=arxiv_id,
-        doi=doi_from_text(doi) if doi else None,
+        doi=doi,
         published=published,
         updated=_iso_date(data.get("updated"), "updated"),
         year=_year(data.get("year"), published),
@@ -228,27 +320,41 @@ def record_from_dict(data: Any, line: int | None = None) -> Record:
         item_type=item_type,
         list_rows=rows,
         explicit_id=explicit_id,
+        version=version,
     )
+
+
+_BOM = "\ufeff"
 
 
 def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, parsed value, problem) for each non-blank line of a UTF-8 JSON Lines file."""
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
-    with handle:
+    if data.startswith(b"\x1f\x8b"):
+        # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
+        # with --skip-invalid): one clear error instead.
+        raise RecordsFileError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+    # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
+    # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
+    for number, raw in enumerate(data.splitlines(), start=1):
         try:
-            lines = list(handle)
+            line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise RecordsFileError(f"{path}: not UTF-8 text ({exc})") from exc
-    for number, line in enumerate(lines, start=1):
+            # The column in characters, as the JSON errors count it (the bytes before it are valid).
+            column = len(raw[: exc.start].decode("utf-8")) + 1
+            yield number, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})"
+            continue
+        if number == 1 and line.startswith(_BOM):
+            line = line[1:]  # a byte order mark, as Windows editors write: not part of the JSON
         if not line.strip():
             continue
         try:
-            # Without its newline: an unterminated line is then reported at its real end column.
-            value = json.loads(line.rstrip("\r\n"))
+            value = json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
         except RecursionError:
@@ -266,21 +372,28 @@ def read_json_objects(path: str | Path) -> list[dict[str, Any]]:
     out = []
     for number, value, problem in json_lines(path):
         if problem is None and not isinstance(value, dict):
-            problem = "expected a JSON object"
+            problem = f"expected a JSON object, got {json_type(value)}"
         if problem is not None:
             raise RecordsFileError(f"{path} line {number}: {problem}")
         out.append(value)
     return out
 
 
-def read_records_file(path: str | Path, *, skip_invalid: bool = False) -> RecordsRead:
-    """Read and validate every line of a JSON Lines file before anything is written."""
+def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy: Taxonomy | None = None
+                      ) -> RecordsRead:
+    """Read and validate every line of a JSON Lines file before anything is written.
+
+    `taxonomy` maps list rows' label text without ids (default: the configured one, see record_from_dict).
+    """
     out = RecordsRead()
+    labels = _Labels(taxonomy)  # one for the file: the taxonomy is loaded once at most
     for number, data, problem in json_lines(path):
         if problem is None:
             try:
-                out.records.append(record_from_dict(data, number))
+                out.records.append(_record(data, number, labels))
                 continue
+            except RecordsFileError:
+                raise  # about the whole file (the taxonomy), not this line
             except (ValueError, TypeError) as exc:
                 problem = str(exc)
         message = f"{path} line {number}: {problem}"

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ingest.pipeline import ingest_records_file
 from ingest.records_file import RecordsFileError, read_records_file
 from kg.store import GraphStore
+from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 
 from .conftest import snapshot
@@ -60,7 +61,8 @@ def test_bad_line_names_its_number_and_nothing_is_written(
 
 
 @pytest.mark.parametrize("authors, given", [("Ada Lovelace, Alan Turing", "one string"),
-                                              ({"name": "Ada Lovelace"}, "dict"), (42, "int")])
+                                              ({"name": "Ada Lovelace"}, "an object"), (42, "a number"),
+                                              (True, "a boolean")])
 def test_authors_that_are_not_a_list_are_a_bad_line(tmp_path: Path, authors: Any, given: str) -> None:
     # One string used to be stored as ONE author named "Ada Lovelace, Alan Turing".
     path = _write(tmp_path / "r.jsonl", [{"id": "a", "title": "Alpha", "authors": ["Ada Lovelace"]},
@@ -167,6 +169,24 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
      "line 3: 'arxiv_id' must be an arXiv id such as 2211.00593, 2211.00593v2 or hep-th/9901001, "
      "not 'javascript:alert\\(14\\)'"),
     ({"title": "T", "arxiv_id": "2211.00593/../../x"}, "line 3: 'arxiv_id' must be an arXiv id"),
+    # A DOI that is not one used to be dropped silently.
+    ({"title": "T", "doi": "not a doi at all"},
+     "line 3: 'doi' must be a DOI such as 10.1234/abc or a https://doi.org/ URL, not 'not a doi at all'"),
+    # Types are named as JSON names them (not Python's NoneType, int, bool, list, dict).
+    ("null", "line 3: expected a JSON object, got null"),
+    ("true", "line 3: expected a JSON object, got a boolean"),
+    ("42", "line 3: expected a JSON object, got a number"),
+    ('"a string"', "line 3: expected a JSON object, got a string"),
+    ("[1, 2]", "line 3: expected a JSON object, got an array"),
+    ({"title": {"en": "T"}}, "line 3: 'title' must be a string, not an object"),
+    ({"title": "T", "venue": False}, "line 3: 'venue' must be a string, not a boolean"),
+    ({"title": "T", "year": True}, "line 3: 'year' must be an integer, not true"),
+    ({"title": "T", "categories": 5}, "line 3: 'categories' must be a list of strings, not a number"),
+    ({"title": "T", "authors": ["A. Author", None]},
+     "line 3: 'authors' must be a list of strings, not one holding null \\(entry 2\\)"),
+    ({"title": "T", "list_rows": {"section": "Circuits"}},
+     "line 3: 'list_rows' must be an array, not an object"),
+    ({"title": "T", "list_rows": [["Circuits"]]}, "line 3: list_rows\\[0\\] must be an object, not an array"),
 ])
 def test_bad_values_name_the_line_and_field_and_nothing_is_written(
     tmp_path: Path, store: GraphStore, embedder: HashEmbedder, bad: Any, message: str
@@ -279,3 +299,148 @@ def test_control_characters_are_removed_from_stored_text(
     assert paper.venue == "ICLR"
     (row,) = detail.list_rows
     assert (row.tldr, row.techniques_text) == ("TL;DR", "Probing")
+
+
+# -- arXiv versions ------------------------------------------------------------------------------
+def test_the_arxiv_version_of_an_id_is_kept(tmp_path: Path) -> None:
+    # It used to be stripped and thrown away, so records of two versions could not be told apart.
+    path = _write(tmp_path / "r.jsonl", [
+        {"title": "Bare", "arxiv_id": "2401.01234v2"},
+        {"title": "Prefixed", "arxiv_id": "arXiv:2211.00593V3"},
+        {"title": "Abs URL", "arxiv_id": "https://arxiv.org/abs/2305.01610v12"},
+        {"title": "Pdf URL", "arxiv_id": "https://arxiv.org/pdf/2305.01611v4.pdf"},
+        {"title": "Old style", "arxiv_id": "math.GT/0309136v2"},
+        {"title": "No version", "arxiv_id": "2401.01235"},
+        {"title": "Unversioned URL", "arxiv_id": "https://arxiv.org/abs/2401.01236"},
+    ])
+    assert [(r.arxiv_id, r.version) for r in read_records_file(path).records] == [
+        ("2401.01234", 2), ("2211.00593", 3), ("2305.01610", 12), ("2305.01611", 4),
+        ("math.gt/0309136", 2), ("2401.01235", None), ("2401.01236", None)]
+
+
+def test_an_older_version_never_overwrites_a_newer_one_across_imports(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    old = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
+    new = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
+    for lines in ([new], [old]):
+        ingest_records_file(store, _write(tmp_path / "r.jsonl", lines), embedder=embedder,
+                            extractor=extractor, progress=False)
+    detail = store.get_paper("2401.01234")
+    assert detail is not None
+    assert (detail.paper.title, detail.paper.updated, detail.paper.arxiv_version) == (
+        "New Title", "2024-02-10", 2)
+    ingest_records_file(store, _write(tmp_path / "r.jsonl", [new | {"arxiv_id": "2401.01234v3",
+                                                                    "title": "Newest Title"}]),
+                        embedder=embedder, extractor=extractor, progress=False)
+    detail = store.get_paper("2401.01234")
+    assert detail is not None and (detail.paper.title, detail.paper.arxiv_version) == ("Newest Title", 3)
+
+
+# -- encodings -----------------------------------------------------------------------------------
+def test_a_line_that_is_not_utf8_is_a_bad_line_named_with_its_column(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    # The whole file used to be refused with no line and a byte offset into the file, and
+    # --skip-invalid could not skip the line.
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"id": "a", "title": "Alpha"}\n'
+                     + '{"id": "b", "title": "Caf\u00e9 \u00e9t\u00e9 neurons"}\n'.encode("latin-1")
+                     + '{"id": "c", "title": "Gamma \u00e9t\u00e9", "abstract": "\u00e9"}\n'.encode())
+    problem = "not UTF-8 text (byte 0xe9 at column 26)"
+    with pytest.raises(RecordsFileError) as refused:
+        read_records_file(path)
+    assert str(refused.value) == f"{path} line 2: {problem} (nothing was written)"
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False,
+                                  skip_invalid=True)
+    assert (summary.new, summary.rejected_details) == (
+        2, [{"source_id": "line 2", "title": None, "reason": problem}])
+    detail = store.get_paper("c")
+    assert detail is not None and detail.paper.title == "Gamma \u00e9t\u00e9"
+
+
+def test_the_column_of_a_bad_byte_counts_characters(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes('{"title": "\u00e9\u00e9"}'.encode() + b"\xff\n")  # 15 characters, 17 bytes, then 0xff
+    with pytest.raises(RecordsFileError, match=r"line 1: not UTF-8 text \(byte 0xff at column 16\)"):
+        read_records_file(path)
+
+
+def test_lines_end_at_lf_crlf_and_cr_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"title": "A"}\r\n{"title": "B"}\r{"title": "C"}\n\n{oops\r\n{"title": "D"}')
+    read = read_records_file(path, skip_invalid=True)
+    assert [r.title for r in read.records] == ["A", "B", "C", "D"]
+    assert [s["line"] for s in read.skipped] == [5]
+
+
+def test_a_leading_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    # It used to make line 1 invalid JSON ("Unexpected UTF-8 BOM").
+    path = tmp_path / "r.jsonl"
+    path.write_bytes("\ufeff".encode() + b'{"id": "a", "title": "Alpha"}\r\n{"id": "b", "title": "Beta"}\r\n')
+    read = read_records_file(path)
+    assert [(r.explicit_id, r.title) for r in read.records] == [("a", "Alpha"), ("b", "Beta")]
+    assert read.skipped == []
+
+
+def test_a_gzip_file_is_refused_as_a_whole(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "r.jsonl.gz"
+    path.write_bytes(gzip.compress(b'{"title": "Alpha"}\n' * 50))
+    for skip_invalid in (False, True):  # not hundreds of garbled "lines" skipped one by one
+        with pytest.raises(RecordsFileError, match="gzip-compressed; decompress it first"):
+            read_records_file(path, skip_invalid=skip_invalid)
+
+
+# -- label text without ids ----------------------------------------------------------------------
+def test_label_text_without_ids_is_mapped_like_the_lists(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    # A row's techniques/evaluation text used to create no edge when it had no *_ids, silently.
+    row = {"section": "Circuits", "techniques": "Activation patching, Quantum Probing",
+           "evaluation": "Faithfulness"}
+    path = _write(tmp_path / "r.jsonl", [
+        {"id": "a", "title": "Alpha"},
+        {"id": "b", "title": "Beta", "list_rows": [row]},
+        {"id": "c", "title": "Gamma", "list_rows": [row | {"technique_ids": None, "evaluation_ids": []}]},
+        {"id": "d", "title": "Delta", "list_rows": [row | {"technique_ids": ["logit_lens"]}]},
+    ])
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert summary.unknown_labels == [
+        {"label": "Quantum Probing", "column": "techniques", "lines": [2, 3], "suggestion": None}]
+    assert "techniques: 'Quantum Probing' (line 2, 3)" in summary.text()
+    for paper_id in ("b", "c"):
+        detail = store.get_paper(paper_id)
+        assert detail is not None
+        assert [(t.technique_id, t.source) for t in detail.techniques if t.source == "list"] == [
+            ("activation_patching", "list")]
+        assert [(e.evaluation_id, e.source) for e in detail.evaluations if e.source == "list"] == [
+            ("faithfulness", "list")]
+        (stored_row,) = detail.list_rows
+        assert stored_row.techniques_text == "Activation patching, Quantum Probing"
+    delta = store.get_paper("d")  # ids given: they are the row's techniques, the text is not mapped
+    assert delta is not None
+    assert [t.technique_id for t in delta.techniques if t.source == "list"] == ["logit_lens"]
+    assert [e.evaluation_id for e in delta.evaluations if e.source == "list"] == ["faithfulness"]
+
+
+def test_label_text_is_mapped_with_the_taxonomy_given(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    path = _write(tmp_path / "r.jsonl", [{"title": "T", "list_rows": [
+        {"section": "Circuits", "techniques": "Activation patching; Logit lens", "evaluation": "N/A"}]}])
+    (row,) = read_records_file(path, taxonomy=taxonomy).records[0].list_rows
+    assert (row.technique_ids, row.unknown_techniques, row.evaluation_ids, row.unknown_evaluations) == (
+        ["activation_patching", "logit_lens"], [], [], [])
+
+
+def test_an_unreadable_taxonomy_stops_the_import_only_when_labels_need_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(tmp_path / "missing.yaml"))
+    plain = _write(tmp_path / "plain.jsonl", [{"title": "T", "list_rows": [_ROW]}])
+    assert len(read_records_file(plain).records) == 1  # ids given: the taxonomy is not read
+    text = _write(tmp_path / "text.jsonl", [{"title": "T", "list_rows": [
+        {"section": "Circuits", "techniques": "Activation patching"}]}])
+    for skip_invalid in (False, True):  # about the whole file: not a bad line to skip
+        with pytest.raises(RecordsFileError, match="cannot map the list rows' labels: cannot read taxonomy"):
+            read_records_file(text, skip_invalid=skip_invalid)
