@@ -32,4 +32,4 @@ RUN pip install --no-deps . \
 USER paperkg
 VOLUME /data
 EXPOSE 8000
-CMD ["gunicorn", "-w", "2", "-b", "0.0.0.0:8000", "api.wsgi:app"]
+CMD ["gunicorn", "-w", "2", "--timeout", "120", "-b", "0.0.0.0:8000", "api.wsgi:app"]

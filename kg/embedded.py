@@ -291,8 +291,9 @@ def _primary_code(exc: sqlite3.Error) -> int | None:
 
 def damaged_message(path: Path, exc: BaseException) -> str:
     """What to tell someone whose store file is damaged: the file, the error and what to do."""
-    return (f"the store file {path} is damaged ({exc}): restore it from a backup, or re-ingest into a "
-            f"fresh PAPERKG_DATA_DIR; `sqlite3 {path} \"PRAGMA integrity_check\"` shows the damage")
+    return (f"the store file {path} is damaged ({exc}): restore it from a backup (stop the API, the "
+            f"scheduler and any ingest first, and delete its -wal and -shm files with it), or re-ingest "
+            f"into a fresh PAPERKG_DATA_DIR; `sqlite3 {path} \"PRAGMA integrity_check\"` shows the damage")
 
 
 def sqlite_store_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> StoreError:

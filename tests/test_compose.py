@@ -119,6 +119,8 @@ def test_services_and_healthchecks(config: dict[str, Any]) -> None:
     assert services["scheduler"]["command"] == ["paperkg", "schedule"]
     api = services["api"]
     assert api["command"][0] == "gunicorn" and "api.wsgi:app" in api["command"]
+    # A worker whose first search waits for the model (a minute on a busy machine) is not killed.
+    assert int(api["command"][api["command"].index("--timeout") + 1]) >= 120
     assert api["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert services["scheduler"]["depends_on"]["init"]["condition"] == "service_completed_successfully"
     assert "/healthz" in " ".join(api["healthcheck"]["test"])
@@ -132,6 +134,7 @@ def test_dockerfile_installs_cpu_torch_then_the_package() -> None:
     assert "FROM python:3.11-slim" in text
     torch = text.index("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
     assert torch < text.index("pip install .")
+    assert '"gunicorn", "-w", "2", "--timeout", "120"' in text  # as the compose file's api service
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".venv", "node_modules", ".env", ".git"} <= set(ignored)
 
