@@ -123,18 +123,45 @@ def title_key(title: str | None) -> str:
     return " ".join(text.split())
 
 
-def slugify(text: str, max_length: int = 80) -> str:
-    """A stable URL-safe slug: lowercase ascii words joined by '-'."""
-    key = title_key(text) if text else ""
+def _slug_of_key(key: str, max_length: int) -> str:
+    """The ASCII words of a title key joined by '-', whole words up to max_length ("" when none)."""
     ascii_text = key.encode("ascii", "ignore").decode("ascii")
-    words = re.findall(r"[a-z0-9]+", ascii_text)
     slug = ""
-    for word in words:
+    for word in re.findall(r"[a-z0-9]+", ascii_text):
         candidate = f"{slug}-{word}" if slug else word
         if len(candidate) > max_length:
             break
         slug = candidate
-    return slug or "untitled"
+    return slug
+
+
+def slugify(text: str, max_length: int = 80) -> str:
+    """A stable URL-safe slug: lowercase ascii words joined by '-'."""
+    return _slug_of_key(title_key(text) if text else "", max_length) or "untitled"
+
+
+# Hex digits of the title-key hash that completes a title id whose slug does not spell the whole title:
+# 48 bits, so even thousands of non-Latin titles (whose slugs are all empty) do not share one by chance.
+_TITLE_HASH_CHARS = 12
+_TITLE_ID_CHARS = 80
+
+
+def title_id(title: str) -> str:
+    """A paper id from a title: its slug, and when the slug does not spell the whole title key (a
+    non-Latin script, a letter outside ASCII, over 80 characters) a hash of the key after it.
+
+    The slug alone made every Chinese, Cyrillic or Greek title `untitled`, and long titles alike in their
+    first 80 characters one id, so different papers were merged. A title whose slug spells its key keeps
+    the plain slug (ids stored before stay what they were); the id is ASCII, at most 80 characters and
+    the same on every run.
+    """
+    key = title_key(title) if title else ""
+    slug = _slug_of_key(key, _TITLE_ID_CHARS)
+    if slug.replace("-", " ") == key:  # the slug spells the key: no other title has this slug
+        return slug or "untitled"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_TITLE_HASH_CHARS]
+    slug = _slug_of_key(key, _TITLE_ID_CHARS - _TITLE_HASH_CHARS - 1)
+    return f"{slug}-{digest}" if slug else digest
 
 
 def section_slug(path: list[str]) -> str:
@@ -143,12 +170,12 @@ def section_slug(path: list[str]) -> str:
 
 
 def paper_id_for(arxiv_id: str | None, title: str, explicit_id: str | None = None) -> str:
-    """Paper id: the arXiv id when there is one, else an explicit id, else a slug of the title."""
+    """Paper id: the arXiv id when there is one, else an explicit id, else the title's id (title_id)."""
     if arxiv_id:
         return strip_arxiv_version(arxiv_id) or arxiv_id
     if explicit_id:
         return explicit_id
-    return slugify(title)
+    return title_id(title)
 
 
 SOURCE_PRIORITY = {"list": 1, "records": 2, "arxiv": 3}
@@ -198,7 +225,11 @@ def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
 
 
 def _ranked(a: Record, b: Record) -> tuple[Record, Record]:
-    """(richer, other) of two records of one paper: arxiv > records > list, `a` on a tie."""
+    """(richer, other) of two records of one paper: the newer arXiv version when both give one (an
+    older version never overwrites a newer one's metadata, as across runs), else arxiv > records >
+    list, `a` on a tie."""
+    if a.version is not None and b.version is not None and a.version != b.version:
+        return (a, b) if a.version > b.version else (b, a)
     return (a, b) if _priority(a) >= _priority(b) else (b, a)
 
 
@@ -279,6 +310,11 @@ def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]
             merged.urls = _union(*urls)
             merged.list_rows = merge_list_rows([row for i in indices for row in records[i].list_rows])
     return groups, members
+
+
+def dedupe_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
+    """dedupe_records' papers and, for each, the indices of the records merged into it."""
+    return _merged_groups(records)
 
 
 def dedupe_records(records: list[Record]) -> list[Record]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.normalize import SOURCE_PRIORITY, dedupe_records, merge_two, title_key
+from ingest.normalize import SOURCE_PRIORITY, dedupe_groups, merge_two, title_key
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock
 from kg.entities import (
@@ -389,6 +389,45 @@ def resolve_stored_ids(store: GraphStore, records: Sequence[Record]) -> list[str
     return out
 
 
+def _holds_by_key(record: Record, stored_id: str | None, target: str) -> bool:
+    """Whether a record is written under `target` by a key: it is its arXiv id, or the id of the stored
+    paper its arXiv id, DOI or title key matched (resolve_stored_ids)."""
+    return record.arxiv_id == target or stored_id == target
+
+
+def _id_clash(target: str, earlier: Record, earlier_stored: str | None, later: Record,
+              later_stored: str | None) -> str | None:
+    """None when two records (of different papers by dedupe_records' rule) written under one target id
+    are one paper, else which of them is turned away: "later", or "earlier" when only the later one
+    holds the id by a key (_holds_by_key).
+
+    One paper: both hold the id by a key (an arXiv record and a list row matched to the stored paper
+    with that arXiv id), or one by a key and the other by its title's id, unless the first was given
+    that id by a records file (a paper stored under its title's id whose title a richer source has
+    since changed: the title no longer matches, its id does). An id a records file gave, or two titles'
+    ids alike, say nothing of the paper: merging on them wrote one paper over another.
+    """
+    keyed = (_holds_by_key(earlier, earlier_stored, target), _holds_by_key(later, later_stored, target))
+    if all(keyed):
+        return None
+    if not any(keyed):
+        return "later"
+    holder, other = (earlier, later) if keyed[0] else (later, earlier)
+    if other.explicit_id is None and holder.explicit_id != target:  # `other` has its title's id
+        return None
+    return "later" if keyed[0] else "earlier"
+
+
+def _clash_reason(target: str, rejected: Record, kept: Record) -> str:
+    """Why `rejected` is not merged into `kept`, the other paper written under `target`, naming both."""
+    given = rejected.explicit_id is not None  # else the id is its title's (an arXiv id holds by a key)
+    what = f"id {target!r}" if given else f"the id from its title, {target!r},"
+    held = "is the arXiv id of" if kept.arxiv_id == target else "is already the id of"
+    fix = "give one of them another id" if given else "give one of them an explicit id"
+    return (f"{what} {held} another paper in this run ('{_shortened(kept.title, 100)}'); "
+            f"not merged into it ({fix})")
+
+
 def _target_id(record: Record, stored_id: str | None) -> str:
     """The id to write: the arXiv id when known, else the stored id, else the record's own id."""
     if record.arxiv_id:
@@ -523,23 +562,36 @@ def _run_ingest(
                      "reason": "no title"})
                 continue
             valid.append(record)
-        summary.rejected = len(summary.rejected_details)
-        stored_nodes = store.taxonomy_nodes()
-        node_labels = {n.id: n.label for n in stored_nodes}
-        summary.unknown_labels = unknown_labels_of(valid, node_labels, taxonomy or Taxonomy(stored_nodes))
-        merged = dedupe_records(list(valid))
+        merged, members = dedupe_groups(list(valid))
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
-        # now) collapse onto one target id.
+        # now) collapse onto one target id; records of different papers that only share an id do not.
         stored_ids = resolve_stored_ids(store, merged) if merged else []
         by_target: dict[str, tuple[Record, str | None]] = {}
-        for record, stored_id in zip(merged, stored_ids, strict=True):
+        kept: dict[str, list[int]] = {}  # the indices in `valid` of each target's records
+        for record, stored_id, indices in zip(merged, stored_ids, members, strict=True):
             target = _target_id(record, stored_id)
-            if target in by_target:
-                prev, prev_stored = by_target[target]
+            if target not in by_target:
+                by_target[target], kept[target] = (record, stored_id), list(indices)
+                continue
+            prev, prev_stored = by_target[target]
+            clash = _id_clash(target, prev, prev_stored, record, stored_id)
+            if clash is None:
                 by_target[target] = (merge_two(prev, record), prev_stored or stored_id)
-            else:
-                by_target[target] = (record, stored_id)
+                kept[target] += indices
+                continue
+            loser, winner = (prev, record) if clash == "earlier" else (record, prev)
+            if clash == "earlier":
+                by_target[target], kept[target] = (record, stored_id), list(indices)
+            summary.rejected_details.append({
+                "source_id": _shortened(loser.source_id), "title": _shortened(loser.title),
+                "reason": _clash_reason(target, loser, winner)})
+        summary.rejected = len(summary.rejected_details)
         summary.papers = len(by_target)
+        stored_nodes = store.taxonomy_nodes()
+        node_labels = {n.id: n.label for n in stored_nodes}
+        # Of the records written only: a record turned away for its id adds no labels.
+        written = [valid[i] for i in sorted(i for indices in kept.values() for i in indices)]
+        summary.unknown_labels = unknown_labels_of(written, node_labels, taxonomy or Taxonomy(stored_nodes))
 
         def load_tools() -> None:
             nonlocal embedder, extractor, taxonomy

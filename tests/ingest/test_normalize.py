@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from ingest.normalize import dedupe_records, doi_from_text, same_paper_groups, split_venue_tag, title_key
+from ingest.normalize import (
+    dedupe_records,
+    doi_from_text,
+    paper_id_for,
+    same_paper_groups,
+    slugify,
+    split_venue_tag,
+    title_key,
+)
 from ingest.records import Record
 
 
@@ -240,3 +253,48 @@ def test_a_row_repeated_with_other_links_keeps_every_link_once() -> None:
     assert (kept.occurrences, kept.urls) == (3, ["https://a", "https://b", "https://c"])
     [alone] = merge_list_rows(rows[:1])
     assert alone.urls == ["https://a", "https://a"] and alone is not rows[0]  # one row: a copy, as it was
+
+
+# Titles no slug tells apart: non-Latin scripts (the slug is empty: every one was `untitled`), and
+# long titles that differ only after their first 80 characters of slug.
+_NON_LATIN = ["大型语言模型中的归纳头机制研究", "稀疏自编码器特征的可解释性",
+              "Интерпретируемость языковых моделей", "Ερμηνευσιμότητα γλωσσικών μοντέλων",
+              "言語モデルの回路解析：間接目的語識別"]
+_LONG = "Mechanistic Interpretability of Large Language Models Trained on Synthetic Data: Part "
+_TITLE_IDS_APART = [*_NON_LATIN, _LONG + "One on Induction Heads", _LONG + "Two on MLP Neurons",
+                    _LONG + "Three on Attention Sinks", "GPT-2中的归纳头", "GPT-2中的稀疏特征",
+                    "Steering with ΔW", "Steering with ΣW"]
+
+
+def test_titles_no_slug_tells_apart_get_different_url_safe_ids() -> None:
+    from kg.validation import check_paper_id
+
+    ids = [paper_id_for(None, title) for title in _TITLE_IDS_APART]
+    assert len(set(ids)) == len(ids), ids
+    for title, paper_id in zip(_TITLE_IDS_APART, ids, strict=True):
+        assert check_paper_id(paper_id) == paper_id and paper_id.isascii() and len(paper_id) <= 80
+        # The same on every run: the slug's words, then 12 hex digits of the title key's sha256.
+        digest = hashlib.sha256(title_key(title).encode("utf-8")).hexdigest()[:12]
+        assert paper_id.endswith(digest) and paper_id == Record("records", "x", title).paper_id
+    assert ids[0] == "068dee6f0b58"  # a title of no ASCII word is the hash alone
+    assert ids[5].startswith("mechanistic-interpretability-of-large-language-models-trained-on-")
+    assert ids[8].startswith("gpt-2-") and ids[10].startswith("steering-with-w-")
+
+
+def test_titles_their_slug_spells_keep_the_slug_as_id(shared_data: Path, seed_list: str,
+                                                      taxonomy: Any) -> None:
+    """Ids given before stay: a title whose slug spells its whole title key keeps its plain slug. Of
+    the seed titles only those over 80 characters of slug do not (papers of the seed with an arXiv id,
+    which names them once known)."""
+    from ingest.awesome_list import parse_list
+
+    titles = [json.loads(line)["title"] for line in
+              (shared_data / "seed_papers.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    titles += [paper.title for paper in parse_list(seed_list, taxonomy).papers]
+    plain = [t for t in titles if slugify(t).replace("-", " ") == title_key(t)]
+    assert len(plain) > 40 and all(len(title_key(t)) > 80 for t in titles if t not in plain)
+    assert all(paper_id_for(None, t) == slugify(t) for t in plain)
+    assert paper_id_for(None, "Toy Models of Superposition") == "toy-models-of-superposition"
+    assert paper_id_for(None, "Naïve Übersetzung: Straße") == "naive-ubersetzung-strasse"
+    assert paper_id_for("2211.00593v3", "大型语言模型") == "2211.00593"  # an arXiv id, then an explicit id
+    assert paper_id_for(None, "大型语言模型", "my-id") == "my-id"

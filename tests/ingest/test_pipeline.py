@@ -847,3 +847,160 @@ def test_a_list_ingest_that_is_not_a_whole_list_reports_nothing(
                          progress=False)
     assert summary.stale_list_rows == [] and "stale_list_rows" not in summary.counts()
     assert "stale_list_rows" not in summary.to_dict() and len(store.list_rows_from("list")) == 4
+
+
+def _jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+_LONG_TITLE = "Mechanistic Interpretability of Large Language Models Trained on Synthetic Data: Part "
+_UNSLUGGABLE = [
+    {"title": "大型语言模型中的归纳头机制研究", "abstract": "Induction heads do in-context learning."},
+    {"title": "稀疏自编码器特征的可解释性", "abstract": "We train sparse autoencoders on Chinese models."},
+    {"title": "Интерпретируемость языковых моделей", "abstract": "Russian paper on probing."},
+    {"title": _LONG_TITLE + "One on Induction Heads", "abstract": "Part one studies induction heads."},
+    {"title": _LONG_TITLE + "Two on MLP Neurons", "abstract": "Part two studies MLP neurons."},
+]
+
+
+def test_titles_no_slug_tells_apart_stay_different_papers(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Non-Latin titles were all `untitled`, long titles one id per first 80 characters of slug: the
+    records were merged into one paper, and a later file's paper "updated" it."""
+    summary = ingest_records_file(store, _jsonl(tmp_path / "a.jsonl", _UNSLUGGABLE), embedder=embedder,
+                                  extractor=extractor, progress=False)
+    assert (summary.papers, summary.new, summary.rejected) == (5, 5, 0)
+    stored = {p.title: p.abstract for p in store.get_papers(store.paper_ids())}
+    assert stored == {r["title"]: r["abstract"] for r in _UNSLUGGABLE}
+    greek = {"title": "Ερμηνευσιμότητα γλωσσικών μοντέλων", "abstract": "Greek paper."}
+    three = {"title": _LONG_TITLE + "Three on Attention Sinks", "abstract": "Part three."}
+    later = ingest_records_file(store, _jsonl(tmp_path / "b.jsonl", [greek, three]), embedder=embedder,
+                                extractor=extractor, progress=False)
+    assert (later.new, later.updated, later.unchanged) == (2, 0, 0)
+    stored = {p.title: p.abstract for p in store.get_papers(store.paper_ids())}
+    assert stored == {r["title"]: r["abstract"] for r in [*_UNSLUGGABLE, greek, three]}
+
+
+def test_a_store_written_with_the_old_title_ids_keeps_them_and_gains_no_duplicate(
+    store: GraphStore, tmp_path: Path, seed_list: str, taxonomy: Taxonomy, embedder: HashEmbedder,
+    extractor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Papers stored under the old ids (`untitled`, a slug cut at 80 characters, the seed list's five
+    long titles without arXiv) are found by their title key: their ids stay and nothing is stored twice."""
+    import ingest.normalize
+
+    monkeypatch.setattr(ingest.normalize, "title_id", ingest.normalize.slugify)  # the old rule
+    old_file = _jsonl(tmp_path / "old.jsonl", [_UNSLUGGABLE[0], _UNSLUGGABLE[3]])
+    ingest_records_file(store, old_file, embedder=embedder, extractor=extractor, progress=False)
+    _ingest_list(store, seed_list, taxonomy, None, embedder, extractor)
+    old_ids = sorted(store.paper_ids())
+    assert "untitled" in old_ids and (
+        "mechanistic-interpretability-of-large-language-models-trained-on-synthetic-data" in old_ids)
+    assert "the-clock-and-the-pizza-two-stories-in-mechanistic-explanation-of-neural" in old_ids
+    before = snapshot(store)
+    monkeypatch.undo()
+    again = ingest_records_file(store, old_file, embedder=embedder, extractor=extractor, progress=False)
+    listed, _ = _ingest_list(store, seed_list, taxonomy, None, embedder, extractor)
+    assert (again.new, again.unchanged, listed.new, listed.unchanged) == (0, 2, 0, 38)
+    assert snapshot(store) == before
+    # The titles the old ids merged away are papers of their own now, beside them.
+    rest = ingest_records_file(store, _jsonl(tmp_path / "rest.jsonl", _UNSLUGGABLE), embedder=embedder,
+                               extractor=extractor, progress=False)
+    assert (rest.new, rest.unchanged) == (3, 2)
+    assert len(store.paper_ids()) == len(old_ids) + 3 and set(old_ids) <= set(store.paper_ids())
+
+
+_SHARED_IDS = [
+    {"id": "p1", "title": "Attention Sinks In Streaming Models", "abstract": "We find attention sinks."},
+    {"id": "p1", "title": "Completely Different Paper About Othello World Models",
+     "abstract": "We probe an Othello-playing transformer.",
+     "list_rows": [{"section": "Techniques", "technique_ids": ["made_up_technique"]}]},
+    {"id": "2401.07777", "title": "Explicit Id Looks Like An arXiv Id", "abstract": "Not the arXiv paper."},
+    {"arxiv_id": "2401.07777", "title": "The Real arXiv Paper 2401.07777", "abstract": "Real paper."},
+    {"id": "a-slug-collision", "title": "Some Title", "abstract": "Some paper."},
+    {"title": "A Slug Collision", "abstract": "Another paper."},
+]
+
+
+def test_records_sharing_only_an_id_are_not_merged_and_the_one_turned_away_is_reported(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """An id a records file gave, equal to another record's id, arXiv id or title's id, is no sign of
+    one paper: the record is turned away with both named. An arXiv id keeps its paper."""
+    path = _jsonl(tmp_path / "ids.jsonl", _SHARED_IDS)
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (summary.records, summary.papers, summary.new, summary.rejected) == (6, 3, 3, 3)
+    assert summary.rejected_details == [
+        {"source_id": "p1", "title": "Completely Different Paper About Othello World Models",
+         "reason": "id 'p1' is already the id of another paper in this run ('Attention Sinks In Streaming "
+                   "Models'); not merged into it (give one of them another id)"},
+        {"source_id": "2401.07777", "title": "Explicit Id Looks Like An arXiv Id",
+         "reason": "id '2401.07777' is the arXiv id of another paper in this run ('The Real arXiv Paper "
+                   "2401.07777'); not merged into it (give one of them another id)"},
+        {"source_id": "A Slug Collision", "title": "A Slug Collision",
+         "reason": "the id from its title, 'a-slug-collision', is already the id of another paper in this "
+                   "run ('Some Title'); not merged into it (give one of them an explicit id)"},
+    ]
+    assert "rejected: Completely Different Paper About Othello World Models: id 'p1'" in summary.text()
+    assert summary.unknown_labels == []  # the labels of a record turned away are not reported
+    stored = {p.id: (p.title, p.abstract) for p in store.get_papers(store.paper_ids())}
+    assert stored == {"p1": ("Attention Sinks In Streaming Models", "We find attention sinks."),
+                      "2401.07777": ("The Real arXiv Paper 2401.07777", "Real paper."),
+                      "a-slug-collision": ("Some Title", "Some paper.")}
+    before = snapshot(store)
+    again = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (again.unchanged, again.rejected) == (3, 3) and snapshot(store) == before
+
+
+def test_a_record_given_a_stored_papers_id_is_turned_away_beside_that_paper(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """The stored p1 is found by its title: the record that only shares its id is the one turned
+    away, even listed first, and p1 is updated from its own record."""
+    ingest_records_file(store, _jsonl(tmp_path / "a.jsonl", _SHARED_IDS[:1]), embedder=embedder,
+                        extractor=extractor, progress=False)
+    revised = _SHARED_IDS[0] | {"abstract": "We find attention sinks, revised."}
+    summary = ingest_records_file(store, _jsonl(tmp_path / "b.jsonl", [_SHARED_IDS[1], revised]),
+                                  embedder=embedder, extractor=extractor, progress=False)
+    assert (summary.updated, summary.new, summary.rejected) == (1, 0, 1)
+    assert summary.rejected_details[0]["title"] == _SHARED_IDS[1]["title"]
+    assert "('Attention Sinks In Streaming Models')" in summary.rejected_details[0]["reason"]
+    (paper,) = store.get_papers(store.paper_ids())
+    assert (paper.id, paper.title, paper.abstract) == ("p1", revised["title"], revised["abstract"])
+
+
+def test_records_of_one_paper_still_merge_whatever_ids_they_were_given(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """One paper by a shared DOI, arXiv id or title key merges as before, whatever ids its records were
+    given; so does a list row whose title a richer source has since changed, found by its title's id."""
+    from ingest.records import Record
+
+    rows = [
+        {"id": "doi-a", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"},
+        {"id": "doi-b", "title": "Finding Neurons in a Haystack: Case Studies with Sparse Probing",
+         "doi": "https://doi.org/10.1234/HAYSTACK.2023"},
+        {"id": "x", "arxiv_id": "2402.05555", "title": "Explicit Id And Arxiv Id"},
+        {"id": "y", "arxiv_id": "arXiv:2402.05555v3", "title": "Explicit Id And Arxiv Id, Revised"},
+        {"id": "t1", "title": "Towards Monosemanticity"},
+        {"id": "t2", "title": "TOWARDS MONOSEMANTICITY (ICLR'24)"},
+    ]
+    summary = ingest_records_file(store, _jsonl(tmp_path / "one.jsonl", rows), embedder=embedder,
+                                  extractor=extractor, progress=False)
+    assert (summary.papers, summary.new, summary.rejected) == (3, 3, 0)
+    assert sorted(store.paper_ids()) == ["2402.05555", "doi-a", "t1"]
+    row = Record(source="list", source_id="row", title="Foo Bar Circuits", doi="10.5/foo")
+    run_ingest(store, [row], source="list", embedder=embedder, extractor=extractor, progress=False)
+    renamed = Record(source="records", source_id="r", title="Foo Bar Circuits: Extended", doi="10.5/foo")
+    run_ingest(store, [renamed], source="records", embedder=embedder, extractor=extractor, progress=False)
+    plain_row = dataclasses.replace(row, doi=None)  # found only by its title's id now
+    both = run_ingest(store, [plain_row, renamed], source="list", embedder=embedder, extractor=extractor,
+                      progress=False)
+    assert (both.papers, both.new, both.rejected) == (1, 0, 0)
+    foo = store.get_paper("foo-bar-circuits")
+    assert foo is not None and foo.paper.title == "Foo Bar Circuits: Extended"
+    assert len(store.paper_ids()) == 4

@@ -444,3 +444,17 @@ def test_an_unreadable_taxonomy_stops_the_import_only_when_labels_need_it(
     for skip_invalid in (False, True):  # about the whole file: not a bad line to skip
         with pytest.raises(RecordsFileError, match="cannot map the list rows' labels: cannot read taxonomy"):
             read_records_file(text, skip_invalid=skip_invalid)
+
+
+def test_an_older_version_never_overwrites_a_newer_one_within_a_file(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    old = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
+    new = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
+    for lines in ([old, new], [new, old]):  # whichever comes first in the file
+        ingest_records_file(store, _write(tmp_path / "r.jsonl", lines), embedder=embedder,
+                            extractor=extractor, progress=False)
+        detail = store.get_paper("2401.01234")
+        assert detail is not None
+        assert (detail.paper.title, detail.paper.updated, detail.paper.arxiv_version) == (
+            "New Title", "2024-02-10", 2)
