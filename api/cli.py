@@ -95,8 +95,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     QUERY may be empty ("") when a filter is given: the filtered papers are listed newest first."""
     from werkzeug.datastructures import MultiDict
 
-    from api.params import ParameterError, search_request
-    from kg.cli import open_configured_store
+    from api.params import ParameterError, lone_surrogate, search_request
+    from kg.cli import open_configured_store, shown_arg
     from kg.config import load_config
     from kg.search import filter_facet_counts, search
     from kg.taxonomy import Taxonomy
@@ -107,6 +107,13 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
              ("limit", limit), ("offset", offset), *(("technique", t) for t in techniques),
              *(("topic", t) for t in topics), *(("section", s) for s in sections),
              *(("source", s) for s in sources)]
+    for name, value in given:
+        if value is not None and lone_surrogate(value):
+            # Bytes the locale cannot decode ($'\xff') reach Python as lone surrogates, which the API's
+            # rule refuses too; said here as the bytes typed (a tokenizer traceback, or a segfault, before).
+            raise click.BadParameter(f"is not valid UTF-8 text: '{shown_arg(value)}'",
+                                     ctx=click.get_current_context(),
+                                     param_hint=f"'{_SEARCH_OPTIONS.get(name, name)}'")
     args = MultiDict([(name, value) for name, value in given if value is not None])
     store = open_configured_store(must_exist=True)
     try:
@@ -114,7 +121,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
         try:
             params = search_request(taxonomy, lambda: (str(s["id"]) for s in store.list_sections()), args)
         except ParameterError as exc:
-            raise click.BadParameter(exc.detail, ctx=click.get_current_context(),
+            # Other parameters the detail names are named as this command's options (--year-to).
+            raise click.BadParameter(exc.worded(_SEARCH_OPTIONS), ctx=click.get_current_context(),
                                      param_hint=f"'{_SEARCH_OPTIONS.get(exc.name, exc.name)}'") from None
         embedder = None
         if params.query.strip() and params.mode != "keyword":
@@ -188,21 +196,21 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
     https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used. A former id
     (a slug since replaced by the paper's arXiv id) stands for the paper that replaced it."""
-    from kg.cli import open_configured_store
+    from kg.cli import open_configured_store, shown_arg
     from kg.lookup import find_related
     from kg.related import UnknownPaper
 
+    if not paper_id.strip():
+        # "unknown paper id(s):  (" before: an id that is not there, echoed as nothing.
+        raise click.BadParameter("is empty: give a paper id such as 2211.00593 (ids are shown in brackets "
+                                 "by `paperkg search \"words of its title\"`)", param_hint="'PAPER_ID'")
     try:
         paper_id.encode("utf-8")
     except UnicodeEncodeError:
         # Bytes the locale cannot decode ($'\xff') reach Python as lone surrogates, which no paper id
         # holds and the store cannot encode to look up (a traceback before). Shown as the bytes typed.
-        try:
-            shown = paper_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
-            shown = paper_id.encode("utf-8", "backslashreplace").decode("utf-8")
         raise click.ClickException(
-            f"paper id '{terminal_safe(shown)}' is not valid UTF-8 text, so no paper has it") from None
+            f"paper id '{shown_arg(paper_id)}' is not valid UTF-8 text, so no paper has it") from None
     store = open_configured_store(must_exist=True)
     try:
         found = find_related(store, paper_id, limit)
@@ -211,7 +219,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     finally:
         store.close()
     if found is None:
-        raise click.ClickException(f"{UnknownPaper([paper_id])} (ids are shown in brackets by "
+        # Echoed shortened and without terminal control: the id is whatever was typed or pasted.
+        raise click.ClickException(f"{UnknownPaper([shown_arg(paper_id)])} (ids are shown in brackets by "
                                    "`paperkg search \"words of its title\"`)")
     canonical, hits = found
     if as_json:

@@ -6,7 +6,7 @@ from its options so that `paperkg search` and `GET /api/search` run the same val
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +33,25 @@ Args = MultiDict[str, str]
 
 
 class ParameterError(ApiError):
-    """A 400 naming one bad parameter; `name` and `detail` let the CLI word it for its own options."""
+    """A 400 naming one bad parameter; `name` and `detail` let the CLI word it for its own options.
 
-    def __init__(self, name: str, detail: str) -> None:
+    A detail that names other parameters gives them as `{name}` fields of `template` and in `others`,
+    so that the CLI can name them as its options (`--year-to`) where the API names them `year_to`."""
+
+    def __init__(self, name: str, detail: str, *, others: tuple[str, ...] = ()) -> None:
+        self.template = detail
+        self.others = others
+        detail = self.worded({})
         base = bad_parameter(name, detail)
         super().__init__(base.status, base.message, base.code)
         self.name = name
         self.detail = detail
+
+    def worded(self, spelling: Mapping[str, str]) -> str:
+        """The detail with the other parameters it names spelt as `spelling` says (default: as is)."""
+        if not self.others:
+            return self.template  # no fields: the detail may quote user text holding braces
+        return self.template.format(**{o: spelling.get(o, o) for o in self.others})
 
 
 def _args(args: Args | None) -> Args:
@@ -61,7 +73,24 @@ def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CH
         raise ParameterError(name, f"at most {max_chars} characters allowed (got {len(value)})")
     if "\x00" in value:
         raise ParameterError(name, "must not contain NUL characters")
+    problem = lone_surrogate(value)
+    if problem:
+        raise ParameterError(name, f"must be valid Unicode text: {problem}")
     return value
+
+
+def lone_surrogate(value: str) -> str | None:
+    """Where `value` holds a lone surrogate ("'x\\udcff' holds the lone surrogate '\\udcff' at character
+    1"), escaped so the message stays valid text, or None for valid Unicode text.
+
+    JSON may escape half a surrogate pair ("\\udc80"), and the bytes of a command-line argument that
+    are not UTF-8 ($'\\xff') reach Python as lone surrogates: text no paper has, that no store, model
+    tokenizer or terminal can encode (a traceback, or a crash in the tokenizer, before)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"{value[:80]!r} holds the lone surrogate {value[exc.start]!r} at character {exc.start}"
+    return None
 
 
 def list_arg(name: str, *, max_values: int = MAX_FILTER_VALUES, args: Args | None = None) -> list[str]:
@@ -200,7 +229,7 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX, args=args)
     year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX, args=args)
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise ParameterError("year_from", "must not be after year_to")
+        raise ParameterError("year_from", "must not be after {year_to}", others=("year_to",))
     return SearchFilters(
         technique_ids=techniques, topic_ids=topics, section_ids=sections,
         year_from=year_from, year_to=year_to, sources=sources,
@@ -287,11 +316,9 @@ def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int =
     if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
         raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
     for v in value:
-        # JSON may escape half a surrogate pair ("\\udc80"): text no paper id is, and that no store can
-        # encode to look it up. (A NUL is text: an id no paper has, a 422 like any other.)
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise bad_parameter(name, f"ids must be valid Unicode text: {v[:80]!r} holds the lone surrogate "
-                                      f"{v[exc.start]!r} at character {exc.start}") from None
+        # A lone surrogate: text no paper id is, and that no store can encode to look it up. (A NUL is
+        # text: an id no paper has, a 422 like any other.)
+        problem = lone_surrogate(v)
+        if problem:
+            raise bad_parameter(name, f"ids must be valid Unicode text: {problem}")
     return list(dict.fromkeys(value))

@@ -709,7 +709,7 @@ class ListSourceError(RuntimeError):
 
 
 def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
-    """The list's markdown from a local file or an http(s) URL."""
+    """The list's markdown from a local file or an http(s) URL; ListSourceError unless it is UTF-8 text."""
     text = str(source)
     if text.startswith(("http://", "https://")):
         import requests
@@ -720,10 +720,23 @@ def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
             raise ListSourceError(f"cannot fetch the list from {text}: {exc}") from exc
         if response.status_code != 200:
             raise ListSourceError(f"cannot fetch the list from {text}: HTTP {response.status_code}")
-        response.encoding = response.encoding or "utf-8"
-        return response.content.decode("utf-8", errors="replace")
+        return _utf8_text(response.content, f"the list from {text}")
     path = Path(text).expanduser()
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as exc:
         raise ListSourceError(f"cannot read the list file {path}: {exc.strerror or exc}") from exc
+    return _utf8_text(data, f"the list file {path}")
+
+
+def _utf8_text(data: bytes, what: str) -> str:
+    """`data` decoded as UTF-8, or ListSourceError naming `what` and the first byte that is not.
+
+    Decoding with errors="replace" read a gzip or any binary file as a list of 0 rows, which then
+    reported every stored list row as gone from the list."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ListSourceError(
+            f"{what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): the list is "
+            "markdown, such as the awesome list's raw README.md") from None

@@ -187,6 +187,10 @@ def ingest_list_cmd(
     except (ListSourceError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     parsed = parse_list(text, taxonomy)
+    if not parsed.rows:
+        # A wrong file (a JSONL file, an empty one) would otherwise read as "0 rows" and report every
+        # stored list row as gone from the list (and --prune --force remove them).
+        raise click.ClickException(_no_rows_reason(source, parsed))
     if dry_run:
         if as_json:
             click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
@@ -223,6 +227,20 @@ def ingest_list_cmd(
     if summary.prune_refused:
         # After the summary: the ingest itself is done; exit status 1 says the prune asked for was not.
         raise click.ClickException(summary.prune_refused)
+
+
+def _no_rows_reason(source: str, parsed: Any) -> str:
+    """Why a list source with no rows is refused, naming the first unreadable row if there is one."""
+    from ingest.pipeline import counted
+    from kg.cli import shown_arg
+
+    reason = (f"no list rows in {shown_arg(source, 200)}: is it the awesome list? Its papers are the rows "
+              "of markdown tables (a header line, then a | --- | line)")
+    if parsed.unreadable_rows:
+        first = parsed.unreadable_rows[0]
+        reason += (f"; {counted(len(parsed.unreadable_rows), 'row')} could not be read, the first at line "
+                   f"{first['line']}: {terminal_safe(first['reason'])}")
+    return reason + " (nothing was written)"
 
 
 def _echo_problems(parsed: Any) -> None:
@@ -265,7 +283,11 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
                 continue
             aid = arxiv_id_from_url(part.strip())
             if aid is None:
-                raise click.ClickException(f"not an arXiv id or URL: {part.strip()!r}")
+                from kg.cli import shown_arg
+
+                # A usage error like an empty --ids: nothing is opened or recorded.
+                raise click.BadParameter(f"not an arXiv id or URL: '{shown_arg(part.strip())}'",
+                                         param_hint="'--ids'")
             wanted.append(aid)
     if not wanted:
         # An empty --ids "" would otherwise record an empty "successful" run.
@@ -283,7 +305,8 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 
 
 @ingest_group.command("records")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+# exists=True: a missing file is a usage error (exit 2), as a directory is.
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -207,24 +207,34 @@ def unknown_labels_of(
     With `known_ids` (the graph's taxonomy ids), a row's technique/evaluation ids outside them are
     unknown labels too: a records file may name ids the taxonomy does not have, and those never
     become edges. The line is the one the row was read from (a records file's), else its list line.
-    With `taxonomy`, each carries the known label it most likely misspells (`suggestion`, or None).
+    With `taxonomy`, each carries the known label it most likely misspells (`suggestion`, or None): for
+    a list cell a label name, for a records file's id the taxonomy id (nearest_id).
     """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         for row in record.list_rows:
             line = row.source_line if row.source_line is not None else row.line
-            for column, labels in (("techniques", row.unknown_techniques),
-                                   ("evaluation", row.unknown_evaluations),
-                                   ("techniques", _unknown_ids(row.technique_ids, known_ids)),
-                                   ("evaluation", _unknown_ids(row.evaluation_ids, known_ids))):
+            for column, labels, are_ids in (("techniques", row.unknown_techniques, False),
+                                            ("evaluation", row.unknown_evaluations, False),
+                                            ("techniques", _unknown_ids(row.technique_ids, known_ids), True),
+                                            ("evaluation", _unknown_ids(row.evaluation_ids, known_ids),
+                                             True)):
                 for label in labels:
                     entry = found.setdefault((column, label.casefold()), {
                         "label": label, "column": column, "lines": [],
-                        "suggestion": taxonomy.nearest_list_label(label, column) if taxonomy else None,
+                        "suggestion": _suggestion(taxonomy, label, column, are_ids),
                     })
                     if line not in entry["lines"]:
                         entry["lines"].append(line)
     return sorted(found.values(), key=lambda e: (e["column"], e["label"].casefold()))
+
+
+def _suggestion(taxonomy: Taxonomy | None, label: str, column: str, is_id: bool) -> str | None:
+    """The hint for an unknown label: an id for a records file's id ("Activaton patching" ->
+    activation_patching), a label name for a list cell."""
+    if taxonomy is None:
+        return None
+    return taxonomy.nearest_id(label, column) if is_id else taxonomy.nearest_list_label(label, column)
 
 
 def _unknown_ids(ids: Sequence[str], known_ids: Collection[str] | None) -> list[str]:

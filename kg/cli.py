@@ -11,6 +11,22 @@ import click
 from kg.config import configure_logging, describe, load_config
 from kg.store import GraphStore, StoreError, open_store, require_store
 
+SHOWN_ARG_CHARS = 80
+
+
+def shown_arg(value: str, limit: int = SHOWN_ARG_CHARS) -> str:
+    """A command-line value as an error message echoes it: bytes that are not UTF-8 (lone surrogates in
+    Python) as the \\xNN typed, terminal controls removed, and cut to `limit` characters plus "…" (a
+    100,000-character id echoed whole buried the message)."""
+    from kg.safe_output import terminal_safe
+
+    try:
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
+        text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = terminal_safe(text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
 
 def open_configured_store(must_exist: bool = False) -> GraphStore:
     """Open the configured store, turning connection failures into a one-line CLI error.

@@ -95,13 +95,17 @@ def _raw(env: Mapping[str, str], name: str) -> str:
     return _BY_NAME[name].default if value is None or value == "" else value
 
 
+# How an error names the kind of number a setting takes ("a int" read badly).
+_KIND_WORDS: dict[type, str] = {int: "an integer", float: "a number"}
+
+
 def _number(env: Mapping[str, str], name: str, kind: type[float] | type[int]) -> float | int:
     """A non-negative, finite number setting; the error names the variable and its value."""
     text = _raw(env, name)
     try:
         value = kind(text)
     except ValueError:
-        raise ValueError(f"{name} must be a {kind.__name__}, not {text!r}") from None
+        raise ValueError(f"{name} must be {_KIND_WORDS[kind]}, not {text!r}") from None
     if not math.isfinite(value):  # "nan" passes every comparison below; "inf" would wait forever
         raise ValueError(f"{name} must be a finite number, not {text!r}")
     if value < 0:

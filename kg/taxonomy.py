@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,15 @@ import yaml
 
 from kg.entities import TaxonomyNode
 from kg.schema import Label
+
+# A value spelt like a taxonomy id (lower-case words joined by "_"), not like a label of the list.
+_ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+
+
+def _id_key(text: str) -> str:
+    """`text` case-folded with every run of spaces, punctuation and "_" made one "_" ("Logit-Lens",
+    "logit lens" -> logit_lens), so a name compares with an id."""
+    return re.sub(r"[\W_]+", "_", text.casefold()).strip("_")
 
 
 @dataclass
@@ -35,6 +45,7 @@ class Taxonomy:
         self._technique_labels_cf = {k.casefold(): v for k, v in self.technique_labels.items()}
         self._evaluation_labels_cf = {k.casefold(): v for k, v in self.evaluation_labels.items()}
         self._spellings: dict[str, dict[str, str]] = {}  # column -> nearest_list_label's table, built once
+        self._id_spellings: dict[str, dict[str, str]] = {}  # column -> nearest_id's table, built once
 
     def section_topic_ids(self, section_path: Sequence[str]) -> list[str]:
         """The topics the section map gives a list section: each key ("Findings on circuits /
@@ -86,12 +97,50 @@ class Taxonomy:
 
     def nearest_list_label(self, text: str, column: str) -> str | None:
         """The known label an unknown cell value most likely misspells ("Activaton patching" ->
-        "Activation Patching"), for the unknown-label report; None when nothing is close."""
+        "Activation Patching"), for the unknown-label report; None when nothing is close.
+
+        A value spelt like an id ("logit_len") gets the nearest id (a cell may hold an id too), and a
+        value that is a known label as it stands ("Activation Patching" refused as a records file's
+        technique id) gets the id of its node: never the refused value itself."""
+        if _ID_LIKE.fullmatch(text.strip()):
+            return self.nearest_id(text, column)
         spellings = self._spellings.get(column)
         if spellings is None:
             spellings = self._spellings[column] = self._known_spellings(column)
-        match = difflib.get_close_matches(text.strip().casefold(), list(spellings), n=1, cutoff=0.85)
+        key = text.strip().casefold()
+        if key in spellings:
+            return self.nearest_id(text, column)
+        match = difflib.get_close_matches(key, list(spellings), n=1, cutoff=0.85)
         return spellings[match[0]] if match else None
+
+    def nearest_id(self, text: str, column: str) -> str | None:
+        """The technique or evaluation id an unknown id most likely means, for the unknown-label report:
+        the node it names ("Activation Patching", "logit lens" -> its id) or the id it misspells
+        ("activation_patchin" -> activation_patching); None when nothing is close, and never `text`."""
+        ids = self._id_spellings.get(column)
+        if ids is None:
+            ids = self._id_spellings[column] = self._known_id_spellings(column)
+        key = _id_key(text)
+        if not key:
+            return None
+        found = ids.get(key)
+        if found is None:
+            match = difflib.get_close_matches(key, list(ids), n=1, cutoff=0.85)
+            found = ids[match[0]] if match else None
+        return found if found != text.strip() else None
+
+    def _known_id_spellings(self, column: str) -> dict[str, str]:
+        """Normalised id, name or alias -> node id, for nearest_id: the column's own label first."""
+        first = Label.TECHNIQUE if column == "techniques" else Label.EVALUATION
+        nodes = sorted((n for n in self.nodes if n.label in (Label.TECHNIQUE, Label.EVALUATION)),
+                       key=lambda n: n.label != first)
+        out: dict[str, str] = {}
+        for node in nodes:  # ids before names and aliases: a misspelt id is matched to an id
+            out.setdefault(_id_key(node.id), node.id)
+        for node in nodes:
+            for name in (node.name, *node.aliases):
+                out.setdefault(_id_key(name), node.id)
+        return out
 
     def _known_spellings(self, column: str) -> dict[str, str]:
         """Case-folded known label -> the name to suggest for it, for one list column."""

@@ -64,7 +64,6 @@ def test_search_text_with_technique_filter(env: dict[str, str]) -> None:
 SAME_BAD_SEARCHES = [
     (["x", "--technique", "superposition"], "q=x&technique=superposition", "--technique"),  # a topic id
     (["", "--topic", "cma"], "q=&topic=cma", "--topic"),  # a technique id
-    (["x", "--year-from", "2025", "--year-to", "2020"], "q=x&year_from=2025&year_to=2020", "--year-from"),
     (["x", "--year-from", "99999"], "q=x&year_from=99999", "--year-from"),
     (["x", "--year-to", "soon"], "q=x&year_to=soon", "--year-to"),
     ([""], "q=", "QUERY"),
@@ -111,6 +110,41 @@ def test_search_cli_rejects_what_the_api_rejects_in_the_same_words(
     # click's own exit, not an exception escaping the command
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
     assert "candidates" not in result.output
+
+
+def test_search_cli_names_the_other_year_option_as_it_spells_it(
+    env: dict[str, str], client: FlaskClient
+) -> None:
+    """The same rule, each naming the parameters its own way: `--year-to` in the CLI (it said "year_to")."""
+    api = client.get("/api/search?q=x&year_from=2025&year_to=2020")
+    assert api.get_json()["error"]["message"] == "parameter 'year_from': must not be after year_to"
+    result = CliRunner().invoke(main, ["search", "x", "--year-from", "2025", "--year-to", "2020"])
+    assert result.exit_code == 2, result.output
+    assert result.output.endswith("Error: Invalid value for '--year-from': must not be after --year-to\n")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+@pytest.mark.parametrize(("args", "option", "shown"), [
+    ([b"circuit \xff\xfe"], "QUERY", "'circuit \\xff\\xfe'"),
+    ([b"circuit", b"--technique", b"sae\xed\xb2\x80"], "--technique", "'sae\\xed\\xb2\\x80'"),
+])
+def test_search_refuses_bytes_that_are_not_utf8_as_a_usage_error(
+    env: dict[str, str], mode: str, args: list[bytes], option: str, shown: str
+) -> None:
+    """`paperkg search $'circuit \\xff\\xfe'`: the bytes reach Python as lone surrogates, which crashed
+    the tokenizer in hybrid and semantic mode (a TypeError traceback, once a segfault); now one usage
+    line naming the bytes typed, in every mode (the API's rule: no lone surrogate in any text)."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("paperkg")
+    result = subprocess.run([exe, b"search", *args, b"--mode", mode.encode()], capture_output=True,
+                            timeout=120)
+    stderr = result.stderr.decode("utf-8", "backslashreplace")
+    assert result.returncode == 2, stderr
+    expected = f"\nError: Invalid value for '{option}': is not valid UTF-8 text: {shown}\n"
+    assert stderr.endswith(expected), stderr
+    assert "Traceback" not in stderr and result.stdout == b""
 
 
 def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: FlaskClient) -> None:
@@ -180,6 +214,27 @@ def test_related_cli(env: dict[str, str]) -> None:
     missing = CliRunner().invoke(main, ["related", "nope"])
     assert missing.exit_code != 0 and "unknown paper id(s): nope" in missing.output
     assert "ids are shown in brackets by `paperkg search \"words of its title\"`" in missing.output
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_related_says_an_empty_id_is_empty(env: dict[str, str], empty: str) -> None:
+    """It printed "unknown paper id(s):  (", echoing nothing; now a usage error saying what is wrong."""
+    result = CliRunner().invoke(main, ["related", empty])
+    assert result.exit_code == 2, result.output
+    assert "Error: Invalid value for 'PAPER_ID': is empty: give a paper id such as 2211.00593" in (
+        result.output)
+    assert "unknown paper id" not in result.output
+
+
+def test_related_echoes_a_long_unknown_id_shortened(env: dict[str, str]) -> None:
+    """A 100,000-character id was echoed whole; its first 80 characters and "…" say which it was."""
+    result = CliRunner().invoke(main, ["related", "y" + "x" * 99_999])
+    assert result.exit_code == 1, result.output[:300]
+    assert result.output == ("Error: unknown paper id(s): y" + "x" * 79 + "… (ids are shown in brackets by "
+                             "`paperkg search \"words of its title\"`)\n")
+    # What is echoed is what was typed, without terminal control (as a terminal would get it).
+    result = CliRunner().invoke(main, ["related", "\x1b]0;owned\x07nope\x1b[2K"], color=True)
+    assert result.output.startswith("Error: unknown paper id(s): nope (ids are shown"), repr(result.output)
 
 
 @pytest.mark.parametrize("given", ["2211.00593v3", "https://arxiv.org/abs/2211.00593v3",

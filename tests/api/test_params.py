@@ -1,11 +1,14 @@
-"""api/params.py: the JSON-body id lists of /api/recommend (liked, disliked) at their limits."""
+"""api/params.py: the JSON-body id lists of /api/recommend (liked, disliked) at their limits, and the text
+rules search parameters share with them."""
 
 from __future__ import annotations
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
-from api.params import MAX_ID_CHARS, MAX_LIKED, id_list
+from api.params import MAX_ID_CHARS, MAX_LIKED, ParameterError, id_list, search_request
+from kg.taxonomy import Taxonomy
 
 
 def _ids(n: int) -> list[str]:
@@ -36,3 +39,36 @@ def test_ids_of_one_and_of_the_limit_length_are_kept_once_each_in_order() -> Non
     assert id_list({}, "disliked", required=False) == []
     with pytest.raises(ApiError, match="parameter 'liked': is required"):
         id_list({}, "liked", required=True)
+
+
+# -- QA: a search query holding a lone surrogate (`paperkg search $'circuit \xff\xfe'`) ----------------
+@pytest.mark.parametrize(("query", "detail"), [
+    ("circuit \udcff\udcfe", "must be valid Unicode text: 'circuit \\udcff\\udcfe' holds the lone surrogate "
+                            "'\\udcff' at character 8"),
+    ("\ud800", "must be valid Unicode text: '\\ud800' holds the lone surrogate '\\ud800' at character 0"),
+])
+def test_a_query_with_a_lone_surrogate_is_refused_by_the_rule_of_recommend_ids(
+    taxonomy: Taxonomy, query: str, detail: str
+) -> None:
+    """The bytes of a command-line argument that are not UTF-8 reach Python as lone surrogates; such a
+    query went on to the model's tokenizer, which crashed on it. The rule /api/recommend applies to ids."""
+    with pytest.raises(ParameterError) as refused:
+        search_request(taxonomy, list, MultiDict([("q", query), ("mode", "keyword")]))
+    assert (refused.value.name, refused.value.detail) == ("q", detail)
+    assert refused.value.message == f"parameter 'q': {detail}"
+    with pytest.raises(ApiError, match="valid Unicode text: '\\\\ud800' holds the lone surrogate"):
+        id_list({"liked": ["\ud800"]}, "liked", required=True)
+    # A whole pair, an emoji, is text.
+    emoji = "circuit \U0001f642"
+    assert search_request(taxonomy, list, MultiDict([("q", emoji)])).query == emoji
+
+
+def test_a_detail_naming_another_parameter_names_it_as_the_caller_spells_it(taxonomy: Taxonomy) -> None:
+    """The API says year_to, the CLI --year-to: one rule, each its own names."""
+    with pytest.raises(ParameterError) as refused:
+        search_request(taxonomy, list, MultiDict([("q", "x"), ("year_from", "2025"), ("year_to", "2020")]))
+    assert refused.value.detail == "must not be after year_to"
+    assert refused.value.worded({"year_to": "--year-to"}) == "must not be after --year-to"
+    # A detail quoting what was given is never read as a template: its braces stay.
+    braces = ParameterError("technique", "unknown technique id '{x}'")
+    assert braces.worded({"x": "y"}) == "unknown technique id '{x}'"

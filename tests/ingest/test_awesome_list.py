@@ -252,6 +252,58 @@ def test_list_source_errors_are_clear(tmp_path: Any) -> None:
         read_list_source("http://127.0.0.1:9/README.md", timeout=2)
 
 
+@pytest.mark.parametrize(("data", "byte", "offset"), [
+    (b"\x1f\x8b\x08\x00 a gzip", "0x8b", 1),  # a .gz given for the list
+    ("| [Caf\u00e9](https://x.org/a) | |\n".encode("latin-1"), "0xe9", 6),  # Latin-1, not UTF-8
+    (b"\xff\xfe#\x00 \x00", "0xff", 0),  # UTF-16
+])
+def test_a_list_that_is_not_utf8_text_is_refused(tmp_path: Any, data: bytes, byte: str, offset: int) -> None:
+    """errors="replace" read such a file as a list of 0 rows, so every stored list row looked gone."""
+    path = tmp_path / "list.md"
+    path.write_bytes(data)
+    with pytest.raises(ListSourceError) as refused:
+        read_list_source(path)
+    assert str(refused.value) == (f"the list file {path} is not UTF-8 text (byte {byte} at offset {offset}): "
+                                  "the list is markdown, such as the awesome list's raw README.md")
+
+
+def test_a_list_url_that_answers_bytes_that_are_not_utf8_is_refused(seed_list: str) -> None:
+    """The same rule for a URL: its UTF-8 markdown is read as it is, a gzip body is refused."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bodies = {"/README.md": seed_list.encode("utf-8"), "/list.gz": b"\x1f\x8b\x08\x00 a gzip"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = bodies[self.path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert read_list_source(f"{base}/README.md", timeout=10) == seed_list
+        with pytest.raises(ListSourceError) as refused:
+            read_list_source(f"{base}/list.gz", timeout=10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(refused.value).startswith(
+        f"the list from {base}/list.gz is not UTF-8 text (byte 0x8b at offset 1)")
+
+
+def test_the_seed_list_reads_as_it_is(shared_data: Any) -> None:
+    path = shared_data / "awesome-list-seed.md"
+    assert read_list_source(path) == path.read_text(encoding="utf-8")
+
+
 MALFORMED_LINKS = """## S
 | Paper | TL;DR |
 | --- | --- |

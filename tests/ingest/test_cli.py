@@ -152,7 +152,8 @@ def test_ingest_arxiv_ids(data_dir: Path, local_arxiv: LocalArxivServer, plumbin
     assert doc["new"] == 2 and doc["not_found"] == ["2999.00001"]
     assert result.stderr == f"note: created a new store in {data_dir.resolve()} (PAPERKG_DATA_DIR)\n"
     bad = CliRunner().invoke(main, ["ingest", "arxiv", "--ids", "not-an-id"])
-    assert bad.exit_code == 1 and "not an arXiv id or URL: 'not-an-id'" in bad.output
+    assert bad.exit_code == 2 and "Error: Invalid value for '--ids': not an arXiv id or URL: 'not-an-id'" in (
+        bad.output)
 
 
 def test_ingest_records_and_bad_file(data_dir: Path, shared_data: Path, tmp_path: Path,
@@ -212,6 +213,99 @@ def test_ingest_arxiv_without_ids_is_a_usage_error(data_dir: Path, plumbing: Has
     assert result.exit_code == 2, result.output
     assert "Error: give at least one arXiv id" in result.output
     assert not (data_dir / "paperkg.sqlite3").exists()  # no store opened, so no run recorded
+
+
+@pytest.mark.parametrize("ids", ["notanid", "2211.00593,notanid", "x" * 5000])
+def test_ingest_arxiv_with_a_malformed_id_is_a_usage_error(data_dir: Path, ids: str) -> None:
+    """Like an empty --ids (exit 2, a usage line): it exited 1 without one, and echoed a long value whole."""
+    result = CliRunner().invoke(main, ["ingest", "arxiv", "--ids", ids])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Usage: main ingest arxiv [OPTIONS]\n")
+    bad = ids.split(",")[-1]
+    shown = bad if len(bad) <= 80 else bad[:80] + "…"
+    assert result.output.endswith(f"Error: Invalid value for '--ids': not an arXiv id or URL: '{shown}'\n")
+    assert not (data_dir / "paperkg.sqlite3").exists()  # no store opened, so no run recorded
+
+
+@pytest.mark.parametrize("name", ["missing.jsonl", "folder"])
+def test_ingest_records_of_a_missing_file_or_a_directory_is_a_usage_error(
+    data_dir: Path, tmp_path: Path, name: str
+) -> None:
+    """Both exit 2 with click's usage line (a missing file exited 1, a directory 2)."""
+    (tmp_path / "folder").mkdir()
+    path = tmp_path / name
+    result = CliRunner().invoke(main, ["ingest", "records", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Usage: main ingest records [OPTIONS] PATH\n")
+    what = "does not exist" if name == "missing.jsonl" else "is a directory"
+    assert f"Error: Invalid value for 'PATH': File '{path}' {what}." in result.output
+    assert not (data_dir / "paperkg.sqlite3").exists()
+
+
+def _wrong_list_files(tmp_path: Path, shared_data: Path) -> dict[str, Path]:
+    """A gzip of a records file, the records file itself, an empty file and markdown without tables."""
+    import gzip
+
+    records = (shared_data / "seed_papers.jsonl").read_bytes()
+    files = {"gzip": (tmp_path / "corpus.jsonl.gz", gzip.compress(records)),
+             "jsonl": (tmp_path / "corpus.jsonl", records),
+             "empty": (tmp_path / "empty.md", b""),
+             "prose": (tmp_path / "prose.md", b"# A list\n\n## Circuits\nNo table here.\n")}
+    for path, data in files.values():
+        path.write_bytes(data)
+    return {kind: path for kind, (path, _) in files.items()}
+
+
+@pytest.mark.parametrize("kind", ["gzip", "jsonl", "empty", "prose"])
+def test_ingest_list_refuses_a_file_with_no_list_rows_and_prunes_nothing(
+    data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder, kind: str
+) -> None:
+    """A wrong --source read as "0 rows", exited 0 and reported every stored list row as gone from the
+    list (a gzip decoded with errors="replace"); with --prune --force it would have removed them all."""
+    listed = _run("ingest", "list", "--source", str(shared_data / "awesome-list-seed.md"), "--no-arxiv")
+    assert listed.exit_code == 0, listed.output
+    before = _run("stats", "--json").output
+    wrong = _wrong_list_files(tmp_path, shared_data)[kind]
+    runs = (["--dry-run"], ["--dry-run", "--json"], ["--no-arxiv"], ["--no-arxiv", "--prune", "--force"])
+    for extra in runs:
+        result = CliRunner().invoke(main, ["ingest", "list", "--source", str(wrong), *extra])
+        assert result.exit_code == 1, (extra, result.output)
+        if kind == "gzip":
+            assert result.output == (f"Error: the list file {wrong} is not UTF-8 text (byte 0x8b at offset "
+                                     "1): the list is markdown, such as the awesome list's raw README.md\n")
+        else:
+            assert result.output.startswith(f"Error: no list rows in {wrong}: is it the awesome list? "), (
+                result.output)
+            assert result.output.endswith(" (nothing was written)\n") and result.output.count("\n") == 1
+        assert "no longer in the list" not in result.output
+    assert _run("stats", "--json").output == before  # nothing pruned, nothing added
+
+
+def test_a_list_whose_every_row_is_unreadable_is_refused_naming_the_first(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.md"
+    broken.write_text("# A list\n\n## S\n| Paper | TL;DR |\n| --- | --- |\n| [Broken](https://x | one |\n"
+                      "| | |\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "list", "--source", str(broken), "--dry-run"])
+    assert result.exit_code == 1, result.output
+    assert "; 2 rows could not be read, the first at line 6: " in result.output
+    assert result.output.endswith(" (nothing was written)\n")
+
+
+def test_an_unknown_records_id_gets_an_id_for_its_hint(data_dir: Path, tmp_path: Path,
+                                                      plumbing: HashEmbedder) -> None:
+    """A records file's technique_ids hint named a list label, even the very value refused (QA)."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"title": "Rowed", "list_rows": [{"section": "Circuits", "technique_ids": [
+        "Activation Patching", "activation_patchin", "logit_len", "made_up_id"]}]}) + "\n", encoding="utf-8")
+    result = _run("ingest", "records", str(rows))
+    assert result.exit_code == 0, result.output
+    assert ("  unknown labels (4), kept on their rows:\n"
+            "    techniques: 'Activation Patching' (line 1); did you mean 'activation_patching'?\n"
+            "    techniques: 'activation_patchin' (line 1); did you mean 'activation_patching'?\n"
+            "    techniques: 'logit_len' (line 1); did you mean 'logit_lens'?\n"
+            "    techniques: 'made_up_id' (line 1)\n") in result.output + "\n"
 
 
 def test_records_command_reports_bad_values_and_unknown_ids(data_dir: Path, tmp_path: Path,
@@ -550,3 +644,16 @@ def test_prune_option_misuse_is_a_usage_error(data_dir: Path, shared_data: Path,
     result = CliRunner().invoke(main, ["ingest", "list", "--source", seed, "--no-arxiv", *args])
     assert result.exit_code == 2 and message in result.output
     assert not (data_dir / "paperkg.sqlite3").exists()
+
+
+def test_a_misspelt_name_given_as_a_records_id_gets_an_id_for_its_hint(data_dir: Path, tmp_path: Path,
+                                                                      plumbing: HashEmbedder) -> None:
+    """Needs ingest/pipeline.py's _suggestion: a records file's ids are answered with nearest_id ("Activaton
+    patching" and "probin" as ids got the names 'Activation Patching' and 'Probing')."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"title": "Rowed", "list_rows": [{
+        "section": "Circuits", "technique_ids": ["Activaton patching", "probin"]}]}) + "\n", encoding="utf-8")
+    result = _run("ingest", "records", str(rows), "--json")
+    assert result.exit_code == 0, result.output
+    hints = {u["label"]: u["suggestion"] for u in json.loads(result.stdout)["unknown_labels"]}
+    assert hints == {"Activaton patching": "activation_patching", "probin": "probing"}

@@ -152,3 +152,17 @@ def test_related_refuses_a_lone_surrogate_given_as_text(data_dir: Path) -> None:
     result = CliRunner().invoke(main, ["related", "\ud800x"])
     assert result.exit_code == 1 and not isinstance(result.exception, UnicodeError), result.output
     assert result.output == "Error: paper id '\\ud800x' is not valid UTF-8 text, so no paper has it\n"
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("2211.00593", "2211.00593"),
+    ("y" + "x" * 99_999, "y" + "x" * 79 + "…"),  # echoed whole before: 100,000 characters
+    ("x" * 80, "x" * 80),
+    ("a\udcffb", "a\\xffb"),  # a byte that is not UTF-8, as typed ($'a\xffb')
+    ("\ud800", "\\ud800"),  # a surrogate no byte decodes to
+    ("\x1b]0;owned\x07id\x1b[2K", "id"),  # terminal control removed
+])
+def test_shown_arg_echoes_a_value_short_and_safe(value: str, shown: str) -> None:
+    from kg.cli import shown_arg
+
+    assert shown_arg(value) == shown

@@ -148,6 +148,9 @@ def test_cli_reports_invalid_configuration_without_traceback(monkeypatch: pytest
         ({"PAPERKG_SCHEDULE_MAX_RUNS": "0"}, "PAPERKG_SCHEDULE_MAX_RUNS must be at least 1"),
         ({"PAPERKG_SCHEDULE_MAX_RUNS": "-1"}, "PAPERKG_SCHEDULE_MAX_RUNS must be at least 1"),
         ({"PAPERKG_SCHEDULE_MAX_RUNS": "2.5"}, "PAPERKG_SCHEDULE_MAX_RUNS must be a whole number"),
+        # It said "must be a int" / "must be a float".
+        ({"PAPERKG_ARXIV_RETRIES": "1.5"}, "PAPERKG_ARXIV_RETRIES must be an integer, not '1.5'"),
+        ({"PAPERKG_ARXIV_DELAY": "soon"}, "PAPERKG_ARXIV_DELAY must be a number, not 'soon'"),
     ],
 )
 def test_arxiv_and_schedule_settings_are_range_checked(env: dict[str, str], message: str) -> None:

@@ -169,3 +169,37 @@ def test_nearest_list_label_names_what_a_misspelling_means(
     taxonomy: Taxonomy, text: str, column: str, expected: str | None
 ) -> None:
     assert taxonomy.nearest_list_label(text, column) == expected
+
+
+@pytest.mark.parametrize(("text", "column", "expected"), [
+    # A records file's technique id spelt as a name: the id of the node it names, not the name again.
+    ("Activation Patching", "techniques", "activation_patching"),
+    ("logit lens", "techniques", "logit_lens"),
+    ("Faithfulness", "evaluation", "faithfulness"),
+    # A misspelt id: the id it misspells (a name came back, or nothing for logit_len).
+    ("activation_patchin", "techniques", "activation_patching"),
+    ("logit_len", "techniques", "logit_lens"),
+    ("faithfulnes", "evaluation", "faithfulness"),
+    ("Activaton patching", "techniques", "activation_patching"),
+    ("made_up_id", "techniques", None),
+    ("", "techniques", None),
+    ("activation_patching", "techniques", None),  # never the value itself
+])
+def test_nearest_id_names_the_id_an_unknown_id_means(
+    taxonomy: Taxonomy, text: str, column: str, expected: str | None
+) -> None:
+    assert taxonomy.nearest_id(text, column) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Activation Patching", "activation_patching"),  # it suggested 'Activation Patching', the value refused
+    ("activation_patchin", "activation_patching"),  # it suggested the name 'Activation Patching'
+    ("logit_len", "logit_lens"),  # no hint before
+    ("Activaton patching", "Activation Patching"),  # a misspelt name still gets the name
+])
+def test_nearest_list_label_answers_an_id_with_an_id_and_never_with_the_value_itself(
+    taxonomy: Taxonomy, text: str, expected: str
+) -> None:
+    """The unknown-label report of a records file's technique_ids used the list-label rule (QA)."""
+    suggestion = taxonomy.nearest_list_label(text, "techniques")
+    assert suggestion == expected and suggestion != text
