@@ -80,6 +80,20 @@ def register(app: Flask) -> None:
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.message, exc.code)
 
+    @app.before_request
+    def _utf8_query_string() -> Response | tuple[str, int] | None:
+        # Werkzeug decodes the query string on first use of request.args and raises on bytes that are
+        # not UTF-8 (a raw \xff, not %FF): refused here, before any view reads an argument.
+        try:
+            request.query_string.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            message = (f"the query string is not UTF-8 text (byte 0x{request.query_string[exc.start]:02x} at "
+                       f"offset {exc.start}): percent-encode non-ASCII text as UTF-8")
+            if is_json_path(request.path):
+                return error_response(400, message)
+            return _page(400, "Bad request", message)
+        return None
+
     @app.errorhandler(StoreUnavailable)
     def _unavailable(exc: StoreUnavailable) -> Response | tuple[str, int]:
         log.warning("store unavailable: %s", exc)

@@ -128,6 +128,16 @@ def test_a_chunked_body_over_the_limit_is_a_413(app: Flask, live_server: str) ->
         assert answer["liked"] == [ARXIV_ID] and answer["results"], answer
 
 
+@pytest.mark.parametrize("path", ["/api/search", "/search", "/api/new", "/new"])
+def test_a_query_string_that_is_not_utf8_is_a_400_not_a_500(client: FlaskClient, path: str) -> None:
+    # As gunicorn hands on a raw \xff of the request line: WSGI's QUERY_STRING is the bytes as latin-1.
+    response = client.get(path, environ_overrides={"QUERY_STRING": "q=circuit%20\xff\xfe&mode=keyword"})
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert "not UTF-8 text (byte 0xff at offset 12)" in response.get_data(as_text=True)
+    if path.startswith("/api/"):
+        assert response.get_json()["error"]["code"] == "bad_request"
+
+
 # -- URLs in the feed and BibTeX ---------------------------------------------------------------------
 def test_feed_links_are_http_or_the_papers_own_page(client: FlaskClient) -> None:
     response = client.get("/feeds/new.atom")
