@@ -795,16 +795,16 @@ def test_cli_json_of_a_failed_run_is_the_run_and_its_error_on_stdout(
     assert "no candidates at all" in result.stderr  # people still read the error where errors go
 
 
-def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(data_dir: Path) -> None:
-    """systemctl stop / docker stop send SIGTERM: the run used to stay `running`, its lock held until
-    the next ingest took it over (a week later), with exit 143 and no word."""
+def _weekly_stopped_by_sigterm(data_dir: Path, *args: str) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr) of `paperkg ingest weekly ARGS` sent SIGTERM while it waits for
+    arXiv's first answer (a real subprocess and a local arXiv server that stalls)."""
     taxonomy_store(data_dir / "paperkg.sqlite3").close()
     with LocalArxivServer([*MI_CANDIDATES], timeout_sleep=60) as server:
         server.fail_next("timeout")  # the first request stalls: the run is mid-way when it is stopped
         env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
                    PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0", PAPERKG_ARXIV_TIMEOUT="120")
         env.pop("PAPERKG_NEO4J_URI", None)
-        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly"], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly", *args], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.monotonic() + 120
@@ -812,11 +812,18 @@ def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(dat
                 time.sleep(0.05)
             assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
             proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=60)
+            out, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 143, err
+    return proc.returncode, out, err
+
+
+def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(data_dir: Path) -> None:
+    """systemctl stop / docker stop send SIGTERM: the run used to stay `running`, its lock held until
+    the next ingest took it over (a week later), with exit 143 and no word."""
+    status, _out, err = _weekly_stopped_by_sigterm(data_dir)
+    assert status == 143, err
     assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     try:
@@ -831,25 +838,8 @@ def test_sigterm_mid_run_records_the_weekly_run_as_failed_and_frees_the_lock(dat
 def test_sigterm_mid_run_with_json_prints_the_failed_run_on_stdout(data_dir: Path) -> None:
     """A scheduler reading --json gets the stopped run as it gets any failed run (stdout was empty),
     and the exit is still 143."""
-    taxonomy_store(data_dir / "paperkg.sqlite3").close()
-    with LocalArxivServer([*MI_CANDIDATES], timeout_sleep=60) as server:
-        server.fail_next("timeout")  # the first request stalls: the run is mid-way when it is stopped
-        env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
-                   PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0", PAPERKG_ARXIV_TIMEOUT="120")
-        env.pop("PAPERKG_NEO4J_URI", None)
-        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly", "--json"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 120
-            while not server.requests and proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 143, err
+    status, out, err = _weekly_stopped_by_sigterm(data_dir, "--json")
+    assert status == 143, err
     assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
     doc = json.loads(out)  # stdout is the one JSON document
     assert doc["error"] == "weekly ingest failed, watermark unchanged: Terminated: stopped by SIGTERM"
