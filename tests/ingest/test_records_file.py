@@ -318,23 +318,36 @@ def test_the_arxiv_version_of_an_id_is_kept(tmp_path: Path) -> None:
         ("math.gt/0309136", 2), ("2401.01235", None), ("2401.01236", None)]
 
 
+_V1 = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
+_V2 = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
+
+
+def _imported(store: GraphStore, path: Path, lines: list[dict[str, Any]], embedder: HashEmbedder,
+              extractor: Any) -> tuple[str, str | None, int | None]:
+    """Import `lines` as one records file; (title, updated, arxiv_version) of the stored 2401.01234."""
+    ingest_records_file(store, _write(path, lines), embedder=embedder, extractor=extractor, progress=False)
+    detail = store.get_paper("2401.01234")
+    assert detail is not None
+    return detail.paper.title, detail.paper.updated, detail.paper.arxiv_version
+
+
 def test_an_older_version_never_overwrites_a_newer_one_across_imports(
     tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
 ) -> None:
-    old = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
-    new = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
-    for lines in ([new], [old]):
-        ingest_records_file(store, _write(tmp_path / "r.jsonl", lines), embedder=embedder,
-                            extractor=extractor, progress=False)
-    detail = store.get_paper("2401.01234")
-    assert detail is not None
-    assert (detail.paper.title, detail.paper.updated, detail.paper.arxiv_version) == (
-        "New Title", "2024-02-10", 2)
-    ingest_records_file(store, _write(tmp_path / "r.jsonl", [new | {"arxiv_id": "2401.01234v3",
-                                                                    "title": "Newest Title"}]),
-                        embedder=embedder, extractor=extractor, progress=False)
-    detail = store.get_paper("2401.01234")
-    assert detail is not None and (detail.paper.title, detail.paper.arxiv_version) == ("Newest Title", 3)
+    path = tmp_path / "r.jsonl"
+    assert _imported(store, path, [_V2], embedder, extractor) == ("New Title", "2024-02-10", 2)
+    assert _imported(store, path, [_V1], embedder, extractor) == ("New Title", "2024-02-10", 2)
+    v3 = _V2 | {"arxiv_id": "2401.01234v3", "title": "Newest Title"}
+    assert _imported(store, path, [v3], embedder, extractor)[::2] == ("Newest Title", 3)
+
+
+@pytest.mark.parametrize("order", ["v1 first", "v2 first"])
+def test_an_older_version_never_overwrites_a_newer_one_within_a_file(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any, order: str
+) -> None:
+    lines = [_V1, _V2] if order == "v1 first" else [_V2, _V1]
+    stored = _imported(store, tmp_path / "r.jsonl", lines, embedder, extractor)
+    assert stored == ("New Title", "2024-02-10", 2)
 
 
 # -- encodings -----------------------------------------------------------------------------------
@@ -444,17 +457,3 @@ def test_an_unreadable_taxonomy_stops_the_import_only_when_labels_need_it(
     for skip_invalid in (False, True):  # about the whole file: not a bad line to skip
         with pytest.raises(RecordsFileError, match="cannot map the list rows' labels: cannot read taxonomy"):
             read_records_file(text, skip_invalid=skip_invalid)
-
-
-def test_an_older_version_never_overwrites_a_newer_one_within_a_file(
-    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
-) -> None:
-    old = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
-    new = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
-    for lines in ([old, new], [new, old]):  # whichever comes first in the file
-        ingest_records_file(store, _write(tmp_path / "r.jsonl", lines), embedder=embedder,
-                            extractor=extractor, progress=False)
-        detail = store.get_paper("2401.01234")
-        assert detail is not None
-        assert (detail.paper.title, detail.paper.updated, detail.paper.arxiv_version) == (
-            "New Title", "2024-02-10", 2)
