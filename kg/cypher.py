@@ -400,6 +400,14 @@ RECORD_PAPER_ALIASES = (
     "SET earlier.paper_id = row.paper_id"
 )
 
+# Other ids of a paper written in this write (ids given to records merged into it) lead to it; an id
+# that is a paper's (stored, written in this write, or replaced in it: RECORD_PAPER_ALIASES leads it
+# on) is no alias. Run after the papers are written and before the replaced ones are deleted.
+RECORD_MERGED_PAPER_ALIASES = (
+    f"UNWIND $rows AS row WITH row WHERE NOT EXISTS {{ MATCH (:{Label.PAPER} {{id: row.old_id}}) }} "
+    f"MERGE (a:{Label.PAPER_ALIAS} {{id: row.old_id}}) SET a.paper_id = row.paper_id"
+)
+
 PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
 
 DELETE_PAPERS = (

@@ -53,7 +53,7 @@ from kg.entities import (
 )
 from kg.related_index import RelatedIndex
 from kg.schema import EDGE_SOURCE_EXTRACTED, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable
+from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable, alias_rows
 from kg.validation import (
     Prepared,
     check_page,
@@ -762,6 +762,7 @@ class EmbeddedStore(GraphStore):
         if not bundles:
             return {}
         prepared, finding_ids = prepare_batch(bundles)
+        aliases = alias_rows(bundles)
         now = validation.now()
         with self._write() as conn:
             check_references(taxonomy_references(bundles),
@@ -809,6 +810,14 @@ class EmbeddedStore(GraphStore):
                 conn.execute("UPDATE paper_aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
             if changed:
                 self._write_changed(conn, changed, existing, now, carried)
+            # After the batch's papers are written and before the replaced ones go: an alias that is
+            # a paper's id (stored, of this batch, or replaced now: the replacement leads it on) is none.
+            conn.executemany(
+                "INSERT INTO paper_aliases (old_id, paper_id) SELECT ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM papers WHERE id = ?) ON CONFLICT(old_id) "
+                "DO UPDATE SET paper_id = excluded.paper_id WHERE paper_id != excluded.paper_id",
+                [(a["old_id"], a["paper_id"], a["old_id"]) for a in aliases],
+            )
             written = {b.paper.id for b, _, _ in changed}
             conn.executemany(
                 "UPDATE papers SET first_seen = min(first_seen, ?) WHERE id = ?",
@@ -966,7 +975,8 @@ class EmbeddedStore(GraphStore):
         )
 
     def successor_of(self, paper_id: str) -> str | None:
-        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id) or given to a
+        record merged into it, else None."""
         with self._read() as conn:
             row = conn.execute("SELECT paper_id FROM paper_aliases WHERE old_id = ?", (paper_id,)).fetchone()
         return row[0] if row else None

@@ -116,6 +116,9 @@ class PaperBundle:
     # Ids of stored papers this one supersedes (a slug stored before the arXiv id was known):
     # the store deletes them in the same transaction and the paper keeps their first_seen.
     replaces: list[str] = field(default_factory=list)
+    # Other ids of this paper (the ids a records file gave to records merged into it): each leads to
+    # the paper (GraphStore.successor_of) unless it is the id of a stored paper or of one in the batch.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -45,7 +45,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.schema import EDGE_SOURCE_EXTRACTED, TAXONOMY_LABELS, Label
-from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable
+from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable, alias_rows
 from kg.validation import (
     Prepared,
     check_page,
@@ -494,6 +494,7 @@ class Neo4jStore(GraphStore):
         if not bundles:
             return {}
         prepared, finding_ids = prepare_batch(bundles)
+        aliases = alias_rows(bundles)
         refs = taxonomy_references(bundles)
         ids = [b.paper.id for b in bundles]
         now = validation.now()
@@ -518,6 +519,8 @@ class Neo4jStore(GraphStore):
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
             if changed:
                 self._write_changed(tx, changed, now, last - len(changed) + 1)
+            if aliases:
+                tx.run(cypher.RECORD_MERGED_PAPER_ALIASES, {"rows": aliases}).consume()
             replaced = [{"old_id": old, "paper_id": b.paper.id} for b in bundles for old in b.replaces]
             if replaced:
                 # A paper that replaced a stored one took its first_seen (if earlier): updated.
@@ -603,7 +606,8 @@ class Neo4jStore(GraphStore):
 
     # -- reads -----------------------------------------------------------------------------
     def successor_of(self, paper_id: str) -> str | None:
-        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id) or given to a
+        record merged into it, else None."""
         rows = self._read(cypher.PAPER_SUCCESSOR, id=paper_id)
         return rows[0]["paper_id"] if rows else None
 

@@ -20,6 +20,7 @@ from kg.entities import (
     TaxonomyNode,
     TechniqueCount,
 )
+from kg.validation import check_paper_id
 
 
 class StoreError(RuntimeError):
@@ -45,6 +46,25 @@ class LockHeld(StoreError):
                  expires: float | None = None) -> None:
         super().__init__(message)
         self.name, self.owner, self.expires = name, owner, expires
+
+
+def alias_rows(bundles: Sequence[PaperBundle]) -> list[dict[str, str]]:
+    """A batch's PaperBundle.aliases as {"old_id": alias, "paper_id": its paper} rows, in batch order,
+    without the aliases that are the id of a paper of the batch; ValueError naming the paper for an
+    alias that is not a valid paper id (checked before anything is written)."""
+    written = {b.paper.id for b in bundles}
+    rows: dict[str, str] = {}
+    for b in bundles:
+        for alias in b.aliases:
+            if not isinstance(alias, str):
+                raise ValueError(f"paper {b.paper.id!r}: alias must be a string, not {type(alias).__name__}")
+            try:
+                check_paper_id(alias, "alias")
+            except ValueError as exc:
+                raise ValueError(f"paper {b.paper.id!r}: {exc}") from None
+            if alias not in written:
+                rows[alias] = b.paper.id  # an alias two papers of the batch claim leads to the later one
+    return [{"old_id": alias, "paper_id": paper_id} for alias, paper_id in rows.items()]
 
 
 class GraphStore(abc.ABC):
@@ -83,6 +103,9 @@ class GraphStore(abc.ABC):
         anything. Keeps `first_seen` of existing papers. A bundle's `replaces` ids are deleted in
         the same transaction and the paper takes the earliest first_seen of itself and the papers
         it replaced (stored ones only); it then counts as updated, even with an unchanged bundle.
+        A bundle's `aliases` are written in the same transaction: each then leads to the paper
+        (successor_of; an alias another paper claims later leads to that one), except one that is
+        the id of a stored paper or of a paper of the batch. Aliases leave the status as it is.
         Returns {paper id: "new"|"updated"|"unchanged"} where unchanged means every stored
         property and edge was already equal.
         """
@@ -94,7 +117,8 @@ class GraphStore(abc.ABC):
     # -- reads -----------------------------------------------------------------------------
     @abc.abstractmethod
     def successor_of(self, paper_id: str) -> str | None:
-        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id), else None."""
+        """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id) or given to a
+        record merged into it (PaperBundle.aliases), else None."""
 
     @abc.abstractmethod
     def get_paper(self, paper_id: str) -> PaperDetail | None:

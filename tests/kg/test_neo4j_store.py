@@ -353,7 +353,8 @@ def _exercise(store: GraphStore) -> None:
     assert store.upsert_papers([bundle]) == {"p1": "unchanged"}  # only last_seen is touched
     bundle.paper.abstract = "other words"
     assert store.upsert_papers([bundle]) == {"p1": "updated"}
-    successor = PaperBundle(paper=Paper(id="2401.00001", title="A paper", embedding=vec), replaces=["p1"])
+    successor = PaperBundle(paper=Paper(id="2401.00001", title="A paper", embedding=vec), replaces=["p1"],
+                            aliases=["p1-given"])
     assert store.upsert_papers([successor]) == {"2401.00001": "updated"}  # p1 existed under a slug
     store.successor_of("p1")
     store.delete_paper("p1")
@@ -618,6 +619,31 @@ def test_upsert_rows_carry_the_bundle(recorded: tuple[Neo4jStore, list[tuple[str
     uses = by_query[cypher.CREATE_USES]["rows"]
     assert [(u["technique_id"], u["evidence"]) for u in uses] == [("probing", "again")]
     assert [s["model_id"] for s in by_query[cypher.CREATE_STUDIES]["rows"]] == ["gpt2"]
+
+
+def test_aliases_are_written_after_the_papers_and_before_the_replaced_ones_go(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """One row per alias (the later paper's when two claim it), none for an id of the batch; written
+    once the papers exist (the statement skips a paper's id) and before a replaced paper is deleted."""
+    store, calls = recorded
+    merged = PaperBundle(paper=Paper(id="doi-a", title="A paper"), aliases=["doi-b", "2401.00001", "doi-a"],
+                         replaces=["old-slug"])
+    other = PaperBundle(paper=Paper(id="2401.00001", title="Another paper"), aliases=["doi-b", "doi-c"])
+    store.upsert_papers([merged, other])
+    queries = [q for q, _ in calls]
+    sent = [p for q, p in calls if q == cypher.RECORD_MERGED_PAPER_ALIASES]
+    assert sent == [{"rows": [{"old_id": "doi-b", "paper_id": "2401.00001"},
+                              {"old_id": "doi-c", "paper_id": "2401.00001"}]}]
+    alias_at = queries.index(cypher.RECORD_MERGED_PAPER_ALIASES)
+    assert queries.index(cypher.MERGE_PAPERS) < alias_at < queries.index(cypher.DELETE_PAPERS)
+    calls.clear()
+    store.upsert_papers([PaperBundle(paper=Paper(id="p2", title="No aliases"))])
+    assert cypher.RECORD_MERGED_PAPER_ALIASES not in [q for q, _ in calls]
+    calls.clear()
+    with pytest.raises(ValueError, match="paper 'p3': 'alias' must be letters"):
+        store.upsert_papers([PaperBundle(paper=Paper(id="p3", title="Bad alias"), aliases=["a b"])])
+    assert calls == []
 
 
 def test_bad_bundles_are_rejected_before_any_statement(

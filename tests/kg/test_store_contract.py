@@ -1215,6 +1215,37 @@ def test_a_replaced_paper_whose_successor_exists_gives_it_the_earliest_first_see
     assert [p.id for p in store.new_papers("2000-01-01")] == ["2211.00593"]
 
 
+def test_a_bundles_aliases_lead_to_it_unless_they_are_paper_ids(store: GraphStore) -> None:
+    """Ids given to records merged into a paper lead to it (successor_of), written with it; an alias that
+    is a stored paper's id, or the id of a paper of the same batch, is none. Writing them again adds
+    nothing, a later paper claiming an alias takes it, and an alias follows its paper when replaced."""
+    store.upsert_papers([bundle("stored-paper", "A stored paper")])
+    merged = bundle("doi-a", "Finding neurons")
+    merged.aliases = ["doi-b", "stored-paper", "doi-a", "same-batch"]
+    beside = bundle("same-batch", "Written beside it")
+    assert store.upsert_papers([merged, beside]) == {"doi-a": "new", "same-batch": "new"}
+    assert store.successor_of("doi-b") == "doi-a"
+    assert [store.successor_of(i) for i in ("stored-paper", "doi-a", "same-batch")] == [None] * 3
+    stats = store.stats()
+    assert store.upsert_papers([merged, beside]) == {"doi-a": "unchanged", "same-batch": "unchanged"}
+    assert store.successor_of("doi-b") == "doi-a" and store.stats() == stats
+    assert sorted(store.paper_ids()) == ["doi-a", "same-batch", "stored-paper"]
+    # An alias that is no paper id is refused before anything is written.
+    refused = bundle("refused", "Refused")
+    refused.aliases = ["never-written", "not an id"]
+    with pytest.raises(ValueError, match="paper 'refused': 'alias' must be letters"):
+        store.upsert_papers([refused])
+    assert store.successor_of("never-written") is None and store.get_paper("refused") is None
+    later = bundle("doi-c", "Finding neurons, the journal version")
+    later.aliases = ["doi-b"]
+    assert store.upsert_papers([later]) == {"doi-c": "new"}
+    assert store.successor_of("doi-b") == "doi-c"
+    moved = bundle("2401.00001", "Finding neurons, the journal version")
+    moved.replaces = ["doi-c"]
+    store.upsert_papers([moved])
+    assert store.successor_of("doi-b") == store.successor_of("doi-c") == "2401.00001"
+
+
 def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     """Ties on the date go by insertion order, newest first, in every order that has one (as the
     embedded store's pk); an empty published date counts as missing, so the year is the date."""
