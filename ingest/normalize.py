@@ -18,11 +18,11 @@ from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
 _ARXIV_NEW = ARXIV_NEW_STYLE
 _ARXIV_OLD = ARXIV_OLD_STYLE
 _ARXIV_URL = re.compile(
-    rf"arxiv\.org/(?:abs|pdf|html|format|src)/(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?",
+    rf"arxiv\.org/(?:abs|pdf|html|format|src)/(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v(?P<version>\d+))?",
     re.IGNORECASE,
 )
 _ARXIV_BARE = re.compile(
-    rf"^(?:arxiv:)?\s*(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?(?:\.pdf)?$", re.IGNORECASE
+    rf"^(?:arxiv:)?\s*(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v(?P<version>\d+))?(?:\.pdf)?$", re.IGNORECASE
 )
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 
@@ -59,15 +59,23 @@ _VENUE_TAG = re.compile(
 _TRAILING_BRACKET = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*$")
 
 
+def arxiv_id_and_version(text: str | None) -> tuple[str, int | None] | None:
+    """(id without version, version or None) of an arXiv URL (abs/pdf/html) or a bare id
+    (`arXiv:2211.00593v3` -> ("2211.00593", 3)), else None."""
+    if not text:
+        return None
+    text = text.strip()
+    match = _ARXIV_URL.search(text) or _ARXIV_BARE.match(text)
+    if match is None:
+        return None
+    version = match.group("version")
+    return match.group("id").lower(), int(version) if version else None
+
+
 def arxiv_id_from_url(url: str | None) -> str | None:
     """The arXiv id without version from an arXiv URL (abs/pdf/html) or a bare id, else None."""
-    if not url:
-        return None
-    text = url.strip()
-    match = _ARXIV_URL.search(text)
-    if match is None:
-        match = _ARXIV_BARE.match(text)
-    return match.group("id").lower() if match else None
+    found = arxiv_id_and_version(url)
+    return found[0] if found else None
 
 
 def strip_arxiv_version(arxiv_id: str | None) -> str | None:
@@ -79,11 +87,9 @@ def strip_arxiv_version(arxiv_id: str | None) -> str | None:
 
 
 def arxiv_version(entry_id: str | None) -> int | None:
-    """The version number at the end of an arXiv id or URL (`...v3` -> 3), else None."""
-    if not entry_id:
-        return None
-    match = re.search(r"v(\d+)$", entry_id.strip())
-    return int(match.group(1)) if match else None
+    """The version number of an arXiv id or URL (`...v3` -> 3), else None."""
+    found = arxiv_id_and_version(entry_id)
+    return found[1] if found else None
 
 
 def doi_from_text(text: str | None) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.awesome_list import map_labels
-from ingest.normalize import arxiv_id_from_url, doi_from_text, strip_arxiv_version
+from ingest.normalize import arxiv_id_and_version, doi_from_text
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import (
@@ -263,11 +263,8 @@ def _arxiv_id_and_version(raw: str) -> tuple[str, int | None]:
     """The arXiv id without its version, and the version (`2401.01234v2` -> 2; None when not given),
     of an `arxiv_id` value: an id (checked) or an arXiv abs/pdf URL."""
     # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id.
-    found = arxiv_id_from_url(raw) if "arxiv.org/" in raw.casefold() else None
-    arxiv_id = found or strip_arxiv_version(check_arxiv_id(raw)) or raw
-    # The version as arXiv writes it, right after the id ("arXiv:2401.01234v2", ".../pdf/2401.01234v2.pdf").
-    version = re.search(re.escape(arxiv_id) + r"v([0-9]+)(?![0-9])", raw.casefold())
-    return arxiv_id, int(version.group(1)) if version else None
+    found = arxiv_id_and_version(raw if "arxiv.org/" in raw.casefold() else check_arxiv_id(raw))
+    return found if found is not None else (raw, None)
 
 
 def _record(data: Any, line: int | None, labels: _Labels) -> Record:
@@ -339,6 +336,8 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
         # with --skip-invalid): one clear error instead.
         raise RecordsFileError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
+        raise RecordsFileError(f"{path}: UTF-16 text; save it as UTF-8")
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
     # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
     for number, raw in enumerate(data.splitlines(), start=1):

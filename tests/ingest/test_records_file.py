@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -396,13 +398,22 @@ def test_a_leading_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert read.skipped == []
 
 
-def test_a_gzip_file_is_refused_as_a_whole(tmp_path: Path) -> None:
-    import gzip
-
-    path = tmp_path / "r.jsonl.gz"
-    path.write_bytes(gzip.compress(b'{"title": "Alpha"}\n' * 50))
+@pytest.mark.parametrize(("encoded", "message"), [
+    (lambda text: gzip.compress(text.encode()), "gzip-compressed; decompress it first"),
+    (lambda text: text.encode("utf-16"), "UTF-16 text; save it as UTF-8"),  # with its byte order mark
+    (lambda text: text.encode("utf-16-be"), None),  # without one: every line is a bad line, as below
+])
+def test_a_compressed_or_utf16_file_is_refused_as_a_whole(
+    tmp_path: Path, encoded: Callable[[str], bytes], message: str | None
+) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(encoded('{"title": "Alpha"}\n' * 50))
+    if message is None:
+        with pytest.raises(RecordsFileError, match="line 1"):
+            read_records_file(path)
+        return
     for skip_invalid in (False, True):  # not hundreds of garbled "lines" skipped one by one
-        with pytest.raises(RecordsFileError, match="gzip-compressed; decompress it first"):
+        with pytest.raises(RecordsFileError, match=message):
             read_records_file(path, skip_invalid=skip_invalid)
 
 
