@@ -134,9 +134,11 @@
         })
         .then(function (answer) {
           var resp = answer.resp;
-          /* A query that is an arXiv id or URL is answered with the paper's page: go there. */
+          /* A query that is an arXiv id or URL is answered with the paper's page: go there. Any other
+             redirect (a proxy's, to https or a login) still carries fragment=1: load the full page. */
           if (resp.redirected) {
-            window.location.href = resp.url;
+            var landed = new URL(resp.url, window.location.href);
+            window.location.href = landed.searchParams.get("fragment") ? url : resp.url;
             return;
           }
           var doc = new DOMParser().parseFromString(answer.html, "text/html");

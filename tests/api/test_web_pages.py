@@ -1197,7 +1197,8 @@ def test_searching_an_arxiv_id_goes_to_the_paper(client: FlaskClient, given: str
 
 
 @pytest.mark.parametrize("query", ["0000.00000", "logit-lens", f"circuits {IOI_ID}",
-                                   f"see https://arxiv.org/abs/{IOI_ID}"])
+                                   f"see https://arxiv.org/abs/{IOI_ID}", f"see:arxiv.org/abs/{IOI_ID}",
+                                   f"https://example.com/?u=arxiv.org/pdf/{IOI_ID}"])
 def test_other_queries_are_searched_not_redirected(client: FlaskClient, store: EmbeddedStore,
                                                    query: str) -> None:
     assert store.get_paper("logit-lens") is not None  # a slug id is searched as words, not opened
@@ -1206,7 +1207,8 @@ def test_other_queries_are_searched_not_redirected(client: FlaskClient, store: E
 
 
 @pytest.mark.parametrize("url", ["/search?q=x&year_from=%00", "/search?q=x&year_to=1%002",
-                                 "/search?q=x&mode=%00", "/search?q=x&page=%00", "/new?since=%00"])
+                                 "/search?q=x&mode=%00", "/search?q=x&page=%00", "/new?since=%00",
+                                 "/search?q=a%00b", "/search?q=a%00b&fragment=1"])
 def test_a_nul_in_a_value_is_named_not_echoed(client: FlaskClient, url: str) -> None:
     html = page(client, url, status=400)
     assert "contains a NUL character" in html
