@@ -195,7 +195,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
 
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
     https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used. A former id
-    (a slug since replaced by the paper's arXiv id) stands for the paper that replaced it."""
+    (a slug since replaced by the paper's arXiv id, or a records file's id of a record merged into
+    the paper) stands for that paper."""
     from kg.cli import open_configured_store, shown_arg
     from kg.lookup import find_related
     from kg.related import UnknownPaper

@@ -47,7 +47,8 @@ PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
                      "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001). An id "
                      "that is not stored but is an arXiv id with a version (2211.00593v3) or an arXiv "
                      "abs/pdf URL is answered for the paper stored under the bare id, and a former id "
-                     "(a slug since replaced by the arXiv id) for the paper that replaced it; the answer "
+                     "(a slug since replaced by the arXiv id, or a records file's id of a record merged "
+                     "into the paper) for that paper; the answer "
                      "carries the id the paper is stored under (no redirect)",
                      where="path"), "example": "2211.00593"}
 SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
@@ -329,7 +330,8 @@ def build_document() -> dict[str, Any]:
             description="liked and disliked are lists of paper ids (null is not a list: 400); a repeated "
                         "id counts once (first occurrence kept, as the answer echoes them); an id both "
                         "liked and disliked is a 400 naming it; an unknown id is a 422. A former id (a "
-                        "slug since replaced by the arXiv id) stands for the paper that replaced it; the "
+                        "slug since replaced by the arXiv id, or a records file's id of a record merged "
+                        "into the paper) stands for that paper; the "
                         "answer's liked and disliked carry the current ids.",
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},

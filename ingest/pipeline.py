@@ -438,6 +438,23 @@ def _clash_reason(target: str, rejected: Record, kept: Record) -> str:
             f"not merged into it ({fix})")
 
 
+def _merged_away_ids(records: Sequence[Record], kept: dict[str, list[int]]) -> dict[str, list[str]]:
+    """Per target id, the ids a records file gave to the records written under it (the indices in
+    `kept`) other than that id: they lead to the paper (PaperBundle.aliases). An id that is also a
+    target of the run is that paper's, and one given to records of two papers names neither."""
+    claims: dict[str, set[str]] = {}
+    for target, indices in kept.items():
+        for i in indices:
+            given = records[i].explicit_id
+            if given and given != target:
+                claims.setdefault(given, set()).add(target)
+    out: dict[str, list[str]] = {}
+    for given, targets in claims.items():
+        if given not in kept and len(targets) == 1:
+            out.setdefault(next(iter(targets)), []).append(given)
+    return out
+
+
 def _target_id(record: Record, stored_id: str | None) -> str:
     """The id to write: the arXiv id when known, else the stored id, else the record's own id."""
     if record.arxiv_id:
@@ -597,6 +614,7 @@ def _run_ingest(
                 "reason": _clash_reason(target, loser, winner)})
         summary.rejected = len(summary.rejected_details)
         summary.papers = len(by_target)
+        aliases = _merged_away_ids(valid, kept)
         stored_nodes = store.taxonomy_nodes()
         node_labels = {n.id: n.label for n in stored_nodes}
         # Of the records written only: a record turned away for its id adds no labels.
@@ -621,7 +639,8 @@ def _run_ingest(
 
         from tqdm import tqdm
 
-        items = list(by_target.items())
+        items = [(target, (record, stored_id, aliases.get(target, [])))
+                 for target, (record, stored_id) in by_target.items()]
         bar = tqdm(total=len(items), desc=f"ingest {source}", unit="paper",
                    disable=not _show_progress(progress), file=sys.stderr)
         try:
@@ -671,12 +690,12 @@ def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embeddi
 
 
 def _ingest_chunk(
-    store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None]]], summary: IngestSummary,
+    store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None, list[str]]]], summary: IngestSummary,
     embedder: TextEmbedder, extractor: PaperExtractor, embedding_text: TextOf, text_hash: HashOf,
     progress: bool, node_labels: dict[str, str], sections_of: Taxonomy,
 ) -> None:
     merged: list[_Merged] = []
-    for target, (record, stored_id) in chunk:
+    for target, (record, stored_id, _aliases) in chunk:
         stored = store.get_paper(stored_id) if stored_id else None
         if stored is None and stored_id is None:
             stored = store.get_paper(target)
@@ -688,7 +707,8 @@ def _ingest_chunk(
         rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
     statuses, rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
-                                              text_hash, progress)
+                                              text_hash, progress,
+                                              aliases={target: ids for target, (_r, _s, ids) in chunk})
     summary.embedded += computed
     summary.rekeyed.update(rekey)
     for paper_id, status in statuses.items():
@@ -704,9 +724,11 @@ def _ingest_chunk(
 def _write_papers(
     store: GraphStore, merged: list[_Merged], embedder: TextEmbedder, extractor: PaperExtractor,
     embedding_text: TextOf, text_hash: HashOf, progress: bool,
+    aliases: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], int]:
     """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
-    merged papers in one write: (status by paper id, old slug id -> new id, vectors computed)."""
+    merged papers in one write: (status by paper id, old slug id -> new id, vectors computed).
+    `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases)."""
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
     texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
@@ -742,7 +764,8 @@ def _write_papers(
             findings = list(extraction.findings)
             models = list(dict.fromkeys(extraction.models))
         bundles.append(PaperBundle(paper=paper, techniques=techniques, evaluations=evaluations,
-                                   findings=findings, models=models, list_rows=rows))
+                                   findings=findings, models=models, list_rows=rows,
+                                   aliases=list((aliases or {}).get(target, []))))
         if stored_id and stored_id != target:
             rekey[stored_id] = target
     from ingest.embed import embed_with_cache

@@ -1,5 +1,6 @@
 """Paper ids as users give them: an arXiv id with a version, an arXiv URL or a former id (a slug
-since replaced by the paper's arXiv id) finds the stored paper."""
+since replaced by the paper's arXiv id, or the id a records file gave a record merged into the
+paper) finds the stored paper."""
 
 from __future__ import annotations
 

@@ -1004,3 +1004,80 @@ def test_records_of_one_paper_still_merge_whatever_ids_they_were_given(
     foo = store.get_paper("foo-bar-circuits")
     assert foo is not None and foo.paper.title == "Foo Bar Circuits: Extended"
     assert len(store.paper_ids()) == 4
+
+
+def _resolved(store: GraphStore, paper_id: str) -> str | None:
+    """The stored id a user's paper id finds, as `paperkg related` and /api/papers/{id} look it up."""
+    from kg.lookup import find_paper, find_related
+
+    found = find_paper(paper_id, store.get_paper, store.successor_of)
+    related = find_related(store, paper_id, 5)
+    assert (found and found[0]) == (related and related[0])
+    return found[0] if found else None
+
+
+_MERGED_IDS = [
+    {"id": "doi-a", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"},
+    {"id": "doi-b", "title": "Finding Neurons in a Haystack: Case Studies with Sparse Probing",
+     "doi": "https://doi.org/10.1234/HAYSTACK.2023"},
+    {"id": "x", "arxiv_id": "2402.05555", "title": "Explicit Id And Arxiv Id"},
+    {"id": "y", "arxiv_id": "arXiv:2402.05555v3", "title": "Explicit Id And Arxiv Id, Revised"},
+    {"id": "t1", "title": "Towards Monosemanticity"},
+    {"id": "t2", "title": "TOWARDS MONOSEMANTICITY (ICLR'24)"},
+]
+
+
+def test_ids_of_records_merged_into_a_paper_lead_to_it_in_one_file_and_across_files(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """The id a records file gave a record merged into another paper (a shared DOI, arXiv id or title)
+    used to lead nowhere; now it finds the paper, from a later file too, and a rerun changes nothing."""
+    path = _jsonl(tmp_path / "one.jsonl", _MERGED_IDS)
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (summary.papers, summary.new, summary.rejected) == (3, 3, 0)
+    assert sorted(store.paper_ids()) == ["2402.05555", "doi-a", "t1"]
+    expected = {"doi-a": "doi-a", "doi-b": "doi-a", "x": "2402.05555", "y": "2402.05555",
+                "2402.05555v3": "2402.05555", "t1": "t1", "t2": "t1", "unknown": None}
+    assert {i: _resolved(store, i) for i in expected} == expected
+    assert store.successor_of("doi-b") == "doi-a" and store.successor_of("doi-a") is None
+    before = snapshot(store)
+    again = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 0)
+    assert snapshot(store) == before and {i: _resolved(store, i) for i in expected} == expected
+    renamed = {"id": "renamed-id", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"}
+    later = ingest_records_file(store, _jsonl(tmp_path / "two.jsonl", [renamed]), embedder=embedder,
+                                extractor=extractor, progress=False)
+    assert (later.papers, later.new, later.rejected) == (1, 0, 0)
+    assert sorted(store.paper_ids()) == ["2402.05555", "doi-a", "t1"]
+    assert _resolved(store, "renamed-id") == "doi-a" and _resolved(store, "doi-b") == "doi-a"
+
+
+def test_a_merged_away_id_that_is_a_papers_id_stays_that_papers(
+    store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """An id merged into one paper but another paper's own id (in the same run or stored) is that
+    paper's, never an alias; an id given with two different arXiv ids names neither of them."""
+    first = [
+        {"id": "p-a", "title": "Attention Sinks In Streaming Models", "doi": "10.1234/sinks"},
+        {"id": "p-b", "title": "Attention Sinks In Streaming Models, Extended", "doi": "10.1234/sinks"},
+        {"id": "p-b", "title": "Othello World Models", "doi": "10.1234/othello"},
+        {"id": "p-d", "title": "Othello World Models (ICLR'23)"},
+        {"id": "two", "arxiv_id": "2403.00001", "title": "One arXiv Paper"},
+        {"id": "two", "arxiv_id": "2403.00002", "title": "Another arXiv Paper"},
+    ]
+    summary = ingest_records_file(store, _jsonl(tmp_path / "one.jsonl", first), embedder=embedder,
+                                  extractor=extractor, progress=False)
+    assert (summary.papers, summary.new, summary.rejected) == (4, 4, 0)
+    assert sorted(store.paper_ids()) == ["2403.00001", "2403.00002", "p-a", "p-b"]
+    assert _resolved(store, "p-b") == "p-b" and store.successor_of("p-b") is None
+    assert _resolved(store, "p-d") == "p-b" and _resolved(store, "two") is None
+    second = [
+        {"id": "p-c", "title": "Induction Heads", "doi": "10.1234/induction"},
+        {"id": "p-a", "title": "Induction Heads, Revisited", "doi": "10.1234/induction"},
+    ]
+    ingest_records_file(store, _jsonl(tmp_path / "two.jsonl", second), embedder=embedder,
+                        extractor=extractor, progress=False)
+    assert sorted(store.paper_ids()) == ["2403.00001", "2403.00002", "p-a", "p-b", "p-c"]
+    assert _resolved(store, "p-a") == "p-a" and store.successor_of("p-a") is None
+    detail = store.get_paper("p-a")
+    assert detail is not None and detail.paper.title == "Attention Sinks In Streaming Models"
