@@ -549,23 +549,23 @@ def run_ingest(
     """
     check_batch_size(batch_size)  # before the run starts: a bad size is not a failed run
     if lock is None:
-        with ingest_lock(store, source, wait=wait):
+        with ingest_lock(store, source, wait=wait) as held:
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                                taxonomy=taxonomy, progress=progress, batch_size=batch_size,
                                rejected=rejected, whole_list=whole_list, prune=prune,
-                               force_prune=force_prune)
+                               force_prune=force_prune, lock=held)
     return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                        taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
-                       whole_list=whole_list, prune=prune, force_prune=force_prune)
+                       whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock)
 
 
 def _run_ingest(
     store: GraphStore, records: Sequence[Record], *, source: str, embedder: TextEmbedder | None,
     extractor: PaperExtractor | None,
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
-    whole_list: bool = False, prune: bool = False, force_prune: bool = False,
+    whole_list: bool = False, prune: bool = False, force_prune: bool = False, lock: HeldLock,
 ) -> IngestSummary:
-    """run_ingest's body, run with the ingest lock held."""
+    """run_ingest's body, run with the ingest lock held (`lock`, checked before each write)."""
     from ingest.embed import check_store_model, embedding_text, text_hash
 
     run = store.start_run(source)
@@ -645,6 +645,7 @@ def _run_ingest(
                    disable=not _show_progress(progress), file=sys.stderr)
         try:
             for start in range(0, len(items), batch_size):
+                lock.check()  # IngestLockLost once another ingest took the lock over: write no more
                 chunk = items[start:start + batch_size]
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
                               progress, node_labels, taxonomy)
@@ -664,7 +665,8 @@ def _run_ingest(
                 else:
                     load_tools()  # a list whose every record was rejected loaded none
                     _prune_list_rows(store, summary, embedder, extractor, embedding_text, text_hash,
-                                     progress, batch_size)
+                                     progress, batch_size, lock)
+        lock.check()  # lost during the last write: recorded failed, not succeeded beside the new holder
     except BaseException as exc:
         summary.status = "failed"
         message = str(exc) or type(exc).__name__
@@ -836,7 +838,7 @@ def prune_refusal(stale: int, stored: int, *, papers: int = 0) -> str | None:
 
 def _prune_list_rows(
     store: GraphStore, summary: IngestSummary, embedder: TextEmbedder, extractor: PaperExtractor,
-    embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int,
+    embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int, lock: HeldLock,
 ) -> None:
     """Remove the summary's stale list rows: each of their papers is written again without list rows,
     or removed when it has no other source.
@@ -850,6 +852,7 @@ def _prune_list_rows(
     """
     paper_ids = list(dict.fromkeys(row["paper_id"] for row in summary.stale_list_rows))
     for start in range(0, len(paper_ids), batch_size):
+        lock.check()  # as in _run_ingest: no batch written once another ingest took the lock over
         merged: list[_Merged] = []
         gone: list[tuple[str, int]] = []  # (paper id, its list rows) of the papers removed
         pruned = 0

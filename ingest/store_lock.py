@@ -13,6 +13,11 @@ holder cannot be checked: its lock frees itself LOCK_TTL_SECONDS after its last 
 
 Once a run holds the lock no other ingest is running, so any IngestRun still "running" belongs to a
 run that died: it is recorded as failed, saying so (see mark_dead_runs).
+
+Expiry alone lets another run take a lock over, so a holder paused past the lifetime (laptop suspend,
+SIGSTOP, `docker pause`) may resume with its lock gone: its keeper stops refreshing as soon as it finds
+another owner holding it, and the run calls HeldLock.check before each write, which raises
+IngestLockLost then. The run stops, recorded as failed, instead of writing beside the new holder.
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.store import GraphStore, LockHeld
+from kg.store import GraphStore, LockHeld, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +62,10 @@ _PID = re.compile(r"[1-9][0-9]{0,8}")
 
 class IngestLocked(RuntimeError):
     """Another ingest holds the store's ingest lock."""
+
+
+class IngestLockLost(StoreError):
+    """Another ingest took this run's lock over (it expired while this run was paused): stop writing."""
 
 
 class LockWaitStopped(RuntimeError):
@@ -205,11 +214,25 @@ def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS
             raise LockWaitStopped(f"stopped while waiting for the store lock: {refused}")
 
 
+def lost_message(taken_by: str | None, ttl: int) -> str:
+    """IngestLockLost's message: who took the lock over (None: someone who has released it since), why
+    that could happen, and what to do."""
+    lifetime = f"{ttl // 60}-minute" if ttl and ttl % 60 == 0 else f"{ttl}-second"
+    who = f"another {holder_state(taken_by).ingest()} ({taken_by!r})" if taken_by else "another ingest"
+    return (f"the store lock was taken over by {who} while this run was paused (over the {lifetime} lock "
+            "lifetime): stopped before writing more; run again")
+
+
 class _LockKeeper:
-    """Refreshes the store lock in a daemon thread while a run is in progress."""
+    """Refreshes the store lock in a daemon thread while a run is in progress, until another owner
+    is found holding it (`lost`): then never again, so a lock the new holder released later is not
+    silently taken back by a run that did not hold it meanwhile."""
 
     def __init__(self, store: GraphStore, owner: str, ttl: int) -> None:
         self.store, self.owner, self.ttl = store, owner, ttl
+        self.lost = threading.Event()
+        self.taken_by: str | None = None  # who held the lock when it was found lost, if anybody
+        self._refreshing = threading.Lock()  # the thread and HeldLock.check refresh one at a time
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ingest-lock", daemon=True)
 
@@ -223,10 +246,36 @@ class _LockKeeper:
         if self._thread.ident is not None:
             self._thread.join(timeout=10)
 
+    def refresh(self) -> None:
+        """Push the lock's expiry forward, or raise IngestLockLost once another owner holds it."""
+        with self._refreshing:
+            if not self.lost.is_set():
+                # Only while the lock is still this run's, expired or not: one another ingest took over,
+                # and perhaps released since, is never silently taken back.
+                if self.store.refresh_lock(LOCK_NAME, self.owner, self.ttl):
+                    return
+                self.taken_by = self._holder()
+                self.lost.set()
+                log.error("%s", lost_message(self.taken_by, self.ttl))
+        raise IngestLockLost(lost_message(self.taken_by, self.ttl))
+
+    def _holder(self) -> str | None:
+        """Who holds the lock now (None when nobody does), for the message; reading it never takes it."""
+        # Asked as an owner nobody else uses: refused by the holder, or taken already expired (so never
+        # in anybody's way) and let go.
+        try:
+            self.store.acquire_lock(LOCK_NAME, f"{self.owner}:lost-check", ttl_seconds=0)
+        except LockHeld as exc:
+            return exc.owner
+        self.store.release_lock(LOCK_NAME, f"{self.owner}:lost-check")
+        return None
+
     def _loop(self) -> None:
         while not self._done.wait(max(self.ttl / 3, 0.05)):
-            try:  # re-acquiring as the same owner pushes the expiry forward (both backends)
-                self.store.acquire_lock(LOCK_NAME, self.owner, ttl_seconds=self.ttl)
+            try:
+                self.refresh()
+            except IngestLockLost:  # logged once; the run stops at its next HeldLock.check
+                return
             except Exception as exc:  # keep running; the lock just expires earlier
                 log.warning("could not refresh the ingest lock: %s", exc)
 
@@ -237,6 +286,19 @@ class HeldLock:
 
     owner: str
     kind: str
+    keeper: _LockKeeper | None = field(default=None, repr=False, compare=False)
+
+    def check(self) -> None:
+        """Call before each write: refreshes the lock (a run paused past its lifetime whose lock nobody
+        took goes on), or raises IngestLockLost when another ingest has taken it over."""
+        if self.keeper is None:
+            return
+        try:
+            self.keeper.refresh()
+        except IngestLockLost:
+            raise
+        except Exception as exc:  # store trouble, not another holder: the write that follows meets it too
+            log.warning("could not refresh the ingest lock: %s", exc)
 
 
 def mark_dead_runs(store: GraphStore, owner: str) -> list[str]:
@@ -273,7 +335,7 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
         # later (title keys of an older title rule), so this run matches titles by the current rule.
         store.init_schema()
         keeper.start()
-        yield HeldLock(owner, kind)
+        yield HeldLock(owner, kind, keeper)
     finally:
         keeper.stop()
         try:

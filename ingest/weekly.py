@@ -491,6 +491,9 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
             else:
                 rejections.append(rejection_for(record.arxiv_id or record.source_id, record.title,
                                                 decision, summary.run_id))
+    # Fetching and gating take a while: no write (rejections, papers, the run's success and watermark
+    # over the "failed" the new holder recorded) once another ingest took the lock over meanwhile.
+    held.check()
     store.record_rejections(rejections)
     summary.kept = len(kept)
     summary.rejected = len(rejections)

@@ -719,6 +719,10 @@ ACQUIRE_LOCK = (
     "l.expires = CASE WHEN free THEN $expires ELSE l.expires END "
     "RETURN free, l.owner AS owner, l.expires AS expires"
 )
+REFRESH_LOCK = (
+    f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner SET l.expires = $expires "
+    "RETURN count(l) AS refreshed"
+)
 RELEASE_LOCK = f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner DELETE l"
 
 RECORD_REJECTIONS = (

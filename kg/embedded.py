@@ -1678,6 +1678,12 @@ class EmbeddedStore(GraphStore):
                 (name, owner, now.isoformat(timespec="microseconds"), now.timestamp() + ttl_seconds),
             )
 
+    def refresh_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
+        """Push the expiry of a lock `owner` still holds; False when it holds it no longer."""
+        with self._write() as conn:
+            return conn.execute("UPDATE locks SET expires = ? WHERE name = ? AND owner = ?",
+                                (datetime.now(UTC).timestamp() + ttl_seconds, name, owner)).rowcount == 1
+
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
         with self._write() as conn:

@@ -968,6 +968,12 @@ class Neo4jStore(GraphStore):
             raise LockHeld(lock_held_message(name, r["owner"], r["expires"], now.timestamp()),
                            name=name, owner=r["owner"], expires=r["expires"])
 
+    def refresh_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
+        """Push the expiry of a lock `owner` still holds; False when it holds it no longer."""
+        rows = self._write(cypher.REFRESH_LOCK, name=name, owner=owner,
+                           expires=datetime.now(UTC).timestamp() + ttl_seconds)
+        return bool(rows and rows[0]["refreshed"])
+
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
         self._write(cypher.RELEASE_LOCK, name=name, owner=owner)

@@ -277,6 +277,11 @@ class GraphStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def refresh_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
+        """Push the expiry of a lock `owner` still holds (expired or not) `ttl_seconds` ahead; False,
+        changing nothing, when another owner holds it or nobody does (it was taken over meanwhile)."""
+
+    @abc.abstractmethod
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock held by `owner` (no-op otherwise)."""
 

@@ -1006,6 +1006,139 @@ def test_records_of_one_paper_still_merge_whatever_ids_they_were_given(
     assert len(store.paper_ids()) == 4
 
 
+# -- a holder paused past the lock's lifetime ---------------------------------------------------------
+# Integrity QA: an ingest paused longer than the lock's 15 minutes (suspend, SIGSTOP, `docker pause`)
+# lost the lock to the next ingest (expiry alone wins) and, once resumed, went on writing beside it,
+# recording its run succeeded. The pause is simulated by expiring the lock row (the keeper thread, with
+# the 15-minute lifetime, does not run during these tests) and the takeover by a real acquire_lock.
+
+TAKER = "other-host:4242:0000beef:list-0123abcd"  # another machine's list ingest
+
+
+def _expire_lock(store: GraphStore) -> None:
+    """As if the holder had not refreshed the lock for longer than its lifetime."""
+    import sqlite3
+
+    from ingest.store_lock import LOCK_NAME
+
+    with sqlite3.connect(store.path) as conn:  # type: ignore[attr-defined]
+        assert conn.execute("UPDATE locks SET expires = 0 WHERE name = ?", (LOCK_NAME,)).rowcount == 1
+
+
+def _take_over(store: GraphStore) -> None:
+    """The pause, then another ingest taking the expired lock over."""
+    from ingest.store_lock import LOCK_NAME
+
+    _expire_lock(store)
+    store.acquire_lock(LOCK_NAME, TAKER, ttl_seconds=900)
+
+
+class _HookedEmbedder(HashEmbedder):
+    """The HashEmbedder, running `hook` while it embeds batch number `at` (before that batch is written)."""
+
+    def __init__(self, at: int, hook: Any) -> None:
+        super().__init__()
+        self.at, self.hook, self.batches = at, hook, 0
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Run the hook at batch `at`, then embed."""
+        self.batches += 1
+        if self.batches == self.at:
+            self.hook()
+        return super().encode(texts, batch_size, progress)
+
+
+def _three_records() -> list[Any]:
+    from ingest.records import Record
+
+    return [Record(source="records", source_id=f"p{n}", title=f"Probing circuit number {n}",
+                   abstract=f"We probe circuit {n} of a toy transformer.") for n in ("one", "two", "three")]
+
+
+def _lock_holder(store: GraphStore) -> str:
+    """Who holds the ingest lock now (a real acquire: refused by the holder's unexpired lock)."""
+    from ingest.store_lock import LOCK_NAME
+    from kg.store import LockHeld
+
+    with pytest.raises(LockHeld) as held:
+        store.acquire_lock(LOCK_NAME, "someone-checking", ttl_seconds=60)
+    return held.value.owner
+
+
+def test_an_ingest_whose_lock_was_taken_over_stops_before_its_next_batch(
+    store: GraphStore, extractor: Any
+) -> None:
+    from ingest.store_lock import IngestLockLost, ingest_lock
+
+    embedder = _HookedEmbedder(1, lambda: _take_over(store))
+    with ingest_lock(store, "records") as held:
+        with pytest.raises(IngestLockLost) as lost:
+            run_ingest(store, _three_records(), source="records", embedder=embedder, extractor=extractor,
+                       progress=False, batch_size=1, lock=held)
+        assert _lock_holder(store) == TAKER
+    message = str(lost.value)
+    assert f"taken over by another list ingest ('{TAKER}') while this run was paused" in message
+    assert "(over the 15-minute lock lifetime): stopped before writing more; run again" in message
+    # The batch being written when the lock went was written; no batch after it.
+    assert store.paper_ids() == ["probing-circuit-number-one"] and embedder.batches == 1
+    [run] = store.runs("records")
+    assert run.status == "failed" and run.message == message
+    assert _lock_holder(store) == TAKER  # leaving the block released nothing of the new holder's
+
+
+def test_an_ingest_that_lost_its_lock_during_its_last_write_is_recorded_failed(
+    store: GraphStore, extractor: Any
+) -> None:
+    """Not "succeeded" over what the new holder saw: that run recorded it as ended, and the last write
+    went on beside it."""
+    from ingest.store_lock import IngestLockLost, ingest_lock
+
+    embedder = _HookedEmbedder(1, lambda: _take_over(store))
+    with ingest_lock(store, "records") as held, pytest.raises(IngestLockLost):
+        run_ingest(store, _three_records(), source="records", embedder=embedder, extractor=extractor,
+                   progress=False, lock=held)
+    assert len(store.paper_ids()) == 3  # one batch, under way when the lock went
+    assert [r.status for r in store.runs("records")] == ["failed"]
+
+
+def test_a_prune_stops_when_the_lock_was_taken_over_after_the_lists_papers_were_written(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ingest.store_lock import IngestLockLost
+
+    _whole_list(store, FOUR_PAPERS, taxonomy, embedder, extractor)
+    list_rows_from = store.list_rows_from
+
+    def taken_over_meanwhile(source: str) -> Any:  # read after the list's papers, before the prune
+        _take_over(store)
+        return list_rows_from(source)
+
+    monkeypatch.setattr(store, "list_rows_from", taken_over_meanwhile)
+    with pytest.raises(IngestLockLost):
+        _whole_list(store, _keep_rows(FOUR_PAPERS, "one", "two"), taxonomy, embedder, extractor, prune=True)
+    monkeypatch.undo()
+    assert len(store.paper_ids()) == 4 and len(store.list_rows_from("list")) == 4  # nothing pruned
+    assert [r.status for r in store.runs("list")] == ["failed", "succeeded"]
+    assert _lock_holder(store) == TAKER
+
+
+def test_an_ingest_paused_past_the_lock_lifetime_but_not_taken_over_goes_on(
+    store: GraphStore, extractor: Any
+) -> None:
+    """Its lock expired, but nobody took it: the check before the next batch refreshes it and the run
+    goes on, holding it again."""
+    from ingest.store_lock import ingest_lock
+
+    embedder = _HookedEmbedder(1, lambda: _expire_lock(store))
+    with ingest_lock(store, "records") as held:
+        summary = run_ingest(store, _three_records(), source="records", embedder=embedder,
+                             extractor=extractor, progress=False, batch_size=1, lock=held)
+        assert _lock_holder(store) == held.owner  # refreshed, not merely left expired
+    assert (summary.new, embedder.batches) == (3, 3)
+    assert [r.status for r in store.runs("records")] == ["succeeded"]
+
+
 def _resolved(store: GraphStore, paper_id: str) -> str | None:
     """The stored id a user's paper id finds, as `paperkg related` and /api/papers/{id} look it up."""
     from kg.lookup import find_paper, find_related

@@ -251,3 +251,74 @@ def test_holding_the_lock_brings_stale_title_keys_current(store: EmbeddedStore) 
     with ingest_lock(store, "records"):
         rule = store._conn().execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
     assert rule == (title_key_rule(),)
+
+
+def test_the_keeper_stops_refreshing_a_lock_another_ingest_took_over(
+    store: EmbeddedStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Integrity QA: a holder paused past the lifetime (SIGSTOP) only logged "could not refresh" every few
+    seconds once resumed, and kept writing. Its keeper now marks the lock lost, stops refreshing it (not
+    taking it back once the new holder releases it), and the run's next check raises IngestLockLost."""
+    from ingest.store_lock import IngestLockLost
+
+    taker = "other-host:4242:0000beef:list-0123abcd"
+    # A lifetime of 0 s: the lock is expired from the start (as after a long pause), so the taker's
+    # acquire_lock wins whenever it comes, and the keeper refreshes every 0.05 s.
+    with ingest_lock(store, "records", ttl=0) as held:
+        assert held.keeper is not None
+        store.acquire_lock(LOCK_NAME, taker, ttl_seconds=900)
+        assert held.keeper.lost.wait(60)  # a hang guard only: the keeper's next refresh finds the taker
+        held.keeper._thread.join(60)
+        assert not held.keeper._thread.is_alive() and held.keeper.taken_by == taker
+        store.release_lock(LOCK_NAME, taker)  # the new holder is done
+        with pytest.raises(IngestLockLost, match=f"taken over by another list ingest \\('{taker}'\\)"):
+            held.check()  # still lost: the run did not hold the lock while the taker wrote
+        store.acquire_lock(LOCK_NAME, "next-run", ttl_seconds=60)  # free: nobody took it back
+    store.release_lock(LOCK_NAME, "next-run")
+    assert "could not refresh" not in caplog.text
+    assert caplog.text.count("the store lock was taken over by another list ingest") == 1
+
+
+def test_a_held_lock_check_refreshes_an_expired_lock_nobody_took(store: EmbeddedStore) -> None:
+    """A run paused past the lifetime whose lock nobody took goes on: the check takes it for a new
+    lifetime, so another ingest is refused again."""
+    import sqlite3
+
+    with ingest_lock(store, "records") as held:
+        with sqlite3.connect(store.path) as conn:
+            conn.execute("UPDATE locks SET expires = 0 WHERE name = ?", (LOCK_NAME,))
+        held.check()
+        with pytest.raises(LockHeld) as refused:
+            store.acquire_lock(LOCK_NAME, make_owner("list"), ttl_seconds=60)
+        assert refused.value.owner == held.owner
+
+
+def test_a_lock_taken_over_and_released_while_the_holder_was_paused_is_still_lost(
+    store: EmbeddedStore,
+) -> None:
+    """The other ingest ran whole during the pause (took the expired lock, wrote, let it go): the
+    resumed holder's check used to take the free lock again and go on with what it read before; it
+    raises now, naming no holder (there is none left)."""
+    import sqlite3
+
+    from ingest.store_lock import IngestLockLost
+
+    with ingest_lock(store, "records") as held:
+        held.keeper.stop()  # type: ignore[union-attr]  # the pause: no refresh meanwhile
+        with sqlite3.connect(store.path) as conn:
+            conn.execute("UPDATE locks SET expires = 0 WHERE name = ?", (LOCK_NAME,))
+        taker = make_owner("list")
+        store.acquire_lock(LOCK_NAME, taker, ttl_seconds=60)
+        assert _holder_of(store) == taker
+        store.release_lock(LOCK_NAME, taker)
+        with pytest.raises(IngestLockLost, match="taken over by another ingest while this run was paused"):
+            held.check()
+        store.acquire_lock(LOCK_NAME, "next-run", ttl_seconds=60)  # still free: not taken back
+    store.release_lock(LOCK_NAME, "next-run")
+
+
+def _holder_of(store: EmbeddedStore) -> str:
+    """The owner of the ingest lock row, read directly."""
+    row = store._conn().execute("SELECT owner FROM locks WHERE name = ?", (LOCK_NAME,)).fetchone()
+    assert row is not None
+    return str(row[0])

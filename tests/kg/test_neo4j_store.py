@@ -391,6 +391,7 @@ def _exercise(store: GraphStore) -> None:
     store.runs()
     store.last_watermark("arxiv")
     store.acquire_lock("weekly", "me")
+    store.refresh_lock("weekly", "me", 60)
     store.release_lock("weekly", "me")
     store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
     store.rejections(since="2024-01-01")

@@ -1040,6 +1040,23 @@ def test_lock_held_says_who_holds_it_and_until_when(store: GraphStore) -> None:
     assert held.value.expires is not None and held.value.expires > time.time() + 5 * 3600
 
 
+def test_a_lock_is_refreshed_only_while_its_owner_still_holds_it(store: GraphStore) -> None:
+    """What a paused ingest's keeper relies on: its expired lock, if nobody took it, is its own again;
+    one another ingest took (and may since have released) is not silently taken back."""
+    store.acquire_lock("ingest", "paused", ttl_seconds=0)  # expired at once: as after a long pause
+    assert store.refresh_lock("ingest", "paused", 3600)
+    with pytest.raises(LockHeld, match="paused"):  # refreshed: no longer free for the taking
+        store.acquire_lock("ingest", "other")
+    store.acquire_lock("ingest", "paused", ttl_seconds=0)
+    store.acquire_lock("ingest", "taker")  # the expired lock taken over
+    assert not store.refresh_lock("ingest", "paused", 3600)
+    with pytest.raises(LockHeld, match="taker"):  # and the refusal changed nothing
+        store.acquire_lock("ingest", "other")
+    store.release_lock("ingest", "taker")
+    assert not store.refresh_lock("ingest", "paused", 3600)  # released since: still not taken back
+    store.acquire_lock("ingest", "other")
+
+
 def test_lock_is_taken_over_from_a_named_holder_only_while_that_holder_has_it(store: GraphStore) -> None:
     """`replacing` is a compare-and-set on the holder (the weekly run uses it for a dead run's lock)."""
     store.acquire_lock("weekly", "dead-run")
