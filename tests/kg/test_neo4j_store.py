@@ -1162,6 +1162,24 @@ def test_related_candidates_rank_as_the_embedded_store_does(
     assert [c.id for c in store.related_candidates("p", limit=3)] == [c.id for c in expected[:3]]
 
 
+def _answering(monkeypatch: pytest.MonkeyPatch, store: Neo4jStore,
+               rows: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], bool]]:
+    """Route the store's transactions to one that answers every statement with `rows`; the list it
+    returns fills with what was sent: (statement, parameters, whether in a write transaction)."""
+    sent: list[tuple[str, dict[str, Any], bool]] = []
+
+    class Tx:
+        def __init__(self, write: bool) -> None:
+            self.write = write
+
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            sent.append((query, dict(parameters or {}), self.write))
+            return _Result(rows)
+
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(write)))
+    return sent
+
+
 def test_list_rows_from_reads_as_the_embedded_store_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Any,
 ) -> None:
@@ -1180,18 +1198,8 @@ def test_list_rows_from_reads_as_the_embedded_store_does(
     answered = [{"paper_id": r["paper_id"], "title": r["title"], "section_id": r["section_id"],
                  "section_path": r["section_path"] or None, "line": r["line"]} for r in expected]
     answered[0]["section_path"] = None  # as if written with an empty path (stored as no property)
-    sent: list[tuple[str, dict[str, Any], bool]] = []
-
-    class Tx:
-        def __init__(self, write: bool) -> None:
-            self.write = write
-
-        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
-            sent.append((query, dict(parameters or {}), self.write))
-            return _Result(answered)
-
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
-    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(write)))
+    sent = _answering(monkeypatch, store, answered)
     got = store.list_rows_from("list")
     assert sent == [(cypher.LIST_ROWS_FROM, {"source": "list"}, False)]
     assert got == [{**expected[0], "section_path": []}, expected[1]]
@@ -1229,18 +1237,8 @@ def test_tag_evidence_reads_as_the_embedded_store_does(
          "evaluates": [{"node_id": "faithfulness", "evidence": "It is faithful."}]},
         {"paper_id": "p2", "uses": [{"node_id": "probing", "evidence": "Probes again."}], "evaluates": []},
     ]
-    sent: list[tuple[str, dict[str, Any], bool]] = []
-
-    class Tx:
-        def __init__(self, write: bool) -> None:
-            self.write = write
-
-        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
-            sent.append((query, dict(parameters or {}), self.write))
-            return _Result(answered)
-
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
-    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(write)))
+    sent = _answering(monkeypatch, store, answered)
     assert store.tag_evidence(["p1", "p2", "p1", "p3"], nodes) == expected
     assert sent == [(cypher.TAG_EVIDENCE, {"ids": ["p1", "p2", "p3"], "nodes": nodes, "source": "extracted"},
                      False)]
