@@ -112,6 +112,17 @@ def test_rare_shared_technique_counts_more(graph: EmbeddedStore) -> None:
     assert b.parts["techniques"] == pytest.approx(idf_cs / (idf_cs + idf_vis), abs=1e-3)
 
 
+def test_a_paper_whose_only_technique_is_common_gets_little_from_sharing_it(graph: EmbeddedStore) -> None:
+    """Researcher QA: the part was normalised by the paper's own idf total, so for a paper with one
+    technique any paper sharing it got the full part, "visualization" as much as "causal scrubbing"."""
+    idf_cs, idf_vis = np.log(1 + 11 / 2), np.log(1 + 11 / 8)
+    of_c = {h.id: h for h in related(graph, "C", limit=20)}  # C uses visualization only
+    assert of_c["D0"].parts["techniques"] == pytest.approx(idf_vis / idf_cs, abs=1e-3)
+    assert "shares Visualization" in of_c["D0"].reasons
+    of_b = {h.id: h for h in related(graph, "B", limit=20)}  # B uses causal scrubbing only: the rarest
+    assert of_b["A"].parts["techniques"] == pytest.approx(1.0, abs=1e-6)
+
+
 def test_shared_authors_models_topics_are_reasons(graph: EmbeddedStore) -> None:
     hits = {h.id: h for h in related(graph, "A", limit=20)}
     assert "shared author Neel Nanda" in hits["E"].reasons
