@@ -152,18 +152,20 @@ _TITLE_HASH_CHARS = 12
 _TITLE_ID_CHARS = 80
 
 
-def title_id(title: str) -> str:
+def title_id(title: str, *, hashed: bool = False) -> str:
     """A paper id from a title: its slug, and when the slug does not spell the whole title key (a
-    non-Latin script, a letter outside ASCII, over 80 characters) a hash of the key after it.
+    non-Latin script, a letter outside ASCII, over 80 characters) or `hashed` is set, a hash of the key
+    after it.
 
     The slug alone made every Chinese, Cyrillic or Greek title `untitled`, and long titles alike in their
     first 80 characters one id, so different papers were merged. A title whose slug spells its key keeps
     the plain slug (ids stored before stay what they were); the id is ASCII, at most 80 characters and
-    the same on every run.
+    the same on every run. `hashed`: for a title whose plain slug is already another paper's id (a
+    records file's `id`, a slug cut at 80 characters by the old rule), so it is stored as its own paper.
     """
     key = title_key(title) if title else ""
     slug = _slug_of_key(key, _TITLE_ID_CHARS)
-    if slug.replace("-", " ") == key:  # the slug spells the key: no other title has this slug
+    if not hashed and slug.replace("-", " ") == key:  # the slug spells the key: no other title has it
         return slug or "untitled"
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_TITLE_HASH_CHARS]
     slug = _slug_of_key(key, _TITLE_ID_CHARS - _TITLE_HASH_CHARS - 1)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ingest.normalize import SOURCE_PRIORITY, dedupe_groups, merge_two, title_key
+from ingest.normalize import SOURCE_PRIORITY, dedupe_groups, merge_two, slugify, title_id, title_key
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock
 from kg.entities import (
@@ -138,14 +139,7 @@ class IngestSummary:
         else:
             head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
                     "(run again with --prune to remove them):")
-        lines = [f"  {head}"]
-        for row in stale[:_STALE_SHOWN]:
-            where = f", was line {row['line']}" if row.get("line") is not None else ""
-            lines.append(f"    {terminal_safe(row['title'])} [{terminal_safe(row['paper_id'])}], "
-                         f"{terminal_safe(row['section'])}{where}")
-        if n > _STALE_SHOWN:
-            lines.append(f"    ... and {n - _STALE_SHOWN} more (--json lists them all)")
-        return lines + self._list_only_lines()
+        return _head_and_items(head, [_stale_row_text(row) for row in stale]) + self._list_only_lines()
 
     def _list_only_lines(self) -> list[str]:
         """The text lines about the papers of stale rows that have no other source."""
@@ -163,12 +157,23 @@ class IngestSummary:
         else:
             head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
                     f"(--prune removes {'it' if n == 1 else 'them'} too):")
-        lines = [f"  {head}"]
-        for paper in papers[:_STALE_SHOWN]:
-            lines.append(f"    {terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]")
-        if n > _STALE_SHOWN:
-            lines.append(f"    ... and {n - _STALE_SHOWN} more (--json lists them all)")
-        return lines
+        return _head_and_items(head, [f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]"
+                                      for paper in papers])
+
+
+def _stale_row_text(row: dict[str, Any]) -> str:
+    """A stale list row as the text summary names it: title [paper id], section, its former line."""
+    where = f", was line {row['line']}" if row.get("line") is not None else ""
+    return (f"{terminal_safe(row['title'])} [{terminal_safe(row['paper_id'])}], "
+            f"{terminal_safe(row['section'])}{where}")
+
+
+def _head_and_items(head: str, items: Sequence[str]) -> list[str]:
+    """A summary head line and the first _STALE_SHOWN items under it, then how many more there are."""
+    lines = [f"  {head}", *(f"    {item}" for item in items[:_STALE_SHOWN])]
+    if len(items) > _STALE_SHOWN:
+        lines.append(f"    ... and {len(items) - _STALE_SHOWN} more (--json lists them all)")
+    return lines
 
 
 # The stale list rows a text summary names one by one (--json gives them all).
@@ -415,7 +420,9 @@ def _id_clash(target: str, earlier: Record, earlier_stored: str | None, later: R
     with that arXiv id), or one by a key and the other by its title's id, unless the first was given
     that id by a records file (a paper stored under its title's id whose title a richer source has
     since changed: the title no longer matches, its id does). An id a records file gave, or two titles'
-    ids alike, say nothing of the paper: merging on them wrote one paper over another.
+    ids alike, say nothing of the paper: merging on them wrote one paper over another. (A record that
+    only the id of a stored paper of another title leads to was already given its hashed title id by
+    _target_ids when that paper shows it is another.)
     """
     keyed = (_holds_by_key(earlier, earlier_stored, target), _holds_by_key(later, later_stored, target))
     if all(keyed):
@@ -460,6 +467,66 @@ def _target_id(record: Record, stored_id: str | None) -> str:
     if record.arxiv_id:
         return record.arxiv_id
     return stored_id or record.paper_id
+
+
+def _target_ids(
+    store: GraphStore, records: Sequence[Record], stored_ids: Sequence[str | None],
+) -> tuple[list[str], list[str | None]]:
+    """Each record's id to write (_target_id) and stored id, for records whose id is only their title's
+    plain slug (no arXiv id, no records-file `id`, no stored paper matched by a key) that land on a stored
+    paper of another title: by _title_id_match, that paper is the record's (its stored id then, as if
+    matched by a key), another paper's (the record gets its hashed title id, title_id(hashed=True), and
+    is stored as its own paper), or unknown: the record keeps the id when another record of the run is
+    written under it (the run's rule, _id_clash, decides), else it gets its hashed title id.
+
+    The slug alone says nothing of the paper: it is also a records file's `id` or, in a store written
+    before hashed title ids, another title's slug cut at 80 characters, and merging on it wrote one paper
+    over another. Deterministic: the next run finds a paper stored under a hashed id by its title, and a
+    record the run's rule turned away is turned away again. The stored papers are read in one batch; the
+    list rows only of those whose title and id leave it open.
+    """
+    targets = [_target_id(r, s) for r, s in zip(records, stored_ids, strict=True)]
+    stored_ids = list(stored_ids)
+    suspects = [i for i, (record, stored_id) in enumerate(zip(records, stored_ids, strict=True))
+                if not record.arxiv_id and stored_id is None and record.explicit_id is None
+                # an id already hashed spells the whole title key: it names this title's paper
+                and targets[i] != title_id(record.title, hashed=True)]
+    if not suspects:
+        return targets, stored_ids
+    stored = {paper.id: paper for paper in store.get_papers(sorted({targets[i] for i in suspects}))}
+    shared = Counter(targets)
+    details: dict[str, PaperDetail | None] = {}
+    for i in suspects:
+        paper = stored.get(targets[i])
+        if paper is None:
+            continue
+        match = _title_id_match(records[i], paper, details, store)
+        if match == "same":
+            stored_ids[i] = paper.id
+        elif match == "other" or shared[paper.id] == 1:
+            targets[i] = title_id(records[i].title, hashed=True)
+    return targets, stored_ids
+
+
+def _title_id_match(record: Record, paper: Paper, details: dict[str, PaperDetail | None],
+                    store: GraphStore) -> Literal["same", "other", "unknown"]:
+    """Whether the stored `paper` under the record's title id is the record's paper: "same" when it has
+    the record's title or a list row titled so (a paper stored under that title's id from the list,
+    whose title a richer source has since changed), "other" when its id is its own title's slug (cut at
+    80 characters, as ids were before hashed title ids) or its list rows have titles and none is the
+    record's, else "unknown". Reads the paper's list rows (into `details`) only when needed."""
+    if title_key(paper.title) == record.title_key:
+        return "same"
+    if slugify(paper.title) == paper.id:
+        return "other"
+    if paper.id not in details:
+        details[paper.id] = store.get_paper(paper.id)
+    detail = details[paper.id]
+    titles = {title_key(row.title_in_list) for row in (detail.list_rows if detail else [])
+              if row.title_in_list} - {""}
+    if record.title_key in titles:
+        return "same"
+    return "other" if titles else "unknown"
 
 
 def _configured_taxonomy() -> Taxonomy:
@@ -595,8 +662,8 @@ def _run_ingest(
         stored_ids = resolve_stored_ids(store, merged) if merged else []
         by_target: dict[str, tuple[Record, str | None]] = {}
         kept: dict[str, list[int]] = {}  # the indices in `valid` of each target's records
-        for record, stored_id, indices in zip(merged, stored_ids, members, strict=True):
-            target = _target_id(record, stored_id)
+        targets, stored_ids = _target_ids(store, merged, stored_ids)
+        for record, stored_id, indices, target in zip(merged, stored_ids, members, targets, strict=True):
             if target not in by_target:
                 by_target[target], kept[target] = (record, stored_id), list(indices)
                 continue
@@ -841,7 +908,7 @@ def _prune_list_rows(
     embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int, lock: HeldLock,
 ) -> None:
     """Remove the summary's stale list rows: each of their papers is written again without list rows,
-    or removed when it has no other source.
+    or removed when it has no other source (exactly the papers summary.list_only_papers names).
 
     A paper with another source (arXiv, a records file) stays, and loses what came from those rows
     alone: the list's technique and evaluation edges, its source "list" (it is no longer on the list:
@@ -851,6 +918,8 @@ def _prune_list_rows(
     findings and embedding: nothing stored brought it any more.
     """
     paper_ids = list(dict.fromkeys(row["paper_id"] for row in summary.stale_list_rows))
+    # One rule: the papers removed are exactly those the summary names (and the refusal counted).
+    list_only = {paper["paper_id"] for paper in summary.list_only_papers}
     for start in range(0, len(paper_ids), batch_size):
         lock.check()  # as in _run_ingest: no batch written once another ingest took the lock over
         merged: list[_Merged] = []
@@ -860,10 +929,10 @@ def _prune_list_rows(
             stored = store.get_paper(paper_id)
             if stored is None:
                 continue
-            sources = [s for s in stored.paper.sources if s != EDGE_SOURCE_LIST]
-            if not sources:
+            if paper_id in list_only:
                 gone.append((paper_id, len(stored.list_rows)))
                 continue
+            sources = [s for s in stored.paper.sources if s != EDGE_SOURCE_LIST]
             # No extraction_hash: an extractor without a signature extracts it again, as for any record.
             paper = replace(stored.paper, sources=sources, embedding=None, extraction_hash=None)
             merged.append((stored, paper, paper_id, ([], [], [])))

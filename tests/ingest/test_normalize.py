@@ -16,6 +16,7 @@ from ingest.normalize import (
     same_paper_groups,
     slugify,
     split_venue_tag,
+    title_id,
     title_key,
 )
 from ingest.records import Record
@@ -298,3 +299,19 @@ def test_titles_their_slug_spells_keep_the_slug_as_id(shared_data: Path, seed_li
     assert paper_id_for(None, "Naïve Übersetzung: Straße") == "naive-ubersetzung-strasse"
     assert paper_id_for("2211.00593v3", "大型语言模型") == "2211.00593"  # an arXiv id, then an explicit id
     assert paper_id_for(None, "大型语言模型", "my-id") == "my-id"
+
+
+def test_a_title_id_can_be_forced_to_its_hashed_form() -> None:
+    """For a title whose plain slug is another paper's id: the slug, then the title key's hash, the same
+    on every run and apart from the plain slug; a title already hashed keeps its id."""
+    from kg.validation import check_paper_id
+
+    digest = hashlib.sha256(b"a slug collision").hexdigest()[:12]
+    assert title_id("A Slug Collision") == "a-slug-collision"
+    assert title_id("A Slug Collision", hashed=True) == f"a-slug-collision-{digest}"
+    assert title_id("A  slug collision!", hashed=True) == f"a-slug-collision-{digest}"  # one title key
+    for title in _TITLE_IDS_APART:
+        assert title_id(title, hashed=True) == title_id(title) == paper_id_for(None, title)
+    long_plain = "word " * 20  # a slug of 99 characters: cut to 67 and hashed either way
+    forced = title_id(long_plain, hashed=True)
+    assert check_paper_id(forced) == forced and len(forced) <= 80 and forced == title_id(long_plain)
