@@ -973,6 +973,18 @@ def test_a_record_given_a_stored_papers_id_is_turned_away_beside_that_paper(
     assert (paper.id, paper.title, paper.abstract) == ("p1", revised["title"], revised["abstract"])
 
 
+# Records of three papers given six ids: merged by a shared DOI, arXiv id or title key.
+_MERGED_IDS = [
+    {"id": "doi-a", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"},
+    {"id": "doi-b", "title": "Finding Neurons in a Haystack: Case Studies with Sparse Probing",
+     "doi": "https://doi.org/10.1234/HAYSTACK.2023"},
+    {"id": "x", "arxiv_id": "2402.05555", "title": "Explicit Id And Arxiv Id"},
+    {"id": "y", "arxiv_id": "arXiv:2402.05555v3", "title": "Explicit Id And Arxiv Id, Revised"},
+    {"id": "t1", "title": "Towards Monosemanticity"},
+    {"id": "t2", "title": "TOWARDS MONOSEMANTICITY (ICLR'24)"},
+]
+
+
 def test_records_of_one_paper_still_merge_whatever_ids_they_were_given(
     store: GraphStore, tmp_path: Path, embedder: HashEmbedder, extractor: Any
 ) -> None:
@@ -980,16 +992,7 @@ def test_records_of_one_paper_still_merge_whatever_ids_they_were_given(
     given; so does a list row whose title a richer source has since changed, found by its title's id."""
     from ingest.records import Record
 
-    rows = [
-        {"id": "doi-a", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"},
-        {"id": "doi-b", "title": "Finding Neurons in a Haystack: Case Studies with Sparse Probing",
-         "doi": "https://doi.org/10.1234/HAYSTACK.2023"},
-        {"id": "x", "arxiv_id": "2402.05555", "title": "Explicit Id And Arxiv Id"},
-        {"id": "y", "arxiv_id": "arXiv:2402.05555v3", "title": "Explicit Id And Arxiv Id, Revised"},
-        {"id": "t1", "title": "Towards Monosemanticity"},
-        {"id": "t2", "title": "TOWARDS MONOSEMANTICITY (ICLR'24)"},
-    ]
-    summary = ingest_records_file(store, _jsonl(tmp_path / "one.jsonl", rows), embedder=embedder,
+    summary = ingest_records_file(store, _jsonl(tmp_path / "one.jsonl", _MERGED_IDS), embedder=embedder,
                                   extractor=extractor, progress=False)
     assert (summary.papers, summary.new, summary.rejected) == (3, 3, 0)
     assert sorted(store.paper_ids()) == ["2402.05555", "doi-a", "t1"]
@@ -1248,17 +1251,6 @@ def _resolved(store: GraphStore, paper_id: str) -> str | None:
     related = find_related(store, paper_id, 5)
     assert (found and found[0]) == (related and related[0])
     return found[0] if found else None
-
-
-_MERGED_IDS = [
-    {"id": "doi-a", "title": "Finding Neurons in a Haystack", "doi": "10.1234/haystack.2023"},
-    {"id": "doi-b", "title": "Finding Neurons in a Haystack: Case Studies with Sparse Probing",
-     "doi": "https://doi.org/10.1234/HAYSTACK.2023"},
-    {"id": "x", "arxiv_id": "2402.05555", "title": "Explicit Id And Arxiv Id"},
-    {"id": "y", "arxiv_id": "arXiv:2402.05555v3", "title": "Explicit Id And Arxiv Id, Revised"},
-    {"id": "t1", "title": "Towards Monosemanticity"},
-    {"id": "t2", "title": "TOWARDS MONOSEMANTICITY (ICLR'24)"},
-]
 
 
 def test_ids_of_records_merged_into_a_paper_lead_to_it_in_one_file_and_across_files(
