@@ -73,12 +73,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
-from kg.schema import Label
+from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "7"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term
+EXTRACTOR_VERSION = "8"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+# 8: evidence from a non-ambiguous mention first
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -141,8 +142,6 @@ _CLAIM_FILLERS = frozenset({
 })
 
 _EVIDENCE_MAX = 400
-# Marks evidence that is a sentence of the list's TL;DR rather than of the paper's own abstract.
-TLDR_EVIDENCE_PREFIX = "List TL;DR: "
 # Words that join coordinated modifiers ("activation and path patching", "zero-, mean- or ...").
 _COORDINATORS = frozenset({"and", "or", "&", ","})
 # The most words a coordinated modifier has ("edge attribution and path patching").
@@ -700,10 +699,15 @@ class Extractor:
 
         extraction = Extraction()
         first: dict[str, _Hit] = {}
+        # The evidence of a technique or criterion: its first mention by a non-ambiguous alias when it
+        # has one (Tuned Lens's "logit lens" sentence, not an earlier "lens" one), else its first.
+        plain: dict[str, _Hit] = {}
         count: dict[str, int] = {}
         for hit in counted:
             if self._nodes[hit.node_id].label in _TLDR_LABELS:
                 first.setdefault(hit.node_id, hit)
+                if not hit.ambiguous:
+                    plain.setdefault(hit.node_id, hit)
                 count[hit.node_id] = count.get(hit.node_id, 0) + 1  # the TL;DRs' mentions count too
         for hit in own:
             if self._nodes[hit.node_id].label not in _TLDR_LABELS:
@@ -712,8 +716,9 @@ class Extractor:
         for node_id, hit in sorted(first.items(), key=lambda item: (item[1].start, item[1].end, item[0])):
             label = self._nodes[node_id].label
             if label in _TLDR_LABELS:
-                sentence = tokens.text(hit.sent)
-                if tokens.idx[hit.start] >= layout.tldr_start:
+                said = plain.get(node_id, hit)
+                sentence = tokens.text(said.sent)
+                if tokens.idx[said.start] >= layout.tldr_start:
                     sentence = TLDR_EVIDENCE_PREFIX + sentence.strip()
                 if label == Label.TECHNIQUE:
                     extraction.techniques.append(TechniqueUse(

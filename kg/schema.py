@@ -126,3 +126,5 @@ RELATIONSHIPS: dict[str, RelSpec] = {
 EDGE_SOURCE_LIST = "list"
 EDGE_SOURCE_EXTRACTED = "extracted"
 EDGE_SOURCES = (EDGE_SOURCE_LIST, EDGE_SOURCE_EXTRACTED)
+# Starts the evidence of an extracted edge found in the list's TL;DR rather than the paper's abstract.
+TLDR_EVIDENCE_PREFIX = "List TL;DR: "

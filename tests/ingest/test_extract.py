@@ -108,6 +108,21 @@ def test_ambiguous_alias_confirmed_by_the_same_node_or_family(extractor: Extract
     assert techniques(got) == {"path_patching", "activation_patching"}
 
 
+def test_the_evidence_is_the_first_non_ambiguous_mention(extractor: Extractor) -> None:
+    """Researcher QA: Tuned Lens's Logit Lens evidence was an earlier sentence with the ambiguous
+    "distribution over the vocabulary", not the one naming the logit lens."""
+    got = run(extractor, "We decode each layer into a distribution over the vocabulary. "
+                         "The method refines the logit lens technique. A linear probe is trained.")
+    evidence = {t.technique_id: t.evidence for t in got.techniques}
+    assert evidence["logit_lens"] == "The method refines the logit lens technique."
+    got = run(extractor, "We probe the market. Then the probe is read. A linear probe is trained.")
+    assert {t.technique_id: t.evidence for t in got.techniques} == {"probing": "A linear probe is trained."}
+    # Only ambiguous mentions ("denoising", confirmed by path patching, of its family): the first.
+    got = run(extractor, "Denoising runs come first. We use path patching. More denoising follows.")
+    evidence = {t.technique_id: t.evidence for t in got.techniques}
+    assert evidence["activation_patching"] == "Denoising runs come first."
+
+
 @pytest.mark.parametrize(("sentence", "counted"), [
     ("The features were rated as human-understandable by blinded annotators.", True),
     ("Human raters judged the feature labels plausible.", True),
