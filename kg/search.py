@@ -33,7 +33,7 @@ from kg.explain import (
     query_terms,
     split_sentences,
 )
-from kg.schema import Label
+from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 
@@ -570,11 +570,14 @@ def _explain_by_evidence(
 
 
 def _evidence_sentence(evidence: dict[str, str], nodes: list[str], sentences: list[str]) -> str | None:
-    """The abstract sentence holding a paper's stored evidence (`evidence`, by node, as tag_evidence
-    reads it) that it uses (or evaluates) one of `nodes`, the first node with one winning. Evidence from
-    the list, or from the title, is no abstract sentence and is skipped."""
+    """The sentence a paper was tagged from as using (or evaluating) one of `nodes`, the first node
+    with one winning: the abstract sentence holding its stored evidence (`evidence`, by node, as
+    tag_evidence reads it), or a list TL;DR sentence as stored ("List TL;DR: ..."; IOI's abstract says
+    only "causal interventions", its TL;DR names path patching). Title evidence is skipped."""
     for node_id in nodes:
         text = " ".join(evidence.get(node_id, "").split())
+        if text.startswith(TLDR_EVIDENCE_PREFIX):
+            return text
         # The extractor's sentence split and split_sentences may differ: either may hold the other.
         found = next((s for s in sentences if text and (text in s or s in text)), None)
         if found is not None:
