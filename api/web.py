@@ -143,7 +143,7 @@ def card(
     """Everything a paper row shows (templates/_macros.html paper_row)."""
     return {
         "id": paper.id, "title": paper.title, "authors": paper.authors, "year": paper.year,
-        "venue": paper.venue, "arxiv_id": paper.arxiv_id, "url": paper.url,
+        "venue": paper.venue, "arxiv_id": paper.arxiv_id, "url": paper.url, "item_type": paper.item_type,
         "techniques": _chips(technique_ids or [], labels, matched),
         "snippet": snippet, "reasons": reasons or [], "score": score, "why": None, "because": [],
     }

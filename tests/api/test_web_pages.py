@@ -414,6 +414,20 @@ def test_technique_page_papers_refinements_cooccurring_chart(
     assert 'option value="centrality" selected' in page(client, "/techniques/cma?sort=centrality")
 
 
+def test_a_tool_in_a_list_of_papers_is_marked_a_tool(client: FlaskClient, store: EmbeddedStore) -> None:
+    """Researcher QA: CircuitsVis (the list's tools table) showed as one more paper in technique pages,
+    search results and related lists; only its own page said it is a tool."""
+    tool = store.get_paper("circuitsvis")
+    assert tool is not None and tool.paper.item_type == "tool"
+    for url in ("/techniques/visualization", "/search?q=visualization+tool&mode=keyword"):
+        html = page(client, url)
+        # Up to a row's first </li>: its head (title and badge) comes before any list inside it.
+        rows = dict(re.findall(r'<li class="paper" data-paper-row data-paper-id="([^"]*)">(.*?)</li>',
+                               html, re.S))
+        assert '<span class="badge"' in rows.pop("circuitsvis") and rows, url
+        assert not any(">tool</span>" in row for row in rows.values()), url
+
+
 def test_technique_page_marks_its_own_technique_not_a_search_match(client: FlaskClient) -> None:
     html = page(client, "/techniques/knockout")
     assert 'Knockout<span class="visually-hidden"> (this page&#39;s technique)</span>' in html
