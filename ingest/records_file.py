@@ -262,8 +262,11 @@ def record_from_dict(data: Any, line: int | None = None, taxonomy: Taxonomy | No
 def _arxiv_id_and_version(raw: str) -> tuple[str, int | None]:
     """The arXiv id without its version, and the version (`2401.01234v2` -> 2; None when not given),
     of an `arxiv_id` value: an id (checked) or an arXiv abs/pdf URL."""
-    # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id.
-    found = arxiv_id_and_version(raw if "arxiv.org/" in raw.casefold() else check_arxiv_id(raw))
+    # An arXiv abs/pdf URL stands for its id, as it always has; anything else must be an id (checked:
+    # an arxiv.org URL without one, such as a listing page, is a bad line too).
+    found = arxiv_id_and_version(raw) if "arxiv.org/" in raw.casefold() else None
+    if found is None:
+        found = arxiv_id_and_version(check_arxiv_id(raw))
     return found if found is not None else (raw, None)
 
 
@@ -336,6 +339,8 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
         # with --skip-invalid): one clear error instead.
         raise RecordsFileError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise RecordsFileError(f"{path}: UTF-32 text; save it as UTF-8")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
         raise RecordsFileError(f"{path}: UTF-16 text; save it as UTF-8")
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines

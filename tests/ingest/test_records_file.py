@@ -171,6 +171,8 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
      "line 3: 'arxiv_id' must be an arXiv id such as 2211.00593, 2211.00593v2 or hep-th/9901001, "
      "not 'javascript:alert\\(14\\)'"),
     ({"title": "T", "arxiv_id": "2211.00593/../../x"}, "line 3: 'arxiv_id' must be an arXiv id"),
+    ({"title": "T", "arxiv_id": "https://arxiv.org/list/cs.LG/recent"},  # an arxiv.org URL without an id
+     "line 3: 'arxiv_id' must be an arXiv id"),
     # A DOI that is not one used to be dropped silently.
     ({"title": "T", "doi": "not a doi at all"},
      "line 3: 'doi' must be a DOI such as 10.1234/abc or a https://doi.org/ URL, not 'not a doi at all'"),
@@ -401,6 +403,7 @@ def test_a_leading_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("encoded", "message"), [
     (lambda text: gzip.compress(text.encode()), "gzip-compressed; decompress it first"),
     (lambda text: text.encode("utf-16"), "UTF-16 text; save it as UTF-8"),  # with its byte order mark
+    (lambda text: text.encode("utf-32"), "UTF-32 text; save it as UTF-8"),
     (lambda text: text.encode("utf-16-be"), None),  # without one: every line is a bad line, as below
 ])
 def test_a_compressed_or_utf16_file_is_refused_as_a_whole(
