@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreDamaged, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
-from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE, SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
+from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,6 @@ RELATED_LIMIT = 8
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
 NEW_PAGE_SIZE = 100
-# A query that is only an arXiv id or arXiv URL ("2211.00593v3", "arXiv:2211.00593",
-# "https://arxiv.org/abs/2211.00593v3") opens the paper's page instead of searching.
-_WHOLE_ARXIV_ID = re.compile(
-    rf"(?:arxiv:\s*|(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/)?"
-    rf"(?:{ARXIV_NEW_STYLE}|{ARXIV_OLD_STYLE})(?:v[0-9]+)?(?:\.pdf)?/?", re.IGNORECASE)
 # The newest papers of the New page's period that its suggested list rows are built from: ~1 ms a
 # paper on every view, so a busy week fits but a years-long period does not (the page says so and
 # gives the `export list-rows --limit` command for all of them).
@@ -271,11 +265,12 @@ def _paper_of_query(store: GraphStore, q: str) -> str | None:
     """The stored id of the paper a query names when the whole query is an arXiv id or URL
     (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593`), else None. Other
     queries are searched, even when a paper's slug id reads like them ("logit-lens")."""
-    if _WHOLE_ARXIV_ID.fullmatch(q) is None:  # not a sentence, or another site's URL, holding one
-        return None
-    from ingest.normalize import arxiv_id_from_url
+    from ingest.normalize import whole_arxiv_id
 
-    found = find_paper(arxiv_id_from_url(q) or q, store.get_paper, store.successor_of)
+    arxiv_id = whole_arxiv_id(q)  # not a sentence, or another site's URL, holding one
+    if arxiv_id is None:
+        return None
+    found = find_paper(arxiv_id, store.get_paper, store.successor_of)
     return found[0] if found is not None else None
 
 

@@ -72,6 +72,21 @@ def arxiv_id_and_version(text: str | None) -> tuple[str, int | None] | None:
     return match.group("id").lower(), int(version) if version else None
 
 
+# An arXiv URL as the whole of a text: any arxiv.org host, then a query or fragment at most.
+_WHOLE_ARXIV_URL = re.compile(
+    rf"(?:https?://)?(?:[a-z0-9-]+\.)*{_ARXIV_URL.pattern}(?:\.pdf)?/?(?:[?#]\S*)?", re.IGNORECASE
+)
+
+
+def whole_arxiv_id(text: str) -> str | None:
+    """The arXiv id (without version) when the whole text is an arXiv id or arXiv URL
+    (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593v3#S1`), else None: a
+    sentence holding one, or another site's URL with one inside, is not."""
+    text = text.strip()
+    match = _WHOLE_ARXIV_URL.fullmatch(text) or _ARXIV_BARE.match(text)
+    return match.group("id").lower() if match else None
+
+
 def arxiv_id_from_url(url: str | None) -> str | None:
     """The arXiv id without version from an arXiv URL (abs/pdf/html) or a bare id, else None."""
     found = arxiv_id_and_version(url)

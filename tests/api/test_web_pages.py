@@ -1199,7 +1199,9 @@ def test_a_search_page_past_the_end_says_so(client: FlaskClient, store: Embedded
 
 
 @pytest.mark.parametrize("given", [IOI_ID, f"{IOI_ID}v3", f"https://arxiv.org/abs/{IOI_ID}v3",
-                                   f"arXiv:{IOI_ID}", f"  {IOI_ID}  ", f"https://arxiv.org/pdf/{IOI_ID}"])
+                                   f"arXiv:{IOI_ID}", f"  {IOI_ID}  ", f"https://arxiv.org/pdf/{IOI_ID}",
+                                   f"https://arxiv.org/abs/{IOI_ID}?context=cs", f"https://arxiv.org/abs/{IOI_ID}v3#S1",
+                                   f"https://browse.arxiv.org/abs/{IOI_ID}"])
 def test_searching_an_arxiv_id_goes_to_the_paper(client: FlaskClient, given: str) -> None:
     for extra in ("", "&fragment=1", "&mode=keyword"):
         response = client.get("/search", query_string=f"q={quote_plus(given)}{extra}")

@@ -315,3 +315,16 @@ def test_a_title_id_can_be_forced_to_its_hashed_form() -> None:
     long_plain = "word " * 20  # a slug of 99 characters: cut to 67 and hashed either way
     forced = title_id(long_plain, hashed=True)
     assert check_paper_id(forced) == forced and len(forced) <= 80 and forced == title_id(long_plain)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2211.00593v3", "2211.00593"), ("arXiv:2211.00593", "2211.00593"), ("hep-th/9901001", "hep-th/9901001"),
+    ("https://arxiv.org/abs/2211.00593v3#S1", "2211.00593"), ("arxiv.org/pdf/2211.00593v2.pdf", "2211.00593"),
+    ("https://export.arxiv.org/abs/2211.00593?context=cs", "2211.00593"),
+    ("see:arxiv.org/abs/2401.00001", None), ("https://example.com/?u=arxiv.org/pdf/2401.00001", None),
+    ("circuits 2211.00593", None), ("logit-lens", None), ("https://evilarxiv.org/abs/2211.00593", None),
+])
+def test_whole_arxiv_id_is_an_id_or_url_and_nothing_more(text: str, expected: str | None) -> None:
+    from ingest.normalize import whole_arxiv_id
+
+    assert whole_arxiv_id(text) == expected
