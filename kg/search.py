@@ -562,10 +562,14 @@ def _explain_by_evidence(
     for wanted in pending:
         sentence = _evidence_sentence(evidence.get(wanted.paper_id, {}), wanted.nodes,
                                       sentences[wanted.paper_id])
-        if sentence is not None and len(wanted.content & query_terms(sentence)) >= wanted.best_words:
+        if sentence is None:
+            continue
+        # A TL;DR sentence is shown with its "List TL;DR: " mark, but the mark's words are no match.
+        words = query_terms(sentence.removeprefix(TLDR_EVIDENCE_PREFIX))
+        if len(wanted.content & words) >= wanted.best_words:
             why = whys[wanted.paper_id]
             why["best_sentence"] = sentence
-            why["best_sentence_score"] = _round(float(len(terms & query_terms(sentence))))
+            why["best_sentence_score"] = _round(float(len(terms & words)))
             why["best_sentence_by"] = "evidence"
 
 

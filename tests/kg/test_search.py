@@ -501,6 +501,11 @@ def test_a_hit_tagged_from_its_list_tldr_is_explained_by_that_tldr_sentence(
     assert ioi.why["best_sentence"] == (
         "List TL;DR: The paper proposes to use mean-ablation for activation and path patching.")
     assert ioi.why["best_sentence_score"] == 2.0  # "path" and "patching"
+    # The "List TL;DR: " mark is shown, but its words match nothing (review 2).
+    page = search(store, "list path patching", mode="hybrid", embedder=embedder, limit=10,
+                  sentence_mode="overlap")
+    ioi = next(h for h in page.results if h.id == "2211.00593")
+    assert ioi.why["best_sentence"].startswith("List TL;DR: ") and ioi.why["best_sentence_score"] == 2.0
 
 
 @pytest.mark.parametrize(("query", "node_field"), [("Knockout", "matched_techniques"),
