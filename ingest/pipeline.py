@@ -712,10 +712,9 @@ def _run_ingest(
                    disable=not _show_progress(progress), file=sys.stderr)
         try:
             for start in range(0, len(items), batch_size):
-                lock.check()  # IngestLockLost once another ingest took the lock over: write no more
                 chunk = items[start:start + batch_size]
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
-                              progress, node_labels, taxonomy)
+                              progress, node_labels, taxonomy, lock)
                 bar.update(len(chunk))
         finally:
             bar.close()
@@ -761,7 +760,7 @@ def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embeddi
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None, list[str]]]], summary: IngestSummary,
     embedder: TextEmbedder, extractor: PaperExtractor, embedding_text: TextOf, text_hash: HashOf,
-    progress: bool, node_labels: dict[str, str], sections_of: Taxonomy,
+    progress: bool, node_labels: dict[str, str], sections_of: Taxonomy, lock: HeldLock,
 ) -> None:
     merged: list[_Merged] = []
     for target, (record, stored_id, _aliases) in chunk:
@@ -776,7 +775,7 @@ def _ingest_chunk(
         rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
     statuses, rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
-                                              text_hash, progress,
+                                              text_hash, progress, lock,
                                               aliases={target: ids for target, (_r, _s, ids) in chunk})
     summary.embedded += computed
     summary.rekeyed.update(rekey)
@@ -792,12 +791,13 @@ def _ingest_chunk(
 
 def _write_papers(
     store: GraphStore, merged: list[_Merged], embedder: TextEmbedder, extractor: PaperExtractor,
-    embedding_text: TextOf, text_hash: HashOf, progress: bool,
+    embedding_text: TextOf, text_hash: HashOf, progress: bool, lock: HeldLock,
     aliases: dict[str, list[str]] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], int]:
     """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
     merged papers in one write: (status by paper id, old slug id -> new id, vectors computed).
-    `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases)."""
+    `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases); `lock` is checked just
+    before the write."""
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
     texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
@@ -849,6 +849,9 @@ def _write_papers(
     by_id = {b.paper.id: b for b in bundles}
     for old_id, new_id in rekey.items():
         by_id[new_id].replaces.append(old_id)
+    # Checked here, after the (long) extraction and embedding, not before them: a pause during that
+    # compute may lose the lock, and then this batch must not be written beside the new holder.
+    lock.check()  # IngestLockLost once another ingest took the lock over: write no more
     return store.upsert_papers(bundles), rekey, computed
 
 
@@ -921,7 +924,6 @@ def _prune_list_rows(
     # One rule: the papers removed are exactly those the summary names (and the refusal counted).
     list_only = {paper["paper_id"] for paper in summary.list_only_papers}
     for start in range(0, len(paper_ids), batch_size):
-        lock.check()  # as in _run_ingest: no batch written once another ingest took the lock over
         merged: list[_Merged] = []
         gone: list[tuple[str, int]] = []  # (paper id, its list rows) of the papers removed
         pruned = 0
@@ -939,10 +941,11 @@ def _prune_list_rows(
             pruned += len(stored.list_rows)
         if merged:
             _statuses, _rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
-                                                        text_hash, progress)
+                                                        text_hash, progress, lock)
             summary.embedded += computed
         summary.list_rows_pruned += pruned  # counted once written: a failed batch removed nothing
         for paper_id, rows in gone:  # each its own write: counted as it goes
+            lock.check()  # as in _write_papers: nothing removed once another ingest took the lock over
             if store.delete_paper(paper_id):
                 summary.papers_pruned += 1
                 summary.list_rows_pruned += rows

@@ -254,27 +254,29 @@ class _LockKeeper:
                 # and perhaps released since, is never silently taken back.
                 if self.store.refresh_lock(LOCK_NAME, self.owner, self.ttl):
                     return
-                self.taken_by = self._holder()
+                # Lost before asking who has it: a store error in that lookup must not leave the run
+                # writing on as if this were only store trouble.
                 self.lost.set()
-                log.error("%s", lost_message(self.taken_by, self.ttl))
+                self.taken_by = self._holder()
+                # DEBUG only: the raised IngestLockLost is what the user sees (once, from the CLI).
+                log.debug("%s", lost_message(self.taken_by, self.ttl))
         raise IngestLockLost(lost_message(self.taken_by, self.ttl))
 
     def _holder(self) -> str | None:
-        """Who holds the lock now (None when nobody does), for the message; reading it never takes it."""
-        # Asked as an owner nobody else uses: refused by the holder, or taken already expired (so never
-        # in anybody's way) and let go.
+        """Who holds the lock now (None when nobody does or the store cannot say), for the message."""
+        # Only read: taking the lock to find its holder would drop an expired holder's lock (another
+        # paused run's) and make that run stop too.
         try:
-            self.store.acquire_lock(LOCK_NAME, f"{self.owner}:lost-check", ttl_seconds=0)
-        except LockHeld as exc:
-            return exc.owner
-        self.store.release_lock(LOCK_NAME, f"{self.owner}:lost-check")
-        return None
+            return self.store.lock_owner(LOCK_NAME)
+        except Exception as exc:  # only the message's "who" is lost
+            log.debug("could not read the ingest lock's holder: %s", exc)
+            return None
 
     def _loop(self) -> None:
         while not self._done.wait(max(self.ttl / 3, 0.05)):
             try:
                 self.refresh()
-            except IngestLockLost:  # logged once; the run stops at its next HeldLock.check
+            except IngestLockLost:  # the run raises it at its next HeldLock.check: just stop refreshing
                 return
             except Exception as exc:  # keep running; the lock just expires earlier
                 log.warning("could not refresh the ingest lock: %s", exc)

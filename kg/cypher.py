@@ -723,6 +723,7 @@ REFRESH_LOCK = (
     f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner SET l.expires = $expires "
     "RETURN count(l) AS refreshed"
 )
+LOCK_OWNER = f"MATCH (l:{Label.LOCK} {{name: $name}}) RETURN l.owner AS owner"
 RELEASE_LOCK = f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner DELETE l"
 
 RECORD_REJECTIONS = (

@@ -1684,6 +1684,11 @@ class EmbeddedStore(GraphStore):
             return conn.execute("UPDATE locks SET expires = ? WHERE name = ? AND owner = ?",
                                 (datetime.now(UTC).timestamp() + ttl_seconds, name, owner)).rowcount == 1
 
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds a named lock, expired or not (None when nobody does)."""
+        row = self._conn().execute("SELECT owner FROM locks WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
         with self._write() as conn:

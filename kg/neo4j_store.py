@@ -974,6 +974,11 @@ class Neo4jStore(GraphStore):
                            expires=datetime.now(UTC).timestamp() + ttl_seconds)
         return bool(rows and rows[0]["refreshed"])
 
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds a named lock, expired or not (None when nobody does)."""
+        rows = self._read(cypher.LOCK_OWNER, name=name)
+        return rows[0]["owner"] if rows else None
+
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
         self._write(cypher.RELEASE_LOCK, name=name, owner=owner)

@@ -282,6 +282,10 @@ class GraphStore(abc.ABC):
         changing nothing, when another owner holds it or nobody does (it was taken over meanwhile)."""
 
     @abc.abstractmethod
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds a named lock, expired or not (None when nobody does); reading it changes nothing."""
+
+    @abc.abstractmethod
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock held by `owner` (no-op otherwise)."""
 

@@ -1169,9 +1169,11 @@ def _lock_holder(store: GraphStore) -> str:
     return held.value.owner
 
 
-def test_an_ingest_whose_lock_was_taken_over_stops_before_its_next_batch(
+def test_an_ingest_whose_lock_was_taken_over_stops_before_its_next_write(
     store: GraphStore, extractor: Any
 ) -> None:
+    """Review: the lock was checked at the head of each batch, so a takeover during the batch's
+    extraction and embedding still let that batch be written beside the new holder."""
     from ingest.store_lock import IngestLockLost, ingest_lock
 
     embedder = _HookedEmbedder(1, lambda: _take_over(store))
@@ -1183,24 +1185,32 @@ def test_an_ingest_whose_lock_was_taken_over_stops_before_its_next_batch(
     message = str(lost.value)
     assert f"taken over by another list ingest ('{TAKER}') while this run was paused" in message
     assert "(over the 15-minute lock lifetime): stopped before writing more; run again" in message
-    # The batch being written when the lock went was written; no batch after it.
-    assert store.paper_ids() == ["probing-circuit-number-one"] and embedder.batches == 1
+    # The lock went while batch 1 was embedded: checked right before its write, nothing was written.
+    assert store.paper_ids() == [] and embedder.batches == 1
     [run] = store.runs("records")
     assert run.status == "failed" and run.message == message
     assert _lock_holder(store) == TAKER  # leaving the block released nothing of the new holder's
 
 
 def test_an_ingest_that_lost_its_lock_during_its_last_write_is_recorded_failed(
-    store: GraphStore, extractor: Any
+    store: GraphStore, extractor: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not "succeeded" over what the new holder saw: that run recorded it as ended, and the last write
     went on beside it."""
     from ingest.store_lock import IngestLockLost, ingest_lock
 
-    embedder = _HookedEmbedder(1, lambda: _take_over(store))
+    upsert_papers = store.upsert_papers
+
+    def taken_over_during_the_write(bundles: Any) -> Any:  # the takeover while the write runs
+        written = upsert_papers(bundles)
+        _take_over(store)
+        return written
+
+    monkeypatch.setattr(store, "upsert_papers", taken_over_during_the_write)
     with ingest_lock(store, "records") as held, pytest.raises(IngestLockLost):
-        run_ingest(store, _three_records(), source="records", embedder=embedder, extractor=extractor,
+        run_ingest(store, _three_records(), source="records", embedder=HashEmbedder(), extractor=extractor,
                    progress=False, lock=held)
+    monkeypatch.undo()
     assert len(store.paper_ids()) == 3  # one batch, under way when the lock went
     assert [r.status for r in store.runs("records")] == ["failed"]
 

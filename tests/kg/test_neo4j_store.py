@@ -392,6 +392,7 @@ def _exercise(store: GraphStore) -> None:
     store.last_watermark("arxiv")
     store.acquire_lock("weekly", "me")
     store.refresh_lock("weekly", "me", 60)
+    store.lock_owner("weekly")
     store.release_lock("weekly", "me")
     store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
     store.rejections(since="2024-01-01")

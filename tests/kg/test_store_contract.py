@@ -1057,6 +1057,18 @@ def test_a_lock_is_refreshed_only_while_its_owner_still_holds_it(store: GraphSto
     store.acquire_lock("ingest", "other")
 
 
+def test_lock_owner_reads_the_holder_without_taking_or_dropping_the_lock(store: GraphStore) -> None:
+    """What the ingest keeper asks after losing its lock: reading an expired holder must not delete it."""
+    assert store.lock_owner("ingest") is None
+    store.acquire_lock("ingest", "holder", ttl_seconds=0)  # expired: as for a holder paused too
+    assert store.lock_owner("ingest") == "holder"
+    assert store.lock_owner("ingest") == "holder"  # still there after being read
+    assert store.refresh_lock("ingest", "holder", 3600)  # and still its holder's to refresh
+    assert store.lock_owner("other") is None
+    store.release_lock("ingest", "holder")
+    assert store.lock_owner("ingest") is None
+
+
 def test_lock_is_taken_over_from_a_named_holder_only_while_that_holder_has_it(store: GraphStore) -> None:
     """`replacing` is a compare-and-set on the holder (the weekly run uses it for a dead run's lock)."""
     store.acquire_lock("weekly", "dead-run")
