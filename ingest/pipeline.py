@@ -133,12 +133,10 @@ class IngestSummary:
             stay = "the papers stay" if not self.papers_pruned else "the papers with another source stay"
             head = (f"{counted(self.list_rows_pruned, 'list row')} no longer in the list "
                     f"{'was' if self.list_rows_pruned == 1 else 'were'} removed (--prune; {stay}):")
-        elif self.prune_refused:
-            head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
-                    "(not removed: --prune was refused):")
         else:
-            head = (f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list "
-                    "(run again with --prune to remove them):")
+            why = ("not removed: --prune was refused" if self.prune_refused
+                   else "run again with --prune to remove them")
+            head = f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list ({why}):"
         return _head_and_items(head, [_stale_row_text(row) for row in stale]) + self._list_only_lines()
 
     def _list_only_lines(self) -> list[str]:
@@ -151,12 +149,11 @@ class IngestSummary:
             one = self.papers_pruned == 1
             head = (f"{counted(self.papers_pruned, 'paper')} of those rows had no other source and "
                     f"{'was' if one else 'were'} removed with {'its' if one else 'their'} rows (--prune):")
-        elif self.prune_refused:
-            head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
-                    "(not removed: --prune was refused):")
         else:
+            why = ("not removed: --prune was refused" if self.prune_refused
+                   else f"--prune removes {'it' if n == 1 else 'them'} too")
             head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
-                    f"(--prune removes {'it' if n == 1 else 'them'} too):")
+                    f"({why}):")
         return _head_and_items(head, [f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]"
                                       for paper in papers])
 
