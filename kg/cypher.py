@@ -416,9 +416,11 @@ DELETE_PAPERS = (
     "DETACH DELETE p"
 )
 
+# The paper's aliases go with it: they would lead nowhere.
 DELETE_PAPER = (
     f"MATCH (p:{Label.PAPER} {{id: $id}}) "
     f"CALL (p) {{ MATCH (p)-[:{Rel.REPORTS}]->(f:{Label.FINDING}) DETACH DELETE f }} "
+    f"CALL (p) {{ MATCH (a:{Label.PAPER_ALIAS} {{paper_id: p.id}}) DELETE a }} "
     "DETACH DELETE p RETURN count(*) AS deleted"
 )
 

@@ -955,6 +955,8 @@ class EmbeddedStore(GraphStore):
         rev = self._bump_rev(conn)
         conn.execute("DELETE FROM papers_fts WHERE rowid = ?", (row[0],))
         conn.execute("DELETE FROM papers WHERE pk = ?", (row[0],))
+        # Ids that led to it would lead nowhere; a later paper may take them as its own.
+        conn.execute("DELETE FROM paper_aliases WHERE paper_id = ?", (paper_id,))
         conn.execute(
             "INSERT INTO paper_tombstones (id, rev) VALUES (?, ?) "
             "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev", (paper_id, rev),

@@ -1275,6 +1275,22 @@ def test_a_bundles_aliases_lead_to_it_unless_they_are_paper_ids(store: GraphStor
     assert store.successor_of("doi-b") == store.successor_of("doi-c") == "2401.00001"
 
 
+def test_deleting_a_paper_removes_the_ids_that_led_to_it(store: GraphStore) -> None:
+    """A removed paper's aliases and replaced ids lead nowhere (no alias left behind); other papers'
+    aliases stay."""
+    store.upsert_papers([bundle("slug-paper", "A circuit in GPT-2"), bundle("kept", "Kept")])
+    moved = bundle("2211.00593", "A circuit in GPT-2")
+    moved.replaces = ["slug-paper"]
+    moved.aliases = ["doi-a"]
+    kept = bundle("kept", "Kept")
+    kept.aliases = ["doi-k"]
+    store.upsert_papers([moved, kept])
+    assert store.successor_of("slug-paper") == store.successor_of("doi-a") == "2211.00593"
+    assert store.delete_paper("2211.00593") is True
+    assert store.successor_of("slug-paper") is None and store.successor_of("doi-a") is None
+    assert store.successor_of("doi-k") == "kept"
+
+
 def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     """Ties on the date go by insertion order, newest first, in every order that has one (as the
     embedded store's pk); an empty published date counts as missing, so the year is the date."""
