@@ -4,6 +4,7 @@
   "use strict";
 
   var STAR_KEY = "paperkg.stars";
+  var SHORTCUTS_KEY = "paperkg.shortcuts";
   /* Lets the CSS show script-only parts (the graph canvas and its instructions) only when scripts run. */
   document.documentElement.classList.add("js");
 
@@ -64,15 +65,55 @@
     }
   });
   document.addEventListener("paperkg:stars", function () { paintStars(); });
-  window.addEventListener("storage", function (ev) { if (ev.key === STAR_KEY) { paintStars(); } });
+  window.addEventListener("storage", function (ev) {
+    if (ev.key === STAR_KEY) { paintStars(); }
+    if (ev.key === SHORTCUTS_KEY) { paintShortcuts(shortcutsOn()); }
+  });
 
-  /* ---- keyboard: "/" focuses search, j/k move through paper rows, Enter opens, s stars ---- */
+  /* ---- keyboard: "/" focuses search, j/k move through paper rows, Enter opens, s stars the focused row ----
+     Single-character shortcuts can be turned off (WCAG 2.1.4): the About page's checkbox stores "off" under
+     SHORTCUTS_KEY. */
+  function shortcutsOn() {
+    try {
+      return window.localStorage.getItem(SHORTCUTS_KEY) !== "off";
+    } catch (e) {
+      return true; /* storage disabled: the default (on) */
+    }
+  }
+
+  function setShortcuts(on) {
+    try {
+      if (on) {
+        window.localStorage.removeItem(SHORTCUTS_KEY);
+      } else {
+        window.localStorage.setItem(SHORTCUTS_KEY, "off");
+      }
+    } catch (e) { /* storage disabled: the choice lasts until the page is left */ }
+    paintShortcuts(on);
+  }
+
+  /* While they are off, the footer says "turned off" instead of listing them; the About checkbox shows it. */
+  function paintShortcuts(on) {
+    document.querySelectorAll("[data-keys-on]").forEach(function (el) { el.hidden = !on; });
+    document.querySelectorAll("[data-keys-off]").forEach(function (el) { el.hidden = on; });
+    document.querySelectorAll("[data-shortcuts-toggle]").forEach(function (box) {
+      box.checked = on;
+      var setting = box.closest("[data-shortcuts-setting]");
+      if (setting) { setting.hidden = false; }
+    });
+  }
+
   function typing(el) {
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   }
 
   var current = -1;
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-paper-row]")); }
+  /* The row holding the focus (Tab, a click, or j/k put it there), or null. */
+  function focusedRow() {
+    var el = document.activeElement;
+    return el && el.closest ? el.closest("[data-paper-row]") : null;
+  }
   function select(i) {
     var all = rows();
     if (!all.length) { return; }
@@ -89,7 +130,10 @@
       document.activeElement.blur();
       return;
     }
-    if (typing(document.activeElement)) { return; }
+    if (typing(document.activeElement) || !shortcutsOn()) { return; }
+    /* j/k go on from the row the user tabbed or clicked into, not only from the last j/k. */
+    var row = focusedRow();
+    if (row) { current = rows().indexOf(row); }
     if (ev.key === "/") {
       var box = document.querySelector("[data-main-search]") || document.querySelector("[data-search-box]");
       if (box) {
@@ -101,8 +145,9 @@
       select(current + 1);
     } else if (ev.key === "k") {
       select(current - 1);
-    } else if (ev.key === "s" && current >= 0) {
-      var star = rows()[current] && rows()[current].querySelector("[data-star]");
+    } else if (ev.key === "s" && row) {
+      /* Only the row that has the focus: a stray "s" elsewhere must not change the stars (For you). */
+      var star = row.querySelector("[data-star]");
       if (star) { star.click(); }
     }
   });
@@ -117,6 +162,8 @@
     if (!form || !results || !window.fetch || !window.history) { return; }
     var pending = null;
     var changeTimer = null;
+    /* The path and query whose results are on the page. */
+    var shown = window.location.pathname + window.location.search;
 
     /* history: "push" (a submit or a pager click: a step the Back button should undo), "replace" (a filter
        or mode change: arrowing through a select must not add an entry per option) or none.
@@ -163,6 +210,7 @@
           } else if (history === "replace") {
             window.history.replaceState({ paperkg: true }, "", url);
           }
+          if (history) { shown = window.location.pathname + window.location.search; }
           var q = new URL(url, window.location.href).searchParams.get("q");
           /* FSI..PDI: a right-to-left override in the query must not reverse the rest of the title. */
           document.title = (q ? "\u2068" + q + "\u2069 — search" : "Search") + " · paperkg";
@@ -285,8 +333,13 @@
         load(u.pathname + u.search, "push", true);
       }
     });
+    /* Back/Forward to another search: the page shows the results of `shown`, so load what the entry says.
+       An in-page anchor (the skip link's #main) fires popstate too, with the same path and query: the
+       browser has already moved focus and scroll there, and a reload would undo it. */
     window.addEventListener("popstate", function () {
-      window.location.reload();
+      if (window.location.pathname + window.location.search !== shown) {
+        window.location.reload();
+      }
     });
   }
 
@@ -338,6 +391,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     paintStars();
+    paintShortcuts(shortcutsOn());
+    document.querySelectorAll("[data-shortcuts-toggle]").forEach(function (box) {
+      box.addEventListener("change", function () { setShortcuts(box.checked); });
+    });
     setupSearch();
     setupCopy();
   });

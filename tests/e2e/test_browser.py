@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -590,3 +592,192 @@ def test_a_swipe_over_the_graph_scrolls_the_page_on_a_touch_screen(
         assert not guard.is_displayed()
     finally:
         driver.quit()
+
+
+# -- accessibility audit (WCAG 2.1 AA): skip link, reflow, links in text, key shortcuts, legend ------------
+
+def active_in(driver: WebDriver, selector: str) -> bool:
+    """The focused element is, or is inside, an element matching `selector`."""
+    return bool(driver.execute_script(
+        "return document.activeElement.closest(arguments[0]) !== null", selector))
+
+
+def test_the_skip_link_moves_focus_without_reloading_the_search_page(browser: WebDriver,
+                                                                     live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    # A reload would drop this window property.
+    browser.execute_script("window.__kept = true; document.activeElement.blur()")
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.text == "Skip to content"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait(browser).until(lambda d: d.current_url.endswith("#main"))
+    assert browser.execute_script("return window.__kept === true"), "following #main reloaded the page"
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert active_in(browser, "main"), browser.switch_to.active_element.get_attribute("outerHTML")
+
+
+def test_back_and_forward_show_the_results_of_their_search(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    first = result_ids(browser)
+    submit_query(browser, "sparse autoencoders dictionary learning")
+    wait(browser).until(lambda d: "q=sparse" in d.current_url and idle(d) and result_ids(d) != first)
+    second = result_ids(browser)
+    # An in-page anchor adds an entry with the same search: going back to it keeps the page as it is.
+    browser.execute_script("window.__kept = true; document.querySelector('.skip').click()")
+    wait(browser).until(lambda d: d.current_url.endswith("#main"))
+    browser.back()
+    wait(browser).until(lambda d: not d.current_url.endswith("#main"))
+    assert browser.execute_script("return window.__kept === true")
+    assert result_ids(browser) == second
+    # Back to the first search: its results, not the ones on the page.
+    browser.back()
+    wait(browser).until(lambda d: "q=induction" in d.current_url and result_ids(d) == first)
+    assert browser.find_element(By.ID, "q").get_attribute("value") == "induction heads"
+    browser.forward()
+    wait(browser).until(lambda d: "q=sparse" in d.current_url and result_ids(d) == second)
+
+
+@contextmanager
+def screen_width(driver: WebDriver, width: int) -> Iterator[None]:
+    """Emulate a screen `width` CSS px wide (a headless window cannot be made narrower than 500 px)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        yield
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+REFLOW_PAGES = [
+    "/", "/search?q=circuits&technique=activation_patching&year_from=2020&year_to=2024&source=list",
+    "/search?q=circuits&page=99", f"/papers/{IOI_ID}", f"/papers/{IOI_ID}/graph", "/techniques",
+    "/techniques/activation_patching", "/for-you", "/new", "/about", "/no-such-page",
+]
+
+
+def test_no_page_scrolls_sideways_at_320_px(browser: WebDriver, live_server: str) -> None:
+    """WCAG 1.4.10 Reflow: 320 CSS px (a 1280 px window at 400 % zoom) needs no horizontal scrolling."""
+    set_stars(browser, live_server, [{"id": IOI_ID, "title": "IOI"}])
+    try:
+        with screen_width(browser, 320):
+            for path in REFLOW_PAGES:
+                open_page(browser, live_server + path)
+                if path.endswith("/graph"):
+                    wait(browser).until(lambda d: d.execute_script("return window.paperkgCy ? 1 : 0"))
+                if path == "/for-you":
+                    wait(browser).until(
+                        lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+                widths = browser.execute_script(
+                    "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]")
+                assert widths[1] <= 320 and widths[0] <= widths[1], (path, widths)
+    finally:
+        browser.execute_script("window.localStorage.clear()")
+
+
+def test_shift_tab_at_320_px_leaves_the_focused_result_below_the_header(browser: WebDriver,
+                                                                       live_server: str) -> None:
+    with screen_width(browser, 320):
+        open_page(browser, live_server + "/search?q=induction+heads")
+        wait(browser).until(lambda d: len(result_ids(d)) >= 6)
+        row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#results [data-paper-row]")[3:]
+                   if r.find_elements(By.CSS_SELECTOR, ".paper-meta a"))
+        title = row.find_element(By.CSS_SELECTOR, "[data-row-link]")
+        # Focus the row's arXiv link, scrolled so that the title above it starts 10 px above the header's
+        # lower edge: covered by a sticky header, yet on screen (so focusing it does not scroll).
+        browser.execute_script(
+            "const [title, link] = arguments; link.focus({preventScroll: true});"
+            "const header = document.querySelector('header.top').offsetHeight;"
+            "window.scrollBy(0, title.getBoundingClientRect().top - (header - 10));",
+            title, row.find_element(By.CSS_SELECTOR, ".paper-meta a"))
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        assert browser.switch_to.active_element == title
+        box = browser.execute_script(
+            "const t = arguments[0].getBoundingClientRect();"
+            "const h = document.querySelector('header.top').getBoundingClientRect();"
+            "return {top: t.top, bottom: t.bottom, header: h.bottom, height: window.innerHeight};", title)
+        assert max(0, box["header"]) <= box["top"] and box["bottom"] <= box["height"], box
+
+
+UNDERLINED_LINKS = [
+    ("/", ".foot a"), ("/", ".intro .muted a"), ("/about", ".prose p a"), ("/about", ".prose li a"),
+    ("/search?q=circuits&page=99", "[data-state=past-end] a"), ("/no-such-page", ".notice a"),
+]
+
+
+def test_links_in_running_text_are_underlined(browser: WebDriver, live_server: str) -> None:
+    """WCAG 1.4.1: a link inside text is not told apart by its colour alone."""
+    decoration = "return getComputedStyle(arguments[0]).textDecorationLine"
+    for path, selector in UNDERLINED_LINKS:
+        open_page(browser, live_server + path)
+        links = browser.find_elements(By.CSS_SELECTOR, selector)
+        assert links, (path, selector)
+        for link in links:
+            assert "underline" in browser.execute_script(decoration, link), (path, link.text)
+    # Navigation, result titles and chips stand apart by their place: they keep the plain look.
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: result_ids(d))
+    for selector in (".top-nav a", "#results .paper-title", "#results .chip"):
+        link = browser.find_element(By.CSS_SELECTOR, selector)
+        assert browser.execute_script(decoration, link) == "none", selector
+
+
+def stars_kept(driver: WebDriver) -> list[str]:
+    """Ids of the papers starred in this browser."""
+    return list(driver.execute_script(
+        "return JSON.parse(localStorage.getItem('paperkg.stars') || '[]').map(s => s.id)"))
+
+
+def test_s_stars_only_the_result_that_has_the_focus(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/search?q=induction+heads")
+    wait(browser).until(lambda d: len(result_ids(d)) >= 2)
+    browser.execute_script("localStorage.removeItem('paperkg.stars')")
+    try:
+        ActionChains(browser).send_keys("j").perform()  # the first row becomes the current one
+        assert active_in(browser, "[data-paper-row]")
+        browser.execute_script("document.activeElement.blur()")
+        ActionChains(browser).send_keys("s").perform()  # a stray "s" with the focus on the page
+        assert stars_kept(browser) == []
+        second = result_ids(browser)[1]
+        browser.find_element(By.CSS_SELECTOR, f'[data-paper-id="{second}"] [data-row-link]').send_keys("s")
+        wait(browser).until(lambda d: stars_kept(d) == [second])
+    finally:
+        browser.execute_script("localStorage.removeItem('paperkg.stars')")
+
+
+def test_single_key_shortcuts_can_be_turned_off(browser: WebDriver, live_server: str) -> None:
+    """WCAG 2.1.4: the About page's checkbox turns the single-key shortcuts off (and on again)."""
+    open_page(browser, live_server + "/about")
+    box = browser.find_element(By.CSS_SELECTOR, "[data-shortcuts-toggle]")
+    try:
+        assert box.is_displayed() and box.is_selected()
+        box.click()
+        assert browser.find_element(By.CSS_SELECTOR, "[data-keys-off]").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, "[data-keys-on]").is_displayed()
+        open_page(browser, live_server + "/search?q=induction+heads")
+        wait(browser).until(lambda d: result_ids(d))
+        ActionChains(browser).send_keys("j").perform()
+        assert browser.find_elements(By.CSS_SELECTOR, ".kb-current") == []
+        assert not active_in(browser, "[data-paper-row]")
+        ActionChains(browser).send_keys("/").perform()
+        assert browser.switch_to.active_element.get_attribute("name") != "q"
+        # The choice stays in this browser; ticking the box again brings the keys back.
+        open_page(browser, live_server + "/about")
+        box = browser.find_element(By.CSS_SELECTOR, "[data-shortcuts-toggle]")
+        assert not box.is_selected()
+        box.click()
+        open_page(browser, live_server + "/search?q=induction+heads")
+        wait(browser).until(lambda d: result_ids(d))
+        ActionChains(browser).send_keys("j").perform()
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".kb-current")) == 1
+    finally:
+        browser.execute_script("localStorage.removeItem('paperkg.shortcuts')")
+
+
+def test_the_graph_legend_is_a_named_group(browser: WebDriver, live_server: str) -> None:
+    """A paragraph may not be named (aria-label on a <p> is prohibited); a group may."""
+    open_page(browser, f"{live_server}/papers/{IOI_ID}/graph")
+    legend = browser.find_element(By.CSS_SELECTOR, ".legend")
+    assert legend.tag_name == "div" and legend.aria_role == "group"
+    assert legend.accessible_name == "Legend"
