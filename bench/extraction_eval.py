@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -34,15 +33,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.extract import Extractor
+from kg.config import load_config
 from kg.explain import phrase_pattern
 from kg.taxonomy import Taxonomy, load_taxonomy
 
 
 def _data_dir(arg: str | None) -> Path:
-    if arg:
-        return Path(arg)
-    env = os.environ.get("PAPERKG_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    """--data, else the configured shared-data folder (kg.config: relative to the cwd, as in `make demo`)."""
+    return Path(arg) if arg else load_config().shared_data
 
 
 def _chain(tax: Taxonomy, node_id: str) -> set[str]:
@@ -79,10 +77,13 @@ def _score(
 def main() -> None:
     """Run the evaluation and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA or ../shared/data)")
+    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA, else ../shared/data "
+                        "from the current directory: run from the repo root)")
     parser.add_argument("--errors", action="store_true", help="print each paper's misses and false hits")
     args = parser.parse_args()
     path = _data_dir(args.data) / "seed_papers.jsonl"
+    if not path.is_file():
+        parser.error(f"no seed_papers.jsonl in {path.parent} (set PAPERKG_SHARED_DATA or --data)")
     papers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     tax = load_taxonomy()
     extractor = Extractor(tax)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import statistics
 import sys
@@ -57,6 +56,7 @@ sys.path.insert(0, str(REPO))
 from ingest.embed import get_embedder  # noqa: E402
 from ingest.extract import Extractor  # noqa: E402
 from ingest.pipeline import ingest_records_file  # noqa: E402
+from kg.config import load_config  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
 from kg.related import RelatedWeights, related  # noqa: E402
 from kg.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
@@ -74,10 +74,8 @@ METRICS = ("P@5", "R@10", "MAP", "nDCG@10")
 
 
 def _data_dir(arg: str | None) -> Path:
-    if arg:
-        return Path(arg)
-    env = os.environ.get("PAPERKG_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
+    """--data, else the configured shared-data folder (kg.config: relative to the cwd, as in `make demo`)."""
+    return Path(arg) if arg else load_config().shared_data
 
 
 class WithoutTechniques:
@@ -302,12 +300,13 @@ def print_abstract_less(runs: dict[str, Run], gold: dict[str, set[str]], tech_go
 def main() -> None:
     """Build the stores, rank every paper under every variant, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA or ../shared/data)")
+    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA, else ../shared/data "
+                        "from the current directory: run from the repo root)")
     parser.add_argument("--worst", type=int, default=5, help="worst queries to print (default 5)")
     args = parser.parse_args()
     path = _data_dir(args.data) / "seed_papers.jsonl"
     if not path.is_file():
-        parser.error(f"no seed_papers.jsonl in {path.parent}")
+        parser.error(f"no seed_papers.jsonl in {path.parent} (set PAPERKG_SHARED_DATA or --data)")
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     tax = load_taxonomy()
     embedder = get_embedder()

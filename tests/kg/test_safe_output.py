@@ -1,0 +1,47 @@
+"""Outside text on its way out (kg/safe_output.py): which URLs may become links, what may reach a terminal."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg.safe_output import safe_http_url, terminal_safe
+from tests.api.test_cli import HOSTILE_TITLE
+
+
+@pytest.mark.parametrize("url", [
+    "https://arxiv.org/abs/2211.00593", "http://example.org/a?b=1&c=<2>", "HTTPS://Example.org",
+    "https://[::1]:8000/x", "https://example.org/path#frag",
+])
+def test_absolute_http_urls_with_a_host_are_kept(url: str) -> None:
+    assert safe_http_url(url) == url
+
+
+def test_surrounding_whitespace_is_removed() -> None:
+    assert safe_http_url("  https://example.org/a \n") == "https://example.org/a"
+
+
+@pytest.mark.parametrize("url", [
+    None, "", "   ", "javascript:alert(1)", " JavaScript:alert(1)", "javascript://example.org/%0Aalert(1)",
+    "data:text/html,<script>x</script>",
+    "vbscript:msgbox(1)", "//evil.example/x", "/relative/path", "example.org/no-scheme", "ftp://example.org/f",
+    "https://", "http:///path-only", "http://[x", "https://example.org/a\nSet-Cookie: x=1",
+    "https://exa\x00mple.org", "https://example.org/\x7f",
+])
+def test_other_urls_never_become_links(url: str | None) -> None:
+    assert safe_http_url(url) is None
+
+
+def test_terminal_safe_removes_control_and_keeps_text() -> None:
+    assert terminal_safe(HOSTILE_TITLE) == "Induction heads in hidden transformers \u00e7\u00e9\u4e2d"
+    assert terminal_safe("line\none\ttab") == "line one tab"
+    # An unterminated title sequence loses its introducer only, not the text after it.
+    assert terminal_safe("a \x1b]0;rest of the title") == "a 0;rest of the title"
+    assert terminal_safe("plain \u00fcnicode \U0001f642") == "plain \u00fcnicode \U0001f642"
+
+
+def test_terminal_safe_turns_any_object_into_one_row_of_text() -> None:
+    assert terminal_safe(2211.00593) == "2211.00593"
+    assert terminal_safe("a\r\nb\u2028c\x85d\x0be") == "a b c d e"
+    # A DCS string goes up to its 8-bit terminator (ST); NEL is a line break; an unterminated 8-bit DCS
+    # introducer goes alone, keeping the text after it.
+    assert terminal_safe("x\x1bPq#0;payload\x9cy\x85z\x90w") == "xy zw"
