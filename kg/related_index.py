@@ -68,6 +68,8 @@ class RelatedIndex:
         """Ids of the `limit` papers with the highest summed IDF over the postings they are in
         (the paper itself left out), ties by id. Weights are added in the order given, so papers
         in the same postings get bit-identical scores."""
+        if limit <= 0:
+            return []
         n_papers = len(self.row_of)
         scores = np.zeros(len(self.ids))
         for rows in postings:

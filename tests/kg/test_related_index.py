@@ -85,8 +85,7 @@ def test_rows_can_be_appended_past_the_first_allocation() -> None:
     assert index.top("p00000", [rows], 2) == ["p00002", "p00003"]
 
 
-@pytest.mark.parametrize("limit", [1, 2])
+@pytest.mark.parametrize("limit", [0, 1, 2])
 def test_top_never_returns_more_than_the_limit(limit: int) -> None:
-    # (limit 0 is not asked for: related_candidates returns [] before reaching the index.)
     index = built()
     assert len(index.top("a", [index.rows("technique", "common")], limit)) == limit
