@@ -1,6 +1,6 @@
 """The OpenAPI 3.0 document of the JSON API, feeds and health checks, served at /api/openapi.json.
 
-Written by hand next to the code it documents; tests/api/test_json_api.py checks that every
+Written by hand next to the code it documents; tests/api/test_openapi.py checks that every
 route of the app is in it (and nothing else), and a schemathesis run checks responses against it.
 """
 

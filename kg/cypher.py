@@ -2,7 +2,7 @@
 
 Labels, relationship types and property names come from kg.schema and are interpolated at
 import time; nothing here is ever built from user input (user values travel as $parameters).
-Each public UPPER_CASE str constant is one statement, linted by tests/kg/test_cypher_lint.py.
+Each public UPPER_CASE str constant is one statement, linted by tests/kg/test_cypher.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, fold_diacritics, search_terms
+from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, search_forms, search_terms
 
 
 class IndexName:
@@ -30,10 +30,11 @@ class ExtraLabel:
 
 
 # The full-text index covers these properties: title, abstract and author names with their accents
-# removed in Python (validation.fold_diacritics), indexed with Neo4j's 'standard-no-stop-words'
-# analyzer. The only analyzer that folds accents, 'standard-folding', also drops English stop words
-# ("not", "the"), which the embedded store's FTS5 index keeps; folding here, on the indexed text
-# and on the query alike, gives both: "naive" finds "Naïve" and "not" finds "NOT".
+# removed and stroked letters spelt in ASCII in Python (validation.fold_for_search), indexed with
+# Neo4j's 'standard-no-stop-words' analyzer. The only analyzer that folds accents, 'standard-folding',
+# also drops English stop words ("not", "the"), which the embedded store's FTS5 index keeps; folding
+# here, on the indexed text and on the query alike, gives both: "naive" finds "Naïve", "Sogaard"
+# finds "Søgaard" and "not" finds "NOT".
 FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
 _FULLTEXT_ANALYZER = "standard-no-stop-words"
 
@@ -46,7 +47,7 @@ EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
     "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", "data_version",
-    "title_key_rule", *FULLTEXT_PROPERTIES, *PAPER_EXTRA_PROPERTIES,
+    "title_key_rule", "search_fold_rule", *FULLTEXT_PROPERTIES, *PAPER_EXTRA_PROPERTIES,
 )
 
 # Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
@@ -742,15 +743,18 @@ REJECTIONS = (
 # ---------------------------------------------------------------------------------------------
 # Upgrading data an older paperkg wrote (init_schema, in batches of $batch, each its own transaction)
 # ---------------------------------------------------------------------------------------------
-# What init_schema last brought the data up to: the upgrade steps' version and the fingerprint of the
-# title-key rule the stored title keys follow (no row: a graph no paperkg with this marker upgraded).
+# What init_schema last brought the data up to: the upgrade steps' version and the fingerprints of the
+# title-key rule the stored title keys follow and of the fold the search text follows (no row: a graph
+# no paperkg with this marker upgraded).
 UPGRADE_STATE = (
     f"MATCH (c:{ExtraLabel.COUNTER} {{name: 'upgrade'}}) "
-    "RETURN c.data_version AS data_version, c.title_key_rule AS title_key_rule"
+    "RETURN c.data_version AS data_version, c.title_key_rule AS title_key_rule, "
+    "c.search_fold_rule AS search_fold_rule"
 )
 RECORD_UPGRADE = (
     f"MERGE (c:{ExtraLabel.COUNTER} {{name: 'upgrade'}}) "
-    "SET c.data_version = $data_version, c.title_key_rule = $title_key_rule"
+    "SET c.data_version = $data_version, c.title_key_rule = $title_key_rule, "
+    "c.search_fold_rule = $search_fold_rule"
 )
 
 # Each counter at least the highest number already given (a counter behind would give one twice).
@@ -787,6 +791,15 @@ SET_SEARCH_TEXT = (
     f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) "
     "SET p.search_title = row.search_title, p.search_abstract = row.search_abstract, "
     "p.search_authors = row.search_authors"
+)
+
+# Every paper's text and its folded copies, a page of $batch in id order after $after (the id index gives
+# the order): init_schema re-folds them (SET_SEARCH_TEXT) when the fold changed.
+PAPER_SEARCH_TEXT_AFTER = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.id > $after "
+    "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors, "
+    "p.search_title AS search_title, p.search_abstract AS search_abstract, "
+    "p.search_authors AS search_authors ORDER BY p.id LIMIT $batch"
 )
 
 # Every paper's title and title key, a page of $batch in id order after $after (the id index gives the
@@ -844,15 +857,16 @@ def fulltext_query(
     max_clauses: int = LUCENE_MAX_CLAUSES - _CLAUSE_MARGIN, fields: int = len(FULLTEXT_PROPERTIES),
 ) -> str | None:
     """The full-text query for user text: its distinct words and their other number (at most
-    `max_terms` words; stop words dropped unless nothing else is left), accents folded as the
-    indexed text is (validation.fold_diacritics), each Lucene-escaped, OR-ed; words are kept
-    while their terms times the `fields` searched stay within `max_clauses` (the last one cut to
-    fit). None when the text has no word."""
+    `max_terms` words; stop words dropped unless nothing else is left), folded as the indexed text
+    is (validation.search_forms), each Lucene-escaped, OR-ed; words are kept while their terms
+    times the `fields` searched stay within `max_clauses` (the last one cut to fit). None when the
+    text has no word."""
     budget = max_clauses // fields
     kept: dict[str, str] = {}
-    for term in search_terms(text, max_words=max_terms, stopwords=stopwords):
-        term = fold_diacritics(term)
-        if term.casefold() in kept:
+    words = search_terms(text, max_words=max_terms, stopwords=stopwords)
+    for term in (form for word in words for form in search_forms(word)):
+        # lower(), as the analyzer: casefold() would make "straße" (an older fold's) one with "strasse".
+        if term.lower() in kept:
             continue
         cost = max_index_terms(term)
         if cost > budget:
@@ -860,7 +874,7 @@ def fulltext_query(
             cost = max_index_terms(term)
         if not term:
             break
-        kept[term.casefold()] = term
+        kept[term.lower()] = term
         budget -= cost
     if not kept:
         return None

@@ -64,11 +64,14 @@ from kg.validation import (
     dedupe_evaluations,
     dedupe_techniques,
     embedding_vector,
+    fold_for_search,
     lock_held_message,
     new_run,
     normalise_since,
     paper_authors,
     prepare_batch,
+    search_fold_rule,
+    search_forms,
     search_terms,
     section_topic_key,
     shared_title_keys_warning,
@@ -213,7 +216,8 @@ _SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SC
                    | frozenset(_MIGRATION_INDEXES))
 _MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version"},
                      "list_sections": {"topic_key"}}
-# init_schema recomputes stored title keys (see title_key_rule) this many papers per transaction.
+# init_schema recomputes stored title keys (see title_key_rule), and re-folds the full-text index's
+# text (see search_fold_rule), this many papers per transaction.
 _REKEY_BATCH = 2000
 _BUSY_TIMEOUT_SECONDS = 30.0
 # SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
@@ -268,6 +272,11 @@ _SHARED_POSTINGS_OF = tuple(
     (k, sql.format(only=_ONLY_IDS.format(col="paper_id"), only_f=_ONLY_IDS.format(col="f.paper_id")))
     for k, sql in _SHARED_POSTINGS
 )
+
+
+def _fts_text(title: str, abstract: str, authors: str) -> tuple[str, str, str]:
+    """A paper's title, abstract and authors as papers_fts holds them (see fold_for_search)."""
+    return fold_for_search(title), fold_for_search(abstract), fold_for_search(authors)
 
 
 def _fts_phrase(word: str) -> str:
@@ -547,30 +556,39 @@ class EmbeddedStore(GraphStore):
         A file that already holds the current schema is only read: the script's writes would wait
         for (and take) the write lock, so readers would queue behind a long ingest. A read-only
         store is never changed: a file without paperkg's tables raises NoStore, an older schema
-        says to run `paperkg init`, and title keys of an older title_key rule are left as they are
-        (elsewhere they are recomputed: see _rekey_titles)."""
+        says to run `paperkg init`, and title keys of an older title_key rule and the full-text
+        index's text of an older fold are left as they are (elsewhere they are recomputed: see
+        _rekey_titles and _refold_search_text)."""
         conn = self._conn()
         try:
             with self._read() as rconn:
-                if self._schema_current(rconn):
-                    return
                 tables_current = self._tables_current(rconn)
+                keys_current = tables_current and self._title_keys_current(rconn)
+                fold_current = tables_current and self._search_fold_current(rconn)
+                if keys_current and fold_current:
+                    return
                 known = _has_paperkg_meta(rconn)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         if self.read_only:
             if tables_current:
-                return  # only the title keys are stale: reading commands never match titles
+                # Only the title keys or the folded text are stale: reading commands never match
+                # titles, and keyword search also looks for words as the older fold left them
+                # (validation.search_forms).
+                return
             if not known:
                 raise NoStore(f"{self.path.resolve()} holds no paperkg store; run `paperkg init` or point "
                               "PAPERKG_DATA_DIR at your data")
             raise StoreError(f"{self.path} holds an older (or incomplete) paperkg schema, which a reading "
                              "command does not change: run `paperkg init` there once")
         if tables_current:
-            # Only the title keys are stale. Opening (the API's way too) must not queue behind a
-            # writer: when one is active the keys are left for later (an ingest brings them current
-            # once it holds the ingest lock, see ingest.store_lock).
-            self._rekey_titles(wait=False)
+            # Only the title keys or the folded text are stale. Opening (the API's way too) must not
+            # queue behind a writer: when one is active they are left for later (an ingest brings them
+            # current once it holds the ingest lock, see ingest.store_lock).
+            if not keys_current:
+                self._rekey_titles(wait=False)
+            if not fold_current:
+                self._refold_search_text(wait=False)
             return
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
@@ -584,10 +602,11 @@ class EmbeddedStore(GraphStore):
         except sqlite3.Error as exc:
             raise self._error(exc, writing=True) from exc
 
-    def _schema_current(self, conn: sqlite3.Connection) -> bool:
-        """Every table, index and migrated column of this version exists, no sort key is stale and the
-        title keys follow the current title_key rule."""
-        return self._tables_current(conn) and self._title_keys_current(conn)
+    @staticmethod
+    def _search_fold_current(conn: sqlite3.Connection) -> bool:
+        """papers_fts holds the text folded by the current fold_for_search (see search_fold_rule)."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'search_fold_rule'").fetchone()
+        return row is not None and row[0] == search_fold_rule()
 
     @staticmethod
     def _title_keys_current(conn: sqlite3.Connection) -> bool:
@@ -639,6 +658,8 @@ class EmbeddedStore(GraphStore):
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
         if not self._title_keys_current(conn):
             self._rekey_titles()
+        if not self._search_fold_current(conn):
+            self._refold_search_text()
 
     def _rekey_titles(self, *, wait: bool = True) -> None:
         """Recompute every stored title key with the current title_key rule, _REKEY_BATCH papers per
@@ -670,14 +691,7 @@ class EmbeddedStore(GraphStore):
                 wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('title_key_rule', ?)",
                               (rule,))
         except StoreError as exc:
-            cause = exc.__cause__
-            code = _primary_code(cause) if isinstance(cause, sqlite3.Error) else None
-            if code == _SQLITE_READONLY:
-                log.warning("%s keeps title keys of an older title-key rule: %s", self.path, exc)
-                return
-            if not wait and code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                log.info("%s: another process is writing; title keys of an older title-key rule are "
-                         "recomputed by the next ingest", self.path)
+            if self._left_stale(exc, wait, "title keys of an older title-key rule", "are recomputed"):
                 return
             raise
         finally:
@@ -692,6 +706,63 @@ class EmbeddedStore(GraphStore):
         warning = shared_title_keys_warning(groups)
         if warning:
             log.warning("%s: %s", self.path, warning)
+
+    def _refold_search_text(self, *, wait: bool = True) -> None:
+        """Rewrite the papers_fts rows whose text is not the papers' text folded by the current
+        fold_for_search, _REKEY_BATCH papers per transaction, then record the fold's fingerprint.
+
+        A file an older paperkg wrote indexed the text unfolded ("Søgaard"), which a folded query
+        ("Sogaard") misses. Each row is deleted and inserted again in one transaction, so an
+        interrupted pass leaves no paper indexed twice or not at all, and running it again (as the
+        next open does: the fingerprint is recorded last) finishes it; rows already folded are left
+        alone. A file this process cannot write keeps its text (keyword search also looks for the
+        older fold's words, see validation.search_forms); without `wait`, a write lock held by another
+        process leaves it as it is, at once, for the next ingest."""
+        rule = search_fold_rule()
+        after = 0
+        conn = self._conn()
+        if not wait:
+            conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                with self._write() as wconn:
+                    rows = wconn.execute(
+                        "SELECT p.pk, p.title, p.abstract, p.authors_text, f.title, f.abstract, f.authors "
+                        "FROM papers p LEFT JOIN papers_fts f ON f.rowid = p.pk WHERE p.pk > ? "
+                        "ORDER BY p.pk LIMIT ?", (after, _REKEY_BATCH),
+                    ).fetchall()
+                    stale = [(pk, *text) for pk, title, abstract, authors, *indexed in rows
+                             if (text := _fts_text(title, abstract, authors)) != tuple(indexed)]
+                    wconn.executemany("DELETE FROM papers_fts WHERE rowid = ?", [(r[0],) for r in stale])
+                    wconn.executemany(
+                        "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)", stale
+                    )
+                if len(rows) < _REKEY_BATCH:
+                    break
+                after = rows[-1][0]
+            with self._write() as wconn:
+                wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('search_fold_rule', ?)",
+                              (rule,))
+        except StoreError as exc:
+            if self._left_stale(exc, wait, "the full-text index's text of an older fold", "is re-folded"):
+                return
+            raise
+        finally:
+            if not wait:
+                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+
+    def _left_stale(self, exc: StoreError, wait: bool, what: str, redone: str) -> bool:
+        """Whether an upkeep pass that failed with `exc` leaves `what` as it is (logged) rather than
+        raising: on a file this process cannot write, or (without `wait`) while another one writes."""
+        cause = exc.__cause__
+        code = _primary_code(cause) if isinstance(cause, sqlite3.Error) else None
+        if code == _SQLITE_READONLY:
+            log.warning("%s keeps %s: %s", self.path, what, exc)
+            return True
+        if not wait and code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            log.info("%s: another process is writing; %s %s by the next ingest", self.path, what, redone)
+            return True
+        return False
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the file answers a query."""
@@ -888,10 +959,14 @@ class EmbeddedStore(GraphStore):
             "arxiv_version = excluded.arxiv_version",
             paper_rows,
         )
-        conn.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) "
-            "SELECT pk, title, abstract, authors_text FROM papers "
-            "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
+        # The index holds the text folded as queries are (fold_for_search: "Søgaard" as "Sogaard");
+        # the papers table keeps it as given.
+        conn.executemany(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
+            [(pk, *_fts_text(title, abstract, authors)) for pk, title, abstract, authors in conn.execute(
+                "SELECT pk, title, abstract, authors_text FROM papers "
+                "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
+            ).fetchall()],
         )
         authors: dict[str, str] = {}
         author_rows, use_rows, eval_rows, finding_rows, about_rows = [], [], [], [], []
@@ -1204,12 +1279,15 @@ class EmbeddedStore(GraphStore):
         return [r[0] for r in rows], int(total)
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
-        """BM25 over title, abstract and authors; every word and its other number, literally (OR-ed)."""
+        """BM25 over title, abstract and authors; every word and its other number, literally (OR-ed),
+        accents and stroked letters folded (validation.fold_for_search)."""
         words = search_terms(query)
         if not words or k <= 0:
             return []
+        # Folded as the indexed text is ("Søgaard" finds "Sogaard" and the reverse); FTS5 lower-cases.
+        forms = {f.lower(): f for w in words for f in search_forms(w)}
         with self._read() as conn:
-            match = " OR ".join(_fts_phrase(w) for w in words)
+            match = " OR ".join(_fts_phrase(f) for f in forms.values())
             if filters is None or filters.is_empty():
                 # Rank inside FTS5 and join only the top k: joining every match to `papers` before
                 # sorting cost 3x more at 100k papers (same ranking).

@@ -56,12 +56,13 @@ from kg.validation import (
     dedupe_evaluations,
     dedupe_techniques,
     embedding_vector,
-    fold_diacritics,
+    fold_for_search,
     lock_held_message,
     new_run,
     normalise_since,
     paper_authors,
     prepare_batch,
+    search_fold_rule,
     section_topic_key,
     taxonomy_references,
     unique_list_rows,
@@ -171,8 +172,8 @@ def index_mismatches(row: dict[str, Any]) -> list[str]:
 
 def _search_text(title: str | None, abstract: str | None, authors: Sequence[str] | None) -> dict[str, str]:
     """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES)."""
-    return {"search_title": fold_diacritics(title or ""), "search_abstract": fold_diacritics(abstract or ""),
-            "search_authors": fold_diacritics(", ".join(authors or []))}
+    return {"search_title": fold_for_search(title or ""), "search_abstract": fold_for_search(abstract or ""),
+            "search_authors": fold_for_search(", ".join(authors or []))}
 
 
 def _list(values: Sequence[str]) -> list[str] | None:
@@ -336,21 +337,44 @@ class Neo4jStore(GraphStore):
 
     def _upgrade_data(self) -> None:
         """Bring what an older paperkg wrote up to what this one relies on, recorded on the 'upgrade'
-        Counter node: when it names _DATA_VERSION and the current title-key rule, this is one indexed
-        read (init_schema runs on every ingest and scheduled run). Otherwise the steps that are behind
-        run (_number_and_fold; _rekey_titles), then the node records both."""
+        Counter node: when it names _DATA_VERSION, the current title-key rule and the current search
+        fold, this is one indexed read (init_schema runs on every ingest and scheduled run). Otherwise
+        the steps that are behind run (_number_and_fold; _rekey_titles; _refold_search_text), then the
+        node records all three (last: an interrupted upgrade runs its steps again)."""
         from ingest.normalize import title_key_rule
 
         rows = self._read(cypher.UPGRADE_STATE)
-        version, rule = (rows[0]["data_version"], rows[0]["title_key_rule"]) if rows else (None, None)
-        current_rule = title_key_rule()
-        if version == _DATA_VERSION and rule == current_rule:
+        row = rows[0] if rows else {}
+        version, rule, fold = row.get("data_version"), row.get("title_key_rule"), row.get("search_fold_rule")
+        current_rule, current_fold = title_key_rule(), search_fold_rule()
+        if version == _DATA_VERSION and rule == current_rule and fold == current_fold:
             return
         if version != _DATA_VERSION:
             self._number_and_fold()
         if rule != current_rule:
             self._rekey_titles()
-        self._write(cypher.RECORD_UPGRADE, data_version=_DATA_VERSION, title_key_rule=current_rule)
+        if fold != current_fold:
+            self._refold_search_text()
+        self._write(cypher.RECORD_UPGRADE, data_version=_DATA_VERSION, title_key_rule=current_rule,
+                    search_fold_rule=current_fold)
+
+    def _refold_search_text(self) -> None:
+        """Recompute every paper's folded search text (_search_text) where it differs, _UPGRADE_BATCH
+        papers per transaction in id order: text an older fold wrote ("Søgaard" kept its "ø") is missed
+        by a query folded now ("Sogaard"). Setting a value again is harmless, so an interrupted pass
+        is simply run again."""
+        def refold_batch(tx: ManagedTransaction, after: str) -> str | None:
+            rows = tx.run(cypher.PAPER_SEARCH_TEXT_AFTER, {"after": after, "batch": _UPGRADE_BATCH}).data()
+            updates = [{"id": r["id"], **text} for r in rows
+                       if (text := _search_text(r["title"], r["abstract"], r["authors"]))
+                       != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}]
+            if updates:
+                tx.run(cypher.SET_SEARCH_TEXT, {"rows": updates}).consume()
+            return rows[-1]["id"] if len(rows) == _UPGRADE_BATCH else None
+
+        after: str | None = ""
+        while after is not None:
+            after = self._execute(True, lambda tx, a=after: refold_batch(tx, a))
 
     def _rekey_titles(self) -> None:
         """Recompute every paper's title key with the current title_key rule, _UPGRADE_BATCH papers per

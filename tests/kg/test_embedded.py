@@ -575,3 +575,92 @@ def test_title_keys_of_an_older_title_key_rule_are_recomputed(
     with caplog.at_level(logging.WARNING, logger="kg.embedded"):
         EmbeddedStore(path).close()  # the rule is recorded: nothing to do (and nothing said) again
     assert not caplog.records
+
+
+# Papers with letters fold_for_search spells in ASCII (and one without), as keyword search finds them.
+_STROKED = {"f-sogaard": ("Probing syntax", "Anders Søgaard"), "f-kaiser": ("Attention", "Łukasz Kaiser"),
+            "f-plain": ("Circuits", "Chris Olah"), "f-dorr": ("Œuvre of Ærø", "Bonnie Đorr")}
+
+
+def _index_as_an_older_paperkg(path: Path) -> None:
+    """papers_fts as a paperkg from before fold_for_search left it: the text as given, no fold recorded."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM papers_fts")
+        conn.execute("INSERT INTO papers_fts (rowid, title, abstract, authors) "
+                     "SELECT pk, title, abstract, authors_text FROM papers")
+        conn.execute("DELETE FROM meta WHERE key = 'search_fold_rule'")
+    conn.close()
+
+
+def _refold_and_die(path: str, batch: int, folded: int) -> None:
+    """Open the store (re-folding papers_fts `batch` papers per transaction) and be killed by SIGKILL in
+    the middle of it: when folding the paper after the first `folded`, inside a transaction, after the
+    earlier batches committed."""
+    import signal
+
+    import kg.embedded as embedded
+
+    fold = embedded._fts_text
+    seen = iter(range(folded))
+
+    def fold_then_die(title: str, abstract: str, authors: str) -> tuple[str, str, str]:
+        if next(seen, None) is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return fold(title, abstract, authors)
+
+    embedded._REKEY_BATCH = batch
+    embedded._fts_text = fold_then_die
+    EmbeddedStore(Path(path))
+
+
+def test_full_text_of_an_older_fold_is_refolded_even_after_a_kill(tmp_path: Path) -> None:
+    """A store an older paperkg wrote indexed "Anders Søgaard" as it is, which the query "Sogaard" (now
+    folded as the indexed text is) misses: a reading command still finds the older fold's words, and
+    the next read-write open rewrites the index's rows, in batches. Killed in the middle, the next open
+    finishes it: every paper indexed once, folded, and the fold recorded."""
+    from kg.validation import search_fold_rule
+
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.upsert_papers([PaperBundle(paper=Paper(id=pid, title=t, authors=[a]))
+                         for pid, (t, a) in _STROKED.items()])
+    store.close()
+    _index_as_an_older_paperkg(path)
+
+    def found(s: EmbeddedStore, query: str) -> list[str]:
+        return sorted(h.id for h in s.keyword_search(query, 10))
+
+    reader = EmbeddedStore(path, read_only=True)  # a reading command changes nothing
+    assert found(reader, "Søgaard") == ["f-sogaard"] and found(reader, "Łukasz") == ["f-kaiser"]
+    assert found(reader, "Sogaard") == []
+    reader.close()
+
+    ctx = mp.get_context("spawn")
+    child = ctx.Process(target=_refold_and_die, args=(str(path), 1, 1))
+    child.start()
+    child.join(120)  # a hang guard only
+    assert child.exitcode == -9  # killed in the second batch, the first one committed
+    with sqlite3.connect(path) as conn:
+        indexed = dict(conn.execute("SELECT p.id, f.authors FROM papers_fts f "
+                                    "JOIN papers p ON p.pk = f.rowid"))
+        assert conn.execute("SELECT value FROM meta WHERE key = 'search_fold_rule'").fetchone() is None
+    conn.close()
+    assert indexed == {"f-sogaard": "Anders Sogaard", "f-kaiser": "Łukasz Kaiser", "f-plain": "Chris Olah",
+                       "f-dorr": "Bonnie Đorr"}
+
+    again = EmbeddedStore(path)
+    assert found(again, "Sogaard") == found(again, "Søgaard") == ["f-sogaard"]
+    assert found(again, "Lukasz") == found(again, "łukasz") == ["f-kaiser"]
+    assert found(again, "Dorr") == found(again, "oeuvre") == found(again, "aero") == ["f-dorr"]
+    assert found(again, "olah") == ["f-plain"]
+    again.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')")  # raises if out of sync
+        rows = conn.execute("SELECT rowid, title, authors FROM papers_fts ORDER BY rowid").fetchall()
+        assert conn.execute("SELECT value FROM meta WHERE key = 'search_fold_rule'").fetchone() == (
+            search_fold_rule(),)
+    conn.close()
+    assert [(t, a) for _, t, a in rows] == [
+        ("Probing syntax", "Anders Sogaard"), ("Attention", "Lukasz Kaiser"), ("Circuits", "Chris Olah"),
+        ("OEuvre of AEro", "Bonnie Dorr")]
+    assert len({r[0] for r in rows}) == len(_STROKED)  # nothing indexed twice

@@ -195,6 +195,16 @@ def test_fulltext_query_keeps_words_only() -> None:
     assert cypher.fulltext_query("naïve naive NAIVE") == "naive OR naives"
 
 
+def test_fulltext_query_folds_stroked_letters_and_keeps_the_older_fold() -> None:
+    """"Søgaard" is looked for as the indexed text folds it ("Sogaard") and as a graph not yet re-folded
+    holds it (validation.search_forms); a word with nothing to fold, or only accents, is one term."""
+    assert cypher.fulltext_query("Søgaard") == "Sogaard OR Søgaard OR Sogaards OR Søgaards"
+    assert cypher.fulltext_query("Łukasz") == "Lukasz OR Łukasz OR Lukaszes OR Łukaszes"
+    assert cypher.fulltext_query("Straße") == "Strasse OR Straße OR Strasses OR Straßes"
+    assert cypher.fulltext_query("Sogaard SOGAARD") == "Sogaard OR Sogaards"
+    assert cypher.fulltext_query("naïve") == "naive OR naives"
+
+
 def _lucene_clauses(query: str) -> int:
     """The term clauses Neo4j's MultiFieldQueryParser makes of a fulltext_query: one per analyzer
     term (bounded by max_index_terms) and index property."""
@@ -815,10 +825,11 @@ def test_indexed_text_is_folded_like_the_query(
     stop words ("not" stays searchable), and queries are folded the same way."""
     store, calls = recorded
     store.upsert_papers([PaperBundle(paper=Paper(id="u1", title="Naïve Übersetzung: OR AND NOT",
-                                                 abstract="Ångström", authors=["Zoë Lee", "李雷"]))])
+                                                 abstract="Ångström Œuvre", authors=["Zoë Lee", "李雷",
+                                                                                     "Anders Søgaard"]))])
     props = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"][0]["props"]
     assert (props["search_title"], props["search_abstract"], props["search_authors"]) == (
-        "Naive Ubersetzung: OR AND NOT", "Angstrom", "Zoe Lee, 李雷")
+        "Naive Ubersetzung: OR AND NOT", "Angstrom OEuvre", "Zoe Lee, 李雷, Anders Sogaard")
     assert props["title"] == "Naïve Übersetzung: OR AND NOT"
     assert "'standard-no-stop-words'" in cypher.CREATE_FULLTEXT_INDEX
     assert "standard-folding" not in cypher.CREATE_FULLTEXT_INDEX
@@ -879,7 +890,8 @@ class _UpgradeTx(_RecordingTx):
             self.calls.append((query, params))
             upgrade = self.graph.upgrade
             return _Result([] if upgrade is None else [{"data_version": upgrade.get("data_version"),
-                                                        "title_key_rule": upgrade.get("title_key_rule")}])
+                                                        "title_key_rule": upgrade.get("title_key_rule"),
+                                                        "search_fold_rule": upgrade.get("search_fold_rule")}])
         elif query == cypher.RECORD_UPGRADE:
             self.graph.upgrade = {**(self.graph.upgrade or {}), **params}
         elif query == cypher.PAPER_TITLES_AFTER:
@@ -887,6 +899,11 @@ class _UpgradeTx(_RecordingTx):
             page = sorted(i for i in papers if i > params["after"])[:params["batch"]]
             return _Result([{"id": i, "title": papers[i].get("title"),
                              "title_key": papers[i].get("title_key")} for i in page])
+        elif query == cypher.PAPER_SEARCH_TEXT_AFTER:
+            self.calls.append((query, params))
+            page = sorted(i for i in papers if i > params["after"])[:params["batch"]]
+            keys = ("title", "abstract", "authors", *cypher.FULLTEXT_PROPERTIES)
+            return _Result([{"id": i, **{k: papers[i].get(k) for k in keys}} for i in page])
         elif query == cypher.SET_TITLE_KEYS:
             for row in params["rows"]:
                 papers[row["id"]]["title_key"] = row["title_key"]
@@ -952,6 +969,8 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
     """Only upserts write search_title/search_abstract/search_authors, so after `DROP INDEX paper_text`
     and `paperkg init` keyword search would miss every paper not rewritten since: init_schema folds
     the text of papers without it in Python, in batches, exactly as an upsert of the paper would."""
+    from kg.validation import search_fold_rule
+
     old = [Paper(id="o1", title="Naïve Übersetzung", abstract="Ångström", authors=["Zoë Lee", "李雷"]),
            Paper(id="o2", title="Việt circuits"), Paper(id="o3", title="Ἀλήθεια: Йошкар", abstract="ά")]
     papers: dict[str, dict[str, Any]] = {
@@ -959,7 +978,8 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
                "authors": p.authors or None} for n, p in enumerate(old, start=1)
     }
     papers["done"] = {"first_seen": "2026-01-02", "seq": 9, "title": "Café", "search_title": "Cafe"}
-    graph = _OlderGraph(papers, {}, {Label.PAPER: 9})
+    # A graph upgraded before the data version of this step (the fold is current: see the re-fold test).
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 9}, upgrade={"search_fold_rule": search_fold_rule()})
     store, calls = _upgrading_store(monkeypatch, graph, batch=2)
     store.init_schema()
     written = [p["rows"] for q, p in calls if q == cypher.SET_SEARCH_TEXT]
@@ -979,36 +999,97 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
     assert not [q for q, _ in calls if q == cypher.SET_SEARCH_TEXT]
 
 
+def test_init_schema_refolds_search_text_an_older_fold_wrote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph an older paperkg wrote holds search text with "ø", "Ł", "Đ" kept (its fold), which a
+    query folded now ("Sogaard") misses: init_schema re-folds every paper's text where it differs, in
+    id-ordered batches, and records the fold last, so an upgrade that stopped half-way (a lost
+    connection) runs again on the next init_schema and finishes; then there is nothing left to do."""
+    from ingest.normalize import title_key_rule
+    from kg.neo4j_store import _DATA_VERSION, _search_text
+    from kg.validation import fold_diacritics, search_fold_rule
+
+    texts = {"a-sogaard": ("Probing", None, ["Anders Søgaard"]),
+             "b-plain": ("Circuits", "Heads", ["Chris Olah"]),
+             "c-kaiser": ("Attention", "Œuvre", ["Łukasz Kaiser"]),
+             "d-dorr": ("Naïve", None, ["Bonnie Đorr"])}
+    papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "abstract": a, "authors": au,
+                    "search_title": fold_diacritics(t), "search_abstract": fold_diacritics(a or ""),
+                    "search_authors": fold_diacritics(", ".join(au))}
+              for n, (pid, (t, a, au)) in enumerate(texts.items(), start=1)}
+    older = {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule()}  # no fold recorded
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 4}, upgrade=dict(older))
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+
+    class Lost(Exception):
+        pass
+
+    real_run = _UpgradeTx.run
+
+    def lose_the_second_write(tx: _UpgradeTx, query: str,
+                              parameters: dict[str, Any] | None = None) -> _Result:
+        if query == cypher.SET_SEARCH_TEXT and any(q == cypher.SET_SEARCH_TEXT for q, _ in tx.calls):
+            raise Lost("connection lost")
+        return real_run(tx, query, parameters)
+
+    monkeypatch.setattr(_UpgradeTx, "run", lose_the_second_write)
+    with pytest.raises(Lost):
+        store.init_schema()
+    assert graph.upgrade == older  # not recorded: the next init_schema runs the step again
+    assert papers["a-sogaard"]["search_authors"] == "Anders Sogaard"  # the first batch was written
+    assert papers["c-kaiser"]["search_authors"] == "Łukasz Kaiser"
+    monkeypatch.setattr(_UpgradeTx, "run", real_run)
+    calls.clear()
+    store.init_schema()
+    assert [p["after"] for q, p in calls if q == cypher.PAPER_SEARCH_TEXT_AFTER] == ["", "b-plain", "d-dorr"]
+    assert [r["id"] for q, p in calls if q == cypher.SET_SEARCH_TEXT for r in p["rows"]] == [
+        "c-kaiser", "d-dorr"]  # only text that changes is written (a-sogaard's already was)
+    for pid, (t, a, au) in texts.items():
+        assert {k: papers[pid][k] for k in cypher.FULLTEXT_PROPERTIES} == _search_text(t, a, au)
+    assert papers["c-kaiser"]["search_abstract"] == "OEuvre"
+    assert papers["d-dorr"]["search_authors"] == "Bonnie Dorr"
+    assert graph.upgrade == {**older, "search_fold_rule": search_fold_rule()}
+    assert not [q for q, _ in calls if q in (cypher.RAISE_COUNTERS, cypher.PAPER_TITLES_AFTER)]
+    calls.clear()
+    store.init_schema()
+    assert [q for q, _ in calls if q in (cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT)] == []
+
+
 # The upgrade steps, each a label scan or more on a large graph.
 _UPGRADE_STEPS = (cypher.RAISE_COUNTERS, cypher.UNNUMBERED_PAPERS, cypher.UNNUMBERED_RUNS,
-                  cypher.UNFOLDED_PAPERS, cypher.PAPER_TITLES_AFTER, cypher.RESERVE_SEQ)
+                  cypher.UNFOLDED_PAPERS, cypher.PAPER_TITLES_AFTER, cypher.RESERVE_SEQ,
+                  cypher.PAPER_SEARCH_TEXT_AFTER)
 
 
 def test_init_schema_skips_the_upgrade_scans_once_the_graph_is_upgraded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """init_schema runs before every ingest and scheduled run: on a graph it has upgraded (the 'upgrade'
-    Counter node names this version's steps and title-key rule) it reads that node and scans nothing."""
+    Counter node names this version's steps, title-key rule and search fold) it reads that node and
+    scans nothing."""
     from ingest.normalize import title_key_rule
     from kg.neo4j_store import _DATA_VERSION
+    from kg.validation import search_fold_rule
 
     papers = {"p-a": {"first_seen": "2026-01-01T00:00:00", "title": "Naïve", "title_key": "naive"}}
     graph = _OlderGraph(papers, {"r-1": {"started": "2026-02-01T00:00:00"}}, {})
     store, calls = _upgrading_store(monkeypatch, graph, batch=2)
     store.init_schema()  # an older paperkg's graph: every step runs, then the marker is recorded
     assert {q for q, _ in calls} >= set(_UPGRADE_STEPS)
-    assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule()}
+    current = {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
+               "search_fold_rule": search_fold_rule()}
+    assert graph.upgrade == current
     for _ in range(2):
         calls.clear()
         store.init_schema()
         assert [q for q, _ in calls if q in _UPGRADE_STEPS] == []
         assert [q for q, _ in calls if q == cypher.UPGRADE_STATE] == [cypher.UPGRADE_STATE]
     # A marker of other upgrade steps (an older or newer paperkg) runs them again.
-    graph.upgrade = {"data_version": _DATA_VERSION - 1, "title_key_rule": title_key_rule()}
+    graph.upgrade = {**current, "data_version": _DATA_VERSION - 1}
     calls.clear()
     store.init_schema()
     assert cypher.RAISE_COUNTERS in {q for q, _ in calls}
     assert cypher.PAPER_TITLES_AFTER not in {q for q, _ in calls}  # the keys were current
+    assert cypher.PAPER_SEARCH_TEXT_AFTER not in {q for q, _ in calls}  # and so was the fold
 
 
 def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
@@ -1020,12 +1101,14 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     without running the other (current) upgrade steps."""
     from ingest.normalize import title_key, title_key_rule
     from kg.neo4j_store import _DATA_VERSION
+    from kg.validation import search_fold_rule
 
     titles, older = TITLES, OLDER_KEYS
     papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "title_key": older[pid],
                     "search_title": t} for n, (pid, t) in enumerate(titles.items(), start=1)}
     graph = _OlderGraph(papers, {}, {Label.PAPER: 5},
-                        upgrade={"data_version": _DATA_VERSION, "title_key_rule": "an-older-rule"})
+                        upgrade={"data_version": _DATA_VERSION, "title_key_rule": "an-older-rule",
+                                 "search_fold_rule": search_fold_rule()})
     store, calls = _upgrading_store(monkeypatch, graph, batch=2)
     with caplog.at_level(logging.WARNING, logger="kg.neo4j_store"):
         store.init_schema()
@@ -1034,8 +1117,10 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     assert pages == ["", "lens", "probes"]  # by id, two per transaction
     assert [r["id"] for q, p in calls if q == cypher.SET_TITLE_KEYS for r in p["rows"]] == [
         "feature-splitting", "lens", "probes"]  # only keys that change are written
-    assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule()}
-    assert not [q for q, _ in calls if q in (cypher.RAISE_COUNTERS, cypher.UNFOLDED_PAPERS)]
+    assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
+                             "search_fold_rule": search_fold_rule()}
+    assert not [q for q, _ in calls
+                if q in (cypher.RAISE_COUNTERS, cypher.UNFOLDED_PAPERS, cypher.PAPER_SEARCH_TEXT_AFTER)]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "'sparse probing': probes, probes-2" in warnings[0], warnings
     calls.clear()

@@ -565,6 +565,28 @@ def test_keyword_search_keeps_stop_words_and_folds_accents(store: GraphStore) ->
     assert [h.id for h in store.keyword_search("angstrom", 5)] == ["s2"]
 
 
+def test_keyword_search_folds_letters_with_a_stroke_and_ligatures(store: GraphStore) -> None:
+    """Letters Unicode does not decompose (ø, ł, đ; æ, œ, ß) match their usual ASCII spelling, in the
+    text and in the query alike: "Sogaard" finds "Anders Søgaard" and "Søgaard" finds "Sogaard"."""
+    store.upsert_papers([
+        bundle("d1", "Probing syntax", authors=("Anders Søgaard",)),
+        bundle("d2", "Attention is all you need", authors=("Łukasz Kaiser",)),
+        bundle("d3", "Œuvre complète", abstract="Ærø island studies", authors=("Đorđe Straße",)),
+        bundle("d4", "Another paper", authors=("Anders Sogaard",)),
+        bundle("d5", "Encyclopædia of circuits", abstract="Naïve Bayes"),
+    ])
+
+    def found(query: str) -> set[str]:
+        return {h.id for h in store.keyword_search(query, 10)}
+
+    assert found("Sogaard") == found("Søgaard") == found("SØGAARD") == {"d1", "d4"}
+    assert found("Lukasz") == found("łukasz") == {"d2"}
+    assert found("oeuvre") == found("Œuvre") == found("aero") == {"d3"}
+    assert found("Dorde") == found("strasse") == found("Straße") == {"d3"}
+    assert found("Encyclopaedia") == found("encyclopædia") == {"d5"}
+    assert found("naive") == found("naïve") == {"d5"}  # ordinary accents as before
+
+
 def test_keyword_search(store: GraphStore) -> None:
     store.upsert_papers([
         bundle("k1", "Towards monosemanticity with sparse autoencoders",

@@ -25,7 +25,10 @@ from kg.validation import (
     clean_text,
     embedding_problem,
     fold_diacritics,
+    fold_for_search,
     number_variants,
+    search_fold_rule,
+    search_forms,
     search_terms,
     validate_bundle,
 )
@@ -164,6 +167,51 @@ def test_fold_diacritics_folds_exactly_what_the_embedded_stores_fts5_folds() -> 
     assert diverging == []
     assert expected[_FOLD_WORDS.index("Ελληνικά")] == ["ελληνικά"]  # FTS5 keeps the Greek accent
     assert expected[_FOLD_WORDS.index("Việt Nam")] == ["viet", "nam"]
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("Anders Søgaard", "Anders Sogaard"), ("ØRESUND", "ORESUND"), ("Łukasz Łódź", "Lukasz Lodz"),
+    ("Đorđe Dorr", "Dorde Dorr"), ("Ħal Ŧarxien", "Hal Tarxien"), ("Iıl ŀl", "Iil ll"),
+    ("Straße ẞ", "Strasse SS"), ("Æsir æther", "AEsir aether"), ("Œuvre cœur", "OEuvre coeur"),
+    ("Þór Guðrún Ðóra", "THor Gudrun Dora"), ("ĳs ǆ", "ijs dz"), ("efﬁcient ﬂow", "efficient flow"),
+    ("ƀ ɨ ƙ ɗ ǥ ȼ", "b i k d g c"), ("ǿ ǽ", "o ae"),  # stroked or ligature base letter with an accent
+    ("Naïve Ångström Việt", "Naive Angstrom Viet"), ("cafe\u0301", "cafe"),  # fold_diacritics' folding
+    ("ŋ ə ĸ", "ŋ ə ĸ"), ("Ελληνικά Йошкар 機械 ᵃ", "Ελληνικά Йошкар 機械 ᵃ"),  # left as they are
+    ("plain ASCII", "plain ASCII"), ("", ""),
+])
+def test_fold_for_search(text: str, folded: str) -> None:
+    assert fold_for_search(text) == folded
+
+
+def test_fold_for_search_leaves_nothing_for_fts5_to_fold() -> None:
+    """Both backends index fold_for_search(text) (the embedded one with remove_diacritics 2, Neo4j with
+    an analyzer that folds nothing): for them to hold the same terms, FTS5 must find nothing left to
+    fold in it, for every character up to U+24FF and of the Latin blocks, as words and decomposed. It
+    folds whatever fold_diacritics does, to ASCII, and folding twice changes nothing (a store re-folds
+    its text when the fingerprint changes; rows already folded stay as they are)."""
+    from kg.validation import _LATIN_BLOCKS, _SEARCH_FOLD
+
+    latin = [cp for first, last in _LATIN_BLOCKS for cp in range(first, last + 1)]
+    chars = [chr(cp) for cp in sorted({*range(0x80, 0x2500), *latin})
+             if not unicodedata.category(chr(cp)).startswith("C")]
+    texts = [*_FOLD_WORDS, *(f"x{c}y" for c in chars)]
+    texts += [unicodedata.normalize("NFD", t) for t in texts]
+    folded = [fold_for_search(t) for t in texts]
+    rd2 = "unicode61 remove_diacritics 2"
+    assert _fts5_terms(folded, rd2) == _fts5_terms(folded, "unicode61 remove_diacritics 0")
+    assert [fold_for_search(f) for f in folded] == folded
+    assert [fold_for_search(fold_diacritics(t)) for t in texts] == folded
+    assert all(v is None or (v.isascii() and v.isalpha()) for v in _SEARCH_FOLD.values())
+    assert search_fold_rule() == search_fold_rule() and len(search_fold_rule()) == 16
+
+
+def test_search_forms_add_the_older_fold_only_when_it_differs() -> None:
+    """A query word is matched as text is indexed now and as an older paperkg indexed it (a store not
+    yet re-folded); words the two folds agree on are one form."""
+    assert search_forms("Søgaard") == ["Sogaard", "Søgaard"]
+    assert search_forms("Ærø") == ["AEro", "Ærø"]
+    assert search_forms("naïve") == ["naive"] and search_forms("circuit") == ["circuit"]
+    assert search_forms("機械") == ["機械"]
 
 
 @pytest.mark.parametrize(("values", "problem"), [
