@@ -125,8 +125,11 @@ def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
 
 def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int, lock: Any,
                   rejected: list[dict[str, Any]] | None = None, whole_list: bool = False,
-                  prune: bool = False, force_prune: bool = False) -> Any:
-    """run_ingest with its failures turned into one-line CLI errors."""
+                  prune: bool = False, force_prune: bool = False,
+                  fetch: Callable[[], list[Any]] | None = None) -> Any:
+    """run_ingest with its failures turned into one-line CLI errors; `fetch`: the run's arXiv look-ups
+    (run_ingest's fetch: recorded as part of the run, a stop or failure in them too)."""
+    from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.pipeline import run_ingest
     from kg.store import StoreError
@@ -134,7 +137,9 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
     try:
         return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
                           rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
-                          force_prune=force_prune)
+                          force_prune=force_prune, fetch=fetch)
+    except ArxivError as exc:  # before any paper is written; the run is recorded as failed
+        raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
     except (ModelMissing, StoreError, ValueError) as exc:
         raise click.ClickException(f"{source} ingest failed: {exc}") from exc
 
@@ -157,7 +162,7 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--prune", is_flag=True,
               help="Remove the stored list rows this list no longer has (their papers stay, but for "
                    "those with no other source, which go too); refused when the list no longer has more "
-                   "than half of the rows stored from lists.")
+                   "than half of the list rows stored before this run.")
 @click.option("--force", is_flag=True, help="With --prune: prune even when more than half would go.")
 @wait_option
 def ingest_list_cmd(
@@ -168,7 +173,7 @@ def ingest_list_cmd(
 
     Afterwards, the stored list rows the list no longer has (papers taken off it) are reported, and
     removed with --prune, with the papers that have no other source."""
-    from ingest.arxiv_source import ArxivError, ArxivSource, report_lines
+    from ingest.arxiv_source import ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.pipeline import counted
     from kg.config import load_config
@@ -203,16 +208,17 @@ def ingest_list_cmd(
         return
     records = list(parsed.papers)
     arxiv_report: dict[str, Any] = {}
+
+    def arxiv_records() -> list[Any]:
+        """The list records' arXiv matches (run_ingest's fetch: the look-ups are part of the run)."""
+        found, report = ArxivSource(config).resolve(records, progress=True)
+        arxiv_report.update(report)
+        return found
+
     with _locked_store("list", wait) as (store, held):
-        if not no_arxiv:
-            arxiv_source = ArxivSource(config)
-            try:
-                found, arxiv_report = arxiv_source.resolve(records, progress=True)
-            except ArxivError as exc:
-                raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
-            records += found
         summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held,
-                                whole_list=True, prune=prune, force_prune=force)
+                                whole_list=True, prune=prune, force_prune=force,
+                                fetch=None if no_arxiv else arxiv_records)
     extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows,
              "row_warnings": parsed.row_warnings, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)
@@ -273,7 +279,7 @@ def _echo_row_warnings(parsed: Any) -> None:
 @wait_option
 def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
-    from ingest.arxiv_source import ArxivError, ArxivSource
+    from ingest.arxiv_source import ArxivSource
     from ingest.normalize import arxiv_id_from_url
 
     wanted: list[str] = []
@@ -292,12 +298,16 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
     if not wanted:
         # An empty --ids "" would otherwise record an empty "successful" run.
         raise click.UsageError("give at least one arXiv id")
+    records: list[Any] = []
+
+    def arxiv_records() -> list[Any]:
+        """The ids' arXiv records (run_ingest's fetch: the look-ups are part of the run)."""
+        records.extend(ArxivSource().fetch_by_ids(wanted))
+        return records
+
     with _locked_store("arxiv", wait) as (store, held):
-        try:
-            records = ArxivSource().fetch_by_ids(wanted)
-        except ArxivError as exc:
-            raise click.ClickException(f"arXiv: {exc} (nothing was written)") from exc
-        summary = _run_pipeline(store, records, source="arxiv", batch_size=batch_size, lock=held)
+        summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
+                                fetch=arxiv_records)
     missing = sorted(set(wanted) - {r.arxiv_id for r in records})
     _echo_summary(summary, as_json, {"not_found": missing})
     if missing and not as_json:
@@ -305,8 +315,8 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 
 
 @ingest_group.command("records")
-# exists=True: a missing file is a usage error (exit 2), as a directory is.
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# exists=True: a missing file is a usage error (exit 2), as a directory is. The metavar is the README's.
+@click.argument("path", metavar="FILE.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -314,7 +324,7 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
               help="Papers per store write.")
 @wait_option
 def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int, wait: float) -> None:
-    """Ingest papers from JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
+    """Ingest papers from FILE.jsonl, JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
     from ingest.records_file import RecordsFileError, read_records_file
 
     try:

@@ -593,6 +593,7 @@ def run_ingest(
     whole_list: bool = False,
     prune: bool = False,
     force_prune: bool = False,
+    fetch: Callable[[], Sequence[Record]] | None = None,
 ) -> IngestSummary:
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
@@ -606,6 +607,10 @@ def run_ingest(
     stale_list_rows), and with `prune` removed (see prune_refusal for when it refuses, unless
     `force_prune`).
 
+    `fetch`: more records that are fetched as part of the run (a list's or ids' arXiv look-ups), called
+    once the run is recorded and added to `records`: a failure or a stop (SIGTERM, Ctrl-C) while it
+    fetches is recorded as the run's, as one later on is.
+
     The whole run holds the store's ingest lock (ingest.store_lock): `lock` when the caller already
     holds it, else it is taken here (waiting up to `wait` seconds; IngestLocked when another ingest
     keeps it). Matching records to stored papers and writing the merge must not interleave with
@@ -617,10 +622,10 @@ def run_ingest(
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                                taxonomy=taxonomy, progress=progress, batch_size=batch_size,
                                rejected=rejected, whole_list=whole_list, prune=prune,
-                               force_prune=force_prune, lock=held)
+                               force_prune=force_prune, lock=held, fetch=fetch)
     return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                        taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
-                       whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock)
+                       whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock, fetch=fetch)
 
 
 def _run_ingest(
@@ -628,6 +633,7 @@ def _run_ingest(
     extractor: PaperExtractor | None,
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
     whole_list: bool = False, prune: bool = False, force_prune: bool = False, lock: HeldLock,
+    fetch: Callable[[], Sequence[Record]] | None = None,
 ) -> IngestSummary:
     """run_ingest's body, run with the ingest lock held (`lock`, checked before each write)."""
     from ingest.embed import check_store_model, embedding_text, text_hash
@@ -636,6 +642,13 @@ def _run_ingest(
     summary = IngestSummary(run_id=run.id, source=source, records=len(records), whole_list=whole_list)
     summary.rejected_details = [dict(r) for r in rejected]
     try:
+        if fetch is not None:
+            records = [*records, *fetch()]
+            summary.records = len(records)
+        # The rows stored before this run writes any, for prune_refusal: counted afterwards, the rows
+        # it writes itself (a wrong list's own) would make its stale rows look like a few of many.
+        rows_before = (len(store.list_rows_from(EDGE_SOURCE_LIST))
+                       if whole_list and prune and not force_prune else 0)
         valid: list[Record] = []
         for record in records:
             try:
@@ -721,7 +734,7 @@ def _run_ingest(
             summary.list_only_papers = list_only_papers(store, summary.stale_list_rows)
             if prune and summary.stale_list_rows:
                 refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
-                                                                 len(stored_rows),
+                                                                 rows_before,
                                                                  papers=len(summary.list_only_papers))
                 if refusal is not None:
                     summary.prune_refused = refusal
@@ -885,8 +898,10 @@ def list_only_papers(store: GraphStore, stale_rows: Sequence[dict[str, Any]]) ->
 
 
 def prune_refusal(stale: int, stored: int, *, papers: int = 0) -> str | None:
-    """Why --prune refuses to remove `stale` of the `stored` list rows, or None when it may; `papers`
-    is how many papers would go with them (list_only_papers), named in the refusal.
+    """Why --prune refuses to remove `stale` of the `stored` list rows, or None when it may; `stored`
+    counts the rows stored before the run wrote the list's own (a wrong list as long as the right one
+    adds as many rows as it makes stale), `papers` how many papers would go with the stale rows
+    (list_only_papers), named in the refusal.
 
     Refused when the list no longer has more than half of the rows stored from lists: what a
     truncated download, a list cut short by a bad edit or another list altogether looks like, and

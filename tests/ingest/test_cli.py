@@ -139,8 +139,11 @@ def test_malformed_arxiv_writes_nothing(data_dir: Path, shared_data: Path, taxon
     seed = str(shared_data / "awesome-list-seed.md")
     result = CliRunner().invoke(main, ["ingest", "list", "--source", seed])
     assert result.exit_code == 1
-    assert "malformed XML" in result.output and "nothing was written" in result.output
-    assert snapshot(store) == before and store.runs() == []
+    assert "malformed XML" in result.output and "(no paper was written)" in result.output
+    assert snapshot(store) == before
+    # The look-ups are part of the run: it is recorded, as failed with arXiv's error.
+    (run,) = store.runs()
+    assert (run.source, run.status) == ("list", "failed") and "malformed XML" in (run.message or "")
     store.close()
 
 
@@ -231,14 +234,15 @@ def test_ingest_arxiv_with_a_malformed_id_is_a_usage_error(data_dir: Path, ids: 
 def test_ingest_records_of_a_missing_file_or_a_directory_is_a_usage_error(
     data_dir: Path, tmp_path: Path, name: str
 ) -> None:
-    """Both exit 2 with click's usage line (a missing file exited 1, a directory 2)."""
+    """Both exit 2 with click's usage line (a missing file exited 1, a directory 2), naming the argument
+    FILE.jsonl as the README does (it was PATH)."""
     (tmp_path / "folder").mkdir()
     path = tmp_path / name
     result = CliRunner().invoke(main, ["ingest", "records", str(path)])
     assert result.exit_code == 2, result.output
-    assert result.output.startswith("Usage: main ingest records [OPTIONS] PATH\n")
+    assert result.output.startswith("Usage: main ingest records [OPTIONS] FILE.jsonl\n")
     what = "does not exist" if name == "missing.jsonl" else "is a directory"
-    assert f"Error: Invalid value for 'PATH': File '{path}' {what}." in result.output
+    assert f"Error: Invalid value for 'FILE.jsonl': File '{path}' {what}." in result.output
     assert not (data_dir / "paperkg.sqlite3").exists()
 
 
@@ -473,6 +477,51 @@ def test_sigterm_mid_run_records_the_run_as_failed_and_frees_the_lock(tmp_path: 
         store.close()
 
 
+@pytest.mark.parametrize(("args", "kind"), [
+    (["ingest", "list", "--source", "SEED"], "list"),
+    (["ingest", "arxiv", "--ids", "2211.00593"], "arXiv"),
+])
+def test_sigterm_during_the_arxiv_lookups_records_the_run_as_failed(
+    data_dir: Path, shared_data: Path, tmp_path: Path, seed_records: list[dict[str, Any]], args: list[str],
+    kind: str,
+) -> None:
+    """QA: SIGTERM while `ingest list` / `ingest arxiv` waited on arXiv said "the run is recorded as
+    failed", but the run only started after the look-ups, so none was. Meanwhile the ingest holds the
+    store lock: another ingest is refused instead of writing."""
+    args = [str(shared_data / "awesome-list-seed.md") if a == "SEED" else a for a in args]
+    records = _records_file(tmp_path / "gen.jsonl", 3)
+    with LocalArxivServer(seed_records, timeout_sleep=600) as server:
+        server.fail_next("timeout")  # the first request stalls until the server stops
+        env = dict(os.environ, PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0",
+                   PAPERKG_ARXIV_TIMEOUT="600", PAPERKG_ARXIV_RETRIES="0")
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", *args], cwd=REPO_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not server.requests and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.requests, "the ingest never asked arXiv"
+            second = CliRunner().invoke(main, ["ingest", "records", str(records)])
+            assert second.exit_code == 75 and f"another {kind} ingest is running" in second.output
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 143, err
+    assert "stopped by SIGTERM: the run is recorded as failed" in err and "Traceback" not in err
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.source, run.status) == (args[1], "failed") and run.finished
+        assert "stopped by SIGTERM" in (run.message or "")
+        assert store.paper_ids() == []
+        store.acquire_lock(LOCK_NAME, "next-ingest")  # released on the way out
+    finally:
+        store.close()
+
+
 def test_kill_9_mid_run_then_rerun_equals_a_clean_run(
     tmp_path: Path, taxonomy: Taxonomy, extractor: Any
 ) -> None:
@@ -619,7 +668,8 @@ def test_prune_refuses_a_list_that_lost_most_rows_unless_forced(
     assert result.exit_code == 1, result.output
     assert "57 list rows are no longer in the list (not removed: --prune was refused):" in result.stdout
     assert "... and 37 more (--json lists them all)" in result.stdout
-    assert ("Error: --prune refused: the list no longer has 57 of the 58 list rows stored, more than half, "
+    # Of the 57 rows stored before this run: the one-row list's own row is not among them.
+    assert ("Error: --prune refused: the list no longer has 57 of the 57 list rows stored, more than half, "
             "as a truncated or wrong list would; nothing was removed (38 papers with no other source would "
             "have gone with them;") in result.stderr
     assert "38 papers of those rows have no other source (not removed: --prune was refused):" in result.stdout
@@ -632,6 +682,71 @@ def test_prune_refuses_a_list_that_lost_most_rows_unless_forced(
     assert (doc["list_rows_pruned"], doc["papers_pruned"], len(doc["list_only_papers"])) == (57, 38, 38)
     stats = json.loads(_run("stats", "--json").output)
     assert stats["nodes"]["Paper"] == 1 and stats["relationships"]["LISTED_IN"] == 1
+
+
+def _other_list(path: Path, n: int) -> Path:
+    """A list in the list's table format with `n` rows of titles the seed list does not have."""
+    rows = "".join(f"| [Another Field Paper Number {i} on Protein Folding](https://example.org/p{i}) "
+                   f"| Probing | Paper {i} folds proteins. |\n" for i in range(n))
+    path.write_text("# Another list\n\n## Circuits\n| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n"
+                    + rows, encoding="utf-8")
+    return path
+
+
+def test_prune_refuses_a_wrong_list_as_long_as_the_stored_one(
+    data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
+) -> None:
+    """QA: another list of 60 rows made all 57 stored rows stale, yet --prune removed them (and would
+    have deleted every paper only the list brought): the rule counted the 60 rows this run had just
+    written among the rows stored (57 of 117). Now it counts the rows stored before the run."""
+    seed = str(shared_data / "awesome-list-seed.md")
+    assert _run("ingest", "list", "--source", seed, "--no-arxiv").exit_code == 0
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    before = snapshot(store)["papers"]
+    store.close()
+    other = _other_list(tmp_path / "other.md", 60)
+    result = CliRunner().invoke(main, ["ingest", "list", "--source", str(other), "--no-arxiv", "--prune"])
+    assert result.exit_code == 1, result.output
+    assert ("Error: --prune refused: the list no longer has 57 of the 57 list rows stored, more than half, "
+            "as a truncated or wrong list would; nothing was removed (38 papers with no other source would "
+            "have gone with them;") in result.stderr
+    assert "57 list rows are no longer in the list (not removed: --prune was refused):" in result.stdout
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        after = snapshot(store)
+        counts = store.runs(limit=1)[0].counts
+    finally:
+        store.close()
+    # Every seed paper is there as it was, with its rows, edges and `list` source; the 60 were added.
+    assert {pid: after["papers"][pid] for pid in before} == before
+    assert len(after["papers"]) == 38 + 60 and after["stats"]["relationships"]["LISTED_IN"] == 57 + 60
+    assert (counts["stale_list_rows"], counts["list_rows_pruned"], counts["papers_pruned"]) == (57, 0, 0)
+
+
+def test_prune_still_prunes_a_list_that_grew_and_dropped_a_few_rows(
+    data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
+) -> None:
+    """Counting the rows stored before the run: a list that gained 30 rows and lost 3 (3 of the 57
+    stored) is pruned of those 3, as it was when the new rows counted too."""
+    seed = str(shared_data / "awesome-list-seed.md")
+    added = "".join(f"| [A Newly Listed Paper Number {i} on Probing Heads](https://example.org/n{i}) "
+                    f"| Probing | New paper {i}. |\n" for i in range(30))
+    edited, _line = _seed_plus(shared_data, tmp_path, added)
+    dropped = ("Analyzing Transformers in Embedding Space", "Copy suppression",
+               "Universal neurons in gpt2 language models")
+    edited.write_text("".join(line for line in edited.read_text(encoding="utf-8").splitlines(keepends=True)
+                              if not any(f"[{title}" in line for title in dropped)), encoding="utf-8")
+    # A first ingest with --prune: nothing was stored, nothing is stale, nothing refused.
+    first = _run("ingest", "list", "--source", seed, "--no-arxiv", "--prune")
+    assert first.exit_code == 0 and "no longer in the list" not in first.output
+    result = _run("ingest", "list", "--source", str(edited), "--no-arxiv", "--prune", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["prune_refused"] is None
+    assert sorted(row["title"].split(":")[0] for row in doc["stale_list_rows"]) == sorted(dropped)
+    assert (doc["list_rows_pruned"], doc["papers_pruned"]) == (3, 3)
+    stats = json.loads(_run("stats", "--json").output)
+    assert stats["nodes"]["Paper"] == 38 - 3 + 30 and stats["relationships"]["LISTED_IN"] == 57 - 3 + 30
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -179,6 +179,37 @@ def test_a_failing_run_is_recorded(store: GraphStore, shared_data: Any, extracto
     assert store.paper_ids() == []
 
 
+def test_records_fetched_in_the_run_are_ingested_and_a_stop_while_fetching_is_recorded(
+    store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """`fetch` (the CLI's arXiv look-ups) runs inside the recorded run: a SIGTERM or Ctrl-C while
+    `ingest list` / `ingest arxiv` waited on arXiv left no run at all, though it said "recorded"."""
+    from ingest.records import Record
+
+    given = [Record(source="records", source_id="a", title="A Paper Given Up Front")]
+    runs_while_fetching: list[Any] = []
+
+    def fetch() -> list[Record]:
+        runs_while_fetching.extend(store.runs())
+        return [Record(source="records", source_id="b", title="A Paper Fetched In The Run")]
+
+    summary = run_ingest(store, given, source="records", embedder=embedder, extractor=extractor,
+                         progress=False, fetch=fetch)
+    assert [(r.id, r.status) for r in runs_while_fetching] == [(summary.run_id, "running")]
+    assert (summary.records, summary.new, len(store.paper_ids())) == (2, 2, 2)
+    assert store.runs(limit=1)[0].counts["records"] == 2
+
+    def stopped() -> list[Record]:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(store, given, source="records", embedder=embedder, extractor=extractor, progress=False,
+                   fetch=stopped)
+    latest = store.runs(limit=1)[0]
+    assert (latest.status, latest.message) == ("failed", "KeyboardInterrupt") and latest.finished
+    assert len(store.paper_ids()) == 2
+
+
 @pytest.mark.parametrize("batch_size", [0, -5])
 def test_a_batch_size_below_1_is_refused_before_a_run_starts(
     store: GraphStore, shared_data: Any, embedder: HashEmbedder, extractor: Any, batch_size: int
@@ -800,6 +831,38 @@ def test_prune_is_refused_when_more_than_half_of_the_lists_rows_would_go(
                          force_prune=True)
     assert (forced.prune_refused, forced.list_rows_pruned, forced.papers_pruned) == (None, 2, 2)
     assert store.list_rows_from("list") == [] and store.paper_ids() == []
+
+
+def _other_rows(n: int, field: str) -> str:
+    """`n` list rows of papers FOUR_PAPERS does not have, titled after `field`."""
+    return "".join(f"| [A {field} paper {i}](https://example.org/{field}/{i}) | Probing | {field} {i} |\n"
+                   for i in range(n))
+
+
+def test_prune_counts_the_rows_stored_before_the_run_not_the_rows_it_wrote(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """QA: counted after the run, a wrong list's own rows made its stale rows look like a few of many,
+    so a list at least as long as the stored one pruned every stored row (4 of 4 + 6). Now: of the rows
+    stored before the run, with the rows the run adds left out either way."""
+    _whole_list(store, FOUR_PAPERS, taxonomy, embedder, extractor)
+    wrong = _whole_list(store, _keep_rows(FOUR_PAPERS) + _other_rows(6, "chemistry"), taxonomy, embedder,
+                        extractor, prune=True)
+    assert wrong.prune_refused is not None
+    assert "no longer has 4 of the 4 list rows stored" in wrong.prune_refused
+    assert (wrong.list_rows_pruned, wrong.papers_pruned) == (0, 0)
+    assert len(store.list_rows_from("list")) == 4 + 6 and len(store.paper_ids()) == 10
+    # 10 rows stored now; a list with 2 of them and 20 new rows drops 8 of the 10: refused.
+    most = _whole_list(store, _keep_rows(FOUR_PAPERS, "one", "two") + _other_rows(20, "biology"), taxonomy,
+                       embedder, extractor, prune=True)
+    assert most.prune_refused is not None
+    assert "no longer has 8 of the 10 list rows stored" in most.prune_refused
+    # 30 stored now; a list that keeps 24 of them and adds 40 is pruned of the other 6.
+    grown = _whole_list(store, _keep_rows(FOUR_PAPERS, "one", "two", "three", "four")
+                        + _other_rows(20, "biology") + _other_rows(40, "physics"), taxonomy, embedder,
+                        extractor, prune=True)
+    assert grown.prune_refused is None and (grown.list_rows_pruned, grown.papers_pruned) == (6, 6)
+    assert len(store.list_rows_from("list")) == 4 + 20 + 40 and len(store.paper_ids()) == 64
 
 
 def test_prune_removes_a_paper_only_the_list_brought_and_keeps_one_arxiv_brought_too(

@@ -107,8 +107,12 @@ def test_a_second_ingest_is_refused_while_one_runs_and_a_kill_9d_holder_is_taken
     try:
         assert len(store.paper_ids()) == 38  # no paper stored twice
         assert snapshot(store) == snapshot(reference)
-        # The killed list ingest was still asking arXiv: it had recorded no run, and nothing else.
-        assert [r.status for r in store.runs()] == ["succeeded", "succeeded"]
+        # The killed list ingest had recorded its run before asking arXiv (and nothing else); the next
+        # ingest, taking its lock over, recorded that run as failed.
+        runs = store.runs()
+        assert [(r.source, r.status) for r in runs] == [
+            ("list", "succeeded"), ("records", "succeeded"), ("list", "failed")]
+        assert "its process ended (killed or crashed)" in (runs[-1].message or "")
         store.acquire_lock(LOCK_NAME, "next-run")  # every run released the lock
     finally:
         store.close()
