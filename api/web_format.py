@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import functools
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint
 from markupsafe import Markup, escape
 
-from kg.explain import query_terms
+from kg.explain import folded_words, query_terms
 from kg.safe_output import safe_http_url
 
 SNIPPET_CHARS = 260
@@ -64,25 +64,30 @@ def _arg_items(args: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+@functools.lru_cache(maxsize=65536)
+def _word_term(word: str) -> str | None:
+    # A word's query term (None for a stop word), cached: the same few thousand words recur across
+    # the abstracts of every page.
+    return next(iter(query_terms(word)), None)
 
 
 def highlight(text: str, query: str) -> Markup:
-    """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>."""
+    """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>;
+    words are compared folded as keyword search folds them ("sogaard" marks "Søgaard"), and the
+    original characters are what is marked."""
     terms = query_terms(query)
     if not text or not terms:
         return Markup(escape(text or ""))
-    long_terms = [t for t in terms if len(t) >= 5]
+    long_terms = tuple(t for t in terms if len(t) >= 5)
     out: list[str] = []
     last = 0
-    for match in _WORD.finditer(text):
-        word = match.group(0)
-        norm = query_terms(word)
-        hit = bool(norm & terms) or any(n.startswith(t) for n in norm for t in long_terms)
-        if hit:
-            out.append(str(escape(text[last:match.start()])))
-            out.append("<mark>" + str(escape(word)) + "</mark>")
-            last = match.end()
+    # Spans are of `text` itself, not of its folded form (which may be longer: "ß" -> "ss").
+    for word, start, end in folded_words(text):
+        term = _word_term(word)
+        if term is not None and (term in terms or term.startswith(long_terms)):
+            out.append(str(escape(text[last:start])))
+            out.append("<mark>" + str(escape(text[start:end])) + "</mark>")
+            last = end
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from kg.acronyms import taxonomy_long_forms
 from kg.entities import TaxonomyNode
+from kg.validation import fold_for_search
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
 # mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
@@ -53,18 +54,79 @@ def _norm(token: str) -> str:
 
 
 def query_terms(query: str) -> set[str]:
-    """Normalised content words of a query (stop words dropped)."""
-    return {_norm(t) for t in _WORD.findall(query or "") if t.casefold() not in _STOPWORDS}
+    """Normalised content words of a query (stop words dropped), folded as keyword search folds them
+    (fold_for_search: "Søgaard" and "Sogaard" are one term), so the words shown as matched are the ones
+    keyword search matched."""
+    # Folded before the split: a decomposed accent ("i" + U+0308) is no word character and would
+    # cut the word in two, where keyword search drops it.
+    words = _WORD.findall(fold_for_search(query or ""))
+    return {_norm(t) for t in words if t.casefold() not in _STOPWORDS}
+
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_run(run: str) -> tuple[str, ...] | None:
+    """What each character of a run of non-ASCII text folds to; None when each folds to one character."""
+    # fold_for_search folds character by character (a translate table), so this is the run's fold.
+    pieces = tuple(fold_for_search(ch) for ch in run)
+    return None if all(len(piece) == 1 for piece in pieces) else pieces
+
+
+def _fold_spans(length: int, runs: list[tuple[int, tuple[str, ...]]]) -> tuple[list[int], list[int]]:
+    """For each character of fold_for_search(text) (`length`: len(text); `runs`: where a run of
+    characters folds to a different length, and to what), the start and end in `text` of the
+    character it was folded from. One character may fold to two ("ß" -> "ss"), or to none (an accent
+    of decomposed text: it joins the span of the character before it)."""
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for at, pieces in runs:
+        starts.extend(range(pos, at))
+        ends.extend(range(pos + 1, at + 1))
+        for i, piece in enumerate(pieces, start=at):
+            if piece:
+                starts.extend([i] * len(piece))
+                ends.extend([i + 1] * len(piece))
+            elif ends:
+                ends[-1] = i + 1
+        pos = at + len(pieces)
+    starts.extend(range(pos, length))
+    ends.extend(range(pos + 1, length + 1))
+    return starts, ends
+
+
+def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
+    """The words of fold_for_search(text), each with the start and end of the span of `text` it was
+    folded from ("Straße ﬁnding" -> ("Strasse", 0, 6), ("finding", 7, 13)), to mark the original."""
+    if text.isascii():
+        for match in _WORD.finditer(text):
+            yield match.group(0), match.start(), match.end()
+        return
+    folded = fold_for_search(text)
+    # Only where a character folds to more or fewer than one (rare: ß, ligatures, decomposed accents)
+    # do positions shift; elsewhere the folded text's positions are the original's (é -> e, ø -> o).
+    runs = [(m.start(), pieces) for m in _NON_ASCII_RUN.finditer(text)
+            if (pieces := _fold_run(m.group(0))) is not None]
+    if not runs:
+        for match in _WORD.finditer(folded):
+            yield match.group(0), match.start(), match.end()
+        return
+    starts, ends = _fold_spans(len(text), runs)
+    for match in _WORD.finditer(folded):
+        yield match.group(0), starts[match.start()], ends[match.end() - 1]
 
 
 def best_sentence_by_overlap(
     query: str, sentences: Sequence[str], terms: set[str] | None = None
 ) -> tuple[str | None, float]:
-    """The sentence sharing the most query terms (ties: the earlier one) and its overlap count."""
+    """The sentence sharing the most query terms (ties: the earlier one) and its overlap count; words
+    are compared folded, as keyword search compares them (query_terms)."""
     terms = query_terms(query) if terms is None else terms
     best, best_score = None, 0.0
     for sentence in sentences:
-        words = set(map(_norm, _WORD.findall(sentence)))
+        words = set(map(_norm, _WORD.findall(fold_for_search(sentence))))
         score = float(len(terms & words))
         if score > best_score:
             best, best_score = sentence, score

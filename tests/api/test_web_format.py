@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from api.web_format import host, shorten, when, with_page
+from api.web_format import highlight, host, shorten, when, with_page
 
 
 @pytest.mark.parametrize(("stamp", "shown"), [
@@ -47,3 +47,35 @@ def test_with_page_replaces_the_page_and_leaves_page_1_out() -> None:
 ])
 def test_host(url: str | None, shown: str) -> None:
     assert host(url) == shown
+
+
+# highlight marks what keyword search matched, and keyword search folds accents, stroked letters and
+# ligatures (kg.validation.fold_for_search): the words are compared folded, shown as written.
+@pytest.mark.parametrize(("text", "query", "shown"), [
+    ("Anders Søgaard", "sogaard", "Anders <mark>Søgaard</mark>"),
+    ("Anders Sogaard", "Søgaard", "Anders <mark>Sogaard</mark>"),  # folded on the query side too
+    ("Naïve Bayes probes", "naive", "<mark>Naïve</mark> Bayes probes"),
+    ("Nai\u0308ve probes", "naive", "<mark>Nai\u0308ve</mark> probes"),  # decomposed: the mark is kept
+    ("cafe\u0301 heads", "cafe", "<mark>cafe\u0301</mark> heads"),  # a trailing mark stays inside
+    ("Łukasz Kaiser", "lukasz", "<mark>Łukasz</mark> Kaiser"),
+    ("Die Straße der Köpfe", "strasse", "Die <mark>Straße</mark> der Köpfe"),
+    # ß folds to two letters: the words after it are still cut in the right place.
+    ("Straße heads and Straße circuits", "heads circuits",
+     "Straße <mark>heads</mark> and Straße <mark>circuits</mark>"),
+    ("ﬁnding circuits", "finding", "<mark>ﬁnding</mark> circuits"),
+    ("the ﬁrst ﬁnding: æsthetic heads", "finding heads",
+     "the ﬁrst <mark>ﬁnding</mark>: æsthetic <mark>heads</mark>"),
+    ("Interprétabilité des modèles", "interpret", "<mark>Interprétabilité</mark> des modèles"),  # prefix
+])
+def test_highlight_compares_folded_words_and_marks_the_original(text: str, query: str, shown: str) -> None:
+    assert str(highlight(text, query)) == shown
+
+
+def test_highlight_still_escapes_before_marking_folded_words() -> None:
+    out = highlight("<b>Søgaard</b> & Æsir say 1<2", "sogaard aesir")
+    assert str(out) == "&lt;b&gt;<mark>Søgaard</mark>&lt;/b&gt; &amp; <mark>Æsir</mark> say 1&lt;2"
+    assert str(highlight("<i>Straße</i>", "")) == "&lt;i&gt;Straße&lt;/i&gt;"
+
+
+def test_highlight_leaves_unmatched_and_stop_words_alone() -> None:
+    assert str(highlight("Søren and the Ørsted", "sogaard the")) == "Søren and the Ørsted"
