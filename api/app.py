@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask, Response, current_app
 
 from kg.config import Config, load_config
-from kg.store import GraphStore, StoreError, StoreUnavailable, open_store
+from kg.store import GraphStore, StoreError, StoreUnavailable, open_store, require_store
 from kg.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -159,14 +159,19 @@ def _once(app: Flask, key: str, factory: Callable[[], T]) -> T:
 
 
 def get_store(app: Flask | None = None) -> GraphStore:
-    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached, another
-    StoreError when it cannot be used, e.g. a damaged file);
-    the app recovers without a restart when the database comes back."""
+    """The app's store, opened on first use (raises StoreUnavailable when it cannot be reached, NoStore, a
+    StoreUnavailable, when the data directory holds none, another StoreError when it cannot be used, e.g.
+    a damaged file); the app recovers without a restart when the database comes back or is created.
+
+    The app never creates a store: a mistyped PAPERKG_DATA_DIR would get an empty one, which reading
+    commands and the weekly ingest would then take for the graph."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
 
     def open_() -> GraphStore:
         try:
-            return open_store(paperkg_config(app))
+            config = paperkg_config(app)
+            require_store(config)
+            return open_store(config)
         except StoreError:
             raise  # says what is wrong (unreachable, damaged, read-only) in words
         except (ImportError, TypeError, AttributeError, NameError):

@@ -12,6 +12,9 @@ from kg.safe_output import terminal_safe
 from kg.store import StoreError
 
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
+# The production command the README gives: a worker's first search waits for the model, which a busy
+# machine loads in up to a minute, past gunicorn's default 30 s worker timeout.
+GUNICORN_COMMAND = "gunicorn -w 2 --timeout 120 -b 0.0.0.0:8000 api.wsgi:app"
 
 
 def _print_json(data: Any) -> None:
@@ -29,16 +32,21 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
     from api.app import create_app
     from kg.config import load_config
+    from kg.store import NoStore, require_store
 
     config = load_config()
-    if config.backend == "embedded" and not config.embedded_store_file.is_file():
-        # Served anyway (an empty graph fills as ingests run), but say why every page is empty.
-        click.echo(f"warning: no paperkg store in {config.data_dir.resolve()} yet (PAPERKG_DATA_DIR): the "
-                   "graph is empty until an ingest runs there (`make demo` uses demo-data/)", err=True)
+    try:
+        require_store(config)
+    except NoStore as exc:
+        # Served anyway (the server picks the store up once `paperkg init` or an ingest creates it there;
+        # it never creates one), but say now why every page answers 503.
+        click.echo(f"warning: {exc}. Serving anyway: every page answers 503 (store unavailable) until "
+                   "a store is created there", err=True)
+    except StoreError:
+        pass  # e.g. a damaged file: the server answers each request with what is wrong
     _check_port_free(host, port)
-    app = create_app({"WARM_EMBEDDER": True})
-    click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: "
-               "gunicorn -w 2 api.wsgi:app)")
+    app = create_app({"WARM_EMBEDDER": True, "PAPERKG_CONFIG": config})
+    click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: {GUNICORN_COMMAND})")
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
 
 
@@ -188,7 +196,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
 
 @click.command("related")
 @click.argument("paper_id")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Related papers to show (1-100).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     """Papers related to PAPER_ID, each with the reasons it was picked.

@@ -44,6 +44,8 @@ def _without_paths(reason: str) -> str:
     data_dir = paperkg_config().data_dir
     for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
         # Whole paths only: a relative PAPERKG_DATA_DIR such as "data" must not rewrite the word
-        # "data" in the reason. Messages follow a path with a separator, a quote, a colon or nothing.
-        reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?=[/'\":)]|$)", "$PAPERKG_DATA_DIR", reason)
+        # "data" in the reason. Messages follow a path with a separator, a quote, a colon or nothing,
+        # an absolute path (no word) also with a space ("no paperkg store in /srv/x (PAPERKG_DATA_DIR)").
+        end = r"[/'\":)\s]" if path.startswith("/") else r"[/'\":)]"
+        reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?={end}|$)", "$PAPERKG_DATA_DIR", reason)
     return reason

@@ -15,6 +15,8 @@ from api.params import (
     MAX_LIKED,
     MAX_LIMIT,
     MAX_OFFSET,
+    RUN_SOURCES,
+    ParameterError,
     SearchRequest,
     choice_arg,
     id_list,
@@ -287,6 +289,9 @@ def new_papers() -> Response:
 def runs() -> Response:
     """Recent ingest runs, newest first."""
     source = str_arg("source", None, max_chars=100)
+    if source is not None and source not in RUN_SOURCES:
+        # A typo (arxiv_weekly) matched no run and answered an empty list, as if none had run.
+        raise ParameterError("source", f"must be one of {', '.join(RUN_SOURCES)}")
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit)]})
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from api.json_api import bp
-from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, SOURCES
+from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, RUN_SOURCES, SOURCES
 from kg.browse import SORTS
 from kg.search import MODES, SENTENCE_MODES
 from kg.validation import YEAR_MAX, YEAR_MIN
@@ -42,7 +42,14 @@ def _param(name: str, schema: dict[str, Any], description: str, *, where: str = 
 LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
                f"results per page (at most {MAX_LIMIT})")
 OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-                f"results to skip (at most {MAX_OFFSET})")
+                f"results to skip (at most {MAX_OFFSET}, a 400 above: paging reaches the first "
+                f"{MAX_OFFSET} + limit results, even when `total` counts more)")
+
+
+def paging_cap(what: str, narrow: str) -> str:
+    """The operation's note that `total` may count more results than offset and limit can reach."""
+    return (f"{what}, but offset is at most {MAX_OFFSET}, so paging reaches only the first {MAX_OFFSET} "
+            f"+ limit of them (at most {MAX_OFFSET + MAX_LIMIT}); to reach the others, {narrow}.")
 PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
                      "paper id (arXiv id or slug; old arXiv ids keep their slash: hep-th/9901001). An id "
                      "that is not stored but is an arXiv id with a version (2211.00593v3) or an arXiv "
@@ -312,7 +319,10 @@ def build_document() -> dict[str, Any]:
                        "(embedding unless mode=keyword)"),
                 *FILTER_PARAMS, LIMIT, OFFSET,
             ],
-            description=SEARCH_RULE,
+            description=SEARCH_RULE + " " + paging_cap(
+                "With no query, `total` counts all the papers passing the filters (with one, the ranked "
+                "candidates described at SearchPage.total)",
+                "narrow the filters (a year range, a refinement)"),
         )},
         "/api/papers/{paper_id}": {"get": _op(
             "A paper with techniques (evidence), evaluations, findings, models, list rows, authors",
@@ -346,7 +356,11 @@ def build_document() -> dict[str, Any]:
               "example": "activation_patching"},
              _param("sort", {"type": "string", "enum": list(SORTS), "default": "date"},
                     "date: newest first; centrality: most connected first"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 20}}, OFFSET])},
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 20}}, OFFSET],
+            description=paging_cap("`papers.total` counts all the node's papers (refinements included)",
+                                   "search them with GET /api/search, this id as its technique filter "
+                                   "(techniques, evaluations) or topic filter (topics, objects) plus a year "
+                                   "range, or page through its refinements"))},
         "/api/topics": {"get": _op(
             "Findings topics with paper counts",
             {"200": _ok({"type": "object", "required": ["topics"],
@@ -368,9 +382,13 @@ def build_document() -> dict[str, Any]:
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: 7 days ago)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
             description="One page of the papers: while offset + the number of results is below total, "
-                        "more follow (ask again with offset increased by limit, the same since). Pages are "
+                        f"more follow (ask again with offset increased by limit, the same since) as far as "
+                        f"offset {MAX_OFFSET}. Pages are "
                         "newest first: papers ingested while a client pages push the older ones back, so "
-                        "a paper may then come on two pages (none is skipped).")},
+                        "a paper may then come on two pages (none is skipped). "
+                        + paging_cap("`total` counts every paper first seen at or after since",
+                                     "list the older ones with GET /api/search and year_from and "
+                                     "year_to (no query: newest first)"))},
         "/api/runs": {"get": _op(
             "Recent ingest runs, newest first",
             {"200": _ok({"type": "object", "required": ["runs"],
@@ -383,8 +401,9 @@ def build_document() -> dict[str, Any]:
                                             "counts": {"type": "object"},
                                             "watermark": _nullable("string"),
                                             "message": _nullable("string")}}}}})} | _err(400),
-            [_param("source", {"type": "string", "maxLength": 100},
-                    "only runs of this source: list, arxiv, records, arxiv-weekly or arxiv-weekly-load"),
+            [_param("source", {"type": "string", "enum": list(RUN_SOURCES)},
+                    "only runs of this source: list, arxiv, records, arxiv-weekly or arxiv-weekly-load "
+                    "(another is a 400)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/stats": {"get": _op(
             "Node and relationship counts",

@@ -169,7 +169,25 @@ def _int_param(name: str, low: int, high: int, what: str) -> int | None:
 
 
 def _page_param() -> int:
+    """The page number asked for: 1 when absent; BadInput (a 400) when malformed or outside 1..MAX_PAGE."""
     return _int_param("page", 1, MAX_PAGE, "The page number") or 1
+
+
+def _offset(page: int, size: int) -> int:
+    return (page - 1) * size
+
+
+def _paging(page: int, size: int, total: int, shown: int) -> dict[str, Any]:
+    """The pager's numbers for `shown` of `total` papers on `page`, `size` a page: the one rule of the
+    search, technique and New pages (MAX_PAGE and the page sizes are read per request).
+
+    The pager counts at most MAX_PAGE pages, so it never links a page that _page_param refuses;
+    `capped` says the total holds more papers than those pages reach (the page then says so), and
+    `past_end` a page number past the last page of a non-empty list (not "no papers")."""
+    reachable = MAX_PAGE * size
+    return {"page": page, "offset": _offset(page, size), "total": total,
+            "pages": min(MAX_PAGE, math.ceil(total / size)), "past_end": not shown and total > 0,
+            "capped": total > reachable, "reachable": reachable}
 
 
 def _list_param(name: str, what: str) -> list[str]:
@@ -201,7 +219,8 @@ def search() -> str | tuple[str, int] | Response:
         "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
         "pages": 0, "error": None, "error_hint": None, "examples": EXAMPLES,
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
-        "no_word_match": False, "error_fields": [], "past_end": False,
+        "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
+        "reachable": MAX_PAGE * PAGE_SIZE,
     }
     # Every field is checked on its own: a bad one is marked and the valid ones stay chosen in the form.
     errors: list[BadInput] = []
@@ -354,7 +373,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
                             f"({type(exc).__name__}).")
             ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
             return
-    offset = (page - 1) * PAGE_SIZE
+    offset = _offset(page, PAGE_SIZE)
     try:
         # The best sentence is picked by query-term overlap: embedding every sentence of the page
         # made a semantic search page ~2.5 s instead of ~30 ms (measured, seed corpus, 1 thread).
@@ -371,11 +390,10 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         ctx["error"] = f"The search failed unexpectedly ({type(exc).__name__})."
         ctx["error_hint"] = "Try keyword mode; if it keeps failing, the server log has the details."
         return
-    ctx["total"], ctx["offset"], ctx["page"] = result.total, offset, page
+    ctx.update(_paging(page, PAGE_SIZE, result.total, len(result.results)))
     ctx["acronyms"] = result.acronyms
     ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
     ctx["not_tagged"] = [get_taxonomy().by_id[t].name for t in result.not_tagged]
-    ctx["pages"] = min(MAX_PAGE, math.ceil(result.total / PAGE_SIZE))
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
@@ -398,9 +416,9 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
     ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
         h["why"]["keyword_rank"] for h in hits)
-    # A page number past the end must not read as "no results" with tips to widen the search.
-    ctx["past_end"] = not hits and result.total > 0
-    if not hits:
+    # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
+    # the search.
+    if not hits and not ctx["past_end"]:
         ctx["empty_tips"] = _empty_tips(q, mode, filters)
 
 
@@ -592,13 +610,17 @@ def technique(node_id: str) -> str | tuple[str, int]:
     sort = request.args.get("sort") or "date"
     if sort not in ("date", "centrality"):
         sort = "date"
+    # A bad page number is a 400 naming it, as on the search page (it used to show page 1 silently,
+    # the pager linking pages past MAX_PAGE that came back as page 1): the list gives way to the
+    # error, the rest of the page (chart, refinements) stays.
+    error = None
     try:
         page = _page_param()
-    except BadInput:
-        page = 1
-    offset = (page - 1) * TECHNIQUE_PAGE_SIZE
+    except BadInput as exc:
+        error, page = str(exc), 1
     try:
-        d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE, offset=offset)
+        d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE,
+                             offset=_offset(page, TECHNIQUE_PAGE_SIZE))
     except UnknownNode:
         return _error_page(404, "Unknown technique",
                            f"The taxonomy has no node “{isolate(node_id[:100])}”. "
@@ -617,19 +639,18 @@ def technique(node_id: str) -> str | tuple[str, int]:
     because = node_reasons(store, [p.id for p in papers], d.id, labels)
     for c in cards:
         c["because"] = because.get(c["id"], [])
-    pages = math.ceil(total / TECHNIQUE_PAGE_SIZE)
     return render_template(
         "technique.html", node=node, band_title=BAND_OF_LABEL.get(node.label, node.label),
         ancestors=ancestors, parent={"id": d.parent["id"], "name": d.parent["label"]} if d.parent else None,
         children=[{"id": c["id"], "name": c["label"], "total_count": c["total_count"]}
                   for c in d.refinements],
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
-        papers=cards, total=total, offset=offset, page=page, pages=pages, sort=sort, can_sort=total > 1,
-        args={"sort": sort if sort != "date" else None}, chart=chart,
-        # A page number past the end must not read as "no papers use this technique".
-        past_end=not papers and total > 0,
+        papers=[] if error else cards, sort=sort, can_sort=total > 1,
+        args={"sort": sort if sort != "date" else None}, chart=chart, error=error,
+        # past_end: a page number past the end must not read as "no papers use this technique".
+        **_paging(page, TECHNIQUE_PAGE_SIZE, total, len(papers)),
         refinements_with_papers=any(c["total_count"] for c in d.refinements),
-    )
+    ), 400 if error else 200
 
 
 # -- new this week -----------------------------------------------------------------------------
@@ -637,7 +658,8 @@ def technique(node_id: str) -> str | tuple[str, int]:
 @bp.get("/new")
 def new() -> str | tuple[str, int]:
     """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique,
-    NEW_PAGE_SIZE a page (the count and the pager say how many there are in all)."""
+    NEW_PAGE_SIZE a page (the count says how many there are in all, and the page says so when the
+    pager's MAX_PAGE pages cannot reach them all)."""
     store = get_store()
     labels = _labels()
     last_run = next(iter(store.runs(limit=1)), None)
@@ -664,15 +686,14 @@ def new() -> str | tuple[str, int]:
         anchor = _run_day(last_run) or datetime.now(UTC).date()
         since = (anchor - timedelta(days=NEW_DEFAULT_DAYS)).isoformat()
         basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
-    offset = (page - 1) * NEW_PAGE_SIZE
-    papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=offset)
+    papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=_offset(page, NEW_PAGE_SIZE))
     groups = _group_new(store, papers, labels)
     return render_template(
         # The date field shows the day a timestamp falls on; the heading and the pager keep it all.
-        "new.html", since_label=since, since_date=since[:10], basis=basis, total=total, groups=groups,
-        shown=len(papers), offset=offset, page=page, pages=min(MAX_PAGE, math.ceil(total / NEW_PAGE_SIZE)),
+        "new.html", since_label=since, since_date=since[:10], basis=basis, groups=groups,
+        shown=len(papers), **_paging(page, NEW_PAGE_SIZE, total, len(papers)),
         # The pager keeps the date: the default week moves with the next ingest, a page 2 must not.
-        args={"since": since}, past_end=not papers and total > 0,
+        args={"since": since},
         last_run=last_run, error=" ".join(errors) or None, **_suggested_rows(store, since),
     ), 400 if errors else 200
 

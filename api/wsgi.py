@@ -1,7 +1,9 @@
-"""The WSGI entry point for production servers: `gunicorn -w 2 -b 0.0.0.0:8000 api.wsgi:app`.
+"""The WSGI entry point for production servers: `gunicorn -w 2 --timeout 120 -b 0.0.0.0:8000 api.wsgi:app`.
 
 Each worker imports this module after the fork, so each opens its own store and loads its own
-copy of the embedding model, in the background from the start.
+copy of the embedding model, in the background from the start (the --timeout: a busy machine can take
+a minute to load it, past gunicorn's default 30 s, and a worker's first search waits for it). A data
+directory that holds no store is never given one: every request answers 503 until one is created there.
 """
 
 from api.app import create_app

@@ -345,16 +345,16 @@ def _failure(value: str) -> tuple[str, int, str | None]:
     mode, _, count_text = spec.partition(":")
     if mode not in FAIL_KINDS:
         raise click.BadParameter(f"unknown failure {mode!r} in {value!r}; one of {', '.join(FAIL_KINDS)}",
-                                 param_hint="--fail")
+                                 param_hint="'--fail'")
     try:
         count = int(count_text) if count_text else 1
     except ValueError:
         count = 0
     if count < 1:
         raise click.BadParameter(f"COUNT must be a whole number of at least 1 in {value!r}",
-                                 param_hint="--fail")
+                                 param_hint="'--fail'")
     if "@" in value and not matching:
-        raise click.BadParameter(f"nothing after '@' in {value!r}", param_hint="--fail")
+        raise click.BadParameter(f"nothing after '@' in {value!r}", param_hint="'--fail'")
     return mode, count, matching or None
 
 
@@ -362,7 +362,8 @@ def _failure(value: str) -> tuple[str, int, str | None]:
 @click.option("--records", "records_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON Lines records (seed_papers.jsonl format); those with an arxiv_id are served.")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (127.0.0.1: this machine only).")
 @click.option("--port", default=0, show_default=True, help="0 picks a free port.")
 @click.option("--fail", "failures", multiple=True, metavar="MODE[:COUNT][@TEXT]",
               help="Fail the next COUNT requests (default 1), or with @TEXT the next COUNT whose decoded "

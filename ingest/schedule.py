@@ -127,6 +127,11 @@ def make_trigger(expr: str, now: datetime | None = None) -> Any:
     return trigger
 
 
+def runs_text(count: int) -> str:
+    """"1 run", "0 runs", "2 runs": how the scheduler's messages count runs."""
+    return f"{count} run{'' if count == 1 else 's'}"
+
+
 class WeeklyScheduler:
     """A BlockingScheduler running `job` on a cron trigger, stoppable by signal or after N runs."""
 
@@ -212,7 +217,7 @@ class WeeklyScheduler:
 
         self.scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
         log.info("scheduler started: cron %r (UTC)%s", self.cron,
-                 f", stopping after {self.max_runs} runs" if self.max_runs else "")
+                 f", stopping after {runs_text(self.max_runs)}" if self.max_runs else "")
         try:
             if announce is not None:
                 announce()
@@ -222,7 +227,7 @@ class WeeklyScheduler:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         abandoned = f"; {self.abandoned} abandoned while waiting for the store lock" if self.abandoned else ""
-        log.info("scheduler stopped after %d runs (%d failed)%s", self.runs, self.failures, abandoned)
+        log.info("scheduler stopped after %s (%d failed)%s", runs_text(self.runs), self.failures, abandoned)
 
     def _on_signal(self, signum: int) -> None:
         log.info("scheduler: signal %s received, shutting down", signal.Signals(signum).name)

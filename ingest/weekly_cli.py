@@ -69,7 +69,7 @@ def _check_date(value: str | None, option: str) -> str | None:
     try:
         parse_since(value)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from None
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
     return value
 
 
@@ -158,7 +158,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped.
 
     Exits 1 if any run failed (after stopping), 0 when every run succeeded."""
-    from ingest.schedule import ScheduleError, WeeklyScheduler, make_trigger, weekly_job
+    from ingest.schedule import ScheduleError, WeeklyScheduler, make_trigger, runs_text, weekly_job
     from kg.config import load_config
 
     try:
@@ -170,7 +170,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
         try:
             make_trigger(cron)  # "" too: an explicit empty --cron is a mistake, not "the default"
         except ScheduleError as exc:
-            raise click.BadParameter(str(exc), param_hint="--cron") from exc
+            raise click.BadParameter(str(exc), param_hint="'--cron'") from exc
     else:
         cron = config.schedule
         try:
@@ -186,7 +186,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     scheduler = WeeklyScheduler(cron, weekly_job(_existing_ready_store), max_runs=max_runs)
     scheduler.start(announce=lambda: click.echo(
         f"schedule: cron {cron!r} (UTC); next run {scheduler.next_run() or 'never'}"))
-    click.echo(f"schedule: stopped after {scheduler.runs} runs ({scheduler.failures} failed)")
+    click.echo(f"schedule: stopped after {runs_text(scheduler.runs)} ({scheduler.failures} failed)")
     if scheduler.failures:
         raise click.ClickException(
             f"{scheduler.failures} of {scheduler.runs} scheduled runs failed (see the log above)")

@@ -30,8 +30,10 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERKG_DATA_DIR", "paperkg-data", "directory of the embedded store and caches"),
-    Setting("PAPERKG_STORE", "embedded", "'embedded', or a Neo4j URI (bolt://, neo4j://, neo4j+s://)"),
-    Setting("PAPERKG_NEO4J_URI", "", "Neo4j URI; when set, the Neo4j backend is used"),
+    Setting("PAPERKG_STORE", "embedded",
+            "'embedded', or a Neo4j URI (bolt://, neo4j://, or their TLS forms bolt+s://, neo4j+ssc:// …)"),
+    Setting("PAPERKG_NEO4J_URI", "", "Neo4j URI (a scheme as for PAPERKG_STORE); when set, the Neo4j backend "
+            "is used"),
     Setting("PAPERKG_NEO4J_USER", "neo4j", "Neo4j user"),
     Setting("PAPERKG_NEO4J_PASSWORD", "", "Neo4j password", secret=True),
     Setting("PAPERKG_NEO4J_DATABASE", "neo4j", "Neo4j database name"),
@@ -174,17 +176,37 @@ def _log_level(env: Mapping[str, str]) -> str:
     return text
 
 
+# The URI schemes the neo4j driver takes (+s: TLS with a verified certificate, +ssc: any certificate).
+NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+_URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def _neo4j_uri(env: Mapping[str, str]) -> str:
+    """The Neo4j URI (PAPERKG_NEO4J_URI, else PAPERKG_STORE unless 'embedded'), '' for the embedded store.
+
+    Each set URI must use a scheme of the driver's: checked here because the driver reports another one
+    (http://, or "localhost:7687" with no scheme) as "cannot reach Neo4j", a setting's typo passing for a
+    database down (http:// even with a warning about an experimental transport)."""
+    store = _raw(env, "PAPERKG_STORE")
+    store_uri = "" if store == "embedded" else store
+    explicit = _raw(env, "PAPERKG_NEO4J_URI")
+    for name, value in (("PAPERKG_STORE", store_uri), ("PAPERKG_NEO4J_URI", explicit)):
+        match = _URI_SCHEME.match(value)
+        if value and (match is None or match.group(1).lower() not in NEO4J_SCHEMES):
+            either = "'embedded' or " if name == "PAPERKG_STORE" else ""
+            schemes = ", ".join(f"{s}://" for s in NEO4J_SCHEMES)
+            raise ValueError(f"{name} must be {either}a Neo4j URI ({schemes}) such as "
+                             f"bolt://localhost:7687, not {without_password(value)!r}")
+    return explicit or store_uri
+
+
 def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
     """Read the configuration from the environment (or `env`); keyword overrides win."""
     env = os.environ if env is None else env
-    store = _raw(env, "PAPERKG_STORE")
-    neo4j_uri = _raw(env, "PAPERKG_NEO4J_URI") or ("" if store == "embedded" else store)
-    if store not in ("embedded", "") and "://" not in store:
-        raise ValueError(f"PAPERKG_STORE must be 'embedded' or a Neo4j URI, not {store!r}")
     try:
         values: dict[str, object] = dict(
             data_dir=Path(_raw(env, "PAPERKG_DATA_DIR")).expanduser(),
-            neo4j_uri=neo4j_uri,
+            neo4j_uri=_neo4j_uri(env),
             neo4j_user=_raw(env, "PAPERKG_NEO4J_USER"),
             neo4j_password=_raw(env, "PAPERKG_NEO4J_PASSWORD"),
             neo4j_database=_raw(env, "PAPERKG_NEO4J_DATABASE"),

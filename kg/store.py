@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import sqlite3
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,8 +36,10 @@ class StoreDamaged(StoreError):
     """The store's file is damaged (a corrupt page or header): the message names it and what to do."""
 
 
-class NoStore(StoreError):
-    """The configured place holds no paperkg store (no file, an empty file, another database)."""
+class NoStore(StoreUnavailable):
+    """The configured place holds no paperkg store (no file, an empty file, another database, a store
+    never initialised). A StoreUnavailable: a server answers 503 until `paperkg init` or an ingest
+    creates one."""
 
 
 class LockHeld(StoreError):
@@ -300,13 +303,31 @@ class GraphStore(abc.ABC):
 
 def require_store(config: Config) -> None:
     """Raise NoStore unless the configured embedded store file holds an initialised paperkg store
-    (missing, 0 bytes or without paperkg's tables), StoreDamaged when it cannot be read; reads only.
-    A Neo4j store is not checked here (an empty database is one `paperkg init` away)."""
+    (missing, 0 bytes, without paperkg's tables, or without a taxonomy: never initialised), StoreDamaged
+    when it cannot be read; reads only. A Neo4j store is not checked here (an empty database is one
+    `paperkg init` away)."""
     if config.neo4j_uri:
         return
-    from kg.embedded import check_store_file
+    from kg.embedded import EmbeddedStore, check_store_file
 
-    check_store_file(config.embedded_store_file)
+    path = config.embedded_store_file
+    check_store_file(path)
+    # `paperkg init`, every ingest and `make demo` load the taxonomy right after creating the tables, so a
+    # file with the tables but no taxonomy was made by something else (a server of an older paperkg
+    # opening a mistyped PAPERKG_DATA_DIR) or by an init that stopped half-way: no store to read.
+    store = EmbeddedStore(path, read_only=True, check_schema=False)
+    try:
+        has_taxonomy = bool(store.taxonomy_nodes())
+    except sqlite3.Error as exc:
+        from kg.embedded import sqlite_store_error
+
+        raise sqlite_store_error(path, exc, writing=False) from exc
+    finally:
+        store.close()
+    if not has_taxonomy:
+        raise NoStore(f"{path.resolve()} holds paperkg's tables but no taxonomy: the store was never "
+                      "initialised; run `paperkg init` there, or point PAPERKG_DATA_DIR at the directory you "
+                      "ingested into")
 
 
 def open_store(config: Config | None = None, *, read_only: bool = False) -> GraphStore:

@@ -165,3 +165,43 @@ def test_a_query_model_other_than_the_stores_is_refused_not_ranked_at_random(
     monkeypatch.setenv("PAPERKG_DATA_DIR", str(data))
     cli = CliRunner().invoke(main, ["search", "patching", "--mode", "semantic"])
     assert cli.exit_code == 1 and "the store holds embeddings of 'another-model'" in cli.output
+
+
+def test_the_app_never_creates_a_store_and_picks_one_up_once_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped PAPERKG_DATA_DIR (gunicorn's api.wsgi:app, `paperkg serve`): every request answers 503
+    saying there is no store, and nothing is created there (an empty store made by a request passed
+    the reading commands' "no store" check); once `paperkg init` makes one, the running app serves it."""
+    from click.testing import CliRunner
+
+    from api.app import close_app
+    from kg.cli import main
+
+    data = tmp_path / "typo"
+    app = create_app({"TESTING": True, "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(data)})})
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    message = ready.get_json()["error"]["message"]
+    assert message.startswith("store unreachable: no paperkg store in ") and "paperkg init" in message
+    for url in ("/api/stats", "/api/techniques", "/feeds/new.atom"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert response.get_json()["error"]["code"] == "store_unavailable"
+    page = client.get("/")
+    assert page.status_code == 503 and "The graph store is unavailable" in page.get_data(as_text=True)
+    assert not data.exists()
+    # Tables without a taxonomy (what such a request used to leave) are no store either.
+    EmbeddedStore(data / "paperkg.sqlite3").close()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "never initialised" in ready.get_json()["error"]["message"]
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(data))
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    try:
+        assert client.get("/readyz").get_json() == {"status": "ready"}
+        assert client.get("/api/stats").get_json()["nodes"]["Technique"] > 20
+    finally:
+        close_app(app)

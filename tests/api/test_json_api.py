@@ -1,5 +1,6 @@
 """The JSON API on the seed corpus (real store, real model): endpoints, filters, pagination,
-limits, errors, hostile input, BibTeX, the Atom feed and the OpenAPI document."""
+limits, errors, hostile input and BibTeX (the Atom feed, health checks and the OpenAPI document
+are in test_feeds.py, test_health.py and test_openapi.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import feedparser
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from api.openapi import build_document
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, SearchFilters
-from tests.api.conftest import HOSTILE_TITLE, app_config
+from tests.api.conftest import app_config
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -133,12 +131,6 @@ def test_search_section_filter_takes_sections_and_headings_only(
         assert err["code"] == "bad_parameter"
         assert "'section'" in err["message"] and repr(bad) in err["message"]
         assert "/api/sections" in err["message"]
-
-
-def test_openapi_documents_the_unknown_section_400() -> None:
-    search = build_document()["paths"]["/api/search"]["get"]
-    section = next(p for p in search["parameters"] if p["name"] == "section")
-    assert "400" in search["responses"] and "unknown id is a 400" in section["description"]
 
 
 def test_search_empty_query_with_filter_lists_newest_first(client: FlaskClient) -> None:
@@ -392,6 +384,19 @@ def test_topics_sections_new_runs_stats(client: FlaskClient, seed_store: Embedde
     assert client.get("/api/stats").get_json() == seed_store.stats()
 
 
+def test_runs_refuse_a_source_no_run_has(client: FlaskClient) -> None:
+    """`?source=` names one of the sources runs are recorded under; a typo (arxiv_weekly for arxiv-weekly)
+    is a 400 naming the parameter and the sources, not an empty list as if no such run had happened."""
+    runs = client.get("/api/runs?source=records").get_json()["runs"]
+    assert runs and {r["source"] for r in runs} == {"records"}
+    assert client.get("/api/runs?source=arxiv-weekly").get_json() == {"runs": []}
+    for bad in ("arxiv_weekly", "", "Records"):
+        error = error_of(client.get("/api/runs", query_string={"source": bad}), 400)
+        assert error["code"] == "bad_parameter"
+        assert error["message"] == ("parameter 'source': must be one of list, arxiv, records, arxiv-weekly, "
+                                    "arxiv-weekly-load"), bad
+
+
 def test_new_pages_through_a_backfill_larger_than_the_limit(tmp_path: Path) -> None:
     """130 papers first seen since a date (more than limit's maximum, 100): total counts them all and
     offset pages on, so a client reads every one exactly once (offset used to be ignored: page 2
@@ -420,7 +425,7 @@ def test_new_pages_through_a_backfill_larger_than_the_limit(tmp_path: Path) -> N
         store.close()
 
 
-# -- BibTeX and Atom -------------------------------------------------------------------------------
+# -- BibTeX ----------------------------------------------------------------------------------------
 def test_bibtex(client: FlaskClient) -> None:
     response = client.get(f"/api/papers/{IOI}/bibtex")
     assert response.status_code == 200 and response.mimetype == "text/x-bibtex"
@@ -445,42 +450,7 @@ def test_bibtex_escapes_hostile_fields(plumbing_client: FlaskClient) -> None:
     assert "\x01" not in text and "\x7f" not in text
 
 
-def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: FlaskClient) -> None:
-    response = plumbing_client.get("/feeds/new.atom")
-    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
-    feed = feedparser.parse(response.data)
-    assert not feed.bozo, feed.get("bozo_exception")
-    assert feed.version == "atom10"
-    titles = {e.title for e in feed.entries}
-    assert HOSTILE_TITLE in titles  # the exact text survives, escaped on the wire
-    assert b"<script>" not in response.data
-    entry = next(e for e in feed.entries if e.title == HOSTILE_TITLE)
-    assert entry.id == "urn:paperkg:paper:hostile-1" and entry.link == "https://example.org/a?b=1&c=<2>"
-    arxiv_entry = next(e for e in feed.entries if e.title.startswith("Sparse autoencoders"))
-    assert arxiv_entry.id == "https://arxiv.org/abs/2401.00001"
-    seed = feedparser.parse(client.get("/feeds/new.atom?limit=5").data)
-    assert not seed.bozo and len(seed.entries) == 5
-    assert error_of(client.get("/feeds/new.atom?since=never"), 400)
-
-
-# -- health, OpenAPI -------------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["/api/new", "/feeds/new.atom"])
-def test_since_takes_exactly_what_the_document_declares(client: FlaskClient, url: str) -> None:
-    # OpenAPI: `since` is a date or an RFC 3339 date-time (seconds and offset required).
-    schema = next(p for p in build_document()["paths"][url]["get"]["parameters"] if p["name"] == "since")
-    assert schema["schema"] == {"anyOf": [{"type": "string", "format": "date"},
-                                          {"type": "string", "format": "date-time"}]}
-    for since in ("2024-01-31", "2024-01-31T12:00:00Z", "2024-01-31t12:00:00.5z",
-                  "2024-01-31T12:00:00+02:00"):
-        assert client.get(url, query_string={"since": since}).status_code == 200, since
-    for since in ("", " ", "2024-01-31T12:00:00", "2024-01-31T12:00Z", "2024-02-30", "20240131",
-                  " 2024-01-31", "2024-01-31 12:00:00Z", "yesterday"):
-        err = error_of(client.get(url, query_string={"since": since}), 400)
-        assert err["message"].startswith(
-            "parameter 'since': must be a date like 2024-01-31 or an RFC 3339 timestamp"), since
-    assert "not an empty value" in error_of(client.get(f"{url}?since="), 400)["message"]
-
-
+# -- empty values, old-style ids, a missing model, acronyms, former ids ----------------------------
 def test_empty_values_are_not_taken_for_absent_ones(client: FlaskClient) -> None:
     # `?limit=` is a value the document does not allow (an integer is declared): a 400, not the default.
     for url, name in (("/api/new?limit=", "limit"), ("/feeds/new.atom?limit=", "limit"),
@@ -490,63 +460,6 @@ def test_empty_values_are_not_taken_for_absent_ones(client: FlaskClient) -> None
         assert f"parameter '{name}'" in error_of(client.get(url), 400)["message"], url
     huge = "9" * 5000
     assert "between 1 and 100" in error_of(client.get(f"/api/search?q=x&limit={huge}"), 400)["message"]
-
-
-def test_openapi_states_the_search_rule_and_its_400(client: FlaskClient) -> None:
-    op = build_document()["paths"]["/api/search"]["get"]
-    assert "a query" in op["description"] and "at least one filter" in op["description"]
-    assert "neither a query nor a filter" in op["responses"]["400"]["description"]
-    err = error_of(client.get("/api/search"), 400)  # schema-valid, and the documented 400
-    assert err["message"] == "parameter 'q': give a query or at least one filter"
-    assert client.get("/api/search?topic=superposition").status_code == 200  # a filter alone is enough
-
-
-def test_405_is_documented_as_it_happens(app: Flask, client: FlaskClient) -> None:
-    # No operation can declare a 405 (it answers methods a path has no operation for): the
-    # document's description says so, and every documented path answers other methods that way.
-    doc = build_document()
-    assert "405 with an Allow header" in doc["info"]["description"]
-    assert "E405" not in doc["components"]["responses"]
-    for path, ops in doc["paths"].items():
-        assert "405" not in {code for op in ops.values() for code in op["responses"]}
-        url = re.sub(r"{\w+}", "2211.00593", path)
-        response = client.delete(url)
-        assert response.status_code == 405, path
-        assert {m.lower() for m in response.headers["Allow"].split(", ")} >= set(ops), path
-
-
-def test_health(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
-
-
-def _flask_to_openapi(rule: str) -> str:
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
-
-
-def test_openapi_documents_every_route_and_nothing_else(app: Flask, client: FlaskClient) -> None:
-    doc = client.get("/api/openapi.json").get_json()
-    assert doc == json.loads(json.dumps(build_document()))
-    assert doc["openapi"].startswith("3.")
-    routed: set[tuple[str, str]] = set()
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(("/api", "/feeds")) or rule.rule in ("/healthz", "/readyz"):
-            for method in rule.methods - {"HEAD", "OPTIONS"}:
-                routed.add((_flask_to_openapi(rule.rule), method.lower()))
-    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
-    assert routed == documented
-    # Every path parameter of the template is declared on its operation.
-    for path, ops in doc["paths"].items():
-        for op in ops.values():
-            declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
-            assert declared == set(re.findall(r"{(\w+)}", path)), path
-
-
-def test_no_html_error_pages_under_api(client: FlaskClient) -> None:
-    for response in (client.get("/api/"), client.get("/api/papers/"), client.put("/api/papers/x"),
-                     client.get("/feeds/missing.atom"), client.post("/healthz")):
-        assert response.content_type.startswith("application/json"), response.get_data(as_text=True)[:200]
-        assert response.get_json()["error"]["message"]
 
 
 def test_old_style_arxiv_ids_with_a_slash_are_routed(tmp_path: Path) -> None:

@@ -72,3 +72,11 @@ def test_a_detail_naming_another_parameter_names_it_as_the_caller_spells_it(taxo
     # A detail quoting what was given is never read as a template: its braces stay.
     braces = ParameterError("technique", "unknown technique id '{x}'")
     assert braces.worded({"x": "y"}) == "unknown technique id '{x}'"
+
+
+def test_run_sources_are_the_sources_ingests_record_runs_under() -> None:
+    """GET /api/runs refuses any other source: a source an ingest records must be one of them."""
+    from api.params import RUN_SOURCES, SOURCES
+    from ingest.weekly import LOAD_SOURCE, RUN_SOURCE
+
+    assert (*SOURCES, RUN_SOURCE, LOAD_SOURCE) == RUN_SOURCES

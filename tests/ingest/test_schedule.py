@@ -116,7 +116,7 @@ def test_cli_schedule_runs_and_stops_after_max_runs(data_dir: Path, monkeypatch:
         monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
         result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])
         assert result.exit_code == 0, result.output
-        assert "stopped after 1 runs (0 failed)" in result.output
+        assert "stopped after 1 run (0 failed)" in result.output
         assert server.requests  # the run really queried arXiv
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     try:
@@ -269,7 +269,7 @@ def test_cli_schedule_exits_nonzero_when_a_run_failed(
         monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
         result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])
     assert result.exit_code == 1, result.output
-    assert "stopped after 1 runs (1 failed)" in result.output
+    assert "stopped after 1 run (1 failed)" in result.output
     assert "1 of 1 scheduled runs failed" in result.output
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     try:
@@ -408,3 +408,11 @@ def test_sigterm_stops_a_schedule_whose_run_waits_for_the_store_lock(data_dir: P
         assert store.runs() == []  # the abandoned run recorded nothing: it never started
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("count", "text"), [(0, "0 runs"), (1, "1 run"), (2, "2 runs")])
+def test_runs_are_counted_in_words(count: int, text: str) -> None:
+    """"stopped after 1 runs" read wrong: one run is "1 run"."""
+    from ingest.schedule import runs_text
+
+    assert runs_text(count) == text

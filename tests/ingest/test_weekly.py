@@ -1261,7 +1261,7 @@ def test_cli_weekly_refuses_a_since_before_it_records_a_run_or_takes_the_lock(
     result = CliRunner().invoke(main, ["ingest", "weekly", "--since", since])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, OverflowError)
-    assert "Invalid value for --since: " in result.output and repr(since) in result.output
+    assert "Invalid value for '--since': " in result.output and repr(since) in result.output
     assert "from 0001-01-01 to 9999-12-31 in UTC" in result.output
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")
     try:
@@ -1282,7 +1282,7 @@ def test_reading_weekly_commands_refuse_a_since_the_api_refuses(data_dir: Path, 
     taxonomy_store(data_dir / "paperkg.sqlite3").close()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and "Invalid value for --since: " in result.output
+    assert "Traceback" not in result.output and "Invalid value for '--since': " in result.output
     assert "from 0001-01-01 to 9999-12-31 in UTC" in result.output
 
 

@@ -29,6 +29,28 @@ def test_init_then_stats(data_dir: Path) -> None:
     assert "nodes:" in text.output and "Technique" in text.output and "REFINES" in text.output
 
 
+def test_a_store_never_initialised_is_no_store(data_dir: Path) -> None:
+    """A file with paperkg's tables but no taxonomy (what a request to a server of an older paperkg left
+    in a mistyped PAPERKG_DATA_DIR): reading commands and the weekly ingest refuse it, naming what to do,
+    rather than showing zeros or judging candidates against an empty corpus; `paperkg init` makes it a
+    store."""
+    from kg.embedded import EmbeddedStore
+
+    path = data_dir / "paperkg.sqlite3"
+    EmbeddedStore(path).close()
+    before = path.read_bytes()
+    runner = CliRunner()
+    for args in (["stats"], ["ingest", "weekly"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"{path.resolve()} holds paperkg's tables but no taxonomy" in result.output
+        assert "run `paperkg init`" in result.output
+    assert path.read_bytes() == before
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    stats = runner.invoke(main, ["stats", "--json"])
+    assert stats.exit_code == 0 and json.loads(stats.output)["nodes"]["Technique"] > 20
+
+
 def test_init_with_a_custom_taxonomy(data_dir: Path, tmp_path: Path) -> None:
     custom = tmp_path / "tiny.yaml"
     custom.write_text(
@@ -166,3 +188,23 @@ def test_shown_arg_echoes_a_value_short_and_safe(value: str, shown: str) -> None
     from kg.cli import shown_arg
 
     assert shown_arg(value) == shown
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    """`paperkg related --help` showed --limit, and `dev arxiv-server --help` --host, with no words."""
+    import click
+
+    def commands(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
+        found: list[tuple[str, click.Command]] = []
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                found += commands(command, f"{path} {name}")
+            else:
+                found.append((f"{path} {name}", command))
+        return found
+
+    every = commands(main, "paperkg")
+    assert len(every) > 10
+    bare = [(path, p.name) for path, command in every for p in command.params
+            if isinstance(p, click.Option) and not p.help]
+    assert bare == []

@@ -60,6 +60,9 @@ def test_backend_choice(env: dict[str, str], backend: str, uri: str) -> None:
     ("env", "names"),
     [
         ({"PAPERKG_STORE": "mysql"}, "PAPERKG_STORE"),
+        ({"PAPERKG_STORE": "http://127.0.0.1:9"}, "PAPERKG_STORE"),
+        ({"PAPERKG_NEO4J_URI": "localhost:7687"}, "PAPERKG_NEO4J_URI"),
+        ({"PAPERKG_NEO4J_URI": "neo4j+tls://db:7687"}, "PAPERKG_NEO4J_URI"),
         ({"PAPERKG_ARXIV_DELAY": "three"}, "PAPERKG_ARXIV_DELAY"),
         ({"PAPERKG_ARXIV_TIMEOUT": "-5"}, "PAPERKG_ARXIV_TIMEOUT"),
         ({"PAPERKG_ARXIV_RETRIES": "2.5"}, "PAPERKG_ARXIV_RETRIES"),
@@ -71,6 +74,39 @@ def test_invalid_values_raise_errors_naming_the_variable(env: dict[str, str], na
     with pytest.raises(ValueError, match=names) as info:
         load_config(env)
     assert repr(next(iter(env.values())).upper())[1:-1] in str(info.value).upper()
+
+
+@pytest.mark.parametrize("scheme", ["bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc", "BOLT"])
+def test_every_scheme_of_the_neo4j_driver_is_taken(scheme: str) -> None:
+    uri = f"{scheme}://db.example:7687"
+    assert load_config({"PAPERKG_NEO4J_URI": uri}).neo4j_uri == uri
+    assert load_config({"PAPERKG_STORE": uri}).neo4j_uri == uri
+
+
+def test_a_uri_the_driver_cannot_use_is_a_setting_error_not_an_unreachable_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`paperkg stats` with an http:// store said "cannot reach Neo4j … No module named 'aiohttp'" after a
+    driver warning; a URI without a scheme said "cannot reach Neo4j" too. Both are a bad setting, named,
+    with its password masked, and the command stops before any driver is made."""
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    monkeypatch.setenv("PAPERKG_STORE", "http://neo4j:s3cret@127.0.0.1:9")
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: invalid PAPERKG_* setting: PAPERKG_STORE must be 'embedded' or a "
+                                    "Neo4j URI (bolt://, bolt+s://, bolt+ssc://, neo4j://, neo4j+s://, "
+                                    "neo4j+ssc://)")
+    assert "'http://neo4j:********@127.0.0.1:9'" in result.output and "s3cret" not in result.output
+    assert "cannot reach" not in result.output
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    monkeypatch.setenv("PAPERKG_NEO4J_URI", "localhost:7687")
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code == 1
+    assert "PAPERKG_NEO4J_URI must be a Neo4j URI" in result.output and "'localhost:7687'" in result.output
 
 
 def test_describe_masks_secrets() -> None:

@@ -23,7 +23,6 @@ from markupsafe import escape
 
 from api.app import WEB_CSP, create_app
 from api.web import highlight
-from api.web_chart import year_chart
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
@@ -684,19 +683,6 @@ def test_highlight_escapes_before_marking() -> None:
     assert str(highlight("interpretability matters", "interpret")) == "<mark>interpretability</mark> matters"
 
 
-def test_year_chart_geometry() -> None:
-    chart = year_chart({2020: 1, 2022: 4, 2023: 2}, "t")
-    assert chart is not None
-    assert [b.label for b in chart.bars] == ["2020", "2021", "2022", "2023"]
-    assert [b.value for b in chart.bars] == [1, 0, 4, 2]
-    heights = [b.h for b in chart.bars]
-    assert heights[1] == 0 and heights[2] == max(heights)
-    assert heights[0] == pytest.approx(heights[2] / 4, rel=0.02)
-    assert all(b.y + b.h == pytest.approx(chart.base) for b in chart.bars)
-    assert all(chart.left <= b.x and b.x + b.w <= chart.width - chart.right + 0.5 for b in chart.bars)
-    assert year_chart({}, "t") is None
-
-
 def test_taxonomy_loaded_while_serving_reaches_the_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1243,3 +1229,89 @@ def test_an_evaluation_column_alone_starts_without_a_separator(tmp_path: Path) -
         assert line is not None and line.group(1).startswith("Evaluation column: <bdi>faithfulness</bdi>")
     finally:
         s.close()
+
+
+# -- paging past what the pager reaches -----------------------------------------------------------
+
+CAPPED_PAPERS = 7  # with MAX_PAGE 2 and 2 a page, the pager reaches 4 of them
+
+
+@pytest.fixture
+def capped_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FlaskClient]:
+    """Seven probing papers, new since 2000, in a real store; every paginated page shows 2 a page and at
+    most 2 pages (the module's constants, read per request), so the totals exceed what the pager reaches
+    as 10,000 papers on a technique page do at the real sizes."""
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    s.upsert_papers([PaperBundle(Paper(id=f"2501.{i:05d}", arxiv_id=f"2501.{i:05d}", title=f"Probe study {i}",
+                                       abstract="We train linear probes on a language model.",
+                                       published=f"2025-01-{i + 1:02d}", year=2025),
+                                 techniques=[TechniqueUse("probing", "extracted")])
+                     for i in range(CAPPED_PAPERS)])
+    for name in ("MAX_PAGE", "PAGE_SIZE", "TECHNIQUE_PAGE_SIZE", "NEW_PAGE_SIZE"):
+        monkeypatch.setattr(f"api.web.{name}", 2)
+    try:
+        yield create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+    finally:
+        s.close()
+
+
+def follow_pager(client: FlaskClient, url: str) -> list[list[str]]:
+    """The row ids of every page the pager leads to from `url`, following "next" until there is none;
+    each linked page must open (200) as the page it is linked as, with papers no earlier page showed."""
+    path, pages, seen = url.split("?")[0], [], set()
+    for number in range(1, 10):
+        html = page(client, url)
+        ids = row_ids(html)
+        assert ids and not seen & set(ids), (url, ids)
+        assert re.search(rf"page {number} of \d+<", html), url
+        pages.append(ids)
+        seen |= set(ids)
+        found = re.search(r'rel="next" href="\?([^"]*)"', html)
+        if found is None:
+            assert number == 1 or f"page {number} of {number}<" in html, url  # the last page says so
+            return pages
+        url = f"{path}?{found.group(1).replace('&amp;', '&')}"
+    raise AssertionError(f"the pager of {path} never ends")
+
+
+@pytest.mark.parametrize(("url", "note"), [
+    ("/techniques/probing", "Only the first 4 of these 7 papers can be paged to"),
+    ("/search?technique=probing", "Only the first 4 of these 7 papers can be paged to (newest first)"),
+    ("/search?q=probes&mode=keyword", "Only the first 4 of these 7 papers can be paged to: narrow the"),
+    ("/new?since=2000-01-01", "Only the newest 4 of these 7 papers can be paged to"),
+])
+def test_a_total_past_what_the_pager_reaches_is_said_and_every_linked_page_opens(
+    capped_client: FlaskClient, monkeypatch: pytest.MonkeyPatch, url: str, note: str
+) -> None:
+    """The count is of all 7 papers but 2 pages of 2 show 4: the page says so next to the count (it used
+    to say "7 papers" and end at "page 2 of 2" without a word), and each page the pager links opens."""
+    first = page(capped_client, url)
+    assert note in first and first.count('data-state="capped"') == 1
+    pages = follow_pager(capped_client, url)
+    assert len(pages) == 2
+    shown = [pid for ids in pages for pid in ids]
+    assert len(shown) == 4 == len(set(shown))
+    # With pages enough for all 7 (4 of 2), the note is gone and the pager reaches every paper.
+    monkeypatch.setattr("api.web.MAX_PAGE", 4)
+    whole = page(capped_client, url)
+    assert 'data-state="capped"' not in whole and "can be paged to" not in whole
+    assert len({pid for ids in follow_pager(capped_client, url) for pid in ids}) == CAPPED_PAPERS
+
+
+def test_a_technique_page_past_the_pager_is_a_400_not_page_1(capped_client: FlaskClient) -> None:
+    """Page 3 when the pager stops at 2 (and a malformed page) is a 400 naming the rule, as on the search
+    page; the technique page used to answer 200 with page 1's papers under "page 1 of 4"."""
+    first = row_ids(page(capped_client, "/techniques/probing"))
+    for given, message in (("3", "The page number must be between 1 and 2"),
+                           ("abc", "The page number must be a whole number"),
+                           ("0", "The page number must be between 1 and 2")):
+        search = page(capped_client, f"/search?technique=probing&page={given}", status=400)
+        assert message in search
+        html = page(capped_client, f"/techniques/probing?page={given}", status=400)
+        assert message in html and 'data-state="error"' in html
+        assert not set(row_ids(html)) & set(first) and 'class="pager"' not in html
+        assert '<a href="?">Go to page 1</a>' in html and '<a href="?page=2">the last page (2)</a>' in html
+        assert "Papers per year" in html  # the rest of the technique page is still there
+    # A sort is kept in the links back.
+    html = page(capped_client, "/techniques/probing?sort=centrality&page=abc", status=400)
+    assert '<a href="?sort=centrality">Go to page 1</a>' in html

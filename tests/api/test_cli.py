@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
-from api.cli import terminal_safe
 from kg.cli import main
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.store import StoreError
@@ -273,16 +272,49 @@ def test_reading_commands_refuse_a_directory_with_no_store(data_dir: Path, args:
 
 
 def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`paperkg serve` still starts (the graph fills as ingests run) but says why it is empty."""
+    """`paperkg serve` still starts (it picks the store up once one is created there) but says why every
+    page answers 503, and its app never creates a store in the directory (a mistyped PAPERKG_DATA_DIR
+    got an empty one, which reading commands then took for the graph)."""
     from flask import Flask
 
-    served: list[tuple[str, int]] = []
-    monkeypatch.setattr(Flask, "run", lambda self, host, port, **kw: served.append((host, port)))
+    served: list[tuple[Flask, str, int]] = []
+    monkeypatch.setattr(Flask, "run", lambda self, host, port, **kw: served.append((self, host, port)))
     port = _free_port()
     result = CliRunner().invoke(main, ["serve", "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert served == [("127.0.0.1", port)]
-    assert f"warning: no paperkg store in {data_dir.resolve()} yet" in result.output
+    app, host, served_port = served[0]
+    assert (host, served_port) == ("127.0.0.1", port)
+    assert f"warning: no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
+    assert "every page answers 503" in result.output
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["error"]["message"].startswith("store unreachable: no paperkg store in")
+    assert client.get("/api/stats").status_code == 503
+    assert list(data_dir.iterdir()) == []
+    assert CliRunner().invoke(main, ["stats"]).exit_code == 1
+
+
+def test_serve_names_the_readmes_production_command(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command `paperkg serve` and api/wsgi.py suggest is the README's, with its --timeout (a worker's
+    first search waits for the model, longer than gunicorn's default 30 s on a busy machine)."""
+    import ast
+
+    from flask import Flask
+
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = "gunicorn -w 2 --timeout 120 -b 0.0.0.0:8000 api.wsgi:app"
+    assert command in " ".join(readme.split())
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: None)
+    result = CliRunner().invoke(main, ["serve", "--port", str(_free_port())])
+    assert result.exit_code == 0, result.output
+    assert f"production: {command})" in result.output
+    # Read, not imported: importing api.wsgi starts loading the model.
+    source = (root / "api" / "wsgi.py").read_text(encoding="utf-8")
+    assert f"`{command}`" in (ast.get_docstring(ast.parse(source)) or "")
 
 
 def _free_port() -> int:
@@ -364,14 +396,6 @@ def hostile_store(data_dir: Path) -> Path:
     finally:
         store.close()
     return data_dir
-
-
-def test_terminal_safe_removes_control_and_keeps_text() -> None:
-    assert terminal_safe(HOSTILE_TITLE) == "Induction heads in hidden transformers \u00e7\u00e9\u4e2d"
-    assert terminal_safe("line\none\ttab") == "line one tab"
-    # An unterminated title sequence loses its introducer only, not the text after it.
-    assert terminal_safe("a \x1b]0;rest of the title") == "a 0;rest of the title"
-    assert terminal_safe("plain \u00fcnicode \U0001f642") == "plain \u00fcnicode \U0001f642"
 
 
 def test_search_and_related_print_stored_text_without_terminal_control(hostile_store: Path) -> None:

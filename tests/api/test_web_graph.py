@@ -1,0 +1,71 @@
+"""A paper's neighbourhood for the graph view (api/web_graph.py): its techniques, topics, models and
+authors, and the neighbouring papers linked through what they share, heaviest share first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.web_graph import neighbourhood
+from kg.embedded import EmbeddedStore
+from kg.explain import Labels
+from tests.kg.test_related import bundle, unit
+from tests.seed_store import taxonomy_store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """A (the centre) and neighbours sharing a technique (B), an author (E), a model and a topic (F)."""
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    s.upsert_papers([
+        bundle("A", unit(0), ["causal_scrubbing"], authors=["Neel Nanda", "Ada"], models=["gpt2"],
+               topics=["superposition"]),
+        bundle("B", unit(1), ["causal_scrubbing"]),
+        bundle("E", unit(2), [], authors=["NEEL NANDA"]),
+        bundle("F", unit(3), [], models=["gpt2"], topics=["superposition"]),
+        bundle("X", unit(4), ["probing"], authors=["Someone Else"]),
+    ])
+    yield s
+    s.close()
+
+
+def graph(store: EmbeddedStore, paper_id: str, **kw: Any) -> dict[str, Any] | None:
+    return neighbourhood(store, paper_id, Labels(store.taxonomy_nodes()), paper_url=lambda p: f"/papers/{p}",
+                         node_url=lambda n: f"/techniques/{n}", **kw)
+
+
+def test_the_centre_and_what_it_uses_studies_is_about_and_who_wrote_it(store: EmbeddedStore) -> None:
+    data = graph(store, "A")
+    assert data is not None and data["center"] == "p:A" and data["paper"].id == "A"
+    nodes = {n["id"]: (n["label"], n["kind"], n["href"]) for n in data["nodes"]}
+    assert nodes["p:A"] == ("Paper A", "center", "/papers/A")
+    assert nodes["n:causal_scrubbing"] == ("Causal Scrubbing", "technique", "/techniques/causal_scrubbing")
+    assert nodes["n:superposition"] == ("Superposition", "topic", "/techniques/superposition")
+    assert nodes["n:gpt2"] == ("GPT-2", "model", None)  # models have no browse page
+    assert nodes["a:neel nanda"] == ("Neel Nanda", "author", None)
+    edges = {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
+    assert {("p:A", "n:causal_scrubbing", "uses"), ("p:A", "n:superposition", "about"),
+            ("p:A", "n:gpt2", "studies"), ("p:A", "a:neel nanda", "authored"), ("p:A", "a:ada", "authored"),
+            } <= edges
+    assert len(edges) == len(data["edges"])  # no edge twice, though A reaches its hubs twice
+    assert all(e["source"] in nodes and e["target"] in nodes for e in data["edges"])
+
+
+def test_neighbours_are_linked_through_what_they_share_heaviest_first(store: EmbeddedStore) -> None:
+    data = graph(store, "A")
+    assert data is not None
+    # A shared author weighs 3, a technique 2, a topic and a model 1 each (ties by id): X shares nothing.
+    assert [(p["id"], p["shared"]) for p in data["papers"]] == [
+        ("E", ["NEEL NANDA"]), ("B", ["Causal Scrubbing"]), ("F", ["Superposition", "GPT-2"])]
+    edges = {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
+    assert {("p:B", "n:causal_scrubbing", "shares"), ("p:E", "a:neel nanda", "authored"),
+            ("p:F", "n:gpt2", "shares"), ("p:F", "n:superposition", "shares")} <= edges
+    assert "p:X" not in {n["id"] for n in data["nodes"]}
+    assert [p["id"] for p in graph(store, "A", max_papers=1)["papers"]] == ["E"]  # type: ignore[index]
+
+
+def test_an_unknown_paper_has_no_neighbourhood(store: EmbeddedStore) -> None:
+    assert graph(store, "nope") is None
