@@ -151,6 +151,39 @@ def stats_cmd(as_json: bool) -> None:
             click.echo(f"  {name:<14} {count}")
 
 
+@main.command("backup")
+@click.argument("destination", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup_cmd(destination: Path, force: bool) -> None:
+    """Copy the embedded store to FILE, consistent while the API and ingests keep running."""
+    from kg.embedded import EmbeddedStore
+
+    config = load_config()
+    if config.backend != "embedded":
+        raise click.ClickException("paperkg backup copies the embedded store; back up Neo4j with its own "
+                                   "tools (neo4j-admin database dump, or Aura's snapshots)")
+    if destination.exists() and not force:
+        raise click.UsageError(f"{shown_arg(str(destination))} exists (--force replaces it)")
+    if destination.resolve() == config.embedded_store_file.resolve():
+        raise click.UsageError("FILE is the store itself: give another path")
+    try:
+        require_store(config)
+        store = EmbeddedStore(config.embedded_store_file, read_only=True)
+        try:
+            store.backup(destination)
+        finally:
+            store.close()
+        copy = EmbeddedStore(destination, read_only=True)  # the copy opens as a store, and says what it holds
+        try:
+            papers = copy.stats()["nodes"].get("Paper", 0)
+        finally:
+            copy.close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backed up {papers} papers to {shown_arg(str(destination), 200)} "
+               f"({destination.stat().st_size / 1e6:.1f} MB)")
+
+
 def _register_subcommands() -> None:
     from api.cli import register as register_api
     from ingest.cli import register as register_ingest

@@ -774,6 +774,27 @@ class EmbeddedStore(GraphStore):
                 raise error from exc
             raise StoreUnavailable(f"SQLite store {self.path} does not answer: {error}") from exc
 
+    def backup(self, destination: Path) -> None:
+        """Copy the store to `destination` (a new file) as one consistent snapshot, while other
+        processes go on reading and writing it: SQLite's online backup, written beside the
+        destination first and renamed into place, so a failed copy leaves no file."""
+        partial = destination.with_name(destination.name + ".partial")
+        try:
+            target = sqlite3.connect(str(partial), isolation_level=None)
+            try:
+                # One step: the source is read in one read transaction, so the copy is one moment's.
+                self._conn().backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal
+            finally:
+                target.close()
+            with open(partial, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(partial, destination)
+        except (sqlite3.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"cannot back up {self.path} to {destination}: {reason}") from exc
+
     def close(self) -> None:
         """Close every connection this store opened (from any thread)."""
         self._closed = True

@@ -208,3 +208,62 @@ def test_every_option_of_every_command_says_what_it_does() -> None:
     bare = [(path, p.name) for path, command in every for p in command.params
             if isinstance(p, click.Option) and not p.help]
     assert bare == []
+
+
+def test_backup_copies_a_consistent_store_while_a_writer_holds_its_write(
+    data_dir: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    """`paperkg backup FILE`: one self-contained file that opens as the same graph, taken while another
+    process is mid-write (a WAL reader does not wait, and the uncommitted write is not in the copy)."""
+    import shutil
+    import sqlite3
+
+    from kg.embedded import EmbeddedStore
+    from tests.seed_store import seed_db_path
+
+    shutil.copy(seed_db_path(shared_data), data_dir / "paperkg.sqlite3")
+    runner = CliRunner()
+    expected = json.loads(runner.invoke(main, ["stats", "--json"]).output)
+    writer = sqlite3.connect(data_dir / "paperkg.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM papers_fts")
+    writer.execute("DELETE FROM papers")
+    try:
+        target = tmp_path / "backups" / "paperkg-backup.sqlite3"
+        target.parent.mkdir()
+        result = runner.invoke(main, ["backup", str(target)])
+        assert result.exit_code == 0, result.output
+        assert f"backed up {expected['nodes']['Paper']} papers to {target}" in result.output
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert [p.name for p in target.parent.iterdir()] == ["paperkg-backup.sqlite3"]  # no -wal, no partial
+    copy = EmbeddedStore(target, read_only=True)
+    try:
+        assert copy.stats() == expected
+        assert copy.keyword_search("indirect object identification", 1)[0].id == "2211.00593"
+    finally:
+        copy.close()
+    # An existing file is kept unless --force; the store itself is never the target.
+    again = runner.invoke(main, ["backup", str(target)])
+    assert again.exit_code == 2 and "exists (--force replaces it)" in again.output
+    assert runner.invoke(main, ["backup", "--force", str(target)]).exit_code == 0
+    itself = runner.invoke(main, ["backup", "--force", str(data_dir / "paperkg.sqlite3")])
+    assert itself.exit_code == 2 and "the store itself" in itself.output
+
+
+def test_backup_refuses_what_it_cannot_copy_and_leaves_no_file(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    target = tmp_path / "copy.sqlite3"
+    nothing = runner.invoke(main, ["backup", str(target)])
+    assert nothing.exit_code == 1 and "no paperkg store in" in nothing.output and not target.exists()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    missing_dir = tmp_path / "no-such-dir" / "copy.sqlite3"
+    failed = runner.invoke(main, ["backup", str(missing_dir)])
+    assert failed.exit_code == 1 and f"cannot back up {data_dir / 'paperkg.sqlite3'}" in failed.output
+    assert not missing_dir.parent.exists()
+    monkeypatch.setenv("PAPERKG_NEO4J_URI", "bolt://127.0.0.1:9")
+    neo4j = runner.invoke(main, ["backup", str(target)])
+    assert neo4j.exit_code == 1 and "neo4j-admin database dump" in neo4j.output and not target.exists()
