@@ -114,3 +114,21 @@ def test_unknown_nodes_and_sorts_are_refused(store: EmbeddedStore) -> None:
         technique_detail(store, "cma", sort="random")
     assert {p.id for p in technique_detail(store, "probing", sort="centrality").papers} == {
         "pp-2022", "ap-pp-2023", "probing-2023"}
+
+
+def test_the_tree_and_details_follow_writes_of_another_store(store: EmbeddedStore) -> None:
+    def cma_counts() -> tuple[int, int]:
+        cma = next(t for t in technique_tree(store)["techniques"] if t["id"] == "cma")
+        return cma["own_count"], cma["total_count"]
+
+    assert cma_counts() == (0, 3) and technique_detail(store, "superposition").total_count == 1
+    other = EmbeddedStore(store.path)  # another process's store on the same file (an ingest)
+    other.upsert_papers([bundle("eap-2024", unit(4), ["eap"], topics=["superposition"])])
+    assert cma_counts() == (0, 4)
+    detail = technique_detail(store, "cma")
+    assert (detail.total_count, detail.papers_total) == (4, 4)
+    assert {r["id"]: r["own_count"] for r in detail.refinements}["eap"] == 1
+    assert next(t for t in topics(store) if t["id"] == "superposition")["total_count"] == 2
+    other.delete_paper("ap-2021")
+    assert cma_counts() == (0, 3) and technique_detail(store, "superposition").total_count == 1
+    other.close()

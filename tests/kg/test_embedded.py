@@ -664,3 +664,165 @@ def test_full_text_of_an_older_fold_is_refolded_even_after_a_kill(tmp_path: Path
         ("Probing syntax", "Anders Sogaard"), ("Attention", "Lukasz Kaiser"), ("Circuits", "Chris Olah"),
         ("OEuvre of AEro", "Bonnie Dorr")]
     assert len({r[0] for r in rows}) == len(_STROKED)  # nothing indexed twice
+
+
+def test_technique_counts_are_kept_until_a_write(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    store.upsert_papers([bundle("c1", techniques=("path_patching",))])
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)  # this thread's connection: every statement run
+    first = store.technique_counts()
+    counted = [s for s in statements if "count(DISTINCT" in s]
+    assert counted  # the first call counts
+    statements.clear()
+    assert store.technique_counts() == first
+    assert not [s for s in statements if "count(DISTINCT" in s]  # the second does not count again
+    store.upsert_papers([bundle("c2", techniques=("cma",))])
+    statements.clear()
+    counts = {c.id: c for c in store.technique_counts()}
+    assert [s for s in statements if "count(DISTINCT" in s]  # a write of its own: counted anew
+    assert (counts["cma"].own_count, counts["cma"].total_count) == (1, 2)
+    store.close()
+
+
+def test_technique_counts_follow_writes_of_another_store(tmp_path: Path) -> None:
+    path = tmp_path / "paperkg.sqlite3"
+    a, b = EmbeddedStore(path), EmbeddedStore(path)
+    a.load_taxonomy(load_taxonomy().nodes)
+    a.upsert_papers([bundle("o1", techniques=("probing",))])
+
+    def counts(store: EmbeddedStore) -> dict[str, tuple[int, int]]:
+        return {c.id: (c.own_count, c.total_count) for c in store.technique_counts()}
+
+    assert counts(a)["cma"] == (0, 0)
+    assert counts(a) == counts(a)  # kept
+    b.upsert_papers([bundle("o2", techniques=("attribution_graph",))])  # cma > attribution_patching > it
+    seen = counts(a)
+    assert seen["cma"] == (0, 1) and seen["attribution_patching"] == (0, 1)
+    assert seen["attribution_graph"] == (1, 1)
+    b.upsert_papers([bundle("o3", findings=(Finding("o3#f1", "Grokking happens.", about=[
+        FindingAbout(Label.TOPIC, "learning_dynamics")]),))])
+    assert counts(a)["learning_dynamics"] == (1, 1)
+    b.delete_paper("o2")
+    assert counts(a)["cma"] == (0, 0)
+    # A taxonomy change alone (no paper written, so no new revision): a new refinement of probing
+    # used by a stored paper, then another process re-parents it under cma.
+    b.load_taxonomy([TaxonomyNode(Label.TECHNIQUE, "probe_variant", "Probe variant", parent="probing")])
+    b.upsert_papers([bundle("o4", techniques=("probe_variant",))])
+    assert counts(a)["probing"] == (1, 2)
+    b.load_taxonomy([TaxonomyNode(Label.TECHNIQUE, "probe_variant", "Probe variant", parent="cma")])
+    assert counts(a)["probing"] == (1, 1) and counts(a)["cma"] == (0, 1)
+    assert counts(a) == counts(EmbeddedStore(path))  # as a store that never counted before
+    a.close()
+    b.close()
+
+
+# Filtered keyword search: the plan that gathers the filtered papers first (a common word) and the
+# plan that joins each match to its paper (a rare word) against the straightforward full join.
+_KW_TECHNIQUES = ("cma", "activation_patching", "path_patching", "attribution_graph", "probing", "sae",
+                  "transcoder", "knockout", "mean_ablation", "logit_lens")
+_KW_EVALUATIONS = ("faithfulness", "completeness", "automated_explanation_score")
+_KW_SECTIONS = (
+    ("findings-and-applications/learning-dynamics", ["Findings and Applications", "Learning Dynamics"]),
+    ("findings-and-applications/findings-on-features", ["Findings and Applications", "Findings on Features"]),
+    ("techniques/probing", ["Techniques", "Probing"]),
+)
+_KW_TOPICS = ("learning_dynamics", "superposition", "ai_safety", "lm_enhancement", "knowledge_editing")
+
+
+def _keyword_corpus(n: int) -> list[PaperBundle]:
+    """n papers: "common" in each, "frequent" in half, "sparse" in a few percent, "scarce" in a
+    handful; one paper in four shares its exact text with others (equal bm25 scores)."""
+    rng = random.Random(11)
+    filler = ["signal", "trace", "model", "layer", "token", "head", "circuit", "probe", "vector", "basis"]
+    templates = [(f"Repeated study {t}", "common frequent words of a repeated abstract " + " ".join(
+        rng.sample(filler, 4))) for t in range(6)]
+    out = []
+    for i in range(n):
+        if i % 4 == 0:
+            title, abstract = templates[i % len(templates)]
+        else:
+            words = ["common", *rng.sample(filler, rng.randint(2, 8))]
+            words += ["frequent"] * (i % 2) + ["sparse"] * (i % 37 == 5) + ["scarce"] * (i % 401 == 7)
+            rng.shuffle(words)
+            title, abstract = f"Paper {i} on {rng.choice(filler)}", " ".join(words)
+        techniques = tuple(rng.sample(_KW_TECHNIQUES, rng.randint(0, 2)))
+        evaluations = tuple(rng.sample(_KW_EVALUATIONS, rng.randint(0, 1))) if i % 3 == 0 else ()
+        findings = tuple(
+            Finding(f"kw{i}#f1", "A finding.", about=[FindingAbout(Label.TOPIC, rng.choice(_KW_TOPICS))])
+            for _ in range(i % 5 == 0))
+        rows = tuple(ListRow(section, path[-1], path) for section, path in [rng.choice(_KW_SECTIONS)]
+                     if i % 7 == 0)
+        sources = ("arxiv",) if i % 6 else ("list", "arxiv") if i % 12 else ("list",)
+        year = None if i % 50 == 3 else 2016 + i % 10
+        out.append(bundle(f"kw{i:05d}", title, abstract=abstract, year=year, techniques=techniques,
+                          evaluations=evaluations, findings=findings, rows=rows, sources=sources))
+    return out
+
+
+_KW_FILTERS = [
+    SearchFilters(technique_ids=["cma"]),
+    SearchFilters(technique_ids=["cma"], include_refinements=False),
+    SearchFilters(technique_ids=["attribution_patching", "sae"]),
+    SearchFilters(technique_ids=["faithfulness"]),
+    SearchFilters(year_from=2020, year_to=2022),
+    SearchFilters(year_from=2025),
+    SearchFilters(sources=["list"]),
+    SearchFilters(section_ids=["findings-and-applications"]),
+    SearchFilters(section_ids=["techniques/probing"]),
+    SearchFilters(topic_ids=["learning_dynamics"]),
+    SearchFilters(topic_ids=["lm_enhancement"]),
+    SearchFilters(technique_ids=["knockout"], year_from=2018, sources=["arxiv"]),
+    SearchFilters(technique_ids=["probing"], topic_ids=["learning_dynamics"]),
+    SearchFilters(technique_ids=["no_such_technique"]),
+]
+
+
+def test_filtered_keyword_search_plans_agree_with_the_full_join(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.embedded as embedded
+
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    corpus = _keyword_corpus(2400)
+    for start in range(0, len(corpus), 400):
+        store.upsert_papers(corpus[start:start + 400])
+    conn = store._conn()
+
+    statements: list[str] = []  # what keyword_search runs (the reference's own SQL left out)
+
+    def full_join(query: str, k: int, filters: SearchFilters) -> list[tuple[str, float]]:
+        conn.set_trace_callback(None)
+        match = " OR ".join(f'"{w}"' for w in query.split())
+        where, params = store._filter_sql(conn, filters)
+        rows = conn.execute(
+            f"SELECT p.id, {embedded._BM25} AS r FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.pk LIMIT ?", [match, *params, k],
+        ).fetchall()
+        conn.set_trace_callback(statements.append)
+        return [(r[0], -float(r[1])) for r in rows]
+
+    queries = ["common", "frequent", "sparse", "scarce", "repeated", "sparse scarce", "frequent token"]
+    # 1: always join each match; 10**9: always gather the filtered set first; 20: chosen per query.
+    for share in (1, 10**9, embedded._COMMON_MATCH_SHARE):
+        monkeypatch.setattr(embedded, "_COMMON_MATCH_SHARE", share)
+        statements.clear()
+        for query in queries:
+            for filters in _KW_FILTERS:
+                expected_all = full_join(query, 5000, filters)
+                for k in (1, 3, 10, 37, 150, 5000):
+                    got = [(h.id, h.score) for h in store.keyword_search(query, k, filters)]
+                    assert got == full_join(query, k, filters) == expected_all[:k], (share, query, filters, k)
+        used_set = any("+rowid IN" in s for s in statements)
+        used_join = any("JOIN papers p ON p.pk = papers_fts.rowid" in s for s in statements)
+        assert (used_set, used_join) == {1: (False, True), 10**9: (True, False)}.get(share, (True, True))
+    conn.set_trace_callback(None)
+    # The corpus does what the test needs: ties in bm25 cut by k, and filters that keep many or few.
+    ranked = full_join("common", 5000, SearchFilters(year_from=2016))
+    assert len({score for _, score in ranked}) < len(ranked) / 4
+    assert any(ranked[k - 1][1] == ranked[k][1] for k in (10, 37, 150))
+    passing = [len(store.filter_ids(f)) for f in _KW_FILTERS]
+    assert max(passing) > len(corpus) / 3 and 0 < min(p for p in passing if p) < 50 and 0 in passing
+    store.close()
