@@ -60,8 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Config keys (all optional): "STORE" (a GraphStore to use; the caller keeps ownership and
     closes it), "EMBEDDER" (an object with encode/encode_query), "PAPERKG_CONFIG" (a
     kg.config.Config; default: load_config() from PAPERKG_* variables), "TAXONOMY" (a Taxonomy;
-    default: built from the store's taxonomy nodes), "WARM_EMBEDDER" (load the embedding model in
-    the background now, so the first search does not wait for it; servers set it), plus any
+    default: built from the store's taxonomy nodes), "WARM_EMBEDDER" (load the embedding model, then
+    the store's vectors and related-papers index, in the background now, so the first search does
+    not wait for them; servers set it), plus any
     Flask setting.
     """
     app = Flask(__name__)
@@ -88,8 +89,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
 
-    if app.config.get("WARM_EMBEDDER") and _EMBEDDER_KEY not in app.extensions:
-        threading.Thread(target=_warm_embedder, args=(app,), name="paperkg-warm-embedder",
+    if app.config.get("WARM_EMBEDDER"):
+        threading.Thread(target=_warm_worker, args=(app,), name="paperkg-warm-worker",
                          daemon=True).start()
     # The app owns a store it opened itself and closes it when the process exits; a store
     # passed in as config["STORE"] belongs to the caller.
@@ -108,14 +109,20 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def _warm_embedder(app: Flask) -> None:
-    """Load the embedding model (about 10 s on a busy machine); a failure is logged, and the first
-    search that needs the model tries again and reports it."""
+def _warm_worker(app: Flask) -> None:
+    """Load the embedding model (about 10 s on a busy machine), then the store's vectors and
+    related-papers index (seconds at 100k papers), so no user's first request pays for them; a
+    failure is logged, and the first request that needs them tries again and reports it."""
     try:
         get_embedder(app)
         log.info("embedding model loaded")
     except Exception as exc:
         log.warning("could not preload the embedding model: %s", exc)
+    try:
+        get_store(app).warm()
+        log.info("store vectors and related-papers index loaded")
+    except Exception as exc:
+        log.warning("could not preload the store's vectors: %s", exc)
 
 
 def _close_ref(app_ref: weakref.ref[Flask]) -> None:

@@ -1356,6 +1356,14 @@ class EmbeddedStore(GraphStore):
         # FTS5's bm25() is lower-is-better (negative); flip it so higher is better.
         return [ScoredId(id=r[0], score=-float(r[1])) for r in rows]
 
+    def warm(self) -> None:
+        """Read the embeddings and the related-papers index into this process's memory now (seconds
+        at 100k papers), as its first semantic search or related-papers request otherwise would."""
+        with self._mirror_lock:
+            self._sync_mirror()
+        with self._shared_lock, self._read() as conn:
+            self._sync_shared(conn)
+
     def _sync_mirror(self) -> None:
         """Bring the numpy mirror up to date with the file (caller holds the mirror lock)."""
         conn = self._conn()

@@ -624,6 +624,9 @@ class Neo4jStore(GraphStore):
             if rows:
                 tx.run(statement, {"rows": rows}).consume()
 
+    def warm(self) -> None:
+        """Nothing to load: the server keeps the vector and full-text indexes."""
+
     def delete_paper(self, paper_id: str) -> bool:
         """Remove a paper, its findings and its edges (authors and taxonomy nodes stay)."""
         return bool(self._write(cypher.DELETE_PAPER, id=paper_id)[0]["deleted"])

@@ -84,6 +84,10 @@ class GraphStore(abc.ABC):
         """Raise StoreUnavailable unless the store answers."""
 
     @abc.abstractmethod
+    def warm(self) -> None:
+        """Load now what this process's first semantic search or related-papers request would load."""
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
 

@@ -19,7 +19,7 @@ from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from tests.api.conftest import app_config
 
-WARM_THREAD = "paperkg-warm-embedder"
+WARM_THREAD = "paperkg-warm-worker"
 
 
 def _wait_for_warm_thread(timeout: float = 180.0) -> None:
@@ -205,3 +205,29 @@ def test_the_app_never_creates_a_store_and_picks_one_up_once_made(
         assert client.get("/api/stats").get_json()["nodes"]["Technique"] > 20
     finally:
         close_app(app)
+
+
+def test_servers_warm_the_store_before_the_first_request(
+    tmp_path: Path, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The warm-up also reads the store's vectors and related-papers index (seconds at 100k papers), so
+    the first semantic search or related request reads neither."""
+    import shutil
+
+    from tests.seed_store import seed_db_path
+
+    shutil.copy(seed_db_path(shared_data), tmp_path / "paperkg.sqlite3")
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    config = load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})
+    with caplog.at_level("INFO", logger="api.app"):
+        app = create_app({"TESTING": True, "PAPERKG_CONFIG": config, "STORE": store, "WARM_EMBEDDER": True})
+        _wait_for_warm_thread()
+    assert any(r.getMessage() == "store vectors and related-papers index loaded" for r in caplog.records)
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)  # the request thread's connection (test client)
+    client = app.test_client()
+    semantic = client.get("/api/search", query_string={"q": "induction heads", "mode": "semantic"})
+    assert semantic.status_code == 200
+    assert client.get("/api/papers/2211.00593/related").status_code == 200
+    assert not [s for s in statements if "embedding, year" in s or "json_group_array" in s]
+    store.close()

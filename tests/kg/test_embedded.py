@@ -826,3 +826,26 @@ def test_filtered_keyword_search_plans_agree_with_the_full_join(
     passing = [len(store.filter_ids(f)) for f in _KW_FILTERS]
     assert max(passing) > len(corpus) / 3 and 0 < min(p for p in passing if p) < 50 and 0 in passing
     store.close()
+
+
+def test_warm_loads_vectors_and_the_related_index_before_the_first_request(tmp_path: Path) -> None:
+    """A server's worker warms its store at start: afterwards the first semantic search and related
+    request (any thread) read no embeddings and no postings, only the revision."""
+    path = tmp_path / "paperkg.sqlite3"
+    writer = EmbeddedStore(path)
+    writer.load_taxonomy(load_taxonomy().nodes)
+    vecs = unit_vectors(3, 5)
+    writer.upsert_papers([bundle(f"w{i}", techniques=("probing",), vector=vecs[i]) for i in range(3)])
+    writer.close()
+    store = EmbeddedStore(path, read_only=True)
+    warmer = threading.Thread(target=store.warm)
+    warmer.start()
+    warmer.join()
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)  # this thread's connection: every statement run
+    assert [h.id for h in store.vector_search(vecs[1], 1)] == ["w1"]
+    assert {c.id for c in store.related_candidates("w0")} == {"w1", "w2"}
+    loads = [s for s in statements if "embedding" in s or "ORDER BY id" in s or "json_group_array" in s]
+    assert loads == [], loads
+    assert any("key = 'rev'" in s for s in statements)  # each still checks it is up to date
+    store.close()
