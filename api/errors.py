@@ -8,9 +8,12 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg.store import StoreDamaged, StoreError, StoreUnavailable
+from kg.store import NoStore, StoreDamaged, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
+# A store never created (a mistyped or never-initialised PAPERKG_DATA_DIR): retrying will not help.
+NO_STORE_MESSAGE = ("there is no graph store yet: the operator must run `paperkg init` and an ingest "
+                    "(the server log names the directory)")
 
 # Paths whose errors are always JSON (the web UI renders its own pages for everything else).
 JSON_PATHS = ("/api", "/healthz", "/readyz")
@@ -97,7 +100,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     def _unavailable(exc: StoreUnavailable) -> Response | tuple[str, int]:
         log.warning("store unavailable: %s", exc)
-        message = "the graph store is unavailable; try again later"
+        if isinstance(exc, NoStore):  # not a passing outage: nothing was ever loaded here
+            message = NO_STORE_MESSAGE
+        else:
+            message = "the graph store is unavailable; try again later"
         if is_json_path(request.path):
             return error_response(503, message)
         return _page(503, "The graph store is unavailable", message)

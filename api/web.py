@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 
 from api import web_format as format_filters
 from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
+from api.errors import NO_STORE_MESSAGE
 from api.params import (
     INT_MAX_CHARS,
     MAX_QUERY_CHARS,
@@ -29,7 +30,7 @@ from kg.entities import Paper, SearchFilters
 from kg.explain import Labels
 from kg.lookup import find_paper
 from kg.schema import Label
-from kg.store import GraphStore, StoreDamaged, StoreError
+from kg.store import GraphStore, NoStore, StoreDamaged, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
@@ -95,6 +96,8 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
         heading, message = ("The graph store is damaged",
                             "The store's file is damaged: the operator must restore it from a backup or "
                             "re-ingest (the server log names the file).")
+    elif isinstance(exc, NoStore):
+        heading, message = "The graph store is unavailable", f"{NO_STORE_MESSAGE.capitalize()}."
     else:
         heading, message = ("The graph store is unavailable",
                             "The database did not answer. Try again in a minute; if it persists, check "
