@@ -484,6 +484,10 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         if threshold is not None:
             gate_args["threshold"] = threshold
         gate = RelevanceGate.from_store(store, taxonomy, **gate_args)
+        if not gate.corpus_ids:
+            log.warning("the store holds no embedded papers, so the relevance gate keeps only candidates "
+                        "naming a technique: load the list first (`paperkg ingest list`, or your own papers "
+                        "with `paperkg ingest records`)")
         extractor = gate.extractor
         for record, decision in zip(fresh, _decide(store, gate, embedder, fresh), strict=True):
             if decision.keep:

@@ -237,6 +237,30 @@ def test_mixed_window_keeps_mi_rejects_others_and_updates_known(
     assert all(r.run_id == again.run_id for r in latest)
 
 
+def test_a_store_with_no_papers_is_gated_with_a_warning(
+    tmp_path: Path, extractor: Extractor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Compose's scheduler runs on a store `paperkg init` made and nothing loaded: the gate has no corpus
+    and keeps only candidates naming a technique, which the log says, with what to do; a store with
+    papers is gated without it."""
+    empty = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    warning = "the store holds no embedded papers, so the relevance gate keeps only candidates naming"
+    with caplog.at_level(logging.WARNING, logger="ingest.weekly"), LocalArxivServer(MI_CANDIDATES) as server:
+        summary = weekly(empty, source_for(server), extractor, now=NOW)
+    assert summary.candidates == len(MI_CANDIDATES)
+    assert [r.getMessage() for r in caplog.records if warning in r.getMessage()] != []
+    assert "`paperkg ingest list`" in caplog.text
+    empty.close()
+    caplog.clear()
+    seeded = EmbeddedStore(shutil.copy(tmp_path / "paperkg.sqlite3", tmp_path / "seeded.sqlite3"))
+    run_ingest(seeded, [as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(), extractor=extractor,
+               progress=False)
+    with caplog.at_level(logging.WARNING, logger="ingest.weekly"), LocalArxivServer(MI_CANDIDATES) as server:
+        weekly(seeded, source_for(server), extractor, now=NOW)
+    assert warning not in caplog.text
+    seeded.close()
+
+
 def test_new_version_of_a_paper_submitted_before_the_window_updates_it(
     store: EmbeddedStore, extractor: Extractor
 ) -> None:
