@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -162,10 +165,15 @@ def backup_cmd(destination: Path, force: bool) -> None:
     if config.backend != "embedded":
         raise click.ClickException("paperkg backup copies the embedded store; back up Neo4j with its own "
                                    "tools (neo4j-admin database dump, or Aura's snapshots)")
+    if _is_part_of_store(destination, config.embedded_store_file):
+        raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
     if destination.exists() and not force:
         raise click.UsageError(f"{shown_arg(str(destination))} exists (--force replaces it)")
-    if destination.resolve() == config.embedded_store_file.resolve():
-        raise click.UsageError("FILE is the store itself: give another path")
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise click.Abort  # unwinds through the backup, which removes its partial file
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         require_store(config)
         store = EmbeddedStore(config.embedded_store_file, read_only=True)
@@ -180,8 +188,19 @@ def backup_cmd(destination: Path, force: bool) -> None:
             copy.close()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(f"backed up {papers} papers to {shown_arg(str(destination), 200)} "
                f"({destination.stat().st_size / 1e6:.1f} MB)")
+
+
+def _is_part_of_store(path: Path, store_file: Path) -> bool:
+    """Whether `path` is the store's file or one SQLite keeps beside it (a backup written over the -wal
+    would drop the writes still in it), by name or, for an existing file, as the same file (a link)."""
+    parts = [store_file.with_name(store_file.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    if path.resolve() in {p.resolve() for p in parts}:
+        return True
+    return path.exists() and any(p.exists() and os.path.samefile(path, p) for p in parts)
 
 
 def _register_subcommands() -> None:

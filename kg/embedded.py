@@ -818,6 +818,9 @@ class EmbeddedStore(GraphStore):
             partial.unlink(missing_ok=True)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(f"cannot back up {self.path} to {destination}: {reason}") from exc
+        except BaseException:  # Ctrl-C, SIGTERM (as the CLI raises it): no store-sized leftover
+            partial.unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
         """Close every connection this store opened (from any thread)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -248,8 +249,15 @@ def test_backup_copies_a_consistent_store_while_a_writer_holds_its_write(
     again = runner.invoke(main, ["backup", str(target)])
     assert again.exit_code == 2 and "exists (--force replaces it)" in again.output
     assert runner.invoke(main, ["backup", "--force", str(target)]).exit_code == 0
-    itself = runner.invoke(main, ["backup", "--force", str(data_dir / "paperkg.sqlite3")])
-    assert itself.exit_code == 2 and "the store itself" in itself.output
+    store_file = data_dir / "paperkg.sqlite3"
+    wal = data_dir / "paperkg.sqlite3-wal"
+    linked = tmp_path / "linked.sqlite3"
+    os.link(store_file, linked)
+    # The store, its -wal (a copy written over it would drop the writes still in it) and a link to it.
+    for path in (store_file, wal, data_dir / "paperkg.sqlite3-shm", linked):
+        itself = runner.invoke(main, ["backup", "--force", str(path)])
+        assert itself.exit_code == 2 and "the store itself or its -wal/-shm file" in itself.output, path
+    assert json.loads(runner.invoke(main, ["stats", "--json"]).output) == expected
 
 
 def test_backup_refuses_what_it_cannot_copy_and_leaves_no_file(
@@ -267,3 +275,21 @@ def test_backup_refuses_what_it_cannot_copy_and_leaves_no_file(
     monkeypatch.setenv("PAPERKG_NEO4J_URI", "bolt://127.0.0.1:9")
     neo4j = runner.invoke(main, ["backup", str(target)])
     assert neo4j.exit_code == 1 and "neo4j-admin database dump" in neo4j.output and not target.exists()
+
+
+def test_an_interrupted_backup_leaves_no_partial_file(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM, which the command turns into an abort) while the copy is being finished: the
+    store-sized FILE.partial is removed and FILE is not created."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    target = tmp_path / "copy.sqlite3"
+    result = runner.invoke(main, ["backup", str(target)])
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert list(tmp_path.glob("copy.sqlite3*")) == []
