@@ -42,7 +42,7 @@ test: install
 	$(BIN)/pytest -ra
 
 bench: install
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/*_bench.py bench/*_eval.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) $(DEMO_DATA) .pytest_cache test-artifacts

@@ -16,15 +16,14 @@ from api.params import (
     MAX_LIMIT,
     MAX_OFFSET,
     RUN_SOURCES,
-    ParameterError,
     SearchRequest,
     choice_arg,
     id_list,
     int_arg,
     json_body,
+    optional_choice_arg,
     search_request,
     since_arg,
-    str_arg,
 )
 from kg import browse
 from kg.entities import Paper, PaperDetail
@@ -288,10 +287,8 @@ def new_papers() -> Response:
 @bp.get("/runs")
 def runs() -> Response:
     """Recent ingest runs, newest first."""
-    source = str_arg("source", None, max_chars=100)
-    if source is not None and source not in RUN_SOURCES:
-        # A typo (arxiv_weekly) matched no run and answered an empty list, as if none had run.
-        raise ParameterError("source", f"must be one of {', '.join(RUN_SOURCES)}")
+    # A 400 for a typo (arxiv_weekly): it matched no run, and the empty list read as if none had run.
+    source = optional_choice_arg("source", RUN_SOURCES)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit)]})
 

@@ -137,8 +137,14 @@ def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args |
 
 def choice_arg(name: str, default: str, choices: tuple[str, ...], *, args: Args | None = None) -> str:
     """One of a fixed set of values; absent: `default`."""
-    value = _args(args).get(name, default)
-    if value not in choices:
+    value = optional_choice_arg(name, choices, args=args)
+    return default if value is None else value
+
+
+def optional_choice_arg(name: str, choices: tuple[str, ...], *, args: Args | None = None) -> str | None:
+    """One of a fixed set of values; absent: None (an empty value is a value, and refused)."""
+    value = _args(args).get(name)
+    if value is not None and value not in choices:
         raise ParameterError(name, f"must be one of {', '.join(choices)}")
     return value
 

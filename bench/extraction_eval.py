@@ -3,9 +3,9 @@
 Usage: .venv/bin/python bench/extraction_eval.py [--data DIR] [--errors]
 
 Gold for a paper is the union of `technique_ids` / `evaluation_ids` over its list rows in
-seed_papers.jsonl (PAPERKG_SHARED_DATA, default ../shared/data). An empty cell means "not
-labelled", not "uses nothing": a paper enters the technique scoring only if the list gives it at
-least one technique, and the evaluation scoring only if it gives at least one evaluation.
+seed_papers.jsonl (--data, else PAPERKG_SHARED_DATA, else shared/data beside the repo). An empty
+cell means "not labelled", not "uses nothing": a paper enters the technique scoring only if the list
+gives it at least one technique, and the evaluation scoring only if it gives at least one evaluation.
 Papers without an abstract are excluded (the count is printed).
 
 Three numbers:
@@ -32,15 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import DATA_HELP, seed_papers_file
 from ingest.extract import Extractor
-from kg.config import load_config
 from kg.explain import phrase_pattern
 from kg.taxonomy import Taxonomy, load_taxonomy
-
-
-def _data_dir(arg: str | None) -> Path:
-    """--data, else the configured shared-data folder (kg.config: relative to the cwd, as in `make demo`)."""
-    return Path(arg) if arg else load_config().shared_data
 
 
 def _chain(tax: Taxonomy, node_id: str) -> set[str]:
@@ -77,13 +72,10 @@ def _score(
 def main() -> None:
     """Run the evaluation and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA, else ../shared/data "
-                        "from the current directory: run from the repo root)")
+    parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--errors", action="store_true", help="print each paper's misses and false hits")
     args = parser.parse_args()
-    path = _data_dir(args.data) / "seed_papers.jsonl"
-    if not path.is_file():
-        parser.error(f"no seed_papers.jsonl in {path.parent} (set PAPERKG_SHARED_DATA or --data)")
+    path = seed_papers_file(parser, args.data)
     papers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     tax = load_taxonomy()
     extractor = Extractor(tax)

@@ -2,9 +2,9 @@
 
 Usage: .venv/bin/python bench/related_eval.py [--data DIR] [--worst 5]
 
-Loads seed_papers.jsonl (PAPERKG_SHARED_DATA, default ../shared/data) through the real pipeline
-(real extractor, real embedding model) into temporary embedded stores, ranks every other paper
-for each query paper with kg.related.related under several RelatedWeights, and prints one table
+Loads seed_papers.jsonl (--data, else PAPERKG_SHARED_DATA, else shared/data beside the repo) through
+the real pipeline (real extractor, real embedding model) into temporary embedded stores, ranks every
+other paper for each query paper with kg.related.related under several RelatedWeights, and prints one table
 per (store, gold): rows are variants, columns the mean and median over query papers.
 
 Gold relations (binary; a query counts only if it has at least one gold paper):
@@ -53,10 +53,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.shared_data import DATA_HELP, seed_papers_file  # noqa: E402
 from ingest.embed import get_embedder  # noqa: E402
 from ingest.extract import Extractor  # noqa: E402
 from ingest.pipeline import ingest_records_file  # noqa: E402
-from kg.config import load_config  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
 from kg.related import RelatedWeights, related  # noqa: E402
 from kg.taxonomy import Taxonomy, load_taxonomy  # noqa: E402
@@ -71,11 +71,6 @@ WEIGHT_VARIANTS: dict[str, RelatedWeights] = {
     "topics=0": RelatedWeights(topics=0),
 }
 METRICS = ("P@5", "R@10", "MAP", "nDCG@10")
-
-
-def _data_dir(arg: str | None) -> Path:
-    """--data, else the configured shared-data folder (kg.config: relative to the cwd, as in `make demo`)."""
-    return Path(arg) if arg else load_config().shared_data
 
 
 class WithoutTechniques:
@@ -300,13 +295,10 @@ def print_abstract_less(runs: dict[str, Run], gold: dict[str, set[str]], tech_go
 def main() -> None:
     """Build the stores, rank every paper under every variant, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="shared data dir (default PAPERKG_SHARED_DATA, else ../shared/data "
-                        "from the current directory: run from the repo root)")
+    parser.add_argument("--data", help=DATA_HELP)
     parser.add_argument("--worst", type=int, default=5, help="worst queries to print (default 5)")
     args = parser.parse_args()
-    path = _data_dir(args.data) / "seed_papers.jsonl"
-    if not path.is_file():
-        parser.error(f"no seed_papers.jsonl in {path.parent} (set PAPERKG_SHARED_DATA or --data)")
+    path = seed_papers_file(parser, args.data)
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     tax = load_taxonomy()
     embedder = get_embedder()

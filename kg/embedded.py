@@ -694,33 +694,20 @@ class EmbeddedStore(GraphStore):
         them. A file this process cannot write (a read-only file or directory) keeps its keys: no
         ingest can write there either, and reads never match titles. Without `wait`, a write lock
         held by another process leaves the keys (and the fingerprint) as they are, at once."""
-        rule = title_key_rule()
         changed: set[str] = set()
-        after = 0
-        conn = self._conn()
-        if not wait:
-            conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                with self._write() as wconn:
-                    rows = wconn.execute("SELECT pk, title, title_key FROM papers WHERE pk > ? ORDER BY pk "
-                                         "LIMIT ?", (after, _REKEY_BATCH)).fetchall()
-                    updates = [(key, pk) for pk, title, old in rows if (key := title_key(title)) != old]
-                    wconn.executemany("UPDATE papers SET title_key = ? WHERE pk = ?", updates)
-                changed.update(key for key, _ in updates if key)
-                if len(rows) < _REKEY_BATCH:
-                    break
-                after = rows[-1][0]
-            with self._write() as wconn:
-                wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('title_key_rule', ?)",
-                              (rule,))
-        except StoreError as exc:
-            if self._left_stale(exc, wait, "title keys of an older title-key rule", "are recomputed"):
-                return
-            raise
-        finally:
-            if not wait:
-                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+
+        def rekey(wconn: sqlite3.Connection, after: int) -> list[Any]:
+            rows = wconn.execute("SELECT pk, title, title_key FROM papers WHERE pk > ? ORDER BY pk LIMIT ?",
+                                 (after, _REKEY_BATCH)).fetchall()
+            updates = [(key, pk) for pk, title, old in rows if (key := title_key(title)) != old]
+            wconn.executemany("UPDATE papers SET title_key = ? WHERE pk = ?", updates)
+            # Read only after every batch has committed: a failed one ends the pass.
+            changed.update(key for key, _ in updates if key)
+            return rows
+
+        if not self._batched_upkeep(rekey, "title_key_rule", title_key_rule(), wait,
+                                    "title keys of an older title-key rule", "are recomputed"):
+            return
         groups: dict[str, list[str]] = {}
         for key, pid in self._conn().execute(
             "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "
@@ -742,7 +729,31 @@ class EmbeddedStore(GraphStore):
         alone. A file this process cannot write keeps its text (keyword search also looks for the
         older fold's words, see validation.search_forms); without `wait`, a write lock held by another
         process leaves it as it is, at once, for the next ingest."""
-        rule = search_fold_rule()
+        def refold(wconn: sqlite3.Connection, after: int) -> list[Any]:
+            rows = wconn.execute(
+                "SELECT p.pk, p.title, p.abstract, p.authors_text, f.title, f.abstract, f.authors "
+                "FROM papers p LEFT JOIN papers_fts f ON f.rowid = p.pk WHERE p.pk > ? "
+                "ORDER BY p.pk LIMIT ?", (after, _REKEY_BATCH),
+            ).fetchall()
+            stale = [(pk, *text) for pk, title, abstract, authors, *indexed in rows
+                     if (text := _fts_text(title, abstract, authors)) != tuple(indexed)]
+            wconn.executemany("DELETE FROM papers_fts WHERE rowid = ?", [(r[0],) for r in stale])
+            wconn.executemany("INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
+                              stale)
+            return rows
+
+        self._batched_upkeep(refold, "search_fold_rule", search_fold_rule(), wait,
+                             "the full-text index's text of an older fold", "is re-folded")
+
+    def _batched_upkeep(
+        self, batch: Callable[[sqlite3.Connection, int], list[Any]], meta_key: str, fingerprint: str,
+        wait: bool, what: str, redone: str,
+    ) -> bool:
+        """Run an upkeep pass: `batch` in one write transaction per call, given the last pk it has
+        done (0 first) and returning the rows it read, pk first, until it reads fewer than
+        _REKEY_BATCH; then record `fingerprint` as meta `meta_key`, last, so an interrupted pass is
+        run again by the next open. False (logged) when it leaves `what` as it is (see _left_stale):
+        without `wait`, a write lock held by another process ends it at once."""
         after = 0
         conn = self._conn()
         if not wait:
@@ -750,30 +761,21 @@ class EmbeddedStore(GraphStore):
         try:
             while True:
                 with self._write() as wconn:
-                    rows = wconn.execute(
-                        "SELECT p.pk, p.title, p.abstract, p.authors_text, f.title, f.abstract, f.authors "
-                        "FROM papers p LEFT JOIN papers_fts f ON f.rowid = p.pk WHERE p.pk > ? "
-                        "ORDER BY p.pk LIMIT ?", (after, _REKEY_BATCH),
-                    ).fetchall()
-                    stale = [(pk, *text) for pk, title, abstract, authors, *indexed in rows
-                             if (text := _fts_text(title, abstract, authors)) != tuple(indexed)]
-                    wconn.executemany("DELETE FROM papers_fts WHERE rowid = ?", [(r[0],) for r in stale])
-                    wconn.executemany(
-                        "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)", stale
-                    )
+                    rows = batch(wconn, after)
                 if len(rows) < _REKEY_BATCH:
                     break
                 after = rows[-1][0]
             with self._write() as wconn:
-                wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('search_fold_rule', ?)",
-                              (rule,))
+                wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                              (meta_key, fingerprint))
         except StoreError as exc:
-            if self._left_stale(exc, wait, "the full-text index's text of an older fold", "is re-folded"):
-                return
+            if self._left_stale(exc, wait, what, redone):
+                return False
             raise
         finally:
             if not wait:
                 conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+        return True
 
     def _left_stale(self, exc: StoreError, wait: bool, what: str, redone: str) -> bool:
         """Whether an upkeep pass that failed with `exc` leaves `what` as it is (logged) rather than

@@ -363,18 +363,12 @@ class Neo4jStore(GraphStore):
         papers per transaction in id order: text an older fold wrote ("Søgaard" kept its "ø") is missed
         by a query folded now ("Sogaard"). Setting a value again is harmless, so an interrupted pass
         is simply run again."""
-        def refold_batch(tx: ManagedTransaction, after: str) -> str | None:
-            rows = tx.run(cypher.PAPER_SEARCH_TEXT_AFTER, {"after": after, "batch": _UPGRADE_BATCH}).data()
-            updates = [{"id": r["id"], **text} for r in rows
-                       if (text := _search_text(r["title"], r["abstract"], r["authors"]))
-                       != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}]
-            if updates:
-                tx.run(cypher.SET_SEARCH_TEXT, {"rows": updates}).consume()
-            return rows[-1]["id"] if len(rows) == _UPGRADE_BATCH else None
-
-        after: str | None = ""
-        while after is not None:
-            after = self._execute(True, lambda tx, a=after: refold_batch(tx, a))
+        self._batched_upkeep(
+            cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT,
+            lambda rows: [{"id": r["id"], **text} for r in rows
+                          if (text := _search_text(r["title"], r["abstract"], r["authors"]))
+                          != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}],
+        )
 
     def _rekey_titles(self) -> None:
         """Recompute every paper's title key with the current title_key rule, _UPGRADE_BATCH papers per
@@ -384,20 +378,13 @@ class Neo4jStore(GraphStore):
         from ingest.normalize import title_key
         from kg.validation import shared_title_keys_warning
 
-        def rekey_batch(tx: ManagedTransaction, after: str) -> tuple[str | None, list[str]]:
-            rows = tx.run(cypher.PAPER_TITLES_AFTER, {"after": after, "batch": _UPGRADE_BATCH}).data()
-            updates = [{"id": r["id"], "title_key": key} for r in rows
-                       if (key := title_key(r["title"])[:_MAX_KEY_CHARS]) != r["title_key"]]
-            if updates:
-                tx.run(cypher.SET_TITLE_KEYS, {"rows": updates}).consume()
-            last = rows[-1]["id"] if len(rows) == _UPGRADE_BATCH else None
-            return last, [u["title_key"] for u in updates if u["title_key"]]
-
         changed: set[str] = set()
-        after: str | None = ""
-        while after is not None:
-            after, keys = self._execute(True, lambda tx, a=after: rekey_batch(tx, a))
-            changed.update(keys)
+        self._batched_upkeep(
+            cypher.PAPER_TITLES_AFTER, cypher.SET_TITLE_KEYS,
+            lambda rows: [{"id": r["id"], "title_key": key} for r in rows
+                          if (key := title_key(r["title"])[:_MAX_KEY_CHARS]) != r["title_key"]],
+            done=lambda written: changed.update(u["title_key"] for u in written if u["title_key"]),
+        )
         groups: dict[str, list[str]] = {}
         ordered = sorted(changed)
         for start in range(0, len(ordered), _UPGRADE_BATCH):
@@ -406,6 +393,27 @@ class Neo4jStore(GraphStore):
         warning = shared_title_keys_warning(groups)
         if warning:
             log.warning("Neo4j at %s: %s", self.where, warning)
+
+    def _batched_upkeep(
+        self, read: str, write: str, updates: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        done: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        """Run an upgrade pass over every paper in id order, _UPGRADE_BATCH per transaction: `read`
+        (given $after and $batch) a batch, then `write` the rows `updates` makes of it (if any) in the
+        same transaction; `done` gets each batch's written rows once it has committed (a transaction
+        the driver retries runs `updates` again)."""
+        def one_batch(tx: ManagedTransaction, after: str) -> tuple[str | None, list[dict[str, Any]]]:
+            rows = tx.run(read, {"after": after, "batch": _UPGRADE_BATCH}).data()
+            written = updates(rows)
+            if written:
+                tx.run(write, {"rows": written}).consume()
+            return (rows[-1]["id"] if len(rows) == _UPGRADE_BATCH else None), written
+
+        after: str | None = ""
+        while after is not None:
+            after, written = self._execute(True, lambda tx, a=after: one_batch(tx, a))
+            if done is not None:
+                done(written)
 
     def _number_and_fold(self) -> None:
         """Give what an older paperkg wrote what this one relies on (idempotent; nothing to do on a

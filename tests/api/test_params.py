@@ -7,7 +7,15 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
-from api.params import MAX_ID_CHARS, MAX_LIKED, ParameterError, id_list, search_request
+from api.params import (
+    MAX_ID_CHARS,
+    MAX_LIKED,
+    ParameterError,
+    choice_arg,
+    id_list,
+    optional_choice_arg,
+    search_request,
+)
 from kg.taxonomy import Taxonomy
 
 
@@ -80,3 +88,21 @@ def test_run_sources_are_the_sources_ingests_record_runs_under() -> None:
     from ingest.weekly import LOAD_SOURCE, RUN_SOURCE
 
     assert (*SOURCES, RUN_SOURCE, LOAD_SOURCE) == RUN_SOURCES
+
+
+def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknown() -> None:
+    """GET /api/runs?source= and ?sort= share one rule: absent is None (or the default), a listed value
+    is kept, and any other value, an empty one included, is a 400 naming the parameter and the choices."""
+    choices = ("list", "arxiv-weekly")
+    assert optional_choice_arg("source", choices, args=MultiDict()) is None
+    assert choice_arg("source", "list", choices, args=MultiDict()) == "list"
+    given = MultiDict([("source", "arxiv-weekly")])
+    assert optional_choice_arg("source", choices, args=given) == "arxiv-weekly"
+    assert choice_arg("source", "list", choices, args=given) == "arxiv-weekly"
+    for bad in ("", "arxiv_weekly", "List"):
+        for parse in (lambda a: optional_choice_arg("source", choices, args=a),
+                      lambda a: choice_arg("source", "list", choices, args=a)):
+            with pytest.raises(ParameterError) as refused:
+                parse(MultiDict([("source", bad)]))
+            assert (refused.value.status, refused.value.name) == (400, "source")
+            assert refused.value.message == "parameter 'source': must be one of list, arxiv-weekly", bad
