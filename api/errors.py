@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 # A store never created (a mistyped or never-initialised PAPERKG_DATA_DIR): retrying will not help.
 NO_STORE_MESSAGE = ("there is no graph store yet: the operator must run `paperkg init` and an ingest "
                     "(the server log names the directory)")
+# The web pages show text, not Markdown: the same sentence without the backticks.
+NO_STORE_PAGE_MESSAGE = f"{NO_STORE_MESSAGE.replace('`', '').capitalize()}."
 
 # Paths whose errors are always JSON (the web UI renders its own pages for everything else).
 JSON_PATHS = ("/api", "/healthz", "/readyz")
@@ -100,13 +102,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(StoreUnavailable)
     def _unavailable(exc: StoreUnavailable) -> Response | tuple[str, int]:
         log.warning("store unavailable: %s", exc)
-        if isinstance(exc, NoStore):  # not a passing outage: nothing was ever loaded here
-            message = NO_STORE_MESSAGE
-        else:
-            message = "the graph store is unavailable; try again later"
+        no_store = isinstance(exc, NoStore)  # not a passing outage: nothing was ever loaded here
         if is_json_path(request.path):
-            return error_response(503, message)
-        return _page(503, "The graph store is unavailable", message)
+            return error_response(503, NO_STORE_MESSAGE if no_store else
+                                  "the graph store is unavailable; try again later")
+        return _page(503, "The graph store is unavailable", NO_STORE_PAGE_MESSAGE if no_store else
+                     "The graph store is unavailable; try again later.")
 
     @app.errorhandler(StoreDamaged)
     def _damaged(exc: StoreDamaged) -> Response | tuple[str, int]:

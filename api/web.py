@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 
 from api import web_format as format_filters
 from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
-from api.errors import NO_STORE_MESSAGE
+from api.errors import NO_STORE_PAGE_MESSAGE
 from api.params import (
     INT_MAX_CHARS,
     MAX_QUERY_CHARS,
@@ -97,7 +97,7 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
                             "The store's file is damaged: the operator must restore it from a backup or "
                             "re-ingest (the server log names the file).")
     elif isinstance(exc, NoStore):
-        heading, message = "The graph store is unavailable", f"{NO_STORE_MESSAGE.capitalize()}."
+        heading, message = "The graph store is unavailable", NO_STORE_PAGE_MESSAGE
     else:
         heading, message = ("The graph store is unavailable",
                             "The database did not answer. Try again in a minute; if it persists, check "

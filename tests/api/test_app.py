@@ -191,7 +191,9 @@ def test_the_app_never_creates_a_store_and_picks_one_up_once_made(
         assert response.get_json()["error"]["code"] == "store_unavailable"
     page = client.get("/")
     assert page.status_code == 503 and "The graph store is unavailable" in page.get_data(as_text=True)
-    assert "There is no graph store yet: the operator must run `paperkg init`" in page.get_data(as_text=True)
+    shown = page.get_data(as_text=True).split("<main")[1]
+    assert "There is no graph store yet: the operator must run paperkg init and" in shown
+    assert "`" not in shown  # text, not Markdown
     assert "paperkg init" in client.get("/api/stats").get_json()["error"]["message"]
     assert not data.exists()
     # Tables without a taxonomy (what such a request used to leave) are no store either.
