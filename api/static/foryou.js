@@ -13,12 +13,26 @@
     return base.replace("__ID__", encodeURIComponent(id).replace(/%2F/gi, "/"));
   }
 
-  /* Where focus was inside `list` before it is rebuilt: the paper of the focused star button and its index. */
+  /* Where focus was inside `list` before it is rebuilt: the paper of the item holding it (its star button's id,
+     whether the focus was on that button or elsewhere in the row, e.g. the title link `j` moves to), the item's
+     index, and whether it was the item's link. */
   function focusInside(list) {
     var active = document.activeElement;
-    if (!active || active === document.body || !list.contains(active)) { return null; }
+    if (!active || active === list || !list.contains(active)) { return null; }
+    var item = active;
+    while (item.parentNode !== list) { item = item.parentNode; }
+    var star = active.hasAttribute("data-star") ? active : item.querySelector("[data-star]");
     var buttons = Array.prototype.slice.call(list.querySelectorAll("[data-star]"));
-    return { id: active.getAttribute("data-star"), index: buttons.indexOf(active) };
+    return {
+      id: star ? star.getAttribute("data-star") : null,
+      index: star ? buttons.indexOf(star) : -1,
+      link: active.tagName === "A"
+    };
+  }
+
+  /* The link of the item whose star button is `button`, when the focus was on a link before the rebuild. */
+  function linkOf(had, button) {
+    return had.link && button ? button.parentNode.querySelector("a") : null;
   }
 
   function focusTarget(el) {
@@ -62,7 +76,8 @@
     /* The focused button was just replaced: focus the same paper, else its neighbour, else the heading. */
     if (had) {
       var buttons = list.querySelectorAll("[data-star]");
-      (had.id && focusTarget(starButton(list, had.id))) ||
+      (had.id && focusTarget(linkOf(had, starButton(list, had.id)))) ||
+        (had.id && focusTarget(starButton(list, had.id))) ||
         focusTarget(buttons[Math.min(had.index, buttons.length - 1)]) ||
         focusTarget(section.querySelector("#starred-heading"));
     }
@@ -113,10 +128,11 @@
       ? results.length + " recommendation" + (results.length === 1 ? "" : "s") + " from your stars."
       : "No recommendations yet: star papers with embeddings (most papers have one).";
     if (window.paperkgStars) { window.paperkgStars.paint(list); }
-    /* Starring a recommendation removes it from this list: follow it to its "Unstar" button above. */
+    /* Starring a recommendation (its star button, or `s` on its title link) removes it from this list: follow
+       it to its "Unstar" button above. A paper still listed keeps the focus where it was in its row. */
     if (had && had.id) {
-      focusTarget(starButton(list, had.id)) || focusTarget(starButton(section, had.id)) ||
-        focusTarget(section.querySelector("#starred-heading"));
+      focusTarget(linkOf(had, starButton(list, had.id))) || focusTarget(starButton(list, had.id)) ||
+        focusTarget(starButton(section, had.id)) || focusTarget(section.querySelector("#starred-heading"));
     }
   }
 

@@ -67,21 +67,32 @@
   document.addEventListener("paperkg:stars", function () { paintStars(); });
   window.addEventListener("storage", function (ev) {
     if (ev.key === STAR_KEY) { paintStars(); }
-    if (ev.key === SHORTCUTS_KEY) { paintShortcuts(shortcutsOn()); }
+    /* A choice made in another tab is the latest one: it replaces this page's (a cleared storage, key null,
+       means the default, on). */
+    if (ev.key === SHORTCUTS_KEY || ev.key === null) {
+      shortcutsChoice = ev.newValue !== "off";
+      paintShortcuts(shortcutsOn());
+    }
   });
 
   /* ---- keyboard: "/" focuses search, j/k move through paper rows, Enter opens, s stars the focused row ----
      Single-character shortcuts can be turned off (WCAG 2.1.4): the About page's checkbox stores "off" under
      SHORTCUTS_KEY. */
+  /* The choice made on this page (null until one is made). It answers before storage does: with storage
+     disabled (reads and writes throw) or full (the write fails), off still means off until the page is left. */
+  var shortcutsChoice = null;
+
   function shortcutsOn() {
+    if (shortcutsChoice !== null) { return shortcutsChoice; }
     try {
       return window.localStorage.getItem(SHORTCUTS_KEY) !== "off";
     } catch (e) {
-      return true; /* storage disabled: the default (on) */
+      return true; /* storage disabled and no choice made here: the default (on) */
     }
   }
 
   function setShortcuts(on) {
+    shortcutsChoice = on;
     try {
       if (on) {
         window.localStorage.removeItem(SHORTCUTS_KEY);

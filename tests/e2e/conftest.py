@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from selenium.webdriver.chrome.service import Service
 from werkzeug.serving import make_server
 
 from kg.embedded import EmbeddedStore
+from kg.entities import Paper, PaperBundle, TechniqueUse
 from tests.hostile import hostile_bundle
 from tests.seed_store import taxonomy_store
 
@@ -60,16 +62,45 @@ def live_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[str]:
     vendored = REPO / "api" / "static" / "vendor" / "cytoscape.min.js"
     if not vendored.is_file():
         pytest.fail(f"{vendored} is missing: run `make node` (it copies cytoscape from node_modules)")
-    app = create_app({"STORE": seed_store, "EMBEDDER": real_embedder})
+    with serving(create_app({"STORE": seed_store, "EMBEDDER": real_embedder}), "e2e-server") as base:
+        yield base
+
+
+@contextmanager
+def serving(app: Any, name: str) -> Iterator[str]:
+    """Serve `app` with a real werkzeug server on 127.0.0.1 (a free port) in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
 
 
-def chromium(profile: Path, *, javascript: bool = True) -> webdriver.Chrome:
+@pytest.fixture(scope="session")
+def rows_server(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Iterator[str]:
+    """A real server over a store of twelve new papers the list does not have: /new suggests a row for
+    each (the seed corpus has none to suggest), enough rows for the box holding them to scroll."""
+    from api.app import create_app
+
+    store = taxonomy_store(tmp_path_factory.mktemp("e2e-rows") / "paperkg.sqlite3")
+    store.upsert_papers([
+        PaperBundle(Paper(id=f"2611.710{i:02d}", arxiv_id=f"2611.710{i:02d}",
+                          title=f"Linear Probes Recover Syntax in Layer {i} of a Small Transformer",
+                          abstract="We show that linear probes recover syntactic depth from the residual."),
+                    techniques=[TechniqueUse("probing", "extracted")])
+        for i in range(12)
+    ])
+    try:
+        with serving(create_app({"STORE": store, "EMBEDDER": real_embedder}), "e2e-rows-server") as base:
+            yield base
+    finally:
+        store.close()
+
+
+def chromium(profile: Path, *, javascript: bool = True, storage: bool = True) -> webdriver.Chrome:
     """Start headless Debian Chromium with the DevTools performance log on (to see every request)."""
     if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
         pytest.fail("chromium / chromedriver not installed: apt-get install chromium chromium-driver")
@@ -80,8 +111,15 @@ def chromium(profile: Path, *, javascript: bool = True) -> webdriver.Chrome:
                  "--disable-dev-shm-usage", "--window-size=1280,900",
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
+    prefs: dict[str, int] = {}
     if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+        prefs["profile.managed_default_content_settings.javascript"] = 2
+    if not storage:
+        # Cookies blocked for every site: touching localStorage throws a SecurityError, as in browsers
+        # whose users block site data.
+        prefs["profile.default_content_setting_values.cookies"] = 2
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     # An explicit driver path means selenium never tries a Selenium Manager download.
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -101,6 +139,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 def no_js_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """A second browser with JavaScript disabled (the search form must still work)."""
     driver = chromium(tmp_path_factory.mktemp("chromium-nojs"), javascript=False)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def no_storage_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """A browser that blocks site data, so every localStorage access throws."""
+    driver = chromium(tmp_path_factory.mktemp("chromium-nostorage"), storage=False)
     yield driver
     driver.quit()
 
@@ -162,10 +208,5 @@ def flaky_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[tupl
     from api.app import create_app
 
     store = SwitchableStore(seed_store)
-    app = create_app({"STORE": store, "EMBEDDER": real_embedder})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-flaky-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", store
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(create_app({"STORE": store, "EMBEDDER": real_embedder}), "e2e-flaky-server") as base:
+        yield base, store

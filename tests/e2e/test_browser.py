@@ -781,3 +781,68 @@ def test_the_graph_legend_is_a_named_group(browser: WebDriver, live_server: str)
     legend = browser.find_element(By.CSS_SELECTOR, ".legend")
     assert legend.tag_name == "div" and legend.aria_role == "group"
     assert legend.accessible_name == "Legend"
+
+
+# -- browser QA pass 8: s on a recommendation keeps the place, shortcuts off without storage, /new rows box --
+
+def test_s_on_a_focused_recommendation_hands_focus_to_its_unstar_button(browser: WebDriver,
+                                                                        live_server: str) -> None:
+    """`j` puts the focus on a recommendation's title link; `s` stars it and the list is rebuilt without it:
+    the focus follows the paper to its new "Unstar" button instead of falling back to <body>."""
+    set_stars(browser, live_server, [{"id": IOI_ID, "title": "IOI"}])
+    try:
+        wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+        browser.execute_script("document.activeElement.blur()")
+        ActionChains(browser).send_keys("j").perform()
+        assert active_in(browser, "[data-rec-list] [data-row-link]")
+        star = browser.find_element(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row] [data-star]")
+        pid, title = star.get_attribute("data-star"), star.get_attribute("data-title")
+        ActionChains(browser).send_keys("s").perform()
+        # The recommendations came back without the starred paper: the list was rebuilt.
+        wait(browser).until(lambda d: stars_kept(d) == [IOI_ID, pid] and not d.find_elements(
+            By.CSS_SELECTOR, f'[data-rec-list] [data-star="{pid}"]') and d.find_elements(
+            By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+        assert browser.switch_to.active_element.accessible_name == f"Unstar: {title}"
+    finally:
+        browser.execute_script("window.localStorage.clear()")
+
+
+def test_shortcuts_turned_off_stay_off_when_storage_is_blocked(no_storage_browser: WebDriver,
+                                                              live_server: str) -> None:
+    """With site data blocked, the About checkbox cannot store "off": the page must still honour it."""
+    driver = no_storage_browser
+    open_page(driver, live_server + "/about")
+    assert "SecurityError" in driver.execute_script(
+        "try { localStorage.getItem('x'); return 'readable'; } catch (e) { return e.name; }")
+    box = driver.find_element(By.CSS_SELECTOR, "[data-shortcuts-toggle]")
+    assert box.is_displayed() and box.is_selected()
+    box.click()
+    assert not box.is_selected()
+    assert driver.find_element(By.CSS_SELECTOR, "[data-keys-off]").is_displayed()
+    driver.execute_script("document.activeElement.blur()")
+    ActionChains(driver).send_keys("/").perform()
+    assert driver.find_element(By.CSS_SELECTOR, "[data-search-box]")  # there is a box "/" would focus
+    assert driver.execute_script("return document.activeElement === document.body")
+    # Ticking it again brings the keys back on this page.
+    box.click()
+    assert driver.find_element(By.CSS_SELECTOR, "[data-keys-on]").is_displayed()
+    driver.execute_script("document.activeElement.blur()")
+    ActionChains(driver).send_keys("/").perform()
+    assert driver.execute_script("return document.activeElement.matches('[data-search-box]')")
+
+
+def test_the_suggested_rows_box_on_new_is_reachable_by_keyboard(browser: WebDriver, rows_server: str) -> None:
+    """axe scrollable-region-focusable: the scrolling <pre> is in the tab order, named, shows its focus."""
+    open_page(browser, rows_server + "/new?since=2000-01-01")
+    rows = browser.find_element(By.ID, "suggested-rows-md")
+    assert browser.execute_script("return arguments[0].scrollHeight > arguments[0].clientHeight", rows)
+    assert rows.get_attribute("tabindex") == "0"
+    assert rows.aria_role == "region" and rows.accessible_name == "Suggested list rows"
+    # Tab from the copy button just before it lands on the box.
+    browser.execute_script("arguments[0].focus()",
+                           browser.find_element(By.CSS_SELECTOR, '[data-copy-target="suggested-rows-md"]'))
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element == rows
+    outline = browser.execute_script(
+        "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, parseFloat(s.outlineWidth)]", rows)
+    assert outline[0] != "none" and outline[1] > 0, outline
