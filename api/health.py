@@ -48,4 +48,5 @@ def _without_paths(reason: str) -> str:
         # an absolute path (no word) also with a space ("no paperkg store in /srv/x (PAPERKG_DATA_DIR)").
         end = r"[/'\":)\s]" if path.startswith("/") else r"[/'\":)]"
         reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?={end}|$)", "$PAPERKG_DATA_DIR", reason)
-    return reason
+    # "in /srv/x (PAPERKG_DATA_DIR)" would name the variable twice.
+    return reason.replace("$PAPERKG_DATA_DIR (PAPERKG_DATA_DIR)", "$PAPERKG_DATA_DIR")

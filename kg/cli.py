@@ -167,6 +167,9 @@ def backup_cmd(destination: Path, force: bool) -> None:
                                    "tools (neo4j-admin database dump, or Aura's snapshots)")
     if _is_part_of_store(destination, config.embedded_store_file):
         raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
+    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
+        # --force would replace the link (or device, FIFO, directory) itself, not write where it leads.
+        raise click.UsageError(f"{shown_arg(str(destination))} is not a regular file: give a file's path")
     if destination.exists() and not force:
         raise click.UsageError(f"{shown_arg(str(destination))} exists (--force replaces it)")
 
@@ -178,14 +181,9 @@ def backup_cmd(destination: Path, force: bool) -> None:
         require_store(config)
         store = EmbeddedStore(config.embedded_store_file, read_only=True)
         try:
-            store.backup(destination)
+            papers = store.backup(destination)
         finally:
             store.close()
-        copy = EmbeddedStore(destination, read_only=True)  # the copy opens as a store, and says what it holds
-        try:
-            papers = copy.stats()["nodes"].get("Paper", 0)
-        finally:
-            copy.close()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -786,7 +786,9 @@ class EmbeddedStore(GraphStore):
             log.warning("%s keeps %s: %s", self.path, what, exc)
             return True
         if not wait and code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            log.info("%s: another process is writing; %s %s by the next ingest", self.path, what, redone)
+            log.info("%s: another process is writing (it may be doing this very upkeep); %s %s by the next "
+                     "process to open the store for writing once it is free, or the next ingest", self.path,
+                     what, redone)
             return True
         return False
 
@@ -800,22 +802,29 @@ class EmbeddedStore(GraphStore):
                 raise error from exc
             raise StoreUnavailable(f"SQLite store {self.path} does not answer: {error}") from exc
 
-    def backup(self, destination: Path) -> None:
+    def backup(self, destination: Path) -> int:
         """Copy the store to `destination` (a new file) as one consistent snapshot, while other
-        processes go on reading and writing it: SQLite's online backup, written beside the
-        destination first and renamed into place, so a failed copy leaves no file."""
+        processes go on reading and writing it, and return how many papers the copy holds: SQLite's
+        online backup, written beside the destination first and renamed into place, so a failed copy
+        leaves no file. Ingest locks are process state, not data: the copy holds none."""
         partial = destination.with_name(destination.name + ".partial")
         try:
             target = sqlite3.connect(str(partial), isolation_level=None)
             try:
                 # One step: the source is read in one read transaction, so the copy is one moment's.
                 self._conn().backup(target)
+                # A lock held by an ingest running now would stop every ingest of the restored copy
+                # while that process lives; its "running" run is recorded failed by the copy's next one.
+                if target.execute("SELECT 1 FROM sqlite_master WHERE name = 'locks'").fetchone():
+                    target.execute("DELETE FROM locks")
+                papers = int(target.execute("SELECT count(*) FROM papers").fetchone()[0])
                 target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal
             finally:
                 target.close()
             with open(partial, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(partial, destination)
+            return papers
         except (sqlite3.Error, OSError) as exc:
             partial.unlink(missing_ok=True)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

@@ -293,3 +293,50 @@ def test_an_interrupted_backup_leaves_no_partial_file(
     result = runner.invoke(main, ["backup", str(target)])
     assert result.exit_code == 1 and "Aborted" in result.output
     assert list(tmp_path.glob("copy.sqlite3*")) == []
+
+
+def test_backup_refuses_a_link_or_special_file_as_file(data_dir: Path, tmp_path: Path) -> None:
+    """--force replaced a symbolic link (not the file it leads to), a FIFO or even /dev/null with a copy."""
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    real = tmp_path / "elsewhere.sqlite3"
+    real.write_bytes(b"an older backup")
+    link = tmp_path / "latest.sqlite3"
+    link.symlink_to(real)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (link, fifo):
+        result = runner.invoke(main, ["backup", "--force", str(path)])
+        assert result.exit_code == 2 and "is not a regular file" in result.output, path
+    folder = runner.invoke(main, ["backup", "--force", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a directory" in folder.output
+    assert link.is_symlink() and real.read_bytes() == b"an older backup" and not fifo.is_file()
+
+
+def test_a_backup_taken_during_an_ingest_holds_no_lock_and_its_run_is_ended_by_the_next(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A restored copy must not wait for the process that was ingesting into the original when the copy
+    was taken: locks are not copied, and the copy's next ingest records that run as failed."""
+    from ingest.store_lock import ingest_lock
+    from kg.embedded import EmbeddedStore
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    live = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    with ingest_lock(live, "records") as held:
+        run = live.start_run("records")
+        target = tmp_path / "mid-ingest.sqlite3"
+        assert runner.invoke(main, ["backup", str(target)]).exit_code == 0
+        held.check()  # the original's lock is untouched
+        restored_dir = tmp_path / "restored"
+        restored_dir.mkdir()
+        target.rename(restored_dir / "paperkg.sqlite3")
+        restored = EmbeddedStore(restored_dir / "paperkg.sqlite3")
+        assert [r.status for r in restored.runs()] == ["running"]
+        with ingest_lock(restored, "records", wait=0):  # not refused for the live process's lock
+            pass
+        [ended] = restored.runs()
+        assert (ended.id, ended.status) == (run.id, "failed")
+        restored.close()
+    live.close()
