@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask, Response, current_app
 
 from kg.config import Config, load_config
-from kg.store import GraphStore, StoreError, StoreUnavailable, open_store, require_store
+from kg.store import GraphStore, StoreDamaged, StoreError, StoreUnavailable, open_store, require_store
 from kg.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
@@ -121,6 +121,8 @@ def _warm_worker(app: Flask) -> None:
     try:
         get_store(app).warm()
         log.info("store vectors and related-papers index loaded")
+    except StoreDamaged as exc:  # an ERROR, as everywhere a damaged store is met
+        log.error("could not preload the store's vectors: %s", exc)
     except Exception as exc:
         log.warning("could not preload the store's vectors: %s", exc)
 

@@ -74,9 +74,12 @@ class Terminated(SystemExit):
         return "stopped by SIGTERM"
 
 
+_STOPPED_RUN = "stopped by SIGTERM: the run is recorded as failed; run the command again to finish its work"
+
+
 @contextlib.contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM (systemctl stop, docker stop, kill) into Terminated for the block.
+def stop_on_sigterm(said: str = _STOPPED_RUN) -> Iterator[None]:
+    """Turn SIGTERM (systemctl stop, docker stop, kill) into Terminated for the block, saying `said`.
 
     Without it a terminated ingest left its run `running` and its lock held until the next ingest
     took them over, a week later for a weekly job."""
@@ -85,8 +88,7 @@ def stop_on_sigterm() -> Iterator[None]:
         return
 
     def terminate(signum: int, frame: Any) -> None:
-        click.echo("stopped by SIGTERM: the run is recorded as failed; run the command again to finish "
-                   "its work", err=True)
+        click.echo(said, err=True)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)

@@ -487,7 +487,8 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         if not gate.corpus_ids:
             log.warning("the store holds no embedded papers, so the relevance gate keeps only candidates "
                         "naming a technique: load the list first (`paperkg ingest list`, or your own papers "
-                        "with `paperkg ingest records`)")
+                        "with `paperkg ingest records`), then judge this window again with `paperkg ingest "
+                        "weekly --since %s`", summary.window_start[:10])
         extractor = gate.extractor
         for record, decision in zip(fresh, _decide(store, gate, embedder, fresh), strict=True):
             if decision.keep:

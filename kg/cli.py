@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -165,29 +163,30 @@ def backup_cmd(destination: Path, force: bool) -> None:
     if config.backend != "embedded":
         raise click.ClickException("paperkg backup copies the embedded store; back up Neo4j with its own "
                                    "tools (neo4j-admin database dump, or Aura's snapshots)")
-    if _is_part_of_store(destination, config.embedded_store_file):
-        raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
+    from ingest.cli import stop_on_sigterm
+
     if destination.is_symlink() or (destination.exists() and not destination.is_file()):
         # --force would replace the link (or device, FIFO, directory) itself, not write where it leads.
         raise click.UsageError(f"{shown_arg(str(destination))} is not a regular file: give a file's path")
+    try:
+        part_of_store = _is_part_of_store(destination, config.embedded_store_file)
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop on the way
+        raise click.UsageError(f"{shown_arg(str(destination))}: {exc}") from exc
+    if part_of_store:
+        raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
     if destination.exists() and not force:
         raise click.UsageError(f"{shown_arg(str(destination))} exists (--force replaces it)")
-
-    def terminated(signum: int, frame: Any) -> None:
-        raise click.Abort  # unwinds through the backup, which removes its partial file
-
-    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         require_store(config)
         store = EmbeddedStore(config.embedded_store_file, read_only=True)
         try:
-            papers = store.backup(destination)
+            # Only the copy itself is stopped by SIGTERM (the backup removes its partial file; exit 143).
+            with stop_on_sigterm("stopped by SIGTERM: no backup was written"):
+                papers = store.backup(destination)
         finally:
             store.close()
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     click.echo(f"backed up {papers} papers to {shown_arg(str(destination), 200)} "
                f"({destination.stat().st_size / 1e6:.1f} MB)")
 

@@ -809,6 +809,10 @@ class EmbeddedStore(GraphStore):
         leaves no file. Ingest locks are process state, not data: the copy holds none."""
         partial = destination.with_name(destination.name + ".partial")
         try:
+            # What a killed backup left (or a link put there) goes first: SQLite would follow a link and
+            # write where it leads, and a stale -wal would be applied to the copy.
+            for leftover in ("", "-journal", "-wal", "-shm"):
+                partial.with_name(partial.name + leftover).unlink(missing_ok=True)
             target = sqlite3.connect(str(partial), isolation_level=None)
             try:
                 # One step: the source is read in one read transaction, so the copy is one moment's.
@@ -1373,10 +1377,26 @@ class EmbeddedStore(GraphStore):
     def warm(self) -> None:
         """Read the embeddings and the related-papers index into this process's memory now (seconds
         at 100k papers), as its first semantic search or related-papers request otherwise would."""
-        with self._mirror_lock:
-            self._sync_mirror()
-        with self._shared_lock, self._read() as conn:
-            self._sync_shared(conn)
+        try:
+            with self._mirror_lock:
+                self._sync_mirror()
+            with self._shared_lock, self._read() as conn:
+                self._sync_shared(conn)
+        finally:
+            # The calling thread (a server's warm-up thread) ends here: its connection and page cache
+            # would stay until another thread opened one, which a one-thread worker never does.
+            self._close_thread_connection()
+
+    def _close_thread_connection(self) -> None:
+        """Close the calling thread's connection (the next use from this thread opens another)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._connections_lock:
+            self._connections = [(t, c) for t, c in self._connections if c is not conn]
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
     def _sync_mirror(self) -> None:
         """Bring the numpy mirror up to date with the file (caller holds the mirror lock)."""

@@ -250,6 +250,7 @@ def test_a_store_with_no_papers_is_gated_with_a_warning(
     assert summary.candidates == len(MI_CANDIDATES)
     assert [r.getMessage() for r in caplog.records if warning in r.getMessage()] != []
     assert "`paperkg ingest list`" in caplog.text
+    assert "`paperkg ingest weekly --since 2026-11-16`" in caplog.text  # the window just judged
     empty.close()
     caplog.clear()
     seeded = EmbeddedStore(shutil.copy(tmp_path / "paperkg.sqlite3", tmp_path / "seeded.sqlite3"))

@@ -277,6 +277,55 @@ def test_backup_refuses_what_it_cannot_copy_and_leaves_no_file(
     assert neo4j.exit_code == 1 and "neo4j-admin database dump" in neo4j.output and not target.exists()
 
 
+def test_sigterm_during_a_backup_exits_143_and_leaves_no_file(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (systemctl stop, docker stop) while the copy is finished: the ingests' exit status, a
+    line saying so, and no partial file."""
+    import signal
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+
+    def terminated(fd: int) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered to this (main) thread's handler at once
+
+    monkeypatch.setattr(os, "fsync", terminated)
+    result = runner.invoke(main, ["backup", str(tmp_path / "copy.sqlite3")])
+    assert result.exit_code == 143 and "stopped by SIGTERM: no backup was written" in result.output
+    assert list(tmp_path.glob("copy.sqlite3*")) == []
+
+
+def test_a_link_or_leftover_at_the_partial_path_is_replaced_not_followed(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """SQLite follows a link at FILE.partial: the copy's clean-up (deleting its ingest locks) ran on the
+    live store it led to, dropping a running ingest's lock. A killed backup's leftovers go too."""
+    from kg.embedded import EmbeddedStore
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    live = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    live.acquire_lock("ingest", "host:1:running-ingest", ttl_seconds=600)
+    target = tmp_path / "copy.sqlite3"
+    (tmp_path / "copy.sqlite3.partial").symlink_to(data_dir / "paperkg.sqlite3")
+    (tmp_path / "copy.sqlite3.partial-wal").write_bytes(b"a killed backup's leftover")
+    assert runner.invoke(main, ["backup", str(target)]).exit_code == 0
+    assert live.lock_owner("ingest") == "host:1:running-ingest"
+    assert sorted(p.name for p in tmp_path.glob("copy.sqlite3*")) == ["copy.sqlite3"]
+    live.close()
+
+
+def test_a_symbolic_link_loop_as_file_is_a_usage_error(data_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for args in ([str(loop)], ["--force", str(loop / "copy.sqlite3")]):
+        result = runner.invoke(main, ["backup", *args])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
 def test_an_interrupted_backup_leaves_no_partial_file(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -848,4 +848,6 @@ def test_warm_loads_vectors_and_the_related_index_before_the_first_request(tmp_p
     loads = [s for s in statements if "embedding" in s or "ORDER BY id" in s or "json_group_array" in s]
     assert loads == [], loads
     assert any("key = 'rev'" in s for s in statements)  # each still checks it is up to date
+    # The warm-up thread's connection (and its page cache) is closed when it ends, not kept.
+    assert [t for t, _ in store._connections if t is warmer] == []
     store.close()
