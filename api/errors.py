@@ -4,18 +4,60 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import NamedTuple
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg.store import NoStore, StoreDamaged, StoreError, StoreUnavailable
+from kg.store import NoStore, StoreDamaged, StoreError
 
 log = logging.getLogger(__name__)
-# A store never created (a mistyped or never-initialised PAPERKG_DATA_DIR): retrying will not help.
-NO_STORE_MESSAGE = ("there is no graph store yet: the operator must run `paperkg init` and an ingest "
-                    "(the server log names the directory)")
-# The web pages show text, not Markdown: the same sentence without the backticks.
-NO_STORE_PAGE_MESSAGE = f"{NO_STORE_MESSAGE.replace('`', '').capitalize()}."
+# A store never created: most likely PAPERKG_DATA_DIR points at the wrong folder (a typo), so that is checked
+# first; `paperkg init` there would make a second, empty store beside the real one.
+NO_STORE_MESSAGE = ("there is no graph store here: the operator must check PAPERKG_DATA_DIR (the server log "
+                    "names the directory) or run `paperkg init` and an ingest there")
+DAMAGED_MESSAGE = ("the graph store's file is damaged: the operator must restore it from a backup or "
+                   "re-ingest (the server log names the file)")
+UNAVAILABLE_MESSAGE = ("the graph store did not answer: try again in a minute; if it persists, the operator "
+                       "must check `paperkg stats` and the store's logs")
+
+
+def page_text(message: str) -> str:
+    """A JSON message as a sentence for a web page: text, not Markdown (no backticks), first letter upper."""
+    text = message.replace("`", "")
+    # Not str.capitalize(): it lowercases the rest (PAPERKG_DATA_DIR would read paperkg_data_dir).
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+NO_STORE_PAGE_MESSAGE = page_text(NO_STORE_MESSAGE)
+
+
+class StoreErrorText(NamedTuple):
+    """What a client is told about a store error: a page's heading and message, the JSON message and code."""
+
+    heading: str
+    page_message: str
+    json_message: str
+    json_code: str
+
+
+def store_error_text(exc: StoreError) -> StoreErrorText:
+    """The one wording of a store error, for the web pages and the JSON API alike (never the exception's
+    own text, which names server paths: that goes to the log)."""
+    if isinstance(exc, StoreDamaged):  # retrying will not help: say so
+        heading, message, code = "The graph store is damaged", DAMAGED_MESSAGE, "store_damaged"
+    elif isinstance(exc, NoStore):  # not a passing outage: nothing was ever loaded here
+        heading, message, code = "The graph store is unavailable", NO_STORE_MESSAGE, "store_unavailable"
+    else:  # unreachable, locked or failing: likely to pass
+        heading, message, code = "The graph store is unavailable", UNAVAILABLE_MESSAGE, "store_unavailable"
+    return StoreErrorText(heading, page_text(message), message, code)
+
+
+def log_store_error(exc: StoreError) -> None:
+    """Log a store error answered with a 503: damaged at ERROR (someone must act), others at WARNING."""
+    level = logging.ERROR if isinstance(exc, StoreDamaged) else logging.WARNING
+    log.log(level, "store error on %s %s: %s", request.method, request.path, exc)
+
 
 # Paths whose errors are always JSON (the web UI renders its own pages for everything else).
 JSON_PATHS = ("/api", "/healthz", "/readyz")
@@ -99,25 +141,11 @@ def register(app: Flask) -> None:
             return _page(400, "Bad request", message)
         return None
 
-    @app.errorhandler(StoreUnavailable)
-    def _unavailable(exc: StoreUnavailable) -> Response | tuple[str, int]:
-        log.warning("store unavailable: %s", exc)
-        no_store = isinstance(exc, NoStore)  # not a passing outage: nothing was ever loaded here
-        if is_json_path(request.path):
-            return error_response(503, NO_STORE_MESSAGE if no_store else
-                                  "the graph store is unavailable; try again later")
-        return _page(503, "The graph store is unavailable", NO_STORE_PAGE_MESSAGE if no_store else
-                     "The graph store is unavailable; try again later.")
-
-    @app.errorhandler(StoreDamaged)
-    def _damaged(exc: StoreDamaged) -> Response | tuple[str, int]:
+    @app.errorhandler(StoreError)  # and its kinds: NoStore, StoreUnavailable, StoreDamaged, LockHeld
+    def _store_error(exc: StoreError) -> Response | tuple[str, int]:
         # The file name and what to do go to the log (the operator's), not to every client.
-        log.error("%s", exc)
-        message = ("the graph store's file is damaged: the operator must restore it from a backup or "
-                   "re-ingest (the server log names the file)")
-        if is_json_path(request.path):
-            return error_response(503, message, "store_damaged")
-        return _page(503, "The graph store is damaged", message)
+        log_store_error(exc)
+        return store_error_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
@@ -134,15 +162,17 @@ def register(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:
         # The traceback goes to the log, never to the client.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        if isinstance(exc, StoreError):
-            message = "the graph store failed to answer; try again later"
-            status = 503
-        else:
-            message = "internal error"
-            status = 500
         if is_json_path(request.path):
-            return error_response(status, message)
-        return _page(status, "Something went wrong", message)
+            return error_response(500, "internal error")
+        return _page(500, "Something went wrong", "internal error")
+
+
+def store_error_response(exc: StoreError) -> Response | tuple[str, int]:
+    """The 503 for a store error: JSON on the API, feeds and health checks, else the error page."""
+    text = store_error_text(exc)
+    if is_json_path(request.path):
+        return error_response(503, text.json_message, text.json_code)
+    return _page(503, text.heading, text.page_message)
 
 
 def _page(status: int, heading: str, message: str) -> tuple[str, int]:

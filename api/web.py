@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 
 from api import web_format as format_filters
 from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
-from api.errors import NO_STORE_PAGE_MESSAGE
+from api.errors import log_store_error, store_error_text
 from api.params import (
     INT_MAX_CHARS,
     MAX_QUERY_CHARS,
@@ -30,7 +30,7 @@ from kg.entities import Paper, SearchFilters
 from kg.explain import Labels
 from kg.lookup import find_paper
 from kg.schema import Label
-from kg.store import GraphStore, NoStore, StoreDamaged, StoreError
+from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
@@ -90,18 +90,10 @@ class BadInput(ValueError):
 
 @bp.errorhandler(StoreError)
 def _store_error(exc: StoreError) -> tuple[str, int]:
-    """A readable page when the graph store is down or fails."""
-    log.warning("store error on %s: %s", request.path, exc)
-    if isinstance(exc, StoreDamaged):  # retrying will not help: say so (the log names the file)
-        heading, message = ("The graph store is damaged",
-                            "The store's file is damaged: the operator must restore it from a backup or "
-                            "re-ingest (the server log names the file).")
-    elif isinstance(exc, NoStore):
-        heading, message = "The graph store is unavailable", NO_STORE_PAGE_MESSAGE
-    else:
-        heading, message = ("The graph store is unavailable",
-                            "The database did not answer. Try again in a minute; if it persists, check "
-                            "`paperkg stats` or the store's logs.")
+    """A readable page when the graph store is down or fails (the same words as api/errors.py's)."""
+    log_store_error(exc)
+    text = store_error_text(exc)
+    heading, message = text.heading, text.page_message
     if request.endpoint in ("web.search", "web.home") and request.args.get("fragment"):
         # The in-place search swaps in #results only: a whole page there would leave the old results.
         return render_template("results_fragment.html", error=f"{heading}.", error_hint=message,

@@ -10,14 +10,14 @@ Evaluation: the full gate (LM cue + technique hits + similarity) on the `test` s
 and non-MI records, never used for calibration): precision, recall, F1, and the same for the
 similarity branch alone, plus every misclassified record.
 
-Run: .venv/bin/python bench/relevance_eval.py   (PAPERKG_SHARED_DATA overrides ../shared/data)
+Run: .venv/bin/python bench/relevance_eval.py [--data DIR]   (else PAPERKG_SHARED_DATA, else the
+shared/data folder beside the repo: bench/shared_data.py)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.shared_data import DATA_HELP, seed_papers_file  # noqa: E402
 from ingest.relevance import (  # noqa: E402
     SIMILARITY_THRESHOLD,
     RelevanceGate,
@@ -38,22 +39,16 @@ from ingest.relevance import (  # noqa: E402
 RELEVANCE_SET = REPO / "tests" / "ingest" / "data" / "relevance_set.jsonl"
 
 
-def shared_data_dir() -> Path:
-    """PAPERKG_SHARED_DATA or ../shared/data next to the repo."""
-    configured = os.environ.get("PAPERKG_SHARED_DATA")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
-
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSON Lines file."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def seed_corpus(embedder: Any) -> tuple[list[str], np.ndarray]:
-    """Ids and embeddings of the seed papers that have an abstract."""
+def seed_corpus(embedder: Any, seed_papers: Path) -> tuple[list[str], np.ndarray]:
+    """Ids and embeddings of the seed papers (seed_papers.jsonl) that have an abstract."""
     from ingest.embed import embedding_text
 
-    seeds = [r for r in load_jsonl(shared_data_dir() / "seed_papers.jsonl") if r.get("abstract")]
+    seeds = [r for r in load_jsonl(seed_papers) if r.get("abstract")]
     texts = [embedding_text(r["title"], r["abstract"]) for r in seeds]
     return [r["id"] for r in seeds], embedder.encode(texts)
 
@@ -69,11 +64,11 @@ def prf(predicted: list[bool], actual: list[bool]) -> tuple[float, float, float]
     return precision, recall, f1
 
 
-def evaluate(embedder: Any, taxonomy: Any, threshold: float) -> dict[str, Any]:
+def evaluate(embedder: Any, taxonomy: Any, threshold: float, seed_papers: Path) -> dict[str, Any]:
     """Calibrate on seed LOO + calib negatives, evaluate on the test split; returns every number."""
     from ingest.embed import embedding_text
 
-    ids, corpus = seed_corpus(embedder)
+    ids, corpus = seed_corpus(embedder, seed_papers)
     rows = load_jsonl(RELEVANCE_SET)
     positives = leave_one_out_similarity(corpus)
     calib = [r for r in rows if r["split"] == "calib"]
@@ -112,11 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      epilog="\n".join(__doc__.splitlines()[2:]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.parse_args(argv)  # no options yet: --help, and a clear error for anything unknown
+    parser.add_argument("--data", help=DATA_HELP)
+    args = parser.parse_args(argv)
+    seed_papers = seed_papers_file(parser, args.data)  # a usage error before the model loads
     from ingest.embed import get_embedder
     from kg.taxonomy import load_taxonomy
 
-    result = evaluate(get_embedder(), load_taxonomy(), SIMILARITY_THRESHOLD)
+    result = evaluate(get_embedder(), load_taxonomy(), SIMILARITY_THRESHOLD, seed_papers)
     pos, neg = result["positives"], result["negatives"]
     print("calibration (mean top-5 cosine to the seed corpus)")
     print(f"  {'set':<28} {'n':>4} {'min':>6} {'median':>7} {'max':>6}")

@@ -1,6 +1,6 @@
 """Search quality per mode on the seed corpus with the real model: nDCG@10, recall@5 and MRR.
 
-Usage: .venv/bin/python bench/search_eval.py [--shared-data ../shared/data]
+Usage: .venv/bin/python bench/search_eval.py [--data DIR]   (--shared-data is the same)
 Loads seed_papers.jsonl through the real pipeline into a temporary embedded store, runs the
 hand-written query set of tests/kg/search_queries.py in each mode and prints a table.
 """
@@ -8,7 +8,6 @@ hand-written query set of tests/kg/search_queries.py in each mode and prints a t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.shared_data import DATA_HELP, seed_papers_file  # noqa: E402
 from ingest.embed import get_embedder  # noqa: E402
 from ingest.pipeline import ingest_records_file  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
@@ -30,20 +30,17 @@ MODES = ("semantic", "keyword", "hybrid")
 def main() -> None:
     """Build the seed store, evaluate every mode, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    shared = os.environ.get("PAPERKG_SHARED_DATA") or REPO.parent / "shared" / "data"
-    parser.add_argument("--shared-data", type=Path, default=Path(shared),
-                        help="the shared data folder (default: PAPERKG_SHARED_DATA, else ../shared/data)")
+    # --shared-data: this bench's older name for the flag the other benches call --data.
+    parser.add_argument("--data", "--shared-data", dest="data", help=DATA_HELP)
     args = parser.parse_args()
-    if not (args.shared_data / "seed_papers.jsonl").is_file():
-        parser.exit(2, f"no seed_papers.jsonl in {args.shared_data} "
-                       "(set PAPERKG_SHARED_DATA or --shared-data)\n")
+    seed_papers = seed_papers_file(parser, args.data)
     embedder = get_embedder()
     with tempfile.TemporaryDirectory() as tmp:
         store = EmbeddedStore(Path(tmp) / "paperkg.sqlite3")
         store.init_schema()
         taxonomy = load_taxonomy()
         store.load_taxonomy(taxonomy.nodes)
-        summary = ingest_records_file(store, args.shared_data / "seed_papers.jsonl", embedder=embedder,
+        summary = ingest_records_file(store, seed_papers, embedder=embedder,
                                       progress=False)
         print(f"seed corpus: {summary.papers} papers; {len(QUERIES)} queries; model {embedder.model_name}\n")
         rows: dict[str, dict[str, list[float]]] = {m: {"ndcg": [], "recall5": [], "mrr": [], "ms": []}

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from kg.config import SETTINGS, load_config
+from kg.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_HELP = "shared data dir (default PAPERKG_SHARED_DATA, else the shared/data folder beside the repo)"
-# kg.config's default, relative to the current directory as `make demo` (run from the repo root) needs.
-_CONFIG_DEFAULT = Path(next(s.default for s in SETTINGS if s.name == "PAPERKG_SHARED_DATA")).expanduser()
 
 
 def shared_data_dir(arg: str | None, env: Mapping[str, str] | None = None) -> Path:
     """--data if given, else PAPERKG_SHARED_DATA if set (or `env`'s), else REPO.parent/shared/data."""
     if arg:
         return Path(arg)
-    configured = load_config(env).shared_data
-    # A bench is run from anywhere (`python /path/to/bench/x.py`): the default means the folder beside
-    # the repo, not ../shared/data from the current directory.
-    return REPO.parent / "shared" / "data" if configured == _CONFIG_DEFAULT else configured
+    config = load_config(env)  # raises ValueError for any invalid PAPERKG_* setting, as the app would
+    # Whether the variable is set, not whether it equals kg.config's default: an explicit ../shared/data
+    # is the user's, relative to the current directory. Unset, a bench run from anywhere
+    # (`python /path/to/bench/x.py`) means the folder beside the repo.
+    if (os.environ if env is None else env).get("PAPERKG_SHARED_DATA"):  # empty is unset, as in kg.config
+        return config.shared_data
+    return REPO.parent / "shared" / "data"
 
 
 def seed_papers_file(parser: argparse.ArgumentParser, arg: str | None) -> Path:

@@ -104,3 +104,16 @@ def serving(app: Flask) -> Iterator[int]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+class BrokenStore:
+    """A store whose every call fails with `error` (an unreachable Neo4j, a damaged file)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return fail

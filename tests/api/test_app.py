@@ -192,7 +192,8 @@ def test_the_app_never_creates_a_store_and_picks_one_up_once_made(
     page = client.get("/")
     assert page.status_code == 503 and "The graph store is unavailable" in page.get_data(as_text=True)
     shown = page.get_data(as_text=True).split("<main")[1]
-    assert "There is no graph store yet: the operator must run paperkg init and" in shown
+    assert "There is no graph store here: the operator must check PAPERKG_DATA_DIR" in shown
+    assert "or run paperkg init and an ingest there." in shown
     assert "`" not in shown  # text, not Markdown
     assert "paperkg init" in client.get("/api/stats").get_json()["error"]["message"]
     assert not data.exists()

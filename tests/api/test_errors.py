@@ -3,12 +3,18 @@ store is a 503 naming the problem."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from api.app import close_app, create_app
-from tests.api.conftest import app_config
+from api.errors import store_error_text
+from kg.store import LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable
+from tests.api.conftest import BrokenStore, app_config
+from tests.embedders import HashEmbedder
 from tests.kg.test_embedded_durability import STORE_FILE, damage_papers_table, seeded_store
 
 
@@ -39,3 +45,53 @@ def test_no_html_error_pages_under_api(client: FlaskClient) -> None:
                      client.get("/feeds/missing.atom"), client.post("/healthz")):
         assert response.content_type.startswith("application/json"), response.get_data(as_text=True)[:200]
         assert response.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("error", "code", "level"), [
+    (NoStore("no paperkg store in /srv/typo"), "store_unavailable", logging.WARNING),
+    (StoreUnavailable("connection refused"), "store_unavailable", logging.WARNING),
+    (StoreDamaged("/srv/data/paperkg.sqlite3: file is not a database"), "store_damaged", logging.ERROR),
+    (LockHeld("lock 'ingest' held by host:1"), "store_unavailable", logging.WARNING),
+    (StoreError("the query failed"), "store_unavailable", logging.WARNING),
+])
+def test_a_store_error_is_worded_once_for_pages_and_json(
+    error: StoreError, code: str, level: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The web blueprint and the app-wide handlers say the same thing: the page is the JSON message as
+    text (no Markdown backticks, first letter upper-cased, nothing else changed); the exception's own
+    text (server paths) goes to the log only, a damaged store at ERROR and the others at WARNING."""
+    text = store_error_text(error)
+    assert text.json_code == code
+    plain = text.json_message.replace("`", "")
+    assert text.page_message == f"{plain[0].upper()}{plain[1:]}." and "`" not in text.page_message
+    app = create_app({"STORE": BrokenStore(error), "EMBEDDER": HashEmbedder(), "TESTING": True})
+    client = app.test_client()
+    for url in ("/api/stats", "/api/search?q=heads&mode=keyword", "/feeds/new.atom"):
+        caplog.clear()
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert response.get_json()["error"] == {"code": code, "message": text.json_message}, url
+        assert [(r.levelno, r.getMessage()) for r in caplog.records if str(error) in r.getMessage()] == [
+            (level, f"store error on GET {url.split('?')[0]}: {error}")], url
+    for url in ("/search?q=heads", "/techniques", "/new"):
+        caplog.clear()
+        response = client.get(url)
+        assert response.status_code == 503, url
+        shown = response.get_data(as_text=True).split("<main")[1]
+        assert text.heading in shown and str(escape(text.page_message)) in shown, url
+        assert "`" not in shown and str(error) not in shown, url
+        assert [r.levelno for r in caplog.records if str(error) in r.getMessage()] == [level], url
+    fragment = client.get("/search?q=heads&fragment=1")
+    assert fragment.status_code == 503
+    assert str(escape(text.page_message)) in fragment.get_data(as_text=True)
+
+
+def test_the_no_store_advice_checks_the_data_dir_before_creating_a_store() -> None:
+    """A mistyped PAPERKG_DATA_DIR is the likelier cause: `paperkg init` there alone would make a second,
+    empty store. The page keeps the setting's name as written (str.capitalize() lowercased it)."""
+    text = store_error_text(NoStore("no paperkg store in /srv/typo"))
+    advice = "(the server log names the directory) or run {}paperkg init{} and an ingest there"
+    assert text.json_message == ("there is no graph store here: the operator must check PAPERKG_DATA_DIR "
+                                 + advice.format("`", "`"))
+    assert text.page_message == ("There is no graph store here: the operator must check PAPERKG_DATA_DIR "
+                                 + advice.format("", "") + ".")

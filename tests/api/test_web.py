@@ -28,6 +28,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
 from kg.store import StoreDamaged, StoreUnavailable
 from kg.taxonomy import load_taxonomy
+from tests.api.conftest import BrokenStore
 from tests.embedders import HashEmbedder
 from tests.hostile import HOSTILE_ID, hostile_bundle
 from tests.seed_store import taxonomy_store
@@ -294,7 +295,7 @@ def test_store_down_gives_a_readable_503() -> None:
         response = client.get(url)
         assert response.status_code == 503, url
         html = response.get_data(as_text=True)
-        assert "The graph store is unavailable" in html and "Try again" in html
+        assert "The graph store is unavailable" in html and "try again in a minute" in html
         assert response.headers["Content-Security-Policy"] == WEB_CSP
 
 
@@ -1066,19 +1067,6 @@ def test_the_cosine_range_is_said_as_it_is(client: FlaskClient) -> None:
 
 
 # -- web QA pass: errors in place, kept filters, bidi isolation, pages past the end, ids ---------------
-
-class BrokenStore:
-    """A store whose every call fails with `error` (an unreachable Neo4j, a damaged file)."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
-
-    def __getattr__(self, name: str) -> Any:
-        def fail(*args: Any, **kwargs: Any) -> Any:
-            raise self.error
-
-        return fail
-
 
 @pytest.mark.parametrize(("error", "heading"), [
     (StoreUnavailable("connection refused"), "The graph store is unavailable."),

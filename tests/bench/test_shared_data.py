@@ -13,7 +13,7 @@ import pytest
 from bench.shared_data import REPO, shared_data_dir
 
 BESIDE_REPO = REPO.parent / "shared" / "data"
-BENCHES = ("extraction_eval.py", "related_eval.py")
+BENCHES = ("extraction_eval.py", "related_eval.py", "relevance_eval.py", "search_eval.py")
 
 
 def _env(**settings: str) -> dict[str, str]:
@@ -36,6 +36,18 @@ def test_the_default_is_the_folder_beside_the_repo_from_any_directory(
     assert shared_data_dir("given", {"PAPERKG_SHARED_DATA": "/data/seed"}) == Path("given")
 
 
+def test_an_explicit_setting_equal_to_the_config_default_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PAPERKG_SHARED_DATA=../shared/data set by hand means that folder from here (it was taken for unset)."""
+    monkeypatch.chdir(tmp_path)
+    assert shared_data_dir(None, {"PAPERKG_SHARED_DATA": "../shared/data"}) == Path("../shared/data")
+    monkeypatch.setenv("PAPERKG_SHARED_DATA", "../shared/data")
+    assert shared_data_dir(None) == Path("../shared/data")  # os.environ when no env is given
+    monkeypatch.delenv("PAPERKG_SHARED_DATA")
+    assert shared_data_dir(None) == BESIDE_REPO
+
+
 @pytest.mark.parametrize("script", BENCHES)
 def test_a_folder_without_the_seed_file_is_named_in_one_usage_error(script: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
@@ -46,6 +58,9 @@ def test_a_folder_without_the_seed_file_is_named_in_one_usage_error(script: str,
         assert result.stderr.splitlines()[-1] == (
             f"{script}: error: no seed_papers.jsonl in {empty} (set PAPERKG_SHARED_DATA or --data)")
         assert result.stdout == ""
+    if script == "search_eval.py":  # its older flag name still works
+        result = _run(script, tmp_path, _env(), "--shared-data", str(empty))
+        assert result.returncode == 2 and f"no seed_papers.jsonl in {empty}" in result.stderr
     bad = _run(script, tmp_path, _env(PAPERKG_ARXIV_DELAY="soon"))
     assert bad.returncode == 2
     assert bad.stderr.splitlines()[-1] == (
