@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,13 @@ import pytest
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy, load_taxonomy
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _shared_data_dir() -> Path:
-    configured = os.environ.get("PAPERKG_SHARED_DATA")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The read-only reference data folder (PAPERKG_SHARED_DATA, default ../shared/data)."""
-    path = _shared_data_dir()
+    """The read-only reference data folder (PAPERKG_SHARED_DATA, else shared/data beside the repo)."""
+    from bench.shared_data import shared_data_dir
+
+    path = shared_data_dir(None)  # the benches' rule: PAPERKG_SHARED_DATA if set, else beside the repo
     if not (path / "seed_papers.jsonl").is_file():
         pytest.fail(f"shared data not found at {path}: set PAPERKG_SHARED_DATA")
     return path
