@@ -4,6 +4,7 @@ reject and normalise input identically (tests/kg/test_store_contract.py checks t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -391,6 +392,7 @@ def fold_for_search(text: str) -> str:
     return _SEARCH_FOLDED.sub(_folded, text)
 
 
+@functools.cache
 def search_fold_rule() -> str:
     """A fingerprint of fold_for_search (a hash of its table): both stores record it beside the text
     they indexed with it, and re-fold that text when it differs (an older paperkg, a Python whose
