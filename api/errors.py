@@ -29,9 +29,6 @@ def page_text(message: str) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
-NO_STORE_PAGE_MESSAGE = page_text(NO_STORE_MESSAGE)
-
-
 class StoreErrorText(NamedTuple):
     """What a client is told about a store error: a page's heading and message, the JSON message and code."""
 
