@@ -22,7 +22,6 @@ import functools
 import json
 import logging
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from ingest.normalize import title_key, title_key_rule
-from kg import validation
+from kg import sqlite_errors, validation
+from kg.embedded_schema import MIGRATED_COLUMNS, MIGRATION_INDEXES, SCHEMA, SCHEMA_INDEXES, SCHEMA_TABLES
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -53,6 +53,14 @@ from kg.entities import (
 )
 from kg.related_index import RelatedIndex
 from kg.schema import EDGE_SOURCE_EXTRACTED, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
+from kg.sqlite_errors import (
+    SQLITE_BUSY,
+    SQLITE_CANTOPEN,
+    SQLITE_LOCKED,
+    SQLITE_READONLY,
+    primary_code,
+    sqlite_store_error,
+)
 from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable, alias_rows
 from kg.validation import (
     Prepared,
@@ -83,146 +91,9 @@ from kg.vector_index import EmbeddingMatrix
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', '0'), ('schema_version', '1');
-CREATE TABLE IF NOT EXISTS papers (
-    pk INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    arxiv_id TEXT, doi TEXT, title TEXT NOT NULL, title_key TEXT NOT NULL DEFAULT '',
-    abstract TEXT NOT NULL DEFAULT '', authors_json TEXT NOT NULL DEFAULT '[]',
-    authors_text TEXT NOT NULL DEFAULT '',
-    published TEXT, updated TEXT, year INTEGER, venue TEXT, primary_category TEXT,
-    categories TEXT NOT NULL DEFAULT '[]', url TEXT, pdf_url TEXT,
-    sources TEXT NOT NULL DEFAULT '[]', item_type TEXT NOT NULL DEFAULT 'paper',
-    embedding BLOB, embedding_model TEXT, content_hash TEXT,
-    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-    fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
-    sort_date TEXT NOT NULL DEFAULT '',
-    extraction_hash TEXT,
-    arxiv_version INTEGER
-);
-CREATE INDEX IF NOT EXISTS papers_arxiv ON papers(arxiv_id);
-CREATE INDEX IF NOT EXISTS papers_doi ON papers(doi);
-CREATE INDEX IF NOT EXISTS papers_title_key ON papers(title_key);
-CREATE INDEX IF NOT EXISTS papers_rev ON papers(rev);
-CREATE INDEX IF NOT EXISTS papers_year ON papers(year);
-CREATE INDEX IF NOT EXISTS papers_first_seen ON papers(first_seen);
-CREATE TABLE IF NOT EXISTS paper_tombstones (id TEXT PRIMARY KEY, rev INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS authors (key TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS paper_authors (
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    author_key TEXT NOT NULL REFERENCES authors(key),
-    PRIMARY KEY (paper_id, position)
-);
-CREATE INDEX IF NOT EXISTS paper_authors_key ON paper_authors(author_key);
-CREATE TABLE IF NOT EXISTS taxonomy (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE, label TEXT NOT NULL, name TEXT NOT NULL,
-    aliases TEXT NOT NULL DEFAULT '[]', ambiguous_aliases TEXT NOT NULL DEFAULT '[]',
-    parent TEXT, kind TEXT
-);
-CREATE TABLE IF NOT EXISTS refines (
-    child TEXT PRIMARY KEY REFERENCES taxonomy(id),
-    parent TEXT NOT NULL REFERENCES taxonomy(id)
-);
-CREATE INDEX IF NOT EXISTS refines_parent ON refines(parent);
-CREATE TABLE IF NOT EXISTS uses (
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    technique_id TEXT NOT NULL REFERENCES taxonomy(id),
-    source TEXT NOT NULL, evidence TEXT, score REAL,
-    PRIMARY KEY (paper_id, technique_id, source)
-);
-CREATE INDEX IF NOT EXISTS uses_technique ON uses(technique_id, paper_id);
-CREATE TABLE IF NOT EXISTS evaluates (
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    evaluation_id TEXT NOT NULL REFERENCES taxonomy(id),
-    source TEXT NOT NULL, evidence TEXT,
-    PRIMARY KEY (paper_id, evaluation_id, source)
-);
-CREATE INDEX IF NOT EXISTS evaluates_evaluation ON evaluates(evaluation_id, paper_id);
-CREATE TABLE IF NOT EXISTS findings (
-    id TEXT PRIMARY KEY,
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS findings_paper ON findings(paper_id);
-CREATE TABLE IF NOT EXISTS finding_about (
-    finding_id TEXT NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
-    node_id TEXT NOT NULL REFERENCES taxonomy(id),
-    label TEXT NOT NULL,
-    PRIMARY KEY (finding_id, node_id)
-);
-CREATE INDEX IF NOT EXISTS finding_about_node ON finding_about(node_id, finding_id);
-CREATE TABLE IF NOT EXISTS studies (
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    model_id TEXT NOT NULL REFERENCES taxonomy(id),
-    PRIMARY KEY (paper_id, model_id)
-);
-CREATE INDEX IF NOT EXISTS studies_model ON studies(model_id, paper_id);
-CREATE TABLE IF NOT EXISTS list_sections (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, path TEXT NOT NULL, topic_key TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS listed_in (
-    paper_id TEXT NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
-    section_id TEXT NOT NULL REFERENCES list_sections(id),
-    position INTEGER NOT NULL,
-    tldr TEXT, techniques_text TEXT, evaluation_text TEXT, title_in_list TEXT, url_in_list TEXT,
-    line INTEGER,
-    PRIMARY KEY (paper_id, section_id)
-);
-CREATE INDEX IF NOT EXISTS listed_in_section ON listed_in(section_id, paper_id);
-CREATE TABLE IF NOT EXISTS ingest_runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE, source TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
-    status TEXT NOT NULL, counts TEXT NOT NULL DEFAULT '{}', watermark TEXT, message TEXT
-);
-CREATE INDEX IF NOT EXISTS ingest_runs_source ON ingest_runs(source, seq);
-CREATE TABLE IF NOT EXISTS locks (
-    name TEXT PRIMARY KEY, owner TEXT NOT NULL, acquired TEXT NOT NULL, expires REAL NOT NULL
-);
--- Former paper ids (a slug replaced by its arXiv id) and the id the paper has now: old links work.
-CREATE TABLE IF NOT EXISTS paper_aliases (old_id TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS paper_aliases_paper ON paper_aliases(paper_id);
-CREATE TABLE IF NOT EXISTS rejections (
-    arxiv_id TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL,
-    reason TEXT NOT NULL, score REAL NOT NULL, seen_at TEXT NOT NULL,
-    PRIMARY KEY (arxiv_id, run_id)
-);
-CREATE INDEX IF NOT EXISTS rejections_seen ON rejections(seen_at);
-CREATE TABLE IF NOT EXISTS embedding_cache (
-    model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,
-    PRIMARY KEY (model, text_hash)
-) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
-    title, abstract, authors, tokenize = 'unicode61 remove_diacritics 2'
-);
-"""
-
-# What a file written by this version holds (the script above plus _migrate): a file that has all of
-# it is opened without running the script, which would wait for the write lock of any writer.
-_SCHEMA_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", _SCHEMA))
-# Indexes on columns _migrate may add, so made after it: name -> the papers columns indexed.
-_MIGRATION_INDEXES = {
-    "papers_sort": "sort_date DESC, pk DESC",
-    "papers_central": "degree DESC, sort_date DESC, pk DESC",
-    # Everything the filters and filter_page's order read, without the (wide) paper rows: in date
-    # order, to walk newest first; by id, for the papers a technique, topic or section picks.
-    "papers_browse": "sort_date DESC, id DESC, year, sources",
-    "papers_id_browse": "id, year, sources, sort_date",
-}
-_SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", _SCHEMA))
-                   | frozenset(_MIGRATION_INDEXES))
-_MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version"},
-                     "list_sections": {"topic_key"}}
 # init_schema recomputes stored title keys (see title_key_rule), and re-folds the full-text index's
 # text (see search_fold_rule), this many papers per transaction.
 _REKEY_BATCH = 2000
-_BUSY_TIMEOUT_SECONDS = 30.0
-# SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
-_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
 
 _PAPER_COLUMNS = (
     "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
@@ -313,46 +184,17 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _primary_code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code & 0xFF if isinstance(code, int) else None
+def _wait_for_writers(conn: sqlite3.Connection, seconds: float) -> None:
+    """How long `conn` waits for another connection's write lock before SQLITE_BUSY."""
+    conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
 
-def damaged_message(path: Path, exc: BaseException) -> str:
-    """What to tell someone whose store file is damaged: the file, the error and what to do."""
-    return (f"the store file {path} is damaged ({exc}): restore it from a backup (stop the API, the "
-            f"scheduler and any ingest first, and delete its -wal and -shm files with it), or re-ingest "
-            f"into a fresh PAPERKG_DATA_DIR; `sqlite3 {path} \"PRAGMA integrity_check\"` shows the damage")
-
-
-def sqlite_store_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> StoreError:
-    """A StoreError saying in words what an SQLite error means for the store file at `path`.
-
-    `writing`: the error ended a write transaction, which was rolled back."""
-    code = _primary_code(exc)
-    text = str(exc)
-    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text:
-        return StoreDamaged(damaged_message(path, exc))
-    lost = ": nothing of this batch was stored" if writing else ""
-    if code == _SQLITE_FULL:
-        return StoreError(f"the disk is full (or a file size limit was hit) while writing {path}{lost} "
-                          f"({text}); free some space and run the command again")
-    if code == _SQLITE_IOERR:
-        if writing:
-            return StoreError(f"a disk I/O error while writing {path}: the disk is full, a file size limit "
-                              f"was hit or the disk is failing{lost} ({text})")
-        return StoreError(f"a disk I/O error while reading {path} ({text}): a failing disk or a damaged "
-                          f"file; `sqlite3 {path} \"PRAGMA integrity_check\"` checks the file")
-    if code == _SQLITE_READONLY:
-        nothing = ": nothing was written" if writing else ""
-        return StoreError(f"{path} is read-only (the file or its directory cannot be written){nothing} "
-                          f"({text})")
-    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
-        return StoreError(f"{path} is locked: another process kept a write transaction open for more than "
-                          f"{_BUSY_TIMEOUT_SECONDS:.0f} s{lost}; try again when it has finished ({text})")
-    if code == _SQLITE_CANTOPEN:
-        return StoreUnavailable(f"cannot open SQLite store {path}: {text}")
-    return StoreError(f"SQLite store {path}: {text}")
+def _sqlite_connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    """A connection without implicit transactions (each is begun explicitly) that waits for writers."""
+    conn = sqlite3.connect(target, uri=uri, timeout=sqlite_errors.BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                           check_same_thread=False)
+    _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
+    return conn
 
 
 def _writable(directory: Path) -> bool:
@@ -472,17 +314,15 @@ class EmbeddedStore(GraphStore):
             if self.read_only or (readonly_dir and self.path.is_file()):
                 conn = self._connect_read_only(readonly_dir)
             else:
-                conn = sqlite3.connect(str(self.path), timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                                       check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+                conn = _sqlite_connect(str(self.path))
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute("PRAGMA synchronous = NORMAL")
             # 64 MB page cache: bulk loads into a 100k-paper file touch many index pages.
             conn.execute("PRAGMA cache_size = -65536")
         except sqlite3.Error as exc:
-            code = _primary_code(exc)
-            if code in (_SQLITE_CANTOPEN, _SQLITE_READONLY) and readonly_dir:
+            code = primary_code(exc)
+            if code in (SQLITE_CANTOPEN, SQLITE_READONLY) and readonly_dir:
                 raise StoreUnavailable(
                     f"cannot open SQLite store {self.path}: its directory is read-only and SQLite's WAL "
                     f"mode needs to create {self.path.name}-shm and -wal there ({exc}); make "
@@ -491,7 +331,7 @@ class EmbeddedStore(GraphStore):
             error = sqlite_store_error(self.path, exc, writing=False)
             # A read-only file keeps saying so (retrying will not help); nothing more specific: the
             # store cannot be opened.
-            if type(error) is StoreError and code != _SQLITE_READONLY:
+            if type(error) is StoreError and code != SQLITE_READONLY:
                 raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
             raise error from exc
         return conn
@@ -505,10 +345,7 @@ class EmbeddedStore(GraphStore):
         if readonly_dir and not wal.exists() and _read_only_filesystem(self.path.parent):
             # A read-only mount and no -wal file: no process writes the store, and none can.
             uri += "&immutable=1"
-        conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
-        return conn
+        return _sqlite_connect(uri, uri=True)
 
     def _reset_after_fork(self) -> None:
         self._local = threading.local()
@@ -617,7 +454,7 @@ class EmbeddedStore(GraphStore):
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
             # IF NOT EXISTS makes the script a no-op on a file that has it.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+            conn.executescript(f"BEGIN IMMEDIATE;\n{SCHEMA}\nCOMMIT;")
         except sqlite3.Error as exc:
             self._rollback(conn)
             raise self._error(exc, writing=True) from exc
@@ -641,11 +478,11 @@ class EmbeddedStore(GraphStore):
     def _tables_current(self, conn: sqlite3.Connection) -> bool:
         """Every table, index and migrated column of this version exists, and no sort key is stale."""
         objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master")}
-        if not all(("table", t) in objects for t in _SCHEMA_TABLES):
+        if not all(("table", t) in objects for t in SCHEMA_TABLES):
             return False
-        if not all(("index", i) in objects for i in _SCHEMA_INDEXES):
+        if not all(("index", i) in objects for i in SCHEMA_INDEXES):
             return False
-        for table, wanted in _MIGRATED_COLUMNS.items():
+        for table, wanted in MIGRATED_COLUMNS.items():
             if not wanted <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
                 return False
         meta = conn.execute("SELECT count(*) FROM meta WHERE key IN ('rev', 'schema_version')").fetchone()
@@ -657,7 +494,7 @@ class EmbeddedStore(GraphStore):
         """Columns added after the first files were written, with their indexes and back-fills."""
         columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
                    for t in ("papers", "list_sections")}
-        missing_papers = _MIGRATED_COLUMNS["papers"] - columns["papers"]
+        missing_papers = MIGRATED_COLUMNS["papers"] - columns["papers"]
         if missing_papers or "topic_key" not in columns["list_sections"]:
             with self._write() as wconn:
                 if "sort_date" not in columns["papers"]:
@@ -675,7 +512,7 @@ class EmbeddedStore(GraphStore):
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
                     wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
                                       [(section_topic_key(i), i) for i in sections])
-        for name, indexed in _MIGRATION_INDEXES.items():
+        for name, indexed in MIGRATION_INDEXES.items():
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON papers({indexed})")
         if conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
@@ -757,7 +594,7 @@ class EmbeddedStore(GraphStore):
         after = 0
         conn = self._conn()
         if not wait:
-            conn.execute("PRAGMA busy_timeout = 0")
+            _wait_for_writers(conn, 0)
         try:
             while True:
                 with self._write() as wconn:
@@ -774,18 +611,18 @@ class EmbeddedStore(GraphStore):
             raise
         finally:
             if not wait:
-                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+                _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
         return True
 
     def _left_stale(self, exc: StoreError, wait: bool, what: str, redone: str) -> bool:
         """Whether an upkeep pass that failed with `exc` leaves `what` as it is (logged) rather than
         raising: on a file this process cannot write, or (without `wait`) while another one writes."""
         cause = exc.__cause__
-        code = _primary_code(cause) if isinstance(cause, sqlite3.Error) else None
-        if code == _SQLITE_READONLY:
+        code = primary_code(cause) if isinstance(cause, sqlite3.Error) else None
+        if code == SQLITE_READONLY:
             log.warning("%s keeps %s: %s", self.path, what, exc)
             return True
-        if not wait and code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        if not wait and code in (SQLITE_BUSY, SQLITE_LOCKED):
             log.info("%s: another process is writing (it may be doing this very upkeep); %s %s by the next "
                      "process to open the store for writing once it is free, or the next ingest", self.path,
                      what, redone)

@@ -323,7 +323,7 @@ def require_store(config: Config) -> None:
     try:
         has_taxonomy = bool(store.taxonomy_nodes())
     except sqlite3.Error as exc:
-        from kg.embedded import sqlite_store_error
+        from kg.sqlite_errors import sqlite_store_error
 
         raise sqlite_store_error(path, exc, writing=False) from exc
     finally:

@@ -186,7 +186,7 @@ def held_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     path = data_dir / STORE_FILE
     seeded_store(path)
     # A reader that still needed the write lock would fail after 1 s instead of hanging 30 s.
-    monkeypatch.setattr("kg.embedded._BUSY_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("kg.sqlite_errors.BUSY_TIMEOUT_SECONDS", 1.0)
     writer = _python(_WRITER, str(path))
     assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
     try:
@@ -376,7 +376,7 @@ def test_opening_a_store_with_stale_title_keys_does_not_wait_for_a_writer(
     seeded_store(path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value = 'an older rule' WHERE key = 'title_key_rule'")
-    monkeypatch.setattr("kg.embedded._BUSY_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr("kg.sqlite_errors.BUSY_TIMEOUT_SECONDS", 1.0)
     writer = _python(_WRITER, str(path))
     assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
     try:

@@ -153,9 +153,9 @@ def test_fold_diacritics_folds_exactly_what_the_embedded_stores_fts5_folds() -> 
     both backends to find the same papers, an FTS5 tokenizer without diacritic removal must make of
     the folded text exactly the terms the embedded store's tokenizer (remove_diacritics 2) makes of
     the text, for these words, their decomposed forms, and every character up to U+24FF."""
-    from kg.embedded import _SCHEMA
+    from kg.embedded_schema import SCHEMA
 
-    tokenizer = re.search(r"papers_fts USING fts5\([^)]*tokenize = '([^']*)'", _SCHEMA)
+    tokenizer = re.search(r"papers_fts USING fts5\([^)]*tokenize = '([^']*)'", SCHEMA)
     assert tokenizer is not None and "remove_diacritics 2" in tokenizer[1]
     plain = tokenizer[1].replace("remove_diacritics 2", "remove_diacritics 0")
     texts = [*_FOLD_WORDS, *(unicodedata.normalize("NFD", w) for w in _FOLD_WORDS)]
