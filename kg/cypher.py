@@ -8,6 +8,7 @@ Each public UPPER_CASE str constant is one statement, linted by tests/kg/test_cy
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
@@ -34,9 +35,35 @@ class ExtraLabel:
 # Neo4j's 'standard-no-stop-words' analyzer. The only analyzer that folds accents, 'standard-folding',
 # also drops English stop words ("not", "the"), which the embedded store's FTS5 index keeps; folding
 # here, on the indexed text and on the query alike, gives both: "naive" finds "Naïve", "Sogaard"
-# finds "Søgaard" and "not" finds "NOT".
+# finds "Søgaard" and "not" finds "NOT". The folded text is then cut into words as FTS5 cuts it
+# (index_text): the analyzer's StandardTokenizer (Unicode word breaks) keeps "O'Neill", "model's",
+# "github.com", "3.5" and "foo_bar" as one token each, where FTS5's unicode61 makes two words of each,
+# so a search for "Neill" or "github" found them only in the embedded store.
 FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
 _FULLTEXT_ANALYZER = "standard-no-stop-words"
+
+# A word of the embedded store's FTS5 tokenizer (unicode61): a run of letters and digits (Unicode
+# categories L* and N*). Everything else separates words there: punctuation (the "_" of Pc too),
+# symbols, spaces, controls and format characters, and combining marks (the accents FTS5 removes
+# are gone already: fold_for_search drops them). FTS5's Unicode tables are older than Python's:
+# characters encoded since are word characters to FTS5 (and not to Lucene), and a few recategorised
+# as letters since (New Tai Lue vowel signs, two Vedic signs) still separate words there (see
+# tests/kg/test_neo4j_store.py::test_index_text_separates_words_wherever_fts5_does).
+_INDEX_WORD = re.compile(r"[^\W_]+")
+_NOT_INDEX_WORD = re.compile(r"[\W_]+")
+
+
+def index_text(folded: str) -> str:
+    """Folded text (validation.fold_for_search) as the full-text index holds it: every run of
+    characters that separate FTS5 words replaced by one space ("O'Neill's github.com" -> "O Neill s
+    github com"), so the analyzer sees exactly the embedded store's words."""
+    return _NOT_INDEX_WORD.sub(" ", folded).strip()
+
+
+def index_rule() -> str:
+    """What index_text depends on, for the fingerprint of the Neo4j backend's search text: its
+    pattern and the Unicode tables Python's `re` reads it with."""
+    return f"{_NOT_INDEX_WORD.pattern} unicode {unicodedata.unidata_version}"
 
 # Paper properties of kg.entities.Paper not (yet) listed in kg.schema.PAPER_PROPERTIES: written by
 # upserts and returned by every paper read like those. A node written before one existed reads null.
@@ -722,12 +749,17 @@ ACQUIRE_LOCK = (
     "l.expires = CASE WHEN free THEN $expires ELSE l.expires END "
     "RETURN free, l.owner AS owner, l.expires AS expires"
 )
+# Refresh and release lock the node the same way before reading its owner: a WHERE read takes no
+# lock, so a holder paused between that read and its write would push the expiry of (or delete) the
+# lock another process took over meanwhile (ACQUIRE_LOCK's takeover of an expired lock).
 REFRESH_LOCK = (
-    f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner SET l.expires = $expires "
-    "RETURN count(l) AS refreshed"
+    f"MATCH (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now "
+    "WITH l WHERE l.owner = $owner SET l.expires = $expires RETURN count(l) AS refreshed"
 )
 LOCK_OWNER = f"MATCH (l:{Label.LOCK} {{name: $name}}) RETURN l.owner AS owner"
-RELEASE_LOCK = f"MATCH (l:{Label.LOCK} {{name: $name}}) WHERE l.owner = $owner DELETE l"
+RELEASE_LOCK = (
+    f"MATCH (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now WITH l WHERE l.owner = $owner DELETE l"
+)
 
 RECORD_REJECTIONS = (
     f"UNWIND $rows AS row MERGE (r:{Label.REJECTION} {{key: row.key}}) "
@@ -744,8 +776,9 @@ REJECTIONS = (
 # Upgrading data an older paperkg wrote (init_schema, in batches of $batch, each its own transaction)
 # ---------------------------------------------------------------------------------------------
 # What init_schema last brought the data up to: the upgrade steps' version and the fingerprints of the
-# title-key rule the stored title keys follow and of the fold the search text follows (no row: a graph
-# no paperkg with this marker upgraded).
+# title-key rule the stored title keys follow and of the rule the search text follows (search_fold_rule:
+# neo4j_store.search_text_rule, the fold and index_text's words) (no row: a graph no paperkg with this
+# marker upgraded).
 UPGRADE_STATE = (
     f"MATCH (c:{ExtraLabel.COUNTER} {{name: 'upgrade'}}) "
     "RETURN c.data_version AS data_version, c.title_key_rule AS title_key_rule, "
@@ -782,15 +815,24 @@ NUMBER_RUNS = (
 )
 
 # Papers without the full-text index's folded text (written before it existed, or after the index
-# was dropped and recreated): init_schema folds their text in Python, as upserts do.
+# was dropped and recreated): init_schema folds their text in Python, as upserts do (SET_SEARCH_TEXT).
 UNFOLDED_PAPERS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.search_title IS NULL "
     "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors LIMIT $batch"
 )
+# The upgrade passes compute a paper's new search text or title key in Python from what they read
+# before, and an upsert may commit in between, with its own text and key: each row carries the text it
+# was computed from and is written only while the paper still holds that text, else the paper keeps
+# the upsert's (already current) values. The condition is read in SET's right-hand side, where Cypher
+# takes the node's write lock before reading (a read in WHERE or WITH takes none).
+_SAME_SEARCH_SOURCE = (
+    "coalesce(p.title, '') = row.title AND coalesce(p.abstract, '') = row.abstract "
+    "AND coalesce(p.authors, []) = row.authors"
+)
 SET_SEARCH_TEXT = (
-    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) "
-    "SET p.search_title = row.search_title, p.search_abstract = row.search_abstract, "
-    "p.search_authors = row.search_authors"
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) SET "
+    + ", ".join(f"p.{f} = CASE WHEN {_SAME_SEARCH_SOURCE} THEN row.{f} ELSE p.{f} END"
+                for f in FULLTEXT_PROPERTIES)
 )
 
 # Every paper's text and its folded copies, a page of $batch in id order after $after (the id index gives
@@ -808,7 +850,10 @@ PAPER_TITLES_AFTER = (
     f"MATCH (p:{Label.PAPER}) WHERE p.id > $after "
     "RETURN p.id AS id, p.title AS title, p.title_key AS title_key ORDER BY p.id LIMIT $batch"
 )
-SET_TITLE_KEYS = f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) SET p.title_key = row.title_key"
+SET_TITLE_KEYS = (  # (only while the title is the one the key was computed from: see SET_SEARCH_TEXT)
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) "
+    "SET p.title_key = CASE WHEN p.title = row.title THEN row.title_key ELSE p.title_key END"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Tests only
@@ -858,9 +903,9 @@ def fulltext_query(
 ) -> str | None:
     """The full-text query for user text: its distinct words and their other number (at most
     `max_terms` words; stop words dropped unless nothing else is left), folded as the indexed text
-    is (validation.search_forms), each Lucene-escaped, OR-ed; words are kept while their terms
-    times the `fields` searched stay within `max_clauses` (the last one cut to fit). None when the
-    text has no word."""
+    is (validation.search_forms), each Lucene-escaped, OR-ed (a word FTS5 cuts in two, "foo_bar", as a
+    phrase of its words: _lucene_term); words are kept while their terms times the `fields` searched
+    stay within `max_clauses` (the last one cut to fit). None when the text has no word."""
     budget = max_clauses // fields
     kept: dict[str, str] = {}
     words = search_terms(text, max_words=max_terms, stopwords=stopwords)
@@ -876,6 +921,15 @@ def fulltext_query(
             break
         kept[term.lower()] = term
         budget -= cost
-    if not kept:
-        return None
-    return " OR ".join(escape_lucene(t) for t in kept.values())
+    terms = [t for t in map(_lucene_term, kept.values()) if t]
+    return " OR ".join(terms) or None
+
+
+def _lucene_term(term: str) -> str:
+    """A query word as the index holds it (index_text): one term, or, when FTS5 makes several words
+    of it ("foo_bar"), those words as a phrase, which is how the embedded store matches it; empty
+    when it has no word ("_")."""
+    words = [escape_lucene(w) for w in _INDEX_WORD.findall(term)]
+    if len(words) > 1:
+        return '"' + " ".join(words) + '"'
+    return words[0] if words else ""

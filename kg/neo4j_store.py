@@ -11,6 +11,8 @@ semantics this backend follows exactly: both pass tests/kg/test_store_contract.p
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import math
@@ -171,9 +173,28 @@ def index_mismatches(row: dict[str, Any]) -> list[str]:
 
 
 def _search_text(title: str | None, abstract: str | None, authors: Sequence[str] | None) -> dict[str, str]:
-    """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES)."""
-    return {"search_title": fold_for_search(title or ""), "search_abstract": fold_for_search(abstract or ""),
-            "search_authors": fold_for_search(", ".join(authors or []))}
+    """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES), cut
+    into the embedded store's words (cypher.index_text)."""
+    return {"search_title": cypher.index_text(fold_for_search(title or "")),
+            "search_abstract": cypher.index_text(fold_for_search(abstract or "")),
+            "search_authors": cypher.index_text(fold_for_search(", ".join(authors or [])))}
+
+
+def _search_source(row: dict[str, Any]) -> dict[str, Any]:
+    """The id and the text a paper's search text is computed from, as SET_SEARCH_TEXT compares them
+    with the paper's (no abstract or authors as "" and [])."""
+    return {"id": row["id"], "title": row["title"] or "", "abstract": row["abstract"] or "",
+            "authors": list(row["authors"] or [])}
+
+
+@functools.cache
+def search_text_rule() -> str:
+    """A fingerprint of _search_text: the search fold's (validation.search_fold_rule) and the word rule
+    of cypher.index_text. init_schema records it on the 'upgrade' node and re-folds every paper's search
+    text when it differs. It is this backend's own: the embedded store records search_fold_rule(), and
+    its FTS5 index, which cuts words itself, needs no re-fold when only the word rule changes."""
+    rule = f"{search_fold_rule()} {cypher.index_rule()}"
+    return hashlib.sha256(rule.encode()).hexdigest()[:16]
 
 
 def _list(values: Sequence[str]) -> list[str] | None:
@@ -338,15 +359,16 @@ class Neo4jStore(GraphStore):
     def _upgrade_data(self) -> None:
         """Bring what an older paperkg wrote up to what this one relies on, recorded on the 'upgrade'
         Counter node: when it names _DATA_VERSION, the current title-key rule and the current search
-        fold, this is one indexed read (init_schema runs on every ingest and scheduled run). Otherwise
-        the steps that are behind run (_number_and_fold; _rekey_titles; _refold_search_text), then the
-        node records all three (last: an interrupted upgrade runs its steps again)."""
+        text rule (search_text_rule, under the name search_fold_rule), this is one indexed read
+        (init_schema runs on every ingest and scheduled run). Otherwise the steps that are behind run
+        (_number_and_fold; _rekey_titles; _refold_search_text), then the node records all three (last:
+        an interrupted upgrade runs its steps again)."""
         from ingest.normalize import title_key_rule
 
         rows = self._read(cypher.UPGRADE_STATE)
         row = rows[0] if rows else {}
         version, rule, fold = row.get("data_version"), row.get("title_key_rule"), row.get("search_fold_rule")
-        current_rule, current_fold = title_key_rule(), search_fold_rule()
+        current_rule, current_fold = title_key_rule(), search_text_rule()
         if version == _DATA_VERSION and rule == current_rule and fold == current_fold:
             return
         if version != _DATA_VERSION:
@@ -360,12 +382,13 @@ class Neo4jStore(GraphStore):
 
     def _refold_search_text(self) -> None:
         """Recompute every paper's folded search text (_search_text) where it differs, _UPGRADE_BATCH
-        papers per transaction in id order: text an older fold wrote ("Søgaard" kept its "ø") is missed
-        by a query folded now ("Sogaard"). Setting a value again is harmless, so an interrupted pass
-        is simply run again."""
+        papers per transaction in id order: text an older fold wrote ("Søgaard" kept its "ø", "O'Neill"
+        was one word) is missed by a query folded now ("Sogaard", "Neill"). Setting a value again is
+        harmless, so an interrupted pass is simply run again; a paper an upsert rewrote since it was
+        read keeps the upsert's text (SET_SEARCH_TEXT)."""
         self._batched_upkeep(
             cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT,
-            lambda rows: [{"id": r["id"], **text} for r in rows
+            lambda rows: [{**_search_source(r), **text} for r in rows
                           if (text := _search_text(r["title"], r["abstract"], r["authors"]))
                           != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}],
         )
@@ -374,14 +397,15 @@ class Neo4jStore(GraphStore):
         """Recompute every paper's title key with the current title_key rule, _UPGRADE_BATCH papers per
         transaction in id order. A key of an older rule would not match the same title ingested again,
         which then became a second paper. Papers whose new keys coincide are all kept, with a WARNING
-        naming them (the embedded store's, see kg.embedded._rekey_titles)."""
+        naming them (the embedded store's, see kg.embedded._rekey_titles). Each row carries the title its
+        key was computed from: a paper an upsert retitled since it was read keeps the upsert's key."""
         from ingest.normalize import title_key
         from kg.validation import shared_title_keys_warning
 
         changed: set[str] = set()
         self._batched_upkeep(
             cypher.PAPER_TITLES_AFTER, cypher.SET_TITLE_KEYS,
-            lambda rows: [{"id": r["id"], "title_key": key} for r in rows
+            lambda rows: [{"id": r["id"], "title": r["title"], "title_key": key} for r in rows
                           if (key := title_key(r["title"])[:_MAX_KEY_CHARS]) != r["title_key"]],
             done=lambda written: changed.update(u["title_key"] for u in written if u["title_key"]),
         )
@@ -443,7 +467,8 @@ class Neo4jStore(GraphStore):
             rows = tx.run(cypher.UNFOLDED_PAPERS, {"batch": _UPGRADE_BATCH}).data()
             if rows:
                 tx.run(cypher.SET_SEARCH_TEXT, {"rows": [
-                    {"id": r["id"], **_search_text(r["title"], r["abstract"], r["authors"])} for r in rows
+                    {**_search_source(r), **_search_text(r["title"], r["abstract"], r["authors"])}
+                    for r in rows
                 ]}).consume()
             return len(rows)
 
@@ -1005,8 +1030,8 @@ class Neo4jStore(GraphStore):
 
     def refresh_lock(self, name: str, owner: str, ttl_seconds: int) -> bool:
         """Push the expiry of a lock `owner` still holds; False when it holds it no longer."""
-        rows = self._write(cypher.REFRESH_LOCK, name=name, owner=owner,
-                           expires=datetime.now(UTC).timestamp() + ttl_seconds)
+        now = datetime.now(UTC).timestamp()
+        rows = self._write(cypher.REFRESH_LOCK, name=name, owner=owner, now=now, expires=now + ttl_seconds)
         return bool(rows and rows[0]["refreshed"])
 
     def lock_owner(self, name: str) -> str | None:
@@ -1016,7 +1041,7 @@ class Neo4jStore(GraphStore):
 
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""
-        self._write(cypher.RELEASE_LOCK, name=name, owner=owner)
+        self._write(cypher.RELEASE_LOCK, name=name, owner=owner, now=datetime.now(UTC).timestamp())
 
     def record_rejections(self, rejections: Sequence[Rejection]) -> None:
         """Keep rejected candidates, one node per arXiv id and run."""

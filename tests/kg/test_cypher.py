@@ -148,3 +148,21 @@ def test_undeclared_parameters_are_reported_when_not_declared() -> None:
     )
     diags = json.loads(proc.stdout)[0]["diagnostics"]
     assert any(UNDECLARED_PARAMETER.match(d["message"]) for d in diags)
+
+
+def test_lock_statements_lock_the_node_before_reading_its_owner() -> None:
+    """Neo4j reads committed data without locking it (read committed): a lock statement that reads the
+    owner before its first write could refresh or delete the lock another process took over between
+    that read and the write. Each one that writes sets a property first, which takes the node's write
+    lock, and only then reads the owner."""
+    writes = re.compile(r"\b(SET|DELETE)\b")
+    checked = []
+    for name, query in statements().items():
+        if f":{Label.LOCK} " not in query or not writes.search(query):
+            continue
+        first_write = writes.search(query)
+        assert first_write is not None and first_write.group(1) == "SET", name
+        assert "owner" not in query[:first_write.start()], f"{name} reads the owner before locking:\n{query}"
+        assert "l.owner" in query[first_write.start():], name
+        checked.append(name)
+    assert sorted(checked) == ["ACQUIRE_LOCK", "REFRESH_LOCK", "RELEASE_LOCK"]

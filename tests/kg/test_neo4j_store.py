@@ -10,8 +10,10 @@ import logging
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,6 +205,19 @@ def test_fulltext_query_folds_stroked_letters_and_keeps_the_older_fold() -> None
     assert cypher.fulltext_query("Straße") == "Strasse OR Straße OR Strasses OR Straßes"
     assert cypher.fulltext_query("Sogaard SOGAARD") == "Sogaard OR Sogaards"
     assert cypher.fulltext_query("naïve") == "naive OR naives"
+
+
+def test_fulltext_query_cuts_words_as_fts5_does() -> None:
+    """The index holds the embedded store's words (cypher.index_text), so the query looks for those:
+    an apostrophe or a full stop already separates query words, and a word FTS5 cuts at "_" is looked
+    for as the phrase of its words (Lucene would keep "foo_bar" one term, which the index no longer
+    holds), as the embedded store's FTS5 phrase "foo_bar" matches it."""
+    assert cypher.fulltext_query("O'Neill") == "O OR Neill OR Neills"
+    assert cypher.fulltext_query("didn’t github.com") == "didn OR t OR github OR com"
+    assert cypher.fulltext_query("foo_bar") == '"foo bar"'
+    assert cypher.fulltext_query("AND_NOT__x") == '"and not x"'
+    assert cypher.fulltext_query("probing foo_bar") == 'probing OR "foo bar"'
+    assert cypher.fulltext_query("_ __") is None
 
 
 def _lucene_clauses(query: str) -> int:
@@ -829,11 +844,70 @@ def test_indexed_text_is_folded_like_the_query(
                                                                                      "Anders Søgaard"]))])
     props = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"][0]["props"]
     assert (props["search_title"], props["search_abstract"], props["search_authors"]) == (
-        "Naive Ubersetzung: OR AND NOT", "Angstrom OEuvre", "Zoe Lee, 李雷, Anders Sogaard")
+        "Naive Ubersetzung OR AND NOT", "Angstrom OEuvre", "Zoe Lee 李雷 Anders Sogaard")
     assert props["title"] == "Naïve Übersetzung: OR AND NOT"
     assert "'standard-no-stop-words'" in cypher.CREATE_FULLTEXT_INDEX
     assert "standard-folding" not in cypher.CREATE_FULLTEXT_INDEX
     assert cypher.fulltext_query("NOT", stopwords=frozenset({"not"})) == "not"
+
+
+def _fts5_words(texts: list[str]) -> list[list[str]]:
+    """The words the embedded store's FTS5 tokenizer makes of each text, in order (a real FTS5 table
+    with the tokenizer of kg.embedded_schema)."""
+    from kg.embedded_schema import SCHEMA
+
+    tokenizer = re.search(r"tokenize = '([^']*)'", SCHEMA)
+    assert tokenizer is not None
+    words: list[list[str]] = [[] for _ in texts]
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = '{tokenizer[1]}')")
+        conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+        conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(texts, start=1))
+        for term, doc in conn.execute("SELECT term, doc FROM v ORDER BY doc, offset"):
+            words[doc - 1].append(term)
+    return words
+
+
+def test_indexed_text_holds_the_embedded_stores_words(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """Lucene's StandardTokenizer keeps "O'Neill", "model’s", "github.com", "3.5", "i.e.superposition"
+    and "foo_bar" one token each, where FTS5 makes two or more words of each, so "Neill" or "github"
+    found nothing on Neo4j: the indexed text has every character that separates FTS5 words replaced
+    by a space, and its words are exactly the ones FTS5 indexes for the same paper."""
+    from kg.validation import fold_for_search
+
+    store, calls = recorded
+    title = "Conor O'Neill’s model’s github.com/x_y: GPT-3.5 (i.e.superposition) — naïve"
+    abstract = ("We didn't use e\u0305\u0332x; 50% “quoted”, tab\tand\u00a0nbsp; "
+                "soft\u00adhyphen, 機械学習, x².")
+    authors = ["Conor O'Neill", "Alexander D’Amour", "Anders Søgaard"]
+    store.upsert_papers([PaperBundle(paper=Paper(id="w1", title=title, abstract=abstract, authors=authors))])
+    props = next(p for q, p in calls if q == cypher.MERGE_PAPERS)["rows"][0]["props"]
+    assert props["search_title"] == "Conor O Neill s model s github com x y GPT 3 5 i e superposition naive"
+    assert props["search_authors"] == "Conor O Neill Alexander D Amour Anders Sogaard"
+    assert props["search_abstract"] == (
+        "We didn t use e x 50 quoted tab and nbsp soft hyphen 機械学習 x²")
+    stored = [props[k] for k in cypher.FULLTEXT_PROPERTIES]
+    # The embedded store indexes the same text folded (kg.embedded._fts_text).
+    folded = [fold_for_search(t) for t in (title, abstract, ", ".join(authors))]
+    assert [s.lower().split() for s in stored] == _fts5_words(folded)
+
+
+def test_index_text_separates_words_wherever_fts5_does() -> None:
+    """Every character of the Basic Multilingual Plane between two letters that the embedded store's
+    FTS5 tokenizer takes as a separator is one index_text replaces by a space. The only exceptions are
+    letters to Python and not yet to SQLite's older Unicode tables (New Tai Lue vowels, Vedic signs),
+    which Lucene, on Python's side of that change, treats as letters too."""
+    points = [cp for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF]
+    fts5 = _fts5_words(["q" + chr(cp) + "z" for cp in points])
+    separators = [cp for cp, words in zip(points, fts5, strict=True) if words == ["q", "z"]]
+    assert len(separators) > 5000 and {ord(c) for c in "_'’.:-/ \u00ad\u0305"} <= set(separators)
+    kept = [cp for cp in separators if cypher.index_text("q" + chr(cp) + "z") != "q z"]
+    assert all(unicodedata.category(chr(cp)).startswith("L") for cp in kept), kept
+    assert len(kept) < 40
+    # Characters FTS5 keeps inside a word stay: letters, digits, and the accents it removes are gone.
+    assert cypher.index_text("Gödel\u0301 x2 ǅ Ⅻ") == "Gödel x2 ǅ Ⅻ"
 
 
 class _OlderGraph:
@@ -883,9 +957,12 @@ class _UpgradeTx(_RecordingTx):
             return _Result([{"id": i, "title": n.get("title"), "abstract": n.get("abstract"),
                              "authors": n.get("authors")}
                             for i, n in papers.items() if n.get("search_title") is None][:params["batch"]])
-        elif query == cypher.SET_SEARCH_TEXT:
+        elif query == cypher.SET_SEARCH_TEXT:  # written only while the paper holds the row's source text
             for row in params["rows"]:
-                papers[row["id"]].update({k: v for k, v in row.items() if k != "id"})
+                paper = papers[row["id"]]
+                if ((paper.get("title") or "", paper.get("abstract") or "", paper.get("authors") or [])
+                        == (row["title"], row["abstract"], row["authors"])):
+                    paper.update({k: row[k] for k in cypher.FULLTEXT_PROPERTIES})
         elif query == cypher.UPGRADE_STATE:
             self.calls.append((query, params))
             upgrade = self.graph.upgrade
@@ -904,9 +981,10 @@ class _UpgradeTx(_RecordingTx):
             page = sorted(i for i in papers if i > params["after"])[:params["batch"]]
             keys = ("title", "abstract", "authors", *cypher.FULLTEXT_PROPERTIES)
             return _Result([{"id": i, **{k: papers[i].get(k) for k in keys}} for i in page])
-        elif query == cypher.SET_TITLE_KEYS:
+        elif query == cypher.SET_TITLE_KEYS:  # written only while the paper has the row's title
             for row in params["rows"]:
-                papers[row["id"]]["title_key"] = row["title_key"]
+                if papers[row["id"]].get("title") == row["title"]:
+                    papers[row["id"]]["title_key"] = row["title_key"]
         elif query == cypher.FIND_BY_TITLE_KEYS:  # in insertion order
             self.calls.append((query, params))
             return _Result([{"key": key, "id": i} for key in params["keys"]
@@ -969,7 +1047,7 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
     """Only upserts write search_title/search_abstract/search_authors, so after `DROP INDEX paper_text`
     and `paperkg init` keyword search would miss every paper not rewritten since: init_schema folds
     the text of papers without it in Python, in batches, exactly as an upsert of the paper would."""
-    from kg.validation import search_fold_rule
+    from kg.neo4j_store import search_text_rule
 
     old = [Paper(id="o1", title="Naïve Übersetzung", abstract="Ångström", authors=["Zoë Lee", "李雷"]),
            Paper(id="o2", title="Việt circuits"), Paper(id="o3", title="Ἀλήθεια: Йошкар", abstract="ά")]
@@ -979,15 +1057,22 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
     }
     papers["done"] = {"first_seen": "2026-01-02", "seq": 9, "title": "Café", "search_title": "Cafe"}
     # A graph upgraded before the data version of this step (the fold is current: see the re-fold test).
-    graph = _OlderGraph(papers, {}, {Label.PAPER: 9}, upgrade={"search_fold_rule": search_fold_rule()})
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 9}, upgrade={"search_fold_rule": search_text_rule()})
     store, calls = _upgrading_store(monkeypatch, graph, batch=2)
     store.init_schema()
     written = [p["rows"] for q, p in calls if q == cypher.SET_SEARCH_TEXT]
     assert [len(rows) for rows in written] == [2, 1]
-    by_id = {row.pop("id"): row for rows in written for row in rows}
+    # Each row carries the text it was folded from (SET_SEARCH_TEXT writes it only while the paper holds it).
+    fields = ("id", "title", "abstract", "authors")
+    sources = [{k: row[k] for k in fields} for rows in written for row in rows]
+    assert sources == [
+        {"id": "o1", "title": "Naïve Übersetzung", "abstract": "Ångström", "authors": ["Zoë Lee", "李雷"]},
+        {"id": "o2", "title": "Việt circuits", "abstract": "", "authors": []},
+        {"id": "o3", "title": "Ἀλήθεια: Йошкар", "abstract": "ά", "authors": []}]
+    by_id = {row["id"]: {k: row[k] for k in cypher.FULLTEXT_PROPERTIES} for rows in written for row in rows}
     assert by_id["o1"] == {"search_title": "Naive Ubersetzung", "search_abstract": "Angstrom",
-                           "search_authors": "Zoe Lee, 李雷"}
-    assert by_id["o3"]["search_title"] == "Ἀλήθεια: Йошкар"  # as FTS5 leaves them (not Latin)
+                           "search_authors": "Zoe Lee 李雷"}
+    assert by_id["o3"]["search_title"] == "Ἀλήθεια Йошкар"  # as FTS5 leaves them (not Latin)
     # The very text an upsert of each paper writes.
     writer, write_calls = recorded
     writer.upsert_papers([PaperBundle(paper=p) for p in old])
@@ -1005,8 +1090,8 @@ def test_init_schema_refolds_search_text_an_older_fold_wrote(monkeypatch: pytest
     id-ordered batches, and records the fold last, so an upgrade that stopped half-way (a lost
     connection) runs again on the next init_schema and finishes; then there is nothing left to do."""
     from ingest.normalize import title_key_rule
-    from kg.neo4j_store import _DATA_VERSION, _search_text
-    from kg.validation import fold_diacritics, search_fold_rule
+    from kg.neo4j_store import _DATA_VERSION, _search_text, search_text_rule
+    from kg.validation import fold_diacritics
 
     texts = {"a-sogaard": ("Probing", None, ["Anders Søgaard"]),
              "b-plain": ("Circuits", "Heads", ["Chris Olah"]),
@@ -1047,11 +1132,119 @@ def test_init_schema_refolds_search_text_an_older_fold_wrote(monkeypatch: pytest
         assert {k: papers[pid][k] for k in cypher.FULLTEXT_PROPERTIES} == _search_text(t, a, au)
     assert papers["c-kaiser"]["search_abstract"] == "OEuvre"
     assert papers["d-dorr"]["search_authors"] == "Bonnie Dorr"
-    assert graph.upgrade == {**older, "search_fold_rule": search_fold_rule()}
+    assert graph.upgrade == {**older, "search_fold_rule": search_text_rule()}
     assert not [q for q, _ in calls if q in (cypher.RAISE_COUNTERS, cypher.PAPER_TITLES_AFTER)]
     calls.clear()
     store.init_schema()
     assert [q for q, _ in calls if q in (cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT)] == []
+
+
+def test_init_schema_cuts_search_text_written_before_into_words_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph written before the search text was cut into FTS5's words holds "O'Neill" and "github.com"
+    as the analyzer's single tokens, under a marker naming validation.search_fold_rule(), the fold it
+    was written with. The Neo4j backend's fingerprint (search_text_rule) covers the word rule too, so
+    the next init_schema re-folds that text once; papers already in words are not written again. (The
+    embedded store keeps recording search_fold_rule(): its FTS5 index cuts the words itself.)"""
+    from ingest.normalize import title_key_rule
+    from kg.neo4j_store import _DATA_VERSION, _search_text, search_text_rule
+    from kg.validation import fold_for_search, search_fold_rule
+
+    texts = {"a-oneill": ("Circuits in GPT-3.5", "Code: github.com/x, i.e. public.", ["Conor O'Neill"]),
+             "b-plain": ("Plain words", None, ["Chris Olah"]),
+             "c-model": ("The model’s heads", "We didn't.", [])}
+    papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "abstract": a, "authors": au or None,
+                    "search_title": fold_for_search(t), "search_abstract": fold_for_search(a or ""),
+                    "search_authors": fold_for_search(", ".join(au))}
+              for n, (pid, (t, a, au)) in enumerate(texts.items(), start=1)}
+    before = {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
+              "search_fold_rule": search_fold_rule()}
+    assert search_text_rule() != search_fold_rule()
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 3}, upgrade=dict(before))
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    store.init_schema()
+    assert [r["id"] for q, p in calls if q == cypher.SET_SEARCH_TEXT for r in p["rows"]] == [
+        "a-oneill", "c-model"]
+    assert (papers["a-oneill"]["search_abstract"], papers["a-oneill"]["search_authors"]) == (
+        "Code github com x i e public", "Conor O Neill")
+    assert papers["c-model"]["search_title"] == "The model s heads"
+    for pid, (t, a, au) in texts.items():
+        assert {k: papers[pid][k] for k in cypher.FULLTEXT_PROPERTIES} == _search_text(t, a, au)
+    assert graph.upgrade == {**before, "search_fold_rule": search_text_rule()}
+    calls.clear()
+    store.init_schema()
+    assert [q for q, _ in calls if q in (cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT)] == []
+
+
+def test_upgrade_writes_keep_what_an_upsert_wrote_after_the_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """init_schema's upgrade passes compute title keys and search text in Python from what they read,
+    and an upsert may commit before they write, with its own (current) key and text, after which the
+    marker would say the upgrade was done for good: each row carries the text it was computed from,
+    and the statement writes it only while the paper still holds that text, in SET's right-hand side
+    (where Neo4j takes the node's write lock before reading; a WHERE would read without one)."""
+    from ingest.normalize import title_key
+    from kg.neo4j_store import _search_text, search_text_rule
+
+    assert cypher.SET_TITLE_KEYS.endswith(
+        " SET p.title_key = CASE WHEN p.title = row.title THEN row.title_key ELSE p.title_key END")
+    assignment = r"p\.(\w+) = CASE WHEN (.+?) THEN row\.\1 ELSE p\.\1 END"
+    head, sets = cypher.SET_SEARCH_TEXT.split(" SET ")
+    assert "WHERE" not in head
+    assigned = re.findall(assignment, sets)
+    assert [prop for prop, _ in assigned] == list(cypher.FULLTEXT_PROPERTIES)
+    assert re.sub(assignment, "#", sets) == "#, #, #"  # nothing is set unconditionally
+    for _, condition in assigned:
+        for field in ("title", "abstract", "authors"):
+            assert re.search(rf"p\.{field}\b.*= row\.{field}\b", condition), condition
+
+    titles = {"unfolded": "Toy models", "retitled": "Sparse Probing (Spotlight)",
+              "rewritten": "Logit lens", "quiet": "Tuned lens (Oral)"}
+    papers: dict[str, dict[str, Any]] = {
+        pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "abstract": "Old: text",
+              "authors": ["A. O'B"], "title_key": "an older key", **_search_text(t, "older text", None)}
+        for n, (pid, t) in enumerate(titles.items(), start=1)}
+    papers["unfolded"].update(search_title=None, search_abstract=None, search_authors=None)
+    # An older paperkg's graph: every step runs (numbering finds nothing: every paper has its seq).
+    graph = _OlderGraph(papers, {}, {Label.PAPER: 4})
+    store, calls = _upgrading_store(monkeypatch, graph, batch=2)
+    # Which paper a concurrent upsert rewrites right after each pass has read it, and with what.
+    racing = {cypher.UNFOLDED_PAPERS: "unfolded", cypher.PAPER_TITLES_AFTER: "retitled",
+              cypher.PAPER_SEARCH_TEXT_AFTER: "rewritten"}
+    upserted = {"unfolded": ("Toy models of superposition", "", []),
+                "retitled": ("Sparse probing in the wild", "New: abstract", ["Neel Nanda"]),
+                "rewritten": ("Logit lens", "The model’s new abstract", ["Nostalgebraist"])}
+    read: dict[str, list[dict[str, Any]]] = {}
+
+    def upsert_after_the_read(tx: _UpgradeTx, query: str,
+                              parameters: dict[str, Any] | None = None) -> _Result:
+        result = real_run(tx, query, parameters)
+        for row in result.rows if query in racing else []:
+            read.setdefault(row["id"], []).append(dict(row))
+            if row["id"] == racing[query]:  # a concurrent upsert commits: its own key and text
+                t, a, au = upserted[row["id"]]
+                papers[row["id"]].update(title=t, abstract=a, authors=au or None, title_key=title_key(t),
+                                         **_search_text(t, a, au))
+        return result
+
+    real_run = _UpgradeTx.run
+    monkeypatch.setattr(_UpgradeTx, "run", upsert_after_the_read)
+    store.init_schema()
+    writes = (cypher.SET_TITLE_KEYS, cypher.SET_SEARCH_TEXT)
+    sent = [(q, row) for q, p in calls if q in writes for row in p["rows"]]
+    assert {(q, row["id"]) for q, row in sent} >= {
+        (cypher.SET_SEARCH_TEXT, "unfolded"), (cypher.SET_TITLE_KEYS, "retitled"),
+        (cypher.SET_SEARCH_TEXT, "rewritten")}
+    for q, row in sent:  # each row carries the text as its pass read it
+        fields = ("title",) if q == cypher.SET_TITLE_KEYS else ("title", "abstract", "authors")
+        as_read = {"title": "", "abstract": "", "authors": []}
+        assert any({k: row[k] for k in fields} == {k: r[k] or as_read[k] for k in fields}
+                   for r in read[row["id"]] if set(fields) <= set(r)), (q, row)
+    for pid, (t, a, au) in upserted.items():  # the upsert's values stay
+        assert papers[pid]["title_key"] == title_key(t), pid
+        assert {k: papers[pid][k] for k in cypher.FULLTEXT_PROPERTIES} == _search_text(t, a, au), pid
+    assert papers["quiet"]["title_key"] == title_key(titles["quiet"])  # the others are upgraded
+    assert {k: papers["quiet"][k] for k in cypher.FULLTEXT_PROPERTIES} == _search_text(
+        titles["quiet"], "Old: text", ["A. O'B"])
+    assert graph.upgrade is not None and graph.upgrade["search_fold_rule"] == search_text_rule()
 
 
 # The upgrade steps, each a label scan or more on a large graph.
@@ -1067,8 +1260,7 @@ def test_init_schema_skips_the_upgrade_scans_once_the_graph_is_upgraded(
     Counter node names this version's steps, title-key rule and search fold) it reads that node and
     scans nothing."""
     from ingest.normalize import title_key_rule
-    from kg.neo4j_store import _DATA_VERSION
-    from kg.validation import search_fold_rule
+    from kg.neo4j_store import _DATA_VERSION, search_text_rule
 
     papers = {"p-a": {"first_seen": "2026-01-01T00:00:00", "title": "Naïve", "title_key": "naive"}}
     graph = _OlderGraph(papers, {"r-1": {"started": "2026-02-01T00:00:00"}}, {})
@@ -1076,7 +1268,7 @@ def test_init_schema_skips_the_upgrade_scans_once_the_graph_is_upgraded(
     store.init_schema()  # an older paperkg's graph: every step runs, then the marker is recorded
     assert {q for q, _ in calls} >= set(_UPGRADE_STEPS)
     current = {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
-               "search_fold_rule": search_fold_rule()}
+               "search_fold_rule": search_text_rule()}
     assert graph.upgrade == current
     for _ in range(2):
         calls.clear()
@@ -1100,15 +1292,14 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     from the stored title, in id-ordered batches, and names papers whose new keys coincide (all kept),
     without running the other (current) upgrade steps."""
     from ingest.normalize import title_key, title_key_rule
-    from kg.neo4j_store import _DATA_VERSION
-    from kg.validation import search_fold_rule
+    from kg.neo4j_store import _DATA_VERSION, search_text_rule
 
     titles, older = TITLES, OLDER_KEYS
     papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "title_key": older[pid],
                     "search_title": t} for n, (pid, t) in enumerate(titles.items(), start=1)}
     graph = _OlderGraph(papers, {}, {Label.PAPER: 5},
                         upgrade={"data_version": _DATA_VERSION, "title_key_rule": "an-older-rule",
-                                 "search_fold_rule": search_fold_rule()})
+                                 "search_fold_rule": search_text_rule()})
     store, calls = _upgrading_store(monkeypatch, graph, batch=2)
     with caplog.at_level(logging.WARNING, logger="kg.neo4j_store"):
         store.init_schema()
@@ -1118,7 +1309,7 @@ def test_init_schema_recomputes_title_keys_of_an_older_title_key_rule(
     assert [r["id"] for q, p in calls if q == cypher.SET_TITLE_KEYS for r in p["rows"]] == [
         "feature-splitting", "lens", "probes"]  # only keys that change are written
     assert graph.upgrade == {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
-                             "search_fold_rule": search_fold_rule()}
+                             "search_fold_rule": search_text_rule()}
     assert not [q for q, _ in calls
                 if q in (cypher.RAISE_COUNTERS, cypher.UNFOLDED_PAPERS, cypher.PAPER_SEARCH_TEXT_AFTER)]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -587,6 +587,31 @@ def test_keyword_search_folds_letters_with_a_stroke_and_ligatures(store: GraphSt
     assert found("naive") == found("naïve") == {"d5"}  # ordinary accents as before
 
 
+def test_keyword_search_finds_words_joined_by_punctuation(store: GraphStore) -> None:
+    """Words joined by an apostrophe, a full stop or "_" are words of their own ("Neill" finds
+    "O'Neill", "github" finds "github.com", "superposition" finds "i.e.superposition"), as the embedded
+    store's FTS5 index cuts them; on Neo4j the analyzer alone would keep each a single token. The
+    whole word or phrase still matches."""
+    store.upsert_papers([
+        bundle("j1", "Probing GPT-3.5 features", authors=("Conor O'Neill",),
+               abstract="Code at github.com/acme/probe (i.e.superposition)."),
+        bundle("j2", "The model’s attention heads", abstract="We didn't find induction heads."),
+        bundle("j3", "Unrelated paper", abstract="Names in snake_case such as foo_bar."),
+        bundle("j4", "Other work", abstract="Plain text without any of those words."),
+    ])
+
+    def found(query: str) -> set[str]:
+        return {h.id for h in store.keyword_search(query, 10)}
+
+    assert found("Neill") == found("O'Neill") == found("o’neill") == {"j1"}
+    assert found("github") == found("github.com") == found("acme") == {"j1"}
+    assert found("superposition") == found("3.5") == {"j1"}
+    assert found("model") == found("model's") == {"j2"}
+    assert found("didn't") == found("didn") == {"j2"}
+    assert found("snake") == found("snake_case") == found("foo_bar") == found("bar") == {"j3"}
+    assert found("case_snake") == set()  # a word FTS5 cuts at "_" is its words in that order
+
+
 def test_keyword_search(store: GraphStore) -> None:
     store.upsert_papers([
         bundle("k1", "Towards monosemanticity with sparse autoencoders",
@@ -1077,6 +1102,23 @@ def test_a_lock_is_refreshed_only_while_its_owner_still_holds_it(store: GraphSto
     store.release_lock("ingest", "taker")
     assert not store.refresh_lock("ingest", "paused", 3600)  # released since: still not taken back
     store.acquire_lock("ingest", "other")
+
+
+def test_refresh_and_release_by_another_owner_change_nothing(store: GraphStore) -> None:
+    """Only the holder refreshes or releases a lock: another process's refresh leaves the expiry as it
+    was and its release leaves the lock in place."""
+    store.acquire_lock("ingest", "holder", ttl_seconds=600)
+    with pytest.raises(LockHeld) as before:
+        store.acquire_lock("ingest", "other")
+    assert not store.refresh_lock("ingest", "intruder", 7200)
+    store.release_lock("ingest", "intruder")
+    assert store.lock_owner("ingest") == "holder"
+    with pytest.raises(LockHeld) as after:
+        store.acquire_lock("ingest", "other")
+    assert (after.value.owner, after.value.expires) == ("holder", before.value.expires)
+    assert store.refresh_lock("ingest", "holder", 7200)
+    store.release_lock("ingest", "holder")
+    assert store.lock_owner("ingest") is None
 
 
 def test_lock_owner_reads_the_holder_without_taking_or_dropping_the_lock(store: GraphStore) -> None:
