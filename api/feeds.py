@@ -20,6 +20,10 @@ bp = Blueprint("feeds", __name__)
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_LIMIT_DEFAULT = 50
+# Feed readers poll: a reader (or a cache in front of the app) may reuse the feed for 5 minutes, then
+# revalidates with If-None-Match (a 304 costs no body). New papers come from scheduled
+# ingests, so 5 minutes late is nothing; "no-cache" would make every poll run the store query.
+FEED_CACHE_CONTROL = "max-age=300"
 # XML 1.0 forbids most control characters even when escaped: drop them from stored text.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Atom is the default namespace of the documents ElementTree writes (a process-wide registry).
@@ -28,6 +32,37 @@ ET.register_namespace("", ATOM_NS)
 
 def _clean(text: str | None) -> str:
     return _XML_INVALID.sub("", text or "")
+
+
+# Characters no IRI (RFC 3987) may hold: ASCII controls, space, '"<>\\^`{|}' and DEL; C1 controls; the
+# bidi formatting marks (LRM, RLM, embeddings, overrides, isolates: RFC 3987 4.1); and non-ASCII outside
+# ucschar (surrogates, private use, non-characters, planes 15 and 16).
+_IRI_UNSAFE = re.compile(
+    "[\x00-\x20\"<>\\\\^`{|}\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\uf8ff"
+    "\ufdd0-\ufdef\ufff0-\uffff"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}-{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 15))
+    + "\U000f0000-\U0010ffff]"
+    "|%(?![0-9A-Fa-f]{2})"  # a "%" that starts no %XX escape
+)
+_SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?]*")
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    # surrogatepass: a lone surrogate still becomes escapes (of invalid UTF-8), never an exception.
+    return "".join(f"%{b:02X}" for b in match.group(0).encode("utf-8", "surrogatepass"))
+
+
+def iri_safe(url: str) -> str:
+    """The URL as a valid IRI: characters no IRI may hold percent-encoded as UTF-8 (what RFC 3987's
+    IRI-to-URI mapping does, so the URL keeps its meaning), a "%" that starts no escape as %25, "[" and
+    "]" outside the host and every "#" after the first; existing %XX escapes are kept."""
+    head, hash_mark, fragment = url.partition("#")
+    authority = _SCHEME_AUTHORITY.match(head)
+    split = authority.end() if authority else 0
+    # "[" and "]" belong only to an IPv6 host; a fragment holds no second "#".
+    rest = head[split:].replace("[", "%5B").replace("]", "%5D")
+    fragment = fragment.replace("#", "%23").replace("[", "%5B").replace("]", "%5D")
+    return _IRI_UNSAFE.sub(_percent_encoded, head[:split] + rest + hash_mark + fragment)
 
 
 def _timestamp(value: str | None) -> str:
@@ -43,6 +78,20 @@ def _timestamp(value: str | None) -> str:
         parsed = datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
     # isoformat, not strftime("%Y"): that writes year 1 as "1", which no feed reader takes.
     return parsed.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def entry_updated(paper: Paper) -> str:
+    """When the paper's entry last changed (atom:updated, RFC 3339): the later of when the store first
+    saw it and its own updated date (a new arXiv version), else its published date. Not last_seen: an
+    unchanged re-ingest moves that, and a reader would show the entry as updated."""
+    # Every _timestamp is "YYYY-MM-DDTHH:MM:SSZ" (four-digit year): as strings, the latest is the max.
+    stamps = [_timestamp(value) for value in (paper.first_seen, paper.updated) if value]
+    return max(stamps) if stamps else _timestamp(paper.published)
+
+
+def feed_updated(papers: list[Paper]) -> str:
+    """The feed's atom:updated: its latest entry's updated, else the epoch."""
+    return max((entry_updated(p) for p in papers), default=_timestamp(None))
 
 
 def paper_atom_id(paper: Paper) -> str:
@@ -77,18 +126,17 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     sub(feed, "id", "urn:paperkg:feeds:new")
     sub(feed, "title", "paperkg: new papers")
-    stamps = [_timestamp(p.first_seen or p.published) for p in papers]
-    sub(feed, "updated", max(stamps) if stamps else _timestamp(None))
+    sub(feed, "updated", feed_updated(papers))
     author = sub(feed, "author")
     sub(author, "name", "paperkg")
-    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
-    sub(feed, "link", rel="alternate", href=site_url, type="text/html")
+    sub(feed, "link", rel="self", href=_clean(iri_safe(self_url)), type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=_clean(iri_safe(site_url)), type="text/html")
     sub(feed, "generator", "paperkg")
-    for paper, stamp in zip(papers, stamps, strict=True):
+    for paper in papers:
         entry = sub(feed, "entry")
         sub(entry, "id", paper_atom_id(paper))
         sub(entry, "title", paper.title or paper.id)
-        sub(entry, "updated", stamp)
+        sub(entry, "updated", entry_updated(paper))
         if paper.published:
             sub(entry, "published", _timestamp(paper.published))
         for name in paper.authors or []:
@@ -97,7 +145,7 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
             sub(sub(entry, "author"), "name", "unknown")
         link = entry_link(paper, page_url)
         if link:
-            sub(entry, "link", rel="alternate", href=_clean(link))
+            sub(entry, "link", rel="alternate", href=_clean(iri_safe(link)))
         if paper.abstract:
             sub(entry, "summary", paper.abstract, type="text")
         for category in paper.categories or []:
@@ -107,7 +155,8 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
 
 @bp.get("/feeds/new.atom")
 def new_atom() -> Response:
-    """The newest papers (by first seen), optionally since a date, as Atom 1.0."""
+    """The newest papers (by first seen), optionally since a date, as Atom 1.0; conditional on its
+    ETag (a 304 with no body when the reader's copy is current)."""
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
     papers = get_store().new_papers(since, limit)
@@ -119,4 +168,10 @@ def new_atom() -> Response:
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
     body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None)
-    return Response(body, mimetype="application/atom+xml")
+    response = Response(body, mimetype="application/atom+xml")
+    # A strong ETag of the body: it changes exactly when the feed does (an ingest, a removed paper, another
+    # Host). No Last-Modified: the feed's updated does not move when a paper is removed or rewritten
+    # without a newer date, so a reader sending only If-Modified-Since would keep a stale copy.
+    response.add_etag()
+    response.headers["Cache-Control"] = FEED_CACHE_CONTROL
+    return response.make_conditional(request)

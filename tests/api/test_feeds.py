@@ -1,12 +1,27 @@
-"""The Atom feed of the newest papers (api/feeds.py): valid Atom, hostile text escaped, ids and links."""
+"""The Atom feed of the newest papers (api/feeds.py): valid Atom, hostile text escaped, ids and links,
+updated times that follow new versions, links that are valid IRIs, conditional GET."""
 
 from __future__ import annotations
 
+import http.client
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
 import feedparser
+import pytest
 from flask.testing import FlaskClient
 
-from tests.api.conftest import HOSTILE_TITLE
+from api.app import create_app
+from api.feeds import build_feed, iri_safe
+from ingest.pipeline import IngestSummary, ingest_records_file
+from kg.embedded import EmbeddedStore
+from kg.entities import Paper
+from tests.api.conftest import HOSTILE_TITLE, app_config, serving
 from tests.api.test_json_api import error_of
+from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 
 def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: FlaskClient) -> None:
@@ -19,10 +34,152 @@ def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: Fl
     assert HOSTILE_TITLE in titles  # the exact text survives, escaped on the wire
     assert b"<script>" not in response.data
     entry = next(e for e in feed.entries if e.title == HOSTILE_TITLE)
-    assert entry.id == "urn:paperkg:paper:hostile-1" and entry.link == "https://example.org/a?b=1&c=<2>"
+    assert entry.id == "urn:paperkg:paper:hostile-1" and entry.link == "https://example.org/a?b=1&c=%3C2%3E"
     arxiv_entry = next(e for e in feed.entries if e.title.startswith("Sparse autoencoders"))
     assert arxiv_entry.id == "https://arxiv.org/abs/2401.00001"
     seed = feedparser.parse(client.get("/feeds/new.atom?limit=5").data)
     assert not seed.bozo and len(seed.entries) == 5
     assert error_of(client.get("/feeds/new.atom?since=never"), 400)
+
+
+
+# -- a real store, ingested through the pipeline at chosen store-clock times -------------------------
+V1 = {"arxiv_id": "2511.10000v1", "title": "Versioned Paper 0: Circuits in Transformers",
+      "authors": ["Ada Lovelace"], "abstract": "We train sparse autoencoders on Pythia activations.",
+      "published": "2025-11-10", "updated": "2025-11-10", "year": 2025, "primary_category": "cs.CL",
+      "url": "https://arxiv.org/abs/2511.10000v1"}
+V2 = {**V1, "arxiv_id": "2511.10000v2", "title": "Versioned Paper 0: Circuits in Transformers (revised)",
+      "authors": ["Ada Lovelace", "New Coauthor"], "updated": "2025-11-20",
+      "url": "https://arxiv.org/abs/2511.10000v2"}
+ENTRY_ID = "https://arxiv.org/abs/2511.10000"
+
+Ingest = Callable[[list[dict[str, Any]], str], IngestSummary]
+
+
+@pytest.fixture
+def feed_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """An empty real store (taxonomy loaded) in a temporary SQLite file."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def ingest(feed_store: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ingest:
+    """Ingest records (a records file through the pipeline) with the store's clock at `at`."""
+    def run(records: list[dict[str, Any]], at: str) -> IngestSummary:
+        monkeypatch.setattr("kg.validation.now", lambda: at)
+        path = tmp_path / "records.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        return ingest_records_file(feed_store, path, embedder=HashEmbedder(), progress=False)
+
+    return run
+
+
+def _entry(client: FlaskClient, entry_id: str) -> tuple[Any, Any]:
+    feed = feedparser.parse(client.get("/feeds/new.atom").data)
+    assert not feed.bozo, feed.get("bozo_exception")
+    return feed, next(e for e in feed.entries if e.id == entry_id)
+
+
+def test_a_new_arxiv_version_moves_the_entry_and_the_feed_updated(
+        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    assert ingest([V1], "2025-11-12T09:30:00.000000+00:00").new == 1
+    feed, entry = _entry(client, ENTRY_ID)
+    assert entry.updated == feed.feed.updated == "2025-11-12T09:30:00Z"
+    # v2 appeared on arXiv on 2025-11-20 (after v1 was stored) and was ingested the day after.
+    assert ingest([V2], "2025-11-21T08:00:00.000000+00:00").updated == 1
+    feed, entry = _entry(client, ENTRY_ID)
+    assert entry.title == V2["title"] and [a.name for a in entry.authors] == V2["authors"]
+    assert entry.updated == feed.feed.updated == "2025-11-20T00:00:00Z"  # was the first-seen time
+    assert entry.published == "2025-11-10T00:00:00Z"
+    before = client.get("/feeds/new.atom").data
+    # The same v2 again, later: unchanged. last_seen moves, the entry (and the whole feed) does not.
+    assert ingest([V2], "2025-11-30T12:00:00.000000+00:00").unchanged == 1
+    detail = feed_store.get_paper("2511.10000")
+    assert detail is not None and detail.paper.last_seen is not None
+    assert detail.paper.last_seen.startswith("2025-11-30")
+    assert client.get("/feeds/new.atom").data == before
+
+
+def test_the_entry_updated_is_first_seen_when_the_version_date_is_older() -> None:
+    # A paper first stored after its newest version's date: the store saw it later than arXiv dated it.
+    paper = Paper(id="p", title="T", published="2024-01-02", updated="2024-01-05",
+                  first_seen="2024-03-01T10:00:00.123456+00:00")
+    body = build_feed([paper], self_url="http://localhost/feeds/new.atom", site_url="http://localhost/")
+    assert body.count(b"<updated>2024-03-01T10:00:00Z</updated>") == 2  # the feed's and the entry's
+    no_seen = Paper(id="q", title="T", published="2024-01-02", updated="2024-01-05")
+    body = build_feed([no_seen], self_url="http://localhost/feeds/new.atom", site_url="http://localhost/")
+    assert b"<updated>2024-01-05T00:00:00Z</updated>" in body
+
+
+# -- links are valid IRIs ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://example.com/a b{c}\\d%20e#frag", "https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"),
+    ('https://example.org/q?a="<x>"&b=^`|', "https://example.org/q?a=%22%3Cx%3E%22&b=%5E%60%7C"),
+    ("https://example.org/100%/x%2", "https://example.org/100%25/x%252"),  # a "%" that is no escape
+    ("https://[::1]:8080/p[1]?q=[2]#a#b", "https://[::1]:8080/p%5B1%5D?q=%5B2%5D#a%23b"),
+    ("https://example.org/\u202eevil\x85\U000f0001", "https://example.org/%E2%80%AEevil%C2%85%F3%B0%80%81"),
+    # Already valid IRIs stay as they are: escapes, reserved characters, Unicode (ucschar).
+    ("https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?",
+     "https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?"),
+    ("https://例え.jp/パス?q=ü~", "https://例え.jp/パス?q=ü~"),
+])
+def test_iri_safe_percent_encodes_what_no_iri_may_hold(url: str, expected: str) -> None:
+    assert iri_safe(url) == expected
+    assert iri_safe(expected) == expected  # encoding twice changes nothing
+
+
+def test_feed_links_are_valid_iris(plumbing_client: FlaskClient) -> None:
+    paper = Paper(id="odd", title="Odd URL", url="https://example.com/a b{c}\\d%20e#frag")
+    body = build_feed([paper], self_url="http://localhost/feeds/new.atom?x={a}|b",
+                      site_url="http://localhost/")
+    assert b'href="https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"' in body
+    assert b'href="http://localhost/feeds/new.atom?x=%7Ba%7D%7Cb"' in body
+    feed = feedparser.parse(body)
+    assert not feed.bozo and feed.entries[0].link == "https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"
+    # The self link is the request's URL: a query string with braces and a bar is encoded too.
+    served = plumbing_client.get("/feeds/new.atom", query_string="limit=5&x={a}|b")
+    assert b'rel="self" href="http://localhost/feeds/new.atom?limit=5&amp;x=%7Ba%7D%7Cb"' in served.data
+
+
+# -- conditional GET ---------------------------------------------------------------------------------
+def _get(port: int, path: str = "/feeds/new.atom", method: str = "GET",
+         **headers: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, headers={k.replace("_", "-"): v for k, v in headers.items()})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_the_feed_answers_a_conditional_get_with_304_until_an_ingest_changes_it(
+        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    ingest([V1], "2025-11-12T09:30:00.000000+00:00")
+    app = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder()))
+    with serving(app) as port:
+        status, headers, body = _get(port)
+        assert status == 200 and ENTRY_ID.encode() in body
+        etag = headers["ETag"]
+        assert etag.startswith('"') and etag.endswith('"')  # strong: no W/
+        # No Last-Modified: the feed's dates do not show every change (a removed paper).
+        assert "Last-Modified" not in headers
+        assert headers["Cache-Control"] == "max-age=300"
+        # The reader's copy is current: 304, no body, the validators again.
+        for method in ("GET", "HEAD"):
+            status, again, body = _get(port, method=method, If_None_Match=etag)
+            assert (status, body, again["ETag"]) == (304, b"", etag), method
+        assert _get(port, If_Modified_Since="Wed, 12 Nov 2025 09:30:00 GMT")[0] == 200
+        assert _get(port, If_None_Match='"something-else"')[0] == 200
+        # Another query is another document, with its own ETag.
+        assert _get(port, "/feeds/new.atom?limit=1")[1]["ETag"] != etag
+
+        ingest([{**V1, "arxiv_id": "2511.10001v1", "title": "Another paper",
+                 "url": "https://arxiv.org/abs/2511.10001v1"}], "2025-11-13T10:00:00.000000+00:00")
+        status, fresh, body = _get(port, If_None_Match=etag)
+        assert status == 200 and b"https://arxiv.org/abs/2511.10001" in body and fresh["ETag"] != etag
+        assert _get(port, If_None_Match=fresh["ETag"])[0] == 304
 
