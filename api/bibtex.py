@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 from kg.entities import Paper
-from kg.safe_output import safe_http_url
-from kg.validation import clean_text
+from kg.safe_output import iri_safe, is_invisible, percent_encode, safe_http_url
+from kg.validation import clean_text, fold_for_search
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -21,30 +22,127 @@ _LATEX_SPECIALS = {
     "^": r"\^{}",
     "~": r"\~{}",
 }
-_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIALS))
+# BibTeX counts every brace, even after a backslash: `\{` opens a group all the same. A brace of a
+# matched pair stays `\{`/`\}` (balanced); a lone one becomes a brace-free LaTeX text command, else the
+# field would never close and take the fields and entries after it along.
+_LONE_BRACE = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def _lone_braces(value: str) -> set[int]:
+    """The positions of the braces in value that have no partner."""
+    opened: list[int] = []
+    lone: set[int] = set()
+    for i, ch in enumerate(value):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone | set(opened)
 
 
 def escape(value: str) -> str:
-    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines)."""
+    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines);
+    the result is always brace-balanced as BibTeX counts braces."""
     value = " ".join(clean_text(str(value)).split())
-    return _SPECIAL_RE.sub(lambda m: _LATEX_SPECIALS[m.group(0)], value)
+    lone = _lone_braces(value)
+    return "".join(_LONE_BRACE[ch] if i in lone else _LATEX_SPECIALS.get(ch, ch)
+                   for i, ch in enumerate(value))
 
 
+# -- percent-encoding for the identifier fields (doi; url: kg.safe_output.iri_safe) --------------------
+def _doi_field(doi: str) -> str:
+    """The DOI as it is (biblatex reads `doi` verbatim, so no LaTeX escapes), but for braces, which
+    would unbalance the field, and whitespace or invisible characters: those are percent-encoded,
+    as in a doi.org link, which resolves them."""
+    return "".join(percent_encode(ch) if ch in "{}" or is_invisible(ch) else ch
+                   for ch in clean_text(doi).strip())
+
+
+# -- author names ----------------------------------------------------------------------------------
+_SUFFIXES = {"II", "III", "IV"}
+# A name holding one of these words names a team or an organisation, not a person: BibTeX would take
+# its last word for a family name ("Team, Gemini") and split it at an "and".
+_ORGANISATION_WORDS = {
+    "team", "teams", "lab", "labs", "laboratory", "laboratories", "consortium", "group", "collaboration",
+    "project", "institute", "initiative", "foundation", "committee", "association", "society",
+    "inc", "ltd", "llc", "gmbh", "corporation", "authors", "contributors", "community", "organization",
+    "organisation", "university",
+}
+
+
+def _is_suffix(word: str) -> bool:
+    return word.rstrip(".").lower() in ("jr", "sr") or word in _SUFFIXES
+
+
+def _is_organisation(name: str) -> bool:
+    """Whether name is a team or an organisation (or holds an "and" BibTeX would split it at)."""
+    words = [w.strip(".,;:()").lower() for w in name.split()]
+    return "and" in words or any(w in _ORGANISATION_WORDS for w in words)
+
+
+def _author(name: str) -> tuple[str, str]:
+    """(the name as a BibTeX author, its family name for the citation key).
+
+    "Given Family" stays as it is; a suffix ("Martin Luther King Jr.", "Sammy Davis, Jr.") is moved
+    into BibTeX's "von Family, Jr., Given" form, which is the only one that keeps it out of the family
+    name; a team or organisation, or a name with more commas than BibTeX's three parts, is braced
+    whole, so it is one author, never split at an "and" or into given and family names."""
+    name = " ".join(clean_text(name).split())
+    parts = [p.strip() for p in name.split(",")]
+    words = name.replace(",", " ").split()
+    if _is_organisation(name) or len(parts) > 3:
+        return "{" + escape(name) + "}", next((w for w in words if w.lower() != "the"), "")
+    if len(parts) == 1 and len(words) > 1 and _is_suffix(words[-1]):
+        given_family, suffix = words[:-1], words[-1]
+    elif len(parts) == 2 and _is_suffix(parts[1]) and parts[0]:
+        given_family, suffix = parts[0].split(), parts[1]
+    else:
+        # "Given Family", or already "Family, Given" / "Family, Jr., Given".
+        family = parts[0] if len(parts) > 1 else name
+        return escape(name), (family.split() or [""])[-1]
+    # The family name is the last word and the lowercase particles before it ("de la Cruz"); the
+    # first word always stays a given name.
+    start = len(given_family) - 1 if len(given_family) > 1 else 0
+    while start > 1 and given_family[start - 1][:1].islower():
+        start -= 1
+    given, family = given_family[:start], given_family[start:]
+    rendered = f"{escape(' '.join(family))}, {escape(suffix)}, {escape(' '.join(given))}".rstrip()
+    return rendered, family[-1]
+
+
+# -- citation key ----------------------------------------------------------------------------------
 def _ascii_word(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    # fold_for_search first: NFKD alone drops letters with no decomposition ("Søgaard" -> "sgaard").
+    folded = unicodedata.normalize("NFKD", fold_for_search(text)).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^A-Za-z0-9]", "", folded)
+
+
+def _key_safe(identifier: str) -> str:
+    """An id as key characters: folded ASCII letters, digits and dots, other runs as one "-"."""
+    folded = unicodedata.normalize("NFKD", fold_for_search(identifier)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9.]+", "-", folded.lower()).strip("-.")
 
 
 def citation_key(paper: Paper) -> str:
     """firstauthorlastname + year + first title word, ASCII only (e.g. wang2023interpretability); the
-    year is the venue's when the venue names one, as in the entry's `year` field."""
-    author = paper.authors[0].split()[-1] if paper.authors and paper.authors[0].split() else ""
+    year is the venue's when the venue names one, as in the entry's `year` field. With neither a name
+    nor a title word in Latin letters (a CJK title), the arXiv id (arxiv-2401.00001) or the paper id
+    made key-safe, never a bare year. The same paper always gets the same key; two papers may share
+    one (this does not look at the store)."""
+    author = _author(paper.authors[0])[1] if paper.authors else ""
     stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
     first_word = next(
         (w for w in (_ascii_word(t) for t in paper.title.split()) if w and w.lower() not in stop), ""
     )
-    key = f"{_ascii_word(author).lower()}{entry_year(paper) or ''}{first_word.lower()}"
-    return key or _ascii_word(paper.id).lower() or "paper"
+    name = _ascii_word(author).lower()
+    if name or first_word:
+        return f"{name}{entry_year(paper) or ''}{first_word.lower()}"
+    if paper.arxiv_id and (arxiv := _key_safe(paper.arxiv_id)):
+        return f"arxiv-{arxiv}"
+    return _key_safe(paper.id) or f"paper-{hashlib.sha256(paper.id.encode('utf-8')).hexdigest()[:8]}"
 
 
 # Venue strings are free text ("ICLR 2023", "NeurIPS 2023 (oral)", the list's "ACL'24"): a leading
@@ -61,15 +159,27 @@ _JOURNALS = {
 _VENUE_RE = re.compile(
     r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + r")(?:\s+((?:19|20)\d\d)|'(\d\d))\b"
 )
+_WORKSHOP_RE = re.compile(r"\bworkshops?\b", re.IGNORECASE)
+_FINDINGS_RE = re.compile(r"\bfindings\b", re.IGNORECASE)
+# A remark after the venue: "(oral)", "(spotlight)", "(unconfirmed)".
+_TRAILING_REMARK_RE = re.compile(r"\s*\([^()]*\)\s*$")
 
 
-def _venue(venue: str | None) -> tuple[bool, str, str] | None:
-    """(findings, name, four-digit year) of a recognised conference or journal venue, else None."""
+def _venue(venue: str | None) -> tuple[bool, str, str, str] | None:
+    """(findings, name, four-digit year, workshop name or "") of a recognised conference or journal
+    venue, else None. A workshop held at a conference keeps what follows the year ("MI Workshop",
+    "Workshop on ..."); "ACL'24 Findings" is Findings of ACL as "Findings of ACL 2024" is."""
     match = _VENUE_RE.match(venue or "")
     if match is None:
         return None
     findings, name, year, short_year = match.groups()
-    return bool(findings), name, year or f"20{short_year}"
+    rest = (venue or "")[match.end():]
+    workshop = ""
+    if _WORKSHOP_RE.search(rest):
+        while _TRAILING_REMARK_RE.search(rest):
+            rest = _TRAILING_REMARK_RE.sub("", rest)
+        workshop = " ".join(rest.lstrip(" ,;:-\u2013\u2014").split())
+    return bool(findings) or bool(_FINDINGS_RE.search(rest)), name, year or f"20{short_year}", workshop
 
 
 def entry_year(paper: Paper) -> int | None:
@@ -84,19 +194,24 @@ def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
     parsed = _venue(venue)
     if parsed is None:
         return "misc", [("note", escape(venue))] if venue else []
-    findings, name, year = parsed
+    findings, name, year, workshop = parsed
     if name in _JOURNALS:
         return "article", [("journal", _JOURNALS[name])]
+    if workshop:
+        return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year} "
+                                               f"{escape(workshop)}")]
     return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year}")]
 
 
 def to_bibtex(paper: Paper) -> str:
     """An @inproceedings / @article entry for a recognised conference or journal venue (with the venue's
-    year), else @misc; arXiv eprint fields whenever the paper has an arXiv id."""
+    year), else @misc; arXiv eprint fields whenever the paper has an arXiv id. Every field is
+    brace-balanced, so a hostile title cannot swallow the fields or entries after it."""
     kind, venue_fields = _entry_type(paper.venue)
     fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
-    if paper.authors:
-        fields.append(("author", " and ".join(escape(a) for a in paper.authors)))
+    authors = [_author(a)[0] for a in paper.authors if a.strip()]
+    if authors:
+        fields.append(("author", " and ".join(authors)))
     fields += venue_fields
     year = entry_year(paper)
     if year:
@@ -105,12 +220,12 @@ def to_bibtex(paper: Paper) -> str:
         fields += [("eprint", escape(paper.arxiv_id)), ("archivePrefix", "arXiv")]
         if paper.primary_category:
             fields.append(("primaryClass", escape(paper.primary_category)))
-    if paper.doi:
-        fields.append(("doi", escape(paper.doi)))
+    if paper.doi and (doi := _doi_field(paper.doi)):
+        fields.append(("doi", doi))
     # Only an http(s) URL is cited: a javascript: or data: URL from the data is left out.
     url = safe_http_url(paper.url) or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
     if url:
-        # \url{} takes its argument verbatim: only braces, backslashes and spaces must go.
-        fields.append(("url", re.sub(r"[{}\\\s]", "", clean_text(url))))
+        # Like doi, url is read verbatim: percent-encoded, not LaTeX-escaped.
+        fields.append(("url", iri_safe(clean_text(url))))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@{kind}{{{citation_key(paper)},\n{body}\n}}\n"

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from api.app import get_store
 from api.params import int_arg, since_arg
 from kg.entities import Paper
-from kg.safe_output import safe_http_url
+from kg.safe_output import iri_safe, safe_http_url
 from kg.validation import parse_since
 
 bp = Blueprint("feeds", __name__)
@@ -32,37 +32,6 @@ ET.register_namespace("", ATOM_NS)
 
 def _clean(text: str | None) -> str:
     return _XML_INVALID.sub("", text or "")
-
-
-# Characters no IRI (RFC 3987) may hold: ASCII controls, space, '"<>\\^`{|}' and DEL; C1 controls; the
-# bidi formatting marks (LRM, RLM, embeddings, overrides, isolates: RFC 3987 4.1); and non-ASCII outside
-# ucschar (surrogates, private use, non-characters, planes 15 and 16).
-_IRI_UNSAFE = re.compile(
-    "[\x00-\x20\"<>\\\\^`{|}\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\uf8ff"
-    "\ufdd0-\ufdef\ufff0-\uffff"
-    + "".join(f"{chr(plane << 16 | 0xFFFE)}-{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 15))
-    + "\U000f0000-\U0010ffff]"
-    "|%(?![0-9A-Fa-f]{2})"  # a "%" that starts no %XX escape
-)
-_SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?]*")
-
-
-def _percent_encoded(match: re.Match[str]) -> str:
-    # surrogatepass: a lone surrogate still becomes escapes (of invalid UTF-8), never an exception.
-    return "".join(f"%{b:02X}" for b in match.group(0).encode("utf-8", "surrogatepass"))
-
-
-def iri_safe(url: str) -> str:
-    """The URL as a valid IRI: characters no IRI may hold percent-encoded as UTF-8 (what RFC 3987's
-    IRI-to-URI mapping does, so the URL keeps its meaning), a "%" that starts no escape as %25, "[" and
-    "]" outside the host and every "#" after the first; existing %XX escapes are kept."""
-    head, hash_mark, fragment = url.partition("#")
-    authority = _SCHEME_AUTHORITY.match(head)
-    split = authority.end() if authority else 0
-    # "[" and "]" belong only to an IPv6 host; a fragment holds no second "#".
-    rest = head[split:].replace("[", "%5B").replace("]", "%5D")
-    fragment = fragment.replace("#", "%23").replace("[", "%5B").replace("]", "%5D")
-    return _IRI_UNSAFE.sub(_percent_encoded, head[:split] + rest + hash_mark + fragment)
 
 
 def _timestamp(value: str | None) -> str:

@@ -1,12 +1,13 @@
 """Rules the outputs share for text that came from outside: which URLs may become links (web pages,
-Atom feed, BibTeX, markdown list rows) and what may reach a terminal (the CLI). Invisible controls
-in stored text go with kg.validation.clean_text.
+Atom feed, BibTeX, markdown list rows), how a link is written as a valid IRI, and what may reach a
+terminal (the CLI). Invisible controls in stored text go with kg.validation.clean_text.
 
 No Flask import: ingest (the list-row exporter) uses it as well as the web app."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 # C0 controls and DEL: a URL holding one (a line break, a NUL) is malformed, and in a markdown row
@@ -51,3 +52,39 @@ def terminal_safe(text: object) -> str:
     removed, line breaks and tabs turned into spaces (one row stays one row), other Unicode kept."""
     cleaned = _LINE_BREAKS.sub(" ", str(text))
     return _CONTROL.sub("", _CONTROL_SEQUENCE.sub("", cleaned))
+
+
+# ASCII no IRI (RFC 3987) may hold: controls, space, '"<>\\^`{|}' and DEL; and a "%" that starts no %XX
+# escape. Non-ASCII is encoded when invisible (is_invisible), which covers what RFC 3987 leaves out of
+# ucschar (C1 controls, bidi formatting marks, surrogates, private use, non-characters).
+_IRI_UNSAFE = re.compile("[\x00-\x20\"<>\\\\^`{|}\x7f]|%(?![0-9A-Fa-f]{2})")
+_SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?]*")
+
+
+def percent_encode(text: str) -> str:
+    """Every character of `text` as %XX escapes of its UTF-8 bytes."""
+    # surrogatepass: a lone surrogate still becomes escapes (of invalid UTF-8), never an exception.
+    return "".join(f"%{b:02X}" for b in text.encode("utf-8", "surrogatepass"))
+
+
+def is_invisible(ch: str) -> bool:
+    """Whether `ch` shows as nothing or as a space: whitespace, controls, format characters (zero-width
+    space, bidi marks), surrogates, private use and unassigned code points (categories Z* and C*)."""
+    return unicodedata.category(ch)[0] in "CZ"
+
+
+def iri_safe(url: str) -> str:
+    """The URL as a valid IRI: characters no IRI may hold percent-encoded as UTF-8 (what RFC 3987's
+    IRI-to-URI mapping does, so the URL keeps its meaning), a "%" that starts no escape as %25, "[" and
+    "]" outside the host and every "#" after the first; existing %XX escapes are kept."""
+    head, hash_mark, fragment = url.partition("#")
+    authority = _SCHEME_AUTHORITY.match(head)
+    split = authority.end() if authority else 0
+    # "[" and "]" belong only to an IPv6 host; a fragment holds no second "#".
+    rest = head[split:].replace("[", "%5B").replace("]", "%5D")
+    fragment = fragment.replace("#", "%23").replace("[", "%5B").replace("]", "%5D")
+    joined = head[:split] + rest + hash_mark + fragment
+    encoded = _IRI_UNSAFE.sub(lambda m: percent_encode(m.group(0)), joined)
+    # Invisible non-ASCII (a no-break space, a zero-width space) may be ucschar, but in a link it reads as
+    # nothing or as a space.
+    return "".join(percent_encode(ch) if ch > "\x7f" and is_invisible(ch) else ch for ch in encoded)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
-from api.bibtex import citation_key, to_bibtex
+from api.bibtex import citation_key, escape, to_bibtex
 from kg.entities import Paper
 
 
@@ -57,3 +59,204 @@ def test_seed_papers_are_cited_with_the_venue_year(
     assert f"  booktitle = {{{booktitle}}}," in text and f"  year = {{{year}}}," in text
     assert f"  eprint = {{{paper_id}}}," in text and "archivePrefix = {arXiv}" in text  # kept
     assert response.headers["Content-Disposition"] == f'inline; filename="{key}.bib"'
+
+
+# -- a minimal BibTeX reader that counts braces as BibTeX does ---------------------------------------
+def _read_braced(text: str, start: int) -> int:
+    """The index just past the `}` closing the group opened at text[start] ("{"). A backslash does not
+    escape a brace for BibTeX (it counts `\\{` too), so neither does this; ValueError when it never
+    closes."""
+    assert text[start] == "{"
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise ValueError(f"unclosed group from {start}: {text[start:start + 60]!r}")
+
+
+def parse_bib(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """(type, key, fields) of each `@type{key, name = {value}, ...}` entry in text; every field
+    value must be one brace-balanced group and the entry must close right after the last field."""
+    entries = []
+    pos = 0
+    while (at := text.find("@", pos)) != -1:
+        head = re.match(r"@(\w+)\{([^,\s{}]+),", text[at:])
+        assert head, text[at:at + 80]
+        kind, key = head.groups()
+        pos = at + head.end()
+        fields: dict[str, str] = {}
+        while True:
+            field = re.compile(r"\s*(\w+)\s*=\s*").match(text, pos)
+            assert field, text[pos:pos + 80]
+            end = _read_braced(text, field.end())
+            value = text[field.end() + 1:end - 1]
+            assert field.group(1) not in fields
+            fields[field.group(1)] = value
+            sep = re.compile(r"\s*([,}])").match(text, end)
+            assert sep, f"junk after {field.group(1)}: {text[end:end + 40]!r}"
+            pos = sep.end()
+            if sep.group(1) == "}":
+                break
+        entries.append((kind, key, fields))
+    assert not text[pos:].strip()
+    return entries
+
+
+def balanced(value: str) -> bool:
+    """Whether BibTeX's brace count (backslashes ignored) never dips below zero and ends at zero."""
+    depth = 0
+    for ch in value:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def top_level_authors(field: str) -> list[str]:
+    """The author field split as BibTeX splits it: at " and " outside braces, in any case."""
+    names, depth, start = [], 0, 0
+    for match in re.finditer(r"[{}]|\s+and\s+", field, re.IGNORECASE):
+        if match.group(0) in "{}":
+            depth += 1 if match.group(0) == "{" else -1
+        elif depth == 0:
+            names.append(field[start:match.start()])
+            start = match.end()
+    return [*names, field[start:]]
+
+
+HOSTILE_TITLES = ["An unbalanced { brace", 'Title with "}" closing quote brace', "}{", "{{", "}}x{",
+                  "a \\{ b", "ends in a backslash \\", "{balanced} and } lone"]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_lone_braces_leave_every_field_balanced(title: str) -> None:
+    paper = Paper(id="p1", arxiv_id="2401.00001", title=title, year=2024, venue=f"Note {title}",
+                  authors=[f"Ada {title} Lovelace", "Alan Turing"], doi="10.1000/{braced",
+                  url="https://example.org/x}y")
+    text = to_bibtex(paper)
+    ((kind, key, fields),) = parse_bib(text)
+    assert kind == "misc" and key == citation_key(paper)
+    # Every field is there: a field left open would have swallowed the ones after it.
+    assert list(fields) == ["title", "author", "note", "year", "eprint", "archivePrefix", "doi", "url"]
+    assert all(balanced(v) for v in fields.values()), fields
+    assert len(top_level_authors(fields["author"])) == 2
+    # Two such entries in one .bib stay two entries, the second intact.
+    other = to_bibtex(Paper(id="p2", title="Neighbour", authors=["Grace Hopper"], year=2020))
+    assert [e[1] for e in parse_bib(text + "\n" + other)] == [key, "hopper2020neighbour"]
+
+
+def test_lone_braces_are_latex_text_braces_and_pairs_stay_escaped() -> None:
+    text = to_bibtex(Paper(id="p", title="A } and a { and {pair}", year=2024))
+    title = parse_bib(text)[0][2]["title"]
+    assert title == r"{A \textbraceright{} and a \textbraceleft{} and \{pair\}}"
+    assert escape("}{") == r"\textbraceright{}\textbraceleft{}"
+
+
+# -- author names --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "rendered", "key_name"), [
+    ("Martin Luther King Jr.", "King, Jr., Martin Luther", "king"),
+    ("Sammy Davis, Jr.", "Davis, Jr., Sammy", "davis"),
+    ("Henry Ford III", "Ford, III, Henry", "ford"),
+    ("John Smith Sr", "Smith, Sr, John", "smith"),
+    ("Pope Leo IV", "Leo, IV, Pope", "leo"),
+    ("Juan de la Cruz II", "de la Cruz, II, Juan", "cruz"),
+    ("King Jr.", "King, Jr.,", "king"),  # no given name: BibTeX's empty third part
+    (", Jr.", ", Jr.", ""),  # nothing but a suffix: left as it is
+    ("King, Jr., Martin Luther", "King, Jr., Martin Luther", "king"),  # already in BibTeX's order
+    ("Wang, Kevin", "Wang, Kevin", "wang"),
+    ("Kevin Wang", "Kevin Wang", "wang"),
+    ("John von Neumann", "John von Neumann", "neumann"),
+    ("Plato", "Plato", "plato"),
+    # Not persons: one braced unit, never split at "and", keyed by the first word.
+    ("Research and Development Lab", "{Research and Development Lab}", "research"),
+    ("Gemini Team", "{Gemini Team}", "gemini"),
+    ("Anthropic Interpretability Team", "{Anthropic Interpretability Team}", "anthropic"),
+    ("The Pythia Consortium", "{The Pythia Consortium}", "pythia"),
+    ("ATLAS Collaboration", "{ATLAS Collaboration}", "atlas"),
+    ("EleutherAI Research Group", "{EleutherAI Research Group}", "eleutherai"),
+    ("BigScience Project", "{BigScience Project}", "bigscience"),
+    ("Tom AND Jerry", "{Tom AND Jerry}", "tom"),
+    ("A, B, C, D", "{A, B, C, D}", "a"),  # too many commas for BibTeX's name parts
+])
+def test_author_names_keep_their_parts(name: str, rendered: str, key_name: str) -> None:
+    paper = Paper(id="p", title="Probing", year=2024, authors=[name, "Ada Lovelace"])
+    fields = parse_bib(to_bibtex(paper))[0][2]
+    assert fields["author"] == f"{rendered} and Ada Lovelace"
+    assert top_level_authors(fields["author"]) == [rendered, "Ada Lovelace"]
+    assert citation_key(paper) == f"{key_name}2024probing"
+
+
+# -- venues: workshops and Findings ---------------------------------------------------------------
+@pytest.mark.parametrize(("venue", "booktitle", "year"), [
+    ("ICML'24 MI Workshop", "ICML 2024 MI Workshop", 2024),
+    ("NeurIPS 2023 ATTRIB Workshop", "NeurIPS 2023 ATTRIB Workshop", 2023),
+    ("ICLR 2024 Workshop on Reliable and Responsible Foundation Models",
+     "ICLR 2024 Workshop on Reliable and Responsible Foundation Models", 2024),
+    ("EMNLP 2023 BlackboxNLP Workshop", "EMNLP 2023 BlackboxNLP Workshop", 2023),
+    ("ICML'24 MI Workshop (spotlight)", "ICML 2024 MI Workshop", 2024),
+    ("NeurIPS 2023 Workshop on R&D", r"NeurIPS 2023 Workshop on R\&D", 2023),
+    ("ACL'24 Findings", "Findings of ACL 2024", 2024),
+    ("EMNLP 2023 (Findings)", "Findings of EMNLP 2023", 2023),
+    ("Findings of EMNLP 2023", "Findings of EMNLP 2023", 2023),
+])
+def test_workshops_and_findings_keep_their_name(venue: str, booktitle: str, year: int) -> None:
+    paper = Paper(id="p", title="T", year=2022, venue=venue, authors=["Kevin Wang"])
+    ((kind, key, fields),) = parse_bib(to_bibtex(paper))
+    assert kind == "inproceedings" and fields["booktitle"] == booktitle
+    assert fields["year"] == str(year) and key == f"wang{year}t"
+
+
+# -- citation keys ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("paper", "key"), [
+    (Paper(id="p", title="Probing", year=2024, authors=["Anders Søgaard"]), "sogaard2024probing"),
+    (Paper(id="p", title="Logik", year=1930, authors=["Jan Łukasiewicz"]), "lukasiewicz1930logik"),
+    (Paper(id="p", title="Øresund straße", year=2020, authors=["Ærø"]), "aero2020oresund"),
+    # No usable name or title word: the arXiv id, else the paper id, made key-safe; never a bare year.
+    (Paper(id="2401.00001", arxiv_id="2401.00001", title="可解释性研究", year=2024, authors=["王凯"]),
+     "arxiv-2401.00001"),
+    (Paper(id="hep-th/9901001", arxiv_id="hep-th/9901001", title="量子", year=1999),
+     "arxiv-hep-th-9901001"),
+    (Paper(id="records:论文-7", title="可解释性", year=2024, authors=["李"]), "records-7"),
+    (Paper(id="王凯", title="可解释性", year=2024), "paper-"),
+    # A name but no title word (or the reverse) still makes a key from what there is.
+    (Paper(id="p", title="可解释性", year=2024, authors=["Kai Wang"]), "wang2024"),
+])
+def test_citation_keys_fold_letters_and_never_are_just_a_year(paper: Paper, key: str) -> None:
+    assert citation_key(paper).startswith(key) and re.fullmatch(r"[a-z0-9.\-]+", citation_key(paper))
+    assert citation_key(paper) == citation_key(Paper(**vars(paper)))  # deterministic
+    assert parse_bib(to_bibtex(paper))[0][1] == citation_key(paper)
+
+
+def test_keys_of_unnamed_papers_differ_by_paper() -> None:
+    keys = {citation_key(Paper(id=pid, title="可解释性", year=2024)) for pid in ("王凯", "李", "张伟")}
+    assert len(keys) == 3 and all(re.fullmatch(r"paper-[0-9a-f]{8}", k) for k in keys)
+
+
+# -- doi and url are written as identifiers, not LaTeX text ---------------------------------------
+@pytest.mark.parametrize(("doi", "field"), [
+    ("10.1000/abc_def", "10.1000/abc_def"),
+    *[(sici, sici) for sici in ["10.1002/(SICI)1097-4571(199806)49:8<1::AID>3.0.CO;2-#"]],
+    ("10.1000/100%~x&y$z^", "10.1000/100%~x&y$z^"),
+    ("10.1000/{braced", "10.1000/%7Bbraced"),
+    ("10.1000/a}b{c} d", "10.1000/a%7Db%7Bc%7D%20d"),
+])
+def test_doi_is_raw_except_braces(doi: str, field: str) -> None:
+    fields = parse_bib(to_bibtex(Paper(id="p", title="T", doi=doi)))[0][2]
+    assert fields["doi"] == field
+
+
+@pytest.mark.parametrize(("url", "field"), [
+    ("https://example.com/a b{c}\\d%20e#frag", "https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"),
+    ("https://example.org/a?b=1&c=<2>|`^\"", "https://example.org/a?b=1&c=%3C2%3E%7C%60%5E%22"),
+    ("https://example.org/100%/x%2Fy%zz", "https://example.org/100%25/x%2Fy%25zz"),
+    ("https://example.org/wiki/Straße?q=ü", "https://example.org/wiki/Straße?q=ü"),  # IRI letters stay
+    ("https://example.org/a\u00a0b\u200bc", "https://example.org/a%C2%A0b%E2%80%8Bc"),
+    ("https://example.org/p;v=1,2/[x]/~u/@!$'()*+", "https://example.org/p;v=1,2/%5Bx%5D/~u/@!$'()*+"),
+])
+def test_url_is_percent_encoded_not_cut(url: str, field: str) -> None:
+    fields = parse_bib(to_bibtex(Paper(id="p", title="T", url=url)))[0][2]
+    assert fields["url"] == field

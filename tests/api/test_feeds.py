@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from api.feeds import build_feed, iri_safe
+from api.feeds import build_feed
 from ingest.pipeline import IngestSummary, ingest_records_file
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper
@@ -114,23 +114,7 @@ def test_the_entry_updated_is_first_seen_when_the_version_date_is_older() -> Non
     assert b"<updated>2024-01-05T00:00:00Z</updated>" in body
 
 
-# -- links are valid IRIs ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://example.com/a b{c}\\d%20e#frag", "https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"),
-    ('https://example.org/q?a="<x>"&b=^`|', "https://example.org/q?a=%22%3Cx%3E%22&b=%5E%60%7C"),
-    ("https://example.org/100%/x%2", "https://example.org/100%25/x%252"),  # a "%" that is no escape
-    ("https://[::1]:8080/p[1]?q=[2]#a#b", "https://[::1]:8080/p%5B1%5D?q=%5B2%5D#a%23b"),
-    ("https://example.org/\u202eevil\x85\U000f0001", "https://example.org/%E2%80%AEevil%C2%85%F3%B0%80%81"),
-    # Already valid IRIs stay as they are: escapes, reserved characters, Unicode (ucschar).
-    ("https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?",
-     "https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?"),
-    ("https://例え.jp/パス?q=ü~", "https://例え.jp/パス?q=ü~"),
-])
-def test_iri_safe_percent_encodes_what_no_iri_may_hold(url: str, expected: str) -> None:
-    assert iri_safe(url) == expected
-    assert iri_safe(expected) == expected  # encoding twice changes nothing
-
-
+# -- links are valid IRIs (kg.safe_output.iri_safe) -------------------------------------------------
 def test_feed_links_are_valid_iris(plumbing_client: FlaskClient) -> None:
     paper = Paper(id="odd", title="Odd URL", url="https://example.com/a b{c}\\d%20e#frag")
     body = build_feed([paper], self_url="http://localhost/feeds/new.atom?x={a}|b",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.safe_output import safe_http_url, terminal_safe
+from kg.safe_output import iri_safe, safe_http_url, terminal_safe
 from tests.api.test_cli import HOSTILE_TITLE
 
 
@@ -45,3 +45,20 @@ def test_terminal_safe_turns_any_object_into_one_row_of_text() -> None:
     # A DCS string goes up to its 8-bit terminator (ST); NEL is a line break; an unterminated 8-bit DCS
     # introducer goes alone, keeping the text after it.
     assert terminal_safe("x\x1bPq#0;payload\x9cy\x85z\x90w") == "xy zw"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://example.com/a b{c}\\d%20e#frag", "https://example.com/a%20b%7Bc%7D%5Cd%20e#frag"),
+    ('https://example.org/q?a="<x>"&b=^`|', "https://example.org/q?a=%22%3Cx%3E%22&b=%5E%60%7C"),
+    ("https://example.org/100%/x%2", "https://example.org/100%25/x%252"),  # a "%" that is no escape
+    ("https://[::1]:8080/p[1]?q=[2]#a#b", "https://[::1]:8080/p%5B1%5D?q=%5B2%5D#a%23b"),
+    ("https://example.org/\u202eevil\x85\U000f0001", "https://example.org/%E2%80%AEevil%C2%85%F3%B0%80%81"),
+    ("https://example.org/a\xa0b\u200bc\ufeff", "https://example.org/a%C2%A0b%E2%80%8Bc%EF%BB%BF"),
+    # Already valid IRIs stay as they are: escapes, reserved characters, Unicode (ucschar).
+    ("https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?",
+     "https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?"),
+    ("https://例え.jp/パス?q=ü~", "https://例え.jp/パス?q=ü~"),
+])
+def test_iri_safe_percent_encodes_what_no_iri_may_hold(url: str, expected: str) -> None:
+    assert iri_safe(url) == expected
+    assert iri_safe(expected) == expected  # encoding twice changes nothing
