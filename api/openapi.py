@@ -1,7 +1,8 @@
 """The OpenAPI 3.0 document of the JSON API, feeds and health checks, served at /api/openapi.json.
 
 Written by hand next to the code it documents; tests/api/test_openapi.py checks that every
-route of the app is in it (and nothing else), and a schemathesis run checks responses against it.
+route of the app is in it (and nothing else) and that every object of every response is described
+with the fields the app really sends, and a schemathesis run checks responses against it.
 """
 
 from __future__ import annotations
@@ -63,6 +64,32 @@ SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (202
               "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
               "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01)")
 ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
+def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
+    """An object schema whose properties are all always sent, save those named optional."""
+    required = [k for k in properties if k not in optional]
+    # OpenAPI 3.0 (JSON Schema draft 5) wants a required list to name at least one property.
+    return {"type": "object", **({"required": required} if required else {}), "properties": properties,
+            **extra}
+
+
+# The fields api.json_api.paper_summary adds to every paper in a result list.
+SUMMARY_FIELDS: dict[str, Any] = {
+    "authors": STRINGS, "year": _nullable("integer"), "published": _nullable("string"),
+    "venue": _nullable("string"), "url": _nullable("string"), "arxiv_id": _nullable("string"),
+    "item_type": {"type": "string"},
+}
+# The shared-node lists of a related paper's parts (ids, best first or sorted) and its authors (names).
+RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "shared_components",
+                 "shared_models", "shared_authors")
+# Keys of IngestRun.counts: a run of the list, arxiv or records pipeline (IngestSummary.counts, the
+# last four only for a whole list) or of the weekly ingest (WeeklySummary.counts); a run still running
+# (or one killed before its first count) has none.
+PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "rejected", "unknown_labels",
+                   "embedded", "stale_list_rows", "list_rows_pruned", "list_only_papers", "papers_pruned")
+WEEKLY_COUNTS = ("queries", "candidates", "known", "kept")
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -72,48 +99,36 @@ SCHEMAS: dict[str, Any] = {
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
         }},
     },
-    "PaperSummary": {
-        "type": "object", "required": ["id", "title"],
-        "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"},
-            "authors": {"type": "array", "items": {"type": "string"}},
-            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
-            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
-            "first_seen": _nullable("string"),
-        },
-    },
-    "SearchResult": {
-        "type": "object", "required": ["id", "title", "score", "techniques", "why"],
-        "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
-            "techniques": {"type": "array", "items": {
-                "type": "object", "required": ["id", "label", "matched"],
-                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
-                               "matched": {"type": "boolean"}}}},
-            "why": {
-                "type": "object",
-                "description": "score parts (semantic cosine, keyword score, ranks per list: semantic, "
-                               "keyword and, when the query names a technique or criterion, technique; rrf), "
-                               "matched techniques and criteria, and the best-matching abstract sentence",
-                "properties": {
-                    "mode": {"type": "string"}, "semantic": _nullable("number"),
-                    "keyword": _nullable("number"), "rrf": _nullable("number"),
-                    "ranks": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "matched_techniques": {"type": "array", "items": {"type": "string"}},
-                    "matched_technique_labels": {"type": "array", "items": {"type": "string"}},
-                    "matched_evaluations": {"type": "array", "items": {"type": "string"}},
-                    "matched_evaluation_labels": {"type": "array", "items": {"type": "string"}},
-                    "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
-                    "best_sentence_by": _nullable("string", enum=["overlap", "embedding", "evidence", None]),
-                },
+    "PaperSummary": _object(
+        {"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS,
+         "first_seen": {**_nullable("string"), "description": "sent by /api/new only"}},
+        optional=("first_seen",)),
+    "SearchResult": _object({
+        "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
+        "techniques": {"type": "array", "items": _object({
+            "id": {"type": "string"}, "label": {"type": "string"}, "matched": {"type": "boolean"}})},
+        "why": _object(
+            {
+                "mode": {"type": "string", "enum": [*MODES, "filter"],
+                         "description": "filter: no query, the papers passing the filters newest first"},
+                "semantic": _nullable("number"), "keyword": _nullable("number"), "rrf": _nullable("number"),
+                "ranks": {"type": "object", "description": "the paper's rank (from 1) in each list it is on",
+                          "properties": {k: {"type": "integer", "minimum": 1}
+                                         for k in ("semantic", "keyword", "technique")}},
+                "matched_techniques": STRINGS, "matched_technique_labels": STRINGS,
+                "matched_evaluations": STRINGS, "matched_evaluation_labels": STRINGS,
+                "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
+                "best_sentence_by": _nullable("string", enum=["overlap", "embedding", "evidence", None]),
             },
-            "authors": {"type": "array", "items": {"type": "string"}},
-            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
-            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
-        },
-    },
+            description="score parts (semantic cosine, keyword score, ranks per list: semantic, "
+                        "keyword and, when the query names a technique or criterion, technique; rrf), "
+                        "matched techniques and criteria, and the best-matching abstract sentence"),
+        **SUMMARY_FIELDS,
+    }),
     "SearchPage": {
-        "type": "object", "required": ["results", "total"],
+        "type": "object",
+        "required": ["query", "mode", "total", "limit", "offset", "acronyms", "using_first", "not_tagged",
+                     "results"],
         "properties": {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
@@ -137,22 +152,33 @@ SCHEMAS: dict[str, Any] = {
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },
-    "RelatedResult": {
-        "type": "object", "required": ["id", "title", "score", "reasons"],
-        "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
-            "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-            "parts": {"type": "object"},
-            "authors": {"type": "array", "items": {"type": "string"}},
-            "year": _nullable("integer"), "published": _nullable("string"), "venue": _nullable("string"),
-            "url": _nullable("string"), "arxiv_id": _nullable("string"), "item_type": {"type": "string"},
-        },
-    },
-    "RelatedList": {
-        "type": "object", "required": ["results"],
-        "properties": {"id": {"type": "string"},
-                       "results": {"type": "array", "items": _ref("RelatedResult")}},
-    },
+    "RelatedResult": _object({
+        "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
+        "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "parts": _object(
+            {**{k: {"type": "number"} for k in ("cosine", "techniques", "topics", "components", "models",
+                                                 "authors")},
+             **{k: STRINGS for k in RELATED_LISTS}},
+            description="the score's parts: the abstracts' cosine and the shares (0 to 1) of this paper's "
+                        "techniques (by idf; related ones count in part), topics, components, models "
+                        "and authors (two shared count fully) the result has; then the ids it shares "
+                        "(technique, topic, component, model), its techniques related to this paper's "
+                        "(same family) and the shared authors' names"),
+        **SUMMARY_FIELDS,
+    }),
+    "RelatedList": _object({"id": {"type": "string"},
+                            "results": {"type": "array", "items": _ref("RelatedResult")}}),
+    "RecommendResult": _object({
+        "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "parts": _object(
+            {"cosine": {"type": "number"}, "profile": {"type": "number"},
+             "shared_techniques": STRINGS},
+            description="the score's parts: cosine with the mean of the liked papers' embeddings (less "
+                        "the disliked ones' mean), the idf-weighted technique profile similarity, and the "
+                        "technique ids the result shares with the liked papers (most shared first)"),
+        **SUMMARY_FIELDS,
+    }),
     "RecommendRequest": {
         "type": "object", "required": ["liked"], "additionalProperties": False,
         "example": {"liked": ["2211.00593", "2304.14997"], "disliked": ["2209.10652"], "limit": 10},
@@ -162,82 +188,111 @@ SCHEMAS: dict[str, Any] = {
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
         },
     },
-    "RecommendList": {
-        "type": "object", "required": ["results"],
-        "properties": {
-            "liked": {"type": "array", "items": {"type": "string"}},
-            "disliked": {"type": "array", "items": {"type": "string"}},
-            "results": {"type": "array", "items": _ref("RelatedResult")},
-        },
-    },
-    "PaperDetail": {
-        "type": "object",
-        "required": ["id", "title", "authors", "techniques", "evaluations", "findings", "list_rows"],
-        "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "abstract": _nullable("string"),
-            "arxiv_id": _nullable("string"), "doi": _nullable("string"),
-            "authors": {"type": "array", "items": {"type": "string"}},
-            "published": _nullable("string"), "updated": _nullable("string"),
-            # The arXiv version (vN) the metadata is from; null when unknown or not from arXiv.
-            "arxiv_version": _nullable("integer"), "year": _nullable("integer"),
-            "venue": _nullable("string"), "primary_category": _nullable("string"),
-            "categories": {"type": "array", "items": {"type": "string"}},
-            "url": _nullable("string"), "pdf_url": _nullable("string"),
-            "sources": {"type": "array", "items": {"type": "string"}}, "item_type": {"type": "string"},
-            "first_seen": _nullable("string"), "last_seen": _nullable("string"),
-            "techniques": {"type": "array", "items": {
-                "type": "object", "required": ["id", "label", "source"],
-                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
-                               "source": {"type": "string", "enum": ["list", "extracted"]},
-                               "evidence": _nullable("string"), "score": _nullable("number")}}},
-            "evaluations": {"type": "array", "items": {
-                "type": "object", "required": ["id", "label", "source"],
-                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
-                               "source": {"type": "string"}, "evidence": _nullable("string")}}},
-            "findings": {"type": "array", "items": {
-                "type": "object", "required": ["id", "text"],
-                "properties": {"id": {"type": "string"}, "text": {"type": "string"},
-                               "kind": {"type": "string"}, "source": {"type": "string"},
-                               "about": {"type": "array", "items": {"type": "object"}}}}},
-            "models": {"type": "array", "items": {"type": "object"}},
-            "list_rows": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "TreeNode": {
-        "type": "object", "required": ["id", "label", "own_count", "total_count", "children"],
-        "properties": {
-            "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
-            "node_label": _nullable("string"),
-            "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
-            "children": {"type": "array", "items": {"$ref": "#/components/schemas/TreeNode"}},
-        },
-    },
-    "TechniqueTree": {
-        "type": "object",
-        "properties": {g: {"type": "array", "items": _ref("TreeNode")}
-                       for g in ("techniques", "evaluations", "topics", "objects")},
-    },
-    "TechniqueDetail": {
-        "type": "object",
-        "required": ["id", "label", "papers", "refinements", "cooccurring", "papers_per_year"],
-        "properties": {
-            "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
-            "node_label": {"type": "string"}, "parent": {"type": "object", "nullable": True},
-            "refinements": {"type": "array", "items": {"type": "object"}},
-            "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
-            "cooccurring": {"type": "array", "items": {
-                "type": "object", "required": ["id", "label", "count"],
-                "properties": {"id": {"type": "string"}, "label": {"type": "string"},
-                               "count": {"type": "integer"}}}},
-            "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"}},
-            "papers": {
-                "type": "object", "required": ["total", "results"],
-                "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
-                               "offset": {"type": "integer"}, "sort": {"type": "string"},
-                               "results": {"type": "array", "items": _ref("PaperSummary")}},
-            },
-        },
-    },
+    "RecommendList": _object({"liked": STRINGS, "disliked": STRINGS,
+                              "results": {"type": "array", "items": _ref("RecommendResult")}}),
+    "PaperDetail": _object({
+        "id": {"type": "string"}, "title": {"type": "string"}, "abstract": _nullable("string"),
+        "arxiv_id": _nullable("string"), "doi": _nullable("string"), "authors": STRINGS,
+        "published": _nullable("string"), "updated": _nullable("string"),
+        # The arXiv version (vN) the metadata is from; null when unknown or not from arXiv.
+        "arxiv_version": _nullable("integer"), "year": _nullable("integer"),
+        "venue": _nullable("string"), "primary_category": _nullable("string"), "categories": STRINGS,
+        "url": _nullable("string"), "pdf_url": _nullable("string"), "sources": STRINGS,
+        "item_type": {"type": "string"}, "first_seen": _nullable("string"), "last_seen": _nullable("string"),
+        "techniques": {"type": "array", "items": _object({
+            "id": {"type": "string"}, "label": {"type": "string"},
+            "source": {"type": "string", "enum": ["list", "extracted"]},
+            "evidence": _nullable("string"), "score": _nullable("number")})},
+        "evaluations": {"type": "array", "items": _object({
+            "id": {"type": "string"}, "label": {"type": "string"}, "source": {"type": "string"},
+            "evidence": _nullable("string")})},
+        "findings": {"type": "array", "items": _object({
+            "id": {"type": "string"}, "text": {"type": "string"}, "kind": {"type": "string"},
+            "source": {"type": "string"},
+            "about": {"type": "array", "items": _object(
+                {"label": {"type": "string", "description": "the node's graph label: Topic, Component, "
+                                                            "Model or Object"},
+                 "id": {"type": "string"}, "name": {"type": "string"}},
+                description="a taxonomy node the finding is about")}})},
+        "models": {"type": "array", "items": _object(
+            {"id": {"type": "string"}, "label": {"type": "string"}},
+            description="a model (family) the paper studies")},
+        "list_rows": {"type": "array", "items": _object(
+            {"section_id": {"type": "string", "description": "see /api/sections"},
+             "section_title": {"type": "string", "description": "the innermost heading"},
+             "section_path": {**STRINGS, "description": "every heading from the top section down"},
+             "tldr": _nullable("string"),
+             "techniques_text": {**_nullable("string"), "description": "the Techniques cell verbatim"},
+             "evaluation_text": {**_nullable("string"), "description": "the Evaluation cell verbatim"},
+             "title_in_list": _nullable("string"), "url_in_list": _nullable("string"),
+             "line": {**_nullable("integer"), "description": "line number in the list's markdown"},
+             "topic_ids": {**STRINGS, "description": "topics the taxonomy's section map gives the "
+                                                     "row's section"}},
+            description="a row of the awesome-list the paper is listed in")},
+    }),
+    "TreeNode": _object({
+        "id": {"type": "string"}, "label": {"type": "string"}, "node_label": _nullable("string"),
+        "kind": _nullable("string"), "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+        "children": {"type": "array", "items": {"$ref": "#/components/schemas/TreeNode"}},
+    }),
+    "TechniqueTree": _object({g: {"type": "array", "items": _ref("TreeNode")}
+                              for g in ("techniques", "evaluations", "topics", "objects")}),
+    "TechniqueDetail": _object({
+        "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
+        "node_label": {"type": "string"},
+        "parent": _object({"id": {"type": "string"}, "label": {"type": "string"}}, nullable=True,
+                          description="the node it refines or belongs to; null for a top-level node"),
+        "refinements": {"type": "array", "items": _object(
+            {"id": {"type": "string"}, "label": {"type": "string"}, "own_count": {"type": "integer"},
+             "total_count": {"type": "integer"}},
+            description="a node refining this one, with its paper counts")},
+        "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+        "cooccurring": {"type": "array", "items": _object({
+            "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}})},
+        "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"},
+                            "description": "papers by year (the year as a string)"},
+        "papers": _object({
+            "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
+            "sort": {"type": "string", "enum": list(SORTS)},
+            "results": {"type": "array", "items": _ref("PaperSummary")}}),
+    }),
+    "RunCounts": _object(
+        {**{k: {"type": "integer"} for k in PIPELINE_COUNTS},
+         "window_start": {"type": "string"}, "window_end": {"type": "string"},
+         **{k: {"type": "integer"} for k in WEEKLY_COUNTS},
+         "empty_queries": {"type": "array", "items": {"type": "integer"},
+                           "description": "query parts (from 1) arXiv answered with no papers"},
+         "load_run": {**_nullable("string"), "description": "the arxiv-weekly-load run that loaded the "
+                                                            "kept papers"},
+         "gap_from": {**_nullable("string"), "description": "papers from here to window_start were "
+                                                            "not fetched"}},
+        optional=(*PIPELINE_COUNTS, "window_start", "window_end", *WEEKLY_COUNTS, "empty_queries",
+                  "load_run", "gap_from"),
+        description="what the run did, by name; the names depend on the source: list, arxiv, records "
+                    "and arxiv-weekly-load runs count records through embedded (a whole list also "
+                    "stale_list_rows through papers_pruned), arxiv-weekly runs window_start through "
+                    "gap_from (and new, updated, unchanged, rejected); a run still running has none"),
+    "IngestRun": _object({
+        "id": {"type": "string"}, "source": {"type": "string", "enum": list(RUN_SOURCES)},
+        "started": {"type": "string"}, "finished": _nullable("string"),
+        "status": {"type": "string", "enum": ["running", "succeeded", "failed"]}, "counts": _ref("RunCounts"),
+        "watermark": _nullable("string"), "message": _nullable("string")}),
+    "Section": _object(
+        {"id": {"type": "string", "description": "slug of the heading path (the search's section filter)"},
+         "title": {"type": "string", "description": "the innermost heading"},
+         "path": {**STRINGS, "description": "every heading from the top section down"},
+         "count": {"type": "integer", "description": "papers listed in it"}}),
+    "OpenApiDocument": _object(
+        {"openapi": {"type": "string"},
+         "info": _object({"title": {"type": "string"}, "version": {"type": "string"},
+                          "description": {"type": "string"}}),
+         "paths": {"type": "object", "additionalProperties": {
+             "type": "object", "additionalProperties": True,
+             "description": "a Path Item Object: its operations by method"}},
+         "components": _object({g: {"type": "object", "additionalProperties": {
+             "type": "object", "additionalProperties": True}} for g in ("schemas", "responses")})},
+        description="an OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3): its Path Item, "
+                    "Schema and Response Objects are described there"),
     "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
 }
 
@@ -368,7 +423,7 @@ def build_document() -> dict[str, Any]:
         "/api/sections": {"get": _op(
             "Awesome-list sections with paper counts",
             {"200": _ok({"type": "object", "required": ["sections"],
-                         "properties": {"sections": {"type": "array", "items": {"type": "object"}}}})})},
+                         "properties": {"sections": {"type": "array", "items": _ref("Section")}}})})},
         "/api/new": {"get": _op(
             "Papers first seen at or after a date, newest first, a page at a time",
             {"200": _ok({"type": "object", "required": ["since", "total", "limit", "offset", "results"],
@@ -391,16 +446,7 @@ def build_document() -> dict[str, Any]:
                                      "year_to (no query: newest first)"))},
         "/api/runs": {"get": _op(
             "Recent ingest runs, newest first",
-            {"200": _ok({"type": "object", "required": ["runs"],
-                         "properties": {"runs": {"type": "array", "items": {
-                             "type": "object", "required": ["id", "source", "started", "status"],
-                             "properties": {"id": {"type": "string"}, "source": {"type": "string"},
-                                            "started": {"type": "string"},
-                                            "finished": _nullable("string"),
-                                            "status": {"type": "string"},
-                                            "counts": {"type": "object"},
-                                            "watermark": _nullable("string"),
-                                            "message": _nullable("string")}}}}})} | _err(400),
+            {"200": _ok(_object({"runs": {"type": "array", "items": _ref("IngestRun")}}))} | _err(400),
             [_param("source", {"type": "string", "enum": list(RUN_SOURCES)},
                     "only runs of this source: list, arxiv, records, arxiv-weekly or arxiv-weekly-load "
                     "(another is a 400)"),
@@ -414,13 +460,16 @@ def build_document() -> dict[str, Any]:
                                                           "additionalProperties": {"type": "integer"}}}})})},
         "/api/openapi.json": {"get": {
             "summary": "This document", "parameters": [],
-            "responses": {"200": _ok({"type": "object"})}}},
+            "responses": {"200": _ok(_ref("OpenApiDocument"))}}},
         "/feeds/new.atom": {"get": _op(
             "Atom 1.0 feed of the newest papers",
-            {"200": {"description": "Atom feed",
-                     "content": {"application/atom+xml": {"schema": {"type": "string"}}}}} | _err(400),
+            {"200": {"description": "Atom feed (a strong ETag; Cache-Control: max-age=300)",
+                     "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
+             "304": {"description": "If-None-Match named the current ETag: no body"}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything)"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
+             {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+              "description": "the ETag of the copy the reader holds"}])},
         "/healthz": {"get": {"summary": "The process is up", "parameters": [],
                              "responses": {"200": _ok(_ref("Status"))}}},
         "/readyz": {"get": {"summary": "The store answers",

@@ -1,16 +1,20 @@
 """The OpenAPI document (api/openapi.py) against the running app: every route documented and nothing
-else, the search rule, `since` and the 405s exactly as declared."""
+else, the search rule, `since` and the 405s exactly as declared, and every response object typed with
+the fields the app really sends."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api.openapi import build_document
+from kg.embedded import EmbeddedStore
 from tests.api.test_json_api import error_of
 
 
@@ -95,3 +99,190 @@ def test_paged_operations_say_total_counts_more_than_offset_reaches() -> None:
         assert "to reach the others" in op["description"], path
         offset = next(p for p in op["parameters"] if p["name"] == "offset")
         assert "even when `total` counts more" in offset["description"], path
+
+
+# -- response schemas: every object typed, every field sent documented --------------------------------
+# Locations name a schema the way a client generator would: a component by its name, then .field,
+# [] for an array's items, .* for a map's values and |i for the i-th anyOf/oneOf branch; an inline
+# response schema by its operation and status.
+def _deref(doc: dict[str, Any], schema: dict[str, Any], where: str) -> tuple[dict[str, Any], str]:
+    while "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/components/schemas/")
+        schema, where = doc["components"]["schemas"][name], name
+    return schema, where
+
+
+def _json_responses(doc: dict[str, Any]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(path, method, status, schema) of every JSON response the document declares."""
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                for media, content in response.get("content", {}).items():
+                    if media == "application/json":
+                        yield path, method, status, content["schema"]
+
+
+def _response_object_schemas(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every object schema a JSON response can contain, by location."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(schema: dict[str, Any], where: str) -> None:
+        schema, where = _deref(doc, schema, where)
+        if where in found:  # a component met again (TreeNode's children are TreeNodes)
+            return
+        if schema.get("type") == "object" or "properties" in schema:
+            found[where] = schema
+        for key, sub in schema.get("properties", {}).items():
+            walk(sub, f"{where}.{key}")
+        if isinstance(schema.get("additionalProperties"), dict):
+            walk(schema["additionalProperties"], f"{where}.*")
+        if "items" in schema:
+            walk(schema["items"], f"{where}[]")
+        for i, sub in enumerate(schema.get("anyOf", []) + schema.get("oneOf", [])):
+            walk(sub, f"{where}|{i}")
+
+    for path, method, status, schema in _json_responses(doc):
+        walk(schema, f"{method.upper()} {path} {status}")
+    return found
+
+
+def test_every_response_object_schema_says_what_it_holds() -> None:
+    """An object with neither properties nor additionalProperties ({"type": "object"}) is a plain dict
+    to a client generator: each says its fields (or, for a map, its value type)."""
+    untyped = [where for where, schema in _response_object_schemas(build_document()).items()
+               if "properties" not in schema and "additionalProperties" not in schema]
+    assert untyped == []
+
+
+def test_response_object_schemas_require_only_properties_they_declare() -> None:
+    for where, schema in _response_object_schemas(build_document()).items():
+        assert set(schema.get("required", [])) <= set(schema.get("properties", {})), where
+        assert schema.get("required", [None]), f"{where}: an empty required list is not OpenAPI 3.0"
+
+
+_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+                                       "boolean": (bool,), "array": (list,), "object": (dict,)}
+
+
+def _problems(doc: dict[str, Any], value: Any, schema: dict[str, Any], where: str,
+              seen: set[str]) -> list[str]:
+    """How `value` breaks `schema`, read strictly: a field an object schema does not declare (unless
+    it is a map: additionalProperties) is a problem, as OpenAPI's default would let it pass. Records in
+    `seen` each object schema a non-empty object was checked against."""
+    schema, where = _deref(doc, schema, where)
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if branches:
+        tried = [_problems(doc, value, sub, f"{where}|{i}", seen) for i, sub in enumerate(branches)]
+        return [] if any(not p for p in tried) else [f"{where}: matches no branch: {tried}"]
+    if value is None:
+        return [] if schema.get("nullable") else [f"{where}: null, not nullable"]
+    kind = schema.get("type")
+    if kind not in _TYPES:
+        return [f"{where}: no type"]
+    if not isinstance(value, _TYPES[kind]) or (kind != "boolean" and isinstance(value, bool)):
+        return [f"{where}: {type(value).__name__} is not {kind}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: {value!r} not in {schema['enum']}"]
+    out: list[str] = []
+    if kind == "array":
+        for item in value:
+            out += _problems(doc, item, schema["items"], f"{where}[]", seen)
+    elif kind == "object":
+        if value:
+            seen.add(where)
+        props, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        out += [f"{where}: required {k!r} missing" for k in schema.get("required", []) if k not in value]
+        for key, item in value.items():
+            if key in props:
+                out += _problems(doc, item, props[key], f"{where}.{key}", seen)
+            elif isinstance(extra, dict):
+                out += _problems(doc, item, extra, f"{where}.*", seen)
+            elif extra is not True:
+                out.append(f"{where}: undocumented field {key!r}")
+    return out
+
+
+def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[tuple[str, str, Any]]:
+    """(path template, method, response) for every operation, answered by the seed app: every paper,
+    every taxonomy node, searches in every mode, and the errors each operation declares."""
+    from api.params import MAX_LIMIT
+
+    ids = sorted(seed_store.paper_ids())
+    for q in ("indirect object identification", "IOI circuit", "logit lens"):
+        for mode in ("hybrid", "semantic", "keyword"):
+            yield "/api/search", "get", client.get("/api/search", query_string={
+                "q": q, "mode": mode, "limit": MAX_LIMIT})
+    # Embedding the page's sentences takes seconds: one search picks its sentences that way.
+    yield "/api/search", "get", client.get("/api/search", query_string={"q": "IOI circuit",
+                                                                         "explain": "embedding"})
+    for filters in ({"technique": "activation_patching"}, {"topic": "superposition"},
+                    {"year_from": 2020, "source": "records"}, {}, {"mode": "nope", "q": "x"}):
+        yield "/api/search", "get", client.get("/api/search", query_string={**filters, "limit": MAX_LIMIT})
+    for pid in [*ids, "no-such-paper"]:
+        yield "/api/papers/{paper_id}", "get", client.get(f"/api/papers/{pid}")
+        yield "/api/papers/{paper_id}/related", "get", client.get(f"/api/papers/{pid}/related?limit=50")
+        yield "/api/papers/{paper_id}/bibtex", "get", client.get(f"/api/papers/{pid}/bibtex")
+    yield "/api/papers/{paper_id}/related", "get", client.get(f"/api/papers/{ids[0]}/related?limit=0")
+    for body in ({"liked": ids[:2], "disliked": ids[2:3], "limit": MAX_LIMIT}, {"liked": ids[-1:]},
+                 {"liked": ["no-such-paper"]}, {"liked": ids[:1], "disliked": ids[:1]}):
+        yield "/api/recommend", "post", client.post("/api/recommend", json=body)
+    yield "/api/recommend", "post", client.post("/api/recommend", data="{}", content_type="text/plain")
+    yield "/api/recommend", "post", client.post("/api/recommend", json={"liked": ["x" * 70_000]})
+    yield "/api/techniques", "get", client.get("/api/techniques")
+    for node in [*(n.id for n in seed_store.taxonomy_nodes()), "no-such-node"]:
+        for sort in ("date", "centrality"):
+            yield "/api/techniques/{technique_id}", "get", client.get(f"/api/techniques/{node}?sort={sort}")
+    yield "/api/techniques/{technique_id}", "get", client.get("/api/techniques/probing?sort=nope")
+    for path in ("/api/topics", "/api/sections", "/api/runs", "/api/stats", "/api/openapi.json",
+                 "/healthz", "/readyz"):
+        yield path, "get", client.get(path)
+    yield "/api/runs", "get", client.get("/api/runs?source=nope")
+    for path in ("/api/new", "/feeds/new.atom"):
+        yield path, "get", client.get(f"{path}?since=1970-01-01&limit={MAX_LIMIT}")
+        yield path, "get", client.get(f"{path}?since=yesterday")
+
+
+def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_store: EmbeddedStore) -> None:
+    """Every response of every operation on the seed store: its status and content type declared, and
+    each JSON body with every field documented, typed as declared and every required one present;
+    each object schema of the document is met by at least one non-empty object."""
+    doc = build_document()
+    problems: list[str] = []
+    seen: set[str] = set()
+    called: set[tuple[str, str]] = set()
+    for path, method, response in _real_responses(client, seed_store):
+        called.add((path, method))
+        status = str(response.status_code)
+        declared = doc["paths"][path][method]["responses"].get(status)
+        where = f"{method.upper()} {path} {status}"
+        if declared is None:
+            problems.append(f"{where}: status not declared")
+            continue
+        if "$ref" in declared:
+            declared = doc["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
+        media = response.mimetype
+        if media not in declared["content"]:
+            problems.append(f"{where}: {media} not declared")
+        elif media == "application/json":
+            problems += _problems(doc, response.get_json(), declared["content"][media]["schema"], where, seen)
+    assert called == {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert problems == []
+    # The seed store has no weekly run: the run counts' weekly fields are checked in the next test.
+    assert set(_response_object_schemas(doc)) - seen == set()
+
+
+def test_run_counts_schema_matches_what_ingest_records() -> None:
+    """IngestRun.counts as the pipeline (a whole list too) and the weekly ingest write them."""
+    from ingest.pipeline import IngestSummary
+    from ingest.weekly import WeeklySummary
+
+    doc = build_document()
+    schema = {"$ref": "#/components/schemas/RunCounts"}
+    weekly = WeeklySummary("run-1", "2024-01-01T00:00:00Z", "2024-01-08T00:00:00Z", queries=2,
+                           empty_queries=[2], load_run="run-0", gap_from="2023-12-01T00:00:00Z")
+    for counts in (IngestSummary("run-1", "records").counts(),
+                   IngestSummary("run-1", "list", whole_list=True).counts(),
+                   weekly.counts(), WeeklySummary("run-1", "2024-01-01", "2024-01-08").counts(), {}):
+        assert _problems(doc, counts, schema, "RunCounts", set()) == [], counts
