@@ -53,8 +53,8 @@ MAX_ROW_CHARS = 10_000
 # How much of an unreadable row's text is reported when the row is over MAX_ROW_CHARS.
 _REPORTED_ROW_CHARS = 200
 _EMPTY_VALUES = {"", "n/a", "na", "-", "--", "—", "–", "none", "tbd", "?"}
-# Link texts that name a format, not the paper ("[pdf]", "[code]").
-_GENERIC_LINK_TEXT = {
+# Link texts that name a format, not the paper ("[pdf]", "[code]"): never taken for its title.
+GENERIC_LINK_TEXT = {
     "pdf", "paper", "code", "arxiv", "openreview", "link", "blog", "github", "project",
     "website", "video", "slides", "html", "abs", "doi", "acl", "demo", "post", "web",
 }
@@ -131,12 +131,44 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _cell_text(text: str) -> str:
-    """A cell's final text: cleaned, then its entities decoded (once: "&amp;lt;" is "&lt;").
+# A backslash escape: Markdown shows "\[" as "[", "\*" as "*" (any ASCII punctuation), never as markup.
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# While a cell is read, each escaped character stands as a code point of this private-use plane (no
+# text uses it): no link, URL, emphasis or bracket rule below can take it for markup.
+_ESCAPED_BASE = 0xF0000
+_ESCAPED = re.compile(f"[{chr(_ESCAPED_BASE + 0x21)}-{chr(_ESCAPED_BASE + 0x7E)}]")
+
+
+def _protect(text: str) -> str:
+    r"""The text with each backslash escape ("\[") as its private-use stand-in (see _ESCAPED_BASE)."""
+    return _ESCAPE.sub(lambda m: chr(_ESCAPED_BASE + ord(m.group(1))), text)
+
+
+def _restore(text: str, *, backslash: bool = False) -> str:
+    r"""The text with each stand-in _protect made back as its character ("[" for "\["), or as the escape
+    it was ("\[") with `backslash`: in an autolink or HTML, where Markdown does not read escapes."""
+    prefix = "\\" if backslash else ""
+    return _ESCAPED.sub(lambda m: prefix + chr(ord(m.group(0)) - _ESCAPED_BASE), text)
+
+
+def _decoded(text: str) -> str:
+    """The text with its entities decoded (once: "&amp;lt;" is "&lt;").
 
     Markdown renders entities ("&lt;", "&amp;", "&#60;") as the characters they stand for; only
     those ending in ";" are entities there ("&notation" stays text, as html.unescape would not)."""
-    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), _clean(text))
+    return _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+
+
+def _cell_text(text: str) -> str:
+    r"""A cell's final text: cleaned, then its entities decoded and its backslash escapes read, in one
+    go, as Markdown does ("\*\*" is "**", not bold; "\&amp;" is "&amp;")."""
+    return _restore(_decoded(_clean(_protect(text))))
+
+
+def _url(url: str, *, markdown: bool) -> str:
+    """A link's URL as the browser gets it: entities decoded ("?a=1&amp;b=2" is "?a=1&b=2"), and
+    backslash escapes read in a Markdown link's destination (`markdown`), kept elsewhere."""
+    return _restore(_decoded(url), backslash=not markdown)
 
 
 def _split_cells(line: str) -> list[str]:
@@ -306,17 +338,17 @@ def _without_links(cell: str) -> str:
 
 
 def _links(cell: str) -> list[tuple[str, str]]:
-    """(text, url) of every link in a cell, in order."""
+    """(text, url) of every link in a cell (_protect-ed: the texts stay so), in order."""
     found: list[tuple[int, str, str]] = []
     for m in _MD_LINK.finditer(cell):
-        found.append((m.start(), _clean(m.group(1)), m.group(2)))
+        found.append((m.start(), _clean(m.group(1)), _url(m.group(2), markdown=True)))
     for link in _html_links(cell):
-        found.append((link.start, _clean(link.text), link.url))
+        found.append((link.start, _clean(link.text), _url(link.url, markdown=False)))
     rest = _without_markup_links(cell)
     for m in _WRAPPED_URL.finditer(rest):
-        found.append((len(cell) + m.start(), "", m.group(1) or m.group(2)))
+        found.append((len(cell) + m.start(), "", _url(m.group(1) or m.group(2), markdown=False)))
     for m in _BARE_URL.finditer(_WRAPPED_URL.sub(" ", rest)):
-        found.append((2 * len(cell) + m.start(), "", m.group(0)))
+        found.append((2 * len(cell) + m.start(), "", _url(m.group(0), markdown=False)))
     found.sort(key=lambda t: t[0])
     return [(text, url) for _pos, text, url in found]
 
@@ -324,9 +356,10 @@ def _links(cell: str) -> list[tuple[str, str]]:
 def _malformed_link(cell: str) -> str | None:
     """Why the cell's link markup cannot be read ("[Title](https://x" ...), or None when it can.
 
-    Turning such a cell into a paper would give it a title like "Title](https://x" and no URL.
+    Turning such a cell into a paper would give it a title like "Title](https://x" and no URL. Escaped
+    brackets and colons ("\\[", "http\\://") are text, not link markup.
     """
-    rest = _without_links(cell)
+    rest = _without_links(_protect(cell))
     if _BROKEN_MD_LINK.search(rest):
         return "malformed Markdown link in the Paper column"
     if _BROKEN_HTML_LINK.search(rest):
@@ -338,6 +371,7 @@ def _malformed_link(cell: str) -> str | None:
 
 def _paper_cell(cell: str) -> tuple[str, list[str]]:
     """Title and URLs of the Paper cell (several links to one paper are one paper)."""
+    cell = _protect(cell)  # read back in _cell_text, once the links and the title are found
     links = _links(cell)
     urls = []
     for _text, url in links:
@@ -346,12 +380,20 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
     title = ""
     for text, _url in links:
         cleaned = text.strip(" []()")
-        if cleaned and cleaned.casefold() not in _GENERIC_LINK_TEXT:
+        if cleaned and cleaned.casefold() not in GENERIC_LINK_TEXT:
             title = text
             break
-    if not title:
+    if not title and links:
         # No descriptive link text: the cell's own text without the links.
         title = _tidy_title(_BARE_URL.sub(" ", _without_links(cell)))
+    elif not title:
+        # No link: the cell is the title as written, less one bracket pair around all of it ("[Title]",
+        # a link without its URL). _tidy_title cleans up what links leave; on a cell without any it
+        # took the title's own edge punctuation and brackets ("Attention: ...", "&lt;"'s ";").
+        title = " ".join(_clean(cell).split())
+        for opening, closing in ("()", "[]"):
+            if _wrapped(title, opening, closing):
+                title = title[1:-1].strip()
     return _cell_text(title), urls
 
 

@@ -25,7 +25,10 @@ paper's abstract by a notice such as "This paper has been withdrawn by the autho
 `list_rows_export` names the withdrawn ones. Rows are built from the newest `limit` papers
 (ROW_LIMIT, 1000) first seen since the date; `list_rows_export` also counts all of them, so a caller
 can say when older ones were not looked at. The output parses back with
-`ingest.awesome_list.parse_list` into the same papers, sections and techniques.
+`ingest.awesome_list.parse_list` into the same papers, sections and techniques, each row's title as
+the paper's title and its link as the paper's own URL: the Markdown a title or TL;DR holds ("[", "*",
+"_", a URL's "://") is written escaped by a backslash, as GitHub shows it, and a paper without a URL
+is its title alone.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ingest.awesome_list import GENERIC_LINK_TEXT, spelled_labels, table_layouts
 from kg.entities import Finding, PaperDetail, SearchFilters
 from kg.explain import split_sentences
 from kg.safe_output import safe_http_url
@@ -92,15 +96,40 @@ def _comment_text(text: str) -> str:
     return " ".join(clean_text(text).split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
+# What Markdown would read as markup in a title or a TL;DR: links and images ("[", "]"), emphasis,
+# strikethrough and code ("*", "_", "~", "`"), a backslash (it escapes what follows) and the ":" of a
+# URL ("http://x" in a title is no link of the paper's): each written after a backslash, which GitHub
+# shows as the character itself and the list parser reads back so.
+_MARKDOWN_SPECIAL = re.compile(r"[\\\[\]*_~`]|:(?=//)")
+# Also escaped in a title written without a link: "(" and ")", so a bracket pair around all of it
+# ("(Whole title)") is the title's own, not what the parser takes off a URL-less "[Title]".
+_BARE_TITLE_SPECIAL = re.compile(r"[\\\[\]()*_~`]|:(?=//)")
+
+
+def _escaped(text: str, special: re.Pattern[str] = _MARKDOWN_SPECIAL) -> str:
+    """text with each character Markdown would read as markup (`special`) escaped by a backslash."""
+    return special.sub(lambda m: "\\" + m.group(0), " ".join(clean_text(text).split()))
+
+
 def _text_cell(text: str) -> str:
-    """A _cell that can hold no link or image: "[" and "]" become "(" and ")", so "[text](url)" and
-    "![alt](url)" from a title or an abstract render as text, not as a link hiding where it goes."""
-    return _cell(text).replace("[", "(").replace("]", ")")
+    """A _cell that can hold no link, image, emphasis or code span: "[text](url)" and "![alt](url)"
+    from a title or an abstract render as the text they are, not as a link hiding where it goes, and
+    read back as that text."""
+    return _cell(_escaped(text))
 
 
-def _link_text(title: str) -> str:
-    # A trailing backslash would escape the closing "]" and break the link.
-    return _text_cell(title).rstrip("\\ ")
+def _paper_cell(title: str, url: str) -> str:
+    """The Paper cell: "[title](url)", or with no URL the title alone (an empty "[title]()" is a broken
+    link), either way read back by the list parser as the title as written and the paper's own URL."""
+    if url:
+        text = _text_cell(title)
+        if text.strip(" []()").casefold() in GENERIC_LINK_TEXT:
+            # A title the parser would take for a link's format ("Code", "Demo") and pass over: its
+            # first letter as an entity, which GitHub shows as the letter and the parser reads back.
+            first = next(i for i, ch in enumerate(text) if ch.isalnum())
+            text = f"{text[:first]}&#{ord(text[first])};{text[first + 1:]}"
+        return f"[{text}]({_link_url(url)})"
+    return _cell(_escaped(title, _BARE_TITLE_SPECIAL))
 
 
 # Characters a markdown link destination in a table cell cannot hold as they are: ")" and "(" end
@@ -118,8 +147,6 @@ LabelUsage = dict[tuple[str, str], Counter[str]]  # (column, node id) -> spellin
 
 def list_label_usage(store: GraphStore, taxonomy: Taxonomy) -> LabelUsage:
     """How often the stored list rows spell each Techniques/Evaluation label each way."""
-    from ingest.awesome_list import spelled_labels
-
     usage: LabelUsage = {}
     section_ids = [str(s["id"]) for s in store.list_sections()]
     if not section_ids:
@@ -447,9 +474,7 @@ def _layout_for(path: list[str], layouts: dict[tuple[str, ...], TableLayout]) ->
 
 
 def _row_line(row: SuggestedRow, layout: TableLayout) -> str:
-    # An empty "[title]()" is a broken link; the list's parser reads a bare title as the paper.
-    paper = f"[{_link_text(row.title)}]({_link_url(row.url)})" if row.url else _link_text(row.title)
-    values = {"paper": paper, "techniques": _cell(", ".join(row.techniques)),
+    values = {"paper": _paper_cell(row.title, row.url), "techniques": _cell(", ".join(row.techniques)),
               "evaluation": _cell(", ".join(row.evaluations)), "tldr": _text_cell(row.tldr)}
     cells = []
     for _name, role in layout:
@@ -523,8 +548,6 @@ def list_rows_export(store: GraphStore, since: str, taxonomy: Taxonomy | None = 
         taxonomy = load_taxonomy(load_config().taxonomy)
     layouts = None
     if list_markdown is not None:
-        from ingest.awesome_list import table_layouts
-
         layouts = table_layouts(list_markdown)
     rows, withdrawn, considered, total = _suggestions(store, since, taxonomy, limit)
     return RowExport(render_rows(rows, taxonomy, layouts), withdrawn, considered, total)

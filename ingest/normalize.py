@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 import unicodedata
 from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
+
+log = logging.getLogger(__name__)
 
 # New-style ids (YYMM.NNNNN, optional version) and old-style ids (archive/YYMMNNN): the patterns
 # kg.validation checks ids with, so an id found in a URL always passes that check.
@@ -24,7 +28,19 @@ _ARXIV_URL = re.compile(
 _ARXIV_BARE = re.compile(
     rf"^(?:arxiv:)?\s*(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v(?P<version>\d+))?(?:\.pdf)?$", re.IGNORECASE
 )
-_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
+# A DOI inside free text or a URL: up to a space, a quote or an angle bracket, which there end it
+# ("<https://doi.org/10.1234/x>"), except a pair of them without a space inside, as in a SICI DOI
+# ("...49:8<693::AID-ASI4>3.0.CO;2-0"). Each character starts one alternative only: linear time.
+_DOI = re.compile(r"\b(10\.\d{4,9}/(?:[^\s\"'<>]|<[^\s\"'<>]*>)+)", re.IGNORECASE)
+# A DOI given as a DOI (a records file's `doi`, arXiv's DOI field, a doi.org URL): every character up
+# to the end. A DOI's suffix may hold any printable character: the SICI form
+# "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0" holds "<", ">", ";" and ":", and
+# cutting it at "<" gave every article of that issue one DOI (and merged them into one paper).
+_WHOLE_DOI = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+# What may stand before a DOI given as one: "doi:", "DOI: ", or the resolver's URL (any scheme or none).
+_DOI_LABEL = re.compile(r"doi:\s*", re.IGNORECASE)
+_DOI_RESOLVER = re.compile(r"(?:https?://)?(?:dx\.|www\.)?doi\.org/", re.IGNORECASE)
+_CLOSING_OF = {")": "(", "]": "[", "}": "{"}
 
 # "(ICLR'24)", "[NeurIPS 2023]", "(TMLR'23)", "(EMNLP 2021)": a venue name then a 2- or 4-digit year;
 # "(ICML'24 Oral)", "(ICLR'24 Spotlight)", "(NeurIPS 2023 ATTRIB Workshop)": with a presentation
@@ -107,14 +123,66 @@ def arxiv_version(entry_id: str | None) -> int | None:
     return found[1] if found else None
 
 
-def doi_from_text(text: str | None) -> str | None:
-    """The first DOI in a URL or text (lower-cased, trailing punctuation removed), else None."""
+def normalize_doi(text: str | None) -> str | None:
+    """The DOI when the whole text is one, lower-cased, else None: `10.1234/abc` or `doi:10.1234/abc`
+    whole (only the spaces around it and the `doi:` go), `https://doi.org/10.1234/abc` percent-decoded
+    as the resolver reads it, without the sentence punctuation and unpartnered closing brackets a URL
+    picks up from the text around it (as GitHub ends a bare link)."""
     if not text:
         return None
+    value = text.strip()
+    if label := _DOI_LABEL.match(value):
+        value = value[label.end():]
+    elif resolver := _DOI_RESOLVER.match(value):
+        value = _without_unpartnered_closing(_decoded(value[resolver.end():]))
+    return value.lower() if _WHOLE_DOI.fullmatch(value) else None
+
+
+def _decoded(doi: str) -> str:
+    """A DOI from a URL percent-decoded ("%3C" -> "<"), unless that would put a space in it."""
+    decoded = unquote(doi)
+    return doi if any(ch.isspace() for ch in decoded) else decoded
+
+
+def _without_unpartnered_closing(doi: str) -> str:
+    """doi without the sentence punctuation and the closing brackets it ends with that close nothing
+    in it: "10.1/x)." (from "(see 10.1/x).") -> "10.1/x", while "10.1000/{braced}" and
+    "10.1002/(SICI)...(199806)" keep theirs."""
+    # Running counts, not str.count per character dropped (quadratic in a run of thousands of ")").
+    counts = {closing: [doi.count(opening), doi.count(closing)] for closing, opening in _CLOSING_OF.items()}
+    end = len(doi)
+    while end > 0:
+        last = doi[end - 1]
+        if last in ".,;":
+            end -= 1
+        elif last in counts and counts[last][1] > counts[last][0]:
+            counts[last][1] -= 1
+            end -= 1
+        else:
+            break
+    return doi[:end]
+
+
+def doi_from_text(text: str | None) -> str | None:
+    """The DOI of a DOI field, a URL or a text, lower-cased, else None.
+
+    A text that is a DOI as a whole gives all of it (normalize_doi). Otherwise the first DOI found in
+    it, which ends at a space, quote or angle bracket, without the sentence punctuation and the closing
+    brackets after it that close nothing in it, and without a publisher URL's `.pdf`, `/full` or
+    `/abstract` (percent-decoded when the text is a URL)."""
+    if not text:
+        return None
+    whole = normalize_doi(text)
+    if whole:
+        return whole
     match = _DOI.search(text)
     if not match:
         return None
-    doi = match.group(1).rstrip(".,;)]}")
+    doi = match.group(1)
+    if "://" in text:
+        # A publisher URL encodes the DOI's "<", ">" ... as "%3C", "%3E": the same DOI as a records file's.
+        doi = _decoded(doi)
+    doi = _without_unpartnered_closing(doi)
     for suffix in (".pdf", "/full", "/abstract"):
         if doi.lower().endswith(suffix):
             doi = doi[: -len(suffix)]
@@ -282,12 +350,13 @@ def merge_two(a: Record, b: Record) -> Record:
     return merged
 
 
-def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
+def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Record], list[list[int]]]:
     """Each paper's merged record and the indices of the records merged into it (dedupe_records' rule).
 
     The same records as folding merge_two over each paper's records in order, but each paper's URLs
     and list rows are joined once, at the end: the fold rebuilt every row merged so far at each step,
-    quadratic in a paper's records (2,000 rows of one paper took minutes)."""
+    quadratic in a paper's records (2,000 rows of one paper took minutes). `warn`: log records merged
+    on a DOI under clearly different titles (_warn_if_titles_differ)."""
     groups: list[Record] = []
     members: list[list[int]] = []
     # Each paper's URL lists in the order merge_two would join them (the richer record's first).
@@ -307,6 +376,8 @@ def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]
                     # row's DOI or title can be wrong; an arXiv id names one paper).
                     if not (record.arxiv_id and other and other != record.arxiv_id):
                         index = table[key]
+                        if warn and table is by_doi:
+                            _warn_if_titles_differ(record, groups[index])
                         break
         if index is None:
             groups.append(record)
@@ -335,6 +406,31 @@ def _merged_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]
     return groups, members
 
 
+# Words too common in titles to tell two papers apart.
+_COMMON_TITLE_WORDS = frozenset({
+    "a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "of", "on", "or", "the", "to",
+    "via", "with"})
+
+
+def titles_clearly_differ(key: str, other: str) -> bool:
+    """Whether two title keys share under half the words of the shorter one (common words aside): not
+    one paper's titles as two sources write them ("Toy Models" and "Toy Models of Superposition" share
+    all of the shorter one's), so records merged on a shared DOI are worth a warning."""
+    words = {w for w in key.split() if w not in _COMMON_TITLE_WORDS}
+    others = {w for w in other.split() if w not in _COMMON_TITLE_WORDS}
+    if not words or not others:
+        return False
+    return 2 * len(words & others) < min(len(words), len(others))
+
+
+def _warn_if_titles_differ(record: Record, paper: Record) -> None:
+    """A warning naming both titles when a record joins a paper by its DOI alone and the titles are
+    clearly different papers': a wrong or cut DOI merges two papers, and the merged one keeps one title."""
+    if titles_clearly_differ(record.title_key, paper.title_key):
+        log.warning("two records share the DOI %s but their titles differ: %r and %r are merged as one paper "
+                    "(check the DOI of each)", record.doi, paper.title, record.title)
+
+
 def dedupe_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
     """dedupe_records' papers and, for each, the indices of the records merged into it."""
     return _merged_groups(records)
@@ -348,7 +444,7 @@ def dedupe_records(records: list[Record]) -> list[Record]:
 
 def same_paper_groups(records: list[Record]) -> list[list[int]]:
     """The indices of the records dedupe_records merges into one paper, per paper (in its order)."""
-    return _merged_groups(records)[1]
+    return _merged_groups(records, warn=False)[1]  # the caller merges them too, and that warns
 
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -483,6 +483,64 @@ def test_a_titles_own_balanced_brackets_survive_a_bare_url_cell(taxonomy: Taxono
     assert (paper.title, paper.arxiv_id) == (title, "2401.00001")
 
 
+# -- backslash escapes and entities, as GitHub renders them (QA: exported rows did not read back) -----
+def _one_row(cell: str, taxonomy: Taxonomy) -> ListRowRecord:
+    markdown = f"## Circuits\n| Paper | Techniques |\n|---|---|\n| {cell} | Probing, SAE |\n"
+    parsed = parse_list(markdown, taxonomy)
+    assert parsed.unreadable_rows == []
+    (row,) = parsed.rows
+    return row
+
+
+@pytest.mark.parametrize(("cell", "title", "urls"), [
+    # Escaped brackets are text, not a link, in a link's text or without one.
+    (r"[A \[link\](https\://example.com) in it](https://x.org/p)", "A [link](https://example.com) in it",
+     ["https://x.org/p"]),
+    (r"A \[link\]\(https\://example.com\) in it", "A [link](https://example.com) in it", []),
+    (r"\*\*Not bold\*\*, \_\_not\_\_ \`code\` and a \\ backslash",
+     "**Not bold**, __not__ `code` and a \\ backslash", []),
+    (r"Heads \| Tails and a\\\|b", "Heads | Tails and a\\|b", []),
+    (r"http\://example.com/a?b=1&amp;c=2 is no link", "http://example.com/a?b=1&c=2 is no link", []),
+    # An escaped backslash escapes nothing after it: the link is one.
+    (r"\\[Title](https://x.org/p)", "Title", ["https://x.org/p"]),
+    (r"[Title \&amp; co](https://x.org/p)", "Title &amp; co", ["https://x.org/p"]),  # "\&" is no entity
+])
+def test_backslash_escapes_are_read_as_the_characters_they_escape(
+    taxonomy: Taxonomy, cell: str, title: str, urls: list[str]
+) -> None:
+    row = _one_row(cell, taxonomy)
+    assert (row.title_in_list, row.urls, row.technique_ids) == (title, urls, ["probing", "sae"])
+
+
+@pytest.mark.parametrize(("cell", "url"), [
+    ("Title https://x.org/a?b=1&amp;c=2", "https://x.org/a?b=1&c=2"),
+    ("Title <https://x.org/a?b=1&amp;c=2>", "https://x.org/a?b=1&c=2"),
+    ("[Title](https://x.org/a?b=1&amp;c=2)", "https://x.org/a?b=1&c=2"),
+    ('<a href="https://x.org/a?b=1&amp;c=2">Title</a>', "https://x.org/a?b=1&c=2"),
+    (r"[Title](https://x.org/a\_b)", "https://x.org/a_b"),  # a link destination reads escapes
+    (r"Title https://x.org/a\_b", r"https://x.org/a\_b"),  # a bare URL does not
+])
+def test_entities_in_urls_are_decoded_as_the_browser_gets_them(taxonomy: Taxonomy, cell: str,
+                                                               url: str) -> None:
+    row = _one_row(cell, taxonomy)
+    assert (row.title_in_list, row.urls) == ("Title", [url])
+
+
+@pytest.mark.parametrize(("cell", "title"), [
+    ("Attention: a Study -", "Attention: a Study -"),
+    ("— Dashes at both ends —", "— Dashes at both ends —"),
+    ("Tom &amp; Jerry &amp;", "Tom & Jerry &"),  # the last entity's ";" is no edge punctuation
+    ("A title (with a stray bracket", "A title (with a stray bracket"),
+    ("[A Link Without Its URL]", "A Link Without Its URL"),
+    (r"\(A Whole Title in Parentheses\)", "(A Whole Title in Parentheses)"),
+])
+def test_a_cell_without_links_is_its_title_as_written(taxonomy: Taxonomy, cell: str, title: str) -> None:
+    """Only what removed links leave is tidied away; a cell without any is the title, less a bracket pair
+    around all of it (a link missing its URL)."""
+    row = _one_row(cell, taxonomy)
+    assert (row.title_in_list, row.urls) == (title, [])
+
+
 def test_a_table_without_a_paper_column_lists_papers_in_its_first_column(taxonomy: Taxonomy) -> None:
     markdown = """## Circuits
 | Item | Techniques |

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -33,7 +34,15 @@ from ingest.normalize import title_key
 from ingest.pipeline import run_ingest
 from ingest.records import Record
 from kg.embedded import EmbeddedStore
-from kg.entities import Finding, FindingAbout, Paper, PaperBundle, PaperDetail, TechniqueUse
+from kg.entities import (
+    EvaluationUse,
+    Finding,
+    FindingAbout,
+    Paper,
+    PaperBundle,
+    PaperDetail,
+    TechniqueUse,
+)
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
@@ -112,7 +121,7 @@ def test_rows_parse_back_into_the_same_papers_sections_and_techniques(
     assert sum(bool(r.technique_ids) for r in expected) >= len(expected) - 3
     assert "Activation Patching" in markdown and "Path Patching" in markdown
     assert "### Findings and Applications\n####" in markdown
-    assert "Heads \\| Tails: (Induction) Heads" in markdown
+    assert "Heads \\| Tails: \\[Induction\\] Heads" in markdown  # brackets escaped: text, not a link
 
 
 def _detail(pid: str, findings: list[Finding], techniques: list[str] = ()) -> PaperDetail:
@@ -213,13 +222,13 @@ def test_hostile_urls_and_text_stay_in_their_cells(taxonomy: Taxonomy) -> None:
     markdown = render_rows(rows, taxonomy)
     table = [line for line in markdown.splitlines() if line.startswith("|")]
     assert len(table) == 4, markdown  # header, separator, two rows: nothing broke out
-    assert ("[Heads \\| tails \\| :--- \\| row (x)](https://example.org/a%29%20%7C%20injected%20%7C%20cell"
+    assert ("[Heads \\| tails \\| :--- \\| row \\[x\\] \\\\](https://example.org/a%29%20%7C%20injected%20%7C%20cell"
             "%20%7C%20here%20%7C%20row2%20%28x%29%20%3Cy%3E%20%5C) | Probing |") in table[2]
     assert table[3].startswith("| Probing Paper nl | Probing |") and "row2" not in table[3]
     parsed = parse_list(markdown, taxonomy)
     assert parsed.unreadable_rows == [] and len(parsed.rows) == 2
     first = parsed.rows[0]
-    assert first.title_in_list == "Heads | tails | :--- | row (x)"
+    assert first.title_in_list == "Heads | tails | :--- | row [x] \\"  # the title as it is, backslash and all
     assert first.url_in_list == escape.replace(" ", "%20").replace("|", "%7C").replace(")", "%29") \
         .replace("(", "%28").replace("<", "%3C").replace(">", "%3E").replace("\\", "%5C")
     assert first.technique_ids == ["probing"] and first.tldr == "TL | DR | x | y |"
@@ -243,6 +252,49 @@ def test_rows_drop_bidi_controls(taxonomy: Taxonomy) -> None:
     row = suggest_row(_hostile_detail("bidi", title="Heads \u202ereversed\u2066 x"), taxonomy)
     markdown = render_rows([row], taxonomy)
     assert "\u202e" not in markdown and "\u2066" not in markdown and "Heads reversed x" in markdown
+
+
+# Titles holding Markdown (QA: "A [link](https://example.com) in a title" came back unreadable, a
+# link-less title's "http://..." came back as the paper's link and was cut out of the title).
+_MARKDOWN_TITLES = [
+    "A [link](https://example.com) in a title",
+    "URL-like http://example.com/a?b=1&c=2 in title",
+    "Heads | Tails (and [brackets]) in GPT-2",
+    "Back\\slash \\[not an escape\\] and a trailing backslash \\",
+    "*Emphasis*, _underscores_, **bold**, __dunder__, `code` and ~~struck~~ words",
+    "Tom & Jerry &amp; &lt;b&gt; <i>tags</i> and a last &",
+    "(A Whole Title in Parentheses)",
+    "[A Whole Title in Brackets]",
+    "— Dashes, colons; and commas at the edges: -",
+    "![an image](https://example.com/i.png) and <https://example.com/auto> inside",
+    "Title ([pdf](https://x.org/a.pdf), [code](https://x.org/c))",
+    "Sparse Autoencoders (SAEs) Find Features (ICLR'24)",
+    "Code",
+]
+
+
+@pytest.mark.parametrize("with_url", [True, False])
+def test_every_title_reads_back_as_the_same_title_link_and_labels(taxonomy: Taxonomy, with_url: bool) -> None:
+    details = []
+    for i, title in enumerate(_MARKDOWN_TITLES):
+        paper = Paper(id=f"md-{i}", title=title, abstract="We train linear probes on residual streams.",
+                      url=f"https://papers.example.org/{i}?a=1&b=2" if with_url else None)
+        details.append(PaperDetail(
+            paper=paper, techniques=[TechniqueUse("probing", "extracted"), TechniqueUse("sae", "extracted")],
+            evaluations=[EvaluationUse("faithfulness", "extracted")], findings=[], models=[], list_rows=[]))
+    rows = [suggest_row(d, taxonomy) for d in details]
+    parsed = parse_list(render_rows(rows, taxonomy), taxonomy)
+
+    assert parsed.unreadable_rows == [] and parsed.unknown_labels == []
+    assert [r.title_in_list for r in parsed.rows] == _MARKDOWN_TITLES
+    want_urls = [[f"https://papers.example.org/{i}?a=1&b=2"] if with_url else []
+                 for i in range(len(_MARKDOWN_TITLES))]
+    assert [r.urls for r in parsed.rows] == want_urls  # the paper's own link, and only that
+    assert all(r.technique_ids == ["probing", "sae"] and r.evaluation_ids == ["faithfulness"]
+               for r in parsed.rows)
+    # One paper per row, none merged with another nor given another's link.
+    assert len(parsed.papers) == len(_MARKDOWN_TITLES)
+    assert sorted(p.url or "" for p in parsed.papers) == sorted(u[0] if u else "" for u in want_urls)
 
 
 # -- a maintainer's week: real abstracts of /tmp/maint-qa/week/week1.jsonl through the real extractor --
@@ -581,8 +633,9 @@ def test_cli_export_names_skipped_withdrawn_papers_on_stderr(with_withdrawn: Emb
 ])
 def test_links_and_images_in_the_tldr_are_written_as_text_as_in_titles(taxonomy: Taxonomy,
                                                                      abstract: str) -> None:
-    """Security QA: a Markdown link in the abstract stayed a live link in the TL;DR cell of the PR row
-    (titles already had their brackets made parentheses); both cells now go through one function."""
+    """Security QA: a Markdown link in the abstract stayed a live link in the TL;DR cell of the PR row;
+    both cells now go through one function, which escapes the brackets (text on GitHub, read back as
+    written)."""
     title = "Heads [with a link](https://evil.example/t)"
     detail = _hostile_detail("linked", title=title, abstract=abstract, url="https://x.org/p")
     row = suggest_row(detail, taxonomy)
@@ -591,9 +644,11 @@ def test_links_and_images_in_the_tldr_are_written_as_text_as_in_titles(taxonomy:
     table = "\n".join(line for line in markdown.splitlines() if line.startswith("|"))
     assert "](https://evil" not in table and "[this link]" not in table and "![" not in table
     (line,) = [line for line in table.splitlines() if "evil.example" in line]
-    assert "[Heads (with a link)(https://evil.example/t)](https://x.org/p)" in line
+    assert "[Heads \\[with a link\\](https\\://evil.example/t)](https://x.org/p)" in line
+    # Every "[" but the one opening the paper's own link is escaped: GitHub shows it as text.
+    assert re.findall(r"(?<!\\)\[", line) == ["["] and line.startswith("| [Heads")
     (parsed,) = parse_list(markdown, taxonomy).rows
-    assert parsed.tldr == row.tldr.replace("[", "(").replace("]", ")")
+    assert parsed.title_in_list == title and parsed.tldr == " ".join(row.tldr.split())  # read back as written
     assert parsed.urls == ["https://x.org/p"]
 
 

@@ -328,3 +328,110 @@ def test_whole_arxiv_id_is_an_id_or_url_and_nothing_more(text: str, expected: st
     from ingest.normalize import whole_arxiv_id
 
     assert whole_arxiv_id(text) == expected
+
+
+# -- DOIs given whole (QA: SICI DOIs were cut at "<", merging every article of an issue into one) -------
+_SICI_1 = "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0"
+_SICI_2 = "10.1002/(SICI)1097-4571(199806)49:8<700::AID-ASI5>3.0.CO;2-X"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (_SICI_1, _SICI_1.lower()),
+    (f"  doi: {_SICI_2}\n", _SICI_2.lower()),
+    ("10.1000/{braced}", "10.1000/{braced}"),
+    ("10.5555/ends.with.a.dot.", "10.5555/ends.with.a.dot."),  # a DOI field is the DOI, all of it
+    # The resolver's URL, percent-encoded as browsers copy it: decoded, as the resolver reads it.
+    ("https://doi.org/10.1002/%28SICI%291097-4571%28199806%2949%3A8%3C693%3A%3AAID-ASI4%3E3.0.CO%3B2-0",
+     _SICI_1.lower()),
+    (f"http://dx.doi.org/{_SICI_1}", _SICI_1.lower()),
+])
+def test_a_doi_given_as_a_doi_keeps_every_character(text: str, expected: str) -> None:
+    from ingest.normalize import normalize_doi
+
+    assert doi_from_text(text) == normalize_doi(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("see 10.1000/{braced}.", "10.1000/{braced}"),
+    ("(see 10.1000/a(b)c(d))", "10.1000/a(b)c(d)"),
+    (f"the article ({_SICI_1}), and more", _SICI_1.lower()),
+    ("<https://doi.org/10.1234/abc>.", "10.1234/abc"),
+    # A publisher's URL encodes "<" and ">": the same DOI as a records file gives.
+    ("https://onlinelibrary.wiley.com/doi/abs/10.1002/(SICI)1097-4571(199806)49:8%3C693::AID-ASI4%3E3.0.CO;2-0",
+     _SICI_1.lower()),
+    ("https://doi.org/10.1234/abc).", "10.1234/abc"),  # a bare link closing the sentence around it
+])
+def test_a_doi_in_text_loses_only_the_closing_brackets_that_close_nothing(text: str, expected: str) -> None:
+    assert doi_from_text(text) == expected
+
+
+def _sici_file(path: Path) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"title": "First Article in the Issue on Neural Networks", "doi": _SICI_1, "authors": ["A One"],
+         "abstract": "About neurons in networks."},
+        {"title": "A Completely Different Second Article on Syntax", "doi": _SICI_2, "authors": ["B Two"],
+         "abstract": "About syntax trees."},
+    ]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_two_articles_of_one_issue_are_two_papers_with_their_whole_dois(tmp_path: Path) -> None:
+    from ingest.records_file import read_records_file
+
+    records = read_records_file(_sici_file(tmp_path / "sici.jsonl")).records
+    assert [r.doi for r in records] == [_SICI_1.lower(), _SICI_2.lower()]
+    assert [p.title for p in dedupe_records(records)] == [r.title for r in records]
+
+
+def test_a_store_holding_a_cut_doi_gets_the_whole_one_and_the_lost_paper_on_reingest(
+    tmp_path: Path, taxonomy: Any
+) -> None:
+    """What an upgrade sees: a store written before the fix holds the first article under the DOI cut
+    at "<" (the second was merged into it). A re-ingest finds the first by its title key and gives it
+    its whole DOI, and adds the second as a new paper; a second re-ingest changes nothing."""
+    from ingest.extract import Extractor
+    from ingest.pipeline import ingest_records_file, run_ingest
+    from tests.embedders import HashEmbedder
+    from tests.seed_store import taxonomy_store
+
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    embedder, extractor = HashEmbedder(), Extractor(taxonomy)
+    cut = Record(source="records", source_id="old", title="First Article in the Issue on Neural Networks",
+                 authors=["A One"], abstract="About neurons in networks.",
+                 doi="10.1002/(sici)1097-4571(199806)49:8")
+    run_ingest(store, [cut], source="records", embedder=embedder, extractor=extractor, progress=False)
+    path = _sici_file(tmp_path / "sici.jsonl")
+    summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (summary.papers, summary.new, summary.updated) == (2, 1, 1)
+    stored = store.get_papers(sorted(store.paper_ids()))
+    assert sorted((p.title, p.doi) for p in stored) == [
+        ("A Completely Different Second Article on Syntax", _SICI_2.lower()),
+        ("First Article in the Issue on Neural Networks", _SICI_1.lower())]
+    again = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
+    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
+    store.close()
+
+
+def test_records_merged_on_one_doi_under_different_titles_are_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ingest.normalize import titles_clearly_differ
+
+    first = _record("a", "First Article in the Issue on Neural Networks", doi="10.5555/same")
+    other = _record("b", "A Completely Different Second Article on Syntax", doi="10.5555/same")
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records([first, other])) == 1  # one DOI is one paper: merged, but said
+    (warning,) = caplog.records
+    assert "10.5555/same" in warning.getMessage() and first.title in warning.getMessage()
+    assert other.title in warning.getMessage()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert same_paper_groups([first, other]) == [[0, 1]]  # the list parser's second pass: said once
+    assert caplog.records == []
+    # One paper's titles as two sources write them: no warning.
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        dedupe_records([_record("c", "Toy Models", doi="10.5555/toy"),
+                        _record("d", "Toy Models of Superposition (ICLR'24)", doi="10.5555/toy")])
+    assert caplog.records == []
+    assert not titles_clearly_differ(title_key("Interpretability in the Wild"),
+                                     title_key("Interpretability in the Wild: a Circuit for IOI in GPT-2"))
