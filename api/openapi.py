@@ -133,7 +133,10 @@ SCHEMAS: dict[str, Any] = {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
                       "(keyword: papers matching the terms; semantic: papers passing the filters; "
-                      "hybrid: the union), counted up to max(100, offset + limit + 50)"},
+                      "each counted up to max(100, offset + limit + 50); hybrid: the papers of the "
+                      "lists fused for the position tiers the page reaches, each list cut at 100 while "
+                      "offset + limit <= 50, else at E + 50, E the first of 100, 200, 400, ... >= "
+                      "offset + limit)"},
             "limit": {"type": "integer"}, "offset": {"type": "integer"},
             "acronyms": {"type": "object", "additionalProperties": {"type": "string"},
                          "description": "acronyms of the query and the long forms the papers using "

@@ -3,10 +3,21 @@
 `SearchPage.total` is the number of ranked candidates the page was cut from:
 - keyword: papers matching the query terms (after filters), counted up to the candidate window;
 - semantic: papers with an embedding that pass the filters, up to the candidate window;
-- hybrid: the union of the two candidate lists.
+- hybrid: the papers in the fused rankings of the tiers the page reaches (see below), each list
+  cut at the deepest of their windows.
 The candidate window is max(MIN_CANDIDATES, offset + limit + CANDIDATE_PAD), so a total equal
 to the window means "at least this many". With an empty query the papers that pass the filters
 are listed newest first and `total` is exact (no query and no filter: an empty page).
+
+Hybrid positions come in fixed tiers, so that a paper's position does not depend on the page asked
+or its size (fusing lists cut at a window that grows with the offset let papers from below the
+earlier cut jump ahead of papers already shown: pages repeated some papers and skipped others).
+Positions [0, 50) are fused from each list's top 100, as a first page always was; then the tiers
+[50, 100), [100, 200), [200, 400), ... (the end doubling), each fused from each list's top
+(tier end + 50). A position holds the next paper of its tier's fused ranking not placed in an
+earlier tier; its score and ranks are those of that fusion, so scores need not decrease where two
+tiers meet. Each tier asks the store for its own window rather than cutting a deeper list: an
+approximate index (Neo4j's HNSW) or ties at the cut need not give prefixes of one another.
 """
 
 from __future__ import annotations
@@ -16,9 +27,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +53,9 @@ MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 MIN_CANDIDATES = 100
 CANDIDATE_PAD = 50
+# Hybrid search's first tier: the positions a page within the first 50 shows, fused from windows of
+# MIN_CANDIDATES as before the tiers (so first pages, and the benchmark's nDCG, did not move).
+FIRST_TIER_END = MIN_CANDIDATES - CANDIDATE_PAD
 SENTENCE_MODES = ("auto", "embedding", "overlap")
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
@@ -99,8 +114,29 @@ class SearchPage:
 
 
 def candidate_window(limit: int, offset: int) -> int:
-    """How many candidates each retriever returns for a page."""
+    """How many candidates each retriever returns for a keyword or semantic page."""
     return max(MIN_CANDIDATES, offset + limit + CANDIDATE_PAD)
+
+
+def hybrid_tiers(end: int) -> list[tuple[int, int]]:
+    """The hybrid position tiers that hold positions [0, end), in order, as (tier end, candidate window)."""
+    tiers = [(FIRST_TIER_END, FIRST_TIER_END + CANDIDATE_PAD)]
+    while tiers[-1][0] < end:
+        tier_end = 2 * tiers[-1][0]
+        tiers.append((tier_end, tier_end + CANDIDATE_PAD))
+    return tiers
+
+
+def _ranking_per_window(fetch: Callable[[int], list[ScoredId]], windows: list[int]) -> list[list[ScoredId]]:
+    """One ranking per window (each its own store call): a ranking shorter than its window already
+    holds every match, so the deeper windows reuse it (the same list object) instead of asking again."""
+    rankings: list[list[ScoredId]] = []
+    for i, window in enumerate(windows):
+        if rankings and len(rankings[-1]) < windows[i - 1]:
+            rankings.append(rankings[-1])
+        else:
+            rankings.append(fetch(window))
+    return rankings
 
 
 def rrf_fuse(lists: dict[str, list[ScoredId]], k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:
@@ -219,31 +255,40 @@ def search(
             return SearchPage(results=[], total=0)
         return _browse_filtered(store, filters, limit, offset, labels)
 
-    window = candidate_window(limit, offset)
-    lists: dict[str, list[ScoredId]] = {}
+    # Hybrid: one set of lists per position tier (see the module docstring); the other modes: one
+    # list cut at the candidate window, whose prefixes are stable.
+    if mode == "hybrid":
+        tiers = hybrid_tiers(offset + limit)
+    else:
+        tiers = [(offset + limit, candidate_window(limit, offset))]
+    windows = [window for _, window in tiers]
     query_vector = None
     if mode in ("semantic", "hybrid") and embedder is None:
         raise ValueError(f"{mode} search needs an embedder")
-    keyword_future: Future[list[ScoredId]] | None = None
+    keyword_future: Future[list[list[ScoredId]]] | None = None
     if mode == "hybrid":
         # The full-text query (SQLite / the database) and the query embedding (torch) both
         # release the GIL: run them side by side so hybrid costs max(), not the sum, of the two.
-        keyword_future = _retrieval_pool().submit(store.keyword_search, query, window, filters)
+        keyword_future = _retrieval_pool().submit(
+            _ranking_per_window, partial(store.keyword_search, query, filters=filters), windows)
     acronyms: dict[str, str] = {}
+    tier_lists: list[dict[str, list[ScoredId]]] = [{} for _ in tiers]
     if mode in ("semantic", "hybrid"):
         assert embedder is not None
         try:
             embedded_text, acronyms = _spell_out_acronyms(store, query, labels)
             query_vector = np.asarray(embedder.encode_query(embedded_text), dtype=np.float32)
-            semantic = store.vector_search(query_vector, window, filters)
+            semantic = _ranking_per_window(
+                partial(store.vector_search, query_vector, filters=filters), windows)
         except BaseException:
             if keyword_future is not None:
                 keyword_future.cancel()
             raise
+        for lists, ranking in zip(tier_lists, semantic, strict=True):
+            lists["semantic"] = ranking
     if keyword_future is not None:
-        lists["keyword"] = keyword_future.result()
-    if mode in ("semantic", "hybrid"):
-        lists = {"semantic": semantic, **lists}
+        for lists, ranking in zip(tier_lists, keyword_future.result(), strict=True):
+            lists["keyword"] = ranking
     named_phrases = ({**labels.phrases_in_text(query, Label.TECHNIQUE), **labels.criteria_in_query(query)}
                      or _whole_query_alias(query, labels))
     named_phrases.update(_criteria_by_adjective(query, labels))
@@ -254,28 +299,54 @@ def search(
         # node or a refinement.
         named = _using_named_techniques(filters, query_techniques, labels)
         if named is not None:
-            lists["technique"] = store.vector_search(query_vector, window, named)
+            technique = _ranking_per_window(
+                partial(store.vector_search, query_vector, filters=named), windows)
+            for lists, ranking in zip(tier_lists, technique, strict=True):
+                lists["technique"] = ranking
     if mode == "keyword":
-        lists["keyword"] = store.keyword_search(query, window, filters)
+        tier_lists[0]["keyword"] = store.keyword_search(query, windows[0], filters)
 
-    fused = rrf_fuse(lists)
     using_first: list[str] = []
     not_tagged: list[str] = []
-    if "technique" in lists:
-        tagged = _tagged_among(store, query_techniques, lists["technique"], labels)
+    partition = False
+    if "technique" in tier_lists[0]:
+        # Every tier's technique list: the deepest holds the others unless the index is approximate.
+        technique_hits = list({h.id: h for lists in tier_lists for h in lists["technique"]}.values())
+        tagged = _tagged_among(store, query_techniques, technique_hits, labels)
         not_tagged = sorted(t for t in query_techniques - tagged
                             if not _any_tagged(store, filters, t, labels))
         if tagged and _asks_only_for(query, named_phrases):
             # The query is the name and nothing else ("papers that use probing"): the question is
             # which papers use it, so those come first, above papers that only share its words
-            # ("activation") or its neighbourhood in embedding space; each part in fused order.
-            # With other content words the third list only joins the fusion.
-            using = {h.id for h in lists["technique"]}
-            fused.sort(key=lambda item: item[0] not in using)
+            # ("activation") or its neighbourhood in embedding space; each part in fused order (in
+            # each tier). With other content words the third list only joins the fusion.
+            partition = True
             using_first = sorted(tagged)
-    page = fused[offset:offset + limit]
-    semantic_scores = {h.id: h.score for h in lists.get("semantic", [])}
-    keyword_scores = {h.id: h.score for h in lists.get("keyword", [])}
+    # Each tier's fused ranking fills the tier's positions with the papers not placed before it.
+    placed: list[tuple[str, float, dict[str, int], int]] = []  # id, fused score, ranks, tier index
+    seen: set[str] = set()
+    candidates: set[str] = set()
+    fused: list[tuple[str, float, dict[str, int]]] = []
+    for index, ((tier_end, _), lists) in enumerate(zip(tiers, tier_lists, strict=True)):
+        if index == 0 or any(ranking is not tier_lists[index - 1][name] for name, ranking in lists.items()):
+            fused = rrf_fuse(lists)  # (else every list was complete already: the same ranking)
+            if partition:
+                using = {h.id for h in lists["technique"]}
+                fused.sort(key=lambda item: item[0] not in using)
+            candidates.update(i for i, _, _ in fused)
+        for paper_id, score, ranks in fused:
+            if len(placed) >= min(tier_end, offset + limit):
+                break
+            if paper_id not in seen:
+                seen.add(paper_id)
+                placed.append((paper_id, score, ranks, index))
+    page = [(paper_id, score, ranks) for paper_id, score, ranks, _ in placed[offset:offset + limit]]
+    # A hit's scores come from the lists of the tier that placed it, as its ranks do.
+    tier_of = {paper_id: index for paper_id, _, _, index in placed[offset:offset + limit]}
+    scores_of: dict[int, dict[str, dict[str, float]]] = {
+        index: {name: {h.id: h.score for h in tier_lists[index].get(name, [])}
+                for name in ("semantic", "keyword")}
+        for index in set(tier_of.values())}
     papers = {p.id: p for p in store.get_papers([i for i, _, _ in page])}
     profiles = store.paper_profiles(list(papers))
 
@@ -323,6 +394,7 @@ def search(
         paper = papers.get(paper_id)
         if paper is None:  # deleted between the two reads
             continue
+        hit_scores = scores_of[tier_of[paper_id]]
         techniques = labels.of_label(profiles.get(paper_id, set()), Label.TECHNIQUE)
         matched = [t for t in techniques if t in wanted]
         techniques = matched + [t for t in techniques if t not in wanted]
@@ -351,8 +423,8 @@ def search(
                 pending.append(_EvidenceWanted(paper_id, named_here, content, len(best_words)))
         why: dict[str, Any] = {
             "mode": mode,
-            "semantic": _round(semantic_scores.get(paper_id)),
-            "keyword": _round(keyword_scores.get(paper_id)),
+            "semantic": _round(hit_scores["semantic"].get(paper_id)),
+            "keyword": _round(hit_scores["keyword"].get(paper_id)),
             "ranks": ranks,
             "rrf": _round(score) if mode == "hybrid" else None,
             "matched_techniques": matched,
@@ -363,12 +435,12 @@ def search(
             "best_sentence_score": _round(sentence_score),
             "best_sentence_by": sentence_by,
         }
-        final = {"hybrid": score, "semantic": semantic_scores.get(paper_id, 0.0),
-                 "keyword": keyword_scores.get(paper_id, 0.0)}[mode]
+        final = {"hybrid": score, "semantic": hit_scores["semantic"].get(paper_id, 0.0),
+                 "keyword": hit_scores["keyword"].get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
     if pending:
         _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, terms)
-    return SearchPage(results=results, total=len(fused), acronyms=acronyms, using_first=using_first,
+    return SearchPage(results=results, total=len(candidates), acronyms=acronyms, using_first=using_first,
                       not_tagged=not_tagged)
 
 

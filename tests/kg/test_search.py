@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,10 @@ import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
-from kg.entities import Paper, PaperBundle, ScoredId, SearchFilters, TaxonomyNode
+from kg.entities import Paper, PaperBundle, ScoredId, SearchFilters, TaxonomyNode, TechniqueUse
 from kg.explain import Labels, split_sentences
 from kg.schema import Label
-from kg.search import rrf_fuse, search
+from kg.search import SearchHit, rrf_fuse, search
 from tests.embedders import HashEmbedder
 from tests.kg.search_queries import QUERIES, must_find, ndcg_at_k
 from tests.seed_store import taxonomy_store
@@ -563,3 +564,132 @@ def test_a_page_no_hit_of_which_needs_evidence_reads_none(
     monkeypatch.setattr(store, "tag_evidence", counted)
     page = search(store, "embedding space parameters", mode="keyword", limit=10, sentence_mode="overlap")
     assert page.results and read == []
+
+
+class CachedQueries:
+    """The real model, each query encoded once: a walk through every page asks the same query hundreds
+    of times, and the vectors are the model's either way."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Encode texts with the real model."""
+        return self.inner.encode(texts, batch_size, progress)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Encode a query with the real model, once."""
+        if text not in self.cache:
+            self.cache[text] = self.inner.encode_query(text)
+        return self.cache[text]
+
+
+DEEP_PAPERS = 320  # past positions 200: hybrid pages reach the fourth tier ([200, 400), windows of 450)
+
+
+@pytest.fixture(scope="module")
+def deep_store(tmp_path_factory: pytest.TempPathFactory, store: EmbeddedStore,
+               embedder: Any) -> Iterator[EmbeddedStore]:
+    """DEEP_PAPERS papers recombining the seed abstracts' sentences, embedded with the real model, in a
+    real SQLite file: more than the 100 candidates a first page fuses. Years 2019-2024 in turn; every
+    third paper uses activation patching (over 100 of them: the technique list is cut too)."""
+    from ingest.embed import embedding_text
+
+    pool = sorted({s for p in store.get_papers(store.paper_ids()) for s in split_sentences(p.abstract)})
+    assert len(pool) > 100
+    rng = random.Random(20240131)
+    bundles = []
+    for i in range(DEEP_PAPERS):
+        sentences = rng.sample(pool, 4)
+        title = " ".join(rng.choice(pool).split()[:8]).rstrip(".,;:")
+        uses = [TechniqueUse("activation_patching", "list")] if i % 3 == 0 else []
+        bundles.append(PaperBundle(paper=Paper(id=f"deep-{i:03d}", title=title, abstract=" ".join(sentences),
+                                               year=2019 + i % 6, sources=["records"]), techniques=uses))
+    vectors = embedder.encode([embedding_text(b.paper.title, b.paper.abstract) for b in bundles])
+    for bundle, vector in zip(bundles, vectors, strict=True):
+        bundle.paper.embedding = np.asarray(vector, dtype=np.float32)
+        bundle.paper.embedding_model = embedder.model_name
+    deep = taxonomy_store(tmp_path_factory.mktemp("deep") / "paperkg.sqlite3")
+    deep.upsert_papers(bundles)
+    yield deep
+    deep.close()
+
+
+def _walk(store: EmbeddedStore, embedder: Any, query: str, limit: int,
+          filters: SearchFilters | None = None) -> tuple[list[SearchHit], int]:
+    """Every hybrid page of `limit` hits, as a client pages: until a page is empty or reaches `total`."""
+    hits: list[SearchHit] = []
+    while True:
+        page = search(store, query, mode="hybrid", embedder=embedder, limit=limit, offset=len(hits),
+                      filters=filters)
+        hits += page.results
+        if not page.results or len(hits) >= page.total:
+            return hits, page.total
+
+
+@pytest.mark.parametrize(("query", "filters"), [
+    ("circuits", None),
+    ("activation patching", None),  # a third list, and the papers using it first
+    ("circuits", SearchFilters(year_from=2021)),
+])
+def test_hybrid_pages_of_any_size_give_every_candidate_once_in_one_order(
+        deep_store: EmbeddedStore, embedder: Any, query: str, filters: SearchFilters | None) -> None:
+    """Walking the hybrid pages with limit 1, 3, 7, 10 or 50 gives one sequence: every paper passing the
+    filters (all have an embedding, so all are semantic candidates) exactly once. The windows used to
+    grow with the offset, so deeper pages re-fused papers shown already above papers not shown yet."""
+    cached = CachedQueries(embedder)
+    allowed = deep_store.filter_ids(filters) if filters is not None else set(deep_store.paper_ids())
+    assert len(allowed) > 200
+    walks = {}
+    for limit in (1, 3, 7, 10, 50):
+        hits, total = _walk(deep_store, cached, query, limit, filters)
+        ids = [h.id for h in hits]
+        assert len(ids) == len(set(ids)), f"limit {limit}: a paper shown twice"
+        assert set(ids) == allowed and total == len(allowed), f"limit {limit}: papers skipped"
+        walks[limit] = hits
+        # Past the end: nothing more.
+        assert not search(deep_store, query, mode="hybrid", embedder=cached, limit=limit, offset=len(ids),
+                          filters=filters).results
+    order = [h.id for h in walks[1]]
+    assert all([h.id for h in hits] == order for hits in walks.values())
+    # Every hit is explained by the fusion that placed it, whatever the page: the same score and ranks.
+    for hits in walks.values():
+        assert [(h.score, h.why["ranks"]) for h in hits] == [(h.score, h.why["ranks"]) for h in walks[1]]
+    for hit in walks[1]:
+        assert hit.why["rrf"] == pytest.approx(sum(1 / (60 + r) for r in hit.why["ranks"].values()), abs=1e-4)
+    # The first 50 positions fuse each list's top 100; the deeper ones, deeper lists.
+    assert all(r <= 100 for h in walks[1][:50] for r in h.why["ranks"].values())
+    assert any(r > 100 for h in walks[1][50:] for r in h.why["ranks"].values())
+    if query == "activation patching":  # the papers using it first, in every tier
+        flags = ["technique" in h.why["ranks"] for h in walks[1]]
+        users = sum(flags)
+        assert users > 100 and flags == [True] * users + [False] * (len(flags) - users)
+
+
+def test_a_hybrid_first_page_is_the_fusion_of_the_top_100_of_each_list(
+        deep_store: EmbeddedStore, embedder: Any) -> None:
+    """A page within the first 50 positions is cut from the fusion of each list's top 100, as before
+    the tiers (the search benchmark measures such pages): same papers, order, scores and total."""
+    embedder = CachedQueries(embedder)
+    vector = embedder.encode_query("circuits")
+    keyword = deep_store.keyword_search("circuits", 100)
+    assert len(keyword) == 100  # more papers match than a first page fuses
+    fused = rrf_fuse({"semantic": deep_store.vector_search(vector, 100), "keyword": keyword})
+    page = search(deep_store, "circuits", mode="hybrid", embedder=embedder, limit=50)
+    assert [(h.id, h.score) for h in page.results] == [(i, pytest.approx(s)) for i, s, _ in fused[:50]]
+    assert page.total == len(fused)
+    for limit, offset in ((10, 0), (7, 21), (1, 49)):
+        part = search(deep_store, "circuits", mode="hybrid", embedder=embedder, limit=limit, offset=offset)
+        assert [h.id for h in part.results] == [i for i, _, _ in fused[offset:offset + limit]]
+        assert part.total == len(fused)
+    # With a third list and its papers first.
+    vector = embedder.encode_query("activation patching")
+    using = deep_store.vector_search(vector, 100, SearchFilters(technique_ids=["activation_patching"]))
+    fused = rrf_fuse({"semantic": deep_store.vector_search(vector, 100),
+                      "keyword": deep_store.keyword_search("activation patching", 100), "technique": using})
+    fused.sort(key=lambda item: item[0] not in {h.id for h in using})
+    page = search(deep_store, "activation patching", mode="hybrid", embedder=embedder, limit=50)
+    assert [(h.id, h.why["ranks"]) for h in page.results] == [(i, r) for i, _, r in fused[:50]]
+    assert page.using_first == ["activation_patching"] and page.total == len(fused)
