@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,15 @@ import yaml
 from kg.entities import TaxonomyNode
 from kg.schema import Label
 
+log = logging.getLogger(__name__)
+
+# What a node id may look like: it is a path segment of the web pages (/techniques/<id>) and a word
+# of the search keys, so lower-case letters, digits and "_" only (every id of the shipped file).
+_ID_SHAPE = re.compile(r"[a-z0-9][a-z0-9_]*")
+# More aliases than this on one node is a warning, not an error: the shipped file's longest list
+# has 24, and each technique alias is a term of the weekly arXiv queries (about 34 terms fill one
+# 1000-character query), so 100 aliases on one technique add about 3 queries to today's 4 a window.
+MAX_ALIASES_PER_NODE = 100
 # A value spelt like a taxonomy id (lower-case words joined by "_"), not like a label of the list.
 _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 
@@ -159,58 +169,187 @@ class Taxonomy:
         return spellings
 
 
-def _as_ids(value: Any) -> list[str]:
+class _Mapping(dict):  # type: ignore[type-arg]
+    """A YAML mapping that remembers the line it starts on, for error messages."""
+
+    line: int | None = None
+
+
+class _TaxonomyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (plain PyYAML keeps the last one and
+    silently drops the earlier block) and gives every mapping its line."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """The mapping of `node`, refusing a duplicate key with the lines of both."""
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` merges may override keys
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first at line {first.line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+def _construct_mapping(loader: _TaxonomyLoader, node: yaml.MappingNode) -> Iterator[_Mapping]:
+    data = _Mapping()
+    data.line = node.start_mark.line + 1
+    yield data  # first, as SafeLoader does, so recursive structures still load
+    data.update(loader.construct_mapping(node))
+
+
+_TaxonomyLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: where (line, column of the file) and what, with no source excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return ": " + " ".join(str(exc).split())
+    text = f" at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line != mark.line:
+        text += f" ({context} at line {context_mark.line + 1})"
+    return text
+
+
+def _show(value: Any) -> str:
+    """`value` for an error message, cut short (an alias list can be long)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _at(item: Any) -> str:
+    """" (line N)" for a mapping read from a file, "" for one built in code."""
+    line = getattr(item, "line", None)
+    return f" (line {line})" if line else ""
+
+
+def _names(value: Any, what: str, where: str) -> list[str]:
+    """A list of names (aliases, ambiguous aliases, extra aliases, confirming terms, list-label
+    targets): null is none, a single string a one-item list, and every item a non-empty string
+    (stripped). Anything else is refused: iterating a string gave one alias per character."""
     if value is None:
         return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if isinstance(value, str):
+        if "," in value:  # `aliases: a, b` without brackets is one string, not two names
+            raise ValueError(f"{where}: {what} {_show(value)} is one string with commas; "
+                             "write a list: [a, b]")
+        items = [value]
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise ValueError(f"{where}: {what} must be a list of names, not {_show(value)}")
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError(f"{where}: {what} must be non-empty strings, not {_show(item)}"
+                             + (f" (in {_show(value)})" if isinstance(value, list) else ""))
+        out.append(item.strip())
+    return out
 
 
-def _walk(items: Iterable[dict[str, Any]], label: str, parent: str | None, kind: str | None,
-          out: list[TaxonomyNode]) -> None:
-    for item in items or []:
-        out.append(
-            TaxonomyNode(
-                label=label,
-                id=str(item["id"]),
-                name=str(item.get("label", item["id"])),
-                aliases=[str(a) for a in item.get("aliases", [])],
-                ambiguous_aliases=[str(a) for a in item.get("ambiguous_aliases", [])],
-                parent=parent if parent is not None else item.get("parent"),
-                kind=kind,
-            )
-        )
-        _walk(item.get("children", []), label, str(item["id"]), kind, out)
+def _check_id(value: Any, what: str, where: str) -> str:
+    """`value` if it is an id: a string of lower-case letters, digits and "_"."""
+    if not isinstance(value, str):
+        raise ValueError(f"{where}: the id of {what} must be a string, "
+                         f"not {type(value).__name__} {_show(value)}")
+    if not _ID_SHAPE.fullmatch(value):
+        raise ValueError(f"{where}: id {value!r} of {what} must be lower-case letters, digits and '_' "
+                         "(like 'activation_patching')")
+    return value
+
+
+def _entry(item: Any, place: str, where: str) -> tuple[str, str, str | None]:
+    """The id, label and parent of one entry, checked: a mapping with an id and a label."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{where}: {place} must be a mapping with an id and a label, not {_show(item)}")
+    place += _at(item)
+    label = item.get("label")
+    if item.get("id") is None:
+        named = f" (label {label!r})" if isinstance(label, str) else ""
+        raise ValueError(f"{where}: {place} has no id{named}")
+    node_id = _check_id(item["id"], place, where)
+    if not isinstance(label, str) or not label.strip():
+        problem = "has no label" if label is None else f"has label {_show(label)}, not a non-empty string"
+        raise ValueError(f"{where}: {node_id!r}{_at(item)} {problem}")
+    parent = item.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise ValueError(f"{where}: {node_id!r}{_at(item)} has parent {_show(parent)}, not an id")
+    return node_id, label.strip(), parent
+
+
+def _section(value: Any, key: str, where: str) -> list[Any]:
+    """A list of entries (null: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: {key} must be a list of entries (- id: ...), not {_show(value)}")
+    return value
+
+
+def _node(item: Any, place: str, where: str, label: str, kind: str | None,
+          parent: str | None = None) -> TaxonomyNode:
+    """One entry as a node, every field checked."""
+    node_id, name, own_parent = _entry(item, place, where)
+    node = f"{node_id!r}{_at(item)}"
+    return TaxonomyNode(
+        label=label, id=node_id, name=name,
+        aliases=_names(item.get("aliases"), f"{node}: aliases", where),
+        ambiguous_aliases=_names(item.get("ambiguous_aliases"), f"{node}: ambiguous_aliases", where),
+        parent=parent if parent is not None else own_parent,
+        kind=kind,
+    )
+
+
+def _walk(items: Any, label: str, parent: str | None, kind: str | None, out: list[TaxonomyNode],
+          where: str, place: str, children: bool = True) -> None:
+    for i, item in enumerate(_section(items, place, where), 1):
+        node = _node(item, f"{place} entry {i}", where, label, kind, parent)
+        out.append(node)
+        if children:
+            _walk(item.get("children"), label, node.id, kind, out, where, f"children of {node.id!r}")
 
 
 _EXTENSION_KIND_LABEL = {"technique": Label.TECHNIQUE, "evaluation": Label.EVALUATION}
 
 
-def _merge_extra_aliases(extra: Any, nodes: list[TaxonomyNode], source: str) -> None:
+def _merge_extra_aliases(extra: Any, nodes: list[TaxonomyNode], where: str) -> None:
     """Add `extra_aliases: {node_id: [alias, ...]}` (or {aliases: [...], ambiguous_aliases: [...]})."""
     if not extra:
         return
     if not isinstance(extra, dict):
-        raise ValueError(f"{source or 'taxonomy'}: extra_aliases must be a mapping of node id to aliases")
+        raise ValueError(f"{where}: extra_aliases must be a mapping of node id to aliases")
     by_id = {n.id: n for n in nodes}
     for node_id, value in extra.items():
         node = by_id.get(str(node_id))
         if node is None:
-            raise ValueError(f"{source or 'taxonomy'}: extra_aliases names unknown node {node_id!r}")
+            raise ValueError(f"{where}: extra_aliases names unknown node {node_id!r}")
         spec = value if isinstance(value, dict) else {"aliases": value}
+        unknown = sorted(str(k) for k in spec if k not in ("aliases", "ambiguous_aliases"))
+        if unknown:
+            raise ValueError(f"{where}: extra_aliases of {node_id!r}{_at(spec)} has {unknown[0]!r}, "
+                             "not aliases or ambiguous_aliases")
         for key in ("aliases", "ambiguous_aliases"):
+            names = _names(spec.get(key), f"extra_aliases of {node_id!r}{_at(spec)}", where)
             target = getattr(node, key)
-            for alias in _as_ids(spec.get(key)):
-                if alias not in target:
-                    target.append(alias)
+            target.extend(a for a in dict.fromkeys(names) if a not in target)
             if key == "ambiguous_aliases":  # an ambiguous alias is an alias too
-                node.aliases.extend(a for a in _as_ids(spec.get(key)) if a not in node.aliases)
+                node.aliases.extend(a for a in dict.fromkeys(names) if a not in node.aliases)
 
 
-def _parse_confirming_terms(raw: Any, nodes: list[TaxonomyNode], source: str) -> dict[str, list[str]]:
+def _parse_confirming_terms(raw: Any, nodes: list[TaxonomyNode], where: str) -> dict[str, list[str]]:
     """Read `confirming_terms: {node_id: [word, ...]}`: ids must exist and terms be single words."""
     if not raw:
         return {}
-    where = source or "taxonomy"
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: confirming_terms must be a mapping of node id to words")
     known = {n.id: n for n in nodes}
@@ -221,12 +360,54 @@ def _parse_confirming_terms(raw: Any, nodes: list[TaxonomyNode], source: str) ->
             raise ValueError(f"{where}: confirming_terms names unknown node {node_id!r}")
         if not node.ambiguous_aliases:
             raise ValueError(f"{where}: confirming_terms for {node_id!r}, which has no ambiguous aliases")
-        terms = _as_ids(words)
+        terms = _names(words, f"confirming_terms of {node_id!r}", where)
         several = [t for t in terms if len(t.split()) != 1 or "-" in t]
         if several:
             raise ValueError(f"{where}: confirming_terms of {node_id!r} must be single words, not {several}")
         out[str(node_id)] = terms
     return out
+
+
+def _parse_label_map(raw: Any, by_id: dict[str, TaxonomyNode], where: str
+                     ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, str | None]]:
+    """`list_label_map`: list label -> node ids per column (every id a node), and list section ->
+    topic key. A section's topic is matched as one word of the section's search key, next to the
+    section's own slug ("techniques"), so it must have an id's shape but need not be a node."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: list_label_map must be a mapping (techniques, evaluation, sections), "
+                         f"not {_show(raw)}")
+    tables: list[Any] = []
+    for column in ("techniques", "evaluation", "sections"):
+        table = raw.get(column)
+        if table is None:
+            table = {}
+        if not isinstance(table, dict):
+            raise ValueError(f"{where}: list_label_map {column} must be a mapping of list label to ids, "
+                             f"not {_show(table)}")
+        for text in table:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"{where}: list_label_map {column}{_at(table)} has the key {_show(text)}, "
+                                 "not a list label")
+        tables.append(table)
+    columns: list[dict[str, list[str]]] = []
+    for column, table in zip(("techniques", "evaluation"), tables, strict=False):
+        mapped: dict[str, list[str]] = {}
+        for text, value in table.items():
+            ids = _names(value, f"list_label_map {column} {text!r}", where)
+            unknown = [i for i in ids if i not in by_id]
+            if unknown:
+                raise ValueError(f"{where}: list_label_map {column} maps {text!r} to {unknown[0]!r}, "
+                                 "which is not a node of the taxonomy")
+            mapped[text] = ids
+        columns.append(mapped)
+    sections: dict[str, str | None] = {}
+    for heading, topic in tables[2].items():
+        if topic is not None:
+            _check_id(topic, f"list_label_map sections {heading!r}", where)
+        sections[heading] = topic
+    return columns[0], columns[1], sections
 
 
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
@@ -247,55 +428,93 @@ def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
             current = by_id[current.parent]
 
 
+def _warn_about_aliases(nodes: list[TaxonomyNode], where: str) -> None:
+    """Log what loads but is most likely a mistake: an alias shared by two nodes of one label where
+    neither refines the other (a paper naming it is tagged with both), and an alias list so long
+    that it is more likely pasted or generated than curated (every technique alias is a weekly
+    arXiv query term)."""
+    by_id = {n.id: n for n in nodes}
+
+    def ancestors(node_id: str) -> set[str]:
+        out: set[str] = set()
+        node = by_id[node_id]
+        while node.parent is not None and node.parent not in out:  # parents are checked: no cycle
+            out.add(node.parent)
+            node = by_id[node.parent]
+        return out
+
+    owners: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for node in nodes:
+        names = list(dict.fromkeys([*node.aliases, *node.ambiguous_aliases]))
+        if len(names) > MAX_ALIASES_PER_NODE:
+            log.warning("%s: %r has %d aliases (more than %d): every technique alias is an arXiv query "
+                        "term of the weekly ingest, so check the list is meant", where, node.id,
+                        len(names), MAX_ALIASES_PER_NODE)
+        for alias in names:
+            _spelling, ids = owners.setdefault((node.label, alias.casefold()), (alias, []))
+            if node.id not in ids:
+                ids.append(node.id)
+    for (label, _key), (alias, ids) in owners.items():
+        for i, first in enumerate(ids):
+            for second in ids[i + 1:]:
+                if first not in ancestors(second) and second not in ancestors(first):
+                    log.warning("%s: %s nodes %r and %r share the alias %r and neither refines the other: "
+                                "a paper naming it is tagged with both", where, label, first, second, alias)
+
+
 def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
-    """Build a Taxonomy from the parsed YAML mapping."""
+    """Build a Taxonomy from the parsed YAML mapping; ValueError (naming `source` and the entry) for a
+    mistake in it."""
+    where = source or "taxonomy"
     if not isinstance(data, dict) or "techniques" not in data:
-        raise ValueError(f"{source or 'taxonomy'}: not a taxonomy file (no 'techniques' key)")
+        raise ValueError(f"{where}: not a taxonomy file (no 'techniques' key)")
     nodes: list[TaxonomyNode] = []
-    _walk(data.get("techniques", []), Label.TECHNIQUE, None, "figure", nodes)
-    _walk(data.get("evaluation", []), Label.EVALUATION, None, None, nodes)
-    _walk(data.get("findings", []), Label.TOPIC, None, None, nodes)
-    for obj in data.get("fundamental_objects", []):
-        _walk([{k: v for k, v in obj.items() if k != "children"}], Label.OBJECT, None, None, nodes)
+    _walk(data.get("techniques"), Label.TECHNIQUE, None, "figure", nodes, where, "techniques")
+    _walk(data.get("evaluation"), Label.EVALUATION, None, None, nodes, where, "evaluation")
+    _walk(data.get("findings"), Label.TOPIC, None, None, nodes, where, "findings")
+    objects = _section(data.get("fundamental_objects"), "fundamental_objects", where)
+    _walk(objects, Label.OBJECT, None, None, nodes, where, "fundamental_objects", children=False)
     known = {n.id: n for n in nodes}
-    for ext in data.get("extensions_not_in_figure", []):
-        parent = ext.get("parent")
-        label = _EXTENSION_KIND_LABEL.get(ext.get("kind", ""))
+    extensions = "extensions_not_in_figure"
+    for i, ext in enumerate(_section(data.get(extensions), extensions, where), 1):
+        node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension")
+        kind = ext.get("kind")
+        if kind is not None and kind not in _EXTENSION_KIND_LABEL:
+            raise ValueError(f"{where}: {node.id!r}{_at(ext)} has kind {kind!r}, not one of "
+                             f"{', '.join(_EXTENSION_KIND_LABEL)}")
+        label = _EXTENSION_KIND_LABEL.get(kind or "")
         if label is None:
-            label = known[parent].label if parent in known else Label.TECHNIQUE
-        node = TaxonomyNode(
-            label=label, id=str(ext["id"]), name=str(ext["label"]),
-            aliases=[str(a) for a in ext.get("aliases", [])],
-            ambiguous_aliases=[str(a) for a in ext.get("ambiguous_aliases", [])],
-            parent=parent, kind="extension",
-        )
+            label = known[node.parent].label if node.parent in known else Label.TECHNIQUE
+        node.label = label
         nodes.append(node)
         known[node.id] = node
-    component_ids = set()
-    for comp in data.get("components", []):
-        _walk([comp], Label.COMPONENT, None, None, nodes)
-        component_ids.add(comp["id"])
+    components = _section(data.get("components"), "components", where)
+    _walk(components, Label.COMPONENT, None, None, nodes, where, "components")
+    component_ids = {comp["id"] for comp in components}
     # The figure's transformer-component parts (RS, MHA, FF) become components unless the
     # file lists them under `components` already.
-    for obj in data.get("fundamental_objects", []):
-        for part in obj.get("parts", []):
-            if part["id"] not in component_ids:
-                _walk([part], Label.COMPONENT, None, None, nodes)
-    _walk(data.get("models", []), Label.MODEL, None, None, nodes)
+    for obj in objects:
+        parts = [p for p in _section(obj.get("parts"), f"parts of {obj['id']!r}", where)
+                 if not (isinstance(p, dict) and p.get("id") in component_ids)]
+        _walk(parts, Label.COMPONENT, None, None, nodes, where, f"parts of {obj['id']!r}")
+    _walk(data.get("models"), Label.MODEL, None, None, nodes, where, "models")
 
     ids = [n.id for n in nodes]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ValueError(f"{source or 'taxonomy'}: duplicate ids {duplicates}")
-    _check_parents(nodes, source or "taxonomy")
-    _merge_extra_aliases(data.get("extra_aliases"), nodes, source)
-    label_map = data.get("list_label_map", {}) or {}
+        raise ValueError(f"{where}: duplicate ids {duplicates}")
+    _check_parents(nodes, where)
+    _merge_extra_aliases(data.get("extra_aliases"), nodes, where)
+    techniques, evaluation, sections = _parse_label_map(
+        data.get("list_label_map"), {n.id: n for n in nodes}, where)
+    confirming = _parse_confirming_terms(data.get("confirming_terms"), nodes, where)
+    _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,
-        technique_labels={k: _as_ids(v) for k, v in (label_map.get("techniques") or {}).items()},
-        evaluation_labels={k: _as_ids(v) for k, v in (label_map.get("evaluation") or {}).items()},
-        section_topics=dict(label_map.get("sections") or {}),
-        confirming_terms=_parse_confirming_terms(data.get("confirming_terms"), nodes, source),
+        technique_labels=techniques,
+        evaluation_labels=evaluation,
+        section_topics=sections,
+        confirming_terms=confirming,
         source=source,
     )
 
@@ -306,11 +525,18 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
     path = Path(path) if path else PACKAGED_TAXONOMY
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read taxonomy {path}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ValueError(f"taxonomy {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, "
+                         f"column {column} (save the file as UTF-8)") from exc
+    try:
+        data = yaml.load(text, Loader=_TaxonomyLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
-        raise ValueError(f"taxonomy {path} is not valid YAML: {exc}") from exc
+        raise ValueError(f"taxonomy {path} is not valid YAML{_yaml_problem(exc)}") from exc
     return parse_taxonomy(data, str(path))

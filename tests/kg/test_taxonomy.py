@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from kg.config import PACKAGED_TAXONOMY
 from kg.entities import TaxonomyNode
 from kg.schema import Label
-from kg.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
+from kg.taxonomy import MAX_ALIASES_PER_NODE, Taxonomy, load_taxonomy, parse_taxonomy
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +103,8 @@ def test_list_label_variants(taxonomy: Taxonomy, text: str, column: str, expecte
     [
         ({"nothing": []}, "not a taxonomy"),
         ([1, 2], "not a taxonomy"),
-        ({"techniques": [{"id": "a"}, {"id": "a"}]}, "duplicate ids"),
-        ({"techniques": [{"id": "a"}], "extensions_not_in_figure": [
+        ({"techniques": [{"id": "a", "label": "A"}, {"id": "a", "label": "A2"}]}, "duplicate ids"),
+        ({"techniques": [{"id": "a", "label": "A"}], "extensions_not_in_figure": [
             {"id": "b", "label": "B", "parent": "nowhere", "kind": "technique"}]},
          "'b' has parent 'nowhere', which is not a node"),
     ],
@@ -203,3 +204,271 @@ def test_nearest_list_label_answers_an_id_with_an_id_and_never_with_the_value_it
     """The unknown-label report of a records file's technique_ids used the list-label rule (QA)."""
     suggestion = taxonomy.nearest_list_label(text, "techniques")
     assert suggestion == expected and suggestion != text
+
+
+# -- mistakes in a taxonomy file (QA playing the taxonomy maintainer) -------------------------------
+# A small valid file; each test below breaks one thing in it. The extension and the map entry are
+# where the maintainer of the shipped file adds things.
+_BASE = """\
+techniques:
+  - id: cma
+    label: Causal Mediation Analysis
+    aliases: [causal mediation analysis]
+    children:
+      - id: activation_patching
+        label: Activation Patching
+        aliases: [activation patching]
+        ambiguous_aliases: [patching]
+      - id: path_patching
+        label: Path Patching
+        aliases: [path patching]
+evaluation:
+  - id: faithfulness
+    label: Faithfulness
+    aliases: [faithfulness]
+extensions_not_in_figure:
+  - id: qa_newtech
+    label: QA New Technique
+    parent: null
+    kind: technique
+    aliases: [qa new technique]
+list_label_map:
+  techniques:
+    "Activation Patching": activation_patching
+    "N/A": null
+  evaluation:
+    "Faithfulness": faithfulness
+  sections:
+    "Techniques": techniques
+    "Tools": null
+extra_aliases:
+  path_patching: [path-specific patching]
+confirming_terms:
+  activation_patching: [activation]
+"""
+
+
+def _load(tmp_path: Path, text: str, old: str = "", new: str = "") -> Taxonomy:
+    """Load `text` (with `old` replaced by `new` once) from a file in tmp_path."""
+    if old:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "tax.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_taxonomy(path)
+
+
+def _refused(tmp_path: Path, old: str, new: str) -> str:
+    """The one-line error a broken copy of _BASE is refused with (it names the file)."""
+    with pytest.raises(ValueError) as refused:
+        _load(tmp_path, _BASE, old, new)
+    message = str(refused.value)
+    assert "\n" not in message and str(tmp_path / "tax.yaml") in message, message
+    return message
+
+
+def test_the_small_file_loads_without_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        taxonomy = _load(tmp_path, _BASE)
+    assert caplog.records == []
+    assert taxonomy.by_id["qa_newtech"].aliases == ["qa new technique"]
+    assert taxonomy.by_id["path_patching"].aliases == ["path patching", "path-specific patching"]
+    assert taxonomy.map_list_label("Activation Patching", "techniques") == (["activation_patching"], True)
+
+
+@pytest.mark.parametrize("path", ["packaged", "shared"])
+def test_the_shipped_taxonomies_load_without_warnings(
+    path: str, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="kg.taxonomy"):
+        taxonomy = load_taxonomy(PACKAGED_TAXONOMY if path == "packaged" else shared_data / "taxonomy.yaml")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert len(taxonomy.nodes) > 40
+
+
+def test_a_single_string_is_a_one_item_list_not_one_name_per_character(tmp_path: Path) -> None:
+    """`aliases: qa new technique` made the aliases 'q', 'a', ' ', ... which tagged almost every paper."""
+    taxonomy = _load(tmp_path, _BASE, "aliases: [qa new technique]", "aliases: qa new technique")
+    assert taxonomy.by_id["qa_newtech"].aliases == ["qa new technique"]
+    # The same rule everywhere a list of names is read.
+    taxonomy = _load(tmp_path, _BASE, "ambiguous_aliases: [patching]", "ambiguous_aliases: patching")
+    assert taxonomy.by_id["activation_patching"].ambiguous_aliases == ["patching"]
+    taxonomy = _load(tmp_path, _BASE, "[path-specific patching]", "path-specific patching")
+    assert "path-specific patching" in taxonomy.by_id["path_patching"].aliases
+    # Names are stripped.
+    taxonomy = _load(tmp_path, _BASE, "[qa new technique]", "['  qa new technique ']")
+    assert taxonomy.by_id["qa_newtech"].aliases == ["qa new technique"]
+
+
+@pytest.mark.parametrize(("old", "new", "names"), [
+    # `[x, ~]` stored the alias "None"; numbers, nested lists and blank names were kept as text.
+    ("[qa new technique]", "[qa new technique, ~]", ["'qa_newtech' (line 18): aliases", "None"]),
+    ("[qa new technique]", "[qa new technique, 12]", ["'qa_newtech'", "aliases", "12"]),
+    ("[qa new technique]", "[qa new technique, [a, b]]", ["'qa_newtech'", "['a', 'b']"]),
+    ("[qa new technique]", "[qa new technique, '']", ["'qa_newtech'", "not ''"]),
+    ("[qa new technique]", "[qa new technique, '  ']", ["'qa_newtech'", "not '  '"]),
+    ("[qa new technique]", "{a: b}", ["'qa_newtech'", "aliases must be a list of names", "{'a': 'b'}"]),
+    ("[qa new technique]", "qa new technique, qa nt", ["'qa_newtech'", "one string with commas"]),
+    ("ambiguous_aliases: [patching]", "ambiguous_aliases: [patching, ~]",
+     ["'activation_patching' (line 6): ambiguous_aliases", "None"]),
+    ("[path-specific patching]", "[path-specific patching, 3]", ["extra_aliases of 'path_patching'", "3"]),
+    ("path_patching: [path-specific patching]", "path_patching: {aliases: [x], ambiguous_alias: [y]}",
+     ["extra_aliases of 'path_patching'", "'ambiguous_alias'"]),
+    ("activation_patching: [activation]", "activation_patching: [activation, ~]",
+     ["confirming_terms of 'activation_patching'", "None"]),
+    ('"Faithfulness": faithfulness', '"Faithfulness": [faithfulness, 7]',
+     ["list_label_map evaluation 'Faithfulness'", "7"]),
+])
+def test_every_list_of_names_holds_non_empty_strings(
+    tmp_path: Path, old: str, new: str, names: list[str]
+) -> None:
+    message = _refused(tmp_path, old, new)
+    for name in names:
+        assert name in message, (name, message)
+
+
+@pytest.mark.parametrize(("old", "new", "names"), [
+    # A second top-level block appended at the end silently replaced the first.
+    ("confirming_terms:",
+     'list_label_map:\n  techniques:\n    "Path Patching": path_patching\nconfirming_terms:',
+     ["duplicate key 'list_label_map'", "at line 34", "first at line 23"]),
+    # A key repeated inside an entry: the first aliases were dropped.
+    ("    kind: technique\n", "    kind: technique\n    aliases: [other]\n",
+     ["duplicate key 'aliases'", "at line 23", "first at line 22"]),
+    ('    "N/A": null\n', '    "N/A": null\n    "Activation Patching": path_patching\n',
+     ["duplicate key 'Activation Patching'", "at line 27", "first at line 25"]),
+])
+def test_a_duplicate_key_is_refused_with_its_lines(
+    tmp_path: Path, old: str, new: str, names: list[str]
+) -> None:
+    message = _refused(tmp_path, old, new)
+    assert "is not valid YAML" in message
+    for name in names:
+        assert name in message, (name, message)
+
+
+def test_yaml_syntax_errors_are_one_line_with_the_line(tmp_path: Path) -> None:
+    message = _refused(tmp_path, "    label: QA New Technique\n", "\tlabel: QA New Technique\n")
+    assert "is not valid YAML at line 19, column 1: found character '\\t'" in message
+    assert "<unicode string>" not in message
+
+
+@pytest.mark.parametrize(("old", "new", "names"), [
+    ("  - id: qa_newtech\n", "  - idd: qa_newtech\n",
+     ["extensions_not_in_figure entry 1 (line 18) has no id", "'QA New Technique'"]),
+    ("    label: QA New Technique\n", "", ["'qa_newtech' (line 18) has no label"]),
+    ("    label: QA New Technique\n", "    label: ''\n", ["'qa_newtech' (line 18) has label ''"]),
+    ("  - id: qa_newtech\n    label: QA New Technique\n    parent: null\n    kind: technique\n"
+     "    aliases: [qa new technique]\n", "  - qa_newtech\n",
+     ["extensions_not_in_figure entry 1 must be a mapping with an id and a label, not 'qa_newtech'"]),
+    # Tree entries too (their label used to default to the id).
+    ("      - id: path_patching\n        label: Path Patching\n", "      - id: path_patching\n",
+     ["'path_patching' (line 10) has no label"]),
+    ("      - id: path_patching\n", "      - path_patching\n      - idd: x\n",
+     ["children of 'cma' entry 2 must be a mapping", "'path_patching'"]),
+    ("evaluation:\n  - id: faithfulness\n    label: Faithfulness\n    aliases: [faithfulness]\n",
+     "evaluation:\n  faithfulness: {label: Faithfulness}\n", ["evaluation must be a list of entries"]),
+    ("    parent: null\n", "    parent: [cma]\n", ["'qa_newtech' (line 18) has parent ['cma'], not an id"]),
+    ("    kind: technique\n", "    kind: tecnique\n", ["'qa_newtech' (line 18) has kind 'tecnique'"]),
+])
+def test_a_malformed_entry_is_a_clear_error(tmp_path: Path, old: str, new: str, names: list[str]) -> None:
+    """A missing id or label, or an entry written as a bare string, was a KeyError / AttributeError."""
+    message = _refused(tmp_path, old, new)
+    for name in names:
+        assert name in message, (name, message)
+
+
+def test_a_file_that_is_not_utf8_names_the_file_and_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "tax.yaml"
+    path.write_bytes(_BASE.replace("QA New Technique", "QA Neue Technik für Präzision").encode("latin-1"))
+    with pytest.raises(ValueError) as refused:
+        load_taxonomy(path)
+    assert str(refused.value) == (f"taxonomy {path} is not UTF-8 text: byte 0xfc at line 19, column 29 "
+                                  "(save the file as UTF-8)")
+
+
+@pytest.mark.parametrize("bad", [
+    "qa/new?tech#x", "QA New Tech", "QA_NewTech", "qa new", "_qa", "qa-new", "''",
+])
+def test_an_id_outside_the_id_shape_is_refused(tmp_path: Path, bad: str) -> None:
+    """Such ids loaded, and their pages 404ed (/techniques/qa/new?tech) or got odd URLs."""
+    message = _refused(tmp_path, "  - id: qa_newtech\n", f"  - id: {bad}\n")
+    assert "must be lower-case letters, digits and '_'" in message
+    assert "extensions_not_in_figure entry 1 (line 18)" in message
+
+
+def test_an_id_must_be_a_string(tmp_path: Path) -> None:
+    message = _refused(tmp_path, "  - id: qa_newtech\n", "  - id: 12\n")
+    assert "the id of extensions_not_in_figure entry 1 (line 18) must be a string, not int 12" in message
+    assert _load(tmp_path, _BASE, "id: qa_newtech", "id: '12'").by_id["12"].name == "QA New Technique"
+
+
+@pytest.mark.parametrize(("old", "new", "names"), [
+    ('"Techniques": techniques', '"Techniques": Tech niques',
+     ["id 'Tech niques' of list_label_map sections 'Techniques'"]),
+    ('"Techniques": techniques', '"Techniques": [techniques]', ["list_label_map sections 'Techniques'"]),
+    ('"Faithfulness": faithfulness', "12: faithfulness", ["list_label_map evaluation", "the key 12"]),
+])
+def test_the_list_label_map_is_checked(tmp_path: Path, old: str, new: str, names: list[str]) -> None:
+    message = _refused(tmp_path, old, new)
+    for name in names:
+        assert name in message, (name, message)
+
+
+def test_a_section_topic_need_not_be_a_node(tmp_path: Path) -> None:
+    # "techniques" is the list's own section slug, matched in the section's search key: not a node.
+    assert _load(tmp_path, _BASE).section_topics == {"Techniques": "techniques", "Tools": None}
+
+
+def test_a_list_label_mapped_to_an_unknown_id_is_refused(tmp_path: Path) -> None:
+    """It loaded, and the list ingest then blamed the list for the label."""
+    message = _refused(tmp_path, '"Activation Patching": activation_patching',
+                       '"Activation Patching": activation_patchng')
+    assert ("list_label_map techniques maps 'Activation Patching' to 'activation_patchng', which is not "
+            "a node of the taxonomy") in message
+
+
+def test_an_alias_shared_by_unrelated_nodes_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        taxonomy = _load(tmp_path, _BASE, "[qa new technique]", "[qa new technique, Path Patching]")
+    assert len(taxonomy.nodes) == 5  # loaded all the same
+    (record,) = caplog.records
+    assert record.levelno == logging.WARNING
+    assert ("nodes 'path_patching' and 'qa_newtech' share the alias 'path patching' and neither refines "
+            "the other") in record.getMessage()
+    assert str(tmp_path / "tax.yaml") in record.getMessage()
+
+
+def test_an_alias_shared_with_a_refinement_or_another_label_is_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        _load(tmp_path, _BASE, "aliases: [activation patching]", "aliases: [activation patching, cma]")
+        _load(tmp_path, _BASE, "aliases: [faithfulness]", "aliases: [faithfulness, path patching]")
+    assert caplog.records == []
+
+
+def test_a_very_long_alias_list_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    many = ", ".join(f"qa alias number {i}" for i in range(MAX_ALIASES_PER_NODE + 1))
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        _load(tmp_path, _BASE, "[qa new technique]", f"[{many}]")
+    (record,) = caplog.records
+    assert f"'qa_newtech' has {MAX_ALIASES_PER_NODE + 1} aliases" in record.getMessage()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        _load(tmp_path, _BASE, "[qa new technique]", f"[{many.rsplit(', ', 1)[0]}]")
+    assert caplog.records == []
+
+
+def test_init_refuses_a_broken_taxonomy_in_one_line(data_dir: Path, tmp_path: Path) -> None:
+    from kg.cli import main
+
+    path = tmp_path / "tax.yaml"
+    path.write_text(_BASE.replace("  - id: qa_newtech\n", "  - idd: qa_newtech\n"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["init", "--taxonomy", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (f"Error: {path}: extensions_not_in_figure entry 1 (line 18) has no id "
+                             "(label 'QA New Technique')\n")
+    assert not (data_dir / "paperkg.sqlite3").exists()
