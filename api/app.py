@@ -7,10 +7,10 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 
 from kg.config import Config, load_config
 from kg.store import GraphStore, StoreDamaged, StoreError, StoreUnavailable, open_store, require_store
@@ -49,9 +49,16 @@ DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
 _STORE_KEY = "paperkg_store"
 _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
+_TAXONOMY_RELOAD_KEY = "paperkg_taxonomy_reload"
 _LOCK_KEY = "paperkg_locks"
 # How long a request may use the taxonomy read by an earlier one (one small query to refresh).
 TAXONOMY_CACHE_SECONDS = 30.0
+# A filter naming an id the cached taxonomy lacks (a node `paperkg init` has just added) has the
+# taxonomy read again at once, but at most once in this many seconds: a flood of made-up ids cannot
+# make every request read the store. The store has no cheap "taxonomy changed" marker to ask instead.
+UNKNOWN_ID_RELOAD_SECONDS = 1.0
+# The request arguments that name taxonomy ids (the search filters of the web form and the API).
+_TAXONOMY_ID_ARGS = ("technique", "topic")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -72,7 +79,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("PAPERKG_CONFIG") is None:
         app.config["PAPERKG_CONFIG"] = load_config()
     app.json.sort_keys = False  # keep the documented field order in responses
-    app.extensions[_LOCK_KEY] = {_STORE_KEY: threading.Lock(), _EMBEDDER_KEY: threading.Lock()}
+    app.extensions[_LOCK_KEY] = {_STORE_KEY: threading.Lock(), _EMBEDDER_KEY: threading.Lock(),
+                                 _TAXONOMY_RELOAD_KEY: threading.Lock()}
     if app.config.get("STORE") is not None:
         app.extensions[_STORE_KEY] = app.config["STORE"]
     if app.config.get("EMBEDDER") is not None:
@@ -83,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     del openapi  # imported for its routes on the json_api blueprint
 
     errors.register(app)
+    app.before_request(_see_new_taxonomy_ids)
     app.after_request(security_headers)
     app.register_blueprint(json_api.bp)
     app.register_blueprint(feeds.bp)
@@ -232,16 +241,18 @@ def get_query_embedder(app: Flask | None = None) -> Embedder:
     return embedder
 
 
-def get_taxonomy(app: Flask | None = None) -> Taxonomy:
+def get_taxonomy(app: Flask | None = None, *, knowing: Iterable[str] = ()) -> Taxonomy:
     """The taxonomy the store holds (labels, refinements), cached for TAXONOMY_CACHE_SECONDS once
-    it is non-empty, so `paperkg init` with a new taxonomy reaches a running server."""
+    it is non-empty, so `paperkg init` with a new taxonomy reaches a running server; read again at
+    once when the cached one lacks an id of `knowing` (at most once per UNKNOWN_ID_RELOAD_SECONDS)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     configured = app.config.get("TAXONOMY")
     if configured is not None:
         return configured
     now = time.monotonic()
     cached: tuple[float, Taxonomy] | None = app.extensions.get(_TAXONOMY_KEY)
-    if cached is not None and now - cached[0] < TAXONOMY_CACHE_SECONDS:
+    if (cached is not None and now - cached[0] < TAXONOMY_CACHE_SECONDS
+            and (all(node_id in cached[1].by_id for node_id in knowing) or not _may_reload(app, now))):
         return cached[1]
     nodes = get_store(app).taxonomy_nodes()
     # An unchanged taxonomy keeps its object: kg.search caches compiled look-ups per object.
@@ -249,3 +260,32 @@ def get_taxonomy(app: Flask | None = None) -> Taxonomy:
     if nodes:  # an uninitialised store gets asked again next time
         app.extensions[_TAXONOMY_KEY] = (now, taxonomy)
     return taxonomy
+
+
+def _may_reload(app: Flask, now: float) -> bool:
+    """True, and the time noted, when no unknown id has had the taxonomy read in the last
+    UNKNOWN_ID_RELOAD_SECONDS (under a lock, so threads flooding at once get one read between them)."""
+    with app.extensions[_LOCK_KEY][_TAXONOMY_RELOAD_KEY]:
+        last: float | None = app.extensions.get(_TAXONOMY_RELOAD_KEY)
+        if last is not None and now - last < UNKNOWN_ID_RELOAD_SECONDS:
+            return False
+        app.extensions[_TAXONOMY_RELOAD_KEY] = now
+        return True
+
+
+def _see_new_taxonomy_ids() -> None:
+    """Before a request whose technique or topic filter names an id the cached taxonomy lacks, read
+    the taxonomy again (bounded, see get_taxonomy), so a node `paperkg init` has just added is a valid
+    filter at once for every view that validates against get_taxonomy() (/search, /api/search)."""
+    if not any(name in request.args for name in _TAXONOMY_ID_ARGS):
+        return
+    from api.params import ParameterError, list_arg  # the views' own parsing of the filter values
+
+    try:
+        ids = [node_id for name in _TAXONOMY_ID_ARGS for node_id in list_arg(name)]
+    except ParameterError:
+        return  # the view refuses the argument itself, in its own words
+    try:
+        get_taxonomy(knowing=ids)
+    except StoreError:
+        return  # the view reads the store itself and reports the error in its own format

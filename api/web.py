@@ -736,12 +736,23 @@ def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[d
 
 
 def _full_taxonomy() -> Taxonomy:
-    """The configured taxonomy file with its list-label maps (parsed once per app)."""
+    """The configured taxonomy file with its list-label maps, parsed again only when the file changes
+    (its path, modification time and size: one stat a New-page view), so an edited file reaches a
+    running server as it reaches `paperkg export list-rows`."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    taxonomy = app.extensions.get(_FULL_TAXONOMY_KEY)
-    if taxonomy is None:
-        taxonomy = load_taxonomy(paperkg_config().taxonomy)
-        app.extensions[_FULL_TAXONOMY_KEY] = taxonomy
+    path = paperkg_config().taxonomy
+    try:
+        # Stat before reading: a file changed in between is cached under its old key, so read again.
+        st = path.stat()
+        key: tuple[str, int, int] | None = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None  # load_taxonomy says why the file cannot be read
+    cached: tuple[tuple[str, int, int], Taxonomy] | None = app.extensions.get(_FULL_TAXONOMY_KEY)
+    if key is not None and cached is not None and cached[0] == key:
+        return cached[1]
+    taxonomy = load_taxonomy(path)
+    if key is not None:
+        app.extensions[_FULL_TAXONOMY_KEY] = (key, taxonomy)
     return taxonomy
 
 
@@ -786,9 +797,20 @@ def about() -> str:
     nodes = store.stats().get("nodes", {})
     shown = (Label.PAPER, Label.AUTHOR, Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.FINDING,
              Label.MODEL, Label.LIST_SECTION)
-    taxonomy = get_taxonomy()
+    source, packaged = _taxonomy_file_shown(Path(get_taxonomy().source or config.taxonomy))
     return render_template(
         "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
-        taxonomy_source=Path(taxonomy.source or str(config.taxonomy)).name,
-        categories=config.arxiv_categories,
+        taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories,
     )
+
+
+def _taxonomy_file_shown(path: Path) -> tuple[str, bool]:
+    """How the About page names the server's taxonomy file, and whether it is the packaged one: that one
+    by its place in the project, any other by its name only (the server's directories stay private)."""
+    from kg.config import PACKAGED_TAXONOMY
+
+    try:
+        packaged = path.resolve() == PACKAGED_TAXONOMY.resolve()
+    except (OSError, RuntimeError):  # e.g. a symlink loop: not the packaged file
+        packaged = False
+    return ("/".join(PACKAGED_TAXONOMY.parts[-3:]) if packaged else path.name), packaged

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -236,3 +237,93 @@ def test_servers_warm_the_store_before_the_first_request(
     assert client.get("/api/papers/2211.00593/related").status_code == 200
     assert not [s for s in statements if "embedding, year" in s or "json_group_array" in s]
     store.close()
+
+
+def _init_with_a_new_technique(data: Path, monkeypatch: pytest.MonkeyPatch, node_id: str) -> None:
+    """`paperkg init` (the real command) with a copy of the packaged taxonomy adding technique `node_id`."""
+    import yaml
+    from click.testing import CliRunner
+
+    from kg.cli import main
+    from kg.config import PACKAGED_TAXONOMY
+
+    file = data / "edited.yaml"
+    taxonomy = yaml.safe_load(PACKAGED_TAXONOMY.read_text(encoding="utf-8"))
+    taxonomy["techniques"].append({"id": node_id, "label": "QA New Technique",
+                                   "aliases": ["qa new technique"]})
+    file.write_text(yaml.safe_dump(taxonomy, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    for name, value in (("PAPERKG_DATA_DIR", str(data)), ("PAPERKG_TAXONOMY", str(file)),
+                        ("PAPERKG_STORE", "embedded")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_technique_init_adds_is_a_search_filter_on_the_next_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running server, its taxonomy cached; `paperkg init` adds a technique and an ingest a paper using
+    it: the next /search and /api/search take it as a filter (they answered 400 "Unknown technique" until
+    the taxonomy cache expired, 30 s, while the technique's own page already linked to that search)."""
+    from kg.entities import Paper, PaperBundle, TechniqueUse
+    from tests.embedders import HashEmbedder
+    from tests.seed_store import taxonomy_store
+
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        assert client.get("/api/search?technique=probing").status_code == 200  # the taxonomy is cached
+        _init_with_a_new_technique(tmp_path, monkeypatch, "qa_newtech2")
+        store.upsert_papers([PaperBundle(Paper(id="qa-paper", title="A QA new technique paper"),
+                                         techniques=[TechniqueUse("qa_newtech2", "extracted")])])
+        assert 'href="/search?technique=qa_newtech2"' in client.get("/techniques/qa_newtech2").get_data(True)
+        web = client.get("/search?technique=qa_newtech2")
+        assert web.status_code == 200 and 'data-paper-id="qa-paper"' in web.get_data(as_text=True)
+        api = client.get("/api/search?technique=qa_newtech2")
+        assert api.status_code == 200 and [r["id"] for r in api.get_json()["results"]] == ["qa-paper"]
+        topic = client.get("/api/search?topic=qa_newtech2")  # known now: refused as the wrong kind
+        assert topic.status_code == 400 and "is not a topic id" in topic.get_json()["error"]["message"]
+    finally:
+        store.close()
+
+
+def test_a_flood_of_unknown_ids_reads_the_taxonomy_once_per_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An id the cached taxonomy lacks has it read again, but made-up ids sent over and over read it once
+    per UNKNOWN_ID_RELOAD_SECONDS, not once a request (the store's taxonomy reads are counted)."""
+    from tests.embedders import HashEmbedder
+    from tests.seed_store import taxonomy_store
+
+    # The periods far longer than the test, however slow the machine: only the bound decides.
+    monkeypatch.setattr("api.app.TAXONOMY_CACHE_SECONDS", 3600.0)
+    monkeypatch.setattr("api.web.FORM_OPTIONS_CACHE_SECONDS", 3600.0)
+    monkeypatch.setattr("api.app.UNKNOWN_ID_RELOAD_SECONDS", 3600.0)
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    reads: list[str | None] = []
+    real_taxonomy_nodes = store.taxonomy_nodes
+
+    def counted(label: str | None = None) -> list[Any]:
+        reads.append(label)
+        return real_taxonomy_nodes(label)
+
+    monkeypatch.setattr(store, "taxonomy_nodes", counted)
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        assert client.get("/api/search?technique=probing").status_code == 200
+        assert len(reads) == 1  # the first request reads the taxonomy
+        assert client.get("/search?technique=probing").status_code == 200
+        assert len(reads) == 2  # and the web form's technique list, kept as long as the taxonomy
+        for i in range(20):
+            assert client.get(f"/api/search?technique=made_up_{i}").status_code == 400
+            assert client.get(f"/search?technique=made_up_{i}").status_code == 400
+            assert client.get(f"/api/search?topic=made_up_{i},also_{i}").status_code == 400
+        assert len(reads) == 3  # the first unknown id read it again; the other 59 requests did not
+        assert client.get("/api/search?technique=probing").status_code == 200
+        assert len(reads) == 3  # known ids never read it
+        monkeypatch.setattr("api.app.UNKNOWN_ID_RELOAD_SECONDS", 0.0)  # the period is over
+        assert client.get("/api/search?technique=made_up_x").status_code == 400
+        assert len(reads) == 4
+    finally:
+        store.close()

@@ -623,6 +623,65 @@ def test_new_page_says_when_its_suggested_rows_leave_out_older_papers(
     assert suggested(whole) == [True] * 5
 
 
+def test_new_page_rows_follow_an_edited_taxonomy_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The maintainer edits the PAPERKG_TAXONOMY file (a new technique with its list label, another list
+    label for probing), runs `paperkg init` and an ingest: the running server's next New page builds its
+    rows from the edited file, the rows `paperkg export list-rows` prints (they came from the file as the
+    server first read it, until a restart), and the About page names that file."""
+    import html as html_lib
+
+    import yaml
+    from click.testing import CliRunner
+
+    from ingest.export_rows import list_rows_markdown
+    from kg.cli import main
+    from kg.config import PACKAGED_TAXONOMY
+
+    file = tmp_path / "mi.yaml"
+    file.write_text(PACKAGED_TAXONOMY.read_text(encoding="utf-8"), encoding="utf-8")
+    for name, value in (("PAPERKG_DATA_DIR", str(tmp_path)), ("PAPERKG_TAXONOMY", str(file)),
+                        ("PAPERKG_STORE", "embedded")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    s = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+
+    def suggested() -> str:
+        html = page(client, "/new?since=2000-01-01")
+        pre = html.split('id="suggested-rows-md"', 1)[1].split(">", 1)[1].split("</pre>")[0]
+        return html_lib.unescape(pre).strip()
+
+    try:
+        s.upsert_papers([PaperBundle(Paper(id="2611.80001", arxiv_id="2611.80001", title="Probes Find Syntax",
+                                           abstract="We show that linear probes recover syntax."),
+                                     techniques=[TechniqueUse("probing", "extracted")])])
+        client = create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True,
+                             "PAPERKG_CONFIG": load_config()}).test_client()
+        assert "| [Probes Find Syntax](https://arxiv.org/pdf/2611.80001) | Probing |" in suggested()
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data["techniques"].append({"id": "qa_stitching", "label": "Model stitching",
+                                   "aliases": ["model stitching"]})
+        labels = data["list_label_map"]["techniques"]
+        del labels["Probing"]
+        labels.update({"Probe Study": "probing", "Model Stitching": "qa_stitching"})
+        file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        assert CliRunner().invoke(main, ["init"]).exit_code == 0
+        s.upsert_papers([PaperBundle(Paper(id="2611.80002", arxiv_id="2611.80002", title="Stitching Models",
+                                           abstract="We stitch two models with a stitching layer."),
+                                     techniques=[TechniqueUse("qa_stitching", "extracted")])])
+        rows = suggested()
+        assert "| [Probes Find Syntax](https://arxiv.org/pdf/2611.80001) | Probe Study |" in rows
+        assert "| [Stitching Models](https://arxiv.org/pdf/2611.80002) | Model Stitching |" in rows
+        assert rows == list_rows_markdown(s, "2000-01-01", load_taxonomy(file)).strip()
+        about = page(client, "/about")
+    finally:
+        s.close()
+    assert "file: <code>mi.yaml</code>" in about and "set by <code>PAPERKG_TAXONOMY</code>" in about
+    assert "packaged" not in about and str(tmp_path) not in about  # the server's directories stay private
+
+
 def test_for_you_page(client: FlaskClient) -> None:
     html = page(client, "/for-you")
     assert 'data-recommend-url="/api/recommend"' in html and "/static/foryou.js" in html
@@ -632,7 +691,9 @@ def test_for_you_page(client: FlaskClient) -> None:
 def test_about_page(client: FlaskClient, store: EmbeddedStore) -> None:
     html = page(client, "/about")
     assert "Dakingrai/awesome-mechanistic-interpretability-lm-papers" in html
-    assert "e603922" in html and "CC0" in html and "arXiv API" in html and "mi.yaml" in html
+    assert "e603922" in html and "CC0" in html and "arXiv API" in html
+    # The packaged file by its place in the project: a server's own file is often named mi.yaml too.
+    assert "file: <code>kg/taxonomies/mi.yaml</code> (the packaged one)" in html
     run = store.runs(limit=1)[0]
     assert run.finished and run.finished[:10] in html and "succeeded" in html
 
@@ -716,6 +777,14 @@ def test_technique_page_names_only_unambiguous_aliases(client: FlaskClient) -> N
     also = next(line for line in html.splitlines() if "Also called:" in line)
     assert "causal tracing" in also and "interchange intervention" in also
     assert "causal mediation analysis" not in also and "denoising" not in also
+
+
+def test_an_extension_page_names_its_parent_only_when_it_has_one(client: FlaskClient) -> None:
+    """paperkg's own nodes say what they refine; one without a parent does not claim it refines one."""
+    tuned = page(client, "/techniques/tuned_lens")
+    assert "Not in the survey's figure: paperkg adds it as a refinement of Logit Lens." in tuned
+    gradients = page(client, "/techniques/gradient_attribution")
+    assert "Not in the survey's figure: paperkg adds it." in gradients and "refinement of" not in gradients
 
 
 def test_search_form_filters_by_an_evaluation_criterion(client: FlaskClient, store: EmbeddedStore) -> None:
