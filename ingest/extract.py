@@ -13,6 +13,17 @@ spacy-lookups-data plus a plural rule), and two `PhraseMatcher`s built from the 
 NORM for phrases, on ORTH for case-sensitive acronyms). The output lists are in order of first
 mention and identical across runs and processes.
 
+Sentences (evidence, findings, and the same-sentence rules below) are the sentencizer's, with two
+corrections:
+- A full stop after a capital that follows a digit, a lower-case letter or a hyphen is split off by
+  the tokenizer ("Mistral 7B.", "Pythia-1.4B.", "CoT.", "GPT-J."), so it ends the sentence like any
+  other; spaCy's English suffix rules keep it on such a word, and the sentencizer never saw it. A
+  single capital ("A. Smith") and spaCy's own exceptions ("e.g.", "i.e.", "vs.", "U.S.") keep their
+  full stop, and "3.5", "v1.2", "GPT-3.5" and "2401.00001" have none to split.
+- The full stop of an abbreviation ("Fig. 3", "Sec. 4", "Eq. 2", "cf. Olah", "approx. 5", "w.r.t. the")
+  ends no sentence, nor does that of "et al." unless a capitalised word follows ("Elhage et al.
+  (2022) show" is one sentence, "... of Nanda et al. We find ..." two). "etc." ends one as usual.
+
 Matching rules (documented here because the extraction's precision depends on them):
 - Aliases match on NORM, so "linear probes", "sparse autoencoders", "steering vectors" and
   "interpreted in embedding space" match the aliases "linear probe", "sparse autoencoder",
@@ -78,8 +89,8 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "8"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
-# 8: evidence from a non-ambiguous mention first
+EXTRACTOR_VERSION = "9"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+# 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig."
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -146,6 +157,17 @@ _EVIDENCE_MAX = 400
 _COORDINATORS = frozenset({"and", "or", "&", ","})
 # The most words a coordinated modifier has ("edge attribution and path patching").
 _MAX_MODIFIER_WORDS = 3
+# Added to spaCy's English suffixes: the full stop after "7B", "1.4B", "CoT", "GPT-J" (a capital after a
+# digit, a lower-case letter or a hyphen). The tokenizer applies suffixes to the whole space-free chunk before
+# splitting it at hyphens, so "GPT-J." is seen whole; a lone initial ("A.") has no such character before it.
+_FULL_STOP_AFTER_CAPITAL = r"(?<=[0-9a-z\-][A-Z])\."
+# Abbreviations spaCy's tokenizer splits from their full stop ("Fig" "."): the sentencizer would start a
+# sentence after them. "etc" is not one: it ends a sentence as often as not.
+_ABBREVIATIONS = frozenset({
+    "fig", "figs", "sec", "secs", "eq", "eqs", "cf", "approx", "resp", "ref", "refs", "w.r.t",
+})
+# "et al." ends a sentence only before a capitalised word: citations go on with "(2022)" or a verb.
+_CITATION_ABBREVIATIONS = frozenset({"al"})
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Za-z0-9*]{2,7}$|^[A-Z][0-9]{1,2}$")
 _PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
 
@@ -231,7 +253,7 @@ class _Normalizer:
 
     def _step(self, lower: str) -> str:
         if len(lower) == 2 and lower[1] == "." and lower[0].isalpha():
-            return lower[0]  # the tokenizer keeps "J." of a sentence-final "GPT-J." as one token
+            return lower[0]  # the tokenizer keeps a lone initial's full stop: "GPT J." is one "J." token
         if lower.endswith("ing") or not lower.isascii() or not any(c.isalpha() for c in lower):
             return lower
         lemma = self._table.get(lower)
@@ -272,11 +294,35 @@ class _NormSetter:
         return doc
 
 
+def _abbreviation_stops(doc: Any) -> Any:
+    """spaCy pipeline component (before the sentencizer): an abbreviation's full stop starts no sentence."""
+    from spacy.attrs import ORTH
+
+    stop = doc.vocab.strings["."]
+    n = len(doc)
+    for i, orth in enumerate(doc.to_array(ORTH).tolist() if n else []):
+        if orth != stop or i == 0 or i + 1 >= n or doc[i - 1].whitespace_:
+            continue
+        word = doc[i - 1].lower_
+        if word in _CITATION_ABBREVIATIONS:
+            if doc[i + 1].text[:1].isupper():
+                continue  # "... of Nanda et al. We find": a new sentence
+        elif word not in _ABBREVIATIONS:
+            continue
+        # The sentencizer starts a sentence at the first word past the stop and any punctuation
+        # ("et al. (2022)"): the sentencizer keeps a start already set, so set them all to "no".
+        for j in range(i + 1, n):
+            doc[j].is_sent_start = False
+            if not doc[j].is_punct:
+                break
+    return doc
+
+
 _FACTORY_LOCK = threading.Lock()
 
 
-def _register_norm_factory() -> None:
-    """Register the "paperkg_norm" spaCy factory once per process."""
+def _register_components() -> None:
+    """Register the "paperkg_norm" factory and "paperkg_abbreviations" component once per process."""
     from spacy.language import Language
 
     with _FACTORY_LOCK:
@@ -284,6 +330,8 @@ def _register_norm_factory() -> None:
             @Language.factory("paperkg_norm")
             def _make_norm_setter(nlp: Any, name: str) -> _NormSetter:
                 return _NormSetter(_Normalizer())
+        if not Language.has_factory("paperkg_abbreviations"):
+            Language.component("paperkg_abbreviations", func=_abbreviation_stops)
 
 
 def _package_version(name: str) -> str:
@@ -489,9 +537,13 @@ class Extractor:
         with self._lock:
             if self._nlp is None:
                 import spacy
+                from spacy.util import compile_suffix_regex
 
-                _register_norm_factory()
+                _register_components()
                 nlp = spacy.blank("en")
+                nlp.tokenizer.suffix_search = compile_suffix_regex(
+                    [*nlp.Defaults.suffixes, _FULL_STOP_AFTER_CAPITAL]).search
+                nlp.add_pipe("paperkg_abbreviations")
                 nlp.add_pipe("sentencizer")
                 nlp.add_pipe("paperkg_norm")
                 normalizer = nlp.get_pipe("paperkg_norm").normalizer
@@ -885,7 +937,7 @@ class _TokenView:
         self.idx = [r[4] for r in rows]
         self.bounds: list[tuple[int, int]] = []
         self.sent_of: list[int] = []
-        # The sentencizer does not split after a title ending in "Pythia-1.4B." or "U.S.": the
+        # The sentencizer does not split after a title ending in "U.S." or "Fig.": the
         # abstract still starts a sentence of its own, or its first claim would be lost. Each TL;DR
         # (often without a full stop) starts one too.
         forced = {bisect.bisect_left(self.idx, offset) for offset in starts}

@@ -308,6 +308,84 @@ def test_the_abstract_starts_a_sentence_even_when_the_title_end_does_not_split(
     assert "successor_head" not in {a.id for a in title_finding.about}
 
 
+CLAIM = "We find that path patching localizes it to three heads."
+
+
+@pytest.mark.parametrize(("first", "model"), [
+    ("We study a circuit in Mistral 7B.", "mistral"),
+    ("We study a circuit in Pythia-1.4B.", None),  # "Pythia-1.4B" is one token, not the alias "Pythia"
+    ("We edit facts in GPT-J.", "gpt_j"),
+    ("Models answer with a CoT.", None),
+    ("We study a circuit in Llama 70B.", "llama"),
+    ("We study a circuit in Meta's model (Llama-2-7B).", "llama"),
+])
+def test_a_sentence_ends_after_a_size_or_acronym_with_its_full_stop(
+    extractor: Extractor, first: str, model: str | None
+) -> None:
+    """QA: "7B.", "1.4B.", "GPT-J." and "CoT." kept their full stop, so the next sentence was merged in: the
+    evidence and the finding were both sentences, and the finding was about the first one's model."""
+    got = run(extractor, f"{first} {CLAIM}")
+    assert [t.evidence for t in got.techniques] == [CLAIM]
+    assert [(f.text, f.about) for f in got.findings] == [(CLAIM, [])]
+    assert got.models == ([model] if model else [])  # the model is still named with its full stop split off
+
+
+def test_a_full_stop_after_a_capital_ends_a_title_and_a_text(extractor: Extractor) -> None:
+    got = extractor.extract("p", "Circuits in Mistral 7B.",
+                            f"Language models are opaque. {CLAIM[:-1]} in GPT-J.")
+    assert [(f.kind, f.text) for f in got.findings] == [
+        ("title", "Circuits in Mistral 7B"), ("claim", f"{CLAIM[:-1]} in GPT-J.")]
+    assert got.models == ["mistral", "gpt_j"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "We find, as Elhage et al. (2022) predicted, that path patching localizes the circuit.",
+    "We find that the heads Nanda et al. report in Fig. 3 of Sec. 4 are fewer.",
+    "We show that the loss in Eq. 2 falls (cf. Olah et al. for a proof).",
+    "We find approx. 5 heads, i.e. a small circuit, vs. 20 in the larger model.",
+    "We show that the circuit of A. Smith in GPT-3.5 (v1.2, arXiv 2401.00001) has 3.5 heads on average.",
+    "We find that the U.S. prompts differ w.r.t. the others, e.g. in length.",
+    "We show that Figs. 2 and 3 (resp. Eqs. 4 and 5) agree.",
+])
+def test_abbreviations_decimals_and_versions_end_no_sentence(extractor: Extractor, sentence: str) -> None:
+    got = run(extractor, "Language models are opaque. " + sentence + " Language models are large.")
+    assert [f.text for f in got.findings] == [sentence]
+
+
+def test_et_al_ends_a_sentence_before_a_capitalised_word(extractor: Extractor) -> None:
+    got = run(extractor, f"Our work extends that of Nanda et al. {CLAIM}")
+    assert [f.text for f in got.findings] == [CLAIM]
+
+
+@pytest.mark.parametrize(("first", "ambiguous"), [
+    ("We apply ablation to the data pipeline for Pythia-1.4B.", "knockout"),
+    ("We probe the market for Mistral 7B.", "probing"),
+])
+def test_an_ambiguous_alias_is_not_confirmed_by_the_next_sentence_past_a_size(
+    extractor: Extractor, first: str, ambiguous: str
+) -> None:
+    """QA: "Our DAS system (data acquisition software) ... for Pythia-1.4B." was confirmed by the "MLP
+    outputs" of the next sentence: the two were one sentence for the cue rule."""
+    assert techniques(run(extractor, f"{first} We train SAEs on MLP outputs.")) == {"sae"}
+    # The same cue in the ambiguous alias's own sentence still confirms it.
+    assert techniques(run(extractor, f"{first[:-1]} and its MLP outputs.")) == {ambiguous}
+
+
+def test_evidence_and_findings_are_sentences_of_the_text(extractor: Extractor) -> None:
+    """Each evidence and claim is the abstract's own characters from a sentence start to its full stop."""
+    sentences = ["We study a circuit in Mistral 7B.", CLAIM, "Our system for Pythia-1.4B.",
+                 "We train SAEs on MLP outputs.", "We show that its heads (cf. Fig. 2) are those of GPT-J."]
+    abstract = " ".join(sentences)
+    got = run(extractor, abstract)
+    evidence = {t.technique_id: t.evidence for t in got.techniques}
+    assert evidence == {"path_patching": sentences[1], "sae": sentences[3]}
+    assert [f.text for f in got.findings] == [CLAIM, sentences[4]]
+    # Sentence i spans abstract[start[i]:start[i] + len(sentences[i])]: each text is one such slice.
+    starts = [sum(len(s) + 1 for s in sentences[:i]) for i in range(len(sentences))]
+    slices = {abstract[start:start + len(s)] for start, s in zip(starts, sentences, strict=True)}
+    assert {*evidence.values(), *(f.text for f in got.findings)} <= slices
+
+
 @pytest.mark.parametrize(("abstract", "topic", "model"), [
     ("We find a phase change early in training, when induction heads form.", "learning_dynamics", None),
     ("We find that a toy model with one attention layer learns the task.", None, "toy_transformer"),
