@@ -34,7 +34,11 @@ Matching rules (documented here because the extraction's precision depends on th
 - Short acronyms (one token with two or more capitals, e.g. SAE, CMA, ACDC, EAP, AtP, DLA, RS, FF,
   MLP, ICL, ROME, CAA, ITI, LAT, CLT, PCA, BERT, OPT, and T5-like letter+digit names) match
   case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire.
-  Model acronyms also match with a size suffix ("OPT-66B").
+- A model alias also matches glued to a size or version by a hyphen or nothing ("Pythia-1.4B",
+  "Pythia-70M", "Mistral-7B", "OPT-66B", "Mixtral-8x7B", "GPT-Neo-1.3B", "Llama-3.1-8B", "Llama3"),
+  its case rule unchanged (the acronym "OPT-66B" matches, "opt-66b" does not); a variant word after it
+  ("GPT-2-small", "BERT-base", "Mistral-7B-Instruct") is a token of its own. Only a size or version
+  counts: a hyphenated word that starts with a model name ("Optimus-7B", "Alpacas-2") matches nothing.
 - Coordination ellipsis: a multi-word alias (without a preposition) preceded by "and", "or", "&" or a
   comma, itself preceded by one to three words, also names the alias made of those words and the
   alias's shared head, when that is an alias too: "activation and path patching" is activation
@@ -90,7 +94,8 @@ from kg.taxonomy import Taxonomy
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
 EXTRACTOR_VERSION = "9"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
-# 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig."
+# 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
+# and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -170,6 +175,16 @@ _ABBREVIATIONS = frozenset({
 _CITATION_ABBREVIATIONS = frozenset({"al"})
 _ACRONYM = re.compile(r"^(?=(?:.*[A-Z]){2})[A-Za-z0-9*]{2,7}$|^[A-Z][0-9]{1,2}$")
 _PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
+# A token made of a word and a size or version: "Pythia-1.4B", "Mistral-7B", "OPT-66B", "Mixtral-8x7B",
+# "Llama-3.1", "Gemma2", "Pythia-70" (of "Pythia-70M": spaCy splits off units such as K, M and T, not B),
+# "J-6B" (of "GPT-J-6B": spaCy splits a hyphen before a letter, never one before a digit). So a variant word
+# ("-small", "-base", "-Instruct", "-chat", "-it", "-deduped") is always a token of its own, and the alias
+# before it matches unaided; a hyphen between two digits is split too ("Gemma-2" "-" "2B"). Without a
+# hyphen the word must end in a letter ("Llama3", not "T511"). The word counts only when it is the last
+# word of a model alias in its own form, not a plural (_AliasMatcher._head; the copy matcher then needs the
+# whole alias before it: "GPT-Neo-1.3B" is "GPT", "-", "Neo-1.3B"), so "layer-12", "v1.2" or "A100" match
+# nothing.
+_SIZED_TOKEN = re.compile(r"(?P<head>.+?)(?:-|(?<=[^\W\d_]))\d+(?:\.\d+)*(?:x\d+(?:\.\d+)?)?[KMBTkmbt]?")
 
 
 @dataclass
@@ -431,22 +446,28 @@ def _paper_text(title: str, abstract: str, tldrs: Sequence[str]) -> tuple[str, _
 
 
 class _AliasMatcher:
-    """Two PhraseMatchers (NORM for phrases, ORTH for case-sensitive acronyms), returning string keys."""
+    """PhraseMatchers (NORM for phrases, ORTH for case-sensitive acronyms), returning string keys.
 
-    def __init__(self, vocab: Any) -> None:
+    Model aliases are also matched glued to a size or version ("Pythia-1.4B", "Mistral-7B", "OPT-66B",
+    "Mixtral-8x7B", "Llama3", "Gemma-2-2B"): see _SIZED_TOKEN.
+    """
+
+    def __init__(self, vocab: Any, normalizer: _Normalizer) -> None:
         from spacy.matcher import PhraseMatcher
 
         self.vocab = vocab
+        self._normalizer = normalizer
         self._norm = PhraseMatcher(vocab, attr="NORM")
         self._orth = PhraseMatcher(vocab, attr="ORTH")
-        self._size_suffix: dict[str, str] = {}  # "OPT" -> key, so "OPT-66B" (one token) matches
-        self._suffix_cache: dict[int, str | None] = {}
-
-    def _suffix_key(self, text: str) -> str | None:
-        dash = text.find("-")
-        if dash > 0 and dash + 1 < len(text) and text[dash + 1].isdigit():
-            return self._size_suffix.get(text[:dash])
-        return None
+        # The model aliases alone, run on a copy of the doc whose sized tokens are cut to their head.
+        self._model_norm = PhraseMatcher(vocab, attr="NORM")
+        self._model_orth = PhraseMatcher(vocab, attr="ORTH")
+        self._keys: set[str] = set()
+        self._model_keys: set[str] = set()
+        # The last word of every model alias (a size follows the whole alias): its norm, or an acronym's text.
+        self._model_norms: set[str] = set()
+        self._model_orths: set[str] = set()
+        self._head_cache: dict[int, str | None] = {}  # ORTH hash -> head of a sized model token, or None
 
     def _doc(self, words: list[str], norms: list[str] | None = None) -> Any:
         from spacy.tokens import Doc
@@ -456,32 +477,81 @@ class _AliasMatcher:
             token.norm_ = norm
         return doc
 
-    def add_norm(self, key: str, sequences: list[list[str]]) -> None:
-        """Match token sequences on NORM."""
-        self._norm.add(key, [self._doc(seq, seq) for seq in sequences])
+    def add_norm(self, key: str, sequences: list[list[str]], model: bool = False) -> None:
+        """Match token sequences on NORM (the first sequences given for a key); a model alias's also glued."""
+        if key not in self._keys:
+            self._keys.add(key)
+            self._norm.add(key, [self._doc(seq, seq) for seq in sequences])
+        if model and key not in self._model_keys:
+            self._model_keys.add(key)
+            self._model_norm.add(key, [self._doc(seq, seq) for seq in sequences])
+            self._model_norms.update(seq[-1] for seq in sequences)
 
-    def add_orth(self, key: str, sequences: list[list[str]], size_suffix: bool = False) -> None:
-        """Match token sequences on exact text; with size_suffix also "<acronym>-<digit>..." tokens."""
-        self._orth.add(key, [self._doc(seq) for seq in sequences])
-        if size_suffix:
-            self._size_suffix[sequences[0][0]] = key
+    def add_orth(self, key: str, sequences: list[list[str]], model: bool = False) -> None:
+        """Match token sequences on exact text (the first given for a key); a model acronym's also glued."""
+        if key not in self._keys:
+            self._keys.add(key)
+            self._orth.add(key, [self._doc(seq) for seq in sequences])
+        if model and key not in self._model_keys:
+            self._model_keys.add(key)
+            self._model_orth.add(key, [self._doc(seq) for seq in sequences])
+            self._model_orths.add(sequences[0][-1])  # not the plural: "OPTs-2" is no model
+
+    def _head(self, text: str) -> str | None:
+        """The model-alias word a token starts with when the rest is a size or version, else None."""
+        match = _SIZED_TOKEN.fullmatch(text)
+        if match is None:
+            return None
+        head = match.group("head")
+        norm = self._normalizer(head)
+        # A name in its own form: "Alpacas-2" or "transformers-2" is no sized model name.
+        if head in self._model_orths or (norm in self._model_norms and norm == head.lower()):
+            return head
+        return None
 
     def __call__(self, doc: Any) -> list[tuple[int, int, str]]:
         """(start, end, key) of every match in the doc."""
         strings = self.vocab.strings
         out = [(start, end, strings[mid]) for mid, start, end in self._norm(doc)]
         out.extend((start, end, strings[mid]) for mid, start, end in self._orth(doc))
-        if self._size_suffix:
-            from spacy.attrs import ORTH
-
-            for i, orth in enumerate(doc.to_array(ORTH).tolist()):
-                key = self._suffix_cache.get(orth, "")
-                if key == "":
-                    key = self._suffix_key(strings[orth])
-                    self._suffix_cache[orth] = key
-                if key:
-                    out.append((i, i + 1, key))
+        if self._model_keys and len(doc):
+            out.extend(self._sized_matches(doc, out))
         return out
+
+    def _sized_matches(self, doc: Any, found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """Model aliases whose last word is glued to a size or version: "Pythia-1.4B", "GPT-Neo-1.3B"."""
+        import numpy as np
+        from spacy.attrs import NORM, ORTH, SPACY
+        from spacy.tokens import Doc
+
+        strings = self.vocab.strings
+        rows = doc.to_array([ORTH, NORM, SPACY]).tolist()
+        # "GPT-2", "Gemma-2": aliases as written, read as such.
+        whole = {start for start, end, _ in found if end == start + 1}
+        heads: dict[int, str] = {}
+        for i, row in enumerate(rows):
+            head = self._head_cache.get(row[0], "")
+            if head == "":
+                head = self._head(strings[row[0]])
+                if len(self._head_cache) < 500_000:
+                    self._head_cache[row[0]] = head
+            if head and i not in whole:
+                heads[i] = head
+        if not heads:
+            return []
+        # A copy of the doc (same tokens, so the same indices) in which each sized token is its head alone;
+        # only the model aliases are looked for in it, so no other label gains a match.
+        words = [heads.get(i) or strings[row[0]] for i, row in enumerate(rows)]
+        copy = Doc(self.vocab, words=words, spaces=[bool(row[2]) for row in rows])
+        norms = [strings.add(self._normalizer(heads[i])) if i in heads else row[1]
+                 for i, row in enumerate(rows)]
+        copy.from_array([NORM], np.array(norms, dtype="uint64").reshape(-1, 1))
+        spans = {(start, end) for start, end, _ in found}  # a span already matched keeps its own alias
+        matches = [*self._model_norm(copy), *self._model_orth(copy)]
+        return [
+            (start, end, strings[mid]) for mid, start, end in matches
+            if (start, end) not in spans and any(i in heads for i in range(start, end))
+        ]
 
 
 class Extractor:
@@ -547,7 +617,7 @@ class Extractor:
                 nlp.add_pipe("sentencizer")
                 nlp.add_pipe("paperkg_norm")
                 normalizer = nlp.get_pipe("paperkg_norm").normalizer
-                matcher = _AliasMatcher(nlp.vocab)
+                matcher = _AliasMatcher(nlp.vocab, normalizer)
                 for node in self._nodes.values():
                     ambiguous = {a.casefold() for a in node.ambiguous_aliases}
                     for alias in dict.fromkeys([*node.aliases, *node.ambiguous_aliases]):
@@ -575,22 +645,22 @@ class Extractor:
         if _is_acronym(alias):
             key = "CS:" + alias
             forms = [[alias]] if alias.endswith(("s", "*")) else [[alias], [alias + "s"]]
-            if key not in self._entries:
-                matcher.add_orth(key, forms, size_suffix=is_model)
+            if key not in self._entries or is_model:  # the matcher keeps the first forms of a key
+                matcher.add_orth(key, forms, model=is_model)
         else:
             tokens = [t.text for t in nlp.make_doc(alias)]
             words = [w for w in tokens if w != "-"]
             norms = [normalizer(w) for w in words]
             key = "N:" + " ".join(norms)
             self._key_has_preposition[key] = any(w.lower() in _PREPOSITIONS for w in words)
-            if key not in self._entries:
+            if key not in self._entries or is_model:  # the matcher keeps the first variants of a key
                 variants = _hyphen_variants(norms)
                 written = [w if w == "-" else normalizer(w) for w in tokens]
                 if written not in variants:  # the alias as written, hyphens where it has them
                     variants.append(written)
                 if len(words) == 2:  # "Llama 2" is also written "Llama2"
                     variants.append([normalizer("".join(words))])
-                matcher.add_norm(key, variants)
+                matcher.add_norm(key, variants, model=is_model)
         self._entries.setdefault(key, set()).add(entry)
 
     # -- public API ---------------------------------------------------------------------------

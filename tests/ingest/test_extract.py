@@ -313,7 +313,7 @@ CLAIM = "We find that path patching localizes it to three heads."
 
 @pytest.mark.parametrize(("first", "model"), [
     ("We study a circuit in Mistral 7B.", "mistral"),
-    ("We study a circuit in Pythia-1.4B.", None),  # "Pythia-1.4B" is one token, not the alias "Pythia"
+    ("We study a circuit in Pythia-1.4B.", "pythia"),  # one token: the alias glued to its size
     ("We edit facts in GPT-J.", "gpt_j"),
     ("Models answer with a CoT.", None),
     ("We study a circuit in Llama 70B.", "llama"),
@@ -412,6 +412,72 @@ def test_models_used_as_tools_or_named_in_contrast_are_not_studied(
     extractor: Extractor, abstract: str, models: list[str]
 ) -> None:
     assert extractor.extract("p", "", abstract).models == models
+
+
+@pytest.mark.parametrize(("abstract", "models"), [
+    ("We find induction heads in Pythia-1.4B and Pythia-70M.", ["pythia"]),
+    ("We study OPT-66B and Gemma-2-2B and Mistral-7B.", ["opt", "gemma", "mistral"]),
+    # Already matched before sizes were: the alias as a token of its own, or an alias with its size.
+    ("We find heads in Pythia.", ["pythia"]),
+    ("We study Mistral 7B and Llama 2.", ["mistral", "llama"]),
+    ("We study Llama-2-7B.", ["llama"]),
+    ("We study GPT-2-small.", ["gpt2"]),
+    ("We study GPT-J-6B and GPT-NeoX-20B.", ["gpt_j", "gpt_neo"]),
+])
+def test_a_model_alias_glued_to_its_size_or_version_is_the_model(
+    extractor: Extractor, abstract: str, models: list[str]
+) -> None:
+    """QA: only acronyms matched with a size ("OPT-66B"): "Pythia-1.4B", "Pythia-70M" and "Mistral-7B" named
+    no model."""
+    assert extractor.extract("p", "A study of heads", abstract).models == models
+
+
+@pytest.mark.parametrize(("name", "model"), [
+    ("Pythia-70M", "pythia"), ("Pythia-160M", "pythia"), ("Pythia-410m", "pythia"), ("Pythia-2.8B", "pythia"),
+    ("Pythia-6.9B-deduped", "pythia"), ("Pythia-12B", "pythia"), ("Pythia70M", "pythia"),
+    ("Mixtral-8x7B", "mistral"), ("Mistral-7B-Instruct-v0.1", "mistral"),
+    ("Llama-7B", "llama"), ("Llama-3.1-8B-Instruct", "llama"), ("Llama-3.2-1B", "llama"),
+    ("Vicuna-13B", "llama"), ("Gemma-7B", "gemma"), ("Gemma-2b-it", "gemma"),
+    ("GPT-Neo-1.3B", "gpt_neo"), ("GPT-Neo-125M", "gpt_neo"), ("Chinchilla-70B", "chinchilla"),
+    ("Claude-2", "claude"), ("ChatGPT-3.5", "gpt3"), ("Flan-T5-11B", "t5"), ("T5-3B", "t5"),
+])
+def test_each_sized_model_name_is_its_model(extractor: Extractor, name: str, model: str) -> None:
+    assert extractor.extract("p", "", f"We find induction heads in {name}.").models == [model]
+
+
+@pytest.mark.parametrize("abstract", [
+    "We opt-in 7 users and load opt-66b.",  # "opt" is the acronym OPT only in capitals, sized or not
+    "We train Optimus-7B and Clauden-3.",  # a longer word that starts with a model name
+    "Alpacas-2 and transformers-2 graze; toy models-2 too.",  # a plural is not a model's name
+    "OPTs-2 and BERTScore-2 are scores.",
+    "We ablate layer-12 of a transformer-2 on an A100 with v1.2 of L1-norm.",  # words of no model alias
+    "We study GPT-5 and GPT-4o.",  # "GPT" alone is no alias
+])
+def test_a_sized_word_that_is_no_model_alias_names_no_model(extractor: Extractor, abstract: str) -> None:
+    got = extractor.extract("p", "", abstract)
+    assert got.models == [] and got.components == [] and techniques(got) == set()
+
+
+def test_a_sized_model_is_linked_to_its_finding_and_evidence_stays_the_texts_own(
+    extractor: Extractor,
+) -> None:
+    """The sized token is matched where it is: the finding of its sentence is about it, and evidence and
+    findings are still slices of the abstract (the text itself is not rewritten)."""
+    sentences = ["We train SAEs on Pythia-70M.", "We find that path patching localizes it in Mistral-7B.",
+                 "We show that GPT-Neo-1.3B has them too."]
+    abstract = " ".join(sentences)
+    got = extractor.extract("p", "", abstract)
+    assert got.models == ["pythia", "mistral", "gpt_neo"]
+    assert [(f.text, [a.id for a in f.about]) for f in got.findings] == [
+        (sentences[1], ["mistral"]), (sentences[2], ["gpt_neo"])]
+    evidence = {t.technique_id: t.evidence for t in got.techniques}
+    assert evidence == {"sae": sentences[0], "path_patching": sentences[1]}
+    assert all(text in abstract for text in [*(f.text for f in got.findings), *evidence.values()])
+
+
+def test_a_sized_model_used_as_a_tool_is_not_studied(extractor: Extractor) -> None:
+    got = extractor.extract("p", "", "We use Mistral-7B-Instruct to label the SAEs of Pythia-70M.")
+    assert got.models == ["pythia"]
 
 
 def test_a_title_naming_nothing_about_is_no_finding(extractor: Extractor) -> None:
