@@ -87,8 +87,9 @@ RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "sh
 # Keys of IngestRun.counts: a run of the list, arxiv or records pipeline (IngestSummary.counts, the
 # last four only for a whole list) or of the weekly ingest (WeeklySummary.counts); a run still running
 # (or one killed before its first count) has none.
-PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "rejected", "unknown_labels",
-                   "embedded", "stale_list_rows", "list_rows_pruned", "list_only_papers", "papers_pruned")
+PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "retagged", "rejected",
+                   "unknown_labels", "embedded", "stale_list_rows", "list_rows_pruned", "list_only_papers",
+                   "papers_pruned")
 WEEKLY_COUNTS = ("queries", "candidates", "known", "kept")
 
 SCHEMAS: dict[str, Any] = {
@@ -274,7 +275,8 @@ SCHEMAS: dict[str, Any] = {
         description="what the run did, by name; the names depend on the source: list, arxiv, records "
                     "and arxiv-weekly-load runs count records through embedded (a whole list also "
                     "stale_list_rows through papers_pruned), arxiv-weekly runs window_start through "
-                    "gap_from (and new, updated, unchanged, rejected); a run still running has none"),
+                    "gap_from (and new, updated, unchanged, rejected), reextract runs papers, updated, "
+                    "unchanged, retagged and embedded; a run still running has none"),
     "IngestRun": _object({
         "id": {"type": "string"}, "source": {"type": "string", "enum": list(RUN_SOURCES)},
         "started": {"type": "string"}, "finished": _nullable("string"),

@@ -1,4 +1,5 @@
-"""CLI commands of the ingest package: `paperkg ingest list|arxiv|records`, `paperkg dev arxiv-server`."""
+"""CLI commands of the ingest package: `paperkg ingest list|arxiv|records|reextract`, `paperkg dev
+arxiv-server`."""
 
 from __future__ import annotations
 
@@ -132,18 +133,27 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
     """run_ingest with its failures turned into one-line CLI errors; `fetch`: the run's arXiv look-ups
     (run_ingest's fetch: recorded as part of the run, a stop or failure in them too)."""
     from ingest.arxiv_source import ArxivError
-    from ingest.embed import ModelMissing
     from ingest.pipeline import run_ingest
+
+    try:
+        with _one_line_errors(f"{source} ingest"):
+            return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
+                              rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
+                              force_prune=force_prune, fetch=fetch)
+    except ArxivError as exc:  # before any paper is written; the run is recorded as failed
+        raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
+
+
+@contextlib.contextmanager
+def _one_line_errors(what: str) -> Iterator[None]:
+    """A missing model, store trouble or bad data in the block as one line: "WHAT failed: reason"."""
+    from ingest.embed import ModelMissing
     from kg.store import StoreError
 
     try:
-        return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
-                          rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
-                          force_prune=force_prune, fetch=fetch)
-    except ArxivError as exc:  # before any paper is written; the run is recorded as failed
-        raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
+        yield
     except (ModelMissing, StoreError, ValueError) as exc:
-        raise click.ClickException(f"{source} ingest failed: {exc}") from exc
+        raise click.ClickException(f"{what} failed: {exc}") from exc
 
 
 def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = None) -> None:
@@ -337,6 +347,68 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
         summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size, lock=held,
                                 rejected=read.rejected())
     _echo_summary(summary, as_json)
+
+
+@ingest_group.command("reextract")
+@click.option("--dry-run", is_flag=True,
+              help="Extract and report what would change; write nothing, take no lock, record no run.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Papers per store write.")
+@wait_option
+@click.pass_context
+def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch_size: int, wait: float
+                         ) -> None:
+    """Extract every stored paper again with PAPERKG_TAXONOMY, after a taxonomy edit and `paperkg init`.
+
+    From what an ingest extracts a paper from (its stored title, abstract and list TL;DRs); only the
+    papers whose extraction changed are written, keeping their list rows, list labels, sources and
+    embeddings. Nothing is fetched or embedded (but a text the embedding cache lost)."""
+    from ingest.pipeline import REEXTRACT_SOURCE, run_reextract
+
+    if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one of "
+                               "them")
+    if dry_run:
+        store = _read_only_ready_store()
+        try:
+            with _one_line_errors(f"{REEXTRACT_SOURCE} --dry-run"):
+                summary = run_reextract(store, progress=True, batch_size=batch_size, dry_run=True)
+        finally:
+            store.close()
+    else:
+        _require_store()  # a mistyped PAPERKG_DATA_DIR holds nothing to re-extract: never a new store
+        with _locked_store(REEXTRACT_SOURCE, wait) as (store, held), _one_line_errors(REEXTRACT_SOURCE):
+            summary = run_reextract(store, progress=True, batch_size=batch_size, lock=held)
+    _echo_summary(summary, as_json)
+
+
+def _require_store() -> None:
+    """Stop with one line unless the configured store exists (kg.store.require_store)."""
+    from kg.config import load_config
+    from kg.store import StoreError, require_store
+
+    try:
+        require_store(load_config())
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _read_only_ready_store() -> Any:
+    """The configured store opened read-only (it must exist), its taxonomy checked against PAPERKG_TAXONOMY
+    as for an ingest (kg.cli.check_store_taxonomy)."""
+    from kg.cli import check_store_taxonomy, open_configured_store
+    from kg.config import load_config
+    from kg.store import StoreError
+    from kg.taxonomy import load_taxonomy
+
+    store = open_configured_store(must_exist=True)
+    try:
+        check_store_taxonomy(store, load_taxonomy(load_config().taxonomy))
+    except (StoreError, ValueError) as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from exc
+    return store
 
 
 def _failure(value: str) -> tuple[str, int, str | None]:

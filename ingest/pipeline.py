@@ -1,4 +1,5 @@
-"""The load pipeline: records -> de-duplicate -> merge with the stored paper -> extract -> embed -> upsert."""
+"""The load pipeline: records -> de-duplicate -> merge with the stored paper -> extract -> embed -> upsert;
+and the re-extraction of the stored papers with the current taxonomy (run_reextract)."""
 
 from __future__ import annotations
 
@@ -337,6 +338,12 @@ def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
                 elif node_labels.get(tid) == Label.EVALUATION:
                     evaluations.setdefault(tid, EvaluationUse(tid, EDGE_SOURCE_LIST, evidence=cell))
         return rows, list(techniques.values()), list(evaluations.values())
+    return _stored_list_edges(stored)
+
+
+def _stored_list_edges(stored: PaperDetail) -> _ListEdges:
+    """A stored paper's list rows and list-sourced technique and evaluation edges, as a bundle takes them
+    (the label reads fill in dropped)."""
     rows = list(stored.list_rows)
     techs = [replace(t, label=None) for t in stored.techniques if t.source == EDGE_SOURCE_LIST]
     evals = [replace(e, label=None) for e in stored.evaluations if e.source == EDGE_SOURCE_LIST]
@@ -366,6 +373,11 @@ def _stored_extraction(stored: PaperDetail | None, paper: Paper) -> _StoredExtra
             or stored.paper.extraction_hash != paper.extraction_hash
             or stored.paper.id != paper.id or stored.paper.title.strip() != paper.title.strip()):
         return None
+    return _extraction_of(stored)
+
+
+def _extraction_of(stored: PaperDetail) -> _StoredExtraction:
+    """A stored paper's extracted edges, whatever extracted them."""
     # Reads fill in read-only fields (label, name): drop them so the bundle equals a fresh extraction.
     return _StoredExtraction(
         techniques=[replace(t, label=None) for t in stored.techniques if t.source == EDGE_SOURCE_EXTRACTED],
@@ -636,7 +648,7 @@ def _run_ingest(
     fetch: Callable[[], Sequence[Record]] | None = None,
 ) -> IngestSummary:
     """run_ingest's body, run with the ingest lock held (`lock`, checked before each write)."""
-    from ingest.embed import check_store_model, embedding_text, text_hash
+    from ingest.embed import embedding_text, text_hash
 
     run = store.start_run(source)
     summary = IngestSummary(run_id=run.id, source=source, records=len(records), whole_list=whole_list)
@@ -700,16 +712,7 @@ def _run_ingest(
 
         def load_tools() -> None:
             nonlocal embedder, extractor, taxonomy
-            if embedder is None:
-                embedder = _load_embedder()
-            # Before anything is embedded or written: another model's vectors would be mixed in.
-            check_store_model(store, embedder.model_name)
-            # One taxonomy for extraction and the list's section map: the one given, else the given
-            # extractor's, else the configured one.
-            if taxonomy is None:
-                taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
-            if extractor is None:
-                extractor = _load_extractor(taxonomy)
+            embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
 
         if by_target:  # nothing to load for a run with no papers
             load_tools()
@@ -744,15 +747,40 @@ def _run_ingest(
                                      progress, batch_size, lock)
         lock.check()  # lost during the last write: recorded failed, not succeeded beside the new holder
     except BaseException as exc:
-        summary.status = "failed"
-        message = str(exc) or type(exc).__name__
-        try:
-            store.finish_run(run.id, "failed", summary.counts(), message=message[:2000])
-        except Exception:  # the original error matters more than this one
-            log.exception("could not record the failed run %s", run.id)
+        _record_failed(store, summary, exc)
         raise
     store.finish_run(run.id, "succeeded", summary.counts())
     return summary
+
+
+def _record_failed(store: GraphStore, summary: IngestSummary, exc: BaseException) -> None:
+    """Record the summary's run as failed with the error's message (a failure to record it is logged:
+    the original error, raised on by the caller, matters more)."""
+    summary.status = "failed"
+    message = str(exc) or type(exc).__name__
+    try:
+        store.finish_run(summary.run_id, "failed", summary.counts(), message=message[:2000])
+    except Exception:
+        log.exception("could not record the failed run %s", summary.run_id)
+
+
+def _load_tools(store: GraphStore, embedder: TextEmbedder | None, extractor: PaperExtractor | None,
+                taxonomy: Taxonomy | None) -> tuple[TextEmbedder, PaperExtractor, Taxonomy]:
+    """The embedder, extractor and taxonomy a run writes with: the ones given, else the configured ones.
+    Raises ModelMismatch before anything is embedded or written when the store holds another model's
+    vectors (mixed in, every cosine would be meaningless)."""
+    from ingest.embed import check_store_model
+
+    if embedder is None:
+        embedder = _load_embedder()
+    check_store_model(store, embedder.model_name)
+    # One taxonomy for extraction and the list's section map: the one given, else the given
+    # extractor's, else the configured one.
+    if taxonomy is None:
+        taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+    if extractor is None:
+        extractor = _load_extractor(taxonomy)
+    return embedder, extractor, taxonomy
 
 
 def _extraction_hash(signature: str, paper: Paper, tldrs: Sequence[str], embedding_text: TextOf,
@@ -799,42 +827,52 @@ def _ingest_chunk(
             summary.unchanged += 1
 
 
+def _extractions(merged: list[_Merged], extractor: PaperExtractor, embedding_text: TextOf,
+                 text_hash: HashOf) -> dict[str, Any]:
+    """Each merged paper's extraction by paper id: its stored one when extracting it again would give the
+    same (_stored_extraction), else a fresh one, all fresh ones in one extract_many call. Sets each
+    paper's extraction_hash when the extractor has a signature."""
+    extractions: dict[str, Any] = {}
+    signature = getattr(extractor, "signature", None)
+    todo: list[tuple[str, str, str, list[str]]] = []
+    for stored, paper, _i, edges in merged:
+        tldrs = _extraction_tldrs(edges[0])
+        if signature is not None:
+            paper.extraction_hash = _extraction_hash(signature, paper, tldrs, embedding_text, text_hash)
+        reused = _stored_extraction(stored, paper)
+        if reused is not None:
+            extractions[paper.id] = reused
+        else:
+            todo.append((paper.id, paper.title, paper.abstract or "", tldrs))
+    if todo:
+        many = getattr(extractor, "extract_many", None)
+        results = many(todo) if many else [extractor.extract(*item) for item in todo]
+        extractions.update((item[0], result) for item, result in zip(todo, results, strict=True))
+    return extractions
+
+
 def _write_papers(
     store: GraphStore, merged: list[_Merged], embedder: TextEmbedder, extractor: PaperExtractor,
     embedding_text: TextOf, text_hash: HashOf, progress: bool, lock: HeldLock,
-    aliases: dict[str, list[str]] | None = None,
+    aliases: dict[str, list[str]] | None = None, extractions: dict[str, Any] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], int]:
     """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
     merged papers in one write: (status by paper id, old slug id -> new id, vectors computed).
-    `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases); `lock` is checked just
-    before the write."""
+    `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases); `extractions`: the papers'
+    extractions when the caller has them already (_extractions); `lock` is checked just before the
+    write."""
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
     texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
-    extractions: dict[str, Any] = {}
-    if extractor is not None:
-        signature = getattr(extractor, "signature", None)
-        todo: list[tuple[str, str, str, list[str]]] = []
-        for stored, paper, _i, edges in merged:
-            tldrs = _extraction_tldrs(edges[0])
-            if signature is not None:
-                paper.extraction_hash = _extraction_hash(signature, paper, tldrs, embedding_text, text_hash)
-            reused = _stored_extraction(stored, paper)
-            if reused is not None:
-                extractions[paper.id] = reused
-            else:
-                todo.append((paper.id, paper.title, paper.abstract or "", tldrs))
-        if todo:
-            many = getattr(extractor, "extract_many", None)
-            results = many(todo) if many else [extractor.extract(*item) for item in todo]
-            extractions.update((item[0], result) for item, result in zip(todo, results, strict=True))
+    if extractions is None and extractor is not None:
+        extractions = _extractions(merged, extractor, embedding_text, text_hash)
     for _stored, paper, stored_id, (rows, list_techs, list_evals) in merged:
         target = paper.id
         techniques = list(list_techs)
         evaluations = list(list_evals)
         findings: list[Finding] = []
         models: list[str] = []
-        if extractor is not None:
+        if extractions is not None:
             extraction = extractions[paper.id]
             techniques += [replace(t, source=EDGE_SOURCE_EXTRACTED) if not t.source else t
                            for t in extraction.techniques]
@@ -975,3 +1013,191 @@ def ingest_records_file(
     read = read_records_file(path, skip_invalid=skip_invalid)
     return run_ingest(store, read.records, source="records", embedder=embedder, extractor=extractor,
                       progress=progress, batch_size=batch_size, rejected=read.rejected())
+
+
+# The source `ingest reextract` records its runs under (and the kind of ingest its lock names).
+REEXTRACT_SOURCE = "reextract"
+
+
+@dataclass
+class ReextractSummary(IngestSummary):
+    """What one re-extraction of the stored papers did (with dry_run: would do, writing nothing).
+
+    `updated`: papers re-extracted and written (their extraction hash changed); `retagged`: those of
+    them whose extracted tags changed; `tags_added` / `tags_removed`: by taxonomy node id, how many
+    papers gained or lost an extracted tag (technique, evaluation, model studied, what a finding is
+    about)."""
+
+    dry_run: bool = False
+    retagged: int = 0
+    tags_added: dict[str, int] = field(default_factory=dict)
+    tags_removed: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, Any]:
+        """The counts stored on the IngestRun."""
+        return {"papers": self.papers, "updated": self.updated, "unchanged": self.unchanged,
+                "retagged": self.retagged, "embedded": self.embedded}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (a dry run has no run: run_id is null)."""
+        return {"run_id": self.run_id or None, "source": self.source, "status": self.status,
+                "dry_run": self.dry_run, **self.counts(),
+                "tags_added": _by_count(self.tags_added), "tags_removed": _by_count(self.tags_removed)}
+
+    def text(self) -> str:
+        """Human summary for the CLI."""
+        if self.dry_run:
+            lines = [f"{self.source} (dry run: nothing written): {counted(self.papers, 'paper')} -> "
+                     f"{self.updated} to update, {self.unchanged} unchanged; {self.retagged} with other tags"]
+        else:
+            lines = [f"{self.source}: {counted(self.papers, 'paper')} -> {self.updated} updated, "
+                     f"{self.unchanged} unchanged; {self.retagged} with other tags; {self.embedded} embedded "
+                     f"(rest cached); run {self.run_id}"]
+        for what, tags in (("added", self.tags_added), ("removed", self.tags_removed)):
+            items = [f"{terminal_safe(node_id)}: {counted(n, 'paper')}"
+                     for node_id, n in _by_count(tags).items()]
+            if items:
+                lines += _head_and_items(f"tags {what}:", items)
+        return "\n".join(lines)
+
+
+def _by_count(tags: dict[str, int]) -> dict[str, int]:
+    """Tag counts most papers first, then by node id."""
+    return dict(sorted(tags.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _tagged_ids(extraction: Any) -> set[str]:
+    """The taxonomy node ids an extraction (ingest.extract.Extraction or _StoredExtraction) tags a paper
+    with: its techniques, evaluations, models studied and what its findings are about."""
+    return ({t.technique_id for t in extraction.techniques}
+            | {e.evaluation_id for e in extraction.evaluations}
+            | set(extraction.models) | {a.id for f in extraction.findings for a in f.about})
+
+
+def run_reextract(
+    store: GraphStore,
+    *,
+    embedder: TextEmbedder | None = None,
+    extractor: PaperExtractor | None = None,
+    taxonomy: Taxonomy | None = None,
+    progress: bool = True,
+    batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
+    lock: HeldLock | None = None,
+    wait: float = 0.0,
+) -> ReextractSummary:
+    """Extract every stored paper again, from what an ingest extracts it from (its stored title,
+    abstract and list TL;DRs), with the current taxonomy (the extractor's, else PAPERKG_TAXONOMY's);
+    write, in batches of `batch_size`, only the papers whose extraction hash changed.
+
+    A written paper keeps everything else as stored: its metadata, sources and first_seen, its list rows
+    and list-sourced edges (a row's section topics follow the taxonomy's section map, as an ingest
+    writes them) and its embedding, read from the embedding cache by its unchanged text (a text the
+    cache lost is embedded again, and counted). Records one IngestRun (source REEXTRACT_SOURCE) and holds
+    the ingest lock as run_ingest does (`lock`, `wait`). Kill-safe: each batch is one write, and a run
+    again skips the papers already written (their hash is current). `dry_run`: extract and count what
+    would change, writing nothing, recording no run and taking no lock (nothing needs an embedder).
+    """
+    check_batch_size(batch_size)
+    if dry_run or lock is not None:
+        return _run_reextract(store, embedder=embedder, extractor=extractor, taxonomy=taxonomy,
+                              progress=progress, batch_size=batch_size, dry_run=dry_run, lock=lock)
+    with ingest_lock(store, REEXTRACT_SOURCE, wait=wait) as held:
+        return _run_reextract(store, embedder=embedder, extractor=extractor, taxonomy=taxonomy,
+                              progress=progress, batch_size=batch_size, dry_run=False, lock=held)
+
+
+def _run_reextract(
+    store: GraphStore, *, embedder: TextEmbedder | None, extractor: PaperExtractor | None,
+    taxonomy: Taxonomy | None, progress: bool, batch_size: int, dry_run: bool, lock: HeldLock | None,
+) -> ReextractSummary:
+    """run_reextract's body: with the ingest lock held (`lock`), or a dry run (no lock, no run)."""
+    from tqdm import tqdm
+
+    from ingest.embed import embedding_text, text_hash
+
+    run_id = "" if dry_run else store.start_run(REEXTRACT_SOURCE).id
+    summary = ReextractSummary(run_id=run_id, source=REEXTRACT_SOURCE, dry_run=dry_run)
+    try:
+        paper_ids = sorted(store.paper_ids())
+        summary.papers = summary.records = len(paper_ids)
+        if paper_ids:
+            if dry_run:
+                taxonomy = taxonomy or getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+                extractor = extractor or _load_extractor(taxonomy)
+            else:
+                embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
+        bar = tqdm(total=len(paper_ids), desc=REEXTRACT_SOURCE, unit="paper",
+                   disable=not _show_progress(progress), file=sys.stderr)
+        try:
+            for start in range(0, len(paper_ids), batch_size):
+                chunk = paper_ids[start:start + batch_size]
+                assert extractor is not None and taxonomy is not None  # loaded above for any paper
+                _reextract_chunk(store, chunk, summary, embedder, extractor, taxonomy, embedding_text,
+                                 text_hash, progress, lock)
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        if lock is not None:
+            lock.check()  # lost during the last write: recorded failed, not succeeded beside the new holder
+    except BaseException as exc:
+        if not dry_run:
+            _record_failed(store, summary, exc)
+        raise
+    if not dry_run:
+        store.finish_run(run_id, "succeeded", summary.counts())
+    return summary
+
+
+def _reextract_chunk(
+    store: GraphStore, paper_ids: Sequence[str], summary: ReextractSummary, embedder: TextEmbedder | None,
+    extractor: PaperExtractor, taxonomy: Taxonomy, embedding_text: TextOf, text_hash: HashOf,
+    progress: bool, lock: HeldLock | None,
+) -> None:
+    """Re-extract one batch of stored papers and write, in one write, those whose extraction changed."""
+    merged: list[_Merged] = []
+    for paper_id in paper_ids:
+        stored = store.get_paper(paper_id)
+        if stored is None:  # removed since the ids were read (a dry run holds no lock)
+            continue
+        rows, list_techs, list_evals = _stored_list_edges(stored)
+        # As _ingest_chunk writes them: the rows' section topics come from the taxonomy's section map
+        # (reads do not return them, and a bundle without them would drop the sections' topics).
+        rows = [replace(r, topic_ids=taxonomy.section_topic_ids(r.section_path)) for r in rows]
+        # No extraction_hash: _extractions sets the current one (an extractor without a signature sets
+        # none, and every paper is extracted again, as run_ingest does for it).
+        paper = replace(stored.paper, embedding=None, extraction_hash=None)
+        merged.append((stored, paper, paper_id, (rows, list_techs, list_evals)))
+    extractions = _extractions(merged, extractor, embedding_text, text_hash)
+    changed: list[_Merged] = []
+    for item in merged:
+        stored, paper = item[0], item[1]
+        assert stored is not None
+        if paper.extraction_hash is not None and paper.extraction_hash == stored.paper.extraction_hash:
+            summary.unchanged += 1  # its stored extraction is current: not written at all
+            summary.statuses[paper.id] = "unchanged"
+            continue
+        changed.append(item)
+        before, after = _tagged_ids(_extraction_of(stored)), _tagged_ids(extractions[paper.id])
+        if before != after:
+            summary.retagged += 1
+            for node_id in after - before:
+                summary.tags_added[node_id] = summary.tags_added.get(node_id, 0) + 1
+            for node_id in before - after:
+                summary.tags_removed[node_id] = summary.tags_removed.get(node_id, 0) + 1
+    if not changed:
+        return
+    if lock is None:  # a dry run: counted, never written
+        summary.updated += len(changed)
+        summary.statuses.update((item[1].id, "updated") for item in changed)
+        return
+    assert embedder is not None
+    statuses, _rekey, computed = _write_papers(store, changed, embedder, extractor, embedding_text, text_hash,
+                                               progress, lock, extractions=extractions)
+    summary.embedded += computed
+    for paper_id, status in statuses.items():
+        summary.statuses[paper_id] = status
+        if status == "unchanged":
+            summary.unchanged += 1
+        else:
+            summary.updated += 1

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kg.config import configure_logging, describe, load_config
 from kg.store import GraphStore, StoreError, open_store, require_store
+
+if TYPE_CHECKING:
+    from kg.entities import TaxonomyNode
+    from kg.taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
 
 SHOWN_ARG_CHARS = 80
 
@@ -49,28 +58,63 @@ def open_ready_store() -> GraphStore:
     """The configured store with its schema and taxonomy in place (both idempotent).
 
     Ingest classifies with PAPERKG_TAXONOMY, so a store initialised with another file is refused
-    here with what to do, rather than every paper being rejected for an unknown node id."""
+    here with what to do, rather than every paper being rejected for an unknown node id
+    (check_store_taxonomy)."""
     from kg.taxonomy import load_taxonomy
 
     store = open_configured_store()
     try:
         taxonomy = load_taxonomy(load_config().taxonomy)
         store.init_schema()
-        stored = {n.id for n in store.taxonomy_nodes()}
-        if not stored:
+        if not store.taxonomy_nodes():
             store.load_taxonomy(taxonomy.nodes)
-        missing = sorted({n.id for n in taxonomy.nodes} - stored) if stored else []
-        if missing:
-            raise ValueError(
-                f"the store was initialised with another taxonomy than PAPERKG_TAXONOMY "
-                f"({taxonomy.source}): {len(missing)} of its ids are not in the store "
-                f"(e.g. {', '.join(missing[:3])}). Set PAPERKG_TAXONOMY to the file the store was "
-                "initialised with, or run `paperkg init` with this one"
-            )
+        check_store_taxonomy(store, taxonomy)
     except (StoreError, ValueError) as exc:
         store.close()
         raise click.ClickException(str(exc)) from exc
     return store
+
+
+def _matching(node: TaxonomyNode) -> tuple[object, ...]:
+    """What of a taxonomy node shapes extraction (ingest.extract.extractor_signature): its label,
+    aliases, ambiguous aliases and parent; not its name or kind."""
+    return node.label, list(node.aliases), list(node.ambiguous_aliases), node.parent
+
+
+def taxonomy_differences(stored: Sequence[TaxonomyNode], given: Sequence[TaxonomyNode]
+                         ) -> tuple[list[str], list[str], list[str]]:
+    """How the `given` nodes differ from the `stored` ones, as sorted ids: (given only, stored only,
+    in both with other aliases, ambiguous aliases, parent or label)."""
+    held = {n.id: n for n in stored}
+    ids = {n.id: n for n in given}
+    return (sorted(set(ids) - set(held)), sorted(set(held) - set(ids)),
+            sorted(i for i in set(ids) & set(held) if _matching(ids[i]) != _matching(held[i])))
+
+
+def check_store_taxonomy(store: GraphStore, taxonomy: Taxonomy) -> None:
+    """Raise ValueError when the taxonomy (PAPERKG_TAXONOMY, which ingest classifies with) has ids the
+    store lacks; log one WARNING when the store holds nodes it lacks, or the same ids with other aliases:
+    an ingest then tags the papers it writes by the file, not by the taxonomy the store holds."""
+    missing, extra, other = taxonomy_differences(store.taxonomy_nodes(), taxonomy.nodes)
+    if missing:
+        raise ValueError(
+            f"the store was initialised with another taxonomy than PAPERKG_TAXONOMY "
+            f"({taxonomy.source}): {len(missing)} of its ids are not in the store "
+            f"(e.g. {', '.join(missing[:3])}). Set PAPERKG_TAXONOMY to the file the store was "
+            "initialised with, or run `paperkg init` with this one"
+        )
+    if extra or other:
+        parts = [f"{_nodes(len(ids))} {what} (e.g. {', '.join(ids[:3])})" for ids, what in (
+            (extra, "the file lacks"), (other, "with other aliases or parents than the file's")) if ids]
+        log.warning("PAPERKG_TAXONOMY (%s) is not the taxonomy the store holds: the store holds %s; the "
+                    "papers this process writes are tagged by the file. Set PAPERKG_TAXONOMY to the file the "
+                    "store was initialised with, or run `paperkg init` with this one (it adds nodes and "
+                    "updates aliases, it removes none)", taxonomy.source, " and ".join(parts))
+
+
+def _nodes(n: int) -> str:
+    """"1 node", "2 nodes"."""
+    return f"{n} node" if n == 1 else f"{n} nodes"
 
 
 @click.group()
@@ -118,7 +162,11 @@ def init_cmd(taxonomy_path: Path | None) -> None:
     store = open_configured_store()
     try:
         store.init_schema()
+        before = store.taxonomy_nodes()
         store.load_taxonomy(taxonomy.nodes)
+        added, _kept, changed = taxonomy_differences(before, taxonomy.nodes)
+        # Only what extraction reads counts (aliases, parents), and only for a store holding papers.
+        papers = len(store.paper_ids()) if before and (added or changed) else 0
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -127,6 +175,14 @@ def init_cmd(taxonomy_path: Path | None) -> None:
         f"initialised {config.backend} store; taxonomy {taxonomy.source}: "
         f"{len(taxonomy.nodes)} nodes"
     )
+    if papers:
+        # Ingest re-extracts only the papers it writes: the others keep the tags of the old taxonomy.
+        what = " and ".join(part for part in (f"{_nodes(len(added))} added" if added else "",
+                                              f"{_nodes(len(changed))} with other aliases or parents"
+                                              if changed else "") if part)
+        stored = "the stored paper keeps its" if papers == 1 else f"the {papers} stored papers keep their"
+        click.echo(f"note: the taxonomy changed ({what}): {stored} old tags until `paperkg ingest reextract` "
+                   "is run", err=True)
     if taxonomy_path is not None and taxonomy_path.resolve() != Path(config.taxonomy).resolve():
         click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({config.taxonomy}); "
                    f"set PAPERKG_TAXONOMY={taxonomy_path} before ingesting", err=True)

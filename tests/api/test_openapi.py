@@ -275,7 +275,7 @@ def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_st
 
 def test_run_counts_schema_matches_what_ingest_records() -> None:
     """IngestRun.counts as the pipeline (a whole list too) and the weekly ingest write them."""
-    from ingest.pipeline import IngestSummary
+    from ingest.pipeline import IngestSummary, ReextractSummary
     from ingest.weekly import WeeklySummary
 
     doc = build_document()
@@ -284,5 +284,6 @@ def test_run_counts_schema_matches_what_ingest_records() -> None:
                            empty_queries=[2], load_run="run-0", gap_from="2023-12-01T00:00:00Z")
     for counts in (IngestSummary("run-1", "records").counts(),
                    IngestSummary("run-1", "list", whole_list=True).counts(),
-                   weekly.counts(), WeeklySummary("run-1", "2024-01-01", "2024-01-08").counts(), {}):
+                   weekly.counts(), WeeklySummary("run-1", "2024-01-01", "2024-01-08").counts(),
+                   ReextractSummary("run-1", "reextract").counts(), {}):
         assert _problems(doc, counts, schema, "RunCounts", set()) == [], counts

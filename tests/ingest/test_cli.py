@@ -772,3 +772,203 @@ def test_a_misspelt_name_given_as_a_records_id_gets_an_id_for_its_hint(data_dir:
     assert result.exit_code == 0, result.output
     hints = {u["label"]: u["suggestion"] for u in json.loads(result.stdout)["unknown_labels"]}
     assert hints == {"Activaton patching": "activation_patching", "probin": "probing"}
+
+
+# -- ingest reextract -----------------------------------------------------------------------------
+@pytest.fixture
+def real_extraction(monkeypatch: pytest.MonkeyPatch) -> HashEmbedder:
+    """The CLI's pipeline with the hash embedder and a real extractor of the taxonomy it is given
+    (PAPERKG_TAXONOMY's), so a taxonomy edit reaches extraction as in production."""
+    from ingest.extract import Extractor
+
+    embedder = HashEmbedder()
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy: Extractor(taxonomy))
+    return embedder
+
+
+def _stitching_records(tmp_path: Path) -> Path:
+    from .test_pipeline import STITCHING_RECORDS
+
+    path = tmp_path / "stitching.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in STITCHING_RECORDS), encoding="utf-8")
+    return path
+
+
+def _stitching_uses(data_dir: Path) -> list[str]:
+    """The papers with a USES edge to model_stitching, read from the store file."""
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3", read_only=True)
+    try:
+        details = [store.get_paper(pid) for pid in store.paper_ids()]
+        return sorted(d.paper.id for d in details
+                      if d is not None and any(t.technique_id == "model_stitching" for t in d.techniques))
+    finally:
+        store.close()
+
+
+def test_reextract_tags_the_stored_papers_after_a_taxonomy_edit_and_init(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: HashEmbedder
+) -> None:
+    """QA (taxonomy maintainer): a new technique in the YAML and `paperkg init` left every stored paper
+    with its old tags, and no command re-extracted them."""
+    from .test_pipeline import edited_taxonomy
+
+    assert _run("ingest", "records", str(_stitching_records(tmp_path))).exit_code == 0
+    calls = real_extraction.calls
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
+    init = _run("init")
+    assert init.exit_code == 0, init.output
+    assert ("note: the taxonomy changed (1 node added): the 3 stored papers keep their old tags until "
+            "`paperkg ingest reextract` is run") in init.stderr
+    assert _stitching_uses(data_dir) == []
+
+    dry = _run("ingest", "reextract", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout == ("reextract (dry run: nothing written): 3 papers -> 3 to update, 0 unchanged; "
+                          "2 with other tags\n  tags added:\n    model_stitching: 2 papers\n")
+    assert _stitching_uses(data_dir) == []
+
+    done = _run("ingest", "reextract")
+    assert done.exit_code == 0, done.output
+    first, *rest = done.stdout.splitlines()
+    assert first.startswith("reextract: 3 papers -> 3 updated, 0 unchanged; 2 with other tags; 0 embedded "
+                            "(rest cached); run reextract-")
+    assert rest == ["  tags added:", "    model_stitching: 2 papers"]
+    assert _stitching_uses(data_dir) == ["stitch-1", "stitch-2"]
+    assert real_extraction.calls == calls  # nothing was embedded again
+
+    again = _run("ingest", "reextract", "--json")
+    assert again.exit_code == 0, again.output
+    doc = json.loads(again.stdout)
+    assert {k: doc[k] for k in ("source", "status", "dry_run", "papers", "updated", "unchanged", "retagged",
+                                "embedded", "tags_added", "tags_removed")} == {
+        "source": "reextract", "status": "succeeded", "dry_run": False, "papers": 3, "updated": 0,
+        "unchanged": 3, "retagged": 0, "embedded": 0, "tags_added": {}, "tags_removed": {}}
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3", read_only=True)
+    try:
+        assert [(r.source, r.status) for r in store.runs()[:2]] == [("reextract", "succeeded")] * 2
+    finally:
+        store.close()
+
+
+def test_reextract_refuses_what_it_cannot_do_in_one_line(
+    data_dir: Path, tmp_path: Path, real_extraction: HashEmbedder
+) -> None:
+    for args in (["ingest", "reextract"], ["ingest", "reextract", "--dry-run"]):
+        missing = CliRunner().invoke(main, args)
+        assert missing.exit_code == 1 and "Traceback" not in missing.output
+        assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in missing.output
+    assert not (data_dir / "paperkg.sqlite3").exists()  # nothing to re-extract: no new store made
+    both = CliRunner().invoke(main, ["ingest", "reextract", "--dry-run", "--wait", "5"])
+    assert both.exit_code == 2
+    assert "--wait waits for the store lock, which --dry-run does not take" in both.output
+
+    assert _run("ingest", "records", str(_stitching_records(tmp_path))).exit_code == 0
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    store.acquire_lock(LOCK_NAME, "other-host:4242:0000beef:list-0123abcd", ttl_seconds=60)
+    store.close()
+    locked = CliRunner().invoke(main, ["ingest", "reextract"])
+    assert locked.exit_code == 75 and "another list ingest holds the lock" in locked.output
+
+
+_SLOW_REEXTRACT = """
+import sys, time
+import ingest.pipeline as pipeline
+from ingest.extract import Extractor
+from tests.embedders import HashEmbedder
+
+class Slow:
+    def __init__(self, inner):
+        self.inner, self.taxonomy, self.signature = inner, inner.taxonomy, inner.signature
+
+    def extract_many(self, items, batch_size=256):
+        items = list(items)
+        time.sleep(0.05 * len(items))  # slow enough to be killed mid-run
+        return self.inner.extract_many(items, batch_size=batch_size)
+
+pipeline._load_extractor = lambda taxonomy: Slow(Extractor(taxonomy))
+pipeline._load_embedder = lambda: HashEmbedder()
+from kg.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _stitching_file(path: Path, n: int) -> Path:
+    """`n` records, every third naming model stitching."""
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            method = "model stitching" if i % 3 == 0 else "activation patching"
+            abstract = f"We study GPT-2 small with {method}. Paper number {i}."
+            handle.write(json.dumps({"id": f"gen-{i:04d}", "title": f"Generated paper {i}",
+                                     "abstract": abstract}) + "\n")
+    return path
+
+
+def _edited_store(path: Path, records: Path, taxonomy: Taxonomy, extractor: Any, edited: Path) -> Any:
+    """A store at `path` holding `records` ingested with `extractor`, then given the edited taxonomy's
+    nodes (as `paperkg init` does)."""
+    from kg.taxonomy import load_taxonomy
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = open_ready_store(path, taxonomy)
+    ingest_records_file(store, records, embedder=HashEmbedder(), extractor=extractor, progress=False)
+    store.load_taxonomy(load_taxonomy(edited).nodes)
+    return store
+
+
+def test_kill_9_mid_reextract_then_rerun_equals_a_clean_reextract(
+    tmp_path: Path, taxonomy: Taxonomy, extractor: Any
+) -> None:
+    from ingest.extract import Extractor
+    from ingest.pipeline import run_reextract
+    from kg.taxonomy import load_taxonomy
+
+    from .test_pipeline import edited_taxonomy
+
+    records, edited = _stitching_file(tmp_path / "gen.jsonl", 120), edited_taxonomy(tmp_path)
+    killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
+    db = killed_dir / "paperkg.sqlite3"
+    store = _edited_store(db, records, taxonomy, extractor, edited)
+    old_hashes = {p.extraction_hash for p in store.get_papers(store.paper_ids())}
+    store.close()
+
+    def rewritten() -> int:
+        probe = EmbeddedStore(db, read_only=True)
+        try:
+            return sum(p.extraction_hash not in old_hashes for p in probe.get_papers(probe.paper_ids()))
+        finally:
+            probe.close()
+
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(killed_dir), PAPERKG_STORE="embedded",
+               PAPERKG_TAXONOMY=str(edited))
+    env.pop("PAPERKG_NEO4J_URI", None)
+    argv = [sys.executable, "-c", _SLOW_REEXTRACT, "ingest", "reextract", "--batch-size", "20"]
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and rewritten() < 40:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    partial = rewritten()
+    assert 40 <= partial < 120 and partial % 20 == 0  # whole batches, each one write
+
+    rerun = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.startswith(f"reextract: 120 papers -> {120 - partial} updated, {partial} unchanged; ")
+
+    clean = _edited_store(clean_dir / "paperkg.sqlite3", records, taxonomy, extractor, edited)
+    new_taxonomy = load_taxonomy(edited)
+    run_reextract(clean, embedder=HashEmbedder(), extractor=Extractor(new_taxonomy), taxonomy=new_taxonomy,
+                  progress=False, batch_size=20)
+    killed = EmbeddedStore(db)
+    try:
+        assert snapshot(killed) == snapshot(clean)
+        assert len(_stitching_uses(killed_dir)) == 40
+        runs = [r for r in killed.runs() if r.source == "reextract"]
+        assert [r.status for r in runs] == ["succeeded", "failed"]
+        assert "its process ended (killed or crashed)" in (runs[1].message or "")
+    finally:
+        killed.close()
+        clean.close()

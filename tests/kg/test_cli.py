@@ -389,3 +389,74 @@ def test_a_backup_taken_during_an_ingest_holds_no_lock_and_its_run_is_ended_by_t
         assert (ended.id, ended.status) == (run.id, "failed")
         restored.close()
     live.close()
+
+
+_TINY = ("techniques:\n  - id: alpha\n    label: Alpha\n    aliases: [alpha method]\n"
+         "  - id: beta\n    label: Beta\n    aliases: [beta method]\n")
+
+
+def _tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store initialised with a two-technique taxonomy (PAPERKG_TAXONOMY) holding one paper, ingested
+    with the hash embedder and the real extractor; returns the taxonomy file."""
+    import ingest.pipeline as pipeline
+    from tests.embedders import HashEmbedder
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(_TINY, encoding="utf-8")
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(path))
+    monkeypatch.setattr(pipeline, "_load_embedder", HashEmbedder)
+    records = tmp_path / "one.jsonl"
+    records.write_text(json.dumps({"id": "p-1", "title": "Using the gamma method",
+                                   "abstract": "We apply the gamma method and the alpha method."}) + "\n",
+                       encoding="utf-8")
+    runner = CliRunner()
+    init = runner.invoke(main, ["init"])
+    assert init.exit_code == 0 and init.stderr == ""  # an empty store: no paper keeps old tags
+    ingest = runner.invoke(main, ["ingest", "records", str(records)])
+    assert ingest.exit_code == 0, ingest.output
+    return path
+
+
+def test_init_says_stored_papers_keep_their_old_tags_until_reextract(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA (taxonomy maintainer): `paperkg init` with a new technique said nothing, and the README's "taxonomy
+    edits re-extract by themselves" read as if the store were re-tagged; it is not until reextract."""
+    path = _tiny_store(tmp_path, monkeypatch)
+    runner = CliRunner()
+    same = runner.invoke(main, ["init"])
+    assert same.exit_code == 0 and same.stderr == ""  # nothing changed for extraction
+    path.write_text(_TINY.replace("[beta method]", "[beta method, gamma method]")
+                    + "  - id: delta\n    label: Delta Renamed\n", encoding="utf-8")
+    edited = runner.invoke(main, ["init"])
+    assert edited.exit_code == 0, edited.output
+    assert edited.stderr == ("note: the taxonomy changed (1 node added and 1 node with other aliases or "
+                             "parents): the stored paper keeps its old tags until `paperkg ingest reextract` "
+                             "is run\n")
+    assert runner.invoke(main, ["init"]).stderr == ""  # loaded: the store's taxonomy is the file's now
+    path.write_text(_TINY.replace("[beta method]", "[beta method, gamma method]")
+                    + "  - id: delta\n    label: Delta\n", encoding="utf-8")
+    assert runner.invoke(main, ["init"]).stderr == ""  # a new name matches nothing: no note
+
+
+def test_an_ingest_warns_when_its_taxonomy_file_is_not_the_one_the_store_holds(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA: a process whose PAPERKG_TAXONOMY had other aliases than the store, or lacked some of its nodes,
+    re-tagged the papers it wrote by its own file without a word (only ids the store lacks stopped it)."""
+    _tiny_store(tmp_path, monkeypatch)
+    records = tmp_path / "one.jsonl"
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    other = tmp_path / "other.yaml"
+    other.write_text("techniques:\n  - id: alpha\n    label: Alpha\n"
+                     "    aliases: [alpha method, gamma method]\n", encoding="utf-8")
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(other))
+    result = CliRunner().invoke(main, ["ingest", "records", str(records)])
+    assert result.exit_code == 0, result.output  # a warning, not an error
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (
+        f"PAPERKG_TAXONOMY ({other}) is not the taxonomy the store holds: the store holds 1 node the file "
+        "lacks (e.g. beta) and 1 node with other aliases or parents than the file's (e.g. alpha); the papers "
+        "this process writes are tagged by the file. Set PAPERKG_TAXONOMY to the file the store was "
+        "initialised with, or run `paperkg init` with this one (it adds nodes and updates aliases, it "
+        "removes none)")
