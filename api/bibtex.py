@@ -114,16 +114,19 @@ def _author(name: str) -> tuple[str, str]:
 
 
 # -- citation key ----------------------------------------------------------------------------------
-def _ascii_word(text: str) -> str:
+def _ascii_fold(text: str) -> str:
+    """text folded to ASCII: accents removed, letters with no ASCII form dropped."""
     # fold_for_search first: NFKD alone drops letters with no decomposition ("Søgaard" -> "sgaard").
-    folded = unicodedata.normalize("NFKD", fold_for_search(text)).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^A-Za-z0-9]", "", folded)
+    return unicodedata.normalize("NFKD", fold_for_search(text)).encode("ascii", "ignore").decode("ascii")
+
+
+def _ascii_word(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", _ascii_fold(text))
 
 
 def _key_safe(identifier: str) -> str:
     """An id as key characters: folded ASCII letters, digits and dots, other runs as one "-"."""
-    folded = unicodedata.normalize("NFKD", fold_for_search(identifier)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9.]+", "-", folded.lower()).strip("-.")
+    return re.sub(r"[^a-z0-9.]+", "-", _ascii_fold(identifier).lower()).strip("-.")
 
 
 def citation_key(paper: Paper) -> str:
@@ -132,7 +135,9 @@ def citation_key(paper: Paper) -> str:
     nor a title word in Latin letters (a CJK title), the arXiv id (arxiv-2401.00001) or the paper id
     made key-safe, never a bare year. The same paper always gets the same key; two papers may share
     one (this does not look at the store)."""
-    author = _author(paper.authors[0])[1] if paper.authors else ""
+    # The first author the entry lists: to_bibtex leaves blank names out.
+    first_author = next((a for a in paper.authors if a.strip()), None)
+    author = _author(first_author)[1] if first_author is not None else ""
     stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
     first_word = next(
         (w for w in (_ascii_word(t) for t in paper.title.split()) if w and w.lower() not in stop), ""
@@ -159,27 +164,34 @@ _JOURNALS = {
 _VENUE_RE = re.compile(
     r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + r")(?:\s+((?:19|20)\d\d)|'(\d\d))\b"
 )
-_WORKSHOP_RE = re.compile(r"\bworkshops?\b", re.IGNORECASE)
+# A workshop or a named track ("Tiny Papers Track", "Datasets and Benchmarks Track") is cited by its name;
+# the main track is the conference itself.
+_NAMED_PART_RE = re.compile(r"\bworkshops?\b|(?<!\bmain )\btrack\b", re.IGNORECASE)
 _FINDINGS_RE = re.compile(r"\bfindings\b", re.IGNORECASE)
-# A remark after the venue: "(oral)", "(spotlight)", "(unconfirmed)".
-_TRAILING_REMARK_RE = re.compile(r"\s*\([^()]*\)\s*$")
+# A remark after the venue: "(oral)", "(spotlight)", "(unconfirmed)", "(BlackboxNLP Workshop)".
+_TRAILING_REMARK_RE = re.compile(r"\s*\(([^()]*)\)\s*$")
 
 
 def _venue(venue: str | None) -> tuple[bool, str, str, str] | None:
-    """(findings, name, four-digit year, workshop name or "") of a recognised conference or journal
-    venue, else None. A workshop held at a conference keeps what follows the year ("MI Workshop",
-    "Workshop on ..."); "ACL'24 Findings" is Findings of ACL as "Findings of ACL 2024" is."""
+    """(findings, name, four-digit year, workshop or track name or "") of a recognised conference or
+    journal venue, else None. A workshop or a named track at a conference keeps its name, written after
+    the year ("MI Workshop", "Workshop on ...", "Tiny Papers Track") or as a remark in parentheses
+    ("EMNLP 2023 (BlackboxNLP Workshop)"); other remarks ("(oral)") are left out. "ACL'24 Findings"
+    is Findings of ACL as "Findings of ACL 2024" is."""
     match = _VENUE_RE.match(venue or "")
     if match is None:
         return None
     findings, name, year, short_year = match.groups()
     rest = (venue or "")[match.end():]
-    workshop = ""
-    if _WORKSHOP_RE.search(rest):
-        while _TRAILING_REMARK_RE.search(rest):
-            rest = _TRAILING_REMARK_RE.sub("", rest)
-        workshop = " ".join(rest.lstrip(" ,;:-\u2013\u2014").split())
-    return bool(findings) or bool(_FINDINGS_RE.search(rest)), name, year or f"20{short_year}", workshop
+    findings = bool(findings) or bool(_FINDINGS_RE.search(rest))
+    remarks: list[str] = []
+    while remark := _TRAILING_REMARK_RE.search(rest):
+        remarks.insert(0, remark.group(1))
+        rest = rest[:remark.start()]
+    # The name after the year, else the last remark naming a workshop or track.
+    named = next((text for text in [rest, *reversed(remarks)] if _NAMED_PART_RE.search(text)), "")
+    workshop = " ".join(named.lstrip(" ,;:-\u2013\u2014").split())
+    return findings, name, year or f"20{short_year}", workshop
 
 
 def entry_year(paper: Paper) -> int | None:

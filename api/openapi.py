@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from api.feeds import FEED_CACHE_CONTROL
 from api.json_api import bp
 from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, RUN_SOURCES, SOURCES
 from kg.browse import SORTS
@@ -59,6 +60,13 @@ PAPER_ID = {**_param("paper_id", {"type": "string", "minLength": 1},
                      "into the paper) for that paper; the answer "
                      "carries the id the paper is stored under (no redirect)",
                      where="path"), "example": "2211.00593"}
+# The feed's validators, sent with its 200 and again with a 304 (as RFC 9110 asks).
+FEED_HEADERS = {
+    "ETag": {"description": "a strong ETag of the body: it changes exactly when the feed does",
+             "required": True, "schema": {"type": "string"}},
+    "Cache-Control": {"description": f"`{FEED_CACHE_CONTROL}`", "required": True,
+                      "schema": {"type": "string", "enum": [FEED_CACHE_CONTROL]}},
+}
 SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
               "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
@@ -453,7 +461,7 @@ def build_document() -> dict[str, Any]:
             "Recent ingest runs, newest first",
             {"200": _ok(_object({"runs": {"type": "array", "items": _ref("IngestRun")}}))} | _err(400),
             [_param("source", {"type": "string", "enum": list(RUN_SOURCES)},
-                    "only runs of this source: list, arxiv, records, arxiv-weekly or arxiv-weekly-load "
+                    f"only runs of this source: {', '.join(RUN_SOURCES[:-1])} or {RUN_SOURCES[-1]} "
                     "(another is a 400)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/stats": {"get": _op(
@@ -468,9 +476,10 @@ def build_document() -> dict[str, Any]:
             "responses": {"200": _ok(_ref("OpenApiDocument"))}}},
         "/feeds/new.atom": {"get": _op(
             "Atom 1.0 feed of the newest papers",
-            {"200": {"description": "Atom feed (a strong ETag; Cache-Control: max-age=300)",
+            {"200": {"description": "Atom feed", "headers": FEED_HEADERS,
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
-             "304": {"description": "If-None-Match named the current ETag: no body"}} | _err(400),
+             "304": {"description": "If-None-Match named the current ETag: no body",
+                     "headers": FEED_HEADERS}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},

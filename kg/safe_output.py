@@ -55,10 +55,20 @@ def terminal_safe(text: object) -> str:
 
 
 # ASCII no IRI (RFC 3987) may hold: controls, space, '"<>\\^`{|}' and DEL; and a "%" that starts no %XX
-# escape. Non-ASCII is encoded when invisible (is_invisible), which covers what RFC 3987 leaves out of
-# ucschar (C1 controls, bidi formatting marks, surrogates, private use, non-characters).
+# escape. Non-ASCII is encoded outside ucschar (_UCSCHAR) or when invisible (is_invisible).
 _IRI_UNSAFE = re.compile("[\x00-\x20\"<>\\\\^`{|}\x7f]|%(?![0-9A-Fa-f]{2})")
 _SCHEME_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?]*")
+# RFC 3987's ucschar, the non-ASCII an IRI may hold: it leaves out C1 controls, surrogates, private use
+# (iprivate, allowed in a query only, is encoded too: is_invisible), U+FDD0-FDEF, U+FFF0-FFFF (U+FFFD,
+# U+FFFC), the last two code points of every plane and U+E0000-E0FFF (tags, variation selectors 17-256).
+_UCSCHAR = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF),
+            *((plane, plane + 0xFFFD) for plane in range(0x10000, 0xE0000, 0x10000)), (0xE1000, 0xEFFFD))
+
+
+def _is_ucschar(ch: str) -> bool:
+    """Whether the non-ASCII `ch` is in RFC 3987's ucschar ranges."""
+    code = ord(ch)
+    return any(low <= code <= high for low, high in _UCSCHAR)
 
 
 def percent_encode(text: str) -> str:
@@ -87,4 +97,5 @@ def iri_safe(url: str) -> str:
     encoded = _IRI_UNSAFE.sub(lambda m: percent_encode(m.group(0)), joined)
     # Invisible non-ASCII (a no-break space, a zero-width space) may be ucschar, but in a link it reads as
     # nothing or as a space.
-    return "".join(percent_encode(ch) if ch > "\x7f" and is_invisible(ch) else ch for ch in encoded)
+    return "".join(percent_encode(ch) if ch > "\x7f" and (is_invisible(ch) or not _is_ucschar(ch)) else ch
+                   for ch in encoded)

@@ -202,6 +202,15 @@ def test_author_names_keep_their_parts(name: str, rendered: str, key_name: str) 
     ("ACL'24 Findings", "Findings of ACL 2024", 2024),
     ("EMNLP 2023 (Findings)", "Findings of EMNLP 2023", 2023),
     ("Findings of EMNLP 2023", "Findings of EMNLP 2023", 2023),
+    # A workshop named in a remark is the workshop, not the main conference; other remarks go.
+    ("EMNLP 2023 (BlackboxNLP Workshop)", "EMNLP 2023 BlackboxNLP Workshop", 2023),
+    ("ICML 2024 (Workshop on MI) (oral)", "ICML 2024 Workshop on MI", 2024),
+    ("ICML'24 (oral) (MI Workshop)", "ICML 2024 MI Workshop", 2024),
+    ("NeurIPS 2023 (oral)", "NeurIPS 2023", 2023),
+    # A named track keeps its name as a workshop does; the main track is the conference.
+    ("ICLR 2024 Tiny Papers Track", "ICLR 2024 Tiny Papers Track", 2024),
+    ("NeurIPS 2023 (Datasets and Benchmarks Track)", "NeurIPS 2023 Datasets and Benchmarks Track", 2023),
+    ("IJCAI 2023 (Main Track)", "IJCAI 2023", 2023),
 ])
 def test_workshops_and_findings_keep_their_name(venue: str, booktitle: str, year: int) -> None:
     paper = Paper(id="p", title="T", year=2022, venue=venue, authors=["Kevin Wang"])
@@ -229,6 +238,14 @@ def test_citation_keys_fold_letters_and_never_are_just_a_year(paper: Paper, key:
     assert citation_key(paper).startswith(key) and re.fullmatch(r"[a-z0-9.\-]+", citation_key(paper))
     assert citation_key(paper) == citation_key(Paper(**vars(paper)))  # deterministic
     assert parse_bib(to_bibtex(paper))[0][1] == citation_key(paper)
+
+
+def test_key_names_the_first_author_the_entry_lists() -> None:
+    # A blank name is left out of the author field, so the key skips it too.
+    paper = Paper(id="p", title="Probing", year=2024, authors=[" ", "", "Kevin Wang", "Ada Lovelace"])
+    ((_, key, fields),) = parse_bib(to_bibtex(paper))
+    assert fields["author"] == "Kevin Wang and Ada Lovelace"
+    assert key == citation_key(paper) == "wang2024probing"
 
 
 def test_keys_of_unnamed_papers_differ_by_paper() -> None:

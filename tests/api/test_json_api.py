@@ -394,7 +394,7 @@ def test_runs_refuse_a_source_no_run_has(client: FlaskClient) -> None:
         error = error_of(client.get("/api/runs", query_string={"source": bad}), 400)
         assert error["code"] == "bad_parameter"
         assert error["message"] == ("parameter 'source': must be one of list, arxiv, records, arxiv-weekly, "
-                                    "arxiv-weekly-load"), bad
+                                    "arxiv-weekly-load, reextract"), bad
 
 
 def test_new_pages_through_a_backfill_larger_than_the_limit(tmp_path: Path) -> None:

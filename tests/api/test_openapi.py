@@ -41,6 +41,22 @@ def test_since_takes_exactly_what_the_document_declares(client: FlaskClient, url
     assert "not an empty value" in error_of(client.get(f"{url}?since="), 400)["message"]
 
 
+def test_runs_source_description_names_every_run_source() -> None:
+    from api.params import RUN_SOURCES
+
+    source = next(p for p in build_document()["paths"]["/api/runs"]["get"]["parameters"]
+                  if p["name"] == "source")
+    assert source["schema"]["enum"] == list(RUN_SOURCES)
+    named = set(re.findall(r"[\w-]+", source["description"]))
+    assert set(RUN_SOURCES) <= named, set(RUN_SOURCES) - named
+
+
+def test_feed_declares_the_headers_it_sends() -> None:
+    responses = build_document()["paths"]["/feeds/new.atom"]["get"]["responses"]
+    assert set(responses["200"]["headers"]) == {"ETag", "Cache-Control"}
+    assert "ETag" in responses["304"]["headers"]
+
+
 def test_openapi_states_the_search_rule_and_its_400(client: FlaskClient) -> None:
     op = build_document()["paths"]["/api/search"]["get"]
     assert "a query" in op["description"] and "at least one filter" in op["description"]
@@ -242,6 +258,9 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     for path in ("/api/new", "/feeds/new.atom"):
         yield path, "get", client.get(f"{path}?since=1970-01-01&limit={MAX_LIMIT}")
         yield path, "get", client.get(f"{path}?since=yesterday")
+    # The reader's copy is current: the feed's 304.
+    etag = client.get("/feeds/new.atom").headers["ETag"]
+    yield "/feeds/new.atom", "get", client.get("/feeds/new.atom", headers={"If-None-Match": etag})
 
 
 def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_store: EmbeddedStore) -> None:
@@ -262,8 +281,17 @@ def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_st
             continue
         if "$ref" in declared:
             declared = doc["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
+        for name, header in declared.get("headers", {}).items():
+            value = response.headers.get(name)
+            if value is None:
+                problems += [f"{where}: header {name} missing"] if header.get("required") else []
+            elif value not in header["schema"].get("enum", [value]):
+                problems.append(f"{where}: header {name}: {value!r} not in {header['schema']['enum']}")
         media = response.mimetype
-        if media not in declared["content"]:
+        if "content" not in declared:
+            if response.data:
+                problems.append(f"{where}: a body, but none declared")
+        elif media not in declared["content"]:
             problems.append(f"{where}: {media} not declared")
         elif media == "application/json":
             problems += _problems(doc, response.get_json(), declared["content"][media]["schema"], where, seen)

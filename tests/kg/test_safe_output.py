@@ -54,10 +54,16 @@ def test_terminal_safe_turns_any_object_into_one_row_of_text() -> None:
     ("https://[::1]:8080/p[1]?q=[2]#a#b", "https://[::1]:8080/p%5B1%5D?q=%5B2%5D#a%23b"),
     ("https://example.org/\u202eevil\x85\U000f0001", "https://example.org/%E2%80%AEevil%C2%85%F3%B0%80%81"),
     ("https://example.org/a\xa0b\u200bc\ufeff", "https://example.org/a%C2%A0b%E2%80%8Bc%EF%BB%BF"),
+    # Visible but outside RFC 3987's ucschar: U+FFFD, U+FFFC (U+FFF0-FFFF), a variation selector in
+    # U+E0100-E01EF, a plane's last code points but one (U+1FFFE is a non-character).
+    ("https://example.org/\ufffd\ufffc/x\U000e0100?q=\U0001fffe",
+     "https://example.org/%EF%BF%BD%EF%BF%BC/x%F3%A0%84%80?q=%F0%9F%BF%BE"),
     # Already valid IRIs stay as they are: escapes, reserved characters, Unicode (ucschar).
     ("https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?",
      "https://arxiv.org/abs/2401.00001v2?x=1&y=%20;(z)!*'+,=@:$#sec-2/?"),
     ("https://例え.jp/パス?q=ü~", "https://例え.jp/パス?q=ü~"),
+    ("https://example.org/\u2764\ufe0f/\U0001f642/\U00020000\uff5e\ufdf0",
+     "https://example.org/\u2764\ufe0f/\U0001f642/\U00020000\uff5e\ufdf0"),  # symbols, CJK ext. B
 ])
 def test_iri_safe_percent_encodes_what_no_iri_may_hold(url: str, expected: str) -> None:
     assert iri_safe(url) == expected
