@@ -327,3 +327,47 @@ def test_a_flood_of_unknown_ids_reads_the_taxonomy_once_per_period(
         assert len(reads) == 4
     finally:
         store.close()
+
+
+def test_the_model_is_checked_again_once_an_empty_store_gets_papers(tmp_path: Path) -> None:
+    """A store without papers passes any query model; the check is not settled by it: once an ingest
+    with another model fills the store, semantic search refuses the running app's model."""
+    from tests.api.conftest import plumbing_bundles
+    from tests.embedders import HashEmbedder
+    from tests.seed_store import taxonomy_store
+
+    class OtherModel(HashEmbedder):
+        model_name = "another-model"
+
+    data = tmp_path / "data"
+    taxonomy_store(data / "paperkg.sqlite3").close()  # initialised, no papers yet
+    client = create_app(app_config(data, EMBEDDER=HashEmbedder())).test_client()
+    query = {"q": "patching", "mode": "semantic"}
+    assert client.get("/api/search", query_string=query).status_code == 200
+    ingest = EmbeddedStore(data / "paperkg.sqlite3")  # another process's ingest, with another model
+    ingest.upsert_papers(plumbing_bundles(OtherModel()))
+    ingest.close()
+    semantic = client.get("/api/search", query_string=query)
+    assert semantic.status_code == 503 and semantic.get_json()["error"]["code"] == "model_mismatch"
+
+
+def test_a_damaged_store_met_by_the_warm_up_is_logged_as_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged store file is an ERROR wherever it is met (the operator must restore a backup), the
+    server's warm-up included, not a WARNING as a store that cannot be reached yet."""
+    import logging
+
+    from tests.embedders import HashEmbedder
+    from tests.kg.test_embedded_durability import damage_papers_table, seeded_store
+
+    seeded_store(tmp_path / "paperkg.sqlite3")
+    damage_papers_table(tmp_path / "paperkg.sqlite3")
+    config = load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})
+    with caplog.at_level("WARNING", logger="api.app"):
+        create_app({"TESTING": True, "PAPERKG_CONFIG": config, "EMBEDDER": HashEmbedder(),
+                    "WARM_EMBEDDER": True})
+        _wait_for_warm_thread()
+    preload = [r for r in caplog.records if "could not preload the store" in r.getMessage()]
+    assert [r.levelno for r in preload] == [logging.ERROR]
+    assert "is damaged" in preload[0].getMessage()

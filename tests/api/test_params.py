@@ -1,5 +1,5 @@
-"""api/params.py: the JSON-body id lists of /api/recommend (liked, disliked) at their limits, and the text
-rules search parameters share with them."""
+"""api/params.py: the JSON-body id lists of /api/recommend (liked, disliked) and the search filters' value
+lists at their limits, and the text rules search parameters share with them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from werkzeug.datastructures import MultiDict
 
 from api.errors import ApiError
 from api.params import (
+    MAX_FILTER_VALUES,
     MAX_ID_CHARS,
     MAX_LIKED,
     ParameterError,
     choice_arg,
     id_list,
+    list_arg,
     optional_choice_arg,
     search_request,
 )
@@ -47,6 +49,18 @@ def test_ids_of_one_and_of_the_limit_length_are_kept_once_each_in_order() -> Non
     assert id_list({}, "disliked", required=False) == []
     with pytest.raises(ApiError, match="parameter 'liked': is required"):
         id_list({}, "liked", required=True)
+
+
+def test_exactly_the_limit_of_filter_values_is_accepted_one_more_is_refused() -> None:
+    """A filter takes MAX_FILTER_VALUES values, however they are split over repeated arguments."""
+    values = [f"t{i}" for i in range(MAX_FILTER_VALUES)]
+    half = MAX_FILTER_VALUES // 2
+    args = MultiDict([("technique", ",".join(values[:half])), ("technique", ",".join(values[half:]))])
+    assert list_arg("technique", args=args) == values
+    args.add("technique", "one_more")
+    with pytest.raises(ParameterError) as refused:
+        list_arg("technique", args=args)
+    assert refused.value.detail == f"at most {MAX_FILTER_VALUES} values allowed (got {MAX_FILTER_VALUES + 1})"
 
 
 # -- QA: a search query holding a lone surrogate (`paperkg search $'circuit \xff\xfe'`) ----------------

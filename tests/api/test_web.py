@@ -1355,6 +1355,22 @@ def test_a_total_past_what_the_pager_reaches_is_said_and_every_linked_page_opens
     assert len({pid for ids in follow_pager(capped_client, url) for pid in ids}) == CAPPED_PAPERS
 
 
+@pytest.mark.parametrize("url", ["/techniques/probing", "/search?technique=probing",
+                                 "/search?q=probes&mode=keyword", "/new?since=2000-01-01"])
+def test_a_total_the_pager_reaches_exactly_is_not_said_to_be_capped(
+    capped_client: FlaskClient, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """7 papers, 1 a page and 7 pages: the last page shows the last paper, so no note says some cannot
+    be paged to."""
+    for name in ("PAGE_SIZE", "TECHNIQUE_PAGE_SIZE", "NEW_PAGE_SIZE"):
+        monkeypatch.setattr(f"api.web.{name}", 1)
+    monkeypatch.setattr("api.web.MAX_PAGE", CAPPED_PAPERS)
+    first = page(capped_client, url)
+    assert 'data-state="capped"' not in first and "can be paged to" not in first
+    pages = follow_pager(capped_client, url)
+    assert len(pages) == CAPPED_PAPERS and len({pid for ids in pages for pid in ids}) == CAPPED_PAPERS
+
+
 def test_a_technique_page_past_the_pager_is_a_400_not_page_1(capped_client: FlaskClient) -> None:
     """Page 3 when the pager stops at 2 (and a malformed page) is a 400 naming the rule, as on the search
     page; the technique page used to answer 200 with page 1's papers under "page 1 of 4"."""

@@ -49,6 +49,9 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ({"PAPERKG_STORE": "bolt://db:7687"}, "neo4j", "bolt://db:7687"),
         ({"PAPERKG_NEO4J_URI": "neo4j+s://x.databases.neo4j.io"}, "neo4j", "neo4j+s://x.databases.neo4j.io"),
         ({"PAPERKG_STORE": "embedded"}, "embedded", ""),
+        # Both set: PAPERKG_NEO4J_URI, the more specific setting, wins.
+        ({"PAPERKG_STORE": "bolt://old-host:7687", "PAPERKG_NEO4J_URI": "neo4j+s://new-host:7687"},
+         "neo4j", "neo4j+s://new-host:7687"),
     ],
 )
 def test_backend_choice(env: dict[str, str], backend: str, uri: str) -> None:

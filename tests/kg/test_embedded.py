@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import multiprocessing as mp
@@ -718,6 +719,22 @@ def test_technique_counts_follow_writes_of_another_store(tmp_path: Path) -> None
     b.close()
 
 
+def test_a_topic_init_adds_is_counted_by_an_open_store_without_a_paper_write(tmp_path: Path) -> None:
+    """A list section's papers count for the Topic its segment names once the taxonomy has that topic:
+    `paperkg init` loading it writes no paper (no new revision), and a running server still counts it."""
+    path = tmp_path / "paperkg.sqlite3"
+    server, init = EmbeddedStore(path), EmbeddedStore(path)
+    server.load_taxonomy(load_taxonomy().nodes)
+    row = ListRow("findings-and-applications/grokking-zoo", "Grokking zoo", ["Findings", "Grokking zoo"])
+    server.upsert_papers([bundle("g1", rows=(row,), sources=("list",))])
+    assert "grokking_zoo" not in {c.id for c in server.technique_counts()}  # counted, and kept
+    init.load_taxonomy([TaxonomyNode(Label.TOPIC, "grokking_zoo", "Grokking zoo")])
+    counts = {c.id: (c.own_count, c.total_count) for c in server.technique_counts()}
+    assert counts["grokking_zoo"] == (1, 1)
+    server.close()
+    init.close()
+
+
 # Filtered keyword search: the plan that gathers the filtered papers first (a common word) and the
 # plan that joins each match to its paper (a rare word) against the straightforward full join.
 _KW_TECHNIQUES = ("cma", "activation_patching", "path_patching", "attribution_graph", "probing", "sae",
@@ -850,4 +867,23 @@ def test_warm_loads_vectors_and_the_related_index_before_the_first_request(tmp_p
     assert any("key = 'rev'" in s for s in statements)  # each still checks it is up to date
     # The warm-up thread's connection (and its page cache) is closed when it ends, not kept.
     assert [t for t, _ in store._connections if t is warmer] == []
+    store.close()
+
+
+def test_a_backup_failing_after_the_copy_is_written_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy is written beside the destination first: when renaming it into place fails (a full
+    disk), the store-sized partial file goes too, and the error says why."""
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    store.upsert_papers([bundle("b1")])
+
+    def no_room(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("kg.embedded.os.replace", no_room)
+    with pytest.raises(StoreError, match="No space left on device"):
+        store.backup(tmp_path / "copy.sqlite3")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("copy")] == []
     store.close()

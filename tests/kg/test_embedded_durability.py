@@ -393,3 +393,58 @@ def test_opening_a_store_with_stale_title_keys_does_not_wait_for_a_writer(
     current = server._conn().execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
     assert current == (title_key_rule(),)
     server.close()
+
+
+@pytest.fixture
+def stale_fold_held(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A store whose full-text index is of an older fold while another process holds its write lock."""
+    # Writes wait 1 s for a writer, not 30: an open that did queue behind this one ends soon.
+    monkeypatch.setattr("kg.sqlite_errors.BUSY_TIMEOUT_SECONDS", 1.0)
+    path = data_dir / STORE_FILE
+    seeded_store(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE meta SET value = 'an older fold' WHERE key = 'search_fold_rule'")
+    conn.close()
+    writer = _python(_WRITER, str(path))
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
+    try:
+        yield path
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        writer.communicate(timeout=30)
+
+
+def test_opening_a_store_with_a_stale_fold_tries_its_write_without_waiting_for_a_writer(
+    stale_fold_held: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-fold an open starts asks for the write lock with a busy timeout of 0, so it gives up at
+    once while an ingest writes instead of queueing behind it (the API opens stores read-write)."""
+    timeouts: list[int] = []
+    begin = EmbeddedStore._begin
+
+    def spy(self: EmbeddedStore, conn: sqlite3.Connection, statement: str, *, writing: bool = False) -> None:
+        if writing:  # the busy timeout on the connection the write lock is asked on, as it is asked
+            timeouts.append(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+            assert timeouts[-1] == 0, f"the upkeep's write waits {timeouts[-1]} ms for the writer"
+        begin(self, conn, statement, writing=writing)
+
+    monkeypatch.setattr(EmbeddedStore, "_begin", spy)
+    server = EmbeddedStore(stale_fold_held)
+    assert timeouts == [0]  # one write tried, refused at once: the fold is left for the next ingest
+    stale = server._conn().execute("SELECT value FROM meta WHERE key = 'search_fold_rule'").fetchone()
+    assert stale == ("an older fold",)
+    server.close()
+
+
+def test_opening_a_store_with_a_stale_fold_during_a_write_keeps_its_busy_timeout(
+    stale_fold_held: Path,
+) -> None:
+    """The upkeep's busy timeout of 0 is for its own write only: the connection the store goes on
+    using waits for writers again, or every later write would fail at once while another one runs."""
+    server = EmbeddedStore(stale_fold_held)
+    assert server._conn().execute("PRAGMA busy_timeout").fetchone() == (1000,)
+    assert len(server.keyword_search("induction", 5)) == 5
+    server.close()

@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,28 @@ def test_fold_for_search_leaves_nothing_for_fts5_to_fold() -> None:
     assert [fold_for_search(fold_diacritics(t)) for t in texts] == folded
     assert all(v is None or (v.isascii() and v.isalpha()) for v in _SEARCH_FOLD.values())
     assert search_fold_rule() == search_fold_rule() and len(search_fold_rule()) == 16
+
+
+@pytest.fixture
+def uncached_fold_rule() -> Iterator[None]:
+    """search_fold_rule (cached per process) computed afresh in the test, and again after it."""
+    search_fold_rule.cache_clear()
+    yield
+    search_fold_rule.cache_clear()  # the value of a table the test changed must not outlive it
+
+
+def test_the_fold_fingerprint_covers_the_stroke_and_ligature_rules(
+    monkeypatch: pytest.MonkeyPatch, uncached_fold_rule: None
+) -> None:
+    """Stores re-fold their text when search_fold_rule changes: a changed rule for a letter FTS5 does
+    not fold itself (ø) must change it too, or text indexed as "Sogaard" stays so under a rule that
+    now makes queries "Soegaard"."""
+    from kg.validation import _SEARCH_FOLD
+
+    before = search_fold_rule()
+    monkeypatch.setitem(_SEARCH_FOLD, ord("ø"), "oe")
+    search_fold_rule.cache_clear()
+    assert search_fold_rule() != before
 
 
 def test_search_forms_add_the_older_fold_only_when_it_differs() -> None:
