@@ -57,8 +57,10 @@ TAXONOMY_CACHE_SECONDS = 30.0
 # taxonomy read again at once, but at most once in this many seconds: a flood of made-up ids cannot
 # make every request read the store. The store has no cheap "taxonomy changed" marker to ask instead.
 UNKNOWN_ID_RELOAD_SECONDS = 1.0
-# The request arguments that name taxonomy ids (the search filters of the web form and the API).
+# The request arguments that name taxonomy ids (the search filters of the web form and the API), and
+# the views that check them against get_taxonomy(): no other route reads the taxonomy for them.
 _TAXONOMY_ID_ARGS = ("technique", "topic")
+_TAXONOMY_FILTER_ENDPOINTS = frozenset({"api.search_papers", "web.search"})
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -277,7 +279,8 @@ def _see_new_taxonomy_ids() -> None:
     """Before a request whose technique or topic filter names an id the cached taxonomy lacks, read
     the taxonomy again (bounded, see get_taxonomy), so a node `paperkg init` has just added is a valid
     filter at once for every view that validates against get_taxonomy() (/search, /api/search)."""
-    if not any(name in request.args for name in _TAXONOMY_ID_ARGS):
+    if request.endpoint not in _TAXONOMY_FILTER_ENDPOINTS or not any(
+            name in request.args for name in _TAXONOMY_ID_ARGS):
         return
     from api.params import ParameterError, list_arg  # the views' own parsing of the filter values
 
