@@ -33,11 +33,18 @@ def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
              "(default: refuse at once with exit status 75).")(command)
 
 
-def _ready_store() -> Any:
-    """The configured store, ready for writes (imported lazily: kg.cli imports this module)."""
+def batch_size_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The --batch-size N option of every writing ingest command."""
+    return click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+                        help="Papers per store write.")(command)
+
+
+def _ready_store(must_exist: bool = False) -> Any:
+    """The configured store, ready for writes (kg.cli.open_ready_store; imported lazily: kg.cli
+    imports this module); `must_exist`: never a new store."""
     from kg.cli import open_ready_store
 
-    return open_ready_store()
+    return open_ready_store(must_exist=must_exist)
 
 
 @click.group("ingest")
@@ -100,18 +107,19 @@ def stop_on_sigterm(said: str = _STOPPED_RUN) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _locked_store(kind: str, wait: float) -> Iterator[tuple[Any, Any]]:
+def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[tuple[Any, Any]]:
     """(the ready store, the held ingest lock) for a whole command; released and closed on every exit.
 
     Taken before the command reads the store or asks arXiv anything: a second ingest of the same store
-    is refused at once (or waits, with --wait) instead of racing this one."""
+    is refused at once (or waits, with --wait) instead of racing this one. `must_exist`: a store that
+    was never created is an error, not a new one (kg.cli.open_configured_store)."""
     from ingest.store_lock import IngestLocked, ingest_lock
     from kg.store import StoreError
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(stop_on_sigterm())
         new_in = _new_store_dir()
-        store = _ready_store()
+        store = _ready_store(must_exist)
         stack.callback(store.close)
         if new_in is not None:
             # A mistyped PAPERKG_DATA_DIR would otherwise fill a new store somewhere unnoticed. On stderr,
@@ -169,8 +177,7 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing, ask arXiv nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Papers per store write.")
+@batch_size_option
 @click.option("--prune", is_flag=True,
               help="Remove the stored list rows this list no longer has (their papers stay, but for "
                    "those with no other source, which go too); refused when the list no longer has more "
@@ -286,8 +293,7 @@ def _echo_row_warnings(parsed: Any) -> None:
 @click.option("--ids", "ids", multiple=True, required=True, metavar="ID[,ID...]",
               help="arXiv ids or URLs (repeat the option or separate with commas).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Papers per store write.")
+@batch_size_option
 @wait_option
 def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
@@ -332,8 +338,7 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Papers per store write.")
+@batch_size_option
 @wait_option
 def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers from FILE.jsonl, JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
@@ -353,8 +358,7 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
 @click.option("--dry-run", is_flag=True,
               help="Extract and report what would change; write nothing, take no lock, record no run.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
-              help="Papers per store write.")
+@batch_size_option
 @wait_option
 @click.pass_context
 def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch_size: int, wait: float
@@ -370,45 +374,21 @@ def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch
         raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one of "
                                "them")
     if dry_run:
-        store = _read_only_ready_store()
+        from kg.cli import open_ready_store
+
+        # Read-only (it must exist), its taxonomy checked against PAPERKG_TAXONOMY as for an ingest.
+        store = open_ready_store(read_only=True)
         try:
             with _one_line_errors(f"{REEXTRACT_SOURCE} --dry-run"):
                 summary = run_reextract(store, progress=True, batch_size=batch_size, dry_run=True)
         finally:
             store.close()
     else:
-        _require_store()  # a mistyped PAPERKG_DATA_DIR holds nothing to re-extract: never a new store
-        with _locked_store(REEXTRACT_SOURCE, wait) as (store, held), _one_line_errors(REEXTRACT_SOURCE):
+        # must_exist: a mistyped PAPERKG_DATA_DIR holds nothing to re-extract: never a new store.
+        with (_locked_store(REEXTRACT_SOURCE, wait, must_exist=True) as (store, held),
+              _one_line_errors(REEXTRACT_SOURCE)):
             summary = run_reextract(store, progress=True, batch_size=batch_size, lock=held)
     _echo_summary(summary, as_json)
-
-
-def _require_store() -> None:
-    """Stop with one line unless the configured store exists (kg.store.require_store)."""
-    from kg.config import load_config
-    from kg.store import StoreError, require_store
-
-    try:
-        require_store(load_config())
-    except (StoreError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _read_only_ready_store() -> Any:
-    """The configured store opened read-only (it must exist), its taxonomy checked against PAPERKG_TAXONOMY
-    as for an ingest (kg.cli.check_store_taxonomy)."""
-    from kg.cli import check_store_taxonomy, open_configured_store
-    from kg.config import load_config
-    from kg.store import StoreError
-    from kg.taxonomy import load_taxonomy
-
-    store = open_configured_store(must_exist=True)
-    try:
-        check_store_taxonomy(store, load_taxonomy(load_config().taxonomy))
-    except (StoreError, ValueError) as exc:
-        store.close()
-        raise click.ClickException(str(exc)) from exc
-    return store
 
 
 def _failure(value: str) -> tuple[str, int, str | None]:

@@ -124,17 +124,19 @@ def arxiv_version(entry_id: str | None) -> int | None:
 
 
 def normalize_doi(text: str | None) -> str | None:
-    """The DOI when the whole text is one, lower-cased, else None: `10.1234/abc` or `doi:10.1234/abc`
-    whole (only the spaces around it and the `doi:` go), `https://doi.org/10.1234/abc` percent-decoded
-    as the resolver reads it, without the sentence punctuation and unpartnered closing brackets a URL
-    picks up from the text around it (as GitHub ends a bare link)."""
+    """The DOI when the whole text is one, lower-cased, else None: `10.1234/abc`, `doi:10.1234/abc` or
+    `https://doi.org/10.1234/abc` (percent-decoded as the resolver reads it), every character kept (a
+    SICI DOI's "<", ">", ";" and balanced brackets too) but the sentence punctuation and unpartnered
+    closing brackets it ends with, which a DOI copied from a reference list ("doi:10.1145/3442188.3445922.")
+    or a bare link (as GitHub ends one) picks up from the text around it."""
     if not text:
         return None
     value = text.strip()
     if label := _DOI_LABEL.match(value):
         value = value[label.end():]
     elif resolver := _DOI_RESOLVER.match(value):
-        value = _without_unpartnered_closing(_decoded(value[resolver.end():]))
+        value = _decoded(value[resolver.end():])
+    value = _without_unpartnered_closing(value)
     return value.lower() if _WHOLE_DOI.fullmatch(value) else None
 
 
@@ -166,10 +168,10 @@ def _without_unpartnered_closing(doi: str) -> str:
 def doi_from_text(text: str | None) -> str | None:
     """The DOI of a DOI field, a URL or a text, lower-cased, else None.
 
-    A text that is a DOI as a whole gives all of it (normalize_doi). Otherwise the first DOI found in
-    it, which ends at a space, quote or angle bracket, without the sentence punctuation and the closing
-    brackets after it that close nothing in it, and without a publisher URL's `.pdf`, `/full` or
-    `/abstract` (percent-decoded when the text is a URL)."""
+    A text that is a DOI as a whole gives all of it but the punctuation it ends with (normalize_doi).
+    Otherwise the first DOI found in it, which ends at a space, quote or angle bracket, without the
+    sentence punctuation and the closing brackets after it that close nothing in it, and without a
+    publisher URL's `.pdf`, `/full` or `/abstract` (percent-decoded when the text is a URL)."""
     if not text:
         return None
     whole = normalize_doi(text)

@@ -1170,6 +1170,9 @@ def _reextract_chunk(
         merged.append((stored, paper, paper_id, (rows, list_techs, list_evals)))
     extractions = _extractions(merged, extractor, embedding_text, text_hash)
     changed: list[_Merged] = []
+    # The batch's tag changes are added to the summary only once the batch is written (a dry run: at
+    # once): a write that stops (lock lost, store error) must not leave them in the failed run's counts.
+    retagged, added, removed = 0, Counter[str](), Counter[str]()
     for item in merged:
         stored, paper = item[0], item[1]
         assert stored is not None
@@ -1180,24 +1183,26 @@ def _reextract_chunk(
         changed.append(item)
         before, after = _tagged_ids(_extraction_of(stored)), _tagged_ids(extractions[paper.id])
         if before != after:
-            summary.retagged += 1
-            for node_id in after - before:
-                summary.tags_added[node_id] = summary.tags_added.get(node_id, 0) + 1
-            for node_id in before - after:
-                summary.tags_removed[node_id] = summary.tags_removed.get(node_id, 0) + 1
+            retagged += 1
+            added.update(after - before)
+            removed.update(before - after)
     if not changed:
         return
     if lock is None:  # a dry run: counted, never written
         summary.updated += len(changed)
         summary.statuses.update((item[1].id, "updated") for item in changed)
-        return
-    assert embedder is not None
-    statuses, _rekey, computed = _write_papers(store, changed, embedder, extractor, embedding_text, text_hash,
-                                               progress, lock, extractions=extractions)
-    summary.embedded += computed
-    for paper_id, status in statuses.items():
-        summary.statuses[paper_id] = status
-        if status == "unchanged":
-            summary.unchanged += 1
-        else:
-            summary.updated += 1
+    else:
+        assert embedder is not None
+        statuses, _rekey, computed = _write_papers(store, changed, embedder, extractor, embedding_text,
+                                                   text_hash, progress, lock, extractions=extractions)
+        summary.embedded += computed
+        for paper_id, status in statuses.items():
+            summary.statuses[paper_id] = status
+            if status == "unchanged":
+                summary.unchanged += 1
+            else:
+                summary.updated += 1
+    summary.retagged += retagged
+    for tally, counts in ((summary.tags_added, added), (summary.tags_removed, removed)):
+        for node_id, n in counts.items():
+            tally[node_id] = tally.get(node_id, 0) + n

@@ -38,36 +38,40 @@ def shown_arg(value: str, limit: int = SHOWN_ARG_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def open_configured_store(must_exist: bool = False) -> GraphStore:
+def open_configured_store(must_exist: bool = False, *, read_only: bool | None = None) -> GraphStore:
     """Open the configured store, turning connection failures into a one-line CLI error.
 
-    `must_exist` (commands that only read): an embedded store that was never created, or a file that
-    holds none (0 bytes, another database), is an error naming it, not a new empty graph (a mistyped
-    or unset PAPERKG_DATA_DIR, a failed restore); the file is opened read-only, so nothing is written
-    and opening does not wait for an ingest's write lock."""
+    `must_exist` (commands that only read, and writing ones that must not start a new store): an
+    embedded store that was never created, or a file that holds none (0 bytes, another database), is
+    an error naming it, not a new empty graph (a mistyped or unset PAPERKG_DATA_DIR, a failed restore).
+    `read_only` (default: `must_exist`): the file is opened read-only, so nothing is written and opening
+    does not wait for an ingest's write lock."""
     try:
         config = load_config()
         if must_exist:
             require_store(config)
-        return open_store(config, read_only=must_exist)
+        return open_store(config, read_only=must_exist if read_only is None else read_only)
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def open_ready_store() -> GraphStore:
+def open_ready_store(*, must_exist: bool = False, read_only: bool = False) -> GraphStore:
     """The configured store with its schema and taxonomy in place (both idempotent).
 
     Ingest classifies with PAPERKG_TAXONOMY, so a store initialised with another file is refused
     here with what to do, rather than every paper being rejected for an unknown node id
-    (check_store_taxonomy)."""
+    (check_store_taxonomy). `must_exist`: a store that was never created is an error, not a new one
+    (open_configured_store). `read_only`: the store must exist and is opened read-only; its schema and
+    taxonomy are only checked, never written (a dry run)."""
     from kg.taxonomy import load_taxonomy
 
-    store = open_configured_store()
+    store = open_configured_store(must_exist=must_exist or read_only, read_only=read_only)
     try:
         taxonomy = load_taxonomy(load_config().taxonomy)
-        store.init_schema()
-        if not store.taxonomy_nodes():
-            store.load_taxonomy(taxonomy.nodes)
+        if not read_only:
+            store.init_schema()
+            if not store.taxonomy_nodes():
+                store.load_taxonomy(taxonomy.nodes)
         check_store_taxonomy(store, taxonomy)
     except (StoreError, ValueError) as exc:
         store.close()
@@ -93,9 +97,13 @@ def taxonomy_differences(stored: Sequence[TaxonomyNode], given: Sequence[Taxonom
 
 def check_store_taxonomy(store: GraphStore, taxonomy: Taxonomy) -> None:
     """Raise ValueError when the taxonomy (PAPERKG_TAXONOMY, which ingest classifies with) has ids the
-    store lacks; log one WARNING when the store holds nodes it lacks, or the same ids with other aliases:
-    an ingest then tags the papers it writes by the file, not by the taxonomy the store holds."""
-    missing, extra, other = taxonomy_differences(store.taxonomy_nodes(), taxonomy.nodes)
+    store lacks; log one WARNING when the store holds some of its ids with other aliases or parents (the
+    store was loaded from another file): an ingest then tags the papers it writes by the file.
+
+    Nodes only the store holds are no warning: `paperkg init` never removes a node, so a node removed
+    from the file stays in the store, and a warning on every later ingest could never be cleared
+    (init names those nodes instead)."""
+    missing, _stored_only, other = taxonomy_differences(store.taxonomy_nodes(), taxonomy.nodes)
     if missing:
         raise ValueError(
             f"the store was initialised with another taxonomy than PAPERKG_TAXONOMY "
@@ -103,13 +111,24 @@ def check_store_taxonomy(store: GraphStore, taxonomy: Taxonomy) -> None:
             f"(e.g. {', '.join(missing[:3])}). Set PAPERKG_TAXONOMY to the file the store was "
             "initialised with, or run `paperkg init` with this one"
         )
-    if extra or other:
-        parts = [f"{_nodes(len(ids))} {what} (e.g. {', '.join(ids[:3])})" for ids, what in (
-            (extra, "the file lacks"), (other, "with other aliases or parents than the file's")) if ids]
-        log.warning("PAPERKG_TAXONOMY (%s) is not the taxonomy the store holds: the store holds %s; the "
-                    "papers this process writes are tagged by the file. Set PAPERKG_TAXONOMY to the file the "
-                    "store was initialised with, or run `paperkg init` with this one (it adds nodes and "
-                    "updates aliases, it removes none)", taxonomy.source, " and ".join(parts))
+    if other:
+        log.warning("PAPERKG_TAXONOMY (%s) is not the taxonomy the store holds: the store holds %s with "
+                    "other aliases or parents than the file's (e.g. %s); the papers this process writes are "
+                    "tagged by the file. Set PAPERKG_TAXONOMY to the file the store was initialised with, or "
+                    "run `paperkg init` with this one (it updates aliases and parents)",
+                    taxonomy.source, _nodes(len(other)), ", ".join(other[:3]))
+
+
+# How many ids `paperkg init` names when nodes are in the store but not in the file.
+_NAMED_IDS = 10
+
+
+def _named(ids: Sequence[str]) -> str:
+    """Ids for one line: the first _NAMED_IDS, then how many more (terminal controls removed)."""
+    from kg.safe_output import terminal_safe
+
+    text = ", ".join(terminal_safe(i) for i in ids[:_NAMED_IDS])
+    return text + (f" and {len(ids) - _NAMED_IDS} more" if len(ids) > _NAMED_IDS else "")
 
 
 def _nodes(n: int) -> str:
@@ -164,9 +183,16 @@ def init_cmd(taxonomy_path: Path | None) -> None:
         store.init_schema()
         before = store.taxonomy_nodes()
         store.load_taxonomy(taxonomy.nodes)
-        added, _kept, changed = taxonomy_differences(before, taxonomy.nodes)
+        added, removed, changed = taxonomy_differences(before, taxonomy.nodes)
         # Only what extraction reads counts (aliases, parents), and only for a store holding papers.
-        papers = len(store.paper_ids()) if before and (added or changed) else 0
+        paper_ids = store.paper_ids() if before and (added or removed or changed) else []
+        # A node removed from the file stays in the store (init removes none) and so do the papers'
+        # tags to it until reextract drops them: the removal counts while a paper is tagged with one,
+        # not on every later init.
+        tagged: set[str] = set()
+        if removed and paper_ids:
+            tagged = set(removed) & {i for ids in store.paper_profiles(paper_ids).values() for i in ids}
+        papers = len(paper_ids) if added or changed or tagged else 0
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -177,12 +203,20 @@ def init_cmd(taxonomy_path: Path | None) -> None:
     )
     if papers:
         # Ingest re-extracts only the papers it writes: the others keep the tags of the old taxonomy.
-        what = " and ".join(part for part in (f"{_nodes(len(added))} added" if added else "",
-                                              f"{_nodes(len(changed))} with other aliases or parents"
-                                              if changed else "") if part)
+        parts = [part for part in (f"{_nodes(len(added))} added" if added else "",
+                                   f"{_nodes(len(removed))} removed" if tagged else "",
+                                   f"{_nodes(len(changed))} with other aliases or parents" if changed else "")
+                 if part]
+        what = " and ".join(parts) if len(parts) < 3 else f"{parts[0]}, {parts[1]} and {parts[2]}"
         stored = "the stored paper keeps its" if papers == 1 else f"the {papers} stored papers keep their"
         click.echo(f"note: the taxonomy changed ({what}): {stored} old tags until `paperkg ingest reextract` "
                    "is run", err=True)
+    if removed:
+        one = len(removed) == 1
+        click.echo(f"note: {_nodes(len(removed))} {'is' if one else 'are'} in the store but not in "
+                   f"{taxonomy.source} ({_named(removed)}): {'it stays' if one else 'they stay'} in the "
+                   f"store (init removes no node); {'its' if one else 'their'} tags go with "
+                   "`paperkg ingest reextract`", err=True)
     if taxonomy_path is not None and taxonomy_path.resolve() != Path(config.taxonomy).resolve():
         click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({config.taxonomy}); "
                    f"set PAPERKG_TAXONOMY={taxonomy_path} before ingesting", err=True)

@@ -43,20 +43,32 @@ FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "sear
 _FULLTEXT_ANALYZER = "standard-no-stop-words"
 
 # A word of the embedded store's FTS5 tokenizer (unicode61): a run of letters and digits (Unicode
-# categories L* and N*). Everything else separates words there: punctuation (the "_" of Pc too),
-# symbols, spaces, controls and format characters, and combining marks (the accents FTS5 removes
-# are gone already: fold_for_search drops them). FTS5's Unicode tables are older than Python's:
-# characters encoded since are word characters to FTS5 (and not to Lucene), and a few recategorised
-# as letters since (New Tai Lue vowel signs, two Vedic signs) still separate words there (see
-# tests/kg/test_neo4j_store.py::test_index_text_separates_words_wherever_fts5_does).
-_INDEX_WORD = re.compile(r"[^\W_]+")
-_NOT_INDEX_WORD = re.compile(r"[\W_]+")
+# categories L* and N*) and private-use characters (U+E000-U+F8FF and planes 15 and 16, which unicode61
+# counts as word characters as it does every character its tables do not class as a separator).
+# Everything else separates words there: punctuation (the "_" of Pc too), symbols, spaces, controls
+# and format characters, and combining marks (the accents FTS5 removes are gone already:
+# fold_for_search drops them). index_text cuts the text where FTS5 does but where FTS5's Unicode 6.1
+# tables and Python's differ (tests/kg/test_neo4j_store.py::test_index_text_cuts_words_where_fts5_does):
+# a few characters recategorised as letters since (New Tai Lue vowel signs, two Vedic signs) still
+# separate words in FTS5, and two recategorised as marks (Mongolian ALI GALI BALUDA), characters
+# encoded since (₽, ₿, newer marks and symbols) and code points not assigned at all are word
+# characters to FTS5 and separators here.
+#
+# The analyzer then cuts index_text's words at Unicode word breaks (UAX #29), so on Neo4j a word may
+# still be split where FTS5 keeps it whole: at a private-use, unassigned or newer character (none of
+# them is part of a word to UAX #29), and after every CJK ideograph and Hiragana character
+# (StandardTokenizer makes each a token of its own). Case differs too: the analyzer lower-cases one
+# character at a time where FTS5 folds case ("µ" is "μ" and "ς" is "σ" to FTS5, not to Lucene).
+_PRIVATE_USE = r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_NOT_INDEX_WORD = re.compile(rf"(?:[^\w{_PRIVATE_USE}]|_)+")
+_INDEX_WORD = re.compile(rf"(?:[^\W_]|[{_PRIVATE_USE}])+")
 
 
 def index_text(folded: str) -> str:
     """Folded text (validation.fold_for_search) as the full-text index holds it: every run of
     characters that separate FTS5 words replaced by one space ("O'Neill's github.com" -> "O Neill s
-    github com"), so the analyzer sees exactly the embedded store's words."""
+    github com"), so the analyzer sees the embedded store's words but for the differences the comment
+    above lists."""
     return _NOT_INDEX_WORD.sub(" ", folded).strip()
 
 

@@ -260,8 +260,8 @@ def _names(value: Any, what: str, where: str) -> list[str]:
 def _check_id(value: Any, what: str, where: str) -> str:
     """`value` if it is an id: a string of lower-case letters, digits and "_"."""
     if not isinstance(value, str):
-        raise ValueError(f"{where}: the id of {what} must be a string, "
-                         f"not {type(value).__name__} {_show(value)}")
+        kind = "dict" if isinstance(value, dict) else type(value).__name__  # not the loader's _Mapping
+        raise ValueError(f"{where}: the id of {what} must be a string, not {kind} {_show(value)}")
     if not _ID_SHAPE.fullmatch(value):
         raise ValueError(f"{where}: id {value!r} of {what} must be lower-case letters, digits and '_' "
                          "(like 'activation_patching')")
@@ -479,7 +479,8 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     for i, ext in enumerate(_section(data.get(extensions), extensions, where), 1):
         node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension")
         kind = ext.get("kind")
-        if kind is not None and kind not in _EXTENSION_KIND_LABEL:
+        # A non-string kind ([technique], {a: b}) is refused before the look-up, which cannot hash it.
+        if kind is not None and (not isinstance(kind, str) or kind not in _EXTENSION_KIND_LABEL):
             raise ValueError(f"{where}: {node.id!r}{_at(ext)} has kind {kind!r}, not one of "
                              f"{', '.join(_EXTENSION_KIND_LABEL)}")
         label = _EXTENSION_KIND_LABEL.get(kind or "")
@@ -494,9 +495,14 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     # The figure's transformer-component parts (RS, MHA, FF) become components unless the
     # file lists them under `components` already.
     for obj in objects:
-        parts = [p for p in _section(obj.get("parts"), f"parts of {obj['id']!r}", where)
-                 if not (isinstance(p, dict) and p.get("id") in component_ids)]
-        _walk(parts, Label.COMPONENT, None, None, nodes, where, f"parts of {obj['id']!r}")
+        place = f"parts of {obj['id']!r}"
+        parts = _section(obj.get("parts"), place, where)
+        # Every part is checked before the filter looks its id up (`id: [x]` cannot be hashed); the
+        # parts kept are checked again, with their children, by _walk.
+        for i, part in enumerate(parts, 1):
+            _entry(part, f"{place} entry {i}", where)
+        parts = [p for p in parts if p["id"] not in component_ids]
+        _walk(parts, Label.COMPONENT, None, None, nodes, where, place)
     _walk(data.get("models"), Label.MODEL, None, None, nodes, where, "models")
 
     ids = [n.id for n in nodes]

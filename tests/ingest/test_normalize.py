@@ -339,13 +339,32 @@ _SICI_2 = "10.1002/(SICI)1097-4571(199806)49:8<700::AID-ASI5>3.0.CO;2-X"
     (_SICI_1, _SICI_1.lower()),
     (f"  doi: {_SICI_2}\n", _SICI_2.lower()),
     ("10.1000/{braced}", "10.1000/{braced}"),
-    ("10.5555/ends.with.a.dot.", "10.5555/ends.with.a.dot."),  # a DOI field is the DOI, all of it
+    ("10.1002/(SICI)1097-4571(199806)", "10.1002/(sici)1097-4571(199806)"),  # balanced: kept
     # The resolver's URL, percent-encoded as browsers copy it: decoded, as the resolver reads it.
     ("https://doi.org/10.1002/%28SICI%291097-4571%28199806%2949%3A8%3C693%3A%3AAID-ASI4%3E3.0.CO%3B2-0",
      _SICI_1.lower()),
     (f"http://dx.doi.org/{_SICI_1}", _SICI_1.lower()),
 ])
 def test_a_doi_given_as_a_doi_keeps_every_character(text: str, expected: str) -> None:
+    from ingest.normalize import normalize_doi
+
+    assert doi_from_text(text) == normalize_doi(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("10.1234/abc.", "10.1234/abc"),
+    ("doi:10.1234/abc.", "10.1234/abc"),
+    ("10.1234/ABC)", "10.1234/abc"),
+    ("DOI: 10.1234/abc;", "10.1234/abc"),
+    ("10.1234/abc),", "10.1234/abc"),
+    ("https://doi.org/10.1234/abc.", "10.1234/abc"),
+    ("doi:10.1145/3442188.3445922.", "10.1145/3442188.3445922"),  # as a reference list ends it
+    (f"{_SICI_1}.", _SICI_1.lower()),
+    (f"doi:{_SICI_2};", _SICI_2.lower()),
+])
+def test_a_doi_given_whole_loses_the_punctuation_it_ends_with(text: str, expected: str) -> None:
+    """Review: a bare or `doi:` DOI kept a trailing "." or ")" (the doi.org form lost it), so a records
+    file's DOI copied from a reference list no longer matched arXiv's DOI of the same paper."""
     from ingest.normalize import normalize_doi
 
     assert doi_from_text(text) == normalize_doi(text) == expected

@@ -1580,3 +1580,15 @@ def test_reextract_holds_the_ingest_lock_and_stops_when_it_is_taken_over(
     assert snapshot(store) == before  # checked right before the first write: nothing written
     [run] = store.runs(REEXTRACT_SOURCE)
     assert run.status == "failed" and "taken over" in (run.message or "")
+    # Review: a batch's tag changes were counted before its write, so a failed run whose lost lock
+    # stopped the write of a batch with re-tagged papers (one batch: the stitching papers are in it)
+    # still counted them.
+    store.release_lock(LOCK_NAME, TAKER)
+    dry = run_reextract(store, extractor=Extractor(edited), progress=False, dry_run=True)
+    assert dry.retagged > 0 and dry.tags_added.get("model_stitching", 0) > 0
+    with pytest.raises(IngestLockLost):
+        run_reextract(store, embedder=HashEmbedder(), extractor=TakenOver(Extractor(edited)), progress=False,
+                      batch_size=len(store.paper_ids()))
+    assert snapshot(store) == before
+    failed = store.runs(REEXTRACT_SOURCE)[0]
+    assert failed.status == "failed" and failed.counts["retagged"] == failed.counts["updated"] == 0

@@ -454,9 +454,52 @@ def test_an_ingest_warns_when_its_taxonomy_file_is_not_the_one_the_store_holds(
     result = CliRunner().invoke(main, ["ingest", "records", str(records)])
     assert result.exit_code == 0, result.output  # a warning, not an error
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    # beta, only in the store, is no part of it: `paperkg init` could not clear that (init names it).
     assert warning == (
-        f"PAPERKG_TAXONOMY ({other}) is not the taxonomy the store holds: the store holds 1 node the file "
-        "lacks (e.g. beta) and 1 node with other aliases or parents than the file's (e.g. alpha); the papers "
-        "this process writes are tagged by the file. Set PAPERKG_TAXONOMY to the file the store was "
-        "initialised with, or run `paperkg init` with this one (it adds nodes and updates aliases, it "
-        "removes none)")
+        f"PAPERKG_TAXONOMY ({other}) is not the taxonomy the store holds: the store holds 1 node with other "
+        "aliases or parents than the file's (e.g. alpha); the papers this process writes are tagged by the "
+        "file. Set PAPERKG_TAXONOMY to the file the store was initialised with, or run `paperkg init` with "
+        "this one (it updates aliases and parents)")
+    caplog.clear()
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0  # the advice clears the warning
+    result = CliRunner().invoke(main, ["ingest", "records", str(records)])
+    assert result.exit_code == 0, result.output
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_node_removed_from_the_file_is_named_by_init_and_no_warning_of_every_ingest(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: init removes no node, so every later ingest warned "the store holds 1 node the file lacks",
+    with advice (run init) that could not clear it, and init said nothing, though the stored paper kept
+    the removed node's tag until `paperkg ingest reextract`."""
+    from kg.cli import _named
+
+    path = _tiny_store(tmp_path, monkeypatch)  # its paper ("the gamma method and the alpha method"): alpha
+    # alpha taken out, beta given the alias "gamma method", delta added.
+    path.write_text("techniques:\n  - id: beta\n    label: Beta\n    aliases: [beta method, gamma method]\n"
+                    "  - id: delta\n    label: Delta\n", encoding="utf-8")
+    runner = CliRunner()
+    removed = runner.invoke(main, ["init"])
+    assert removed.exit_code == 0, removed.output
+    stays = (f"note: 1 node is in the store but not in {path} (alpha): it stays in the store (init removes "
+             "no node); its tags go with `paperkg ingest reextract`\n")
+    assert removed.stderr == ("note: the taxonomy changed (1 node added, 1 node removed and 1 node with "
+                              "other aliases or parents): the stored paper keeps its old tags until "
+                              "`paperkg ingest reextract` is run\n" + stays)
+    caplog.clear()
+    reextract = runner.invoke(main, ["ingest", "reextract"])
+    assert reextract.exit_code == 0, reextract.output
+    assert "tags added:\n    beta: 1 paper\n  tags removed:\n    alpha: 1 paper" in reextract.stdout
+    assert not [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    # Its tag is gone: no more reextract note, only the node that stays.
+    assert runner.invoke(main, ["init"]).stderr == stays
+    path.write_text("techniques:\n  - id: gamma\n    label: Gamma\n", encoding="utf-8")
+    many = runner.invoke(main, ["init"])
+    # The paper is tagged beta now (not alpha, not delta).
+    assert many.stderr == ("note: the taxonomy changed (1 node added and 3 nodes removed): the stored paper "
+                           "keeps its old tags until `paperkg ingest reextract` is run\n"
+                           f"note: 3 nodes are in the store but not in {path} (alpha, beta, delta): they "
+                           "stay in the store (init removes no node); their tags go with "
+                           "`paperkg ingest reextract`\n")
+    assert _named([f"n{i}" for i in range(12)]) == "n0, n1, n2, n3, n4, n5, n6, n7, n8, n9 and 2 more"

@@ -370,6 +370,17 @@ def test_yaml_syntax_errors_are_one_line_with_the_line(tmp_path: Path) -> None:
      "evaluation:\n  faithfulness: {label: Faithfulness}\n", ["evaluation must be a list of entries"]),
     ("    parent: null\n", "    parent: [cma]\n", ["'qa_newtech' (line 18) has parent ['cma'], not an id"]),
     ("    kind: technique\n", "    kind: tecnique\n", ["'qa_newtech' (line 18) has kind 'tecnique'"]),
+    # A kind or a part's id that cannot be hashed was a TypeError (unhashable type: 'list').
+    ("    kind: technique\n", "    kind: [technique]\n",
+     ["'qa_newtech' (line 18) has kind ['technique'], not one of technique, evaluation"]),
+    ("    kind: technique\n", "    kind: {a: b}\n", ["'qa_newtech' (line 18) has kind {'a': 'b'}"]),
+    ("extensions_not_in_figure:\n", "fundamental_objects:\n  - id: circuits\n    label: Circuits\n"
+     "    parts:\n      - id: rs\n        label: RS\n      - id: [x]\n        label: X\n"
+     "extensions_not_in_figure:\n",
+     ["the id of parts of 'circuits' entry 2 (line 23) must be a string, not list ['x']"]),
+    ("extensions_not_in_figure:\n", "fundamental_objects:\n  - id: circuits\n    label: Circuits\n"
+     "    parts:\n      - id: {x: y}\n        label: X\nextensions_not_in_figure:\n",
+     ["the id of parts of 'circuits' entry 1 (line 21) must be a string, not dict {'x': 'y'}"]),
 ])
 def test_a_malformed_entry_is_a_clear_error(tmp_path: Path, old: str, new: str, names: list[str]) -> None:
     """A missing id or label, or an entry written as a bare string, was a KeyError / AttributeError."""
