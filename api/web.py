@@ -766,7 +766,13 @@ def _suggested_rows(store: GraphStore, since: str) -> dict[str, Any]:
     from ingest.export_rows import list_rows_export  # lazy: only the New page needs it
 
     try:
-        export = list_rows_export(store, since, _full_taxonomy(), limit=SUGGESTED_ROWS_LIMIT)
+        taxonomy = _full_taxonomy()
+    except ValueError as exc:  # the loader's one-line reason (a tab, a missing file, an unknown key)
+        log.warning("suggested list rows: %s", exc)
+        out["list_rows_unavailable"] = _taxonomy_unreadable(str(exc), paperkg_config().taxonomy)
+        return out
+    try:
+        export = list_rows_export(store, since, taxonomy, limit=SUGGESTED_ROWS_LIMIT)
     except StoreError:
         raise
     except Exception as exc:
@@ -776,6 +782,16 @@ def _suggested_rows(store: GraphStore, since: str) -> dict[str, Any]:
     out.update(list_rows_markdown=export.markdown or None, list_rows_withdrawn=export.withdrawn,
                list_rows_considered=export.considered, list_rows_total=export.total)
     return out
+
+
+def _taxonomy_unreadable(reason: str, path: Path) -> str:
+    """Why the New page has no suggested rows when the taxonomy file cannot be read: the loader's reason
+    with the file named as the About page names it (the server's directories stay off the page)."""
+    shown, _packaged = _taxonomy_file_shown(path)
+    for spelling in sorted({str(path), str(path.expanduser()), str(path.absolute())}, key=len, reverse=True):
+        reason = reason.replace(spelling, shown)
+    return (f"Suggested list rows could not be built: the taxonomy file {shown} (PAPERKG_TAXONOMY) could "
+            f"not be read: {reason}")
 
 
 # -- for you, about ------------------------------------------------------------------------------

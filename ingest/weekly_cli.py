@@ -210,8 +210,16 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
     from the newest --limit of them; papers whose abstract says they are withdrawn are left out, each
     named on stderr, and stderr says how many papers were not looked at when there were more."""
     from ingest.export_rows import list_rows_export
+    from kg.config import load_config
+    from kg.taxonomy import load_taxonomy
 
     _check_date(since, "--since")
+    # Read here, as `ingest list` and `init` read it: a broken PAPERKG_TAXONOMY (a tab, a missing file, a
+    # parent that is no node) is the loader's one-line error, not a ValueError traceback from the export.
+    try:
+        taxonomy = load_taxonomy(load_config().taxonomy)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     list_markdown = None
     if list_source:
         from ingest.awesome_list import ListSourceError, read_list_source
@@ -222,7 +230,7 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
             raise click.ClickException(str(exc)) from exc
     store = _existing_store()
     try:
-        export = list_rows_export(store, since, list_markdown=list_markdown, limit=limit)
+        export = list_rows_export(store, since, taxonomy, list_markdown=list_markdown, limit=limit)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

@@ -27,6 +27,22 @@ MAX_ALIASES_PER_NODE = 100
 # A value spelt like a taxonomy id (lower-case words joined by "_"), not like a label of the list.
 _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 
+# The keys each place of the file takes. An unknown key is refused: PyYAML keeps any key, so a typo
+# (`alias:`, `ambigous_aliases:`, a top-level `confirming_term:`) loaded and silently changed tagging.
+# meta and edges are the transcription's notes (source, arrows of the figure), never read.
+_TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
+                       "extensions_not_in_figure", "components", "models", "extra_aliases", "list_label_map",
+                       "confirming_terms", "meta", "edges"})
+_NODE_KEYS = frozenset({"id", "label", "aliases", "ambiguous_aliases", "parent"})
+# Annotations of the shipped file and the shared transcription: kept for readers, never read here.
+_NOTE_KEYS = frozenset({"note", "description", "style", "used_for", "related", "points_to", "from",
+                        "list_section", "dotted_box_label", "expansion"})
+_TREE_KEYS = _NODE_KEYS | {"children"}
+_OBJECT_KEYS = _NODE_KEYS | {"parts", "techniques", "findings"}  # the object's figure arrows: notes
+_EXTENSION_KEYS = _NODE_KEYS | {"kind"}
+_EXTRA_ALIAS_KEYS = frozenset({"aliases", "ambiguous_aliases"})
+_LABEL_MAP_KEYS = ("techniques", "evaluation", "sections")
+
 
 def _id_key(text: str) -> str:
     """`text` case-folded with every run of spaces, punctuation and "_" made one "_" ("Logit-Lens",
@@ -170,9 +186,10 @@ class Taxonomy:
 
 
 class _Mapping(dict):  # type: ignore[type-arg]
-    """A YAML mapping that remembers the line it starts on, for error messages."""
+    """A YAML mapping that remembers the line it starts on and the line of each key, for error messages."""
 
     line: int | None = None
+    key_lines: dict[Any, int] | None = None
 
 
 class _TaxonomyLoader(yaml.SafeLoader):
@@ -203,6 +220,10 @@ def _construct_mapping(loader: _TaxonomyLoader, node: yaml.MappingNode) -> Itera
     data.line = node.start_mark.line + 1
     yield data  # first, as SafeLoader does, so recursive structures still load
     data.update(loader.construct_mapping(node))
+    data.key_lines = {}
+    for key_node, _value in node.value:
+        if isinstance(key_node, yaml.ScalarNode):  # constructed above (cached), and a scalar is hashable
+            data.key_lines.setdefault(loader.construct_object(key_node), key_node.start_mark.line + 1)
 
 
 _TaxonomyLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
@@ -233,6 +254,34 @@ def _at(item: Any) -> str:
     return f" (line {line})" if line else ""
 
 
+def _key_at(item: Any, key: Any) -> str:
+    """" at line N" for a key of a mapping read from a file, "" for one built in code."""
+    line = (getattr(item, "key_lines", None) or {}).get(key)
+    return f" at line {line}" if line else ""
+
+
+def _check_keys(item: dict[Any, Any], allowed: frozenset[str], entry: str, where: str,
+                refused: dict[str, str] | None = None) -> None:
+    """Refuse a key of `item` that `allowed` lacks, with the known key it most likely misspells;
+    `refused` gives the reason for a key known elsewhere but wrong here (a figure node's `kind`)."""
+    for key in item:
+        if key in allowed:
+            continue
+        at = _key_at(item, key)
+        if refused and key in refused:
+            raise ValueError(f"{where}: {entry} has {key!r}{at}: {refused[key]}")
+        close = difflib.get_close_matches(key.casefold(), sorted(allowed), n=1, cutoff=0.75) \
+            if isinstance(key, str) else []
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        else:
+            structural = sorted(allowed - _NOTE_KEYS)
+            notes = sorted(allowed & _NOTE_KEYS)
+            hint = "the keys here are " + ", ".join(structural) + (
+                f" and the notes {', '.join(notes)}" if notes else "")
+        raise ValueError(f"{where}: {entry} has the unknown key {_show(key)}{at}: {hint}")
+
+
 def _names(value: Any, what: str, where: str) -> list[str]:
     """A list of names (aliases, ambiguous aliases, extra aliases, confirming terms, list-label
     targets): null is none, a single string a one-item list, and every item a non-empty string
@@ -252,6 +301,9 @@ def _names(value: Any, what: str, where: str) -> list[str]:
     for item in items:
         if not isinstance(item, str) or not item.strip():
             raise ValueError(f"{where}: {what} must be non-empty strings, not {_show(item)}"
+                             + (f" (in {_show(value)})" if isinstance(value, list) else ""))
+        if not any(ch.isalnum() for ch in item):  # '-' matched every hyphen: 30 papers were "probing"
+            raise ValueError(f"{where}: {what} must be names with a letter or digit, not {_show(item)}"
                              + (f" (in {_show(value)})" if isinstance(value, list) else ""))
         out.append(item.strip())
     return out
@@ -296,11 +348,27 @@ def _section(value: Any, key: str, where: str) -> list[Any]:
     return value
 
 
+def _misplaced(section: str, node_id: str) -> dict[str, str]:
+    """Why an entry under `section` may not have a key that other entries take (for _check_keys)."""
+    return {
+        "kind": "only extensions_not_in_figure entries take a kind; the label of a node under "
+                f"{section} is given by its section",
+        "children": f"{section} entries take no children; give each child its own entry with "
+                    f"parent: {node_id}",
+    }
+
+
 def _node(item: Any, place: str, where: str, label: str, kind: str | None,
-          parent: str | None = None) -> TaxonomyNode:
-    """One entry as a node, every field checked."""
+          parent: str | None = None, section: str = "", keys: frozenset[str] = _TREE_KEYS) -> TaxonomyNode:
+    """One entry as a node, every field checked: `parent` is the node it is a child of in the tree,
+    `section` the top-level key it is under, `keys` the keys it may have besides notes."""
     node_id, name, own_parent = _entry(item, place, where)
     node = f"{node_id!r}{_at(item)}"
+    _check_keys(item, keys | _NOTE_KEYS, node, where, _misplaced(section, node_id))
+    if parent is not None and own_parent is not None and own_parent != parent:
+        # The tree used to win without a word: say which of the two is meant.
+        raise ValueError(f"{where}: {node} has parent {own_parent!r} but is a child of {parent!r}: "
+                         "remove its parent, or move it under that node")
     return TaxonomyNode(
         label=label, id=node_id, name=name,
         aliases=_names(item.get("aliases"), f"{node}: aliases", where),
@@ -311,12 +379,14 @@ def _node(item: Any, place: str, where: str, label: str, kind: str | None,
 
 
 def _walk(items: Any, label: str, parent: str | None, kind: str | None, out: list[TaxonomyNode],
-          where: str, place: str, children: bool = True) -> None:
+          where: str, place: str, section: str, keys: frozenset[str] = _TREE_KEYS) -> None:
+    """Read the entries of a list under `section`, and their children when `keys` allows them."""
     for i, item in enumerate(_section(items, place, where), 1):
-        node = _node(item, f"{place} entry {i}", where, label, kind, parent)
+        node = _node(item, f"{place} entry {i}", where, label, kind, parent, section, keys)
         out.append(node)
-        if children:
-            _walk(item.get("children"), label, node.id, kind, out, where, f"children of {node.id!r}")
+        if "children" in keys:
+            _walk(item.get("children"), label, node.id, kind, out, where, f"children of {node.id!r}",
+                  section, keys)
 
 
 _EXTENSION_KIND_LABEL = {"technique": Label.TECHNIQUE, "evaluation": Label.EVALUATION}
@@ -334,10 +404,7 @@ def _merge_extra_aliases(extra: Any, nodes: list[TaxonomyNode], where: str) -> N
         if node is None:
             raise ValueError(f"{where}: extra_aliases names unknown node {node_id!r}")
         spec = value if isinstance(value, dict) else {"aliases": value}
-        unknown = sorted(str(k) for k in spec if k not in ("aliases", "ambiguous_aliases"))
-        if unknown:
-            raise ValueError(f"{where}: extra_aliases of {node_id!r}{_at(spec)} has {unknown[0]!r}, "
-                             "not aliases or ambiguous_aliases")
+        _check_keys(spec, _EXTRA_ALIAS_KEYS, f"extra_aliases of {node_id!r}{_at(spec)}", where)
         for key in ("aliases", "ambiguous_aliases"):
             names = _names(spec.get(key), f"extra_aliases of {node_id!r}{_at(spec)}", where)
             target = getattr(node, key)
@@ -378,8 +445,9 @@ def _parse_label_map(raw: Any, by_id: dict[str, TaxonomyNode], where: str
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: list_label_map must be a mapping (techniques, evaluation, sections), "
                          f"not {_show(raw)}")
+    _check_keys(raw, frozenset(_LABEL_MAP_KEYS), f"list_label_map{_at(raw)}", where)
     tables: list[Any] = []
-    for column in ("techniques", "evaluation", "sections"):
+    for column in _LABEL_MAP_KEYS:
         table = raw.get(column)
         if table is None:
             table = {}
@@ -467,17 +535,23 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     mistake in it."""
     where = source or "taxonomy"
     if not isinstance(data, dict) or "techniques" not in data:
-        raise ValueError(f"{where}: not a taxonomy file (no 'techniques' key)")
+        close = difflib.get_close_matches("techniques", [k for k in data if isinstance(k, str)], n=1,
+                                          cutoff=0.75) if isinstance(data, dict) else []
+        hint = f": did you mean 'techniques' for {close[0]!r}?" if close else ""
+        raise ValueError(f"{where}: not a taxonomy file (no 'techniques' key){hint}")
+    _check_keys(data, _TOP_KEYS, "the top level", where)
     nodes: list[TaxonomyNode] = []
-    _walk(data.get("techniques"), Label.TECHNIQUE, None, "figure", nodes, where, "techniques")
-    _walk(data.get("evaluation"), Label.EVALUATION, None, None, nodes, where, "evaluation")
-    _walk(data.get("findings"), Label.TOPIC, None, None, nodes, where, "findings")
+    _walk(data.get("techniques"), Label.TECHNIQUE, None, "figure", nodes, where, "techniques", "techniques")
+    _walk(data.get("evaluation"), Label.EVALUATION, None, None, nodes, where, "evaluation", "evaluation")
+    _walk(data.get("findings"), Label.TOPIC, None, None, nodes, where, "findings", "findings")
     objects = _section(data.get("fundamental_objects"), "fundamental_objects", where)
-    _walk(objects, Label.OBJECT, None, None, nodes, where, "fundamental_objects", children=False)
+    _walk(objects, Label.OBJECT, None, None, nodes, where, "fundamental_objects", "fundamental_objects",
+          _OBJECT_KEYS)
     known = {n.id: n for n in nodes}
     extensions = "extensions_not_in_figure"
     for i, ext in enumerate(_section(data.get(extensions), extensions, where), 1):
-        node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension")
+        node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension", None, extensions,
+                     _EXTENSION_KEYS)
         kind = ext.get("kind")
         # A non-string kind ([technique], {a: b}) is refused before the look-up, which cannot hash it.
         if kind is not None and (not isinstance(kind, str) or kind not in _EXTENSION_KIND_LABEL):
@@ -490,20 +564,23 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         nodes.append(node)
         known[node.id] = node
     components = _section(data.get("components"), "components", where)
-    _walk(components, Label.COMPONENT, None, None, nodes, where, "components")
+    _walk(components, Label.COMPONENT, None, None, nodes, where, "components", "components")
     component_ids = {comp["id"] for comp in components}
     # The figure's transformer-component parts (RS, MHA, FF) become components unless the
     # file lists them under `components` already.
     for obj in objects:
         place = f"parts of {obj['id']!r}"
         parts = _section(obj.get("parts"), place, where)
-        # Every part is checked before the filter looks its id up (`id: [x]` cannot be hashed); the
-        # parts kept are checked again, with their children, by _walk.
+        # Every part is checked before the filter looks its id up (`id: [x]` cannot be hashed), its keys
+        # too (a part the filter drops is read by no one else); the parts kept are checked again, with
+        # their children, by _walk.
         for i, part in enumerate(parts, 1):
-            _entry(part, f"{place} entry {i}", where)
+            part_id = _entry(part, f"{place} entry {i}", where)[0]
+            _check_keys(part, _TREE_KEYS | _NOTE_KEYS, f"{part_id!r}{_at(part)}", where,
+                        _misplaced("parts", part_id))
         parts = [p for p in parts if p["id"] not in component_ids]
-        _walk(parts, Label.COMPONENT, None, None, nodes, where, place)
-    _walk(data.get("models"), Label.MODEL, None, None, nodes, where, "models")
+        _walk(parts, Label.COMPONENT, None, None, nodes, where, place, "parts")
+    _walk(data.get("models"), Label.MODEL, None, None, nodes, where, "models", "models")
 
     ids = [n.id for n in nodes]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

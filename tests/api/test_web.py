@@ -682,6 +682,33 @@ def test_new_page_rows_follow_an_edited_taxonomy_file(
     assert "packaged" not in about and str(tmp_path) not in about  # the server's directories stay private
 
 
+@pytest.mark.parametrize(("text", "reason"), [
+    ("techniques:\n  - id: probing\n\tlabel: Probing\n",
+     "taxonomy tax.yaml is not valid YAML at line 3, column 1: found character '\\t' that cannot start any "
+     "token"),
+    (None, "cannot read taxonomy tax.yaml: [Errno 2] No such file or directory: 'tax.yaml'"),
+    ("techniques:\n  - id: probing\n    label: Probing\n    '<script>alert(1)</script>': x\n",
+     "tax.yaml: 'probing' (line 2) has the unknown key '<script>alert(1)</script>' at line 4: the keys here "
+     "are aliases, ambiguous_aliases, children, id, label, parent and the notes "),
+])
+def test_new_page_names_an_unreadable_taxonomy_file_and_why(
+    store: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, reason: str
+) -> None:
+    """QA: "Suggested list rows could not be built (ValueError)." said neither which file nor why. The
+    loader's reason is shown, escaped, with the file named as the About page names it (no directory)."""
+    file = tmp_path / "tax.yaml"
+    if text is not None:
+        file.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(file))
+    client = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True,
+                         "PAPERKG_CONFIG": load_config()}).test_client()
+    html = page(client, "/new?since=2000-01-01")
+    said = ("Suggested list rows could not be built: the taxonomy file tax.yaml (PAPERKG_TAXONOMY) could not "
+            f"be read: {reason}")
+    assert f'<p class="muted small">{escape(said)}' in html
+    assert "<script>alert" not in html and str(tmp_path) not in html and "ValueError" not in html
+
+
 def test_for_you_page(client: FlaskClient) -> None:
     html = page(client, "/for-you")
     assert 'data-recommend-url="/api/recommend"' in html and "/static/foryou.js" in html
