@@ -704,11 +704,17 @@ def _run_ingest(
         summary.rejected = len(summary.rejected_details)
         summary.papers = len(by_target)
         aliases = _merged_away_ids(valid, kept)
-        stored_nodes = store.taxonomy_nodes()
-        node_labels = {n.id: n.label for n in stored_nodes}
+        # Rows' ids are checked against the file the extractor tags by (the one given, else the
+        # extractor's, else PAPERKG_TAXONOMY's, as _load_tools picks), not the store's nodes: the store
+        # keeps nodes taken out of the file (init removes none), and a list edge to one brought back a
+        # tag reextract had removed. An id only the store holds is an unknown label, kept on its row.
+        if taxonomy is None:
+            taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+        held = {n.id for n in store.taxonomy_nodes()}  # an edge needs its node (open_ready_store checks)
+        node_labels = {n.id: n.label for n in taxonomy.nodes if n.id in held}
         # Of the records written only: a record turned away for its id adds no labels.
         written = [valid[i] for i in sorted(i for indices in kept.values() for i in indices)]
-        summary.unknown_labels = unknown_labels_of(written, node_labels, taxonomy or Taxonomy(stored_nodes))
+        summary.unknown_labels = unknown_labels_of(written, node_labels, taxonomy)
 
         def load_tools() -> None:
             nonlocal embedder, extractor, taxonomy
@@ -1066,6 +1072,82 @@ def _by_count(tags: dict[str, int]) -> dict[str, int]:
     return dict(sorted(tags.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _extraction_is_current(paper: Paper, rows: Sequence[ListRow], signature: str | None,
+                           embedding_text: TextOf, text_hash: HashOf) -> bool:
+    """Whether a stored paper's extraction is the one an extractor of `signature` would give it now: its
+    stored extraction hash is the one _extractions would set, from its stored title, abstract and list
+    TL;DRs (of `rows`, its stored list rows). Hashes only, nothing is extracted. An extractor without a
+    signature extracts every paper."""
+    if signature is None or paper.extraction_hash is None:
+        return False
+    tldrs = _extraction_tldrs(rows)
+    return paper.extraction_hash == _extraction_hash(signature, paper, tldrs, embedding_text, text_hash)
+
+
+# Stored papers check_extractions reads at once.
+_CHECK_BATCH = 1000
+
+
+@dataclass
+class ExtractionCheck:
+    """The stored papers against the current extractor and taxonomy (check_extractions)."""
+
+    papers: int = 0  # stored papers
+    stale: list[str] = field(default_factory=list)  # ids of those `ingest reextract` would extract again
+    # Of the node ids asked about: node id -> ids of the papers tagged with it by extraction / by a list
+    # row (`source: list`, which reextract keeps).
+    extracted_tags: dict[str, set[str]] = field(default_factory=dict)
+    list_tags: dict[str, set[str]] = field(default_factory=dict)
+
+
+def check_extractions(store: GraphStore, *, extractor: PaperExtractor | None = None,
+                      taxonomy: Taxonomy | None = None, node_ids: Collection[str] = ()) -> ExtractionCheck:
+    """Which stored papers `run_reextract` would extract again (the extractor's, else an extractor of
+    `taxonomy`, else of PAPERKG_TAXONOMY), by the comparison its batches make first
+    (_extraction_is_current): hashes only, nothing is extracted or written. With `node_ids`, also which
+    papers are tagged with those nodes, by extraction or by a list row."""
+    check = ExtractionCheck()
+    paper_ids = sorted(store.paper_ids())
+    if not paper_ids:
+        return check
+    from ingest.embed import embedding_text, text_hash
+
+    if extractor is None:
+        extractor = _load_extractor(taxonomy or _configured_taxonomy())
+    signature = getattr(extractor, "signature", None)
+    wanted = set(node_ids)
+    # Papers are read in batches without their edges and embeddings; a paper's detail only when it has
+    # list rows (their TL;DRs are hashed too) or touches a node asked about (6,150 papers: 0.08 s, and
+    # 0.67 s read one by one).
+    with_rows: set[str] = set()
+    tagged: set[str] = set()
+    sources_read: set[str] = set()
+    for start in range(0, len(paper_ids), _CHECK_BATCH):
+        papers = store.get_papers(paper_ids[start:start + _CHECK_BATCH])
+        # list_rows_from reads the rows of the papers with a given source: every source covers them all.
+        for source in sorted({s for paper in papers for s in paper.sources} - sources_read):
+            sources_read.add(source)
+            with_rows.update(str(row["paper_id"]) for row in store.list_rows_from(source))
+        if wanted:
+            profiles = store.paper_profiles([paper.id for paper in papers])
+            tagged.update(pid for pid, ids in profiles.items() if ids & wanted)
+        for paper in papers:
+            detail = (store.get_paper(paper.id)
+                      if paper.id in with_rows or paper.id in tagged or not paper.sources else None)
+            check.papers += 1
+            if not _extraction_is_current(paper, detail.list_rows if detail else [], signature,
+                                          embedding_text, text_hash):
+                check.stale.append(paper.id)
+            if detail is not None and paper.id in tagged:
+                listed = {t.technique_id for t in detail.techniques if t.source == EDGE_SOURCE_LIST} | {
+                    e.evaluation_id for e in detail.evaluations if e.source == EDGE_SOURCE_LIST}
+                for tags, ids in ((check.extracted_tags, _tagged_ids(_extraction_of(detail))),
+                                  (check.list_tags, listed)):
+                    for node_id in ids & wanted:
+                        tags.setdefault(node_id, set()).add(paper.id)
+    return check
+
+
 def _tagged_ids(extraction: Any) -> set[str]:
     """The taxonomy node ids an extraction (ingest.extract.Extraction or _StoredExtraction) tags a paper
     with: its techniques, evaluations, models studied and what its findings are about."""
@@ -1156,9 +1238,14 @@ def _reextract_chunk(
 ) -> None:
     """Re-extract one batch of stored papers and write, in one write, those whose extraction changed."""
     merged: list[_Merged] = []
+    signature = getattr(extractor, "signature", None)
     for paper_id in paper_ids:
         stored = store.get_paper(paper_id)
         if stored is None:  # removed since the ids were read (a dry run holds no lock)
+            continue
+        if _extraction_is_current(stored.paper, stored.list_rows, signature, embedding_text, text_hash):
+            summary.unchanged += 1  # its stored extraction is current: not written at all
+            summary.statuses[paper_id] = "unchanged"
             continue
         rows, list_techs, list_evals = _stored_list_edges(stored)
         # As _ingest_chunk writes them: the rows' section topics come from the taxonomy's section map
@@ -1168,26 +1255,21 @@ def _reextract_chunk(
         # none, and every paper is extracted again, as run_ingest does for it).
         paper = replace(stored.paper, embedding=None, extraction_hash=None)
         merged.append((stored, paper, paper_id, (rows, list_techs, list_evals)))
+    if not merged:
+        return
     extractions = _extractions(merged, extractor, embedding_text, text_hash)
-    changed: list[_Merged] = []
+    changed = merged
     # The batch's tag changes are added to the summary only once the batch is written (a dry run: at
     # once): a write that stops (lock lost, store error) must not leave them in the failed run's counts.
     retagged, added, removed = 0, Counter[str](), Counter[str]()
     for item in merged:
         stored, paper = item[0], item[1]
         assert stored is not None
-        if paper.extraction_hash is not None and paper.extraction_hash == stored.paper.extraction_hash:
-            summary.unchanged += 1  # its stored extraction is current: not written at all
-            summary.statuses[paper.id] = "unchanged"
-            continue
-        changed.append(item)
         before, after = _tagged_ids(_extraction_of(stored)), _tagged_ids(extractions[paper.id])
         if before != after:
             retagged += 1
             added.update(after - before)
             removed.update(before - after)
-    if not changed:
-        return
     if lock is None:  # a dry run: counted, never written
         summary.updated += len(changed)
         summary.statuses.update((item[1].id, "updated") for item in changed)

@@ -818,8 +818,8 @@ def test_reextract_tags_the_stored_papers_after_a_taxonomy_edit_and_init(
     monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
     init = _run("init")
     assert init.exit_code == 0, init.output
-    assert ("note: the taxonomy changed (1 node added): the 3 stored papers keep their old tags until "
-            "`paperkg ingest reextract` is run") in init.stderr
+    assert init.stderr == ("note: the 3 stored papers were extracted with another taxonomy or extractor: run "
+                           "`paperkg ingest reextract`\n")
     assert _stitching_uses(data_dir) == []
 
     dry = _run("ingest", "reextract", "--dry-run")
@@ -972,3 +972,65 @@ def test_kill_9_mid_reextract_then_rerun_equals_a_clean_reextract(
     finally:
         killed.close()
         clean.close()
+
+
+# -- ids only the store holds (a node taken out of the file) --------------------------------------
+
+def _without_causal_scrubbing(tmp_path: Path) -> Path:
+    """A copy of the shipped taxonomy with causal_scrubbing taken out (its node, edge and list label)."""
+    from kg.config import PACKAGED_TAXONOMY
+
+    text = PACKAGED_TAXONOMY.read_text(encoding="utf-8")
+    node = ("      - id: causal_scrubbing\n        label: Causal Scrubbing\n"
+            "        aliases: [causal scrubbing, behavior-preserving resampling ablations,\n"
+            "                  scrubbed loss]\n")
+    label = '    "Causal Scrubbing": causal_scrubbing\n'
+    assert text.count(node) == text.count(label) == text.count(", causal_scrubbing]") == 1
+    path = tmp_path / "mi-no-scrubbing.yaml"
+    path.write_text(text.replace(node, "").replace(label, "").replace(", causal_scrubbing]", "]"),
+                    encoding="utf-8")
+    return path
+
+
+def _technique_edges(data_dir: Path) -> set[tuple[str, str, str]]:
+    """(paper id, technique id, source) of every stored USES edge, read from the store file."""
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3", read_only=True)
+    try:
+        details = [store.get_paper(pid) for pid in store.paper_ids()]
+        return {(d.paper.id, t.technique_id, t.source) for d in details if d is not None
+                for t in d.techniques}
+    finally:
+        store.close()
+
+
+def test_an_id_only_the_store_holds_is_an_unknown_label_not_a_list_tag(
+    data_dir: Path, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    real_extraction: HashEmbedder,
+) -> None:
+    """QA (taxonomy maintainer): after causal_scrubbing was taken out of the file (init, reextract), a records
+    row naming it still wrote a list edge to it with no unknown-label report, and `ingest list` suggested
+    it ("did you mean 'causal_scrubbing'?"): ingest checked ids against the store's nodes, which keep the
+    removed one (init removes no node), not against PAPERKG_TAXONOMY."""
+    assert _run("init").exit_code == 0
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(_without_causal_scrubbing(tmp_path)))
+    init = _run("init")
+    assert init.exit_code == 0 and "(causal_scrubbing): it stays in the store" in init.stderr
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"id": "scrub-1", "title": "A Circuit, Tested", "list_rows": [
+        {"section": "Circuits", "technique_ids": ["causal_scrubbing", "probing"]}]}) + "\n", encoding="utf-8")
+    records = _run("ingest", "records", str(rows), "--json")
+    assert records.exit_code == 0, records.output
+    [unknown] = json.loads(records.stdout)["unknown_labels"]
+    assert (unknown["column"], unknown["label"]) == ("techniques", "causal_scrubbing")
+    assert unknown["suggestion"] != "causal_scrubbing"
+    assert {(t, source) for pid, t, source in _technique_edges(data_dir) if pid == "scrub-1"} == {
+        ("probing", "list")}
+
+    seed = str(shared_data / "awesome-list-seed.md")
+    listed = _run("ingest", "list", "--source", seed, "--no-arxiv", "--json")
+    assert listed.exit_code == 0, listed.output
+    hints = {u["label"]: u["suggestion"] for u in json.loads(listed.stdout)["unknown_labels"]}
+    assert "Causal Scrubbing" in hints and hints["Causal Scrubbing"] != "causal_scrubbing"
+    text = _run("ingest", "list", "--source", seed, "--no-arxiv")
+    assert text.exit_code == 0 and "'causal_scrubbing'" not in text.stdout
+    assert not [edge for edge in _technique_edges(data_dir) if edge[1] == "causal_scrubbing"]

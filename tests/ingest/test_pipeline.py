@@ -1592,3 +1592,37 @@ def test_reextract_holds_the_ingest_lock_and_stops_when_it_is_taken_over(
     assert snapshot(store) == before
     failed = store.runs(REEXTRACT_SOURCE)[0]
     assert failed.status == "failed" and failed.counts["retagged"] == failed.counts["updated"] == 0
+
+
+def test_check_extractions_finds_by_hashes_alone_the_papers_reextract_would_update(
+    store: GraphStore, seed_list: str, tmp_path: Path, taxonomy: Taxonomy, extractor: Any,
+) -> None:
+    """What `paperkg init` notes (QA: its note followed the store's taxonomy, not the papers): the papers
+    a reextract dry run would update, found without extracting anything, and who holds a node's tags."""
+    from ingest.extract import Extractor
+    from ingest.pipeline import check_extractions, run_reextract
+    from kg.taxonomy import load_taxonomy
+
+    _stitching_store(store, seed_list, tmp_path, taxonomy, extractor)
+    ids = sorted(store.paper_ids())
+    counting = CountingExtractor(extractor)
+    current = check_extractions(store, extractor=counting)
+    assert (current.papers, current.stale, counting.extracted) == (len(ids), [], [])
+
+    edited = load_taxonomy(edited_taxonomy(tmp_path))
+    store.load_taxonomy(edited.nodes)
+    new = CountingExtractor(Extractor(edited))
+    # The records papers, written again with the edited taxonomy, are current; the list's are not.
+    ingest_records_file(store, tmp_path / "stitching.jsonl", embedder=HashEmbedder(), extractor=new,
+                        progress=False)
+    new.extracted.clear()
+    check = check_extractions(store, extractor=new, node_ids=["model_stitching", "logit_lens"])
+    assert new.extracted == []  # hashes only
+    assert check.papers == len(ids) and sorted(set(ids) - set(check.stale)) == ["plain-1", "stitch-1",
+                                                                                "stitch-2"]
+    dry = run_reextract(store, extractor=new, taxonomy=edited, progress=False, dry_run=True)
+    assert check.stale == sorted(pid for pid, status in dry.statuses.items() if status == "updated")
+    assert check.extracted_tags["model_stitching"] == {"stitch-1", "stitch-2"}
+    listed = {pid for pid in ids for t in _detail(store, pid).techniques
+              if t.technique_id == "logit_lens" and t.source == "list"}
+    assert "stitching-models-together" in listed and check.list_tags == {"logit_lens": listed}

@@ -108,8 +108,12 @@ def test_ingest_refuses_a_store_initialised_with_another_taxonomy(
     monkeypatch.setenv("PAPERKG_EMBEDDING_MODEL", str(tmp_path / "no-model"))  # never reached
     refused = runner.invoke(main, ["ingest", "records", str(records)])
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    assert "initialised with another taxonomy than PAPERKG_TAXONOMY" in refused.output
-    assert "paperkg init" in refused.output
+    from kg.config import PACKAGED_TAXONOMY
+
+    assert refused.stderr.startswith(f"Error: PAPERKG_TAXONOMY ({PACKAGED_TAXONOMY}) has 75 ids the store "
+                                     "lacks (acdc, activation_patching, ")
+    assert refused.stderr.endswith(" and 65 more): run `paperkg init` to load the edited file into the store "
+                                   "(or point PAPERKG_TAXONOMY at the file the store was initialised with)\n")
     assert json.loads(runner.invoke(main, ["stats", "--json"]).output)["nodes"].get("Paper", 0) == 0
 
     # With PAPERKG_TAXONOMY naming the file the store was initialised with, the ingest runs and
@@ -417,11 +421,17 @@ def _tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def test_init_says_stored_papers_keep_their_old_tags_until_reextract(
+_STALE_ONE = ("note: the stored paper was extracted with another taxonomy or extractor: run "
+              "`paperkg ingest reextract`\n")
+
+
+def test_init_says_which_stored_papers_were_extracted_with_another_taxonomy(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """QA (taxonomy maintainer): `paperkg init` with a new technique said nothing, and the README's "taxonomy
-    edits re-extract by themselves" read as if the store were re-tagged; it is not until reextract."""
+    edits re-extract by themselves" read as if the store were re-tagged; it is not until reextract.
+    QA again: the note followed the store's taxonomy, not the papers: a second init said nothing though
+    the paper was still stale, and init after a reextract run first noted a paper that was current."""
     path = _tiny_store(tmp_path, monkeypatch)
     runner = CliRunner()
     same = runner.invoke(main, ["init"])
@@ -430,13 +440,38 @@ def test_init_says_stored_papers_keep_their_old_tags_until_reextract(
                     + "  - id: delta\n    label: Delta Renamed\n", encoding="utf-8")
     edited = runner.invoke(main, ["init"])
     assert edited.exit_code == 0, edited.output
-    assert edited.stderr == ("note: the taxonomy changed (1 node added and 1 node with other aliases or "
-                             "parents): the stored paper keeps its old tags until `paperkg ingest reextract` "
-                             "is run\n")
-    assert runner.invoke(main, ["init"]).stderr == ""  # loaded: the store's taxonomy is the file's now
+    assert edited.stderr == _STALE_ONE
+    # The store's taxonomy is the file's now, but the paper is still stale: said again.
+    assert runner.invoke(main, ["init"]).stderr == _STALE_ONE
+    assert runner.invoke(main, ["ingest", "reextract"]).exit_code == 0
+    assert runner.invoke(main, ["init"]).stderr == ""
     path.write_text(_TINY.replace("[beta method]", "[beta method, gamma method]")
                     + "  - id: delta\n    label: Delta\n", encoding="utf-8")
     assert runner.invoke(main, ["init"]).stderr == ""  # a new name matches nothing: no note
+
+    # Reextract run before init (it goes on, with a WARNING, when the file only changes aliases): the
+    # paper is current, so init, which loads the aliases, has nothing to note.
+    path.write_text(_TINY.replace("[alpha method]", "[alpha method, gamma method]")
+                    + "  - id: delta\n    label: Delta\n", encoding="utf-8")
+    early = runner.invoke(main, ["ingest", "reextract"])
+    assert early.exit_code == 0 and "1 updated" in early.stdout, early.output
+    assert runner.invoke(main, ["init"]).stderr == ""
+    # A paper written after the edit is current, the one written before is not.
+    path.write_text(_TINY.replace("[alpha method]", "[alpha method, epsilon method]")
+                    + "  - id: delta\n    label: Delta\n", encoding="utf-8")
+    records = tmp_path / "two.jsonl"
+    records.write_text(json.dumps({"id": "p-2", "title": "The epsilon method", "abstract": "It."}) + "\n",
+                       encoding="utf-8")
+    assert runner.invoke(main, ["ingest", "records", str(records)]).exit_code == 0
+    assert runner.invoke(main, ["init"]).stderr == (
+        "note: 1 of the 2 stored papers was extracted with another taxonomy or extractor: run "
+        "`paperkg ingest reextract`\n")
+    assert runner.invoke(main, ["ingest", "reextract"]).exit_code == 0
+    # An upgrade with other extraction rules (EXTRACTOR_VERSION) leaves every paper stale too.
+    monkeypatch.setattr("ingest.extract.EXTRACTOR_VERSION", "bumped")
+    assert runner.invoke(main, ["init"]).stderr == (
+        "note: the 2 stored papers were extracted with another taxonomy or extractor: run "
+        "`paperkg ingest reextract`\n")
 
 
 def test_an_ingest_warns_when_its_taxonomy_file_is_not_the_one_the_store_holds(
@@ -472,34 +507,58 @@ def test_a_node_removed_from_the_file_is_named_by_init_and_no_warning_of_every_i
 ) -> None:
     """Review: init removes no node, so every later ingest warned "the store holds 1 node the file lacks",
     with advice (run init) that could not clear it, and init said nothing, though the stored paper kept
-    the removed node's tag until `paperkg ingest reextract`."""
+    the removed node's tag until `paperkg ingest reextract`. QA: a list tag (which reextract keeps) to a
+    removed node kept the reextract note coming on every init; init now says which tags go how."""
     from kg.cli import _named
 
     path = _tiny_store(tmp_path, monkeypatch)  # its paper ("the gamma method and the alpha method"): alpha
+    rows = tmp_path / "rows.jsonl"  # a paper tagged alpha by a records file's list row
+    rows.write_text(json.dumps({"id": "p-2", "title": "Rowed", "list_rows": [
+        {"section": "Circuits", "technique_ids": ["alpha"]}]}) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "records", str(rows)]).exit_code == 0
     # alpha taken out, beta given the alias "gamma method", delta added.
     path.write_text("techniques:\n  - id: beta\n    label: Beta\n    aliases: [beta method, gamma method]\n"
                     "  - id: delta\n    label: Delta\n", encoding="utf-8")
-    runner = CliRunner()
     removed = runner.invoke(main, ["init"])
     assert removed.exit_code == 0, removed.output
     stays = (f"note: 1 node is in the store but not in {path} (alpha): it stays in the store (init removes "
-             "no node); its tags go with `paperkg ingest reextract`\n")
-    assert removed.stderr == ("note: the taxonomy changed (1 node added, 1 node removed and 1 node with "
-                              "other aliases or parents): the stored paper keeps its old tags until "
-                              "`paperkg ingest reextract` is run\n" + stays)
+             "no node); ")
+    listed = ("1 stored paper has its list tags (`source: list`), which stay until `paperkg ingest list` "
+              "writes that paper's rows again\n")
+    assert removed.stderr == ("note: the 2 stored papers were extracted with another taxonomy or extractor: "
+                              "run `paperkg ingest reextract`\n"
+                              + stays + "1 stored paper has its extracted tags, which `paperkg ingest "
+                              "reextract` removes; " + listed)
     caplog.clear()
     reextract = runner.invoke(main, ["ingest", "reextract"])
     assert reextract.exit_code == 0, reextract.output
     assert "tags added:\n    beta: 1 paper\n  tags removed:\n    alpha: 1 paper" in reextract.stdout
     assert not [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    # Its tag is gone: no more reextract note, only the node that stays.
-    assert runner.invoke(main, ["init"]).stderr == stays
+    # The extracted tag is gone: no more reextract note (the list tag stays, and says so).
+    assert runner.invoke(main, ["init"]).stderr == stays + listed
     path.write_text("techniques:\n  - id: gamma\n    label: Gamma\n", encoding="utf-8")
     many = runner.invoke(main, ["init"])
-    # The paper is tagged beta now (not alpha, not delta).
-    assert many.stderr == ("note: the taxonomy changed (1 node added and 3 nodes removed): the stored paper "
-                           "keeps its old tags until `paperkg ingest reextract` is run\n"
+    # The first paper is tagged beta now (not alpha, not delta).
+    assert many.stderr == ("note: the 2 stored papers were extracted with another taxonomy or extractor: "
+                           "run `paperkg ingest reextract`\n"
                            f"note: 3 nodes are in the store but not in {path} (alpha, beta, delta): they "
-                           "stay in the store (init removes no node); their tags go with "
-                           "`paperkg ingest reextract`\n")
+                           "stay in the store (init removes no node); 1 stored paper has their extracted "
+                           "tags, which `paperkg ingest reextract` removes; 1 stored paper has their list "
+                           "tags (`source: list`), which stay until `paperkg ingest list` writes that "
+                           "paper's rows again\n")
     assert _named([f"n{i}" for i in range(12)]) == "n0, n1, n2, n3, n4, n5, n6, n7, n8, n9 and 2 more"
+
+
+def test_an_ingest_of_a_file_with_a_node_the_store_lacks_says_run_init(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: "1 of its ids are not in the store", and "the store was initialised with another taxonomy"
+    when the file was only edited and `paperkg init` not run yet."""
+    path = _tiny_store(tmp_path, monkeypatch)
+    path.write_text(_TINY + "  - id: delta\n    label: Delta\n", encoding="utf-8")
+    refused = CliRunner().invoke(main, ["ingest", "records", str(tmp_path / "one.jsonl")])
+    assert refused.exit_code == 1
+    assert refused.stderr == (f"Error: PAPERKG_TAXONOMY ({path}) has 1 id the store lacks (delta): run "
+                              "`paperkg init` to load the edited file into the store (or point "
+                              "PAPERKG_TAXONOMY at the file the store was initialised with)\n")
