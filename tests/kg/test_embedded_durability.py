@@ -3,6 +3,7 @@ or foreign file, a writer holding its transaction, a read-only directory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -187,10 +188,17 @@ def held_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     seeded_store(path)
     # A reader that still needed the write lock would fail after 1 s instead of hanging 30 s.
     monkeypatch.setattr("kg.sqlite_errors.BUSY_TIMEOUT_SECONDS", 1.0)
+    with _write_lock_held(path):
+        yield path
+
+
+@contextlib.contextmanager
+def _write_lock_held(path: Path) -> Iterator[None]:
+    """Another process holds the store's write lock (with an uncommitted change) until the block ends."""
     writer = _python(_WRITER, str(path))
     assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
     try:
-        yield path
+        yield
     finally:
         assert writer.stdin is not None
         writer.stdin.write("\n")
@@ -406,15 +414,8 @@ def stale_fold_held(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     with conn:
         conn.execute("UPDATE meta SET value = 'an older fold' WHERE key = 'search_fold_rule'")
     conn.close()
-    writer = _python(_WRITER, str(path))
-    assert writer.stdout is not None and writer.stdout.readline().strip() == "holding"
-    try:
+    with _write_lock_held(path):
         yield path
-    finally:
-        assert writer.stdin is not None
-        writer.stdin.write("\n")
-        writer.stdin.flush()
-        writer.communicate(timeout=30)
 
 
 def test_opening_a_store_with_a_stale_fold_tries_its_write_without_waiting_for_a_writer(
