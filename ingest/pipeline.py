@@ -551,6 +551,18 @@ def _load_extractor(taxonomy: Taxonomy) -> PaperExtractor:
     return Extractor(taxonomy)
 
 
+def _taxonomy_of(extractor: PaperExtractor | None, taxonomy: Taxonomy | None) -> Taxonomy:
+    """The taxonomy a run tags by: the one given, else the given extractor's, else PAPERKG_TAXONOMY's."""
+    return taxonomy or getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+
+
+def _extraction_tools(extractor: PaperExtractor | None,
+                      taxonomy: Taxonomy | None) -> tuple[PaperExtractor, Taxonomy]:
+    """The extractor and taxonomy a run tags with: the ones given, else the configured ones."""
+    taxonomy = _taxonomy_of(extractor, taxonomy)
+    return extractor or _load_extractor(taxonomy), taxonomy
+
+
 class _LazyEmbedder:
     """The configured embedder, loaded only when a text is missing from the cache.
 
@@ -708,8 +720,7 @@ def _run_ingest(
         # extractor's, else PAPERKG_TAXONOMY's, as _load_tools picks), not the store's nodes: the store
         # keeps nodes taken out of the file (init removes none), and a list edge to one brought back a
         # tag reextract had removed. An id only the store holds is an unknown label, kept on its row.
-        if taxonomy is None:
-            taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
+        taxonomy = _taxonomy_of(extractor, taxonomy)
         held = {n.id for n in store.taxonomy_nodes()}  # an edge needs its node (open_ready_store checks)
         node_labels = {n.id: n.label for n in taxonomy.nodes if n.id in held}
         # Of the records written only: a record turned away for its id adds no labels.
@@ -780,12 +791,8 @@ def _load_tools(store: GraphStore, embedder: TextEmbedder | None, extractor: Pap
     if embedder is None:
         embedder = _load_embedder()
     check_store_model(store, embedder.model_name)
-    # One taxonomy for extraction and the list's section map: the one given, else the given
-    # extractor's, else the configured one.
-    if taxonomy is None:
-        taxonomy = getattr(extractor, "taxonomy", None) or _configured_taxonomy()
-    if extractor is None:
-        extractor = _load_extractor(taxonomy)
+    # One taxonomy for extraction and the list's section map.
+    extractor, taxonomy = _extraction_tools(extractor, taxonomy)
     return embedder, extractor, taxonomy
 
 
@@ -1113,7 +1120,7 @@ def check_extractions(store: GraphStore, *, extractor: PaperExtractor | None = N
     from ingest.embed import embedding_text, text_hash
 
     if extractor is None:
-        extractor = _load_extractor(taxonomy or _configured_taxonomy())
+        extractor, _ = _extraction_tools(None, taxonomy)
     signature = getattr(extractor, "signature", None)
     wanted = set(node_ids)
     # Papers are read in batches without their edges and embeddings; a paper's detail only when it has
@@ -1205,8 +1212,7 @@ def _run_reextract(
         summary.papers = summary.records = len(paper_ids)
         if paper_ids:
             if dry_run:
-                taxonomy = taxonomy or getattr(extractor, "taxonomy", None) or _configured_taxonomy()
-                extractor = extractor or _load_extractor(taxonomy)
+                extractor, taxonomy = _extraction_tools(extractor, taxonomy)
             else:
                 embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
         bar = tqdm(total=len(paper_ids), desc=REEXTRACT_SOURCE, unit="paper",
@@ -1258,7 +1264,6 @@ def _reextract_chunk(
     if not merged:
         return
     extractions = _extractions(merged, extractor, embedding_text, text_hash)
-    changed = merged
     # The batch's tag changes are added to the summary only once the batch is written (a dry run: at
     # once): a write that stops (lock lost, store error) must not leave them in the failed run's counts.
     retagged, added, removed = 0, Counter[str](), Counter[str]()
@@ -1271,11 +1276,11 @@ def _reextract_chunk(
             added.update(after - before)
             removed.update(before - after)
     if lock is None:  # a dry run: counted, never written
-        summary.updated += len(changed)
-        summary.statuses.update((item[1].id, "updated") for item in changed)
+        summary.updated += len(merged)
+        summary.statuses.update((item[1].id, "updated") for item in merged)
     else:
         assert embedder is not None
-        statuses, _rekey, computed = _write_papers(store, changed, embedder, extractor, embedding_text,
+        statuses, _rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
                                                    text_hash, progress, lock, extractions=extractions)
         summary.embedded += computed
         for paper_id, status in statuses.items():

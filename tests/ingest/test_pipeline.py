@@ -1427,6 +1427,16 @@ def _stitching_store(store: GraphStore, seed_list: str, tmp_path: Path, taxonomy
     ingest_records_file(store, records, embedder=HashEmbedder(), extractor=extractor, progress=False)
 
 
+def _load_edited(store: GraphStore, tmp_path: Path) -> Taxonomy:
+    """The edited taxonomy (a new technique, model stitching), loaded into the store as `paperkg init`
+    loads it."""
+    from kg.taxonomy import load_taxonomy
+
+    edited = load_taxonomy(edited_taxonomy(tmp_path))
+    store.load_taxonomy(edited.nodes)
+    return edited
+
+
 def _detail(store: GraphStore, paper_id: str) -> Any:
     """A stored paper's detail (it must be stored)."""
     detail = store.get_paper(paper_id)
@@ -1452,7 +1462,6 @@ def test_reextract_tags_stored_papers_with_a_new_technique_and_keeps_everything_
     from ingest.extract import Extractor
     from ingest.pipeline import REEXTRACT_SOURCE, run_reextract
     from kg.schema import TLDR_EVIDENCE_PREFIX
-    from kg.taxonomy import load_taxonomy
 
     _stitching_store(store, seed_list, tmp_path, taxonomy, extractor)
     before = snapshot(store)
@@ -1463,8 +1472,7 @@ def test_reextract_tags_stored_papers_with_a_new_technique_and_keeps_everything_
     assert not any(t["technique_id"] == "model_stitching" for d in before["papers"].values()
                    for t in d["techniques"])
 
-    edited = load_taxonomy(edited_taxonomy(tmp_path))
-    store.load_taxonomy(edited.nodes)  # what `paperkg init` does
+    edited = _load_edited(store, tmp_path)
     counting, embedder = CountingExtractor(Extractor(edited)), HashEmbedder()
     summary = run_reextract(store, embedder=embedder, extractor=counting, taxonomy=edited, progress=False,
                             batch_size=7)
@@ -1534,11 +1542,9 @@ def test_a_reextract_dry_run_counts_what_would_change_and_writes_nothing(
 ) -> None:
     from ingest.extract import Extractor
     from ingest.pipeline import run_reextract
-    from kg.taxonomy import load_taxonomy
 
     _stitching_store(store, seed_list, tmp_path, taxonomy, extractor)
-    edited = load_taxonomy(edited_taxonomy(tmp_path))
-    store.load_taxonomy(edited.nodes)
+    edited = _load_edited(store, tmp_path)
     before, runs = snapshot(store), store.runs()
     dry = run_reextract(store, extractor=Extractor(edited), taxonomy=edited, progress=False, dry_run=True)
     assert snapshot(store) == before and store.runs() == runs
@@ -1555,11 +1561,9 @@ def test_reextract_holds_the_ingest_lock_and_stops_when_it_is_taken_over(
     from ingest.extract import Extractor
     from ingest.pipeline import REEXTRACT_SOURCE, run_reextract
     from ingest.store_lock import LOCK_NAME, IngestLocked, IngestLockLost
-    from kg.taxonomy import load_taxonomy
 
     _stitching_store(store, seed_list, tmp_path, taxonomy, extractor)
-    edited = load_taxonomy(edited_taxonomy(tmp_path))
-    store.load_taxonomy(edited.nodes)
+    edited = _load_edited(store, tmp_path)
     before = snapshot(store)
     store.acquire_lock(LOCK_NAME, TAKER, ttl_seconds=60)
     with pytest.raises(IngestLocked, match="another list ingest holds the lock"):
@@ -1601,7 +1605,6 @@ def test_check_extractions_finds_by_hashes_alone_the_papers_reextract_would_upda
     a reextract dry run would update, found without extracting anything, and who holds a node's tags."""
     from ingest.extract import Extractor
     from ingest.pipeline import check_extractions, run_reextract
-    from kg.taxonomy import load_taxonomy
 
     _stitching_store(store, seed_list, tmp_path, taxonomy, extractor)
     ids = sorted(store.paper_ids())
@@ -1609,8 +1612,7 @@ def test_check_extractions_finds_by_hashes_alone_the_papers_reextract_would_upda
     current = check_extractions(store, extractor=counting)
     assert (current.papers, current.stale, counting.extracted) == (len(ids), [], [])
 
-    edited = load_taxonomy(edited_taxonomy(tmp_path))
-    store.load_taxonomy(edited.nodes)
+    edited = _load_edited(store, tmp_path)
     new = CountingExtractor(Extractor(edited))
     # The records papers, written again with the edited taxonomy, are current; the list's are not.
     ingest_records_file(store, tmp_path / "stitching.jsonl", embedder=HashEmbedder(), extractor=new,
