@@ -60,8 +60,16 @@ _NUMBERING = (r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|j
               r"winter|part|vol(?:ume)?|no|number|issue|study|update|chapter|section|episode|round|phase|"
               r"week|day|lecture|session|edition|release|version|experiment|appendix|supplement|q[1-4]|"
               r"h[12]|early|mid|late|end|start|beginning|\d+)")
-_VENUE_NAMED = (rf"(?!(?:[A-Za-z0-9.&/-]+\s+){{0,4}}{_NUMBERING}[.,-]?\s*{_VENUE_YEAR}\s*[)\]])"
-                rf"{_VENUE_NAME}")
+# A name ending in one of those ("Layer 10", "July 12", "Mid", "Circuits Part").
+_NUMBERED_NAME = rf"(?:[A-Za-z0-9.&/-]+\s+){{0,4}}{_NUMBERING}"
+# What numbers a post of a series after such a name besides a year: a number, a roman numeral, a letter
+# or a number word ("Part 2", "Part II", "Appendix B", "Part Two").
+_SERIES_NUMBER = (r"(?i:\d+|[ivxlc]+|[a-z]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                  r"first|second|third|fourth|fifth)")
+# A bracket's content that numbers the title, in parentheses or square brackets alike: such a name, then
+# a year or a series number ("July 2024", "Mid-2024", "Part 2012", "Layer 10 2024", "Part II").
+_NUMBERED = rf"{_NUMBERED_NAME}(?:[.,-]?\s*{_VENUE_YEAR}|(?:[.,-]\s*|\s+){_SERIES_NUMBER})"
+_VENUE_NAMED = rf"(?!{_NUMBERED}\s*[)\]]){_VENUE_NAME}"
 _VENUE_WORDS = r"(?:[A-Za-z0-9][A-Za-z0-9.&/-]*\s+){0,3}?"  # "ATTRIB " in "NeurIPS 2023 ATTRIB Workshop"
 _VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  # "Workshop on MI"
 _VENUE_TAG = re.compile(
@@ -71,8 +79,15 @@ _VENUE_TAG = re.compile(
     rf"|(?:{_VENUE_NAME}\s+)?{_VENUE_KIND}{_VENUE_AFTER}"
     r")\s*[)\]]\s*$"
 )
-# Any trailing bracketed tag ("[Redwood Research]") is dropped from the title key.
-_TRAILING_BRACKET = re.compile(r"\s*\[[^\[\]]{1,60}\]\s*$")
+# A trailing tag in square brackets that is no venue ("[Redwood Research]", "[Anthropic]") is dropped from
+# the title key too, but with the venue rule's safeguards: one that numbers the title (_NUMBERED), ends
+# in a numbering word ("[July]", "[Case Study]") or holds any number ("[Part 1]", "[Layer 10]", "[2023]",
+# "[Part 1, revised]"; a bracket needs no year to be a tag, so any number is the title's own) stays.
+# Dropping every "[...]" merged "Circuits Updates [July 2024]" and "[August 2024]" into one paper. The
+# tag's length and end are checked first, so the safeguards never scan a long unclosed "[...".
+_TRAILING_BRACKET = re.compile(
+    r"\s*\[(?=[^\[\]]{1,60}\]\s*$)"
+    rf"(?!\s*(?:{_NUMBERED}|{_NUMBERED_NAME}|[^\[\]]*\d[^\[\]]*)\s*\])[^\[\]]{{1,60}}\]\s*$")
 
 
 def arxiv_id_and_version(text: str | None) -> tuple[str, int | None] | None:
@@ -358,7 +373,8 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
     The same records as folding merge_two over each paper's records in order, but each paper's URLs
     and list rows are joined once, at the end: the fold rebuilt every row merged so far at each step,
     quadratic in a paper's records (2,000 rows of one paper took minutes). `warn`: log records merged
-    on a DOI under clearly different titles (_warn_if_titles_differ)."""
+    on a DOI under clearly different titles (_warn_if_titles_differ), or on a title under different DOIs
+    (_warn_if_dois_differ)."""
     groups: list[Record] = []
     members: list[list[int]] = []
     # Each paper's URL lists in the order merge_two would join them (the richer record's first).
@@ -380,6 +396,8 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
                         index = table[key]
                         if warn and table is by_doi:
                             _warn_if_titles_differ(record, groups[index])
+                        elif warn:
+                            _warn_if_dois_differ(record, groups[index])
                         break
         if index is None:
             groups.append(record)
@@ -433,6 +451,34 @@ def _warn_if_titles_differ(record: Record, paper: Record) -> None:
                     "(check the DOI of each)", record.doi, paper.title, record.title)
 
 
+# The DOI arXiv gives a preprint: "10.48550/arXiv.2211.00593".
+_ARXIV_DOI = re.compile(rf"10\.48550/arxiv\.(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?", re.IGNORECASE)
+
+
+def _is_arxiv_doi_of(doi: str, record: Record, paper: Record) -> bool:
+    """Whether doi is the arXiv DOI of the paper record joins: arXiv's DOI of its arXiv id, or of any
+    arXiv id when neither record gives one (a preprint's DOI beside the journal's, one title)."""
+    match = _ARXIV_DOI.fullmatch(doi.strip())
+    if match is None:
+        return False
+    known = record.arxiv_id or paper.arxiv_id
+    return known is None or strip_arxiv_version(known) == match.group("id").lower()
+
+
+def _warn_if_dois_differ(record: Record, paper: Record) -> None:
+    """A warning naming both DOIs and titles when a record joins a paper by its title alone and the two
+    carry different DOIs: a title names one paper (its conference, journal and arXiv versions, whatever
+    their DOIs), but two papers of one title ("Editorial") are merged too, and the merged one keeps one
+    DOI and abstract. A DOI that is the paper's own arXiv DOI (10.48550/arXiv.<id>) is no other paper's."""
+    if not record.doi or not paper.doi or record.doi.casefold() == paper.doi.casefold():
+        return
+    if _is_arxiv_doi_of(record.doi, record, paper) or _is_arxiv_doi_of(paper.doi, record, paper):
+        return
+    log.warning("two records share the title %r but their DOIs differ: %s (%r) and %s (%r) are merged as one "
+                "paper, which keeps one DOI (check whether they are one paper)", paper.title, paper.doi,
+                paper.title, record.doi, record.title)
+
+
 def dedupe_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
     """dedupe_records' papers and, for each, the indices of the records merged into it."""
     return _merged_groups(records)
@@ -466,7 +512,9 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     "Sparse Autoencoders (SAEs)", "GPT-2 (small)", "Results (2023)", "Circuits Updates (July 2024)",
     "Interim Report (Part 12)", "Findings (Findings of EMNLP 2023)", "Some Result (Nature 2023)",
     "Features (Layer 10)", "State (Mid-2024)", "Updates (July 12 2024)", "Copy suppression (ICLR 24)",
-    "Toy Models of Superposition [Anthropic]",
+    "Toy Models of Superposition [Anthropic]", "Circuits Updates [July 2024]", "Interim Report [Part 2]",
+    "Interim Report [Part II]", "Features [Layer 10]", "Results [2023]", "Updates [July]",
+    "Notes [Part 1, revised]", "Posts [Blog Post]",
     "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
     "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",
     "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!", "",

@@ -454,3 +454,122 @@ def test_records_merged_on_one_doi_under_different_titles_are_warned_about(
     assert caplog.records == []
     assert not titles_clearly_differ(title_key("Interpretability in the Wild"),
                                      title_key("Interpretability in the Wild: a Circuit for IOI in GPT-2"))
+
+
+# -- trailing square brackets: a source's tag goes, the title's own numbering stays ------------------
+@pytest.mark.parametrize("first, second", [
+    ("Circuits Updates [July 2024]", "Circuits Updates [August 2024]"),
+    ("Circuits Updates [July 12 2024]", "Circuits Updates [July 19 2024]"),
+    ("Interim Report [Part 1]", "Interim Report [Part 2]"),
+    ("Interim Report [Part II]", "Interim Report [Part III]"),
+    ("Interim Report [Part One]", "Interim Report [Part Two]"),
+    ("Attention SAE Features [Layer 10]", "Attention SAE Features [Layer 11]"),
+    ("State of Mech Interp [Mid-2024]", "State of Mech Interp [Late 2024]"),
+    ("Results [2023]", "Results [2024]"),
+    ("Circuits Updates [July]", "Circuits Updates [August]"),
+    ("Interim Report [Part 1, revised]", "Interim Report [Part 2, revised]"),
+])
+def test_a_trailing_bracket_that_numbers_the_title_stays_in_its_key(first: str, second: str) -> None:
+    """QA: any trailing [...] was dropped as a tag, so "Circuits Updates [July 2024]" and "[August 2024]"
+    became one paper and August's record was lost."""
+    assert title_key(first) != title_key(second)
+    assert title_key(first) == title_key(first.replace("[", "(").replace("]", ")"))  # as in parentheses
+    assert len(dedupe_records([_record("a", first), _record("b", second)])) == 2
+
+
+@pytest.mark.parametrize("tagged, plain", [
+    ("Causal Scrubbing: a method for rigorously testing interpretability hypotheses [Redwood Research]",
+     "Causal Scrubbing: a method for rigorously testing interpretability hypotheses"),
+    ("Toy Models of Superposition [Anthropic]", "Toy Models of Superposition"),
+    ("Toy Models of Superposition [Blog Post]", "Toy Models of Superposition"),
+    ("Toy Models of Superposition [NeurIPS 2023]", "Toy Models of Superposition"),
+])
+def test_a_trailing_bracketed_source_tag_still_leaves_the_key(tagged: str, plain: str) -> None:
+    assert title_key(tagged) == title_key(plain)
+
+
+def test_a_series_in_brackets_keeps_every_post_with_its_own_data() -> None:
+    """The QA's records: the August post kept its abstract instead of being merged into July's."""
+    july = Record(source="records", source_id="j", title="Circuits Updates [July 2024]", abstract="July.")
+    august = Record(source="records", source_id="a", title="Circuits Updates [August 2024]",
+                    abstract="August.")
+    merged = dedupe_records([july, august])
+    assert [(r.title, r.abstract) for r in merged] == [
+        ("Circuits Updates [July 2024]", "July."), ("Circuits Updates [August 2024]", "August.")]
+    assert len({r.paper_id for r in merged}) == 2
+
+
+def test_list_rows_of_a_series_in_brackets_are_two_papers(taxonomy: Any) -> None:
+    """QA: the list's "[Part 1]" and "[Part 2]" rows were one paper, Part 1's TL;DR lost."""
+    from ingest.awesome_list import parse_list
+
+    markdown = ("# A list\n\n## Papers\n\n### Circuits\n| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n"
+                "| [Interim Report [Part 1]](https://example.org/one) | Probing | first |\n"
+                "| [Interim Report [Part 2]](https://example.org/two) | Probing | second |\n")
+    parsed = parse_list(markdown, taxonomy)
+    assert sorted(p.title for p in parsed.papers) == ["Interim Report [Part 1]", "Interim Report [Part 2]"]
+    assert parsed.row_warnings == []
+
+
+def test_the_title_rule_fingerprint_notices_the_bracket_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores keyed by the old bracket rule (any trailing [...] dropped) recompute their keys."""
+    import re
+
+    from ingest import normalize
+
+    current = normalize.title_key_rule()
+    monkeypatch.setattr(normalize, "_TRAILING_BRACKET", re.compile(r"\s*\[[^\[\]]{1,60}\]\s*$"))
+    assert normalize.title_key_rule.__wrapped__() != current
+
+
+# -- records merged on one title but carrying different DOIs ------------------------------------------
+def test_records_merged_on_one_title_under_different_dois_are_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """QA: two "Editorial" records with different DOIs became one paper, the second DOI and abstract
+    dropped without a word; a shared DOI under different titles was already warned about."""
+    first = Record(source="records", source_id="a", title="Editorial", doi="10.1000/journal-a.1",
+                   abstract="A.")
+    other = Record(source="records", source_id="b", title="editorial", doi="10.2000/journal-b.7",
+                   abstract="B.")
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records([first, other])) == 1  # one title is one paper: merged, but said
+    (warning,) = caplog.records
+    message = warning.getMessage()
+    assert "10.1000/journal-a.1" in message and "10.2000/journal-b.7" in message
+    assert "'Editorial'" in message and "'editorial'" in message
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert same_paper_groups([first, other]) == [[0, 1]]  # the list parser's second pass: said once
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("records", [
+    # A paper's arXiv DOI beside its journal DOI: one paper, as arXiv and the records file give it.
+    [Record(source="arxiv", source_id="x", title="Toy Models", arxiv_id="2209.10652", doi="10.1000/toy.1"),
+     Record(source="records", source_id="r", title="Toy Models", doi="10.48550/arXiv.2209.10652")],
+    [Record(source="records", source_id="r", title="Toy Models", doi="10.48550/arxiv.2209.10652"),
+     Record(source="records", source_id="j", title="Toy Models", doi="10.1000/toy.1")],
+    # One DOI, or a DOI on one record only: nothing dropped.
+    [Record(source="records", source_id="a", title="Toy Models", doi="10.1000/toy.1"),
+     Record(source="list", source_id="b", title="Toy Models", doi="10.1000/toy.1")],
+    [Record(source="records", source_id="a", title="Toy Models", doi="10.1000/toy.1"),
+     Record(source="list", source_id="b", title="Toy Models (ICLR'24)")],
+])
+def test_one_papers_versions_merged_on_a_title_are_not_warned_about(
+    records: list[Record], caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records(records)) == 1
+    assert caplog.records == []
+
+
+def test_another_papers_arxiv_doi_under_one_title_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    """An arXiv DOI naming another arXiv paper than the one merged into is no version of it."""
+    records = [Record(source="arxiv", source_id="x", title="Toy Models", arxiv_id="2209.10652"),
+               Record(source="records", source_id="r", title="Toy Models", doi="10.1000/toy.1"),
+               Record(source="records", source_id="s", title="Toy Models", doi="10.48550/arXiv.2301.00001")]
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records(records)) == 1
+    (warning,) = caplog.records
+    assert "10.1000/toy.1" in warning.getMessage() and "10.48550/arXiv.2301.00001" in warning.getMessage()
