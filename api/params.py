@@ -206,8 +206,41 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                          filters=filters)
 
 
-# The graph labels each id filter takes.
-_FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT)}
+# The graph labels each id filter takes (the web form's selects offer these too).
+FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT)}
+
+
+class FilterIdError(ParameterError):
+    """An id a technique or topic filter does not take: unknown (`label` None, with the id it may
+    spell in `suggestion`), or a node of another label (`label`; `other_filter` the filter that takes
+    it, None when none does). The fields let the web form word it for its own controls."""
+
+    def __init__(self, name: str, node_id: str, detail: str, *, label: str | None = None,
+                 other_filter: str | None = None, suggestion: str | None = None) -> None:
+        super().__init__(name, detail)
+        self.node_id = node_id
+        self.label = label
+        self.other_filter = other_filter
+        self.suggestion = suggestion
+
+
+def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
+    """Raise FilterIdError for the first of `ids` the `name` filter ("technique" or "topic") does not
+    take: the one rule of the API, the CLI and the web form."""
+    allowed = FILTER_LABELS[name]
+    for node_id in ids:
+        node = taxonomy.by_id.get(node_id)
+        if node is None:
+            suggestion = _id_named(taxonomy, node_id, allowed)
+            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, "/api/techniques", suggestion),
+                                suggestion=suggestion)
+        if node.label not in allowed:
+            # A known id of the other filter's kind, or a component/model: say which.
+            other = next((f for f, labels in FILTER_LABELS.items() if node.label in labels), None)
+            hint = (f"it is a {node.label.lower()}: use the {other} filter" if other else
+                    f"it is a {node.label.lower()}, which no filter takes; search for it by name")
+            raise FilterIdError(name, node_id, f"{node_id!r} is not a {name} id ({hint})", label=node.label,
+                                other_filter=other)
 
 
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
@@ -217,20 +250,8 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     techniques = list_arg("technique", args=args)
     topics = list_arg("topic", args=args)
     sections = list_arg("section", args=args)
-    for name, ids, allowed in (("technique", techniques, _FILTER_LABELS["technique"]),
-                               ("topic", topics, _FILTER_LABELS["topic"])):
-        for node_id in ids:
-            node = taxonomy.by_id.get(node_id)
-            if node is not None and node.label not in allowed:
-                # A known id of the other filter's kind, or a component/model: say which.
-                other = {"technique": "topic", "topic": "technique"}[name]
-                hint = (f"it is a {node.label.lower()}: use the {other} filter"
-                        if node.label in _FILTER_LABELS[other] else
-                        f"it is a {node.label.lower()}, which no filter takes; search for it by name")
-                raise ParameterError(name, f"{node_id!r} is not a {name} id ({hint})")
-            if node is None:
-                _reject_unknown(name, [node_id], "/api/techniques",
-                                suggestion=_id_named(taxonomy, node_id, allowed))
+    check_filter_ids(taxonomy, "technique", techniques)
+    check_filter_ids(taxonomy, "topic", topics)
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
     sources = list_arg("source", args=args)
@@ -248,11 +269,15 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     )
 
 
-def _reject_unknown(name: str, unknown: list[str], listing: str, suggestion: str | None = None) -> None:
+def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
     """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
     if unknown:
-        hint = f"did you mean {suggestion!r}? " if suggestion else ""
-        raise ParameterError(name, f"unknown {name} id {unknown[0][:80]!r} ({hint}see {listing})")
+        raise ParameterError(name, _unknown_detail(name, unknown[0], listing))
+
+
+def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None = None) -> str:
+    hint = f"did you mean {suggestion!r}? " if suggestion else ""
+    return f"unknown {name} id {value[:80]!r} ({hint}see {listing})"
 
 
 def _id_named(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> str | None:

@@ -15,9 +15,12 @@ from api import web_format as format_filters
 from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.errors import log_store_error, store_error_text
 from api.params import (
+    FILTER_LABELS,
     INT_MAX_CHARS,
     MAX_QUERY_CHARS,
+    FilterIdError,
     ParameterError,
+    check_filter_ids,
     is_ascii_int,
     list_arg,
     unknown_sections,
@@ -76,6 +79,13 @@ BANDS = (
 )
 BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objects",
                  Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
+# The search form's id filters: the label of each one's select, the option group of each node label
+# it takes (api.params.FILTER_LABELS, the API's rule) and how its messages name a node of each label.
+FILTER_FIELDS = {"technique": "Technique", "topic": "Topic"}
+OPTION_GROUPS = {Label.TECHNIQUE: "Techniques", Label.EVALUATION: "Evaluation criteria",
+                 Label.TOPIC: "Findings topics", Label.OBJECT: "Fundamental objects"}
+KIND_WORDS = {Label.TECHNIQUE: "technique", Label.EVALUATION: "evaluation criterion",
+              Label.TOPIC: "findings topic", Label.OBJECT: "fundamental object"}
 
 class BadInput(ValueError):
     """A request parameter the page cannot use; the message tells the reader what to change.
@@ -234,7 +244,7 @@ def search() -> str | tuple[str, int] | Response:
     elif mode not in {m for m, _, _ in MODES}:
         errors.append(BadInput(f"Unknown mode “{isolate(mode[:20])}”: choose hybrid, semantic or keyword.",
                                ("mode",)))
-    ctx["filters"] = _filters(labels, errors)
+    ctx["filters"] = _filters(errors)
     try:
         page = _page_param()
     except BadInput as exc:
@@ -253,7 +263,8 @@ def search() -> str | tuple[str, int] | Response:
         page = 1
     ctx["args"] = {
         "q": ctx["q"], "mode": ctx["mode"] if ctx["mode"] != "hybrid" else None,
-        "technique": ctx["filters"].technique_ids, "year_from": _form_value("year_from"),
+        "technique": ctx["filters"].technique_ids, "topic": ctx["filters"].topic_ids,
+        "year_from": _form_value("year_from"),
         "year_to": _form_value("year_to"), "section": ctx["filters"].section_ids,
         "source": ctx["filters"].sources,
     }
@@ -301,7 +312,7 @@ def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     return options
 
 
-def _filters(labels: Labels, errors: list[BadInput]) -> SearchFilters:
+def _filters(errors: list[BadInput]) -> SearchFilters:
     """The form's filters; a field that is not valid is left out of them and its error added to `errors`."""
     def checked(read: Any, empty: Any) -> Any:
         try:
@@ -309,14 +320,6 @@ def _filters(labels: Labels, errors: list[BadInput]) -> SearchFilters:
         except BadInput as exc:
             errors.append(exc)
             return empty
-
-    def techniques() -> list[str]:
-        ids = _list_param("technique", "technique")
-        unknown = [t for t in ids if labels.label(t) not in (Label.TECHNIQUE, Label.EVALUATION)]
-        if unknown:
-            raise BadInput(f"Unknown technique “{isolate(unknown[0][:60])}”: pick one from the list.",
-                           ("technique",))
-        return ids
 
     def sections() -> list[str]:
         ids = _list_param("section", "list section")
@@ -335,7 +338,8 @@ def _filters(labels: Labels, errors: list[BadInput]) -> SearchFilters:
                            "records file.", ("source",))
         return values
 
-    technique_ids = checked(techniques, [])
+    technique_ids = checked(lambda: _filter_ids("technique"), [])
+    topic_ids = checked(lambda: _filter_ids("topic"), [])
     year_from = checked(lambda: _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year"), None)
     year_to = checked(lambda: _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year"), None)
     if year_from and year_to and year_from > year_to:
@@ -343,9 +347,32 @@ def _filters(labels: Labels, errors: list[BadInput]) -> SearchFilters:
                                "“from” must not be after “to”.", ("year_from", "year_to")))
         year_from = year_to = None
     return SearchFilters(
-        technique_ids=technique_ids, section_ids=checked(sections, []), year_from=year_from,
-        year_to=year_to, sources=checked(sources, []),
+        technique_ids=technique_ids, topic_ids=topic_ids, section_ids=checked(sections, []),
+        year_from=year_from, year_to=year_to, sources=checked(sources, []),
     )
+
+
+def _filter_ids(name: str) -> list[str]:
+    """The ids of the technique or topic filter, checked by the API's rule (api.params.check_filter_ids)
+    and, when one is refused, worded for the form: BadInput naming the select that takes it."""
+    ids = _list_param(name, name)
+    try:
+        check_filter_ids(get_taxonomy(), name, ids)
+    except FilterIdError as exc:
+        shown = f"“{isolate(exc.node_id[:60])}”"
+        kind = KIND_WORDS.get(exc.label or "", (exc.label or "").lower())
+        article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+        if exc.label is None:
+            # The suggestion is an id: a wrong id comes from an edited link, where ids are what is typed.
+            fix = f"did you mean “{exc.suggestion}”?" if exc.suggestion else "pick one from the list."
+            message = f"Unknown {name} {shown}: {fix}"
+        elif exc.other_filter:
+            message = (f"{shown} is {article} {kind}, not a {name}: "
+                       f"pick it under {FILTER_FIELDS[exc.other_filter]}.")
+        else:
+            message = f"{shown} is {article} {kind}, which no filter takes: search for it by name."
+        raise BadInput(message, (name,)) from None
+    return ids
 
 
 def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: int) -> None:
@@ -425,6 +452,8 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
         tips.append("Remove the year filter or widen the range.")
     if filters.technique_ids:
         tips.append("Remove the technique filter, or pick its parent technique.")
+    if filters.topic_ids:
+        tips.append("Remove the topic filter, or pick its parent topic.")
     if filters.section_ids or filters.sources:
         tips.append("Remove the list section or source filter.")
     if q and len(q.split()) > 6:
@@ -435,7 +464,7 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
 
 
 def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
-    from kg.browse import technique_tree
+    from kg.browse import TREE_GROUPS, technique_tree
 
     tree = technique_tree(store)
 
@@ -445,16 +474,21 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
             walk(n.get("children", []), depth + 1, out)
         return out
 
-    # The technique filter takes evaluation criteria too, as the JSON API's does.
-    bands = [{"title": title, "options": walk(tree.get(group, []), 0, [])}
-             for group, title in (("techniques", "Techniques"), ("evaluations", "Evaluation criteria"))]
+    def bands(name: str) -> list[dict[str, Any]]:
+        """A filter's options, a group per node label the API's filter takes (the technique filter takes
+        evaluation criteria too, the topic filter fundamental objects); empty groups left out."""
+        groups = [{"title": OPTION_GROUPS[label], "options": walk(tree.get(TREE_GROUPS[label], []), 0, [])}
+                  for label in FILTER_LABELS[name]]
+        return [g for g in groups if g["options"]]
+
     sections = []
     for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
         label = " › ".join(str(p) for p in s["path"] or []) or str(s["title"] or s["id"])
         sections.append({"id": s["id"], "label": label, "count": s["count"]})
     stats = store.stats().get("nodes", {})
     return {
-        "technique_options": [band for band in bands if band["options"]],
+        "technique_options": bands("technique"),
+        "topic_options": bands("topic"),
         "sections": sections,
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},
@@ -634,6 +668,9 @@ def technique(node_id: str) -> str | tuple[str, int]:
     because = node_reasons(store, [p.id for p in papers], d.id, labels)
     for c in cards:
         c["because"] = because.get(c["id"], [])
+    # The search filter that takes this node (technique or topic, the API's rule), to search within it:
+    # the way to the papers past what the pager reaches.
+    within = next((name for name, taken in FILTER_LABELS.items() if node.label in taken), None)
     return render_template(
         "technique.html", node=node, band_title=BAND_OF_LABEL.get(node.label, node.label),
         ancestors=ancestors, parent={"id": d.parent["id"], "name": d.parent["label"]} if d.parent else None,
@@ -645,6 +682,7 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # past_end: a page number past the end must not read as "no papers use this technique".
         **_paging(page, TECHNIQUE_PAGE_SIZE, total, len(papers)),
         refinements_with_papers=any(c["total_count"] for c in d.refinements),
+        search_within=url_for("web.search", **{within: node.id}) if within else None,
     ), 400 if error else 200
 
 

@@ -25,7 +25,8 @@ from api.app import WEB_CSP, create_app
 from api.web import highlight
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
-from kg.entities import ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
+from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
+from kg.schema import Label
 from kg.store import StoreDamaged, StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.api.conftest import BrokenStore
@@ -224,6 +225,8 @@ def test_empty_results_say_what_to_do(client: FlaskClient) -> None:
     ("section=findings-and", "Unknown list section"),
     ("q=heads&mode=fuzzy", "Unknown mode"),
     ("q=heads&source=nowhere", "Unknown source"),
+    ("q=heads&topic=no_such_topic", "Unknown topic"),
+    ("topic=no_such_topic", "Unknown topic"),  # a filter alone is a search too
 ])
 def test_bad_input_gets_clear_400(client: FlaskClient, query: str, message: str) -> None:
     html = page(client, f"/search?{query}", status=400)
@@ -239,6 +242,7 @@ def test_bad_input_gets_clear_400(client: FlaskClient, query: str, message: str)
     ("q=heads&technique=no_such_technique", ["f-technique"], ["technique"], "highlighted field"),
     ("q=heads&section=no-such-section", ["f-section"], ["section"], "highlighted field"),
     ("q=heads&source=nowhere", ["f-source"], ["source"], "highlighted field"),
+    ("q=heads&topic=no_such_topic", ["f-topic"], ["topic"], "highlighted field"),
     ("q=heads&page=0", [], ["page"], "from the first page"),  # not a form field: nothing to highlight
 ])
 def test_bad_input_highlights_the_field_at_fault(client: FlaskClient, query: str, invalid: list[str],
@@ -1197,7 +1201,8 @@ def selected_options(html: str) -> dict[str, list[str]]:
 def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> None:
     url = "/search?q=lens&technique=probing&source=list&year_from=2025&year_to=2020"
     html = page(client, url, status=400)
-    assert selected_options(html) == {"technique": ["probing"], "section": [], "source": ["list"]}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [],
+                                      "source": ["list"]}
     doc = Inspector(html)
     marked = [a.get("name") for _, a in doc.elements if a.get("aria-invalid") == "true"]
     assert marked == ["year_from", "year_to"]
@@ -1206,7 +1211,7 @@ def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> Non
     html = page(client, "/search?q=" + "a" * 1001 + "&technique=probing", status=400)
     assert selected_options(html)["technique"] == ["probing"]
     html = page(client, "/search?q=lens&technique=probing&source=nowhere&year_from=2020", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "section": [], "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [], "source": []}
     marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
     assert marked == ["source"]
 
@@ -1232,6 +1237,7 @@ def test_a_right_to_left_override_in_the_query_is_isolated(client: FlaskClient) 
     for url, text in ((f"/search?q=x&mode={RLO}fuzzy", "Unknown mode"),
                       (f"/search?q=x&year_from={RLO}20", "whole number"),
                       (f"/search?q=x&technique={RLO}nope", "Unknown technique"),
+                      (f"/search?q=x&topic={RLO}nope", "Unknown topic"),
                       (f"/search?q=x&source={RLO}nope", "Unknown source"),
                       (f"/new?since={RLO}2024", "is not a date")):
         html = page(client, url, status=400)
@@ -1329,7 +1335,10 @@ def capped_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
     s.upsert_papers([PaperBundle(Paper(id=f"2501.{i:05d}", arxiv_id=f"2501.{i:05d}", title=f"Probe study {i}",
                                        abstract="We train linear probes on a language model.",
                                        published=f"2025-01-{i + 1:02d}", year=2025),
-                                 techniques=[TechniqueUse("probing", "extracted")])
+                                 techniques=[TechniqueUse("probing", "extracted")],
+                                 # A finding each, so a topic's page has as many papers as the technique's.
+                                 findings=[Finding(id=f"2501.{i:05d}#f", text="Probes find superposition.",
+                                                   about=[FindingAbout(Label.TOPIC, "superposition")])])
                      for i in range(CAPPED_PAPERS)])
     for name in ("MAX_PAGE", "PAGE_SIZE", "TECHNIQUE_PAGE_SIZE", "NEW_PAGE_SIZE"):
         monkeypatch.setattr(f"api.web.{name}", 2)
@@ -1415,3 +1424,138 @@ def test_a_technique_page_past_the_pager_is_a_400_not_page_1(capped_client: Flas
     # A sort is kept in the links back.
     html = page(capped_client, "/techniques/probing?sort=centrality&page=abc", status=400)
     assert '<a href="?sort=centrality">Go to page 1</a>' in html
+
+
+# -- topic filter ----------------------------------------------------------------------------------
+
+def topic_select(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    """The elements of the search form's topic <select>, from the <label> around it to its end."""
+    elements = Inspector(html).elements
+    start = next(i for i, (t, a) in enumerate(elements) if t == "select" and a.get("name") == "topic")
+    end = next(i for i, (t, _) in enumerate(elements[start + 1:], start + 1)
+               if t in ("select", "label", "input"))
+    return elements[start:end]
+
+
+def test_the_form_offers_the_topics_the_topic_filter_takes(client: FlaskClient, store: EmbeddedStore) -> None:
+    """Findings topics and fundamental objects (the API's topic filter takes both), with the counts the
+    filter finds, in a labelled select beside the technique select."""
+    html = page(client, "/search")
+    select = topic_select(html)
+    assert select[0][1].get("id") == "f-topic"
+    assert re.search(r'<label class="f">Topic\s*<select name="topic" id="f-topic"', html)
+    groups = [a.get("label") for t, a in select if t == "optgroup"]
+    assert groups == ["Findings topics", "Fundamental objects"]
+    values = [a.get("value") for t, a in select if t == "option"]
+    assert values[0] == "" and {"superposition", "lm_components", "features", "circuits"} <= set(values)
+    assert "activation_patching" not in values and "faithfulness" not in values  # the technique select's
+    for topic in ("superposition", "features"):
+        count = len(store.filter_ids(SearchFilters(topic_ids=[topic])))
+        assert re.search(rf'<option value="{topic}">[^<]*\({count}\)</option>', html), topic
+    # The technique select comes first and the topic select next, in the tab order as on the page.
+    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
+    assert names[:2] == ["technique", "topic"]
+
+
+def test_the_topic_filter_keeps_only_papers_about_the_topic(client: FlaskClient,
+                                                            store: EmbeddedStore) -> None:
+    """`?topic=` used to be ignored: the page showed every paper ("46 papers") where the API found 4."""
+    allowed = store.filter_ids(SearchFilters(topic_ids=["superposition"]))
+    assert 0 < len(allowed) < 10
+    html = page(client, "/search?q=attention&topic=superposition")
+    ids = row_ids(html)
+    assert ids and set(ids) <= allowed
+    api_total = client.get("/api/search?q=attention&topic=superposition").get_json()["total"]
+    assert re.search(rf'data-state="results" tabindex="-1">{api_total} papers? ranked', html)
+    assert selected_options(html)["topic"] == ["superposition"]
+    assert "· filtered" in html
+    # A topic alone lists every paper about it, an object too, and the in-place fragment filters alike.
+    assert set(row_ids(page(client, "/search?topic=superposition"))) == allowed
+    assert set(row_ids(page(client, "/search?topic=features"))) == store.filter_ids(
+        SearchFilters(topic_ids=["features"]))
+    fragment = page(client, "/search?q=attention&topic=superposition&fragment=1")
+    assert row_ids(fragment) == ids
+    # With a technique too, a paper must pass both.
+    both = store.filter_ids(SearchFilters(technique_ids=["sae"], topic_ids=["superposition"]))
+    assert set(row_ids(page(client, "/search?technique=sae&topic=superposition"))) == both
+
+
+@pytest.mark.parametrize("topic", ["superposition", "features", "lm_components,superposition", "nope",
+                                   "Superposition", "cma", "faithfulness", "gpt2", "induction_head", "%00"])
+def test_the_web_form_takes_the_topics_the_api_takes(client: FlaskClient, topic: str) -> None:
+    """One rule for both: a topic the API refuses is a 400 on the page, one it takes is searched."""
+    api = client.get(f"/api/search?q=heads&topic={topic}").status_code
+    web = client.get(f"/search?q=heads&topic={topic}").status_code
+    assert web == api and api in (200, 400)
+    assert (api == 400) == (topic not in ("superposition", "features", "lm_components,superposition"))
+
+
+@pytest.mark.parametrize(("query", "field", "words"), [
+    ("topic=no_such_topic", "topic", "Unknown topic “\u2068no_such_topic\u2069”: pick one from the list."),
+    ("topic=Superposition", "topic",
+     "Unknown topic “\u2068Superposition\u2069”: did you mean “superposition”?"),
+    ("topic=cma", "topic", "“\u2068cma\u2069” is a technique, not a topic: pick it under Technique."),
+    ("topic=faithfulness", "topic",
+     "“\u2068faithfulness\u2069” is an evaluation criterion, not a topic: pick it under Technique."),
+    ("technique=superposition", "technique",
+     "“\u2068superposition\u2069” is a findings topic, not a technique: pick it under Topic."),
+    ("technique=features", "technique",
+     "“\u2068features\u2069” is a fundamental object, not a technique: pick it under Topic."),
+    ("topic=gpt2", "topic", "“\u2068gpt2\u2069” is a model, which no filter takes: search for it by name."),
+])
+def test_an_id_the_filter_does_not_take_says_which_filter_does(
+    client: FlaskClient, query: str, field: str, words: str
+) -> None:
+    """The API's check (api.params.check_filter_ids), worded for the form."""
+    html = page(client, f"/search?q=heads&{query}", status=400)
+    assert str(escape(words)) in html
+    marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
+    assert marked == [field]
+
+
+def test_a_bad_field_leaves_the_topic_chosen(client: FlaskClient) -> None:
+    html = page(client, "/search?q=lens&topic=superposition&source=nowhere", status=400)
+    assert selected_options(html)["topic"] == ["superposition"]
+    html = page(client, "/search?q=lens&topic=nope&technique=probing", status=400)
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [], "source": []}
+
+
+def test_the_pager_and_the_fragment_keep_the_topic(client: FlaskClient, store: EmbeddedStore) -> None:
+    allowed = store.filter_ids(SearchFilters(topic_ids=["lm_components"]))
+    assert 10 < len(allowed) <= 20
+    for url in ("/search?topic=lm_components", "/search?topic=lm_components&fragment=1"):
+        html = page(client, url)
+        assert '<a rel="next" href="?topic=lm_components&amp;page=2">' in html, url
+    first, second = row_ids(page(client, "/search?topic=lm_components")), row_ids(
+        page(client, "/search?topic=lm_components&page=2"))
+    assert set(first) | set(second) == allowed and not set(first) & set(second)
+    past = page(client, "/search?q=model&topic=lm_components&page=9")
+    assert '<a href="?q=model&amp;topic=lm_components">go to page 1</a>' in past
+
+
+def test_clear_filters_clears_the_topic_and_the_tips_name_it(client: FlaskClient) -> None:
+    links = [a for t, a in Inspector(page(client, "/search?q=heads&topic=superposition")).elements
+             if "data-clear-filters" in a]
+    assert len(links) == 1 and "hidden" not in links[0] and links[0]["href"] == "/search?q=heads"
+    html = page(client, "/search?q=zqxjv&mode=keyword&topic=superposition")
+    assert 'data-state="empty"' in html and "Remove the topic filter" in html
+
+
+@pytest.mark.parametrize(("node", "link"), [
+    ("superposition", 'href="/search?topic=superposition"'), ("features", 'href="/search?topic=features"'),
+    ("activation_patching", 'href="/search?technique=activation_patching"'),
+    ("faithfulness", 'href="/search?technique=faithfulness"'),
+])
+def test_every_node_page_links_a_search_within_it(client: FlaskClient, node: str, link: str) -> None:
+    """Topic and object pages had no "Search within…": a topic with more papers than the pager reaches
+    had no way to the rest."""
+    html = page(client, f"/techniques/{node}")
+    assert f"<a {link}>Search within" in html
+    assert page(client, link.split('"')[1]).count('data-paper-row') > 0
+
+
+def test_a_capped_topic_page_links_a_search_within_the_topic(capped_client: FlaskClient) -> None:
+    html = page(capped_client, "/techniques/superposition")
+    note = re.search(r'<p class="notice" data-state="capped">(.*?)</p>', html, re.S)
+    assert note is not None and 'href="/search?topic=superposition">search within' in note.group(1)
+    assert "Only the first 4 of these 7 papers" in note.group(1)
