@@ -161,7 +161,9 @@ def _app() -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Prepare the demo data, then serve the web UI and API with werkzeug."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Not __doc__: `python -OO` (PYTHONOPTIMIZE=2 in some images) strips docstrings, and the demo crashed.
+    parser = argparse.ArgumentParser(description="Initialise, ingest the seed list and its papers' metadata, "
+                                                 "embed, then serve the web UI and API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-serve", action="store_true", help="load the data and exit")

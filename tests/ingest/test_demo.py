@@ -80,3 +80,13 @@ def test_demo_on_a_busy_port_stops_before_loading_anything(tmp_path: Path, share
     assert lines[0] == (f"[demo] {problem}; another program may be using the port: choose another, e.g. "
                         f"PORT={port + 1} make demo")
     assert not (tmp_path / "demo-data").exists()  # checked before the store was initialised
+
+
+def test_demo_help_works_with_docstrings_stripped(tmp_path: Path) -> None:
+    """`python -OO` (PYTHONOPTIMIZE=2) strips docstrings: the demo read its help from __doc__ and crashed."""
+    env = {**os.environ, "PYTHONOPTIMIZE": "2", "PAPERKG_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run([sys.executable, "-m", "ingest.demo", "--help"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--no-serve" in done.stdout
+    assert not (tmp_path / "data").exists()
