@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,36 @@ import pytest
 
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy, load_taxonomy
+
+# The one caller setting the tests honour: CI and users point the suite at ../shared with it.
+KEPT_CALLER_SETTINGS = frozenset({"PAPERKG_SHARED_DATA"})
+_REMOVED_SETTINGS = pytest.StashKey[dict[str, str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Drop the caller's PAPERKG_* variables (all but PAPERKG_SHARED_DATA) for the whole run."""
+    # A user who followed the README (`export PAPERKG_TAXONOMY=...` after `paperkg init --taxonomy`)
+    # must not see tests fail on their own settings. Done here, before collection and every fixture
+    # (session ones included), and on os.environ itself, so subprocesses the tests start inherit the
+    # cleaned environment too. NEO4J_URI (no prefix) is left alone: it switches on the Neo4j half of
+    # the store contract suite. PAPERKG_NEO4J_* go: a test opens the store it builds, never the user's.
+    removed = {name: os.environ.pop(name) for name in sorted(os.environ)
+               if name.startswith("PAPERKG_") and name not in KEPT_CALLER_SETTINGS}
+    config.stash[_REMOVED_SETTINGS] = removed
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Give the caller's PAPERKG_* variables back (matters when pytest runs inside another process)."""
+    os.environ.update(config.stash.get(_REMOVED_SETTINGS, {}))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seed_store_in_pytest_temp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Build the cached seed store under pytest's base temp, which pytest rotates (last 3 runs kept)."""
+    from tests.seed_store import use_temp_factory
+
+    # Not an atexit cleanup: a killed run (CI cancel, pytest-timeout's os._exit) never runs atexit.
+    use_temp_factory(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,32 @@
 """The seed corpus loaded once per test process into a real embedded store with the real model.
 
 Shared by tests/kg (search, related, recommend) and tests/api: the first caller pays for the
-model load and the ingest (~15 s); later callers get the same file. Tests only read it.
+model load and the ingest (~15 s); later callers get the same file. Tests only read it. The file lives
+under pytest's base temp (tests/conftest.py hands over tmp_path_factory), so a killed run leaves it
+where pytest's own rotation removes it.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 _LOCK = threading.Lock()
 _BUILT: dict[str, Path] = {}
+_FACTORY: list[pytest.TempPathFactory] = []  # the running session's, set by use_temp_factory
+
+
+def use_temp_factory(factory: pytest.TempPathFactory) -> None:
+    """Build seed stores under the base temp of `factory` from now on (tests/conftest.py, per session)."""
+    with _LOCK:
+        if _FACTORY and _FACTORY[0] is factory:
+            return
+        # A new session (pytest run inside this process): its files live under its own base temp.
+        _FACTORY[:] = [factory]
+        _BUILT.clear()
 
 
 def real_embedder() -> Any:
@@ -43,9 +55,10 @@ def seed_db_path(shared_data: Path) -> Path:
     with _LOCK:
         if key in _BUILT:
             return _BUILT[key]
-        folder = Path(tempfile.mkdtemp(prefix="paperkg-seed-"))
-        atexit.register(shutil.rmtree, folder, True)
-        path = folder / "paperkg.sqlite3"
+        if not _FACTORY:
+            raise RuntimeError("seed_db_path needs pytest's tmp_path_factory: tests/conftest.py's session "
+                               "fixture passes it to use_temp_factory")
+        path = _FACTORY[0].mktemp("paperkg-seed") / "paperkg.sqlite3"
         store = taxonomy_store(path)
         try:
             summary = ingest_records_file(

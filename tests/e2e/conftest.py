@@ -4,6 +4,7 @@ werkzeug server on 127.0.0.1, driven by headless Debian Chromium through seleniu
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,16 +101,28 @@ def rows_server(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) ->
         store.close()
 
 
+def browser_env(home: Path) -> dict[str, str]:
+    """This process's environment with HOME and the XDG base directories moved under `home`."""
+    env = dict(os.environ, HOME=str(home))
+    for name, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                      ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        env[name] = str(home / sub)
+    return env
+
+
 def chromium(profile: Path, *, javascript: bool = True, storage: bool = True) -> webdriver.Chrome:
     """Start headless Debian Chromium with the DevTools performance log on (to see every request)."""
     if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
         pytest.fail("chromium / chromedriver not installed: apt-get install chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # No crash dumps. Crashpad still creates its empty database in ~/.config/chromium, whatever
+    # --user-data-dir says: the driver's own home below keeps that out of the user's.
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                 f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", "--window-size=1280,900", "--disable-crash-reporter",
+                 "--disable-breakpad", f"--user-data-dir={profile}"):
         options.add_argument(flag)
     prefs: dict[str, int] = {}
     if not javascript:
@@ -121,8 +134,11 @@ def chromium(profile: Path, *, javascript: bool = True, storage: bool = True) ->
     if prefs:
         options.add_experimental_option("prefs", prefs)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    # An explicit driver path means selenium never tries a Selenium Manager download.
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # An explicit driver path means selenium never tries a Selenium Manager download. The driver, and the
+    # browser it starts, get a home of their own: Chromium writes ~/.config/chromium/Crash Reports and
+    # GLib ~/.cache/dconf despite --user-data-dir, and a test run must leave the user's home alone.
+    service = Service(CHROMEDRIVER, env=browser_env(profile.with_name(f"{profile.name}-home")))
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
     return driver
 
