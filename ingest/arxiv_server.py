@@ -146,11 +146,19 @@ def parse_query(query: str) -> Predicate:
 
 # -- entries --------------------------------------------------------------------------------
 def _ts(value: str | None) -> str:
+    """A record's date or datetime as arXiv's feeds write it, in UTC with a Z (2026-11-26T03:00:00+05:30
+    is 2026-11-25T21:30:00Z; a date is its midnight, a time without an offset is taken as UTC). Text no
+    ISO parser reads is served as given: a broken feed, as arXiv might send, for tests to reproduce."""
     if not value:
         return "2000-01-01T00:00:00Z"
-    if "T" in value:
-        return value if value.endswith("Z") else value.split("+")[0] + "Z"
-    return f"{value[:10]}T00:00:00Z"
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return text
+    return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 _NEW_STYLE_ID = re.compile(r"^(\d\d)(0[1-9]|1[0-2])\.\d{4,5}$")

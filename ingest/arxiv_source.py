@@ -8,6 +8,12 @@ page. Here: a timeout on every request, at least `delay` seconds between request
 backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page, API error feeds turned
 into a clear ArxivError. Errors and warnings name the request (query part, page, start), not its URL:
 a weekly query URL is over a thousand characters; the URL is logged at DEBUG level.
+
+Entry dates follow the records file's rule (records_file.stored_date: read as the `arxiv` package reads
+them, a year within YEAR_MIN..YEAR_MAX): `arxiv`'s parser raises on a date it cannot read, which stopped
+the whole ingest over one entry. Before it parses a page, an entry whose <published> cannot be used is
+dropped with a warning naming its arXiv id (it has no submission date to file it under); one whose
+<updated> cannot be used keeps its <published> there (as for a paper never revised), with a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +35,7 @@ from lxml import etree
 
 from ingest.normalize import arxiv_version, doi_from_text, split_venue_tag, strip_arxiv_version, title_key
 from ingest.records import ListRowRecord, Record
+from ingest.records_file import stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
 from kg.config import Config, load_config
 
@@ -46,6 +54,14 @@ class ArxivError(RuntimeError):
 
 class _Retryable(Exception):
     pass
+
+
+@dataclass
+class Page(_feed.ParsedFeed):
+    """A parsed page, and how many of its entries were dropped for an unusable date (the next page
+    starts after them)."""
+
+    dropped: int = 0
 
 
 _WITH_URL = re.compile(r"(with url: )\S+")
@@ -70,9 +86,54 @@ def describe(search: arxiv.Search, label: str | None = None) -> str:
 
 
 def _iso_date(value: datetime | None) -> str | None:
-    if value is None or value.year < 1900:
+    """The stored date of an entry's date (the records file's rule); None for none or an unusable one
+    (fetch_page already dropped those, with a warning)."""
+    if value is None:
         return None
-    return value.astimezone(UTC).date().isoformat()
+    try:
+        return stored_date(value if value.tzinfo else value.replace(tzinfo=UTC), "date")
+    except ValueError:
+        return None
+
+
+def _date_problem(text: str | None, tag: str) -> str | None:
+    """Why an entry's <published> or <updated> text cannot be used, or None when it can: read as the
+    `arxiv` package reads it (a time without an offset is UTC), then by the records file's rule."""
+    if text is None or not text.strip():
+        return f"'{tag}' is missing"
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:  # "day is out of range for month", "Invalid isoformat string: ..."
+        return f"'{tag}' {text.strip()[:40]!r} is an unreadable date ({exc})"
+    try:
+        stored_date(moment if moment.tzinfo else moment.replace(tzinfo=UTC), tag)
+    except ValueError as exc:  # "'published' 2150-02-23 is outside the years 1900..2100"
+        return str(exc)
+    return None
+
+
+def _drop_bad_dates(root: Any, where: str) -> int:
+    """Entries of a parsed page whose dates `arxiv` cannot read or the records file's rule refuses, made
+    safe to parse (see the module docstring); returns how many entries were dropped."""
+    dropped = 0
+    for entry in list(root.iterfind(f"{_ATOM}entry")):
+        entry_id = (entry.findtext(f"{_ATOM}id") or "").strip()
+        name = entry_id.rsplit("/abs/", 1)[-1] or "without an id"
+        published = entry.find(f"{_ATOM}published")
+        updated = entry.find(f"{_ATOM}updated")
+        bad = _date_problem(None if published is None else published.text, "published")
+        if bad is not None:
+            log.warning("arXiv entry %s (%s): %s: entry skipped", name, where, bad)
+            entry.getparent().remove(entry)
+            dropped += 1
+            continue
+        bad = _date_problem(None if updated is None else updated.text, "updated")
+        if bad is not None:
+            log.warning("arXiv entry %s (%s): %s: its 'published' date stands in for it", name, where, bad)
+            if updated is None:
+                updated = etree.SubElement(entry, f"{_ATOM}updated")
+            updated.text = published.text  # published is not None: checked above
+    return dropped
 
 
 def record_from_result(result: arxiv.Result) -> Record:
@@ -214,7 +275,7 @@ class ArxivSource:
             raise ArxivError("arXiv API answered HTTP 400 (bad request)")
 
     @staticmethod
-    def _validate(content: bytes) -> _feed.ParsedFeed:
+    def _validate(content: bytes, where: str = "arXiv request") -> Page:
         # arxiv's parser runs lxml with recover=True, so a truncated page would pass as a short
         # one: check well-formedness strictly first.
         try:
@@ -225,16 +286,23 @@ class ArxivSource:
             raise _Retryable(f"not an Atom feed (root element {root.tag!r})")
         if root.find("{http://a9.com/-/spec/opensearch/1.1/}totalResults") is None:
             raise _Retryable("feed without opensearch:totalResults")
-        feed = _feed.parse(content)
+        dropped = _drop_bad_dates(root, where)
+        try:
+            feed = _feed.parse(etree.tostring(root))
+        except (ValueError, OverflowError) as exc:  # a date _date_problem let through: not retried
+            # fetch_page adds `where` (the request: query part or id batch, page, start).
+            raise ArxivError(f"arXiv feed has an unreadable date ({exc}); no paper of this page was "
+                             "used") from exc
         if feed.malformed:
             raise _Retryable(f"malformed feed ({feed.error})")
-        return feed
+        return Page(feed.header, feed.results, feed.malformed, feed.error, dropped=dropped)
 
     def fetch_page(self, search: arxiv.Search, start: int, size: int, *, label: str | None = None
-                   ) -> _feed.ParsedFeed:
+                   ) -> Page:
         """One validated page, retried with exponential backoff; ArxivError when retries run out.
 
         `label` names the request in warnings and errors (e.g. "query 2/4"); the URL goes to DEBUG only.
+        Entries with an unusable date are dropped with a warning (`dropped` counts them, for paging).
         """
         url = self._page_url(search, start, size)
         where = f"{describe(search, label)}, page {start // max(size, 1) + 1} (start={start})"
@@ -242,9 +310,9 @@ class ArxivSource:
         last = ""
         for attempt in range(self.retries + 1):
             try:
-                feed = self._validate(self._get(url))
+                feed = self._validate(self._get(url), where)
                 total = feed.header.total_results
-                if not feed.results and total > start:
+                if not feed.results and not feed.dropped and total > start:
                     raise _Retryable(f"empty page although totalResults={total}")
                 return feed
             except _Retryable as exc:
@@ -302,7 +370,7 @@ class ArxivSource:
         while total is None or start < total:
             feed = self.fetch_page(search, start, self.page_size, label=label)
             total = feed.header.total_results
-            if not feed.results:
+            if not feed.results and not feed.dropped:
                 break
             for result in feed.results:
                 record = record_from_result(result)
@@ -314,7 +382,7 @@ class ArxivSource:
                     continue
                 seen.add(key)
                 yield record
-            start += len(feed.results)
+            start += len(feed.results) + feed.dropped
 
     def search_again(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
                      label: str | None = None) -> list[Record]:
@@ -355,9 +423,9 @@ class ArxivSource:
             records = [record_from_result(r) for r in feed.results]
             recent = [r for r in records if (r.updated or r.published or "")[:10] >= low]
             yield from recent
-            if not recent:
+            if not recent and (records or not feed.dropped):  # a page all dropped says nothing of age
                 return
-            start += len(records)
+            start += len(records) + feed.dropped
         log.warning("stopped walking updates of %s after %d pages",
                     label or describe(arxiv.Search(query=query)), max_pages)
 

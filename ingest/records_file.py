@@ -2,8 +2,9 @@
 
 Policy: the whole file is read and validated before anything is written. By default a bad line
 (not UTF-8 text, invalid JSON, not an object, no title, wrong types or values, a text over its length
-limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`) stops the import with an error
-naming the line and the field; with `skip_invalid=True` bad lines are skipped and reported instead.
+limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`, an `updated` earlier than `published`)
+stops the import with an error naming the line and the field; with `skip_invalid=True` bad lines are
+skipped and reported instead. Dates are stored as their UTC date (see stored_date).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,24 @@ def _authors(value: Any) -> list[str]:
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
 
 
+def stored_date(moment: datetime, name: str) -> str:
+    """The date a paper's `published` or `updated` is stored as (YYYY-MM-DD), for records files and arXiv
+    alike: the UTC date of a time with an offset (2024-12-31T23:30:00-05:00 is 2025-01-01, as arXiv's
+    dates are read), the date as given of one without; ValueError naming the field for a year outside
+    YEAR_MIN..YEAR_MAX."""
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+            raise ValueError(f"'{name}' {moment.isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}"
+                             ) from None
+    if not YEAR_MIN <= moment.year <= YEAR_MAX:
+        raise ValueError(f"'{name}' {moment.date().isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}")
+    return moment.date().isoformat()
+
+
 def _iso_date(value: Any, name: str) -> str | None:
-    """The date part (YYYY-MM-DD) of an ISO date or datetime, or ValueError naming the field."""
+    """The stored date (stored_date) of an ISO date or datetime, or ValueError naming the field."""
     text = _str(value, name)
     if text is None:
         return None
@@ -153,12 +170,10 @@ def _iso_date(value: Any, name: str) -> str | None:
         # fromisoformat alone also takes "20221101" and week dates: the stored prefix must be YYYY-MM-DD.
         if not _ISO_DATE.fullmatch(text):
             raise ValueError(text)
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"'{name}' must be an ISO date or datetime (YYYY-MM-DD...), not {text!r}") from exc
-    if not YEAR_MIN <= int(text[:4]) <= YEAR_MAX:
-        raise ValueError(f"'{name}' {text[:10]} is outside the years {YEAR_MIN}..{YEAR_MAX}")
-    return text[:10]
+    return stored_date(moment, name)
 
 
 def _int(value: Any, name: str) -> int:
@@ -175,7 +190,7 @@ def _year(value: Any, published: str | None) -> int | None:
     if value is None or value == "":
         if not published:
             return None
-        return int(published[:4])  # _iso_date checked its range
+        return int(published[:4])  # stored_date checked its range
     year = _int(value, "year")
     if not YEAR_MIN <= year <= YEAR_MAX:
         raise ValueError(f"'year' {year} is outside the years {YEAR_MIN}..{YEAR_MAX}")
@@ -285,6 +300,10 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
     # overwrites a newer one's): it used to be dropped here, so the last record read won.
     arxiv_id, version = _arxiv_id_and_version(raw_arxiv_id) if raw_arxiv_id else (None, None)
     published = _iso_date(data.get("published"), "published")
+    updated = _iso_date(data.get("updated"), "updated")
+    if published and updated and updated < published:
+        # A paper is revised after it is first published: one of the two dates is wrong.
+        raise ValueError(f"'updated' {updated} is earlier than 'published' {published}")
     urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
     url = _str(data.get("url"), "url")
     doi_text = _str(data.get("doi"), "doi")
@@ -309,7 +328,7 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
         arxiv_id=arxiv_id,
         doi=doi,
         published=published,
-        updated=_iso_date(data.get("updated"), "updated"),
+        updated=updated,
         year=_year(data.get("year"), published),
         venue=_str(data.get("venue"), "venue"),
         primary_category=_str(data.get("primary_category"), "primary_category"),

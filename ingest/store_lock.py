@@ -15,9 +15,13 @@ Once a run holds the lock no other ingest is running, so any IngestRun still "ru
 run that died: it is recorded as failed, saying so (see mark_dead_runs).
 
 Expiry alone lets another run take a lock over, so a holder paused past the lifetime (laptop suspend,
-SIGSTOP, `docker pause`) may resume with its lock gone: its keeper stops refreshing as soon as it finds
-another owner holding it, and the run calls HeldLock.check before each write, which raises
-IngestLockLost then. The run stops, recorded as failed, instead of writing beside the new holder.
+SIGSTOP, `docker pause` seen from another pid space) may resume with its lock gone: its keeper stops
+refreshing as soon as it finds another owner holding it, and the run calls HeldLock.check before each
+write, which raises IngestLockLost then. The run stops, recorded as failed, instead of writing beside the
+new holder. Expiry is judged by the wall clock, though, so a clock stepped forward past the lifetime (or
+a fast clock) makes a live holder's lock look expired: a holder of this host's pid space that is alive
+and not stopped (state T or t, as SIGSTOP leaves it) is refused like a live lock, expired or not (see
+take_lock); only a stopped one, or one this host cannot check, is taken over on expiry.
 """
 
 from __future__ import annotations
@@ -94,6 +98,16 @@ def make_owner(kind: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}"
 
 
+def _pid_stopped(pid: int) -> bool:
+    """Whether a process of this host is stopped (SIGSTOP, a debugger): state T or t in /proc/PID/stat.
+
+    False when that cannot be read (no /proc): the holder is then taken for a running one."""
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        return stat.rsplit(")", 1)[1].split()[0] in ("T", "t")  # the state follows "(comm)"
+    return False
+
+
 def _pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists on this host (True when it cannot be checked)."""
     if os.name != "posix":
@@ -166,9 +180,33 @@ def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
                         "died, the lock is stale and frees itself when it expires; try again then")
 
 
+def running_refusal(current: str, holder: Holder, waiting: bool = False) -> IngestLocked:
+    """The refusal for a lock whose holder runs on this host (alive, not stopped), whether or not the lock
+    looks expired: only the holder's state is known, since reading the lock's expiry would take it."""
+    advice = "" if waiting else (
+        "; only one ingest writes to a store at a time: run this one again when it has finished (or pass "
+        "--wait SECONDS to wait for it)")
+    return IngestLocked(
+        f"another {holder.ingest()} is running: pid {holder.pid} on this host is alive and not stopped "
+        f"(lock {LOCK_NAME!r} is held by {current!r}), so its lock is not taken over even if it looks "
+        f"expired (clock step?){advice}")
+
+
 def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, waiting: bool = False) -> None:
     """Take the ingest lock, or take it over from a dead run of this host, or raise IngestLocked
-    (see refusal for `waiting`)."""
+    (see refusal for `waiting`).
+
+    A holder of this host that is alive and not stopped is refused before any attempt to take the lock:
+    acquire_lock takes an expired lock over, and a clock stepped forward makes a live holder's lock look
+    expired (its keeper would then fail, its lock lost). Reading the holder and then taking the lock
+    leaves no race with the holder it saw: refused, nothing is written; otherwise the lock is only taken
+    if it is free, expired, or (replacing, a compare-and-set) still that dead holder's; a holder that
+    took it meanwhile holds it unexpired (one host, one clock), so acquire_lock refuses it."""
+    current = store.lock_owner(LOCK_NAME)
+    if current is not None and current != owner:
+        seen = holder_state(current)
+        if seen.state == "alive" and seen.pid is not None and not _pid_stopped(seen.pid):
+            raise running_refusal(current, seen, waiting)
     try:
         store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
         return

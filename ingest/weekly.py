@@ -4,7 +4,9 @@ One run: take the store's ingest lock, shared by every writing ingest (ingest.st
 run's lock is taken over at once when that run was on this host and its pid is gone) -> window
 [start, now], start = --since, else the earliest of: watermark - 3 days (arXiv's announcement lag),
 the window start of every weekly run that failed or was killed since the last run that moved the
-watermark, and (without a watermark) now - 7 days ->
+watermark, and (without a watermark) now - 7 days. A watermark more than CLOCK_TOLERANCE ahead of the
+clock (set by a run whose clock was fast) is not trusted: the latest one not ahead of the clock stands
+in for it, and the run warns ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
 timeouts and sporadic empty pages; a query part answered with no papers while the others have some is
 asked again, then accepted with a warning) -> de-duplicate on (arXiv id, version), newest version wins ->
@@ -60,6 +62,10 @@ DEFAULT_WINDOW = timedelta(days=7)
 # holds), so a window starting exactly at the last watermark would miss late-announced papers.
 # Windows that start from a watermark reach this far back; re-seen papers are simply unchanged.
 ANNOUNCE_LAG = timedelta(days=3)
+# A watermark later than the clock by more than this was set by a run whose clock was fast (it stores its
+# window end, the wall clock): trusted, it would make every window empty until real time caught up, and
+# then start days after what that run could fetch. Within it, a clock a little behind another's.
+CLOCK_TOLERANCE = timedelta(hours=1)
 # A failed run's window is redone by the next runs only this far back: a failed manual backfill
 # (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
 RETRY_LOOKBACK = timedelta(days=28)
@@ -121,6 +127,8 @@ class WeeklySummary:
     load_run: str | None = None  # the run_ingest run that loaded the papers (source LOAD_SOURCE)
     watermark: str | None = None  # the watermark this run set (None: failed, or a gap run)
     gap_from: str | None = None  # a gap run: papers from here to window_start were not fetched
+    # A stored watermark ahead of the clock, not trusted (see CLOCK_TOLERANCE); None: there was none.
+    future_watermark: str | None = None
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -135,7 +143,8 @@ class WeeklySummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
-                "new_ids": self.new_ids, "rejections": self.rejections}
+                "future_watermark": self.future_watermark, "new_ids": self.new_ids,
+                "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -161,7 +170,17 @@ class WeeklySummary:
             text += (f"; watermark not moved: the window starts after {self.gap_from}, so papers from "
                      f"{self.gap_from} to {self.window_start} were not fetched (run without --since to "
                      "fetch them)")
+        if self.future_watermark:
+            text += f"; {future_watermark_note(self.future_watermark, self.window_end)}"
         return text
+
+
+def future_watermark_note(watermark: str, clock: str) -> str:
+    """What a run says about a stored watermark ahead of its clock (see CLOCK_TOLERANCE)."""
+    return (f"the stored watermark {watermark} is ahead of the clock ({clock}), set by a run whose clock was "
+            "fast: not trusted, the window is reckoned from the latest watermark not ahead of the clock "
+            f"(less the {ANNOUNCE_LAG.days}-day announcement lag; with none, from {DEFAULT_WINDOW.days} days "
+            "back); check this machine's clock")
 
 
 # -- window ---------------------------------------------------------------------------------
@@ -186,19 +205,33 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
-def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[datetime]]:
+def _history(store: GraphStore, end: datetime
+             ) -> tuple[datetime | None, list[datetime], datetime | None]:
     """(the watermark, the window starts of weekly runs that failed or were killed since the last run
-    that moved it, back to RETRY_LOOKBACK before `end`). A killed run never recorded its window:
-    without a watermark it had started 7 days before it began (with one, from the watermark, which the
-    next window covers anyway)."""
+    that moved it, back to RETRY_LOOKBACK before `end`, a newer watermark ahead of `end`).
+
+    A watermark more than CLOCK_TOLERANCE ahead of `end` is not trusted (the third item is the newest
+    such): the latest one that is not stands in for it, and the runs that failed since that one count.
+    A killed run never recorded its window: without a watermark it had started 7 days before it began
+    (with one, from the watermark, which the next window covers anyway)."""
     mark = store.last_watermark(RUN_SOURCE)
     watermark = parse_when(mark) if mark else None
+    ahead = None
+    if watermark is not None and watermark - end > CLOCK_TOLERANCE:
+        ahead, watermark = watermark, None
     starts: list[datetime] = []
+    killed: list[datetime] = []
     for run in store.runs(RUN_SOURCE, limit=RUN_HISTORY):
         if run.status == "succeeded":
-            if run.watermark:
+            if not run.watermark:
+                continue  # a gap run: it covered its own window only
+            if ahead is None:
+                break  # the run that set the watermark
+            moment = parse_when(run.watermark)
+            if moment - end <= CLOCK_TOLERANCE:
+                watermark = moment
                 break
-            continue  # a gap run: it covered its own window only
+            continue  # another watermark ahead of the clock: what its run fetched is fetched again
         recorded = (run.counts or {}).get("window_start")
         if recorded:
             try:
@@ -206,30 +239,52 @@ def _history(store: GraphStore, end: datetime) -> tuple[datetime | None, list[da
             except ValueError:  # e.g. "1-01-01T00:00:00Z", written for year 1 by older versions
                 log.warning("weekly run %s recorded a window start that cannot be read (%r): not retried",
                             run.id, recorded)
-        elif watermark is None and run.started:
-            starts.append(parse_when(run.started) - DEFAULT_WINDOW)
-    return watermark, [s for s in starts if end - s <= RETRY_LOOKBACK]
+        elif run.started:
+            killed.append(parse_when(run.started) - DEFAULT_WINDOW)
+    if watermark is None:
+        starts += killed
+    return watermark, [s for s in starts if end - s <= RETRY_LOOKBACK], ahead
+
+
+@dataclass(frozen=True)
+class Window:
+    """The window a weekly run asks arXiv for (see window_for), and a stored watermark it did not trust."""
+
+    start: datetime
+    end: datetime
+    gap: datetime | None
+    future_watermark: datetime | None = None  # ahead of the clock by more than CLOCK_TOLERANCE
+
+
+def plan_window(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
+                lag: timedelta = ANNOUNCE_LAG) -> Window:
+    """window_for's window, with the stored watermark ahead of the clock that it left out (if any)."""
+    end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
+    watermark, failed, ahead = _history(store, end)
+    if since is not None:
+        start = parse_when(since)
+    else:
+        # Never empty: a trusted watermark is at most CLOCK_TOLERANCE (< lag) ahead of `end`.
+        start = min([watermark - lag if watermark else end - DEFAULT_WINDOW, *failed])
+    if start >= end:
+        raise ValueError(f"empty window: start {iso(start)} is not before end {iso(end)}")
+    first = watermark if watermark is not None else min(failed, default=None)
+    return Window(start, end, first if first is not None and start > first else None, ahead)
 
 
 def window_for(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
                lag: timedelta = ANNOUNCE_LAG) -> tuple[datetime, datetime, datetime | None]:
     """(start, now, gap). start = --since, else the earliest of the last watermark - announcement lag
     (or, with no watermark, now - 7 days) and the window starts of the weekly runs that failed or were
-    killed since the watermark last moved (so a failed week, the first one included, is retried whole).
+    killed since the watermark last moved (so a failed week is retried whole, the first one included).
+    A watermark more than CLOCK_TOLERANCE ahead of now is not trusted: the latest one that is not
+    stands in for it (see plan_window for the one left out).
 
     gap: where the papers not yet fetched begin when a --since window leaves them out, else None. That
     is the watermark (everything before it was fetched by the runs that moved it, so runs that failed
     since it add nothing before it), else the earliest start of a run that failed."""
-    end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
-    watermark, failed = _history(store, end)
-    if since is not None:
-        start = parse_when(since)
-    else:
-        start = min([watermark - lag if watermark else end - DEFAULT_WINDOW, *failed])
-    if start >= end:
-        raise ValueError(f"empty window: start {iso(start)} is not before end {iso(end)}")
-    first = watermark if watermark is not None else min(failed, default=None)
-    return start, end, first if first is not None and start > first else None
+    window = plan_window(store, since=since, now=now, lag=lag)
+    return window.start, window.end, window.gap
 
 
 # -- query ----------------------------------------------------------------------------------
@@ -375,7 +430,7 @@ def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end
     return list(best.values())
 
 
-def _decide(store: GraphStore, gate: RelevanceGate, embedder: TextEmbedder | None, records: Sequence[Record]
+def _decide(store: GraphStore, gate: RelevanceGate, embedder: TextEmbedder, records: Sequence[Record]
             ) -> list[RelevanceDecision]:
     from ingest.embed import embed_with_cache, embedding_text
 
@@ -410,11 +465,17 @@ def run_weekly(
     with ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait, stop=stop) as held:
         # Read before this run is recorded: a --since later than what still had to be covered leaves a
         # gap, and moving the watermark past it would lose those papers for good.
-        start, end, gap = window_for(store, since=since, now=now)
+        window = plan_window(store, since=since, now=now)
+        start, end, gap = window.start, window.end, window.gap
         run = store.start_run(RUN_SOURCE)
         summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end),
-                                gap_from=iso(gap) if gap else None)
+                                gap_from=iso(gap) if gap else None,
+                                future_watermark=iso(window.future_watermark) if window.future_watermark
+                                else None)
         log.info("weekly ingest %s: window %s -> %s", run.id, summary.window_start, summary.window_end)
+        if summary.future_watermark:
+            log.warning("weekly ingest %s: %s", run.id,
+                        future_watermark_note(summary.future_watermark, summary.window_end))
         try:
             _run(store, summary, start, end, source=source, embedder=embedder, taxonomy=taxonomy,
                  extractor=extractor, threshold=threshold, config=config, progress=progress, held=held)

@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,9 +234,22 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class UTCFormatter(logging.Formatter):
+    """Log times in UTC, marked so (2026-11-26T20:06:18.123Z), as every other time paperkg shows is: the
+    local time with no offset (logging's default) did not say which zone it was in."""
+
+    # time.gmtime is a builtin, so never bound as a method; mypy types it as one and drops its argument.
+    converter = time.gmtime  # type: ignore[assignment]
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+
 def configure_logging(level: str) -> None:
-    """Log to stderr at `level` (the CLI's -v or PAPERKG_LOG_LEVEL), unless the process has set logging up."""
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    """Log to stderr at `level` (the CLI's -v or PAPERKG_LOG_LEVEL), unless the process has set logging up,
+    times in UTC (UTCFormatter)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(UTCFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, bool, str]]:

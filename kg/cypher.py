@@ -350,7 +350,10 @@ FINDING_OWNERS = (
     "WHERE NOT owner.id IN $paper_ids RETURN f.id AS id, owner.id AS owner"
 )
 
-TOUCH_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) SET p.last_seen = $now"
+# A paper's last_seen: $now, but never earlier than it was, nor than first_seen (a clock running slow).
+_LAST_SEEN = ("reduce(latest = $now, seen IN [p.last_seen, p.first_seen] | "
+              "CASE WHEN seen > latest THEN seen ELSE latest END)")
+TOUCH_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) SET p.last_seen = {_LAST_SEEN}"
 
 # Reserves $n numbers of a sequence and returns the last: the caller uses last - $n + 1 .. last. The
 # SET locks the counter node until commit, so concurrent writers get disjoint numbers.
@@ -364,7 +367,7 @@ RESERVE_SEQ = (
 MERGE_PAPERS = (
     f"UNWIND $rows AS row MERGE (p:{Label.PAPER} {{id: row.id}}) "
     "ON CREATE SET p.first_seen = $now "
-    "SET p += row.props, p.last_seen = $now, p.seq = coalesce(p.seq, row.seq)"
+    f"SET p += row.props, p.last_seen = {_LAST_SEEN}, p.seq = coalesce(p.seq, row.seq)"
 )
 
 DELETE_PAPER_FINDINGS = (

@@ -758,8 +758,10 @@ class EmbeddedStore(GraphStore):
             result, changed = classify(prepared, {pid: fp for pid, (fp, _) in existing.items()})
             unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
+                # Never earlier than it was, nor than first_seen: a clock running slow since.
                 conn.execute(
-                    "UPDATE papers SET last_seen = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    "UPDATE papers SET last_seen = max(last_seen, first_seen, ?) "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
                     (now, json.dumps(unchanged)),
                 )
             successor = {old: b.paper.id for b in bundles for old in b.replaces}
@@ -836,7 +838,7 @@ class EmbeddedStore(GraphStore):
                 None if p.year is None else int(p.year), p.venue, p.primary_category,
                 _json(list(p.categories)), p.url, p.pdf_url, _json(list(p.sources)),
                 p.item_type or "paper", None if vector is None else vector.tobytes(),
-                p.embedding_model, p.content_hash, first_seen, now, fp, degree, rev,
+                p.embedding_model, p.content_hash, first_seen, max(now, first_seen), fp, degree, rev,
                 _sort_date(p), p.extraction_hash, None if p.arxiv_version is None else int(p.arxiv_version),
             ))
         conn.executemany(
@@ -853,7 +855,7 @@ class EmbeddedStore(GraphStore):
             "categories = excluded.categories, url = excluded.url, pdf_url = excluded.pdf_url, "
             "sources = excluded.sources, item_type = excluded.item_type, "
             "embedding = excluded.embedding, embedding_model = excluded.embedding_model, "
-            "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
+            "content_hash = excluded.content_hash, last_seen = max(last_seen, excluded.last_seen), "
             "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev, "
             "sort_date = excluded.sort_date, extraction_hash = excluded.extraction_hash, "
             "arxiv_version = excluded.arxiv_version",
@@ -1270,10 +1272,10 @@ class EmbeddedStore(GraphStore):
         """For each topic / section filter, the ids of the papers passing it (techniques, years and
         sources are masks over the mirror)."""
         out: list[set[str]] = []
-        for key in ("topic_ids", "section_ids"):
-            if getattr(filters, key):
-                only = SearchFilters(**{key: list(getattr(filters, key))},
-                                     include_refinements=filters.include_refinements)
+        refine = filters.include_refinements
+        for only in (SearchFilters(topic_ids=list(filters.topic_ids), include_refinements=refine),
+                     SearchFilters(section_ids=list(filters.section_ids), include_refinements=refine)):
+            if not only.is_empty():
                 where, params = self._filter_sql(conn, only)
                 out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})
         return out

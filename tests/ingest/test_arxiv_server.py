@@ -174,3 +174,28 @@ def test_a_record_without_dates_reaches_the_store_with_the_published_date_as_upd
     with LocalArxivServer([undated]) as server:
         [record] = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=0).fetch_by_ids(["2304.14997"])
     assert (record.published, record.updated) == ("2023-04-01", "2023-04-01")
+
+
+@pytest.mark.parametrize(("given", "served"), [
+    # Clock QA: the offset was dropped (+05:30) or "Z" appended after it (-05:00Z, which no parser reads).
+    ("2026-11-26T03:00:00+05:30", "2026-11-25T21:30:00Z"),
+    ("2026-11-25T23:30:00-05:00", "2026-11-26T04:30:00Z"),
+    ("2026-11-25T23:30:00.250+00:00", "2026-11-25T23:30:00Z"),
+    ("2026-11-25T23:30:00Z", "2026-11-25T23:30:00Z"),
+    ("2026-11-25T23:30:00", "2026-11-25T23:30:00Z"),  # no offset: taken as UTC
+    ("2026-11-25", "2026-11-25T00:00:00Z"),
+    ("2023-02-29T00:00:00Z", "2023-02-29T00:00:00Z"),  # unreadable: served as given, a broken feed
+])
+def test_dates_are_served_in_utc_with_a_z(given: str, served: str) -> None:
+    entry = entry_from_record({"arxiv_id": "2611.00001", "title": "T", "published": given, "updated": given})
+    assert entry is not None and (entry["published"], entry["updated"]) == (served, served)
+
+
+def test_a_date_with_an_offset_reaches_the_store_as_its_utc_date() -> None:
+    from ingest.arxiv_source import ArxivSource
+
+    dated = {"arxiv_id": "2611.00002", "title": "T", "published": "2026-11-25T23:30:00-05:00",
+             "updated": "2026-11-28T02:00:00+05:30"}
+    with LocalArxivServer([dated]) as server:
+        [record] = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=0).fetch_by_ids(["2611.00002"])
+    assert (record.published, record.updated) == ("2026-11-26", "2026-11-27")  # not 11-25 and 11-28

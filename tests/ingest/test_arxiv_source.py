@@ -352,3 +352,74 @@ def test_a_split_off_row_takes_its_identifiers_with_it(
     assert stored_rome.paper.doi is None and toy_line not in {r.line for r in stored_rome.list_rows}
     assert toy_line in {r.line for r in stored_toy.list_rows}
     assert len(store.paper_ids()) == 38
+
+
+def _dated(arxiv_id: str, published: str, updated: str | None = None) -> dict[str, Any]:
+    """A served paper with the dates given (served as given when unreadable: a broken feed)."""
+    return {"arxiv_id": arxiv_id, "title": f"Paper {arxiv_id}", "published": published,
+            "updated": updated or published, "categories": ["cs.LG"]}
+
+
+# Clock QA: one unreadable date in one entry stopped the whole ingest ("arxiv ingest failed: day is out of
+# range for month", a ValueError from the arxiv package's feed parser); years over 2100 were accepted,
+# though a records file refuses them.
+GOOD_A = _dated("2302.00001", "2023-02-20T10:00:00Z")
+BAD_UPDATED = _dated("2302.00002", "2023-02-21T10:00:00Z", "2023-02-29T00:00:00Z")
+GARBAGE_PUBLISHED = _dated("2302.00003", "garbage", "2023-02-22T00:00:00Z")
+FAR_FUTURE = _dated("2302.00004", "2150-02-23T00:00:00Z")
+FUTURE_UPDATE = _dated("2302.00005", "2023-02-24T00:00:00Z", "2150-01-01T00:00:00Z")
+GOOD_B = _dated("2302.00006", "2023-02-25T10:00:00Z")
+BAD_PUBLISHED = _dated("2302.00007", "2023-02-29T12:00:00Z")  # in a February 2023 window, by its digits
+DATED = [GOOD_A, BAD_UPDATED, GARBAGE_PUBLISHED, FAR_FUTURE, FUTURE_UPDATE, GOOD_B, BAD_PUBLISHED]
+KEPT = {"2302.00001": ("2023-02-20", "2023-02-20"), "2302.00002": ("2023-02-21", "2023-02-21"),
+        "2302.00005": ("2023-02-24", "2023-02-24"), "2302.00006": ("2023-02-25", "2023-02-25")}
+
+
+def test_an_entry_with_an_unusable_date_is_dropped_or_loses_that_date_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bad <published>: the entry is dropped (no submission date to file it under); a bad <updated>:
+    its <published> stands in. Both say which arXiv id, and which request."""
+    with LocalArxivServer(DATED) as server, caplog.at_level("WARNING", logger="ingest.arxiv_source"):
+        records = _source(server, retries=0).fetch_by_ids([d["arxiv_id"] for d in DATED])
+    assert {r.arxiv_id: (r.published, r.updated) for r in records} == KEPT
+    where = "7 ids from 2302.00001, page 1 (start=0)"
+    dropped, kept = "entry skipped", "its 'published' date stands in for it"
+    for vid, what, outcome in [
+        ("2302.00002v1", "'updated' '2023-02-29T00:00:00Z' is an unreadable date (day is out of range for "
+         "month)", kept),
+        ("2302.00003v1", "'published' 'garbage' is an unreadable date (Invalid isoformat string: "
+         "'garbage')", dropped),
+        ("2302.00004v1", "'published' 2150-02-23 is outside the years 1900..2100", dropped),
+        ("2302.00005v1", "'updated' 2150-01-01 is outside the years 1900..2100", kept),
+        ("2302.00007v1", "'published' '2023-02-29T12:00:00Z' is an unreadable date (day is out of range "
+         "for month)", dropped),
+    ]:
+        assert f"arXiv entry {vid} ({where}): {what}: {outcome}" in caplog.text
+
+
+def test_paging_goes_on_past_a_page_whose_entries_were_all_dropped() -> None:
+    """One entry a page: the newest entry's page is dropped whole; neither taken for a suspicious empty
+    page (retried, then failed) nor for the end of the results."""
+    window = dict(start_date=date(2023, 2, 1), end_date=date(2023, 3, 31))
+    with LocalArxivServer(DATED) as server:
+        source = _source(server, retries=0, page_size=1)
+        found = {r.arxiv_id: (r.published, r.updated) for r in source.search("cat:cs.LG", **window)}
+        assert server.requests and "start=0" in server.requests[0]
+        updated = {r.arxiv_id for r in source.updated_since("cat:cs.LG", date(2023, 2, 1))}
+    assert found == KEPT
+    assert updated == set(KEPT)
+
+
+def test_a_date_the_arxiv_package_cannot_read_is_an_arxiv_error_naming_the_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should a date form get past the check: an ArxivError naming the request, not a bare ValueError."""
+    import ingest.arxiv_source as arxiv_source
+
+    monkeypatch.setattr(arxiv_source, "_drop_bad_dates", lambda root, where: 0)
+    refused = pytest.raises(ArxivError, match=(
+        r"^arXiv feed has an unreadable date \(day is out of range for month\); no paper of this page was "
+        r"used \(2 ids from 2302.00001, page 1 \(start=0\)\)$"))
+    with LocalArxivServer([GOOD_A, BAD_UPDATED]) as server, refused:
+        _source(server, retries=0).fetch_by_ids(["2302.00001", "2302.00002"])

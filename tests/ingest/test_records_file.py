@@ -131,6 +131,17 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
     ({"title": "T", "published": "2022-13-01"}, "line 3: 'published' must be an ISO date"),
     ({"title": "T", "published": "20221101"}, "line 3: 'published' must be an ISO date"),
     ({"title": "T", "updated": "2022/11/01"}, "line 3: 'updated' must be an ISO date"),
+    # Clock QA: revised before it was first published, one of the dates is wrong (it was stored as given).
+    ({"title": "T", "published": "2024-03-05", "updated": "2024-03-04T23:59:59Z"},
+     "line 3: 'updated' 2024-03-04 is earlier than 'published' 2024-03-05"),
+    # In UTC: 2024-03-05T01:00:00+05:00 is 2024-03-04 20:00 UTC, a day before 2024-03-05T03:00:00Z's.
+    ({"title": "T", "published": "2024-03-05T03:00:00Z", "updated": "2024-03-05T01:00:00+05:00"},
+     "line 3: 'updated' 2024-03-04 is earlier than 'published' 2024-03-05"),
+    # The year in UTC is the one checked (and stored): 2100-12-31 in New York is 2101 in UTC.
+    ({"title": "T", "published": "2100-12-31T23:30:00-05:00"},
+     "line 3: 'published' 2101-01-01 is outside the years 1900..2100"),
+    ({"title": "T", "published": "9999-12-31T23:30:00-05:00"},
+     "line 3: 'published' 9999-12-31T23:30:00-05:00 is outside the years 1900..2100"),
     ({"title": "T", "list_rows": [_ROW | {"occurrences": "abc"}]},
      "line 3: list_rows\\[0\\]: 'occurrences' must be an integer, not 'abc'"),
     ({"title": "T", "list_rows": [_ROW, _ROW | {"occurrences": 0}]},
@@ -219,6 +230,23 @@ def test_valid_values_are_read(tmp_path: Path) -> None:
     assert dated.list_rows[0].section_path == ["Circuits", "Heads"] and dated.list_rows[0].occurrences == 2
     assert from_date.year == 2021
     assert edges.year == 1900 and edges.list_rows[0].section_id == "tools/viz"
+
+
+def test_a_time_with_an_offset_is_stored_as_its_utc_date(tmp_path: Path) -> None:
+    """Clock QA: 2024-12-31T23:30:00-05:00 was stored as 2024-12-31 (year 2024), the local date, while the
+    arXiv ingest stores the UTC date (2025-01-01) of the same moment: one paper, two dates."""
+    path = _write(tmp_path / "r.jsonl", [
+        {"title": "New York", "published": "2024-12-31T23:30:00-05:00", "updated": "2025-01-01T00:10:00Z"},
+        {"title": "Kolkata", "published": "2025-01-01T03:00:00+05:30",
+         "updated": "2025-01-01T05:29:00+05:30"},
+        {"title": "No offset", "published": "2024-12-31T23:30:00", "updated": "2024-12-31"},
+        {"title": "Same day", "published": "2024-06-01T18:00:00Z", "updated": "2024-06-01T09:00:00Z"},
+    ])
+    new_york, kolkata, naive, same_day = read_records_file(path).records
+    assert (new_york.published, new_york.updated, new_york.year) == ("2025-01-01", "2025-01-01", 2025)
+    assert (kolkata.published, kolkata.updated, kolkata.year) == ("2024-12-31", "2024-12-31", 2024)
+    assert (naive.published, naive.updated, naive.year) == ("2024-12-31", "2024-12-31", 2024)  # as given
+    assert (same_day.published, same_day.updated) == ("2024-06-01", "2024-06-01")  # stored dates compared
 
 
 def test_unknown_label_ids_are_reported_with_their_line_not_dropped(

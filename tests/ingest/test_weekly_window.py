@@ -9,11 +9,12 @@ import pytest
 
 from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
-from ingest.weekly import RUN_SOURCE, collect_candidates, iso, window_for
+from ingest.weekly import CLOCK_TOLERANCE, RUN_SOURCE, collect_candidates, iso, plan_window, window_for
 from kg.store import GraphStore
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 
 @pytest.mark.parametrize("since", ["2026-11-23T06:00:00Z", "2026-11-24", "2027-01-01"])
@@ -61,3 +62,35 @@ def test_two_versions_of_one_paper_are_one_candidate_the_newest(newest_first: bo
         source = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=1, backoff=0.01)
         found = collect_candidates(source, ["cat:cs.CL"], NOW - 7 * DAY, NOW)
     assert [(r.arxiv_id, r.version, r.abstract) for r in found] == [("2611.10001", 2, "Version two.")]
+
+
+def test_a_watermark_ahead_of_the_clock_is_not_trusted(store: GraphStore) -> None:
+    """Clock QA: one run with the clock 5 days fast stored its window end as the watermark; every later
+    run failed with "empty window" until real time passed watermark - 3 days, and then started there,
+    never fetching the papers between the fast run and that point. The window now starts from the latest
+    watermark not ahead of the clock, the run that failed since it included."""
+    _finish(store, "succeeded", NOW - 14 * DAY, watermark=NOW - 7 * DAY)
+    _finish(store, "failed", NOW - 12 * DAY)  # failed after the last trusted watermark: retried
+    _finish(store, "succeeded", NOW - 10 * DAY, watermark=NOW + 5 * DAY)  # the clock was 5 days fast
+    _finish(store, "succeeded", NOW - 10 * DAY, watermark=NOW + 6 * DAY)  # and again
+    window = plan_window(store, since=None, now=NOW)
+    assert (window.start, window.end, window.gap) == (NOW - 12 * DAY, NOW, None)
+    assert window.future_watermark == NOW + 6 * DAY  # the newest one, named in the warning
+    assert window_for(store, since=None, now=NOW) == (NOW - 12 * DAY, NOW, None)
+    # --since works as before; later than the trusted watermark, it leaves a gap from there.
+    assert window_for(store, since="2026-11-20", now=NOW) == (NOW - 3 * DAY - 6 * HOUR, NOW, NOW - 7 * DAY)
+    assert window_for(store, since="2026-11-10", now=NOW)[::2] == (NOW - 13 * DAY - 6 * HOUR, None)
+
+
+def test_with_only_watermarks_ahead_of_the_clock_the_window_is_the_first_runs(store: GraphStore) -> None:
+    _finish(store, "succeeded", NOW - 7 * DAY, watermark=NOW + 4 * DAY)
+    window = plan_window(store, since=None, now=NOW)
+    assert (window.start, window.end, window.gap, window.future_watermark) == (
+        NOW - 7 * DAY, NOW, None, NOW + 4 * DAY)
+
+
+def test_a_watermark_less_than_an_hour_ahead_is_trusted(store: GraphStore) -> None:
+    """Within CLOCK_TOLERANCE: a clock a little behind the one that set it."""
+    _finish(store, "succeeded", NOW - 7 * DAY, watermark=NOW + CLOCK_TOLERANCE)
+    window = plan_window(store, since=None, now=NOW)
+    assert (window.start, window.future_watermark) == (NOW + CLOCK_TOLERANCE - 3 * DAY, None)

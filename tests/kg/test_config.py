@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,26 @@ def test_weekly_commands_refuse_bad_arxiv_settings_at_startup(
         assert store.runs(RUN_SOURCE) == []  # no failed run recorded either
     finally:
         store.close()
+
+
+def test_log_times_are_utc_and_say_so() -> None:
+    """Clock QA: `TZ=Pacific/Kiritimati paperkg schedule` logged `2026-11-27 08:06:18`, the local time
+    with no offset, while every other time paperkg shows is UTC. A record made at a known moment, in a
+    process 14 hours ahead of UTC, is logged with its UTC time and a Z."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    created = datetime(2026, 11, 26, 18, 6, 18, 250000, tzinfo=UTC).timestamp()
+    script = (
+        "import logging, sys\n"
+        "from kg.config import configure_logging\n"
+        "configure_logging('INFO')\n"
+        "logging.getLogger().handle(logging.makeLogRecord({'name': 'ingest.schedule', 'levelno': 20,\n"
+        "    'levelname': 'INFO', 'msg': 'run 1 finished', 'created': float(sys.argv[1]), 'msecs': 250.0}))\n"
+    )
+    env = {**os.environ, "TZ": "Pacific/Kiritimati"}
+    proc = subprocess.run([sys.executable, "-c", script, repr(created)], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).resolve().parents[2], timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "2026-11-26T18:06:18.250Z INFO ingest.schedule: run 1 finished\n"

@@ -235,6 +235,32 @@ def test_upsert_is_idempotent(store: GraphStore) -> None:
     assert store.vector_search(vec[0], 5) == vector
 
 
+def test_a_slow_clock_never_moves_last_seen_back(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clock QA: a write with the clock behind the one that stored the paper set last_seen to that earlier
+    time, before first_seen. last_seen is the later of the stored one and now (never before first_seen)."""
+    import kg.validation
+
+    clock = ["2026-11-23T06:00:00.000000+00:00"]
+    monkeypatch.setattr(kg.validation, "now", lambda: clock[0])
+    paper = bundle("2301.00001", "Sparse autoencoders find features", techniques=("sae",))
+    assert store.upsert_papers([paper]) == {"2301.00001": "new"}
+    clock[0] = "2026-11-20T06:00:00.000000+00:00"  # three days slow
+    assert store.upsert_papers([paper]) == {"2301.00001": "unchanged"}
+    paper.paper.abstract = "Sparse autoencoders find features in GPT-2."
+    assert store.upsert_papers([paper]) == {"2301.00001": "updated"}
+    seen = store.get_paper("2301.00001")
+    assert seen is not None and seen.paper.abstract == paper.paper.abstract
+    assert (seen.paper.first_seen, seen.paper.last_seen) == (
+        "2026-11-23T06:00:00.000000+00:00", "2026-11-23T06:00:00.000000+00:00")
+    clock[0] = "2026-11-24T06:00:00.000000+00:00"  # right again: last_seen moves on
+    assert store.upsert_papers([paper]) == {"2301.00001": "unchanged"}
+    assert store.get_paper("2301.00001").paper.last_seen == clock[0]  # type: ignore[union-attr]
+    clock[0] = "2026-11-25T06:00:00.000000+00:00"
+    paper.paper.abstract = "Sparse autoencoders find many features in GPT-2."
+    assert store.upsert_papers([paper]) == {"2301.00001": "updated"}
+    assert store.get_paper("2301.00001").paper.last_seen == clock[0]  # type: ignore[union-attr]
+
+
 def test_upsert_replaces_properties_and_edges(store: GraphStore) -> None:
     vec = unit_vectors(2, 2)
     store.upsert_papers([rich_bundle(vec[0])])
