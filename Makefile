@@ -34,15 +34,18 @@ $(VENDOR)/cytoscape.min.js: node_modules/.installed
 demo: install
 	PAPERKG_DATA_DIR=$(DEMO_DATA) $(BIN)/python -m ingest.demo --host $(HOST) --port $(PORT)
 
+# mypy checks kg, ingest and api with the settings in pyproject.toml ([tool.mypy]).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -ra
 
 bench: install
 	for b in bench/*_bench.py bench/*_eval.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) $(DEMO_DATA) .pytest_cache test-artifacts
+	rm -rf $(VENV) node_modules $(VENDOR) $(DEMO_DATA) .pytest_cache .mypy_cache test-artifacts

@@ -80,7 +80,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     if app.config.get("PAPERKG_CONFIG") is None:
         app.config["PAPERKG_CONFIG"] = load_config()
-    app.json.sort_keys = False  # keep the documented field order in responses
+    # Keep the documented field order in responses. app.json is a DefaultJSONProvider, which has
+    # sort_keys; Flask types the attribute as the JSONProvider base class, which does not.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[_LOCK_KEY] = {_STORE_KEY: threading.Lock(), _EMBEDDER_KEY: threading.Lock(),
                                  _TAXONOMY_RELOAD_KEY: threading.Lock()}
     if app.config.get("STORE") is not None:

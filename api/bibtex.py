@@ -101,8 +101,8 @@ def _author(name: str) -> tuple[str, str]:
         given_family, suffix = parts[0].split(), parts[1]
     else:
         # "Given Family", or already "Family, Given" / "Family, Jr., Given".
-        family = parts[0] if len(parts) > 1 else name
-        return escape(name), (family.split() or [""])[-1]
+        family_part = parts[0] if len(parts) > 1 else name
+        return escape(name), (family_part.split() or [""])[-1]
     # The family name is the last word and the lowercase particles before it ("de la Cruz"); the
     # first word always stays a given name.
     start = len(given_family) - 1 if len(given_family) > 1 else 0

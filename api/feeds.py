@@ -143,4 +143,6 @@ def new_atom() -> Response:
     # without a newer date, so a reader sending only If-Modified-Since would keep a stale copy.
     response.add_etag()
     response.headers["Cache-Control"] = FEED_CACHE_CONTROL
-    return response.make_conditional(request)
+    # make_conditional updates the response in place (and returns it, typed as werkzeug's base class).
+    response.make_conditional(request)
+    return response

@@ -108,7 +108,7 @@ def _labels() -> dict[str, str]:
 @bp.get("/search")
 def search_papers() -> Response:
     """Search papers (hybrid, semantic or keyword) with filters; every hit explains itself."""
-    params = search_request(get_taxonomy(), lambda: (s["id"] for s in get_store().list_sections()))
+    params = search_request(get_taxonomy(), lambda: (str(s["id"]) for s in get_store().list_sections()))
     query, mode, explain = params.query, params.mode, params.explain
     needs_embedder = query.strip() and (mode != "keyword" or explain == "embedding")
     embedder = _query_embedder() if needs_embedder else None

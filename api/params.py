@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from flask import current_app, request
 from werkzeug.datastructures import MultiDict
@@ -123,6 +123,10 @@ def is_ascii_int(raw: str) -> bool:
     return _INT_RE.fullmatch(raw) is not None
 
 
+@overload
+def int_arg(name: str, default: int, low: int, high: int, *, args: Args | None = None) -> int: ...
+@overload
+def int_arg(name: str, default: None, low: int, high: int, *, args: Args | None = None) -> int | None: ...
 def int_arg(name: str, default: int | None, low: int, high: int, *, args: Args | None = None) -> int | None:
     """An integer argument within [low, high]; absent: `default` (an empty value is not absent: a 400)."""
     raw = _args(args).get(name)

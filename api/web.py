@@ -7,9 +7,10 @@ import math
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
 
 from api import web_format as format_filters
 from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
@@ -207,13 +208,13 @@ def _list_param(name: str, what: str) -> list[str]:
 # -- search ------------------------------------------------------------------------------------
 
 @bp.get("/")
-def home() -> str | tuple[str, int] | Response:
+def home() -> str | tuple[str, int] | BaseResponse:
     """The search page (the home page is the search page)."""
     return search()
 
 
 @bp.get("/search")
-def search() -> str | tuple[str, int] | Response:
+def search() -> str | tuple[str, int] | BaseResponse:
     """Search form and results; ?fragment=1 returns only the results block (for in-place updates).
     A query that is only an arXiv id or URL of a stored paper goes to that paper's page."""
     store = get_store()
@@ -483,7 +484,8 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
     sections = []
     for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
-        label = " › ".join(str(p) for p in s["path"] or []) or str(s["title"] or s["id"])
+        path = cast("list[str] | None", s["path"])  # list_sections' rows are loosely typed
+        label = " › ".join(str(p) for p in path or []) or str(s["title"] or s["id"])
         sections.append({"id": s["id"], "label": label, "count": s["count"]})
     stats = store.stats().get("nodes", {})
     return {
@@ -498,7 +500,7 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 # -- paper -------------------------------------------------------------------------------------
 
 @bp.get("/papers/<path:paper_id>")
-def paper(paper_id: str) -> str | tuple[str, int] | Response:
+def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
     """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
     store = get_store()
     found = find_paper(paper_id, store.get_paper, store.successor_of)
@@ -566,7 +568,7 @@ def _quote(value: str) -> str:
     return quote(value, safe="/")
 
 
-def _to_canonical(endpoint: str, paper_id: str) -> Response:
+def _to_canonical(endpoint: str, paper_id: str) -> BaseResponse:
     """A permanent redirect from a versioned arXiv id or an arXiv URL to the paper's own URL."""
     return redirect(url_for(endpoint, paper_id=paper_id), code=301)
 
@@ -585,7 +587,7 @@ def _graph(paper_id: str) -> tuple[str, dict[str, Any]] | None:
 
 
 @bp.get("/papers/<path:paper_id>/graph")
-def paper_graph(paper_id: str) -> str | tuple[str, int] | Response:
+def paper_graph(paper_id: str) -> str | tuple[str, int] | BaseResponse:
     """The interactive neighbourhood graph of a paper (cytoscape, data from graph.json)."""
     found = _graph(paper_id)
     if found is None:
@@ -597,7 +599,7 @@ def paper_graph(paper_id: str) -> str | tuple[str, int] | Response:
 
 
 @bp.get("/papers/<path:paper_id>/graph.json")
-def paper_graph_json(paper_id: str) -> Response | tuple[Response, int]:
+def paper_graph_json(paper_id: str) -> BaseResponse | tuple[Response, int]:
     """Nodes and edges of a paper's neighbourhood for the graph view."""
     found = _graph(paper_id)
     if found is None:
@@ -658,7 +660,7 @@ def technique(node_id: str) -> str | tuple[str, int]:
         labels = Labels(store.taxonomy_nodes())
     node = labels.nodes[d.id]
     papers, total = d.papers, d.papers_total
-    ancestors = []
+    ancestors: list[dict[str, str]] = []
     parent_id = node.parent
     while parent_id and parent_id in labels.nodes and len(ancestors) < 10:
         ancestors.insert(0, {"id": parent_id, "name": labels.name(parent_id)})
@@ -682,7 +684,9 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # past_end: a page number past the end must not read as "no papers use this technique".
         **_paging(page, TECHNIQUE_PAGE_SIZE, total, len(papers)),
         refinements_with_papers=any(c["total_count"] for c in d.refinements),
-        search_within=url_for("web.search", **{within: node.id}) if within else None,
+        # `within` is a filter name (technique, topic), never one of url_for's own `_external`-like options,
+        # which mypy cannot tell from a ** dict.
+        search_within=url_for("web.search", **{within: node.id}) if within else None,  # type: ignore[arg-type]
     ), 400 if error else 200
 
 
@@ -767,7 +771,7 @@ def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[d
             card(p, labels, technique_ids=techs, snippet=shorten(p.abstract))
         )
     keys = sorted((k for k in groups if k is not None), key=lambda k: order.get(k, 1 << 30))
-    out = [{"id": k, "name": labels.name(k), "papers": groups[k]} for k in keys]
+    out: list[dict[str, Any]] = [{"id": k, "name": labels.name(k), "papers": groups[k]} for k in keys]
     if None in groups:
         out.append({"id": None, "name": "No technique identified yet", "papers": groups[None]})
     return out

@@ -481,7 +481,9 @@ def _is_empty(value: str | None) -> bool:
 
 
 def _split_outside_parens(text: str, separators: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     i = 0
     pattern = re.compile(separators, re.IGNORECASE)
     while i < len(text):
@@ -608,7 +610,7 @@ def _same_paper_rows(records: list[Record], group: list[int]) -> list[list[ListR
 
 def _repeated_row_warnings(records: list[Record]) -> list[dict[str, Any]]:
     """Duplicate rows and conflicting rows of one paper in one section (the store keeps one)."""
-    warnings = []
+    warnings: list[dict[str, Any]] = []
     for group in same_paper_groups(records):
         for rows in _same_paper_rows(records, group):
             if len(rows) < 2:

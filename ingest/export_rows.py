@@ -368,10 +368,10 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
         if is_technique and label and use.technique_id not in row.technique_ids:
             row.technique_ids.append(use.technique_id)
             row.techniques.append(label)
-    for use in detail.evaluations:
-        label = speller.label(use.evaluation_id, "evaluation")
-        if label and use.evaluation_id not in row.evaluation_ids:
-            row.evaluation_ids.append(use.evaluation_id)
+    for evaluation in detail.evaluations:
+        label = speller.label(evaluation.evaluation_id, "evaluation")
+        if label and evaluation.evaluation_id not in row.evaluation_ids:
+            row.evaluation_ids.append(evaluation.evaluation_id)
             row.evaluations.append(label)
     return row
 

@@ -85,7 +85,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
@@ -545,7 +545,8 @@ class _AliasMatcher:
         copy = Doc(self.vocab, words=words, spaces=[bool(row[2]) for row in rows])
         norms = [strings.add(self._normalizer(heads[i])) if i in heads else row[1]
                  for i, row in enumerate(rows)]
-        copy.from_array([NORM], np.array(norms, dtype="uint64").reshape(-1, 1))
+        # thinc's Ints2d (spaCy's stub) is not a type numpy's stubs produce: this is a 2-D uint64 array.
+        copy.from_array([NORM], np.array(norms, dtype="uint64").reshape(-1, 1))  # type: ignore[arg-type]
         spans = {(start, end) for start, end, _ in found}  # a span already matched keeps its own alias
         matches = [*self._model_norm(copy), *self._model_orth(copy)]
         return [
@@ -611,12 +612,15 @@ class Extractor:
 
                 _register_components()
                 nlp = spacy.blank("en")
-                nlp.tokenizer.suffix_search = compile_suffix_regex(
-                    [*nlp.Defaults.suffixes, _FULL_STOP_AFTER_CAPITAL]).search
+                # spaCy types Defaults.suffixes as optional (English sets them) and nlp.tokenizer as any
+                # callable (spacy.blank makes a Tokenizer, which has suffix_search).
+                suffixes = [*nlp.Defaults.suffixes, _FULL_STOP_AFTER_CAPITAL]  # type: ignore[misc]
+                nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search  # type: ignore[union-attr]
                 nlp.add_pipe("paperkg_abbreviations")
                 nlp.add_pipe("sentencizer")
                 nlp.add_pipe("paperkg_norm")
-                normalizer = nlp.get_pipe("paperkg_norm").normalizer
+                # get_pipe is typed as any component; this one is ours (see _register_components).
+                normalizer = cast(_NormSetter, nlp.get_pipe("paperkg_norm")).normalizer
                 matcher = _AliasMatcher(nlp.vocab, normalizer)
                 for node in self._nodes.values():
                     ambiguous = {a.casefold() for a in node.ambiguous_aliases}
@@ -920,9 +924,9 @@ class Extractor:
         title_about: list[FindingAbout] = []
         for hit in hits:  # by character: a title may hold more than one sentence
             node = self._nodes[hit.node_id]
-            about = FindingAbout(node.label, node.id)
-            if tokens.idx[hit.start] < title_end and node.label in _ABOUT_LABELS and about not in title_about:
-                title_about.append(about)
+            named = FindingAbout(node.label, node.id)
+            if tokens.idx[hit.start] < title_end and node.label in _ABOUT_LABELS and named not in title_about:
+                title_about.append(named)
         if title_about:
             # A title usually states what the paper is about ("Toy Models of Superposition") even
             # when no abstract sentence claims it: it becomes a finding of its own kind.

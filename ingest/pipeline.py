@@ -727,12 +727,8 @@ def _run_ingest(
         written = [valid[i] for i in sorted(i for indices in kept.values() for i in indices)]
         summary.unknown_labels = unknown_labels_of(written, node_labels, taxonomy)
 
-        def load_tools() -> None:
-            nonlocal embedder, extractor, taxonomy
-            embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
-
         if by_target:  # nothing to load for a run with no papers
-            load_tools()
+            embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
 
         from tqdm import tqdm
 
@@ -743,6 +739,9 @@ def _run_ingest(
         try:
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]
+                # Loaded above: there are items only when there are papers (by_target). The assert only
+                # tells the type checker, which does not follow that.
+                assert embedder is not None and extractor is not None
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
                               progress, node_labels, taxonomy, lock)
                 bar.update(len(chunk))
@@ -759,7 +758,8 @@ def _run_ingest(
                 if refusal is not None:
                     summary.prune_refused = refusal
                 else:
-                    load_tools()  # a list whose every record was rejected loaded none
+                    # A list whose every record was rejected loaded none.
+                    embedder, extractor, taxonomy = _load_tools(store, embedder, extractor, taxonomy)
                     _prune_list_rows(store, summary, embedder, extractor, embedding_text, text_hash,
                                      progress, batch_size, lock)
         lock.check()  # lost during the last write: recorded failed, not succeeded beside the new holder

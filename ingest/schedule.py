@@ -206,7 +206,7 @@ class WeeklyScheduler:
         """
         from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, lambda signum, _frame: self._on_signal(signum))

@@ -90,10 +90,10 @@ def expansions(acronyms: Iterable[str], texts: Iterable[str]) -> dict[str, str]:
                 votes.setdefault(key, Counter())[long_form] += 1
     out = {}
     for key, spellings in votes.items():
-        folded: Counter[str] = Counter()
+        by_fold: Counter[str] = Counter()
         for spelling, n in spellings.items():
-            folded[spelling.casefold()] += n
-        best = max(folded.items(), key=lambda item: (item[1], item[0]))[0]
+            by_fold[spelling.casefold()] += n
+        best = max(by_fold.items(), key=lambda item: (item[1], item[0]))[0]
         out[wanted[key]] = min((s for s in spellings if s.casefold() == best),
                                key=lambda s: (-spellings[s], not s.islower(), s))
     return out

@@ -64,8 +64,7 @@ def count_tree(
     tree: dict[str, list[dict[str, Any]]] = {group: [] for group in TREE_GROUPS.values()}
     for c in sorted(counts, key=lambda c: (order.get(c.id, len(order)), c.id)):
         label = graph_label.get(c.id, Label.TECHNIQUE)
-        parent = items.get(c.parent) if c.parent else None
-        if parent is not None and graph_label.get(c.parent) == label:
+        if c.parent and (parent := items.get(c.parent)) is not None and graph_label.get(c.parent) == label:
             parent["children"].append(items[c.id])
         else:
             tree.setdefault(TREE_GROUPS.get(label, label.lower() + "s"), []).append(items[c.id])

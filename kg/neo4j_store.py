@@ -321,7 +321,8 @@ class Neo4jStore(GraphStore):
         index is ONLINE, then upgrade data an older paperkg wrote (see _upgrade_data)."""
         self._check_server_version()
         for statement in cypher.SCHEMA_STATEMENTS:
-            self._execute(True, lambda tx, s=statement: tx.run(s).consume())
+            # The default argument binds the loop variable (ruff B023); mypy cannot infer such a lambda.
+            self._execute(True, lambda tx, s=statement: tx.run(s).consume())  # type: ignore[misc]
         deadline = time.monotonic() + self._index_timeout
         checked = False
         while True:
@@ -435,7 +436,8 @@ class Neo4jStore(GraphStore):
 
         after: str | None = ""
         while after is not None:
-            after, written = self._execute(True, lambda tx, a=after: one_batch(tx, a))
+            # The default argument binds the loop variable (ruff B023); mypy cannot infer such a lambda.
+            after, written = self._execute(True, lambda tx, a=after: one_batch(tx, a))  # type: ignore[misc]
             if done is not None:
                 done(written)
 

@@ -171,7 +171,7 @@ def related(
         shared_components = sorted(mine["components"] & theirs["components"])
         shared_models = sorted(mine["models"] & theirs["models"])
         shared_authors = [my_authors[a.casefold()] for a in cand.authors if a.casefold() in my_authors]
-        parts = {
+        scores = {
             "cosine": round(cosine, 4),
             "techniques": round(tech, 4),
             "topics": round(_share(mine["topics"], theirs["topics"]), 4),
@@ -181,8 +181,8 @@ def related(
         }
         score = (
             weights.cosine * max(0.0, cosine) + weights.techniques * tech
-            + weights.topics * parts["topics"] + weights.components * parts["components"]
-            + weights.models * parts["models"] + weights.authors * parts["authors"]
+            + weights.topics * scores["topics"] + weights.components * scores["components"]
+            + weights.models * scores["models"] + weights.authors * scores["authors"]
         )
         reasons = []
         if shared_t:
@@ -204,9 +204,12 @@ def related(
             reasons.append(f"shared {word} {join_names(shared_authors, 3)}")
         if embedding is not None and cid in vectors:
             reasons.append(f"cosine {cosine:.2f}")
-        parts.update(shared_techniques=shared_t, related_techniques=relatives, shared_topics=shared_topics,
-                     shared_components=shared_components, shared_models=shared_models,
-                     shared_authors=shared_authors)
+        # The score parts first, then the shared names that explain them.
+        parts: dict[str, float | list[str]] = {
+            **scores, "shared_techniques": shared_t, "related_techniques": relatives,
+            "shared_topics": shared_topics, "shared_components": shared_components,
+            "shared_models": shared_models, "shared_authors": shared_authors,
+        }
         reasons = reasons or ["in the same graph neighbourhood"]
         hits.append(RelatedHit(cid, cand.title, round(score, 6), cand, reasons, parts))
     hits.sort(key=lambda h: (-h.score, h.id))

@@ -501,8 +501,8 @@ def _spell_out_acronyms(
             while len(cache) > ACRONYM_CACHE_SIZE:
                 cache.popitem(last=False)
     taxonomy_forms = labels.acronym_long_forms if labels is not None else {}
-    long_forms = {a: known.get(a) or known_long_form(a, taxonomy_forms) for a in wanted}
-    long_forms = {a: f for a, f in long_forms.items() if f}
+    found_forms = {a: known.get(a) or known_long_form(a, taxonomy_forms) for a in wanted}
+    long_forms = {a: f for a, f in found_forms.items() if f}
     return expand(query, long_forms), long_forms
 
 
@@ -694,9 +694,11 @@ def _browse_filtered(
     results = []
     for paper in page:
         techniques = labels.of_label(profiles.get(paper.id, set()), Label.TECHNIQUE)
-        why = {"mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
-               "matched_techniques": [], "matched_technique_labels": [], "matched_evaluations": [],
-               "matched_evaluation_labels": [], "best_sentence": None,
-               "best_sentence_score": None, "best_sentence_by": None}
+        why: dict[str, Any] = {
+            "mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
+            "matched_techniques": [], "matched_technique_labels": [], "matched_evaluations": [],
+            "matched_evaluation_labels": [], "best_sentence": None,
+            "best_sentence_score": None, "best_sentence_by": None,
+        }
         results.append(SearchHit(paper.id, paper.title, 0.0, paper, techniques, why))
     return SearchPage(results=results, total=total)

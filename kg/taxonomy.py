@@ -180,12 +180,12 @@ class Taxonomy:
                     spellings.setdefault(name.casefold(), node.name)
         for label, ids in table.items():
             if ids:
-                node = self.by_id.get(ids[0])
-                spellings.setdefault(label.casefold(), node.name if node else label)
+                first = self.by_id.get(ids[0])
+                spellings.setdefault(label.casefold(), first.name if first else label)
         return spellings
 
 
-class _Mapping(dict):  # type: ignore[type-arg]
+class _Mapping(dict[Any, Any]):
     """A YAML mapping that remembers the line it starts on and the line of each key, for error messages."""
 
     line: int | None = None

@@ -366,7 +366,8 @@ def _search_fold_table() -> dict[int, str | None]:
         elif named := _LETTER_WITH.match(unicodedata.name(ch, "")):
             table[ord(ch)] = named[2] if named[1] == "CAPITAL" else named[2].lower()
     for ch in letters:
-        base, *marks = unicodedata.normalize("NFD", ch)
+        decomposed = unicodedata.normalize("NFD", ch)
+        base, marks = decomposed[0], decomposed[1:]
         if ord(ch) not in table and marks and ord(base) in table and all(
                 unicodedata.category(m) == "Mn" for m in marks):
             table[ord(ch)] = table[ord(base)]

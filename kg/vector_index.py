@@ -94,7 +94,7 @@ class EmbeddingMatrix:
         vectors = np.frombuffer(blob, dtype=np.float32).reshape(len(fresh), EMBEDDING_DIM)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         # Cosine needs unit rows; a zero vector stays zero (it matches nothing).
-        vectors = vectors / np.where(norms > 0, norms, 1.0)
+        unit = vectors / np.where(norms > 0, norms, 1.0)
         self._grow(self.n + len(fresh))
         slots = np.empty(len(fresh), dtype=np.int64)
         bits_of_json: dict[str, int] = {}  # the same few source lists repeat on every row
@@ -108,7 +108,7 @@ class EmbeddingMatrix:
             slots[j] = idx
             if sources not in bits_of_json:
                 bits_of_json[sources] = self.bits(json.loads(sources), add=True)
-        self.matrix[slots] = vectors
+        self.matrix[slots] = unit
         self.techniques[slots] = False
         self.pks[slots] = [r[1] for r in fresh]
         self.years[slots] = [NO_YEAR if r[3] is None else r[3] for r in fresh]
@@ -137,7 +137,8 @@ class EmbeddingMatrix:
         cols = [self.technique_col[t] for t in technique_ids if t in self.technique_col]
         if not cols:
             return np.zeros(self.n, dtype=bool)
-        return self.techniques[: self.n, cols].any(axis=1)
+        # numpy's stubs allow a scalar for any(axis=...); on this 2-D slice it is always a 1-D array.
+        return self.techniques[: self.n, cols].any(axis=1)  # type: ignore[return-value]
 
     def mask(
         self, *, technique_ids: Sequence[str] | None = None, year_from: int | None = None,
