@@ -32,4 +32,6 @@ RUN pip install --no-deps . \
 USER paperkg
 VOLUME /data
 EXPOSE 8000
-CMD ["gunicorn", "-w", "2", "--timeout", "120", "-b", "0.0.0.0:8000", "api.wsgi:app"]
+# The serving settings (threaded workers, worker timeout) are api/gunicorn_conf.py's. Every interface of
+# the container: published ports reach it through its own network interface, not its loopback.
+CMD ["gunicorn", "-c", "python:api.gunicorn_conf", "-b", "0.0.0.0:8000", "api.wsgi:app"]

@@ -12,9 +12,10 @@ from kg.safe_output import terminal_safe
 from kg.store import StoreError
 
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
-# The production command the README gives: a worker's first search waits for the model, which a busy
-# machine loads in up to a minute, past gunicorn's default 30 s worker timeout.
-GUNICORN_COMMAND = "gunicorn -w 2 --timeout 120 -b 0.0.0.0:8000 api.wsgi:app"
+# The production command the README gives. Its settings (threaded workers, which idle or slow clients
+# cannot block, and the worker timeout) are in api/gunicorn_conf.py, which the Dockerfile and
+# docker-compose.yml load too; loopback, as behind the reverse proxy a public deployment needs.
+GUNICORN_COMMAND = "gunicorn -c python:api.gunicorn_conf -b 127.0.0.1:8000 api.wsgi:app"
 
 
 def _print_json(data: Any) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -50,35 +47,14 @@ def test_servers_load_the_model_before_the_first_query(
 
 def test_gunicorn_logs_at_paperkg_log_level(tmp_path: Path) -> None:
     """gunicorn sets up only its own loggers: before, the API's log lines (PAPERKG_LOG_LEVEL) vanished."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(os.environ, PAPERKG_DATA_DIR=str(tmp_path), PAPERKG_STORE="embedded", PAPERKG_LOG_LEVEL="INFO")
-    env.pop("PAPERKG_NEO4J_URI", None)
-    env.pop("PAPERKG_EMBEDDING_MODEL", None)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "api.wsgi:app"],
-                            cwd=Path(__file__).resolve().parents[2], env=env, stderr=subprocess.PIPE,
-                            text=True)
-    seen: list[str] = []
-    loaded = threading.Event()
+    from tests.api.test_gunicorn_conf import CONFIG, running_gunicorn
 
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # the warm-up logs at INFO once the model is loaded
-            seen.append(line)
-            if "INFO api.app: embedding model loaded" in line:
-                loaded.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        # A generous bound on loading the model, so that a missing line fails instead of hanging.
-        assert loaded.wait(180), "no INFO line from the API:\n" + "".join(seen)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        reader.join(timeout=10)
+    # The shipped settings, one worker; HOME is tmp_path's, and the settings make no control socket.
+    with running_gunicorn([*CONFIG, "-w", "1"], tmp_path, log_level="INFO") as server:
+        # The warm-up logs at INFO once the model is loaded. A generous bound on loading it, so that a
+        # missing line fails instead of hanging; a gunicorn that exits fails at once, with its log.
+        assert server.wait_for("INFO api.app: embedding model loaded", timeout=180), (
+            f"no INFO line from the API (gunicorn exit code {server.proc.poll()}):\n{server.log}")
 
 
 def test_the_plain_factory_loads_nothing_until_asked(tmp_path: Path) -> None:

@@ -1,0 +1,39 @@
+"""gunicorn settings for the API, the one place they are set: `gunicorn -c python:api.gunicorn_conf
+-b 127.0.0.1:8000 api.wsgi:app` (the README's command; the Dockerfile, docker-compose.yml and the API
+bench load this module too). Flags given on the command line override these values.
+
+Read by gunicorn's master process before any worker starts: it imports nothing.
+"""
+
+# Two processes, one per core of the machines this is sized for: each loads its own copy of the
+# embedding model (about 0.5 GB a worker with a 100,000-paper store's vectors).
+workers = 2
+
+# Threaded workers. A sync worker serves one connection at a time and reads it until the request is
+# complete: two clients that connect and send nothing (or half a request line) held both workers until
+# the worker timeout killed them, and the restart reloaded the model. A gthread worker's threads wait
+# at most a few seconds for a new connection's first bytes before handing it back to the worker's
+# poller, which closes it after `keepalive` seconds, and kept-alive connections wait in that poller
+# without a thread. The app is thread-safe (it runs threaded under `paperkg serve` too): one SQLite
+# connection per thread, a thread-safe Neo4j driver, and one model per process encoding one query at a
+# time on one torch thread. A client that stops halfway through its headers still holds a thread until
+# it finishes or disconnects (no timeout applies): 4 such clients stall a worker, and the requests that
+# worker accepts wait behind them, so a public deployment sits behind a buffering reverse proxy.
+worker_class = "gthread"
+threads = 4
+
+# gunicorn kills a worker that has not checked in for this long. A gthread worker's main thread keeps
+# checking in while its requests wait (for the model: a minute on a busy machine), but a worker's start
+# (its imports and the app's creation, slow on a busy machine) counts, and so did every request under
+# sync workers, a first search waiting for the model included.
+timeout = 120
+
+# Seconds an idle kept-alive connection (or a new one that has sent nothing) is kept: it costs a
+# poller slot, not a thread. gunicorn's default; behind a proxy that reuses its upstream connections,
+# set it above the proxy's idle timeout for them.
+keepalive = 2
+
+# No control socket (gunicorn 25.1+; older versions ignore the name): nothing here uses `gunicornc`,
+# and its default path ($XDG_RUNTIME_DIR or $HOME/.gunicorn/gunicorn.ctl) is shared by every gunicorn
+# the same user runs, so one stopping deleted the socket of another.
+control_socket_disable = True
