@@ -76,10 +76,10 @@ def _check_date(value: str | None, option: str) -> str | None:
 @click.command("weekly")
 @click.option("--since", default=None, metavar="DATE",
               help="Window start (YYYY-MM-DD or RFC 3339 timestamp such as 2024-01-31T12:00:00Z); default: "
-                   "the earliest of the last "
-                   "watermark not ahead of the clock - 3 days (arXiv's announcement lag; else 7 days ago) and the window start "
-                   "of any weekly run that failed since (up to 28 days back). A --since later than the "
-                   "watermark leaves the watermark where it is.")
+                   "the earliest of the last watermark not ahead of the clock - 3 days (arXiv's "
+                   "announcement lag; else 7 days ago) and the window start of any weekly run that "
+                   "failed since (up to 28 days back). A --since later than the watermark leaves the "
+                   "watermark where it is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @wait_option
 def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
