@@ -14,12 +14,19 @@ similarity of each seed paper to the other seed papers (positives) against the s
 calibration split of hand-written non-MI records in tests/ingest/data/relevance_set.jsonl
 (negatives); the threshold maximises Youden's J (TPR - FPR) and sits midway between the two scores
 that bracket it. Re-run the script after changing the model or the corpus and copy its value here.
+
+All of the above is the built-in gate for the mechanistic-interpretability taxonomy (a taxonomy file
+without a `weekly:` block, such as the shipped mi.yaml). A file of another field brings its own block
+(kg.taxonomy.WeeklySettings): its `domain_cues` (plain phrases, whole words, any case; none listed: no
+cue required) stand in for the LM cue, with no cue pointing elsewhere, and its `generic_techniques` and
+`specific_phrases` for the lists below; the similarity branch is the same, and the reasons say
+"domain cue" and "stored corpus" rather than "language model" and "MI".
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +34,7 @@ import numpy as np
 
 from kg.entities import Rejection
 from kg.schema import Label
-from kg.taxonomy import Taxonomy
+from kg.taxonomy import Taxonomy, WeeklySettings
 
 if TYPE_CHECKING:
     from ingest.extract import Extraction, PaperExtractor
@@ -84,7 +91,7 @@ class RelevanceDecision:
     score: float
     techniques: list[str] = field(default_factory=list)  # specific technique ids hit
     generic_techniques: list[str] = field(default_factory=list)  # generic hits (not evidence alone)
-    lm_cue: str | None = None  # the phrase that says "language model"
+    lm_cue: str | None = None  # the phrase that says "language model" (a file's own block: its domain cue)
 
 
 def _compile(patterns: Sequence[str], flags: int) -> list[re.Pattern[str]]:
@@ -93,6 +100,8 @@ def _compile(patterns: Sequence[str], flags: int) -> list[re.Pattern[str]]:
 
 class LMCue:
     """Finds the phrase that shows a text is about language models (None when nothing does)."""
+
+    required = True  # the built-in gate keeps no candidate without an LM cue
 
     def __init__(self, taxonomy: Taxonomy | None = None) -> None:
         model_names: list[str] = []
@@ -128,6 +137,31 @@ class LMCue:
         model"), for a rejection's reason; None when there is none."""
         found = [m for m in (p.search(text) for p in self._counter) if m]
         return min(found, key=lambda m: (m.start(), -len(m.group(0)))).group(0) if found else None
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """`phrase` as plain text (not a regex) matched as whole words in any case; a space in it matches
+    any run of whitespace (an abstract wraps lines)."""
+    words = r"\s+".join(re.escape(word) for word in phrase.split())
+    return re.compile(rf"(?<!\w){words}(?!\w)", _FLAGS)
+
+
+class DomainCue:
+    """The `domain_cues` of a taxonomy's own `weekly:` block: finds the one a text uses (None when it
+    uses none). With no cues listed, none is required (`required` is False)."""
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        self._patterns = [phrase_pattern(p) for p in phrases if p.split()]
+        self.required = bool(self._patterns)
+
+    def find(self, text: str) -> str | None:
+        """The earliest domain cue phrase in `text` (the longest of those starting there), or None."""
+        found = [m for m in (p.search(text) for p in self._patterns) if m]
+        return min(found, key=lambda m: (m.start(), -len(m.group(0)))).group(0) if found else None
+
+    def elsewhere(self, text: str) -> str | None:
+        """Always None: a block lists no phrases pointing to another field."""
+        return None
 
 
 def top_k_similarity(vectors: np.ndarray, corpus: np.ndarray, k: int = TOP_K) -> np.ndarray:
@@ -177,7 +211,8 @@ def load_corpus(store: GraphStore, exclude: Sequence[str] = ()) -> tuple[list[st
 
 
 class RelevanceGate:
-    """Decides which weekly candidates are MI on language models (see the module docstring)."""
+    """Decides which weekly candidates are MI on language models, or in the field of a taxonomy with its
+    own `weekly:` block (see the module docstring)."""
 
     def __init__(
         self, taxonomy: Taxonomy, *, extractor: PaperExtractor | None = None, corpus_ids: Sequence[str] = (),
@@ -193,7 +228,19 @@ class RelevanceGate:
         self.corpus = corpus if corpus is not None else np.zeros((0, 0), dtype=np.float32)
         self.threshold = float(threshold)
         self.k = k
-        self.cue = LMCue(taxonomy)
+        # A taxonomy with its own weekly block is judged by its cues and lists; without one, by the
+        # built-in MI rules, exactly as before blocks existed.
+        self.settings: WeeklySettings | None = taxonomy.weekly
+        self.cue: LMCue | DomainCue
+        self.generic_ids: frozenset[str]
+        self._specific: Mapping[str, Sequence[re.Pattern[str]]] = {}
+        if self.settings is None:
+            self.cue, self.generic_ids = LMCue(taxonomy), GENERIC_TECHNIQUES
+        else:
+            self.cue = DomainCue(self.settings.domain_cues)
+            self.generic_ids = self.settings.generic_techniques
+            self._specific = {tid: [phrase_pattern(p) for p in phrases]
+                              for tid, phrases in self.settings.specific_phrases.items()}
 
     @classmethod
     def from_store(cls, store: GraphStore, taxonomy: Taxonomy, **kwargs: Any) -> RelevanceGate:
@@ -228,13 +275,17 @@ class RelevanceGate:
             if node is not None and node.label != Label.TECHNIQUE:
                 continue  # topics/evaluations are not technique evidence
             tid = use.technique_id
-            is_generic = tid in GENERIC_TECHNIQUES and not any(
-                phrase in lowered for phrase in SPECIFIC_PHRASES.get(tid, ())
-            )
+            is_generic = tid in self.generic_ids and not self._names_specifically(tid, text, lowered)
             target = generic if is_generic else specific
             if tid not in target:
                 target.append(tid)
         return specific, [g for g in generic if g not in specific]
+
+    def _names_specifically(self, tid: str, text: str, lowered: str) -> bool:
+        """Whether `text` (`lowered`: case-folded) has a specific spelling of generic technique `tid`."""
+        if self.settings is None:
+            return any(phrase in lowered for phrase in SPECIFIC_PHRASES.get(tid, ()))
+        return any(p.search(text) for p in self._specific.get(tid, ()))
 
     def judge(self, paper_id: str, title: str, abstract: str, score: float,
               extraction: Extraction | None = None) -> RelevanceDecision:
@@ -249,19 +300,32 @@ class RelevanceGate:
             f"techniques: {', '.join(specific) or 'none'}",
             *([f"generic only: {', '.join(generic)}"] if generic else []),
             f"similarity {score:.3f} (threshold {self.threshold:.3f})",
-            f"LM cue: {cue!r}" if cue else "no language-model cue",
         ]
-        if cue is None and (other := self.cue.elsewhere(text)):
-            facts.append(f"about another field: {other!r}")
-        detail = "; ".join(facts)
-        if cue is None:
-            keep, why = False, "not about language models"
-        elif specific:
-            keep, why = True, "MI technique on a language model"
-        elif score >= self.threshold:
-            keep, why = True, "similar to the MI corpus"
+        if self.settings is None:
+            facts.append(f"LM cue: {cue!r}" if cue else "no language-model cue")
+            if cue is None and (other := self.cue.elsewhere(text)):
+                facts.append(f"about another field: {other!r}")
+            # What each outcome means for the built-in MI gate: (no cue, technique, similar, neither).
+            whys = ("not about language models", "MI technique on a language model",
+                    "similar to the MI corpus", "no MI technique and not similar enough to the MI corpus")
         else:
-            keep, why = False, "no MI technique and not similar enough to the MI corpus"
+            if cue:
+                facts.append(f"domain cue: {cue!r}")
+            elif self.cue.required:
+                facts.append("no domain cue")
+            whys = ("not about the taxonomy's field", "specific technique of the taxonomy",
+                    "similar to the stored corpus",
+                    "no specific technique and not similar enough to the stored corpus")
+        missing = cue is None and self.cue.required
+        detail = "; ".join(facts)
+        if missing:
+            keep, why = False, whys[0]
+        elif specific:
+            keep, why = True, whys[1]
+        elif score >= self.threshold:
+            keep, why = True, whys[2]
+        else:
+            keep, why = False, whys[3]
         return RelevanceDecision(keep, f"{why} ({detail})", score, specific, generic, cue)
 
     def judge_many(

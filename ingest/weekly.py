@@ -1,4 +1,5 @@
-"""The weekly arXiv ingest: query new MI papers since the watermark, gate them, load the kept ones.
+"""The weekly arXiv ingest: query new papers of the taxonomy's field (MI for the shipped taxonomy) since
+the watermark, gate them, load the kept ones.
 
 One run: take the store's ingest lock, shared by every writing ingest (ingest.store_lock: a killed
 run's lock is taken over at once when that run was on this host and its pid is gone) -> window
@@ -303,15 +304,26 @@ def _subsumed(term: tuple[str, ...], by: tuple[str, ...]) -> bool:
 
 
 def query_terms(taxonomy: Taxonomy) -> list[str]:
-    """MI terms plus the taxonomy's technique aliases that are specific enough to query."""
-    terms: dict[str, str] = {t.casefold(): t for t in MI_TERMS}
+    """The field's own terms plus the taxonomy's technique aliases that are specific enough to query:
+    MI_TERMS, _QUERY_STOPWORDS and the generic techniques but probing for a taxonomy without a `weekly:`
+    block, else the block's query_terms, query_stopwords and generic_techniques."""
+    settings = taxonomy.weekly
+    if settings is None:
+        extra: Sequence[str] = MI_TERMS
+        stopwords = _QUERY_STOPWORDS
+        # Probing's aliases are queried: most are MI spellings ("linear probe", "probing classifier").
+        skipped = GENERIC_TECHNIQUES - {"probing"}
+    else:
+        extra, stopwords = settings.query_terms, settings.query_stopwords
+        skipped = settings.generic_techniques
+    terms: dict[str, str] = {t.casefold(): t for t in extra}
     for node in taxonomy.of_label(Label.TECHNIQUE):
-        if node.id in GENERIC_TECHNIQUES - {"probing"}:
+        if node.id in skipped:
             continue  # visualisation / ablation / saliency / PCA flood the window
         ambiguous = {a.casefold() for a in node.ambiguous_aliases}
         for alias in node.aliases:
             key = alias.casefold().strip()
-            if (not key or key in ambiguous or key in _QUERY_STOPWORDS or _is_acronym(alias)
+            if (not key or key in ambiguous or key in stopwords or _is_acronym(alias)
                     or '"' in alias or len(key) < 4):
                 continue
             terms.setdefault(key, alias.strip())

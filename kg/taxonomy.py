@@ -32,7 +32,7 @@ _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 # meta and edges are the transcription's notes (source, arrows of the figure), never read.
 _TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
                        "extensions_not_in_figure", "components", "models", "extra_aliases", "list_label_map",
-                       "confirming_terms", "meta", "edges"})
+                       "confirming_terms", "weekly", "meta", "edges"})
 _NODE_KEYS = frozenset({"id", "label", "aliases", "ambiguous_aliases", "parent"})
 # Annotations of the shipped file and the shared transcription: kept for readers, never read here.
 _NOTE_KEYS = frozenset({"note", "description", "style", "used_for", "related", "points_to", "from",
@@ -42,12 +42,33 @@ _OBJECT_KEYS = _NODE_KEYS | {"parts", "techniques", "findings"}  # the object's 
 _EXTENSION_KEYS = _NODE_KEYS | {"kind"}
 _EXTRA_ALIAS_KEYS = frozenset({"aliases", "ambiguous_aliases"})
 _LABEL_MAP_KEYS = ("techniques", "evaluation", "sections")
+# The keys of the optional `weekly:` block (see WeeklySettings).
+_WEEKLY_KEYS = frozenset({"query_terms", "query_stopwords", "domain_cues", "generic_techniques",
+                          "specific_phrases"})
 
 
 def _id_key(text: str) -> str:
     """`text` case-folded with every run of spaces, punctuation and "_" made one "_" ("Logit-Lens",
     "logit lens" -> logit_lens), so a name compares with an id."""
     return re.sub(r"[\W_]+", "_", text.casefold()).strip("_")
+
+
+@dataclass(frozen=True)
+class WeeklySettings:
+    """A taxonomy file's own `weekly:` block: what the weekly arXiv ingest asks for and keeps in its
+    field. A file without one gets the built-in mechanistic-interpretability query and gate."""
+
+    # Phrases OR'ed into the arXiv query besides the technique aliases.
+    query_terms: tuple[str, ...] = ()
+    # Aliases never used as query terms (case-folded): too common, they flood the window.
+    query_stopwords: frozenset[str] = frozenset()
+    # One of these plain phrases (whole words, any case) must occur for a candidate to be kept;
+    # none listed: no cue is required.
+    domain_cues: tuple[str, ...] = ()
+    # Technique ids whose hit is not evidence alone (their aliases are everyday words elsewhere)...
+    generic_techniques: frozenset[str] = frozenset()
+    # ...unless the text also has one of these spellings of the same technique.
+    specific_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,6 +82,8 @@ class Taxonomy:
     # node id -> single words that confirm the node's ambiguous aliases in the same sentence
     confirming_terms: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""
+    # The file's `weekly:` block; None: the built-in MI query and relevance gate.
+    weekly: WeeklySettings | None = None
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, TaxonomyNode] = {n.id: n for n in self.nodes}
@@ -478,6 +501,55 @@ def _parse_label_map(raw: Any, by_id: dict[str, TaxonomyNode], where: str
     return columns[0], columns[1], sections
 
 
+def _parse_weekly(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> WeeklySettings:
+    """The `weekly:` block: a mapping of _WEEKLY_KEYS, every list of non-empty strings, every
+    technique id a technique of the file, specific phrases only for a generic technique."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: weekly must be a mapping ({', '.join(sorted(_WEEKLY_KEYS))}), "
+                         f"not {_show(raw)}")
+    _check_keys(raw, _WEEKLY_KEYS, f"weekly{_at(raw)}", where)
+
+    def names(key: str) -> list[str]:
+        return _names(raw.get(key), f"weekly {key}{_key_at(raw, key)}", where)
+
+    terms = names("query_terms")
+    quoted = [t for t in terms if '"' in t]
+    if quoted:  # each term is sent inside all:"..."
+        raise ValueError(f"{where}: weekly query_terms{_key_at(raw, 'query_terms')} has {quoted[0]!r}: "
+                         "a query term may not contain '\"'")
+    generic = names("generic_techniques")
+    for tid in generic:
+        node = by_id.get(tid)
+        if node is None or node.label != Label.TECHNIQUE:
+            what = "is not a node of the taxonomy" if node is None else \
+                f"is labelled {node.label}, not Technique"
+            techniques = sorted(i for i, n in by_id.items() if n.label == Label.TECHNIQUE)
+            close = difflib.get_close_matches(tid, techniques, n=1, cutoff=0.75) if node is None else []
+            what += f": did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{where}: weekly generic_techniques{_key_at(raw, 'generic_techniques')} names "
+                             f"{tid!r}, which {what}")
+    phrases = raw.get("specific_phrases")
+    if phrases is None:
+        phrases = {}
+    if not isinstance(phrases, dict):
+        raise ValueError(f"{where}: weekly specific_phrases{_key_at(raw, 'specific_phrases')} must be a "
+                         f"mapping of generic technique id to phrases, not {_show(phrases)}")
+    specific: dict[str, tuple[str, ...]] = {}
+    for tid, value in phrases.items():
+        at = _key_at(phrases, tid)
+        if tid not in generic:  # only a generic technique's hit needs its specific spellings
+            raise ValueError(f"{where}: weekly specific_phrases{at} names {_show(tid)}, which is not one "
+                             "of weekly generic_techniques")
+        specific[tid] = tuple(_names(value, f"weekly specific_phrases of {tid!r}{at}", where))
+    return WeeklySettings(
+        query_terms=tuple(dict.fromkeys(terms)),
+        query_stopwords=frozenset(t.casefold() for t in names("query_stopwords")),
+        domain_cues=tuple(dict.fromkeys(names("domain_cues"))),
+        generic_techniques=frozenset(generic),
+        specific_phrases=specific,
+    )
+
+
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
     """Every parent must be a node, and no chain of parents may come back to where it started: a
     cycle would make every walk over refinements endless."""
@@ -591,6 +663,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     techniques, evaluation, sections = _parse_label_map(
         data.get("list_label_map"), {n.id: n for n in nodes}, where)
     confirming = _parse_confirming_terms(data.get("confirming_terms"), nodes, where)
+    weekly = _parse_weekly(data["weekly"], {n.id: n for n in nodes}, where) if "weekly" in data else None
     _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,
@@ -599,6 +672,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         section_topics=sections,
         confirming_terms=confirming,
         source=source,
+        weekly=weekly,
     )
 
 

@@ -29,7 +29,7 @@ from ingest.relevance import (
     leave_one_out_similarity,
     top_k_similarity,
 )
-from kg.taxonomy import Taxonomy
+from kg.taxonomy import Taxonomy, load_taxonomy
 
 DATA = Path(__file__).parent / "data" / "relevance_set.jsonl"
 PRECISION_FLOOR = 0.85
@@ -118,6 +118,87 @@ def test_candidate_never_matches_its_own_stored_version(taxonomy: Taxonomy, extr
     scores = gate.similarity(np.eye(3, dtype=np.float32)[:1], ["a"])
     assert scores[0] == pytest.approx(0.0)
     assert gate.similarity(np.eye(3, dtype=np.float32)[:1], ["new"])[0] == pytest.approx(1.0)
+
+
+# -- a taxonomy of another field, with its own `weekly:` block -----------------------------------
+# Six nodes of structural biology. Without the block, every candidate of this field was refused as "not
+# about language models" (the built-in MI gate), whatever the file.
+BIO_TAXONOMY = (Path(__file__).parent / "data" / "bio_taxonomy.yaml").read_text(encoding="utf-8")
+CRYO_EM = ("Cryo-EM reveals the structure of a bacterial ion channel",
+           "We determine the cryo-EM structure of a mechanosensitive ion channel from E. coli at 2.8 A "
+           "resolution and describe how it opens.")
+
+
+def bio_taxonomy(tmp_path: Path, text: str = BIO_TAXONOMY) -> Taxonomy:
+    """BIO_TAXONOMY (or `text`) loaded from a file, as PAPERKG_TAXONOMY would name it."""
+    path = tmp_path / "bio.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_taxonomy(path)
+
+
+def test_a_taxonomy_with_its_own_weekly_block_is_judged_by_its_domain_cues(tmp_path: Path) -> None:
+    bio = bio_taxonomy(tmp_path)
+    gate = RelevanceGate(bio, extractor=Extractor(bio), threshold=0.5)
+    kept = gate.judge("c", *CRYO_EM, 0.1)
+    assert kept.keep and kept.techniques == ["cryo_em"] and kept.lm_cue == "ion channel"
+    assert kept.reason == ("specific technique of the taxonomy (techniques: cryo_em; similarity 0.100 "
+                           "(threshold 0.500); domain cue: 'ion channel')")
+    # The field's own cue is needed: no language-model cue is, and none stands in for it.
+    battery = gate.judge("b", "Cryo-EM of frozen battery electrolytes",
+                         "Cryo-electron microscopy images lithium dendrites in battery electrolytes.", 0.9)
+    assert not battery.keep
+    assert battery.reason == ("not about the taxonomy's field (techniques: cryo_em; similarity 0.900 "
+                              "(threshold 0.500); no domain cue)")
+    lm = gate.judge("l", "Sparse Autoencoders on GPT-2", "We patch activations of a language model.", 0.9)
+    assert not lm.keep and lm.reason.startswith("not about the taxonomy's field")
+    # Cues are whole words in any case, and plain text: "membranes" and "proteins" are other words.
+    assert gate.judge("m", "PROTEIN dynamics", "Cryo-EM.", 0.1).lm_cue == "PROTEIN"
+    assert gate.judge("w", "Membranes and proteins", "Cryo-EM.", 0.1).lm_cue is None
+    # A generic technique is evidence only with one of its specific phrases; else similarity decides.
+    plain = gate.judge("g", "Mutagenesis of a membrane transporter", "We use mutagenesis.", 0.1)
+    assert not plain.keep and plain.generic_techniques == ["mutagenesis"]
+    assert plain.reason.startswith("no specific technique and not similar enough to the stored corpus")
+    similar = gate.judge("s", "Mutagenesis of a membrane transporter", "We use mutagenesis.", 0.6)
+    assert similar.keep and similar.reason.startswith("similar to the stored corpus")
+    specific = gate.judge("d", "Site-directed mutagenesis of a membrane transporter", "", 0.1)
+    assert specific.keep and specific.techniques == ["mutagenesis"]
+    for decision in (kept, battery, lm, plain, similar, specific):
+        assert "language" not in decision.reason and "MI" not in decision.reason
+
+
+def test_a_weekly_block_without_domain_cues_requires_none(tmp_path: Path) -> None:
+    no_cues = BIO_TAXONOMY.replace("  domain_cues: [protein, ion channel, membrane]\n", "")
+    bio = bio_taxonomy(tmp_path, no_cues)
+    assert bio.weekly is not None and bio.weekly.domain_cues == ()
+    gate = RelevanceGate(bio, extractor=Extractor(bio), threshold=0.5)
+    battery = gate.judge("b", "Cryo-EM of frozen battery electrolytes", "Lithium dendrites.", 0.1)
+    assert battery.keep and battery.lm_cue is None
+    assert battery.reason == ("specific technique of the taxonomy (techniques: cryo_em; similarity 0.100 "
+                              "(threshold 0.500))")
+    assert not gate.judge("n", "Battery electrolytes", "Lithium dendrites.", 0.1).keep
+
+
+def test_the_shipped_taxonomy_keeps_the_built_in_mi_gate(taxonomy: Taxonomy, extractor: Extractor) -> None:
+    """mi.yaml has no weekly block: its reasons and decisions are the built-in MI gate's, word for word."""
+    assert taxonomy.weekly is None
+    gate = RelevanceGate(taxonomy, extractor=extractor, threshold=0.5)
+    assert isinstance(gate.cue, LMCue)
+    cases = [
+        (("Linear Probes on Language Models", "We train linear probes on a language model.", 0.1),
+         "MI technique on a language model (techniques: probing; similarity 0.100 (threshold 0.500); "
+         "LM cue: 'Language Models')"),
+        (("What Large Language Models Know About Dates", "We study LLMs.", 0.6),
+         "similar to the MI corpus (techniques: none; similarity 0.600 (threshold 0.500); "
+         "LM cue: 'Language Models')"),
+        (("Probing Representations of Language Models", "We use plain probing on a language model.", 0.1),
+         "no MI technique and not similar enough to the MI corpus (techniques: none; generic only: probing; "
+         "similarity 0.100 (threshold 0.500); LM cue: 'Language Models')"),
+        ((*CRYO_EM, 0.9),
+         "not about language models (techniques: none; similarity 0.900 (threshold 0.500); "
+         "no language-model cue)"),
+    ]
+    for (title, abstract, score), reason in cases:
+        assert gate.judge("x", title, abstract, score).reason == reason
 
 
 # -- quality with the real model -------------------------------------------------------------

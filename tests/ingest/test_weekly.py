@@ -45,7 +45,7 @@ from ingest.weekly import (
 )
 from kg.embedded import EmbeddedStore
 from kg.store import LockHeld
-from kg.taxonomy import Taxonomy
+from kg.taxonomy import Taxonomy, load_taxonomy
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -183,6 +183,70 @@ def test_query_is_built_from_the_taxonomy_and_split_when_long(taxonomy: Taxonomy
     # Every term is in exactly one query.
     joined = [q for q in queries for t in terms if f'all:"{t}"' in q]
     assert len(joined) == len(terms)
+
+
+def test_the_mi_query_is_unchanged_by_weekly_blocks(taxonomy: Taxonomy, shared_data: Path) -> None:
+    """mi.yaml has no `weekly:` block: its queries are the built-in MI ones, byte for byte (pinned in
+    data/weekly_queries_mi.txt, written before blocks existed; rewrite it when mi.yaml's aliases change)."""
+    from kg.config import load_config
+
+    pinned = (Path(__file__).parent / "data" / "weekly_queries_mi.txt").read_text(encoding="utf-8")
+    assert taxonomy.weekly is None
+    assert load_config().arxiv_categories == ("cs.CL", "cs.LG", "cs.AI")
+    assert build_queries(query_terms(taxonomy), load_config().arxiv_categories) == pinned.splitlines()
+    shared = load_taxonomy(shared_data / "taxonomy.yaml")  # the shared transcription: no block either
+    assert shared.weekly is None and {"interpretability", "induction heads"} <= set(query_terms(shared))
+
+
+BIO_TAXONOMY = Path(__file__).parent / "data" / "bio_taxonomy.yaml"
+BIO_TERMS = ["ion channel structure", "membrane protein", "cryo-EM", "cryo-electron microscopy",
+             "single-particle analysis", "x-ray crystallography", "crystal structure"]
+
+
+def bio_entry(arxiv_id: str, title: str, abstract: str, when: datetime) -> dict[str, Any]:
+    """A structural-biology candidate (q-bio.BM)."""
+    return entry(arxiv_id, title, abstract, published=when, categories=["q-bio.BM"])
+
+
+def test_a_taxonomy_of_another_field_is_queried_and_gated_by_its_weekly_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PAPERKG_TAXONOMY naming a biology file with its own block: the query holds only its terms (no MI
+    phrase, no generic technique's alias, no stopword) and its paper is kept by its own cue, where the
+    built-in gate refused it as "not about language models"."""
+    bio = load_taxonomy(BIO_TAXONOMY)
+    assert query_terms(bio) == BIO_TERMS  # "knockout" (a stopword) and "mutagenesis" (generic) left out
+    path = tmp_path / "paperkg.sqlite3"
+    opened = EmbeddedStore(path)
+    opened.init_schema()
+    opened.load_taxonomy(bio.nodes)
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(BIO_TAXONOMY))
+    monkeypatch.setenv("PAPERKG_ARXIV_CATEGORIES", "q-bio.BM")
+    channel = bio_entry("2611.80001", "Cryo-EM reveals the structure of a bacterial ion channel",
+                        "We determine the cryo-EM structure of a mechanosensitive ion channel from E. coli "
+                        "and describe how it opens.", NOW - 3 * DAY)
+    battery = bio_entry("2611.80002", "Cryo-EM of frozen battery electrolytes",
+                        "Cryo-electron microscopy images lithium dendrites in battery electrolytes.",
+                        NOW - 2 * DAY)
+    # Matched only by the built-in MI phrases: the bio query never asks for it.
+    mi_only = bio_entry("2611.80003", "Mechanistic interpretability of a model of DNA",
+                        "We find induction heads and superposition in a model of DNA.", NOW - 2 * DAY)
+    try:
+        with LocalArxivServer([channel, battery, mi_only]) as server:
+            summary = run_weekly(opened, source=source_for(server), embedder=HashEmbedder(), now=NOW)
+            queries = [unquote_plus(q) for q in server.requests]
+        assert summary.queries == 1 and summary.candidates == 2
+        assert summary.new_ids == ["2611.80001"]
+        assert {t.technique_id for t in opened.get_paper("2611.80001").techniques} == {"cryo_em"}
+        [rejection] = opened.rejections()
+        assert rejection.arxiv_id == "2611.80002"
+        assert rejection.reason.startswith("not about the taxonomy's field (techniques: cryo_em;")
+        assert rejection.reason.endswith("; no domain cue)")
+        for query in queries:
+            terms = re.findall(r'all:"([^"]+)"', query)
+            assert terms == BIO_TERMS and "cat:q-bio.BM" in query, query
+    finally:
+        opened.close()
 
 
 def test_mixed_window_keeps_mi_rejects_others_and_updates_known(

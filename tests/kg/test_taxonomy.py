@@ -599,3 +599,68 @@ def test_a_name_with_no_letter_or_digit_is_refused(
     message = _refused(tmp_path, old, new)
     for name in names:
         assert name in message, (name, message)
+
+
+# A `weekly:` block: what the weekly arXiv ingest asks for and keeps, for a file of another field.
+_WEEKLY = _BASE + """\
+weekly:
+  query_terms: [causal tracing, model internals]
+  query_stopwords: [Path Patching]
+  domain_cues: [neural network]
+  generic_techniques: [activation_patching]
+  specific_phrases:
+    activation_patching: [denoising activation patching]
+"""
+
+
+def test_a_weekly_block_is_read_and_a_file_without_one_has_none(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    weekly = _load(tmp_path, _WEEKLY).weekly
+    assert weekly is not None
+    assert weekly.query_terms == ("causal tracing", "model internals")
+    assert weekly.query_stopwords == frozenset({"path patching"})  # compared case-folded
+    assert weekly.domain_cues == ("neural network",)
+    assert weekly.generic_techniques == frozenset({"activation_patching"})
+    assert weekly.specific_phrases == {"activation_patching": ("denoising activation patching",)}
+    # Every key may be left out: an empty block asks for no extra term and requires no cue.
+    empty = _load(tmp_path, _BASE + "weekly: {}\n").weekly
+    assert empty is not None and empty.domain_cues == () and empty.generic_techniques == frozenset()
+    assert _load(tmp_path, _BASE).weekly is None and taxonomy.weekly is None  # the built-in MI rules
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  domain_cues:", "  domain_cue:",
+     "weekly (line 37) has the unknown key 'domain_cue' at line 39: did you mean 'domain_cues'?"),
+    ("weekly:\n  query_terms: [causal tracing, model internals]\n  query_stopwords: [Path Patching]\n"
+     "  domain_cues: [neural network]\n  generic_techniques: [activation_patching]\n  specific_phrases:\n"
+     "    activation_patching: [denoising activation patching]\n", "weekly:\n",
+     "weekly must be a mapping (domain_cues, generic_techniques, query_stopwords, query_terms, "
+     "specific_phrases), not None"),
+    ("[causal tracing, model internals]", "causal tracing, model internals",
+     "weekly query_terms at line 37 'causal tracing, model internals' is one string with commas"),
+    ("[causal tracing, model internals]", "[causal tracing, '']",
+     "weekly query_terms at line 37 must be non-empty strings, not ''"),
+    ("[causal tracing, model internals]", "[causal tracing, {a: b}]",
+     "weekly query_terms at line 37 must be non-empty strings, not {'a': 'b'}"),
+    ("[causal tracing, model internals]", """[causal tracing, 'say "circuit"']""",
+     """weekly query_terms at line 37 has 'say "circuit"': a query term may not contain '"'"""),
+    ("[neural network]", "{neural: network}",
+     "weekly domain_cues at line 39 must be a list of names, not {'neural': 'network'}"),
+    ("generic_techniques: [activation_patching]", "generic_techniques: [activation_patchin]",
+     "weekly generic_techniques at line 40 names 'activation_patchin', which is not a node of the "
+     "taxonomy: did you mean 'activation_patching'?"),
+    ("generic_techniques: [activation_patching]", "generic_techniques: [faithfulness]",
+     "weekly generic_techniques at line 40 names 'faithfulness', which is labelled Evaluation, "
+     "not Technique"),
+    ("    activation_patching: [denoising", "    path_patching: [denoising",
+     "weekly specific_phrases at line 42 names 'path_patching', which is not one of weekly "
+     "generic_techniques"),
+    ("  specific_phrases:\n    activation_patching: [denoising activation patching]\n",
+     "  specific_phrases: [denoising activation patching]\n",
+     "weekly specific_phrases at line 41 must be a mapping of generic technique id to phrases, not "
+     "['denoising activation patching']"),
+])
+def test_a_bad_weekly_block_is_refused_in_one_line(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        _load(tmp_path, _WEEKLY, old, new)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'tax.yaml'}: {expected}") and "\n" not in message, message
