@@ -19,11 +19,23 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ingest.normalize import strip_arxiv_version, title_key
 
-# 503: HTTP 503. timeout: stall `timeout_sleep` seconds, then answer. malformed: cut XML. empty: a page
-# without entries that keeps totalResults. truncated: the connection drops mid-body. zero: a valid
-# feed with totalResults 0 (arXiv's spurious empty answer to a query that has results).
-FAIL_KINDS = ("503", "timeout", "malformed", "empty", "truncated", "zero")
+# 503, 429: that HTTP status (with `retry_after` as its Retry-After header, when set). timeout: stall
+# `timeout_sleep` seconds, then answer. malformed: cut XML. empty: a page without entries that keeps
+# totalResults. truncated: the connection drops mid-body. zero: a valid feed with totalResults 0
+# (arXiv's spurious empty answer to a query that has results).
+FAIL_KINDS = ("503", "429", "timeout", "malformed", "empty", "truncated", "zero")
+_STATUS_FAILURES = {"503": (503, "Service Unavailable"), "429": (429, "Too Many Requests")}
 _ERROR_ID = "https://arxiv.org/api/errors#"
+
+
+def check_retry_after(value: str | None) -> str | None:
+    """A Retry-After value for "503" and "429" failures, checked: any text goes (a client's handling of a bad
+    one can be tried) but it must be non-empty printable ASCII; ValueError otherwise."""
+    # A line break would end the header and let the value write headers of its own; http.server writes
+    # headers as Latin-1, so other text would fail in the handler, not here.
+    if value is not None and (not value.strip() or not all(" " <= c <= "~" for c in value)):
+        raise ValueError(f"a Retry-After value must be non-empty printable ASCII (one line), not {value!r}")
+    return value
 
 
 class QueryError(ValueError):
@@ -288,11 +300,12 @@ class LocalArxivServer:
     """A real HTTP server on 127.0.0.1 (ephemeral port) answering arXiv API queries from records."""
 
     def __init__(self, records: Sequence[dict[str, Any]], *, host: str = "127.0.0.1", port: int = 0,
-                 timeout_sleep: float = 5.0) -> None:
+                 timeout_sleep: float = 5.0, retry_after: str | None = None) -> None:
         self.entries = [e for e in (entry_from_record(r) for r in records) if e is not None]
         self._by_id = {e["arxiv_id"]: e for e in self.entries}
         self.requests: list[str] = []  # raw query strings, in order
         self.timeout_sleep = timeout_sleep  # how long a "timeout" failure stalls
+        self.retry_after = retry_after  # the Retry-After a "503" or "429" failure sends (None: none)
         self.ignore_sort = False  # True: answer in the records' order, as arXiv sometimes does
         self._failures: deque[tuple[str, str | None]] = deque()  # (kind, text the request must contain)
         self._lock = threading.Lock()
@@ -335,6 +348,16 @@ class LocalArxivServer:
         self.stop()
 
     @property
+    def retry_after(self) -> str | None:
+        """The Retry-After header value "503" and "429" failures send, verbatim (None: no header; see
+        check_retry_after)."""
+        return self._retry_after
+
+    @retry_after.setter
+    def retry_after(self, value: str | None) -> None:
+        self._retry_after = check_retry_after(value)
+
+    @property
     def port(self) -> int:
         """The bound port."""
         assert self._httpd is not None, "server not started"
@@ -362,11 +385,14 @@ class LocalArxivServer:
 
     # request handling
     def _send(self, handler: BaseHTTPRequestHandler, status: int, body: str,
-              content_type: str = "application/atom+xml; charset=utf-8", truncate: bool = False) -> None:
+              content_type: str = "application/atom+xml; charset=utf-8", truncate: bool = False,
+              retry_after: str | None = None) -> None:
         data = body.encode("utf-8")
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)
+            if retry_after is not None:
+                handler.send_header("Retry-After", retry_after)
             handler.send_header("Content-Length", str(len(data)))
             handler.end_headers()
             # truncate: the connection drops mid-body (fewer bytes than Content-Length announced).
@@ -389,8 +415,9 @@ class LocalArxivServer:
                     failure = kind
                     del self._failures[i]
                     break
-        if failure == "503":
-            self._send(handler, 503, "Service Unavailable", "text/plain")
+        if failure in _STATUS_FAILURES:
+            status, reason = _STATUS_FAILURES[failure]
+            self._send(handler, status, reason, "text/plain", retry_after=self.retry_after)
             return
         if failure == "timeout":
             self._stop.wait(self.timeout_sleep)

@@ -5,7 +5,8 @@ owns the HTTP session; `arxiv`'s own lxml Atom parser turns pages into `arxiv.Re
 loop is ours, because `Client.results` (4.0.2) sets no timeout, retries every non-200 at once
 without backoff, does not retry read timeouts and returns nothing on an empty or malformed first
 page. Here: a timeout on every request, at least `delay` seconds between requests, exponential
-backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page, API error feeds turned
+backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page (a 5xx or 429 carrying
+Retry-After waits at least what it asks, up to RETRY_AFTER_MAX), API error feeds turned
 into a clear ArxivError. Errors and warnings name the request (query part, page, start), not its URL:
 a weekly query URL is over a thousand characters; the URL is logged at DEBUG level.
 
@@ -25,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,6 +48,11 @@ MAX_UPDATE_PAGES = 10  # 1,000 most recently updated matches a week: far more th
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _ERROR_PREFIX = "https://arxiv.org/api/errors"
 _USER_AGENT = "paperkg (+https://github.com/; arxiv.py " + getattr(arxiv, "__version__", "?") + ")"
+# The longest pause a Retry-After header gets (seconds). arXiv asks for seconds to a few minutes; an
+# ingest holds the store lock for its whole run, so obeying an hours-long value (a misconfigured proxy,
+# or an HTTP-date a wrong clock puts far ahead) would stall it, and every ingest waiting for the lock,
+# that long. With the default 4 retries a request waits at most 20 minutes, then fails with arXiv's error.
+RETRY_AFTER_MAX = 300.0
 
 
 class ArxivError(RuntimeError):
@@ -53,7 +60,26 @@ class ArxivError(RuntimeError):
 
 
 class _Retryable(Exception):
-    pass
+    def __init__(self, message: str, *, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # the answer's Retry-After header, as sent
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """The pause a Retry-After header asks for, in seconds (RFC 9110: delay-seconds or an HTTP-date, a
+    date already past being 0); None for no header or an unreadable or negative value."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if re.fullmatch(r"[0-9]+", text):
+        return float(text)
+    try:  # "-5", "1.5" and "soon" are not dates either
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # the asctime form has no zone: HTTP dates are in GMT
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 @dataclass
@@ -223,6 +249,21 @@ class ArxivSource:
         self.request_count = 0
 
     # -- HTTP ------------------------------------------------------------------------------
+    def _pause(self, attempt: int, retry_after: str | None = None) -> tuple[float, str]:
+        """The pause before retry `attempt + 1` and what set it, for the warning: the backoff, or a longer
+        Retry-After (capped at RETRY_AFTER_MAX; an unreadable one is ignored and said so)."""
+        pause = self.backoff * (2 ** attempt)
+        if retry_after is None:
+            return pause, ""
+        asked, shown = retry_after_seconds(retry_after), repr(retry_after.strip()[:40])
+        if asked is None:
+            return pause, f" (Retry-After {shown} ignored: not seconds or an HTTP-date)"
+        if min(asked, RETRY_AFTER_MAX) <= pause:
+            return pause, ""
+        if asked > RETRY_AFTER_MAX:
+            return RETRY_AFTER_MAX, f" (Retry-After {shown} capped at {RETRY_AFTER_MAX:g} s)"
+        return asked, " (Retry-After)"
+
     def _wait_turn(self) -> None:
         if self._last_request is not None:
             remaining = self.delay - (time.monotonic() - self._last_request)
@@ -252,7 +293,7 @@ class ArxivSource:
             # arXiv reports a bad query as HTTP 400 with an error feed: surface its message.
             self._raise_api_error(response.content, status)
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}")
+            raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"))
         if status != 200:
             raise ArxivError(f"arXiv API answered HTTP {status}")
         return response.content
@@ -301,6 +342,9 @@ class ArxivSource:
                    ) -> Page:
         """One validated page, retried with exponential backoff; ArxivError when retries run out.
 
+        A retried 5xx or 429 answer carrying Retry-After waits the longer of the backoff and what it asks
+        (at most RETRY_AFTER_MAX seconds); the warning then ends "(Retry-After)".
+
         `label` names the request in warnings and errors (e.g. "query 2/4"); the URL goes to DEBUG only.
         Entries with an unusable date are dropped with a warning (`dropped` counts them, for paging).
         """
@@ -318,9 +362,9 @@ class ArxivSource:
             except _Retryable as exc:
                 last = str(exc)
                 if attempt < self.retries:
-                    pause = self.backoff * (2 ** attempt)
-                    log.warning("arXiv request failed (%s: %s); retry %d/%d in %.2f s",
-                                where, last, attempt + 1, self.retries, pause)
+                    pause, why = self._pause(attempt, exc.retry_after)
+                    log.warning("arXiv request failed (%s: %s); retry %d/%d in %.2f s%s",
+                                where, last, attempt + 1, self.retries, pause, why)
                     time.sleep(pause)
             except ArxivError as exc:
                 raise ArxivError(f"{exc} ({where})") from exc
@@ -392,7 +436,7 @@ class ArxivSource:
         Up to `retries` more tries, backing off as for any transient failure; [] when all stay empty.
         """
         for attempt in range(self.retries):
-            pause = self.backoff * (2 ** attempt)
+            pause, _ = self._pause(attempt)
             log.warning("arXiv answered %s with no papers while related queries had some; retry %d/%d "
                         "in %.2f s", label or describe(arxiv.Search(query=query)), attempt + 1, self.retries,
                         pause)

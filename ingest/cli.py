@@ -421,24 +421,34 @@ def _failure(value: str) -> tuple[str, int, str | None]:
 @click.option("--port", default=0, show_default=True, help="0 picks a free port.")
 @click.option("--fail", "failures", multiple=True, metavar="MODE[:COUNT][@TEXT]",
               help="Fail the next COUNT requests (default 1), or with @TEXT the next COUNT whose decoded "
-                   "query string contains TEXT (e.g. @start=100 for the second page). MODE: 503, timeout "
+                   "query string contains TEXT (e.g. @start=100 for the second page). MODE: 503 or 429 "
+                   "(that HTTP status, with the --retry-after header), timeout "
                    "(stall --stall seconds), malformed (cut XML), empty (no entries, totalResults kept), "
                    "truncated (connection dropped mid-body), zero (totalResults 0). Repeatable, in order.")
 @click.option("--stall", default=35.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds a 'timeout' failure stalls (above PAPERKG_ARXIV_TIMEOUT, default 30).")
-def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[str, ...], stall: float
-                     ) -> None:
+@click.option("--retry-after", "retry_after", default=None, metavar="VALUE",
+              help="Send 'Retry-After: VALUE' with every 503 and 429 failure, as given: seconds (30), an "
+                   "HTTP-date ('Wed, 21 Oct 2015 07:28:00 GMT') or other text, to try a bad one. Default: "
+                   "no header.")
+def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[str, ...], stall: float,
+                     retry_after: str | None) -> None:
     """Serve a local arXiv API (arXiv's Atom format) until interrupted, failing on demand."""
-    from ingest.arxiv_server import LocalArxivServer
+    from ingest.arxiv_server import LocalArxivServer, check_retry_after
     from ingest.records_file import read_json_objects
 
     queued = [_failure(value) for value in failures]  # bad values: a usage error before anything starts
+    try:
+        check_retry_after(retry_after)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--retry-after'") from exc
     try:
         records = read_json_objects(records_path)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        server = LocalArxivServer(records, host=host, port=port, timeout_sleep=stall).start()
+        server = LocalArxivServer(records, host=host, port=port, timeout_sleep=stall,
+                                  retry_after=retry_after).start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     for mode, count, matching in queued:
@@ -448,7 +458,8 @@ def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[s
     if queued:
         click.echo("failing on demand: " + ", ".join(
             f"{mode} x{count}" + (f" (requests containing {matching!r})" if matching else "")
-            for mode, count, matching in queued))
+            for mode, count, matching in queued)
+            + (f"; 503 and 429 send Retry-After: {retry_after}" if retry_after is not None else ""))
     sys.stdout.flush()
     try:
         while True:

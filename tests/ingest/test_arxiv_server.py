@@ -199,3 +199,30 @@ def test_a_date_with_an_offset_reaches_the_store_as_its_utc_date() -> None:
     with LocalArxivServer([dated]) as server:
         [record] = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=0).fetch_by_ids(["2611.00002"])
     assert (record.published, record.updated) == ("2026-11-26", "2026-11-27")  # not 11-25 and 11-28
+
+
+def test_status_failures_send_retry_after_when_asked(local_arxiv: LocalArxivServer) -> None:
+    local_arxiv.fail_next("503")
+    plain = _get(local_arxiv, id_list="2211.00593")
+    assert plain.status_code == 503 and "Retry-After" not in plain.headers
+    local_arxiv.retry_after = "30"
+    local_arxiv.fail_next("429")
+    local_arxiv.fail_next("503")
+    limited, busy = _get(local_arxiv, id_list="2211.00593"), _get(local_arxiv, id_list="2211.00593")
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "30")
+    assert (busy.status_code, busy.headers["Retry-After"]) == (503, "30")
+    ok = _get(local_arxiv, id_list="2211.00593")
+    assert ok.status_code == 200 and "Retry-After" not in ok.headers  # only failures carry it
+    local_arxiv.retry_after = "Wed, 21 Oct 2015 07:28:00 GMT"  # any text goes out as given
+    local_arxiv.fail_next("503")
+    assert _get(local_arxiv, id_list="2211.00593").headers["Retry-After"] == "Wed, 21 Oct 2015 07:28:00 GMT"
+
+
+@pytest.mark.parametrize("value", ["30\r\nX-Injected: 1", "30\n", "", "  ", "30 \u03c0"])
+def test_a_retry_after_that_would_break_the_header_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match=r"Retry-After value must be non-empty printable ASCII \(one line\)"):
+        LocalArxivServer([], retry_after=value)
+    server = LocalArxivServer([])
+    with pytest.raises(ValueError, match="Retry-After value"):
+        server.retry_after = value
+    assert server.retry_after is None

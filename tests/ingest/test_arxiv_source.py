@@ -423,3 +423,100 @@ def test_a_date_the_arxiv_package_cannot_read_is_an_arxiv_error_naming_the_reque
         r"used \(2 ids from 2302.00001, page 1 \(start=0\)\)$"))
     with LocalArxivServer([GOOD_A, BAD_UPDATED]) as server, refused:
         _source(server, retries=0).fetch_by_ids(["2302.00001", "2302.00002"])
+
+
+# -- Retry-After: design QA, DESIGN.md §10 lists it; 429/5xx were retried on our backoff alone -----------
+def _pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The retry pauses the module sleeps, recorded instead of slept (delay 0: no rate-limit sleeps)."""
+    import ingest.arxiv_source as arxiv_source
+
+    pauses: list[float] = []
+    monkeypatch.setattr(arxiv_source.time, "sleep", pauses.append)
+    return pauses
+
+
+@pytest.mark.parametrize(("kind", "retry_after", "backoff", "pause", "said"), [
+    ("503", "30", 1.0, 30.0, "retry 1/2 in 30.00 s (Retry-After)"),
+    ("429", "30", 1.0, 30.0, "arXiv request failed (1 ids from 2211.00593, page 1 (start=0): HTTP 429); "
+     "retry 1/2 in 30.00 s (Retry-After)"),
+    ("503", "2", 5.0, 5.0, "retry 1/2 in 5.00 s"),  # the backoff is longer: it stands
+    ("503", "86400", 1.0, 300.0, "retry 1/2 in 300.00 s (Retry-After '86400' capped at 300 s)"),
+    ("503", "9" * 400, 1.0, 300.0, f"retry 1/2 in 300.00 s (Retry-After '{'9' * 40}' capped at 300 s)"),
+    ("503", "soon", 1.0, 1.0,
+     "retry 1/2 in 1.00 s (Retry-After 'soon' ignored: not seconds or an HTTP-date)"),
+    ("503", "-30", 1.0, 1.0, "retry 1/2 in 1.00 s (Retry-After '-30' ignored"),
+    ("503", "30.5", 1.0, 1.0, "retry 1/2 in 1.00 s (Retry-After '30.5' ignored"),
+])
+def test_a_retry_waits_for_retry_after(local_arxiv: LocalArxivServer, monkeypatch: pytest.MonkeyPatch,
+                                       caplog: pytest.LogCaptureFixture, kind: str, retry_after: str,
+                                       backoff: float, pause: float, said: str) -> None:
+    """The pause is the longer of the backoff and Retry-After, at most RETRY_AFTER_MAX; a value that is
+    neither delay-seconds nor an HTTP-date is ignored, and the warning says which set the pause."""
+    from ingest.arxiv_source import RETRY_AFTER_MAX
+
+    pauses = _pauses(monkeypatch)
+    local_arxiv.retry_after = retry_after
+    local_arxiv.fail_next(kind)
+    with caplog.at_level("WARNING", logger="ingest.arxiv_source"):
+        records = _source(local_arxiv, delay=0.0, backoff=backoff).fetch_by_ids(["2211.00593"])
+    assert [r.arxiv_id for r in records] == ["2211.00593"] and len(local_arxiv.requests) == 2
+    assert pauses == [pause] and pause <= max(backoff, RETRY_AFTER_MAX)
+    assert said in caplog.text
+    if "Retry-After" not in said:
+        assert "Retry-After" not in caplog.text
+
+
+def test_retry_after_against_a_doubling_backoff(local_arxiv: LocalArxivServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each retry takes the larger of its own backoff (1, 2, 4 s) and the header's 3 s."""
+    pauses = _pauses(monkeypatch)
+    local_arxiv.retry_after = "3"
+    local_arxiv.fail_next("503", 3)
+    _source(local_arxiv, delay=0.0, backoff=1.0, retries=3).fetch_by_ids(["2211.00593"])
+    assert pauses == [3.0, 3.0, 4.0]
+
+
+def test_retry_after_as_an_http_date(local_arxiv: LocalArxivServer, monkeypatch: pytest.MonkeyPatch,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    pauses = _pauses(monkeypatch)
+    local_arxiv.retry_after = format_datetime(datetime.now(UTC) + timedelta(seconds=200), usegmt=True)
+    local_arxiv.fail_next("503")
+    with caplog.at_level("WARNING", logger="ingest.arxiv_source"):
+        _source(local_arxiv, delay=0.0, backoff=1.0).fetch_by_ids(["2211.00593"])
+    # The date has whole seconds and the request took some: a little under 200 s, far above the backoff.
+    [pause] = pauses
+    assert 150 < pause <= 200 and "(Retry-After)" in caplog.text
+    # A date already past asks for no wait: the backoff stands.
+    pauses.clear()
+    local_arxiv.retry_after = "Wed, 21 Oct 2015 07:28:00 GMT"
+    local_arxiv.fail_next("503")
+    _source(local_arxiv, delay=0.0, backoff=1.0).fetch_by_ids(["2211.00593"])
+    assert pauses == [1.0]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120.0), (" 0 ", 0.0),
+    ("Thu, 26 Nov 2026 19:02:00 GMT", 120.0),  # IMF-fixdate
+    ("Thursday, 26-Nov-26 19:02:00 GMT", 120.0),  # obsolete RFC 850 form
+    ("Thu Nov 26 19:02:00 2026", 120.0),  # obsolete asctime form (no zone: GMT)
+    ("Thu, 26 Nov 2026 18:00:00 GMT", 0.0),  # past: no wait
+    ("-120", None), ("1.5", None), ("soon", None), ("", None), (None, None), ("١٢٠", None),
+])
+def test_retry_after_values(value: str | None, seconds: float | None) -> None:
+    from datetime import UTC, datetime
+
+    from ingest.arxiv_source import retry_after_seconds
+
+    assert retry_after_seconds(value, now=datetime(2026, 11, 26, 19, 0, tzinfo=UTC)) == seconds
+
+
+def test_the_empty_query_re_ask_keeps_its_backoff(local_arxiv: LocalArxivServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """search_again shares the pause computation: no header there, so the doubling backoff."""
+    pauses = _pauses(monkeypatch)
+    found = _source(local_arxiv, delay=0.0, backoff=1.5).search_again(
+        "ti:nothingmatchesthis", start_date=date(2020, 1, 1), end_date=date(2025, 1, 1))
+    assert found == [] and pauses == [1.5, 3.0]

@@ -1034,3 +1034,32 @@ def test_an_id_only_the_store_holds_is_an_unknown_label_not_a_list_tag(
     text = _run("ingest", "list", "--source", seed, "--no-arxiv")
     assert text.exit_code == 0 and "'causal_scrubbing'" not in text.stdout
     assert not [edge for edge in _technique_edges(data_dir) if edge[1] == "causal_scrubbing"]
+
+
+def test_dev_arxiv_server_sends_retry_after(shared_data: Path) -> None:
+    """Design QA: Retry-After could not be tried end to end; --retry-after goes with 503 and 429 failures."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "dev", "arxiv-server", "--records",
+         str(shared_data / "seed_papers.jsonl"), "--fail", "429", "--fail", "503", "--retry-after", "30"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().rsplit(" at ", 1)[1].strip()
+        proc.stdout.readline()  # the PAPERKG_ARXIV_URL hint
+        announced = proc.stdout.readline().strip()
+        assert announced == "failing on demand: 429 x1, 503 x1; 503 and 429 send Retry-After: 30"
+        answers = [requests.get(url, params={"id_list": "2211.00593"}, timeout=5) for _ in range(3)]
+        assert [(a.status_code, a.headers.get("Retry-After")) for a in answers] == [
+            (429, "30"), (503, "30"), (200, None)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("value", ["", "30\nX-Injected: 1"])
+def test_dev_arxiv_server_refuses_a_bad_retry_after(shared_data: Path, value: str) -> None:
+    records = str(shared_data / "seed_papers.jsonl")
+    result = CliRunner().invoke(main, ["dev", "arxiv-server", "--records", records, "--retry-after", value])
+    assert result.exit_code == 2 and "Retry-After value must be non-empty printable ASCII" in result.output
+    assert "local arXiv API" not in result.output  # refused before serving
