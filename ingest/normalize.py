@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections import deque
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
 
 from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
@@ -373,8 +373,8 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
     The same records as folding merge_two over each paper's records in order, but each paper's URLs
     and list rows are joined once, at the end: the fold rebuilt every row merged so far at each step,
     quadratic in a paper's records (2,000 rows of one paper took minutes). `warn`: log records merged
-    on a DOI under clearly different titles (_warn_if_titles_differ), or on a title under different DOIs
-    (_warn_if_dois_differ)."""
+    on a DOI under clearly different titles (warn_if_titles_differ), or on a title under different DOIs
+    (warn_if_dois_differ)."""
     groups: list[Record] = []
     members: list[list[int]] = []
     # Each paper's URL lists in the order merge_two would join them (the richer record's first).
@@ -395,9 +395,9 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
                     if not (record.arxiv_id and other and other != record.arxiv_id):
                         index = table[key]
                         if warn and table is by_doi:
-                            _warn_if_titles_differ(record, groups[index])
+                            warn_if_titles_differ(record, groups[index])
                         elif warn:
-                            _warn_if_dois_differ(record, groups[index])
+                            warn_if_dois_differ(record, groups[index])
                         break
         if index is None:
             groups.append(record)
@@ -443,40 +443,72 @@ def titles_clearly_differ(key: str, other: str) -> bool:
     return 2 * len(words & others) < min(len(words), len(others))
 
 
-def _warn_if_titles_differ(record: Record, paper: Record) -> None:
-    """A warning naming both titles when a record joins a paper by its DOI alone and the titles are
-    clearly different papers': a wrong or cut DOI merges two papers, and the merged one keeps one title."""
-    if titles_clearly_differ(record.title_key, paper.title_key):
-        log.warning("two records share the DOI %s but their titles differ: %r and %r are merged as one paper "
-                    "(check the DOI of each)", record.doi, paper.title, record.title)
+class PaperLike(Protocol):
+    """What the merge warnings read of the paper a record joins: a Record of the run, or a stored Paper."""
+
+    @property
+    def title(self) -> str:
+        """The paper's title."""
+
+    @property
+    def doi(self) -> str | None:
+        """The paper's DOI, if any."""
+
+    @property
+    def arxiv_id(self) -> str | None:
+        """The paper's arXiv id, if any."""
+
+
+def _which(stored_id: str | None) -> str:
+    """Who is merged, for a warning: two records of the run, or a record and the stored paper it joins."""
+    return "two records" if stored_id is None else f"a record and the stored paper {stored_id!r}"
+
+
+def warn_if_titles_differ(record: Record, paper: PaperLike, *, stored_id: str | None = None) -> None:
+    """A warning naming both titles when a record joins a paper (of the run, or the stored paper
+    `stored_id`) by its DOI alone and the titles are clearly different papers': a wrong or cut DOI merges
+    two papers, and the merged one keeps one title."""
+    if titles_clearly_differ(record.title_key, title_key(paper.title)):
+        log.warning("%s share the DOI %s but their titles differ: %r and %r are merged as one paper "
+                    "(check the DOI of each)", _which(stored_id), record.doi, paper.title, record.title)
 
 
 # The DOI arXiv gives a preprint: "10.48550/arXiv.2211.00593".
 _ARXIV_DOI = re.compile(rf"10\.48550/arxiv\.(?P<id>{_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?", re.IGNORECASE)
 
 
-def _is_arxiv_doi_of(doi: str, record: Record, paper: Record) -> bool:
-    """Whether doi is the arXiv DOI of the paper record joins: arXiv's DOI of its arXiv id, or of any
-    arXiv id when neither record gives one (a preprint's DOI beside the journal's, one title)."""
+def _arxiv_doi_id(doi: str) -> str | None:
+    """The arXiv id (lower case, no version) of an arXiv DOI, else None."""
     match = _ARXIV_DOI.fullmatch(doi.strip())
-    if match is None:
-        return False
-    known = record.arxiv_id or paper.arxiv_id
-    return known is None or strip_arxiv_version(known) == match.group("id").lower()
+    return match.group("id").lower() if match else None
 
 
-def _warn_if_dois_differ(record: Record, paper: Record) -> None:
-    """A warning naming both DOIs and titles when a record joins a paper by its title alone and the two
-    carry different DOIs: a title names one paper (its conference, journal and arXiv versions, whatever
-    their DOIs), but two papers of one title ("Editorial") are merged too, and the merged one keeps one
-    DOI and abstract. A DOI that is the paper's own arXiv DOI (10.48550/arXiv.<id>) is no other paper's."""
+def _dois_name_two_papers(doi: str, other: str, arxiv_id: str | None) -> bool:
+    """Whether two different DOIs under one title name two papers, not one paper's versions: not when one
+    is the arXiv DOI of the paper's arXiv id, or of any arXiv id when the paper has none (a preprint's DOI
+    beside the journal's); always when both are arXiv DOIs of different ids (two preprints)."""
+    ids = (_arxiv_doi_id(doi), _arxiv_doi_id(other))
+    if ids[0] is not None and ids[1] is not None:
+        return ids[0] != ids[1]
+    own = ids[0] or ids[1]
+    if own is None:
+        return True
+    return arxiv_id is not None and (strip_arxiv_version(arxiv_id) or arxiv_id).lower() != own
+
+
+def warn_if_dois_differ(record: Record, paper: PaperLike, *, stored_id: str | None = None) -> None:
+    """A warning naming both DOIs and titles when a record joins a paper (of the run, or the stored paper
+    `stored_id`) by its title alone and the two carry different DOIs: a title names one paper (its
+    conference, journal and arXiv versions, whatever their DOIs), but two papers of one title
+    ("Editorial") are merged too, and the merged one keeps one DOI and abstract. A DOI that is the
+    paper's own arXiv DOI (10.48550/arXiv.<id>) is no other paper's (_dois_name_two_papers)."""
     if not record.doi or not paper.doi or record.doi.casefold() == paper.doi.casefold():
         return
-    if _is_arxiv_doi_of(record.doi, record, paper) or _is_arxiv_doi_of(paper.doi, record, paper):
+    if not _dois_name_two_papers(record.doi, paper.doi, record.arxiv_id or paper.arxiv_id):
         return
-    log.warning("two records share the title %r but their DOIs differ: %s (%r) and %s (%r) are merged as one "
-                "paper, which keeps one DOI (check whether they are one paper)", paper.title, paper.doi,
-                paper.title, record.doi, record.title)
+    log.warning("%s share the title %r but their DOIs differ: %s (%r) and %s (%r) are merged as one "
+                "paper, which keeps one DOI and one abstract (check whether they are one paper)",
+                _which(stored_id), paper.title, paper.doi, paper.title, record.doi, record.title)
 
 
 def dedupe_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:

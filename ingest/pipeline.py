@@ -12,7 +12,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ingest.normalize import SOURCE_PRIORITY, dedupe_groups, merge_two, slugify, title_id, title_key
+from ingest.normalize import (
+    SOURCE_PRIORITY,
+    dedupe_groups,
+    merge_two,
+    slugify,
+    title_id,
+    title_key,
+    warn_if_dois_differ,
+    warn_if_titles_differ,
+)
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock
 from kg.entities import (
@@ -387,16 +396,25 @@ def _extraction_of(stored: PaperDetail) -> _StoredExtraction:
     )
 
 
-def resolve_stored_ids(store: GraphStore, records: Sequence[Record]) -> list[str | None]:
-    """The stored paper id each record matches (arXiv id, then DOI, then title key), or None."""
+def resolve_stored_ids(
+    store: GraphStore, records: Sequence[Record], *, warn: bool = False,
+) -> list[str | None]:
+    """The stored paper id each record matches (arXiv id, then DOI, then title key), or None.
+
+    `warn`: log a record matched by its DOI alone to a stored paper of a clearly different title, or by
+    its title alone to one of another DOI, as dedupe_records does for records of one run (the merge
+    keeps one title, or one DOI and abstract). Only the run that writes the records warns: the weekly
+    run's look-up of which candidates are known does not."""
     found = store.find_paper_ids(
         arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id}),
         dois=sorted({r.doi for r in records if r.doi}),
         title_keys=sorted({r.title_key for r in records if r.title_key}),
     )
     by_title = {r.title_key: found.get(r.title_key) for r in records if r.title_key}
-    title_hits = sorted({v for v in by_title.values() if v})
-    stored_arxiv = {p.id: p.arxiv_id for p in store.get_papers(title_hits)} if title_hits else {}
+    wanted = {v for v in by_title.values() if v}
+    if warn:  # the stored papers matched by a DOI too, for their titles
+        wanted |= {found[r.doi] for r in records if r.doi and r.doi in found}
+    stored = {p.id: p for p in store.get_papers(sorted(wanted))} if wanted else {}
     out: list[str | None] = []
     for record in records:
         hit = None
@@ -404,11 +422,16 @@ def resolve_stored_ids(store: GraphStore, records: Sequence[Record]) -> list[str
             hit = found[record.arxiv_id]
         elif record.doi and record.doi in found:
             hit = found[record.doi]
+            if warn and hit in stored:
+                warn_if_titles_differ(record, stored[hit], stored_id=hit)
         elif record.title_key and found.get(record.title_key):
             candidate = found[record.title_key]
-            other = stored_arxiv.get(candidate)
+            paper = stored.get(candidate)
+            other = paper.arxiv_id if paper else None
             if not (record.arxiv_id and other and other != record.arxiv_id):
                 hit = candidate
+                if warn and paper is not None:
+                    warn_if_dois_differ(record, paper, stored_id=hit)
         out.append(hit)
     return out
 
@@ -693,7 +716,7 @@ def _run_ingest(
         merged, members = dedupe_groups(list(valid))
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id; records of different papers that only share an id do not.
-        stored_ids = resolve_stored_ids(store, merged) if merged else []
+        stored_ids = resolve_stored_ids(store, merged, warn=True) if merged else []
         by_target: dict[str, tuple[Record, str | None]] = {}
         kept: dict[str, list[int]] = {}  # the indices in `valid` of each target's records
         targets, stored_ids = _target_ids(store, merged, stored_ids)

@@ -573,3 +573,34 @@ def test_another_papers_arxiv_doi_under_one_title_is_warned_about(caplog: pytest
         assert len(dedupe_records(records)) == 1
     (warning,) = caplog.records
     assert "10.1000/toy.1" in warning.getMessage() and "10.48550/arXiv.2301.00001" in warning.getMessage()
+
+
+@pytest.mark.parametrize("records", [
+    # Neither record gives an arXiv id: each arXiv DOI was taken for the paper's own.
+    [Record(source="records", source_id="a", title="Toy Models", doi="10.48550/arXiv.2209.10652"),
+     Record(source="records", source_id="b", title="Toy Models", doi="10.48550/arXiv.2301.00001")],
+    # The paper's own arXiv DOI beside another preprint's: the other is still no version of it.
+    [Record(source="arxiv", source_id="x", title="Toy Models", arxiv_id="2209.10652",
+            doi="10.48550/arXiv.2209.10652"),
+     Record(source="records", source_id="b", title="Toy Models", doi="10.48550/arXiv.2301.00001")],
+])
+def test_two_arxiv_dois_of_different_ids_under_one_title_are_warned_about(
+    records: list[Record], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Review: two different arXiv DOIs under one title were merged without a word when neither record
+    gave an arXiv id (any arXiv DOI passed for the paper's own): two preprints, one DOI kept."""
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records(records)) == 1  # one title is one paper: merged, but said
+    (warning,) = caplog.records
+    assert "10.48550/arXiv.2209.10652" in warning.getMessage()
+    assert "10.48550/arXiv.2301.00001" in warning.getMessage()
+
+
+def test_one_arxiv_doi_with_and_without_its_version_under_one_title_is_not_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    records = [Record(source="records", source_id="a", title="Toy Models", doi="10.48550/arXiv.2209.10652"),
+               Record(source="records", source_id="b", title="Toy Models", doi="10.48550/arxiv.2209.10652v2")]
+    with caplog.at_level("WARNING", logger="ingest.normalize"):
+        assert len(dedupe_records(records)) == 1
+    assert caplog.records == []

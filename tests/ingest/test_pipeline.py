@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.awesome_list import parse_list
 from ingest.pipeline import IngestSummary, ingest_records_file, run_ingest
+from ingest.records import Record
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
@@ -1628,3 +1630,97 @@ def test_check_extractions_finds_by_hashes_alone_the_papers_reextract_would_upda
     listed = {pid for pid in ids for t in _detail(store, pid).techniques
               if t.technique_id == "logit_lens" and t.source == "list"}
     assert "stitching-models-together" in listed and check.list_tags == {"logit_lens": listed}
+
+
+# -- a record matched to a stored paper: by its title under another DOI, by its DOI under another title --
+def _run_records(store: GraphStore, records: list[Record], extractor: Any) -> IngestSummary:
+    return run_ingest(store, records, source="records", embedder=HashEmbedder(), extractor=extractor,
+                      progress=False)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_record_matched_by_title_to_a_stored_paper_of_another_doi_is_warned_about(
+    store: GraphStore, extractor: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Review: two "Editorial" records of different DOIs in one run were warned about, but the second
+    one ingested in a later run replaced the stored one's DOI and abstract without a word."""
+    first = Record(source="records", source_id="a", title="Editorial", doi="10.1000/journal-a.1",
+                   abstract="An editorial about circuits in journal A.")
+    other = Record(source="records", source_id="b", title="editorial", doi="10.2000/journal-b.7",
+                   abstract="Another editorial about probing in journal B.")
+    _run_records(store, [first], extractor)
+    (stored_id,) = store.paper_ids()
+    with caplog.at_level("WARNING"):
+        summary = _run_records(store, [other], extractor)
+    assert (summary.new, summary.updated) == (0, 1)  # one title is one paper: merged as before, but said
+    (message,) = _warnings(caplog)
+    assert "10.1000/journal-a.1" in message and "10.2000/journal-b.7" in message
+    assert "'Editorial'" in message and "'editorial'" in message and stored_id in message
+    assert store.get_papers([stored_id])[0].doi == "10.2000/journal-b.7"
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # the stored paper holds that DOI now: nothing to say
+        _run_records(store, [dataclasses.replace(other)], extractor)
+    assert _warnings(caplog) == []
+
+
+@pytest.mark.parametrize("stored_doi, doi, warned", [
+    ("10.1000/toy.1", "10.48550/arXiv.2209.10652", False),  # the journal's DOI, then the preprint's
+    ("10.48550/arXiv.2209.10652", "10.1000/toy.1", False),
+    ("10.1000/toy.1", "10.1000/TOY.1", False),
+    ("10.48550/arXiv.2209.10652", "10.48550/arXiv.2301.00001", True),  # two preprints
+])
+def test_a_stored_papers_own_versions_matched_by_title_are_not_warned_about(
+    store: GraphStore, extractor: Any, caplog: pytest.LogCaptureFixture, stored_doi: str, doi: str,
+    warned: bool,
+) -> None:
+    _run_records(store, [Record(source="records", source_id="a", title="Toy Models", doi=stored_doi)],
+                 extractor)
+    with caplog.at_level("WARNING"):
+        summary = _run_records(store, [Record(source="records", source_id="b", title="Toy Models (ICLR'24)",
+                                              doi=doi)], extractor)
+    assert (summary.new, summary.updated) == (0, 1)
+    assert len(_warnings(caplog)) == warned
+
+
+def test_a_record_matched_by_doi_to_a_stored_paper_of_another_title_is_warned_about(
+    store: GraphStore, extractor: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Review: a shared DOI under clearly different titles was warned about within one run only."""
+    first = Record(source="records", source_id="a", title="First Article in the Issue on Neural Networks",
+                   doi="10.5555/same", abstract="About neurons.")
+    other = Record(source="records", source_id="b", title="A Completely Different Second Article on Syntax",
+                   doi="10.5555/same", abstract="About syntax.")
+    _run_records(store, [first], extractor)
+    (stored_id,) = store.paper_ids()
+    with caplog.at_level("WARNING"):
+        summary = _run_records(store, [other], extractor)
+    assert (summary.new, summary.updated) == (0, 1)  # one DOI is one paper: merged as before, but said
+    (message,) = _warnings(caplog)
+    assert "10.5555/same" in message and first.title in message and other.title in message
+    assert stored_id in message
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # one paper's titles as two sources write them
+        _run_records(store, [dataclasses.replace(other, title="Second Article on Syntax")], extractor)
+    assert _warnings(caplog) == []
+
+
+def test_the_weekly_runs_look_up_of_known_candidates_does_not_warn(
+    store: GraphStore, extractor: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The weekly run asks which candidates are stored, then writes the known ones with run_ingest,
+    which warns: a warning from the look-up too would say everything twice."""
+    from ingest.pipeline import resolve_stored_ids
+
+    _run_records(store, [Record(source="records", source_id="a", title="Editorial", doi="10.1000/a.1")],
+                 extractor)
+    (stored_id,) = store.paper_ids()
+    other = Record(source="records", source_id="b", title="Editorial", doi="10.2000/b.7")
+    with caplog.at_level("WARNING"):
+        assert resolve_stored_ids(store, [other]) == [stored_id]
+    assert _warnings(caplog) == []
+    with caplog.at_level("WARNING"):
+        assert resolve_stored_ids(store, [other], warn=True) == [stored_id]
+    assert len(_warnings(caplog)) == 1
