@@ -60,7 +60,7 @@ UNKNOWN_ID_RELOAD_SECONDS = 1.0
 # The request arguments that name taxonomy ids (the search filters of the web form and the API), and
 # the views that check them against get_taxonomy(): no other route reads the taxonomy for them.
 _TAXONOMY_ID_ARGS = ("technique", "topic")
-_TAXONOMY_FILTER_ENDPOINTS = frozenset({"api.search_papers", "web.search"})
+_TAXONOMY_FILTER_ENDPOINTS = frozenset({"api.search_papers", "web.search", "web.home"})  # "/" searches too
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -280,7 +280,7 @@ def _may_reload(app: Flask, now: float) -> bool:
 def _see_new_taxonomy_ids() -> None:
     """Before a request whose technique or topic filter names an id the cached taxonomy lacks, read
     the taxonomy again (bounded, see get_taxonomy), so a node `paperkg init` has just added is a valid
-    filter at once for every view that validates against get_taxonomy() (/search, /api/search)."""
+    filter at once for every view that validates against get_taxonomy() (/, /search, /api/search)."""
     if request.endpoint not in _TAXONOMY_FILTER_ENDPOINTS or not any(
             name in request.args for name in _TAXONOMY_ID_ARGS):
         return

@@ -79,6 +79,21 @@ def test_env_example_leaves_the_password_to_set() -> None:
     assert proc.returncode != 0 and "set NEO4J_PASSWORD in .env" in proc.stderr
 
 
+def test_every_optional_setting_of_env_example_can_be_uncommented_as_it_is(tmp_path: Path) -> None:
+    """A setting line uncommented as shipped gives a valid configuration with its default (review: the
+    explanation written on the BIND lines became part of the value, and compose refused the ports)."""
+    lines = (REPO / ".env.example").read_text().replace("NEO4J_PASSWORD=\n",
+                                                       "NEO4J_PASSWORD=a-long-test-password\n")
+    settings = [line[2:] for line in lines.splitlines() if re.fullmatch(r"# [A-Z0-9_]+=.*", line)]
+    assert {s.split("=")[0] for s in settings} >= {"PAPERKG_BIND", "NEO4J_BIND", "PAPERKG_PORT"}
+    uncommented = tmp_path / "all.env"
+    uncommented.write_text(lines + "".join(f"{s}\n" for s in settings))
+    proc = compose("config", env_file=uncommented)
+    assert proc.returncode == 0, proc.stderr
+    services = yaml.safe_load(proc.stdout)["services"]
+    assert ("127.0.0.1", 8000) in published(services["api"])
+
+
 def published(service: dict[str, Any]) -> set[tuple[str, int]]:
     """(host interface, container port) of each port a resolved service publishes ("" for every interface)."""
     # docker-compose v1 writes "127.0.0.1:7474:7474/tcp" ("8000:8000/tcp" on every interface), v2 a mapping.

@@ -1559,3 +1559,23 @@ def test_a_capped_topic_page_links_a_search_within_the_topic(capped_client: Flas
     note = re.search(r'<p class="notice" data-state="capped">(.*?)</p>', html, re.S)
     assert note is not None and 'href="/search?topic=superposition">search within' in note.group(1)
     assert "Only the first 4 of these 7 papers" in note.group(1)
+
+
+def test_several_topics_in_the_url_stay_chosen_in_the_form(client: FlaskClient) -> None:
+    """A shared URL with two topics (the API takes both) showed one in the select, and the next submit
+    dropped the other (review): the select is then a multiple one with both chosen."""
+    doc = Inspector(page(client, "/search?topic=superposition&topic=lm_behavior"))
+    selects = [a for t, a in doc.elements if t == "select" and a.get("name") == "topic"]
+    assert len(selects) == 1 and "multiple" in selects[0]
+    chosen = [a["value"] for t, a in doc.elements if t == "option" and "selected" in a]
+    assert {"superposition", "lm_behavior"} <= set(chosen)
+    one = Inspector(page(client, "/search?topic=superposition"))
+    assert not any("multiple" in a for t, a in one.elements if t == "select")
+
+
+def test_nested_options_are_indented_with_spaces_browsers_keep(client: FlaskClient) -> None:
+    """Plain leading spaces are stripped from an option's text, so grandchildren looked like children."""
+    html = page(client, "/search")
+    nested = re.findall(r"<option value=\"[a-z0-9_]+\"[^>]*>((?:&nbsp;)*)↳ ", html)
+    assert nested and all(indent for indent in nested)
+    assert {len(indent) // len("&nbsp;") for indent in nested} >= {2, 4}  # two levels, two spaces each
