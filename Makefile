@@ -35,7 +35,8 @@ demo: install
 	PAPERKG_DATA_DIR=$(DEMO_DATA) $(BIN)/python -m ingest.demo --host $(HOST) --port $(PORT)
 
 # mypy checks kg, ingest and api with the settings in pyproject.toml ([tool.mypy]).
-lint: install
+# lint needs only the venv (ruff, mypy), not the node packages the tests and the web UI use.
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 

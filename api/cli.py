@@ -159,7 +159,10 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
         return
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
-    click.echo(f"{page.total} candidates ({params.mode}); {shown}")
+    # A blank query with filters lists the filtered papers newest first: no mode ranked them, no score.
+    listed = not params.query.strip()
+    how = "filtered, newest first" if listed else params.mode
+    click.echo(f"{page.total} candidate{'' if page.total == 1 else 's'} ({how}); {shown}")
     # An empty answer says why: a filter no paper passes, filters no paper passes together, or
     # (keyword mode) words no paper contains.
     zero = [name for name, n in facets if n == 0]
@@ -184,8 +187,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
                    "(as the papers using it or the taxonomy spell it out)")
     for i, hit in enumerate(page.results, start=first):
         year = hit.paper.year or "no year"
-        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year})  "
-                   f"score {hit.score:.4f}")
+        score = "" if listed else f"  score {hit.score:.4f}"
+        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year}){score}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
         if hit.why.get("matched_technique_labels"):
             parts.append("techniques: " + ", ".join(map(terminal_safe, hit.why["matched_technique_labels"])))

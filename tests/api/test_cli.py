@@ -204,6 +204,13 @@ def test_an_empty_search_says_what_emptied_it(
     assert expected in result.output
 
 
+def test_a_filter_only_search_says_it_lists_newest_first_without_scores(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["search", "", "--technique", "acdc"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("1 candidate (filtered, newest first); showing 1-1\n")
+    assert "score" not in result.output
+
+
 def test_related_cli(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["related", "2211.00593", "--limit", "4"])
     assert result.exit_code == 0, result.output
