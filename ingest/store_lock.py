@@ -6,10 +6,17 @@ overwrite each other's merged sources and venues. So each writing ingest holds t
 for its whole run: taken before it reads anything, refreshed by a daemon thread while it runs,
 released on every way out.
 
-The holder string is host:pid:pid-space:kind-token. A run killed with kill -9 leaves its lock behind;
-the next run on the same host (same boot and pid namespace) sees that pid gone and takes the lock over
-at once (a compare-and-set on the dead holder, so of two runs doing so one wins). Another host's
-holder cannot be checked: its lock frees itself LOCK_TTL_SECONDS after its last refresh.
+The holder string is host:pid:start:pid-space:kind-token (see make_owner): start is the process's start
+time, field 22 of /proc/PID/stat (clock ticks after boot, which no wall-clock step moves), so a pid the
+system has since given to another process is not taken for the holder. A holder written by an older
+paperkg, or on a host without /proc, has no start (host:pid:pid-space:kind-token) and is judged by its
+pid alone, as before. holder_state finds a holder of this host's pid space (same boot and pid namespace)
+dead when its pid is gone (or a zombie), when its pid now names a process started at another time (pid
+reuse), or when its pid is this very process's and the holder is not one this process holds (a lock left
+behind: its release failed, say with "database is locked"; see _HELD). A run killed with kill -9 leaves
+its lock behind; the next run on the same host finds its holder dead and takes the lock over at once (a
+compare-and-set on the dead holder, so of two runs doing so one wins). Another host's holder cannot be
+checked: its lock frees itself LOCK_TTL_SECONDS after its last refresh.
 
 Once a run holds the lock no other ingest is running, so any IngestRun still "running" belongs to a
 run that died: it is recorded as failed, saying so (see mark_dead_runs).
@@ -21,7 +28,8 @@ write, which raises IngestLockLost then. The run stops, recorded as failed, inst
 new holder. Expiry is judged by the wall clock, though, so a clock stepped forward past the lifetime (or
 a fast clock) makes a live holder's lock look expired: a holder of this host's pid space that is alive
 and not stopped (state T or t, as SIGSTOP leaves it) is refused like a live lock, expired or not (see
-take_lock); only a stopped one, or one this host cannot check, is taken over on expiry.
+take_lock); only a stopped one, or one this host cannot check, is taken over on expiry, and a dead one
+(see above) at once.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import math
 import os
 import re
 import socket
@@ -38,9 +47,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kg.store import GraphStore, LockHeld, StoreError
+from kg.validation import lock_held_message
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +73,17 @@ _KIND_WORDS = {"list": "list", "records": "records", "arxiv": "arXiv", "weekly":
 _KIND = re.compile(r"[a-z][a-z-]{0,29}")
 _TOKEN = re.compile(r"([a-z][a-z-]{0,29})-[0-9a-f]{8}")
 _PID = re.compile(r"[1-9][0-9]{0,8}")
+_START = re.compile(r"0|[1-9][0-9]{0,19}")  # clock ticks after boot
+# What a refused run is told to do (not said to a run that already waits for the lock).
+_WAIT_ADVICE = ("; only one ingest writes to a store at a time: run this one again when it has finished "
+                "(or pass --wait SECONDS to wait for it)")
+
+# The holders this process made (make_owner) or took the lock as (take_lock) and has not let go of since
+# (released, or found taken over): a holder naming this process's own pid that is not among them cannot
+# be running here, so it is a lock left behind (a release that failed) and is taken over at once,
+# instead of refused for as long as this process (a scheduler, say) lives.
+_HELD: set[str] = set()
+_HELD_LOCK = threading.Lock()
 
 
 class IngestLocked(RuntimeError):
@@ -91,24 +113,50 @@ def _pid_space() -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
 
 
+@dataclass(frozen=True)
+class _ProcStat:
+    """What /proc/PID/stat says of a process: its state letter and its start time."""
+
+    state: str  # R, S, D, T (stopped), t (traced), Z (zombie), X (dead), ...
+    start: int  # field 22, starttime: clock ticks after boot, unmoved by wall-clock steps
+
+
+def _proc_stat(pid: int) -> _ProcStat | None:
+    """/proc/PID/stat's state and start time; None when it cannot be read (no /proc, no such process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        fields = stat.rsplit(")", 1)[1].split()  # after "(comm)", which may hold spaces and ")": field 3 on
+        return _ProcStat(fields[0], int(fields[22 - 3]))
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def make_owner(kind: str) -> str:
-    """A lock holder for this process: host:pid:pid-space:kind-token (see holder_state)."""
+    """A lock holder for this process: host:pid:start:pid-space:kind-token, without start where /proc
+    cannot say it (see holder_state); this process counts as holding it until ingest_lock lets it go."""
     if not _KIND.fullmatch(kind):
         kind = "other"  # a caller's own source name that does not fit the holder format
-    return f"{socket.gethostname()}:{os.getpid()}:{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}"
+    pid = os.getpid()
+    stat = _proc_stat(pid)
+    start = "" if stat is None else f"{stat.start}:"
+    owner = f"{socket.gethostname()}:{pid}:{start}{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}"
+    _hold(owner)
+    return owner
 
 
-def _pid_stopped(pid: int) -> bool:
-    """Whether a process of this host is stopped (SIGSTOP, a debugger): state T or t in /proc/PID/stat.
-
-    False when that cannot be read (no /proc): the holder is then taken for a running one."""
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-        return stat.rsplit(")", 1)[1].split()[0] in ("T", "t")  # the state follows "(comm)"
-    return False
+def _hold(owner: str) -> None:
+    """Count `owner` as one this process holds (or is about to take the lock as)."""
+    with _HELD_LOCK:
+        _HELD.add(owner)
 
 
-def _pid_alive(pid: int) -> bool:
+def _let_go(owner: str) -> None:
+    """Count `owner` no more as one this process holds: a lock still naming it was left behind."""
+    with _HELD_LOCK:
+        _HELD.discard(owner)
+
+
+def _pid_exists(pid: int) -> bool:
     """Whether a process with this pid exists on this host (True when it cannot be checked)."""
     if os.name != "posix":
         return True  # os.kill(pid, 0) would terminate the process on Windows
@@ -117,11 +165,7 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # it exists, under another user
-        return True
-    # A killed process nobody has reaped yet (a zombie) still answers signal 0, but it runs no more.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
-        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")  # the state follows "(comm)"
+        pass
     return True
 
 
@@ -133,6 +177,8 @@ class Holder:
     pid: int | None = None
     host: str | None = None  # None: the holder string is not one of ours
     kind: str | None = None  # "weekly", "list", ...; None for a holder that does not say
+    stopped: bool = False  # alive but stopped (state T or t: SIGSTOP, Ctrl-Z, a debugger)
+    why: str = ""  # for a dead one: how it was found dead
 
     def ingest(self) -> str:
         """How messages name the holder's ingest: "weekly ingest", "records ingest", or "ingest"."""
@@ -142,18 +188,43 @@ class Holder:
 
 
 def holder_state(holder: str) -> Holder:
-    """Read a holder written by make_owner(); only one from this host's pid space can be found dead."""
-    parts = holder.rsplit(":", 3)  # rsplit: everything before the last three fields is the hostname
-    token = _TOKEN.fullmatch(parts[-1])
+    """Read a holder written by make_owner() (host:pid:start:pid-space:kind-token, or an older paperkg's
+    host:pid:pid-space:kind-token); only one from this host's pid space can be found dead (see the
+    module docstring for when)."""
+    token = _TOKEN.fullmatch(holder.rsplit(":", 1)[-1])
     kind = token.group(1) if token else None
-    # ASCII digits, no leading zero, at most 9 digits: no pid 0 or negative (process groups), no
-    # "０１２" that isdigit() accepts, no number os.kill cannot take.
-    if len(parts) != 4 or not _PID.fullmatch(parts[1]):
-        return Holder("foreign", kind=kind)
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname() or parts[2] != _pid_space():
+    # rsplit: everything before the pid is the hostname. ASCII digits, no leading zero, at most 9
+    # digits: no pid 0 or negative (process groups), no "０１２" that isdigit() accepts, no number
+    # os.kill cannot take.
+    parts = holder.rsplit(":", 4)
+    start: int | None = None
+    if len(parts) == 5 and _PID.fullmatch(parts[1]) and _START.fullmatch(parts[2]):
+        host, pid_text, start, space = parts[0], parts[1], int(parts[2]), parts[3]
+    else:  # an older holder, without the start time
+        parts = holder.rsplit(":", 3)
+        if len(parts) != 4 or not _PID.fullmatch(parts[1]):
+            return Holder("foreign", kind=kind)
+        host, pid_text, space = parts[0], parts[1], parts[2]
+    pid = int(pid_text)
+    if host != socket.gethostname() or space != _pid_space():
         return Holder("foreign", pid, host, kind)
-    return Holder("alive" if _pid_alive(pid) else "dead", pid, host, kind)
+    if pid == os.getpid():  # this very process: running, but the holder is only alive if it holds it
+        with _HELD_LOCK:
+            held = holder in _HELD
+        if held:
+            return Holder("alive", pid, host, kind)
+        return Holder("dead", pid, host, kind, why=(
+            f"pid {pid} is this very process, which does not hold it: a lock left behind (its release "
+            "failed?)"))
+    if not _pid_exists(pid):
+        return Holder("dead", pid, host, kind, why=f"its pid {pid} is gone")
+    stat = _proc_stat(pid)
+    # A killed process nobody has reaped yet (a zombie) still answers signal 0, but it runs no more.
+    if stat is not None and stat.state in ("Z", "X"):
+        return Holder("dead", pid, host, kind, why=f"its pid {pid} is gone")
+    if start is not None and stat is not None and stat.start != start:
+        return Holder("dead", pid, host, kind, why=f"its pid {pid} now names another process (reused)")
+    return Holder("alive", pid, host, kind, stopped=stat is not None and stat.state in ("T", "t"))
 
 
 def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
@@ -162,14 +233,10 @@ def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
     holder = holder_state(exc.owner)
     what = holder.ingest()
     if holder.state == "alive":
-        advice = "" if waiting else (
-            "; only one ingest writes to a store at a time: run this one again when it has finished (or "
-            "pass --wait SECONDS to wait for it)")
         return IngestLocked(f"another {what} is running: pid {holder.pid} on this host is alive ({exc})"
-                            + advice)
+                            + ("" if waiting else _WAIT_ADVICE))
     if holder.state == "dead":  # a racing run was first to take the lock over and died since
-        return IngestLocked(f"another {what} holds the lock and its pid {holder.pid} is gone ({exc}); "
-                            "try again")
+        return IngestLocked(f"another {what} holds the lock and {holder.why} ({exc}); try again")
     if holder.host is None:
         where = "a holder this host cannot check"
     elif holder.host == socket.gethostname():  # same name, other boot or pid namespace
@@ -180,47 +247,53 @@ def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
                         "died, the lock is stale and frees itself when it expires; try again then")
 
 
-def running_refusal(current: str, holder: Holder, waiting: bool = False) -> IngestLocked:
+def running_refusal(current: str, expires: float, holder: Holder, waiting: bool = False) -> IngestLocked:
     """The refusal for a lock whose holder runs on this host (alive, not stopped), whether or not the lock
-    looks expired: only the holder's state is known, since reading the lock's expiry would take it."""
-    advice = "" if waiting else (
-        "; only one ingest writes to a store at a time: run this one again when it has finished (or pass "
-        "--wait SECONDS to wait for it)")
+    looks expired (`expires`, epoch seconds by this machine's clock)."""
+    now = time.time()
+    advice = "" if waiting else _WAIT_ADVICE
+    alive = f"another {holder.ingest()} is running: pid {holder.pid} on this host is alive and not stopped"
+    if expires > now:
+        return IngestLocked(f"{alive} ({lock_held_message(LOCK_NAME, current, expires, now)}){advice}")
+    until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
+    ago = max(1, math.ceil((now - expires) / 60))
     return IngestLocked(
-        f"another {holder.ingest()} is running: pid {holder.pid} on this host is alive and not stopped "
-        f"(lock {LOCK_NAME!r} is held by {current!r}), so its lock is not taken over even if it looks "
-        f"expired (clock step?){advice}")
+        f"{alive} (lock {LOCK_NAME!r} is held by {current!r} until {until}, {ago} min ago by this clock), so "
+        f"its lock is not taken over even though it looks expired (clock step?){advice}")
 
 
 def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, waiting: bool = False) -> None:
     """Take the ingest lock, or take it over from a dead run of this host, or raise IngestLocked
     (see refusal for `waiting`).
 
-    A holder of this host that is alive and not stopped is refused before any attempt to take the lock:
-    acquire_lock takes an expired lock over, and a clock stepped forward makes a live holder's lock look
-    expired (its keeper would then fail, its lock lost). Reading the holder and then taking the lock
-    leaves no race with the holder it saw: refused, nothing is written; otherwise the lock is only taken
-    if it is free, expired, or (replacing, a compare-and-set) still that dead holder's; a holder that
-    took it meanwhile holds it unexpired (one host, one clock), so acquire_lock refuses it."""
-    current = store.lock_owner(LOCK_NAME)
-    if current is not None and current != owner:
-        seen = holder_state(current)
-        if seen.state == "alive" and seen.pid is not None and not _pid_stopped(seen.pid):
-            raise running_refusal(current, seen, waiting)
+    The holder is read first and decided about: one of this host that is alive and not stopped is
+    refused, expired or not (acquire_lock takes an expired lock over, and a clock stepped forward makes a
+    live holder's lock look expired: its keeper would then fail, its lock lost); a dead one is replaced
+    at once; any other (stopped, or of a host this one cannot check) only once its lock has expired. The
+    lock is then taken with expected= that holder (None: it was free), a compare-and-set: a holder that
+    took it meanwhile, even one whose lock a clock step makes look expired, is refused, never replaced
+    unseen; of two runs replacing the same dead holder exactly one wins."""
+    seen_lock = store.lock_holder(LOCK_NAME)
+    current = None if seen_lock is None else seen_lock[0]
+    dead: Holder | None = None
+    if seen_lock is not None and current != owner:
+        seen = holder_state(seen_lock[0])
+        if seen.state == "alive" and not seen.stopped:
+            raise running_refusal(seen_lock[0], seen_lock[1], seen, waiting)
+        dead = seen if seen.state == "dead" else None
+    _hold(owner)  # before the lock is ours: a run of this process reading it meanwhile finds it alive
     try:
-        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl)
-        return
-    except LockHeld as exc:
-        held = exc
-    holder = holder_state(held.owner)
-    if holder.state != "dead":
-        raise refusal(held, waiting) from held
-    try:  # only if that dead holder still holds it: of two runs taking over, exactly one wins
-        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, replacing=held.owner)
-    except LockHeld as again:  # another new run took it over first
-        raise refusal(again, waiting) from again
-    log.warning("took over the lock of a dead %s run (pid %d, holder %r)",
-                holder.ingest().removesuffix(" ingest"), holder.pid, held.owner)
+        store.acquire_lock(LOCK_NAME, owner, ttl_seconds=ttl, expected=current,
+                           replacing=current if dead is not None else None)
+    except LockHeld as exc:  # an unexpired lock not known dead, or one another run took meanwhile
+        _let_go(owner)
+        raise refusal(exc, waiting) from exc
+    except BaseException:
+        _let_go(owner)
+        raise
+    if dead is not None:
+        log.warning("took over the lock of a dead %s run (pid %d, holder %r: %s)",
+                    dead.ingest().removesuffix(" ingest"), dead.pid, current, dead.why)
 
 
 def take_lock_waiting(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, wait: float = 0.0,
@@ -295,6 +368,7 @@ class _LockKeeper:
                 # Lost before asking who has it: a store error in that lookup must not leave the run
                 # writing on as if this were only store trouble.
                 self.lost.set()
+                _let_go(self.owner)
                 self.taken_by = self._holder()
                 # DEBUG only: the raised IngestLockLost is what the user sees (once, from the CLI).
                 log.debug("%s", lost_message(self.taken_by, self.ttl))
@@ -367,7 +441,11 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
     Raises IngestLocked when another ingest holds it (after waiting up to `wait` seconds), or
     LockWaitStopped when `stop` is set during that wait (the block never runs)."""
     owner = owner or make_owner(kind)
-    take_lock_waiting(store, owner, ttl, wait, stop)
+    try:
+        take_lock_waiting(store, owner, ttl, wait, stop)
+    except BaseException:
+        _let_go(owner)
+        raise
     keeper = _LockKeeper(store, owner, ttl)
     try:
         mark_dead_runs(store, owner)
@@ -378,7 +456,12 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
         yield HeldLock(owner, kind, keeper)
     finally:
         keeper.stop()
+        # Let go of it first, released or not: a lock this release leaves behind (store trouble) names a
+        # holder this process no longer holds, so its next run takes it over at once.
+        _let_go(owner)
         try:
             store.release_lock(LOCK_NAME, owner)
-        except Exception:  # never hide the run's own outcome; the lock expires after ttl
+        except Exception:  # never hide the run's own outcome
+            # Left behind: this process's next ingest takes it over at once (see _HELD); any other
+            # process sees this pid alive and is refused until then, or until this process ends.
             log.exception("could not release the ingest lock")

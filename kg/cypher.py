@@ -350,9 +350,9 @@ FINDING_OWNERS = (
     "WHERE NOT owner.id IN $paper_ids RETURN f.id AS id, owner.id AS owner"
 )
 
-# A paper's last_seen: $now, but never earlier than it was, nor than first_seen (a clock running slow).
-_LAST_SEEN = ("reduce(latest = $now, seen IN [p.last_seen, p.first_seen] | "
-              "CASE WHEN seen > latest THEN seen ELSE latest END)")
+# A paper's last_seen: $now, but never before first_seen (a clock running slow). Not the later of $now
+# and the stored last_seen: one run with a fast clock would pin it in the future for good.
+_LAST_SEEN = "CASE WHEN p.first_seen > $now THEN p.first_seen ELSE $now END"
 TOUCH_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) SET p.last_seen = {_LAST_SEEN}"
 
 # Reserves $n numbers of a sequence and returns the last: the caller uses last - $n + 1 .. last. The
@@ -754,11 +754,14 @@ LAST_WATERMARK = (
 # The first SET takes the node's write lock, so the owner read after it is the committed one
 # (two processes racing for the lock serialise here instead of both winning). $replacing (or null)
 # names a holder to take over, e.g. a dead run's: compared with that committed owner, so of two
-# callers replacing the same holder only the first wins (the second sees the first as owner).
+# callers replacing the same holder only the first wins (the second sees the first as owner). Unless
+# $any_holder, $expected is the holder the caller read (null: none): any other owner is refused, even
+# with its lock expired, since the caller decided about that holder and not this one.
 ACQUIRE_LOCK = (
     f"MERGE (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now "
-    "WITH l, (l.owner IS NULL OR l.owner = $owner OR l.expires <= $now "
-    "OR ($replacing IS NOT NULL AND l.owner = $replacing)) AS free "
+    "WITH l, (l.owner IS NULL OR l.owner = $owner "
+    "OR (($any_holder OR coalesce(l.owner = $expected, false)) "
+    "AND (l.expires <= $now OR ($replacing IS NOT NULL AND l.owner = $replacing)))) AS free "
     "SET l.owner = CASE WHEN free THEN $owner ELSE l.owner END, "
     "l.acquired = CASE WHEN free THEN $acquired ELSE l.acquired END, "
     "l.expires = CASE WHEN free THEN $expires ELSE l.expires END "
@@ -771,7 +774,7 @@ REFRESH_LOCK = (
     f"MATCH (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now "
     "WITH l WHERE l.owner = $owner SET l.expires = $expires RETURN count(l) AS refreshed"
 )
-LOCK_OWNER = f"MATCH (l:{Label.LOCK} {{name: $name}}) RETURN l.owner AS owner"
+LOCK_HOLDER = f"MATCH (l:{Label.LOCK} {{name: $name}}) RETURN l.owner AS owner, l.expires AS expires"
 RELEASE_LOCK = (
     f"MATCH (l:{Label.LOCK} {{name: $name}}) SET l.checked_at = $now WITH l WHERE l.owner = $owner DELETE l"
 )

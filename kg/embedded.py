@@ -61,7 +61,17 @@ from kg.sqlite_errors import (
     primary_code,
     sqlite_store_error,
 )
-from kg.store import GraphStore, LockHeld, NoStore, StoreDamaged, StoreError, StoreUnavailable, alias_rows
+from kg.store import (
+    ANY_HOLDER,
+    AnyHolder,
+    GraphStore,
+    LockHeld,
+    NoStore,
+    StoreDamaged,
+    StoreError,
+    StoreUnavailable,
+    alias_rows,
+)
 from kg.validation import (
     Prepared,
     check_page,
@@ -758,9 +768,10 @@ class EmbeddedStore(GraphStore):
             result, changed = classify(prepared, {pid: fp for pid, (fp, _) in existing.items()})
             unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
-                # Never earlier than it was, nor than first_seen: a clock running slow since.
+                # Now, but never before first_seen (a clock running slow since). Not the later of now and
+                # the stored last_seen: one run with a fast clock would pin it in the future for good.
                 conn.execute(
-                    "UPDATE papers SET last_seen = max(last_seen, first_seen, ?) "
+                    "UPDATE papers SET last_seen = max(first_seen, ?) "
                     "WHERE id IN (SELECT value FROM json_each(?))",
                     (now, json.dumps(unchanged)),
                 )
@@ -855,7 +866,7 @@ class EmbeddedStore(GraphStore):
             "categories = excluded.categories, url = excluded.url, pdf_url = excluded.pdf_url, "
             "sources = excluded.sources, item_type = excluded.item_type, "
             "embedding = excluded.embedding, embedding_model = excluded.embedding_model, "
-            "content_hash = excluded.content_hash, last_seen = max(last_seen, excluded.last_seen), "
+            "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
             "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev, "
             "sort_date = excluded.sort_date, extraction_hash = excluded.extraction_hash, "
             "arxiv_version = excluded.arxiv_version",
@@ -1693,15 +1704,17 @@ class EmbeddedStore(GraphStore):
         return None if row is None else row[0]
 
     def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
-                     replacing: str | None = None) -> None:
-        """Take a named lock (one expired or still held by `replacing` is taken over) or raise LockHeld."""
+                     replacing: str | None = None, expected: str | AnyHolder | None = ANY_HOLDER) -> None:
+        """Take a named lock (one expired or still held by `replacing` is taken over; with `expected`, only
+        from that holder) or raise LockHeld."""
         now = datetime.now(UTC)
         # BEGIN IMMEDIATE holds the write lock from this read to the upsert, so the holder checked here
         # is the one replaced: two callers replacing the same dead holder cannot both win.
         with self._write() as conn:
             row = conn.execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
-            if (row is not None and row[0] != owner and row[1] > now.timestamp()
-                    and (replacing is None or row[0] != replacing)):
+            if row is not None and row[0] != owner and (
+                    (expected is not ANY_HOLDER and row[0] != expected)
+                    or (row[1] > now.timestamp() and (replacing is None or row[0] != replacing))):
                 raise LockHeld(lock_held_message(name, row[0], row[1], now.timestamp()),
                                name=name, owner=row[0], expires=row[1])
             conn.execute(
@@ -1717,10 +1730,10 @@ class EmbeddedStore(GraphStore):
             return conn.execute("UPDATE locks SET expires = ? WHERE name = ? AND owner = ?",
                                 (datetime.now(UTC).timestamp() + ttl_seconds, name, owner)).rowcount == 1
 
-    def lock_owner(self, name: str) -> str | None:
-        """Who holds a named lock, expired or not (None when nobody does)."""
-        row = self._conn().execute("SELECT owner FROM locks WHERE name = ?", (name,)).fetchone()
-        return None if row is None else row[0]
+    def lock_holder(self, name: str) -> tuple[str, float] | None:
+        """Who holds a named lock and until when, expired or not (None when nobody does)."""
+        row = self._conn().execute("SELECT owner, expires FROM locks WHERE name = ?", (name,)).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
 
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""

@@ -47,7 +47,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.schema import EDGE_SOURCE_EXTRACTED, TAXONOMY_LABELS, Label
-from kg.store import GraphStore, LockHeld, StoreError, StoreUnavailable, alias_rows
+from kg.store import ANY_HOLDER, AnyHolder, GraphStore, LockHeld, StoreError, StoreUnavailable, alias_rows
 from kg.validation import (
     Prepared,
     check_page,
@@ -1020,10 +1020,14 @@ class Neo4jStore(GraphStore):
         return rows[0]["watermark"] if rows else None
 
     def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
-                     replacing: str | None = None) -> None:
-        """Take a named lock (one expired or still held by `replacing` is taken over) or raise LockHeld."""
+                     replacing: str | None = None, expected: str | AnyHolder | None = ANY_HOLDER) -> None:
+        """Take a named lock (one expired or still held by `replacing` is taken over; with `expected`, only
+        from that holder) or raise LockHeld."""
         now = datetime.now(UTC)
+        # $any_holder: no holder read, so whoever holds the lock is judged on expiry and `replacing` alone.
+        seen = None if isinstance(expected, AnyHolder) else expected
         r = self._write(cypher.ACQUIRE_LOCK, name=name, owner=owner, replacing=replacing,
+                        any_holder=isinstance(expected, AnyHolder), expected=seen,
                         now=now.timestamp(), acquired=now.isoformat(timespec="microseconds"),
                         expires=now.timestamp() + ttl_seconds)[0]
         if not r["free"]:
@@ -1036,10 +1040,12 @@ class Neo4jStore(GraphStore):
         rows = self._write(cypher.REFRESH_LOCK, name=name, owner=owner, now=now, expires=now + ttl_seconds)
         return bool(rows and rows[0]["refreshed"])
 
-    def lock_owner(self, name: str) -> str | None:
-        """Who holds a named lock, expired or not (None when nobody does)."""
-        rows = self._read(cypher.LOCK_OWNER, name=name)
-        return rows[0]["owner"] if rows else None
+    def lock_holder(self, name: str) -> tuple[str, float] | None:
+        """Who holds a named lock and until when, expired or not (None when nobody does)."""
+        rows = self._read(cypher.LOCK_HOLDER, name=name)
+        if not rows or rows[0]["owner"] is None:
+            return None
+        return str(rows[0]["owner"]), float(rows[0]["expires"])
 
     def release_lock(self, name: str, owner: str) -> None:
         """Release a lock if `owner` holds it."""

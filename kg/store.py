@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import enum
 import sqlite3
 from collections.abc import Sequence
 
@@ -40,6 +41,15 @@ class NoStore(StoreUnavailable):
     """The configured place holds no paperkg store (no file, an empty file, another database, a store
     never initialised). A StoreUnavailable: a server answers 503 until `paperkg init` or an ingest
     creates one."""
+
+
+class AnyHolder(enum.Enum):
+    """acquire_lock's `expected` when the caller read no holder: the holder is not compared."""
+
+    ANY = "any"
+
+
+ANY_HOLDER = AnyHolder.ANY
 
 
 class LockHeld(StoreError):
@@ -276,11 +286,13 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def acquire_lock(self, name: str, owner: str, ttl_seconds: int = 6 * 3600, *,
-                     replacing: str | None = None) -> None:
+                     replacing: str | None = None, expected: str | AnyHolder | None = ANY_HOLDER) -> None:
         """Take a named lock or raise LockHeld (an expired lock is taken over).
 
         With `replacing`, a lock held by exactly that owner is taken over too (e.g. a holder known to be
         dead): a compare-and-set on the holder, so of several callers replacing the same holder one wins.
+        With `expected`, the holder the caller read (None: nobody), another owner holding it now is
+        refused even when its lock has expired: the caller decided about that holder, not this one.
         """
 
     @abc.abstractmethod
@@ -289,8 +301,14 @@ class GraphStore(abc.ABC):
         changing nothing, when another owner holds it or nobody does (it was taken over meanwhile)."""
 
     @abc.abstractmethod
+    def lock_holder(self, name: str) -> tuple[str, float] | None:
+        """Who holds a named lock and until when (epoch seconds), expired or not (None when nobody does);
+        reading it changes nothing."""
+
     def lock_owner(self, name: str) -> str | None:
         """Who holds a named lock, expired or not (None when nobody does); reading it changes nothing."""
+        holder = self.lock_holder(name)
+        return None if holder is None else holder[0]
 
     @abc.abstractmethod
     def release_lock(self, name: str, owner: str) -> None:

@@ -784,8 +784,9 @@ def test_a_live_run_on_this_host_is_refused(store: EmbeddedStore, extractor: Ext
     message = str(refused.value)
     assert f"another weekly ingest is running: pid {proc.pid} on this host is alive and not stopped" in (
         message)
-    # Refused on the holder's state alone: reading the lock's expiry would have meant taking it.
-    assert f"lock '{LOCK_NAME}' is held by '{owner}')" in message and "--wait SECONDS" in message
+    # With the lock's expiry (read with its holder, without taking the lock).
+    assert f"lock '{LOCK_NAME}' is held by '{owner}' until " in message and "(in 15 min));" in message
+    assert "--wait SECONDS" in message
     assert [r.status for r in store.runs(RUN_SOURCE)] == ["running"]  # only the holder's own run
 
 
@@ -1445,3 +1446,94 @@ def test_a_run_with_a_fast_clock_loses_no_papers_and_the_next_runs_heal(
     assert after.window_start == _day(NOW - 3 * DAY) and after.future_watermark is None
     assert "ahead of the clock" not in caplog.text and "ahead of the clock" not in after.text()
     assert after.to_dict()["future_watermark"] is None
+
+
+def test_a_fast_clock_sets_arxivs_time_as_the_watermark_so_the_next_weekly_run_loses_nothing(
+    store: EmbeddedStore, extractor: Extractor, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Review: a run whose clock was 5 days fast stored its window end, that clock's time, as the
+    watermark; the next scheduled run, a week later on a right clock, trusted it (no longer ahead) and
+    started 3 days before it, so the papers submitted in the 2 days after the fast run were never fetched.
+    The window end is now checked against arXiv's clock (its answers' Date): arXiv's time is the watermark."""
+    t0 = datetime.now(UTC).replace(microsecond=0)  # real time of the fast run
+    before = mi_entry("2611.80011", MI_CANDIDATES[0]["title"], MI_CANDIDATES[0]["abstract"], t0 - DAY)
+    between = mi_entry("2611.80012", MI_CANDIDATES[1]["title"], MI_CANDIDATES[1]["abstract"], t0 + DAY)
+    later = mi_entry("2611.80013", MI_CANDIDATES[2]["title"], MI_CANDIDATES[2]["abstract"], t0 + 6 * DAY)
+    monkeypatch.setattr(weekly_module, "wall_clock", lambda: t0 + 5 * DAY)  # this machine, 5 days fast
+    with LocalArxivServer([before]) as server, caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+        fast = weekly(store, source_for(server), extractor)
+    answered = datetime.now(UTC)
+    assert fast.window_end == _day(t0 + 5 * DAY) and fast.arxiv_clock is not None
+    assert fast.watermark == fast.arxiv_clock == store.last_watermark(RUN_SOURCE)
+    assert t0 <= weekly_module.parse_when(fast.watermark) <= answered  # arXiv's time, not the window end
+    said = weekly_module.arxiv_clock_note(fast.window_end, fast.arxiv_clock)
+    assert said in caplog.text and said in fast.text()
+    assert fast.to_dict()["arxiv_clock"] == fast.arxiv_clock
+    # A week later, arXiv's time and this machine's agree; arXiv now has the papers of that week.
+    monkeypatch.setattr(weekly_module, "wall_clock", lambda: t0 + 7 * DAY)
+    with LocalArxivServer([before, between, later], clock_offset=7 * DAY) as server:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+            after = weekly(store, source_for(server), extractor)
+    start = weekly_module.parse_when(fast.watermark) - 3 * DAY
+    assert (after.window_start, after.window_end) == (weekly_module.iso(start), _day(t0 + 7 * DAY))
+    assert after.new_ids == ["2611.80012", "2611.80013"]  # before: 2611.80012 was never fetched
+    assert all(store.get_paper(e["arxiv_id"]) is not None for e in (before, between, later))
+    assert after.watermark == _day(t0 + 7 * DAY) and after.arxiv_clock is None
+    assert "ahead of arXiv's" not in caplog.text
+
+
+def test_a_window_end_given_by_the_caller_is_trusted_over_arxivs_clock(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """`now=` is the caller's today (tests, a backfill tool): arXiv's Date does not override it."""
+    ahead = datetime.now(UTC).replace(microsecond=0) + 5 * DAY
+    with LocalArxivServer([mi_entry("2611.80021", MI_CANDIDATES[0]["title"], MI_CANDIDATES[0]["abstract"],
+                                    ahead - 2 * DAY)]) as server:
+        summary = weekly(store, source_for(server), extractor, now=ahead)
+    assert summary.watermark == _day(ahead) and summary.arxiv_clock is None
+
+
+def test_the_arxiv_clock_note() -> None:
+    assert weekly_module.arxiv_clock_note("2026-11-28T06:00:00Z", "2026-11-23T05:58:30Z") == (
+        "this machine's clock is ahead of arXiv's by 5 days 0 h 1 min (the window ends at "
+        "2026-11-28T06:00:00Z, arXiv's answers are dated 2026-11-23T05:58:30Z): the watermark is arXiv's "
+        "time, 2026-11-23T05:58:30Z, not the window end; check this machine's clock")
+    # A gap run sets no watermark: only the clock is named.
+    assert weekly_module.arxiv_clock_note("2026-11-23T08:00:00Z", "2026-11-23T06:30:00Z", moved=False) == (
+        "this machine's clock is ahead of arXiv's by 1 h 30 min (the window ends at 2026-11-23T08:00:00Z, "
+        "arXiv's answers are dated 2026-11-23T06:30:00Z); check this machine's clock")
+
+
+def test_a_future_watermark_with_since_says_the_window_came_from_since(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """Review: with --since the note said "the window is reckoned from the latest watermark not ahead of
+    the clock", though the window came from --since."""
+    run = store.start_run(RUN_SOURCE)
+    store.finish_run(run.id, "succeeded", {"window_start": _day(NOW - 14 * DAY)},
+                     watermark=_day(NOW + 5 * DAY))
+    with LocalArxivServer(MI_CANDIDATES) as server:
+        summary = weekly(store, source_for(server), extractor, since="2026-11-16", now=NOW)
+    assert summary.future_watermark == _day(NOW + 5 * DAY) and summary.window_start == "2026-11-16T00:00:00Z"
+    assert (f"the stored watermark {_day(NOW + 5 * DAY)} is ahead of the clock ({_day(NOW)}), set by a run "
+            "whose clock was fast: not trusted: the window starts at --since, and whether it leaves a gap is "
+            "judged from the latest watermark not ahead of the clock; check this machine's clock"
+            ) in summary.text()
+    assert "reckoned" not in summary.text()
+
+
+def test_entries_skipped_for_an_unusable_date_are_counted_in_the_summary(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """Review: an entry arXiv answered with an unusable date was dropped with a warning but appeared in no
+    count of the summary, whose counts are said to add up."""
+    bad = {**mi_entry("2611.90001", "Induction Heads in Tiny Language Models", "Induction heads.", NOW),
+           "published": "2026-11-20T25:00:00Z", "updated": "2026-11-20T25:00:00Z"}  # hour 25: unreadable
+    with LocalArxivServer([*MI_CANDIDATES, bad]) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert (summary.candidates, summary.skipped) == (3, ["2611.90001"])
+    assert "3 candidates from" in summary.text()
+    assert "; 1 arXiv entry skipped: unusable date (2611.90001)" in summary.text()
+    assert summary.to_dict()["skipped"] == ["2611.90001"]

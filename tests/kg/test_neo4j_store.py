@@ -416,8 +416,10 @@ def _exercise(store: GraphStore) -> None:
     store.runs()
     store.last_watermark("arxiv")
     store.acquire_lock("weekly", "me")
+    store.acquire_lock("weekly", "me", expected="me", replacing="dead")
     store.refresh_lock("weekly", "me", 60)
     store.lock_owner("weekly")
+    store.lock_holder("weekly")
     store.release_lock("weekly", "me")
     store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
     store.rejections(since="2024-01-01")
@@ -447,6 +449,20 @@ def test_every_statement_is_used(recorded: tuple[Neo4jStore, list[tuple[str, dic
     }
     unused = sorted(name for name, query in statements.items() if query not in sent)
     assert unused == []
+
+
+def test_acquire_lock_sends_the_expected_holder(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """`expected` reaches ACQUIRE_LOCK as $expected with $any_holder false (None, a holder read as none,
+    included); without it, $any_holder is true and nothing is compared (the contract suite runs the
+    statement itself only against a live Neo4j)."""
+    store, calls = recorded
+    store.acquire_lock("ingest", "me")
+    store.acquire_lock("ingest", "me", expected=None)
+    store.acquire_lock("ingest", "me", expected="seen", replacing="seen")
+    sent = [(p["any_holder"], p["expected"], p["replacing"]) for q, p in calls if q == cypher.ACQUIRE_LOCK]
+    assert sent == [(True, None, None), (False, None, None), (False, "seen", "seen")]
 
 
 # Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.

@@ -235,9 +235,11 @@ def test_upsert_is_idempotent(store: GraphStore) -> None:
     assert store.vector_search(vec[0], 5) == vector
 
 
-def test_a_slow_clock_never_moves_last_seen_back(store: GraphStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_last_seen_is_the_clocks_time_but_never_before_first_seen(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Clock QA: a write with the clock behind the one that stored the paper set last_seen to that earlier
-    time, before first_seen. last_seen is the later of the stored one and now (never before first_seen)."""
+    time, before first_seen. last_seen is now the clock's time, but never before first_seen."""
     import kg.validation
 
     clock = ["2026-11-23T06:00:00.000000+00:00"]
@@ -259,6 +261,31 @@ def test_a_slow_clock_never_moves_last_seen_back(store: GraphStore, monkeypatch:
     paper.paper.abstract = "Sparse autoencoders find many features in GPT-2."
     assert store.upsert_papers([paper]) == {"2301.00001": "updated"}
     assert store.get_paper("2301.00001").paper.last_seen == clock[0]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("change", [False, True], ids=["unchanged", "updated"])
+def test_last_seen_a_fast_clock_left_in_the_future_heals_on_the_next_write(
+    store: GraphStore, monkeypatch: pytest.MonkeyPatch, change: bool
+) -> None:
+    """Review: with last_seen the later of the stored one and now, one run with a fast clock pinned it a
+    year ahead for good; the next write with the clock right puts it back to the clock's time."""
+    import kg.validation
+
+    clock = ["2026-11-20T06:00:00.000000+00:00"]
+    monkeypatch.setattr(kg.validation, "now", lambda: clock[0])
+    paper = bundle("2301.00001", "Sparse autoencoders find features", techniques=("sae",))
+    assert store.upsert_papers([paper]) == {"2301.00001": "new"}
+    clock[0] = "2027-11-23T06:00:00.000000+00:00"  # a year fast
+    assert store.upsert_papers([paper]) == {"2301.00001": "unchanged"}
+    assert store.get_paper("2301.00001").paper.last_seen == clock[0]  # type: ignore[union-attr]
+    clock[0] = "2026-11-26T06:00:00.000000+00:00"  # right again
+    if change:
+        paper.paper.abstract = "Sparse autoencoders find features in GPT-2."
+    assert store.upsert_papers([paper]) == {"2301.00001": "updated" if change else "unchanged"}
+    seen = store.get_paper("2301.00001")
+    assert seen is not None
+    assert (seen.paper.first_seen, seen.paper.last_seen) == (
+        "2026-11-20T06:00:00.000000+00:00", "2026-11-26T06:00:00.000000+00:00")
 
 
 def test_upsert_replaces_properties_and_edges(store: GraphStore) -> None:
@@ -1157,6 +1184,53 @@ def test_lock_owner_reads_the_holder_without_taking_or_dropping_the_lock(store: 
     assert store.lock_owner("other") is None
     store.release_lock("ingest", "holder")
     assert store.lock_owner("ingest") is None
+
+
+def test_lock_holder_says_who_holds_a_lock_and_until_when(store: GraphStore) -> None:
+    """Review: a refusal decided on the holder alone (lock_owner) could not say until when the lock runs;
+    lock_holder reads both, as LockHeld gives them, without taking or dropping the lock."""
+    assert store.lock_holder("ingest") is None
+    before = time.time()
+    store.acquire_lock("ingest", "holder", ttl_seconds=900)
+    after = time.time()
+    holder = store.lock_holder("ingest")
+    assert holder is not None and holder[0] == "holder"
+    assert before + 900 <= holder[1] <= after + 900
+    with pytest.raises(LockHeld) as held:
+        store.acquire_lock("ingest", "other")
+    assert (held.value.owner, held.value.expires) == holder
+    store.acquire_lock("ingest", "holder", ttl_seconds=0)  # expired: still read, and still there after
+    expired = store.lock_holder("ingest")
+    assert expired is not None and expired[0] == "holder" and expired[1] <= time.time()
+    assert store.lock_holder("ingest") == expired and store.lock_owner("ingest") == "holder"
+    assert store.lock_holder("other") is None
+    store.release_lock("ingest", "holder")
+    assert store.lock_holder("ingest") is None
+
+
+def test_lock_is_taken_only_from_the_holder_the_caller_expected(store: GraphStore) -> None:
+    """`expected` (the holder the caller read; None: nobody) is a compare-and-set on the holder: one that
+    took the lock meanwhile is refused even when its lock looks expired (a clock step), and `replacing`
+    still replaces the expected holder before its lock expires."""
+    store.acquire_lock("ingest", "took-it-meanwhile", ttl_seconds=0)  # looks expired
+    for expected in (None, "somebody-else"):
+        with pytest.raises(LockHeld, match="took-it-meanwhile"):
+            store.acquire_lock("ingest", "caller", expected=expected)
+    assert store.lock_owner("ingest") == "took-it-meanwhile"
+    store.acquire_lock("ingest", "caller", expected="took-it-meanwhile")  # the one it saw, expired: taken
+    assert store.lock_owner("ingest") == "caller"
+    with pytest.raises(LockHeld, match="caller"):  # expected, but neither expired nor to be replaced
+        store.acquire_lock("ingest", "next", expected="caller")
+    with pytest.raises(LockHeld, match="caller"):  # to be replaced, but not the one expected
+        store.acquire_lock("ingest", "next", expected="somebody-else", replacing="caller")
+    store.acquire_lock("ingest", "next", expected="caller", replacing="caller")  # a dead holder, replaced
+    assert store.lock_owner("ingest") == "next"
+    store.acquire_lock("ingest", "next", expected="somebody-else")  # its own: re-entrant
+    store.release_lock("ingest", "next")
+    store.acquire_lock("ingest", "after", expected="next")  # released meanwhile: free, taken
+    store.release_lock("ingest", "after")
+    store.acquire_lock("ingest", "free", expected=None)
+    assert store.lock_owner("ingest") == "free"
 
 
 def test_lock_is_taken_over_from_a_named_holder_only_while_that_holder_has_it(store: GraphStore) -> None:
