@@ -8,10 +8,21 @@ as "attention heads" or "residual stream") weighs half that, as a component name
 ties go to the section the paper is more about (its non-component topics, then its title), section
 order last. A paper whose only topic is components named in passing and whose techniques are all
 feature techniques goes to Findings on Features (the components section is a circuits finding). A
-paper with no topic goes by its techniques (feature techniques -> Findings on Features, circuit
-techniques -> Interpreting LM Behaviors), and with neither to the list's largest findings section,
-"Findings on circuits / Interpreting LM Behaviors". The reason is written above each section's
-table as an HTML comment (hidden on GitHub, ignored by the list parser).
+paper with no topic that has a list section goes by its techniques (feature techniques -> Findings on
+Features, circuit techniques -> Interpreting LM Behaviors), and with neither to the list's largest
+findings section, "Findings on circuits / Interpreting LM Behaviors". Those rules are the MI list's:
+they apply only where the taxonomy has those sections and technique ids. In another list a paper no
+section takes goes under "Unsorted" (UNSORTED_SECTION), a heading of its own for the maintainer to
+move the row from. The reason is written above each section's table as an HTML comment (hidden on
+GitHub, ignored by the list parser); it names the topics that have no list section ("no topic with a
+list section (Allostery has none)").
+
+Each section's rows go under the list's own headings for it (ListHeadings): with the list's markdown
+(`--list`), the headings and levels the list uses for the section's path, the headings every table
+shares left out as the list parser leaves them out; without it, the stored list section path that ends
+with the section key (its headings), from level 2 (##); with neither, the key's own headings. The MI
+list's findings sections sit under "### Findings and Applications" (below "## Paper Collection"), as
+in the seed list.
 
 Techniques and Evaluation use the spelling the list itself uses most for a label (from the stored
 list rows), else the list label map's, else the taxonomy node's name. The TL;DR is a claim sentence
@@ -37,7 +48,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.awesome_list import GENERIC_LINK_TEXT, spelled_labels, table_layouts
+# The list parser's own heading reading (_heading, _heading_text; private there): a heading here must
+# read as the parser reads it.
+from ingest.awesome_list import (
+    _FENCE,
+    GENERIC_LINK_TEXT,
+    _heading,
+    _heading_text,
+    _is_separator,
+    spelled_labels,
+    table_layouts,
+)
 from kg.entities import Finding, PaperDetail, SearchFilters
 from kg.explain import split_sentences
 from kg.safe_output import safe_http_url
@@ -46,8 +67,13 @@ from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from kg.validation import clean_text
 
+# The heading the MI list (the seed list) writes its findings sections under, at level 3 (below
+# "## Paper Collection", which every table shares and the parser leaves out of the stored paths).
 TOP_SECTION = "Findings and Applications"
 DEFAULT_SECTION = "Findings on circuits / Interpreting LM Behaviors"
+# Where a paper goes when no section can be chosen in a list other than the MI one: a heading of its
+# own, which the maintainer replaces by the right section (it maps to no topic).
+UNSORTED_SECTION = "Unsorted"
 _NOT_FINDINGS = {"Techniques", "Evaluation", "Tools"}
 # Techniques the taxonomy figure draws from Features (red arrows) vs from Circuits (green arrows).
 _FEATURE_TECHNIQUES = ("probing", "automated_feature_explanation", "sae", "logit_lens", "visualization")
@@ -61,6 +87,14 @@ _DEFAULT_LAYOUT = [("Paper", "paper"), ("Techniques", "techniques"), ("Evaluatio
                    ("TL;DR", "tldr")]
 
 
+Heading = tuple[int, str]  # (level: the number of "#", text)
+
+
+def _key_parts(section: str) -> list[str]:
+    """The headings a section key names: "Findings on circuits / X" -> ["Findings on circuits", "X"]."""
+    return [p.strip() for p in section.split("/")]
+
+
 @dataclass
 class SuggestedRow:
     """One suggested row: where it goes, why, and its cells."""
@@ -68,7 +102,7 @@ class SuggestedRow:
     paper_id: str
     title: str
     url: str  # "" when the paper has neither an arXiv id nor a URL
-    section: str  # a key of taxonomy.section_topics, e.g. "Findings on Features"
+    section: str  # a key of taxonomy.section_topics, e.g. "Findings on Features", or UNSORTED_SECTION
     technique_ids: list[str] = field(default_factory=list)
     evaluation_ids: list[str] = field(default_factory=list)
     techniques: list[str] = field(default_factory=list)  # list spellings
@@ -76,11 +110,14 @@ class SuggestedRow:
     tldr: str = ""
     reason: str = ""  # why this section, e.g. "the title and 1 claim name Learning Dynamics"
     published: str | None = None
+    # (level, text) of each heading above the row, as the list writes them (ListHeadings); empty: the
+    # section key's own headings from level 2.
+    headings: list[Heading] = field(default_factory=list)
 
     @property
     def section_path(self) -> list[str]:
         """The list's heading path for the section ("Findings on circuits / X" is two levels)."""
-        return [TOP_SECTION, *[p.strip() for p in self.section.split("/")]]
+        return [text for _level, text in self.headings] or _key_parts(self.section)
 
 
 def _cell(text: str) -> str:
@@ -89,6 +126,11 @@ def _cell(text: str) -> str:
     as "&amp;" (a title's own "&lt;" must read back as written)."""
     text = " ".join(clean_text(text).split()).replace("&", "&amp;").replace("<", "&lt;")
     return text.replace("|", "\\|")
+
+
+def _heading_line(text: str) -> str:
+    """A heading's text on one line (a section key or a list heading, written as the list writes it)."""
+    return " ".join(clean_text(text).split())
 
 
 def _comment_text(text: str) -> str:
@@ -246,19 +288,27 @@ def section_choice(detail: PaperDetail, taxonomy: Taxonomy) -> tuple[str, str]:
     """The list section for a paper and why (see the module docstring)."""
     section_of = {topic: section for section, topic in taxonomy.section_topics.items()
                   if topic and section not in _NOT_FINDINGS}
+    # The MI list's sections by their topics: None in a taxonomy without them, and then the MI rules
+    # below (feature and circuit techniques, superposition) decide nothing.
     features_section = section_of.get("features")
+    default_section = DEFAULT_SECTION if DEFAULT_SECTION in taxonomy.section_topics else None
     order = list(taxonomy.section_topics)
     found: dict[str, _Evidence] = {}
+    unsectioned: list[str] = []  # topics the findings name that no list section takes (named in the reason)
     for finding in detail.findings:
         is_title = finding.kind == "title"
         counted: set[str] = set()  # a finding counts once for a section
         for about in finding.about:
             if about.label not in (Label.TOPIC, Label.OBJECT):
                 continue
+            node = taxonomy.by_id.get(about.id)
+            name = node.name if node else about.id
             section = _section_of_topic(taxonomy, about.id, section_of)
             # Superposition and polysemanticity are the list's "Findings on Features" (taxonomy comment).
             if section is None and about.id in ("superposition", "polysemanticity"):
                 section = features_section
+            if section is None and name not in unsectioned:
+                unsectioned.append(name)
             if not section or section in counted:
                 continue
             counted.add(section)
@@ -270,13 +320,16 @@ def section_choice(detail: PaperDetail, taxonomy: Taxonomy) -> tuple[str, str]:
             evidence.title += weight if is_title else 0.0
             evidence.in_title |= is_title
             evidence.claims += 0 if is_title else 1
-            node = taxonomy.by_id.get(about.id)
-            name = node.name if node else about.id
             if name not in evidence.names:
                 evidence.names.append(name)
     techniques = {t.technique_id for t in detail.techniques}
-    feature = sum(any(t in taxonomy.descendants(root) for t in techniques) for root in _FEATURE_TECHNIQUES)
-    circuit = sum(any(t in taxonomy.descendants(root) for t in techniques) for root in _CIRCUIT_TECHNIQUES)
+
+    def uses(roots: tuple[str, ...]) -> int:
+        # Only the roots this taxonomy has: another field's technique is never an MI one by its id alone.
+        return sum(any(t in taxonomy.descendants(root) for t in techniques)
+                   for root in roots if root in taxonomy.by_id)
+
+    feature, circuit = uses(_FEATURE_TECHNIQUES), uses(_CIRCUIT_TECHNIQUES)
     names = ", ".join(sorted(taxonomy.by_id[t].name for t in techniques if t in taxonomy.by_id))
     if found:
         best = max(found, key=lambda s: (found[s].score, found[s].about, found[s].title, -order.index(s)))
@@ -294,20 +347,135 @@ def section_choice(detail: PaperDetail, taxonomy: Taxonomy) -> tuple[str, str]:
                 f"{_evidence_text(found[s])}" + (" (in passing)" if found[s].about == 0 else "")
                 for s in others)
         return best, reason
+    # Either no finding names a topic, or the topics named have no list section (said with their names:
+    # "no finding names a topic" would be wrong for a paper about Allostery in a list without its section).
+    verb = "has" if len(unsectioned) == 1 else "have"
+    no_topic = (f"no topic with a list section ({', '.join(unsectioned)} {verb} none)" if unsectioned
+                else "no finding names a topic")
     if feature > circuit and features_section:
-        return features_section, f"no finding names a topic; mostly feature techniques ({names})"
+        return features_section, f"{no_topic}; mostly feature techniques ({names})"
+    if default_section is None:
+        # No MI section stands in for another list's: the row is left for the maintainer to place.
+        return UNSORTED_SECTION, (f"{no_topic}, and no technique decides: no section chosen (move the row "
+                                  "to its section by hand)")
     if circuit:
-        reason = f"no finding names a topic; circuit techniques ({names})"
-    else:
-        reason = "no finding names a topic, no technique decides: the default section"
-    if DEFAULT_SECTION in taxonomy.section_topics or not section_of:
-        return DEFAULT_SECTION, reason
-    return next(iter(section_of.values())), reason
+        return default_section, f"{no_topic}; circuit techniques ({names})"
+    return default_section, f"{no_topic}, no technique decides: the default section"
 
 
 def choose_section(detail: PaperDetail, taxonomy: Taxonomy) -> str:
     """The list section for a paper (see the module docstring)."""
     return section_choice(detail, taxonomy)[0]
+
+
+def _is_mi_list(taxonomy: Taxonomy) -> bool:
+    """Whether the taxonomy's sections are the MI list's (its largest findings section is one)."""
+    return DEFAULT_SECTION in taxonomy.section_topics
+
+
+def _folded(texts: list[str]) -> list[str]:
+    return [" ".join(t.split()).casefold() for t in texts]
+
+
+def _list_heading_chains(markdown: str) -> tuple[list[list[Heading]], list[str]]:
+    """Every heading of the list with the headings above it, (level, text) from level 2 (the parser
+    leaves the # title out), and the headings every table shares (the parser leaves those out of its
+    section paths too)."""
+    chains: list[list[Heading]] = []
+    tables: list[list[str]] = []
+    stack: list[Heading] = []
+    in_fence = False
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        heading = _heading(line)
+        if heading:
+            level, raw = heading
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, _heading_text(raw)))
+            if level > 1:
+                chains.append([h for h in stack if h[0] > 1])
+        elif line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
+            tables.append([text for level, text in stack if level > 1])
+    # The parser's common prefix (awesome_list._common_prefix): a path keeps at least its last heading.
+    shared = 0
+    paths = [t for t in tables if t]
+    if paths:
+        shortest = min(len(t) for t in paths)
+        while shared < shortest - 1 and all(t[shared] == paths[0][shared] for t in paths):
+            shared += 1
+    return chains, paths[0][:shared] if paths else []
+
+
+class ListHeadings:
+    """The headings each section's rows go under: the section key's headings ("Findings on circuits /
+    Interpreting LM Behaviors") as the list writes them, at the list's own levels.
+
+    From the list's markdown when given: the list's heading whose path ends with the key (or with most
+    of the key from its start, the rest added one level down each), the headings every table shares
+    left out as the list parser leaves them out; a key the list has no heading for goes at the level of
+    the list's top sections. Without it, the path is the longest stored list section path that ends with
+    the key (the stored paths are the list's headings), else the key itself, the first heading at level
+    2 (the level below the list's # title); the MI list (a taxonomy with its sections) puts its findings
+    under "### Findings and Applications", as the seed list does."""
+
+    def __init__(self, taxonomy: Taxonomy, list_markdown: str | None = None,
+                 stored_paths: list[list[str]] | None = None) -> None:
+        self.mi = _is_mi_list(taxonomy)
+        self.stored = [list(p) for p in stored_paths or [] if p]
+        self.chains: list[list[Heading]] | None = None
+        self.top_level = 3 if self.mi else 2
+        if list_markdown is not None:
+            chains, common = _list_heading_chains(list_markdown)
+            shared = len(common)
+            self.chains = [c[shared:] for c in chains
+                           if len(c) > shared and [text for _level, text in c[:shared]] == common]
+            if self.chains:
+                self.top_level = min(c[0][0] for c in self.chains)
+        self._cache: dict[str, list[Heading]] = {}
+
+    def of(self, section: str) -> list[Heading]:
+        """(level, text) of each heading a section's rows go under, outermost first."""
+        if section not in self._cache:
+            self._cache[section] = self._find(section)
+        return self._cache[section]
+
+    def _find(self, section: str) -> list[Heading]:
+        key = _key_parts(section)
+        folded = _folded(key)
+        longer = [p for p in self.stored if len(p) > len(key) and _folded(p[len(p) - len(key):]) == folded]
+        if longer:
+            path = max(longer, key=len)
+        elif self.mi and section != UNSORTED_SECTION:
+            path = [TOP_SECTION, *key]
+        else:
+            path = key
+        if self.chains is None:
+            return [(self.top_level + depth, text) for depth, text in enumerate(path)]
+        # The whole path or key where the list has it, before a start of either (a list's "Findings on
+        # Features" wherever it is, before a "Findings and Applications" it would then be put under).
+        for whole in (True, False):
+            for candidate in (path, key):
+                placed = self._place(candidate, whole)
+                if placed:
+                    return placed
+        return [(self.top_level + depth, text) for depth, text in enumerate(key)]
+
+    def _place(self, path: list[str], whole: bool) -> list[Heading] | None:
+        """The list's headings ending with `path`, or unless `whole` with its longest start the list has
+        (the rest of it one level down each)."""
+        for known in range(len(path), len(path) - 1 if whole else 0, -1):
+            want = _folded(path[:known])
+            for chain in self.chains or []:
+                if len(chain) >= known and _folded([text for _level, text in chain[-known:]]) == want:
+                    level = chain[-1][0]
+                    return chain + [(level + 1 + i, text) for i, text in enumerate(path[known:])]
+        return None
 
 
 # Words that refer back to an earlier sentence: a TL;DR opening with one reads as cut off.
@@ -351,16 +519,19 @@ def _tldr(detail: PaperDetail) -> str:
     return abstract[0] if abstract else ""
 
 
-def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller | None = None) -> SuggestedRow:
-    """The suggested list row of one paper."""
+def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller | None = None,
+                headings: ListHeadings | None = None) -> SuggestedRow:
+    """The suggested list row of one paper (under `headings`' headings for its section, by default the
+    taxonomy's alone)."""
     speller = speller or LabelSpeller(taxonomy)
+    headings = headings or ListHeadings(taxonomy)
     paper = detail.paper
     # Only http(s) URLs become links (kg.safe_output, the rule of every output): never javascript:.
     url = (f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id
            else safe_http_url(paper.url) or safe_http_url(paper.pdf_url) or "")
     section, reason = section_choice(detail, taxonomy)
     row = SuggestedRow(paper_id=paper.id, title=paper.title, url=url, section=section, reason=reason,
-                       tldr=_tldr(detail), published=paper.published)
+                       tldr=_tldr(detail), published=paper.published, headings=headings.of(section))
     for use in detail.techniques:
         node = taxonomy.by_id.get(use.technique_id)
         label = speller.label(use.technique_id, "techniques")
@@ -419,13 +590,16 @@ ROW_LIMIT = 1000
 
 
 def _suggestions(
-    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int
+    store: GraphStore, since: str, taxonomy: Taxonomy, limit: int, list_markdown: str | None = None
 ) -> tuple[list[SuggestedRow], list[str], int, int]:
     """row_suggestions' rows and withdrawn ids, and how many papers (the newest `limit`) they were
-    chosen from out of how many first seen since `since` (read together, in one snapshot)."""
+    chosen from out of how many first seen since `since` (read together, in one snapshot); the rows'
+    headings from the list's markdown when given, else from the stored list sections (ListHeadings)."""
     if limit < 1:
         raise ValueError(f"the number of papers to suggest rows for must be at least 1, not {limit}")
     speller = LabelSpeller(taxonomy, list_label_usage(store, taxonomy))
+    stored = [[str(p) for p in s["path"]] for s in store.list_sections() if isinstance(s["path"], list)]
+    headings = ListHeadings(taxonomy, list_markdown, stored)
     rows = []
     withdrawn: list[str] = []
     papers, total = store.new_papers_page(since, limit=limit)
@@ -438,7 +612,7 @@ def _suggestions(
         if is_withdrawn(paper.abstract):  # named only when it would otherwise have had a row
             withdrawn.append(paper.id)
             continue
-        rows.append(suggest_row(detail, taxonomy, speller))
+        rows.append(suggest_row(detail, taxonomy, speller, headings))
     rows.sort(key=lambda r: (r.published is None, r.published or "", r.paper_id))
     return rows, sorted(withdrawn), len(papers), total
 
@@ -484,25 +658,28 @@ def _row_line(row: SuggestedRow, layout: TableLayout) -> str:
 
 def render_rows(rows: list[SuggestedRow], taxonomy: Taxonomy,
                 layouts: dict[tuple[str, ...], TableLayout] | None = None) -> str:
-    """Markdown: section headings (list levels ###/####/#####), the reason of each row as an HTML
-    comment, and a table in the section's own column layout (from `layouts`, the list's tables by
-    heading path) or else the 4-column Paper | Techniques | Evaluation | TL;DR."""
+    """Markdown: section headings (each row's `headings`, at the list's levels; a row without them under
+    its section key's headings from ##), the reason of each row as an HTML comment, and a table in the
+    section's own column layout (from `layouts`, the list's tables by heading path) or else the
+    4-column Paper | Techniques | Evaluation | TL;DR; sections in the taxonomy's order, Unsorted last."""
     order = [s for s in taxonomy.section_topics if s not in _NOT_FINDINGS]
     grouped: dict[str, list[SuggestedRow]] = {}
     for row in rows:
         grouped.setdefault(row.section, []).append(row)
     lines: list[str] = []
-    printed: list[str] = []
+    printed: list[Heading] = []
     for section in sorted(grouped, key=lambda s: order.index(s) if s in order else len(order)):
-        path = grouped[section][0].section_path
+        first = grouped[section][0]
+        headings = first.headings or [(2 + depth, text) for depth, text in enumerate(_key_parts(section))]
+        path = [text for _level, text in headings]
         shared = 0  # headings already printed for the previous section (never its innermost one)
-        while shared < min(len(printed), len(path)) - 1 and printed[shared] == path[shared]:
+        while shared < min(len(printed), len(headings)) - 1 and printed[shared] == headings[shared]:
             shared += 1
         if lines:
             lines.append("")
-        for depth in range(shared, len(path)):
-            lines.append(f"{'#' * (3 + depth)} {path[depth]}")
-        printed = path
+        for level, text in headings[shared:]:
+            lines.append(f"{'#' * level} {_heading_line(text)}")
+        printed = headings
         for row in grouped[section]:
             # Above the table: a comment line between two rows would end the table.
             lines.append(f'<!-- paperkg: "{_comment_text(row.title)}" in this section because '
@@ -549,7 +726,7 @@ def list_rows_export(store: GraphStore, since: str, taxonomy: Taxonomy | None = 
     layouts = None
     if list_markdown is not None:
         layouts = table_layouts(list_markdown)
-    rows, withdrawn, considered, total = _suggestions(store, since, taxonomy, limit)
+    rows, withdrawn, considered, total = _suggestions(store, since, taxonomy, limit, list_markdown)
     return RowExport(render_rows(rows, taxonomy, layouts), withdrawn, considered, total)
 
 

@@ -20,12 +20,15 @@ from ingest.awesome_list import parse_list
 from ingest.export_rows import (
     DEFAULT_SECTION,
     ROW_LIMIT,
+    UNSORTED_SECTION,
     LabelSpeller,
+    ListHeadings,
     choose_section,
     is_withdrawn,
     list_rows_export,
     list_rows_markdown,
     render_rows,
+    section_choice,
     suggest_row,
     suggested_rows,
 )
@@ -43,7 +46,7 @@ from kg.entities import (
     PaperDetail,
     TechniqueUse,
 )
-from kg.taxonomy import Taxonomy
+from kg.taxonomy import Taxonomy, load_taxonomy
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -702,3 +705,221 @@ def test_cli_export_says_on_stderr_how_many_older_papers_it_did_not_look_at(data
     bad = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01", "--limit", "0"])
     assert bad.exit_code == 2 and "Invalid value for '--limit'" in bad.output
     assert next(p.default for p in list_rows_cmd.params if p.name == "limit") == ROW_LIMIT
+
+
+# --- Another field's list: its own headings, never the MI list's ------------------------------------
+
+SB_TAXONOMY = Path(__file__).parent / "data" / "sb_list_taxonomy.yaml"
+
+# The other field's list: its findings sections at "## Findings" / "### ...", a Software table.
+SB_LIST = """# Awesome Membrane Protein Structures
+
+## Methods
+
+| Paper | Techniques | Evaluation | TL;DR |
+| :--- | :---: | :---: | :--- |
+| [Single-particle cryo-EM at atomic resolution](https://arxiv.org/abs/2601.00001) | Cryo-EM | | A. |
+
+## Findings
+
+### Conformational Dynamics
+
+| Paper | Techniques | Evaluation | TL;DR |
+| :--- | :---: | :---: | :--- |
+| [Gating of a voltage-gated potassium channel](https://arxiv.org/abs/2601.00005) | Cryo-EM | | B. |
+
+### Ligands and Drugs
+
+| Paper | Techniques | Evaluation | TL;DR |
+| :--- | :---: | :---: | :--- |
+| [Structural basis of drug binding to a transporter](https://arxiv.org/abs/2601.00007) | Docking | | C. |
+
+## Software
+
+| Name | Description |
+| :--- | :--- |
+| [RELION](https://github.com/3dem/relion) | Cryo-EM processing. |
+"""
+
+SB_WEEK = [
+    ("2611.10001", "2026-11-16", "Cryo-EM structure of a mechanosensitive channel in lipid nanodiscs",
+     "We present cryo-EM structures of the mechanosensitive channel MscS in lipid nanodiscs. We find "
+     "that lipids occupy the pockets between transmembrane helices and that their removal triggers "
+     "channel gating."),
+    ("2611.10004", "2026-11-17", "Inhibitor binding to a sodium-coupled transporter",
+     "We determine cryo-EM structures of a transporter with two inhibitors. We find that inhibitor binding "
+     "locks the outward-facing state."),
+    ("2611.10005", "2026-11-18",
+     "Crystal structures of a bacterial ABC transporter reveal an allosteric site",
+     "X-ray crystallography of an ABC transporter reveals an allosteric site that regulates ATP hydrolysis. "
+     "Site-directed mutagenesis confirms the allosteric regulation."),
+    ("2611.10008", "2026-11-19", "Protein language models pick particles for cryo-EM of membrane proteins",
+     "We show that protein language models improve particle picking for cryo-EM of membrane proteins."),
+]
+
+
+@pytest.fixture(scope="module")
+def sb_week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EmbeddedStore, str, Taxonomy]]:
+    """A store of the other field: its taxonomy, its list's papers, and four new arXiv papers."""
+    sb = load_taxonomy(SB_TAXONOMY)
+    store = EmbeddedStore(tmp_path_factory.mktemp("sb") / "paperkg.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(sb.nodes)
+    extractor = Extractor(sb)
+    run_ingest(store, parse_list(SB_LIST, sb).papers, source="list", embedder=HashEmbedder(),
+               extractor=extractor, progress=False)
+    since = datetime.now(UTC).isoformat()
+    records = [Record(source="arxiv", source_id=pid, title=title, abstract=abstract, arxiv_id=pid,
+                      published=published) for pid, published, title, abstract in SB_WEEK]
+    run_ingest(store, records, source="arxiv", embedder=HashEmbedder(), extractor=extractor, progress=False)
+    yield store, since, sb
+    store.close()
+
+
+def _heading_lines(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("with_list", [False, True], ids=["stored-rows", "list"])
+def test_another_fields_rows_go_under_its_own_headings_and_parse_back(
+    sb_week: tuple[EmbeddedStore, str, Taxonomy], with_list: bool
+) -> None:
+    """Before: the rows went under the MI list's "### Findings and Applications" / "#### Findings" /
+    "##### Conformational Dynamics", and pasted into the list read back as a section under Software
+    that no section key maps to a topic; `--list` changed nothing."""
+    store, since, sb = sb_week
+    markdown = list_rows_markdown(store, since, sb, list_markdown=SB_LIST if with_list else None)
+    assert _heading_lines(markdown) == ["## Findings", "### Conformational Dynamics", "### Ligands and Drugs",
+                                        "## Unsorted"]
+    rows = {r.paper_id: r for r in suggested_rows(store, since, sb)}
+    assert {pid: r.section for pid, r in rows.items()} == {
+        "2611.10001": "Findings / Conformational Dynamics", "2611.10004": "Findings / Ligands and Drugs",
+        "2611.10005": UNSORTED_SECTION, "2611.10008": UNSORTED_SECTION}
+    # Pasted at the end of the list, each row reads back in the section it was suggested for, and the
+    # sections of the list map to their topics again.
+    parsed = parse_list(SB_LIST + "\n" + markdown, sb)
+    assert parsed.unreadable_rows == [] and parsed.row_warnings == []
+    by_url = {r.url_in_list: r for r in parsed.rows}
+    paths = {pid: by_url[f"https://arxiv.org/pdf/{pid}"].section_path for pid in rows}
+    assert paths == {"2611.10001": ["Findings", "Conformational Dynamics"],
+                     "2611.10004": ["Findings", "Ligands and Drugs"],
+                     "2611.10005": ["Unsorted"], "2611.10008": ["Unsorted"]}
+    assert sb.section_topic_ids(paths["2611.10001"]) == ["conformational_change"]
+    assert sb.section_topic_ids(paths["2611.10004"]) == ["drug_binding"]
+
+
+def test_a_topic_without_a_list_section_is_named_as_such_not_as_no_topic(
+    sb_week: tuple[EmbeddedStore, str, Taxonomy],
+) -> None:
+    """Before: "no finding names a topic" for a paper whose title finding names Allostery."""
+    store, since, sb = sb_week
+    rows = {r.paper_id: r for r in suggested_rows(store, since, sb)}
+    assert rows["2611.10005"].reason.startswith("no topic with a list section (Allostery has none), and no "
+                                                "technique decides: no section chosen")
+    assert rows["2611.10008"].reason.startswith("no finding names a topic, and no technique decides")
+    assert all(DEFAULT_SECTION not in r.reason and "default section" not in r.reason for r in rows.values())
+
+
+def test_headings_take_the_depth_and_the_headings_above_that_the_list_uses(
+    sb_week: tuple[EmbeddedStore, str, Taxonomy],
+) -> None:
+    """Before: the headings always started at ### with the MI list's "Findings and Applications"."""
+    _store, _since, sb = sb_week
+    # The whole list under one "## Papers" heading (the parser leaves it out of every path), the
+    # findings one level deeper than in SB_LIST.
+    deep = SB_LIST.replace("## ", "### ").replace("# Awesome Membrane Protein Structures",
+                                                  "# Awesome Membrane Protein Structures\n\n## Papers")
+    conformational = "Findings / Conformational Dynamics"
+    assert ListHeadings(sb, deep).of(conformational) == [(3, "Findings"), (4, "Conformational Dynamics")]
+    assert ListHeadings(sb, deep).of(UNSORTED_SECTION) == [(3, "Unsorted")]
+    # A list writing the findings under a heading of its own: that heading comes along, from the list or
+    # from the stored paths (which are the list's headings).
+    nested = SB_LIST.replace("## Findings\n", "## Results\n\n### Findings\n").replace("### Con", "#### Con")
+    nested = nested.replace("### Lig", "#### Lig")
+    want = [(2, "Results"), (3, "Findings"), (4, "Conformational Dynamics")]
+    assert ListHeadings(sb, nested).of(conformational) == want
+    stored = sorted({tuple(r.section_path) for r in parse_list(nested, sb).rows})
+    assert ListHeadings(sb, None, [list(p) for p in stored]).of(conformational) == want
+    # Without the list or its rows: the section key's own headings, from ##.
+    assert ListHeadings(sb).of(conformational) == [(2, "Findings"), (3, "Conformational Dynamics")]
+
+    detail = PaperDetail(paper=Paper(id="2611.10001", title="Channel gating", arxiv_id="2611.10001"),
+                         techniques=[], evaluations=[], models=[], list_rows=[],
+                         findings=[Finding("t", "Channel gating", about=[FindingAbout("Topic", "gating")],
+                                           kind="title")])
+    for markdown in (deep, nested):
+        row = suggest_row(detail, sb, headings=ListHeadings(sb, markdown))
+        rendered = render_rows([row], sb)
+        parsed = parse_list(markdown + "\n" + rendered, sb)
+        (pasted,) = [r for r in parsed.rows if r.url_in_list == "https://arxiv.org/pdf/2611.10001"]
+        (gating,) = [r for r in parse_list(markdown, sb).rows if "Gating of" in r.title_in_list]
+        assert pasted.section_path == gating.section_path  # the section of the list's own gating paper
+        assert sb.section_topic_ids(pasted.section_path) == ["conformational_change"]
+
+
+def test_a_taxonomy_without_section_topics_sorts_no_row_into_an_mi_section(tmp_path: Path) -> None:
+    """Before: every row went to "Findings on circuits / Interpreting LM Behaviors" under "### Findings and
+    Applications", the MI list's largest section, and a technique with an MI technique's id ("knockout")
+    was taken for a circuit technique."""
+    path = tmp_path / "min.yaml"
+    path.write_text("techniques:\n  - {id: cryo_em, label: Cryo-EM, aliases: [cryo-EM]}\n"
+                    "  - {id: knockout, label: Gene knockout, aliases: [gene knockout]}\n"
+                    "findings:\n  - {id: gating, label: Channel gating, aliases: [channel gating]}\n"
+                    "list_label_map:\n  sections:\n    \"Methods\": null\n", encoding="utf-8")
+    small = load_taxonomy(path)
+    detail = PaperDetail(paper=Paper(id="2611.1", title="Gating", arxiv_id="2611.1"),
+                         techniques=[TechniqueUse("knockout", "extracted")], evaluations=[], models=[],
+                         list_rows=[], findings=[Finding("c", "Channel gating.",
+                                                         about=[FindingAbout("Topic", "gating")])])
+    section, reason = section_choice(detail, small)
+    assert section == UNSORTED_SECTION
+    assert reason == ("no topic with a list section (Channel gating has none), and no technique decides: "
+                      "no section chosen (move the row to its section by hand)")
+    markdown = render_rows([suggest_row(detail, small)], small)
+    assert _heading_lines(markdown) == ["## Unsorted"]
+    assert "Findings and Applications" not in markdown and "Interpreting LM Behaviors" not in markdown
+
+
+@pytest.fixture(scope="module")
+def seed_week(tmp_path_factory: pytest.TempPathFactory, taxonomy: Taxonomy,
+              seed_list: str) -> tuple[EmbeddedStore, str]:
+    """The MI seed list's papers, then the week's papers and the relevance set's, first seen after `since`."""
+    store = taxonomy_store(tmp_path_factory.mktemp("seed") / "paperkg.sqlite3")
+    run_ingest(store, parse_list(seed_list, taxonomy).papers, source="list", embedder=HashEmbedder(),
+               extractor=Extractor(taxonomy), progress=False)
+    since = datetime.now(UTC).isoformat()
+    records = [Record(source="arxiv", source_id=r["arxiv_id"], title=r["title"], abstract=r["abstract"],
+                      arxiv_id=r["arxiv_id"], published=r["published"], categories=["cs.CL"]) for r in WEEK]
+    run_ingest(store, [*records, *mi_records()], source="arxiv", embedder=HashEmbedder(),
+               extractor=Extractor(taxonomy), progress=False)
+    return store, since
+
+
+MI_HEADINGS = ["### Findings and Applications", "#### Findings on Features", "#### Findings on circuits",
+               "##### Interpreting LM Behaviors", "##### Interpreting Transformer Components",
+               "#### Findings on Universality", "#### Findings on Model Capabilities",
+               "#### Findings on Learning Dynamics", "#### Applications of MI"]
+
+
+def test_mi_rows_keep_the_seed_lists_headings(seed_week: tuple[EmbeddedStore, str], taxonomy: Taxonomy,
+                                              seed_list: str) -> None:
+    """Pins the MI output: the seed list's headings at its levels, from the stored rows, from the list's
+    markdown and from neither; pasted at the end of the seed list, each row reads back in one of the
+    seed list's own sections."""
+    store, since = seed_week
+    stored = list_rows_markdown(store, since, taxonomy)
+    from_list = list_rows_markdown(store, since, taxonomy, list_markdown=seed_list)
+    rows = suggested_rows(store, since, taxonomy)
+    assert _heading_lines(stored) == _heading_lines(from_list) == MI_HEADINGS
+    bare = render_rows([replace(r, headings=ListHeadings(taxonomy).of(r.section)) for r in rows], taxonomy)
+    assert bare == stored
+    # The same headings and reasons in the same order; only the tables follow the seed list's columns.
+    assert [line for line in stored.splitlines() if not line.startswith("|")] == [
+        line for line in from_list.splitlines() if not line.startswith("|")]
+    seed_paths = {tuple(r.section_path) for r in parse_list(seed_list, taxonomy).rows}
+    parsed = parse_list(seed_list + "\n" + stored, taxonomy)
+    by_url = {r.url_in_list: r for r in parsed.rows}
+    for row in rows:
+        path = by_url[f"https://arxiv.org/pdf/{row.paper_id}"].section_path
+        assert tuple(path) in seed_paths and path == row.section_path
+        assert taxonomy.section_topic_ids(path) == [taxonomy.section_topics[row.section]]
