@@ -563,6 +563,34 @@ def table_layouts(markdown: str) -> dict[tuple[str, ...], list[tuple[str, str]]]
     return layouts
 
 
+def heading_chains(markdown: str) -> tuple[list[list[tuple[int, str]]], list[str]]:
+    """Every heading of the list with the headings above it, (level, text) from level 2 (the parser
+    leaves the # title out), and the headings every table shares (left out of section paths too)."""
+    chains: list[list[tuple[int, str]]] = []
+    tables: list[list[str]] = []
+    stack: list[tuple[int, str]] = []
+    in_fence = False
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        heading = _heading(line)
+        if heading:
+            level, raw = heading
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, _heading_text(raw)))
+            if level > 1:
+                chains.append([h for h in stack if h[0] > 1])
+        elif line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
+            tables.append([text for level, text in stack if level > 1])
+    paths = [t for t in tables if t]
+    return chains, paths[0][:_common_prefix(paths)] if paths else []
+
+
 # How many differently titled clusters of rows of one paper in one section a row's title is compared
 # with (same_paper_title, the costly comparison the ingest makes): a real list has one, or two when a
 # row links another paper's arXiv id. Past them, a row joins a later cluster whose first title has the

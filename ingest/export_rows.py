@@ -48,17 +48,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-# The list parser's own heading reading (_heading, _heading_text; private there): a heading here must
-# read as the parser reads it.
-from ingest.awesome_list import (
-    _FENCE,
-    GENERIC_LINK_TEXT,
-    _heading,
-    _heading_text,
-    _is_separator,
-    spelled_labels,
-    table_layouts,
-)
+from ingest.awesome_list import GENERIC_LINK_TEXT, heading_chains, spelled_labels, table_layouts
 from kg.entities import Finding, PaperDetail, SearchFilters
 from kg.explain import split_sentences
 from kg.safe_output import safe_http_url
@@ -377,41 +367,6 @@ def _folded(texts: list[str]) -> list[str]:
     return [" ".join(t.split()).casefold() for t in texts]
 
 
-def _list_heading_chains(markdown: str) -> tuple[list[list[Heading]], list[str]]:
-    """Every heading of the list with the headings above it, (level, text) from level 2 (the parser
-    leaves the # title out), and the headings every table shares (the parser leaves those out of its
-    section paths too)."""
-    chains: list[list[Heading]] = []
-    tables: list[list[str]] = []
-    stack: list[Heading] = []
-    in_fence = False
-    lines = markdown.splitlines()
-    for i, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        heading = _heading(line)
-        if heading:
-            level, raw = heading
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, _heading_text(raw)))
-            if level > 1:
-                chains.append([h for h in stack if h[0] > 1])
-        elif line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
-            tables.append([text for level, text in stack if level > 1])
-    # The parser's common prefix (awesome_list._common_prefix): a path keeps at least its last heading.
-    shared = 0
-    paths = [t for t in tables if t]
-    if paths:
-        shortest = min(len(t) for t in paths)
-        while shared < shortest - 1 and all(t[shared] == paths[0][shared] for t in paths):
-            shared += 1
-    return chains, paths[0][:shared] if paths else []
-
-
 class ListHeadings:
     """The headings each section's rows go under: the section key's headings ("Findings on circuits /
     Interpreting LM Behaviors") as the list writes them, at the list's own levels.
@@ -431,7 +386,7 @@ class ListHeadings:
         self.chains: list[list[Heading]] | None = None
         self.top_level = 3 if self.mi else 2
         if list_markdown is not None:
-            chains, common = _list_heading_chains(list_markdown)
+            chains, common = heading_chains(list_markdown)
             shared = len(common)
             self.chains = [c[shared:] for c in chains
                            if len(c) > shared and [text for _level, text in c[:shared]] == common]
