@@ -495,7 +495,8 @@ def build_document() -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "paperkg API", "version": "1.0.0",
                  "description": "Search, related papers, recommendations and technique browse over a "
-                                "knowledge graph of mechanistic-interpretability papers. Errors are "
+                                "knowledge graph of research papers (mechanistic interpretability with the "
+                                "shipped taxonomy). Errors are "
                                 '{"error": {"code", "message"}}. A method a path has no operation for '
                                 "is answered 405 with an Allow header listing the methods it takes."},
         "paths": paths,

@@ -241,8 +241,11 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
         if node.label not in allowed:
             # A known id of the other filter's kind, or a component/model: say which.
             other = next((f for f, labels in FILTER_LABELS.items() if node.label in labels), None)
-            hint = (f"it is a {node.label.lower()}: use the {other} filter" if other else
-                    f"it is a {node.label.lower()}, which no filter takes; search for it by name")
+            kind = node.label.lower()
+            # "an evaluation", "an object": the article goes by the label's first sound.
+            kind = f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
+            hint = (f"it is {kind}: use the {other} filter" if other else
+                    f"it is {kind}, which no filter takes; search for it by name")
             raise FilterIdError(name, node_id, f"{node_id!r} is not a {name} id ({hint})", label=node.label,
                                 other_filter=other)
 

@@ -35,7 +35,7 @@ from kg.explain import Labels
 from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
-from kg.taxonomy import Taxonomy, load_taxonomy
+from kg.taxonomy import Taxonomy, TaxonomyMeta, load_taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,9 @@ MODES = (
     ("keyword", "keyword", "exact words only (BM25)"),
 )
 SOURCE_OPTIONS = (("list", "awesome list"), ("arxiv", "arXiv"), ("records", "records file"))
-EXAMPLES = (
-    "how do induction heads form?",
-    "sparse autoencoders for interpretable features",
-    "activation patching to find circuits",
-    "editing factual knowledge in GPT",
-    "superposition and polysemantic neurons",
-)
+# The home page's example queries come from the taxonomy file's meta `examples`; a file without them
+# gets this many, one per top-level technique with the most papers ("papers that use <technique>").
+MAX_DERIVED_EXAMPLES = 5
 # The figure's bands, top to bottom, as browse.technique_tree groups them.
 BANDS = (
     ("techniques", "techniques", "Techniques"),
@@ -223,7 +219,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
     mode = request.args.get("mode") or "hybrid"
     ctx: dict[str, Any] = {
         "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
-        "pages": 0, "error": None, "error_hint": None, "examples": EXAMPLES,
+        "pages": 0, "error": None, "error_hint": None, "meta": _meta(),
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
         "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
         "reachable": MAX_PAGE * PAGE_SIZE,
@@ -275,10 +271,37 @@ def search() -> str | tuple[str, int] | BaseResponse:
             return redirect(url_for("web.paper", paper_id=target))
     if status == 200 and (q or not ctx["filters"].is_empty()):
         _run_search(store, labels, ctx, page)
+    ctx["examples"] = ctx["meta"].examples
     if request.args.get("fragment"):
         return render_template("results_fragment.html", **ctx), status
     ctx.update(_cached_form_options(store, labels))
+    ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
     return render_template("search.html", **ctx), status
+
+
+def _meta() -> TaxonomyMeta:
+    """What the pages say about the server's taxonomy file (its meta `field`, `survey`, `list`, `examples`):
+    the file the app was given (TAXONOMY loaded from a file), else PAPERKG_TAXONOMY, the file the About
+    page names. An unreadable file gets the neutral texts; the New page says why it cannot be read."""
+    taxonomy = get_taxonomy()
+    if taxonomy.source:  # a Taxonomy built from the store's nodes has no source and no meta
+        return taxonomy.meta
+    try:
+        return _full_taxonomy().meta
+    except ValueError as exc:
+        log.warning("taxonomy meta unavailable, neutral page texts: %s", exc)
+        return TaxonomyMeta()
+
+
+def _examples(meta: TaxonomyMeta, technique_options: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The home page's example queries: the file's meta `examples`, else one per top-level technique
+    with papers, most papers first (file order among equals), MAX_DERIVED_EXAMPLES at most."""
+    if meta.examples:
+        return meta.examples
+    roots = [o for group in technique_options if group["title"] == OPTION_GROUPS[Label.TECHNIQUE]
+             for o in group["options"] if o["depth"] == 0 and o["total_count"]]
+    roots.sort(key=lambda o: -int(o["total_count"]))  # a stable sort keeps the file's order among equals
+    return tuple(f"papers that use {o['name']}" for o in roots[:MAX_DERIVED_EXAMPLES])
 
 
 def _form_value(name: str) -> str:
@@ -628,7 +651,7 @@ def techniques() -> str:
 
     tree = technique_tree(get_store())
     bands = [{"key": key, "title": title, "roots": tree.get(group, [])} for group, key, title in BANDS]
-    return render_template("techniques.html", bands=bands)
+    return render_template("techniques.html", bands=bands, survey=_meta().survey)
 
 
 @bp.get("/techniques/<node_id>")
@@ -687,6 +710,7 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # `within` is a filter name (technique, topic), never one of url_for's own `_external`-like options,
         # which mypy cannot tell from a ** dict.
         search_within=url_for("web.search", **{within: node.id}) if within else None,  # type: ignore[arg-type]
+        survey=_meta().survey,
     ), 400 if error else 200
 
 
@@ -858,7 +882,7 @@ def about() -> str:
     source, packaged = _taxonomy_file_shown(Path(get_taxonomy().source or config.taxonomy))
     return render_template(
         "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
-        taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories,
+        taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories, meta=_meta(),
     )
 
 

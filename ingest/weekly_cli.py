@@ -53,7 +53,7 @@ def _require_store() -> None:
         require_store(config)  # a 0-byte file or an SQLite file without paperkg's tables is no store either
     except NoStore as exc:
         raise click.ClickException(
-            f"{exc}. The weekly ingest judges candidates against the stored MI corpus, so it does not create "
+            f"{exc}. The weekly ingest judges candidates against the stored corpus, so it does not create "
             "a store: create it there first with `paperkg init` and `paperkg ingest list`") from exc
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -83,7 +83,7 @@ def _check_date(value: str | None, option: str) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @wait_option
 def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
-    """Ingest new MI papers from arXiv since the last successful weekly run (relevance-gated)."""
+    """Ingest new papers from arXiv since the last successful weekly run (relevance-gated)."""
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly

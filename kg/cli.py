@@ -174,7 +174,8 @@ def _nodes(n: int) -> str:
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
-    """paperkg: a knowledge graph and search service for mechanistic interpretability papers."""
+    """paperkg: a knowledge graph and search service for research papers (mechanistic interpretability
+    with the shipped taxonomy; another field brings its own file: PAPERKG_TAXONOMY)."""
     try:
         config = load_config()  # checks every setting, with -v too
         level = "DEBUG" if verbose else config.log_level

@@ -1,4 +1,5 @@
-"""Load a taxonomy YAML file (the figure's bands, extensions, components, models, list labels)."""
+"""Load a taxonomy YAML file (the figure's bands, extensions, components, models, list labels, and the
+meta keys the web pages read: field, survey, list, examples)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,8 @@ _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 
 # The keys each place of the file takes. An unknown key is refused: PyYAML keeps any key, so a typo
 # (`alias:`, `ambigous_aliases:`, a top-level `confirming_term:`) loaded and silently changed tagging.
-# meta and edges are the transcription's notes (source, arrows of the figure), never read.
+# edges are the transcription's notes (arrows of the figure), never read; meta holds notes too (source,
+# colours), and the few keys of _META_KEYS the pages and the About page read (see TaxonomyMeta).
 _TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
                        "extensions_not_in_figure", "components", "models", "extra_aliases", "list_label_map",
                        "confirming_terms", "weekly", "meta", "edges"})
@@ -45,6 +48,16 @@ _LABEL_MAP_KEYS = ("techniques", "evaluation", "sections")
 # The keys of the optional `weekly:` block (see WeeklySettings).
 _WEEKLY_KEYS = frozenset({"query_terms", "query_stopwords", "domain_cues", "generic_techniques",
                           "specific_phrases"})
+# The keys of `meta:` that are read (see TaxonomyMeta); any other key of meta is a note, kept for readers.
+_META_KEYS = ("field", "field_long", "survey", "list", "examples")
+_SURVEY_KEYS = frozenset({"citation", "arxiv_id", "figure"})
+_LIST_KEYS = frozenset({"name", "url", "seed_commit", "seed_date", "follows_survey"})
+# A meta phrase is shown in a sentence of a page: longer than this is a paragraph, not a phrase.
+MAX_META_CHARS = 300
+# arXiv ids as the abs/ URL takes them: 2407.02646, 2407.02646v2, hep-th/9901001.
+_ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _id_key(text: str) -> str:
@@ -71,6 +84,38 @@ class WeeklySettings:
     specific_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Survey:
+    """The survey a taxonomy file transcribes (meta `survey:`), credited where the pages show its bands."""
+
+    citation: str  # as shown: "Rai et al. (2024), “A Practical Review of ...”"
+    arxiv_id: str | None = None  # linked as https://arxiv.org/abs/<id>
+    figure: str | None = None  # the figure the bands come from ("Figure 1"); None: the survey's taxonomy
+
+
+@dataclass(frozen=True)
+class ListSource:
+    """The awesome list a taxonomy file's list-label maps are made for (meta `list:`), credited on /about."""
+
+    name: str  # "owner/repository" or a title
+    url: str | None = None  # an http(s) address, linked
+    seed_commit: str | None = None  # the list's commit paperkg was seeded from
+    seed_date: str | None = None  # that commit's date, YYYY-MM-DD
+    follows_survey: bool = False  # the list shows the survey's figure too ("Figure 1 of the list and ...")
+
+
+@dataclass(frozen=True)
+class TaxonomyMeta:
+    """What the pages say about a taxonomy file's field (meta `field`, `field_long`, `survey`, `list`,
+    `examples`): a file without them gets neutral texts ("papers linked to techniques of this taxonomy")."""
+
+    field: str | None = None  # short phrase: "N papers on <field>"
+    field_long: str | None = None  # the About page's phrase ("set up for <field_long>"); None: field
+    survey: Survey | None = None
+    list_source: ListSource | None = None
+    examples: tuple[str, ...] = ()  # the home page's example queries; none: derived from the techniques
+
+
 @dataclass
 class Taxonomy:
     """Taxonomy nodes plus the list-label maps, with look-ups the pipeline needs."""
@@ -84,6 +129,8 @@ class Taxonomy:
     source: str = ""
     # The file's `weekly:` block; None: the built-in MI query and relevance gate.
     weekly: WeeklySettings | None = None
+    # The file's read `meta:` keys; a Taxonomy built from the store's nodes has none.
+    meta: TaxonomyMeta = field(default_factory=TaxonomyMeta)
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, TaxonomyNode] = {n.id: n for n in self.nodes}
@@ -550,6 +597,108 @@ def _parse_weekly(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> Weekl
     )
 
 
+def _meta_text(value: Any, what: str, where: str) -> str:
+    """A meta phrase: a non-empty string, its runs of spaces and line breaks made one space (a folded
+    YAML line is one phrase), at most MAX_META_CHARS characters."""
+    if not isinstance(value, str) or not value.strip():
+        quote = " (quote it)" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+        raise ValueError(f"{where}: {what} must be a non-empty string, not {_show(value)}{quote}")
+    text = " ".join(value.split())
+    if len(text) > MAX_META_CHARS:
+        raise ValueError(f"{where}: {what} is {len(text)} characters long; a page shows it in a sentence, so "
+                         f"keep it to {MAX_META_CHARS}")
+    return text
+
+
+def _meta_block(raw: Any, key: str, keys: frozenset[str], where: str) -> dict[Any, Any]:
+    """A mapping of meta (`survey`, `list`), its keys checked (a typo would silently drop a credit)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: meta {key} must be a mapping ({', '.join(sorted(keys))}), "
+                         f"not {_show(raw)}")
+    _check_keys(raw, keys, f"meta {key}{_at(raw)}", where)
+    return raw
+
+
+def _parse_survey(raw: Any, where: str) -> Survey:
+    """meta `survey:`: a citation (required), the survey's arXiv id and the figure the bands come from."""
+    raw = _meta_block(raw, "survey", _SURVEY_KEYS, where)
+    if "citation" not in raw:
+        raise ValueError(f"{where}: meta survey{_at(raw)} has no citation (the text the pages credit)")
+    arxiv_id = raw.get("arxiv_id")
+    if arxiv_id is not None:
+        if not isinstance(arxiv_id, str):  # an unquoted 2407.10010 is the number 2407.1001
+            raise ValueError(f"{where}: meta survey arxiv_id{_key_at(raw, 'arxiv_id')} must be a quoted "
+                             f"string (\"2407.02646\"), not {_show(arxiv_id)}")
+        if not _ARXIV_ID.fullmatch(arxiv_id.strip()):
+            raise ValueError(f"{where}: meta survey arxiv_id{_key_at(raw, 'arxiv_id')} {arxiv_id!r} is not "
+                             "an arXiv id (like 2407.02646)")
+        arxiv_id = arxiv_id.strip()
+    figure = raw.get("figure")
+    return Survey(
+        citation=_meta_text(raw["citation"], f"meta survey citation{_key_at(raw, 'citation')}", where),
+        arxiv_id=arxiv_id,
+        figure=None if figure is None else _meta_text(figure, f"meta survey figure{_key_at(raw, 'figure')}",
+                                                     where),
+    )
+
+
+def _parse_list_source(raw: Any, has_survey: bool, where: str) -> ListSource:
+    """meta `list:`: the awesome list's name (required), address, seed commit and its date."""
+    raw = _meta_block(raw, "list", _LIST_KEYS, where)
+    if "name" not in raw:
+        raise ValueError(f"{where}: meta list{_at(raw)} has no name (the text the About page credits)")
+
+    def checked(key: str, shape: re.Pattern[str] | None, rule: str) -> str | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        if key == "seed_date" and isinstance(value, date):  # YAML reads an unquoted 2024-07-10 as a date
+            value = value.isoformat()
+        text = _meta_text(value, f"meta list {key}{_key_at(raw, key)}", where)
+        if shape is not None and not shape.fullmatch(text):
+            raise ValueError(f"{where}: meta list {key}{_key_at(raw, key)} {text!r} is not {rule}")
+        return text
+
+    if raw.get("seed_date") is not None and raw.get("seed_commit") is None:
+        raise ValueError(f"{where}: meta list seed_date{_key_at(raw, 'seed_date')} is the date of the seed "
+                         "commit: give seed_commit too")
+    url = checked("url", None, "")
+    if url is not None and not url.lower().startswith(("https://", "http://")):  # it is a link of /about
+        raise ValueError(f"{where}: meta list url{_key_at(raw, 'url')} {url!r} is not an http(s) address")
+    follows = raw.get("follows_survey", False)
+    if not isinstance(follows, bool):
+        raise ValueError(f"{where}: meta list follows_survey{_key_at(raw, 'follows_survey')} must be true or "
+                         f"false, not {_show(follows)}")
+    if follows and not has_survey:
+        raise ValueError(f"{where}: meta list follows_survey{_key_at(raw, 'follows_survey')} is true but "
+                         "meta has no survey for it to follow")
+    return ListSource(
+        name=_meta_text(raw["name"], f"meta list name{_key_at(raw, 'name')}", where), url=url,
+        seed_commit=checked("seed_commit", _COMMIT, "a commit hash (7 to 40 lower-case hex digits)"),
+        seed_date=checked("seed_date", _DATE, "a date (YYYY-MM-DD)"), follows_survey=follows,
+    )
+
+
+def _parse_meta(raw: Any, where: str) -> TaxonomyMeta:
+    """The read keys of `meta:` (_META_KEYS), checked; its other keys are notes and stay unread."""
+    if raw is None:
+        return TaxonomyMeta()
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: meta must be a mapping (notes, and {', '.join(_META_KEYS)}), "
+                         f"not {_show(raw)}")
+
+    def phrase(key: str) -> str | None:
+        return None if raw.get(key) is None else _meta_text(raw[key], f"meta {key}{_key_at(raw, key)}", where)
+
+    survey = _parse_survey(raw["survey"], where) if raw.get("survey") is not None else None
+    listed = _parse_list_source(raw["list"], survey is not None, where) if raw.get("list") is not None \
+        else None
+    what = f"meta examples{_key_at(raw, 'examples')}"
+    examples = [_meta_text(e, f"{what} item", where) for e in _names(raw.get("examples"), what, where)]
+    return TaxonomyMeta(field=phrase("field"), field_long=phrase("field_long"), survey=survey,
+                        list_source=listed, examples=tuple(dict.fromkeys(examples)))
+
+
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
     """Every parent must be a node, and no chain of parents may come back to where it started: a
     cycle would make every walk over refinements endless."""
@@ -664,6 +813,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         data.get("list_label_map"), {n.id: n for n in nodes}, where)
     confirming = _parse_confirming_terms(data.get("confirming_terms"), nodes, where)
     weekly = _parse_weekly(data["weekly"], {n.id: n for n in nodes}, where) if "weekly" in data else None
+    meta = _parse_meta(data.get("meta"), where)
     _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,
@@ -673,6 +823,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         confirming_terms=confirming,
         source=source,
         weekly=weekly,
+        meta=meta,
     )
 
 

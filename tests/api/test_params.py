@@ -11,7 +11,9 @@ from api.params import (
     MAX_FILTER_VALUES,
     MAX_ID_CHARS,
     MAX_LIKED,
+    FilterIdError,
     ParameterError,
+    check_filter_ids,
     choice_arg,
     id_list,
     list_arg,
@@ -121,3 +123,18 @@ def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknow
                 parse(MultiDict([("source", bad)]))
             assert (refused.value.status, refused.value.name) == (400, "source")
             assert refused.value.message == "parameter 'source': must be one of list, arxiv-weekly", bad
+
+
+@pytest.mark.parametrize(("name", "node_id", "hint"), [
+    ("topic", "intrinsic_evaluation", "it is an evaluation: use the technique filter"),
+    ("technique", "features", "it is an object: use the topic filter"),
+    ("technique", "superposition", "it is a topic: use the topic filter"),
+    ("topic", "gpt2", "it is a model, which no filter takes; search for it by name"),
+])
+def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
+    taxonomy: Taxonomy, name: str, node_id: str, hint: str
+) -> None:
+    """QA: "it is a evaluation", "it is a object": "an" before a vowel sound."""
+    with pytest.raises(FilterIdError) as refused:
+        check_filter_ids(taxonomy, name, [node_id])
+    assert refused.value.detail == f"{node_id!r} is not a {name} id ({hint})"

@@ -146,7 +146,8 @@ def test_home_shows_form_filters_and_intro(client: FlaskClient) -> None:
         assert f'name="mode" value="{mode}"' in html
     assert 'value="hybrid" checked' in html
     # Technique picker from the taxonomy tree, with counts; refinements indented under parents.
-    assert re.search(r'<option value="activation_patching">\s*↳ Activation Patching \(\d+\)</option>', html)
+    nested = r'<option value="activation_patching">(?:&nbsp;)+↳ Activation Patching \(\d+\)</option>'
+    assert re.search(nested, html)
     assert re.search(r'<option value="cma">Causal Mediation Analysis \(CMA\) \(\d+\)', html)
     assert '<option value="findings-and-applications/findings-on-features">' in html
     assert '<option value="arxiv">arXiv</option>' in html

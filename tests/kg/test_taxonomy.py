@@ -46,6 +46,10 @@ def test_shared_sections_are_verbatim_in_the_packaged_file(shared_data: Path) ->
     shared = yaml.safe_load((shared_data / "taxonomy.yaml").read_text(encoding="utf-8"))
     packaged = yaml.safe_load(PACKAGED_TAXONOMY.read_text(encoding="utf-8"))
     for key, value in shared.items():
+        if key == "meta":  # the transcription's notes, carried over unchanged, plus the keys paperkg reads
+            assert {k: packaged[key].get(k) for k in value} == value
+            assert set(packaged[key]) - set(value) == {"field", "field_long", "survey", "list", "examples"}
+            continue
         assert packaged[key] == value, f"section {key!r} differs from the shared transcription"
 
 
@@ -664,3 +668,115 @@ def test_a_bad_weekly_block_is_refused_in_one_line(tmp_path: Path, old: str, new
         _load(tmp_path, _WEEKLY, old, new)
     message = str(refused.value)
     assert message.startswith(f"{tmp_path / 'tax.yaml'}: {expected}") and "\n" not in message, message
+
+
+# -- meta: the keys the pages read (field, survey, list, examples); the rest of meta is notes --------------
+_META = _BASE + """\
+meta:
+  source_figure: images/x.png
+  colours: {red: features}
+  field: >-
+    structural biology
+    of membrane proteins
+  survey:
+    citation: "Doe et al. (2023), \u201cMembrane proteins\u201d"
+    arxiv_id: "2301.01234v2"
+  list:
+    name: doe/awesome-membranes
+    url: https://github.com/doe/awesome-membranes
+    seed_commit: 0123abc
+    seed_date: 2023-05-01
+  examples:
+    - how do channels gate?
+    - cryo-EM of transporters
+    - how do channels gate?
+"""
+
+
+def test_the_meta_keys_are_read_and_the_notes_left_alone(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    """QA (another field): the pages credited the MI survey and list whatever the file; now the file says
+    what its field, survey and list are. A folded line is one phrase, an unquoted date a date, a repeated
+    example shown once; unknown meta keys are notes, as before."""
+    from kg.taxonomy import ListSource, Survey, TaxonomyMeta
+
+    meta = _load(tmp_path, _META).meta
+    assert meta == TaxonomyMeta(
+        field="structural biology of membrane proteins", field_long=None,
+        survey=Survey(citation="Doe et al. (2023), \u201cMembrane proteins\u201d", arxiv_id="2301.01234v2"),
+        list_source=ListSource(name="doe/awesome-membranes", url="https://github.com/doe/awesome-membranes",
+                               seed_commit="0123abc", seed_date="2023-05-01"),
+        examples=("how do channels gate?", "cryo-EM of transporters"))
+    assert _load(tmp_path, _BASE).meta == TaxonomyMeta()  # no meta: the neutral texts
+    assert _load(tmp_path, _BASE + "meta:\n  source_figure: x.png\n").meta == TaxonomyMeta()
+    with pytest.raises(ValueError, match=r"tax.yaml: meta must be a mapping \(notes, and field, field_long, "
+                                         r"survey, list, examples\), not \['a note'\]$"):
+        _load(tmp_path, _BASE + "meta: [a note]\n")
+    # The packaged file says what the MI pages have always said.
+    mi = taxonomy.meta
+    assert mi.field == "mechanistic interpretability of language models"
+    assert mi.field_long == "the mechanistic interpretability (MI) of language models"
+    assert mi.survey == Survey(
+        citation="Rai et al. (2024), \u201cA Practical Review of Mechanistic Interpretability for "
+                 "Transformer-Based Language Models\u201d", arxiv_id="2407.02646", figure="Figure 1")
+    assert mi.list_source == ListSource(
+        name="Dakingrai/awesome-mechanistic-interpretability-lm-papers",
+        url="https://github.com/Dakingrai/awesome-mechanistic-interpretability-lm-papers",
+        seed_commit="e603922", seed_date="2024-07-10", follows_survey=True)
+    assert mi.examples[0] == "how do induction heads form?" and len(mi.examples) == 5
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("  field: >-\n    structural biology\n    of membrane proteins\n", "  field: 42\n",
+     "meta field at line 39 must be a non-empty string, not 42 (quote it)"),
+    ("  field: >-\n    structural biology\n    of membrane proteins\n", "  field: ['a', 'b']\n",
+     "meta field at line 39 must be a non-empty string, not ['a', 'b']"),
+    ("  field: >-\n    structural biology\n    of membrane proteins\n", "  field_long: '" + "x" * 301 + "'\n",
+     "meta field_long at line 39 is 301 characters long; a page shows it in a sentence, so keep it to 300"),
+    ("  survey:\n    citation:", "  survey:\n    citaton:",
+     "meta survey (line 43) has the unknown key 'citaton' at line 43: did you mean 'citation'?"),
+    ("    citation: ", "    figure: ", "meta survey (line 43) has no citation (the text the pages credit)"),
+    ('arxiv_id: "2301.01234v2"', "arxiv_id: 2301.12340",
+     'meta survey arxiv_id at line 44 must be a quoted string ("2407.02646"), not 2301.1234'),
+    ('arxiv_id: "2301.01234v2"', 'arxiv_id: "arXiv 2301"',
+     "meta survey arxiv_id at line 44 'arXiv 2301' is not an arXiv id (like 2407.02646)"),
+    ("  survey:\n", "  survey: Doe et al.\n  old_survey:\n",
+     "meta survey must be a mapping (arxiv_id, citation, figure), not 'Doe et al.'"),
+    ("url: https://github.com/doe/awesome-membranes", "url: javascript:alert(1)",
+     "meta list url at line 47 'javascript:alert(1)' is not an http(s) address"),
+    ("seed_commit: 0123abc", "seed_commit: HEAD~1",
+     "meta list seed_commit at line 48 'HEAD~1' is not a commit hash (7 to 40 lower-case hex digits)"),
+    ("seed_commit: 0123abc", "seed_comit: 0123abc",
+     "meta list (line 46) has the unknown key 'seed_comit' at line 48: did you mean 'seed_commit'?"),
+    ("    seed_commit: 0123abc\n", "",
+     "meta list seed_date at line 48 is the date of the seed commit: give seed_commit too"),
+    ("seed_date: 2023-05-01", "seed_date: May 2023",
+     "meta list seed_date at line 49 'May 2023' is not a date (YYYY-MM-DD)"),
+    ("seed_date: 2023-05-01", "seed_date: 2023-05-01\n    follows_survey: yes please",
+     "meta list follows_survey at line 50 must be true or false, not 'yes please'"),
+    ("    name: doe/awesome-membranes\n", "",
+     "meta list (line 46) has no name (the text the About page credits)"),
+    ("examples:\n    - how do channels gate?\n    - cryo-EM of transporters\n    - how do channels gate?\n",
+     "examples: 'gating, transport'\n",
+     "meta examples at line 50 'gating, transport' is one string with commas"),
+    ("    - cryo-EM of transporters\n", "    - {q: x}\n",
+     "meta examples at line 50 must be non-empty strings, not {'q': 'x'}"),
+])
+def test_a_bad_read_meta_key_is_refused_in_one_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """A read meta key is checked as the rest of the file: a typo must not drop a credit unseen, and a
+    list address shown as a link must be http(s)."""
+    with pytest.raises(ValueError) as refused:
+        _load(tmp_path, _META, old, new)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'tax.yaml'}: {expected}") and "\n" not in message, message
+
+
+def test_a_list_that_follows_the_survey_needs_a_survey(tmp_path: Path) -> None:
+    text = _META.replace("    seed_date: 2023-05-01\n",
+                         "    seed_date: 2023-05-01\n    follows_survey: true\n")
+    assert _load(tmp_path, text).meta.list_source.follows_survey is True  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="meta list follows_survey at line 47 is true but meta has no "
+                                         "survey"):
+        _load(tmp_path, text, '  survey:\n    citation: "Doe et al. (2023), \u201cMembrane proteins\u201d"\n'
+              '    arxiv_id: "2301.01234v2"\n', "")
