@@ -34,9 +34,11 @@ _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 # edges are the transcription's notes (arrows of the figure), never read; meta holds notes too (source,
 # colours), and the few keys of _META_KEYS the pages and the About page read (see TaxonomyMeta).
 _TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
-                       "extensions_not_in_figure", "components", "models", "extra_aliases", "list_label_map",
-                       "confirming_terms", "weekly", "meta", "edges"})
+                       "extensions_not_in_figure", "paperkg_extensions", "components", "models",
+                       "extra_aliases", "list_label_map", "confirming_terms", "weekly", "meta", "edges"})
 _NODE_KEYS = frozenset({"id", "label", "aliases", "ambiguous_aliases", "parent"})
+# Extensions beyond the bands: the transcription's, then the project's own (same keys, same rules).
+_EXTENSION_SECTIONS = ("extensions_not_in_figure", "paperkg_extensions")
 # Annotations of the shipped file and the shared transcription: kept for readers, never read here.
 _NOTE_KEYS = frozenset({"note", "description", "style", "used_for", "related", "points_to", "from",
                         "list_section", "dotted_box_label", "expansion"})
@@ -421,8 +423,8 @@ def _section(value: Any, key: str, where: str) -> list[Any]:
 def _misplaced(section: str, node_id: str) -> dict[str, str]:
     """Why an entry under `section` may not have a key that other entries take (for _check_keys)."""
     return {
-        "kind": "only extensions_not_in_figure entries take a kind; the label of a node under "
-                f"{section} is given by its section",
+        "kind": "only extensions_not_in_figure and paperkg_extensions entries take a kind; the label of a "
+                f"node under {section} is given by its section",
         "children": f"{section} entries take no children; give each child its own entry with "
                     f"parent: {node_id}",
     }
@@ -769,21 +771,23 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     _walk(objects, Label.OBJECT, None, None, nodes, where, "fundamental_objects", "fundamental_objects",
           _OBJECT_KEYS)
     known = {n.id: n for n in nodes}
-    extensions = "extensions_not_in_figure"
-    for i, ext in enumerate(_section(data.get(extensions), extensions, where), 1):
-        node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension", None, extensions,
-                     _EXTENSION_KEYS)
-        kind = ext.get("kind")
-        # A non-string kind ([technique], {a: b}) is refused before the look-up, which cannot hash it.
-        if kind is not None and (not isinstance(kind, str) or kind not in _EXTENSION_KIND_LABEL):
-            raise ValueError(f"{where}: {node.id!r}{_at(ext)} has kind {kind!r}, not one of "
-                             f"{', '.join(_EXTENSION_KIND_LABEL)}")
-        label = _EXTENSION_KIND_LABEL.get(kind or "")
-        if label is None:
-            label = known[node.parent].label if node.parent in known else Label.TECHNIQUE
-        node.label = label
-        nodes.append(node)
-        known[node.id] = node
+    # paperkg_extensions: the project's own additions, read as the transcription's extensions are (the
+    # transcribed sections stay verbatim, so a technique the transcription lacks goes there).
+    for extensions in _EXTENSION_SECTIONS:
+        for i, ext in enumerate(_section(data.get(extensions), extensions, where), 1):
+            node = _node(ext, f"{extensions} entry {i}", where, Label.TECHNIQUE, "extension", None,
+                         extensions, _EXTENSION_KEYS)
+            kind = ext.get("kind")
+            # A non-string kind ([technique], {a: b}) is refused before the look-up, which cannot hash it.
+            if kind is not None and (not isinstance(kind, str) or kind not in _EXTENSION_KIND_LABEL):
+                raise ValueError(f"{where}: {node.id!r}{_at(ext)} has kind {kind!r}, not one of "
+                                 f"{', '.join(_EXTENSION_KIND_LABEL)}")
+            label = _EXTENSION_KIND_LABEL.get(kind or "")
+            if label is None:
+                label = known[node.parent].label if node.parent in known else Label.TECHNIQUE
+            node.label = label
+            nodes.append(node)
+            known[node.id] = node
     components = _section(data.get("components"), "components", where)
     _walk(components, Label.COMPONENT, None, None, nodes, where, "components", "components")
     component_ids = {comp["id"] for comp in components}

@@ -38,8 +38,10 @@ def test_every_shared_node_is_carried_over_unchanged(shared_taxonomy: Taxonomy, 
         )
         assert set(node.aliases) <= set(mine.aliases), node.id
         assert set(node.ambiguous_aliases) <= set(mine.ambiguous_aliases), node.id
-    added = {n.label for n in taxonomy.nodes if n.id not in shared_taxonomy.by_id}
-    assert added == {Label.COMPONENT, Label.MODEL}  # the only sections paperkg adds
+    packaged = yaml.safe_load(PACKAGED_TAXONOMY.read_text(encoding="utf-8"))
+    own = {entry["id"] for entry in packaged.get("paperkg_extensions") or []}
+    added = {n.label for n in taxonomy.nodes if n.id not in shared_taxonomy.by_id and n.id not in own}
+    assert added <= {Label.COMPONENT, Label.MODEL}  # the sections paperkg adds, besides its extensions
 
 
 def test_shared_sections_are_verbatim_in_the_packaged_file(shared_data: Path) -> None:
@@ -529,10 +531,11 @@ def test_init_refuses_a_broken_taxonomy_in_one_line(data_dir: Path, tmp_path: Pa
      "give each child its own entry with parent: qa_newtech"),
     # Ignored: the node stayed a technique.
     ("    label: Causal Mediation Analysis\n", "    label: Causal Mediation Analysis\n    kind: evaluation\n",
-     "'cma' (line 2) has 'kind' at line 4: only extensions_not_in_figure entries take a kind; the label of "
-     "a node under techniques is given by its section"),
+     "'cma' (line 2) has 'kind' at line 4: only extensions_not_in_figure and paperkg_extensions entries "
+     "take a kind; the label of a node under techniques is given by its section"),
     ("    label: Faithfulness\n", "    label: Faithfulness\n    kind: technique\n",
-     "'faithfulness' (line 14) has 'kind' at line 16: only extensions_not_in_figure entries take a kind"),
+     "'faithfulness' (line 14) has 'kind' at line 16: only extensions_not_in_figure and paperkg_extensions "
+     "entries take a kind"),
     # Silently overridden by the child's place in the tree.
     ("        label: Path Patching\n", "        label: Path Patching\n        parent: faithfulness\n",
      "'path_patching' (line 10) has parent 'faithfulness' but is a child of 'cma': remove its parent, "
@@ -544,8 +547,8 @@ def test_init_refuses_a_broken_taxonomy_in_one_line(data_dir: Path, tmp_path: Pa
     ("extensions_not_in_figure:\n", "components:\n  - {id: rs, label: Residual stream}\n"
      "fundamental_objects:\n  - id: circuits\n    label: Circuits\n    parts:\n"
      "      - {id: rs, label: RS, kind: component}\nextensions_not_in_figure:\n",
-     "'rs' (line 23) has 'kind' at line 23: only extensions_not_in_figure entries take a kind; the label of "
-     "a node under parts is given by its section"),
+     "'rs' (line 23) has 'kind' at line 23: only extensions_not_in_figure and paperkg_extensions entries "
+     "take a kind; the label of a node under parts is given by its section"),
     ("extensions_not_in_figure:\n", "fundamental_objects:\n  - id: circuits\n    label: Circuits\n"
      "    children:\n      - {id: rs, label: RS}\nextensions_not_in_figure:\n",
      "'circuits' (line 18) has 'children' at line 20: fundamental_objects entries take no children"),
@@ -780,3 +783,23 @@ def test_a_list_that_follows_the_survey_needs_a_survey(tmp_path: Path) -> None:
                                          "survey"):
         _load(tmp_path, text, '  survey:\n    citation: "Doe et al. (2023), \u201cMembrane proteins\u201d"\n'
               '    arxiv_id: "2301.01234v2"\n', "")
+
+
+def test_paperkg_extensions_add_techniques_the_transcription_lacks(tmp_path: Path) -> None:
+    """The transcribed sections stay verbatim (test_shared_sections_are_verbatim_in_the_packaged_file), so a
+    contributor had nowhere to add a technique (contributor QA): paperkg_extensions takes one, read as the
+    transcription's extensions are, and is refused the same way."""
+    text = PACKAGED_TAXONOMY.read_text(encoding="utf-8") + (
+        "\npaperkg_extensions:\n"
+        "  - id: embedding_space_projection\n    label: Embedding-Space Projection\n    parent: logit_lens\n"
+        "    aliases: [embedding space projection]\n"
+        "  - id: qa_rubric\n    label: QA Rubric\n    kind: evaluation\n    aliases: [qa rubric]\n")
+    taxonomy = _load(tmp_path, text)
+    added = taxonomy.by_id["embedding_space_projection"]
+    assert (added.label, added.kind, added.parent) == (Label.TECHNIQUE, "extension", "logit_lens")
+    assert "embedding_space_projection" in taxonomy.descendants("logit_lens")
+    assert taxonomy.by_id["qa_rubric"].label == Label.EVALUATION
+    with pytest.raises(ValueError, match="has kind 'topic', not one of"):
+        _load(tmp_path, text, "    kind: evaluation\n", "    kind: topic\n")
+    with pytest.raises(ValueError, match="did you mean 'aliases'"):
+        _load(tmp_path, text, "    aliases: [qa rubric]\n", "    aliasses: [qa rubric]\n")
