@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from ingest.normalize import strip_arxiv_version, title_key
+from ingest.records_file import parse_iso_time
 
 # 503, 429: that HTTP status (with `retry_after` as its Retry-After header, when set). timeout: stall
 # `timeout_sleep` seconds, then answer. malformed: cut XML. empty: a page without entries that keeps
@@ -163,13 +165,10 @@ def _ts(value: str | None) -> str:
     ISO parser reads is served as given: a broken feed, as arXiv might send, for tests to reproduce."""
     if not value:
         return "2000-01-01T00:00:00Z"
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return text
+    try:  # the records file's and the arXiv source's rule, but for the years: a year 2150 is served
+        moment = parse_iso_time(value, "date", check_years=False)
+    except ValueError:
+        return value.strip()
     return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
@@ -300,13 +299,17 @@ class LocalArxivServer:
     """A real HTTP server on 127.0.0.1 (ephemeral port) answering arXiv API queries from records."""
 
     def __init__(self, records: Sequence[dict[str, Any]], *, host: str = "127.0.0.1", port: int = 0,
-                 timeout_sleep: float = 5.0, retry_after: str | None = None) -> None:
+                 timeout_sleep: float = 5.0, retry_after: str | None = None,
+                 clock_offset: timedelta = timedelta(0)) -> None:
         self.entries = [e for e in (entry_from_record(r) for r in records) if e is not None]
         self._by_id = {e["arxiv_id"]: e for e in self.entries}
         self.requests: list[str] = []  # raw query strings, in order
         self.timeout_sleep = timeout_sleep  # how long a "timeout" failure stalls
         self.retry_after = retry_after  # the Retry-After a "503" or "429" failure sends (None: none)
         self.ignore_sort = False  # True: answer in the records' order, as arXiv sometimes does
+        # Added to this machine's clock in every answer's Date header (arXiv's clock, to a client): tests
+        # put "arXiv's" time days ahead, as a week passing, without faking the client's clock and this one.
+        self.clock_offset = clock_offset
         self._failures: deque[tuple[str, str | None]] = deque()  # (kind, text the request must contain)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -325,6 +328,12 @@ class LocalArxivServer:
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
+
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                # send_response's Date header: the server's time, offset as asked.
+                if timestamp is None:
+                    timestamp = time.time() + server.clock_offset.total_seconds()
+                return super().date_time_string(timestamp)
 
         self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
         self._httpd.daemon_threads = True

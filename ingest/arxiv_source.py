@@ -15,6 +15,11 @@ them, a year within YEAR_MIN..YEAR_MAX): `arxiv`'s parser raises on a date it ca
 the whole ingest over one entry. Before it parses a page, an entry whose <published> cannot be used is
 dropped with a warning naming its arXiv id (it has no submission date to file it under); one whose
 <updated> cannot be used keeps its <published> there (as for a paper never revised), with a warning.
+The source keeps the ids of the entries it dropped (`skipped`), so callers report them as skipped, not
+as missing from arXiv.
+
+arXiv's clock: the source keeps the latest `Date` header of arXiv's 200 answers (`server_time`), a
+time that does not come from this machine's clock (the weekly ingest checks its window end against it).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,7 +42,7 @@ from lxml import etree
 
 from ingest.normalize import arxiv_version, doi_from_text, split_venue_tag, strip_arxiv_version, title_key
 from ingest.records import ListRowRecord, Record
-from ingest.records_file import stored_date
+from ingest.records_file import UnreadableDate, parse_iso_time, stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
 from kg.config import Config, load_config
 
@@ -69,25 +74,38 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     """The pause a Retry-After header asks for, in seconds (RFC 9110: delay-seconds or an HTTP-date, a
     date already past being 0); None for no header or an unreadable or negative value."""
     text = (value or "").strip()
-    if not text:
-        return None
     if re.fullmatch(r"[0-9]+", text):
         return float(text)
-    try:  # "-5", "1.5" and "soon" are not dates either
+    when = http_date(text)  # "-5", "1.5" and "soon" are not dates either
+    if when is None:
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP-date header value (Date, Retry-After) as an aware UTC datetime; None for none or an
+    unreadable one."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # the asctime form has no zone: HTTP dates are in GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 @dataclass
 class Page(_feed.ParsedFeed):
-    """A parsed page, and how many of its entries were dropped for an unusable date (the next page
-    starts after them)."""
+    """A parsed page, and the arXiv ids (without version) of its entries dropped for an unusable date
+    (the next page starts after them)."""
 
-    dropped: int = 0
+    dropped: list[str] = field(default_factory=list)
 
 
 _WITH_URL = re.compile(r"(with url: )\S+")
@@ -128,20 +146,18 @@ def _date_problem(text: str | None, tag: str) -> str | None:
     if text is None or not text.strip():
         return f"'{tag}' is missing"
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:  # "day is out of range for month", "Invalid isoformat string: ..."
+        parse_iso_time(text, tag)
+    except UnreadableDate as exc:  # "day is out of range for month", "Invalid isoformat string: ..."
         return f"'{tag}' {text.strip()[:40]!r} is an unreadable date ({exc})"
-    try:
-        stored_date(moment if moment.tzinfo else moment.replace(tzinfo=UTC), tag)
     except ValueError as exc:  # "'published' 2150-02-23 is outside the years 1900..2100"
         return str(exc)
     return None
 
 
-def _drop_bad_dates(root: Any, where: str) -> int:
+def _drop_bad_dates(root: Any, where: str) -> list[str]:
     """Entries of a parsed page whose dates `arxiv` cannot read or the records file's rule refuses, made
-    safe to parse (see the module docstring); returns how many entries were dropped."""
-    dropped = 0
+    safe to parse (see the module docstring); returns the arXiv ids (without version) of those dropped."""
+    dropped: list[str] = []
     for entry in list(root.iterfind(f"{_ATOM}entry")):
         entry_id = (entry.findtext(f"{_ATOM}id") or "").strip()
         name = entry_id.rsplit("/abs/", 1)[-1] or "without an id"
@@ -151,7 +167,7 @@ def _drop_bad_dates(root: Any, where: str) -> int:
         if bad is not None:
             log.warning("arXiv entry %s (%s): %s: entry skipped", name, where, bad)
             entry.getparent().remove(entry)
-            dropped += 1
+            dropped.append(strip_arxiv_version(name) or name)
             continue
         bad = _date_problem(None if updated is None else updated.text, "updated")
         if bad is not None:
@@ -205,16 +221,22 @@ def _where(lines: list[int]) -> str:
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
-    """`resolve`'s report as text: a summary line, then one line per id not found or title mismatch."""
+    """`resolve`'s report as text: a summary line, then one line per id not found, id whose arXiv entry
+    was skipped for an unusable date, or title mismatch."""
     missing, mismatched = report.get("ids_not_found", []), report.get("title_mismatch", [])
+    unusable = report.get("unusable_date", [])
     summary = (f"arXiv: {report['by_id']} by id, {len(report['by_title'])} by title, "
                f"{len(report['no_match'])} without an arXiv match")
     if missing:
         summary += f", {len(missing)} {'id' if len(missing) == 1 else 'ids'} not found on arXiv"
+    if unusable:
+        summary += f", {len(unusable)} {'id' if len(unusable) == 1 else 'ids'} skipped (unusable arXiv date)"
     if mismatched:
         summary += f", {len(mismatched)} title {'mismatch' if len(mismatched) == 1 else 'mismatches'}"
     out = [summary]
     out += [f"arXiv id not found, {_where(m['lines'])}: {m['arxiv_id']} ('{m['title']}')" for m in missing]
+    out += [f"arXiv id skipped (unusable arXiv date), {_where(m['lines'])}: {m['arxiv_id']} ('{m['title']}')"
+            for m in unusable]
     out += [f"title mismatch, {_where(m['lines'])}: the list says '{m['title']}', arXiv {m['arxiv_id']} is "
             f"'{m['arxiv_title']}' (kept without that arXiv id)" for m in mismatched]
     return out
@@ -247,6 +269,10 @@ class ArxivSource:
         self.session: requests.Session = self.client._session
         self._last_request: float | None = None
         self.request_count = 0
+        # arXiv's clock: the latest Date header of its 200 answers (None: none yet, or none readable).
+        self.server_time: datetime | None = None
+        # The arXiv ids of the entries its pages dropped for an unusable date, in order (see fetch_page).
+        self.skipped: list[str] = []
 
     # -- HTTP ------------------------------------------------------------------------------
     def _pause(self, attempt: int, retry_after: str | None = None) -> tuple[float, str]:
@@ -292,6 +318,10 @@ class ArxivSource:
         if status in (200, 400):
             # arXiv reports a bad query as HTTP 400 with an error feed: surface its message.
             self._raise_api_error(response.content, status)
+        if status == 200:
+            sent = http_date(response.headers.get("Date"))
+            if sent is not None and (self.server_time is None or sent > self.server_time):
+                self.server_time = sent
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"))
         if status != 200:
@@ -346,7 +376,8 @@ class ArxivSource:
         (at most RETRY_AFTER_MAX seconds); the warning then ends "(Retry-After)".
 
         `label` names the request in warnings and errors (e.g. "query 2/4"); the URL goes to DEBUG only.
-        Entries with an unusable date are dropped with a warning (`dropped` counts them, for paging).
+        Entries with an unusable date are dropped with a warning (`dropped` names them, also added to
+        `skipped`; paging counts them).
         """
         url = self._page_url(search, start, size)
         where = f"{describe(search, label)}, page {start // max(size, 1) + 1} (start={start})"
@@ -358,6 +389,7 @@ class ArxivSource:
                 total = feed.header.total_results
                 if not feed.results and not feed.dropped and total > start:
                     raise _Retryable(f"empty page although totalResults={total}")
+                self.skipped += feed.dropped
                 return feed
             except _Retryable as exc:
                 last = str(exc)
@@ -426,7 +458,7 @@ class ArxivSource:
                     continue
                 seen.add(key)
                 yield record
-            start += len(feed.results) + feed.dropped
+            start += len(feed.results) + len(feed.dropped)
 
     def search_again(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
                      label: str | None = None) -> list[Record]:
@@ -469,7 +501,7 @@ class ArxivSource:
             yield from recent
             if not recent and (records or not feed.dropped):  # a page all dropped says nothing of age
                 return
-            start += len(records) + feed.dropped
+            start += len(records) + len(feed.dropped)
         log.warning("stopped walking updates of %s after %d pages",
                     label or describe(arxiv.Search(query=query)), max_pages)
 
@@ -485,22 +517,25 @@ class ArxivSource:
         link. A record matched by title gets the arXiv id set on it (so it merges with the arXiv record).
 
         The report: `by_id` (ids confirmed), `by_title` and `no_match` (title look-ups),
-        `ids_not_found` and `title_mismatch` (each with its list lines, for the user to fix the list).
+        `ids_not_found`, `unusable_date` (ids arXiv answered with an entry dropped for an unusable date)
+        and `title_mismatch` (each with its list lines, for the user to fix the list).
         """
         from tqdm import tqdm
 
         show = progress and sys.stderr.isatty()
+        skipped_before = len(self.skipped)
         fetched = {f.arxiv_id: f for f in self.fetch_by_ids([r.arxiv_id for r in records if r.arxiv_id])}
+        unusable = set(self.skipped[skipped_before:])
         report: dict[str, Any] = {"by_id": 0, "by_title": [], "no_match": [], "ids_not_found": [],
-                                  "title_mismatch": []}
+                                  "unusable_date": [], "title_mismatch": []}
         confirmed: set[str] = set()
         split_off: list[Record] = []
         for record in records:
             if not record.arxiv_id:
                 continue
             match = fetched.get(record.arxiv_id)
-            if match is None:
-                report["ids_not_found"].append(
+            if match is None:  # not on arXiv, or its entry was dropped (with a warning): not found either way
+                report["unusable_date" if record.arxiv_id in unusable else "ids_not_found"].append(
                     {"arxiv_id": record.arxiv_id, "title": record.title, "lines": _lines(record)})
                 continue
             wrong = _rows_of_another_paper(record, match.title)
@@ -519,7 +554,7 @@ class ArxivSource:
                 continue
             _keep_only(record, [row for row in record.list_rows if id(row) not in wrong_rows])
             split_off += [_list_record(rows) for rows in wrong.values()]
-        for key in ("ids_not_found", "title_mismatch"):  # in the list's order, as the user reads it
+        for key in ("ids_not_found", "unusable_date", "title_mismatch"):  # in the list's order, as read
             report[key].sort(key=lambda entry: entry["lines"][:1])
         # Only confirmed ids: an arXiv record no list row agrees with would be stored as a paper of its own.
         found = [f for i, f in fetched.items() if i in confirmed]

@@ -317,19 +317,26 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
         # An empty --ids "" would otherwise record an empty "successful" run.
         raise click.UsageError("give at least one arXiv id")
     records: list[Any] = []
+    skipped: set[str] = set()
 
     def arxiv_records() -> list[Any]:
         """The ids' arXiv records (run_ingest's fetch: the look-ups are part of the run)."""
-        records.extend(ArxivSource().fetch_by_ids(wanted))
+        source = ArxivSource()
+        records.extend(source.fetch_by_ids(wanted))
+        skipped.update(source.skipped)  # answered, but dropped for an unusable date (with a warning)
         return records
 
     with _locked_store("arxiv", wait) as (store, held):
         summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
                                 fetch=arxiv_records)
-    missing = sorted(set(wanted) - {r.arxiv_id for r in records})
-    _echo_summary(summary, as_json, {"not_found": missing})
+    found = {r.arxiv_id for r in records}
+    unusable = sorted(skipped & (set(wanted) - found))
+    missing = sorted(set(wanted) - found - skipped)
+    _echo_summary(summary, as_json, {"not_found": missing, "unusable_date": unusable})
     if missing and not as_json:
         click.echo(f"  not found on arXiv: {', '.join(missing)}")
+    if unusable and not as_json:
+        click.echo(f"  skipped (unusable arXiv date): {', '.join(unusable)}")
 
 
 @ingest_group.command("records")

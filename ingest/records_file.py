@@ -145,20 +145,45 @@ def _authors(value: Any) -> list[str]:
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
 
 
+class UnreadableDate(ValueError):
+    """Text no ISO date parser reads (parse_iso_time); the message is the parser's."""
+
+
+def _in_utc(moment: datetime, name: str, check_years: bool = True) -> datetime:
+    """`moment` as an aware UTC datetime (one without an offset is taken as UTC); ValueError naming the
+    field for a year outside YEAR_MIN..YEAR_MAX (with `check_years`) or one a datetime cannot hold in UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise ValueError(f"'{name}' {moment.isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}"
+                         ) from None
+    if check_years and not YEAR_MIN <= utc.year <= YEAR_MAX:
+        raise ValueError(f"'{name}' {utc.date().isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}")
+    return utc
+
+
+def parse_iso_time(text: str, name: str, *, check_years: bool = True) -> datetime:
+    """An ISO date or datetime as records files and arXiv's feeds write it, as an aware UTC datetime: a Z
+    is +00:00, an offset is converted (2024-12-31T23:30:00-05:00 is 2025-01-01T04:30:00Z), a time
+    without one is taken as UTC, a date is its midnight. The one rule of the records file, the arXiv
+    source and the local arXiv server. UnreadableDate (the parser's message) for text it cannot read;
+    ValueError naming `name` for a year outside YEAR_MIN..YEAR_MAX (unless not `check_years`) or a
+    moment beyond what a datetime holds in UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:  # "day is out of range for month", "Invalid isoformat string: ..."
+        raise UnreadableDate(str(exc)) from exc
+    return _in_utc(moment, name, check_years)
+
+
 def stored_date(moment: datetime, name: str) -> str:
     """The date a paper's `published` or `updated` is stored as (YYYY-MM-DD), for records files and arXiv
     alike: the UTC date of a time with an offset (2024-12-31T23:30:00-05:00 is 2025-01-01, as arXiv's
     dates are read), the date as given of one without; ValueError naming the field for a year outside
     YEAR_MIN..YEAR_MAX."""
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(UTC)
-        except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
-            raise ValueError(f"'{name}' {moment.isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}"
-                             ) from None
-    if not YEAR_MIN <= moment.year <= YEAR_MAX:
-        raise ValueError(f"'{name}' {moment.date().isoformat()} is outside the years {YEAR_MIN}..{YEAR_MAX}")
-    return moment.date().isoformat()
+    return _in_utc(moment, name).date().isoformat()
 
 
 def _iso_date(value: Any, name: str) -> str | None:
@@ -166,14 +191,15 @@ def _iso_date(value: Any, name: str) -> str | None:
     text = _str(value, name)
     if text is None:
         return None
+    refused = f"'{name}' must be an ISO date or datetime (YYYY-MM-DD...), not {text!r}"
+    # fromisoformat alone also takes "20221101" and week dates: the stored prefix must be YYYY-MM-DD.
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(refused)
     try:
-        # fromisoformat alone also takes "20221101" and week dates: the stored prefix must be YYYY-MM-DD.
-        if not _ISO_DATE.fullmatch(text):
-            raise ValueError(text)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"'{name}' must be an ISO date or datetime (YYYY-MM-DD...), not {text!r}") from exc
-    return stored_date(moment, name)
+        moment = parse_iso_time(text, name)
+    except UnreadableDate as exc:
+        raise ValueError(refused) from exc
+    return moment.date().isoformat()
 
 
 def _int(value: Any, name: str) -> int:

@@ -21,6 +21,12 @@ the watermark: a gap), which moves no watermark. Any failure marks the run faile
 watermark where it was, so the next run covers the whole window again (upserts make the overlap
 harmless).
 
+arXiv's clock: the window end is this machine's clock (wall_clock), so a run whose clock is fast would
+store a watermark days ahead of what it could fetch, and the next runs, a week later when that time is
+past, would start there. When the window end is more than CLOCK_TOLERANCE ahead of arXiv's time (the
+latest Date header of its answers, a clock this machine does not set), the watermark is arXiv's time,
+with a warning. A run given `now` (tests, callers) trusts it as today's time.
+
 Long queries: arXiv serves GET requests and rejects very long search_query strings, so the OR'ed
 term list is split into several queries of at most MAX_QUERY_CHARS characters each (every one
 keeps the category and date clauses); their results are merged and de-duplicated.
@@ -91,6 +97,11 @@ _QUERY_STOPWORDS = frozenset({
 })
 
 
+def wall_clock() -> datetime:
+    """This machine's clock, in UTC: the end of a window not given `now` (one place, for tests to set)."""
+    return datetime.now(UTC)
+
+
 class WeeklyError(RuntimeError):
     """The weekly run failed; it is recorded as failed and the watermark did not move.
 
@@ -130,6 +141,12 @@ class WeeklySummary:
     gap_from: str | None = None  # a gap run: papers from here to window_start were not fetched
     # A stored watermark ahead of the clock, not trusted (see CLOCK_TOLERANCE); None: there was none.
     future_watermark: str | None = None
+    # arXiv's time (its answers' Date) when the window end, this machine's clock, was more than
+    # CLOCK_TOLERANCE ahead of it: the watermark this run set in its place; None: the clock was not ahead.
+    arxiv_clock: str | None = None
+    # arXiv ids of the entries arXiv answered that were skipped for an unusable date (no candidates).
+    skipped: list[str] = field(default_factory=list)
+    since: bool = False  # the window start was given (--since), not reckoned from the watermark
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -144,13 +161,14 @@ class WeeklySummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
-                "future_watermark": self.future_watermark, "new_ids": self.new_ids,
-                "rejections": self.rejections}
+                "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
+                "skipped": list(self.skipped), "new_ids": self.new_ids, "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
         are known + kept + rejected, and new versions of older papers found by the separate
-        last-updated walk (which `known` includes) are counted apart."""
+        last-updated walk (which `known` includes) and entries skipped for an unusable date (no
+        candidates: no record was made of them) are counted apart."""
         known_in_window = max(self.candidates - self.kept - self.rejected, 0)
         older = max(self.known - known_in_window, 0)
         candidates = "candidate" if self.candidates == 1 else "candidates"
@@ -161,6 +179,10 @@ class WeeklySummary:
         if older:
             versions = "version" if older == 1 else "versions"
             text += f" + {older} new {versions} of older papers (last-updated walk)"
+        if self.skipped:
+            entries = "entry" if len(self.skipped) == 1 else "entries"
+            ids = ", ".join(self.skipped)
+            text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
         text += (f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged "
                  f"(run {self.run_id})")
         if self.empty_queries:
@@ -172,16 +194,44 @@ class WeeklySummary:
                      f"{self.gap_from} to {self.window_start} were not fetched (run without --since to "
                      "fetch them)")
         if self.future_watermark:
-            text += f"; {future_watermark_note(self.future_watermark, self.window_end)}"
+            text += f"; {future_watermark_note(self.future_watermark, self.window_end, since=self.since)}"
+        if self.arxiv_clock:
+            moved = self.watermark is not None
+            text += f"; {arxiv_clock_note(self.window_end, self.arxiv_clock, moved=moved)}"
         return text
 
 
-def future_watermark_note(watermark: str, clock: str) -> str:
-    """What a run says about a stored watermark ahead of its clock (see CLOCK_TOLERANCE)."""
-    return (f"the stored watermark {watermark} is ahead of the clock ({clock}), set by a run whose clock was "
-            "fast: not trusted, the window is reckoned from the latest watermark not ahead of the clock "
-            f"(less the {ANNOUNCE_LAG.days}-day announcement lag; with none, from {DEFAULT_WINDOW.days} days "
-            "back); check this machine's clock")
+def future_watermark_note(watermark: str, clock: str, *, since: bool = False) -> str:
+    """What a run says about a stored watermark ahead of its clock (see CLOCK_TOLERANCE); `since`: the
+    window start was given (--since), so only the gap check reckons from the watermarks."""
+    said = (f"the stored watermark {watermark} is ahead of the clock ({clock}), set by a run whose clock was "
+            "fast: ")
+    if since:
+        return said + ("not trusted: the window starts at --since, and whether it leaves a gap is judged "
+                       "from the latest watermark not ahead of the clock; check this machine's clock")
+    return said + ("not trusted, the window is reckoned from the latest watermark not ahead of the clock "
+                   f"(less the {ANNOUNCE_LAG.days}-day announcement lag; with none, from "
+                   f"{DEFAULT_WINDOW.days} days back); check this machine's clock")
+
+
+def _duration(delta: timedelta) -> str:
+    """A positive duration for a message, to the minute: "5 days 2 h 3 min", "1 h 30 min"."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours} h {minutes} min"
+    return f"{days} {'day' if days == 1 else 'days'} {text}" if days else text
+
+
+def arxiv_clock_note(clock: str, arxiv_time: str, *, moved: bool = True) -> str:
+    """What a run says when its window end, this machine's clock, is ahead of arXiv's time (see
+    CLOCK_TOLERANCE); `moved`: the run set a watermark (not a failed or gap run)."""
+    ahead = _duration(parse_when(clock) - parse_when(arxiv_time))
+    text = (f"this machine's clock is ahead of arXiv's by {ahead} (the window ends at {clock}, arXiv's "
+            f"answers are dated {arxiv_time})")
+    if moved:
+        text += f": the watermark is arXiv's time, {arxiv_time}, not the window end"
+    return text + "; check this machine's clock"
 
 
 # -- window ---------------------------------------------------------------------------------
@@ -260,7 +310,7 @@ class Window:
 def plan_window(store: GraphStore, *, since: str | date | datetime | None, now: datetime | None,
                 lag: timedelta = ANNOUNCE_LAG) -> Window:
     """window_for's window, with the stored watermark ahead of the clock that it left out (if any)."""
-    end = parse_when(now) if now is not None else datetime.now(UTC).replace(microsecond=0)
+    end = parse_when(now) if now is not None else wall_clock().astimezone(UTC).replace(microsecond=0)
     watermark, failed, ahead = _history(store, end)
     if since is not None:
         start = parse_when(since)
@@ -483,12 +533,16 @@ def run_weekly(
         summary = WeeklySummary(run_id=run.id, window_start=iso(start), window_end=iso(end),
                                 gap_from=iso(gap) if gap else None,
                                 future_watermark=iso(window.future_watermark) if window.future_watermark
-                                else None)
+                                else None, since=since is not None)
         log.info("weekly ingest %s: window %s -> %s", run.id, summary.window_start, summary.window_end)
         if summary.future_watermark:
-            log.warning("weekly ingest %s: %s", run.id,
-                        future_watermark_note(summary.future_watermark, summary.window_end))
+            log.warning("weekly ingest %s: %s", run.id, future_watermark_note(
+                summary.future_watermark, summary.window_end, since=summary.since))
         try:
+            if source is None:
+                from ingest.arxiv_source import ArxivSource
+
+                source = ArxivSource(config)
             _run(store, summary, start, end, source=source, embedder=embedder, taxonomy=taxonomy,
                  extractor=extractor, threshold=threshold, config=config, progress=progress, held=held)
         except BaseException as exc:
@@ -506,6 +560,8 @@ def run_weekly(
             exc.summary = summary  # type: ignore[attr-defined]
             raise
         summary.watermark = None if summary.gap_from else summary.window_end
+        if now is None:  # the window end is this machine's clock: checked against arXiv's
+            _check_clock(summary, end, getattr(source, "server_time", None))
         store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)
         if summary.gap_from:
             log.warning("weekly ingest %s: the window starts at %s, after %s: watermark not moved, so the "
@@ -517,18 +573,28 @@ def run_weekly(
         return summary
 
 
+def _check_clock(summary: WeeklySummary, end: datetime, arxiv_time: datetime | None) -> None:
+    """A window end more than CLOCK_TOLERANCE ahead of arXiv's time (the Date of its answers): the
+    watermark the run sets is arXiv's time, not the window end, with a warning. A clock behind arXiv's
+    needs nothing: the next window overlaps this one."""
+    if arxiv_time is None or end - arxiv_time <= CLOCK_TOLERANCE:
+        return
+    summary.arxiv_clock = iso(arxiv_time)
+    if summary.watermark is not None:
+        summary.watermark = summary.arxiv_clock
+    log.warning("weekly ingest %s: %s", summary.run_id, arxiv_clock_note(
+        summary.window_end, summary.arxiv_clock, moved=summary.watermark is not None))
+
+
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: TextEmbedder | None, taxonomy: Taxonomy | None, extractor: PaperExtractor | None,
          threshold: float | None, config: Config, progress: bool, held: Any) -> None:
     from ingest.pipeline import resolve_stored_ids, run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
-    if source is None:
-        from ingest.arxiv_source import ArxivSource
-
-        source = ArxivSource(config)
     queries = build_queries(query_terms(taxonomy), config.arxiv_categories)
     summary.queries = len(queries)
+    skipped_before = len(getattr(source, "skipped", ()))
     records = collect_candidates(source, queries, start, end, empty_parts=summary.empty_queries)
     summary.candidates = len(records)
     if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
@@ -542,6 +608,8 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     fresh = [r for r, sid in zip(records, stored_ids, strict=True) if not sid]
     known_records += collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
     summary.known = len(known_records)
+    # Entries of this run's answers dropped for an unusable date, once each (one may match several parts).
+    summary.skipped = sorted(set(list(getattr(source, "skipped", ()))[skipped_before:]))
     kept: list[Record] = []
     rejections: list[Rejection] = []
     if fresh:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +228,18 @@ def test_a_retry_after_that_would_break_the_header_is_refused(value: str) -> Non
     with pytest.raises(ValueError, match="Retry-After value"):
         server.retry_after = value
     assert server.retry_after is None
+
+
+def test_answers_carry_a_date_header_offset_as_asked() -> None:
+    """A real Date on every answer (http.server adds it), moved by `clock_offset`: tests stand arXiv's
+    clock a week ahead, as the weekly ingest's next run would see it."""
+    offset = timedelta(days=7)
+    with LocalArxivServer([], clock_offset=offset) as server:
+        before = datetime.now(UTC).replace(microsecond=0)
+        answer = _get(server, search_query="cat:cs.LG")
+        after = datetime.now(UTC)
+        server.clock_offset = timedelta(0)
+        now = _get(server, search_query="cat:cs.LG")
+    sent = parsedate_to_datetime(answer.headers["Date"])
+    assert answer.status_code == 200 and before + offset <= sent <= after + offset
+    assert before <= parsedate_to_datetime(now.headers["Date"]) <= after

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ingest.arxiv_server import LocalArxivServer
-from ingest.arxiv_source import ArxivError, ArxivSource
+from ingest.arxiv_source import ArxivError, ArxivSource, http_date
 
 
 def _source(server: LocalArxivServer, **kw: Any) -> ArxivSource:
@@ -381,8 +381,11 @@ def test_an_entry_with_an_unusable_date_is_dropped_or_loses_that_date_with_a_war
     """A bad <published>: the entry is dropped (no submission date to file it under); a bad <updated>:
     its <published> stands in. Both say which arXiv id, and which request."""
     with LocalArxivServer(DATED) as server, caplog.at_level("WARNING", logger="ingest.arxiv_source"):
-        records = _source(server, retries=0).fetch_by_ids([d["arxiv_id"] for d in DATED])
+        source = _source(server, retries=0)
+        records = source.fetch_by_ids([d["arxiv_id"] for d in DATED])
     assert {r.arxiv_id: (r.published, r.updated) for r in records} == KEPT
+    # Carried up, so a caller reports them as skipped, not as missing from arXiv (review: they were).
+    assert source.skipped == ["2302.00003", "2302.00004", "2302.00007"]
     where = "7 ids from 2302.00001, page 1 (start=0)"
     dropped, kept = "entry skipped", "its 'published' date stands in for it"
     for vid, what, outcome in [
@@ -398,6 +401,29 @@ def test_an_entry_with_an_unusable_date_is_dropped_or_loses_that_date_with_a_war
         assert f"arXiv entry {vid} ({where}): {what}: {outcome}" in caplog.text
 
 
+def test_a_list_id_whose_entry_has_an_unusable_date_is_reported_as_skipped_not_missing(taxonomy: Any) -> None:
+    """Review: an entry dropped for an unusable date was reported as "arXiv id not found", which is false."""
+    from ingest.arxiv_source import report_lines
+    from ingest.awesome_list import parse_list
+
+    text = ("# List\n\n## Circuits\n| Paper | TL;DR |\n| :--- | :--- |\n"
+            "| [Paper 2302.00001](https://arxiv.org/abs/2302.00001) | good |\n"
+            "| [Paper 2302.00003](https://arxiv.org/abs/2302.00003) | garbage date |\n"
+            "| [Paper 2302.00009](https://arxiv.org/abs/2302.00009) | not served |\n")
+    records = list(parse_list(text, taxonomy).papers)
+    with LocalArxivServer([GOOD_A, GARBAGE_PUBLISHED]) as server:
+        _found, report = _source(server, retries=0).resolve(records)
+    assert report["by_id"] == 1
+    assert report["ids_not_found"] == [{"arxiv_id": "2302.00009", "title": "Paper 2302.00009", "lines": [8]}]
+    assert report["unusable_date"] == [{"arxiv_id": "2302.00003", "title": "Paper 2302.00003", "lines": [7]}]
+    assert report_lines(report) == [
+        "arXiv: 1 by id, 0 by title, 0 without an arXiv match, 1 id not found on arXiv, 1 id skipped "
+        "(unusable arXiv date)",
+        "arXiv id not found, line 8: 2302.00009 ('Paper 2302.00009')",
+        "arXiv id skipped (unusable arXiv date), line 7: 2302.00003 ('Paper 2302.00003')",
+    ]
+
+
 def test_paging_goes_on_past_a_page_whose_entries_were_all_dropped() -> None:
     """One entry a page: the newest entry's page is dropped whole; neither taken for a suspicious empty
     page (retried, then failed) nor for the end of the results."""
@@ -409,6 +435,31 @@ def test_paging_goes_on_past_a_page_whose_entries_were_all_dropped() -> None:
         updated = {r.arxiv_id for r in source.updated_since("cat:cs.LG", date(2023, 2, 1))}
     assert found == KEPT
     assert updated == set(KEPT)
+    assert set(source.skipped) == {"2302.00003", "2302.00004", "2302.00007"}  # each time a page dropped it
+
+
+def test_the_source_keeps_arxivs_time_from_the_date_of_its_answers() -> None:
+    """arXiv's clock, not this machine's: the latest Date header of its 200 answers (the weekly ingest
+    checks its window end against it). The local server's Date is put 5 days ahead: it is what is kept."""
+    offset = timedelta(days=5)
+    with LocalArxivServer([GOOD_A], clock_offset=offset) as server:
+        source = _source(server, retries=0)
+        assert source.server_time is None
+        before = datetime.now(UTC).replace(microsecond=0)
+        source.fetch_by_ids(["2302.00001"])
+        after = datetime.now(UTC)
+    assert source.server_time is not None and before + offset <= source.server_time <= after + offset
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    ("Wed, 21 Oct 2015 07:28:00 GMT", datetime(2015, 10, 21, 7, 28, tzinfo=UTC)),
+    ("Wed, 21 Oct 2015 09:28:00 +0200", datetime(2015, 10, 21, 7, 28, tzinfo=UTC)),
+    ("Wed Oct 21 07:28:00 2015", datetime(2015, 10, 21, 7, 28, tzinfo=UTC)),  # asctime: GMT
+    ("soon", None), ("", None), (None, None), ("30", None),
+])
+def test_an_http_date_is_read_in_utc_and_an_unreadable_one_ignored(value: str | None,
+                                                                    read: datetime | None) -> None:
+    assert http_date(value) == read
 
 
 def test_a_date_the_arxiv_package_cannot_read_is_an_arxiv_error_naming_the_request(
@@ -417,7 +468,7 @@ def test_a_date_the_arxiv_package_cannot_read_is_an_arxiv_error_naming_the_reque
     """Should a date form get past the check: an ArxivError naming the request, not a bare ValueError."""
     import ingest.arxiv_source as arxiv_source
 
-    monkeypatch.setattr(arxiv_source, "_drop_bad_dates", lambda root, where: 0)
+    monkeypatch.setattr(arxiv_source, "_drop_bad_dates", lambda root, where: [])
     refused = pytest.raises(ArxivError, match=(
         r"^arXiv feed has an unreadable date \(day is out of range for month\); no paper of this page was "
         r"used \(2 ids from 2302.00001, page 1 \(start=0\)\)$"))

@@ -159,6 +159,25 @@ def test_ingest_arxiv_ids(data_dir: Path, local_arxiv: LocalArxivServer, plumbin
         bad.output)
 
 
+def test_ingest_arxiv_reports_an_entry_with_an_unusable_date_as_skipped_not_missing(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, plumbing: HashEmbedder
+) -> None:
+    """Review: arXiv answered 2302.00003 with a date no parser reads; the ingest warned "entry skipped",
+    then said `not found on arXiv: 2302.00003`, which was false."""
+    dated = [{"arxiv_id": aid, "title": f"Paper {aid}", "published": published, "categories": ["cs.LG"]}
+             for aid, published in [("2302.00001", "2023-02-20T10:00:00Z"), ("2302.00003", "garbage")]]
+    with LocalArxivServer(dated) as server:
+        monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
+        monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
+        ids = ["ingest", "arxiv", "--ids", "2302.00001,2302.00003,2302.00004"]
+        result = _run(*ids)
+        doc = json.loads(_run(*ids, "--json").stdout)
+    assert result.exit_code == 0, result.output
+    assert "  not found on arXiv: 2302.00004\n" in result.output
+    assert "  skipped (unusable arXiv date): 2302.00003\n" in result.output
+    assert (doc["not_found"], doc["unusable_date"], doc["unchanged"]) == (["2302.00004"], ["2302.00003"], 1)
+
+
 def test_ingest_records_and_bad_file(data_dir: Path, shared_data: Path, tmp_path: Path,
                                      plumbing: HashEmbedder) -> None:
     result = _run("ingest", "records", str(shared_data / "seed_papers.jsonl"))

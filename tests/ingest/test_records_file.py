@@ -5,14 +5,23 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from ingest.arxiv_server import entry_from_record
+from ingest.arxiv_source import _date_problem
 from ingest.pipeline import ingest_records_file
-from ingest.records_file import RecordsFileError, read_records_file
+from ingest.records_file import (
+    RecordsFileError,
+    UnreadableDate,
+    parse_iso_time,
+    read_records_file,
+    record_from_dict,
+)
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
@@ -499,3 +508,42 @@ def test_an_unreadable_taxonomy_stops_the_import_only_when_labels_need_it(
     for skip_invalid in (False, True):  # about the whole file: not a bad line to skip
         with pytest.raises(RecordsFileError, match="cannot map the list rows' labels: cannot read taxonomy"):
             read_records_file(text, skip_invalid=skip_invalid)
+
+
+# Style review: the feed-date rule (a Z is +00:00, an offset converted to UTC, none taken as UTC, years
+# 1900..2100) was written three times: the records file, the arXiv source and the local arXiv server.
+@pytest.mark.parametrize(("text", "utc"), [
+    ("2024-12-31T23:30:00-05:00", datetime(2025, 1, 1, 4, 30, tzinfo=UTC)),
+    ("2024-12-31T23:30:00Z", datetime(2024, 12, 31, 23, 30, tzinfo=UTC)),
+    ("2024-12-31T23:30:00", datetime(2024, 12, 31, 23, 30, tzinfo=UTC)),
+    (" 2024-12-31 ", datetime(2024, 12, 31, tzinfo=UTC)),
+])
+def test_one_date_rule_for_records_files_the_arxiv_source_and_the_local_server(text: str, utc: datetime
+                                                                                 ) -> None:
+    assert parse_iso_time(text, "published") == utc
+    assert record_from_dict({"title": "T", "published": text}).published == utc.date().isoformat()
+    assert _date_problem(text, "published") is None
+    served = entry_from_record({"arxiv_id": "2611.00001", "title": "T", "published": text})
+    assert served is not None and served["published"] == utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize(("text", "refused", "message"), [
+    ("garbage", UnreadableDate, "Invalid isoformat string: 'garbage'"),
+    ("2023-02-29", UnreadableDate, "day is out of range for month"),
+    ("2150-02-23T00:00:00Z", ValueError, "'published' 2150-02-23 is outside the years 1900..2100"),
+    ("9999-12-31T23:00:00-05:00", ValueError,
+     "'published' 9999-12-31T23:00:00-05:00 is outside the years 1900..2100"),
+])
+def test_the_date_rule_refuses_alike_everywhere(text: str, refused: type[ValueError], message: str) -> None:
+    with pytest.raises(refused) as caught:
+        parse_iso_time(text, "published")
+    assert str(caught.value) == message
+    problem = _date_problem(text, "published")
+    assert problem is not None and message in problem
+    with pytest.raises(ValueError, match="'published'"):
+        record_from_dict({"title": "T", "published": text})
+    # The local server applies no year rule (a year 2150 is served, for tests), and serves what no
+    # parser reads as given (a broken feed).
+    served = entry_from_record({"arxiv_id": "2611.00001", "title": "T", "published": text})
+    assert served is not None
+    assert served["published"] == ("2150-02-23T00:00:00Z" if text.startswith("2150") else text)

@@ -1535,5 +1535,5 @@ def test_entries_skipped_for_an_unusable_date_are_counted_in_the_summary(
         summary = weekly(store, source_for(server), extractor, now=NOW)
     assert (summary.candidates, summary.skipped) == (3, ["2611.90001"])
     assert "3 candidates from" in summary.text()
-    assert "; 1 arXiv entry skipped: unusable date (2611.90001)" in summary.text()
+    assert "; 1 arXiv entry skipped (unusable date): 2611.90001; loaded 3 new" in summary.text()
     assert summary.to_dict()["skipped"] == ["2611.90001"]
