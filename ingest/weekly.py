@@ -364,7 +364,10 @@ def query_terms(taxonomy: Taxonomy) -> list[str]:
         # Probing's aliases are queried: most are MI spellings ("linear probe", "probing classifier").
         skipped = GENERIC_TECHNIQUES - {"probing"}
     else:
-        extra, stopwords = settings.query_terms, settings.query_stopwords
+        # A generic technique's aliases are not queried, so its specific spellings are: without them its
+        # papers were never candidates (field QA).
+        specific = [p for phrases in settings.specific_phrases.values() for p in phrases]
+        extra, stopwords = [*settings.query_terms, *specific], settings.query_stopwords
         skipped = settings.generic_techniques
     terms: dict[str, str] = {t.casefold(): t for t in extra}
     for node in taxonomy.of_label(Label.TECHNIQUE):
@@ -599,8 +602,9 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     summary.candidates = len(records)
     if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
         raise WeeklyError(
-            f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d}: treated as a "
-            "failed answer, so the next run asks again for the whole window"
+            f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d} in the categories "
+            f"{', '.join(config.arxiv_categories)} (PAPERKG_ARXIV_CATEGORIES): treated as a failed answer, "
+            "so the next run asks again for the whole window"
         )
     # Known = stored under its arXiv id, or (a list paper not yet linked to arXiv) its DOI or title.
     stored_ids = resolve_stored_ids(store, records) if records else []
