@@ -53,6 +53,7 @@ NEW_PAGE_SIZE = 100
 # gives the `export list-rows --limit` command for all of them).
 SUGGESTED_ROWS_LIMIT = 200
 _FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
+_WARNED_KEY = "paperkg_web_warned"
 _FORM_OPTIONS_KEY = "paperkg_web_form_options"
 # The search form's counts (technique tree, sections, totals) cost a full count over the graph
 # (0.7 s at 100k papers); they change only with an ingest, so a page may show them this stale.
@@ -271,12 +272,12 @@ def search() -> str | tuple[str, int] | BaseResponse:
             return redirect(url_for("web.paper", paper_id=target))
     if status == 200 and (q or not ctx["filters"].is_empty()):
         _run_search(store, labels, ctx, page)
-    ctx["examples"] = ctx["meta"].examples
-    if request.args.get("fragment"):
-        return render_template("results_fragment.html", **ctx), status
+    # The fragment needs them too: with no query and no filter it shows the intro (its counts and
+    # examples), and an in-place search that cleared every field answered 500 (review).
     ctx.update(_cached_form_options(store, labels))
     ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
-    return render_template("search.html", **ctx), status
+    template = "results_fragment.html" if request.args.get("fragment") else "search.html"
+    return render_template(template, **ctx), status
 
 
 def _meta() -> TaxonomyMeta:
@@ -287,10 +288,27 @@ def _meta() -> TaxonomyMeta:
     if taxonomy.source:  # a Taxonomy built from the store's nodes has no source and no meta
         return taxonomy.meta
     try:
-        return _full_taxonomy().meta
+        full = _full_taxonomy()
     except ValueError as exc:
-        log.warning("taxonomy meta unavailable, neutral page texts: %s", exc)
+        _warn_once(f"taxonomy meta unavailable, neutral page texts: {exc}")
         return TaxonomyMeta()
+    # A store initialised with another field's file, served without PAPERKG_TAXONOMY naming it: the
+    # packaged file's texts would claim MI for it (review).
+    lacking = set(taxonomy.by_id) - set(full.by_id)
+    if lacking:
+        _warn_once(f"the store holds {len(lacking)} taxonomy ids that {full.source or 'PAPERKG_TAXONOMY'} "
+                   "lacks: neutral page texts (set PAPERKG_TAXONOMY to the file the store was initialised "
+                   "with)")
+        return TaxonomyMeta()
+    return full.meta
+
+
+def _warn_once(message: str) -> None:
+    """Log `message` at WARNING the first time this app sees it (pages would repeat it on every view)."""
+    warned: set[str] = current_app.extensions.setdefault(_WARNED_KEY, set())
+    if message not in warned:
+        warned.add(message)
+        log.warning("%s", message)
 
 
 def _examples(meta: TaxonomyMeta, technique_options: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -813,10 +831,19 @@ def _full_taxonomy() -> Taxonomy:
         key: tuple[str, int, int] | None = (str(path), st.st_mtime_ns, st.st_size)
     except OSError:
         key = None  # load_taxonomy says why the file cannot be read
-    cached: tuple[tuple[str, int, int], Taxonomy] | None = app.extensions.get(_FULL_TAXONOMY_KEY)
+    # A file that cannot be loaded is cached as its error: every page reads the meta, and a full parse
+    # per view of a file being edited cost 80 ms each (review).
+    cached: tuple[tuple[str, int, int], Taxonomy | ValueError] | None = app.extensions.get(_FULL_TAXONOMY_KEY)
     if key is not None and cached is not None and cached[0] == key:
+        if isinstance(cached[1], ValueError):
+            raise cached[1]
         return cached[1]
-    taxonomy = load_taxonomy(path)
+    try:
+        taxonomy = load_taxonomy(path)
+    except ValueError as exc:
+        if key is not None:
+            app.extensions[_FULL_TAXONOMY_KEY] = (key, exc)
+        raise
     if key is not None:
         app.extensions[_FULL_TAXONOMY_KEY] = (key, taxonomy)
     return taxonomy

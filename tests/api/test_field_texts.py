@@ -321,3 +321,43 @@ def test_the_cli_and_api_descriptions_are_field_neutral(
     assert description.startswith("Search, related papers, recommendations and technique browse over a "
                                   "knowledge graph of research papers (mechanistic interpretability with the "
                                   "shipped taxonomy). Errors are ")
+
+
+def test_a_store_of_another_field_served_with_the_packaged_file_gets_neutral_texts(
+    other_store: tuple[EmbeddedStore, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store initialised with another field's file, served without PAPERKG_TAXONOMY naming it: the
+    packaged file's meta claimed MI and credited its survey and list for it (review). Neutral texts, and
+    one WARNING saying what to set, however many pages are viewed."""
+    store, folder = other_store
+    config = load_config(env={"PAPERKG_DATA_DIR": str(folder)})  # PAPERKG_TAXONOMY: the packaged file
+    client = create_app({"TESTING": True, "STORE": store, "EMBEDDER": HashEmbedder(),
+                         "PAPERKG_CONFIG": config}).test_client()
+    with caplog.at_level("WARNING", logger="api.web"):
+        for url in PAGES:
+            page = get(client, url).lower()
+            for word in MI_WORDS:
+                assert word not in page, (url, word)
+    warned = [r.getMessage() for r in caplog.records if "taxonomy ids that" in r.getMessage()]
+    assert len(warned) == 1 and "set PAPERKG_TAXONOMY to the file the store was initialised with" in warned[0]
+
+
+def test_a_taxonomy_file_that_cannot_be_read_is_parsed_once_per_change(
+    other_store: tuple[EmbeddedStore, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every page reads the file's meta: a broken file was parsed again, with a WARNING, on every view."""
+    store, folder = other_store
+    broken = folder / "broken.yaml"
+    broken.write_text(OTHER_FIELD + "meta: [not, a, mapping]\n", encoding="utf-8")
+    client = client_for(store, folder, "broken.yaml")
+    import api.web
+
+    loads: list[Path] = []
+    real = api.web.load_taxonomy
+    monkeypatch.setattr(api.web, "load_taxonomy", lambda path: loads.append(path) or real(path))
+    with caplog.at_level("WARNING", logger="api.web"):
+        for _ in range(3):
+            for url in ("/", "/about"):
+                get(client, url)
+    assert loads == [broken]
+    assert sum("taxonomy meta unavailable" in r.getMessage() for r in caplog.records) == 1

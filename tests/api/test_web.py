@@ -1580,3 +1580,13 @@ def test_nested_options_are_indented_with_spaces_browsers_keep(client: FlaskClie
     nested = re.findall(r"<option value=\"[a-z0-9_]+\"[^>]*>((?:&nbsp;)*)↳ ", html)
     assert nested and all(indent for indent in nested)
     assert {len(indent) // len("&nbsp;") for indent in nested} >= {2, 4}  # two levels, two spaces each
+
+
+def test_an_in_place_search_with_every_field_cleared_shows_the_intro(client: FlaskClient) -> None:
+    """Deselecting the last topic of a multiple select (or clearing the query) asks for the fragment with
+    nothing to search: it needs the intro's counts and examples, and answered 500 (review)."""
+    fragment = page(client, "/search?fragment=1")
+    full = page(client, "/search")
+    assert "papers" in fragment and "Ask a question" in fragment
+    intro = re.findall(r'<ul class="examples">(.*?)</ul>', full, re.S)
+    assert intro and intro == re.findall(r'<ul class="examples">(.*?)</ul>', fragment, re.S)
