@@ -65,9 +65,12 @@ class ArxivError(RuntimeError):
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, *, retry_after: str | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: str | None = None, sent: datetime | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after  # the answer's Retry-After header, as sent
+        # The answer's own Date: an HTTP-date Retry-After is counted from it, not from this machine's clock
+        # (a fast clock found arXiv's date already past and waited the backoff only: review).
+        self.sent = sent
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -275,13 +278,15 @@ class ArxivSource:
         self.skipped: list[str] = []
 
     # -- HTTP ------------------------------------------------------------------------------
-    def _pause(self, attempt: int, retry_after: str | None = None) -> tuple[float, str]:
+    def _pause(self, attempt: int, retry_after: str | None = None, sent: datetime | None = None
+               ) -> tuple[float, str]:
         """The pause before retry `attempt + 1` and what set it, for the warning: the backoff, or a longer
-        Retry-After (capped at RETRY_AFTER_MAX; an unreadable one is ignored and said so)."""
+        Retry-After (an HTTP-date counted from the answer's Date `sent` when it has one; capped at
+        RETRY_AFTER_MAX; an unreadable one is ignored and said so)."""
         pause = self.backoff * (2 ** attempt)
         if retry_after is None:
             return pause, ""
-        asked, shown = retry_after_seconds(retry_after), repr(retry_after.strip()[:40])
+        asked, shown = retry_after_seconds(retry_after, now=sent), repr(retry_after.strip()[:40])
         if asked is None:
             return pause, f" (Retry-After {shown} ignored: not seconds or an HTTP-date)"
         if min(asked, RETRY_AFTER_MAX) <= pause:
@@ -323,7 +328,8 @@ class ArxivSource:
             if sent is not None and (self.server_time is None or sent > self.server_time):
                 self.server_time = sent
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"))
+            raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"),
+                             sent=http_date(response.headers.get("Date")))
         if status != 200:
             raise ArxivError(f"arXiv API answered HTTP {status}")
         return response.content
@@ -394,7 +400,7 @@ class ArxivSource:
             except _Retryable as exc:
                 last = str(exc)
                 if attempt < self.retries:
-                    pause, why = self._pause(attempt, exc.retry_after)
+                    pause, why = self._pause(attempt, exc.retry_after, exc.sent)
                     log.warning("arXiv request failed (%s: %s); retry %d/%d in %.2f s%s",
                                 where, last, attempt + 1, self.retries, pause, why)
                     time.sleep(pause)

@@ -456,12 +456,13 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
         yield HeldLock(owner, kind, keeper)
     finally:
         keeper.stop()
-        # Let go of it first, released or not: a lock this release leaves behind (store trouble) names a
-        # holder this process no longer holds, so its next run takes it over at once.
-        _let_go(owner)
         try:
             store.release_lock(LOCK_NAME, owner)
         except Exception:  # never hide the run's own outcome
             # Left behind: this process's next ingest takes it over at once (see _HELD); any other
             # process sees this pid alive and is refused until then, or until this process ends.
             log.exception("could not release the ingest lock")
+        finally:
+            # Let go only once released (or not): before, another thread of this process waiting for
+            # the lock saw it held by an owner no one held and took it over as "left behind" (review).
+            _let_go(owner)

@@ -196,8 +196,7 @@ class WeeklySummary:
         if self.future_watermark:
             text += f"; {future_watermark_note(self.future_watermark, self.window_end, since=self.since)}"
         if self.arxiv_clock:
-            moved = self.watermark is not None
-            text += f"; {arxiv_clock_note(self.window_end, self.arxiv_clock, moved=moved)}"
+            text += f"; {arxiv_clock_note(self.window_end, self.arxiv_clock, watermark=self.watermark)}"
         return text
 
 
@@ -223,14 +222,17 @@ def _duration(delta: timedelta) -> str:
     return f"{days} {'day' if days == 1 else 'days'} {text}" if days else text
 
 
-def arxiv_clock_note(clock: str, arxiv_time: str, *, moved: bool = True) -> str:
+def arxiv_clock_note(clock: str, arxiv_time: str, *, watermark: str | None) -> str:
     """What a run says when its window end, this machine's clock, is ahead of arXiv's time (see
-    CLOCK_TOLERANCE); `moved`: the run set a watermark (not a failed or gap run)."""
+    CLOCK_TOLERANCE); `watermark`: the one the run set (None: a failed or gap run set none)."""
     ahead = _duration(parse_when(clock) - parse_when(arxiv_time))
     text = (f"this machine's clock is ahead of arXiv's by {ahead} (the window ends at {clock}, arXiv's "
             f"answers are dated {arxiv_time})")
-    if moved:
+    if watermark == arxiv_time:
         text += f": the watermark is arXiv's time, {arxiv_time}, not the window end"
+    elif watermark is not None:
+        text += (f": the watermark is the window start, {watermark}, since arXiv's answers are dated "
+                 "before it (a stale answer from a cache or proxy?)")
     return text + "; check this machine's clock"
 
 
@@ -564,7 +566,7 @@ def run_weekly(
             raise
         summary.watermark = None if summary.gap_from else summary.window_end
         if now is None:  # the window end is this machine's clock: checked against arXiv's
-            _check_clock(summary, end, getattr(source, "server_time", None))
+            _check_clock(summary, start, end, getattr(source, "server_time", None))
         store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)
         if summary.gap_from:
             log.warning("weekly ingest %s: the window starts at %s, after %s: watermark not moved, so the "
@@ -576,17 +578,19 @@ def run_weekly(
         return summary
 
 
-def _check_clock(summary: WeeklySummary, end: datetime, arxiv_time: datetime | None) -> None:
+def _check_clock(summary: WeeklySummary, start: datetime, end: datetime, arxiv_time: datetime | None
+                 ) -> None:
     """A window end more than CLOCK_TOLERANCE ahead of arXiv's time (the Date of its answers): the
-    watermark the run sets is arXiv's time, not the window end, with a warning. A clock behind arXiv's
-    needs nothing: the next window overlaps this one."""
+    watermark the run sets is arXiv's time, not the window end, with a warning; never before the window
+    start (a Date years old, from a stale cached answer, would have made the next window years long).
+    A clock behind arXiv's needs nothing: the next window overlaps this one."""
     if arxiv_time is None or end - arxiv_time <= CLOCK_TOLERANCE:
         return
     summary.arxiv_clock = iso(arxiv_time)
     if summary.watermark is not None:
-        summary.watermark = summary.arxiv_clock
+        summary.watermark = iso(max(arxiv_time, start))
     log.warning("weekly ingest %s: %s", summary.run_id, arxiv_clock_note(
-        summary.window_end, summary.arxiv_clock, moved=summary.watermark is not None))
+        summary.window_end, summary.arxiv_clock, watermark=summary.watermark))
 
 
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,

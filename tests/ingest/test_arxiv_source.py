@@ -548,6 +548,24 @@ def test_retry_after_as_an_http_date(local_arxiv: LocalArxivServer, monkeypatch:
     assert pauses == [1.0]
 
 
+def test_an_http_date_retry_after_is_counted_from_the_answers_own_date(
+    local_arxiv: LocalArxivServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine's clock 10 minutes fast: arXiv's "retry at 19:02" was already past by it, and only the
+    backoff was waited (review). Counted from the answer's Date, it is the 120 s arXiv asked for."""
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    pauses = _pauses(monkeypatch)
+    local_arxiv.clock_offset = timedelta(seconds=-600)  # arXiv's clock, ten minutes behind this machine's
+    arxiv_now = datetime.now(UTC) - timedelta(seconds=600)
+    local_arxiv.retry_after = format_datetime(arxiv_now + timedelta(seconds=120), usegmt=True)
+    local_arxiv.fail_next("503")
+    _source(local_arxiv, delay=0.0, backoff=1.0).fetch_by_ids(["2211.00593"])
+    [pause] = pauses
+    assert 110 < pause <= 121  # whole seconds in both dates, and the request took some
+
+
 @pytest.mark.parametrize(("value", "seconds"), [
     ("120", 120.0), (" 0 ", 0.0),
     ("Thu, 26 Nov 2026 19:02:00 GMT", 120.0),  # IMF-fixdate

@@ -492,6 +492,30 @@ def test_a_lock_left_behind_by_a_failed_release_is_taken_over_by_the_next_run_of
     store.acquire_lock(LOCK_NAME, "next-run", ttl_seconds=60)  # the second run released it
 
 
+def test_a_lock_being_released_is_not_taken_over_by_another_thread_as_left_behind(
+    store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: the run let go of its owner before releasing the lock, so another thread of this process
+    taking the lock in between (a release slowed by SQLite's busy wait) found it held by an owner no one
+    held and took it over as "left behind", logging a dead run that was not. It is refused as running."""
+    release = store.release_lock
+    tried: list[str] = []
+
+    def slow_release(name: str, owner: str) -> None:
+        try:  # another thread's take, landing while this release is under way
+            take_lock(store, make_owner("list"))
+            tried.append("taken over")
+        except IngestLocked as exc:
+            tried.append(str(exc))
+        release(name, owner)
+
+    monkeypatch.setattr(store, "release_lock", slow_release)
+    with caplog.at_level(logging.WARNING, logger="ingest.store_lock"), ingest_lock(store, "records"):
+        pass
+    assert len(tried) == 1 and "is alive and not stopped" in tried[0]
+    assert "took over the lock" not in caplog.text
+
+
 def _sleeper() -> subprocess.Popen[str]:
     """A live process of this host that is not an ingest (it exits when its stdin closes)."""
     return subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], text=True,

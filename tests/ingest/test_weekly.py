@@ -1473,7 +1473,7 @@ def test_a_fast_clock_sets_arxivs_time_as_the_watermark_so_the_next_weekly_run_l
     assert fast.window_end == _day(t0 + 5 * DAY) and fast.arxiv_clock is not None
     assert fast.watermark == fast.arxiv_clock == store.last_watermark(RUN_SOURCE)
     assert t0 <= weekly_module.parse_when(fast.watermark) <= answered  # arXiv's time, not the window end
-    said = weekly_module.arxiv_clock_note(fast.window_end, fast.arxiv_clock)
+    said = weekly_module.arxiv_clock_note(fast.window_end, fast.arxiv_clock, watermark=fast.watermark)
     assert said in caplog.text and said in fast.text()
     assert fast.to_dict()["arxiv_clock"] == fast.arxiv_clock
     # A week later, arXiv's time and this machine's agree; arXiv now has the papers of that week.
@@ -1502,14 +1502,32 @@ def test_a_window_end_given_by_the_caller_is_trusted_over_arxivs_clock(
 
 
 def test_the_arxiv_clock_note() -> None:
-    assert weekly_module.arxiv_clock_note("2026-11-28T06:00:00Z", "2026-11-23T05:58:30Z") == (
+    assert weekly_module.arxiv_clock_note("2026-11-28T06:00:00Z", "2026-11-23T05:58:30Z",
+                                          watermark="2026-11-23T05:58:30Z") == (
         "this machine's clock is ahead of arXiv's by 5 days 0 h 1 min (the window ends at "
         "2026-11-28T06:00:00Z, arXiv's answers are dated 2026-11-23T05:58:30Z): the watermark is arXiv's "
         "time, 2026-11-23T05:58:30Z, not the window end; check this machine's clock")
     # A gap run sets no watermark: only the clock is named.
-    assert weekly_module.arxiv_clock_note("2026-11-23T08:00:00Z", "2026-11-23T06:30:00Z", moved=False) == (
+    assert weekly_module.arxiv_clock_note("2026-11-23T08:00:00Z", "2026-11-23T06:30:00Z", watermark=None) == (
         "this machine's clock is ahead of arXiv's by 1 h 30 min (the window ends at 2026-11-23T08:00:00Z, "
         "arXiv's answers are dated 2026-11-23T06:30:00Z); check this machine's clock")
+
+
+def test_an_arxiv_date_before_the_window_never_moves_the_watermark_back(
+    store: EmbeddedStore, extractor: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Date ten years old (a stale answer from a cache or proxy) set the watermark ten years back, and
+    the next run asked arXiv for ten years (review): the watermark is at least the window start."""
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(weekly_module, "wall_clock", lambda: t0)
+    entry = mi_entry("2611.80031", MI_CANDIDATES[0]["title"], MI_CANDIDATES[0]["abstract"], t0 - DAY)
+    with LocalArxivServer([entry], clock_offset=-3650 * DAY) as server:
+        first = weekly(store, source_for(server), extractor)
+        assert first.watermark == first.window_start and first.arxiv_clock is not None
+        assert "the watermark is the window start" in first.text()
+        second = weekly(store, source_for(server), extractor)
+    when = weekly_module.parse_when
+    assert when(second.window_start) == when(first.window_start) - 3 * DAY
 
 
 def test_a_future_watermark_with_since_says_the_window_came_from_since(
