@@ -330,7 +330,7 @@ class LocalArxivServer:
                 return
 
             def date_time_string(self, timestamp: float | None = None) -> str:
-                # send_response's Date header: the server's time, offset as asked.
+                """send_response's Date header: the server's time, offset by its clock_offset."""
                 if timestamp is None:
                     timestamp = time.time() + server.clock_offset.total_seconds()
                 return super().date_time_string(timestamp)
@@ -364,6 +364,7 @@ class LocalArxivServer:
 
     @retry_after.setter
     def retry_after(self, value: str | None) -> None:
+        """Set the Retry-After value, checked (check_retry_after)."""
         self._retry_after = check_retry_after(value)
 
     @property

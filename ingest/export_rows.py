@@ -315,7 +315,8 @@ def section_choice(detail: PaperDetail, taxonomy: Taxonomy) -> tuple[str, str]:
     techniques = {t.technique_id for t in detail.techniques}
 
     def uses(roots: tuple[str, ...]) -> int:
-        # Only the roots this taxonomy has: another field's technique is never an MI one by its id alone.
+        """How many of `roots` the paper's techniques refine (only roots this taxonomy has: another
+        field's technique is never an MI one by its id alone)."""
         return sum(any(t in taxonomy.descendants(root) for t in techniques)
                    for root in roots if root in taxonomy.by_id)
 
@@ -364,6 +365,7 @@ def _is_mi_list(taxonomy: Taxonomy) -> bool:
 
 
 def _folded(texts: list[str]) -> list[str]:
+    """Texts with whitespace runs made one space and case folded, for comparing headings."""
     return [" ".join(t.split()).casefold() for t in texts]
 
 
