@@ -199,8 +199,10 @@ def _heading_text(raw: str) -> str:
     return _clean(text)
 
 
-def _scan(markdown: str) -> tuple[list[_Table], list[dict[str, Any]]]:
-    """Find every table with the heading path above it."""
+def _scan(markdown: str, chains: list[list[tuple[int, str]]] | None = None
+          ) -> tuple[list[_Table], list[dict[str, Any]]]:
+    """Find every table with the heading path above it (and, into `chains`, every heading below the
+    title with the headings above it, as (level, text))."""
     lines = markdown.splitlines()
     stack: list[tuple[int, str]] = []
     tables: list[_Table] = []
@@ -222,6 +224,8 @@ def _scan(markdown: str) -> tuple[list[_Table], list[dict[str, Any]]]:
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, _heading_text(text)))
+            if chains is not None and level > 1:
+                chains.append([h for h in stack if h[0] > 1])
             i += 1
             continue
         if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
@@ -567,27 +571,8 @@ def heading_chains(markdown: str) -> tuple[list[list[tuple[int, str]]], list[str
     """Every heading of the list with the headings above it, (level, text) from level 2 (the parser
     leaves the # title out), and the headings every table shares (left out of section paths too)."""
     chains: list[list[tuple[int, str]]] = []
-    tables: list[list[str]] = []
-    stack: list[tuple[int, str]] = []
-    in_fence = False
-    lines = markdown.splitlines()
-    for i, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        heading = _heading(line)
-        if heading:
-            level, raw = heading
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, _heading_text(raw)))
-            if level > 1:
-                chains.append([h for h in stack if h[0] > 1])
-        elif line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
-            tables.append([text for level, text in stack if level > 1])
-    paths = [t for t in tables if t]
+    tables, _problems = _scan(markdown, chains)
+    paths = [t.path for t in tables if t.path]
     return chains, paths[0][:_common_prefix(paths)] if paths else []
 
 
