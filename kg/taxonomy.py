@@ -56,6 +56,18 @@ _SURVEY_KEYS = frozenset({"citation", "arxiv_id", "figure"})
 _LIST_KEYS = frozenset({"name", "url", "seed_commit", "seed_date", "follows_survey"})
 # A meta phrase is shown in a sentence of a page: longer than this is a paragraph, not a phrase.
 MAX_META_CHARS = 300
+# The home page shows every meta example as a link; the examples it derives without them are
+# api/web.py's MAX_DERIVED_EXAMPLES (5), so a handful more is a list of examples, not a page of them.
+MAX_META_EXAMPLES = 10
+# A weekly query term (query_terms, specific_phrases) is sent whole, as all:"<term>", in one arXiv query
+# of at most ingest/weekly.py's MAX_QUERY_CHARS (1000) characters that also carries the category clause
+# (42 characters for the default cs.CL,cs.LG,cs.AI). A longer term failed every weekly run, naming
+# neither the file nor the key; no phrase a paper is found by is near this long.
+MAX_QUERY_TERM_CHARS = 200
+# About 30 terms fill one query and each query is paged at 3 s per arXiv request, so a block's own
+# terms past this many (besides the technique aliases) are a pasted or generated list, and a run
+# would spend many minutes on queries alone.
+MAX_QUERY_TERMS = 500
 # arXiv ids as the abs/ URL takes them: 2407.02646, 2407.02646v2, hep-th/9901001.
 _ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?")
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
@@ -298,7 +310,18 @@ def _construct_mapping(loader: _TaxonomyLoader, node: yaml.MappingNode) -> Itera
             data.key_lines.setdefault(loader.construct_object(key_node), key_node.start_mark.line + 1)
 
 
+def _construct_timestamp(loader: _TaxonomyLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted date or time as SafeLoader reads it; one that is no date (2024-02-30) is a YAML error
+    with its line, where SafeLoader raised a bare ValueError naming neither the file nor the line."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark) from None
+
+
 _TaxonomyLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_TaxonomyLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -550,22 +573,38 @@ def _parse_label_map(raw: Any, by_id: dict[str, TaxonomyNode], where: str
     return columns[0], columns[1], sections
 
 
+def _check_query_terms(terms: Sequence[str], what: str, where: str) -> None:
+    """Refuse a weekly query term that cannot be sent: one with '"' (each is sent inside all:"...")
+    or longer than MAX_QUERY_TERM_CHARS (each is sent whole in one query)."""
+    for term in terms:
+        if '"' in term:
+            raise ValueError(f"{where}: {what} has {_show(term)}: a query term may not contain '\"'")
+        if len(term) > MAX_QUERY_TERM_CHARS:
+            raise ValueError(f"{where}: {what} has a term of {len(term)} characters ({_show(term)}): a query "
+                             f"term is sent whole in one arXiv query, so keep it to {MAX_QUERY_TERM_CHARS}")
+
+
 def _parse_weekly(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> WeeklySettings:
     """The `weekly:` block: a mapping of _WEEKLY_KEYS, every list of non-empty strings, every
-    technique id a technique of the file, specific phrases only for a generic technique."""
+    technique id a technique of the file, specific phrases only for a generic technique, every queried
+    phrase (query_terms, specific_phrases) one arXiv can be sent (_check_query_terms), at most
+    MAX_QUERY_TERMS of them, and no domain cue with '"'."""
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: weekly must be a mapping ({', '.join(sorted(_WEEKLY_KEYS))}), "
                          f"not {_show(raw)}")
     _check_keys(raw, _WEEKLY_KEYS, f"weekly{_at(raw)}", where)
 
     def names(key: str) -> list[str]:
+        """The list of names under `key` of the block, checked by _names."""
         return _names(raw.get(key), f"weekly {key}{_key_at(raw, key)}", where)
 
     terms = names("query_terms")
-    quoted = [t for t in terms if '"' in t]
-    if quoted:  # each term is sent inside all:"..."
-        raise ValueError(f"{where}: weekly query_terms{_key_at(raw, 'query_terms')} has {quoted[0]!r}: "
-                         "a query term may not contain '\"'")
+    _check_query_terms(terms, f"weekly query_terms{_key_at(raw, 'query_terms')}", where)
+    cues = names("domain_cues")
+    quoted = [c for c in cues if '"' in c]
+    if quoted:  # a cue is a plain phrase of the text, like a query term: a quote is a pasted query
+        raise ValueError(f"{where}: weekly domain_cues{_key_at(raw, 'domain_cues')} has {_show(quoted[0])}: "
+                         "a domain cue may not contain '\"'")
     generic = names("generic_techniques")
     for tid in generic:
         node = by_id.get(tid)
@@ -589,11 +628,18 @@ def _parse_weekly(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> Weekl
         if tid not in generic:  # only a generic technique's hit needs its specific spellings
             raise ValueError(f"{where}: weekly specific_phrases{at} names {_show(tid)}, which is not one "
                              "of weekly generic_techniques")
-        specific[tid] = tuple(_names(value, f"weekly specific_phrases of {tid!r}{at}", where))
+        what = f"weekly specific_phrases of {tid!r}{at}"
+        specific[tid] = tuple(_names(value, what, where))
+        _check_query_terms(specific[tid], what, where)  # queried in place of the technique's aliases
+    queried = len(dict.fromkeys([*terms, *(p for phrases in specific.values() for p in phrases)]))
+    if queried > MAX_QUERY_TERMS:
+        raise ValueError(f"{where}: weekly{_at(raw)} has {queried} query terms (query_terms and "
+                         f"specific_phrases); each query holds about 30 and is paged at 3 s a request, so "
+                         f"keep them to {MAX_QUERY_TERMS}")
     return WeeklySettings(
         query_terms=tuple(dict.fromkeys(terms)),
         query_stopwords=frozenset(t.casefold() for t in names("query_stopwords")),
-        domain_cues=tuple(dict.fromkeys(names("domain_cues"))),
+        domain_cues=tuple(dict.fromkeys(cues)),
         generic_techniques=frozenset(generic),
         specific_phrases=specific,
     )
@@ -651,6 +697,7 @@ def _parse_list_source(raw: Any, has_survey: bool, where: str) -> ListSource:
         raise ValueError(f"{where}: meta list{_at(raw)} has no name (the text the About page credits)")
 
     def checked(key: str, shape: re.Pattern[str] | None, rule: str) -> str | None:
+        """The phrase under `key` (None when absent), refused unless `shape` matches it whole."""
         value = raw.get(key)
         if value is None:
             return None
@@ -659,6 +706,12 @@ def _parse_list_source(raw: Any, has_survey: bool, where: str) -> ListSource:
         text = _meta_text(value, f"meta list {key}{_key_at(raw, key)}", where)
         if shape is not None and not shape.fullmatch(text):
             raise ValueError(f"{where}: meta list {key}{_key_at(raw, key)} {text!r} is not {rule}")
+        if shape is _DATE:  # the shape alone took 2024-99-99, shown on /about as a date
+            try:
+                date.fromisoformat(text)
+            except ValueError as exc:
+                raise ValueError(f"{where}: meta list {key}{_key_at(raw, key)} {text!r} is not a date "
+                                 f"({exc})") from None
         return text
 
     if raw.get("seed_date") is not None and raw.get("seed_commit") is None:
@@ -690,15 +743,20 @@ def _parse_meta(raw: Any, where: str) -> TaxonomyMeta:
                          f"not {_show(raw)}")
 
     def phrase(key: str) -> str | None:
+        """The meta phrase under `key`, or None when absent."""
         return None if raw.get(key) is None else _meta_text(raw[key], f"meta {key}{_key_at(raw, key)}", where)
 
     survey = _parse_survey(raw["survey"], where) if raw.get("survey") is not None else None
     listed = _parse_list_source(raw["list"], survey is not None, where) if raw.get("list") is not None \
         else None
     what = f"meta examples{_key_at(raw, 'examples')}"
-    examples = [_meta_text(e, f"{what} item", where) for e in _names(raw.get("examples"), what, where)]
+    examples = tuple(dict.fromkeys(
+        _meta_text(e, f"{what} item", where) for e in _names(raw.get("examples"), what, where)))
+    if len(examples) > MAX_META_EXAMPLES:  # each is a link of the home page
+        raise ValueError(f"{where}: {what} has {len(examples)} examples; the home page shows each, so keep "
+                         f"them to {MAX_META_EXAMPLES}")
     return TaxonomyMeta(field=phrase("field"), field_long=phrase("field_long"), survey=survey,
-                        list_source=listed, examples=tuple(dict.fromkeys(examples)))
+                        list_source=listed, examples=examples)
 
 
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
@@ -717,6 +775,19 @@ def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
                 raise ValueError(f"{where}: the parents of {node.id!r} form a cycle: {cycle}")
             chain.append(current.parent)
             current = by_id[current.parent]
+
+
+def _inherit_labels(nodes: list[TaxonomyNode], inherit: set[str]) -> None:
+    """Give each node of `inherit` (a kind-less extension) the label of its nearest ancestor that is not
+    one, Technique when the chain has none; the parents are checked: every one exists, and no cycle."""
+    by_id = {n.id: n for n in nodes}
+    for node in nodes:
+        if node.id not in inherit:
+            continue
+        current = node
+        while current.id in inherit and current.parent is not None:
+            current = by_id[current.parent]
+        node.label = Label.TECHNIQUE if current.id in inherit else current.label
 
 
 def _warn_about_aliases(nodes: list[TaxonomyNode], where: str) -> None:
@@ -770,7 +841,9 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     objects = _section(data.get("fundamental_objects"), "fundamental_objects", where)
     _walk(objects, Label.OBJECT, None, None, nodes, where, "fundamental_objects", "fundamental_objects",
           _OBJECT_KEYS)
-    known = {n.id: n for n in nodes}
+    # Kind-less extensions take their parent's label once every node is read (below): a parent may come
+    # later in the file (extensions_not_in_figure is read before paperkg_extensions).
+    inherit: set[str] = set()
     # paperkg_extensions: the project's own additions, read as the transcription's extensions are (the
     # transcribed sections stay verbatim, so a technique the transcription lacks goes there).
     for extensions in _EXTENSION_SECTIONS:
@@ -782,12 +855,11 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
             if kind is not None and (not isinstance(kind, str) or kind not in _EXTENSION_KIND_LABEL):
                 raise ValueError(f"{where}: {node.id!r}{_at(ext)} has kind {kind!r}, not one of "
                                  f"{', '.join(_EXTENSION_KIND_LABEL)}")
-            label = _EXTENSION_KIND_LABEL.get(kind or "")
-            if label is None:
-                label = known[node.parent].label if node.parent in known else Label.TECHNIQUE
-            node.label = label
+            if kind is None:
+                inherit.add(node.id)
+            else:
+                node.label = _EXTENSION_KIND_LABEL[kind]
             nodes.append(node)
-            known[node.id] = node
     components = _section(data.get("components"), "components", where)
     _walk(components, Label.COMPONENT, None, None, nodes, where, "components", "components")
     component_ids = {comp["id"] for comp in components}
@@ -812,6 +884,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     if duplicates:
         raise ValueError(f"{where}: duplicate ids {duplicates}")
     _check_parents(nodes, where)
+    _inherit_labels(nodes, inherit)  # after the parent checks: every parent exists, and no chain is a cycle
     _merge_extra_aliases(data.get("extra_aliases"), nodes, where)
     techniques, evaluation, sections = _parse_label_map(
         data.get("list_label_map"), {n.id: n for n in nodes}, where)

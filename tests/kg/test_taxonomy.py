@@ -14,7 +14,15 @@ from click.testing import CliRunner
 from kg.config import PACKAGED_TAXONOMY
 from kg.entities import TaxonomyNode
 from kg.schema import Label
-from kg.taxonomy import MAX_ALIASES_PER_NODE, Taxonomy, load_taxonomy, parse_taxonomy
+from kg.taxonomy import (
+    MAX_ALIASES_PER_NODE,
+    MAX_META_EXAMPLES,
+    MAX_QUERY_TERM_CHARS,
+    MAX_QUERY_TERMS,
+    Taxonomy,
+    load_taxonomy,
+    parse_taxonomy,
+)
 
 
 @pytest.fixture(scope="module")
@@ -665,12 +673,45 @@ def test_a_weekly_block_is_read_and_a_file_without_one_has_none(tmp_path: Path, 
      "  specific_phrases: [denoising activation patching]\n",
      "weekly specific_phrases at line 41 must be a mapping of generic technique id to phrases, not "
      "['denoising activation patching']"),
+    # Review: specific phrases are queried as query_terms are, and a '"' made every weekly query
+    # unparseable for arXiv (all:"5" cap mutagenesis"); a cue is refused one too, for consistency.
+    ("[denoising activation patching]", """['5" cap mutagenesis']""",
+     """weekly specific_phrases of 'activation_patching' at line 42 has '5" cap mutagenesis': a query term """
+     """may not contain '"'"""),
+    ("[neural network]", """['"neural network"']""",
+     """weekly domain_cues at line 39 has '"neural network"': a domain cue may not contain '"'"""),
+    # Review: a term too long for one query loaded, and every weekly run then failed naming neither the
+    # file nor the key, with the whole term printed.
+    ("[causal tracing, model internals]", "[causal tracing, '" + "protein " * 200 + "']",
+     "weekly query_terms at line 37 has a term of 1599 characters ('protein protein protein"),
+    ("[denoising activation patching]", "['" + "x" * (MAX_QUERY_TERM_CHARS + 1) + "']",
+     f"weekly specific_phrases of 'activation_patching' at line 42 has a term of {MAX_QUERY_TERM_CHARS + 1} "
+     "characters ('xxx"),
+    ("[causal tracing, model internals]", "[" + ", ".join(f"term {i}" for i in range(MAX_QUERY_TERMS)) + "]",
+     f"weekly (line 37) has {MAX_QUERY_TERMS + 1} query terms (query_terms and specific_phrases); each query "
+     f"holds about 30 and is paged at 3 s a request, so keep them to {MAX_QUERY_TERMS}"),
 ])
 def test_a_bad_weekly_block_is_refused_in_one_line(tmp_path: Path, old: str, new: str, expected: str) -> None:
     with pytest.raises(ValueError) as refused:
         _load(tmp_path, _WEEKLY, old, new)
     message = str(refused.value)
     assert message.startswith(f"{tmp_path / 'tax.yaml'}: {expected}") and "\n" not in message, message
+    assert len(message) < 400, message  # a long term is cut short, never printed whole
+
+
+def test_weekly_terms_at_the_limits_load_and_make_queries_arxiv_takes(tmp_path: Path) -> None:
+    """The load-time limits are the ones the weekly query builder needs: a block at both limits (the
+    longest terms, the most terms) loads, and every term fits a query with the default categories."""
+    from ingest.weekly import MAX_QUERY_CHARS, build_queries, query_terms
+    from kg.config import load_config
+
+    longest = "y" * MAX_QUERY_TERM_CHARS
+    terms = [longest, *(f"term {i}" for i in range(MAX_QUERY_TERMS - 2))]  # + the specific phrase below
+    taxonomy = _load(tmp_path, _WEEKLY, "[causal tracing, model internals]", "[" + ", ".join(terms) + "]")
+    assert taxonomy.weekly is not None and len(taxonomy.weekly.query_terms) == MAX_QUERY_TERMS - 1
+    queries = build_queries(query_terms(taxonomy), load_config({}).arxiv_categories)
+    assert any(f'all:"{longest}"' in q for q in queries)
+    assert max(len(q) for q in queries) <= MAX_QUERY_CHARS
 
 
 # -- meta: the keys the pages read (field, survey, list, examples); the rest of meta is notes --------------
@@ -763,6 +804,15 @@ def test_the_meta_keys_are_read_and_the_notes_left_alone(tmp_path: Path, taxonom
      "meta examples at line 50 'gating, transport' is one string with commas"),
     ("    - cryo-EM of transporters\n", "    - {q: x}\n",
      "meta examples at line 50 must be non-empty strings, not {'q': 'x'}"),
+    # Review: the shape alone took a date that is none, shown on /about.
+    ("seed_date: 2023-05-01", "seed_date: '2024-99-99'",
+     "meta list seed_date at line 49 '2024-99-99' is not a date (month must be in 1..12)"),
+    # Review: any number of examples loaded, each a link of the home page.
+    ("    - how do channels gate?\n    - cryo-EM",
+     "".join(f"    - example {i}\n" for i in range(MAX_META_EXAMPLES - 1)) + "    - how do channels gate?\n"
+     "    - cryo-EM",
+     f"meta examples at line 50 has {MAX_META_EXAMPLES + 1} examples; the home page shows each, so keep them "
+     f"to {MAX_META_EXAMPLES}"),
 ])
 def test_a_bad_read_meta_key_is_refused_in_one_line(
     tmp_path: Path, old: str, new: str, expected: str
@@ -803,3 +853,43 @@ def test_paperkg_extensions_add_techniques_the_transcription_lacks(tmp_path: Pat
         _load(tmp_path, text, "    kind: evaluation\n", "    kind: topic\n")
     with pytest.raises(ValueError, match="did you mean 'aliases'"):
         _load(tmp_path, text, "    aliases: [qa rubric]\n", "    aliasses: [qa rubric]\n")
+
+
+def test_meta_examples_up_to_the_limit_load(tmp_path: Path) -> None:
+    examples = "".join(f"    - example {i}\n" for i in range(MAX_META_EXAMPLES))
+    meta = _load(tmp_path, _META, "    - how do channels gate?\n    - cryo-EM of transporters\n"
+                 "    - how do channels gate?\n", examples).meta
+    assert len(meta.examples) == MAX_META_EXAMPLES
+
+
+def test_an_unquoted_date_that_is_no_date_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
+    """PyYAML reads an unquoted 2023-02-30 as a date and raised a bare 'day is out of range for month',
+    naming neither the file nor the line."""
+    with pytest.raises(ValueError) as refused:
+        _load(tmp_path, _META, "seed_date: 2023-05-01", "seed_date: 2023-02-30")
+    assert str(refused.value) == (
+        f"taxonomy {tmp_path / 'tax.yaml'} is not valid YAML at line 49, column 16: '2023-02-30' is not a "
+        "valid date (day is out of range for month)")
+
+
+def test_a_kind_less_extension_takes_its_parents_label_wherever_the_parent_is(tmp_path: Path) -> None:
+    """Review: extensions_not_in_figure is read before paperkg_extensions, and a kind-less extension whose
+    parent came later in the file became a Technique under an Evaluation parent."""
+    text = _BASE.replace("list_label_map:\n", (
+        "  - id: child_of_later\n    label: Child Of Later\n    parent: my_eval_parent\n"
+        "  - id: grandchild\n    label: Grandchild\n    parent: child_of_later\n"
+        "  - id: loose_extension\n    label: Loose Extension\n"
+        "paperkg_extensions:\n"
+        "  - id: my_eval_parent\n    label: My Eval Parent\n    kind: evaluation\n"
+        "  - id: refines_faithfulness\n    label: Refines Faithfulness\n    parent: faithfulness\n"
+        "list_label_map:\n"), 1)
+    taxonomy = _load(tmp_path, text)
+    labels = {i: taxonomy.by_id[i].label for i in ("my_eval_parent", "child_of_later", "grandchild",
+                                                   "refines_faithfulness", "loose_extension")}
+    assert labels == {"my_eval_parent": Label.EVALUATION, "child_of_later": Label.EVALUATION,
+                      "grandchild": Label.EVALUATION, "refines_faithfulness": Label.EVALUATION,
+                      "loose_extension": Label.TECHNIQUE}
+    assert set(taxonomy.descendants("my_eval_parent")) == {"my_eval_parent", "child_of_later", "grandchild"}
+    # A cycle of kind-less extensions is refused as a cycle (checked before labels are followed).
+    with pytest.raises(ValueError, match=r"the parents of 'child_of_later' form a cycle"):
+        _load(tmp_path, text, "    kind: evaluation\n", "    parent: grandchild\n")
