@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -718,7 +719,10 @@ def _parse_list_source(raw: Any, has_survey: bool, where: str) -> ListSource:
         raise ValueError(f"{where}: meta list seed_date{_key_at(raw, 'seed_date')} is the date of the seed "
                          "commit: give seed_commit too")
     url = checked("url", None, "")
-    if url is not None and not url.lower().startswith(("https://", "http://")):  # it is a link of /about
+    # It is a link of /about: an http(s) address with a host and no whitespace ("https://" alone, or
+    # "http://a b", made a broken link: review).
+    if url is not None and (not url.lower().startswith(("https://", "http://"))
+                            or not urlsplit(url).netloc or any(c.isspace() for c in url)):
         raise ValueError(f"{where}: meta list url{_key_at(raw, 'url')} {url!r} is not an http(s) address")
     follows = raw.get("follows_survey", False)
     if not isinstance(follows, bool):
@@ -746,6 +750,12 @@ def _parse_meta(raw: Any, where: str) -> TaxonomyMeta:
         """The meta phrase under `key`, or None when absent."""
         return None if raw.get(key) is None else _meta_text(raw[key], f"meta {key}{_key_at(raw, key)}", where)
 
+    for key in raw:  # the other keys are notes, so a misspelt read key would drop its text unseen
+        close = difflib.get_close_matches(str(key), _META_KEYS, n=1, cutoff=0.8) if key not in _META_KEYS \
+            else []
+        if close:
+            log.warning("%s: meta key %r%s is read as a note: did you mean %r?", where, key,
+                        _key_at(raw, key), close[0])
     survey = _parse_survey(raw["survey"], where) if raw.get("survey") is not None else None
     listed = _parse_list_source(raw["list"], survey is not None, where) if raw.get("list") is not None \
         else None

@@ -1561,3 +1561,18 @@ def test_entries_skipped_for_an_unusable_date_are_counted_in_the_summary(
     assert "3 candidates from" in summary.text()
     assert "; 1 arXiv entry skipped (unusable date): 2611.90001; loaded 3 new" in summary.text()
     assert summary.to_dict()["skipped"] == ["2611.90001"]
+
+
+def test_an_alias_too_long_for_a_query_is_not_queried(tmp_path: Path) -> None:
+    """Review: a technique alias of ~1,000 characters made build_queries fail every weekly run."""
+    from kg.taxonomy import MAX_QUERY_TERM_CHARS
+
+    long_alias = "sparse " * 200
+    text = BIO_TAXONOMY.read_text(encoding="utf-8").replace(
+        "aliases: [cryo-EM", f"aliases: [{long_alias.strip()}, cryo-EM", 1)
+    assert long_alias.strip() in text and len(long_alias.strip()) > MAX_QUERY_TERM_CHARS
+    path = tmp_path / "long.yaml"
+    path.write_text(text, encoding="utf-8")
+    terms = query_terms(load_taxonomy(path))
+    assert "cryo-EM" in terms and all(len(t) <= MAX_QUERY_TERM_CHARS for t in terms)
+    assert build_queries(terms, ["q-bio.BM"])

@@ -893,3 +893,21 @@ def test_a_kind_less_extension_takes_its_parents_label_wherever_the_parent_is(tm
     # A cycle of kind-less extensions is refused as a cycle (checked before labels are followed).
     with pytest.raises(ValueError, match=r"the parents of 'child_of_later' form a cycle"):
         _load(tmp_path, text, "    kind: evaluation\n", "    parent: grandchild\n")
+
+
+@pytest.mark.parametrize("url", ["https://", "http://a b", "https:///path"])
+def test_a_list_url_without_a_host_or_with_a_space_is_refused(tmp_path: Path, url: str) -> None:
+    """Review: "https://" alone and "http://a b" loaded and made a broken link on /about."""
+    text = PACKAGED_TAXONOMY.read_text(encoding="utf-8")
+    listed = yaml.safe_load(text)["meta"]["list"]["url"]
+    with pytest.raises(ValueError, match="is not an http\\(s\\) address"):
+        _load(tmp_path, text, f"url: {listed}", f"url: {json.dumps(url)}")
+
+
+def test_a_misspelt_read_meta_key_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Review: `exmaples:` or `feild:` were read as notes, and the pages went neutral with no hint."""
+    text = PACKAGED_TAXONOMY.read_text(encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="kg.taxonomy"):
+        _load(tmp_path, text, "meta:\n", "meta:\n  exmaples: [a question]\n  source_note: kept as a note\n")
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1 and "meta key 'exmaples'" in warned[0] and "did you mean 'examples'?" in warned[0]
