@@ -33,7 +33,7 @@ timeout = 120
 # set it above the proxy's idle timeout for them.
 keepalive = 2
 
-# No control socket (gunicorn 25.1+; older versions ignore the name): nothing here uses `gunicornc`,
+# No control socket (a setting of gunicorn 25.1+: pyproject.toml asks for 27): nothing uses `gunicornc`,
 # and its default path ($XDG_RUNTIME_DIR or $HOME/.gunicorn/gunicorn.ctl) is shared by every gunicorn
 # the same user runs, so one stopping deleted the socket of another.
 control_socket_disable = True
