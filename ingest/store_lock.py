@@ -6,17 +6,18 @@ overwrite each other's merged sources and venues. So each writing ingest holds t
 for its whole run: taken before it reads anything, refreshed by a daemon thread while it runs,
 released on every way out.
 
-The holder string is host:pid:start:pid-space:kind-token (see make_owner): start is the process's start
+The holder string is host:pid:pid-space:kind-token@start (see make_owner): start is the process's start
 time, field 22 of /proc/PID/stat (clock ticks after boot, which no wall-clock step moves), so a pid the
-system has since given to another process is not taken for the holder. A holder written by an older
-paperkg, or on a host without /proc, has no start (host:pid:pid-space:kind-token) and is judged by its
-pid alone, as before. holder_state finds a holder of this host's pid space (same boot and pid namespace)
-dead when its pid is gone (or a zombie), when its pid now names a process started at another time (pid
-reuse), or when its pid is this very process's and the holder is not one this process holds (a lock left
-behind: its release failed, say with "database is locked"; see _HELD). A run killed with kill -9 leaves
-its lock behind; the next run on the same host finds its holder dead and takes the lock over at once (a
-compare-and-set on the dead holder, so of two runs doing so one wins). Another host's holder cannot be
-checked: its lock frees itself LOCK_TTL_SECONDS after its last refresh.
+system has since given to another process is not taken for the holder. It ends the last field, so an
+older paperkg still reads host, pid and pid space and judges such a holder by its pid. A holder written
+by an older paperkg, or on a host without /proc, has no start (host:pid:pid-space:kind-token) and is
+judged by its pid alone, as before. holder_state finds a holder of this host's pid space (same boot and
+pid namespace) dead when its pid is gone (or a zombie), when its pid now names a process started at
+another time (pid reuse), or when its pid is this very process's and the holder is not one this
+process holds (a lock left behind: its release failed, say with "database is locked"; see _HELD). A run
+killed with kill -9 leaves its lock behind; the next run on the same host finds its holder dead and
+takes the lock over at once (a compare-and-set on the dead holder, so of two runs doing so one wins).
+Another host's holder cannot be checked: its lock frees itself LOCK_TTL_SECONDS after its last refresh.
 
 Once a run holds the lock no other ingest is running, so any IngestRun still "running" belongs to a
 run that died: it is recorded as failed, saying so (see mark_dead_runs).
@@ -28,7 +29,8 @@ write, which raises IngestLockLost then. The run stops, recorded as failed, inst
 new holder. Expiry is judged by the wall clock, though, so a clock stepped forward past the lifetime (or
 a fast clock) makes a live holder's lock look expired: a holder of this host's pid space that is alive
 and not stopped (state T or t, as SIGSTOP leaves it) is refused like a live lock, expired or not (see
-take_lock); only a stopped one, or one this host cannot check, is taken over on expiry, and a dead one
+take_lock); only a stopped one, one this host cannot check, or an older paperkg's holder without a start
+time (whose pid may have been reused: expiry is all that tells) is taken over on expiry, and a dead one
 (see above) at once.
 """
 
@@ -71,9 +73,9 @@ EXIT_LOCKED = 75
 # Kinds of ingest that take the lock, as the messages name them.
 _KIND_WORDS = {"list": "list", "records": "records", "arxiv": "arXiv", "weekly": "weekly"}
 _KIND = re.compile(r"[a-z][a-z-]{0,29}")
-_TOKEN = re.compile(r"([a-z][a-z-]{0,29})-[0-9a-f]{8}")
 _PID = re.compile(r"[1-9][0-9]{0,8}")
-_START = re.compile(r"0|[1-9][0-9]{0,19}")  # clock ticks after boot
+# The last field: kind-token, then @start (clock ticks after boot) in holders that know it.
+_LAST_FIELD = re.compile(r"(?P<token>[a-z][a-z-]{0,29}-[0-9a-f]{8})(?:@(?P<start>0|[1-9][0-9]{0,19}))?")
 # What a refused run is told to do (not said to a run that already waits for the lock).
 _WAIT_ADVICE = ("; only one ingest writes to a store at a time: run this one again when it has finished "
                 "(or pass --wait SECONDS to wait for it)")
@@ -132,14 +134,14 @@ def _proc_stat(pid: int) -> _ProcStat | None:
 
 
 def make_owner(kind: str) -> str:
-    """A lock holder for this process: host:pid:start:pid-space:kind-token, without start where /proc
+    """A lock holder for this process: host:pid:pid-space:kind-token@start, without @start where /proc
     cannot say it (see holder_state); this process counts as holding it until ingest_lock lets it go."""
     if not _KIND.fullmatch(kind):
         kind = "other"  # a caller's own source name that does not fit the holder format
     pid = os.getpid()
     stat = _proc_stat(pid)
-    start = "" if stat is None else f"{stat.start}:"
-    owner = f"{socket.gethostname()}:{pid}:{start}{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}"
+    start = "" if stat is None else f"@{stat.start}"
+    owner = f"{socket.gethostname()}:{pid}:{_pid_space()}:{kind}-{uuid.uuid4().hex[:8]}{start}"
     _hold(owner)
     return owner
 
@@ -178,6 +180,7 @@ class Holder:
     host: str | None = None  # None: the holder string is not one of ours
     kind: str | None = None  # "weekly", "list", ...; None for a holder that does not say
     stopped: bool = False  # alive but stopped (state T or t: SIGSTOP, Ctrl-Z, a debugger)
+    started: bool = False  # the holder carries its start time, so a live pid is surely the holder
     why: str = ""  # for a dead one: how it was found dead
 
     def ingest(self) -> str:
@@ -188,23 +191,19 @@ class Holder:
 
 
 def holder_state(holder: str) -> Holder:
-    """Read a holder written by make_owner() (host:pid:start:pid-space:kind-token, or an older paperkg's
+    """Read a holder written by make_owner() (host:pid:pid-space:kind-token@start, or an older paperkg's
     host:pid:pid-space:kind-token); only one from this host's pid space can be found dead (see the
     module docstring for when)."""
-    token = _TOKEN.fullmatch(holder.rsplit(":", 1)[-1])
-    kind = token.group(1) if token else None
     # rsplit: everything before the pid is the hostname. ASCII digits, no leading zero, at most 9
     # digits: no pid 0 or negative (process groups), no "０１２" that isdigit() accepts, no number
     # os.kill cannot take.
-    parts = holder.rsplit(":", 4)
-    start: int | None = None
-    if len(parts) == 5 and _PID.fullmatch(parts[1]) and _START.fullmatch(parts[2]):
-        host, pid_text, start, space = parts[0], parts[1], int(parts[2]), parts[3]
-    else:  # an older holder, without the start time
-        parts = holder.rsplit(":", 3)
-        if len(parts) != 4 or not _PID.fullmatch(parts[1]):
-            return Holder("foreign", kind=kind)
-        host, pid_text, space = parts[0], parts[1], parts[2]
+    parts = holder.rsplit(":", 3)
+    last = _LAST_FIELD.fullmatch(parts[-1])
+    kind = last.group("token").rsplit("-", 1)[0] if last else None
+    start = int(last.group("start")) if last and last.group("start") else None
+    if len(parts) != 4 or not _PID.fullmatch(parts[1]):
+        return Holder("foreign", kind=kind)
+    host, pid_text, space = parts[0], parts[1], parts[2]
     pid = int(pid_text)
     if host != socket.gethostname() or space != _pid_space():
         return Holder("foreign", pid, host, kind)
@@ -212,7 +211,7 @@ def holder_state(holder: str) -> Holder:
         with _HELD_LOCK:
             held = holder in _HELD
         if held:
-            return Holder("alive", pid, host, kind)
+            return Holder("alive", pid, host, kind, started=True)  # this process holds it: surely running
         return Holder("dead", pid, host, kind, why=(
             f"pid {pid} is this very process, which does not hold it: a lock left behind (its release "
             "failed?)"))
@@ -224,7 +223,8 @@ def holder_state(holder: str) -> Holder:
         return Holder("dead", pid, host, kind, why=f"its pid {pid} is gone")
     if start is not None and stat is not None and stat.start != start:
         return Holder("dead", pid, host, kind, why=f"its pid {pid} now names another process (reused)")
-    return Holder("alive", pid, host, kind, stopped=stat is not None and stat.state in ("T", "t"))
+    return Holder("alive", pid, host, kind, stopped=stat is not None and stat.state in ("T", "t"),
+                  started=start is not None)
 
 
 def refusal(exc: LockHeld, waiting: bool = False) -> IngestLocked:
@@ -278,7 +278,9 @@ def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, waitin
     dead: Holder | None = None
     if seen_lock is not None and current != owner:
         seen = holder_state(seen_lock[0])
-        if seen.state == "alive" and not seen.stopped:
+        # Only a holder with its start time is surely running: an older paperkg's holder whose pid is
+        # alive may be a reused pid, so its expired lock is taken over as before (upgrade QA).
+        if seen.state == "alive" and not seen.stopped and (seen.started or seen_lock[1] > time.time()):
             raise running_refusal(seen_lock[0], seen_lock[1], seen, waiting)
         dead = seen if seen.state == "dead" else None
     _hold(owner)  # before the lock is ours: a run of this process reading it meanwhile finds it alive

@@ -536,12 +536,13 @@ def test_a_holder_whose_pid_now_names_another_process_is_taken_over_at_once(
     killed.kill()
     killed.communicate(timeout=60)
     assert holder, "the holder process failed"
-    host, pid, start, rest = holder.split(":", 3)
+    host, pid, space, last = holder.split(":", 3)
+    token, start = last.split("@")  # the start time ends the last field: older paperkgs still read the rest
     assert (host, pid) == (socket.gethostname(), str(killed.pid)) and start.isdigit()
     reuser = _sleeper()  # started after the holder: another start time
     try:
         # The killed holder's lock as it looks once the system has given its pid to `reuser`.
-        reused = f"{host}:{reuser.pid}:{start}:{rest}"
+        reused = f"{host}:{reuser.pid}:{space}:{token}@{start}"
         with sqlite3.connect(store.path) as conn:
             conn.execute("UPDATE locks SET owner = ? WHERE name = ?", (reused, LOCK_NAME))
         assert holder_state(reused).state == "dead"
@@ -556,17 +557,23 @@ def test_a_holder_whose_pid_now_names_another_process_is_taken_over_at_once(
         # The same pid with its own start time is a live holder, refused; so is an older paperkg's holder
         # without a start time (judged by the pid alone, as before).
         own_start = Path(f"/proc/{reuser.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-        older = f"{host}:{reuser.pid}:{rest}"
-        for live in (f"{host}:{reuser.pid}:{own_start}:{rest}", older):
+        older = f"{host}:{reuser.pid}:{space}:{token}"
+        for live in (f"{host}:{reuser.pid}:{space}:{token}@{own_start}", older):
             store.acquire_lock(LOCK_NAME, live, ttl_seconds=900)
             with pytest.raises(IngestLocked, match=f"pid {reuser.pid} on this host is alive and not stopped"):
                 take_lock(store, taker)
             assert _holder_of(store) == live
             store.release_lock(LOCK_NAME, live)
+        # An older paperkg's holder cannot tell a reused pid: its expired lock is taken over, as the older
+        # paperkg did (upgrade QA: refused for as long as the pid's new, unrelated process lived).
+        store.acquire_lock(LOCK_NAME, older, ttl_seconds=-60)
+        take_lock(store, taker)
+        assert _holder_of(store) == taker
+        store.release_lock(LOCK_NAME, taker)
     finally:
         reuser.communicate(timeout=60)
     # An older paperkg's holder whose pid is gone is dead, as before.
-    assert holder_state(f"{host}:{killed.pid}:{rest}").state == "dead"
+    assert holder_state(f"{host}:{killed.pid}:{space}:{token}").state == "dead"
 
 
 def test_a_holder_that_took_the_lock_between_the_read_and_the_take_is_refused(
