@@ -323,13 +323,11 @@ class ArxivSource:
         if status in (200, 400):
             # arXiv reports a bad query as HTTP 400 with an error feed: surface its message.
             self._raise_api_error(response.content, status)
-        if status == 200:
-            sent = http_date(response.headers.get("Date"))
-            if sent is not None and (self.server_time is None or sent > self.server_time):
-                self.server_time = sent
+        sent = http_date(response.headers.get("Date"))  # arXiv's clock (server_time, Retry-After dates)
+        if status == 200 and sent is not None and (self.server_time is None or sent > self.server_time):
+            self.server_time = sent
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"),
-                             sent=http_date(response.headers.get("Date")))
+            raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"), sent=sent)
         if status != 200:
             raise ArxivError(f"arXiv API answered HTTP {status}")
         return response.content

@@ -40,7 +40,6 @@ import contextlib
 import functools
 import hashlib
 import logging
-import math
 import os
 import re
 import socket
@@ -49,7 +48,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kg.store import GraphStore, LockHeld, StoreError
@@ -251,15 +249,11 @@ def running_refusal(current: str, expires: float, holder: Holder, waiting: bool 
     """The refusal for a lock whose holder runs on this host (alive, not stopped), whether or not the lock
     looks expired (`expires`, epoch seconds by this machine's clock)."""
     now = time.time()
-    advice = "" if waiting else _WAIT_ADVICE
-    alive = f"another {holder.ingest()} is running: pid {holder.pid} on this host is alive and not stopped"
-    if expires > now:
-        return IngestLocked(f"{alive} ({lock_held_message(LOCK_NAME, current, expires, now)}){advice}")
-    until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
-    ago = max(1, math.ceil((now - expires) / 60))
-    return IngestLocked(
-        f"{alive} (lock {LOCK_NAME!r} is held by {current!r} until {until}, {ago} min ago by this clock), so "
-        f"its lock is not taken over even though it looks expired (clock step?){advice}")
+    held = lock_held_message(LOCK_NAME, current, expires, now)
+    expired = ", so its lock is not taken over even though it looks expired (clock step?)" if expires <= now \
+        else ""
+    return IngestLocked(f"another {holder.ingest()} is running: pid {holder.pid} on this host is alive and "
+                        f"not stopped ({held}){expired}{'' if waiting else _WAIT_ADVICE}")
 
 
 def take_lock(store: GraphStore, owner: str, ttl: int = LOCK_TTL_SECONDS, waiting: bool = False) -> None:

@@ -698,9 +698,13 @@ def unique_list_rows(bundle: PaperBundle) -> list[tuple[int, ListRow]]:
 
 
 def lock_held_message(name: str, owner: str, expires: float, now: float | None = None) -> str:
-    """The LockHeld message: who holds the lock and until when (UTC, and how long from `now`)."""
+    """The LockHeld message: who holds the lock and until when (UTC, and how long from `now`; for a lock
+    that looks expired, how long ago by this clock)."""
     until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
     left = expires - (datetime.now(UTC).timestamp() if now is None else now)
+    if left <= 0:
+        ago = max(1, math.ceil(-left / 60))
+        return f"lock {name!r} is held by {owner!r} until {until}, {ago} min ago by this clock"
     # Whole minutes, rounded up: "in 0 min" would read as "free now" while it is still held.
     return f"lock {name!r} is held by {owner!r} until {until} (in {max(1, math.ceil(left / 60))} min)"
 
