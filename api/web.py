@@ -272,12 +272,13 @@ def search() -> str | tuple[str, int] | BaseResponse:
             return redirect(url_for("web.paper", paper_id=target))
     if status == 200 and (q or not ctx["filters"].is_empty()):
         _run_search(store, labels, ctx, page)
-    # The fragment needs them too: with no query and no filter it shows the intro (its counts and
-    # examples), and an in-place search that cleared every field answered 500 (review).
-    ctx.update(_cached_form_options(store, labels))
-    ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
-    template = "results_fragment.html" if request.args.get("fragment") else "search.html"
-    return render_template(template, **ctx), status
+    fragment = bool(request.args.get("fragment"))
+    # The page's form needs the options; a fragment only when it shows the intro (no query, no filter:
+    # its counts and examples; without them an in-place search that cleared every field answered 500).
+    if not fragment or (not q and ctx["filters"].is_empty()):
+        ctx.update(_cached_form_options(store, labels))
+        ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
+    return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
 
 def _meta() -> TaxonomyMeta:
