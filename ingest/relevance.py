@@ -139,7 +139,7 @@ class LMCue:
         return min(found, key=lambda m: (m.start(), -len(m.group(0)))).group(0) if found else None
 
 
-def phrase_pattern(phrase: str) -> re.Pattern[str]:
+def _cue_pattern(phrase: str) -> re.Pattern[str]:
     """`phrase` as plain text (not a regex) matched as whole words in any case; a space in it matches
     any run of whitespace (an abstract wraps lines)."""
     words = r"\s+".join(re.escape(word) for word in phrase.split())
@@ -151,7 +151,7 @@ class DomainCue:
     uses none). With no cues listed, none is required (`required` is False)."""
 
     def __init__(self, phrases: Sequence[str]) -> None:
-        self._patterns = [phrase_pattern(p) for p in phrases if p.split()]
+        self._patterns = [_cue_pattern(p) for p in phrases if p.split()]
         self.required = bool(self._patterns)
 
     def find(self, text: str) -> str | None:
@@ -239,7 +239,7 @@ class RelevanceGate:
         else:
             self.cue = DomainCue(self.settings.domain_cues)
             self.generic_ids = self.settings.generic_techniques
-            self._specific = {tid: [phrase_pattern(p) for p in phrases]
+            self._specific = {tid: [_cue_pattern(p) for p in phrases]
                               for tid, phrases in self.settings.specific_phrases.items()}
 
     @classmethod
