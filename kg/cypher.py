@@ -12,7 +12,14 @@ import unicodedata
 from typing import Any
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
-from kg.validation import BROWSABLE_LABELS, MAX_QUERY_TOKENS, TOPIC_LABELS, search_forms, search_terms
+from kg.validation import (
+    BROWSABLE_LABELS,
+    KEYWORD_FIELD_WEIGHTS,
+    MAX_QUERY_TOKENS,
+    TOPIC_LABELS,
+    search_forms,
+    search_terms,
+)
 
 
 class IndexName:
@@ -40,6 +47,10 @@ class ExtraLabel:
 # "github.com", "3.5" and "foo_bar" as one token each, where FTS5's unicode61 makes two words of each,
 # so a search for "Neill" or "github" found them only in the embedded store.
 FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
+# How much a match in each of FULLTEXT_PROPERTIES counts, in that order (the per-property boosts of
+# fulltext_query): without them Lucene weighs every property alike, and an abstract repeating the
+# query's words outranks a title holding them once.
+FULLTEXT_WEIGHTS: tuple[float, ...] = KEYWORD_FIELD_WEIGHTS
 _FULLTEXT_ANALYZER = "standard-no-stop-words"
 
 # A word of the embedded store's FTS5 tokenizer (unicode61): a run of letters and digits (Unicode
@@ -535,16 +546,19 @@ PAPERS_BY_TECHNIQUE_CENTRALITY = (
 # ---------------------------------------------------------------------------------------------
 # Search
 # ---------------------------------------------------------------------------------------------
-# $query is built in Python (fulltext_query): words only, Lucene-escaped, never query syntax.
-# Without filters the index itself stops at the best $k (it need not hand over every match).
+# $query is built in Python (fulltext_query): escaped words in our own property names and boosts,
+# never query syntax from the text. Equal scores go by insertion order, as the embedded store's
+# (bm25, pk). Without filters the index itself stops at the best $fetch (it need not hand over every
+# match), and stops among equal scores by its own document order, not insertion order: the store asks
+# for more than the k wanted and again for more while the last one fetched ties the k-th.
+_BY_SCORE = f"ORDER BY score DESC, {_insertion_order('p', 'first_seen', newest_first=False)}"
 KEYWORD_SEARCH = (
-    f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $k}}) YIELD node, score "
-    "RETURN node.id AS id, score ORDER BY score DESC, id LIMIT $k"
+    f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $fetch}}) YIELD node, score "
+    f"WITH node AS p, score RETURN p.id AS id, score {_BY_SCORE}"
 )
 KEYWORD_SEARCH_FILTERED = (
     f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query) YIELD node, score "
-    f"WITH node AS p, score WHERE {_filters('p')} "
-    "RETURN p.id AS id, score ORDER BY score DESC, id LIMIT $k"
+    f"WITH node AS p, score WHERE {_filters('p')} RETURN p.id AS id, score {_BY_SCORE} LIMIT $k"
 )
 
 # Approximate (HNSW) top-$fetch candidates from the index; $fetch >= $k oversamples for recall.
@@ -554,6 +568,15 @@ KEYWORD_SEARCH_FILTERED = (
 VECTOR_SEARCH = (
     f"CALL db.index.vector.queryNodes('{IndexName.VECTOR}', $fetch, $vector) YIELD node "
     "WITH node.id AS id, 2 * vector.similarity.cosine(node.embedding, $vector) - 1 AS cosine "
+    "RETURN id, cosine ORDER BY cosine DESC, id LIMIT $k"
+)
+
+# Exact top-$k over every paper with an embedding: what VECTOR_SEARCH falls back to when the index
+# cannot be trusted to hand over k papers (Neo4j's vector-index limitations: an approximate search may
+# return fewer than k neighbours, as when k nears the number of indexed papers).
+VECTOR_SEARCH_EXACT = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.embedding IS NOT NULL "
+    "WITH p.id AS id, 2 * vector.similarity.cosine(p.embedding, $vector) - 1 AS cosine "
     "RETURN id, cosine ORDER BY cosine DESC, id LIMIT $k"
 )
 
@@ -897,9 +920,8 @@ def escape_lucene(text: str) -> str:
 
 
 # Lucene refuses a query of more than maxClauseCount (1024) term clauses, counted after parsing:
-# Neo4j parses the query with a MultiFieldQueryParser over the index's properties, so each term
-# becomes one clause per property. The query is budgeted in clauses: terms x properties, with room
-# to spare.
+# fulltext_query looks for each term in every one of the index's properties, so each term becomes one
+# clause per property. The query is budgeted in clauses: terms x properties, with room to spare.
 LUCENE_MAX_CLAUSES = 1024
 _CLAUSE_MARGIN = 24
 # StandardTokenizer cuts longer tokens into pieces of this many characters.
@@ -915,11 +937,11 @@ def max_index_terms(word: str) -> int:
     return sum(-(-len(r) // _MAX_TOKEN_CHARS) for r in runs) + len(word) - sum(len(r) for r in runs)
 
 
-def fulltext_query(
+def fulltext_terms(
     text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
     max_clauses: int = LUCENE_MAX_CLAUSES - _CLAUSE_MARGIN, fields: int = len(FULLTEXT_PROPERTIES),
 ) -> str | None:
-    """The full-text query for user text: its distinct words and their other number (at most
+    """The words of user text to look for: its distinct words and their other number (at most
     `max_terms` words; stop words dropped unless nothing else is left), folded as the indexed text
     is (validation.search_forms), each Lucene-escaped, OR-ed (a word FTS5 cuts in two, "foo_bar", as a
     phrase of its words: _lucene_term); words are kept while their terms times the `fields` searched
@@ -941,6 +963,25 @@ def fulltext_query(
         budget -= cost
     terms = [t for t in map(_lucene_term, kept.values()) if t]
     return " OR ".join(terms) or None
+
+
+def _boost(weight: float) -> str:
+    """Lucene's boost suffix for a weight ("^5"; none for 1)."""
+    return "" if weight == 1 else f"^{weight:g}"
+
+
+def fulltext_query(
+    text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
+) -> str | None:
+    """The full-text query for user text: fulltext_terms' words looked for in each of
+    FULLTEXT_PROPERTIES, boosted by FULLTEXT_WEIGHTS, as the embedded store's bm25() weighs its columns
+    ('search_title:(a OR b)^5 OR search_abstract:(a OR b) OR search_authors:(a OR b)^2'). Property
+    names and boosts are constants; only escaped words come from the text. None when it has no word."""
+    terms = fulltext_terms(text, stopwords=stopwords, max_terms=max_terms, fields=len(FULLTEXT_PROPERTIES))
+    if terms is None:
+        return None
+    return " OR ".join(f"{prop}:({terms}){_boost(weight)}"
+                       for prop, weight in zip(FULLTEXT_PROPERTIES, FULLTEXT_WEIGHTS, strict=True))
 
 
 def _lucene_term(term: str) -> str:

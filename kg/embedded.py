@@ -112,8 +112,8 @@ _PAPER_COLUMNS = (
 )
 _REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
 _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
-# BM25 column weights: a match in the title counts more than one in the abstract.
-_BM25 = "bm25(papers_fts, 5.0, 1.0, 2.0)"
+# BM25 column weights (title, abstract, authors: the papers_fts columns in order).
+_BM25 = f"bm25(papers_fts, {', '.join(map(str, validation.KEYWORD_FIELD_WEIGHTS))})"
 _IDS = "(SELECT value FROM json_each(?))"
 # Filtered keyword search, two plans with one ranking (bm25, then pk) over the matches that pass the
 # filters ({where} over `papers p`). JOIN: each match's paper row is read to test the filters: cheap
@@ -838,8 +838,9 @@ class EmbeddedStore(GraphStore):
         paper_rows = []
         for bundle, vector, fp in changed:
             p = bundle.paper
+            # The edges stored below, as Neo4j counts them: one list row per section (unique_list_rows).
             degree = (len(dedupe_techniques(bundle)) + len(dedupe_evaluations(bundle))
-                      + len(bundle.findings) + len(set(bundle.models)) + len(bundle.list_rows))
+                      + len(bundle.findings) + len(set(bundle.models)) + len(unique_list_rows(bundle)))
             # Kept from the stored paper, or now; and the earliest of the papers it replaced.
             first_seen = existing[p.id][1] if p.id in existing else now
             first_seen = min(first_seen, carried.get(p.id, first_seen))

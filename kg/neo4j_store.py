@@ -88,7 +88,8 @@ CONSTRAINT_NAMES = frozenset(
     name for name, stmt in zip(INDEX_NAMES, cypher.SCHEMA_STATEMENTS, strict=True)
     if stmt.startswith("CREATE CONSTRAINT")
 )
-# Vector search asks the HNSW index for more neighbours than wanted, then keeps the best k.
+# Vector search asks the HNSW index for more neighbours than wanted, then keeps the best k (keyword
+# search fetches more by the same factor while equal scores cross the k-th: _top_keyword_rows).
 _OVERSAMPLE = 4
 _MIN_FETCH = 50
 _CLEAR_BATCH = 10_000
@@ -197,6 +198,41 @@ def search_text_rule() -> str:
     return hashlib.sha256(rule.encode()).hexdigest()[:16]
 
 
+def _top_keyword_rows(tx: ManagedTransaction, query: str, k: int) -> list[dict[str, Any]]:
+    """The best k of an unfiltered full-text query, equal scores in insertion order (KEYWORD_SEARCH).
+    The index stops at $fetch by its own order among equal scores, so while the last paper fetched
+    ties the k-th, papers of that score may be left out that come first in insertion order: fetch
+    more (x4 each time) until a lower score or the end of the matches is reached."""
+    fetch = k + 1
+    while True:
+        rows = tx.run(cypher.KEYWORD_SEARCH, {"query": query, "fetch": fetch}).data()
+        if len(rows) < fetch or rows[-1]["score"] < rows[k - 1]["score"]:
+            return rows[:k]
+        fetch *= _OVERSAMPLE
+
+
+def _vector_fetch(k: int, n_papers: int) -> int | None:
+    """How many candidates VECTOR_SEARCH asks the vector index for to keep the best k (oversampled, at
+    least _MIN_FETCH), or None when that is as many as there are papers: the index may then return
+    fewer than k (an approximate search; Neo4j's vector-index limitations), and an exact scan of
+    every paper (VECTOR_SEARCH_EXACT) costs about what the index search would."""
+    fetch = max(k * _OVERSAMPLE, _MIN_FETCH)
+    return None if fetch >= n_papers else fetch
+
+
+def _top_vector_rows(tx: ManagedTransaction, vector: list[float], k: int) -> list[dict[str, Any]]:
+    """The unfiltered cosine top-k: from the vector index's candidates (_vector_fetch), or by the exact
+    scan when the index is not asked (small graphs) or hands over fewer than k (then every paper with
+    an embedding is scanned, so none that exists is missed)."""
+    n_papers = tx.run(cypher.PAPER_COUNT).single(strict=True)["n"]
+    fetch = _vector_fetch(k, n_papers)
+    if fetch is not None:
+        rows = tx.run(cypher.VECTOR_SEARCH, {"vector": vector, "k": k, "fetch": fetch}).data()
+        if len(rows) >= k:
+            return rows
+    return tx.run(cypher.VECTOR_SEARCH_EXACT, {"vector": vector, "k": k}).data()
+
+
 def _list(values: Sequence[str]) -> list[str] | None:
     """A list property value; an empty list is stored as no property (reads turn null into [])."""
     return list(values) or None
@@ -243,6 +279,15 @@ class Neo4jStore(GraphStore):
         except ne.Neo4jError as exc:
             reason = _one_line(exc).replace(self.uri, self.where)
             raise StoreError(f"Neo4j at {self.where} refused a statement: {exc.code}: {reason}") from exc
+        except ne.ConfigurationError as exc:
+            reason = _one_line(exc).replace(self.uri, self.where)
+            if "notification filtering is not supported" in reason.lower():
+                # A server before 5.7 cannot filter notifications (the driver asks for warnings only, see
+                # _get_driver) and fails the first connection, before _check_server_version could run.
+                needed = ".".join(map(str, cypher.MIN_SERVER_VERSION))
+                raise StoreError(f"Neo4j at {self.where} is too old: paperkg needs {needed} or newer "
+                                 f"({reason})") from exc
+            raise StoreError(f"Neo4j driver error for {self.where}: {reason}") from exc
         except ne.DriverError as exc:
             reason = _one_line(exc).replace(self.uri, self.where)
             raise StoreError(f"Neo4j driver error for {self.where}: {reason}") from exc
@@ -266,16 +311,20 @@ class Neo4jStore(GraphStore):
             self._forget_parent_driver()
         with self._lock:
             if self._driver is None:
-                from neo4j import GraphDatabase
+                from neo4j import GraphDatabase, NotificationMinimumSeverity
 
                 # Every operation opens its own session; one bookmark manager chains them, so on a
                 # cluster (or Aura) a read routed to another member still sees this store's writes.
                 self._bookmarks = GraphDatabase.bookmark_manager()
                 try:
+                    # Warnings only: since Neo4j 5.17 every CREATE ... IF NOT EXISTS that finds its
+                    # index answers with an informational notification, which the driver logs at INFO
+                    # (logger neo4j.notifications): ~26 lines per init_schema, i.e. per ingest.
                     self._driver = GraphDatabase.driver(
                         self.uri, auth=self._auth, connection_timeout=self._connection_timeout,
                         connection_acquisition_timeout=2 * self._connection_timeout,
                         max_transaction_retry_time=self._retry_time, user_agent="paperkg",
+                        notifications_min_severity=NotificationMinimumSeverity.WARNING,
                     )
                 except Exception as exc:  # ConfigurationError, ValueError, ImportError (http://)
                     raise self._unreachable(f"invalid Neo4j URI or settings: {_one_line(exc)}") from exc
@@ -793,12 +842,13 @@ class Neo4jStore(GraphStore):
         return list(r["page"]), int(r["total"])
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
-        """Lucene full-text over title, abstract and authors; user words are escaped, OR-ed."""
+        """Lucene full-text over title, abstract and authors, weighted as the embedded store's bm25
+        (cypher.FULLTEXT_WEIGHTS); user words are escaped, OR-ed; equal scores in insertion order."""
         text = cypher.fulltext_query(query, stopwords=validation.STOPWORDS)
         if text is None or k <= 0:
             return []
         if filters is None or filters.is_empty():
-            rows = self._read(cypher.KEYWORD_SEARCH, query=text, k=int(k))
+            rows = self._execute(False, lambda tx: _top_keyword_rows(tx, text, int(k)))
         else:
             rows = self._filtered(cypher.KEYWORD_SEARCH_FILTERED, filters, query=text, k=int(k))
         return [ScoredId(id=r["id"], score=float(r["score"])) for r in rows]
@@ -812,8 +862,7 @@ class Neo4jStore(GraphStore):
             return []  # cosine is undefined for a zero vector (Neo4j rejects it)
         values = query.tolist()
         if filters is None or filters.is_empty():
-            fetch = max(int(k) * _OVERSAMPLE, _MIN_FETCH)
-            rows = self._read(cypher.VECTOR_SEARCH, vector=values, k=int(k), fetch=fetch)
+            rows = self._execute(False, lambda tx: _top_vector_rows(tx, values, int(k)))
         else:
             rows = self._filtered(cypher.VECTOR_SEARCH_FILTERED, filters, vector=values, k=int(k))
         return [ScoredId(id=r["id"], score=float(r["cosine"])) for r in rows]

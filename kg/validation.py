@@ -32,6 +32,10 @@ YEAR_MIN, YEAR_MAX = 1900, 2100
 RUN_STATUSES = ("running", "succeeded", "failed")
 # Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
 MAX_QUERY_TOKENS = 64
+# Keyword search weighs a match by where it is (title, abstract, authors): one in the title counts
+# more than one in the abstract. Both stores rank with these (the embedded bm25() column weights,
+# Neo4j's per-property boosts), so their orders agree.
+KEYWORD_FIELD_WEIGHTS: tuple[float, float, float] = (5.0, 1.0, 2.0)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Very common words are dropped from keyword queries when other words remain: OR-ing "the"
 # would rank every document in the corpus.

@@ -36,7 +36,7 @@ from kg.entities import (
     TaxonomyNode,
     TechniqueUse,
 )
-from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri
+from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri, _vector_fetch
 from kg.schema import EMBEDDING_DIM, Label
 from kg.store import GraphStore, StoreError, StoreUnavailable
 from tests.kg.title_rule_cases import OLDER_KEYS, TITLES
@@ -178,53 +178,96 @@ def test_escaped_text_has_no_unescaped_special_character() -> None:
             i += 1
 
 
-def test_fulltext_query_keeps_words_only() -> None:
+def test_fulltext_terms_keep_words_only() -> None:
     """User text becomes OR-ed words (a short query's with their other number): no syntax survives,
     nothing searchable gives None."""
-    assert cypher.fulltext_query("sparse autoencoders") == "sparse OR sparses OR autoencoders OR autoencoder"
-    assert cypher.fulltext_query("title:x* AND -circuit") == "title OR x OR and OR circuit"
-    assert cypher.fulltext_query("Sparse sparse SPARSE") == "Sparse OR Sparses"
-    assert cypher.fulltext_query('^"') is None
-    assert cypher.fulltext_query("   ") is None
-    assert cypher.fulltext_query("\x00") is None
-    assert cypher.fulltext_query("🧠" * 50) is None
-    assert cypher.fulltext_query("the probing", stopwords=frozenset({"the"})) == "probing"
-    assert cypher.fulltext_query("the", stopwords=frozenset({"the"})) == "the"
-    many = cypher.fulltext_query(" ".join(f"w{i}" for i in range(3000)))
+    assert cypher.fulltext_terms("sparse autoencoders") == "sparse OR sparses OR autoencoders OR autoencoder"
+    assert cypher.fulltext_terms("title:x* AND -circuit") == "title OR x OR and OR circuit"
+    assert cypher.fulltext_terms("Sparse sparse SPARSE") == "Sparse OR Sparses"
+    assert cypher.fulltext_terms('^"') is None
+    assert cypher.fulltext_terms("   ") is None
+    assert cypher.fulltext_terms("\x00") is None
+    assert cypher.fulltext_terms("🧠" * 50) is None
+    assert cypher.fulltext_terms("the probing", stopwords=frozenset({"the"})) == "probing"
+    assert cypher.fulltext_terms("the", stopwords=frozenset({"the"})) == "the"
+    many = cypher.fulltext_terms(" ".join(f"w{i}" for i in range(3000)))
     assert many is not None and many.count(" OR ") == 63
     # Accents are folded as in the indexed text; a word and its folded twin are one term.
-    assert cypher.fulltext_query("Übersetzung naïve") == "Ubersetzung OR Ubersetzungs OR naive OR naives"
-    assert cypher.fulltext_query("naïve naive NAIVE") == "naive OR naives"
+    assert cypher.fulltext_terms("Übersetzung naïve") == "Ubersetzung OR Ubersetzungs OR naive OR naives"
+    assert cypher.fulltext_terms("naïve naive NAIVE") == "naive OR naives"
 
 
-def test_fulltext_query_folds_stroked_letters_and_keeps_the_older_fold() -> None:
+def test_fulltext_terms_fold_stroked_letters_and_keep_the_older_fold() -> None:
     """"Søgaard" is looked for as the indexed text folds it ("Sogaard") and as a graph not yet re-folded
     holds it (validation.search_forms); a word with nothing to fold, or only accents, is one term."""
-    assert cypher.fulltext_query("Søgaard") == "Sogaard OR Søgaard OR Sogaards OR Søgaards"
-    assert cypher.fulltext_query("Łukasz") == "Lukasz OR Łukasz OR Lukaszes OR Łukaszes"
-    assert cypher.fulltext_query("Straße") == "Strasse OR Straße OR Strasses OR Straßes"
-    assert cypher.fulltext_query("Sogaard SOGAARD") == "Sogaard OR Sogaards"
-    assert cypher.fulltext_query("naïve") == "naive OR naives"
+    assert cypher.fulltext_terms("Søgaard") == "Sogaard OR Søgaard OR Sogaards OR Søgaards"
+    assert cypher.fulltext_terms("Łukasz") == "Lukasz OR Łukasz OR Lukaszes OR Łukaszes"
+    assert cypher.fulltext_terms("Straße") == "Strasse OR Straße OR Strasses OR Straßes"
+    assert cypher.fulltext_terms("Sogaard SOGAARD") == "Sogaard OR Sogaards"
+    assert cypher.fulltext_terms("naïve") == "naive OR naives"
 
 
-def test_fulltext_query_cuts_words_as_fts5_does() -> None:
+def test_fulltext_terms_cut_words_as_fts5_does() -> None:
     """The index holds the embedded store's words (cypher.index_text), so the query looks for those:
     an apostrophe or a full stop already separates query words, and a word FTS5 cuts at "_" is looked
     for as the phrase of its words (Lucene would keep "foo_bar" one term, which the index no longer
     holds), as the embedded store's FTS5 phrase "foo_bar" matches it."""
-    assert cypher.fulltext_query("O'Neill") == "O OR Neill OR Neills"
-    assert cypher.fulltext_query("didn’t github.com") == "didn OR t OR github OR com"
-    assert cypher.fulltext_query("foo_bar") == '"foo bar"'
-    assert cypher.fulltext_query("AND_NOT__x") == '"and not x"'
-    assert cypher.fulltext_query("probing foo_bar") == 'probing OR "foo bar"'
-    assert cypher.fulltext_query("_ __") is None
+    assert cypher.fulltext_terms("O'Neill") == "O OR Neill OR Neills"
+    assert cypher.fulltext_terms("didn’t github.com") == "didn OR t OR github OR com"
+    assert cypher.fulltext_terms("foo_bar") == '"foo bar"'
+    assert cypher.fulltext_terms("AND_NOT__x") == '"and not x"'
+    assert cypher.fulltext_terms("probing foo_bar") == 'probing OR "foo bar"'
+    assert cypher.fulltext_terms("_ __") is None
+
+
+_FIELD_GROUP = re.compile(r"(\w+):\(([^()]*)\)(?:\^(\d+))?")
+
+
+def _field_groups(query: str) -> list[tuple[str, str, float]]:
+    """(property, its OR-ed terms, boost) of each field group of a fulltext_query, checking that the
+    groups are all there is ("p:(a OR b)^5 OR q:(a OR b) OR ...")."""
+    groups = [(m[1], m[2], float(m[3] or 1)) for m in _FIELD_GROUP.finditer(query)]
+    assert " OR ".join(f"{p}:({t})" + (f"^{w:g}" if w != 1 else "") for p, t, w in groups) == query
+    return groups
 
 
 def _lucene_clauses(query: str) -> int:
-    """The term clauses Neo4j's MultiFieldQueryParser makes of a fulltext_query: one per analyzer
-    term (bounded by max_index_terms) and index property."""
-    terms = [t.replace("\\", "") for t in query.split(" OR ")]
-    return sum(cypher.max_index_terms(t) for t in terms) * len(cypher.FULLTEXT_PROPERTIES)
+    """The term clauses Lucene makes of a fulltext_query: one per analyzer term (bounded by
+    max_index_terms) in each property's group."""
+    return sum(cypher.max_index_terms(t.replace("\\", "")) for _, terms, _ in _field_groups(query)
+               for t in terms.split(" OR "))
+
+
+def test_fulltext_query_weighs_the_properties_as_the_embedded_stores_bm25() -> None:
+    """Each property is searched in a group of its own with its boost (title 5, abstract 1, authors 2),
+    the embedded store's bm25() column weights: unweighted, Lucene ranked an abstract repeating the
+    words above a title holding them once. Every group holds the same words."""
+    query = cypher.fulltext_query("sparse foo_bar title:x")
+    assert query == ('search_title:(sparse OR "foo bar" OR title OR x)^5 '
+                     'OR search_abstract:(sparse OR "foo bar" OR title OR x) '
+                     'OR search_authors:(sparse OR "foo bar" OR title OR x)^2')
+    groups = _field_groups(query)
+    assert [(p, w) for p, _, w in groups] == list(zip(cypher.FULLTEXT_PROPERTIES, cypher.FULLTEXT_WEIGHTS,
+                                                      strict=True))
+    assert {t for _, t, _ in groups} == {cypher.fulltext_terms("sparse foo_bar title:x")}
+    assert cypher.fulltext_query("   ") is None
+    assert cypher.fulltext_query("the", stopwords=frozenset({"the"})) == (
+        "search_title:(the)^5 OR search_abstract:(the) OR search_authors:(the)^2")
+
+
+def test_fulltext_weights_are_the_embedded_stores_bm25_weights() -> None:
+    """One set of weights: the embedded store's bm25() over papers_fts (title, abstract, authors, the
+    order of FULLTEXT_PROPERTIES) weighs its columns with cypher.FULLTEXT_WEIGHTS."""
+    from kg import embedded
+    from kg.embedded_schema import SCHEMA
+
+    columns = re.search(r"CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5\(([^)]*)\)", SCHEMA)
+    assert columns is not None
+    assert [c.strip() for c in columns[1].split(",")][:3] == ["title", "abstract", "authors"]
+    assert [f.removeprefix("search_") for f in cypher.FULLTEXT_PROPERTIES] == ["title", "abstract", "authors"]
+    weights = re.fullmatch(r"bm25\(papers_fts, (.*)\)", embedded._BM25)
+    assert weights is not None
+    assert tuple(float(w) for w in weights[1].split(", ")) == cypher.FULLTEXT_WEIGHTS
 
 
 @pytest.mark.parametrize("text", [
@@ -328,7 +371,9 @@ class _RecordingTx:
             cypher.NEW_PAPERS_PAGE: [{"total": 0, "page": []}],
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
-            cypher.PAPER_COUNT: [{"n": 0}],
+            # More papers than vector search asks the index for: it asks the index (which answers with
+            # nothing, so the exact scan runs too).
+            cypher.PAPER_COUNT: [{"n": 1000}],
             cypher.RESERVE_SEQ: [{"last": 100 + params.get("n", 0)}],
             cypher.SHOW_INDEX_STATES: [_index_row(n) for n in INDEX_NAMES],
             cypher.SERVER_VERSION: [{"name": "Neo4j Kernel", "versions": ["5.26.0"]}],
@@ -623,6 +668,150 @@ def test_forked_child_builds_its_own_driver(closed_port: int) -> None:
     store.close()
 
 
+def test_driver_asks_the_server_for_warnings_only(closed_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Since Neo4j 5.17 every CREATE ... IF NOT EXISTS that finds its index answers with an informational
+    notification, and the driver logs each at INFO (logger neo4j.notifications): init_schema, run by every
+    ingest, logged ~26 such lines, and MATCH ... MATCH writes a CartesianProduct hint. The real driver is
+    built asking the server for warnings and worse only, and accepts that (a setting it refused would end
+    as "invalid Neo4j URI or settings", not as the refused connection)."""
+    from neo4j import GraphDatabase, NotificationMinimumSeverity
+
+    real_driver = GraphDatabase.driver
+    built: list[dict[str, Any]] = []
+
+    def recording_driver(*args: Any, **kwargs: Any) -> Any:
+        built.append(kwargs)
+        return real_driver(*args, **kwargs)
+
+    monkeypatch.setattr(GraphDatabase, "driver", recording_driver)
+    store = Neo4jStore(f"bolt://127.0.0.1:{closed_port}", "neo4j", "pw", "neo4j", connection_timeout=2.0)
+    try:
+        with pytest.raises(StoreUnavailable, match=r"(?i)refused"):
+            store.ping()
+        assert store._driver is not None  # built (lazily: no server needed), then the ping failed
+        assert len(built) == 1
+        assert built[0]["notifications_min_severity"] == NotificationMinimumSeverity.WARNING
+    finally:
+        store.close()
+
+
+def test_a_server_too_old_to_filter_notifications_is_named_too_old() -> None:
+    """A server before Neo4j 5.7 (Bolt before 5.2) cannot filter notifications, and the driver, asked to,
+    fails the first connection with a ConfigurationError before init_schema's version check runs: that
+    one says the server is too old and what paperkg needs; other configuration errors stay as they are."""
+    from neo4j.exceptions import ConfigurationError
+
+    store = Neo4jStore("bolt://neo4j:hunter2@127.0.0.1:1", "neo4j", "pw", "neo4j")
+    with pytest.raises(StoreError) as info, store._errors():
+        raise ConfigurationError("Notification filtering is not supported for the Bolt Protocol 4.4. "
+                                 "Server Agent 'Neo4j/4.4.30'")
+    assert str(info.value) == (
+        "Neo4j at bolt://127.0.0.1:1 is too old: paperkg needs 5.23 or newer (Notification filtering is "
+        "not supported for the Bolt Protocol 4.4. Server Agent 'Neo4j/4.4.30')")
+    with pytest.raises(StoreError, match=r"^Neo4j driver error for bolt://127\.0\.0\.1:1: bad setting$"), \
+            store._errors():
+        raise ConfigurationError("bad setting")
+
+
+def test_keyword_statements_order_equal_scores_by_insertion() -> None:
+    """Equal scores go by insertion order, as the embedded store's (bm25, pk) and as paper_ids, not by
+    id; without filters the statement hands over all $fetch rows (the store keeps the best k)."""
+    insertion = "p.seq IS NOT NULL, p.seq, p.first_seen, p.id"
+    assert cypher.PAPER_IDS.endswith(f"ORDER BY {insertion}")
+    assert cypher.KEYWORD_SEARCH.endswith(f"RETURN p.id AS id, score ORDER BY score DESC, {insertion}")
+    assert "{limit: $fetch}" in cypher.KEYWORD_SEARCH
+    assert cypher.KEYWORD_SEARCH_FILTERED.endswith(
+        f"RETURN p.id AS id, score ORDER BY score DESC, {insertion} LIMIT $k")
+
+
+# Full-text matches as (id, score, insertion number, the index's own document number): papers b..e tie,
+# and the index's order among them (its document numbers: a rewritten paper gets a new one) is not
+# their insertion order.
+_MATCHES = [("a", 2.0, 1, 9), ("b", 1.0, 2, 8), ("c", 1.0, 3, 7), ("d", 1.0, 4, 1), ("e", 1.0, 5, 2),
+            ("f", 0.5, 6, 0)]
+
+
+@pytest.mark.parametrize(("k", "expected", "fetches"), [
+    (1, ["a"], [2]),
+    (2, ["a", "b"], [3, 12]),  # the 3rd fetched ties the 2nd: fetched again, more
+    (4, ["a", "b", "c", "d"], [5, 20]),
+    (5, ["a", "b", "c", "d", "e"], [6]),  # the 6th fetched scores lower: all ties are in
+    (10, ["a", "b", "c", "d", "e", "f"], [11]),
+])
+def test_keyword_search_fetches_past_ties_at_the_kth(
+    monkeypatch: pytest.MonkeyPatch, k: int, expected: list[str], fetches: list[int],
+) -> None:
+    """The index stops at $fetch by its own document order among equal scores; while the last row
+    fetched ties the k-th, papers of that score earlier in insertion order may be missing, so the store
+    fetches more, and keeps the best k in (score, insertion) order, as the embedded store ranks."""
+    asked: list[int] = []
+
+    class Tx:
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            assert query == cypher.KEYWORD_SEARCH and parameters is not None
+            asked.append(parameters["fetch"])
+            # What the index hands over (its best $fetch), in the statement's order.
+            top = sorted(_MATCHES, key=lambda m: (-m[1], m[3]))[:parameters["fetch"]]
+            return _Result([{"id": m[0], "score": m[1]} for m in sorted(top, key=lambda m: (-m[1], m[2]))])
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx()))
+    assert [h.id for h in store.keyword_search("words", k)] == expected
+    assert asked == fetches
+
+
+@pytest.mark.parametrize(("k", "n_papers", "fetch"), [
+    (5, 1000, 50), (100, 1000, 400), (249, 1000, 996),  # the index, oversampled
+    (250, 1000, None), (5, 50, None), (5, 0, None),  # as many as there are papers: the exact scan
+])
+def test_vector_search_asks_the_index_only_for_fewer_than_every_paper(
+    k: int, n_papers: int, fetch: int | None,
+) -> None:
+    """The vector index may return fewer than k neighbours when k (with the oversampling) nears the
+    number of indexed papers (Neo4j's vector-index limitations): then every paper is scanned exactly."""
+    assert _vector_fetch(k, n_papers) == fetch
+
+
+@pytest.mark.parametrize(("n_papers", "index_rows", "sent"), [
+    (1000, 5, [cypher.PAPER_COUNT, cypher.VECTOR_SEARCH]),
+    (1000, 3, [cypher.PAPER_COUNT, cypher.VECTOR_SEARCH, cypher.VECTOR_SEARCH_EXACT]),  # index fell short
+    (40, 5, [cypher.PAPER_COUNT, cypher.VECTOR_SEARCH_EXACT]),  # fetch 50 >= 40 papers
+])
+def test_vector_search_falls_back_to_the_exact_scan(
+    monkeypatch: pytest.MonkeyPatch, n_papers: int, index_rows: int, sent: list[str],
+) -> None:
+    """One read transaction: the paper count, then the index's candidates, and the exact scan of every
+    paper when the index is not asked or hands over fewer than k (its answer is then not used)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    exact = [{"id": f"x{i}", "cosine": 1.0 - i / 10} for i in range(5)]
+
+    class Tx:
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            calls.append((query, dict(parameters or {})))
+            if query == cypher.PAPER_COUNT:
+                return _Result([{"n": n_papers}])
+            if query == cypher.VECTOR_SEARCH:
+                return _Result([{"id": f"i{i}", "cosine": 0.9 - i / 10} for i in range(index_rows)])
+            assert query == cypher.VECTOR_SEARCH_EXACT
+            return _Result(exact)
+
+    transactions: list[bool] = []
+
+    def execute(write: bool, work: Any) -> Any:
+        transactions.append(write)
+        return work(Tx())
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", execute)
+    vec = np.ones(EMBEDDING_DIM, dtype=np.float32)
+    hits = store.vector_search(vec, 5)
+    assert [q for q, _ in calls] == sent and transactions == [False]
+    assert [h.id for h in hits] == ([r["id"] for r in exact] if sent[-1] == cypher.VECTOR_SEARCH_EXACT
+                                    else [f"i{i}" for i in range(5)])
+    if cypher.VECTOR_SEARCH in sent:
+        assert calls[1][1]["fetch"] == 50 and calls[1][1]["k"] == 5
+
+
 def test_arxiv_version_is_written_and_read_back(
     recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]
 ) -> None:
@@ -878,7 +1067,7 @@ def test_indexed_text_is_folded_like_the_query(
     assert props["title"] == "Naïve Übersetzung: OR AND NOT"
     assert "'standard-no-stop-words'" in cypher.CREATE_FULLTEXT_INDEX
     assert "standard-folding" not in cypher.CREATE_FULLTEXT_INDEX
-    assert cypher.fulltext_query("NOT", stopwords=frozenset({"not"})) == "not"
+    assert cypher.fulltext_terms("NOT", stopwords=frozenset({"not"})) == "not"
 
 
 def _fts5_words(texts: list[str]) -> list[list[str]]:

@@ -691,6 +691,50 @@ def test_keyword_search(store: GraphStore) -> None:
     assert store.keyword_search("   ", 10) == []
 
 
+def test_a_title_match_outranks_an_abstract_repeating_the_words(store: GraphStore) -> None:
+    """Both backends weigh a match in the title 5x one in the abstract (authors 2x: the embedded store's
+    bm25() column weights, kg.cypher.FULLTEXT_WEIGHTS): the query's words once in a title outrank them
+    twice in an abstract of the usual length. Unweighted, the abstract's two matches won."""
+    store.upsert_papers([
+        bundle("in-abstract", "Decomposing the activations of language model layers",
+               abstract="We train a sparse dictionary on the activations of each layer, then a second "
+                        "sparse dictionary on the residual errors the first one leaves behind."),
+        bundle("in-title", "Sparse dictionary learning of language model features",
+               abstract="We decompose the activations of a small transformer into many interpretable "
+                        "directions and study how often each of them fires on held out text."),
+        # Papers without the words, so that the words are rare (FTS5's idf is ~0 for a word in half).
+        *[bundle(f"neither-{i}", f"Probing classifiers for syntax in small transformers, part {i}",
+                 abstract="Linear probes read the part of speech of each token from the hidden states of "
+                          "a small model trained on English text with a standard objective.")
+          for i in range(4)],
+    ])
+    hits = store.keyword_search("sparse dictionary", 10)
+    assert [h.id for h in hits] == ["in-title", "in-abstract"]
+    assert hits[0].score > hits[1].score
+
+
+def test_equal_keyword_scores_go_by_insertion_order(store: GraphStore) -> None:
+    """Papers a query scores alike come in insertion order (the order of paper_ids), not by id, at any k
+    and with filters; a rewritten paper keeps its place among them (Neo4j's index re-adds it, so its own
+    order among equal scores is no longer insertion order)."""
+    same = {"title": "Attribution graphs",
+            "abstract": "Attribution patching approximates activation patching."}
+    store.upsert_papers([bundle("t-c", **same), bundle("t-a", **same)])
+    store.upsert_papers([bundle("t-b", **same)])
+    expected = ["t-c", "t-a", "t-b"]
+    hits = store.keyword_search("attribution", 10)
+    assert [h.id for h in hits] == expected
+    assert len({h.score for h in hits}) == 1
+    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-c"]
+    assert [h.id for h in store.keyword_search("attribution", 2)] == ["t-c", "t-a"]
+    store.upsert_papers([bundle("t-c", sources=("arxiv", "list"), **same)])  # rewritten, same text
+    assert store.paper_ids() == expected
+    assert [h.id for h in store.keyword_search("attribution", 10)] == expected
+    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-c"]
+    assert [h.id for h in store.keyword_search("attribution", 10, SearchFilters(year_from=2000))] == expected
+    assert [h.id for h in store.keyword_search("attribution", 1, SearchFilters(year_from=2000))] == ["t-c"]
+
+
 def test_vector_search_equals_brute_force(store: GraphStore, backend: str) -> None:
     n = 400
     vecs = unit_vectors(n, 7)
@@ -1481,6 +1525,27 @@ def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     assert store.paper_ids() == ["b", "d", "c", "e", "2405.00001"]  # a new id is a new paper
     assert store.find_paper_ids(title_keys=[title_key("Paper b, again")]) == {
         title_key("Paper b, again"): "b"}
+
+
+def test_centrality_counts_a_papers_rows_in_one_section_once(store: GraphStore) -> None:
+    """A paper keeps one list row per section (the last given), and centrality counts the rows kept, as
+    Neo4j counts LISTED_IN edges: two rows in one section weigh what one does (equal degree: newest
+    insertion first), two sections weigh two."""
+    def row(section: str, line: int) -> ListRow:
+        return ListRow(section, section.title(), [section.title()], line=line)
+
+    store.upsert_papers([bundle("two-rows", published="2024-05-01", techniques=("probing",),
+                                rows=(row("tools", 1), row("tools", 2)))])
+    store.upsert_papers([bundle("one-row", published="2024-05-01", techniques=("probing",),
+                                rows=(row("tools", 3),))])
+    detail = store.get_paper("two-rows")
+    assert detail is not None and [r.line for r in detail.list_rows] == [2]
+    page, _ = store.papers_by_technique("probing", sort="centrality")
+    assert [p.id for p in page] == ["one-row", "two-rows"]
+    store.upsert_papers([bundle("two-sections", published="2024-05-01", techniques=("probing",),
+                                rows=(row("tools", 4), row("datasets", 5)))])
+    page, _ = store.papers_by_technique("probing", sort="centrality")
+    assert [p.id for p in page] == ["two-sections", "one-row", "two-rows"]
 
 
 def test_new_papers(store: GraphStore) -> None:
