@@ -12,14 +12,16 @@ taxonomy query(ies) restricted to the configured categories, every page (the sou
 timeouts and sporadic empty pages; a query part answered with no papers while the others have some is
 asked again, then accepted with a warning) -> de-duplicate on (arXiv id, version), newest version wins ->
 known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
-(a new version updates them; new versions of stored papers submitted before the window come from
-a second walk in lastUpdatedDate order), new ones pass the relevance
-gate -> rejections recorded -> the kept records through `run_ingest` (its own IngestRun, source
-"arxiv-weekly-load", linked from the weekly run's counts) -> the IngestRun "arxiv-weekly" succeeds with
-watermark = window end, unless the window starts after what had to be covered (a --since later than
-the watermark: a gap), which moves no watermark. Any failure marks the run failed and leaves the
-watermark where it was, so the next run covers the whole window again (upserts make the overlap
-harmless).
+(a new version updates them, and is not judged by the gate again; new versions of stored papers
+submitted before the window come from a second walk in lastUpdatedDate order), new ones pass the
+relevance gate, and so do new versions (v2 or later) that the walk finds of candidates an earlier run
+rejected and that are not stored: retitled or rewritten, such a paper may be MI now, and the
+submittedDate query never returns it again (they count as candidates) -> rejections recorded -> the
+kept records through `run_ingest` (its own IngestRun, source "arxiv-weekly-load", linked from the
+weekly run's counts) -> the IngestRun "arxiv-weekly" succeeds with watermark = window end, unless the
+window starts after what had to be covered (a --since later than the watermark: a gap), which moves no
+watermark. Any failure marks the run failed and leaves the watermark where it was, so the next run
+covers the whole window again (upserts make the overlap harmless).
 
 arXiv's clock: the window end is this machine's clock (wall_clock), so a run whose clock is fast would
 store a watermark days ahead of what it could fetch, and the next runs, a week later when that time is
@@ -37,7 +39,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,9 @@ RUN_SOURCE = "arxiv-weekly"
 LOAD_SOURCE = "arxiv-weekly-load"
 # How many recent weekly runs are read to find those that failed since the watermark last moved.
 RUN_HISTORY = 1000
+# How many rejection rows (newest first, one per run that saw the candidate) a run reads to know which
+# candidates were rejected before: years of weekly runs; a store past it warns (the oldest are not read).
+REJECTION_HISTORY = 100_000
 DEFAULT_WINDOW = timedelta(days=7)
 # arXiv lists a submission only once it is announced, up to ~3 days after its submittedDate (weekends,
 # holds), so a window starting exactly at the last watermark would miss late-announced papers.
@@ -124,7 +129,9 @@ class WeeklySummary:
     window_start: str
     window_end: str
     queries: int = 0
-    candidates: int = 0  # distinct papers returned for the window
+    # Distinct papers returned for the window and judged in it: the submittedDate query's, plus new
+    # versions of candidates rejected before (`rejudged`), which the last-updated walk finds.
+    candidates: int = 0
     known: int = 0  # candidates already in the graph (new versions go straight to the pipeline)
     kept: int = 0  # new candidates the gate kept
     rejected: int = 0
@@ -147,6 +154,9 @@ class WeeklySummary:
     # arXiv ids of the entries arXiv answered that were skipped for an unusable date (no candidates).
     skipped: list[str] = field(default_factory=list)
     since: bool = False  # the window start was given (--since), not reckoned from the watermark
+    # arXiv ids of new versions of candidates an earlier run rejected, judged again (among the candidates,
+    # and the kept or rejected). In the JSON only: the stored run counts keep the API's RunCounts fields.
+    rejudged: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -162,20 +172,27 @@ class WeeklySummary:
         """JSON-ready summary."""
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
-                "skipped": list(self.skipped), "new_ids": self.new_ids, "rejections": self.rejections}
+                "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
+                "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
-        are known + kept + rejected, and new versions of older papers found by the separate
-        last-updated walk (which `known` includes) and entries skipped for an unusable date (no
-        candidates: no record was made of them) are counted apart."""
+        are known + kept + rejected (new versions of candidates rejected before, judged again, among
+        them), and new versions of older stored papers found by the separate last-updated walk (which
+        `known` includes) and entries skipped for an unusable date (no candidates: no record was made of
+        them) are counted apart."""
         known_in_window = max(self.candidates - self.kept - self.rejected, 0)
         older = max(self.known - known_in_window, 0)
         candidates = "candidate" if self.candidates == 1 else "candidates"
         queries = "query" if self.queries == 1 else "queries"
         text = (f"weekly arXiv ingest {self.window_start} -> {self.window_end}: {self.candidates} "
                 f"{candidates} from {self.queries} {queries} ({known_in_window} known, {self.kept} kept, "
-                f"{self.rejected} rejected)")
+                f"{self.rejected} rejected")
+        if self.rejudged:
+            n = len(self.rejudged)
+            text += (f"; {n} of them {'a new version of a paper' if n == 1 else 'new versions of papers'} "
+                     "rejected before, judged again")
+        text += ")"
         if older:
             versions = "version" if older == 1 else "versions"
             text += f" + {older} new {versions} of older papers (last-updated walk)"
@@ -426,18 +443,64 @@ def _in_window(record: Record, start: datetime, end: datetime) -> bool:
     return any(low <= d <= high for d in days)
 
 
-def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str], start: datetime,
-                         skip: set[str]) -> list[Record]:
-    """New versions, posted since `start`, of stored papers first submitted before the window
-    (the submittedDate query cannot see them). Ids in `skip` are already candidates."""
+@dataclass
+class NewVersions:
+    """What the last-updated walk found of papers first submitted before the window."""
+
+    stored: list[Record]  # new versions of stored papers: loaded, never judged by the gate
+    rejected: list[Record]  # new versions of candidates rejected before, not stored: judged again
+
+
+def newest_versions(records: Iterable[Record], skip: set[str]) -> dict[str, Record]:
+    """The newest version of each paper among `records` by paper id, leaving out the ids in `skip`.
+
+    An entry without a version number (arXiv always gives one) stands until a numbered one replaces it."""
     newest: dict[str, Record] = {}
-    for i, query in enumerate(queries, 1):
-        for record in source.updated_since(query, start, label=f"query {i}/{len(queries)} (updates)"):
-            pid = record.paper_id
-            if pid not in skip and (record.version or 0) > (getattr(newest.get(pid), "version", 0) or 0):
-                newest[pid] = record
+    for record in records:
+        pid = record.paper_id
+        old = newest.get(pid)
+        if pid not in skip and (old is None or (record.version or 0) > (old.version or 0)):
+            newest[pid] = record
+    return newest
+
+
+def is_revision(record: Record) -> bool:
+    """Whether `record` is a new version of its paper, not its first: version 2 or later, or (version
+    unknown) updated after it was first published."""
+    if record.version is not None:
+        return record.version >= 2
+    return bool(record.updated and record.published and record.updated > record.published)
+
+
+def rejected_ids(store: GraphStore) -> set[str]:
+    """The arXiv ids of every candidate a weekly run rejected (the newest REJECTION_HISTORY rows)."""
+    rows = store.rejections(since=None, limit=REJECTION_HISTORY)
+    if len(rows) >= REJECTION_HISTORY:
+        log.warning("the store holds %d or more rejection rows and only the newest %d were read: a new "
+                    "version of a candidate rejected only before them is not judged again (add such a paper "
+                    "with `paperkg ingest arxiv --ids`)", REJECTION_HISTORY, REJECTION_HISTORY)
+    return {r.arxiv_id for r in rows}
+
+
+def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str], start: datetime,
+                         skip: set[str]) -> NewVersions:
+    """New versions, posted since `start`, of papers first submitted before the window (the
+    submittedDate query cannot see them): of stored papers, and of candidates an earlier run rejected
+    that are not stored. Ids in `skip` are already candidates. The rejections are read once, and only
+    when the walk found a new version of a paper not stored."""
+    def walk() -> Iterable[Record]:
+        for i, query in enumerate(queries, 1):
+            yield from source.updated_since(query, start, label=f"query {i}/{len(queries)} (updates)")
+
+    newest = newest_versions(walk(), skip)
     stored = {p.id: p for p in store.get_papers(sorted(newest))}
-    return [r for pid, r in sorted(newest.items()) if pid in stored and is_newer_version(r, stored[pid])]
+    revised = [r for pid, r in sorted(newest.items()) if pid not in stored and is_revision(r)]
+    # A v1 is no news: the window that held its submission judged it (a re-seen one is in `skip`).
+    rejected = rejected_ids(store) if revised else set()
+    return NewVersions(
+        stored=[r for pid, r in sorted(newest.items()) if pid in stored and is_newer_version(r, stored[pid])],
+        rejected=[r for r in revised if (r.arxiv_id or r.source_id) in rejected],
+    )
 
 
 def is_newer_version(record: Record, paper: Paper) -> bool:
@@ -605,18 +668,27 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     summary.queries = len(queries)
     skipped_before = len(getattr(source, "skipped", ()))
     records = collect_candidates(source, queries, start, end, empty_parts=summary.empty_queries)
-    summary.candidates = len(records)
+    summary.candidates = len(records)  # the failed run's counts, should the window be empty
     if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
         raise WeeklyError(
             f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d} in the categories "
             f"{', '.join(config.arxiv_categories)} (PAPERKG_ARXIV_CATEGORIES): treated as a failed answer, "
             "so the next run asks again for the whole window"
         )
+    versions = collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
+    # A new version of a rejected candidate is a candidate again: known (stored since under its DOI or
+    # title) or judged by the gate like the window's own.
+    records += versions.rejected
+    summary.candidates = len(records)
+    summary.rejudged = [r.arxiv_id or r.source_id for r in versions.rejected]
+    if summary.rejudged:
+        log.info("weekly ingest %s: new versions of candidates rejected before, judged again: %s",
+                 summary.run_id, ", ".join(summary.rejudged))
     # Known = stored under its arXiv id, or (a list paper not yet linked to arXiv) its DOI or title.
     stored_ids = resolve_stored_ids(store, records) if records else []
     known_records = [r for r, sid in zip(records, stored_ids, strict=True) if sid]
     fresh = [r for r, sid in zip(records, stored_ids, strict=True) if not sid]
-    known_records += collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
+    known_records += versions.stored
     summary.known = len(known_records)
     # Entries of this run's answers dropped for an unusable date, once each (one may match several parts).
     summary.skipped = sorted(set(list(getattr(source, "skipped", ()))[skipped_before:]))

@@ -1312,6 +1312,151 @@ def test_a_rejected_paper_added_later_leaves_the_rejected_list(
     assert len(store.rejections()) == len(rejected)  # the verdict itself stays on record
 
 
+
+# -- new versions of candidates rejected before (QA: a year of weekly runs on the dev arXiv server) -----
+# Run 1 (NOW) rejects these v1s. Run 2, a week later, asks arXiv for papers submitted from NOW - 3 days
+# (the watermark less the announcement lag): their v2s, posted in its window, come only from the
+# last-updated walk, which before kept new versions of stored papers alone, so the MI one was lost.
+SOIL_V1 = entry("2611.11001", "Interpretability of Random Forests for Soil Moisture Prediction",
+                "We study the interpretability of random forests that predict soil moisture from weather "
+                "station records, with SHAP values and permutation importance.",
+                published=NOW - 5 * DAY, categories=["cs.LG", "physics.geo-ph"])
+SOIL_V2 = {**SOIL_V1, "version": 2, "updated": _day(NOW + 5 * DAY),
+           "title": "Probing Language Models for Soil Science Knowledge: Linear Probes and Attention Heads",
+           "abstract": "We train linear probes on the residual stream of GPT-2 and Llama language models to "
+                       "decode soil science facts, and use activation patching to find the attention heads "
+                       "that move them to the answer."}
+CROP_V1 = entry("2611.11002", "Interpretable Features for Crop Yield Forecasting",
+                "We learn interpretable features for crop yield forecasting from weather records with "
+                "gradient boosting.", published=NOW - 4 * DAY, categories=["cs.LG", "stat.AP"])
+CROP_V2 = {**CROP_V1, "version": 2, "updated": _day(NOW + 5 * DAY),
+           "title": "Interpretable Features for Crop Yield Forecasting from Satellite Images",
+           "abstract": "We learn interpretable features for crop yield forecasting from satellite images "
+                       "with a prototype layer, and show that they match agronomists' field annotations."}
+# Rejected by run 1 and submitted inside run 2's window as well (its 3-day overlap): window candidates
+# of run 2 again, which the walk also returns, the second as a new version.
+OVERLAP_V1 = NON_MI_CANDIDATES[5]
+OVERLAP_V2 = {**NON_MI_CANDIDATES[3], "version": 2, "updated": _day(NOW + 5 * DAY),
+              "abstract": "We fit linear probes to calcium imaging recordings from mouse visual cortex and "
+                          "decode stimulus orientation and contrast, in awake and anaesthetised mice."}
+# Rejected by run 1 and submitted on the day run 2's window starts, before its hour: the submittedDate
+# query leaves it out, the walk (which compares days) returns it, as a v1 run 1 judged.
+EARLY_V1 = entry("2611.11003", "Interpretability of Gradient Boosting for Flood Forecasting",
+                 "We compare interpretability methods for gradient boosted trees that forecast river floods "
+                 "from rainfall gauges.", published=NOW - 3 * DAY - 4 * HOUR, categories=["cs.LG"])
+FRESH_MI = mi_entry("2611.11004", "Attribution Patching Finds Negation Heads in Language Models",
+                    "We use attribution patching on Pythia language models to find the attention heads that "
+                    "handle negation.", NOW + 5 * DAY)
+
+
+def test_a_new_version_of_a_rejected_candidate_is_judged_again(
+    store: EmbeddedStore, extractor: Extractor, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """QA: 2611.11001 was rejected at v1 (random forests); its v2, retitled to probe language models, was
+    never a candidate again: every later window starts after its first submission, and the walk kept only
+    stored papers. It is judged again now: kept (stored as new), or rejected again under its new title."""
+    from kg.cli import main
+
+    with LocalArxivServer([SOIL_V1, CROP_V1, OVERLAP_V1, NON_MI_CANDIDATES[3], EARLY_V1, *MI_CANDIDATES]
+                          ) as server:
+        first = weekly(store, source_for(server), extractor, now=NOW)
+    gated = {SOIL_V1["arxiv_id"], CROP_V1["arxiv_id"], OVERLAP_V1["arxiv_id"], OVERLAP_V2["arxiv_id"],
+             EARLY_V1["arxiv_id"]}
+    assert {r["arxiv_id"] for r in first.rejections} == gated and first.rejudged == []
+
+    with LocalArxivServer([SOIL_V2, CROP_V2, OVERLAP_V1, OVERLAP_V2, EARLY_V1, FRESH_MI, *MI_CANDIDATES]
+                          ) as server:
+        second = weekly(store, source_for(server), extractor, now=NOW + 7 * DAY)
+    assert second.window_start == _day(NOW - 3 * DAY)
+    # The window's 4 (the two OVERLAPs, FRESH_MI, MI_CANDIDATES[2], known) and the 2 new versions, each
+    # once: the OVERLAPs are window candidates (the v2 is not judged twice); EARLY_V1 is a v1 run 1 judged.
+    assert (second.candidates, second.known, second.kept, second.rejected) == (6, 1, 2, 3)
+    assert second.rejudged == [SOIL_V1["arxiv_id"], CROP_V1["arxiv_id"]]
+    assert set(second.new_ids) == {SOIL_V1["arxiv_id"], FRESH_MI["arxiv_id"]}
+    soil = store.get_paper(SOIL_V1["arxiv_id"])
+    assert soil is not None and (soil.paper.title, soil.paper.arxiv_version) == (SOIL_V2["title"], 2)
+    assert {t.technique_id for t in soil.techniques} >= {"probing", "activation_patching"}
+    assert store.get_paper(CROP_V1["arxiv_id"]) is None
+    assert {r["arxiv_id"]: r["title"] for r in second.rejections} == {
+        CROP_V1["arxiv_id"]: CROP_V2["title"], OVERLAP_V1["arxiv_id"]: OVERLAP_V1["title"],
+        OVERLAP_V2["arxiv_id"]: OVERLAP_V2["title"]}
+    line = second.text()
+    counts = _summary_counts(line)
+    assert counts == {"candidates": 6, "known": 1, "kept": 2, "rejected": 3}
+    assert "3 rejected; 2 of them new versions of papers rejected before, judged again)" in line
+    assert second.to_dict()["rejudged"] == second.rejudged
+
+    # `ingest rejected` shows the latest verdict: the new title, and no longer the paper now stored.
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    listed = CliRunner().invoke(main, ["ingest", "rejected", "--json"])
+    assert listed.exit_code == 0, listed.output
+    titles = {r["arxiv_id"]: r["title"] for r in json.loads(listed.output)}
+    assert titles == {CROP_V1["arxiv_id"]: CROP_V2["title"], OVERLAP_V1["arxiv_id"]: OVERLAP_V1["title"],
+                      OVERLAP_V2["arxiv_id"]: OVERLAP_V2["title"], EARLY_V1["arxiv_id"]: EARLY_V1["title"]}
+
+    # The next run's window overlaps: the stored v2 is not loaded again, the rejected v2 gets one more
+    # verdict (as a re-seen window candidate does), each counted once.
+    with LocalArxivServer([SOIL_V2, CROP_V2, FRESH_MI]) as server:
+        third = weekly(store, source_for(server), extractor, now=NOW + 14 * DAY)
+    assert (third.candidates, third.known, third.kept, third.rejected) == (2, 1, 0, 1)
+    assert third.rejudged == [CROP_V1["arxiv_id"]] and (third.new, third.updated) == (0, 0)
+    assert store.paper_ids().count(SOIL_V1["arxiv_id"]) == 1
+    latest = {r.arxiv_id: r for r in rejected_since(store, None)}
+    assert latest[CROP_V1["arxiv_id"]].title == CROP_V2["title"]
+    assert latest[CROP_V1["arxiv_id"]].run_id == third.run_id
+
+
+def test_a_new_version_of_a_stored_paper_updates_it_without_the_gate(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """What the README says: the gate judges candidates, not stored papers, so a stored paper's new
+    version updates it even when it reads as off-topic now."""
+    off_topic_v2 = {**SOIL_V1, "arxiv_id": KNOWN_ID, "published": KNOWN_V1["published"], "version": 2,
+                    "updated": _day(NOW - 1 * DAY)}
+    run_ingest(store, [as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(), extractor=extractor,
+               progress=False)
+    with LocalArxivServer([off_topic_v2, *MI_CANDIDATES]) as server:
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert (summary.known, summary.updated, summary.rejected, summary.rejudged) == (1, 1, 0, [])
+    detail = store.get_paper(KNOWN_ID)
+    assert detail is not None and (detail.paper.title, detail.paper.arxiv_version) == (SOIL_V1["title"], 2)
+    assert store.rejections() == []
+
+def test_rejections_past_the_history_read_are_named_in_a_warning(
+    store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rejected ids are read once a run, newest rows first up to REJECTION_HISTORY: a store past it
+    says so rather than silently never judging the oldest again."""
+    from kg.entities import Rejection
+
+    store.record_rejections([Rejection(arxiv_id=f"2611.1200{i}", title=f"Off topic {i}", reason="r",
+                                       score=0.1, run_id=f"run-{i}") for i in (1, 2)])
+    assert weekly_module.rejected_ids(store) == {"2611.12001", "2611.12002"} and caplog.text == ""
+    monkeypatch.setattr(weekly_module, "REJECTION_HISTORY", 1)
+    with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
+        assert len(weekly_module.rejected_ids(store)) == 1
+    assert "only the newest 1 were read" in caplog.text and "`paperkg ingest arxiv --ids`" in caplog.text
+
+def test_a_new_version_is_told_by_its_number_else_by_its_dates() -> None:
+    """The walk's entries: a v2 or later is a new version; without a number (arXiv always gives one,
+    other feeds may not), one updated after its first submission is."""
+    def record(version: int | None, updated: str, *, title: str = "T") -> Record:
+        return Record(source="arxiv", source_id="2611.11001", title=title, arxiv_id="2611.11001",
+                      published="2026-11-18", updated=updated, version=version)
+
+    assert [weekly_module.is_revision(record(v, "2026-11-30")) for v in (1, 2, 3)] == [False, True, True]
+    assert not weekly_module.is_revision(record(None, "2026-11-18"))
+    assert weekly_module.is_revision(record(None, "2026-11-30"))
+    # An entry without a number stands (it was dropped before) until a numbered one replaces it.
+    unnumbered = record(None, "2026-11-30", title="unnumbered")
+    assert weekly_module.newest_versions([unnumbered], set()) == {"2611.11001": unnumbered}
+    numbered = record(2, "2026-11-30", title="numbered")
+    assert weekly_module.newest_versions([unnumbered, numbered, record(1, "2026-11-18")], set()) == {
+        "2611.11001": numbered}
+    assert weekly_module.newest_versions([numbered], {"2611.11001"}) == {}
+
 def test_cli_weekly_summary_appears_once(
     data_dir: Path, taxonomy: Taxonomy, extractor: Extractor, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture
