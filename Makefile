@@ -1,4 +1,4 @@
-# paperkg: `make demo` (install, load the seed data, serve the web UI) and `make test`.
+# paperkg: `make demo` (install, load the seed data, serve the web UI), `make test` and `make dist`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,8 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_DATA ?= demo-data
 VENDOR := api/static/vendor
+DIST ?= dist
 
-.PHONY: install node demo test lint bench clean
+.PHONY: install node demo test lint bench dist clean
 
 install: $(VENV)/.installed node
 
@@ -48,5 +49,11 @@ test: install
 bench: install
 	for b in bench/*_bench.py bench/*_eval.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The sdist and wheel, into $(DIST)/. After cytoscape is vendored: the file is git-ignored, and a package
+# built without it has no graph library. --no-isolation: built with this venv's setuptools, no download.
+dist: $(VENV)/.installed $(VENDOR)/cytoscape.min.js
+	rm -f $(DIST)/paperkg-*.whl $(DIST)/paperkg-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) .
+
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) $(DEMO_DATA) .pytest_cache .mypy_cache test-artifacts
+	rm -rf $(VENV) node_modules $(VENDOR) $(DEMO_DATA) .pytest_cache .mypy_cache test-artifacts $(DIST)

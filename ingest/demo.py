@@ -86,7 +86,9 @@ def _check_shared_data(folder: Path, files: list[Path]) -> None:
         f"[demo] the offline demo data is missing: {', '.join(str(p.resolve()) for p in missing)} not found "
         f"(PAPERKG_SHARED_DATA={folder}). Point PAPERKG_SHARED_DATA at the folder holding {names}, e.g.\n"
         "  PAPERKG_SHARED_DATA=/path/to/shared/data make demo\n"
-        "(or PAPERKG_OFFLINE=0 make demo for the live list and arXiv); nothing was created")
+        "in a checkout, or with paperkg installed as a package:\n"
+        "  PAPERKG_SHARED_DATA=/path/to/shared/data python -m ingest.demo\n"
+        "(or PAPERKG_OFFLINE=0 instead, for the live list and arXiv); nothing was created")
 
 
 def _check_port(host: str, port: int) -> None:
@@ -95,10 +97,11 @@ def _check_port(host: str, port: int) -> None:
 
     problem = port_problem(host, port)
     if problem is not None:
-        # `make demo` takes PORT=, not `paperkg serve`'s --port.
+        # `make demo` takes PORT=; an installed package has no Makefile, and the demo itself takes --port.
         other = port + 1 if port < 65535 else 8000
         raise SystemExit(f"[demo] {problem}; another program may be using the port: choose another, e.g. "
-                         f"PORT={other} make demo")
+                         f"PORT={other} make demo (installed as a package: "
+                         f"python -m ingest.demo --port {other})")
 
 
 def prepare(offline: bool | None = None) -> None:

@@ -171,7 +171,34 @@ def _nodes(n: int) -> str:
     return f"{n} node" if n == 1 else f"{n} nodes"
 
 
+DISTRIBUTION = "paperkg"
+
+
+def package_version(distribution: str = DISTRIBUTION) -> str:
+    """The installed distribution's version, or a line saying it is not installed and how to install it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        # Run from a checkout without an install (PYTHONPATH=. python -m kg.cli): no metadata to read.
+        return (f"(version unknown: the {distribution} distribution is not installed; "
+                "run `make install` in a checkout, or `pip install` a wheel from `make dist`)")
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """`--version`: print "paperkg X.Y.Z" and exit, before the group's callback reads the configuration."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"paperkg {package_version()}")
+    ctx.exit()
+
+
 @click.group()
+# Not click.version_option(package_name=...): it raises a RuntimeError (a traceback) when the
+# distribution is not installed, and names the program after the script (`cli.py` under `python -m`).
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the installed version and exit.")
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 def main(verbose: bool) -> None:
     """paperkg: a knowledge graph and search service for research papers (mechanistic interpretability

@@ -81,7 +81,9 @@
     if (!window.cytoscape) {
       var p = document.createElement("p");
       p.className = "notice notice-error";
-      p.textContent = "The graph library did not load (run `make node` to vendor cytoscape).";
+      // Text only (textContent): a checkout vendors cytoscape with `make node`, a package with `make dist`.
+      p.textContent = "The graph library (cytoscape) is missing from this installation: in a checkout run " +
+        "`make node`; a package must be built with `make dist`.";
       container.replaceWith(p);
       return;
     }

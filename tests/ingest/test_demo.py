@@ -56,6 +56,10 @@ def test_demo_without_shared_data_creates_nothing_and_says_where_it_looked(tmp_p
     looked_at = (tmp_path / "no-shared" / "data" / "seed_papers.jsonl").resolve()
     assert f"{looked_at}" in demo.stderr and f"{looked_at.parent / 'awesome-list-seed.md'}" in demo.stderr
     assert "  PAPERKG_SHARED_DATA=/path/to/shared/data make demo\n" in demo.stderr
+    # An installed package has no Makefile: the module's own command is named too.
+    assert ("in a checkout, or with paperkg installed as a package:\n"
+            "  PAPERKG_SHARED_DATA=/path/to/shared/data python -m ingest.demo\n") in demo.stderr
+    assert "(or PAPERKG_OFFLINE=0 instead, for the live list and arXiv); nothing was created" in demo.stderr
     assert "Traceback" not in demo.stderr
     # Nothing initialised: an empty store left here made `paperkg search` answer "0 candidates".
     assert not (tmp_path / "demo-data").exists()
@@ -76,9 +80,10 @@ def test_demo_on_a_busy_port_stops_before_loading_anything(tmp_path: Path, share
     lines = demo.stderr.strip().splitlines()
     assert len(lines) == 1, demo.stderr[-2000:]
     assert lines[0].startswith(f"[demo] cannot listen on 127.0.0.1:{port}: ")
-    assert lines[0].endswith(f"choose another, e.g. PORT={port + 1} make demo")
+    # `make demo` takes PORT=; an installed package has no Makefile and runs the module with --port.
     assert lines[0] == (f"[demo] {problem}; another program may be using the port: choose another, e.g. "
-                        f"PORT={port + 1} make demo")
+                        f"PORT={port + 1} make demo (installed as a package: "
+                        f"python -m ingest.demo --port {port + 1})")
     assert not (tmp_path / "demo-data").exists()  # checked before the store was initialised
 
 

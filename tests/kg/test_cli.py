@@ -4,12 +4,43 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from kg.cli import main
+from kg.cli import main, package_version
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_version_is_the_installed_distributions(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Eager: shown even when the configuration is bad (the group callback would refuse it); creates nothing.
+    monkeypatch.setenv("PAPERKG_LOG_LEVEL", "LOUD")
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"paperkg {version('paperkg')}\n"
+    assert not any(data_dir.iterdir())
+    assert "--version" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_version_of_the_console_script_is_pyprojects(tmp_path: Path) -> None:
+    """The `paperkg` script beside this interpreter, run away from the checkout: pyproject's version."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    done = subprocess.run([str(Path(sys.executable).parent / "paperkg"), "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"paperkg {project['version']}\n"
+
+
+def test_version_of_a_distribution_not_installed_says_how_to_install() -> None:
+    shown = package_version("paperkg-never-installed")
+    assert shown.startswith("(version unknown: the paperkg-never-installed distribution is not installed;")
+    assert "`make install`" in shown and "`make dist`" in shown
 
 
 def test_init_then_stats(data_dir: Path) -> None:
