@@ -75,6 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Flask setting.
     """
     app = Flask(__name__)
+    # A doubled slash (/api//stats) is a 404, not Werkzeug's 308 to the merged path: that redirect's
+    # Location is absolute, built from the request's Host header (a forged Host put another site's URL
+    # in it), and every other redirect of the app is relative.
+    app.url_map.merge_slashes = False
     app.config.update(MAX_CONTENT_LENGTH=DEFAULT_MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     if config:
         app.config.update(config)

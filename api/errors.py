@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from typing import NamedTuple
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -117,6 +118,34 @@ def _http_message(exc: HTTPException) -> str:
     return exc.description or exc.name
 
 
+PERCENT_ENCODE_HINT = "percent-encode non-ASCII text as UTF-8 (naïve is na%C3%AFve)"
+
+
+def query_string_problem(raw: bytes) -> str | None:
+    """What keeps a query string (its bytes as the request sent them) from being percent-encoded UTF-8
+    text, or None: a raw byte outside ASCII, or an escape that does not decode as UTF-8 (%EF, %ED%B0%80)."""
+    if not raw.isascii():
+        offset = next(i for i, byte in enumerate(raw) if byte > 0x7F)
+        # Not the byte's value: Werkzeug's dev server hands the app a raw byte re-encoded (a raw 0xef
+        # arrives as 0xc3 0xaf), so only where it is can be told. gunicorn refuses such a request itself.
+        return f"a byte outside ASCII at offset {offset} is not percent-encoded"
+    if b"%" not in raw:
+        return None  # ASCII with no escapes: text
+    for part in raw.split(b"&"):  # Werkzeug splits on & alone, as parse_qsl does
+        name, _, value = part.partition(b"=")
+        for piece, whose in ((name, None), (value, name)):
+            decoded = unquote_to_bytes(piece)
+            try:
+                decoded.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                escape = f"%{decoded[exc.start]:02X}"  # every byte outside ASCII came from an escape
+                if whose is None:
+                    return f"a parameter name percent-decodes to bytes that are not UTF-8 (at {escape})"
+                shown = unquote_to_bytes(whose.replace(b"+", b" ")).decode("utf-8", "replace")[:40]
+                return f"the value of {shown!r} percent-decodes to bytes that are not UTF-8 (at {escape})"
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
 
@@ -126,17 +155,16 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def _utf8_query_string() -> Response | tuple[str, int] | None:
-        # Werkzeug decodes the query string on first use of request.args and raises on bytes that are
-        # not UTF-8 (a raw \xff, not %FF): refused here, before any view reads an argument.
-        try:
-            request.query_string.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            message = (f"the query string is not UTF-8 text (byte 0x{request.query_string[exc.start]:02x} at "
-                       f"offset {exc.start}): percent-encode non-ASCII text as UTF-8")
-            if is_json_path(request.path):
-                return error_response(400, message)
-            return _page(400, "Bad request", message)
-        return None
+        # Refused here, before any view reads an argument: Werkzeug keeps a percent-escape that does not
+        # decode as UTF-8 as its literal text (q=na%EFve searched for "na%EFve"), and its dev server
+        # reads raw bytes as latin-1 (a raw UTF-8 "naïve" searched for "naÃ¯ve").
+        problem = query_string_problem(request.query_string)
+        if problem is None:
+            return None
+        message = f"the query string is not percent-encoded UTF-8 text: {problem}; {PERCENT_ENCODE_HINT}"
+        if is_json_path(request.path):
+            return error_response(400, message)
+        return _page(400, "Bad request", page_text(message))
 
     @app.errorhandler(StoreError)  # and its kinds: NoStore, StoreUnavailable, StoreDamaged, LockHeld
     def _store_error(exc: StoreError) -> Response | tuple[str, int]:

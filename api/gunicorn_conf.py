@@ -37,3 +37,11 @@ keepalive = 2
 # and its default path ($XDG_RUNTIME_DIR or $HOME/.gunicorn/gunicorn.ctl) is shared by every gunicorn
 # the same user runs, so one stopping deleted the socket of another.
 control_socket_disable = True
+
+# The longest request line (method, path, percent-encoded query string, protocol) gunicorn reads; a
+# longer one gets gunicorn's own HTML 414, which the app never sees. gunicorn's default, 4094, refused
+# searches the API documents as valid: 460 CJK characters are 4,140 percent-encoded (9 a character).
+# 8190 is the most gunicorn allows (0 would allow any length: a client could send an unbounded line);
+# api/params.py caps `q` (MAX_QUERY_BYTES) so that the longest query it takes, with the other parameters,
+# fits in it; a query over that cap gets the app's JSON 400 (unless its line is over this limit too).
+limit_request_line = 8190

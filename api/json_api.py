@@ -111,7 +111,7 @@ def search_papers() -> Response:
     params = search_request(get_taxonomy(), lambda: (str(s["id"]) for s in get_store().list_sections()))
     query, mode, explain = params.query, params.mode, params.explain
     needs_embedder = query.strip() and (mode != "keyword" or explain == "embedding")
-    embedder = _query_embedder() if needs_embedder else None
+    embedder = _query_embedder(mode, explain) if needs_embedder else None
     page = search(
         get_store(), query, mode=mode, filters=params.filters, limit=params.limit, offset=params.offset,
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
@@ -128,20 +128,29 @@ def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, 
     }
 
 
-def _query_embedder() -> Embedder:
-    """The app's embedder; a missing model is a 503 that points to keyword mode, not a bare 500."""
+def _query_embedder(mode: str, explain: str) -> Embedder:
+    """The app's embedder for a search's mode and explain; a missing model is a 503 that says what needs
+    none (keyword mode; for a keyword search, leaving out explain=embedding), not a bare 500."""
     from ingest.embed import ModelMismatch, ModelMissing
 
+    # A keyword search wants the model only for explain=embedding: the hint must name that, not the mode
+    # the request already has.
+    if mode == "keyword":
+        wanted, hint = "explain=embedding", "leave explain out (explain=overlap needs none)"
+    elif explain == "embedding":
+        wanted, hint = "semantic search", "mode=keyword without explain=embedding needs none"
+    else:
+        wanted, hint = "semantic search", "mode=keyword needs none"
     try:
         return get_query_embedder()
     except ModelMissing as exc:
         log.warning("embedding model unavailable: %s", exc)  # server paths stay in the log
-        raise ApiError(503, "semantic search is unavailable: the server has no usable embedding model; "
-                       "mode=keyword needs none", "model_unavailable") from None
+        raise ApiError(503, f"{wanted} is unavailable: the server has no usable embedding model; {hint}",
+                       "model_unavailable") from None
     except ModelMismatch as exc:
         log.error("%s", exc)
-        raise ApiError(503, "semantic search is unavailable: the server's embedding model is not the one "
-                       "the papers were embedded with; mode=keyword needs none", "model_mismatch") from None
+        raise ApiError(503, f"{wanted} is unavailable: the server's embedding model is not the one the "
+                       f"papers were embedded with; {hint}", "model_mismatch") from None
 
 
 # -- papers ----------------------------------------------------------------------------------------

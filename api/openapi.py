@@ -12,8 +12,17 @@ from typing import Any
 from flask import Response, jsonify
 
 from api.feeds import FEED_CACHE_CONTROL
+from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
 from api.json_api import bp
-from api.params import MAX_LIKED, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, RUN_SOURCES, SOURCES
+from api.params import (
+    MAX_LIKED,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_QUERY_BYTES,
+    MAX_QUERY_CHARS,
+    RUN_SOURCES,
+    SOURCES,
+)
 from kg.browse import SORTS
 from kg.search import MODES, SENTENCE_MODES
 from kg.validation import YEAR_MAX, YEAR_MIN
@@ -377,8 +386,9 @@ def build_document() -> dict[str, Any]:
              "400": _json(_ref("Error"), SEARCH_400)},
             [
                 _param("q", {"type": "string", "maxLength": MAX_QUERY_CHARS},
-                       f"query text (at most {MAX_QUERY_CHARS} characters; may be empty or absent when "
-                       "a filter is given: then the filtered papers are listed newest first; with "
+                       f"query text (at most {MAX_QUERY_CHARS} characters and {MAX_QUERY_BYTES:,} bytes "
+                       f"as UTF-8, so at most {MAX_QUERY_BYTES // 3} CJK characters; may be empty or absent "
+                       "when a filter is given: then the filtered papers are listed newest first; with "
                        "neither a query nor a filter the answer is a 400)"),
                 _param("mode", {"type": "string", "enum": list(MODES), "default": "hybrid"}, "search mode"),
                 _param("explain", {"type": "string", "enum": list(SENTENCE_MODES), "default": "overlap"},
@@ -498,7 +508,16 @@ def build_document() -> dict[str, Any]:
                                 "knowledge graph of research papers (mechanistic interpretability with the "
                                 "shipped taxonomy). Errors are "
                                 '{"error": {"code", "message"}}. A method a path has no operation for '
-                                "is answered 405 with an Allow header listing the methods it takes."},
+                                "is answered 405 with an Allow header listing the methods it takes; HEAD "
+                                "(on every path with a GET) and OPTIONS (on every path: 200, an Allow "
+                                "header, an empty body) are answered without being listed as operations. "
+                                "A query string must be percent-encoded UTF-8 text: an escape that does "
+                                "not decode as UTF-8 (%EF), or a raw byte outside ASCII, is a 400 (gunicorn "
+                                "refuses the raw byte itself, with an HTML 400). Under "
+                                "gunicorn (api/gunicorn_conf.py) a request line may be at most "
+                                f"{REQUEST_LINE_LIMIT:,} bytes: gunicorn itself refuses a longer one (an "
+                                "HTML 414); q's limits keep a search with one value per parameter well "
+                                "within it, many long filter values can exceed it."},
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": _error_responses()},
     }

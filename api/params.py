@@ -22,6 +22,12 @@ from kg.taxonomy import Taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
 MAX_QUERY_CHARS = 1000
+# And at most this many bytes as UTF-8 (a CJK character takes 3, an emoji 4): percent-encoded (3
+# characters a byte at most) the longest query takes 6,000 of the 8,190 characters gunicorn allows a
+# request line (api/gunicorn_conf.py), leaving room for the path and the other parameters, so a query
+# the API takes is never refused by gunicorn (an HTML 414) before the app can answer. 2 bytes a
+# character (Latin with accents, Greek, Cyrillic) still allows MAX_QUERY_CHARS characters.
+MAX_QUERY_BYTES = 2000
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
 MAX_LIKED = 200
@@ -69,8 +75,8 @@ def _shown(raw: str) -> str:
 
 
 def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CHARS,
-            args: Args | None = None) -> str | None:
-    """A string argument, at most `max_chars` characters."""
+            max_bytes: int | None = None, args: Args | None = None) -> str | None:
+    """A string argument, at most `max_chars` characters (and `max_bytes` bytes as UTF-8, if given)."""
     value = _args(args).get(name)
     if value is None:
         return default
@@ -81,6 +87,10 @@ def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CH
     problem = lone_surrogate(value)
     if problem:
         raise ParameterError(name, f"must be valid Unicode text: {problem}")
+    if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
+        raise ParameterError(name, f"at most {max_bytes} bytes as UTF-8 allowed (got "
+                                   f"{len(value.encode('utf-8'))}; a character outside ASCII takes 2 to 4, "
+                                   "a CJK character 3): shorten it")
     return value
 
 
@@ -198,7 +208,7 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                    args: Args | None = None) -> SearchRequest:
     """The search parameters (q, mode, explain, limit, offset and filters), validated: the one set
     of rules of both GET /api/search and `paperkg search` (raises ParameterError)."""
-    query = str_arg("q", "", max_chars=MAX_QUERY_CHARS, args=args) or ""
+    query = str_arg("q", "", max_chars=MAX_QUERY_CHARS, max_bytes=MAX_QUERY_BYTES, args=args) or ""
     mode = choice_arg("mode", "hybrid", MODES, args=args)
     limit = int_arg("limit", 10, 1, MAX_LIMIT, args=args)
     offset = int_arg("offset", 0, 0, MAX_OFFSET, args=args)

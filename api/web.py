@@ -18,6 +18,7 @@ from api.errors import log_store_error, store_error_text
 from api.params import (
     FILTER_LABELS,
     INT_MAX_CHARS,
+    MAX_QUERY_BYTES,
     MAX_QUERY_CHARS,
     FilterIdError,
     ParameterError,
@@ -231,6 +232,12 @@ def search() -> str | tuple[str, int] | BaseResponse:
         errors.append(BadInput(
             f"Your query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}. "
             "Shorten it to the key phrase (a sentence or two works best).", ("q",)
+        ))
+    elif len(q.encode("utf-8")) > MAX_QUERY_BYTES:
+        # The API's rule (api.params): a longer query may not fit a request line gunicorn takes.
+        errors.append(BadInput(
+            f"Your query takes {len(q.encode('utf-8'))} bytes as UTF-8; the limit is {MAX_QUERY_BYTES} "
+            "(a CJK character takes 3). Shorten it to the key phrase.", ("q",)
         ))
     elif "\x00" in q:
         errors.append(BadInput("The query contains a NUL character; remove it.", ("q",)))

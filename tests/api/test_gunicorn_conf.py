@@ -207,3 +207,55 @@ def test_every_setting_is_one_gunicorn_knows() -> None:
 
     names = {k for k in vars(gunicorn_conf) if not k.startswith("_")}
     assert "worker_class" in names and names <= set(Config().settings), names - set(Config().settings)
+
+
+def test_every_search_the_api_takes_fits_gunicorns_request_line(tmp_path: Path) -> None:
+    """QA: a query within the documented 1,000 characters got gunicorn's HTML 414 (460 CJK characters
+    are 4,140 percent-encoded; gunicorn's default limit_request_line is 4094). Under the shipped settings
+    the longest query the app takes (MAX_QUERY_BYTES, every byte percent-encoded) with every other
+    single-valued parameter gets the app's JSON 200, one character more the app's JSON 400, never a 414."""
+    from urllib.parse import quote
+
+    from api.params import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_BYTES, SOURCES
+    from kg.search import MODES, SENTENCE_MODES
+    from kg.validation import YEAR_MAX, YEAR_MIN
+    from tests.api.test_hostile_outputs import raw_request
+
+    longest = "\u4e00" * (MAX_QUERY_BYTES // 3) + "!" * (MAX_QUERY_BYTES % 3)  # 666 CJK: 2,000 bytes
+    assert len(longest.encode("utf-8")) == MAX_QUERY_BYTES
+
+    def line(query: str, mode: str, explain: str) -> bytes:
+        rest = (f"mode={mode}&explain={explain}&limit={MAX_LIMIT}&offset={MAX_OFFSET}&year_from={YEAR_MIN}"
+                f"&year_to={YEAR_MAX}&refinements=false&source={max(SOURCES, key=len)}")
+        return f"GET /api/search?q={quote(query, safe='')}&{rest} HTTP/1.1".encode("ascii")
+
+    # The longest line of all (the longest mode and explain names) fits; the default limit did not.
+    widest = line(longest, max(MODES, key=len), max(SENTENCE_MODES, key=len))
+    assert 4094 < len(widest) <= gunicorn_conf.limit_request_line == 8190, len(widest)
+    small_store(tmp_path / "data")
+    with running_gunicorn(CONFIG, tmp_path) as server:
+        assert server.wait_for("Listening at:", timeout=60), server.log
+        try:
+            assert get_status(server.url("/healthz"), timeout=180) == 200
+        except OSError as exc:
+            pytest.fail(f"gunicorn did not answer ({exc}):\n{server.log}")
+        # A keyword search, which needs no model (the store's vectors are the test's HashEmbedder's).
+        taken = raw_request(server.port, line(longest, "keyword", "overlap"))
+        assert taken.status == 200, (taken.status, taken.body[:300])
+        assert taken.json()["query"] == longest
+        refused = raw_request(server.port, line(longest + "!", "keyword", "overlap"))
+        assert refused.status == 400, (refused.status, refused.body[:300])
+        assert refused.json()["error"] == {"code": "bad_parameter", "message": (
+            f"parameter 'q': at most {MAX_QUERY_BYTES} bytes as UTF-8 allowed (got {MAX_QUERY_BYTES + 1}; "
+            "a character outside ASCII takes 2 to 4, a CJK character 3): shorten it")}
+        # An escape that is not UTF-8 reaches the app under gunicorn too, and gets its JSON 400 ...
+        escaped = raw_request(server.port, b"GET /api/search?q=na%EFve&mode=keyword HTTP/1.1")
+        assert escaped.status == 400 and "percent-decodes to bytes that are not UTF-8 (at %EF)" in (
+            escaped.json()["error"]["message"]), escaped
+        # ... while a raw byte outside ASCII is refused by gunicorn itself (its own page, not the app's).
+        raw = raw_request(server.port, b"GET /api/search?q=na\xc3\xafve&mode=keyword HTTP/1.1")
+        assert raw.status == 400 and not raw.headers.get("content-type", "").startswith("application/json")
+        # A doubled slash with a forged Host: the app's JSON 404, no redirect to that host.
+        doubled = raw_request(server.port, b"GET /api//stats HTTP/1.1", host=b"evil.example")
+        assert doubled.status == 404 and "location" not in doubled.headers, doubled.headers
+        assert doubled.json()["error"]["code"] == "not_found"

@@ -205,7 +205,11 @@ def test_hostile_queries_are_plain_text_and_change_nothing(
     big = "\u00e9\u6a5f\U0001f9e0" * 3500  # ~10 KB of unicode
     err = error_of(client.get("/api/search", query_string={"q": big, "mode": mode}), 400)
     assert "at most 1000 characters" in err["message"]
-    ok = client.get("/api/search", query_string={"q": big[:1000], "mode": mode})
+    # 1,000 characters of 3 bytes on average are 3,000 bytes as UTF-8: over the byte cap, which keeps a
+    # percent-encoded query within gunicorn's request line; 666 of them (1,998 bytes) are within it.
+    err = error_of(client.get("/api/search", query_string={"q": big[:1000], "mode": mode}), 400)
+    assert err["message"].startswith("parameter 'q': at most 2000 bytes as UTF-8 allowed (got 2999;")
+    ok = client.get("/api/search", query_string={"q": big[:666], "mode": mode})
     assert ok.status_code == 200
     for text in HOSTILE[:3]:
         assert error_of(client.get(f"/api/papers/{text}"), 404)["code"] == "not_found"
@@ -482,7 +486,7 @@ def test_old_style_arxiv_ids_with_a_slash_are_routed(tmp_path: Path) -> None:
         store.close()
 
 
-def test_missing_model_is_a_503_that_points_to_keyword_mode(
+def test_missing_model_is_a_503_that_says_what_needs_no_model(
     seed_store: EmbeddedStore, tmp_path: Path
 ) -> None:
     config = replace(load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)}),
@@ -490,10 +494,24 @@ def test_missing_model_is_a_503_that_points_to_keyword_mode(
     client = create_app({"TESTING": True, "STORE": seed_store, "PAPERKG_CONFIG": config}).test_client()
     for mode in ("hybrid", "semantic"):
         error = error_of(client.get("/api/search", query_string={"q": "induction heads", "mode": mode}), 503)
-        assert error["code"] == "model_unavailable" and "mode=keyword" in error["message"]
+        assert error == {"code": "model_unavailable", "message": "semantic search is unavailable: the server "
+                         "has no usable embedding model; mode=keyword needs none"}
         assert "no-model-here" not in error["message"]  # the server's paths stay in its log
     keyword = client.get("/api/search", query_string={"q": "indirect object", "mode": "keyword"})
     assert IOI in [r["id"] for r in keyword.get_json()["results"]]
+    # QA: a keyword search wants the model only for explain=embedding; the hint named the mode it had.
+    error = error_of(client.get("/api/search", query_string={"q": "indirect object", "mode": "keyword",
+                                                             "explain": "embedding"}), 503)
+    assert error == {"code": "model_unavailable", "message": "explain=embedding is unavailable: the server "
+                     "has no usable embedding model; leave explain out (explain=overlap needs none)"}
+    # A semantic search with explain=embedding needs the model twice: keyword mode alone is not enough.
+    error = error_of(client.get("/api/search", query_string={"q": "induction heads", "mode": "semantic",
+                                                             "explain": "embedding"}), 503)
+    assert error["message"].endswith("; mode=keyword without explain=embedding needs none"), error
+    for explain in ("overlap", "auto"):  # neither needs the model in keyword mode
+        answer = client.get("/api/search", query_string={"q": "indirect object", "mode": "keyword",
+                                                         "explain": explain})
+        assert answer.status_code == 200 and IOI in [r["id"] for r in answer.get_json()["results"]], explain
 
 
 def test_search_reports_the_acronyms_it_spelled_out(client: FlaskClient) -> None:

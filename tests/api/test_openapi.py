@@ -4,6 +4,7 @@ the fields the app really sends."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from api.openapi import build_document
 from kg.embedded import EmbeddedStore
+from tests.api.conftest import serving
 from tests.api.test_json_api import error_of
 
 
@@ -79,6 +81,49 @@ def test_405_is_documented_as_it_happens(app: Flask, client: FlaskClient) -> Non
         response = client.delete(url)
         assert response.status_code == 405, path
         assert {m.lower() for m in response.headers["Allow"].split(", ")} >= set(ops), path
+
+
+def test_head_and_options_are_answered_as_the_description_says(app: Flask) -> None:
+    """QA: OPTIONS /api/search answered 200 (Flask answers OPTIONS itself) where the description said
+    a method without an operation gets a 405. It now says how HEAD and OPTIONS are answered; checked on
+    a real server for every documented path."""
+    doc = build_document()
+    assert ("HEAD (on every path with a GET) and OPTIONS (on every path: 200, an Allow header, an empty "
+            "body) are answered without being listed as operations") in doc["info"]["description"]
+    with serving(app) as port:
+        for path, ops in doc["paths"].items():
+            url = re.sub(r"{\w+}", "2211.00593", path)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.request("OPTIONS", url)
+                response = conn.getresponse()
+                body = response.read()
+                assert (response.status, body) == (200, b""), path
+                allow = {m.strip().lower() for m in response.getheader("Allow", "").split(",")}
+                assert allow == set(ops) | {"options"} | ({"head"} if "get" in ops else set()), path
+                if "get" in ops:  # HEAD is GET without the body: the same status (a 400 for a bare search)
+                    conn.request("GET", url)
+                    get = conn.getresponse()
+                    get.read()
+                    conn.request("HEAD", url)
+                    head = conn.getresponse()
+                    assert (head.status, head.read()) == (get.status, b""), path
+            finally:
+                conn.close()
+
+
+def test_the_documented_query_and_request_line_limits_are_the_ones_applied() -> None:
+    """q's byte cap and gunicorn's request-line limit are stated with the values the code uses."""
+    from api.gunicorn_conf import limit_request_line
+    from api.params import MAX_QUERY_BYTES
+
+    doc = build_document()
+    q = next(p for p in doc["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "q")
+    stated = f"and {MAX_QUERY_BYTES:,} bytes as UTF-8, so at most {MAX_QUERY_BYTES // 3} CJK characters"
+    assert stated in q["description"]
+    assert f"a request line may be at most {limit_request_line:,} bytes" in doc["info"]["description"]
+    assert "an escape that does not decode as UTF-8 (%EF), or a raw byte outside ASCII, is a 400" in (
+        doc["info"]["description"])
 
 
 def _flask_to_openapi(rule: str) -> str:

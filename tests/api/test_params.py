@@ -11,6 +11,8 @@ from api.params import (
     MAX_FILTER_VALUES,
     MAX_ID_CHARS,
     MAX_LIKED,
+    MAX_QUERY_BYTES,
+    MAX_QUERY_CHARS,
     FilterIdError,
     ParameterError,
     check_filter_ids,
@@ -85,6 +87,25 @@ def test_a_query_with_a_lone_surrogate_is_refused_by_the_rule_of_recommend_ids(
     # A whole pair, an emoji, is text.
     emoji = "circuit \U0001f642"
     assert search_request(taxonomy, list, MultiDict([("q", emoji)])).query == emoji
+
+
+# -- QA: a query within 1,000 characters got gunicorn's HTML 414 (460 CJK characters, 9 a character) ---
+def test_a_query_is_capped_by_its_utf8_bytes_too(taxonomy: Taxonomy) -> None:
+    """MAX_QUERY_BYTES keeps the percent-encoded query inside gunicorn's request line: exactly that many
+    bytes are taken, one more is a 400 saying what counts; 2-byte text may still use every character."""
+    assert MAX_QUERY_BYTES == 2000  # the limit the OpenAPI document and the README state
+    longest = "\u4e00" * (MAX_QUERY_BYTES // 3) + "!" * (MAX_QUERY_BYTES % 3)  # 666 CJK, 2000 bytes
+    assert len(longest.encode("utf-8")) == MAX_QUERY_BYTES
+    assert search_request(taxonomy, list, MultiDict([("q", longest)])).query == longest
+    accented = "\u00ef" * MAX_QUERY_CHARS  # 2 bytes a character: all MAX_QUERY_CHARS of them fit
+    assert search_request(taxonomy, list, MultiDict([("q", accented)])).query == accented
+    for over in (longest + "!", "\u4e00" * (MAX_QUERY_BYTES // 3 + 1), "\U0001f642" * 501):
+        with pytest.raises(ParameterError) as refused:
+            search_request(taxonomy, list, MultiDict([("q", over)]))
+        size = len(over.encode("utf-8"))
+        assert refused.value.message == (
+            f"parameter 'q': at most {MAX_QUERY_BYTES} bytes as UTF-8 allowed (got {size}; a character "
+            "outside ASCII takes 2 to 4, a CJK character 3): shorten it"), size
 
 
 def test_a_detail_naming_another_parameter_names_it_as_the_caller_spells_it(taxonomy: Taxonomy) -> None:

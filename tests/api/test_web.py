@@ -14,7 +14,7 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import pytest
 from flask import Flask
@@ -219,6 +219,7 @@ def test_empty_results_say_what_to_do(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize(("query", "message"), [
     ("q=" + "a" * 1001, "the limit is 1000"),
+    ("q=" + quote("\u4e2d" * 667), "takes 2001 bytes as UTF-8; the limit is 2000"),
     ("q=heads&year_from=abc", "must be a whole number"),
     ("q=heads&year_from=2024&year_to=2020", "is empty"),
     ("q=heads&technique=no_such_technique", "Unknown technique"),
@@ -1229,18 +1230,18 @@ RLO = "\u202e"
 
 def test_a_right_to_left_override_in_the_query_is_isolated(client: FlaskClient) -> None:
     """U+202E in the query must not reverse the page's text after the echoed query."""
-    html = page(client, f"/search?q={RLO}activation+patching&mode=keyword")
+    html = page(client, f"/search?q={quote(RLO)}activation+patching&mode=keyword")
     assert f"<title>\u2068{RLO}activation patching\u2069 — search · paperkg</title>" in html
     assert f"with words from “<bdi>{RLO}activation patching</bdi>”" in html
-    html = page(client, f"/search?q={RLO}zqxjv&mode=keyword")
+    html = page(client, f"/search?q={quote(RLO)}zqxjv&mode=keyword")
     assert f"No results for “<bdi>{RLO}zqxjv</bdi>”" in html
     # Echoed wrong values sit between FSI and PDI in the messages.
-    for url, text in ((f"/search?q=x&mode={RLO}fuzzy", "Unknown mode"),
-                      (f"/search?q=x&year_from={RLO}20", "whole number"),
-                      (f"/search?q=x&technique={RLO}nope", "Unknown technique"),
-                      (f"/search?q=x&topic={RLO}nope", "Unknown topic"),
-                      (f"/search?q=x&source={RLO}nope", "Unknown source"),
-                      (f"/new?since={RLO}2024", "is not a date")):
+    for url, text in ((f"/search?q=x&mode={quote(RLO)}fuzzy", "Unknown mode"),
+                      (f"/search?q=x&year_from={quote(RLO)}20", "whole number"),
+                      (f"/search?q=x&technique={quote(RLO)}nope", "Unknown technique"),
+                      (f"/search?q=x&topic={quote(RLO)}nope", "Unknown topic"),
+                      (f"/search?q=x&source={quote(RLO)}nope", "Unknown source"),
+                      (f"/new?since={quote(RLO)}2024", "is not a date")):
         html = page(client, url, status=400)
         assert text in html and re.search(f"“\u2068{RLO}[^\u2069<]*\u2069”", html), url
     assert f"\u2068{RLO}nope\u2069" in page(client, f"/papers/{RLO}nope", status=404)
