@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from typing import Any
 
 import click
 
 from kg.safe_output import terminal_safe
 from kg.store import StoreError
+from kg.validation import YEAR_MAX, YEAR_MIN
 
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
 # The production command the README gives. Its settings (threaded workers, which idle or slow clients
@@ -48,7 +51,19 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
     _check_port_free(host, port)
     app = create_app({"WARM_EMBEDDER": True, "PAPERKG_CONFIG": config})
     click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: {GUNICORN_COMMAND})")
+    if not _colour_on_stderr():
+        from werkzeug import serving
+
+        # The dev server colours its request lines (a 404 in yellow) and warnings wherever they go; a log
+        # file got the escape codes. Its own switch (a module global: werkzeug has no option for it).
+        serving._log_add_style = False
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
+
+
+def _colour_on_stderr() -> bool:
+    """Whether the server's log may be coloured: stderr is a terminal and NO_COLOR (no-color.org) is
+    not set."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -81,7 +96,8 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.command("search")
 @click.argument("query")
 # Every option is read as text and checked by api.params (imported when the command runs, so
-# that `paperkg` starts without Flask): the help names no limits, the errors do.
+# that `paperkg` starts without Flask). The help states its ranges as click's IntRange shows them
+# (`related --limit`); tests/api/test_cli.py checks --limit and --offset against api.params.
 @click.option("--mode", default=None, metavar="hybrid|semantic|keyword", help="Default: hybrid.")
 @click.option("--technique", "techniques", multiple=True,
               help="Technique or evaluation id filter (repeatable; refinements included).")
@@ -91,10 +107,10 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
                    "in GET /api/sections).")
 @click.option("--source", "sources", multiple=True, metavar="list|arxiv|records",
               help="Papers from this source (repeatable).")
-@click.option("--year-from", default=None, metavar="YEAR", help="First year.")
-@click.option("--year-to", default=None, metavar="YEAR", help="Last year.")
-@click.option("--limit", default=None, metavar="N", help="Results to show (default 10).")
-@click.option("--offset", default=None, metavar="N", help="Results to skip (default 0).")
+@click.option("--year-from", default=None, metavar="YEAR", help=f"First year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
+@click.option("--year-to", default=None, metavar="YEAR", help=f"Last year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
+@click.option("--limit", default=None, metavar="N", help="Results to show.  [default: 10; 1<=x<=100]")
+@click.option("--offset", default=None, metavar="N", help="Results to skip.  [default: 0; 0<=x<=10000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics: tuple[str, ...],
                sections: tuple[str, ...], sources: tuple[str, ...], year_from: str | None,

@@ -72,38 +72,94 @@ def _new_store_dir() -> Path | None:
 
 
 class Terminated(SystemExit):
-    """SIGTERM during an ingest: raised where the run is, so it is recorded as failed and its lock
-    released on the way out (as Ctrl-C does), and the process exits with 143 as a killed one would."""
+    """SIGTERM or SIGHUP during an ingest: raised where the run is, so it is recorded as failed and its
+    lock released on the way out (as Ctrl-C does), and the process exits with 128 + the signal's number
+    (143, 129) as a killed one would."""
 
-    def __init__(self) -> None:
-        super().__init__(128 + signal.SIGTERM)
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(128 + signum)
+        self.signal_name = signal.Signals(signum).name
 
     def __str__(self) -> str:
-        return "stopped by SIGTERM"
+        return f"stopped by {self.signal_name}"
 
 
-_STOPPED_RUN = "stopped by SIGTERM: the run is recorded as failed; run the command again to finish its work"
+class Interrupted(SystemExit):
+    """Ctrl-C (SIGINT), once said in one line: exit status 130 (128 + SIGINT), as a shell reports an
+    interrupted command, where click said only "Aborted!" and exited 1."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGINT)
+
+    def __str__(self) -> str:
+        return "interrupted"
+
+
+# What stop_on_sigterm says; {stopped} is "stopped by SIGTERM", "stopped by SIGHUP" or "interrupted".
+RUN_RECORDED = "{stopped}: the run is recorded as failed; run the command again to finish its work"
+NO_RUN = "{stopped} before the run started: no run was recorded"
+
+
+class Stopping:
+    """The line stop_on_sigterm says when its block is stopped: `said` (RUN_RECORDED, NO_RUN or another
+    text with {stopped}), which the block may change as it goes (once its run is recorded); None: as
+    the exception tells, RUN_RECORDED when it carries the run's summary (run_weekly sets it once the
+    run is recorded), else NO_RUN."""
+
+    def __init__(self, said: str | None) -> None:
+        self.said = said
+
+    def line(self, exc: BaseException) -> str:
+        """The one line for `exc` (a Terminated or a KeyboardInterrupt) leaving the block."""
+        said = self.said
+        if said is None:
+            said = RUN_RECORDED if getattr(exc, "summary", None) is not None else NO_RUN
+        return said.format(stopped="interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
+
+
+def say_stopped(line: str, exc: BaseException) -> None:
+    """Say `line` on stderr for a stop by `exc`, on a line of its own after the terminal's ^C echo; not
+    at all when stderr is gone (a closed terminal, whose SIGHUP stopped the command)."""
+    with contextlib.suppress(OSError, ValueError):
+        if isinstance(exc, KeyboardInterrupt) and sys.stderr.isatty():
+            click.echo(err=True)
+        click.echo(line, err=True)
 
 
 @contextlib.contextmanager
-def stop_on_sigterm(said: str = _STOPPED_RUN) -> Iterator[None]:
-    """Turn SIGTERM (systemctl stop, docker stop, kill) into Terminated for the block, saying `said`.
+def stop_on_sigterm(said: str | None = None) -> Iterator[Stopping]:
+    """Turn SIGTERM (systemctl stop, docker stop, kill) and SIGHUP (the terminal closed, an SSH
+    connection lost) into Terminated for the block, and a Ctrl-C that left it into Interrupted, saying
+    one line (see Stopping for `said`).
 
     Without it a terminated ingest left its run `running` and its lock held until the next ingest
-    took them over, a week later for a weekly job."""
+    took them over, a week later for a weekly job. The line is said once the exception has left the
+    block, when the run is recorded as failed and the lock released, not in the signal handler, which
+    cannot know whether a run was recorded yet (it said so while waiting for the lock)."""
+    stopping = Stopping(said)
     if threading.current_thread() is not threading.main_thread():  # only the main thread may install it
-        yield
+        yield stopping
         return
 
     def terminate(signum: int, frame: Any) -> None:
-        click.echo(said, err=True)
-        raise Terminated
+        raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous: dict[signal.Signals, Any] = {}
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        if stop == signal.SIGHUP and signal.getsignal(stop) == signal.SIG_IGN:
+            continue  # started with nohup: the hangup is to be ignored
+        previous[stop] = signal.signal(stop, terminate)
     try:
-        yield
+        yield stopping
+    except Terminated as exc:
+        say_stopped(stopping.line(exc), exc)
+        raise
+    except KeyboardInterrupt as exc:
+        say_stopped(stopping.line(exc), exc)
+        raise Interrupted from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 @contextlib.contextmanager
@@ -117,7 +173,8 @@ def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[
     from kg.store import StoreError
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(stop_on_sigterm())
+        # Until the lock is held (opening the store, waiting with --wait) no run is recorded.
+        stopping = stack.enter_context(stop_on_sigterm(NO_RUN))
         new_in = _new_store_dir()
         store = _ready_store(must_exist)
         stack.callback(store.close)
@@ -131,6 +188,7 @@ def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[
             raise IngestLockedError(str(exc)) from exc
         except StoreError as exc:  # taking the lock is the run's first write (read-only, disk full...)
             raise click.ClickException(f"{kind} ingest failed: {exc}") from exc
+        stopping.said = RUN_RECORDED  # the command's run_ingest / run_reextract records its run first
         yield store, held
 
 

@@ -617,7 +617,8 @@ def run_weekly(
                  extractor=extractor, threshold=threshold, config=config, progress=progress, held=held)
         except BaseException as exc:
             summary.status = "failed"
-            message = f"{type(exc).__name__}: {exc}"
+            # "KeyboardInterrupt" for Ctrl-C, not "KeyboardInterrupt: " (its message is empty).
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             try:
                 store.finish_run(run.id, "failed", summary.counts(), message=message[:2000])
             except Exception:  # the original failure matters more

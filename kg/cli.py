@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -194,7 +197,82 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     ctx.exit()
 
 
-@click.group()
+class _ClosedStdout(io.TextIOBase):
+    """sys.stdout when the process was started without one (`paperkg stats >&-`): writing fails with
+    EBADF, as on a closed descriptor, where Python (sys.stdout None) and click dropped every line unseen
+    and exited 0."""
+
+    encoding = "utf-8"  # what click asks before writing (a stream without one is "misconfigured")
+
+    def writable(self) -> bool:
+        """Whether the stream takes writes (it does, and fails them)."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Fail as writing to a closed file descriptor does."""
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def _writing_stdout(exc: OSError) -> bool:
+    """Whether `exc` was raised by click.echo writing to stdout: every line the commands print goes
+    through it, and click's own messages go to stderr (`err`, or `file` sys.stderr). Any other OSError
+    reaching the entry point is a bug, kept as its traceback."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code is click.utils.echo.__code__:
+            return not frame.f_locals.get("err") and frame.f_locals.get("file") is not sys.stderr
+        tb = tb.tb_next
+    return False
+
+
+def _discard_stdout() -> None:
+    """Point stdout's file descriptor at /dev/null: what its buffer still holds is flushed there at exit,
+    where the same error again would be printed as "Exception ignored" (and exit with status 120)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # _ClosedStdout, or no descriptor: nothing buffered
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+class _Paperkg(click.Group):
+    """The root group, ending in one line on stderr where click gave a traceback (output that cannot be
+    written: a full disk, /dev/full), exit status 0 (a closed stdout) or "Aborted!" (Ctrl-C)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's main, with output that cannot be written said in one line: exit status 1.
+
+        A broken pipe (`paperkg stats | head -1`) stays click's: exit status 1 with nothing said."""
+        if sys.stdout is None:
+            sys.stdout = _ClosedStdout()
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:
+            if not _writing_stdout(exc):
+                raise
+            _discard_stdout()
+            with contextlib.suppress(OSError):  # stderr the same full file: the exit status says it
+                click.echo(f"error writing output: {exc.strerror or exc}", err=True)
+            sys.exit(1)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; Ctrl-C outside a command's own handling (ingest.cli.stop_on_sigterm) ends in
+        "interrupted" and exit status 130."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            from ingest.cli import Interrupted, say_stopped
+
+            say_stopped("interrupted", exc)
+            raise Interrupted from exc
+
+
+@click.group(cls=_Paperkg)
 # Not click.version_option(package_name=...): it raises a RuntimeError (a traceback) when the
 # distribution is not installed, and names the program after the script (`cli.py` under `python -m`).
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
@@ -324,8 +402,9 @@ def backup_cmd(destination: Path, force: bool) -> None:
         require_store(config)
         store = EmbeddedStore(config.embedded_store_file, read_only=True)
         try:
-            # Only the copy itself is stopped by SIGTERM (the backup removes its partial file; exit 143).
-            with stop_on_sigterm("stopped by SIGTERM: no backup was written"):
+            # Only the copy itself is stopped by SIGTERM or SIGHUP (the backup removes its partial file;
+            # exit 143 or 129); Ctrl-C too says so (exit 130).
+            with stop_on_sigterm("{stopped}: no backup was written"):
                 papers = store.backup(destination)
         finally:
             store.close()

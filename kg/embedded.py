@@ -249,6 +249,14 @@ def check_store_file(path: Path) -> None:
         store.close()
 
 
+def _remove_partial(partial: Path) -> None:
+    """Remove a failed backup's `partial` file, if there is one. Any error is passed over: the failure
+    that brought the backup here is the one to report (a path under a regular file, a read-only
+    directory), and unlink(missing_ok=True) raised again for those, a traceback in its place."""
+    with contextlib.suppress(OSError):
+        partial.unlink()
+
+
 class EmbeddedStore(GraphStore):
     """GraphStore on one SQLite file; safe for threads and for several processes."""
 
@@ -656,6 +664,10 @@ class EmbeddedStore(GraphStore):
         leaves no file. Ingest locks are process state, not data: the copy holds none."""
         partial = destination.with_name(destination.name + ".partial")
         try:
+            # SQLite says only "unable to open database file" for a directory that is not there.
+            if not destination.parent.exists():
+                raise StoreError(f"cannot back up {self.path} to {destination}: the directory "
+                                 f"{destination.parent} does not exist")
             # What a killed backup left (or a link put there) goes first: SQLite would follow a link and
             # write where it leads, and a stale -wal would be applied to the copy.
             for leftover in ("", "-journal", "-wal", "-shm"):
@@ -677,11 +689,11 @@ class EmbeddedStore(GraphStore):
             os.replace(partial, destination)
             return papers
         except (sqlite3.Error, OSError) as exc:
-            partial.unlink(missing_ok=True)
+            _remove_partial(partial)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(f"cannot back up {self.path} to {destination}: {reason}") from exc
         except BaseException:  # Ctrl-C, SIGTERM (as the CLI raises it): no store-sized leftover
-            partial.unlink(missing_ok=True)
+            _remove_partial(partial)
             raise
 
     def close(self) -> None:

@@ -4,12 +4,19 @@ environment alone (the store opened lazily from PAPERKG_DATA_DIR, closed by clos
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import requests
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
@@ -370,6 +377,107 @@ def test_port_problem_names_why_a_port_cannot_be_bound_and_serve_says_it(
     assert result.exit_code == 1
     assert result.output == (f"Error: {problem}; another program may be using the port: choose another "
                              "with --port\n")
+
+
+def test_search_help_states_the_ranges_it_enforces(env: dict[str, str]) -> None:
+    """QA: `related --help` showed its --limit range (click's IntRange), `search --help` none, though the
+    API's parser refuses what is outside them; stated the same way, from the parser's own limits."""
+    from api.params import MAX_LIMIT, MAX_OFFSET
+    from kg.validation import YEAR_MAX, YEAR_MIN
+
+    shown = " ".join(CliRunner().invoke(main, ["search", "--help"]).output.split())
+    assert f"--limit N Results to show. [default: 10; 1<=x<={MAX_LIMIT}]" in shown
+    assert f"--offset N Results to skip. [default: 0; 0<=x<={MAX_OFFSET}]" in shown
+    assert f"--year-from YEAR First year. [{YEAR_MIN}<=x<={YEAR_MAX}]" in shown
+    assert f"--year-to YEAR Last year. [{YEAR_MIN}<=x<={YEAR_MAX}]" in shown
+    # The ends are the enforced ones: taken, and one past them refused.
+    edges = ["--limit", str(MAX_LIMIT), "--offset", str(MAX_OFFSET), "--year-from", str(YEAR_MIN),
+             "--year-to", str(YEAR_MAX)]
+    assert CliRunner().invoke(main, ["search", "x", "--mode", "keyword", *edges]).exit_code == 0
+    for args in (["--limit", str(MAX_LIMIT + 1)], ["--limit", "0"], ["--offset", str(MAX_OFFSET + 1)],
+                 ["--year-from", str(YEAR_MIN - 1)], ["--year-to", str(YEAR_MAX + 1)]):
+        assert CliRunner().invoke(main, ["search", "x", *args]).exit_code == 2, args
+
+
+def test_search_json_to_a_full_disk_is_one_line(env: dict[str, str]) -> None:
+    """QA: `paperkg search … --json > /dev/full` ended in an OSError traceback."""
+    paperkg = str(Path(sys.executable).parent / "paperkg")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([paperkg, "search", "circuits", "--mode", "keyword", "--json"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stderr) == (1, "error writing output: No space left on device\n")
+
+
+def _serve_a_404(stderr: Any, no_color: bool) -> None:
+    """Run `paperkg serve` with `stderr` until it has answered one 404, then stop it as Ctrl-C does."""
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    if no_color:
+        env["NO_COLOR"] = "1"
+    port = _free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "paperkg"), "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert requests.get(f"http://127.0.0.1:{port}/no-such-page", timeout=30).status_code == 404
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def _serve_log_on_a_terminal(no_color: bool) -> str:
+    """What `paperkg serve` logs on a terminal (a pty) while it answers one 404."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def read_all() -> None:  # a pty holds little: read as it comes, until the server has gone
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: no process has the terminal open any more
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    drain = threading.Thread(target=read_all, daemon=True)
+    drain.start()
+    try:
+        try:
+            _serve_a_404(slave, no_color)
+        finally:
+            os.close(slave)
+        drain.join(timeout=30)
+    finally:
+        os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(("stderr_tty", "no_color", "coloured"), [
+    (False, False, False),  # QA: a log file got werkzeug's escape codes
+    (True, True, False),  # NO_COLOR (no-color.org)
+    (True, False, True),  # a terminal keeps them
+])
+def test_serve_colours_its_log_only_on_a_terminal_without_no_color(
+    env: dict[str, str], tmp_path: Path, stderr_tty: bool, no_color: bool, coloured: bool
+) -> None:
+    if stderr_tty:
+        log = _serve_log_on_a_terminal(no_color)
+    else:
+        with open(tmp_path / "serve.log", "wb") as file:
+            _serve_a_404(file, no_color)
+        log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    plain, styled = '"GET /no-such-page HTTP/1.1" 404', '"\x1b[33mGET /no-such-page HTTP/1.1\x1b[0m" 404'
+    assert (styled if coloured else plain) in log, log
+    assert ("\x1b[" in log) == coloured, log
 
 
 # Stored text with terminal control: OSC "set window title" (BEL- and ST-terminated), erase line,

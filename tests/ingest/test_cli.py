@@ -451,11 +451,11 @@ def _records_file(path: Path, n: int) -> Path:
     return path
 
 
-def _cli(data: Path, *args: str) -> subprocess.Popen[str]:
+def _cli(data: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
     env = dict(os.environ, PAPERKG_DATA_DIR=str(data), PAPERKG_STORE="embedded")
     env.pop("PAPERKG_NEO4J_URI", None)
     return subprocess.Popen([sys.executable, "-c", _SLOW_CLI, *args], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def _wait_for_papers(db: Path, proc: subprocess.Popen[str], at_least: int) -> None:
@@ -494,6 +494,85 @@ def test_sigterm_mid_run_records_the_run_as_failed_and_frees_the_lock(tmp_path: 
         store.acquire_lock(LOCK_NAME, "next-ingest")  # free at once: nobody has to take it over
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("stop", "status", "said", "recorded"), [
+    # QA: Ctrl-C gave click's bare "Aborted!" and exit status 1.
+    (signal.SIGINT, 130, "interrupted: ", "KeyboardInterrupt"),
+    # QA: a closed terminal (SIGHUP) killed the ingest as kill -9 does: run `running`, lock held.
+    (signal.SIGHUP, 129, "stopped by SIGHUP: ", "stopped by SIGHUP"),
+])
+def test_ctrl_c_or_a_hangup_mid_run_records_the_run_as_failed_in_one_line(
+    tmp_path: Path, stop: signal.Signals, status: int, said: str, recorded: str
+) -> None:
+    """As the terminal sends them: to the whole foreground process group."""
+    records = _records_file(tmp_path / "gen.jsonl", 120)
+    data = tmp_path / "data"
+    proc = _cli(data, "ingest", "records", str(records), "--batch-size", "20", start_new_session=True)
+    _wait_for_papers(data / "paperkg.sqlite3", proc, 40)
+    os.killpg(proc.pid, stop)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == status, err
+    assert err.splitlines()[-1] == (f"{said}the run is recorded as failed; run the command again to finish "
+                                    "its work")
+    assert "Traceback" not in err and "Aborted" not in err
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.status, run.message) == ("failed", recorded) and run.finished
+        store.acquire_lock(LOCK_NAME, "next-ingest")  # free at once: nobody has to take it over
+    finally:
+        store.close()
+
+
+def test_a_hangup_under_nohup_is_ignored(tmp_path: Path) -> None:
+    """`nohup paperkg ingest …`: SIGHUP is ignored from the start, and the ingest must not undo that."""
+    records = _records_file(tmp_path / "gen.jsonl", 60)
+    data = tmp_path / "data"
+    proc = _cli(data, "ingest", "records", str(records), "--batch-size", "20", start_new_session=True,
+                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    _wait_for_papers(data / "paperkg.sqlite3", proc, 20)
+    os.killpg(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "60 new" in out
+
+
+@pytest.mark.parametrize(("stop", "status", "said"), [
+    (signal.SIGTERM, 143, "stopped by SIGTERM"),
+    (signal.SIGINT, 130, "interrupted"),
+])
+def test_a_stop_while_waiting_for_the_lock_says_no_run_was_recorded(
+    data_dir: Path, tmp_path: Path, taxonomy: Taxonomy, stop: signal.Signals, status: int, said: str
+) -> None:
+    """QA: SIGTERM during --wait said "the run is recorded as failed; run the command again", though
+    no run had started (nothing is recorded before the lock is held)."""
+    from ingest.store_lock import ingest_lock
+
+    records = _records_file(tmp_path / "gen.jsonl", 3)
+    holder = open_ready_store(data_dir / "paperkg.sqlite3", taxonomy)
+    try:
+        with ingest_lock(holder, "records"):
+            proc = _cli(data_dir, "ingest", "records", str(records), "--wait", "600", start_new_session=True)
+            try:
+                assert proc.stderr is not None
+                for line in iter(proc.stderr.readline, ""):  # until it logs that it waits
+                    if "waiting up to 600 s for the store lock" in line:
+                        break
+                else:
+                    pytest.fail("the ingest never waited for the lock")
+                os.killpg(proc.pid, stop)
+                _out, rest = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        assert proc.returncode == status, rest
+        assert rest.splitlines()[-1] == f"{said} before the run started: no run was recorded"
+        assert "Traceback" not in rest and "recorded as failed" not in rest
+        assert holder.runs() == []
+    finally:
+        holder.close()
 
 
 @pytest.mark.parametrize(("args", "kind"), [

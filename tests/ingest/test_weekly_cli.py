@@ -1,13 +1,25 @@
-"""`paperkg export list-rows` (ingest/weekly_cli.py) with a broken PAPERKG_TAXONOMY: one `Error:` line."""
+"""ingest/weekly_cli.py's commands: `paperkg export list-rows` with a broken PAPERKG_TAXONOMY (one
+`Error:` line); `paperkg ingest weekly` stopped by Ctrl-C or while it waits for the store lock."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from ingest.arxiv_server import LocalArxivServer
+from ingest.store_lock import LOCK_NAME, ingest_lock
+from kg.embedded import EmbeddedStore
 from tests.seed_store import taxonomy_store
+
+from .conftest import REPO_ROOT
 
 _TAB = "techniques:\n  - id: probing\n\tlabel: Probing\n"
 _NO_PARENT = ("techniques:\n  - id: probing\n    label: Probing\nextensions_not_in_figure:\n"
@@ -36,3 +48,74 @@ def test_list_rows_refuses_a_broken_taxonomy_in_one_line(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == "Error: " + expected.format(path=path) + "\n"
+
+
+def _weekly(data_dir: Path, arxiv_url: str, *args: str) -> subprocess.Popen[str]:
+    """`paperkg ingest weekly ARGS` in its own process group (a terminal's Ctrl-C goes to the group)."""
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
+               PAPERKG_ARXIV_URL=arxiv_url, PAPERKG_ARXIV_DELAY="0", PAPERKG_ARXIV_TIMEOUT="120")
+    env.pop("PAPERKG_NEO4J_URI", None)
+    return subprocess.Popen([sys.executable, "-m", "kg.cli", "ingest", "weekly", *args], cwd=REPO_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def test_ctrl_c_mid_run_is_recorded_by_name_and_exits_130(
+    data_dir: Path, seed_records: list[dict[str, Any]]
+) -> None:
+    """QA: the run was recorded with the message "KeyboardInterrupt: " (an empty reason) and the command
+    ended in click's "Aborted!" with exit status 1."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    with LocalArxivServer(seed_records, timeout_sleep=60) as server:
+        server.fail_next("timeout")  # the first request stalls: the run is mid-way when it is stopped
+        proc = _weekly(data_dir, server.url)
+        try:
+            deadline = time.monotonic() + 120
+            while not server.requests and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
+            os.killpg(proc.pid, signal.SIGINT)
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == ("interrupted: the run is recorded as failed; run the command again to "
+                                    "finish its work")
+    assert "Traceback" not in err and "Aborted" not in err
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.source, run.status, run.message) == ("arxiv-weekly", "failed", "KeyboardInterrupt")
+        store.acquire_lock(LOCK_NAME, "next-run")  # released on the way out
+    finally:
+        store.close()
+
+
+def test_sigterm_while_waiting_for_the_lock_says_no_run_was_recorded(data_dir: Path) -> None:
+    """QA: SIGTERM during --wait said "the run is recorded as failed; run the command again", though the
+    run starts only once the lock is held (the README says so for --json)."""
+    holder = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        with ingest_lock(holder, "records"):
+            proc = _weekly(data_dir, "http://127.0.0.1:9/never-asked", "--wait", "600")
+            try:
+                assert proc.stderr is not None
+                for line in iter(proc.stderr.readline, ""):  # until it logs that it waits
+                    if "waiting up to 600 s for the store lock" in line:
+                        break
+                else:
+                    pytest.fail("the weekly run never waited for the lock")
+                os.killpg(proc.pid, signal.SIGTERM)
+                out, rest = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        assert proc.returncode == 143, rest
+        assert rest.splitlines()[-1] == "stopped by SIGTERM before the run started: no run was recorded"
+        assert "Traceback" not in rest and "recorded as failed" not in rest and out == ""
+        assert holder.runs() == []
+    finally:
+        holder.close()

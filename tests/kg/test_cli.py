@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -310,6 +313,8 @@ def test_backup_refuses_what_it_cannot_copy_and_leaves_no_file(
     missing_dir = tmp_path / "no-such-dir" / "copy.sqlite3"
     failed = runner.invoke(main, ["backup", str(missing_dir)])
     assert failed.exit_code == 1 and f"cannot back up {data_dir / 'paperkg.sqlite3'}" in failed.output
+    # QA: SQLite's "unable to open database file" did not say which part was wrong.
+    assert failed.output.endswith(f": the directory {missing_dir.parent} does not exist\n"), failed.output
     assert not missing_dir.parent.exists()
     monkeypatch.setenv("PAPERKG_NEO4J_URI", "bolt://127.0.0.1:9")
     neo4j = runner.invoke(main, ["backup", str(target)])
@@ -368,8 +373,8 @@ def test_a_symbolic_link_loop_as_file_is_a_usage_error(data_dir: Path, tmp_path:
 def test_an_interrupted_backup_leaves_no_partial_file(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ctrl-C (or SIGTERM, which the command turns into an abort) while the copy is being finished: the
-    store-sized FILE.partial is removed and FILE is not created."""
+    """Ctrl-C while the copy is being finished: the store-sized FILE.partial is removed, FILE is not
+    created, and the command says so in one line with exit status 130 (click's "Aborted!" and 1 before)."""
     runner = CliRunner()
     assert runner.invoke(main, ["init"]).exit_code == 0
 
@@ -379,8 +384,95 @@ def test_an_interrupted_backup_leaves_no_partial_file(
     monkeypatch.setattr(os, "fsync", interrupted)
     target = tmp_path / "copy.sqlite3"
     result = runner.invoke(main, ["backup", str(target)])
-    assert result.exit_code == 1 and "Aborted" in result.output
+    assert result.exit_code == 130, result.output
+    assert (result.stdout, result.stderr) == ("", "interrupted: no backup was written\n")
     assert list(tmp_path.glob("copy.sqlite3*")) == []
+
+
+def _paperkg(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """The `paperkg` console script beside this interpreter, run to its end."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.run([str(Path(sys.executable).parent / "paperkg"), *args], text=True, timeout=120,
+                          check=False, **kwargs)
+
+
+def test_a_backup_into_a_path_under_a_regular_file_is_refused_in_one_line(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """QA: FILE whose directory cannot hold files (here a regular file; a read-only mount the same way)
+    ended in a traceback: the clean-up's unlink(missing_ok=True) raised again, so no one-line error."""
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    (tmp_path / "na.jsonl").write_text("{}\n")
+    target = tmp_path / "na.jsonl" / "x.sqlite3"
+    done = _paperkg("backup", str(target))
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (f"Error: cannot back up {data_dir / 'paperkg.sqlite3'} to {target}: "
+                           "Not a directory\n")
+    assert done.stdout == "" and (tmp_path / "na.jsonl").read_text() == "{}\n"
+
+
+@pytest.mark.parametrize("args", [["stats"], ["stats", "--json"], ["config", "--json"]])
+def test_output_that_cannot_be_written_is_one_line_and_exit_status_1(data_dir: Path, args: list[str]) -> None:
+    """QA: `paperkg stats > /dev/full` ended in an OSError traceback (a full disk the same way)."""
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    with open("/dev/full", "w") as full:
+        done = _paperkg(*args, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 1
+    # Nothing more: no "Exception ignored" from the interpreter's last flush of stdout.
+    assert done.stderr == "error writing output: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", [["stats", "--json"], ["config"]])
+def test_a_closed_stdout_is_one_line_and_exit_status_1(data_dir: Path, args: list[str]) -> None:
+    """QA: with stdout closed (`>&-`) the output was dropped unseen and the exit status was 0."""
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    script = str(Path(sys.executable).parent / "paperkg")
+    done = subprocess.run(["bash", "-c", 'exec "$@" >&-', "bash", script, *args], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr == "error writing output: Bad file descriptor\n"
+
+
+def test_a_broken_pipe_stays_quiet(data_dir: Path) -> None:
+    """`paperkg config | head -1`: the reader went away, which needs no message (click's handling, kept).
+    Here the pipe's read end is closed before the command starts, so every write fails."""
+    assert CliRunner().invoke(main, ["init"]).exit_code == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = _paperkg("config", stdout=write_end)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_ctrl_c_outside_an_ingest_says_interrupted_and_exits_130(data_dir: Path, tmp_path: Path) -> None:
+    """QA: Ctrl-C (SIGINT to the foreground process group) ended in click's bare "Aborted!" and exit
+    status 1. Here the command is blocked reading a FIFO no one writes to."""
+    fifo = tmp_path / "records.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "paperkg"), "ingest", "records", str(fifo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    writer = None
+    try:
+        deadline = time.monotonic() + 120
+        while writer is None and proc.poll() is None and time.monotonic() < deadline:
+            try:  # opens once the command has the FIFO open for reading (ENXIO until then)
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.05)
+        assert writer is not None, "the command never opened the FIFO"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        if writer is not None:
+            os.close(writer)
+    assert proc.returncode == 130
+    assert (out, err) == ("", "interrupted\n")
 
 
 def test_backup_refuses_a_link_or_special_file_as_file(data_dir: Path, tmp_path: Path) -> None:
