@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,11 +14,21 @@ from kg.safe_output import terminal_safe
 from kg.store import StoreError
 from kg.validation import YEAR_MAX, YEAR_MIN
 
+if TYPE_CHECKING:
+    from kg.entities import Paper
+
 _JSON_UNESCAPED_CONTROL = re.compile(r"[\x7f-\x9f]")
 # The production command the README gives. Its settings (threaded workers, which idle or slow clients
 # cannot block, and the worker timeout) are in api/gunicorn_conf.py, which the Dockerfile and
 # docker-compose.yml load too; loopback, as behind the reverse proxy a public deployment needs.
 GUNICORN_COMMAND = "gunicorn -c python:api.gunicorn_conf -b 127.0.0.1:8000 api.wsgi:app"
+
+
+def _withdrawn_mark(paper: Paper) -> str:
+    """" [withdrawn]" after the title of a paper whose stored abstract is arXiv's withdrawal notice."""
+    from kg.withdrawn import is_withdrawn
+
+    return " [withdrawn]" if is_withdrawn(paper.abstract) else ""
 
 
 def _print_json(data: Any) -> None:
@@ -204,7 +214,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     for i, hit in enumerate(page.results, start=first):
         year = hit.paper.year or "no year"
         score = "" if listed else f"  score {hit.score:.4f}"
-        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)} ({year}){score}")
+        title = terminal_safe(hit.title) + _withdrawn_mark(hit.paper)
+        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {title} ({year}){score}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
         if hit.why.get("matched_technique_labels"):
             parts.append("techniques: " + ", ".join(map(terminal_safe, hit.why["matched_technique_labels"])))
@@ -260,7 +271,8 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
         return
     for i, hit in enumerate(hits, start=1):
         # Reasons name authors, models and taxonomy labels: stored text too.
-        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {terminal_safe(hit.title)}  score {hit.score:.3f}")
+        title = terminal_safe(hit.title) + _withdrawn_mark(hit.paper)
+        click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {title}  score {hit.score:.3f}")
         click.echo("     " + "; ".join(map(terminal_safe, hit.reasons)))
 
 

@@ -15,6 +15,7 @@ from api.params import int_arg, since_arg
 from kg.entities import Paper
 from kg.safe_output import iri_safe, safe_http_url
 from kg.validation import parse_since
+from kg.withdrawn import is_withdrawn
 
 bp = Blueprint("feeds", __name__)
 
@@ -26,6 +27,10 @@ FEED_LIMIT_DEFAULT = 50
 FEED_CACHE_CONTROL = "max-age=300"
 # XML 1.0 forbids most control characters even when escaped: drop them from stored text.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A withdrawn paper's entry (kg.withdrawn): its title says so, as every feed reader shows the title
+# (few show categories), and a category says it to readers and filters that read those.
+WITHDRAWN_TITLE_PREFIX = "[Withdrawn] "
+WITHDRAWN_CATEGORY = {"term": "withdrawn", "scheme": "urn:paperkg:status", "label": "Withdrawn"}
 # Atom is the default namespace of the documents ElementTree writes (a process-wide registry).
 ET.register_namespace("", ATOM_NS)
 
@@ -103,8 +108,9 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
     sub(feed, "generator", "paperkg")
     for paper in papers:
         entry = sub(feed, "entry")
+        withdrawn = is_withdrawn(paper.abstract)
         sub(entry, "id", paper_atom_id(paper))
-        sub(entry, "title", paper.title or paper.id)
+        sub(entry, "title", (WITHDRAWN_TITLE_PREFIX if withdrawn else "") + (paper.title or paper.id))
         sub(entry, "updated", entry_updated(paper))
         if paper.published:
             sub(entry, "published", _timestamp(paper.published))
@@ -117,6 +123,8 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
             sub(entry, "link", rel="alternate", href=_clean(iri_safe(link)))
         if paper.abstract:
             sub(entry, "summary", paper.abstract, type="text")
+        if withdrawn:
+            sub(entry, "category", **WITHDRAWN_CATEGORY)
         for category in paper.categories or []:
             sub(entry, "category", term=_clean(category))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

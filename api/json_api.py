@@ -31,6 +31,7 @@ from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.search import SearchHit, SearchPage, search
+from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
     from ingest.embed import Embedder
@@ -45,6 +46,9 @@ def paper_summary(paper: Paper) -> dict[str, Any]:
     return {
         "authors": list(paper.authors), "year": paper.year, "published": paper.published,
         "venue": paper.venue, "url": paper.url, "arxiv_id": paper.arxiv_id, "item_type": paper.item_type,
+        # Read from the stored abstract (arXiv's withdrawal notice), the rule the list rows use: a
+        # withdrawn paper is marked wherever it is listed, not hidden.
+        "withdrawn": is_withdrawn(paper.abstract),
     }
 
 
@@ -58,6 +62,7 @@ def paper_dict(paper: Paper) -> dict[str, Any]:
         "categories": list(paper.categories),
         "url": paper.url, "pdf_url": paper.pdf_url, "sources": list(paper.sources),
         "item_type": paper.item_type, "first_seen": paper.first_seen, "last_seen": paper.last_seen,
+        "withdrawn": is_withdrawn(paper.abstract),
     }
 
 

@@ -92,11 +92,16 @@ def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **ext
             **extra}
 
 
+# Whether a paper is withdrawn (kg.withdrawn): on every paper the API returns.
+WITHDRAWN = {"type": "boolean",
+             "description": "true when the stored abstract is arXiv's withdrawal notice (\"This paper has "
+                            "been withdrawn by the authors ...\"): arXiv lists the paper as withdrawn, its "
+                            "earlier versions remain there; the paper is still listed, marked"}
 # The fields api.json_api.paper_summary adds to every paper in a result list.
 SUMMARY_FIELDS: dict[str, Any] = {
     "authors": STRINGS, "year": _nullable("integer"), "published": _nullable("string"),
     "venue": _nullable("string"), "url": _nullable("string"), "arxiv_id": _nullable("string"),
-    "item_type": {"type": "string"},
+    "item_type": {"type": "string"}, "withdrawn": WITHDRAWN,
 }
 # The shared-node lists of a related paper's parts (ids, best first or sorted) and its authors (names).
 RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "shared_components",
@@ -220,6 +225,7 @@ SCHEMAS: dict[str, Any] = {
         "venue": _nullable("string"), "primary_category": _nullable("string"), "categories": STRINGS,
         "url": _nullable("string"), "pdf_url": _nullable("string"), "sources": STRINGS,
         "item_type": {"type": "string"}, "first_seen": _nullable("string"), "last_seen": _nullable("string"),
+        "withdrawn": WITHDRAWN,
         "techniques": {"type": "array", "items": _object({
             "id": {"type": "string"}, "label": {"type": "string"},
             "source": {"type": "string", "enum": ["list", "extracted"]},

@@ -38,6 +38,7 @@ from kg.schema import Label
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta, load_taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
+from kg.withdrawn import is_withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ def card(
     return {
         "id": paper.id, "title": paper.title, "authors": paper.authors, "year": paper.year,
         "venue": paper.venue, "arxiv_id": paper.arxiv_id, "url": paper.url, "item_type": paper.item_type,
+        # Marked, not hidden: a reader must see that the abstract is arXiv's withdrawal notice.
+        "withdrawn": is_withdrawn(paper.abstract),
         "techniques": _chips(technique_ids or [], labels, matched),
         "snippet": snippet, "reasons": reasons or [], "score": score, "why": None, "because": [],
     }
@@ -604,7 +607,8 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         log.exception("bibtex failed for %s", p.id)
 
     return render_template(
-        "paper.html", p=p, techniques=uses(detail.techniques, "technique_id"),
+        "paper.html", p=p, withdrawn=is_withdrawn(p.abstract),
+        techniques=uses(detail.techniques, "technique_id"),
         evaluations=uses(detail.evaluations, "evaluation_id"), findings=detail.findings,
         models=detail.models, list_rows=detail.list_rows, related=related_cards,
         related_error=related_error, bibtex=bibtex, bibtex_url=f"/api/papers/{_quote(p.id)}/bibtex",

@@ -31,15 +31,15 @@ opening refers back ("It", "This", "Applying it to ..."); with none, the abstrac
 that shows or finds something, else its first "We ..." sentence, else its first sentence, else
 nothing (an empty TL;DR cell for a paper with neither claims nor an abstract). Rows are
 ordered oldest first (published date, then id). Papers already in the list (they have list rows),
-tools, and papers whose abstract says they are withdrawn (`is_withdrawn`: arXiv replaces a withdrawn
-paper's abstract by a notice such as "This paper has been withdrawn by the authors.") are left out;
-`list_rows_export` names the withdrawn ones. Rows are built from the newest `limit` papers
-(ROW_LIMIT, 1000) first seen since the date; `list_rows_export` also counts all of them, so a caller
-can say when older ones were not looked at. The output parses back with
-`ingest.awesome_list.parse_list` into the same papers, sections and techniques, each row's title as
-the paper's title and its link as the paper's own URL: the Markdown a title or TL;DR holds ("[", "*",
-"_", a URL's "://") is written escaped by a backslash, as GitHub shows it, and a paper without a URL
-is its title alone.
+tools, and papers whose abstract says they are withdrawn (`kg.withdrawn.is_withdrawn`: arXiv replaces
+a withdrawn paper's abstract by a notice such as "This paper has been withdrawn by the authors.") are
+left out; `list_rows_export` names the withdrawn ones (the API, web pages and feed mark them). Rows
+are built from the newest `limit` papers (ROW_LIMIT, 1000) first seen since the date;
+`list_rows_export` also counts all of them, so a caller can say when older ones were not looked at.
+The output parses back with `ingest.awesome_list.parse_list` into the same papers, sections and
+techniques, each row's title as the paper's title and its link as the paper's own URL: the Markdown a
+title or TL;DR holds ("[", "*", "_", a URL's "://") is written escaped by a backslash, as GitHub shows
+it, and a paper without a URL is its title alone.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from kg.schema import Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from kg.validation import clean_text
+from kg.withdrawn import is_withdrawn
 
 # The heading the MI list (the seed list) writes its findings sections under, at level 3 (below
 # "## Paper Collection", which every table shares and the parser leaves out of the stored paths).
@@ -502,43 +503,6 @@ def suggest_row(detail: PaperDetail, taxonomy: Taxonomy, speller: LabelSpeller |
             row.evaluation_ids.append(evaluation.evaluation_id)
             row.evaluations.append(label)
     return row
-
-
-# What a paper that arXiv lists as withdrawn says in its abstract's first sentence (the abstract of
-# the withdrawing version is the notice): "This paper has been withdrawn by the author(s) due to ...",
-# "Withdrawn.", "The authors have withdrawn this paper ...", "This submission has been withdrawn by
-# arXiv administrators ...". Each form names the paper itself (this/the/our paper, or the notice's
-# bare "Withdrawn"), so a paper that studies withdrawn papers ("papers withdrawn by their authors")
-# is not taken for one.
-_ITSELF = r"(?:paper|article|manuscript|submission|preprint|work|version|report|note|draft|letter|e-?print)"
-_WITHDRAWN = re.compile(
-    # "This paper has been withdrawn", "the manuscript was (temporarily) withdrawn", "this version of the
-    # paper is withdrawn", "arXiv admin note: this version has been withdrawn"
-    rf"\b(?:this|the|our|my)\s+(?:[\w-]+\s+)?{_ITSELF}(?:\s+of\s+(?:this|the|our|my)\s+{_ITSELF})?"
-    r"\s+(?:has|have|had|is|was|were|will|must|should)\s+(?:be\s+|been\s+|being\s+)?(?:\w+ly\s+)?withdrawn\b"
-    # The notice alone: "Withdrawn.", "withdrawn", "[Withdrawn]", "Paper withdrawn by the author",
-    # "Withdrawn due to an error" (but not "Withdrawn papers are ...")
-    rf"|^\W*(?:{_ITSELF}\s+)?withdrawn(?:\s*$|\s*[.!;:,()\[\]\-\u2013\u2014]|\s+(?:by|due|because|for|from|"
-    r"pending|until|owing|after|at|on|as|since)\b)"
-    # "The authors have withdrawn this paper", "We withdraw this paper", "I hereby withdraw the manuscript"
-    rf"|\b(?:authors?|author\(s\)|submitters?|we|i)\s+(?:(?:have|has|hereby|herewith|would\s+like\s+to|wish\s+to|"
-    rf"decided\s+to|must|had\s+to|have\s+to)\s+)*(?:withdraw|withdrew|withdrawn)\s+(?:this|the|our|my)\s+"
-    rf"(?:[\w-]+\s+)?{_ITSELF}\b"
-    # "Due to an error in Lemma 2, withdrawn by the authors.", "Paper is withdrawn by the author due to ..."
-    # (ending there, or going on to say why: "papers, withdrawn by the authors after ..." is left alone)
-    rf"|(?:[,;:]\s*|\b{_ITSELF}\s+(?:(?:is|was|has\s+been|had\s+been)\s+)?)withdrawn\s+by\s+(?:the\s+)?"
-    r"(?:authors?|author\(s\)|submitters?|arxiv(?:\s+admin\w*)?|moderators?|administrators?)"
-    r"(?:\W*$|\s+(?:due|because|for|since|as|owing|pending)\b)",
-    re.IGNORECASE,
-)
-
-
-def is_withdrawn(abstract: str | None) -> bool:
-    """Whether an abstract's first sentence says the paper itself is withdrawn ("This paper has been
-    withdrawn by the authors due to an error.", "Withdrawn."), as arXiv's withdrawal notices do; an
-    abstract that discusses withdrawn papers, or mentions a withdrawal only later, is not."""
-    first = split_sentences(abstract or "")[:1]
-    return bool(first) and _WITHDRAWN.search(first[0]) is not None
 
 
 # The newest papers rows are built from (each costs ~1 ms: a store read and the section and TL;DR

@@ -100,6 +100,12 @@
       a.href = paperHref(base, r.id);
       a.setAttribute("data-row-link", "");
       head.append(star, a);
+      if (r.withdrawn) {  // the badge the server-rendered rows carry (_macros.html withdrawn_badge)
+        var badge = el("span", "badge badge-withdrawn", "Withdrawn");
+        badge.setAttribute("data-withdrawn", "");
+        badge.title = "arXiv lists this paper as withdrawn: its abstract is the withdrawal notice";
+        head.append(" ", badge);
+      }
       // Stored text goes in <bdi>: a right-to-left override in a name must not reverse the year after it.
       var meta = el("div", "paper-meta");
       var bits = [];

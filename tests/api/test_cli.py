@@ -534,3 +534,21 @@ def test_search_and_related_print_stored_text_without_terminal_control(hostile_s
         assert _terminal_clean(result.output), repr(result.output)
         titles = {r["title"] for r in json.loads(result.output)["results"]}
         assert f"{HOSTILE_TITLE} h2" in titles
+
+
+def test_search_and_related_mark_a_withdrawn_paper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper whose stored abstract is arXiv's withdrawal notice is marked after its title, as the web UI
+    and the API mark it; the paper whose abstract only discusses withdrawn papers is not."""
+    from tests.api.test_json_api import KEPT_ID, WITHDRAWN_ID, withdrawn_store
+
+    withdrawn_store(tmp_path / "paperkg.sqlite3").close()
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PAPERKG_STORE", "embedded")
+    found = CliRunner().invoke(main, ["search", "activation patching", "--mode", "keyword"])
+    assert found.exit_code == 0, found.output
+    title = "Activation Patching Finds a Refusal Circuit in Llama"
+    assert f"[{WITHDRAWN_ID}] {title} [withdrawn] (" in found.output
+    assert f"[{KEPT_ID}] Activation Patching on Papers Withdrawn by Their Authors (" in found.output
+    related = CliRunner().invoke(main, ["related", KEPT_ID])
+    assert related.exit_code == 0, related.output
+    assert "Refusal Circuit in Llama [withdrawn]  score" in related.output

@@ -167,3 +167,25 @@ def test_the_feed_answers_a_conditional_get_with_304_until_an_ingest_changes_it(
         assert status == 200 and b"https://arxiv.org/abs/2511.10001" in body and fresh["ETag"] != etag
         assert _get(port, If_None_Match=fresh["ETag"])[0] == 304
 
+
+
+# -- withdrawn papers ----------------------------------------------------------------------------------
+def test_a_withdrawn_papers_entry_says_so_in_its_title_and_a_category(
+        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    """Year-of-runs QA: a paper whose new version is arXiv's withdrawal notice came in the feed as one
+    more new paper (its summary the notice). Its title now starts "[Withdrawn] " (what every reader
+    shows) and it has a "withdrawn" category; a paper that is not withdrawn has neither."""
+    from tests.api.test_json_api import WITHDRAWAL_NOTICE
+
+    other = {**V1, "arxiv_id": "2511.10001v1", "title": "Another paper", "categories": ["cs.LG"],
+             "url": "https://arxiv.org/abs/2511.10001v1"}
+    assert ingest([V1, other], "2025-11-12T09:30:00.000000+00:00").new == 2
+    assert ingest([{**V2, "abstract": WITHDRAWAL_NOTICE}], "2025-11-21T08:00:00.000000+00:00").updated == 1
+    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    feed, entry = _entry(client, ENTRY_ID)
+    assert feed.version == "atom10"
+    assert entry.title == "[Withdrawn] " + V2["title"] and entry.summary == WITHDRAWAL_NOTICE
+    assert [(t.term, t.label) for t in entry.tags if t.scheme == "urn:paperkg:status"] == [
+        ("withdrawn", "Withdrawn")]
+    kept = next(e for e in feed.entries if e.id == "https://arxiv.org/abs/2511.10001")
+    assert kept.title == "Another paper" and [t.term for t in kept.tags] == ["cs.LG"]

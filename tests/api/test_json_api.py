@@ -583,3 +583,70 @@ def test_recommend_refuses_ids_with_lone_surrogates(client: FlaskClient, body: s
     assert "lone surrogate '\\ud" in err["message"], err  # named, escaped: the message stays valid text
     # A NUL is text: an id no paper has, as before (422).
     assert error_of(client.post("/api/recommend", json={"liked": ["a\x00"]}), 422)
+
+
+# -- withdrawn papers: marked on every paper the API returns, not hidden -----------------------------
+WITHDRAWN_ID, KEPT_ID = "2611.66601", "2611.66602"
+WITHDRAWAL_NOTICE = ("This paper has been withdrawn by the authors due to an error in the patching "
+                     "experiments of Section 4.")
+
+
+def withdrawn_store(path: Path) -> EmbeddedStore:
+    """A real SQLite store, written as arXiv ingests do: a paper whose v2 replaced its abstract by arXiv's
+    withdrawal notice (v1 ingested first, then the withdrawing v2), and a paper on the same technique
+    whose abstract discusses withdrawn papers (not withdrawn itself). Both use activation patching."""
+    from ingest.extract import Extractor
+    from ingest.pipeline import run_ingest
+    from ingest.records import Record
+    from kg.taxonomy import load_taxonomy
+
+    store = taxonomy_store(path)
+    kw: dict[str, Any] = {"embedder": HashEmbedder(), "extractor": Extractor(load_taxonomy()),
+                          "progress": False}
+    v1 = Record(source="arxiv", source_id=WITHDRAWN_ID, arxiv_id=WITHDRAWN_ID, version=1,
+                published="2026-11-20", updated="2026-11-20", authors=["Ada Lovelace"],
+                title="Activation Patching Finds a Refusal Circuit in Llama",
+                abstract="We use activation patching to find a circuit of attention heads that implements "
+                         "refusal in Llama-2.")
+    kept = Record(source="arxiv", source_id=KEPT_ID, arxiv_id=KEPT_ID, version=1, published="2026-11-21",
+                  authors=["Grace Hopper"], title="Activation Patching on Papers Withdrawn by Their Authors",
+                  abstract="We use activation patching on language models trained on papers withdrawn by "
+                           "their authors and find the refusal circuit that recalls why.")
+    run_ingest(store, [v1, kept], source="arxiv", **kw)
+    summary = run_ingest(store, [replace(v1, abstract=WITHDRAWAL_NOTICE, version=2, updated="2026-11-25")],
+                         source="arxiv", **kw)
+    assert summary.updated == 1
+    return store
+
+
+def test_every_paper_the_api_returns_says_whether_it_is_withdrawn(tmp_path: Path) -> None:
+    """Year-of-runs QA: a withdrawn paper (its abstract is arXiv's notice) was left out of the suggested
+    list rows only; search, paper, related, recommend, new and technique answers showed it unmarked.
+    Every paper object now carries `withdrawn`, true for it and false for the other."""
+    store = withdrawn_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+
+        def flags(results: list[dict[str, Any]]) -> dict[str, bool]:
+            return {r["id"]: r["withdrawn"] for r in results}
+
+        both = {WITHDRAWN_ID: True, KEPT_ID: False}
+        for query in ({"q": "activation patching refusal circuit", "mode": "keyword"},
+                      {"q": "activation patching refusal circuit"}, {"technique": "activation_patching"}):
+            body = client.get("/api/search", query_string=query).get_json()
+            assert flags(body["results"]) == both, query
+        withdrawn = client.get(f"/api/papers/{WITHDRAWN_ID}").get_json()
+        assert withdrawn["withdrawn"] is True and withdrawn["abstract"] == WITHDRAWAL_NOTICE
+        assert client.get(f"/api/papers/{WITHDRAWN_ID}v1").get_json()["withdrawn"] is True
+        assert client.get(f"/api/papers/{KEPT_ID}").get_json()["withdrawn"] is False
+        related = client.get(f"/api/papers/{KEPT_ID}/related").get_json()["results"]
+        assert flags(related) == {WITHDRAWN_ID: True}
+        assert flags(client.get(f"/api/papers/{WITHDRAWN_ID}/related").get_json()["results"]) == {
+            KEPT_ID: False}
+        recommended = client.post("/api/recommend", json={"liked": [KEPT_ID]}).get_json()["results"]
+        assert flags(recommended) == {WITHDRAWN_ID: True}
+        assert flags(client.get("/api/new?since=2000-01-01").get_json()["results"]) == both
+        technique = client.get("/api/techniques/activation_patching").get_json()
+        assert flags(technique["papers"]["results"]) == both
+    finally:
+        store.close()

@@ -380,3 +380,38 @@ def test_the_readmes_json_api_section_names_every_operation_and_nothing_else() -
                   for path, ops in build_document()["paths"].items() for method in ops}
     missing, extra = sorted(documented - named), sorted(named - documented)
     assert not missing and not extra, f"not in the README's JSON API section: {missing}; README only: {extra}"
+
+
+def test_every_paper_schema_requires_the_withdrawn_flag_the_app_sends(tmp_path: Path) -> None:
+    """`withdrawn` (a paper whose abstract is arXiv's withdrawal notice) is a required boolean of every
+    paper object the document describes, and the answers about a store holding a withdrawn paper and
+    one that is not (true and false) match the document exactly."""
+    from api.app import create_app
+    from tests.api.conftest import app_config
+    from tests.api.test_json_api import KEPT_ID, WITHDRAWN_ID, withdrawn_store
+    from tests.embedders import HashEmbedder
+
+    doc = build_document()
+    for name in ("PaperSummary", "SearchResult", "RelatedResult", "RecommendResult", "PaperDetail"):
+        schema = doc["components"]["schemas"][name]
+        assert schema["properties"]["withdrawn"]["type"] == "boolean", name
+        assert "withdrawn" in schema["required"], name
+    store = withdrawn_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        calls = [("/api/search", "get", client.get("/api/search?q=activation+patching")),
+                 ("/api/new", "get", client.get("/api/new?since=2000-01-01")),
+                 ("/api/techniques/{technique_id}", "get", client.get("/api/techniques/activation_patching")),
+                 ("/api/recommend", "post", client.post("/api/recommend", json={"liked": [KEPT_ID]}))]
+        for pid in (WITHDRAWN_ID, KEPT_ID):
+            calls += [("/api/papers/{paper_id}", "get", client.get(f"/api/papers/{pid}")),
+                      ("/api/papers/{paper_id}/related", "get", client.get(f"/api/papers/{pid}/related"))]
+        for path, method, response in calls:
+            assert response.status_code == 200, path
+            schema = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert _problems(doc, response.get_json(), schema, path, set()) == [], path
+        sent = {flag for _, _, response in calls
+                for flag in re.findall(r'"withdrawn": ?(\w+)', response.get_data(as_text=True))}
+        assert sent == {"true", "false"}
+    finally:
+        store.close()

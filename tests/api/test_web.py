@@ -1591,3 +1591,86 @@ def test_an_in_place_search_with_every_field_cleared_shows_the_intro(client: Fla
     assert "papers" in fragment and "Ask a question" in fragment
     intro = re.findall(r'<ul class="examples">(.*?)</ul>', full, re.S)
     assert intro and intro == re.findall(r'<ul class="examples">(.*?)</ul>', fragment, re.S)
+
+
+# -- withdrawn papers: marked wherever papers are listed, with a notice on their own page -------------
+class WithdrawnMarks(HTMLParser):
+    """A real HTML parse of a page: the paper rows in order, the Withdrawn badges' text by the row they
+    are in (None: outside every row), and the text of the withdrawal notice."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[str] = []
+        self.badges: dict[str | None, list[str]] = {}
+        self.notice: list[str] = []
+        self._row: str | None = None
+        self._li_depth = 0
+        self._in_badge = self._in_notice = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "li":
+            if "data-paper-row" in a:
+                self._row, self._li_depth = a["data-paper-id"], 0
+                self.rows.append(str(a["data-paper-id"]))
+            self._li_depth += 1
+        if tag == "span" and "badge-withdrawn" in (a.get("class") or "").split():
+            assert "data-withdrawn" in a and a.get("title"), a  # the reason, for a pointer too
+            self._in_badge = True
+            self.badges.setdefault(self._row, []).append("")
+        if tag == "p" and a.get("data-state") == "withdrawn-notice":
+            self._in_notice = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "li" and self._row is not None:
+            self._li_depth -= 1
+            if self._li_depth == 0:
+                self._row = None
+        if tag == "span":
+            self._in_badge = False
+        if tag == "p":
+            self._in_notice = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_badge:
+            self.badges[self._row][-1] += data
+        if self._in_notice:
+            self.notice.append(data)
+
+
+def test_a_withdrawn_paper_is_marked_wherever_it_is_listed(tmp_path: Path) -> None:
+    """Year-of-runs QA: a withdrawn paper (its abstract is arXiv's withdrawal notice) looked like any other
+    paper in search results, the New page, technique pages and related lists, and its own page showed
+    only the notice as its abstract. Each row of it now has a "Withdrawn" badge (text, with its reason
+    as a title), its page a notice by the title; the paper that is not withdrawn has neither."""
+    from tests.api.test_json_api import KEPT_ID, WITHDRAWAL_NOTICE, WITHDRAWN_ID, withdrawn_store
+
+    store = withdrawn_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        for url in ("/search?q=activation+patching+refusal+circuit&mode=keyword",
+                    "/search?q=activation+patching+refusal+circuit",
+                    "/search?technique=activation_patching", "/search?q=refusal&fragment=1",
+                    "/new?since=2000-01-01", "/techniques/activation_patching"):
+            marks = WithdrawnMarks(page(client, url))
+            assert sorted(marks.rows) == [WITHDRAWN_ID, KEPT_ID], url
+            assert marks.badges == {WITHDRAWN_ID: ["Withdrawn"]}, url
+            assert not marks.notice, url
+        kept = WithdrawnMarks(page(client, f"/papers/{KEPT_ID}"))
+        assert kept.rows == [WITHDRAWN_ID] and kept.badges == {WITHDRAWN_ID: ["Withdrawn"]}  # related
+        assert not kept.notice
+        html = page(client, f"/papers/{WITHDRAWN_ID}")
+        own = WithdrawnMarks(html)
+        assert own.rows == [KEPT_ID] and own.badges == {None: ["Withdrawn"]}  # in the notice only
+        notice = " ".join("".join(own.notice).split())
+        assert notice == ("Withdrawn arXiv lists this paper as withdrawn: the abstract below is the "
+                          "withdrawal notice; earlier versions remain on arXiv (the version before it: "
+                          f"arXiv:{WITHDRAWN_ID}v1).")
+        assert f'href="https://arxiv.org/abs/{WITHDRAWN_ID}v1"' in html
+        # By the title: after the heading, before the abstract (the notice itself).
+        notice_at = html.index('data-state="withdrawn-notice"')
+        assert html.index("<h1>") < notice_at < html.index(WITHDRAWAL_NOTICE)
+    finally:
+        store.close()

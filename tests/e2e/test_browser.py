@@ -846,3 +846,31 @@ def test_the_suggested_rows_box_on_new_is_reachable_by_keyboard(browser: WebDriv
     outline = browser.execute_script(
         "const s = getComputedStyle(arguments[0]); return [s.outlineStyle, parseFloat(s.outlineWidth)]", rows)
     assert outline[0] != "none" and outline[1] > 0, outline
+
+
+def test_for_you_marks_a_withdrawn_recommendation(browser: WebDriver, real_embedder: Any,
+                                                   tmp_path: Path) -> None:
+    """The For-you list is built in the browser from /api/recommend: a withdrawn recommendation carries the
+    "Withdrawn" badge the server-rendered rows carry."""
+    from api.app import create_app
+    from tests.api.test_json_api import KEPT_ID, WITHDRAWN_ID, withdrawn_store
+    from tests.e2e.conftest import serving
+
+    store = withdrawn_store(tmp_path / "paperkg.sqlite3")
+    try:
+        with serving(create_app({"STORE": store, "EMBEDDER": real_embedder}), "e2e-withdrawn") as base:
+            open_page(browser, base + "/")
+            browser.execute_script("window.localStorage.setItem('paperkg.stars', JSON.stringify("
+                                   "[{id: arguments[0], title: 'kept'}]))", KEPT_ID)
+            open_page(browser, base + "/for-you")
+            rows = "[data-rec-list] [data-paper-row]"
+            wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, rows))
+            row = browser.find_element(By.CSS_SELECTOR, rows)
+            assert row.find_element(By.CSS_SELECTOR, "[data-star]").get_attribute("data-star") == WITHDRAWN_ID
+            badge = row.find_element(By.CSS_SELECTOR, "[data-withdrawn]")
+            assert badge.get_attribute("textContent") == "Withdrawn"
+            starred = browser.find_element(By.CSS_SELECTOR, "[data-starred-list]")
+            assert not starred.find_elements(By.CSS_SELECTOR, "[data-withdrawn]")
+            browser.execute_script("window.localStorage.clear()")
+    finally:
+        store.close()

@@ -24,7 +24,6 @@ from ingest.export_rows import (
     LabelSpeller,
     ListHeadings,
     choose_section,
-    is_withdrawn,
     list_rows_export,
     list_rows_markdown,
     render_rows,
@@ -47,6 +46,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.taxonomy import Taxonomy, load_taxonomy
+from kg.withdrawn import is_withdrawn
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 

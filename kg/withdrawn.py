@@ -1,0 +1,49 @@
+"""Whether a paper is withdrawn: arXiv replaces a withdrawn version's abstract by a notice ("This paper
+has been withdrawn by the authors due to an error ..."), so the stored abstract says so.
+
+The one rule every output uses: the suggested list rows leave such a paper out
+(ingest.export_rows), and the API, web pages and feed mark it (computed from the stored abstract when
+shown; nothing extra is stored).
+"""
+
+from __future__ import annotations
+
+import re
+
+from kg.explain import split_sentences
+
+# What a paper that arXiv lists as withdrawn says in its abstract's first sentence (the abstract of
+# the withdrawing version is the notice): "This paper has been withdrawn by the author(s) due to ...",
+# "Withdrawn.", "The authors have withdrawn this paper ...", "This submission has been withdrawn by
+# arXiv administrators ...". Each form names the paper itself (this/the/our paper, or the notice's
+# bare "Withdrawn"), so a paper that studies withdrawn papers ("papers withdrawn by their authors")
+# is not taken for one.
+_ITSELF = r"(?:paper|article|manuscript|submission|preprint|work|version|report|note|draft|letter|e-?print)"
+_WITHDRAWN = re.compile(
+    # "This paper has been withdrawn", "the manuscript was (temporarily) withdrawn", "this version of the
+    # paper is withdrawn", "arXiv admin note: this version has been withdrawn"
+    rf"\b(?:this|the|our|my)\s+(?:[\w-]+\s+)?{_ITSELF}(?:\s+of\s+(?:this|the|our|my)\s+{_ITSELF})?"
+    r"\s+(?:has|have|had|is|was|were|will|must|should)\s+(?:be\s+|been\s+|being\s+)?(?:\w+ly\s+)?withdrawn\b"
+    # The notice alone: "Withdrawn.", "withdrawn", "[Withdrawn]", "Paper withdrawn by the author",
+    # "Withdrawn due to an error" (but not "Withdrawn papers are ...")
+    rf"|^\W*(?:{_ITSELF}\s+)?withdrawn(?:\s*$|\s*[.!;:,()\[\]\-\u2013\u2014]|\s+(?:by|due|because|for|from|"
+    r"pending|until|owing|after|at|on|as|since)\b)"
+    # "The authors have withdrawn this paper", "We withdraw this paper", "I hereby withdraw the manuscript"
+    rf"|\b(?:authors?|author\(s\)|submitters?|we|i)\s+(?:(?:have|has|hereby|herewith|would\s+like\s+to|wish\s+to|"
+    rf"decided\s+to|must|had\s+to|have\s+to)\s+)*(?:withdraw|withdrew|withdrawn)\s+(?:this|the|our|my)\s+"
+    rf"(?:[\w-]+\s+)?{_ITSELF}\b"
+    # "Due to an error in Lemma 2, withdrawn by the authors.", "Paper is withdrawn by the author due to ..."
+    # (ending there, or going on to say why: "papers, withdrawn by the authors after ..." is left alone)
+    rf"|(?:[,;:]\s*|\b{_ITSELF}\s+(?:(?:is|was|has\s+been|had\s+been)\s+)?)withdrawn\s+by\s+(?:the\s+)?"
+    r"(?:authors?|author\(s\)|submitters?|arxiv(?:\s+admin\w*)?|moderators?|administrators?)"
+    r"(?:\W*$|\s+(?:due|because|for|since|as|owing|pending)\b)",
+    re.IGNORECASE,
+)
+
+
+def is_withdrawn(abstract: str | None) -> bool:
+    """Whether an abstract's first sentence says the paper itself is withdrawn ("This paper has been
+    withdrawn by the authors due to an error.", "Withdrawn."), as arXiv's withdrawal notices do; an
+    abstract that discusses withdrawn papers, or mentions a withdrawal only later, is not."""
+    first = split_sentences(abstract or "")[:1]
+    return bool(first) and _WITHDRAWN.search(first[0]) is not None
