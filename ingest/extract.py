@@ -93,9 +93,10 @@ from kg.taxonomy import Taxonomy
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "9"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "10"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
-# and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms.
+# and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
+# 10: "we unveil / localize", "our results uncover / unveil" are claims.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -134,14 +135,15 @@ _CUE_BIGRAMS = frozenset({("hidden", "state"), ("residual", "stream"), ("attenti
 _PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "from", "by", "into", "onto", "over", "at"})
 
 _CLAIM_VERBS = frozenset({
-    "find", "show", "discover", "demonstrate", "identify", "reveal", "observe", "uncover",
-    "establish", "confirm", "prove", "verify", "report", "conclude", "argue",
+    "find", "show", "discover", "demonstrate", "identify", "reveal", "observe", "uncover", "unveil",
+    "localize", "localise", "establish", "confirm", "prove", "verify", "report", "conclude", "argue",
 })
 _CLAIM_RESULT_NOUNS = frozenset({
     "result", "finding", "experiment", "analysis", "analyses", "evidence", "study", "work", "observation",
 })
 _CLAIM_RESULT_VERBS = frozenset({
     "show", "suggest", "indicate", "reveal", "confirm", "demonstrate", "provide", "support", "highlight",
+    "uncover", "unveil",
 })
 _CLAIM_PARTICIPLES = frozenset({
     "showing", "finding", "revealing", "demonstrating", "suggesting", "indicating",

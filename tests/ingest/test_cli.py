@@ -725,7 +725,7 @@ def test_rows_a_list_no_longer_has_are_reported_then_pruned(
     changed = {k: (before["stats"][kind][k], n) for kind in ("nodes", "relationships")
                for k, n in after["stats"][kind].items() if before["stats"][kind][k] != n}
     assert changed == {"Paper": (39, 38), "Finding": (32, 31), "LISTED_IN": (58, 57), "USES": (39, 36),
-                       "REPORTS": (32, 31), "ABOUT": (50, 48)}
+                       "REPORTS": (32, 31), "ABOUT": (49, 47)}
     # Pruned once: the next run finds nothing to report.
     result = _run("ingest", "list", "--source", seed, "--no-arxiv", "--prune")
     assert result.exit_code == 0 and "no longer in the list" not in result.output

@@ -149,6 +149,64 @@ def test_ambiguous_parent_is_dropped_beside_a_precise_refinement(extractor: Extr
     assert techniques(got) == {"mean_ablation"}
 
 
+@pytest.mark.parametrize(("abstract", "topics"), [
+    # MI-expert QA: a steering paper was "about" LM Behavior and Model Capabilities.
+    ("We demonstrate that CAA significantly alters model behavior, and minimally reduces capabilities.", []),
+    ("Large language models have impressive capabilities, but are prone to outputting falsehoods.", []),
+    # "applications" in "loan application data" confirmed the ambiguous "bias" as AI Safety.
+    ("We study loan application data and bias in credit decisions.", []),
+    ("These units are unsuitable for many downstream applications.", []),
+    # Still counted: beside a circuit word (LM Behavior's confirming terms), beside another alias of the node,
+    # or inside a longer alias.
+    ("We discover sparse feature circuits for automatically discovered model behaviors.", ["lm_behavior"]),
+    ("We study the in-context learning capability of GPT-2.", ["model_capabilities"]),
+    # (a refinement found by its own alias stands for the ambiguous "applications" of its parent)
+    ("We present applications to AI safety.", ["ai_safety"]),
+    ("Applications of MI are many.", ["applications"]),
+])
+def test_topic_aliases_that_mostly_motivate_need_confirmation(
+    extractor: Extractor, abstract: str, topics: list[str]
+) -> None:
+    assert run(extractor, abstract).topics == topics
+
+
+@pytest.mark.parametrize(("abstract", "expected"), [
+    # MI-expert QA: CMA's "direct effect" inside "direct effect on the logits" (direct logit attribution).
+    ("The head has minimal direct effect on the logits themselves.", {"direct_logit_attribution"}),
+    ("Heads have a direct effect on the logit of the answer.", {"direct_logit_attribution"}),
+    ("Fine-tuning data has a direct effect on downstream accuracy.", set()),
+    ("We measure the direct effect and indirect effect of each neuron.", {"cma"}),
+    ("We estimate the direct effect of each attention head.", {"cma"}),
+    ("We run interventional experiments on the attention heads.", {"cma"}),
+    ("Interventional experiments in clinical trials are costly.", set()),
+    # A circuit-discovery paper's motivation is no automated feature explanation.
+    ("Automated interpretability research has recently attracted attention.", set()),
+    ("We apply automated interpretability to the features of the SAE.", {"automated_feature_explanation",
+                                                                          "sae"}),
+    ("We use distributed alignment search to find the variable.", {"activation_patching"}),
+    ("We test a causal abstraction of the network's activations.", {"activation_patching"}),
+    ("Causal abstraction is a theory of explanation.", set()),
+])
+def test_technique_phrasings_from_expert_qa(extractor: Extractor, abstract: str, expected: set[str]) -> None:
+    assert techniques(run(extractor, abstract)) == expected
+
+
+@pytest.mark.parametrize(("title", "abstract", "topics", "components"), [
+    ("", "Multilayer perceptrons store the facts.", [], ["ff"]),
+    ("", "The multi-layer perceptron of the last layer boosts the answer.", [], ["ff"]),
+    ("Mass-Editing Memory in a Transformer", "We update many memories at once.", ["knowledge_editing"], []),
+    ("", "Memory editing methods update facts.", ["knowledge_editing"], []),
+    ("", "These features can be used to steer the model's behavior.", ["lm_generation_steering"], []),
+    ("", "We steer the outputs of the model.", ["lm_generation_steering"], []),
+    ("", "We steer clear of this debate.", [], []),
+])
+def test_topic_and_component_phrasings_from_expert_qa(
+    extractor: Extractor, title: str, abstract: str, topics: list[str], components: list[str]
+) -> None:
+    got = run(extractor, abstract, title)
+    assert (got.topics, got.components) == (topics, components)
+
+
 @pytest.mark.parametrize("text", [
     "We opt for a simple eap approach to the acdc dataset.",
     "The sae of the rs and the ff in the cma rome.",
@@ -218,6 +276,10 @@ def test_code_availability_sentences_are_not_technique_uses(extractor: Extractor
     "This reveals a distinct set of steps in middle-layer feed-forward modules.",
     "We analyze factual recall, finding evidence that these associations are localized.",
     "In our latest paper, we outline evidence that features are better units than neurons.",
+    # MI-expert QA: these produced no finding.
+    "Next, we unveil a three-step internal mechanism for attribute extraction.",
+    "Overall, our results uncover interpretable strategies for representing symbolic knowledge.",
+    "With k=1, we localize individual neurons which are highly relevant for a particular feature.",
 ])
 def test_claim_sentences_become_findings(extractor: Extractor, sentence: str) -> None:
     got = run(extractor, "Language models are opaque. " + sentence)
@@ -234,6 +296,8 @@ def test_claim_sentences_become_findings(extractor: Extractor, sentence: str) ->
     "This paper introduces a new benchmark.",
     "This provides a path to breaking down networks.",
     "Finding good features is hard.",
+    "Localization of behaviors to components is a key step.",
+    "We characterize the circuit with path patching.",
 ])
 def test_non_claim_sentences_are_not_findings(extractor: Extractor, sentence: str) -> None:
     assert run(extractor, sentence).findings == []

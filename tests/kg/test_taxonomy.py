@@ -290,6 +290,22 @@ def test_the_small_file_loads_without_warnings(tmp_path: Path, caplog: pytest.Lo
     assert taxonomy.map_list_label("Activation Patching", "techniques") == (["activation_patching"], True)
 
 
+@pytest.mark.parametrize(("node_id", "alias"), [
+    ("model_capabilities", "capability"), ("lm_behavior", "model behavior"), ("applications", "applications"),
+    ("cma", "direct effect"), ("automated_feature_explanation", "automated interpretability"),
+])
+def test_extra_aliases_mark_a_transcribed_alias_ambiguous_without_dropping_it(
+    node_id: str, alias: str, shared_taxonomy: Taxonomy, taxonomy: Taxonomy
+) -> None:
+    """MI-expert QA: these figure aliases tagged papers whose abstracts only motivate with them. The
+    transcription keeps them as plain aliases (verbatim); paperkg's extra_aliases marks them ambiguous."""
+    shared = shared_taxonomy.by_id[node_id]
+    assert alias in shared.aliases and alias not in shared.ambiguous_aliases
+    mine = taxonomy.by_id[node_id]
+    assert alias in mine.aliases and alias in mine.ambiguous_aliases
+    assert mine.aliases.count(alias) == 1
+
+
 @pytest.mark.parametrize("path", ["packaged", "shared"])
 def test_the_shipped_taxonomies_load_without_warnings(
     path: str, shared_data: Path, caplog: pytest.LogCaptureFixture
