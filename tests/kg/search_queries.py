@@ -52,3 +52,14 @@ def ndcg_at_k(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> f
     ideal = sorted(relevant.values(), reverse=True)[:k]
     idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     return dcg / idcg if idcg > 0 else 0.0
+
+
+# Queries added in the same commits as the search features that raise their scores, so the features
+# were developed against them: 473a156 (papers using a technique the query names come first: "activation
+# patching", "papers that use probing"), b222474 (an evaluation criterion the query names: "evaluating the
+# faithfulness of circuits"), 501c72a (acronyms embedded with their long form: "IOI circuit"). Their
+# scores are a development set's; the other queries' mean is the honest headline.
+DEVELOPMENT_QUERIES: frozenset[str] = frozenset({
+    "activation patching", "papers that use probing", "evaluating the faithfulness of circuits",
+    "IOI circuit",
+})
