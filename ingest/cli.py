@@ -238,8 +238,8 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
 @batch_size_option
 @click.option("--prune", is_flag=True,
               help="Remove the stored list rows this list no longer has (their papers stay, but for "
-                   "those with no other source, which go too); refused when the list no longer has more "
-                   "than half of the list rows stored before this run.")
+                   "those the list no longer has and with no other source, which go too); refused when "
+                   "the list no longer has more than half of the list rows stored before this run.")
 @click.option("--force", is_flag=True, help="With --prune: prune even when more than half would go.")
 @wait_option
 def ingest_list_cmd(
@@ -248,8 +248,9 @@ def ingest_list_cmd(
 ) -> None:
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers.
 
-    Afterwards, the stored list rows the list no longer has (papers taken off it) are reported, and
-    removed with --prune, with the papers that have no other source."""
+    Afterwards, the stored list rows the list no longer has (papers taken off it, or off one of their
+    sections) are reported, and removed with --prune, with the papers the list no longer has that have
+    no other source."""
     from ingest.arxiv_source import ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.pipeline import counted

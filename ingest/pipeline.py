@@ -84,8 +84,13 @@ class IngestSummary:
     prune_refused: str | None = None
     list_only_papers: list[dict[str, Any]] = field(default_factory=list)
     papers_pruned: int = 0
-    # Papers whose list rows this run wrote from the list's own rows (they are current, never stale).
+    # Papers whose list rows this run wrote from the list's own rows, and those rows as (paper id,
+    # section id), a row's identity (one row per paper and section): they are current, never stale.
     listed: set[str] = field(default_factory=set, repr=False)
+    listed_rows: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    # Of the listed papers that kept stored rows of sections the list no longer has them in
+    # (_kept_list_rows): the rows and list edges of the list's own rows, which a prune writes.
+    current_list_edges: dict[str, _ListEdges] = field(default_factory=dict, repr=False)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -299,7 +304,8 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     elif "tool" in (old.item_type, record.item_type):
         merged.item_type = "tool"
     merged.sources = sorted(set(old.sources) | set(record.sources))
-    # A list ingest replaces the paper's list rows; other sources fill them only when none are stored.
+    # A list ingest writes the paper's list rows (a list paper keeps its rows of the sections the list
+    # no longer has it in until --prune, _kept_list_rows); other sources fill them only when none are stored.
     replace_rows = bool(record.list_rows) and ("list" in record.sources or not stored.list_rows)
     return merged, replace_rows
 
@@ -348,6 +354,40 @@ def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
                     evaluations.setdefault(tid, EvaluationUse(tid, EDGE_SOURCE_LIST, evidence=cell))
         return rows, list(techniques.values()), list(evaluations.values())
     return _stored_list_edges(stored)
+
+
+def _kept_list_rows(rows: Sequence[ListRow], stored: PaperDetail | None) -> list[ListRow]:
+    """The stored list rows a list paper keeps beside the list's `rows`: those of the sections the list
+    no longer has it in (a row is one paper in one section; its line may change, the row stays the
+    same). Only a paper with source "list" has rows a list wrote (stale_list_rows); a records file's
+    rows the list's replace, as before."""
+    if stored is None or EDGE_SOURCE_LIST not in stored.paper.sources:
+        return []
+    current = {r.section_id for r in rows}
+    return [r for r in stored.list_rows if r.section_id not in current]
+
+
+def _with_kept_rows(edges: _ListEdges, kept: Sequence[ListRow], node_labels: dict[str, str],
+                    taxonomy: Taxonomy) -> _ListEdges:
+    """The list's rows and edges of a paper, with the `kept` stored rows after them and the technique
+    and evaluation edges of their cells (mapped as the list's cells are: the row keeps what it gave the
+    paper until it is pruned)."""
+    from ingest.awesome_list import map_labels
+
+    rows, techs, evals = edges
+    techniques = {t.technique_id: t for t in techs}
+    evaluations = {e.evaluation_id: e for e in evals}
+    for row in kept:
+        cells = [(node_id, cell) for column, cell in (("techniques", row.techniques_text),
+                                                      ("evaluation", row.evaluation_text))
+                 for node_id in map_labels(cell, column, taxonomy)[0]]
+        for node_id, cell in cells:  # as _list_edges: the node's graph label decides the edge
+            if node_labels.get(node_id) == Label.TECHNIQUE:
+                techniques.setdefault(node_id, TechniqueUse(node_id, EDGE_SOURCE_LIST, evidence=cell))
+            elif node_labels.get(node_id) == Label.EVALUATION:
+                evaluations.setdefault(node_id, EvaluationUse(node_id, EDGE_SOURCE_LIST, evidence=cell))
+    kept_rows = [replace(r, topic_ids=taxonomy.section_topic_ids(r.section_path)) for r in kept]
+    return [*rows, *kept_rows], list(techniques.values()), list(evaluations.values())
 
 
 def _stored_list_edges(stored: PaperDetail) -> _ListEdges:
@@ -772,8 +812,8 @@ def _run_ingest(
             bar.close()
         if whole_list:
             stored_rows = store.list_rows_from(EDGE_SOURCE_LIST)
-            summary.stale_list_rows = stale_list_rows(stored_rows, summary.listed)
-            summary.list_only_papers = list_only_papers(store, summary.stale_list_rows)
+            summary.stale_list_rows = stale_list_rows(stored_rows, summary.listed_rows)
+            summary.list_only_papers = list_only_papers(store, summary.stale_list_rows, summary.listed)
             if prune and summary.stale_list_rows:
                 refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
                                                                  rows_before,
@@ -842,11 +882,19 @@ def _ingest_chunk(
         if stored is None and stored_id is None:
             stored = store.get_paper(target)
         paper, replace_rows = _merge_with_stored(record, stored, target)
-        if replace_rows and EDGE_SOURCE_LIST in record.sources:
-            summary.listed.add(target)  # its stored rows become this list's rows
         rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
         # Stored rows too: a section map that changed reaches every section the next time it is written.
         rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
+        if replace_rows and EDGE_SOURCE_LIST in record.sources:
+            summary.listed.add(target)  # its rows are this list's rows
+            summary.listed_rows.update((target, r.section_id) for r in rows)
+            kept = _kept_list_rows(rows, stored)
+            if kept:
+                # Reported as stale and kept until --prune, as the rows of a paper the list no longer
+                # has: a list cut short must not drop the rows of its papers' other sections unseen.
+                summary.current_list_edges[target] = (rows, list_techs, list_evals)
+                rows, list_techs, list_evals = _with_kept_rows((rows, list_techs, list_evals), kept,
+                                                               node_labels, sections_of)
         merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
     statuses, rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
                                               text_hash, progress, lock,
@@ -939,14 +987,17 @@ def _write_papers(
     return store.upsert_papers(bundles), rekey, computed
 
 
-def stale_list_rows(stored_rows: Sequence[dict[str, Any]], listed: Collection[str]) -> list[dict[str, Any]]:
+def stale_list_rows(stored_rows: Sequence[dict[str, Any]],
+                    listed_rows: Collection[tuple[str, str]]) -> list[dict[str, Any]]:
     """The stored list rows a whole-list run no longer has: every row (of `stored_rows`, the rows of
-    the papers with source "list", GraphStore.list_rows_from) of a paper the run wrote no rows for
-    (`listed`: the papers whose rows it wrote from the list), as {paper_id, title, section,
+    the papers with source "list", GraphStore.list_rows_from) the run did not write from the list
+    (`listed_rows`: the (paper id, section id) of the rows it wrote), as {paper_id, title, section,
     section_id, line}.
 
-    Whole papers, never single rows: a list ingest replaces all the rows of every paper it stores, so
-    a paper the list still has holds only this list's rows. A row does not record where it came from;
+    A row is one paper in one section (the store keeps one per section): the list's row of that
+    paper and section is the same row, whatever its line now. So a row is stale whether its paper is
+    gone from the list or only from that section (moved, or listed twice and once no longer): a list
+    ingest keeps such rows (_kept_list_rows) until --prune. A row does not record where it came from;
     a paper's source "list" says a list ingest wrote its rows, since other sources never replace
     stored rows (a records file fills them only for a paper with none), and a prune takes "list" off
     the papers it empties (or removes them: list_only_papers). So rows a records file brought are
@@ -957,15 +1008,18 @@ def stale_list_rows(stored_rows: Sequence[dict[str, Any]], listed: Collection[st
         {"paper_id": row["paper_id"], "title": row["title"],
          "section": " / ".join(str(p) for p in row["section_path"] or []) or row["section_id"],
          "section_id": row["section_id"], "line": row["line"]}
-        for row in stored_rows if row["paper_id"] not in listed
+        for row in stored_rows if (row["paper_id"], row["section_id"]) not in listed_rows
     ]
 
 
-def list_only_papers(store: GraphStore, stale_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def list_only_papers(store: GraphStore, stale_rows: Sequence[dict[str, Any]],
+                     listed: Collection[str] = ()) -> list[dict[str, Any]]:
     """The papers of `stale_rows` (stale_list_rows' entries) whose only source is the list, as
     {paper_id, title}, in the rows' order: without those rows nothing stored brought them (no arXiv
-    record, no records file), so --prune removes them with their rows, edges and embedding."""
-    paper_ids = list(dict.fromkeys(row["paper_id"] for row in stale_rows))
+    record, no records file), so --prune removes them with their rows, edges and embedding. Not the
+    papers in `listed` (the list still has them, in other sections): --prune removes only their rows
+    the list no longer has."""
+    paper_ids = list(dict.fromkeys(row["paper_id"] for row in stale_rows if row["paper_id"] not in listed))
     papers = {paper.id: paper for paper in store.get_papers(paper_ids)} if paper_ids else {}
     return [{"paper_id": pid, "title": papers[pid].title} for pid in paper_ids
             if pid in papers and all(source == EDGE_SOURCE_LIST for source in papers[pid].sources)]
@@ -997,7 +1051,8 @@ def _prune_list_rows(
     embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int, lock: HeldLock,
 ) -> None:
     """Remove the summary's stale list rows: each of their papers is written again without list rows,
-    or removed when it has no other source (exactly the papers summary.list_only_papers names).
+    or removed when it has no other source (exactly the papers summary.list_only_papers names); a paper
+    the list still has (in other sections) is written again with the list's rows and edges alone.
 
     A paper with another source (arXiv, a records file) stays, and loses what came from those rows
     alone: the list's technique and evaluation edges, its source "list" (it is no longer on the list:
@@ -1007,6 +1062,7 @@ def _prune_list_rows(
     findings and embedding: nothing stored brought it any more.
     """
     paper_ids = list(dict.fromkeys(row["paper_id"] for row in summary.stale_list_rows))
+    stale_of = Counter(row["paper_id"] for row in summary.stale_list_rows)
     # One rule: the papers removed are exactly those the summary names (and the refusal counted).
     list_only = {paper["paper_id"] for paper in summary.list_only_papers}
     for start in range(0, len(paper_ids), batch_size):
@@ -1019,6 +1075,12 @@ def _prune_list_rows(
                 continue
             if paper_id in list_only:
                 gone.append((paper_id, len(stored.list_rows)))
+                continue
+            current = summary.current_list_edges.get(paper_id)
+            if current is not None:  # still listed: keeps its sources and the list's rows
+                paper = replace(stored.paper, embedding=None, extraction_hash=None)
+                merged.append((stored, paper, paper_id, current))
+                pruned += stale_of[paper_id]
                 continue
             sources = [s for s in stored.paper.sources if s != EDGE_SOURCE_LIST]
             # No extraction_hash: an extractor without a signature extracts it again, as for any record.
