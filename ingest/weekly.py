@@ -66,9 +66,6 @@ RUN_SOURCE = "arxiv-weekly"
 LOAD_SOURCE = "arxiv-weekly-load"
 # How many recent weekly runs are read to find those that failed since the watermark last moved.
 RUN_HISTORY = 1000
-# How many rejection rows (newest first, one per run that saw the candidate) a run reads to know which
-# candidates were rejected before: years of weekly runs; a store past it warns (the oldest are not read).
-REJECTION_HISTORY = 100_000
 DEFAULT_WINDOW = timedelta(days=7)
 # arXiv lists a submission only once it is announced, up to ~3 days after its submittedDate (weekends,
 # holds), so a window starting exactly at the last watermark would miss late-announced papers.
@@ -154,8 +151,9 @@ class WeeklySummary:
     # arXiv ids of the entries arXiv answered that were skipped for an unusable date (no candidates).
     skipped: list[str] = field(default_factory=list)
     since: bool = False  # the window start was given (--since), not reckoned from the watermark
-    # arXiv ids of new versions of candidates an earlier run rejected, judged again (among the candidates,
-    # and the kept or rejected). In the JSON only: the stored run counts keep the API's RunCounts fields.
+    # arXiv ids of new versions of candidates an earlier run rejected, judged again by the gate (among the
+    # kept or rejected; one stored since under its DOI or title is known, not judged). In the JSON only:
+    # the stored run counts keep the API's RunCounts fields.
     rejudged: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
@@ -177,10 +175,10 @@ class WeeklySummary:
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
-        are known + kept + rejected (new versions of candidates rejected before, judged again, among
-        them), and new versions of older stored papers found by the separate last-updated walk (which
-        `known` includes) and entries skipped for an unusable date (no candidates: no record was made of
-        them) are counted apart."""
+        are known + kept + rejected (new versions of candidates rejected before, judged again, among the
+        kept and rejected), and new versions of older stored papers found by the separate last-updated
+        walk (which `known` includes) and entries skipped for an unusable date (no candidates: no record
+        was made of them) are counted apart."""
         known_in_window = max(self.candidates - self.kept - self.rejected, 0)
         older = max(self.known - known_in_window, 0)
         candidates = "candidate" if self.candidates == 1 else "candidates"
@@ -472,22 +470,12 @@ def is_revision(record: Record) -> bool:
     return bool(record.updated and record.published and record.updated > record.published)
 
 
-def rejected_ids(store: GraphStore) -> set[str]:
-    """The arXiv ids of every candidate a weekly run rejected (the newest REJECTION_HISTORY rows)."""
-    rows = store.rejections(since=None, limit=REJECTION_HISTORY)
-    if len(rows) >= REJECTION_HISTORY:
-        log.warning("the store holds %d or more rejection rows and only the newest %d were read: a new "
-                    "version of a candidate rejected only before them is not judged again (add such a paper "
-                    "with `paperkg ingest arxiv --ids`)", REJECTION_HISTORY, REJECTION_HISTORY)
-    return {r.arxiv_id for r in rows}
-
-
 def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str], start: datetime,
                          skip: set[str]) -> NewVersions:
     """New versions, posted since `start`, of papers first submitted before the window (the
     submittedDate query cannot see them): of stored papers, and of candidates an earlier run rejected
-    that are not stored. Ids in `skip` are already candidates. The rejections are read once, and only
-    when the walk found a new version of a paper not stored."""
+    that are not stored. Ids in `skip` are already candidates. The store is asked only about the new
+    versions of papers not stored (which of them were rejected), and only when the walk found some."""
     def walk() -> Iterable[Record]:
         for i, query in enumerate(queries, 1):
             yield from source.updated_since(query, start, label=f"query {i}/{len(queries)} (updates)")
@@ -496,7 +484,7 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
     stored = {p.id: p for p in store.get_papers(sorted(newest))}
     revised = [r for pid, r in sorted(newest.items()) if pid not in stored and is_revision(r)]
     # A v1 is no news: the window that held its submission judged it (a re-seen one is in `skip`).
-    rejected = rejected_ids(store) if revised else set()
+    rejected = store.rejected_arxiv_ids([r.arxiv_id or r.source_id for r in revised]) if revised else set()
     return NewVersions(
         stored=[r for pid, r in sorted(newest.items()) if pid in stored and is_newer_version(r, stored[pid])],
         rejected=[r for r in revised if (r.arxiv_id or r.source_id) in rejected],
@@ -681,14 +669,16 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     # title) or judged by the gate like the window's own.
     records += versions.rejected
     summary.candidates = len(records)
-    summary.rejudged = [r.arxiv_id or r.source_id for r in versions.rejected]
-    if summary.rejudged:
-        log.info("weekly ingest %s: new versions of candidates rejected before, judged again: %s",
-                 summary.run_id, ", ".join(summary.rejudged))
     # Known = stored under its arXiv id, or (a list paper not yet linked to arXiv) its DOI or title.
     stored_ids = resolve_stored_ids(store, records) if records else []
     known_records = [r for r, sid in zip(records, stored_ids, strict=True) if sid]
     fresh = [r for r, sid in zip(records, stored_ids, strict=True) if not sid]
+    # Judged again = gated: a new version stored since under its DOI or title is known, loaded unjudged.
+    revised = {r.paper_id for r in versions.rejected}  # none is a window candidate (the walk skips those)
+    summary.rejudged = [r.arxiv_id or r.source_id for r in fresh if r.paper_id in revised]
+    if summary.rejudged:
+        log.info("weekly ingest %s: new versions of candidates rejected before, judged again: %s",
+                 summary.run_id, ", ".join(summary.rejudged))
     known_records += versions.stored
     summary.known = len(known_records)
     # Entries of this run's answers dropped for an unusable date, once each (one may match several parts).

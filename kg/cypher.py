@@ -812,6 +812,14 @@ REJECTIONS = (
     "RETURN r {.arxiv_id, .title, .reason, .score, .run_id, .seen_at} AS rejection "
     "ORDER BY r.seen_at DESC, r.arxiv_id LIMIT $limit"
 )
+# Which of the arXiv ids in $ids (rows {id, prefix}) a weekly run rejected. A rejection's key is
+# "<arxiv_id>|<run_id>": the prefix (the id and "|", cut to the range index's key size) seeks the key
+# constraint's index instead of reading every rejection (arxiv_id has no index of its own), and the
+# arxiv_id comparison keeps exactly the id asked (not a longer one that starts with it and "|").
+REJECTED_ARXIV_IDS = (
+    f"UNWIND $ids AS row MATCH (r:{Label.REJECTION}) WHERE r.key STARTS WITH row.prefix "
+    "AND r.arxiv_id = row.id RETURN DISTINCT row.id AS id"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Upgrading data an older paperkg wrote (init_schema, in batches of $batch, each its own transaction)

@@ -1779,6 +1779,18 @@ class EmbeddedStore(GraphStore):
         return [Rejection(arxiv_id=r[0], title=r[1], reason=r[2], score=r[3], run_id=r[4] or None,
                           seen_at=r[5]) for r in rows]
 
+    def rejected_arxiv_ids(self, arxiv_ids: Sequence[str]) -> set[str]:
+        """Which of these arXiv ids a weekly run rejected (any run, however long ago)."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        if not ids:
+            return set()
+        # One JSON parameter, as find_paper_ids: no limit on the number of ids; a look-up by the primary
+        # key (arxiv_id, run_id), not a read of every rejection row.
+        return {r[0] for r in self._conn().execute(
+            "SELECT DISTINCT arxiv_id FROM rejections WHERE arxiv_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )}
+
 
 def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
     """`method` with any SQLite error it lets through raised as a StoreError in words."""

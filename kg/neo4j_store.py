@@ -1121,3 +1121,13 @@ class Neo4jStore(GraphStore):
                       run_id=x["run_id"] or None, seen_at=x["seen_at"])
             for x in (row["rejection"] for row in rows)
         ]
+
+    def rejected_arxiv_ids(self, arxiv_ids: Sequence[str]) -> set[str]:
+        """Which of these arXiv ids a weekly run rejected (any run, however long ago)."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        if not ids:
+            return set()
+        # Looked up by prefix of the rejection key (RECORD_REJECTIONS' "<arxiv_id>|<run_id>"), cut like
+        # the other indexed look-up keys.
+        rows = [{"id": i, "prefix": f"{i}|"[:_MAX_KEY_CHARS]} for i in ids]
+        return {r["id"] for r in self._read(cypher.REJECTED_ARXIV_IDS, ids=rows)}

@@ -322,6 +322,10 @@ class GraphStore(abc.ABC):
     def rejections(self, since: str | None = None, limit: int = 500) -> list[Rejection]:
         """Rejected candidates seen at or after `since`, newest first."""
 
+    @abc.abstractmethod
+    def rejected_arxiv_ids(self, arxiv_ids: Sequence[str]) -> set[str]:
+        """Which of these arXiv ids a weekly run rejected (any run, however long ago)."""
+
 
 def require_store(config: Config) -> None:
     """Raise NoStore unless the configured embedded store file holds an initialised paperkg store

@@ -1424,20 +1424,49 @@ def test_a_new_version_of_a_stored_paper_updates_it_without_the_gate(
     assert detail is not None and (detail.paper.title, detail.paper.arxiv_version) == (SOIL_V1["title"], 2)
     assert store.rejections() == []
 
-def test_rejections_past_the_history_read_are_named_in_a_warning(
-    store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_a_new_version_of_a_rejected_candidate_stored_since_is_known_not_judged_again(
+    store: EmbeddedStore, extractor: Extractor
 ) -> None:
-    """The rejected ids are read once a run, newest rows first up to REJECTION_HISTORY: a store past it
-    says so rather than silently never judging the oldest again."""
+    """Review: a rejected paper whose new version was stored since under its title (a list paper without
+    an arXiv id) goes to the pipeline as known, without the gate, yet the summary said it was judged again
+    (`2 known, 0 kept, 0 rejected; 1 of them ... judged again`)."""
+    with LocalArxivServer([SOIL_V1, MI_CANDIDATES[2]]) as server:
+        first = weekly(store, source_for(server), extractor, now=NOW)
+    assert [r["arxiv_id"] for r in first.rejections] == [SOIL_V1["arxiv_id"]]
+    listed = Record(source="records", source_id="soil-probes", title=SOIL_V2["title"],
+                    abstract=SOIL_V2["abstract"], authors=SOIL_V2["authors"])
+    run_ingest(store, [listed], source="records", embedder=HashEmbedder(), extractor=extractor,
+               progress=False)
+
+    with LocalArxivServer([SOIL_V2, MI_CANDIDATES[2]]) as server:
+        second = weekly(store, source_for(server), extractor, now=NOW + 7 * DAY)
+    assert (second.candidates, second.known, second.kept, second.rejected) == (2, 2, 0, 0)
+    assert second.rejudged == [] and second.to_dict()["rejudged"] == []
+    line = second.text()
+    assert _summary_counts(line) == {"candidates": 2, "known": 2, "kept": 0, "rejected": 0}
+    assert "(2 known, 0 kept, 0 rejected)" in line and "judged again" not in line
+    assert len(store.rejections()) == 1  # no new verdict: the gate did not see it
+
+
+def test_a_rejection_older_than_100000_others_is_still_judged_again(
+    store: EmbeddedStore, extractor: Extractor
+) -> None:
+    """Review: each run read the newest 100,000 rejection rows to test a few ids, so a candidate rejected
+    before 100,000 later verdicts (years of weekly runs) was never judged again; the store is now asked
+    about the new versions' ids alone."""
     from kg.entities import Rejection
 
-    store.record_rejections([Rejection(arxiv_id=f"2611.1200{i}", title=f"Off topic {i}", reason="r",
-                                       score=0.1, run_id=f"run-{i}") for i in (1, 2)])
-    assert weekly_module.rejected_ids(store) == {"2611.12001", "2611.12002"} and caplog.text == ""
-    monkeypatch.setattr(weekly_module, "REJECTION_HISTORY", 1)
-    with caplog.at_level(logging.WARNING, logger="ingest.weekly"):
-        assert len(weekly_module.rejected_ids(store)) == 1
-    assert "only the newest 1 were read" in caplog.text and "`paperkg ingest arxiv --ids`" in caplog.text
+    with LocalArxivServer([SOIL_V1, MI_CANDIDATES[2]]) as server:
+        weekly(store, source_for(server), extractor, now=NOW)
+    later = (datetime.now(UTC) + DAY).isoformat()
+    store.record_rejections([Rejection(f"2612.{i:06d}", "Off topic", "r", 0.1, run_id="later", seen_at=later)
+                             for i in range(100_000)])
+    assert SOIL_V1["arxiv_id"] not in {r.arxiv_id for r in store.rejections(limit=100_000)}
+
+    with LocalArxivServer([SOIL_V2, MI_CANDIDATES[2]]) as server:
+        second = weekly(store, source_for(server), extractor, now=NOW + 7 * DAY)
+    assert second.rejudged == [SOIL_V1["arxiv_id"]] and second.new_ids == [SOIL_V1["arxiv_id"]]
+
 
 def test_a_new_version_is_told_by_its_number_else_by_its_dates() -> None:
     """The walk's entries: a v2 or later is a new version; without a number (arXiv always gives one,

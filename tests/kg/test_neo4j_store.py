@@ -468,6 +468,7 @@ def _exercise(store: GraphStore) -> None:
     store.release_lock("weekly", "me")
     store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
     store.rejections(since="2024-01-01")
+    store.rejected_arxiv_ids(["2411.1"])
     store.clear_all()  # type: ignore[attr-defined]
 
 
@@ -522,6 +523,22 @@ def test_acquire_lock_sends_the_expected_holder(
     store.acquire_lock("ingest", "me", expected="seen", replacing="seen")
     sent = [(p["any_holder"], p["expected"], p["replacing"]) for q, p in calls if q == cypher.ACQUIRE_LOCK]
     assert sent == [(True, None, None), (False, None, None), (False, "seen", "seen")]
+
+
+def test_rejected_arxiv_ids_seeks_each_id_once_by_its_key_prefix(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """REJECTED_ARXIV_IDS gets each id once with the key prefix it seeks (the id and "|", cut to the
+    indexed look-up key size: a longer one may not fit the index), and nothing at all for no ids; what the
+    server answers is the contract suite's (on a live Neo4j)."""
+    store, calls = recorded
+    long_id = "2411." + "7" * 1500
+    assert store.rejected_arxiv_ids([]) == set() and calls == []
+    store.rejected_arxiv_ids(["2411.00001", long_id, "2411.00001"])
+    [(query, params)] = calls
+    assert query == cypher.REJECTED_ARXIV_IDS
+    assert params["ids"] == [{"id": "2411.00001", "prefix": "2411.00001|"},
+                             {"id": long_id, "prefix": long_id[:1000]}]
 
 
 # Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.

@@ -1370,6 +1370,33 @@ def test_rejections(store: GraphStore) -> None:
     assert [r.arxiv_id for r in fresh] == ["2411.00003"] and fresh[0].seen_at
 
 
+def test_rejected_arxiv_ids_says_which_of_the_ids_were_rejected(store: GraphStore) -> None:
+    """The weekly run's question about the new versions it found: each id once whatever the number of runs
+    that rejected it, however old the verdict; exactly the id asked, not one it is the start of."""
+    long_id = "2411." + "7" * 1500  # past the indexed look-up key size on Neo4j
+    store.record_rejections([
+        Rejection("2411.00001", "Circuit boards", "no MI evidence", 0.1, run_id="r1",
+                  seen_at="2001-01-01T00:00:00+00:00"),
+        Rejection("2411.00001", "Circuit boards", "no MI evidence", 0.1, run_id="r2"),
+        Rejection("2411.00002|r9", "A bar in its id", "no MI evidence", 0.1, run_id="r3"),
+        Rejection(long_id, "Long", "no MI evidence", 0.1, run_id="r4"),
+    ])
+    # Rejections newer than the oldest verdict: it is found all the same.
+    store.record_rejections([Rejection(f"2412.{i:05d}", "Later", "no", 0.0, run_id="r5") for i in range(300)])
+    asked = ["2411.00001", "2411.0000", "2411.00002", "2411.00002|r", "2411.00003", "2411.00001", long_id,
+             long_id[:-1]]
+    assert store.rejected_arxiv_ids(asked) == {"2411.00001", long_id}
+    assert store.rejected_arxiv_ids(["2411.00002|r9"]) == {"2411.00002|r9"}
+    assert store.rejected_arxiv_ids([]) == set()
+    # More ids than one statement's parameters (SQLite allows 32,766): one list, every rejected one found.
+    many = [f"2412.{i:05d}" for i in range(40_000)]
+    assert store.rejected_arxiv_ids(many) == {f"2412.{i:05d}" for i in range(300)}
+    # A stored paper's id is no rejection, and a rejection stays one when its paper is stored later.
+    store.upsert_papers([bundle("2411.00001", "Circuit boards", vector=unit_vectors(1, 3)[0]),
+                         bundle("2411.00004", "Stored", vector=unit_vectors(1, 4)[0])])
+    assert store.rejected_arxiv_ids(["2411.00001", "2411.00004"]) == {"2411.00001"}
+
+
 def test_delete_paper(store: GraphStore) -> None:
     vecs = unit_vectors(2, 13)
     store.upsert_papers([rich_bundle(vecs[0]), bundle("keep", "Keep this paper", vector=vecs[1])])
