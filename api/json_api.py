@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify
 
@@ -41,11 +42,24 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 # -- serialisation -------------------------------------------------------------------------------
+def paper_url(paper: Paper) -> str | None:
+    """The paper's stored URL; with none stored, its arXiv abs page when it has an arXiv id; else None."""
+    # A records file often gives the arXiv id without a URL, where an arXiv ingest stores the abs page:
+    # the answer derives it (as BibTeX and the feed do) so both kinds of paper carry one. The stored
+    # value is not changed.
+    if paper.url and paper.url.strip():
+        return paper.url
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+    return None
+
+
 def paper_summary(paper: Paper) -> dict[str, Any]:
     """The fields a result list shows."""
     return {
         "authors": list(paper.authors), "year": paper.year, "published": paper.published,
-        "venue": paper.venue, "url": paper.url, "arxiv_id": paper.arxiv_id, "item_type": paper.item_type,
+        "venue": paper.venue, "url": paper_url(paper), "arxiv_id": paper.arxiv_id,
+        "item_type": paper.item_type,
         # Read from the stored abstract (arXiv's withdrawal notice), the rule the list rows use: a
         # withdrawn paper is marked wherever it is listed, not hidden.
         "withdrawn": is_withdrawn(paper.abstract),
@@ -60,7 +74,7 @@ def paper_dict(paper: Paper) -> dict[str, Any]:
         "updated": paper.updated, "arxiv_version": paper.arxiv_version, "year": paper.year,
         "venue": paper.venue, "primary_category": paper.primary_category,
         "categories": list(paper.categories),
-        "url": paper.url, "pdf_url": paper.pdf_url, "sources": list(paper.sources),
+        "url": paper_url(paper), "pdf_url": paper.pdf_url, "sources": list(paper.sources),
         "item_type": paper.item_type, "first_seen": paper.first_seen, "last_seen": paper.last_seen,
         "withdrawn": is_withdrawn(paper.abstract),
     }
@@ -261,6 +275,7 @@ def technique(technique_id: str) -> Response:
         "refinements": d.refinements, "own_count": d.own_count, "total_count": d.total_count,
         "cooccurring": d.cooccurring,
         "papers_per_year": {str(y): n for y, n in d.papers_per_year.items()},
+        "papers_without_year": d.papers_without_year,
         "papers": {
             "total": d.papers_total, "limit": d.limit, "offset": d.offset, "sort": d.sort,
             "results": [{"id": p.id, "title": p.title, **paper_summary(p)} for p in d.papers],

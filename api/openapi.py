@@ -97,10 +97,15 @@ WITHDRAWN = {"type": "boolean",
              "description": "true when the stored abstract is arXiv's withdrawal notice (\"This paper has "
                             "been withdrawn by the authors ...\"): arXiv lists the paper as withdrawn, its "
                             "earlier versions remain there; the paper is still listed, marked"}
+# A paper's url as api.json_api.paper_url gives it: on every paper the API returns.
+PAPER_URL = {**_nullable("string"),
+             "description": "the paper's URL as stored; when none is stored and the paper has an arXiv id, "
+                            "its arXiv abs page (https://arxiv.org/abs/<arxiv_id>), derived for the answer "
+                            "(the stored value is not changed); null when it has neither"}
 # The fields api.json_api.paper_summary adds to every paper in a result list.
 SUMMARY_FIELDS: dict[str, Any] = {
     "authors": STRINGS, "year": _nullable("integer"), "published": _nullable("string"),
-    "venue": _nullable("string"), "url": _nullable("string"), "arxiv_id": _nullable("string"),
+    "venue": _nullable("string"), "url": PAPER_URL, "arxiv_id": _nullable("string"),
     "item_type": {"type": "string"}, "withdrawn": WITHDRAWN,
 }
 # The shared-node lists of a related paper's parts (ids, best first or sorted) and its authors (names).
@@ -223,7 +228,7 @@ SCHEMAS: dict[str, Any] = {
         # The arXiv version (vN) the metadata is from; null when unknown or not from arXiv.
         "arxiv_version": _nullable("integer"), "year": _nullable("integer"),
         "venue": _nullable("string"), "primary_category": _nullable("string"), "categories": STRINGS,
-        "url": _nullable("string"), "pdf_url": _nullable("string"), "sources": STRINGS,
+        "url": PAPER_URL, "pdf_url": _nullable("string"), "sources": STRINGS,
         "item_type": {"type": "string"}, "first_seen": _nullable("string"), "last_seen": _nullable("string"),
         "withdrawn": WITHDRAWN,
         "techniques": {"type": "array", "items": _object({
@@ -277,7 +282,13 @@ SCHEMAS: dict[str, Any] = {
         "cooccurring": {"type": "array", "items": _object({
             "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}})},
         "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"},
-                            "description": "papers by year (the year as a string)"},
+                            "description": "papers by year (the year as a string), refinements included as "
+                                           "in papers.total; papers without a year are not in it: "
+                                           "papers_without_year counts them"},
+        "papers_without_year": {"type": "integer", "minimum": 0,
+                                "description": "papers (of papers.total) without a year, which "
+                                               "papers_per_year leaves out: papers_per_year's counts and "
+                                               "this add up to papers.total"},
         "papers": _object({
             "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
             "sort": {"type": "string", "enum": list(SORTS)},

@@ -734,6 +734,7 @@ def technique(node_id: str) -> str | tuple[str, int]:
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
         papers=[] if error else cards, sort=sort, can_sort=total > 1,
         args={"sort": sort if sort != "date" else None}, chart=chart, error=error,
+        papers_without_year=d.papers_without_year,
         # past_end: a page number past the end must not read as "no papers use this technique".
         **_paging(page, TECHNIQUE_PAGE_SIZE, total, len(papers)),
         refinements_with_papers=any(c["total_count"] for c in d.refinements),

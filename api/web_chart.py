@@ -40,6 +40,8 @@ class Chart:
     base: float
     bars: list[Bar] = field(default_factory=list)
     ticks: list[Tick] = field(default_factory=list)
+    # Papers of the years before the first bar (the span is capped), which the bars leave out.
+    earlier: int = 0
 
 
 def _nice_step(top: int, target_ticks: int = 4) -> int:
@@ -61,6 +63,8 @@ def year_chart(counts: dict[int, int], title: str, *, width: int = 320, height: 
     # Cap the span so a stray very old year cannot make bars one pixel wide.
     if len(span) > 40:
         span = span[-40:]
+    # Counted, so the page can say they are not drawn.
+    earlier = sum(int(n) for y, n in counts.items() if y is not None and n > 0 and y < span[0])
     left, right, top_pad, bottom_pad = 28, 6, 14, 18
     base = height - bottom_pad
     plot_w = width - left - right
@@ -86,4 +90,4 @@ def year_chart(counts: dict[int, int], title: str, *, width: int = 320, height: 
         for v in range(step, axis_top + 1, step)
     ]
     return Chart(title=title, width=width, height=height, left=left, right=right, base=base,
-                 bars=bars, ticks=ticks)
+                 bars=bars, ticks=ticks, earlier=earlier)

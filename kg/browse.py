@@ -45,6 +45,8 @@ class TechniqueDetail:
     offset: int
     cooccurring: list[dict[str, Any]] = field(default_factory=list)
     papers_per_year: dict[int, int] = field(default_factory=dict)
+    # The papers of papers_total that papers_per_year leaves out (no year), so the two add up.
+    papers_without_year: int = 0
 
 
 def _node_dict(c: TechniqueCount, node: TaxonomyNode | None) -> dict[str, Any]:
@@ -81,8 +83,8 @@ def technique_detail(
     cooccurring_limit: int = 10,
 ) -> TechniqueDetail:
     """A taxonomy node's papers (paginated, newest first or most central), refinements,
-    co-occurring techniques and papers per year; works for techniques, evaluations, topics and
-    objects alike. Raises UnknownNode."""
+    co-occurring techniques and papers per year (and how many have no year); works for techniques,
+    evaluations, topics and objects alike. Raises UnknownNode."""
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
     nodes = store.taxonomy_nodes()
@@ -101,6 +103,11 @@ def technique_detail(
         for n in nodes if n.parent == technique_id and n.label == node.label
     ]
     parent_node = labels.nodes.get(node.parent) if node.parent else None
+    per_year = dict(sorted(store.papers_per_year(technique_id).items()))
+    # papers_by_technique (with refinements) and papers_per_year count the same papers, the node's and
+    # its refinements', each once; per year only the dated ones. The two are separate reads, so an
+    # ingest between them could make the difference negative for a moment: never below 0.
+    without_year = max(0, total - sum(per_year.values()))
     return TechniqueDetail(
         id=node.id, label=node.name, kind=node.kind, node_label=node.label,
         parent={"id": parent_node.id, "label": parent_node.name} if parent_node else None,
@@ -111,7 +118,7 @@ def technique_detail(
             {"id": t, "label": labels.name(t), "count": n}
             for t, n in store.cooccurring_techniques(technique_id, cooccurring_limit)
         ],
-        papers_per_year=dict(sorted(store.papers_per_year(technique_id).items())),
+        papers_per_year=per_year, papers_without_year=without_year,
     )
 
 

@@ -650,3 +650,87 @@ def test_every_paper_the_api_returns_says_whether_it_is_withdrawn(tmp_path: Path
         assert flags(technique["papers"]["results"]) == both
     finally:
         store.close()
+
+
+# -- a records file's papers: undated ones counted, arXiv URLs derived (analyst QA) ---------------------
+UNDATED_ID, OWN_URL_ID, OLD_STYLE_ID = "2401.00002", "2401.00003", "hep-th/9901001"
+SAE_ROW = {"section": "Techniques", "technique_ids": ["sae"]}
+SAE_RECORDS: list[dict[str, Any]] = [
+    # An arXiv id, but neither a year nor a date nor a URL (as 160 of an analyst's 341 records were).
+    {"id": "sae-undated", "arxiv_id": UNDATED_ID, "title": "Sparse autoencoders without a date",
+     "abstract": "We train sparse autoencoders on a small model.", "list_rows": [SAE_ROW]},
+    {"id": "sae-own-url", "arxiv_id": OWN_URL_ID, "title": "Sparse autoencoders with their own page",
+     "abstract": "We train sparse autoencoders.", "year": 2024, "url": "https://example.org/sae",
+     "list_rows": [SAE_ROW]},
+    {"id": "sae-blog", "title": "Sparse autoencoders on a blog", "abstract": "We train sparse autoencoders.",
+     "year": 2023, "list_rows": [SAE_ROW]},
+    {"id": "sae-old", "arxiv_id": OLD_STYLE_ID, "title": "An old paper on sparse codes",
+     "abstract": "Sparse autoencoders, long ago.", "year": 1999, "list_rows": [SAE_ROW]},
+]
+
+
+def records_store(path: Path) -> EmbeddedStore:
+    """A real SQLite store with SAE_RECORDS ingested as a records file through the pipeline: one undated
+    paper (arXiv id, no URL), one with its own URL, one with neither arXiv id nor URL, one old-style id."""
+    from ingest.pipeline import ingest_records_file
+
+    store = taxonomy_store(path)
+    records = path.with_name("records.jsonl")
+    records.write_text("".join(json.dumps(r) + "\n" for r in SAE_RECORDS), encoding="utf-8")
+    summary = ingest_records_file(store, records, embedder=HashEmbedder(), progress=False)
+    assert summary.new == len(SAE_RECORDS)
+    return store
+
+
+def test_technique_detail_counts_the_papers_without_a_year(
+    tmp_path: Path, plumbing_client: FlaskClient
+) -> None:
+    """Analyst QA: /api/techniques/sae said total_count 127 while its papers_per_year summed to 126,
+    silently (a records paper without a year). papers_without_year counts such papers: with
+    papers_per_year it adds up to the node's papers."""
+    store = records_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        body = client.get("/api/techniques/sae").get_json()
+        assert body["papers_per_year"] == {"1999": 1, "2023": 1, "2024": 1}
+        assert (body["total_count"], body["papers"]["total"], body["papers_without_year"]) == (4, 4, 1)
+        assert sum(body["papers_per_year"].values()) + body["papers_without_year"] == body["total_count"]
+        undated = [p["id"] for p in body["papers"]["results"] if p["year"] is None]
+        assert undated == [UNDATED_ID]
+        # A node none of whose papers lacks a year, and one with no papers at all: 0.
+        assert client.get("/api/techniques/probing").get_json()["papers_without_year"] == 0
+    finally:
+        store.close()
+    dated = plumbing_client.get("/api/techniques/sae").get_json()
+    assert (dated["papers_per_year"], dated["papers_without_year"]) == ({"2024": 1}, 0)
+
+
+def test_papers_with_an_arxiv_id_and_no_url_carry_the_abs_url(tmp_path: Path) -> None:
+    """Analyst QA: `url` was null for records-file papers with an arXiv id (arXiv-ingested ones carry the
+    abs URL; BibTeX and the feed already derived it). Every paper object of the API now derives it when
+    no URL is stored; a stored URL is kept, a paper with neither stays null, and the store is unchanged."""
+    store = records_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        expected = {UNDATED_ID: f"https://arxiv.org/abs/{UNDATED_ID}", OWN_URL_ID: "https://example.org/sae",
+                    "sae-blog": None, OLD_STYLE_ID: f"https://arxiv.org/abs/{OLD_STYLE_ID}"}
+
+        def urls(results: list[dict[str, Any]]) -> dict[str, str | None]:
+            return {r["id"]: r["url"] for r in results}
+
+        for pid, url in expected.items():
+            assert client.get(f"/api/papers/{pid}").get_json()["url"] == url, pid
+        assert urls(client.get("/api/techniques/sae").get_json()["papers"]["results"]) == expected
+        assert urls(client.get("/api/search?technique=sae").get_json()["results"]) == expected
+        assert urls(client.get("/api/search?q=sparse+autoencoders&mode=keyword").get_json()["results"]) == (
+            expected)
+        assert urls(client.get("/api/new?since=2000-01-01").get_json()["results"]) == expected
+        related = client.get(f"/api/papers/{OWN_URL_ID}/related").get_json()["results"]
+        assert urls(related) == {k: v for k, v in expected.items() if k != OWN_URL_ID}
+        recommended = client.post("/api/recommend", json={"liked": ["sae-blog"]}).get_json()["results"]
+        assert urls(recommended) == {k: v for k, v in expected.items() if k != "sae-blog"}
+        stored = {p.id: p.url for p in store.get_papers(list(expected))}
+        assert stored == {UNDATED_ID: None, OWN_URL_ID: "https://example.org/sae", "sae-blog": None,
+                          OLD_STYLE_ID: None}
+    finally:
+        store.close()

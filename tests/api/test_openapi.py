@@ -415,3 +415,45 @@ def test_every_paper_schema_requires_the_withdrawn_flag_the_app_sends(tmp_path: 
         assert sent == {"true", "false"}
     finally:
         store.close()
+
+
+def test_papers_without_year_and_derived_urls_are_documented_as_sent(tmp_path: Path) -> None:
+    """Analyst QA: a technique's papers_per_year left out its undated papers silently, and `url` was null
+    for records papers with an arXiv id. papers_without_year is a required integer of TechniqueDetail
+    that says what it counts, every paper's url says it may be derived, and the answers about a store
+    with an undated paper and derived URLs match the document exactly."""
+    from api.app import create_app
+    from tests.api.conftest import app_config
+    from tests.api.test_json_api import OWN_URL_ID, UNDATED_ID, records_store
+    from tests.embedders import HashEmbedder
+
+    doc = build_document()
+    detail = doc["components"]["schemas"]["TechniqueDetail"]
+    assert "papers_without_year" in detail["required"]
+    without = detail["properties"]["papers_without_year"]
+    assert (without["type"], without["minimum"]) == ("integer", 0)
+    assert "papers_per_year leaves out" in without["description"]
+    assert "papers_without_year" in detail["properties"]["papers_per_year"]["description"]
+    for name in ("PaperSummary", "SearchResult", "RelatedResult", "RecommendResult", "PaperDetail"):
+        url = doc["components"]["schemas"][name]["properties"]["url"]
+        assert url["nullable"] is True and "https://arxiv.org/abs/<arxiv_id>" in url["description"], name
+        assert "the stored value is not changed" in url["description"], name
+    store = records_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+        calls = [("/api/techniques/{technique_id}", "get", client.get("/api/techniques/sae")),
+                 ("/api/techniques/{technique_id}", "get", client.get("/api/techniques/probing")),
+                 ("/api/search", "get", client.get("/api/search?technique=sae")),
+                 ("/api/new", "get", client.get("/api/new?since=2000-01-01")),
+                 ("/api/recommend", "post", client.post("/api/recommend", json={"liked": [OWN_URL_ID]}))]
+        for pid in (UNDATED_ID, OWN_URL_ID, "sae-blog"):
+            calls += [("/api/papers/{paper_id}", "get", client.get(f"/api/papers/{pid}")),
+                      ("/api/papers/{paper_id}/related", "get", client.get(f"/api/papers/{pid}/related"))]
+        for path, method, response in calls:
+            assert response.status_code == 200, path
+            schema = doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert _problems(doc, response.get_json(), schema, path, set()) == [], path
+        assert calls[0][2].get_json()["papers_without_year"] == 1
+        assert calls[1][2].get_json()["papers_without_year"] == 0
+    finally:
+        store.close()

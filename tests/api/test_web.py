@@ -1674,3 +1674,38 @@ def test_a_withdrawn_paper_is_marked_wherever_it_is_listed(tmp_path: Path) -> No
         assert html.index("<h1>") < notice_at < html.index(WITHDRAWAL_NOTICE)
     finally:
         store.close()
+
+
+def test_the_year_chart_says_which_papers_it_leaves_out(client: FlaskClient, tmp_path: Path) -> None:
+    """Analyst QA: /techniques/sae said "127 papers" over a chart whose description summed to 126 (a
+    records paper without a year), and nothing said so. A line under the chart now counts the papers
+    without a year, and the papers of years before the chart's 40 (which it leaves out too)."""
+    from tests.api.test_json_api import records_store
+
+    store = records_store(tmp_path / "paperkg.sqlite3")  # one of its 4 SAE papers has no year
+    try:
+        sae = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+
+        def shown(html: str) -> tuple[str, str, dict[str, str]]:
+            heading = elements(html, "h1")[0].text()
+            desc = elements(html, "desc", id="chart-desc")[0].text()
+            return heading, desc, {str(n.attrs["data-chart-left-out"]): n.text()
+                                   for n in elements(html, "p", data_chart_left_out=None)}
+
+        heading, desc, notes = shown(page(sae, "/techniques/sae"))
+        assert heading.endswith("4 papers") and desc == "1999: 1, 2023: 1, 2024: 1"
+        assert notes == {"undated": "1 paper without a year is not shown."}
+        store.upsert_papers([
+            PaperBundle(Paper(id=f"sae-{i}", title=f"Sparse autoencoders {i}", year=year,
+                              sources=["records"]), techniques=[TechniqueUse("sae", "list")])
+            for i, year in enumerate((None, None, 1950, 1980))])
+        heading, desc, notes = shown(page(sae, "/techniques/sae"))
+        # 1985-2024 is drawn: 1950 and 1980 are before it.
+        assert heading.endswith("8 papers") and desc == "1999: 1, 2023: 1, 2024: 1"
+        assert notes == {"earlier": "2 papers from before 1985 are not shown.",
+                         "undated": "3 papers without a year are not shown."}
+    finally:
+        store.close()
+    html = page(client, "/techniques/cma")  # every paper of the seed corpus has a year
+    assert elements(html, "svg", class_="chart") and not elements(html, data_chart_left_out=None)
+    assert "without a year" not in html

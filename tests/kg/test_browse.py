@@ -132,3 +132,22 @@ def test_the_tree_and_details_follow_writes_of_another_store(store: EmbeddedStor
     other.delete_paper("ap-2021")
     assert cma_counts() == (0, 3) and technique_detail(store, "superposition").total_count == 1
     other.close()
+
+
+def test_detail_counts_the_papers_without_a_year(store: EmbeddedStore) -> None:
+    """Analyst QA: papers_per_year leaves out papers without a year, so it summed to one less than the
+    node's papers, silently. papers_without_year counts them, each once, refinements included as in
+    papers_total, so the two add up to it."""
+    assert [technique_detail(store, t).papers_without_year for t in ("cma", "probing")] == [0, 0]
+    undated = [bundle("pp-undated", unit(5), ["path_patching"]),  # reaches cma through a refinement
+               bundle("cma-pp-undated", unit(6), ["cma", "path_patching"])]  # the node and a refinement
+    for b in undated:
+        b.paper.year = None
+    store.upsert_papers(undated)
+    detail = technique_detail(store, "cma", limit=1)
+    assert detail.papers_per_year == {2021: 1, 2022: 1, 2023: 1}
+    assert (detail.papers_total, detail.total_count, detail.papers_without_year) == (5, 5, 2)
+    assert sum(detail.papers_per_year.values()) + detail.papers_without_year == detail.papers_total
+    assert technique_detail(store, "path_patching").papers_without_year == 2
+    assert technique_detail(store, "activation_patching").papers_without_year == 0
+    assert technique_detail(store, "probing").papers_without_year == 0
