@@ -611,14 +611,8 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         techniques=uses(detail.techniques, "technique_id"),
         evaluations=uses(detail.evaluations, "evaluation_id"), findings=detail.findings,
         models=detail.models, list_rows=detail.list_rows, related=related_cards,
-        related_error=related_error, bibtex=bibtex, bibtex_url=f"/api/papers/{_quote(p.id)}/bibtex",
+        related_error=related_error, bibtex=bibtex, bibtex_url=url_for("api.paper_bibtex", paper_id=p.id),
     )
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="/")
 
 
 def _to_canonical(endpoint: str, paper_id: str) -> BaseResponse:

@@ -1,4 +1,5 @@
-/* paperkg "For you": post the starred ids to /api/recommend and render the answer with textContent only. */
+/* paperkg "For you": post the starred ids to the recommend API (the section's data-recommend-url, built by the
+   server so that it keeps a sub-path prefix) and render the answer with textContent only. */
 (function () {
   "use strict";
 
@@ -162,6 +163,39 @@
     return n === 1 ? "1 starred paper is no longer in the graph" : n + " starred papers are no longer in the graph";
   }
 
+  /* The recommend API's answer as {ok, code, body, said}. Only a JSON answer is read as JSON: anything else (a
+     proxy's HTML 502, a login page) is no answer, said as its status in words, the way the in-place search
+     turns an error page into its status, instead of a JSON parse error. */
+  function answer(resp) {
+    var res = { ok: false, code: resp.status, body: null, said: "" };
+    var type = (resp.headers.get("Content-Type") || "").toLowerCase();
+    if (/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/.test(type)) {
+      return resp.json().then(function (body) {
+        res.ok = resp.ok;
+        res.body = body;
+        res.said = statusWords(resp, "");
+        return res;
+      }, function () {
+        res.said = statusWords(resp, "") + ", not valid JSON";
+        return res;
+      });
+    }
+    return resp.text().catch(function () { return ""; }).then(function (text) {
+      var doc = new DOMParser().parseFromString(text, "text/html");  /* parsed only: nothing in it runs */
+      var heading = doc.querySelector("h1");
+      res.said = statusWords(resp, heading ? heading.textContent : "") + (resp.ok ? ", not JSON" : "");
+      return res;
+    });
+  }
+
+  /* "HTTP 502 (Bad Gateway)": the status and the words of the page's heading (as the in-place search shows
+     them; a code it repeats left out), else the status line's reason (HTTP/2 has none). */
+  function statusWords(resp, heading) {
+    var words = heading.replace(/\s+/g, " ").trim().replace(new RegExp("^" + resp.status + "\\b[\\s:.-]*"), "");
+    words = (words || resp.statusText || "").slice(0, 120);
+    return "HTTP " + resp.status + (words ? " (" + words + ")" : "");
+  }
+
   function recommend(section, ids, retried, gone) {
     var status = document.querySelector("[data-rec-status]");
     var list = document.querySelector("[data-rec-list]");
@@ -185,16 +219,14 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify({ liked: ids.slice(0, 200), limit: 20 })
     })
-      .then(function (resp) {
-        return resp.json().then(function (body) { return { ok: resp.ok, code: resp.status, body: body }; });
-      })
+      .then(answer)
       .then(function (res) {
         if (res.ok) {
           renderResults(section, status, list, res.body.results || []);
           if (gone.length) { status.textContent += " " + goneText(gone.length) + " (marked above): left out."; }
           return;
         }
-        var message = (res.body && res.body.error && res.body.error.message) || ("HTTP " + res.code);
+        var message = (res.body && res.body.error && res.body.error.message) || res.said;
         if (res.code === 422 && !retried) {
           /* Some starred papers are no longer in the graph: leave them out of this request. */
           var missing = [];

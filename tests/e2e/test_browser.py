@@ -874,3 +874,92 @@ def test_for_you_marks_a_withdrawn_recommendation(browser: WebDriver, real_embed
             browser.execute_script("window.localStorage.clear()")
     finally:
         store.close()
+
+
+# -- reverse-proxy QA: For you under a sub-path (/paperkg/), and a proxy's HTML error page ------------------
+
+def nginx_page(status: str) -> Any:
+    """A WSGI app answering every request with nginx's error page for `status` (e.g. "502 Bad Gateway")."""
+    body = (f"<html>\r\n<head><title>{status}</title></head>\r\n<body>\r\n<center><h1>{status}</h1></center>"
+            "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n").encode()
+
+    def answer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(status, [("Content-Type", "text/html"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return answer
+
+
+@pytest.fixture(scope="module")
+def proxied(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[str]:
+    """A real server laid out as a reverse proxy serves paperkg under a sub-path: the app at /paperkg
+    (SCRIPT_NAME, as gunicorn sets it from its environment), again at /down where /down/api/recommend is
+    nginx's HTML 502 (as when the app behind it is gone), and every other path not paperkg's: nginx's 404."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from api.app import create_app
+    from tests.e2e.conftest import serving
+
+    app = create_app({"STORE": seed_store, "EMBEDDER": real_embedder})
+    bad_gateway = nginx_page("502 Bad Gateway")
+
+    def down(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/api/recommend":
+            return bad_gateway(environ, start_response)
+        return app(environ, start_response)
+
+    site = DispatcherMiddleware(nginx_page("404 Not Found"), {"/paperkg": app, "/down": down})
+    with serving(site, "e2e-proxied") as base:
+        yield base
+
+
+def rec_status_settled(driver: WebDriver) -> str:
+    """The For-you status line once the recommend request has been answered (empty while it is pending)."""
+    text: str = driver.find_element(By.CSS_SELECTOR, "[data-rec-status]").text
+    return "" if text.startswith("Finding papers") else text
+
+
+def test_for_you_under_a_sub_path_gets_recommendations(browser: WebDriver, proxied: str) -> None:
+    """The page's recommend URL keeps the prefix: For you POSTs to /paperkg/api/recommend, not /api/recommend
+    (the proxy's 404 page, which the script read as JSON: "Unexpected token '<'")."""
+    base = proxied + "/paperkg"
+    requested_urls(browser)  # drain the log: only this page's requests below
+    set_stars(browser, base, STARS[:2])
+    status = wait(browser).until(rec_status_settled)
+    assert status.endswith("from your stars."), status
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]")
+    link = browser.find_element(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row] a[data-row-link]")
+    assert link.get_attribute("href").startswith(base + "/papers/")
+    asked = requested_urls(browser)
+    assert base + "/api/recommend" in asked
+    assert not [u for u in asked if u.startswith(proxied + "/") and not u.startswith(base + "/")], asked
+    browser.execute_script("window.localStorage.clear()")
+
+
+def test_for_you_says_a_proxy_error_page_as_its_status_and_the_api_error_as_its_message(
+    browser: WebDriver, proxied: str, flaky_server: tuple[str, SwitchableStore]
+) -> None:
+    """An HTML error page (a proxy's 502) is said as its status, not as a JSON parse error; a JSON error
+    from the API is still said in the API's words."""
+    import requests
+
+    set_stars(browser, proxied + "/down", STARS[:2])
+    status = wait(browser).until(rec_status_settled)
+    assert status == "Could not get recommendations: HTTP 502 (Bad Gateway)", status
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]")
+    browser.execute_script("window.localStorage.clear()")
+
+    base, store = flaky_server
+    set_stars(browser, base, STARS[:2])
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
+    store.failure = StoreUnavailable("connection refused")
+    try:
+        answer = requests.post(base + "/api/recommend", json={"liked": [IOI_ID]}, timeout=60)
+        assert answer.status_code == 503
+        said = answer.json()["error"]["message"]
+        open_page(browser, base + "/for-you")
+        status = wait(browser).until(rec_status_settled)
+        assert status == f"Could not get recommendations: {said}", status
+    finally:
+        store.failure = None
+        browser.execute_script("window.localStorage.clear()")
