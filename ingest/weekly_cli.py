@@ -1,9 +1,12 @@
-"""Weekly-ingest CLI: `paperkg ingest weekly|rejected`, `paperkg schedule`, `paperkg export list-rows`."""
+"""Weekly-ingest CLI: `paperkg ingest weekly|rejected`, `paperkg schedule`, `paperkg export
+list-rows|papers`."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
+from pathlib import Path
 
 import click
 
@@ -194,7 +197,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
 
 @click.group("export")
 def export_group() -> None:
-    """Export from the graph (suggested awesome-list rows)."""
+    """Export from the graph (suggested awesome-list rows, every paper as JSON Lines or CSV)."""
 
 
 @export_group.command("list-rows")
@@ -249,6 +252,75 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
     click.echo(text, nl=False)
 
 
+@export_group.command("papers")
+@click.option("--since", default=None, metavar="DATE",
+              help="Only papers first seen at or after DATE (as /api/new; YYYY-MM-DD or an RFC 3339 "
+                   "timestamp such as 2024-01-31T12:00:00Z); default: every paper.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="jsonl: one GET /api/papers/{id} object a line; csv: one flat row a paper, with a header.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Write to FILE, complete or not at all (a temporary file beside it, renamed); "
+                   "default: stdout.")
+@click.option("--force", is_flag=True, help="Replace the --output FILE if it exists.")
+def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) -> None:
+    """Every paper (or those first seen since DATE) oldest first, by first_seen then id: JSON Lines,
+    each line the object GET /api/papers/{id} answers, or CSV (RFC 4180, UTF-8; a cell a spreadsheet
+    would run as a formula starts with an apostrophe, as does one starting with an apostrophe)."""
+    from ingest.cli import stop_on_sigterm
+    from ingest.export_papers import ExportStats, OutputExists, export_lines, write_atomically
+    from kg.cli import _is_part_of_store, shown_arg
+    from kg.config import load_config
+
+    since = _check_date(since, "--since")
+    if force and output is None:
+        raise click.UsageError("--force replaces the --output FILE: give one")
+    shown = shown_arg(str(output)) if output is not None else ""
+    if output is not None:
+        # As `paperkg backup`: --force would replace a link (or device, FIFO) itself, not where it leads.
+        if output.is_symlink() or (output.exists() and not output.is_file()):
+            raise click.UsageError(f"{shown} is not a regular file: give a file's path")
+        try:
+            part_of_store = _is_part_of_store(output, load_config().embedded_store_file)
+        except ValueError as exc:  # a bad setting: the same one line as every command
+            raise click.ClickException(str(exc)) from exc
+        except (OSError, RuntimeError) as exc:  # a symbolic link loop on the way
+            raise click.UsageError(f"{shown}: {exc}") from exc
+        if part_of_store:
+            raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
+        if output.exists() and not force:
+            raise click.UsageError(f"{shown} exists (--force replaces it)")
+    store = _existing_store()
+    stats = ExportStats()
+    try:
+        if output is None:
+            # The bar only when the export is not on the same terminal; bytes: UTF-8 whatever the locale.
+            lines = export_lines(store, since, fmt, stats=stats,
+                                 show_progress=sys.stderr.isatty() and not sys.stdout.isatty())
+            for chunk in lines:
+                click.echo(chunk.encode("utf-8"), nl=False)  # a stdout error: the entry point's one line
+        else:
+            lines = export_lines(store, since, fmt, stats=stats, show_progress=sys.stderr.isatty())
+            try:
+                # Stopped (SIGTERM, SIGHUP, Ctrl-C): the temporary file is removed, FILE left as it was.
+                with stop_on_sigterm("{stopped}: no export was written"):
+                    write_atomically(output, lines, replace=force)
+            except OutputExists:  # created by something else while the export ran
+                raise click.UsageError(f"{shown} exists (--force replaces it)") from None
+            except OSError as exc:  # a missing or read-only directory, a full disk
+                raise click.ClickException(f"cannot write {shown}: {exc.strerror or exc}") from exc
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    if stats.gone:
+        click.echo(f"{len(stats.gone)} of the {stats.chosen} papers were removed while the export ran "
+                   "(merged or removed by an ingest) and are not in it", err=True)
+    if not stats.written:
+        click.echo(f"no papers first seen since {since}" if since else "the store holds no papers", err=True)
+    if output is not None:
+        click.echo(f"exported {stats.written} papers to {shown_arg(str(output), 200)}")
+
+
 def register(main: click.Group) -> None:
     """Add `ingest weekly|rejected` to the ingest group, and `schedule` and `export` to the root."""
     ingest = main.commands.get("ingest")
@@ -260,5 +332,6 @@ def register(main: click.Group) -> None:
     existing = main.commands.get("export")
     if isinstance(existing, click.Group):
         existing.add_command(list_rows_cmd)
+        existing.add_command(papers_cmd)
     else:
         main.add_command(export_group)
