@@ -43,7 +43,8 @@ def test_summarize_takes_the_median_over_rounds_and_the_p95_range() -> None:
     ([61.0, 62.0], [46.0, 50.0, 60.0], "misses"),
     ([40.0, 55.0], [46.0, 50.0, 60.0], "within noise"),  # the ranges overlap
     ([59.5, 60.2, 60.7], [59.9, 60.5], "within noise"),  # the audit's case: a verdict 0.5 ms from the target
-    ([50.0], [50.0], "within noise"),
+    ([50.0, 50.0], [50.0, 50.0], "within noise"),
+    ([10.0], [10.5], "within noise (one round)"),  # review: a single round is no range
 ])
 def test_verdict_compares_whole_ranges(server: list[float], targets: list[float], expected: str) -> None:
     assert verdict(server, targets) == expected
