@@ -24,6 +24,7 @@ from api.params import (
     SOURCES,
 )
 from kg.browse import SORTS
+from kg.entities import TECHNIQUE_MATCHES
 from kg.search import MODES, SENTENCE_MODES
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -368,8 +369,11 @@ def _err(*codes: int) -> dict[str, Any]:
 FILTER_PARAMS = [
     _param("technique", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "technique or evaluation id (repeatable; refinements included unless refinements=false; "
-           "an unknown id is a 400)",
+           "an unknown id is a 400; several ids match any of them unless technique_match=all)",
            explode=True),
+    _param("technique_match", {"type": "string", "enum": list(TECHNIQUE_MATCHES), "default": "any"},
+           "how several technique ids combine: any (papers using at least one of them) or all (papers "
+           "using each of them, or a refinement of each unless refinements=false)"),
     _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "topic or fundamental-object id (repeatable; an unknown id is a 400): papers with a finding "
            "about it or listed in a section named after it or filed under it by the taxonomy's "
@@ -388,8 +392,8 @@ FILTER_PARAMS = [
 # OpenAPI 3.0 cannot say "one of these parameters is required", so the rule is written out, and
 # its 400 is declared with it.
 SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: technique, topic, section, "
-               "source, year_from or year_to (refinements alone is not a filter). Without either the "
-               "answer is a 400, as GET /api/search with no parameters is.")
+               "source, year_from or year_to (refinements or technique_match alone is not a filter). Without "
+               "either the answer is a 400, as GET /api/search with no parameters is.")
 SEARCH_400 = ("Bad parameter, named in the message: neither a query nor a filter; an unknown technique, "
               "topic or section id; year_from after year_to; a value out of its limits")
 

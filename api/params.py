@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, bad_parameter
-from kg.entities import SearchFilters
+from kg.entities import TECHNIQUE_MATCHES, SearchFilters
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES
 from kg.taxonomy import Taxonomy
@@ -263,7 +263,7 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                    args: Args | None = None) -> SearchFilters:
     """The search filters, validated: technique/topic ids of the right kind, known sections, sources,
-    years within range and in order (raises ParameterError)."""
+    years within range and in order, how the technique ids combine (raises ParameterError)."""
     techniques = list_arg("technique", args=args)
     topics = list_arg("topic", args=args)
     sections = list_arg("section", args=args)
@@ -283,6 +283,7 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
         technique_ids=techniques, topic_ids=topics, section_ids=sections,
         year_from=year_from, year_to=year_to, sources=sources,
         include_refinements=bool_arg("refinements", True, args=args),
+        technique_match=choice_arg("technique_match", "any", TECHNIQUE_MATCHES, args=args),
     )
 
 

@@ -31,7 +31,7 @@ from api.web_chart import year_chart
 from api.web_format import highlight, isolate, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
-from kg.entities import Paper, SearchFilters
+from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels
 from kg.lookup import find_paper
 from kg.schema import Label
@@ -271,8 +271,9 @@ def search() -> str | tuple[str, int] | BaseResponse:
         page = 1
     ctx["args"] = {
         "q": ctx["q"], "mode": ctx["mode"] if ctx["mode"] != "hybrid" else None,
-        "technique": ctx["filters"].technique_ids, "topic": ctx["filters"].topic_ids,
-        "year_from": _form_value("year_from"),
+        "technique": ctx["filters"].technique_ids,
+        "technique_match": "all" if ctx["filters"].technique_match == "all" else None,
+        "topic": ctx["filters"].topic_ids, "year_from": _form_value("year_from"),
         "year_to": _form_value("year_to"), "section": ctx["filters"].section_ids,
         "source": ctx["filters"].sources,
     }
@@ -391,6 +392,17 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
                            "records file.", ("source",))
         return values
 
+    def technique_match() -> str:
+        # The form's "any" option is the empty value (the default, left out of links as the API's is).
+        value = request.args.get("technique_match") or "any"
+        if "\x00" in value:
+            raise BadInput("The technique match contains a NUL character: choose any or all of the "
+                           "techniques.", ("technique_match",))
+        if value not in TECHNIQUE_MATCHES:
+            raise BadInput(f"Unknown technique match “{isolate(value[:20])}”: choose any or all of the "
+                           "techniques.", ("technique_match",))
+        return value
+
     technique_ids = checked(lambda: _filter_ids("technique"), [])
     topic_ids = checked(lambda: _filter_ids("topic"), [])
     year_from = checked(lambda: _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year"), None)
@@ -402,6 +414,7 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
     return SearchFilters(
         technique_ids=technique_ids, topic_ids=topic_ids, section_ids=checked(sections, []),
         year_from=year_from, year_to=year_to, sources=checked(sources, []),
+        technique_match=checked(technique_match, "any"),
     )
 
 
@@ -503,6 +516,8 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
         tips.append("Try semantic or hybrid mode: they also find papers that use other words.")
     if filters.year_from or filters.year_to:
         tips.append("Remove the year filter or widen the range.")
+    if len(filters.technique_ids) > 1 and filters.technique_match == "all":
+        tips.append("Ask for papers using any of the techniques, not all of them.")
     if filters.technique_ids:
         tips.append("Remove the technique filter, or pick its parent technique.")
     if filters.topic_ids:

@@ -181,13 +181,17 @@ def _filters(var: str) -> str:
     """WHERE conditions of SearchFilters on Paper `var`: AND across kinds, OR within one kind;
     empty lists and null bounds match everything; technique ids may name evaluation criteria.
     $technique_ids / $topic_ids arrive expanded with their refinements when the filters ask for
-    it (see EXPAND_REFINEMENTS)."""
+    it (see EXPAND_REFINEMENTS). $technique_families is the technique filter matching all its ids
+    (technique_match "all"): one list per id, each expanded alike, a paper touching one node of
+    every list; it is empty otherwise, and $technique_ids is empty when it is not."""
     return (
         f"($year_from IS NULL OR {var}.year >= $year_from)"
         f" AND ($year_to IS NULL OR {var}.year <= $year_to)"
         f" AND (size($sources) = 0 OR any(src IN {var}.sources WHERE src IN $sources))"
         f" AND (size($technique_ids) = 0 OR EXISTS {{"
         f" MATCH ({var})-[:{Rel.USES}|{Rel.EVALUATES}]->(t) WHERE t.id IN $technique_ids }})"
+        f" AND all(family IN $technique_families WHERE EXISTS {{"
+        f" MATCH ({var})-[:{Rel.USES}|{Rel.EVALUATES}]->(t) WHERE t.id IN family }})"
         f" AND (size($topic_ids) = 0 OR EXISTS {{"
         f" MATCH ({var}){_FINDING_ABOUT}(x) WHERE x.id IN $topic_ids }}"
         f" OR EXISTS {{ MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"

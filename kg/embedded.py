@@ -12,7 +12,8 @@ Topic semantics (filters, technique_counts, papers_by_technique and friends; Top
 nodes alike): a paper touches a topic when one of its findings is ABOUT the topic, or when it is
 LISTED_IN a list section whose innermost id segment, with "-" read as "_", contains the topic id
 (e.g. section "findings-and-applications/findings-on-learning-dynamics" and topic
-"learning_dynamics"). Filters combine with AND across kinds and OR within one kind.
+"learning_dynamics"). Filters combine with AND across kinds and OR within one kind (the technique
+ids AND'ed instead when SearchFilters.technique_match is "all").
 """
 
 from __future__ import annotations
@@ -1155,11 +1156,14 @@ class EmbeddedStore(GraphStore):
         techniques_or_criteria = (
             f"{_PAPERS_TOUCHING[Label.TECHNIQUE]} UNION {_PAPERS_TOUCHING[Label.EVALUATION]}"
         )
-        for ids, sub in ((filters.technique_ids, techniques_or_criteria),
-                         (filters.topic_ids, _PAPERS_TOUCHING[Label.TOPIC])):
-            if ids:
-                clauses.append(f"p.id IN ({sub})")
-                params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
+        # One clause per technique group: a single one of every id ("any"), or one per id ("all", each
+        # id with its own refinements); the text repeats a constant, the ids are parameters.
+        groups = [(ids, techniques_or_criteria) for ids in filters.technique_groups()]
+        if filters.topic_ids:
+            groups.append((filters.topic_ids, _PAPERS_TOUCHING[Label.TOPIC]))
+        for ids, sub in groups:
+            clauses.append(f"p.id IN ({sub})")
+            params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
         if filters.section_ids:
             clauses.append(
                 "p.id IN (SELECT l.paper_id FROM listed_in l JOIN json_each(?) s ON l.section_id = s.value "
@@ -1313,20 +1317,25 @@ class EmbeddedStore(GraphStore):
             return []
         active = filters if filters is not None and not filters.is_empty() else None
         clause_ids: list[set[str]] = []
-        techniques: list[str] | None = None
+        # The technique groups with their refinements (see _filter_sql): a paper uses one of each.
+        families: list[list[str]] = []
         if active is not None:
             with self._read() as conn:
                 clause_ids = self._clause_ids(conn, active)
-                if active.technique_ids:
-                    techniques = self._family(conn, active.technique_ids, active.include_refinements)
+                families = [self._family(conn, ids, active.include_refinements)
+                            for ids in active.technique_groups()]
             if any(not ids for ids in clause_ids):
                 return []
         with self._mirror_lock:
             self._sync_mirror()
-            mask = None if active is None else self._mirror.mask(
-                technique_ids=techniques, year_from=active.year_from, year_to=active.year_to,
-                sources=active.sources, allowed=clause_ids,
-            )
+            mask = None
+            if active is not None:
+                mask = self._mirror.mask(
+                    technique_ids=families[0] if families else None, year_from=active.year_from,
+                    year_to=active.year_to, sources=active.sources, allowed=clause_ids,
+                )
+                for family in families[1:]:
+                    mask &= self._mirror.using(family)
             return self._mirror.top_k(query, k, mask)
 
     def get_embeddings(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:

@@ -146,9 +146,18 @@ class TaxonomyNode:
     kind: str | None = None  # e.g. "figure" or "extension" for techniques
 
 
+# How the technique filter combines its ids: "any" (a paper using one of them) or "all" (a paper
+# using each of them).
+TECHNIQUE_MATCHES = ("any", "all")
+
+
 @dataclass
 class SearchFilters:
-    """Filters applied in every search mode. Technique ids are expanded with refinements by the store."""
+    """Filters applied in every search mode. Technique ids are expanded with refinements by the store.
+
+    The ids of one filter are OR'ed, different filters AND'ed; `technique_match` "all" makes the
+    technique ids AND'ed instead: a paper passes when, for each id, it uses (or evaluates) that node
+    or (with `include_refinements`) one of its refinements."""
 
     technique_ids: list[str] = field(default_factory=list)
     topic_ids: list[str] = field(default_factory=list)
@@ -157,13 +166,29 @@ class SearchFilters:
     year_to: int | None = None
     sources: list[str] = field(default_factory=list)
     include_refinements: bool = True
+    technique_match: str = "any"
+
+    def __post_init__(self) -> None:
+        # The stores shape their queries by this value: anything else must not reach them.
+        if self.technique_match not in TECHNIQUE_MATCHES:
+            raise ValueError(f"technique_match must be one of {', '.join(TECHNIQUE_MATCHES)}, "
+                             f"not {self.technique_match!r}")
 
     def is_empty(self) -> bool:
-        """True when no filter is set."""
+        """True when no filter is set (technique_match and include_refinements alone are not filters)."""
         return not (
             self.technique_ids or self.topic_ids or self.section_ids or self.sources
             or self.year_from is not None or self.year_to is not None
         )
+
+    def technique_groups(self) -> list[list[str]]:
+        """The technique filter as groups of ids a paper must touch one of each (before refinements):
+        one group of every id ("any"), or one group per id ("all"); none without a technique filter."""
+        if not self.technique_ids:
+            return []
+        if self.technique_match == "all":
+            return [[i] for i in dict.fromkeys(self.technique_ids)]
+        return [list(self.technique_ids)]
 
 
 @dataclass

@@ -803,7 +803,8 @@ class Neo4jStore(GraphStore):
         return [_paper(m) for m in r["page"]], int(r["total"])
 
     def _filter_params(self, tx: ManagedTransaction, filters: SearchFilters | None) -> dict[str, Any]:
-        """Parameters of the shared filter conditions; technique and topic ids expanded."""
+        """Parameters of the shared filter conditions; technique and topic ids expanded (technique ids
+        one by one into $technique_families when the technique filter matches all of them)."""
         f = filters or SearchFilters()
 
         def expand(ids: Sequence[str]) -> list[str]:
@@ -813,11 +814,15 @@ class Neo4jStore(GraphStore):
                           {"ids": list(ids), "include_refinements": f.include_refinements})
             return [r["id"] for r in rows]
 
+        every = f.technique_match == "all"
         return {
             "year_from": None if f.year_from is None else int(f.year_from),
             "year_to": None if f.year_to is None else int(f.year_to),
             "sources": list(f.sources), "section_ids": list(f.section_ids),
-            "technique_ids": expand(f.technique_ids), "topic_ids": expand(f.topic_ids),
+            "technique_ids": [] if every else expand(f.technique_ids),
+            # At most MAX_FILTER_VALUES ids, each a small indexed read in this transaction.
+            "technique_families": [expand(ids) for ids in f.technique_groups()] if every else [],
+            "topic_ids": expand(f.topic_ids),
         }
 
     def _filtered(

@@ -449,8 +449,11 @@ def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple
     facets: list[tuple[str, SearchFilters]] = []
     refinements = filters.include_refinements
     if filters.technique_ids:
-        facets.append((f"technique {', '.join(filters.technique_ids)}",
-                       SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements)))
+        # Matching all of several ids, the facet is those ids together ("technique sae and probing").
+        joined = (" and " if filters.technique_match == "all" else ", ").join(filters.technique_ids)
+        facets.append((f"technique {joined}",
+                       SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements,
+                                     technique_match=filters.technique_match)))
     if filters.topic_ids:
         facets.append((f"topic {', '.join(filters.topic_ids)}", SearchFilters(topic_ids=filters.topic_ids)))
     if filters.section_ids:
@@ -670,7 +673,8 @@ def _using_named_techniques(
         return None
     family = sorted({d for t in named for d in labels.descendants(t)})
     base = filters if filters is not None else SearchFilters()
-    return replace(base, technique_ids=family, include_refinements=True)
+    # Any of the family: the user's technique_match, with no technique filter of theirs, says nothing.
+    return replace(base, technique_ids=family, include_refinements=True, technique_match="any")
 
 
 def _browse_filtered(

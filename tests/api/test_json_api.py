@@ -103,6 +103,42 @@ def test_search_technique_filter_includes_refinements(client: FlaskClient, seed_
     assert len(narrow["results"]) < len(ids)
 
 
+def test_search_technique_match_all_keeps_the_papers_using_each_technique(
+    client: FlaskClient, seed_store: EmbeddedStore
+) -> None:
+    """technique_match=all: papers using each given id (a technique, or a criterion as the technique filter
+    takes it) or one of its refinements; any (the default) is the union. Every mode, and no query, alike."""
+    ids = ("cma", "faithfulness")  # a technique refined by the patchings, and an evaluation criterion
+    each = [seed_store.filter_ids(_filters(technique_ids=[i])) for i in ids]
+    both, either = each[0] & each[1], each[0] | each[1]
+    assert both and len(both) < len(either)
+    asked = "technique=cma&technique=faithfulness&limit=100"
+    for search in ("", "&q=circuits+in+language+models", "&q=circuits+in+language+models&mode=semantic"):
+        every = client.get(f"/api/search?{asked}&technique_match=all{search}").get_json()
+        assert {r["id"] for r in every["results"]} == both and every["total"] == len(both), search
+        anyone = client.get(f"/api/search?{asked}&technique_match=any{search}").get_json()
+        assert {r["id"] for r in anyone["results"]} == either, search
+        assert client.get(f"/api/search?{asked}{search}").get_json() == anyone  # any is the default
+    keyword = client.get(f"/api/search?{asked}&technique_match=all&q=circuits&mode=keyword").get_json()
+    assert keyword["results"] and {r["id"] for r in keyword["results"]} <= both
+    # Without refinements each id counts only itself.
+    exact = [seed_store.filter_ids(_filters(technique_ids=[i], include_refinements=False)) for i in ids]
+    narrow = client.get(f"/api/search?{asked}&technique_match=all&refinements=false").get_json()
+    assert {r["id"] for r in narrow["results"]} == exact[0] & exact[1]
+    assert len(exact[0] & exact[1]) < len(both)
+
+
+def test_openapi_documents_technique_match(client: FlaskClient) -> None:
+    """The document declares technique_match with its values and default, as the API applies them."""
+    doc = client.get("/api/openapi.json").get_json()
+    [param] = [p for p in doc["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "technique_match"]
+    assert param["in"] == "query" and not param.get("required", False)
+    assert param["schema"] == {"type": "string", "enum": ["any", "all"], "default": "any"}
+    assert "refinement" in param["description"]
+    for value in param["schema"]["enum"]:
+        assert client.get(f"/api/search?technique=cma&technique_match={value}").status_code == 200
+
+
 def _filters(**kw: Any) -> Any:
     from kg.entities import SearchFilters
 
@@ -166,6 +202,8 @@ def test_search_pagination_is_a_consistent_slice(client: FlaskClient) -> None:
     ("q=x&year_from=99999", "year_from", "between"),
     ("q=x&source=web", "source", "list"),
     ("q=x&refinements=maybe", "refinements", "true or false"),
+    ("q=x&technique=cma&technique_match=every", "technique_match", "must be one of any, all"),
+    ("technique=cma&technique_match=", "technique_match", "must be one of any, all"),
     ("", "q", "query or at least one filter"),
 ])
 def test_search_bad_parameters_are_named_400s(

@@ -159,3 +159,28 @@ def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
     with pytest.raises(FilterIdError) as refused:
         check_filter_ids(taxonomy, name, [node_id])
     assert refused.value.detail == f"{node_id!r} is not a {name} id ({hint})"
+
+
+def test_technique_match_is_any_by_default_all_when_asked_and_refused_otherwise(taxonomy: Taxonomy) -> None:
+    """How several technique ids combine: any (the union, as before) or all (papers using each); any other
+    value, the empty one included, is a 400 naming the parameter and its allowed values."""
+    techniques = [("technique", "sae"), ("technique", "activation_patching")]
+    default = search_request(taxonomy, list, MultiDict(techniques)).filters
+    assert (default.technique_ids, default.technique_match) == (["sae", "activation_patching"], "any")
+    for value in ("any", "all"):
+        given = MultiDict([*techniques, ("technique_match", value)])
+        assert search_request(taxonomy, list, given).filters.technique_match == value
+    for bad in ("", "every", "ALL", "all,any", "any\x00"):
+        with pytest.raises(ParameterError) as refused:
+            search_request(taxonomy, list, MultiDict([*techniques, ("technique_match", bad)]))
+        assert (refused.value.status, refused.value.name) == (400, "technique_match"), bad
+        assert refused.value.message == "parameter 'technique_match': must be one of any, all", bad
+
+
+def test_technique_match_alone_is_not_a_filter(taxonomy: Taxonomy) -> None:
+    """Like refinements, it only says how the technique filter combines: with nothing else it is no search."""
+    with pytest.raises(ParameterError) as refused:
+        search_request(taxonomy, list, MultiDict([("technique_match", "all")]))
+    assert refused.value.name == "q"
+    kept = search_request(taxonomy, list, MultiDict([("technique_match", "all"), ("year_from", "2020")]))
+    assert kept.filters.technique_match == "all" and kept.filters.technique_ids == []

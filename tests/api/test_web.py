@@ -1709,3 +1709,77 @@ def test_the_year_chart_says_which_papers_it_leaves_out(client: FlaskClient, tmp
     html = page(client, "/techniques/cma")  # every paper of the seed corpus has a year
     assert elements(html, "svg", class_="chart") and not elements(html, data_chart_left_out=None)
     assert "without a year" not in html
+
+
+def _match_store(path: Path) -> EmbeddedStore:
+    """13 papers using SAEs and probing (one by a refinement of SAEs, a transcoder), 5 using SAEs alone and
+    one using activation patching alone: more papers using both than one page shows."""
+    embedder = HashEmbedder()
+    store = taxonomy_store(path)
+
+    def bundle(pid: str, techniques: tuple[str, ...], day: int) -> PaperBundle:
+        title = f"Features of language models {pid}"
+        return PaperBundle(Paper(id=pid, title=title, abstract="We study features.", year=2024,
+                                 published=f"2024-01-{day:02d}", sources=["records"],
+                                 embedding=embedder.encode_query(title), embedding_model=embedder.model_name),
+                           techniques=[TechniqueUse(t, "list") for t in techniques])
+
+    store.upsert_papers(
+        [bundle(f"both-{i:02d}", ("transcoder" if i == 0 else "sae", "probing"), i + 1) for i in range(13)]
+        + [bundle(f"sae-{i}", ("sae",), 20 + i) for i in range(5)]
+        + [bundle("patching", ("activation_patching",), 28)])
+    return store
+
+
+def test_the_technique_match_control_round_trips(tmp_path: Path) -> None:
+    """Several techniques chosen: a "Papers using any/all of these techniques" select in the form (no script
+    needed: it is a field of the GET form), kept in the pager's links, the in-place search's fragment and the
+    page it leads to; "any" is the empty value, left out of links like the other selects' "any"."""
+    store = _match_store(tmp_path / "paperkg.sqlite3")
+    try:
+        client = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        both = {f"both-{i:02d}" for i in range(13)}
+        asked = "technique=sae&technique=probing"
+
+        def total(html: str) -> int:
+            found = re.search(r'data-state="results" tabindex="-1">(\d+) paper', html)
+            assert found is not None
+            return int(found.group(1))
+
+        for search in ("", "&q=features+of+language+models", "&q=features&mode=keyword"):
+            html = page(client, f"/search?{asked}&technique_match=all{search}")
+            start = html.index('<form class="search"')
+            form = html[start:html.index("</form>", start)]
+            assert ('<select name="technique_match" id="f-technique-match">' in form
+                    and '<option value="">any of these techniques</option>' in form), search
+            assert selected_options(html)["technique_match"] == ["all"]
+            assert total(html) == 13 and set(row_ids(html)) < both, search
+            pager = [a for t, a in Inspector(html).elements if t == "a" and a.get("rel") == "next"]
+            assert len(pager) == 1 and "technique_match=all" in str(pager[0]["href"]), search
+            second = page(client, f"/search{pager[0]['href']}")
+            assert set(row_ids(html)) | set(row_ids(second)) == both, search
+            assert selected_options(second)["technique_match"] == ["all"]
+            # The in-place search: the fragment's pager keeps it too.
+            fragment = page(client, f"/search?{asked}&technique_match=all{search}&fragment=1")
+            assert re.search(r'rel="next" href="\?[^"]*technique_match=all', fragment), search
+        # Any (the default, or the form's empty value): the union, and no technique_match in links.
+        for given in ("", "&technique_match=", "&technique_match=any"):
+            html = page(client, f"/search?{asked}{given}")
+            assert total(html) == 18 and selected_options(html)["technique_match"] == [], given
+            assert "technique_match" not in html[html.index('id="results"'):], given
+        # One technique: the control would change nothing, and is not shown.
+        assert "technique_match" not in page(client, "/search?technique=sae")
+        # No paper uses both: the tips say what to try.
+        html = page(client, "/search?technique=probing&technique=activation_patching&technique_match=all")
+        assert "No results" in html and "Ask for papers using any of the techniques, not all of them." in html
+        # A value of neither kind: a 400 naming it, the control marked, the other filters kept.
+        for bad, said in (("every", "Unknown technique match “\u2068every\u2069”"),
+                          ("%00", "contains a NUL character")):
+            html = page(client, f"/search?technique=sae&technique_match={bad}", status=400)
+            assert said in html and "\x00" not in html
+            marked = [a.get("id") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
+            assert marked == ["f-technique-match"] and selected_options(html)["technique"] == ["sae"]
+            fragment = page(client, f"/search?technique=sae&technique_match={bad}&fragment=1", status=400)
+            assert 'data-error-fields="technique_match"' in fragment
+    finally:
+        store.close()

@@ -166,3 +166,15 @@ def test_lock_statements_lock_the_node_before_reading_its_owner() -> None:
         assert "l.owner" in query[first_write.start():], name
         checked.append(name)
     assert sorted(checked) == ["ACQUIRE_LOCK", "REFRESH_LOCK", "RELEASE_LOCK"]
+
+
+def test_every_filtered_statement_can_match_all_technique_ids() -> None:
+    """A statement taking the technique filter takes it both ways: $technique_ids (any of them) and
+    $technique_families (all of them: one list per id, each matched as the any condition matches its ids).
+    The linter test checks the Cypher; the contract suite runs it on a live Neo4j."""
+    edge = f"MATCH (p)-[:{Rel.USES}|{Rel.EVALUATES}]->(t) WHERE t.id IN"
+    every = f"all(family IN $technique_families WHERE EXISTS {{ {edge} family }})"
+    filtered = {name: q for name, q in statements().items() if "$technique_ids" in q}
+    assert set(filtered) == {"FILTER_IDS", "FILTER_PAGE", "KEYWORD_SEARCH_FILTERED", "VECTOR_SEARCH_FILTERED"}
+    for name, query in filtered.items():
+        assert f"{edge} $technique_ids" in query and every in query, name

@@ -541,6 +541,40 @@ def test_rejected_arxiv_ids_seeks_each_id_once_by_its_key_prefix(
                              {"id": long_id, "prefix": long_id[:1000]}]
 
 
+def test_technique_match_all_sends_one_expanded_family_per_id(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """With technique_match "all" each technique id is expanded on its own (refinements as asked) and sent
+    as one list of $technique_families, $technique_ids empty; with "any" the ids are expanded together as
+    before and no family is sent. The statements are kg.cypher's constants whatever the ids: the ids travel
+    only as parameters (what the server answers is the contract suite's, on a live Neo4j)."""
+    store, calls = recorded
+    vec = np.ones(EMBEDDING_DIM, dtype=np.float32) / np.sqrt(EMBEDDING_DIM)
+    statements = {cypher.FILTER_IDS, cypher.FILTER_PAGE, cypher.KEYWORD_SEARCH_FILTERED,
+                  cypher.VECTOR_SEARCH_FILTERED}
+    sent: dict[str, list[tuple[Any, Any]]] = {}
+    for match in ("any", "all"):
+        filters = SearchFilters(technique_ids=["probing", "faithfulness"], technique_match=match,
+                                include_refinements=match == "any", topic_ids=["superposition"])
+        calls.clear()
+        store.filter_ids(filters)
+        # The expansions of one statement's parameters: the techniques' (together or one by one), the topics'.
+        expanded = [(p["ids"], p["include_refinements"]) for q, p in calls if q == cypher.EXPAND_REFINEMENTS]
+        store.filter_page(filters, limit=5)
+        store.keyword_search("probing", 5, filters)
+        store.vector_search(vec, 5, filters)
+        filtered = [(q, p) for q, p in calls if q in statements]
+        assert {q for q, _ in filtered} == statements
+        assert len({(repr(p["technique_ids"]), repr(p["technique_families"])) for _, p in filtered}) == 1
+        assert {repr(p["topic_ids"]) for _, p in filtered} == {repr(["superposition"])}
+        _, params = filtered[0]
+        sent[match] = [(params["technique_ids"], params["technique_families"]), *expanded]
+    assert sent["any"] == [(["probing", "faithfulness"], []), (["probing", "faithfulness"], True),
+                           (["superposition"], True)]
+    assert sent["all"] == [([], [["probing"], ["faithfulness"]]), (["probing"], False),
+                           (["faithfulness"], False), (["superposition"], False)]
+
+
 # Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.
 _WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|SET|DELETE|REMOVE|FOREACH|DETACH)\b")
 

@@ -31,8 +31,10 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.schema import EMBEDDING_DIM, Label
+from kg.search import filter_facet_counts, search
 from kg.store import GraphStore, LockHeld
 from kg.taxonomy import Taxonomy
+from tests.embedders import HashEmbedder
 
 _NEO4J_SKIP = pytest.mark.skipif(
     not os.environ.get("NEO4J_URI"),
@@ -843,6 +845,105 @@ def test_filters(store: GraphStore, filters: SearchFilters, expected: set[str]) 
     page, total = store.filter_page(filters, limit=100)
     assert total == len(expected)
     assert page == [p.id for p in newest_first(store.get_papers(sorted(expected)))]
+
+
+def _match_corpus(store: GraphStore) -> None:
+    """Papers using A (sae), B (activation_patching), both, a refinement of A (transcoder) with B, A with a
+    criterion refining faithfulness, and nothing; each abstract holds the words the searches look for."""
+    embedder = HashEmbedder()
+    papers = [
+        ("m-a", ("sae",), (), 2024), ("m-b", ("activation_patching",), (), 2024),
+        ("m-ab", ("sae", "activation_patching"), (), 2024),
+        ("m-refined-ab", ("transcoder", "activation_patching"), (), 2022),
+        ("m-a-criterion", ("sae",), ("automated_explanation_score",), 2023), ("m-none", (), (), 2024),
+    ]
+    abstract = "We study circuits of features in language models."
+    store.upsert_papers([
+        bundle(pid, f"Circuits of features {pid}", abstract=abstract, techniques=techniques,
+               evaluations=evaluations, year=year, vector=embedder.encode_query(f"{pid} {abstract}"))
+        for pid, techniques, evaluations, year in papers
+    ])
+
+
+_A_B = ["sae", "activation_patching"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        # Any: the union.
+        (SearchFilters(technique_ids=_A_B, technique_match="any"),
+         {"m-a", "m-b", "m-ab", "m-refined-ab", "m-a-criterion"}),
+        # All: each id, or a refinement of it.
+        (SearchFilters(technique_ids=_A_B, technique_match="all"), {"m-ab", "m-refined-ab"}),
+        (SearchFilters(technique_ids=_A_B[::-1], technique_match="all"), {"m-ab", "m-refined-ab"}),
+        (SearchFilters(technique_ids=_A_B, technique_match="all", include_refinements=False), {"m-ab"}),
+        # A parent of B (cma): B's papers pass through the refinement, unless refinements are left out.
+        (SearchFilters(technique_ids=["cma", "sae"], technique_match="all"), {"m-ab", "m-refined-ab"}),
+        (SearchFilters(technique_ids=["cma", "sae"], technique_match="all", include_refinements=False),
+         set()),
+        # An evaluation criterion is matched as the any filter matches it: EVALUATES, with refinements.
+        (SearchFilters(technique_ids=["sae", "faithfulness"], technique_match="all"), {"m-a-criterion"}),
+        (SearchFilters(technique_ids=["faithfulness", "sae"], technique_match="all",
+                       include_refinements=False), set()),
+        (SearchFilters(technique_ids=["sae", "faithfulness", "activation_patching"], technique_match="all"),
+         set()),
+        # One id: all is any.
+        (SearchFilters(technique_ids=["sae"], technique_match="all"),
+         {"m-a", "m-ab", "m-refined-ab", "m-a-criterion"}),
+        # With the other filters, AND'ed as before.
+        (SearchFilters(technique_ids=_A_B, technique_match="all", year_from=2023), {"m-ab"}),
+        (SearchFilters(technique_ids=_A_B, technique_match="all", year_to=2022), {"m-refined-ab"}),
+        # technique_match alone is no filter.
+        (SearchFilters(technique_match="all", year_to=2022), {"m-refined-ab"}),
+    ],
+)
+def test_the_technique_filter_matches_any_or_all_of_its_ids(
+    store: GraphStore, taxonomy: Taxonomy, filters: SearchFilters, expected: set[str]
+) -> None:
+    _match_corpus(store)
+    assert store.filter_ids(filters) == expected
+    assert {h.id for h in store.keyword_search("features", 10, filters)} == expected
+    query = HashEmbedder().encode_query("circuits of features")
+    assert {h.id for h in store.vector_search(query, 10, filters)} == expected
+    page, total = store.filter_page(filters, limit=100)
+    assert (page, total) == ([p.id for p in newest_first(store.get_papers(sorted(expected)))], len(expected))
+    # Every search mode, and the filter-only listing, over kg.search.
+    for q, mode in (("", "hybrid"), ("features circuits", "keyword"), ("features circuits", "semantic"),
+                    ("features circuits", "hybrid")):
+        found = search(store, q, mode=mode, filters=filters, limit=20, embedder=HashEmbedder(),
+                       taxonomy=taxonomy)
+        assert {h.id for h in found.results} == expected, (q, mode)
+
+
+def test_all_techniques_with_a_query_naming_another_technique(store: GraphStore, taxonomy: Taxonomy) -> None:
+    """A query that only names a technique lists the papers using it (or a refinement) first; with
+    technique_match "all" and no technique filter, any node of the named technique's family still counts."""
+    _match_corpus(store)
+    for match in ("any", "all"):
+        page = search(store, "sparse autoencoder", mode="hybrid", limit=20, embedder=HashEmbedder(),
+                      taxonomy=taxonomy, filters=SearchFilters(year_from=2000, technique_match=match))
+        assert (page.using_first, page.not_tagged) == (["sae"], []), match
+        tagged = {h.id for h in page.results[:4]}
+        assert tagged == {"m-a", "m-ab", "m-refined-ab", "m-a-criterion"}, match
+
+
+def test_facet_counts_keep_the_technique_match(store: GraphStore) -> None:
+    """An empty answer names each filter alone with its count: the technique filter as asked (all of them)."""
+    _match_corpus(store)
+    both = SearchFilters(technique_ids=_A_B, technique_match="all", year_from=2030)
+    assert filter_facet_counts(store, both) == [
+        ("technique sae and activation_patching", 2), ("years 2030-", 0)]
+    either = dataclasses.replace(both, technique_match="any")
+    assert filter_facet_counts(store, either) == [
+        ("technique sae, activation_patching", 5), ("years 2030-", 0)]
+
+
+def test_technique_match_is_any_by_default_and_one_of_any_or_all() -> None:
+    """Any is the filter as it always was (the union); a value the stores do not know never reaches them."""
+    assert SearchFilters(technique_ids=_A_B).technique_match == "any"
+    with pytest.raises(ValueError, match="technique_match must be one of any, all, not 'every'"):
+        SearchFilters(technique_ids=_A_B, technique_match="every")
 
 
 def newest_first(papers: list[Paper]) -> list[Paper]:
