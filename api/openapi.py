@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 
 from api.feeds import FEED_CACHE_CONTROL
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
@@ -546,5 +546,9 @@ def build_document() -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    """The OpenAPI document."""
-    return jsonify(build_document())
+    """The OpenAPI document; served under a path prefix (SCRIPT_NAME), it names that prefix as its server,
+    so a client resolves its /api/... paths there and not at the host's root."""
+    document = build_document()
+    if request.script_root:
+        document["servers"] = [{"url": request.script_root}]
+    return jsonify(document)

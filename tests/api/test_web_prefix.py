@@ -165,3 +165,11 @@ def test_every_local_link_answers_under_the_prefix(prefixed: str) -> None:
               f"/papers/{PAPER}/graph.json", "/static/foryou.js")
     for path in wanted:
         assert prefixed + path in checked, path
+
+
+def test_the_openapi_document_names_the_prefix_as_its_server(prefixed: str, at_root: str) -> None:
+    """Review: under a prefix the document's /api/... paths resolved against the host's root (no servers)."""
+    document = get(f"{prefixed}/api/openapi.json").json()
+    assert document["servers"] == [{"url": "/paperkg"}]
+    assert "/api/search" in document["paths"]
+    assert "servers" not in get(f"{at_root}/api/openapi.json").json()
