@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kg.safe_output import terminal_safe
+from kg.safe_output import is_terminal, terminal_safe
 from kg.store import StoreError
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -25,7 +25,7 @@ GUNICORN_COMMAND = "gunicorn -c python:api.gunicorn_conf -b 127.0.0.1:8000 api.w
 
 
 def _withdrawn_mark(paper: Paper) -> str:
-    """" [withdrawn]" after the title of a paper whose stored abstract is arXiv's withdrawal notice."""
+    """The mark put after the title of a paper whose stored abstract is arXiv's withdrawal notice."""
     from kg.withdrawn import is_withdrawn
 
     return " [withdrawn]" if is_withdrawn(paper.abstract) else ""
@@ -45,6 +45,7 @@ def _print_json(data: Any) -> None:
 def serve_cmd(host: str, port: int, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
     from api.app import create_app
+    from kg.cli import echo_best_effort
     from kg.config import load_config
     from kg.store import NoStore, require_store
 
@@ -60,7 +61,8 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
         pass  # e.g. a damaged file: the server answers each request with what is wrong
     _check_port_free(host, port)
     app = create_app({"WARM_EMBEDDER": True, "PAPERKG_CONFIG": config})
-    click.echo(f"paperkg serving on http://{host}:{port}/ (dev server; production: {GUNICORN_COMMAND})")
+    # Best effort: a server started with stdout closed (a daemon setup) serves all the same.
+    echo_best_effort(f"paperkg serving on http://{host}:{port}/ (dev server; production: {GUNICORN_COMMAND})")
     if not _colour_on_stderr():
         from werkzeug import serving
 
@@ -73,7 +75,8 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
 def _colour_on_stderr() -> bool:
     """Whether the server's log may be coloured: stderr is a terminal and NO_COLOR (no-color.org) is
     not set."""
-    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    # sys.stderr is None when the server was started with it closed (`2>&-`).
+    return is_terminal(sys.stderr) and not os.environ.get("NO_COLOR")
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -100,7 +103,8 @@ def _check_port_free(host: str, port: int) -> None:
 # The API's parameter names as `paperkg search` spells them, for its usage errors.
 _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "topic": "--topic",
                    "section": "--section", "source": "--source", "year_from": "--year-from",
-                   "year_to": "--year-to", "limit": "--limit", "offset": "--offset"}
+                   "year_to": "--year-to", "limit": "--limit", "offset": "--offset",
+                   "technique_match": "--technique-match"}
 
 
 @click.command("search")
@@ -111,6 +115,9 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.option("--mode", default=None, metavar="hybrid|semantic|keyword", help="Default: hybrid.")
 @click.option("--technique", "techniques", multiple=True,
               help="Technique or evaluation id filter (repeatable; refinements included).")
+@click.option("--technique-match", default=None, metavar="any|all",
+              help="Papers using any of the --technique ids, or all of them (each, or a refinement of "
+                   "it).  [default: any]")
 @click.option("--topic", "topics", multiple=True, help="Topic or fundamental-object id filter (repeatable).")
 @click.option("--section", "sections", multiple=True,
               help="List section id filter, a heading matching the sections below it (repeatable; ids as "
@@ -122,9 +129,10 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.option("--limit", default=None, metavar="N", help="Results to show.  [default: 10; 1<=x<=100]")
 @click.option("--offset", default=None, metavar="N", help="Results to skip.  [default: 0; 0<=x<=10000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
-def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics: tuple[str, ...],
-               sections: tuple[str, ...], sources: tuple[str, ...], year_from: str | None,
-               year_to: str | None, limit: str | None, offset: str | None, as_json: bool) -> None:
+def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], technique_match: str | None,
+               topics: tuple[str, ...], sections: tuple[str, ...], sources: tuple[str, ...],
+               year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
+               as_json: bool) -> None:
     """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
 
     QUERY may be empty ("") when a filter is given: the filtered papers are listed newest first."""
@@ -139,7 +147,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], topics
     # The options go through the API's own parser (api.params.search_request), so the CLI and
     # GET /api/search accept and reject the same input with the same words.
     given = [("q", query), ("mode", mode), ("year_from", year_from), ("year_to", year_to),
-             ("limit", limit), ("offset", offset), *(("technique", t) for t in techniques),
+             ("limit", limit), ("offset", offset), ("technique_match", technique_match),
+             *(("technique", t) for t in techniques),
              *(("topic", t) for t in topics), *(("section", s) for s in sections),
              *(("source", s) for s in sources)]
     for name, value in given:

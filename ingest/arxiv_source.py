@@ -45,6 +45,7 @@ from ingest.records import ListRowRecord, Record
 from ingest.records_file import UnreadableDate, parse_iso_time, stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
 from kg.config import Config, load_config
+from kg.safe_output import is_terminal
 
 log = logging.getLogger(__name__)
 
@@ -526,7 +527,7 @@ class ArxivSource:
         """
         from tqdm import tqdm
 
-        show = progress and sys.stderr.isatty()
+        show = progress and is_terminal(sys.stderr)
         skipped_before = len(self.skipped)
         fetched = {f.arxiv_id: f for f in self.fetch_by_ids([r.arxiv_id for r in records if r.arxiv_id])}
         unusable = set(self.skipped[skipped_before:])

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ingest.store_lock import EXIT_LOCKED
-from kg.safe_output import terminal_safe
+from kg.safe_output import is_terminal, terminal_safe
 
 
 class IngestLockedError(click.ClickException):
@@ -98,13 +98,16 @@ class Interrupted(SystemExit):
 # What stop_on_sigterm says; {stopped} is "stopped by SIGTERM", "stopped by SIGHUP" or "interrupted".
 RUN_RECORDED = "{stopped}: the run is recorded as failed; run the command again to finish its work"
 NO_RUN = "{stopped} before the run started: no run was recorded"
+# Stopped once the run was recorded as succeeded, while the lock was released or the store closed.
+RUN_FINISHED = "{stopped} after the run finished (it succeeded)"
 
 
 class Stopping:
-    """The line stop_on_sigterm says when its block is stopped: `said` (RUN_RECORDED, NO_RUN or another
-    text with {stopped}), which the block may change as it goes (once its run is recorded); None: as
-    the exception tells, RUN_RECORDED when it carries the run's summary (run_weekly sets it once the
-    run is recorded), else NO_RUN."""
+    """The line stop_on_sigterm says when its block is stopped: `said` (RUN_RECORDED, NO_RUN, RUN_FINISHED
+    or another text with {stopped}), which the block may change as it goes (once its run is recorded,
+    once it has finished); None: as the exception tells, RUN_FINISHED when it carries the summary of a
+    run that succeeded (`finished`, set by run_weekly), RUN_RECORDED when it carries the failed run's
+    (`summary`, set by run_weekly once the run is recorded), else NO_RUN."""
 
     def __init__(self, said: str | None) -> None:
         self.said = said
@@ -112,7 +115,9 @@ class Stopping:
     def line(self, exc: BaseException) -> str:
         """The one line for `exc` (a Terminated or a KeyboardInterrupt) leaving the block."""
         said = self.said
-        if said is None:
+        if said is None and getattr(exc, "finished", None) is not None:
+            said = RUN_FINISHED
+        elif said is None:
             said = RUN_RECORDED if getattr(exc, "summary", None) is not None else NO_RUN
         return said.format(stopped="interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc))
 
@@ -121,7 +126,8 @@ def say_stopped(line: str, exc: BaseException) -> None:
     """Say `line` on stderr for a stop by `exc`, on a line of its own after the terminal's ^C echo; not
     at all when stderr is gone (a closed terminal, whose SIGHUP stopped the command)."""
     with contextlib.suppress(OSError, ValueError):
-        if isinstance(exc, KeyboardInterrupt) and sys.stderr.isatty():
+        # sys.stderr is None when the command was started with it closed (`2>&-`): click.echo says nothing.
+        if isinstance(exc, KeyboardInterrupt) and is_terminal(sys.stderr):
             click.echo(err=True)
         click.echo(line, err=True)
 
@@ -190,6 +196,9 @@ def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[
             raise click.ClickException(f"{kind} ingest failed: {exc}") from exc
         stopping.said = RUN_RECORDED  # the command's run_ingest / run_reextract records its run first
         yield store, held
+        # The block returned: its run is recorded as succeeded. A stop while the lock is released or the
+        # store closed (the stack unwinding) must not say it failed.
+        stopping.said = RUN_FINISHED
 
 
 def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int, lock: Any,
@@ -502,6 +511,7 @@ def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[s
     """Serve a local arXiv API (arXiv's Atom format) until interrupted, failing on demand."""
     from ingest.arxiv_server import LocalArxivServer, check_retry_after
     from ingest.records_file import read_json_objects
+    from kg.cli import echo_best_effort
 
     queued = [_failure(value) for value in failures]  # bad values: a usage error before anything starts
     try:
@@ -519,14 +529,14 @@ def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[s
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     for mode, count, matching in queued:
         server.fail_next(mode, count, matching=matching)
-    click.echo(f"local arXiv API with {len(server.entries)} papers at {server.url}")
-    click.echo(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
+    # Best effort (each line flushed as written): a server started with stdout closed serves all the same.
+    echo_best_effort(f"local arXiv API with {len(server.entries)} papers at {server.url}")
+    echo_best_effort(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
     if queued:
-        click.echo("failing on demand: " + ", ".join(
+        echo_best_effort("failing on demand: " + ", ".join(
             f"{mode} x{count}" + (f" (requests containing {matching!r})" if matching else "")
             for mode, count, matching in queued)
             + (f"; 503 and 429 send Retry-After: {retry_after}" if retry_after is not None else ""))
-    sys.stdout.flush()
     try:
         while True:
             time.sleep(3600)

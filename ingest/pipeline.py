@@ -33,7 +33,7 @@ from kg.entities import (
     PaperDetail,
     TechniqueUse,
 )
-from kg.safe_output import terminal_safe
+from kg.safe_output import is_terminal, terminal_safe
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
@@ -213,7 +213,7 @@ def _shortened(text: str | None, limit: int = 200) -> str | None:
 
 
 def _show_progress(progress: bool) -> bool:
-    return bool(progress) and sys.stderr.isatty()
+    return bool(progress) and is_terminal(sys.stderr)
 
 
 def unknown_labels_of(

@@ -14,10 +14,11 @@
   SCHEDULED_LOCK_WAIT_SECONDS (30 minutes), instead of failing.
 - A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
   run retries the whole window.
-- SIGTERM / SIGINT shut the scheduler down cleanly (a running job finishes first; a run still waiting
-  for the store lock is abandoned at once, as if it never fired: nothing is recorded and it is not
-  counted as a run, only logged); `max_runs` (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops
-  it after N runs.
+- SIGTERM / SIGINT / SIGHUP (unless ignored from the start, as under nohup) shut the scheduler down
+  cleanly (a running job finishes first; a run still waiting for the store lock is abandoned at once,
+  as if it never fired: nothing is recorded and it is not counted as a run, only logged); `max_runs`
+  (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops it after N runs.
+- The banner (`announce`) is best effort: a scheduler started with stdout closed (a daemon setup) runs.
 """
 
 from __future__ import annotations
@@ -202,13 +203,17 @@ class WeeklyScheduler:
         """Block, running the job on schedule, until stopped (signal, max_runs or stop()).
 
         Signal handlers are installed before `announce` is called, so a SIGTERM sent as soon as the
-        banner appears still shuts down cleanly.
+        banner appears still shuts down cleanly. SIGHUP (the terminal closed, an SSH connection lost) is
+        handled as SIGTERM: it killed the process, leaving a running weekly run `running` and the store
+        locked. A banner that cannot be written (OSError) is logged, and the scheduler runs all the same.
         """
         from apscheduler.events import EVENT_SCHEDULER_STARTED
 
         previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started with nohup: the hangup is to be ignored
                 previous[sig] = signal.signal(sig, lambda signum, _frame: self._on_signal(signum))
 
         def started(_event: object) -> None:
@@ -220,7 +225,11 @@ class WeeklyScheduler:
                  f", stopping after {runs_text(self.max_runs)}" if self.max_runs else "")
         try:
             if announce is not None:
-                announce()
+                try:
+                    announce()
+                except OSError as exc:  # informational: a closed stdout must not stop a daemon's scheduler
+                    log.warning("scheduler: could not write the banner (%s); running all the same",
+                                exc.strerror or exc)
             if not self.stopping.is_set():
                 self.scheduler.start()
         finally:

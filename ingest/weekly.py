@@ -36,6 +36,7 @@ keeps the category and date clauses); their results are merged and de-duplicated
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -580,9 +581,22 @@ def run_weekly(
 ) -> WeeklySummary:
     """One weekly run (see the module docstring). Raises WeeklyLocked (after waiting up to `wait` seconds
     for another ingest to finish) or WeeklyError; LockWaitStopped, with nothing run or recorded, when
-    `stop` is set while it waits for the lock."""
+    `stop` is set while it waits for the lock. A stop (SIGTERM, Ctrl-C) carries the failed run as
+    `summary`, or, once the run is recorded as succeeded (the lock being released), that run as
+    `finished`."""
     config = config or load_config()
-    with ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait, stop=stop) as held:
+    finished: list[WeeklySummary] = []  # the run, once recorded as succeeded
+
+    def said_finished(_type: object, exc: BaseException | None, _tb: object) -> None:
+        # A stop (SIGTERM, Ctrl-C) after the run was recorded as succeeded, while the lock is released:
+        # the caller must say the run finished, not that it failed or never started (ingest.cli.Stopping).
+        if finished and exc is not None:
+            exc.finished = finished[0]  # type: ignore[attr-defined]
+
+    with contextlib.ExitStack() as stack:
+        stack.push(said_finished)  # pushed first, so called last: after the lock's release
+        held = stack.enter_context(ingest_lock(store, "weekly", owner=owner, ttl=lock_ttl, wait=wait,
+                                               stop=stop))
         # Read before this run is recorded: a --since later than what still had to be covered leaves a
         # gap, and moving the watermark past it would lose those papers for good.
         window = plan_window(store, since=since, now=now)
@@ -622,6 +636,7 @@ def run_weekly(
         if now is None:  # the window end is this machine's clock: checked against arXiv's
             _check_clock(summary, start, end, getattr(source, "server_time", None))
         store.finish_run(run.id, "succeeded", summary.counts(), watermark=summary.watermark)
+        finished.append(summary)
         if summary.gap_from:
             log.warning("weekly ingest %s: the window starts at %s, after %s: watermark not moved, so the "
                         "next run without --since fetches from there", run.id, summary.window_start,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ingest.cli import IngestLockedError, Terminated, stop_on_sigterm, wait_option
-from kg.safe_output import terminal_safe
+from kg.safe_output import is_terminal, terminal_safe
 from kg.store import GraphStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,14 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
 @click.option("--cron", default=None, metavar="EXPR",
               help="Cron expression, UTC (default PAPERKG_SCHEDULE, '0 6 * * 1'); 6 fields: seconds first.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=None,
-              help="Stop after N runs (default: run until SIGTERM/SIGINT; env PAPERKG_SCHEDULE_MAX_RUNS).")
+              help="Stop after N runs (default: run until SIGTERM/SIGINT/SIGHUP; env "
+                   "PAPERKG_SCHEDULE_MAX_RUNS).")
 def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped.
 
     Exits 1 if any run failed (after stopping), 0 when every run succeeded."""
     from ingest.schedule import ScheduleError, WeeklyScheduler, make_trigger, runs_text, weekly_job
+    from kg.cli import echo_best_effort
     from kg.config import load_config
 
     try:
@@ -187,9 +189,10 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
 
     # Each run opens the store afresh, and is a failed run if it has gone away meanwhile.
     scheduler = WeeklyScheduler(cron, weekly_job(_existing_ready_store), max_runs=max_runs)
-    scheduler.start(announce=lambda: click.echo(
+    # Informational lines: a scheduler started with stdout closed (as daemon set-ups do) runs all the same.
+    scheduler.start(announce=lambda: echo_best_effort(
         f"schedule: cron {cron!r} (UTC); next run {scheduler.next_run() or 'never'}"))
-    click.echo(f"schedule: stopped after {runs_text(scheduler.runs)} ({scheduler.failures} failed)")
+    echo_best_effort(f"schedule: stopped after {runs_text(scheduler.runs)} ({scheduler.failures} failed)")
     if scheduler.failures:
         raise click.ClickException(
             f"{scheduler.failures} of {scheduler.runs} scheduled runs failed (see the log above)")
@@ -268,7 +271,7 @@ def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) ->
     would run as a formula starts with an apostrophe, as does one starting with an apostrophe)."""
     from ingest.cli import stop_on_sigterm
     from ingest.export_papers import ExportStats, OutputExists, export_lines, write_atomically
-    from kg.cli import _is_part_of_store, shown_arg
+    from kg.cli import check_output_file, shown_arg
     from kg.config import load_config
 
     since = _check_date(since, "--since")
@@ -276,30 +279,22 @@ def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) ->
         raise click.UsageError("--force replaces the --output FILE: give one")
     shown = shown_arg(str(output)) if output is not None else ""
     if output is not None:
-        # As `paperkg backup`: --force would replace a link (or device, FIFO) itself, not where it leads.
-        if output.is_symlink() or (output.exists() and not output.is_file()):
-            raise click.UsageError(f"{shown} is not a regular file: give a file's path")
         try:
-            part_of_store = _is_part_of_store(output, load_config().embedded_store_file)
+            store_file = load_config().embedded_store_file
         except ValueError as exc:  # a bad setting: the same one line as every command
             raise click.ClickException(str(exc)) from exc
-        except (OSError, RuntimeError) as exc:  # a symbolic link loop on the way
-            raise click.UsageError(f"{shown}: {exc}") from exc
-        if part_of_store:
-            raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
-        if output.exists() and not force:
-            raise click.UsageError(f"{shown} exists (--force replaces it)")
+        check_output_file(output, force, store_file)
     store = _existing_store()
     stats = ExportStats()
     try:
         if output is None:
             # The bar only when the export is not on the same terminal; bytes: UTF-8 whatever the locale.
             lines = export_lines(store, since, fmt, stats=stats,
-                                 show_progress=sys.stderr.isatty() and not sys.stdout.isatty())
+                                 show_progress=is_terminal(sys.stderr) and not is_terminal(sys.stdout))
             for chunk in lines:
                 click.echo(chunk.encode("utf-8"), nl=False)  # a stdout error: the entry point's one line
         else:
-            lines = export_lines(store, since, fmt, stats=stats, show_progress=sys.stderr.isatty())
+            lines = export_lines(store, since, fmt, stats=stats, show_progress=is_terminal(sys.stderr))
             try:
                 # Stopped (SIGTERM, SIGHUP, Ctrl-C): the temporary file is removed, FILE left as it was.
                 with stop_on_sigterm("{stopped}: no export was written"):

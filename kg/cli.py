@@ -240,6 +240,28 @@ def _discard_stdout() -> None:
         os.close(null)
 
 
+class _DroppedStdout(_ClosedStdout):
+    """sys.stdout once a long-running command has given it up (echo_best_effort): lines are dropped."""
+
+    def write(self, text: str) -> int:
+        """Drop `text`, as /dev/null takes it."""
+        return len(text)
+
+
+def echo_best_effort(text: str) -> None:
+    """Print an informational line of a long-running command (the banner of serve or dev arxiv-server) on
+    stdout, best effort: when stdout cannot be written (closed, as daemon setups leave it; a full disk)
+    this line and every later one on stdout are dropped and the command goes on.
+
+    Not for a command whose output is its result: that is an error (_Paperkg.main)."""
+    try:
+        click.echo(text)
+    except OSError:
+        # Later lines too (Flask's own " * Serving Flask app"): dropped, not failed. Not by pointing
+        # descriptor 1 at /dev/null: closed at start, it may be a socket or the store's file by now.
+        sys.stdout = _DroppedStdout()
+
+
 class _Paperkg(click.Group):
     """The root group, ending in one line on stderr where click gave a traceback (output that cannot be
     written: a full disk, /dev/full), exit status 0 (a closed stdout) or "Aborted!" (Ctrl-C)."""
@@ -387,17 +409,7 @@ def backup_cmd(destination: Path, force: bool) -> None:
                                    "tools (neo4j-admin database dump, or Aura's snapshots)")
     from ingest.cli import stop_on_sigterm
 
-    if destination.is_symlink() or (destination.exists() and not destination.is_file()):
-        # --force would replace the link (or device, FIFO, directory) itself, not write where it leads.
-        raise click.UsageError(f"{shown_arg(str(destination))} is not a regular file: give a file's path")
-    try:
-        part_of_store = _is_part_of_store(destination, config.embedded_store_file)
-    except (OSError, RuntimeError) as exc:  # a symbolic link loop on the way
-        raise click.UsageError(f"{shown_arg(str(destination))}: {exc}") from exc
-    if part_of_store:
-        raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
-    if destination.exists() and not force:
-        raise click.UsageError(f"{shown_arg(str(destination))} exists (--force replaces it)")
+    check_output_file(destination, force, config.embedded_store_file)
     try:
         require_store(config)
         store = EmbeddedStore(config.embedded_store_file, read_only=True)
@@ -412,6 +424,23 @@ def backup_cmd(destination: Path, force: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"backed up {papers} papers to {shown_arg(str(destination), 200)} "
                f"({destination.stat().st_size / 1e6:.1f} MB)")
+
+
+def check_output_file(path: Path, force: bool, store_file: Path) -> None:
+    """Refuse as a usage error a FILE a command would write (backup, export): a link or anything but a
+    regular file (--force would replace the link itself, not write where it leads), the store's own file
+    or one SQLite keeps beside it, or an existing file without --force."""
+    shown = shown_arg(str(path))
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise click.UsageError(f"{shown} is not a regular file: give a file's path")
+    try:
+        part_of_store = _is_part_of_store(path, store_file)
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop on the way
+        raise click.UsageError(f"{shown}: {exc}") from exc
+    if part_of_store:
+        raise click.UsageError("FILE is the store itself or its -wal/-shm file: give another path")
+    if path.exists() and not force:
+        raise click.UsageError(f"{shown} exists (--force replaces it)")
 
 
 def _is_part_of_store(path: Path, store_file: Path) -> bool:

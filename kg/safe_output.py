@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TextIO
 from urllib.parse import urlsplit
 
 # C0 controls and DEL: a URL holding one (a line break, a NUL) is malformed, and in a markdown row
@@ -99,3 +100,12 @@ def iri_safe(url: str) -> str:
     # nothing or as a space.
     return "".join(percent_encode(ch) if ch > "\x7f" and (is_invisible(ch) or not _is_ucschar(ch)) else ch
                    for ch in encoded)
+
+
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether `stream` (sys.stderr, sys.stdout) is a terminal: False when the process was started with it
+    closed (`2>&-`: Python sets it to None) or it was closed since, where `.isatty()` would raise."""
+    try:
+        return stream is not None and stream.isatty()
+    except ValueError:  # a closed file
+        return False

@@ -1161,3 +1161,141 @@ def test_dev_arxiv_server_refuses_a_bad_retry_after(shared_data: Path, value: st
     result = CliRunner().invoke(main, ["dev", "arxiv-server", "--records", records, "--retry-after", value])
     assert result.exit_code == 2 and "Retry-After value must be non-empty printable ASCII" in result.output
     assert "local arXiv API" not in result.output  # refused before serving
+
+
+# -- a standard stream closed (review of "CLI stops and output") -----------------------------------
+def _closing(redirect: str, *argv: str) -> list[str]:
+    """`argv` started with a standard stream redirected by a shell: closed by `2>&-` or `>&-` (Python then
+    has sys.stderr or sys.stdout None), or `>/dev/full`."""
+    return ["bash", "-c", f'exec "$@" {redirect}', "bash", *argv]
+
+
+def _open_writer(fifo: Path, proc: subprocess.Popen[str]) -> int:
+    """A write end of `fifo`, once `proc` has opened it for reading (opening it earlier fails: ENXIO)."""
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"the ingest never opened its records (exit status {proc.poll()})")
+
+
+def test_ctrl_c_with_stderr_closed_exits_130(tmp_path: Path) -> None:
+    """Review: with stderr closed (`2>&-`) Ctrl-C ended in an AttributeError and exit status 1: the stop
+    line asked whether stderr was a terminal, and sys.stderr is None."""
+    fifo = tmp_path / "records.jsonl"
+    os.mkfifo(fifo)
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(tmp_path / "data"), PAPERKG_STORE="embedded")
+    env.pop("PAPERKG_NEO4J_URI", None)
+    proc = subprocess.Popen(_closing("2>&-", sys.executable, "-m", "kg.cli", "ingest", "records", str(fifo)),
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        writer = _open_writer(fifo, proc)  # the ingest reads its records, and waits for them
+        try:
+            os.killpg(proc.pid, signal.SIGINT)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            os.close(writer)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out) == (130, "")
+
+
+def test_an_ingest_with_stderr_closed_runs(tmp_path: Path, shared_data: Path) -> None:
+    """Review: with stderr closed (`2>&-`) every ingest failed ("'NoneType' object has no attribute
+    'isatty'", recorded as its run's error): whether to draw a progress bar asked sys.stderr."""
+    records = tmp_path / "records.jsonl"
+    lines = (shared_data / "seed_papers.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    records.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(tmp_path / "data"), PAPERKG_STORE="embedded")
+    env.pop("PAPERKG_NEO4J_URI", None)
+    done = subprocess.run(_closing("2>&-", sys.executable, "-m", "kg.cli", "ingest", "records", str(records)),
+                          cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout
+    store = EmbeddedStore(tmp_path / "data" / "paperkg.sqlite3", read_only=True)
+    try:
+        assert [(r.status, r.counts["new"]) for r in store.runs()] == [("succeeded", 2)]
+    finally:
+        store.close()
+
+
+_STOP_AFTER_SUCCESS = """
+import signal, sys
+import ingest.pipeline as pipeline
+from kg.embedded import EmbeddedStore
+from tests.embedders import HashEmbedder
+
+release = EmbeddedStore.release_lock
+
+def release_then_stop(self, name, owner):
+    release(self, name, owner)
+    # The run is recorded as succeeded, the lock released; the command's with-block is still unwinding.
+    signal.raise_signal(getattr(signal, sys.argv[1]))
+
+EmbeddedStore.release_lock = release_then_stop
+pipeline._load_embedder = lambda: HashEmbedder()
+from kg.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize(("stop", "status", "said"), [
+    (signal.SIGTERM, 143, "stopped by SIGTERM"),
+    (signal.SIGINT, 130, "interrupted"),
+])
+def test_a_stop_after_the_run_succeeded_does_not_say_it_failed(
+    tmp_path: Path, stop: signal.Signals, status: int, said: str
+) -> None:
+    """Review: a stop once the run was recorded as succeeded, while the lock was released or the store
+    closed, said "the run is recorded as failed; run the command again". The process was stopped (its
+    status says so), but the line must not lie."""
+    records = _records_file(tmp_path / "gen.jsonl", 3)
+    data = tmp_path / "data"
+    env = dict(os.environ, PAPERKG_DATA_DIR=str(data), PAPERKG_STORE="embedded")
+    env.pop("PAPERKG_NEO4J_URI", None)
+    done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "records",
+                           str(records)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == status, done.stderr
+    assert done.stderr.splitlines()[-1] == f"{said} after the run finished (it succeeded)"
+    assert "recorded as failed" not in done.stderr and "Traceback" not in done.stderr
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.status, run.counts["new"]) == ("succeeded", 3)
+        store.acquire_lock(LOCK_NAME, "next-ingest")  # released before the stop
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("unwritable", [">&-", ">/dev/full"])
+def test_dev_arxiv_server_with_stdout_unwritable_serves(shared_data: Path, unwritable: str) -> None:
+    """Review: `paperkg dev arxiv-server >&-` ended at once in "error writing output: Bad file descriptor"
+    (its banner): a server must not refuse to start over an informational line (daemon setups close
+    stdout). Nor end in "Exception ignored" when what it could not write is flushed at exit."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [sys.executable, "-m", "kg.cli", "dev", "arxiv-server", "--records",
+            str(shared_data / "seed_papers.jsonl"), "--port", str(port)]
+    proc = subprocess.Popen(_closing(unwritable, *argv), cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        response = None
+        while response is None and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/api/query",
+                                        params={"id_list": "2211.00593"}, timeout=5)
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert response is not None, f"the server never answered (exit status {proc.poll()})"
+        assert response.status_code == 200 and b"Interpretability in the Wild" in response.content
+    finally:
+        proc.send_signal(signal.SIGINT)  # its own way to stop
+        _, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err) == (0, "")

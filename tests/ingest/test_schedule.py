@@ -8,8 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -416,3 +418,126 @@ def test_runs_are_counted_in_words(count: int, text: str) -> None:
     from ingest.schedule import runs_text
 
     assert runs_text(count) == text
+
+
+# -- review of "CLI stops and output": a hangup, nohup, a closed stdout ------------------------------
+# `paperkg schedule` firing every second, for one run.
+_SCHEDULE = [sys.executable, "-c", "from kg.cli import main; main()", "schedule", "--cron", "* * * * * *",
+             "--max-runs", "1"]
+
+
+def test_a_hangup_mid_run_stops_the_schedule_as_sigterm_does(data_dir: Path) -> None:
+    """Review: SIGHUP (the terminal closed, an SSH connection lost) killed `paperkg schedule` mid-run, the
+    weekly run left `running` and the store locked. Now the run ends and is recorded, the lock released."""
+    from ingest.store_lock import LOCK_NAME
+
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        with LocalArxivServer([], timeout_sleep=600) as server:
+            server.fail_next("timeout")  # the run's first request stalls until the server stops
+            env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+                   "PAPERKG_ARXIV_URL": server.url, "PAPERKG_ARXIV_DELAY": "0",
+                   "PAPERKG_ARXIV_TIMEOUT": "600", "PAPERKG_ARXIV_RETRIES": "0"}
+            proc = subprocess.Popen(_SCHEDULE, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            try:
+                deadline = time.monotonic() + 120
+                while not server.requests and proc.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert server.requests and proc.poll() is None, "the scheduled run never asked arXiv"
+                assert proc.stdout is not None
+                seen = []
+                proc.send_signal(signal.SIGHUP)
+                for line in proc.stdout:  # handled, while the run still waits on arXiv
+                    seen.append(line)
+                    if "signal SIGHUP received, shutting down" in line:
+                        break
+                else:
+                    pytest.fail(f"the hangup was not handled (exit status {proc.wait()}):\n" + "".join(seen))
+            except BaseException:
+                proc.kill()
+                proc.communicate()
+                raise
+        # The server has stopped: the stalled request ends, and the run with it.
+        rest, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 1, "".join(seen) + rest  # the run failed (arXiv went away)
+        assert "schedule: stopped after 1 run (1 failed)" in rest
+        (run,) = store.runs(RUN_SOURCE)
+        assert run.status == "failed" and run.finished
+        store.acquire_lock(LOCK_NAME, "next-run")  # released: nobody has to take it over
+    finally:
+        store.close()
+
+
+
+def _started_waiting(data_dir: Path, argv: list[str], *, log: str = "stdout", **popen: Any
+                     ) -> tuple[subprocess.Popen[str], list[str]]:
+    """`argv` (a schedule firing at once) started, returned once its run logs that it waits for the store
+    lock, which the caller holds (with the lines read so far; the log read from `log`, "stdout" or
+    "stderr")."""
+    with socket.socket() as closed:  # a port nothing listens on: the run must never reach arXiv anyway
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+           "PAPERKG_ARXIV_URL": f"http://127.0.0.1:{port}/api/query", "PAPERKG_ARXIV_RETRIES": "0"}
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, text=True, **popen)
+    stream = proc.stdout if log == "stdout" else proc.stderr
+    assert stream is not None
+    seen: list[str] = []
+    for line in stream:  # no clock: it says it waits, and only then is it stopped
+        seen.append(line)
+        if "waiting up to 1800 s for the store lock" in line:
+            return proc, seen
+    proc.wait()
+    pytest.fail(f"the run never waited for the lock (exit status {proc.returncode}):\n" + "".join(seen))
+
+
+def test_a_hangup_under_nohup_does_not_stop_the_schedule(data_dir: Path) -> None:
+    """`nohup paperkg schedule`: SIGHUP is ignored from the start, and the scheduler must not undo that."""
+    from ingest.store_lock import ingest_lock
+
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        with ingest_lock(store, "records"):  # a manual ingest in this (live) test process
+            proc, seen = _started_waiting(
+                data_dir, _SCHEDULE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+            try:
+                proc.send_signal(signal.SIGHUP)  # ignored: the kernel drops it
+                proc.send_signal(signal.SIGTERM)
+                rest, _ = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        assert proc.returncode == 0, "".join(seen) + rest
+        assert "scheduler: signal SIGTERM received, shutting down" in rest
+        assert "SIGHUP" not in rest
+    finally:
+        store.close()
+
+
+def test_a_schedule_with_stdout_closed_runs(data_dir: Path) -> None:
+    """Review: `paperkg schedule >&-` ended at once (its banner: "error writing output: Bad file
+    descriptor"), where daemon setups close stdout; the banner is informational."""
+    from ingest.store_lock import ingest_lock
+
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        with ingest_lock(store, "records"):
+            proc, seen = _started_waiting(data_dir, ["bash", "-c", 'exec "$@" >&-', "bash", *_SCHEDULE],
+                                          log="stderr", stderr=subprocess.PIPE)
+            try:
+                proc.send_signal(signal.SIGTERM)
+                _, rest = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        # It ran on (its run waited for the lock) until stopped.
+        assert "run 1 abandoned while waiting for the store lock" in rest
+        assert "scheduler stopped after 0 runs (0 failed)" in rest and "Traceback" not in "".join(seen) + rest
+        assert store.runs() == []
+        assert proc.returncode == 0, rest  # the stop line to a closed stdout is dropped, no error
+    finally:
+        store.close()

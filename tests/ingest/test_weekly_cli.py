@@ -119,3 +119,54 @@ def test_sigterm_while_waiting_for_the_lock_says_no_run_was_recorded(data_dir: P
         assert holder.runs() == []
     finally:
         holder.close()
+
+
+_STOP_AFTER_SUCCESS = """
+import signal, sys
+from kg.embedded import EmbeddedStore
+
+release = EmbeddedStore.release_lock
+
+def release_then_stop(self, name, owner):
+    release(self, name, owner)
+    # The run is recorded as succeeded, the lock released; run_weekly's with-block is still unwinding.
+    signal.raise_signal(getattr(signal, sys.argv[1]))
+
+EmbeddedStore.release_lock = release_then_stop
+from kg.cli import main
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize(("stop", "status", "said"), [
+    (signal.SIGTERM, 143, "stopped by SIGTERM"),
+    (signal.SIGINT, 130, "interrupted"),
+])
+def test_a_stop_after_the_run_succeeded_does_not_say_it_never_started(
+    data_dir: Path, seed_records: list[dict[str, Any]], stop: signal.Signals, status: int, said: str
+) -> None:
+    """Review: a stop once the weekly run was recorded as succeeded, while its lock was released, said
+    "before the run started: no run was recorded". The process was stopped (its status says so), but
+    the line must not lie."""
+    from datetime import UTC, datetime, timedelta
+
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    # Half a day: no candidate among the (older) seed papers, and too short a window to be suspicious.
+    since = (datetime.now(UTC) - timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with LocalArxivServer(seed_records) as server:
+        env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
+                   PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0")
+        env.pop("PAPERKG_NEO4J_URI", None)
+        done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
+                               "--since", since], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+    assert done.returncode == status, done.stderr
+    assert done.stderr.splitlines()[-1] == f"{said} after the run finished (it succeeded)"
+    assert "no run was recorded" not in done.stderr and "Traceback" not in done.stderr
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        (run,) = store.runs()
+        assert (run.source, run.status) == ("arxiv-weekly", "succeeded")
+        store.acquire_lock(LOCK_NAME, "next-run")  # released before the stop
+    finally:
+        store.close()
