@@ -18,7 +18,6 @@
   cleanly (a running job finishes first; a run still waiting for the store lock is abandoned at once,
   as if it never fired: nothing is recorded and it is not counted as a run, only logged); `max_runs`
   (CLI `--max-runs`, env PAPERKG_SCHEDULE_MAX_RUNS) stops it after N runs.
-- The banner (`announce`) is best effort: a scheduler started with stdout closed (a daemon setup) runs.
 """
 
 from __future__ import annotations
@@ -205,7 +204,7 @@ class WeeklyScheduler:
         Signal handlers are installed before `announce` is called, so a SIGTERM sent as soon as the
         banner appears still shuts down cleanly. SIGHUP (the terminal closed, an SSH connection lost) is
         handled as SIGTERM: it killed the process, leaving a running weekly run `running` and the store
-        locked. A banner that cannot be written (OSError) is logged, and the scheduler runs all the same.
+        locked.
         """
         from apscheduler.events import EVENT_SCHEDULER_STARTED
 
@@ -225,11 +224,7 @@ class WeeklyScheduler:
                  f", stopping after {runs_text(self.max_runs)}" if self.max_runs else "")
         try:
             if announce is not None:
-                try:
-                    announce()
-                except OSError as exc:  # informational: a closed stdout must not stop a daemon's scheduler
-                    log.warning("scheduler: could not write the banner (%s); running all the same",
-                                exc.strerror or exc)
+                announce()
             if not self.stopping.is_set():
                 self.scheduler.start()
         finally:

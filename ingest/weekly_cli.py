@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ingest.cli import IngestLockedError, Terminated, stop_on_sigterm, wait_option
+from ingest.cli import IngestLockedError, Interrupted, Terminated, stop_on_sigterm, wait_option
 from kg.safe_output import is_terminal, terminal_safe
 from kg.store import GraphStore, StoreError
 
@@ -103,11 +103,16 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
         raise click.ClickException(str(exc)) from exc
-    except Terminated as exc:
+    except (Terminated, Interrupted) as exc:
         # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
-        # still gets the failed run, as on any other failure (nothing when stopped before it started).
+        # still gets the failed run, as on any other failure (nothing when stopped before it started,
+        # nor on Ctrl-C), or the succeeded run when the stop came after it finished.
         stopped = getattr(exc, "summary", None)  # set by run_weekly once its run was recorded
-        if as_json and stopped is not None:
+        # Set once that run was recorded as succeeded; on Ctrl-C on the KeyboardInterrupt behind Interrupted.
+        finished = getattr(exc, "finished", None) or getattr(exc.__cause__, "finished", None)
+        if as_json and finished is not None:
+            click.echo(json.dumps(finished.to_dict(), indent=2))
+        elif as_json and stopped is not None and isinstance(exc, Terminated):  # Ctrl-C: no summary
             error = f"weekly ingest failed, watermark unchanged: {type(exc).__name__}: {exc}"
             click.echo(json.dumps({**stopped.to_dict(), "error": error}, indent=2))
         raise
@@ -269,7 +274,6 @@ def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) ->
     """Every paper (or those first seen since DATE) oldest first, by first_seen then id: JSON Lines,
     each line the object GET /api/papers/{id} answers, or CSV (RFC 4180, UTF-8; a cell a spreadsheet
     would run as a formula starts with an apostrophe, as does one starting with an apostrophe)."""
-    from ingest.cli import stop_on_sigterm
     from ingest.export_papers import ExportStats, OutputExists, export_lines, write_atomically
     from kg.cli import check_output_file, shown_arg
     from kg.config import load_config

@@ -249,17 +249,20 @@ class _DroppedStdout(_ClosedStdout):
 
 
 def echo_best_effort(text: str) -> None:
-    """Print an informational line of a long-running command (the banner of serve or dev arxiv-server) on
-    stdout, best effort: when stdout cannot be written (closed, as daemon setups leave it; a full disk)
-    this line and every later one on stdout are dropped and the command goes on.
+    """Print an informational line of a long-running command (the banner of serve, schedule or dev
+    arxiv-server) on stdout, best effort: when stdout cannot be written (closed, as daemon setups leave
+    it; a full disk) this line and every later one on stdout are dropped, one WARNING says so, and the
+    command goes on.
 
     Not for a command whose output is its result: that is an error (_Paperkg.main)."""
     try:
         click.echo(text)
-    except OSError:
+    except OSError as exc:
         # Later lines too (Flask's own " * Serving Flask app"): dropped, not failed. Not by pointing
         # descriptor 1 at /dev/null: closed at start, it may be a socket or the store's file by now.
         sys.stdout = _DroppedStdout()
+        logging.getLogger("paperkg").warning("stdout cannot be written (%s): its informational lines are "
+                                             "dropped", exc.strerror or exc)
 
 
 class _Paperkg(click.Group):

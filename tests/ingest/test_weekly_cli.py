@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -168,5 +169,15 @@ def test_a_stop_after_the_run_succeeded_does_not_say_it_never_started(
         (run,) = store.runs()
         assert (run.source, run.status) == ("arxiv-weekly", "succeeded")
         store.acquire_lock(LOCK_NAME, "next-run")  # released before the stop
+        store.release_lock(LOCK_NAME, "next-run")
     finally:
         store.close()
+    # With --json the succeeded run's summary is printed, as after any finished run (it printed nothing).
+    with LocalArxivServer(seed_records) as server:
+        env["PAPERKG_ARXIV_URL"] = server.url
+        done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
+                               "--since", since, "--json"], cwd=REPO_ROOT, env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
+    assert done.returncode == status, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["status"] == "succeeded" and "error" not in doc
