@@ -49,6 +49,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.shared_data import positive_int  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
 from kg.entities import Paper, PaperBundle, TechniqueUse  # noqa: E402
 from kg.schema import EMBEDDING_DIM, Label  # noqa: E402
@@ -438,22 +439,12 @@ def report(rows: Sequence[tuple[str, Samples | str]], rounds: int) -> list[str]:
     return lines
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def main() -> None:
     """Run the benchmark for every size and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--rounds", type=_positive_int, default=3,
+    parser.add_argument("--rounds", type=positive_int, default=3,
                         help="rounds of every measurement (default 3): the target check compares the "
                              "rounds' ranges")
     parser.add_argument("--wrk-seconds", type=int, default=20)

@@ -29,6 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.shared_data import positive_int
 from ingest.records import Record
 
 _SUBJECTS = [
@@ -263,22 +264,12 @@ def table(n: int, words: float, rounds: Sequence[Round], start_rss_mb: float | N
     return lines
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=_positive_int, default=2000, help="synthetic records (default 2000)")
-    parser.add_argument("--batch-size", type=_positive_int, default=256, help="papers per pipeline chunk")
-    parser.add_argument("--rounds", type=_positive_int, default=3,
+    parser.add_argument("--n", type=positive_int, default=2000, help="synthetic records (default 2000)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="papers per pipeline chunk")
+    parser.add_argument("--rounds", type=positive_int, default=3,
                         help="rounds of raw encode and pipeline ingest, alternated (default 3)")
     args = parser.parse_args()
 

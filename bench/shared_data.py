@@ -1,4 +1,5 @@
-"""The shared-data folder the benches read seed_papers.jsonl from, wherever they are run from."""
+"""What the benches share: the shared-data folder they read seed_papers.jsonl from, wherever they are run
+from, and their argument types."""
 
 from __future__ import annotations
 
@@ -36,3 +37,14 @@ def seed_papers_file(parser: argparse.ArgumentParser, arg: str | None) -> Path:
     if not path.is_file():
         parser.error(f"no seed_papers.jsonl in {folder} (set PAPERKG_SHARED_DATA or --data)")
     return path
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of papers, rounds, a batch size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
