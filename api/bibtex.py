@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from kg.entities import Paper
-from kg.safe_output import iri_safe, is_invisible, percent_encode, safe_http_url
+from kg.safe_output import arxiv_abs_url, iri_safe, is_invisible, percent_encode, safe_http_url
 from kg.validation import clean_text, fold_for_search
 
 _LATEX_SPECIALS = {
@@ -235,7 +235,7 @@ def to_bibtex(paper: Paper) -> str:
     if paper.doi and (doi := _doi_field(paper.doi)):
         fields.append(("doi", doi))
     # Only an http(s) URL is cited: a javascript: or data: URL from the data is left out.
-    url = safe_http_url(paper.url) or (f"https://arxiv.org/abs/{paper.arxiv_id}" if paper.arxiv_id else None)
+    url = safe_http_url(paper.url) or (arxiv_abs_url(paper.arxiv_id) if paper.arxiv_id else None)
     if url:
         # Like doi, url is read verbatim: percent-encoded, not LaTeX-escaped.
         fields.append(("url", iri_safe(clean_text(url))))

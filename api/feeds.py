@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 from api.app import get_store
 from api.params import int_arg, since_arg
 from kg.entities import Paper
-from kg.safe_output import iri_safe, safe_http_url
+from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
 from kg.validation import parse_since
 from kg.withdrawn import is_withdrawn
 
@@ -71,7 +71,7 @@ def feed_updated(papers: list[Paper]) -> str:
 def paper_atom_id(paper: Paper) -> str:
     """A permanent IRI for a paper (its arXiv abs page, else a paperkg URN)."""
     if paper.arxiv_id:
-        return f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+        return arxiv_abs_url(paper.arxiv_id)
     return f"urn:paperkg:paper:{quote(paper.id, safe='')}"
 
 
@@ -80,7 +80,7 @@ def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> st
     this site (`page_url(paper id)`); a javascript: or data: URL from the data is never a link."""
     link = safe_http_url(paper.url)
     if link is None and paper.arxiv_id:
-        link = f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+        link = arxiv_abs_url(paper.arxiv_id)
     if link is None and page_url is not None:
         link = page_url(paper.id)
     return link

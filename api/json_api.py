@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from flask import Blueprint, Response, jsonify
 
@@ -31,6 +30,7 @@ from kg.entities import Paper, PaperDetail
 from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
+from kg.safe_output import arxiv_abs_url
 from kg.search import SearchHit, SearchPage, search
 from kg.withdrawn import is_withdrawn
 
@@ -50,7 +50,7 @@ def paper_url(paper: Paper) -> str | None:
     if paper.url and paper.url.strip():
         return paper.url
     if paper.arxiv_id:
-        return f"https://arxiv.org/abs/{quote(paper.arxiv_id, safe='./')}"
+        return arxiv_abs_url(paper.arxiv_id)
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import TextIO
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 # C0 controls and DEL: a URL holding one (a line break, a NUL) is malformed, and in a markdown row
 # or an HTTP header it could end the line it sits on.
@@ -109,3 +109,8 @@ def is_terminal(stream: TextIO | None) -> bool:
         return stream is not None and stream.isatty()
     except ValueError:  # a closed file
         return False
+
+
+def arxiv_abs_url(arxiv_id: str) -> str:
+    """A paper's arXiv abs page (`https://arxiv.org/abs/2211.00593`, old-style `hep-th/9901001` kept)."""
+    return f"https://arxiv.org/abs/{quote(arxiv_id, safe='./')}"

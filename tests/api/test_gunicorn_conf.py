@@ -124,6 +124,15 @@ def get_status(url: str, timeout: float) -> int:
         return int(response.status)
 
 
+def wait_until_healthy(server: Gunicorn) -> None:
+    """Wait until `server` listens and a worker answers /healthz (its app imported); fail with its log."""
+    assert server.wait_for("Listening at:", timeout=60), server.log
+    try:
+        assert get_status(server.url("/healthz"), timeout=180) == 200
+    except OSError as exc:
+        pytest.fail(f"gunicorn did not answer ({exc}):\n{server.log}")
+
+
 def test_idle_and_half_sent_connections_do_not_block_the_recommended_server(tmp_path: Path) -> None:
     """Sockets that connect and send nothing, and one that stops halfway through its headers, held
     both sync workers (`gunicorn -w 2 --timeout 120`) until WORKER TIMEOUT killed them (~2 min, then
@@ -133,11 +142,7 @@ def test_idle_and_half_sent_connections_do_not_block_the_recommended_server(tmp_
     with running_gunicorn(CONFIG, tmp_path) as server:
         # Up first (listening, a worker's app imported), so that what follows measures blocking,
         # not a slow start.
-        assert server.wait_for("Listening at:", timeout=60), server.log
-        try:
-            assert get_status(server.url("/healthz"), timeout=180) == 200
-        except OSError as exc:
-            pytest.fail(f"gunicorn did not answer ({exc}):\n{server.log}")
+        wait_until_healthy(server)
         # More silent connections than the server has threads, and one stopped mid-header.
         silent = gunicorn_conf.workers * gunicorn_conf.threads + 2
         idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(silent)]
@@ -234,11 +239,7 @@ def test_every_search_the_api_takes_fits_gunicorns_request_line(tmp_path: Path) 
     assert 4094 < len(widest) <= gunicorn_conf.limit_request_line == 8190, len(widest)
     small_store(tmp_path / "data")
     with running_gunicorn(CONFIG, tmp_path) as server:
-        assert server.wait_for("Listening at:", timeout=60), server.log
-        try:
-            assert get_status(server.url("/healthz"), timeout=180) == 200
-        except OSError as exc:
-            pytest.fail(f"gunicorn did not answer ({exc}):\n{server.log}")
+        wait_until_healthy(server)
         # A keyword search, which needs no model (the store's vectors are the test's HashEmbedder's).
         taken = raw_request(server.port, line(longest, "keyword", "overlap"))
         assert taken.status == 200, (taken.status, taken.body[:300])

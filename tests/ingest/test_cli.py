@@ -1222,7 +1222,9 @@ def test_an_ingest_with_stderr_closed_runs(tmp_path: Path, shared_data: Path) ->
         store.close()
 
 
-_STOP_AFTER_SUCCESS = """
+# `python -c STOP_AFTER_SUCCESS SIGNAL paperkg-args...`: the command, stopped by SIGNAL right after it
+# released the store lock, its run recorded as succeeded (also used by test_weekly_cli).
+STOP_AFTER_SUCCESS = """
 import signal, sys
 import ingest.pipeline as pipeline
 from kg.embedded import EmbeddedStore
@@ -1256,7 +1258,7 @@ def test_a_stop_after_the_run_succeeded_does_not_say_it_failed(
     data = tmp_path / "data"
     env = dict(os.environ, PAPERKG_DATA_DIR=str(data), PAPERKG_STORE="embedded")
     env.pop("PAPERKG_NEO4J_URI", None)
-    done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "records",
+    done = subprocess.run([sys.executable, "-c", STOP_AFTER_SUCCESS, stop.name, "ingest", "records",
                            str(records)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
                           check=False)
     assert done.returncode == status, done.stderr

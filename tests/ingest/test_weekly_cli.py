@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from ingest.arxiv_server import LocalArxivServer
 from ingest.store_lock import LOCK_NAME, ingest_lock
 from kg.embedded import EmbeddedStore
+from tests.ingest.test_cli import STOP_AFTER_SUCCESS
 from tests.seed_store import taxonomy_store
 
 from .conftest import REPO_ROOT
@@ -122,23 +123,6 @@ def test_sigterm_while_waiting_for_the_lock_says_no_run_was_recorded(data_dir: P
         holder.close()
 
 
-_STOP_AFTER_SUCCESS = """
-import signal, sys
-from kg.embedded import EmbeddedStore
-
-release = EmbeddedStore.release_lock
-
-def release_then_stop(self, name, owner):
-    release(self, name, owner)
-    # The run is recorded as succeeded, the lock released; run_weekly's with-block is still unwinding.
-    signal.raise_signal(getattr(signal, sys.argv[1]))
-
-EmbeddedStore.release_lock = release_then_stop
-from kg.cli import main
-main(sys.argv[2:])
-"""
-
-
 @pytest.mark.parametrize(("stop", "status", "said"), [
     (signal.SIGTERM, 143, "stopped by SIGTERM"),
     (signal.SIGINT, 130, "interrupted"),
@@ -158,7 +142,7 @@ def test_a_stop_after_the_run_succeeded_does_not_say_it_never_started(
         env = dict(os.environ, PAPERKG_DATA_DIR=str(data_dir), PAPERKG_STORE="embedded",
                    PAPERKG_ARXIV_URL=server.url, PAPERKG_ARXIV_DELAY="0")
         env.pop("PAPERKG_NEO4J_URI", None)
-        done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
+        done = subprocess.run([sys.executable, "-c", STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
                                "--since", since], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                               timeout=300, check=False)
     assert done.returncode == status, done.stderr
@@ -175,7 +159,7 @@ def test_a_stop_after_the_run_succeeded_does_not_say_it_never_started(
     # With --json the succeeded run's summary is printed, as after any finished run (it printed nothing).
     with LocalArxivServer(seed_records) as server:
         env["PAPERKG_ARXIV_URL"] = server.url
-        done = subprocess.run([sys.executable, "-c", _STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
+        done = subprocess.run([sys.executable, "-c", STOP_AFTER_SUCCESS, stop.name, "ingest", "weekly",
                                "--since", since, "--json"], cwd=REPO_ROOT, env=env, capture_output=True,
                               text=True, timeout=300, check=False)
     assert done.returncode == status, done.stderr
