@@ -23,6 +23,7 @@ from kg.cli import main
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
+from tests.processes import open_fifo_writer, wait_until_blocked
 
 from .conftest import REPO_ROOT, open_ready_store, snapshot
 
@@ -427,6 +428,7 @@ import sys, time
 import ingest.pipeline as pipeline
 from ingest.pipeline import ingest_records_file
 from tests.embedders import HashEmbedder
+from tests.processes import open_fifo_writer, wait_until_blocked
 
 class Slow(HashEmbedder):
     def encode(self, texts, batch_size=64, progress=False):
@@ -974,6 +976,7 @@ import sys, time
 import ingest.pipeline as pipeline
 from ingest.extract import Extractor
 from tests.embedders import HashEmbedder
+from tests.processes import open_fifo_writer, wait_until_blocked
 
 class Slow:
     def __init__(self, inner):
@@ -1170,17 +1173,6 @@ def _closing(redirect: str, *argv: str) -> list[str]:
     return ["bash", "-c", f'exec "$@" {redirect}', "bash", *argv]
 
 
-def _open_writer(fifo: Path, proc: subprocess.Popen[str]) -> int:
-    """A write end of `fifo`, once `proc` has opened it for reading (opening it earlier fails: ENXIO)."""
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and time.monotonic() < deadline:
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"the ingest never opened its records (exit status {proc.poll()})")
-
-
 def test_ctrl_c_with_stderr_closed_exits_130(tmp_path: Path) -> None:
     """Review: with stderr closed (`2>&-`) Ctrl-C ended in an AttributeError and exit status 1: the stop
     line asked whether stderr was a terminal, and sys.stderr is None."""
@@ -1191,8 +1183,9 @@ def test_ctrl_c_with_stderr_closed_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen(_closing("2>&-", sys.executable, "-m", "kg.cli", "ingest", "records", str(fifo)),
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        writer = _open_writer(fifo, proc)  # the ingest reads its records, and waits for them
+        writer = open_fifo_writer(fifo, proc)
         try:
+            wait_until_blocked(proc, "pipe_read")  # waiting for its records: see tests/processes.py
             os.killpg(proc.pid, signal.SIGINT)
             out, _ = proc.communicate(timeout=60)
         finally:
@@ -1229,6 +1222,7 @@ import signal, sys
 import ingest.pipeline as pipeline
 from kg.embedded import EmbeddedStore
 from tests.embedders import HashEmbedder
+from tests.processes import open_fifo_writer, wait_until_blocked
 
 release = EmbeddedStore.release_lock
 

@@ -19,6 +19,7 @@ from ingest.arxiv_server import LocalArxivServer
 from ingest.store_lock import LOCK_NAME, ingest_lock
 from kg.embedded import EmbeddedStore
 from tests.ingest.test_cli import STOP_AFTER_SUCCESS
+from tests.processes import wait_until_blocked
 from tests.seed_store import taxonomy_store
 
 from .conftest import REPO_ROOT
@@ -76,6 +77,7 @@ def test_ctrl_c_mid_run_is_recorded_by_name_and_exits_130(
             while not server.requests and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
+            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
             os.killpg(proc.pid, signal.SIGINT)
             _out, err = proc.communicate(timeout=60)
         finally:

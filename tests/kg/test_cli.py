@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from kg.cli import main, package_version
+from tests.processes import open_fifo_writer, wait_until_blocked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -456,13 +456,8 @@ def test_ctrl_c_outside_an_ingest_says_interrupted_and_exits_130(data_dir: Path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     writer = None
     try:
-        deadline = time.monotonic() + 120
-        while writer is None and proc.poll() is None and time.monotonic() < deadline:
-            try:  # opens once the command has the FIFO open for reading (ENXIO until then)
-                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                time.sleep(0.05)
-        assert writer is not None, "the command never opened the FIFO"
+        writer = open_fifo_writer(fifo, proc)
+        wait_until_blocked(proc, "pipe_read")  # waiting for records, not about to: see tests/processes.py
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

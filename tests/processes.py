@@ -1,0 +1,46 @@
+"""Child processes for the signal tests: a FIFO's write end, and waiting until a child sleeps in a syscall.
+
+A signal sent while the child is between two syscalls can be lost for good: Python's C handler only sets a
+flag, and if that happens after the interpreter last checked its flags and before a blocking read starts,
+the read is never interrupted (a Ctrl-C a user would simply press again). So a test that sends Ctrl-C "while
+the command waits" first waits until the command really waits, in the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def open_fifo_writer(fifo: Path, proc: subprocess.Popen[str], timeout: float = 120) -> int:
+    """A write end of `fifo`, once `proc` has opened it for reading (opening it earlier fails: ENXIO)."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"the command never opened {fifo} (exit status {proc.poll()})")
+
+
+def wait_channel(pid: int) -> str:
+    """The kernel function process `pid`'s main thread sleeps in ("0" while it runs), from /proc."""
+    return Path(f"/proc/{pid}/wchan").read_text(encoding="ascii").strip()
+
+
+def wait_until_blocked(proc: subprocess.Popen[str], channel: str, timeout: float = 120) -> None:
+    """Return once `proc`'s main thread sleeps in a kernel function whose name contains `channel`
+    ("pipe_read": reading an empty pipe or FIFO; "poll": waiting on a socket with a timeout)."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while proc.poll() is None and time.monotonic() < deadline:
+        seen = wait_channel(proc.pid)
+        if channel in seen:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"process {proc.pid} never slept in {channel!r} (last seen in {seen!r}, "
+                f"exit status {proc.poll()})")
