@@ -8,7 +8,8 @@ tests/ingest/data/relevance_set.jsonl. The threshold maximises Youden's J and is
 
 Evaluation: the full gate (LM cue + technique hits + similarity) on the `test` split (hand-written MI
 and non-MI records, never used for calibration): precision, recall, F1, and the same for the
-similarity branch alone, plus every misclassified record.
+similarity branch alone, plus every misclassified record; and the seed list's own papers judged as
+weekly candidates against the others (how many the gate would keep).
 
 Run: .venv/bin/python bench/relevance_eval.py [--data DIR]   (else PAPERKG_SHARED_DATA, else the
 shared/data folder beside the repo: bench/shared_data.py)
@@ -80,6 +81,10 @@ def evaluate(embedder: Any, taxonomy: Any, threshold: float, seed_papers: Path) 
     vectors = embedder.encode([embedding_text(r["title"], r["abstract"]) for r in test])
     gate = RelevanceGate(taxonomy, corpus_ids=ids, corpus=corpus, threshold=threshold)
     decisions = gate.judge_many([(r["id"], r["title"], r["abstract"]) for r in test], vectors)
+    # The list's own papers as weekly candidates, each judged against the others (its own row left out).
+    seeds = {r["id"]: r for r in load_jsonl(seed_papers) if r.get("item_type", "paper") == "paper"}
+    listed = [(i, seeds[i]["title"], seeds[i]["abstract"]) for i in ids if i in seeds]
+    seed_decisions = gate.judge_many(listed, corpus[[ids.index(i) for i, _t, _a in listed]])
     actual = [bool(r["label"]) for r in test]
     sims = [d.score for d in decisions]
     return {
@@ -90,6 +95,9 @@ def evaluate(embedder: Any, taxonomy: Any, threshold: float, seed_papers: Path) 
         "n_pos": sum(actual), "n_neg": len(actual) - sum(actual),
         "errors": [(r, d) for r, d, a in zip(test, decisions, actual, strict=True) if d.keep != a],
         "by_kind": _by_kind(test, decisions),
+        "seed_kept": (sum(d.keep for d in seed_decisions), len(seed_decisions)),
+        "seed_rejected": [(i, d) for (i, _t, _a), d in zip(listed, seed_decisions, strict=True)
+                          if not d.keep],
     }
 
 
@@ -133,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     print("  kept / total by kind: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in result["by_kind"].items()))
     for row, decision in result["errors"]:
         print(f"  MISCLASSIFIED {row['id']} ({row['kind']}): {decision.reason}")
+    print()
+    kept, total = result["seed_kept"]
+    print(f"seed papers judged as new candidates (each against the others): {kept} of {total} kept")
+    for paper_id, decision in result["seed_rejected"]:
+        print(f"  REJECTED {paper_id}: {decision.reason}")
 
 
 if __name__ == "__main__":

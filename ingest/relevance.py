@@ -2,7 +2,9 @@
 
 Evidence (see `RelevanceGate.judge`):
 - an **LM cue**: the text is about language models ("language model", LLM, GPT, BERT, a model family
-  of the taxonomy, "transformer" when nothing says vision / power electronics / biology), AND
+  of the taxonomy, "transformer" when nothing says vision / power electronics / biology), or a
+  **network cue** standing in for it ("neural networks", "ReLU network": MI of toy models names no
+  language model) when nothing says another field, AND
 - either a **specific technique hit** from the taxonomy extractor (SAE, activation patching, logit
   lens...; generic words such as probing, visualization, ablation or knockout are recorded but do
   not count on their own, since they also match biology, vision and electronics), or an
@@ -74,6 +76,11 @@ _WEAK_CUES = [
     r"\btransformers?\b", r"\battention heads?\b", r"\bautoregressive\b", r"\btokens?\b", r"\bvocabulary\b",
     r"\bresidual stream\b",
 ]
+# MI of toy and small models ("Toy Models of Superposition", grokking, "The Clock and the Pizza") names
+# no language model, only neural networks: such a cue stands in for the LM cue, with the same evidence
+# needed and nothing pointing to another field. Three seed papers and four of 36 outside MI papers an
+# expert listed were rejected without it.
+_NETWORK_CUES = [r"\b(?:neural|ReLU|MLP) (?:networks?|nets?)\b"]
 _COUNTER_CUES = [
     r"\bvision transformers?\b", r"\bViTs?\b", r"\bimages?\b", r"\bpixels?\b", r"\bvideos?\b",
     r"\bpower transformers?\b", r"\bvoltage\b", r"\bwinding\b", r"\bgrid\b", r"\bprotein\b",
@@ -116,6 +123,7 @@ class LMCue:
             strong.append(r"\b(?:" + "|".join(re.escape(m) for m in sorted(set(model_names))) + r")\b")
         self._strong = _compile(strong, _FLAGS) + _compile(_CASE_SENSITIVE_CUES, 0)
         self._weak = _compile(_WEAK_CUES, _FLAGS)
+        self._network = _compile(_NETWORK_CUES, _FLAGS)
         self._counter = _compile(_COUNTER_CUES, _FLAGS)
 
     def find(self, text: str) -> str | None:
@@ -131,6 +139,14 @@ class LMCue:
             if match:
                 return match.group(0)
         return None
+
+    def network(self, text: str) -> str | None:
+        """The first phrase of `text` naming neural networks ("neural networks", "ReLU network"), when
+        nothing in it points to another field; else None."""
+        if any(p.search(text) for p in self._counter):
+            return None
+        found = [m for m in (p.search(text) for p in self._network) if m]
+        return min(found, key=lambda m: m.start()).group(0) if found else None
 
     def elsewhere(self, text: str) -> str | None:
         """The first phrase of `text` that points to another field ("images", "protein language
@@ -295,18 +311,26 @@ class RelevanceGate:
             extraction = self.extractor.extract(paper_id, title, abstract)
         specific, generic = self.technique_evidence(extraction, text)
         cue = self.cue.find(text)
+        network = None  # the built-in gate's stand-in for a missing LM cue
         score = round(float(score), 4)
         facts = [
             f"techniques: {', '.join(specific) or 'none'}",
             *([f"generic only: {', '.join(generic)}"] if generic else []),
             f"similarity {score:.3f} (threshold {self.threshold:.3f})",
         ]
-        if self.settings is None:
-            facts.append(f"LM cue: {cue!r}" if cue else "no language-model cue")
+        if isinstance(self.cue, LMCue):  # the built-in MI gate (no weekly block)
+            network = None if cue else self.cue.network(text)
+            if cue:
+                facts.append(f"LM cue: {cue!r}")
+            elif network:
+                facts.append(f"no language-model cue; network cue: {network!r}")
+            else:
+                facts.append("no language-model cue")
             if cue is None and (other := self.cue.elsewhere(text)):
                 facts.append(f"about another field: {other!r}")
             # What each outcome means for the built-in MI gate: (no cue, technique, similar, neither).
-            whys = ("not about language models", "MI technique on a language model",
+            whys = ("not about language models",
+                    "MI technique on a language model" if cue else "MI technique on a neural network",
                     "similar to the MI corpus", "no MI technique and not similar enough to the MI corpus")
         else:
             if cue:
@@ -316,7 +340,7 @@ class RelevanceGate:
             whys = ("not about the taxonomy's field", "specific technique of the taxonomy",
                     "similar to the stored corpus",
                     "no specific technique and not similar enough to the stored corpus")
-        missing = cue is None and self.cue.required
+        missing = cue is None and network is None and self.cue.required
         detail = "; ".join(facts)
         if missing:
             keep, why = False, whys[0]

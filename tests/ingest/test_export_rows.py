@@ -121,7 +121,7 @@ def test_rows_parse_back_into_the_same_papers_sections_and_techniques(
 
     # Not vacuous: several sections, list spellings, techniques on most rows.
     assert len({r.section for r in expected}) >= 3
-    assert sum(bool(r.technique_ids) for r in expected) >= len(expected) - 3
+    assert sum(bool(r.technique_ids) for r in expected) >= 0.75 * len(expected)
     assert "Activation Patching" in markdown and "Path Patching" in markdown
     assert "### Findings and Applications\n####" in markdown
     assert "Heads \\| Tails: \\[Induction\\] Heads" in markdown  # brackets escaped: text, not a link
