@@ -43,13 +43,82 @@ def _lone_braces(value: str) -> set[int]:
     return lone | set(opened)
 
 
+# -- letters outside ASCII as LaTeX accent commands -------------------------------------------------
+# Classic BibTeX (0.99d) reads bytes, not characters: a name word starting with a UTF-8 letter
+# ("Çağlar", "Øyvind") has no uppercase first letter for it, so it is taken for a "von" particle
+# (plainnat prints "Çağlar Gülçehre and Bengio", abbrv never abbreviates it), and alpha's label takes
+# its first byte, half a character, which pdflatex refuses. A braced accent command, {\c{C}}, is a
+# "special character" to BibTeX: one uppercase C for case, labels, abbreviation and sorting, and the
+# same letter to LaTeX and biblatex. Combining marks (after NFD) to their command:
+_ACCENTS = {
+    "\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~", "\u0304": "=",
+    "\u0307": ".", "\u0327": "c", "\u0306": "u", "\u030c": "v", "\u030a": "r", "\u0328": "k",
+    "\u030b": "H", "\u0323": "d",
+}
+# Marks written above the letter: on an i or j they go on the dotless form (\'\i, as BibTeX's own
+# special characters spell it; T1 has these as single glyphs).
+_ABOVE = frozenset("\u0301\u0300\u0302\u0308\u0303\u0304\u0307\u0306\u030c\u030a\u030b")
+# Letters with no decomposition, and the ring-a LaTeX spells as a letter of its own.
+_LETTERS = {
+    "ø": r"\o", "Ø": r"\O", "ł": r"\l", "Ł": r"\L", "ß": r"\ss", "æ": r"\ae", "Æ": r"\AE",
+    "œ": r"\oe", "Œ": r"\OE", "ı": r"\i", "ȷ": r"\j", "đ": r"\dj", "Đ": r"\DJ", "ð": r"\dh",
+    "Ð": r"\DH", "þ": r"\th", "Þ": r"\TH",
+}
+_RING_A = {"a": r"\aa", "A": r"\AA"}
+# A letter (ASCII or one of _LETTERS) and the combining marks after it, in NFD.
+_LETTER_AND_MARKS = re.compile("([A-Za-z" + "".join(_LETTERS) + "])([\u0300-\u036f]*)")
+# A character and the combining marks written after it, as the text has them.
+_CLUSTER = re.compile("[^\u0300-\u036f][\u0300-\u036f]*")
+
+
+def _latex_letter(cluster: str) -> str:
+    """One character and its marks as a braced LaTeX command ({\\"u}, {\\c{C}}, {\\o}, {\\'\\i}), or
+    as it is when it is no Latin letter or has a mark with no command (it stays UTF-8)."""
+    if cluster.isascii():
+        return cluster
+    match = _LETTER_AND_MARKS.fullmatch(unicodedata.normalize("NFD", cluster))
+    if match is None:
+        return cluster
+    base, marks = match.group(1), match.group(2)
+    if marks == "\u030a" and base in _RING_A:
+        return "{" + _RING_A[base] + "}"
+    if any(mark not in _ACCENTS for mark in marks):
+        return cluster
+    text = _LETTERS.get(base, base)
+    if base in "ij" and marks and marks[0] in _ABOVE:
+        text = "\\" + base
+    # NFD orders the marks innermost first (below before above): each wraps what is built so far.
+    for i, mark in enumerate(marks):
+        command = _ACCENTS[mark]
+        if command.isalpha() or not (i == 0 and (len(text) == 1 or text in (r"\i", r"\j"))):
+            text = f"\\{command}{{{text}}}"
+        else:  # a symbol command takes one letter (or \i) unbraced: \"u, \'\i
+            text = f"\\{command}{text}"
+    return "{" + text + "}"
+
+
+def latex_letters(text: str) -> str:
+    """text with its accented and special Latin letters as braced LaTeX commands ("Gülçehre" ->
+    "G{\\"u}l{\\c{c}}ehre", "Ødegård" -> "{\\O}deg{\\aa}rd"). Characters LaTeX has no text command
+    for (CJK, Greek, Cyrillic, a letter with a mark not in _ACCENTS) stay as they are, in UTF-8:
+    biblatex and a UTF-8 LaTeX read them, and classic BibTeX passes them through (it only misreads
+    them at the start of a name word)."""
+    if text.isascii():
+        return text
+    return _CLUSTER.sub(lambda m: _latex_letter(m.group(0)), text)
+
+
 def escape(value: str) -> str:
-    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines);
-    the result is always brace-balanced as BibTeX counts braces."""
+    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines,
+    accented Latin letters as LaTeX accent commands: latex_letters); the result is always
+    brace-balanced as BibTeX counts braces."""
     value = " ".join(clean_text(str(value)).split())
     lone = _lone_braces(value)
-    return "".join(_LONE_BRACE[ch] if i in lone else _LATEX_SPECIALS.get(ch, ch)
-                   for i, ch in enumerate(value))
+    # The specials first, by position (lone braces are found in the text as given); the accent
+    # commands added after bring balanced braces of their own, and no combining mark can follow a
+    # letter of an escape command (each ends in "}" or a symbol).
+    return latex_letters("".join(_LONE_BRACE[ch] if i in lone else _LATEX_SPECIALS.get(ch, ch)
+                                 for i, ch in enumerate(value)))
 
 
 # -- percent-encoding for the identifier fields (doi; url: kg.safe_output.iri_safe) --------------------
@@ -215,16 +284,23 @@ def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
     return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year}")]
 
 
-def to_bibtex(paper: Paper) -> str:
+def to_bibtex(paper: Paper, key: str | None = None) -> str:
     """An @inproceedings / @article entry for a recognised conference or journal venue (with the venue's
-    year), else @misc; arXiv eprint fields whenever the paper has an arXiv id. Every field is
-    brace-balanced, so a hostile title cannot swallow the fields or entries after it."""
+    year), else @misc; arXiv eprint fields whenever the paper has an arXiv id, and for a @misc an
+    `howpublished = {arXiv:ID}` too. Every field is brace-balanced, so a hostile title cannot swallow
+    the fields or entries after it. `key`: the citation key to write instead of citation_key(paper)
+    (a bulk export's disambiguated one)."""
     kind, venue_fields = _entry_type(paper.venue)
     fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
     authors = [_author(a)[0] for a in paper.authors if a.strip()]
     if authors:
         fields.append(("author", " and ".join(authors)))
     fields += venue_fields
+    if kind == "misc" and paper.arxiv_id:
+        # plain, abbrv, alpha and unsrt print no eprint, archivePrefix or url: without this a preprint
+        # is cited with no identifier at all. Every classic style prints a @misc's howpublished (an
+        # @article's journal or @inproceedings' booktitle already says where it is).
+        fields.append(("howpublished", f"arXiv:{escape(paper.arxiv_id)}"))
     year = entry_year(paper)
     if year:
         fields.append(("year", str(year)))
@@ -240,4 +316,4 @@ def to_bibtex(paper: Paper) -> str:
         # Like doi, url is read verbatim: percent-encoded, not LaTeX-escaped.
         fields.append(("url", iri_safe(clean_text(url))))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@{kind}{{{citation_key(paper)},\n{body}\n}}\n"
+    return f"@{kind}{{{key or citation_key(paper)},\n{body}\n}}\n"

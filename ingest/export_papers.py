@@ -1,4 +1,5 @@
-"""Every stored paper (or those first seen since a date) as JSON Lines or CSV: `paperkg export papers`.
+"""Every stored paper (or those first seen since a date, or those named) as JSON Lines, CSV or BibTeX:
+`paperkg export papers`.
 
 Which papers, in which order: the store's paper ids are read once when the export starts, then the
 papers' first_seen a page at a time (PAGE_SIZE papers); those first seen at or after `since` (the
@@ -7,8 +8,10 @@ counts) are written oldest first, by first_seen then id. A later export of the s
 earlier one with the papers first seen since appended (and the papers an ingest merged or removed
 meanwhile left out). Only the ids and first_seen of the chosen papers are held; each paper's details
 are read, written and dropped one at a time, so a store of 100,000 papers costs its id list, not its
-papers. A paper removed while the export runs (an ingest merging it into another) is left out and
-counted (ExportStats.gone); each paper is in the export once, as it was when it was read.
+papers. Named papers only (the command's --id): resolve_ids finds their stored ids, and export_ids keeps
+the same rules (`since` too) and order for them. A paper removed while the export runs (an ingest
+merging it into another) is left out and counted (ExportStats.gone); each paper is in the export once,
+as it was when it was read.
 
 JSON Lines: one object per line, the one GET /api/papers/{id} answers (api.json_api.detail_dict, the
 same function, so one parser reads both), ASCII with \\uXXXX escapes as the API writes it.
@@ -24,6 +27,11 @@ Injection"): a cell a spreadsheet would run as a formula, one whose first visibl
 leading apostrophe, which spreadsheets show as text; so is a cell that starts with an apostrophe
 itself, so a program reading the file gets every value back exactly by removing one leading
 apostrophe where a cell has one (spreadsheet_value).
+
+BibTeX: one entry a paper (api.bibtex.to_bibtex, the entry GET /api/papers/{id}/bibtex answers), a
+blank line between entries, UTF-8. Citation keys are unique within the file: a key an earlier entry
+has gets the first free suffix of a, b, ..., z, aa, ... (wang2023probing, wang2023probinga), so the
+oldest paper keeps the key the API gives it and a later export (oldest first) keeps the earlier keys.
 """
 
 from __future__ import annotations
@@ -37,16 +45,16 @@ import os
 import secrets
 import sys
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.entities import PaperDetail
+from kg.entities import Paper, PaperDetail
 from kg.store import GraphStore
 from kg.validation import normalise_since
 
-FORMATS = ("jsonl", "csv")
+FORMATS = ("jsonl", "csv", "bibtex")
 # Papers whose first_seen one store read fetches while the order is chosen (each Paper holds its
 # abstract, ~2 KB: 500 of them is ~1 MB at a time).
 PAGE_SIZE = 500
@@ -79,15 +87,47 @@ class ExportStats:
     gone: list[str] = field(default_factory=list)
 
 
-def export_ids(store: GraphStore, since: str | None = None, page_size: int = PAGE_SIZE) -> list[str]:
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def resolve_ids(store: GraphStore, given: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the stored ids of the papers `given` names, once each, in the order given; the ids naming no
+    paper). An id is looked up as GET /api/papers/{id} looks it up (kg.lookup.find_paper): as given,
+    as ingest stores it (`2211.00593v2`, an arXiv abs URL) or the id a paper moved to."""
+    from kg.lookup import find_paper
+
+    def stored(paper_id: str) -> Paper | None:
+        return next(iter(store.get_papers([paper_id])), None)
+
+    found: list[str] = []
+    unknown: list[str] = []
+    for paper_id in dict.fromkeys(given):
+        # An argument that is not UTF-8 (a lone surrogate from argv) is no stored id, and a store
+        # would fail to encode it.
+        hit = None if not _is_utf8(paper_id) else find_paper(paper_id, stored, store.successor_of)
+        if hit is None:
+            unknown.append(paper_id)
+        else:
+            found.append(hit[0])
+    return list(dict.fromkeys(found)), unknown
+
+
+def export_ids(store: GraphStore, since: str | None = None, page_size: int = PAGE_SIZE,
+               only: Sequence[str] | None = None) -> list[str]:
     """Ids of the stored papers first seen at or after `since` (all with None), oldest first: by
-    first_seen, then id. ValueError for a `since` that kg.validation.parse_since refuses."""
+    first_seen, then id; with `only` (stored ids: resolve_ids), those of them only. ValueError for a
+    `since` that kg.validation.parse_since refuses."""
     if page_size < 1:
         raise ValueError(f"page size must be at least 1, not {page_size}")
     # The stores compare the normalised value with the stored first_seen as text (UTC, microseconds):
     # the same comparison here chooses the papers /api/new?since= counts.
     floor = None if since is None else normalise_since(since)
-    ids = store.paper_ids()
+    ids = store.paper_ids() if only is None else list(dict.fromkeys(only))
     keyed: list[tuple[str, str]] = []
     for start in range(0, len(ids), page_size):
         for paper in store.get_papers(ids[start:start + page_size]):
@@ -167,25 +207,47 @@ def _csv_line(cells: list[str]) -> str:
     return buffer.getvalue()
 
 
+def _suffix(n: int) -> str:
+    """The n-th key suffix (from 1): a, b, ..., z, aa, ab, ..."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
+def unique_key(key: str, used: set[str]) -> str:
+    """key, or key with the first suffix (a, b, ...) that makes it one `used` lacks; added to `used`."""
+    chosen, n = key, 0
+    while chosen in used:
+        n += 1
+        chosen = key + _suffix(n)
+    used.add(chosen)
+    return chosen
+
+
 def export_lines(
     store: GraphStore, since: str | None = None, fmt: str = "jsonl", *,
-    stats: ExportStats | None = None, show_progress: bool = False,
+    stats: ExportStats | None = None, show_progress: bool = False, only: Sequence[str] | None = None,
 ) -> Iterator[str]:
     """The export as text chunks (whole lines, CHUNK_CHARS or so each; the CSV header first): the papers
-    first seen at or after `since` (all with None), oldest first (export_ids), read one at a time.
-    `stats` is filled as it goes; `show_progress`: a progress bar on stderr (shown after a second, so
-    not for a short export). ValueError for an unknown format or a `since` parse_since refuses (raised
-    before the first chunk)."""
+    first seen at or after `since` (all with None), oldest first (export_ids), read one at a time;
+    with `only` (stored ids: resolve_ids), those of them only. `stats` is filled as it goes;
+    `show_progress`: a progress bar on stderr (shown after a second, so not for a short export).
+    ValueError for an unknown format or a `since` parse_since refuses (raised before the first chunk)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
     stats = stats if stats is not None else ExportStats()
-    ids = export_ids(store, since)
+    ids = export_ids(store, since, only=only)
     stats.chosen = len(ids)
     labels = {n.id: n.name for n in store.taxonomy_nodes()}  # the labels the API gives (its taxonomy)
     from tqdm import tqdm
 
+    from api.bibtex import citation_key, to_bibtex
+
     pending: list[str] = []
     size = 0
+    keys: set[str] = set()  # the citation keys written so far (bibtex): one short string a paper
     if fmt == "csv":
         pending.append(_csv_line(list(CSV_COLUMNS)))
     bar = tqdm(total=len(ids), desc="export papers", unit="paper", disable=not show_progress,
@@ -197,12 +259,15 @@ def export_lines(
             if detail is None:  # removed since the ids were read (merged into another paper)
                 stats.gone.append(paper_id)
                 continue
-            obj = paper_object(detail, labels)
-            if fmt == "jsonl":
+            if fmt == "bibtex":
+                key = unique_key(citation_key(detail.paper), keys)
+                # A blank line between entries (none before the first).
+                line = ("\n" if stats.written else "") + to_bibtex(detail.paper, key)
+            elif fmt == "jsonl":
                 # ensure_ascii, as the API's JSON: no raw control or bidi character reaches a terminal.
-                line = json.dumps(obj, ensure_ascii=True) + "\n"
+                line = json.dumps(paper_object(detail, labels), ensure_ascii=True) + "\n"
             else:
-                line = _csv_line([spreadsheet_safe(cell) for cell in csv_cells(obj)])
+                line = _csv_line([spreadsheet_safe(cell) for cell in csv_cells(paper_object(detail, labels))])
             pending.append(line)
             size += len(line)
             stats.written += 1

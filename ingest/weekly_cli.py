@@ -205,7 +205,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
 
 @click.group("export")
 def export_group() -> None:
-    """Export from the graph (suggested awesome-list rows, every paper as JSON Lines or CSV)."""
+    """Export from the graph (suggested awesome-list rows, every paper as JSON Lines, CSV or BibTeX)."""
 
 
 @export_group.command("list-rows")
@@ -264,17 +264,23 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
 @click.option("--since", default=None, metavar="DATE",
               help="Only papers first seen at or after DATE (as /api/new; YYYY-MM-DD or an RFC 3339 "
                    "timestamp such as 2024-01-31T12:00:00Z); default: every paper.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="jsonl: one GET /api/papers/{id} object a line; csv: one flat row a paper, with a header.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "bibtex"]), default="jsonl",
+              show_default=True,
+              help="jsonl: one GET /api/papers/{id} object a line; csv: one flat row a paper, with a header; "
+                   "bibtex: one GET /api/papers/{id}/bibtex entry a paper, keys unique in the file.")
+@click.option("--id", "paper_ids", multiple=True, metavar="ID",
+              help="Only this paper (repeatable; an id, arXiv id or abs URL as /api/papers/{id} takes it).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write to FILE, complete or not at all (a temporary file beside it, renamed); "
                    "default: stdout.")
 @click.option("--force", is_flag=True, help="Replace the --output FILE if it exists.")
-def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) -> None:
-    """Every paper (or those first seen since DATE) oldest first, by first_seen then id: JSON Lines,
-    each line the object GET /api/papers/{id} answers, or CSV (RFC 4180, UTF-8; a cell a spreadsheet
-    would run as a formula starts with an apostrophe, as does one starting with an apostrophe)."""
-    from ingest.export_papers import ExportStats, OutputExists, export_lines, write_atomically
+def papers_cmd(since: str | None, fmt: str, paper_ids: tuple[str, ...], output: Path | None,
+               force: bool) -> None:
+    """Every paper (or those first seen since DATE, or those given by --id) oldest first, by first_seen
+    then id: JSON Lines, each line the object GET /api/papers/{id} answers, CSV (RFC 4180, UTF-8; a
+    cell a spreadsheet would run as a formula starts with an apostrophe, as does one starting with an
+    apostrophe), or BibTeX (a repeated citation key gets a suffix a, b, ...)."""
+    from ingest.export_papers import ExportStats, OutputExists, export_lines, resolve_ids, write_atomically
     from kg.cli import check_output_file, shown_arg
     from kg.config import load_config
 
@@ -291,14 +297,24 @@ def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) ->
     store = _existing_store()
     stats = ExportStats()
     try:
+        only = None
+        if paper_ids:
+            # All looked up before anything is written: an unknown id writes nothing, FILE stays as it was.
+            only, unknown = resolve_ids(store, paper_ids)
+            if unknown:
+                # repr, as the API names unknown ids: a control character or an empty id shows.
+                shown_ids = ", ".join(repr(i[:80]) for i in unknown[:10])
+                more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+                raise click.UsageError(f"--id names no stored paper: {shown_ids}{more}; nothing was exported")
         if output is None:
             # The bar only when the export is not on the same terminal; bytes: UTF-8 whatever the locale.
-            lines = export_lines(store, since, fmt, stats=stats,
+            lines = export_lines(store, since, fmt, stats=stats, only=only,
                                  show_progress=is_terminal(sys.stderr) and not is_terminal(sys.stdout))
             for chunk in lines:
                 click.echo(chunk.encode("utf-8"), nl=False)  # a stdout error: the entry point's one line
         else:
-            lines = export_lines(store, since, fmt, stats=stats, show_progress=is_terminal(sys.stderr))
+            lines = export_lines(store, since, fmt, stats=stats, only=only,
+                                 show_progress=is_terminal(sys.stderr))
             try:
                 # Stopped (SIGTERM, SIGHUP, Ctrl-C): the temporary file is removed, FILE left as it was.
                 with stop_on_sigterm("{stopped}: no export was written"):
@@ -315,7 +331,12 @@ def papers_cmd(since: str | None, fmt: str, output: Path | None, force: bool) ->
         click.echo(f"{len(stats.gone)} of the {stats.chosen} papers were removed while the export ran "
                    "(merged or removed by an ingest) and are not in it", err=True)
     if not stats.written:
-        click.echo(f"no papers first seen since {since}" if since else "the store holds no papers", err=True)
+        if paper_ids:
+            click.echo("none of the --id papers " + (f"was first seen since {since}" if since else "is left"),
+                       err=True)
+        else:
+            click.echo(f"no papers first seen since {since}" if since else "the store holds no papers",
+                       err=True)
     if output is not None:
         click.echo(f"exported {stats.written} papers to {shown_arg(str(output), 200)}")
 

@@ -141,7 +141,8 @@ def test_lone_braces_leave_every_field_balanced(title: str) -> None:
     ((kind, key, fields),) = parse_bib(text)
     assert kind == "misc" and key == citation_key(paper)
     # Every field is there: a field left open would have swallowed the ones after it.
-    assert list(fields) == ["title", "author", "note", "year", "eprint", "archivePrefix", "doi", "url"]
+    assert list(fields) == ["title", "author", "note", "howpublished", "year", "eprint", "archivePrefix",
+                            "doi", "url"]
     assert all(balanced(v) for v in fields.values()), fields
     assert len(top_level_authors(fields["author"])) == 2
     # Two such entries in one .bib stay two entries, the second intact.
@@ -277,3 +278,94 @@ def test_doi_is_raw_except_braces(doi: str, field: str) -> None:
 def test_url_is_percent_encoded_not_cut(url: str, field: str) -> None:
     fields = parse_bib(to_bibtex(Paper(id="p", title="T", url=url)))[0][2]
     assert fields["url"] == field
+
+
+# -- letters outside ASCII: classic BibTeX reads bytes ---------------------------------------------
+# A name word starting with a UTF-8 letter has no uppercase first letter for BibTeX 0.99d: it is taken
+# for a "von" particle (plainnat cites "Çağlar Gülçehre and Bengio", abbrv does not abbreviate it) and
+# alpha's label takes its first byte, half a character (pdflatex: "Invalid UTF-8 byte sequence"). A
+# braced accent command is one letter to BibTeX, with its case.
+@pytest.mark.parametrize(("name", "rendered"), [
+    ("Çağlar Gülçehre", r"{\c{C}}a{\u{g}}lar G{\"u}l{\c{c}}ehre"),
+    ("Øyvind Tafjord", r"{\O}yvind Tafjord"),
+    ("José Ñúñez", r"Jos{\'e} {\~N}{\'u}{\~n}ez"),
+    ("Åse Ødegård", r"{\AA}se {\O}deg{\aa}rd"),
+    ("Żaneta Żółć", r"{\.Z}aneta {\.Z}{\'o}{\l}{\'c}"),
+    ("Íñigo Łukasiewicz", r"{\'I}{\~n}igo {\L}ukasiewicz"),
+    ("Paul Erdős", r"Paul Erd{\H{o}}s"),
+    ("Antonín Dvořák", r"Anton{\'\i}n Dvo{\v{r}}{\'a}k"),  # i under an accent is the dotless \i
+    ("Ævar Œdipe", r"{\AE}var {\OE}dipe"),
+    ("Hans Weiß", r"Hans Wei{\ss}"),
+    ("Agnieszka Gąsior", r"Agnieszka G{\k{a}}sior"),
+    ("Ēriks Ėlė", r"{\=E}riks {\.E}l{\.e}"),
+    ("Emre Işık", r"Emre I{\c{s}}{\i}k"),  # Turkish dotless i
+    ("Nguyễn Việt", r"Nguy{\~{\^e}}n Vi{\^{\d{e}}}t"),  # two marks: nested, innermost first
+    ("Jose\u0301 Nun\u0303ez", r"Jos{\'e} Nu{\~n}ez"),  # decomposed input, as precomposed
+    ("Lorenzo Müller, Jr.", r"M{\"u}ller, Jr., Lorenzo"),  # the name parts are kept
+])
+def test_accented_letters_in_names_are_latex_accent_commands(name: str, rendered: str) -> None:
+    paper = Paper(id="p", title="Probing", year=2024, authors=[name, "Yoshua Bengio"])
+    fields = parse_bib(to_bibtex(paper))[0][2]
+    assert fields["author"] == f"{rendered} and Yoshua Bengio"
+    assert fields["author"].isascii() and balanced(fields["author"])
+    # Every name word starts with an ASCII letter or a braced special character, as BibTeX needs.
+    for word in re.split(r"[\s,]+", rendered):
+        assert not word or (word[0].isascii() and (word[0].isalpha() or word.startswith("{\\"))), word
+
+
+def test_the_theano_entry_is_seven_bit_and_keeps_its_key() -> None:
+    paper = Paper(id="x1", title="Theano", authors=["Çağlar Gülçehre", "Yoshua Bengio"], year=2016,
+                  arxiv_id="1605.02688")
+    text = to_bibtex(paper)
+    assert text.isascii()
+    assert "author = {{\\c{C}}a{\\u{g}}lar G{\\\"u}l{\\c{c}}ehre and Yoshua Bengio}" in text
+    assert parse_bib(text)[0][1] == citation_key(paper) == "gulcehre2016theano"
+
+
+def test_other_fields_spell_accents_too_and_specials_stay_escaped() -> None:
+    paper = Paper(id="p", title="Gödel, Escher & Bach_{1} ~ 100% $x^2$ #1 \\ Straße",
+                  venue="Café Workshop on Naïve Models", year=2020)
+    fields = parse_bib(to_bibtex(paper))[0][2]
+    assert fields["title"] == (r"{G{\"o}del, Escher \& Bach\_\{1\} \~{} 100\% \$x\^{}2\$ \#1 "
+                               r"\textbackslash{} Stra{\ss}e}")
+    assert fields["note"] == r"Caf{\'e} Workshop on Na{\"\i}ve Models"
+    assert escape("a } ü {") == r"a \textbraceright{} {\"u} \textbraceleft{}"
+
+
+@pytest.mark.parametrize("text", ["王凯", "可解释性研究", "Καραγιάννης", "Чебышёв", "a\u20dd", "ŋ"])
+def test_characters_with_no_latex_command_stay_utf8(text: str) -> None:
+    # Nothing better exists for classic BibTeX; biblatex and a UTF-8 LaTeX read them as they are.
+    assert escape(text) == text
+    fields = parse_bib(to_bibtex(Paper(id="p", title=text, authors=[f"{text} Wang"], year=2024)))[0][2]
+    assert fields["title"] == "{" + text + "}" and fields["author"] == f"{text} Wang"
+
+
+def test_escape_is_unchanged_for_ascii() -> None:
+    for value in ["Kevin Wang", "A & B", "100%", "x_y", "{pair}", "}{", "a\\b", "~^"]:
+        assert escape(value).isascii()
+    assert escape("Plain ASCII title") == "Plain ASCII title"
+
+
+# -- arXiv preprints carry an identifier every classic style prints ---------------------------------
+@pytest.mark.parametrize(("paper", "howpublished"), [
+    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022), "arXiv:2211.00593"),
+    (Paper(id="hep-th/9901001", arxiv_id="hep-th/9901001", title="T", year=1999), "arXiv:hep-th/9901001"),
+    # An unrecognised venue stays a note, beside the arXiv id.
+    (Paper(id="2301.1", arxiv_id="2301.00001", title="T", year=2023, venue="Transformer Circuits Thread"),
+     "arXiv:2301.00001"),
+    # Not on arXiv, or at a venue (the booktitle/journal says where): none.
+    (Paper(id="p", title="T", year=2022, url="https://example.org/post"), None),
+    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="ICLR 2023"), None),
+    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="TMLR 2024"), None),
+])
+def test_arxiv_misc_entries_have_howpublished(paper: Paper, howpublished: str | None) -> None:
+    fields = parse_bib(to_bibtex(paper))[0][2]
+    assert fields.get("howpublished") == howpublished
+    if paper.arxiv_id:  # the eprint fields stay for biblatex and natbib styles
+        assert fields["eprint"] == paper.arxiv_id and fields["archivePrefix"] == "arXiv"
+
+
+def test_a_given_key_replaces_the_citation_key() -> None:
+    paper = Paper(id="p", title="Probing", year=2024, authors=["Kevin Wang"])
+    assert parse_bib(to_bibtex(paper, "wang2024probinga"))[0][1] == "wang2024probinga"
+    assert to_bibtex(paper, "wang2024probinga").replace("probinga,", "probing,", 1) == to_bibtex(paper)

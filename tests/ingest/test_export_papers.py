@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 
 import ingest.export_papers as export_papers
 from api.app import create_app
+from api.bibtex import citation_key
 from ingest.awesome_list import parse_list
 from ingest.export_papers import (
     CSV_COLUMNS,
@@ -28,8 +29,10 @@ from ingest.export_papers import (
     csv_cells,
     export_ids,
     export_lines,
+    resolve_ids,
     spreadsheet_safe,
     spreadsheet_value,
+    unique_key,
     write_atomically,
 )
 from ingest.extract import Extractor
@@ -41,6 +44,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.store import StoreError
 from kg.taxonomy import Taxonomy
+from tests.api.test_bibtex import parse_bib
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -382,3 +386,119 @@ def test_an_empty_store_exports_nothing_or_a_header(data_dir: Path) -> None:
     assert empty.exit_code == 0 and empty.stdout == "" and empty.stderr == "the store holds no papers\n"
     header = _export("--format", "csv")
     assert header.stdout_bytes == (",".join(CSV_COLUMNS) + "\r\n").encode()
+
+
+# -- BibTeX and --id -------------------------------------------------------------------------------
+def _bib_keys(text: str) -> list[str]:
+    return [key for _kind, key, _fields in parse_bib(text)]
+
+
+def test_bibtex_has_the_api_entry_of_every_paper_oldest_first(
+    exported: tuple[EmbeddedStore, str], data_dir_of: Path, tmp_path: Path
+) -> None:
+    store, _since = exported
+    result = _export("--format", "bibtex")
+    text = _text(result)
+    assert result.stderr == ""
+    entries = parse_bib(text)  # one brace-balanced entry a paper, hostile titles and all
+    ids = [o["id"] for o in _jsonl(_export())]
+    assert len(entries) == len(ids) == len(store.paper_ids())
+    client = _client(store, tmp_path)
+    for paper_id, entry_text in zip(ids, text.split("\n\n"), strict=True):
+        api = client.get(f"/api/papers/{paper_id}/bibtex").get_data(as_text=True)
+        assert entry_text.strip() == api.strip()  # the same entry, in the same (oldest first) order
+    assert len(set(_bib_keys(text))) == len(ids)
+    target = tmp_path / "syllabus.bib"
+    made = _export("--format", "bibtex", "--output", str(target))
+    assert made.exit_code == 0 and made.stdout == f"exported {len(ids)} papers to {target}\n"
+    assert target.read_bytes() == result.stdout_bytes
+    since = _text(_export("--format", "bibtex", "--since", _since))
+    assert len(parse_bib(since)) == len(ids) - 1 and "2601.00001" not in since
+
+
+def test_bibtex_keys_are_unique_in_one_file(data_dir: Path) -> None:
+    """Keys repeated across papers (the same first author, year and title word) get a, b, ... in the
+    export, oldest first; a suffixed key that is another paper's own key is skipped."""
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:
+        papers = [Paper(id="p0", title="Probing heads", authors=["Kevin Wang"], year=2024),
+                  Paper(id="p1", title="Probinga is a word here", authors=["Kai Wang"], year=2024),
+                  Paper(id="p2", title="Probing layers", authors=["Kevin Wang"], year=2024),
+                  Paper(id="p3", title="Probing neurons", authors=["Kevin Wang"], year=2024),
+                  Paper(id="p4", title="Unrelated", authors=["Ada Lovelace"], year=1843)]
+        for paper in papers:  # one at a time: first_seen in this order
+            store.upsert_papers([PaperBundle(paper)])
+    finally:
+        store.close()
+    assert [citation_key(p) for p in papers] == ["wang2024probing", "wang2024probinga", "wang2024probing",
+                                                 "wang2024probing", "lovelace1843unrelated"]
+    text = _text(_export("--format", "bibtex"))
+    assert _bib_keys(text) == ["wang2024probing", "wang2024probinga", "wang2024probingb", "wang2024probingc",
+                               "lovelace1843unrelated"]
+    # A paper whose own key is a suffixed one taken already gets a suffix of its own; after z, aa.
+    used: set[str] = set()
+    assert [unique_key(k, used) for k in ["x", "x", "xa", "x"]] == ["x", "xa", "xaa", "xb"]
+    used = set()
+    keys = [unique_key("k", used) for _ in range(29)]
+    assert keys[:3] == ["k", "ka", "kb"] and keys[26:] == ["kz", "kaa", "kab"] and len(set(keys)) == 29
+
+
+def test_id_limits_every_format_to_those_papers_oldest_first(
+    exported: tuple[EmbeddedStore, str], data_dir_of: Path
+) -> None:
+    store, since = exported
+    every = [o["id"] for o in _jsonl(_export())]
+    wanted = [every[5], every[0], every[2]]
+    # Given in any order, twice, or as an arXiv id with a version or an abs URL: each once, oldest first.
+    args = ["--id", wanted[0], "--id", wanted[1], "--id", f"https://arxiv.org/abs/{wanted[2]}v2",
+            "--id", wanted[0]]
+    assert every[0] == "2601.00001" and every[2].startswith("2611.")
+    chosen = [every[0], every[2], every[5]]
+    assert [o["id"] for o in _jsonl(_export(*args))] == chosen
+    rows = _csv_rows(_text(_export("--format", "csv", *args)))
+    assert [spreadsheet_value(r["id"]) for r in rows] == chosen
+    entries = parse_bib(_text(_export("--format", "bibtex", *args)))
+    assert [f.get("eprint") for _k, _key, f in entries] == [store.get_papers([i])[0].arxiv_id for i in chosen]
+    # With --since as well: those of them first seen since.
+    assert [o["id"] for o in _jsonl(_export(*args, "--since", since))] == chosen[1:]
+    none = _export("--id", every[0], "--since", since)
+    assert none.exit_code == 0 and none.stdout == ""
+    assert none.stderr == f"none of the --id papers was first seen since {since}\n"
+
+
+def test_unknown_ids_are_named_and_nothing_is_written(
+    exported: tuple[EmbeddedStore, str], data_dir_of: Path, tmp_path: Path
+) -> None:
+    known = exported[0].paper_ids()[0]
+    target = tmp_path / "syllabus.bib"
+    for fmt in ("jsonl", "csv", "bibtex"):
+        result = _export("--format", fmt, "--id", known, "--id", "9999.99999", "--id", "no-such-slug",
+                         "--output", str(target))
+        assert result.exit_code == 2 and result.stdout == ""
+        wanted = "--id names no stored paper: '9999.99999', 'no-such-slug'; nothing was exported"
+        assert wanted in result.stderr
+        assert known not in result.stderr
+        assert os.listdir(tmp_path) == []  # no file, no temporary file
+    target.write_text("last term's list\n", encoding="utf-8")
+    forced = _export("--format", "bibtex", "--id", "9999.99999", "--output", str(target), "--force")
+    assert forced.exit_code == 2 and target.read_text(encoding="utf-8") == "last term's list\n"
+    to_stdout = _export("--format", "bibtex", "--id", "nope")
+    assert to_stdout.exit_code == 2 and to_stdout.stdout == "" and "paper: 'nope';" in to_stdout.stderr
+    assert os.listdir(tmp_path) == ["syllabus.bib"]
+    # Not UTF-8 (a lone surrogate from argv), a terminal control, empty: named, shown harmlessly.
+    odd = _export("--id", "\udcff", "--id", f"{known}\x1b[2J", "--id", "", "--id", known)
+    assert odd.exit_code == 2 and odd.stdout == "" and "\x1b" not in odd.stderr
+    assert f"paper: '\\udcff', '{known}\\x1b[2J', ''; nothing" in odd.stderr
+
+
+def test_resolve_ids_finds_papers_as_the_api_does(exported: tuple[EmbeddedStore, str]) -> None:
+    store, _since = exported
+    arxiv = next(i for i in store.paper_ids() if i.startswith("2611."))
+    found, unknown = resolve_ids(store, [f"{arxiv}v3", arxiv, "", "nope", "hostile-pipeline"])
+    assert found == [arxiv, "hostile-pipeline"] and unknown == ["", "nope"]
+
+
+def test_an_empty_store_exports_an_empty_bibtex_file(data_dir: Path) -> None:
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    empty = _export("--format", "bibtex")
+    assert empty.exit_code == 0 and empty.stdout == "" and empty.stderr == "the store holds no papers\n"
