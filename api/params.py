@@ -5,6 +5,7 @@ from its options so that `paperkg search` and `GET /api/search` run the same val
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, bad_parameter
-from kg.entities import TECHNIQUE_MATCHES, SearchFilters
+from kg.entities import TECHNIQUE_MATCHES, SearchFilters, TaxonomyNode
 from kg.schema import Label
 from kg.search import MODES, SENTENCE_MODES
 from kg.taxonomy import Taxonomy
@@ -225,17 +226,21 @@ FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Lab
 
 
 class FilterIdError(ParameterError):
-    """An id a technique or topic filter does not take: unknown (`label` None, with the id it may
-    spell in `suggestion`), or a node of another label (`label`; `other_filter` the filter that takes
-    it, None when none does). The fields let the web form word it for its own controls."""
+    """An id a technique or topic filter does not take, with the fields the web form words it from:
+    - unknown (`label` None): `suggestion` the id of the filter's kinds it spells or misspells, if any;
+    - a node of another label (`label`; `suggestion` None);
+    - no id, but the name or alias (or, `close`, a near misspelling) of a node of another label
+      ("polysemantic" names the topic polysemanticity): `label` that node's, `suggestion` its id.
+    `other_filter` is the filter that takes `label`, None when none does."""
 
     def __init__(self, name: str, node_id: str, detail: str, *, label: str | None = None,
-                 other_filter: str | None = None, suggestion: str | None = None) -> None:
+                 other_filter: str | None = None, suggestion: str | None = None, close: bool = False) -> None:
         super().__init__(name, detail)
         self.node_id = node_id
         self.label = label
         self.other_filter = other_filter
         self.suggestion = suggestion
+        self.close = close
 
 
 def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
@@ -245,12 +250,23 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
     for node_id in ids:
         node = taxonomy.by_id.get(node_id)
         if node is None:
-            suggestion = _id_named(taxonomy, node_id, allowed)
-            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, "/api/techniques", suggestion),
-                                suggestion=suggestion)
+            spelt = _node_spelt(taxonomy, node_id, allowed)
+            if spelt is None or spelt[0].label in allowed:
+                suggestion = spelt[0].id if spelt else None
+                raise FilterIdError(name, node_id,
+                                    _unknown_detail(name, node_id, "/api/techniques", suggestion),
+                                    suggestion=suggestion, close=bool(spelt and spelt[1]))
+            # The name of a node the other filter takes (or none does): say which, as for its id.
+            named, close = spelt
+            other = _filter_of(named.label)
+            kind = f"the {named.label.lower()} {named.id!r}"
+            use = f"use the {other} filter" if other else "no filter takes it; search for it by name"
+            hint = f"did you mean {kind}? {use}; " if close else f"it names {kind}: {use}; "
+            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, "/api/techniques", hint=hint),
+                                label=named.label, other_filter=other, suggestion=named.id, close=close)
         if node.label not in allowed:
             # A known id of the other filter's kind, or a component/model: say which.
-            other = next((f for f, labels in FILTER_LABELS.items() if node.label in labels), None)
+            other = _filter_of(node.label)
             kind = node.label.lower()
             # "an evaluation", "an object": the article goes by the label's first sound.
             kind = f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
@@ -258,6 +274,11 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
                     f"it is {kind}, which no filter takes; search for it by name")
             raise FilterIdError(name, node_id, f"{node_id!r} is not a {name} id ({hint})", label=node.label,
                                 other_filter=other)
+
+
+def _filter_of(label: str) -> str | None:
+    """The filter that takes nodes of `label`, None when none does (components, models)."""
+    return next((f for f, labels in FILTER_LABELS.items() if label in labels), None)
 
 
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
@@ -293,21 +314,48 @@ def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
         raise ParameterError(name, _unknown_detail(name, unknown[0], listing))
 
 
-def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None = None) -> str:
-    hint = f"did you mean {suggestion!r}? " if suggestion else ""
+def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None = None, *,
+                    hint: str = "") -> str:
+    """ "unknown <name> id '<value>' (<hint>see <listing>)", the hint "did you mean '<suggestion>'? " if
+    not given."""
+    hint = hint or (f"did you mean {suggestion!r}? " if suggestion else "")
     return f"unknown {name} id {value[:80]!r} ({hint}see {listing})"
 
 
-def _id_named(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> str | None:
-    """The id of the node of one of `labels` whose id, name or alias `text` spells ("logit lens",
-    "Logit-Lens" -> logit_lens), for a hint: ids stay exact in filters, as links and bookmarks use them."""
-    wanted = re.sub(r"[\W_]+", " ", text).strip().casefold()
+# How alike (difflib's ratio) a misspelt id and a spelling of a node must be for "did you mean": as the
+# ingest's unknown-label report (kg.taxonomy.Taxonomy.nearest_id) asks; "logit_len" -> logit_lens is 0.95,
+# "activaton_patching" -> activation_patching 0.97, while "nope" or "no_such_topic" match nothing.
+CLOSE_MATCH_CUTOFF = 0.85
+
+
+def _spelling_key(text: str) -> str:
+    # Case, spaces, punctuation and "_" aside ("Logit-Lens", "logit lens" -> "logit lens").
+    return re.sub(r"[\W_]+", " ", text).strip().casefold()
+
+
+def _node_spelt(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> tuple[TaxonomyNode, bool] | None:
+    """The node whose id, name or alias `text` spells ("logit lens", "Logit-Lens" -> logit_lens), else
+    the one it nearly spells ("logit_len"), with True when only nearly: a node of one of `labels` first,
+    then one of another label ("polysemantic" -> the topic polysemanticity). For a hint: ids stay exact in
+    filters, as links and bookmarks use them."""
+    wanted = _spelling_key(text)
     if not wanted:
         return None
-    for node in taxonomy.nodes:
-        if node.label in labels and wanted in {
-                re.sub(r"[\W_]+", " ", n).strip().casefold() for n in (node.id, node.name, *node.aliases)}:
-            return node.id
+    first = set(labels)
+    # Ids before names and aliases, so that a misspelt id meets the id; the filter's own kinds first.
+    tables: tuple[dict[str, TaxonomyNode], dict[str, TaxonomyNode]] = ({}, {})
+    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
+        for node in taxonomy.nodes:
+            table = tables[0] if node.label in first else tables[1]
+            for spelling in spellings(node):
+                table.setdefault(_spelling_key(spelling), node)
+    for table in tables:
+        if wanted in table:
+            return table[wanted], False
+    for table in tables:
+        match = difflib.get_close_matches(wanted, list(table), n=1, cutoff=CLOSE_MATCH_CUTOFF)
+        if match:
+            return table[match[0]], True
     return None
 
 

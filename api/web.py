@@ -7,7 +7,7 @@ import math
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
@@ -32,13 +32,16 @@ from api.web_format import highlight, isolate, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
-from kg.explain import Labels
+from kg.explain import Labels, query_terms
 from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta, load_taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 from kg.withdrawn import is_withdrawn
+
+if TYPE_CHECKING:
+    from kg.search import SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -432,6 +435,14 @@ def _filter_ids(name: str) -> list[str]:
             # The suggestion is an id: a wrong id comes from an edited link, where ids are what is typed.
             fix = f"did you mean “{exc.suggestion}”?" if exc.suggestion else "pick one from the list."
             message = f"Unknown {name} {shown}: {fix}"
+        elif exc.suggestion and exc.close:  # nearly the name of a node another filter (or none) takes
+            then = (f"Pick it under {FILTER_FIELDS[exc.other_filter]}." if exc.other_filter else
+                    "No filter takes it: search for it by name.")
+            message = f"Unknown {name} {shown}: did you mean the {kind} “{exc.suggestion}”? {then}"
+        elif exc.suggestion:  # the name or alias of such a node ("polysemantic": polysemanticity)
+            named = f"{shown} names the {kind} “{exc.suggestion}”"
+            message = (f"{named}, not a {name}: pick it under {FILTER_FIELDS[exc.other_filter]}."
+                       if exc.other_filter else f"{named}, which no filter takes: search for it by name.")
         elif exc.other_filter:
             message = (f"{shown} is {article} {kind}, not a {name}: "
                        f"pick it under {FILTER_FIELDS[exc.other_filter]}.")
@@ -483,9 +494,12 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
     ctx["not_tagged"] = [get_taxonomy().by_id[t].name for t in result.not_tagged]
     hits = []
+    # The long forms the query's acronyms were read as pick the sentence too: mark their words as well.
+    marked = " ".join([q, *result.acronyms.values()])
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
-        snippet = highlight(sentence or shorten(hit.paper.abstract), q) if q else shorten(hit.paper.abstract)
+        abstract = shorten(hit.paper.abstract)
+        snippet = highlight(sentence or abstract, marked) if q else abstract
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         # Criteria the query or filter named are shown as chips too: they are why the paper is here.
         criteria = hit.why.get("matched_evaluations") or []
@@ -503,11 +517,25 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["hits"] = hits
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
     ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
-        h["why"]["keyword_rank"] for h in hits)
+        _has_the_words(hit, result.acronyms) for hit in result.results)
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
     if not hits and not ctx["past_end"]:
         ctx["empty_tips"] = _empty_tips(q, mode, filters)
+
+
+def _has_the_words(hit: SearchHit, acronyms: dict[str, str]) -> bool:
+    """Whether a hybrid hit answers the query's words: it contains them (a keyword rank), it is tagged
+    with the technique or criterion the query names (a rank in that list), or it contains the long form
+    of an acronym the query was read as ("SAE": "sparse autoencoder"), words keyword search was not given."""
+    ranks = hit.why.get("ranks") or {}
+    if ranks.get("keyword") or ranks.get("technique"):
+        return True
+    if not acronyms:
+        return False
+    text = query_terms(f"{hit.paper.title} {hit.paper.abstract or ''}")
+    # query_terms folds case and plurals as keyword search does: "Sparse Autoencoders" holds the long form.
+    return any(terms and terms <= text for terms in map(query_terms, acronyms.values()))
 
 
 def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:

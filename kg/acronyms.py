@@ -8,14 +8,20 @@ letters contain the short form's characters in order, the first one starting a w
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+from importlib.resources import files
 
 from kg.entities import TaxonomyNode
 from kg.schema import Label
 
-# A query token read as an acronym: 2-10 letters/digits with at least two capitals ("IOI", "CoT", "LLMs").
+# A query token that may be an acronym: 2-10 letters/digits, standing alone.
+_TOKEN = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]{1,9})(?![\w-])")
+# A query token read as an acronym: such a token with at least two capitals ("IOI", "CoT", "LLMs").
 _QUERY_ACRONYM = re.compile(r"(?<![\w-])(?=(?:[A-Za-z0-9]*[A-Z]){2})([A-Za-z][A-Za-z0-9]{1,9})(?![\w-])")
 # "long form (SF)" in running text; SF starts with a letter and holds a capital.
 _DEFINITION = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,9})\s*\)")
@@ -25,9 +31,36 @@ _CLAUSE_BREAK = re.compile(r"[.;:!?](?:\s|$)")
 _SPELLED_OUT = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*(?: [A-Za-z]+(?:-[A-Za-z]+)*)+")
 
 
-def query_acronyms(query: str) -> list[str]:
-    """Acronym-like tokens of a query, in order, without repeats."""
-    return list(dict.fromkeys(m.group(1) for m in _QUERY_ACRONYM.finditer(query or "")))
+def query_acronyms(query: str, lowercase: Container[str] = frozenset()) -> list[str]:
+    """Acronym-like tokens of a query, in order, without repeats: those with two capitals, and those
+    typed otherwise ("sae", "Cma") whose case-folded form is in `lowercase` (see lowercase_acronyms)."""
+    tokens = (m.group(1) for m in _TOKEN.finditer(query or ""))
+    return list(dict.fromkeys(t for t in tokens if _QUERY_ACRONYM.fullmatch(t) or t.casefold() in lowercase))
+
+
+@functools.cache
+def _english_words() -> frozenset[str]:
+    """The lemmas of WordNet's nouns, verbs, adjectives and adverbs, lower case (83,000; "rome", "lat",
+    "opt", "atp"), from spacy-lookups-data, which the extractor already depends on."""
+    data = (files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz").read_bytes()
+    by_part_of_speech = json.loads(gzip.decompress(data))
+    return frozenset(word.casefold() for words in by_part_of_speech.values() for word in words)
+
+
+def lowercase_acronyms(nodes: Iterable[TaxonomyNode]) -> frozenset[str]:
+    """The acronyms a query may type in lower case, case-folded: the taxonomy's all-capital acronym
+    aliases (a plural "s" aside: "SAEs") that are no English word, so "sae" and "cma" are read as
+    acronyms while "rome" (ROME) and "lat" (LAT), words too, must be typed in capitals to be read."""
+    caps = set()
+    for node in nodes:
+        for alias in (*node.aliases, *node.ambiguous_aliases, node.name):
+            core = alias[:-1] if alias.endswith("s") and alias[:-1].isupper() else alias
+            if _QUERY_ACRONYM.fullmatch(alias) and core.isupper():
+                caps.add((alias.casefold(), core.casefold()))
+    if not caps:
+        return frozenset()
+    english = _english_words()
+    return frozenset(alias for alias, core in caps if alias not in english and core not in english)
 
 
 def _long_form(short: str, words: list[str]) -> str | None:
@@ -105,9 +138,11 @@ def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
     The fallback for acronyms no abstract defines. The long form is the node's first alias that
     spells the acronym out by the Schwartz & Hearst rule, starts with its first letter and has no
     more words than it has letters, so "ITI" is not read as "difference-in-means direction". A
-    component's aliases all name one part of the model, so an acronym of a component that none
-    spells out is read as its first alias of several words ("MLP": "feed-forward layers"); a
-    technique's aliases may name different methods of one family, so they get no such reading."""
+    component's aliases all name one part of the model, and its first alias of several words is
+    the name papers give that part, so a component's acronym is read as that alias even where a
+    later alias spells the acronym out ("MLP": "feed-forward layers", not "multi-layer perceptron",
+    which names the stand-alone network); a technique's aliases may name different methods of one
+    family, so only an alias spelling its acronym out is a reading."""
     out: dict[str, str] = {}
     for node in nodes:
         names = [*node.aliases, *node.ambiguous_aliases, node.name]
@@ -116,6 +151,9 @@ def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
         for alias in names:
             if not _QUERY_ACRONYM.fullmatch(alias) or alias.casefold() in out:
                 continue
+            if synonym:
+                out[alias.casefold()] = synonym
+                continue
             core = alias[:-1] if alias.endswith("s") and alias[:-1].isupper() else alias
             for candidate in names:
                 if (_SPELLED_OUT.fullmatch(candidate) and candidate[0].casefold() == core[0].casefold()
@@ -123,9 +161,6 @@ def taxonomy_long_forms(nodes: Iterable[TaxonomyNode]) -> dict[str, str]:
                         and _long_form(core, candidate.split()) == candidate):
                     out[alias.casefold()] = candidate
                     break
-            else:
-                if synonym:
-                    out[alias.casefold()] = synonym
     return out
 
 
@@ -146,4 +181,5 @@ def expand(query: str, long_forms: dict[str, str]) -> str:
         long_form = long_forms.get(token)
         return f"{token} ({long_form})" if long_form else token
 
-    return _QUERY_ACRONYM.sub(repl, query)
+    # Any token, as typed: the keys are the tokens read as acronyms, lower-case ones included ("sae").
+    return _TOKEN.sub(repl, query)

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kg.acronyms import expand, expansions, known_long_form, query_acronyms
+from kg.acronyms import expand, expansions, known_long_form, lowercase_acronyms, query_acronyms
 from kg.entities import Paper, ScoredId, SearchFilters
 from kg.explain import (
     Labels,
@@ -231,9 +231,11 @@ def search(
     """Rank papers for a query in one mode, after filters, and explain every hit.
 
     `sentence_mode` picks how the best abstract sentence is chosen: "overlap" (most query
-    terms; the default; when the query names a technique or criterion the hit is tagged with and
-    no sentence has all its words, the sentence that tagged it, `best_sentence_by` "evidence",
-    unless another shares more of them), "embedding" (highest cosine between each abstract
+    terms, an acronym the query was read with matched also by its whole long form; the default;
+    when the query names a technique or criterion the hit is tagged with and no sentence has all
+    its words, the sentence that tagged it, or, tagged from the title, the abstract's first
+    sentence naming the node, `best_sentence_by` "evidence", unless another shares more of
+    them), "embedding" (highest cosine between each abstract
     sentence and the query; needs an embedder), "auto" (embedding when an embedder is given). Embedding the
     sentences of a 10-hit page means running the model over ~80 sentences: measured ~0.4 s on an
     idle 2-core machine and 3-4 s under load, against ~10 ms for the whole search otherwise, so
@@ -362,6 +364,9 @@ def search(
         raise ValueError("sentence_mode 'embedding' needs an embedder")
     sentences = {pid: split_sentences(p.abstract) for pid, p in papers.items()}
     terms = query_terms(query)
+    # An acronym the query was read with is matched by its long form too: an abstract spells it out
+    # ("using sparse autoencoders") more often than it writes it ("SAE").
+    spelled = _Spelled(terms, [(query_terms(token), query_terms(form)) for token, form in acronyms.items()])
     sentence_vectors: dict[str, np.ndarray] = {}
     if use_embedding and embedder is not None:
         if query_vector is None:
@@ -409,7 +414,7 @@ def search(
             )
             sentence_by = "embedding"
         else:
-            sentence, sentence_score = best_sentence_by_overlap(query, sentences[paper_id], terms)
+            sentence, sentence_score = spelled.best_sentence(query, sentences[paper_id])
             sentence_by = "overlap"
             # The query names a technique (criterion) the paper is tagged with: unless a sentence has
             # every word of the query (request words aside), the sentence that tagged it says why
@@ -418,7 +423,7 @@ def search(
             named_here = [t for t in [*matched, *matched_evaluations] if t in named_family]
             named_here.sort(key=lambda t: t not in query_techniques)
             content = (terms - _REQUEST_WORDS) or terms
-            best_words = content & query_terms(sentence or "")
+            best_words = content & spelled.matched(sentence or "")
             if named_here and best_words != content:
                 pending.append(_EvidenceWanted(paper_id, named_here, content, len(best_words)))
         why: dict[str, Any] = {
@@ -439,7 +444,7 @@ def search(
                  "keyword": hit_scores["keyword"].get(paper_id, 0.0)}[mode]
         results.append(SearchHit(paper_id, paper.title, float(final), paper, techniques, why))
     if pending:
-        _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, terms)
+        _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, spelled, labels)
     return SearchPage(results=results, total=len(candidates), acronyms=acronyms, using_first=using_first,
                       not_tagged=not_tagged)
 
@@ -481,8 +486,10 @@ def _spell_out_acronyms(
     store: GraphStore, query: str, labels: Labels | None = None
 ) -> tuple[str, dict[str, str]]:
     """The query text to embed, with its acronyms followed by the long forms papers using them define,
-    or else the taxonomy spells out ("ICL": "in-context learning", an alias of one node)."""
-    wanted = query_acronyms(query)[:MAX_ACRONYMS]
+    or else the taxonomy spells out ("ICL": "in-context learning", an alias of one node). A token in
+    lower case is an acronym only as lowercase_acronyms says ("sae", not "rome")."""
+    lowercase = _naming_tables(labels).lowercase_acronyms if labels is not None else frozenset()
+    wanted = query_acronyms(query, lowercase)[:MAX_ACRONYMS]
     if not wanted:
         return query, {}
     now = time.monotonic()
@@ -507,6 +514,37 @@ def _spell_out_acronyms(
     found_forms = {a: known.get(a) or known_long_form(a, taxonomy_forms) for a in wanted}
     long_forms = {a: f for a, f in found_forms.items() if f}
     return expand(query, long_forms), long_forms
+
+
+@dataclass(frozen=True)
+class _Spelled:
+    """A query's terms and, for each acronym it was read with, the acronym's term and its long form's."""
+
+    terms: set[str]
+    acronyms: list[tuple[set[str], set[str]]]  # ({"sae"}, {"sparse", "autoencoder"})
+
+    def matched(self, sentence: str) -> set[str]:
+        """The query terms a sentence has, an acronym's counted also when the sentence has every word of
+        its long form (a word of the long form alone, "sparse", counts for nothing)."""
+        words = query_terms(sentence)
+        found = self.terms & words
+        for acronym, long_form in self.acronyms:
+            if long_form and long_form <= words:
+                found |= acronym & self.terms
+        return found
+
+    def best_sentence(self, query: str, sentences: list[str]) -> tuple[str | None, float]:
+        """best_sentence_by_overlap, counting the words `matched` counts (ties: the earlier sentence)."""
+        if not self.acronyms:
+            return best_sentence_by_overlap(query, sentences, self.terms)
+        best, best_score = None, 0.0
+        for sentence in sentences:
+            score = float(len(self.matched(sentence)))
+            if score > best_score:
+                best, best_score = sentence, score
+        if best is None and sentences:
+            return sentences[0], 0.0
+        return best, best_score
 
 
 def _round(value: float | None) -> float | None:
@@ -535,6 +573,7 @@ class _NamingTables:
     aliases: dict[str, set[str]]  # every name and alias of a technique or criterion -> node ids
     alias_pattern: re.Pattern[str] | None
     adjectives: dict[str, set[str]]  # a criterion's adjective ("faithful") -> node ids
+    lowercase_acronyms: frozenset[str]  # acronyms read in lower case too ("sae"; see kg.acronyms)
 
 
 _NAMING: weakref.WeakKeyDictionary[Labels, _NamingTables] = weakref.WeakKeyDictionary()
@@ -572,7 +611,8 @@ def _naming_tables(labels: Labels) -> _NamingTables:
                     if word not in ambiguous:
                         adjectives.setdefault(word, set()).add(node.id)
                     break
-    tables = _NAMING[labels] = _NamingTables(aliases, phrase_pattern(aliases), adjectives)
+    tables = _NAMING[labels] = _NamingTables(aliases, phrase_pattern(aliases), adjectives,
+                                             lowercase_acronyms(labels.nodes.values()))
     return tables
 
 
@@ -628,23 +668,25 @@ class _EvidenceWanted:
 
 def _explain_by_evidence(
     store: GraphStore, pending: list[_EvidenceWanted], whys: dict[str, dict[str, Any]],
-    sentences: dict[str, list[str]], terms: set[str],
+    sentences: dict[str, list[str]], spelled: _Spelled, labels: Labels,
 ) -> None:
-    """Give each pending hit the sentence that tagged it unless its overlap sentence shares more of the
-    query's content words; the evidence of every pending hit comes from one store read."""
+    """Give each pending hit the sentence that tagged it (or, when that is its title or no abstract sentence,
+    the abstract's first sentence naming the node) unless its overlap sentence shares more of the query's
+    content words; the evidence of every pending hit comes from one store read."""
     evidence = store.tag_evidence([w.paper_id for w in pending],
                                   list(dict.fromkeys(n for w in pending for n in w.nodes)))
     for wanted in pending:
-        sentence = _evidence_sentence(evidence.get(wanted.paper_id, {}), wanted.nodes,
-                                      sentences[wanted.paper_id])
+        sentence = (_evidence_sentence(evidence.get(wanted.paper_id, {}), wanted.nodes,
+                                       sentences[wanted.paper_id])
+                    or _naming_sentence(wanted.nodes, sentences[wanted.paper_id], labels))
         if sentence is None:
             continue
         # A TL;DR sentence is shown with its "List TL;DR: " mark, but the mark's words are no match.
-        words = query_terms(sentence.removeprefix(TLDR_EVIDENCE_PREFIX))
+        words = spelled.matched(sentence.removeprefix(TLDR_EVIDENCE_PREFIX))
         if len(wanted.content & words) >= wanted.best_words:
             why = whys[wanted.paper_id]
             why["best_sentence"] = sentence
-            why["best_sentence_score"] = _round(float(len(terms & words)))
+            why["best_sentence_score"] = _round(float(len(words)))
             why["best_sentence_by"] = "evidence"
 
 
@@ -659,6 +701,20 @@ def _evidence_sentence(evidence: dict[str, str], nodes: list[str], sentences: li
             return text
         # The extractor's sentence split and split_sentences may differ: either may hold the other.
         found = next((s for s in sentences if text and (text in s or s in text)), None)
+        if found is not None:
+            return found
+    return None
+
+
+def _naming_sentence(nodes: list[str], sentences: list[str], labels: Labels) -> str | None:
+    """The first abstract sentence naming one of `nodes` by its name or an unambiguous alias, the first node
+    with one winning: the abstract's word for a tag read from the title ("Sparse Probing" in the title,
+    "linear classifiers (probes)" in the abstract)."""
+    for node_id in nodes:
+        label = labels.label(node_id)
+        if label is None:
+            continue
+        found = next((s for s in sentences if node_id in labels.techniques_in_text(s, label)), None)
         if found is not None:
             return found
     return None

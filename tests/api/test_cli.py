@@ -99,6 +99,11 @@ SAME_BAD_SEARCHES = [
      "unknown technique id 'Activation-Patching' (did you mean 'activation_patching'? see /api/techniques)"),
     ("topic=Superposition",
      "unknown topic id 'Superposition' (did you mean 'superposition'? see /api/techniques)"),
+    # A misspelt id, and a topic's alias given to the technique filter.
+    ("technique=logit_len",
+     "unknown technique id 'logit_len' (did you mean 'logit_lens'? see /api/techniques)"),
+    ("technique=polysemantic", "unknown technique id 'polysemantic' (it names the topic 'polysemanticity': "
+                               "use the topic filter; see /api/techniques)"),
 ])
 def test_an_id_of_the_wrong_kind_names_the_filter_that_takes_it(
     client: FlaskClient, query: str, expected: str

@@ -161,6 +161,31 @@ def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
     assert refused.value.detail == f"{node_id!r} is not a {name} id ({hint})"
 
 
+@pytest.mark.parametrize(("name", "value", "hint"), [
+    # A misspelt id gets the id it nearly spells (QA: "logit_len", "activaton_patching" got no hint).
+    ("technique", "logit_len", "did you mean 'logit_lens'? "),
+    ("technique", "activaton_patching", "did you mean 'activation_patching'? "),
+    ("topic", "superpositon", "did you mean 'superposition'? "),
+    # The alias of a topic given to the technique filter says so, as the topic's id does
+    # (QA: "polysemantic" got no hint where "superposition" did).
+    ("technique", "polysemantic", "it names the topic 'polysemanticity': use the topic filter; "),
+    ("technique", "superpositon", "did you mean the topic 'superposition'? use the topic filter; "),
+    ("topic", "logit_len", "did you mean the technique 'logit_lens'? use the technique filter; "),
+    ("topic", "GPT-2", "it names the model 'gpt2': no filter takes it; search for it by name; "),
+    # Nothing close: no guess.
+    ("technique", "nope", ""),
+    ("topic", "no_such_topic", ""),
+    ("technique", "x", ""),
+])
+def test_an_unknown_filter_id_suggests_what_it_nearly_spells(
+    taxonomy: Taxonomy, name: str, value: str, hint: str
+) -> None:
+    with pytest.raises(FilterIdError) as refused:
+        check_filter_ids(taxonomy, name, [value])
+    assert refused.value.detail == f"unknown {name} id {value!r} ({hint}see /api/techniques)"
+    assert refused.value.message == f"parameter '{name}': {refused.value.detail}"
+
+
 def test_technique_match_is_any_by_default_all_when_asked_and_refused_otherwise(taxonomy: Taxonomy) -> None:
     """How several technique ids combine: any (the union, as before) or all (papers using each); any other
     value, the empty one included, is a 400 naming the parameter and its allowed values."""

@@ -285,6 +285,43 @@ def test_hybrid_hits_say_whether_the_words_matched(client: FlaskClient) -> None:
     assert "· newest first" in html and "data-why" not in html and "· hybrid" not in html
 
 
+@pytest.mark.parametrize("q", ["SAE", "SAEs", "AtP", "CMA", "autointerp"])
+def test_a_query_read_as_a_technique_is_not_called_unmatched(client: FlaskClient, q: str) -> None:
+    """ "None of these papers contains the words you typed" stood above the papers tagged with the
+    technique the acronym or alias names (no paper spells "SAE", so keyword search ranks none)."""
+    html = page(client, f"/search?q={q}")
+    assert 'data-state="using-first"' in html and 'data-state="no-word-match"' not in html
+
+
+def test_a_hit_holding_an_acronyms_long_form_matches_the_words(tmp_path: Path) -> None:
+    """A query read as an acronym ("CMA": "causal mediation analysis") matches the papers that spell
+    it out, though no paper is tagged with it; an acronym whose long form no hit holds still warns."""
+    embedder = HashEmbedder()
+
+    def bundle(pid: str, title: str, abstract: str) -> PaperBundle:
+        vector = embedder.encode_query(f"{title} {abstract}")
+        return PaperBundle(Paper(id=pid, title=title, abstract=abstract, authors=["A. Author"],
+                                 sources=["records"], year=2024, embedding=vector,
+                                 embedding_model=embedder.model_name))
+
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        s.upsert_papers([bundle("spelt-out", "Heads under the microscope",
+                                "We run a causal mediation analysis on attention heads."),
+                         bundle("other", "Syntax in toy models", "Small transformers recover syntax trees.")])
+        client = create_app({"STORE": s, "EMBEDDER": embedder, "TESTING": True}).test_client()
+        html = page(client, "/search?q=CMA")
+        assert 'data-state="acronyms">Read CMA as “causal mediation analysis”' in html
+        assert 'data-state="using-first"' not in html  # no paper is tagged with it
+        assert set(row_ids(html)) == {"spelt-out", "other"} and 'data-state="no-word-match"' not in html
+        # The sentence chosen for the long form shows it marked, as typed words are.
+        assert "<mark>causal</mark> <mark>mediation</mark> <mark>analysis</mark>" in html
+        html = page(client, "/search?q=ICL")  # read as "in-context learning", which neither paper says
+        assert 'data-state="acronyms">Read ICL as' in html and 'data-state="no-word-match"' in html
+    finally:
+        s.close()
+
+
 class DownStore:
     """A store whose every call fails as an unreachable Neo4j would."""
 
@@ -1504,6 +1541,17 @@ def test_the_web_form_takes_the_topics_the_api_takes(client: FlaskClient, topic:
     ("technique=features", "technique",
      "“\u2068features\u2069” is a fundamental object, not a technique: pick it under Topic."),
     ("topic=gpt2", "topic", "“\u2068gpt2\u2069” is a model, which no filter takes: search for it by name."),
+    # What the id nearly spells, or the node of another kind whose name it is (the API's hints).
+    ("technique=logit_len", "technique",
+     "Unknown technique “\u2068logit_len\u2069”: did you mean “logit_lens”?"),
+    ("technique=polysemantic", "technique",
+     "“\u2068polysemantic\u2069” names the findings topic “polysemanticity”, not a technique: "
+     "pick it under Topic."),
+    ("technique=superpositon", "technique",
+     "Unknown technique “\u2068superpositon\u2069”: did you mean the findings topic “superposition”? "
+     "Pick it under Topic."),
+    ("topic=GPT-2", "topic",
+     "“\u2068GPT-2\u2069” names the model “gpt2”, which no filter takes: search for it by name."),
 ])
 def test_an_id_the_filter_does_not_take_says_which_filter_does(
     client: FlaskClient, query: str, field: str, words: str

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from kg.acronyms import definitions, expand, expansions, known_long_form, query_acronyms, taxonomy_long_forms
+from kg.acronyms import (
+    definitions,
+    expand,
+    expansions,
+    known_long_form,
+    lowercase_acronyms,
+    query_acronyms,
+    taxonomy_long_forms,
+)
 from kg.entities import TaxonomyNode
+from kg.taxonomy import load_taxonomy
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -78,3 +87,34 @@ def test_known_long_form_serves_either_number_and_any_case() -> None:
     assert known_long_form("SAEs", table) == "sparse autoencoder"
     assert known_long_form("IcL", table) == "in-context learning"
     assert known_long_form("IOI", table) is None
+
+
+def test_the_packaged_taxonomy_reads_each_acronym_as_the_field_names_it() -> None:
+    """Every reading of the shipped taxonomy. A component's acronym is read as the name papers give the
+    part ("MLP": "feed-forward layers"), not as a later alias spelling it out letter by letter
+    ("multi-layer perceptron", the ff node's extra alias, which sank the MLP papers); a technique's or a
+    topic's is read only as an alias spelling it out ("ITI" has none, so it gets no reading)."""
+    assert taxonomy_long_forms(load_taxonomy().nodes) == {
+        "acdc": "Automatic Circuit DisCovery", "actadd": "activation addition", "atp": "attribution patching",
+        "caa": "contrastive activation addition", "clt": "cross-layer transcoder",
+        "cma": "causal mediation analysis", "dla": "direct logit attribution",
+        "eap": "edge attribution patching",
+        "ffn": "feed-forward layers", "ffns": "feed-forward layers", "icl": "in-context learning",
+        "lat": "linear artificial tomography", "layernorm": "layer norm", "mha": "multi-head attention",
+        "mlp": "feed-forward layers", "mlps": "feed-forward layers", "pca": "principal component analysis",
+        "repe": "representation engineering", "rome": "rank-one model editing", "sae": "sparse autoencoder",
+        "saes": "sparse autoencoder",
+    }
+
+
+def test_a_lower_case_token_is_an_acronym_only_if_the_taxonomy_has_it_in_capitals_and_it_is_no_word() -> None:
+    lowercase = lowercase_acronyms(load_taxonomy().nodes)
+    assert {"sae", "saes", "cma", "mlp", "icl", "acdc", "pca"} <= lowercase
+    # English words (WordNet lemmas) stay words: ROME and LAT must be typed in capitals; "AtP" and
+    # "RepE" are not all capitals, "layernorm" is no acronym.
+    assert not {"rome", "lat", "opt", "atp", "repe", "layernorm"} & lowercase
+    assert query_acronyms("sae features, Cma and rome in GPT-2 small; IOI", lowercase) == [
+        "sae", "Cma", "IOI"]
+    assert query_acronyms("sae features and rome") == []  # without the table only capitals count
+    assert expand("sae features of sae", {"sae": "sparse autoencoder"}) == (
+        "sae (sparse autoencoder) features of sae (sparse autoencoder)")

@@ -278,6 +278,63 @@ def test_a_long_form_the_papers_define_wins_over_the_taxonomy(store: EmbeddedSto
         "IOI": "indirect object identification"}
 
 
+def test_mlp_is_read_as_the_feed_forward_layers_the_papers_study(store: EmbeddedStore, embedder: Any) -> None:
+    """Researcher QA: read as "multi-layer perceptron" (an alias of the ff component spelling MLP out),
+    "MLP" put the feed-forward papers (Geva et al. 2020, 2022) at #15 and #16 in hybrid; the component's
+    own name brings them into the first ten."""
+    geva = {"2012.14913", "2203.14680"}
+    semantic = search(store, "MLP", mode="semantic", embedder=embedder, limit=6)
+    assert semantic.acronyms == {"MLP": "feed-forward layers"}
+    assert geva <= {h.id for h in semantic.results}
+    hybrid = search(store, "MLPs", mode="hybrid", embedder=embedder, limit=10)
+    assert hybrid.acronyms == {"MLPs": "feed-forward layers"}
+    assert geva <= {h.id for h in hybrid.results}
+
+
+def test_a_lower_case_acronym_is_read_as_in_capitals_but_an_english_word_is_not(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """Researcher QA: "cma" put the CMA paper at #5 (#1 for "CMA"); "sae", in semantic mode, the SAE paper
+    at #15."""
+    for typed, capitals in (("cma", "CMA"), ("sae", "SAE")):
+        lower = search(store, typed, mode="semantic", embedder=embedder, limit=10)
+        upper = search(store, capitals, mode="semantic", embedder=embedder, limit=10)
+        assert lower.acronyms == {typed: upper.acronyms[capitals]}
+        assert [h.id for h in lower.results] == [h.id for h in upper.results]
+    assert search(store, "sae", mode="semantic", embedder=embedder, limit=1).results[0].id == "2309.08600"
+    assert search(store, "cma", mode="hybrid", embedder=embedder, limit=1).results[0].id == "2305.15054"
+    # "rome" is also a word (WordNet): read only when typed "ROME".
+    assert search(store, "rome", mode="semantic", embedder=embedder, limit=1).acronyms == {}
+    assert search(store, "ROME", mode="semantic", embedder=embedder, limit=1).acronyms == {
+        "ROME": "Rank-One Model Editing"}
+
+
+def test_an_acronym_hit_is_explained_by_the_sentence_spelling_it_out(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """Researcher QA: for "SAE" 2309.08600 was explained by its first sentence (score 0), which names no
+    autoencoder, while "using sparse autoencoders" is in its abstract. The long form counts as the acronym,
+    and only whole: a sentence with "sparse" alone ("k-sparse linear classifiers") matches nothing."""
+    page = search(store, "SAE", mode="hybrid", embedder=embedder, limit=10, sentence_mode="overlap")
+    hits = {h.id: h for h in page.results}
+    sae = hits["2309.08600"]
+    assert "using sparse autoencoders" in sae.why["best_sentence"]
+    assert sae.why["best_sentence_score"] == 1.0 and sae.why["best_sentence_by"] == "overlap"
+    assert hits["2305.01610"].why["best_sentence_score"] == 0.0
+    cma = search(store, "CMA", mode="hybrid", embedder=embedder, limit=10, sentence_mode="overlap")
+    top = cma.results[0]
+    assert top.id == "2305.15054" and "causal mediation analysis" in top.why["best_sentence"].lower()
+    assert top.why["best_sentence_score"] == 1.0
+
+
+def test_a_hit_tagged_from_its_title_is_explained_by_the_abstract_sentence_naming_the_technique(
+        store: EmbeddedStore, embedder: Any) -> None:
+    """Researcher QA: "probing" explained 2305.01610 (tagged Probing from its title, "Sparse Probing") by its
+    first sentence, with no word of the query; its abstract names the technique as "(probes)"."""
+    page = search(store, "probing", mode="hybrid", embedder=embedder, limit=10, sentence_mode="overlap")
+    hit = next(h for h in page.results if h.id == "2305.01610")
+    assert hit.why["best_sentence_by"] == "evidence"
+    assert "linear classifiers (probes)" in hit.why["best_sentence"]
+
+
 @pytest.mark.parametrize("query", ["logit lens", "logit lenses", "papers using the logit lens"])
 def test_a_query_that_is_only_a_technique_name_puts_its_papers_first_plural_too(
         store: EmbeddedStore, embedder: Any, query: str) -> None:
