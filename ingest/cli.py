@@ -527,17 +527,19 @@ def arxiv_server_cmd(records_path: Path, host: str, port: int, failures: tuple[s
                                   retry_after=retry_after).start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    for mode, count, matching in queued:
-        server.fail_next(mode, count, matching=matching)
-    # Best effort (each line flushed as written): a server started with stdout closed serves all the same.
-    echo_best_effort(f"local arXiv API with {len(server.entries)} papers at {server.url}")
-    echo_best_effort(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
-    if queued:
-        echo_best_effort("failing on demand: " + ", ".join(
-            f"{mode} x{count}" + (f" (requests containing {matching!r})" if matching else "")
-            for mode, count, matching in queued)
-            + (f"; 503 and 429 send Retry-After: {retry_after}" if retry_after is not None else ""))
+    # From here a Ctrl-C is the server's way to stop, banner included: it is serving already.
     try:
+        for mode, count, matching in queued:
+            server.fail_next(mode, count, matching=matching)
+        # Best effort (each line flushed as written): a server started with stdout closed serves all the
+        # same.
+        echo_best_effort(f"local arXiv API with {len(server.entries)} papers at {server.url}")
+        echo_best_effort(f"use it with: PAPERKG_ARXIV_URL={server.url} PAPERKG_ARXIV_DELAY=0.1")
+        if queued:
+            echo_best_effort("failing on demand: " + ", ".join(
+                f"{mode} x{count}" + (f" (requests containing {matching!r})" if matching else "")
+                for mode, count, matching in queued)
+                + (f"; 503 and 429 send Retry-After: {retry_after}" if retry_after is not None else ""))
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

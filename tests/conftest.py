@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ def pytest_configure(config: pytest.Config) -> None:
     removed = {name: os.environ.pop(name) for name in sorted(os.environ)
                if name.startswith("PAPERKG_") and name not in KEPT_CALLER_SETTINGS}
     config.stash[_REMOVED_SETTINGS] = removed
+    # The Ctrl-C tests send SIGINT to the commands they start, as a terminal does. A suite started as a
+    # background job of a script (`make test &`) has SIGINT ignored, and every child would inherit
+    # that and never stop: handled here, it is back to its default in each child (exec resets it).
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

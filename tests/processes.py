@@ -9,6 +9,7 @@ the command waits" first waits until the command really waits, in the kernel.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -32,15 +33,31 @@ def wait_channel(pid: int) -> str:
     return Path(f"/proc/{pid}/wchan").read_text(encoding="ascii").strip()
 
 
-def wait_until_blocked(proc: subprocess.Popen[str], channel: str, timeout: float = 120) -> None:
-    """Return once `proc`'s main thread sleeps in a kernel function whose name contains `channel`
-    ("pipe_read": reading an empty pipe or FIFO; "poll": waiting on a socket with a timeout)."""
+def wait_until_blocked(proc: subprocess.Popen[str], *channels: str, timeout: float = 120) -> None:
+    """Return once `proc`'s main thread sleeps in a kernel function whose name contains one of `channels`
+    ("pipe_read", "pipe_wait" before Linux 5.5: reading an empty pipe or FIFO; "poll": waiting on a
+    socket with a timeout; "nanosleep": time.sleep; "futex": waiting on a lock or event)."""
     deadline = time.monotonic() + timeout
     seen = ""
     while proc.poll() is None and time.monotonic() < deadline:
         seen = wait_channel(proc.pid)
-        if channel in seen:
+        if any(channel in seen for channel in channels):
             return
         time.sleep(0.01)
-    pytest.fail(f"process {proc.pid} never slept in {channel!r} (last seen in {seen!r}, "
-                f"exit status {proc.poll()})")
+    pytest.fail(f"process {proc.pid} never slept in {' or '.join(map(repr, channels))} (last seen in "
+                f"{seen!r}, exit status {proc.poll()})")
+
+
+def stop_when_blocked(proc: subprocess.Popen[str], *channels: str, signum: int = signal.SIGINT,
+                      timeout: float = 60) -> tuple[str, str]:
+    """Send `signum` to `proc` once it sleeps in one of `channels` (wait_until_blocked) and return what
+    it still writes (stdout, stderr) until it exits; it is killed if it does not exit in `timeout`."""
+    try:
+        wait_until_blocked(proc, *channels)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=timeout)
+        return out or "", err or ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -19,8 +19,8 @@ def test_a_child_reading_an_empty_fifo_is_seen_sleeping_in_pipe_read(tmp_path: P
                             text=True)
     writer = open_fifo_writer(fifo, proc)
     try:
-        wait_until_blocked(proc, "pipe_read")
-        assert "pipe_read" in wait_channel(proc.pid) and proc.poll() is None
+        wait_until_blocked(proc, "pipe_read", "pipe_wait")
+        assert "pipe_" in wait_channel(proc.pid) and proc.poll() is None
     finally:
         os.close(writer)  # end of file: the child's read returns
         assert proc.wait(timeout=60) == 0

@@ -23,7 +23,7 @@ from kg.cli import main
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
-from tests.processes import open_fifo_writer, wait_until_blocked
+from tests.processes import open_fifo_writer, stop_when_blocked, wait_until_blocked
 
 from .conftest import REPO_ROOT, open_ready_store, snapshot
 
@@ -362,8 +362,7 @@ def test_dev_arxiv_server_command(shared_data: Path) -> None:
         response = requests.get(url, params={"id_list": "2211.00593"}, timeout=5)
         assert response.status_code == 200 and b"Interpretability in the Wild" in response.content
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        stop_when_blocked(proc, "nanosleep")  # Ctrl-C once it sleeps: see tests/processes.py
 
 
 def test_dev_arxiv_server_fails_on_demand(shared_data: Path) -> None:
@@ -397,8 +396,7 @@ def test_dev_arxiv_server_fails_on_demand(shared_data: Path) -> None:
         assert b"<entry>" not in page and b"<opensearch:totalResults>0<" not in page
         assert b"<entry>" in get(search_query="cat:cs.LG", start=5, max_results=5).content
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        stop_when_blocked(proc, "nanosleep")  # Ctrl-C once it sleeps: see tests/processes.py
 
 
 @pytest.mark.parametrize(("value", "error"), [
@@ -428,7 +426,6 @@ import sys, time
 import ingest.pipeline as pipeline
 from ingest.pipeline import ingest_records_file
 from tests.embedders import HashEmbedder
-from tests.processes import open_fifo_writer, wait_until_blocked
 
 class Slow(HashEmbedder):
     def encode(self, texts, batch_size=64, progress=False):
@@ -603,6 +600,7 @@ def test_sigterm_during_the_arxiv_lookups_records_the_run_as_failed(
             assert server.requests, "the ingest never asked arXiv"
             second = CliRunner().invoke(main, ["ingest", "records", str(records)])
             assert second.exit_code == 75 and f"another {kind} ingest is running" in second.output
+            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=60)
         finally:
@@ -976,7 +974,6 @@ import sys, time
 import ingest.pipeline as pipeline
 from ingest.extract import Extractor
 from tests.embedders import HashEmbedder
-from tests.processes import open_fifo_writer, wait_until_blocked
 
 class Slow:
     def __init__(self, inner):
@@ -1154,8 +1151,7 @@ def test_dev_arxiv_server_sends_retry_after(shared_data: Path) -> None:
         assert [(a.status_code, a.headers.get("Retry-After")) for a in answers] == [
             (429, "30"), (503, "30"), (200, None)]
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        stop_when_blocked(proc, "nanosleep")  # Ctrl-C once it sleeps: see tests/processes.py
 
 
 @pytest.mark.parametrize("value", ["", "30\nX-Injected: 1"])
@@ -1185,7 +1181,7 @@ def test_ctrl_c_with_stderr_closed_exits_130(tmp_path: Path) -> None:
     try:
         writer = open_fifo_writer(fifo, proc)
         try:
-            wait_until_blocked(proc, "pipe_read")  # waiting for its records: see tests/processes.py
+            wait_until_blocked(proc, "pipe_read", "pipe_wait")  # waiting, not about to: tests/processes.py
             os.killpg(proc.pid, signal.SIGINT)
             out, _ = proc.communicate(timeout=60)
         finally:
@@ -1222,7 +1218,6 @@ import signal, sys
 import ingest.pipeline as pipeline
 from kg.embedded import EmbeddedStore
 from tests.embedders import HashEmbedder
-from tests.processes import open_fifo_writer, wait_until_blocked
 
 release = EmbeddedStore.release_lock
 
@@ -1292,8 +1287,7 @@ def test_dev_arxiv_server_with_stdout_unwritable_serves(shared_data: Path, unwri
         assert response is not None, f"the server never answered (exit status {proc.poll()})"
         assert response.status_code == 200 and b"Interpretability in the Wild" in response.content
     finally:
-        proc.send_signal(signal.SIGINT)  # its own way to stop
-        _, err = proc.communicate(timeout=30)
+        _, err = stop_when_blocked(proc, "nanosleep", timeout=30)  # Ctrl-C: its own way to stop
     # Served all the same; the dropped banner is said once on stderr, no traceback.
     assert proc.returncode == 0, err
     assert err.splitlines()[-1].endswith("stdout cannot be written (" + (

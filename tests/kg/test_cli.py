@@ -457,7 +457,7 @@ def test_ctrl_c_outside_an_ingest_says_interrupted_and_exits_130(data_dir: Path,
     writer = None
     try:
         writer = open_fifo_writer(fifo, proc)
-        wait_until_blocked(proc, "pipe_read")  # waiting for records, not about to: see tests/processes.py
+        wait_until_blocked(proc, "pipe_read", "pipe_wait")  # waiting, not about to: tests/processes.py
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

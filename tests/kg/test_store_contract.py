@@ -1450,6 +1450,7 @@ def test_embedding_models_counts_papers_with_an_embedding_per_model(store: Graph
 
 
 def test_rejections(store: GraphStore) -> None:
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # before the writes: a run may cross midnight
     store.record_rejections([
         Rejection("2411.00001", "Circuit boards", "no MI evidence", 0.12, run_id="r1",
                   seen_at="2026-11-01T10:00:00+00:00"),
@@ -1467,7 +1468,7 @@ def test_rejections(store: GraphStore) -> None:
     assert [r.arxiv_id for r in store.rejections(since="2026-11-10")] == ["2411.00002"]
     assert len(store.rejections(limit=1)) == 1
     store.record_rejections([Rejection("2411.00003", "Fresh", "no evidence", 0.0)])
-    fresh = store.rejections(since=datetime.now(UTC).strftime("%Y-%m-%d"))
+    fresh = store.rejections(since=today)
     assert [r.arxiv_id for r in fresh] == ["2411.00003"] and fresh[0].seen_at
 
 
@@ -1630,6 +1631,7 @@ def test_deleting_a_paper_removes_the_ids_that_led_to_it(store: GraphStore) -> N
 def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     """Ties on the date go by insertion order, newest first, in every order that has one (as the
     embedded store's pk); an empty published date counts as missing, so the year is the date."""
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # before the writes: a run may cross midnight
     store.upsert_papers([bundle("b", published="2024-05-01", techniques=("probing",)),
                          bundle("a", published="2024-05-01", techniques=("probing",))])
     store.upsert_papers([bundle("d", published="2024-05-01", techniques=("probing",)),
@@ -1643,7 +1645,6 @@ def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     page, _ = store.papers_by_technique("probing", sort="centrality")
     assert [p.id for p in page] == ["e", "c", "d", "a", "b"]
     assert store.filter_page(SearchFilters(technique_ids=["probing"]))[0][0] == "e"
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert [p.id for p in store.new_papers(today)][-2:] == ["a", "b"]  # one batch: same first_seen
     store.upsert_papers([bundle("b", "Paper b, again", published="2024-05-01", techniques=("probing",))])
     assert store.paper_ids() == ["b", "a", "d", "c", "e"]  # a rewrite keeps its place
@@ -1677,6 +1678,7 @@ def test_centrality_counts_a_papers_rows_in_one_section_once(store: GraphStore) 
 
 
 def test_new_papers(store: GraphStore) -> None:
+    today = datetime.now(UTC).strftime("%Y-%m-%d")  # before the writes: a run may cross midnight
     store.upsert_papers([bundle("old-1", "Old one"), bundle("old-2", "Old two")])
     time.sleep(0.01)
     boundary = datetime.now(UTC).isoformat()
@@ -1687,7 +1689,6 @@ def test_new_papers(store: GraphStore) -> None:
     store.upsert_papers([bundle("old-1", "Old one, updated title")])  # first_seen is kept
     assert [p.id for p in store.new_papers(boundary)] == ["new-2", "new-1"]
     assert [p.id for p in store.new_papers(boundary, limit=1)] == ["new-2"]
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert {p.id for p in store.new_papers(today)} == {"old-1", "old-2", "new-1", "new-2"}
     assert store.new_papers("2999-01-01") == []
 
