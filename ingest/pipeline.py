@@ -23,7 +23,7 @@ from ingest.normalize import (
     warn_if_titles_differ,
 )
 from ingest.records import Record
-from ingest.store_lock import HeldLock, ingest_lock
+from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -834,14 +834,15 @@ def _run_ingest(
 
 
 def _record_failed(store: GraphStore, summary: IngestSummary, exc: BaseException) -> None:
-    """Record the summary's run as failed with the error's message (a failure to record it is logged:
-    the original error, raised on by the caller, matters more)."""
+    """Record the summary's run as failed with the error's message (a failure to record it is one
+    warning: the original error, raised on by the caller, matters more)."""
     summary.status = "failed"
     message = str(exc) or type(exc).__name__
     try:
         store.finish_run(summary.run_id, "failed", summary.counts(), message=message[:2000])
-    except Exception:
-        log.exception("could not record the failed run %s", summary.run_id)
+    except Exception as error:
+        warn_unrecorded(log, f"could not record run {summary.run_id} as failed", error, exc,
+                        "it stays 'running' until the next ingest records it as failed")
 
 
 def _load_tools(store: GraphStore, embedder: TextEmbedder | None, extractor: PaperExtractor | None,

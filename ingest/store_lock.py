@@ -411,16 +411,36 @@ class HeldLock:
             log.warning("could not refresh the ingest lock: %s", exc)
 
 
+def unrecorded_reason(error: BaseException, outcome: BaseException | None) -> str:
+    """Why a run's closing write (its failed status, the lock's release) failed, for a one-line warning:
+    "the same error as the run" when that is what ended the run (a full disk, told once by the
+    command's own error line), else the error's message."""
+    text = str(error) or type(error).__name__
+    return "the same error as the run" if outcome is not None and text in str(outcome) else text
+
+
+def warn_unrecorded(logger: logging.Logger, what: str, error: BaseException, outcome: BaseException | None,
+                    then: str) -> None:
+    """Log that `what` could not be written (`error`) while a run ends (`outcome`: how it ended) and
+    what happens `then`, in one WARNING line; the traceback only at DEBUG (-v)."""
+    # Not log.exception: on a full disk every closing write fails alike, and their tracebacks came to
+    # some 130 lines before the command's one error line (QA).
+    logger.warning("%s: %s; %s", what, unrecorded_reason(error, outcome), then,
+                   exc_info=error if logger.isEnabledFor(logging.DEBUG) else None)
+
+
 def mark_dead_runs(store: GraphStore, owner: str) -> list[str]:
     """Record as failed every run still "running": with the lock held no other ingest runs, so each was
-    killed (or crashed) before it could record its end. Returns their ids."""
+    killed (or crashed) before it could record its end, or failed to record it (a full disk). Returns
+    their ids."""
     dead = [run for run in store.runs(limit=DEAD_RUN_HISTORY) if run.status == "running"]
     host_pid = ":".join(owner.split(":")[:2])
     for run in dead:
         try:
             store.finish_run(run.id, "failed", run.counts or {}, message=(
-                "did not finish: its process ended (killed or crashed) while it was running; found by "
-                f"the next ingest ({host_pid}) when it took the store lock"))
+                "did not finish: its process ended (killed or crashed) while it was running, or could not "
+                f"record its end (a full disk, say); found by the next ingest ({host_pid}) when it took the "
+                "store lock"))
         except Exception:  # a stale record must not stop the new run
             log.exception("could not record run %s as ended", run.id)
     if dead:
@@ -443,6 +463,7 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
         _let_go(owner)
         raise
     keeper = _LockKeeper(store, owner, ttl)
+    outcome: BaseException | None = None  # what ended the block, if it raised
     try:
         mark_dead_runs(store, owner)
         # Under the lock no other ingest writes: finish what opening the store may have left for
@@ -450,14 +471,18 @@ def ingest_lock(store: GraphStore, kind: str, *, owner: str | None = None, ttl: 
         store.init_schema()
         keeper.start()
         yield HeldLock(owner, kind, keeper)
+    except BaseException as exc:
+        outcome = exc
+        raise
     finally:
         keeper.stop()
         try:
             store.release_lock(LOCK_NAME, owner)
-        except Exception:  # never hide the run's own outcome
+        except Exception as exc:  # never hide the run's own outcome
             # Left behind: this process's next ingest takes it over at once (see _HELD); any other
             # process sees this pid alive and is refused until then, or until this process ends.
-            log.exception("could not release the ingest lock")
+            warn_unrecorded(log, "could not release the ingest lock", exc, outcome,
+                            "the next ingest takes it over (in another process, once this one has ended)")
         finally:
             # Let go only once released (or not): before, another thread of this process waiting for
             # the lock saw it held by an owner no one held and took it over as "left behind" (review).

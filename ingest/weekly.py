@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
-from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock
+from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
 from kg.schema import Label
@@ -623,8 +623,9 @@ def run_weekly(
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             try:
                 store.finish_run(run.id, "failed", summary.counts(), message=message[:2000])
-            except Exception:  # the original failure matters more
-                log.exception("could not record the failed weekly run %s", run.id)
+            except Exception as error:  # the original failure matters more: one warning
+                warn_unrecorded(log, f"could not record weekly run {run.id} as failed", error, exc,
+                                "it stays 'running' until the next ingest records it as failed")
             log.error("weekly ingest %s failed: %s (watermark unchanged)", run.id, message)
             if isinstance(exc, Exception):
                 raise WeeklyError(f"weekly ingest failed, watermark unchanged: {message}", summary) from exc

@@ -250,12 +250,20 @@ def check_store_file(path: Path) -> None:
         store.close()
 
 
+# A backup's copy and the files SQLite may write beside it (its journal; -wal and -shm once the copied
+# header puts it in WAL mode, as the store's own is).
+_PARTIAL_FILES = ("", "-journal", "-wal", "-shm")
+
+
 def _remove_partial(partial: Path) -> None:
-    """Remove a failed backup's `partial` file, if there is one. Any error is passed over: the failure
-    that brought the backup here is the one to report (a path under a regular file, a read-only
-    directory), and unlink(missing_ok=True) raised again for those, a traceback in its place."""
-    with contextlib.suppress(OSError):
-        partial.unlink()
+    """Remove a failed backup's `partial` file and its -journal, -wal and -shm, those there are. Any error
+    is passed over: the failure that brought the backup here is the one to report (a path under a
+    regular file, a read-only directory), and unlink(missing_ok=True) raised again for those, a
+    traceback in its place."""
+    for suffix in _PARTIAL_FILES:
+        # One at a time: a -shm that cannot be removed must not keep the -wal beside the target.
+        with contextlib.suppress(OSError):
+            partial.with_name(partial.name + suffix).unlink()
 
 
 class EmbeddedStore(GraphStore):
@@ -671,7 +679,7 @@ class EmbeddedStore(GraphStore):
                                  f"{destination.parent} does not exist")
             # What a killed backup left (or a link put there) goes first: SQLite would follow a link and
             # write where it leads, and a stale -wal would be applied to the copy.
-            for leftover in ("", "-journal", "-wal", "-shm"):
+            for leftover in _PARTIAL_FILES:
                 partial.with_name(partial.name + leftover).unlink(missing_ok=True)
             target = sqlite3.connect(str(partial), isolation_level=None)
             try:

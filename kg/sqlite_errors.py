@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -10,13 +11,30 @@ from kg.store import StoreDamaged, StoreError, StoreUnavailable
 # SQLite's primary result codes (the low byte of sqlite3.Error.sqlite_errorcode).
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
+# An extended result code: the IOERR SQLite raises when it cannot grow the -shm file beside a WAL store.
+SQLITE_IOERR_SHMSIZE = SQLITE_IOERR | (19 << 8)
 BUSY_TIMEOUT_SECONDS = 30.0
+# What a failed write transaction left: it was rolled back. Not "this batch": the write may be `paperkg
+# init`'s schema or an ingest taking its lock, before any batch.
+WRITE_LOST = "nothing of the failed write was stored"
 
 
 def primary_code(exc: sqlite3.Error) -> int | None:
     """The primary result code of an SQLite error (None when the driver gave none)."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code & 0xFF if isinstance(code, int) else None
+
+
+def disk_full(directory: Path) -> bool:
+    """Whether the writable filesystem holding `directory` has no space left for this user (False when
+    that cannot be told)."""
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return False
+    # f_blocks 0: a pseudo filesystem (/proc), never "full". A read-only one (squashfs) reports no space
+    # left although nothing filled it: its I/O errors are not a full disk's.
+    return st.f_blocks > 0 and st.f_bavail == 0 and not st.f_flag & os.ST_RDONLY
 
 
 def damaged_message(path: Path, exc: BaseException) -> str:
@@ -29,15 +47,32 @@ def damaged_message(path: Path, exc: BaseException) -> str:
 def sqlite_store_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> StoreError:
     """A StoreError saying in words what an SQLite error means for the store file at `path`.
 
-    `writing`: the error ended a write transaction, which was rolled back."""
+    `writing`: the error ended a write transaction, which was rolled back. An I/O error while the
+    store's filesystem has no space left (os.statvfs) is told as the full disk it is."""
     code = primary_code(exc)
     text = str(exc)
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB) or "malformed" in text:
         return StoreDamaged(damaged_message(path, exc))
-    lost = ": nothing of this batch was stored" if writing else ""
+    lost = f": {WRITE_LOST}" if writing else ""
+    if code == SQLITE_IOERR and getattr(exc, "sqlite_errorcode", None) == SQLITE_IOERR_SHMSIZE:
+        # A WAL store's readers and writers share the -shm file, which SQLite grows (writing to it) on
+        # opening the store and as the -wal grows: with no room left the store cannot be used at all.
+        shm = f"{path.name}-shm"
+        if disk_full(path.parent):
+            return StoreUnavailable(f"the disk holding {path} is full: SQLite cannot grow the store's {shm} "
+                                    f"file{lost} ({text}); free some space")
+        return StoreUnavailable(f"SQLite cannot grow the store's {shm} file beside {path}: the disk is full "
+                                f"or a quota or file size limit was hit{lost} ({text}); free some space")
     if code == SQLITE_FULL:
         return StoreError(f"the disk is full (or a file size limit was hit) while writing {path}{lost} "
                           f"({text}); free some space and run the command again")
+    if code == SQLITE_IOERR and disk_full(path.parent):
+        if writing:
+            return StoreError(f"the disk holding {path} is full: a write to it failed{lost} ({text}); free "
+                              f"some space and run the command again")
+        # Reading needs room too: SQLite writes the store's -wal and -shm files on opening it.
+        return StoreUnavailable(f"the disk holding {path} is full: SQLite cannot open or read the store "
+                                f"({text}); free some space")
     if code == SQLITE_IOERR:
         if writing:
             return StoreError(f"a disk I/O error while writing {path}: the disk is full, a file size limit "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -1724,3 +1727,66 @@ def test_the_weekly_runs_look_up_of_known_candidates_does_not_warn(
     with caplog.at_level("WARNING"):
         assert resolve_stored_ids(store, [other], warn=True) == [stored_id]
     assert len(_warnings(caplog)) == 1
+
+
+REPO = Path(__file__).resolve().parents[2]
+# `python -c _DISK_FILLS_DURING_THE_RUN paperkg-args...`: the command, whose disk fills while it embeds its
+# first batch: RLIMIT_FSIZE 1 (SIGXFSZ is ignored by Python: a write past it fails with EFBIG), so every
+# write after (the batch, the run's end, the lock's release) fails as on a full disk.
+_DISK_FILLS_DURING_THE_RUN = """
+import resource, sys
+import ingest.pipeline as pipeline
+from tests.embedders import HashEmbedder
+
+class FillsTheDisk(HashEmbedder):
+    def encode(self, texts, batch_size=64, progress=False):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+        return super().encode(texts, batch_size, progress)
+
+pipeline._load_embedder = lambda: FillsTheDisk()
+from kg.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_ingest_on_a_full_disk_ends_in_its_one_error_line(
+    store: GraphStore, data_dir: Path, tmp_path: Path, embedder: HashEmbedder, extractor: Any, verbose: bool
+) -> None:
+    """QA: an ingest on a full disk printed some 130 lines, 9 tracebacks (the failed run and the lock's
+    release could not be written either) before its one `Error:` line. Now one warning each, the
+    traceback only with -v; the run stays "running" and the lock behind, for the next ingest."""
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps({"id": f"r{i}", "title": f"Probing paper number {i}",
+                                           "abstract": "We probe induction heads."}) + "\n"
+                               for i in range(3)))
+    args = [*(["-v"] if verbose else []), "ingest", "records", str(records)]
+    done = subprocess.run([sys.executable, "-c", _DISK_FILLS_DURING_THE_RUN, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    [run] = [r for r in store.runs() if r.source == "records"]
+    assert run.status == "running"
+    lines = done.stderr.splitlines()
+    error = lines[-1]
+    assert error.startswith("Error: records ingest failed: ") and "nothing of the failed write" in error
+    assert sum(line.startswith("Error:") for line in lines) == 1
+    unrecorded = [line for line in lines if " WARNING " in line and "could not" in line]
+    assert [line.split(" WARNING ", 1)[1] for line in unrecorded] == [
+        f"ingest.pipeline: could not record run {run.id} as failed: the same error as the run; it stays "
+        "'running' until the next ingest records it as failed",
+        "ingest.store_lock: could not release the ingest lock: the same error as the run; the next ingest "
+        "takes it over (in another process, once this one has ended)",
+    ]
+    if verbose:  # the tracebacks are there for whoever asks for them
+        after = [done.stderr.split(line, 1)[1] for line in unrecorded]
+        assert all(text.startswith("\nTraceback (most recent call last)") for text in after), done.stderr
+    else:
+        assert lines == [*unrecorded, error]
+    # The next ingest (room again) takes the dead process's lock over and records its run as failed.
+    from ingest.records import Record
+
+    run_ingest(store, [Record(source="records", source_id="r9", title="Another probing paper")],
+               source="records", embedder=embedder, extractor=extractor, progress=False)
+    ended = {r.id: r for r in store.runs()}[run.id]
+    assert ended.status == "failed"
+    assert "could not record its end (a full disk, say)" in (ended.message or "")

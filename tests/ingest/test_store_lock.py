@@ -24,9 +24,17 @@ from typing import Any
 import pytest
 
 from ingest.arxiv_server import LocalArxivServer
-from ingest.store_lock import EXIT_LOCKED, LOCK_NAME, IngestLocked, ingest_lock, make_owner, take_lock
+from ingest.store_lock import (
+    EXIT_LOCKED,
+    LOCK_NAME,
+    IngestLocked,
+    ingest_lock,
+    make_owner,
+    take_lock,
+    unrecorded_reason,
+)
 from kg.embedded import EmbeddedStore
-from kg.store import LockHeld
+from kg.store import LockHeld, StoreError
 from kg.taxonomy import Taxonomy
 
 from .conftest import REPO_ROOT, open_ready_store, snapshot
@@ -596,3 +604,15 @@ def test_a_holder_that_took_the_lock_between_the_read_and_the_take_is_refused(
     with pytest.raises(IngestLocked, match=f"another records ingest is running: pid {os.getpid()}"):
         take_lock(store, taker)
     assert _holder_of(store) == other
+
+
+def test_a_closing_write_that_fails_as_the_run_did_is_not_told_twice() -> None:
+    """The lock's release (or the failed run's record) failing with the run's own error, a full disk,
+    is "the same error as the run" in its warning: the command's error line tells it once. Another
+    error is told as it is."""
+    full = StoreError("the disk is full (or a file size limit was hit) while writing /d/paperkg.sqlite3")
+    run = RuntimeError(f"records ingest failed: {full}")
+    assert unrecorded_reason(StoreError(str(full)), run) == "the same error as the run"
+    locked = StoreError("/d/paperkg.sqlite3 is locked")
+    assert unrecorded_reason(locked, run) == str(locked)
+    assert unrecorded_reason(StoreError(str(full)), None) == str(full)  # the run ended well

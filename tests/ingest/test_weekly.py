@@ -47,6 +47,7 @@ from kg.embedded import EmbeddedStore
 from kg.store import LockHeld
 from kg.taxonomy import Taxonomy, load_taxonomy
 from tests.embedders import HashEmbedder
+from tests.processes import wait_until_blocked
 from tests.seed_store import taxonomy_store
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, 06:00 UTC
@@ -910,6 +911,7 @@ def _weekly_stopped_by_sigterm(data_dir: Path, *args: str) -> tuple[int, str, st
             while not server.requests and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
+            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         finally:
@@ -1750,3 +1752,55 @@ def test_an_alias_too_long_for_a_query_is_not_queried(tmp_path: Path) -> None:
     terms = query_terms(load_taxonomy(path))
     assert "cryo-EM" in terms and all(len(t) <= MAX_QUERY_TERM_CHARS for t in terms)
     assert build_queries(terms, ["q-bio.BM"])
+
+
+# `python -c _WEEKLY_DISK_FILLS STORE`: a weekly run whose disk fills while arXiv answers: RLIMIT_FSIZE 1
+# (SIGXFSZ is ignored by Python: a write past it fails with EFBIG), so every write after (the gate's
+# embeddings, the run's end, the lock's release) fails as on a full disk. Logs as the CLI does, on stderr.
+_WEEKLY_DISK_FILLS = """
+import logging, resource, sys
+from datetime import UTC, datetime
+from ingest.records import Record
+from ingest.weekly import WeeklyError, run_weekly
+from kg.embedded import EmbeddedStore
+from tests.embedders import HashEmbedder
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+class DiskFillsWhileFetching:
+    def search(self, query, start_date, end_date, label):
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+        return [Record(source="arxiv", source_id="2611.70001", arxiv_id="2611.70001", version=1,
+                       title="Sparse autoencoders on induction heads", published="2026-11-20",
+                       abstract="We train sparse autoencoders on a language model's induction heads.")]
+
+    def updated_since(self, query, start, label):
+        return []
+
+try:
+    run_weekly(EmbeddedStore(sys.argv[1]), now=datetime(2026, 11, 23, 6, tzinfo=UTC),
+               source=DiskFillsWhileFetching(), embedder=HashEmbedder())
+except WeeklyError as exc:
+    print(f"Error: {exc}", file=sys.stderr)
+"""
+
+
+def test_a_weekly_run_on_a_full_disk_warns_once_without_tracebacks(store: EmbeddedStore) -> None:
+    """QA: a weekly run on a full disk logged the failed run it could not record and the lock it could
+    not release with a traceback each (over 100 lines): now one warning line each."""
+    done = subprocess.run([sys.executable, "-c", _WEEKLY_DISK_FILLS, str(store.path)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [run] = store.runs(RUN_SOURCE)
+    assert run.status == "running"  # it could not be recorded: the next run records it as failed
+    assert "Traceback" not in done.stderr, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("WARNING ")]
+    assert warnings == [
+        f"WARNING ingest.weekly: could not record weekly run {run.id} as failed: the same error as the run; "
+        "it stays 'running' until the next ingest records it as failed",
+        "WARNING ingest.store_lock: could not release the ingest lock: the same error as the run; the next "
+        "ingest takes it over (in another process, once this one has ended)",
+    ], done.stderr
+    error = done.stderr.splitlines()[-1]
+    assert error.startswith("Error: weekly ingest failed, watermark unchanged: StoreError: ") and (
+        f"while writing {store.path}" in error), error

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import math
 import multiprocessing as mp
 import os
 import random
 import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -887,3 +891,47 @@ def test_a_backup_failing_after_the_copy_is_written_leaves_no_partial_file(
         store.backup(tmp_path / "copy.sqlite3")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("copy")] == []
     store.close()
+
+
+REPO = Path(__file__).resolve().parents[2]
+_BACKUP_PAST_A_LIMIT = """
+    import json, os, resource, sqlite3, sys
+    from pathlib import Path
+    from kg.embedded import EmbeddedStore
+    from kg.store import StoreError
+
+    folder = Path(sys.argv[1])
+    store = EmbeddedStore(folder / "small.sqlite3", check_schema=False)
+    store.backup(folder / "first.sqlite3")  # opens the store (its -shm file made) before the limit
+    # Room for the copy (three pages), not for the 32 KiB -shm file SQLite makes beside it once the copied
+    # header puts it in WAL mode: the copy fails after SQLite made its -wal and -shm, as on a full disk.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16384, resource.RLIM_INFINITY))
+    try:
+        store.backup(folder / "copy.sqlite3")
+    except StoreError as exc:
+        print(json.dumps({"error": str(exc)}))
+    else:
+        print(json.dumps({"error": None}))
+"""
+
+
+def test_a_backup_failing_on_a_full_disk_leaves_no_partial_wal_or_shm(tmp_path: Path) -> None:
+    """QA: a backup that failed on a full disk left FILE.partial-journal (or -wal and -shm) beside FILE.
+    The store is the smallest WAL file backup copies (papers and locks only), so that a file size limit
+    (RLIMIT_FSIZE, in a subprocess: SIGXFSZ is ignored by Python, a write past it fails with EFBIG)
+    lets the copy be written but not the -shm file beside it."""
+    small = sqlite3.connect(tmp_path / "small.sqlite3")
+    small.execute("PRAGMA journal_mode = WAL")
+    small.execute("CREATE TABLE papers (id TEXT)")
+    small.execute("CREATE TABLE locks (name TEXT)")
+    small.commit()
+    small.close()
+    assert (tmp_path / "small.sqlite3").stat().st_size < 16384  # the copy fits under the limit
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_BACKUP_PAST_A_LIMIT), str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error is not None and error.startswith(f"cannot back up {tmp_path / 'small.sqlite3'} to "), error
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("copy")) == []
+    # What it leaves is the store's and the first backup's, nothing of the failed one.
+    assert (tmp_path / "first.sqlite3").is_file()

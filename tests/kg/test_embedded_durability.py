@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from kg.cli import main
 from kg.embedded import EmbeddedStore
+from kg.sqlite_errors import WRITE_LOST
 from kg.store import NoStore, StoreDamaged, StoreError, StoreUnavailable
 from kg.taxonomy import load_taxonomy
 from tests.kg.test_store_contract import bundle, unit_vectors
@@ -80,7 +81,7 @@ def test_a_write_past_the_file_size_limit_is_a_store_error_and_stores_nothing(tm
     result = json.loads(out)
     assert result["error"] == "StoreError", result
     assert str(path) in result["message"]
-    assert "nothing of this batch was stored" in result["message"]
+    assert WRITE_LOST in result["message"]
     assert "disk is full" in result["message"] or "file size limit" in result["message"]
     again = EmbeddedStore(path)
     assert sorted(again.paper_ids()) == ids  # what the store held before, nothing more
