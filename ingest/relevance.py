@@ -4,7 +4,8 @@ Evidence (see `RelevanceGate.judge`):
 - an **LM cue**: the text is about language models ("language model", LLM, GPT, BERT, a model family
   of the taxonomy, "transformer" when nothing says vision / power electronics / biology), or a
   **network cue** standing in for it ("neural networks", "ReLU network": MI of toy models names no
-  language model) when nothing says another field, AND
+  language model) when nothing says another field; with a network cue only the similarity below
+  counts, AND
 - either a **specific technique hit** from the taxonomy extractor (SAE, activation patching, logit
   lens...; generic words such as probing, visualization, ablation or knockout are recorded but do
   not count on their own, since they also match biology, vision and electronics), or an
@@ -77,9 +78,9 @@ _WEAK_CUES = [
     r"\bresidual stream\b",
 ]
 # MI of toy and small models ("Toy Models of Superposition", grokking, "The Clock and the Pizza") names
-# no language model, only neural networks: such a cue stands in for the LM cue, with the same evidence
-# needed and nothing pointing to another field. Three seed papers and four of 36 outside MI papers an
-# expert listed were rejected without it.
+# no language model, only neural networks: such a cue stands in for the LM cue when nothing points to
+# another field and the text is similar to the MI corpus (a technique hit alone is not enough). Three
+# seed papers and four of 36 outside MI papers an expert listed were rejected without it.
 _NETWORK_CUES = [r"\b(?:neural|ReLU|MLP) (?:networks?|nets?)\b"]
 _COUNTER_CUES = [
     r"\bvision transformers?\b", r"\bViTs?\b", r"\bimages?\b", r"\bpixels?\b", r"\bvideos?\b",
@@ -329,8 +330,7 @@ class RelevanceGate:
             if cue is None and (other := self.cue.elsewhere(text)):
                 facts.append(f"about another field: {other!r}")
             # What each outcome means for the built-in MI gate: (no cue, technique, similar, neither).
-            whys = ("not about language models",
-                    "MI technique on a language model" if cue else "MI technique on a neural network",
+            whys = ("not about language models", "MI technique on a language model",
                     "similar to the MI corpus", "no MI technique and not similar enough to the MI corpus")
         else:
             if cue:
@@ -344,6 +344,12 @@ class RelevanceGate:
         detail = "; ".join(facts)
         if missing:
             keep, why = False, whys[0]
+        elif network is not None:
+            # "Neural network" is in almost every ML abstract, and "sparse autoencoder" or "linear probe"
+            # in many that are not MI (fault diagnosis, intrusion detection): only closeness to the MI
+            # corpus stands in for the missing language-model cue (review).
+            keep = score >= self.threshold
+            why = whys[2] if keep else "not about language models and not similar enough to the MI corpus"
         elif specific:
             keep, why = True, whys[1]
         elif score >= self.threshold:

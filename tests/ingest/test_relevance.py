@@ -1,15 +1,16 @@
 """The weekly relevance gate: unit behaviour, and quality with the real all-MiniLM model.
 
 The labelled set (tests/ingest/data/relevance_set.jsonl) is hand-written for this project: 25 MI papers
-and 35 non-MI papers (electronics "circuit", biology "probing", vision "attention/features", NLP/LLM
-work that is not MI, other ML, neural-network work that is not MI). Its `calib` split (10 non-MI
+and 38 non-MI papers (electronics "circuit", biology "probing", vision "attention/features", NLP/LLM
+work that is not MI, other ML, neural-network work that is not MI, some of it using sparse autoencoders
+or attribution patching). Its `calib` split (10 non-MI
 records) is used only to calibrate the similarity threshold, together with the seed corpus; quality is
 measured on the `test` split.
 
-Floors: precision >= 0.85 and recall >= 0.85 on the test split (25 MI, 25 non-MI). They allow about
+Floors: precision >= 0.85 and recall >= 0.85 on the test split (25 MI, 28 non-MI). They allow about
 three mistakes either way, yet fail the naive gates: keeping every paper with a language-model cue
 keeps 6 non-MI NLP papers and misses the 3 MI papers on small networks (precision 22/28 = 0.79, recall
-0.88); adding the network cue keeps 10 non-MI papers (precision 25/35 = 0.71); similarity alone
+0.88); adding the network cue keeps 13 non-MI papers (precision 25/38 = 0.66); similarity alone
 misses MI papers far from the seed corpus (recall 0.76 when measured).
 """
 
@@ -88,7 +89,8 @@ def test_a_neural_network_cue_stands_in_for_the_language_model_cue(
 ) -> None:
     """Seed papers such as "Toy Models of Superposition" and "The Clock and the Pizza" name no language
     model: judged as new candidates they were rejected as "not about language models". A neural-network
-    cue needs the same evidence as a language-model cue, and nothing pointing to another field."""
+    cue stands in for a language-model cue when the text is similar to the MI corpus and nothing in it
+    points to another field."""
     gate = RelevanceGate(taxonomy, extractor=extractor, threshold=0.5)
     toy = ("Toy Models of Superposition", "Neural networks often pack many unrelated concepts into a "
            "single neuron. We study toy models of this phenomenon.")
@@ -97,11 +99,14 @@ def test_a_neural_network_cue_stands_in_for_the_language_model_cue(
         "cue; network cue: 'Neural networks')")
     assert gate.judge("t", *toy, 0.6).keep and gate.judge("t", *toy, 0.6).lm_cue is None
     far = gate.judge("t", *toy, 0.3)
-    assert not far.keep and far.reason.startswith("no MI technique and not similar enough to the MI corpus")
-    patched = gate.judge("p", "Sorting in a Small Network", "We apply activation patching to a small neural "
-                         "network that sorts integers.", 0.3)
-    assert patched.keep and patched.reason.startswith("MI technique on a neural network (techniques: "
-                                                      "activation_patching;")
+    assert not far.keep
+    assert far.reason.startswith("not about language models and not similar enough to the MI corpus")
+    # A technique hit does not stand in for the cue: "neural network" and "sparse autoencoder" are in
+    # fault-diagnosis and intrusion-detection abstracts too (review).
+    patched = gate.judge("p", "Bearing Faults", "A deep neural network built from stacked sparse "
+                         "autoencoders diagnoses bearing faults.", 0.3)
+    assert not patched.keep and "sae" in patched.techniques
+    assert patched.reason.startswith("not about language models and not similar enough to the MI corpus")
     vision = gate.judge("v", "Superposition in Neural Networks for Images",
                         "Neural networks for images pack features into neurons.", 0.9)
     assert not vision.keep and vision.reason.startswith("not about language models")
