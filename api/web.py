@@ -494,12 +494,10 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
     ctx["not_tagged"] = [get_taxonomy().by_id[t].name for t in result.not_tagged]
     hits = []
-    # The long forms the query's acronyms were read as pick the sentence too: mark their words as well.
-    marked = " ".join([q, *result.acronyms.values()])
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
-        abstract = shorten(hit.paper.abstract)
-        snippet = highlight(sentence or abstract, marked) if q else abstract
+        text = sentence or shorten(hit.paper.abstract)
+        snippet = highlight(text, _marked_words(q, result.acronyms, text)) if q else text
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         # Criteria the query or filter named are shown as chips too: they are why the paper is here.
         criteria = hit.why.get("matched_evaluations") or []
@@ -522,6 +520,13 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # the search.
     if not hits and not ctx["past_end"]:
         ctx["empty_tips"] = _empty_tips(q, mode, filters)
+
+
+def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:
+    """The words to mark in a hit's sentence: the query's, and the long form of each acronym it was read
+    as where the sentence has that long form whole (the rule that picked it: "sparse" alone is no SAE)."""
+    words = query_terms(text)
+    return " ".join([q, *(long for long in acronyms.values() if query_terms(long) <= words)])
 
 
 def _has_the_words(hit: SearchHit, acronyms: dict[str, str]) -> bool:

@@ -8,7 +8,6 @@ letters contain the short form's characters in order, the first one starting a w
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
 import re
@@ -38,13 +37,32 @@ def query_acronyms(query: str, lowercase: Container[str] = frozenset()) -> list[
     return list(dict.fromkeys(t for t in tokens if _QUERY_ACRONYM.fullmatch(t) or t.casefold() in lowercase))
 
 
-@functools.cache
-def _english_words() -> frozenset[str]:
-    """The lemmas of WordNet's nouns, verbs, adjectives and adverbs, lower case (83,000; "rome", "lat",
-    "opt", "atp"), from spacy-lookups-data, which the extractor already depends on."""
-    data = (files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz").read_bytes()
-    by_part_of_speech = json.loads(gzip.decompress(data))
-    return frozenset(word.casefold() for words in by_part_of_speech.values() for word in words)
+# Words WordNet's lemma list lacks: pronouns, determiners, auxiliaries, prepositions, conjunctions (a
+# custom taxonomy's DID, ITS or WAS must not turn "how did its ..." into acronyms).
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "he", "him", "his", "she", "her",
+    "hers", "they", "them", "their", "theirs", "we", "us", "our", "ours", "you", "your", "yours", "i",
+    "me", "my", "mine", "is", "am", "are", "was", "were", "be", "been", "being", "do", "does", "did",
+    "done", "have", "has", "had", "can", "could", "may", "might", "must", "shall", "should", "will",
+    "would", "and", "or", "but", "nor", "if", "then", "than", "so", "as", "at", "by", "for", "from",
+    "in", "into", "of", "on", "onto", "out", "over", "to", "up", "with", "without", "about", "after",
+    "before", "not", "no", "yes", "all", "any", "each", "every", "some", "such", "what", "which", "who",
+    "whom", "whose", "when", "where", "why", "how", "here", "there"
+})
+
+
+def _english_words(candidates: set[str]) -> set[str]:
+    """Those of the lower-case `candidates` that are English words: WordNet lemmas ("rome", "lat",
+    "opt", "atp") and their inflected forms ("was", "models"), from spacy-lookups-data, which the
+    extractor already depends on, and function words. Read per call, not kept: a taxonomy's acronyms
+    are checked once (kg.search caches the result), and the tables take some 10 MB in memory."""
+    found = candidates & _FUNCTION_WORDS
+    data = files("spacy_lookups_data") / "data"
+    by_part_of_speech = json.loads(gzip.decompress((data / "en_lemma_index.json.gz").read_bytes()))
+    found |= {w for words in by_part_of_speech.values() for w in words if w.casefold() in candidates}
+    inflections = json.loads(gzip.decompress((data / "en_lemma_lookup.json.gz").read_bytes()))
+    found |= {w for w in inflections if w.casefold() in candidates}
+    return {w.casefold() for w in found}
 
 
 def lowercase_acronyms(nodes: Iterable[TaxonomyNode]) -> frozenset[str]:
@@ -59,7 +77,7 @@ def lowercase_acronyms(nodes: Iterable[TaxonomyNode]) -> frozenset[str]:
                 caps.add((alias.casefold(), core.casefold()))
     if not caps:
         return frozenset()
-    english = _english_words()
+    english = _english_words({form for pair in caps for form in pair})
     return frozenset(alias for alias, core in caps if alias not in english and core not in english)
 
 

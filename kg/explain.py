@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -119,15 +119,19 @@ def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
 
 
 def best_sentence_by_overlap(
-    query: str, sentences: Sequence[str], terms: set[str] | None = None
+    query: str, sentences: Sequence[str], terms: set[str] | None = None,
+    matched: Callable[[str], set[str]] | None = None,
 ) -> tuple[str | None, float]:
     """The sentence sharing the most query terms (ties: the earlier one) and its overlap count; words
-    are compared folded, as keyword search compares them (query_terms)."""
+    are compared folded, as keyword search compares them (query_terms). `matched`: the terms a sentence
+    has, when another rule counts them (an acronym's long form: kg.search)."""
     terms = query_terms(query) if terms is None else terms
     best, best_score = None, 0.0
     for sentence in sentences:
-        words = set(map(_norm, _WORD.findall(fold_for_search(sentence))))
-        score = float(len(terms & words))
+        if matched is not None:
+            score = float(len(matched(sentence)))
+        else:
+            score = float(len(terms & set(map(_norm, _WORD.findall(fold_for_search(sentence))))))
         if score > best_score:
             best, best_score = sentence, score
     if best is None and sentences:

@@ -535,16 +535,8 @@ class _Spelled:
 
     def best_sentence(self, query: str, sentences: list[str]) -> tuple[str | None, float]:
         """best_sentence_by_overlap, counting the words `matched` counts (ties: the earlier sentence)."""
-        if not self.acronyms:
-            return best_sentence_by_overlap(query, sentences, self.terms)
-        best, best_score = None, 0.0
-        for sentence in sentences:
-            score = float(len(self.matched(sentence)))
-            if score > best_score:
-                best, best_score = sentence, score
-        if best is None and sentences:
-            return sentences[0], 0.0
-        return best, best_score
+        return best_sentence_by_overlap(query, sentences, self.terms,
+                                        matched=self.matched if self.acronyms else None)
 
 
 def _round(value: float | None) -> float | None:

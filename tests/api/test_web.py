@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from api.app import WEB_CSP, create_app
-from api.web import highlight
+from api.web import _marked_words, highlight
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
@@ -314,8 +314,12 @@ def test_a_hit_holding_an_acronyms_long_form_matches_the_words(tmp_path: Path) -
         assert 'data-state="acronyms">Read CMA as “causal mediation analysis”' in html
         assert 'data-state="using-first"' not in html  # no paper is tagged with it
         assert set(row_ids(html)) == {"spelt-out", "other"} and 'data-state="no-word-match"' not in html
-        # The sentence chosen for the long form shows it marked, as typed words are.
+        # The sentence chosen for the long form shows it marked, as typed words are; a word of it alone
+        # is not (review: "sae" marked "sparse" in "sparse feature circuits").
         assert "<mark>causal</mark> <mark>mediation</mark> <mark>analysis</mark>" in html
+        assert _marked_words("CMA", {"CMA": "causal mediation analysis"}, "An analysis of heads.") == "CMA"
+        assert _marked_words("CMA", {"CMA": "causal mediation analysis"}, "A causal mediation analysis.") == (
+            "CMA causal mediation analysis")
         html = page(client, "/search?q=ICL")  # read as "in-context learning", which neither paper says
         assert 'data-state="acronyms">Read ICL as' in html and 'data-state="no-word-match"' in html
     finally:

@@ -14,6 +14,7 @@ from kg.acronyms import (
     taxonomy_long_forms,
 )
 from kg.entities import TaxonomyNode
+from kg.schema import Label
 from kg.taxonomy import load_taxonomy
 
 
@@ -118,3 +119,14 @@ def test_a_lower_case_token_is_an_acronym_only_if_the_taxonomy_has_it_in_capital
     assert query_acronyms("sae features and rome") == []  # without the table only capitals count
     assert expand("sae features of sae", {"sae": "sparse autoencoder"}) == (
         "sae (sparse autoencoder) features of sae (sparse autoencoder)")
+
+
+def test_function_words_and_inflected_forms_are_words_too() -> None:
+    """Review: WordNet's lemma list has no "did", "its" or "was", so a taxonomy with DID, ITS or WAS
+    read "how did its outcome change? what was measured" as three acronyms."""
+    nodes = [TaxonomyNode(id=short.lower(), label=Label.TECHNIQUE, name=f"{short} method", aliases=[short])
+             for short in ("DID", "ITS", "WAS", "MODELS", "SAE")]
+    lowercase = lowercase_acronyms(nodes)
+    assert lowercase == {"sae"}
+    assert query_acronyms("how did its outcome change? what was measured in models with sae", lowercase) == [
+        "sae"]
