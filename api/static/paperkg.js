@@ -172,6 +172,9 @@
     var status = document.querySelector("[data-search-status]");
     if (!form || !results || !window.fetch || !window.history) { return; }
     var pending = null;
+    /* How the pending load moves history: a load that aborts a pending push keeps the push, or a filter
+       changed while a submit loads would replace the entry of the search before it. */
+    var pendingHistory = null;
     var changeTimer = null;
     /* The path and query whose results are on the page. */
     var shown = window.location.pathname + window.location.search;
@@ -180,16 +183,21 @@
        or mode change: arrowing through a select must not add an entry per option) or none.
        moveFocus: the link that was activated is gone after the swap, so focus goes to the new results. */
     function load(url, history, moveFocus) {
-      if (pending) { pending.abort(); }
+      if (pending) {
+        pending.abort();
+        if (pendingHistory === "push") { history = "push"; }
+      }
       if (changeTimer) { window.clearTimeout(changeTimer); changeTimer = null; }
-      pending = new AbortController();
+      var request = new AbortController();
+      pending = request;
+      pendingHistory = history;
       var fragmentUrl = url + (url.indexOf("?") < 0 ? "?" : "&") + "fragment=1";
       document.body.classList.add("loading");
       results.setAttribute("aria-busy", "true");
-      fetch(fragmentUrl, { signal: pending.signal, headers: { "Accept": "text/html" } })
+      fetch(fragmentUrl, { signal: request.signal, headers: { "Accept": "text/html" } })
         .then(function (resp) {
-          return resp.text().then(function (html) { return { resp: resp, html: html }; });
-        })
+          return resp.text().then(function (html) { return { resp: resp, html: html }; }, unreachable);
+        }, unreachable)
         .then(function (answer) {
           var resp = answer.resp;
           /* A query that is an arXiv id or URL is answered with the paper's page: go there. Any other
@@ -229,12 +237,61 @@
         })
         .catch(function (err) {
           if (err && err.name === "AbortError") { return; }
-          window.location.href = url; /* fall back to a normal page load */
+          if (err && err.unreachable) {
+            /* A full page load would only swap this page for the browser's error page. */
+            showUnreachable(moveFocus);
+            return;
+          }
+          /* Anything else failed in this script (a browser lacking something it uses): the server's page
+             for the same URL still shows the results. */
+          window.location.href = url;
         })
         .finally(function () {
+          /* An aborted load must not clear the state of the one that replaced it, still in flight. */
+          if (pending !== request) { return; }
+          pending = null;
+          pendingHistory = null;
           document.body.classList.remove("loading");
           results.removeAttribute("aria-busy");
         });
+    }
+
+    /* fetch (or reading the body) rejects with a TypeError when the request gets no answer: offline, the
+       connection dropped, the server not listening. Tagged here, so that a TypeError thrown by this
+       script's own code is not taken for one. */
+    function unreachable(err) {
+      if (err && err.name === "AbortError") { throw err; }
+      var failure = new Error("no answer from the server");
+      failure.unreachable = true;
+      throw failure;
+    }
+
+    /* No answer: the page, its URL and history stay on the search shown (nothing answered the new one),
+       with a notice above its results saying so; the form keeps the new query to try again. moveFocus: a
+       pager or example link was followed, maybe far below the notice, so it is brought into view. */
+    function showUnreachable(moveFocus) {
+      var old = document.getElementById("search-unreachable");
+      if (old) { old.remove(); }
+      var box = document.createElement("div");
+      box.className = "notice notice-error";
+      box.id = "search-unreachable";
+      box.setAttribute("data-state", "unreachable");
+      var strong = document.createElement("strong");
+      strong.textContent = navigator.onLine === false ?
+        "No connection: the search was not made." : "The server did not answer: the search was not made.";
+      var first = document.createElement("p");
+      first.append(strong);
+      var hint = document.createElement("p");
+      hint.textContent = "The results below are still those of the previous search. " +
+        (navigator.onLine === false ? "Search again when you are back online." : "Try again in a minute.");
+      box.append(first, hint);
+      results.prepend(box);
+      if (status) { status.textContent = box.textContent.replace(/\s+/g, " ").trim(); }
+      if (moveFocus) {
+        box.setAttribute("tabindex", "-1");
+        box.scrollIntoView({ block: "start" });
+        box.focus({ preventScroll: true });
+      }
     }
 
     /* The notice for an error page that has no results block; its text is set as text only. */
