@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -26,6 +27,15 @@ def open_fifo_writer(fifo: Path, proc: subprocess.Popen[str], timeout: float = 1
         except OSError:
             time.sleep(0.05)
     pytest.fail(f"the command never opened {fifo} (exit status {proc.poll()})")
+
+
+def read_until(stream: IO[str], text: str, what: str) -> None:
+    """Read `stream` (a child's piped output) up to the line containing `text`; fail naming `what` when it
+    ends first."""
+    for line in iter(stream.readline, ""):
+        if text in line:
+            return
+    pytest.fail(f"{what} never said {text!r}")
 
 
 def wait_channel(pid: int) -> str:
@@ -49,12 +59,16 @@ def wait_until_blocked(proc: subprocess.Popen[str], *channels: str, timeout: flo
 
 
 def stop_when_blocked(proc: subprocess.Popen[str], *channels: str, signum: int = signal.SIGINT,
-                      timeout: float = 60) -> tuple[str, str]:
-    """Send `signum` to `proc` once it sleeps in one of `channels` (wait_until_blocked) and return what
-    it still writes (stdout, stderr) until it exits; it is killed if it does not exit in `timeout`."""
+                      group: bool = False, timeout: float = 60) -> tuple[str, str]:
+    """Send `signum` to `proc` (with `group`, to its process group, as a terminal's Ctrl-C goes) once it
+    sleeps in one of `channels` (wait_until_blocked) and return what it still writes (stdout, stderr)
+    until it exits; it is killed if it does not exit in `timeout`."""
     try:
         wait_until_blocked(proc, *channels)
-        proc.send_signal(signum)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         out, err = proc.communicate(timeout=timeout)
         return out or "", err or ""
     finally:

@@ -23,7 +23,7 @@ from kg.cli import main
 from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
-from tests.processes import open_fifo_writer, stop_when_blocked, wait_until_blocked
+from tests.processes import open_fifo_writer, read_until, stop_when_blocked
 
 from .conftest import REPO_ROOT, open_ready_store, snapshot
 
@@ -555,11 +555,7 @@ def test_a_stop_while_waiting_for_the_lock_says_no_run_was_recorded(
             proc = _cli(data_dir, "ingest", "records", str(records), "--wait", "600", start_new_session=True)
             try:
                 assert proc.stderr is not None
-                for line in iter(proc.stderr.readline, ""):  # until it logs that it waits
-                    if "waiting up to 600 s for the store lock" in line:
-                        break
-                else:
-                    pytest.fail("the ingest never waited for the lock")
+                read_until(proc.stderr, "waiting up to 600 s for the store lock", "the ingest")
                 os.killpg(proc.pid, stop)
                 _out, rest = proc.communicate(timeout=60)
             finally:
@@ -600,9 +596,8 @@ def test_sigterm_during_the_arxiv_lookups_records_the_run_as_failed(
             assert server.requests, "the ingest never asked arXiv"
             second = CliRunner().invoke(main, ["ingest", "records", str(records)])
             assert second.exit_code == 75 and f"another {kind} ingest is running" in second.output
-            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
-            proc.send_signal(signal.SIGTERM)
-            _out, err = proc.communicate(timeout=60)
+            # Once it waits for the stalled answer: see tests/processes.py.
+            _out, err = stop_when_blocked(proc, "poll", signum=signal.SIGTERM)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -1181,9 +1176,7 @@ def test_ctrl_c_with_stderr_closed_exits_130(tmp_path: Path) -> None:
     try:
         writer = open_fifo_writer(fifo, proc)
         try:
-            wait_until_blocked(proc, "pipe_read", "pipe_wait")  # waiting, not about to: tests/processes.py
-            os.killpg(proc.pid, signal.SIGINT)
-            out, _ = proc.communicate(timeout=60)
+            out, _ = stop_when_blocked(proc, "pipe_read", "pipe_wait", group=True)  # see tests/processes.py
         finally:
             os.close(writer)
     finally:

@@ -25,7 +25,7 @@ from kg.embedded import EmbeddedStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.ingest.test_weekly import mi_entry
-from tests.processes import wait_until_blocked
+from tests.processes import stop_when_blocked
 from tests.seed_store import taxonomy_store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,9 +151,8 @@ def test_schedule_process_shuts_down_cleanly_on_sigterm(data_dir: Path) -> None:
                 break
         assert "schedule: cron '0 6 * * 1' (UTC); next run" in seen[-1], seen
         assert "06:00:00+00:00" in seen[-1]
-        wait_until_blocked(proc, "futex")  # waiting for Monday, not about to: see tests/processes.py
-        proc.send_signal(signal.SIGTERM)
-        rest, _ = proc.communicate(timeout=60)
+        # Once it waits for Monday, not about to: see tests/processes.py.
+        rest, _ = stop_when_blocked(proc, "futex", signum=signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()

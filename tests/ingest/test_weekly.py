@@ -47,7 +47,7 @@ from kg.embedded import EmbeddedStore
 from kg.store import LockHeld
 from kg.taxonomy import Taxonomy, load_taxonomy
 from tests.embedders import HashEmbedder
-from tests.processes import wait_until_blocked
+from tests.processes import stop_when_blocked
 from tests.seed_store import taxonomy_store
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday, 06:00 UTC
@@ -911,9 +911,8 @@ def _weekly_stopped_by_sigterm(data_dir: Path, *args: str) -> tuple[int, str, st
             while not server.requests and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
-            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
-            proc.send_signal(signal.SIGTERM)
-            out, err = proc.communicate(timeout=60)
+            # Once it waits for the stalled answer: see tests/processes.py.
+            out, err = stop_when_blocked(proc, "poll", signum=signal.SIGTERM)
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -19,7 +19,7 @@ from ingest.arxiv_server import LocalArxivServer
 from ingest.store_lock import LOCK_NAME, ingest_lock
 from kg.embedded import EmbeddedStore
 from tests.ingest.test_cli import STOP_AFTER_SUCCESS
-from tests.processes import wait_until_blocked
+from tests.processes import read_until, stop_when_blocked
 from tests.seed_store import taxonomy_store
 
 from .conftest import REPO_ROOT
@@ -77,9 +77,8 @@ def test_ctrl_c_mid_run_is_recorded_by_name_and_exits_130(
             while not server.requests and proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert server.requests and proc.poll() is None, "the weekly run never asked arXiv"
-            wait_until_blocked(proc, "poll")  # waiting for the stalled answer: see tests/processes.py
-            os.killpg(proc.pid, signal.SIGINT)
-            _out, err = proc.communicate(timeout=60)
+            # Ctrl-C once it waits for the stalled answer: see tests/processes.py.
+            _out, err = stop_when_blocked(proc, "poll", group=True)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -106,11 +105,7 @@ def test_sigterm_while_waiting_for_the_lock_says_no_run_was_recorded(data_dir: P
             proc = _weekly(data_dir, "http://127.0.0.1:9/never-asked", "--wait", "600")
             try:
                 assert proc.stderr is not None
-                for line in iter(proc.stderr.readline, ""):  # until it logs that it waits
-                    if "waiting up to 600 s for the store lock" in line:
-                        break
-                else:
-                    pytest.fail("the weekly run never waited for the lock")
+                read_until(proc.stderr, "waiting up to 600 s for the store lock", "the weekly run")
                 os.killpg(proc.pid, signal.SIGTERM)
                 out, rest = proc.communicate(timeout=60)
             finally:

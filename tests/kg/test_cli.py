@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from kg.cli import main, package_version
-from tests.processes import open_fifo_writer, wait_until_blocked
+from tests.processes import open_fifo_writer, stop_when_blocked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -326,8 +326,6 @@ def test_sigterm_during_a_backup_exits_143_and_leaves_no_file(
 ) -> None:
     """SIGTERM (systemctl stop, docker stop) while the copy is finished: the ingests' exit status, a
     line saying so, and no partial file."""
-    import signal
-
     runner = CliRunner()
     assert runner.invoke(main, ["init"]).exit_code == 0
 
@@ -457,9 +455,7 @@ def test_ctrl_c_outside_an_ingest_says_interrupted_and_exits_130(data_dir: Path,
     writer = None
     try:
         writer = open_fifo_writer(fifo, proc)
-        wait_until_blocked(proc, "pipe_read", "pipe_wait")  # waiting, not about to: tests/processes.py
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        out, err = stop_when_blocked(proc, "pipe_read", "pipe_wait", group=True)  # see tests/processes.py
     finally:
         if proc.poll() is None:
             proc.kill()
