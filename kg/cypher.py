@@ -183,7 +183,8 @@ def _filters(var: str) -> str:
     $technique_ids / $topic_ids arrive expanded with their refinements when the filters ask for
     it (see EXPAND_REFINEMENTS). $technique_families is the technique filter matching all its ids
     (technique_match "all"): one list per id, each expanded alike, a paper touching one node of
-    every list; it is empty otherwise, and $technique_ids is empty when it is not."""
+    every list; it is empty otherwise, and $technique_ids is empty when it is not. $model_ids passes
+    papers studying a model or reporting a finding about it."""
     return (
         f"($year_from IS NULL OR {var}.year >= $year_from)"
         f" AND ($year_to IS NULL OR {var}.year <= $year_to)"
@@ -196,6 +197,9 @@ def _filters(var: str) -> str:
         f" MATCH ({var}){_FINDING_ABOUT}(x) WHERE x.id IN $topic_ids }}"
         f" OR EXISTS {{ MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"
         " WHERE any(tid IN $topic_ids WHERE s.topic_key CONTAINS tid) })"
+        f" AND (size($model_ids) = 0 OR EXISTS {{"
+        f" MATCH ({var})-[:{Rel.STUDIES}]->(m:{Label.MODEL}) WHERE m.id IN $model_ids }}"
+        f" OR EXISTS {{ MATCH ({var}){_FINDING_ABOUT}(m:{Label.MODEL}) WHERE m.id IN $model_ids }})"
         f" AND (size($section_ids) = 0 OR EXISTS {{"
         f" MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"
         " WHERE any(sid IN $section_ids WHERE s.id = sid OR s.id STARTS WITH sid + '/') })"

@@ -150,6 +150,12 @@ _TOPIC_PAPERS = (
     "UNION SELECT l.paper_id FROM listed_in l JOIN list_sections s ON s.id = l.section_id "
     "JOIN json_each(?) t ON instr(s.topic_key, t.value) > 0"
 )
+# Papers touching a set of Model nodes: those studying one (STUDIES) or reporting a finding ABOUT one.
+_MODEL_PAPERS = (
+    f"SELECT paper_id FROM studies WHERE model_id IN {_IDS} "
+    "UNION SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+    f"WHERE a.node_id IN {_IDS}"
+)
 _PAPERS_TOUCHING: dict[str, str] = {
     Label.TECHNIQUE: f"SELECT paper_id FROM uses WHERE technique_id IN {_IDS}",
     Label.EVALUATION: f"SELECT paper_id FROM evaluates WHERE evaluation_id IN {_IDS}",
@@ -1169,6 +1175,8 @@ class EmbeddedStore(GraphStore):
         groups = [(ids, techniques_or_criteria) for ids in filters.technique_groups()]
         if filters.topic_ids:
             groups.append((filters.topic_ids, _PAPERS_TOUCHING[Label.TOPIC]))
+        if filters.model_ids:
+            groups.append((filters.model_ids, _MODEL_PAPERS))
         for ids, sub in groups:
             clauses.append(f"p.id IN ({sub})")
             params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
@@ -1305,12 +1313,13 @@ class EmbeddedStore(GraphStore):
             mirror.rev = rev
 
     def _clause_ids(self, conn: sqlite3.Connection, filters: SearchFilters) -> list[set[str]]:
-        """For each topic / section filter, the ids of the papers passing it (techniques, years and
-        sources are masks over the mirror)."""
+        """For each topic / section / model filter, the ids of the papers passing it (techniques, years
+        and sources are masks over the mirror)."""
         out: list[set[str]] = []
         refine = filters.include_refinements
         for only in (SearchFilters(topic_ids=list(filters.topic_ids), include_refinements=refine),
-                     SearchFilters(section_ids=list(filters.section_ids), include_refinements=refine)):
+                     SearchFilters(section_ids=list(filters.section_ids), include_refinements=refine),
+                     SearchFilters(model_ids=list(filters.model_ids))):
             if not only.is_empty():
                 where, params = self._filter_sql(conn, only)
                 out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})

@@ -823,6 +823,7 @@ class Neo4jStore(GraphStore):
             # At most MAX_FILTER_VALUES ids, each a small indexed read in this transaction.
             "technique_families": [expand(ids) for ids in f.technique_groups()] if every else [],
             "topic_ids": expand(f.topic_ids),
+            "model_ids": list(f.model_ids),
         }
 
     def _filtered(

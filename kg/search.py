@@ -305,6 +305,18 @@ def search(
                 partial(store.vector_search, query_vector, filters=named), windows)
             for lists, ranking in zip(tier_lists, technique, strict=True):
                 lists["technique"] = ranking
+    query_models = _models_named(query, labels)
+    if mode == "hybrid" and query_models and query_vector is not None and not (filters and filters.model_ids):
+        # "circuits in Pythia": one more list, of the papers studying a named model (the embedding
+        # reads "Pythia" as Python; keyword search finds only abstracts naming it).
+        studying = replace(filters or SearchFilters(), model_ids=sorted(query_models))
+        studied = _ranking_per_window(partial(store.vector_search, query_vector, filters=studying), windows)
+        previous: list[ScoredId] | None = None
+        for lists, ranking in zip(tier_lists, studied, strict=True):
+            ordered = _in_fused_order(ranking, lists)
+            if previous is not None and [h.id for h in ordered] == [h.id for h in previous]:
+                ordered = previous  # unchanged: the tier loop below reuses the fusion
+            lists["model"] = previous = ordered
     if mode == "keyword":
         tier_lists[0]["keyword"] = store.keyword_search(query, windows[0], filters)
 
@@ -358,6 +370,7 @@ def search(
             filter_techniques |= labels.descendants(tid) if filters.include_refinements else {tid}
     named_family = {d for t in query_techniques for d in labels.descendants(t)}
     wanted = filter_techniques | named_family
+    wanted_models = query_models | set(filters.model_ids if filters is not None else ())
 
     use_embedding = sentence_mode == "embedding" or (sentence_mode == "auto" and embedder is not None)
     if use_embedding and embedder is None:
@@ -405,6 +418,8 @@ def search(
         techniques = matched + [t for t in techniques if t not in wanted]
         matched_evaluations = [e for e in labels.of_label(profiles.get(paper_id, set()), Label.EVALUATION)
                                if e in wanted]
+        matched_models = [m for m in labels.of_label(profiles.get(paper_id, set()), Label.MODEL)
+                          if m in wanted_models]
         if use_embedding and query_vector is not None and paper_id in sentence_vectors:
             # Among the sentences embedded (the first ones, see _sentences_to_embed); the sentence
             # itself is reported whole, as in overlap mode.
@@ -436,6 +451,8 @@ def search(
             "matched_technique_labels": [labels.name(t) for t in matched],
             "matched_evaluations": matched_evaluations,
             "matched_evaluation_labels": [labels.name(e) for e in matched_evaluations],
+            "matched_models": matched_models,
+            "matched_model_labels": [labels.name(m) for m in matched_models],
             "best_sentence": sentence,
             "best_sentence_score": _round(sentence_score),
             "best_sentence_by": sentence_by,
@@ -460,7 +477,10 @@ def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple
                        SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements,
                                      technique_match=filters.technique_match)))
     if filters.topic_ids:
-        facets.append((f"topic {', '.join(filters.topic_ids)}", SearchFilters(topic_ids=filters.topic_ids)))
+        facets.append((f"topic {', '.join(filters.topic_ids)}",
+                       SearchFilters(topic_ids=filters.topic_ids, include_refinements=refinements)))
+    if filters.model_ids:
+        facets.append((f"model {', '.join(filters.model_ids)}", SearchFilters(model_ids=filters.model_ids)))
     if filters.section_ids:
         facets.append((f"section {', '.join(filters.section_ids)}",
                        SearchFilters(section_ids=filters.section_ids)))
@@ -630,6 +650,40 @@ def _criteria_by_adjective(query: str, labels: Labels) -> dict[str, set[str]]:
             if m.group(1) in adjectives}
 
 
+def _in_fused_order(studying: list[ScoredId], lists: dict[str, list[ScoredId]]) -> list[ScoredId]:
+    """The papers of a named model's list in the order the other lists fuse them, then those the other
+    lists lack: fused in, it lifts the papers studying the model above the others without reordering
+    them among themselves ("IOI in GPT-2 small" must not put another GPT-2 paper above IOI because
+    the model list repeats the semantic list's vote)."""
+    members = {h.id: h for h in studying}
+    ordered = [members.pop(paper_id) for paper_id, _, _ in rrf_fuse(lists) if paper_id in members]
+    return ordered + [h for h in studying if h.id in members]
+
+
+def _models_named(query: str, labels: Labels) -> set[str]:
+    """Models the query names by a name or unambiguous alias ("circuits in Pythia", "gpt2"). An alias
+    of capital letters that is also an English word ("OPT": "opt") counts only typed in capitals, as
+    for acronyms (see kg.acronyms.lowercase_acronyms)."""
+    found = labels.phrases_in_text(query, Label.MODEL)
+    if not found:
+        return set()
+    lowercase = _naming_tables(labels).lowercase_acronyms
+    models: set[str] = set()
+    for phrase, ids in found.items():
+        for model_id in ids:
+            node = labels.nodes[model_id]
+            spellings = [a for a in (node.name, *node.aliases) if a.casefold() == phrase]
+            if all(_CAPITALS.fullmatch(a) and phrase not in lowercase for a in spellings):
+                typed = any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", query) for a in spellings)
+                if not typed:
+                    continue
+            models.add(model_id)
+    return models
+
+
+_CAPITALS = re.compile(r"[A-Z]+")
+
+
 def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labels: Labels) -> set[str]:
     """The named techniques (criteria) some paper of the technique list is tagged with, or with a
     refinement of them."""
@@ -730,7 +784,7 @@ def _browse_filtered(
 ) -> SearchPage:
     """An empty query lists the papers passing the filters, newest first."""
     only_technique = (len(filters.technique_ids) == 1 and not (
-        filters.topic_ids or filters.section_ids or filters.sources
+        filters.topic_ids or filters.section_ids or filters.sources or filters.model_ids
         or filters.year_from is not None or filters.year_to is not None))
     if only_technique:
         # The common case ("search within a technique"), as the technique page lists it: the id may
@@ -749,7 +803,8 @@ def _browse_filtered(
         why: dict[str, Any] = {
             "mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
             "matched_techniques": [], "matched_technique_labels": [], "matched_evaluations": [],
-            "matched_evaluation_labels": [], "best_sentence": None,
+            "matched_evaluation_labels": [], "matched_models": [], "matched_model_labels": [],
+            "best_sentence": None,
             "best_sentence_score": None, "best_sentence_by": None,
         }
         results.append(SearchHit(paper.id, paper.title, 0.0, paper, techniques, why))

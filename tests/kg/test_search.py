@@ -235,6 +235,52 @@ def test_a_one_word_criterion_alias_adds_no_list(store: EmbeddedStore, embedder:
     assert page.results and not any("technique" in h.why["ranks"] for h in page.results)
 
 
+def test_a_named_model_adds_a_list_of_the_papers_studying_it(store: EmbeddedStore, embedder: Any) -> None:
+    """ "circuits in Pythia" put the one seed paper studying Pythia (Successor Heads) at #11: the model
+    reads "Pythia" as Python and ranks it 25th. Hybrid search adds the nearest papers studying a named
+    model as a list of the fusion, and each hit says which named model it studies."""
+    studying = store.filter_ids(SearchFilters(model_ids=["pythia"]))
+    assert studying == {"2312.09230"}
+    page = search(store, "circuits in Pythia", mode="hybrid", embedder=embedder, limit=10)
+    first = page.results[0]
+    assert first.id == "2312.09230"
+    assert first.why["ranks"]["model"] == 1
+    assert first.why["matched_models"] == ["pythia"] and first.why["matched_model_labels"] == ["Pythia"]
+    assert all("model" not in h.why["ranks"] and h.why["matched_models"] == [] for h in page.results[1:])
+    # The list joins the fusion; it does not force its papers first ("neurons in OPT": the OPT paper
+    # that is not about neurons, ranked below papers about neurons it is not).
+    opt = search(store, "neurons in OPT", mode="hybrid", embedder=embedder, limit=10)
+    assert {h.id for h in opt.results if "model" in h.why["ranks"]} == store.filter_ids(
+        SearchFilters(model_ids=["opt"]))
+    # A model filter of the user's own decides instead; semantic and keyword modes stay pure.
+    filtered = search(store, "circuits in Pythia", mode="hybrid", embedder=embedder, limit=10,
+                      filters=SearchFilters(model_ids=["gpt2"]))
+    assert not any("model" in h.why["ranks"] for h in filtered.results)
+    assert {h.id for h in filtered.results} <= store.filter_ids(SearchFilters(model_ids=["gpt2"]))
+    # Matched: the filter's models and the query's (Successor Heads studies GPT-2 and Pythia).
+    assert all("gpt2" in h.why["matched_models"] for h in filtered.results)
+    assert {h.id for h in filtered.results if "pythia" in h.why["matched_models"]} == studying
+    for mode in ("semantic", "keyword"):
+        pure = search(store, "circuits in Pythia", mode=mode, embedder=embedder, limit=10)
+        assert not any("model" in h.why["ranks"] for h in pure.results)
+
+
+@pytest.mark.parametrize(("query", "models"), [
+    ("neurons in OPT", {"opt"}),
+    ("how to opt out of neuron analysis", set()),  # "opt" is an English word: OPT only in capitals
+    ("gpt2 induction heads", {"gpt2"}),
+    ("GPT-2 small", {"gpt2"}),
+    ("bert and llama-2", {"bert", "llama"}),  # "bert" is no English word
+    ("toy model of superposition", set()),  # an ambiguous alias names nothing
+])
+def test_which_models_a_query_names(store: EmbeddedStore, embedder: Any, query: str,
+                                    models: set[str]) -> None:
+    page = search(store, query, mode="hybrid", embedder=embedder, limit=50)
+    listed = {h.id for h in page.results if "model" in h.why["ranks"]}
+    assert listed == (store.filter_ids(SearchFilters(model_ids=sorted(models))) if models else set())
+    assert {m for h in page.results for m in h.why["matched_models"]} <= models
+
+
 def test_the_topic_filter_finds_the_papers_the_list_files_under_the_topic(store: EmbeddedStore) -> None:
     """The list's "Interpreting Transformer Components" section is lm_components by the taxonomy's
     section map, though its slug does not name the topic."""

@@ -796,7 +796,9 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
                sources=("arxiv",), vector=vecs[4], findings=(
                    Finding("f5#1", "Steering works.",
                            about=[FindingAbout(Label.TOPIC, "lm_generation_steering")]),)),
-        bundle("f6", "Undated paper", abstract="features", year=None, sources=("arxiv",), vector=vecs[5]),
+        bundle("f6", "Undated paper", abstract="features", year=None, sources=("arxiv",), vector=vecs[5],
+               models=("pythia",), findings=(
+                   Finding("f6#1", "GPT-2 small reuses it.", about=[FindingAbout(Label.MODEL, "gpt2")]),)),
     ])
     return vecs
 
@@ -834,6 +836,13 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         (SearchFilters(section_ids=["tools", "findings-and-applications"], sources=["list"]), {"f1", "f2"}),
         (SearchFilters(technique_ids=["sae", "steering_vector"], topic_ids=["applications"],
                        year_from=2024, year_to=2024, sources=["arxiv"]), {"f5"}),
+        # A model: papers studying it (STUDIES) or reporting a finding about it.
+        (SearchFilters(model_ids=["pythia"]), {"f6"}),
+        (SearchFilters(model_ids=["gpt2"]), {"f6"}),
+        (SearchFilters(model_ids=["gpt2", "llama"]), {"f6"}),
+        (SearchFilters(model_ids=["llama"]), set()),
+        (SearchFilters(model_ids=["pythia"], year_from=2020), set()),
+        (SearchFilters(model_ids=["pythia"], sources=["arxiv"]), {"f6"}),
         (SearchFilters(), {"f1", "f2", "f3", "f4", "f5", "f6"}),
     ],
 )
