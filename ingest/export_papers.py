@@ -20,8 +20,10 @@ CSV (RFC 4180: the csv module's quoting, CRLF line ends, UTF-8 without a byte or
 row): one row per paper, CSV_COLUMNS, taken from the same object (url is the API's, withdrawn
 true/false); techniques, evaluations and models are ids, topics the Topic ids its findings are about
 then those the taxonomy's section map gives its list rows' sections, list_sections its rows' section
-ids. The multi-valued columns are joined by "; " (ids and sources never hold ";"; a ";" inside an
-author name is ambiguous there: the JSON Lines export has the list). Formula injection (OWASP "CSV
+ids, abstract the stored abstract, tldr its list rows' distinct TL;DRs (a line each; the columns last,
+so a reader of the earlier columns by position reads them as before). The multi-valued columns
+are joined by "; " (ids and sources never hold ";"; a ";" inside an author name is ambiguous there:
+the JSON Lines export has the list). Formula injection (OWASP "CSV
 Injection"): a cell a spreadsheet would run as a formula, one whose first visible character is
 = + - @ (or their full-width forms), or that starts with a tab, CR, LF or NUL, is written with a
 leading apostrophe, which spreadsheets show as text; so is a cell that starts with an apostrophe
@@ -62,7 +64,7 @@ PAGE_SIZE = 500
 CHUNK_CHARS = 64 * 1024
 CSV_COLUMNS = ("id", "arxiv_id", "doi", "title", "authors", "year", "published", "updated", "venue", "url",
                "sources", "first_seen", "last_seen", "withdrawn", "techniques", "evaluations", "models",
-               "topics", "list_sections")
+               "topics", "list_sections", "abstract", "tldr")
 LIST_SEPARATOR = "; "
 # What makes a spreadsheet (Excel, LibreOffice Calc, Google Sheets) read a cell as a formula: these as
 # its first character that shows (leading spaces are trimmed by some importers), with the full-width
@@ -164,6 +166,8 @@ def csv_cells(obj: dict[str, Any]) -> list[str]:
         "models": _joined(m["id"] for m in obj["models"]),
         "topics": _joined(topics),
         "list_sections": _joined(row["section_id"] for row in obj["list_rows"]),
+        # A paper listed in several sections may have a TL;DR in each: the distinct ones, a line each.
+        "tldr": "\n".join(dict.fromkeys(row["tldr"] for row in obj["list_rows"] if row.get("tldr"))) or None,
     }
     cells = []
     for column in CSV_COLUMNS:

@@ -193,8 +193,13 @@ def test_csv_parses_back_to_the_same_papers(exported: tuple[EmbeddedStore, str],
         assert values["year"] == ("" if obj["year"] is None else str(obj["year"]))
         assert values["first_seen"] == obj["first_seen"] and values["url"] == (obj["url"] or "")
         assert [values[c] for c in CSV_COLUMNS] == csv_cells(obj)
+        assert values["abstract"] == (obj["abstract"] or "")
+        assert values["tldr"].splitlines() == list(dict.fromkeys(
+            r["tldr"] for r in obj["list_rows"] if r["tldr"]))
     listed = next(r for r in rows if r["list_sections"])
     assert "applications-of-mi" in listed["list_sections"] and listed["topics"]
+    # The abstract and the list's TL;DR, for a reading list in a spreadsheet (researcher QA).
+    assert listed["tldr"] and sum(bool(r["abstract"]) for r in rows) >= 5
     assert sum(bool(r["techniques"]) for r in rows) >= 5
 
 
