@@ -204,9 +204,11 @@ def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[
 def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: int, lock: Any,
                   rejected: list[dict[str, Any]] | None = None, whole_list: bool = False,
                   prune: bool = False, force_prune: bool = False,
-                  fetch: Callable[[], list[Any]] | None = None) -> Any:
+                  fetch: Callable[[], list[Any]] | None = None,
+                  unreadable_lines: list[int] | None = None) -> Any:
     """run_ingest with its failures turned into one-line CLI errors; `fetch`: the run's arXiv look-ups
-    (run_ingest's fetch: recorded as part of the run, a stop or failure in them too)."""
+    (run_ingest's fetch: recorded as part of the run, a stop or failure in them too); `unreadable_lines`:
+    the list's lines its parser could not read (--prune holds back while there are any)."""
     from ingest.arxiv_source import ArxivError
     from ingest.pipeline import run_ingest
 
@@ -214,7 +216,7 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
         with _one_line_errors(f"{source} ingest"):
             return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
                               rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
-                              force_prune=force_prune, fetch=fetch)
+                              force_prune=force_prune, fetch=fetch, unreadable_lines=unreadable_lines or [])
     except ArxivError as exc:  # before any paper is written; the run is recorded as failed
         raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
 
@@ -305,7 +307,8 @@ def ingest_list_cmd(
     with _locked_store("list", wait) as (store, held):
         summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held,
                                 whole_list=True, prune=prune, force_prune=force,
-                                fetch=None if no_arxiv else arxiv_records)
+                                fetch=None if no_arxiv else arxiv_records,
+                                unreadable_lines=[row["line"] for row in parsed.unreadable_rows])
     extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows,
              "row_warnings": parsed.row_warnings, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)

@@ -11,12 +11,14 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from ingest.normalize import (
     SOURCE_PRIORITY,
     dedupe_groups,
     merge_two,
     slugify,
+    split_venue_tag,
     title_id,
     title_key,
     warn_if_dois_differ,
@@ -68,12 +70,21 @@ class IngestSummary:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Of the unchanged papers: those whose list rows only moved (their line numbers changed, nothing
+    # else): written, so the rows show their new lines, but counted unchanged (_lines_moved_only).
+    moved: int = 0
     rejected: int = 0
     rejected_details: list[dict[str, Any]] = field(default_factory=list)
     unknown_labels: list[dict[str, Any]] = field(default_factory=list)
     embedded: int = 0  # vectors actually computed (the rest came from the cache)
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
     statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
+    # The papers this run wrote new or updated, in the order written: {paper_id, title, lines} (the list
+    # lines of its rows in this run, [] for other sources), with previous_title when the title changed.
+    new_papers: list[dict[str, Any]] = field(default_factory=list)
+    updated_papers: list[dict[str, Any]] = field(default_factory=list)
+    # Lines of the list this run could not read: --prune holds back while there are any (prune_refused).
+    prune_held_back: list[int] = field(default_factory=list)
     # A run of a whole list (run_ingest's whole_list): the stored list rows it no longer has
     # (stale_list_rows' entries), how many of them --prune removed, and why --prune was refused; the
     # papers of those rows with no other source (list_only_papers' entries), which --prune removes
@@ -96,8 +107,8 @@ class IngestSummary:
         """The counts stored on the IngestRun."""
         counts: dict[str, Any] = {
             "records": self.records, "papers": self.papers, "new": self.new,
-            "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
-            "unknown_labels": len(self.unknown_labels), "embedded": self.embedded,
+            "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
+            "rejected": self.rejected, "unknown_labels": len(self.unknown_labels), "embedded": self.embedded,
         }
         if self.whole_list:
             counts["stale_list_rows"] = len(self.stale_list_rows)
@@ -111,22 +122,27 @@ class IngestSummary:
         out = {
             "run_id": self.run_id, "source": self.source, "status": self.status, **self.counts(),
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
-            "rekeyed": self.rekeyed,
+            "rekeyed": self.rekeyed, "new_papers": self.new_papers, "updated_papers": self.updated_papers,
         }
         if self.whole_list:
             # The counts of counts() are replaced by the rows and papers themselves.
             out["stale_list_rows"] = self.stale_list_rows
             out["list_only_papers"] = self.list_only_papers
             out["prune_refused"] = self.prune_refused
+            out["prune_held_back"] = self.prune_held_back
         return out
 
     def text(self) -> str:
         """Human summary for the CLI."""
         lines = [
             f"{self.source}: {counted(self.papers, 'paper')} from {counted(self.records, 'record')} -> "
-            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged{self._moved_text()}, "
             f"{self.rejected} rejected; {self.embedded} embedded (rest cached); run {self.run_id}"
         ]
+        for what, papers in (("new", self.new_papers), ("updated", self.updated_papers)):
+            if papers:
+                lines += _head_and_items(f"{what}:", [_written_paper_text(p) for p in papers],
+                                         shown=_WRITTEN_SHOWN)
         for item in self.rejected_details:
             lines.append(f"  rejected: {item.get('title') or item.get('source_id')}: {item['reason']}")
         if self.unknown_labels:
@@ -137,6 +153,10 @@ class IngestSummary:
                 lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}{did_you_mean(entry)}")
         lines += self._stale_lines()
         return "\n".join(lines)
+
+    def _moved_text(self) -> str:
+        """" (N only moved in the list)" after the unchanged count, when rows only changed lines."""
+        return f" ({self.moved} only moved in the list)" if self.moved else ""
 
     def _stale_lines(self) -> list[str]:
         """The text lines about the stored list rows the list no longer has."""
@@ -149,7 +169,8 @@ class IngestSummary:
             head = (f"{counted(self.list_rows_pruned, 'list row')} no longer in the list "
                     f"{'was' if self.list_rows_pruned == 1 else 'were'} removed (--prune; {stay}):")
         else:
-            why = ("not removed: --prune was refused" if self.prune_refused
+            why = ("not removed: --prune was held back" if self.prune_held_back
+                   else "not removed: --prune was refused" if self.prune_refused
                    else "run again with --prune to remove them")
             head = f"{counted(n, 'list row')} {'is' if n == 1 else 'are'} no longer in the list ({why}):"
         return _head_and_items(head, [_stale_row_text(row) for row in stale]) + self._list_only_lines()
@@ -165,7 +186,8 @@ class IngestSummary:
             head = (f"{counted(self.papers_pruned, 'paper')} of those rows had no other source and "
                     f"{'was' if one else 'were'} removed with {'its' if one else 'their'} rows (--prune):")
         else:
-            why = ("not removed: --prune was refused" if self.prune_refused
+            why = ("not removed: --prune was held back" if self.prune_held_back
+                   else "not removed: --prune was refused" if self.prune_refused
                    else f"--prune removes {'it' if n == 1 else 'them'} too")
             head = (f"{counted(n, 'paper')} of those rows {'has' if n == 1 else 'have'} no other source "
                     f"({why}):")
@@ -180,16 +202,29 @@ def _stale_row_text(row: dict[str, Any]) -> str:
             f"{terminal_safe(row['section'])}{where}")
 
 
-def _head_and_items(head: str, items: Sequence[str]) -> list[str]:
-    """A summary head line and the first _STALE_SHOWN items under it, then how many more there are."""
-    lines = [f"  {head}", *(f"    {item}" for item in items[:_STALE_SHOWN])]
-    if len(items) > _STALE_SHOWN:
-        lines.append(f"    ... and {len(items) - _STALE_SHOWN} more (--json lists them all)")
+def _written_paper_text(paper: dict[str, Any]) -> str:
+    """A new or updated paper as the text summary names it: title [id], its list lines, its old title."""
+    lines = paper.get("lines") or []
+    where = f", {'line' if len(lines) == 1 else 'lines'} {', '.join(str(n) for n in lines)}" if lines else ""
+    before = paper.get("previous_title")
+    was = f" (was '{terminal_safe(before)}')" if before else ""
+    return f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]{where}{was}"
+
+
+def _head_and_items(head: str, items: Sequence[str], shown: int | None = None) -> list[str]:
+    """A summary head line and the first `shown` (_STALE_SHOWN) items under it, then how many more there
+    are."""
+    shown = _STALE_SHOWN if shown is None else shown
+    lines = [f"  {head}", *(f"    {item}" for item in items[:shown])]
+    if len(items) > shown:
+        lines.append(f"    ... and {len(items) - shown} more (--json lists them all)")
     return lines
 
 
 # The stale list rows a text summary names one by one (--json gives them all).
 _STALE_SHOWN = 20
+# The new and the updated papers a text summary names (a first ingest writes hundreds).
+_WRITTEN_SHOWN = 10
 
 
 def did_you_mean(unknown_label: dict[str, Any]) -> str:
@@ -293,6 +328,11 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
         if value in (None, "", []):
             value = getattr(low, name)
         setattr(merged, name, value)
+    if merged.venue != record.venue and _venue_from_list(record, stored):
+        # The list gave the stored venue: the list's venue now (another tag, or none when the tag was
+        # taken off) replaces it. An empty value falls back to the stored one only when another source
+        # may have given it (arXiv's journal_ref, a records file's venue).
+        merged.venue = record.venue
     merged.id = paper_id
     merged.arxiv_id = record.arxiv_id or old.arxiv_id
     # The version of the metadata that won (None: unknown, so the weekly run compares dates).
@@ -308,6 +348,22 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
     # no longer has it in until --prune, _kept_list_rows); other sources fill them only when none are stored.
     replace_rows = bool(record.list_rows) and ("list" in record.sources or not stored.list_rows)
     return merged, replace_rows
+
+
+def _venue_from_list(record: Record, stored: PaperDetail) -> bool:
+    """Whether the stored paper's venue is the one a list row's venue tag gave it, and this run's list
+    rows of the paper are the ones to take it from: the record is the list's ("list" among its sources,
+    with rows), the stored venue is the tag of one of the stored rows' titles ("X (NeurIPS'24)"), and
+    no records file, whose venue the list never overwrites, is among the stored sources. Stored papers
+    do not record where their venue came from; an arXiv journal_ref or a records file's venue spelled
+    like a list tag is not told apart, so a records file keeps its venue."""
+    venue = stored.paper.venue
+    if not venue or not record.list_rows or EDGE_SOURCE_LIST not in record.sources:
+        return False
+    if "records" in stored.paper.sources:
+        return False
+    return any(row.title_in_list and split_venue_tag(row.title_in_list)[1] == venue
+               for row in stored.list_rows)
 
 
 _ListEdges = tuple[list[ListRow], list[TechniqueUse], list[EvaluationUse]]
@@ -473,6 +529,83 @@ def resolve_stored_ids(
                 if warn and paper is not None:
                     warn_if_dois_differ(record, paper, stored_id=hit)
         out.append(hit)
+    return out
+
+
+def list_link_key(url: str | None) -> str | None:
+    """A list row's link as rows are matched by it: no scheme, fragment, "www." or trailing slash, the
+    host casefolded, the query kept (openreview.net/forum?id=...); None for no link or a site's front
+    page ("https://www.lesswrong.com/"), which names no paper."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    host = parts.netloc.casefold().removeprefix("www.")
+    path = parts.path.rstrip("/")
+    if not host or (not path and not parts.query):
+        return None
+    return f"{host}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def match_by_link(store: GraphStore, records: Sequence[Record],
+                  stored_ids: Sequence[str | None]) -> list[str | None]:
+    """`stored_ids` (resolve_stored_ids') with list records no key matched given the stored paper their
+    row's link identifies: a row whose title was edited (or misspelt, so no arXiv match) is still the
+    stored row of its link, not a new paper beside the old one.
+
+    The link is taken as enough only when it is specific: the stored paper has a list row of the same
+    section with the same link (list_link_key), no other record of the run matches that paper by a key
+    (else the row is a new one that shares a link, say a blog's index page, with a listed paper), no
+    other record of the run has a row with that link, and no other stored paper the run leaves unmatched
+    has a row with it (one link, two papers: it names neither); nor may the record's arXiv id or DOI
+    differ from the paper's. Else the record stays unmatched (a new paper; the old row is reported
+    stale), as before."""
+    out = list(stored_ids)
+    carriers: dict[str, set[int]] = {}
+    for i, record in enumerate(records):
+        for row in record.list_rows:
+            if (link := list_link_key(row.url_in_list)) is not None:
+                carriers.setdefault(link, set()).add(i)
+    wanted: dict[int, set[tuple[str, str]]] = {}
+    for i, (record, stored_id) in enumerate(zip(records, stored_ids, strict=True)):
+        if stored_id is None and EDGE_SOURCE_LIST in record.sources:
+            rows = {(row.section_id, link) for row in record.list_rows
+                    if (link := list_link_key(row.url_in_list)) is not None and carriers[link] == {i}}
+            if rows:
+                wanted[i] = rows
+    if not wanted:
+        return out
+    claimed = {s for s in stored_ids if s} | {r.arxiv_id for r in records if r.arxiv_id}
+    # The stored list papers no record of the run matched: those whose rows would be reported stale.
+    orphans = sorted({str(row["paper_id"]) for row in store.list_rows_from(EDGE_SOURCE_LIST)} - claimed)
+    owners: dict[str, set[str]] = {}  # link -> the orphans with a row of it (any section)
+    by_row: dict[tuple[str, str], str] = {}
+    papers: dict[str, Paper] = {}
+    for paper_id in orphans:
+        detail = store.get_paper(paper_id)
+        if detail is None:
+            continue
+        papers[paper_id] = detail.paper
+        for stored_row in detail.list_rows:
+            if (link := list_link_key(stored_row.url_in_list)) is not None:
+                owners.setdefault(link, set()).add(paper_id)
+                by_row[(stored_row.section_id, link)] = paper_id
+    found: dict[int, str] = {}
+    for i, rows in wanted.items():
+        hits = {by_row[key] for key in rows if key in by_row and len(owners[key[1]]) == 1}
+        if len(hits) != 1:
+            continue
+        paper = papers[hit := next(iter(hits))]
+        record = records[i]
+        if ((record.arxiv_id and paper.arxiv_id and record.arxiv_id != paper.arxiv_id)
+                or (record.doi and paper.doi and record.doi.casefold() != paper.doi.casefold())):
+            continue
+        found[i] = hit
+    taken = Counter(found.values())
+    for i, paper_id in found.items():
+        if taken[paper_id] == 1:  # one paper's two links carried by two records: neither is it
+            out[i] = paper_id
+            log.debug("list row %r matched to stored paper %s by its link", _shortened(records[i].title, 100),
+                     paper_id)
     return out
 
 
@@ -681,6 +814,7 @@ def run_ingest(
     prune: bool = False,
     force_prune: bool = False,
     fetch: Callable[[], Sequence[Record]] | None = None,
+    unreadable_lines: Sequence[int] = (),
 ) -> IngestSummary:
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
@@ -692,7 +826,9 @@ def run_ingest(
     `whole_list`: the records are a whole awesome list (with its arXiv matches). After they are
     written, the stored list rows this list no longer has are reported (summary.stale_list_rows, see
     stale_list_rows), and with `prune` removed (see prune_refusal for when it refuses, unless
-    `force_prune`).
+    `force_prune`). `unreadable_lines`: the list's lines its parser could not read; while there are any,
+    --prune holds back and removes nothing (unless `force_prune`): an unreadable row may be one of the
+    stale rows, and which one cannot be told (prune_hold_back).
 
     `fetch`: more records that are fetched as part of the run (a list's or ids' arXiv look-ups), called
     once the run is recorded and added to `records`: a failure or a stop (SIGTERM, Ctrl-C) while it
@@ -709,10 +845,12 @@ def run_ingest(
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                                taxonomy=taxonomy, progress=progress, batch_size=batch_size,
                                rejected=rejected, whole_list=whole_list, prune=prune,
-                               force_prune=force_prune, lock=held, fetch=fetch)
+                               force_prune=force_prune, lock=held, fetch=fetch,
+                               unreadable_lines=unreadable_lines)
     return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                        taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
-                       whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock, fetch=fetch)
+                       whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock, fetch=fetch,
+                       unreadable_lines=unreadable_lines)
 
 
 def _run_ingest(
@@ -720,7 +858,7 @@ def _run_ingest(
     extractor: PaperExtractor | None,
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
     whole_list: bool = False, prune: bool = False, force_prune: bool = False, lock: HeldLock,
-    fetch: Callable[[], Sequence[Record]] | None = None,
+    fetch: Callable[[], Sequence[Record]] | None = None, unreadable_lines: Sequence[int] = (),
 ) -> IngestSummary:
     """run_ingest's body, run with the ingest lock held (`lock`, checked before each write)."""
     from ingest.embed import embedding_text, text_hash
@@ -757,6 +895,8 @@ def _run_ingest(
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id; records of different papers that only share an id do not.
         stored_ids = resolve_stored_ids(store, merged, warn=True) if merged else []
+        if merged:
+            stored_ids = match_by_link(store, merged, stored_ids)
         by_target: dict[str, tuple[Record, str | None]] = {}
         kept: dict[str, list[int]] = {}  # the indices in `valid` of each target's records
         targets, stored_ids = _target_ids(store, merged, stored_ids)
@@ -818,6 +958,10 @@ def _run_ingest(
                 refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
                                                                  rows_before,
                                                                  papers=len(summary.list_only_papers))
+                if refusal is None and unreadable_lines and not force_prune:
+                    summary.prune_held_back = sorted(set(unreadable_lines))
+                    refusal = prune_hold_back(len(summary.stale_list_rows), summary.prune_held_back,
+                                              papers=len(summary.list_only_papers))
                 if refusal is not None:
                     summary.prune_refused = refusal
                 else:
@@ -878,6 +1022,7 @@ def _ingest_chunk(
     progress: bool, node_labels: dict[str, str], sections_of: Taxonomy, lock: HeldLock,
 ) -> None:
     merged: list[_Merged] = []
+    lines: dict[str, list[int]] = {}  # paper id -> the list lines of its rows in this run
     for target, (record, stored_id, _aliases) in chunk:
         stored = store.get_paper(stored_id) if stored_id else None
         if stored is None and stored_id is None:
@@ -897,19 +1042,70 @@ def _ingest_chunk(
                 rows, list_techs, list_evals = _with_kept_rows((rows, list_techs, list_evals), kept,
                                                                node_labels, sections_of)
         merged.append((stored, paper, stored_id, (rows, list_techs, list_evals)))
+        lines[target] = [r.line for r in record.list_rows
+                         if r.line is not None and EDGE_SOURCE_LIST in record.sources]
+    bundles: list[PaperBundle] = []
     statuses, rekey, computed = _write_papers(store, merged, embedder, extractor, embedding_text,
                                               text_hash, progress, lock,
-                                              aliases={target: ids for target, (_r, _s, ids) in chunk})
+                                              aliases={target: ids for target, (_r, _s, ids) in chunk},
+                                              written=bundles)
     summary.embedded += computed
     summary.rekeyed.update(rekey)
+    stored_of = {item[1].id: item[0] for item in merged}
+    bundle_of = {bundle.paper.id: bundle for bundle in bundles}
     for paper_id, status in statuses.items():
+        stored, bundle = stored_of.get(paper_id), bundle_of.get(paper_id)
+        if status == "updated" and paper_id not in rekey.values() and _lines_moved_only(stored, bundle):
+            status = "unchanged"  # written for its new line numbers, nothing else changed
+            summary.moved += 1
         summary.statuses[paper_id] = status
+        if status == "unchanged":
+            summary.unchanged += 1
+            continue
+        entry: dict[str, Any] = {"paper_id": paper_id, "title": bundle.paper.title if bundle else "",
+                                 "lines": lines.get(paper_id, [])}
+        if stored is not None and bundle is not None and stored.paper.title != bundle.paper.title:
+            entry["previous_title"] = stored.paper.title
         if status == "new":
             summary.new += 1
-        elif status == "updated":
-            summary.updated += 1
+            summary.new_papers.append(entry)
         else:
-            summary.unchanged += 1
+            summary.updated += 1
+            summary.updated_papers.append(entry)
+
+
+def _lines_moved_only(stored: PaperDetail | None, bundle: PaperBundle | None) -> bool:
+    """Whether writing `bundle` over the `stored` paper changes only its list rows' line numbers (a line
+    added above them, a row moved within its section or to another place of the list in the same
+    section): everything the store's fingerprint covers (kg.validation.fingerprint) is compared with the
+    lines left out and the rows in section order. The write still happens (the rows show their new
+    lines); the run only counts the paper unchanged. Reads give no section topics, so the stored rows
+    take the bundle's (a changed section map is counted as a move; every later write of the paper
+    stores the new topics anyway). Anything a read returns differently counts as a change, as before."""
+    if stored is None or bundle is None or stored.paper.id != bundle.paper.id:
+        return False
+    from kg.validation import fingerprint
+
+    def rows(list_rows: Sequence[ListRow]) -> list[ListRow]:
+        # One row per section, the last of a section, as the store keeps them (unique_list_rows).
+        return sorted({r.section_id: replace(r, line=None) for r in list_rows}.values(),
+                      key=lambda r: r.section_id)
+
+    new_lines = sorted((r.section_id, r.line) for r in {r.section_id: r for r in bundle.list_rows}.values())
+    old_lines = sorted((r.section_id, r.line) for r in stored.list_rows)
+    if new_lines == old_lines:
+        return False  # the lines did not move: the change is another
+    topics = {r.section_id: list(r.topic_ids) for r in bundle.list_rows}
+    before = PaperBundle(
+        paper=stored.paper,
+        techniques=[replace(t, label=None) for t in stored.techniques],
+        evaluations=[replace(e, label=None) for e in stored.evaluations],
+        findings=[replace(f, about=[replace(a, name=None) for a in f.about]) for f in stored.findings],
+        models=[m.id for m in stored.models],
+        list_rows=[replace(r, topic_ids=topics.get(r.section_id, [])) for r in rows(stored.list_rows)],
+    )
+    after = replace(bundle, list_rows=rows(bundle.list_rows))
+    return fingerprint(before, None) == fingerprint(after, None)
 
 
 def _extractions(merged: list[_Merged], extractor: PaperExtractor, embedding_text: TextOf,
@@ -940,12 +1136,13 @@ def _write_papers(
     store: GraphStore, merged: list[_Merged], embedder: TextEmbedder, extractor: PaperExtractor,
     embedding_text: TextOf, text_hash: HashOf, progress: bool, lock: HeldLock,
     aliases: dict[str, list[str]] | None = None, extractions: dict[str, Any] | None = None,
+    written: list[PaperBundle] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], int]:
     """Extract (or keep a stored extraction that would come out the same), embed (cached) and upsert
     merged papers in one write: (status by paper id, old slug id -> new id, vectors computed).
     `aliases`: by paper id, other ids that lead to it (PaperBundle.aliases); `extractions`: the papers'
     extractions when the caller has them already (_extractions); `lock` is checked just before the
-    write."""
+    write; `written`: a list the bundles given to the store are added to."""
     bundles: list[PaperBundle] = []
     rekey: dict[str, str] = {}
     texts = [embedding_text(p.title, p.abstract or _tldr_stand_in(edges[0])) for _s, p, _i, edges in merged]
@@ -985,7 +1182,10 @@ def _write_papers(
     # Checked here, after the (long) extraction and embedding, not before them: a pause during that
     # compute may lose the lock, and then this batch must not be written beside the new holder.
     lock.check()  # IngestLockLost once another ingest took the lock over: write no more
-    return store.upsert_papers(bundles), rekey, computed
+    statuses = store.upsert_papers(bundles)
+    if written is not None:
+        written.extend(bundles)
+    return statuses, rekey, computed
 
 
 def stale_list_rows(stored_rows: Sequence[dict[str, Any]],
@@ -1045,6 +1245,21 @@ def prune_refusal(stale: int, stored: int, *, papers: int = 0) -> str | None:
     return (f"--prune refused: the list no longer has {stale} of the {stored} list rows stored, more "
             f"than half, as a truncated or wrong list would; nothing was removed ({also}check the list "
             "with --dry-run, or run again with --prune --force to remove them)")
+
+
+def prune_hold_back(stale: int, lines: Sequence[int], *, papers: int = 0) -> str:
+    """Why --prune removed none of the `stale` list rows of a list with unreadable rows (at `lines`):
+    a row that no longer parses is a stale row too (its paper's row is not in the list as read), so
+    pruning would delete a paper, its history with it, for a typo. Held back for the whole run, not
+    only for the unreadable row's section: a broken row cannot be told apart from a row moved
+    elsewhere, and a broken table makes every row under it unreadable. `papers`: how many papers with
+    no other source would have gone too (list_only_papers)."""
+    shown = ", ".join(str(n) for n in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    where = f"line {shown} could not be read" if len(lines) == 1 else f"lines {shown} could not be read"
+    also = f", and {counted(papers, 'paper')} with no other source" if papers else ""
+    return (f"--prune held back: {counted(stale, 'stale list row')}{also} kept because {where}; "
+            f"fix {'it' if len(lines) == 1 else 'them'} and run --prune again (or --prune --force to "
+            "remove them anyway)")
 
 
 def _prune_list_rows(

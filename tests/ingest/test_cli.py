@@ -726,19 +726,28 @@ def test_rows_a_list_no_longer_has_are_reported_then_pruned(
     assert result.exit_code == 0 and "no longer in the list" not in result.output
 
 
-def test_a_list_with_unreadable_rows_reports_and_prunes_too(
+def test_a_list_with_unreadable_rows_reports_and_prunes_only_with_force(
     data_dir: Path, shared_data: Path, tmp_path: Path, plumbing: HashEmbedder
 ) -> None:
     """A row that no longer parses is not in the list: its paper's row is reported with the unreadable
-    row, and --prune still works (the list's other rows are all there; the paper, which only the list
-    brought, goes with its row)."""
+    row. --prune holds back while the list has one (list QA: a link missing its ")" made --prune delete
+    that row's paper, with all its data, in the same run): nothing is removed, the output says which
+    line to fix, and the command exits 1; --prune --force removes the rows (the paper, which only the
+    list brought, goes with its row)."""
     edited, _ = _seed_plus(shared_data, tmp_path, WRONG_ROW)
     broken, broken_line = _seed_plus(shared_data, tmp_path, "|   |  Probing  |  no paper cell  |\n",
                                      "broken.md")
     assert _run("ingest", "list", "--source", str(edited), "--no-arxiv").exit_code == 0
-    result = _run("ingest", "list", "--source", str(broken), "--no-arxiv", "--prune")
+    held = _run("ingest", "list", "--source", str(broken), "--no-arxiv", "--prune")
+    assert held.exit_code == 1, held.output
+    assert f"unreadable row, line {broken_line}: no paper title or link in the Paper column" in held.output
+    assert "1 list row is no longer in the list (not removed: --prune was held back):" in held.output
+    assert (f"--prune held back: 1 stale list row, and 1 paper with no other source kept because line "
+            f"{broken_line} could not be read; fix it and run --prune again") in held.output
+    stats = json.loads(_run("stats", "--json").output)
+    assert stats["nodes"]["Paper"] == 39 and stats["relationships"]["LISTED_IN"] == 58
+    result = _run("ingest", "list", "--source", str(broken), "--no-arxiv", "--prune", "--force")
     assert result.exit_code == 0, result.output
-    assert f"unreadable row, line {broken_line}: no paper title or link in the Paper column" in result.output
     assert ("1 list row no longer in the list was removed (--prune; the papers with another source "
             "stay):") in result.output
     assert ("1 paper of those rows had no other source and was removed with its rows (--prune):"
