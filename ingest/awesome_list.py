@@ -26,6 +26,15 @@ from kg.taxonomy import Taxonomy
 # here took cubic time on a heading with a long run of spaces inside it).
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# A setext heading's underline (`Findings` over `--------` or `====`): only under paragraph text.
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-+*]|\d{1,9}[.)])(?:\s|$)")
+_BLOCK_QUOTE = re.compile(r"^ {0,3}>")
+# An HTML block of comments (CommonMark's type 2) and any other HTML block (types 6 and 7).
+_COMMENT_START = re.compile(r"^ {0,3}<!--")
+_HTML_BLOCK = re.compile(r"^ {0,3}</?[A-Za-z]")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _SEPARATOR_CELL = re.compile(r"^:?-{2,}:?$")
 # The URL may hold balanced parentheses (".../Foo_(bar)"), as CommonMark allows.
 _MD_LINK = re.compile(
@@ -73,7 +82,8 @@ _COLUMN_NAMES = {
 class ListParse:
     """Everything parse_list found: every row, the de-duplicated papers, what it could not map, and
     rows it read but warns about (`row_warnings`: duplicate or conflicting rows of one paper in one
-    section, rows with more cells than their table's header; each with `kind`, `lines`, `message`)."""
+    section, rows with more cells than their table's header, Paper cells linking a second paper; each
+    with `kind`, `lines`, `message`)."""
 
     rows: list[ListRowRecord] = field(default_factory=list)
     papers: list[Record] = field(default_factory=list)
@@ -99,6 +109,7 @@ class _Table:
     columns: list[str]
     rows: list[tuple[int, list[str], str]] = field(default_factory=list)  # (line, cells, raw)
     bad_rows: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw, reason)
+    end_line: int = 0  # the index (from 0) of the first line after the table
 
 
 def fix_mojibake(text: str) -> str:
@@ -195,53 +206,184 @@ def _heading(line: str) -> tuple[int, str] | None:
 
 
 def _heading_text(raw: str) -> str:
-    text = _MD_LINK.sub(lambda m: m.group(1), raw)
+    text = _MD_LINK.sub(lambda m: m.group(1), _without_comments(raw))
     return _clean(text)
+
+
+def _without_comments(text: str) -> str:
+    """The text without its HTML comments (`<!-- ... -->`), which GitHub does not show; an unclosed
+    `<!--` stays, as text."""
+    # str.find, not a lazy "<!--.*?-->" regex: that rescans to the end from each "<!--" when no "-->"
+    # follows (quadratic in a row of "<!--").
+    if "<!--" not in text:
+        return text
+    parts: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        parts.append(text[position:start])
+        position = end + 3
+    return "".join(parts) + text[position:]
+
+
+def _has_pipe(line: str) -> bool:
+    """Whether the line has a cell delimiter: a pipe not escaped as `\\|`."""
+    return _UNESCAPED_PIPE.search(line) is not None
+
+
+def _table_start(header: str, separator: str) -> bool:
+    """Whether `header`, with `separator` below it, opens a GFM table.
+
+    The pipes at the ends of both lines are optional, as on GitHub; without a leading one, the two lines
+    must have as many cells and a pipe between them, or "Findings" over "--------" (a setext heading)
+    and "Some text | more" over "---" would be tables."""
+    if not _is_separator(separator):
+        return False
+    if header.lstrip().startswith("|"):
+        return True  # as read before GFM's optional pipes were: any separator line will do
+    if not (_has_pipe(header) or _has_pipe(separator)):
+        return False
+    return len(_split_cells(header)) == len(_split_cells(separator))
+
+
+def _starts_block(line: str) -> bool:
+    """Whether the line opens a block that ends a table above it: an ATX heading, a code fence, a
+    block quote or an HTML comment (GitHub ends a table at `<!-- | row | -->`)."""
+    return bool(_heading(line) or _FENCE.match(line) or _BLOCK_QUOTE.match(line)
+                or _COMMENT_START.match(line))
+
+
+def _table_row(line: str) -> bool:
+    """Whether the line goes on with a table above it: it is not blank, has a pipe and opens no other
+    block (GFM ends a table at a blank line or another block; a line without a pipe, see _scan)."""
+    return bool(line.strip()) and _has_pipe(line) and not _starts_block(line)
+
+
+def _paragraph_line(line: str, paragraph: list[str] | None) -> bool:
+    """Whether a non-blank line, not a heading, fence, comment or table, is paragraph text that a
+    setext underline below it makes a heading (`paragraph`: the paragraph it would continue, None
+    after a list item or HTML block, whose lazy lines never are)."""
+    if paragraph is None or _LIST_ITEM.match(line) or _BLOCK_QUOTE.match(line) or _HTML_BLOCK.match(line):
+        return False
+    # Four spaces of indentation start a code block, unless the line continues a paragraph.
+    return bool(paragraph) or not line.startswith("    ")
 
 
 def _scan(markdown: str, chains: list[list[tuple[int, str]]] | None = None
           ) -> tuple[list[_Table], list[dict[str, Any]]]:
     """Find every table with the heading path above it (and, into `chains`, every heading below the
-    title with the headings above it, as (level, text))."""
+    title with the headings above it, as (level, text)).
+
+    Read as GitHub renders the list: ATX (`## S`) and setext (`S` over `---` or `===`) headings, tables
+    with or without pipes at the ends of their lines (a table ends at a blank line, a heading, fence,
+    block quote or HTML comment, or a line without a pipe that no row follows; one between rows is
+    reported and skipped), and HTML comments left out, whether a block of lines (`<!--` at the start
+    of a line up to the line holding `-->`) or inline in a line. Line numbers are those of the
+    markdown as given."""
     lines = markdown.splitlines()
     stack: list[tuple[int, str]] = []
     tables: list[_Table] = []
     problems: list[dict[str, Any]] = []
     in_fence = False
+    # The paragraph text above the current line, which a setext underline makes a heading; None where
+    # no underline can (lazy lines of a list item or an HTML block, up to the next blank line).
+    paragraph: list[str] | None = []
+    # Why the table above ended, while the lines below it are not blank: its rows outside a table say so.
+    cut: str | None = None
+
+    def add_heading(level: int, text: str) -> None:
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, text))
+        if chains is not None and level > 1:
+            chains.append([h for h in stack if h[0] > 1])
+
     i = 0
     while i < len(lines):
         line = lines[i]
         if _FENCE.match(line):
             in_fence = not in_fence
+            paragraph, cut = [], None
             i += 1
             continue
         if in_fence:
             i += 1
             continue
-        heading = _heading(line)
-        if heading:
-            level, text = heading
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, _heading_text(text)))
-            if chains is not None and level > 1:
-                chains.append([h for h in stack if h[0] > 1])
+        if _COMMENT_START.match(line):
+            # An HTML block: it runs to the line holding "-->" (all of that line), or to the end.
+            end = next((j for j in range(i, len(lines)) if "-->" in lines[j]), None)
+            if end is None:
+                hidden = sum(1 for x in lines[i + 1:] if _has_pipe(x))
+                problems.append({
+                    "line": i + 1, "text": line.strip()[:_REPORTED_ROW_CHARS],
+                    "reason": "HTML comment never closed (no --> below it): GitHub hides the rest of "
+                              f"the list, and so does the parser ({hidden} lines with a | left out)",
+                })
+                break
+            if tables and tables[-1].end_line == i:
+                cut = (f"the HTML comment on line {i + 1} ended its table, as on GitHub, which shows this "
+                       "row as text: move the comment below the table")
+            paragraph = []
+            i = end + 1
+            continue
+        if not line.strip():
+            paragraph, cut = [], None
             i += 1
             continue
-        if line.lstrip().startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
-            columns = [_cell_text(c) for c in _split_cells(line)]
+        heading = _heading(line)
+        if heading:
+            add_heading(heading[0], _heading_text(heading[1]))
+            paragraph, cut = [], None
+            i += 1
+            continue
+        underline = _SETEXT_UNDERLINE.match(line)
+        if underline and paragraph:
+            add_heading(1 if underline.group(1).startswith("=") else 2,
+                        _heading_text(" ".join(x.strip() for x in paragraph)))
+            paragraph, cut = [], None
+            i += 1
+            continue
+        if _THEMATIC_BREAK.match(line):
+            # A horizontal rule (`---` after a blank line): it ends the paragraph above.
+            paragraph = []
+            i += 1
+            continue
+        if i + 1 < len(lines) and _table_start(line, lines[i + 1]):
+            columns = [_cell_text(_without_comments(c)) for c in _split_cells(line)]
             path = [title for level, title in stack if level > 1]
             table = _Table(path=path, header_line=i + 1, columns=columns)
             i += 2
-            while i < len(lines) and lines[i].strip().startswith("|"):
+            while i < len(lines) and _table_row(lines[i]):
                 raw = lines[i]
-                table.rows.append((i + 1, _split_cells(raw), raw))
+                table.rows.append((i + 1, [_without_comments(c) for c in _split_cells(raw)], raw))
                 i += 1
+                if i + 1 < len(lines) and lines[i].strip() and not _has_pipe(lines[i]) and (
+                        not _starts_block(lines[i]) and _table_row(lines[i + 1])):
+                    # A line without a pipe between rows: GitHub shows it as a row of one cell and goes
+                    # on with the table. Ending the table there left the rows below it out of the list
+                    # (and --prune took their papers); it is reported, not made a paper of its text.
+                    problems.append({"line": i + 1, "text": lines[i].strip(), "reason": (
+                        "line without a | inside a table (GitHub shows it as a row of one cell): give "
+                        "it the table's cells, or move it out of the table")})
+                    i += 1
+            table.end_line = i
             tables.append(table)
+            paragraph, cut = [], None
+            if i < len(lines) and lines[i].strip() and not _starts_block(lines[i]):
+                cut = (f"line {i + 1} has no | and ended its table: make it a row, or put a blank line "
+                       "above it")
             continue
-        if line.lstrip().startswith("|") and "|" in line.strip()[1:]:
-            problems.append({"line": i + 1, "text": line.strip(), "reason": "table row outside a table "
-                             "(no header and separator line above it)"})
+        if (line.lstrip().startswith("|") and "|" in line.strip()[1:]) or (cut and _has_pipe(line)):
+            # A row below the line that ended its table, with or without a leading pipe, is one too.
+            reason = f"table row outside a table ({cut or 'no header and separator line above it'})"
+            problems.append({"line": i + 1, "text": line.strip(), "reason": reason})
+        if _LIST_ITEM.match(line) or _HTML_BLOCK.match(line):
+            paragraph = None
+        elif _paragraph_line(line, paragraph):
+            assert paragraph is not None
+            paragraph.append(_without_comments(line))
         i += 1
     return tables, problems
 
@@ -343,6 +485,12 @@ def _without_links(cell: str) -> str:
 
 def _links(cell: str) -> list[tuple[str, str]]:
     """(text, url) of every link in a cell (_protect-ed: the texts stay so), in order."""
+    return [(text, url) for _pos, text, url in _placed_links(cell)]
+
+
+def _placed_links(cell: str) -> list[tuple[int, str, str]]:
+    """(where, text, url) of every link in a cell, in order: a Markdown or HTML link where it starts, a
+    <url> or (url) after them all, a bare URL after those."""
     found: list[tuple[int, str, str]] = []
     for m in _MD_LINK.finditer(cell):
         found.append((m.start(), _clean(m.group(1)), _url(m.group(2), markdown=True)))
@@ -354,7 +502,7 @@ def _links(cell: str) -> list[tuple[str, str]]:
     for m in _BARE_URL.finditer(_WRAPPED_URL.sub(" ", rest)):
         found.append((2 * len(cell) + m.start(), "", _url(m.group(0), markdown=False)))
     found.sort(key=lambda t: t[0])
-    return [(text, url) for _pos, text, url in found]
+    return found
 
 
 def _malformed_link(cell: str) -> str | None:
@@ -373,20 +521,30 @@ def _malformed_link(cell: str) -> str | None:
     return None
 
 
-def _paper_cell(cell: str) -> tuple[str, list[str]]:
-    """Title and URLs of the Paper cell (several links to one paper are one paper)."""
+def _paper_cell(cell: str) -> tuple[str, list[str], str | None]:
+    """Title and URLs of the Paper cell (several links to one paper are one paper), and the title of
+    a second paper it links ("[A](u); [B](v)"), which is left out with its links (see _another_paper)."""
     cell = _protect(cell)  # read back in _cell_text, once the links and the title are found
-    links = _links(cell)
-    urls = []
-    for _text, url in links:
-        if url not in urls:
-            urls.append(url)
+    links = _placed_links(cell)
     title = ""
-    for text, _url in links:
+    first = -1
+    for index, (_pos, text, _url) in enumerate(links):
         cleaned = text.strip(" []()")
         if cleaned and cleaned.casefold() not in GENERIC_LINK_TEXT:
-            title = text
+            title, first = text, index
             break
+    other = None
+    if title:
+        second = next((index for index in range(first + 1, len(links))
+                       if _another_paper(cell, links[index], title)), None)
+        if second is not None:
+            # Its links are that paper's: with them, this row's paper took the other's arXiv id.
+            other = _cell_text(links[second][1])
+            links = links[:second]
+    urls = []
+    for _pos, _text, url in links:
+        if url not in urls:
+            urls.append(url)
     if not title and links:
         # No descriptive link text: the cell's own text without the links.
         title = _tidy_title(_BARE_URL.sub(" ", _without_links(cell)))
@@ -398,7 +556,36 @@ def _paper_cell(cell: str) -> tuple[str, list[str]]:
         for opening, closing in ("()", "[]"):
             if _wrapped(title, opening, closing):
                 title = title[1:-1].strip()
-    return _cell_text(title), urls
+    return _cell_text(title), urls, other
+
+
+# Words of a link's text that name where it goes, not a paper: "[Anthropic blog post]", "[Colab
+# notebook]", "[Transformer Circuits thread]". A link of only these is one more link to the row's paper.
+_LINK_WORDS = GENERIC_LINK_TEXT | {
+    "a", "an", "the", "our", "and", "of", "on", "in", "for", "full", "official", "extended", "original",
+    "version", "v1", "v2", "v3", "preprint", "published", "camera", "ready", "supplementary", "appendix",
+    "implementation", "repo", "repository", "notebook", "colab", "dataset", "data", "weights", "model",
+    "demo", "interactive", "explorer", "viewer", "visualization", "visualisation", "tutorial", "talk",
+    "poster", "recording", "youtube", "podcast", "tweet", "thread", "twitter", "x", "summary",
+    "explainer", "lesswrong", "lw", "alignment", "forum", "af", "anthropic", "openai", "deepmind",
+    "google", "redwood", "research", "transformer", "circuits", "huggingface", "hf", "substack",
+    "medium", "article", "report", "news", "press", "release", "page", "site", "homepage",
+}
+
+
+def _another_paper(cell: str, link: tuple[int, str, str], title: str) -> bool:
+    """Whether a link after the one giving the row's title links another paper: its text reads as a
+    title (two words or more, not only words such as "code", "blog" or "Anthropic", not "[[arXiv]]"),
+    it is not in brackets after the title ("Title ([Anthropic blog post](u))"), and it does not name the
+    same paper (that title again, or as `same_paper_title` reads it: "[Title](u) [Title (arXiv)](v)")."""
+    position, text, _url = link
+    words = re.findall(r"\w+", text.casefold())
+    if text.lstrip().startswith("[") or len(words) < 2 or all(w in _LINK_WORDS for w in words):
+        return False
+    if position < len(cell) and cell[:position].rstrip().endswith(("(", "[")):
+        return False
+    other, first = _cell_text(text), _cell_text(title)
+    return title_key(other) != title_key(first) and not same_paper_title(other, first)
 
 
 # Besides spaces, what a bracket pair may hold and still be empty: what the links of
@@ -511,6 +698,86 @@ def _split_outside_parens(text: str, separators: str) -> list[str]:
 
 # Between the labels of a Techniques/Evaluation cell: "A, B", "A; B", "A<br>B", "A + B".
 _LABEL_SEPARATOR = r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"
+# Markdown emphasis around a whole label ("_Probing_", "*Probing*", "`Probing`", "~~Probing~~").
+_LABEL_EMPHASIS = re.compile(r"^(\*{1,3}|_{1,3}|`{1,3}|~~)(.+?)\1$", re.DOTALL)
+# A trailing acronym in parentheses ("Activation patching (AP)", "(AtP)", "(SAEs)"): its label without it.
+_LABEL_ACRONYM = re.compile(r"\s*\(\s*[A-Z][A-Za-z]{0,6}[A-Z]s?\s*\)$")
+_LABEL_END_PUNCTUATION = ".,;:!? "
+# A <br> between the labels of a cell (with the separator a writer may have put before it too).
+_LABEL_BREAK = re.compile(r"\s*[,;]?\s*<br\s*/?>\s*", re.IGNORECASE)
+
+
+def _label_cell_text(cell: str) -> str:
+    """A Techniques/Evaluation cell's text: as _cell_text, but a `<br>` between labels becomes "; "
+    ("Logit lens<br>Probing", two lines on GitHub, is two labels, not "Logit lens Probing")."""
+    # Spaces collapsed first: the pattern's "\s*" before "<br" rescanned a long run of them at each space.
+    parts = [p.strip() for p in _LABEL_BREAK.split(" ".join(cell.split()))]
+    return _cell_text("; ".join(p for p in parts if p))
+
+
+def _unemphasised(text: str) -> str:
+    """text without up to three layers of emphasis markers around all of it."""
+    for _layer in range(3):
+        match = _LABEL_EMPHASIS.match(text)
+        if match is None or not match.group(2).strip():
+            break
+        text = match.group(2).strip()
+    return text
+
+
+def _singulars(text: str) -> list[str]:
+    """text with its last word made singular in the ways English plurals end ("lenses" -> "lens",
+    "lense"; "Knockouts" -> "Knockout"; "Probabilities" -> "Probability"); none for a word not in -s."""
+    head, _space, word = text.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    lower = word.casefold()
+    if not lower.endswith("s") or lower.endswith("ss") or len(word) < 4:
+        return []
+    forms = [word[:-3] + "y"] if lower.endswith("ies") else []
+    if lower.endswith("es"):
+        forms.append(word[:-2])
+    forms.append(word[:-1])
+    return [prefix + form for form in forms]
+
+
+def _label_spellings(label: str) -> list[str]:
+    """The spellings of a label to look up, the label as written first: then without Markdown emphasis
+    ("_Probing_"), trailing punctuation ("Probing.") and a trailing acronym ("Activation patching
+    (AP)"), with spaces for hyphens and hyphens for spaces ("activation-patching"), and with its last
+    word singular ("logit lenses", "Knockouts")."""
+    spellings: list[str] = []
+
+    def add(text: str) -> None:
+        text = " ".join(text.split())
+        if text and text not in spellings:
+            spellings.append(text)
+
+    text = " ".join(label.split())  # one space between words, for the patterns below
+    add(text)
+    text = _unemphasised(_unemphasised(text).rstrip(_LABEL_END_PUNCTUATION))
+    add(text)
+    acronym = _LABEL_ACRONYM.search(text)
+    if acronym is not None and acronym.start() > 0:
+        text = text[:acronym.start()]
+        add(text)
+    for base in list(spellings):
+        spaced = " ".join(base.replace("-", " ").split())
+        add(spaced)
+        add(spaced.replace(" ", "-"))
+    for base in list(spellings):
+        for singular in _singulars(base):
+            add(singular)
+    return spellings
+
+
+def _map_label(label: str, column: str, taxonomy: Taxonomy) -> tuple[list[str], bool]:
+    """taxonomy.map_list_label of the first of the label's spellings (_label_spellings) it knows, else
+    of the label as written: a list writes a known label many ways, and none of them is another label."""
+    for spelling in _label_spellings(label):
+        found, known = taxonomy.map_list_label(spelling, column)
+        if known:
+            return found, True
+    return taxonomy.map_list_label(label, column)
 
 
 def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[str], list[str]]:
@@ -518,6 +785,9 @@ def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[
     if _is_empty(cell):
         return [], []
     assert cell is not None
+    # Runs of spaces as one: the splits below are quadratic in a run's length (a records file's or a
+    # stored row's cell of 9,000 spaces took 3 s; parse_list already collapses them).
+    cell = re.sub(r" {2,}", " ", cell)
     ids: list[str] = []
     unknown: list[str] = []
 
@@ -527,14 +797,14 @@ def map_labels(cell: str | None, column: str, taxonomy: Taxonomy) -> tuple[list[
                 ids.append(value)
 
     for piece in _split_outside_parens(cell, _LABEL_SEPARATOR):
-        if _is_empty(piece):
+        if _is_empty(piece) or _is_empty(_unemphasised(piece).rstrip(_LABEL_END_PUNCTUATION)):
             continue
-        found, known = taxonomy.map_list_label(piece, column)
+        found, known = _map_label(piece, column, taxonomy)
         if known:
             add(found)
             continue
         subparts = _split_outside_parens(piece, r"\s*&\s*|\s+and\s+|\s*/\s*")
-        mapped = [taxonomy.map_list_label(p, column) for p in subparts]
+        mapped = [_map_label(p, column, taxonomy) for p in subparts]
         if len(subparts) > 1 and all(k for _ids, k in mapped):
             for found, _k in mapped:
                 add(found)
@@ -652,6 +922,17 @@ def _repeated_row_warnings(records: list[Record]) -> list[dict[str, Any]]:
     return warnings
 
 
+# How much of a title a warning's message shows.
+_SHOWN_TITLE_CHARS = 80
+
+
+def _shown_title(title: str) -> str:
+    """A title for a message: quoted, shortened past _SHOWN_TITLE_CHARS."""
+    if len(title) > _SHOWN_TITLE_CHARS:
+        title = title[:_SHOWN_TITLE_CHARS - 1].rstrip() + "…"
+    return f"'{title}'"
+
+
 def _common_prefix(paths: list[list[str]]) -> int:
     if not paths:
         return 0
@@ -721,16 +1002,23 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 # Reported like any unreadable row (the run goes on), never turned into a paper.
                 result.unreadable_rows.append({"line": line, "text": raw.strip(), "reason": broken})
                 continue
-            title_raw, urls = _paper_cell(values.get("paper", ""))
+            title_raw, urls, other = _paper_cell(values.get("paper", ""))
             if not title_raw:
                 result.unreadable_rows.append({
                     "line": line, "text": raw.strip(),
                     "reason": "no paper title or link in the Paper column",
                 })
                 continue
+            if other:
+                result.row_warnings.append({
+                    "kind": "two_papers_in_cell", "lines": [line], "title": other,
+                    "message": f"cell holds two paper links, line {line}; only the first is read "
+                               f"({_shown_title(title_raw)}): {_shown_title(other)} and its links are "
+                               "left out (give it a row of its own)",
+                })
             title, venue = split_venue_tag(title_raw)
-            techniques = _cell_text(values["techniques"]) if "techniques" in values else None
-            evaluation = _cell_text(values["evaluation"]) if "evaluation" in values else None
+            techniques = _label_cell_text(values["techniques"]) if "techniques" in values else None
+            evaluation = _label_cell_text(values["evaluation"]) if "evaluation" in values else None
             tldr = _cell_text(values["tldr"]) if "tldr" in values else None
             t_ids, t_unknown = map_labels(techniques, "techniques", taxonomy)
             e_ids, e_unknown = map_labels(evaluation, "evaluation", taxonomy)

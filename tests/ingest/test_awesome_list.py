@@ -19,6 +19,7 @@ from ingest.awesome_list import (
     _without_html_links,
     _without_tags,
     _wrapped,
+    heading_chains,
     map_labels,
     parse_list,
     read_list_source,
@@ -726,3 +727,252 @@ def test_rows_of_one_arxiv_id_under_many_titles_are_compared_with_a_few_clusters
     compared = _COMPARED_TITLE_CLUSTERS
     assert len(calls) <= len(rows) * compared + compared  # 813 when a row met every earlier cluster
     assert {b for _a, b in calls} <= set(titles[:compared])
+
+
+# -- the list as GitHub renders it (list maintainer's QA) ----------------------------------------
+def _line_of(markdown: str, text: str) -> int:
+    """The number (from 1) of the only line of markdown holding text."""
+    found = [n for n, line in enumerate(markdown.splitlines(), 1) if text in line]
+    assert len(found) == 1, (text, found)
+    return found[0]
+
+
+GFM_PIPES = """## Features
+| Paper | Techniques | TL;DR |
+| --- | --- | --- |
+| [A paper](https://x.org/a) | Probing | first |
+[B paper (no leading pipe)](https://x.org/b) | | no leading pipe |
+| [C paper](https://x.org/c) | SAE | after it |
+| [D paper](https://x.org/d) | SAE | no trailing pipe
+
+## Bare
+Paper | TL;DR
+--- | ---
+[E paper](https://x.org/e) | no pipes at the ends
+[F paper](https://x.org/f) | second
+A stray note without any pipe, between rows.
+| [G paper](https://x.org/g) | after the note |
+A last line without a pipe ends the table.
+Its second line.
+| [H paper](https://x.org/h) | under the prose |
+
+Some text | with a pipe that is not a table.
+"""
+
+
+def test_gfm_table_rows_and_headers_without_end_pipes_are_read(taxonomy: Taxonomy) -> None:
+    """A row without a leading pipe was dropped, and every row below it reported as outside a table
+    (which --prune then removed from the store)."""
+    parsed = parse_list(GFM_PIPES, taxonomy)
+    rows = [(r.title_in_list, r.section_path, r.line) for r in parsed.rows]
+    assert rows == [
+        ("A paper", ["Features"], 4), ("B paper (no leading pipe)", ["Features"], 5),
+        ("C paper", ["Features"], 6), ("D paper", ["Features"], 7),
+        ("E paper", ["Bare"], 12), ("F paper", ["Bare"], 13), ("G paper", ["Bare"], 15),
+    ]
+    b_row = parsed.rows[1]
+    assert (b_row.urls, b_row.tldr) == (["https://x.org/b"], "no leading pipe")
+    assert parsed.rows[2].technique_ids == ["sae"]
+    # A line without a pipe between rows is reported, and the table goes on (as on GitHub); a row
+    # below the one that ended its table says which line that was.
+    prose = _line_of(GFM_PIPES, "A last line")
+    assert parsed.unreadable_rows == [{
+        "line": 14, "text": "A stray note without any pipe, between rows.",
+        "reason": "line without a | inside a table (GitHub shows it as a row of one cell): give it the "
+                  "table's cells, or move it out of the table",
+    }, {
+        "line": prose + 2, "text": "| [H paper](https://x.org/h) | under the prose |",
+        "reason": f"table row outside a table (line {prose} has no | and ended its table: make it a row, "
+                  "or put a blank line above it)",
+    }]
+
+
+HTML_COMMENTS = """## Kept
+| Paper | TL;DR |
+| --- | --- |
+| [A paper](https://x.org/a) <!-- was: [Old paper](https://x.org/old) --> | kept |
+| [B paper](https://x.org/b) | note <!-- hidden [link](https://x.org/h) --> shown |
+
+<!--
+### Deprecated
+| Paper | TL;DR |
+| --- | --- |
+| [Z paper](https://x.org/z) | commented out |
+-->
+<!-- ## Also hidden -->
+
+### After <!-- a note -->
+```
+<!-- not a comment in a code block
+```
+| Paper | TL;DR |
+| --- | --- |
+| [C paper](https://x.org/c) | one |
+<!-- | [Y paper](https://x.org/y) | one-line comment | -->
+| [D paper](https://x.org/d) | cut by the comment |
+[E paper](https://x.org/e) | cut too, no leading pipe |
+
+| [F paper](https://x.org/f) | an orphan after a blank line |
+"""
+
+
+def test_html_comments_are_left_out_as_on_github(taxonomy: Taxonomy) -> None:
+    """A section commented out with <!-- ... --> was read (it made a 'Deprecated' section)."""
+    parsed = parse_list(HTML_COMMENTS, taxonomy)
+    rows = [(r.title_in_list, r.section_path, r.line, r.urls, r.tldr) for r in parsed.rows]
+    assert rows == [
+        ("A paper", ["Kept"], 4, ["https://x.org/a"], "kept"),
+        ("B paper", ["Kept"], 5, ["https://x.org/b"], "note shown"),
+        ("C paper", ["Kept", "After"], _line_of(HTML_COMMENTS, "[C paper]"), ["https://x.org/c"], "one"),
+    ]
+    chains, _shared = heading_chains(HTML_COMMENTS)
+    assert chains == [[(2, "Kept")], [(2, "Kept"), (3, "After")]]
+    comment = _line_of(HTML_COMMENTS, "Y paper")
+    cut = (f"table row outside a table (the HTML comment on line {comment} ended its table, as on GitHub, "
+           "which shows this row as text: move the comment below the table)")
+    assert [(u["line"], u["reason"]) for u in parsed.unreadable_rows] == [
+        (comment + 1, cut), (comment + 2, cut),
+        (_line_of(HTML_COMMENTS, "F paper"),
+         "table row outside a table (no header and separator line above it)"),
+    ]
+
+
+def test_an_unclosed_html_comment_is_reported(taxonomy: Taxonomy) -> None:
+    """GitHub hides everything below a <!-- without -->: so does the parser, and it says so."""
+    text = ("## S\n| Paper | TL;DR |\n| --- | --- |\n| [A paper](https://x.org/a) | ok |\n<!-- TODO\n\n"
+            "## T\n| Paper | TL;DR |\n| --- | --- |\n| [B paper](https://x.org/b) | hidden |\n")
+    parsed = parse_list(text, taxonomy)
+    assert [r.title_in_list for r in parsed.rows] == ["A paper"]
+    assert parsed.unreadable_rows == [{
+        "line": 5, "text": "<!-- TODO",
+        "reason": "HTML comment never closed (no --> below it): GitHub hides the rest of the list, and so "
+                  "does the parser (3 lines with a | left out)",
+    }]
+
+
+TWO_PAPERS = """## Capabilities
+| Paper | Techniques | Evaluation | TL;DR |
+| --- | --- | --- | --- |
+| [Rethinking the Role of Scale for In-Context Learning (ACL'23)](https://aclanthology.org/2023.acl-long.660.pdf)\
+; [Universal neurons in gpt2 language models](https://arxiv.org/pdf/2401.12181) | | | In-Context Learning |
+| [Knowledge Neurons in Pretrained Transformers (ACL'22)](https://aclanthology.org/2022.acl-long.581.pdf) \
+[[arXiv]](https://arxiv.org/abs/2104.08696) | | | one paper, two links |
+| [Toy Models of Superposition](https://x.org/toy) ([Anthropic blog post](https://x.org/blog)) \
+[code](https://x.org/code) | | | a paper and its extra links |
+| [Same Title](https://x.org/same) [Same Title](https://x.org/same.pdf) | | | the title twice |
+| [Circuit Paper](https://x.org/circuit) [Circuit Paper (arXiv version)](https://arxiv.org/abs/2301.00009) \
+| | | the title again, another way |
+| [Paper One](https://x.org/one)<br>[Paper Two](https://x.org/two) | | | two lines of one cell |
+"""
+
+
+def test_a_cell_with_two_papers_is_warned_about_and_keeps_only_the_first_papers_links(
+    taxonomy: Taxonomy,
+) -> None:
+    """The second paper of "[A](u); [B](v)" got no row, and its arXiv id went to the first paper."""
+    parsed = parse_list(TWO_PAPERS, taxonomy)
+    by_title = {p.title: p for p in parsed.papers}
+    rethinking = by_title["Rethinking the Role of Scale for In-Context Learning"]
+    acl = "https://aclanthology.org/2023.acl-long.660.pdf"
+    assert (rethinking.urls, rethinking.arxiv_id, rethinking.list_rows[0].urls) == ([acl], None, [acl])
+    assert by_title["Knowledge Neurons in Pretrained Transformers"].arxiv_id == "2104.08696"
+    assert len(by_title["Toy Models of Superposition"].urls) == 3
+    assert len(by_title["Same Title"].urls) == 2
+    assert by_title["Circuit Paper"].arxiv_id == "2301.00009"
+    assert by_title["Paper One"].urls == ["https://x.org/one"]
+    assert "Universal neurons in gpt2 language models" not in by_title
+    assert [(w["kind"], w["lines"], w["title"]) for w in parsed.row_warnings] == [
+        ("two_papers_in_cell", [4], "Universal neurons in gpt2 language models"),
+        ("two_papers_in_cell", [9], "Paper Two"),
+    ]
+    assert parsed.row_warnings[0]["message"] == (
+        "cell holds two paper links, line 4; only the first is read ('Rethinking the Role of Scale for "
+        "In-Context Learning (ACL'23)'): 'Universal neurons in gpt2 language models' and its links are "
+        "left out (give it a row of its own)")
+
+
+@pytest.mark.parametrize(("cell", "ids"), [
+    ("logit lenses", ["logit_lens"]),
+    ("Knockouts", ["knockout"]),
+    ("activation-patching", ["activation_patching"]),
+    ("Probing.", ["probing"]),
+    ("logit lens.", ["logit_lens"]),
+    ("_Probing_", ["probing"]),
+    ("*Probing*", ["probing"]),
+    ("Activation patching (AP)", ["activation_patching"]),
+    ("Logit lens<br>Probing", ["logit_lens", "probing"]),
+    ("Probing. and Knockouts", ["probing", "knockout"]),
+])
+def test_known_labels_written_another_way_are_known(taxonomy: Taxonomy, cell: str, ids: list[str]) -> None:
+    """Plurals, trailing punctuation, emphasis, hyphens for spaces and a trailing acronym were reported
+    as unknown labels; a <br> between two labels made them one."""
+    markdown = f"## S\n| Paper | Techniques |\n| --- | --- |\n| [P](https://x.org/p) | {cell} |\n"
+    row = parse_list(markdown, taxonomy).rows[0]
+    assert (row.technique_ids, row.unknown_techniques) == (ids, [])
+    assert map_labels(row.techniques, "techniques", taxonomy) == (ids, [])  # as a stored row is re-read
+
+
+def test_a_br_between_labels_reads_as_two_and_unknown_labels_stay_as_written(taxonomy: Taxonomy) -> None:
+    markdown = ("## S\n| Paper | Techniques |\n| --- | --- |\n"
+                "| [P](https://x.org/p) | Logit lens,<br> _Quantum Probings_. <br/>Probes |\n")
+    parsed = parse_list(markdown, taxonomy)
+    row = parsed.rows[0]
+    assert row.techniques == "Logit lens; _Quantum Probings_.; Probes"
+    assert (row.technique_ids, row.unknown_techniques) == (["logit_lens", "probing"], ["_Quantum Probings_."])
+    assert [(u["label"], u["lines"]) for u in parsed.unknown_labels] == [("_Quantum Probings_.", [4])]
+
+
+SETEXT = """Awesome MI
+==========
+
+## Techniques
+| Paper | TL;DR |
+| --- | --- |
+| [P1](https://x.org/1) | t |
+Findings
+--------
+| Paper | TL;DR |
+| --- | --- |
+| [P2](https://x.org/2) | t |
+
+### On features
+| Paper | TL;DR |
+|---|---|
+| [P3](https://x.org/3) | t |
+
+---
+| Paper | TL;DR |
+| --- | --- |
+| [P4](https://x.org/4) | after a horizontal rule |
+
+Single
+| --- |
+| [P5](https://x.org/5) |
+
+A paragraph of
+two lines
+=========
+| Paper | TL;DR |
+| --- | --- |
+| [P6](https://x.org/6) | t |
+"""
+
+
+def test_setext_headings_start_sections(taxonomy: Taxonomy) -> None:
+    """`Findings` over `--------` was not a heading: its rows went to the section above. A table's
+    separator line and a horizontal rule after a blank line are not setext underlines."""
+    parsed = parse_list(SETEXT, taxonomy)
+    assert [(r.title_in_list, r.section_path) for r in parsed.rows] == [
+        ("P1", ["Techniques"]), ("P2", ["Findings"]), ("P3", ["Findings", "On features"]),
+        ("P4", ["Findings", "On features"]), ("P5", ["Findings", "On features"]), ("P6", []),
+    ]
+    assert parsed.unreadable_rows == []
+    chains, _shared = heading_chains(SETEXT)
+    assert chains == [[(2, "Techniques")], [(2, "Findings")], [(2, "Findings"), (3, "On features")]]
+
+
+def test_a_run_of_spaces_in_a_label_cell_reads_as_one_space(taxonomy: Taxonomy) -> None:
+    """A records file's or a stored row's cell is not collapsed by parse_list: a run of 9,000 spaces made
+    the label splits quadratic (3 s a cell), and the unknown label was reported with every space."""
+    ids, unknown = map_labels("Logit  lens;   Probing" + " " * 9_000 + "x", "Techniques", taxonomy)
+    assert ids == ["logit_lens"] and unknown == ["Probing x"]
