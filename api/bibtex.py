@@ -8,6 +8,7 @@ import unicodedata
 
 from kg.entities import Paper
 from kg.safe_output import arxiv_abs_url, iri_safe, is_invisible, percent_encode, safe_http_url
+from kg.tex import plain_text
 from kg.validation import clean_text, fold_for_search
 
 _LATEX_SPECIALS = {
@@ -108,17 +109,129 @@ def latex_letters(text: str) -> str:
     return _CLUSTER.sub(lambda m: _latex_letter(m.group(0)), text)
 
 
+# -- math letters and symbols, emoji ------------------------------------------------------------------
+# pdflatex stops at a character its inputenc has no definition for ("Unicode character ℓ (U+2113) not set
+# up for use with LaTeX"), and arXiv's TeX titles read as text (kg.tex) hold such letters: "$\\ell_1$" is
+# "ℓ₁". Those with a command of LaTeX's own (no package) become math: ℓ $\\ell$, ε $\\epsilon$, ∞, ≤, →,
+# script capitals $\\mathcal{L}$, sub- and superscript digits. Double-struck, bold and other
+# mathematical letters are their plain letter (ℝ is R): \\mathbb needs amssymb, which a document may not
+# load. Greek letters are math ("ε-greedy", "β-VAE") unless the text is Greek (three Greek letters in a
+# row): Greek text stays UTF-8, as other scripts do (see latex_letters). Emoji carry nothing a citation
+# needs and no LaTeX font has them: they are left out.
+_MATH_SYMBOLS = {
+    "ℓ": r"\ell", "ℏ": r"\hbar", "∞": r"\infty", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx",
+    "∼": r"\sim", "≃": r"\simeq", "≡": r"\equiv", "∝": r"\propto", "≪": r"\ll", "≫": r"\gg",
+    "×": r"\times", "÷": r"\div", "±": r"\pm", "∓": r"\mp", "→": r"\to", "←": r"\leftarrow",
+    "⇒": r"\Rightarrow", "⇐": r"\Leftarrow", "↔": r"\leftrightarrow", "↦": r"\mapsto", "∈": r"\in",
+    "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∪": r"\cup", "∩": r"\cap", "∀": r"\forall",
+    "∃": r"\exists", "∧": r"\wedge", "∨": r"\vee", "∑": r"\sum", "∏": r"\prod", "∫": r"\int",
+    "√": r"\surd", "∂": r"\partial", "∇": r"\nabla", "∅": r"\emptyset", "∘": r"\circ", "⋆": r"\star",
+    "∗": r"\ast", "⊤": r"\top", "⊥": r"\bot", "⟨": r"\langle", "⟩": r"\rangle", "′": r"\prime",
+    "‖": r"\|", "⋯": r"\cdots", "ℜ": r"\Re", "ℑ": r"\Im", "ℵ": r"\aleph", "℘": r"\wp",
+}
+# Greek letters LaTeX names (the capitals that look like Latin ones have no command: they are that letter).
+_GREEK_NAMES = ("alpha", "beta", "gamma", "delta", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+                "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega")
+_GREEK_CAPITALS = ("gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "upsilon", "phi", "psi", "omega")
+_GREEK_LETTERS = {
+    **{unicodedata.lookup(f"GREEK SMALL LETTER {n.upper().replace('LAMBDA', 'LAMDA')}"): "\\" + n
+       for n in _GREEK_NAMES if n != "epsilon"},
+    **{unicodedata.lookup(f"GREEK CAPITAL LETTER {n.upper().replace('LAMBDA', 'LAMDA')}"):
+       "\\" + n.capitalize() for n in _GREEK_CAPITALS},
+    "ε": r"\epsilon", "ϵ": r"\epsilon", "ϑ": r"\vartheta", "ϕ": r"\phi", "ϱ": r"\varrho",
+    "ς": r"\varsigma", "ϖ": r"\varpi", "ο": "o", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
+    "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+}
+_SCRIPTS = {**{ch: ("^", str(d)) for d, ch in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+            **{ch: ("_", str(d)) for d, ch in enumerate("₀₁₂₃₄₅₆₇₈₉")}}
+_SCRIPT_CAPITAL = re.compile(r"(?:MATHEMATICAL )?SCRIPT CAPITAL ([A-Z])$")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe0f\u20e3]")
+
+
+# Three Greek letters in a row: Greek text (a name, a title), not math ("αβ" of "$\\alpha\\beta$").
+_GREEK_WORD = re.compile("[\u0370-\u03ff\u1f00-\u1fff]{3,}")
+
+
+def _math_of(value: str, i: int) -> tuple[str, str] | None:
+    """("_"/"^", digit) for a sub- or superscript digit, ("", command) for another math character at
+    value[i], else None."""
+    ch = value[i]
+    if ch in _SCRIPTS:
+        return _SCRIPTS[ch]
+    if ch in _MATH_SYMBOLS:
+        return "", _MATH_SYMBOLS[ch]
+    if ch in _GREEK_LETTERS:
+        command = _GREEK_LETTERS[ch]
+        return ("", command) if command.startswith("\\") and not _GREEK_WORD.search(value) else None
+    if ord(ch) >= 0x2100 and (script := _SCRIPT_CAPITAL.match(unicodedata.name(ch, ""))):
+        return "", f"\\mathcal{{{script.group(1)}}}"
+    return None
+
+
+def _math_run(tokens: list[tuple[str, str]]) -> str:
+    """Consecutive math characters as one $...$ ("ℓ₁₂" -> $\\ell_{12}$): sub- and superscript digits
+    in one group each, so LaTeX never sees a double subscript."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        if kind:
+            digits = ""
+            while i < len(tokens) and tokens[i][0] == kind:
+                digits += tokens[i][1]
+                i += 1
+            out.append(f"{kind}{{{digits}}}")
+            continue
+        if out and out[-1][-1].isalpha() and text[-1:].isalpha() and not text.startswith("\\"):
+            out.append(" ")
+        out.append(text)
+        i += 1
+    return "$" + "".join(out) + "$"
+
+
+def _plain_letters(value: str) -> str:
+    """Mathematical and letterlike letters that are a plain letter in another style (ℝ, 𝔼, 𝐱, ℕ) as
+    that letter, emoji left out."""
+    value = _EMOJI.sub("", value)
+    if value.isascii():
+        return value
+    return "".join(_plain_letter(ch) if ord(ch) >= 0x2100 else ch for ch in value)
+
+
+def _plain_letter(ch: str) -> str:
+    """A double-struck, bold, fraktur ... letter as its plain letter (ℝ -> R); another character as it is."""
+    if ch in _MATH_SYMBOLS or _SCRIPT_CAPITAL.match(unicodedata.name(ch, "")):
+        return ch
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if folded.isascii() and folded.isalnum() else ch
+
+
 def escape(value: str) -> str:
-    """Escape text for a braced BibTeX field (LaTeX specials, control and bidi characters, newlines,
-    accented Latin letters as LaTeX accent commands: latex_letters); the result is always
-    brace-balanced as BibTeX counts braces."""
-    value = " ".join(clean_text(str(value)).split())
+    """Escape text for a braced BibTeX field: TeX markup read as the text it stands for first (kg.tex:
+    arXiv's "$\\ell_1$-Regularised", "\\textit{...}", "G\\"odel" are what "ℓ₁-Regularised",
+    "...", "Gödel" give), then LaTeX specials, control, bidi and format characters, newlines, accented
+    Latin letters as LaTeX accent commands (latex_letters), math letters and symbols as LaTeX math
+    ($\\ell$, $\\epsilon$, $\\mathcal{L}$), double-struck letters plain (ℝ as R), emoji left out; the
+    result is always brace-balanced as BibTeX counts braces."""
+    value = " ".join(_plain_letters(plain_text(clean_text(str(value)))).split())
     lone = _lone_braces(value)
     # The specials first, by position (lone braces are found in the text as given); the accent
     # commands added after bring balanced braces of their own, and no combining mark can follow a
     # letter of an escape command (each ends in "}" or a symbol).
-    return latex_letters("".join(_LONE_BRACE[ch] if i in lone else _LATEX_SPECIALS.get(ch, ch)
-                                 for i, ch in enumerate(value)))
+    out: list[str] = []
+    run: list[tuple[str, str]] = []
+    for i, ch in enumerate(value):
+        math = None if ch.isascii() else _math_of(value, i)
+        if math is not None:
+            run.append(math)
+            continue
+        if run:
+            out.append(_math_run(run))
+            run = []
+        out.append(_LONE_BRACE[ch] if i in lone else _LATEX_SPECIALS.get(ch, ch))
+    if run:
+        out.append(_math_run(run))
+    return latex_letters("".join(out))
 
 
 # -- percent-encoding for the identifier fields (doi; url: kg.safe_output.iri_safe) --------------------
@@ -209,8 +322,8 @@ def citation_key(paper: Paper) -> str:
     author = _author(first_author)[1] if first_author is not None else ""
     stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
     first_word = next(
-        (w for w in (_ascii_word(t) for t in paper.title.split()) if w and w.lower() not in stop), ""
-    )
+        (w for w in (_ascii_word(t) for t in plain_text(paper.title).split()) if w and w.lower() not in stop),
+        "")
     name = _ascii_word(author).lower()
     if name or first_word:
         return f"{name}{entry_year(paper) or ''}{first_word.lower()}"

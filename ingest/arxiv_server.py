@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from ingest.normalize import strip_arxiv_version, title_key
+from ingest.normalize import arxiv_version, strip_arxiv_version, title_key
 from ingest.records_file import parse_iso_time
 
 # 503, 429: that HTTP status (with `retry_after` as its Retry-After header, when set). timeout: stall
@@ -201,7 +201,8 @@ def entry_from_record(record: dict[str, Any]) -> dict[str, Any] | None:
         categories.insert(0, primary)
     return {
         "arxiv_id": arxiv_id,
-        "version": int(record.get("version") or 1),
+        # The record's own "version", else the vN of its arxiv_id ("2409.90001v2" is version 2).
+        "version": int(record.get("version") or arxiv_version(record.get("arxiv_id")) or 1),
         "title": " ".join(str(record.get("title") or "").split()),
         "abstract": record.get("abstract") or "",
         "authors": list(record.get("authors") or []),

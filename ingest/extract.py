@@ -25,6 +25,12 @@ corrections:
   (2022) show" is one sentence, "... of Nanda et al. We find ..." two). "etc." ends one as usual.
 
 Matching rules (documented here because the extraction's precision depends on them):
+- The text is read as its reader sees it (readable): arXiv's TeX markup as plain text (kg.tex:
+  "\\emph{activation patching}", "autoencoders~(SAEs)", "SAE{s}", "$k$-sparse"), invisible format
+  characters (zero-width space, soft hyphen) removed, no-break and other spaces as spaces, the Unicode
+  hyphens U+2010/U+2011 as "-", decomposed letters composed, "auto-encoder" as "autoencoder". Evidence
+  and findings still quote the title, abstract and TL;DRs as given (TeX and all), which is what the
+  paper page shows and what search explanations look the evidence up in.
 - Aliases match on NORM, so "linear probes", "sparse autoencoders", "steering vectors" and
   "interpreted in embedding space" match the aliases "linear probe", "sparse autoencoder",
   "steering vector" and "interpret in embedding space". "-ing" forms keep their surface form
@@ -83,6 +89,7 @@ import hashlib
 import json
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -90,13 +97,16 @@ from typing import Any, Protocol, cast
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.taxonomy import Taxonomy
+from kg.tex import Mapped, join, plain_mapped
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "10"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "11"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
-# 10: "we unveil / localize", "our results uncover / unveil" are claims.
+# 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
+# ("\emph{activation patching}", "autoencoders~(SAEs)"), format characters, odd spaces and Unicode hyphens
+# (see readable), "auto-encoder".
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -429,22 +439,63 @@ def broken_long_runs(text: str) -> str:
     return _LONG_TOKEN.sub(every(LONG_TOKEN), _LONG_PUNCTUATION_RUN.sub(every(PUNCTUATION_RUN), text))
 
 
-def _paper_text(title: str, abstract: str, tldrs: Sequence[str]) -> tuple[str, _Layout]:
+# What extraction reads besides TeX (kg.tex): format characters (zero-width space, soft hyphen, word
+# joiner, BOM; not the LRM/RLM marks, which clean_text keeps) go, as they join what they stand in;
+# other spaces (no-break, thin, ideographic) are a space; the Unicode hyphens U+2010/U+2011 are "-"
+# ("path‑patching"); decomposed letters ("o" + U+0308) are composed; the ligatures of PDF text ("ﬁ")
+# are their letters; "auto-encoder" is "autoencoder" (the taxonomy's spelling).
+_FORMAT_CHARACTER = re.compile("[\u00ad\u061c\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
+_ODD_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_UNICODE_HYPHEN = re.compile("[\u2010\u2011]")
+_DECOMPOSED = re.compile("[^\u0300-\u036f][\u0300-\u036f]+")
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
+_AUTO_ENCODER = re.compile(r"(?i)\b(auto)-(?=encod)")
+_UNICODE_FIXES = re.compile("[\u00ad\u061c\u180e\u200b-\u200d\u2060-\u2064\ufeff\u00a0\u1680"
+                            "\u2000-\u200a\u202f\u205f\u3000\u2010\u2011\u0300-\u036f\ufb00-\ufb06]"
+                            "|(?i:auto)[-\u2010\u2011]")
+
+
+def readable(text: str) -> Mapped:
+    """A part of a paper's text as extraction reads it, with where each character came from: long
+    runs broken (broken_long_runs), TeX markup as plain text (kg.tex.plain_mapped: "\\emph{activation
+    patching}" is "activation patching", "autoencoders~(SAEs)" "autoencoders (SAEs)"), and the Unicode
+    fixes above."""
+    mapped = plain_mapped(broken_long_runs(text))
+    if not _UNICODE_FIXES.search(mapped.text):
+        return mapped
+    mapped = mapped.sub(_FORMAT_CHARACTER, "").sub(_ODD_SPACE, " ").sub(_UNICODE_HYPHEN, "-")
+    mapped = mapped.sub(_DECOMPOSED, lambda m: unicodedata.normalize("NFC", m.group(0)))
+    mapped = mapped.sub(_LIGATURE, lambda m: unicodedata.normalize("NFKC", m.group(0)))
+    return mapped.sub(_AUTO_ENCODER, lambda m: m.group(1))
+
+
+def _paper_text(title: Mapped, abstract: Mapped, tldrs: Sequence[Mapped]) -> tuple[Mapped, _Layout]:
     """Title, abstract and TL;DRs (blank and repeated ones dropped) as one text, a line each, and where."""
     head = title.strip()
-    if head and head[-1] not in ".?!":
-        head += "."
-    text = head + "\n" + abstract.strip() if head else abstract.strip()
-    title_end = len(head)
-    tldr_start = len(text) + 1  # past the end when there is none
+    parts: list[Mapped | str] = []
+    if head.text:
+        parts += [head, "."] if head.text[-1] not in ".?!" else [head]
+        parts.append("\n")
+    title_end = len(head.text) + (1 if head.text and head.text[-1] not in ".?!" else 0)
+    body = abstract.strip()
+    parts.append(body)
+    length = title_end + (1 if head.text else 0) + len(body.text)
+    tldr_start = length + 1  # past the end when there is none
     starts = []
-    for tldr in dict.fromkeys(t.strip() for t in tldrs if t and t.strip()):
-        text += "\n"
-        starts.append(len(text))
-        text += tldr
+    seen: set[str] = set()
+    for tldr in tldrs:
+        tldr = tldr.strip()
+        if not tldr.text or tldr.text in seen:
+            continue
+        seen.add(tldr.text)
+        parts.append("\n")
+        length += 1
+        starts.append(length)
+        parts.append(tldr)
+        length += len(tldr.text)
     if starts:
         tldr_start = starts[0]
-    return text, _Layout(title_end, tldr_start, tuple(starts))
+    return join(parts), _Layout(title_end, tldr_start, tuple(starts))
 
 
 class _AliasMatcher:
@@ -687,18 +738,20 @@ class Extractor:
                   for item in items]
         bound = min(MAX_ANALYSED_CHARS, nlp.max_length)
         texts, layouts = [], []
+        mapped: list[Mapped] = []
         for _, title, abstract, tldrs in papers:
-            # Each part broken before it is laid out, so the layout's offsets are those of the text read.
-            text, layout = _paper_text(broken_long_runs(title), broken_long_runs(abstract),
-                                       [broken_long_runs(t) for t in tldrs if t])
-            texts.append(text[:bound])
+            # Each part made readable before it is laid out, so the layout's offsets are those of the
+            # text read; evidence and findings quote the parts as given (Mapped.source_span).
+            text, layout = _paper_text(readable(title), readable(abstract), [readable(t) for t in tldrs if t])
+            mapped.append(text)
+            texts.append(text.text[:bound])
             layouts.append(_Layout(min(layout.title_end, bound), min(layout.tldr_start, bound),
                                    tuple(s for s in layout.tldr_starts if s < bound)))
         out = []
-        for (pid, _, _, _), doc, layout in zip(
-            papers, nlp.pipe(texts, batch_size=batch_size), layouts, strict=True
+        for (pid, _, _, _), doc, layout, text in zip(
+            papers, nlp.pipe(texts, batch_size=batch_size), layouts, mapped, strict=True
         ):
-            out.append(self._extract_doc(pid, doc, matcher, layout))
+            out.append(self._extract_doc(pid, doc, matcher, layout, text))
         return out
 
     # -- internals ------------------------------------------------------------------------------
@@ -794,10 +847,12 @@ class Extractor:
             i -= 1
         return words
 
-    def _extract_doc(self, paper_id: str, doc: Any, matcher: Any, layout: _Layout) -> Extraction:
+    def _extract_doc(
+        self, paper_id: str, doc: Any, matcher: Any, layout: _Layout, text: Mapped
+    ) -> Extraction:
         title_end = layout.title_end
         starts = (title_end, *layout.tldr_starts) if title_end else layout.tldr_starts
-        tokens = _TokenView(doc, self._strings, starts)
+        tokens = _TokenView(doc, self._strings, starts, text)
         spans = self._spans(doc, matcher)
         by_span: dict[tuple[str, int, int], _Hit] = {}
         for start, end, key, allowed in spans + self._ellipsis_spans(tokens, spans):
@@ -932,7 +987,7 @@ class Extractor:
         if title_about:
             # A title usually states what the paper is about ("Toy Models of Superposition") even
             # when no abstract sentence claims it: it becomes a finding of its own kind.
-            text = " ".join(tokens.doc.text[:title_end].split()).rstrip(".")
+            text = " ".join(tokens.source.source_span(0, title_end).split()).rstrip(".")
             finding_id = f"{paper_id}:{_sha(text)[:12]}"
             seen.add(finding_id)
             findings.append(Finding(finding_id, text, kind="title", source="extracted", about=title_about))
@@ -992,10 +1047,12 @@ def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
 class _TokenView:
     """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
 
-    def __init__(self, doc: Any, strings: dict[int, str], starts: Sequence[int] = ()) -> None:
+    def __init__(self, doc: Any, strings: dict[int, str], starts: Sequence[int] = (),
+                 source: Mapped | None = None) -> None:
         from spacy.attrs import IDX, LIKE_URL, LOWER, NORM, SENT_START
 
         self.doc = doc
+        self.source = source if source is not None else Mapped.of(doc.text)
         vocab = doc.vocab.strings
         rows = doc.to_array([LOWER, NORM, LIKE_URL, SENT_START, IDX]).tolist() if len(doc) else []
 
@@ -1027,9 +1084,10 @@ class _TokenView:
             self.bounds.append((start, len(rows)))
 
     def text(self, sent: int) -> str:
-        """The text of one sentence."""
+        """The text of one sentence as the paper gives it (TeX markup and all: see readable)."""
         start, end = self.bounds[sent]
-        return self.doc[start:end].text
+        span = self.doc[start:end]
+        return self.source.source_span(span.start_char, span.end_char)
 
     def start_char(self, sent: int) -> int:
         """Character offset where a sentence starts."""

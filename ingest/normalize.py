@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
 
-from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE
+from kg.tex import plain_text
+from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE, strip_format_characters
 
 log = logging.getLogger(__name__)
 
@@ -217,10 +218,13 @@ def split_venue_tag(title: str) -> tuple[str, str | None]:
 
 
 def title_key(title: str | None) -> str:
-    """Normalised title for de-duplication: casefolded, accents/punctuation/venue tags removed."""
+    """Normalised title for de-duplication: TeX markup read as plain text (kg.tex: arXiv's
+    "\\textit{Induction Heads}", "$\\ell_1$", "3\\%" are the list's "Induction Heads", "ℓ1", "3%"),
+    format characters (zero-width space ...) removed, compatibility letters folded ("ℓ" is "l", "ℝ" "R",
+    "ﬁ" "fi"), casefolded, accents/punctuation/venue tags removed."""
     if not title:
         return ""
-    text, _venue = split_venue_tag(title)
+    text, _venue = split_venue_tag(strip_format_characters(plain_text(title)))
     text = _TRAILING_BRACKET.sub("", text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -549,7 +553,11 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     "Notes [Part 1, revised]", "Posts [Blog Post]",
     "A title (ICLR 2024) [Redwood Research]", "Naïve Übersetzung: Ångström — “quotes” & co.",
     "snake_case, hyphen-ated; dots... ‘x’ (v2)", "ΑΛΉΘΕΙΑ Straße ﬁnds Ⅻ ①", "  spaced \t out\n title  ",
-    "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!", "",
+    "Title: with (parens) inside [and] brackets", "1.3B-parameter models at 10^9 scale?!",
+    # TeX markup and format characters (read as plain text since the rule of title_key_rule 2026-11).
+    r"{GPT}-2 Uses 3\% of Its Heads: \textit{Induction Heads} \& Name Movers",
+    r"$k$-Sparse Features in $\ell_1$-Regularised $\mathbb{R}^d$ ($\epsilon$-Greedy) by G\"odel~et al.",
+    "Acti\u200bvation\u00a0Patching \ufeffℓ1", "",
 )
 
 

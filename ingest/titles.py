@@ -10,6 +10,7 @@ from collections import Counter
 from difflib import SequenceMatcher
 
 from ingest.normalize import split_venue_tag, title_key
+from kg.tex import plain_text
 
 TITLE_MATCH = 0.97  # a normalised-title similarity this high is the same paper (a typo at most)
 
@@ -60,7 +61,7 @@ def _title_parts(title: str) -> list[str]:
     """The keys of a title's parts that may stand for the whole: the part before a colon (the subtitle
     left out), the part after it ("ROME: Locating ..."), the title without a trailing "(ACDC)"; none
     shorter than 8 characters ("A:" or "Part 1:" alone names no paper)."""
-    text = split_venue_tag(title)[0]
+    text = split_venue_tag(plain_text(title))[0]  # arXiv's TeX title as the list writes it (see title_key)
     head, colon, tail = text.partition(":")
     keys = [title_key(head), title_key(tail)] if colon else []
     keys.append(title_key(_TRAILING_PARENTHESES.sub("", text)))
@@ -71,7 +72,8 @@ def same_paper_title(list_title: str, arxiv_title: str) -> bool:
     """Whether a title the list gives and arXiv's title of the linked id can name the same paper.
 
     Only a clearly different title is refused, as a link to another paper: the titles match as the
-    title look-up does (case, accents, punctuation and venue tags ignored, a typo allowed), or one is
+    title look-up does (case, accents, punctuation, TeX markup such as arXiv's "\\textit{...}" or
+    "$\\ell_1$" and venue tags ignored, a typo allowed), or one is
     the other without its subtitle after a colon, without a short name before a colon ("ROME: ...")
     or without a trailing "(ACDC)", or they have the same content words (see same_words).
     """

@@ -128,15 +128,46 @@ _CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-
 _SPACE_CONTROL = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 
 
+# Invisible format characters (Unicode category Cf) that only join or break what is around them: soft
+# hyphen, Mongolian vowel separator, zero-width space / non-joiner / joiner, word joiner and the invisible
+# operators, deprecated format controls, BOM (zero-width no-break space), interlinear annotation marks,
+# shorthand and musical format controls, tag characters. "acti\u200bvation" is the word "activation" and
+# "Ilya Sutskever\u200b" the name "Ilya Sutskever". The Cf characters that stay: LRM/RLM/ALM (direction
+# marks of right-to-left text), and the visible prepended signs of Arabic, Syriac, Kaithi and Egyptian.
+_FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u180e\u200b-\u200d\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+# Spaces other than " " (Unicode category Zs: no-break, thin, em, ideographic ...): a plain space, so a
+# word after a no-break space is a word of its own to extraction and search.
+_OTHER_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+
+
+def strip_format_characters(text: str) -> str:
+    """`text` without the invisible format characters above (zero-width space, soft hyphen, BOM ...)."""
+    return text if text.isascii() else _FORMAT_CHARACTERS.sub("", text)
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode normal form C (composed): "o" + U+0308 is "ö", as a keyboard types it."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
 def clean_text(text: str) -> str:
-    """Imported text without control characters (tab and newline kept) or bidi embedding/override/isolate.
+    """Imported text without control characters (tab and newline kept), bidi embedding/override/isolate
+    or invisible format characters (zero-width space ...), other spaces as " ", in Unicode NFC.
 
     Removed rather than rejected: they carry no meaning in a title, abstract or author name, come in
     through copy-paste and PDF extraction of real papers, and a paper should not be lost over them.
+    NFC, so a decomposed "Gödel" (macOS file names, some PDFs) is the same name and word as a typed one.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", _SPACE_CONTROL.sub(" ", text))
+    text = _CONTROL.sub("", _SPACE_CONTROL.sub(" ", text))
+    if text.isascii():
+        return text
+    return nfc(_FORMAT_CHARACTERS.sub("", _OTHER_SPACES.sub(" ", text)))
 
 
 def now() -> str:
@@ -185,8 +216,9 @@ def normalise_since(since: str) -> str:
 
 
 def author_key(name: str) -> str:
-    """The Author node key of a name: whitespace collapsed, case folded."""
-    return " ".join(name.split()).casefold()
+    """The Author node key of a name: NFC, format characters (zero-width space ...) removed, whitespace
+    collapsed, case folded."""
+    return " ".join(nfc(strip_format_characters(name)).split()).casefold()
 
 
 def section_topic_key(section_id: str, topic_ids: Sequence[str] = ()) -> str:
@@ -201,7 +233,8 @@ def query_words(
     """The distinct words of user text (first `max_words`), stop words dropped unless nothing else is left."""
     words: list[str] = []
     seen: set[str] = set()
-    for word in _WORD.findall(text or ""):
+    # NFC first: \w does not match a combining mark, so a decomposed "Gödel" was the words "Go" and "del".
+    for word in _WORD.findall(nfc(strip_format_characters(text or ""))):
         key = word.casefold()
         if key not in seen:
             seen.add(key)
@@ -246,6 +279,25 @@ def number_variants(word: str) -> list[str]:
     return [word + "s"]
 
 
+# A norm's name as it is written: "l1", "L1", "ℓ1", "ℓ₁" (Unicode's script l, of arXiv's "$\ell_1$" read as
+# text, see kg.tex), "l0", "ℓ2".
+_NORM_NAME = re.compile("[lLℓ]([0-9]{1,2}|[₀-₉]{1,2})")
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789₀₁₂₃₄₅₆₇₈₉", "₀₁₂₃₄₅₆₇₈₉0123456789")
+
+
+def norm_variants(word: str) -> list[str]:
+    """The other spellings of a norm's name ("l1" -> ℓ1, ℓ₁; "ℓ₁" -> l1, ℓ1), so keyword search finds
+    each spelling for any other: the search index keeps "ℓ" apart from "l" (fold_for_search folds Latin
+    letters only), and changing that would mean re-indexing every store. Empty for any other word."""
+    match = _NORM_NAME.fullmatch(word)
+    if match is None:
+        return []
+    digits = match.group(1)
+    plain = digits if digits.isascii() else digits.translate(_SUBSCRIPT_DIGITS)
+    forms = (f"l{plain}", f"ℓ{plain}", f"ℓ{plain.translate(_SUBSCRIPT_DIGITS)}")
+    return [form for form in forms if form.casefold() != word.casefold()]
+
+
 # Queries of at most this many content words get the other number of each word (see search_terms).
 MAX_VARIED_WORDS = 3
 # Words that frame a request rather than name its subject ("papers that use ...", "... to find
@@ -272,13 +324,13 @@ def search_terms(
     words = query_words(text, max_words=max_words, stopwords=stopwords)
     content = [w for w in words if w.casefold() not in FRAMING_WORDS]
     if len(content) > MAX_VARIED_WORDS:
-        return words
+        return list({t.casefold(): t for w in words for t in (w, *norm_variants(w))}.values())
     out: dict[str, str] = {}
     for word in words:
         # A query of stop words only ("the") keeps them as they are, and a variant that is a stop
         # word ("uses" -> "us") would match most abstracts.
         variants = [] if word.casefold() in stopwords else number_variants(word)
-        for term in (word, *(v for v in variants if v.casefold() not in stopwords)):
+        for term in (word, *(v for v in variants if v.casefold() not in stopwords), *norm_variants(word)):
             out.setdefault(term.casefold(), term)
     return list(out.values())
 

@@ -29,7 +29,10 @@ def error_of(response: Any, status: int) -> dict[str, str]:
     assert response.status_code == status, response.get_data(as_text=True)[:500]
     assert response.content_type.startswith("application/json")
     body = response.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    # `parameter` names the parameter of every bad_parameter (and only there); `unknown_ids` is the 422's.
+    extra = {"parameter"} if body["error"].get("code") == "bad_parameter" else (
+        {"unknown_ids"} if status == 422 else set())
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"} | extra
     assert "Traceback" not in body["error"]["message"]
     return body["error"]
 
@@ -482,7 +485,9 @@ def test_bibtex(client: FlaskClient) -> None:
 def test_bibtex_escapes_hostile_fields(plumbing_client: FlaskClient) -> None:
     text = plumbing_client.get("/api/papers/hostile-1/bibtex").get_data(as_text=True)
     title_line = next(line for line in text.splitlines() if line.strip().startswith("title"))
-    assert r"\{braces\}" in title_line and r"100\%" in title_line and r"\$x\_1\$" in title_line
+    # {braces} is a TeX group and $x_1$ math, read as text first (arXiv titles are TeX).
+    assert "braces" in title_line and r"\{braces\}" not in title_line
+    assert r"100\%" in title_line and r"x$_{1}$" in title_line
     assert r"\&" in title_line and r"\#" in title_line and r"\~{}" in title_line
     depth = 0
     for ch in re.sub(r"\\[{}]", "", text):  # braces must balance once escaped braces are removed
@@ -772,3 +777,79 @@ def test_papers_with_an_arxiv_id_and_no_url_carry_the_abs_url(tmp_path: Path) ->
                           OLD_STYLE_ID: None}
     finally:
         store.close()
+
+
+# -- the model filter, unknown parameters, machine-readable errors ------------------------------------
+def test_search_model_filter_keeps_the_papers_studying_the_model(
+    client: FlaskClient, seed_store: EmbeddedStore
+) -> None:
+    """?model= (repeatable) keeps the papers studying a model or reporting a finding about it, listed
+    alone or searched, and each hit says which of the filter's models it matches."""
+    studying = seed_store.filter_ids(SearchFilters(model_ids=["gpt2"]))
+    assert studying  # the seed corpus has GPT-2 papers
+    listed = client.get("/api/search", query_string={"model": "gpt2", "limit": 100}).get_json()
+    assert {r["id"] for r in listed["results"]} == studying and listed["total"] == len(studying)
+    searched = client.get("/api/search", query_string={"q": "circuits", "model": "gpt2"}).get_json()
+    assert searched["results"] and {r["id"] for r in searched["results"]} <= studying
+    assert all(r["why"]["matched_models"] == ["gpt2"] and r["why"]["matched_model_labels"] == ["GPT-2"]
+               for r in searched["results"])
+    both = seed_store.filter_ids(SearchFilters(model_ids=["gpt2", "pythia"]))
+    either = client.get("/api/search", query_string=[("model", "gpt2"), ("model", "pythia"),
+                                                     ("limit", "100")]).get_json()
+    assert {r["id"] for r in either["results"]} == both
+    err = error_of(client.get("/api/search", query_string={"model": "GPT-2"}), 400)
+    assert (err["code"], err["parameter"]) == ("bad_parameter", "model")
+    assert err["message"].startswith("parameter 'model': unknown model id 'GPT-2' (did you mean 'gpt2'? ")
+    err = error_of(client.get("/api/search", query_string={"technique": "pythia"}), 400)
+    assert "it is a model: use the model filter" in err["message"]
+
+
+@pytest.mark.parametrize(("url", "parameter", "hint"), [
+    # QA: each of these answered 200 with unfiltered results.
+    ("/api/search?q=sae&since=2030-01-01", "since", "did you mean 'year_from'? "),
+    ("/api/search?q=sae&year_form=2030", "year_form", "did you mean 'year_from'? "),
+    ("/api/search?q=sae&tecnique=nope", "tecnique", "did you mean 'technique'? "),
+    ("/api/search?q=sae&page=2", "page", "did you mean 'offset'? "),
+    ("/api/search?q=sae&sort=date", "sort", ""),
+    ("/api/new?sinse=2024-01-01", "sinse", "did you mean 'since'? "),
+    ("/api/techniques/probing?page=2", "page", "did you mean 'offset'? "),
+    (f"/api/papers/{IOI}?limit=5", "limit", ""),
+    (f"/api/papers/{IOI}/related?limt=5", "limt", "did you mean 'limit'? "),
+    ("/api/stats?verbose=1", "verbose", ""),
+    ("/api/openapi.json?format=yaml", "format", ""),
+])
+def test_a_parameter_the_operation_does_not_take_is_a_400_naming_it(
+    client: FlaskClient, url: str, parameter: str, hint: str
+) -> None:
+    err = error_of(client.get(url), 400)
+    assert (err["code"], err["parameter"]) == ("bad_parameter", parameter)
+    assert err["message"].startswith(f"parameter '{parameter}': unknown parameter: {hint}"), err["message"]
+    assert client.head(url).status_code == 400
+
+
+def test_a_single_valued_parameter_given_twice_is_a_400(client: FlaskClient) -> None:
+    """QA: limit=5&limit=7 silently used 5."""
+    err = error_of(client.get("/api/search?q=sae&limit=5&limit=7"), 400)
+    assert err["parameter"] == "limit"
+    assert err["message"] == "parameter 'limit': given 2 times; it takes one value"
+    assert error_of(client.get("/api/new?since=2024-01-01&since=2024-02-01"), 400)["parameter"] == "since"
+    # Repeatable filters repeat.
+    repeated = "/api/search?technique=sae&technique=probing&source=list&source=arxiv"
+    assert client.get(repeated).status_code == 200
+
+
+def test_the_web_pages_and_the_feed_stay_lenient(client: FlaskClient) -> None:
+    """Only the JSON API refuses what it does not take: a page's link or a feed reader's tracking
+    parameter is not worth a 400 page."""
+    assert client.get("/search?q=sae&year_form=2030").status_code == 200
+    assert client.get("/feeds/new.atom?utm_source=reader").status_code == 200
+    assert client.open("/api/search?q=sae&bogus=1", method="OPTIONS").status_code == 200
+
+
+def test_recommend_422_lists_every_unknown_id(client: FlaskClient) -> None:
+    """The message shows ten; `unknown_ids` lists them all, for a client to drop them and ask again."""
+    unknown = [f"nope-{i}" for i in range(12)]
+    err = error_of(client.post("/api/recommend", json={"liked": [IOI, *unknown]}), 422)
+    assert err["unknown_ids"] == unknown and "nope-9" in err["message"] and "nope-10" not in err["message"]
+    err = error_of(client.post("/api/recommend", json={"liked": [IOI], "extra": 1}), 400)
+    assert err["parameter"] == "extra"

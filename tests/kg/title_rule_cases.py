@@ -1,9 +1,12 @@
 """Titles whose keys changed when venue tags without a year began to be removed, and the keys the
-older rule gave them: what both backends' title-key upgrade tests store and expect to recompute."""
+older rule gave them: what both backends' title-key upgrade tests store and expect to recompute. "tex":
+a title in TeX as arXiv gives it, whose key changed when title_key began to read TeX as text."""
 
 TITLES = {"feature-splitting": "A Study of Feature Splitting in Small Transformers (ICML'24 Oral)",
           "probes": "Sparse probing (Spotlight)", "probes-2": "Sparse Probing",
-          "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)"}
+          "plain": "Toy Models of Superposition", "lens": "Logit lens (ATTRIB Workshop)",
+          "tex": r"\textit{Induction Heads} in $\ell_1$ Models"}
 OLDER_KEYS = {"feature-splitting": "a study of feature splitting in small transformers icml 24 oral",
               "probes": "sparse probing spotlight", "probes-2": "sparse probing",
-              "plain": "toy models of superposition", "lens": "logit lens attrib workshop"}
+              "plain": "toy models of superposition", "lens": "logit lens attrib workshop",
+              "tex": "textit induction heads in ell 1 models"}
