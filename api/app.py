@@ -59,7 +59,7 @@ TAXONOMY_CACHE_SECONDS = 30.0
 UNKNOWN_ID_RELOAD_SECONDS = 1.0
 # The request arguments that name taxonomy ids (the search filters of the web form and the API), and
 # the views that check them against get_taxonomy(): no other route reads the taxonomy for them.
-_TAXONOMY_ID_ARGS = ("technique", "topic")
+_TAXONOMY_ID_ARGS = ("technique", "topic", "model")
 _TAXONOMY_FILTER_ENDPOINTS = frozenset({"api.search_papers", "web.search", "web.home"})  # "/" searches too
 
 

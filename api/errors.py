@@ -1,10 +1,11 @@
-"""JSON errors for the API: {"error": {"code", "message"}}, never an HTML page or a stack trace."""
+"""JSON errors for the API: {"error": {"code", "message"}} (and, for some, fields a client can act on:
+`parameter`, `unknown_ids`), never an HTML page or a stack trace."""
 
 from __future__ import annotations
 
 import html
 import logging
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -71,21 +72,31 @@ _CODES = {
     500: "internal_error",
     503: "store_unavailable",
 }
+# Every code an error body carries: the statuses' own, the specific ones raised for some of them, and
+# the fallback of a status _CODES lacks. The OpenAPI document's Error.code enum is this list.
+ERROR_CODES = (*dict.fromkeys(_CODES.values()), "bad_parameter", "malformed_json", "store_damaged",
+               "model_unavailable", "model_mismatch", "error")
+# A 503's Retry-After (seconds): the store's and the model's outages are told "try again in a minute".
+# A damaged store or a missing model needs the operator, so a client retrying then should back off.
+RETRY_AFTER_SECONDS = 60
 
 
 class ApiError(Exception):
     """An error with an HTTP status, a machine-readable code and a message for people."""
 
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None, *,
+                 fields: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code or _CODES.get(status, "error")
+        # Machine-readable details sent beside code and message (`parameter`, `unknown_ids`).
+        self.fields = dict(fields or {})
 
 
 def bad_parameter(name: str, message: str) -> ApiError:
-    """A 400 naming the offending parameter."""
-    return ApiError(400, f"parameter '{name}': {message}", "bad_parameter")
+    """A 400 naming the offending parameter (in the message, and as `parameter` for a program)."""
+    return ApiError(400, f"parameter '{name}': {message}", "bad_parameter", fields={"parameter": name})
 
 
 def not_found(message: str) -> ApiError:
@@ -98,10 +109,14 @@ def is_json_path(path: str) -> bool:
     return path in JSON_PATHS or path.startswith(JSON_PREFIXES)
 
 
-def error_response(status: int, message: str, code: str | None = None) -> Response:
-    """The JSON error body with its status."""
-    response = jsonify({"error": {"code": code or _CODES.get(status, "error"), "message": message}})
+def error_response(status: int, message: str, code: str | None = None, *,
+                   fields: dict[str, Any] | None = None) -> Response:
+    """The JSON error body with its status (and, on a 503, Retry-After)."""
+    body = {"code": code or _CODES.get(status, "error"), "message": message, **(fields or {})}
+    response = jsonify({"error": body})
     response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
@@ -151,7 +166,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, exc.code)
+        return error_response(exc.status, exc.message, exc.code, fields=exc.fields)
 
     @app.before_request
     def _utf8_query_string() -> Response | tuple[str, int] | None:

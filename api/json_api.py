@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from api.app import get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
@@ -17,6 +17,7 @@ from api.params import (
     MAX_OFFSET,
     RUN_SOURCES,
     SearchRequest,
+    check_known_args,
     choice_arg,
     id_list,
     int_arg,
@@ -39,6 +40,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+def _only_declared_parameters() -> None:
+    """A 400 for a query parameter the operation's OpenAPI entry does not declare, or a single-valued
+    one given twice: a misspelt filter (year_form) or one of another operation (since) was ignored, and
+    the answer read as if it had been applied. The web pages (another blueprint) stay lenient."""
+    from api.openapi import declared_query_parameters  # the document imports this module
+
+    if request.url_rule is None or request.method == "OPTIONS":
+        return  # no route (a 404 or 405 follows), or OPTIONS, which takes no parameters of its own
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    operation = declared_query_parameters(request.url_rule.rule, method)
+    if operation is not None:
+        path, declared = operation
+        check_known_args(declared, f"{method.upper()} {path}")
 
 
 # -- serialisation -------------------------------------------------------------------------------
@@ -243,7 +260,8 @@ def recommend_papers() -> Response:
             unknown = [i for i, new in moved.items() if new is None]
             if unknown:
                 shown = ", ".join(repr(i[:80]) for i in unknown[:10])
-                raise ApiError(422, f"unknown paper ids: {shown}") from None
+                # The message shows ten; `unknown_ids` lists them all, for a client to drop them.
+                raise ApiError(422, f"unknown paper ids: {shown}", fields={"unknown_ids": unknown}) from None
             liked = list(dict.fromkeys(moved.get(i) or i for i in liked))
             disliked = list(dict.fromkeys(moved.get(i) or i for i in disliked))
             both = [i for i in disliked if i in liked]

@@ -7,10 +7,14 @@ with the fields the app really sends, and a schemathesis run checks responses ag
 
 from __future__ import annotations
 
+import functools
+import re
+from importlib import metadata
 from typing import Any
 
 from flask import Response, jsonify, request
 
+from api.errors import ERROR_CODES, RETRY_AFTER_SECONDS
 from api.feeds import FEED_CACHE_CONTROL
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
 from api.json_api import bp
@@ -23,8 +27,10 @@ from api.params import (
     RUN_SOURCES,
     SOURCES,
 )
+from ingest.records import ITEM_TYPES
 from kg.browse import SORTS
 from kg.entities import TECHNIQUE_MATCHES
+from kg.schema import EDGE_SOURCES, RELATIONSHIPS, Rel
 from kg.search import MODES, SENTENCE_MODES
 from kg.validation import YEAR_MAX, YEAR_MIN
 
@@ -77,7 +83,9 @@ FEED_HEADERS = {
     "Cache-Control": {"description": f"`{FEED_CACHE_CONTROL}`", "required": True,
                       "schema": {"type": "string", "enum": [FEED_CACHE_CONTROL]}},
 }
-SINCE_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+DATE = {"type": "string", "format": "date"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+SINCE_SCHEMA = {"anyOf": [DATE, DATE_TIME]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
               "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
               "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01)")
@@ -93,6 +101,11 @@ def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **ext
             **extra}
 
 
+# The kinds and the source of the findings ingest/extract.py writes (tests/api/test_openapi.py reads
+# them from its Finding(...) calls), and the labels a finding may be about (the ABOUT relationship's).
+FINDING_KINDS = ("claim", "title")
+FINDING_SOURCES = ("extracted",)
+ABOUT_LABELS = RELATIONSHIPS[Rel.ABOUT].end
 # Whether a paper is withdrawn (kg.withdrawn): on every paper the API returns.
 WITHDRAWN = {"type": "boolean",
              "description": "true when the stored abstract is arXiv's withdrawal notice (\"This paper has "
@@ -103,11 +116,13 @@ PAPER_URL = {**_nullable("string"),
              "description": "the paper's URL as stored; when none is stored and the paper has an arXiv id, "
                             "its arXiv abs page (https://arxiv.org/abs/<arxiv_id>), derived for the answer "
                             "(the stored value is not changed); null when it has neither"}
+# A paper's item_type: ingest.records.ITEM_TYPES (tests/api/test_openapi.py checks the two agree).
+ITEM_TYPE = {"type": "string", "enum": list(ITEM_TYPES)}
 # The fields api.json_api.paper_summary adds to every paper in a result list.
 SUMMARY_FIELDS: dict[str, Any] = {
-    "authors": STRINGS, "year": _nullable("integer"), "published": _nullable("string"),
+    "authors": STRINGS, "year": _nullable("integer"), "published": _nullable("string", format="date"),
     "venue": _nullable("string"), "url": PAPER_URL, "arxiv_id": _nullable("string"),
-    "item_type": {"type": "string"}, "withdrawn": WITHDRAWN,
+    "item_type": ITEM_TYPE, "withdrawn": WITHDRAWN,
 }
 # The shared-node lists of a related paper's parts (ids, best first or sorted) and its authors (names).
 RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "shared_components",
@@ -115,7 +130,7 @@ RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "sh
 # Keys of IngestRun.counts: a run of the list, arxiv or records pipeline (IngestSummary.counts, the
 # last four only for a whole list) or of the weekly ingest (WeeklySummary.counts); a run still running
 # (or one killed before its first count) has none.
-PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "retagged", "rejected",
+PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "moved", "retagged", "rejected",
                    "unknown_labels", "embedded", "stale_list_rows", "list_rows_pruned", "list_only_papers",
                    "papers_pruned")
 WEEKLY_COUNTS = ("queries", "candidates", "known", "kept")
@@ -125,12 +140,22 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["error"],
         "properties": {"error": {
             "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            "properties": {
+                "code": {"type": "string", "enum": list(ERROR_CODES),
+                         "description": "what went wrong, for a program (the message is for people)"},
+                "message": {"type": "string"},
+                "parameter": {"type": "string",
+                              "description": "sent with code bad_parameter: the query parameter or body "
+                                             "field at fault (its first 80 characters)"},
+                "unknown_ids": {**STRINGS,
+                                "description": "sent with the 422 of POST /api/recommend: every liked or "
+                                               "disliked id that names no paper (the message shows ten)"},
+            },
         }},
     },
     "PaperSummary": _object(
         {"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS,
-         "first_seen": {**_nullable("string"), "description": "sent by /api/new only"}},
+         "first_seen": {**_nullable("string", format="date-time"), "description": "sent by /api/new only"}},
         optional=("first_seen",)),
     "SearchResult": _object({
         "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
@@ -143,15 +168,21 @@ SCHEMAS: dict[str, Any] = {
                 "semantic": _nullable("number"), "keyword": _nullable("number"), "rrf": _nullable("number"),
                 "ranks": {"type": "object", "description": "the paper's rank (from 1) in each list it is on",
                           "properties": {k: {"type": "integer", "minimum": 1}
-                                         for k in ("semantic", "keyword", "technique")}},
+                                         for k in ("semantic", "keyword", "technique", "model")}},
                 "matched_techniques": STRINGS, "matched_technique_labels": STRINGS,
                 "matched_evaluations": STRINGS, "matched_evaluation_labels": STRINGS,
+                "matched_models": {**STRINGS, "description": "model ids, of the model filter or named in "
+                                                             "the query, that the paper studies or reports "
+                                                             "a finding about"},
+                "matched_model_labels": {**STRINGS, "description": "their names, in the same order"},
                 "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
                 "best_sentence_by": _nullable("string", enum=["overlap", "embedding", "evidence", None]),
             },
             description="score parts (semantic cosine, keyword score, ranks per list: semantic, "
-                        "keyword and, when the query names a technique or criterion, technique; rrf), "
-                        "matched techniques and criteria, and the best-matching abstract sentence"),
+                        "keyword and, when the query names a technique or criterion, technique, and when "
+                        "a hybrid query names a model and no model filter is given, model: the papers "
+                        "studying it; rrf), matched techniques, criteria and models, and the "
+                        "best-matching abstract sentence"),
         **SUMMARY_FIELDS,
     }),
     "SearchPage": {
@@ -225,26 +256,32 @@ SCHEMAS: dict[str, Any] = {
     "PaperDetail": _object({
         "id": {"type": "string"}, "title": {"type": "string"}, "abstract": _nullable("string"),
         "arxiv_id": _nullable("string"), "doi": _nullable("string"), "authors": STRINGS,
-        "published": _nullable("string"), "updated": _nullable("string"),
+        "published": _nullable("string", format="date"), "updated": _nullable("string", format="date"),
         # The arXiv version (vN) the metadata is from; null when unknown or not from arXiv.
         "arxiv_version": _nullable("integer"), "year": _nullable("integer"),
         "venue": _nullable("string"), "primary_category": _nullable("string"), "categories": STRINGS,
-        "url": PAPER_URL, "pdf_url": _nullable("string"), "sources": STRINGS,
-        "item_type": {"type": "string"}, "first_seen": _nullable("string"), "last_seen": _nullable("string"),
+        "url": PAPER_URL, "pdf_url": _nullable("string"),
+        "sources": {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}},
+        "item_type": ITEM_TYPE, "first_seen": _nullable("string", format="date-time"),
+        "last_seen": _nullable("string", format="date-time"),
         "withdrawn": WITHDRAWN,
         "techniques": {"type": "array", "items": _object({
             "id": {"type": "string"}, "label": {"type": "string"},
-            "source": {"type": "string", "enum": ["list", "extracted"]},
+            "source": {"type": "string", "enum": list(EDGE_SOURCES)},
             "evidence": _nullable("string"), "score": _nullable("number")})},
         "evaluations": {"type": "array", "items": _object({
-            "id": {"type": "string"}, "label": {"type": "string"}, "source": {"type": "string"},
+            "id": {"type": "string"}, "label": {"type": "string"},
+            "source": {"type": "string", "enum": list(EDGE_SOURCES)},
             "evidence": _nullable("string")})},
         "findings": {"type": "array", "items": _object({
-            "id": {"type": "string"}, "text": {"type": "string"}, "kind": {"type": "string"},
-            "source": {"type": "string"},
+            "id": {"type": "string"}, "text": {"type": "string"},
+            "kind": {"type": "string", "enum": list(FINDING_KINDS),
+                     "description": "title: the paper's title read as a finding; claim: an abstract "
+                                    "sentence"},
+            "source": {"type": "string", "enum": list(FINDING_SOURCES)},
             "about": {"type": "array", "items": _object(
-                {"label": {"type": "string", "description": "the node's graph label: Topic, Component, "
-                                                            "Model or Object"},
+                {"label": {"type": "string", "enum": list(ABOUT_LABELS),
+                           "description": "the node's graph label"},
                  "id": {"type": "string"}, "name": {"type": "string"}},
                 description="a taxonomy node the finding is about")}})},
         "models": {"type": "array", "items": _object(
@@ -297,14 +334,14 @@ SCHEMAS: dict[str, Any] = {
     }),
     "RunCounts": _object(
         {**{k: {"type": "integer"} for k in PIPELINE_COUNTS},
-         "window_start": {"type": "string"}, "window_end": {"type": "string"},
+         "window_start": DATE_TIME, "window_end": DATE_TIME,
          **{k: {"type": "integer"} for k in WEEKLY_COUNTS},
          "empty_queries": {"type": "array", "items": {"type": "integer"},
                            "description": "query parts (from 1) arXiv answered with no papers"},
          "load_run": {**_nullable("string"), "description": "the arxiv-weekly-load run that loaded the "
                                                             "kept papers"},
-         "gap_from": {**_nullable("string"), "description": "papers from here to window_start were "
-                                                            "not fetched"}},
+         "gap_from": {**_nullable("string", format="date-time"),
+                      "description": "papers from here to window_start were not fetched"}},
         optional=(*PIPELINE_COUNTS, "window_start", "window_end", *WEEKLY_COUNTS, "empty_queries",
                   "load_run", "gap_from"),
         description="what the run did, by name; the names depend on the source: list, arxiv, records "
@@ -314,7 +351,7 @@ SCHEMAS: dict[str, Any] = {
                     "unchanged, retagged and embedded; a run still running has none"),
     "IngestRun": _object({
         "id": {"type": "string"}, "source": {"type": "string", "enum": list(RUN_SOURCES)},
-        "started": {"type": "string"}, "finished": _nullable("string"),
+        "started": DATE_TIME, "finished": _nullable("string", format="date-time"),
         "status": {"type": "string", "enum": ["running", "succeeded", "failed"]}, "counts": _ref("RunCounts"),
         "watermark": _nullable("string"), "message": _nullable("string")}),
     "Section": _object(
@@ -326,6 +363,8 @@ SCHEMAS: dict[str, Any] = {
         {"openapi": {"type": "string"},
          "info": _object({"title": {"type": "string"}, "version": {"type": "string"},
                           "description": {"type": "string"}}),
+         "tags": {"type": "array", "items": _object({"name": {"type": "string"},
+                                                     "description": {"type": "string"}})},
          "paths": {"type": "object", "additionalProperties": {
              "type": "object", "additionalProperties": True,
              "description": "a Path Item Object: its operations by method"}},
@@ -334,26 +373,87 @@ SCHEMAS: dict[str, Any] = {
         description="an OpenAPI 3.0 document (https://spec.openapis.org/oas/v3.0.3): its Path Item, "
                     "Schema and Response Objects are described there"),
     "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    "TopicList": _object({"topics": {"type": "array", "items": _ref("TreeNode")}}),
+    "SectionList": _object({"sections": {"type": "array", "items": _ref("Section")}}),
+    "NewPapersPage": _object({
+        "since": {**SINCE_SCHEMA, "description": "the since applied (the default: 7 days ago), as a date or "
+                                                 "an ISO 8601 timestamp"},
+        "total": {"type": "integer", "description": "papers first seen at or after `since` (all of them, "
+                                                    "not only this page)"},
+        "limit": {"type": "integer"}, "offset": {"type": "integer"},
+        "results": {"type": "array", "items": _ref("PaperSummary")}}),
+    "RunList": _object({"runs": {"type": "array", "items": _ref("IngestRun")}}),
+    "Stats": _object({"nodes": {"type": "object", "additionalProperties": {"type": "integer"}},
+                      "relationships": {"type": "object", "additionalProperties": {"type": "integer"}}}),
 }
+
+
+def package_version() -> str:
+    """The installed paperkg package's version (pyproject.toml's), else "0+unknown" (a checkout run
+    without installing it)."""
+    try:
+        return metadata.version("paperkg")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _openapi_path(rule: str) -> str:
+    """A Flask rule as the document's path template (/api/papers/<path:paper_id>: /api/papers/{paper_id})."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@functools.cache
+def _query_parameters() -> dict[tuple[str, str], dict[str, bool]]:
+    """Each operation's query parameters and whether each repeats (an array), by (path, method)."""
+    return {(path, method): {p["name"]: p["schema"].get("type") == "array"
+                             for p in op["parameters"] if p["in"] == "query"}
+            for path, ops in build_document()["paths"].items() for method, op in ops.items()}
+
+
+def declared_query_parameters(rule: str, method: str) -> tuple[str, dict[str, bool]] | None:
+    """For a Flask rule and a method, the operation's path template and the query parameters it declares
+    (each with whether it repeats); None when the document has no such operation."""
+    path = _openapi_path(rule)
+    declared = _query_parameters().get((path, method))
+    return None if declared is None else (path, declared)
+
+
+# Every operation can answer 400: a query string that is not percent-encoded UTF-8 text (on every
+# path), and on /api/... a parameter the operation does not declare or a single-valued one given twice.
+BAD_REQUEST = ("Bad request: the query string is not percent-encoded UTF-8 text (code bad_request); on "
+               "/api/... also a query parameter the operation does not declare, or one it takes once given "
+               "twice, or a value out of its limits (code bad_parameter, the parameter named in the message "
+               "and in `parameter`)")
+RETRY_AFTER = {"Retry-After": {
+    "description": f"seconds to wait before trying again ({RETRY_AFTER_SECONDS}); a damaged store or a "
+                   "missing or mismatched embedding model needs the operator, so a client that keeps "
+                   "getting the 503 should back off further",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]+$", "example": str(RETRY_AFTER_SECONDS)}}}
 
 
 def _error_responses() -> dict[str, Any]:
     # No 405 here: a 405 answers a method a path has no operation for (with an Allow header), so
     # no operation can declare it; the document's description says so.
-    text = {400: "Bad parameter (the message names it and the limit)", 404: "Not found",
+    text = {400: BAD_REQUEST, 404: "Not found",
             413: "Request body over 64 KB (also when sent chunked, without Content-Length)",
-            415: "Content-Type is not application/json", 422: "Unknown paper ids",
+            415: "Content-Type is not application/json",
+            422: "Unknown paper ids (all of them in `unknown_ids`)",
             500: "Internal error (no details are exposed)",
             503: "The graph store (or, for a search, the embedding model) is unavailable"}
-    return {f"E{c}": _json(_ref("Error"), t) for c, t in text.items()}
+    out = {f"E{c}": _json(_ref("Error"), t) for c, t in text.items()}
+    out["E503"]["headers"] = RETRY_AFTER
+    return out
 
 
-def _op(summary: str, responses: dict[str, Any], params: list[dict[str, Any]] | None = None,
+def _op(operation_id: str, tag: str, summary: str, responses: dict[str, Any],
+        params: list[dict[str, Any]] | None = None, *, codes: tuple[str, ...] = ("400", "500", "503"),
         **extra: Any) -> dict[str, Any]:
-    codes = {"503", "500"} | {k for k in responses}
-    out = {"summary": summary, "parameters": params or [],
+    """An operation: its id (a generated client's method name) and tag, and the error responses every
+    operation of the kind can give (`codes`) beside those it declares itself."""
+    out = {"operationId": operation_id, "tags": [tag], "summary": summary, "parameters": params or [],
            "responses": responses | {c: {"$ref": f"#/components/responses/E{c}"}
-                                     for c in sorted(codes - set(responses))}}
+                                     for c in sorted(set(codes) - set(responses))}}
     out.update(extra)
     return out
 
@@ -378,6 +478,10 @@ FILTER_PARAMS = [
            "topic or fundamental-object id (repeatable; an unknown id is a 400): papers with a finding "
            "about it or listed in a section named after it or filed under it by the taxonomy's "
            "section map", explode=True),
+    _param("model", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+           "model id of the taxonomy, e.g. gpt2 or pythia (repeatable; several match any of them; an "
+           "unknown id is a 400 listing the model ids): papers studying the model or reporting a finding "
+           "about it", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
            "is a 400)", explode=True),
@@ -391,17 +495,29 @@ FILTER_PARAMS = [
 
 # OpenAPI 3.0 cannot say "one of these parameters is required", so the rule is written out, and
 # its 400 is declared with it.
-SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: technique, topic, section, "
-               "source, year_from or year_to (refinements or technique_match alone is not a filter). Without "
-               "either the answer is a 400, as GET /api/search with no parameters is.")
-SEARCH_400 = ("Bad parameter, named in the message: neither a query nor a filter; an unknown technique, "
-              "topic or section id; year_from after year_to; a value out of its limits")
+SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: technique, topic, model, "
+               "section, source, year_from or year_to (refinements or technique_match alone is not a "
+               "filter). Without either the answer is a 400, as GET /api/search with no parameters is. A "
+               "parameter not listed here (a misspelt year_form, since, page) is a 400 too, as is one that "
+               "is not repeatable given twice.")
+SEARCH_400 = ("Bad parameter, named in the message and in `parameter`: neither a query nor a filter; an "
+              "unknown technique, topic, model or section id; year_from after year_to; a value out of its "
+              "limits; a parameter the operation does not take, or a single-valued one given twice; or "
+              "(code bad_request) a query string that is not percent-encoded UTF-8 text")
+# The tags operations are grouped under (a generated client's classes or modules).
+TAGS = [
+    {"name": "papers", "description": "search, papers, related papers, recommendations, new papers"},
+    {"name": "taxonomy", "description": "techniques, topics and list sections with paper counts"},
+    {"name": "feeds", "description": "the Atom feed of new papers"},
+    {"name": "operations", "description": "ingest runs, counts, health checks and this document"},
+]
 
 
 def build_document() -> dict[str, Any]:
     """The OpenAPI document as a dict."""
     paths: dict[str, Any] = {
         "/api/search": {"get": _op(
+            "search_papers", "papers",
             "Search papers (hybrid = reciprocal rank fusion of semantic and keyword)",
             {"200": _ok(_ref("SearchPage")),
              "400": _json(_ref("Error"), SEARCH_400)},
@@ -424,16 +540,18 @@ def build_document() -> dict[str, Any]:
                 "narrow the filters (a year range, a refinement)"),
         )},
         "/api/papers/{paper_id}": {"get": _op(
+            "get_paper", "papers",
             "A paper with techniques (evidence), evaluations, findings, models, list rows, authors",
             {"200": _ok(_ref("PaperDetail"))} | _err(404), [PAPER_ID])},
         "/api/papers/{paper_id}/related": {"get": _op(
-            "Related papers, each with readable reasons",
+            "get_related_papers", "papers", "Related papers, each with readable reasons",
             {"200": _ok(_ref("RelatedList"))} | _err(400, 404), [PAPER_ID, LIMIT])},
         "/api/papers/{paper_id}/bibtex": {"get": _op(
-            "BibTeX entry of a paper",
+            "get_paper_bibtex", "papers", "BibTeX entry of a paper",
             {"200": {"description": "BibTeX", "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}}
             | _err(404), [PAPER_ID])},
         "/api/recommend": {"post": _op(
+            "recommend_papers", "papers",
             "Recommendations from liked (and disliked) papers, each with reasons",
             {"200": _ok(_ref("RecommendList"))} | _err(400, 413, 415, 422), [],
             description="liked and disliked are lists of paper ids (null is not a list: 400); a repeated "
@@ -445,9 +563,11 @@ def build_document() -> dict[str, Any]:
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
         "/api/techniques": {"get": _op(
+            "get_taxonomy_tree", "taxonomy",
             "Taxonomy tree (techniques, evaluations, topics, objects) with paper counts",
             {"200": _ok(_ref("TechniqueTree"))})},
         "/api/techniques/{technique_id}": {"get": _op(
+            "get_technique", "taxonomy",
             "A technique: papers (paginated), refinements, co-occurring techniques, papers per year",
             {"200": _ok(_ref("TechniqueDetail"))} | _err(400, 404),
             [{**_param("technique_id", {"type": "string", "minLength": 1},
@@ -461,23 +581,14 @@ def build_document() -> dict[str, Any]:
                                    "(techniques, evaluations) or topic filter (topics, objects) plus a year "
                                    "range, or page through its refinements"))},
         "/api/topics": {"get": _op(
-            "Findings topics with paper counts",
-            {"200": _ok({"type": "object", "required": ["topics"],
-                         "properties": {"topics": {"type": "array", "items": _ref("TreeNode")}}})})},
+            "list_topics", "taxonomy", "Findings topics with paper counts", {"200": _ok(_ref("TopicList"))})},
         "/api/sections": {"get": _op(
-            "Awesome-list sections with paper counts",
-            {"200": _ok({"type": "object", "required": ["sections"],
-                         "properties": {"sections": {"type": "array", "items": _ref("Section")}}})})},
+            "list_sections", "taxonomy", "Awesome-list sections with paper counts",
+            {"200": _ok(_ref("SectionList"))})},
         "/api/new": {"get": _op(
+            "list_new_papers", "papers",
             "Papers first seen at or after a date, newest first, a page at a time",
-            {"200": _ok({"type": "object", "required": ["since", "total", "limit", "offset", "results"],
-                         "properties": {"since": {"type": "string"},
-                                        "total": {"type": "integer",
-                                                  "description": "papers first seen at or after `since` "
-                                                                 "(all of them, not only this page)"},
-                                        "limit": {"type": "integer"}, "offset": {"type": "integer"},
-                                        "results": {"type": "array", "items": _ref("PaperSummary")}}})}
-            | _err(400),
+            {"200": _ok(_ref("NewPapersPage"))} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: 7 days ago)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
             description="One page of the papers: while offset + the number of results is below total, "
@@ -489,24 +600,19 @@ def build_document() -> dict[str, Any]:
                                      "list the older ones with GET /api/search and year_from and "
                                      "year_to (no query: newest first)"))},
         "/api/runs": {"get": _op(
-            "Recent ingest runs, newest first",
-            {"200": _ok(_object({"runs": {"type": "array", "items": _ref("IngestRun")}}))} | _err(400),
+            "list_ingest_runs", "operations", "Recent ingest runs, newest first",
+            {"200": _ok(_ref("RunList"))} | _err(400),
             [_param("source", {"type": "string", "enum": list(RUN_SOURCES)},
                     f"only runs of this source: {', '.join(RUN_SOURCES[:-1])} or {RUN_SOURCES[-1]} "
                     "(another is a 400)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
         "/api/stats": {"get": _op(
-            "Node and relationship counts",
-            {"200": _ok({"type": "object", "required": ["nodes", "relationships"],
-                         "properties": {"nodes": {"type": "object",
-                                                  "additionalProperties": {"type": "integer"}},
-                                        "relationships": {"type": "object",
-                                                          "additionalProperties": {"type": "integer"}}}})})},
-        "/api/openapi.json": {"get": {
-            "summary": "This document", "parameters": [],
-            "responses": {"200": _ok(_ref("OpenApiDocument"))}}},
+            "get_stats", "operations", "Node and relationship counts", {"200": _ok(_ref("Stats"))})},
+        "/api/openapi.json": {"get": _op(
+            "get_openapi_document", "operations", "This document", {"200": _ok(_ref("OpenApiDocument"))},
+            codes=("400",))},
         "/feeds/new.atom": {"get": _op(
-            "Atom 1.0 feed of the newest papers",
+            "get_new_papers_feed", "feeds", "Atom 1.0 feed of the newest papers",
             {"200": {"description": "Atom feed", "headers": FEED_HEADERS,
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
              "304": {"description": "If-None-Match named the current ETag: no body",
@@ -515,20 +621,20 @@ def build_document() -> dict[str, Any]:
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "the ETag of the copy the reader holds"}])},
-        "/healthz": {"get": {"summary": "The process is up", "parameters": [],
-                             "responses": {"200": _ok(_ref("Status"))}}},
-        "/readyz": {"get": {"summary": "The store answers",
-                            "parameters": [],
-                            "responses": {"200": _ok(_ref("Status")),
-                                          "503": {"$ref": "#/components/responses/E503"}}}},
+        "/healthz": {"get": _op("check_liveness", "operations", "The process is up",
+                                {"200": _ok(_ref("Status"))}, codes=("400",))},
+        "/readyz": {"get": _op("check_readiness", "operations", "The store answers",
+                               {"200": _ok(_ref("Status"))}, codes=("400", "503"))},
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "paperkg API", "version": "1.0.0",
+        "info": {"title": "paperkg API", "version": package_version(),
                  "description": "Search, related papers, recommendations and technique browse over a "
                                 "knowledge graph of research papers (mechanistic interpretability with the "
                                 "shipped taxonomy). Errors are "
-                                '{"error": {"code", "message"}}. A method a path has no operation for '
+                                '{"error": {"code", "message"}} (with `parameter` on a bad_parameter '
+                                "400 and `unknown_ids` on POST /api/recommend's 422). A method a path "
+                                "has no operation for "
                                 "is answered 405 with an Allow header listing the methods it takes; HEAD "
                                 "(on every path with a GET) and OPTIONS (on every path: 200, an Allow "
                                 "header, an empty body) are answered without being listed as operations. "
@@ -538,7 +644,12 @@ def build_document() -> dict[str, Any]:
                                 "gunicorn (api/gunicorn_conf.py) a request line may be at most "
                                 f"{REQUEST_LINE_LIMIT:,} bytes: gunicorn itself refuses a longer one (an "
                                 "HTML 414); q's limits keep a search with one value per parameter well "
-                                "within it, many long filter values can exceed it."},
+                                "within it, many long filter values can exceed it. On /api/... a query "
+                                "parameter an operation does not declare, or a single-valued one given "
+                                "twice, is a 400 naming it (the feed and the health checks ignore "
+                                "others). A 503 carries Retry-After. info.version is the paperkg "
+                                "package's version."},
+        "tags": TAGS,
         "paths": paths,
         "components": {"schemas": SCHEMAS, "responses": _error_responses()},
     }

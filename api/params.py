@@ -55,7 +55,7 @@ class ParameterError(ApiError):
         self.others = others
         detail = self.worded({})
         base = bad_parameter(name, detail)
-        super().__init__(base.status, base.message, base.code)
+        super().__init__(base.status, base.message, base.code, fields=base.fields)
         self.name = name
         self.detail = detail
 
@@ -192,6 +192,41 @@ def since_arg(name: str, default: str, *, args: Args | None = None) -> str:
         raise ParameterError(name, f"must be {SINCE_RULE}, not {_shown(raw)}") from None
 
 
+# Names other APIs give what a parameter here does: a hint, when the operation takes the parameter.
+PARAMETER_SYNONYMS = {"query": "q", "page": "offset", "per_page": "limit", "page_size": "limit",
+                      "since": "year_from"}
+# How alike (difflib's ratio) an unknown parameter name and a declared one must be for "did you mean":
+# "year_form" -> year_from is 0.89, "tecnique" -> technique 0.94, while "year" (0.73 to year_to) or
+# "sort" (0.6 to source) name none.
+PARAMETER_CUTOFF = 0.75
+
+
+def check_known_args(declared: Mapping[str, bool], operation: str, args: Args | None = None) -> None:
+    """Raise ParameterError for the first parameter the operation does not take, or that it takes once
+    and is given more than once: `declared` maps each name it takes to whether it repeats. A misspelt
+    name (year_form) was silently ignored, so the answer was not the one asked for."""
+    given = _args(args)
+    for name in given:
+        shown = name[:80]
+        if name not in declared:
+            raise ParameterError(shown, f"unknown parameter: {_parameter_hint(name, declared, operation)}")
+        count = len(given.getlist(name))
+        if not declared[name] and count > 1:
+            raise ParameterError(shown, f"given {count} times; it takes one value")
+
+
+def _parameter_hint(name: str, declared: Mapping[str, bool], operation: str) -> str:
+    """ "did you mean 'x'? <operation> takes a, b, c" (the guess only when one is close)."""
+    takes = f"{operation} takes {', '.join(declared)}" if declared else f"{operation} takes no parameters"
+    folded = name.casefold()
+    guess = next((d for d in declared if d.casefold() == folded), None) or (
+        PARAMETER_SYNONYMS.get(folded) if PARAMETER_SYNONYMS.get(folded) in declared else None)
+    if guess is None:
+        close = difflib.get_close_matches(folded, list(declared), n=1, cutoff=PARAMETER_CUTOFF)
+        guess = close[0] if close else None
+    return f"did you mean {guess!r}? {takes}" if guess else takes
+
+
 # -- search ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SearchRequest:
@@ -222,11 +257,14 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
 
 
 # The graph labels each id filter takes (the web form's selects offer these too).
-FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT)}
+FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT),
+                 "model": (Label.MODEL,)}
+# An unknown model id's hint lists the model ids (no route lists models with counts), at most this many.
+MAX_LISTED_IDS = 30
 
 
 class FilterIdError(ParameterError):
-    """An id a technique or topic filter does not take, with the fields the web form words it from:
+    """An id a technique, topic or model filter does not take, with the fields the web form words it from:
     - unknown (`label` None): `suggestion` the id of the filter's kinds it spells or misspells, if any;
     - a node of another label (`label`; `suggestion` None);
     - no id, but the name or alias (or, `close`, a near misspelling) of a node of another label
@@ -244,28 +282,29 @@ class FilterIdError(ParameterError):
 
 
 def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
-    """Raise FilterIdError for the first of `ids` the `name` filter ("technique" or "topic") does not
+    """Raise FilterIdError for the first of `ids` the `name` filter (a key of FILTER_LABELS) does not
     take: the one rule of the API, the CLI and the web form."""
     allowed = FILTER_LABELS[name]
     for node_id in ids:
         node = taxonomy.by_id.get(node_id)
         if node is None:
+            listing = _listing(taxonomy, name)
             spelt = _node_spelt(taxonomy, node_id, allowed)
             if spelt is None or spelt[0].label in allowed:
                 suggestion = spelt[0].id if spelt else None
                 raise FilterIdError(name, node_id,
-                                    _unknown_detail(name, node_id, "/api/techniques", suggestion),
+                                    _unknown_detail(name, node_id, listing, suggestion),
                                     suggestion=suggestion, close=bool(spelt and spelt[1]))
-            # The name of a node the other filter takes (or none does): say which, as for its id.
+            # The name of a node another filter takes (or none does): say which, as for its id.
             named, close = spelt
             other = _filter_of(named.label)
             kind = f"the {named.label.lower()} {named.id!r}"
             use = f"use the {other} filter" if other else "no filter takes it; search for it by name"
             hint = f"did you mean {kind}? {use}; " if close else f"it names {kind}: {use}; "
-            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, "/api/techniques", hint=hint),
+            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, listing, hint=hint),
                                 label=named.label, other_filter=other, suggestion=named.id, close=close)
         if node.label not in allowed:
-            # A known id of the other filter's kind, or a component/model: say which.
+            # A known id of another filter's kind, or a component: say which.
             other = _filter_of(node.label)
             kind = node.label.lower()
             # "an evaluation", "an object": the article goes by the label's first sound.
@@ -277,19 +316,30 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
 
 
 def _filter_of(label: str) -> str | None:
-    """The filter that takes nodes of `label`, None when none does (components, models)."""
+    """The filter that takes nodes of `label`, None when none does (components)."""
     return next((f for f, labels in FILTER_LABELS.items() if label in labels), None)
+
+
+def _listing(taxonomy: Taxonomy, name: str) -> str:
+    """Where a filter's ids are listed, for its unknown-id hint: /api/techniques lists the technique and
+    topic ids; the model ids are listed in the hint itself."""
+    if name != "model":
+        return "see /api/techniques"
+    ids = [n.id for n in taxonomy.nodes if n.label in FILTER_LABELS[name]]
+    shown = ", ".join(ids[:MAX_LISTED_IDS]) + (", ..." if len(ids) > MAX_LISTED_IDS else "")
+    return f"the model ids are {shown}" if ids else "the taxonomy has no models"
 
 
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                    args: Args | None = None) -> SearchFilters:
-    """The search filters, validated: technique/topic ids of the right kind, known sections, sources,
+    """The search filters, validated: technique/topic/model ids of the right kind, known sections, sources,
     years within range and in order, how the technique ids combine (raises ParameterError)."""
     techniques = list_arg("technique", args=args)
     topics = list_arg("topic", args=args)
+    models = list_arg("model", args=args)
     sections = list_arg("section", args=args)
-    check_filter_ids(taxonomy, "technique", techniques)
-    check_filter_ids(taxonomy, "topic", topics)
+    for name, ids in (("technique", techniques), ("topic", topics), ("model", models)):
+        check_filter_ids(taxonomy, name, ids)
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
     sources = list_arg("source", args=args)
@@ -301,7 +351,7 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     if year_from is not None and year_to is not None and year_from > year_to:
         raise ParameterError("year_from", "must not be after {year_to}", others=("year_to",))
     return SearchFilters(
-        technique_ids=techniques, topic_ids=topics, section_ids=sections,
+        technique_ids=techniques, topic_ids=topics, section_ids=sections, model_ids=models,
         year_from=year_from, year_to=year_to, sources=sources,
         include_refinements=bool_arg("refinements", True, args=args),
         technique_match=choice_arg("technique_match", "any", TECHNIQUE_MATCHES, args=args),
@@ -311,15 +361,15 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
 def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
     """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
     if unknown:
-        raise ParameterError(name, _unknown_detail(name, unknown[0], listing))
+        raise ParameterError(name, _unknown_detail(name, unknown[0], f"see {listing}"))
 
 
 def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None = None, *,
                     hint: str = "") -> str:
-    """ "unknown <name> id '<value>' (<hint>see <listing>)", the hint "did you mean '<suggestion>'? " if
-    not given."""
+    """ "unknown <name> id '<value>' (<hint><listing>)", the hint "did you mean '<suggestion>'? " if
+    not given; `listing` says where the ids are ("see /api/techniques")."""
     hint = hint or (f"did you mean {suggestion!r}? " if suggestion else "")
-    return f"unknown {name} id {value[:80]!r} ({hint}see {listing})"
+    return f"unknown {name} id {value[:80]!r} ({hint}{listing})"
 
 
 # How alike (difflib's ratio) a misspelt id and a spelling of a node must be for "did you mean": as the

@@ -797,15 +797,25 @@ def _browse_filtered(
         ids, total = store.filter_page(filters, limit=limit, offset=offset)
         page = store.get_papers(ids)
     profiles = store.paper_profiles([p.id for p in page])
+    wanted = {d for t in filters.technique_ids
+              for d in (labels.descendants(t) if filters.include_refinements else {t})}
     results = []
     for paper in page:
-        techniques = labels.of_label(profiles.get(paper.id, set()), Label.TECHNIQUE)
+        profile = profiles.get(paper.id, set())
+        techniques = labels.of_label(profile, Label.TECHNIQUE)
+        # What the filters matched, as a query's hit says it (the API's why.matched_*).
+        matched = [t for t in techniques if t in wanted]
+        evaluations = [e for e in labels.of_label(profile, Label.EVALUATION) if e in wanted]
+        models = [m for m in labels.of_label(profile, Label.MODEL) if m in filters.model_ids]
         why: dict[str, Any] = {
             "mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
-            "matched_techniques": [], "matched_technique_labels": [], "matched_evaluations": [],
-            "matched_evaluation_labels": [], "matched_models": [], "matched_model_labels": [],
+            "matched_techniques": matched, "matched_technique_labels": [labels.name(t) for t in matched],
+            "matched_evaluations": evaluations,
+            "matched_evaluation_labels": [labels.name(e) for e in evaluations],
+            "matched_models": models, "matched_model_labels": [labels.name(m) for m in models],
             "best_sentence": None,
             "best_sentence_score": None, "best_sentence_by": None,
         }
-        results.append(SearchHit(paper.id, paper.title, 0.0, paper, techniques, why))
+        ordered = matched + [t for t in techniques if t not in wanted]
+        results.append(SearchHit(paper.id, paper.title, 0.0, paper, ordered, why))
     return SearchPage(results=results, total=total)

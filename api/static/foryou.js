@@ -229,12 +229,8 @@
         var message = (res.body && res.body.error && res.body.error.message) || res.said;
         if (res.code === 422 && !retried) {
           /* Some starred papers are no longer in the graph: leave them out of this request. */
-          var missing = [];
-          /* The API names them as Python reprs: 'id', or "id" when the id holds a quote. */
-          message.replace(/'([^']+)'|"([^"]+)"/g, function (_, single, double) {
-            missing.push(single || double);
-            return "";
-          });
+          /* The 422 lists every one (its message shows ten, cut to 80 characters). */
+          var missing = (res.body && res.body.error && res.body.error.unknown_ids) || [];
           var kept = ids.filter(function (id) { return missing.indexOf(id) < 0; });
           if (kept.length < ids.length) {
             recommend(section, kept, true, missing);

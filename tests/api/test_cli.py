@@ -79,6 +79,8 @@ SAME_BAD_SEARCHES = [
     (["x", "--offset", "10001"], "q=x&offset=10001", "--offset"),
     (["x", "--mode", "fuzzy"], "q=x&mode=fuzzy", "--mode"),
     (["x", "--topic", "induction_head"], "q=x&topic=induction_head", "--topic"),  # a component
+    (["x", "--model", "sae"], "q=x&model=sae", "--model"),  # a technique id
+    (["x", "--model", "Pythia"], "q=x&model=Pythia", "--model"),
     (["x", "--technique", "cma", "--technique-match", "every"], "q=x&technique=cma&technique_match=every",
      "--technique-match"),
     (["x", "--technique-match", ""], "q=x&technique_match=", "--technique-match"),
@@ -90,7 +92,7 @@ SAME_BAD_SEARCHES = [
     ("technique=superposition",
      "'superposition' is not a technique id (it is a topic: use the topic filter)"),
     ("topic=cma", "'cma' is not a topic id (it is a technique: use the technique filter)"),
-    ("topic=gpt2", "'gpt2' is not a topic id (it is a model, which no filter takes; search for it by name)"),
+    ("topic=gpt2", "'gpt2' is not a topic id (it is a model: use the model filter)"),
     ("technique=nope", "unknown technique id 'nope' (see /api/techniques)"),
     # A name or alias typed for an id: the hint gives the id (filters themselves stay exact).
     ("technique=logit%20lens",
@@ -169,6 +171,11 @@ def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: Fl
     cli_ids = [r["id"] for r in json.loads(result.output[result.output.index("{"):])["results"]]
     api = client.get("/api/search?q=&topic=superposition&limit=5").get_json()
     assert cli_ids == [r["id"] for r in api["results"]] and cli_ids
+    models = CliRunner().invoke(main, ["search", "", "--model", "gpt2", "--model", "pythia", "--json"])
+    assert models.exit_code == 0, models.output
+    model_ids = [r["id"] for r in json.loads(models.output[models.output.index("{"):])["results"]]
+    api_models = client.get("/api/search?q=&model=gpt2&model=pythia").get_json()
+    assert model_ids == [r["id"] for r in api_models["results"]] and model_ids
     text = CliRunner().invoke(main, ["search", "", "--technique", "cma", "--year-from", "2023", "--offset",
                                      "10000", "--mode", "keyword"])
     assert text.exit_code == 0, text.output
@@ -199,7 +206,8 @@ def test_a_query_naming_only_a_technique_says_its_users_come_first(
     assert "  papers tagged Logit Lens come first, then the rest; each part in score order\n" in result.output
     assert client.get("/api/search?q=logit+lens").get_json()["using_first"] == ["logit_lens"]
     page = client.get("/search?q=logit+lens").get_data(as_text=True)
-    assert 'data-state="using-first">Papers tagged Logit Lens come first' in page
+    assert ('data-state="using-first">Papers tagged <a href="/techniques/logit_lens">Logit Lens</a> '
+            "come first") in page
     # Other words in the query: the named technique only joins the fusion, and nothing is said.
     mixed = client.get("/api/search?q=logit+lens+on+chain+of+thought").get_json()
     assert mixed["using_first"] == []

@@ -248,7 +248,7 @@ def test_every_search_the_api_takes_fits_gunicorns_request_line(tmp_path: Path) 
         assert refused.status == 400, (refused.status, refused.body[:300])
         assert refused.json()["error"] == {"code": "bad_parameter", "message": (
             f"parameter 'q': at most {MAX_QUERY_BYTES} bytes as UTF-8 allowed (got {MAX_QUERY_BYTES + 1}; "
-            "a character outside ASCII takes 2 to 4, a CJK character 3): shorten it")}
+            "a character outside ASCII takes 2 to 4, a CJK character 3): shorten it"), "parameter": "q"}
         # An escape that is not UTF-8 reaches the app under gunicorn too, and gets its JSON 400 ...
         escaped = raw_request(server.port, b"GET /api/search?q=na%EFve&mode=keyword HTTP/1.1")
         assert escaped.status == 400 and "percent-decodes to bytes that are not UTF-8 (at %EF)" in (

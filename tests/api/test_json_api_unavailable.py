@@ -40,3 +40,17 @@ def test_unreachable_store_gives_503_json(down_client: FlaskClient) -> None:
         assert error["code"] == "store_unavailable" and "Traceback" not in error["message"]
     response = down_client.post("/api/recommend", json={"liked": ["2211.00593"]})
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "store_unavailable"
+
+
+def test_every_503_says_when_to_try_again(down_client: FlaskClient) -> None:
+    """Retry-After (seconds) on each 503, as the OpenAPI document declares: a client or a proxy backs off
+    instead of retrying at once."""
+    from api.errors import RETRY_AFTER_SECONDS
+
+    for response in (down_client.get("/readyz"), down_client.get("/api/stats"),
+                     down_client.get("/api/search?q=probing&mode=keyword"),
+                     down_client.get("/feeds/new.atom"),
+                     down_client.post("/api/recommend", json={"liked": ["2211.00593"]})):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS) == "60"
+    assert "Retry-After" not in down_client.get("/healthz").headers

@@ -8,6 +8,7 @@ import http.client
 import json
 import re
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,8 @@ def _problems(doc: dict[str, Any], value: Any, schema: dict[str, Any], where: st
         return [f"{where}: {type(value).__name__} is not {kind}"]
     if "enum" in schema and value not in schema["enum"]:
         return [f"{where}: {value!r} not in {schema['enum']}"]
+    if kind == "string" and not _has_format(value, schema.get("format")):
+        return [f"{where}: {value!r} is not a {schema['format']}"]
     out: list[str] = []
     if kind == "array":
         for item in value:
@@ -268,6 +271,28 @@ def _problems(doc: dict[str, Any], value: Any, schema: dict[str, Any], where: st
     return out
 
 
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_DATE_TIME = _DATE + r"[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+
+
+def _has_format(value: str, fmt: str | None) -> bool:
+    """True when `value` is what a declared format says: a date is YYYY-MM-DD, a date-time an RFC 3339
+    timestamp with its offset (what a generated client parses)."""
+    pattern = {"date": _DATE, "date-time": _DATE_TIME}.get(fmt or "")
+    if pattern is None:
+        return True
+    if re.fullmatch(pattern, value) is None:
+        return False
+    try:
+        if fmt == "date":
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:  # 2024-02-30
+        return False
+    return True
+
+
 def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[tuple[str, str, Any]]:
     """(path template, method, response) for every operation, answered by the seed app: every paper,
     every taxonomy node, searches in every mode, and the errors each operation declares."""
@@ -281,7 +306,10 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     # Embedding the page's sentences takes seconds: one search picks its sentences that way.
     yield "/api/search", "get", client.get("/api/search", query_string={"q": "IOI circuit",
                                                                          "explain": "embedding"})
-    for filters in ({"technique": "activation_patching"}, {"topic": "superposition"},
+    # A model named in a hybrid query adds a list (why.ranks.model); a model filter matches models.
+    yield "/api/search", "get", client.get("/api/search", query_string={"q": "circuits in Pythia"})
+    for filters in ({"technique": "activation_patching"}, {"topic": "superposition"}, {"model": "gpt2"},
+                    {"model": "gpt2", "q": "circuits"}, {"model": "GPT-2"}, {"q": "x", "year_form": 2020},
                     {"year_from": 2020, "source": "records"}, {}, {"mode": "nope", "q": "x"}):
         yield "/api/search", "get", client.get("/api/search", query_string={**filters, "limit": MAX_LIMIT})
     for pid in [*ids, "no-such-paper"]:
@@ -302,6 +330,8 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     for path in ("/api/topics", "/api/sections", "/api/runs", "/api/stats", "/api/openapi.json",
                  "/healthz", "/readyz"):
         yield path, "get", client.get(path)
+        # A query string that is not percent-encoded UTF-8: the 400 of every operation.
+        yield path, "get", client.get(f"{path}?x=%EF")
     yield "/api/runs", "get", client.get("/api/runs?source=nope")
     for path in ("/api/new", "/feeds/new.atom"):
         yield path, "get", client.get(f"{path}?since=1970-01-01&limit={MAX_LIMIT}")
@@ -361,7 +391,9 @@ def test_run_counts_schema_matches_what_ingest_records() -> None:
                            empty_queries=[2], load_run="run-0", gap_from="2023-12-01T00:00:00Z")
     for counts in (IngestSummary("run-1", "records").counts(),
                    IngestSummary("run-1", "list", whole_list=True).counts(),
-                   weekly.counts(), WeeklySummary("run-1", "2024-01-01", "2024-01-08").counts(),
+                   weekly.counts(),
+                   # Its window as ingest.weekly.iso writes it (RFC 3339 in UTC, to the second).
+                   WeeklySummary("run-1", "2024-01-01T00:00:00Z", "2024-01-08T00:00:00Z").counts(),
                    ReextractSummary("run-1", "reextract").counts(), {}):
         assert _problems(doc, counts, schema, "RunCounts", set()) == [], counts
 
@@ -457,3 +489,123 @@ def test_papers_without_year_and_derived_urls_are_documented_as_sent(tmp_path: P
         assert calls[1][2].get_json()["papers_without_year"] == 0
     finally:
         store.close()
+
+
+# -- for generated clients -------------------------------------------------------------------------------
+def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            yield path, method, op
+
+
+def test_every_operation_has_a_stable_snake_case_id_and_a_declared_tag() -> None:
+    """A generator names a client's methods by operationId (else by path: getApiPapersPaperIdRelated)
+    and groups them by tag."""
+    doc = build_document()
+    ids = [op.get("operationId") for _, _, op in _operations(doc)]
+    assert all(isinstance(i, str) and re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids), ids
+    assert len(set(ids)) == len(ids)
+    declared = {t["name"] for t in doc["tags"]}
+    assert all(len(op.get("tags", [])) == 1 and op["tags"][0] in declared for _, _, op in _operations(doc))
+    search = doc["paths"]["/api/search"]["get"]
+    assert (search["operationId"], doc["paths"]["/api/papers/{paper_id}"]["get"]["operationId"]) == (
+        "search_papers", "get_paper")
+
+
+def test_every_operation_declares_the_400_of_a_malformed_query_string(app: Flask) -> None:
+    """?x=%EF is a 400 on every route (api/errors.py refuses it before any view): each operation says so."""
+    client = app.test_client()
+    for path, method, op in _operations(build_document()):
+        url = path.replace("{paper_id}", "2211.00593").replace("{technique_id}", "probing")
+        response = client.open(f"{url}?x=%EF", method=method.upper(), json={"liked": ["2211.00593"]})
+        assert response.status_code == 400, url
+        assert "400" in op["responses"], f"{method.upper()} {path} does not declare its 400"
+
+
+# The fields that hold dates (YYYY-MM-DD) and timestamps (RFC 3339): as a generated client parses them.
+DATE_FIELDS = {
+    ("PaperDetail", "published"): "date", ("PaperDetail", "updated"): "date",
+    ("PaperDetail", "first_seen"): "date-time", ("PaperDetail", "last_seen"): "date-time",
+    ("PaperSummary", "published"): "date", ("PaperSummary", "first_seen"): "date-time",
+    ("SearchResult", "published"): "date", ("RelatedResult", "published"): "date",
+    ("RecommendResult", "published"): "date", ("IngestRun", "started"): "date-time",
+    ("IngestRun", "finished"): "date-time", ("RunCounts", "window_start"): "date-time",
+    ("RunCounts", "window_end"): "date-time", ("RunCounts", "gap_from"): "date-time",
+}
+
+
+def test_date_fields_declare_their_format() -> None:
+    schemas = build_document()["components"]["schemas"]
+    found = {key: schemas[key[0]]["properties"][key[1]].get("format") for key in DATE_FIELDS}
+    assert found == DATE_FIELDS
+
+
+def test_fields_of_fixed_values_are_enums_of_the_values_the_code_writes() -> None:
+    """item_type, sources, a tag's source, a finding's kind, source and about label, an error's code: the
+    lists the code writes them from (a finding's kind and source read from ingest/extract.py's calls)."""
+    from api.errors import ERROR_CODES
+    from api.params import SOURCES
+    from ingest.records import ITEM_TYPES
+    from kg.schema import EDGE_SOURCES
+
+    schemas = build_document()["components"]["schemas"]
+    detail = schemas["PaperDetail"]["properties"]
+    finding = detail["findings"]["items"]["properties"]
+    extract = (Path(__file__).resolve().parents[2] / "ingest" / "extract.py").read_text(encoding="utf-8")
+    calls = re.findall(r"Finding\([^()]*?kind=\"(\w+)\", source=\"(\w+)\"", extract)
+    assert calls
+    assert detail["item_type"]["enum"] == list(ITEM_TYPES) == schemas["PaperSummary"]["properties"][
+        "item_type"]["enum"]
+    assert detail["sources"]["items"]["enum"] == list(SOURCES)
+    assert detail["evaluations"]["items"]["properties"]["source"]["enum"] == list(EDGE_SOURCES)
+    assert detail["techniques"]["items"]["properties"]["source"]["enum"] == list(EDGE_SOURCES)
+    assert set(finding["kind"]["enum"]) == {k for k, _ in calls}
+    assert set(finding["source"]["enum"]) == {s for _, s in calls}
+    about = finding["about"]["items"]["properties"]["label"]["enum"]
+    assert about == ["Topic", "Component", "Model", "Object"]
+    error = schemas["Error"]["properties"]["error"]
+    assert error["properties"]["code"]["enum"] == list(ERROR_CODES)
+    assert set(error["properties"]) == {"code", "message", "parameter", "unknown_ids"}
+    assert error["required"] == ["code", "message"]
+
+
+def test_error_codes_raised_anywhere_are_in_the_enum() -> None:
+    """Every code the API's modules pass to ApiError or error_response is one of ERROR_CODES."""
+    from api.errors import ERROR_CODES
+
+    api = Path(__file__).resolve().parents[2] / "api"
+    used = {code for module in api.glob("*.py")
+            for code in re.findall(r"(?:ApiError|error_response)\([^()]*?\"([a-z_]+)\"\)",
+                                   module.read_text(encoding="utf-8"))}
+    assert used and used <= set(ERROR_CODES), used - set(ERROR_CODES)
+
+
+def test_503_declares_retry_after() -> None:
+    from api.errors import RETRY_AFTER_SECONDS
+
+    header = build_document()["components"]["responses"]["E503"]["headers"]["Retry-After"]
+    assert header["required"] and re.fullmatch(header["schema"]["pattern"], str(RETRY_AFTER_SECONDS))
+
+
+def test_info_version_is_the_package_version() -> None:
+    from importlib import metadata
+
+    assert build_document()["info"]["version"] == metadata.version("paperkg")
+
+
+def test_every_json_200_is_a_named_schema() -> None:
+    """An inline response schema gets a generated name (GetApiNewResponse200): each is a component."""
+    inline = [f"{method} {path}" for path, method, status, schema in _json_responses(build_document())
+              if status == "200" and "$ref" not in schema]
+    assert inline == []
+
+
+def test_the_model_filter_and_its_match_fields_are_documented() -> None:
+    doc = build_document()
+    search = doc["paths"]["/api/search"]["get"]
+    model = next(p for p in search["parameters"] if p["name"] == "model")
+    assert model["schema"]["type"] == "array" and model["explode"] is True
+    why = doc["components"]["schemas"]["SearchResult"]["properties"]["why"]
+    assert {"matched_models", "matched_model_labels"} <= set(why["required"])
+    assert "model" in why["properties"]["ranks"]["properties"]
+    assert "model" in search["description"]

@@ -16,6 +16,7 @@ from api.params import (
     FilterIdError,
     ParameterError,
     check_filter_ids,
+    check_known_args,
     choice_arg,
     id_list,
     list_arg,
@@ -150,7 +151,8 @@ def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknow
     ("topic", "intrinsic_evaluation", "it is an evaluation: use the technique filter"),
     ("technique", "features", "it is an object: use the topic filter"),
     ("technique", "superposition", "it is a topic: use the topic filter"),
-    ("topic", "gpt2", "it is a model, which no filter takes; search for it by name"),
+    ("topic", "gpt2", "it is a model: use the model filter"),
+    ("model", "induction_head", "it is a component, which no filter takes; search for it by name"),
 ])
 def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
     taxonomy: Taxonomy, name: str, node_id: str, hint: str
@@ -171,7 +173,7 @@ def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
     ("technique", "polysemantic", "it names the topic 'polysemanticity': use the topic filter; "),
     ("technique", "superpositon", "did you mean the topic 'superposition'? use the topic filter; "),
     ("topic", "logit_len", "did you mean the technique 'logit_lens'? use the technique filter; "),
-    ("topic", "GPT-2", "it names the model 'gpt2': no filter takes it; search for it by name; "),
+    ("topic", "GPT-2", "it names the model 'gpt2': use the model filter; "),
     # Nothing close: no guess.
     ("technique", "nope", ""),
     ("topic", "no_such_topic", ""),
@@ -209,3 +211,76 @@ def test_technique_match_alone_is_not_a_filter(taxonomy: Taxonomy) -> None:
     assert refused.value.name == "q"
     kept = search_request(taxonomy, list, MultiDict([("technique_match", "all"), ("year_from", "2020")]))
     assert kept.filters.technique_match == "all" and kept.filters.technique_ids == []
+
+
+# -- the model filter ----------------------------------------------------------------------------------
+def test_the_model_filter_takes_model_ids(taxonomy: Taxonomy) -> None:
+    """`model` (repeatable, comma-separated too) reaches SearchFilters.model_ids, and is a filter alone."""
+    filters = search_request(taxonomy, list, MultiDict([("model", "gpt2,pythia"), ("model", "gpt2")])).filters
+    assert filters.model_ids == ["gpt2", "pythia"] and not filters.is_empty()
+
+
+@pytest.mark.parametrize(("args", "detail"), [
+    # A model's name or alias for its id, a misspelt id: the id meant.
+    ([("model", "GPT-2")], "unknown model id 'GPT-2' (did you mean 'gpt2'? the model ids are {ids})"),
+    ([("model", "pythia_")], "unknown model id 'pythia_' (did you mean 'pythia'? the model ids are {ids})"),
+    ([("model", "nope")], "unknown model id 'nope' (the model ids are {ids})"),
+    # An id of another kind names the filter that takes it, both ways.
+    ([("model", "sae")], "'sae' is not a model id (it is a technique: use the technique filter)"),
+    ([("model", "superposition")], "'superposition' is not a model id (it is a topic: use the topic filter)"),
+    ([("technique", "gpt2")], "'gpt2' is not a technique id (it is a model: use the model filter)"),
+    ([("topic", "Pythia")], "unknown topic id 'Pythia' (it names the model 'pythia': use the model filter; "
+                            "see /api/techniques)"),
+])
+def test_a_model_filter_id_is_checked_with_the_hints_of_the_other_filters(
+    taxonomy: Taxonomy, args: list[tuple[str, str]], detail: str
+) -> None:
+    models = ", ".join(n.id for n in taxonomy.nodes if n.label == "Model")
+    with pytest.raises(FilterIdError) as refused:
+        search_request(taxonomy, list, MultiDict(args))
+    assert refused.value.detail == detail.format(ids=models)
+    assert (refused.value.status, refused.value.name) == (400, args[0][0])
+    assert refused.value.fields == {"parameter": args[0][0]}
+
+
+# -- unknown and repeated parameters -------------------------------------------------------------------
+SEARCH_DECLARED = {"q": False, "technique": True, "year_from": False, "year_to": False, "limit": False,
+                   "offset": False, "section": True}
+
+
+@pytest.mark.parametrize(("args", "name", "detail"), [
+    ([("q", "sae"), ("year_form", "2030")], "year_form",
+     "unknown parameter: did you mean 'year_from'? GET /api/search takes q, technique, year_from, year_to, "
+     "limit, offset, section"),
+    ([("tecnique", "nope")], "tecnique", "unknown parameter: did you mean 'technique'? GET /api/search "
+                                         "takes q, technique, year_from, year_to, limit, offset, section"),
+    ([("page", "2")], "page", "unknown parameter: did you mean 'offset'? GET /api/search takes q, "
+                              "technique, year_from, year_to, limit, offset, section"),
+    ([("since", "2030-01-01")], "since", "unknown parameter: did you mean 'year_from'? GET /api/search "
+                                         "takes q, technique, year_from, year_to, limit, offset, section"),
+    ([("Q", "sae")], "Q", "unknown parameter: did you mean 'q'? GET /api/search takes q, technique, "
+                          "year_from, year_to, limit, offset, section"),
+    ([("sort", "date")], "sort", "unknown parameter: GET /api/search takes q, technique, year_from, "
+                                 "year_to, limit, offset, section"),
+    ([("limit", "5"), ("limit", "7")], "limit", "given 2 times; it takes one value"),
+])
+def test_a_parameter_the_operation_does_not_take_is_a_named_400(
+    args: list[tuple[str, str]], name: str, detail: str
+) -> None:
+    """QA: ?year_form=2030, ?tecnique=nope, ?since=, ?page=2, ?sort=date were ignored (200, unfiltered),
+    and limit=5&limit=7 used 5 without a word."""
+    with pytest.raises(ParameterError) as refused:
+        check_known_args(SEARCH_DECLARED, "GET /api/search", MultiDict(args))
+    assert (refused.value.status, refused.value.code, refused.value.name) == (400, "bad_parameter", name)
+    assert refused.value.detail == detail
+    assert refused.value.fields == {"parameter": name}
+
+
+def test_declared_parameters_pass_and_repeatable_ones_repeat() -> None:
+    check_known_args(SEARCH_DECLARED, "GET /api/search",
+                     MultiDict([("q", "x"), ("technique", "a"), ("technique", "b"), ("section", "s")]))
+    check_known_args({}, "GET /api/stats", MultiDict())
+    with pytest.raises(ParameterError) as refused:
+        check_known_args({}, "GET /api/stats", MultiDict([("x" * 100, "1")]))
+    assert refused.value.name == "x" * 80
+    assert refused.value.detail == "unknown parameter: GET /api/stats takes no parameters"

@@ -132,6 +132,18 @@ def test_empty_query_with_a_technique_lists_its_papers_newest_first(
     assert [h.id for page in pages for h in page] == [h.id for h in whole.results]
 
 
+def test_a_filter_only_page_says_what_each_paper_matched(store: EmbeddedStore) -> None:
+    """API client QA: a filter-only page's hits said matched_techniques [] for technique=sae, and
+    matched_models [] for model=gpt2, though the same hits list them when a query is given."""
+    family = Labels(store.taxonomy_nodes()).descendants("cma")
+    page = search(store, "", filters=SearchFilters(technique_ids=["cma"], model_ids=["gpt2"]), limit=50)
+    assert page.results
+    for hit in page.results:
+        assert hit.why["matched_models"] == ["gpt2"] and hit.why["matched_model_labels"] == ["GPT-2"]
+        matched = hit.why["matched_techniques"]
+        assert matched and set(matched) <= family and hit.techniques[:len(matched)] == matched
+
+
 class _CountingStore:
     """The seed store, noting how many papers each get_papers call loads."""
 
