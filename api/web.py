@@ -84,11 +84,11 @@ BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objec
                  Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
 # The search form's id filters: the label of each one's select, the option group of each node label
 # it takes (api.params.FILTER_LABELS, the API's rule) and how its messages name a node of each label.
-FILTER_FIELDS = {"technique": "Technique", "topic": "Topic"}
+FILTER_FIELDS = {"technique": "Technique", "topic": "Topic", "model": "Model"}
 OPTION_GROUPS = {Label.TECHNIQUE: "Techniques", Label.EVALUATION: "Evaluation criteria",
-                 Label.TOPIC: "Findings topics", Label.OBJECT: "Fundamental objects"}
+                 Label.TOPIC: "Findings topics", Label.OBJECT: "Fundamental objects", Label.MODEL: "Models"}
 KIND_WORDS = {Label.TECHNIQUE: "technique", Label.EVALUATION: "evaluation criterion",
-              Label.TOPIC: "findings topic", Label.OBJECT: "fundamental object"}
+              Label.TOPIC: "findings topic", Label.OBJECT: "fundamental object", Label.MODEL: "model"}
 
 class BadInput(ValueError):
     """A request parameter the page cannot use; the message tells the reader what to change.
@@ -276,7 +276,8 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "q": ctx["q"], "mode": ctx["mode"] if ctx["mode"] != "hybrid" else None,
         "technique": ctx["filters"].technique_ids,
         "technique_match": "all" if ctx["filters"].technique_match == "all" else None,
-        "topic": ctx["filters"].topic_ids, "year_from": _form_value("year_from"),
+        "topic": ctx["filters"].topic_ids, "model": ctx["filters"].model_ids,
+        "year_from": _form_value("year_from"),
         "year_to": _form_value("year_to"), "section": ctx["filters"].section_ids,
         "source": ctx["filters"].sources,
     }
@@ -292,6 +293,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
     if not fragment or (not q and ctx["filters"].is_empty()):
         ctx.update(_cached_form_options(store, labels))
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
+        ctx["has_roadmap"] = _roadmap_taxonomy() is not None
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
 
@@ -408,6 +410,7 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
 
     technique_ids = checked(lambda: _filter_ids("technique"), [])
     topic_ids = checked(lambda: _filter_ids("topic"), [])
+    model_ids = checked(lambda: _filter_ids("model"), [])
     year_from = checked(lambda: _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year"), None)
     year_to = checked(lambda: _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year"), None)
     if year_from and year_to and year_from > year_to:
@@ -417,7 +420,7 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
     return SearchFilters(
         technique_ids=technique_ids, topic_ids=topic_ids, section_ids=checked(sections, []),
         year_from=year_from, year_to=year_to, sources=checked(sources, []),
-        technique_match=checked(technique_match, "any"),
+        technique_match=checked(technique_match, "any"), model_ids=model_ids,
     )
 
 
@@ -555,6 +558,8 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
         tips.append("Remove the technique filter, or pick its parent technique.")
     if filters.topic_ids:
         tips.append("Remove the topic filter, or pick its parent topic.")
+    if filters.model_ids:
+        tips.append("Remove the model filter: a paper counts for a model only where its abstract names it.")
     if filters.section_ids or filters.sources:
         tips.append("Remove the list section or source filter.")
     if q and len(q.split()) > 6:
@@ -562,6 +567,18 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
     if not tips:
         tips.append("Try other words, or browse by technique.")
     return tips
+
+
+def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
+    """The model filter's options: the taxonomy's models some paper studies, with their paper counts (a
+    count per model, run only when the form's options are recomputed; see _cached_form_options)."""
+    options = []
+    for node in labels.nodes.values():
+        if node.label == Label.MODEL:
+            count = store.filter_page(SearchFilters(model_ids=[node.id]), limit=0)[1]
+            if count:
+                options.append({"id": node.id, "name": node.name, "depth": 0, "total_count": count})
+    return [{"title": OPTION_GROUPS[Label.MODEL], "options": options}] if options else []
 
 
 def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
@@ -591,6 +608,7 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     return {
         "technique_options": bands("technique"),
         "topic_options": bands("topic"),
+        "model_options": _model_options(store, labels),
         "sections": sections,
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},
@@ -729,7 +747,7 @@ def techniques() -> str:
 @bp.get("/techniques/<node_id>")
 def technique(node_id: str) -> str | tuple[str, int]:
     """A technique (or topic, object, evaluation): papers, refinements, co-occurring techniques, chart."""
-    from kg.browse import UnknownNode, technique_detail
+    from kg.browse import UnknownNode, node_definition, other_names, technique_detail
 
     store = get_store()
     labels = _labels()
@@ -783,7 +801,9 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # `within` is a filter name (technique, topic), never one of url_for's own `_external`-like options,
         # which mypy cannot tell from a ** dict.
         search_within=url_for("web.search", **{within: node.id}) if within else None,  # type: ignore[arg-type]
-        survey=_meta().survey,
+        survey=_meta().survey, other_names=other_names(node),
+        # What the node is, in the awesome list's words (kg.browse.node_definition says which row).
+        definition=node_definition(store, node),
     ), 400 if error else 200
 
 
@@ -978,3 +998,37 @@ def _taxonomy_file_shown(path: Path) -> tuple[str, bool]:
     except (OSError, RuntimeError):  # e.g. a symlink loop: not the packaged file
         packaged = False
     return ("/".join(PACKAGED_TAXONOMY.parts[-3:]) if packaged else path.name), packaged
+
+
+# -- start here: the beginner's roadmap ----------------------------------------------------------
+
+def _roadmap_taxonomy() -> Taxonomy | None:
+    """The server's taxonomy file when it has a `roadmap:` block, found as _meta finds the file: None
+    when it has none, cannot be read, or is not the file the store was initialised with."""
+    taxonomy = get_taxonomy()
+    if taxonomy.source:  # the app was given a taxonomy loaded from a file
+        return taxonomy if taxonomy.roadmap else None
+    try:
+        full = _full_taxonomy()
+    except ValueError as exc:
+        _warn_once(f"taxonomy roadmap unavailable, no start page: {exc}")
+        return None
+    if set(taxonomy.by_id) - set(full.by_id):  # another field's store: the file's roadmap is not its own
+        return None
+    return full if full.roadmap else None
+
+
+@bp.get("/start")
+def start() -> str | tuple[str, int]:
+    """Where a beginner starts: the taxonomy's roadmap as ordered steps, each arrow's techniques with
+    their most connected papers, and the survey as the first read; 404 without a roadmap."""
+    from api.web_start import start_flows, survey_read
+
+    taxonomy = _roadmap_taxonomy()
+    if taxonomy is None or taxonomy.roadmap is None:
+        return _error_page(404, "No roadmap",
+                           "This server's taxonomy file has no beginner's roadmap (its roadmap: section), so "
+                           "there is no start page. Browse the taxonomy or search instead.")
+    store = get_store()
+    return render_template("start.html", flows=start_flows(store, taxonomy.roadmap, taxonomy, _labels()),
+                           survey=survey_read(store, taxonomy.meta.survey))

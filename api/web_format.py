@@ -98,8 +98,60 @@ def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
+def node_page_id(name: str) -> str | None:
+    """The id of the taxonomy node with a page that `name` is the display name of, for the search page's
+    notices that name a technique or topic (None for a name no page, or more than one, has)."""
+    from api.web_reasons import page_ids_by_name
+
+    return page_ids_by_name().get(name) or None
+
+
+def corrected_filter_url() -> dict[str, Any] | None:
+    """The search URL with the form's technique/topic/model ids that were refused put right, for the error
+    message: an id of another filter's kind moved to that filter ("superposition" from Technique to
+    Topic), a name or misspelling replaced by the id it names. {"url", "moves": [(name, filter label)]};
+    None when no refused id can be put right (an id no filter takes, an unknown one) or none was refused.
+    The checks are api.params.check_filter_ids, the rule the search page refused them by."""
+    from flask import request, url_for
+
+    from api.app import get_taxonomy
+    from api.params import FILTER_LABELS, FilterIdError, check_filter_ids
+
+    taxonomy = get_taxonomy()
+    values = {name: [v for v in request.args.getlist(name) if v] for name in FILTER_LABELS}
+    fixed = {name: list(ids) for name, ids in values.items()}
+    moves: list[tuple[str, str]] = []
+    for name, ids in values.items():
+        for node_id in ids:
+            try:
+                check_filter_ids(taxonomy, name, [node_id])
+            except FilterIdError as exc:
+                target = exc.other_filter if exc.label is not None else name
+                new_id = exc.suggestion or (node_id if exc.label is not None else None)
+                if target is None or new_id is None or target not in fixed:
+                    return None  # the message says to search by name: no URL puts it right
+                fixed[name].remove(node_id)
+                if new_id not in fixed[target]:
+                    fixed[target].append(new_id)
+                node = taxonomy.by_id.get(new_id)
+                moves.append((node.name if node else new_id, target.capitalize()))
+    if not moves:
+        return None
+    items = [(key, value) for key in request.args
+             for value in (fixed[key] if key in fixed else request.args.getlist(key))
+             if key not in ("page", "fragment") and value]
+    items += [(key, v) for key, ids in fixed.items() if key not in request.args for v in ids]
+    return {"url": url_for("web.search") + "?" + urlencode(items), "moves": moves}
+
+
 def register(bp: Blueprint) -> None:
-    """Make the filters available to every template of the app."""
+    """Make the filters and helpers available to every template of the app."""
+    from api.web_reasons import reason_legend, with_reason_links
+
     for name, function in (("http_url", http_url), ("when", when),
-                           ("host", host), ("with_page", with_page), ("isolate", isolate)):
+                           ("host", host), ("with_page", with_page), ("isolate", isolate),
+                           ("with_reason_links", with_reason_links)):
         bp.add_app_template_filter(function, name)
+    bp.add_app_template_global(node_page_id, "node_page_id")
+    bp.add_app_template_global(corrected_filter_url, "corrected_filter_url")
+    bp.add_app_template_global(reason_legend, "related_reason_kinds")

@@ -1,10 +1,16 @@
-"""Why a paper is listed on a taxonomy node's page: the edge's source (list / extracted) and evidence."""
+"""Why a paper is listed on a taxonomy node's page (the edge's source and evidence), and a related paper's
+reasons rendered with links and a legend for the paper page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from flask import url_for
+from markupsafe import Markup
+
+from kg.browse import TREE_GROUPS
 from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore
@@ -58,3 +64,104 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
             r["via"] = r["name"] if r["id"] != node_id else None
         out[pid] = reasons
     return out
+
+
+# -- related papers' reasons, rendered with links and words -----------------------------------------
+
+# The reason phrases kg.related writes (the JSON API's strings, a contract), what each one means, and
+# whether its names are taxonomy nodes with a page (techniques, topics, objects) or only text (models,
+# components, authors). The paper page renders the same strings with links and this legend.
+REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
+    ("shares", "techniques both papers use", True),
+    ("related techniques", "a technique of that paper in the same family as one of this paper's: both are, "
+     "or refine, the same top-level technique of the taxonomy (Knockout and Zero Ablation)", True),
+    ("both study", "models both papers study", False),
+    ("both about", "findings topics or fundamental objects both papers' findings are about", True),
+    ("both discuss", "transformer components both papers' findings name", False),
+    ("shared authors", "authors of both papers", False),
+    ("shared author", "an author of both papers", False),
+    ("cosine", "how close the two abstracts' meanings are (-1 to 1; near 0: unrelated)", False),
+)
+_MORE = re.compile(r" \(\+\d+ more\)$")
+
+
+def page_ids_by_name() -> dict[str, str]:
+    """Display name -> id of the taxonomy nodes that have a page; a name two such nodes share maps to ""
+    (shown, not linked: it could be either)."""
+    from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
+
+    out: dict[str, str] = {}
+    for node in get_taxonomy().nodes:
+        if node.label in TREE_GROUPS:
+            out[node.name] = "" if node.name in out else node.id
+    return out
+
+
+def _split_names(text: str, names: dict[str, str], separators: tuple[str, ...]) -> list[str] | None:
+    """`text` cut into the node names kg.related joined with `separators`, longest name first at each
+    place (a name may hold ", " itself); None when a part is no known name."""
+    parts: list[str] = []
+    pos = 0
+    by_length = sorted(names, key=len, reverse=True)
+    while pos < len(text):
+        for name in by_length:
+            end = pos + len(name)
+            if text.startswith(name, pos) and (end == len(text) or text.startswith(separators, end)):
+                parts.append(name)
+                pos = end
+                sep = next((s for s in separators if text.startswith(s, pos)), "")
+                pos += len(sep)
+                break
+        else:
+            return None
+    return parts
+
+
+def _link(name: str, names: dict[str, str]) -> Markup:
+    node_id = names.get(name)
+    if not node_id:
+        return Markup("<bdi>{}</bdi>").format(name)
+    return Markup('<a href="{}"><bdi>{}</bdi></a>').format(url_for("web.technique", node_id=node_id), name)
+
+
+def reason_html(reason: str, names: dict[str, str] | None = None) -> Markup:
+    """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
+    technique and topic names linked to their pages, "A ~ B" said in words. A string in no known shape
+    is shown as it is (escaped)."""
+    for phrase, meaning, linked in REASON_KINDS:
+        if not reason.startswith(phrase + " "):
+            continue
+        rest = reason[len(phrase) + 1:]
+        more_match = _MORE.search(rest)
+        more = more_match.group(0) if more_match else ""
+        rest = rest[: len(rest) - len(more)]
+        head = Markup('<span class="reason-kind" title="{}">{}</span> ').format(meaning, phrase)
+        if not linked:
+            return head + Markup("<bdi>{}</bdi>{}").format(rest, more)
+        names = names if names is not None else page_ids_by_name()
+        if phrase == "related techniques":
+            parts = _split_names(rest, names, (" ~ ", ", "))
+            if parts is None or len(parts) % 2:
+                break
+            pairs = [Markup("{} (theirs), of the same family as this paper's {}").format(
+                _link(theirs, names), _link(mine, names)) for theirs, mine in zip(parts[::2], parts[1::2],
+                                                                                 strict=True)]
+            return head + Markup("; ").join(pairs) + more
+        parts = _split_names(rest, names, (", ",))
+        if parts is None:
+            break
+        return head + Markup(", ").join(_link(p, names) for p in parts) + more
+    return Markup("{}").format(reason)
+
+
+def reason_legend() -> list[tuple[str, str]]:
+    """The paper page's legend of the reason phrases: (phrase, meaning), "shared author" once, as plural."""
+    return [(phrase, meaning) for phrase, meaning, _ in REASON_KINDS if phrase != "shared author"]
+
+
+def with_reason_links(card: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a paper row's card whose reasons are reason_html's (the paper page's related papers)."""
+    if not card.get("reasons"):
+        return card
+    names = page_ids_by_name()
+    return {**card, "reasons": [reason_html(r, names) for r in card["reasons"]]}

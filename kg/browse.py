@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kg.entities import Paper, TaxonomyNode, TechniqueCount
+from kg.entities import ListRow, Paper, PaperDetail, SearchFilters, TaxonomyNode, TechniqueCount
 from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore
@@ -125,3 +126,169 @@ def technique_detail(
 def topics(store: GraphStore) -> list[dict[str, Any]]:
     """The Topic tree (findings categories) with paper counts."""
     return technique_tree(store).get("topics", [])
+
+
+# -- what a node is: its other names and a definition from the awesome list ----------------------
+
+# At most this many list papers are read for a node's definition (one get_paper each, ~0.2 ms): the
+# awesome list has a few hundred rows in all, so this only bounds a store that lists far more.
+MAX_DEFINITION_CANDIDATES = 300
+# A TL;DR that says the paper brings the thing in: "proposed", "introduces", "defined", "coined",
+# "the hypothesis of". Rows that only use or study a technique ("used activation patching", "provides
+# advice for training SAEs") describe a paper, not the technique.
+_INTRODUCES = re.compile(r"\b(?:propos|introduc|defin|coin|hypothes)\w*", re.IGNORECASE)
+# How many words after the introducing word the node's name may come: "proposed ablation-based
+# techniques for the faithfulness" (5th), not "proposes to use mean-ablation for activation and path
+# patching" (path patching is 7th and 8th: the row is about mean ablation).
+INTRODUCED_WITHIN = 6
+# Word-form endings folded away when comparing names ("knocked out" is "knockout", "faithful" is
+# "faithfulness"), longest first.
+_ENDINGS = ("ness", "ing", "ful", "ed", "es", "s")
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What a taxonomy node is, in the awesome list's words: one row's TL;DR and where it comes from."""
+
+    text: str
+    paper_id: str
+    paper_title: str
+    section_path: list[str]
+
+
+def _word_stem(word: str) -> str:
+    for ending in _ENDINGS:
+        # A plain plural "s" of a short acronym too ("SAEs"); the other endings only of longer words.
+        if len(word) > max(3, len(ending) + 3) - (ending == "s") and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
+
+
+def _is_cue_phrase(alias: str) -> bool:
+    """A phrase extraction matches that is no name: a verb phrase ("setting activations to zero",
+    "projecting into the vocabulary space", "automatically explain neurons"), a measurement ("loss
+    recovered") or a description ("algorithm implemented by the model")."""
+    words = alias.casefold().split()
+    return len(words) > 1 and (words[0].endswith(("ing", "ly")) or words[-1].endswith("ed")
+                               or "the" in words)
+
+
+def _name_key(text: str) -> str:
+    """A name folded to compare word forms: case, spaces, hyphens and each word's ending ignored."""
+    return "".join(_word_stem(w) for w in re.findall(r"[^\W_]+", text.casefold()))
+
+
+def _bare_name(name: str) -> str:
+    """The node's name without a trailing parenthesised acronym ("Sparse Autoencoder (SAE)")."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", name).strip() or name
+
+
+def other_names(node: TaxonomyNode, most: int = 12) -> list[str]:
+    """The node's aliases that are other names for it: not its own name again, not a word form of its
+    name or of a name already given ("faithful", "knocked out", "probes"), no cue phrase (_is_cue_phrase)
+    and none of its ambiguous aliases (extraction cues counted only beside another term, or a parent's
+    name)."""
+    ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+    seen = {_name_key(node.name), _name_key(_bare_name(node.name))}
+    out: list[str] = []
+    for alias in node.aliases:
+        key = _name_key(alias)
+        if alias.casefold() in ambiguous or not key or key in seen or _is_cue_phrase(alias):
+            continue
+        # A word form of the name or of a shown alias ("faithful" of "faithfulness"): the longer folded
+        # form starts with the shorter whole one.
+        if any(key.startswith(s) or s.startswith(key) for s in seen if min(len(key), len(s)) >= 5):
+            continue
+        seen.add(key)
+        out.append(alias)
+        if len(out) == most:
+            break
+    return out
+
+
+def _name_pattern(node: TaxonomyNode) -> re.Pattern[str] | None:
+    """Whole-word matches of the node's name and its unambiguous aliases (acronyms in capitals only)."""
+    ambiguous = {a.casefold() for a in node.ambiguous_aliases}
+    phrases = {node.name, _bare_name(node.name), *(a for a in node.aliases if a.casefold() not in ambiguous)}
+    acronym = re.search(r"\(([^)]+)\)\s*$", node.name)
+    if acronym:
+        phrases.add(acronym.group(1))
+    parts = []
+    for phrase in sorted(p.strip() for p in phrases if p.strip()):
+        words = [re.escape(w) for w in re.split(r"[\s-]+", phrase) if w]
+        body = r"[\s-]+".join(words)
+        if phrase.isupper():  # "SAE", "CMA": never the lower-case word
+            parts.append(body)
+        else:
+            parts.append(f"(?i:{body}s?)")
+    if not parts:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+
+
+def _names(pattern: re.Pattern[str], text: str | None) -> bool:
+    return bool(text) and pattern.search(text or "") is not None
+
+
+def _list_tagged(detail: PaperDetail, node: TaxonomyNode) -> bool:
+    """Whether the list's Techniques or Evaluation column tags the paper with the node."""
+    uses: Iterable[Any] = (*((u.technique_id, u.source) for u in detail.techniques),
+                           *((e.evaluation_id, e.source) for e in detail.evaluations))
+    return any(node_id == node.id and source == "list" for node_id, source in uses)
+
+
+def node_definition(store: GraphStore, node: TaxonomyNode) -> Definition | None:
+    """The awesome-list TL;DR that says what the node is, or None. A row qualifies when
+    (1) its paper is tied to the node: the list's Techniques/Evaluation column tags the paper with it, or
+        the paper's title names it (its name or an unambiguous alias, whole words); and
+    (2) its TL;DR introduces the node: a word saying the paper brings something in ("proposed",
+        "introduced", "defined", "coined", "the hypothesis of") with the node named within the
+        INTRODUCED_WITHIN words after it ("proposed the “logit lens” technique"), or such a word in a
+        row whose own Techniques/Evaluation cell names the node.
+    Rows that only use or study it ("used activation patching to ...") describe a paper, not the thing.
+    Of those, a row whose paper title names the node comes first (the paper about the thing), then one
+    whose TL;DR introduces it by name, then the oldest paper, then the list's order. Refinements' rows do
+    not count: an Activation Patching row does not define Causal Mediation Analysis."""
+    pattern = _name_pattern(node)
+    if pattern is None:
+        return None
+    sections = [str(s["id"]) for s in store.list_sections()]
+    if not sections:
+        return None
+    listed = store.filter_ids(SearchFilters(section_ids=sections))
+    on_node = (SearchFilters(topic_ids=[node.id], include_refinements=False)
+               if node.label in (Label.TOPIC, Label.OBJECT)
+               else SearchFilters(technique_ids=[node.id], include_refinements=False))
+    candidates = sorted(listed & store.filter_ids(on_node))[:MAX_DEFINITION_CANDIDATES]
+    best: tuple[tuple[Any, ...], Definition] | None = None
+    for pid in candidates:
+        detail = store.get_paper(pid)
+        if detail is None:
+            continue
+        title_names = _names(pattern, detail.paper.title)
+        if not (title_names or _list_tagged(detail, node)):
+            continue
+        for row in detail.list_rows:
+            if not row.tldr or not _INTRODUCES.search(row.tldr):
+                continue
+            by_name = _introduces(pattern, row.tldr)
+            if not (by_name or _row_cell_names(pattern, row)):
+                continue
+            key = (not title_names, not by_name, detail.paper.year or 10_000, row.line or 1 << 30, pid)
+            if best is None or key < best[0]:
+                best = (key, Definition(" ".join(row.tldr.split()), pid, detail.paper.title,
+                                        list(row.section_path) or [row.section_title]))
+    return best[1] if best else None
+
+
+def _introduces(pattern: re.Pattern[str], tldr: str) -> bool:
+    """Whether an introducing word of the TL;DR is followed closely by the node's name."""
+    for cue in _INTRODUCES.finditer(tldr):
+        window = " ".join(tldr[cue.end():].split()[:INTRODUCED_WITHIN])
+        if pattern.search(window):
+            return True
+    return False
+
+
+def _row_cell_names(pattern: re.Pattern[str], row: ListRow) -> bool:
+    return _names(pattern, row.techniques_text) or _names(pattern, row.evaluation_text)

@@ -1,5 +1,5 @@
-"""Load a taxonomy YAML file (the figure's bands, extensions, components, models, list labels, and the
-meta keys the web pages read: field, survey, list, examples)."""
+"""Load a taxonomy YAML file (the figure's bands, extensions, components, models, list labels, the
+meta keys the web pages read: field, survey, list, examples, and the optional beginner's roadmap)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 # colours), and the few keys of _META_KEYS the pages and the About page read (see TaxonomyMeta).
 _TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
                        "extensions_not_in_figure", "paperkg_extensions", "components", "models",
-                       "extra_aliases", "list_label_map", "confirming_terms", "weekly", "meta", "edges"})
+                       "extra_aliases", "list_label_map", "confirming_terms", "weekly", "meta", "edges",
+                       "roadmap"})
 _NODE_KEYS = frozenset({"id", "label", "aliases", "ambiguous_aliases", "parent"})
 # Extensions beyond the bands: the transcription's, then the project's own (same keys, same rules).
 _EXTENSION_SECTIONS = ("extensions_not_in_figure", "paperkg_extensions")
@@ -72,6 +73,15 @@ MAX_QUERY_TERMS = 500
 # arXiv ids as the abs/ URL takes them: 2407.02646, 2407.02646v2, hep-th/9901001.
 _ARXIV_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?")
 _COMMIT = re.compile(r"[0-9a-f]{7,40}")
+# The optional `roadmap:` block (see Roadmap): its keys, a node's keys, an edge's options.
+_ROADMAP_KEYS = frozenset({"nodes", "edges"})
+_ROADMAP_NODE_KEYS = frozenset({"label", "example", "kind"})
+_ROADMAP_EDGE_KEYS = frozenset({"via", "via_text", "condition"})
+# The one roadmap node kind: where a flow starts (the figure's "Feature Study", "Circuit Study").
+ROADMAP_START_KIND = "study_type"
+# The start page lists every step with its techniques' papers: a roadmap is a figure's handful of boxes,
+# so more than this is a pasted graph, not a path for a beginner.
+MAX_ROADMAP_NODES = 100
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -131,6 +141,67 @@ class TaxonomyMeta:
     examples: tuple[str, ...] = ()  # the home page's example queries; none: derived from the techniques
 
 
+@dataclass(frozen=True)
+class RoadmapNode:
+    """A box of the beginner's roadmap: its text, and the example the figure gives in parentheses."""
+
+    id: str
+    label: str
+    example: str | None = None
+    kind: str | None = None  # ROADMAP_START_KIND for a flow's start; None for a step
+
+
+@dataclass(frozen=True)
+class RoadmapEdge:
+    """An arrow of the roadmap: from one box to the next, by the taxonomy techniques named on it."""
+
+    source: str
+    target: str
+    via: tuple[str, ...] = ()  # technique or evaluation ids of the taxonomy
+    via_text: tuple[str, ...] = ()  # names on the arrow that are no node of the taxonomy ("Human Explainer")
+    condition: str | None = None  # the answer the arrow is taken on ("Yes", "No")
+
+
+@dataclass(frozen=True)
+class Roadmap:
+    """A taxonomy file's `roadmap:` block: boxes and arrows, each flow starting at a study_type box."""
+
+    nodes: dict[str, RoadmapNode]
+    edges: tuple[RoadmapEdge, ...]
+
+    def outgoing(self, node_id: str) -> list[RoadmapEdge]:
+        """The arrows leaving a box, in the file's order."""
+        return [e for e in self.edges if e.source == node_id]
+
+    def flows(self) -> list[tuple[RoadmapNode, list[RoadmapNode]]]:
+        """Each start box with the boxes its flow reaches, start first, in reading order: every box
+        after the boxes leading to it (a loop back, "No: generate another hypothesis", aside), and the
+        branches of a box in the file's order."""
+        out: list[tuple[RoadmapNode, list[RoadmapNode]]] = []
+        for start in (n for n in self.nodes.values() if n.kind == ROADMAP_START_KIND):
+            # Reverse post-order of a depth-first walk is an order with every arrow forward except the
+            # loops; walking the branches last-first (pop) puts the first branch first.
+            finished: list[str] = []
+            seen = {start.id}
+            stack: list[tuple[str, list[str]]] = [(start.id, self._next(start.id))]
+            while stack:
+                node_id, pending = stack[-1]
+                if pending:
+                    target = pending.pop()
+                    if target not in seen:
+                        seen.add(target)
+                        stack.append((target, self._next(target)))
+                else:
+                    finished.append(node_id)
+                    stack.pop()
+            out.append((start, [self.nodes[i] for i in reversed(finished)]))
+        return out
+
+    def _next(self, node_id: str) -> list[str]:
+        """The boxes the arrows of a box lead to, without repeats, in the file's order."""
+        return list(dict.fromkeys(e.target for e in self.outgoing(node_id)))
+
+
 @dataclass
 class Taxonomy:
     """Taxonomy nodes plus the list-label maps, with look-ups the pipeline needs."""
@@ -146,6 +217,8 @@ class Taxonomy:
     weekly: WeeklySettings | None = None
     # The file's read `meta:` keys; a Taxonomy built from the store's nodes has none.
     meta: TaxonomyMeta = field(default_factory=TaxonomyMeta)
+    # The file's `roadmap:` block; None: the file has none (the start page is then absent).
+    roadmap: Roadmap | None = None
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, TaxonomyNode] = {n.id: n for n in self.nodes}
@@ -769,6 +842,90 @@ def _parse_meta(raw: Any, where: str) -> TaxonomyMeta:
                         list_source=listed, examples=examples)
 
 
+def _parse_roadmap(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> Roadmap:
+    """The `roadmap:` block: `nodes` (id -> label, optional example, kind study_type for a flow's start)
+    and `edges` ([from, to] or [from, to, {via, via_text, condition}]). Every edge joins two roadmap
+    nodes, every `via` id is a technique or evaluation of the taxonomy (they become links to their
+    pages), and every node is reached from a start node (one that is not is never shown)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: roadmap must be a mapping (edges, nodes), not {_show(raw)}")
+    _check_keys(raw, _ROADMAP_KEYS, f"roadmap{_at(raw)}", where)
+    raw_nodes = raw.get("nodes")
+    if not isinstance(raw_nodes, dict) or not raw_nodes:
+        raise ValueError(f"{where}: roadmap nodes{_key_at(raw, 'nodes')} must be a mapping of node id to "
+                         f"{{label, example, kind}}, not {_show(raw_nodes)}")
+    if len(raw_nodes) > MAX_ROADMAP_NODES:
+        raise ValueError(f"{where}: roadmap nodes{_key_at(raw, 'nodes')} has {len(raw_nodes)} nodes; the "
+                         f"start page shows every one as a step, so keep them to {MAX_ROADMAP_NODES}")
+    nodes: dict[str, RoadmapNode] = {}
+    for key, spec in raw_nodes.items():
+        node_id = _check_id(key, f"roadmap node{_key_at(raw_nodes, key)}", where)
+        what = f"roadmap node {node_id!r}{_key_at(raw_nodes, key)}"
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: {what} must be a mapping ({{label: ..., example: ...}}), "
+                             f"not {_show(spec)}")
+        _check_keys(spec, _ROADMAP_NODE_KEYS, what, where)
+        if spec.get("label") is None:
+            raise ValueError(f"{where}: {what} has no label (the text of its box)")
+        kind = spec.get("kind")
+        if kind is not None and kind != ROADMAP_START_KIND:
+            raise ValueError(f"{where}: {what} has kind {_show(kind)}: the one kind is {ROADMAP_START_KIND} "
+                             "(where a flow starts); a step has no kind")
+        example = spec.get("example")
+        nodes[node_id] = RoadmapNode(
+            id=node_id, label=_meta_text(spec["label"], f"{what} label", where),
+            example=None if example is None else _meta_text(example, f"{what} example", where), kind=kind)
+    raw_edges = raw.get("edges")
+    if not isinstance(raw_edges, list) or not raw_edges:
+        raise ValueError(f"{where}: roadmap edges{_key_at(raw, 'edges')} must be a list of [from, to, "
+                         f"{{via: [...]}}], not {_show(raw_edges)}")
+    steps = sorted(i for i, n in by_id.items() if n.label in (Label.TECHNIQUE, Label.EVALUATION))
+    edges: list[RoadmapEdge] = []
+    for i, item in enumerate(raw_edges, 1):
+        what = f"roadmap edge {i}"
+        if not isinstance(item, list) or len(item) not in (2, 3):
+            raise ValueError(f"{where}: {what} must be [from, to] or [from, to, {{via: [...]}}], "
+                             f"not {_show(item)}")
+        options = item[2] if len(item) == 3 and item[2] is not None else {}
+        if not isinstance(options, dict):
+            raise ValueError(f"{where}: {what} ({_show(item)}) must end with a mapping (via, via_text, "
+                             f"condition), not {_show(options)}")
+        what += _at(options)
+        for end in item[:2]:
+            if not isinstance(end, str) or end not in nodes:
+                close = difflib.get_close_matches(end, list(nodes), n=1, cutoff=0.75) \
+                    if isinstance(end, str) else []
+                hint = f": did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"{where}: {what} names {_show(end)}, which is not a roadmap node{hint}")
+        _check_keys(options, _ROADMAP_EDGE_KEYS, what, where)
+        via = _names(options.get("via"), f"{what} via", where)
+        for node_id in via:
+            node = by_id.get(node_id)
+            if node is None or node.label not in (Label.TECHNIQUE, Label.EVALUATION):
+                problem = "is not a node of the taxonomy" if node is None else \
+                    f"is labelled {node.label}, not Technique or Evaluation"
+                close = difflib.get_close_matches(node_id, steps, n=1, cutoff=0.75) if node is None else []
+                hint = f": did you mean {close[0]!r}?" if close else \
+                    " (a name on the arrow that is no technique goes under via_text)"
+                raise ValueError(f"{where}: {what} via names {node_id!r}, which {problem}{hint}")
+        condition = options.get("condition")
+        edges.append(RoadmapEdge(
+            source=item[0], target=item[1], via=tuple(dict.fromkeys(via)),
+            via_text=tuple(dict.fromkeys(_names(options.get("via_text"), f"{what} via_text", where))),
+            condition=None if condition is None else _meta_text(condition, f"{what} condition", where)))
+    roadmap = Roadmap(nodes=nodes, edges=tuple(edges))
+    flows = roadmap.flows()
+    if not flows:
+        raise ValueError(f"{where}: roadmap nodes{_key_at(raw, 'nodes')} has no node of kind "
+                         f"{ROADMAP_START_KIND} (where a flow starts)")
+    reached = {n.id for _start, steps_of in flows for n in steps_of}
+    unreached = [n for n in nodes if n not in reached]
+    if unreached:
+        raise ValueError(f"{where}: roadmap node {unreached[0]!r}{_key_at(raw_nodes, unreached[0])} is "
+                         f"reached from no {ROADMAP_START_KIND} node, so no flow shows it: give it an edge")
+    return roadmap
+
+
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
     """Every parent must be a node, and no chain of parents may come back to where it started: a
     cycle would make every walk over refinements endless."""
@@ -901,6 +1058,8 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     confirming = _parse_confirming_terms(data.get("confirming_terms"), nodes, where)
     weekly = _parse_weekly(data["weekly"], {n.id: n for n in nodes}, where) if "weekly" in data else None
     meta = _parse_meta(data.get("meta"), where)
+    roadmap = _parse_roadmap(data["roadmap"], {n.id: n for n in nodes}, where) \
+        if data.get("roadmap") is not None else None
     _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,
@@ -911,6 +1070,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         source=source,
         weekly=weekly,
         meta=meta,
+        roadmap=roadmap,
     )
 
 

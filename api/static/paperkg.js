@@ -318,7 +318,7 @@
       var link = form.querySelector("[data-clear-filters]");
       if (!link) { return; }
       var params = new URL(url, window.location.href).searchParams;
-      var filtered = ["technique", "topic", "year_from", "year_to", "section", "source"].some(function (name) {
+      var filtered = ["technique", "topic", "model", "year_from", "year_to", "section", "source"].some(function (name) {
         return params.getAll(name).some(function (v) { return v !== ""; });
       });
       var keep = new URLSearchParams();

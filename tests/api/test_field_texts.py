@@ -218,12 +218,15 @@ def test_a_files_own_meta_is_shown_escaped(other_store: tuple[EmbeddedStore, Pat
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>doe" not in html, url
         assert not re.search(r"<[a-z]+[^>]* on[a-z]+=", html), url
     home = text_of(pages["/"])
-    assert ("4 papers on <script>alert(1)</script> biology, linked to 5 techniques of the survey's taxonomy. "
-            "Ask a question or try: <script>alert(3)</script> cryo-EM & <i>friends</i>") in home
-    assert "The survey's taxonomy, top to bottom." in text_of(pages["/techniques"])
+    assert ("4 papers on <script>alert(1)</script> biology, linked to 5 techniques of the taxonomy of the "
+            "survey Doe et al. (2023), <img src=x onerror=alert(1)>. Ask a question or try: "
+            "<script>alert(3)</script> cryo-EM & <i>friends</i>") in home
+    assert ("The taxonomy of the survey Doe et al. (2023), <img src=x onerror=alert(1)>, top to bottom."
+            in text_of(pages["/techniques"]))
     assert ext_titles(pages["/techniques"]) == {
         "not in the survey's taxonomy; refines the node it sits under"}
-    assert ("Not in the survey's taxonomy: paperkg adds it as a refinement of Single-particle analysis."
+    assert ("Not in the taxonomy of the survey Doe et al. (2023), <img src=x onerror=alert(1)>: paperkg adds "
+            "it as a refinement of Single-particle analysis."
             in text_of(pages["/techniques/focused_classification"]))
     about_html = pages["/about"]
     about = text_of(about_html)
@@ -265,16 +268,24 @@ def test_the_packaged_files_pages_read_as_before(mi_client: FlaskClient) -> None
     """The MI texts now come from the packaged file's meta: word for word what the pages said before."""
     techniques = len(load_taxonomy().of_label(Label.TECHNIQUE))
     home_html = get(mi_client, "/")
+    survey = ("Rai et al. (2024), “A Practical Review of Mechanistic Interpretability for Transformer-Based "
+              "Language Models”")
+    # The survey is named, and linked, where a page first mentions it.
+    survey_link = '<a href="https://arxiv.org/abs/2407.02646" rel="noopener noreferrer"'
     assert (f"3 papers on mechanistic interpretability of language models, linked to {techniques} "
-            "techniques of the survey's taxonomy. Ask a question or try: how do induction heads form? sparse "
+            f"techniques of the taxonomy of the survey {survey}. Ask a question or try: New to the field? "
+            "Start here: the survey's beginner's roadmap, step by step, with the papers to read first. "
+            "how do induction heads form? sparse "
             "autoencoders for interpretable features activation patching to find circuits editing factual "
             "knowledge in GPT superposition and polysemantic neurons Hybrid mode") in text_of(home_html)
     assert 'href="/search?q=how+do+induction+heads+form?"' in home_html
+    assert survey_link in home_html.split('class="intro"')[1]
     page = get(mi_client, "/techniques")
-    assert ("The survey's Figure 1, top to bottom. Numbers count papers, including refinements (nested "
-            "boxes); + marks nodes paperkg adds beyond the figure.") in text_of(page)
+    assert (f"Figure 1 of the survey {survey}, top to bottom. Numbers count papers, including refinements "
+            "(nested boxes); + marks nodes paperkg adds beyond the figure.") in text_of(page)
+    assert survey_link in page
     assert ext_titles(page) == {"not in the survey's Figure 1; refines the node it sits under"}
-    assert ("Not in the survey's figure: paperkg adds it as a refinement of Logit Lens."
+    assert (f"Not in Figure 1 of the survey {survey}: paperkg adds it as a refinement of Logit Lens."
             in text_of(get(mi_client, "/techniques/tuned_lens")))
     about_html = get(mi_client, "/about")
     about = text_of(about_html)

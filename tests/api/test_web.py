@@ -856,9 +856,12 @@ def test_technique_page_names_only_unambiguous_aliases(client: FlaskClient) -> N
 def test_an_extension_page_names_its_parent_only_when_it_has_one(client: FlaskClient) -> None:
     """paperkg's own nodes say what they refine; one without a parent does not claim it refines one."""
     tuned = page(client, "/techniques/tuned_lens")
-    assert "Not in the survey's figure: paperkg adds it as a refinement of Logit Lens." in tuned
+    survey = ('Not in Figure 1 of the survey <a href="https://arxiv.org/abs/2407.02646" '
+              'rel="noopener noreferrer">Rai et al. (2024), “A Practical Review of Mechanistic '
+              "Interpretability for Transformer-Based Language Models”</a>: paperkg adds it")
+    assert survey + " as a refinement of Logit Lens." in tuned
     gradients = page(client, "/techniques/gradient_attribution")
-    assert "Not in the survey's figure: paperkg adds it." in gradients and "refinement of" not in gradients
+    assert survey + "." in gradients and "refinement of" not in gradients
 
 
 def test_search_form_filters_by_an_evaluation_criterion(client: FlaskClient, store: EmbeddedStore) -> None:
@@ -888,7 +891,7 @@ def test_a_criterion_the_query_names_is_shown_on_the_papers_evaluating_it(
 def test_a_title_finding_is_marked_on_the_paper_page(client: FlaskClient) -> None:
     """ "Toy Models of Superposition" is about superposition by its title: the finding says so."""
     html = page(client, "/papers/2209.10652")
-    assert re.search(r'<span class="badge badge-title"[^>]*>title</span> <span class="finding-text">'
+    assert re.search(r'<span class="badge badge-title"[^>]*>from the title</span> <span class="finding-text">'
                      r'<bdi>Toy Models of Superposition</bdi></span>', html)
 
 
@@ -1194,10 +1197,11 @@ def test_the_tagged_first_line_needs_a_tagged_paper(client: FlaskClient, store: 
     assert not store.filter_ids(SearchFilters(technique_ids=["steering_vector"]))
     html = page(client, "/search?q=steering+vectors")
     assert 'data-state="results"' in html and 'data-state="using-first"' not in html
-    assert ('data-state="not-tagged">No paper is tagged Steering vectors / activation addition; '
-            "these are the nearest matches") in html
+    assert ('data-state="not-tagged">No paper is tagged <a href="/techniques/steering_vector">Steering '
+            "vectors / activation addition</a>; these are the nearest matches") in html
     named = page(client, "/search?q=logit+lens")
-    assert 'data-state="using-first">Papers tagged Logit Lens come first' in named
+    assert ('data-state="using-first">Papers tagged <a href="/techniques/logit_lens">Logit Lens</a> '
+            "come first") in named
 
 
 def test_the_cosine_range_is_said_as_it_is(client: FlaskClient) -> None:
@@ -1244,7 +1248,7 @@ def selected_options(html: str) -> dict[str, list[str]]:
 def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> None:
     url = "/search?q=lens&technique=probing&source=list&year_from=2025&year_to=2020"
     html = page(client, url, status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [],
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
                                       "source": ["list"]}
     doc = Inspector(html)
     marked = [a.get("name") for _, a in doc.elements if a.get("aria-invalid") == "true"]
@@ -1254,7 +1258,8 @@ def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> Non
     html = page(client, "/search?q=" + "a" * 1001 + "&technique=probing", status=400)
     assert selected_options(html)["technique"] == ["probing"]
     html = page(client, "/search?q=lens&technique=probing&source=nowhere&year_from=2020", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [], "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
+                                      "source": []}
     marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
     assert marked == ["source"]
 
@@ -1544,7 +1549,9 @@ def test_the_web_form_takes_the_topics_the_api_takes(client: FlaskClient, topic:
      "“\u2068superposition\u2069” is a findings topic, not a technique: pick it under Topic."),
     ("technique=features", "technique",
      "“\u2068features\u2069” is a fundamental object, not a technique: pick it under Topic."),
-    ("topic=gpt2", "topic", "“\u2068gpt2\u2069” is a model, which no filter takes: search for it by name."),
+    ("topic=gpt2", "topic", "“\u2068gpt2\u2069” is a model, not a topic: pick it under Model."),
+    ("model=sae", "model", "“\u2068sae\u2069” is a technique, not a model: pick it under Technique."),
+    ("model=Pythia", "model", "Unknown model “\u2068Pythia\u2069”: did you mean “pythia”?"),
     # What the id nearly spells, or the node of another kind whose name it is (the API's hints).
     ("technique=logit_len", "technique",
      "Unknown technique “\u2068logit_len\u2069”: did you mean “logit_lens”?"),
@@ -1555,7 +1562,7 @@ def test_the_web_form_takes_the_topics_the_api_takes(client: FlaskClient, topic:
      "Unknown technique “\u2068superpositon\u2069”: did you mean the findings topic “superposition”? "
      "Pick it under Topic."),
     ("topic=GPT-2", "topic",
-     "“\u2068GPT-2\u2069” names the model “gpt2”, which no filter takes: search for it by name."),
+     "“\u2068GPT-2\u2069” names the model “gpt2”, not a topic: pick it under Model."),
 ])
 def test_an_id_the_filter_does_not_take_says_which_filter_does(
     client: FlaskClient, query: str, field: str, words: str
@@ -1567,11 +1574,48 @@ def test_an_id_the_filter_does_not_take_says_which_filter_does(
     assert marked == [field]
 
 
+def test_the_model_filter_keeps_only_papers_studying_the_model(client: FlaskClient,
+                                                                store: EmbeddedStore) -> None:
+    """The store's model filter (papers studying a model or reporting a finding about it) in the form:
+    a select after the topic one listing the models some paper studies, with the filter's counts."""
+    html = page(client, "/search")
+    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
+    assert names[:3] == ["technique", "topic", "model"]
+    pythia = store.filter_ids(SearchFilters(model_ids=["pythia"]))
+    gpt2 = store.filter_ids(SearchFilters(model_ids=["gpt2"]))
+    assert pythia and len(gpt2) > len(pythia)
+    assert re.search(rf'<option value="gpt2">GPT-2 \({len(gpt2)}\)</option>', html)
+    assert re.search(rf'<option value="pythia">Pythia \({len(pythia)}\)</option>', html)
+    assert '<option value="mistral">' not in html  # no seed paper studies it
+    assert set(row_ids(page(client, "/search?model=gpt2"))) == gpt2
+    filtered = page(client, "/search?q=heads&model=gpt2")
+    assert row_ids(filtered) and set(row_ids(filtered)) <= gpt2
+    assert selected_options(filtered)["model"] == ["gpt2"]
+    assert "· filtered" in filtered
+    assert set(row_ids(page(client, "/search?model=gpt2&topic=lm_components"))) == store.filter_ids(
+        SearchFilters(model_ids=["gpt2"], topic_ids=["lm_components"]))
+    links = [a for t, a in Inspector(filtered).elements if "data-clear-filters" in a]
+    assert len(links) == 1 and "hidden" not in links[0] and links[0]["href"] == "/search?q=heads"
+    empty = page(client, "/search?q=zqxjv&mode=keyword&model=pythia")
+    assert 'data-state="empty"' in empty and "Remove the model filter" in empty
+
+
+@pytest.mark.parametrize("model", ["pythia", "gpt2,llama", "GPT-2", "nope", "sae", "superposition", "%00"])
+def test_the_web_form_takes_the_models_the_api_takes(client: FlaskClient, model: str) -> None:
+    api = client.get(f"/api/search?q=heads&model={model}").status_code
+    web = client.get(f"/search?q=heads&model={model}").status_code
+    assert web == api and api in (200, 400)
+    assert (api == 400) == (model not in ("pythia", "gpt2,llama"))
+
+
 def test_a_bad_field_leaves_the_topic_chosen(client: FlaskClient) -> None:
     html = page(client, "/search?q=lens&topic=superposition&source=nowhere", status=400)
     assert selected_options(html)["topic"] == ["superposition"]
+    html = page(client, "/search?q=lens&model=gpt2&source=nowhere", status=400)
+    assert selected_options(html)["model"] == ["gpt2"]
     html = page(client, "/search?q=lens&topic=nope&technique=probing", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "section": [], "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
+                                      "source": []}
 
 
 def test_the_pager_and_the_fragment_keep_the_topic(client: FlaskClient, store: EmbeddedStore) -> None:

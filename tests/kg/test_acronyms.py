@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kg.acronyms import (
@@ -99,12 +101,12 @@ def test_the_packaged_taxonomy_reads_each_acronym_as_the_field_names_it() -> Non
         "acdc": "Automatic Circuit DisCovery", "actadd": "activation addition", "atp": "attribution patching",
         "caa": "contrastive activation addition", "clt": "cross-layer transcoder",
         "cma": "causal mediation analysis", "dla": "direct logit attribution",
-        "eap": "edge attribution patching",
+        "eap": "edge attribution patching", "ff": "feed-forward layers",
         "ffn": "feed-forward layers", "ffns": "feed-forward layers", "icl": "in-context learning",
         "lat": "linear artificial tomography", "layernorm": "layer norm", "mha": "multi-head attention",
         "mlp": "feed-forward layers", "mlps": "feed-forward layers", "pca": "principal component analysis",
-        "repe": "representation engineering", "rome": "rank-one model editing", "sae": "sparse autoencoder",
-        "saes": "sparse autoencoder",
+        "repe": "representation engineering", "rome": "rank-one model editing", "rs": "residual stream",
+        "sae": "sparse autoencoder", "saes": "sparse autoencoder",
     }
 
 
@@ -130,3 +132,33 @@ def test_function_words_and_inflected_forms_are_words_too() -> None:
     assert lowercase == {"sae"}
     assert query_acronyms("how did its outcome change? what was measured in models with sae", lowercase) == [
         "sae"]
+
+
+def test_the_figures_component_abbreviations_are_read_and_rs_stays_a_word_in_lower_case() -> None:
+    """Researcher QA: the figure's "Transformer Components (RS, MHA, FF)" spells out MHA only; a query's
+    "RS" and "FF" had no reading. They are the rs and ff components' names. Typed in lower case, "rs" is a
+    word (WordNet) and stays one, as "rome" does; "ff" is none, so it is read as "ffn" and "mlp" are."""
+    nodes = load_taxonomy().nodes
+    long_forms = taxonomy_long_forms(nodes)
+    assert (long_forms["rs"], long_forms["ff"], long_forms["mha"]) == (
+        "residual stream", "feed-forward layers", "multi-head attention")
+    lowercase = lowercase_acronyms(nodes)
+    assert "rs" not in lowercase and "ff" in lowercase
+    assert query_acronyms("rs and ff directions, RS and FF", lowercase) == ["ff", "RS", "FF"]
+    # Ambiguous: alone, "RS" or "FF" in an abstract (a random seed, "ff." for pages) tags no paper.
+    by_id = {n.id: n for n in nodes}
+    assert "RS" in by_id["rs"].ambiguous_aliases and "FF" in by_id["ff"].ambiguous_aliases
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("RS directions", {"RS": "residual stream"}),
+    ("FF layers as memories", {"FF": "feed-forward layers"}),
+    ("ff layers as memories", {"ff": "feed-forward layers"}),
+    ("rs directions", {}),
+])
+def test_search_reads_rs_and_ff_as_the_components_they_abbreviate(
+        seed_store: Any, model_embedder: Any, query: str, expected: dict[str, str]) -> None:
+    from kg.search import search
+
+    page = search(seed_store, query, mode="semantic", embedder=model_embedder, limit=3)
+    assert page.acronyms == expected

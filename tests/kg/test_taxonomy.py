@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -927,3 +928,138 @@ def test_a_misspelt_read_meta_key_is_warned_about(tmp_path: Path, caplog: pytest
         _load(tmp_path, text, "meta:\n", "meta:\n  exmaples: [a question]\n  source_note: kept as a note\n")
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 1 and "meta key 'exmaples'" in warned[0] and "did you mean 'examples'?" in warned[0]
+
+
+# -- the beginner's roadmap (the survey's Figure 2), read for the web's /start page ---------------------
+def _shared_roadmap(shared_data: Path) -> dict[str, Any]:
+    """The structured form at the end of the shared transcription of Figure 2 (roadmap.md)."""
+    text = (shared_data / "roadmap.md").read_text(encoding="utf-8")
+    block = text.split("## Structured form", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded: dict[str, Any] = yaml.safe_load(block)
+    return loaded
+
+
+def test_the_packaged_roadmap_is_made_from_the_shared_transcription(
+    shared_data: Path, taxonomy: Taxonomy
+) -> None:
+    """Every box and arrow of roadmap.md's structured form, with its ids, labels and examples. The one
+    change: "Human Explainer" is no technique of the taxonomy, so it is text on its arrow (via_text)."""
+    shared = _shared_roadmap(shared_data)
+    roadmap = taxonomy.roadmap
+    assert roadmap is not None
+    assert {i: (n.label, n.example, n.kind) for i, n in roadmap.nodes.items()} == {
+        i: (n["label"], n.get("example"), n.get("kind")) for i, n in shared["nodes"].items()}
+    assert list(roadmap.nodes) == list(shared["nodes"])
+    expected = []
+    for source, target, options in shared["edges"]:
+        via = [v for v in options.get("via", []) if v != "human_explainer"]
+        text = ("Human Explainer",) if "human_explainer" in options.get("via", []) else ()
+        expected.append((source, target, tuple(via), text, options.get("condition")))
+    assert [(e.source, e.target, e.via, e.via_text, e.condition) for e in roadmap.edges] == expected
+    assert "human_explainer" not in taxonomy.by_id  # why it cannot be a `via` id
+    assert [(start.label, [n.id for n in steps]) for start, steps in roadmap.flows()] == [
+        ("Feature Study", ["feature_study", "targeted_feature_hypothesis", "open_ended_feature_discovery",
+                           "observe", "explain", "evaluation"]),
+        ("Circuit Study", ["circuit_study", "interpret_lm_behavior", "localization",
+                           "explain_circuit_components", "interpret_lm_component", "generate_hypothesis",
+                           "validation", "evaluation"]),
+    ]
+
+
+def test_a_file_without_a_roadmap_has_none(tmp_path: Path) -> None:
+    assert _load(tmp_path, _BASE).roadmap is None
+    assert _load(tmp_path, _BASE + "roadmap:\n").roadmap is None  # an empty block, as YAML reads it
+
+
+_ROADMAP = """\
+roadmap:
+  nodes:
+    study: {label: Circuit Study, kind: study_type}
+    behavior: {label: Interpret a behavior, example: "IOI"}
+    validate: {label: Validation}
+    done: {label: Evaluation}
+  edges:
+    - [study, behavior]
+    - [behavior, validate, {via: [activation_patching, cma], via_text: [By hand]}]
+    - [validate, done, {condition: "Yes", via: [faithfulness]}]
+    - [validate, behavior, {condition: "No"}]
+"""
+
+
+def test_a_roadmap_is_read_with_its_steps_in_order(tmp_path: Path) -> None:
+    roadmap = _load(tmp_path, _BASE + _ROADMAP).roadmap
+    assert roadmap is not None
+    ((start, steps),) = roadmap.flows()
+    assert start.id == "study" and [n.id for n in steps] == ["study", "behavior", "validate", "done"]
+    assert [(e.target, e.via, e.via_text, e.condition) for e in roadmap.outgoing("validate")] == [
+        ("done", ("faithfulness",), (), "Yes"), ("behavior", (), (), "No")]
+    assert roadmap.outgoing("behavior")[0].via_text == ("By hand",)
+    assert roadmap.nodes["behavior"].example == "IOI"
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    # A via id that is no node: named, with the id it most likely misspells.
+    ("via: [activation_patching, cma]", "via: [activation_patchin, cma]",
+     "roadmap edge 2 (line 44) via names 'activation_patchin', which is not a node of the taxonomy: "
+     "did you mean 'activation_patching'?"),
+    ("via: [activation_patching, cma]", "via: [human_explainer]",
+     "roadmap edge 2 (line 44) via names 'human_explainer', which is not a node of the taxonomy (a name on "
+     "the arrow that is no technique goes under via_text)"),
+    ("via: [faithfulness]", "via: [path_patching, qa_newtech, faithfulness, nowhere]",
+     "roadmap edge 3 (line 45) via names 'nowhere', which is not a node of the taxonomy"),
+    # An edge naming a box the roadmap lacks.
+    ("- [validate, done,", "- [validate, dnoe,",
+     "roadmap edge 3 (line 45) names 'dnoe', which is not a roadmap node: did you mean 'done'?"),
+    ("- [study, behavior]", "- [stduy, behavior]",
+     "roadmap edge 1 names 'stduy', which is not a roadmap node: did you mean 'study'?"),
+    ("- [study, behavior]", "- [study]", "roadmap edge 1 must be [from, to] or [from, to, {via: [...]}]"),
+    ("{condition: \"No\"}", "{condition: \"No\", vias: [cma]}",
+     "roadmap edge 4 (line 46) has the unknown key 'vias' at line 46: did you mean 'via'?"),
+    ("via_text: [By hand]", "via_text: \"By hand, or not\"",
+     "roadmap edge 2 (line 44) via_text 'By hand, or not' is one string with commas"),
+    ("{condition: \"No\"}", "{condition: 1}",
+     "roadmap edge 4 (line 46) condition must be a non-empty string, not 1"),
+    # Boxes.
+    ("done: {label: Evaluation}", "done: {lable: Evaluation}",
+     "roadmap node 'done' at line 41 has the unknown key 'lable' at line 41: did you mean 'label'?"),
+    ("done: {label: Evaluation}", "done: {example: x}", "roadmap node 'done' at line 41 has no label"),
+    ("done: {label: Evaluation}", "Done: {label: Evaluation}",
+     "id 'Done' of roadmap node at line 41 must be lower-case letters, digits and '_'"),
+    ("kind: study_type}", "kind: start}",
+     "roadmap node 'study' at line 38 has kind 'start': the one kind is study_type"),
+    ("kind: study_type}", "}", "roadmap nodes at line 37 has no node of kind study_type"),
+    ("done: {label: Evaluation}", "done: {label: Evaluation}\n    lost: {label: Lost}",
+     "roadmap node 'lost' at line 42 is reached from no study_type node, so no flow shows it"),
+    ("  edges:\n", "  edge:\n",
+     "roadmap (line 37) has the unknown key 'edge' at line 42: did you mean 'edges'?"),
+    ("roadmap:\n  nodes:", "roadmap:\n  nodes: [study]\n  old_nodes:",
+     "roadmap (line 37) has the unknown key 'old_nodes' at line 38"),
+])
+def test_a_bad_roadmap_is_refused_in_one_line_naming_the_bad_id(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    with pytest.raises(ValueError) as refused:
+        _load(tmp_path, _BASE + _ROADMAP, old, new)
+    message = str(refused.value)
+    assert "\n" not in message and message.startswith(f"{tmp_path / 'tax.yaml'}: {expected}"), message
+
+
+def test_a_roadmap_via_must_be_a_technique_or_criterion(tmp_path: Path) -> None:
+    """A via id becomes a link to the node's technique page with its papers: a model or component is no
+    step of a method."""
+    text = _BASE + "models:\n  - {id: gpt2, label: GPT-2}\n" + _ROADMAP
+    with pytest.raises(ValueError, match=r"roadmap edge 2 \(line 46\) via names 'gpt2', which is labelled "
+                                         r"Model, not Technique or Evaluation"):
+        _load(tmp_path, text, "via: [activation_patching, cma]", "via: [gpt2]")
+
+
+def test_init_refuses_a_broken_roadmap_in_one_line(data_dir: Path, tmp_path: Path) -> None:
+    from kg.cli import main
+
+    path = tmp_path / "tax.yaml"
+    path.write_text(_BASE + _ROADMAP.replace("via: [faithfulness]", "via: [faithfulnes]"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["init", "--taxonomy", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (f"Error: {path}: roadmap edge 3 (line 45) via names 'faithfulnes', which is not "
+                             "a node of the taxonomy: did you mean 'faithfulness'?\n")
+    assert not (data_dir / "paperkg.sqlite3").exists()
