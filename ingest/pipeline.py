@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from ingest.normalize import (
 )
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
+from ingest.titles import same_paper_title
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -83,7 +85,8 @@ class IngestSummary:
     # lines of its rows in this run, [] for other sources), with previous_title when the title changed.
     new_papers: list[dict[str, Any]] = field(default_factory=list)
     updated_papers: list[dict[str, Any]] = field(default_factory=list)
-    # Lines of the list this run could not read: --prune holds back while there are any (prune_refused).
+    # Lines of the list this run could not read, when --prune did not run: it holds back while there
+    # are any (prune_refused says so, also when it refused for another reason).
     prune_held_back: list[int] = field(default_factory=list)
     # A run of a whole list (run_ingest's whole_list): the stored list rows it no longer has
     # (stale_list_rows' entries), how many of them --prune removed, and why --prune was refused; the
@@ -356,12 +359,21 @@ def _venue_from_list(record: Record, stored: PaperDetail) -> bool:
     with rows), the stored venue is the tag of one of the stored rows' titles ("X (NeurIPS'24)"), and
     no records file, whose venue the list never overwrites, is among the stored sources. Stored papers
     do not record where their venue came from; an arXiv journal_ref or a records file's venue spelled
-    like a list tag is not told apart, so a records file keeps its venue."""
+    like a list tag is not told apart, so a records file keeps its venue.
+
+    A tag taken off (the record has no venue) clears the venue of a paper arXiv gave metadata only in a
+    run with its arXiv record: that record's journal_ref is then the record's venue, so none means the
+    venue was the list's, even when a run without arXiv stored the row's title untagged since. Without
+    it (--no-arxiv, a failed look-up) the venue may be arXiv's journal_ref, and stays."""
     venue = stored.paper.venue
     if not venue or not record.list_rows or EDGE_SOURCE_LIST not in record.sources:
         return False
     if "records" in stored.paper.sources:
         return False
+    if not record.venue and "arxiv" in stored.paper.sources:
+        old_version = stored.paper.arxiv_version
+        return "arxiv" in record.sources and not (record.version is not None and old_version is not None
+                                                  and record.version < old_version)
     return any(row.title_in_list and split_venue_tag(row.title_in_list)[1] == venue
                for row in stored.list_rows)
 
@@ -557,8 +569,9 @@ def match_by_link(store: GraphStore, records: Sequence[Record],
     (else the row is a new one that shares a link, say a blog's index page, with a listed paper), no
     other record of the run has a row with that link, and no other stored paper the run leaves unmatched
     has a row with it (one link, two papers: it names neither); nor may the record's arXiv id or DOI
-    differ from the paper's. Else the record stays unmatched (a new paper; the old row is reported
-    stale), as before."""
+    differ from the paper's, and the titles must be alike (_link_titles_alike: a row replaced by
+    another paper under the same link, a blog's index page say, is that other paper). Else the record
+    stays unmatched (a new paper; the old row is reported stale), as before."""
     out = list(stored_ids)
     carriers: dict[str, set[int]] = {}
     for i, record in enumerate(records):
@@ -579,6 +592,7 @@ def match_by_link(store: GraphStore, records: Sequence[Record],
     orphans = sorted({str(row["paper_id"]) for row in store.list_rows_from(EDGE_SOURCE_LIST)} - claimed)
     owners: dict[str, set[str]] = {}  # link -> the orphans with a row of it (any section)
     by_row: dict[tuple[str, str], str] = {}
+    row_titles: dict[tuple[str, str], str | None] = {}
     papers: dict[str, Paper] = {}
     for paper_id in orphans:
         detail = store.get_paper(paper_id)
@@ -589,6 +603,7 @@ def match_by_link(store: GraphStore, records: Sequence[Record],
             if (link := list_link_key(stored_row.url_in_list)) is not None:
                 owners.setdefault(link, set()).add(paper_id)
                 by_row[(stored_row.section_id, link)] = paper_id
+                row_titles[(stored_row.section_id, link)] = stored_row.title_in_list
     found: dict[int, str] = {}
     for i, rows in wanted.items():
         hits = {by_row[key] for key in rows if key in by_row and len(owners[key[1]]) == 1}
@@ -599,6 +614,15 @@ def match_by_link(store: GraphStore, records: Sequence[Record],
         if ((record.arxiv_id and paper.arxiv_id and record.arxiv_id != paper.arxiv_id)
                 or (record.doi and paper.doi and record.doi.casefold() != paper.doi.casefold())):
             continue
+        keys = {key for key in rows if by_row.get(key) == hit}
+        # The stored paper's title may be arXiv's, not the list's: either one alike is enough.
+        old_titles = [paper.title, *(row_titles[key] for key in keys)]
+        new_titles = [record.title, *(row.title_in_list for row in record.list_rows
+                                      if (row.section_id, list_link_key(row.url_in_list)) in keys)]
+        if not any(_link_titles_alike(new, old) for new in new_titles for old in old_titles if new and old):
+            log.debug("list row %r not matched to stored paper %s by its link: the titles differ",
+                      _shortened(record.title, 100), hit)
+            continue
         found[i] = hit
     taken = Counter(found.values())
     for i, paper_id in found.items():
@@ -607,6 +631,45 @@ def match_by_link(store: GraphStore, records: Sequence[Record],
             log.debug("list row %r matched to stored paper %s by its link", _shortened(records[i].title, 100),
                      paper_id)
     return out
+
+
+# A word a row's edit may replace by another spelling of it ("interpretable" -> "interpretible"), and
+# how many words an edit may add or remove ("testing interpretability" -> "testing mechanistic ...").
+_SPELLING_MATCH = 0.8
+_WORDS_EDITED = 2
+
+
+def _link_titles_alike(title: str, other: str) -> bool:
+    """Whether a list row's title and a stored title of the row's link are one paper's, as a maintainer
+    edits a row: the titles name the same paper by same_paper_title (a typo, a subtitle or short name
+    added or dropped, the same content words), or one is the other with at most two words added or
+    removed (fewer than the words both have) and any other word changed only in spelling (not a number).
+
+    Not a similarity ratio of the whole titles: "Circuits Updates - July 2023" and "... August 2023"
+    (one index page's link, two papers) are 0.85 alike, more than a ratio must allow to keep "...
+    testing interpretability hypotheses" -> "... testing mechanistic interpretability hypotheses" one
+    paper; a word replaced by another word is another paper."""
+    if same_paper_title(title, other):
+        return True
+    words, other_words = title_key(title).split(), title_key(other).split()
+    edited = 0
+    matcher = SequenceMatcher(None, words, other_words, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "replace" and i2 - i1 == j2 - j1:
+            if not all(_respelt(a, b) for a, b in zip(words[i1:i2], other_words[j1:j2], strict=True)):
+                return False
+        elif op != "equal":
+            edited += (i2 - i1) + (j2 - j1)
+    unchanged = sum(block.size for block in matcher.get_matching_blocks())
+    return edited <= _WORDS_EDITED and unchanged > edited
+
+
+def _respelt(word: str, other: str) -> bool:
+    """Whether one title word is another spelling of the other: alike letters, no digits (a year or
+    version changed is another paper)."""
+    if any(ch.isdigit() for ch in word + other):
+        return False
+    return SequenceMatcher(None, word, other).ratio() >= _SPELLING_MATCH
 
 
 def _holds_by_key(record: Record, stored_id: str | None, target: str) -> bool:
@@ -958,10 +1021,14 @@ def _run_ingest(
                 refusal = None if force_prune else prune_refusal(len(summary.stale_list_rows),
                                                                  rows_before,
                                                                  papers=len(summary.list_only_papers))
-                if refusal is None and unreadable_lines and not force_prune:
+                if unreadable_lines and not force_prune:
+                    # Reported even when refused anyway: the line to fix is what the next run needs.
                     summary.prune_held_back = sorted(set(unreadable_lines))
-                    refusal = prune_hold_back(len(summary.stale_list_rows), summary.prune_held_back,
-                                              papers=len(summary.list_only_papers))
+                    if refusal is None:
+                        refusal = prune_hold_back(len(summary.stale_list_rows), summary.prune_held_back,
+                                                  papers=len(summary.list_only_papers))
+                    else:
+                        refusal += f"; {_also_unreadable(summary.prune_held_back)}"
                 if refusal is not None:
                     summary.prune_refused = refusal
                 else:
@@ -1087,7 +1154,7 @@ def _lines_moved_only(stored: PaperDetail | None, bundle: PaperBundle | None) ->
     from kg.validation import fingerprint
 
     def rows(list_rows: Sequence[ListRow]) -> list[ListRow]:
-        # One row per section, the last of a section, as the store keeps them (unique_list_rows).
+        """The rows without their lines, in section order: the last of each section (unique_list_rows)."""
         return sorted({r.section_id: replace(r, line=None) for r in list_rows}.values(),
                       key=lambda r: r.section_id)
 
@@ -1254,12 +1321,25 @@ def prune_hold_back(stale: int, lines: Sequence[int], *, papers: int = 0) -> str
     only for the unreadable row's section: a broken row cannot be told apart from a row moved
     elsewhere, and a broken table makes every row under it unreadable. `papers`: how many papers with
     no other source would have gone too (list_only_papers)."""
-    shown = ", ".join(str(n) for n in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
-    where = f"line {shown} could not be read" if len(lines) == 1 else f"lines {shown} could not be read"
+    where = _unreadable_where(lines)
     also = f", and {counted(papers, 'paper')} with no other source" if papers else ""
     return (f"--prune held back: {counted(stale, 'stale list row')}{also} kept because {where}; "
             f"fix {'it' if len(lines) == 1 else 'them'} and run --prune again (or --prune --force to "
             "remove them anyway)")
+
+
+def _also_unreadable(lines: Sequence[int]) -> str:
+    """What a refused --prune (prune_refusal) adds when rows at `lines` could not be read either: the
+    prune is held back for them too (prune_hold_back), so they are to fix first."""
+    one = len(lines) == 1
+    return (f"also, {_unreadable_where(lines)}: fix {'it' if one else 'them'} first, as --prune is held "
+            "back while a row cannot be read")
+
+
+def _unreadable_where(lines: Sequence[int]) -> str:
+    """"line 8 could not be read", or "lines 8, 9 could not be read", five named at most."""
+    shown = ", ".join(str(n) for n in lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    return f"line {shown} could not be read" if len(lines) == 1 else f"lines {shown} could not be read"
 
 
 def _prune_list_rows(

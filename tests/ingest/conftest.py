@@ -1,4 +1,5 @@
-"""Fixtures of the ingest tests: seed records, a local arXiv API, a fresh embedded store, snapshots."""
+"""Fixtures of the ingest tests: seed records, a local arXiv API, a fresh embedded store, the CLI's pipeline
+with test tools (plumbing), snapshots."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import ingest.pipeline as pipeline
 from ingest.arxiv_server import LocalArxivServer
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
@@ -69,6 +71,15 @@ def extractor(taxonomy: Taxonomy) -> Any:
     from ingest.extract import Extractor
 
     return Extractor(taxonomy)
+
+
+@pytest.fixture
+def plumbing(monkeypatch: pytest.MonkeyPatch, extractor: Any) -> HashEmbedder:
+    """The CLI's pipeline with the hash embedder and the session's extractor."""
+    embedder = HashEmbedder()
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
+    return embedder
 
 
 def _plain(value: Any) -> Any:

@@ -28,15 +28,6 @@ from tests.processes import open_fifo_writer, read_until, stop_when_blocked
 from .conftest import REPO_ROOT, open_ready_store, snapshot
 
 
-@pytest.fixture
-def plumbing(monkeypatch: pytest.MonkeyPatch, extractor: Any) -> HashEmbedder:
-    """The CLI's pipeline with the hash embedder and the session's extractor."""
-    embedder = HashEmbedder()
-    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
-    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
-    return embedder
-
-
 def _run(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
-import ingest.pipeline as pipeline
 from kg.cli import main
 from kg.embedded import EmbeddedStore
 from tests.embedders import HashEmbedder
@@ -18,15 +15,6 @@ from tests.embedders import HashEmbedder
 from .test_pipeline_list_edits import CS_ROW, DOC_ROW, LENS_ROW, SAE_ROW, SFC_ROW, _list
 
 DOC_ID = "a-circuit-for-python-docstrings-in-a-4-layer-attention-only-transformer"
-
-
-@pytest.fixture
-def plumbing(monkeypatch: pytest.MonkeyPatch, extractor: Any) -> HashEmbedder:
-    """The CLI's pipeline with the hash embedder and the session's extractor."""
-    embedder = HashEmbedder()
-    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
-    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy=None: extractor)
-    return embedder
 
 
 def _ids(data_dir: Path) -> list[str]:

@@ -133,6 +133,66 @@ def test_a_shared_link_alone_does_not_make_two_rows_one_paper(
                                                              "circuits-updates-august-2023"}
 
 
+def test_a_row_replaced_by_another_paper_under_its_link_is_a_new_paper(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """Review: a row replaced by a different paper under the same generic link (a lab's research page)
+    was merged into the old paper ("0 new, 1 updated ... (was 'Toy Models ...')"), the new paper living
+    under the old one's id. The titles share nothing: it is a new paper, the old row stale."""
+    page = "https://www.anthropic.com/research"
+    toy = f"| [Toy Models of Superposition in Attention]({page}) | Activation Patching | A. |\n"
+    scaling = (f"| [Scaling Monosemanticity: Extracting Features from Claude 3 Sonnet]({page}) | SAE | "
+               "B. |\n")
+    _ingest(store, _list(toy, LENS_ROW), taxonomy, embedder, extractor)
+    summary = _ingest(store, _list(scaling, LENS_ROW), taxonomy, embedder, extractor)
+    scaling_id = "scaling-monosemanticity-extracting-features-from-claude-3-sonnet"
+    assert (summary.new, summary.updated) == (1, 0)
+    assert [p["paper_id"] for p in summary.new_papers] == [scaling_id]
+    assert [r["paper_id"] for r in summary.stale_list_rows] == ["toy-models-of-superposition-in-attention"]
+    old = store.get_paper("toy-models-of-superposition-in-attention")
+    assert old is not None and old.paper.title == "Toy Models of Superposition in Attention"
+    assert store.get_paper(scaling_id) is not None
+
+
+def test_a_row_replaced_under_an_index_link_does_not_take_over_the_arxiv_paper(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """Review: "Towards Monosemanticity" (an index page's link, matched to its arXiv id) replaced by
+    "Circuits Updates - July 2023" under the same link: the new paper never entered the graph and the
+    arXiv paper took its row, TL;DR and tags, with no "(was ...)". Now the new row is a new paper and
+    the arXiv paper keeps its own row (stale)."""
+    index = "https://transformer-circuits.pub/2023/index.html"
+    towards = "Towards Monosemanticity: Decomposing Language Models With Dictionary Learning"
+    arxiv = Record(source="arxiv", source_id="2310.99999", title=towards, arxiv_id="2310.99999",
+                   abstract="We decompose with dictionary learning.", published="2023-10-04", year=2023)
+    _ingest(store, _list(f"| [{towards}]({index}) | SAE | Dictionary learning. |\n", LENS_ROW), taxonomy,
+            embedder, extractor, extra=[arxiv])
+    updates = f"| [Circuits Updates - July 2023]({index}) | SAE | Monthly update. |\n"
+    summary = _ingest(store, _list(updates, LENS_ROW), taxonomy, embedder, extractor)
+    assert (summary.new, summary.updated) == (1, 0)
+    assert [p["paper_id"] for p in summary.new_papers] == ["circuits-updates-july-2023"]
+    assert [r["paper_id"] for r in summary.stale_list_rows] == ["2310.99999"]
+    detail = store.get_paper("2310.99999")
+    assert detail is not None and detail.paper.title == towards
+    assert [(row.title_in_list, row.tldr) for row in detail.list_rows] == [(towards, "Dictionary learning.")]
+    new = store.get_paper("circuits-updates-july-2023")
+    assert new is not None and [row.tldr for row in new.list_rows] == ["Monthly update."]
+
+
+def test_a_row_whose_month_changed_under_an_index_link_is_another_paper(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """Why the link match does not take a whole-title similarity: "Circuits Updates - July 2023" and
+    "... August 2023" are 0.85 alike, yet a word replaced by another word is another paper."""
+    index = "https://transformer-circuits.pub/2023/index.html"
+    _ingest(store, _list(f"| [Circuits Updates - July 2023]({index}) | SAE | July. |\n", LENS_ROW), taxonomy,
+            embedder, extractor)
+    summary = _ingest(store, _list(f"| [Circuits Updates - August 2023]({index}) | SAE | August. |\n",
+                                   LENS_ROW), taxonomy, embedder, extractor)
+    assert (summary.new, summary.updated) == (1, 0)
+    assert {"circuits-updates-july-2023", "circuits-updates-august-2023"} <= set(store.paper_ids())
+
+
 def test_list_link_key_ignores_scheme_www_fragment_and_trailing_slash() -> None:
     """The link forms one row takes across edits are one key; a site's front page is none."""
     assert list_link_key("https://www.LessWrong.com/posts/abc/title/#comments") == \
@@ -214,6 +274,46 @@ def test_a_venue_tag_removed_from_the_list_clears_the_venue(
     assert detail is not None and detail.paper.venue == "ICLR 2024"
 
 
+def test_a_tag_taken_off_keeps_a_journal_ref_venue_when_arxiv_is_not_asked(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """Review: arXiv's journal_ref venue spelled exactly like a list tag was cleared when the tag was
+    taken off in a run with no arXiv record (--no-arxiv, a failed look-up). The venue is cleared only
+    in a run with the paper's arXiv record (whose journal_ref is then the venue), or for a paper arXiv
+    never gave metadata."""
+    def arxiv(venue: str | None) -> Record:
+        return Record(source="arxiv", source_id="2403.19647", arxiv_id="2403.19647", venue=venue,
+                      title="Sparse feature circuits: Discovering and editing interpretable causal graphs in "
+                            "language models", abstract="Feature circuits.", published="2024-03-28",
+                      year=2024)
+
+    untagged = SFC_ROW.replace(" (NeurIPS'24)", "")
+    _ingest(store, _list(SFC_ROW, LENS_ROW), taxonomy, embedder, extractor, extra=[arxiv("NeurIPS'24")])
+    _ingest(store, _list(untagged, LENS_ROW), taxonomy, embedder, extractor)  # arXiv not asked
+    detail = store.get_paper("2403.19647")
+    assert detail is not None and detail.paper.venue == "NeurIPS'24"
+    _ingest(store, _list(untagged, LENS_ROW), taxonomy, embedder, extractor, extra=[arxiv("NeurIPS'24")])
+    detail = store.get_paper("2403.19647")
+    assert detail is not None and detail.paper.venue == "NeurIPS'24"
+    # A venue only the tag gave: kept while arXiv is not asked, cleared by the next run that asks it.
+    _ingest(store, _list(SFC_ROW, LENS_ROW), taxonomy, embedder, extractor, extra=[arxiv(None)])
+    _ingest(store, _list(untagged, LENS_ROW), taxonomy, embedder, extractor)
+    detail = store.get_paper("2403.19647")
+    assert detail is not None and detail.paper.venue == "NeurIPS'24"
+    _ingest(store, _list(untagged, LENS_ROW), taxonomy, embedder, extractor, extra=[arxiv(None)])
+    detail = store.get_paper("2403.19647")
+    assert detail is not None and detail.paper.venue is None
+    # A paper only the list brought: the tag taken off clears its venue in any run.
+    tagged = DOC_ROW.replace("transformer](", "transformer (ICML'23)](")
+    _ingest(store, _list(tagged, LENS_ROW), taxonomy, embedder, extractor)
+    doc_id = "a-circuit-for-python-docstrings-in-a-4-layer-attention-only-transformer"
+    detail = store.get_paper(doc_id)
+    assert detail is not None and detail.paper.venue == "ICML'23"
+    _ingest(store, _list(DOC_ROW, LENS_ROW), taxonomy, embedder, extractor)
+    detail = store.get_paper(doc_id)
+    assert detail is not None and detail.paper.venue is None
+
+
 def test_prune_holds_back_while_a_row_cannot_be_read(
     store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
 ) -> None:
@@ -238,3 +338,19 @@ def test_prune_holds_back_while_a_row_cannot_be_read(
                      prune=True)
     assert (pruned.prune_refused, pruned.papers_pruned) == (None, 1)
     assert doc_id in store.paper_ids() and CS_ID not in store.paper_ids()
+
+
+def test_a_refused_prune_still_names_the_lines_that_could_not_be_read(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
+) -> None:
+    """Review: with more than half of the rows stale and a row unreadable, only the refusal was shown
+    and prune_held_back stayed []: the line to fix, the more useful of the two, was hidden. Both now."""
+    _ingest(store, _list(CS_ROW, LENS_ROW, DOC_ROW), taxonomy, embedder, extractor)
+    broken = DOC_ROW.replace("docstrings) |", "docstrings |")
+    held = _ingest(store, _list(LENS_ROW, broken), taxonomy, embedder, extractor, prune=True)
+    assert len(held.stale_list_rows) == 2 and (held.list_rows_pruned, held.papers_pruned) == (0, 0)
+    assert held.prune_held_back == [8] and held.to_dict()["prune_held_back"] == [8]
+    assert held.prune_refused is not None
+    assert held.prune_refused.startswith("--prune refused: the list no longer has 2 of the 3 list rows")
+    assert held.prune_refused.endswith(
+        "; also, line 8 could not be read: fix it first, as --prune is held back while a row cannot be read")
