@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.datastructures import MultiDict
 
 from api.app import get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
@@ -55,7 +56,18 @@ def _only_declared_parameters() -> None:
     operation = declared_query_parameters(request.url_rule.rule, method)
     if operation is not None:
         path, declared = operation
-        check_known_args(declared, f"{method.upper()} {path}")
+        checked = MultiDict([(name, value) for name, value in request.args.items(multi=True)
+                             if name in declared or not _ignored_parameter(name)])
+        check_known_args(declared, f"{method.upper()} {path}", checked)
+
+
+def _ignored_parameter(name: str) -> bool:
+    """Whether an undeclared query parameter is left alone rather than refused with a 400."""
+    # Clients add these to any URL without meaning a filter: jQuery's cache buster `_=<time>`, the
+    # link trackers' `utm_source`/`utm_medium`/... that a shared or mailed link picks up, and the empty
+    # name werkzeug reads from `?=x` (a stray `=`). Refusing them broke such clients and links, and
+    # ignoring them cannot change an answer: no operation takes a parameter of these names.
+    return name in ("", "_") or name.startswith("utm_")
 
 
 # -- serialisation -------------------------------------------------------------------------------

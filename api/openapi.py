@@ -499,7 +499,7 @@ SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: te
                "section, source, year_from or year_to (refinements or technique_match alone is not a "
                "filter). Without either the answer is a 400, as GET /api/search with no parameters is. A "
                "parameter not listed here (a misspelt year_form, since, page) is a 400 too, as is one that "
-               "is not repeatable given twice.")
+               "is not repeatable given twice (`_`, `utm_*` and an empty name are ignored).")
 SEARCH_400 = ("Bad parameter, named in the message and in `parameter`: neither a query nor a filter; an "
               "unknown technique, topic, model or section id; year_from after year_to; a value out of its "
               "limits; a parameter the operation does not take, or a single-valued one given twice; or "
@@ -646,8 +646,9 @@ def build_document() -> dict[str, Any]:
                                 "HTML 414); q's limits keep a search with one value per parameter well "
                                 "within it, many long filter values can exceed it. On /api/... a query "
                                 "parameter an operation does not declare, or a single-valued one given "
-                                "twice, is a 400 naming it (the feed and the health checks ignore "
-                                "others). A 503 carries Retry-After. info.version is the paperkg "
+                                "twice, is a 400 naming it (`_`, `utm_*` and an empty name are "
+                                "ignored; the feed and the health checks ignore others). A 503 "
+                                "carries Retry-After. info.version is the paperkg "
                                 "package's version."},
         "tags": TAGS,
         "paths": paths,

@@ -199,6 +199,10 @@ PARAMETER_SYNONYMS = {"query": "q", "page": "offset", "per_page": "limit", "page
 # "year_form" -> year_from is 0.89, "tecnique" -> technique 0.94, while "year" (0.73 to year_to) or
 # "sort" (0.6 to source) name none.
 PARAMETER_CUTOFF = 0.75
+# And differ in length by at most this many characters: a misspelling drops, adds or swaps a letter
+# or two, while a name that merely holds a declared one ("utm_source", 0.75 to source; "my_section")
+# is another parameter, not a misspelt one.
+PARAMETER_LENGTH_SLACK = 2
 
 
 def check_known_args(declared: Mapping[str, bool], operation: str, args: Args | None = None) -> None:
@@ -222,8 +226,9 @@ def _parameter_hint(name: str, declared: Mapping[str, bool], operation: str) -> 
     guess = next((d for d in declared if d.casefold() == folded), None) or (
         PARAMETER_SYNONYMS.get(folded) if PARAMETER_SYNONYMS.get(folded) in declared else None)
     if guess is None:
-        close = difflib.get_close_matches(folded, list(declared), n=1, cutoff=PARAMETER_CUTOFF)
-        guess = close[0] if close else None
+        close = difflib.get_close_matches(folded, list(declared), n=max(len(declared), 1),
+                                      cutoff=PARAMETER_CUTOFF)
+        guess = next((d for d in close if abs(len(d) - len(folded)) <= PARAMETER_LENGTH_SLACK), None)
     return f"did you mean {guess!r}? {takes}" if guess else takes
 
 

@@ -4,8 +4,10 @@ reasons rendered with links and a legend for the paper page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+import weakref
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from flask import url_for
 from markupsafe import Markup
@@ -14,6 +16,9 @@ from kg.browse import TREE_GROUPS
 from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore
+
+if TYPE_CHECKING:
+    from kg.taxonomy import Taxonomy
 
 
 def _merge(out: dict[str, dict[str, Any]], node_id: str, name: str, source: str, evidence: str | None,
@@ -85,26 +90,41 @@ REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
 _MORE = re.compile(r" \(\+\d+ more\)$")
 
 
-def page_ids_by_name() -> dict[str, str]:
-    """Display name -> id of the taxonomy nodes that have a page; a name two such nodes share maps to ""
-    (shown, not linked: it could be either)."""
+# node_page_id calls page_ids_by_name for each name a results page shows: one walk of the taxonomy per
+# taxonomy object (the app keeps its object until the store's taxonomy changes), as kg.search does.
+_PAGE_IDS: dict[int, tuple[weakref.ref[Taxonomy], Mapping[str, str]]] = {}
+
+
+def page_ids_by_name() -> Mapping[str, str]:
+    """Display name -> id of the taxonomy nodes that have a page, longest name first; a name two such
+    nodes share maps to "" (shown, not linked: it could be either). Shared: read-only."""
     from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
 
+    taxonomy = get_taxonomy()
+    cached = _PAGE_IDS.get(id(taxonomy))
+    if cached is not None and cached[0]() is taxonomy:
+        return cached[1]
     out: dict[str, str] = {}
-    for node in get_taxonomy().nodes:
+    for node in taxonomy.nodes:
         if node.label in TREE_GROUPS:
             out[node.name] = "" if node.name in out else node.id
-    return out
+    # Longest first, the order _split_names tries them in, sorted here once rather than per reason.
+    names = MappingProxyType(dict(sorted(out.items(), key=lambda item: len(item[0]), reverse=True)))
+    if len(_PAGE_IDS) > 16:  # taxonomies are few; drop the entries of collected ones
+        for key in [k for k, (ref, _) in _PAGE_IDS.items() if ref() is None]:
+            _PAGE_IDS.pop(key, None)
+    _PAGE_IDS[id(taxonomy)] = (weakref.ref(taxonomy), names)
+    return names
 
 
-def _split_names(text: str, names: dict[str, str], separators: tuple[str, ...]) -> list[str] | None:
-    """`text` cut into the node names kg.related joined with `separators`, longest name first at each
-    place (a name may hold ", " itself); None when a part is no known name."""
+def _split_names(text: str, names: Mapping[str, str], separators: tuple[str, ...]) -> list[str] | None:
+    """`text` cut into the node names kg.related joined with `separators`, trying `names` in their order
+    (page_ids_by_name's: longest first, as a name may hold ", " itself); None when a part is no known
+    name."""
     parts: list[str] = []
     pos = 0
-    by_length = sorted(names, key=len, reverse=True)
     while pos < len(text):
-        for name in by_length:
+        for name in names:
             end = pos + len(name)
             if text.startswith(name, pos) and (end == len(text) or text.startswith(separators, end)):
                 parts.append(name)
@@ -117,17 +137,18 @@ def _split_names(text: str, names: dict[str, str], separators: tuple[str, ...]) 
     return parts
 
 
-def _link(name: str, names: dict[str, str]) -> Markup:
+def _link(name: str, names: Mapping[str, str]) -> Markup:
+    """The name, escaped, linked to its node's page when it has one."""
     node_id = names.get(name)
     if not node_id:
         return Markup("<bdi>{}</bdi>").format(name)
     return Markup('<a href="{}"><bdi>{}</bdi></a>').format(url_for("web.technique", node_id=node_id), name)
 
 
-def reason_html(reason: str, names: dict[str, str] | None = None) -> Markup:
+def reason_html(reason: str, names: Mapping[str, str] | None = None) -> Markup:
     """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
     technique and topic names linked to their pages, "A ~ B" said in words. A string in no known shape
-    is shown as it is (escaped)."""
+    is shown as it is (escaped). `names` as page_ids_by_name gives them (its default), longest first."""
     for phrase, meaning, linked in REASON_KINDS:
         if not reason.startswith(phrase + " "):
             continue

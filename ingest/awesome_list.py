@@ -294,6 +294,7 @@ def _scan(markdown: str, chains: list[list[tuple[int, str]]] | None = None
     cut: str | None = None
 
     def add_heading(level: int, text: str) -> None:
+        """Make `text` the heading at `level`, closing the deeper ones, and note the new chain."""
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, text))
@@ -700,7 +701,8 @@ def _split_outside_parens(text: str, separators: str) -> list[str]:
 _LABEL_SEPARATOR = r"\s*[,;]\s*|\s*<br\s*/?>\s*|\s*\+\s*"
 # Markdown emphasis around a whole label ("_Probing_", "*Probing*", "`Probing`", "~~Probing~~").
 _LABEL_EMPHASIS = re.compile(r"^(\*{1,3}|_{1,3}|`{1,3}|~~)(.+?)\1$", re.DOTALL)
-# A trailing acronym in parentheses ("Activation patching (AP)", "(AtP)", "(SAEs)"): its label without it.
+# A trailing acronym in parentheses ("Activation patching (AP)", "(AtP)", "(SAEs)"): its label without it
+# (and, when the acronym itself names another node, that node too: _map_label).
 _LABEL_ACRONYM = re.compile(r"\s*\(\s*[A-Z][A-Za-z]{0,6}[A-Z]s?\s*\)$")
 _LABEL_END_PUNCTUATION = ".,;:!? "
 # A <br> between the labels of a cell (with the separator a writer may have put before it too).
@@ -740,6 +742,20 @@ def _singulars(text: str) -> list[str]:
     return [prefix + form for form in forms]
 
 
+def _bare_label(label: str) -> str:
+    """label with single spaces, without Markdown emphasis and without trailing punctuation."""
+    return _unemphasised(_unemphasised(" ".join(label.split())).rstrip(_LABEL_END_PUNCTUATION))
+
+
+def _trailing_acronym(label: str) -> str | None:
+    """The acronym in parentheses that ends a label ("ACDC" of "Activation Patching (ACDC)"), if any."""
+    text = _bare_label(label)
+    acronym = _LABEL_ACRONYM.search(text)
+    if acronym is None or acronym.start() == 0:
+        return None
+    return acronym.group(0).strip()[1:-1].strip()
+
+
 def _label_spellings(label: str) -> list[str]:
     """The spellings of a label to look up, the label as written first: then without Markdown emphasis
     ("_Probing_"), trailing punctuation ("Probing.") and a trailing acronym ("Activation patching
@@ -754,7 +770,7 @@ def _label_spellings(label: str) -> list[str]:
 
     text = " ".join(label.split())  # one space between words, for the patterns below
     add(text)
-    text = _unemphasised(_unemphasised(text).rstrip(_LABEL_END_PUNCTUATION))
+    text = _bare_label(text)
     add(text)
     acronym = _LABEL_ACRONYM.search(text)
     if acronym is not None and acronym.start() > 0:
@@ -772,10 +788,20 @@ def _label_spellings(label: str) -> list[str]:
 
 def _map_label(label: str, column: str, taxonomy: Taxonomy) -> tuple[list[str], bool]:
     """taxonomy.map_list_label of the first of the label's spellings (_label_spellings) it knows, else
-    of the label as written: a list writes a known label many ways, and none of them is another label."""
+    of the label as written: a list writes a known label many ways, and none of them is another label.
+    A trailing acronym found only stripped is a spelling when it names no node or the same one ("(AtP)"),
+    and a second label when it names another ("Activation Patching (ACDC)": both ids)."""
     for spelling in _label_spellings(label):
         found, known = taxonomy.map_list_label(spelling, column)
         if known:
+            acronym = _trailing_acronym(label)
+            if acronym is None or spelling.endswith(")"):  # no acronym, or the label with it is known
+                return found, True
+            # The acronym was stripped to find the label; an acronym that names another node
+            # ("Activation Patching (ACDC)", "Probing (SAEs)") is a second label, not a mere spelling.
+            extra, extra_known = _map_label(acronym, column, taxonomy)
+            if extra_known:
+                found = found + [i for i in extra if i not in found]
             return found, True
     return taxonomy.map_list_label(label, column)
 

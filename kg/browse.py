@@ -157,6 +157,7 @@ class Definition:
 
 
 def _word_stem(word: str) -> str:
+    """The word without the first of _ENDINGS it ends in and is long enough to lose ("knocked" -> "knock")."""
     for ending in _ENDINGS:
         # A plain plural "s" of a short acronym too ("SAEs"); the other endings only of longer words.
         if len(word) > max(3, len(ending) + 3) - (ending == "s") and word.endswith(ending):
@@ -227,6 +228,7 @@ def _name_pattern(node: TaxonomyNode) -> re.Pattern[str] | None:
 
 
 def _names(pattern: re.Pattern[str], text: str | None) -> bool:
+    """Whether the text (if any) names the node whose name pattern this is."""
     return bool(text) and pattern.search(text or "") is not None
 
 
@@ -291,4 +293,5 @@ def _introduces(pattern: re.Pattern[str], tldr: str) -> bool:
 
 
 def _row_cell_names(pattern: re.Pattern[str], row: ListRow) -> bool:
+    """Whether the row's own Techniques or Evaluation cell names the node."""
     return _names(pattern, row.techniques_text) or _names(pattern, row.evaluation_text)

@@ -838,6 +838,33 @@ def test_a_single_valued_parameter_given_twice_is_a_400(client: FlaskClient) -> 
     assert client.get(repeated).status_code == 200
 
 
+@pytest.mark.parametrize("url", [
+    "/api/search?q=circuits&_=1732671234567",  # jQuery's cache buster ($.ajax cache: false)
+    "/api/search?q=circuits&_=1&_=2",
+    "/api/search?q=circuits&utm_source=newsletter&utm_medium=email&utm_campaign=weekly",
+    "/api/search?=x&q=circuits",  # a stray "=": werkzeug reads the empty name
+    "/api/stats?utm_source=x&_=5",
+])
+def test_cache_busters_link_trackers_and_empty_names_are_ignored(client: FlaskClient, url: str) -> None:
+    """?_=12345, utm_source=x and ?=x were 400s ("parameter '': unknown parameter"): clients and shared
+    links add them to any URL, and none is a filter that was ignored."""
+    answered = client.get(url)
+    assert answered.status_code == 200, answered.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("url", "parameter"), [
+    ("/api/search?q=circuits&utm=x", "utm"),  # not utm_*: a real unknown name
+    ("/api/search?q=circuits&__=1", "__"),
+    ("/api/search?q=circuits&_=1&year_form=2030", "year_form"),
+    ("/api/search?q=circuits&utm_source=x&limit=5&limit=7", "limit"),
+])
+def test_unknown_names_beside_ignored_ones_are_still_400s(
+    client: FlaskClient, url: str, parameter: str,
+) -> None:
+    err = error_of(client.get(url), 400)
+    assert (err["code"], err["parameter"]) == ("bad_parameter", parameter)
+
+
 def test_the_web_pages_and_the_feed_stay_lenient(client: FlaskClient) -> None:
     """Only the JSON API refuses what it does not take: a page's link or a feed reader's tracking
     parameter is not worth a 400 page."""

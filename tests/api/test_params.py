@@ -262,6 +262,12 @@ SEARCH_DECLARED = {"q": False, "technique": True, "year_from": False, "year_to":
                           "year_from, year_to, limit, offset, section"),
     ([("sort", "date")], "sort", "unknown parameter: GET /api/search takes q, technique, year_from, "
                                  "year_to, limit, offset, section"),
+    # A name that merely holds a declared one is another parameter, not a misspelling of it (it was
+    # "did you mean 'section'?", as utm_source was "did you mean 'source'?").
+    ([("my_section", "x")], "my_section", "unknown parameter: GET /api/search takes q, technique, "
+                                          "year_from, year_to, limit, offset, section"),
+    ([("sectionss", "x")], "sectionss", "unknown parameter: did you mean 'section'? GET /api/search "
+                                        "takes q, technique, year_from, year_to, limit, offset, section"),
     ([("limit", "5"), ("limit", "7")], "limit", "given 2 times; it takes one value"),
 ])
 def test_a_parameter_the_operation_does_not_take_is_a_named_400(
@@ -284,3 +290,19 @@ def test_declared_parameters_pass_and_repeatable_ones_repeat() -> None:
         check_known_args({}, "GET /api/stats", MultiDict([("x" * 100, "1")]))
     assert refused.value.name == "x" * 80
     assert refused.value.detail == "unknown parameter: GET /api/stats takes no parameters"
+
+
+@pytest.mark.parametrize(("name", "guess"), [
+    ("utm_source", None), ("my_source", None), ("source_list", None), ("sources", "source"),
+    ("sourse", "source"), ("year_form", "year_from"), ("tecnique", "technique"),
+])
+def test_the_hint_guesses_a_misspelling_not_a_name_holding_a_declared_one(
+    name: str, guess: str | None,
+) -> None:
+    """?utm_source=x was told "did you mean 'source'?": the guess differs by 2 characters at most."""
+    declared = {"q": False, "source": True, "technique": True, "year_from": False}
+    with pytest.raises(ParameterError) as refused:
+        check_known_args(declared, "GET /api/search", MultiDict([(name, "x")]))
+    hint = f"did you mean {guess!r}? " if guess else ""
+    takes = "GET /api/search takes q, source, technique, year_from"
+    assert refused.value.detail == f"unknown parameter: {hint}{takes}"

@@ -13,12 +13,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import Markup
 
-from api.app import create_app
 from kg.embedded import EmbeddedStore
+from tests.api import test_web
+from tests.api.test_web import page
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -41,23 +41,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Iterat
     s.close()
 
 
-@pytest.fixture(scope="module")
-def app(store: EmbeddedStore) -> Flask:
-    """The app over the module's store."""
-    return create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client."""
-    return app.test_client()
-
-
-def page(client: FlaskClient, url: str, status: int = 200) -> str:
-    """GET a page, check its status and return the HTML."""
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code, response.data[:300])
-    return response.get_data(as_text=True)
+# test_web.py's fixtures, not a copy of them: its `app` runs over the requesting module's `store` (above).
+app = test_web.app
+client = test_web.client
 
 
 def text(html: str) -> str:
@@ -176,8 +162,9 @@ def test_the_api_keeps_its_reason_strings(client: FlaskClient) -> None:
 
 
 def test_reason_html_escapes_and_keeps_unknown_shapes() -> None:
-    names = {"Knockout": "knockout", "Mean Ablation": "mean_ablation",
-             "Transformer Components (RS, MHA, FF)": "transformer_components", "Twice": ""}
+    # Longest first, as page_ids_by_name orders them.
+    names = {"Transformer Components (RS, MHA, FF)": "transformer_components",
+             "Mean Ablation": "mean_ablation", "Knockout": "knockout", "Twice": ""}
     from flask import Flask as _Flask
 
     from api.web import bp
@@ -198,6 +185,32 @@ def test_reason_html_escapes_and_keeps_unknown_shapes() -> None:
         assert "<script>" not in hostile and "&lt;script&gt;" in hostile
         unknown = reason_html("shares Something <b>new</b>", names)
         assert unknown == Markup("shares Something &lt;b&gt;new&lt;/b&gt;")
+
+
+def test_page_ids_are_built_once_per_taxonomy_and_follow_a_reloaded_one(store: EmbeddedStore) -> None:
+    """node_page_id (each name a results page shows) walked the whole taxonomy on every call, and each
+    reason re-sorted every name."""
+    from dataclasses import replace
+
+    from api.app import create_app
+    from api.web_reasons import page_ids_by_name
+    from kg.taxonomy import Taxonomy, load_taxonomy
+
+    taxonomy = load_taxonomy()
+    own = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True, "TAXONOMY": taxonomy})
+    with own.app_context():
+        names = page_ids_by_name()
+        assert page_ids_by_name() is names  # built once for this taxonomy object
+        assert names["Logit Lens"] == "logit_lens"
+        lengths = [len(name) for name in names]
+        assert lengths == sorted(lengths, reverse=True)  # longest first, for _split_names
+        # A reloaded taxonomy (another object, as get_taxonomy gives after `paperkg init`) is walked again.
+        own.config["TAXONOMY"] = Taxonomy(nodes=[
+            replace(n, name="Logit Lens, Renamed") if n.id == "logit_lens" else n for n in taxonomy.nodes])
+        renamed = page_ids_by_name()
+        assert renamed["Logit Lens, Renamed"] == "logit_lens" and "Logit Lens" not in renamed
+        own.config["TAXONOMY"] = taxonomy
+        assert page_ids_by_name() is names
 
 
 # -- 4. "what is X": the notice links X's page -------------------------------------------------------------

@@ -976,3 +976,27 @@ def test_a_run_of_spaces_in_a_label_cell_reads_as_one_space(taxonomy: Taxonomy) 
     the label splits quadratic (3 s a cell), and the unknown label was reported with every space."""
     ids, unknown = map_labels("Logit  lens;   Probing" + " " * 9_000 + "x", "Techniques", taxonomy)
     assert ids == ["logit_lens"] and unknown == ["Probing x"]
+
+
+@pytest.mark.parametrize(("cell", "ids"), [
+    ("Activation Patching (ACDC)", ["activation_patching", "acdc"]),
+    ("Probing (SAEs)", ["probing", "sae"]),
+    ("_Probing (SAE)_.", ["probing", "sae"]),
+    ("Activation patching (AP)", ["activation_patching"]),  # AP is no known label: a mere spelling
+    ("Attribution Patching (AtP)", ["attribution_patching"]),  # AtP names the same node
+    ("Sparse Autoencoders (SAEs)", ["sae"]),
+])
+def test_a_parenthesised_acronym_naming_another_node_is_a_label_too(
+    taxonomy: Taxonomy, cell: str, ids: list[str],
+) -> None:
+    """The trailing acronym was stripped even where it names another node: "Activation Patching (ACDC)"
+    lost the ACDC tag and "Probing (SAEs)" the SAE tag, with no warning."""
+    assert map_labels(cell, "techniques", taxonomy) == (ids, [])
+    markdown = f"## S\n| Paper | Techniques |\n| --- | --- |\n| [P](https://x.org/p) | {cell} |\n"
+    row = parse_list(markdown, taxonomy).rows[0]
+    assert (row.technique_ids, row.unknown_techniques) == (ids, [])
+
+
+def test_an_unknown_label_with_a_known_acronym_stays_unknown(taxonomy: Taxonomy) -> None:
+    """Only a known label's acronym is read as a second label: "Frob (SAE)" is reported as written."""
+    assert map_labels("Frob (SAE)", "techniques", taxonomy) == ([], ["Frob (SAE)"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from kg.browse import node_definition, other_names
 from kg.embedded import EmbeddedStore
-from kg.entities import TaxonomyNode
+from kg.entities import ListRow, Paper, PaperBundle, TaxonomyNode, TechniqueUse
 from kg.taxonomy import load_taxonomy
 
 
@@ -75,3 +77,44 @@ def test_other_names_leave_out_the_name_its_word_forms_and_cues(nodes: dict[str,
 def test_other_names_stop_at_most(nodes: dict[str, TaxonomyNode]) -> None:
     node = replace(nodes["probing"], aliases=[f"name {i:02d}x" for i in range(30)], ambiguous_aliases=[])
     assert other_names(node, most=5) == [f"name {i:02d}x" for i in range(5)]
+
+
+HOSTILE_NAME = 'Logit Lens" onmouseover="alert(1)" <script>alert(2)</script>'
+HOSTILE_TLDR = ('The paper proposed the "logit lens" technique <script>alert(3)</script> & '
+                "<img src=x onerror=alert(4)>")
+
+
+def test_a_hostile_tldr_and_taxonomy_label_render_escaped_on_the_technique_page(tmp_path: Path) -> None:
+    """The definition line shows a list row's TL;DR, its paper's title and section path, and the node's
+    name (a custom taxonomy's label) in an attribute: each must reach the page as text, never markup."""
+    from api.app import create_app
+    from tests.embedders import HashEmbedder
+
+    nodes = [replace(n, name=HOSTILE_NAME) if n.id == "logit_lens" else n for n in load_taxonomy().nodes]
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    try:
+        store.init_schema()
+        store.load_taxonomy(nodes)
+        row = ListRow(section_id="techniques", section_title="Lens <script>alert(5)</script>",
+                      section_path=["Techniques <b>x</b>", "Lens <script>alert(5)</script>"],
+                      tldr=HOSTILE_TLDR, techniques_text="Logit lens")
+        paper = Paper(id="hostile-lens",
+                      title="Interpreting GPT: the logit lens <img src=x onerror=alert(6)>")
+        store.upsert_papers([PaperBundle(paper, techniques=[TechniqueUse("logit_lens", "list")],
+                                         list_rows=[row])])
+        client = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+        response = client.get("/techniques/logit_lens")
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        line = re.search(r'<p class="definition" data-definition>(.*?)</p>', html, re.S)
+        assert line is not None, "no definition line"
+        shown = line.group(1)
+        # Every payload is there as text: escaped, so no element or attribute of its own.
+        assert "&lt;script&gt;alert(3)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(4)&gt;" in shown
+        assert "the logit lens &lt;img src=x onerror=alert(6)&gt;" in shown
+        assert "Techniques &lt;b&gt;x&lt;/b&gt;" in shown
+        assert "Lens &lt;script&gt;alert(5)&lt;/script&gt;" in shown
+        assert "Logit Lens&#34; onmouseover=&#34;alert(1)&#34; &lt;script&gt;alert(2)&lt;/script&gt;" in shown
+        assert "<script>alert" not in html and "<img src=x" not in html and 'onmouseover="' not in html
+    finally:
+        store.close()
