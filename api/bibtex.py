@@ -152,9 +152,9 @@ _EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe
 _GREEK_WORD = re.compile("[\u0370-\u03ff\u1f00-\u1fff]{3,}")
 
 
-def _math_of(value: str, i: int) -> tuple[str, str] | None:
+def _math_of(value: str, i: int, greek_text: bool) -> tuple[str, str] | None:
     """("_"/"^", digit) for a sub- or superscript digit, ("", command) for another math character at
-    value[i], else None."""
+    value[i], else None; `greek_text`: value holds a Greek word, so its Greek letters stay text."""
     ch = value[i]
     if ch in _SCRIPTS:
         return _SCRIPTS[ch]
@@ -162,7 +162,7 @@ def _math_of(value: str, i: int) -> tuple[str, str] | None:
         return "", _MATH_SYMBOLS[ch]
     if ch in _GREEK_LETTERS:
         command = _GREEK_LETTERS[ch]
-        return ("", command) if command.startswith("\\") and not _GREEK_WORD.search(value) else None
+        return ("", command) if command.startswith("\\") and not greek_text else None
     if ord(ch) >= 0x2100 and (script := _SCRIPT_CAPITAL.match(unicodedata.name(ch, ""))):
         return "", f"\\mathcal{{{script.group(1)}}}"
     return None
@@ -218,10 +218,12 @@ def escape(value: str) -> str:
     # The specials first, by position (lone braces are found in the text as given); the accent
     # commands added after bring balanced braces of their own, and no combining mark can follow a
     # letter of an escape command (each ends in "}" or a symbol).
+    # Once per value, not per Greek letter (a search per letter was quadratic in a long Greek text).
+    greek_text = _GREEK_WORD.search(value) is not None
     out: list[str] = []
     run: list[tuple[str, str]] = []
     for i, ch in enumerate(value):
-        math = None if ch.isascii() else _math_of(value, i)
+        math = None if ch.isascii() else _math_of(value, i, greek_text)
         if math is not None:
             run.append(math)
             continue

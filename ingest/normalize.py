@@ -217,15 +217,61 @@ def split_venue_tag(title: str) -> tuple[str, str | None]:
     return cleaned[: match.start()].strip(), venue
 
 
+# Math symbols as words in a title key, so "A ≤ B" and "A ≥ B" (and arXiv's "$A \\leq B$") keep apart
+# where punctuation is dropped: TeX's names, which old keys of TeX titles spelled too. Another math
+# symbol (Unicode category Sm) is spelled by its Unicode name ("∠" is "angle").
+_SYMBOL_WORDS = {
+    "≤": "leq", "≦": "leq", "⩽": "leq", "≥": "geq", "≧": "geq", "⩾": "geq", "≠": "neq", "≈": "approx",
+    "≡": "equiv", "≃": "simeq", "≅": "cong", "≪": "ll", "≫": "gg", "∝": "propto", "∑": "sum",
+    "∏": "prod", "∐": "coprod", "√": "sqrt", "∫": "int", "∮": "oint", "∂": "partial", "∇": "nabla",
+    "∞": "infty", "×": "times", "÷": "div", "±": "pm", "∓": "mp", "→": "to", "←": "gets",
+    "↔": "leftrightarrow", "⇒": "implies", "⇐": "impliedby", "⇔": "iff", "↦": "mapsto", "∈": "in",
+    "∉": "notin", "∋": "ni", "⊂": "subset", "⊆": "subseteq", "⊃": "supset", "⊇": "supseteq",
+    "∪": "cup", "∩": "cap", "∖": "setminus", "∅": "emptyset", "∀": "forall", "∃": "exists",
+    "∄": "nexists", "¬": "neg", "∧": "wedge", "∨": "vee", "⊕": "oplus", "⊗": "otimes", "∘": "circ",
+    "⊥": "perp", "∥": "parallel",
+}
+# Math symbols read as punctuation, as their ASCII look-alikes are (a list types "-", "~1B", "*", "/",
+# "·" where arXiv's TeX has "$-$", "$\\sim$1B", "$\\ast$", ...): dropped like those. So are the ASCII
+# ones ("+", "=", "<", ">", "|", "~") and their fullwidth forms, as every title key dropped them:
+# "SAEs + Probes" is "SAEs and Probes" (same_words) and "C++" is "C".
+_SYMBOL_PUNCTUATION = frozenset("−∼∗∕⁄∙⋅∣")
+
+
+@functools.cache
+def _symbol_word(ch: str) -> str:
+    """The word a title key spells math symbol `ch` as ("≤" -> "leq"), "" for another character."""
+    if ch in _SYMBOL_WORDS:
+        return _SYMBOL_WORDS[ch]
+    if unicodedata.category(ch) != "Sm" or ch in _SYMBOL_PUNCTUATION:
+        return ""
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded.isascii() or folded in _SYMBOL_PUNCTUATION:
+        return ""
+    if folded in _SYMBOL_WORDS:  # a compatibility form (a small or fullwidth symbol)
+        return _SYMBOL_WORDS[folded]
+    return " ".join(re.findall(r"[a-z]+", unicodedata.name(ch, "").lower()))
+
+
+def _spelled_symbols(text: str) -> str:
+    """text with each math symbol as its word between spaces ("A≤B" -> "A leq B"), before NFKD, which
+    would turn "≠" into "=" and a combining stroke."""
+    if text.isascii():
+        return text
+    return "".join(f" {word} " if (word := _symbol_word(ch)) else ch for ch in text)
+
+
 def title_key(title: str | None) -> str:
     """Normalised title for de-duplication: TeX markup read as plain text (kg.tex: arXiv's
     "\\textit{Induction Heads}", "$\\ell_1$", "3\\%" are the list's "Induction Heads", "ℓ1", "3%"),
-    format characters (zero-width space ...) removed, compatibility letters folded ("ℓ" is "l", "ℝ" "R",
+    format characters (zero-width space ...) removed, math symbols spelled as words ("≤" and "$\\leq$"
+    are "leq", "∑" "sum", so "A ≤ B" is not "A ≥ B"), compatibility letters folded ("ℓ" is "l", "ℝ" "R",
     "ﬁ" "fi"), casefolded, accents/punctuation/venue tags removed."""
     if not title:
         return ""
     text, _venue = split_venue_tag(strip_format_characters(plain_text(title)))
     text = _TRAILING_BRACKET.sub("", text)
+    text = _spelled_symbols(text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.casefold()
@@ -557,7 +603,10 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     # TeX markup and format characters (read as plain text since the rule of title_key_rule 2026-11).
     r"{GPT}-2 Uses 3\% of Its Heads: \textit{Induction Heads} \& Name Movers",
     r"$k$-Sparse Features in $\ell_1$-Regularised $\mathbb{R}^d$ ($\epsilon$-Greedy) by G\"odel~et al.",
-    "Acti\u200bvation\u00a0Patching \ufeffℓ1", "",
+    "Acti\u200bvation\u00a0Patching \ufeffℓ1",
+    # Math symbols, TeX or Unicode, spelled as words (the TeX rule above first dropped them, so "A ≤ B"
+    # was keyed as "A ≥ B"); Greek kept; the ASCII ones, "−" and "∼" dropped as punctuation.
+    r"When $A \leq B$ vs A ≥ B: $\sum$ ∏ $\sqrt{d}$ ≠ = × → ∃ ＋ − $\sim$1B $\alpha$ $2^{10}$", "",
 )
 
 

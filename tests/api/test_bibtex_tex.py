@@ -5,8 +5,11 @@ entry below compiles without an error."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from api import bibtex
 from api.bibtex import citation_key, escape, to_bibtex
 from kg.entities import Paper
 from tests.api.test_bibtex import parse_bib
@@ -49,3 +52,25 @@ def test_math_letters_are_latex_math_and_emoji_are_left_out(text: str, field: st
 def test_the_citation_key_of_a_tex_title_is_its_texts() -> None:
     paper = Paper(id="p", title=r"\textit{Induction Heads} in {GPT}-2", authors=[r"Kurt G\"odel"], year=2024)
     assert citation_key(paper) == "godel2024induction"
+
+
+class _CountingPattern:
+    """A compiled pattern that counts its searches (the Greek-word test is run once per value)."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.searches = 0
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.searches += 1
+        return self.pattern.search(text)
+
+
+def test_a_long_greek_text_is_searched_for_a_greek_word_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A search per Greek letter was quadratic: 28,000 Greek letters took over a second.
+    counting = _CountingPattern(bibtex._GREEK_WORD)
+    monkeypatch.setattr(bibtex, "_GREEK_WORD", counting)
+    letters = "αβ " * 5000
+    assert escape(letters) == " ".join([r"$\alpha\beta$"] * 5000)  # no Greek word: all math
+    assert escape(letters + "Καραγιάννης") == letters.strip() + " Καραγιάννης"  # a Greek word: all text
+    assert counting.searches <= 2
