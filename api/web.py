@@ -116,7 +116,17 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"max_query": MAX_QUERY_CHARS}
+    return {"max_query": MAX_QUERY_CHARS, "has_roadmap": _has_roadmap}
+
+
+def _has_roadmap() -> bool:
+    """Whether the nav links the start page: the server's taxonomy has a roadmap. Called by the layout,
+    which error pages use too: when the taxonomy cannot be read (the store is down), the link stays and
+    the start page says why itself."""
+    try:
+        return _roadmap_taxonomy() is not None
+    except Exception:  # an error page must render whatever broke
+        return True
 
 
 format_filters.register(bp)
@@ -293,7 +303,6 @@ def search() -> str | tuple[str, int] | BaseResponse:
     if not fragment or (not q and ctx["filters"].is_empty()):
         ctx.update(_cached_form_options(store, labels))
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
-        ctx["has_roadmap"] = _roadmap_taxonomy() is not None
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
 

@@ -139,8 +139,10 @@ def test_without_a_roadmap_the_page_is_a_clear_404(tmp_path: Path, plumbing_stor
     html = response.get_data(as_text=True)
     assert "<h1>No roadmap</h1>" in html and "has no beginner&#39;s roadmap (its roadmap: section)" in html
     assert "data-flow" not in html
-    # The home page offers the start page only when there is one (newcomer QA: "where should I start").
-    assert "data-start-link" not in client.get("/").get_data(as_text=True)
+    # The home page and the nav offer the start page only when there is one.
+    home = client.get("/").get_data(as_text=True)
+    assert "data-start-link" not in home and 'href="/start"' not in home
+    assert 'href="/techniques">Techniques</a>' in home
 
 
 def test_the_home_page_sends_a_newcomer_to_the_start_page(client: FlaskClient) -> None:
