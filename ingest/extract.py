@@ -98,6 +98,7 @@ from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, Tech
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.taxonomy import Taxonomy
 from kg.tex import Mapped, join, plain_mapped
+from kg.validation import FORMAT_CHARACTERS, OTHER_SPACES
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
@@ -444,15 +445,14 @@ def broken_long_runs(text: str) -> str:
 # other spaces (no-break, thin, ideographic) are a space; the Unicode hyphens U+2010/U+2011 are "-"
 # ("path‑patching"); decomposed letters ("o" + U+0308) are composed; the ligatures of PDF text ("ﬁ")
 # are their letters; "auto-encoder" is "autoencoder" (the taxonomy's spelling).
-_FORMAT_CHARACTER = re.compile("[\u00ad\u061c\u180e\u200b-\u200d\u2060-\u2064\ufeff]")
-_ODD_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_FORMAT_CHARACTER = re.compile(f"\u061c|{FORMAT_CHARACTERS.pattern}")  # clean_text's, and the ALM mark
 _UNICODE_HYPHEN = re.compile("[\u2010\u2011]")
 _DECOMPOSED = re.compile("[^\u0300-\u036f][\u0300-\u036f]+")
 _LIGATURE = re.compile("[\ufb00-\ufb06]")
-_AUTO_ENCODER = re.compile(r"(?i)\b(auto)-(?=encod)")
-_UNICODE_FIXES = re.compile("[\u00ad\u061c\u180e\u200b-\u200d\u2060-\u2064\ufeff\u00a0\u1680"
-                            "\u2000-\u200a\u202f\u205f\u3000\u2010\u2011\u0300-\u036f\ufb00-\ufb06]"
-                            "|(?i:auto)[-\u2010\u2011]")
+_AUTO_ENCODER = re.compile(r"\b((?i:auto))-(?=(?i:encod))")
+# Any of them: most texts have none, and skip the passes.
+_UNICODE_FIXES = re.compile("|".join(p.pattern for p in (
+    _FORMAT_CHARACTER, OTHER_SPACES, _UNICODE_HYPHEN, _DECOMPOSED, _LIGATURE, _AUTO_ENCODER)))
 
 
 def readable(text: str) -> Mapped:
@@ -463,7 +463,7 @@ def readable(text: str) -> Mapped:
     mapped = plain_mapped(broken_long_runs(text))
     if not _UNICODE_FIXES.search(mapped.text):
         return mapped
-    mapped = mapped.sub(_FORMAT_CHARACTER, "").sub(_ODD_SPACE, " ").sub(_UNICODE_HYPHEN, "-")
+    mapped = mapped.sub(_FORMAT_CHARACTER, "").sub(OTHER_SPACES, " ").sub(_UNICODE_HYPHEN, "-")
     mapped = mapped.sub(_DECOMPOSED, lambda m: unicodedata.normalize("NFC", m.group(0)))
     mapped = mapped.sub(_LIGATURE, lambda m: unicodedata.normalize("NFKC", m.group(0)))
     return mapped.sub(_AUTO_ENCODER, lambda m: m.group(1))

@@ -134,17 +134,17 @@ _SPACE_CONTROL = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
 # shorthand and musical format controls, tag characters. "acti\u200bvation" is the word "activation" and
 # "Ilya Sutskever\u200b" the name "Ilya Sutskever". The Cf characters that stay: LRM/RLM/ALM (direction
 # marks of right-to-left text), and the visible prepended signs of Arabic, Syriac, Kaithi and Egyptian.
-_FORMAT_CHARACTERS = re.compile(
+FORMAT_CHARACTERS = re.compile(
     "[\u00ad\u180e\u200b-\u200d\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
 # Spaces other than " " (Unicode category Zs: no-break, thin, em, ideographic ...): a plain space, so a
 # word after a no-break space is a word of its own to extraction and search.
-_OTHER_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+OTHER_SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 
 
 def strip_format_characters(text: str) -> str:
     """`text` without the invisible format characters above (zero-width space, soft hyphen, BOM ...)."""
-    return text if text.isascii() else _FORMAT_CHARACTERS.sub("", text)
+    return text if text.isascii() else FORMAT_CHARACTERS.sub("", text)
 
 
 def nfc(text: str) -> str:
@@ -167,7 +167,7 @@ def clean_text(text: str) -> str:
     text = _CONTROL.sub("", _SPACE_CONTROL.sub(" ", text))
     if text.isascii():
         return text
-    return nfc(_FORMAT_CHARACTERS.sub("", _OTHER_SPACES.sub(" ", text)))
+    return nfc(FORMAT_CHARACTERS.sub("", OTHER_SPACES.sub(" ", text)))
 
 
 def now() -> str:

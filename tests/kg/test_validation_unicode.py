@@ -12,7 +12,7 @@ import pytest
 
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle
-from kg.validation import _FORMAT_CHARACTERS, author_key, clean_text, paper_authors, query_words, search_terms
+from kg.validation import FORMAT_CHARACTERS, author_key, clean_text, paper_authors, query_words, search_terms
 
 NFD = "NFD"
 
@@ -41,7 +41,7 @@ def test_every_invisible_format_character_is_removed_and_visible_ones_stay() -> 
             continue
         if 0x202A <= cp <= 0x202E or 0x2066 <= cp <= 0x2069:
             continue  # bidi embedding/isolate controls: clean_text's older rule removes them
-        assert _FORMAT_CHARACTERS.fullmatch(ch), f"U+{cp:04X} {unicodedata.name(ch, '')}"
+        assert FORMAT_CHARACTERS.fullmatch(ch), f"U+{cp:04X} {unicodedata.name(ch, '')}"
 
 
 def test_author_keys_of_one_name_typed_differently_are_one() -> None:
