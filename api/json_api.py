@@ -27,6 +27,7 @@ from api.params import (
     search_request,
     since_arg,
 )
+from api.taxonomy_file import node_summary
 from kg import browse
 from kg.entities import Paper, PaperDetail
 from kg.lookup import find_paper, find_related
@@ -301,7 +302,8 @@ def technique(technique_id: str) -> Response:
     except browse.UnknownNode:
         raise not_found(f"no technique with id {technique_id[:200]!r}") from None
     return jsonify({
-        "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label, "parent": d.parent,
+        "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label,
+        "summary": node_summary(d.id), "parent": d.parent,
         "refinements": d.refinements, "own_count": d.own_count, "total_count": d.total_count,
         "cooccurring": d.cooccurring,
         "papers_per_year": {str(y): n for y, n in d.papers_per_year.items()},

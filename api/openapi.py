@@ -310,6 +310,8 @@ SCHEMAS: dict[str, Any] = {
     "TechniqueDetail": _object({
         "id": {"type": "string"}, "label": {"type": "string"}, "kind": _nullable("string"),
         "node_label": {"type": "string"},
+        "summary": _nullable("string", description="what the node is, a paragraph from the taxonomy file's "
+                                                   "summaries; null when the file has none for it"),
         "parent": _object({"id": {"type": "string"}, "label": {"type": "string"}}, nullable=True,
                           description="the node it refines or belongs to; null for a top-level node"),
         "refinements": {"type": "array", "items": _object(

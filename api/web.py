@@ -27,6 +27,7 @@ from api.params import (
     list_arg,
     unknown_sections,
 )
+from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
 from api.web_chart import year_chart
 from api.web_format import highlight, isolate, shorten
 from api.web_graph import neighbourhood
@@ -36,7 +37,7 @@ from kg.explain import Labels, query_terms
 from kg.lookup import find_paper
 from kg.schema import Label
 from kg.store import GraphStore, StoreError
-from kg.taxonomy import Taxonomy, TaxonomyMeta, load_taxonomy
+from kg.taxonomy import Taxonomy, TaxonomyMeta
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 from kg.withdrawn import is_withdrawn
 
@@ -57,8 +58,6 @@ NEW_PAGE_SIZE = 100
 # paper on every view, so a busy week fits but a years-long period does not (the page says so and
 # gives the `export list-rows --limit` command for all of them).
 SUGGESTED_ROWS_LIMIT = 200
-_FULL_TAXONOMY_KEY = "paperkg_web_full_taxonomy"
-_WARNED_KEY = "paperkg_web_warned"
 _FORM_OPTIONS_KEY = "paperkg_web_form_options"
 # The search form's counts (technique tree, sections, totals) cost a full count over the graph
 # (0.7 s at 100k papers); they change only with an ingest, so a page may show them this stale.
@@ -307,34 +306,11 @@ def search() -> str | tuple[str, int] | BaseResponse:
 
 
 def _meta() -> TaxonomyMeta:
-    """What the pages say about the server's taxonomy file (its meta `field`, `survey`, `list`, `examples`):
-    the file the app was given (TAXONOMY loaded from a file), else PAPERKG_TAXONOMY, the file the About
-    page names. An unreadable file gets the neutral texts; the New page says why it cannot be read."""
-    taxonomy = get_taxonomy()
-    if taxonomy.source:  # a Taxonomy built from the store's nodes has no source and no meta
-        return taxonomy.meta
-    try:
-        full = _full_taxonomy()
-    except ValueError as exc:
-        _warn_once(f"taxonomy meta unavailable, neutral page texts: {exc}")
-        return TaxonomyMeta()
-    # A store initialised with another field's file, served without PAPERKG_TAXONOMY naming it: the
-    # packaged file's texts would claim MI for it (review).
-    lacking = set(taxonomy.by_id) - set(full.by_id)
-    if lacking:
-        _warn_once(f"the store holds {len(lacking)} taxonomy ids that {full.source or 'PAPERKG_TAXONOMY'} "
-                   "lacks: neutral page texts (set PAPERKG_TAXONOMY to the file the store was initialised "
-                   "with)")
-        return TaxonomyMeta()
-    return full.meta
-
-
-def _warn_once(message: str) -> None:
-    """Log `message` at WARNING the first time this app sees it (pages would repeat it on every view)."""
-    warned: set[str] = current_app.extensions.setdefault(_WARNED_KEY, set())
-    if message not in warned:
-        warned.add(message)
-        log.warning("%s", message)
+    """What the pages say about the server's taxonomy file (its meta `field`, `survey`, `list`, `examples`);
+    an unreadable file, or another field's, gets the neutral texts (the New page says why it cannot be
+    read)."""
+    taxonomy = own_taxonomy_file("meta", "neutral page texts")
+    return taxonomy.meta if taxonomy is not None else TaxonomyMeta()
 
 
 def _examples(meta: TaxonomyMeta, technique_options: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -811,8 +787,9 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # which mypy cannot tell from a ** dict.
         search_within=url_for("web.search", **{within: node.id}) if within else None,  # type: ignore[arg-type]
         survey=_meta().survey, other_names=other_names(node),
-        # What the node is, in the awesome list's words (kg.browse.node_definition says which row).
-        definition=node_definition(store, node),
+        # What the node is: the taxonomy file's summary, and the awesome-list row that introduces it
+        # (kg.browse.node_definition says which row).
+        summary=node_summary(node.id), definition=node_definition(store, node),
     ), 400 if error else 200
 
 
@@ -903,36 +880,6 @@ def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[d
     return out
 
 
-def _full_taxonomy() -> Taxonomy:
-    """The configured taxonomy file with its list-label maps, parsed again only when the file changes
-    (its path, modification time and size: one stat a New-page view), so an edited file reaches a
-    running server as it reaches `paperkg export list-rows`."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    path = paperkg_config().taxonomy
-    try:
-        # Stat before reading: a file changed in between is cached under its old key, so read again.
-        st = path.stat()
-        key: tuple[str, int, int] | None = (str(path), st.st_mtime_ns, st.st_size)
-    except OSError:
-        key = None  # load_taxonomy says why the file cannot be read
-    # A file that cannot be loaded is cached as its error: every page reads the meta, and a full parse
-    # per view of a file being edited cost 80 ms each (review).
-    cached: tuple[tuple[str, int, int], Taxonomy | ValueError] | None = app.extensions.get(_FULL_TAXONOMY_KEY)
-    if key is not None and cached is not None and cached[0] == key:
-        if isinstance(cached[1], ValueError):
-            raise cached[1]
-        return cached[1]
-    try:
-        taxonomy = load_taxonomy(path)
-    except ValueError as exc:
-        if key is not None:
-            app.extensions[_FULL_TAXONOMY_KEY] = (key, exc)
-        raise
-    if key is not None:
-        app.extensions[_FULL_TAXONOMY_KEY] = (key, taxonomy)
-    return taxonomy
-
-
 def _suggested_rows(store: GraphStore, since: str) -> dict[str, Any]:
     """The template's list_rows_* values: the markdown rows for the awesome list (None when there are
     none), the ids of the papers it left out as withdrawn, how many of the newest papers the rows were
@@ -943,7 +890,7 @@ def _suggested_rows(store: GraphStore, since: str) -> dict[str, Any]:
     from ingest.export_rows import list_rows_export  # lazy: only the New page needs it
 
     try:
-        taxonomy = _full_taxonomy()
+        taxonomy = full_taxonomy()
     except ValueError as exc:  # the loader's one-line reason (a tab, a missing file, an unknown key)
         log.warning("suggested list rows: %s", exc)
         out["list_rows_unavailable"] = _taxonomy_unreadable(str(exc), paperkg_config().taxonomy)
@@ -1012,19 +959,10 @@ def _taxonomy_file_shown(path: Path) -> tuple[str, bool]:
 # -- start here: the beginner's roadmap ----------------------------------------------------------
 
 def _roadmap_taxonomy() -> Taxonomy | None:
-    """The server's taxonomy file when it has a `roadmap:` block, found as _meta finds the file: None
-    when it has none, cannot be read, or is not the file the store was initialised with."""
-    taxonomy = get_taxonomy()
-    if taxonomy.source:  # the app was given a taxonomy loaded from a file
-        return taxonomy if taxonomy.roadmap else None
-    try:
-        full = _full_taxonomy()
-    except ValueError as exc:
-        _warn_once(f"taxonomy roadmap unavailable, no start page: {exc}")
-        return None
-    if set(taxonomy.by_id) - set(full.by_id):  # another field's store: the file's roadmap is not its own
-        return None
-    return full if full.roadmap else None
+    """The server's taxonomy file when it has a `roadmap:` block: None when it has none, cannot be read,
+    or is not the file the store was initialised with."""
+    taxonomy = own_taxonomy_file("roadmap", "no start page")
+    return taxonomy if taxonomy is not None and taxonomy.roadmap else None
 
 
 @bp.get("/start")

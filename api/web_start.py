@@ -24,6 +24,7 @@ class StartTechnique:
     linked: bool  # the store has the node, so /techniques/<id> answers
     papers: list[dict[str, Any]] = field(default_factory=list)  # {id, title, year}, most connected first
     total: int = 0  # papers using it (refinements included)
+    summary: str | None = None  # what it is: the taxonomy file's summary
 
 
 @dataclass
@@ -74,7 +75,8 @@ def start_flows(store: GraphStore, roadmap: Roadmap, taxonomy: Taxonomy, labels:
             node = taxonomy.by_id.get(node_id)
             linked = node_id in labels.nodes
             found = techniques[node_id] = StartTechnique(
-                id=node_id, name=node.name if node else labels.name(node_id), linked=linked)
+                id=node_id, name=node.name if node else labels.name(node_id), linked=linked,
+                summary=taxonomy.summaries.get(node_id))
             if linked:
                 papers, found.total = store.papers_by_technique(
                     node_id, include_refinements=True, sort="centrality", limit=PAPERS_PER_TECHNIQUE)

@@ -37,7 +37,7 @@ _ID_LIKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 _TOP_KEYS = frozenset({"techniques", "fundamental_objects", "findings", "evaluation",
                        "extensions_not_in_figure", "paperkg_extensions", "components", "models",
                        "extra_aliases", "list_label_map", "confirming_terms", "weekly", "meta", "edges",
-                       "roadmap"})
+                       "roadmap", "summaries"})
 _NODE_KEYS = frozenset({"id", "label", "aliases", "ambiguous_aliases", "parent"})
 # Extensions beyond the bands: the transcription's, then the project's own (same keys, same rules).
 _EXTENSION_SECTIONS = ("extensions_not_in_figure", "paperkg_extensions")
@@ -58,6 +58,8 @@ _SURVEY_KEYS = frozenset({"citation", "arxiv_id", "figure"})
 _LIST_KEYS = frozenset({"name", "url", "seed_commit", "seed_date", "follows_survey"})
 # A meta phrase is shown in a sentence of a page: longer than this is a paragraph, not a phrase.
 MAX_META_CHARS = 300
+# A node's summary is the paragraph its page opens with: a few sentences, not an article.
+MAX_SUMMARY_CHARS = 600
 # The home page shows every meta example as a link; the examples it derives without them are
 # api/web.py's MAX_DERIVED_EXAMPLES (5), so a handful more is a list of examples, not a page of them.
 MAX_META_EXAMPLES = 10
@@ -219,6 +221,8 @@ class Taxonomy:
     meta: TaxonomyMeta = field(default_factory=TaxonomyMeta)
     # The file's `roadmap:` block; None: the file has none (the start page is then absent).
     roadmap: Roadmap | None = None
+    # The file's `summaries:` block: node id -> what the node is, in a few plain sentences.
+    summaries: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, TaxonomyNode] = {n.id: n for n in self.nodes}
@@ -926,6 +930,29 @@ def _parse_roadmap(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> Road
     return roadmap
 
 
+def _parse_summaries(raw: Any, by_id: dict[str, TaxonomyNode], where: str) -> dict[str, str]:
+    """The `summaries:` block: node id -> what the node is (a page's opening paragraph), every id a node
+    of the file (a misspelt one would silently leave its page without a summary)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: summaries must be a mapping of node id to text, not {_show(raw)}")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        node_id = _check_id(key, f"summaries key{_key_at(raw, key)}", where)
+        what = f"the summary of {node_id!r}{_key_at(raw, key)}"
+        if node_id not in by_id:
+            close = difflib.get_close_matches(node_id, list(by_id), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{where}: {what}: no node has that id{hint}")
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}: {what} must be a non-empty string, not {_show(value)}")
+        text = " ".join(value.split())  # a folded YAML paragraph is one paragraph
+        if len(text) > MAX_SUMMARY_CHARS:
+            raise ValueError(f"{where}: {what} is {len(text)} characters long; it opens the node's page, "
+                             f"so keep it to {MAX_SUMMARY_CHARS}")
+        out[node_id] = text
+    return out
+
+
 def _check_parents(nodes: list[TaxonomyNode], where: str) -> None:
     """Every parent must be a node, and no chain of parents may come back to where it started: a
     cycle would make every walk over refinements endless."""
@@ -1060,6 +1087,8 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     meta = _parse_meta(data.get("meta"), where)
     roadmap = _parse_roadmap(data["roadmap"], {n.id: n for n in nodes}, where) \
         if data.get("roadmap") is not None else None
+    summaries = _parse_summaries(data["summaries"], {n.id: n for n in nodes}, where) \
+        if data.get("summaries") is not None else {}
     _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,
@@ -1071,6 +1100,7 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         weekly=weekly,
         meta=meta,
         roadmap=roadmap,
+        summaries=summaries,
     )
 
 

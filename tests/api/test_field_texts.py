@@ -344,7 +344,7 @@ def test_a_store_of_another_field_served_with_the_packaged_file_gets_neutral_tex
     config = load_config(env={"PAPERKG_DATA_DIR": str(folder)})  # PAPERKG_TAXONOMY: the packaged file
     client = create_app({"TESTING": True, "STORE": store, "EMBEDDER": HashEmbedder(),
                          "PAPERKG_CONFIG": config}).test_client()
-    with caplog.at_level("WARNING", logger="api.web"):
+    with caplog.at_level("WARNING", logger="api.taxonomy_file"):
         for url in PAGES:
             page = get(client, url).lower()
             for word in MI_WORDS:
@@ -361,12 +361,12 @@ def test_a_taxonomy_file_that_cannot_be_read_is_parsed_once_per_change(
     broken = folder / "broken.yaml"
     broken.write_text(OTHER_FIELD + "meta: [not, a, mapping]\n", encoding="utf-8")
     client = client_for(store, folder, "broken.yaml")
-    import api.web
+    import api.taxonomy_file
 
     loads: list[Path] = []
-    real = api.web.load_taxonomy
-    monkeypatch.setattr(api.web, "load_taxonomy", lambda path: loads.append(path) or real(path))
-    with caplog.at_level("WARNING", logger="api.web"):
+    real = api.taxonomy_file.load_taxonomy
+    monkeypatch.setattr(api.taxonomy_file, "load_taxonomy", lambda path: loads.append(path) or real(path))
+    with caplog.at_level("WARNING", logger="api.taxonomy_file"):
         for _ in range(3):
             for url in ("/", "/about"):
                 get(client, url)

@@ -59,12 +59,14 @@ def test_a_technique_page_says_what_it_is_and_where_that_comes_from(client: Flas
     line = re.search(r'<p class="definition" data-definition>(.*?)</p>', html, re.S)
     assert line, "no definition line"
     words = text(line.group(1))
-    assert words.startswith('What it is: The paper proposed the "logit lens" technique, which can be used to '
-                            "project intermediate activations into the vocabulary space for interpretation.")
+    # After the taxonomy's summary, what the list says of it.
+    assert words.startswith('In the awesome list: The paper proposed the "logit lens" technique, which can '
+                            "be used to project intermediate activations into the vocabulary space for "
+                            "interpretation.")
     assert "— the awesome list's TL;DR of interpreting GPT: the logit lens (list section Techniques)" in words
     assert 'href="/papers/logit-lens"' in line.group(1)  # the paper it comes from, linked
-    # The line comes before the papers.
-    assert html.index("data-definition") < html.index('<ol class="papers"')
+    # The lines come before the papers, the summary first.
+    assert html.index("data-summary") < html.index("data-definition") < html.index('<ol class="papers"')
 
 
 def test_a_topic_page_says_what_it_is(client: FlaskClient) -> None:
@@ -74,8 +76,10 @@ def test_a_topic_page_says_what_it_is(client: FlaskClient) -> None:
 
 
 def test_no_definition_line_without_a_row_that_introduces_it(client: FlaskClient) -> None:
-    """Activation patching's only list row used it: no line, rather than a paper's summary as a definition."""
-    assert "data-definition" not in page(client, "/techniques/activation_patching")
+    """Activation patching's only list row used it: no list line, rather than a paper's summary as a
+    definition; the taxonomy's summary says what it is."""
+    html = page(client, "/techniques/activation_patching")
+    assert "data-definition" not in html and "data-summary" in html
 
 
 def test_also_called_shows_only_other_names(client: FlaskClient) -> None:

@@ -22,7 +22,10 @@ def test_a_technique_page_says_what_it_is_and_links_its_source(browser: WebDrive
     open_page(browser, live_server + "/techniques/logit_lens")
     line = browser.find_element(By.CSS_SELECTOR, "[data-definition]")
     assert line.is_displayed()
-    assert line.text.startswith('What it is: The paper proposed the "logit lens" technique')
+    assert line.text.startswith('In the awesome list: The paper proposed the "logit lens" technique')
+    summary = browser.find_element(By.CSS_SELECTOR, "[data-summary]")
+    assert summary.is_displayed() and summary.text.startswith("What it is: Reading an intermediate layer")
+    assert summary.location["y"] < line.location["y"]
     assert ("the awesome list's TL;DR of interpreting GPT: the logit lens (list section Techniques)"
             in line.text)
     # Above the papers, where a reader looks first.

@@ -1063,3 +1063,34 @@ def test_init_refuses_a_broken_roadmap_in_one_line(data_dir: Path, tmp_path: Pat
     assert result.output == (f"Error: {path}: roadmap edge 3 (line 45) via names 'faithfulnes', which is not "
                              "a node of the taxonomy: did you mean 'faithfulness'?\n")
     assert not (data_dir / "paperkg.sqlite3").exists()
+
+
+# -- summaries: what each node is -------------------------------------------------------------------------
+
+def _with_summaries(tmp_path: Path, block: str) -> Path:
+    """A minimal taxonomy file with a `summaries:` block given as YAML text."""
+    path = tmp_path / "t.yaml"
+    path.write_text("techniques:\n  - {id: sae, label: SAE}\n  - {id: probing, label: Probing}\n" + block,
+                    encoding="utf-8")
+    return path
+
+
+def test_summaries_are_read_as_one_paragraph(tmp_path: Path) -> None:
+    path = _with_summaries(tmp_path, "summaries:\n  sae: >-\n    A sparse\n    dictionary.\n")
+    assert load_taxonomy(path).summaries == {"sae": "A sparse dictionary."}
+    assert load_taxonomy(_with_summaries(tmp_path, "")).summaries == {}
+
+
+@pytest.mark.parametrize(("block", "message"), [
+    ("summaries:\n  sea: A typo.\n",
+     "the summary of 'sea' at line 5: no node has that id (did you mean 'sae'?)"),
+    ("summaries:\n  sae: ''\n", "the summary of 'sae' at line 5 must be a non-empty string"),
+    ("summaries:\n  sae: [a, b]\n", "the summary of 'sae' at line 5 must be a non-empty string"),
+    ("summaries:\n  sae: " + "word " * 130 + "\n",
+     "is 649 characters long; it opens the node's page, so keep it to 600"),
+    ("summaries: [sae]\n", "summaries must be a mapping of node id to text"),
+    ("summaries:\n  Sae: Capitalised.\n", "id 'Sae' of summaries key"),
+])
+def test_a_wrong_summary_is_refused_with_its_place(tmp_path: Path, block: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_taxonomy(_with_summaries(tmp_path, block))
