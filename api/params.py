@@ -37,8 +37,8 @@ MAX_ID_CHARS = 200
 SOURCES = ("list", "arxiv", "records")
 # The sources an ingest run is recorded under (GET /api/runs?source=): the paper sources, whose commands
 # run_ingest records under their names, a weekly run (ingest.weekly.RUN_SOURCE) and the load of the papers
-# it keeps (ingest.weekly.LOAD_SOURCE), and a re-extraction of the store (ingest.pipeline.REEXTRACT_SOURCE);
-# tests/api/test_params.py checks these against ingest.weekly and ingest.pipeline.
+# it keeps (ingest.weekly.LOAD_SOURCE), and a re-extraction of the store (ingest.reextract.REEXTRACT_SOURCE);
+# tests/api/test_params.py checks these against ingest.weekly and ingest.reextract.
 RUN_SOURCES = (*SOURCES, "arxiv-weekly", "arxiv-weekly-load", "reextract")
 
 Args = MultiDict[str, str]

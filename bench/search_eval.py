@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO))
 from bench.shared_data import DATA_HELP, seed_papers_file  # noqa: E402
 from ingest.embed import get_embedder  # noqa: E402
 from ingest.extract import Extractor  # noqa: E402
-from ingest.pipeline import IngestSummary, ingest_records_file  # noqa: E402
+from ingest.pipeline import ingest_records_file  # noqa: E402
+from ingest.summary import IngestSummary  # noqa: E402
 from kg.embedded import EmbeddedStore  # noqa: E402
 from kg.search import search  # noqa: E402
 from kg.taxonomy import Taxonomy, load_taxonomy  # noqa: E402

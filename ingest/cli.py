@@ -264,7 +264,7 @@ def ingest_list_cmd(
     no other source."""
     from ingest.arxiv_source import ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
-    from ingest.pipeline import counted
+    from ingest.summary import counted
     from kg.config import load_config
     from kg.taxonomy import load_taxonomy
 
@@ -327,7 +327,7 @@ def ingest_list_cmd(
 
 def _no_rows_reason(source: str, parsed: Any) -> str:
     """Why a list source with no rows is refused, naming the first unreadable row if there is one."""
-    from ingest.pipeline import counted
+    from ingest.summary import counted
     from kg.cli import shown_arg
 
     reason = (f"no list rows in {shown_arg(source, 200)}: is it the awesome list? Its papers are the rows "
@@ -340,7 +340,7 @@ def _no_rows_reason(source: str, parsed: Any) -> str:
 
 
 def _echo_problems(parsed: Any) -> None:
-    from ingest.pipeline import did_you_mean
+    from ingest.summary import did_you_mean
 
     for entry in parsed.unknown_labels:
         lines = ", ".join(str(n) for n in entry["lines"])
@@ -446,7 +446,7 @@ def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch
     From what an ingest extracts a paper from (its stored title, abstract and list TL;DRs); only the
     papers whose extraction changed are written, keeping their list rows, list labels, sources and
     embeddings. Nothing is fetched or embedded (but a text the embedding cache lost)."""
-    from ingest.pipeline import REEXTRACT_SOURCE, run_reextract
+    from ingest.reextract import REEXTRACT_SOURCE, run_reextract
 
     if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
         raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one of "

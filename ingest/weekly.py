@@ -666,7 +666,8 @@ def _check_clock(summary: WeeklySummary, start: datetime, end: datetime, arxiv_t
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: TextEmbedder | None, taxonomy: Taxonomy | None, extractor: PaperExtractor | None,
          threshold: float | None, config: Config, progress: bool, held: Any) -> None:
-    from ingest.pipeline import resolve_stored_ids, run_ingest
+    from ingest.list_match import resolve_stored_ids
+    from ingest.pipeline import run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
     queries = build_queries(query_terms(taxonomy), config.arxiv_categories)

@@ -19,7 +19,7 @@ from kg.config import configure_logging, describe, load_config
 from kg.store import GraphStore, StoreError, open_store, require_store
 
 if TYPE_CHECKING:
-    from ingest.pipeline import ExtractionCheck
+    from ingest.reextract import ExtractionCheck
     from kg.entities import TaxonomyNode
     from kg.taxonomy import Taxonomy
 
@@ -126,8 +126,8 @@ def check_store_taxonomy(store: GraphStore, taxonomy: Taxonomy) -> None:
 
 
 def _check_extractions(store: GraphStore, taxonomy: Taxonomy, removed: Sequence[str]) -> ExtractionCheck:
-    """ingest.pipeline.check_extractions with an extractor of `taxonomy` (the file init loaded)."""
-    from ingest.pipeline import check_extractions
+    """ingest.reextract.check_extractions with an extractor of `taxonomy` (the file init loaded)."""
+    from ingest.reextract import check_extractions
 
     return check_extractions(store, taxonomy=taxonomy, node_ids=removed)
 

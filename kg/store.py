@@ -244,7 +244,7 @@ class GraphStore(abc.ABC):
         With "list": the rows a list ingest wrote. A row does not record its own origin, but a list
         ingest always replaces the rows of the papers it stores and other sources never replace
         stored rows, so the rows of a paper with source "list" are a list ingest's (see
-        ingest.pipeline.stale_list_rows)."""
+        ingest.prune.stale_list_rows)."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, dict[str, int]]:

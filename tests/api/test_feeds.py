@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from api.feeds import build_feed
-from ingest.pipeline import IngestSummary, ingest_records_file
+from ingest.pipeline import ingest_records_file
+from ingest.summary import IngestSummary
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper
 from tests.api.conftest import HOSTILE_TITLE, app_config, serving

@@ -382,7 +382,8 @@ def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_st
 
 def test_run_counts_schema_matches_what_ingest_records() -> None:
     """IngestRun.counts as the pipeline (a whole list too) and the weekly ingest write them."""
-    from ingest.pipeline import IngestSummary, ReextractSummary
+    from ingest.reextract import ReextractSummary
+    from ingest.summary import IngestSummary
     from ingest.weekly import WeeklySummary
 
     doc = build_document()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -856,7 +857,7 @@ def test_prune_option_misuse_is_a_usage_error(data_dir: Path, shared_data: Path,
 
 def test_a_misspelt_name_given_as_a_records_id_gets_an_id_for_its_hint(data_dir: Path, tmp_path: Path,
                                                                       plumbing: HashEmbedder) -> None:
-    """Needs ingest/pipeline.py's _suggestion: a records file's ids are answered with nearest_id ("Activaton
+    """Needs ingest/summary.py's _suggestion: a records file's ids are answered with nearest_id ("Activaton
     patching" and "probin" as ids got the names 'Activation Patching' and 'Probing')."""
     rows = tmp_path / "rows.jsonl"
     rows.write_text(json.dumps({"title": "Rowed", "list_rows": [{
@@ -881,7 +882,7 @@ def real_extraction(monkeypatch: pytest.MonkeyPatch) -> HashEmbedder:
 
 
 def _stitching_records(tmp_path: Path) -> Path:
-    from .test_pipeline import STITCHING_RECORDS
+    from .test_reextract import STITCHING_RECORDS
 
     path = tmp_path / "stitching.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in STITCHING_RECORDS), encoding="utf-8")
@@ -904,7 +905,7 @@ def test_reextract_tags_the_stored_papers_after_a_taxonomy_edit_and_init(
 ) -> None:
     """QA (taxonomy maintainer): a new technique in the YAML and `paperkg init` left every stored paper
     with its old tags, and no command re-extracted them."""
-    from .test_pipeline import edited_taxonomy
+    from .test_reextract import edited_taxonomy
 
     assert _run("ingest", "records", str(_stitching_records(tmp_path))).exit_code == 0
     calls = real_extraction.calls
@@ -1013,10 +1014,10 @@ def test_kill_9_mid_reextract_then_rerun_equals_a_clean_reextract(
     tmp_path: Path, taxonomy: Taxonomy, extractor: Any
 ) -> None:
     from ingest.extract import Extractor
-    from ingest.pipeline import run_reextract
+    from ingest.reextract import run_reextract
     from kg.taxonomy import load_taxonomy
 
-    from .test_pipeline import edited_taxonomy
+    from .test_reextract import edited_taxonomy
 
     records, edited = _stitching_file(tmp_path / "gen.jsonl", 120), edited_taxonomy(tmp_path)
     killed_dir, clean_dir = tmp_path / "killed", tmp_path / "clean"
@@ -1070,7 +1071,8 @@ def test_kill_9_mid_reextract_then_rerun_equals_a_clean_reextract(
 # -- ids only the store holds (a node taken out of the file) --------------------------------------
 
 def _without_causal_scrubbing(tmp_path: Path) -> Path:
-    """A copy of the shipped taxonomy with causal_scrubbing taken out (its node, edge and list label)."""
+    """A copy of the shipped taxonomy with causal_scrubbing taken out (its node, edge, list label and
+    summary)."""
     from kg.config import PACKAGED_TAXONOMY
 
     text = PACKAGED_TAXONOMY.read_text(encoding="utf-8")
@@ -1078,10 +1080,12 @@ def _without_causal_scrubbing(tmp_path: Path) -> Path:
             "        aliases: [causal scrubbing, behavior-preserving resampling ablations,\n"
             "                  scrubbed loss]\n")
     label = '    "Causal Scrubbing": causal_scrubbing\n'
+    summary = re.search(r"\n  causal_scrubbing: >-\n(?:    .*\n)+", text)
+    assert summary is not None
     assert text.count(node) == text.count(label) == text.count(", causal_scrubbing]") == 1
     path = tmp_path / "mi-no-scrubbing.yaml"
-    path.write_text(text.replace(node, "").replace(label, "").replace(", causal_scrubbing]", "]"),
-                    encoding="utf-8")
+    path.write_text(text.replace(node, "").replace(label, "").replace(", causal_scrubbing]", "]")
+                    .replace(summary.group(0), "\n"), encoding="utf-8")
     return path
 
 

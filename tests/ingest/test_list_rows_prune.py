@@ -9,7 +9,8 @@ from typing import Any
 from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.awesome_list import parse_list
-from ingest.pipeline import IngestSummary, run_ingest
+from ingest.pipeline import run_ingest
+from ingest.summary import IngestSummary
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder

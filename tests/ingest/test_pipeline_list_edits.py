@@ -1,6 +1,7 @@
-"""A list maintainer's week-by-week edits (list QA): a retitled row keeps its paper, line numbers alone
-change nothing the summary counts, a venue tag removed clears the venue, and --prune holds back while a
-row cannot be read."""
+"""A list maintainer's week-by-week edits (list QA): line numbers alone change nothing the summary counts,
+the summary names the papers written, and a venue tag removed clears the venue. The list rows and the
+whole-list ingest here serve test_list_match.py (a retitled row keeps its paper) and test_prune.py
+(--prune holds back while a row cannot be read) too."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ingest.awesome_list import parse_list
-from ingest.pipeline import IngestSummary, list_link_key, run_ingest
+from ingest.pipeline import run_ingest
 from ingest.records import Record
+from ingest.summary import IngestSummary
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
@@ -31,13 +33,6 @@ HEAD = "| Paper | Techniques | TL;DR |\n| :--- | :---: | :--- |\n"
 
 def _list(*rows: str, preface: str = "") -> str:
     return f"# Awesome\n{preface}\n## Techniques\n\n{HEAD}{''.join(rows)}"
-
-
-def _sae_arxiv() -> Record:
-    """The arXiv record the list's openreview row was matched to by its title."""
-    return Record(source="arxiv", source_id="2309.08600", title=SAE_TITLE, arxiv_id="2309.08600",
-                  abstract="We train sparse autoencoders on language model activations.",
-                  published="2023-09-15", year=2023)
 
 
 def _ingest(store: GraphStore, text: str, taxonomy: Taxonomy, embedder: Any, extractor: Any,
@@ -66,139 +61,6 @@ class _CountingExtractor:
     def extract(self, *args: Any) -> Any:
         self.extracted.append(args[0])
         return self.real.extract(*args)
-
-
-def test_a_retitled_row_keeps_its_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """List QA case A: "interpretability hypotheses" -> "mechanistic interpretability hypotheses", same
-    link, made a second paper announced as new, and --prune deleted the old one with its history. Now
-    the row keeps its paper (id, first_seen), whose title follows the list, reported updated."""
-    _ingest(store, _list(CS_ROW, LENS_ROW), taxonomy, embedder, extractor)
-    before = store.get_paper(CS_ID)
-    assert before is not None
-    retitled = CS_ROW.replace("testing interpretability", "testing mechanistic interpretability")
-    summary = _ingest(store, _list(retitled, LENS_ROW), taxonomy, embedder, extractor, prune=True)
-    assert (summary.new, summary.updated, summary.unchanged) == (0, 1, 1)
-    assert summary.stale_list_rows == [] and summary.papers_pruned == 0
-    after = store.get_paper(CS_ID)
-    assert after is not None and sorted(store.paper_ids()) == [CS_ID, "interpreting-gpt-the-logit-lens"]
-    assert after.paper.title.startswith("Causal Scrubbing: a method for rigorously testing mechanistic")
-    assert after.paper.first_seen == before.paper.first_seen
-    assert summary.updated_papers == [{
-        "paper_id": CS_ID, "title": after.paper.title, "lines": [7],
-        "previous_title": before.paper.title}]
-    # The next run finds it by its new title: nothing changes.
-    again = _ingest(store, _list(retitled, LENS_ROW), taxonomy, embedder, extractor)
-    assert (again.new, again.updated, again.unchanged) == (0, 0, 2)
-
-
-def test_a_misspelt_row_keeps_its_arxiv_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """List QA case B: an openreview row matched to 2309.08600 by its title; a typo ("interpretible")
-    found no arXiv match and made a new paper beside it. The link keeps it on 2309.08600, arXiv's
-    title and abstract kept."""
-    _ingest(store, _list(SAE_ROW, LENS_ROW), taxonomy, embedder, extractor, extra=[_sae_arxiv()])
-    assert "2309.08600" in store.paper_ids()
-    typo = SAE_ROW.replace("Interpretable", "Interpretible")
-    summary = _ingest(store, _list(typo, LENS_ROW), taxonomy, embedder, extractor)
-    assert summary.new == 0 and summary.stale_list_rows == []
-    assert sorted(store.paper_ids()) == ["2309.08600", "interpreting-gpt-the-logit-lens"]
-    detail = store.get_paper("2309.08600")
-    assert detail is not None and detail.paper.title == SAE_TITLE
-    assert [row.title_in_list for row in detail.list_rows] == [SAE_TITLE.replace("Interpretable",
-                                                                                 "Interpretible")]
-
-
-def test_a_shared_link_alone_does_not_make_two_rows_one_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """A link two rows share (a blog's index page) says nothing of which paper a row is: a new row
-    with the link of a paper the list still has is a new paper, and a retitled row beside a new row of
-    the same link is matched to neither."""
-    index = "https://transformer-circuits.pub/2023/index.html"
-    first = f"| [Circuits Updates July 2023]({index}) | SAE | Updates. |\n"
-    _ingest(store, _list(first, LENS_ROW), taxonomy, embedder, extractor)
-    other = f"| [Circuits Updates August 2023]({index}) | SAE | More updates. |\n"
-    added = _ingest(store, _list(first, other, LENS_ROW), taxonomy, embedder, extractor)
-    assert (added.new, added.updated) == (1, 0)
-    assert {"circuits-updates-july-2023", "circuits-updates-august-2023"} <= set(store.paper_ids())
-
-    retitled = first.replace("July", "June")
-    third = f"| [Circuits Updates September 2023]({index}) | SAE | Even more. |\n"
-    both = _ingest(store, _list(retitled, third, LENS_ROW), taxonomy, embedder, extractor)
-    assert (both.new, both.updated) == (2, 0)  # june and september; july and august are stale
-    assert {r["paper_id"] for r in both.stale_list_rows} == {"circuits-updates-july-2023",
-                                                             "circuits-updates-august-2023"}
-
-
-def test_a_row_replaced_by_another_paper_under_its_link_is_a_new_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """Review: a row replaced by a different paper under the same generic link (a lab's research page)
-    was merged into the old paper ("0 new, 1 updated ... (was 'Toy Models ...')"), the new paper living
-    under the old one's id. The titles share nothing: it is a new paper, the old row stale."""
-    page = "https://www.anthropic.com/research"
-    toy = f"| [Toy Models of Superposition in Attention]({page}) | Activation Patching | A. |\n"
-    scaling = (f"| [Scaling Monosemanticity: Extracting Features from Claude 3 Sonnet]({page}) | SAE | "
-               "B. |\n")
-    _ingest(store, _list(toy, LENS_ROW), taxonomy, embedder, extractor)
-    summary = _ingest(store, _list(scaling, LENS_ROW), taxonomy, embedder, extractor)
-    scaling_id = "scaling-monosemanticity-extracting-features-from-claude-3-sonnet"
-    assert (summary.new, summary.updated) == (1, 0)
-    assert [p["paper_id"] for p in summary.new_papers] == [scaling_id]
-    assert [r["paper_id"] for r in summary.stale_list_rows] == ["toy-models-of-superposition-in-attention"]
-    old = store.get_paper("toy-models-of-superposition-in-attention")
-    assert old is not None and old.paper.title == "Toy Models of Superposition in Attention"
-    assert store.get_paper(scaling_id) is not None
-
-
-def test_a_row_replaced_under_an_index_link_does_not_take_over_the_arxiv_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """Review: "Towards Monosemanticity" (an index page's link, matched to its arXiv id) replaced by
-    "Circuits Updates - July 2023" under the same link: the new paper never entered the graph and the
-    arXiv paper took its row, TL;DR and tags, with no "(was ...)". Now the new row is a new paper and
-    the arXiv paper keeps its own row (stale)."""
-    index = "https://transformer-circuits.pub/2023/index.html"
-    towards = "Towards Monosemanticity: Decomposing Language Models With Dictionary Learning"
-    arxiv = Record(source="arxiv", source_id="2310.99999", title=towards, arxiv_id="2310.99999",
-                   abstract="We decompose with dictionary learning.", published="2023-10-04", year=2023)
-    _ingest(store, _list(f"| [{towards}]({index}) | SAE | Dictionary learning. |\n", LENS_ROW), taxonomy,
-            embedder, extractor, extra=[arxiv])
-    updates = f"| [Circuits Updates - July 2023]({index}) | SAE | Monthly update. |\n"
-    summary = _ingest(store, _list(updates, LENS_ROW), taxonomy, embedder, extractor)
-    assert (summary.new, summary.updated) == (1, 0)
-    assert [p["paper_id"] for p in summary.new_papers] == ["circuits-updates-july-2023"]
-    assert [r["paper_id"] for r in summary.stale_list_rows] == ["2310.99999"]
-    detail = store.get_paper("2310.99999")
-    assert detail is not None and detail.paper.title == towards
-    assert [(row.title_in_list, row.tldr) for row in detail.list_rows] == [(towards, "Dictionary learning.")]
-    new = store.get_paper("circuits-updates-july-2023")
-    assert new is not None and [row.tldr for row in new.list_rows] == ["Monthly update."]
-
-
-def test_a_row_whose_month_changed_under_an_index_link_is_another_paper(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """Why the link match does not take a whole-title similarity: "Circuits Updates - July 2023" and
-    "... August 2023" are 0.85 alike, yet a word replaced by another word is another paper."""
-    index = "https://transformer-circuits.pub/2023/index.html"
-    _ingest(store, _list(f"| [Circuits Updates - July 2023]({index}) | SAE | July. |\n", LENS_ROW), taxonomy,
-            embedder, extractor)
-    summary = _ingest(store, _list(f"| [Circuits Updates - August 2023]({index}) | SAE | August. |\n",
-                                   LENS_ROW), taxonomy, embedder, extractor)
-    assert (summary.new, summary.updated) == (1, 0)
-    assert {"circuits-updates-july-2023", "circuits-updates-august-2023"} <= set(store.paper_ids())
-
-
-def test_list_link_key_ignores_scheme_www_fragment_and_trailing_slash() -> None:
-    """The link forms one row takes across edits are one key; a site's front page is none."""
-    assert list_link_key("https://www.LessWrong.com/posts/abc/title/#comments") == \
-        list_link_key("http://lesswrong.com/posts/abc/title") == "lesswrong.com/posts/abc/title"
-    assert list_link_key("https://openreview.net/forum?id=F76bwRSLeK") == "openreview.net/forum?id=F76bwRSLeK"
-    assert list_link_key("https://www.lesswrong.com/") is None and list_link_key(None) is None
 
 
 def test_rows_that_only_moved_count_unchanged_and_store_their_lines(
@@ -312,45 +174,3 @@ def test_a_tag_taken_off_keeps_a_journal_ref_venue_when_arxiv_is_not_asked(
     _ingest(store, _list(DOC_ROW, LENS_ROW), taxonomy, embedder, extractor)
     detail = store.get_paper(doc_id)
     assert detail is not None and detail.paper.venue is None
-
-
-def test_prune_holds_back_while_a_row_cannot_be_read(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """List QA: with --prune, a link missing its ")" made the row unreadable and the paper, which only
-    the list brought, was deleted in the same run with all its data. Now --prune removes nothing while
-    a row cannot be read, and says which line to fix."""
-    _ingest(store, _list(LENS_ROW, DOC_ROW, CS_ROW, SFC_ROW, SAE_ROW), taxonomy, embedder, extractor)
-    doc_id = "a-circuit-for-python-docstrings-in-a-4-layer-attention-only-transformer"
-    broken = DOC_ROW.replace("docstrings) |", "docstrings |")
-    held = _ingest(store, _list(LENS_ROW, broken, SFC_ROW, SAE_ROW), taxonomy, embedder, extractor,
-                   prune=True)
-    assert held.prune_held_back == [8]
-    assert held.prune_refused == (
-        "--prune held back: 2 stale list rows, and 2 papers with no other source kept because line 8 could "
-        "not be read; fix it and run --prune again (or --prune --force to remove them anyway)")
-    assert (held.list_rows_pruned, held.papers_pruned) == (0, 0)
-    assert {doc_id, CS_ID} <= set(store.paper_ids())
-    assert "2 list rows are no longer in the list (not removed: --prune was held back):" in held.text()
-    assert held.to_dict()["prune_held_back"] == [8]
-    # Fixed: the prune goes ahead, for the row really taken off the list only.
-    pruned = _ingest(store, _list(LENS_ROW, DOC_ROW, SFC_ROW, SAE_ROW), taxonomy, embedder, extractor,
-                     prune=True)
-    assert (pruned.prune_refused, pruned.papers_pruned) == (None, 1)
-    assert doc_id in store.paper_ids() and CS_ID not in store.paper_ids()
-
-
-def test_a_refused_prune_still_names_the_lines_that_could_not_be_read(
-    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any,
-) -> None:
-    """Review: with more than half of the rows stale and a row unreadable, only the refusal was shown
-    and prune_held_back stayed []: the line to fix, the more useful of the two, was hidden. Both now."""
-    _ingest(store, _list(CS_ROW, LENS_ROW, DOC_ROW), taxonomy, embedder, extractor)
-    broken = DOC_ROW.replace("docstrings) |", "docstrings |")
-    held = _ingest(store, _list(LENS_ROW, broken), taxonomy, embedder, extractor, prune=True)
-    assert len(held.stale_list_rows) == 2 and (held.list_rows_pruned, held.papers_pruned) == (0, 0)
-    assert held.prune_held_back == [8] and held.to_dict()["prune_held_back"] == [8]
-    assert held.prune_refused is not None
-    assert held.prune_refused.startswith("--prune refused: the list no longer has 2 of the 3 list rows")
-    assert held.prune_refused.endswith(
-        "; also, line 8 could not be read: fix it first, as --prune is held back while a row cannot be read")
