@@ -51,6 +51,10 @@ _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
 _TAXONOMY_RELOAD_KEY = "paperkg_taxonomy_reload"
 _LOCK_KEY = "paperkg_locks"
+# How long a request waits for the embedding model another thread is loading before it is told to come
+# back (ModelLoading, a 503): the load takes ~10 s on an idle machine but ~45 s beside a running ingest,
+# and a request held that long timed out at clients and proxies with no word of why (QA).
+MODEL_WAIT_SECONDS = 15.0
 # How long a request may use the taxonomy read by an earlier one (one small query to refresh).
 TAXONOMY_CACHE_SECONDS = 30.0
 # A filter naming an id the cached taxonomy lacks (a node `paperkg init` has just added) has the
@@ -59,7 +63,7 @@ TAXONOMY_CACHE_SECONDS = 30.0
 UNKNOWN_ID_RELOAD_SECONDS = 1.0
 # The request arguments that name taxonomy ids (the search filters of the web form and the API), and
 # the views that check them against get_taxonomy(): no other route reads the taxonomy for them.
-_TAXONOMY_ID_ARGS = ("technique", "topic", "model")
+_TAXONOMY_ID_ARGS = ("technique", "topic", "model", "component")
 _TAXONOMY_FILTER_ENDPOINTS = frozenset({"api.search_papers", "web.search", "web.home"})  # "/" searches too
 
 
@@ -131,7 +135,7 @@ def _warm_worker(app: Flask) -> None:
     related-papers index (seconds at 100k papers), so no user's first request pays for them; a
     failure is logged, and the first request that needs them tries again and reports it."""
     try:
-        get_embedder(app)
+        get_embedder(app, patient=True)
         log.info("embedding model loaded")
     except Exception as exc:
         log.warning("could not preload the embedding model: %s", exc)
@@ -168,19 +172,29 @@ def paperkg_config(app: Flask | None = None) -> Config:
     return app.config["PAPERKG_CONFIG"]
 
 
-def _once(app: Flask, key: str, factory: Callable[[], T]) -> T:
+class ModelLoading(RuntimeError):
+    """The embedding model is being loaded by another thread (the warm-up) and was not ready in time."""
+
+
+def _once(app: Flask, key: str, factory: Callable[[], T], wait: float | None = None) -> T:
     """app.extensions[key], made by factory() on first use under the key's own lock.
 
     A failed factory is not cached: the next request tries again. One lock per key, so a keyword
-    search can open the store while the model is still loading.
+    search can open the store while the model is still loading. With `wait`, a caller that finds
+    another thread making it gives up after that many seconds (TimeoutError); the maker never does.
     """
     value = app.extensions.get(key)
     if value is not None:
         return value
-    with app.extensions[_LOCK_KEY][key]:
+    lock = app.extensions[_LOCK_KEY][key]
+    if not lock.acquire(timeout=-1 if wait is None else wait):
+        raise TimeoutError(f"{key} is still being made by another thread")
+    try:
         value = app.extensions.get(key)
         if value is None:
             value = app.extensions[key] = factory()
+    finally:
+        lock.release()
     return value
 
 
@@ -209,8 +223,10 @@ def get_store(app: Flask | None = None) -> GraphStore:
     return _once(app, _STORE_KEY, open_)
 
 
-def get_embedder(app: Flask | None = None) -> Embedder:
-    """The app's query embedder, loaded on first use and shared by requests.
+def get_embedder(app: Flask | None = None, *, patient: bool = False) -> Embedder:
+    """The app's query embedder, loaded on first use and shared by requests; ModelLoading when another
+    thread is loading it and it is not ready within MODEL_WAIT_SECONDS (config MODEL_WAIT_SECONDS),
+    unless `patient` (the warm-up itself waits as long as the load takes).
 
     Web workers embed one short query at a time: torch runs on one thread there (measured: two
     threads on a busy 2-core machine made a query's p95 ten times worse).
@@ -225,7 +241,11 @@ def get_embedder(app: Flask | None = None) -> Embedder:
         loaded = loaded_embedder(model_path)
         return loaded.with_threads(1) if loaded is not None else Embedder(model_path, threads=1)
 
-    return _once(app, _EMBEDDER_KEY, load)
+    wait = None if patient else float(app.config.get("MODEL_WAIT_SECONDS", MODEL_WAIT_SECONDS))
+    try:
+        return _once(app, _EMBEDDER_KEY, load, wait)
+    except TimeoutError:
+        raise ModelLoading(f"the embedding model is still loading after {wait:g} s") from None
 
 
 _MODEL_CHECKED_KEY = "paperkg_query_model_checked"

@@ -75,7 +75,7 @@ _CODES = {
 # Every code an error body carries: the statuses' own, the specific ones raised for some of them, and
 # the fallback of a status _CODES lacks. The OpenAPI document's Error.code enum is this list.
 ERROR_CODES = (*dict.fromkeys(_CODES.values()), "bad_parameter", "malformed_json", "store_damaged",
-               "model_unavailable", "model_mismatch", "error")
+               "model_unavailable", "model_mismatch", "model_loading", "error")
 # A 503's Retry-After (seconds): the store's and the model's outages are told "try again in a minute".
 # A damaged store or a missing model needs the operator, so a client retrying then should back off.
 RETRY_AFTER_SECONDS = 60

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from api.app import get_query_embedder, get_store, get_taxonomy
+from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
 from api.errors import ApiError, bad_parameter, not_found
 from api.params import (
@@ -192,6 +192,9 @@ def _query_embedder(mode: str, explain: str) -> Embedder:
         wanted, hint = "semantic search", "mode=keyword needs none"
     try:
         return get_query_embedder()
+    except ModelLoading:
+        raise ApiError(503, f"{wanted} is not ready yet: the embedding model is still loading (the server "
+                       f"has just started); try again shortly, or {hint}", "model_loading") from None
     except ModelMissing as exc:
         log.warning("embedding model unavailable: %s", exc)  # server paths stay in the log
         raise ApiError(503, f"{wanted} is unavailable: the server has no usable embedding model; {hint}",

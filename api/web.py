@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
 
 from api import web_format as format_filters
-from api.app import get_query_embedder, get_store, get_taxonomy, paperkg_config
+from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.errors import log_store_error, store_error_text
 from api.params import (
     FILTER_LABELS,
@@ -454,6 +454,12 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
             from ingest.embed import ModelMismatch
 
             log.warning("embedder unavailable: %s", exc)  # the details (server paths) stay in the log
+            if isinstance(exc, ModelLoading):
+                ctx["error"] = ("Semantic search is not ready yet: the embedding model is still loading (the "
+                                "server has just started).")
+                ctx["error_hint"] = ("Try again in a minute, or switch the mode to keyword, which needs no "
+                                     "model.")
+                return
             ctx["error"] = ("Semantic search is unavailable: the server's embedding model is not the one the "
                             "papers were embedded with." if isinstance(exc, ModelMismatch) else
                             "Semantic search is unavailable: the embedding model could not be loaded "

@@ -353,3 +353,48 @@ def test_a_damaged_store_met_by_the_warm_up_is_logged_as_an_error(
     preload = [r for r in caplog.records if "could not preload the store" in r.getMessage()]
     assert [r.levelno for r in preload] == [logging.ERROR]
     assert "is damaged" in preload[0].getMessage()
+
+
+def test_a_search_during_the_model_load_is_told_to_come_back(
+    plumbing_store: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a semantic search arriving while the warm-up loaded the model (~45 s beside a running ingest)
+    was held until clients and proxies timed out. It now waits MODEL_WAIT_SECONDS, then gets a 503 that
+    says the model is loading (the web page says so too); keyword search answers throughout."""
+    import ingest.embed
+    from tests.embedders import HashEmbedder
+
+    started, release = threading.Event(), threading.Event()
+
+    class SlowModel(HashEmbedder):
+        """A model whose load takes until the test releases it."""
+
+        def __init__(self, model_path: str | None = None, threads: int | None = None) -> None:
+            started.set()
+            release.wait(30)
+            super().__init__(model_path, threads)
+
+    monkeypatch.setattr(ingest.embed, "Embedder", SlowModel)
+    monkeypatch.setattr(ingest.embed, "loaded_embedder", lambda path: None)
+    app = create_app(app_config(tmp_path, STORE=plumbing_store, MODEL_WAIT_SECONDS=0.2))
+    warm = threading.Thread(target=get_embedder, args=(app,), kwargs={"patient": True}, daemon=True)
+    warm.start()
+    assert started.wait(10)
+    client = app.test_client()
+    try:
+        for mode in ("semantic", "hybrid"):
+            response = client.get("/api/search", query_string={"q": "attention heads", "mode": mode})
+            assert response.status_code == 503 and response.headers["Retry-After"]
+            assert response.get_json()["error"] == {
+                "code": "model_loading",
+                "message": "semantic search is not ready yet: the embedding model is still loading (the "
+                           "server has just started); try again shortly, or mode=keyword needs none"}
+        page = client.get("/search", query_string={"q": "attention heads", "mode": "semantic"})
+        assert "the embedding model is still loading" in page.get_data(as_text=True)
+        keyword = client.get("/api/search", query_string={"q": "attention heads", "mode": "keyword"})
+        assert keyword.status_code == 200
+    finally:
+        release.set()
+        warm.join(10)
+    ready = client.get("/api/search", query_string={"q": "attention heads", "mode": "semantic"})
+    assert ready.status_code == 200
