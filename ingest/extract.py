@@ -73,19 +73,31 @@ Matching rules (documented here because the extraction's precision depends on th
       beside "rated" or "annotators", not beside "attention heads".
   A node found only through ambiguous aliases is dropped when one of its refinements is found
   through a non-ambiguous alias (the refinement says it more precisely).
-- Findings are the abstract's claim sentences: "we (also/further/...) find / show / discover /
-  demonstrate / identify / reveal / observe / uncover / establish / confirm / prove / present
-  evidence ...", "our results / findings / experiments / analyses show / suggest / indicate ...",
-  "..., showing / finding / revealing / demonstrating that ...". Each is linked to the components,
-  models, topics and objects named in that sentence. A title naming any of those is a finding too
-  (kind "title", the claims being kind "claim"): "Toy Models of Superposition" is about
-  superposition although no abstract sentence claims it.
+- Findings are the abstract's claim sentences: "we (also/further/fully/...) find / show / discover /
+  demonstrate / identify / reveal / observe / uncover / establish / confirm / prove / reverse engineer /
+  present evidence ...", "we compute ... and find that ...", "our results / findings / experiments /
+  analyses show / suggest / indicate ...", "This explains ...", "we boost / reduce ... (with a %)",
+  "..., showing / finding / revealing / demonstrating that ...",
+  "..., showing it to be ...", "..., identifying ...", "... evidence, arguing that ...", "we present
+  successor heads: ...", and results said with a component as subject, right before the verb ("These
+  induction heads overlap with ...", "Attention Head 10.7 (L10H7) suppresses ...", "They form in LLMs
+  ...", "... induction heads has a close correlation with ..."). Not claims: "we" in a relative clause
+  ("the motifs we identified"), a method told by its means ("we confirm the algorithm by analyzing
+  ...", "By intervening ..., we identify the parameters"), "we argue that ..." (a position), a component
+  in a question ("we investigate whether attention heads encode ..."). The items of a list a claim
+  opens ("... by finding that: (1) A. B. (2) C.") are claims too, and "1.)" / "2.)" inside a sentence
+  end none. Each is linked to the components, models, topics and objects named in that sentence,
+  except a component that only describes the setting in a "with" phrase ("for larger models with
+  MLPs, we present correlational evidence", "a layer with 512 neurons"). A title naming any of those
+  is a finding too (kind "title", the claims being kind "claim"): "Toy Models of Superposition" is
+  about superposition although no abstract sentence claims it.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -102,12 +114,14 @@ from kg.validation import FORMAT_CHARACTERS, OTHER_SPACES
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "11"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "12"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
 # 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
 # ("\emph{activation patching}", "autoencoders~(SAEs)"), format characters, odd spaces and Unicode hyphens
-# (see readable), "auto-encoder".
+# (see readable), "auto-encoder"; 12: claim rules (relative-clause "we", method sentences "by ...ing",
+# "we ... and find that", component-subject results, adverbs, list items), "(2)" starts its sentence, "1.)"
+# ends none, and a component only describing the setting is not linked.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -147,14 +161,29 @@ _PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "from", "by", 
 
 _CLAIM_VERBS = frozenset({
     "find", "show", "discover", "demonstrate", "identify", "reveal", "observe", "uncover", "unveil",
-    "localize", "localise", "establish", "confirm", "prove", "verify", "report", "conclude", "argue",
+    "localize", "localise", "establish", "confirm", "prove", "verify", "report", "conclude",
+})
+# Claim verbs that also say what a method does: with an object (no "that") and a means ("we confirm the
+# algorithm by analyzing ...", "by intervening on ..., we identify the subset of parameters"), the
+# sentence describes how the study was done, not what it found.
+_MEANS_VERBS = frozenset({
+    "identify", "localize", "localise", "confirm", "verify", "demonstrate", "establish",
+})
+# Verbs that report a result after "we ... and": "we compute correlations ... and find that ...".
+_AND_CLAIM_VERBS = frozenset({
+    "find", "show", "discover", "demonstrate", "reveal", "observe", "confirm", "establish", "prove",
 })
 _CLAIM_RESULT_NOUNS = frozenset({
     "result", "finding", "experiment", "analysis", "analyses", "evidence", "study", "work", "observation",
 })
 _CLAIM_RESULT_VERBS = frozenset({
     "show", "suggest", "indicate", "reveal", "confirm", "demonstrate", "provide", "support", "highlight",
-    "uncover", "unveil",
+    "uncover", "unveil", "explain",
+})
+# Verbs of a measured change: with a percentage in the sentence, "we boost accuracy from 49% to 93%" or
+# "we reduce toxicity by 50%" reports a measured result.
+_MEASURED_VERBS = frozenset({
+    "boost", "improve", "reduce", "increase", "decrease", "raise", "lower", "recover", "outperform",
 })
 _CLAIM_PARTICIPLES = frozenset({
     "showing", "finding", "revealing", "demonstrating", "suggesting", "indicating",
@@ -162,13 +191,59 @@ _CLAIM_PARTICIPLES = frozenset({
 # A sentence opening with one of these and a result verb reports a result: "This reveals a distinct
 # set of steps in middle-layer feed-forward modules".
 _CLAIM_DEMONSTRATIVES = frozenset({"this", "these"})
-_CLAIM_TRIGGERS = _CLAIM_PARTICIPLES | _CLAIM_DEMONSTRATIVES | {"we"}
+# Participles that report a result with an object after a comma: "..., identifying interpretable
+# polysemanticity in a Pythia successor head" (not after "by": "by identifying ..." is a means).
+_CLAIM_OBJECT_PARTICIPLES = frozenset({"identifying", "uncovering", "discovering", "revealing"})
+# Verbs that report a discovered component as their object: "we present successor heads: attention
+# heads that increment tokens", "we present a single attention head in GPT-2 Small that ...".
+_PRESENT_VERBS = frozenset({"present", "describe", "report"})
+_PRESENT_GAP = frozenset({"a", "an", "the", "single", "new", "novel", "set", "of", "family", "class"})
+_CLAIM_TRIGGERS = (_CLAIM_PARTICIPLES | _CLAIM_DEMONSTRATIVES | _CLAIM_OBJECT_PARTICIPLES
+                   | {"we", "they", "arguing"})
 _CLAIM_FILLERS = frozenset({
     "also", "further", "then", "first", "second", "third", "finally", "additionally", "empirically",
     "moreover", "furthermore", "surprisingly", "indeed", "now", "here", "thereby", "instead",
     "can", "could", "consistently", "theoretically", "experimentally", "both",
     "subsequently", "ultimately", "therefore", "thus", "even", "in", "particular", ",", "do", "did",
 })
+# Words after which "we" starts a clause of its own ("In this work we find", "Here we show", "and we
+# find"); after any other word ("the motifs we identified") "we" opens a relative clause, which says
+# nothing of what the sentence claims. Words ending in "-ly" ("Finally we show") count too.
+_CLAUSE_OPENERS = frozenset({
+    "and", "but", "that", "so", "then", "here", "thus", "hence", "therefore", "now", "also", "where",
+    "when", "while", "whereas", "if", "as", "because", "since", "first", "second", "third", "finally",
+    "overall", "together", "work", "paper", "study", "post", "instead", "particular", "addition", "sum",
+    "short", "which", "further", "moreover", "furthermore", "surprisingly", "interestingly", "notably",
+})
+# What a transformer component does, said as a result with the component as subject: "These induction
+# heads overlap with ...", "Attention Head 10.7 (L10H7) suppresses naive copying", "They form in LLMs
+# ...", "Copy suppression leads to self-repair". Only right after the subject: "X are attention heads
+# that implement ..." defines X.
+_COMPONENT_RESULT_VERBS = frozenset({
+    "implement", "overlap", "suppress", "form", "emerge", "develop", "correlate", "encode", "represent",
+    "store", "mediate", "increment", "compute", "track", "copy", "move", "write", "attend", "lead",
+    "explain", "predict", "promote", "inhibit", "detect", "respond", "activate", "fire", "recall",
+    "boost", "dominate", "drive", "cause", "contribute",
+})
+# Words before a component that make it no subject of the verb after it: a preposition ("attention to
+# induction heads is ..."; not "of": "the emergence of induction heads has a close correlation with ..."
+# says the verb of the whole subject), or a question the study asks ("we investigate whether attention
+# heads encode").
+_NOT_SUBJECT = frozenset({
+    "that", "which", "to", "by", "with", "from", "in", "on", "whether", "if", "how", "why", "what",
+})
+# "has a close correlation with": a result noun after the component and "has" / "have" / "show".
+_CORRELATION_NOUNS = frozenset({"correlation", "overlap"})
+# Words between a component and its verb: an identifier ("Attention Head 10.7 (L10H7) suppresses"), an
+# adverb ("consistently", "-ly"), "also", "often".
+_SUBJECT_GAP_WORDS = frozenset({"also", "often", "still", "thus", "then", "(", ")", "-"})
+# The nouns a "with" phrase describes the setting of: "for larger models with MLPs, we present ...",
+# "a layer with 512 neurons". A component named there restricts the setting; the finding is not about it.
+_SETTING_NOUNS = frozenset({
+    "model", "network", "transformer", "layer", "architecture", "lm", "llm", "variant", "net",
+})
+# An enumeration marker opening a sentence: "(2) Skill neurons are task-specific."
+_ENUMERATION = re.compile(r"\((?:\d{1,2}|[ivx]{1,4}|[a-h])\)\s")
 
 _EVIDENCE_MAX = 400
 # Words that join coordinated modifiers ("activation and path patching", "zero-, mean- or ...").
@@ -332,7 +407,16 @@ def _abbreviation_stops(doc: Any) -> Any:
         if orth != stop or i == 0 or i + 1 >= n or doc[i - 1].whitespace_:
             continue
         word = doc[i - 1].lower_
-        if word in _CITATION_ABBREVIATIONS:
+        if _marker_follows(doc, i) and word not in _ABBREVIATIONS and word not in _CITATION_ABBREVIATIONS:
+            # "... are perturbed. (2) Skill neurons are ...": the sentencizer would keep "(" with the
+            # sentence before (it follows the stop) and start the next at "2": the item starts at "(".
+            doc[i + 1].is_sent_start = True
+            for j in range(i + 2, i + 5):
+                doc[j].is_sent_start = False
+            continue
+        if len(word) <= 2 and word.isdigit() and doc[i + 1].text == ")":
+            pass  # an enumeration marker inside a sentence: "and 1.) show that ..., and 2.) that ..."
+        elif word in _CITATION_ABBREVIATIONS:
             if doc[i + 1].text[:1].isupper():
                 continue  # "... of Nanda et al. We find": a new sentence
         elif word not in _ABBREVIATIONS:
@@ -344,6 +428,12 @@ def _abbreviation_stops(doc: Any) -> Any:
             if not doc[j].is_punct:
                 break
     return doc
+
+
+def _marker_follows(doc: Any, i: int) -> bool:
+    """Whether an enumeration marker ("(2)", "(b)", "(iii)") and a word follow the stop at i and a space."""
+    return (i + 4 < len(doc) and bool(doc[i].whitespace_) and doc[i + 1].text == "("
+            and doc[i + 3].text == ")" and bool(_ENUMERATION.fullmatch(f"({doc[i + 2].text}) ")))
 
 
 _FACTORY_LOCK = threading.Lock()
@@ -969,10 +1059,16 @@ class Extractor:
                   tldr_start: int) -> list[Finding]:
         """Claim sentences of the abstract (not of the TL;DRs), each linked to what it mentions."""
         about_by_sent: dict[int, list[FindingAbout]] = {}
+        components_by_sent: dict[int, list[tuple[int, int]]] = {}
         for hit in hits:
             node = self._nodes[hit.node_id]
             if node.label not in _ABOUT_LABELS:
                 continue
+            if node.label == Label.COMPONENT:
+                first = tokens.bounds[hit.sent][0]
+                components_by_sent.setdefault(hit.sent, []).append((hit.start - first, hit.end - first))
+                if _in_setting(tokens.lowers, tokens.norms, first, hit.start):
+                    continue  # "for larger models with MLPs, we present ...": not what the finding is about
             about = about_by_sent.setdefault(hit.sent, [])
             if not any(a.id == node.id for a in about):
                 about.append(FindingAbout(node.label, node.id))
@@ -991,10 +1087,14 @@ class Extractor:
             finding_id = f"{paper_id}:{_sha(text)[:12]}"
             seen.add(finding_id)
             findings.append(Finding(finding_id, text, kind="title", source="extracted", about=title_about))
-        for i, (start, end) in enumerate(tokens.bounds):
-            if tokens.start_char(i) < title_end or tokens.start_char(i) >= tldr_start:
-                continue
-            if not is_claim(tokens.lowers[start:end], tokens.norms[start:end]):
+        abstract = [i for i in range(len(tokens.bounds))
+                    if title_end <= tokens.start_char(i) < tldr_start]
+        claims = {i for i in abstract if is_claim(tokens.lowers[tokens.bounds[i][0]:tokens.bounds[i][1]],
+                                                   tokens.norms[tokens.bounds[i][0]:tokens.bounds[i][1]],
+                                                   components_by_sent.get(i, ()))}
+        claims |= _enumerated_items(tokens, abstract, claims)
+        for i in abstract:
+            if i not in claims:
                 continue
             text = " ".join(tokens.text(i).split())
             finding_id = f"{paper_id}:{_sha(text)[:12]}"
@@ -1004,6 +1104,41 @@ class Extractor:
             findings.append(Finding(finding_id, text, kind="claim", source="extracted",
                                     about=list(about_by_sent.get(i, []))))
         return findings
+
+
+def _in_setting(lowers: Sequence[str], norms: Sequence[str], first: int, start: int) -> bool:
+    """Whether the mention at `start` ends a "with" phrase describing the setting: "models with MLPs", "a
+    layer with 512 neurons", "models with at least two attention layers"."""
+    for w in range(start - 1, max(first, start - 4) - 1, -1):
+        if lowers[w] == "with":
+            return w - 1 >= first and norms[w - 1] in _SETTING_NOUNS
+        if not any(c.isalnum() for c in lowers[w]):
+            return False
+    return False
+
+
+def _enumerated_items(tokens: _TokenView, sents: Sequence[int], claims: set[int]) -> set[int]:
+    """The items of a list a claim opens: "... by finding that: (1) Skill neurons are crucial. Performance
+    drops when they are perturbed. (2) Skill neurons are task-specific." The sentences that open with a
+    marker ("(2)", "b)") after a claim holding the first, and those between two such items."""
+    out: set[int] = set()
+    # Most abstracts have no claim with a bracket: no sentence text to build.
+    if not any("(" in tokens.lowers[tokens.bounds[i][0]:tokens.bounds[i][1]] for i in claims):
+        return out
+    texts = {i: tokens.text(i).lstrip() for i in sents}
+    opened = False
+    pending: list[int] = []
+    for i in sents:
+        starts_item = bool(_ENUMERATION.match(texts[i]))
+        if i in claims and _ENUMERATION.search(texts[i]) and not starts_item:
+            opened, pending = True, []
+        elif opened and starts_item:
+            out.update(pending)
+            out.add(i)
+            pending = []
+        elif opened:
+            pending.append(i)
+    return out
 
 
 # A model named as the tool of the study ("we use GPT-4 to write explanations", "an approach based
@@ -1102,30 +1237,44 @@ class _TokenView:
         return "available" in lowers and bool(lowers & {"code", "github", "dataset", "demo", "notebook"})
 
 
-def is_claim(lowers: Sequence[str], norms: Sequence[str]) -> bool:
-    """True when a sentence (its lowercased tokens and their norms) states a result: "we find ..."."""
-    if not _CLAIM_TRIGGERS.intersection(lowers) and not _CLAIM_RESULT_NOUNS.intersection(norms):
-        return False
+def is_claim(lowers: Sequence[str], norms: Sequence[str],
+             components: Sequence[tuple[int, int]] = ()) -> bool:
+    """True when a sentence (its lowercased tokens and their norms) states a result: "we find ...".
+
+    `components`: the (start, end) token spans of the transformer components the sentence names, for
+    results said with a component as subject ("These induction heads overlap with ...").
+    """
     n = len(lowers)
+    if not _CLAIM_TRIGGERS.intersection(lowers) and not _CLAIM_RESULT_NOUNS.intersection(norms) and not (
+            components and (_COMPONENT_RESULT_VERBS | _CORRELATION_NOUNS).intersection(norms)):
+        return False
     k = next((i for i, lower in enumerate(lowers) if lower.strip()), n)  # the first word
     if k + 1 < n and lowers[k] in _CLAIM_DEMONSTRATIVES and norms[k + 1] in _CLAIM_RESULT_VERBS and (
         norms[k + 1] != "provide" or "evidence" in lowers[k + 2: k + 6]
     ):
         return True
+    # "They form in LLMs ...": a pronoun subject and a result verb of a component.
+    if k + 1 < n and lowers[k] == "they" and norms[_skip_gap(lowers, k + 1)] in _COMPONENT_RESULT_VERBS:
+        return True
+    for start, end in components:
+        if _component_subject_result(lowers, norms, start, end):
+            return True
+    starts = {start for start, _ in components}
     for i, lower in enumerate(lowers):
         if lower == "we":
-            j = i + 1
-            while j < n and j <= i + 4 and lowers[j] in _CLAIM_FILLERS:
-                j += 1
-            if j < n and (norms[j] in _CLAIM_VERBS or (
-                lowers[j] in {"present", "provide", "give", "find", "outline"}
-                and "evidence" in lowers[j + 1: j + 5]
-            )):
+            if _we_claims(lowers, norms, i) or _presents_component(lowers, norms, i, starts):
                 return True
         elif lower in _CLAIM_PARTICIPLES and (
             lowers[i + 1: i + 2] == ["that"] or lowers[i + 1: i + 3] == ["evidence", "that"]
+            or _object_to_be(lowers, i + 1)
         ):
             # Before the result-noun test: "finding" is both ("..., finding evidence that ...").
+            return True
+        elif lower in _CLAIM_OBJECT_PARTICIPLES and i > 0 and lowers[i - 1] == ",":
+            return True
+        elif lower == "arguing" and lowers[i + 1: i + 2] == ["that"] and "evidence" in lowers[:i]:
+            # "We present six lines of evidence, arguing that ...": an argument from the evidence
+            # given ("we argue that ..." alone states a position).
             return True
         elif norms[i] in _CLAIM_RESULT_NOUNS and i + 1 < n:
             j = i + 1
@@ -1136,3 +1285,103 @@ def is_claim(lowers: Sequence[str], norms: Sequence[str]) -> bool:
             ):
                 return True
     return False
+
+
+def _is_adverb(lower: str) -> bool:
+    """An "-ly" adverb ("fully", "significantly"); "only", "early" and "family" are words of their own."""
+    return len(lower) > 4 and lower.endswith("ly") and lower.isalpha() and lower not in {"early", "family"}
+
+
+def _skip_gap(lowers: Sequence[str], j: int, most: int = 6) -> int:
+    """The first token at or after j that is not an identifier, bracket or adverb (at most `most` skipped)."""
+    end = min(len(lowers) - 1, j + most)
+    while j < end and (lowers[j] in _SUBJECT_GAP_WORDS or _is_adverb(lowers[j]) or (
+            any(c.isdigit() for c in lowers[j]) and not lowers[j].isalpha())):
+        j += 1
+    return min(j, len(lowers) - 1)
+
+
+def _component_subject_result(lowers: Sequence[str], norms: Sequence[str], start: int, end: int) -> bool:
+    """Whether a component named at [start, end) is the subject of a result verb right after it."""
+    if start > 0 and lowers[start - 1] in _NOT_SUBJECT:
+        return False  # not a subject: "the role of induction heads in ...", "whether attention heads encode"
+    if end >= len(lowers):
+        return False
+    j = _skip_gap(lowers, end)
+    if norms[j] in _COMPONENT_RESULT_VERBS and not lowers[j].endswith("ing"):
+        return True
+    # "... induction heads has a close correlation with ...": "has" and a result noun.
+    return norms[j] in {"have", "show"} and bool(_CORRELATION_NOUNS.intersection(norms[j + 1: j + 4]))
+
+
+def _presents_component(lowers: Sequence[str], norms: Sequence[str], i: int, starts: set[int]) -> bool:
+    """"we present successor heads: ...": a component (starting at one of `starts`) as the direct object
+    of "we present / describe / report"."""
+    j = i + 1
+    while j < len(lowers) and (lowers[j] in _CLAIM_FILLERS or _is_adverb(lowers[j])):
+        j += 1
+    if j >= len(lowers) or norms[j] not in _PRESENT_VERBS or (i > 0 and not _opens_clause(lowers[i - 1])):
+        return False
+    j += 1
+    while j < len(lowers) and j not in starts and lowers[j] in _PRESENT_GAP:
+        j += 1
+    return j in starts
+
+
+def _object_to_be(lowers: Sequence[str], j: int) -> bool:
+    """"showing it to be more predictive": a short object and "to be" after a claim participle."""
+    window = list(lowers[j: j + 5])
+    return "to" in window and window[window.index("to") + 1: window.index("to") + 2] == ["be"] and not (
+        {",", ";", "."} & set(window[: window.index("to")]))
+
+
+def _we_claims(lowers: Sequence[str], norms: Sequence[str], i: int) -> bool:
+    """Whether the "we" at i reports a result: "we (also) find ...", "we fully reverse engineer ...",
+    "we present evidence ...", "we compute ... and find that ..."."""
+    n = len(lowers)
+    if i > 0 and not _opens_clause(lowers[i - 1]):
+        return False  # a relative clause: "the motifs we identified"
+    j = i + 1
+    while j < n and j <= i + 4 and (lowers[j] in _CLAIM_FILLERS or _is_adverb(lowers[j])):
+        j += 1
+    if j >= n:
+        return False
+    if norms[j] in _CLAIM_VERBS and not _by_means(lowers, norms, i, j):
+        return True
+    if norms[j] == "reverse" and "engineer" in lowers[j + 1: j + 3] and lowers[j + 1] in {"engineer", "-"}:
+        return True  # "we fully reverse engineer the algorithm", "we reverse-engineer ..."
+    if lowers[j] in {"present", "provide", "give", "find", "outline"} and "evidence" in lowers[j + 1: j + 7]:
+        return True
+    if norms[j] in _MEASURED_VERBS and "%" in lowers[j + 1:]:
+        return True
+    # "we analyze successor heads ... and find that they implement ...": the claim verb of a later
+    # conjunct of the same clause (not past a full stop or semicolon).
+    for t in range(j + 1, n - 1):
+        if lowers[t] in {";", ":"} or (lowers[t] == "we" and t > j):
+            break
+        if lowers[t] != "and":
+            continue
+        v = t + 1
+        while v < min(n - 1, t + 4) and not any(c.isalpha() for c in lowers[v]):
+            v += 1  # "and 1.) show that"
+        if norms[v] in _AND_CLAIM_VERBS and lowers[v + 1: v + 2] == ["that"]:
+            return True
+    return False
+
+
+def _opens_clause(previous: str) -> bool:
+    """Whether "we" after this word starts a clause (not "the motifs we identified")."""
+    return previous in _CLAUSE_OPENERS or _is_adverb(previous) or not any(c.isalpha() for c in previous)
+
+
+def _by_means(lowers: Sequence[str], norms: Sequence[str], i: int, j: int) -> bool:
+    """A method sentence: a means verb with an object and "by ...ing" ("we confirm the algorithm by
+    analyzing ...", "By intervening on ..., we identify the subset ...")."""
+    if norms[j] not in _MEANS_VERBS or lowers[j + 1: j + 2] == ["that"]:
+        return False
+
+    def by_ing(words: Sequence[str]) -> bool:
+        return any(w == "by" and nxt.endswith("ing") for w, nxt in itertools.pairwise(words))
+
+    first = next((t for t, w in enumerate(lowers) if w.strip()), 0)
+    return by_ing(lowers[j + 1:]) or (lowers[first] == "by" and by_ing(lowers[first:i]))
