@@ -118,25 +118,130 @@ def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
         yield match.group(0), starts[match.start()], ends[match.end() - 1]
 
 
+# Words that frame a question rather than name what it is about ("what do papers say about Pythia",
+# "what has been found about the residual stream"): a sentence sharing only these with the query is
+# no answer. Added to kg.search's request words and kg.validation.FRAMING_WORDS (see _filler_terms).
+QUESTION_WORDS = frozenset((
+    "say", "says", "said", "saying", "tell", "tells", "told", "know", "knows", "known", "found",
+    "been", "being", "done", "did", "doing", "there", "any", "anything", "whether", "recent", "latest",
+))
+
+
+@functools.cache
+def _filler_terms() -> frozenset[str]:
+    """The query terms (query_terms' normal form) of the words that only frame a question."""
+    # Imported here: kg.search imports this module. kg.search's set is the one its evidence rule
+    # subtracts, so the sentence shown here and the one it compares against count the same words.
+    from kg.search import _REQUEST_WORDS
+    from kg.validation import FRAMING_WORDS
+
+    return frozenset(_REQUEST_WORDS | query_terms(" ".join(FRAMING_WORDS | QUESTION_WORDS)))
+
+
+def content_terms(terms: set[str]) -> set[str]:
+    """The terms less those only framing a question (QUESTION_WORDS and kind); all of them when
+    nothing else is left ("papers")."""
+    return (terms - _filler_terms()) or terms
+
+
+# A word of letters followed, after a hyphen or a space, by a word starting with a digit: "GPT-2",
+# "Llama 2", "Pythia-70M". Written as one word ("GPT2") in other papers and queries.
+_SPLIT_NAME = re.compile(r"(?<![^\W_])([^\W_]*[^\W\d_])[-\u2010\u2011 ](\d[^\W_]*)(?![^\W_])")
+# One word of letters then digits ("gpt2", "pythia70m"): also written apart ("GPT-2").
+_JOINED_NAME = re.compile(r"([^\W\d_]+)(\d[^\W_]*)")
+
+
+def sentence_words(sentence: str) -> set[str]:
+    """The sentence's words as query_terms normalises them (stop words kept), with each name of letters
+    and digits in both spellings: "GPT-2" and "Llama 2" also as "gpt2" and "llama2", "GPT2" also as
+    "gpt" and "2", so the query "GPT2" matches a sentence saying "GPT-2" and the other way round."""
+    folded = fold_for_search(sentence or "")
+    words = {_norm(w) for w in _WORD.findall(folded)}
+    for match in _SPLIT_NAME.finditer(folded):
+        words.add(_norm(match.group(1) + match.group(2)))
+    for word in list(words):
+        joined = _JOINED_NAME.fullmatch(word)
+        if joined:
+            words.update((joined.group(1), joined.group(2)))
+    return words
+
+
+# A sentence that only points to code or data: a URL, or "code ... available" with nothing else to say.
+_URL = re.compile(r"(?:https?://|www\.|github\.com/|huggingface\.co/)\S+", re.IGNORECASE)
+_POINTER = re.compile(
+    r"\b(?:code|data|datasets?|implementations?|models|weights|repository|demo)\b[^.]{0,40}?"
+    r"(?:\b(?:is|are)\s+(?:(?:publicly|freely|also|now)\s+)?available\b|\bcan\s+be\s+found\b"
+    r"|\bavailable\s+(?:at|online|on)\b|\b(?:is|are)\s+(?:publicly\s+)?released\b)"
+    r"|\bwe\s+(?:publicly\s+)?(?:release|open[- ]source)\s+(?:all\s+)?(?:our\s+|the\s+)?"
+    r"(?:code|implementation|library)\b",
+    re.IGNORECASE)
+# A pointer sentence this long (in words) carries a claim too ("We find X ... (code: https://...)").
+POINTER_MAX_WORDS = 25
+
+
+def is_pointer(sentence: str) -> bool:
+    """Whether a sentence is only a pointer to code, data or a web page ("All code ... can be found
+    at https://github.com/..."): a URL or an availability phrase, in a short sentence."""
+    if len(_WORD.findall(_URL.sub(" ", sentence))) > POINTER_MAX_WORDS:
+        return False
+    return bool(_URL.search(sentence) or _POINTER.search(sentence))
+
+
+# Claim cues, as the extractor finds findings (ingest/extract.py is_claim: "we (also) find / show /
+# discover / demonstrate ...", "our results suggest ..."), in plain words: used only to break ties
+# when the caller has no findings to pass.
+_CLAIM_CUE = re.compile(
+    r"\bwe\s+(?:\w+\s+){0,2}?(?:find|found|show|showed|shown|discover|discovered|demonstrate|"
+    r"demonstrated|observe|observed|identify|identified|reveal|revealed|uncover|uncovered|confirm|"
+    r"confirmed|establish|established|prove|proved|localize|localized|unveil)\b"
+    r"|\b(?:results|findings|experiments|analysis|analyses|evidence)\s+(?:\w+\s+)?(?:show|shows|"
+    r"suggest|suggests|reveal|reveals|indicate|indicates|demonstrate|demonstrates|confirm|confirms|"
+    r"uncover|uncovers|unveil|unveils)\b",
+    re.IGNORECASE)
+
+
+def _same_sentence(a: str, b: str) -> bool:
+    # A finding is stored as the extractor split it, which may differ from split_sentences: either
+    # may hold the other (as kg.search matches tag evidence).
+    a, b = " ".join(a.split()), " ".join(b.split())
+    return bool(a and b) and (a in b or b in a)
+
+
 def best_sentence_by_overlap(
     query: str, sentences: Sequence[str], terms: set[str] | None = None,
-    matched: Callable[[str], set[str]] | None = None,
+    matched: Callable[[str], set[str]] | None = None, claims: Sequence[str] | None = None,
 ) -> tuple[str | None, float]:
-    """The sentence sharing the most query terms (ties: the earlier one) and its overlap count; words
-    are compared folded, as keyword search compares them (query_terms). `matched`: the terms a sentence
-    has, when another rule counts them (an acronym's long form: kg.search)."""
+    """The sentence sharing the most of the query's content terms and its overlap count.
+
+    Words are compared folded, as keyword search compares them (query_terms), names of letters and
+    digits in either spelling (sentence_words: "GPT2" matches "GPT-2"). Words that only frame a
+    question ("what do papers say about ...") count only when the query has nothing else
+    (content_terms). A sentence that only points to code or a URL (is_pointer) is not chosen while
+    another is left. Ties (no sentence sharing a word included): the first of the paper's findings
+    (`claims`: the texts of its claim findings; None: sentences saying "we find / show ..." stand in
+    for them), else the earlier sentence. `matched`: the terms a sentence has, when another rule
+    counts them too (an acronym's long form: kg.search)."""
     terms = query_terms(query) if terms is None else terms
-    best, best_score = None, 0.0
-    for sentence in sentences:
+    content = content_terms(terms)
+    candidates = [s for s in sentences if not is_pointer(s)] or list(sentences)
+    if not candidates:
+        return None, 0.0
+
+    def is_claim(sentence: str) -> bool:
+        if claims is None:
+            return bool(_CLAIM_CUE.search(sentence))
+        return any(_same_sentence(sentence, c) for c in claims)
+
+    best, best_key = candidates[0], (-1.0, False)
+    for sentence in candidates:
+        found = content & sentence_words(sentence)
         if matched is not None:
-            score = float(len(matched(sentence)))
-        else:
-            score = float(len(terms & set(map(_norm, _WORD.findall(fold_for_search(sentence))))))
-        if score > best_score:
-            best, best_score = sentence, score
-    if best is None and sentences:
-        return sentences[0], 0.0
-    return best, best_score
+            found |= content & matched(sentence)
+        # The first claim among the sentences of the highest count, else the first of them.
+        key = (float(len(found)), is_claim(sentence))
+        if key > best_key:
+            best, best_key = sentence, key
+    return best, best_key[0]
 
 
 def best_sentence_by_cosine(

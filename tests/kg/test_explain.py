@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from kg import explain
 from kg.explain import Labels, best_sentence_by_overlap, folded_words, query_terms
 from kg.taxonomy import load_taxonomy
 from kg.validation import fold_for_search
@@ -67,3 +68,65 @@ def test_folded_words_spans_cover_the_original_words(text: str) -> None:
     for word, start, end in words:
         assert fold_for_search(text[start:end]) == word
     assert all(a[2] <= b[1] for a, b in itertools.pairwise(words))
+
+
+# Researcher QA: the highlighted sentence of a hit was background, not the claim.
+SUCCESSOR_HEADS = [
+    "In this work we present successor heads: attention heads that increment tokens.",
+    "However, results in toy models have not yet led to insights and little is currently understood"
+    " about the internal operations of large language models.",
+    "They form in LLMs such as GPT-2, Pythia, and Llama-2.",
+]
+
+
+def test_question_filler_words_do_not_pick_the_sentence() -> None:
+    """"about" (and "say", "papers") frame the question: the sentence naming Pythia is the answer,
+    though the "about" sentence comes first; a query of filler words alone still counts them."""
+    assert best_sentence_by_overlap("what do papers say about Pythia", SUCCESSOR_HEADS) == (
+        SUCCESSOR_HEADS[2], 1.0)
+    found = ["Prior work has found little about this.", "The residual stream carries features."]
+    assert best_sentence_by_overlap("what has been found about the residual stream", found) == (
+        found[1], 2.0)
+    assert best_sentence_by_overlap("papers about", SUCCESSOR_HEADS) == (SUCCESSOR_HEADS[1], 1.0)
+    assert explain.content_terms(query_terms("what has been found about the residual stream")) == {
+        "residual", "stream"}
+
+
+# "gpt-2" is the query terms "gpt" and "2": a sentence saying either spelling has both.
+@pytest.mark.parametrize(("query", "index", "score"), [
+    ("GPT2", 1, 1.0), ("gpt-2", 1, 2.0), ("Llama2", 2, 1.0), ("pythia-70m", 3, 2.0)])
+def test_model_names_match_in_either_spelling(query: str, index: int, score: float) -> None:
+    sentences = ["We use GPT-4 to write explanations of neurons.",
+                 "We release scores for every neuron in GPT-2.",
+                 "We study Llama 2 chat.", "Heads of Pythia70M copy tokens."]
+    assert best_sentence_by_overlap(query, sentences) == (sentences[index], score)
+    assert {"gpt2", "gpt", "2"} <= explain.sentence_words("GPT-2 and GPT2")
+
+
+def test_a_code_pointer_is_not_the_sentence() -> None:
+    """The tuned-lens abstract's last sentence matched "found"; a URL sentence is no finding."""
+    sentences = ["We analyze transformers layer by layer.",
+                 "All code needed to reproduce our results can be found at https://github.com/a/tuned-lens."]
+    assert best_sentence_by_overlap("tuned lens code github", sentences)[0] == sentences[0]
+    assert best_sentence_by_overlap("reproduce", sentences) == (sentences[0], 0.0)
+    assert best_sentence_by_overlap("reproduce", sentences[1:]) == (sentences[1], 1.0)  # nothing else left
+    assert explain.is_pointer("Our code and models are publicly available.")
+    assert not explain.is_pointer("We train models at three sizes.")
+    assert not explain.is_pointer("We release a dataset of explanations for every neuron in GPT-2.")
+
+
+def test_ties_go_to_the_papers_finding() -> None:
+    """Of the sentences sharing as many words, the one that is a finding of the paper (or, without
+    findings, says "we find ..."); the earlier one only among equals."""
+    sentences = ["Induction heads are studied in small models.", "Prior work studied induction heads.",
+                 "We find that induction heads form in a phase change."]
+    assert best_sentence_by_overlap("induction heads", sentences) == (sentences[2], 2.0)
+    query = "induction heads"
+    assert best_sentence_by_overlap(query, sentences, claims=[sentences[1]]) == (sentences[1], 2.0)
+    # The finding as the extractor split it may be longer or shorter than split_sentences' sentence.
+    shorter = ["Prior work studied induction"]
+    assert best_sentence_by_overlap(query, sentences, claims=shorter)[0] == sentences[1]
+    assert best_sentence_by_overlap("induction heads", sentences, claims=[]) == (sentences[0], 2.0)
+    # No sentence shares a word: the finding rather than the first sentence.
+    assert best_sentence_by_overlap("superposition", sentences) == (sentences[2], 0.0)
+    assert best_sentence_by_overlap("phase change", sentences) == (sentences[2], 2.0)
