@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 from kg.entities import Paper
 from kg.safe_output import arxiv_abs_url, iri_safe, is_invisible, percent_encode, safe_http_url
@@ -314,24 +315,73 @@ def _key_safe(identifier: str) -> str:
 
 
 def citation_key(paper: Paper) -> str:
-    """firstauthorlastname + year + first title word, ASCII only (e.g. wang2023interpretability); the
-    year is the venue's when the venue names one, as in the entry's `year` field. With neither a name
-    nor a title word in Latin letters (a CJK title), the arXiv id (arxiv-2401.00001) or the paper id
-    made key-safe, never a bare year. The same paper always gets the same key; two papers may share
-    one (this does not look at the store)."""
+    """firstauthorlastname + year + first title word, ASCII only (e.g. wang2022interpretability); the
+    year is the paper's own (key_year), so a venue arriving later never changes the key. With no
+    author, the organisation its host names (anthropic2023monosemanticity for a transformer-circuits.pub
+    page). With neither a name nor a title word in Latin letters (a CJK title), the arXiv id
+    (arxiv-2401.00001) or the paper id made key-safe, never a bare year. The same paper always gets the
+    same key; two papers may share one (this does not look at the store)."""
     # The first author the entry lists: to_bibtex leaves blank names out.
     first_author = next((a for a in paper.authors if a.strip()), None)
-    author = _author(first_author)[1] if first_author is not None else ""
+    if first_author is not None:
+        author = _author(first_author)[1]
+    else:
+        author = (_publisher(paper) or ("", None))[1] or ""
     stop = {"a", "an", "the", "on", "of", "in", "towards", "toward"}
     first_word = next(
         (w for w in (_ascii_word(t) for t in plain_text(paper.title).split()) if w and w.lower() not in stop),
         "")
     name = _ascii_word(author).lower()
     if name or first_word:
-        return f"{name}{entry_year(paper) or ''}{first_word.lower()}"
+        return f"{name}{key_year(paper) or ''}{first_word.lower()}"
     if paper.arxiv_id and (arxiv := _key_safe(paper.arxiv_id)):
         return f"arxiv-{arxiv}"
     return _key_safe(paper.id) or f"paper-{hashlib.sha256(paper.id.encode('utf-8')).hexdigest()[:8]}"
+
+
+def key_year(paper: Paper) -> int | None:
+    """The year in the citation key: the paper's own (its first version's, arXiv's submission year),
+    else the venue's. Not entry_year: a key written in a document must survive the venue arriving
+    (wang2022interpretability stays that when ICLR 2023 is recorded; the entry's `year` becomes 2023)."""
+    if paper.year:
+        return paper.year
+    venue = _venue(paper.venue)
+    return int(venue[2]) if venue else None
+
+
+# Hosts all of whose pages one publication series publishes: (its name, for `howpublished`; the
+# organisation behind it, only when that is certain from the host, else None). transformer-circuits.pub
+# is Anthropic's interpretability thread; Distill's authors come from many organisations.
+_PUBLISHING_HOSTS: dict[str, tuple[str, str | None]] = {
+    "transformer-circuits.pub": ("Transformer Circuits Thread", "Anthropic"),
+    "distill.pub": ("Distill", None),
+}
+
+
+def _publisher(paper: Paper) -> tuple[str, str | None] | None:
+    """(publication series, organisation or None) the paper's URL's host names, else None."""
+    url = safe_http_url(paper.url)
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.")
+    return _PUBLISHING_HOSTS.get(host)
+
+
+def _sort_label(paper: Paper, organisation: str | None) -> str:
+    """What an authorless entry's `key` field holds: the organisation when certain, else the title up to
+    its first colon ("Causal Scrubbing"), and the entry's year after a comma ("Anthropic, 2023").
+
+    BibTeX sorts such an entry by it (without one: "to sort, need author or key"); natbib's styles print
+    it as the label and in the authors' place, and, since plainnat leaves the year out of a label that
+    is the key field, the year is in it: \\citep gives "(Anthropic, 2023)", not "(Anthropic, a)" (nor,
+    without a key, the first three letters of the citation key: "(mon, 2023)")."""
+    if organisation:
+        name = organisation
+    else:
+        title = " ".join(plain_text(paper.title).split())
+        name = title.split(": ", 1)[0].strip() or title or paper.id
+    year = entry_year(paper)
+    return f"{name}, {year}" if year else name
 
 
 # Venue strings are free text ("ICLR 2023", "NeurIPS 2023 (oral)", the list's "ACL'24"): a leading
@@ -402,20 +452,33 @@ def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
 def to_bibtex(paper: Paper, key: str | None = None) -> str:
     """An @inproceedings / @article entry for a recognised conference or journal venue (with the venue's
     year), else @misc; arXiv eprint fields whenever the paper has an arXiv id, and for a @misc an
-    `howpublished = {arXiv:ID}` too. Every field is brace-balanced, so a hostile title cannot swallow
-    the fields or entries after it. `key`: the citation key to write instead of citation_key(paper)
+    `howpublished = {arXiv:ID}` too, or without one the series a publishing host names (`howpublished =
+    {Transformer Circuits Thread}`, `organization = {Anthropic}`). An entry without authors has a `key`
+    field (_sort_label), never invented authors. Every field is brace-balanced, so a hostile title cannot
+    swallow the fields or entries after it. `key`: the citation key to write instead of citation_key(paper)
     (a bulk export's disambiguated one)."""
     kind, venue_fields = _entry_type(paper.venue)
     fields: list[tuple[str, str]] = [("title", "{" + escape(paper.title) + "}")]
     authors = [_author(a)[0] for a in paper.authors if a.strip()]
+    publisher = _publisher(paper)
+    organisation = publisher[1] if publisher else None
     if authors:
         fields.append(("author", " and ".join(authors)))
+    else:
+        # A list-only page has no authors: never invented, but `key` gives BibTeX something to sort by
+        # ("to sort, need author or key") and natbib a label ("Anthropic (2023)", not "mon").
+        fields.append(("key", escape(_sort_label(paper, organisation))))
     fields += venue_fields
     if kind == "misc" and paper.arxiv_id:
         # plain, abbrv, alpha and unsrt print no eprint, archivePrefix or url: without this a preprint
         # is cited with no identifier at all. Every classic style prints a @misc's howpublished (an
         # @article's journal or @inproceedings' booktitle already says where it is).
         fields.append(("howpublished", f"arXiv:{escape(paper.arxiv_id)}"))
+    elif kind == "misc" and publisher and publisher[0].casefold() not in (paper.venue or "").casefold():
+        # (A venue naming the series, "Transformer Circuits Thread (Anthropic)", is the note already.)
+        fields.append(("howpublished", escape(publisher[0])))
+        if organisation:  # biblatex prints a @misc's organization; the classic styles ignore it
+            fields.append(("organization", escape(organisation)))
     year = entry_year(paper)
     if year:
         fields.append(("year", str(year)))

@@ -102,9 +102,9 @@ def _check_port_free(host: str, port: int) -> None:
 
 # The API's parameter names as `paperkg search` spells them, for its usage errors.
 _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "topic": "--topic",
-                   "model": "--model", "section": "--section", "source": "--source",
-                   "year_from": "--year-from", "year_to": "--year-to", "limit": "--limit",
-                   "offset": "--offset", "technique_match": "--technique-match"}
+                   "model": "--model", "component": "--component", "section": "--section",
+                   "source": "--source", "year_from": "--year-from", "year_to": "--year-to",
+                   "limit": "--limit", "offset": "--offset", "technique_match": "--technique-match"}
 
 
 @click.command("search")
@@ -121,6 +121,9 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.option("--topic", "topics", multiple=True, help="Topic or fundamental-object id filter (repeatable).")
 @click.option("--model", "models", multiple=True,
               help="Model id filter: papers studying the model (repeatable; the taxonomy's model ids).")
+@click.option("--component", "components", multiple=True,
+              help="Component id filter: papers with a finding about the component or a sub-component of "
+                   "it (repeatable; the taxonomy's component ids, e.g. induction_head).")
 @click.option("--section", "sections", multiple=True,
               help="List section id filter, a heading matching the sections below it (repeatable; ids as "
                    "in GET /api/sections).")
@@ -132,8 +135,8 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 @click.option("--offset", default=None, metavar="N", help="Results to skip.  [default: 0; 0<=x<=10000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], technique_match: str | None,
-               topics: tuple[str, ...], models: tuple[str, ...], sections: tuple[str, ...],
-               sources: tuple[str, ...],
+               topics: tuple[str, ...], models: tuple[str, ...], components: tuple[str, ...],
+               sections: tuple[str, ...], sources: tuple[str, ...],
                year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
                as_json: bool) -> None:
     """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
@@ -153,6 +156,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
              ("limit", limit), ("offset", offset), ("technique_match", technique_match),
              *(("technique", t) for t in techniques),
              *(("topic", t) for t in topics), *(("model", m) for m in models),
+             *(("component", c) for c in components),
              *(("section", s) for s in sections),
              *(("source", s) for s in sources)]
     for name, value in given:

@@ -361,3 +361,69 @@ def runs() -> Response:
 def stats() -> Response:
     """Node and relationship counts by label and type."""
     return jsonify(get_store().stats())
+
+
+# -- lists of papers: BibTeX of several, current ids (the web UI's stars) -----------------------------
+MAX_LIST_IDS = MAX_LIKED  # as many as the recommend API takes: For you sends every star to both
+
+
+def _id_args(name: str) -> list[str]:
+    """The repeated query parameter `name` (?id=a&id=b, not split on commas: an id may hold one), checked
+    as the recommend API checks its ids; duplicates dropped, the first kept."""
+    from api.params import ParameterError, lone_surrogate
+
+    values = request.args.getlist(name)
+    if not values:
+        raise ParameterError(name, "is required: name at least one paper (repeat it: ?id=a&id=b)")
+    if len(values) > MAX_LIST_IDS:
+        raise ParameterError(name, f"at most {MAX_LIST_IDS} ids allowed (got {len(values)})")
+    for value in values:
+        if not 1 <= len(value) <= 200:
+            raise ParameterError(name, "ids must be non-empty strings of at most 200 characters")
+        if "\x00" in value:
+            raise ParameterError(name, "must not contain NUL characters")
+        problem = lone_surrogate(value)
+        if problem:
+            raise ParameterError(name, f"ids must be valid Unicode text: {problem}")
+    return list(dict.fromkeys(values))
+
+
+def _unknown_ids(unknown: list[str]) -> ApiError:
+    """The 422 POST /api/recommend answers for ids naming no paper: ten in the message, all in unknown_ids."""
+    shown = ", ".join(repr(i[:80]) for i in unknown[:10])
+    return ApiError(422, f"unknown paper ids: {shown}", fields={"unknown_ids": unknown})
+
+
+@bp.get("/bibtex")
+def papers_bibtex() -> Response:
+    """Several papers as one BibTeX file (text/x-bibtex), keys unique within it, as the CLI exports them."""
+    from ingest.export_papers import export_lines, resolve_ids
+
+    store = get_store()
+    found, unknown = resolve_ids(store, _id_args("id"))
+    if unknown:
+        raise _unknown_ids(unknown)
+    # `paperkg export papers --format bibtex --id ...`'s text: oldest paper first, so a paper keeps the
+    # key it has in a longer export, and a second paper with the same key gets a suffix (a, b, ...).
+    response = Response("".join(export_lines(store, fmt="bibtex", only=found)), mimetype="text/x-bibtex")
+    response.headers["Content-Disposition"] = 'inline; filename="papers.bib"'
+    return response
+
+
+@bp.post("/resolve")
+def resolve_papers() -> Response:
+    """The current id (and title) of each paper id given (a former id: the id its paper has now), null
+    for an id naming no paper."""
+    from ingest.export_papers import resolve_ids
+
+    body = json_body()
+    unknown = sorted(set(body) - {"ids"})
+    if unknown:
+        raise bad_parameter(unknown[0][:80], "unknown field; expected ids")
+    ids = id_list(body, "ids", required=True, max_items=MAX_LIST_IDS)
+    store = get_store()
+    current = {paper_id: next(iter(resolve_ids(store, [paper_id])[0]), None) for paper_id in ids}
+    # The titles too: a list moved from another browser (For you's ?stars=) holds ids alone.
+    titles = {p.id: p.title for p in store.get_papers([c for c in dict.fromkeys(current.values()) if c])}
+    return jsonify({"results": [{"id": given, "current": now, "title": titles.get(now) if now else None}
+                                for given, now in current.items()]})

@@ -130,9 +130,9 @@ RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "sh
 # Keys of IngestRun.counts: a run of the list, arxiv or records pipeline (IngestSummary.counts, the
 # last four only for a whole list) or of the weekly ingest (WeeklySummary.counts); a run still running
 # (or one killed before its first count) has none.
-PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "moved", "retagged", "rejected",
-                   "unknown_labels", "embedded", "stale_list_rows", "list_rows_pruned", "list_only_papers",
-                   "papers_pruned")
+PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "moved", "merged", "retagged",
+                   "rejected", "unknown_labels", "embedded", "stale_list_rows", "list_rows_pruned",
+                   "list_only_papers", "papers_pruned")
 WEEKLY_COUNTS = ("queries", "candidates", "known", "kept")
 
 SCHEMAS: dict[str, Any] = {
@@ -148,8 +148,9 @@ SCHEMAS: dict[str, Any] = {
                               "description": "sent with code bad_parameter: the query parameter or body "
                                              "field at fault (its first 80 characters)"},
                 "unknown_ids": {**STRINGS,
-                                "description": "sent with the 422 of POST /api/recommend: every liked or "
-                                               "disliked id that names no paper (the message shows ten)"},
+                                "description": "sent with the 422 of POST /api/recommend (every liked or "
+                                               "disliked id that names no paper) and GET /api/bibtex "
+                                               "(every id naming none); the message shows ten"},
             },
         }},
     },
@@ -168,20 +169,27 @@ SCHEMAS: dict[str, Any] = {
                 "semantic": _nullable("number"), "keyword": _nullable("number"), "rrf": _nullable("number"),
                 "ranks": {"type": "object", "description": "the paper's rank (from 1) in each list it is on",
                           "properties": {k: {"type": "integer", "minimum": 1}
-                                         for k in ("semantic", "keyword", "technique", "model")}},
+                                         for k in ("semantic", "keyword", "technique", "model",
+                                                   "component")}},
                 "matched_techniques": STRINGS, "matched_technique_labels": STRINGS,
                 "matched_evaluations": STRINGS, "matched_evaluation_labels": STRINGS,
                 "matched_models": {**STRINGS, "description": "model ids, of the model filter or named in "
                                                              "the query, that the paper studies or reports "
                                                              "a finding about"},
                 "matched_model_labels": {**STRINGS, "description": "their names, in the same order"},
+                "matched_components": {**STRINGS, "description": "component ids, of the component filter "
+                                                                 "or named in the query (or a sub-component "
+                                                                 "of one), that a finding of the paper is "
+                                                                 "about"},
+                "matched_component_labels": {**STRINGS, "description": "their names, in the same order"},
                 "best_sentence": _nullable("string"), "best_sentence_score": _nullable("number"),
                 "best_sentence_by": _nullable("string", enum=["overlap", "embedding", "evidence", None]),
             },
             description="score parts (semantic cosine, keyword score, ranks per list: semantic, "
                         "keyword and, when the query names a technique or criterion, technique, and when "
                         "a hybrid query names a model and no model filter is given, model: the papers "
-                        "studying it; rrf), matched techniques, criteria and models, and the "
+                        "studying it, and likewise component: the papers with a finding about a named "
+                        "component; rrf), matched techniques, criteria, models and components, and the "
                         "best-matching abstract sentence"),
         **SUMMARY_FIELDS,
     }),
@@ -251,6 +259,13 @@ SCHEMAS: dict[str, Any] = {
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
         },
     },
+    "ResolveRequest": {
+        "type": "object", "required": ["ids"], "additionalProperties": False,
+        "example": {"ids": ["math-framework", "2211.00593v2"]},
+        "properties": {"ids": {**ID_LIST, "maxItems": MAX_LIKED}},
+    },
+    "ResolvedIds": _object({"results": {"type": "array", "items": _object(
+        {"id": {"type": "string"}, "current": _nullable("string"), "title": _nullable("string")})}}),
     "RecommendList": _object({"liked": STRINGS, "disliked": STRINGS,
                               "results": {"type": "array", "items": _ref("RecommendResult")}}),
     "PaperDetail": _object({
@@ -343,9 +358,11 @@ SCHEMAS: dict[str, Any] = {
          "load_run": {**_nullable("string"), "description": "the arxiv-weekly-load run that loaded the "
                                                             "kept papers"},
          "gap_from": {**_nullable("string", format="date-time"),
-                      "description": "papers from here to window_start were not fetched"}},
+                      "description": "papers from here to window_start were not fetched"},
+         "file": {"type": "string", "description": "the records file an ingest records run read (its name "
+                                                  "only)"}},
         optional=(*PIPELINE_COUNTS, "window_start", "window_end", *WEEKLY_COUNTS, "empty_queries",
-                  "load_run", "gap_from"),
+                  "load_run", "gap_from", "file"),
         description="what the run did, by name; the names depend on the source: list, arxiv, records "
                     "and arxiv-weekly-load runs count records through embedded (a whole list also "
                     "stale_list_rows through papers_pruned), arxiv-weekly runs window_start through "
@@ -484,6 +501,11 @@ FILTER_PARAMS = [
            "model id of the taxonomy, e.g. gpt2 or pythia (repeatable; several match any of them; an "
            "unknown id is a 400 listing the model ids): papers studying the model or reporting a finding "
            "about it", explode=True),
+    _param("component", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+           "transformer component id of the taxonomy, e.g. induction_head, ff or rs (repeatable; several "
+           "match any of them; an unknown id is a 400 listing the component ids): papers with a finding "
+           "about the component or, unless refinements=false, a sub-component of it (mha takes "
+           "induction_head)", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
            "is a 400)", explode=True),
@@ -491,21 +513,22 @@ FILTER_PARAMS = [
            "where the paper came from (repeatable)", explode=True),
     _param("year_from", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "first year"),
     _param("year_to", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "last year"),
-    _param("refinements", {"type": "boolean", "default": True}, "include refinements of techniques"),
+    _param("refinements", {"type": "boolean", "default": True},
+           "include refinements of techniques (and topics) and sub-components of components"),
 ]
 
 
 # OpenAPI 3.0 cannot say "one of these parameters is required", so the rule is written out, and
 # its 400 is declared with it.
 SEARCH_RULE = ("A search needs a query (q, not blank) or at least one filter: technique, topic, model, "
-               "section, source, year_from or year_to (refinements or technique_match alone is not a "
-               "filter). Without either the answer is a 400, as GET /api/search with no parameters is. A "
-               "parameter not listed here (a misspelt year_form, since, page) is a 400 too, as is one that "
-               "is not repeatable given twice (`_`, `utm_*` and an empty name are ignored).")
+               "component, section, source, year_from or year_to (refinements or technique_match alone is "
+               "not a filter). Without either the answer is a 400, as GET /api/search with no parameters "
+               "is. A parameter not listed here (a misspelt year_form, since, page) is a 400 too, as is one "
+               "that is not repeatable given twice (`_`, `utm_*` and an empty name are ignored).")
 SEARCH_400 = ("Bad parameter, named in the message and in `parameter`: neither a query nor a filter; an "
-              "unknown technique, topic, model or section id; year_from after year_to; a value out of its "
-              "limits; a parameter the operation does not take, or a single-valued one given twice; or "
-              "(code bad_request) a query string that is not percent-encoded UTF-8 text")
+              "unknown technique, topic, model, component or section id; year_from after year_to; a value "
+              "out of its limits; a parameter the operation does not take, or a single-valued one given "
+              "twice; or (code bad_request) a query string that is not percent-encoded UTF-8 text")
 # The tags operations are grouped under (a generated client's classes or modules).
 TAGS = [
     {"name": "papers", "description": "search, papers, related papers, recommendations, new papers"},
@@ -564,6 +587,29 @@ def build_document() -> dict[str, Any]:
                         "answer's liked and disliked carry the current ids.",
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
+        "/api/bibtex": {"get": _op(
+            "get_papers_bibtex", "papers", "BibTeX entries of several papers (a reading list)",
+            {"200": {"description": "BibTeX, one entry a paper, a blank line between entries",
+                     "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}} | _err(400, 422),
+            [_param("id", {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200},
+                           "minItems": 1, "maxItems": MAX_LIKED},
+                    f"paper id (repeat it: ?id=a&id=b; at least one, at most {MAX_LIKED}; not split on "
+                    "commas)", required=True, explode=True)],
+            description="The entries `paperkg export papers --format bibtex --id ...` writes: oldest paper "
+                        "first, citation keys unique within the answer (a key an earlier entry has gets "
+                        "the suffix a, b, ...). An id is looked up as GET /api/papers/{paper_id} looks it "
+                        "up (a versioned arXiv id, an arXiv URL or a former id finds the paper); a "
+                        "repeated id, or two ids of one paper, give one entry; an id naming no paper is a "
+                        "422 listing them all in `unknown_ids`.")},
+        "/api/resolve": {"post": _op(
+            "resolve_paper_ids", "papers", "The current id of each paper id given",
+            {"200": _ok(_ref("ResolvedIds"))} | _err(400, 413, 415), [],
+            description="For ids saved by a client (the web UI's stars): each id given, once, in the order "
+                        "given, with the id its paper has now (itself when it is a stored id; for a "
+                        "former id, a versioned arXiv id or an arXiv URL, the paper's id) and its title, "
+                        "both null when it names no paper.",
+            requestBody={"required": True,
+                         "content": {"application/json": {"schema": _ref("ResolveRequest")}}})},
         "/api/techniques": {"get": _op(
             "get_taxonomy_tree", "taxonomy",
             "Taxonomy tree (techniques, evaluations, topics, objects) with paper counts",
@@ -635,7 +681,8 @@ def build_document() -> dict[str, Any]:
                                 "knowledge graph of research papers (mechanistic interpretability with the "
                                 "shipped taxonomy). Errors are "
                                 '{"error": {"code", "message"}} (with `parameter` on a bad_parameter '
-                                "400 and `unknown_ids` on POST /api/recommend's 422). A method a path "
+                                "400 and `unknown_ids` on the 422 of POST /api/recommend and GET "
+                                "/api/bibtex). A method a path "
                                 "has no operation for "
                                 "is answered 405 with an Allow header listing the methods it takes; HEAD "
                                 "(on every path with a GET) and OPTIONS (on every path: 200, an Allow "

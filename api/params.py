@@ -263,13 +263,15 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
 
 # The graph labels each id filter takes (the web form's selects offer these too).
 FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT),
-                 "model": (Label.MODEL,)}
-# An unknown model id's hint lists the model ids (no route lists models with counts), at most this many.
+                 "model": (Label.MODEL,), "component": (Label.COMPONENT,)}
+# An unknown model or component id's hint lists that filter's ids (no route lists them with counts), at
+# most this many.
 MAX_LISTED_IDS = 30
 
 
 class FilterIdError(ParameterError):
-    """An id a technique, topic or model filter does not take, with the fields the web form words it from:
+    """An id a technique, topic, model or component filter does not take, with the fields the web form
+    words it from:
     - unknown (`label` None): `suggestion` the id of the filter's kinds it spells or misspells, if any;
     - a node of another label (`label`; `suggestion` None);
     - no id, but the name or alias (or, `close`, a near misspelling) of a node of another label
@@ -309,7 +311,7 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
             raise FilterIdError(name, node_id, _unknown_detail(name, node_id, listing, hint=hint),
                                 label=named.label, other_filter=other, suggestion=named.id, close=close)
         if node.label not in allowed:
-            # A known id of another filter's kind, or a component: say which.
+            # A known id of another filter's kind: say which.
             other = _filter_of(node.label)
             kind = node.label.lower()
             # "an evaluation", "an object": the article goes by the label's first sound.
@@ -321,29 +323,32 @@ def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
 
 
 def _filter_of(label: str) -> str | None:
-    """The filter that takes nodes of `label`, None when none does (components)."""
+    """The filter that takes nodes of `label`, None when none does (a taxonomy's other labels)."""
     return next((f for f, labels in FILTER_LABELS.items() if label in labels), None)
 
 
 def _listing(taxonomy: Taxonomy, name: str) -> str:
     """Where a filter's ids are listed, for its unknown-id hint: /api/techniques lists the technique and
-    topic ids; the model ids are listed in the hint itself."""
-    if name != "model":
+    topic ids; the model and component ids are listed in the hint itself."""
+    if name not in ("model", "component"):
         return "see /api/techniques"
     ids = [n.id for n in taxonomy.nodes if n.label in FILTER_LABELS[name]]
     shown = ", ".join(ids[:MAX_LISTED_IDS]) + (", ..." if len(ids) > MAX_LISTED_IDS else "")
-    return f"the model ids are {shown}" if ids else "the taxonomy has no models"
+    return f"the {name} ids are {shown}" if ids else f"the taxonomy has no {name}s"
 
 
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                    args: Args | None = None) -> SearchFilters:
-    """The search filters, validated: technique/topic/model ids of the right kind, known sections, sources,
-    years within range and in order, how the technique ids combine (raises ParameterError)."""
+    """The search filters, validated: technique/topic/model/component ids of the right kind, known
+    sections, sources, years within range and in order, how the technique ids combine (raises
+    ParameterError)."""
     techniques = list_arg("technique", args=args)
     topics = list_arg("topic", args=args)
     models = list_arg("model", args=args)
+    components = list_arg("component", args=args)
     sections = list_arg("section", args=args)
-    for name, ids in (("technique", techniques), ("topic", topics), ("model", models)):
+    for name, ids in (("technique", techniques), ("topic", topics), ("model", models),
+                      ("component", components)):
         check_filter_ids(taxonomy, name, ids)
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
@@ -357,6 +362,7 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
         raise ParameterError("year_from", "must not be after {year_to}", others=("year_to",))
     return SearchFilters(
         technique_ids=techniques, topic_ids=topics, section_ids=sections, model_ids=models,
+        component_ids=components,
         year_from=year_from, year_to=year_to, sources=sources,
         include_refinements=bool_arg("refinements", True, args=args),
         technique_match=choice_arg("technique_match", "any", TECHNIQUE_MATCHES, args=args),

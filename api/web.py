@@ -51,6 +51,8 @@ bp = Blueprint("web", __name__)
 PAGE_SIZE = 10
 TECHNIQUE_PAGE_SIZE = 20
 RELATED_LIMIT = 8
+# The paper page's "more related papers" (?related=20): a related-work section's worth, one page.
+RELATED_MORE = 20
 MAX_PAGE = 500
 NEW_DEFAULT_DAYS = 7
 NEW_PAGE_SIZE = 100
@@ -83,11 +85,13 @@ BAND_OF_LABEL = {Label.TECHNIQUE: "Techniques", Label.OBJECT: "Fundamental objec
                  Label.TOPIC: "Findings", Label.EVALUATION: "Evaluation"}
 # The search form's id filters: the label of each one's select, the option group of each node label
 # it takes (api.params.FILTER_LABELS, the API's rule) and how its messages name a node of each label.
-FILTER_FIELDS = {"technique": "Technique", "topic": "Topic", "model": "Model"}
+FILTER_FIELDS = {"technique": "Technique", "topic": "Topic", "model": "Model", "component": "Component"}
 OPTION_GROUPS = {Label.TECHNIQUE: "Techniques", Label.EVALUATION: "Evaluation criteria",
-                 Label.TOPIC: "Findings topics", Label.OBJECT: "Fundamental objects", Label.MODEL: "Models"}
+                 Label.TOPIC: "Findings topics", Label.OBJECT: "Fundamental objects", Label.MODEL: "Models",
+                 Label.COMPONENT: "Transformer components"}
 KIND_WORDS = {Label.TECHNIQUE: "technique", Label.EVALUATION: "evaluation criterion",
-              Label.TOPIC: "findings topic", Label.OBJECT: "fundamental object", Label.MODEL: "model"}
+              Label.TOPIC: "findings topic", Label.OBJECT: "fundamental object", Label.MODEL: "model",
+              Label.COMPONENT: "component"}
 
 class BadInput(ValueError):
     """A request parameter the page cannot use; the message tells the reader what to change.
@@ -286,6 +290,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "technique": ctx["filters"].technique_ids,
         "technique_match": "all" if ctx["filters"].technique_match == "all" else None,
         "topic": ctx["filters"].topic_ids, "model": ctx["filters"].model_ids,
+        "component": ctx["filters"].component_ids,
         "year_from": _form_value("year_from"),
         "year_to": _form_value("year_to"), "section": ctx["filters"].section_ids,
         "source": ctx["filters"].sources,
@@ -396,6 +401,7 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
     technique_ids = checked(lambda: _filter_ids("technique"), [])
     topic_ids = checked(lambda: _filter_ids("topic"), [])
     model_ids = checked(lambda: _filter_ids("model"), [])
+    component_ids = checked(lambda: _filter_ids("component"), [])
     year_from = checked(lambda: _int_param("year_from", YEAR_MIN, YEAR_MAX, "“From” year"), None)
     year_to = checked(lambda: _int_param("year_to", YEAR_MIN, YEAR_MAX, "“To” year"), None)
     if year_from and year_to and year_from > year_to:
@@ -405,7 +411,7 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
     return SearchFilters(
         technique_ids=technique_ids, topic_ids=topic_ids, section_ids=checked(sections, []),
         year_from=year_from, year_to=year_to, sources=checked(sources, []),
-        technique_match=checked(technique_match, "any"), model_ids=model_ids,
+        technique_match=checked(technique_match, "any"), model_ids=model_ids, component_ids=component_ids,
     )
 
 
@@ -551,6 +557,9 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
         tips.append("Remove the topic filter, or pick its parent topic.")
     if filters.model_ids:
         tips.append("Remove the model filter: a paper counts for a model only where its abstract names it.")
+    if filters.component_ids:
+        tips.append("Remove the component filter, or pick its parent component: a paper counts for a "
+                    "component only where a finding of its abstract names it.")
     if filters.section_ids or filters.sources:
         tips.append("Remove the list section or source filter.")
     if q and len(q.split()) > 6:
@@ -570,6 +579,30 @@ def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
             if count:
                 options.append({"id": node.id, "name": node.name, "depth": 0, "total_count": count})
     return [{"title": OPTION_GROUPS[Label.MODEL], "options": options}] if options else []
+
+
+def _component_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
+    """The component filter's options: the taxonomy's components some finding is about, each under its
+    parent, with its paper count (sub-components included, as the filter counts them)."""
+    components = [n for n in labels.nodes.values() if n.label == Label.COMPONENT]
+    children: dict[str | None, list[str]] = {}
+    for node in components:
+        parent = node.parent if node.parent and labels.label(node.parent) == Label.COMPONENT else None
+        children.setdefault(parent, []).append(node.id)
+    options: list[dict[str, Any]] = []
+
+    def walk(parent: str | None, depth: int, seen: frozenset[str]) -> None:
+        for node_id in children.get(parent, []):
+            if node_id in seen:  # a parent loop in a hand-edited file must not recurse forever
+                continue
+            count = store.filter_page(SearchFilters(component_ids=[node_id]), limit=0)[1]
+            if count:
+                options.append({"id": node_id, "name": labels.name(node_id), "depth": depth,
+                                "total_count": count})
+                walk(node_id, depth + 1, seen | {node_id})
+
+    walk(None, 0, frozenset())
+    return [{"title": OPTION_GROUPS[Label.COMPONENT], "options": options}] if options else []
 
 
 def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
@@ -600,6 +633,7 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
         "technique_options": bands("technique"),
         "topic_options": bands("topic"),
         "model_options": _model_options(store, labels),
+        "component_options": _component_options(store, labels),
         "sections": sections,
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},
@@ -639,10 +673,12 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
 
     related_cards: list[dict[str, Any]] = []
     related_error = None
+    # Any other value (a typo, ?related=500) is the short list: the page stays lenient, as search's is.
+    related_limit = RELATED_MORE if request.args.get("related") == str(RELATED_MORE) else RELATED_LIMIT
     try:
         from kg.related import related
 
-        hits = related(store, p.id, limit=RELATED_LIMIT, taxonomy_nodes=get_taxonomy().nodes)
+        hits = related(store, p.id, limit=related_limit, taxonomy_nodes=get_taxonomy().nodes)
         profiles = store.paper_profiles([h.id for h in hits])
         related_cards = [
             card(h.paper, labels, reasons=h.reasons,
@@ -669,6 +705,10 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         evaluations=uses(detail.evaluations, "evaluation_id"), findings=detail.findings,
         models=detail.models, list_rows=detail.list_rows, related=related_cards,
         related_error=related_error, bibtex=bibtex, bibtex_url=url_for("api.paper_bibtex", paper_id=p.id),
+        related_limit=related_limit, related_short=RELATED_LIMIT, related_more=RELATED_MORE,
+        related_bibtex_url=url_for("api.papers_bibtex", id=[c["id"] for c in related_cards])
+        if related_cards else None,
+        former_ids=store.former_ids(p.id),
     )
 
 
@@ -944,9 +984,15 @@ def about() -> str:
     shown = (Label.PAPER, Label.AUTHOR, Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.FINDING,
              Label.MODEL, Label.LIST_SECTION)
     source, packaged = _taxonomy_file_shown(Path(get_taxonomy().source or config.taxonomy))
+    # Papers by source: where the data comes from is what the store holds (a records file's private
+    # metadata is neither the awesome list's nor arXiv's CC0), not what a default setup would read. The
+    # list is credited for its sections too, which a records file's list rows bring.
+    paper_sources = {value: store.filter_page(SearchFilters(sources=[value]), limit=0)[1]
+                     for value, _name in SOURCE_OPTIONS}
     return render_template(
         "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
         taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories, meta=_meta(),
+        paper_sources=paper_sources, list_sections=nodes.get(Label.LIST_SECTION, 0),
     )
 
 

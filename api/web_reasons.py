@@ -74,8 +74,9 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
 # -- related papers' reasons, rendered with links and words -----------------------------------------
 
 # The reason phrases kg.related writes (the JSON API's strings, a contract), what each one means, and
-# whether its names are taxonomy nodes with a page (techniques, topics, objects) or only text (models,
-# components, authors). The paper page renders the same strings with links and this legend.
+# whether its names are taxonomy nodes with a page (techniques, topics, objects) or not (models,
+# components: linked to their search filter, see _FILTER_REASONS; authors, cosine: text). The paper page
+# renders the same strings with links and this legend.
 REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
     ("shares", "techniques both papers use", True),
     ("related techniques", "a technique of that paper in the same family as one of this paper's: both are, "
@@ -88,6 +89,9 @@ REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
     ("cosine", "how close the two abstracts' meanings are (-1 to 1; near 0: unrelated)", False),
 )
 _MORE = re.compile(r" \(\+\d+ more\)$")
+# The reason phrases naming nodes that have no page but a search filter: the filter's parameter and label.
+_FILTER_REASONS: dict[str, tuple[str, str]] = {"both study": ("model", Label.MODEL),
+                                               "both discuss": ("component", Label.COMPONENT)}
 
 
 # node_page_id calls page_ids_by_name for each name a results page shows: one walk of the taxonomy per
@@ -114,6 +118,34 @@ def page_ids_by_name() -> Mapping[str, str]:
         for key in [k for k, (ref, _) in _PAGE_IDS.items() if ref() is None]:
             _PAGE_IDS.pop(key, None)
     _PAGE_IDS[id(taxonomy)] = (weakref.ref(taxonomy), names)
+    return names
+
+
+_FILTER_IDS: dict[int, tuple[weakref.ref[Taxonomy], Mapping[str, Mapping[str, str]]]] = {}
+
+
+def filter_ids_by_name() -> Mapping[str, Mapping[str, str]]:
+    """For each label of _FILTER_REASONS, display name -> id of its nodes, longest name first; a name two
+    nodes share maps to "" (shown, not linked), as in page_ids_by_name. Shared: read-only."""
+    from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
+
+    taxonomy = get_taxonomy()
+    cached = _FILTER_IDS.get(id(taxonomy))
+    if cached is not None and cached[0]() is taxonomy:
+        return cached[1]
+    by_label: dict[str, dict[str, str]] = {label: {} for _, label in _FILTER_REASONS.values()}
+    for node in taxonomy.nodes:
+        if node.label in by_label:
+            out = by_label[node.label]
+            out[node.name] = "" if node.name in out else node.id
+    # Longest first, the order _split_names tries them in.
+    names = MappingProxyType({
+        label: MappingProxyType(dict(sorted(out.items(), key=lambda item: len(item[0]), reverse=True)))
+        for label, out in by_label.items()})
+    if len(_FILTER_IDS) > 16:  # taxonomies are few; drop the entries of collected ones
+        for key in [k for k, (ref, _) in _FILTER_IDS.items() if ref() is None]:
+            _FILTER_IDS.pop(key, None)
+    _FILTER_IDS[id(taxonomy)] = (weakref.ref(taxonomy), names)
     return names
 
 
@@ -145,10 +177,21 @@ def _link(name: str, names: Mapping[str, str]) -> Markup:
     return Markup('<a href="{}"><bdi>{}</bdi></a>').format(url_for("web.technique", node_id=node_id), name)
 
 
-def reason_html(reason: str, names: Mapping[str, str] | None = None) -> Markup:
+def _filter_link(name: str, parameter: str, names: Mapping[str, str]) -> Markup:
+    """The name, escaped, linked to the search filtered by its node (`/search?model=gpt2`) when known."""
+    node_id = names.get(name)
+    if not node_id:
+        return Markup("<bdi>{}</bdi>").format(name)
+    href = url_for("web.search", **{parameter: node_id})  # type: ignore[arg-type]
+    return Markup('<a href="{}"><bdi>{}</bdi></a>').format(href, name)
+
+
+def reason_html(reason: str, names: Mapping[str, str] | None = None,
+                filter_names: Mapping[str, Mapping[str, str]] | None = None) -> Markup:
     """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
-    technique and topic names linked to their pages, "A ~ B" said in words. A string in no known shape
-    is shown as it is (escaped). `names` as page_ids_by_name gives them (its default), longest first."""
+    technique and topic names linked to their pages, the model and component names to their search
+    filters, "A ~ B" said in words. A string in no known shape is shown as it is (escaped). `names` as
+    page_ids_by_name gives them (its default), `filter_names` as filter_ids_by_name, longest first."""
     for phrase, meaning, linked in REASON_KINDS:
         if not reason.startswith(phrase + " "):
             continue
@@ -158,6 +201,12 @@ def reason_html(reason: str, names: Mapping[str, str] | None = None) -> Markup:
         rest = rest[: len(rest) - len(more)]
         head = Markup('<span class="reason-kind" title="{}">{}</span> ').format(meaning, phrase)
         if not linked:
+            if phrase in _FILTER_REASONS:
+                parameter, label = _FILTER_REASONS[phrase]
+                known = (filter_names if filter_names is not None else filter_ids_by_name())[label]
+                found = _split_names(rest, known, (", ",))
+                if found is not None:
+                    return head + Markup(", ").join(_filter_link(p, parameter, known) for p in found) + more
             return head + Markup("<bdi>{}</bdi>{}").format(rest, more)
         names = names if names is not None else page_ids_by_name()
         if phrase == "related techniques":
@@ -184,5 +233,5 @@ def with_reason_links(card: dict[str, Any]) -> dict[str, Any]:
     """A copy of a paper row's card whose reasons are reason_html's (the paper page's related papers)."""
     if not card.get("reasons"):
         return card
-    names = page_ids_by_name()
-    return {**card, "reasons": [reason_html(r, names) for r in card["reasons"]]}
+    names, filter_names = page_ids_by_name(), filter_ids_by_name()
+    return {**card, "reasons": [reason_html(r, names, filter_names) for r in card["reasons"]]}

@@ -5,13 +5,17 @@ from __future__ import annotations
 import bisect
 import html
 import re
+from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ingest.normalize import (
+    _TRAILING_BRACKET,
     arxiv_id_from_url,
-    dedupe_records,
+    dedupe_groups,
     doi_from_text,
     same_paper_groups,
     section_slug,
@@ -969,14 +973,70 @@ def _common_prefix(paths: list[list[str]]) -> int:
     return n
 
 
+# Hosts that date their pages' paths, and how: the year a page was published in, which a list-only
+# paper (no arXiv match, no records file) gets as its year (arXiv's or a records file's year wins: the
+# list ranks below both). transformer-circuits.pub/2023/..., distill.pub/2020/..., the NeurIPS
+# proceedings' /paper_files/paper/2023/ and the ACL Anthology's /2023.acl-long.660 (seed-list links).
+_YEAR = r"((?:19|20)\d\d)"
+_DATED_PATHS: dict[str, re.Pattern[str]] = {
+    "transformer-circuits.pub": re.compile(rf"^/{_YEAR}/"),
+    "distill.pub": re.compile(rf"^/{_YEAR}/"),
+    "proceedings.neurips.cc": re.compile(rf"^/paper(?:_files/paper)?/{_YEAR}/"),
+    "papers.nips.cc": re.compile(rf"^/paper(?:_files/paper)?/{_YEAR}/"),
+    "aclanthology.org": re.compile(rf"^/{_YEAR}\.[a-z]"),
+}
+
+
+def url_year(url: str | None) -> int | None:
+    """The year a dated host's URL path names ("https://transformer-circuits.pub/2023/x/" -> 2023), else
+    None: another host, no year there, or one after next year (no page is dated in the future)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[" : no host to read
+        return None
+    pattern = _DATED_PATHS.get((parts.hostname or "").casefold().removeprefix("www."))
+    match = pattern.match(parts.path) if pattern else None
+    if match is None or int(match.group(1)) > datetime.now(UTC).year + 1:
+        return None
+    return int(match.group(1))
+
+
+def list_title(title_in_list: str) -> tuple[str, str | None]:
+    """A list row's title as the paper's title, and its venue tag: "X (ICLR'24)" -> ("X", "ICLR'24"), and
+    a trailing tag naming who published it taken off ("Causal Scrubbing: ... [Redwood Research]" ->
+    "Causal Scrubbing: ..."), as the title key leaves it out (normalize._TRAILING_BRACKET, which keeps a
+    bracket that numbers the title: "Circuits Updates [July 2024]"): only a capitalised name ("[C]" or
+    "[draft]" stay), and only when the title key stays the same, so the paper keeps its id and stored
+    papers are still found by it. The row keeps the tag (title_in_list)."""
+    title, venue = split_venue_tag(title_in_list)
+    bare = _TRAILING_BRACKET.sub("", title).strip()
+    tag = title[len(bare):].strip(" []")
+    # A name: capitalised and more than a letter ("[C]" may be the title's own, though the key drops it).
+    if bare and len(tag) > 1 and tag[0].isupper() and title_key(bare) == title_key(title):
+        title = bare
+    return title, venue
+
+
 def _row_record(row: ListRowRecord, title: str, venue: str | None, urls: list[str]) -> Record:
     arxiv_id = next((a for a in (arxiv_id_from_url(u) for u in urls) if a), None)
     doi = next((d for d in (doi_from_text(u) for u in urls) if d), None)
     return Record(
         source="list", source_id=urls[0] if urls else title, title=title, arxiv_id=arxiv_id,
         doi=doi, venue=venue, url=urls[0] if urls else None, urls=list(urls),
+        year=next((y for y in (url_year(u) for u in urls) if y), None),
         item_type=row.item_type, list_rows=[replace(row, urls=list(row.urls))],
     )
+
+
+def _paper_url(urls: list[str | None]) -> str | None:
+    """The URL a paper listed in several rows keeps, of its rows' links (in list order): one without a
+    fragment ("#appendix-..." links a part of the page), then the most common, then the first; not just
+    the first row's, whose quirk would be every export's."""
+    counts = Counter(u for u in urls if u)
+    # Counter keeps first-seen order: on a tie, min() keeps the earliest (one pass, for 2,000 rows too).
+    return min(counts, key=lambda u: ("#" in u, -counts[u]), default=None)
 
 
 def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
@@ -1042,7 +1102,7 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                                f"({_shown_title(title_raw)}): {_shown_title(other)} and its links are "
                                "left out (give it a row of its own)",
                 })
-            title, venue = split_venue_tag(title_raw)
+            title, venue = list_title(title_raw)
             techniques = _label_cell_text(values["techniques"]) if "techniques" in values else None
             evaluation = _label_cell_text(values["evaluation"]) if "evaluation" in values else None
             tldr = _cell_text(values["tldr"]) if "tldr" in values else None
@@ -1067,7 +1127,11 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                     }
                 entry["lines"].append(line)
             records.append(_row_record(row, title, venue, urls))
-    result.papers = dedupe_records(records)
+    papers, members = dedupe_groups(records)
+    for paper, indices in zip(papers, members, strict=True):
+        if len(indices) > 1:
+            paper.url = _paper_url([records[i].url for i in indices])
+    result.papers = papers
     result.row_warnings += _repeated_row_warnings(records)
     result.row_warnings.sort(key=lambda w: w["lines"][0])
     result.unknown_labels = sorted(unknown.values(), key=lambda e: (e["column"], e["label"].casefold()))

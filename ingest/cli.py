@@ -205,10 +205,11 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
                   rejected: list[dict[str, Any]] | None = None, whole_list: bool = False,
                   prune: bool = False, force_prune: bool = False,
                   fetch: Callable[[], list[Any]] | None = None,
-                  unreadable_lines: list[int] | None = None) -> Any:
+                  unreadable_lines: list[int] | None = None, file: str | None = None) -> Any:
     """run_ingest with its failures turned into one-line CLI errors; `fetch`: the run's arXiv look-ups
     (run_ingest's fetch: recorded as part of the run, a stop or failure in them too); `unreadable_lines`:
-    the list's lines its parser could not read (--prune holds back while there are any)."""
+    the list's lines its parser could not read (--prune holds back while there are any); `file`: the
+    records file's name, kept in the run's counts."""
     from ingest.arxiv_source import ArxivError
     from ingest.pipeline import run_ingest
 
@@ -216,7 +217,8 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
         with _one_line_errors(f"{source} ingest"):
             return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
                               rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
-                              force_prune=force_prune, fetch=fetch, unreadable_lines=unreadable_lines or [])
+                              force_prune=force_prune, fetch=fetch, unreadable_lines=unreadable_lines or [],
+                              file=file)
     except ArxivError as exc:  # before any paper is written; the run is recorded as failed
         raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
 
@@ -420,7 +422,7 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 @wait_option
 def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int, wait: float) -> None:
     """Ingest papers from FILE.jsonl, JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
-    from ingest.records_file import RecordsFileError, read_records_file
+    from ingest.records_file import RecordsFileError, read_records_file, records_file_name
 
     try:
         read = read_records_file(path, skip_invalid=skip_invalid)
@@ -428,7 +430,7 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
         raise click.ClickException(str(exc)) from exc
     with _locked_store("records", wait) as (store, held):
         summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size, lock=held,
-                                rejected=read.rejected())
+                                rejected=read.rejected(), file=records_file_name(path))
     _echo_summary(summary, as_json)
 
 

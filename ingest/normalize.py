@@ -385,10 +385,24 @@ def merge_list_rows(rows: list[ListRowRecord]) -> list[ListRowRecord]:
 def _ranked(a: Record, b: Record) -> tuple[Record, Record]:
     """(richer, other) of two records of one paper: the newer arXiv version when both give one (an
     older version never overwrites a newer one's metadata, as across runs), else arxiv > records >
-    list, `a` on a tie."""
+    list; on a tie the one whose title is not shouted (_shouted_title), else `a`."""
     if a.version is not None and b.version is not None and a.version != b.version:
         return (a, b) if a.version > b.version else (b, a)
-    return (a, b) if _priority(a) >= _priority(b) else (b, a)
+    if _priority(a) != _priority(b):
+        return (a, b) if _priority(a) > _priority(b) else (b, a)
+    # File order alone decided the tie, so a copy in capitals ("IMPROVING ... [STUDY 12].") won half
+    # the time. Only the title's form breaks it: the title key, and so a title id, is the same.
+    return (b, a) if _shouted_title(a.title) and not _shouted_title(b.title) else (a, b)
+
+
+def _shouted_title(title: str | None) -> bool:
+    """Whether a title looks like a careless copy: all its letters capitals (at least four of them:
+    "BERT" alone is a name; letters without case do not count), or ending in a period ("..." and
+    "etc." aside)."""
+    text = (title or "").strip()
+    cased = [ch for ch in text if ch.isupper() or ch.islower()]
+    shouted = len(cased) >= 4 and all(ch.isupper() for ch in cased)
+    return shouted or (text.endswith(".") and not text.endswith(("...", "etc.")))
 
 
 def _merged_metadata(high: Record, low: Record) -> Record:
@@ -417,14 +431,16 @@ def merge_two(a: Record, b: Record) -> Record:
     return merged
 
 
-def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Record], list[list[int]]]:
+def _merged_groups(records: list[Record], *, warn: bool = True, matched: dict[int, str] | None = None
+                   ) -> tuple[list[Record], list[list[int]]]:
     """Each paper's merged record and the indices of the records merged into it (dedupe_records' rule).
 
     The same records as folding merge_two over each paper's records in order, but each paper's URLs
     and list rows are joined once, at the end: the fold rebuilt every row merged so far at each step,
     quadratic in a paper's records (2,000 rows of one paper took minutes). `warn`: log records merged
     on a DOI under clearly different titles (warn_if_titles_differ), or on a title under different DOIs
-    (warn_if_dois_differ)."""
+    (warn_if_dois_differ). `matched`: filled with, for each record merged into an earlier one (by its
+    index), the key it was merged by: "arxiv_id", "doi" or "title"."""
     groups: list[Record] = []
     members: list[list[int]] = []
     # Each paper's URL lists in the order merge_two would join them (the richer record's first).
@@ -434,16 +450,17 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
     by_title: dict[str, int] = {}
     for position, record in enumerate(records):
         index: int | None = None
+        by = "arxiv_id"
         if record.arxiv_id and record.arxiv_id in by_arxiv:
             index = by_arxiv[record.arxiv_id]
         else:
-            for key, table in ((record.doi, by_doi), (record.title_key, by_title)):
+            for kind, key, table in (("doi", record.doi, by_doi), ("title", record.title_key, by_title)):
                 if key and key in table:
                     other = groups[table[key]].arxiv_id
                     # A shared DOI or title but two different arXiv ids: two papers, not one (a list
                     # row's DOI or title can be wrong; an arXiv id names one paper).
                     if not (record.arxiv_id and other and other != record.arxiv_id):
-                        index = table[key]
+                        index, by = table[key], kind
                         if warn and table is by_doi:
                             warn_if_titles_differ(record, groups[index])
                         elif warn:
@@ -455,6 +472,8 @@ def _merged_groups(records: list[Record], *, warn: bool = True) -> tuple[list[Re
             url_lists.append(deque([record.urls]))
             index = len(groups) - 1
         else:
+            if matched is not None:
+                matched[position] = by
             high, low = _ranked(groups[index], record)
             groups[index] = _merged_metadata(high, low)
             if high is record:
@@ -561,9 +580,11 @@ def warn_if_dois_differ(record: Record, paper: PaperLike, *, stored_id: str | No
                 _which(stored_id), paper.title, paper.doi, paper.title, record.doi, record.title)
 
 
-def dedupe_groups(records: list[Record]) -> tuple[list[Record], list[list[int]]]:
-    """dedupe_records' papers and, for each, the indices of the records merged into it."""
-    return _merged_groups(records)
+def dedupe_groups(records: list[Record], matched: dict[int, str] | None = None
+                  ) -> tuple[list[Record], list[list[int]]]:
+    """dedupe_records' papers and, for each, the indices of the records merged into it; `matched` is
+    filled with the key each record merged into an earlier one was merged by (_merged_groups)."""
+    return _merged_groups(records, matched=matched)
 
 
 def dedupe_records(records: list[Record]) -> list[Record]:

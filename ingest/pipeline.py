@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,8 +35,8 @@ from ingest.prune import (
 )
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
-from ingest.summary import IngestSummary, shortened, unknown_labels_of
-from ingest.write import HashOf, ListEdges, Merged, TextOf, show_progress, stored_list_edges, write_papers
+from ingest.summary import IngestSummary, merges_of, shortened, unknown_labels_of
+from ingest.write import HashOf, ListEdges, Merged, Progress, TextOf, stored_list_edges, write_papers
 from kg.entities import EvaluationUse, ListRow, Paper, PaperBundle, PaperDetail, TechniqueUse
 from kg.schema import EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
@@ -274,6 +273,7 @@ def run_ingest(
     force_prune: bool = False,
     fetch: Callable[[], Sequence[Record]] | None = None,
     unreadable_lines: Sequence[int] = (),
+    file: str | None = None,
 ) -> IngestSummary:
     """Ingest records: dedupe, merge with stored papers, extract, embed (cached), upsert in batches.
 
@@ -291,7 +291,8 @@ def run_ingest(
 
     `fetch`: more records that are fetched as part of the run (a list's or ids' arXiv look-ups), called
     once the run is recorded and added to `records`: a failure or a stop (SIGTERM, Ctrl-C) while it
-    fetches is recorded as the run's, as one later on is.
+    fetches is recorded as the run's, as one later on is. `file`: the name of the records file read,
+    kept in the run's counts.
 
     The whole run holds the store's ingest lock (ingest.store_lock): `lock` when the caller already
     holds it, else it is taken here (waiting up to `wait` seconds; IngestLocked when another ingest
@@ -305,11 +306,11 @@ def run_ingest(
                                taxonomy=taxonomy, progress=progress, batch_size=batch_size,
                                rejected=rejected, whole_list=whole_list, prune=prune,
                                force_prune=force_prune, lock=held, fetch=fetch,
-                               unreadable_lines=unreadable_lines)
+                               unreadable_lines=unreadable_lines, file=file)
     return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
                        taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
                        whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock, fetch=fetch,
-                       unreadable_lines=unreadable_lines)
+                       unreadable_lines=unreadable_lines, file=file)
 
 
 def _run_ingest(
@@ -318,12 +319,14 @@ def _run_ingest(
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, rejected: Sequence[dict[str, Any]],
     whole_list: bool = False, prune: bool = False, force_prune: bool = False, lock: HeldLock,
     fetch: Callable[[], Sequence[Record]] | None = None, unreadable_lines: Sequence[int] = (),
+    file: str | None = None,
 ) -> IngestSummary:
     """run_ingest's body, run with the ingest lock held (`lock`, checked before each write)."""
     from ingest.embed import embedding_text, text_hash
 
     run = store.start_run(source)
-    summary = IngestSummary(run_id=run.id, source=source, records=len(records), whole_list=whole_list)
+    summary = IngestSummary(run_id=run.id, source=source, records=len(records), whole_list=whole_list,
+                            file=file)
     summary.rejected_details = [dict(r) for r in rejected]
     try:
         if fetch is not None:
@@ -350,7 +353,8 @@ def _run_ingest(
                      "reason": "no title"})
                 continue
             valid.append(record)
-        merged, members = dedupe_groups(list(valid))
+        matched: dict[int, str] = {}  # how dedupe_groups merged a record into an earlier one
+        merged, members = dedupe_groups(list(valid), matched)
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id; records of different papers that only share an id do not.
         stored_ids = resolve_stored_ids(store, merged, warn=True) if merged else []
@@ -377,6 +381,7 @@ def _run_ingest(
                 "reason": clash_reason(target, loser, winner)})
         summary.rejected = len(summary.rejected_details)
         summary.papers = len(by_target)
+        summary.add_merges(merges_of(valid, kept, matched, by_target, store))
         aliases = merged_away_ids(valid, kept)
         # Rows' ids are checked against the file the extractor tags by (the one given, else the
         # extractor's, else PAPERKG_TAXONOMY's, as load_tools picks), not the store's nodes: the store
@@ -392,21 +397,19 @@ def _run_ingest(
         if by_target:  # nothing to load for a run with no papers
             embedder, extractor, taxonomy = load_tools(store, embedder, extractor, taxonomy)
 
-        from tqdm import tqdm
-
         items = [(target, (record, stored_id, aliases.get(target, [])))
                  for target, (record, stored_id) in by_target.items()]
-        bar = tqdm(total=len(items), desc=f"ingest {source}", unit="paper",
-                   disable=not show_progress(progress), file=sys.stderr)
+        bar = Progress(len(items), f"ingest {source}", progress)
         try:
             for start in range(0, len(items), batch_size):
                 chunk = items[start:start + batch_size]
                 # Loaded above: there are items only when there are papers (by_target). The assert only
                 # tells the type checker, which does not follow that.
                 assert embedder is not None and extractor is not None
+                unchanged = summary.unchanged
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
                               progress, node_labels, taxonomy, lock)
-                bar.update(len(chunk))
+                bar.update(len(chunk), summary.unchanged - unchanged)
         finally:
             bar.close()
         if whole_list:
@@ -565,9 +568,10 @@ def ingest_records_file(
     progress: bool = True, skip_invalid: bool = False, batch_size: int = BATCH_SIZE,
 ) -> IngestSummary:
     """Import a JSON Lines file in the seed_papers.jsonl format through the pipeline."""
-    from ingest.records_file import read_records_file
+    from ingest.records_file import read_records_file, records_file_name
 
     check_batch_size(batch_size)
     read = read_records_file(path, skip_invalid=skip_invalid)
     return run_ingest(store, read.records, source="records", embedder=embedder, extractor=extractor,
-                      progress=progress, batch_size=batch_size, rejected=read.rejected())
+                      progress=progress, batch_size=batch_size, rejected=read.rejected(),
+                      file=records_file_name(path))

@@ -139,6 +139,8 @@ class Record:
     sources: list[str] = field(default_factory=list)  # every source merged into this record
     explicit_id: str | None = None  # an id a records file gave (used when there is no arXiv id)
     version: int | None = None  # arXiv version of the metadata, when known
+    # The line of the records file it was read from, for reports (the merges of a run). Never stored.
+    source_line: int | None = None
 
     def __post_init__(self) -> None:
         if not self.sources:
@@ -194,6 +196,7 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the derived id and title key."""
         out = asdict(self)
+        out.pop("source_line")
         out["id"] = self.paper_id
         out["title_key"] = self.title_key
         out["list_rows"] = [r.to_dict() for r in self.list_rows]

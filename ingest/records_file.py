@@ -1,10 +1,11 @@
 """Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
 
-Policy: the whole file is read and validated before anything is written. By default a bad line
+Policy: the whole file is read and validated before anything is written. By default bad lines
 (not UTF-8 text, invalid JSON, not an object, no title, wrong types or values, a text over its length
 limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`, an `updated` earlier than `published`)
-stops the import with an error naming the line and the field; with `skip_invalid=True` bad lines are
-skipped and reported instead. Dates are stored as their UTC date (see stored_date).
+stop the import with an error naming every bad line and its field (BadLines); with
+`skip_invalid=True` bad lines are skipped and reported instead. Dates are stored as their UTC date (see
+stored_date).
 """
 
 from __future__ import annotations
@@ -366,6 +367,7 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
         list_rows=rows,
         explicit_id=explicit_id,
         version=version,
+        source_line=line,
     )
 
 
@@ -445,8 +447,38 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
                 raise  # about the whole file (the taxonomy), not this line
             except (ValueError, TypeError) as exc:
                 problem = str(exc)
-        message = f"{path} line {number}: {problem}"
-        if not skip_invalid:
-            raise RecordsFileError(message + " (nothing was written)")
         out.skipped.append({"line": number, "error": problem})
+    if out.skipped and not skip_invalid:
+        # Every bad line at once: stopping at the first one took one run per bad line to find them all.
+        raise BadLines(path, out.skipped)
     return out
+
+
+class BadLines(RecordsFileError):
+    """A records file with bad lines, read without skip_invalid: nothing is written. `bad_lines` holds
+    every one ({line, error}); the message names the first BAD_LINES_SHOWN."""
+
+    def __init__(self, path: str | Path, bad_lines: list[dict[str, Any]]) -> None:
+        self.bad_lines = bad_lines
+        skip = "--skip-invalid imports the other lines and reports the bad ones"
+        if len(bad_lines) == 1:
+            bad = bad_lines[0]
+            message = f"{path} line {bad['line']}: {bad['error']} (nothing was written; {skip})"
+        else:
+            message = f"{path}: {len(bad_lines)} bad lines (nothing was written; {skip}):"
+            message += "".join(f"\n  line {b['line']}: {b['error']}" for b in bad_lines[:BAD_LINES_SHOWN])
+            if len(bad_lines) > BAD_LINES_SHOWN:
+                message += f"\n  ... and {len(bad_lines) - BAD_LINES_SHOWN} more bad lines"
+        super().__init__(message)
+
+
+# The bad lines a refused file's message names one by one (all are counted).
+BAD_LINES_SHOWN = 20
+
+
+def records_file_name(path: str | Path) -> str:
+    """A records file's name as a run records it: the name only (the directories stay private, as the
+    About page shows runs), at most 200 characters, a name that is not UTF-8 escaped."""
+    name = Path(path).name
+    name = name if len(name) <= 200 else name[:200] + "..."
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -6,16 +6,19 @@ re-extraction's summary too."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ingest.normalize import PaperLike, title_key
 from ingest.records import Record
 from kg.safe_output import terminal_safe
 from kg.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     from ingest.write import ListEdges
+    from kg.store import GraphStore
 
 
 @dataclass
@@ -36,6 +39,15 @@ class IngestSummary:
     moved: int = 0
     rejected: int = 0
     rejected_details: list[dict[str, Any]] = field(default_factory=list)
+    # Records folded into another record of the run, as one paper (by arXiv id, DOI or title; merges_of's
+    # entries): counted by key, the first MERGES_LISTED of them listed, and those merged by a DOI under
+    # another title (a wrong DOI merges two papers, and the paper keeps one title) counted apart.
+    merged: int = 0
+    merged_by: dict[str, int] = field(default_factory=dict)
+    merged_details: list[dict[str, Any]] = field(default_factory=list)
+    merged_retitled: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    # The records file's name (never its directories: runs are shown on the About page), in the counts.
+    file: str | None = None
     unknown_labels: list[dict[str, Any]] = field(default_factory=list)
     embedded: int = 0  # vectors actually computed (the rest came from the cache)
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
@@ -70,9 +82,11 @@ class IngestSummary:
         """The counts stored on the IngestRun."""
         counts: dict[str, Any] = {
             "records": self.records, "papers": self.papers, "new": self.new,
-            "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
+            "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved, "merged": self.merged,
             "rejected": self.rejected, "unknown_labels": len(self.unknown_labels), "embedded": self.embedded,
         }
+        if self.file is not None:
+            counts["file"] = self.file
         if self.whole_list:
             counts["stale_list_rows"] = len(self.stale_list_rows)
             counts["list_rows_pruned"] = self.list_rows_pruned
@@ -84,6 +98,7 @@ class IngestSummary:
         """JSON-ready summary."""
         out = {
             "run_id": self.run_id, "source": self.source, "status": self.status, **self.counts(),
+            "merged_by": self.merged_by, "merged_details": self.merged_details,
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
             "rekeyed": self.rekeyed, "new_papers": self.new_papers, "updated_papers": self.updated_papers,
         }
@@ -98,10 +113,12 @@ class IngestSummary:
     def text(self) -> str:
         """Human summary for the CLI."""
         lines = [
-            f"{self.source}: {counted(self.papers, 'paper')} from {counted(self.records, 'record')} -> "
+            f"{self.source}: {counted(self.papers, 'paper')} from {counted(self.records, 'record')}"
+            f"{self._merged_text()} -> "
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged{self._moved_text()}, "
             f"{self.rejected} rejected; {self.embedded} embedded (rest cached); run {self.run_id}"
         ]
+        lines += self._merged_lines()
         for what, papers in (("new", self.new_papers), ("updated", self.updated_papers)):
             if papers:
                 lines += head_and_items(f"{what}:", [_written_paper_text(p) for p in papers],
@@ -116,6 +133,32 @@ class IngestSummary:
                 lines.append(f"    {entry['column']}: {entry['label']!r}{suffix}{did_you_mean(entry)}")
         lines += self._stale_lines()
         return "\n".join(lines)
+
+    def add_merges(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Count and list the run's merges (merges_of's entries, in file order)."""
+        self.merged = len(entries)
+        self.merged_by = dict(sorted(Counter(e["by"] for e in entries).items()))
+        self.merged_details = [dict(e) for e in entries[:MERGES_LISTED]]
+        self.merged_retitled = [e for e in entries if e["by"] == "doi" and e["retitled"]]
+
+    def _merged_text(self) -> str:
+        """" (N merged)" after the record count, when records of one paper were merged."""
+        return f" ({self.merged} merged)" if self.merged else ""
+
+    def _merged_lines(self) -> list[str]:
+        """The text lines about the merged records: how many by each key, and those merged by a DOI
+        under another title, which are worth a look (a wrong DOI merges two papers)."""
+        if not self.merged:
+            return []
+        keys = ", ".join(f"{n} by {_KEY_NAMES.get(by, by)}" for by, n in self.merged_by.items())
+        lines = [f"  merged: {keys} (records of one paper, written as one; --json lists them)"]
+        retitled = self.merged_retitled
+        if retitled:
+            n = len(retitled)
+            head = (f"{counted(n, 'record')} merged by DOI under another title (check the DOI of each; "
+                    f"the paper keeps one title):")
+            lines += head_and_items(head, [_retitled_text(e) for e in retitled], shown=_WRITTEN_SHOWN)
+        return lines
 
     def _moved_text(self) -> str:
         """" (N only moved in the list)" after the unchanged count, when rows only changed lines."""
@@ -163,6 +206,69 @@ def _stale_row_text(row: dict[str, Any]) -> str:
     where = f", was line {row['line']}" if row.get("line") is not None else ""
     return (f"{terminal_safe(row['title'])} [{terminal_safe(row['paper_id'])}], "
             f"{terminal_safe(row['section'])}{where}")
+
+
+def _retitled_text(entry: dict[str, Any]) -> str:
+    """A record merged by DOI under another title: where it is, its title, the paper's."""
+    where = f"line {entry['line']}: " if entry.get("line") is not None else ""
+    return (f"{where}'{terminal_safe(entry['title'])}' into '{terminal_safe(entry['into_title'])}' "
+            f"[{terminal_safe(entry['into'])}]")
+
+
+# The keys a merge is counted by, as the text summary names them.
+_KEY_NAMES = {"arxiv_id": "arXiv id", "doi": "DOI", "title": "title", "id": "id"}
+# The merged records --json lists one by one (a corpus may hold thousands of duplicates; all are counted).
+MERGES_LISTED = 1000
+
+
+def _line_of(record: Record) -> int | None:
+    """The line a record was read from: its records file's, else its first list row's, else None."""
+    if record.source_line is not None:
+        return record.source_line
+    return next((row.line for row in record.list_rows if row.line is not None), None)
+
+
+def joined_by(record: Record, others: Sequence[PaperLike]) -> str:
+    """The key `record` shares with one of `others` (the stored paper or records it was written with):
+    "arxiv_id", "doi" or "title", else "id" (it was written under the same id, a records file's `id` or
+    its title's)."""
+    if record.arxiv_id and any(o.arxiv_id == record.arxiv_id for o in others):
+        return "arxiv_id"
+    if record.doi and any(o.doi and o.doi.casefold() == record.doi.casefold() for o in others):
+        return "doi"
+    if record.title_key and any(title_key(o.title) == record.title_key for o in others):
+        return "title"
+    return "id"
+
+
+def merges_of(records: Sequence[Record], kept: Mapping[str, Sequence[int]], matched: Mapping[int, str],
+              written: Mapping[str, tuple[Record, str | None]], store: GraphStore) -> list[dict[str, Any]]:
+    """The run's merges in file order: each record written under a paper id with others but the first,
+    as {line, source_id, title, into (the id), into_title, by, retitled}. `kept`: the record indices of
+    each id; `matched`: how dedupe_groups merged a record (by "arxiv_id", "doi" or "title"); a record
+    it did not merge joined the others through the stored paper (`written`: each id's record and the
+    stored id it matched) or the id (joined_by). `retitled`: title keys that differ."""
+    joins = {target: indices for target, indices in kept.items()
+             if any(i not in matched for i in indices[1:])}
+    stored_ids = sorted({s for t in joins if (s := written[t][1]) is not None})
+    stored = {p.id: p for p in store.get_papers(stored_ids)} if stored_ids else {}
+    found: list[tuple[int, dict[str, Any]]] = []
+    for target, indices in kept.items():
+        paper, stored_id = written[target]
+        for n, i in enumerate(indices[1:], start=1):
+            record = records[i]
+            by = matched.get(i)
+            if by is None:
+                before: list[PaperLike] = [records[j] for j in indices[:n]]
+                if stored_id in stored:
+                    before.insert(0, stored[stored_id])
+                by = joined_by(record, before)
+            found.append((i, {
+                "line": _line_of(record), "source_id": shortened(record.source_id),
+                "title": shortened(record.title), "into": target, "into_title": shortened(paper.title),
+                "by": by, "retitled": record.title_key != paper.title_key,
+            }))
+    return [entry for _i, entry in sorted(found, key=lambda item: item[0])]
 
 
 def _written_paper_text(paper: dict[str, Any]) -> str:

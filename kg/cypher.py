@@ -184,7 +184,8 @@ def _filters(var: str) -> str:
     it (see EXPAND_REFINEMENTS). $technique_families is the technique filter matching all its ids
     (technique_match "all"): one list per id, each expanded alike, a paper touching one node of
     every list; it is empty otherwise, and $technique_ids is empty when it is not. $model_ids passes
-    papers studying a model or reporting a finding about it."""
+    papers studying a model or reporting a finding about it. $component_ids passes papers reporting a
+    finding about a component; it arrives expanded with the sub-components (see COMPONENT_PARENTS)."""
     return (
         f"($year_from IS NULL OR {var}.year >= $year_from)"
         f" AND ($year_to IS NULL OR {var}.year <= $year_to)"
@@ -200,6 +201,8 @@ def _filters(var: str) -> str:
         f" AND (size($model_ids) = 0 OR EXISTS {{"
         f" MATCH ({var})-[:{Rel.STUDIES}]->(m:{Label.MODEL}) WHERE m.id IN $model_ids }}"
         f" OR EXISTS {{ MATCH ({var}){_FINDING_ABOUT}(m:{Label.MODEL}) WHERE m.id IN $model_ids }})"
+        f" AND (size($component_ids) = 0 OR EXISTS {{"
+        f" MATCH ({var}){_FINDING_ABOUT}(c:{Label.COMPONENT}) WHERE c.id IN $component_ids }})"
         f" AND (size($section_ids) = 0 OR EXISTS {{"
         f" MATCH ({var})-[:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION})"
         " WHERE any(sid IN $section_ids WHERE s.id = sid OR s.id STARTS WITH sid + '/') })"
@@ -356,6 +359,13 @@ EXPAND_REFINEMENTS = (
     "UNWIND [id] + below AS out RETURN DISTINCT out AS id"
 )
 
+# Each component whose parent is a component (induction_head -> mha): the component filter's
+# sub-components. Components have no REFINES links (see EXPAND_REFINEMENTS), only the parent property.
+COMPONENT_PARENTS = (
+    f"MATCH (c:{Label.COMPONENT}) WHERE c.parent IS NOT NULL "
+    f"MATCH (p:{Label.COMPONENT} {{id: c.parent}}) RETURN c.id AS id, p.id AS parent"
+)
+
 # ---------------------------------------------------------------------------------------------
 # Paper writes (all in one transaction per upsert_papers call)
 # ---------------------------------------------------------------------------------------------
@@ -471,6 +481,10 @@ RECORD_MERGED_PAPER_ALIASES = (
 )
 
 PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
+# The ids leading to a paper (the paper_id index serves it), sorted as the embedded store sorts them.
+PAPER_FORMER_IDS = (
+    f"MATCH (a:{Label.PAPER_ALIAS} {{paper_id: $id}}) RETURN a.id AS old_id ORDER BY old_id"
+)
 
 DELETE_PAPERS = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "

@@ -156,6 +156,12 @@ _MODEL_PAPERS = (
     "UNION SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
     f"WHERE a.node_id IN {_IDS}"
 )
+# Papers reporting a finding ABOUT one of a set of Component nodes (the set expanded by _component_family;
+# the label as Cypher's (c:Component) has it).
+_COMPONENT_PAPERS = (
+    "SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
+    f"WHERE a.node_id IN {_IDS} AND a.label = '{Label.COMPONENT}'"
+)
 _PAPERS_TOUCHING: dict[str, str] = {
     Label.TECHNIQUE: f"SELECT paper_id FROM uses WHERE technique_id IN {_IDS}",
     Label.EVALUATION: f"SELECT paper_id FROM evaluates WHERE evaluation_id IN {_IDS}",
@@ -999,6 +1005,13 @@ class EmbeddedStore(GraphStore):
             row = conn.execute("SELECT paper_id FROM paper_aliases WHERE old_id = ?", (paper_id,)).fetchone()
         return row[0] if row else None
 
+    def former_ids(self, paper_id: str) -> list[str]:
+        """The ids that lead to the paper, sorted."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT old_id FROM paper_aliases WHERE paper_id = ? ORDER BY old_id",
+                                (paper_id,)).fetchall()
+        return [r[0] for r in rows]
+
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper (with its embedding) and its neighbourhood."""
         with self._read() as conn:
@@ -1118,6 +1131,22 @@ class EmbeddedStore(GraphStore):
             )
         ]
 
+    def _component_family(
+        self, conn: sqlite3.Connection, ids: Sequence[str], include_refinements: bool = True
+    ) -> list[str]:
+        """The component ids and (when asked) their sub-components, transitively: components have no
+        REFINES links (the schema gives those to techniques, criteria and topics), so the taxonomy's
+        parent column is walked instead."""
+        if not include_refinements:
+            return list(ids)
+        return [
+            r[0] for r in conn.execute(
+                "WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION "
+                "SELECT t.id FROM taxonomy t JOIN d ON t.parent = d.id WHERE t.label = ?) SELECT id FROM d",
+                (json.dumps(list(ids)), Label.COMPONENT),
+            )
+        ]
+
     def _touching(
         self, conn: sqlite3.Connection, node_id: str, include_refinements: bool
     ) -> tuple[str, list[str]] | None:
@@ -1180,6 +1209,10 @@ class EmbeddedStore(GraphStore):
         for ids, sub in groups:
             clauses.append(f"p.id IN ({sub})")
             params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
+        if filters.component_ids:
+            clauses.append(f"p.id IN ({_COMPONENT_PAPERS})")
+            params.append(json.dumps(self._component_family(conn, filters.component_ids,
+                                                            filters.include_refinements)))
         if filters.section_ids:
             clauses.append(
                 "p.id IN (SELECT l.paper_id FROM listed_in l JOIN json_each(?) s ON l.section_id = s.value "
@@ -1313,13 +1346,14 @@ class EmbeddedStore(GraphStore):
             mirror.rev = rev
 
     def _clause_ids(self, conn: sqlite3.Connection, filters: SearchFilters) -> list[set[str]]:
-        """For each topic / section / model filter, the ids of the papers passing it (techniques, years
-        and sources are masks over the mirror)."""
+        """For each topic / section / model / component filter, the ids of the papers passing it
+        (techniques, years and sources are masks over the mirror)."""
         out: list[set[str]] = []
         refine = filters.include_refinements
         for only in (SearchFilters(topic_ids=list(filters.topic_ids), include_refinements=refine),
                      SearchFilters(section_ids=list(filters.section_ids), include_refinements=refine),
-                     SearchFilters(model_ids=list(filters.model_ids))):
+                     SearchFilters(model_ids=list(filters.model_ids)),
+                     SearchFilters(component_ids=list(filters.component_ids), include_refinements=refine)):
             if not only.is_empty():
                 where, params = self._filter_sql(conn, only)
                 out.append({r[0] for r in conn.execute(f"SELECT p.id FROM papers p WHERE {where}", params)})

@@ -158,7 +158,9 @@ class SearchFilters:
     The ids of one filter are OR'ed, different filters AND'ed; `technique_match` "all" makes the
     technique ids AND'ed instead: a paper passes when, for each id, it uses (or evaluates) that node
     or (with `include_refinements`) one of its refinements. A model id passes the papers that study
-    the model (STUDIES) or report a finding about it."""
+    the model (STUDIES) or report a finding about it. A component id passes the papers reporting a
+    finding about the component or (with `include_refinements`, as for techniques) one of its
+    sub-components: multi-head attention takes the induction-head findings."""
 
     technique_ids: list[str] = field(default_factory=list)
     topic_ids: list[str] = field(default_factory=list)
@@ -169,6 +171,7 @@ class SearchFilters:
     include_refinements: bool = True
     technique_match: str = "any"
     model_ids: list[str] = field(default_factory=list)
+    component_ids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The stores shape their queries by this value: anything else must not reach them.
@@ -180,7 +183,7 @@ class SearchFilters:
         """True when no filter is set (technique_match and include_refinements alone are not filters)."""
         return not (
             self.technique_ids or self.topic_ids or self.section_ids or self.sources or self.model_ids
-            or self.year_from is not None or self.year_to is not None
+            or self.component_ids or self.year_from is not None or self.year_to is not None
         )
 
     def technique_groups(self) -> list[list[str]]:

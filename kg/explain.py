@@ -10,7 +10,7 @@ import numpy as np
 
 from kg.acronyms import taxonomy_long_forms
 from kg.entities import TaxonomyNode
-from kg.validation import fold_for_search
+from kg.validation import FRAMING_WORDS, fold_for_search
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
 # mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
@@ -118,9 +118,16 @@ def folded_words(text: str) -> Iterator[tuple[str, int, int]]:
         yield match.group(0), starts[match.start()], ends[match.end() - 1]
 
 
+# Words that only frame a request for a technique ("papers that use probing"): kg.search's evidence
+# rule and the best sentence both leave them out.
+REQUEST_WORDS = frozenset(query_terms(
+    "paper papers use uses using used apply applies applying applied method methods technique "
+    "techniques work works study studies approach approaches evaluate evaluates evaluating "
+    "evaluation evaluations measure measures measuring about"))
+
 # Words that frame a question rather than name what it is about ("what do papers say about Pythia",
 # "what has been found about the residual stream"): a sentence sharing only these with the query is
-# no answer. Added to kg.search's request words and kg.validation.FRAMING_WORDS (see _filler_terms).
+# no answer. Added to REQUEST_WORDS and kg.validation.FRAMING_WORDS (see _filler_terms).
 QUESTION_WORDS = frozenset((
     "say", "says", "said", "saying", "tell", "tells", "told", "know", "knows", "known", "found",
     "been", "being", "done", "did", "doing", "there", "any", "anything", "whether", "recent", "latest",
@@ -130,12 +137,7 @@ QUESTION_WORDS = frozenset((
 @functools.cache
 def _filler_terms() -> frozenset[str]:
     """The query terms (query_terms' normal form) of the words that only frame a question."""
-    # Imported here: kg.search imports this module. kg.search's set is the one its evidence rule
-    # subtracts, so the sentence shown here and the one it compares against count the same words.
-    from kg.search import _REQUEST_WORDS
-    from kg.validation import FRAMING_WORDS
-
-    return frozenset(_REQUEST_WORDS | query_terms(" ".join(FRAMING_WORDS | QUESTION_WORDS)))
+    return frozenset(REQUEST_WORDS | query_terms(" ".join(FRAMING_WORDS | QUESTION_WORDS)))
 
 
 def content_terms(terms: set[str]) -> set[str]:

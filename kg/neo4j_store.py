@@ -722,6 +722,10 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.PAPER_SUCCESSOR, id=paper_id)
         return rows[0]["paper_id"] if rows else None
 
+    def former_ids(self, paper_id: str) -> list[str]:
+        """The ids that lead to the paper, sorted."""
+        return [r["old_id"] for r in self._read(cypher.PAPER_FORMER_IDS, id=paper_id)]
+
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper (with its embedding) and its neighbourhood, in the embedded store's order."""
         rows = self._read(cypher.GET_PAPER, id=paper_id)
@@ -824,7 +828,22 @@ class Neo4jStore(GraphStore):
             "technique_families": [expand(ids) for ids in f.technique_groups()] if every else [],
             "topic_ids": expand(f.topic_ids),
             "model_ids": list(f.model_ids),
+            "component_ids": self._component_family(tx, f.component_ids, f.include_refinements),
         }
+
+    @staticmethod
+    def _component_family(tx: ManagedTransaction, ids: Sequence[str], include_refinements: bool) -> list[str]:
+        """The component ids and (when asked) their sub-components, transitively (the taxonomy's parent
+        property: components have no REFINES links)."""
+        if not ids or not include_refinements:
+            return list(ids)
+        children: dict[str, list[str]] = {}
+        for r in tx.run(cypher.COMPONENT_PARENTS):
+            children.setdefault(r["parent"], []).append(r["id"])
+        family = list(dict.fromkeys(ids))
+        for node_id in family:  # grows while walked: each child is appended once
+            family += [c for c in children.get(node_id, []) if c not in family]
+        return family
 
     def _filtered(
         self, statement: str, filters: SearchFilters | None, /, **params: Any

@@ -38,6 +38,7 @@ import numpy as np
 from kg.acronyms import expand, expansions, known_long_form, lowercase_acronyms, query_acronyms
 from kg.entities import Paper, ScoredId, SearchFilters
 from kg.explain import (
+    REQUEST_WORDS,
     Labels,
     best_sentence_by_cosine,
     best_sentence_by_overlap,
@@ -305,18 +306,30 @@ def search(
                 partial(store.vector_search, query_vector, filters=named), windows)
             for lists, ranking in zip(tier_lists, technique, strict=True):
                 lists["technique"] = ranking
-    query_models = _models_named(query, labels)
+    model_phrases = _phrases_named(query, labels, Label.MODEL)
+    query_models = {i for ids in model_phrases.values() for i in ids}
+    component_phrases = _phrases_named(query, labels, Label.COMPONENT)
+    query_components = {i for ids in component_phrases.values() for i in ids}
+    # The named lists follow the fusion of the lists before them (semantic, keyword, technique), not
+    # each other's: the model list and the component list each lift their papers without reordering.
+    before_named = [dict(lists) for lists in tier_lists]
     if mode == "hybrid" and query_models and query_vector is not None and not (filters and filters.model_ids):
         # "circuits in Pythia": one more list, of the papers studying a named model (the embedding
         # reads "Pythia" as Python; keyword search finds only abstracts naming it).
         studying = replace(filters or SearchFilters(), model_ids=sorted(query_models))
         studied = _ranking_per_window(partial(store.vector_search, query_vector, filters=studying), windows)
-        previous: list[ScoredId] | None = None
-        for lists, ranking in zip(tier_lists, studied, strict=True):
-            ordered = _in_fused_order(ranking, lists)
-            if previous is not None and [h.id for h in ordered] == [h.id for h in previous]:
-                ordered = previous  # unchanged: the tier loop below reuses the fusion
-            lists["model"] = previous = ordered
+        _add_named_list(tier_lists, before_named, "model", studied)
+    own_filter = bool(filters and filters.component_ids)  # the user's component filter decides instead
+    if (mode == "hybrid" and query_components and query_vector is not None and not own_filter
+            and _mostly_names(query, [*component_phrases, *model_phrases])):
+        # "feed-forward layers in GPT-2": one more list, of the papers with a finding about a named
+        # component or a sub-component of it (Key-Value Memories is about MLPs in words the embedding
+        # and the keywords of the query miss). Only when the query is mostly the names: a component
+        # is a common word of the field ("neurons": a quarter of the seed papers), and its list lifted
+        # every neuron paper above ROME for "locating and editing factual knowledge in neurons".
+        about = replace(filters or SearchFilters(), component_ids=sorted(query_components))
+        found = _ranking_per_window(partial(store.vector_search, query_vector, filters=about), windows)
+        _add_named_list(tier_lists, before_named, "component", found)
     if mode == "keyword":
         tier_lists[0]["keyword"] = store.keyword_search(query, windows[0], filters)
 
@@ -371,6 +384,10 @@ def search(
     named_family = {d for t in query_techniques for d in labels.descendants(t)}
     wanted = filter_techniques | named_family
     wanted_models = query_models | set(filters.model_ids if filters is not None else ())
+    wanted_components = {d for c in query_components for d in labels.descendants(c)}
+    if filters is not None:
+        for cid in filters.component_ids:
+            wanted_components |= labels.descendants(cid) if filters.include_refinements else {cid}
 
     use_embedding = sentence_mode == "embedding" or (sentence_mode == "auto" and embedder is not None)
     if use_embedding and embedder is None:
@@ -420,6 +437,8 @@ def search(
                                if e in wanted]
         matched_models = [m for m in labels.of_label(profiles.get(paper_id, set()), Label.MODEL)
                           if m in wanted_models]
+        matched_components = [c for c in labels.of_label(profiles.get(paper_id, set()), Label.COMPONENT)
+                              if c in wanted_components]
         if use_embedding and query_vector is not None and paper_id in sentence_vectors:
             # Among the sentences embedded (the first ones, see _sentences_to_embed); the sentence
             # itself is reported whole, as in overlap mode.
@@ -437,7 +456,7 @@ def search(
             # evidence first, then its refinements'.
             named_here = [t for t in [*matched, *matched_evaluations] if t in named_family]
             named_here.sort(key=lambda t: t not in query_techniques)
-            content = (terms - _REQUEST_WORDS) or terms
+            content = (terms - REQUEST_WORDS) or terms
             best_words = content & spelled.matched(sentence or "")
             if named_here and best_words != content:
                 pending.append(_EvidenceWanted(paper_id, named_here, content, len(best_words)))
@@ -453,6 +472,8 @@ def search(
             "matched_evaluation_labels": [labels.name(e) for e in matched_evaluations],
             "matched_models": matched_models,
             "matched_model_labels": [labels.name(m) for m in matched_models],
+            "matched_components": matched_components,
+            "matched_component_labels": [labels.name(c) for c in matched_components],
             "best_sentence": sentence,
             "best_sentence_score": _round(sentence_score),
             "best_sentence_by": sentence_by,
@@ -481,6 +502,9 @@ def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple
                        SearchFilters(topic_ids=filters.topic_ids, include_refinements=refinements)))
     if filters.model_ids:
         facets.append((f"model {', '.join(filters.model_ids)}", SearchFilters(model_ids=filters.model_ids)))
+    if filters.component_ids:
+        facets.append((f"component {', '.join(filters.component_ids)}",
+                       SearchFilters(component_ids=filters.component_ids, include_refinements=refinements)))
     if filters.section_ids:
         facets.append((f"section {', '.join(filters.section_ids)}",
                        SearchFilters(section_ids=filters.section_ids)))
@@ -554,7 +578,8 @@ class _Spelled:
         return found
 
     def best_sentence(self, query: str, sentences: list[str]) -> tuple[str | None, float]:
-        """best_sentence_by_overlap, counting the words `matched` counts (ties: the earlier sentence)."""
+        """best_sentence_by_overlap, counting the words `matched` counts (ties: a sentence stating a
+        finding, then the earlier one)."""
         return best_sentence_by_overlap(query, sentences, self.terms,
                                         matched=self.matched if self.acronyms else None)
 
@@ -563,19 +588,12 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-# Words that only frame a request for a technique ("papers that use probing").
-_REQUEST_WORDS = frozenset(query_terms(
-    "paper papers use uses using used apply applies applying applied method methods technique "
-    "techniques work works study studies approach approaches evaluate evaluates evaluating "
-    "evaluation evaluations measure measures measuring about"))
-
-
 def _asks_only_for(query: str, named_phrases: dict[str, set[str]]) -> bool:
     """Whether the query is the named phrases and request words, nothing else ("logit lenses")."""
     # Removed as they were matched, plural included, rather than by their words ("lenses" vs "lens").
     pattern = phrase_pattern(named_phrases)
     rest = pattern.sub(" ", query.casefold()) if pattern else query
-    return not (query_terms(rest) - _REQUEST_WORDS)
+    return not (query_terms(rest) - REQUEST_WORDS)
 
 
 @dataclass(frozen=True)
@@ -660,28 +678,69 @@ def _in_fused_order(studying: list[ScoredId], lists: dict[str, list[ScoredId]]) 
     return ordered + [h for h in studying if h.id in members]
 
 
+def _add_named_list(tier_lists: list[dict[str, list[ScoredId]]], before: list[dict[str, list[ScoredId]]],
+                    name: str, rankings: list[list[ScoredId]]) -> None:
+    """Add a named model's or component's list to each tier, in the order `before` (that tier's lists
+    without the named ones) fuses its papers; a tier whose list is unchanged reuses the one before."""
+    previous: list[ScoredId] | None = None
+    for lists, base, ranking in zip(tier_lists, before, rankings, strict=True):
+        ordered = _in_fused_order(ranking, base)
+        if previous is not None and [h.id for h in ordered] == [h.id for h in previous]:
+            ordered = previous  # unchanged: the tier loop of search() reuses the fusion
+        lists[name] = previous = ordered
+
+
 def _models_named(query: str, labels: Labels) -> set[str]:
-    """Models the query names by a name or unambiguous alias ("circuits in Pythia", "gpt2"). An alias
-    of capital letters that is also an English word ("OPT": "opt") counts only typed in capitals, as
-    for acronyms (see kg.acronyms.lowercase_acronyms)."""
-    found = labels.phrases_in_text(query, Label.MODEL)
+    """Models the query names by a name or unambiguous alias ("circuits in Pythia", "gpt2", "gpt 2"). An
+    alias of capital letters that is also an English word ("OPT": "opt") counts only typed in capitals,
+    as for acronyms (see kg.acronyms.lowercase_acronyms)."""
+    return {i for ids in _phrases_named(query, labels, Label.MODEL).values() for i in ids}
+
+
+def _components_named(query: str, labels: Labels) -> set[str]:
+    """Components the query names by a name or unambiguous alias ("induction heads", "feed forward
+    layers", "MLP"), by the rule of _models_named; "RS" and "FF" alone name none (ambiguous aliases)."""
+    return {i for ids in _phrases_named(query, labels, Label.COMPONENT).values() for i in ids}
+
+
+def _phrases_named(query: str, labels: Labels, label: str) -> dict[str, set[str]]:
+    """The names of `label` nodes the query holds, with the nodes each names; also read with the query's
+    spaces as hyphens: "gpt 2" is GPT-2 and "feed forward" is feed-forward, one name written two ways."""
+    found = {phrase: set(ids) for phrase, ids in labels.phrases_in_text(query, label).items()}
+    hyphened = _SPACE_IN_WORDS.sub("-", query)
+    if hyphened != query:
+        # Only the hyphenated names the reading adds: "MLP-neurons" must not split "MLP neurons".
+        for phrase, ids in labels.phrases_in_text(hyphened, label).items():
+            if "-" in phrase:
+                found.setdefault(phrase, set()).update(ids)
     if not found:
-        return set()
+        return {}
     lowercase = _naming_tables(labels).lowercase_acronyms
-    models: set[str] = set()
+    named: dict[str, set[str]] = {}
     for phrase, ids in found.items():
-        for model_id in ids:
-            node = labels.nodes[model_id]
+        for node_id in ids:
+            node = labels.nodes[node_id]
             spellings = [a for a in (node.name, *node.aliases) if a.casefold() == phrase]
             if all(_CAPITALS.fullmatch(a) and phrase not in lowercase for a in spellings):
                 typed = any(re.search(rf"(?<!\w){re.escape(a)}(?!\w)", query) for a in spellings)
                 if not typed:
                     continue
-            models.add(model_id)
-    return models
+            named.setdefault(phrase, set()).add(node_id)
+    return named
+
+
+def _mostly_names(query: str, phrases: Sequence[str]) -> bool:
+    """Whether the phrases make up more than half of the query's content words (request words aside):
+    "feed-forward layers in GPT-2" asks for papers on a component, "locating and editing factual
+    knowledge in neurons" for papers on editing, where neurons only qualify the subject."""
+    content = query_terms(query) - REQUEST_WORDS
+    named = content & {t for phrase in phrases for t in query_terms(phrase)}
+    return 2 * len(named) > len(content)
 
 
 _CAPITALS = re.compile(r"[A-Z]+")
+# A run of spaces between two word characters ("gpt 2", "feed forward").
+_SPACE_IN_WORDS = re.compile(r"(?<=\w) +(?=\w)")
 
 
 def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labels: Labels) -> set[str]:
@@ -785,7 +844,7 @@ def _browse_filtered(
     """An empty query lists the papers passing the filters, newest first."""
     only_technique = (len(filters.technique_ids) == 1 and not (
         filters.topic_ids or filters.section_ids or filters.sources or filters.model_ids
-        or filters.year_from is not None or filters.year_to is not None))
+        or filters.component_ids or filters.year_from is not None or filters.year_to is not None))
     if only_technique:
         # The common case ("search within a technique"), as the technique page lists it: the id may
         # also be an evaluation criterion (EVALUATES), and dates tie in insertion order there.
@@ -799,6 +858,8 @@ def _browse_filtered(
     profiles = store.paper_profiles([p.id for p in page])
     wanted = {d for t in filters.technique_ids
               for d in (labels.descendants(t) if filters.include_refinements else {t})}
+    wanted_components = {d for c in filters.component_ids
+                         for d in (labels.descendants(c) if filters.include_refinements else {c})}
     results = []
     for paper in page:
         profile = profiles.get(paper.id, set())
@@ -807,12 +868,15 @@ def _browse_filtered(
         matched = [t for t in techniques if t in wanted]
         evaluations = [e for e in labels.of_label(profile, Label.EVALUATION) if e in wanted]
         models = [m for m in labels.of_label(profile, Label.MODEL) if m in filters.model_ids]
+        components = [c for c in labels.of_label(profile, Label.COMPONENT) if c in wanted_components]
         why: dict[str, Any] = {
             "mode": "filter", "semantic": None, "keyword": None, "ranks": {}, "rrf": None,
             "matched_techniques": matched, "matched_technique_labels": [labels.name(t) for t in matched],
             "matched_evaluations": evaluations,
             "matched_evaluation_labels": [labels.name(e) for e in evaluations],
             "matched_models": models, "matched_model_labels": [labels.name(m) for m in models],
+            "matched_components": components,
+            "matched_component_labels": [labels.name(c) for c in components],
             "best_sentence": None,
             "best_sentence_score": None, "best_sentence_by": None,
         }

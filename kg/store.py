@@ -138,6 +138,11 @@ class GraphStore(abc.ABC):
         record merged into it (PaperBundle.aliases), else None."""
 
     @abc.abstractmethod
+    def former_ids(self, paper_id: str) -> list[str]:
+        """The ids that lead to the paper (successor_of gives `paper_id` for each), sorted: a slug it
+        replaced, a record's id merged into it. Empty for an id that is no paper's."""
+
+    @abc.abstractmethod
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper with techniques, evaluations, findings, models and list rows."""
 

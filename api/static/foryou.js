@@ -245,12 +245,146 @@
       });
   }
 
+  /* Ids the server said name no paper (POST /api/resolve): left out of the BibTeX link. */
+  var goneIds = {};
+
+  /* The BibTeX link (GET /api/bibtex, at most MAX_LIST_IDS ids) and the share link of the stars. */
+  var MAX_LIST_IDS = 200;
+
+  function renderTools(section, stars) {
+    var tools = section.querySelector("[data-starred-tools]");
+    var ids = stars.map(function (s) { return s.id; });
+    var listed = ids.filter(function (id) { return !goneIds[id]; });
+    tools.hidden = ids.length === 0;
+    var link = section.querySelector("[data-stars-bibtex]");
+    var copy = section.querySelector("[data-stars-bibtex-copy]");
+    var shown = listed.slice(0, MAX_LIST_IDS);
+    link.href = section.getAttribute("data-bibtex-url") + "?" +
+      shown.map(function (id) { return "id=" + encodeURIComponent(id); }).join("&");
+    link.hidden = copy.hidden = shown.length === 0;
+    var note = section.querySelector("[data-stars-bibtex-note]");
+    var left = ids.length - shown.length;
+    note.hidden = left === 0;
+    note.textContent = left ? (listed.length > MAX_LIST_IDS ? "The BibTeX holds the first " + MAX_LIST_IDS +
+      " starred papers. " : "") + (ids.length - listed.length ? "Papers no longer in the graph are left out." : "")
+      : "";
+    /* Each id percent-encoded (a comma in one becomes %2C), so the commas between them stay separators. */
+    var share = new URL(section.getAttribute("data-for-you-url"), window.location.href);
+    section.querySelector("[data-stars-link]").value = share.origin + share.pathname + "?stars=" +
+      ids.slice(0, MAX_LIST_IDS).map(encodeURIComponent).join(",");
+  }
+
   function refresh() {
     var section = document.getElementById("starred");
     if (!section || !window.paperkgStars) { return; }
     var stars = window.paperkgStars.read();
     renderStarred(section, stars);
+    renderTools(section, stars);
     recommend(section, stars.map(function (s) { return s.id; }), false);
+  }
+
+  /* The ids of a share link's ?stars=, read from the raw query (URLSearchParams would decode a %2C inside
+     an id into a separator), each once, at most MAX_LIST_IDS. */
+  function sharedIds() {
+    var m = /(?:^|[?&])stars=([^&#]*)/.exec(window.location.search);
+    var out = [];
+    if (!m) { return out; }
+    m[1].split(",").forEach(function (part) {
+      var id;
+      try { id = decodeURIComponent(part.replace(/\+/g, " ")).trim(); } catch (e) { return; }
+      if (id && id.length <= 200 && out.indexOf(id) < 0) { out.push(id); }
+    });
+    return out.slice(0, MAX_LIST_IDS);
+  }
+
+  /* The share link leaves the address bar once answered, so a reload does not offer the list again. */
+  function dropSharedIds() {
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+    }
+  }
+
+  /* Offer a share link's papers: the ones not starred here already are listed (titles as text) with a
+     button that adds them to the stars; the stars there are never replaced or removed. */
+  function offerImport(section) {
+    var box = document.querySelector("[data-stars-import]");
+    var ids = sharedIds();
+    if (!box || !ids.length) { return; }
+    var stars = window.paperkgStars;
+    stars.lookup(section.getAttribute("data-resolve-url"), ids).then(function (results) {
+      /* No answer from the server: the ids as given (their titles come with the next resolve). */
+      results = results || ids.map(function (id) { return { id: id, current: id, title: null }; });
+      var have = {};
+      stars.read().forEach(function (s) { have[stars.current(s.id)] = true; });
+      var fresh = [];
+      var unknown = [];
+      var seen = {};
+      results.forEach(function (r) {
+        if (!r || typeof r.id !== "string") { return; }
+        if (typeof r.current !== "string") { unknown.push(r.id); return; }
+        if (have[r.current] || seen[r.current]) { return; }
+        seen[r.current] = true;
+        fresh.push({ id: r.current, title: typeof r.title === "string" && r.title ? r.title : r.current });
+      });
+      var list = box.querySelector("[data-import-list]");
+      list.replaceChildren();
+      fresh.forEach(function (f) {
+        var li = el("li");
+        li.append(el("bdi", null, f.title), " ", el("code", "muted small", f.id));
+        list.append(li);
+      });
+      unknown.forEach(function (id) {
+        var li = el("li", "muted");
+        li.append(el("code", null, id), " (not in this graph: left out)");
+        list.append(li);
+      });
+      var n = ids.length;
+      box.querySelector("[data-import-summary]").textContent = "A shared list of " + n + " paper" +
+        (n === 1 ? "" : "s") + ": " + (fresh.length
+          ? fresh.length + " of them " + (fresh.length === 1 ? "is" : "are") + " not in your stars yet."
+          : "none to add (" + (unknown.length === n ? "none of them is in this graph" : "you have starred them all") + ").");
+      var add = box.querySelector("[data-import-add]");
+      add.hidden = fresh.length === 0;
+      add.textContent = "Add " + (fresh.length === 1 ? "it" : "these " + fresh.length) + " to my stars";
+      box.hidden = false;
+      box.focus();
+      add.onclick = function () {
+        var now = stars.read();
+        var kept = {};
+        now.forEach(function (s) { kept[stars.current(s.id)] = true; });
+        var at = new Date().toISOString();
+        fresh.forEach(function (f) {
+          if (!kept[f.id]) { now.push({ id: f.id, title: f.title, at: at }); }
+        });
+        box.hidden = true;
+        dropSharedIds();
+        stars.write(now);
+        focusTarget(section.querySelector("#starred-heading"));
+      };
+      box.querySelector("[data-import-dismiss]").onclick = function () {
+        box.hidden = true;
+        dropSharedIds();
+        focusTarget(section.querySelector("#starred-heading"));
+      };
+    });
+  }
+
+  function setupTools(section) {
+    var stars = window.paperkgStars;
+    section.querySelector("[data-stars-bibtex-copy]").addEventListener("click", function (ev) {
+      var status = ev.target.parentElement.querySelector("[data-copied]");
+      fetch(section.querySelector("[data-stars-bibtex]").href)
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+        .then(function (text) { stars.copy(text, status); })
+        .catch(function () { status.textContent = "could not load BibTeX"; });
+    });
+    section.querySelector("[data-copy-stars-link]").addEventListener("click", function (ev) {
+      stars.copy(section.querySelector("[data-stars-link]").value, ev.target.parentElement.querySelector("[data-copied]"));
+    });
+    section.querySelector("[data-copy-stars-ids]").addEventListener("click", function (ev) {
+      var ids = stars.read().map(function (s) { return s.id; });
+      stars.copy(ids.join("\n") + "\n", ev.target.parentElement.querySelector("[data-copied]"));
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -263,7 +397,21 @@
         window.paperkgStars.write([]);
       }
     });
-    refresh();
-    document.addEventListener("paperkg:stars", refresh);
+    setupTools(section);
+    var stars = window.paperkgStars.read();
+    renderStarred(section, stars);
+    renderTools(section, stars);
+    /* Stars saved under an id a paper had before (a slug, now its arXiv id) are rewritten to the current id,
+       one entry a paper, before the recommendations are asked for. */
+    var ids = stars.map(function (s) { return s.id; });
+    window.paperkgStars.lookup(section.getAttribute("data-resolve-url"), ids).then(function (results) {
+      (results || []).forEach(function (r) {
+        if (r && typeof r.id === "string" && r.current === null) { goneIds[r.id] = true; }
+      });
+      if (results) { window.paperkgStars.adopt(results); }
+      refresh();
+      document.addEventListener("paperkg:stars", refresh);
+      offerImport(section);
+    });
   });
 })();

@@ -24,17 +24,74 @@
     document.dispatchEvent(new CustomEvent("paperkg:stars"));
   }
 
-  function isStarred(id) {
-    return readStars().some(function (s) { return s.id === id; });
+  /* A paper's id can change (a slug replaced by its arXiv id on a records import; the server redirects
+     the old one). `moved` maps a starred id to the id its paper has now, as this server's resolve API
+     last said: a star saved under the old id is the paper's star. */
+  var moved = {};
+
+  function currentId(id) {
+    return Object.prototype.hasOwnProperty.call(moved, id) && moved[id] ? moved[id] : id;
   }
 
+  function isStarred(id) {
+    return readStars().some(function (s) { return currentId(s.id) === id; });
+  }
+
+  /* Starring or unstarring a paper drops every entry of it (under any id it had) and, when starring,
+     keeps one, under the id the button names (the current one). */
   function toggleStar(id, title) {
     var stars = readStars();
-    var without = stars.filter(function (s) { return s.id !== id; });
+    var without = stars.filter(function (s) { return currentId(s.id) !== id; });
     if (without.length === stars.length) {
       without.push({ id: id, title: title || id, at: new Date().toISOString() });
     }
     writeStars(without);
+  }
+
+  /* Rewrite the stored stars to current ids, one entry a paper (the first kept, with its date), and give
+     the ones saved without a title theirs. An id naming no paper (null) keeps its entry: For you marks
+     it. Writes only when something changed; true then. */
+  function adoptCurrent(results) {
+    var titles = {};
+    results.forEach(function (r) {
+      if (r && typeof r.id === "string") {
+        moved[r.id] = typeof r.current === "string" ? r.current : null;
+        if (typeof r.current === "string" && typeof r.title === "string") { titles[r.current] = r.title; }
+      }
+    });
+    var seen = {};
+    var changed = false;
+    var out = [];
+    readStars().forEach(function (s) {
+      var id = currentId(s.id);
+      if (Object.prototype.hasOwnProperty.call(seen, id)) { changed = true; return; }
+      seen[id] = true;
+      var title = (!s.title || s.title === s.id) && titles[id] ? titles[id] : s.title;
+      if (id !== s.id || title !== s.title) {
+        changed = true;
+        s = { id: id, title: title || id, at: s.at || new Date().toISOString() };
+      }
+      out.push(s);
+    });
+    if (changed) { writeStars(out); }
+    return changed;
+  }
+
+  /* Ask this server (its POST /api/resolve, at `url`) for the current ids of `ids`: the answer's results,
+     or null when there is no answer (an old server, offline). */
+  function resolveIds(url, ids) {
+    if (!url || !ids.length || !window.fetch) { return Promise.resolve(null); }
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ ids: ids.slice(0, 200) })
+    })
+      .then(function (resp) {
+        var type = (resp.headers.get("Content-Type") || "").toLowerCase();
+        return resp.ok && type.indexOf("application/json") === 0 ? resp.json() : null;
+      })
+      .then(function (body) { return body && Array.isArray(body.results) ? body.results : null; })
+      .catch(function () { return null; });
   }
 
   function paintStars(root) {
@@ -56,7 +113,11 @@
     });
   }
 
-  window.paperkgStars = { read: readStars, write: writeStars, toggle: toggleStar, paint: paintStars };
+  window.paperkgStars = {
+    read: readStars, write: writeStars, toggle: toggleStar, paint: paintStars, current: currentId,
+    lookup: resolveIds, adopt: adoptCurrent,
+    copy: function (text, statusEl) { copyText(text, statusEl); }
+  };
 
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-star]");
@@ -318,7 +379,8 @@
       var link = form.querySelector("[data-clear-filters]");
       if (!link) { return; }
       var params = new URL(url, window.location.href).searchParams;
-      var filtered = ["technique", "topic", "model", "year_from", "year_to", "section", "source"].some(function (name) {
+      var names = ["technique", "topic", "model", "component", "year_from", "year_to", "section", "source"];
+      var filtered = names.some(function (name) {
         return params.getAll(name).some(function (v) { return v !== ""; });
       });
       var keep = new URLSearchParams();
@@ -465,5 +527,17 @@
     });
     setupSearch();
     setupCopy();
+    /* A paper page: stars saved under an id the paper had before show (and toggle) as its star. The page
+       names those ids, so the reading list never leaves the browser for it. */
+    var page = document.querySelector("[data-former-ids]");
+    var article = document.querySelector("[data-paper-id]");
+    if (page && article) {
+      var former = [];
+      try { former = JSON.parse(page.getAttribute("data-former-ids") || "[]"); } catch (e) { former = []; }
+      var current = article.getAttribute("data-paper-id");
+      var moves = Array.isArray(former) ? former.filter(function (id) { return typeof id === "string"; })
+        .map(function (id) { return { id: id, current: current }; }) : [];
+      if (!moves.length || !adoptCurrent(moves)) { paintStars(); }
+    }
   });
 })();

@@ -79,6 +79,8 @@ SAME_BAD_SEARCHES = [
     (["x", "--offset", "10001"], "q=x&offset=10001", "--offset"),
     (["x", "--mode", "fuzzy"], "q=x&mode=fuzzy", "--mode"),
     (["x", "--topic", "induction_head"], "q=x&topic=induction_head", "--topic"),  # a component
+    (["x", "--component", "sae"], "q=x&component=sae", "--component"),  # a technique id
+    (["x", "--component", "Induction head"], "q=x&component=Induction%20head", "--component"),
     (["x", "--model", "sae"], "q=x&model=sae", "--model"),  # a technique id
     (["x", "--model", "Pythia"], "q=x&model=Pythia", "--model"),
     (["x", "--technique", "cma", "--technique-match", "every"], "q=x&technique=cma&technique_match=every",
@@ -93,6 +95,9 @@ SAME_BAD_SEARCHES = [
      "'superposition' is not a technique id (it is a topic: use the topic filter)"),
     ("topic=cma", "'cma' is not a topic id (it is a technique: use the technique filter)"),
     ("topic=gpt2", "'gpt2' is not a topic id (it is a model: use the model filter)"),
+    # QA: "it is a component, which no filter takes; search for it by name".
+    ("topic=induction_head",
+     "'induction_head' is not a topic id (it is a component: use the component filter)"),
     ("technique=nope", "unknown technique id 'nope' (see /api/techniques)"),
     # A name or alias typed for an id: the hint gives the id (filters themselves stay exact).
     ("technique=logit%20lens",
@@ -176,6 +181,11 @@ def test_search_cli_accepts_what_the_api_accepts(env: dict[str, str], client: Fl
     model_ids = [r["id"] for r in json.loads(models.output[models.output.index("{"):])["results"]]
     api_models = client.get("/api/search?q=&model=gpt2&model=pythia").get_json()
     assert model_ids == [r["id"] for r in api_models["results"]] and model_ids
+    components = CliRunner().invoke(main, ["search", "", "--component", "induction_head", "--json"])
+    assert components.exit_code == 0, components.output
+    component_ids = [r["id"] for r in json.loads(components.output[components.output.index("{"):])["results"]]
+    api_components = client.get("/api/search?q=&component=induction_head").get_json()
+    assert component_ids == [r["id"] for r in api_components["results"]] and component_ids
     text = CliRunner().invoke(main, ["search", "", "--technique", "cma", "--year-from", "2023", "--offset",
                                      "10000", "--mode", "keyword"])
     assert text.exit_code == 0, text.output

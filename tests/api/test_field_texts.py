@@ -131,8 +131,9 @@ def other_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Embe
 
     def bundle(pid: str, title: str, *techniques: str) -> PaperBundle:
         vector = np.asarray(embedder.encode_query(title), dtype=np.float32)
+        # From the list: the About page credits the list (its meta) only for a store holding list papers.
         paper = Paper(id=pid, title=title, abstract=f"{title}. We report structures.", year=2025,
-                      sources=["records"], embedding=vector, embedding_model=embedder.model_name)
+                      sources=["list"], embedding=vector, embedding_model=embedder.model_name)
         return PaperBundle(paper, techniques=[TechniqueUse(t, "extracted") for t in techniques])
 
     store.upsert_papers([
@@ -189,8 +190,8 @@ def test_another_fields_pages_read_neutral(other_client: FlaskClient) -> None:
             "analysis.") in extension
     about = text_of(get(other_client, "/about"))
     assert "paperkg is a knowledge graph and search service for research papers. Last ingest" in about
-    assert ("The awesome list: the Markdown list paperkg ingest list reads (PAPERKG_LIST_SOURCE). Its "
-            "sections") in about
+    assert ("The awesome list (4 papers): the Markdown list paperkg ingest list reads (PAPERKG_LIST_SOURCE). "
+            "Its sections") in about
     assert ("Taxonomy: the file other.yaml (this server's own, set by PAPERKG_TAXONOMY): its techniques, "
             "fundamental objects, findings and evaluation criteria.") in about
 
@@ -231,8 +232,8 @@ def test_a_files_own_meta_is_shown_escaped(other_store: tuple[EmbeddedStore, Pat
     about_html = pages["/about"]
     about = text_of(about_html)
     assert "search service for research papers, set up for <script>alert(1)</script> biology." in about
-    assert ("The awesome list: <b>doe</b>/awesome-membranes, seeded from commit 0123abc. Its sections"
-            in about)
+    assert ("The awesome list (4 papers): <b>doe</b>/awesome-membranes, seeded from commit 0123abc. Its "
+            "sections" in about)
     assert ('<a href="https://example.org/list?a=1&amp;b=&#34;&gt;&lt;script&gt;alert(2)&lt;/script&gt;" '
             'rel="noopener noreferrer">&lt;b&gt;doe&lt;/b&gt;/awesome-membranes</a>') in about_html
     assert ("Taxonomy: The taxonomy of the survey Doe et al. (2023), <img src=x onerror=alert(1)> "
@@ -258,7 +259,10 @@ def mi_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]
     """A client of an app on the packaged taxonomy (PAPERKG_TAXONOMY unset) with three papers."""
     folder = tmp_path_factory.mktemp("mi-field")
     store = taxonomy_store(folder / "paperkg.sqlite3")
-    store.upsert_papers(plumbing_bundles(HashEmbedder()))
+    bundles = plumbing_bundles(HashEmbedder())
+    for b in bundles:  # papers of the list and arXiv, as `make demo` loads them, which the About page credits
+        b.paper.sources = ["list", "arxiv"]
+    store.upsert_papers(bundles)
     yield create_app({"TESTING": True, "STORE": store, "EMBEDDER": HashEmbedder(),
                       "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(folder)})}).test_client()
     store.close()
@@ -291,9 +295,9 @@ def test_the_packaged_files_pages_read_as_before(mi_client: FlaskClient) -> None
     about = text_of(about_html)
     assert ("paperkg is a knowledge graph and search service for research papers, set up for the mechanistic "
             "interpretability (MI) of language models.") in about
-    assert ("The awesome list: Dakingrai/awesome-mechanistic-interpretability-lm-papers, seeded from commit "
-            "e603922 (2024-07-10). Its sections, TL;DRs and Techniques / Evaluation columns become list "
-            "sections and “list” edges.") in about
+    assert ("The awesome list (3 papers): Dakingrai/awesome-mechanistic-interpretability-lm-papers, seeded "
+            "from commit e603922 (2024-07-10). Its sections, TL;DRs and Techniques / Evaluation columns "
+            "become list sections and “list” edges.") in about
     assert ("Taxonomy: Figure 1 of the list and of the survey Rai et al. (2024), “A Practical Review of "
             "Mechanistic Interpretability for Transformer-Based Language Models” (techniques, fundamental "
             "objects, findings, evaluation), with a few marked extensions; file: kg/taxonomies/mi.yaml (the "

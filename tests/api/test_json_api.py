@@ -475,7 +475,8 @@ def test_bibtex(client: FlaskClient) -> None:
     response = client.get(f"/api/papers/{IOI}/bibtex")
     assert response.status_code == 200 and response.mimetype == "text/x-bibtex"
     text = response.get_data(as_text=True)
-    assert text.startswith("@inproceedings{wang2023interpretability,")  # ICLR 2023, arXiv 2022
+    # ICLR 2023, arXiv 2022: the key keeps the paper's own year, so a venue arriving never changes it.
+    assert text.startswith("@inproceedings{wang2022interpretability,")
     assert "booktitle = {ICLR 2023}" in text and "note =" not in text
     assert "eprint = {2211.00593}" in text and "archivePrefix = {arXiv}" in text
     assert "author = {Kevin Wang and Alexandre Variengien" in text
@@ -802,6 +803,35 @@ def test_search_model_filter_keeps_the_papers_studying_the_model(
     assert err["message"].startswith("parameter 'model': unknown model id 'GPT-2' (did you mean 'gpt2'? ")
     err = error_of(client.get("/api/search", query_string={"technique": "pythia"}), 400)
     assert "it is a model: use the model filter" in err["message"]
+
+
+def test_search_component_filter_keeps_the_papers_with_findings_about_the_component(
+    client: FlaskClient, seed_store: EmbeddedStore
+) -> None:
+    """QA: `topic=induction_head` was a 400 ("a component, which no filter takes"). ?component= (repeatable)
+    keeps the papers with a finding about the component or a sub-component of it, unless refinements=false;
+    each hit says which of them its findings are about."""
+    heads = seed_store.filter_ids(SearchFilters(component_ids=["induction_head"]))
+    assert heads  # the seed corpus has induction-head findings
+    listed = client.get("/api/search", query_string={"component": "induction_head", "limit": 100}).get_json()
+    assert {r["id"] for r in listed["results"]} == heads and listed["total"] == len(heads)
+    assert all(r["why"]["matched_components"] == ["induction_head"]
+               and r["why"]["matched_component_labels"] == ["Induction head"] for r in listed["results"])
+    attention = client.get("/api/search", query_string={"component": "mha", "limit": 100}).get_json()
+    assert heads < {r["id"] for r in attention["results"]}  # mha takes its sub-components' papers
+    exact = client.get("/api/search", query_string={"component": "mha", "refinements": "false",
+                                                    "limit": 100}).get_json()
+    assert {r["id"] for r in exact["results"]} == seed_store.filter_ids(
+        SearchFilters(component_ids=["mha"], include_refinements=False))
+    searched = client.get("/api/search", query_string={"q": "circuits", "component": "mha"}).get_json()
+    assert searched["results"] and {r["id"] for r in searched["results"]} <= {
+        r["id"] for r in attention["results"]}
+    err = error_of(client.get("/api/search", query_string={"topic": "induction_head"}), 400)
+    assert (err["code"], err["parameter"]) == ("bad_parameter", "topic")
+    assert "it is a component: use the component filter" in err["message"]
+    err = error_of(client.get("/api/search", query_string={"component": "induction heads"}), 400)
+    assert err["message"].startswith("parameter 'component': unknown component id 'induction heads' (did you "
+                                     "mean 'induction_head'? ")
 
 
 @pytest.mark.parametrize(("url", "parameter", "hint"), [

@@ -152,7 +152,10 @@ def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknow
     ("technique", "features", "it is an object: use the topic filter"),
     ("technique", "superposition", "it is a topic: use the topic filter"),
     ("topic", "gpt2", "it is a model: use the model filter"),
-    ("model", "induction_head", "it is a component, which no filter takes; search for it by name"),
+    # QA: a component id was refused by every filter ("which no filter takes; search for it by name").
+    ("model", "induction_head", "it is a component: use the component filter"),
+    ("topic", "induction_head", "it is a component: use the component filter"),
+    ("component", "gpt2", "it is a model: use the model filter"),
 ])
 def test_an_id_of_another_kind_is_named_with_the_article_of_its_kind(
     taxonomy: Taxonomy, name: str, node_id: str, hint: str
@@ -239,6 +242,42 @@ def test_a_model_filter_id_is_checked_with_the_hints_of_the_other_filters(
     with pytest.raises(FilterIdError) as refused:
         search_request(taxonomy, list, MultiDict(args))
     assert refused.value.detail == detail.format(ids=models)
+    assert (refused.value.status, refused.value.name) == (400, args[0][0])
+    assert refused.value.fields == {"parameter": args[0][0]}
+
+
+# -- the component filter ------------------------------------------------------------------------------
+def test_the_component_filter_takes_component_ids(taxonomy: Taxonomy) -> None:
+    """`component` (repeatable, comma-separated too) reaches SearchFilters.component_ids, and is a filter
+    alone."""
+    filters = search_request(taxonomy, list, MultiDict([("component", "induction_head,ff"),
+                                                        ("component", "ff")])).filters
+    assert filters.component_ids == ["induction_head", "ff"] and not filters.is_empty()
+
+
+@pytest.mark.parametrize(("args", "detail"), [
+    # A component's name or alias for its id, a misspelt id: the id meant.
+    ([("component", "induction heads")],
+     "unknown component id 'induction heads' (did you mean 'induction_head'? the component ids are {ids})"),
+    ([("component", "induction_heads")],
+     "unknown component id 'induction_heads' (did you mean 'induction_head'? the component ids are {ids})"),
+    ([("component", "nope")], "unknown component id 'nope' (the component ids are {ids})"),
+    # An id of another kind names the filter that takes it, both ways.
+    ([("component", "sae")], "'sae' is not a component id (it is a technique: use the technique filter)"),
+    ([("component", "lm_components")],
+     "'lm_components' is not a component id (it is a topic: use the topic filter)"),
+    ([("technique", "name_mover_head")],
+     "'name_mover_head' is not a technique id (it is a component: use the component filter)"),
+    ([("topic", "Induction head")], "unknown topic id 'Induction head' (it names the component "
+                                    "'induction_head': use the component filter; see /api/techniques)"),
+])
+def test_a_component_filter_id_is_checked_with_the_hints_of_the_other_filters(
+    taxonomy: Taxonomy, args: list[tuple[str, str]], detail: str
+) -> None:
+    components = ", ".join(n.id for n in taxonomy.nodes if n.label == "Component")
+    with pytest.raises(FilterIdError) as refused:
+        search_request(taxonomy, list, MultiDict(args))
+    assert refused.value.detail == detail.format(ids=components)
     assert (refused.value.status, refused.value.name) == (400, args[0][0])
     assert refused.value.fields == {"parameter": args[0][0]}
 

@@ -392,6 +392,35 @@ def test_paper_page(client: FlaskClient, store: EmbeddedStore) -> None:
     assert names.count("><bdi>Faithfulness</bdi></a>") == 1
 
 
+def test_component_and_model_tags_link_to_their_filters(client: FlaskClient, store: EmbeddedStore) -> None:
+    """QA: a finding's component tag (Induction head) linked to the text search /search?q=Induction+head,
+    ranked by words (Successor Heads above the paper tagged), and a model (GPT-2) to /search?q=GPT-2 (every
+    paper ranked) though the model filter gives the papers studying it. Each links to its filter now."""
+    detail = store.get_paper("math-framework")
+    assert detail is not None
+    tagged = {a.id for f in detail.findings for a in f.about if a.label == Label.COMPONENT}
+    assert "induction_head" in tagged
+    html = page(client, "/papers/math-framework")
+    tags = {str(a.get("href")) for t, a in Inspector(html).elements
+            if t == "a" and "tag-component" in str(a.get("class"))}
+    assert tags == {f"/search?component={c}" for c in tagged}
+    listed = row_ids(page(client, "/search?component=induction_head"))
+    assert "math-framework" in listed
+    assert set(listed) == store.filter_ids(SearchFilters(component_ids=["induction_head"]))
+    ioi = store.get_paper(IOI_ID)
+    assert ioi is not None and "gpt2" in {m.id for m in ioi.models}
+    html = page(client, f"/papers/{IOI_ID}")
+    studied = re.search(r"<h2>Models studied</h2>(.*?)</ul>", html, re.S)
+    assert studied and '<a href="/search?model=gpt2">GPT-2</a>' in studied.group(1)
+    assert "/search?q=GPT-2" not in html and "/search?q=Induction" not in html
+    about_models = {a.id for f in ioi.findings for a in f.about if a.label == Label.MODEL}
+    model_tags = {str(a.get("href")) for t, a in Inspector(html).elements
+                  if t == "a" and "tag-model" in str(a.get("class"))}
+    assert model_tags == {f"/search?model={m}" for m in about_models}
+    gpt2 = store.filter_ids(SearchFilters(model_ids=["gpt2"]))
+    assert set(row_ids(page(client, "/search?model=gpt2"))) == gpt2
+
+
 def test_unknown_paper_is_a_404_page(client: FlaskClient) -> None:
     html = page(client, "/papers/0000.00000", status=404)
     assert "Paper not found" in html and "0000.00000" in html and "<form" in html
@@ -765,7 +794,8 @@ def test_for_you_page(client: FlaskClient) -> None:
 def test_about_page(client: FlaskClient, store: EmbeddedStore) -> None:
     html = page(client, "/about")
     assert "Dakingrai/awesome-mechanistic-interpretability-lm-papers" in html
-    assert "e603922" in html and "CC0" in html and "arXiv API" in html
+    # The seed store is a records file: its metadata is the file's, not arXiv's (test_web_about_sources).
+    assert "e603922" in html and "<strong>A records file</strong> (" in html
     # The packaged file by its place in the project: a server's own file is often named mi.yaml too.
     assert "file: <code>kg/taxonomies/mi.yaml</code> (the packaged one)" in html
     run = store.runs(limit=1)[0]
@@ -1248,8 +1278,8 @@ def selected_options(html: str) -> dict[str, list[str]]:
 def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> None:
     url = "/search?q=lens&technique=probing&source=list&year_from=2025&year_to=2020"
     html = page(client, url, status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
-                                      "source": ["list"]}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
+                                      "section": [], "source": ["list"]}
     doc = Inspector(html)
     marked = [a.get("name") for _, a in doc.elements if a.get("aria-invalid") == "true"]
     assert marked == ["year_from", "year_to"]
@@ -1258,8 +1288,8 @@ def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> Non
     html = page(client, "/search?q=" + "a" * 1001 + "&technique=probing", status=400)
     assert selected_options(html)["technique"] == ["probing"]
     html = page(client, "/search?q=lens&technique=probing&source=nowhere&year_from=2020", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
-                                      "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
+                                      "section": [], "source": []}
     marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
     assert marked == ["source"]
 
@@ -1608,14 +1638,65 @@ def test_the_web_form_takes_the_models_the_api_takes(client: FlaskClient, model:
     assert (api == 400) == (model not in ("pythia", "gpt2,llama"))
 
 
+def test_the_component_filter_keeps_only_papers_with_findings_about_the_component(
+    client: FlaskClient, store: EmbeddedStore
+) -> None:
+    """QA: no page or filter listed the papers about a component (induction heads). The form gets a
+    Component select after the Model one: the components some finding is about, sub-components indented
+    under their parent, with the filter's counts (a parent's counts its sub-components' papers)."""
+    html = page(client, "/search")
+    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
+    assert names[:4] == ["technique", "topic", "model", "component"]
+    heads = store.filter_ids(SearchFilters(component_ids=["induction_head"]))
+    attention = store.filter_ids(SearchFilters(component_ids=["mha"]))
+    assert heads and heads < attention
+    assert re.search(rf'<option value="mha">Multi-head attention \({len(attention)}\)</option>', html)
+    indented = "&nbsp;&nbsp;↳ Induction head"
+    assert re.search(rf'<option value="induction_head">{indented} \({len(heads)}\)</option>', html)
+    assert set(row_ids(page(client, "/search?component=induction_head"))) == heads
+    filtered = page(client, "/search?q=heads&component=mha")
+    assert row_ids(filtered) and set(row_ids(filtered)) <= attention
+    assert selected_options(filtered)["component"] == ["mha"]
+    empty = page(client, "/search?q=zqxjv&mode=keyword&component=induction_head")
+    assert 'data-state="empty"' in empty and "Remove the component filter" in empty
+
+
+@pytest.mark.parametrize(("query", "words"), [
+    # QA: "it is a component, which no filter takes; search for it by name".
+    ("topic=induction_head",
+     "“\u2068induction_head\u2069” is a component, not a topic: pick it under Component."),
+    ("component=gpt2", "“\u2068gpt2\u2069” is a model, not a component: pick it under Model."),
+    ("component=induction_heads",
+     "Unknown component “\u2068induction_heads\u2069”: did you mean “induction_head”?"),
+])
+def test_a_component_id_given_to_another_filter_is_moved_to_the_component_select(
+    client: FlaskClient, query: str, words: str
+) -> None:
+    html = page(client, f"/search?q=heads&{query}", status=400)
+    assert str(escape(words)) in html
+    fixed = [a["href"] for _, a in Inspector(html).elements if "data-corrected-url" in a]
+    assert len(fixed) == 1
+    assert page(client, str(fixed[0]))  # the corrected search is a 200
+
+
+@pytest.mark.parametrize("component", ["induction_head", "mha,ff", "Induction head", "nope", "gpt2", "%00"])
+def test_the_web_form_takes_the_components_the_api_takes(client: FlaskClient, component: str) -> None:
+    api = client.get(f"/api/search?q=heads&component={component}").status_code
+    web = client.get(f"/search?q=heads&component={component}").status_code
+    assert web == api and api in (200, 400)
+    assert (api == 400) == (component not in ("induction_head", "mha,ff"))
+
+
 def test_a_bad_field_leaves_the_topic_chosen(client: FlaskClient) -> None:
     html = page(client, "/search?q=lens&topic=superposition&source=nowhere", status=400)
     assert selected_options(html)["topic"] == ["superposition"]
     html = page(client, "/search?q=lens&model=gpt2&source=nowhere", status=400)
     assert selected_options(html)["model"] == ["gpt2"]
     html = page(client, "/search?q=lens&topic=nope&technique=probing", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "section": [],
-                                      "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
+                                      "section": [], "source": []}
+    html = page(client, "/search?q=lens&component=ff&source=nowhere", status=400)
+    assert selected_options(html)["component"] == ["ff"]
 
 
 def test_the_pager_and_the_fragment_keep_the_topic(client: FlaskClient, store: EmbeddedStore) -> None:
@@ -1877,5 +1958,30 @@ def test_the_technique_match_control_round_trips(tmp_path: Path) -> None:
             assert marked == ["f-technique-match"] and selected_options(html)["technique"] == ["sae"]
             fragment = page(client, f"/search?technique=sae&technique_match={bad}&fragment=1", status=400)
             assert 'data-error-fields="technique_match"' in fragment
+    finally:
+        store.close()
+
+
+def test_a_paper_page_names_its_former_ids_for_the_stars(tmp_path: Path) -> None:
+    """A star saved under a slug the paper had is its star: the page names its former ids, so paperkg.js
+    maps them in the browser, without sending the reading list to the server on every paper view."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        embedder = HashEmbedder()
+
+        def bundle(pid: str, **kw: Any) -> PaperBundle:
+            title = "A Mathematical Framework for Transformer Circuits"
+            return PaperBundle(Paper(id=pid, title=title, embedding=embedder.encode_query(title), **kw))
+
+        store.upsert_papers([bundle("math-framework")])
+        moved = bundle("2112.99999", arxiv_id="2112.99999")
+        moved.replaces = ["math-framework"]
+        store.upsert_papers([moved])
+        client = create_app({"TESTING": True, "STORE": store, "EMBEDDER": embedder,
+                             "PAPERKG_CONFIG": load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})}
+                            ).test_client()
+        html = page(client, "/papers/2112.99999")
+        assert """<div class="title-row" data-former-ids='["math-framework"]'>""" in html
+        assert "/api/resolve" not in html
     finally:
         store.close()

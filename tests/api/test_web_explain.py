@@ -145,7 +145,8 @@ def test_related_reasons_link_techniques_and_topics_and_say_what_they_mean(clien
     about = next(r for r in reasons if ">both about</span>" in r)
     assert re.search(r'<a href="/techniques/(circuits|lm_components|lm_behavior)">', about)
     studies = [r for r in reasons if ">both study</span>" in r]
-    assert studies and all("<a " not in r for r in studies)  # models have no page: text
+    # Models have no page: their names link to the model filter (they were text).
+    assert studies and all(re.search(r'<a href="/search\?model=[a-z0-9_]+"><bdi>', r) for r in studies)
     cosine = next(r for r in reasons if ">cosine</span>" in r)
     assert 'title="how close the two abstracts&#39; meanings are (-1 to 1; near 0: unrelated)"' in cosine
     legend = re.search(r'<p class="muted small" data-state="reason-legend">(.*?)</p>', html, re.S)
@@ -189,6 +190,32 @@ def test_reason_html_escapes_and_keeps_unknown_shapes() -> None:
         assert "<script>" not in hostile and "&lt;script&gt;" in hostile
         unknown = reason_html("shares Something <b>new</b>", names)
         assert unknown == Markup("shares Something &lt;b&gt;new&lt;/b&gt;")
+
+
+def test_model_and_component_reasons_link_to_their_filters() -> None:
+    """ "both study GPT-2" and "both discuss Induction head" were text: a model or component has no page,
+    but a search filter lists its papers. A name two nodes share, or no node has, stays text."""
+    from flask import Flask as _Flask
+
+    from api.web import bp
+    from api.web_reasons import reason_html
+
+    filter_names = {"Model": {"GPT-2": "gpt2", "Pythia": "pythia"},
+                    "Component": {"MLP / feed-forward layer": "ff", "Induction head": "induction_head",
+                                  "Twice": ""}}
+    app = _Flask(__name__)
+    app.register_blueprint(bp)
+    with app.test_request_context("/"):
+        models = reason_html("both study GPT-2, Pythia", {}, filter_names)
+        assert text(models) == "both study GPT-2, Pythia"
+        assert ('<a href="/search?model=gpt2"><bdi>GPT-2</bdi></a>, '
+                '<a href="/search?model=pythia"><bdi>Pythia</bdi></a>') in models
+        parts = reason_html("both discuss Induction head, MLP / feed-forward layer, Twice (+1 more)", {},
+                            filter_names)
+        assert 'href="/search?component=induction_head"' in parts and 'href="/search?component=ff"' in parts
+        assert parts.count("<a ") == 2 and "<bdi>Twice</bdi> (+1 more)" in parts
+        unknown = reason_html("both study <b>GPT-5</b>", {}, filter_names)
+        assert "<a " not in unknown and "&lt;b&gt;GPT-5&lt;/b&gt;" in unknown
 
 
 def test_page_ids_are_built_once_per_taxonomy_and_follow_a_reloaded_one(store: EmbeddedStore) -> None:
@@ -268,9 +295,18 @@ def test_names_and_misspelt_ids_are_corrected_to_ids(client: FlaskClient) -> Non
     assert parse_qs(urlsplit(misspelt[0]).query) == {"technique": ["probing", "logit_lens"]}
 
 
+def test_a_component_id_given_to_the_topic_filter_is_moved_to_the_component_filter(
+    client: FlaskClient,
+) -> None:
+    """QA: `topic=induction_head` was "a component, which no filter takes": no corrected search."""
+    link = corrected(page(client, "/search?q=heads&topic=induction_head", 400))
+    assert link is not None and link[1] == "Search with Induction head under Component"
+    assert parse_qs(urlsplit(link[0]).query) == {"q": ["heads"], "component": ["induction_head"]}
+    assert 'data-state="results"' in page(client, link[0])
+
+
 @pytest.mark.parametrize("url", [
     "/search?technique=no_such_thing_at_all",  # nothing to correct it to
-    "/search?topic=induction_head",  # a component: no filter takes it, the message says to search by name
     "/search?q=x&year_from=abc",  # not a filter id
 ])
 def test_no_corrected_url_when_none_puts_it_right(client: FlaskClient, url: str) -> None:

@@ -151,6 +151,12 @@ def test_every_local_link_answers_under_the_prefix(prefixed: str) -> None:
                 response = requests.post(resolved, json={"liked": [PAPER], "limit": 5}, timeout=60)
                 assert response.headers["Content-Type"].startswith("application/json"), response.text[:200]
                 assert "results" in response.json()
+            elif name == "data-resolve-url":  # For you: the stars' current ids (POST)
+                response = requests.post(resolved, json={"ids": [PAPER]}, timeout=60)
+                assert response.json()["results"][0]["current"] == PAPER
+            elif name == "data-bibtex-url":  # For you adds the stars' ids
+                response = get(f"{resolved}?id={PAPER}")
+                assert response.text.startswith("@")
             else:
                 response = get(resolved)
             checked[resolved] = response.status_code
@@ -162,6 +168,7 @@ def test_every_local_link_answers_under_the_prefix(prefixed: str) -> None:
                 paths = list(json_paths(response.json()))
                 assert paths and all(p.startswith(PREFIX + "/") for p in paths), paths
     wanted = ("/feeds/new.atom", "/api/openapi.json", "/api/recommend", f"/api/papers/{PAPER}/bibtex",
+              "/api/resolve", "/api/bibtex",
               f"/papers/{PAPER}/graph.json", "/static/foryou.js")
     for path in wanted:
         assert prefixed + path in checked, path

@@ -61,13 +61,17 @@ def test_related_reasons_link_their_techniques_and_are_explained(browser: WebDri
     assert reasons and not any(" ~ " in r.text for r in reasons)
     kinds = browser.find_elements(By.CSS_SELECTOR, "ol.related .reason-kind")
     assert kinds and all(k.get_attribute("title") for k in kinds)  # each phrase has its meaning as a tooltip
+    # Techniques and topics link their pages; models and components (no page) their search filters.
     links = browser.find_elements(By.CSS_SELECTOR, "ol.related ul.reasons a")
-    assert links
-    target = links[0].get_attribute("href")
-    assert target.startswith(live_server + "/techniques/")
+    pages = [a for a in links if a.get_attribute("href").startswith(live_server + "/techniques/")]
+    filters = [a for a in links if a not in pages]
+    assert pages and filters
+    assert all(a.get_attribute("href").startswith((live_server + "/search?model=",
+                                                   live_server + "/search?component=")) for a in filters)
+    target = pages[0].get_attribute("href")
     shot("paper-related-reasons")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", links[0])
-    links[0].click()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", pages[0])
+    pages[0].click()
     wait(browser).until(lambda d: d.current_url == target)
 
 

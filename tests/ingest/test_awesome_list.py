@@ -334,7 +334,7 @@ def test_malformed_paper_links_are_unreadable_rows_and_the_rest_is_read(taxonomy
     papers = {p.title: (p.urls, p.venue) for p in parsed.papers}
     assert papers == {
         "Paper [v2]": (["https://x.org/a"], None),
-        "Plain Title (with parens) [Redwood Research]": ([], None),
+        "Plain Title (with parens)": ([], None),  # the organisation tag is the row's, not the title's
         "Wiki Paper": (["https://en.wikipedia.org/wiki/Foo_(bar)"], None),
         "HTML Paper": (["https://x.org/h"], None),
         "Bare Paper": (["https://x.org/bare"], "ICLR'24"),

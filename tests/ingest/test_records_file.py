@@ -28,6 +28,9 @@ from tests.embedders import HashEmbedder
 
 from .conftest import snapshot
 
+# How a refused file's message ends: nothing written, and how to import the other lines.
+NOTHING_WRITTEN = "(nothing was written; --skip-invalid imports the other lines and reports the bad ones)"
+
 
 def test_reads_the_seed_file(shared_data: Path) -> None:
     read = read_records_file(shared_data / "seed_papers.jsonl")
@@ -81,7 +84,7 @@ def test_authors_that_are_not_a_list_are_a_bad_line(tmp_path: Path, authors: Any
     problem = f"'authors' must be a list of names, e.g. [\"Ada Lovelace\", \"Alan Turing\"], not {given}"
     with pytest.raises(RecordsFileError) as refused:
         read_records_file(path)
-    assert str(refused.value) == f"{path} line 2: {problem} (nothing was written)"
+    assert str(refused.value) == f"{path} line 2: {problem} {NOTHING_WRITTEN}"
     read = read_records_file(path, skip_invalid=True)
     assert [r.explicit_id for r in read.records] == ["a"]
     assert read.skipped == [{"line": 2, "error": problem}]
@@ -404,7 +407,7 @@ def test_a_line_that_is_not_utf8_is_a_bad_line_named_with_its_column(
     problem = "not UTF-8 text (byte 0xe9 at column 26)"
     with pytest.raises(RecordsFileError) as refused:
         read_records_file(path)
-    assert str(refused.value) == f"{path} line 2: {problem} (nothing was written)"
+    assert str(refused.value) == f"{path} line 2: {problem} {NOTHING_WRITTEN}"
     summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False,
                                   skip_invalid=True)
     assert (summary.new, summary.rejected_details) == (

@@ -413,7 +413,7 @@ def _exercise(store: GraphStore) -> None:
         list_rows=[ListRow("tools", "Tools", ["Tools"], tldr="t", line=3)],
     )
     filters = SearchFilters(technique_ids=["probing"], topic_ids=["superposition"], section_ids=["tools"],
-                            year_from=2020, year_to=2025, sources=["arxiv"])
+                            year_from=2020, year_to=2025, sources=["arxiv"], component_ids=["mha"])
     store.init_schema()
     store.ping()
     store.load_taxonomy([TaxonomyNode(Label.TECHNIQUE, "probing", "Probing", parent="cma"),
@@ -427,6 +427,7 @@ def _exercise(store: GraphStore) -> None:
                             aliases=["p1-given"])
     assert store.upsert_papers([successor]) == {"2401.00001": "updated"}  # p1 existed under a slug
     store.successor_of("p1")
+    store.former_ids("2401.00001")
     store.delete_paper("p1")
     store.get_paper("p1")
     store.get_papers(["p1"])

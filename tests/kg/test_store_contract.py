@@ -789,16 +789,21 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         bundle("f3", "Superposition paper", abstract="features", techniques=("probing",), year=2024,
                sources=("arxiv",), vector=vecs[2], findings=(
                    Finding("f3#1", "Superposition exists.",
-                           about=[FindingAbout(Label.TOPIC, "superposition")]),)),
+                           about=[FindingAbout(Label.TOPIC, "superposition")]),
+                   Finding("f3#2", "Induction heads form.",
+                           about=[FindingAbout(Label.COMPONENT, "induction_head")]))),
         bundle("f4", "Tool paper", abstract="features", year=2020, sources=("records",),
-               rows=(sec_tools,), vector=vecs[3], evaluations=("automated_explanation_score",)),
+               rows=(sec_tools,), vector=vecs[3], evaluations=("automated_explanation_score",), findings=(
+                   Finding("f4#1", "Attention heads move names.",
+                           about=[FindingAbout(Label.COMPONENT, "mha")]),)),
         bundle("f5", "Steering paper", abstract="features", techniques=("steering_vector",), year=2024,
                sources=("arxiv",), vector=vecs[4], findings=(
                    Finding("f5#1", "Steering works.",
                            about=[FindingAbout(Label.TOPIC, "lm_generation_steering")]),)),
         bundle("f6", "Undated paper", abstract="features", year=None, sources=("arxiv",), vector=vecs[5],
                models=("pythia",), findings=(
-                   Finding("f6#1", "GPT-2 small reuses it.", about=[FindingAbout(Label.MODEL, "gpt2")]),)),
+                   Finding("f6#1", "GPT-2 small reuses it.", about=[FindingAbout(Label.MODEL, "gpt2")]),
+                   Finding("f6#2", "Neurons fire.", about=[FindingAbout(Label.COMPONENT, "neuron")]))),
     ])
     return vecs
 
@@ -843,6 +848,20 @@ def _filter_corpus(store: GraphStore) -> np.ndarray:
         (SearchFilters(model_ids=["llama"]), set()),
         (SearchFilters(model_ids=["pythia"], year_from=2020), set()),
         (SearchFilters(model_ids=["pythia"], sources=["arxiv"]), {"f6"}),
+        # A component: papers reporting a finding about it or, unless refinements=false, about one of its
+        # sub-components (induction_head and neuron have the parents mha and ff).
+        (SearchFilters(component_ids=["induction_head"]), {"f3"}),
+        (SearchFilters(component_ids=["mha"]), {"f3", "f4"}),
+        (SearchFilters(component_ids=["mha"], include_refinements=False), {"f4"}),
+        (SearchFilters(component_ids=["ff"]), {"f6"}),
+        (SearchFilters(component_ids=["ff"], include_refinements=False), set()),
+        (SearchFilters(component_ids=["induction_head", "neuron"]), {"f3", "f6"}),
+        (SearchFilters(component_ids=["rs"]), set()),
+        (SearchFilters(component_ids=["gpt2"]), set()),  # a model's finding is no component's
+        (SearchFilters(component_ids=["mha"], year_from=2021), {"f3"}),
+        (SearchFilters(component_ids=["mha"], topic_ids=["superposition"]), {"f3"}),
+        (SearchFilters(component_ids=["ff"], model_ids=["gpt2"]), {"f6"}),
+        (SearchFilters(component_ids=["mha"], model_ids=["gpt2"]), set()),
         (SearchFilters(), {"f1", "f2", "f3", "f4", "f5", "f6"}),
     ],
 )
@@ -1566,6 +1585,25 @@ def test_a_replaced_id_leads_to_its_successor(store: GraphStore) -> None:
     store.upsert_papers([back])
     assert store.successor_of("slug-paper") is None
     assert store.successor_of("2211.00594") == store.successor_of("2211.00593") == "slug-paper"
+
+
+def test_former_ids_are_the_ids_leading_to_a_paper(store: GraphStore) -> None:
+    """A paper page names its former ids (a star saved under a slug is the paper's star): the ids whose
+    successor it is, sorted; none for a paper never moved or an id that is no paper's."""
+    store.upsert_papers([bundle("slug-paper", "A circuit in GPT-2"), bundle("other", "Another paper")])
+    assert store.former_ids("slug-paper") == []
+    moved = bundle("2211.00593", "A circuit in GPT-2")
+    moved.replaces = ["slug-paper"]
+    moved.aliases = ["a-merged-record"]
+    store.upsert_papers([moved])
+    assert store.former_ids("2211.00593") == ["a-merged-record", "slug-paper"]
+    assert all(store.successor_of(old) == "2211.00593" for old in store.former_ids("2211.00593"))
+    assert store.former_ids("other") == [] and store.former_ids("slug-paper") == []
+    again = bundle("2211.00594", "A circuit in GPT-2")
+    again.replaces = ["2211.00593"]
+    store.upsert_papers([again])
+    assert store.former_ids("2211.00594") == ["2211.00593", "a-merged-record", "slug-paper"]
+    assert store.former_ids("2211.00593") == []
 
 
 def test_a_replaced_paper_whose_successor_exists_gives_it_the_earliest_first_seen(store: GraphStore) -> None:

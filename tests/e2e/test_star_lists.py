@@ -1,0 +1,254 @@
+"""Stars that follow a paper's id change, For you's BibTeX and share link, the paper page's longer related
+list: real headless Chromium against a real server (the real model's embeddings)."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from kg.entities import Paper, PaperBundle, TechniqueUse
+from tests.e2e.conftest import IMG, SCRIPT, serving
+from tests.seed_store import taxonomy_store
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+SLUG, MOVED = "math-framework", "2112.99999"
+FRAMEWORK = "A Mathematical Framework for Transformer Circuits"
+OTHER, OTHER_TITLE = "2211.00593", "Interpretability in the Wild: a Circuit for IOI"
+HOSTILE = "xss-star-paper"
+HOSTILE_TITLE = f"Probing heads {SCRIPT} {IMG}"
+IOI_ID = "2211.00593"  # of the seed corpus (live_server)
+WAIT = 30
+
+
+def wait(driver: WebDriver) -> WebDriverWait:
+    """An explicit wait (conditions, never fixed sleeps)."""
+    return WebDriverWait(driver, WAIT)
+
+
+def open_page(driver: WebDriver, url: str) -> None:
+    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
+    driver.get(url)
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def stored_ids(driver: WebDriver) -> list[str]:
+    """The ids of the stars in this origin's localStorage, in order."""
+    return list(driver.execute_script(
+        "return JSON.parse(localStorage.getItem('paperkg.stars') || '[]').map(s => s.id)"))
+
+
+def put_stars(driver: WebDriver, base: str, stars: list[dict[str, str]]) -> None:
+    """Exactly these stars in the origin of `base` (set from its About page)."""
+    open_page(driver, base + "/about")
+    driver.execute_script("localStorage.setItem('paperkg.stars', JSON.stringify(arguments[0]))", stars)
+
+
+@pytest.fixture(scope="module")
+def moved_server(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Iterator[str]:
+    """A real server over a store where `math-framework` came back as 2112.99999 (a records import
+    replaced the slug by its arXiv id: the old URL is a 301 to the new one), with a hostile title."""
+    from api.app import create_app
+
+    store = taxonomy_store(tmp_path_factory.mktemp("e2e-moved") / "paperkg.sqlite3")
+
+    def bundle(pid: str, title: str, **kw: Any) -> PaperBundle:
+        text = f"{title}. We study attention heads of small transformers with linear probes."
+        return PaperBundle(Paper(id=pid, title=title, abstract=text, authors=["Nelson Elhage"], year=2021,
+                                 embedding=real_embedder.encode([text])[0], **kw),
+                           techniques=[TechniqueUse("probing", "extracted")])
+
+    store.upsert_papers([bundle(SLUG, FRAMEWORK), bundle(OTHER, OTHER_TITLE, arxiv_id=OTHER),
+                         bundle(HOSTILE, HOSTILE_TITLE), bundle("third-paper", "Induction heads in context")])
+    store.upsert_papers([PaperBundle(bundle(MOVED, FRAMEWORK, arxiv_id=MOVED).paper,
+                                     techniques=[TechniqueUse("probing", "extracted")], replaces=[SLUG])])
+    try:
+        with serving(create_app({"STORE": store, "EMBEDDER": real_embedder}), "e2e-moved-server") as base:
+            yield base
+    finally:
+        store.close()
+
+
+def star_button(driver: WebDriver) -> Any:
+    """The paper page's own star (beside its title)."""
+    return driver.find_element(By.CSS_SELECTOR, ".title-row [data-star]")
+
+
+def test_a_star_saved_under_the_former_id_is_the_papers_star(browser: WebDriver, moved_server: str) -> None:
+    """QA: the star saved as math-framework showed ☆ on 2112.99999's page, and a click added a second."""
+    put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK, "at": "2026-11-01T00:00:00Z"},
+                                      {"id": OTHER, "title": "IOI", "at": "2026-11-01T00:00:01Z"}])
+    open_page(browser, f"{moved_server}/papers/{MOVED}")
+    button = star_button(browser)
+    assert button.get_attribute("data-star") == MOVED
+    wait(browser).until(lambda d: star_button(d).get_attribute("aria-pressed") == "true")
+    assert button.text == "★"
+    # The entry now names the current id, where it was (one entry, the date kept).
+    assert stored_ids(browser) == [MOVED, OTHER]
+    assert browser.execute_script("return JSON.parse(localStorage.getItem('paperkg.stars'))[0].at") == \
+        "2026-11-01T00:00:00Z"
+    button.click()  # unstar: the paper's entry goes, whatever id it was saved under
+    wait(browser).until(lambda d: star_button(d).get_attribute("aria-pressed") == "false")
+    assert stored_ids(browser) == [OTHER]
+    button.click()
+    wait(browser).until(lambda d: star_button(d).get_attribute("aria-pressed") == "true")
+    assert stored_ids(browser) == [OTHER, MOVED]
+    browser.execute_script("localStorage.clear()")
+
+
+def test_unstarring_before_the_rewrite_still_leaves_one_entry_at_most(browser: WebDriver,
+                                                                     moved_server: str) -> None:
+    """Both ids stored (the old star, and the second one the QA tester added): one entry stays."""
+    put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK}, {"id": MOVED, "title": FRAMEWORK}])
+    open_page(browser, f"{moved_server}/papers/{MOVED}")
+    wait(browser).until(lambda d: stored_ids(d) == [MOVED])
+    assert star_button(browser).get_attribute("aria-pressed") == "true"
+    star_button(browser).click()
+    wait(browser).until(lambda d: stored_ids(d) == [])
+    browser.execute_script("localStorage.clear()")
+
+
+def test_for_you_rewrites_former_ids_and_drops_duplicates(browser: WebDriver, moved_server: str) -> None:
+    """QA: For you showed "Starred 3" with the paper twice."""
+    put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK}, {"id": OTHER, "title": "IOI"},
+                                      {"id": MOVED, "title": FRAMEWORK}])
+    open_page(browser, f"{moved_server}/for-you")
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "2")
+    assert stored_ids(browser) == [MOVED, OTHER]
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] a")]
+    assert links == [f"{moved_server}/papers/{MOVED}", f"{moved_server}/papers/{OTHER}"]
+    status = browser.find_element(By.CSS_SELECTOR, "[data-rec-status]")
+    wait(browser).until(lambda d: "recommendation" in status.text)
+    recommended = [b.get_attribute("data-star")
+                   for b in browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-star]")]
+    assert MOVED not in recommended and SLUG not in recommended and OTHER not in recommended
+    browser.execute_script("localStorage.clear()")
+
+
+def fetch_text(url: str) -> tuple[int, str]:
+    """GET `url` (the local server): status and body."""
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return resp.status, resp.read().decode("utf-8")
+
+
+def bib_keys(text: str) -> list[str]:
+    """The citation keys of a BibTeX text."""
+    return re.findall(r"^@\w+\{([^,]+),", text, flags=re.MULTILINE)
+
+
+def test_for_you_downloads_the_bibtex_of_the_stars(browser: WebDriver, moved_server: str) -> None:
+    put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK},
+                                      {"id": HOSTILE, "title": HOSTILE_TITLE},
+                                      {"id": "gone-from-graph", "title": "Gone"}])
+    open_page(browser, f"{moved_server}/for-you")
+    link = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex]")
+    wait(browser).until(lambda d: link.is_displayed() and "id=" in (link.get_attribute("href") or ""))
+    assert link.get_attribute("download") == "starred.bib"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-copy]").is_displayed()
+    note = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-note]")
+    assert note.is_displayed() and "no longer in the graph" in note.text
+    status, text = fetch_text(link.get_attribute("href"))
+    # The moved paper under its current id, the hostile one, not the gone one: two unique keys.
+    assert status == 200 and len(bib_keys(text)) == 2 and len(set(bib_keys(text))) == 2
+    assert MOVED in text and "gone-from-graph" not in text
+    assert browser.execute_script("return window.__xss") is None
+    browser.execute_script("localStorage.clear()")
+
+
+def other_origin(base: str) -> str:
+    """The same server under another origin (localhost for 127.0.0.1): its localStorage is its own."""
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, f"localhost:{parts.port}", "", "", ""))
+
+
+def test_share_link_offers_the_stars_in_another_origin_and_never_replaces(
+    browser: WebDriver, moved_server: str
+) -> None:
+    """QA: stars are per origin (127.0.0.1 vs localhost, another port): the list could not be moved."""
+    put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK},
+                                      {"id": HOSTILE, "title": HOSTILE_TITLE}])
+    open_page(browser, f"{moved_server}/for-you")
+    box = browser.find_element(By.CSS_SELECTOR, "[data-stars-link]")
+    wait(browser).until(lambda d: f"?stars={MOVED}," in (box.get_attribute("value") or ""))
+    link = box.get_attribute("value")
+    assert link == f"{moved_server}/for-you?stars={MOVED},{HOSTILE}"
+    browser.execute_script("localStorage.clear()")
+
+    there = other_origin(moved_server)
+    put_stars(browser, there, [{"id": "third-paper", "title": "Induction heads in context"},
+                               {"id": MOVED, "title": FRAMEWORK}])
+    # The link as the other browser gets it, plus an id the graph lacks and markup as an id.
+    open_page(browser, link.replace(moved_server, there) + ",not-here," + "%3Cimg%20src%3Dx%20onerror%3D"
+              "%22window.__xss%3D9%22%3E")
+    offer = browser.find_element(By.CSS_SELECTOR, "[data-stars-import]")
+    wait(browser).until(lambda d: offer.is_displayed())
+    assert "4 papers" in offer.text and "1 of them is not in your stars yet" in offer.text
+    items = [li.text for li in offer.find_elements(By.CSS_SELECTOR, "[data-import-list] li")]
+    assert items[0].startswith("Probing heads <script>") and HOSTILE in items[0]
+    assert any("not-here" in i and "not in this graph" in i for i in items)
+    assert any('<img src=x onerror="window.__xss=9">' in i for i in items)
+    # Nothing is added until asked.
+    assert stored_ids(browser) == ["third-paper", MOVED]
+    add = browser.find_element(By.CSS_SELECTOR, "[data-import-add]")
+    assert add.text == "Add it to my stars"
+    add.click()
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "3")
+    assert stored_ids(browser) == ["third-paper", MOVED, HOSTILE]
+    assert not offer.is_displayed() and "stars=" not in browser.current_url
+    assert browser.execute_script("return window.__xss") is None
+    # Dismissing adds nothing.
+    open_page(browser, f"{there}/for-you?stars=other-paper-none,{OTHER}")
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-stars-import]").is_displayed())
+    browser.find_element(By.CSS_SELECTOR, "[data-import-dismiss]").click()
+    assert stored_ids(browser) == ["third-paper", MOVED, HOSTILE]
+    assert "stars=" not in browser.current_url
+    browser.execute_script("localStorage.clear()")
+
+
+def test_copy_ids_is_one_id_a_line(browser: WebDriver, moved_server: str) -> None:
+    put_stars(browser, moved_server, [{"id": MOVED, "title": FRAMEWORK}, {"id": OTHER, "title": "IOI"}])
+    open_page(browser, f"{moved_server}/for-you")
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-tools]").is_displayed())
+    # What the copy puts on the clipboard (the clipboard of headless Chromium is not read back here).
+    browser.execute_script("window.__copied = null; "
+                           "window.paperkgStars.copy = function (t) { window.__copied = t; };")
+    browser.find_element(By.CSS_SELECTOR, "[data-share] summary").click()
+    browser.find_element(By.CSS_SELECTOR, "[data-copy-stars-ids]").click()
+    assert browser.execute_script("return window.__copied") == f"{MOVED}\n{OTHER}\n"
+    browser.execute_script("localStorage.clear()")
+
+
+def related_ids(driver: WebDriver) -> list[str]:
+    """The ids of the related papers listed."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "ol.related > li")
+    return [li.get_attribute("data-paper-id") for li in rows]
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_more_related_papers_and_their_bibtex(browser: WebDriver, no_js_browser: WebDriver, live_server: str,
+                                              javascript: bool) -> None:
+    """QA: a fixed 8 related papers, no "more", no way to export them (and without JavaScript too)."""
+    driver = browser if javascript else no_js_browser
+    open_page(driver, f"{live_server}/papers/{IOI_ID}")
+    first = related_ids(driver)
+    assert len(first) == 8
+    more = driver.find_element(By.CSS_SELECTOR, "[data-related-more]")
+    assert more.text == "more related papers (top 20)"
+    more.click()
+    wait(driver).until(lambda d: "related=20" in d.current_url)
+    top = related_ids(driver)
+    assert len(top) == 20 and top[:8] == first
+    assert "top 20" in driver.find_element(By.CSS_SELECTOR, "#related h2").text
+    assert driver.find_element(By.CSS_SELECTOR, "[data-related-fewer]").is_displayed()
+    bib = driver.find_element(By.CSS_SELECTOR, "[data-related-bibtex]")
+    assert bib.text == "BibTeX of these 20"
+    status, text = fetch_text(bib.get_attribute("href"))
+    assert status == 200 and len(bib_keys(text)) == 20 and len(set(bib_keys(text))) == 20
