@@ -73,6 +73,19 @@ Matching rules (documented here because the extraction's precision depends on th
       beside "rated" or "annotators", not beside "attention heads".
   A node found only through ambiguous aliases is dropped when one of its refinements is found
   through a non-ambiguous alias (the refinement says it more precisely).
+- Topics and fundamental objects are the field's: a paper is linked to them (its topics, and what its
+  findings are about) only when its title or abstract has the field's domain cue. "Circuit", "safety",
+  "reasoning" or "superposition" name the MI topic in a paper on language models, not in one on power
+  electronics, robots or qubits. The cue is the weekly relevance gate's (ingest.relevance): for a taxonomy
+  without a `weekly:` block (the shipped mi.yaml) a language-model cue ("language model", LLM, GPT, a model
+  family of the taxonomy, "transformer" or "attention heads" when nothing points to another field) or a
+  neural-network cue ("neural networks", "ReLU network": MI of toy models) when nothing points to another
+  field; for a file with a block, one of its `domain_cues` (none listed: every paper is in the field). Another
+  field's file without a block (no Features and Circuits objects: is_mi_taxonomy) gates no paper. A paper
+  without an abstract is not judged: a title is too short to carry the cue ("Toy Models of Superposition",
+  "Progress measures for grokking via mechanistic interpretability" of a list ingested without arXiv).
+  Techniques, evaluations, components and models are not gated: their ambiguous aliases have their own
+  confirmation above.
 - Findings are the abstract's claim sentences: "we (also/further/fully/...) find / show / discover /
   demonstrate / identify / reveal / observe / uncover / establish / confirm / prove / reverse engineer /
   present evidence ...", "we compute ... and find that ...", "our results / findings / experiments /
@@ -104,7 +117,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kg.entities import EvaluationUse, Finding, FindingAbout, TaxonomyNode, TechniqueUse
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
@@ -112,16 +125,20 @@ from kg.taxonomy import Taxonomy
 from kg.tex import Mapped, join, plain_mapped
 from kg.validation import FORMAT_CHARACTERS, OTHER_SPACES
 
+if TYPE_CHECKING:
+    from ingest.relevance import DomainCue, LMCue
+
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "12"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "13"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
 # 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
 # ("\emph{activation patching}", "autoencoders~(SAEs)"), format characters, odd spaces and Unicode hyphens
 # (see readable), "auto-encoder"; 12: claim rules (relative-clause "we", method sentences "by ...ing",
 # "we ... and find that", component-subject results, adverbs, list items), "(2)" starts its sentence, "1.)"
-# ends none, and a component only describing the setting is not linked.
+# ends none, and a component only describing the setting is not linked; 13: topics and objects only in a
+# paper with the field's domain cue (a language-model or network cue, or the weekly block's domain_cues).
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -148,6 +165,10 @@ _LONG_TOKEN = re.compile(rf"\S{{{LONG_TOKEN + 1},}}")
 _MATCHED_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.COMPONENT, Label.MODEL, Label.OBJECT)
 _ABOUT_LABELS = (Label.COMPONENT, Label.MODEL, Label.TOPIC, Label.OBJECT)
 _CUE_CONFIRMED_LABELS = (Label.TECHNIQUE, Label.EVALUATION)
+# Labels a paper gets only when it has the field's domain cue (see the module docstring).
+_FIELD_LABELS = (Label.TOPIC, Label.OBJECT)
+# The fundamental objects that make a taxonomy the MI one (is_mi_taxonomy).
+_MI_OBJECTS = frozenset({"features", "circuits"})
 # Labels the list's TL;DRs are read for (the rest come from the title and abstract alone).
 _TLDR_LABELS = (Label.TECHNIQUE, Label.EVALUATION)
 
@@ -463,11 +484,13 @@ def _package_version(name: str) -> str:
 
 def extractor_signature(
     nodes: Iterable[TaxonomyNode], confirming_terms: Mapping[str, Sequence[str]] | None = None,
+    domain_cues: Sequence[str] | None = None,
 ) -> str:
     """Short sha256 hex over EXTRACTOR_VERSION, the spaCy data versions and the matched taxonomy content.
 
     Nodes go in id order (their order in the file does not change matches); alias lists keep their
     written order, since which alias of a shared normalised form comes first can shape the patterns.
+    `domain_cues`: a weekly block's cues (None: no block, the built-in cues, which EXTRACTOR_VERSION covers).
     """
     content = {
         "version": EXTRACTOR_VERSION,
@@ -478,7 +501,17 @@ def extractor_signature(
         ],
         "confirming_terms": {k: list(v) for k, v in sorted((confirming_terms or {}).items())},
     }
+    if domain_cues is not None:  # only then, so a file without a weekly block keeps its signature's form
+        content["domain_cues"] = list(domain_cues)
     return _sha(json.dumps(content, ensure_ascii=False, separators=(",", ":")))[:16]
+
+
+def is_mi_taxonomy(taxonomy: Taxonomy) -> bool:
+    """Whether a taxonomy is the MI one (mi.yaml or an edited copy): its fundamental objects include the
+    figure's Features and Circuits. Its built-in cues (language models, neural networks) are the MI field's;
+    another field's file gets none of them."""
+    objects = {n.id for n in taxonomy.nodes if n.label == Label.OBJECT}
+    return objects >= _MI_OBJECTS
 
 
 def _is_acronym(alias: str) -> bool:
@@ -718,13 +751,37 @@ class Extractor:
         self._strings: dict[int, str] = {}  # hash -> string memo for reading token arrays
         self._signature: str | None = None
         self._normalizer: _Normalizer | None = None
+        # The field's domain cue, as the weekly gate finds it (imported here: relevance imports numpy).
+        from ingest.relevance import DomainCue, LMCue
+
+        weekly = taxonomy.weekly
+        self._field_cue: LMCue | DomainCue
+        self._domain_cues: tuple[str, ...] | None  # None: the built-in cues (EXTRACTOR_VERSION covers them)
+        if weekly is not None:
+            self._field_cue, self._domain_cues = DomainCue(weekly.domain_cues), tuple(weekly.domain_cues)
+        elif is_mi_taxonomy(taxonomy):
+            self._field_cue, self._domain_cues = LMCue(taxonomy), None
+        else:  # another field's file without a block: its papers are not judged by language-model words
+            self._field_cue, self._domain_cues = DomainCue(()), ()
+        self._network_cue: LMCue | None = self._field_cue if isinstance(self._field_cue, LMCue) else None
 
     @property
     def signature(self) -> str:
         """Short sha256 hex of what determines this extractor's output (rules version, packages, taxonomy)."""
         if self._signature is None:
-            self._signature = extractor_signature(self._nodes.values(), self._confirming_terms)
+            self._signature = extractor_signature(self._nodes.values(), self._confirming_terms,
+                                                  self._domain_cues)
         return self._signature
+
+    def in_field(self, text: str) -> bool:
+        """Whether a paper's title and abstract have the field's domain cue (its topics and objects count)."""
+        cue = self._field_cue
+        if not cue.required:
+            return True
+        if cue.find(text) is not None:
+            return True
+        # MI of toy models names no language model, only neural networks (when nothing points elsewhere).
+        return self._network_cue is not None and self._network_cue.network(text) is not None
 
     # -- taxonomy helpers -----------------------------------------------------------------
     def _family_root(self, node_id: str) -> str:
@@ -841,7 +898,12 @@ class Extractor:
         for (pid, _, _, _), doc, layout, text in zip(
             papers, nlp.pipe(texts, batch_size=batch_size), layouts, mapped, strict=True
         ):
-            out.append(self._extract_doc(pid, doc, matcher, layout, text))
+            # The paper's own text (title and abstract, read as plain text) says whether it is in the field;
+            # a title alone is too short to say it ("Toy Models of Superposition" of a list without arXiv).
+            field_text = text.text[:min(layout.tldr_start, bound)]
+            has_abstract = bool(field_text[layout.title_end:].strip())
+            in_field = not has_abstract or self.in_field(field_text)
+            out.append(self._extract_doc(pid, doc, matcher, layout, text, in_field))
         return out
 
     # -- internals ------------------------------------------------------------------------------
@@ -938,7 +1000,7 @@ class Extractor:
         return words
 
     def _extract_doc(
-        self, paper_id: str, doc: Any, matcher: Any, layout: _Layout, text: Mapped
+        self, paper_id: str, doc: Any, matcher: Any, layout: _Layout, text: Mapped, in_field: bool = True,
     ) -> Extraction:
         title_end = layout.title_end
         starts = (title_end, *layout.tldr_starts) if title_end else layout.tldr_starts
@@ -969,6 +1031,8 @@ class Extractor:
         # are exactly what the title and abstract alone give.
         own = self._resolve([h for h, t in zip(hits, in_tldr, strict=True) if not t], tokens) if any(
             in_tldr) else counted
+        if not in_field:  # "circuit" in a power-electronics paper is not the MI object (module docstring)
+            own = [h for h in own if self._nodes[h.node_id].label not in _FIELD_LABELS]
 
         extraction = Extraction()
         first: dict[str, _Hit] = {}
