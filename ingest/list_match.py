@@ -1,17 +1,25 @@
 """Matching records to stored papers: by arXiv id, DOI or title key (resolve_stored_ids), a list row by
 its link (match_by_link); and the id each record is written under (target_ids), with the clash of two
-papers on one id (id_clash)."""
+papers on one id (id_clash) and the records a run merged into one paper, by the key that joined them
+(merges_of)."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ingest.normalize import slugify, title_id, title_key, warn_if_dois_differ, warn_if_titles_differ
+from ingest.normalize import (
+    PaperLike,
+    slugify,
+    title_id,
+    title_key,
+    warn_if_dois_differ,
+    warn_if_titles_differ,
+)
 from ingest.records import Record
 from ingest.summary import shortened
 from ingest.titles import same_paper_title
@@ -313,3 +321,53 @@ def _title_id_match(record: Record, paper: Paper, details: dict[str, PaperDetail
     if record.title_key in titles:
         return "same"
     return "other" if titles else "unknown"
+
+
+def _line_of(record: Record) -> int | None:
+    """The line a record was read from: its records file's, else its first list row's, else None."""
+    if record.source_line is not None:
+        return record.source_line
+    return next((row.line for row in record.list_rows if row.line is not None), None)
+
+
+def joined_by(record: Record, others: Sequence[PaperLike]) -> str:
+    """The key `record` shares with one of `others` (the stored paper or records it was written with):
+    "arxiv_id", "doi" or "title", else "id" (it was written under the same id, a records file's `id` or
+    its title's)."""
+    if record.arxiv_id and any(o.arxiv_id == record.arxiv_id for o in others):
+        return "arxiv_id"
+    if record.doi and any(o.doi and o.doi.casefold() == record.doi.casefold() for o in others):
+        return "doi"
+    if record.title_key and any(title_key(o.title) == record.title_key for o in others):
+        return "title"
+    return "id"
+
+
+def merges_of(records: Sequence[Record], kept: Mapping[str, Sequence[int]], matched: Mapping[int, str],
+              written: Mapping[str, tuple[Record, str | None]], store: GraphStore) -> list[dict[str, Any]]:
+    """The run's merges in file order: each record written under a paper id with others but the first,
+    as {line, source_id, title, into (the id), into_title, by, retitled}. `kept`: the record indices of
+    each id; `matched`: how dedupe_groups merged a record (by "arxiv_id", "doi" or "title"); a record
+    it did not merge joined the others through the stored paper (`written`: each id's record and the
+    stored id it matched) or the id (joined_by). `retitled`: title keys that differ."""
+    joins = {target: indices for target, indices in kept.items()
+             if any(i not in matched for i in indices[1:])}
+    stored_ids = sorted({s for t in joins if (s := written[t][1]) is not None})
+    stored = {p.id: p for p in store.get_papers(stored_ids)} if stored_ids else {}
+    found: list[tuple[int, dict[str, Any]]] = []
+    for target, indices in kept.items():
+        paper, stored_id = written[target]
+        for n, i in enumerate(indices[1:], start=1):
+            record = records[i]
+            by = matched.get(i)
+            if by is None:
+                before: list[PaperLike] = [records[j] for j in indices[:n]]
+                if stored_id in stored:
+                    before.insert(0, stored[stored_id])
+                by = joined_by(record, before)
+            found.append((i, {
+                "line": _line_of(record), "source_id": shortened(record.source_id),
+                "title": shortened(record.title), "into": target, "into_title": shortened(paper.title),
+                "by": by, "retitled": record.title_key != paper.title_key,
+            }))
+    return [entry for _i, entry in sorted(found, key=lambda item: item[0])]

@@ -15,6 +15,7 @@ from ingest.list_match import (
     id_clash,
     match_by_link,
     merged_away_ids,
+    merges_of,
     resolve_stored_ids,
     target_ids,
 )
@@ -25,6 +26,7 @@ from ingest.normalize import (
     split_venue_tag,
     title_key,
 )
+from ingest.progress import Progress
 from ingest.prune import (
     also_unreadable,
     list_only_papers,
@@ -35,8 +37,8 @@ from ingest.prune import (
 )
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
-from ingest.summary import IngestSummary, merges_of, shortened, unknown_labels_of
-from ingest.write import HashOf, ListEdges, Merged, Progress, TextOf, stored_list_edges, write_papers
+from ingest.summary import IngestSummary, shortened, unknown_labels_of
+from ingest.write import HashOf, ListEdges, Merged, TextOf, stored_list_edges, write_papers
 from kg.entities import EvaluationUse, ListRow, Paper, PaperBundle, PaperDetail, TechniqueUse
 from kg.schema import EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore

@@ -3,13 +3,13 @@ the check of which of them it would extract again (check_extractions), hashes on
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ingest.pipeline import BATCH_SIZE, check_batch_size, extraction_tools, load_tools, record_failed
+from ingest.progress import Progress
 from ingest.store_lock import HeldLock, ingest_lock
 from ingest.summary import IngestSummary, counted, head_and_items
 from ingest.write import (
@@ -20,7 +20,6 @@ from ingest.write import (
     extraction_of,
     extraction_tldrs,
     merged_extractions,
-    show_progress,
     stored_list_edges,
     write_papers,
 )
@@ -207,8 +206,6 @@ def _run_reextract(
     taxonomy: Taxonomy | None, progress: bool, batch_size: int, dry_run: bool, lock: HeldLock | None,
 ) -> ReextractSummary:
     """run_reextract's body: with the ingest lock held (`lock`), or a dry run (no lock, no run)."""
-    from tqdm import tqdm
-
     from ingest.embed import embedding_text, text_hash
 
     run_id = "" if dry_run else store.start_run(REEXTRACT_SOURCE).id
@@ -221,15 +218,16 @@ def _run_reextract(
                 extractor, taxonomy = extraction_tools(extractor, taxonomy)
             else:
                 embedder, extractor, taxonomy = load_tools(store, embedder, extractor, taxonomy)
-        bar = tqdm(total=len(paper_ids), desc=REEXTRACT_SOURCE, unit="paper",
-                   disable=not show_progress(progress), file=sys.stderr)
+        # As the ingest run's: a bar on a terminal, else plain lines (a reextract piped to a log).
+        bar = Progress(len(paper_ids), REEXTRACT_SOURCE, progress)
         try:
             for start in range(0, len(paper_ids), batch_size):
                 chunk = paper_ids[start:start + batch_size]
                 assert extractor is not None and taxonomy is not None  # loaded above for any paper
+                unchanged = summary.unchanged
                 _reextract_chunk(store, chunk, summary, embedder, extractor, taxonomy, embedding_text,
                                  text_hash, progress, lock)
-                bar.update(len(chunk))
+                bar.update(len(chunk), summary.unchanged - unchanged)
         finally:
             bar.close()
         if lock is not None:

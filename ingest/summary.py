@@ -7,18 +7,16 @@ re-extraction's summary too."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ingest.normalize import PaperLike, title_key
 from ingest.records import Record
 from kg.safe_output import terminal_safe
 from kg.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     from ingest.write import ListEdges
-    from kg.store import GraphStore
 
 
 @dataclass
@@ -39,9 +37,10 @@ class IngestSummary:
     moved: int = 0
     rejected: int = 0
     rejected_details: list[dict[str, Any]] = field(default_factory=list)
-    # Records folded into another record of the run, as one paper (by arXiv id, DOI or title; merges_of's
-    # entries): counted by key, the first MERGES_LISTED of them listed, and those merged by a DOI under
-    # another title (a wrong DOI merges two papers, and the paper keeps one title) counted apart.
+    # Records folded into another record of the run, as one paper (by arXiv id, DOI or title;
+    # ingest.list_match.merges_of's entries): counted by key, the first MERGES_LISTED of them listed,
+    # and those merged by a DOI under another title (a wrong DOI merges two papers, and the paper keeps
+    # one title) counted apart.
     merged: int = 0
     merged_by: dict[str, int] = field(default_factory=dict)
     merged_details: list[dict[str, Any]] = field(default_factory=list)
@@ -135,7 +134,7 @@ class IngestSummary:
         return "\n".join(lines)
 
     def add_merges(self, entries: Sequence[dict[str, Any]]) -> None:
-        """Count and list the run's merges (merges_of's entries, in file order)."""
+        """Count and list the run's merges (ingest.list_match.merges_of's entries, in file order)."""
         self.merged = len(entries)
         self.merged_by = dict(sorted(Counter(e["by"] for e in entries).items()))
         self.merged_details = [dict(e) for e in entries[:MERGES_LISTED]]
@@ -219,56 +218,6 @@ def _retitled_text(entry: dict[str, Any]) -> str:
 _KEY_NAMES = {"arxiv_id": "arXiv id", "doi": "DOI", "title": "title", "id": "id"}
 # The merged records --json lists one by one (a corpus may hold thousands of duplicates; all are counted).
 MERGES_LISTED = 1000
-
-
-def _line_of(record: Record) -> int | None:
-    """The line a record was read from: its records file's, else its first list row's, else None."""
-    if record.source_line is not None:
-        return record.source_line
-    return next((row.line for row in record.list_rows if row.line is not None), None)
-
-
-def joined_by(record: Record, others: Sequence[PaperLike]) -> str:
-    """The key `record` shares with one of `others` (the stored paper or records it was written with):
-    "arxiv_id", "doi" or "title", else "id" (it was written under the same id, a records file's `id` or
-    its title's)."""
-    if record.arxiv_id and any(o.arxiv_id == record.arxiv_id for o in others):
-        return "arxiv_id"
-    if record.doi and any(o.doi and o.doi.casefold() == record.doi.casefold() for o in others):
-        return "doi"
-    if record.title_key and any(title_key(o.title) == record.title_key for o in others):
-        return "title"
-    return "id"
-
-
-def merges_of(records: Sequence[Record], kept: Mapping[str, Sequence[int]], matched: Mapping[int, str],
-              written: Mapping[str, tuple[Record, str | None]], store: GraphStore) -> list[dict[str, Any]]:
-    """The run's merges in file order: each record written under a paper id with others but the first,
-    as {line, source_id, title, into (the id), into_title, by, retitled}. `kept`: the record indices of
-    each id; `matched`: how dedupe_groups merged a record (by "arxiv_id", "doi" or "title"); a record
-    it did not merge joined the others through the stored paper (`written`: each id's record and the
-    stored id it matched) or the id (joined_by). `retitled`: title keys that differ."""
-    joins = {target: indices for target, indices in kept.items()
-             if any(i not in matched for i in indices[1:])}
-    stored_ids = sorted({s for t in joins if (s := written[t][1]) is not None})
-    stored = {p.id: p for p in store.get_papers(stored_ids)} if stored_ids else {}
-    found: list[tuple[int, dict[str, Any]]] = []
-    for target, indices in kept.items():
-        paper, stored_id = written[target]
-        for n, i in enumerate(indices[1:], start=1):
-            record = records[i]
-            by = matched.get(i)
-            if by is None:
-                before: list[PaperLike] = [records[j] for j in indices[:n]]
-                if stored_id in stored:
-                    before.insert(0, stored[stored_id])
-                by = joined_by(record, before)
-            found.append((i, {
-                "line": _line_of(record), "source_id": shortened(record.source_id),
-                "title": shortened(record.title), "into": target, "into_title": shortened(paper.title),
-                "by": by, "retitled": record.title_key != paper.title_key,
-            }))
-    return [entry for _i, entry in sorted(found, key=lambda item: item[0])]
 
 
 def _written_paper_text(paper: dict[str, Any]) -> str:

@@ -156,8 +156,15 @@ _MODEL_PAPERS = (
     "UNION SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
     f"WHERE a.node_id IN {_IDS}"
 )
-# Papers reporting a finding ABOUT one of a set of Component nodes (the set expanded by _component_family;
-# the label as Cypher's (c:Component) has it).
+# A family's step down (EmbeddedStore._family, a recursive query's d(id)): a node's refinements, or a
+# component's sub-components. Components have no REFINES links (the schema gives those to techniques,
+# criteria and topics), so the taxonomy's parent column is walked for them instead.
+_REFINEMENTS = "SELECT r.child FROM refines r JOIN d ON r.parent = d.id"
+_SUB_COMPONENTS = (
+    f"SELECT t.id FROM taxonomy t JOIN d ON t.parent = d.id WHERE t.label = '{Label.COMPONENT}'"
+)
+# Papers reporting a finding ABOUT one of a set of Component nodes (the set expanded by _family with
+# _SUB_COMPONENTS; the label as Cypher's (c:Component) has it).
 _COMPONENT_PAPERS = (
     "SELECT f.paper_id FROM findings f JOIN finding_about a ON a.finding_id = f.id "
     f"WHERE a.node_id IN {_IDS} AND a.label = '{Label.COMPONENT}'"
@@ -1118,32 +1125,18 @@ class EmbeddedStore(GraphStore):
         return [r[0] for r in self._conn().execute("SELECT id FROM papers ORDER BY pk")]
 
     def _family(
-        self, conn: sqlite3.Connection, ids: Sequence[str], include_refinements: bool = True
+        self, conn: sqlite3.Connection, ids: Sequence[str], include_refinements: bool = True,
+        step: str = _REFINEMENTS,
     ) -> list[str]:
-        """The ids and (when asked) every node refining them, transitively."""
+        """The ids and (when asked) every node `step` leads down to from them, transitively: their
+        refinements (_REFINEMENTS) or sub-components (_SUB_COMPONENTS)."""
         if not include_refinements:
             return list(ids)
+        # `step` is one of the two constants, never user text; the ids are a parameter.
         return [
             r[0] for r in conn.execute(
-                "WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION "
-                "SELECT r.child FROM refines r JOIN d ON r.parent = d.id) SELECT id FROM d",
+                f"WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION {step}) SELECT id FROM d",
                 (json.dumps(list(ids)),),
-            )
-        ]
-
-    def _component_family(
-        self, conn: sqlite3.Connection, ids: Sequence[str], include_refinements: bool = True
-    ) -> list[str]:
-        """The component ids and (when asked) their sub-components, transitively: components have no
-        REFINES links (the schema gives those to techniques, criteria and topics), so the taxonomy's
-        parent column is walked instead."""
-        if not include_refinements:
-            return list(ids)
-        return [
-            r[0] for r in conn.execute(
-                "WITH RECURSIVE d(id) AS (SELECT value FROM json_each(?) UNION "
-                "SELECT t.id FROM taxonomy t JOIN d ON t.parent = d.id WHERE t.label = ?) SELECT id FROM d",
-                (json.dumps(list(ids)), Label.COMPONENT),
             )
         ]
 
@@ -1211,8 +1204,8 @@ class EmbeddedStore(GraphStore):
             params += [json.dumps(self._family(conn, ids, filters.include_refinements))] * sub.count("?")
         if filters.component_ids:
             clauses.append(f"p.id IN ({_COMPONENT_PAPERS})")
-            params.append(json.dumps(self._component_family(conn, filters.component_ids,
-                                                            filters.include_refinements)))
+            params.append(json.dumps(self._family(conn, filters.component_ids, filters.include_refinements,
+                                                  step=_SUB_COMPONENTS)))
         if filters.section_ids:
             clauses.append(
                 "p.id IN (SELECT l.paper_id FROM listed_in l JOIN json_each(?) s ON l.section_id = s.value "

@@ -690,22 +690,12 @@ def _add_named_list(tier_lists: list[dict[str, list[ScoredId]]], before: list[di
         lists[name] = previous = ordered
 
 
-def _models_named(query: str, labels: Labels) -> set[str]:
-    """Models the query names by a name or unambiguous alias ("circuits in Pythia", "gpt2", "gpt 2"). An
-    alias of capital letters that is also an English word ("OPT": "opt") counts only typed in capitals,
-    as for acronyms (see kg.acronyms.lowercase_acronyms)."""
-    return {i for ids in _phrases_named(query, labels, Label.MODEL).values() for i in ids}
-
-
-def _components_named(query: str, labels: Labels) -> set[str]:
-    """Components the query names by a name or unambiguous alias ("induction heads", "feed forward
-    layers", "MLP"), by the rule of _models_named; "RS" and "FF" alone name none (ambiguous aliases)."""
-    return {i for ids in _phrases_named(query, labels, Label.COMPONENT).values() for i in ids}
-
-
 def _phrases_named(query: str, labels: Labels, label: str) -> dict[str, set[str]]:
-    """The names of `label` nodes the query holds, with the nodes each names; also read with the query's
-    spaces as hyphens: "gpt 2" is GPT-2 and "feed forward" is feed-forward, one name written two ways."""
+    """The names and unambiguous aliases of `label` nodes the query holds ("circuits in Pythia", "gpt2",
+    "induction heads", "MLP"; "RS" and "FF" alone name none), with the nodes each names; also read with
+    the query's spaces as hyphens: "gpt 2" is GPT-2 and "feed forward" is feed-forward, one name written
+    two ways. An alias of capital letters that is also an English word ("OPT": "opt") counts only typed
+    in capitals, as for acronyms (see kg.acronyms.lowercase_acronyms)."""
     found = {phrase: set(ids) for phrase, ids in labels.phrases_in_text(query, label).items()}
     hyphened = _SPACE_IN_WORDS.sub("-", query)
     if hyphened != query:

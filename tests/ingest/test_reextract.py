@@ -16,6 +16,7 @@ from tests.embedders import HashEmbedder
 
 from .conftest import open_ready_store, snapshot
 from .test_pipeline import TAKER, CountingExtractor, _ingest_list, _take_over
+from .test_progress import _records
 
 # -- re-extraction of the stored papers after a taxonomy edit (`ingest reextract`) -----------------
 STITCHING = ("  - id: model_stitching\n    label: Model stitching\n    parent: null\n    kind: technique\n"
@@ -188,6 +189,32 @@ def test_a_reextract_dry_run_counts_what_would_change_and_writes_nothing(
     assert dry.text().startswith(f"reextract (dry run: nothing written): {len(store.paper_ids())} papers -> ")
     assert "  tags added:\n    model_stitching: 3 papers" in dry.text()
     assert dry.to_dict()["run_id"] is None
+
+
+def test_a_reextract_piped_to_a_log_prints_plain_progress_lines(
+    store: GraphStore, tmp_path: Path, extractor: Any, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As an ingest does: `paperkg ingest reextract` piped to a log, cron or docker logs printed nothing
+    until its summary (its bar was a terminal's only)."""
+    import ingest.progress as progress_module
+    from ingest.extract import Extractor
+    from ingest.reextract import run_reextract
+
+    monkeypatch.setattr(progress_module, "PLAIN_PROGRESS_EVERY", 0.0)  # a line per batch: no waiting
+    records = _records(tmp_path / "r.jsonl", 5)
+    ingest_records_file(store, records, embedder=HashEmbedder(), extractor=extractor, progress=False)
+    edited = _load_edited(store, tmp_path)
+    capsys.readouterr()
+    run_reextract(store, embedder=HashEmbedder(), extractor=Extractor(edited), taxonomy=edited, batch_size=2)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("reextract:")]
+    assert [line.split(",")[0] for line in lines] == [
+        "reextract: 2/5 papers", "reextract: 4/5 papers", "reextract: 5/5 papers"]
+    assert all(" papers/s, ETA " in line for line in lines)
+    # Run again, every extraction is current: the papers are counted unchanged and left out of the rate.
+    run_reextract(store, embedder=HashEmbedder(), extractor=Extractor(edited), taxonomy=edited, batch_size=2)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("reextract:")]
+    assert lines[-1] == "reextract: 5/5 papers (5 unchanged), ETA unknown"
 
 
 def test_reextract_holds_the_ingest_lock_and_stops_when_it_is_taken_over(

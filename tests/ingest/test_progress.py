@@ -1,20 +1,18 @@
-"""An ingest's progress: plain lines when stderr is no terminal, a rate and ETA that leave out the unchanged
-papers a resumed run skips, and no nested bar of the embedder's own (QA at 8,000 records)."""
+"""ingest/progress.py: an ingest's progress, plain lines when stderr is no terminal and a rate and ETA that
+leave out the unchanged papers a resumed run skips (QA at 8,000 records)."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-import ingest.write as write
+import ingest.progress as progress_module
 from ingest.pipeline import ingest_records_file
-from ingest.write import Progress
+from ingest.progress import Progress
 from kg.store import GraphStore
 from tests.embedders import HashEmbedder
 
@@ -68,20 +66,8 @@ def test_no_plain_lines_without_progress() -> None:
     assert stream.getvalue() == ""
 
 
-class _RecordingEmbedder(HashEmbedder):
-    """The hash embedder, noting whether it was asked to draw its own progress bar."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bars: list[bool] = []
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Encode as the hash embedder does, noting `progress`."""
-        self.bars.append(progress)
-        return super().encode(texts, batch_size=batch_size, progress=progress)
-
-
 def _records(path: Path, n: int) -> Path:
+    """A records file of `n` papers, each with a title and an abstract."""
     lines = [json.dumps({"title": f"Probing paper number {i}", "abstract": f"About {i}."}) for i in range(n)]
     path.write_text("".join(line + "\n" for line in lines))
     return path
@@ -92,7 +78,7 @@ def test_an_import_piped_to_a_log_prints_plain_progress_lines(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Piped to a log, cron or docker logs, a 7-minute import printed nothing until its summary."""
-    monkeypatch.setattr(write, "PLAIN_PROGRESS_EVERY", 0.0)  # a line per batch: no waiting in a test
+    monkeypatch.setattr(progress_module, "PLAIN_PROGRESS_EVERY", 0.0)  # a line per batch: no waiting
     path = _records(tmp_path / "r.jsonl", 5)
     ingest_records_file(store, path, embedder=HashEmbedder(), extractor=extractor, batch_size=2)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ingest records:")]
@@ -103,13 +89,3 @@ def test_an_import_piped_to_a_log_prints_plain_progress_lines(
     assert again.unchanged == 5
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ingest records:")]
     assert lines[-1] == "ingest records: 5/5 papers (5 unchanged), ETA unknown"
-
-
-def test_the_embedder_draws_no_bar_under_the_pipelines(
-    tmp_path: Path, store: GraphStore, extractor: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """sentence-transformers' own "Batches" bar redrew (ESC[A) under the ingest's bar at every batch."""
-    monkeypatch.setattr(write, "is_terminal", lambda stream: True)  # as on a terminal
-    embedder = _RecordingEmbedder()
-    ingest_records_file(store, _records(tmp_path / "r.jsonl", 3), embedder=embedder, extractor=extractor)
-    assert embedder.bars == [False]
