@@ -86,6 +86,9 @@ _COUNTER_CUES = [
     r"\bvision transformers?\b", r"\bViTs?\b", r"\bimages?\b", r"\bpixels?\b", r"\bvideos?\b",
     r"\bpower transformers?\b", r"\bvoltage\b", r"\bwinding\b", r"\bgrid\b", r"\bprotein\b",
     r"\bspeech\b", r"\baudio\b", r"\bpoint clouds?\b", r"\bsegmentation\b",
+    # Electronics: a neural network for chips is no MI of a network (QA: "... in Digital Circuits").
+    r"\bnetlists?\b", r"\btransistors?\b", r"\bCMOS\b", r"\bVLSI\b", r"\bFPGAs?\b",
+    r"\b(?:digital|analog|integrated|electronic) circuits?\b",
     r"\b(?:protein|genomic|dna|chemical) language models?\b",
 ]
 

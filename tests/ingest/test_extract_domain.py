@@ -43,6 +43,10 @@ OTHER_FIELDS = [
     ("Safe Steering of Autonomous Vehicles",
      "We show that our controller improves safety and steering accuracy, and that reasoning about "
      "pedestrians' intent reduces collisions."),
+    # A neural network on chips: the network cue alone let it through (the circuits are digital ones).
+    ("Graph Neural Networks for Timing Prediction in Digital Circuits",
+     "We train graph neural networks on gate-level netlists. We find that message passing over the "
+     "circuit graph predicts path delays within 3% of static timing analysis."),
 ]
 
 
