@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint
 from markupsafe import Markup, escape
 
-from kg.explain import folded_words, query_terms
+from kg.explain import content_terms, folded_words, query_terms
 from kg.safe_output import safe_http_url
 
 SNIPPET_CHARS = 260
@@ -74,8 +74,9 @@ def _word_term(word: str) -> str | None:
 def highlight(text: str, query: str) -> Markup:
     """Escape `text`, then wrap words matching the query's terms (or 5+ letter prefixes) in <mark>;
     words are compared folded as keyword search folds them ("sogaard" marks "Søgaard"), and the
-    original characters are what is marked."""
-    terms = query_terms(query)
+    original characters are what is marked. Words that only frame a question ("about", "papers") are
+    not marked unless the query has nothing else, as the best sentence does not count them."""
+    terms = content_terms(query_terms(query))
     if not text or not terms:
         return Markup(escape(text or ""))
     long_terms = tuple(t for t in terms if len(t) >= 5)

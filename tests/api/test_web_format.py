@@ -79,3 +79,11 @@ def test_highlight_still_escapes_before_marking_folded_words() -> None:
 
 def test_highlight_leaves_unmatched_and_stop_words_alone() -> None:
     assert str(highlight("Søren and the Ørsted", "sogaard the")) == "Søren and the Ørsted"
+
+
+def test_highlight_leaves_question_framing_words_alone() -> None:
+    """ "what do papers say about Pythia" marked every "about" and "papers" of a snippet, as Pythia."""
+    shown = str(highlight("Papers about Pythia heads", "what do papers say about Pythia"))
+    assert shown == "Papers about <mark>Pythia</mark> heads"
+    # A query of framing words alone still marks them.
+    assert str(highlight("Papers about heads", "papers")) == "<mark>Papers</mark> about heads"
