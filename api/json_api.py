@@ -18,6 +18,7 @@ from api.params import (
     MAX_OFFSET,
     RUN_SOURCES,
     SearchRequest,
+    check_ids,
     check_known_args,
     choice_arg,
     id_list,
@@ -275,9 +276,7 @@ def recommend_papers() -> Response:
             moved = {i: store.successor_of(i) if first_try else None for i in exc.paper_ids}
             unknown = [i for i, new in moved.items() if new is None]
             if unknown:
-                shown = ", ".join(repr(i[:80]) for i in unknown[:10])
-                # The message shows ten; `unknown_ids` lists them all, for a client to drop them.
-                raise ApiError(422, f"unknown paper ids: {shown}", fields={"unknown_ids": unknown}) from None
+                raise _unknown_ids(unknown) from None
             liked = list(dict.fromkeys(moved.get(i) or i for i in liked))
             disliked = list(dict.fromkeys(moved.get(i) or i for i in disliked))
             both = [i for i in disliked if i in liked]
@@ -369,27 +368,16 @@ MAX_LIST_IDS = MAX_LIKED  # as many as the recommend API takes: For you sends ev
 
 def _id_args(name: str) -> list[str]:
     """The repeated query parameter `name` (?id=a&id=b, not split on commas: an id may hold one), checked
-    as the recommend API checks its ids; duplicates dropped, the first kept."""
-    from api.params import ParameterError, lone_surrogate
-
+    as every list of paper ids is (api.params.check_ids)."""
     values = request.args.getlist(name)
     if not values:
-        raise ParameterError(name, "is required: name at least one paper (repeat it: ?id=a&id=b)")
-    if len(values) > MAX_LIST_IDS:
-        raise ParameterError(name, f"at most {MAX_LIST_IDS} ids allowed (got {len(values)})")
-    for value in values:
-        if not 1 <= len(value) <= 200:
-            raise ParameterError(name, "ids must be non-empty strings of at most 200 characters")
-        if "\x00" in value:
-            raise ParameterError(name, "must not contain NUL characters")
-        problem = lone_surrogate(value)
-        if problem:
-            raise ParameterError(name, f"ids must be valid Unicode text: {problem}")
-    return list(dict.fromkeys(values))
+        raise bad_parameter(name, "is required: name at least one paper (repeat it: ?id=a&id=b)")
+    return check_ids(name, values, max_items=MAX_LIST_IDS)
 
 
 def _unknown_ids(unknown: list[str]) -> ApiError:
-    """The 422 POST /api/recommend answers for ids naming no paper: ten in the message, all in unknown_ids."""
+    """The 422 POST /api/recommend answers for ids naming no paper: ten in the message, all in unknown_ids
+    (for a client to drop them)."""
     shown = ", ".join(repr(i[:80]) for i in unknown[:10])
     return ApiError(422, f"unknown paper ids: {shown}", fields={"unknown_ids": unknown})
 
@@ -397,10 +385,29 @@ def _unknown_ids(unknown: list[str]) -> ApiError:
 @bp.get("/bibtex")
 def papers_bibtex() -> Response:
     """Several papers as one BibTeX file (text/x-bibtex), keys unique within it, as the CLI exports them."""
+    return _bibtex_of(_id_args("id"))
+
+
+@bp.post("/bibtex")
+def papers_bibtex_post() -> Response:
+    """GET /api/bibtex for ids in a JSON body ({"ids": [...]}): a list of 200 long ids does not fit in a
+    request line (gunicorn's limit_request_line, 8190 bytes: a 414)."""
+    body = json_body()
+    unknown = sorted(set(body) - {"ids"})
+    if unknown:
+        raise bad_parameter(unknown[0][:80], "unknown field; expected ids")
+    ids = id_list(body, "ids", required=True, max_items=MAX_LIST_IDS)
+    if not ids:
+        raise bad_parameter("ids", "is required: name at least one paper")
+    return _bibtex_of(ids)
+
+
+def _bibtex_of(ids: list[str]) -> Response:
+    """The BibTeX file of the papers `ids` name (checked ids), or the 422 naming those that name none."""
     from ingest.export_papers import export_lines, resolve_ids
 
     store = get_store()
-    found, unknown = resolve_ids(store, _id_args("id"))
+    found, unknown = resolve_ids(store, ids)
     if unknown:
         raise _unknown_ids(unknown)
     # `paperkg export papers --format bibtex --id ...`'s text: oldest paper first, so a paper keeps the
@@ -414,16 +421,14 @@ def papers_bibtex() -> Response:
 def resolve_papers() -> Response:
     """The current id (and title) of each paper id given (a former id: the id its paper has now), null
     for an id naming no paper."""
-    from ingest.export_papers import resolve_ids
+    from ingest.export_papers import resolve_each
 
     body = json_body()
     unknown = sorted(set(body) - {"ids"})
     if unknown:
         raise bad_parameter(unknown[0][:80], "unknown field; expected ids")
     ids = id_list(body, "ids", required=True, max_items=MAX_LIST_IDS)
-    store = get_store()
-    current = {paper_id: next(iter(resolve_ids(store, [paper_id])[0]), None) for paper_id in ids}
-    # The titles too: a list moved from another browser (For you's ?stars=) holds ids alone.
-    titles = {p.id: p.title for p in store.get_papers([c for c in dict.fromkeys(current.values()) if c])}
-    return jsonify({"results": [{"id": given, "current": now, "title": titles.get(now) if now else None}
-                                for given, now in current.items()]})
+    # The titles too: a list moved from another browser (For you's share link) holds ids alone.
+    return jsonify({"results": [{"id": given, "current": paper.id if paper else None,
+                                 "title": paper.title if paper else None}
+                                for given, paper in resolve_each(get_store(), ids).items()]})

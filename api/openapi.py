@@ -19,6 +19,7 @@ from api.feeds import FEED_CACHE_CONTROL
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
 from api.json_api import bp
 from api.params import (
+    MAX_ID_CHARS,
     MAX_LIKED,
     MAX_LIMIT,
     MAX_OFFSET,
@@ -89,9 +90,22 @@ SINCE_SCHEMA = {"anyOf": [DATE, DATE_TIME]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
               "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
               "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01)")
-ID_LIST = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200}}
+# Every list of paper ids (a JSON body's, GET /api/bibtex's repeated id) is checked by one rule:
+# api.params.check_ids.
+ID_RULE = (f"each id 1 to {MAX_ID_CHARS} characters of valid Unicode text without NUL (a 400 naming the "
+           "list otherwise); a repeated id counts once")
+ID_ITEM = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS, "pattern": "^[^\\x00]*$"}
+ID_LIST = {"type": "array", "items": ID_ITEM, "description": ID_RULE}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 
+
+BIBTEX_OK = {"description": "BibTeX, one entry a paper, a blank line between entries",
+             "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}
+BIBTEX_TEXT = ("The entries `paperkg export papers --format bibtex --id ...` writes: oldest paper first, "
+               "citation keys unique within the answer (a key an earlier entry has gets the suffix a, b, "
+               "...). An id is looked up as GET /api/papers/{paper_id} looks it up (a versioned arXiv id, "
+               "an arXiv URL or a former id finds the paper); a repeated id, or two ids of one paper, give "
+               "one entry; an id naming no paper is a 422 listing them all in `unknown_ids`.")
 
 def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     """An object schema whose properties are all always sent, save those named optional."""
@@ -149,8 +163,8 @@ SCHEMAS: dict[str, Any] = {
                                              "field at fault (its first 80 characters)"},
                 "unknown_ids": {**STRINGS,
                                 "description": "sent with the 422 of POST /api/recommend (every liked or "
-                                               "disliked id that names no paper) and GET /api/bibtex "
-                                               "(every id naming none); the message shows ten"},
+                                               "disliked id that names no paper) and GET and POST "
+                                               "/api/bibtex (every id naming none); the message shows ten"},
             },
         }},
     },
@@ -258,6 +272,11 @@ SCHEMAS: dict[str, Any] = {
             "disliked": {**ID_LIST, "maxItems": MAX_LIKED},
             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10},
         },
+    },
+    "BibtexRequest": {
+        "type": "object", "required": ["ids"], "additionalProperties": False,
+        "example": {"ids": ["2211.00593", "hep-th/9901001", "math-framework"]},
+        "properties": {"ids": {**ID_LIST, "minItems": 1, "maxItems": MAX_LIKED}},
     },
     "ResolveRequest": {
         "type": "object", "required": ["ids"], "additionalProperties": False,
@@ -589,18 +608,19 @@ def build_document() -> dict[str, Any]:
                          "content": {"application/json": {"schema": _ref("RecommendRequest")}}})},
         "/api/bibtex": {"get": _op(
             "get_papers_bibtex", "papers", "BibTeX entries of several papers (a reading list)",
-            {"200": {"description": "BibTeX, one entry a paper, a blank line between entries",
-                     "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}} | _err(400, 422),
-            [_param("id", {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 200},
-                           "minItems": 1, "maxItems": MAX_LIKED},
+            {"200": BIBTEX_OK} | _err(400, 422),
+            [_param("id", {"type": "array", "items": ID_ITEM, "minItems": 1, "maxItems": MAX_LIKED},
                     f"paper id (repeat it: ?id=a&id=b; at least one, at most {MAX_LIKED}; not split on "
-                    "commas)", required=True, explode=True)],
-            description="The entries `paperkg export papers --format bibtex --id ...` writes: oldest paper "
-                        "first, citation keys unique within the answer (a key an earlier entry has gets "
-                        "the suffix a, b, ...). An id is looked up as GET /api/papers/{paper_id} looks it "
-                        "up (a versioned arXiv id, an arXiv URL or a former id finds the paper); a "
-                        "repeated id, or two ids of one paper, give one entry; an id naming no paper is a "
-                        "422 listing them all in `unknown_ids`.")},
+                    f"commas; {ID_RULE})", required=True, explode=True)],
+            description=BIBTEX_TEXT + " A long list does not fit in a request line (a server such as "
+                        "gunicorn answers 414 past 8190 bytes): POST it."),
+            "post": _op(
+            "post_papers_bibtex", "papers", "BibTeX entries of a list of papers given in a JSON body",
+            {"200": BIBTEX_OK} | _err(400, 413, 415, 422), [],
+            description=BIBTEX_TEXT + " The ids in a JSON body, checked as GET's id (the web UI's For you "
+                        "posts its stars here: 200 ids of 80 characters do not fit in a URL).",
+            requestBody={"required": True,
+                         "content": {"application/json": {"schema": _ref("BibtexRequest")}}})},
         "/api/resolve": {"post": _op(
             "resolve_paper_ids", "papers", "The current id of each paper id given",
             {"200": _ok(_ref("ResolvedIds"))} | _err(400, 413, 415), [],
@@ -681,8 +701,8 @@ def build_document() -> dict[str, Any]:
                                 "knowledge graph of research papers (mechanistic interpretability with the "
                                 "shipped taxonomy). Errors are "
                                 '{"error": {"code", "message"}} (with `parameter` on a bad_parameter '
-                                "400 and `unknown_ids` on the 422 of POST /api/recommend and GET "
-                                "/api/bibtex). A method a path "
+                                "400 and `unknown_ids` on the 422 of POST /api/recommend and GET and "
+                                "POST /api/bibtex). A method a path "
                                 "has no operation for "
                                 "is answered 405 with an Allow header listing the methods it takes; HEAD "
                                 "(on every path with a GET) and OPTIONS (on every path: 200, an Allow "

@@ -463,8 +463,28 @@ def _body_bytes() -> bytes:
     return b"".join(chunks)
 
 
+def check_ids(name: str, values: list[str], *, max_items: int = MAX_LIKED) -> list[str]:
+    """Paper ids as every list of them is checked (a JSON body's list, a repeated query parameter): at
+    most `max_items`, each 1 to MAX_ID_CHARS characters of valid Unicode text without NUL, else a 400
+    naming `name`; duplicates dropped, the first kept."""
+    if len(values) > max_items:
+        raise bad_parameter(name, f"at most {max_items} ids allowed (got {len(values)})")
+    for v in values:
+        if not 1 <= len(v) <= MAX_ID_CHARS:
+            raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
+        # No paper id holds a control character (kg.validation.PAPER_ID), and every query parameter
+        # refuses a NUL: one rule, whether the ids come in a query or a JSON body.
+        if "\x00" in v:
+            raise bad_parameter(name, "ids must not contain NUL characters")
+        # A lone surrogate: text no paper id is, and that no store can encode to look it up.
+        problem = lone_surrogate(v)
+        if problem:
+            raise bad_parameter(name, f"ids must be valid Unicode text: {problem}")
+    return list(dict.fromkeys(values))
+
+
 def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int = MAX_LIKED) -> list[str]:
-    """A list of paper id strings from a JSON body, at most `max_items`, duplicates dropped (first kept)."""
+    """A list of paper id strings from a JSON body, checked by check_ids."""
     if name not in body:
         if required:
             raise bad_parameter(name, "is required (a list of paper ids)")
@@ -474,14 +494,4 @@ def id_list(body: dict[str, Any], name: str, *, required: bool, max_items: int =
         # null is rejected like any other non-list: the document does not declare it nullable.
         suffix = ", not null" if value is None else ""
         raise bad_parameter(name, f"must be a list of paper id strings{suffix}")
-    if len(value) > max_items:
-        raise bad_parameter(name, f"at most {max_items} ids allowed (got {len(value)})")
-    if any(not 1 <= len(v) <= MAX_ID_CHARS for v in value):
-        raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
-    for v in value:
-        # A lone surrogate: text no paper id is, and that no store can encode to look it up. (A NUL is
-        # text: an id no paper has, a 422 like any other.)
-        problem = lone_surrogate(v)
-        if problem:
-            raise bad_parameter(name, f"ids must be valid Unicode text: {problem}")
-    return list(dict.fromkeys(value))
+    return check_ids(name, value, max_items=max_items)

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
@@ -713,8 +714,13 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
 
 
 def _to_canonical(endpoint: str, paper_id: str) -> BaseResponse:
-    """A permanent redirect from a versioned arXiv id or an arXiv URL to the paper's own URL."""
-    return redirect(url_for(endpoint, paper_id=paper_id), code=301)
+    """A permanent redirect from a versioned arXiv id, an arXiv URL or a former id to the paper's own URL,
+    the query string kept (`?related=20` asked for more related papers)."""
+    url = url_for(endpoint, paper_id=paper_id)
+    if request.query_string:
+        # The bytes as sent, re-escaped where they were not (a raw space, a CR or LF: never a header).
+        url += "?" + quote(request.query_string, safe="&=+%;/?:@,$!'()*~[]")
+    return redirect(url, code=301)
 
 
 def _not_found_paper(paper_id: str) -> tuple[str, int]:

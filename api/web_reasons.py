@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import url_for
 from markupsafe import Markup
@@ -94,59 +94,68 @@ _FILTER_REASONS: dict[str, tuple[str, str]] = {"both study": ("model", Label.MOD
                                                "both discuss": ("component", Label.COMPONENT)}
 
 
+T = TypeVar("T")
+
 # node_page_id calls page_ids_by_name for each name a results page shows: one walk of the taxonomy per
 # taxonomy object (the app keeps its object until the store's taxonomy changes), as kg.search does.
-_PAGE_IDS: dict[int, tuple[weakref.ref[Taxonomy], Mapping[str, str]]] = {}
+# One cache a builder (page_ids_by_name's, filter_ids_by_name's), keyed by the taxonomy object.
+_BY_TAXONOMY: dict[tuple[str, int], tuple[weakref.ref[Taxonomy], Any]] = {}
+
+
+def _longest_first(names: dict[str, str]) -> Mapping[str, str]:
+    """`names` read-only, longest name first: the order _split_names tries them in, sorted once."""
+    return MappingProxyType(dict(sorted(names.items(), key=lambda item: len(item[0]), reverse=True)))
+
+
+def _per_taxonomy(key: str, build: Callable[[Taxonomy], T]) -> T:
+    """build(the app's taxonomy), computed once per taxonomy object and kept while it lives."""
+    from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
+
+    taxonomy = get_taxonomy()
+    cached = _BY_TAXONOMY.get((key, id(taxonomy)))
+    if cached is not None and cached[0]() is taxonomy:
+        return cast(T, cached[1])
+    value = build(taxonomy)
+    if len(_BY_TAXONOMY) > 32:  # taxonomies are few; drop the entries of collected ones
+        for stale in [k for k, (ref, _) in _BY_TAXONOMY.items() if ref() is None]:
+            _BY_TAXONOMY.pop(stale, None)
+    _BY_TAXONOMY[(key, id(taxonomy))] = (weakref.ref(taxonomy), value)
+    return value
+
+
+def _names_ids(taxonomy: Taxonomy, labels: Iterable[str]) -> dict[str, dict[str, str]]:
+    """For each of `labels`, display name -> id of its nodes; a name two nodes share maps to ""."""
+    by_label: dict[str, dict[str, str]] = {label: {} for label in labels}
+    for node in taxonomy.nodes:
+        if node.label in by_label:
+            out = by_label[node.label]
+            out[node.name] = "" if node.name in out else node.id
+    return by_label
 
 
 def page_ids_by_name() -> Mapping[str, str]:
     """Display name -> id of the taxonomy nodes that have a page, longest name first; a name two such
     nodes share maps to "" (shown, not linked: it could be either). Shared: read-only."""
-    from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
+    def build(taxonomy: Taxonomy) -> Mapping[str, str]:
+        # One map over every label with a page: a name shared across two of them is ambiguous too.
+        out: dict[str, str] = {}
+        for node in taxonomy.nodes:
+            if node.label in TREE_GROUPS:
+                out[node.name] = "" if node.name in out else node.id
+        return _longest_first(out)
 
-    taxonomy = get_taxonomy()
-    cached = _PAGE_IDS.get(id(taxonomy))
-    if cached is not None and cached[0]() is taxonomy:
-        return cached[1]
-    out: dict[str, str] = {}
-    for node in taxonomy.nodes:
-        if node.label in TREE_GROUPS:
-            out[node.name] = "" if node.name in out else node.id
-    # Longest first, the order _split_names tries them in, sorted here once rather than per reason.
-    names = MappingProxyType(dict(sorted(out.items(), key=lambda item: len(item[0]), reverse=True)))
-    if len(_PAGE_IDS) > 16:  # taxonomies are few; drop the entries of collected ones
-        for key in [k for k, (ref, _) in _PAGE_IDS.items() if ref() is None]:
-            _PAGE_IDS.pop(key, None)
-    _PAGE_IDS[id(taxonomy)] = (weakref.ref(taxonomy), names)
-    return names
-
-
-_FILTER_IDS: dict[int, tuple[weakref.ref[Taxonomy], Mapping[str, Mapping[str, str]]]] = {}
+    return _per_taxonomy("pages", build)
 
 
 def filter_ids_by_name() -> Mapping[str, Mapping[str, str]]:
     """For each label of _FILTER_REASONS, display name -> id of its nodes, longest name first; a name two
     nodes share maps to "" (shown, not linked), as in page_ids_by_name. Shared: read-only."""
-    from api.app import get_taxonomy  # lazy: api.app builds the app that imports this module
+    def build(taxonomy: Taxonomy) -> Mapping[str, Mapping[str, str]]:
+        labels = [label for _, label in _FILTER_REASONS.values()]
+        return MappingProxyType({label: _longest_first(out)
+                                 for label, out in _names_ids(taxonomy, labels).items()})
 
-    taxonomy = get_taxonomy()
-    cached = _FILTER_IDS.get(id(taxonomy))
-    if cached is not None and cached[0]() is taxonomy:
-        return cached[1]
-    by_label: dict[str, dict[str, str]] = {label: {} for _, label in _FILTER_REASONS.values()}
-    for node in taxonomy.nodes:
-        if node.label in by_label:
-            out = by_label[node.label]
-            out[node.name] = "" if node.name in out else node.id
-    # Longest first, the order _split_names tries them in.
-    names = MappingProxyType({
-        label: MappingProxyType(dict(sorted(out.items(), key=lambda item: len(item[0]), reverse=True)))
-        for label, out in by_label.items()})
-    if len(_FILTER_IDS) > 16:  # taxonomies are few; drop the entries of collected ones
-        for key in [k for k, (ref, _) in _FILTER_IDS.items() if ref() is None]:
-            _FILTER_IDS.pop(key, None)
-    _FILTER_IDS[id(taxonomy)] = (weakref.ref(taxonomy), names)
-    return names
+    return _per_taxonomy("filters", build)
 
 
 def _split_names(text: str, names: Mapping[str, str], separators: tuple[str, ...]) -> list[str] | None:

@@ -97,25 +97,56 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+def resolve_each(store: GraphStore, given: Iterable[str]) -> dict[str, Paper | None]:
+    """Each id of `given` (once, in order) -> the stored paper it names, None for an id naming no paper.
+    An id is looked up as GET /api/papers/{id} looks it up (kg.lookup.find_paper): as given, as ingest
+    stores it (`2211.00593v2`, an arXiv abs URL), else the id a paper moved to. Batched: one
+    get_papers a page of PAGE_SIZE ids (given and canonical forms together), successor_of only for the
+    ids still missing, then one get_papers for their successors (For you resolves up to 200 stars on
+    each load; per id it was a few round trips to Neo4j each)."""
+    from ingest.normalize import arxiv_id_from_url
+
+    ids = list(dict.fromkeys(given))
+    # An argument that is not UTF-8 (a lone surrogate from argv) is no stored id, and a store would fail
+    # to encode it.
+    valid = [i for i in ids if _is_utf8(i)]
+    canonical = {i: arxiv_id_from_url(i) for i in valid}
+    papers = _papers_by_id(store, valid + [c for c in canonical.values() if c])
+    out: dict[str, Paper | None] = {}
+    missing: list[str] = []
+    for paper_id in ids:
+        # The exact id first: a stored slug may look like anything.
+        hit = papers.get(paper_id) or papers.get(canonical.get(paper_id) or "")
+        out[paper_id] = hit
+        if hit is None and paper_id in canonical:
+            missing.append(paper_id)
+    # The store has no batched successor look-up: one call a still-missing id.
+    successors = {paper_id: store.successor_of(paper_id) for paper_id in missing}
+    moved = _papers_by_id(store, [s for i, s in successors.items() if s and s != i])
+    for paper_id, successor in successors.items():
+        out[paper_id] = moved.get(successor) if successor and successor != paper_id else None
+    return out
+
+
+def _papers_by_id(store: GraphStore, ids: Sequence[str]) -> dict[str, Paper]:
+    """The stored papers among `ids`, by id, read PAGE_SIZE ids at a time."""
+    ids = list(dict.fromkeys(ids))
+    out: dict[str, Paper] = {}
+    for start in range(0, len(ids), PAGE_SIZE):
+        out.update((p.id, p) for p in store.get_papers(ids[start:start + PAGE_SIZE]))
+    return out
+
+
 def resolve_ids(store: GraphStore, given: Iterable[str]) -> tuple[list[str], list[str]]:
     """(the stored ids of the papers `given` names, once each, in the order given; the ids naming no
-    paper). An id is looked up as GET /api/papers/{id} looks it up (kg.lookup.find_paper): as given,
-    as ingest stores it (`2211.00593v2`, an arXiv abs URL) or the id a paper moved to."""
-    from kg.lookup import find_paper
-
-    def stored(paper_id: str) -> Paper | None:
-        return next(iter(store.get_papers([paper_id])), None)
-
+    paper), found as resolve_each finds them."""
     found: list[str] = []
     unknown: list[str] = []
-    for paper_id in dict.fromkeys(given):
-        # An argument that is not UTF-8 (a lone surrogate from argv) is no stored id, and a store
-        # would fail to encode it.
-        hit = None if not _is_utf8(paper_id) else find_paper(paper_id, stored, store.successor_of)
-        if hit is None:
+    for paper_id, paper in resolve_each(store, given).items():
+        if paper is None:
             unknown.append(paper_id)
         else:
-            found.append(hit[0])
+            found.append(paper.id)
     return list(dict.fromkeys(found)), unknown
 
 

@@ -248,8 +248,12 @@
   /* Ids the server said name no paper (POST /api/resolve): left out of the BibTeX link. */
   var goneIds = {};
 
-  /* The BibTeX link (GET /api/bibtex, at most MAX_LIST_IDS ids) and the share link of the stars. */
+  /* The BibTeX link and the share link of the stars (at most MAX_LIST_IDS ids, as POST /api/bibtex and
+     /api/resolve take). Neither puts the ids in a URL sent to the server: 200 ids of 80 characters are
+     ~17,000 bytes, past gunicorn's request line limit (8190: a 414, whose HTML page the download link
+     saved as starred.bib). */
   var MAX_LIST_IDS = 200;
+  var bibtexIds = [];
 
   function renderTools(section, stars) {
     var tools = section.querySelector("[data-starred-tools]");
@@ -259,8 +263,9 @@
     var link = section.querySelector("[data-stars-bibtex]");
     var copy = section.querySelector("[data-stars-bibtex-copy]");
     var shown = listed.slice(0, MAX_LIST_IDS);
-    link.href = section.getAttribute("data-bibtex-url") + "?" +
-      shown.map(function (id) { return "id=" + encodeURIComponent(id); }).join("&");
+    bibtexIds = shown;
+    /* The click posts the ids (fetchBibtex); the href is the bare endpoint, never a long URL. */
+    link.href = section.getAttribute("data-bibtex-url");
     link.hidden = copy.hidden = shown.length === 0;
     var note = section.querySelector("[data-stars-bibtex-note]");
     var left = ids.length - shown.length;
@@ -268,9 +273,10 @@
     note.textContent = left ? (listed.length > MAX_LIST_IDS ? "The BibTeX holds the first " + MAX_LIST_IDS +
       " starred papers. " : "") + (ids.length - listed.length ? "Papers no longer in the graph are left out." : "")
       : "";
-    /* Each id percent-encoded (a comma in one becomes %2C), so the commas between them stay separators. */
+    /* In the fragment, which a browser never sends (no request line to outgrow, no access-log entry);
+       each id percent-encoded (a comma in one becomes %2C), so the commas between them stay separators. */
     var share = new URL(section.getAttribute("data-for-you-url"), window.location.href);
-    section.querySelector("[data-stars-link]").value = share.origin + share.pathname + "?stars=" +
+    section.querySelector("[data-stars-link]").value = share.origin + share.pathname + "#stars=" +
       ids.slice(0, MAX_LIST_IDS).map(encodeURIComponent).join(",");
   }
 
@@ -283,10 +289,11 @@
     recommend(section, stars.map(function (s) { return s.id; }), false);
   }
 
-  /* The ids of a share link's ?stars=, read from the raw query (URLSearchParams would decode a %2C inside
-     an id into a separator), each once, at most MAX_LIST_IDS. */
+  /* The ids of a share link's #stars= (or ?stars=, the form links had before), read from the raw text
+     (URLSearchParams would decode a %2C inside an id into a separator), each once, at most MAX_LIST_IDS. */
   function sharedIds() {
-    var m = /(?:^|[?&])stars=([^&#]*)/.exec(window.location.search);
+    var m = /(?:^#|[#&])stars=([^&]*)/.exec(window.location.hash) ||
+      /(?:^|[?&])stars=([^&#]*)/.exec(window.location.search);
     var out = [];
     if (!m) { return out; }
     m[1].split(",").forEach(function (part) {
@@ -300,7 +307,7 @@
   /* The share link leaves the address bar once answered, so a reload does not offer the list again. */
   function dropSharedIds() {
     if (window.history && window.history.replaceState) {
-      window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+      window.history.replaceState(null, "", window.location.pathname);
     }
   }
 
@@ -369,12 +376,43 @@
     });
   }
 
+  /* The BibTeX of the listed stars: POST /api/bibtex, the ids in the body; an answer that is not BibTeX
+     (an error page) is an error, never text to save. */
+  function fetchBibtex(section) {
+    return fetch(section.getAttribute("data-bibtex-url"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "text/x-bibtex" },
+      body: JSON.stringify({ ids: bibtexIds })
+    }).then(function (r) {
+      var type = (r.headers.get("Content-Type") || "").toLowerCase();
+      if (!r.ok || type.indexOf("text/x-bibtex") !== 0) { throw new Error(String(r.status)); }
+      return r.text();
+    });
+  }
+
   function setupTools(section) {
     var stars = window.paperkgStars;
+    var link = section.querySelector("[data-stars-bibtex]");
+    link.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var status = link.parentElement.querySelector("[data-copied]");
+      status.textContent = "";
+      fetchBibtex(section).then(function (text) {
+        /* Saved from a Blob: the file is the answer's text, whatever the list's length. */
+        var url = URL.createObjectURL(new Blob([text], { type: "text/x-bibtex" }));
+        var save = document.createElement("a");
+        save.href = url;
+        save.download = link.getAttribute("download") || "starred.bib";
+        save.hidden = true;
+        document.body.append(save);
+        save.click();
+        save.remove();
+        window.setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      }).catch(function () { status.textContent = "could not load BibTeX"; });
+    });
     section.querySelector("[data-stars-bibtex-copy]").addEventListener("click", function (ev) {
       var status = ev.target.parentElement.querySelector("[data-copied]");
-      fetch(section.querySelector("[data-stars-bibtex]").href)
-        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+      fetchBibtex(section)
         .then(function (text) { stars.copy(text, status); })
         .catch(function () { status.textContent = "could not load BibTeX"; });
     });
@@ -412,6 +450,8 @@
       refresh();
       document.addEventListener("paperkg:stars", refresh);
       offerImport(section);
+      /* A share link opened in a tab already on For you changes the fragment alone: no page load. */
+      window.addEventListener("hashchange", function () { offerImport(section); });
     });
   });
 })();

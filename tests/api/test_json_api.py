@@ -625,8 +625,8 @@ def test_recommend_refuses_ids_with_lone_surrogates(client: FlaskClient, body: s
     assert err["code"] == "bad_parameter"
     assert err["message"].startswith(f"parameter '{field}': ids must be valid Unicode text"), err
     assert "lone surrogate '\\ud" in err["message"], err  # named, escaped: the message stays valid text
-    # A NUL is text: an id no paper has, as before (422).
-    assert error_of(client.post("/api/recommend", json={"liked": ["a\x00"]}), 422)
+    # A NUL is a 400 too, as in every list of ids (api.params.check_ids): no paper id holds one.
+    assert error_of(client.post("/api/recommend", json={"liked": ["a\x00"]}), 400)
 
 
 # -- withdrawn papers: marked on every paper the API returns, not hidden -----------------------------

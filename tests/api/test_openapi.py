@@ -324,6 +324,10 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     yield "/api/recommend", "post", client.post("/api/recommend", json={"liked": ["x" * 70_000]})
     for query in ([("id", i) for i in ids[:5]], [("id", ids[0]), ("id", "no-such-paper")], [], [("id", "")]):
         yield "/api/bibtex", "get", client.get("/api/bibtex", query_string=query)
+    for body in ({"ids": ids[:5]}, {"ids": [ids[0], "no-such-paper"]}, {"ids": []}, {"ids": ids[:1], "x": 1}):
+        yield "/api/bibtex", "post", client.post("/api/bibtex", json=body)
+    yield "/api/bibtex", "post", client.post("/api/bibtex", data="{}", content_type="text/plain")
+    yield "/api/bibtex", "post", client.post("/api/bibtex", json={"ids": ["x" * 70_000]})
     for body in ({"ids": [*ids[:3], "no-such-paper"]}, {"ids": []}, {"ids": "x"}, {"ids": ids[:1], "x": 1}):
         yield "/api/resolve", "post", client.post("/api/resolve", json=body)
     yield "/api/resolve", "post", client.post("/api/resolve", data="{}", content_type="text/plain")

@@ -223,29 +223,6 @@ def test_the_model_filter_takes_model_ids(taxonomy: Taxonomy) -> None:
     assert filters.model_ids == ["gpt2", "pythia"] and not filters.is_empty()
 
 
-@pytest.mark.parametrize(("args", "detail"), [
-    # A model's name or alias for its id, a misspelt id: the id meant.
-    ([("model", "GPT-2")], "unknown model id 'GPT-2' (did you mean 'gpt2'? the model ids are {ids})"),
-    ([("model", "pythia_")], "unknown model id 'pythia_' (did you mean 'pythia'? the model ids are {ids})"),
-    ([("model", "nope")], "unknown model id 'nope' (the model ids are {ids})"),
-    # An id of another kind names the filter that takes it, both ways.
-    ([("model", "sae")], "'sae' is not a model id (it is a technique: use the technique filter)"),
-    ([("model", "superposition")], "'superposition' is not a model id (it is a topic: use the topic filter)"),
-    ([("technique", "gpt2")], "'gpt2' is not a technique id (it is a model: use the model filter)"),
-    ([("topic", "Pythia")], "unknown topic id 'Pythia' (it names the model 'pythia': use the model filter; "
-                            "see /api/techniques)"),
-])
-def test_a_model_filter_id_is_checked_with_the_hints_of_the_other_filters(
-    taxonomy: Taxonomy, args: list[tuple[str, str]], detail: str
-) -> None:
-    models = ", ".join(n.id for n in taxonomy.nodes if n.label == "Model")
-    with pytest.raises(FilterIdError) as refused:
-        search_request(taxonomy, list, MultiDict(args))
-    assert refused.value.detail == detail.format(ids=models)
-    assert (refused.value.status, refused.value.name) == (400, args[0][0])
-    assert refused.value.fields == {"parameter": args[0][0]}
-
-
 # -- the component filter ------------------------------------------------------------------------------
 def test_the_component_filter_takes_component_ids(taxonomy: Taxonomy) -> None:
     """`component` (repeatable, comma-separated too) reaches SearchFilters.component_ids, and is a filter
@@ -255,29 +232,47 @@ def test_the_component_filter_takes_component_ids(taxonomy: Taxonomy) -> None:
     assert filters.component_ids == ["induction_head", "ff"] and not filters.is_empty()
 
 
-@pytest.mark.parametrize(("args", "detail"), [
-    # A component's name or alias for its id, a misspelt id: the id meant.
-    ([("component", "induction heads")],
-     "unknown component id 'induction heads' (did you mean 'induction_head'? the component ids are {ids})"),
-    ([("component", "induction_heads")],
-     "unknown component id 'induction_heads' (did you mean 'induction_head'? the component ids are {ids})"),
-    ([("component", "nope")], "unknown component id 'nope' (the component ids are {ids})"),
+# The model and component filters (nodes without a page): a wrong id gets the hints of the other filters.
+MODEL, COMPONENT = "Model", "Component"
+
+
+@pytest.mark.parametrize(("label", "args", "detail"), [
+    # A model's name or alias for its id, a misspelt id: the id meant.
+    (MODEL, [("model", "GPT-2")], "unknown model id 'GPT-2' (did you mean 'gpt2'? the model ids are {ids})"),
+    (MODEL, [("model", "pythia_")],
+     "unknown model id 'pythia_' (did you mean 'pythia'? the model ids are {ids})"),
+    (MODEL, [("model", "nope")], "unknown model id 'nope' (the model ids are {ids})"),
     # An id of another kind names the filter that takes it, both ways.
-    ([("component", "sae")], "'sae' is not a component id (it is a technique: use the technique filter)"),
-    ([("component", "lm_components")],
+    (MODEL, [("model", "sae")], "'sae' is not a model id (it is a technique: use the technique filter)"),
+    (MODEL, [("model", "superposition")],
+     "'superposition' is not a model id (it is a topic: use the topic filter)"),
+    (MODEL, [("technique", "gpt2")], "'gpt2' is not a technique id (it is a model: use the model filter)"),
+    (MODEL, [("topic", "Pythia")],
+     "unknown topic id 'Pythia' (it names the model 'pythia': use the model filter; see /api/techniques)"),
+    # A component's name or alias for its id, a misspelt id: the id meant.
+    (COMPONENT, [("component", "induction heads")],
+     "unknown component id 'induction heads' (did you mean 'induction_head'? the component ids are {ids})"),
+    (COMPONENT, [("component", "induction_heads")],
+     "unknown component id 'induction_heads' (did you mean 'induction_head'? the component ids are {ids})"),
+    (COMPONENT, [("component", "nope")], "unknown component id 'nope' (the component ids are {ids})"),
+    # An id of another kind names the filter that takes it, both ways.
+    (COMPONENT, [("component", "sae")],
+     "'sae' is not a component id (it is a technique: use the technique filter)"),
+    (COMPONENT, [("component", "lm_components")],
      "'lm_components' is not a component id (it is a topic: use the topic filter)"),
-    ([("technique", "name_mover_head")],
+    (COMPONENT, [("technique", "name_mover_head")],
      "'name_mover_head' is not a technique id (it is a component: use the component filter)"),
-    ([("topic", "Induction head")], "unknown topic id 'Induction head' (it names the component "
-                                    "'induction_head': use the component filter; see /api/techniques)"),
+    (COMPONENT, [("topic", "Induction head")],
+     "unknown topic id 'Induction head' (it names the component 'induction_head': use the component filter; "
+     "see /api/techniques)"),
 ])
-def test_a_component_filter_id_is_checked_with_the_hints_of_the_other_filters(
-    taxonomy: Taxonomy, args: list[tuple[str, str]], detail: str
+def test_a_model_or_component_filter_id_is_checked_with_the_hints_of_the_other_filters(
+    taxonomy: Taxonomy, label: str, args: list[tuple[str, str]], detail: str
 ) -> None:
-    components = ", ".join(n.id for n in taxonomy.nodes if n.label == "Component")
+    ids = ", ".join(n.id for n in taxonomy.nodes if n.label == label)
     with pytest.raises(FilterIdError) as refused:
         search_request(taxonomy, list, MultiDict(args))
-    assert refused.value.detail == detail.format(ids=components)
+    assert refused.value.detail == detail.format(ids=ids)
     assert (refused.value.status, refused.value.name) == (400, args[0][0])
     assert refused.value.fields == {"parameter": args[0][0]}
 

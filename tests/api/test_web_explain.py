@@ -224,7 +224,7 @@ def test_page_ids_are_built_once_per_taxonomy_and_follow_a_reloaded_one(store: E
     from dataclasses import replace
 
     from api.app import create_app
-    from api.web_reasons import page_ids_by_name
+    from api.web_reasons import filter_ids_by_name, page_ids_by_name
     from kg.taxonomy import Taxonomy, load_taxonomy
 
     taxonomy = load_taxonomy()
@@ -232,6 +232,8 @@ def test_page_ids_are_built_once_per_taxonomy_and_follow_a_reloaded_one(store: E
     with own.app_context():
         names = page_ids_by_name()
         assert page_ids_by_name() is names  # built once for this taxonomy object
+        filters = filter_ids_by_name()  # the same cache, its own entry
+        assert filter_ids_by_name() is filters and filters["Model"]["GPT-2"] == "gpt2"
         assert names["Logit Lens"] == "logit_lens"
         lengths = [len(name) for name in names]
         assert lengths == sorted(lengths, reverse=True)  # longest first, for _split_names
@@ -240,8 +242,9 @@ def test_page_ids_are_built_once_per_taxonomy_and_follow_a_reloaded_one(store: E
             replace(n, name="Logit Lens, Renamed") if n.id == "logit_lens" else n for n in taxonomy.nodes])
         renamed = page_ids_by_name()
         assert renamed["Logit Lens, Renamed"] == "logit_lens" and "Logit Lens" not in renamed
+        assert filter_ids_by_name() is not filters
         own.config["TAXONOMY"] = taxonomy
-        assert page_ids_by_name() is names
+        assert page_ids_by_name() is names and filter_ids_by_name() is filters
 
 
 # -- 4. "what is X": the notice links X's page -------------------------------------------------------------

@@ -4,6 +4,8 @@ list: real headless Chromium against a real server (the real model's embeddings)
 from __future__ import annotations
 
 import re
+import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from tests.e2e.conftest import IMG, SCRIPT, serving
@@ -144,20 +147,49 @@ def bib_keys(text: str) -> list[str]:
     return re.findall(r"^@\w+\{([^,]+),", text, flags=re.MULTILINE)
 
 
+# What the download link saves: the Blob it makes (headless Chromium's downloads are not read back here),
+# and what the copy button copies.
+CAPTURE = """
+window.__saved = null; window.__savedName = null; window.__copied = null;
+var made = URL.createObjectURL;
+URL.createObjectURL = function (blob) {
+  blob.text().then(function (t) { window.__saved = t; });
+  return made.call(URL, blob);
+};
+document.addEventListener("click", function (ev) {
+  if (ev.target.href && ev.target.href.indexOf("blob:") === 0) {
+    window.__savedName = ev.target.download; ev.preventDefault();
+  }
+}, true);
+window.paperkgStars.copy = function (t) { window.__copied = t; };
+"""
+
+
+def saved_bibtex(driver: WebDriver) -> tuple[str, str]:
+    """Click For you's download link and its copy button: (the file saved, the text copied)."""
+    driver.execute_script(CAPTURE)
+    driver.find_element(By.CSS_SELECTOR, "[data-stars-bibtex]").click()
+    wait(driver).until(lambda d: d.execute_script("return window.__saved") is not None)
+    assert driver.execute_script("return window.__savedName") == "starred.bib"
+    driver.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-copy]").click()
+    wait(driver).until(lambda d: d.execute_script("return window.__copied") is not None)
+    return driver.execute_script("return window.__saved"), driver.execute_script("return window.__copied")
+
+
 def test_for_you_downloads_the_bibtex_of_the_stars(browser: WebDriver, moved_server: str) -> None:
     put_stars(browser, moved_server, [{"id": SLUG, "title": FRAMEWORK},
                                       {"id": HOSTILE, "title": HOSTILE_TITLE},
                                       {"id": "gone-from-graph", "title": "Gone"}])
     open_page(browser, f"{moved_server}/for-you")
     link = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex]")
-    wait(browser).until(lambda d: link.is_displayed() and "id=" in (link.get_attribute("href") or ""))
+    note = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-note]")
+    wait(browser).until(lambda d: link.is_displayed() and note.is_displayed())
     assert link.get_attribute("download") == "starred.bib"
     assert browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-copy]").is_displayed()
-    note = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex-note]")
-    assert note.is_displayed() and "no longer in the graph" in note.text
-    status, text = fetch_text(link.get_attribute("href"))
+    assert "no longer in the graph" in note.text
+    text, copied = saved_bibtex(browser)
     # The moved paper under its current id, the hostile one, not the gone one: two unique keys.
-    assert status == 200 and len(bib_keys(text)) == 2 and len(set(bib_keys(text))) == 2
+    assert copied == text and len(bib_keys(text)) == 2 and len(set(bib_keys(text))) == 2
     assert MOVED in text and "gone-from-graph" not in text
     assert browser.execute_script("return window.__xss") is None
     browser.execute_script("localStorage.clear()")
@@ -177,9 +209,10 @@ def test_share_link_offers_the_stars_in_another_origin_and_never_replaces(
                                       {"id": HOSTILE, "title": HOSTILE_TITLE}])
     open_page(browser, f"{moved_server}/for-you")
     box = browser.find_element(By.CSS_SELECTOR, "[data-stars-link]")
-    wait(browser).until(lambda d: f"?stars={MOVED}," in (box.get_attribute("value") or ""))
+    wait(browser).until(lambda d: f"#stars={MOVED}," in (box.get_attribute("value") or ""))
     link = box.get_attribute("value")
-    assert link == f"{moved_server}/for-you?stars={MOVED},{HOSTILE}"
+    # In the fragment: never sent to the server (no request line to outgrow, no access-log entry).
+    assert link == f"{moved_server}/for-you#stars={MOVED},{HOSTILE}"
     browser.execute_script("localStorage.clear()")
 
     there = other_origin(moved_server)
@@ -204,11 +237,98 @@ def test_share_link_offers_the_stars_in_another_origin_and_never_replaces(
     assert stored_ids(browser) == ["third-paper", MOVED, HOSTILE]
     assert not offer.is_displayed() and "stars=" not in browser.current_url
     assert browser.execute_script("return window.__xss") is None
-    # Dismissing adds nothing.
+    # Dismissing adds nothing; a link of the older ?stars= form is still offered.
     open_page(browser, f"{there}/for-you?stars=other-paper-none,{OTHER}")
     wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-stars-import]").is_displayed())
     browser.find_element(By.CSS_SELECTOR, "[data-import-dismiss]").click()
     assert stored_ids(browser) == ["third-paper", MOVED, HOSTILE]
+    assert "stars=" not in browser.current_url
+    browser.execute_script("localStorage.clear()")
+
+
+# gunicorn's limit_request_line (api/gunicorn_conf.py): a longer request line is a 414 and an HTML page.
+REQUEST_LINE_LIMIT = 8190
+OLD_STYLE = "hep-th/9901001"  # an arXiv id with a "/"
+
+
+class GunicornLimitHandler(WSGIRequestHandler):
+    """werkzeug's handler, refusing a request line past gunicorn's limit as gunicorn does (414)."""
+
+    def parse_request(self) -> bool:
+        """The 414 before anything else is read."""
+        if len(self.raw_requestline.rstrip(b"\r\n")) > REQUEST_LINE_LIMIT:
+            self.requestline, self.request_version, self.command = "", "HTTP/1.1", "GET"
+            self.send_error(414)
+            return False
+        return bool(super().parse_request())
+
+
+def long_id(i: int) -> str:
+    """A slug id of 80 characters, the longest slugs are."""
+    return f"a-long-reading-list-paper-{i:03d}-".ljust(80, "x")
+
+
+@pytest.fixture(scope="module")
+def long_list_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server, with gunicorn's request line limit, over 200 papers: 199 of 80-character ids and an
+    old-style arXiv id (hash embeddings: the test is about URLs, not ranking)."""
+    from api.app import create_app
+    from tests.embedders import HashEmbedder
+
+    store = taxonomy_store(tmp_path_factory.mktemp("e2e-long") / "paperkg.sqlite3")
+    emb = HashEmbedder()
+    ids = [OLD_STYLE] + [long_id(i) for i in range(199)]
+    store.upsert_papers([PaperBundle(Paper(id=pid, title=f"Reading list paper {n}", authors=["Ada Lovelace"],
+                                           year=2020, embedding=emb.encode([f"paper {n}"])[0],
+                                           **({"arxiv_id": pid} if pid == OLD_STYLE else {})))
+                         for n, pid in enumerate(ids)])
+    server = make_server("127.0.0.1", 0, create_app({"STORE": store, "EMBEDDER": emb}), threaded=True,
+                         request_handler=GunicornLimitHandler)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-long-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        store.close()
+
+
+def test_the_server_refuses_a_request_line_past_the_limit(long_list_server: str) -> None:
+    """The 414 the long-list test relies on: what gunicorn answers a GET /api/bibtex of 200 long ids."""
+    query = "&".join(f"id={long_id(i)}" for i in range(199))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        fetch_text(f"{long_list_server}/api/bibtex?{query}")
+    assert refused.value.code == 414
+
+
+def test_for_you_bibtex_and_share_link_of_200_long_ids(browser: WebDriver, long_list_server: str) -> None:
+    """QA: under gunicorn 200 stars of 80-character ids made the download a 414 (saved as starred.bib)
+    and the share link one too: the BibTeX is posted, the share list is in the fragment."""
+    ids = [OLD_STYLE] + [long_id(i) for i in range(199)]
+    put_stars(browser, long_list_server, [{"id": i, "title": i} for i in ids])
+    open_page(browser, f"{long_list_server}/for-you")
+    link = browser.find_element(By.CSS_SELECTOR, "[data-stars-bibtex]")
+    wait(browser).until(lambda d: link.is_displayed())
+    assert len(link.get_attribute("href") or "") < REQUEST_LINE_LIMIT
+    text, copied = saved_bibtex(browser)
+    assert len(bib_keys(text)) == 200 and len(set(bib_keys(text))) == 200 and copied == text
+    assert "eprint = {hep-th/9901001}" in text
+    share = browser.find_element(By.CSS_SELECTOR, "[data-stars-link]").get_attribute("value") or ""
+    sent, _, fragment = share.partition("#")
+    assert sent == f"{long_list_server}/for-you" and fragment.startswith("stars=hep-th%2F9901001,")
+    browser.execute_script("localStorage.clear()")
+
+    # Opened in another origin: all 200 offered (the "/" id among them), and added.
+    there = other_origin(long_list_server)
+    put_stars(browser, there, [])
+    open_page(browser, share.replace(long_list_server, there))
+    offer = browser.find_element(By.CSS_SELECTOR, "[data-stars-import]")
+    wait(browser).until(lambda d: offer.is_displayed())
+    assert "A shared list of 200 papers: 200 of them are not in your stars yet." in offer.text
+    browser.find_element(By.CSS_SELECTOR, "[data-import-add]").click()
+    wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "200")
+    assert stored_ids(browser) == ids
     assert "stars=" not in browser.current_url
     browser.execute_script("localStorage.clear()")
 
