@@ -68,9 +68,10 @@ def live_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[str]:
 
 
 @contextmanager
-def serving(app: Any, name: str) -> Iterator[str]:
-    """Serve `app` with a real werkzeug server on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serving(app: Any, name: str, request_handler: Any = None) -> Iterator[str]:
+    """Serve `app` with a real werkzeug server on 127.0.0.1 (a free port) in a thread, with werkzeug's
+    request handler or `request_handler`; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=request_handler)
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:

@@ -4,7 +4,6 @@ list: real headless Chromium against a real server (the real model's embeddings)
 from __future__ import annotations
 
 import re
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from tests.e2e.conftest import IMG, SCRIPT, serving
@@ -282,15 +281,11 @@ def long_list_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                            year=2020, embedding=emb.encode([f"paper {n}"])[0],
                                            **({"arxiv_id": pid} if pid == OLD_STYLE else {})))
                          for n, pid in enumerate(ids)])
-    server = make_server("127.0.0.1", 0, create_app({"STORE": store, "EMBEDDER": emb}), threaded=True,
-                         request_handler=GunicornLimitHandler)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-long-server", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serving(create_app({"STORE": store, "EMBEDDER": emb}), "e2e-long-server",
+                     GunicornLimitHandler) as base:
+            yield base
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         store.close()
 
 
