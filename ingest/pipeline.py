@@ -410,7 +410,7 @@ def _run_ingest(
                 assert embedder is not None and extractor is not None
                 unchanged = summary.unchanged
                 _ingest_chunk(store, chunk, summary, embedder, extractor, embedding_text, text_hash,
-                              progress, node_labels, taxonomy, lock)
+                              node_labels, taxonomy, lock)
                 bar.update(len(chunk), summary.unchanged - unchanged)
         finally:
             bar.close()
@@ -436,7 +436,7 @@ def _run_ingest(
                     # A list whose every record was rejected loaded none.
                     embedder, extractor, taxonomy = load_tools(store, embedder, extractor, taxonomy)
                     prune_list_rows(store, summary, embedder, extractor, embedding_text, text_hash,
-                                     progress, batch_size, lock)
+                                     batch_size, lock)
         lock.check()  # lost during the last write: recorded failed, not succeeded beside the new holder
     except BaseException as exc:
         record_failed(store, summary, exc)
@@ -475,7 +475,7 @@ def load_tools(store: GraphStore, embedder: TextEmbedder | None, extractor: Pape
 def _ingest_chunk(
     store: GraphStore, chunk: list[tuple[str, tuple[Record, str | None, list[str]]]], summary: IngestSummary,
     embedder: TextEmbedder, extractor: PaperExtractor, embedding_text: TextOf, text_hash: HashOf,
-    progress: bool, node_labels: dict[str, str], sections_of: Taxonomy, lock: HeldLock,
+    node_labels: dict[str, str], sections_of: Taxonomy, lock: HeldLock,
 ) -> None:
     merged: list[Merged] = []
     lines: dict[str, list[int]] = {}  # paper id -> the list lines of its rows in this run
@@ -502,7 +502,7 @@ def _ingest_chunk(
                          if r.line is not None and EDGE_SOURCE_LIST in record.sources]
     bundles: list[PaperBundle] = []
     statuses, rekey, computed = write_papers(store, merged, embedder, extractor, embedding_text,
-                                              text_hash, progress, lock,
+                                              text_hash, lock,
                                               aliases={target: ids for target, (_r, _s, ids) in chunk},
                                               written=bundles)
     summary.embedded += computed

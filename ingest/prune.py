@@ -109,7 +109,7 @@ def _unreadable_where(lines: Sequence[int]) -> str:
 
 def prune_list_rows(
     store: GraphStore, summary: IngestSummary, embedder: TextEmbedder, extractor: PaperExtractor,
-    embedding_text: TextOf, text_hash: HashOf, progress: bool, batch_size: int, lock: HeldLock,
+    embedding_text: TextOf, text_hash: HashOf, batch_size: int, lock: HeldLock,
 ) -> None:
     """Remove the summary's stale list rows: each of their papers is written again without list rows,
     or removed when it has no other source (exactly the papers summary.list_only_papers names); a paper
@@ -150,7 +150,7 @@ def prune_list_rows(
             pruned += len(stored.list_rows)
         if merged:
             _statuses, _rekey, computed = write_papers(store, merged, embedder, extractor, embedding_text,
-                                                        text_hash, progress, lock)
+                                                        text_hash, lock)
             summary.embedded += computed
         summary.list_rows_pruned += pruned  # counted once written: a failed batch removed nothing
         for paper_id, rows in gone:  # each its own write: counted as it goes

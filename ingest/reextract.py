@@ -226,7 +226,7 @@ def _run_reextract(
                 assert extractor is not None and taxonomy is not None  # loaded above for any paper
                 unchanged = summary.unchanged
                 _reextract_chunk(store, chunk, summary, embedder, extractor, taxonomy, embedding_text,
-                                 text_hash, progress, lock)
+                                 text_hash, lock)
                 bar.update(len(chunk), summary.unchanged - unchanged)
         finally:
             bar.close()
@@ -244,7 +244,7 @@ def _run_reextract(
 def _reextract_chunk(
     store: GraphStore, paper_ids: Sequence[str], summary: ReextractSummary, embedder: TextEmbedder | None,
     extractor: PaperExtractor, taxonomy: Taxonomy, embedding_text: TextOf, text_hash: HashOf,
-    progress: bool, lock: HeldLock | None,
+    lock: HeldLock | None,
 ) -> None:
     """Re-extract one batch of stored papers and write, in one write, those whose extraction changed."""
     merged: list[Merged] = []
@@ -285,7 +285,7 @@ def _reextract_chunk(
     else:
         assert embedder is not None
         statuses, _rekey, computed = write_papers(store, merged, embedder, extractor, embedding_text,
-                                                   text_hash, progress, lock, extractions=extractions)
+                                                   text_hash, lock, extractions=extractions)
         summary.embedded += computed
         for paper_id, status in statuses.items():
             summary.statuses[paper_id] = status

@@ -135,7 +135,7 @@ def merged_extractions(merged: list[Merged], extractor: PaperExtractor, embeddin
 
 def write_papers(
     store: GraphStore, merged: list[Merged], embedder: TextEmbedder, extractor: PaperExtractor,
-    embedding_text: TextOf, text_hash: HashOf, progress: bool, lock: HeldLock,
+    embedding_text: TextOf, text_hash: HashOf, lock: HeldLock,
     aliases: dict[str, list[str]] | None = None, extractions: dict[str, Any] | None = None,
     written: list[PaperBundle] | None = None,
 ) -> tuple[dict[str, str], dict[str, str], int]:
