@@ -62,6 +62,7 @@ NEW_PAGE_SIZE = 100
 # gives the `export list-rows --limit` command for all of them).
 SUGGESTED_ROWS_LIMIT = 200
 _FORM_OPTIONS_KEY = "paperkg_web_form_options"
+_SOURCES_KEY = "paperkg_web_paper_sources"
 # The search form's counts (technique tree, sections, totals) cost a full count over the graph
 # (0.7 s at 100k papers); they change only with an ingest, so a page may show them this stale.
 FORM_OPTIONS_CACHE_SECONDS = 30.0
@@ -120,7 +121,33 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"max_query": MAX_QUERY_CHARS, "has_roadmap": _has_roadmap}
+    return {"max_query": MAX_QUERY_CHARS, "has_roadmap": _has_roadmap, "footer_sources": _footer_sources}
+
+
+def _paper_sources(fresh: bool = False) -> dict[str, int]:
+    """Papers by source (list, arxiv, records) and the store's list sections (`list_sections`): where the
+    data comes from is what the store holds, not what a default setup would read. Counted at most every
+    FORM_OPTIONS_CACHE_SECONDS per app unless `fresh` (the About page)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    now = time.monotonic()
+    cached: tuple[float, dict[str, int]] | None = app.extensions.get(_SOURCES_KEY)
+    if not fresh and cached is not None and now - cached[0] < FORM_OPTIONS_CACHE_SECONDS:
+        return cached[1]
+    store = get_store()
+    counts = {value: store.filter_page(SearchFilters(sources=[value]), limit=0)[1]
+              for value, _name in SOURCE_OPTIONS}
+    counts["list_sections"] = len(store.list_sections())
+    app.extensions[_SOURCES_KEY] = (now, counts)
+    return counts
+
+
+def _footer_sources() -> dict[str, int] | None:
+    """_paper_sources for every page's footer; None when the store cannot be read (an error page must
+    render: its footer then names no source)."""
+    try:
+        return _paper_sources()
+    except Exception:
+        return None
 
 
 def _has_roadmap() -> bool:
@@ -990,15 +1017,13 @@ def about() -> str:
     shown = (Label.PAPER, Label.AUTHOR, Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.FINDING,
              Label.MODEL, Label.LIST_SECTION)
     source, packaged = _taxonomy_file_shown(Path(get_taxonomy().source or config.taxonomy))
-    # Papers by source: where the data comes from is what the store holds (a records file's private
-    # metadata is neither the awesome list's nor arXiv's CC0), not what a default setup would read. The
-    # list is credited for its sections too, which a records file's list rows bring.
-    paper_sources = {value: store.filter_page(SearchFilters(sources=[value]), limit=0)[1]
-                     for value, _name in SOURCE_OPTIONS}
+    # A records file's private metadata is neither the awesome list's nor arXiv's CC0; the list is credited
+    # for its sections too, which a records file's list rows bring.
+    paper_sources = _paper_sources(fresh=True)
     return render_template(
         "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
         taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories, meta=_meta(),
-        paper_sources=paper_sources, list_sections=nodes.get(Label.LIST_SECTION, 0),
+        paper_sources=paper_sources, list_sections=paper_sources["list_sections"],
     )
 
 

@@ -4,6 +4,7 @@ a store loaded from a records file claimed the awesome list and arXiv's CC0 for 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,8 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from kg.entities import Paper, PaperBundle
-from tests.api.conftest import app_config
+from kg.store import StoreUnavailable
+from tests.api.conftest import BrokenStore, app_config
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
@@ -38,9 +40,9 @@ def test_a_records_only_store_claims_neither_the_list_nor_arxiv(plumbing_client:
     assert "creativecommons.org" not in where and "neither the awesome list's nor arXiv's CC0" in where
     footer = _footer(html)
     assert "metadata from records files ·" in footer and "awesome list" not in footer
-    # Other pages leave it to the About page: no claim at all.
+    # Every page's footer says the same (it said the list and arXiv's CC0, then nothing off the About page).
     other = _footer(_page(plumbing_client, "/techniques"))
-    assert "CC0" not in other and "awesome list" not in other and "metadata from" not in other
+    assert "metadata from records files ·" in other and "CC0" not in other and "awesome list" not in other
 
 
 def test_a_records_file_with_list_rows_credits_the_list_but_not_arxiv(client: FlaskClient) -> None:
@@ -78,3 +80,17 @@ def test_a_list_and_arxiv_store_names_them_with_their_counts(list_arxiv_client: 
     assert "<strong>arXiv</strong> (2 papers): titles" in where and "creativecommons.org" in where
     assert "<strong>A records file</strong>" not in where
     assert "metadata from the awesome list and arXiv (CC0) ·" in _footer(html)
+
+
+def test_every_pages_footer_names_the_sources_and_an_error_page_none(
+    list_arxiv_client: FlaskClient, tmp_path: Path
+) -> None:
+    for url in ("/", "/techniques", "/new", "/for-you"):
+        footer = _footer(_page(list_arxiv_client, url))
+        assert "metadata from the awesome list and arXiv (CC0) ·" in footer, url
+    # The store down: the error page still renders, naming no source rather than failing.
+    client = create_app(app_config(tmp_path, STORE=BrokenStore(StoreUnavailable("down")))).test_client()
+    response = client.get("/techniques")
+    assert response.status_code == 503
+    footer = _footer(response.get_data(as_text=True))
+    assert "metadata from" not in footer and "about" in footer
