@@ -83,16 +83,22 @@ def str_arg(name: str, default: str | None = None, *, max_chars: int = MAX_ID_CH
         return default
     if len(value) > max_chars:
         raise ParameterError(name, f"at most {max_chars} characters allowed (got {len(value)})")
-    if "\x00" in value:
-        raise ParameterError(name, "must not contain NUL characters")
-    problem = lone_surrogate(value)
+    problem = text_problem(value)
     if problem:
-        raise ParameterError(name, f"must be valid Unicode text: {problem}")
+        raise ParameterError(name, problem)
     if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
         raise ParameterError(name, f"at most {max_bytes} bytes as UTF-8 allowed (got "
                                    f"{len(value.encode('utf-8'))}; a character outside ASCII takes 2 to 4, "
                                    "a CJK character 3): shorten it")
     return value
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` is no text an argument or an id may be (a NUL, a lone surrogate), or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    problem = lone_surrogate(value)
+    return f"must be valid Unicode text: {problem}" if problem else None
 
 
 def lone_surrogate(value: str) -> str | None:
@@ -472,14 +478,12 @@ def check_ids(name: str, values: list[str], *, max_items: int = MAX_LIKED) -> li
     for v in values:
         if not 1 <= len(v) <= MAX_ID_CHARS:
             raise bad_parameter(name, f"ids must be non-empty strings of at most {MAX_ID_CHARS} characters")
-        # No paper id holds a control character (kg.validation.PAPER_ID), and every query parameter
-        # refuses a NUL: one rule, whether the ids come in a query or a JSON body.
-        if "\x00" in v:
-            raise bad_parameter(name, "ids must not contain NUL characters")
-        # A lone surrogate: text no paper id is, and that no store can encode to look it up.
-        problem = lone_surrogate(v)
+        # No paper id holds a control character (kg.validation.PAPER_ID) or a lone surrogate (no store can
+        # encode it to look it up), and every query parameter refuses both: one rule, whether the ids come
+        # in a query or a JSON body.
+        problem = text_problem(v)
         if problem:
-            raise bad_parameter(name, f"ids must be valid Unicode text: {problem}")
+            raise bad_parameter(name, f"ids {problem}")
     return list(dict.fromkeys(values))
 
 
