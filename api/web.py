@@ -30,7 +30,7 @@ from api.params import (
 )
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
 from api.web_chart import year_chart
-from api.web_format import highlight, isolate, shorten
+from api.web_format import display, highlight, isolate, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
@@ -524,7 +524,9 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
-        text = sentence or shorten(hit.paper.abstract)
+        # The text is shown converted from TeX (display, as the paper page shows it), and the words are
+        # marked in that shown text: marks computed on the stored text would land off by what TeX drops.
+        text = display(sentence) if sentence else shorten(hit.paper.abstract)
         snippet = highlight(text, _marked_words(q, result.acronyms, text)) if q else text
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         # Criteria the query or filter named are shown as chips too: they are why the paper is here.

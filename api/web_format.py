@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from kg.explain import content_terms, folded_words, query_terms
 from kg.safe_output import safe_http_url
+from kg.tex import display_text
 
 SNIPPET_CHARS = 260
 
@@ -20,6 +21,22 @@ def http_url(url: str | None) -> str:
     """The URL when it is a safe http(s) URL (kg.safe_output, the rule of every output), else '#'
     (a javascript: link from the data must never be clickable)."""
     return safe_http_url(url) or "#"
+
+
+@functools.lru_cache(maxsize=4096)
+def _display(text: str) -> str:
+    # Cached: a page shows the same titles and abstracts again (result rows, related papers, reloads).
+    return display_text(text)
+
+
+def display(text: str | None) -> str:
+    """Stored text (titles, authors, abstracts, findings, evidence: TeX as arXiv sends it) as the plain
+    Unicode text it stands for (kg.tex.display_text), for every page to show the same way. A plain str:
+    autoescape escapes it as any text ("\\textless" is a "<" shown as text). Never give it text it has
+    already converted (shorten's): TeX is read once."""
+    if not text:
+        return ""
+    return _display(text if isinstance(text, str) else str(text))
 
 
 def isolate(text: str | None) -> str:
@@ -94,8 +111,9 @@ def highlight(text: str, query: str) -> Markup:
 
 
 def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str:
-    """Whitespace-folded text cut at a word boundary with an ellipsis."""
-    text = " ".join((text or "").split())
+    """Stored text as display shows it, whitespace-folded and cut at a word boundary with an ellipsis
+    (converted before cutting: a cut must not split "\\textit{...}" and leave its brace)."""
+    text = " ".join(display(text).split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
@@ -151,7 +169,7 @@ def register(bp: Blueprint) -> None:
 
     for name, function in (("http_url", http_url), ("when", when),
                            ("host", host), ("with_page", with_page), ("isolate", isolate),
-                           ("with_reason_links", with_reason_links)):
+                           ("display", display), ("with_reason_links", with_reason_links)):
         bp.add_app_template_filter(function, name)
     bp.add_app_template_global(node_page_id, "node_page_id")
     bp.add_app_template_global(corrected_filter_url, "corrected_filter_url")

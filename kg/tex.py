@@ -25,7 +25,8 @@ What plain_text does, in one left-to-right pass (linear in the text):
 Text without any of it comes back unchanged (a fast path for the common case). plain_mapped also
 tells, for every character of the plain text, which characters of the original it came from, so a
 sentence found in the plain text can be quoted as the original has it (extraction's evidence is the
-abstract as it is stored and shown)."""
+abstract as it is stored). display_text is what web pages show: plain_text, a citation dropped with
+the space before it."""
 
 from __future__ import annotations
 
@@ -439,3 +440,20 @@ def _command(text: str, name: str, start: int, end: int, out: _Builder) -> int:
     out.drop_before(start)
     out.copy(text[start + 1:end], start + 1)
     return end
+
+
+# A citation with the space or tie before it ("small~\\cite{x}."): plain_text drops the citation but keeps
+# the tie's space, which a reader sees as "small ." — shown text drops both.
+_CITATION = re.compile(r"[ \t]*~?\\cite[A-Za-z]*\*?(?:\s*\[[^\[\]{}]*\])*\s*\{[^{}]*\}")
+
+
+def display_text(text: str | None) -> str:
+    """The text as a reader is shown it: plain_text, and a citation goes with the space before it.
+
+    Always a plain str (never a markupsafe.Markup passed in), for templates to escape as any text."""
+    if not text:
+        return ""
+    text = str.__str__(text)  # a str subclass (Markup) passed through unchanged would skip escaping
+    if not has_tex(text):
+        return text
+    return plain_text(_CITATION.sub("", text))

@@ -87,3 +87,16 @@ def test_highlight_leaves_question_framing_words_alone() -> None:
     assert shown == "Papers about <mark>Pythia</mark> heads"
     # A query of framing words alone still marks them.
     assert str(highlight("Papers about heads", "papers")) == "<mark>Papers</mark> about heads"
+
+
+def test_display_is_plain_text_for_autoescape_and_shorten_converts_before_cutting() -> None:
+    from markupsafe import Markup, escape
+
+    from api.web_format import display
+
+    shown = display(Markup(r"\textless{}b\textgreater{}bold"))
+    assert type(shown) is str and str(escape(shown)) == "&lt;b&gt;bold"
+    assert display(None) == ""
+    # Cut after converting: no "\textit{" or lone brace left at the cut.
+    cut = shorten(r"We find \textit{continuous progress measures} here", 38)
+    assert cut == "We find continuous progress measures …"
