@@ -9,6 +9,7 @@ from kg.entities import RelatedCandidate
 from kg.explain import Labels
 from kg.schema import Label
 from kg.store import GraphStore
+from kg.tex import display_text
 
 MAX_PAPERS = 25
 MAX_AUTHORS = 12
@@ -40,7 +41,8 @@ def neighbourhood(
     edge_keys: set[tuple[str, str]] = set()
 
     def add_node(node_id: str, label: str, kind: str, href: str | None) -> str:
-        nodes.setdefault(node_id, {"id": node_id, "label": label, "kind": kind, "href": href})
+        # The canvas draws labels as text, as the page shows them: TeX in a title or name read, not raw.
+        nodes.setdefault(node_id, {"id": node_id, "label": display_text(label), "kind": kind, "href": href})
         return node_id
 
     def add_edge(source: str, target: str, kind: str) -> None:
@@ -90,5 +92,6 @@ def neighbourhood(
             add_edge(center, hub, "authored")
             add_edge(node, hub, "authored")
             shared_names.append(author)
-        listed.append({"id": cand.id, "label": titles[cand.id], "shared": shared_names})
+        listed.append({"id": cand.id, "label": display_text(titles[cand.id]),
+                       "shared": [display_text(n) for n in shared_names]})
     return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed}

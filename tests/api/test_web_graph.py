@@ -69,3 +69,23 @@ def test_neighbours_are_linked_through_what_they_share_heaviest_first(store: Emb
 
 def test_an_unknown_paper_has_no_neighbourhood(store: EmbeddedStore) -> None:
     assert graph(store, "nope") is None
+
+
+def test_tex_in_titles_and_author_names_is_drawn_as_text(tmp_path: Path) -> None:
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    centre = bundle("T", unit(0), ["probing"], authors=['Kurt G\\"odel'])
+    centre.paper.title = r"\textit{Sparse} probes at $\ell_1$"
+    neighbour = bundle("U", unit(1), ["probing"], authors=['Kurt G\\"odel'])
+    neighbour.paper.title = r"``Grokking'' in {GPT}-2"
+    s.upsert_papers([centre, neighbour])
+    try:
+        data = graph(s, "T")
+    finally:
+        s.close()
+    assert data is not None
+    labels = {n["id"]: n["label"] for n in data["nodes"]}
+    assert labels["p:T"] == "Sparse probes at ℓ₁"
+    assert labels["p:U"] == "“Grokking” in GPT-2"
+    assert "Kurt Gödel" in labels.values() and not any("\\" in v for v in labels.values())
+    assert data["papers"] == [{"id": "U", "label": "“Grokking” in GPT-2",
+                               "shared": ["Probing", "Kurt Gödel"]}]
