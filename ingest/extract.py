@@ -58,6 +58,29 @@ Matching rules (documented here because the extraction's precision depends on th
   ancestor of (or the same as) the longer match's node.
 - Technique and evaluation mentions in artifact sentences (a URL, or "code ... available") do not
   count: "The code, dataset, visualizations ... are available" is not a use of visualization.
+- Nor does a technique or evaluation named as what the paper does not use (word-window rules, no parse):
+  (a) a negation of use before it in its clause, within eight words: "unlike", "without" (not "with and
+      without"), "instead of", "rather than", "as opposed to", "in contrast to/with", "no need for" (and
+      "eliminates / removes / obviates the need for"), "with no", "requires / uses / needs no", "do not /
+      never / no longer use / rely on / require / need / apply / measure ..." (not "not only uses"). A new
+      clause ends its reach ("Without retraining, we apply SAEs" applies SAEs), a comma too unless it
+      continues a list of mentions ("without probing, patching or SAEs"), and the nearest verb of use
+      decides ("does not use gradients and relies on activation patching" relies on it);
+  (b) a sentence whose subject is prior work, up to the paper's own clause ("Prior work relied on SAEs and
+      the logit lens; we ...", "However, existing methods such as probing ...", "Previously, ..."); the
+      subject only: "Building on prior work on SAEs, we ..." and "We find that the existing techniques of
+      logit attribution ... scale" use them;
+  (c) the subject of "has / have been (widely) used / applied / employed" or "was previously used", or a
+      method followed by a relative clause criticising it ("..., which are costly / often brittle"),
+      unless the paper speaks before it in its clause ("We apply SAEs, which have been used to ...") or
+      builds on it ("a refinement of the earlier logit lens", "we improve on activation patching",
+      "Building on activation patching, which has been widely used, ...": a method the paper refines or
+      extends is one it uses, as the list's labels say: Tuned Lens is tagged with the logit lens).
+  Another mention of the same technique in the text still counts (and only counting mentions make its
+  score), and a mention dropped here confirms no ambiguous alias.
+- A technique or evaluation's evidence is the sentence of a non-ambiguous mention when it has one: an
+  abstract sentence before the title (which names the subject, not how it is used), the title before a
+  list TL;DR. The title is quoted as given, without the full stop the analysed text adds after it.
 - An ambiguous alias (the taxonomy's `ambiguous_aliases`) counts only when confirmed by
   (a) a non-ambiguous alias of the same node elsewhere in the title, abstract or TL;DRs (a TL;DR
       confirms techniques and evaluations only: topics, models and components come from the
@@ -130,7 +153,7 @@ if TYPE_CHECKING:
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "13"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "14"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
 # 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
@@ -138,7 +161,9 @@ EXTRACTOR_VERSION = "13"  # 5: list TL;DRs and coordination ellipsis; 7: no modi
 # (see readable), "auto-encoder"; 12: claim rules (relative-clause "we", method sentences "by ...ing",
 # "we ... and find that", component-subject results, adverbs, list items), "(2)" starts its sentence, "1.)"
 # ends none, and a component only describing the setting is not linked; 13: topics and objects only in a
-# paper with the field's domain cue (a language-model or network cue, or the weekly block's domain_cues).
+# paper with the field's domain cue (a language-model or network cue, or the weekly block's domain_cues);
+# 14: a technique or evaluation named as not used (negated, contrasted, prior work) is no mention of its use,
+# evidence prefers an abstract sentence to the title, and a title is quoted without an added full stop.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -551,6 +576,7 @@ class _Layout:
     title_end: int
     tldr_start: int
     tldr_starts: tuple[int, ...] = ()
+    title_length: int = 0  # the title's own characters (title_end also counts a full stop added after it)
 
 
 def broken_long_runs(text: str) -> str:
@@ -618,7 +644,7 @@ def _paper_text(title: Mapped, abstract: Mapped, tldrs: Sequence[Mapped]) -> tup
         length += len(tldr.text)
     if starts:
         tldr_start = starts[0]
-    return join(parts), _Layout(title_end, tldr_start, tuple(starts))
+    return join(parts), _Layout(title_end, tldr_start, tuple(starts), len(head.text))
 
 
 class _AliasMatcher:
@@ -893,7 +919,8 @@ class Extractor:
             mapped.append(text)
             texts.append(text.text[:bound])
             layouts.append(_Layout(min(layout.title_end, bound), min(layout.tldr_start, bound),
-                                   tuple(s for s in layout.tldr_starts if s < bound)))
+                                   tuple(s for s in layout.tldr_starts if s < bound),
+                                   min(layout.title_length, bound)))
         out = []
         for (pid, _, _, _), doc, layout, text in zip(
             papers, nlp.pipe(texts, batch_size=batch_size), layouts, mapped, strict=True
@@ -1024,6 +1051,13 @@ class Extractor:
             if (h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS)
             and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h))
         ]
+        # A technique or evaluation named as what the paper does not do ("Unlike activation patching, ...",
+        # "Prior work relied on SAEs") is no mention of its use, nor does it confirm an ambiguous alias of it.
+        used = [h for h in hits if self._nodes[h.node_id].label in _TLDR_LABELS]
+        if used:
+            mentions = _Mentions.of(used)
+            hits = [h for h in hits if self._nodes[h.node_id].label not in _TLDR_LABELS
+                    or not _unused_mention(tokens, h, mentions)]
         counted = self._resolve(hits, tokens)
         in_tldr = [tokens.idx[h.start] >= layout.tldr_start for h in hits]
         # The paper's own text decides everything but techniques and evaluations, resolved without the
@@ -1036,26 +1070,34 @@ class Extractor:
 
         extraction = Extraction()
         first: dict[str, _Hit] = {}
-        # The evidence of a technique or criterion: its first mention by a non-ambiguous alias when it
-        # has one (Tuned Lens's "logit lens" sentence, not an earlier "lens" one), else its first.
-        plain: dict[str, _Hit] = {}
+        # The evidence of a technique or criterion: a mention by a non-ambiguous alias when it has one
+        # (Tuned Lens's "logit lens" sentence, not an earlier "lens" one); among those, an abstract sentence
+        # before the title (which names the paper's subject, not how it is used: "using sparse autoencoders
+        # to reconstruct the internal activations", not "Sparse Autoencoders Find ... Features"), the title
+        # before a TL;DR; then the first.
+        said: dict[str, tuple[tuple[bool, int, int], _Hit]] = {}
         count: dict[str, int] = {}
         for hit in counted:
             if self._nodes[hit.node_id].label in _TLDR_LABELS:
                 first.setdefault(hit.node_id, hit)
-                if not hit.ambiguous:
-                    plain.setdefault(hit.node_id, hit)
+                at = tokens.idx[hit.start]
+                part = 1 if at < title_end else 2 if at >= layout.tldr_start else 0
+                rank = (hit.ambiguous, part, hit.start)
+                if hit.node_id not in said or rank < said[hit.node_id][0]:
+                    said[hit.node_id] = (rank, hit)
                 count[hit.node_id] = count.get(hit.node_id, 0) + 1  # the TL;DRs' mentions count too
         for hit in own:
             if self._nodes[hit.node_id].label not in _TLDR_LABELS:
                 first.setdefault(hit.node_id, hit)
         # In order of first mention, as without TL;DRs (the hits are sorted by position).
-        for node_id, hit in sorted(first.items(), key=lambda item: (item[1].start, item[1].end, item[0])):
+        for node_id, _hit in sorted(first.items(), key=lambda item: (item[1].start, item[1].end, item[0])):
             label = self._nodes[node_id].label
             if label in _TLDR_LABELS:
-                said = plain.get(node_id, hit)
-                sentence = tokens.text(said.sent)
-                if tokens.idx[said.start] >= layout.tldr_start:
+                evidence = said[node_id][1]
+                at = tokens.idx[evidence.start]
+                # A title quoted as given: without the full stop _paper_text ends it with.
+                sentence = tokens.text(evidence.sent, layout.title_length if at < title_end else None)
+                if at >= layout.tldr_start:
                     sentence = TLDR_EVIDENCE_PREFIX + sentence.strip()
                 if label == Label.TECHNIQUE:
                     extraction.techniques.append(TechniqueUse(
@@ -1243,6 +1285,256 @@ def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
         _TOOL_TASKS.intersection(after[after.index("to") + 1:]))
 
 
+# -- Mentions that are no use (module docstring: "A technique or evaluation named as what the paper does
+# not do ...") ----------------------------------------------------------------------------------------
+# Words that end the stretch a negating cue governs: a new clause ("without retraining, we apply SAEs":
+# the negation is of the retraining), a relative clause, a turn of the contrast.
+_CLAUSE_BREAKS = frozenset({
+    ";", ":", ".", "(", ")", "we", "our", "us", "i", "they", "it", "this", "these", "which", "that", "who",
+    "but", "while", "whereas", "although", "though", "yet", "however", "instead", "here", "then",
+})
+# How many words (other mentions not counted: "without probing, activation patching or SAEs") a negating
+# cue may stand before the mention it governs ("we do not rely on any form of activation patching").
+_NEGATION_REACH = 8
+# A verb of use that "not" / "never" / "no longer" negates: "we do not use probing", "does not require SAEs",
+# "we do not measure faithfulness".
+_USE_VERBS = frozenset({
+    "use", "rely", "require", "need", "employ", "apply", "leverage", "utilize", "utilise", "depend",
+    "involve", "measure", "evaluate", "assess",
+})
+# "not only uses SAEs but also ..." uses them.
+_DETERMINERS = frozenset({"the", "a", "an", "its", "their", "our", "this", "that", "these", "those"})
+_NOT_ONLY = frozenset({"only", "just", "merely", "simply"})
+# Verbs that take away the need: "eliminates the need for activation patching".
+_NEED_REMOVERS = frozenset({"eliminate", "obviate", "remove", "avoid", "bypass", "without", "no"})
+# A sentence whose subject is prior work: an adjective and a noun of work ("Prior work", "Existing
+# circuit discovery methods", "Most previous studies") or an adverb ("Previously, ...") after openers only.
+_PRIOR_ADJECTIVES = frozenset({
+    "prior", "previous", "earlier", "existing", "past", "recent", "traditional", "conventional",
+})
+_PRIOR_NOUNS = frozenset({
+    "work", "method", "approach", "study", "research", "technique", "literature", "effort", "analysis",
+    "analyses", "paper", "attempt", "tool", "author", "researcher",
+})
+_PRIOR_ADVERBS = frozenset({"previously", "traditionally", "historically"})
+# Words a sentence may open with before its prior-work subject ("However, prior work ...", "Unlike most
+# existing methods, ...", "In contrast to prior work, ..."); any other first word ("Building on prior work")
+# makes prior work no subject.
+_PRIOR_OPENERS = frozenset({
+    "however", "but", "yet", "while", "whereas", "although", "though", "unlike", "in", "contrast", "to",
+    "with", "as", "opposed", "date", "so", "far", "most", "many", "much", "some", "several", "all", "the",
+    "such", ",",
+})
+# What ends the prior work's part of the sentence: the paper's own clause ("Prior work relied on SAEs; we
+# use the logit lens", "Whereas prior work probes, our method patches").
+_PRIOR_SCOPE_BREAKS = frozenset({
+    ";", "we", "our", "us", "i", "but", "whereas", "while", "however", "instead", "here",
+})
+# "Activation patching has been used to ..." (and "was previously used"): background, not the paper's use.
+_PRIOR_PARTICIPLES = frozenset({"use", "apply", "employ", "adopt", "leverage", "utilize", "utilise", "rely"})
+_PAST_ADVERBS = frozenset({
+    "previously", "originally", "first", "initially", "traditionally", "historically", "recently",
+    "widely", "extensively", "commonly", "often", "already", "successfully", "mostly", "largely",
+})
+# "..., which are costly / often brittle": a relative clause criticising the method named before it.
+_CRITIQUE_NORMS = frozenset({
+    "costly", "expensive", "brittle", "unreliable", "slow", "inefficient", "intractable", "prohibitive",
+    "fragile", "unscalable", "unstable", "inaccurate", "misleading", "limited", "suffer", "fail", "struggle",
+})
+# Words a critique's "which" may stand after besides other mentions: "SAEs and the logit lens, which",
+# "the logit lens technique, which".
+_CRITIQUE_GAP = frozenset({
+    "and", "or", ",", "the", "a", "an", '"', "'", "`", "-", "technique", "techniques", "method", "methods",
+    "approach", "approaches", "tool", "tools",
+})
+# A method the paper builds on is one it uses: "a refinement of the earlier logit lens", "we improve on
+# activation patching", "Building on activation patching, which has been used ...". (before, after) pairs,
+# a norm for the first word.
+_BUILD_ON = frozenset({
+    ("refinement", "of"), ("extension", "of"), ("variant", "of"), ("generalization", "of"),
+    ("generalisation", "of"), ("improvement", "on"), ("improvement", "over"), ("improvement", "upon"),
+    ("improve", "on"), ("improve", "upon"), ("build", "on"), ("build", "upon"), ("building", "on"),
+    ("building", "upon"), ("base", "on"), ("based", "on"), ("inspire", "by"), ("inspired", "by"),
+})
+_BUILD_ON_VERBS = frozenset({"extend", "extending", "refine", "refining", "generalize", "generalise", "adapt",
+                             "adapting"})
+
+
+@dataclass(frozen=True)
+class _Mentions:
+    """The technique and evaluation mentions of a text: the token indices they cover, start and end at."""
+
+    covered: frozenset[int]
+    starts: frozenset[int]
+    ends: frozenset[int]
+
+    @classmethod
+    def of(cls, hits: Iterable[_Hit]) -> _Mentions:
+        """The mentions of these hits."""
+        spans = [(h.start, h.end) for h in hits]
+        return cls(frozenset(i for s, e in spans for i in range(s, e)), frozenset(s for s, _ in spans),
+                   frozenset(e for _, e in spans))
+
+    def listed_at(self, lowers: Sequence[str], comma: int) -> bool:
+        """Whether the comma at `comma` separates two mentions of a list ("probing, patching", "SAEs, and
+        probing"), not a mention and a clause of its own ("SAEs, uses the logit lens")."""
+        after = comma + 1
+        while after < len(lowers) and lowers[after] in {"and", "or"}:
+            after += 1
+        return comma in self.ends and after in self.starts
+
+
+def _unused_mention(tokens: _TokenView, hit: _Hit, mentions: _Mentions) -> bool:
+    """Whether a technique or evaluation mention says the paper does not use it: a negation of its use
+    governs it ("Unlike activation patching, ...", "We do not use probing", "without SAEs") or it stands in
+    a sentence framed as prior work ("Prior work relied on SAEs", "Activation patching has been used to
+    ...", "the logit lens, which is costly"), a method the paper builds on excepted."""
+    first, last = tokens.bounds[hit.sent]
+    if _negated_use(tokens.lowers, tokens.norms, first, hit.start, mentions):
+        return True
+    if _prior_work_subject(tokens.lowers, tokens.norms, first, hit.start, last):
+        return True
+    if not (_prior_use(tokens.lowers, tokens.norms, hit.end, last)
+            or _critique_after(tokens.lowers, tokens.norms, hit.end, last, mentions)):
+        return False
+    # A background sentence of the paper's own clause ("we apply SAEs, which have been used to ...") or of a
+    # method it builds on ("Building on activation patching, which is costly, ...") is a use.
+    return not (_first_person_before(tokens.lowers, first, hit.start)
+                or _builds_on(tokens.lowers, tokens.norms, first, hit.start))
+
+
+def _negation_cue_ends_at(lowers: Sequence[str], norms: Sequence[str], j: int, first: int) -> bool | None:
+    """Whether a cue negating the use of what follows ends at token j: "unlike", "without", "instead of",
+    "rather than", "as opposed to", "in contrast to / with", "no need for", "do not use / rely on"; None
+    when an affirmative verb of use does ("does not use gradients and relies on activation patching")."""
+    word = lowers[j]
+    before = lowers[j - 1] if j - 1 >= first else ""
+    if word == "unlike":
+        return True
+    if word == "without":
+        return before not in {"and", "or"}  # "with and without activation steering" uses it
+    if word == "no" and j - 1 >= first and (before == "with" or norms[j - 1] in _USE_VERBS):
+        return True  # "requires no SAEs", "with no probing"
+    if (before, word) in {("instead", "of"), ("rather", "than"), ("contrast", "to"), ("contrast", "with")}:
+        return True
+    if (before, word) == ("opposed", "to"):
+        return j - 2 >= first and lowers[j - 2] == "as"
+    if (before, word) == ("need", "for"):
+        return any(lowers[k] in _NEED_REMOVERS or norms[k] in _NEED_REMOVERS
+                   for k in range(max(first, j - 4), j - 1))
+    relies_on = word in {"on", "upon"} and j - 1 >= first and norms[j - 1] in {"rely", "depend"}
+    if norms[j] in _USE_VERBS or relies_on:
+        verb = j - 1 if relies_on else j
+        if verb > first and lowers[verb - 1] in _DETERMINERS:
+            return False  # a noun: "Unlike the use of activation patching"
+        for k in range(verb - 1, max(first, verb - 3) - 1, -1):
+            no_longer = k > first and lowers[k - 1:k + 1] == ["no", "longer"]
+            if lowers[k] in {"not", "n't", "never"} or no_longer:
+                return True if lowers[k + 1] not in _NOT_ONLY else None
+        return None
+    return False
+
+
+def _negated_use(lowers: Sequence[str], norms: Sequence[str], first: int, start: int,
+                 mentions: _Mentions) -> bool:
+    """Whether a negating cue governs the mention at `start`: before it, in the same clause, within
+    _NEGATION_REACH words (a list of mentions is one stretch: "without probing, patching or SAEs")."""
+    budget = _NEGATION_REACH
+    j = start - 1
+    while j >= first and budget > 0:
+        cue = _negation_cue_ends_at(lowers, norms, j, first)
+        if cue is not False:
+            return bool(cue)  # the nearest verb of use governs the mention, affirmed or negated
+        word = lowers[j]
+        if word in _CLAUSE_BREAKS or (word == "," and not mentions.listed_at(lowers, j)):
+            return False  # "," goes on only in a list of mentions: "without probing, patching"
+        if j not in mentions.covered:
+            budget -= 1
+        j -= 1
+    return False
+
+
+def _prior_work_subject(lowers: Sequence[str], norms: Sequence[str], first: int, start: int,
+                        last: int) -> bool:
+    """Whether the mention at `start` is in the part of its sentence whose subject is prior work
+    ("Prior work relied on SAEs and the logit lens", "However, existing methods such as probing ...")."""
+    k = first
+    while k < start and (lowers[k] in _PRIOR_OPENERS or not lowers[k].strip()):
+        k += 1
+    if k >= start:
+        return False
+    if lowers[k] in _PRIOR_ADVERBS:
+        end = k + 1
+    elif lowers[k] in _PRIOR_ADJECTIVES:
+        # "Prior work", "Existing circuit discovery methods", "Previous SAE work" (the mention inside).
+        noun = next((m for m in range(k + 1, min(last, k + 4)) if norms[m] in _PRIOR_NOUNS), None)
+        if noun is None:
+            return False
+        end = noun + 1
+    else:
+        return False
+    return not any(lowers[t] in _PRIOR_SCOPE_BREAKS for t in range(end, start))
+
+
+def _prior_use(lowers: Sequence[str], norms: Sequence[str], end: int, last: int) -> bool:
+    """Whether the mention ending at `end` is the subject of "has / have been (widely) used" or "was
+    previously used"."""
+    for j in range(end, min(last - 2, end + 6)):
+        if lowers[j] in {";", ".", "we", "our", "us"}:
+            return False
+        if lowers[j] in {"has", "have"} and lowers[j + 1] == "been":
+            m = j + 2
+        elif lowers[j] in {"was", "were"} and lowers[j + 1] in _PAST_ADVERBS:
+            m = j + 1
+        else:
+            continue
+        while m < last - 1 and (lowers[m] in _PAST_ADVERBS or _is_adverb(lowers[m])):
+            m += 1
+        return m < last and norms[m] in _PRIOR_PARTICIPLES and lowers[m].endswith("ed")
+    return False
+
+
+def _critique_after(lowers: Sequence[str], norms: Sequence[str], end: int, last: int,
+                    mentions: _Mentions) -> bool:
+    """Whether a relative clause right after the mention ending at `end` criticises it: "..., which are
+    costly", "the logit lens technique, which is often brittle"."""
+    j = end
+    while j < last and (j in mentions.covered or lowers[j] in _CRITIQUE_GAP):
+        j += 1
+    if j >= last or lowers[j] not in {"which", "that"}:
+        return False
+    for k in range(j + 1, min(last, j + 6)):
+        if lowers[k] in {",", ";", ".", "but", "and", "not", "n't"}:
+            return False
+        if norms[k] in _CRITIQUE_NORMS:
+            return True
+    return False
+
+
+def _first_person_before(lowers: Sequence[str], first: int, start: int) -> bool:
+    """Whether the paper speaks ("we", "our") in the clause of the mention at `start`, before it."""
+    for j in range(start - 1, first - 1, -1):
+        if lowers[j] == ";":
+            return False
+        if lowers[j] in {"we", "our", "us"}:
+            return True
+    return False
+
+
+def _builds_on(lowers: Sequence[str], norms: Sequence[str], first: int, start: int) -> bool:
+    """Whether the mention at `start` is what the sentence builds on: "a refinement of the earlier logit
+    lens", "we improve on activation patching", "Building on activation patching"."""
+    for j in range(start - 1, max(first, start - _NEGATION_REACH) - 1, -1):
+        if lowers[j] in _CLAUSE_BREAKS:
+            return False
+        if norms[j] in _BUILD_ON_VERBS or lowers[j] in _BUILD_ON_VERBS:
+            return True
+        if j - 1 >= first and ((lowers[j - 1], lowers[j]) in _BUILD_ON
+                               or (norms[j - 1], lowers[j]) in _BUILD_ON):
+            return True
+    return False
+
+
 class _TokenView:
     """Per-token strings and sentence bounds of a doc, read once as arrays (no Token objects)."""
 
@@ -1282,11 +1574,13 @@ class _TokenView:
         if rows:
             self.bounds.append((start, len(rows)))
 
-    def text(self, sent: int) -> str:
-        """The text of one sentence as the paper gives it (TeX markup and all: see readable)."""
+    def text(self, sent: int, limit: int | None = None) -> str:
+        """The text of one sentence as the paper gives it (TeX markup and all: see readable), cut at the
+        analysed text's character `limit` when given."""
         start, end = self.bounds[sent]
         span = self.doc[start:end]
-        return self.source.source_span(span.start_char, span.end_char)
+        stop = span.end_char if limit is None else min(span.end_char, limit)
+        return self.source.source_span(span.start_char, stop)
 
     def start_char(self, sent: int) -> int:
         """Character offset where a sentence starts."""

@@ -744,7 +744,8 @@ def test_a_text_past_spacys_max_length_is_cut_not_fatal(extractor: Extractor) ->
      {"gradient_attribution", "activation_patching"}),
     # Any other word before it is no part of the modifier (review: an allow-list of words missed these).
     ("We propose activation and path patching.", {"activation_patching", "path_patching"}),
-    ("Unlike activation and attribution patching, we find heads.",
+    # ("Unlike ..." itself names them as not used: tests/ingest/test_extract_use_cues.py.)
+    ("Besides activation and attribution patching, we find heads.",
      {"activation_patching", "attribution_patching"}),
     ("We study how activation and path patching differ.", {"activation_patching", "path_patching"}),
     ("The gold standard is activation and path patching.", {"activation_patching", "path_patching"}),

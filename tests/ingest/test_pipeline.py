@@ -489,7 +489,7 @@ def test_a_paper_without_abstract_is_embedded_from_its_list_tldrs(
     detail = store.get_paper("post")
     assert detail is not None and detail.paper.abstract in (None, "")
     assert [(t.technique_id, t.source, t.evidence) for t in detail.techniques] == [
-        ("logit_lens", "extracted", "interpreting GPT: the logit lens."),  # the title's
+        ("logit_lens", "extracted", "interpreting GPT: the logit lens"),  # the title's
         ("sae", "extracted", "List TL;DR: Sparse autoencoders recover features.")]
     assert all(f.kind == "title" for f in detail.findings)
 
@@ -517,7 +517,7 @@ def test_a_changed_tldr_re_embeds_and_re_extracts_a_paper(
     detail = store.get_paper(pid)
     assert detail is not None
     assert [(t.technique_id, t.evidence) for t in detail.techniques if t.source == "extracted"] == [
-        ("logit_lens", "Interpreting GPT: the logit lens."), ("tuned_lens", "List TL;DR: " + new_tldr)]
+        ("logit_lens", "Interpreting GPT: the logit lens"), ("tuned_lens", "List TL;DR: " + new_tldr)]
     counting.extracted.clear()
     again, _ = _ingest_list(store, listed(new_tldr), taxonomy, None, embedder, counting)
     assert counting.extracted == [] and again.unchanged == 1
