@@ -7,8 +7,13 @@ without backoff, does not retry read timeouts and returns nothing on an empty or
 page. Here: a timeout on every request, at least `delay` seconds between requests, exponential
 backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page (a 5xx or 429 carrying
 Retry-After waits at least what it asks, up to RETRY_AFTER_MAX), API error feeds turned
-into a clear ArxivError. Errors and warnings name the request (query part, page, start), not its URL:
-a weekly query URL is over a thousand characters; the URL is logged at DEBUG level.
+into a clear ArxivError. A suspicious empty page is one without entries before the end of the results:
+its own totalResults, or the totalResults an earlier page of the same search gave, is past its start
+(arXiv's known flaky empty page mid-pagination: a later page saying totalResults 0 does not end a search
+its first page said was longer). A first page whose totalResults is 0 is a real answer, that nothing
+matched: accepted at once, as `arxiv` accepts it.
+Errors and warnings name the request (query part, page, start), not its URL: a weekly query URL is over
+a thousand characters; the URL is logged at DEBUG level.
 
 Entry dates follow the records file's rule (records_file.stored_date: read as the `arxiv` package reads
 them, a year within YEAR_MIN..YEAR_MAX): `arxiv`'s parser raises on a date it cannot read, which stopped
@@ -373,9 +378,13 @@ class ArxivSource:
             raise _Retryable(f"malformed feed ({feed.error})")
         return Page(feed.header, feed.results, feed.malformed, feed.error, dropped=dropped)
 
-    def fetch_page(self, search: arxiv.Search, start: int, size: int, *, label: str | None = None
-                   ) -> Page:
+    def fetch_page(self, search: arxiv.Search, start: int, size: int, *, label: str | None = None,
+                   expected: int = 0) -> Page:
         """One validated page, retried with exponential backoff; ArxivError when retries run out.
+
+        A page without entries is retried when results should be there: its totalResults, or `expected`
+        (the totalResults earlier pages of the same search gave), is past `start`. A first page saying
+        totalResults 0 is arXiv's answer that nothing matched, not retried.
 
         A retried 5xx or 429 answer carrying Retry-After waits the longer of the backoff and what it asks
         (at most RETRY_AFTER_MAX seconds); the warning then ends "(Retry-After)".
@@ -391,9 +400,12 @@ class ArxivSource:
         for attempt in range(self.retries + 1):
             try:
                 feed = self._validate(self._get(url), where)
-                total = feed.header.total_results
+                total = max(feed.header.total_results, expected)
                 if not feed.results and not feed.dropped and total > start:
-                    raise _Retryable(f"empty page although totalResults={total}")
+                    said = feed.header.total_results
+                    raise _Retryable(f"empty page although totalResults={total}" if said == total else
+                                     f"empty page saying totalResults={said} although earlier pages "
+                                     f"said {total}")
                 self.skipped += feed.dropped
                 return feed
             except _Retryable as exc:
@@ -449,8 +461,9 @@ class ArxivSource:
         window_start = _stamp(start_date)
         start, total = 0, None
         while total is None or start < total:
-            feed = self.fetch_page(search, start, self.page_size, label=label)
-            total = feed.header.total_results
+            # Later pages are held to the first page's total: a flaky empty page there may say 0.
+            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0)
+            total = max(feed.header.total_results, total or 0)
             if not feed.results and not feed.dropped:
                 break
             for result in feed.results:
@@ -464,24 +477,6 @@ class ArxivSource:
                 seen.add(key)
                 yield record
             start += len(feed.results) + len(feed.dropped)
-
-    def search_again(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
-                     label: str | None = None) -> list[Record]:
-        """`search` asked again, with the retry backoff, after it found nothing although related
-        queries did: arXiv sometimes answers a valid query with a spurious empty feed (totalResults 0).
-
-        Up to `retries` more tries, backing off as for any transient failure; [] when all stay empty.
-        """
-        for attempt in range(self.retries):
-            pause, _ = self._pause(attempt)
-            log.warning("arXiv answered %s with no papers while related queries had some; retry %d/%d "
-                        "in %.2f s", label or describe(arxiv.Search(query=query)), attempt + 1, self.retries,
-                        pause)
-            time.sleep(pause)
-            records = list(self.search(query, start_date=start_date, end_date=end_date, label=label))
-            if records:
-                return records
-        return []
 
     def updated_since(self, query: str, since: date | datetime, *, max_pages: int = MAX_UPDATE_PAGES,
                       label: str | None = None) -> Iterator[Record]:
@@ -499,8 +494,8 @@ class ArxivSource:
         for _ in range(max_pages):
             if total is not None and start >= total:
                 return
-            feed = self.fetch_page(search, start, self.page_size, label=label)
-            total = feed.header.total_results
+            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0)
+            total = max(feed.header.total_results, total or 0)
             records = [record_from_result(r) for r in feed.results]
             recent = [r for r in records if (r.updated or r.published or "")[:10] >= low]
             yield from recent

@@ -1,7 +1,8 @@
 """Matching records to stored papers: by arXiv id, DOI or title key (resolve_stored_ids), a list row by
 its link (match_by_link); and the id each record is written under (target_ids), with the clash of two
 papers on one id (id_clash) and the records a run merged into one paper, by the key that joined them
-(merges_of)."""
+(merges_of). Records of a new arXiv id with the title of another arXiv paper are kept apart but flagged
+(possible_duplicates)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ingest.titles import same_paper_title
 from kg.entities import Paper, PaperDetail
 from kg.schema import EDGE_SOURCE_LIST
 from kg.store import GraphStore
+from kg.validation import author_key
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,88 @@ def resolve_stored_ids(
                 if warn and paper is not None:
                     warn_if_dois_differ(record, paper, stored_id=hit)
         out.append(hit)
+    return _by_former_ids(store, records, out)
+
+
+def _by_former_ids(store: GraphStore, records: Sequence[Record], stored_ids: list[str | None]
+                   ) -> list[str | None]:
+    """`stored_ids` with the records no key matched whose records-file `id` is a former id of a stored
+    paper (an alias: the id a record merged into that paper was given, or a slug it replaced) matched to
+    that paper: a records file is how a list-only paper's metadata is updated, and with a new title the
+    record matched nothing, so it was stored as a second paper that took over the alias. A record with an
+    arXiv id is written under it, whatever its `id`; an `id` that is a stored paper's own is that paper
+    already (the record is written under it)."""
+    asked = {i: r.explicit_id for i, r in enumerate(records)
+             if stored_ids[i] is None and not r.arxiv_id and r.explicit_id}
+    if not asked:
+        return stored_ids
+    own = {p.id for p in store.get_papers(sorted(set(asked.values())))}
+    # One look-up an id (the store has no batched one); only for unmatched records that name an id.
+    successors = {explicit: store.successor_of(explicit) for explicit in sorted(set(asked.values()) - own)}
+    out = list(stored_ids)
+    for index, explicit in asked.items():
+        successor = successors.get(explicit)
+        if successor and successor != explicit:
+            out[index] = successor
     return out
+
+
+def possible_duplicates(store: GraphStore, records: Sequence[Record]) -> list[dict[str, Any]]:
+    """The records that would be stored as new papers with another arXiv paper's title: a re-post under a
+    new arXiv id, most likely, but two arXiv ids can share a title, so they are not merged (see
+    _possible_duplicates for the entries). The pipeline warns of each and lists them in its summary; the
+    weekly run lists the ones its load will warn of."""
+    found = store.find_paper_ids(
+        arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id}),
+        dois=sorted({r.doi for r in records if r.doi}),
+        title_keys=sorted({r.title_key for r in records if r.arxiv_id and r.title_key}),
+    )
+    wanted = sorted({found[r.title_key] for r in records if r.arxiv_id and r.title_key in found})
+    stored = {p.id: p for p in store.get_papers(wanted)} if wanted else {}
+    return _possible_duplicates(records, found, stored)
+
+
+def _possible_duplicates(records: Sequence[Record], found: Mapping[str, str],
+                         stored: Mapping[str, Paper]) -> list[dict[str, Any]]:
+    """Records with an arXiv id not stored (by that id or their DOI) whose title key (title_key, the rule
+    the stores key titles by) is a stored paper's of another arXiv id, or an earlier record's of the run
+    with another arXiv id: {arxiv_id, title, matches (the paper id), matches_title, stored (False: a
+    record of this run), authors: "same", "overlap", "different" or "unknown" (one has none)}.
+
+    `found` is the store's find_paper_ids answer for the records' ids, DOIs and title keys; `stored` the
+    papers it names by title key."""
+    out: list[dict[str, Any]] = []
+    first: dict[str, Record] = {}  # title key -> the run's first record of it with an arXiv id
+    for record in records:
+        key = record.title_key
+        if not record.arxiv_id or not key:
+            continue
+        earlier = first.setdefault(key, record)
+        if record.arxiv_id in found or (record.doi and record.doi in found):
+            continue  # stored already under its id, or joins a stored paper by its DOI
+        paper = stored.get(found.get(key, ""))
+        if paper is not None and paper.arxiv_id and paper.arxiv_id != record.arxiv_id:
+            out.append(_duplicate_entry(record, paper.id, paper.title, paper.authors, stored=True))
+        elif earlier.arxiv_id != record.arxiv_id:
+            out.append(_duplicate_entry(record, earlier.paper_id, earlier.title, earlier.authors,
+                                        stored=False))
+    return out
+
+
+def _duplicate_entry(record: Record, matches: str, title: str, authors: Sequence[str], *, stored: bool
+                     ) -> dict[str, Any]:
+    return {"arxiv_id": record.arxiv_id, "title": record.title, "matches": matches, "matches_title": title,
+            "stored": stored, "authors": _authors_overlap(record.authors, authors)}
+
+
+def _authors_overlap(authors: Sequence[str], others: Sequence[str]) -> str:
+    """How two author lists compare by their Author node keys: same, overlap, different or unknown."""
+    keys, other_keys = {author_key(a) for a in authors} - {""}, {author_key(a) for a in others} - {""}
+    if not keys or not other_keys:
+        return "unknown"
+    if keys == other_keys:
+        return "same"
+    return "overlap" if keys & other_keys else "different"
 
 
 def list_link_key(url: str | None) -> str | None:

@@ -16,6 +16,7 @@ from ingest.list_match import (
     match_by_link,
     merged_away_ids,
     merges_of,
+    possible_duplicates,
     resolve_stored_ids,
     target_ids,
 )
@@ -37,7 +38,7 @@ from ingest.prune import (
 )
 from ingest.records import Record
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
-from ingest.summary import IngestSummary, shortened, unknown_labels_of
+from ingest.summary import IngestSummary, possible_duplicate_warning, shortened, unknown_labels_of
 from ingest.write import HashOf, ListEdges, Merged, TextOf, stored_list_edges, write_papers
 from kg.entities import EvaluationUse, ListRow, Paper, PaperBundle, PaperDetail, TechniqueUse
 from kg.schema import EDGE_SOURCE_LIST, Label
@@ -360,6 +361,9 @@ def _run_ingest(
         # Records of one paper reached through different keys (a slug stored earlier, an arXiv id
         # now) collapse onto one target id; records of different papers that only share an id do not.
         stored_ids = resolve_stored_ids(store, merged, warn=True) if merged else []
+        summary.possible_duplicates = possible_duplicates(store, merged) if merged else []
+        for entry in summary.possible_duplicates:
+            log.warning("%s", possible_duplicate_warning(entry))
         if merged:
             stored_ids = match_by_link(store, merged, stored_ids)
         by_target: dict[str, tuple[Record, str | None]] = {}

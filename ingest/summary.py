@@ -1,13 +1,13 @@
 """What an ingest run reports: IngestSummary with its counts, JSON and text forms, and the unknown labels
 it lists.
 
-Its text helpers (counted, did_you_mean, head_and_items, shortened) serve the CLI, list matching and the
-re-extraction's summary too."""
+Its text helpers (counted, did_you_mean, head_and_items, shortened, possible_duplicate_text) serve the CLI,
+list matching, the weekly run and the re-extraction's summary too."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,9 @@ class IngestSummary:
     embedded: int = 0  # vectors actually computed (the rest came from the cache)
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
     statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
+    # Records stored as new papers with the title of another arXiv paper (ingest.list_match's
+    # possible_duplicates entries): kept apart, since two arXiv ids are two papers, but worth a look.
+    possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
     # The papers this run wrote new or updated, in the order written: {paper_id, title, lines} (the list
     # lines of its rows in this run, [] for other sources), with previous_title when the title changed.
     new_papers: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +103,7 @@ class IngestSummary:
             "merged_by": self.merged_by, "merged_details": self.merged_details,
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
             "rekeyed": self.rekeyed, "new_papers": self.new_papers, "updated_papers": self.updated_papers,
+            "possible_duplicates": self.possible_duplicates,
         }
         if self.whole_list:
             # The counts of counts() are replaced by the rows and papers themselves.
@@ -122,6 +126,7 @@ class IngestSummary:
             if papers:
                 lines += head_and_items(f"{what}:", [_written_paper_text(p) for p in papers],
                                          shown=_WRITTEN_SHOWN)
+        lines += possible_duplicate_lines(self.possible_duplicates)
         for item in self.rejected_details:
             lines.append(f"  rejected: {item.get('title') or item.get('source_id')}: {item['reason']}")
         if self.unknown_labels:
@@ -212,6 +217,34 @@ def _retitled_text(entry: dict[str, Any]) -> str:
     where = f"line {entry['line']}: " if entry.get("line") is not None else ""
     return (f"{where}'{terminal_safe(entry['title'])}' into '{terminal_safe(entry['into_title'])}' "
             f"[{terminal_safe(entry['into'])}]")
+
+
+_AUTHORS_SAID = {"same": "the same authors", "overlap": "some authors in common",
+                 "different": "no author in common", "unknown": "authors not known for both"}
+
+
+def possible_duplicate_text(entry: Mapping[str, Any]) -> str:
+    """A possible_duplicates entry (ingest.list_match) as text: the new arXiv id, the paper whose title it
+    has, whether they share authors."""
+    where = "the stored paper" if entry["stored"] else "another paper of this run,"
+    return (f"{terminal_safe(entry['arxiv_id'])} has the title of {where} {terminal_safe(entry['matches'])} "
+            f"('{terminal_safe(shortened(entry['matches_title'], 100))}'), "
+            f"{_AUTHORS_SAID.get(entry['authors'], terminal_safe(entry['authors']))}")
+
+
+def possible_duplicate_warning(entry: Mapping[str, Any]) -> str:
+    """The warning a run logs for a possible_duplicates entry: what it found, what it did, what to check."""
+    return (f"possible duplicate: {possible_duplicate_text(entry)}; stored as a paper of its own, as two "
+            "arXiv ids are never merged by title: check whether it is the same paper posted again")
+
+
+def possible_duplicate_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The text summary lines about the new papers that may repeat another's (none: no lines)."""
+    if not entries:
+        return []
+    head = (f"{counted(len(entries), 'new paper')} with the title of another arXiv paper (possible "
+            "duplicates, stored apart; check them):")
+    return head_and_items(head, [possible_duplicate_text(e) for e in entries], shown=_WRITTEN_SHOWN)
 
 
 # The keys a merge is counted by, as the text summary names them.

@@ -9,14 +9,17 @@ watermark, and (without a watermark) now - 7 days. A watermark more than CLOCK_T
 clock (set by a run whose clock was fast) is not trusted: the latest one not ahead of the clock stands
 in for it, and the run warns ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
-timeouts and sporadic empty pages; a query part answered with no papers while the others have some is
-asked again, then accepted with a warning) -> de-duplicate on (arXiv id, version), newest version wins ->
+timeouts and sporadic empty pages mid-pagination; a query part whose first page says totalResults 0 has
+no papers in the window, which is taken as arXiv's answer, at INFO) -> de-duplicate on (arXiv id,
+version), newest version wins ->
 known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
 (a new version updates them, and is not judged by the gate again; new versions of stored papers
 submitted before the window come from a second walk in lastUpdatedDate order), new ones pass the
 relevance gate, and so do new versions (v2 or later) that the walk finds of candidates an earlier run
 rejected and that are not stored: retitled or rewritten, such a paper may be MI now, and the
-submittedDate query never returns it again (they count as candidates) -> rejections recorded -> the
+submittedDate query never returns it again (they count as candidates) -> rejections recorded -> kept
+records with the title of another arXiv paper (a re-post under a new id, most likely) named in the
+summary as possible duplicates (two arXiv ids are two papers: loaded apart; the load warns) -> the
 kept records through `run_ingest` (its own IngestRun, source "arxiv-weekly-load", linked from the
 weekly run's counts) -> the IngestRun "arxiv-weekly" succeeds with watermark = window end, unless the
 window starts after what had to be covered (a --since later than the watermark: a gap), which moves no
@@ -48,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
+from ingest.summary import possible_duplicate_text
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
 from kg.schema import Label
@@ -139,7 +143,7 @@ class WeeklySummary:
     new_ids: list[str] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
     status: str = "succeeded"
-    # Query parts (1-based) arXiv still answered with no papers after the retries, accepted as empty.
+    # Query parts (1-based) arXiv answered with no papers in the window (totalResults 0).
     empty_queries: list[int] = field(default_factory=list)
     load_run: str | None = None  # the run_ingest run that loaded the papers (source LOAD_SOURCE)
     watermark: str | None = None  # the watermark this run set (None: failed, or a gap run)
@@ -156,6 +160,10 @@ class WeeklySummary:
     # kept or rejected; one stored since under its DOI or title is known, not judged). In the JSON only:
     # the stored run counts keep the API's RunCounts fields.
     rejudged: list[str] = field(default_factory=list)
+    # Kept candidates with the title of another arXiv paper (ingest.list_match.possible_duplicates: a
+    # re-post under a new id, most likely), loaded as papers of their own with a warning. In the JSON only,
+    # as `rejudged`.
+    possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -172,7 +180,7 @@ class WeeklySummary:
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
                 "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
-                "rejections": self.rejections}
+                "possible_duplicates": self.possible_duplicates, "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -201,10 +209,11 @@ class WeeklySummary:
             text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
         text += (f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged "
                  f"(run {self.run_id})")
-        if self.empty_queries:
-            parts = ", ".join(str(i) for i in self.empty_queries)
-            text += (f"; query part {parts} of {self.queries} still answered no papers after retries "
-                     "(accepted as empty)")
+        if self.possible_duplicates:  # one line: the scheduler logs this text as one record
+            n = len(self.possible_duplicates)
+            text += (f"; {n} possible {'duplicate' if n == 1 else 'duplicates'} (stored apart, check "
+                     f"{'it' if n == 1 else 'them'}): "
+                     + "; ".join(possible_duplicate_text(e) for e in self.possible_duplicates))
         if self.gap_from:
             text += (f"; watermark not moved: the window starts after {self.gap_from}, so papers from "
                      f"{self.gap_from} to {self.window_start} were not fetched (run without --since to "
@@ -505,26 +514,22 @@ def is_newer_version(record: Record, paper: Paper) -> bool:
 
 def _query_results(source: Any, queries: Sequence[str], start: datetime, end: datetime,
                    empty_parts: list[int] | None) -> list[list[Record]]:
-    """Each query's records. A query part answered with no papers while other parts have some is
-    suspect (arXiv sometimes answers totalResults 0 to a valid query): it is asked again with the
-    source's retry backoff; still empty, it is accepted with a warning and its number noted."""
+    """Each query's records. A query part without papers in the window (a first page saying
+    totalResults 0) is arXiv's answer, not a failure: taken at once, logged at INFO and its number noted
+    (the source retries the flaky empty pages mid-pagination; a window with no papers at all is judged
+    by the caller)."""
     n = len(queries)
-    labels = [f"query {i}/{n}" for i in range(1, n + 1)]
-    results = [list(source.search(q, start_date=start, end_date=end, label=label))
-               for q, label in zip(queries, labels, strict=True)]
-    if not any(results):
-        return results  # the whole window empty: judged by the caller
-    for i, (query, label) in enumerate(zip(queries, labels, strict=True)):
-        if results[i]:
-            continue
-        results[i] = source.search_again(query, start_date=start, end_date=end, label=label)
-        if not results[i]:
-            log.warning("arXiv %s (%s) still answered no papers after retries while other queries had "
-                        "%d: accepted as empty; if its papers are missing, run again with --since %s",
-                        label, query[:80] + ("..." if len(query) > 80 else ""),
-                        sum(len(r) for r in results), start.date().isoformat())
+    results: list[list[Record]] = []
+    for i, query in enumerate(queries, 1):
+        records = list(source.search(query, start_date=start, end_date=end, label=f"query {i}/{n}"))
+        results.append(records)
+        if not records:
+            # A quiet part (a narrow query, a short window) is no news; asking it again every run filled
+            # the Monday log with retry warnings for an answer that was right.
+            log.info("arXiv has no papers in the window for query %d/%d (%s)", i, n,
+                     query[:80] + ("..." if len(query) > 80 else ""))
             if empty_parts is not None:
-                empty_parts.append(i + 1)
+                empty_parts.append(i)
     return results
 
 
@@ -534,7 +539,7 @@ def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end
 
     Pages may come in any order (arXiv sometimes ignores sortBy), so nothing stops early on dates:
     the source pages to totalResults, and duplicates across pages and queries are dropped by
-    (id, version). Query parts accepted as empty after retries are appended to `empty_parts` (1-based).
+    (id, version). Query parts without papers in the window are appended to `empty_parts` (1-based).
     """
     best: dict[str, Record] = {}
     seen: set[tuple[str, int | None]] = set()
@@ -666,7 +671,7 @@ def _check_clock(summary: WeeklySummary, start: datetime, end: datetime, arxiv_t
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: TextEmbedder | None, taxonomy: Taxonomy | None, extractor: PaperExtractor | None,
          threshold: float | None, config: Config, progress: bool, held: Any) -> None:
-    from ingest.list_match import resolve_stored_ids
+    from ingest.list_match import possible_duplicates, resolve_stored_ids
     from ingest.pipeline import run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
@@ -735,6 +740,9 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     summary.rejected = len(rejections)
     summary.rejections = [{"arxiv_id": r.arxiv_id, "title": r.title, "reason": r.reason, "score": r.score}
                           for r in rejections]
+    # Kept = new papers: one with another arXiv paper's title is loaded (two ids are two papers) and
+    # named in the summary; the load warns of it (resolve_stored_ids).
+    summary.possible_duplicates = possible_duplicates(store, kept) if kept else []
     to_load = known_records + kept
     if to_load:
         loaded = run_ingest(store, to_load, source=LOAD_SOURCE, embedder=embedder, extractor=extractor,

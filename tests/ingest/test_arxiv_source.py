@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -582,10 +583,39 @@ def test_retry_after_values(value: str | None, seconds: float | None) -> None:
     assert retry_after_seconds(value, now=datetime(2026, 11, 26, 19, 0, tzinfo=UTC)) == seconds
 
 
-def test_the_empty_query_re_ask_keeps_its_backoff(local_arxiv: LocalArxivServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """search_again shares the pause computation: no header there, so the doubling backoff."""
+def test_a_first_page_with_no_results_is_taken_at_once(local_arxiv: LocalArxivServer,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """QA (weekly reader): a query with genuinely no results (totalResults 0 on its first page, arXiv's
+    answer) was asked again four times with warnings on every run; it is arXiv's answer, as `arxiv` takes
+    it."""
     pauses = _pauses(monkeypatch)
-    found = _source(local_arxiv, delay=0.0, backoff=1.5).search_again(
-        "ti:nothingmatchesthis", start_date=date(2020, 1, 1), end_date=date(2025, 1, 1))
-    assert found == [] and pauses == [1.5, 3.0]
+    with caplog.at_level(logging.INFO, logger="ingest"):
+        found = list(_source(local_arxiv, delay=0.0, backoff=1.5).search(
+            "ti:nothingmatchesthis", start_date=date(2020, 1, 1), end_date=date(2025, 1, 1)))
+    assert found == [] and pauses == [] and len(local_arxiv.requests) == 1
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_later_page_saying_no_results_is_retried_not_the_end(local_arxiv: LocalArxivServer,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """An empty page mid-pagination is arXiv's flaky page even when it says totalResults 0: retried with
+    the backoff (it ended the search silently, losing the later pages' papers)."""
+    pauses = _pauses(monkeypatch)
+    window = dict(start_date=date(2022, 1, 1), end_date=date(2023, 12, 31))
+    clean = [r.arxiv_id for r in _source(local_arxiv, delay=0.0, page_size=5).search("cat:cs.LG", **window)]
+    assert len(clean) > 10  # three pages at least
+    local_arxiv.requests.clear()
+    local_arxiv.fail_next("zero", 2, matching="start=5&")  # the second page, twice
+    with caplog.at_level(logging.WARNING, logger="ingest"):
+        got = [r.arxiv_id for r in _source(local_arxiv, delay=0.0, page_size=5, backoff=1.5, retries=3)
+               .search("cat:cs.LG", **window)]
+    assert got == clean
+    assert pauses == [1.5, 3.0]
+    assert len(local_arxiv.requests) == -(-len(clean) // 5) + 2
+    assert "empty page saying totalResults=0 although earlier pages said" in caplog.text
+    local_arxiv.fail_next("zero", 3, matching="start=5&")
+    with pytest.raises(ArxivError, match=r"empty page saying totalResults=0 .*page 2 \(start=5\)"):
+        list(_source(local_arxiv, delay=0.0, page_size=5, backoff=1.5, retries=2)
+             .search("cat:cs.LG", **window))

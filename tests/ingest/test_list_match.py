@@ -587,3 +587,89 @@ def test_the_weekly_runs_look_up_of_known_candidates_does_not_warn(
     with caplog.at_level("WARNING"):
         assert resolve_stored_ids(store, [other], warn=True) == [stored_id]
     assert len(_warnings(caplog)) == 1
+
+
+# -- a new arXiv id with another arXiv paper's title: kept apart, flagged (weekly reader QA) ------------
+SFC_TITLE = "Sparse Feature Circuits: Discovering and Editing Interpretable Causal Graphs in Language Models"
+SFC_AUTHORS = ["Samuel Marks", "Can Rager", "Eric J. Michaud", "Yonatan Belinkov", "David Bau",
+               "Aaron Mueller"]
+
+
+def _arxiv(arxiv_id: str, title: str = SFC_TITLE, authors: Sequence[str] = SFC_AUTHORS, **fields: Any
+           ) -> Record:
+    return Record(source="arxiv", source_id=arxiv_id, title=title, arxiv_id=arxiv_id, authors=list(authors),
+                  abstract="We introduce methods for discovering and applying sparse feature circuits.",
+                  **fields)
+
+
+def test_a_new_arxiv_id_with_a_stored_papers_title_is_stored_apart_and_warned_about(
+    store: GraphStore, extractor: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Weekly reader QA: 2611.10005, a re-post of the stored 2403.19647 (same title, same authors), was
+    stored as a second paper with no word. Two arXiv ids stay two papers (they may share a title), but the
+    run says so, naming both, with whether their authors overlap."""
+    from ingest.list_match import possible_duplicates
+
+    _run_records(store, [_arxiv("2403.19647")], extractor)
+    repost = _arxiv("2611.10005")
+    assert possible_duplicates(store, [repost]) == [{
+        "arxiv_id": "2611.10005", "title": SFC_TITLE, "matches": "2403.19647", "matches_title": SFC_TITLE,
+        "stored": True, "authors": "same"}]
+    with caplog.at_level("WARNING"):
+        summary = _run_records(store, [repost], extractor)
+    assert summary.new == 1 and sorted(store.paper_ids()) == ["2403.19647", "2611.10005"]  # not merged
+    assert [e["matches"] for e in summary.possible_duplicates] == ["2403.19647"]  # the run's summary too
+    (message,) = _warnings(caplog)
+    assert message.startswith("possible duplicate: 2611.10005 has the title of the stored paper 2403.19647 ")
+    assert "the same authors" in message
+    caplog.clear()
+    with caplog.at_level("WARNING"):  # stored now under its own id: said once, not every run
+        _run_records(store, [dataclasses.replace(repost)], extractor)
+    assert _warnings(caplog) == []
+    assert possible_duplicates(store, [repost]) == []
+
+
+def test_what_counts_as_a_possible_duplicate(store: GraphStore, extractor: Any) -> None:
+    """By the stores' title key (venue tags, case and punctuation aside); authors compared by their Author
+    keys; a record joining a stored paper by its DOI, or one without an arXiv id (it merges by title), is
+    no duplicate; two new ids of one title in a run are flagged against the first."""
+    from ingest.list_match import possible_duplicates
+
+    _run_records(store, [_arxiv("2403.19647"), _arxiv("2401.00001", title="Toy Paper", doi="10.1000/toy")],
+                 extractor)
+    records = [
+        _arxiv("2611.00001", title="sparse feature circuits - discovering and editing interpretable causal "
+                                   "graphs in language models (ICLR'25)", authors=["samuel  MARKS", "Ada L"]),
+        _arxiv("2611.00002", authors=["Someone Else"]),
+        _arxiv("2611.00003", authors=[]),
+        _arxiv("2611.00004", title="Toy Paper", doi="10.1000/toy"),  # the stored paper's DOI: that paper
+        Record(source="records", source_id="x", title=SFC_TITLE),  # no arXiv id: merges by title
+        _arxiv("2611.00005", title="A Brand New Title"),
+        _arxiv("2611.00006", title="A brand new title!", authors=["Ada L"]),
+    ]
+    found = {e["arxiv_id"]: (e["matches"], e["stored"], e["authors"])
+             for e in possible_duplicates(store, records)}
+    assert found == {
+        "2611.00001": ("2403.19647", True, "overlap"), "2611.00002": ("2403.19647", True, "different"),
+        "2611.00003": ("2403.19647", True, "unknown"), "2611.00006": ("2611.00005", False, "different")}
+
+
+def test_a_record_whose_id_is_a_stored_alias_updates_that_paper_when_its_title_changed(
+    store: GraphStore, extractor: Any,
+) -> None:
+    """Author QA: a records file is how a list-only paper's metadata is updated. The seed record's `id`
+    (towards-monosemanticity) is an alias of the list paper it merged into; re-imported with one title
+    word changed, the record matched no key, was stored as a second paper and took the alias over."""
+    old = "Towards Monosemanticity: Decomposing Language Models With Dictionary Learning"
+    new = old.replace("With", "Using")
+    for explicit_id in ("mono-full", "mono"):
+        _run_records(store, [Record(source="records", source_id="1", title=old, explicit_id=explicit_id)],
+                     extractor)
+    assert store.paper_ids() == ["mono-full"] and store.successor_of("mono") == "mono-full"
+
+    summary = _run_records(store, [Record(source="records", source_id="1", title=new, explicit_id="mono",
+                                          abstract="We use a sparse autoencoder.")], extractor)
+    assert (summary.new, summary.updated) == (0, 1)
+    assert store.paper_ids() == ["mono-full"] and store.successor_of("mono") == "mono-full"
+    (paper,) = store.get_papers(["mono-full"])
+    assert paper.title == new and paper.abstract == "We use a sparse autoencoder."

@@ -1157,42 +1157,76 @@ def _only_part(taxonomy: Taxonomy, item: dict[str, Any]) -> tuple[int, str]:
     return parts[0], re.search(r'all:"[^"]+"', queries[parts[0] - 1]).group()
 
 
-def test_one_query_part_answered_empty_is_asked_again(
+def test_a_query_part_with_no_papers_is_taken_at_once_without_a_warning(
     store: EmbeddedStore, extractor: Extractor, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """QA: arXiv answered one of the split queries with totalResults 0; its papers were lost silently."""
-    lonely = MI_CANDIDATES[0]  # only one query part finds it
-    part, term = _only_part(taxonomy, lonely)
-    with LocalArxivServer(EVERY_PART) as server:
-        server.fail_next("zero", 2, matching=term)  # the first answer and the first retry are empty
-        with caplog.at_level(logging.WARNING, logger="ingest"):
+    """QA (weekly reader): a quiet query part (totalResults 0 on its first page, arXiv's answer) was asked
+    again four times with retry warnings and "accepted as empty" on every run, so the Monday log always
+    looked alarming. It is taken at once, at INFO; its number is still noted in the run's counts."""
+    from ingest.arxiv_server import entry_from_record, parse_query
+    from kg.config import load_config
+
+    part, term = _only_part(taxonomy, MI_CANDIDATES[0])
+    queries = build_queries(query_terms(taxonomy), load_config().arxiv_categories)
+    # Without the papers of that part it has none; every other part still has some (EVERY_PART).
+    served = [e for e in EVERY_PART if not parse_query(queries[part - 1])(entry_from_record(e))]
+    assert all(any(parse_query(q)(entry_from_record(e)) for e in served)
+               for i, q in enumerate(queries, 1) if i != part)
+    with LocalArxivServer(served) as server:
+        with caplog.at_level(logging.INFO, logger="ingest"):
             summary = weekly(store, source_for(server, retries=3), extractor, now=NOW)
         asked = [q for q in map(unquote_plus, server.requests) if "submittedDate" in q and term in q]
-    assert len(asked) == 3  # asked again until it answered
-    assert store.get_paper(lonely["arxiv_id"]) is not None
-    assert summary.new == len(EVERY_PART) and summary.empty_queries == []
-    assert f"arXiv answered query {part}/{summary.queries} with no papers" in caplog.text
-    assert "still answered no papers" not in caplog.text
-
-
-def test_one_query_part_still_empty_after_retries_is_accepted_with_a_warning(
-    store: EmbeddedStore, extractor: Extractor, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
-) -> None:
-    lonely = MI_CANDIDATES[0]
-    part, term = _only_part(taxonomy, lonely)
-    with LocalArxivServer(EVERY_PART) as server:
-        server.fail_next("zero", 100, matching=term)
-        with caplog.at_level(logging.WARNING, logger="ingest"):
-            summary = weekly(store, source_for(server, retries=2), extractor, now=NOW)
-    assert store.get_paper(lonely["arxiv_id"]) is None and summary.new == len(EVERY_PART) - 1
-    warning = f"arXiv query {part}/{summary.queries} ("
-    assert [r.levelname for r in caplog.records if warning in r.getMessage()] == ["WARNING"]
-    assert "still answered no papers after retries" in caplog.text
-    assert summary.empty_queries == [part]
-    assert f"query part {part} of {summary.queries} still answered no papers" in summary.text()
+    assert len(asked) == 1  # asked once: its first page said totalResults 0
+    assert summary.new == len(served) and summary.empty_queries == [part]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert f"arXiv has no papers in the window for query {part}/{summary.queries} (" in caplog.text
+    assert "no papers" not in summary.text() and "accepted as empty" not in summary.text()
     run = store.runs(RUN_SOURCE)[0]
     assert run.status == "succeeded" and run.counts["empty_queries"] == [part]
-    assert store.last_watermark(RUN_SOURCE) == _day(NOW)  # accepted: the window is done
+    assert store.last_watermark(RUN_SOURCE) == _day(NOW)
+
+
+def test_a_query_parts_flaky_empty_second_page_is_asked_again(
+    store: EmbeddedStore, extractor: Extractor, taxonomy: Taxonomy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An empty page after a first page with results is arXiv's flaky page, even when it says totalResults
+    0: retried with the backoff, and the papers of the pages after it are loaded."""
+    items = _many(5, NOW - 3 * DAY)
+    with LocalArxivServer(items) as server:
+        server.fail_next("zero", 2, matching="start=2&")
+        with caplog.at_level(logging.WARNING, logger="ingest"):
+            summary = weekly(store, source_for(server, page_size=2), extractor, now=NOW)
+    assert summary.new == len(items)
+    assert caplog.text.count("empty page saying totalResults=0 although earlier pages said") == 2
+    assert all(store.get_paper(e["arxiv_id"]) is not None for e in items)
+
+
+def test_a_re_post_of_a_stored_paper_under_a_new_arxiv_id_is_flagged(
+    store: EmbeddedStore, extractor: Extractor, shared_data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QA (weekly reader): 2611.10005, with exactly the title and authors of the stored 2403.19647, was
+    stored as a second paper and listed as new with no word ("0 known, 4 kept"). Two arXiv ids stay two
+    papers, but the run warns and names both in its summary (text and JSON)."""
+    seed = next(json.loads(line) for line in (shared_data / "seed_papers.jsonl").open(encoding="utf-8")
+                if '"2403.19647"' in line)
+    repost = {**mi_entry("2611.10005", seed["title"], seed["abstract"], NOW - 2 * DAY),
+              "authors": seed["authors"]}
+    with LocalArxivServer([*MI_CANDIDATES, repost]) as server, caplog.at_level(logging.WARNING,
+                                                                                logger="ingest"):
+        summary = weekly(store, source_for(server), extractor, now=NOW)
+    assert "2611.10005" in summary.new_ids and store.get_paper("2403.19647") is not None
+    assert summary.possible_duplicates == [{
+        "arxiv_id": "2611.10005", "title": seed["title"], "matches": "2403.19647",
+        "matches_title": seed["title"], "stored": True, "authors": "same"}]
+    assert summary.to_dict()["possible_duplicates"] == summary.possible_duplicates
+    assert ("1 possible duplicate (stored apart, check it): 2611.10005 has the title of the stored paper "
+            "2403.19647 ('Sparse Feature Circuits: ") in summary.text()
+    warned = [r.getMessage() for r in caplog.records if "possible duplicate" in r.getMessage()]
+    assert len(warned) == 1 and "the same authors" in warned[0]
+    # The next week sees it again, stored under its own id now: known, not flagged again.
+    with LocalArxivServer([*MI_CANDIDATES, repost]) as server:
+        again = weekly(store, source_for(server), extractor, since=NOW - 7 * DAY, now=NOW + HOUR)
+    assert again.possible_duplicates == [] and again.new == 0
 
 
 def test_a_since_later_than_the_watermark_leaves_it_where_it_was(
