@@ -23,8 +23,8 @@ from ingest.records_file import parse_iso_time
 
 # 503, 429: that HTTP status (with `retry_after` as its Retry-After header, when set). timeout: stall
 # `timeout_sleep` seconds, then answer. malformed: cut XML. empty: a page without entries that keeps
-# totalResults. truncated: the connection drops mid-body. zero: a valid feed with totalResults 0
-# (arXiv's spurious empty answer to a query that has results).
+# totalResults. truncated: the connection drops mid-body. zero: a valid feed with totalResults 0 (what
+# arXiv sends when nothing matches; with `@start=N`, a flaky later page that says 0).
 FAIL_KINDS = ("503", "429", "timeout", "malformed", "empty", "truncated", "zero")
 _STATUS_FAILURES = {"503": (503, "Service Unavailable"), "429": (429, "Too Many Requests")}
 _ERROR_ID = "https://arxiv.org/api/errors#"

@@ -504,7 +504,8 @@ def _failure(value: str) -> tuple[str, int, str | None]:
                    "query string contains TEXT (e.g. @start=100 for the second page). MODE: 503 or 429 "
                    "(that HTTP status, with the --retry-after header), timeout "
                    "(stall --stall seconds), malformed (cut XML), empty (no entries, totalResults kept), "
-                   "truncated (connection dropped mid-body), zero (totalResults 0). Repeatable, in order.")
+                   "truncated (connection dropped mid-body), zero (totalResults 0: nothing matches, or with "
+                   "@start=N a flaky later page). Repeatable, in order.")
 @click.option("--stall", default=35.0, show_default=True, type=click.FloatRange(min=0),
               help="Seconds a 'timeout' failure stalls (above PAPERKG_ARXIV_TIMEOUT, default 30).")
 @click.option("--retry-after", "retry_after", default=None, metavar="VALUE",
