@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest.normalize import (
-    _TRAILING_BRACKET,
     arxiv_id_from_url,
     dedupe_groups,
     doi_from_text,
@@ -21,6 +20,7 @@ from ingest.normalize import (
     section_slug,
     split_venue_tag,
     title_key,
+    without_publisher_tag,
 )
 from ingest.records import ListRowRecord, Record
 from ingest.titles import same_paper_title
@@ -1005,18 +1005,10 @@ def url_year(url: str | None) -> int | None:
 
 def list_title(title_in_list: str) -> tuple[str, str | None]:
     """A list row's title as the paper's title, and its venue tag: "X (ICLR'24)" -> ("X", "ICLR'24"), and
-    a trailing tag naming who published it taken off ("Causal Scrubbing: ... [Redwood Research]" ->
-    "Causal Scrubbing: ..."), as the title key leaves it out (normalize._TRAILING_BRACKET, which keeps a
-    bracket that numbers the title: "Circuits Updates [July 2024]"): only a capitalised name ("[C]" or
-    "[draft]" stay), and only when the title key stays the same, so the paper keeps its id and stored
-    papers are still found by it. The row keeps the tag (title_in_list)."""
+    a trailing tag naming who published it taken off (normalize.without_publisher_tag). The row keeps the
+    tag (title_in_list)."""
     title, venue = split_venue_tag(title_in_list)
-    bare = _TRAILING_BRACKET.sub("", title).strip()
-    tag = title[len(bare):].strip(" []")
-    # A name: capitalised and more than a letter ("[C]" may be the title's own, though the key drops it).
-    if bare and len(tag) > 1 and tag[0].isupper() and title_key(bare) == title_key(title):
-        title = bare
-    return title, venue
+    return without_publisher_tag(title), venue
 
 
 def _row_record(row: ListRowRecord, title: str, venue: str | None, urls: list[str]) -> Record:

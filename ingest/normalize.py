@@ -327,6 +327,20 @@ def section_slug(path: list[str]) -> str:
     return "/".join(slugify(part, 60) for part in path) or "root"
 
 
+def without_publisher_tag(title: str) -> str:
+    """The title without a trailing tag naming who published it ("Causal Scrubbing: ... [Redwood
+    Research]" -> "Causal Scrubbing: ..."), as the title key leaves it out (_TRAILING_BRACKET, which keeps
+    a bracket that numbers the title: "Circuits Updates [July 2024]"): only a capitalised name ("[C]" or
+    "[draft]" stay), and only when the title key stays the same, so the paper keeps its id and stored
+    papers are still found by it."""
+    bare = _TRAILING_BRACKET.sub("", title).strip()
+    tag = title[len(bare):].strip(" []")
+    # A name: capitalised and more than a letter ("[C]" may be the title's own, though the key drops it).
+    if bare and len(tag) > 1 and tag[0].isupper() and title_key(bare) == title_key(title):
+        return bare
+    return title
+
+
 def paper_id_for(arxiv_id: str | None, title: str, explicit_id: str | None = None) -> str:
     """Paper id: the arXiv id when there is one, else an explicit id, else the title's id (title_id)."""
     if arxiv_id:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.awesome_list import map_labels
-from ingest.normalize import arxiv_id_and_version, doi_from_text
+from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import (
@@ -349,7 +349,8 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
     return Record(
         source="records",
         source_id=explicit_id or arxiv_id or title,
-        title=" ".join(title.split()),
+        # A list's organisation tag, as a list title drops it: records files are often made from a list.
+        title=without_publisher_tag(" ".join(title.split())),
         authors=_authors(data.get("authors")),
         abstract=_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
         arxiv_id=arxiv_id,

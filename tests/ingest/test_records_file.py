@@ -59,6 +59,20 @@ def test_unknown_keys_are_ignored(tmp_path: Path) -> None:
     assert record.title == "A Paper About Probes" and record.year == 2021 and record.doi == "10.1234/abc"
 
 
+def test_a_trailing_organisation_tag_is_no_part_of_a_records_title(shared_data: Path, tmp_path: Path) -> None:
+    """Author QA: after `make demo` Causal Scrubbing's title (and BibTeX title) was "... [Redwood Research]":
+    the list ingest dropped the tag, then the seed record's title, made from the list, put it back."""
+    scrubbing = next(r for r in read_records_file(shared_data / "seed_papers.jsonl").records
+                     if r.title.startswith("Causal Scrubbing"))
+    assert not scrubbing.title.endswith("]")
+    path = _write(tmp_path / "r.jsonl", [
+        {"title": "Circuits Updates [July 2024]"}, {"title": "A Draft [draft]"},
+        {"title": "Probing Heads  [Some Lab]"},
+    ])
+    assert [r.title for r in read_records_file(path).records] == [
+        "Circuits Updates [July 2024]", "A Draft [draft]", "Probing Heads"]
+
+
 def test_bad_line_names_its_number_and_nothing_is_written(
     tmp_path: Path, store: GraphStore, embedder: HashEmbedder
 ) -> None:
