@@ -1,19 +1,25 @@
-"""Atom 1.0 feed of the newest papers at /feeds/new.atom (built with ElementTree: always escaped)."""
+"""Atom 1.0 feed of the newest papers at /feeds/new.atom (built with ElementTree: always escaped), and the
+default window of the views of new papers (the New page and GET /api/new: default_new_window)."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from api.app import get_store
+from api.app import get_store, get_taxonomy
 from api.params import int_arg, since_arg
 from kg.entities import Paper
+from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
+from kg.schema import Label
+from kg.store import GraphStore
+from kg.tex import display_text
 from kg.validation import parse_since
 from kg.withdrawn import is_withdrawn
 
@@ -31,8 +37,88 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # (few show categories), and a category says it to readers and filters that read those.
 WITHDRAWN_TITLE_PREFIX = "[Withdrawn] "
 WITHDRAWN_CATEGORY = {"term": "withdrawn", "scheme": "urn:paperkg:status", "label": "Withdrawn"}
+# A paper's techniques are categories too (term: the taxonomy id, label: its name), for readers and filters
+# that sort entries by category; the arXiv categories have no scheme.
+TECHNIQUE_SCHEME = "urn:paperkg:technique"
 # Atom is the default namespace of the documents ElementTree writes (a process-wide registry).
 ET.register_namespace("", ATOM_NS)
+
+# -- the default window of the views of new papers ---------------------------------------------------
+# The source the weekly arXiv ingest records its runs under (ingest.weekly.RUN_SOURCE; a test checks it:
+# importing ingest.weekly here would load the ingest stack into every web worker).
+WEEKLY_RUN_SOURCE = "arxiv-weekly"
+NEW_DEFAULT_DAYS = 7
+DEFAULT_DAYS = timedelta(days=NEW_DEFAULT_DAYS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How many weekly runs are read to find the two latest that succeeded (failed ones lie between).
+WEEKLY_RUNS_READ = 100
+# How the window of a view of new papers was chosen (GET /api/new's `window`):
+# given: the request's since; previous_weekly_run: since the weekly arXiv run before the latest one that
+# succeeded ended; only_weekly_run: since the only weekly run that succeeded started;
+# week_before_latest_ingest: no weekly run succeeded, the 7 days before the latest ingest started;
+# last_7_days: no ingest at all.
+WINDOW_RULES = ("given", "previous_weekly_run", "only_weekly_run", "week_before_latest_ingest",
+                "last_7_days")
+
+
+@dataclass(frozen=True)
+class NewWindow:
+    """What a view of new papers shows: the papers first seen at or after `since` (a parse_since value),
+    chosen by `rule` (WINDOW_RULES); `latest_started` is when the run it is measured from started (the
+    latest weekly run that succeeded, else the latest ingest run), `previous_ended` when the weekly run
+    that succeeded before it ended (both as stored, UTC)."""
+
+    since: str
+    rule: str
+    latest_started: str | None = None
+    previous_ended: str | None = None
+
+
+def _moment(stamp: str | None) -> datetime | None:
+    """A stored run time (ISO 8601, UTC) as an aware datetime; None when absent or unreadable."""
+    try:
+        moment = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:  # stored in UTC, even when written without offset
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _since_text(moment: datetime) -> str:
+    """A moment as a `since` value in UTC to the microsecond (the stores keep first_seen so): a window that
+    starts when a run ended must not reach back into that run's last second."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def default_new_window(store: GraphStore, now: datetime | None = None) -> NewWindow:
+    """The window of new papers shown when no since is given: the New page and GET /api/new use this one
+    rule, so a weekly reader sees each paper once.
+
+    Its start is when the weekly arXiv run before the latest one that succeeded ended: the window holds
+    the latest weekly run's papers and every paper added after the run before it (a list or records
+    ingest in between), and moves on with the next weekly run, so reading it once after each weekly run
+    shows every paper once. A bare "7 days before the run" started at that day's midnight and so also
+    held the previous Monday's 06:00 run. Failed weekly runs are no boundary: the week they should have
+    closed stays open (a run that fails on Tuesday must not hide Monday's papers). With one weekly run
+    that succeeded, the window starts when it started; with none, 7 days before the latest ingest of any
+    source started (a store loaded once still shows what it loaded), or the last 7 days with no ingest."""
+    weekly = [r for r in store.runs(WEEKLY_RUN_SOURCE, limit=WEEKLY_RUNS_READ)
+              if r.status == "succeeded" and _moment(r.started) is not None]
+    if len(weekly) >= 2:
+        latest, previous = weekly[0], weekly[1]
+        ended_at = previous.finished if _moment(previous.finished) else previous.started
+        return NewWindow(_since_text(_moment(ended_at) or _EPOCH), "previous_weekly_run", latest.started,
+                         ended_at)
+    if weekly:
+        started = weekly[0].started
+        return NewWindow(_since_text(_moment(started) or _EPOCH), "only_weekly_run", started)
+    last = next(iter(store.runs(limit=1)), None)
+    anchor_at = None if last is None else (last.started if _moment(last.started) else last.finished)
+    anchor = _moment(anchor_at)
+    if anchor is not None:
+        return NewWindow(_since_text(anchor - DEFAULT_DAYS), "week_before_latest_ingest", anchor_at)
+    return NewWindow(_since_text((now or datetime.now(UTC)) - DEFAULT_DAYS), "last_7_days")
 
 
 def _clean(text: str | None) -> str:
@@ -68,11 +154,27 @@ def feed_updated(papers: list[Paper]) -> str:
     return max((entry_updated(p) for p in papers), default=_timestamp(None))
 
 
-def paper_atom_id(paper: Paper) -> str:
-    """A permanent IRI for a paper (its arXiv abs page, else a paperkg URN)."""
+def paper_atom_id(paper: Paper, former_ids: Sequence[str] = ()) -> str:
+    """A permanent IRI for a paper's entry: its arXiv abs page when it was stored under its arXiv id from
+    the start, else the paperkg URN of the id it was first stored under (former_ids: GraphStore's)."""
+    # An id changes only when a paper stored under another id (a list paper's slug) gets its arXiv id:
+    # such a paper keeps the URN of its former id, or feed readers showed it a second time as a new
+    # entry. A paper without an arXiv id never replaced another, so its own id is the one it had.
     if paper.arxiv_id:
-        return arxiv_abs_url(paper.arxiv_id)
-    return f"urn:paperkg:paper:{quote(paper.id, safe='')}"
+        # The ids come sorted: two former papers merged into one keep one of their entries, always the same.
+        return _paper_urn(former_ids[0]) if former_ids else arxiv_abs_url(paper.arxiv_id)
+    return _paper_urn(paper.id)
+
+
+def _paper_urn(paper_id: str) -> str:
+    return f"urn:paperkg:paper:{quote(paper_id, safe='')}"
+
+
+def entry_title(paper: Paper) -> str:
+    """An entry's title: the paper's as text (arXiv's TeX read as the characters it stands for, as the
+    web pages show it), marked when the paper is withdrawn; its id when it has none."""
+    prefix = WITHDRAWN_TITLE_PREFIX if is_withdrawn(paper.abstract) else ""
+    return prefix + (display_text(paper.title) if paper.title else paper.id)
 
 
 def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> str | None:
@@ -87,9 +189,13 @@ def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> st
 
 
 def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
-               page_url: Callable[[str], str] | None = None) -> bytes:
+               page_url: Callable[[str], str] | None = None,
+               former_ids: Mapping[str, Sequence[str]] | None = None,
+               techniques: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> bytes:
     """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes); `page_url(paper id)` is a paper's
-    page on this site, the link of entries with no usable URL of their own."""
+    page on this site, the link of entries with no usable URL of their own; `former_ids` the ids each paper
+    had before (by paper id), which keep its entry id (paper_atom_id); `techniques` each paper's techniques
+    as (taxonomy id, name), written as categories."""
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -109,24 +215,26 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
     for paper in papers:
         entry = sub(feed, "entry")
         withdrawn = is_withdrawn(paper.abstract)
-        sub(entry, "id", paper_atom_id(paper))
-        sub(entry, "title", (WITHDRAWN_TITLE_PREFIX if withdrawn else "") + (paper.title or paper.id))
+        sub(entry, "id", paper_atom_id(paper, (former_ids or {}).get(paper.id, ())))
+        sub(entry, "title", entry_title(paper))
         sub(entry, "updated", entry_updated(paper))
         if paper.published:
             sub(entry, "published", _timestamp(paper.published))
         for name in paper.authors or []:
-            sub(sub(entry, "author"), "name", name)
+            sub(sub(entry, "author"), "name", display_text(name))
         if not paper.authors:
             sub(sub(entry, "author"), "name", "unknown")
         link = entry_link(paper, page_url)
         if link:
             sub(entry, "link", rel="alternate", href=_clean(iri_safe(link)))
         if paper.abstract:
-            sub(entry, "summary", paper.abstract, type="text")
+            sub(entry, "summary", display_text(paper.abstract), type="text")
         if withdrawn:
             sub(entry, "category", **WITHDRAWN_CATEGORY)
         for category in paper.categories or []:
             sub(entry, "category", term=_clean(category))
+        for technique_id, name in (techniques or {}).get(paper.id, ()):
+            sub(entry, "category", term=_clean(technique_id), scheme=TECHNIQUE_SCHEME, label=_clean(name))
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
@@ -136,7 +244,14 @@ def new_atom() -> Response:
     ETag (a 304 with no body when the reader's copy is current)."""
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
-    papers = get_store().new_papers(since, limit)
+    store = get_store()
+    papers = store.new_papers(since, limit)
+    # Only a paper with an arXiv id can have been stored under another id first (paper_atom_id).
+    former = {p.id: store.former_ids(p.id) for p in papers if p.arxiv_id}
+    labels = Labels(get_taxonomy().nodes)
+    profiles = store.paper_profiles([p.id for p in papers])
+    techniques = {pid: [(t, labels.name(t)) for t in labels.of_label(profile, Label.TECHNIQUE)]
+                  for pid, profile in profiles.items()}
     has_web = "web.home" in current_app.view_functions
     site_url = url_for("web.home", _external=True) if has_web else request.host_url
 
@@ -144,7 +259,8 @@ def new_atom() -> Response:
         """The paper's page on this site, absolute (feed readers resolve nothing)."""
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
-    body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None)
+    body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None,
+                      former_ids=former, techniques=techniques)
     response = Response(body, mimetype="application/atom+xml")
     # A strong ETag of the body: it changes exactly when the feed does (an ingest, a removed paper, another
     # Host). No Last-Modified: the feed's updated does not move when a paper is removed or rewritten

@@ -31,11 +31,14 @@ from api.params import (
 from api.taxonomy_file import node_summary
 from kg import browse
 from kg.entities import Paper, PaperDetail
+from kg.explain import Labels
 from kg.lookup import find_paper, find_related
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.safe_output import arxiv_abs_url
+from kg.schema import Label
 from kg.search import SearchHit, SearchPage, search
+from kg.store import GraphStore
 from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
@@ -331,20 +334,40 @@ def sections() -> Response:
 
 @bp.get("/new")
 def new_papers() -> Response:
-    """Papers first seen at or after `since` (default: the last 7 days), newest first, a page at a
-    time: `total` counts them all, so a client pages on with `offset` until it has read them."""
-    from datetime import UTC, datetime, timedelta
+    """Papers first seen at or after `since` (default: api.feeds.default_new_window, the New page's), newest
+    first, a page at a time: `total` counts them all, so a client pages on with `offset` until it has read
+    them. Each has its techniques and models, as search results have them."""
+    from api.feeds import NewWindow, default_new_window
 
-    # first_seen is stored in UTC, so the default week is counted in UTC too.
-    since = since_arg("since", (datetime.now(UTC).date() - timedelta(days=7)).isoformat())
+    store = get_store()
+    given = since_arg("since", "")
+    window = NewWindow(given, "given") if given else default_new_window(store)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
-    papers, total = get_store().new_papers_page(since, limit=limit, offset=offset)
+    papers, total = store.new_papers_page(window.since, limit=limit, offset=offset)
     return jsonify({
-        "since": since, "total": total, "limit": limit, "offset": offset,
-        "results": [{"id": p.id, "title": p.title, "first_seen": p.first_seen, **paper_summary(p)}
-                    for p in papers],
+        "since": window.since, "window": window.rule, "total": total, "limit": limit, "offset": offset,
+        "results": new_paper_dicts(store, papers),
     })
+
+
+def new_paper_dicts(store: GraphStore, papers: list[Paper]) -> list[dict[str, Any]]:
+    """GET /api/new's results: each paper's summary, first_seen, and its techniques and models from one
+    read of their profiles (a digest needs no request per paper)."""
+    labels = Labels(get_taxonomy().nodes)
+    profiles = store.paper_profiles([p.id for p in papers])
+    out = []
+    for p in papers:
+        profile = profiles.get(p.id, set())
+        out.append({
+            "id": p.id, "title": p.title, "first_seen": p.first_seen, **paper_summary(p),
+            # The fields of a search result's techniques; no query or filter, so none is matched.
+            "techniques": [{"id": t, "label": labels.name(t), "matched": False}
+                           for t in labels.of_label(profile, Label.TECHNIQUE)],
+            # The fields of a paper's models (GET /api/papers/{id}).
+            "models": [{"id": m, "label": labels.name(m)} for m in labels.of_label(profile, Label.MODEL)],
+        })
+    return out
 
 
 @bp.get("/runs")

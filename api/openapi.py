@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from api.errors import ERROR_CODES, RETRY_AFTER_SECONDS
-from api.feeds import FEED_CACHE_CONTROL
+from api.feeds import FEED_CACHE_CONTROL, WINDOW_RULES
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
 from api.json_api import bp
 from api.params import (
@@ -89,7 +89,16 @@ DATE_TIME = {"type": "string", "format": "date-time"}
 SINCE_SCHEMA = {"anyOf": [DATE, DATE_TIME]}
 SINCE_TEXT = ("a date (2024-01-31) or an RFC 3339 timestamp with its offset (2024-01-31T12:00:00Z); "
               "anything else, an empty value included, is a 400, as is a moment before 0001-01-01 or "
-              "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01)")
+              "after 9999-12-31 in UTC (such as 0001-01-01T00:00:00+00:01). Encode a + offset as %2B; one "
+              "typed unencoded arrives as a space (2024-01-31T12:00:00 02:00), which is read as the +")
+# The default window of GET /api/new and the New page (api.feeds.default_new_window).
+NEW_DEFAULT_TEXT = ("papers first seen since the weekly arXiv run before the latest one that succeeded ended "
+                    "(the latest weekly run's papers and any added since the run before it, so a client "
+                    "reading once after each weekly run gets every paper once); with one such run, since it "
+                    "started; with none, the 7 days before the latest ingest of any source started; with no "
+                    "ingest, the last 7 days")
+WINDOW_TEXT = ("given (the since of the request), previous_weekly_run, only_weekly_run, "
+               f"week_before_latest_ingest or last_7_days (the default window's cases: {NEW_DEFAULT_TEXT})")
 # Every list of paper ids (a JSON body's, GET /api/bibtex's repeated id) is checked by one rule:
 # api.params.check_ids.
 ID_RULE = (f"each id 1 to {MAX_ID_CHARS} characters of valid Unicode text without NUL (a 400 naming the "
@@ -168,10 +177,20 @@ SCHEMAS: dict[str, Any] = {
             },
         }},
     },
-    "PaperSummary": _object(
+    "PaperSummary": _object({"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS}),
+    "NewPaper": _object(
         {"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS,
-         "first_seen": {**_nullable("string", format="date-time"), "description": "sent by /api/new only"}},
-        optional=("first_seen",)),
+         "first_seen": {**_nullable("string", format="date-time"),
+                        "description": "when the store first saw the paper (UTC)"},
+         "techniques": {"type": "array", "items": _object({
+             "id": {"type": "string"}, "label": {"type": "string"},
+             "matched": {"type": "boolean", "description": "as in search results; always false here"}}),
+                        "description": "the paper's techniques, as a search result lists them"},
+         "models": {"type": "array",
+                    "items": _object({"id": {"type": "string"}, "label": {"type": "string"}}),
+                    "description": "the models it studies or reports a finding about"}},
+        description="a new paper: a search result's summary fields and techniques, with its models and "
+                    "first_seen"),
     "SearchResult": _object({
         "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
         "techniques": {"type": "array", "items": _object({
@@ -414,12 +433,14 @@ SCHEMAS: dict[str, Any] = {
     "TopicList": _object({"topics": {"type": "array", "items": _ref("TreeNode")}}),
     "SectionList": _object({"sections": {"type": "array", "items": _ref("Section")}}),
     "NewPapersPage": _object({
-        "since": {**SINCE_SCHEMA, "description": "the since applied (the default: 7 days ago), as a date or "
-                                                 "an ISO 8601 timestamp"},
+        "since": {**SINCE_SCHEMA, "description": "the since applied, as a date or an RFC 3339 timestamp: the "
+                                                 "one given, else the default window's start (see window)"},
+        "window": {"type": "string", "enum": list(WINDOW_RULES),
+                   "description": "how since was chosen: " + WINDOW_TEXT},
         "total": {"type": "integer", "description": "papers first seen at or after `since` (all of them, "
                                                     "not only this page)"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
-        "results": {"type": "array", "items": _ref("PaperSummary")}}),
+        "results": {"type": "array", "items": _ref("NewPaper")}}),
     "RunList": _object({"runs": {"type": "array", "items": _ref("IngestRun")}}),
     "Stats": _object({"nodes": {"type": "object", "additionalProperties": {"type": "integer"}},
                       "relationships": {"type": "object", "additionalProperties": {"type": "integer"}}}),
@@ -657,7 +678,8 @@ def build_document() -> dict[str, Any]:
             "list_new_papers", "papers",
             "Papers first seen at or after a date, newest first, a page at a time",
             {"200": _ok(_ref("NewPapersPage"))} | _err(400),
-            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: 7 days ago)"),
+            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: the New page's "
+                                           f"window: {NEW_DEFAULT_TEXT})"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
             description="One page of the papers: while offset + the number of results is below total, "
                         f"more follow (ask again with offset increased by limit, the same since) as far as "
@@ -685,10 +707,18 @@ def build_document() -> dict[str, Any]:
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
              "304": {"description": "If-None-Match named the current ETag: no body",
                      "headers": FEED_HEADERS}} | _err(400),
-            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything)"),
+            [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
+                                           "reader tells entries apart by id, so the feed needs no window)"),
              {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
-              "description": "the ETag of the copy the reader holds"}])},
+              "description": "the ETag of the copy the reader holds"}],
+            description="An entry's id is permanent: the paper's arXiv abs URL when it was stored under its "
+                        "arXiv id from the start, else urn:paperkg:paper:<the id it was first stored under> "
+                        "(a list paper that later got its arXiv id keeps its URN). Titles, summaries and "
+                        "author names are arXiv's TeX read as the text it stands for ($\\ell_1$ is ℓ₁). "
+                        "Categories: the arXiv categories (no scheme), each technique of the paper (scheme "
+                        "urn:paperkg:technique, term its taxonomy id, label its name) and, for a withdrawn "
+                        "paper, withdrawn (scheme urn:paperkg:status).")},
         "/healthz": {"get": _op("check_liveness", "operations", "The process is up",
                                 {"200": _ok(_ref("Status"))}, codes=("400",))},
         "/readyz": {"get": _op("check_readiness", "operations", "The store answers",

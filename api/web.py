@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
@@ -43,6 +42,7 @@ from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
+    from api.feeds import NewWindow
     from kg.search import SearchHit
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,6 @@ RELATED_LIMIT = 8
 # The paper page's "more related papers" (?related=20): a related-work section's worth, one page.
 RELATED_MORE = 20
 MAX_PAGE = 500
-NEW_DEFAULT_DAYS = 7
 NEW_PAGE_SIZE = 100
 # The newest papers of the New page's period that its suggested list rows are built from: ~1 ms a
 # paper on every view, so a busy week fits but a years-long period does not (the page says so and
@@ -878,21 +877,22 @@ def technique(node_id: str) -> str | tuple[str, int]:
 
 @bp.get("/new")
 def new() -> str | tuple[str, int]:
-    """Papers first seen since a date (default: 7 days before the latest ingest), grouped by technique,
-    NEW_PAGE_SIZE a page (the count says how many there are in all, and the page says so when the
-    pager's MAX_PAGE pages cannot reach them all)."""
+    """Papers first seen since a date (default: api.feeds.default_new_window, GET /api/new's), grouped by
+    technique, NEW_PAGE_SIZE a page (the count says how many there are in all, and the page says so when
+    the pager's MAX_PAGE pages cannot reach them all)."""
+    from api.feeds import NewWindow, default_new_window
+
     store = get_store()
     labels = _labels()
-    last_run = next(iter(store.runs(limit=1)), None)
     errors: list[str] = []
     # A form field: trimmed, as the year fields are, and left blank it asks for the default week.
     raw_since = (request.args.get("since") or "").strip()
-    since: str | None = None
+    window: NewWindow | None = None
     if "\x00" in raw_since:  # echoed, it would put a raw NUL into the page
         errors.append("The date contains a NUL character; remove it. Showing the default week instead.")
     elif raw_since:
         try:  # the API's rule (GET /api/new), not a date of its own: "2024-01-31xyz" is no date
-            since = parse_since(raw_since).isoformat()
+            window = NewWindow(parse_since(raw_since).isoformat(), "given")
         except ValueError:
             errors.append(f"“{isolate(raw_since[:30])}” is not a date paperkg can read: give {SINCE_RULE}. "
                           "Showing the default week instead.")
@@ -901,33 +901,81 @@ def new() -> str | tuple[str, int]:
     except BadInput as exc:
         errors.append(f"{exc} Showing the first page instead.")
         page = 1
-    if since is not None:
-        basis = f"since {since}"
-    else:
-        anchor = _run_day(last_run) or datetime.now(UTC).date()
-        since = (anchor - timedelta(days=NEW_DEFAULT_DAYS)).isoformat()
-        basis = "in the 7 days up to the latest ingest" if last_run else "in the last 7 days"
+    if window is None:
+        window = default_new_window(store)
+    since = window.since
+    given = window.rule == "given"
     papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=_offset(page, NEW_PAGE_SIZE))
     groups = _group_new(store, papers, labels)
     return render_template(
-        # The date field shows the day a timestamp falls on; the heading and the pager keep it all.
-        "new.html", since_label=since, since_date=since[:10], basis=basis, groups=groups,
+        # The date field shows the day a given since falls on; left blank for the default window, so
+        # submitting the form unchanged keeps it (a day's midnight would reach back into the run before).
+        "new.html", since=since, since_label=since if given else format_filters.when(since),
+        since_date=since[:10] if given else "", basis=_window_basis(window),
+        window_note=None if given else _window_note(window), window_rule=window.rule, groups=groups,
         shown=len(papers), **_paging(page, NEW_PAGE_SIZE, total, len(papers)),
-        # The pager keeps the date: the default week moves with the next ingest, a page 2 must not.
+        # The pager keeps the start: the default window moves with the next weekly run, a page 2 must not.
         args={"since": since},
-        last_run=last_run, error=" ".join(errors) or None, **_suggested_rows(store, since),
+        # A given since is the feed's too; the default window's start is not: a feed reader keeps track of
+        # what it has shown by entry id, and a start frozen into the subscribed URL would only mislead.
+        feed_url=url_for("feeds.new_atom", since=since if given else None),
+        last_run=_latest_ingest(store), error=" ".join(errors) or None, **_suggested_rows(store, since),
     ), 400 if errors else 200
 
 
-def _run_day(run: Any) -> date | None:
+# How the New page names the source of an ingest run (api.params.RUN_SOURCES), not by its internal name.
+RUN_SOURCE_LABELS = {
+    "list": "awesome list", "arxiv": "arXiv by id", "records": "records file",
+    "arxiv-weekly": "weekly arXiv run", "arxiv-weekly-load": "weekly arXiv run (loading its papers)",
+    "reextract": "re-extraction",
+}
+
+
+def _latest_ingest(store: GraphStore) -> dict[str, Any] | None:
+    """The latest ingest run for the New page: a weekly run rather than the load run inside it (the load
+    is recorded as a run of its own, after the weekly run started), with its source as people name it."""
+    runs = store.runs(limit=2)
+    run = next((r for r in runs if r.source != "arxiv-weekly-load"), runs[0] if runs else None)
     if run is None:
         return None
-    for stamp in (run.started, run.finished):
-        try:
-            return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).date()
-        except (TypeError, ValueError):
-            continue
-    return None
+    return {"source": RUN_SOURCE_LABELS.get(run.source, run.source), "when": run.finished or run.started,
+            "status": run.status}
+
+
+def _window_basis(window: NewWindow) -> str:
+    """The window as the page's sentences continue "N papers added …" (times in UTC)."""
+    from api.feeds import NEW_DEFAULT_DAYS
+
+    when = format_filters.when
+    if window.rule == "previous_weekly_run":
+        return f"since the weekly arXiv run before the latest one ended ({when(window.previous_ended)})"
+    if window.rule == "only_weekly_run":
+        return f"since the first weekly arXiv run started ({when(window.latest_started)})"
+    if window.rule == "week_before_latest_ingest":
+        return f"in the {NEW_DEFAULT_DAYS} days up to the latest ingest (since {when(window.since)})"
+    if window.rule == "last_7_days":
+        return f"in the last {NEW_DEFAULT_DAYS} days (since {when(window.since)})"
+    return f"since {window.since}"
+
+
+def _window_note(window: NewWindow) -> str:
+    """What the default window is, in plain words (times in UTC)."""
+    from api.feeds import NEW_DEFAULT_DAYS
+
+    when = format_filters.when
+    started = when(window.latest_started)
+    if window.rule == "previous_weekly_run":
+        return (f"The default window: the papers of the latest weekly arXiv run (started {started}) and "
+                f"any added since the run before it ended ({when(window.previous_ended)}). It moves on with "
+                "each weekly run, so reading this page once after each run shows every paper once. Pick a "
+                "date to see another period.")
+    if window.rule == "only_weekly_run":
+        return (f"The default window: the papers of the first weekly arXiv run (started {started}). From "
+                "the next run on, it holds each run's papers and any added since the run before.")
+    if window.rule == "week_before_latest_ingest":
+        return (f"No weekly arXiv run has succeeded yet: the {NEW_DEFAULT_DAYS} days up to the latest "
+                f"ingest (started {started}).")
+    return f"Nothing has been ingested yet: the last {NEW_DEFAULT_DAYS} days."
 
 
 def _root_technique(node_id: str, labels: Labels) -> str:

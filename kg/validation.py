@@ -192,6 +192,11 @@ def parse_since(value: str) -> date | datetime:
     """A `since` value by SINCE_RULE: the date, or the timestamp as an aware datetime in its own offset;
     else ValueError, "not an ISO date or timestamp: ..." or "out of range: ...", giving the rule."""
     shown = _shown(value) if value else "an empty value"
+    # A "+" typed unencoded in a URL's query string arrives as a space ("…T08:05:22 01:00"), and a "-"
+    # never does: a space where the offset's sign goes can only have been a "+".
+    plus = value[:-6] + "+" + value[-5:]
+    if value[-6:-5] == " " and _SINCE_TIMESTAMP.fullmatch(plus):
+        value = plus
     try:
         if _SINCE_DATE.fullmatch(value):
             return date.fromisoformat(value)

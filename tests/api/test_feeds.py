@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.app import create_app
-from api.feeds import build_feed
+from api.feeds import build_feed, paper_atom_id
 from ingest.pipeline import ingest_records_file
 from ingest.summary import IngestSummary
 from kg.embedded import EmbeddedStore
@@ -32,9 +32,10 @@ def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: Fl
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == "atom10"
     titles = {e.title for e in feed.entries}
-    assert HOSTILE_TITLE in titles  # the exact text survives, escaped on the wire
+    # The text survives, escaped on the wire, with its TeX read as the pages show it ({braces}, $x_1$).
+    assert HOSTILE_TITLE.replace("{braces}", "braces").replace("$x_1$", "x₁") in titles
     assert b"<script>" not in response.data
-    entry = next(e for e in feed.entries if e.title == HOSTILE_TITLE)
+    entry = next(e for e in feed.entries if e.title.startswith("Patching </title>"))
     assert entry.id == "urn:paperkg:paper:hostile-1" and entry.link == "https://example.org/a?b=1&c=%3C2%3E"
     arxiv_entry = next(e for e in feed.entries if e.title.startswith("Sparse autoencoders"))
     assert arxiv_entry.id == "https://arxiv.org/abs/2401.00001"
@@ -189,4 +190,71 @@ def test_a_withdrawn_papers_entry_says_so_in_its_title_and_a_category(
     assert [(t.term, t.label) for t in entry.tags if t.scheme == "urn:paperkg:status"] == [
         ("withdrawn", "Withdrawn")]
     kept = next(e for e in feed.entries if e.id == "https://arxiv.org/abs/2511.10001")
-    assert kept.title == "Another paper" and [t.term for t in kept.tags] == ["cs.LG"]
+    assert kept.title == "Another paper" and [t.term for t in kept.tags if not t.scheme] == ["cs.LG"]
+    assert "withdrawn" not in {t.term for t in kept.tags}
+
+
+# -- entry ids are permanent; titles, summaries and authors are text, not TeX ---------------------------
+def test_a_list_papers_entry_keeps_its_id_when_it_gets_its_arxiv_id(
+        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    """Weekly-reader QA: a list-only paper's entry id was its URN, then the arXiv URL once arXiv gave it
+    an id (the paper moved to its arXiv id), so feed readers showed it again as a new paper. It keeps the
+    URN of the id it was first stored under; a paper stored under its arXiv id from the start keeps its
+    arXiv URL (what existing subscribers have)."""
+    listed = {"title": "Steering Vectors Found by Listing", "authors": ["Ada Lovelace"],
+              "abstract": "We steer language models with activation steering vectors.", "year": 2025}
+    assert ingest([listed, V1], "2025-11-12T09:30:00.000000+00:00").new == 2
+    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    before = {e.title: e.id for e in feedparser.parse(client.get("/feeds/new.atom").data).entries}
+    slug_urn = before[listed["title"]]
+    assert slug_urn.startswith("urn:paperkg:paper:steering-vectors")
+    assert before[V1["title"]] == ENTRY_ID
+    # arXiv gives the listed paper an id: stored under it now, the slug leading to it.
+    found = {**listed, "arxiv_id": "2511.20000v1", "published": "2025-11-15", "primary_category": "cs.CL"}
+    ingest([found], "2025-11-20T06:01:00.000000+00:00")
+    assert feed_store.get_paper("2511.20000") is not None
+    slug = slug_urn.removeprefix("urn:paperkg:paper:")
+    assert feed_store.former_ids("2511.20000") == [slug]
+    after = {e.title: e.id for e in feedparser.parse(client.get("/feeds/new.atom").data).entries}
+    assert after == before
+
+
+def test_paper_atom_id_rules() -> None:
+    arxiv = Paper(id="2401.00001", arxiv_id="2401.00001", title="T")
+    assert paper_atom_id(arxiv) == "https://arxiv.org/abs/2401.00001"
+    assert paper_atom_id(arxiv, ["a-slug", "b-slug"]) == "urn:paperkg:paper:a-slug"
+    # A paper without an arXiv id never replaced another: its own id, whatever ids were merged into it.
+    assert paper_atom_id(Paper(id="x/y z", title="T"), ["merged"]) == "urn:paperkg:paper:x%2Fy%20z"
+
+
+def test_entries_read_tex_as_text(feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    """Weekly-reader QA: titles and summaries kept arXiv's raw TeX ("Top-$k$ vs. $\\ell_1$ Sparse
+    Autoencoders"), which feed readers show as typed; they are the text it stands for, as on the pages."""
+    tex = {**V1, "arxiv_id": "2511.30002v1", "url": "https://arxiv.org/abs/2511.30002v1",
+           "title": "Top-$k$ vs. $\\ell_1$ Sparse Autoencoders: <i>Dead</i> Latents & Scaling",
+           "authors": ["Kurt G\\\"odel"],
+           "abstract": "We compare \\emph{TopK} and $\\ell_1$-penalised sparse autoencoders~(SAEs)."}
+    ingest([tex], "2025-11-12T09:30:00.000000+00:00")
+    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    _feed, entry = _entry(client, "https://arxiv.org/abs/2511.30002")
+    assert entry.title == "Top-k vs. ℓ₁ Sparse Autoencoders: <i>Dead</i> Latents & Scaling"
+    assert entry.summary == "We compare TopK and ℓ₁-penalised sparse autoencoders (SAEs)."
+    assert [a.name for a in entry.authors] == ["Kurt Gödel"]
+
+
+def test_entries_carry_their_techniques_as_categories(
+        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    """A reader (or a filter of its own) can sort entries by technique: each technique of the paper is a
+    category, its taxonomy id the term and its name the label; the arXiv categories stay as they were."""
+    ingest([{**V1, "categories": ["cs.CL", "cs.LG"],
+             "abstract": "We train sparse autoencoders and use activation patching on Pythia."}],
+           "2025-11-12T09:30:00.000000+00:00")
+    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    _feed, entry = _entry(client, ENTRY_ID)
+    assert [t.term for t in entry.tags if not t.scheme] == ["cs.CL", "cs.LG"]
+    techniques = {(t.term, t.label) for t in entry.tags if t.scheme == "urn:paperkg:technique"}
+    names = {n.id: n.name for n in feed_store.taxonomy_nodes()}
+    assert {"sae", "activation_patching"} <= {term for term, _ in techniques}
+    assert techniques == {(term, names[term]) for term, _ in techniques}
+    assert techniques == {(t["id"], t["label"]) for t in client.get("/api/new?since=2000-01-01").get_json()[
+        "results"][0]["techniques"]}

@@ -435,7 +435,8 @@ def test_every_paper_schema_requires_the_withdrawn_flag_the_app_sends(tmp_path: 
     from tests.embedders import HashEmbedder
 
     doc = build_document()
-    for name in ("PaperSummary", "SearchResult", "RelatedResult", "RecommendResult", "PaperDetail"):
+    for name in ("PaperSummary", "NewPaper", "SearchResult", "RelatedResult", "RecommendResult",
+                 "PaperDetail"):
         schema = doc["components"]["schemas"][name]
         assert schema["properties"]["withdrawn"]["type"] == "boolean", name
         assert "withdrawn" in schema["required"], name
@@ -477,7 +478,8 @@ def test_papers_without_year_and_derived_urls_are_documented_as_sent(tmp_path: P
     assert (without["type"], without["minimum"]) == ("integer", 0)
     assert "papers_per_year leaves out" in without["description"]
     assert "papers_without_year" in detail["properties"]["papers_per_year"]["description"]
-    for name in ("PaperSummary", "SearchResult", "RelatedResult", "RecommendResult", "PaperDetail"):
+    for name in ("PaperSummary", "NewPaper", "SearchResult", "RelatedResult", "RecommendResult",
+                 "PaperDetail"):
         url = doc["components"]["schemas"][name]["properties"]["url"]
         assert url["nullable"] is True and "https://arxiv.org/abs/<arxiv_id>" in url["description"], name
         assert "the stored value is not changed" in url["description"], name
@@ -537,7 +539,8 @@ def test_every_operation_declares_the_400_of_a_malformed_query_string(app: Flask
 DATE_FIELDS = {
     ("PaperDetail", "published"): "date", ("PaperDetail", "updated"): "date",
     ("PaperDetail", "first_seen"): "date-time", ("PaperDetail", "last_seen"): "date-time",
-    ("PaperSummary", "published"): "date", ("PaperSummary", "first_seen"): "date-time",
+    ("PaperSummary", "published"): "date", ("NewPaper", "published"): "date",
+    ("NewPaper", "first_seen"): "date-time",
     ("SearchResult", "published"): "date", ("RelatedResult", "published"): "date",
     ("RecommendResult", "published"): "date", ("IngestRun", "started"): "date-time",
     ("IngestRun", "finished"): "date-time", ("RunCounts", "window_start"): "date-time",
