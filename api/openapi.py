@@ -398,9 +398,12 @@ SCHEMAS: dict[str, Any] = {
          "gap_from": {**_nullable("string", format="date-time"),
                       "description": "papers from here to window_start were not fetched"},
          "file": {"type": "string", "description": "the records file an ingest records run read (its name "
-                                                  "only)"}},
+                                                  "only)"},
+         "possible_duplicates": {"type": "array", "items": {"type": "string"},
+                                 "description": "new arXiv ids stored with the title of another arXiv "
+                                                "paper (kept apart; check them)"}},
         optional=(*PIPELINE_COUNTS, "window_start", "window_end", *WEEKLY_COUNTS, "empty_queries",
-                  "load_run", "gap_from", "file"),
+                  "load_run", "gap_from", "file", "possible_duplicates"),
         description="what the run did, by name; the names depend on the source: list, arxiv, records "
                     "and arxiv-weekly-load runs count records through embedded (a whole list also "
                     "stale_list_rows through papers_pruned), arxiv-weekly runs window_start through "

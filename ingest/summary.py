@@ -89,6 +89,8 @@ class IngestSummary:
         }
         if self.file is not None:
             counts["file"] = self.file
+        if self.possible_duplicates:  # kept on the run, as a WARNING scrolls away (--json gives the details)
+            counts["possible_duplicates"] = [e["arxiv_id"] for e in self.possible_duplicates]
         if self.whole_list:
             counts["stale_list_rows"] = len(self.stale_list_rows)
             counts["list_rows_pruned"] = self.list_rows_pruned

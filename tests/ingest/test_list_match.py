@@ -619,6 +619,7 @@ def test_a_new_arxiv_id_with_a_stored_papers_title_is_stored_apart_and_warned_ab
         summary = _run_records(store, [repost], extractor)
     assert summary.new == 1 and sorted(store.paper_ids()) == ["2403.19647", "2611.10005"]  # not merged
     assert [e["matches"] for e in summary.possible_duplicates] == ["2403.19647"]  # the run's summary too
+    assert store.runs(limit=1)[0].counts["possible_duplicates"] == ["2611.10005"]  # and kept on the run
     (message,) = _warnings(caplog)
     assert message.startswith("possible duplicate: 2611.10005 has the title of the stored paper 2403.19647 ")
     assert "the same authors" in message
