@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from api.errors import ApiError, bad_parameter
 from kg.entities import TECHNIQUE_MATCHES, SearchFilters, TaxonomyNode
 from kg.schema import Label
-from kg.search import MODES, SENTENCE_MODES
+from kg.search import MODES, SENTENCE_MODES, normalise_query
 from kg.taxonomy import Taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 
@@ -261,8 +261,12 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     offset = int_arg("offset", 0, 0, MAX_OFFSET, args=args)
     explain = choice_arg("explain", "overlap", SENTENCE_MODES, args=args)
     filters = search_filters(taxonomy, section_ids, args)
-    if not query.strip() and filters.is_empty():
-        raise ParameterError("q", "give a query or at least one filter")
+    # Empty as search reads it: a query of only a zero-width space or a lone accent asks for nothing, as
+    # one of only spaces does (it listed 38 arbitrary papers), and with a filter it lists those papers.
+    if not normalise_query(query):
+        if filters.is_empty():
+            raise ParameterError("q", "give a query or at least one filter")
+        query = ""
     return SearchRequest(query=query, mode=mode, explain=explain, limit=limit or 10, offset=offset or 0,
                          filters=filters)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import unicodedata
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ from kg.explain import (
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
+from kg.validation import clean_text, joined_forms
 
 MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -250,13 +252,20 @@ def search(
         raise ValueError(f"sentence_mode must be one of {', '.join(SENTENCE_MODES)}")
     if limit < 0 or offset < 0:
         raise ValueError("limit and offset must be >= 0")
-    query = (query or "").strip()
+    # Every reading of the query below (keyword, embedding, names, snippets) sees one text: two spaces,
+    # a tab, a no-break space or a soft hyphen in it turned off the taxonomy names it holds.
+    query = normalise_query(query)
     filters = filters if filters is not None and not filters.is_empty() else None
     labels = _labels(store, taxonomy)
     if not query:
         if filters is None:  # nothing asked: an empty page rather than the whole corpus
             return SearchPage(results=[], total=0)
         return _browse_filtered(store, filters, limit, offset, labels)
+    # The query with the taxonomy's names spelt as the taxonomy spells them ("logitlens", "sparse
+    # auto-encoder" -> "logit lens", "sparse autoencoder"): how the names are read, and what is embedded.
+    # Keyword search gets the words as typed and the words the spelling adds (keyword_text).
+    named_query = alias_spelling(query, labels)
+    keyword_query = keyword_text(query, named_query)
 
     # Hybrid: one set of lists per position tier (see the module docstring); the other modes: one
     # list cut at the candidate window, whose prefixes are stable.
@@ -273,13 +282,13 @@ def search(
         # The full-text query (SQLite / the database) and the query embedding (torch) both
         # release the GIL: run them side by side so hybrid costs max(), not the sum, of the two.
         keyword_future = _retrieval_pool().submit(
-            _ranking_per_window, partial(store.keyword_search, query, filters=filters), windows)
+            _ranking_per_window, partial(store.keyword_search, keyword_query, filters=filters), windows)
     acronyms: dict[str, str] = {}
     tier_lists: list[dict[str, list[ScoredId]]] = [{} for _ in tiers]
     if mode in ("semantic", "hybrid"):
         assert embedder is not None
         try:
-            embedded_text, acronyms = _spell_out_acronyms(store, query, labels)
+            embedded_text, acronyms = _spell_out_acronyms(store, named_query, labels)
             query_vector = np.asarray(embedder.encode_query(embedded_text), dtype=np.float32)
             semantic = _ranking_per_window(
                 partial(store.vector_search, query_vector, filters=filters), windows)
@@ -292,9 +301,10 @@ def search(
     if keyword_future is not None:
         for lists, ranking in zip(tier_lists, keyword_future.result(), strict=True):
             lists["keyword"] = ranking
-    named_phrases = ({**labels.phrases_in_text(query, Label.TECHNIQUE), **labels.criteria_in_query(query)}
-                     or _whole_query_alias(query, labels))
-    named_phrases.update(_criteria_by_adjective(query, labels))
+    named_phrases = ({**labels.phrases_in_text(named_query, Label.TECHNIQUE),
+                      **labels.criteria_in_query(named_query)}
+                     or _whole_query_alias(named_query, labels))
+    named_phrases.update(_criteria_by_adjective(named_query, labels))
     query_techniques = {i for ids in named_phrases.values() for i in ids}
     if mode == "hybrid" and query_techniques and query_vector is not None:
         # "activation patching" asks for papers that use it, "faithfulness of circuits" for papers
@@ -306,9 +316,9 @@ def search(
                 partial(store.vector_search, query_vector, filters=named), windows)
             for lists, ranking in zip(tier_lists, technique, strict=True):
                 lists["technique"] = ranking
-    model_phrases = _phrases_named(query, labels, Label.MODEL)
+    model_phrases = _phrases_named(named_query, labels, Label.MODEL)
     query_models = {i for ids in model_phrases.values() for i in ids}
-    component_phrases = _phrases_named(query, labels, Label.COMPONENT)
+    component_phrases = _phrases_named(named_query, labels, Label.COMPONENT)
     query_components = {i for ids in component_phrases.values() for i in ids}
     # The named lists follow the fusion of the lists before them (semantic, keyword, technique), not
     # each other's: the model list and the component list each lift their papers without reordering.
@@ -321,7 +331,7 @@ def search(
         _add_named_list(tier_lists, before_named, "model", studied)
     own_filter = bool(filters and filters.component_ids)  # the user's component filter decides instead
     if (mode == "hybrid" and query_components and query_vector is not None and not own_filter
-            and _mostly_names(query, [*component_phrases, *model_phrases])):
+            and _mostly_names(named_query, [*component_phrases, *model_phrases])):
         # "feed-forward layers in GPT-2": one more list, of the papers with a finding about a named
         # component or a sub-component of it (Key-Value Memories is about MLPs in words the embedding
         # and the keywords of the query miss). Only when the query is mostly the names: a component
@@ -331,7 +341,7 @@ def search(
         found = _ranking_per_window(partial(store.vector_search, query_vector, filters=about), windows)
         _add_named_list(tier_lists, before_named, "component", found)
     if mode == "keyword":
-        tier_lists[0]["keyword"] = store.keyword_search(query, windows[0], filters)
+        tier_lists[0]["keyword"] = store.keyword_search(keyword_query, windows[0], filters)
 
     using_first: list[str] = []
     not_tagged: list[str] = []
@@ -342,7 +352,7 @@ def search(
         tagged = _tagged_among(store, query_techniques, technique_hits, labels)
         not_tagged = sorted(t for t in query_techniques - tagged
                             if not _any_tagged(store, filters, t, labels))
-        if tagged and _asks_only_for(query, named_phrases):
+        if tagged and _asks_only_for(named_query, named_phrases):
             # The query is the name and nothing else ("papers that use probing"): the question is
             # which papers use it, so those come first, above papers that only share its words
             # ("activation") or its neighbourhood in embedding space; each part in fused order (in
@@ -393,14 +403,15 @@ def search(
     if use_embedding and embedder is None:
         raise ValueError("sentence_mode 'embedding' needs an embedder")
     sentences = {pid: split_sentences(p.abstract) for pid, p in papers.items()}
-    terms = query_terms(query)
+    # The words keyword search looked for, so the words shown as matched are the ones it matched.
+    terms = query_terms(keyword_query)
     # An acronym the query was read with is matched by its long form too: an abstract spells it out
     # ("using sparse autoencoders") more often than it writes it ("SAE").
     spelled = _Spelled(terms, [(query_terms(token), query_terms(form)) for token, form in acronyms.items()])
     sentence_vectors: dict[str, np.ndarray] = {}
     if use_embedding and embedder is not None:
         if query_vector is None:
-            query_vector = np.asarray(embedder.encode_query(query), dtype=np.float32)
+            query_vector = np.asarray(embedder.encode_query(named_query), dtype=np.float32)
         # Hits in rank order while the request's budget lasts (see MAX_EMBED_SENTENCES).
         flat: list[str] = []
         flat_chars = 0
@@ -448,7 +459,7 @@ def search(
             )
             sentence_by = "embedding"
         else:
-            sentence, sentence_score = spelled.best_sentence(query, sentences[paper_id])
+            sentence, sentence_score = spelled.best_sentence(keyword_query, sentences[paper_id])
             sentence_by = "overlap"
             # The query names a technique (criterion) the paper is tagged with: unless a sentence has
             # every word of the query (request words aside), the sentence that tagged it says why
@@ -485,6 +496,155 @@ def search(
         _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, spelled, labels)
     return SearchPage(results=results, total=len(candidates), acronyms=acronyms, using_first=using_first,
                       not_tagged=not_tagged)
+
+
+# Full-width forms of ASCII (U+FF01-U+FF5E), as Chinese and Japanese input methods type Latin letters,
+# digits and punctuation ("ＳＡＥ", "ＧＰＴ－２"), and the ideographic space: read as the ASCII they stand
+# for. Only these, not NFKC, which would also make "l1" of the norm name "ℓ₁" (kg.validation.norm_variants
+# keeps its spellings apart) and fold other letters the index keeps.
+_FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def normalise_query(query: str | None) -> str:
+    """A search query as every part of search reads it: full-width ASCII as ASCII, control, bidi and
+    invisible format characters (zero-width space, soft hyphen, BOM) removed, NFC, combining marks with
+    no letter to sit on dropped, a space between a Latin word and the CJK characters it is written
+    against, and every run of whitespace (tab, no-break and narrow spaces) one space.
+    Empty when nothing else is left (a query of only a zero-width space or a lone accent)."""
+    text = query or ""
+    if not text.isascii():
+        text = _without_lone_marks(clean_text(text.translate(_FULL_WIDTH)))
+        text = _SCRIPT_BOUNDARY.sub(" ", text)
+    else:
+        text = clean_text(text)
+    return " ".join(text.split())
+
+
+# Chinese, Japanese and Korean characters (CJK punctuation, kana, Han, Hangul, half-width kana), which
+# no space separates from a Latin word between them ("使用activation patching的论文", "SAEの論文"): both
+# indexes and the name patterns read such a run as one word, so the word, name or acronym was never read.
+_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f"
+_SCRIPT_BOUNDARY = re.compile(rf"(?<=[{_CJK}])(?=[^\W_])(?![{_CJK}])|(?<=[^\W_])(?<![{_CJK}])(?=[{_CJK}])")
+
+
+def _without_lone_marks(text: str) -> str:
+    """`text` without the combining marks that start it or follow whitespace (they mark no letter)."""
+    kept: list[str] = []
+    for ch in text:
+        if unicodedata.category(ch).startswith("M") and (not kept or kept[-1].isspace()):
+            continue
+        kept.append(ch)
+    return "".join(kept)
+
+
+# A taxonomy name or alias is read in a query written with its words joined, hyphenated or apart
+# ("logitlens", "logit-lens", "activation-patching", "sparse auto-encoder", "auto encoder"), when its
+# letters, spaces and hyphens aside, make at least this many characters: shorter ones ("gpt2", "MLP")
+# meet other words by chance.
+MIN_RESPELLED_CHARS = 6
+_QUERY_WORD = re.compile(r"[^\W_]+")
+# What may stand between two words of one name: one space or one hyphen.
+_NAME_GAP = re.compile(r"[ \-\u2010\u2011]")
+_ALIAS_SHAPE = re.compile(r"[^\W_]+(?:[ \-\u2010\u2011][^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class _Respellings:
+    """The taxonomy's names by their letters alone (gaps removed, case folded), for alias_spelling."""
+
+    spelling: dict[str, str]  # "logitlens" -> "logit lens", "autoencoder" -> "autoencoder"
+    written: dict[str, set[str]]  # "logitlens" -> {"logit lens", "logit-lens"}: the spellings it has
+    longest: int  # the most words a name has
+
+
+_RESPELLINGS: weakref.WeakKeyDictionary[Labels, _Respellings] = weakref.WeakKeyDictionary()
+
+
+def _respellings(labels: Labels) -> _Respellings:
+    """The names and aliases of the techniques, criteria, models and components of a taxonomy, and the
+    one-word parts of them written as one word ("autoencoder" of "sparse autoencoder"), by their letters
+    (cached per Labels object)."""
+    cached = _RESPELLINGS.get(labels)
+    if cached is not None:
+        return cached
+    spelling: dict[str, str] = {}
+    written: dict[str, set[str]] = {}
+    longest = 1
+    kinds = (Label.TECHNIQUE, Label.EVALUATION, Label.MODEL, Label.COMPONENT)
+    for node in labels.nodes.values():
+        if node.label not in kinds:
+            continue
+        for alias in (*node.aliases, node.name):
+            text = " ".join(alias.split())
+            if not _ALIAS_SHAPE.fullmatch(text):
+                continue  # "AtP*", "Sparse Autoencoder (SAE)": no spelling of words alone
+            words = _QUERY_WORD.findall(text)
+            parts = [text, *(w for w in text.split(" ") if len(words) > 1 and w.isalpha())]
+            for part in parts:
+                key = _NAME_GAP.sub("", part).casefold()
+                if len(key) >= MIN_RESPELLED_CHARS:
+                    spelling.setdefault(key, part)
+                    written.setdefault(key, set()).add(part.casefold())
+            longest = max(longest, len(words))
+    tables = _RESPELLINGS[labels] = _Respellings(spelling, written, longest)
+    return tables
+
+
+def alias_spelling(query: str, labels: Labels) -> str:
+    """The query with each run of its words that spells a taxonomy name or alias with other gaps
+    (joined, hyphenated or apart; plural allowed) written as the taxonomy writes it: "logitlens" ->
+    "logit lens", "activation-patching" -> "activation patching", "sparse auto-encoder" -> "sparse
+    autoencoder". Names are read with literal spaces (kg.explain.phrase_pattern), so these found none.
+    Runs already written one of the name's ways, and everything else, are left as they are."""
+    tables = _respellings(labels)
+    words = list(_QUERY_WORD.finditer(query))
+    if not tables.spelling or not words:
+        return query
+    out: list[str] = []
+    at = 0  # how much of the query is in `out`
+    i = 0
+    while i < len(words):
+        found = _respelt_run(query, words, i, tables)
+        if found is None:
+            i += 1
+            continue
+        end, spelt = found
+        out += [query[at:words[i].start()], spelt]
+        at = words[end].end()
+        i = end + 1
+    return "".join(out) + query[at:]
+
+
+def _respelt_run(query: str, words: list[re.Match[str]], first: int,
+                 tables: _Respellings) -> tuple[int, str] | None:
+    """The longest run of words from `first` that spells a name in another way than it is written:
+    (index of its last word, the name as the taxonomy spells it, with the run's plural ending); or None."""
+    last = first
+    while (last + 1 < len(words) and last + 1 - first < tables.longest
+           and _NAME_GAP.fullmatch(query[words[last].end():words[last + 1].start()])):
+        last += 1
+    for end in range(last, first - 1, -1):
+        run = query[words[first].start():words[end].end()]
+        letters = "".join(w.group(0) for w in words[first:end + 1]).casefold()
+        for ending in ("", "s", "es"):
+            key = letters[:len(letters) - len(ending)] if ending else letters
+            if not letters.endswith(ending) or key not in tables.spelling:
+                continue
+            if run.casefold() in {w + ending for w in tables.written[key]}:
+                return None  # written as the taxonomy writes it: nothing to change
+            return end, tables.spelling[key] + ending
+    return None
+
+
+def keyword_text(query: str, named_query: str) -> str:
+    """What keyword search looks for: the query, and the words alias_spelling split out of a joined one
+    ("logitlens" -> "logitlens logit lens"; the index has the words, never "logitlens"). A hyphenated
+    word's joined form is looked for anyway (kg.validation.joined_forms), so the query is given as typed."""
+    if named_query == query:
+        return query
+    have = {w.casefold() for w in _QUERY_WORD.findall(query)} | {w.casefold() for w in joined_forms(query)}
+    added = [w for w in dict.fromkeys(_QUERY_WORD.findall(named_query)) if w.casefold() not in have]
+    return " ".join([query, *added])
 
 
 def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:

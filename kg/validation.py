@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -317,27 +318,132 @@ FRAMING_WORDS = frozenset((
 def search_terms(
     text: str, *, max_words: int = MAX_QUERY_TOKENS, stopwords: frozenset[str] = STOPWORDS
 ) -> list[str]:
-    """The query words (see query_words), each followed by its other number when the query is
-    short: keyword search on either backend then finds "circuit" for "circuits" without a stemmer
-    in the index (Porter would make one word of "activation", "active" and "activity"). A short
-    query depends on each word's form; a longer one matches on its other words, and every variant
-    widens the set BM25 must score (100k bench papers: keyword p95 27 ms plain, 37 ms with variants
-    for every query, 31 ms up to 3 words). bench/search_eval.py: keyword nDCG@10 0.887 -> 0.916,
-    hybrid 0.940 -> 0.965; varying queries of 4 or more words lowered keyword nDCG@10 (0.912 at 4,
-    0.909 at any more). "Short" counts content words: framing words (FRAMING_WORDS) do not, so
-    "activation patching to find circuits" finds the IOI paper's title word "Circuit"."""
+    """The query words (see query_words), each followed by its other number and its other spellings
+    (spelling_variants: "behaviour" -> behavior) when the query is short, and a hyphenated word also
+    joined ("auto-encoder" -> autoencoder, joined_forms): keyword search on either backend then finds
+    "circuit" for "circuits" without a stemmer in the index (Porter would make one word of "activation",
+    "active" and "activity"). A short query depends on each word's form; a longer one matches on its
+    other words, and every variant widens the set BM25 must score (100k bench papers: keyword p95 27 ms
+    plain, 37 ms with variants for every query, 31 ms up to 3 words). bench/search_eval.py: keyword
+    nDCG@10 0.887 -> 0.916, hybrid 0.940 -> 0.965; varying queries of 4 or more words lowered keyword
+    nDCG@10 (0.912 at 4, 0.909 at any more). "Short" counts content words: framing words (FRAMING_WORDS)
+    do not, so "activation patching to find circuits" finds the IOI paper's title word "Circuit"."""
     words = query_words(text, max_words=max_words, stopwords=stopwords)
     content = [w for w in words if w.casefold() not in FRAMING_WORDS]
+    # The joined forms are words of their own (one spelling of the same word), added at any length; only
+    # a short query's get variants, as its words do.
+    joined = [j for j in joined_forms(text, stopwords) if j.casefold() not in stopwords]
     if len(content) > MAX_VARIED_WORDS:
-        return list({t.casefold(): t for w in words for t in (w, *norm_variants(w))}.values())
+        return list({t.casefold(): t for w in (*words, *joined) for t in (w, *norm_variants(w))}.values())
     out: dict[str, str] = {}
-    for word in words:
+    for word in (*words, *joined):
         # A query of stop words only ("the") keeps them as they are, and a variant that is a stop
         # word ("uses" -> "us") would match most abstracts.
-        variants = [] if word.casefold() in stopwords else number_variants(word)
+        variants: list[str] = []
+        if word.casefold() not in stopwords:
+            numbers = number_variants(word)
+            # Each spelling in each number: "behaviour" also finds "behaviors".
+            variants = [*numbers, *(s for w in (word, *numbers) for s in spelling_variants(w))]
         for term in (word, *(v for v in variants if v.casefold() not in stopwords), *norm_variants(word)):
             out.setdefault(term.casefold(), term)
     return list(out.values())
+
+
+# A word of letters and digits joined to the next by a hyphen (ASCII, U+2010 or the non-breaking U+2011).
+_HYPHENATED = re.compile(r"(?<![^\W_])[^\W_]+(?:[-\u2010\u2011][^\W_]+)+(?![^\W_])")
+_HYPHEN = re.compile("[-\u2010\u2011]")
+
+
+def joined_forms(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
+    """Each hyphenated pair of words of user text written as one word ("auto-encoder" -> autoencoder,
+    "GPT-2" -> GPT2, "pre-trained" -> pretrained): papers write both, and the index cuts "auto-encoder"
+    into "auto" and "encoder", so the words alone never match "autoencoder". Not a pair with a stop word
+    ("state-of-the-art", "in-context": no paper writes "stateof" or "incontext"), nor one shorter than
+    4 characters."""
+    if "-" not in text and "\u2010" not in text and "\u2011" not in text:
+        return []
+    found: dict[str, str] = {}
+    for match in _HYPHENATED.finditer(nfc(strip_format_characters(text))):
+        parts = _HYPHEN.split(match.group(0))
+        for first, second in itertools.pairwise(parts):
+            word = first + second
+            if len(word) >= 4 and first.casefold() not in stopwords and second.casefold() not in stopwords:
+                found.setdefault(word.casefold(), word)
+    return list(found.values())
+
+
+# British and American spellings of one word (spelling_variants). Each rule: a pattern of the whole
+# case-folded word and the other spellings of its variable part (group "v"), the rest kept.
+# -ise/-ize and their derivatives ("optimise", "tokeniser", "generalisation"): the stem before them has
+# at least 3 letters ("rise", "noise", "raise", "wise" are no -ize verbs), and the words whose "-ise" is
+# no -ize ending are left alone (_NOT_IZE: "supervised", "pairwise", "promise" ...). A z-form stem
+# shorter than that is left too ("size", "seize", "prize").
+_ISE = re.compile(r"(?P<stem>[a-z]{3,})(?P<v>is|iz)(?P<end>ation|ations|ational|e|es|ed|ing|er|ers|able)")
+_NOT_IZE = (
+    "wise", "precise", "concise", "excise", "incise", "exercise", "circumcise", "promise", "premise",
+    "compromise", "demise", "surmise", "chemise", "surprise", "enterprise", "comprise", "apprise", "reprise",
+    "advise", "devise", "revise", "supervise", "improvise", "televise", "disguise", "cruise", "bruise",
+    "franchise", "merchandise", "paradise", "treatise", "expertise", "praise", "raise", "noise", "poise",
+    "advertise", "chastise", "despise", "mortise", "valise", "tortoise", "porpoise", "turquoise",
+)
+# -yse/-yze ("analyse", "catalysed"): no English word ends in "yse" otherwise.
+_YSE = re.compile(r"(?P<stem>[a-z]{3,})(?P<v>ys|yz)(?P<end>e|es|ed|ing|er|ers)")
+# -our/-or, only for the words that have both ("behaviour", "colour"; "four", "hour", "our", "pour",
+# "tour", "flour" and "for", "author", "error" have one): the stems, with a prefix or none, and the
+# endings both spellings share ("-ous" is the same in both: "rigorous", "humorous", "laborious").
+_OUR = re.compile(
+    r"(?P<pre>mis|dis|un|non)?(?P<stem>behavi|col|fav|hon|lab|neighb|rum|hum|flav|harb|vap|vig|arm|od|tum"
+    r"|endeav|sav|savi|rig|clam|parl|splend|val|ferv|ard|cand|demean|ranc)(?P<v>our|or)"
+    r"(?P<end>|s|al|ally|ed|ing|ite|ites|ful|fully|less|able|ably|er|ers|ism|ist|ists|hood|hoods)")
+# -lled/-lling/-ller(s) and -led/-ling/-ler(s) ("modelled", "labelling", "traveller"): a word of at
+# least 4 letters ending in a consonant, "e" or "a" and "l" before the ending, as British doubles its
+# "l" ("model", "label", "signal", "cancel"). Where the "l" is doubled in both ("called", "controlled")
+# or never ("revealed", "ruled", "compiled"), the other spelling is no word and matches nothing.
+_LLED = re.compile(r"(?P<stem>[a-z]+[^aeiou][ea])(?P<v>ll|l)(?P<end>ed|ing|er|ers)")
+# -tre/-ter and -bre/-ber, for the words that have both ("centre", "fibre", "kilometre"); "meter" is a
+# measuring instrument too, and "parameter", "diameter" are written so in both.
+_TRE = re.compile(r"(?P<pre>epi|kilo|centi|milli|micro|nano)?(?P<stem>cent|met|lit|fib|theat|calib|spect|lust"
+                  r"|meag|somb|sab)(?P<v>re|er|res|ers|red|ered|ring|ering)")
+_TRE_PAIRS = {"re": "er", "er": "re", "res": "ers", "ers": "res", "red": "ered", "ered": "red",
+              "ring": "ering", "ering": "ring"}
+# -ence/-ense ("defence", "offence", "pretence"), -dgement/-dgment ("judgement"), -ogue/-og ("dialogue",
+# "analogue", "catalogue"), "artefact"/"artifact".
+_ENCE = re.compile(r"(?P<stem>def|off|pret)(?P<v>ence|ense)(?P<end>s|)")
+_DGEMENT = re.compile(r"(?P<stem>[a-z]*dg)(?P<v>ement|ment)(?P<end>s|)")
+_OGUE = re.compile(r"(?P<stem>catal|dial|anal|monol|epil)(?P<v>ogue|og)(?P<end>s|)")
+_ARTEFACT = re.compile(r"(?P<stem>art)(?P<v>e|i)(?P<end>fact|facts|factual)")
+_SPELLING_RULES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
+    (_ISE, {"is": "iz", "iz": "is"}), (_YSE, {"ys": "yz", "yz": "ys"}), (_OUR, {"our": "or", "or": "our"}),
+    (_LLED, {"ll": "l", "l": "ll"}), (_TRE, _TRE_PAIRS), (_ENCE, {"ence": "ense", "ense": "ence"}),
+    (_DGEMENT, {"ement": "ment", "ment": "ement"}), (_OGUE, {"ogue": "og", "og": "ogue"}),
+    (_ARTEFACT, {"e": "i", "i": "e"}),
+)
+# A spelling variant shorter than this is left out: too many short words are other words.
+MIN_SPELLING_CHARS = 4
+
+
+def spelling_variants(word: str) -> list[str]:
+    """The word's other spelling, British or American ("behaviour" -> behavior, "generalization" ->
+    generalisation, "analyse" -> analyze, "modelling" -> modeling, "centre" -> center, "defence" ->
+    defense), for the words that have one (_SPELLING_RULES: "four", "hour", "rise", "supervised" have
+    none); keyword search then finds a paper written in the other spelling without re-indexing any store.
+    Empty when there is none; case is kept except in the part that changes."""
+    lower = word.casefold()
+    if not lower.isascii() or not lower.isalpha() or len(lower) < MIN_SPELLING_CHARS:
+        return []
+    for pattern, other in _SPELLING_RULES:
+        match = pattern.fullmatch(lower)
+        if match is None:
+            continue
+        if (pattern is _ISE and match["v"] == "is" and not match["end"].startswith("ation")
+                and (match["stem"] + "ise").endswith(_NOT_IZE)):
+            return []
+        start, end = match.span("v")
+        variant = word[:start] + other[match["v"]] + word[end:]
+        if word[start:end].isupper():
+            variant = word[:start] + other[match["v"]].upper() + word[end:]
+        return [variant] if len(variant) >= MIN_SPELLING_CHARS else []
+    return []
 
 
 # What the embedded store's FTS5 tokenizer (unicode61 remove_diacritics 2, SQLite's fts5_unicode2.c)
