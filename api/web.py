@@ -36,6 +36,7 @@ from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, query_terms
 from kg.lookup import find_paper
 from kg.schema import Label
+from kg.search import normalise_query
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
@@ -289,6 +290,11 @@ def search() -> str | tuple[str, int] | BaseResponse:
         errors.append(BadInput("The query contains a NUL character; remove it.", ("q",)))
     q = q[:MAX_QUERY_CHARS].strip()
     ctx["q"] = q.replace("\x00", "")  # shown again in the form and the title: never a raw NUL
+    # What search reads (whitespace runs as one space, invisible characters out, full-width as ASCII): a
+    # query of only a zero-width space is no query, and marks are made from the words search read.
+    ctx["searched"] = q = normalise_query(ctx["q"])
+    if not q:
+        ctx["q"] = ""  # nothing visible was typed: the page is the one for no query
     if "\x00" in mode:
         errors.append(BadInput("The mode contains a NUL character: choose hybrid, semantic or keyword.",
                                ("mode",)))
@@ -476,7 +482,7 @@ def _filter_ids(name: str) -> list[str]:
 def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: int) -> None:
     from kg.search import search as run
 
-    q, mode, filters = ctx["q"], ctx["mode"], ctx["filters"]
+    q, mode, filters = ctx["searched"], ctx["mode"], ctx["filters"]
     embedder = None
     if q and mode in ("semantic", "hybrid"):
         try:

@@ -1985,3 +1985,19 @@ def test_a_paper_page_names_its_former_ids_for_the_stars(tmp_path: Path) -> None
         assert "/api/resolve" not in html
     finally:
         store.close()
+
+
+def test_a_query_of_invisible_characters_is_the_page_for_no_query(client: FlaskClient) -> None:
+    """Non-English QA: "?q=<zero-width space>" ran a search over nothing visible (the API says 400)."""
+    for q in ("%E2%80%8B", "%CC%81", "%C2%AD"):
+        html = page(client, f"/search?q={q}")
+        assert 'data-state="intro"' in html and "No results" not in html
+
+
+def test_full_width_and_spaced_queries_are_marked_as_search_read_them(client: FlaskClient) -> None:
+    """Non-English QA: "ＩＯＩ" (as a Japanese input method types it) and "indirect  object" (two
+    spaces) were searched as read, but the snippet marked nothing."""
+    html = page(client, "/search?q=%EF%BD%89%EF%BD%8E%EF%BD%84%EF%BD%89%EF%BD%92%EF%BD%85%EF%BD%83%EF%BD%94"
+                        "+object%C2%A0%C2%A0identification&mode=keyword")
+    assert row_ids(html)[0] == IOI_ID
+    assert re.search(r"<mark>indirect</mark> <mark>object</mark> <mark>identification</mark>", html, re.I)
