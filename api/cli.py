@@ -147,6 +147,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
     from api.params import ParameterError, lone_surrogate, search_request
     from kg.cli import open_configured_store, shown_arg
     from kg.config import load_config
+    from kg.lookup import paper_named_by_query
     from kg.search import filter_facet_counts, search
     from kg.taxonomy import Taxonomy
 
@@ -191,6 +192,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
         empty_filters = page.total == 0 and not as_json and not params.filters.is_empty()
         facets = filter_facet_counts(store, params.filters) if empty_filters else []
         passing = len(store.filter_ids(params.filters)) if empty_filters else None
+        named = paper_named_by_query(store, params.query)
+        named_paper = next(iter(store.get_papers([named])), None) if named else None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -198,8 +201,12 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
     if as_json:
         from api.json_api import search_page_dict
 
-        _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}))
+        _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}, named))
         return
+    if named_paper is not None:
+        # The whole query is a stored paper's arXiv id or URL: that paper, whatever the search ranks.
+        click.echo(f"the arXiv id of [{terminal_safe(named_paper.id)}] {terminal_safe(named_paper.title)} "
+                   f"(paperkg related {terminal_safe(named_paper.id)}: its related papers)")
     first, last = params.offset + 1, params.offset + len(page.results)
     shown = f"showing {first}-{last}" if page.results else f"none at offset {params.offset}"
     # A blank query with filters lists the filtered papers newest first: no mode ranked them, no score.

@@ -32,7 +32,7 @@ from api.taxonomy_file import node_summary
 from kg import browse
 from kg.entities import Paper, PaperDetail
 from kg.explain import Labels
-from kg.lookup import find_paper, find_related
+from kg.lookup import find_paper, find_related, paper_named_by_query
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.safe_output import arxiv_abs_url
@@ -169,15 +169,19 @@ def search_papers() -> Response:
         get_store(), query, mode=mode, filters=params.filters, limit=params.limit, offset=params.offset,
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
     )
-    return jsonify(search_page_dict(params, page, _labels()))
+    named = paper_named_by_query(get_store(), query)
+    return jsonify(search_page_dict(params, page, _labels(), named))
 
 
-def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str]) -> dict[str, Any]:
-    """The /api/search answer for a search's parameters and page (`paperkg search --json` prints it too)."""
+def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str],
+                     named_paper: str | None = None) -> dict[str, Any]:
+    """The /api/search answer for a search's parameters and page (`paperkg search --json` prints it too);
+    `named_paper`: the stored paper the whole query is the arXiv id or URL of (paper_named_by_query)."""
     return {
         "query": params.query, "mode": params.mode, "total": page.total, "limit": params.limit,
-        "offset": params.offset, "acronyms": page.acronyms, "using_first": page.using_first,
-        "not_tagged": page.not_tagged, "results": [hit_dict(h, labels) for h in page.results],
+        "offset": params.offset, "named_paper": named_paper, "acronyms": page.acronyms,
+        "using_first": page.using_first, "not_tagged": page.not_tagged,
+        "results": [hit_dict(h, labels) for h in page.results],
     }
 
 

@@ -228,8 +228,8 @@ SCHEMAS: dict[str, Any] = {
     }),
     "SearchPage": {
         "type": "object",
-        "required": ["query", "mode", "total", "limit", "offset", "acronyms", "using_first", "not_tagged",
-                     "results"],
+        "required": ["query", "mode", "total", "limit", "offset", "named_paper", "acronyms", "using_first",
+                     "not_tagged", "results"],
         "properties": {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
@@ -239,6 +239,10 @@ SCHEMAS: dict[str, Any] = {
                       "offset + limit <= 50, else at E + 50, E the first of 100, 200, 400, ... >= "
                       "offset + limit)"},
             "limit": {"type": "integer"}, "offset": {"type": "integer"},
+            "named_paper": {**_nullable("string"),
+                            "description": "the stored id of the paper the whole query is the arXiv id or "
+                                           "URL of (GET /api/papers/{id}); the results are still the "
+                                           "search's (the web form opens that paper's page instead)"},
             "acronyms": {"type": "object", "additionalProperties": {"type": "string"},
                          "description": "acronyms of the query and the long forms the papers using "
                                         "them define (else the taxonomy's aliases spell out), which the "

@@ -34,7 +34,7 @@ from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, query_terms
-from kg.lookup import find_paper
+from kg.lookup import find_paper, paper_named_by_query
 from kg.schema import Label
 from kg.search import normalise_query
 from kg.store import GraphStore, StoreError
@@ -329,7 +329,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "source": ctx["filters"].sources,
     }
     if status == 200 and q:
-        target = _paper_of_query(store, q)
+        target = paper_named_by_query(store, q)
         if target is not None:  # 302: what a query finds may change with the next ingest
             return redirect(url_for("web.paper", paper_id=target))
     if status == 200 and (q or not ctx["filters"].is_empty()):
@@ -366,19 +366,6 @@ def _form_value(name: str) -> str:
     """A text field's value as typed, to show it again; one with a NUL is dropped (the error says why)."""
     value = request.args.get(name, "")
     return "" if "\x00" in value else value
-
-
-def _paper_of_query(store: GraphStore, q: str) -> str | None:
-    """The stored id of the paper a query names when the whole query is an arXiv id or URL
-    (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593`), else None. Other
-    queries are searched, even when a paper's slug id reads like them ("logit-lens")."""
-    from ingest.normalize import whole_arxiv_id
-
-    arxiv_id = whole_arxiv_id(q)  # not a sentence, or another site's URL, holding one
-    if arxiv_id is None:
-        return None
-    found = find_paper(arxiv_id, store.get_paper, store.successor_of)
-    return found[0] if found is not None else None
 
 
 def _cached_form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:

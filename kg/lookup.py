@@ -7,12 +7,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from ingest.normalize import arxiv_id_from_url
+from ingest.normalize import arxiv_id_from_url, whole_arxiv_id
 from kg.entities import TaxonomyNode
 from kg.related import RelatedHit, UnknownPaper, related
 from kg.store import GraphStore
 
 T = TypeVar("T")
+
+
+def paper_named_by_query(store: GraphStore, query: str) -> str | None:
+    """The stored id of the paper a query names when the whole query is an arXiv id or URL
+    (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593`), else None. Other queries
+    name no paper, even when a paper's slug id reads like them ("logit-lens")."""
+    arxiv_id = whole_arxiv_id(query.strip())  # not a sentence, or another site's URL, holding one
+    if arxiv_id is None:
+        return None
+    found = find_paper(arxiv_id, store.get_paper, store.successor_of)
+    return found[0] if found is not None else None
 
 
 def find_paper(paper_id: str, find: Callable[[str], T | None],

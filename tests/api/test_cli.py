@@ -637,3 +637,19 @@ def test_search_and_related_mark_a_withdrawn_paper(tmp_path: Path, monkeypatch: 
     related = CliRunner().invoke(main, ["related", KEPT_ID])
     assert related.exit_code == 0, related.output
     assert "Refusal Circuit in Llama [withdrawn]  score" in related.output
+
+
+def test_a_query_that_is_an_arxiv_id_names_its_paper(env: dict[str, str]) -> None:
+    """Author QA: `paperkg search 2309.08600` listed other papers, and 2309.08600 was not in the top 10
+    (the keyword index holds no ids; the web form opens the paper's page)."""
+    text = CliRunner().invoke(main, ["search", "2309.08600v2", "--mode", "keyword"])
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines()[0].startswith("the arXiv id of [2309.08600] Sparse Autoencoders Find")
+    for query, named in (("https://arxiv.org/abs/2211.00593", "2211.00593"),
+                         ("arXiv:2211.00593", "2211.00593"),
+                         ("indirect object identification", None), ("9999.99999", None)):
+        out = CliRunner().invoke(main, ["search", query, "--mode", "keyword", "--json"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.output[out.output.index("{"):])["named_paper"] == named, query
+    other = CliRunner().invoke(main, ["search", "indirect object identification", "--mode", "keyword"])
+    assert "the arXiv id of" not in other.output

@@ -910,3 +910,11 @@ def test_recommend_422_lists_every_unknown_id(client: FlaskClient) -> None:
     assert err["unknown_ids"] == unknown and "nope-9" in err["message"] and "nope-10" not in err["message"]
     err = error_of(client.post("/api/recommend", json={"liked": [IOI], "extra": 1}), 400)
     assert err["parameter"] == "extra"
+
+
+def test_search_names_the_paper_a_query_is_the_arxiv_id_of(client: FlaskClient) -> None:
+    """Author QA: `q=2211.00593` ranked IOI #3 and its abs URL #9, with nothing saying the query is its id."""
+    for q in ("2211.00593", "https://arxiv.org/abs/2211.00593v2", "arXiv:2211.00593"):
+        body = client.get("/api/search", query_string={"q": q, "mode": "keyword"}).get_json()
+        assert body["named_paper"] == IOI, q
+    assert client.get("/api/search?q=indirect+object&mode=keyword").get_json()["named_paper"] is None
