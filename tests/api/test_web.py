@@ -2001,3 +2001,18 @@ def test_full_width_and_spaced_queries_are_marked_as_search_read_them(client: Fl
                         "+object%C2%A0%C2%A0identification&mode=keyword")
     assert row_ids(html)[0] == IOI_ID
     assert re.search(r"<mark>indirect</mark> <mark>object</mark> <mark>identification</mark>", html, re.I)
+
+
+def test_about_shows_a_runs_listed_counts_as_text(tmp_path: Path) -> None:
+    """A weekly run's empty_queries and a run's possible_duplicates read "1, 3", not Python's "[1, 3]"."""
+    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    try:
+        run = s.start_run("arxiv-weekly")
+        s.finish_run(run.id, "succeeded", {"new": 2, "empty_queries": [1, 3],
+                                           "possible_duplicates": ["2611.10005", "2611.10006"]})
+        html = page(create_app({"STORE": s, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client(),
+                    "/about")
+    finally:
+        s.close()
+    assert "new 2, empty_queries 1, 3, possible_duplicates 2611.10005, 2611.10006" in html
+    assert "[" not in html.split('class="runs"')[1].split("</table>")[0]
