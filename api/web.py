@@ -339,6 +339,12 @@ def search() -> str | tuple[str, int] | BaseResponse:
     # its counts and examples; without them an in-place search that cleared every field answered 500).
     if not fragment or (not q and ctx["filters"].is_empty()):
         ctx.update(_cached_form_options(store, labels))
+        # A chosen model or component no paper has yet is still an option (shown with 0), so the form
+        # keeps a shared link's filter when resubmitted and says "none" rather than "any".
+        chosen = ctx["filters"]
+        ctx["model_options"] = _with_chosen(ctx["model_options"], chosen.model_ids, labels, Label.MODEL)
+        ctx["component_options"] = _with_chosen(ctx["component_options"], chosen.component_ids, labels,
+                                                Label.COMPONENT)
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
@@ -625,6 +631,20 @@ def _component_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]
 
     walk(None, 0, frozenset())
     return [{"title": OPTION_GROUPS[Label.COMPONENT], "options": options}] if options else []
+
+
+def _with_chosen(groups: list[dict[str, Any]], chosen: list[str], labels: Labels, label: str
+                 ) -> list[dict[str, Any]]:
+    """A filter's option groups (the cached ones, not changed) with the chosen taxonomy ids of `label` that
+    no option lists (no paper has them) added at the end with a count of 0."""
+    listed = {o["id"] for g in groups for o in g["options"]}
+    extra = [{"id": i, "name": labels.name(i), "depth": 0, "total_count": 0}
+             for i in chosen if i not in listed and labels.label(i) == label]
+    if not extra:
+        return groups
+    if not groups:
+        return [{"title": OPTION_GROUPS[label], "options": extra}]
+    return [*groups[:-1], {**groups[-1], "options": [*groups[-1]["options"], *extra]}]
 
 
 def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:

@@ -2016,3 +2016,14 @@ def test_about_shows_a_runs_listed_counts_as_text(tmp_path: Path) -> None:
         s.close()
     assert "new 2, empty_queries 1, 3, possible_duplicates 2611.10005, 2611.10006" in html
     assert "[" not in html.split('class="runs"')[1].split("</table>")[0]
+
+
+def test_a_chosen_model_or_component_no_paper_has_stays_chosen_with_0(client: FlaskClient) -> None:
+    """Novelty-reviewer QA: /search?component=rs (no finding is about the residual stream) showed the
+    select at "any", so resubmitting the form dropped the filter; models alike."""
+    html = page(client, "/search?q=steering&model=mistral&component=rs")
+    assert selected_options(html)["model"] == ["mistral"] and selected_options(html)["component"] == ["rs"]
+    assert re.search(r'<option value="mistral" selected>Mistral \(0\)</option>', html)
+    assert re.search(r'<option value="rs" selected>Residual stream \(0\)</option>', html)
+    # Not chosen, a node no paper has is no option (the cached options are left as they were).
+    assert 'value="mistral"' not in page(client, "/search?q=steering")
