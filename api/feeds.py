@@ -13,7 +13,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request, url_for
 
 from api.app import get_store, get_taxonomy
-from api.params import int_arg, since_arg
+from api.params import Args, check_filter_ids, int_arg, list_arg, since_arg
 from kg.entities import Paper
 from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
@@ -40,6 +40,10 @@ WITHDRAWN_CATEGORY = {"term": "withdrawn", "scheme": "urn:paperkg:status", "labe
 # A paper's techniques are categories too (term: the taxonomy id, label: its name), for readers and filters
 # that sort entries by category; the arXiv categories have no scheme.
 TECHNIQUE_SCHEME = "urn:paperkg:technique"
+# The feed of every new paper; a feed filtered by technique ids has an id and a title of its own (a reader
+# subscribed to both must not take them for one feed): FEED_ID:technique:<ids>.
+FEED_ID = "urn:paperkg:feeds:new"
+FEED_TITLE = "paperkg: new papers"
 # Atom is the default namespace of the documents ElementTree writes (a process-wide registry).
 ET.register_namespace("", ATOM_NS)
 
@@ -121,6 +125,38 @@ def default_new_window(store: GraphStore, now: datetime | None = None) -> NewWin
     return NewWindow(_since_text((now or datetime.now(UTC)) - DEFAULT_DAYS), "last_7_days")
 
 
+# -- the technique filter of the views of new papers -------------------------------------------------
+def technique_filter(args: Args | None = None) -> list[str]:
+    """The views of new papers' technique ids (?technique=, repeatable or comma-separated), read and checked
+    by the search filter's rules (api.params.list_arg, check_filter_ids: a technique or evaluation id,
+    an unknown one a ParameterError with its "did you mean"); empty: every paper."""
+    ids = list_arg("technique", args=args)
+    check_filter_ids(get_taxonomy(), "technique", ids)
+    return ids
+
+
+def new_feed_id(technique_ids: Sequence[str] = ()) -> str:
+    """The feed's atom:id: FEED_ID, or with technique ids FEED_ID:technique:<the ids, sorted, comma-joined>
+    (the same feed however the URL orders or repeats them)."""
+    if not technique_ids:
+        return FEED_ID
+    return f"{FEED_ID}:technique:" + ",".join(quote(t, safe="") for t in sorted(set(technique_ids)))
+
+
+def new_feed_title(technique_ids: Sequence[str] = (), labels: Labels | None = None) -> str:
+    """The feed's title: FEED_TITLE, or with technique ids "paperkg: new papers using <name>" (several:
+    "A, B or C", as the filter takes any of them)."""
+    if not technique_ids:
+        return FEED_TITLE
+    return f"{FEED_TITLE} using {techniques_in_words(technique_ids, labels)}"
+
+
+def techniques_in_words(technique_ids: Sequence[str], labels: Labels | None = None) -> str:
+    """Technique ids as their names say them, as the filter takes them (any): "A", "A or B", "A, B or C"."""
+    names = [labels.name(t) if labels is not None else t for t in technique_ids]
+    return names[0] if len(names) <= 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _clean(text: str | None) -> str:
     return _XML_INVALID.sub("", text or "")
 
@@ -191,11 +227,13 @@ def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> st
 def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
                page_url: Callable[[str], str] | None = None,
                former_ids: Mapping[str, Sequence[str]] | None = None,
-               techniques: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> bytes:
+               techniques: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+               feed_id: str = FEED_ID, title: str = FEED_TITLE) -> bytes:
     """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes); `page_url(paper id)` is a paper's
     page on this site, the link of entries with no usable URL of their own; `former_ids` the ids each paper
     had before (by paper id), which keep its entry id (paper_atom_id); `techniques` each paper's techniques
-    as (taxonomy id, name), written as categories."""
+    as (taxonomy id, name), written as categories; `feed_id` and `title` the feed's (a filtered feed's
+    own: see new_feed_id and new_feed_title)."""
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -204,8 +242,8 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
         return el
 
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    sub(feed, "id", "urn:paperkg:feeds:new")
-    sub(feed, "title", "paperkg: new papers")
+    sub(feed, "id", feed_id)
+    sub(feed, "title", title)
     sub(feed, "updated", feed_updated(papers))
     author = sub(feed, "author")
     sub(author, "name", "paperkg")
@@ -240,12 +278,14 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
 
 @bp.get("/feeds/new.atom")
 def new_atom() -> Response:
-    """The newest papers (by first seen), optionally since a date, as Atom 1.0; conditional on its
-    ETag (a 304 with no body when the reader's copy is current)."""
+    """The newest papers (by first seen), optionally since a date and only those using one of the technique
+    ids (refinements included), as Atom 1.0; conditional on its ETag (a 304 with no body when the reader's
+    copy is current)."""
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
+    technique_ids = technique_filter()
     store = get_store()
-    papers = store.new_papers(since, limit)
+    papers = store.new_papers(since, limit, technique_ids=technique_ids)
     # Only a paper with an arXiv id can have been stored under another id first (paper_atom_id).
     former = {p.id: store.former_ids(p.id) for p in papers if p.arxiv_id}
     labels = Labels(get_taxonomy().nodes)
@@ -254,13 +294,16 @@ def new_atom() -> Response:
                   for pid, profile in profiles.items()}
     has_web = "web.home" in current_app.view_functions
     site_url = url_for("web.home", _external=True) if has_web else request.host_url
+    if has_web and technique_ids:  # the page showing what the feed holds: the New page so filtered
+        site_url = url_for("web.new", technique=technique_ids, _external=True)
 
     def page_url(paper_id: str) -> str:
         """The paper's page on this site, absolute (feed readers resolve nothing)."""
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
     body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None,
-                      former_ids=former, techniques=techniques)
+                      former_ids=former, techniques=techniques, feed_id=new_feed_id(technique_ids),
+                      title=new_feed_title(technique_ids, labels))
     response = Response(body, mimetype="application/atom+xml")
     # A strong ETag of the body: it changes exactly when the feed does (an ingest, a removed paper, another
     # Host). No Last-Modified: the feed's updated does not move when a paper is removed or rewritten

@@ -340,33 +340,39 @@ def sections() -> Response:
 def new_papers() -> Response:
     """Papers first seen at or after `since` (default: api.feeds.default_new_window, the New page's), newest
     first, a page at a time: `total` counts them all, so a client pages on with `offset` until it has read
-    them. Each has its techniques and models, as search results have them."""
-    from api.feeds import NewWindow, default_new_window
+    them. Each has its techniques and models, as search results have them. With `technique` ids, only the
+    papers using one of them or a refinement (the search filter's rule), those techniques marked matched."""
+    from api.feeds import NewWindow, default_new_window, technique_filter
 
     store = get_store()
     given = since_arg("since", "")
+    technique_ids = technique_filter()
     window = NewWindow(given, "given") if given else default_new_window(store)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
-    papers, total = store.new_papers_page(window.since, limit=limit, offset=offset)
+    papers, total = store.new_papers_page(window.since, limit=limit, offset=offset,
+                                          technique_ids=technique_ids)
     return jsonify({
-        "since": window.since, "window": window.rule, "total": total, "limit": limit, "offset": offset,
-        "results": new_paper_dicts(store, papers),
+        "since": window.since, "window": window.rule, "technique": technique_ids, "total": total,
+        "limit": limit, "offset": offset, "results": new_paper_dicts(store, papers, technique_ids),
     })
 
 
-def new_paper_dicts(store: GraphStore, papers: list[Paper]) -> list[dict[str, Any]]:
+def new_paper_dicts(store: GraphStore, papers: list[Paper],
+                    technique_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """GET /api/new's results: each paper's summary, first_seen, and its techniques and models from one
-    read of their profiles (a digest needs no request per paper)."""
+    read of their profiles (a digest needs no request per paper); a technique is matched when it is one of
+    `technique_ids` (the technique filter) or a refinement of one, as search results mark them."""
     labels = Labels(get_taxonomy().nodes)
+    matched = {d for t in technique_ids or [] for d in labels.descendants(t)}
     profiles = store.paper_profiles([p.id for p in papers])
     out = []
     for p in papers:
         profile = profiles.get(p.id, set())
         out.append({
             "id": p.id, "title": p.title, "first_seen": p.first_seen, **paper_summary(p),
-            # The fields of a search result's techniques; no query or filter, so none is matched.
-            "techniques": [{"id": t, "label": labels.name(t), "matched": False}
+            # The fields of a search result's techniques.
+            "techniques": [{"id": t, "label": labels.name(t), "matched": t in matched}
                            for t in labels.of_label(profile, Label.TECHNIQUE)],
             # The fields of a paper's models (GET /api/papers/{id}).
             "models": [{"id": m, "label": labels.name(m)} for m in labels.of_label(profile, Label.MODEL)],

@@ -184,7 +184,9 @@ SCHEMAS: dict[str, Any] = {
                         "description": "when the store first saw the paper (UTC)"},
          "techniques": {"type": "array", "items": _object({
              "id": {"type": "string"}, "label": {"type": "string"},
-             "matched": {"type": "boolean", "description": "as in search results; always false here"}}),
+             "matched": {"type": "boolean", "description": "as in search results: true for a technique "
+                                                          "of the technique filter or a refinement of one "
+                                                          "(false without the filter)"}}),
                         "description": "the paper's techniques, as a search result lists them"},
          "models": {"type": "array",
                     "items": _object({"id": {"type": "string"}, "label": {"type": "string"}}),
@@ -444,8 +446,11 @@ SCHEMAS: dict[str, Any] = {
                                                  "one given, else the default window's start (see window)"},
         "window": {"type": "string", "enum": list(WINDOW_RULES),
                    "description": "how since was chosen: " + WINDOW_TEXT},
+        "technique": {**STRINGS, "description": "the technique filter applied: the technique ids given, "
+                                                "once each, in the order given (empty: every paper)"},
         "total": {"type": "integer", "description": "papers first seen at or after `since` (all of them, "
-                                                    "not only this page)"},
+                                                    "not only this page; with the technique filter, those "
+                                                    "it keeps)"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
         "results": {"type": "array", "items": _ref("NewPaper")}}),
     "RunList": _object({"runs": {"type": "array", "items": _ref("IngestRun")}}),
@@ -531,6 +536,14 @@ def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 def _err(*codes: int) -> dict[str, Any]:
     return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
 
+
+# The technique filter of the views of new papers (GET /api/new, the feed): the search filter's ids and
+# rule (matching any), refinements always included.
+NEW_TECHNIQUE = _param(
+    "technique", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+    "technique or evaluation id, as search's technique filter takes (repeatable or comma-separated; an "
+    "unknown id is a 400, with a \"did you mean\" for a near misspelling): only the papers using one of "
+    "them or a refinement of one (sae; cma takes activation_patching)", explode=True)
 
 FILTER_PARAMS = [
     _param("technique", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
@@ -725,7 +738,11 @@ def build_document() -> dict[str, Any]:
                         "author names are arXiv's TeX read as the text it stands for ($\\ell_1$ is ℓ₁). "
                         "Categories: the arXiv categories (no scheme), each technique of the paper (scheme "
                         "urn:paperkg:technique, term its taxonomy id, label its name) and, for a withdrawn "
-                        "paper, withdrawn (scheme urn:paperkg:status).")},
+                        "paper, withdrawn (scheme urn:paperkg:status). With technique ids the feed is "
+                        "a feed of its own: its id is urn:paperkg:feeds:new:technique:<the ids, sorted, "
+                        "comma-separated> (without: urn:paperkg:feeds:new), its title \"paperkg: new "
+                        "papers using <the techniques' names>\" and its alternate link the New page so "
+                        "filtered.")},
         "/healthz": {"get": _op("check_liveness", "operations", "The process is up",
                                 {"200": _ok(_ref("Status"))}, codes=("400",))},
         "/readyz": {"get": _op("check_readiness", "operations", "The store answers",

@@ -879,6 +879,11 @@ def technique(node_id: str) -> str | tuple[str, int]:
         # `within` is a filter name (technique, topic), never one of url_for's own `_external`-like options,
         # which mypy cannot tell from a ** dict.
         search_within=url_for("web.search", **{within: node.id}) if within else None,  # type: ignore[arg-type]
+        # A technique's (or criterion's) own feed of new papers and New page, the technique filter's: its
+        # auto-discovery link too, so a reader subscribing here follows this technique, not every paper.
+        technique_feed=url_for("feeds.new_atom", technique=node.id) if within == "technique" else None,
+        technique_feed_title=_new_feed_title([node.id], labels),
+        technique_new=url_for("web.new", technique=node.id) if within == "technique" else None,
         survey=_meta().survey, other_names=other_names(node),
         # What the node is: the taxonomy file's summary, and the awesome-list row that introduces it
         # (kg.browse.node_definition says which row).
@@ -914,12 +919,19 @@ def new() -> str | tuple[str, int]:
     except BadInput as exc:
         errors.append(f"{exc} Showing the first page instead.")
         page = 1
+    try:  # the API's ids and rule (api.feeds.technique_filter), worded for the form
+        technique_ids = _filter_ids("technique")
+    except BadInput as exc:
+        errors.append(f"{exc} Showing the papers of every technique instead.")
+        technique_ids = []
     if window is None:
         window = default_new_window(store)
     since = window.since
     given = window.rule == "given"
-    papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=_offset(page, NEW_PAGE_SIZE))
+    papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=_offset(page, NEW_PAGE_SIZE),
+                                          technique_ids=technique_ids)
     groups = _group_new(store, papers, labels)
+    feed_url = url_for("feeds.new_atom", since=since if given else None, technique=technique_ids or None)
     return render_template(
         # The date field shows the day a given since falls on; left blank for the default window, so
         # submitting the form unchanged keeps it (a day's midnight would reach back into the run before).
@@ -927,13 +939,43 @@ def new() -> str | tuple[str, int]:
         since_date=since[:10] if given else "", basis=_window_basis(window),
         window_note=None if given else _window_note(window), window_rule=window.rule, groups=groups,
         shown=len(papers), **_paging(page, NEW_PAGE_SIZE, total, len(papers)),
-        # The pager keeps the start: the default window moves with the next weekly run, a page 2 must not.
-        args={"since": since},
+        # The pager keeps the start (the default window moves with the next weekly run, a page 2 must not)
+        # and the techniques.
+        args={"since": since, "technique": technique_ids},
         # A given since is the feed's too; the default window's start is not: a feed reader keeps track of
         # what it has shown by entry id, and a start frozen into the subscribed URL would only mislead.
-        feed_url=url_for("feeds.new_atom", since=since if given else None),
+        feed_url=feed_url, feed_title=_new_feed_title(technique_ids, labels),
+        technique_ids=technique_ids, using=_using(technique_ids, labels),
+        technique_options=_new_technique_options(store, labels, technique_ids),
         last_run=_latest_ingest(store), error=" ".join(errors) or None, **_suggested_rows(store, since),
     ), 400 if errors else 200
+
+
+def _using(technique_ids: list[str], labels: Labels) -> str | None:
+    """The New page's technique filter in words ("Sparse Autoencoder (SAE) or Activation Patching"), None
+    without one."""
+    from api.feeds import techniques_in_words
+
+    return techniques_in_words(technique_ids, labels) if technique_ids else None
+
+
+def _new_feed_title(technique_ids: list[str], labels: Labels) -> str:
+    """The title of the feed of the papers a view of new papers shows (api.feeds.new_feed_title)."""
+    from api.feeds import new_feed_title
+
+    return new_feed_title(technique_ids, labels)
+
+
+def _new_technique_options(store: GraphStore, labels: Labels, chosen: list[str]) -> list[dict[str, Any]]:
+    """The New page's technique select: the search form's technique options (a group per kind, refinements
+    under their parents) that some paper uses, and those chosen, without the counts (they are of every
+    paper, not of the new ones)."""
+    groups = []
+    for group in _cached_form_options(store, labels)["technique_options"]:
+        options = [o for o in group["options"] if o["total_count"] or o["id"] in chosen]
+        if options:
+            groups.append({"title": group["title"], "options": options})
+    return groups
 
 
 # How the New page names the source of an ingest run (api.params.RUN_SOURCES), not by its internal name.

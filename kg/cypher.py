@@ -719,15 +719,23 @@ PAPERS_PER_YEAR = (
     "RETURN p.year AS year, count(p) AS n ORDER BY year"
 )
 
+# A paper using (USES) or evaluating by (EVALUATES) a node of $techniques or one refining it, transitively
+# (the search filter's technique rule, matching any: see _filters and EXPAND_REFINEMENTS); every paper when
+# $techniques is empty. The new papers' technique filter (GraphStore.new_papers).
+_USING_TECHNIQUES = (
+    "(size($techniques) = 0 OR EXISTS {"
+    f" MATCH (p)-[:{Rel.USES}|{Rel.EVALUATES}]->(d)-[:{Rel.REFINES}*0..]->(t) WHERE t.id IN $techniques }})"
+)
+
 NEW_PAPERS = (
-    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
+    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since AND {_USING_TECHNIQUES} "
     f"RETURN {_paper_map('p')} AS paper "
     f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} LIMIT $limit"
 )
 
 # NEW_PAPERS' order, one page of it and the total, in one statement (one row even if none match).
 NEW_PAPERS_PAGE = (
-    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since "
+    f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since AND {_USING_TECHNIQUES} "
     f"WITH p ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} " + _PAGE
 )
 

@@ -1612,28 +1612,45 @@ class EmbeddedStore(GraphStore):
             ).fetchall()
         return {int(r[0]): int(r[1]) for r in rows}
 
-    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
-        """Papers first seen at or after `since`, newest first."""
-        rows = self._conn().execute(
-            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? "
-            "ORDER BY first_seen DESC, pk DESC LIMIT ?", (normalise_since(since), max(0, int(limit))),
-        ).fetchall()
+    def new_papers(self, since: str, limit: int = 100, *, technique_ids: Sequence[str] = ()) -> list[Paper]:
+        """Papers first seen at or after `since`, newest first (with `technique_ids`: those touching one of
+        the nodes or a refinement, as the technique filter)."""
+        with self._read() as conn:
+            using, params = self._using_clause(conn, technique_ids)
+            rows = conn.execute(
+                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? AND {using} "
+                "ORDER BY first_seen DESC, pk DESC LIMIT ?",
+                (normalise_since(since), *params, max(0, int(limit))),
+            ).fetchall()
         return [self._paper(r) for r in rows]
 
-    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
-        """A page of the papers first seen at or after `since`, newest first, and their total."""
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0,
+                        technique_ids: Sequence[str] = ()) -> tuple[list[Paper], int]:
+        """A page of the papers first seen at or after `since`, newest first, and their total (with
+        `technique_ids`: those touching one of the nodes or a refinement, as the technique filter)."""
         check_page(limit, offset)
         since = normalise_since(since)
         with self._read() as conn:  # one snapshot: an ingest between the two reads cannot skew them
-            total = int(conn.execute("SELECT count(*) FROM papers WHERE first_seen >= ?",
-                                     (since,)).fetchone()[0])
+            using, params = self._using_clause(conn, technique_ids)
+            total = int(conn.execute(f"SELECT count(*) FROM papers WHERE first_seen >= ? AND {using}",
+                                     (since, *params)).fetchone()[0])
             if limit == 0 or offset >= total:
                 return [], total
             rows = conn.execute(
-                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? "
-                "ORDER BY first_seen DESC, pk DESC LIMIT ? OFFSET ?", (since, int(limit), int(offset)),
+                f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? AND {using} "
+                "ORDER BY first_seen DESC, pk DESC LIMIT ? OFFSET ?",
+                (since, *params, int(limit), int(offset)),
             ).fetchall()
         return [self._paper(r) for r in rows], total
+
+    def _using_clause(self, conn: sqlite3.Connection, technique_ids: Sequence[str]) -> tuple[str, list[str]]:
+        """A condition on `papers` for the new papers' technique filter, with its parameters: "1" when
+        no ids are given, else the search filter's technique rule (USES or EVALUATES one of the ids or a
+        refinement of one). The text is constants; the ids (expanded by _family) are a parameter."""
+        if not technique_ids:
+            return "1", []
+        sub = f"{_PAPERS_TOUCHING[Label.TECHNIQUE]} UNION {_PAPERS_TOUCHING[Label.EVALUATION]}"
+        return f"id IN ({sub})", [json.dumps(self._family(conn, technique_ids))] * sub.count("?")
 
     def list_sections(self) -> list[dict[str, object]]:
         """List sections with their paper counts, in id order (ids are slugs of the heading path)."""

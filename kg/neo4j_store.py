@@ -977,16 +977,20 @@ class Neo4jStore(GraphStore):
         rows = self._read(cypher.PAPERS_PER_YEAR, node_id=technique_id, include_refinements=True)
         return {int(r["year"]): int(r["n"]) for r in rows}
 
-    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
-        """Papers first seen at or after `since`, newest first."""
-        rows = self._read(cypher.NEW_PAPERS, since=normalise_since(since), limit=max(0, int(limit)))
+    def new_papers(self, since: str, limit: int = 100, *, technique_ids: Sequence[str] = ()) -> list[Paper]:
+        """Papers first seen at or after `since`, newest first (with `technique_ids`: those touching one of
+        the nodes or a refinement, as the technique filter)."""
+        rows = self._read(cypher.NEW_PAPERS, since=normalise_since(since), limit=max(0, int(limit)),
+                          techniques=list(technique_ids))
         return [_paper(r["paper"]) for r in rows]
 
-    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
-        """A page of the papers first seen at or after `since`, newest first, and their total."""
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0,
+                        technique_ids: Sequence[str] = ()) -> tuple[list[Paper], int]:
+        """A page of the papers first seen at or after `since`, newest first, and their total (with
+        `technique_ids`: those touching one of the nodes or a refinement, as the technique filter)."""
         check_page(limit, offset)
         r = self._read(cypher.NEW_PAPERS_PAGE, since=normalise_since(since), limit=int(limit),
-                       offset=int(offset))[0]
+                       offset=int(offset), techniques=list(technique_ids))[0]
         return [_paper(m) for m in r["page"]], int(r["total"])
 
     def list_sections(self) -> list[dict[str, object]]:

@@ -228,14 +228,17 @@ class GraphStore(abc.ABC):
         """Counts by year of the papers touching a node (as papers_by_technique, refinements included)."""
 
     @abc.abstractmethod
-    def new_papers(self, since: str, limit: int = 100) -> list[Paper]:
+    def new_papers(self, since: str, limit: int = 100, *, technique_ids: Sequence[str] = ()) -> list[Paper]:
         """Papers first seen at or after `since` (a date or RFC 3339 timestamp: kg.validation.parse_since),
-        newest first."""
+        newest first; with `technique_ids`, only those using (USES) or evaluating by (EVALUATES) one of
+        those Technique or Evaluation nodes or a refinement of one, transitively (the search filter's
+        technique rule, matching any)."""
 
     @abc.abstractmethod
-    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0) -> tuple[list[Paper], int]:
+    def new_papers_page(self, since: str, *, limit: int = 50, offset: int = 0,
+                        technique_ids: Sequence[str] = ()) -> tuple[list[Paper], int]:
         """A page of the papers first seen at or after `since` (new_papers' order, the first `offset`
-        skipped) and how many there are in all, read together (one snapshot)."""
+        skipped, `technique_ids` as there) and how many there are in all, read together (one snapshot)."""
 
     @abc.abstractmethod
     def list_sections(self) -> list[dict[str, object]]:

@@ -19,13 +19,22 @@ from tests.api.conftest import serving
 from tests.api.test_json_api import snapshot
 
 # The rules OpenAPI 3.0 cannot state, each documented on its operation: a search needs a query or a
-# filter and its ids must exist (400); recommended ids, and those of a BibTeX list, must exist (422),
+# filter and its ids must exist (400), as must the technique ids of the new papers and their feed (400);
+# recommended ids, and those of a BibTeX list, must exist (422),
 # and not be both liked and disliked (400). A body over the 64 KB limit is a 413, a rejection
 # schemathesis does not list.
 CONFIG = """
 [[operations]]
 include-path = "/api/search"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
+
+[[operations]]
+include-path = "/api/new"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400"]
+
+[[operations]]
+include-path = "/feeds/new.atom"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "304", "400"]
 
 [[operations]]
 include-path = "/api/bibtex"

@@ -37,7 +37,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri, _vector_fetch
-from kg.schema import EMBEDDING_DIM, Label
+from kg.schema import EMBEDDING_DIM, Label, Rel
 from kg.store import GraphStore, StoreError, StoreUnavailable
 from tests.kg.title_rule_cases import OLDER_KEYS, TITLES
 
@@ -574,6 +574,24 @@ def test_technique_match_all_sends_one_expanded_family_per_id(
                            (["superposition"], True)]
     assert sent["all"] == [([], [["probing"], ["faithfulness"]]), (["probing"], False),
                            (["faithfulness"], False), (["superposition"], False)]
+
+
+def test_new_papers_send_their_technique_ids_as_a_parameter(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """The new papers' technique filter: the ids travel as $techniques (the statement walks their
+    refinements itself), the statements are kg.cypher's constants whatever the ids, and no ids is an
+    empty list (every paper)."""
+    store, calls = recorded
+    store.new_papers("2024-01-01", 5, technique_ids=["sae", "cma"])
+    store.new_papers_page("2024-01-01", limit=5, technique_ids=("sae",))
+    store.new_papers("2024-01-01")
+    store.new_papers_page("2024-01-01")
+    sent = [(q, p["techniques"]) for q, p in calls]
+    assert sent == [(cypher.NEW_PAPERS, ["sae", "cma"]), (cypher.NEW_PAPERS_PAGE, ["sae"]),
+                    (cypher.NEW_PAPERS, []), (cypher.NEW_PAPERS_PAGE, [])]
+    for statement in (cypher.NEW_PAPERS, cypher.NEW_PAPERS_PAGE):
+        assert f"-[:{Rel.REFINES}*0..]->(t) WHERE t.id IN $techniques" in statement
 
 
 # Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.

@@ -1767,6 +1767,44 @@ def test_new_papers_page(store: GraphStore) -> None:
         store.new_papers_page(boundary, limit=3, offset=-1)
 
 
+def test_new_papers_using_techniques(store: GraphStore) -> None:
+    """Weekly-reader QA ("what's new for MY interests"): new_papers and new_papers_page take technique ids
+    and keep the papers using one of them or a refinement of one (cma takes activation_patching and
+    path_patching), or evaluating by one (an Evaluation id, as the search filter takes), in the same order,
+    the total counting only those; no ids is every paper, an id no paper uses none."""
+    store.upsert_papers([bundle("old-ap", "Old patching", techniques=("activation_patching",))])
+    time.sleep(0.01)
+    boundary = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
+    store.upsert_papers([bundle("n-ap", "Patching", techniques=("activation_patching",))])
+    store.upsert_papers([bundle("n-sae", "SAE", techniques=("sae", "probing"))])
+    store.upsert_papers([bundle("n-cma", "Mediation", techniques=("cma",))])
+    store.upsert_papers([bundle("n-probe", "Probe", techniques=("probing",), evaluations=("faithfulness",))])
+    store.upsert_papers([bundle("n-pp", "Path patching", techniques=("path_patching",))])
+    store.upsert_papers([bundle("n-none", "Nothing")])
+    everything = [p.id for p in store.new_papers(boundary)]
+    assert everything == ["n-none", "n-pp", "n-probe", "n-cma", "n-sae", "n-ap"]
+    cases = {
+        ("cma",): ["n-pp", "n-cma", "n-ap"],  # its refinements, transitively
+        ("activation_patching",): ["n-ap"],  # not its parent
+        ("sae", "activation_patching"): ["n-sae", "n-ap"],  # any of them
+        ("sae", "cma", "sae"): ["n-pp", "n-cma", "n-sae", "n-ap"],  # a paper once
+        ("faithfulness",): ["n-probe"],  # an evaluation criterion
+        ("knockout",): [],
+        (): everything,
+    }
+    for ids, expected in cases.items():
+        assert [p.id for p in store.new_papers(boundary, technique_ids=ids)] == expected, ids
+        page, total = store.new_papers_page(boundary, limit=100, technique_ids=ids)
+        assert (total, [p.id for p in page]) == (len(expected), expected), ids
+    assert [p.id for p in store.new_papers(boundary, 1, technique_ids=["cma"])] == ["n-pp"]
+    page, total = store.new_papers_page(boundary, limit=1, offset=1, technique_ids=["cma"])
+    assert (total, [p.id for p in page]) == (3, ["n-cma"])
+    assert store.new_papers_page(boundary, limit=2, offset=3, technique_ids=["cma"]) == ([], 3)
+    page, total = store.new_papers_page("2000-01-01", technique_ids=["activation_patching"])
+    assert (total, [p.id for p in page]) == (2, ["n-ap", "old-ap"])
+
+
 def test_find_paper_ids(store: GraphStore) -> None:
     vec = unit_vectors(1, 14)[0]
     store.upsert_papers([
