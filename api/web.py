@@ -1043,20 +1043,18 @@ def _root_technique(node_id: str, labels: Labels) -> str:
 
 
 def _group_new(store: GraphStore, papers: list[Paper], labels: Labels) -> list[dict[str, Any]]:
-    """One group per top-level technique of the figure; a paper goes where most of its techniques are."""
+    """One group per top-level technique of the figure; a paper is in the group of each of its techniques'
+    top-level technique (a reader scanning "their" group must find every paper using it: a paper with
+    activation patching and an SAE was only under the SAE's group, where most of its techniques were)."""
     order = {n.id: i for i, n in enumerate(labels.nodes.values())}
     profiles = store.paper_profiles([p.id for p in papers])
     groups: dict[str | None, list[dict[str, Any]]] = {}
     for p in papers:
         techs = labels.of_label(profiles.get(p.id, set()), Label.TECHNIQUE)
-        roots: dict[str, int] = {}
-        for t in techs:
-            root = _root_technique(t, labels)
-            roots[root] = roots.get(root, 0) + 1
-        key = min(roots, key=lambda r: (-roots[r], order.get(r, 1 << 30))) if roots else None
-        groups.setdefault(key, []).append(
-            card(p, labels, technique_ids=techs, snippet=shorten(p.abstract))
-        )
+        roots: list[str | None] = list(dict.fromkeys(_root_technique(t, labels) for t in techs)) or [None]
+        row = card(p, labels, technique_ids=techs, snippet=shorten(p.abstract))
+        for key in roots:
+            groups.setdefault(key, []).append(row)
     keys = sorted((k for k in groups if k is not None), key=lambda k: order.get(k, 1 << 30))
     out: list[dict[str, Any]] = [{"id": k, "name": labels.name(k), "papers": groups[k]} for k in keys]
     if None in groups:

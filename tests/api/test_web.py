@@ -2027,3 +2027,29 @@ def test_a_chosen_model_or_component_no_paper_has_stays_chosen_with_0(client: Fl
     assert re.search(r'<option value="rs" selected>Residual stream \(0\)</option>', html)
     # Not chosen, a node no paper has is no option (the cached options are left as they were).
     assert 'value="mistral"' not in page(client, "/search?q=steering")
+
+
+def test_new_page_lists_a_paper_under_each_of_its_techniques_groups(client: FlaskClient,
+                                                                   store: EmbeddedStore) -> None:
+    """Weekly-reader QA: a new paper using activation patching and an SAE was only in the SAE group (where
+    most of its techniques were), so a reader of the Causal Mediation Analysis group never saw it."""
+    from api.web import _root_technique
+    from kg.explain import Labels
+
+    html = page(client, "/new")
+    sections = html.split('<section class="new-group">')[1:]
+    where: dict[str, set[str]] = {}
+    for section in sections:
+        name = re.match(r"\s*<h2>(?:<a [^>]+>)?([^<]+)", section).group(1).strip()  # type: ignore[union-attr]
+        for pid in row_ids(section):
+            where.setdefault(pid, set()).add(name)
+    labels = Labels(store.taxonomy_nodes())
+    profiles = store.paper_profiles(list(where))
+    spanning = 0
+    for pid, groups in where.items():
+        roots = {labels.name(_root_technique(t, labels))
+                 for t in labels.of_label(profiles.get(pid, set()), Label.TECHNIQUE)}
+        assert groups == (roots or {"No technique identified yet"}), pid
+        spanning += len(roots) > 1
+    assert spanning  # the seed store has papers whose techniques have different top-level techniques
+    assert "39 papers added" in html  # counted once each
