@@ -17,7 +17,6 @@ from api.params import Args, check_filter_ids, int_arg, list_arg, since_arg
 from kg.entities import Paper
 from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
-from kg.schema import Label
 from kg.store import GraphStore
 from kg.tex import display_text
 from kg.validation import parse_since
@@ -190,15 +189,13 @@ def feed_updated(papers: list[Paper]) -> str:
     return max((entry_updated(p) for p in papers), default=_timestamp(None))
 
 
-def paper_atom_id(paper: Paper, former_ids: Sequence[str] = ()) -> str:
-    """A permanent IRI for a paper's entry: its arXiv abs page when it was stored under its arXiv id from
-    the start, else the paperkg URN of the id it was first stored under (former_ids: GraphStore's)."""
-    # An id changes only when a paper stored under another id (a list paper's slug) gets its arXiv id:
-    # such a paper keeps the URN of its former id, or feed readers showed it a second time as a new
-    # entry. A paper without an arXiv id never replaced another, so its own id is the one it had.
+def paper_atom_id(paper: Paper) -> str:
+    """An IRI for a paper's entry: its arXiv abs page, else a paperkg URN of its id."""
+    # It changes once when a list-only paper gets its arXiv id (feed readers then show it again). Taking
+    # the URN of a former id instead also flipped papers always stored under their arXiv id, as soon as a
+    # records file gave them an `id` of its own; a permanent id needs the store to keep the first one.
     if paper.arxiv_id:
-        # The ids come sorted: two former papers merged into one keep one of their entries, always the same.
-        return _paper_urn(former_ids[0]) if former_ids else arxiv_abs_url(paper.arxiv_id)
+        return arxiv_abs_url(paper.arxiv_id)
     return _paper_urn(paper.id)
 
 
@@ -226,14 +223,12 @@ def entry_link(paper: Paper, page_url: Callable[[str], str] | None = None) -> st
 
 def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
                page_url: Callable[[str], str] | None = None,
-               former_ids: Mapping[str, Sequence[str]] | None = None,
                techniques: Mapping[str, Sequence[tuple[str, str]]] | None = None,
                feed_id: str = FEED_ID, title: str = FEED_TITLE) -> bytes:
     """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes); `page_url(paper id)` is a paper's
-    page on this site, the link of entries with no usable URL of their own; `former_ids` the ids each paper
-    had before (by paper id), which keep its entry id (paper_atom_id); `techniques` each paper's techniques
-    as (taxonomy id, name), written as categories; `feed_id` and `title` the feed's (a filtered feed's
-    own: see new_feed_id and new_feed_title)."""
+    page on this site, the link of entries with no usable URL of their own; `techniques` each paper's
+    techniques as (taxonomy id, name), written as categories; `feed_id` and `title` the feed's (a
+    filtered feed's own: see new_feed_id and new_feed_title)."""
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -253,7 +248,7 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
     for paper in papers:
         entry = sub(feed, "entry")
         withdrawn = is_withdrawn(paper.abstract)
-        sub(entry, "id", paper_atom_id(paper, (former_ids or {}).get(paper.id, ())))
+        sub(entry, "id", paper_atom_id(paper))
         sub(entry, "title", entry_title(paper))
         sub(entry, "updated", entry_updated(paper))
         if paper.published:
@@ -286,12 +281,10 @@ def new_atom() -> Response:
     technique_ids = technique_filter()
     store = get_store()
     papers = store.new_papers(since, limit, technique_ids=technique_ids)
-    # Only a paper with an arXiv id can have been stored under another id first (paper_atom_id).
-    former = {p.id: store.former_ids(p.id) for p in papers if p.arxiv_id}
-    labels = Labels(get_taxonomy().nodes)
-    profiles = store.paper_profiles([p.id for p in papers])
-    techniques = {pid: [(t, labels.name(t)) for t in labels.of_label(profile, Label.TECHNIQUE)]
-                  for pid, profile in profiles.items()}
+    from api.json_api import new_paper_dicts  # GET /api/new's techniques of each paper, read the same way
+
+    techniques = {d["id"]: [(t["id"], t["label"]) for t in d["techniques"]]
+                  for d in new_paper_dicts(store, papers)}
     has_web = "web.home" in current_app.view_functions
     site_url = url_for("web.home", _external=True) if has_web else request.host_url
     if has_web and technique_ids:  # the page showing what the feed holds: the New page so filtered
@@ -302,8 +295,8 @@ def new_atom() -> Response:
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
     body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None,
-                      former_ids=former, techniques=techniques, feed_id=new_feed_id(technique_ids),
-                      title=new_feed_title(technique_ids, labels))
+                      techniques=techniques, feed_id=new_feed_id(technique_ids),
+                      title=new_feed_title(technique_ids, Labels(get_taxonomy().nodes)))
     response = Response(body, mimetype="application/atom+xml")
     # A strong ETag of the body: it changes exactly when the feed does (an ingest, a removed paper, another
     # Host). No Last-Modified: the feed's updated does not move when a paper is removed or rewritten
