@@ -327,16 +327,28 @@ def section_slug(path: list[str]) -> str:
     return "/".join(slugify(part, 60) for part in path) or "root"
 
 
+# Words of a trailing bracket that say what the paper is, not who published it: the tag stays in the title.
+_STATUS_TAG_WORDS = frozenset((
+    "retracted", "withdrawn", "draft", "preprint", "abstract", "extended", "short", "long", "paper", "oral",
+    "spotlight", "poster", "workshop", "re", "blog", "post", "erratum", "corrected", "corrigendum",
+    "updated", "update", "revised", "version", "reproduction", "replication", "tutorial", "survey", "demo",
+    "position", "wip", "talk", "keynote", "thesis", "report", "technical", "note", "notes", "comment",
+))
+
+
 def without_publisher_tag(title: str) -> str:
     """The title without a trailing tag naming who published it ("Causal Scrubbing: ... [Redwood
     Research]" -> "Causal Scrubbing: ..."), as the title key leaves it out (_TRAILING_BRACKET, which keeps
-    a bracket that numbers the title: "Circuits Updates [July 2024]"): only a capitalised name ("[C]" or
-    "[draft]" stay), and only when the title key stays the same, so the paper keeps its id and stored
-    papers are still found by it."""
+    a bracket that numbers the title: "Circuits Updates [July 2024]"): only a capitalised name that is
+    not an acronym ("[ICML]", "[WIP]" stay; "[C]" and "[draft]" too) and no word of what the paper is
+    (_STATUS_TAG_WORDS: "[Retracted]", "[Extended Abstract]", "[Re]" stay), and only when the title key
+    stays the same, so the paper keeps its id and stored papers are still found by it."""
     bare = _TRAILING_BRACKET.sub("", title).strip()
     tag = title[len(bare):].strip(" []")
+    words = tag.casefold().replace("-", " ").split()
     # A name: capitalised and more than a letter ("[C]" may be the title's own, though the key drops it).
-    if bare and len(tag) > 1 and tag[0].isupper() and title_key(bare) == title_key(title):
+    named = len(tag) > 1 and tag[0].isupper() and not tag.isupper()
+    if bare and named and not _STATUS_TAG_WORDS & set(words) and title_key(bare) == title_key(title):
         return bare
     return title
 

@@ -604,3 +604,27 @@ def test_one_arxiv_doi_with_and_without_its_version_under_one_title_is_not_warne
     with caplog.at_level("WARNING", logger="ingest.normalize"):
         assert len(dedupe_records(records)) == 1
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("title", [
+    "Sparse Probing [Retracted]", "Sparse Probing [Draft]", "Sparse Probing [WIP]", "Sparse Probing [ICML]",
+    "Sparse Probing [Extended Abstract]", "Sparse Probing [Oral]", "Sparse Probing [Spotlight]",
+    "[Re] Sparse Probing [Re]", "Sparse Probing [Blog Post]", "Sparse Probing [draft]", "Sparse Probing [C]",
+    "Circuits Updates [July 2024]",
+])
+def test_a_trailing_tag_saying_what_the_paper_is_stays_in_the_title(title: str) -> None:
+    """Review: records titles lost "[Retracted]", "[Draft]", "[ICML]" ... when the list's organisation-tag
+    rule came to records files: the stored title was the only place that said so."""
+    from ingest.normalize import without_publisher_tag
+
+    assert without_publisher_tag(title) == title
+
+
+@pytest.mark.parametrize(("title", "bare"), [
+    ("Causal Scrubbing [Redwood Research]", "Causal Scrubbing"), ("Toy Models [Anthropic]", "Toy Models"),
+    ("Grokking Notes [OpenAI]", "Grokking Notes"), ("Steering  [Google DeepMind]", "Steering"),
+])
+def test_a_trailing_organisation_tag_is_dropped(title: str, bare: str) -> None:
+    from ingest.normalize import without_publisher_tag
+
+    assert without_publisher_tag(title) == bare
