@@ -19,7 +19,9 @@ def paper_named_by_query(store: GraphStore, query: str) -> str | None:
     """The stored id of the paper a query names when the whole query is an arXiv id or URL
     (`2211.00593v3`, `arXiv:2211.00593`, `https://arxiv.org/abs/2211.00593`), else None. Other queries
     name no paper, even when a paper's slug id reads like them ("logit-lens")."""
-    arxiv_id = whole_arxiv_id(query.strip())  # not a sentence, or another site's URL, holding one
+    from kg.search import normalise_query  # as search reads it: an id pasted with a zero-width space
+
+    arxiv_id = whole_arxiv_id(normalise_query(query))  # not a sentence, or another site's URL, holding one
     if arxiv_id is None:
         return None
     found = find_paper(arxiv_id, store.get_paper, store.successor_of)
