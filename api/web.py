@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
@@ -931,12 +932,14 @@ def new() -> str | tuple[str, int]:
     papers, total = store.new_papers_page(since, limit=NEW_PAGE_SIZE, offset=_offset(page, NEW_PAGE_SIZE),
                                           technique_ids=technique_ids)
     groups = _group_new(store, papers, labels)
+    listed = Counter(c["id"] for g in groups for c in g["papers"])
+    in_several = sum(n > 1 for n in listed.values())
     feed_url = url_for("feeds.new_atom", since=since if given else None, technique=technique_ids or None)
     return render_template(
         # The date field shows the day a given since falls on; left blank for the default window, so
         # submitting the form unchanged keeps it (a day's midnight would reach back into the run before).
         "new.html", since=since, since_label=since if given else format_filters.when(since),
-        since_date=since[:10] if given else "", basis=_window_basis(window),
+        since_date=since[:10] if given else "", basis=_window_basis(window), in_several=in_several,
         window_note=None if given else _window_note(window), window_rule=window.rule, groups=groups,
         shown=len(papers), **_paging(page, NEW_PAGE_SIZE, total, len(papers)),
         # The pager keeps the start (the default window moves with the next weekly run, a page 2 must not)

@@ -2052,4 +2052,5 @@ def test_new_page_lists_a_paper_under_each_of_its_techniques_groups(client: Flas
         assert groups == (roots or {"No technique identified yet"}), pid
         spanning += len(roots) > 1
     assert spanning  # the seed store has papers whose techniques have different top-level techniques
-    assert "39 papers added" in html  # counted once each
+    assert "39 papers added" in html  # counted once each, and the page says why rows repeat
+    assert f"A paper whose techniques belong to several groups is listed in each ({spanning} here)." in html
