@@ -9,9 +9,10 @@ watermark, and (without a watermark) now - 7 days. A watermark more than CLOCK_T
 clock (set by a run whose clock was fast) is not trusted: the latest one not ahead of the clock stands
 in for it, and the run warns ->
 taxonomy query(ies) restricted to the configured categories, every page (the source retries 503s,
-timeouts and sporadic empty pages mid-pagination; a query part whose first page says totalResults 0 has
-no papers in the window, which is taken as arXiv's answer, at INFO) -> de-duplicate on (arXiv id,
-version), newest version wins ->
+timeouts and sporadic empty pages mid-pagination; a query part whose first page says totalResults 0
+while other parts have papers is asked once more after the backoff, at INFO, since arXiv sometimes
+answers a valid query so; still empty, it has no papers in the window, at INFO) -> de-duplicate on
+(arXiv id, version), newest version wins ->
 known papers (matched by arXiv id, DOI or title, as the pipeline matches) go straight to the pipeline
 (a new version updates them, and is not judged by the gate again; new versions of stored papers
 submitted before the window come from a second walk in lastUpdatedDate order), new ones pass the
@@ -43,6 +44,7 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -143,7 +145,8 @@ class WeeklySummary:
     new_ids: list[str] = field(default_factory=list)
     rejections: list[dict[str, Any]] = field(default_factory=list)
     status: str = "succeeded"
-    # Query parts (1-based) arXiv answered with no papers in the window (totalResults 0).
+    # Query parts (1-based) arXiv answered with no papers in the window (totalResults 0), asked twice when
+    # other parts had papers.
     empty_queries: list[int] = field(default_factory=list)
     load_run: str | None = None  # the run_ingest run that loaded the papers (source LOAD_SOURCE)
     watermark: str | None = None  # the watermark this run set (None: failed, or a gap run)
@@ -515,22 +518,36 @@ def is_newer_version(record: Record, paper: Paper) -> bool:
 def _query_results(source: Any, queries: Sequence[str], start: datetime, end: datetime,
                    empty_parts: list[int] | None) -> list[list[Record]]:
     """Each query's records. A query part without papers in the window (a first page saying
-    totalResults 0) is arXiv's answer, not a failure: taken at once, logged at INFO and its number noted
-    (the source retries the flaky empty pages mid-pagination; a window with no papers at all is judged
-    by the caller)."""
+    totalResults 0) while other parts have some is asked once more, after the source's backoff, at INFO:
+    arXiv sometimes answers a valid query that way (arXiv.py issues #119, #157), and its papers would be
+    lost with the watermark moved past them. Still empty, it is arXiv's answer: accepted at INFO, its
+    number noted. (The source retries the flaky empty pages mid-pagination; a window with no papers at
+    all is judged by the caller.)"""
     n = len(queries)
-    results: list[list[Record]] = []
+    results = [list(source.search(query, start_date=start, end_date=end, label=f"query {i}/{n}"))
+               for i, query in enumerate(queries, 1)]
+    if not any(results):
+        return results
     for i, query in enumerate(queries, 1):
-        records = list(source.search(query, start_date=start, end_date=end, label=f"query {i}/{n}"))
-        results.append(records)
-        if not records:
-            # A quiet part (a narrow query, a short window) is no news; asking it again every run filled
-            # the Monday log with retry warnings for an answer that was right.
-            log.info("arXiv has no papers in the window for query %d/%d (%s)", i, n,
-                     query[:80] + ("..." if len(query) > 80 else ""))
+        if results[i - 1]:
+            continue
+        # Once, not the source's full retry ladder with warnings: a quiet part (a narrow query, a short
+        # window) is usual, and retry WARNINGs every Monday for a right answer made the log alarming.
+        log.info("query part %d/%d had no papers; asking once more", i, n)
+        time.sleep(_re_ask_pause(source))
+        results[i - 1] = list(source.search(query, start_date=start, end_date=end, label=f"query {i}/{n}"))
+        if not results[i - 1]:
+            log.info("arXiv has no papers in the window for query %d/%d (%s), asked twice: accepted as empty",
+                     i, n, query[:80] + ("..." if len(query) > 80 else ""))
             if empty_parts is not None:
                 empty_parts.append(i)
     return results
+
+
+def _re_ask_pause(source: Any) -> float:
+    """The pause before asking an empty query part again: the source's first retry backoff (0 for a
+    source without one, e.g. a test double)."""
+    return max(float(getattr(source, "backoff", 0.0)), 0.0)
 
 
 def collect_candidates(source: Any, queries: Sequence[str], start: datetime, end: datetime,
