@@ -17,6 +17,7 @@ from api.params import Args, check_filter_ids, int_arg, list_arg, since_arg
 from kg.entities import Paper
 from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
+from kg.schema import RUN_SOURCE_WEEKLY
 from kg.store import GraphStore
 from kg.tex import display_text
 from kg.validation import parse_since
@@ -47,9 +48,6 @@ FEED_TITLE = "paperkg: new papers"
 ET.register_namespace("", ATOM_NS)
 
 # -- the default window of the views of new papers ---------------------------------------------------
-# The source the weekly arXiv ingest records its runs under (ingest.weekly.RUN_SOURCE; a test checks it:
-# importing ingest.weekly here would load the ingest stack into every web worker).
-WEEKLY_RUN_SOURCE = "arxiv-weekly"
 NEW_DEFAULT_DAYS = 7
 DEFAULT_DAYS = timedelta(days=NEW_DEFAULT_DAYS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -106,7 +104,7 @@ def default_new_window(store: GraphStore, now: datetime | None = None) -> NewWin
     closed stays open (a run that fails on Tuesday must not hide Monday's papers). With one weekly run
     that succeeded, the window starts when it started; with none, 7 days before the latest ingest of any
     source started (a store loaded once still shows what it loaded), or the last 7 days with no ingest."""
-    weekly = [r for r in store.runs(WEEKLY_RUN_SOURCE, limit=WEEKLY_RUNS_READ)
+    weekly = [r for r in store.runs(RUN_SOURCE_WEEKLY, limit=WEEKLY_RUNS_READ)
               if r.status == "succeeded" and _moment(r.started) is not None]
     if len(weekly) >= 2:
         latest, previous = weekly[0], weekly[1]

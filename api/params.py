@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError, bad_parameter
 from kg.entities import TECHNIQUE_MATCHES, SearchFilters, TaxonomyNode
-from kg.schema import Label
+from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import MODES, SENTENCE_MODES, normalise_query
 from kg.taxonomy import Taxonomy
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
@@ -39,7 +39,7 @@ SOURCES = ("list", "arxiv", "records")
 # run_ingest records under their names, a weekly run (ingest.weekly.RUN_SOURCE) and the load of the papers
 # it keeps (ingest.weekly.LOAD_SOURCE), and a re-extraction of the store (ingest.reextract.REEXTRACT_SOURCE);
 # tests/api/test_params.py checks these against ingest.weekly and ingest.reextract.
-RUN_SOURCES = (*SOURCES, "arxiv-weekly", "arxiv-weekly-load", "reextract")
+RUN_SOURCES = (*SOURCES, RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, "reextract")
 
 Args = MultiDict[str, str]
 

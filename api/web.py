@@ -36,7 +36,7 @@ from api.web_reasons import node_reasons
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, query_terms
 from kg.lookup import find_paper, paper_named_by_query
-from kg.schema import Label
+from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import normalise_query
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta
@@ -984,7 +984,7 @@ def _new_technique_options(store: GraphStore, labels: Labels, chosen: list[str])
 # How the New page names the source of an ingest run (api.params.RUN_SOURCES), not by its internal name.
 RUN_SOURCE_LABELS = {
     "list": "awesome list", "arxiv": "arXiv by id", "records": "records file",
-    "arxiv-weekly": "weekly arXiv run", "arxiv-weekly-load": "weekly arXiv run (loading its papers)",
+    RUN_SOURCE_WEEKLY: "weekly arXiv run", RUN_SOURCE_WEEKLY_LOAD: "weekly arXiv run (loading its papers)",
     "reextract": "re-extraction",
 }
 
@@ -993,7 +993,7 @@ def _latest_ingest(store: GraphStore) -> dict[str, Any] | None:
     """The latest ingest run for the New page: a weekly run rather than the load run inside it (the load
     is recorded as a run of its own, after the weekly run started), with its source as people name it."""
     runs = store.runs(limit=2)
-    run = next((r for r in runs if r.source != "arxiv-weekly-load"), runs[0] if runs else None)
+    run = next((r for r in runs if r.source != RUN_SOURCE_WEEKLY_LOAD), runs[0] if runs else None)
     if run is None:
         return None
     return {"source": RUN_SOURCE_LABELS.get(run.source, run.source), "when": run.finished or run.started,

@@ -56,7 +56,7 @@ from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_
 from ingest.summary import possible_duplicate_text
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
-from kg.schema import Label
+from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.store import GraphStore
 from kg.taxonomy import MAX_QUERY_TERM_CHARS, Taxonomy, load_taxonomy
 from kg.validation import SINCE_RULE, parse_since
@@ -67,10 +67,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RUN_SOURCE = "arxiv-weekly"
+RUN_SOURCE = RUN_SOURCE_WEEKLY
 # The papers a weekly run keeps are loaded by run_ingest under this source (its own IngestRun, named in
 # the weekly run's counts as "load_run"), so `source=arxiv` lists only `ingest arxiv --ids` runs.
-LOAD_SOURCE = "arxiv-weekly-load"
+LOAD_SOURCE = RUN_SOURCE_WEEKLY_LOAD
 # How many recent weekly runs are read to find those that failed since the watermark last moved.
 RUN_HISTORY = 1000
 DEFAULT_WINDOW = timedelta(days=7)

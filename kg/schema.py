@@ -128,3 +128,8 @@ EDGE_SOURCE_EXTRACTED = "extracted"
 EDGE_SOURCES = (EDGE_SOURCE_LIST, EDGE_SOURCE_EXTRACTED)
 # Starts the evidence of an extracted edge found in the list's TL;DR rather than the paper's abstract.
 TLDR_EVIDENCE_PREFIX = "List TL;DR: "
+# The IngestRun sources of the weekly arXiv ingest: the run, and the load of the papers it kept (a run of
+# its own, named in the weekly run's counts as "load_run"). Here, so the web app names them without
+# importing the ingest stack.
+RUN_SOURCE_WEEKLY = "arxiv-weekly"
+RUN_SOURCE_WEEKLY_LOAD = "arxiv-weekly-load"

@@ -21,7 +21,7 @@ from tests.api.conftest import app_config
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
 
-# What ingest.weekly records its runs under (api.feeds.WEEKLY_RUN_SOURCE, checked below).
+# What ingest.weekly records its runs under (kg.schema.RUN_SOURCE_WEEKLY, checked below).
 WEEKLY_RUN_SOURCE = "arxiv-weekly"
 # Dates relative to today (UTC): the API's default before the fix was "today - 7 days".
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -211,10 +211,11 @@ def test_an_offset_typed_with_an_unencoded_plus_is_read(client: FlaskClient) -> 
 
 
 def test_the_weekly_run_source_is_the_weekly_ingests() -> None:
-    from api import feeds
+    """One name in kg.schema for the ingest and the web app; the stored value of existing stores' runs."""
     from ingest.weekly import RUN_SOURCE
+    from kg.schema import RUN_SOURCE_WEEKLY
 
-    assert WEEKLY_RUN_SOURCE == feeds.WEEKLY_RUN_SOURCE == RUN_SOURCE
+    assert WEEKLY_RUN_SOURCE == RUN_SOURCE_WEEKLY == RUN_SOURCE
 
 
 def test_every_run_source_has_a_name_for_people() -> None:
