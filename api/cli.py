@@ -223,6 +223,11 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
         click.echo(f"  each filter alone passes papers ({counts}), but no paper passes them all")
     elif page.total == 0 and params.mode == "keyword" and params.query.strip():
         click.echo("  no paper contains these words; semantic and hybrid modes also find other wordings")
+    # Suggestions only: the results above and below are those of the query as typed.
+    if page.did_you_mean:
+        click.echo(f"  did you mean: {terminal_safe(page.did_you_mean)}")
+    if page.non_latin_query:
+        click.echo("  the search model reads English: try the English term")
     # Every stored string printed goes through terminal_safe (long forms come from abstracts, labels
     # from the taxonomy file).
     if page.using_first:

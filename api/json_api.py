@@ -181,6 +181,7 @@ def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, 
         "query": params.query, "mode": params.mode, "total": page.total, "limit": params.limit,
         "offset": params.offset, "named_paper": named_paper, "acronyms": page.acronyms,
         "using_first": page.using_first, "not_tagged": page.not_tagged,
+        "did_you_mean": page.did_you_mean, "non_latin_query": page.non_latin_query,
         "results": [hit_dict(h, labels) for h in page.results],
     }
 

@@ -231,7 +231,7 @@ SCHEMAS: dict[str, Any] = {
     "SearchPage": {
         "type": "object",
         "required": ["query", "mode", "total", "limit", "offset", "named_paper", "acronyms", "using_first",
-                     "not_tagged", "results"],
+                     "not_tagged", "did_you_mean", "non_latin_query", "results"],
         "properties": {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
@@ -259,6 +259,16 @@ SCHEMAS: dict[str, Any] = {
                            "description": "technique or criterion ids a hybrid query names that no paper "
                                           "passing the filters is tagged with (nor with a refinement): the "
                                           "results are only the nearest matches"},
+            "did_you_mean": {**_nullable("string"), "description": (
+                "the query with its misspelt taxonomy names put right (\"activaton patching\": \"activation "
+                "patching\"), to offer as a search of its own: only a word that is in no name or alias of "
+                "the taxonomy and in no stored paper is changed, to a word of a name or alias the query's "
+                "words around it then spell; null when no word is. The results are those of the query as "
+                "sent")},
+            "non_latin_query": {"type": "boolean", "description": (
+                "most letters of the query are of another script than Latin (\"稀疏自编码器\"): the "
+                "embedding model and the keyword index read English, so the results are no answer to it; "
+                "tell the user to type the English term (\"sparse autoencoder\")")},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },
@@ -700,7 +710,7 @@ def build_document() -> dict[str, Any]:
             {"200": _ok(_ref("NewPapersPage"))} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: the New page's "
                                            f"window: {NEW_DEFAULT_TEXT})"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
+             NEW_TECHNIQUE, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
             description="One page of the papers: while offset + the number of results is below total, "
                         f"more follow (ask again with offset increased by limit, the same since) as far as "
                         f"offset {MAX_OFFSET}. Pages are "
@@ -729,7 +739,7 @@ def build_document() -> dict[str, Any]:
                      "headers": FEED_HEADERS}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
                                            "reader tells entries apart by id, so the feed needs no window)"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
+             NEW_TECHNIQUE, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "the ETag of the copy the reader holds"}],
             description="An entry's id is permanent: the paper's arXiv abs URL when it was stored under its "

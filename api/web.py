@@ -272,7 +272,8 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "pages": 0, "error": None, "error_hint": None, "meta": _meta(),
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
         "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
-        "reachable": MAX_PAGE * PAGE_SIZE,
+        "reachable": MAX_PAGE * PAGE_SIZE, "did_you_mean": None, "did_you_mean_args": None,
+        "non_latin_query": False, "english_example": None,
     }
     # Every field is checked on its own: a bad one is marked and the valid ones stay chosen in the form.
     errors: list[BadInput] = []
@@ -520,6 +521,13 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["acronyms"] = result.acronyms
     ctx["using_first"] = [get_taxonomy().by_id[t].name for t in result.using_first]
     ctx["not_tagged"] = [get_taxonomy().by_id[t].name for t in result.not_tagged]
+    # Suggestions only, the results staying those of the query as typed: a misspelt name put right, as a
+    # link to that search with the same mode and filters; a query in another script, told the model
+    # reads English (an example query of the taxonomy file shows what it reads).
+    ctx["did_you_mean"] = result.did_you_mean
+    ctx["did_you_mean_args"] = {**ctx["args"], "q": result.did_you_mean} if result.did_you_mean else None
+    ctx["non_latin_query"] = result.non_latin_query
+    ctx["english_example"] = next(iter(_meta().examples), None) if result.non_latin_query else None
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
@@ -543,8 +551,9 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         hits.append(row)
     ctx["hits"] = hits
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
+    # (A query in another script is told what to do instead: its spelling is not what is wrong.)
     ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
-        _has_the_words(hit, result.acronyms) for hit in result.results)
+        _has_the_words(hit, result.acronyms) for hit in result.results) and not result.non_latin_query
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
     if not hits and not ctx["past_end"]:

@@ -22,6 +22,7 @@ approximate index (Neo4j's HNSW) or ties at the cut need not give prefixes of on
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 import time
@@ -50,7 +51,7 @@ from kg.explain import (
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
-from kg.validation import clean_text, joined_forms
+from kg.validation import STOPWORDS, clean_text, joined_forms
 
 MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -114,6 +115,12 @@ class SearchPage:
     # The techniques (or criteria) a hybrid query names that no paper passing the filters is tagged
     # with, nor with a refinement: the results are only the nearest matches by words and meaning.
     not_tagged: list[str] = field(default_factory=list)
+    # The query with its misspelt taxonomy names put right ("activaton patching" -> "activation
+    # patching"; suggest_query), for a "did you mean"; the results are still those of the query as typed.
+    did_you_mean: str | None = None
+    # Most letters of the query are of another script than Latin (mostly_non_latin): the model and the
+    # keyword index read English, so the results are no answer to it.
+    non_latin_query: bool = False
 
 
 def candidate_window(limit: int, offset: int) -> int:
@@ -495,7 +502,8 @@ def search(
     if pending:
         _explain_by_evidence(store, pending, {h.id: h.why for h in results}, sentences, spelled, labels)
     return SearchPage(results=results, total=len(candidates), acronyms=acronyms, using_first=using_first,
-                      not_tagged=not_tagged)
+                      not_tagged=not_tagged, did_you_mean=suggest_query(store, query, labels),
+                      non_latin_query=mostly_non_latin(query))
 
 
 # Full-width forms of ASCII (U+FF01-U+FF5E), as Chinese and Japanese input methods type Latin letters,
@@ -645,6 +653,172 @@ def keyword_text(query: str, named_query: str) -> str:
     have = {w.casefold() for w in _QUERY_WORD.findall(query)} | {w.casefold() for w in joined_forms(query)}
     added = [w for w in dict.fromkeys(_QUERY_WORD.findall(named_query)) if w.casefold() not in have]
     return " ".join([query, *added])
+
+
+# "Did you mean": a query word that is no word of the taxonomy's names and aliases nor of the corpus is
+# read as a misspelling when, put in its place, a word this close (difflib's ratio, the cutoff of the
+# filters' Taxonomy.nearest_id) makes the query's words there spell a name or alias ("activaton
+# patching", "inducton heads", "grokkking"). Shorter words have too many close neighbours to correct
+# ("probs", for probabilities, is one letter from "probes").
+SUGGEST_CUTOFF = 0.85
+MIN_SUGGEST_CHARS = 6
+# And a typo's few keystrokes away from the word (a letter left out, added, changed, two swapped): one,
+# two in a word of TYPO_LONG_WORD letters or more. A word with a prefix is no typo, however close its
+# ratio ("misalignment" is 0.86 from "alignment").
+TYPO_LONG_WORD = 9
+# At most this many words of a query are tried (each a difflib pass over the alias words, and a keyword
+# index look-up when one comes close): a long query of unknown words must stay cheap.
+MAX_SUGGEST_WORDS = 6
+_SUGGEST_KINDS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT, Label.COMPONENT, Label.MODEL)
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+
+
+@dataclass(frozen=True)
+class _AliasWords:
+    """The words of a taxonomy's names and aliases, for suggest_query."""
+
+    words: frozenset[str]  # every word of every name and alias, case folded
+    plain: list[str]  # the words of the names and aliases written as words alone, sorted (difflib's list)
+    phrases: dict[str, list[tuple[str, ...]]]  # such a word -> the names and aliases (as words) holding it
+
+
+_ALIAS_WORDS: weakref.WeakKeyDictionary[Labels, _AliasWords] = weakref.WeakKeyDictionary()
+
+
+def _alias_words(labels: Labels) -> _AliasWords:
+    """The alias word tables of the techniques, criteria, topics, objects, components and models of a
+    taxonomy (cached per Labels object)."""
+    cached = _ALIAS_WORDS.get(labels)
+    if cached is not None:
+        return cached
+    words: set[str] = set()
+    phrases: dict[str, set[tuple[str, ...]]] = {}
+    for node in labels.nodes.values():
+        if node.label not in _SUGGEST_KINDS:
+            continue
+        for alias in (node.name, node.id.replace("_", " "), *node.aliases, *node.ambiguous_aliases):
+            parts = tuple(w.casefold() for w in _QUERY_WORD.findall(alias))
+            words.update(parts)
+            if parts and _ALIAS_SHAPE.fullmatch(" ".join(alias.split())):
+                for part in parts:
+                    phrases.setdefault(part, set()).add(parts)
+    tables = _ALIAS_WORDS[labels] = _AliasWords(
+        frozenset(words), sorted(w for w in phrases if w.isalpha()),
+        {w: sorted(p) for w, p in phrases.items()})
+    return tables
+
+
+def suggest_query(store: GraphStore, query: str, labels: Labels) -> str | None:
+    """The query with each misspelt word of a taxonomy name or alias put right, for a "did you mean"
+    ("activaton patching" -> "activation patching", "superpositon" -> "superposition"); None when no word
+    is. Only a word of Latin letters that is no word of the taxonomy's names and aliases and that the
+    keyword index does not hold is changed (a word some paper has is a real word, however close to a
+    name), and only where the query's words around it then spell a whole name or alias, its other words as
+    the name has them (plural allowed): "inducton" alone suggests nothing, "inducton heads" does."""
+    words = list(_QUERY_WORD.finditer(query))
+    tables = _alias_words(labels)
+    suspects = [i for i, m in enumerate(words) if _may_be_misspelt(m.group(0), tables)][:MAX_SUGGEST_WORDS]
+    fixes: dict[int, str] = {}
+    for i in suspects:
+        if i not in fixes:
+            fixes.update(_nearest_alias(query, words, i, set(suspects), tables))
+    # Last, as it costs a store read a word: a word of the corpus is left as typed.
+    fixes = {i: w for i, w in fixes.items() if not store.keyword_search(words[i].group(0), 1, None)}
+    if not fixes:
+        return None
+    out: list[str] = []
+    at = 0
+    for i in sorted(fixes):
+        out += [query[at:words[i].start()], _cased_like(words[i].group(0), fixes[i])]
+        at = words[i].end()
+    return "".join(out) + query[at:]
+
+
+def _may_be_misspelt(word: str, tables: _AliasWords) -> bool:
+    """Whether a query word may be a misspelling of a taxonomy word: Latin letters, long enough, and no
+    word (nor the other number of a word) of the names and aliases, of framing or of stop words."""
+    key = word.casefold()
+    if len(key) < MIN_SUGGEST_CHARS or not _LATIN_WORD.fullmatch(word):
+        return False
+    forms = {key, key + "s", key + "es", key.removesuffix("s"), key.removesuffix("es")}
+    return not (forms & tables.words or key in REQUEST_WORDS or key in STOPWORDS)
+
+
+def _nearest_alias(query: str, words: list[re.Match[str]], i: int, suspects: set[int],
+                   tables: _AliasWords) -> dict[int, str]:
+    """The corrections (word index -> alias word) that make the query's words around word `i` spell a
+    taxonomy name or alias, the longest name winning (its other words confirm the reading), then the
+    closest; empty when none does. Only suspect words change, each to a word within SUGGEST_CUTOFF."""
+    typed = words[i].group(0).casefold()
+    best: tuple[int, float] = (0, 0.0)
+    found: dict[int, str] = {}
+    for close in difflib.get_close_matches(typed, tables.plain, n=5, cutoff=SUGGEST_CUTOFF):
+        for phrase in tables.phrases[close]:
+            for k in (k for k, w in enumerate(phrase) if w == close):
+                start, end = i - k, i - k + len(phrase)
+                if start < 0 or end > len(words) or not all(
+                        _NAME_GAP.fullmatch(query[words[j].end():words[j + 1].start()])
+                        for j in range(start, end - 1)):
+                    continue
+                fixes = _aligned(words[start:end], phrase, start, suspects)
+                if not fixes:
+                    continue
+                closeness = sum(difflib.SequenceMatcher(None, words[j].group(0).casefold(), w).ratio()
+                                for j, w in fixes.items()) / len(fixes)
+                if (len(phrase), closeness) > best:
+                    best, found = (len(phrase), closeness), fixes
+    return found
+
+
+def _aligned(typed: list[re.Match[str]], phrase: tuple[str, ...], start: int,
+             suspects: set[int]) -> dict[int, str]:
+    """The words to change for `typed` to spell `phrase`: each other word must be the phrase's (or its
+    other number), each changed one a suspect within SUGGEST_CUTOFF of it; empty when it cannot."""
+    fixes: dict[int, str] = {}
+    for j, (match, want) in enumerate(zip(typed, phrase, strict=True), start=start):
+        word = match.group(0).casefold()
+        if word in (want, want + "s", want + "es") or want in (word + "s", word + "es"):
+            continue
+        if (j not in suspects or difflib.SequenceMatcher(None, word, want).ratio() < SUGGEST_CUTOFF
+                or _keystrokes(word, want) > (2 if len(want) >= TYPO_LONG_WORD else 1)):
+            return {}
+        fixes[j] = want
+    return fixes
+
+
+def _keystrokes(a: str, b: str) -> int:
+    """The typing mistakes between two words: letters left out, added or changed, and neighbours swapped
+    (the optimal string alignment distance)."""
+    previous: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, row = previous, row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
+
+def _cased_like(typed: str, word: str) -> str:
+    """`word` in the case the user typed its misspelling in: all capitals, a capital first, or as is."""
+    if len(typed) > 1 and typed.isupper():
+        return word.upper()
+    return word[:1].upper() + word[1:] if typed[:1].isupper() else word
+
+
+def mostly_non_latin(query: str) -> bool:
+    """Whether most letters of the query are of another script than Latin ("稀疏自编码器", "разреженный
+    автоэнкодер"; "SAEの論文" is not): the embedding model and the keyword index read English, so the
+    results are no answer to it and the user is better told to type the English term."""
+    latin = other = 0
+    for ch in query:
+        if ch.isalpha():
+            if ch.isascii() or unicodedata.name(ch, "").startswith("LATIN"):
+                latin += 1
+            else:
+                other += 1
+    return other > latin
 
 
 def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:
