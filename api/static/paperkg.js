@@ -454,7 +454,7 @@
       });
     });
     results.addEventListener("click", function (ev) {
-      var a = ev.target.closest(".pager a, .examples a, [data-state=past-end] a");
+      var a = ev.target.closest(".pager a, .examples a, [data-state=past-end] a, a[data-did-you-mean]");
       if (a && !ev.ctrlKey && !ev.metaKey && !ev.shiftKey) {
         ev.preventDefault();
         var u = new URL(a.href, window.location.href);
