@@ -148,7 +148,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
     from kg.cli import open_configured_store, shown_arg
     from kg.config import load_config
     from kg.lookup import paper_named_by_query
-    from kg.search import filter_facet_counts, search
+    from kg.search import search, why_empty
     from kg.taxonomy import Taxonomy
 
     # The options go through the API's own parser (api.params.search_request), so the CLI and
@@ -189,9 +189,7 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
         page = search(store, params.query, mode=params.mode, filters=params.filters, limit=params.limit,
                       offset=params.offset, embedder=embedder, taxonomy=taxonomy,
                       sentence_mode=params.explain)
-        empty_filters = page.total == 0 and not as_json and not params.filters.is_empty()
-        facets = filter_facet_counts(store, params.filters) if empty_filters else []
-        passing = len(store.filter_ids(params.filters)) if empty_filters else None
+        facets, passing = why_empty(store, params.filters, page.total)
         named = paper_named_by_query(store, params.query)
         named_paper = next(iter(store.get_papers([named])), None) if named else None
     except StoreError as exc:
@@ -201,7 +199,8 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
     if as_json:
         from api.json_api import search_page_dict
 
-        _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}, named))
+        _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}, named,
+                                     (facets, passing)))
         return
     if named_paper is not None:
         # The whole query is a stored paper's arXiv id or URL: that paper, whatever the search ranks.

@@ -37,7 +37,7 @@ from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.safe_output import arxiv_abs_url
 from kg.schema import Label
-from kg.search import SearchHit, SearchPage, search
+from kg.search import SearchHit, SearchPage, search, why_empty
 from kg.store import GraphStore
 from kg.withdrawn import is_withdrawn
 
@@ -170,18 +170,24 @@ def search_papers() -> Response:
         embedder=embedder, taxonomy=get_taxonomy(), sentence_mode=explain if embedder else "overlap",
     )
     named = paper_named_by_query(get_store(), query)
-    return jsonify(search_page_dict(params, page, _labels(), named))
+    return jsonify(search_page_dict(params, page, _labels(), named, why_empty(get_store(), params.filters,
+                                                                             page.total)))
 
 
 def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str],
-                     named_paper: str | None = None) -> dict[str, Any]:
+                     named_paper: str | None = None,
+                     empty: tuple[list[tuple[str, int]], int | None] = ([], None)) -> dict[str, Any]:
     """The /api/search answer for a search's parameters and page (`paperkg search --json` prints it too);
-    `named_paper`: the stored paper the whole query is the arXiv id or URL of (paper_named_by_query)."""
+    `named_paper`: the stored paper the whole query is the arXiv id or URL of (paper_named_by_query);
+    `empty`: why an answer with no results under filters is empty (kg.search.why_empty)."""
+    facets, passing = empty
     return {
         "query": params.query, "mode": params.mode, "total": page.total, "limit": params.limit,
         "offset": params.offset, "named_paper": named_paper, "acronyms": page.acronyms,
         "using_first": page.using_first, "not_tagged": page.not_tagged,
         "did_you_mean": page.did_you_mean, "non_latin_query": page.non_latin_query,
+        "filter_counts": None if passing is None else [{"filter": name, "papers": n} for name, n in facets],
+        "papers_passing_filters": passing,
         "results": [hit_dict(h, labels) for h in page.results],
     }
 

@@ -231,7 +231,8 @@ SCHEMAS: dict[str, Any] = {
     "SearchPage": {
         "type": "object",
         "required": ["query", "mode", "total", "limit", "offset", "named_paper", "acronyms", "using_first",
-                     "not_tagged", "did_you_mean", "non_latin_query", "results"],
+                     "not_tagged", "did_you_mean", "non_latin_query", "filter_counts",
+                     "papers_passing_filters", "results"],
         "properties": {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
@@ -269,6 +270,14 @@ SCHEMAS: dict[str, Any] = {
                 "most letters of the query are of another script than Latin (\"稀疏自编码器\"): the "
                 "embedding model and the keyword index read English, so the results are no answer to it; "
                 "tell the user to type the English term (\"sparse autoencoder\")")},
+            "filter_counts": {
+                "type": "array", "nullable": True,
+                "items": _object({"filter": {"type": "string"}, "papers": {"type": "integer", "minimum": 0}}),
+                "description": "for an answer with no results under filters, each filter alone (\"model "
+                               "pythia\") and how many papers pass it; null otherwise"},
+            "papers_passing_filters": {**_nullable("integer"), "description": (
+                "for an answer with no results under filters, how many papers pass them all: 0, the "
+                "filters together emptied it; more, the query's words did; null otherwise")},
             "results": {"type": "array", "items": _ref("SearchResult")},
         },
     },

@@ -37,7 +37,7 @@ from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, query_terms
 from kg.lookup import find_paper, paper_named_by_query
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
-from kg.search import normalise_query
+from kg.search import normalise_query, why_empty
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
@@ -271,6 +271,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "q": q, "mode": mode, "modes": MODES, "hits": [], "total": 0, "offset": 0, "page": 1,
         "pages": 0, "error": None, "error_hint": None, "meta": _meta(),
         "source_options": SOURCE_OPTIONS, "filters": SearchFilters(), "empty_tips": [],
+        "filter_counts": [], "passing_all": None,
         "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
         "reachable": MAX_PAGE * PAGE_SIZE, "did_you_mean": None, "did_you_mean_args": None,
         "non_latin_query": False, "english_example": None,
@@ -558,6 +559,8 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # the search.
     if not hits and not ctx["past_end"]:
         ctx["empty_tips"] = _empty_tips(q, mode, filters)
+        # Which filter emptied it, and how near each alone comes.
+        ctx["filter_counts"], ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
 
 
 def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:

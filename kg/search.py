@@ -821,23 +821,29 @@ def mostly_non_latin(query: str) -> bool:
     return other > latin
 
 
-def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple[str, int]]:
-    """Each filter that is set, alone, and how many papers pass it: what emptied an empty answer."""
+def filter_facet_counts(store: GraphStore, filters: SearchFilters,
+                        name: Callable[[str], str] = str) -> list[tuple[str, int]]:
+    """Each filter that is set, alone, and how many papers pass it: what emptied an empty answer. `name`
+    turns a taxonomy id into what the answer shows (the id itself by default; the web page, the name)."""
     facets: list[tuple[str, SearchFilters]] = []
     refinements = filters.include_refinements
+
+    def names(ids: Sequence[str], joiner: str = ", ") -> str:
+        return joiner.join(name(i) for i in ids)
+
     if filters.technique_ids:
         # Matching all of several ids, the facet is those ids together ("technique sae and probing").
-        joined = (" and " if filters.technique_match == "all" else ", ").join(filters.technique_ids)
+        joined = names(filters.technique_ids, " and " if filters.technique_match == "all" else ", ")
         facets.append((f"technique {joined}",
                        SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements,
                                      technique_match=filters.technique_match)))
     if filters.topic_ids:
-        facets.append((f"topic {', '.join(filters.topic_ids)}",
+        facets.append((f"topic {names(filters.topic_ids)}",
                        SearchFilters(topic_ids=filters.topic_ids, include_refinements=refinements)))
     if filters.model_ids:
-        facets.append((f"model {', '.join(filters.model_ids)}", SearchFilters(model_ids=filters.model_ids)))
+        facets.append((f"model {names(filters.model_ids)}", SearchFilters(model_ids=filters.model_ids)))
     if filters.component_ids:
-        facets.append((f"component {', '.join(filters.component_ids)}",
+        facets.append((f"component {names(filters.component_ids)}",
                        SearchFilters(component_ids=filters.component_ids, include_refinements=refinements)))
     if filters.section_ids:
         facets.append((f"section {', '.join(filters.section_ids)}",
@@ -848,6 +854,16 @@ def filter_facet_counts(store: GraphStore, filters: SearchFilters) -> list[tuple
     if filters.sources:
         facets.append((f"source {', '.join(filters.sources)}", SearchFilters(sources=filters.sources)))
     return [(name, len(store.filter_ids(alone))) for name, alone in facets]
+
+
+def why_empty(store: GraphStore, filters: SearchFilters | None, total: int, name: Callable[[str], str] = str
+              ) -> tuple[list[tuple[str, int]], int | None]:
+    """For an answer with no results under filters: each filter alone and how many papers pass it
+    (filter_facet_counts), and how many pass them all (0: the filters together emptied it; more: the
+    query's words did). ([], None) for an answer with results or without filters."""
+    if total or filters is None or filters.is_empty():
+        return [], None
+    return filter_facet_counts(store, filters, name), len(store.filter_ids(filters))
 
 
 # Long forms found per store, with the time they were read: queries repeat the same few acronyms,

@@ -653,3 +653,19 @@ def test_a_query_that_is_an_arxiv_id_names_its_paper(env: dict[str, str]) -> Non
         assert json.loads(out.output[out.output.index("{"):])["named_paper"] == named, query
     other = CliRunner().invoke(main, ["search", "indirect object identification", "--mode", "keyword"])
     assert "the arXiv id of" not in other.output
+
+
+def test_an_empty_filtered_answer_says_which_filter_emptied_it_everywhere(env: dict[str, str]) -> None:
+    """Novelty-reviewer QA: only the CLI's text said which filter emptied an answer ("each filter alone
+    passes papers ..., but no paper passes them all"); --json, the API and the web page said nothing."""
+    args = ["search", "", "--technique", "attribution_patching", "--model", "pythia", "--component",
+            "induction_head"]
+    text = CliRunner().invoke(main, args)
+    assert "but no paper passes them all" in text.output, text.output
+    body = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)
+    assert body["total"] == 0 and body["papers_passing_filters"] == 0
+    counts = {c["filter"]: c["papers"] for c in body["filter_counts"]}
+    assert set(counts) == {"technique attribution_patching", "model pythia", "component induction_head"}
+    assert all(n > 0 for n in counts.values())
+    found = json.loads(CliRunner().invoke(main, ["search", "", "--model", "pythia", "--json"]).output)
+    assert found["total"] > 0 and found["filter_counts"] is None and found["papers_passing_filters"] is None

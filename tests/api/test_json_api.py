@@ -919,3 +919,13 @@ def test_search_names_the_paper_a_query_is_the_arxiv_id_of(client: FlaskClient) 
         body = client.get("/api/search", query_string={"q": q, "mode": "keyword"}).get_json()
         assert body["named_paper"] == IOI, q
     assert client.get("/api/search?q=indirect+object&mode=keyword").get_json()["named_paper"] is None
+
+
+def test_an_empty_filtered_answer_counts_each_filter_alone(client: FlaskClient) -> None:
+    """Novelty-reviewer QA: total 0 and nothing else; now each filter alone and all of them together."""
+    body = client.get("/api/search?technique=attribution_patching&model=pythia&component=induction_head"
+                      ).get_json()
+    assert body["total"] == 0 and body["papers_passing_filters"] == 0
+    assert [c["filter"] for c in body["filter_counts"]] == [
+        "technique attribution_patching", "model pythia", "component induction_head"]
+    assert client.get("/api/search?q=induction+heads").get_json()["filter_counts"] is None

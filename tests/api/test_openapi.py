@@ -310,7 +310,8 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     yield "/api/search", "get", client.get("/api/search", query_string={"q": "circuits in Pythia"})
     for filters in ({"technique": "activation_patching"}, {"topic": "superposition"}, {"model": "gpt2"},
                     {"model": "gpt2", "q": "circuits"}, {"model": "GPT-2"}, {"q": "x", "year_form": 2020},
-                    {"year_from": 2020, "source": "records"}, {}, {"mode": "nope", "q": "x"}):
+                    {"year_from": 2020, "source": "records"}, {}, {"mode": "nope", "q": "x"},
+                    {"model": "pythia", "component": "induction_head"}):  # empty: filter_counts
         yield "/api/search", "get", client.get("/api/search", query_string={**filters, "limit": MAX_LIMIT})
     for pid in [*ids, "no-such-paper"]:
         yield "/api/papers/{paper_id}", "get", client.get(f"/api/papers/{pid}")

@@ -2054,3 +2054,17 @@ def test_new_page_lists_a_paper_under_each_of_its_techniques_groups(client: Flas
     assert spanning  # the seed store has papers whose techniques have different top-level techniques
     assert "39 papers added" in html  # counted once each, and the page says why rows repeat
     assert f"A paper whose techniques belong to several groups is listed in each ({spanning} here)." in html
+
+
+def test_an_empty_filtered_page_says_which_filter_emptied_it(client: FlaskClient) -> None:
+    """Novelty-reviewer QA: the page gave fixed tips ("Remove the model filter ...") without saying which
+    filter left nothing, or how near each came alone."""
+    together = page(client, "/search?technique=attribution_patching&model=pythia&component=induction_head")
+    assert re.search(r'data-state="filter-counts">Each filter alone passes papers \(technique Attribution '
+                     r"Patching: 1 paper; model Pythia: \d+ papers?; component Induction head: \d+ papers\), "
+                     r"but no paper passes them all\.", together)
+    nothing = page(client, "/search?model=mistral&component=induction_head")
+    assert 'data-state="filter-counts">No paper passes the filter model Mistral.' in nothing
+    words = page(client, "/search?q=zqxjvw&mode=keyword&model=gpt2")
+    assert re.search(r'data-state="filter-counts">\d+ papers pass the filters, but none has the words', words)
+    assert 'data-state="filter-counts"' not in page(client, "/search?q=zqxjvw&mode=keyword")
