@@ -69,13 +69,19 @@ Matching rules (documented here because the extraction's precision depends on th
   (b) a sentence whose subject is prior work, up to the paper's own clause ("Prior work relied on SAEs and
       the logit lens; we ...", "However, existing methods such as probing ...", "Previously, ..."); the
       subject only: "Building on prior work on SAEs, we ..." and "We find that the existing techniques of
-      logit attribution ... scale" use them;
+      logit attribution ... scale" use them. The paper's clause starts at "we / our / but / however ...",
+      at a consequence ("so / thus / therefore / hence this paper ...", "motivating"), at "this paper /
+      work / study", "in this", "and this / our", or at a comma and an "-ing" verb with an object ("...,
+      leading us to the tuned lens"; not "using", "including", "showing");
   (c) the subject of "has / have been (widely) used / applied / employed" or "was previously used", or a
       method followed by a relative clause criticising it ("..., which are costly / often brittle"),
       unless the paper speaks before it in its clause ("We apply SAEs, which have been used to ...") or
       builds on it ("a refinement of the earlier logit lens", "we improve on activation patching",
-      "Building on activation patching, which has been widely used, ...": a method the paper refines or
-      extends is one it uses, as the list's labels say: Tuned Lens is tagged with the logit lens).
+      "Building on activation patching, which has been widely used, ...", "SAEs, which suffer from dead
+      latents, are improved by our method / are fixed by a gated architecture": a passive "is improved /
+      fixed / extended / addressed / scaled / refined by", or "we / our / this paper" after the critique in
+      its clause, not "are replaced by our method": a method the paper refines or extends is one it uses,
+      as the list's labels say: Tuned Lens is tagged with the logit lens).
   Another mention of the same technique in the text still counts (and only counting mentions make its
   score), and a mention dropped here confirms no ambiguous alias.
 - A technique or evaluation's evidence is the sentence of a non-ambiguous mention when it has one: an
@@ -1329,7 +1335,23 @@ _PRIOR_OPENERS = frozenset({
 # use the logit lens", "Whereas prior work probes, our method patches").
 _PRIOR_SCOPE_BREAKS = frozenset({
     ";", "we", "our", "us", "i", "but", "whereas", "while", "however", "instead", "here",
+    # A consequence the paper draws: "Existing methods struggle, so this paper introduces ...", "...,
+    # motivating the tuned lens".
+    "so", "thus", "therefore", "hence", "motivating",
 })
+# "so far" and "so-called" go on with prior work ("Prior work has so far relied on probing").
+_NOT_SO = frozenset({"far", "-", "called"})
+# Two words that start the paper's own clause: "and this paper applies ...", "in this work".
+_PRIOR_SCOPE_PAIRS = frozenset({("and", "this"), ("and", "our"), ("in", "this")})
+_OWN_WORK_NOUNS = frozenset({"paper", "work", "study", "article", "letter", "note"})
+# After a comma, an "-ing" verb taking an object starts a clause of its own ("..., motivating the tuned
+# lens", "..., leading us to ..."); not a verb of use or report, which goes on with what prior work did
+# ("Prior work studied heads, using the logit lens", "..., showing the logit lens ..."), nor a noun of a
+# list ("probing, pruning and the logit lens": no object follows).
+_PARTICIPLE_OBJECTS = frozenset({
+    "the", "a", "an", "this", "these", "it", "its", "us", "them", "researchers", "to", "for", "new",
+})
+_PRIOR_WORK_PARTICIPLES = frozenset({"include", "show", "find", "demonstrate", "reveal", "report", "such"})
 # "Activation patching has been used to ..." (and "was previously used"): background, not the paper's use.
 _PRIOR_PARTICIPLES = frozenset({"use", "apply", "employ", "adopt", "leverage", "utilize", "utilise", "rely"})
 _PAST_ADVERBS = frozenset({
@@ -1394,13 +1416,16 @@ def _unused_mention(tokens: _TokenView, hit: _Hit, mentions: _Mentions) -> bool:
         return True
     if _prior_work_subject(tokens.lowers, tokens.norms, first, hit.start, last):
         return True
-    if not (_prior_use(tokens.lowers, tokens.norms, hit.end, last)
-            or _critique_after(tokens.lowers, tokens.norms, hit.end, last, mentions)):
+    critique = _critique_after(tokens.lowers, tokens.norms, hit.end, last, mentions)
+    if critique is None and not _prior_use(tokens.lowers, tokens.norms, hit.end, last):
         return False
     # A background sentence of the paper's own clause ("we apply SAEs, which have been used to ...") or of a
-    # method it builds on ("Building on activation patching, which is costly, ...") is a use.
+    # method it builds on ("Building on activation patching, which is costly, ...") is a use, as is a
+    # criticised method the paper then improves ("SAEs, which suffer from dead latents, are improved by our
+    # method").
     return not (_first_person_before(tokens.lowers, first, hit.start)
-                or _builds_on(tokens.lowers, tokens.norms, first, hit.start))
+                or _builds_on(tokens.lowers, tokens.norms, first, hit.start)
+                or (critique is not None and _improved_after(tokens.lowers, tokens.norms, critique, last)))
 
 
 def _negation_cue_ends_at(lowers: Sequence[str], norms: Sequence[str], j: int, first: int) -> bool | None:
@@ -1473,7 +1498,25 @@ def _prior_work_subject(lowers: Sequence[str], norms: Sequence[str], first: int,
         end = noun + 1
     else:
         return False
-    return not any(lowers[t] in _PRIOR_SCOPE_BREAKS for t in range(end, start))
+    return not any(_prior_scope_breaks_at(lowers, norms, t, start) for t in range(end, start))
+
+
+def _prior_scope_breaks_at(lowers: Sequence[str], norms: Sequence[str], t: int, start: int) -> bool:
+    """Whether the paper's own clause starts at token t, before the mention at `start`, in a sentence whose
+    subject is prior work ("; we ...", "so this paper ...", "and this work ...", ", motivating the ...")."""
+    word = lowers[t]
+    after = lowers[t + 1] if t + 1 < start else ""
+    if word in _PRIOR_SCOPE_BREAKS:
+        return not (word == "so" and after in _NOT_SO)
+    if (word, after) in _PRIOR_SCOPE_PAIRS or (word == "this" and after and norms[t + 1] in _OWN_WORK_NOUNS):
+        return True
+    if word != "," or t + 2 >= start or not (after.endswith("ing") and len(after) > 5 and after.isalpha()):
+        return False
+    stem = after[:-3]
+    verbs = _USE_VERBS | _PRIOR_PARTICIPLES | _PRIOR_WORK_PARTICIPLES
+    if stem in verbs or stem + "e" in verbs:  # "using", "relying", "including"
+        return False
+    return lowers[t + 2] in _PARTICIPLE_OBJECTS
 
 
 def _prior_use(lowers: Sequence[str], norms: Sequence[str], end: int, last: int) -> bool:
@@ -1495,19 +1538,52 @@ def _prior_use(lowers: Sequence[str], norms: Sequence[str], end: int, last: int)
 
 
 def _critique_after(lowers: Sequence[str], norms: Sequence[str], end: int, last: int,
-                    mentions: _Mentions) -> bool:
-    """Whether a relative clause right after the mention ending at `end` criticises it: "..., which are
-    costly", "the logit lens technique, which is often brittle"."""
+                    mentions: _Mentions) -> int | None:
+    """Where a relative clause right after the mention ending at `end` criticises it ("..., which are
+    costly", "the logit lens technique, which is often brittle"): the critical word, else None."""
     j = end
     while j < last and (j in mentions.covered or lowers[j] in _CRITIQUE_GAP):
         j += 1
     if j >= last or lowers[j] not in {"which", "that"}:
-        return False
+        return None
     for k in range(j + 1, min(last, j + 6)):
         if lowers[k] in {",", ";", ".", "but", "and", "not", "n't"}:
-            return False
+            return None
         if norms[k] in _CRITIQUE_NORMS:
+            return k
+    return None
+
+
+# Participles of "is / are improved by ...": a criticised method the sentence improves.
+_IMPROVING = frozenset({
+    "improve", "fix", "extend", "address", "scale", "refine", "mitigate", "remedy", "resolve", "alleviate",
+})
+# What ends the clause after a critique: "our" past it is of another clause ("SAEs, which are costly, are
+# popular; our method ...").
+_IMPROVED_STOPS = frozenset({";", ":", ".", "but", "whereas", "while", "however", "instead", "although",
+                             "though", "yet", "unlike", "than"})
+# The paper replaces, not improves, a method its clause names with "our": "..., are replaced by our method".
+_REPLACING = frozenset({"replace", "outperform", "surpass", "supersede", "beat", "avoid", "motivate",
+                        "abandon", "discard"})
+
+
+def _improved_after(lowers: Sequence[str], norms: Sequence[str], critique: int, last: int) -> bool:
+    """Whether the clause after a critique at `critique` says the method is improved, by the paper or in a
+    passive ("..., are improved by our method", "... that suffer from shrinkage are fixed by a gated
+    architecture", "..., which is costly, is what we scale"): the paper uses the method it improves."""
+    for j in range(critique + 1, last):
+        if lowers[j] in _IMPROVED_STOPS or norms[j] in _REPLACING:
+            return False  # "..., are replaced by our method", "...; our method ..."
+        if lowers[j] in {"we", "our"} or (lowers[j] == "this" and j + 1 < last
+                                          and norms[j + 1] in _OWN_WORK_NOUNS):
             return True
+        if norms[j] == "be" and lowers[j] != "being":
+            m = j + 1
+            while m < last - 1 and (_is_adverb(lowers[m]) or lowers[m] in {"further", "then", "also"}):
+                m += 1  # "are further / greatly improved by"
+            if (m + 1 < last and norms[m] in _IMPROVING and lowers[m].endswith("ed")
+                    and lowers[m + 1] == "by"):
+                return True
     return False
 
 

@@ -194,3 +194,47 @@ def test_seed_papers_keep_their_techniques_with_better_evidence(
     evidence = {t.technique_id: t.evidence for t in got.techniques}
     assert set(evidence) == {"tuned_lens", "logit_lens"}
     assert evidence["logit_lens"].startswith("Our method, the tuned lens, is a refinement of the earlier")
+
+
+# Review of EXTRACTOR_VERSION 14: sentences where the prior-work scope or a critique reached the paper's
+# own method. (sentence, techniques used, techniques named as not used).
+OWN_METHOD_AFTER_PRIOR_WORK = [
+    ("so this paper", "Existing methods struggle to scale, so this paper introduces attribution patching.",
+     {"attribution_patching"}, set()),
+    ("and this paper", "Prior work relied on probing, and this paper applies activation patching to GPT-2.",
+     {"activation_patching"}, {"probing"}),
+    ("motivating", "Previously proposed methods like the logit lens fail on early layers, motivating the "
+     "tuned lens.", {"tuned_lens"}, {"logit_lens"}),
+]
+
+
+@pytest.mark.parametrize(("rule", "sentence", "used", "unused"), OWN_METHOD_AFTER_PRIOR_WORK,
+                         ids=[c[0] for c in OWN_METHOD_AFTER_PRIOR_WORK])
+def test_the_prior_work_scope_ends_at_the_papers_own_clause(
+    extractor: Extractor, rule: str, sentence: str, used: set[str], unused: set[str]
+) -> None:
+    """Review: the prior-work scope reached the end of the sentence and dropped the paper's own method."""
+    got = techniques(run(extractor, sentence))
+    assert used <= got, rule
+    assert not unused & got, rule
+
+
+@pytest.mark.parametrize("sentence", [
+    "Sparse autoencoders, which suffer from dead latents, are improved by our method.",
+    "Sparse autoencoders that suffer from shrinkage are fixed by a gated architecture.",
+])
+def test_a_critiqued_method_the_paper_improves_afterwards_is_used(
+    extractor: Extractor, sentence: str
+) -> None:
+    """Review: a method criticised and then improved ("are improved by our method") was dropped."""
+    assert "sae" in techniques(run(extractor, sentence))
+
+
+@pytest.mark.parametrize("sentence", [
+    "Sparse autoencoders, which suffer from dead latents, are popular.",
+    "Sparse autoencoders, which suffer from dead latents, are popular; our method reads the weights.",
+    "Sparse autoencoders, which suffer from dead latents, are replaced by our method.",
+])
+def test_a_critiqued_method_nobody_here_improves_is_still_no_use(extractor: Extractor, sentence: str) -> None:
+    """The critique alone, "our" past the clause, or a method the paper replaces still drop it."""
+    assert "sae" not in techniques(run(extractor, sentence))
