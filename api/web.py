@@ -529,6 +529,11 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["did_you_mean_args"] = {**ctx["args"], "q": result.did_you_mean} if result.did_you_mean else None
     ctx["non_latin_query"] = result.non_latin_query
     ctx["english_example"] = next(iter(_meta().examples), None) if result.non_latin_query else None
+    # The technique filter's ids and (as it takes them) their refinements: a paper it let in through a
+    # refinement has that chip marked, and the row says via which, from where and on what evidence.
+    filtered = {d for t in filters.technique_ids
+                for d in (labels.descendants(t) if filters.include_refinements else {t})}
+    because = _filter_reasons(store, [h.id for h in result.results], filters, labels)
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
@@ -539,7 +544,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         # Chips the query or the filter matched (refinements included) are drawn highlighted.
         # Criteria the query or filter named are shown as chips too: they are why the paper is here.
         criteria = hit.why.get("matched_evaluations") or []
-        matched = set(hit.why.get("matched_techniques") or []) | set(criteria) | set(filters.technique_ids)
+        matched = set(hit.why.get("matched_techniques") or []) | set(criteria) | filtered
         row = card(hit.paper, labels, technique_ids=hit.techniques + criteria, snippet=snippet,
                    score=hit.score if q else None, matched=matched)
         if q:
@@ -549,6 +554,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
                           "keyword_rank": (hit.why.get("ranks") or {}).get("keyword"),
                           "uses": [labels.name(t) for t in hit.why.get("matched_techniques") or []],
                           "evaluates": [labels.name(e) for e in criteria]}
+        row["because"] = because.get(hit.id, [])
         hits.append(row)
     ctx["hits"] = hits
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
@@ -582,6 +588,18 @@ def _has_the_words(hit: SearchHit, acronyms: dict[str, str]) -> bool:
     text = query_terms(f"{hit.paper.title} {hit.paper.abstract or ''}")
     # query_terms folds case and plurals as keyword search does: "Sparse Autoencoders" holds the long form.
     return any(terms and terms <= text for terms in map(query_terms, acronyms.values()))
+
+
+def _filter_reasons(store: GraphStore, paper_ids: list[str], filters: SearchFilters, labels: Labels
+                    ) -> dict[str, list[dict[str, Any]]]:
+    """Per paper, why the technique and topic filters let it in (web_reasons.node_reasons: the edge or
+    finding, via which refinement, list or extracted, the evidence), as a technique page shows it; none
+    without those filters. Models and components have no page for a "via" to link to."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for node_id in [*filters.technique_ids, *filters.topic_ids]:
+        for pid, reasons in node_reasons(store, paper_ids, node_id, labels).items():
+            out.setdefault(pid, []).extend(reasons)
+    return out
 
 
 def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:

@@ -2068,3 +2068,18 @@ def test_an_empty_filtered_page_says_which_filter_emptied_it(client: FlaskClient
     words = page(client, "/search?q=zqxjvw&mode=keyword&model=gpt2")
     assert re.search(r'data-state="filter-counts">\d+ papers pass the filters, but none has the words', words)
     assert 'data-state="filter-counts"' not in page(client, "/search?q=zqxjvw&mode=keyword")
+
+
+def test_a_filtered_search_row_says_why_the_filter_let_it_in(client: FlaskClient) -> None:
+    """Novelty-reviewer QA: /search?technique=attribution_patching showed Sparse Feature Circuits with an
+    unmarked "Attribution graphs" chip and nothing saying it came in through that refinement, from where,
+    or on what evidence (the technique page says all three)."""
+    html = page(client, "/search?technique=attribution_patching")
+    sfc = html.split('data-paper-id="2403.19647"')[1].split("</li>\n")[0]
+    assert 'aria-label="Why this paper is listed here"' in sfc
+    assert 'via <a href="/techniques/attribution_graph">Attribution graphs / circuit tracing</a>' in sfc
+    assert "badge-extracted" in sfc and '<q class="evidence-inline"' in sfc
+    assert re.search(r'chip-on"\s+href="/techniques/attribution_graph"', html)
+    topic = page(client, "/search?topic=superposition&q=features")
+    assert 'aria-label="Why this paper is listed here"' in topic
+    assert 'aria-label="Why this paper is listed here"' not in page(client, "/search?q=superposition")
