@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from kg.embedded import EmbeddedStore
@@ -227,3 +229,18 @@ def flaky_server(seed_store: EmbeddedStore, real_embedder: Any) -> Iterator[tupl
     store = SwitchableStore(seed_store)
     with serving(create_app({"STORE": store, "EMBEDDER": real_embedder}), "e2e-flaky-server") as base:
         yield base, store
+
+
+# How long an explicit wait in a browser test waits for its condition at most.
+WAIT = 30
+
+
+def wait(driver: WebDriver, seconds: float = WAIT) -> WebDriverWait:
+    """An explicit wait (conditions, never fixed sleeps)."""
+    return WebDriverWait(driver, seconds)
+
+
+def open_page(driver: WebDriver, url: str) -> None:
+    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
+    driver.get(url)
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")

@@ -14,25 +14,26 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from kg.embedded import EmbeddedStore
 from kg.entities import SearchFilters
 from kg.store import StoreUnavailable
-from tests.e2e.conftest import SCREENSHOTS, SwitchableStore, chromium, off_host, requested_urls
+from tests.e2e.conftest import (
+    SCREENSHOTS,
+    SwitchableStore,
+    chromium,
+    off_host,
+    open_page,
+    requested_urls,
+    wait,
+)
 from tests.hostile import HOSTILE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 IOI_ID = "2211.00593"
 IOI_TITLE = "Interpretability in the Wild: a Circuit for Indirect Object Identification in GPT-2 small"
-WAIT = 30
-
-
-def wait(driver: WebDriver, seconds: float = WAIT) -> WebDriverWait:
-    """An explicit wait (conditions, never fixed sleeps)."""
-    return WebDriverWait(driver, seconds)
-
 
 def result_ids(driver: WebDriver) -> list[str]:
     """Paper ids of the result rows shown."""
@@ -44,12 +45,6 @@ def assert_no_alert(driver: WebDriver) -> None:
     """No dialog is open."""
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text  # noqa: B018 - the property access is the check
-
-
-def open_page(driver: WebDriver, url: str) -> None:
-    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
-    driver.get(url)
-    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def test_search_form_finds_the_expected_paper(browser: WebDriver, live_server: str, shot: Any) -> None:

@@ -14,18 +14,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from api.bibtex import to_bibtex
 from kg.embedded import EmbeddedStore
+from tests.e2e.conftest import WAIT, open_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 IOI_ID = "2211.00593"
-WAIT = 30
-
-
-def open_page(driver: WebDriver, url: str) -> None:
-    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
-    driver.get(url)
-    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
-
 
 @contextmanager
 def print_media(driver: WebDriver) -> Iterator[None]:

@@ -10,22 +10,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.conftest import open_page, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-WAIT = 30
-
-
-def wait(driver: WebDriver) -> WebDriverWait:
-    """An explicit wait (conditions, never fixed sleeps)."""
-    return WebDriverWait(driver, WAIT)
-
-
-def open_page(driver: WebDriver, url: str) -> None:
-    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
-    driver.get(url)
-    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def notice(driver: WebDriver, state: str) -> str | None:

@@ -13,11 +13,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import WSGIRequestHandler
 
 from kg.entities import Paper, PaperBundle, TechniqueUse
-from tests.e2e.conftest import IMG, SCRIPT, serving
+from tests.e2e.conftest import IMG, SCRIPT, open_page, serving, wait
 from tests.seed_store import taxonomy_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -28,19 +27,6 @@ OTHER, OTHER_TITLE = "2211.00593", "Interpretability in the Wild: a Circuit for 
 HOSTILE = "xss-star-paper"
 HOSTILE_TITLE = f"Probing heads {SCRIPT} {IMG}"
 IOI_ID = "2211.00593"  # of the seed corpus (live_server)
-WAIT = 30
-
-
-def wait(driver: WebDriver) -> WebDriverWait:
-    """An explicit wait (conditions, never fixed sleeps)."""
-    return WebDriverWait(driver, WAIT)
-
-
-def open_page(driver: WebDriver, url: str) -> None:
-    """Load a page and wait until its DOM is ready and its deferred scripts ran."""
-    driver.get(url)
-    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
-
 
 def stored_ids(driver: WebDriver) -> list[str]:
     """The ids of the stars in this origin's localStorage, in order."""
