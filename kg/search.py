@@ -51,7 +51,7 @@ from kg.explain import (
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
-from kg.validation import STOPWORDS, clean_text, joined_forms
+from kg.validation import HYPHENS, STOPWORDS, clean_text, joined_forms
 
 MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -552,8 +552,8 @@ def _without_lone_marks(text: str) -> str:
 MIN_RESPELLED_CHARS = 6
 _QUERY_WORD = re.compile(r"[^\W_]+")
 # What may stand between two words of one name: one space or one hyphen.
-_NAME_GAP = re.compile(r"[ \-\u2010\u2011]")
-_ALIAS_SHAPE = re.compile(r"[^\W_]+(?:[ \-\u2010\u2011][^\W_]+)*")
+_NAME_GAP = re.compile(f"[ {HYPHENS}]")
+_ALIAS_SHAPE = re.compile(rf"[^\W_]+(?:[ {HYPHENS}][^\W_]+)*")
 
 
 @dataclass(frozen=True)

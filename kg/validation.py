@@ -349,9 +349,12 @@ def search_terms(
     return list(out.values())
 
 
-# A word of letters and digits joined to the next by a hyphen (ASCII, U+2010 or the non-breaking U+2011).
-_HYPHENATED = re.compile(r"(?<![^\W_])[^\W_]+(?:[-\u2010\u2011][^\W_]+)+(?![^\W_])")
-_HYPHEN = re.compile("[-\u2010\u2011]")
+# The characters a compound word is hyphenated with (ASCII, Unicode hyphen, non-breaking hyphen), as a
+# character-class body: search's name matching uses the same set.
+HYPHENS = "\\-\u2010\u2011"
+# A word of letters and digits joined to the next by one of them.
+_HYPHENATED = re.compile(rf"(?<![^\W_])[^\W_]+(?:[{HYPHENS}][^\W_]+)+(?![^\W_])")
+_HYPHEN = re.compile(f"[{HYPHENS}]")
 
 
 def joined_forms(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
