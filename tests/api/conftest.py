@@ -4,6 +4,7 @@ session), and a small plumbing store with the deterministic HashEmbedder."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from tests.embedders import HashEmbedder
-from tests.seed_store import taxonomy_store
+from tests.seed_store import seed_db_path, taxonomy_store
 
 
 def app_config(tmp: Path, **extra: Any) -> dict[str, Any]:
@@ -117,3 +118,29 @@ class BrokenStore:
             raise self.error
 
         return fail
+
+
+@pytest.fixture
+def empty_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """An empty real store (taxonomy loaded) in a temporary SQLite file."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding a copy of the seed store (for the CLI, which opens PAPERKG_DATA_DIR)."""
+    folder = tmp_path_factory.mktemp("seeded-data")
+    shutil.copy(seed_db_path(shared_data), folder / "paperkg.sqlite3")
+    return folder
+
+
+@pytest.fixture
+def env(seeded_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """PAPERKG_* pointing at the seeded copy (embedded store)."""
+    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
+    values = {"PAPERKG_DATA_DIR": str(seeded_dir), "PAPERKG_STORE": "embedded"}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values

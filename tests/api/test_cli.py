@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,25 +23,7 @@ from api.app import close_app, create_app
 from kg.cli import main
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.store import StoreError
-from tests.seed_store import seed_db_path, taxonomy_store
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory holding a copy of the seed store."""
-    folder = tmp_path_factory.mktemp("cli-data")
-    shutil.copy(seed_db_path(shared_data), folder / "paperkg.sqlite3")
-    return folder
-
-
-@pytest.fixture
-def env(seeded_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """PAPERKG_* pointing at the seeded copy (embedded store)."""
-    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
-    values = {"PAPERKG_DATA_DIR": str(seeded_dir), "PAPERKG_STORE": "embedded"}
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    return values
+from tests.seed_store import taxonomy_store
 
 
 def test_search_json_matches_the_api_format(env: dict[str, str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from kg.entities import Paper
 from tests.api.conftest import HOSTILE_TITLE, app_config, serving
 from tests.api.test_json_api import error_of
 from tests.embedders import HashEmbedder
-from tests.seed_store import taxonomy_store
 
 
 def test_atom_feed_is_valid_and_escaped(plumbing_client: FlaskClient, client: FlaskClient) -> None:
@@ -59,21 +58,13 @@ Ingest = Callable[[list[dict[str, Any]], str], IngestSummary]
 
 
 @pytest.fixture
-def feed_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    """An empty real store (taxonomy loaded) in a temporary SQLite file."""
-    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def ingest(feed_store: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ingest:
+def ingest(empty_store: EmbeddedStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ingest:
     """Ingest records (a records file through the pipeline) with the store's clock at `at`."""
     def run(records: list[dict[str, Any]], at: str) -> IngestSummary:
         monkeypatch.setattr("kg.validation.now", lambda: at)
         path = tmp_path / "records.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        return ingest_records_file(feed_store, path, embedder=HashEmbedder(), progress=False)
+        return ingest_records_file(empty_store, path, embedder=HashEmbedder(), progress=False)
 
     return run
 
@@ -85,8 +76,8 @@ def _entry(client: FlaskClient, entry_id: str) -> tuple[Any, Any]:
 
 
 def test_a_new_arxiv_version_moves_the_entry_and_the_feed_updated(
-        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
-    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+        empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+    client = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
     assert ingest([V1], "2025-11-12T09:30:00.000000+00:00").new == 1
     feed, entry = _entry(client, ENTRY_ID)
     assert entry.updated == feed.feed.updated == "2025-11-12T09:30:00Z"
@@ -99,7 +90,7 @@ def test_a_new_arxiv_version_moves_the_entry_and_the_feed_updated(
     before = client.get("/feeds/new.atom").data
     # The same v2 again, later: unchanged. last_seen moves, the entry (and the whole feed) does not.
     assert ingest([V2], "2025-11-30T12:00:00.000000+00:00").unchanged == 1
-    detail = feed_store.get_paper("2511.10000")
+    detail = empty_store.get_paper("2511.10000")
     assert detail is not None and detail.paper.last_seen is not None
     assert detail.paper.last_seen.startswith("2025-11-30")
     assert client.get("/feeds/new.atom").data == before
@@ -143,9 +134,9 @@ def _get(port: int, path: str = "/feeds/new.atom", method: str = "GET",
 
 
 def test_the_feed_answers_a_conditional_get_with_304_until_an_ingest_changes_it(
-        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
     ingest([V1], "2025-11-12T09:30:00.000000+00:00")
-    app = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder()))
+    app = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder()))
     with serving(app) as port:
         status, headers, body = _get(port)
         assert status == 200 and ENTRY_ID.encode() in body
@@ -173,7 +164,7 @@ def test_the_feed_answers_a_conditional_get_with_304_until_an_ingest_changes_it(
 
 # -- withdrawn papers ----------------------------------------------------------------------------------
 def test_a_withdrawn_papers_entry_says_so_in_its_title_and_a_category(
-        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
     """Year-of-runs QA: a paper whose new version is arXiv's withdrawal notice came in the feed as one
     more new paper (its summary the notice). Its title now starts "[Withdrawn] " (what every reader
     shows) and it has a "withdrawn" category; a paper that is not withdrawn has neither."""
@@ -183,7 +174,7 @@ def test_a_withdrawn_papers_entry_says_so_in_its_title_and_a_category(
              "url": "https://arxiv.org/abs/2511.10001v1"}
     assert ingest([V1, other], "2025-11-12T09:30:00.000000+00:00").new == 2
     assert ingest([{**V2, "abstract": WITHDRAWAL_NOTICE}], "2025-11-21T08:00:00.000000+00:00").updated == 1
-    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    client = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
     feed, entry = _entry(client, ENTRY_ID)
     assert feed.version == "atom10"
     assert entry.title == "[Withdrawn] " + V2["title"] and entry.summary == WITHDRAWAL_NOTICE
@@ -196,15 +187,15 @@ def test_a_withdrawn_papers_entry_says_so_in_its_title_and_a_category(
 
 # -- entry ids are permanent; titles, summaries and authors are text, not TeX ---------------------------
 def test_an_arxiv_papers_entry_id_stays_when_a_records_file_names_it(
-        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
     """Review: taking the URN of a former id for the entry id (to keep a list paper's entry when it got its
     arXiv id) flipped the entry of a paper always stored under its arXiv id as soon as a records file gave
     it an `id` of its own (an alias), so every feed reader showed it again as new."""
     assert ingest([V1], "2025-11-12T09:30:00.000000+00:00").new == 1
-    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    client = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
     _feed, before = _entry(client, ENTRY_ID)
     ingest([{**V1, "id": "my-lab-id-17"}], "2025-11-20T06:01:00.000000+00:00")
-    assert feed_store.former_ids(V1["arxiv_id"].split("v")[0]) == ["my-lab-id-17"]
+    assert empty_store.former_ids(V1["arxiv_id"].split("v")[0]) == ["my-lab-id-17"]
     assert [e.id for e in feedparser.parse(client.get("/feeds/new.atom").data).entries] == [before.id]
 
 
@@ -214,7 +205,7 @@ def test_paper_atom_id_rules() -> None:
     assert paper_atom_id(Paper(id="x/y z", title="T")) == "urn:paperkg:paper:x%2Fy%20z"
 
 
-def test_entries_read_tex_as_text(feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+def test_entries_read_tex_as_text(empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
     """Weekly-reader QA: titles and summaries kept arXiv's raw TeX ("Top-$k$ vs. $\\ell_1$ Sparse
     Autoencoders"), which feed readers show as typed; they are the text it stands for, as on the pages."""
     tex = {**V1, "arxiv_id": "2511.30002v1", "url": "https://arxiv.org/abs/2511.30002v1",
@@ -222,7 +213,7 @@ def test_entries_read_tex_as_text(feed_store: EmbeddedStore, ingest: Ingest, tmp
            "authors": ["Kurt G\\\"odel"],
            "abstract": "We compare \\emph{TopK} and $\\ell_1$-penalised sparse autoencoders~(SAEs)."}
     ingest([tex], "2025-11-12T09:30:00.000000+00:00")
-    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    client = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
     _feed, entry = _entry(client, "https://arxiv.org/abs/2511.30002")
     assert entry.title == "Top-k vs. ℓ₁ Sparse Autoencoders: <i>Dead</i> Latents & Scaling"
     assert entry.summary == "We compare TopK and ℓ₁-penalised sparse autoencoders (SAEs)."
@@ -230,17 +221,17 @@ def test_entries_read_tex_as_text(feed_store: EmbeddedStore, ingest: Ingest, tmp
 
 
 def test_entries_carry_their_techniques_as_categories(
-        feed_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, ingest: Ingest, tmp_path: Path) -> None:
     """A reader (or a filter of its own) can sort entries by technique: each technique of the paper is a
     category, its taxonomy id the term and its name the label; the arXiv categories stay as they were."""
     ingest([{**V1, "categories": ["cs.CL", "cs.LG"],
              "abstract": "We train sparse autoencoders and use activation patching on Pythia."}],
            "2025-11-12T09:30:00.000000+00:00")
-    client = create_app(app_config(tmp_path, STORE=feed_store, EMBEDDER=HashEmbedder())).test_client()
+    client = create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
     _feed, entry = _entry(client, ENTRY_ID)
     assert [t.term for t in entry.tags if not t.scheme] == ["cs.CL", "cs.LG"]
     techniques = {(t.term, t.label) for t in entry.tags if t.scheme == "urn:paperkg:technique"}
-    names = {n.id: n.name for n in feed_store.taxonomy_nodes()}
+    names = {n.id: n.name for n in empty_store.taxonomy_nodes()}
     assert {"sae", "activation_patching"} <= {term for term, _ in techniques}
     assert techniques == {(term, names[term]) for term, _ in techniques}
     assert techniques == {(t["id"], t["label"]) for t in client.get("/api/new?since=2000-01-01").get_json()[

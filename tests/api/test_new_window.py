@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from ingest.pipeline import ingest_records_file
 from kg.embedded import EmbeddedStore
 from tests.api.conftest import app_config
 from tests.embedders import HashEmbedder
-from tests.seed_store import taxonomy_store
 
 # What ingest.weekly records its runs under (kg.schema.RUN_SOURCE_WEEKLY, checked below).
 WEEKLY_RUN_SOURCE = "arxiv-weekly"
@@ -44,16 +43,8 @@ def _record(n: int, title: str, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[EmbeddedStore]:
-    """An empty real store (taxonomy loaded) in a temporary SQLite file."""
-    s = taxonomy_store(tmp_path / "paperkg.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def client(store: EmbeddedStore, tmp_path: Path) -> FlaskClient:
-    return create_app(app_config(tmp_path, STORE=store, EMBEDDER=HashEmbedder())).test_client()
+def client(empty_store: EmbeddedStore, tmp_path: Path) -> FlaskClient:
+    return create_app(app_config(tmp_path, STORE=empty_store, EMBEDDER=HashEmbedder())).test_client()
 
 
 Clock = Callable[[datetime], None]
@@ -67,22 +58,22 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return at
 
 
-def _ingest(store: EmbeddedStore, tmp_path: Path, records: list[dict[str, Any]]) -> None:
+def _ingest(empty_store: EmbeddedStore, tmp_path: Path, records: list[dict[str, Any]]) -> None:
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    ingest_records_file(store, path, embedder=HashEmbedder(), progress=False)
+    ingest_records_file(empty_store, path, embedder=HashEmbedder(), progress=False)
 
 
-def _weekly_run(store: EmbeddedStore, tmp_path: Path, clock: Clock, started: datetime,
+def _weekly_run(empty_store: EmbeddedStore, tmp_path: Path, clock: Clock, started: datetime,
                 records: list[dict[str, Any]], status: str = "succeeded") -> None:
     """A weekly run as ingest.weekly records one: started, its papers loaded a minute later, ended."""
     clock(started)
-    run = store.start_run(WEEKLY_RUN_SOURCE)
+    run = empty_store.start_run(WEEKLY_RUN_SOURCE)
     if records:
         clock(started + timedelta(minutes=1))
-        _ingest(store, tmp_path, records)
+        _ingest(empty_store, tmp_path, records)
     clock(started + timedelta(minutes=2))
-    store.finish_run(run.id, status)
+    empty_store.finish_run(run.id, status)
 
 
 def _api_ids(client: FlaskClient) -> set[str]:
@@ -101,14 +92,14 @@ def _page_ids(html: str) -> set[str]:
 
 
 def test_reading_the_default_window_after_each_weekly_run_shows_each_paper_once(
-        store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
     """Weekly-reader QA: the default "this week" of the page (7 days before the latest run's day, from
     midnight) and of the API (today - 7 days, from midnight) each held two Monday 06:00 runs, so every
     paper came in two digests. Read once after each weekly run, the default window (page and API alike)
     now holds the latest run's papers and those added since the run before, each paper once; a failed
     weekly run in between is no boundary."""
-    _weekly_run(store, tmp_path, clock, _day(-14, 6), [_record(1, "Paper zero")])
-    _weekly_run(store, tmp_path, clock, _day(-7, 6), [_record(2, "Paper A")])
+    _weekly_run(empty_store, tmp_path, clock, _day(-14, 6), [_record(1, "Paper zero")])
+    _weekly_run(empty_store, tmp_path, clock, _day(-7, 6), [_record(2, "Paper A")])
     clock(_day(-7, 8))  # read on the Monday, after the run
     first = _api_ids(client)
     first_page = _page(client)
@@ -119,9 +110,9 @@ def test_reading_the_default_window_after_each_weekly_run_shows_each_paper_once(
     assert window["since"] == _day(-14, 6, 2).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     clock(_day(-5, 10))  # a records ingest on Wednesday
-    _ingest(store, tmp_path, [_record(3, "Paper L, from a records file")])
-    _weekly_run(store, tmp_path, clock, _day(-4, 6), [], status="failed")
-    _weekly_run(store, tmp_path, clock, _day(0, 6), [_record(4, "Paper B")])
+    _ingest(empty_store, tmp_path, [_record(3, "Paper L, from a records file")])
+    _weekly_run(empty_store, tmp_path, clock, _day(-4, 6), [], status="failed")
+    _weekly_run(empty_store, tmp_path, clock, _day(0, 6), [_record(4, "Paper B")])
     second = _api_ids(client)
     second_page = _page(client)
     assert second == _page_ids(second_page) == {"2611.00003", "2611.00004"}
@@ -141,17 +132,17 @@ def test_reading_the_default_window_after_each_weekly_run_shows_each_paper_once(
 
 
 def test_the_default_window_without_two_weekly_runs(
-        store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
     """No ingest: the last 7 days. No weekly run: the 7 days before the latest ingest started (page and
     API alike; the API counted from today's date). One weekly run: since it started."""
     from api.feeds import default_new_window
 
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-    assert default_new_window(store, now=now).since == "2026-03-03T12:00:00.000000Z"
-    assert default_new_window(store, now=now).rule == "last_7_days"
+    assert default_new_window(empty_store, now=now).since == "2026-03-03T12:00:00.000000Z"
+    assert default_new_window(empty_store, now=now).rule == "last_7_days"
     started = TODAY - timedelta(days=30)  # long ago: today's last 7 days hold none of its papers
     clock(started)
-    _ingest(store, tmp_path, [_record(5, "Loaded once")])
+    _ingest(empty_store, tmp_path, [_record(5, "Loaded once")])
     body = client.get("/api/new").get_json()
     assert body["window"] == "week_before_latest_ingest"
     assert [r["id"] for r in body["results"]] == ["2611.00005"]
@@ -160,21 +151,22 @@ def test_the_default_window_without_two_weekly_runs(
     assert _page_ids(html) == {"2611.00005"}
     assert "No weekly arXiv run has succeeded yet" in html and "UTC" in html
     weekly_start = TODAY - timedelta(days=20)
-    _weekly_run(store, tmp_path, clock, weekly_start, [_record(6, "First weekly")])
+    _weekly_run(empty_store, tmp_path, clock, weekly_start, [_record(6, "First weekly")])
     body = client.get("/api/new").get_json()
     assert body["window"] == "only_weekly_run" and [r["id"] for r in body["results"]] == ["2611.00006"]
     assert _page_ids(_page(client)) == {"2611.00006"}
 
 
 def test_the_page_names_the_latest_ingest_for_people_and_its_feed_keeps_a_given_since(
-        store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
     """It said "Latest ingest: arxiv-weekly-load" (the load inside a weekly run, an internal name), and
     its Atom link dropped the page's since."""
     clock(_day(-1, 6))
-    weekly = store.start_run(WEEKLY_RUN_SOURCE)  # the load of its papers is a run of its own, started later
-    load = store.start_run("arxiv-weekly-load")
-    store.finish_run(load.id, "succeeded")
-    store.finish_run(weekly.id, "succeeded")
+    # The load of its papers is a run of its own, started later.
+    weekly = empty_store.start_run(WEEKLY_RUN_SOURCE)
+    load = empty_store.start_run("arxiv-weekly-load")
+    empty_store.finish_run(load.id, "succeeded")
+    empty_store.finish_run(weekly.id, "succeeded")
     html = _page(client)
     assert "Latest ingest: weekly arXiv run, " in html and "arxiv-weekly-load" not in html
     assert 'class="feed" href="/feeds/new.atom"' in html  # the default window: the plain feed
@@ -183,11 +175,11 @@ def test_the_page_names_the_latest_ingest_for_people_and_its_feed_keeps_a_given_
 
 
 def test_new_papers_have_the_techniques_and_models_a_digest_needs(
-        store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
+        empty_store: EmbeddedStore, client: FlaskClient, clock: Clock, tmp_path: Path) -> None:
     """Digest-script QA: /api/new results lacked the techniques search results have, and the models, so
     a script asked /api/papers/{id} for every paper."""
     clock(TODAY)
-    _ingest(store, tmp_path, [_record(8, "Sparse autoencoders on Pythia")])
+    _ingest(empty_store, tmp_path, [_record(8, "Sparse autoencoders on Pythia")])
     result = client.get("/api/new").get_json()["results"][0]
     detail = client.get(f"/api/papers/{result['id']}").get_json()
     hit = client.get("/api/search?q=&technique=activation_patching").get_json()["results"][0]

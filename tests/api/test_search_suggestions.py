@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -16,25 +14,8 @@ from flask.testing import FlaskClient
 from api.openapi import build_document
 from kg.cli import main
 from tests.kg.search_queries import QUERIES
-from tests.seed_store import seed_db_path
 
 CJK_QUERY = "稀疏自编码器"  # "sparse autoencoder"
-
-
-@pytest.fixture(scope="module")
-def seeded_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory holding a copy of the seed store."""
-    folder = tmp_path_factory.mktemp("suggest-data")
-    shutil.copy(seed_db_path(shared_data), folder / "paperkg.sqlite3")
-    return folder
-
-
-@pytest.fixture
-def env(seeded_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """PAPERKG_* pointing at the seeded copy (embedded store)."""
-    monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
-    monkeypatch.setenv("PAPERKG_DATA_DIR", str(seeded_dir))
-    monkeypatch.setenv("PAPERKG_STORE", "embedded")
 
 
 @pytest.mark.parametrize(("query", "mode", "meant"), [
