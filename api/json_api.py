@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
 from api.errors import ApiError, bad_parameter, not_found
+from api.feeds import NewWindow, default_new_window, technique_filter
 from api.params import (
     MAX_LIKED,
     MAX_LIMIT,
@@ -349,7 +350,6 @@ def new_papers() -> Response:
     first, a page at a time: `total` counts them all, so a client pages on with `offset` until it has read
     them. Each has its techniques and models, as search results have them. With `technique` ids, only the
     papers using one of them or a refinement (the search filter's rule), those techniques marked matched."""
-    from api.feeds import NewWindow, default_new_window, technique_filter
 
     store = get_store()
     given = since_arg("since", "")

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typ
 from api import web_format as format_filters
 from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.errors import log_store_error, store_error_text
+from api.feeds import NEW_DEFAULT_DAYS, NewWindow, default_new_window, new_feed_title, techniques_in_words
 from api.params import (
     FILTER_LABELS,
     INT_MAX_CHARS,
@@ -38,13 +39,13 @@ from kg.explain import Labels, query_terms
 from kg.lookup import find_paper, paper_named_by_query
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import normalise_query, why_empty
+from kg.search import search as search_papers
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
 from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
-    from api.feeds import NewWindow
     from kg.search import SearchHit
 
 log = logging.getLogger(__name__)
@@ -476,8 +477,6 @@ def _filter_ids(name: str) -> list[str]:
 
 
 def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: int) -> None:
-    from kg.search import search as run
-
     q, mode, filters = ctx["searched"], ctx["mode"], ctx["filters"]
     embedder = None
     if q and mode in ("semantic", "hybrid"):
@@ -505,7 +504,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     try:
         # The best sentence is picked by query-term overlap: embedding every sentence of the page
         # made a semantic search page ~2.5 s instead of ~30 ms (measured, seed corpus, 1 thread).
-        result = run(store, q, mode=mode, filters=filters, limit=PAGE_SIZE, offset=offset,
+        result = search_papers(store, q, mode=mode, filters=filters, limit=PAGE_SIZE, offset=offset,
                      embedder=embedder, taxonomy=get_taxonomy(), sentence_mode="overlap")
     except StoreError:
         raise
@@ -929,8 +928,6 @@ def new() -> str | tuple[str, int]:
     """Papers first seen since a date (default: api.feeds.default_new_window, GET /api/new's), grouped by
     technique, NEW_PAGE_SIZE a page (the count says how many there are in all, and the page says so when
     the pager's MAX_PAGE pages cannot reach them all)."""
-    from api.feeds import NewWindow, default_new_window
-
     store = get_store()
     labels = _labels()
     errors: list[str] = []
@@ -987,15 +984,11 @@ def new() -> str | tuple[str, int]:
 def _using(technique_ids: list[str], labels: Labels) -> str | None:
     """The New page's technique filter in words ("Sparse Autoencoder (SAE) or Activation Patching"), None
     without one."""
-    from api.feeds import techniques_in_words
-
     return techniques_in_words(technique_ids, labels) if technique_ids else None
 
 
 def _new_feed_title(technique_ids: list[str], labels: Labels) -> str:
     """The title of the feed of the papers a view of new papers shows (api.feeds.new_feed_title)."""
-    from api.feeds import new_feed_title
-
     return new_feed_title(technique_ids, labels)
 
 
@@ -1032,8 +1025,6 @@ def _latest_ingest(store: GraphStore) -> dict[str, Any] | None:
 
 def _window_basis(window: NewWindow) -> str:
     """The window as the page's sentences continue "N papers added …" (times in UTC)."""
-    from api.feeds import NEW_DEFAULT_DAYS
-
     when = format_filters.when
     if window.rule == "previous_weekly_run":
         return f"since the weekly arXiv run before the latest one ended ({when(window.previous_ended)})"
@@ -1048,8 +1039,6 @@ def _window_basis(window: NewWindow) -> str:
 
 def _window_note(window: NewWindow) -> str:
     """What the default window is, in plain words (times in UTC)."""
-    from api.feeds import NEW_DEFAULT_DAYS
-
     when = format_filters.when
     started = when(window.latest_started)
     if window.rule == "previous_weekly_run":
