@@ -688,7 +688,7 @@ def _check_clock(summary: WeeklySummary, start: datetime, end: datetime, arxiv_t
 def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime, *, source: Any,
          embedder: TextEmbedder | None, taxonomy: Taxonomy | None, extractor: PaperExtractor | None,
          threshold: float | None, config: Config, progress: bool, held: Any) -> None:
-    from ingest.list_match import possible_duplicates, resolve_stored_ids
+    from ingest.list_match import resolve_stored_ids
     from ingest.pipeline import run_ingest
 
     taxonomy = taxonomy or load_taxonomy(config.taxonomy)
@@ -759,7 +759,6 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
                           for r in rejections]
     # Kept = new papers: one with another arXiv paper's title is loaded (two ids are two papers) and
     # named in the summary; the load warns of it (resolve_stored_ids).
-    summary.possible_duplicates = possible_duplicates(store, kept) if kept else []
     to_load = known_records + kept
     if to_load:
         loaded = run_ingest(store, to_load, source=LOAD_SOURCE, embedder=embedder, extractor=extractor,
@@ -767,6 +766,8 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         summary.load_run = loaded.run_id
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
+        # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
+        summary.possible_duplicates = loaded.possible_duplicates
 
 
 def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:
