@@ -51,6 +51,7 @@ from ingest.records_file import UnreadableDate, parse_iso_time, stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
 from kg.config import Config, load_config
 from kg.safe_output import is_terminal
+from kg.withdrawn import abstract_with_withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,9 @@ def record_from_result(result: arxiv.Result) -> Record:
         source_id=short,
         title=" ".join((result.title or "").split()),
         authors=[a.name for a in result.authors if a.name],
-        abstract=" ".join((result.summary or "").split()) or None,
+        # A withdrawal arXiv states only in the comment is stored as the abstract's first sentence, so
+        # every output reads it from the abstract (kg.withdrawn).
+        abstract=abstract_with_withdrawal(" ".join((result.summary or "").split()) or None, result.comment),
         arxiv_id=arxiv_id,
         doi=doi_from_text(result.doi) if result.doi else None,
         published=published,

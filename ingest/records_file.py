@@ -35,6 +35,7 @@ from kg.validation import (
     check_paper_id,
     check_utf8,
 )
+from kg.withdrawn import abstract_with_withdrawal
 
 
 class RecordsFileError(ValueError):
@@ -352,7 +353,10 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
         # A list's organisation tag, as a list title drops it: records files are often made from a list.
         title=without_publisher_tag(" ".join(title.split())),
         authors=_authors(data.get("authors")),
-        abstract=_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
+        # arXiv states a withdrawal in the comment (its current policy): stored as the abstract's notice,
+        # as the arXiv source does, so every output marks the paper.
+        abstract=abstract_with_withdrawal(_str(data.get("abstract"), "abstract", MAX_ABSTRACT_CHARS),
+                                          _str(data.get("comment"), "comment")),
         arxiv_id=arxiv_id,
         doi=doi,
         published=published,

@@ -86,8 +86,9 @@ CLOCK_TOLERANCE = timedelta(hours=1)
 # (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
 RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
-# arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely
-# a flaky empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays.
+# arXiv gets dozens of MI papers a week; a window this long with none at all (and no new version of a
+# stored or rejected paper either) is far more likely a flaky empty answer (totalResults 0) than a quiet
+# week, so the run fails and the watermark stays.
 EMPTY_WINDOW_IS_SUSPICIOUS = timedelta(days=2)
 # MI phrases beyond the technique aliases (the field's own name and its most specific objects).
 MI_TERMS = (
@@ -697,13 +698,15 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     skipped_before = len(getattr(source, "skipped", ()))
     records = collect_candidates(source, queries, start, end, empty_parts=summary.empty_queries)
     summary.candidates = len(records)  # the failed run's counts, should the window be empty
-    if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
+    versions = collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
+    # A quiet window with a new version of an older paper is an answer: that version is loaded (it was
+    # lost when the window was judged empty before the walk). Nothing at all is still a failed answer.
+    if not (records or versions.stored or versions.rejected) and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
         raise WeeklyError(
             f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d} in the categories "
             f"{', '.join(config.arxiv_categories)} (PAPERKG_ARXIV_CATEGORIES): treated as a failed answer, "
             "so the next run asks again for the whole window"
         )
-    versions = collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
     # A new version of a rejected candidate is a candidate again: known (stored since under its DOI or
     # title) or judged by the gate like the window's own.
     records += versions.rejected

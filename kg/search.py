@@ -18,6 +18,11 @@ Positions [0, 50) are fused from each list's top 100, as a first page always was
 earlier tier; its score and ranks are those of that fusion, so scores need not decrease where two
 tiers meet. Each tier asks the store for its own window rather than cutting a deeper list: an
 approximate index (Neo4j's HNSW) or ties at the cut need not give prefixes of one another.
+
+Withdrawn papers (kg.withdrawn) are marked, not hidden: in each ranking (a tier's fusion, or the keyword
+or semantic list) one moves down past the papers after it that score within WITHDRAWN_PENALTY of its score
+(the fused score, or the mode's own), so it no longer outranks a live re-submission; the score shown is
+its own, so scores need not decrease there either. Without a withdrawn paper nothing moves.
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ CANDIDATE_PAD = 50
 # MIN_CANDIDATES as before the tiers (so first pages, and the benchmark's nDCG, did not move).
 FIRST_TIER_END = MIN_CANDIDATES - CANDIDATE_PAD
 SENTENCE_MODES = ("auto", "embedding", "overlap")
+# A withdrawn paper (kg.withdrawn: marked, not hidden) ranks as if its score were this much lower: after
+# the papers just below it (its live re-submission under the same title, most often), not at the bottom.
+WITHDRAWN_PENALTY = 0.05
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
 ACRONYM_SAMPLE = 20
@@ -369,15 +377,23 @@ def search(
     # Each tier's fused ranking fills the tier's positions with the papers not placed before it.
     placed: list[tuple[str, float, dict[str, int], int]] = []  # id, fused score, ranks, tier index
     seen: set[str] = set()
+    known: dict[str, Paper] = {}  # the papers read to find the withdrawn ones, reused for the page
     candidates: set[str] = set()
-    fused: list[tuple[str, float, dict[str, int]]] = []
+    fused_order: list[tuple[str, float, dict[str, int]]] = []
     for index, ((tier_end, _), lists) in enumerate(zip(tiers, tier_lists, strict=True)):
         if index == 0 or any(ranking is not tier_lists[index - 1][name] for name, ranking in lists.items()):
-            fused = rrf_fuse(lists)  # (else every list was complete already: the same ranking)
-            if partition:
-                using = {h.id for h in lists["technique"]}
-                fused.sort(key=lambda item: item[0] not in using)
-            candidates.update(i for i, _, _ in fused)
+            fused_order = rrf_fuse(lists)  # (else every list was complete already: the same ranking)
+            candidates.update(i for i, _, _ in fused_order)
+        # Withdrawn papers are looked up among the papers this tier can place (and a margin), or among all
+        # when the partition below may lift any of them into the page.
+        reach = len(fused_order) if partition else min(tier_end, offset + limit) + CANDIDATE_PAD
+        own = None if mode == "hybrid" else {h.id: h.score for h in lists[mode]}
+        within = fused_order[:reach]
+        fused = [*_withdrawn_moved_down(within, _withdrawn_among(store, within, known), own),
+                 *fused_order[reach:]]
+        if partition:
+            using = {h.id for h in lists["technique"]}
+            fused.sort(key=lambda item: item[0] not in using)
         for paper_id, score, ranks in fused:
             if len(placed) >= min(tier_end, offset + limit):
                 break
@@ -391,7 +407,9 @@ def search(
         index: {name: {h.id: h.score for h in tier_lists[index].get(name, [])}
                 for name in ("semantic", "keyword")}
         for index in set(tier_of.values())}
-    papers = {p.id: p for p in store.get_papers([i for i, _, _ in page])}
+    unread = [i for i, _, _ in page if i not in known]
+    papers = {i: known[i] for i, _, _ in page if i in known}
+    papers.update((p.id, p) for p in (store.get_papers(unread) if unread else []))
     profiles = store.paper_profiles(list(papers))
 
     filter_techniques: set[str] = set()
@@ -504,6 +522,44 @@ def search(
     return SearchPage(results=results, total=len(candidates), acronyms=acronyms, using_first=using_first,
                       not_tagged=not_tagged, did_you_mean=suggest_query(store, query, labels),
                       non_latin_query=mostly_non_latin(query))
+
+
+def _withdrawn_among(store: GraphStore, fused: list[tuple[str, float, dict[str, int]]],
+                     known: dict[str, Paper]) -> set[str]:
+    """The ids of the fused ranking whose stored abstract says the paper is withdrawn (kg.withdrawn, the
+    rule every output uses); the papers read are kept in `known`."""
+    from kg.withdrawn import is_withdrawn
+
+    unread = [i for i, _, _ in fused if i not in known]
+    if unread:
+        known.update((p.id, p) for p in store.get_papers(unread))
+    return {i for i, _, _ in fused if i in known and is_withdrawn(known[i].abstract)}
+
+
+def _withdrawn_moved_down(fused: list[tuple[str, float, dict[str, int]]], withdrawn: set[str],
+                          own: dict[str, float] | None) -> list[tuple[str, float, dict[str, int]]]:
+    """The ranking with each withdrawn paper moved down past the papers after it that score at least its
+    score less WITHDRAWN_PENALTY of it: "marked, not hidden", it no longer outranks its live re-submission.
+
+    Scores are the fused ones, or `own` (the keyword or semantic mode's scores, those shown). Other papers
+    keep their order, so a ranking without a withdrawn paper is returned as it is."""
+    if not withdrawn:
+        return fused
+
+    def score(item: tuple[str, float, dict[str, int]]) -> float:
+        return item[1] if own is None else own.get(item[0], 0.0)
+
+    out: list[tuple[str, float, dict[str, int]]] = []
+    waiting: list[tuple[tuple[str, float, dict[str, int]], float]] = []  # withdrawn, with the lower score
+    for item in fused:
+        if item[0] in withdrawn:
+            value = score(item)
+            waiting.append((item, value - abs(value) * WITHDRAWN_PENALTY))
+            continue
+        while waiting and waiting[0][1] > score(item):
+            out.append(waiting.pop(0)[0])
+        out.append(item)
+    return out + [item for item, _ in waiting]
 
 
 # Full-width forms of ASCII (U+FF01-U+FF5E), as Chinese and Japanese input methods type Latin letters,

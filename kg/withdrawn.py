@@ -4,6 +4,14 @@ has been withdrawn by the authors due to an error ..."), so the stored abstract 
 The one rule every output uses: the suggested list rows leave such a paper out
 (ingest.export_rows), and the API, web pages and feed mark it (computed from the stored abstract when
 shown; nothing extra is stored).
+
+arXiv's current policy states a withdrawal in the version's Comments field instead ("Withdrawals will
+display the reason for withdrawal entered as a comment"), the abstract being empty or the previous one.
+So that the stored abstract still says so, and every output above with it, an arXiv entry whose comment
+says the paper itself is withdrawn (the same rule, on the comment's first sentence) is stored with that
+comment as its abstract's first sentence, followed by the abstract arXiv gives, if any
+(`abstract_with_withdrawal`). A comment that only mentions a withdrawal ("v2 withdrawn figure 3
+replaced") or says nothing of one ("12 pages, 5 figures") changes nothing.
 """
 
 from __future__ import annotations
@@ -45,5 +53,24 @@ def is_withdrawn(abstract: str | None) -> bool:
     """Whether an abstract's first sentence says the paper itself is withdrawn ("This paper has been
     withdrawn by the authors due to an error.", "Withdrawn."), as arXiv's withdrawal notices do; an
     abstract that discusses withdrawn papers, or mentions a withdrawal only later, is not."""
+    # Every form above has "withdr" in it: most abstracts are done without splitting them into sentences
+    # (search looks up the withdrawn papers among its candidates on every query).
+    if "withdr" not in (abstract or "").casefold():
+        return False
     first = split_sentences(abstract or "")[:1]
     return bool(first) and _WITHDRAWN.search(first[0]) is not None
+
+
+def abstract_with_withdrawal(abstract: str | None, comment: str | None) -> str | None:
+    """The abstract to store for an arXiv version: when its `comment`'s first sentence says the paper
+    itself is withdrawn and the abstract does not already open with a withdrawal notice, the comment
+    (whitespace collapsed, a full stop added when it has no end mark) followed by the abstract, if any;
+    otherwise the abstract as given."""
+    notice = " ".join((comment or "").split())
+    if not is_withdrawn(notice) or is_withdrawn(abstract):
+        return abstract
+    if notice[-1] not in ".!?":
+        # The notice is a sentence of its own: the abstract after it must not read as its continuation.
+        notice += "."
+    text = " ".join((abstract or "").split())
+    return f"{notice} {text}" if text else notice

@@ -377,6 +377,25 @@ def test_the_arxiv_version_of_an_id_is_kept(tmp_path: Path) -> None:
 
 
 _V1 = {"arxiv_id": "2401.01234v1", "title": "Old Title", "updated": "2024-01-03"}
+def test_a_withdrawal_stated_in_the_comment_is_the_abstracts_notice(tmp_path: Path) -> None:
+    """arXiv states a withdrawal in the comment: a records file made from arXiv metadata marks the paper
+    withdrawn as an arXiv ingest does; a comment that only mentions a withdrawal changes nothing."""
+    from kg.withdrawn import is_withdrawn
+
+    path = _write(tmp_path / "r.jsonl", [
+        {"id": "w-1", "title": "Gone", "abstract": "We probe heads.",
+         "comment": "This paper has been withdrawn by the authors due to an error in Lemma 2"},
+        {"id": "w-2", "title": "Kept", "abstract": "We probe heads.",
+         "comment": "v2: withdrawn figure 3 replaced"},
+        {"id": "w-3", "title": "Plain", "abstract": "We probe heads.", "comment": "12 pages, 5 figures"},
+    ])
+    gone, kept, plain = read_records_file(path).records
+    assert gone.abstract == ("This paper has been withdrawn by the authors due to an error in Lemma 2. "
+                             "We probe heads.")
+    assert is_withdrawn(gone.abstract)
+    assert kept.abstract == plain.abstract == "We probe heads."
+
+
 _V2 = {"arxiv_id": "2401.01234v2", "title": "New Title", "updated": "2024-02-10"}
 
 
