@@ -118,15 +118,25 @@ class Page(_feed.ParsedFeed):
     dropped: list[str] = field(default_factory=list)
 
 
-_WITH_URL = re.compile(r"(with url: )\S+")
+_WITH_URL = re.compile(r"(with url: )(\S+)")
+_USERINFO = re.compile(r"(?<=://)[^/?#@]*@")
+
+
+def endpoint(url: str) -> str:
+    """A request URL as errors show it: the endpoint (PAPERKG_ARXIV_URL, any user:password@ dropped), its
+    query as `<query>`."""
+    base, query, _rest = url.partition("?")
+    return _USERINFO.sub("", base) + ("?<query>" if query else "")
 
 
 def _without_url(text: str, url: str) -> str:
-    """An error text without the request URL (requests and urllib3 quote it in full)."""
+    """An error text with the request URL's query replaced by `<query>` (requests and urllib3 quote the URL
+    in full, or its path and query): a weekly query is over a thousand characters (see the module
+    docstring). The endpoint stays, so the operator sees which server failed."""
     path = urlsplit(url)
     for form in (url, f"{path.path}?{path.query}"):
-        text = text.replace(form, "<url>")
-    return _WITH_URL.sub(r"\1<url>", text)
+        text = text.replace(form, endpoint(form))
+    return _WITH_URL.sub(lambda m: m.group(1) + endpoint(m.group(2)), text)
 
 
 def describe(search: arxiv.Search, label: str | None = None) -> str:
@@ -189,7 +199,8 @@ def _drop_bad_dates(root: Any, where: str) -> list[str]:
 
 
 def record_from_result(result: arxiv.Result) -> Record:
-    """An `arxiv.Result` as a Record (source "arxiv", id without version)."""
+    """An `arxiv.Result` as a Record (source "arxiv", id without version; a comment saying the paper is
+    withdrawn opens the abstract, see kg.withdrawn)."""
     short = result.get_short_id()
     arxiv_id = strip_arxiv_version(short) or short
     published = _iso_date(result.published)
@@ -324,7 +335,8 @@ class ArxivSource:
             # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass).
             raise _Retryable(f"connection failed: {_without_url(str(exc), url)}") from exc
         except requests.RequestException as exc:  # a bad URL and the like: retrying cannot help
-            raise ArxivError(f"arXiv request failed: {_without_url(str(exc), url)}") from exc
+            raise ArxivError(f"arXiv request to {endpoint(self.url)} failed: {_without_url(str(exc), url)}"
+                             ) from exc
         finally:
             self._last_request = time.monotonic()
             self.request_count += 1
@@ -338,7 +350,8 @@ class ArxivSource:
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status}", retry_after=response.headers.get("Retry-After"), sent=sent)
         if status != 200:
-            raise ArxivError(f"arXiv API answered HTTP {status}")
+            # Named: a 404 is as a rule a wrong PAPERKG_ARXIV_URL, and says which server answered it.
+            raise ArxivError(f"arXiv API at {endpoint(self.url)} answered HTTP {status}")
         return response.content
 
     @staticmethod
@@ -420,7 +433,8 @@ class ArxivSource:
                     time.sleep(pause)
             except ArxivError as exc:
                 raise ArxivError(f"{exc} ({where})") from exc
-        raise ArxivError(f"arXiv API failed after {self.retries + 1} attempts: {last} ({where})")
+        raise ArxivError(f"arXiv API at {endpoint(self.url)} failed after {self.retries + 1} attempts: "
+                         f"{last} ({where})")
 
     # -- operations ------------------------------------------------------------------------
     def fetch_by_ids(self, ids: Iterable[str]) -> list[Record]:

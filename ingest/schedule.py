@@ -13,7 +13,9 @@
 - A run that finds another ingest holding the store lock waits for it, up to
   SCHEDULED_LOCK_WAIT_SECONDS (30 minutes), instead of failing.
 - A failed run is logged and the scheduler keeps going; the watermark did not move, so the next
-  run retries the whole window.
+  run retries the whole window. The job catches the failure (an exception would end in APScheduler's
+  traceback), so APScheduler's own `Job "…" executed successfully` line, logged after every run, failed
+  or not, is dropped: the `run N finished: …` or `run N failed: …` line says how it went.
 - SIGTERM / SIGINT / SIGHUP (unless ignored from the start, as under nohup) shut the scheduler down
   cleanly (a running job finishes first; a run still waiting for the store lock is abandoned at once,
   as if it never fired: nothing is recorded and it is not counted as a run, only logged); `max_runs`
@@ -43,6 +45,22 @@ _DOW_FULL = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "
 
 class ScheduleError(ValueError):
     """The cron expression is not valid."""
+
+
+JOB_ID = "weekly-ingest"
+
+
+class _NoSuccessLine(logging.Filter):
+    """Drops APScheduler's `Job "…" executed successfully` for the weekly job: WeeklyScheduler._run_once
+    returns normally after a failed run too, so that line would follow every failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for the success line of the weekly job, True for every other record."""
+        job = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        return not (record.msg == 'Job "%s" executed successfully' and getattr(job, "id", None) == JOB_ID)
+
+
+_NO_SUCCESS_LINE = _NoSuccessLine()
 
 
 def _dow_names(field: str) -> str:
@@ -153,8 +171,11 @@ class WeeklyScheduler:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.scheduler = BlockingScheduler(timezone=UTC)
-        self.scheduler.add_job(self._run_once, self.trigger, id="weekly-ingest", name="weekly arXiv ingest",
+        self.scheduler.add_job(self._run_once, self.trigger, id=JOB_ID, name="weekly arXiv ingest",
                                max_instances=1, coalesce=True, misfire_grace_time=3600)
+        executor_log = logging.getLogger("apscheduler.executors.default")  # the executor add_job used
+        if _NO_SUCCESS_LINE not in executor_log.filters:
+            executor_log.addFilter(_NO_SUCCESS_LINE)
 
     def _run_once(self) -> None:
         from ingest.store_lock import LockWaitStopped

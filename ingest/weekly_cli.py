@@ -11,17 +11,104 @@ from pathlib import Path
 import click
 
 from ingest.cli import IngestLockedError, Interrupted, Terminated, stop_on_sigterm, wait_option
+from ingest.store_lock import EXIT_LOCKED, IngestLockLost
+from kg.config import EXIT_CONFIG, ConfigError
 from kg.safe_output import is_terminal, terminal_safe
-from kg.store import GraphStore, StoreError
+from kg.store import GraphStore, LockHeld, StoreError
 
 log = logging.getLogger(__name__)
 
+# Exit statuses of `ingest weekly` and `schedule` (sysexits.h), so cron or systemd monitoring tells a
+# week to wait out from a set-up to fix; 1 stays "anything unexpected", 2 a usage error, 75 (EX_TEMPFAIL,
+# ingest.store_lock.EXIT_LOCKED) another ingest holding the store lock, 78 (EX_CONFIG) a configuration
+# error (a bad PAPERKG_* value, a missing embedding model or taxonomy).
+# 69 (EX_UNAVAILABLE): arXiv could not be asked or gave no usable answer after its retries (down, 503s,
+# a malformed or empty answer, DNS, an HTTP 404 from a wrong endpoint): transient as a rule, and the next
+# run retries the window.
+EXIT_ARXIV = 69
+# 74 (EX_IOERR): the store cannot be used: missing, unreadable, read-only, damaged, Neo4j unreachable.
+# One status for all of them (not 66 for a missing one, 73 for a read-only one): each needs the data
+# directory or the database fixed by hand, and no retry helps until it is.
+EXIT_STORE = 74
+
+
+class _Failure(click.ClickException):
+    """A weekly run failed for a reason exit_status cannot name: one `Error:` line, exit status 1."""
+
+
+class _ArxivFailure(_Failure):
+    exit_code = EXIT_ARXIV
+
+
+class _StoreFailure(_Failure):
+    exit_code = EXIT_STORE
+
+
+class _ConfigFailure(_Failure):
+    exit_code = EXIT_CONFIG
+
+
+_FAILURES: dict[int, type[click.ClickException]] = {
+    EXIT_ARXIV: _ArxivFailure, EXIT_STORE: _StoreFailure, EXIT_CONFIG: _ConfigFailure,
+    EXIT_LOCKED: IngestLockedError}
+
+
+def failure(message: str, exit_code: int = 1) -> click.ClickException:
+    """The one-line error of a failed weekly run (or scheduler start) that exits with `exit_code`."""
+    return _FAILURES.get(exit_code, _Failure)(message)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for a failure: the first exception down its cause chain that says which kind it is
+    (a WeeklyError wraps the run's own failure), else 1."""
+    from ingest.arxiv_source import ArxivError
+    from ingest.embed import ModelMissing
+    from ingest.weekly import WeeklyError, WeeklyLocked
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, WeeklyLocked):
+            return EXIT_LOCKED
+        if isinstance(seen, ArxivError):
+            return EXIT_ARXIV
+        if isinstance(seen, (ModelMissing, ConfigError)):
+            return EXIT_CONFIG
+        if isinstance(seen, (IngestLockLost, LockHeld)):
+            return 1  # a lock lost while paused past its expiry: neither the store's fault nor arXiv's
+        if isinstance(seen, StoreError):
+            return EXIT_STORE
+        if isinstance(seen, WeeklyError) and seen.__cause__ is None:
+            return EXIT_ARXIV  # the run's own verdict: arXiv answered no candidates at all (a failed answer)
+        seen = seen.__cause__
+    return 1
+
+
+def _opening_failure(exc: click.ClickException) -> click.ClickException:
+    """kg.cli's one-line error when opening the store failed, with the exit status of its cause: there,
+    a ValueError is a bad setting or taxonomy (PAPERKG_TAXONOMY), a StoreError the store."""
+    cause = exc.__cause__
+    code = EXIT_CONFIG if isinstance(cause, ValueError) else exit_status(cause) if cause else exc.exit_code
+    return failure(exc.format_message(), code)
+
+
+def _warn_unknown_settings() -> None:
+    """One WARNING for PAPERKG_* variables that are no setting (a misspelt name is otherwise ignored)."""
+    from kg.config import unknown_settings
+
+    lines = unknown_settings()
+    if lines:
+        log.warning("%s", "; ".join(lines))
+
 
 def _ready_store() -> GraphStore:
-    """The configured store, ready for writes (imported lazily: kg.cli imports this module)."""
+    """The configured store, ready for writes (imported lazily: kg.cli imports this module); a failure
+    exits with the status of its cause (exit_status)."""
     from kg.cli import open_ready_store
 
-    return open_ready_store()
+    try:
+        return open_ready_store()
+    except click.ClickException as exc:
+        raise _opening_failure(exc) from exc
 
 
 def _existing_store() -> GraphStore:
@@ -49,17 +136,18 @@ def _require_store() -> None:
     try:
         config = load_config()
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(str(exc), EXIT_CONFIG) from exc
     from kg.store import NoStore, require_store
 
     try:
         require_store(config)  # a 0-byte file or an SQLite file without paperkg's tables is no store either
     except NoStore as exc:
-        raise click.ClickException(
+        raise failure(
             f"{exc}. The weekly ingest judges candidates against the stored corpus, so it does not create "
-            "a store: create it there first with `paperkg init` and `paperkg ingest list`") from exc
+            "a store: create it there first with `paperkg init` and `paperkg ingest list`",
+            EXIT_STORE) from exc
     except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(str(exc), EXIT_STORE) from exc
 
 
 def _check_date(value: str | None, option: str) -> str | None:
@@ -86,23 +174,33 @@ def _check_date(value: str | None, option: str) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @wait_option
 def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
-    """Ingest new papers from arXiv since the last successful weekly run (relevance-gated)."""
+    """Ingest new papers from arXiv since the last successful weekly run (relevance-gated).
+
+    Exit status: 0 done; 69 arXiv unavailable or no usable answer; 74 the store cannot be used; 75 another
+    ingest holds the store lock; 78 a configuration error; 2 a usage error; 1 anything else."""
     from ingest.arxiv_source import ArxivError
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
 
     since = _check_date(since, "--since")
+    _warn_unknown_settings()
     _require_store()
     store = _ready_store()
     try:
         with stop_on_sigterm():  # systemctl stop: the run is recorded as failed, the lock released
             summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
     except WeeklyLocked as exc:
+        if as_json:  # `| jq` reads an object on every outcome: here who holds the lock
+            click.echo(json.dumps({"status": "locked", "error": str(exc), "holder": _lock_holder(store)},
+                                  indent=2))
         raise IngestLockedError(str(exc)) from exc
     except WeeklyError as exc:
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
-        raise click.ClickException(str(exc)) from exc
+        # As the scheduler says it: the watermark did not move, so the next run (this command again, the
+        # timer's or the scheduler's next) asks for this window too.
+        hint = "" if "next run" in str(exc) else " (next run retries the window)"  # said once is enough
+        raise failure(f"{exc}{hint}", exit_status(exc)) from exc
     except (Terminated, Interrupted) as exc:
         # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
         # still gets the failed run, as on any other failure (nothing when stopped before it started,
@@ -117,7 +215,7 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
             click.echo(json.dumps({**stopped.to_dict(), "error": error}, indent=2))
         raise
     except (ArxivError, ModelMissing, StoreError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(str(exc), exit_status(exc)) from exc
     finally:
         store.close()
     if as_json:
@@ -127,6 +225,25 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     for item in summary.rejections:  # titles come from arXiv: no escape sequences on the terminal
         click.echo(f"  rejected {terminal_safe(item['arxiv_id'])} ({item['score']:.3f}): "
                    f"{terminal_safe(item['title'])}")
+
+
+def _lock_holder(store: GraphStore) -> dict[str, object] | None:
+    """Who holds the store's ingest lock, for `--json` (None: nobody by now, or it cannot be read)."""
+    from datetime import UTC, datetime
+
+    from ingest.store_lock import LOCK_NAME, holder_state
+
+    try:
+        held = store.lock_holder(LOCK_NAME)
+    except StoreError:
+        return None
+    if held is None:
+        return None
+    owner, expires = held
+    holder = holder_state(owner)
+    until = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"owner": owner, "kind": holder.kind, "host": holder.host, "pid": holder.pid,
+            "state": holder.state, "expires": until}
 
 
 @click.command("rejected")
@@ -166,7 +283,8 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
 def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     """Run the weekly ingest on a cron schedule (APScheduler, UTC) until stopped.
 
-    Exits 1 if any run failed (after stopping), 0 when every run succeeded."""
+    Exits 1 if any run failed (after stopping), 0 when every run succeeded; refused before it starts: 78
+    for a bad setting, 74 for a store it cannot use."""
     from ingest.schedule import ScheduleError, WeeklyScheduler, make_trigger, runs_text, weekly_job
     from kg.cli import echo_best_effort
     from kg.config import load_config
@@ -174,7 +292,7 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
     try:
         config = load_config()
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise failure(str(exc), EXIT_CONFIG) from exc
     # Settings first, store second: a typo in the schedule is reported before anything is opened.
     if cron is not None:
         try:
@@ -186,9 +304,10 @@ def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
         try:
             make_trigger(cron)
         except ScheduleError as exc:
-            raise click.ClickException(f"PAPERKG_SCHEDULE: {exc}") from exc
+            raise failure(f"PAPERKG_SCHEDULE: {exc}", EXIT_CONFIG) from exc
     if max_runs is None:
         max_runs = config.schedule_max_runs  # checked (>= 1) by load_config
+    _warn_unknown_settings()  # once, not at every run
     _require_store()
     _ready_store().close()  # fail now, not next Monday, if the store is unreachable
 

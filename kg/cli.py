@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kg.config import configure_logging, describe, load_config
+from kg.config import EXIT_CONFIG, configure_logging, describe, load_config, unknown_settings
 from kg.store import GraphStore, StoreError, open_store, require_store
 
 if TYPE_CHECKING:
@@ -297,6 +297,12 @@ class _Paperkg(click.Group):
             raise Interrupted from exc
 
 
+class ConfigClickError(click.ClickException):
+    """A bad PAPERKG_* setting: exit status 78 (EX_CONFIG), so a monitor tells it from a failed run."""
+
+    exit_code = EXIT_CONFIG
+
+
 @click.group(cls=_Paperkg)
 # Not click.version_option(package_name=...): it raises a RuntimeError (a traceback) when the
 # distribution is not installed, and names the program after the script (`cli.py` under `python -m`).
@@ -310,14 +316,16 @@ def main(verbose: bool) -> None:
         config = load_config()  # checks every setting, with -v too
         level = "DEBUG" if verbose else config.log_level
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise ConfigClickError(str(exc)) from exc
     configure_logging(level)
 
 
 @main.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def config_cmd(as_json: bool) -> None:
-    """Print the effective configuration (secrets masked)."""
+    """Print the effective configuration (secrets masked); warn about PAPERKG_* names that are no setting."""
+    for line in unknown_settings():  # on stderr: --json keeps stdout a JSON document
+        click.echo(f"warning: {line}", err=True)
     rows = describe()
     if as_json:
         click.echo(json.dumps(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -10,6 +11,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_LIST_URL = (
     "https://raw.githubusercontent.com/Dakingrai/"
@@ -17,6 +19,13 @@ DEFAULT_LIST_URL = (
 )
 DEFAULT_ARXIV_URL = "https://export.arxiv.org/api/query"
 PACKAGED_TAXONOMY = Path(__file__).parent / "taxonomies" / "mi.yaml"
+# The exit status of a command refused for a bad PAPERKG_* setting or a missing local resource it names
+# (sysexits.h EX_CONFIG): apart from 1 (a failure), so a monitor tells "fix the configuration" from "retry".
+EXIT_CONFIG = 78
+
+
+class ConfigError(ValueError):
+    """A PAPERKG_* setting is invalid; the message names the variable and its value."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERKG_LOG_LEVEL", "INFO", "log level"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
+# PAPERKG_* names that are no setting of paperkg's own but are used beside it (docker-compose's .env
+# reads them): not warned about as unknown.
+OTHER_NAMES = frozenset({"PAPERKG_PORT", "PAPERKG_BIND"})
 
 
 @dataclass(frozen=True)
@@ -201,8 +213,50 @@ def _neo4j_uri(env: Mapping[str, str]) -> str:
     return explicit or store_uri
 
 
+def _arxiv_url(env: Mapping[str, str]) -> str:
+    """PAPERKG_ARXIV_URL: an http(s) URL with a host and no query or fragment (the query is appended).
+
+    Checked here because requests reports "htp:/bad" or "export.arxiv.org/api/query" only when the weekly
+    run asks arXiv, as "No connection adapters were found", naming no variable."""
+    name = "PAPERKG_ARXIV_URL"
+    text = _raw(env, name)
+    why = ""
+    try:
+        parts = urlsplit(text)
+        if parts.port is not None and parts.port == 0:
+            why = " (port 0)"
+    except ValueError as exc:  # a port that is no number or out of range, a bad IPv6 address
+        why = f" ({exc})"
+    else:
+        if any(c.isspace() for c in text):
+            why = " (it holds a space)"
+        elif parts.query or parts.fragment or "?" in text or "#" in text:
+            why = " (a query or fragment: paperkg adds the query itself)"
+        elif parts.scheme.lower() in ("http", "https") and parts.hostname and not why:
+            return text
+    raise ValueError(f"{name} must be an http:// or https:// URL with a host and no query, such as "
+                     f"{DEFAULT_ARXIV_URL}, not {without_password(text)!r}{why}")
+
+
+def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:
+    """One line for each PAPERKG_* variable in the environment that is no setting (a misspelt name is
+    otherwise silently ignored), with the setting it most likely meant; values are not shown (a
+    misspelt password variable holds a password)."""
+    env = os.environ if env is None else env
+    lines = []
+    for name in sorted(n for n in env if n.startswith("PAPERKG_")):
+        if name in _BY_NAME or name in OTHER_NAMES:
+            continue
+        # Compared without the shared "PAPERKG_", which would make any name look close to every setting.
+        close = difflib.get_close_matches(name[8:], [n[8:] for n in _BY_NAME], n=1, cutoff=0.7)
+        hint = f" (did you mean PAPERKG_{close[0]}?)" if close else ""
+        lines.append(f"{name} is not a paperkg setting and is ignored{hint}")
+    return lines
+
+
 def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Config:
-    """Read the configuration from the environment (or `env`); keyword overrides win."""
+    """Read the configuration from the environment (or `env`); keyword overrides win. A bad setting
+    raises ConfigError."""
     env = os.environ if env is None else env
     try:
         values: dict[str, object] = dict(
@@ -213,7 +267,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
             neo4j_database=_raw(env, "PAPERKG_NEO4J_DATABASE"),
             embedding_model=_raw(env, "PAPERKG_EMBEDDING_MODEL"),
             taxonomy=Path(_raw(env, "PAPERKG_TAXONOMY")).expanduser(),
-            arxiv_url=_raw(env, "PAPERKG_ARXIV_URL"),
+            arxiv_url=_arxiv_url(env),
             arxiv_delay=float(_number(env, "PAPERKG_ARXIV_DELAY", float)),
             arxiv_timeout=_positive(env, "PAPERKG_ARXIV_TIMEOUT"),
             arxiv_retries=int(_number(env, "PAPERKG_ARXIV_RETRIES", int)),
@@ -226,7 +280,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
             schedule_max_runs=_max_runs(env),
         )
     except ValueError as exc:
-        raise ValueError(f"invalid PAPERKG_* setting: {exc}") from exc
+        raise ConfigError(f"invalid PAPERKG_* setting: {exc}") from exc
     values.update(overrides)
     return Config(**values)  # type: ignore[arg-type]
 

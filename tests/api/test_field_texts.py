@@ -329,7 +329,8 @@ def test_the_cli_and_api_descriptions_are_field_neutral(
     assert "Ingest new papers from arXiv since the last successful weekly run (relevance-gated)." in weekly
     refused = runner.invoke(main, ["ingest", "weekly"])  # no store in PAPERKG_DATA_DIR
     said = " ".join(refused.output.split())
-    assert refused.exit_code == 1 and "The weekly ingest judges candidates against the stored corpus," in said
+    assert refused.exit_code == 74  # EX_IOERR: no store
+    assert "The weekly ingest judges candidates against the stored corpus," in said
     for text in (top, weekly, said):
         assert "MI " not in text and "mechanistic interpretability papers" not in text
     description = build_document()["info"]["description"]

@@ -164,7 +164,9 @@ def test_errors_name_the_request_not_its_url(local_arxiv: LocalArxivServer,
     with caplog.at_level(logging.DEBUG, logger="ingest.arxiv_source"), pytest.raises(ArxivError) as err:
         list(_source(local_arxiv, retries=1).search(query, label="query 3/4", **window))
     message = str(err.value)
-    assert message == "arXiv API failed after 2 attempts: HTTP 503 (query 3/4, page 1 (start=0))"
+    # The endpoint, not the query: the operator sees which server failed.
+    assert message == (f"arXiv API at {local_arxiv.url} failed after 2 attempts: HTTP 503 "
+                       "(query 3/4, page 1 (start=0))")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings and all("query 3/4" in w and "interpretability term" not in w for w in warnings)
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]

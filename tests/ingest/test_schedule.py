@@ -251,7 +251,7 @@ def test_cli_schedule_refuses_a_max_runs_setting_below_one(data_dir: Path, value
         [sys.executable, "-c", "from kg.cli import main; main()", "schedule", "--cron", "*/2 * * * * *"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == 78, proc.stdout + proc.stderr  # EX_CONFIG
     assert "PAPERKG_SCHEDULE_MAX_RUNS" in proc.stderr and repr(value) in proc.stderr
     assert "schedule: cron" not in proc.stdout  # refused before the scheduler started
 
@@ -293,7 +293,7 @@ def test_cli_schedule_refuses_an_empty_cron_option(data_dir: Path, monkeypatch: 
     assert "every monday" not in result.output
     # A bad PAPERKG_SCHEDULE is named as such.
     result = CliRunner().invoke(main, ["schedule"])
-    assert result.exit_code == 1 and "PAPERKG_SCHEDULE" in result.output and "every monday" in result.output
+    assert result.exit_code == 78 and "PAPERKG_SCHEDULE" in result.output and "every monday" in result.output
 
 
 def test_cli_schedule_refuses_a_data_dir_without_a_store(data_dir: Path, monkeypatch: pytest.MonkeyPatch
@@ -306,7 +306,7 @@ def test_cli_schedule_refuses_a_data_dir_without_a_store(data_dir: Path, monkeyp
     monkeypatch.setenv("PAPERKG_ARXIV_URL", f"http://127.0.0.1:{port}/api/query")
     monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
     result = CliRunner().invoke(main, ["schedule", "--cron", "*/1 * * * * *", "--max-runs", "1"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 74, result.output  # EX_IOERR: no store
     assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
     assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
     assert list(data_dir.iterdir()) == []  # no new, empty store was created

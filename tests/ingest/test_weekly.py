@@ -882,7 +882,7 @@ def test_cli_json_of_a_failed_run_is_the_run_and_its_error_on_stdout(
         monkeypatch.setenv("PAPERKG_ARXIV_URL", server.url)
         monkeypatch.setenv("PAPERKG_ARXIV_DELAY", "0")
         result = CliRunner().invoke(main, ["ingest", "weekly", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 69  # EX_UNAVAILABLE: no usable answer from arXiv
     doc = json.loads(result.stdout)
     assert doc["status"] == "failed" and "no candidates at all" in doc["error"]
     assert doc["watermark"] is None and doc["candidates"] == 0
@@ -1043,7 +1043,7 @@ def test_cli_weekly_refuses_a_data_dir_without_a_store(
     monkeypatch.setenv("PAPERKG_ARXIV_URL", f"http://127.0.0.1:{port}/api/query")
     monkeypatch.setenv("PAPERKG_ARXIV_RETRIES", "0")
     result = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 74, result.output  # EX_IOERR
     assert f"no paperkg store in {data_dir.resolve()} (PAPERKG_DATA_DIR)" in result.output
     assert "`paperkg init`" in result.output and "`paperkg ingest list`" in result.output
     assert list(data_dir.iterdir()) == []  # before: a new, empty store that rejects with score 0.000
@@ -1051,7 +1051,7 @@ def test_cli_weekly_refuses_a_data_dir_without_a_store(
     empty = data_dir / "paperkg.sqlite3"
     empty.touch()
     again = CliRunner().invoke(main, ["ingest", "weekly", "--since", "2026-11-16"])
-    assert again.exit_code == 1, again.output
+    assert again.exit_code == 74, again.output
     assert f"{empty.resolve()} is empty: not a paperkg store" in again.output
     assert "does not create a store" in again.output and empty.stat().st_size == 0
 

@@ -100,7 +100,7 @@ def test_a_uri_the_driver_cannot_use_is_a_setting_error_not_an_unreachable_datab
     monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
     monkeypatch.setenv("PAPERKG_STORE", "http://neo4j:s3cret@127.0.0.1:9")
     result = CliRunner().invoke(main, ["stats"])
-    assert result.exit_code == 1
+    assert result.exit_code == 78  # EX_CONFIG
     assert result.output.startswith("Error: invalid PAPERKG_* setting: PAPERKG_STORE must be 'embedded' or a "
                                     "Neo4j URI (bolt://, bolt+s://, bolt+ssc://, neo4j://, neo4j+s://, "
                                     "neo4j+ssc://)")
@@ -109,7 +109,7 @@ def test_a_uri_the_driver_cannot_use_is_a_setting_error_not_an_unreachable_datab
     monkeypatch.setenv("PAPERKG_STORE", "embedded")
     monkeypatch.setenv("PAPERKG_NEO4J_URI", "localhost:7687")
     result = CliRunner().invoke(main, ["stats"])
-    assert result.exit_code == 1
+    assert result.exit_code == 78  # EX_CONFIG
     assert "PAPERKG_NEO4J_URI must be a Neo4j URI" in result.output and "'localhost:7687'" in result.output
 
 
@@ -229,7 +229,7 @@ def test_weekly_commands_refuse_bad_arxiv_settings_at_startup(
     store = taxonomy_store(tmp_path / "paperkg.sqlite3")
     try:
         result = CliRunner().invoke(main, command)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == 78, result.output  # EX_CONFIG
         assert name in result.output and "Traceback" not in result.output
         assert "schedule: cron" not in result.output  # the scheduler never started
         assert store.runs(RUN_SOURCE) == []  # no failed run recorded either
