@@ -51,6 +51,7 @@ _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
 _TAXONOMY_RELOAD_KEY = "paperkg_taxonomy_reload"
 _LOCK_KEY = "paperkg_locks"
+_MODEL_FAILED_KEY = "paperkg_model_failed"  # the exception class of the last failed model load
 # How long a request waits for the embedding model another thread is loading before it is told to come
 # back (ModelLoading, a 503): the load takes ~10 s on an idle machine but ~45 s beside a running ingest,
 # and a request held that long timed out at clients and proxies with no word of why (QA).
@@ -243,9 +244,27 @@ def get_embedder(app: Flask | None = None, *, patient: bool = False) -> Embedder
 
     wait = None if patient else float(app.config.get("MODEL_WAIT_SECONDS", MODEL_WAIT_SECONDS))
     try:
-        return _once(app, _EMBEDDER_KEY, load, wait)
+        embedder = _once(app, _EMBEDDER_KEY, load, wait)
     except TimeoutError:
         raise ModelLoading(f"the embedding model is still loading after {wait:g} s") from None
+    except Exception as exc:
+        # Kept for the health checks (model_status): a probe must not load the model to learn this.
+        app.extensions[_MODEL_FAILED_KEY] = type(exc).__name__
+        raise
+    app.extensions.pop(_MODEL_FAILED_KEY, None)
+    return embedder
+
+
+def model_status(app: Flask | None = None) -> str:
+    """What this process knows of its embedding model, without loading it: "ok" (loaded), "unavailable"
+    (the last load, the start-up preload or a search's, failed), "loading" (a load is under way) or
+    "not_loaded" (nothing has asked for it yet: an app without the preload loads it on first use)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get(_EMBEDDER_KEY) is not None:
+        return "ok"
+    if app.extensions.get(_MODEL_FAILED_KEY) is not None:
+        return "unavailable"  # even while a request tries again: the answer stays put until one succeeds
+    return "loading" if app.extensions[_LOCK_KEY][_EMBEDDER_KEY].locked() else "not_loaded"
 
 
 _MODEL_CHECKED_KEY = "paperkg_query_model_checked"

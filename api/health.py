@@ -1,18 +1,50 @@
-"""Liveness and readiness checks: /healthz (process up) and /readyz (store reachable)."""
+"""Health checks: /healthz (process up), /readyz (store reachable, for a load balancer) and GET /api/status
+(for monitoring: the weekly ingest's freshness and the embedding model; 503 listing what is wrong)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from api.app import get_store, paperkg_config
-from api.errors import error_response
-from kg.store import StoreDamaged, StoreError
+from api.app import get_store, model_status, paperkg_config
+from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
+from api.json_api import bp as api_bp
+from api.params import bool_arg, int_arg
+from kg.entities import IngestRun
+from kg.schema import RUN_SOURCE_WEEKLY
+from kg.store import GraphStore, StoreDamaged, StoreError
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
+
+# GET /api/status: a weekly success older than this many days is a problem. One day past the week, so a
+# run late by hours does not page anyone, while a missed run does.
+WEEKLY_MAX_AGE_DAYS = 8
+MAX_AGE_DAYS_LIMIT = 366
+# Weekly runs read at first: they hold the newest success unless that many runs in a row failed.
+RECENT_WEEKLY_RUNS = 20
+# What /readyz and GET /api/status say of the embedding model (api.app.model_status), and the problems
+# GET /api/status lists (the OpenAPI document's enums and descriptions).
+MODEL_STATES = ("ok", "loading", "not_loaded", "unavailable")
+MODEL_STATES_TEXT = ("this process's embedding model, as it knows it without loading it: ok (loaded), "
+                     "loading (the start-up preload is under way), not_loaded (nothing has asked for it yet; "
+                     "the servers preload it at start) or unavailable (the last load failed, e.g. no model "
+                     "installed: semantic and hybrid search answer 503 model_unavailable)")
+STATUS_PROBLEMS = {
+    "store_unavailable": "the store cannot be reached or holds no paperkg store",
+    "store_damaged": "the store file is damaged",
+    "model_unavailable": "the embedding model could not be loaded",
+    "weekly_failed": "the newest finished weekly ingest run failed",
+    "weekly_stale": "the newest weekly success is older than max_age_days",
+    "weekly_missing": "no weekly run has succeeded (only with require_weekly=true)",
+}
+# How much of a failed run's message a problem repeats (the whole one, up to 2,000 characters, is in
+# weekly.last_message).
+PROBLEM_MESSAGE_CHARS = 300
 
 
 @bp.get("/healthz")
@@ -23,10 +55,14 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """The store answers a ping; 503 with a JSON error saying why when it does not.
+    """The store answers a ping; 503 with a JSON error saying why when it does not. `model` says what the
+    process knows of its embedding model (never loaded for the probe).
 
     The ping is one small query, not an integrity check (that reads the whole file: too slow per probe on
-    a large store), so a damaged page elsewhere shows only when a request reads it (a 503 naming it)."""
+    a large store), so a damaged page elsewhere shows only when a request reads it (a 503 naming it).
+    A missing model leaves the instance ready: every instance of a deployment has the same model, so
+    taking them out of rotation would turn a search outage (keyword search, browsing, the papers, the
+    feed and the API all work without a model) into a total one; GET /api/status reports it as a problem."""
     try:
         get_store().ping()
     except StoreDamaged as exc:
@@ -35,7 +71,93 @@ def readyz() -> Response:
     except StoreError as exc:
         log.warning("readiness: %s", exc)
         return error_response(503, f"store unreachable: {_without_paths(str(exc))}")
-    return jsonify({"status": "ready"})
+    return jsonify({"status": "ready", "model": model_status()})
+
+
+@api_bp.get("/status")
+def service_status() -> Response:
+    """200 when the weekly ingest and the embedding model are as they should be, else 503 listing the
+    problems; two small queries at most (usually one), no model load: safe to poll every few seconds."""
+    max_age_days = int_arg("max_age_days", WEEKLY_MAX_AGE_DAYS, 1, MAX_AGE_DAYS_LIMIT)
+    require_weekly = bool_arg("require_weekly", False)
+    problems: list[dict[str, str]] = []
+    model = model_status()
+    if model == "unavailable":
+        problems.append(_problem("model_unavailable", "the embedding model could not be loaded (the "
+                                 "server log says why): semantic and hybrid search, the default, answer "
+                                 "503"))
+    weekly: dict[str, Any] | None = None
+    try:
+        weekly = weekly_status(get_store(), datetime.now(UTC), max_age_days)
+    except StoreError as exc:
+        log.warning("status: %s", exc)  # the file and the cause stay in the log
+        text = store_error_text(exc)
+        problems.append(_problem(text.json_code, text.json_message))
+    if weekly is not None:
+        problems += weekly_problems(weekly, require_weekly=require_weekly)
+    response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "model": model,
+                        "weekly": weekly})
+    if problems:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[str, Any]:
+    """The weekly ingest's state: its newest success (when it finished, how many hours ago), its newest
+    finished run's status and message, and the start of a run under way."""
+    recent = store.runs(RUN_SOURCE_WEEKLY, RECENT_WEEKLY_RUNS)
+    success = next((r for r in recent if r.status == "succeeded"), None)
+    if success is None and len(recent) == RECENT_WEEKLY_RUNS:  # more failures in a row than were read
+        found = store.runs(RUN_SOURCE_WEEKLY, 1, status="succeeded")
+        success = found[0] if found else None
+    finished = next((r for r in recent if r.status != "running"), None)
+    running = recent[0] if recent and recent[0].status == "running" else None
+    when = _stamp(success) if success is not None else None
+    age = None if when is None else round(max((now - when).total_seconds(), 0.0) / 3600, 1)
+    return {"last_success": None if success is None else success.finished or success.started,
+            "age_hours": age, "max_age_days": max_age_days,
+            "last_status": None if finished is None else finished.status,
+            "last_finished": None if finished is None else finished.finished,
+            "last_message": None if finished is None else finished.message,
+            "running_since": None if running is None else running.started}
+
+
+def weekly_problems(weekly: dict[str, Any], *, require_weekly: bool) -> list[dict[str, str]]:
+    """What is wrong with the weekly ingest: its newest finished run failed, its newest success is older
+    than max_age_days, or (only when `require_weekly`: a store loaded from the list or a records file
+    alone, the demo's or a private one, never has one) no weekly run has succeeded."""
+    problems = []
+    if weekly["last_status"] == "failed":
+        message = weekly["last_message"] or "no message recorded"
+        if len(message) > PROBLEM_MESSAGE_CHARS:
+            message = message[:PROBLEM_MESSAGE_CHARS - 1] + "…"
+        problems.append(_problem("weekly_failed", f"the last weekly ingest run (finished "
+                                 f"{weekly['last_finished']}) failed: {message}"))
+    age = weekly["age_hours"]
+    if age is not None and age > weekly["max_age_days"] * 24:
+        problems.append(_problem("weekly_stale", f"no weekly ingest has succeeded for {age / 24:.1f} days "
+                                 f"(the last success finished {weekly['last_success']}): more than "
+                                 f"max_age_days, {weekly['max_age_days']}"))
+    elif weekly["last_success"] is None and require_weekly:
+        # Without require_weekly, weekly runs that all failed are told by weekly_failed already.
+        problems.append(_problem("weekly_missing", "no weekly ingest has succeeded (require_weekly=true)"))
+    return problems
+
+
+def _stamp(run: IngestRun) -> datetime | None:
+    """When the run ended (else began) as an aware datetime; None when the stored text is not a time."""
+    text = run.finished or run.started
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        log.warning("status: run %s has a time that cannot be read: %r", run.id, text)
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _problem(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
 
 
 def _without_paths(reason: str) -> str:

@@ -389,11 +389,15 @@ def new_paper_dicts(store: GraphStore, papers: list[Paper],
 
 @bp.get("/runs")
 def runs() -> Response:
-    """Recent ingest runs, newest first."""
+    """Recent ingest runs, newest first (of a source, with a status)."""
+    from kg.validation import RUN_STATUSES
+
     # A 400 for a typo (arxiv_weekly): it matched no run, and the empty list read as if none had run.
     source = optional_choice_arg("source", RUN_SOURCES)
+    # A monitor asks for the newest succeeded weekly run, however many failed since (no paging).
+    status = optional_choice_arg("status", RUN_STATUSES)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
-    return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit)]})
+    return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit, status)]})
 
 
 @bp.get("/stats")

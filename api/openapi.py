@@ -17,6 +17,13 @@ from flask import Response, jsonify, request
 from api.errors import ERROR_CODES, RETRY_AFTER_SECONDS
 from api.feeds import FEED_CACHE_CONTROL, WINDOW_RULES
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
+from api.health import (
+    MAX_AGE_DAYS_LIMIT,
+    MODEL_STATES,
+    MODEL_STATES_TEXT,
+    STATUS_PROBLEMS,
+    WEEKLY_MAX_AGE_DAYS,
+)
 from api.json_api import bp
 from api.params import (
     MAX_ID_CHARS,
@@ -33,7 +40,7 @@ from kg.browse import SORTS
 from kg.entities import TECHNIQUE_MATCHES
 from kg.schema import EDGE_SOURCES, RELATIONSHIPS, Rel
 from kg.search import MODES, SENTENCE_MODES
-from kg.validation import YEAR_MAX, YEAR_MIN
+from kg.validation import RUN_STATUSES, YEAR_MAX, YEAR_MIN
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -473,6 +480,40 @@ SCHEMAS: dict[str, Any] = {
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
         "results": {"type": "array", "items": _ref("NewPaper")}}),
     "RunList": _object({"runs": {"type": "array", "items": _ref("IngestRun")}}),
+    "Readiness": _object(
+        {"status": {"type": "string", "enum": ["ready"]},
+         "model": {"type": "string", "enum": list(MODEL_STATES), "description": MODEL_STATES_TEXT}},
+        description="the store answered a ping; the model's state does not change the status (see the "
+                    "operation)"),
+    "ServiceStatus": _object(
+        {"status": {"type": "string", "enum": ["ok", "failing"],
+                    "description": "failing (with a 503) when problems lists any"},
+         "problems": {"type": "array", "items": _object(
+             {"code": {"type": "string", "enum": list(STATUS_PROBLEMS)},
+              "message": {"type": "string", "description": "what is wrong, in words"}}),
+             "description": "what is wrong: " + "; ".join(f"{c}: {t}" for c, t in STATUS_PROBLEMS.items())},
+         "model": {"type": "string", "enum": list(MODEL_STATES), "description": MODEL_STATES_TEXT},
+         "weekly": {**_object(
+             {"last_success": {**_nullable("string", format="date-time"),
+                               "description": "when the newest succeeded arxiv-weekly run finished (null: "
+                                              "none has)"},
+              "age_hours": {**_nullable("number"),
+                            "description": "hours since last_success, to 0.1 (null: no success)"},
+              "max_age_days": {"type": "integer", "description": "the max_age_days applied"},
+              "last_status": {**_nullable("string", enum=["succeeded", "failed", None]),
+                              "description": "the status of the newest finished arxiv-weekly run (null: "
+                                             "none has finished)"},
+              "last_finished": {**_nullable("string", format="date-time"),
+                                "description": "when that run finished"},
+              "last_message": {**_nullable("string"),
+                               "description": "that run's message (a failed run's error, up to 2,000 "
+                                              "characters)"},
+              "running_since": {**_nullable("string", format="date-time"),
+                                "description": "when the newest arxiv-weekly run started, while it is "
+                                               "still running (a run that was killed stays running until "
+                                               "the next ingest records it as failed)"}}),
+             "nullable": True,
+             "description": "the weekly arXiv ingest (null: the store could not be read)"}}),
     "Stats": _object({"nodes": {"type": "object", "additionalProperties": {"type": "integer"}},
                       "relationships": {"type": "object", "additionalProperties": {"type": "integer"}}}),
 }
@@ -734,7 +775,29 @@ def build_document() -> dict[str, Any]:
             [_param("source", {"type": "string", "enum": list(RUN_SOURCES)},
                     f"only runs of this source: {', '.join(RUN_SOURCES[:-1])} or {RUN_SOURCES[-1]} "
                     "(another is a 400)"),
-             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}])},
+             _param("status", {"type": "string", "enum": list(RUN_STATUSES)},
+                    f"only runs with this status: {', '.join(RUN_STATUSES)} (another is a 400)"),
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}],
+            description="The newest succeeded weekly run: ?source=arxiv-weekly&status=succeeded&limit=1. "
+                        "GET /api/status says whether the weekly ingest is late or failing.")},
+        "/api/status": {"get": _op(
+            "get_status", "operations", "Is the weekly ingest fresh and the embedding model loaded",
+            {"200": _ok(_ref("ServiceStatus"), "No problem"),
+             "503": {**_json(_ref("ServiceStatus"), "A problem (listed in problems), the store's included"),
+                     "headers": RETRY_AFTER}},
+            [_param("max_age_days", {"type": "integer", "minimum": 1, "maximum": MAX_AGE_DAYS_LIMIT,
+                                     "default": WEEKLY_MAX_AGE_DAYS},
+                    "a newest weekly success older than this many days is a problem (weekly_stale)"),
+             _param("require_weekly", {"type": "boolean", "default": False},
+                    "true: a store where no weekly run has succeeded is a problem (weekly_missing); by "
+                    "default it is not, as a store loaded from the list or a records file alone has none")],
+            codes=("400", "500"),
+            description="For monitoring (safe to poll every 30 s: one or two small queries, the model is "
+                        "never loaded for it): 200 with status ok, or 503 with status failing and the "
+                        "problems. It reads this process's model state (each gunicorn worker has its own) "
+                        "and the store's arxiv-weekly runs. Unlike /readyz, a late or failed weekly ingest "
+                        "and a missing model are problems here: a load balancer should keep probing "
+                        "/readyz.")},
         "/api/stats": {"get": _op(
             "get_stats", "operations", "Node and relationship counts", {"200": _ok(_ref("Stats"))})},
         "/api/openapi.json": {"get": _op(
@@ -765,7 +828,13 @@ def build_document() -> dict[str, Any]:
         "/healthz": {"get": _op("check_liveness", "operations", "The process is up",
                                 {"200": _ok(_ref("Status"))}, codes=("400",))},
         "/readyz": {"get": _op("check_readiness", "operations", "The store answers",
-                               {"200": _ok(_ref("Status"))}, codes=("400", "503"))},
+                               {"200": _ok(_ref("Readiness"))}, codes=("400", "503"),
+                               description="A cheap probe for a load balancer: one small query, 503 "
+                                           "only when the store cannot be used. A missing embedding "
+                                           "model leaves it 200 with model unavailable (keyword search, "
+                                           "the pages, the feed and the API still work, and every "
+                                           "instance has the same model); GET /api/status reports it, "
+                                           "and a late or failed weekly ingest, with a 503.")},
     }
     return {
         "openapi": "3.0.3",

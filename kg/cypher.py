@@ -794,7 +794,8 @@ FINISH_RUN = (
     "r.watermark = $watermark RETURN r.id AS id"
 )
 RUNS = (
-    f"MATCH (r:{Label.INGEST_RUN}) WHERE $source IS NULL OR r.source = $source "
+    f"MATCH (r:{Label.INGEST_RUN}) WHERE ($source IS NULL OR r.source = $source) "
+    "AND ($status IS NULL OR r.status = $status) "
     "RETURN r {.id, .source, .started, .finished, .status, .counts, .watermark, .message} AS run "
     f"ORDER BY {_insertion_order('r', 'started', newest_first=True)} LIMIT $limit"
 )

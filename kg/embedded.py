@@ -1770,11 +1770,12 @@ class EmbeddedStore(GraphStore):
             if cur.rowcount == 0:
                 raise ValueError(f"unknown ingest run {run_id!r}")
 
-    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
-        """Recent runs, newest first."""
+    def runs(self, source: str | None = None, limit: int = 50, status: str | None = None) -> list[IngestRun]:
+        """Recent runs (of a source, with a status), newest first."""
         rows = self._conn().execute(
             "SELECT id, source, started, finished, status, counts, watermark, message FROM ingest_runs "
-            "WHERE ? IS NULL OR source = ? ORDER BY seq DESC LIMIT ?", (source, source, max(0, int(limit))),
+            "WHERE (? IS NULL OR source = ?) AND (? IS NULL OR status = ?) ORDER BY seq DESC LIMIT ?",
+            (source, source, status, status, max(0, int(limit))),
         ).fetchall()
         return [self._run(r) for r in rows]
 

@@ -1089,7 +1089,8 @@ class Neo4jStore(GraphStore):
             IngestRun(id=r["id"], source=r["source"], started=r["started"], finished=r["finished"],
                       status=r["status"], counts=json.loads(r["counts"] or "{}"), watermark=r["watermark"],
                       message=r["message"])
-            for r in (row["run"] for row in self._read(cypher.RUNS, source=source, limit=max(0, int(limit))))
+            for r in (row["run"] for row in self._read(cypher.RUNS, source=source, status=status,
+                                                       limit=max(0, int(limit))))
         ]
 
     def last_watermark(self, source: str) -> str | None:

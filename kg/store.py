@@ -285,8 +285,8 @@ class GraphStore(abc.ABC):
         """Record how a run ended. The watermark is stored only with status "succeeded"."""
 
     @abc.abstractmethod
-    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
-        """Recent runs, newest first."""
+    def runs(self, source: str | None = None, limit: int = 50, status: str | None = None) -> list[IngestRun]:
+        """Recent runs (of a source, with a status), newest first."""
 
     @abc.abstractmethod
     def last_watermark(self, source: str) -> str | None:

@@ -183,7 +183,7 @@ def test_the_app_never_creates_a_store_and_picks_one_up_once_made(
     monkeypatch.delenv("PAPERKG_NEO4J_URI", raising=False)
     assert CliRunner().invoke(main, ["init"]).exit_code == 0
     try:
-        assert client.get("/readyz").get_json() == {"status": "ready"}
+        assert client.get("/readyz").get_json() == {"status": "ready", "model": "not_loaded"}
         assert client.get("/api/stats").get_json()["nodes"]["Technique"] > 20
     finally:
         close_app(app)

@@ -302,7 +302,7 @@ def test_related_cli_takes_versioned_ids_and_arxiv_urls(env: dict[str, str], giv
 def test_app_from_environment_opens_and_closes_its_store(env: dict[str, str]) -> None:
     app = create_app({"TESTING": True})
     client = app.test_client()
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "model": "not_loaded"}
     stats = client.get("/api/stats").get_json()
     assert stats["nodes"]["Paper"] >= 30
     store = app.extensions["paperkg_store"]

@@ -1,19 +1,33 @@
-"""Liveness and readiness checks (api/health.py): /healthz, /readyz and why a store is not ready."""
+"""Health checks (api/health.py): /healthz, /readyz and why a store is not ready, the model's state they
+report, and GET /api/status for monitoring (a late or failed weekly ingest, a missing model)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
+from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
-from tests.api.conftest import app_config
+from kg import validation
+from kg.config import load_config
+from kg.embedded import EmbeddedStore
+from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD
+from tests.api.conftest import app_config, serving
+from tests.seed_store import taxonomy_store
+
+NOW = datetime.now(UTC)
 
 
 def test_health(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    assert client.get("/readyz").get_json() == {"status": "ready", "model": "ok"}
 
 
 def test_readyz_gives_the_reason_not_a_class_name(tmp_path: Path) -> None:
@@ -40,3 +54,198 @@ def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
     assert "`make demo` uses demo-data/" in message and str(tmp_path) not in message
     close_app(app)
 
+
+# -- GET /api/status and the model's state ---------------------------------------------------------------
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory holding a real, initialised embedded store (no papers, no runs)."""
+    taxonomy_store(tmp_path / "paperkg.sqlite3").close()
+    yield tmp_path
+
+
+def _app(data_dir: Path, *, warm: bool = False, **env: str) -> Flask:
+    """A server's app over the data directory: it opens the store itself, no model given to it; `warm`:
+    with the servers' start-up preload of the model."""
+    config = load_config(env={"PAPERKG_DATA_DIR": str(data_dir), "PAPERKG_STORE": "embedded", **env})
+    return create_app({"TESTING": True, "PAPERKG_CONFIG": config, "WARM_EMBEDDER": warm})
+
+
+def _record(data_dir: Path, monkeypatch: pytest.MonkeyPatch, status: str, days_ago: float,
+            message: str | None = None, source: str = RUN_SOURCE_WEEKLY) -> None:
+    """A run recorded in the store file as an ingest `days_ago` would have recorded it (its clock moved
+    back: the store stamps runs itself)."""
+    stamp = (NOW - timedelta(days=days_ago)).isoformat(timespec="microseconds")
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(validation, "now", lambda: stamp)
+            run = store.start_run(source)
+            if status != "running":
+                store.finish_run(run.id, status, {"new": 1, "load_run": None}, message=message,
+                                 watermark=stamp if status == "succeeded" else None)
+    finally:
+        store.close()
+
+
+def _status(app: Flask, query: str = "") -> tuple[int, dict[str, Any]]:
+    response = app.test_client().get(f"/api/status{query}")
+    if response.status_code == 503:
+        assert response.headers["Retry-After"] == "60"
+    return response.status_code, response.get_json()
+
+
+def _codes(body: dict[str, Any]) -> list[str]:
+    return [p["code"] for p in body["problems"]]
+
+
+def test_status_is_ok_after_a_recent_weekly_success(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _record(data_dir, monkeypatch, "failed", 9, "WeeklyError: an older failure, since retried")
+    _record(data_dir, monkeypatch, "succeeded", 2)
+    _record(data_dir, monkeypatch, "succeeded", 2, source=RUN_SOURCE_WEEKLY_LOAD)  # not a weekly run
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 200
+    assert body["status"] == "ok" and body["problems"] == [] and body["model"] == "not_loaded"
+    weekly = body["weekly"]
+    assert weekly["last_status"] == "succeeded" and weekly["last_message"] is None
+    assert 47.9 <= weekly["age_hours"] <= 48.1 and weekly["max_age_days"] == 8
+    assert datetime.fromisoformat(weekly["last_success"]) == datetime.fromisoformat(weekly["last_finished"])
+    assert weekly["running_since"] is None
+    close_app(app)
+
+
+def test_a_weekly_success_25_days_ago_is_a_503_stale(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: /readyz answered 200 "ready" when the last weekly success was 25 days ago."""
+    _record(data_dir, monkeypatch, "succeeded", 25)
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 503 and body["status"] == "failing" and _codes(body) == ["weekly_stale"]
+    assert "for 25.0 days" in body["problems"][0]["message"]
+    assert 599.9 <= body["weekly"]["age_hours"] <= 600.1
+    # The threshold is the monitor's to choose.
+    status, body = _status(app, "?max_age_days=30")
+    assert status == 200 and body["weekly"]["max_age_days"] == 30
+    # The load balancer's probe does not care: a late ingest is no reason to take the instance out.
+    assert app.test_client().get("/readyz").status_code == 200
+    close_app(app)
+
+
+def test_a_failed_weekly_run_is_a_503_with_its_message(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: /readyz answered 200 right after a failed weekly run."""
+    _record(data_dir, monkeypatch, "succeeded", 3)
+    message = "WeeklyError: arXiv returned no candidates at all " + "x" * 1000
+    _record(data_dir, monkeypatch, "failed", 0.1, message)
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["weekly_failed"]
+    weekly = body["weekly"]
+    assert weekly["last_status"] == "failed" and weekly["last_message"] == message
+    assert 71.9 <= weekly["age_hours"] <= 72.1  # the success before it still counts for freshness
+    problem = body["problems"][0]["message"]
+    assert "failed: WeeklyError: arXiv returned no candidates at all" in problem and len(problem) < 400
+    # A retry under way does not clear the alert: the newest finished run is still the failed one.
+    _record(data_dir, monkeypatch, "running", 0)
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["weekly_failed"] and body["weekly"]["running_since"]
+    close_app(app)
+
+
+def test_the_last_success_is_found_behind_many_failures(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.health import RECENT_WEEKLY_RUNS
+
+    _record(data_dir, monkeypatch, "succeeded", 30)
+    for i in range(RECENT_WEEKLY_RUNS + 5):
+        _record(data_dir, monkeypatch, "failed", 20 - i * 0.1, f"failure {i}")
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["weekly_failed", "weekly_stale"]
+    assert 719.9 <= body["weekly"]["age_hours"] <= 720.1
+    # The same look-up on the runs API: the newest success, however many failures followed it.
+    client = app.test_client()
+    runs = client.get(f"/api/runs?source={RUN_SOURCE_WEEKLY}&status=succeeded&limit=1").get_json()["runs"]
+    assert [r["status"] for r in runs] == ["succeeded"]
+    assert runs[0]["finished"] == body["weekly"]["last_success"]
+    failed = client.get("/api/runs?status=failed&limit=3").get_json()["runs"]
+    assert [r["message"] for r in failed] == [f"failure {i}" for i in (24, 23, 22)]
+    assert client.get("/api/runs?status=running").get_json() == {"runs": []}
+    refused = client.get("/api/runs?status=ok")
+    assert refused.status_code == 400 and refused.get_json()["error"]["parameter"] == "status"
+    close_app(app)
+
+
+def test_a_store_without_weekly_runs_is_fine_unless_asked(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store loaded from the list or a records file alone (the demo, a private one) has no weekly run."""
+    _record(data_dir, monkeypatch, "succeeded", 40, source="records")
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 200 and body["weekly"]["last_success"] is None and body["weekly"]["last_status"] is None
+    status, body = _status(app, "?require_weekly=true")
+    assert status == 503 and _codes(body) == ["weekly_missing"]
+    for bad in ("?max_age_days=0", "?max_age_days=x", "?require_weekly=maybe", "?max_days=3"):
+        response = app.test_client().get(f"/api/status{bad}")
+        assert response.status_code == 400, bad
+    close_app(app)
+
+
+def test_a_missing_model_is_a_problem_but_leaves_readyz_ready(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: /readyz answered 200 "ready" with no embedding model (hybrid search, the default, a 503): it
+    stays 200 (the pages, keyword search and the API work) but says so, and /api/status is a 503."""
+    _record(data_dir, monkeypatch, "succeeded", 1)
+    before = set(threading.enumerate())
+    app = _app(data_dir, warm=True, PAPERKG_EMBEDDING_MODEL=str(data_dir / "no-such-model"))
+    for thread in set(threading.enumerate()) - before:  # the preload has finished (and failed)
+        if thread.name == "paperkg-warm-worker":
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json() == {"status": "ready", "model": "unavailable"}
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["model_unavailable"] and body["model"] == "unavailable"
+    assert str(data_dir) not in str(body)  # the model's path stays in the server log
+    assert client.get("/api/search?q=circuits").get_json()["error"]["code"] == "model_unavailable"
+    assert client.get("/api/search?q=circuits&mode=keyword").status_code == 200
+    close_app(app)
+
+
+def test_a_model_loaded_on_first_use_or_loading_is_no_problem(data_dir: Path, model_embedder: Any) -> None:
+    app = _app(data_dir)
+    client = app.test_client()
+    assert client.get("/readyz").get_json()["model"] == "not_loaded"  # the probe never loads it
+    lock = app.extensions["paperkg_locks"]["paperkg_embedder"]
+    with lock:  # what a load under way holds
+        assert client.get("/readyz").get_json()["model"] == "loading"
+        assert _status(app)[1]["model"] == "loading" and _status(app)[0] == 200
+    # The real packaged model, loaded by a semantic search (shared with the process's loaded copy).
+    assert client.get("/api/search?q=circuits&mode=semantic").status_code == 200
+    assert client.get("/readyz").get_json() == {"status": "ready", "model": "ok"}
+    close_app(app)
+
+
+def test_status_says_the_store_is_unavailable_in_its_own_shape(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path / "typo"))
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["store_unavailable"] and body["weekly"] is None
+    assert str(tmp_path) not in body["problems"][0]["message"]
+    close_app(app)
+
+
+def test_status_on_a_real_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a monitor (curl, Uptime Kuma) sees over HTTP."""
+    _record(data_dir, monkeypatch, "failed", 0.5, "WeeklyError: arXiv answered 503 three times")
+    app = _app(data_dir)
+    with serving(app) as port:
+        response = requests.get(f"http://127.0.0.1:{port}/api/status", timeout=30)
+        ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=30)
+    assert response.status_code == 503 and response.headers["Content-Type"] == "application/json"
+    assert response.json()["problems"][0]["code"] == "weekly_failed"
+    assert ready.status_code == 200
+    close_app(app)

@@ -339,11 +339,15 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
             yield "/api/techniques/{technique_id}", "get", client.get(f"/api/techniques/{node}?sort={sort}")
     yield "/api/techniques/{technique_id}", "get", client.get("/api/techniques/probing?sort=nope")
     for path in ("/api/topics", "/api/sections", "/api/runs", "/api/stats", "/api/openapi.json",
-                 "/healthz", "/readyz"):
+                 "/api/status", "/healthz", "/readyz"):
         yield path, "get", client.get(path)
         # A query string that is not percent-encoded UTF-8: the 400 of every operation.
         yield path, "get", client.get(f"{path}?x=%EF")
     yield "/api/runs", "get", client.get("/api/runs?source=nope")
+    yield "/api/runs", "get", client.get("/api/runs?status=succeeded&limit=1")
+    # The seed store has no weekly run: a problem when one is required (the 503 and its problems).
+    yield "/api/status", "get", client.get("/api/status?require_weekly=true")
+    yield "/api/status", "get", client.get("/api/status?max_age_days=0")
     for path in ("/api/new", "/feeds/new.atom"):
         yield path, "get", client.get(f"{path}?since=1970-01-01&limit={MAX_LIMIT}")
         yield path, "get", client.get(f"{path}?since=yesterday")

@@ -1179,6 +1179,10 @@ def test_runs_and_watermark(store: GraphStore) -> None:
     assert runs[2].counts == {"new": 3, "updated": 1} and runs[2].finished
     assert [r.id for r in store.runs("arxiv")] == [second.id, first.id]
     assert [r.id for r in store.runs(limit=1)] == [other.id]
+    # A status filter in the store, so the newest success is found however many runs failed after it.
+    assert [r.id for r in store.runs(status="failed")] == [second.id]
+    assert [r.id for r in store.runs("arxiv", 1, status="succeeded")] == [first.id]
+    assert store.runs("list", status="succeeded") == []
     third = store.start_run("arxiv")
     store.finish_run(third.id, "succeeded", {}, watermark="2026-11-24T00:00:00Z")
     assert store.last_watermark("arxiv") == "2026-11-24T00:00:00Z"
