@@ -112,6 +112,8 @@ def paper_dict(paper: Paper) -> dict[str, Any]:
         "url": paper_url(paper), "pdf_url": paper.pdf_url, "sources": list(paper.sources),
         "item_type": paper.item_type, "first_seen": paper.first_seen, "last_seen": paper.last_seen,
         "withdrawn": is_withdrawn(paper.abstract),
+        # The key its BibTeX entry has (the store's, kept for good): a note can name it.
+        "citation_key": citation_key(paper),
     }
 
 
@@ -428,7 +430,8 @@ def _unknown_ids(unknown: list[str]) -> ApiError:
 
 @bp.get("/bibtex")
 def papers_bibtex() -> Response:
-    """Several papers as one BibTeX file (text/x-bibtex), keys unique within it, as the CLI exports them."""
+    """Several papers as one BibTeX file (text/x-bibtex), each with the citation key the store issued it,
+    as the CLI exports them."""
     return _bibtex_of(_id_args("id"))
 
 
@@ -454,8 +457,7 @@ def _bibtex_of(ids: list[str]) -> Response:
     found, unknown = resolve_ids(store, ids)
     if unknown:
         raise _unknown_ids(unknown)
-    # `paperkg export papers --format bibtex --id ...`'s text: oldest paper first, so a paper keeps the
-    # key it has in a longer export, and a second paper with the same key gets a suffix (a, b, ...).
+    # `paperkg export papers --format bibtex --id ...`'s text: oldest paper first, each with its issued key.
     response = Response("".join(export_lines(store, fmt="bibtex", only=found)), mimetype="text/x-bibtex")
     response.headers["Content-Disposition"] = 'inline; filename="papers.bib"'
     return response

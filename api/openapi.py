@@ -118,10 +118,11 @@ STRINGS = {"type": "array", "items": {"type": "string"}}
 BIBTEX_OK = {"description": "BibTeX, one entry a paper, a blank line between entries",
              "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}
 BIBTEX_TEXT = ("The entries `paperkg export papers --format bibtex --id ...` writes: oldest paper first, "
-               "citation keys unique within the answer (a key an earlier entry has gets the suffix a, b, "
-               "...). An id is looked up as GET /api/papers/{paper_id} looks it up (a versioned arXiv id, "
-               "an arXiv URL or a former id finds the paper); a repeated id, or two ids of one paper, give "
-               "one entry; an id naming no paper is a 422 listing them all in `unknown_ids`.")
+               "each with the citation key the store issued the paper (unique in the store, kept when the "
+               "paper is retitled). An id is looked up as GET /api/papers/{paper_id} looks it up (a "
+               "versioned arXiv id, an arXiv URL or a former id finds the paper); a repeated id, or two ids "
+               "of one paper, give one entry; an id naming no paper is a 422 listing them all in "
+               "`unknown_ids`.")
 
 def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     """An object schema whose properties are all always sent, save those named optional."""
@@ -350,6 +351,12 @@ SCHEMAS: dict[str, Any] = {
         "item_type": ITEM_TYPE, "first_seen": _nullable("string", format="date-time"),
         "last_seen": _nullable("string", format="date-time"),
         "withdrawn": WITHDRAWN,
+        "citation_key": {"type": "string", "example": "nanda2023progress",
+                         "description": "The BibTeX citation key of /api/papers/{id}/bibtex and every "
+                                        "export: issued when the paper is stored, unique in the store, and "
+                                        "kept when it is retitled, its authors reordered or a venue "
+                                        "recorded (a paper without authors gets its key once, when they "
+                                        "arrive)"},
         "techniques": {"type": "array", "items": _object({
             "id": {"type": "string"}, "label": {"type": "string"},
             "source": {"type": "string", "enum": list(EDGE_SOURCES)},

@@ -31,9 +31,12 @@ itself, so a program reading the file gets every value back exactly by removing 
 apostrophe where a cell has one (spreadsheet_value).
 
 BibTeX: one entry a paper (api.bibtex.to_bibtex, the entry GET /api/papers/{id}/bibtex answers), a
-blank line between entries, UTF-8. Citation keys are unique within the file: a key an earlier entry
-has gets the first free suffix of a, b, ..., z, aa, ... (wang2023probing, wang2023probinga), so the
-oldest paper keeps the key the API gives it and a later export (oldest first) keeps the earlier keys.
+blank line between entries, UTF-8. Each entry has the paper's citation key as the store issued it
+(kg.store: unique in the store, the same in every export, --since and --id ones too, and on the API). A
+paper the store holds no key for (a store not upgraded yet) gets its key_base, with the first suffix
+of a, b, ..., z, aa, ... that no other entry of the file has (within-file only: a safety net).
+
+The CSV and JSON Lines carry the key too (citation_key, the CSV's last column).
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.entities import Paper, PaperDetail
-from kg.store import GraphStore
+from kg.store import GraphStore, key_suffix
 from kg.validation import normalise_since
 
 FORMATS = ("jsonl", "csv", "bibtex")
@@ -64,7 +67,7 @@ PAGE_SIZE = 500
 CHUNK_CHARS = 64 * 1024
 CSV_COLUMNS = ("id", "arxiv_id", "doi", "title", "authors", "year", "published", "updated", "venue", "url",
                "sources", "first_seen", "last_seen", "withdrawn", "techniques", "evaluations", "models",
-               "topics", "list_sections", "abstract", "tldr")
+               "topics", "list_sections", "abstract", "tldr", "citation_key")
 LIST_SEPARATOR = "; "
 # What makes a spreadsheet (Excel, LibreOffice Calc, Google Sheets) read a cell as a formula: these as
 # its first character that shows (leading spaces are trimmed by some importers), with the full-width
@@ -155,6 +158,12 @@ def export_ids(store: GraphStore, since: str | None = None, page_size: int = PAG
     """Ids of the stored papers first seen at or after `since` (all with None), oldest first: by
     first_seen, then id; with `only` (stored ids: resolve_ids), those of them only. ValueError for a
     `since` that kg.validation.parse_since refuses."""
+    return _export_order(store, since, page_size, only)[0]
+
+
+def _export_order(store: GraphStore, since: str | None, page_size: int = PAGE_SIZE,
+                  only: Sequence[str] | None = None) -> tuple[list[str], set[str]]:
+    """export_ids, and the citation keys the store issued those papers (read from the same pages)."""
     if page_size < 1:
         raise ValueError(f"page size must be at least 1, not {page_size}")
     # The stores compare the normalised value with the stored first_seen as text (UTC, microseconds):
@@ -162,13 +171,16 @@ def export_ids(store: GraphStore, since: str | None = None, page_size: int = PAG
     floor = None if since is None else normalise_since(since)
     ids = store.paper_ids() if only is None else list(dict.fromkeys(only))
     keyed: list[tuple[str, str]] = []
+    keys: set[str] = set()
     for start in range(0, len(ids), page_size):
         for paper in store.get_papers(ids[start:start + page_size]):
             seen = paper.first_seen or ""
             if floor is None or seen >= floor:
                 keyed.append((seen, paper.id))
+                if paper.citation_key:
+                    keys.add(paper.citation_key)
     keyed.sort()
-    return [paper_id for _seen, paper_id in keyed]
+    return [paper_id for _seen, paper_id in keyed], keys
 
 
 def paper_object(detail: PaperDetail, labels: dict[str, str]) -> dict[str, Any]:
@@ -242,21 +254,12 @@ def _csv_line(cells: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _suffix(n: int) -> str:
-    """The n-th key suffix (from 1): a, b, ..., z, aa, ab, ..."""
-    letters = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters
-
-
 def unique_key(key: str, used: set[str]) -> str:
     """key, or key with the first suffix (a, b, ...) that makes it one `used` lacks; added to `used`."""
     chosen, n = key, 0
     while chosen in used:
         n += 1
-        chosen = key + _suffix(n)
+        chosen = key + key_suffix(n)
     used.add(chosen)
     return chosen
 
@@ -273,7 +276,9 @@ def export_lines(
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (expected one of {', '.join(FORMATS)})")
     stats = stats if stats is not None else ExportStats()
-    ids = export_ids(store, since, only=only)
+    # The keys the store issued the chosen papers are the file's from the start: an unkeyed paper's
+    # within-file suffix (unique_key) never takes one of them, even one of a later entry.
+    ids, keys = _export_order(store, since, only=only)
     stats.chosen = len(ids)
     labels = {n.id: n.name for n in store.taxonomy_nodes()}  # the labels the API gives (its taxonomy)
     from tqdm import tqdm
@@ -282,7 +287,6 @@ def export_lines(
 
     pending: list[str] = []
     size = 0
-    keys: set[str] = set()  # the citation keys written so far (bibtex): one short string a paper
     if fmt == "csv":
         pending.append(_csv_line(list(CSV_COLUMNS)))
     bar = tqdm(total=len(ids), desc="export papers", unit="paper", disable=not show_progress,
@@ -295,7 +299,10 @@ def export_lines(
                 stats.gone.append(paper_id)
                 continue
             if fmt == "bibtex":
-                key = unique_key(citation_key(detail.paper), keys)
+                issued = detail.paper.citation_key
+                # The store's key as it is (unique in the store); the safety net for a paper without one.
+                key = issued if issued else unique_key(citation_key(detail.paper), keys)
+                keys.add(key)
                 # A blank line between entries (none before the first).
                 line = ("\n" if stats.written else "") + to_bibtex(detail.paper, key)
             elif fmt == "jsonl":

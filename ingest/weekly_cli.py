@@ -386,7 +386,8 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "bibtex"]), default="jsonl",
               show_default=True,
               help="jsonl: one GET /api/papers/{id} object a line; csv: one flat row a paper, with a header; "
-                   "bibtex: one GET /api/papers/{id}/bibtex entry a paper, keys unique in the file.")
+                   "bibtex: one GET /api/papers/{id}/bibtex entry a paper, with the citation key the store "
+                   "issued it.")
 @click.option("--id", "paper_ids", multiple=True, metavar="ID",
               help="Only this paper (repeatable; an id, arXiv id or abs URL as /api/papers/{id} takes it).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",

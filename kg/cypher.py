@@ -35,6 +35,9 @@ class ExtraLabel:
     # One node per sequence name ("Paper", "IngestRun"): insertion numbers, the embedded store's pk;
     # and the one named 'upgrade': what init_schema last brought the data up to (UPGRADE_STATE).
     COUNTER = "Counter"
+    # One node per citation key ever issued (kg.store), with the id of the paper holding it now: a key
+    # stays taken when its paper is merged into another or deleted (the embedded store's citation_keys).
+    CITATION_KEY = "CitationKey"
 
 
 # The full-text index covers these properties: title, abstract and author names with their accents
@@ -90,26 +93,29 @@ def index_rule() -> str:
 
 # Paper properties of kg.entities.Paper not (yet) listed in kg.schema.PAPER_PROPERTIES: written by
 # upserts and returned by every paper read like those. A node written before one existed reads null.
-PAPER_EXTRA_PROPERTIES: tuple[str, ...] = tuple(p for p in ("arxiv_version",) if p not in PAPER_PROPERTIES)
+PAPER_EXTRA_PROPERTIES: tuple[str, ...] = tuple(
+    p for p in ("arxiv_version", "citation_key") if p not in PAPER_PROPERTIES)
 
 # Properties the Neo4j backend stores beyond kg.schema (bookkeeping, ordering, dedupe keys).
 EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
     "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", "data_version",
-    "title_key_rule", "search_fold_rule", *FULLTEXT_PROPERTIES, *PAPER_EXTRA_PROPERTIES,
+    "title_key_rule", "search_fold_rule", "citation_key_pinned", *FULLTEXT_PROPERTIES,
+    *PAPER_EXTRA_PROPERTIES,
 )
 
 # Keys of the $rows maps the statements read (the linter cannot tell a map from a node, so it
 # checks `row.x` against the property keys; these are declared to it alongside real properties).
 ROW_KEYS: tuple[str, ...] = (
     "props", "paper_id", "technique_id", "evaluation_id", "finding_id", "model_id", "section_id",
-    "section_title", "section_path", "old_id", "papers",
+    "section_title", "section_path", "old_id", "papers", "pinned",
 )
 
 # Labels that hold our data (clear_all deletes exactly these).
 DATA_LABELS: tuple[str, ...] = (
     *NODES, Label.CACHED_EMBEDDING, Label.LOCK, Label.REJECTION, Label.PAPER_ALIAS, ExtraLabel.COUNTER,
+    ExtraLabel.CITATION_KEY,
 )
 
 # Paper properties returned by reads. The embedding is left out except by get_paper; `authors`
@@ -249,6 +255,7 @@ CONSTRAINT_LOCK_NAME = _unique(Label.LOCK, "name")
 CONSTRAINT_REJECTION_KEY = _unique(Label.REJECTION, "key")
 CONSTRAINT_PAPER_ALIAS_ID = _unique(Label.PAPER_ALIAS, "id")
 CONSTRAINT_COUNTER_NAME = _unique(ExtraLabel.COUNTER, "name")
+CONSTRAINT_CITATION_KEY_KEY = _unique(ExtraLabel.CITATION_KEY, "key")
 
 INDEX_PAPER_ARXIV_ID = _range_index(Label.PAPER, "arxiv_id")
 INDEX_PAPER_DOI_KEY = _range_index(Label.PAPER, "doi_key")
@@ -258,6 +265,8 @@ INDEX_PAPER_YEAR = _range_index(Label.PAPER, "year")
 INDEX_INGEST_RUN_SOURCE = _range_index(Label.INGEST_RUN, "source")
 INDEX_REJECTION_SEEN_AT = _range_index(Label.REJECTION, "seen_at")
 INDEX_PAPER_ALIAS_PAPER_ID = _range_index(Label.PAPER_ALIAS, "paper_id")
+INDEX_PAPER_CITATION_KEY = _range_index(Label.PAPER, "citation_key")
+INDEX_CITATION_KEY_PAPER_ID = _range_index(ExtraLabel.CITATION_KEY, "paper_id")
 
 _expect(IndexName.VECTOR, "VECTOR", Label.PAPER, ["embedding"],
         {"vector.dimensions": EMBEDDING_DIM, "vector.similarity_function": "cosine"})
@@ -283,9 +292,10 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     CONSTRAINT_TOPIC_ID, CONSTRAINT_OBJECT_ID, CONSTRAINT_FINDING_ID, CONSTRAINT_COMPONENT_ID,
     CONSTRAINT_MODEL_ID, CONSTRAINT_LIST_SECTION_ID, CONSTRAINT_INGEST_RUN_ID,
     CONSTRAINT_CACHED_EMBEDDING_KEY, CONSTRAINT_LOCK_NAME, CONSTRAINT_REJECTION_KEY,
-    CONSTRAINT_PAPER_ALIAS_ID, CONSTRAINT_COUNTER_NAME,
+    CONSTRAINT_PAPER_ALIAS_ID, CONSTRAINT_COUNTER_NAME, CONSTRAINT_CITATION_KEY_KEY,
     INDEX_PAPER_ARXIV_ID, INDEX_PAPER_DOI_KEY, INDEX_PAPER_TITLE_KEY, INDEX_PAPER_FIRST_SEEN,
     INDEX_PAPER_YEAR, INDEX_INGEST_RUN_SOURCE, INDEX_REJECTION_SEEN_AT, INDEX_PAPER_ALIAS_PAPER_ID,
+    INDEX_PAPER_CITATION_KEY, INDEX_CITATION_KEY_PAPER_ID,
     CREATE_VECTOR_INDEX, CREATE_FULLTEXT_INDEX,
 )
 
@@ -478,6 +488,31 @@ RECORD_PAPER_ALIASES = (
 RECORD_MERGED_PAPER_ALIASES = (
     f"UNWIND $rows AS row WITH row WHERE NOT EXISTS {{ MATCH (:{Label.PAPER} {{id: row.old_id}}) }} "
     f"MERGE (a:{Label.PAPER_ALIAS} {{id: row.old_id}}) SET a.paper_id = row.paper_id"
+)
+
+# Citation keys (kg.store's rules). The keys the batch's papers and the papers they replace hold:
+CITATION_KEYS_HELD = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
+    "RETURN p.id AS id, p.citation_key AS citation_key, coalesce(p.citation_key_pinned, false) AS pinned"
+)
+# A key issued before to each of $ids (a paper removed since, now written again): one a paper id.
+CITATION_KEYS_FORMER = (
+    f"UNWIND $ids AS id MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: id}}) "
+    "RETURN id, min(k.key) AS key"
+)
+# Every key issued that starts with one of $bases (the constraint's index serves STARTS WITH).
+CITATION_KEYS_TAKEN = (
+    f"UNWIND $bases AS base MATCH (k:{ExtraLabel.CITATION_KEY}) WHERE k.key STARTS WITH base "
+    "RETURN DISTINCT k.key AS key"
+)
+# Keys issued now, taken for good (the constraint refuses a key issued twice).
+RECORD_CITATION_KEYS = (
+    f"UNWIND $rows AS row CREATE (:{ExtraLabel.CITATION_KEY} {{key: row.key, paper_id: row.paper_id}})"
+)
+# The keys of papers superseded in this write stay taken, by their successor.
+MOVE_CITATION_KEYS = (
+    f"UNWIND $rows AS row MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: row.old_id}}) "
+    "SET k.paper_id = row.paper_id"
 )
 
 PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
@@ -889,6 +924,18 @@ UNNUMBERED_RUNS = (
 )
 NUMBER_PAPERS = (
     f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) WHERE p.seq IS NULL SET p.seq = row.seq"
+)
+# Papers without a citation key (written before keys were stored), oldest first (first_seen, then id:
+# a full BibTeX export's order), with what the key is made of; init_schema issues theirs in that order.
+UNKEYED_PAPERS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.citation_key IS NULL "
+    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen, p.id LIMIT $batch"
+)
+# A paper keyed meanwhile (by an upsert) keeps its key; the key issued for it here is taken all the same.
+SET_CITATION_KEYS = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    "SET p.citation_key = coalesce(p.citation_key, row.key), "
+    "p.citation_key_pinned = coalesce(p.citation_key_pinned, row.pinned)"
 )
 NUMBER_RUNS = (
     f"UNWIND $rows AS row MATCH (r:{Label.INGEST_RUN} {{id: row.id}}) WHERE r.seq IS NULL SET r.seq = row.seq"

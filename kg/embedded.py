@@ -72,6 +72,10 @@ from kg.store import (
     StoreError,
     StoreUnavailable,
     alias_rows,
+    citation_key_base,
+    has_authors,
+    issue_citation_keys,
+    plan_citation_keys,
 )
 from kg.validation import (
     Prepared,
@@ -109,8 +113,10 @@ _REKEY_BATCH = 2000
 _PAPER_COLUMNS = (
     "id, arxiv_id, doi, title, abstract, authors_json, published, updated, year, venue, "
     "primary_category, categories, url, pdf_url, sources, item_type, embedding_model, "
-    "content_hash, first_seen, last_seen, extraction_hash, arxiv_version"
+    "content_hash, first_seen, last_seen, extraction_hash, arxiv_version, citation_key"
 )
+# The end of the range of keys starting with a given base: above every character a key may hold.
+_KEY_PREFIX_END = "\U0010ffff"
 _REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
 _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
 # BM25 column weights (title, abstract, authors: the papers_fts columns in order).
@@ -472,7 +478,8 @@ class EmbeddedStore(GraphStore):
                 tables_current = self._tables_current(rconn)
                 keys_current = tables_current and self._title_keys_current(rconn)
                 fold_current = tables_current and self._search_fold_current(rconn)
-                if keys_current and fold_current:
+                cites_issued = tables_current and self._citation_keys_issued(rconn)
+                if keys_current and fold_current and cites_issued:
                     return
                 known = _has_paperkg_meta(rconn)
         except sqlite3.Error as exc:
@@ -496,6 +503,8 @@ class EmbeddedStore(GraphStore):
                 self._rekey_titles(wait=False)
             if not fold_current:
                 self._refold_search_text(wait=False)
+            if not cites_issued:
+                self._issue_missing_citation_keys(wait=False)
             return
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
@@ -553,6 +562,12 @@ class EmbeddedStore(GraphStore):
                     # NULL: version unknown, so the weekly run compares those papers' dates as before
                     # until their next arXiv metadata records the version.
                     wconn.execute("ALTER TABLE papers ADD COLUMN arxiv_version INTEGER")
+                if "citation_key" not in columns["papers"]:
+                    # NULL: issued below (_issue_missing_citation_keys), as a full export keyed them.
+                    wconn.execute("ALTER TABLE papers ADD COLUMN citation_key TEXT")
+                if "citation_key_pinned" not in columns["papers"]:
+                    wconn.execute(
+                        "ALTER TABLE papers ADD COLUMN citation_key_pinned INTEGER NOT NULL DEFAULT 0")
                 if "topic_key" not in columns["list_sections"]:
                     wconn.execute("ALTER TABLE list_sections ADD COLUMN topic_key TEXT NOT NULL DEFAULT ''")
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
@@ -567,6 +582,72 @@ class EmbeddedStore(GraphStore):
             self._rekey_titles()
         if not self._search_fold_current(conn):
             self._refold_search_text()
+        if not self._citation_keys_issued(conn):
+            self._issue_missing_citation_keys()
+
+    @staticmethod
+    def _citation_keys_issued(conn: sqlite3.Connection) -> bool:
+        """Every paper holds a citation key (one written before keys were stored holds none)."""
+        return conn.execute("SELECT 1 FROM papers WHERE citation_key IS NULL LIMIT 1").fetchone() is None
+
+    def _issue_missing_citation_keys(self, *, wait: bool = True) -> None:
+        """Issue a citation key to every paper without one (written before keys were stored), oldest first
+        (first_seen, then id), in one transaction: the order and suffixes of the full BibTeX export
+        (ingest.export_papers) of before, so the keys a user's .bib file holds from it stay theirs. A
+        paper with authors gets its key pinned. A file this process cannot write keeps its papers
+        unkeyed (reads give api.bibtex.key_base then); without `wait`, a write lock held by another
+        process leaves them for the next open that writes or the next ingest, at once."""
+        conn = self._conn()
+        if not wait:
+            _wait_for_writers(conn, 0)
+        try:
+            with self._write() as wconn:
+                papers = [self._paper(r) for r in wconn.execute(
+                    f"SELECT {_PAPER_COLUMNS} FROM papers WHERE citation_key IS NULL "
+                    "ORDER BY first_seen, id")]
+                taken = {r[0] for r in wconn.execute("SELECT key FROM citation_keys")}
+                issued = issue_citation_keys([(p.id, citation_key_base(p)) for p in papers], taken)
+                wconn.executemany(
+                    "UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
+                    [(issued[p.id], int(has_authors(p.authors)), p.id) for p in papers])
+                wconn.executemany("INSERT INTO citation_keys (key, paper_id) VALUES (?, ?)",
+                                  [(key, pid) for pid, key in issued.items()])
+        except StoreError as exc:
+            if self._left_stale(exc, wait, "papers without a citation key", "are issued one"):
+                return
+            raise
+        finally:
+            if not wait:
+                _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
+
+    @staticmethod
+    def _citation_keys(conn: sqlite3.Connection, changed: list[Prepared]) -> dict[str, tuple[str, bool]]:
+        """{paper id: (citation key, pinned)} for the papers about to be written (kg.store's rules): the
+        key each holds, or the one it takes from a paper it replaces, or the one its id had before it was
+        removed, else one issued now and recorded as taken (one indexed look-up a base)."""
+        bundles = [b for b, _, _ in changed]
+        ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
+        held = {pid: (key, bool(pinned)) for pid, key, pinned in conn.execute(
+            "SELECT id, citation_key, citation_key_pinned FROM papers "
+            "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+        unstored = [b.paper.id for b in bundles if b.paper.id not in held]
+        former = dict(conn.execute(
+            "SELECT paper_id, min(key) FROM citation_keys WHERE paper_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY paper_id", (json.dumps(unstored),)).fetchall()) if unstored else {}
+        kept, wanted = plan_citation_keys(bundles, held, former)
+        keys = {pid: (key, pinned) for pid, (key, pinned) in kept.items() if key}
+        if wanted:
+            taken: set[str] = set()
+            for base in dict.fromkeys(base for _, base in wanted):
+                taken.update(r[0] for r in conn.execute(
+                    "SELECT key FROM citation_keys WHERE key >= ? AND key < ?",
+                    (base, base + _KEY_PREFIX_END)))
+            issued = issue_citation_keys(wanted, taken)
+            conn.executemany("INSERT INTO citation_keys (key, paper_id) VALUES (?, ?)",
+                             [(key, pid) for pid, key in issued.items()])
+            authored = {b.paper.id: has_authors(b.paper.authors) for b in bundles}
+            keys.update((pid, (key, authored[pid])) for pid, key in issued.items())
+        return keys
 
     def _rekey_titles(self, *, wait: bool = True) -> None:
         """Recompute every stored title key with the current title_key rule, _REKEY_BATCH papers per
@@ -832,8 +913,10 @@ class EmbeddedStore(GraphStore):
                 conn.execute("INSERT INTO paper_aliases (old_id, paper_id) VALUES (?, ?) ON CONFLICT(old_id) "
                              "DO UPDATE SET paper_id = excluded.paper_id", (old_id, new_id))
                 conn.execute("UPDATE paper_aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
+                # Its citation keys stay taken, by the paper it went into.
+                conn.execute("UPDATE citation_keys SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
             if changed:
-                self._write_changed(conn, changed, existing, now, carried)
+                self._write_changed(conn, changed, existing, now, carried, self._citation_keys(conn, changed))
             # After the batch's papers are written and before the replaced ones go: an alias that is
             # a paper's id (stored, of this batch, or replaced now: the replacement leads it on) is none.
             conn.executemany(
@@ -856,6 +939,7 @@ class EmbeddedStore(GraphStore):
     def _write_changed(
         self, conn: sqlite3.Connection, changed: list[Prepared],
         existing: dict[str, tuple[str, str]], now: str, carried: dict[str, str],
+        keys: dict[str, tuple[str, bool]],
     ) -> None:
         rev = self._bump_rev(conn)
         ids = [b.paper.id for b, _, _ in changed]
@@ -892,13 +976,15 @@ class EmbeddedStore(GraphStore):
                 p.item_type or "paper", None if vector is None else vector.tobytes(),
                 p.embedding_model, p.content_hash, first_seen, max(now, first_seen), fp, degree, rev,
                 _sort_date(p), p.extraction_hash, None if p.arxiv_version is None else int(p.arxiv_version),
+                keys[p.id][0], int(keys[p.id][1]),
             ))
         conn.executemany(
             "INSERT INTO papers (id, arxiv_id, doi, title, title_key, abstract, authors_json, "
             "authors_text, published, updated, year, venue, primary_category, categories, url, "
             "pdf_url, sources, item_type, embedding, embedding_model, content_hash, first_seen, "
-            "last_seen, fingerprint, degree, rev, sort_date, extraction_hash, arxiv_version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "last_seen, fingerprint, degree, rev, sort_date, extraction_hash, arxiv_version, citation_key, "
+            "citation_key_pinned) "
+            f"VALUES ({', '.join('?' * 31)}) "
             "ON CONFLICT(id) DO UPDATE SET arxiv_id = excluded.arxiv_id, doi = excluded.doi, "
             "title = excluded.title, title_key = excluded.title_key, abstract = excluded.abstract, "
             "authors_json = excluded.authors_json, authors_text = excluded.authors_text, "
@@ -910,7 +996,8 @@ class EmbeddedStore(GraphStore):
             "content_hash = excluded.content_hash, last_seen = excluded.last_seen, "
             "fingerprint = excluded.fingerprint, degree = excluded.degree, rev = excluded.rev, "
             "sort_date = excluded.sort_date, extraction_hash = excluded.extraction_hash, "
-            "arxiv_version = excluded.arxiv_version",
+            "arxiv_version = excluded.arxiv_version, citation_key = excluded.citation_key, "
+            "citation_key_pinned = excluded.citation_key_pinned",
             paper_rows,
         )
         # The index holds the text folded as queries are (fold_for_search: "Søgaard" as "Sogaard");
@@ -1001,7 +1088,7 @@ class EmbeddedStore(GraphStore):
             venue=row[9], primary_category=row[10], categories=json.loads(row[11]), url=row[12],
             pdf_url=row[13], sources=json.loads(row[14]), item_type=row[15],
             embedding_model=row[16], content_hash=row[17], first_seen=row[18], last_seen=row[19],
-            extraction_hash=row[20], arxiv_version=row[21],
+            extraction_hash=row[20], arxiv_version=row[21], citation_key=row[22],
             embedding=None if embedding is None else np.frombuffer(embedding, dtype=np.float32).copy(),
         )
 

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS papers (
     fingerprint TEXT NOT NULL, degree INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL,
     sort_date TEXT NOT NULL DEFAULT '',
     extraction_hash TEXT,
-    arxiv_version INTEGER
+    arxiv_version INTEGER,
+    citation_key TEXT, citation_key_pinned INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS papers_arxiv ON papers(arxiv_id);
 CREATE INDEX IF NOT EXISTS papers_doi ON papers(doi);
@@ -106,6 +107,10 @@ CREATE TABLE IF NOT EXISTS locks (
 -- Former paper ids (a slug replaced by its arXiv id) and the id the paper has now: old links work.
 CREATE TABLE IF NOT EXISTS paper_aliases (old_id TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS paper_aliases_paper ON paper_aliases(paper_id);
+-- Every citation key ever issued (kg.store) and the paper holding it now: a key stays taken when its
+-- paper is merged into another or deleted, so it never comes to name another paper.
+CREATE TABLE IF NOT EXISTS citation_keys (key TEXT PRIMARY KEY, paper_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS citation_keys_paper ON citation_keys(paper_id);
 CREATE TABLE IF NOT EXISTS rejections (
     arxiv_id TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL,
     reason TEXT NOT NULL, score REAL NOT NULL, seen_at TEXT NOT NULL,
@@ -132,8 +137,11 @@ MIGRATION_INDEXES = {
     # order, to walk newest first; by id, for the papers a technique, topic or section picks.
     "papers_browse": "sort_date DESC, id DESC, year, sources",
     "papers_id_browse": "id, year, sources, sort_date",
+    # A paper by its citation key, and (IS NULL) the papers init_schema is still to issue one.
+    "papers_citation_key": "citation_key",
 }
 SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", SCHEMA))
                   | frozenset(MIGRATION_INDEXES))
-MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version"},
+MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version", "citation_key",
+                               "citation_key_pinned"},
                     "list_sections": {"topic_key"}}

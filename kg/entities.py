@@ -37,6 +37,9 @@ class Paper:
     extraction_hash: str | None = None  # sha256 of extractor signature, title + abstract, list TL;DRs
     first_seen: str | None = None  # ISO timestamp, set by the store on first insert
     last_seen: str | None = None  # ISO timestamp, set by the store on every upsert
+    # The BibTeX citation key the store issued (filled on reads; a bundle's value is ignored): unique
+    # in the store, kept for good once the paper has authors (see kg.store.plan_citation_keys).
+    citation_key: str | None = None
 
     @property
     def authors_text(self) -> str:

@@ -47,7 +47,19 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.schema import EDGE_SOURCE_EXTRACTED, TAXONOMY_LABELS, Label
-from kg.store import ANY_HOLDER, AnyHolder, GraphStore, LockHeld, StoreError, StoreUnavailable, alias_rows
+from kg.store import (
+    ANY_HOLDER,
+    AnyHolder,
+    GraphStore,
+    LockHeld,
+    StoreError,
+    StoreUnavailable,
+    alias_rows,
+    citation_key_base,
+    has_authors,
+    issue_citation_keys,
+    plan_citation_keys,
+)
 from kg.validation import (
     Prepared,
     check_page,
@@ -95,9 +107,9 @@ _MIN_FETCH = 50
 _CLEAR_BATCH = 10_000
 # init_schema upgrades data an older paperkg wrote this many nodes per transaction.
 _UPGRADE_BATCH = 1000
-# The upgrade steps of _upgrade_data (insertion numbers, folded search text): bump it when a step is
-# added, so graphs upgraded before run the steps once more.
-_DATA_VERSION = 1
+# The upgrade steps of _upgrade_data (insertion numbers, folded search text; citation keys since 2):
+# bump it when a step is added, so graphs upgraded before run the steps once more.
+_DATA_VERSION = 2
 # Range-index keys are limited to a few kB: indexed look-up keys are cut to this many characters.
 _MAX_KEY_CHARS = 1000
 # related_candidates: which RelatedCandidate list each kind of shared node goes to.
@@ -144,7 +156,7 @@ def _paper(m: dict[str, Any]) -> Paper:
         embedding=None if embedding is None else np.asarray(embedding, dtype=np.float32),
         embedding_model=m.get("embedding_model"), content_hash=m.get("content_hash"),
         extraction_hash=m.get("extraction_hash"),
-        first_seen=m.get("first_seen"), last_seen=m.get("last_seen"),
+        first_seen=m.get("first_seen"), last_seen=m.get("last_seen"), citation_key=m.get("citation_key"),
     )
 
 
@@ -411,8 +423,8 @@ class Neo4jStore(GraphStore):
         Counter node: when it names _DATA_VERSION, the current title-key rule and the current search
         text rule (search_text_rule, under the name search_fold_rule), this is one indexed read
         (init_schema runs on every ingest and scheduled run). Otherwise the steps that are behind run
-        (_number_and_fold; _rekey_titles; _refold_search_text), then the node records all three (last:
-        an interrupted upgrade runs its steps again)."""
+        (_number_and_fold and _issue_missing_citation_keys; _rekey_titles; _refold_search_text), then
+        the node records all three (last: an interrupted upgrade runs its steps again)."""
         from ingest.normalize import title_key_rule
 
         rows = self._read(cypher.UPGRADE_STATE)
@@ -423,6 +435,7 @@ class Neo4jStore(GraphStore):
             return
         if version != _DATA_VERSION:
             self._number_and_fold()
+            self._issue_missing_citation_keys()
         if rule != current_rule:
             self._rekey_titles()
         if fold != current_fold:
@@ -526,6 +539,50 @@ class Neo4jStore(GraphStore):
         while self._execute(True, fold_batch) == _UPGRADE_BATCH:
             pass
 
+    def _issue_missing_citation_keys(self) -> None:
+        """Issue a citation key to every paper without one (written before keys were stored), oldest first
+        (first_seen, then id: the order and suffixes of the full BibTeX export of before, so the keys a
+        user's .bib file holds from it stay theirs), _UPGRADE_BATCH papers per transaction; a paper with
+        authors gets its key pinned. The embedded store's _issue_missing_citation_keys."""
+        def key_batch(tx: ManagedTransaction) -> int:
+            papers = [_paper(r["paper"]) for r in tx.run(cypher.UNKEYED_PAPERS, {"batch": _UPGRADE_BATCH})]
+            if papers:
+                wanted = [(p.id, citation_key_base(p)) for p in papers]
+                taken = {r["key"] for r in tx.run(cypher.CITATION_KEYS_TAKEN,
+                                                  {"bases": list(dict.fromkeys(b for _, b in wanted))})}
+                issued = issue_citation_keys(wanted, taken)
+                rows = [{"paper_id": p.id, "key": issued[p.id], "pinned": has_authors(p.authors)}
+                        for p in papers]
+                tx.run(cypher.RECORD_CITATION_KEYS, {"rows": rows}).consume()
+                tx.run(cypher.SET_CITATION_KEYS, {"rows": rows}).consume()
+            return len(papers)
+
+        while self._execute(True, key_batch) == _UPGRADE_BATCH:
+            pass
+
+    @staticmethod
+    def _citation_keys(tx: ManagedTransaction, changed: list[Prepared]) -> dict[str, tuple[str, bool]]:
+        """{paper id: (citation key, pinned)} for the papers about to be written (kg.store's rules), the
+        keys issued now recorded as taken; the embedded store's _citation_keys."""
+        bundles = [b for b, _, _ in changed]
+        ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
+        held = {r["id"]: (r["citation_key"], bool(r["pinned"]))
+                for r in tx.run(cypher.CITATION_KEYS_HELD, {"ids": ids})}
+        unstored = [b.paper.id for b in bundles if b.paper.id not in held]
+        former = ({r["id"]: r["key"] for r in tx.run(cypher.CITATION_KEYS_FORMER, {"ids": unstored})}
+                  if unstored else {})
+        kept, wanted = plan_citation_keys(bundles, held, former)
+        keys = {pid: (key, pinned) for pid, (key, pinned) in kept.items() if key}
+        if wanted:
+            taken = {r["key"] for r in tx.run(cypher.CITATION_KEYS_TAKEN,
+                                              {"bases": list(dict.fromkeys(b for _, b in wanted))})}
+            issued = issue_citation_keys(wanted, taken)
+            tx.run(cypher.RECORD_CITATION_KEYS,
+                   {"rows": [{"key": key, "paper_id": pid} for pid, key in issued.items()]}).consume()
+            authored = {b.paper.id: has_authors(b.paper.authors) for b in bundles}
+            keys.update((pid, (key, authored[pid])) for pid, key in issued.items())
+        return keys
+
     def _check_index_definitions(self, rows: list[dict[str, Any]]) -> None:
         """StoreError naming each index of ours that exists with other settings than init_schema
         gives it: CREATE ... IF NOT EXISTS keeps an existing index of that name as it is (an
@@ -626,7 +683,8 @@ class Neo4jStore(GraphStore):
             if unchanged:
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
             if changed:
-                self._write_changed(tx, changed, now, last - len(changed) + 1)
+                keys = self._citation_keys(tx, changed)
+                self._write_changed(tx, changed, now, last - len(changed) + 1, keys)
             if aliases:
                 tx.run(cypher.RECORD_MERGED_PAPER_ALIASES, {"rows": aliases}).consume()
             replaced = [{"old_id": old, "paper_id": b.paper.id} for b in bundles for old in b.replaces]
@@ -635,6 +693,7 @@ class Neo4jStore(GraphStore):
                 for row in tx.run(cypher.CARRY_FIRST_SEEN, {"rows": replaced}):
                     result[row["id"]] = "updated"
                 tx.run(cypher.RECORD_PAPER_ALIASES, {"rows": replaced}).consume()
+                tx.run(cypher.MOVE_CITATION_KEYS, {"rows": replaced}).consume()
                 tx.run(cypher.DELETE_PAPERS, {"ids": [r["old_id"] for r in replaced]}).consume()
             return result
 
@@ -642,7 +701,8 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _write_changed(
-        tx: ManagedTransaction, changed: list[Prepared], now: str, first_seq: int
+        tx: ManagedTransaction, changed: list[Prepared], now: str, first_seq: int,
+        keys: dict[str, tuple[str, bool]],
     ) -> None:
         """Replace the changed papers' properties and outgoing edges (inside the caller's transaction);
         a paper created here is numbered first_seq + its place in `changed`."""
@@ -672,6 +732,7 @@ class Neo4jStore(GraphStore):
                 "embedding": None if vector is None else vector.tolist(),
                 "embedding_model": p.embedding_model, "content_hash": p.content_hash,
                 "extraction_hash": p.extraction_hash, "bundle_hash": fp,
+                "citation_key": keys[pid][0], "citation_key_pinned": keys[pid][1],
             }})
             authors += [{"paper_id": pid, "key": key, "name": name, "position": position}
                         for position, key, name in paper_authors(p)]
@@ -1083,8 +1144,8 @@ class Neo4jStore(GraphStore):
         if not rows:
             raise ValueError(f"unknown ingest run {run_id!r}")
 
-    def runs(self, source: str | None = None, limit: int = 50) -> list[IngestRun]:
-        """Recent runs, newest first."""
+    def runs(self, source: str | None = None, limit: int = 50, status: str | None = None) -> list[IngestRun]:
+        """Recent runs (of a source, with a status), newest first."""
         return [
             IngestRun(id=r["id"], source=r["source"], started=r["started"], finished=r["finished"],
                       status=r["status"], counts=json.loads(r["counts"] or "{}"), watermark=r["watermark"],

@@ -80,6 +80,100 @@ def alias_rows(bundles: Sequence[PaperBundle]) -> list[dict[str, str]]:
     return [{"old_id": alias, "paper_id": paper_id} for alias, paper_id in rows.items()]
 
 
+# -- citation keys ------------------------------------------------------------------------------
+# A paper's BibTeX citation key is issued by the store when the paper is first written: its base
+# (api.bibtex.key_base: first author's family name, year, first title word) or, when an earlier paper
+# was issued that, the base with the first free suffix a, b, ..., z, aa, ... Every key ever issued stays
+# reserved (a registry of keys, kept when its paper is merged into another or deleted), so no two papers
+# ever share one and a key a document cites never comes to name another paper. Once the paper has
+# authors its key is pinned: a retitle, a new author order or a venue never changes it. A paper without
+# authors (a list-only page) holds a provisional key, replaced once, when its authors first arrive.
+
+
+def key_suffix(n: int) -> str:
+    """The n-th key suffix (from 1): a, b, ..., z, aa, ab, ..."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
+def citation_key_base(paper: Paper) -> str:
+    """The key the paper would have with no earlier paper holding it (api.bibtex.key_base)."""
+    # The rule lives with the BibTeX writer (its author-name and publishing-host rules); imported only
+    # when a write issues keys, so reads never load it.
+    from api.bibtex import key_base
+
+    return key_base(paper)
+
+
+def has_authors(authors: Sequence[str]) -> bool:
+    """Whether an author list names anyone (blank names are no author)."""
+    return any(isinstance(a, str) and a.strip() for a in authors)
+
+
+def _derived_from(key: str, base: str) -> bool:
+    """Whether `key` is `base` or `base` with a key suffix (a, b, ..., aa, ...)."""
+    rest = key[len(base):] if key.startswith(base) else None
+    return rest is not None and (not rest or (rest.isascii() and rest.isalpha() and rest.islower()))
+
+
+# What a store holds of a paper's key: (key or None when it has none, pinned).
+HeldKey = tuple[str | None, bool]
+
+
+def plan_citation_keys(
+    bundles: Sequence[PaperBundle], held: dict[str, HeldKey], former: dict[str, str] | None = None,
+) -> tuple[dict[str, HeldKey], list[tuple[str, str]]]:
+    """For papers about to be written, ({paper id: (key, pinned)} of those keeping a key, [(paper id,
+    base)] of those to issue one, in batch order). `held`: the stored keys of the batch's papers and of
+    the papers they replace (PaperBundle.replaces), by id; `former`: a key issued before to a paper id
+    no stored paper has now (removed, say by a prune), by id. A paper keeps its own key; a paper
+    replacing stored ones (a slug by its arXiv id) takes theirs (a pinned one first, then the first
+    keyed); a paper stored again under an id that had a key gets it back. A kept key is pinned when it
+    was or the paper now has authors. A provisional key (never pinned) is replaced once the paper has
+    authors, unless it is already its base's."""
+    kept: dict[str, HeldKey] = {}
+    wanted: list[tuple[str, str]] = []
+    for b in bundles:
+        p = b.paper
+        authored = has_authors(p.authors)
+        own = held.get(p.id, (None, False))
+        replaced = [held[o] for o in b.replaces if held.get(o, (None, False))[0]]
+        key, pinned = own if own[0] else next((h for h in replaced if h[1]), replaced[0] if replaced else own)
+        if not key and (former or {}).get(p.id):
+            key, pinned = (former or {})[p.id], authored
+        if key and (pinned or not authored):
+            kept[p.id] = (key, pinned)
+            continue
+        base = citation_key_base(p)
+        if key and _derived_from(key, base):
+            kept[p.id] = (key, True)
+        else:
+            wanted.append((p.id, base))
+    return kept, wanted
+
+
+def issue_citation_keys(wanted: Sequence[tuple[str, str]], taken: set[str]) -> dict[str, str]:
+    """{paper id: key} for each (paper id, base) of `wanted`, in order: the base, else the base with the
+    first suffix no key of `taken` (every issued key starting with those bases) has; each added to it."""
+    issued: dict[str, str] = {}
+    # The suffix each base was last given here: those before it are taken (taken only grows), so many
+    # papers sharing a base cost one try each, not one per earlier paper.
+    tried: dict[str, int] = {}
+    for paper_id, base in wanted:
+        n = tried.get(base, 0)
+        key = base + key_suffix(n)
+        while key in taken:
+            n += 1
+            key = base + key_suffix(n)
+        tried[base] = n
+        taken.add(key)
+        issued[paper_id] = key
+    return issued
+
+
 class GraphStore(abc.ABC):
     """Domain operations on the paper graph. Every backend passes tests/kg/test_store_contract.py."""
 
@@ -123,6 +217,8 @@ class GraphStore(abc.ABC):
         A bundle's `aliases` are written in the same transaction: each then leads to the paper
         (successor_of; an alias another paper claims later leads to that one), except one that is
         the id of a stored paper or of a paper of the batch. Aliases leave the status as it is.
+        Each paper written holds a citation key (Paper.citation_key; the bundle's own is ignored): kept,
+        taken over from a paper it replaces, or issued now (plan_citation_keys, issue_citation_keys).
         Returns {paper id: "new"|"updated"|"unchanged"} where unchanged means every stored
         property and edge was already equal.
         """

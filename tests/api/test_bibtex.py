@@ -12,11 +12,15 @@ from kg.entities import Paper
 
 
 @pytest.mark.parametrize(("venue", "head", "venue_line", "year"), [
-    ("ICLR 2023", "@inproceedings{", "booktitle = {ICLR 2023}", 2023),
-    ("NeurIPS 2023 (oral)", "@inproceedings{", "booktitle = {NeurIPS 2023}", 2023),
-    ("Findings of ACL 2024 (unconfirmed)", "@inproceedings{", "booktitle = {Findings of ACL 2024}", 2024),
+    ("ICLR 2023", "@inproceedings{",
+     "booktitle = {International Conference on Learning Representations (ICLR 2023)}", 2023),
+    ("NeurIPS 2023 (oral)", "@inproceedings{",
+     "booktitle = {Advances in Neural Information Processing Systems (NeurIPS 2023)}", 2023),
+    ("Findings of ACL 2024 (unconfirmed)", "@inproceedings{",
+     "booktitle = {Findings of the Association for Computational Linguistics: ACL 2024}", 2024),
     ("TMLR 2024", "@article{", "journal = {Transactions on Machine Learning Research}", 2024),
-    ("ICLR'24", "@inproceedings{", "booktitle = {ICLR 2024}", 2024),  # the list's venue tag
+    ("ICLR'24", "@inproceedings{",  # the list's venue tag
+     "booktitle = {International Conference on Learning Representations (ICLR 2024)}", 2024),
     ("TMLR'23", "@article{", "journal = {Transactions on Machine Learning Research}", 2023),
     # Not a recognised venue: the paper's own year stays.
     ("Transformer Circuits Thread (Anthropic)", "@misc{", "note = {Transformer Circuits Thread (Anthropic)}",
@@ -43,9 +47,12 @@ def test_no_venue_is_a_misc_without_a_note() -> None:
 # Seed papers submitted to arXiv the year before their venue: (id, key, booktitle, venue year). The key
 # has the arXiv year (it was the venue's before, and changed when the venue arrived).
 SEED_VENUE_YEARS = [
-    ("2012.14913", "geva2020transformer", "EMNLP 2021", 2021),  # arXiv 2020-12
-    ("2309.08600", "cunningham2023sparse", "ICLR 2024", 2024),  # arXiv 2023
-    ("2212.09095", "bansal2022rethinking", "ACL 2023", 2023),  # arXiv 2022-12
+    ("2012.14913", "geva2020transformer",  # arXiv 2020-12
+     "Conference on Empirical Methods in Natural Language Processing (EMNLP 2021)", 2021),
+    ("2309.08600", "cunningham2023sparse",  # arXiv 2023
+     "International Conference on Learning Representations (ICLR 2024)", 2024),
+    ("2212.09095", "bansal2022rethinking",  # arXiv 2022-12
+     "Annual Meeting of the Association for Computational Linguistics (ACL 2023)", 2023),
 ]
 
 
@@ -80,9 +87,13 @@ def _read_braced(text: str, start: int) -> int:
     raise ValueError(f"unclosed group from {start}: {text[start:start + 60]!r}")
 
 
+_MONTH_MACRO = re.compile(r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b")
+
+
 def parse_bib(text: str) -> list[tuple[str, str, dict[str, str]]]:
     """(type, key, fields) of each `@type{key, name = {value}, ...}` entry in text; every field
-    value must be one brace-balanced group and the entry must close right after the last field."""
+    value must be one brace-balanced group (or a month macro, `month = nov`) and the entry must close right
+    after the last field."""
     entries = []
     pos = 0
     while (at := text.find("@", pos)) != -1:
@@ -94,8 +105,12 @@ def parse_bib(text: str) -> list[tuple[str, str, dict[str, str]]]:
         while True:
             field = re.compile(r"\s*(\w+)\s*=\s*").match(text, pos)
             assert field, text[pos:pos + 80]
-            end = _read_braced(text, field.end())
-            value = text[field.end() + 1:end - 1]
+            if macro := _MONTH_MACRO.match(text, field.end()):
+                assert field.group(1) == "month", field.group(1)
+                end, value = macro.end(), macro.group(1)
+            else:
+                end = _read_braced(text, field.end())
+                value = text[field.end() + 1:end - 1]
             assert field.group(1) not in fields
             fields[field.group(1)] = value
             sep = re.compile(r"\s*([,}])").match(text, end)
@@ -204,18 +219,19 @@ def test_author_names_keep_their_parts(name: str, rendered: str, key_name: str) 
     ("EMNLP 2023 BlackboxNLP Workshop", "EMNLP 2023 BlackboxNLP Workshop", 2023),
     ("ICML'24 MI Workshop (spotlight)", "ICML 2024 MI Workshop", 2024),
     ("NeurIPS 2023 Workshop on R&D", r"NeurIPS 2023 Workshop on R\&D", 2023),
-    ("ACL'24 Findings", "Findings of ACL 2024", 2024),
-    ("EMNLP 2023 (Findings)", "Findings of EMNLP 2023", 2023),
-    ("Findings of EMNLP 2023", "Findings of EMNLP 2023", 2023),
+    ("ACL'24 Findings", "Findings of the Association for Computational Linguistics: ACL 2024", 2024),
+    ("EMNLP 2023 (Findings)", "Findings of the Association for Computational Linguistics: EMNLP 2023", 2023),
+    ("Findings of EMNLP 2023", "Findings of the Association for Computational Linguistics: EMNLP 2023", 2023),
     # A workshop named in a remark is the workshop, not the main conference; other remarks go.
     ("EMNLP 2023 (BlackboxNLP Workshop)", "EMNLP 2023 BlackboxNLP Workshop", 2023),
     ("ICML 2024 (Workshop on MI) (oral)", "ICML 2024 Workshop on MI", 2024),
     ("ICML'24 (oral) (MI Workshop)", "ICML 2024 MI Workshop", 2024),
-    ("NeurIPS 2023 (oral)", "NeurIPS 2023", 2023),
+    ("NeurIPS 2023 (oral)", "Advances in Neural Information Processing Systems (NeurIPS 2023)", 2023),
     # A named track keeps its name as a workshop does; the main track is the conference.
     ("ICLR 2024 Tiny Papers Track", "ICLR 2024 Tiny Papers Track", 2024),
     ("NeurIPS 2023 (Datasets and Benchmarks Track)", "NeurIPS 2023 Datasets and Benchmarks Track", 2023),
-    ("IJCAI 2023 (Main Track)", "IJCAI 2023", 2023),
+    ("IJCAI 2023 (Main Track)", "International Joint Conference on Artificial Intelligence (IJCAI 2023)",
+     2023),
 ])
 def test_workshops_and_findings_keep_their_name(venue: str, booktitle: str, year: int) -> None:
     paper = Paper(id="p", title="T", year=2022, venue=venue, authors=["Kevin Wang"])
@@ -363,8 +379,10 @@ def test_escape_is_unchanged_for_ascii() -> None:
      "arXiv:2301.00001"),
     # Not on arXiv, or at a venue (the booktitle/journal says where): none.
     (Paper(id="p", title="T", year=2022, url="https://example.org/post"), None),
-    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="ICLR 2023"), None),
-    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="TMLR 2024"), None),
+    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="ICLR 2023", authors=["Wang"]),
+     None),
+    (Paper(id="2211.00593", arxiv_id="2211.00593", title="T", year=2022, venue="TMLR 2024", authors=["Wang"]),
+     None),
 ])
 def test_arxiv_misc_entries_have_howpublished(paper: Paper, howpublished: str | None) -> None:
     fields = parse_bib(to_bibtex(paper))[0][2]

@@ -40,8 +40,9 @@ def test_a_venue_arriving_never_changes_the_key() -> None:
     assert (kind, key, fields["year"]) == ("misc", "wang2022interpretability", "2022")
     published = replace(IOI, venue="ICLR 2023")
     ((kind, key, fields),) = parse_bib(to_bibtex(published))
-    assert (kind, key, fields["year"], fields["booktitle"]) == ("inproceedings", "wang2022interpretability",
-                                                                "2023", "ICLR 2023")
+    assert (kind, key, fields["year"], fields["booktitle"]) == (
+        "inproceedings", "wang2022interpretability", "2023",
+        "International Conference on Learning Representations (ICLR 2023)")
     assert citation_key(published) == citation_key(IOI)
 
 

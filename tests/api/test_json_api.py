@@ -477,7 +477,8 @@ def test_bibtex(client: FlaskClient) -> None:
     text = response.get_data(as_text=True)
     # ICLR 2023, arXiv 2022: the key keeps the paper's own year, so a venue arriving never changes it.
     assert text.startswith("@inproceedings{wang2022interpretability,")
-    assert "booktitle = {ICLR 2023}" in text and "note =" not in text
+    assert "booktitle = {International Conference on Learning Representations (ICLR 2023)}" in text
+    assert "note =" not in text
     assert "eprint = {2211.00593}" in text and "archivePrefix = {arXiv}" in text
     assert "author = {Kevin Wang and Alexandre Variengien" in text
     assert text.count("{") == text.count("}")

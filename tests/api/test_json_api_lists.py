@@ -26,7 +26,9 @@ TITLES = {SLUG: "A Mathematical Framework for Transformer Circuits", "other-pape
 @pytest.fixture(scope="module")
 def moved_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
     """Four papers (two whose citation keys clash: same first author, year and first title word); then
-    the slug's paper comes back under its arXiv id and replaces it (a records import)."""
+    the slug's paper comes back under its arXiv id and replaces it (a records import), keeping the
+    citation key the slug's paper was issued (lovelace2021mathematical: a key never changes once issued
+    to a paper with authors, kg.store)."""
     store = taxonomy_store(tmp_path_factory.mktemp("lists") / "paperkg.sqlite3")
     emb = HashEmbedder()
     store.upsert_papers([PaperBundle(paper=Paper(id=i, title=t, authors=["Ada Lovelace"], year=2021,
@@ -55,7 +57,7 @@ def keys(bib: str) -> list[str]:
     return re.findall(r"^@\w+\{([^,]+),", bib, flags=re.MULTILINE)
 
 
-EXPECTED_BIBTEX = """@misc{elhage2021mathematical,
+EXPECTED_BIBTEX = """@misc{lovelace2021mathematical,
   title = {{A Mathematical Framework for Transformer Circuits}},
   author = {Nelson Elhage},
   howpublished = {arXiv:2112.99999},

@@ -380,6 +380,7 @@ class _RecordingTx:
             # One node an older paperkg wrote of each kind (a batch smaller than a full one is the last).
             cypher.UNNUMBERED_PAPERS: [{"id": "old-paper"}],
             cypher.UNNUMBERED_RUNS: [{"id": "old-run"}],
+            cypher.UNKEYED_PAPERS: [{"paper": {"id": "old-paper", "title": "Naïve", "authors": ["Ann Qa"]}}],
             cypher.UNFOLDED_PAPERS: [{"id": "old-paper", "title": "Naïve", "abstract": None,
                                       "authors": None}],
             # A paper whose title key an older title-key rule gave.
@@ -1855,3 +1856,60 @@ def test_tag_evidence_reads_as_the_embedded_store_does(
     sent.clear()
     assert store.tag_evidence([], nodes) == {} and store.tag_evidence(["p1"], []) == {}
     assert sent == []
+
+
+class _KeyedTx(_RecordingTx):
+    """A _RecordingTx that keeps the issued citation keys (CitationKey nodes) and the papers' keys as the
+    key statements would, so upserts in a row see what the earlier ones issued."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]], hashes: dict[str, str],
+                 issued: dict[str, str], held: dict[str, tuple[str, bool]]) -> None:
+        super().__init__(calls, hashes)
+        self.issued, self.held = issued, held
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+        params = dict(parameters or {})
+        if query == cypher.CITATION_KEYS_HELD:
+            self.calls.append((query, params))
+            return _Result([{"id": i, "citation_key": self.held[i][0], "pinned": self.held[i][1]}
+                            for i in params["ids"] if i in self.held])
+        if query == cypher.CITATION_KEYS_TAKEN:
+            self.calls.append((query, params))
+            return _Result([{"key": k} for k in self.issued if any(k.startswith(b) for b in params["bases"])])
+        if query == cypher.RECORD_CITATION_KEYS:
+            self.issued.update((r["key"], r["paper_id"]) for r in params["rows"])
+        if query == cypher.MERGE_PAPERS:
+            self.held.update((r["id"], (r["props"]["citation_key"], r["props"]["citation_key_pinned"]))
+                             for r in params["rows"])
+        return super().run(query, params)
+
+
+def test_upserts_write_the_citation_keys_the_store_issues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each written paper's properties carry its key (kept, or issued past every key taken, in batch
+    order) and whether it is pinned; issued keys are recorded as taken, and a replaced paper's move on."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    hashes: dict[str, str] = {}
+    issued: dict[str, str] = {"nanda2023progress": "gone-paper"}  # issued once to a paper deleted since
+    held: dict[str, tuple[str, bool]] = {}
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(_KeyedTx(calls, hashes, issued, held)))
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+
+    def paper(pid: str, title: str, *authors: str) -> PaperBundle:
+        return PaperBundle(Paper(id=pid, title=title, authors=list(authors), year=2023))
+
+    store.upsert_papers([paper("n1", "Progress one", "Neel Nanda"), paper("page", "Progress page")])
+    store.upsert_papers([paper("n1", "Another title", "Chris Olah", "Neel Nanda"),
+                         paper("n2", "Progress two", "Neel Nanda")])
+    written = [r["props"] for q, p in calls if q == cypher.MERGE_PAPERS for r in p["rows"]]
+    assert [(w["citation_key"], w["citation_key_pinned"]) for w in written] == [
+        ("nanda2023progressa", True), ("2023progress", False),
+        ("nanda2023progressa", True), ("nanda2023progressb", True)]
+    assert issued == {"nanda2023progress": "gone-paper", "nanda2023progressa": "n1",
+                      "2023progress": "page", "nanda2023progressb": "n2"}
+    merged = paper("n3", "Progress three", "Neel Nanda")
+    merged.replaces = ["n2"]
+    store.upsert_papers([merged])
+    assert held["n3"] == ("nanda2023progressb", True)
+    assert [p["rows"] for q, p in calls if q == cypher.MOVE_CITATION_KEYS] == [
+        [{"old_id": "n2", "paper_id": "n3"}]]

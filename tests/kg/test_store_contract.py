@@ -2010,3 +2010,146 @@ def test_tag_evidence_reads_extracted_evidence_of_the_papers_and_nodes_asked_for
                                      techniques=[TechniqueUse("activation_patching", "list", evidence="x")])])
     store.delete_paper("e1")
     assert store.tag_evidence(["e1", "e2", "e3"], every) == {}
+
+
+# -- citation keys (kg.store: issued at the first write, unique in the store, pinned once authored) ----
+_CIRCUITS = "https://transformer-circuits.pub/2024"
+
+
+def _page(pid: str, title: str, *authors: str) -> PaperBundle:
+    """A transformer-circuits.pub page of 2024 (list-only: no authors unless given)."""
+    b = bundle(pid, title, year=2024, authors=authors, sources=("list",))
+    b.paper = dataclasses.replace(b.paper, arxiv_id=None, url=f"{_CIRCUITS}/{pid}/")
+    return b
+
+
+def _cite_keys(store: GraphStore) -> dict[str, str | None]:
+    return {p.id: p.citation_key for p in store.get_papers(store.paper_ids())}
+
+
+def test_citation_keys_are_unique_in_the_store_in_the_order_papers_are_stored(store: GraphStore) -> None:
+    """The first paper to claim a key keeps it bare; later ones get a, b, ... in the order they are
+    stored (batch order within one write), whichever papers a later read or export asks for."""
+    nanda = ("Neel Nanda", "Lawrence Chan")
+    store.upsert_papers([bundle("n1", "Progress measures for grokking", authors=nanda),
+                         _page("scaling-monosemanticity", "Scaling Monosemanticity")])
+    store.upsert_papers([bundle("n2", "Progress in circuit discovery", authors=nanda),
+                         bundle("n3", "Progress on superposition", authors=nanda[:1]),
+                         _page("dictionary-scaling", "Scaling Laws for Dictionary Learning")])
+    expected = {"n1": "nanda2023progress", "scaling-monosemanticity": "anthropic2024scaling",
+                "n2": "nanda2023progressa", "n3": "nanda2023progressb",
+                "dictionary-scaling": "anthropic2024scalinga"}
+    assert _cite_keys(store) == expected
+    detail = store.get_paper("n3")
+    assert detail is not None and detail.paper.citation_key == "nanda2023progressb"
+    assert {p.id: p.citation_key for p in store.new_papers("2000-01-01")} == expected
+    # Written again (changed or not), each keeps its key; a bundle's own citation_key is not the store's.
+    n2 = bundle("n2", "Progress in circuit discovery", authors=nanda, abstract="Changed.")
+    n2.paper.citation_key = "chosen2023bythecaller"
+    assert store.upsert_papers([n2, bundle("n1", "Progress measures for grokking", authors=nanda)]) == {
+        "n2": "updated", "n1": "unchanged"}
+    assert _cite_keys(store) == expected
+
+
+def test_a_key_stays_when_the_paper_is_retitled_reordered_or_published(store: GraphStore) -> None:
+    """arXiv v1 "Tracing ...", v3 "Sparse ...", v4 with another first author, then a venue: one key. A
+    paper without authors holds a provisional key until its authors first arrive, then one of theirs,
+    kept from then on; neither key is ever given to another paper."""
+    qa = ("Ann Qa", "Tom Tester")
+    store.upsert_papers([bundle("2611.00001", "Tracing features", authors=qa, year=2026)])
+    store.upsert_papers([bundle("2611.00001", "Sparse feature circuits", authors=qa, year=2026)])
+    reordered = bundle("2611.00001", "Sparse feature circuits", authors=("Tom Tester", "Ann Qa"), year=2026)
+    store.upsert_papers([reordered])
+    reordered.paper.venue = "ICLR 2027"
+    store.upsert_papers([reordered])
+    assert _cite_keys(store) == {"2611.00001": "qa2026tracing"}
+    store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity"),
+                         _page("dictionary-scaling", "Scaling Laws for Dictionary Learning")])
+    assert _cite_keys(store)["scaling-monosemanticity"] == "anthropic2024scaling"
+    store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity", "Adly Templeton",
+                               "Tom Conerly")])
+    store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity: Extracting Features",
+                               "Tom Conerly", "Adly Templeton")])
+    store.upsert_papers([_page("scaling-dictionaries", "Scaling Dictionaries")])
+    assert _cite_keys(store) == {
+        "2611.00001": "qa2026tracing", "scaling-monosemanticity": "templeton2024scaling",
+        "dictionary-scaling": "anthropic2024scalinga",
+        # anthropic2024scaling was issued (to the page before its authors came): taken for good.
+        "scaling-dictionaries": "anthropic2024scalingb"}
+
+
+def test_a_merged_or_deleted_paper_keeps_its_key_taken(store: GraphStore) -> None:
+    """A paper replacing a stored one (a slug by its arXiv id) takes over its key; of two stored papers
+    merged, the surviving one keeps its own and the other's stays taken, as a deleted paper's does."""
+    authors = ("Ann Qa",)
+    store.upsert_papers([bundle("tracing-slug", "Tracing features", authors=authors, year=2026)])
+    arxiv = bundle("2611.00001", "Tracing features in language models", authors=("Bob Other",), year=2026)
+    arxiv.replaces = ["tracing-slug"]
+    store.upsert_papers([arxiv])
+    assert _cite_keys(store) == {"2611.00001": "qa2026tracing"}
+    store.upsert_papers([bundle("m1", "Progress one", authors=("Neel Nanda",)),
+                         bundle("m2", "Progress two", authors=("Neel Nanda",))])
+    survivor = bundle("m1", "Progress one", authors=("Neel Nanda",), abstract="Merged.")
+    survivor.replaces = ["m2"]
+    survivor.aliases = ["record-7"]
+    store.upsert_papers([survivor])
+    store.upsert_papers([bundle("m3", "Progress three", authors=("Neel Nanda",))])
+    assert store.delete_paper("m3")
+    store.upsert_papers([bundle("m4", "Progress four", authors=("Neel Nanda",)),
+                         bundle("2611.00002", "Tracing again", authors=authors, year=2026)])
+    assert _cite_keys(store) == {"2611.00001": "qa2026tracing", "m1": "nanda2023progress",
+                                 "m4": "nanda2023progressc", "2611.00002": "qa2026tracinga"}
+
+
+def _strip_citation_keys(store: GraphStore, backend: str, papers: list[tuple[str, str, str]]) -> None:
+    """`papers` (id, title, first_seen; by Neel Nanda, 2023) as a paperkg without citation keys left
+    them: the embedded file without the columns, index and table; Neo4j nodes without the properties
+    and key nodes, and no record of the upgrade."""
+    if backend == "neo4j":
+        from kg.neo4j_store import Neo4jStore
+
+        assert isinstance(store, Neo4jStore)
+        store._write("UNWIND $rows AS row CREATE (p:Paper) SET p = row",
+                     rows=[{"id": pid, "title": title, "authors": ["Neel Nanda"],
+                            "authors_text": "Neel Nanda", "first_seen": seen, "last_seen": seen,
+                            "year": 2023, "sources": ["arxiv"], "item_type": "paper"}
+                           for pid, title, seen in papers])
+        store._write("MATCH (c:Counter {name: 'upgrade'}) DELETE c")
+        return
+    import sqlite3
+
+    assert isinstance(store, EmbeddedStore)
+    store.upsert_papers([bundle(pid, title, authors=("Neel Nanda",)) for pid, title, _ in papers])
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.executemany("UPDATE papers SET first_seen = ?, last_seen = ? WHERE id = ?",
+                         [(seen, seen, pid) for pid, _, seen in papers])
+        conn.executescript("DROP INDEX papers_citation_key; ALTER TABLE papers DROP COLUMN citation_key; "
+                           "ALTER TABLE papers DROP COLUMN citation_key_pinned; DROP TABLE citation_keys;")
+
+
+def test_init_schema_issues_keys_as_a_full_export_gave_them(store: GraphStore, backend: str) -> None:
+    """Papers an older paperkg stored get their keys from init_schema (run twice: idempotent) in the
+    order and with the suffixes its full BibTeX export gave them: first_seen, then id (not the order they
+    were written in); pinned, and taken, from then on."""
+    _strip_citation_keys(store, backend, [("z1", "Progress three", "2026-01-02T00:00:00.000000+00:00"),
+                                          ("a9", "Progress two", "2026-01-02T00:00:00.000000+00:00"),
+                                          ("m5", "Progress one", "2026-01-01T00:00:00.000000+00:00")])
+    store.init_schema()
+    store.init_schema()
+    expected = {"z1": "nanda2023progressb", "a9": "nanda2023progressa", "m5": "nanda2023progress"}
+    assert _cite_keys(store) == expected
+    store.upsert_papers([bundle("m5", "Retitled one", authors=("Someone Else", "Neel Nanda")),
+                         bundle("new", "Progress four", authors=("Neel Nanda",))])
+    assert _cite_keys(store) == {**expected, "new": "nanda2023progressc"}
+
+
+def test_a_paper_stored_again_after_its_removal_gets_its_key_back(store: GraphStore) -> None:
+    """A paper a prune removed and a later ingest brings back (the same id) has the key it had: its
+    \\cite works again, and no other paper took the key meanwhile."""
+    store.upsert_papers([bundle("n1", "Progress one", authors=("Neel Nanda",)),
+                         bundle("n2", "Progress two", authors=("Neel Nanda",))])
+    assert store.delete_paper("n1")
+    store.upsert_papers([bundle("n3", "Progress three", authors=("Neel Nanda",))])
+    store.upsert_papers([bundle("n1", "Progress one, retitled", authors=("Ann Qa", "Neel Nanda"))])
+    assert _cite_keys(store) == {"n2": "nanda2023progressa", "n3": "nanda2023progressb",
+                                 "n1": "nanda2023progress"}
