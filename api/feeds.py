@@ -224,9 +224,9 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
                techniques: Mapping[str, Sequence[tuple[str, str]]] | None = None,
                feed_id: str = FEED_ID, title: str = FEED_TITLE) -> bytes:
     """Serialise papers as an Atom 1.0 feed document (UTF-8 bytes); `page_url(paper id)` is a paper's
-    page on this site, the link of entries with no usable URL of their own; `techniques` each paper's
-    techniques as (taxonomy id, name), written as categories; `feed_id` and `title` the feed's (a
-    filtered feed's own: see new_feed_id and new_feed_title)."""
+    page on this site: the `related` link of each entry (its `alternate`, when the paper has no usable URL
+    of its own); `techniques` each paper's techniques as (taxonomy id, name), written as categories;
+    `feed_id` and `title` the feed's (a filtered feed's own: see new_feed_id and new_feed_title)."""
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -258,6 +258,12 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
         link = entry_link(paper, page_url)
         if link:
             sub(entry, "link", rel="alternate", href=_clean(iri_safe(link)))
+        # The paper's page here (its techniques, findings, related papers) as `related` (RFC 4287 4.2.7.2):
+        # the alternate stays the paper itself, what readers open; two alternates of one type are invalid,
+        # and `via` would name the page the entry's text came from, which is arXiv's or the list's.
+        own = page_url(paper.id) if page_url is not None else None
+        if own and own != link:
+            sub(entry, "link", rel="related", href=_clean(iri_safe(own)), type="text/html")
         if paper.abstract:
             sub(entry, "summary", display_text(paper.abstract), type="text")
         if withdrawn:
@@ -284,9 +290,10 @@ def new_atom() -> Response:
     techniques = {d["id"]: [(t["id"], t["label"]) for t in d["techniques"]]
                   for d in new_paper_dicts(store, papers)}
     has_web = "web.home" in current_app.view_functions
-    site_url = url_for("web.home", _external=True) if has_web else request.host_url
-    if has_web and technique_ids:  # the page showing what the feed holds: the New page so filtered
-        site_url = url_for("web.new", technique=technique_ids, _external=True)
+    site_url = request.host_url
+    if has_web:  # the page showing what the feed holds: the New page, from the feed's date, so filtered
+        given_since = request.args.get("since")
+        site_url = url_for("web.new", since=given_since, technique=technique_ids or None, _external=True)
 
     def page_url(paper_id: str) -> str:
         """The paper's page on this site, absolute (feed readers resolve nothing)."""

@@ -164,11 +164,26 @@ def choice_arg(name: str, default: str, choices: tuple[str, ...], *, args: Args 
 
 
 def optional_choice_arg(name: str, choices: tuple[str, ...], *, args: Args | None = None) -> str | None:
-    """One of a fixed set of values; absent: None (an empty value is a value, and refused)."""
+    """One of a fixed set of values, in any case (`Keyword` is keyword); absent: None (an empty value is a
+    value, and refused)."""
     value = _args(args).get(name)
-    if value is not None and value not in choices:
+    if value is None:
+        return None
+    chosen = choice_of(value, choices)
+    if chosen is None:
         raise ParameterError(name, f"must be one of {', '.join(choices)}")
-    return value
+    return chosen
+
+
+def choice_of(value: str, choices: Iterable[str]) -> str | None:
+    """The choice `value` names, read without regard to case (the pages label a source "arXiv", a mode
+    "Keyword"), as the choice is spelt; None when it names none. Exact first, so choices differing only
+    in case (none do) would stay apart."""
+    listed = tuple(choices)
+    if value in listed:
+        return value
+    folded = [c for c in listed if c.casefold() == value.casefold()]
+    return folded[0] if len(folded) == 1 else None
 
 
 def bool_arg(name: str, default: bool, *, args: Args | None = None) -> bool:
@@ -362,10 +377,13 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
         check_filter_ids(taxonomy, name, ids)
     if sections:  # listing the sections costs a query, so only when the filter is used
         _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
-    sources = list_arg("source", args=args)
-    for s in sources:
-        if s not in SOURCES:
+    sources = []
+    for given in list_arg("source", args=args):
+        source = choice_of(given, SOURCES)
+        if source is None:
             raise ParameterError("source", f"must be one of {', '.join(SOURCES)}")
+        sources.append(source)
+    sources = list(dict.fromkeys(sources))  # "arxiv,arXiv" is one source
     year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX, args=args)
     year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX, args=args)
     if year_from is not None and year_to is not None and year_from > year_to:
@@ -428,6 +446,33 @@ def _node_spelt(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> tuple[T
         if match:
             return table[match[0]], True
     return None
+
+
+def node_spelt_exactly(taxonomy: Taxonomy, text: str,
+                       labels: Iterable[str] | None = None) -> TaxonomyNode | None:
+    """The one node (of `labels`, default any) whose id `text` spells but for case, spaces, hyphens and
+    underscores ("Activation-Patching", "activation patching", "SAE" -> the id), else the one whose name
+    or an alias it so spells; None when it spells none, or more than one alike (no guess between them).
+    For a typed URL, redirected to the node's own: a near miss gets a "did you mean" (_node_spelt)."""
+    wanted = _spelling_key(text)
+    if not wanted:
+        return None
+    allowed = None if labels is None else set(labels)
+    nodes = [n for n in taxonomy.nodes if allowed is None or n.label in allowed]
+    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
+        matched = {n.id: n for n in nodes if any(_spelling_key(s) == wanted for s in spellings(n))}
+        if len(matched) == 1:
+            return next(iter(matched.values()))
+        if matched:
+            return None
+    return None
+
+
+def node_spelt_nearly(taxonomy: Taxonomy, text: str) -> TaxonomyNode | None:
+    """The node whose id, name or alias `text` spells or nearly spells (the filters' "did you mean"),
+    of any label; None when none is close."""
+    spelt = _node_spelt(taxonomy, text, ())
+    return spelt[0] if spelt else None
 
 
 def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]:

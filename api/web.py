@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
 
 from api import web_format as format_filters
 from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy, paperkg_config
-from api.errors import log_store_error, store_error_text
+from api.errors import is_json_path, log_store_error, store_error_text
 from api.feeds import NEW_DEFAULT_DAYS, NewWindow, default_new_window, new_feed_title, techniques_in_words
 from api.params import (
     FILTER_LABELS,
@@ -25,8 +28,11 @@ from api.params import (
     FilterIdError,
     ParameterError,
     check_filter_ids,
+    choice_of,
     is_ascii_int,
     list_arg,
+    node_spelt_exactly,
+    node_spelt_nearly,
     unknown_sections,
 )
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
@@ -34,9 +40,11 @@ from api.web_chart import year_chart
 from api.web_format import display, highlight, isolate, shorten
 from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
+from ingest.normalize import whole_arxiv_id
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, query_terms
-from kg.lookup import find_paper, paper_named_by_query
+from kg.lookup import find_pasted_paper, paper_named_by_query, without_pasted_punctuation
+from kg.safe_output import arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import normalise_query, why_empty
 from kg.search import search as search_papers
@@ -171,8 +179,43 @@ def _labels() -> Labels:
     return Labels(get_taxonomy().nodes)
 
 
-def _error_page(status: int, heading: str, message: str) -> tuple[str, int]:
+def _error_page(status: int, heading: str, message: str | Markup) -> tuple[str, int]:
     return render_template("error.html", status=status, heading=heading, message=message), status
+
+
+def _with_query(url: str) -> str:
+    """`url` with the request's query string, the bytes as sent re-escaped where they were not (a raw
+    space, a CR or LF: never a header)."""
+    if request.query_string:
+        url += "?" + quote(request.query_string, safe="&=+%;/?:@,$!'()*~[]")
+    return url
+
+
+@bp.before_app_request
+def _unslashed() -> BaseResponse | None:
+    """A page's URL typed with a trailing slash (`/search/?q=x`, `/about/`, `/techniques/sae/`) or a page
+    name in capitals (`/About`): a 301 to the page's own URL, the query string kept, when that URL is a
+    route (Werkzeug only redirects the other way, and its Location is absolute, from the Host header).
+    Only a GET or HEAD of a web page that matched no route; API, feed and health paths stay 404s."""
+    if (not isinstance(request.routing_exception, NotFound) or request.method not in ("GET", "HEAD")
+            or is_json_path(request.path)):
+        return None
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return None
+    path = request.path
+    unslashed = path.rstrip("/")
+    # Case only where the page's URL holds no id: a paper id is case-sensitive (its look-up decides).
+    for candidate, any_args in ((unslashed, True), (unslashed.lower(), False)):
+        if not candidate or candidate == path:
+            continue
+        try:
+            endpoint, args = adapter.match(candidate, method="GET")
+        except HTTPException:  # NotFound, MethodNotAllowed, or a RequestRedirect of its own
+            continue
+        if endpoint.startswith("web.") and (any_args or not args):
+            return redirect(_with_query(url_for(endpoint, **args)), code=301)
+    return None
 
 
 def _chips(ids: list[str], labels: Labels, matched: set[str] | None = None) -> list[dict[str, Any]]:
@@ -302,9 +345,11 @@ def search() -> str | tuple[str, int] | BaseResponse:
     if "\x00" in mode:
         errors.append(BadInput("The mode contains a NUL character: choose hybrid, semantic or keyword.",
                                ("mode",)))
-    elif mode not in {m for m, _, _ in MODES}:
+    elif choice_of(mode, [m for m, _, _ in MODES]) is None:
         errors.append(BadInput(f"Unknown mode “{isolate(mode[:20])}”: choose hybrid, semantic or keyword.",
                                ("mode",)))
+    else:  # as the form spells it ("Keyword" is keyword): the links and the select use that
+        ctx["mode"] = mode = choice_of(mode, [m for m, _, _ in MODES]) or mode
     ctx["filters"] = _filters(errors)
     try:
         page = _page_param()
@@ -411,11 +456,13 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
 
     def sources() -> list[str]:
         values = _list_param("source", "source")
-        bad = [s for s in values if s not in {v for v, _ in SOURCE_OPTIONS}]
+        # In any case: the form labels the source "arXiv", and a typed ?source=arXiv means it.
+        chosen = [choice_of(s, [v for v, _ in SOURCE_OPTIONS]) for s in values]
+        bad = [s for s, c in zip(values, chosen, strict=True) if c is None]
         if bad:
             raise BadInput(f"Unknown source “{isolate(bad[0][:30])}”: choose awesome list, arXiv or "
                            "records file.", ("source",))
-        return values
+        return list(dict.fromkeys(c for c in chosen if c is not None))
 
     def technique_match() -> str:
         # The form's "any" option is the empty value (the default, left out of links as the API's is).
@@ -423,10 +470,11 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
         if "\x00" in value:
             raise BadInput("The technique match contains a NUL character: choose any or all of the "
                            "techniques.", ("technique_match",))
-        if value not in TECHNIQUE_MATCHES:
+        chosen = choice_of(value, TECHNIQUE_MATCHES)
+        if chosen is None:
             raise BadInput(f"Unknown technique match “{isolate(value[:20])}”: choose any or all of the "
                            "techniques.", ("technique_match",))
-        return value
+        return chosen
 
     technique_ids = checked(lambda: _filter_ids("technique"), [])
     topic_ids = checked(lambda: _filter_ids("topic"), [])
@@ -714,11 +762,22 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
 # -- paper -------------------------------------------------------------------------------------
 
+@bp.get("/papers")
+def papers() -> BaseResponse:
+    """No paper named (`/papers`, `/papers/`): the search page, where papers are found (302: a list of
+    papers may live here one day), the query string kept."""
+    return redirect(_with_query(url_for("web.search")))
+
+
 @bp.get("/papers/<path:paper_id>")
 def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
     """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
     store = get_store()
-    found = find_paper(paper_id, store.get_paper, store.successor_of)
+    if paper_id.endswith("/") and store.get_paper(paper_id) is None:
+        # A trailing slash (`/papers/<id>/`, `/papers/<id>/graph/`): the page without it, which the
+        # path converter took into the id.
+        return redirect(_with_query(url_for("web.paper", paper_id=paper_id.rstrip("/"))), code=301)
+    found = _find_paper(store, paper_id, store.get_paper)
     if found is None:
         return _not_found_paper(paper_id)
     if found[0] != paper_id:
@@ -784,27 +843,43 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
     )
 
 
+def _find_paper(store: GraphStore, paper_id: str, find: Any) -> tuple[str, Any] | None:
+    """kg.lookup.find_pasted_paper on the store: an id as typed or pasted into a URL (a version, an arXiv
+    URL, a former id, the punctuation a pasted link picks up, capitals) finds the stored paper."""
+    return find_pasted_paper(paper_id, find, store.successor_of, store.paper_ids)
+
+
 def _to_canonical(endpoint: str, paper_id: str) -> BaseResponse:
     """A permanent redirect from a versioned arXiv id, an arXiv URL or a former id to the paper's own URL,
     the query string kept (`?related=20` asked for more related papers)."""
-    url = url_for(endpoint, paper_id=paper_id)
-    if request.query_string:
-        # The bytes as sent, re-escaped where they were not (a raw space, a CR or LF: never a header).
-        url += "?" + quote(request.query_string, safe="&=+%;/?:@,$!'()*~[]")
-    return redirect(url, code=301)
+    return redirect(_with_query(url_for(endpoint, paper_id=paper_id)), code=301)
 
 
 def _not_found_paper(paper_id: str) -> tuple[str, int]:
-    return _error_page(404, "Paper not found",
-                       f"No paper has the id “{isolate(paper_id[:200])}”. It may have been merged into "
-                       "another record or not ingested yet: search for its title instead.")
+    """The 404 of a paper id no paper has (a pruned or merged paper's old link): a search for the words of
+    its slug (`a-mathematical-framework` searches "a mathematical framework"), and for an arXiv id its
+    arXiv page. Markup built with Markup.format, which escapes every value put in it."""
+    shown = isolate(paper_id[:200])
+    arxiv_id = whole_arxiv_id(without_pasted_punctuation(paper_id))
+    words = " ".join(w for w in re.split(r"[\W_]+", without_pasted_punctuation(paper_id)) if w)[:200]
+    message = Markup("No paper has the id “{}”. It may have been merged into another record or not "
+                     "ingested yet: ").format(shown)
+    if arxiv_id:
+        message += Markup('see <a href="{}">arXiv:{}</a> on arXiv, or <a href="{}">search for its title</a> '
+                          "instead.").format(arxiv_abs_url(arxiv_id), arxiv_id, url_for("web.search"))
+    elif words:
+        message += Markup('<a href="{}">search for “{}”</a> or for its title instead.').format(
+            url_for("web.search", q=words), isolate(words))
+    else:
+        message += Markup('<a href="{}">search for its title</a> instead.').format(url_for("web.search"))
+    return _error_page(404, "Paper not found", message)
 
 
 def _graph(paper_id: str) -> tuple[str, dict[str, Any]] | None:
     """(stored id, neighbourhood) of a paper id, versioned arXiv ids, arXiv URLs and former ids included."""
     store, labels = get_store(), _labels()
-    return find_paper(paper_id, lambda pid: neighbourhood(store, pid, labels, paper_url=_paper_url,
-                                                          node_url=_node_url), store.successor_of)
+    return _find_paper(store, paper_id, lambda pid: neighbourhood(store, pid, labels, paper_url=_paper_url,
+                                                                  node_url=_node_url))
 
 
 @bp.get("/papers/<path:paper_id>/graph")
@@ -853,9 +928,9 @@ def techniques() -> str:
 
 
 @bp.get("/techniques/<node_id>")
-def technique(node_id: str) -> str | tuple[str, int]:
+def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
     """A technique (or topic, object, evaluation): papers, refinements, co-occurring techniques, chart."""
-    from kg.browse import UnknownNode, node_definition, other_names, technique_detail
+    from kg.browse import TREE_GROUPS, UnknownNode, node_definition, other_names, technique_detail
 
     store = get_store()
     labels = _labels()
@@ -874,9 +949,22 @@ def technique(node_id: str) -> str | tuple[str, int]:
         d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE,
                              offset=_offset(page, TECHNIQUE_PAGE_SIZE))
     except UnknownNode:
-        return _error_page(404, "Unknown technique",
-                           f"The taxonomy has no node “{isolate(node_id[:100])}”. "
-                           "Browse the taxonomy for the right one.")
+        taxonomy = get_taxonomy()
+        # A typed URL (`/techniques/Activation-Patching`, `/techniques/SAE`, `…/activation%20patching`)
+        # spelling one node's id, name or alias but for case, spaces, hyphens and underscores: its page.
+        spelt = node_spelt_exactly(taxonomy, node_id, TREE_GROUPS)
+        if spelt is not None and spelt.id != node_id:
+            return redirect(_with_query(url_for("web.technique", node_id=spelt.id)), code=301)
+        near = node_spelt_nearly(taxonomy, node_id)
+        message = Markup("The taxonomy has no node “{}”").format(isolate(node_id[:100]))
+        if near is not None and near.label in TREE_GROUPS:
+            # The search filter's "did you mean" (api.params), as a link to the node's page.
+            message += Markup(': did you mean <a href="{}">{}</a> (“{}”)? Or browse the taxonomy for the '
+                              "right one.").format(url_for("web.technique", node_id=near.id), near.name,
+                                                   near.id)
+        else:
+            message += Markup(". Browse the taxonomy for the right one.")
+        return _error_page(404, "Unknown technique", message)
     if d.id not in labels.nodes:  # a node added since the app last read the taxonomy
         labels = Labels(store.taxonomy_nodes())
     node = labels.nodes[d.id]
@@ -923,8 +1011,37 @@ def technique(node_id: str) -> str | tuple[str, int]:
 
 # -- new this week -----------------------------------------------------------------------------
 
+def _respelt_filter(name: str) -> list[str] | None:
+    """The `name` filter's values with each that is no id but spells exactly one id, name or alias of a
+    node the filter takes (case, spaces, hyphens and underscores aside: `SAE`, `activation-patching`) as
+    that node's id; None when none is so spelt (or the values cannot be read: the view says why)."""
+    try:
+        values = list_arg(name)
+    except ParameterError:
+        return None
+    taxonomy = get_taxonomy()
+    respelt = []
+    for value in values:
+        node = None if value in taxonomy.by_id else node_spelt_exactly(taxonomy, value, FILTER_LABELS[name])
+        respelt.append(node.id if node is not None else value)
+    return list(dict.fromkeys(respelt)) if respelt != values else None
+
+
+def _with_query_replacing(endpoint: str, name: str, values: list[str]) -> str:
+    """The endpoint's URL with the request's arguments in their order, those of `name` replaced by `values`
+    (where the first of them was). Encoded here, not by url_for: a request's `_anchor` or `_external` would
+    be url_for's own options."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in request.args.items(multi=True):
+        if key != name:
+            pairs.append((key, value))
+        elif not any(k == name for k, _ in pairs):
+            pairs += [(name, v) for v in values]
+    return url_for(endpoint) + "?" + urlencode(pairs)
+
+
 @bp.get("/new")
-def new() -> str | tuple[str, int]:
+def new() -> str | tuple[str, int] | BaseResponse:
     """Papers first seen since a date (default: api.feeds.default_new_window, GET /api/new's), grouped by
     technique, NEW_PAGE_SIZE a page (the count says how many there are in all, and the page says so when
     the pager's MAX_PAGE pages cannot reach them all)."""
@@ -947,6 +1064,9 @@ def new() -> str | tuple[str, int]:
     except BadInput as exc:
         errors.append(f"{exc} Showing the first page instead.")
         page = 1
+    respelt = _respelt_filter("technique")
+    if respelt is not None:
+        return redirect(_with_query_replacing("web.new", "technique", respelt), code=301)
     try:  # the API's ids and rule (api.feeds.technique_filter), worded for the form
         technique_ids = _filter_ids("technique")
     except BadInput as exc:

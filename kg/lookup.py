@@ -4,7 +4,7 @@ paper) finds the stored paper."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from ingest.normalize import arxiv_id_from_url, whole_arxiv_id
@@ -49,6 +49,57 @@ def find_paper(paper_id: str, find: Callable[[str], T | None],
         if found is not None:
             return successor, found
     return None
+
+
+# What a link picks up from the text it was pasted from: sentence punctuation and closing quotes after it
+# ("see https://…/papers/2211.00593."), a closing bracket that closes nothing in it ("(…/2211.00593)").
+_TRAILING_PUNCTUATION = ".,;:!?'\"”’»…"
+_CLOSING_OF = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def without_pasted_punctuation(paper_id: str) -> str:
+    """`paper_id` without the whitespace, sentence punctuation, closing quotes and unpartnered closing
+    brackets a pasted link ends with: "2211.00593)," -> "2211.00593", while "a-(b)" keeps its bracket."""
+    text = paper_id.strip()
+    # Running counts, not str.count per character dropped (quadratic in a path of thousands of ")").
+    unpartnered = {closing: text.count(closing) - text.count(opening)
+                   for closing, opening in _CLOSING_OF.items()}
+    end = len(text)
+    while end > 0:
+        last = text[end - 1]
+        if last in _CLOSING_OF and unpartnered[last] > 0:
+            unpartnered[last] -= 1
+        elif last not in _TRAILING_PUNCTUATION and not last.isspace():
+            break
+        end -= 1
+    return text[:end]
+
+
+def find_pasted_paper(paper_id: str, find: Callable[[str], T | None], moved: Callable[[str], str | None],
+                      stored_ids: Callable[[], Iterable[str]]) -> tuple[str, T] | None:
+    """find_paper for an id typed or pasted into a URL: as find_paper reads it, else without the
+    punctuation a pasted link picks up (without_pasted_punctuation), else the one stored id that differs
+    from it only in case (`A-Mathematical-Framework…` -> `a-mathematical-framework…`). Ids are case-
+    sensitive in the store, so a spelling two stored ids share but for case finds neither; `stored_ids`
+    (every paper id) is read only when the cheaper look-ups found nothing and the id has letters."""
+    found = find_paper(paper_id, find, moved)
+    if found is not None:
+        return found
+    trimmed = without_pasted_punctuation(paper_id)
+    if trimmed and trimmed != paper_id:
+        found = find_paper(trimmed, find, moved)
+        if found is not None:
+            return found
+    given = trimmed or paper_id
+    if given.lower() == given.upper():  # nothing with a case to differ in (an arXiv id)
+        return None
+    wanted = given.casefold()
+    matches = {stored for stored in stored_ids() if stored.casefold() == wanted}
+    if len(matches) != 1:
+        return None
+    stored = matches.pop()
+    value = find(stored)
+    return (stored, value) if value is not None else None
 
 
 def find_related(store: GraphStore, paper_id: str, limit: int,

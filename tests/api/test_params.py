@@ -138,7 +138,7 @@ def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknow
     given = MultiDict([("source", "arxiv-weekly")])
     assert optional_choice_arg("source", choices, args=given) == "arxiv-weekly"
     assert choice_arg("source", "list", choices, args=given) == "arxiv-weekly"
-    for bad in ("", "arxiv_weekly", "List"):
+    for bad in ("", "arxiv_weekly", "Lists"):  # "List" is list: choices are read in any case
         for parse in (lambda a: optional_choice_arg("source", choices, args=a),
                       lambda a: choice_arg("source", "list", choices, args=a)):
             with pytest.raises(ParameterError) as refused:
@@ -200,7 +200,7 @@ def test_technique_match_is_any_by_default_all_when_asked_and_refused_otherwise(
     for value in ("any", "all"):
         given = MultiDict([*techniques, ("technique_match", value)])
         assert search_request(taxonomy, list, given).filters.technique_match == value
-    for bad in ("", "every", "ALL", "all,any", "any\x00"):
+    for bad in ("", "every", "ALLL", "all,any", "any\x00"):  # "ALL" is all: read in any case
         with pytest.raises(ParameterError) as refused:
             search_request(taxonomy, list, MultiDict([*techniques, ("technique_match", bad)]))
         assert (refused.value.status, refused.value.name) == (400, "technique_match"), bad
