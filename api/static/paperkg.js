@@ -237,11 +237,17 @@
        changed while a submit loads would replace the entry of the search before it. */
     var pendingHistory = null;
     var changeTimer = null;
+    /* The name of the field whose changes made the history entry on top: further changes of that field
+       (arrowing on through a select or the mode radios) replace that entry, so that Back goes to the
+       search before the field was touched in one step, not one option at a time. Null once the focus
+       leaves the field or another kind of step (a submit, a pager link, Back) is taken. */
+    var burst = null;
     /* The path and query whose results are on the page. */
     var shown = window.location.pathname + window.location.search;
 
-    /* history: "push" (a submit or a pager click: a step the Back button should undo), "replace" (a filter
-       or mode change: arrowing through a select must not add an entry per option) or none.
+    /* history: "push" (a submit, a pager click or a field's first change: a step the Back button should
+       undo), "replace" (the same field changed again: arrowing through a select must not add an entry per
+       option) or none.
        moveFocus: the link that was activated is gone after the swap, so focus goes to the new results. */
     function load(url, history, moveFocus) {
       if (pending) {
@@ -285,21 +291,26 @@
           announce();
           current = -1;
           paintStars(results);
+          var target = new URL(url, window.location.href);
+          /* A change undone (arrowing away and back) is no new step: an entry of its own would make Back
+             seem to do nothing. */
+          if (history === "push" && target.pathname + target.search === shown) { history = "replace"; }
           if (history === "push") {
             window.history.pushState({ paperkg: true }, "", url);
           } else if (history === "replace") {
             window.history.replaceState({ paperkg: true }, "", url);
           }
           if (history) { shown = window.location.pathname + window.location.search; }
-          var q = new URL(url, window.location.href).searchParams.get("q");
-          /* FSI..PDI: a right-to-left override in the query must not reverse the rest of the title. */
-          document.title = (q ? "\u2068" + q + "\u2069 — search" : "Search") + " · paperkg";
+          document.title = searchTitle(target.searchParams);
+          if (history) { followHead(target); }
           if (moveFocus) { focusResults(); }
         })
         .catch(function (err) {
           if (err && err.name === "AbortError") { return; }
           if (err && err.unreachable) {
-            /* A full page load would only swap this page for the browser's error page. */
+            /* A full page load would only swap this page for the browser's error page. Nothing was
+               pushed: the next change of the field must push its own entry, not replace the search's. */
+            burst = null;
             showUnreachable(moveFocus);
             return;
           }
@@ -374,6 +385,23 @@
       return box;
     }
 
+    /* The head's link-preview tags follow the search shown, as a page load would write them (a reference
+       manager saving the page reads them from here): its URL (the home page's for no search at all), its
+       title, and what the status line says of the results. */
+    function followHead(target) {
+      var brand = document.querySelector("a.brand");
+      var url = target.search || !brand ? target.origin + target.pathname + target.search : brand.href;
+      document.querySelectorAll("link[rel=canonical]").forEach(function (el) { el.href = url; });
+      var said = status ? status.textContent : "";
+      var values = { "og:url": url, "og:title": document.title.replace(/ · paperkg$/, ""),
+        "description": said, "og:description": said };
+      Object.keys(values).forEach(function (key) {
+        document.querySelectorAll('meta[name="' + key + '"], meta[property="' + key + '"]').forEach(function (el) {
+          if (values[key]) { el.setAttribute("content", values[key]); }
+        });
+      });
+    }
+
     /* "clear filters" sits outside #results: show it, pointing at the query alone, while a filter is set. */
     function followFilters(url) {
       var link = form.querySelector("[data-clear-filters]");
@@ -425,6 +453,44 @@
       });
     }
 
+    /* The page's title for a search, as search.html's title block writes it: the query (between FSI and PDI:
+       a right-to-left override in it must not reverse the rest of the title), the filters by name (the
+       names the form's options show, without their counts) and the page number past the first. */
+    function searchTitle(params) {
+      var q = (params.get("q") || "").trim();
+      var parts = [];
+      function names(field, sep) {
+        var select = form.querySelector("select[name=" + field + "]");
+        var values = params.getAll(field);
+        if (!select) { return; }
+        var found = [];
+        Array.prototype.forEach.call(select.options, function (o) {
+          if (o.value === "" || values.indexOf(o.value) < 0) { return; }
+          var name = o.textContent.replace(/^[\s\u00a0\u21b3]+/, "").trim();
+          /* The count the server writes after every name but a source's. */
+          if (field !== "source") { name = name.replace(/\s*\(\d+\)$/, ""); }
+          if (found.indexOf(name) < 0) { found.push(name); }
+        });
+        if (found.length) {
+          parts.push(found.slice(0, 2).join(sep) + (found.length > 2 ? sep + (found.length - 2) + " more" : ""));
+        }
+      }
+      names("technique", params.get("technique_match") === "all" ? " and " : " or ");
+      ["topic", "model", "component"].forEach(function (field) { names(field, " or "); });
+      var from = /^\d{4}$/.test(params.get("year_from") || "") ? params.get("year_from") : "";
+      var to = /^\d{4}$/.test(params.get("year_to") || "") ? params.get("year_to") : "";
+      if (from && to) {
+        parts.push(from === to ? from : from + "–" + to);
+      } else if (from || to) {
+        parts.push(from ? "from " + from : "until " + to);
+      }
+      names("section", " or ");
+      names("source", " or ");
+      var page = /^\d+$/.test(params.get("page") || "") ? parseInt(params.get("page"), 10) : 1;
+      return (q ? "\u2068" + q + "\u2069 — search" : "Search") + (parts.length ? " · " + parts.join(", ") : "") +
+        (page > 1 ? " · page " + page : "") + " · paperkg";
+    }
+
     function formUrl() {
       var params = new URLSearchParams();
       new FormData(form).forEach(function (value, key) {
@@ -437,6 +503,7 @@
 
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
+      burst = null;
       load(formUrl(), "push", false);
     });
     /* Arrow keys on a select or a radio group fire "change" per option passed: wait until they settle.
@@ -449,9 +516,20 @@
         if (changeTimer) { window.clearTimeout(changeTimer); }
         changeTimer = window.setTimeout(function () {
           changeTimer = null;
-          load(formUrl(), "replace", false);
+          /* Decided when the load starts, not per change: only a load moves history. */
+          var how = burst === el.name ? "replace" : "push";
+          /* A field already left (a year field's change comes as it is left) starts no run. */
+          var active = document.activeElement;
+          burst = active && active.form === form && active.name === el.name ? el.name : null;
+          load(formUrl(), how, false);
         }, CHANGE_DELAY_MS);
       });
+    });
+    /* Leaving the field ends its run of changes (the mode radios are one field: arrowing moves the focus
+       from one to the next). */
+    form.addEventListener("focusout", function (ev) {
+      var next = ev.relatedTarget;
+      if (!next || next.name !== ev.target.name) { burst = null; }
     });
     results.addEventListener("click", function (ev) {
       var a = ev.target.closest(".pager a, .examples a, [data-state=past-end] a, a[data-did-you-mean]");
@@ -460,6 +538,7 @@
         var u = new URL(a.href, window.location.href);
         var box = form.querySelector("[name=q]");
         if (box && u.searchParams.has("q")) { box.value = u.searchParams.get("q"); }
+        burst = null;
         load(u.pathname + u.search, "push", true);
       }
     });

@@ -155,6 +155,19 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chro
 
 
 @pytest.fixture
+def fresh_tab(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
+    """The shared browser in a new tab, closed after the test: a history of its own, so that history.length
+    counts this test's entries (it stops growing at 50, which the shared tab reaches)."""
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    try:
+        yield browser
+    finally:
+        browser.close()
+        browser.switch_to.window(first)
+
+
+@pytest.fixture
 def no_js_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """A second browser with JavaScript disabled (the search form must still work)."""
     driver = chromium(tmp_path_factory.mktemp("chromium-nojs"), javascript=False)

@@ -284,17 +284,32 @@ def test_pager_and_example_links_move_focus_to_the_result_count(browser: WebDriv
     wait(browser).until(lambda d: "result-count" in (d.switch_to.active_element.get_attribute("class") or ""))
 
 
-def test_arrow_keys_on_a_filter_replace_the_history_entry(browser: WebDriver, live_server: str) -> None:
-    open_page(browser, live_server + "/search?q=circuits+in+language+models")
+def test_arrow_keys_on_a_filter_add_one_history_entry(fresh_tab: WebDriver, live_server: str) -> None:
+    """Arrowing through a select is one step for Back, however many options it passes and loads: the search
+    before it stays in history (it used to be replaced, and Back left a shared link's search)."""
+    browser = fresh_tab
+    start = live_server + "/search?q=circuits+in+language+models"
+    open_page(browser, start)
     wait(browser).until(lambda d: len(result_ids(d)) == 10)
+    first = result_ids(browser)
     before = browser.execute_script("return history.length")
     select = browser.find_element(By.ID, "f-technique")
-    select.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+    select.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
     chosen = select.get_attribute("value")
     assert chosen, "the arrow keys moved the selection"
     wait(browser).until(lambda d: f"technique={chosen}" in d.current_url and idle(d))
-    assert browser.execute_script("return history.length") == before
+    assert browser.execute_script("return history.length") == before + 1
+    # On through the same select after its results came: that entry is replaced, no new one.
+    select.send_keys(Keys.ARROW_DOWN)
+    later = select.get_attribute("value")
+    assert later and later != chosen
+    wait(browser).until(lambda d: f"technique={later}" in d.current_url and idle(d))
+    assert browser.execute_script("return history.length") == before + 1
     assert browser.switch_to.active_element == select  # focus stays where the user is
+    browser.back()
+    wait(browser).until(lambda d: d.current_url == start and result_ids(d) == first)
+    technique = Select(browser.find_element(By.ID, "f-technique"))
+    assert technique.first_selected_option.get_attribute("value") == ""
 
 
 def test_a_burst_of_filter_changes_fetches_once(browser: WebDriver, live_server: str) -> None:
