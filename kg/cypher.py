@@ -36,7 +36,8 @@ class ExtraLabel:
     # and the one named 'upgrade': what init_schema last brought the data up to (UPGRADE_STATE).
     COUNTER = "Counter"
     # One node per citation key ever issued (kg.store), with the id of the paper holding it now: a key
-    # stays taken when its paper is merged into another or deleted (the embedded store's citation_keys).
+    # stays taken when its paper is merged into another or deleted (the embedded store's citation_keys);
+    # `held`: the key that paper holds (or held last, when it was removed: stored again, it gets it back).
     CITATION_KEY = "CitationKey"
 
 
@@ -101,7 +102,7 @@ EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
     "authors", "title_key", "doi_key", "bundle_hash", "ord", "position", "ambiguous_aliases",
     "topic_key", "model", "hash", "vector", "name", "owner", "expires", "acquired", "checked_at",
     "arxiv_id", "reason", "score", "run_id", "seen_at", "title", "seq", "value", "data_version",
-    "title_key_rule", "search_fold_rule", "citation_key_pinned", *FULLTEXT_PROPERTIES,
+    "title_key_rule", "search_fold_rule", "citation_key_pinned", "held", *FULLTEXT_PROPERTIES,
     *PAPER_EXTRA_PROPERTIES,
 )
 
@@ -495,24 +496,41 @@ CITATION_KEYS_HELD = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
     "RETURN p.id AS id, p.citation_key AS citation_key, coalesce(p.citation_key_pinned, false) AS pinned"
 )
-# A key issued before to each of $ids (a paper removed since, now written again): one a paper id.
+# The key each of $ids (a paper removed since, now written again) held last: the held one (a node
+# written before `held` was kept has none: the first in key order).
 CITATION_KEYS_FORMER = (
     f"UNWIND $ids AS id MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: id}}) "
-    "RETURN id, min(k.key) AS key"
+    "WITH id, k ORDER BY coalesce(k.held, false) DESC, k.key "
+    "RETURN id, collect(k.key)[0] AS key"
 )
 # Every key issued that starts with one of $bases (the constraint's index serves STARTS WITH).
 CITATION_KEYS_TAKEN = (
     f"UNWIND $bases AS base MATCH (k:{ExtraLabel.CITATION_KEY}) WHERE k.key STARTS WITH base "
     "RETURN DISTINCT k.key AS key"
 )
-# Keys issued now, taken for good (the constraint refuses a key issued twice).
+# Keys issued now, held by their paper and taken for good (the constraint refuses a key issued twice).
 RECORD_CITATION_KEYS = (
-    f"UNWIND $rows AS row CREATE (:{ExtraLabel.CITATION_KEY} {{key: row.key, paper_id: row.paper_id}})"
+    f"UNWIND $rows AS row CREATE (:{ExtraLabel.CITATION_KEY} {{key: row.key, paper_id: row.paper_id, "
+    "held: true})"
 )
-# The keys of papers superseded in this write stay taken, by their successor.
+# The keys of stored papers superseded in this write stay taken, by their successor (which holds one
+# of them only if MARK_HELD_CITATION_KEYS says so). Run after the keys are planned (CITATION_KEYS_HELD,
+# CITATION_KEYS_FORMER read the keys where they were), as the embedded store does; a replaced id no
+# paper has (removed earlier) keeps its keys, to get back when it is stored again.
 MOVE_CITATION_KEYS = (
-    f"UNWIND $rows AS row MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: row.old_id}}) "
-    "SET k.paper_id = row.paper_id"
+    f"UNWIND $rows AS row MATCH (:{Label.PAPER} {{id: row.old_id}}) "
+    f"MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: row.old_id}}) "
+    "SET k.paper_id = row.paper_id, k.held = false"
+)
+# Of each written paper's keys (its own, those moved to it), the one it holds is held.
+MARK_HELD_CITATION_KEYS = (
+    f"UNWIND $rows AS row MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: row.paper_id}}) "
+    "SET k.held = (k.key = row.key)"
+)
+# A paper written unchanged that took over a key of a paper it replaced (kg.store.plan_citation_keys).
+SET_PAPER_CITATION_KEYS = (
+    f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
+    "SET p.citation_key = row.key, p.citation_key_pinned = row.pinned"
 )
 
 PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
@@ -925,11 +943,17 @@ UNNUMBERED_RUNS = (
 NUMBER_PAPERS = (
     f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) WHERE p.seq IS NULL SET p.seq = row.seq"
 )
-# Papers without a citation key (written before keys were stored), oldest first (first_seen, then id:
-# a full BibTeX export's order), with what the key is made of; init_schema issues theirs in that order.
-UNKEYED_PAPERS = (
-    f"MATCH (p:{Label.PAPER}) WHERE p.citation_key IS NULL "
-    f"RETURN {_paper_map('p')} AS paper ORDER BY p.first_seen, p.id LIMIT $batch"
+# The ids of papers without a citation key (written before keys were stored), oldest first (first_seen,
+# then id: a full BibTeX export's order): read once (IS NULL is no index seek), then keyed by id in
+# batches (UNKEYED_PAPERS_BY_ID), so the upgrade scans the papers once, not once a batch.
+UNKEYED_PAPER_IDS = (
+    f"MATCH (p:{Label.PAPER}) WHERE p.citation_key IS NULL RETURN p.id AS id ORDER BY p.first_seen, p.id"
+)
+# Of $ids (in that order), those still without a key, with what a key is made of (api.bibtex.key_base).
+UNKEYED_PAPERS_BY_ID = (
+    f"UNWIND range(0, size($ids) - 1) AS i MATCH (p:{Label.PAPER} {{id: $ids[i]}}) "
+    "WHERE p.citation_key IS NULL "
+    "RETURN p {.id, .title, .authors, .year, .venue, .url, .arxiv_id} AS paper ORDER BY i"
 )
 # A paper keyed meanwhile (by an upsert) keeps its key; the key issued for it here is taken all the same.
 SET_CITATION_KEYS = (

@@ -547,10 +547,10 @@ class EmbeddedStore(GraphStore):
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Columns added after the first files were written, with their indexes and back-fills."""
-        columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
-                   for t in ("papers", "list_sections")}
+        columns = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in MIGRATED_COLUMNS}
         missing_papers = MIGRATED_COLUMNS["papers"] - columns["papers"]
-        if missing_papers or "topic_key" not in columns["list_sections"]:
+        stale_registry = "held" not in columns["citation_keys"]
+        if missing_papers or "topic_key" not in columns["list_sections"] or stale_registry:
             with self._write() as wconn:
                 if "sort_date" not in columns["papers"]:
                     wconn.execute("ALTER TABLE papers ADD COLUMN sort_date TEXT NOT NULL DEFAULT ''")
@@ -568,6 +568,12 @@ class EmbeddedStore(GraphStore):
                 if "citation_key_pinned" not in columns["papers"]:
                     wconn.execute(
                         "ALTER TABLE papers ADD COLUMN citation_key_pinned INTEGER NOT NULL DEFAULT 0")
+                if stale_registry:
+                    # A registry written before keys were marked held (never released): a stored paper's
+                    # key is the one it holds; a removed paper's keys read in key order (_citation_keys).
+                    wconn.execute("ALTER TABLE citation_keys ADD COLUMN held INTEGER NOT NULL DEFAULT 0")
+                    wconn.execute("UPDATE citation_keys SET held = 1 WHERE key IN (SELECT citation_key FROM "
+                                  "papers WHERE papers.id = citation_keys.paper_id)")
                 if "topic_key" not in columns["list_sections"]:
                     wconn.execute("ALTER TABLE list_sections ADD COLUMN topic_key TEXT NOT NULL DEFAULT ''")
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
@@ -596,21 +602,26 @@ class EmbeddedStore(GraphStore):
         (ingest.export_papers) of before, so the keys a user's .bib file holds from it stay theirs. A
         paper with authors gets its key pinned. A file this process cannot write keeps its papers
         unkeyed (reads give api.bibtex.key_base then); without `wait`, a write lock held by another
-        process leaves them for the next open that writes or the next ingest, at once."""
+        process leaves them for the next open that writes or the next ingest, at once. Only what a key
+        is made of is read, a row at a time: (id, base, pinned) of 100k papers is a few MB."""
         conn = self._conn()
         if not wait:
             _wait_for_writers(conn, 0)
         try:
             with self._write() as wconn:
-                papers = [self._paper(r) for r in wconn.execute(
-                    f"SELECT {_PAPER_COLUMNS} FROM papers WHERE citation_key IS NULL "
-                    "ORDER BY first_seen, id")]
+                unkeyed: list[tuple[str, str, bool]] = []
+                for pid, title, authors_json, year, venue, url, arxiv_id in wconn.execute(
+                        "SELECT id, title, authors_json, year, venue, url, arxiv_id FROM papers "
+                        "WHERE citation_key IS NULL ORDER BY first_seen, id"):
+                    paper = Paper(id=pid, title=title, authors=json.loads(authors_json), year=year,
+                                  venue=venue, url=url, arxiv_id=arxiv_id)
+                    unkeyed.append((pid, citation_key_base(paper), has_authors(paper.authors)))
                 taken = {r[0] for r in wconn.execute("SELECT key FROM citation_keys")}
-                issued = issue_citation_keys([(p.id, citation_key_base(p)) for p in papers], taken)
+                issued = issue_citation_keys([(pid, base) for pid, base, _ in unkeyed], taken)
                 wconn.executemany(
                     "UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
-                    [(issued[p.id], int(has_authors(p.authors)), p.id) for p in papers])
-                wconn.executemany("INSERT INTO citation_keys (key, paper_id) VALUES (?, ?)",
+                    [(issued[pid], int(pinned), pid) for pid, _, pinned in unkeyed])
+                wconn.executemany("INSERT INTO citation_keys (key, paper_id, held) VALUES (?, ?, 1)",
                                   [(key, pid) for pid, key in issued.items()])
         except StoreError as exc:
             if self._left_stale(exc, wait, "papers without a citation key", "are issued one"):
@@ -621,19 +632,24 @@ class EmbeddedStore(GraphStore):
                 _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
 
     @staticmethod
-    def _citation_keys(conn: sqlite3.Connection, changed: list[Prepared]) -> dict[str, tuple[str, bool]]:
+    def _citation_keys(conn: sqlite3.Connection, bundles: list[PaperBundle]) -> dict[str, tuple[str, bool]]:
         """{paper id: (citation key, pinned)} for the papers about to be written (kg.store's rules): the
-        key each holds, or the one it takes from a paper it replaces, or the one its id had before it was
-        removed, else one issued now and recorded as taken (one indexed look-up a base)."""
-        bundles = [b for b, _, _ in changed]
+        key each holds, or the one it takes from a paper it replaces, or the one its id held last before
+        it was removed, else one issued now and recorded as taken (one indexed look-up a base). Read
+        before the replaced papers' keys move to their successors (Neo4jStore._citation_keys too)."""
         ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
         held = {pid: (key, bool(pinned)) for pid, key, pinned in conn.execute(
             "SELECT id, citation_key, citation_key_pinned FROM papers "
             "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
         unstored = [b.paper.id for b in bundles if b.paper.id not in held]
-        former = dict(conn.execute(
-            "SELECT paper_id, min(key) FROM citation_keys WHERE paper_id IN (SELECT value FROM json_each(?)) "
-            "GROUP BY paper_id", (json.dumps(unstored),)).fetchall()) if unstored else {}
+        former: dict[str, str] = {}
+        if unstored:
+            # The key it held last; a registry row written before `held` was kept: the first in key order.
+            for pid, key in conn.execute(
+                    "SELECT paper_id, key FROM citation_keys WHERE paper_id IN "
+                    "(SELECT value FROM json_each(?)) ORDER BY paper_id, held DESC, key",
+                    (json.dumps(unstored),)):
+                former.setdefault(pid, key)
         kept, wanted = plan_citation_keys(bundles, held, former)
         keys = {pid: (key, pinned) for pid, (key, pinned) in kept.items() if key}
         if wanted:
@@ -643,7 +659,7 @@ class EmbeddedStore(GraphStore):
                     "SELECT key FROM citation_keys WHERE key >= ? AND key < ?",
                     (base, base + _KEY_PREFIX_END)))
             issued = issue_citation_keys(wanted, taken)
-            conn.executemany("INSERT INTO citation_keys (key, paper_id) VALUES (?, ?)",
+            conn.executemany("INSERT INTO citation_keys (key, paper_id, held) VALUES (?, ?, 1)",
                              [(key, pid) for pid, key in issued.items()])
             authored = {b.paper.id: has_authors(b.paper.authors) for b in bundles}
             keys.update((pid, (key, authored[pid])) for pid, key in issued.items())
@@ -897,6 +913,11 @@ class EmbeddedStore(GraphStore):
                     (now, json.dumps(unchanged)),
                 )
             successor = {old: b.paper.id for b in bundles for old in b.replaces}
+            # Keys are planned before the replaced papers' keys move to their successors (as in Neo4j): a
+            # paper written changed, or replacing others (it may take over a pinned key of theirs).
+            keyed = [b for b, _, _ in changed] + [b for b, _, _ in prepared
+                                                  if b.replaces and result[b.paper.id] == "unchanged"]
+            keys = self._citation_keys(conn, keyed) if keyed else {}
             carried: dict[str, str] = {}
             for old_id, first_seen in conn.execute(
                 "SELECT id, first_seen FROM papers WHERE id IN (SELECT value FROM json_each(?))",
@@ -913,10 +934,18 @@ class EmbeddedStore(GraphStore):
                 conn.execute("INSERT INTO paper_aliases (old_id, paper_id) VALUES (?, ?) ON CONFLICT(old_id) "
                              "DO UPDATE SET paper_id = excluded.paper_id", (old_id, new_id))
                 conn.execute("UPDATE paper_aliases SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
-                # Its citation keys stay taken, by the paper it went into.
-                conn.execute("UPDATE citation_keys SET paper_id = ? WHERE paper_id = ?", (new_id, old_id))
+                # Its citation keys stay taken, by the paper it went into (held: see below).
+                conn.execute("UPDATE citation_keys SET paper_id = ?, held = 0 WHERE paper_id = ?",
+                             (new_id, old_id))
             if changed:
-                self._write_changed(conn, changed, existing, now, carried, self._citation_keys(conn, changed))
+                self._write_changed(conn, changed, existing, now, carried, keys)
+            written = {b.paper.id for b, _, _ in changed}
+            conn.executemany("UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
+                             [(key, int(pinned), pid) for pid, (key, pinned) in keys.items()
+                              if pid not in written])
+            # Of each keyed paper's keys (its own, those moved to it), the one it holds now.
+            conn.executemany("UPDATE citation_keys SET held = (key = ?) WHERE paper_id = ?",
+                             [(key, pid) for pid, (key, _) in keys.items()])
             # After the batch's papers are written and before the replaced ones go: an alias that is
             # a paper's id (stored, of this batch, or replaced now: the replacement leads it on) is none.
             conn.executemany(
@@ -925,7 +954,6 @@ class EmbeddedStore(GraphStore):
                 "DO UPDATE SET paper_id = excluded.paper_id WHERE paper_id != excluded.paper_id",
                 [(a["old_id"], a["paper_id"], a["old_id"]) for a in aliases],
             )
-            written = {b.paper.id for b, _, _ in changed}
             conn.executemany(
                 "UPDATE papers SET first_seen = min(first_seen, ?) WHERE id = ?",
                 [(first_seen, pid) for pid, first_seen in carried.items() if pid not in written],

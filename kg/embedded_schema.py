@@ -108,8 +108,11 @@ CREATE TABLE IF NOT EXISTS locks (
 CREATE TABLE IF NOT EXISTS paper_aliases (old_id TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS paper_aliases_paper ON paper_aliases(paper_id);
 -- Every citation key ever issued (kg.store) and the paper holding it now: a key stays taken when its
--- paper is merged into another or deleted, so it never comes to name another paper.
-CREATE TABLE IF NOT EXISTS citation_keys (key TEXT PRIMARY KEY, paper_id TEXT NOT NULL) WITHOUT ROWID;
+-- paper is merged into another or deleted, so it never comes to name another paper. held: 1 for the
+-- key paper_id holds (or held last, when it was removed: a paper stored again gets that one back).
+CREATE TABLE IF NOT EXISTS citation_keys (
+    key TEXT PRIMARY KEY, paper_id TEXT NOT NULL, held INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS citation_keys_paper ON citation_keys(paper_id);
 CREATE TABLE IF NOT EXISTS rejections (
     arxiv_id TEXT NOT NULL, run_id TEXT NOT NULL DEFAULT '', title TEXT NOT NULL,
@@ -144,4 +147,4 @@ SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", SCHE
                   | frozenset(MIGRATION_INDEXES))
 MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version", "citation_key",
                                "citation_key_pinned"},
-                    "list_sections": {"topic_key"}}
+                    "list_sections": {"topic_key"}, "citation_keys": {"held"}}

@@ -543,9 +543,14 @@ class Neo4jStore(GraphStore):
         """Issue a citation key to every paper without one (written before keys were stored), oldest first
         (first_seen, then id: the order and suffixes of the full BibTeX export of before, so the keys a
         user's .bib file holds from it stay theirs), _UPGRADE_BATCH papers per transaction; a paper with
-        authors gets its key pinned. The embedded store's _issue_missing_citation_keys."""
-        def key_batch(tx: ManagedTransaction) -> int:
-            papers = [_paper(r["paper"]) for r in tx.run(cypher.UNKEYED_PAPERS, {"batch": _UPGRADE_BATCH})]
+        authors gets its key pinned. The embedded store's _issue_missing_citation_keys. The unkeyed ids are
+        read once, in that order, and each batch looked up by id: `citation_key IS NULL` has no index to
+        seek, so a query for the next batch would scan every paper each time. A paper keyed meanwhile
+        (by an upsert) is skipped."""
+        ids = [r["id"] for r in self._read(cypher.UNKEYED_PAPER_IDS)]
+
+        def key_batch(batch: list[str], tx: ManagedTransaction) -> None:
+            papers = [_paper(r["paper"]) for r in tx.run(cypher.UNKEYED_PAPERS_BY_ID, {"ids": batch})]
             if papers:
                 wanted = [(p.id, citation_key_base(p)) for p in papers]
                 taken = {r["key"] for r in tx.run(cypher.CITATION_KEYS_TAKEN,
@@ -555,16 +560,15 @@ class Neo4jStore(GraphStore):
                         for p in papers]
                 tx.run(cypher.RECORD_CITATION_KEYS, {"rows": rows}).consume()
                 tx.run(cypher.SET_CITATION_KEYS, {"rows": rows}).consume()
-            return len(papers)
 
-        while self._execute(True, key_batch) == _UPGRADE_BATCH:
-            pass
+        for start in range(0, len(ids), _UPGRADE_BATCH):
+            self._execute(True, functools.partial(key_batch, ids[start:start + _UPGRADE_BATCH]))
 
     @staticmethod
-    def _citation_keys(tx: ManagedTransaction, changed: list[Prepared]) -> dict[str, tuple[str, bool]]:
+    def _citation_keys(tx: ManagedTransaction, bundles: list[PaperBundle]) -> dict[str, tuple[str, bool]]:
         """{paper id: (citation key, pinned)} for the papers about to be written (kg.store's rules), the
-        keys issued now recorded as taken; the embedded store's _citation_keys."""
-        bundles = [b for b, _, _ in changed]
+        keys issued now recorded as taken; the embedded store's _citation_keys (read, as there, before
+        MOVE_CITATION_KEYS moves the replaced papers' keys)."""
         ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
         held = {r["id"]: (r["citation_key"], bool(r["pinned"]))
                 for r in tx.run(cypher.CITATION_KEYS_HELD, {"ids": ids})}
@@ -682,9 +686,17 @@ class Neo4jStore(GraphStore):
             unchanged = [pid for pid, status in result.items() if status == "unchanged"]
             if unchanged:
                 tx.run(cypher.TOUCH_PAPERS, {"ids": unchanged, "now": now}).consume()
+            # A paper written changed, or replacing others (it may take over a pinned key of theirs).
+            keyed = [b for b, _, _ in changed] + [b for b, _, _ in prepared
+                                                  if b.replaces and result[b.paper.id] == "unchanged"]
+            keys = self._citation_keys(tx, keyed) if keyed else {}
             if changed:
-                keys = self._citation_keys(tx, changed)
                 self._write_changed(tx, changed, now, last - len(changed) + 1, keys)
+            written = {b.paper.id for b, _, _ in changed}
+            retaken = [{"paper_id": pid, "key": key, "pinned": pinned}
+                       for pid, (key, pinned) in keys.items() if pid not in written]
+            if retaken:
+                tx.run(cypher.SET_PAPER_CITATION_KEYS, {"rows": retaken}).consume()
             if aliases:
                 tx.run(cypher.RECORD_MERGED_PAPER_ALIASES, {"rows": aliases}).consume()
             replaced = [{"old_id": old, "paper_id": b.paper.id} for b in bundles for old in b.replaces]
@@ -694,6 +706,10 @@ class Neo4jStore(GraphStore):
                     result[row["id"]] = "updated"
                 tx.run(cypher.RECORD_PAPER_ALIASES, {"rows": replaced}).consume()
                 tx.run(cypher.MOVE_CITATION_KEYS, {"rows": replaced}).consume()
+            if keys:
+                tx.run(cypher.MARK_HELD_CITATION_KEYS,
+                       {"rows": [{"paper_id": pid, "key": key} for pid, (key, _) in keys.items()]}).consume()
+            if replaced:
                 tx.run(cypher.DELETE_PAPERS, {"ids": [r["old_id"] for r in replaced]}).consume()
             return result
 

@@ -129,19 +129,22 @@ def plan_citation_keys(
     """For papers about to be written, ({paper id: (key, pinned)} of those keeping a key, [(paper id,
     base)] of those to issue one, in batch order). `held`: the stored keys of the batch's papers and of
     the papers they replace (PaperBundle.replaces), by id; `former`: a key issued before to a paper id
-    no stored paper has now (removed, say by a prune), by id. A paper keeps its own key; a paper
-    replacing stored ones (a slug by its arXiv id) takes theirs (a pinned one first, then the first
-    keyed); a paper stored again under an id that had a key gets it back. A kept key is pinned when it
-    was or the paper now has authors. A provisional key (never pinned) is replaced once the paper has
-    authors, unless it is already its base's."""
+    no stored paper has now (removed, say by a prune: the key it held last), by id. A paper keeps its
+    own key, or takes over one of the stored papers it replaces (a slug by its arXiv id): the first
+    pinned key of its own and theirs, else its own, else the first replaced one's (a provisional key
+    left so stays taken); a paper stored again under an id that had a key gets it back. A kept key
+    is pinned when it was or the paper now has authors. A provisional key (never pinned) is replaced
+    once the paper has authors, unless it is already its base's."""
     kept: dict[str, HeldKey] = {}
     wanted: list[tuple[str, str]] = []
     for b in bundles:
         p = b.paper
         authored = has_authors(p.authors)
         own = held.get(p.id, (None, False))
-        replaced = [held[o] for o in b.replaces if held.get(o, (None, False))[0]]
-        key, pinned = own if own[0] else next((h for h in replaced if h[1]), replaced[0] if replaced else own)
+        # Its own key and the replaced papers' (in order), those that have one: a pinned key is one a
+        # document may cite for good, so it wins over a provisional one, even the paper's own.
+        keyed = [h for h in (own, *(held.get(o, (None, False)) for o in b.replaces)) if h[0]]
+        key, pinned = next((h for h in keyed if h[1]), keyed[0] if keyed else own)
         if not key and (former or {}).get(p.id):
             key, pinned = (former or {})[p.id], authored
         if key and (pinned or not authored):

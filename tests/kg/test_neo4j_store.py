@@ -380,7 +380,9 @@ class _RecordingTx:
             # One node an older paperkg wrote of each kind (a batch smaller than a full one is the last).
             cypher.UNNUMBERED_PAPERS: [{"id": "old-paper"}],
             cypher.UNNUMBERED_RUNS: [{"id": "old-run"}],
-            cypher.UNKEYED_PAPERS: [{"paper": {"id": "old-paper", "title": "Naïve", "authors": ["Ann Qa"]}}],
+            cypher.UNKEYED_PAPER_IDS: [{"id": "old-paper"}],
+            cypher.UNKEYED_PAPERS_BY_ID: [{"paper": {"id": "old-paper", "title": "Naïve",
+                                                     "authors": ["Ann Qa"]}}],
             cypher.UNFOLDED_PAPERS: [{"id": "old-paper", "title": "Naïve", "abstract": None,
                                       "authors": None}],
             # A paper whose title key an older title-key rule gave.
@@ -427,6 +429,8 @@ def _exercise(store: GraphStore) -> None:
     successor = PaperBundle(paper=Paper(id="2401.00001", title="A paper", embedding=vec), replaces=["p1"],
                             aliases=["p1-given"])
     assert store.upsert_papers([successor]) == {"2401.00001": "updated"}  # p1 existed under a slug
+    # Again, unchanged but still naming p1: its key is planned (it may take over p1's) and set alone.
+    assert store.upsert_papers([successor]) == {"2401.00001": "updated"}
     store.successor_of("p1")
     store.former_ids("2401.00001")
     store.delete_paper("p1")
@@ -1859,11 +1863,12 @@ def test_tag_evidence_reads_as_the_embedded_store_does(
 
 
 class _KeyedTx(_RecordingTx):
-    """A _RecordingTx that keeps the issued citation keys (CitationKey nodes) and the papers' keys as the
-    key statements would, so upserts in a row see what the earlier ones issued."""
+    """A _RecordingTx that keeps the stored papers' keys and the issued citation keys (CitationKey
+    nodes: key -> [paper id, held]) as the key statements would, so upserts in a row see what the earlier
+    ones issued, moved and marked held, and deletes remove papers (their keys stay)."""
 
     def __init__(self, calls: list[tuple[str, dict[str, Any]]], hashes: dict[str, str],
-                 issued: dict[str, str], held: dict[str, tuple[str, bool]]) -> None:
+                 issued: dict[str, list[Any]], held: dict[str, tuple[str, bool]]) -> None:
         super().__init__(calls, hashes)
         self.issued, self.held = issued, held
 
@@ -1873,31 +1878,65 @@ class _KeyedTx(_RecordingTx):
             self.calls.append((query, params))
             return _Result([{"id": i, "citation_key": self.held[i][0], "pinned": self.held[i][1]}
                             for i in params["ids"] if i in self.held])
+        if query == cypher.CITATION_KEYS_FORMER:  # the held key, else the first in key order
+            self.calls.append((query, params))
+            rows = []
+            for i in params["ids"]:
+                mine = sorted((not held, k) for k, (pid, held) in self.issued.items() if pid == i)
+                rows += [{"id": i, "key": mine[0][1]}] if mine else []
+            return _Result(rows)
         if query == cypher.CITATION_KEYS_TAKEN:
             self.calls.append((query, params))
             return _Result([{"key": k} for k in self.issued if any(k.startswith(b) for b in params["bases"])])
         if query == cypher.RECORD_CITATION_KEYS:
-            self.issued.update((r["key"], r["paper_id"]) for r in params["rows"])
+            assert not set(self.issued) & {r["key"] for r in params["rows"]}  # the key constraint
+            self.issued.update((r["key"], [r["paper_id"], True]) for r in params["rows"])
+        if query == cypher.MOVE_CITATION_KEYS:  # only a stored paper's keys move
+            for row in params["rows"]:
+                for entry in self.issued.values():
+                    if row["old_id"] in self.held and entry[0] == row["old_id"]:
+                        entry[:] = [row["paper_id"], False]
+        if query == cypher.MARK_HELD_CITATION_KEYS:
+            for row in params["rows"]:
+                for k, entry in self.issued.items():
+                    if entry[0] == row["paper_id"]:
+                        entry[1] = k == row["key"]
         if query == cypher.MERGE_PAPERS:
             self.held.update((r["id"], (r["props"]["citation_key"], r["props"]["citation_key_pinned"]))
                              for r in params["rows"])
+        if query == cypher.SET_PAPER_CITATION_KEYS:
+            self.held.update((r["paper_id"], (r["key"], r["pinned"])) for r in params["rows"])
+        if query in (cypher.DELETE_PAPERS, cypher.DELETE_PAPER):
+            for i in params.get("ids", [params.get("id")]):
+                self.held.pop(i, None)
+                self.hashes.pop(i, None)
         return super().run(query, params)
+
+
+def _keyed_store(monkeypatch: pytest.MonkeyPatch, issued: dict[str, list[Any]],
+                 held: dict[str, tuple[str, bool]]) -> tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]]:
+    """A Neo4jStore whose transactions run on _KeyedTx over `issued` and `held`."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    hashes: dict[str, str] = {}
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(_KeyedTx(calls, hashes, issued, held)))
+    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
+    return store, calls
+
+
+def _key_paper(pid: str, title: str, *authors: str, replaces: tuple[str, ...] = ()) -> PaperBundle:
+    b = PaperBundle(Paper(id=pid, title=title, authors=list(authors), year=2023))
+    b.replaces = list(replaces)
+    return b
 
 
 def test_upserts_write_the_citation_keys_the_store_issues(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each written paper's properties carry its key (kept, or issued past every key taken, in batch
     order) and whether it is pinned; issued keys are recorded as taken, and a replaced paper's move on."""
-    calls: list[tuple[str, dict[str, Any]]] = []
-    hashes: dict[str, str] = {}
-    issued: dict[str, str] = {"nanda2023progress": "gone-paper"}  # issued once to a paper deleted since
+    issued: dict[str, list[Any]] = {"nanda2023progress": ["gone-paper", True]}  # its paper deleted since
     held: dict[str, tuple[str, bool]] = {}
-    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
-    monkeypatch.setattr(store, "_execute", lambda write, work: work(_KeyedTx(calls, hashes, issued, held)))
-    monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
-
-    def paper(pid: str, title: str, *authors: str) -> PaperBundle:
-        return PaperBundle(Paper(id=pid, title=title, authors=list(authors), year=2023))
-
+    store, calls = _keyed_store(monkeypatch, issued, held)
+    paper = _key_paper
     store.upsert_papers([paper("n1", "Progress one", "Neel Nanda"), paper("page", "Progress page")])
     store.upsert_papers([paper("n1", "Another title", "Chris Olah", "Neel Nanda"),
                          paper("n2", "Progress two", "Neel Nanda")])
@@ -1905,11 +1944,92 @@ def test_upserts_write_the_citation_keys_the_store_issues(monkeypatch: pytest.Mo
     assert [(w["citation_key"], w["citation_key_pinned"]) for w in written] == [
         ("nanda2023progressa", True), ("2023progress", False),
         ("nanda2023progressa", True), ("nanda2023progressb", True)]
-    assert issued == {"nanda2023progress": "gone-paper", "nanda2023progressa": "n1",
-                      "2023progress": "page", "nanda2023progressb": "n2"}
-    merged = paper("n3", "Progress three", "Neel Nanda")
-    merged.replaces = ["n2"]
-    store.upsert_papers([merged])
+    assert issued == {"nanda2023progress": ["gone-paper", True], "nanda2023progressa": ["n1", True],
+                      "2023progress": ["page", True], "nanda2023progressb": ["n2", True]}
+    store.upsert_papers([paper("n3", "Progress three", "Neel Nanda", replaces=("n2",))])
     assert held["n3"] == ("nanda2023progressb", True)
     assert [p["rows"] for q, p in calls if q == cypher.MOVE_CITATION_KEYS] == [
         [{"old_id": "n2", "paper_id": "n3"}]]
+    assert issued["nanda2023progressb"] == ["n3", True]
+
+
+def test_a_paper_stored_again_gets_the_key_it_held_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list-only page keyed provisionally, then by its authors, deleted and stored again: the key it
+    held last (its authors'), not its first (the provisional one, which stays taken)."""
+    issued: dict[str, list[Any]] = {}
+    held: dict[str, tuple[str, bool]] = {}
+    store, _ = _keyed_store(monkeypatch, issued, held)
+    store.upsert_papers([_key_paper("toy", "Toy models")])
+    store.upsert_papers([_key_paper("toy", "Toy models", "Nelson Elhage")])
+    assert held["toy"] == ("elhage2023toy", True)
+    assert issued == {"2023toy": ["toy", False], "elhage2023toy": ["toy", True]}
+    store.delete_paper("toy")
+    store.upsert_papers([_key_paper("toy", "Toy models", "Nelson Elhage")])
+    assert held["toy"] == ("elhage2023toy", True)
+
+
+def test_a_survivor_takes_the_pinned_key_of_a_paper_it_replaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A provisionally keyed page replacing an authored paper takes its pinned key (written changed, or
+    unchanged); its own provisional key stays taken, held by no paper."""
+    issued: dict[str, list[Any]] = {}
+    held: dict[str, tuple[str, bool]] = {}
+    store, _ = _keyed_store(monkeypatch, issued, held)
+    store.upsert_papers([_key_paper("page", "Toy models"), _key_paper("x1", "Toy models", "Nelson Elhage"),
+                         _key_paper("page2", "Toy twins"), _key_paper("x2", "Toy twins", "Ann Qa")])
+    store.upsert_papers([_key_paper("page", "Toy models", "Nelson Elhage", replaces=("x1",))])
+    assert held == {"page": ("elhage2023toy", True), "page2": ("2023toya", False),
+                    "x2": ("qa2023toy", True)}
+    assert issued["2023toy"] == ["page", False] and issued["elhage2023toy"] == ["page", True]
+    store.upsert_papers([_key_paper("page2", "Toy twins", replaces=("x2",))])  # unchanged itself
+    assert held == {"page": ("elhage2023toy", True), "page2": ("qa2023toy", True)}
+    assert issued["qa2023toy"] == ["page2", True] and issued["2023toya"] == ["page2", False]
+
+
+def test_a_replaced_id_removed_earlier_keeps_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys are planned before the replaced papers' move: a successor naming an id no paper has any more
+    neither takes nor moves its key, which that id gets back when it is stored again (as embedded)."""
+    issued: dict[str, list[Any]] = {}
+    held: dict[str, tuple[str, bool]] = {}
+    store, calls = _keyed_store(monkeypatch, issued, held)
+    store.upsert_papers([_key_paper("slug", "Toy models", "Nelson Elhage")])
+    store.delete_paper("slug")
+    store.upsert_papers([_key_paper("2209.10652", "Toy models", "Nelson Elhage", replaces=("slug",))])
+    assert held["2209.10652"] == ("elhage2023toya", True)
+    assert issued["elhage2023toy"] == ["slug", True]
+    store.upsert_papers([_key_paper("slug", "Toy models again", "Someone Else")])
+    assert held["slug"] == ("elhage2023toy", True)
+    planned = [i for i, (q, _) in enumerate(calls) if q == cypher.CITATION_KEYS_HELD]
+    moved = [i for i, (q, _) in enumerate(calls) if q == cypher.MOVE_CITATION_KEYS]
+    assert moved and all(i < moved[0] for i in planned[:2])
+
+
+def test_key_upgrade_reads_the_unkeyed_ids_once_and_keys_them_by_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """init_schema's key step scans the papers once (the unkeyed ids, oldest first), then looks each
+    batch up by id, in that order; a paper keyed meanwhile is skipped (the by-id query leaves it out)."""
+    import kg.neo4j_store as neo4j_store
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    ids = ["e", "a", "d", "b", "c"]
+
+    class Tx(_RecordingTx):
+        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            params = dict(parameters or {})
+            if query == cypher.UNKEYED_PAPER_IDS:
+                self.calls.append((query, params))
+                return _Result([{"id": i} for i in ids])
+            if query == cypher.UNKEYED_PAPERS_BY_ID:
+                self.calls.append((query, params))
+                return _Result([{"paper": {"id": i, "title": "Progress", "authors": ["Neel Nanda"],
+                                           "year": 2023}} for i in params["ids"] if i != "d"])
+            return super().run(query, params)
+
+    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
+    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx(calls, {})))
+    monkeypatch.setattr(neo4j_store, "_UPGRADE_BATCH", 2)
+    store._issue_missing_citation_keys()
+    assert [q for q, _ in calls].count(cypher.UNKEYED_PAPER_IDS) == 1
+    assert [p["ids"] for q, p in calls if q == cypher.UNKEYED_PAPERS_BY_ID] == [["e", "a"], ["d", "b"], ["c"]]
+    assert [[(r["paper_id"], r["pinned"]) for r in p["rows"]] for q, p in calls
+            if q == cypher.SET_CITATION_KEYS] == [[("e", True), ("a", True)], [("b", True)], [("c", True)]]

@@ -2153,3 +2153,113 @@ def test_a_paper_stored_again_after_its_removal_gets_its_key_back(store: GraphSt
     store.upsert_papers([bundle("n1", "Progress one, retitled", authors=("Ann Qa", "Neel Nanda"))])
     assert _cite_keys(store) == {"n2": "nanda2023progressa", "n3": "nanda2023progressb",
                                  "n1": "nanda2023progress"}
+
+
+def test_a_paper_stored_again_gets_the_key_it_held_last(store: GraphStore) -> None:
+    """A list-only page (provisional key), then its authors (their key), removed and stored again: it gets
+    back the key it held last, not its first (which stays taken: another page gets a suffix)."""
+    store.upsert_papers([_page("toy-models", "Toy models of superposition")])
+    store.upsert_papers([_page("toy-models", "Toy models of superposition", "Nelson Elhage")])
+    assert _cite_keys(store) == {"toy-models": "elhage2024toy"}
+    assert store.delete_paper("toy-models")
+    store.upsert_papers([_page("toy-models", "Toy models of superposition", "Nelson Elhage")])
+    store.upsert_papers([_page("toy-sequel", "Toy models, again")])
+    assert _cite_keys(store) == {"toy-models": "elhage2024toy", "toy-sequel": "anthropic2024toya"}
+    # Removed again and back without its authors (a list page once more): still its last key.
+    assert store.delete_paper("toy-models")
+    store.upsert_papers([_page("toy-models", "Toy models of superposition")])
+    assert _cite_keys(store)["toy-models"] == "elhage2024toy"
+
+
+def test_a_survivor_with_a_provisional_key_takes_the_pinned_key_it_replaces(store: GraphStore) -> None:
+    """A list-only page (provisional key) replacing an authored paper (pinned key) holds that paper's
+    key, whether the page itself is written changed or unchanged; its own provisional key stays taken."""
+    store.upsert_papers([_page("toy-page", "Toy models of superposition"),
+                         bundle("2209.10652", "Toy Models of Superposition", authors=("Nelson Elhage",),
+                                year=2024)])
+    assert _cite_keys(store) == {"toy-page": "anthropic2024toy", "2209.10652": "elhage2024toy"}
+    survivor = _page("toy-page", "Toy models of superposition", "Nelson Elhage")
+    survivor.replaces = ["2209.10652"]
+    store.upsert_papers([survivor])
+    assert _cite_keys(store) == {"toy-page": "elhage2024toy"}
+    # The survivor written unchanged (the same bundle as stored) still takes the pinned key it replaces.
+    store.upsert_papers([_page("dict-page", "Dictionary learning"),
+                         bundle("2310.00001", "Dictionary learning at scale", authors=("Trenton Bricken",),
+                                year=2024)])
+    unchanged = _page("dict-page", "Dictionary learning")
+    unchanged.replaces = ["2310.00001"]
+    store.upsert_papers([unchanged])
+    store.upsert_papers([_page("toy-other", "Toy box"), _page("dict-other", "Dictionary again")])
+    assert _cite_keys(store) == {"toy-page": "elhage2024toy", "dict-page": "bricken2024dictionary",
+                                 "toy-other": "anthropic2024toya", "dict-other": "anthropic2024dictionarya"}
+    detail = store.get_paper("dict-page")
+    assert detail is not None and detail.paper.citation_key == "bricken2024dictionary"
+
+
+def test_a_replaced_id_removed_earlier_keeps_its_key_for_its_return(store: GraphStore) -> None:
+    """Keys are planned before a replaced paper's keys move to its successor, and only a stored paper's
+    move: a successor naming an id removed earlier gets a key of its own, and that id, stored again,
+    gets its key back (the same in both backends)."""
+    store.upsert_papers([bundle("tracing-slug", "Tracing features", authors=("Ann Qa",), year=2026)])
+    assert store.delete_paper("tracing-slug")
+    arxiv = bundle("2611.00001", "Tracing features", authors=("Ann Qa",), year=2026)
+    arxiv.replaces = ["tracing-slug"]
+    store.upsert_papers([arxiv])
+    store.upsert_papers([bundle("tracing-slug", "Tracing features, the blog post", authors=("Bob Other",),
+                                year=2026)])
+    assert _cite_keys(store) == {"2611.00001": "qa2026tracinga", "tracing-slug": "qa2026tracing"}
+    # A stored replaced paper's keys do move: its successor holds its key, and it comes back with a new one.
+    merged = bundle("2611.00002", "Tracing features, the blog post", authors=("Bob Other",), year=2026)
+    merged.replaces = ["tracing-slug"]
+    store.upsert_papers([merged])
+    store.upsert_papers([bundle("tracing-slug", "Tracing features", authors=("Ann Qa",), year=2026)])
+    assert _cite_keys(store) == {"2611.00001": "qa2026tracinga", "2611.00002": "qa2026tracing",
+                                 "tracing-slug": "qa2026tracingb"}
+
+
+def test_a_key_registry_without_held_marks_is_upgraded(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    """An embedded file whose key registry has no `held` column (the first keyed development build):
+    init_schema adds it, marking the keys stored papers hold; a removed paper's come back in key order."""
+    import sqlite3
+
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    store.upsert_papers([_page("toy", "Toy models")])
+    store.upsert_papers([_page("toy", "Toy models", "Nelson Elhage"), _page("gone", "Gone page", "Zed Ax")])
+    assert store.delete_paper("gone")
+    store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.sqlite3")) as conn, conn:
+        conn.executescript("CREATE TABLE ck AS SELECT key, paper_id FROM citation_keys; "
+                           "DROP TABLE citation_keys; "
+                           "CREATE TABLE citation_keys (key TEXT PRIMARY KEY, paper_id TEXT NOT NULL) "
+                           "WITHOUT ROWID; INSERT INTO citation_keys SELECT * FROM ck; DROP TABLE ck; "
+                           "CREATE INDEX citation_keys_paper ON citation_keys(paper_id);")
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    store.init_schema()
+    store.init_schema()
+    with store._read() as conn:
+        assert sorted(conn.execute("SELECT key, paper_id, held FROM citation_keys").fetchall()) == [
+            ("anthropic2024toy", "toy", 0), ("ax2024gone", "gone", 0), ("elhage2024toy", "toy", 1)]
+    assert store.delete_paper("toy")
+    store.upsert_papers([_page("toy", "Toy models", "Nelson Elhage"), _page("gone", "Gone page", "Zed Ax")])
+    assert _cite_keys(store) == {"toy": "elhage2024toy", "gone": "ax2024gone"}
+    store.close()
+
+
+def test_key_upgrade_reads_only_what_a_key_is_made_of(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    """The embedded upgrade reads the unkeyed papers' id, title, authors, year, venue, URL and arXiv id
+    (what api.bibtex.key_base uses), not their abstracts or embeddings: 100k papers fit in a few MB."""
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    store.init_schema()
+    store.load_taxonomy(taxonomy.nodes)
+    _strip_citation_keys(store, "embedded", [("m5", "Progress one", "2026-01-01T00:00:00.000000+00:00")])
+    statements: list[str] = []
+    store._conn().set_trace_callback(statements.append)
+    store.init_schema()
+    store._conn().set_trace_callback(None)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "citation_key IS NULL" in s
+             and "LIMIT 1" not in s]
+    assert len(reads) == 1 and "abstract" not in reads[0] and "embedding" not in reads[0], reads
+    assert _cite_keys(store) == {"m5": "nanda2023progress"}
+    store.close()
