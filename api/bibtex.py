@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from kg.entities import Paper
@@ -739,21 +740,46 @@ _ARXIV_ONLY_RE = re.compile(
     r"(?:an?\s+)?arxiv(?:\.org)?(?:\s+(?:pre-?print|e-?print))?(?:\s+(?:arxiv:\s*)?[\w./-]+)?", re.IGNORECASE)
 
 
-def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
-    """(entry type, venue fields) for a free-text venue."""
+def _container(venue: str | None, text: Callable[[str], str]) -> tuple[str, str | None]:
+    """(entry type, the journal's or proceedings' title) for a free-text venue, the venue's own words in it
+    (a workshop's name) given as `text` makes them: ("misc", None) for a venue of no known kind."""
     parsed = _venue(venue)
     if parsed is None:
-        return "misc", [("note", escape(venue))] if venue else []
+        return "misc", None
     findings, name, year, workshop = parsed
     if name in _JOURNALS:
-        return "article", [("journal", _JOURNALS[name])]
+        return "article", _JOURNALS[name]
     if workshop:
-        return "inproceedings", [("booktitle", f"{'Findings of ' if findings else ''}{name} {year} "
-                                               f"{escape(workshop)}")]
+        return "inproceedings", f"{'Findings of ' if findings else ''}{name} {year} {text(workshop)}"
     if findings:  # as the ACL Anthology names them
-        return "inproceedings", [("booktitle", f"Findings of the Association for Computational Linguistics: "
-                                               f"{name} {year}")]
-    return "inproceedings", [("booktitle", f"{_CONFERENCE_NAMES[name]} ({name} {year})")]
+        return "inproceedings", f"Findings of the Association for Computational Linguistics: {name} {year}"
+    return "inproceedings", f"{_CONFERENCE_NAMES[name]} ({name} {year})"
+
+
+def _entry_type(venue: str | None) -> tuple[str, list[tuple[str, str]]]:
+    """(entry type, venue fields) for a free-text venue."""
+    kind, title = _container(venue, escape)
+    if title is None:
+        return "misc", [("note", escape(venue))] if venue else []
+    return kind, [("journal" if kind == "article" else "booktitle", title)]
+
+
+def _written_kind(paper: Paper, kind: str, organisation: str | None) -> str:
+    """`kind`, except "misc" for an @article or @inproceedings that would have no author: none given and
+    no organisation its host names (see to_bibtex)."""
+    if kind != "misc" and not organisation and not any(a.strip() for a in paper.authors):
+        return "misc"
+    return kind
+
+
+def cited_as(paper: Paper) -> tuple[str, str | None]:
+    """(entry type to_bibtex writes for the paper: "article", "inproceedings" or "misc"; the journal's or
+    proceedings' title it names, plain text, or None for a @misc), for citation metadata (a page's
+    Highwire tags) that says what its BibTeX says."""
+    kind, title = _container(paper.venue, str)
+    publisher = _publisher(paper)
+    kind = _written_kind(paper, kind, publisher[1] if publisher else None)
+    return (kind, title) if kind != "misc" else ("misc", None)
 
 
 def _withdrawal_note(paper: Paper) -> str | None:
@@ -791,10 +817,10 @@ def to_bibtex(paper: Paper, key: str | None = None) -> str:
         # plain, abbrv, alpha, unsrt and the natbib styles require an author for @article and
         # @inproceedings ("empty author in ..."; `key` only spares a @misc). The organisation a host
         # names is certain, and braced it is one corporate author; with none, only @misc fits.
-        if organisation:
-            authors = ["{" + escape(organisation) + "}"]
-        else:
+        if _written_kind(paper, kind, organisation) == "misc":
             kind, venue_fields = "misc", [("note", escape(paper.venue or ""))]
+        else:
+            authors = ["{" + escape(organisation or "") + "}"]
     if authors:
         fields.append(("author", " and ".join(authors)))
     else:

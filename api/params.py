@@ -417,9 +417,21 @@ def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None 
 CLOSE_MATCH_CUTOFF = 0.85
 
 
-def _spelling_key(text: str) -> str:
-    # Case, spaces, punctuation and "_" aside ("Logit-Lens", "logit lens" -> "logit lens").
+def spelling_key(text: str) -> str:
+    """`text` with case, spaces, punctuation and "_" aside: its words, casefolded, one space apart
+    ("Logit-Lens", "logit lens" -> "logit lens")."""
     return re.sub(r"[\W_]+", " ", text).strip().casefold()
+
+
+def _spelt_exactly(nodes: Iterable[TaxonomyNode], wanted: str) -> list[TaxonomyNode]:
+    """The nodes whose id spells `wanted` (a spelling_key), else those whose name or an alias does, in
+    `nodes`' order."""
+    nodes = list(nodes)
+    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
+        matched = {n.id: n for n in nodes if any(spelling_key(s) == wanted for s in spellings(n))}
+        if matched:
+            return list(matched.values())
+    return []
 
 
 def _node_spelt(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> tuple[TaxonomyNode, bool] | None:
@@ -427,20 +439,24 @@ def _node_spelt(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> tuple[T
     the one it nearly spells ("logit_len"), with True when only nearly: a node of one of `labels` first,
     then one of another label ("polysemantic" -> the topic polysemanticity). For a hint: ids stay exact in
     filters, as links and bookmarks use them."""
-    wanted = _spelling_key(text)
+    wanted = spelling_key(text)
     if not wanted:
         return None
     first = set(labels)
+    # The filter's own kinds first; within each, the first node spelt (no refusal between several alike:
+    # this is a hint).
+    for group in ([n for n in taxonomy.nodes if n.label in first], [n for n in taxonomy.nodes
+                                                                     if n.label not in first]):
+        spelt = _spelt_exactly(group, wanted)
+        if spelt:
+            return spelt[0], False
     # Ids before names and aliases, so that a misspelt id meets the id; the filter's own kinds first.
     tables: tuple[dict[str, TaxonomyNode], dict[str, TaxonomyNode]] = ({}, {})
     for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
         for node in taxonomy.nodes:
             table = tables[0] if node.label in first else tables[1]
             for spelling in spellings(node):
-                table.setdefault(_spelling_key(spelling), node)
-    for table in tables:
-        if wanted in table:
-            return table[wanted], False
+                table.setdefault(spelling_key(spelling), node)
     for table in tables:
         match = difflib.get_close_matches(wanted, list(table), n=1, cutoff=CLOSE_MATCH_CUTOFF)
         if match:
@@ -454,18 +470,12 @@ def node_spelt_exactly(taxonomy: Taxonomy, text: str,
     underscores ("Activation-Patching", "activation patching", "SAE" -> the id), else the one whose name
     or an alias it so spells; None when it spells none, or more than one alike (no guess between them).
     For a typed URL, redirected to the node's own: a near miss gets a "did you mean" (_node_spelt)."""
-    wanted = _spelling_key(text)
+    wanted = spelling_key(text)
     if not wanted:
         return None
     allowed = None if labels is None else set(labels)
-    nodes = [n for n in taxonomy.nodes if allowed is None or n.label in allowed]
-    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
-        matched = {n.id: n for n in nodes if any(_spelling_key(s) == wanted for s in spellings(n))}
-        if len(matched) == 1:
-            return next(iter(matched.values()))
-        if matched:
-            return None
-    return None
+    spelt = _spelt_exactly((n for n in taxonomy.nodes if allowed is None or n.label in allowed), wanted)
+    return spelt[0] if len(spelt) == 1 else None
 
 
 def node_spelt_nearly(taxonomy: Taxonomy, text: str) -> TaxonomyNode | None:

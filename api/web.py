@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,6 +32,7 @@ from api.params import (
     list_arg,
     node_spelt_exactly,
     node_spelt_nearly,
+    spelling_key,
     unknown_sections,
 )
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
@@ -823,10 +823,12 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         related_error = f"Related papers could not be computed ({type(exc).__name__})."
 
     bibtex = None
+    cited: tuple[str, str | None] = ("misc", None)  # the Highwire tags claim no venue the BibTeX does not
     try:
-        from api.bibtex import to_bibtex
+        from api.bibtex import cited_as, to_bibtex
 
         bibtex = to_bibtex(p)
+        cited = cited_as(p)
     except Exception:  # the download link still works through the API
         log.exception("bibtex failed for %s", p.id)
 
@@ -835,7 +837,8 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         techniques=uses(detail.techniques, "technique_id"),
         evaluations=uses(detail.evaluations, "evaluation_id"), findings=detail.findings,
         models=detail.models, list_rows=detail.list_rows, related=related_cards,
-        related_error=related_error, bibtex=bibtex, bibtex_url=url_for("api.paper_bibtex", paper_id=p.id),
+        related_error=related_error, bibtex=bibtex, cited_kind=cited[0], cited_container=cited[1],
+        bibtex_url=url_for("api.paper_bibtex", paper_id=p.id),
         related_limit=related_limit, related_short=RELATED_LIMIT, related_more=RELATED_MORE,
         related_bibtex_url=url_for("api.papers_bibtex", id=[c["id"] for c in related_cards])
         if related_cards else None,
@@ -846,7 +849,7 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
 def _find_paper(store: GraphStore, paper_id: str, find: Any) -> tuple[str, Any] | None:
     """kg.lookup.find_pasted_paper on the store: an id as typed or pasted into a URL (a version, an arXiv
     URL, a former id, the punctuation a pasted link picks up, capitals) finds the stored paper."""
-    return find_pasted_paper(paper_id, find, store.successor_of, store.paper_ids)
+    return find_pasted_paper(paper_id, find, store.successor_of)
 
 
 def _to_canonical(endpoint: str, paper_id: str) -> BaseResponse:
@@ -861,7 +864,7 @@ def _not_found_paper(paper_id: str) -> tuple[str, int]:
     arXiv page. Markup built with Markup.format, which escapes every value put in it."""
     shown = isolate(paper_id[:200])
     arxiv_id = whole_arxiv_id(without_pasted_punctuation(paper_id))
-    words = " ".join(w for w in re.split(r"[\W_]+", without_pasted_punctuation(paper_id)) if w)[:200]
+    words = spelling_key(without_pasted_punctuation(paper_id))[:200]  # search reads words in any case
     message = Markup("No paper has the id “{}”. It may have been merged into another record or not "
                      "ingested yet: ").format(shown)
     if arxiv_id:

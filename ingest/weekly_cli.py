@@ -44,17 +44,16 @@ class _StoreFailure(_Failure):
     exit_code = EXIT_STORE
 
 
-class _ConfigFailure(_Failure):
-    exit_code = EXIT_CONFIG
-
-
 _FAILURES: dict[int, type[click.ClickException]] = {
-    EXIT_ARXIV: _ArxivFailure, EXIT_STORE: _StoreFailure, EXIT_CONFIG: _ConfigFailure,
-    EXIT_LOCKED: IngestLockedError}
+    EXIT_ARXIV: _ArxivFailure, EXIT_STORE: _StoreFailure, EXIT_LOCKED: IngestLockedError}
 
 
 def failure(message: str, exit_code: int = 1) -> click.ClickException:
     """The one-line error of a failed weekly run (or scheduler start) that exits with `exit_code`."""
+    if exit_code == EXIT_CONFIG:
+        from kg.cli import ConfigClickError  # every command's exit 78; kg.cli imports this module
+
+        return ConfigClickError(message)
     return _FAILURES.get(exit_code, _Failure)(message)
 
 
@@ -62,7 +61,7 @@ def exit_status(exc: BaseException) -> int:
     """The exit status for a failure: the first exception down its cause chain that says which kind it is
     (a WeeklyError wraps the run's own failure), else 1."""
     from ingest.arxiv_source import ArxivError
-    from ingest.embed import ModelMissing
+    from ingest.embed import ModelMismatch, ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked
 
     seen: BaseException | None = exc
@@ -71,7 +70,8 @@ def exit_status(exc: BaseException) -> int:
             return EXIT_LOCKED
         if isinstance(seen, ArxivError):
             return EXIT_ARXIV
-        if isinstance(seen, (ModelMissing, ConfigError)):
+        # A model other than the store's is a setting to change (its message says which), as a missing one.
+        if isinstance(seen, (ModelMissing, ModelMismatch, ConfigError)):
             return EXIT_CONFIG
         if isinstance(seen, (IngestLockLost, LockHeld)):
             return 1  # a lock lost while paused past its expiry: neither the store's fault nor arXiv's
@@ -197,10 +197,12 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     except WeeklyError as exc:
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
-        # As the scheduler says it: the watermark did not move, so the next run (this command again, the
-        # timer's or the scheduler's next) asks for this window too.
-        hint = "" if "next run" in str(exc) else " (next run retries the window)"  # said once is enough
-        raise failure(f"{exc}{hint}", exit_status(exc)) from exc
+        # The watermark did not move, so the next run (this command again, the timer's or the scheduler's
+        # next) asks for this window too: said for arXiv's failures only, which a later run can outlast;
+        # a store (74) or a setting (78) fails the same way until someone fixes it.
+        code = exit_status(exc)
+        retried = code == EXIT_ARXIV and "next run" not in str(exc)  # said once is enough
+        raise failure(f"{exc} (next run retries the window)" if retried else str(exc), code) from exc
     except (Terminated, Interrupted) as exc:
         # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
         # still gets the failed run, as on any other failure (nothing when stopped before it started,

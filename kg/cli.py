@@ -298,7 +298,9 @@ class _Paperkg(click.Group):
 
 
 class ConfigClickError(click.ClickException):
-    """A bad PAPERKG_* setting: exit status 78 (EX_CONFIG), so a monitor tells it from a failed run."""
+    """A configuration error (a bad PAPERKG_* setting; for `ingest weekly` and `schedule` also a missing
+    embedding model or one other than the store's): exit status 78 (EX_CONFIG), so a monitor tells it
+    from a failed run."""
 
     exit_code = EXIT_CONFIG
 

@@ -4,7 +4,7 @@ paper) finds the stored paper."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from ingest.normalize import arxiv_id_from_url, whole_arxiv_id
@@ -75,13 +75,11 @@ def without_pasted_punctuation(paper_id: str) -> str:
     return text[:end]
 
 
-def find_pasted_paper(paper_id: str, find: Callable[[str], T | None], moved: Callable[[str], str | None],
-                      stored_ids: Callable[[], Iterable[str]]) -> tuple[str, T] | None:
+def find_pasted_paper(paper_id: str, find: Callable[[str], T | None],
+                      moved: Callable[[str], str | None]) -> tuple[str, T] | None:
     """find_paper for an id typed or pasted into a URL: as find_paper reads it, else without the
-    punctuation a pasted link picks up (without_pasted_punctuation), else the one stored id that differs
-    from it only in case (`A-Mathematical-Framework…` -> `a-mathematical-framework…`). Ids are case-
-    sensitive in the store, so a spelling two stored ids share but for case finds neither; `stored_ids`
-    (every paper id) is read only when the cheaper look-ups found nothing and the id has letters."""
+    punctuation a pasted link picks up (without_pasted_punctuation), else in lower case
+    (`A-Mathematical-Framework…` -> `a-mathematical-framework…`, `2211.00593V2` -> `2211.00593`)."""
     found = find_paper(paper_id, find, moved)
     if found is not None:
         return found
@@ -90,16 +88,12 @@ def find_pasted_paper(paper_id: str, find: Callable[[str], T | None], moved: Cal
         found = find_paper(trimmed, find, moved)
         if found is not None:
             return found
+    # Lower case, not every stored id compared without case (a read of all ids per 404, which any random
+    # link could ask for): the ids ingest makes are lower case (arXiv ids, title slugs); a records file's
+    # id with capitals is found as it was given.
     given = trimmed or paper_id
-    if given.lower() == given.upper():  # nothing with a case to differ in (an arXiv id)
-        return None
-    wanted = given.casefold()
-    matches = {stored for stored in stored_ids() if stored.casefold() == wanted}
-    if len(matches) != 1:
-        return None
-    stored = matches.pop()
-    value = find(stored)
-    return (stored, value) if value is not None else None
+    lowered = given.lower()
+    return find_paper(lowered, find, moved) if lowered != given else None
 
 
 def find_related(store: GraphStore, paper_id: str, limit: int,

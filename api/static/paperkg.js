@@ -387,10 +387,26 @@
 
     /* The head's link-preview tags follow the search shown, as a page load would write them (a reference
        manager saving the page reads them from here): its URL (the home page's for no search at all), its
-       title, and what the status line says of the results. */
+       title, and what the status line says of the results. The canonical URL by the server's rule (the
+       search view's args and with_page in api/web.py): only the search's own arguments, in the form's
+       order, the query trimmed, no empty value, no default mode or "any" match, no page 1. */
     function followHead(target) {
       var brand = document.querySelector("a.brand");
-      var url = target.search || !brand ? target.origin + target.pathname + target.search : brand.href;
+      var kept = new URLSearchParams();
+      ["q", "mode", "technique", "technique_match", "topic", "model", "component", "year_from", "year_to",
+       "section", "source"].forEach(function (name) {
+        target.searchParams.getAll(name).forEach(function (value) {
+          value = name === "q" ? value.trim() : name === "mode" || name === "technique_match" ? value.toLowerCase() : value;
+          if (value === "" || (name === "mode" && value === "hybrid") || (name === "technique_match" && value !== "all")) {
+            return;
+          }
+          kept.append(name, value);
+        });
+      });
+      var page = target.searchParams.get("page") || "";
+      if (/^\d+$/.test(page) && parseInt(page, 10) > 1) { kept.append("page", String(parseInt(page, 10))); }
+      var qs = kept.toString();
+      var url = qs || !brand ? target.origin + target.pathname + (qs ? "?" + qs : "") : brand.href;
       document.querySelectorAll("link[rel=canonical]").forEach(function (el) { el.href = url; });
       var said = status ? status.textContent : "";
       var values = { "og:url": url, "og:title": document.title.replace(/ · paperkg$/, ""),

@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
 from kg.embedded import EmbeddedStore
 from kg.entities import ListRow, Paper, PaperBundle, TechniqueUse
+from tests.api import test_web
 from tests.api.test_web import Inspector, assert_inert, page
 from tests.embedders import HashEmbedder
 from tests.seed_store import taxonomy_store
@@ -25,6 +24,9 @@ ICLR_ID = "2401.00001"
 TMLR_ID = "2402.00002"
 HOSTILE = "links-hostile"
 WITHDRAWN_ID = "2403.00003"
+ORAL_ID = "2404.00004"
+WORKSHOP_ID = "2405.00005"
+AUTHORLESS = "authorless-iclr"
 SCRIPT = "<script>alert(1)</script>"
 TEX_ABSTRACT = (r"We find that $\sim$70\% of the heads in small models are \emph{induction heads}, "
                 r"which copy tokens. Further work follows.")
@@ -67,21 +69,29 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
             abstract="This paper has been withdrawn by the authors due to an error in Section 4.",
             year=2024, sources=["arxiv"],
         ), "probing", "probes"),
+        # Venues as the list and reference managers write them, and one the BibTeX cannot cite as a
+        # conference paper (no author, no host organisation: a @misc).
+        bundle(embedder, Paper(
+            id=ORAL_ID, arxiv_id=ORAL_ID, title="Heads on Stage", abstract="An oral paper.",
+            authors=["Ada Lovelace"], year=2024, venue="ICLR'24 (oral)", sources=["arxiv"],
+        ), "activation_patching", "patching"),
+        bundle(embedder, Paper(
+            id=WORKSHOP_ID, arxiv_id=WORKSHOP_ID, title="Heads at a Workshop", abstract="A workshop paper.",
+            authors=["Alan Turing"], year=2024, venue="ICML 2024 Workshop on Heads & Circuits",
+            sources=["arxiv"],
+        ), "activation_patching", "patching"),
+        bundle(embedder, Paper(
+            id=AUTHORLESS, title="Heads Without Authors", abstract="A list-only page.", year=2024,
+            venue="ICLR 2024", sources=["list"],
+        ), "activation_patching", "patching"),
     ])
     yield s
     s.close()
 
 
-@pytest.fixture(scope="module")
-def app(store: EmbeddedStore) -> Flask:
-    """The app over the module's store."""
-    return create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True})
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client."""
-    return app.test_client()
+# test_web.py's fixtures, not a copy of them: its `app` runs over this module's `store` (above).
+app = test_web.app
+client = test_web.client
 
 
 def title(html: str) -> str:
@@ -193,14 +203,35 @@ def test_a_paper_page_has_highwire_press_tags_for_zotero(client: FlaskClient) ->
     assert meta(html, "citation_arxiv_id") == [ICLR_ID]
     assert meta(html, "citation_doi") == ["10.1234/heads.5"]
     assert meta(html, "citation_pdf_url") == [f"https://arxiv.org/pdf/{ICLR_ID}v5"]
-    assert meta(html, "citation_conference_title") == ["ICLR 2024"]
+    # The venue as the BibTeX names it: its booktitle, not the stored short form.
+    assert meta(html, "citation_conference_title") == [
+        "International Conference on Learning Representations (ICLR 2024)"]
     assert meta(html, "citation_journal_title") == []
     # The TL;DR is one word: the abstract's first sentence, its TeX read as the page shows it.
     assert meta(html, "description") == meta(html, "og:description") == [
         "We find that ∼70% of the heads in small models are induction heads, which copy tokens."]
     html = page(client, f"/papers/{TMLR_ID}")
-    assert meta(html, "citation_journal_title") == ["TMLR 2024"]
+    assert meta(html, "citation_journal_title") == ["Transactions on Machine Learning Research"]
     assert meta(html, "citation_conference_title") == meta(html, "citation_doi") == []
+
+
+@pytest.mark.parametrize(("paper_id", "conference", "entry"), [
+    (ORAL_ID, "International Conference on Learning Representations (ICLR 2024)", "@inproceedings{"),
+    (WORKSHOP_ID, "ICML 2024 Workshop on Heads & Circuits", "@inproceedings{"),
+    (AUTHORLESS, None, "@misc{"),
+])
+def test_the_highwire_venue_is_the_one_the_bibtex_cites(
+        client: FlaskClient, paper_id: str, conference: str | None, entry: str) -> None:
+    """Review: the tags took the kind from the BibTeX's first characters and the venue as stored ("ICLR'24
+    (oral)"), where the BibTeX cites the conference by its name; plain text, where the BibTeX escapes."""
+    html = page(client, f"/papers/{paper_id}")
+    assert meta(html, "citation_conference_title") == ([conference] if conference else [])
+    assert meta(html, "citation_journal_title") == []
+    bibtex = client.get(f"/api/papers/{paper_id}/bibtex").get_data(as_text=True)
+    assert bibtex.startswith(entry), bibtex
+    if conference:  # the same name, "&" as BibTeX writes it
+        booktitle = conference.replace("&", "\\&")
+        assert f"booktitle = {{{booktitle}}}" in bibtex, bibtex
 
 
 def test_a_paper_pages_metadata_is_escaped_text(client: FlaskClient) -> None:

@@ -31,19 +31,6 @@ WATCH_FETCHES = (
     "  return p; };")
 
 
-@pytest.fixture
-def tab(browser: WebDriver) -> Iterator[WebDriver]:
-    """The shared browser in a new tab, closed after the test: a history of its own, so that history.length
-    counts this test's entries (it stops growing at 50, which the shared tab reaches)."""
-    first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    try:
-        yield browser
-    finally:
-        browser.close()
-        browser.switch_to.window(first)
-
-
 @contextmanager
 def network(driver: WebDriver, *, latency: int = 0, offline: bool = False) -> Iterator[None]:
     """Emulate a link with `latency` ms per request (or none at all); the normal network again on exit."""
@@ -80,7 +67,9 @@ def count_line(driver: WebDriver) -> str:
         "return c ? c.textContent.replace(/\\s+/g, ' ').trim() : ''"))
 
 
-def test_a_second_search_keeps_the_loading_state_until_it_answers(tab: WebDriver, live_server: str) -> None:
+def test_a_second_search_keeps_the_loading_state_until_it_answers(fresh_tab: WebDriver, live_server: str
+                                                                   ) -> None:
+    tab = fresh_tab  # conftest: a tab of its own, so that history.length counts this test's entries
     open_page(tab, live_server + "/search?q=induction+heads")
     wait(tab).until(lambda d: result_ids(d))
     tab.execute_script(WATCH_FETCHES)
@@ -99,8 +88,9 @@ def test_a_second_search_keeps_the_loading_state_until_it_answers(tab: WebDriver
 
 
 def test_a_filter_changed_while_a_search_loads_keeps_the_search_before_it_in_history(
-    tab: WebDriver, live_server: str
+    fresh_tab: WebDriver, live_server: str
 ) -> None:
+    tab = fresh_tab
     open_page(tab, live_server + "/about")
     open_page(tab, live_server + "/search?q=induction+heads")
     wait(tab).until(lambda d: result_ids(d))
@@ -121,7 +111,8 @@ def test_a_filter_changed_while_a_search_loads_keeps_the_search_before_it_in_his
     assert "“induction heads”" in count_line(tab)
 
 
-def test_a_search_made_offline_keeps_the_page_and_says_so(tab: WebDriver, live_server: str) -> None:
+def test_a_search_made_offline_keeps_the_page_and_says_so(fresh_tab: WebDriver, live_server: str) -> None:
+    tab = fresh_tab
     start = live_server + "/search?q=induction+heads"
     open_page(tab, start)
     wait(tab).until(lambda d: result_ids(d))

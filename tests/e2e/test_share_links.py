@@ -128,6 +128,23 @@ def test_the_title_after_an_in_place_search_is_the_one_a_page_load_gives(browser
     assert browser.title == "\u2068circuits in language models\u2069 — search · page 2 · paperkg"
 
 
+def test_the_canonical_url_after_an_in_place_search_is_the_one_a_page_load_gives(
+        browser: WebDriver, live_server: str) -> None:
+    """Review: the script copied the address into the canonical link, which the server writes by its own
+    rule (only the search's arguments, the query trimmed, no empty or default value, no page 1)."""
+    open_page(browser, live_server + "/search?q=circuits&utm_source=mail")
+    wait(browser).until(lambda d: result_ids(d))
+    box = browser.find_element(By.ID, "q")
+    box.clear()
+    box.send_keys("  induction heads  ", Keys.ENTER)
+    wait(browser).until(lambda d: query(d).get("q") == ["  induction heads  "] and idle(d))
+    in_place = head_links(browser)
+    assert in_place["canonical"] == in_place["og:url"] == live_server + "/search?q=induction+heads"
+    browser.refresh()
+    wait(browser).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    assert head_links(browser) == in_place
+
+
 def test_the_skip_link_moves_the_focus_into_the_content(browser: WebDriver, live_server: str) -> None:
     """QA: Enter on "Skip to content" left the focus on <body>, so Tab went on from the top of the page."""
     open_page(browser, live_server + "/search?q=circuits")

@@ -1,7 +1,7 @@
 """`paperkg ingest weekly` as cron or systemd runs it: a distinct exit status for each kind of failure (69
-arXiv, 74 the store, 75 the lock, 78 the configuration), the scheduler's retry hint on the `Error:` line,
-`--json` on a refusal, one WARNING for a misspelt PAPERKG_* name. Real processes against a real local arXiv
-API (ingest.arxiv_server) and real SQLite files."""
+arXiv, 74 the store, 75 the lock, 78 the configuration), the retry hint on an arXiv failure's `Error:` line
+only, `--json` on a refusal, one WARNING for a misspelt PAPERKG_* name. Real processes against a real local
+arXiv API (ingest.arxiv_server) and real SQLite files."""
 
 from __future__ import annotations
 
@@ -146,7 +146,8 @@ def test_a_bad_setting_exits_78_naming_it(data_dir: Path, env: dict[str, str], n
 def test_a_missing_embedding_model_exits_78(
     data_dir: Path, tmp_path: Path, seed_records: list[dict[str, Any]]
 ) -> None:
-    """QA: PAPERKG_EMBEDDING_MODEL naming no model exited 1 after asking arXiv."""
+    """QA: PAPERKG_EMBEDDING_MODEL naming no model exited 1 after asking arXiv; then its line said "(next
+    run retries the window)", which no retry makes true until the setting is fixed."""
     taxonomy_store(data_dir / "paperkg.sqlite3").close()
     with LocalArxivServer(seed_records) as server:
         proc = _weekly(data_dir, server.url, "--since", SINCE,
@@ -154,7 +155,37 @@ def test_a_missing_embedding_model_exits_78(
     assert proc.returncode == 78, proc.stderr
     line = _error_line(proc)
     assert "ModelMissing: embedding model directory" in line
-    assert line.endswith("(next run retries the window)")
+    assert "next run" not in line
+    assert [r.status for r in _runs(data_dir)] == ["failed"]
+
+
+def test_a_store_of_another_embedding_model_exits_78_saying_what_to_do(
+    data_dir: Path, tmp_path: Path, seed_records: list[dict[str, Any]]
+) -> None:
+    """QA: the ModelMismatch of a store embedded with another model (a ValueError) exited 1, as an
+    unexpected failure, though it is the configuration: PAPERKG_EMBEDDING_MODEL or the data directory."""
+    from ingest.extract import Extractor
+    from ingest.pipeline import ingest_records_file
+    from kg.taxonomy import load_taxonomy
+    from tests.embedders import HashEmbedder
+
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps({"id": "own-1", "title": "Activation patching in toy models"}) + "\n")
+    store = taxonomy_store(data_dir / "paperkg.sqlite3")
+    try:  # the store's papers embedded by another model than the packaged one the run loads
+        ingest_records_file(store, records, embedder=HashEmbedder(), extractor=Extractor(load_taxonomy()),
+                            progress=False)
+        assert store.embedding_models() == {HashEmbedder.model_name: 1}
+    finally:
+        store.close()
+    with LocalArxivServer(seed_records) as server:
+        proc = _weekly(data_dir, server.url, "--since", SINCE)
+    assert proc.returncode == 78, proc.stderr
+    line = _error_line(proc)
+    assert line.startswith("Error: weekly ingest failed, watermark unchanged: ModelMismatch: the store holds "
+                           f"embeddings of {HashEmbedder.model_name!r} (1 papers)"), line
+    assert "set PAPERKG_EMBEDDING_MODEL to it" in line and "fresh PAPERKG_DATA_DIR" in line
+    assert "next run" not in line
     assert [r.status for r in _runs(data_dir)] == ["failed"]
 
 
