@@ -198,7 +198,12 @@ class WeeklyScheduler:
         except Exception as exc:  # a failed run must not stop the schedule
             with self._lock:
                 self.failures += 1
-            log.error("scheduled weekly ingest: run %d failed: %s (next run retries the window)", number, exc)
+            # As `ingest weekly` says it: a retry can outlast arXiv's failure (69), not a store's or a
+            # setting's, which fail every run until fixed.
+            from ingest.weekly_cli import EXIT_ARXIV, exit_status
+
+            hint = " (next run retries the window)" if exit_status(exc) == EXIT_ARXIV else ""
+            log.error("scheduled weekly ingest: run %d failed: %s%s", number, exc, hint)
         else:
             text = result.text() if hasattr(result, "text") else str(result)
             log.info("scheduled weekly ingest: run %d finished: %s", number, text)

@@ -13,7 +13,9 @@ from ingest.arxiv_server import LocalArxivServer
 from ingest.arxiv_source import ArxivSource
 from ingest.extract import Extractor
 from ingest.schedule import WeeklyScheduler, weekly_job
+from ingest.weekly import WeeklyError
 from kg.embedded import EmbeddedStore
+from kg.store import StoreUnavailable
 from kg.taxonomy import Taxonomy
 from tests.embedders import HashEmbedder
 from tests.ingest.test_weekly import mi_entry
@@ -45,7 +47,25 @@ def test_a_failed_scheduled_run_is_not_logged_as_executed_successfully(
     outcome = [(level, message.split(":", 1)[0]) for name, level, message in lines
                if name == "ingest.schedule" and ("finished:" in message or "failed:" in message)]
     assert outcome == [(logging.ERROR, "scheduled weekly ingest"), (logging.INFO, "scheduled weekly ingest")]
-    assert [m for _n, _l, m in lines if "run 1 failed: weekly ingest failed" in m]
+    failed = [m for _n, _l, m in lines if "run 1 failed: weekly ingest failed" in m]
+    assert failed and failed[0].endswith("(next run retries the window)")  # arXiv's failure: a retry helps
     assert [m for _n, _l, m in lines if "run 2 finished: " in m]
     # APScheduler's other lines stay (the job starting, the scheduler shutting down).
     assert any(n == "apscheduler.executors.default" and "Running job" in m for n, _l, m in lines)
+
+
+def test_a_failed_run_a_retry_cannot_mend_gets_no_retry_hint(caplog: pytest.LogCaptureFixture) -> None:
+    """Review: every failed run said "(next run retries the window)", also a store that cannot be opened,
+    which fails every run until someone mends it (as `ingest weekly` says it, for arXiv's failures only)."""
+    def job() -> None:
+        try:
+            raise StoreUnavailable("no paperkg store in $PAPERKG_DATA_DIR")
+        except StoreUnavailable as exc:
+            raise WeeklyError("weekly ingest failed, watermark unchanged: no store") from exc
+
+    caplog.set_level(logging.INFO)
+    scheduler = WeeklyScheduler("*/1 * * * * *", job, max_runs=1)
+    scheduler.start()
+    failed = [r.getMessage() for r in caplog.records if "run 1 failed:" in r.getMessage()]
+    assert failed == ["scheduled weekly ingest: run 1 failed: weekly ingest failed, watermark unchanged: "
+                      "no store"]
