@@ -86,9 +86,9 @@ CLOCK_TOLERANCE = timedelta(hours=1)
 # (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
 RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
-# arXiv gets dozens of MI papers a week; a window this long with none at all (and no new version of a
-# stored or rejected paper either) is far more likely a flaky empty answer (totalResults 0) than a quiet
-# week, so the run fails and the watermark stays.
+# arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely a flaky
+# empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays, unless the
+# last-updated walk found a new version to load and no paper submitted in the window (_check_empty_window).
 EMPTY_WINDOW_IS_SUSPICIOUS = timedelta(days=2)
 # MI phrases beyond the technique aliases (the field's own name and its most specific objects).
 MI_TERMS = (
@@ -461,6 +461,9 @@ class NewVersions:
 
     stored: list[Record]  # new versions of stored papers: loaded, never judged by the gate
     rejected: list[Record]  # new versions of candidates rejected before, not stored: judged again
+    # Ids of papers the walk saw first submitted on or after the window's first day: what the submission
+    # search should have returned (their v1 is dated then), so its empty answer was a failed one.
+    submitted: list[str] = field(default_factory=list)
 
 
 def newest_versions(records: Iterable[Record], skip: set[str]) -> dict[str, Record]:
@@ -489,12 +492,15 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
     """New versions, posted since `start`, of papers first submitted before the window (the
     submittedDate query cannot see them): of stored papers, and of candidates an earlier run rejected
     that are not stored. Ids in `skip` are already candidates. The store is asked only about the new
-    versions of papers not stored (which of them were rejected), and only when the walk found some."""
+    versions of papers not stored (which of them were rejected), and only when the walk found some.
+    Also the papers the walk saw first submitted in the window: the check of an empty submission
+    answer."""
     def walk() -> Iterable[Record]:
         for i, query in enumerate(queries, 1):
             yield from source.updated_since(query, start, label=f"query {i}/{len(queries)} (updates)")
 
     newest = newest_versions(walk(), skip)
+    first_day = f"{start:%Y-%m-%d}"
     stored = {p.id: p for p in store.get_papers(sorted(newest))}
     revised = [r for pid, r in sorted(newest.items()) if pid not in stored and is_revision(r)]
     # A v1 is no news: the window that held its submission judged it (a re-seen one is in `skip`).
@@ -502,6 +508,7 @@ def collect_new_versions(store: GraphStore, source: Any, queries: Sequence[str],
     return NewVersions(
         stored=[r for pid, r in sorted(newest.items()) if pid in stored and is_newer_version(r, stored[pid])],
         rejected=[r for r in revised if (r.arxiv_id or r.source_id) in rejected],
+        submitted=[pid for pid, r in sorted(newest.items()) if (r.published or "")[:10] >= first_day],
     )
 
 
@@ -699,14 +706,9 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
     records = collect_candidates(source, queries, start, end, empty_parts=summary.empty_queries)
     summary.candidates = len(records)  # the failed run's counts, should the window be empty
     versions = collect_new_versions(store, source, queries, start, {r.paper_id for r in records})
-    # A quiet window with a new version of an older paper is an answer: that version is loaded (it was
-    # lost when the window was judged empty before the walk). Nothing at all is still a failed answer.
-    if not (records or versions.stored or versions.rejected) and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
-        raise WeeklyError(
-            f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d} in the categories "
-            f"{', '.join(config.arxiv_categories)} (PAPERKG_ARXIV_CATEGORIES): treated as a failed answer, "
-            "so the next run asks again for the whole window"
-        )
+    if not records and end - start >= EMPTY_WINDOW_IS_SUSPICIOUS:
+        _check_empty_window(store, summary, start, end, versions, embedder=embedder, extractor=extractor,
+                            taxonomy=taxonomy, config=config, progress=progress, held=held)
     # A new version of a rejected candidate is a candidate again: known (stored since under its DOI or
     # title) or judged by the gate like the window's own.
     records += versions.rejected
@@ -771,6 +773,41 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
+
+
+def _check_empty_window(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime,
+                        versions: NewVersions, *, embedder: TextEmbedder | None,
+                        extractor: PaperExtractor | None, taxonomy: Taxonomy, config: Config, progress: bool,
+                        held: Any) -> None:
+    """A long window whose submission search found nothing: accepted as a quiet window only when the
+    last-updated walk, a second answer for the same queries, found a new version to load (of a stored or
+    rejected paper) and saw no paper first submitted in the window; otherwise WeeklyError (the watermark
+    stays, so the next run asks again for the whole window). The new versions of stored papers are
+    loaded either way: updates that need no gate, seen as unchanged by the next run."""
+    from ingest.pipeline import run_ingest
+
+    if (versions.stored or versions.rejected) and not versions.submitted:
+        # The walk answered and holds every paper updated since the window's start, a new submission
+        # included: none, so the search's empty answer is arXiv's (a narrow taxonomy's quiet week).
+        return  # the caller loads the new versions with the rest
+    if versions.stored:
+        held.check()
+        loaded = run_ingest(store, versions.stored, source=LOAD_SOURCE, embedder=embedder,
+                            extractor=extractor, taxonomy=taxonomy, progress=progress, lock=held)
+        summary.load_run = loaded.run_id
+        summary.known = len(versions.stored)
+        summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
+    # A flaky empty answer (totalResults 0) is far likelier than a window without one MI paper: the
+    # window's new papers would be lost with the watermark moved past them.
+    missed = (f"; the last-updated walk saw {len(versions.submitted)} paper(s) submitted in it, e.g. "
+              f"{versions.submitted[0]}" if versions.submitted else "")
+    loaded_note = (f"; {len(versions.stored)} new version(s) of stored papers loaded meanwhile"
+                   if versions.stored else "")
+    raise WeeklyError(
+        f"arXiv returned no candidates at all for {start:%Y-%m-%d} to {end:%Y-%m-%d} in the categories "
+        f"{', '.join(config.arxiv_categories)} (PAPERKG_ARXIV_CATEGORIES){missed}: treated as a failed "
+        f"answer, so the next run asks again for the whole window{loaded_note}"
+    )
 
 
 def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:

@@ -22,7 +22,14 @@ approximate index (Neo4j's HNSW) or ties at the cut need not give prefixes of on
 Withdrawn papers (kg.withdrawn) are marked, not hidden: in each ranking (a tier's fusion, or the keyword
 or semantic list) one moves down past the papers after it that score within WITHDRAWN_PENALTY of its score
 (the fused score, or the mode's own), so it no longer outranks a live re-submission; the score shown is
-its own, so scores need not decrease there either. Without a withdrawn paper nothing moves.
+its own, so scores need not decrease there either. Without a withdrawn paper nothing moves. In keyword
+and semantic mode that is the retriever's evidence: only papers scoring nearly as well pass it. In hybrid
+mode the fused score is rank-based (1/(60 + rank) per list), so the same 5% is a move of a few places
+whatever the evidence: about 3 near the top of a list, more further down. That is kept on purpose: a live
+re-submission sits next to its withdrawn version in every list, so a few places put it first, and
+comparing raw cosine with BM25 to do better would be a second fusion. The withdrawn papers are found by
+one keyword look-up of the words every withdrawal notice uses (WITHDRAWAL_WORDS), then reading only the
+candidates it returned, rather than reading every candidate's abstract.
 """
 
 from __future__ import annotations
@@ -69,6 +76,12 @@ SENTENCE_MODES = ("auto", "embedding", "overlap")
 # A withdrawn paper (kg.withdrawn: marked, not hidden) ranks as if its score were this much lower: after
 # the papers just below it (its live re-submission under the same title, most often), not at the bottom.
 WITHDRAWN_PENALTY = 0.05
+# Every withdrawal notice kg.withdrawn recognises has one of these words: the papers the keyword index
+# finds with them (the same index on both backends) are the only ones whose abstract search reads to find
+# the withdrawn. More than WITHDRAWAL_LOOKUP of them (a store of papers about withdrawals) and the
+# look-up may be cut: then every candidate within reach is read, as before the look-up.
+WITHDRAWAL_WORDS = "withdrawn withdraw withdrew"
+WITHDRAWAL_LOOKUP = 1000
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
 ACRONYM_SAMPLE = 20
@@ -378,6 +391,7 @@ def search(
     placed: list[tuple[str, float, dict[str, int], int]] = []  # id, fused score, ranks, tier index
     seen: set[str] = set()
     known: dict[str, Paper] = {}  # the papers read to find the withdrawn ones, reused for the page
+    mentioning = _mentioning_withdrawal(store)  # None: every candidate may be one
     candidates: set[str] = set()
     fused_order: list[tuple[str, float, dict[str, int]]] = []
     for index, ((tier_end, _), lists) in enumerate(zip(tiers, tier_lists, strict=True)):
@@ -385,11 +399,12 @@ def search(
             fused_order = rrf_fuse(lists)  # (else every list was complete already: the same ranking)
             candidates.update(i for i, _, _ in fused_order)
         # Withdrawn papers are looked up among the papers this tier can place (and a margin), or among all
-        # when the partition below may lift any of them into the page.
+        # when the partition below may lift any of them into the page: read only when the keyword look-up
+        # found them mentioning a withdrawal.
         reach = len(fused_order) if partition else min(tier_end, offset + limit) + CANDIDATE_PAD
         own = None if mode == "hybrid" else {h.id: h.score for h in lists[mode]}
         within = fused_order[:reach]
-        fused = [*_withdrawn_moved_down(within, _withdrawn_among(store, within, known), own),
+        fused = [*_withdrawn_moved_down(within, _withdrawn_among(store, within, known, mentioning), own),
                  *fused_order[reach:]]
         if partition:
             using = {h.id for h in lists["technique"]}
@@ -524,16 +539,25 @@ def search(
                       non_latin_query=mostly_non_latin(query))
 
 
+def _mentioning_withdrawal(store: GraphStore) -> set[str] | None:
+    """The ids of the papers whose title or abstract has a word of WITHDRAWAL_WORDS (every withdrawn
+    paper among them), or None when the look-up may have been cut at WITHDRAWAL_LOOKUP."""
+    hits = store.keyword_search(WITHDRAWAL_WORDS, WITHDRAWAL_LOOKUP)
+    return None if len(hits) >= WITHDRAWAL_LOOKUP else {h.id for h in hits}
+
+
 def _withdrawn_among(store: GraphStore, fused: list[tuple[str, float, dict[str, int]]],
-                     known: dict[str, Paper]) -> set[str]:
+                     known: dict[str, Paper], mentioning: set[str] | None) -> set[str]:
     """The ids of the fused ranking whose stored abstract says the paper is withdrawn (kg.withdrawn, the
-    rule every output uses); the papers read are kept in `known`."""
+    rule every output uses), reading only those in `mentioning` (all when None); the papers read are kept
+    in `known`."""
     from kg.withdrawn import is_withdrawn
 
-    unread = [i for i, _, _ in fused if i not in known]
+    ids = [i for i, _, _ in fused if mentioning is None or i in mentioning]
+    unread = [i for i in ids if i not in known]
     if unread:
         known.update((p.id, p) for p in store.get_papers(unread))
-    return {i for i, _, _ in fused if i in known and is_withdrawn(known[i].abstract)}
+    return {i for i in ids if i in known and is_withdrawn(known[i].abstract)}
 
 
 def _withdrawn_moved_down(fused: list[tuple[str, float, dict[str, int]]], withdrawn: set[str],

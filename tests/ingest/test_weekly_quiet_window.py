@@ -71,3 +71,41 @@ def test_a_quiet_window_whose_walk_finds_nothing_of_ours_still_fails(
     assert store.last_watermark(RUN_SOURCE) is None
     detail = store.get_paper(OLD_V1["arxiv_id"])
     assert detail is not None and detail.paper.arxiv_version == 1
+
+
+NEW_IN_WINDOW: dict[str, Any] = {
+    "arxiv_id": "2611.70009", "version": 1, "title": "Sparse Autoencoders Find Induction Features in GPT-2",
+    "abstract": "We train sparse autoencoders on GPT-2 small and find induction head features.",
+    "authors": ["New Author"], "published": "2026-11-19T00:00:00Z", "updated": "2026-11-19T00:00:00Z",
+    "categories": ["cs.LG"], "primary_category": "cs.LG",
+}
+
+
+def test_a_flaky_empty_submission_answer_fails_even_when_a_stored_paper_has_a_new_version(
+    store: GraphStore, extractor: Extractor
+) -> None:
+    # The window has a new paper, but every submission query is answered "totalResults 0" (arXiv's known
+    # flaky answer) while the last-updated walk answers: it sees the new paper's v1 and a stored paper's v2.
+    _store_v1(store, extractor)
+    with LocalArxivServer([OLD_V2, NEW_IN_WINDOW]) as server:
+        server.fail_next("zero", 1000, matching="submittedDate")
+        source = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=3, backoff=0.01)
+        with pytest.raises(WeeklyError, match="no candidates at all") as failed:
+            run_weekly(store, source=source, embedder=HashEmbedder(), extractor=extractor, now=NOW)
+        server.clear_failures()
+        assert "2611.70009" in str(failed.value)
+        run = store.runs(RUN_SOURCE)[0]
+        assert run.status == "failed"
+        assert store.last_watermark(RUN_SOURCE) is None  # the next run asks again for the whole window
+        # The stored paper's new version is loaded all the same (an update, no gate needed).
+        detail = store.get_paper(OLD_V1["arxiv_id"])
+        assert detail is not None and detail.paper.arxiv_version == 2
+        assert store.get_paper(NEW_IN_WINDOW["arxiv_id"]) is None
+
+        # arXiv answers again: the new paper is not lost, and the loaded version is unchanged.
+        source = ArxivSource(url=server.url, delay=0.0, timeout=5.0, retries=3, backoff=0.01)
+        summary = run_weekly(store, source=source, embedder=HashEmbedder(), extractor=extractor, now=NOW)
+    assert summary.status == "succeeded"
+    assert summary.candidates == 1 and NEW_IN_WINDOW["arxiv_id"] in summary.new_ids
+    assert store.get_paper(NEW_IN_WINDOW["arxiv_id"]) is not None
+    assert store.last_watermark(RUN_SOURCE) == iso(NOW)

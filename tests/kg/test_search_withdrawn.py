@@ -94,3 +94,49 @@ def test_only_a_close_score_is_passed() -> None:
     near = _ranking(("w", 1.0), ("a", 0.99), ("b", 0.98), ("c", 0.4))
     assert [i for i, _, _ in _withdrawn_moved_down(near, {"w", "b"}, None)] == ["a", "w", "b", "c"]
     assert _withdrawn_moved_down(fused, set(), None) is fused
+
+
+class _CountingStore(EmbeddedStore):
+    """The real embedded store, counting the paper rows search reads."""
+
+    read: list[str]
+
+    def get_papers(self, paper_ids: Any) -> Any:
+        self.read.extend(paper_ids)
+        return super().get_papers(paper_ids)
+
+
+@pytest.fixture
+def counting(store: EmbeddedStore) -> Iterator[_CountingStore]:
+    counted = _CountingStore(store.path)
+    counted.read = []
+    yield counted
+    counted.close()
+
+
+@pytest.mark.parametrize(("query", "offset"), [
+    (TITLE, 0), ("sparse autoencoders", 20), ("activation patching", 0), ("papers that use probing", 0)])
+def test_search_reads_the_page_and_only_the_candidates_mentioning_a_withdrawal(
+    counting: _CountingStore, model_embedder: Any, query: str, offset: int
+) -> None:
+    # Every paper's row was read to find the withdrawn ones (70 for a first page of 20, every fused
+    # candidate of every tier for a technique-only query); the keyword index tells which can be one.
+    mentioning = {h.id for h in counting.keyword_search("withdrawn withdraw withdrew", 1000)}
+    assert WITHDRAWN in mentioning and LIVE not in mentioning
+    page = search(counting, query, mode="hybrid", embedder=model_embedder, limit=20, offset=offset)
+    shown = {h.id for h in page.results}
+    assert shown
+    assert set(counting.read) <= shown | mentioning
+    assert len(counting.read) == len(set(counting.read))  # each row read once, reused for the page
+
+
+def test_a_cut_withdrawal_look_up_reads_every_candidate_within_reach(
+    store: EmbeddedStore, model_embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.search
+
+    before = _ids(store, model_embedder, TITLE, "hybrid", limit=10)
+    # A store with more papers mentioning a withdrawal than the look-up returns: none may be missed.
+    monkeypatch.setattr(kg.search, "WITHDRAWAL_LOOKUP", 1)
+    assert _ids(store, model_embedder, TITLE, "hybrid", limit=10) == before
+    assert before.index(LIVE) < before.index(WITHDRAWN)
