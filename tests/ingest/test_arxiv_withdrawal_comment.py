@@ -16,6 +16,7 @@ from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
 from kg.withdrawn import is_withdrawn
 from tests.embedders import HashEmbedder
+from tests.kg.test_withdrawn import LIVE_PAPER_COMMENTS
 
 ARXIV_ID = "2611.90001"
 V4 = {
@@ -105,17 +106,9 @@ def test_a_comment_that_only_mentions_a_withdrawal_or_none_changes_nothing(
 def test_comments_about_venues_or_other_versions_leave_a_live_paper_live(
     store: GraphStore, extractor: Extractor, taxonomy: Taxonomy
 ) -> None:
-    # Each a live v5: its comment talks of a venue it left or a version withdrawn before this one.
-    comments = [
-        "Withdrawn from ICLR 2024; accepted at ICML 2024",
-        "The previous version was withdrawn due to an error in Lemma 3; this version fixes it",
-        "This paper has been withdrawn from ICLR 2025 and is under review at ICML",
-        "Our submission was withdrawn from ACL; extended version",
-        "We withdraw the earlier preprint arXiv:2301.00001 in favour of this one",
-        "Superseded: the v1 manuscript is withdrawn. This v2 is the camera-ready",
-    ]
     _load(store, V4, extractor)
-    for comment in comments:
+    # Each a live v5: its comment talks of a venue it left or a version withdrawn before this one.
+    for comment in LIVE_PAPER_COMMENTS:
         records = _fetch({**V4, "version": 5, "comment": comment})
         assert [r.abstract for r in records] == [V4["abstract"]], comment
         run_ingest(store, records, source="arxiv", embedder=HashEmbedder(), extractor=extractor,
