@@ -432,7 +432,7 @@ def _unknown_ids(unknown: list[str]) -> ApiError:
 def papers_bibtex() -> Response:
     """Several papers as one BibTeX file (text/x-bibtex), each with the citation key the store issued it,
     as the CLI exports them."""
-    return _bibtex_of(_id_args("id"))
+    return _bibtex_of(_id_args("id"), request.args.get("name"))
 
 
 @bp.post("/bibtex")
@@ -446,11 +446,32 @@ def papers_bibtex_post() -> Response:
     ids = id_list(body, "ids", required=True, max_items=MAX_LIST_IDS)
     if not ids:
         raise bad_parameter("ids", "is required: name at least one paper")
-    return _bibtex_of(ids)
+    return _bibtex_of(ids, request.args.get("name"))
 
 
-def _bibtex_of(ids: list[str]) -> Response:
-    """The BibTeX file of the papers `ids` name (checked ids), or the 422 naming those that name none."""
+MAX_DOWNLOAD_NAME = 80  # characters of a download's name before ".bib"
+
+
+def _download_name(given: str | None) -> str:
+    """The file name of a BibTeX list's download: the `name` parameter folded to [a-z0-9.-] with ".bib"
+    appended, or papers.bib (no name, or nothing left of it)."""
+    import re
+    import unicodedata
+
+    # Folded, never refused: the web UI's links build names from paper and node ids, which may hold any
+    # character (an old-style arXiv id's "/"). Only these characters reach the header: no CR/LF, quote,
+    # slash, backslash or non-ASCII, so no header injection and no path in the saved name.
+    # Accents dropped (é is e); a character with no ASCII form separates words, as a space does.
+    decomposed = unicodedata.normalize("NFKD", given or "")
+    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    name = re.sub(r"\.{2,}", ".", re.sub(r"[^a-z0-9.]+", "-", folded)).strip(".-")
+    name = name.removesuffix(".bib")[:MAX_DOWNLOAD_NAME].strip(".-")  # a leading dot hides a saved file
+    return f"{name or 'papers'}.bib"
+
+
+def _bibtex_of(ids: list[str], name: str | None = None) -> Response:
+    """The BibTeX file of the papers `ids` name (checked ids), or the 422 naming those that name none;
+    saved as `name` (see _download_name)."""
     from ingest.export_papers import export_lines, resolve_ids
 
     store = get_store()
@@ -459,7 +480,7 @@ def _bibtex_of(ids: list[str]) -> Response:
         raise _unknown_ids(unknown)
     # `paperkg export papers --format bibtex --id ...`'s text: oldest paper first, each with its issued key.
     response = Response("".join(export_lines(store, fmt="bibtex", only=found)), mimetype="text/x-bibtex")
-    response.headers["Content-Disposition"] = 'inline; filename="papers.bib"'
+    response.headers["Content-Disposition"] = f'inline; filename="{_download_name(name)}"'
     return response
 
 

@@ -117,6 +117,14 @@ STRINGS = {"type": "array", "items": {"type": "string"}}
 
 BIBTEX_OK = {"description": "BibTeX, one entry a paper, a blank line between entries",
              "content": {"text/x-bibtex": {"schema": {"type": "string"}}}}
+# The download's file name (api.json_api._download_name): folded, never refused, so no raw text reaches the
+# Content-Disposition header.
+BIBTEX_NAME = _param("name", {"type": "string"},
+                     "the file name the download is saved as (Content-Disposition), without .bib: folded "
+                     "to lower-case a-z, 0-9, '.' and '-' (accents dropped, any other run of characters "
+                     "one '-', at most 80 characters), '.bib' appended; without it, or with nothing left, "
+                     "papers.bib. The web UI's lists use related-{paper id}, search, technique-{node id} "
+                     "and new")
 BIBTEX_TEXT = ("The entries `paperkg export papers --format bibtex --id ...` writes: oldest paper first, "
                "each with the citation key the store issued the paper (unique in the store, kept when the "
                "paper is retitled). An id is looked up as GET /api/papers/{paper_id} looks it up (a "
@@ -719,12 +727,12 @@ def build_document() -> dict[str, Any]:
             {"200": BIBTEX_OK} | _err(400, 422),
             [_param("id", {"type": "array", "items": ID_ITEM, "minItems": 1, "maxItems": MAX_LIKED},
                     f"paper id (repeat it: ?id=a&id=b; at least one, at most {MAX_LIKED}; not split on "
-                    f"commas; {ID_RULE})", required=True, explode=True)],
+                    f"commas; {ID_RULE})", required=True, explode=True), BIBTEX_NAME],
             description=BIBTEX_TEXT + " A long list does not fit in a request line (a server such as "
                         "gunicorn answers 414 past 8190 bytes): POST it."),
             "post": _op(
             "post_papers_bibtex", "papers", "BibTeX entries of a list of papers given in a JSON body",
-            {"200": BIBTEX_OK} | _err(400, 413, 415, 422), [],
+            {"200": BIBTEX_OK} | _err(400, 413, 415, 422), [BIBTEX_NAME],
             description=BIBTEX_TEXT + " The ids in a JSON body, checked as GET's id (the web UI's For you "
                         "posts its stars here: 200 ids of 80 characters do not fit in a URL).",
             requestBody={"required": True,

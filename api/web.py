@@ -318,7 +318,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "filter_counts": [], "passing_all": None,
         "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
         "reachable": MAX_PAGE * PAGE_SIZE, "did_you_mean": None, "did_you_mean_args": None,
-        "non_latin_query": False, "english_example": None,
+        "non_latin_query": False, "english_example": None, "bibtex_url": None,
     }
     # Every field is checked on its own: a bad one is marked and the valid ones stay chosen in the form.
     errors: list[BadInput] = []
@@ -604,6 +604,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         row["because"] = because.get(hit.id, [])
         hits.append(row)
     ctx["hits"] = hits
+    ctx["bibtex_url"] = _bibtex_url([h["id"] for h in hits], "search")
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
     # (A query in another script is told what to do instead: its spelling is not what is wrong.)
     ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
@@ -769,6 +770,21 @@ def papers() -> BaseResponse:
     return redirect(_with_query(url_for("web.search")))
 
 
+# Under gunicorn's request-line limit (8190 bytes, api/gunicorn_conf.py) with room for a proxy's prefix.
+MAX_BIBTEX_LINK_BYTES = 7000
+
+
+def _bibtex_url(ids: list[str], name: str) -> str | None:
+    """The plain link to GET /api/bibtex of the papers a page lists (`ids`, each once), saved as
+    `name`.bib (the API folds it to a file name); None for none. A page lists at most RELATED_MORE,
+    PAGE_SIZE, TECHNIQUE_PAGE_SIZE or NEW_PAGE_SIZE papers, within the API's MAX_LIKED ids."""
+    unique = list(dict.fromkeys(ids))
+    url = url_for("api.papers_bibtex", id=unique, name=name) if unique else None
+    # 100 long slug ids could pass gunicorn's 8190-byte request line (a 414): no link rather than a
+    # broken one (the CLI's `export papers --id` and the API's POST take any list).
+    return url if url is not None and len(url.encode()) <= MAX_BIBTEX_LINK_BYTES else None
+
+
 @bp.get("/papers/<path:paper_id>")
 def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
     """A paper: metadata, abstract, techniques and evaluations with evidence, findings, list rows, related."""
@@ -840,8 +856,7 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         related_error=related_error, bibtex=bibtex, cited_kind=cited[0], cited_container=cited[1],
         bibtex_url=url_for("api.paper_bibtex", paper_id=p.id),
         related_limit=related_limit, related_short=RELATED_LIMIT, related_more=RELATED_MORE,
-        related_bibtex_url=url_for("api.papers_bibtex", id=[c["id"] for c in related_cards])
-        if related_cards else None,
+        related_bibtex_url=_bibtex_url([c["id"] for c in related_cards], f"related-{p.id}"),
         former_ids=store.former_ids(p.id),
     )
 
@@ -992,6 +1007,7 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
                   for c in d.refinements],
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
         papers=[] if error else cards, sort=sort, can_sort=total > 1,
+        bibtex_url=None if error else _bibtex_url([c["id"] for c in cards], f"technique-{node.id}"),
         args={"sort": sort if sort != "date" else None}, chart=chart, error=error,
         papers_without_year=d.papers_without_year,
         # past_end: a page number past the end must not read as "no papers use this technique".
@@ -1092,6 +1108,7 @@ def new() -> str | tuple[str, int] | BaseResponse:
         since_date=since[:10] if given else "", basis=_window_basis(window), in_several=in_several,
         window_note=None if given else _window_note(window), window_rule=window.rule, groups=groups,
         shown=len(papers), **_paging(page, NEW_PAGE_SIZE, total, len(papers)),
+        bibtex_url=_bibtex_url([p.id for p in papers], "new"),
         # The pager keeps the start (the default window moves with the next weekly run, a page 2 must not)
         # and the techniques.
         args={"since": since, "technique": technique_ids},
