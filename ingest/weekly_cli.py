@@ -3,9 +3,11 @@ list-rows|papers`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -150,6 +152,24 @@ def _require_store() -> None:
         raise failure(str(exc), EXIT_STORE) from exc
 
 
+def refusal(message: str, exit_code: int) -> dict[str, object]:
+    """`ingest weekly --json`'s object for a run refused before it started (no run recorded): beside the
+    failed run's summary and the "locked" object, so `| jq .status` reads an object on every outcome."""
+    return {"status": "refused", "error": message, "exit_status": exit_code}
+
+
+@contextlib.contextmanager
+def _refused_as_json(as_json: bool) -> Iterator[None]:
+    """With --json, a click error raised inside (a usage error, a store or setting the run cannot start
+    with) is printed as refusal() on stdout too; its `Error:` line and exit status stay click's."""
+    try:
+        yield
+    except click.ClickException as exc:
+        if as_json:
+            click.echo(json.dumps(refusal(exc.format_message(), exc.exit_code), indent=2))
+        raise
+
+
 def _check_date(value: str | None, option: str) -> str | None:
     """`value` if it is a `since` the API would take too (kg.validation.parse_since), else a usage error
     (exit 2): checked before any store is opened, a weekly run recorded or the ingest lock taken."""
@@ -182,10 +202,11 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
 
-    since = _check_date(since, "--since")
-    _warn_unknown_settings()
-    _require_store()
-    store = _ready_store()
+    with _refused_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        since = _check_date(since, "--since")
+        _warn_unknown_settings()
+        _require_store()
+        store = _ready_store()
     try:
         with stop_on_sigterm():  # systemctl stop: the run is recorded as failed, the lock released
             summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
@@ -195,14 +216,17 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
                                   indent=2))
         raise IngestLockedError(str(exc)) from exc
     except WeeklyError as exc:
-        if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
-            click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
         # The watermark did not move, so the next run (this command again, the timer's or the scheduler's
         # next) asks for this window too: said for arXiv's failures only, which a later run can outlast;
         # a store (74) or a setting (78) fails the same way until someone fixes it.
         code = exit_status(exc)
         retried = code == EXIT_ARXIV and "next run" not in str(exc)  # said once is enough
-        raise failure(f"{exc} (next run retries the window)" if retried else str(exc), code) from exc
+        refused = failure(f"{exc} (next run retries the window)" if retried else str(exc), code)
+        if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
+            click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
+        elif as_json:  # no run was recorded
+            click.echo(json.dumps(refusal(refused.format_message(), code), indent=2))
+        raise refused from exc
     except (Terminated, Interrupted) as exc:
         # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
         # still gets the failed run, as on any other failure (nothing when stopped before it started,
@@ -217,7 +241,10 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
             click.echo(json.dumps({**stopped.to_dict(), "error": error}, indent=2))
         raise
     except (ArxivError, ModelMissing, StoreError, ValueError) as exc:
-        raise failure(str(exc), exit_status(exc)) from exc
+        # Raised before the run was recorded (taking the lock, planning the window, recording the run;
+        # once recorded, a failure is a WeeklyError): with --json, a refusal.
+        with _refused_as_json(as_json):
+            raise failure(str(exc), exit_status(exc)) from exc
     finally:
         store.close()
     if as_json:

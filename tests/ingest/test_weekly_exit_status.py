@@ -219,3 +219,70 @@ def test_a_misspelt_setting_is_one_warning_with_a_suggestion(data_dir: Path) -> 
         "PAPERKG_ARIXV_URL is not a paperkg setting and is ignored (did you mean PAPERKG_ARXIV_URL?); "
         "PAPERKG_ARXIV_RETRY is not a paperkg setting and is ignored (did you mean PAPERKG_ARXIV_RETRIES?)")
     assert "127.0.0.1:9" not in proc.stderr  # values are not shown (a misspelt password variable)
+
+
+def _refusal(proc: subprocess.CompletedProcess[str], exit_status: int) -> dict[str, Any]:
+    """The `--json` object of a run refused before it started: stdout one JSON object naming the exit
+    status and stderr's one `Error:` line, which stays as it was."""
+    assert proc.returncode == exit_status, proc.stderr
+    line = _error_line(proc)
+    assert line.startswith("Error: ") and "Traceback" not in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc == {"status": "refused", "error": line.removeprefix("Error: "), "exit_status": exit_status}
+    return doc
+
+
+@pytest.mark.parametrize("store_file", ["missing", "empty", "garbage"])
+def test_json_refused_for_a_store_it_cannot_use_prints_one_object_and_exits_74(
+    data_dir: Path, store_file: str
+) -> None:
+    """QA: `ingest weekly --json | jq .status` read an empty document when the store was missing or
+    damaged: stdout held nothing, only the exit status and stderr said why."""
+    path = data_dir / "paperkg.sqlite3"
+    if store_file == "empty":
+        path.touch()
+    elif store_file == "garbage":
+        path.write_bytes(b"this is no SQLite database, only text " * 200)
+    proc = _weekly(data_dir, f"http://127.0.0.1:{_closed_port()}/api/query", "--since", SINCE, "--json")
+    doc = _refusal(proc, 74)
+    if store_file == "missing":
+        assert "does not create a store" in doc["error"]
+    assert path.exists() == (store_file != "missing")  # nothing created where there was no store
+
+
+def test_a_bad_setting_is_refused_on_stderr_before_any_command(data_dir: Path) -> None:
+    """A bad PAPERKG_* value is refused by the root group before any command is read, `ingest weekly
+    --json` included (as the README says): stderr names it, stdout stays empty, exit 78."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    env = {**os.environ, "PAPERKG_DATA_DIR": str(data_dir), "PAPERKG_STORE": "embedded",
+           "PAPERKG_ARXIV_DELAY": "soon"}
+    env.pop("PAPERKG_NEO4J_URI", None)
+    for args in (["stats", "--json"], ["ingest", "rejected", "--json"], ["ingest", "weekly"],
+                 ["ingest", "weekly", "--json"]):
+        proc = subprocess.run([sys.executable, "-m", "kg.cli", *args], cwd=REPO_ROOT, env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 78, (args, proc.stderr)
+        assert proc.stdout == "", args
+        assert "PAPERKG_ARXIV_DELAY must be a number" in _error_line(proc)
+
+
+def test_json_refused_for_a_bad_since_prints_one_object_and_exits_2(data_dir: Path) -> None:
+    """A --since a script computed wrongly is refused as a usage error (exit 2) before the store is opened:
+    with --json stdout says so too; click's usage text stays on stderr."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    proc = _weekly(data_dir, f"http://127.0.0.1:{_closed_port()}/api/query", "--json", "--since", "last week")
+    doc = _refusal(proc, 2)
+    assert doc["error"].startswith("Invalid value for '--since': ")
+    assert "Usage: " in proc.stderr
+    assert _runs(data_dir) == []
+
+
+def test_json_refused_for_a_window_it_cannot_plan_prints_one_object_and_exits_1(data_dir: Path) -> None:
+    """A --since after the clock is refused when the window is planned, with the lock taken but before a
+    run is recorded: `--json` printed nothing on stdout there either."""
+    taxonomy_store(data_dir / "paperkg.sqlite3").close()
+    url = f"http://127.0.0.1:{_closed_port()}/api/query"
+    proc = _weekly(data_dir, url, "--json", "--since", "2999-01-01")
+    doc = _refusal(proc, 1)
+    assert doc["error"].startswith("empty window: start 2999-01-01T00:00:00Z is not before end ")
+    assert _runs(data_dir) == []
