@@ -168,6 +168,25 @@ def fresh_tab(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
 
 
 @pytest.fixture
+def downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[webdriver.Chrome, Path]]:
+    """A Chromium of its own that saves downloads into a fresh directory, and that directory."""
+    folder = tmp_path_factory.mktemp("downloads")
+    driver = chromium(tmp_path_factory.mktemp("chromium-downloads") / "profile")
+    try:
+        driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                               {"behavior": "allow", "downloadPath": str(folder)})
+        yield driver, folder
+    finally:
+        driver.quit()
+
+
+def saved_files(folder: Path) -> list[str]:
+    """The finished downloads in folder (none while one is still being written)."""
+    names = sorted(p.name for p in folder.iterdir())
+    return [] if any(n.endswith(".crdownload") for n in names) else names
+
+
+@pytest.fixture
 def no_js_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """A second browser with JavaScript disabled (the search form must still work)."""
     driver = chromium(tmp_path_factory.mktemp("chromium-nojs"), javascript=False)

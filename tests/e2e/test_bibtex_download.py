@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import WAIT, chromium, open_page
+from tests.e2e.conftest import WAIT, open_page, saved_files
 
 IOI_ID = "2211.00593"
-
-
-@pytest.fixture
-def downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebDriver, Path]]:
-    """A Chromium of its own that saves downloads into a fresh directory, and that directory."""
-    folder = tmp_path_factory.mktemp("downloads")
-    driver = chromium(tmp_path_factory.mktemp("chromium-downloads") / "profile")
-    try:
-        driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                               {"behavior": "allow", "downloadPath": str(folder)})
-        yield driver, folder
-    finally:
-        driver.quit()
 
 
 def _served(url: str) -> tuple[str, str]:
@@ -40,12 +26,6 @@ def _served(url: str) -> tuple[str, str]:
     match = re.fullmatch(r'inline; filename="([^"/\\]+\.bib)"', disposition)
     assert match, disposition
     return match.group(1), text
-
-
-def _saved(folder: Path) -> list[str]:
-    """The finished downloads in folder (none still being written)."""
-    names = sorted(p.name for p in folder.iterdir())
-    return [] if any(n.endswith(".crdownload") for n in names) else names
 
 
 @pytest.mark.parametrize("selector", ["[data-bibtex-download]", "[data-related-bibtex]"])
@@ -60,6 +40,6 @@ def test_a_bibtex_download_is_saved_under_the_name_the_server_sends(
     # second, different name for the same file.
     assert link.get_attribute("download") in ("", served)
     link.click()
-    WebDriverWait(driver, WAIT).until(lambda _d: _saved(folder))
-    assert _saved(folder) == [served]
+    WebDriverWait(driver, WAIT).until(lambda _d: saved_files(folder))
+    assert saved_files(folder) == [served]
     assert (folder / served).read_text(encoding="utf-8") == served_text and served_text.startswith("@")

@@ -5,7 +5,6 @@ the entries of the rows shown."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,23 +13,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import WAIT, chromium, open_page
+from tests.e2e.conftest import WAIT, open_page, saved_files
 from tests.e2e.test_browser import idle, result_ids, submit_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-
-@pytest.fixture
-def downloading(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebDriver, Path]]:
-    """A Chromium of its own that saves downloads into a fresh directory, and that directory."""
-    folder = tmp_path_factory.mktemp("results-downloads")
-    driver = chromium(tmp_path_factory.mktemp("chromium-results-bibtex") / "profile")
-    try:
-        driver.execute_cdp_cmd("Browser.setDownloadBehavior",
-                               {"behavior": "allow", "downloadPath": str(folder)})
-        yield driver, folder
-    finally:
-        driver.quit()
 
 
 def linked_ids(driver: WebDriver) -> tuple[list[str], str]:
@@ -39,15 +25,9 @@ def linked_ids(driver: WebDriver) -> tuple[list[str], str]:
     return parse_qs(urlsplit(link.get_attribute("href") or "").query)["id"], link.text
 
 
-def saved(folder: Path) -> list[str]:
-    """The finished downloads in folder (none still being written)."""
-    names = sorted(p.name for p in folder.iterdir())
-    return [] if any(n.endswith(".crdownload") for n in names) else names
-
-
-def test_the_bibtex_link_follows_an_in_place_search(downloading: tuple[WebDriver, Path],
+def test_the_bibtex_link_follows_an_in_place_search(downloads: tuple[WebDriver, Path],
                                                     live_server: str) -> None:
-    driver, folder = downloading
+    driver, folder = downloads
     open_page(driver, live_server + "/search?q=circuits+in+language+models")
     WebDriverWait(driver, WAIT).until(lambda d: len(result_ids(d)) > 0)
     first = result_ids(driver)
@@ -58,8 +38,8 @@ def test_the_bibtex_link_follows_an_in_place_search(downloading: tuple[WebDriver
     shown = result_ids(driver)
     assert linked_ids(driver) == (shown, f"BibTeX of these {len(shown)}")
     driver.find_element(By.CSS_SELECTOR, "#results [data-bibtex-list]").click()
-    WebDriverWait(driver, WAIT).until(lambda _d: saved(folder))
-    assert saved(folder) == ["search.bib"]
+    WebDriverWait(driver, WAIT).until(lambda _d: saved_files(folder))
+    assert saved_files(folder) == ["search.bib"]
     text = (folder / "search.bib").read_text(encoding="utf-8")
     assert len(re.findall(r"^@\w+\{", text, flags=re.MULTILINE)) == len(set(shown))
     assert all(i in text for i in shown if re.fullmatch(r"\d{4}\.\d{4,5}", i))  # their eprint fields
