@@ -9,6 +9,7 @@ import logging
 import re
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
@@ -166,19 +167,25 @@ def _without_unpartnered_closing(doi: str) -> str:
     """doi without the sentence punctuation and the closing brackets it ends with that close nothing
     in it: "10.1/x)." (from "(see 10.1/x).") -> "10.1/x", while "10.1000/{braced}" and
     "10.1002/(SICI)...(199806)" keep theirs."""
+    return without_trailing(doi, lambda ch: ch in ".,;", _CLOSING_OF)
+
+
+def without_trailing(text: str, droppable: Callable[[str], bool], closing_of: dict[str, str]) -> str:
+    """`text` without the characters it ends with that are `droppable` or a closing bracket of
+    `closing_of` (closing -> opening) that closes nothing in it: what a DOI or a link picks up from the
+    sentence around it ("(see 10.1/x)." -> "10.1/x"), while a partnered bracket ("a-(b)") stays."""
     # Running counts, not str.count per character dropped (quadratic in a run of thousands of ")").
-    counts = {closing: [doi.count(opening), doi.count(closing)] for closing, opening in _CLOSING_OF.items()}
-    end = len(doi)
+    unpartnered = {closing: text.count(closing) - text.count(opening)
+                   for closing, opening in closing_of.items()}
+    end = len(text)
     while end > 0:
-        last = doi[end - 1]
-        if last in ".,;":
-            end -= 1
-        elif last in counts and counts[last][1] > counts[last][0]:
-            counts[last][1] -= 1
-            end -= 1
-        else:
+        last = text[end - 1]
+        if last in unpartnered and unpartnered[last] > 0:
+            unpartnered[last] -= 1
+        elif not droppable(last):
             break
-    return doi[:end]
+        end -= 1
+    return text[:end]
 
 
 def doi_from_text(text: str | None) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from ingest.normalize import arxiv_id_from_url, whole_arxiv_id
+from ingest.normalize import arxiv_id_from_url, whole_arxiv_id, without_trailing
 from kg.entities import TaxonomyNode
 from kg.related import RelatedHit, UnknownPaper, related
 from kg.store import GraphStore
@@ -57,22 +57,14 @@ _TRAILING_PUNCTUATION = ".,;:!?'\"”’»…"
 _CLOSING_OF = {")": "(", "]": "[", "}": "{", ">": "<"}
 
 
+def _pasted_punctuation(ch: str) -> bool:
+    return ch in _TRAILING_PUNCTUATION or ch.isspace()
+
+
 def without_pasted_punctuation(paper_id: str) -> str:
     """`paper_id` without the whitespace, sentence punctuation, closing quotes and unpartnered closing
     brackets a pasted link ends with: "2211.00593)," -> "2211.00593", while "a-(b)" keeps its bracket."""
-    text = paper_id.strip()
-    # Running counts, not str.count per character dropped (quadratic in a path of thousands of ")").
-    unpartnered = {closing: text.count(closing) - text.count(opening)
-                   for closing, opening in _CLOSING_OF.items()}
-    end = len(text)
-    while end > 0:
-        last = text[end - 1]
-        if last in _CLOSING_OF and unpartnered[last] > 0:
-            unpartnered[last] -= 1
-        elif last not in _TRAILING_PUNCTUATION and not last.isspace():
-            break
-        end -= 1
-    return text[:end]
+    return without_trailing(paper_id.strip(), _pasted_punctuation, _CLOSING_OF)
 
 
 def find_pasted_paper(paper_id: str, find: Callable[[str], T | None],
