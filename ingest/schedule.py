@@ -198,12 +198,10 @@ class WeeklyScheduler:
         except Exception as exc:  # a failed run must not stop the schedule
             with self._lock:
                 self.failures += 1
-            # As `ingest weekly` says it: a retry can outlast arXiv's failure (69), not a store's or a
-            # setting's, which fail every run until fixed.
-            from ingest.weekly_cli import EXIT_ARXIV, exit_status
+            from ingest.weekly_cli import exit_status, with_retry_hint  # as `ingest weekly` says it
 
-            hint = " (next run retries the window)" if exit_status(exc) == EXIT_ARXIV else ""
-            log.error("scheduled weekly ingest: run %d failed: %s%s", number, exc, hint)
+            log.error("scheduled weekly ingest: run %d failed: %s", number,
+                      with_retry_hint(str(exc), exit_status(exc)))
         else:
             text = result.text() if hasattr(result, "text") else str(result)
             log.info("scheduled weekly ingest: run %d finished: %s", number, text)

@@ -85,6 +85,14 @@ def exit_status(exc: BaseException) -> int:
     return 1
 
 
+def with_retry_hint(message: str, exit_code: int) -> str:
+    """A failed run's message, ending "(next run retries the window)" for arXiv's failures (69), which a
+    later run can outlast: the watermark did not move, so the next run asks for this window too. A store
+    (74) or a setting (78) fails the same way until someone fixes it. Said once: not when it says so."""
+    retried = exit_code == EXIT_ARXIV and "next run" not in message
+    return f"{message} (next run retries the window)" if retried else message
+
+
 def _opening_failure(exc: click.ClickException) -> click.ClickException:
     """kg.cli's one-line error when opening the store failed, with the exit status of its cause: there,
     a ValueError is a bad setting or taxonomy (PAPERKG_TAXONOMY), a StoreError the store."""
@@ -216,12 +224,8 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
                                   indent=2))
         raise IngestLockedError(str(exc)) from exc
     except WeeklyError as exc:
-        # The watermark did not move, so the next run (this command again, the timer's or the scheduler's
-        # next) asks for this window too: said for arXiv's failures only, which a later run can outlast;
-        # a store (74) or a setting (78) fails the same way until someone fixes it.
         code = exit_status(exc)
-        retried = code == EXIT_ARXIV and "next run" not in str(exc)  # said once is enough
-        refused = failure(f"{exc} (next run retries the window)" if retried else str(exc), code)
+        refused = failure(with_retry_hint(str(exc), code), code)
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
         elif as_json:  # no run was recorded
