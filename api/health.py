@@ -14,6 +14,7 @@ from api.app import get_store, model_status, paperkg_config
 from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
 from api.json_api import bp as api_bp
 from api.params import bool_arg, int_arg
+from ingest.store_lock import LOCK_NAME, holder_state
 from kg.entities import IngestRun
 from kg.schema import RUN_SOURCE_WEEKLY
 from kg.store import GraphStore, StoreDamaged, StoreError
@@ -41,6 +42,8 @@ STATUS_PROBLEMS = {
     "weekly_failed": "the newest finished weekly ingest run failed",
     "weekly_stale": "the newest weekly success is older than max_age_days",
     "weekly_missing": "no weekly run has succeeded (only with require_weekly=true)",
+    "weekly_interrupted": "the newest weekly run is recorded as running, but no ingest holds the store lock: "
+                          "its process ended (killed or crashed) before it could record its end",
 }
 # How much of a failed run's message a problem repeats (the whole one, up to 2,000 characters, is in
 # weekly.last_message).
@@ -105,7 +108,8 @@ def service_status() -> Response:
 
 def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[str, Any]:
     """The weekly ingest's state: its newest success (when it finished, how many hours ago), its newest
-    finished run's status and message, and the start of a run under way."""
+    finished run's status and message, and the start of a run under way (or of one recorded as running
+    whose process has ended: nobody holds the ingest lock)."""
     recent = store.runs(RUN_SOURCE_WEEKLY, RECENT_WEEKLY_RUNS)
     success = next((r for r in recent if r.status == "succeeded"), None)
     if success is None and len(recent) == RECENT_WEEKLY_RUNS:  # more failures in a row than were read
@@ -113,6 +117,9 @@ def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[s
         success = found[0] if found else None
     finished = next((r for r in recent if r.status != "running"), None)
     running = recent[0] if recent and recent[0].status == "running" else None
+    interrupted = None
+    if running is not None and not _ingest_alive(store, now):
+        running, interrupted = None, running
     when = _stamp(success) if success is not None else None
     age = None if when is None else round(max((now - when).total_seconds(), 0.0) / 3600, 1)
     return {"last_success": None if success is None else success.finished or success.started,
@@ -120,7 +127,18 @@ def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[s
             "last_status": None if finished is None else finished.status,
             "last_finished": None if finished is None else finished.finished,
             "last_message": None if finished is None else finished.message,
-            "running_since": None if running is None else running.started}
+            "running_since": None if running is None else running.started,
+            "interrupted_since": None if interrupted is None else interrupted.started}
+
+
+def _ingest_alive(store: GraphStore, now: datetime) -> bool:
+    """Whether an ingest holds the store lock: its holder is alive on this host, or (another host's or pid
+    space's, which cannot be checked) its lock is not yet expired, as its keeper refreshes it."""
+    held = store.lock_holder(LOCK_NAME)
+    if held is None:
+        return False
+    state = holder_state(held[0]).state
+    return state == "alive" or (state == "foreign" and held[1] > now.timestamp())
 
 
 def weekly_problems(weekly: dict[str, Any], *, require_weekly: bool) -> list[dict[str, str]]:
@@ -134,6 +152,11 @@ def weekly_problems(weekly: dict[str, Any], *, require_weekly: bool) -> list[dic
             message = message[:PROBLEM_MESSAGE_CHARS - 1] + "…"
         problems.append(_problem("weekly_failed", f"the last weekly ingest run (finished "
                                  f"{weekly['last_finished']}) failed: {message}"))
+    if weekly["interrupted_since"] is not None:
+        problems.append(_problem("weekly_interrupted", f"the weekly ingest run started "
+                                 f"{weekly['interrupted_since']} is recorded as running, but no ingest holds "
+                                 "the store lock: its process ended (killed or crashed) before it could "
+                                 "record its end; the next ingest records it as failed"))
     age = weekly["age_hours"]
     if age is not None and age > weekly["max_age_days"] * 24:
         problems.append(_problem("weekly_stale", f"no weekly ingest has succeeded for {age / 24:.1f} days "

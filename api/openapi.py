@@ -525,8 +525,12 @@ SCHEMAS: dict[str, Any] = {
                                               "characters)"},
               "running_since": {**_nullable("string", format="date-time"),
                                 "description": "when the newest arxiv-weekly run started, while it is "
-                                               "still running (a run that was killed stays running until "
-                                               "the next ingest records it as failed)"}}),
+                                               "still running"},
+              "interrupted_since": {**_nullable("string", format="date-time"),
+                                    "description": "when the newest arxiv-weekly run started, if it is "
+                                                   "recorded as running but no ingest holds the store lock "
+                                                   "(killed or crashed; the next ingest records it as "
+                                                   "failed): a weekly_interrupted problem"}}),
              "nullable": True,
              "description": "the weekly arXiv ingest (null: the store could not be read)"}}),
     "Stats": _object({"nodes": {"type": "object", "additionalProperties": {"type": "integer"}},

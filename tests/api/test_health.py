@@ -3,6 +3,9 @@ report, and GET /api/status for monitoring (a late or failed weekly ingest, a mi
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
+from ingest.store_lock import LOCK_NAME, ingest_lock
 from kg import validation
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
@@ -146,9 +150,68 @@ def test_a_failed_weekly_run_is_a_503_with_its_message(
     problem = body["problems"][0]["message"]
     assert "failed: WeeklyError: arXiv returned no candidates at all" in problem and len(problem) < 400
     # A retry under way does not clear the alert: the newest finished run is still the failed one.
-    _record(data_dir, monkeypatch, "running", 0)
-    status, body = _status(app)
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    with ingest_lock(store, "weekly"):
+        _record(data_dir, monkeypatch, "running", 0)
+        status, body = _status(app)
+    store.close()
     assert status == 503 and _codes(body) == ["weekly_failed"] and body["weekly"]["running_since"]
+    assert body["weekly"]["interrupted_since"] is None
+    close_app(app)
+
+
+# A weekly ingest as far as the store sees it: it takes the ingest lock, records its run as running and
+# works (here: waits) until killed.
+_WEEKLY_RUN = """
+import sys
+from ingest.store_lock import LOCK_NAME, make_owner
+from kg.embedded import EmbeddedStore
+from kg.schema import RUN_SOURCE_WEEKLY
+
+store = EmbeddedStore(sys.argv[1])
+store.acquire_lock(LOCK_NAME, make_owner("weekly"), ttl_seconds=900)
+print(store.start_run(RUN_SOURCE_WEEKLY).started, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_weekly_run_killed_while_running_is_a_503_interrupted(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: a weekly run killed with kill -9 showed as "running_since" and a 200 until the next ingest."""
+    _record(data_dir, monkeypatch, "succeeded", 1)
+    app = _app(data_dir)
+    run = subprocess.Popen([sys.executable, "-c", _WEEKLY_RUN, str(data_dir / "paperkg.sqlite3")],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    started = run.stdout.readline().strip()
+    status, body = _status(app)
+    assert status == 200 and body["weekly"]["running_since"] == started
+    assert body["weekly"]["interrupted_since"] is None
+    run.kill()
+    run.wait()
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["weekly_interrupted"]
+    assert body["weekly"]["running_since"] is None and body["weekly"]["interrupted_since"] == started
+    assert f"started {started} is recorded as running" in body["problems"][0]["message"]
+    close_app(app)
+
+
+def test_another_hosts_weekly_run_counts_as_running_until_its_lock_expires(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A holder this host cannot check (another container's pid space) is alive while its lock is fresh."""
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    store.acquire_lock(LOCK_NAME, "other-host:4242:0000beef:weekly-0123abcd", ttl_seconds=900)
+    _record(data_dir, monkeypatch, "running", 0)
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 200 and body["weekly"]["running_since"]
+    with sqlite3.connect(store.path) as conn:  # no refresh for longer than the lifetime: it is gone
+        conn.execute("UPDATE locks SET expires = 0 WHERE name = ?", (LOCK_NAME,))
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["weekly_interrupted"]
+    store.close()
     close_app(app)
 
 
