@@ -268,6 +268,10 @@ def model_status(app: Flask | None = None) -> str:
 
 
 _MODEL_CHECKED_KEY = "paperkg_query_model_checked"
+_MODEL_MISMATCH_KEY = "paperkg_query_model_mismatch"  # (when checked, store, why) of the last mismatch
+# How long query_model_mismatch trusts a mismatch it found: the check counts every embedded paper, too
+# much for each poll of GET /api/status on a large store.
+MISMATCH_RECHECK_SECONDS = 60.0
 
 
 def get_query_embedder(app: Flask | None = None) -> Embedder:
@@ -286,6 +290,28 @@ def get_query_embedder(app: Flask | None = None) -> Embedder:
         if store.embedding_models():
             app.extensions[_MODEL_CHECKED_KEY] = store
     return embedder
+
+
+def query_model_mismatch(app: Flask | None = None) -> str | None:
+    """Why semantic search refuses the store (its papers were embedded by another model than the loaded
+    one), or None: none found, or the model is not loaded (never loaded for this)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.extensions.get(_EMBEDDER_KEY) is None:
+        return None
+    store = get_store(app)
+    seen = app.extensions.get(_MODEL_MISMATCH_KEY)
+    if seen is not None and seen[1] is store and time.monotonic() - seen[0] < MISMATCH_RECHECK_SECONDS:
+        return str(seen[2])
+    from ingest.embed import ModelMismatch
+
+    try:
+        get_query_embedder(app)
+    except ModelMismatch as exc:
+        app.extensions[_MODEL_MISMATCH_KEY] = (time.monotonic(), store, str(exc))
+        log.error("%s", exc)
+        return str(exc)
+    app.extensions.pop(_MODEL_MISMATCH_KEY, None)
+    return None
 
 
 def get_taxonomy(app: Flask | None = None, *, knowing: Iterable[str] = ()) -> Taxonomy:

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from api.app import get_store, model_status, paperkg_config
+from api.app import get_store, model_status, paperkg_config, query_model_mismatch
 from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
 from api.json_api import bp as api_bp
 from api.params import bool_arg, int_arg
@@ -39,6 +39,7 @@ STATUS_PROBLEMS = {
     "store_unavailable": "the store cannot be reached or holds no paperkg store",
     "store_damaged": "the store file is damaged",
     "model_unavailable": "the embedding model could not be loaded",
+    "model_mismatch": "the store's papers were embedded by another model than the server's",
     "weekly_failed": "the newest finished weekly ingest run failed",
     "weekly_stale": "the newest weekly success is older than max_age_days",
     "weekly_missing": "no weekly run has succeeded (only with require_weekly=true)",
@@ -92,6 +93,10 @@ def service_status() -> Response:
     weekly: dict[str, Any] | None = None
     try:
         weekly = weekly_status(get_store(), datetime.now(UTC), max_age_days)
+        if model == "ok" and query_model_mismatch() is not None:
+            problems.append(_problem("model_mismatch", "the store's papers were embedded by another model "
+                                     "than this server's (the server log says which): semantic and hybrid "
+                                     "search, the default, answer 503"))
     except StoreError as exc:
         log.warning("status: %s", exc)  # the file and the cause stay in the log
         text = store_error_text(exc)

@@ -312,3 +312,29 @@ def test_status_on_a_real_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch
     assert response.json()["problems"][0]["code"] == "weekly_failed"
     assert ready.status_code == 200
     close_app(app)
+
+
+def test_a_model_other_than_the_stores_is_a_503_model_mismatch(tmp_path: Path) -> None:
+    """QA: PAPERKG_EMBEDDING_MODEL changed under a store left /api/status at 200 while every semantic and
+    hybrid search answered 503 model_mismatch."""
+    from tests.api.conftest import plumbing_bundles
+    from tests.embedders import HashEmbedder
+
+    class OtherModel(HashEmbedder):
+        model_name = "another-model"
+
+    data = tmp_path / "data"
+    store = taxonomy_store(data / "paperkg.sqlite3")
+    store.upsert_papers(plumbing_bundles(OtherModel()))
+    store.close()
+    app = create_app(app_config(data, EMBEDDER=HashEmbedder()))
+    status, body = _status(app)
+    assert status == 503 and _codes(body) == ["model_mismatch"] and body["model"] == "ok"
+    assert "another-model" not in body["problems"][0]["message"]  # names stay in the log
+    close_app(app)
+    # The store's own model is fine.
+    same = create_app(app_config(tmp_path / "again", STORE=EmbeddedStore(data / "paperkg.sqlite3"),
+                                 EMBEDDER=OtherModel()))
+    status, body = _status(same)
+    assert status == 200 and body["problems"] == []
+    close_app(same)
