@@ -81,7 +81,8 @@ def readyz() -> Response:
 @api_bp.get("/status")
 def service_status() -> Response:
     """200 when the weekly ingest and the embedding model are as they should be, else 503 listing the
-    problems; two small queries at most (usually one), no model load: safe to poll every few seconds."""
+    problems; a few small queries (the ingest lock only while a run is recorded running; the embedded
+    papers' models once per store, see query_model_mismatch), no model load: safe to poll often."""
     max_age_days = int_arg("max_age_days", WEEKLY_MAX_AGE_DAYS, 1, MAX_AGE_DAYS_LIMIT)
     require_weekly = bool_arg("require_weekly", False)
     problems: list[dict[str, str]] = []

@@ -811,7 +811,7 @@ def build_document() -> dict[str, Any]:
                     "true: a store where no weekly run has succeeded is a problem (weekly_missing); by "
                     "default it is not, as a store loaded from the list or a records file alone has none")],
             codes=("400", "500"),
-            description="For monitoring (safe to poll every 30 s: one or two small queries, the model is "
+            description="For monitoring (safe to poll every 30 s: a few small queries, the model is "
                         "never loaded for it): 200 with status ok, or 503 with status failing and the "
                         "problems. It reads this process's model state (each gunicorn worker has its own) "
                         "and the store's arxiv-weekly runs. Unlike /readyz, a late or failed weekly ingest "
