@@ -6,9 +6,9 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from kg.entities import Paper
+from kg.publishers import publisher
 from kg.safe_output import arxiv_abs_url, iri_safe, is_invisible, percent_encode, safe_http_url
 from kg.tex import plain_text
 from kg.validation import clean_text, fold_for_search
@@ -541,22 +541,9 @@ def key_year(paper: Paper) -> int | None:
     return int(venue[2]) if venue else None
 
 
-# Hosts all of whose pages one publication series publishes: (its name, for `howpublished`; the
-# organisation behind it, only when that is certain from the host, else None). transformer-circuits.pub
-# is Anthropic's interpretability thread; Distill's authors come from many organisations.
-_PUBLISHING_HOSTS: dict[str, tuple[str, str | None]] = {
-    "transformer-circuits.pub": ("Transformer Circuits Thread", "Anthropic"),
-    "distill.pub": ("Distill", None),
-}
-
-
 def _publisher(paper: Paper) -> tuple[str, str | None] | None:
-    """(publication series, organisation or None) the paper's URL's host names, else None."""
-    url = safe_http_url(paper.url)
-    if not url:
-        return None
-    host = (urlsplit(url).hostname or "").casefold().removeprefix("www.")
-    return _PUBLISHING_HOSTS.get(host)
+    """(publication series, organisation or None) the paper's URL's host names (kg.publishers), else None."""
+    return publisher(paper.url)
 
 
 def _sort_label(paper: Paper, organisation: str | None) -> str:

@@ -430,7 +430,8 @@ def backup_cmd(destination: Path, force: bool) -> None:
             # Only the copy itself is stopped by SIGTERM or SIGHUP (the backup removes its partial file;
             # exit 143 or 129); Ctrl-C too says so (exit 130).
             with stop_on_sigterm("{stopped}: no backup was written"):
-                papers = store.backup(destination)
+                # Checked again as the copy is put in place: another backup to FILE may have written it.
+                papers = store.backup(destination, replace=force)
         finally:
             store.close()
     except StoreError as exc:
@@ -463,6 +464,113 @@ def _is_part_of_store(path: Path, store_file: Path) -> bool:
     if path.resolve() in {p.resolve() for p in parts}:
         return True
     return path.exists() and any(p.exists() and os.path.samefile(path, p) for p in parts)
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Citation keys the store issued."""
+
+
+def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], list[str]]:
+    """([(line, id, arxiv_id or None, citation key)], [error naming a bad line]) of a `paperkg export
+    papers` file, JSONL (a line starting `{`) or CSV (its header names the columns; a cell's leading
+    apostrophe, spreadsheet_safe's, removed). Only `id`, `arxiv_id` and `citation_key` are read: a line
+    without a key (a store not yet upgraded wrote none) is left out. OSError, UnicodeDecodeError,
+    csv.Error when the file cannot be read."""
+    import csv
+
+    from ingest.export_papers import spreadsheet_value
+    from kg.store import check_citation_key
+    from kg.validation import check_paper_id
+
+    pins: list[tuple[int, str, str | None, str]] = []
+    errors: list[str] = []
+    # utf-8-sig: a spreadsheet saving the CSV again may add a byte order mark.
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        text = f.read()
+    rows: list[tuple[int, Any]]
+    if text.lstrip().startswith("{"):
+        rows = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append((n, json.loads(line)))
+                except ValueError:
+                    errors.append(f"line {n}: not JSON")
+    else:
+        # An abstract may be longer than the csv module's default field limit (128 KiB).
+        csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
+        reader = csv.DictReader(io.StringIO(text))
+        if not {"id", "citation_key"} <= set(reader.fieldnames or ()):
+            return [], ["no JSON object on the first line, and no CSV header naming `id` and `citation_key`: "
+                        "give a file `paperkg export papers --format jsonl` or `--format csv` wrote"]
+        rows = [(reader.line_num, {k: spreadsheet_value(v) if isinstance(v, str) else v
+                                   for k, v in row.items()}) for row in reader]
+    for n, obj in rows:
+        if not isinstance(obj, dict):
+            errors.append(f"line {n}: not a JSON object")
+            continue
+        key, pid, arxiv_id = obj.get("citation_key"), obj.get("id"), obj.get("arxiv_id") or None
+        if key in (None, ""):
+            continue
+        try:
+            check_citation_key(key)
+            if not isinstance(pid, str):
+                raise ValueError("'id' must be a string")
+            check_paper_id(pid)
+            if arxiv_id is not None and not isinstance(arxiv_id, str):
+                raise ValueError("'arxiv_id' must be a string")
+        except ValueError as exc:
+            errors.append(f"line {n}: {shown_arg(str(exc), 200)}")
+            continue
+        pins.append((n, pid, arxiv_id, key))
+    return pins, errors
+
+
+@keys_group.command("restore")
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def keys_restore_cmd(path: Path) -> None:
+    """Give papers the citation keys a `paperkg export papers` FILE (JSONL or CSV) names, nothing else.
+
+    After restoring an older backup and catching up, papers sharing a key base may have been issued
+    their keys in another order: this gives each paper the key FILE (an export from before the restore)
+    has for it. A key issued to another paper is never taken from it (a warning names both; each keeps
+    its own), except one the FILE gives that paper another key for (two keys swapped back). A paper not
+    stored yet gets its key when it is."""
+    import csv
+
+    from ingest.export_papers import resolve_each
+
+    try:
+        pins, errors = read_key_pins(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise click.ClickException(f"cannot read {shown_arg(str(path), 200)}: {exc}") from exc
+    if errors:
+        shown = "; ".join(errors[:10]) + (f"; and {len(errors) - 10} more" if len(errors) > 10 else "")
+        raise click.ClickException(f"{shown_arg(str(path), 200)}: nothing restored: {shown}")
+    store = open_configured_store(must_exist=True, read_only=False)
+    try:
+        store.init_schema()  # a store an older paperkg wrote: its keys are issued first
+        found = resolve_each(store, [i for _, pid, arxiv_id, _ in pins for i in (pid, arxiv_id) if i])
+        resolved: list[tuple[str, str]] = []
+        for _n, pid, arxiv_id, key in pins:
+            paper = found.get(pid) or (found.get(arxiv_id) if arxiv_id else None)
+            # An id no stored paper has (the catch-up has not stored it yet): its key waits for it.
+            resolved.append((paper.id if paper else pid, key))
+        outcome = store.restore_citation_keys(resolved)
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    for pid, key, other in outcome.refused:
+        if other == pid:
+            click.echo(f"warning: paper {pid}: the file gives it two keys; the later, {key}, is not restored",
+                       err=True)
+        else:
+            click.echo(f"warning: paper {pid} keeps its key: {key} belongs to paper {other}", err=True)
+    reserved = sum(1 for _, _, before in outcome.restored if before is None)
+    click.echo(f"citation keys: {len(outcome.restored) - reserved} restored, {reserved} reserved for papers "
+               f"not stored yet, {len(outcome.unchanged)} held already, {len(outcome.refused)} refused")
 
 
 def _register_subcommands() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from kg.schema import EMBEDDING_DIM, NODES, PAPER_PROPERTIES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
@@ -41,16 +42,24 @@ class ExtraLabel:
     CITATION_KEY = "CitationKey"
 
 
-# The full-text index covers these properties: title, abstract and author names with their accents
-# removed and stroked letters spelt in ASCII in Python (validation.fold_for_search), indexed with
-# Neo4j's 'standard-no-stop-words' analyzer. The only analyzer that folds accents, 'standard-folding',
+# The full-text index covers these properties: title, abstract, author names and the venue (with the
+# organisation its URL's host names: validation.venue_search_text) with their accents removed and
+# stroked letters spelt in ASCII in Python (validation.fold_for_search), indexed with Neo4j's
+# 'standard-no-stop-words' analyzer. The only analyzer that folds accents, 'standard-folding',
 # also drops English stop words ("not", "the"), which the embedded store's FTS5 index keeps; folding
 # here, on the indexed text and on the query alike, gives both: "naive" finds "Naïve", "Sogaard"
 # finds "Søgaard" and "not" finds "NOT". The folded text is then cut into words as FTS5 cuts it
 # (index_text): the analyzer's StandardTokenizer (Unicode word breaks) keeps "O'Neill", "model's",
 # "github.com", "3.5" and "foo_bar" as one token each, where FTS5's unicode61 makes two words of each,
 # so a search for "Neill" or "github" found them only in the embedded store.
-FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors")
+FULLTEXT_PROPERTIES: tuple[str, ...] = ("search_title", "search_abstract", "search_authors", "search_venue")
+# The one a query looks in for its rarer words only (fulltext_query's venue_forms).
+_VENUE_PROPERTY = "search_venue"
+# What an older paperkg's full-text index covered: init_schema drops such an index (DROP_FULLTEXT_INDEX)
+# and makes it again with FULLTEXT_PROPERTIES; any other difference is the user's to resolve.
+OUTGROWN_FULLTEXT_PROPERTIES: tuple[tuple[str, ...], ...] = (
+    ("search_title", "search_abstract", "search_authors"),
+)
 # How much a match in each of FULLTEXT_PROPERTIES counts, in that order (the per-property boosts of
 # fulltext_query): without them Lucene weighs every property alike, and an abstract repeating the
 # query's words outranks a title holding them once.
@@ -287,6 +296,8 @@ CREATE_FULLTEXT_INDEX = (
     f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{_FULLTEXT_ANALYZER}'}}}}"
 )
 
+DROP_FULLTEXT_INDEX = f"DROP INDEX {IndexName.FULLTEXT} IF EXISTS"
+
 # In the order init_schema runs them (constraints first: they create the key indexes).
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     CONSTRAINT_PAPER_ID, CONSTRAINT_AUTHOR_KEY, CONSTRAINT_TECHNIQUE_ID, CONSTRAINT_EVALUATION_ID,
@@ -491,10 +502,12 @@ RECORD_MERGED_PAPER_ALIASES = (
     f"MERGE (a:{Label.PAPER_ALIAS} {{id: row.old_id}}) SET a.paper_id = row.paper_id"
 )
 
-# Citation keys (kg.store's rules). The keys the batch's papers and the papers they replace hold:
+# Citation keys (kg.store's rules). The keys the batch's papers and the papers they replace hold, and
+# their first_seen (kg.store.issue_order):
 CITATION_KEYS_HELD = (
     f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
-    "RETURN p.id AS id, p.citation_key AS citation_key, coalesce(p.citation_key_pinned, false) AS pinned"
+    "RETURN p.id AS id, p.citation_key AS citation_key, coalesce(p.citation_key_pinned, false) AS pinned, "
+    "p.first_seen AS first_seen"
 )
 # The key each of $ids (a paper removed since, now written again) held last: the held one (a node
 # written before `held` was kept has none: the first in key order).
@@ -532,6 +545,27 @@ SET_PAPER_CITATION_KEYS = (
     f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.paper_id}}) "
     "SET p.citation_key = row.key, p.citation_key_pinned = row.pinned"
 )
+# restore_citation_keys (kg.store.plan_key_restore): the keys $ids hold and whether each has authors;
+RESTORE_KEYS_HELD = (
+    f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) "
+    "RETURN p.id AS id, p.citation_key AS citation_key, "
+    "any(a IN coalesce(p.authors, []) WHERE trim(a) <> '') AS authored"
+)
+# of $keys, those ever issued, to whom, and whether that paper holds it;
+RESTORE_KEYS_ISSUED = (
+    f"UNWIND $keys AS key MATCH (k:{ExtraLabel.CITATION_KEY} {{key: key}}) "
+    "RETURN k.key AS key, k.paper_id AS paper_id, coalesce(k.held, false) AS held"
+)
+# every key of the papers given one keeps being theirs, none held (all first: a swap gives one paper's
+# old key to the other);
+RELEASE_CITATION_KEYS = (
+    f"UNWIND $ids AS id MATCH (k:{ExtraLabel.CITATION_KEY} {{paper_id: id}}) SET k.held = false"
+)
+# then each gets its key, held (an id no paper has: reserved, as a removed paper's; CITATION_KEYS_FORMER).
+GIVE_CITATION_KEYS = (
+    f"UNWIND $rows AS row MERGE (k:{ExtraLabel.CITATION_KEY} {{key: row.key}}) "
+    "SET k.paper_id = row.paper_id, k.held = true"
+)
 
 PAPER_SUCCESSOR = f"MATCH (a:{Label.PAPER_ALIAS} {{id: $id}}) RETURN a.paper_id AS paper_id"
 # The ids leading to a paper (the paper_id index serves it), sorted as the embedded store sorts them.
@@ -556,9 +590,13 @@ DELETE_PAPER = (
 # ---------------------------------------------------------------------------------------------
 # Paper reads
 # ---------------------------------------------------------------------------------------------
+# topic_nodes (every Topic and Object id) and each row's section topic_key: Neo4jStore.get_paper gives a
+# row the ids its key contains, the rule _TOPIC_TOUCHING counts with.
 GET_PAPER = (
     f"MATCH (p:{Label.PAPER} {{id: $id}}) "
-    f"RETURN {_paper_map('p', with_embedding=True)} AS paper, "
+    "CALL () { MATCH (node) WHERE " + " OR ".join(f"node:{label}" for label in TOPIC_LABELS)
+    + " RETURN collect(node.id) AS topic_nodes } "
+    f"RETURN {_paper_map('p', with_embedding=True)} AS paper, topic_nodes, "
     f"[(p)-[u:{Rel.USES}]->(t:{Label.TECHNIQUE}) | {{technique_id: t.id, source: u.source, "
     "evidence: u.evidence, score: u.score, label: t.label}] AS techniques, "
     f"[(p)-[u:{Rel.EVALUATES}]->(e:{Label.EVALUATION}) | {{evaluation_id: e.id, source: u.source, "
@@ -570,7 +608,7 @@ GET_PAPER = (
     f"[(p)-[r:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION}) | {{section_id: s.id, section_title: s.title, "
     "section_path: s.path, tldr: r.tldr, techniques_text: r.techniques_text, "
     "evaluation_text: r.evaluation_text, title_in_list: r.title_in_list, url_in_list: r.url_in_list, "
-    "line: r.line, position: r.position}] AS list_rows"
+    "line: r.line, position: r.position, topic_key: s.topic_key}] AS list_rows"
 )
 
 GET_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN {_paper_map('p')} AS paper"
@@ -630,6 +668,12 @@ _BY_SCORE = f"ORDER BY score DESC, {_insertion_order('p', 'first_seen', newest_f
 KEYWORD_SEARCH = (
     f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $fetch}}) YIELD node, score "
     f"WITH node AS p, score RETURN p.id AS id, score {_BY_SCORE}"
+)
+# How many papers (up to $limit) a text_match_query matches: is the word rare enough to be looked for in
+# venues (validation.venue_word_limit)?
+KEYWORD_TEXT_MATCHES = (
+    f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $limit}}) YIELD node "
+    "RETURN count(node) AS n"
 )
 KEYWORD_SEARCH_FILTERED = (
     f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query) YIELD node, score "
@@ -811,6 +855,29 @@ EMBEDDING_MODELS = (
     "RETURN coalesce(p.embedding_model, '') AS model, count(p) AS n"
 )
 
+# An author's papers (GraphStore.author_papers): the Author node's name and each paper's own spelling (the
+# AUTHORED_BY position in its list), no row when no paper has the author.
+AUTHOR_NAMES = (
+    f"MATCH (a:{Label.AUTHOR} {{key: $key}})<-[r:{Rel.AUTHORED_BY}]-(p:{Label.PAPER}) "
+    "WITH a, p, r ORDER BY p.first_seen, p.id "
+    "RETURN a.name AS name, collect(p.authors[r.position]) AS written"
+)
+
+# A page of them newest first (PAPERS_BY_TECHNIQUE_DATE's order) and their total, first seen at or after
+# $since ('' for all of them); one row even if none match.
+AUTHOR_PAPERS_PAGE = (
+    f"MATCH (:{Label.AUTHOR} {{key: $key}})<-[:{Rel.AUTHORED_BY}]-(p:{Label.PAPER}) "
+    f"WHERE p.first_seen >= $since WITH DISTINCT p ORDER BY {_NEWEST} " + _PAGE
+)
+
+# The authors sharing most papers with one, then by name.
+AUTHOR_COAUTHORS = (
+    f"MATCH (:{Label.AUTHOR} {{key: $key}})<-[:{Rel.AUTHORED_BY}]-(p:{Label.PAPER})"
+    f"-[:{Rel.AUTHORED_BY}]->(o:{Label.AUTHOR}) WHERE o.key <> $key "
+    "RETURN o.key AS key, o.name AS name, count(DISTINCT p) AS papers "
+    "ORDER BY papers DESC, name, key LIMIT $limit"
+)
+
 STATS_NODES = "CALL () { " + " UNION ALL ".join(
     f"MATCH (n:{label}) RETURN '{label}' AS name, count(n) AS n" for label in NODES
 ) + " } RETURN name, n"
@@ -969,7 +1036,8 @@ NUMBER_RUNS = (
 # was dropped and recreated): init_schema folds their text in Python, as upserts do (SET_SEARCH_TEXT).
 UNFOLDED_PAPERS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.search_title IS NULL "
-    "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors LIMIT $batch"
+    "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors, "
+    "p.venue AS venue, p.url AS url LIMIT $batch"
 )
 # The upgrade passes compute a paper's new search text or title key in Python from what they read
 # before, and an upsert may commit in between, with its own text and key: each row carries the text it
@@ -978,7 +1046,8 @@ UNFOLDED_PAPERS = (
 # takes the node's write lock before reading (a read in WHERE or WITH takes none).
 _SAME_SEARCH_SOURCE = (
     "coalesce(p.title, '') = row.title AND coalesce(p.abstract, '') = row.abstract "
-    "AND coalesce(p.authors, []) = row.authors"
+    "AND coalesce(p.authors, []) = row.authors AND coalesce(p.venue, '') = row.venue "
+    "AND coalesce(p.url, '') = row.url"
 )
 SET_SEARCH_TEXT = (
     f"UNWIND $rows AS row MATCH (p:{Label.PAPER} {{id: row.id}}) SET "
@@ -991,8 +1060,8 @@ SET_SEARCH_TEXT = (
 PAPER_SEARCH_TEXT_AFTER = (
     f"MATCH (p:{Label.PAPER}) WHERE p.id > $after "
     "RETURN p.id AS id, p.title AS title, p.abstract AS abstract, p.authors AS authors, "
-    "p.search_title AS search_title, p.search_abstract AS search_abstract, "
-    "p.search_authors AS search_authors ORDER BY p.id LIMIT $batch"
+    "p.venue AS venue, p.url AS url, "
+    + ", ".join(f"p.{f} AS {f}" for f in FULLTEXT_PROPERTIES) + " ORDER BY p.id LIMIT $batch"
 )
 
 # Every paper's title and title key, a page of $batch in id order after $after (the id index gives the
@@ -1051,11 +1120,25 @@ def fulltext_terms(
     text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
     max_clauses: int = LUCENE_MAX_CLAUSES - _CLAUSE_MARGIN, fields: int = len(FULLTEXT_PROPERTIES),
 ) -> str | None:
-    """The words of user text to look for: its distinct words and their other number (at most
+    """The words of user text to look for (fulltext_forms), each Lucene-escaped, OR-ed (a word FTS5
+    cuts in two, "foo_bar", as a phrase of its words: _lucene_term). None when the text has no word."""
+    return _or_terms(fulltext_forms(text, stopwords=stopwords, max_terms=max_terms, max_clauses=max_clauses,
+                                    fields=fields))
+
+
+def _or_terms(forms: Sequence[str]) -> str | None:
+    """Word forms as Lucene terms (_lucene_term), OR-ed; None for none."""
+    return " OR ".join(t for t in map(_lucene_term, forms) if t) or None
+
+
+def fulltext_forms(
+    text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
+    max_clauses: int = LUCENE_MAX_CLAUSES - _CLAUSE_MARGIN, fields: int = len(FULLTEXT_PROPERTIES),
+) -> list[str]:
+    """The word forms of user text to look for: its distinct words and their other number (at most
     `max_terms` words; stop words dropped unless nothing else is left), folded as the indexed text
-    is (validation.search_forms), each Lucene-escaped, OR-ed (a word FTS5 cuts in two, "foo_bar", as a
-    phrase of its words: _lucene_term); words are kept while their terms times the `fields` searched
-    stay within `max_clauses` (the last one cut to fit). None when the text has no word."""
+    is (validation.search_forms); words are kept while their terms times the `fields` searched stay
+    within `max_clauses` (the last one cut to fit)."""
     budget = max_clauses // fields
     kept: dict[str, str] = {}
     words = search_terms(text, max_words=max_terms, stopwords=stopwords)
@@ -1071,8 +1154,7 @@ def fulltext_terms(
             break
         kept[term.lower()] = term
         budget -= cost
-    terms = [t for t in map(_lucene_term, kept.values()) if t]
-    return " OR ".join(terms) or None
+    return list(kept.values())
 
 
 def _boost(weight: float) -> str:
@@ -1082,16 +1164,30 @@ def _boost(weight: float) -> str:
 
 def fulltext_query(
     text: str, *, stopwords: frozenset[str] = frozenset(), max_terms: int = MAX_QUERY_TOKENS,
+    venue_forms: Collection[str] | None = None,
 ) -> str | None:
-    """The full-text query for user text: fulltext_terms' words looked for in each of
+    """The full-text query for user text: fulltext_forms' words looked for in each of
     FULLTEXT_PROPERTIES, boosted by FULLTEXT_WEIGHTS, as the embedded store's bm25() weighs its columns
-    ('search_title:(a OR b)^5 OR search_abstract:(a OR b) OR search_authors:(a OR b)^2'). Property
-    names and boosts are constants; only escaped words come from the text. None when it has no word."""
-    terms = fulltext_terms(text, stopwords=stopwords, max_terms=max_terms, fields=len(FULLTEXT_PROPERTIES))
+    ('search_title:(a OR b)^5 OR search_abstract:(a OR b) OR search_authors:(a OR b)^2 OR
+    search_venue:(a OR b)'); in the venue only those of `venue_forms` (all when None; the store
+    picks them as the embedded one does: validation.venue_query, venue_word_limit). Property names and
+    boosts are constants; only escaped words come from the text. None when it has no word."""
+    forms = fulltext_forms(text, stopwords=stopwords, max_terms=max_terms, fields=len(FULLTEXT_PROPERTIES))
+    terms = _or_terms(forms)
     if terms is None:
         return None
-    return " OR ".join(f"{prop}:({terms}){_boost(weight)}"
-                       for prop, weight in zip(FULLTEXT_PROPERTIES, FULLTEXT_WEIGHTS, strict=True))
+    wanted = None if venue_forms is None else {f.lower() for f in venue_forms}
+    venue = _or_terms([f for f in forms if wanted is None or f.lower() in wanted])
+    groups = [(prop, weight, venue if prop == _VENUE_PROPERTY else terms)
+              for prop, weight in zip(FULLTEXT_PROPERTIES, FULLTEXT_WEIGHTS, strict=True)]
+    return " OR ".join(f"{prop}:({words}){_boost(weight)}" for prop, weight, words in groups if words)
+
+
+def text_match_query(form: str) -> str | None:
+    """A full-text query for one word form in a paper's text (every property but the venue), to count
+    the papers having it (KEYWORD_TEXT_MATCHES); None when it has no word."""
+    term = _lucene_term(form)
+    return " OR ".join(f"{p}:({term})" for p in FULLTEXT_PROPERTIES if p != _VENUE_PROPERTY) if term else None
 
 
 def _lucene_term(term: str) -> str:

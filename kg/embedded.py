@@ -1,10 +1,10 @@
 """The embedded backend: GraphStore on one SQLite file (WAL, FTS5).
 
-Nodes and relationships are tables. Keyword search is FTS5/BM25 over title, abstract and
-authors; vector search is an exact cosine top-k over the in-memory matrix of kg/vector_index.py,
-refreshed incrementally when another process (or thread) commits: every paper write bumps a
-global revision counter stored on the changed rows (deletions leave a tombstone), so a reader
-reloads only rows with a newer revision.
+Nodes and relationships are tables. Keyword search is FTS5/BM25 over title, abstract, authors
+and venue (validation.venue_search_text); vector search is an exact cosine top-k over the in-memory
+matrix of kg/vector_index.py, refreshed incrementally when another process (or thread) commits:
+every paper write bumps a global revision counter stored on the changed rows (deletions leave a
+tombstone), so a reader reloads only rows with a newer revision.
 
 Validation and the helpers both backends share live in kg/validation.py.
 
@@ -19,13 +19,18 @@ ids AND'ed instead when SearchFilters.technique_match is "all").
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import functools
 import json
 import logging
 import os
+import re
+import secrets
 import sqlite3
+import stat
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,14 @@ import numpy as np
 
 from ingest.normalize import title_key, title_key_rule
 from kg import sqlite_errors, validation
-from kg.embedded_schema import MIGRATED_COLUMNS, MIGRATION_INDEXES, SCHEMA, SCHEMA_INDEXES, SCHEMA_TABLES
+from kg.embedded_schema import (
+    MIGRATED_COLUMNS,
+    MIGRATION_INDEXES,
+    SCHEMA,
+    SCHEMA_INDEXES,
+    SCHEMA_TABLES,
+    VENUES_FTS,
+)
 from kg.entities import (
     EvaluationUse,
     Finding,
@@ -65,21 +77,26 @@ from kg.sqlite_errors import (
 from kg.store import (
     ANY_HOLDER,
     AnyHolder,
+    AuthorPage,
     GraphStore,
+    KeyRestore,
     LockHeld,
     NoStore,
     StoreDamaged,
     StoreError,
     StoreUnavailable,
     alias_rows,
+    check_citation_key,
     citation_key_base,
     has_authors,
     issue_citation_keys,
     plan_citation_keys,
+    plan_key_restore,
 )
 from kg.validation import (
     Prepared,
     check_page,
+    check_paper_id,
     check_references,
     check_run_status,
     check_sort,
@@ -101,6 +118,7 @@ from kg.validation import (
     taxonomy_references,
     unique_list_rows,
     unit_query,
+    venue_search_text,
 )
 from kg.vector_index import EmbeddingMatrix
 
@@ -119,9 +137,22 @@ _PAPER_COLUMNS = (
 _KEY_PREFIX_END = "\U0010ffff"
 _REFINES_LABELS = set(RELATIONSHIPS[Rel.REFINES].start)
 _COUNT_LABELS = (Label.TECHNIQUE, Label.EVALUATION, Label.TOPIC, Label.OBJECT)
-# BM25 column weights (title, abstract, authors: the papers_fts columns in order).
-_BM25 = f"bm25(papers_fts, {', '.join(map(str, validation.KEYWORD_FIELD_WEIGHTS))})"
+# BM25 column weights (title, abstract, authors: the papers_fts columns in order), and the venue's
+# (venues_fts, a table of its own: see kg.embedded_schema.VENUES_FTS).
+_BM25 = f"bm25(papers_fts, {', '.join(map(str, validation.KEYWORD_FIELD_WEIGHTS[:3]))})"
+_VENUE_BM25 = f"{validation.KEYWORD_FIELD_WEIGHTS[3]} * bm25(venues_fts)"
+# Keyword search when the query's words are also looked for in venues (EmbeddedStore._venue_forms: a
+# short query's rarer words, so the matches are few): each paper's text and venue scores summed, then
+# the filters ({where} over `papers p`; "1" for none).
+_KEYWORD_WITH_VENUES = (
+    f"SELECT p.id, t.r FROM (SELECT rowid, sum(r) AS r FROM (SELECT rowid, {_BM25} AS r FROM papers_fts "
+    f"WHERE papers_fts MATCH ? UNION ALL SELECT rowid, {_VENUE_BM25} AS r FROM venues_fts "
+    "WHERE venues_fts MATCH ?) GROUP BY rowid) t JOIN papers p ON p.pk = t.rowid WHERE {where} "
+    "ORDER BY t.r, p.pk LIMIT ?"
+)
 _IDS = "(SELECT value FROM json_each(?))"
+_INSERT_FTS = "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)"
+_INSERT_VENUE = "INSERT INTO venues_fts (rowid, venue) VALUES (?, ?)"
 # Filtered keyword search, two plans with one ranking (bm25, then pk) over the matches that pass the
 # filters ({where} over `papers p`). JOIN: each match's paper row is read to test the filters: cheap
 # for a rare word, but a word in every paper reads all the (wide) rows, 0.3 s warm at 100k papers
@@ -206,9 +237,20 @@ def _fts_text(title: str, abstract: str, authors: str) -> tuple[str, str, str]:
     return fold_for_search(title), fold_for_search(abstract), fold_for_search(authors)
 
 
+def _venue_text(venue: str | None, url: str | None) -> str:
+    """A paper's venue as venues_fts holds it: validation.venue_search_text (with the organisation its
+    URL's host names), folded (fold_for_search)."""
+    return fold_for_search(venue_search_text(venue, url))
+
+
 def _fts_phrase(word: str) -> str:
     """A word quoted as an FTS5 string: user text is never query syntax."""
     return '"' + word.replace('"', '""') + '"'
+
+
+def _fts_match(words: Iterable[str]) -> str:
+    """An FTS5 query for any of the words (each a quoted phrase: user text is never query syntax)."""
+    return " OR ".join(map(_fts_phrase, words))
 
 
 def _sort_date(paper: Paper) -> str:
@@ -289,6 +331,136 @@ def _remove_partial(partial: Path) -> None:
         # One at a time: a -shm that cannot be removed must not keep the -wal beside the target.
         with contextlib.suppress(OSError):
             partial.with_name(partial.name + suffix).unlink()
+
+
+class BackupExists(StoreError):
+    """A backup's FILE was written by another process (another backup to it) while the copy was made."""
+
+
+# Each backup writes its copy to FILE.partial-<pid>-<8 hex digits> (its own name: two backups to one FILE
+# no longer delete each other's copy) and holds it flock'ed while it runs, so another backup tells a
+# killed run's leftovers (unlocked) from a copy still being written. FILE.partial: older releases' name.
+_PARTIAL_NAME = re.compile(r"(\.partial(?:-\d+-[0-9a-f]{8})?)(-journal|-wal|-shm)?")
+# flock errors meaning the filesystem has no such locks (then nobody can tell a live copy: none is removed).
+_NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL)
+# link(2) errors of filesystems without hard links (vfat, some FUSE mounts).
+_NO_LINK = (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
+
+
+def _partial_copy_of(destination: Path, name: str) -> str | None:
+    """The name of the backup copy `name` (a copy or its -journal, -wal or -shm) is part of, when it is one a
+    backup to `destination` writes, else None."""
+    if not name.startswith(destination.name):
+        return None
+    match = _PARTIAL_NAME.fullmatch(name[len(destination.name):])
+    return None if match is None else destination.name + match.group(1)
+
+
+def _remove_if_dead(copy: Path, beside: Sequence[Path]) -> None:
+    """Remove a backup copy and the files beside it unless a running backup holds the copy locked. It is
+    removed while this process holds its lock: a backup that had just created it sees it gone and takes
+    another name (_claim_partial)."""
+    try:
+        fd = os.open(copy, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        fd = -1  # only its -journal, -wal or -shm are left (a live run has its copy until they are gone)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            return  # cannot tell whose it is: left alone
+        # A symbolic link is no run's copy; SQLite would follow it and write where it leads.
+        with contextlib.suppress(OSError):
+            copy.unlink()
+        fd = -1
+    if fd >= 0:
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # held by a running backup (or no flock here: cannot tell)
+                    return
+            with contextlib.suppress(OSError):
+                copy.unlink()
+        finally:
+            os.close(fd)
+    for path in beside:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _remove_dead_partials(destination: Path) -> None:
+    """Remove what killed backups to `destination` left beside it (copies no running backup holds locked,
+    and their -journal, -wal and -shm); errors are passed over (creating this run's copy reports them)."""
+    copies: dict[str, list[Path]] = {}
+    with contextlib.suppress(OSError), os.scandir(destination.parent) as entries:
+        for entry in entries:
+            copy = _partial_copy_of(destination, entry.name)
+            if copy is not None:
+                copies.setdefault(copy, [])
+                if entry.name != copy:
+                    copies[copy].append(destination.parent / entry.name)
+    for copy, beside in copies.items():
+        _remove_if_dead(destination.parent / copy, beside)
+
+
+def _claim_partial(destination: Path) -> tuple[Path, int]:
+    """Create this backup's copy file beside `destination` under a name no other run uses and lock it
+    (flock) for as long as the returned descriptor is open: the mark of a live run."""
+    while True:
+        partial = destination.with_name(f"{destination.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+        # O_EXCL | O_NOFOLLOW: a new file, never one or a link already there (SQLite would follow a link).
+        fd = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # waits only while another backup's clean-up looks at it
+            except OSError as exc:
+                if exc.errno not in _NO_FLOCK:
+                    raise
+            # That clean-up may have taken it for a killed run's copy and removed it before we locked it.
+            with contextlib.suppress(FileNotFoundError):
+                now, ours = os.lstat(partial), os.fstat(fd)
+                if (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino):
+                    return partial, fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _put_in_place(partial: Path, destination: Path, replace: bool) -> None:
+    """Rename the finished copy to `destination`. Without `replace` a file there is kept (BackupExists):
+    a hard link is made (atomic: never over a file another process wrote meanwhile), then the copy's name
+    removed; a filesystem without hard links gets a check just before the rename instead."""
+    exists = BackupExists(f"{destination} exists (--force replaces it): another process (another backup to "
+                          "it?) wrote it while this backup ran; it was kept")
+    if replace:
+        os.replace(partial, destination)
+        return
+    try:
+        os.link(partial, destination, follow_symlinks=False)
+    except FileExistsError:
+        raise exists from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        if os.path.lexists(destination):
+            raise exists from None
+        os.replace(partial, destination)
+        return
+    # The backup is in place: a name left behind is the next backup's to remove (nobody holds it locked).
+    with contextlib.suppress(OSError):
+        partial.unlink()
+
+
+def _sync_directory(directory: Path) -> None:
+    """fsync `directory`, so the copy's new name survives a crash right after the backup said it was done."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):  # a filesystem that cannot sync a directory
+            raise
+    finally:
+        os.close(fd)
 
 
 class EmbeddedStore(GraphStore):
@@ -478,8 +650,9 @@ class EmbeddedStore(GraphStore):
                 tables_current = self._tables_current(rconn)
                 keys_current = tables_current and self._title_keys_current(rconn)
                 fold_current = tables_current and self._search_fold_current(rconn)
+                index_current = tables_current and self._search_index_current(rconn)
                 cites_issued = tables_current and self._citation_keys_issued(rconn)
-                if keys_current and fold_current and cites_issued:
+                if keys_current and fold_current and index_current and cites_issued:
                     return
                 known = _has_paperkg_meta(rconn)
         except sqlite3.Error as exc:
@@ -488,7 +661,7 @@ class EmbeddedStore(GraphStore):
             if tables_current:
                 # Only the title keys or the folded text are stale: reading commands never match
                 # titles, and keyword search also looks for words as the older fold left them
-                # (validation.search_forms).
+                # (validation.search_forms); in a file without the venues' index, not in venues.
                 return
             if not known:
                 raise NoStore(f"{self.path.resolve()} holds no paperkg store; run `paperkg init` or point "
@@ -501,7 +674,9 @@ class EmbeddedStore(GraphStore):
             # current once it holds the ingest lock, see ingest.store_lock).
             if not keys_current:
                 self._rekey_titles(wait=False)
-            if not fold_current:
+            if not index_current:
+                self._create_venue_index(wait=False)
+            if not fold_current or not index_current:
                 self._refold_search_text(wait=False)
             if not cites_issued:
                 self._issue_missing_citation_keys(wait=False)
@@ -523,6 +698,12 @@ class EmbeddedStore(GraphStore):
         """papers_fts holds the text folded by the current fold_for_search (see search_fold_rule)."""
         row = conn.execute("SELECT value FROM meta WHERE key = 'search_fold_rule'").fetchone()
         return row is not None and row[0] == search_fold_rule()
+
+    @staticmethod
+    def _search_index_current(conn: sqlite3.Connection) -> bool:
+        """The venues' index (kg.embedded_schema.VENUES_FTS) exists: an older paperkg made none."""
+        return conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'venues_fts'").fetchone() is not None
 
     @staticmethod
     def _title_keys_current(conn: sqlite3.Connection) -> bool:
@@ -586,7 +767,10 @@ class EmbeddedStore(GraphStore):
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
         if not self._title_keys_current(conn):
             self._rekey_titles()
-        if not self._search_fold_current(conn):
+        index_current = self._search_index_current(conn)
+        if not index_current:
+            self._create_venue_index()
+        if not index_current or not self._search_fold_current(conn):
             self._refold_search_text()
         if not self._citation_keys_issued(conn):
             self._issue_missing_citation_keys()
@@ -638,9 +822,12 @@ class EmbeddedStore(GraphStore):
         it was removed, else one issued now and recorded as taken (one indexed look-up a base). Read
         before the replaced papers' keys move to their successors (Neo4jStore._citation_keys too)."""
         ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
-        held = {pid: (key, bool(pinned)) for pid, key, pinned in conn.execute(
-            "SELECT id, citation_key, citation_key_pinned FROM papers "
-            "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))}
+        held: dict[str, tuple[str | None, bool]] = {}
+        seen: dict[str, str] = {}
+        for pid, key, pinned, first_seen in conn.execute(
+                "SELECT id, citation_key, citation_key_pinned, first_seen FROM papers "
+                "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)):
+            held[pid], seen[pid] = (key, bool(pinned)), first_seen
         unstored = [b.paper.id for b in bundles if b.paper.id not in held]
         former: dict[str, str] = {}
         if unstored:
@@ -650,7 +837,7 @@ class EmbeddedStore(GraphStore):
                     "(SELECT value FROM json_each(?)) ORDER BY paper_id, held DESC, key",
                     (json.dumps(unstored),)):
                 former.setdefault(pid, key)
-        kept, wanted = plan_citation_keys(bundles, held, former)
+        kept, wanted = plan_citation_keys(bundles, held, former, seen)
         keys = {pid: (key, pinned) for pid, (key, pinned) in kept.items() if key}
         if wanted:
             taken: set[str] = set()
@@ -718,12 +905,38 @@ class EmbeddedStore(GraphStore):
             stale = [(pk, *text) for pk, title, abstract, authors, *indexed in rows
                      if (text := _fts_text(title, abstract, authors)) != tuple(indexed)]
             wconn.executemany("DELETE FROM papers_fts WHERE rowid = ?", [(r[0],) for r in stale])
-            wconn.executemany("INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
-                              stale)
+            wconn.executemany(_INSERT_FTS, stale)
+            if rows and self._search_index_current(wconn):
+                # The venues' index likewise (a file an older paperkg wrote has it empty).
+                venues = [(pk, folded) for pk, venue, url, indexed in wconn.execute(
+                    "SELECT p.pk, p.venue, p.url, v.venue FROM papers p LEFT JOIN venues_fts v "
+                    "ON v.rowid = p.pk WHERE p.pk BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+                    if (folded := _venue_text(venue, url)) != indexed]
+                wconn.executemany("DELETE FROM venues_fts WHERE rowid = ?", [(r[0],) for r in venues])
+                wconn.executemany(_INSERT_VENUE, venues)
             return rows
 
         self._batched_upkeep(refold, "search_fold_rule", search_fold_rule(), wait,
                              "the full-text index's text of an older fold", "is re-folded")
+
+    def _create_venue_index(self, *, wait: bool = True) -> None:
+        """Make the venues' index in a file an older paperkg wrote (empty: _refold_search_text fills it,
+        the fold's fingerprint having changed with it). A file this process cannot write keeps none
+        (keyword search then looks in no venue); without `wait`, a write lock held by another process
+        leaves it for later, at once."""
+        conn = self._conn()
+        if not wait:
+            _wait_for_writers(conn, 0)
+        try:
+            with self._write() as wconn:
+                wconn.execute(VENUES_FTS)
+        except StoreError as exc:
+            if self._left_stale(exc, wait, "no index of the venues", "is made"):
+                return
+            raise
+        finally:
+            if not wait:
+                _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
 
     def _batched_upkeep(
         self, batch: Callable[[sqlite3.Connection, int], list[Any]], meta_key: str, fingerprint: str,
@@ -782,44 +995,67 @@ class EmbeddedStore(GraphStore):
                 raise error from exc
             raise StoreUnavailable(f"SQLite store {self.path} does not answer: {error}") from exc
 
-    def backup(self, destination: Path) -> int:
-        """Copy the store to `destination` (a new file) as one consistent snapshot, while other
-        processes go on reading and writing it, and return how many papers the copy holds: SQLite's
-        online backup, written beside the destination first and renamed into place, so a failed copy
-        leaves no file. Ingest locks are process state, not data: the copy holds none."""
-        partial = destination.with_name(destination.name + ".partial")
+    def backup(self, destination: Path, *, replace: bool = False) -> int:
+        """Copy the store to `destination` as one consistent snapshot, while other processes go on
+        reading and writing it, and return how many papers the copy holds: SQLite's online backup,
+        written beside the destination first (under a name of this run's) and renamed into place, so a
+        failed copy leaves no file; a file at `destination` is kept (BackupExists) unless `replace`.
+        Ingest locks are process state, not data: the copy holds none, and runs still "running" are
+        recorded failed in it (their processes will never end them there)."""
+        partial: Path | None = None
+        fd = -1
         try:
             # SQLite says only "unable to open database file" for a directory that is not there.
             if not destination.parent.exists():
                 raise StoreError(f"cannot back up {self.path} to {destination}: the directory "
                                  f"{destination.parent} does not exist")
-            # What a killed backup left (or a link put there) goes first: SQLite would follow a link and
-            # write where it leads, and a stale -wal would be applied to the copy.
-            for leftover in _PARTIAL_FILES:
-                partial.with_name(partial.name + leftover).unlink(missing_ok=True)
+            # What killed backups to this FILE left goes first (a stale -wal would be applied to a copy of
+            # the same name); a copy another backup to it is still writing stays (it holds it locked).
+            _remove_dead_partials(destination)
+            partial, fd = _claim_partial(destination)
             target = sqlite3.connect(str(partial), isolation_level=None)
             try:
                 # One step: the source is read in one read transaction, so the copy is one moment's.
                 self._conn().backup(target)
+                taken = validation.now()
+                tables = {r[0] for r in target.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 # A lock held by an ingest running now would stop every ingest of the restored copy
-                # while that process lives; its "running" run is recorded failed by the copy's next one.
-                if target.execute("SELECT 1 FROM sqlite_master WHERE name = 'locks'").fetchone():
+                # while that process lives.
+                if "locks" in tables:
                     target.execute("DELETE FROM locks")
+                # Its run would stay "running" in the restored copy (GET /api/status: weekly_interrupted)
+                # until the copy's next ingest; failed, the next weekly run redoes its window as for any
+                # failed run.
+                if "ingest_runs" in tables:
+                    target.execute(
+                        "UPDATE ingest_runs SET status = 'failed', finished = ?, watermark = NULL, "
+                        "message = ? WHERE status = 'running'",
+                        (taken, f"did not finish in this copy: it was in progress when the backup was taken "
+                                f"({taken}), so a store restored from it holds only what the run had written "
+                                "by then; the next weekly run covers a weekly run's window again, other "
+                                "ingests must be run again"))
                 papers = int(target.execute("SELECT count(*) FROM papers").fetchone()[0])
                 target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal
             finally:
                 target.close()
-            with open(partial, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(partial, destination)
+            os.fsync(fd)
+            _put_in_place(partial, destination, replace)
+            _sync_directory(destination.parent)
             return papers
         except (sqlite3.Error, OSError) as exc:
-            _remove_partial(partial)
+            if partial is not None:
+                _remove_partial(partial)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise StoreError(f"cannot back up {self.path} to {destination}: {reason}") from exc
-        except BaseException:  # Ctrl-C, SIGTERM (as the CLI raises it): no store-sized leftover
-            _remove_partial(partial)
+        except BaseException:  # Ctrl-C, SIGTERM (as the CLI raises it), BackupExists: no store-sized leftover
+            if partial is not None:
+                _remove_partial(partial)
             raise
+        finally:
+            # Closed only now, its lock with it: closing another descriptor of the copy while SQLite had it
+            # open would drop SQLite's own (POSIX) locks on it.
+            if fd >= 0:
+                os.close(fd)
 
     def close(self) -> None:
         """Close every connection this store opened (from any thread)."""
@@ -982,6 +1218,8 @@ class EmbeddedStore(GraphStore):
                 )
             ]
             conn.executemany("DELETE FROM papers_fts WHERE rowid = ?", old_pks)
+            if self._search_index_current(conn):
+                conn.executemany("DELETE FROM venues_fts WHERE rowid = ?", old_pks)
             for table in ("paper_authors", "uses", "evaluates", "findings", "studies", "listed_in"):
                 conn.execute(f"DELETE FROM {table} WHERE paper_id IN (SELECT value FROM json_each(?))",
                              (old,))
@@ -1030,13 +1268,14 @@ class EmbeddedStore(GraphStore):
         )
         # The index holds the text folded as queries are (fold_for_search: "Søgaard" as "Sogaard");
         # the papers table keeps it as given.
-        conn.executemany(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)",
-            [(pk, *_fts_text(title, abstract, authors)) for pk, title, abstract, authors in conn.execute(
-                "SELECT pk, title, abstract, authors_text FROM papers "
-                "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
-            ).fetchall()],
-        )
+        written = conn.execute(
+            "SELECT pk, title, abstract, authors_text, venue, url FROM papers "
+            "WHERE id IN (SELECT value FROM json_each(?))", (ids_json,),
+        ).fetchall()
+        conn.executemany(_INSERT_FTS, [(pk, *_fts_text(title, abstract, authors))
+                                       for pk, title, abstract, authors, _, _ in written])
+        if self._search_index_current(conn):  # (an older paperkg's file may lack it until init_schema)
+            conn.executemany(_INSERT_VENUE, [(pk, _venue_text(venue, url)) for pk, *_, venue, url in written])
         authors: dict[str, str] = {}
         author_rows, use_rows, eval_rows, finding_rows, about_rows = [], [], [], [], []
         study_rows, section_rows, listed_rows = [], {}, []
@@ -1098,6 +1337,8 @@ class EmbeddedStore(GraphStore):
             return False
         rev = self._bump_rev(conn)
         conn.execute("DELETE FROM papers_fts WHERE rowid = ?", (row[0],))
+        if self._search_index_current(conn):
+            conn.execute("DELETE FROM venues_fts WHERE rowid = ?", (row[0],))
         conn.execute("DELETE FROM papers WHERE pk = ?", (row[0],))
         # Ids that led to it would lead nowhere; a later paper may take them as its own.
         conn.execute("DELETE FROM paper_aliases WHERE paper_id = ?", (paper_id,))
@@ -1106,6 +1347,33 @@ class EmbeddedStore(GraphStore):
             "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev", (paper_id, rev),
         )
         return True
+
+    def restore_citation_keys(self, pins: Sequence[tuple[str, str]]) -> KeyRestore:
+        """Give papers the keys `pins` names, in one transaction (see GraphStore)."""
+        pins = [(check_paper_id(pid), check_citation_key(key)) for pid, key in pins]
+        if not pins:
+            return KeyRestore()
+        with self._write() as conn:
+            held: dict[str, str | None] = {}
+            authored: dict[str, bool] = {}
+            for pid, key, authors_json in conn.execute(
+                    "SELECT id, citation_key, authors_json FROM papers "
+                    "WHERE id IN (SELECT value FROM json_each(?))", (json.dumps([pid for pid, _ in pins]),)):
+                held[pid], authored[pid] = key, has_authors(json.loads(authors_json))
+            issued = {key: (pid, bool(h)) for key, pid, h in conn.execute(
+                "SELECT key, paper_id, held FROM citation_keys WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps([key for _, key in pins]),))}
+            moves, outcome = plan_key_restore(pins, held, issued)
+            # Every key a moved paper had stays issued to it; only the restored one is held (all released
+            # first: in a swap, one paper's old key is the other's new one).
+            conn.executemany("UPDATE citation_keys SET held = 0 WHERE paper_id = ?",
+                             [(pid,) for pid in moves])
+            conn.executemany("INSERT INTO citation_keys (key, paper_id, held) VALUES (?, ?, 1) "
+                             "ON CONFLICT(key) DO UPDATE SET paper_id = excluded.paper_id, held = 1",
+                             [(key, pid) for pid, key in moves.items()])
+            conn.executemany("UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
+                             [(key, int(authored[pid]), pid) for pid, key in moves.items() if pid in held])
+        return outcome
 
     # -- reads -----------------------------------------------------------------------------
     @staticmethod
@@ -1180,19 +1448,26 @@ class EmbeddedStore(GraphStore):
                     "WHERE s.paper_id = ? ORDER BY s.model_id", (paper_id,),
                 )
             ]
+            # A row's topic_ids: the Topic and Object ids its section's topic_key contains, by the rule
+            # technique_counts and the topic filter count with, so the paper, its export and the
+            # counts agree (only the key is stored; it holds the topics the section map gave too).
             list_rows = [
                 ListRow(section_id=r[0], section_title=r[1], section_path=json.loads(r[2]), tldr=r[3],
                         techniques_text=r[4], evaluation_text=r[5], title_in_list=r[6],
-                        url_in_list=r[7], line=r[8])
+                        url_in_list=r[7], line=r[8], topic_ids=sorted(json.loads(r[9])))
                 for r in conn.execute(
                     "SELECT l.section_id, s.title, s.path, l.tldr, l.techniques_text, "
-                    "l.evaluation_text, l.title_in_list, l.url_in_list, l.line FROM listed_in l "
-                    "JOIN list_sections s ON s.id = l.section_id WHERE l.paper_id = ? "
+                    "l.evaluation_text, l.title_in_list, l.url_in_list, l.line, "
+                    "(SELECT json_group_array(t.id) FROM taxonomy t WHERE t.label IN "
+                    f"('{Label.TOPIC}', '{Label.OBJECT}') AND instr(s.topic_key, t.id) > 0) "
+                    "FROM listed_in l JOIN list_sections s ON s.id = l.section_id WHERE l.paper_id = ? "
                     "ORDER BY l.position", (paper_id,),
                 )
             ]
+            former = [r[0] for r in conn.execute(
+                "SELECT old_id FROM paper_aliases WHERE paper_id = ? ORDER BY old_id", (paper_id,))]
         return PaperDetail(paper=paper, techniques=techniques, evaluations=evaluations,
-                           findings=findings, models=models, list_rows=list_rows)
+                           findings=findings, models=models, list_rows=list_rows, former_ids=former)
 
     def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order given, without embeddings."""
@@ -1365,17 +1640,40 @@ class EmbeddedStore(GraphStore):
             ).fetchall()
         return [r[0] for r in rows], int(total)
 
+    def _venue_forms(self, conn: sqlite3.Connection, query: str, forms: list[str]) -> list[str]:
+        """The query's word forms keyword search looks for in venues too (validation.venue_query and
+        venue_word_limit): none in a long query or a file without the venues' index; of those a venue
+        has, each a count of its text matches, stopped at the limit."""
+        if not forms or not validation.venue_query(query) or not self._search_index_current(conn):
+            return []
+        # Only forms some venue has (one indexed look-up each): a query no venue matches keeps the
+        # text-only plans below.
+        in_venues = "SELECT 1 FROM venues_fts WHERE venues_fts MATCH ? LIMIT 1"
+        forms = [f for f in forms if conn.execute(in_venues, [_fts_phrase(f)]).fetchone() is not None]
+        if not forms:
+            return []
+        limit = validation.venue_word_limit(conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 0)
+        return [f for f in forms if conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
+            [_fts_phrase(f), limit]).fetchone()[0] < limit]
+
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
-        """BM25 over title, abstract and authors; every word and its other number, literally (OR-ed),
-        accents and stroked letters folded (validation.fold_for_search)."""
+        """BM25 over title, abstract and authors, and the venue for a short query's rarer words (see
+        _venue_forms); every word and its other number, literally (OR-ed), accents and stroked letters
+        folded (validation.fold_for_search)."""
         words = search_terms(query)
         if not words or k <= 0:
             return []
         # Folded as the indexed text is ("Søgaard" finds "Sogaard" and the reverse); FTS5 lower-cases.
         forms = {f.lower(): f for w in words for f in search_forms(w)}
         with self._read() as conn:
-            match = " OR ".join(_fts_phrase(f) for f in forms.values())
-            if filters is None or filters.is_empty():
+            match = _fts_match(forms.values())
+            venue_forms = self._venue_forms(conn, query, list(forms.values()))
+            if venue_forms:
+                where, params = self._filter_sql(conn, filters)
+                rows = conn.execute(_KEYWORD_WITH_VENUES.format(where=where),
+                                    [match, _fts_match(venue_forms), *params, int(k)]).fetchall()
+            elif filters is None or filters.is_empty():
                 # Rank inside FTS5 and join only the top k: joining every match to `papers` before
                 # sorting cost 3x more at 100k papers (same ranking).
                 rows = conn.execute(
@@ -1435,6 +1733,8 @@ class EmbeddedStore(GraphStore):
             rev = int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
             if rev == mirror.rev:
                 return
+            if rev < mirror.rev:  # an older file put in place of this one (a restored backup): built afresh
+                mirror = self._mirror = EmbeddingMatrix()
             since = mirror.rev
             for (pid,) in conn.execute("SELECT id FROM paper_tombstones WHERE rev > ?", (since,)):
                 mirror.remove(pid)
@@ -1817,6 +2117,40 @@ class EmbeddedStore(GraphStore):
                 "WHERE embedding IS NOT NULL GROUP BY 1"
             ).fetchall()
         return {str(model): int(n) for model, n in rows}
+
+    def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
+                      coauthors: int = 10) -> AuthorPage | None:
+        """An author's papers newest first (sort_date, then last inserted), names and coauthors."""
+        check_page(limit, offset)
+        first_seen = normalise_since(since) if since else ""
+        columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
+        with self._read() as conn:  # one snapshot: the page, its total and the names agree
+            node = conn.execute("SELECT name FROM authors WHERE key = ?", (key,)).fetchone()
+            # The spelling each paper's own list gives (AUTHORED_BY's position in it), whitespace as
+            # kg.validation.paper_authors collapses it.
+            written = [r[0] for r in conn.execute(
+                "SELECT json_extract(p.authors_json, '$[' || pa.position || ']') FROM paper_authors pa "
+                "JOIN papers p ON p.id = pa.paper_id WHERE pa.author_key = ? ORDER BY p.pk", (key,))]
+            if node is None or not written:
+                return None
+            total = int(conn.execute(
+                "SELECT count(DISTINCT pa.paper_id) FROM paper_authors pa "
+                "JOIN papers p ON p.id = pa.paper_id WHERE pa.author_key = ? AND p.first_seen >= ?",
+                (key, first_seen)).fetchone()[0])
+            rows = conn.execute(
+                f"SELECT {columns} FROM papers p WHERE p.id IN (SELECT paper_id FROM paper_authors "
+                "WHERE author_key = ?) AND p.first_seen >= ? ORDER BY p.sort_date DESC, p.pk DESC "
+                "LIMIT ? OFFSET ?", (key, first_seen, int(limit), int(offset)),
+            ).fetchall() if limit else []
+            others = conn.execute(
+                "SELECT a.key, a.name, count(DISTINCT o.paper_id) AS n FROM paper_authors mine "
+                "JOIN paper_authors o ON o.paper_id = mine.paper_id AND o.author_key <> mine.author_key "
+                "JOIN authors a ON a.key = o.author_key WHERE mine.author_key = ? "
+                "GROUP BY a.key ORDER BY n DESC, a.name, a.key LIMIT ?", (key, max(0, int(coauthors))),
+            ).fetchall()
+        names = list(dict.fromkeys([str(node[0]), *(" ".join(str(w).split()) for w in written if w)]))
+        return AuthorPage(key=key, names=names, papers=[self._paper(r) for r in rows], total=total,
+                          coauthors=[(str(k), str(n), int(c)) for k, n, c in others])
 
     # -- embedding cache -------------------------------------------------------------------
     def cached_embeddings(self, model: str, text_hashes: Sequence[str]) -> dict[str, np.ndarray]:

@@ -129,6 +129,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
 );
 """
 
+# Keyword search's index of each paper's venue (validation.venue_search_text; rowid: the paper's pk), a
+# table of its own: FTS5's bm25() normalises a match by the length of the whole row, so a venue column
+# in papers_fts would change every text score. Not in SCHEMA: init_schema makes it in a file an older
+# paperkg wrote, which a reading command (`paperkg backup` too) still opens as it is.
+VENUES_FTS = ("CREATE VIRTUAL TABLE IF NOT EXISTS venues_fts USING fts5(venue, "
+              "tokenize = 'unicode61 remove_diacritics 2')")
+
 # What a file written by this version holds (the script above plus _migrate): a file that has all of
 # it is opened without running the script, which would wait for the write lock of any writer.
 SCHEMA_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", SCHEMA))

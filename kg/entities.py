@@ -134,6 +134,7 @@ class PaperDetail:
     findings: list[Finding]
     models: list[FindingAbout]  # label == "Model"
     list_rows: list[ListRow]
+    former_ids: list[str] = field(default_factory=list)  # ids that lead to it (GraphStore.former_ids)
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 
 from kg.acronyms import taxonomy_long_forms
 from kg.entities import TaxonomyNode
-from kg.validation import FRAMING_WORDS, fold_for_search
+from kg.validation import FRAMING_WORDS, fold_for_search, initials
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
 # mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
@@ -24,6 +24,8 @@ _STOPWORDS = frozenset((
     "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "this", "to", "was",
     "were", "what", "when", "where", "which", "who", "why", "with", "we", "our", "us", "do",
     "does", "not", "can",
+    # A citation's "et al." (validation.STOPWORDS: keyword search does not look for them either).
+    "et", "al",
 ))
 
 
@@ -59,8 +61,12 @@ def query_terms(query: str) -> set[str]:
     keyword search matched."""
     # Folded before the split: a decomposed accent ("i" + U+0308) is no word character and would
     # cut the word in two, where keyword search drops it.
-    words = _WORD.findall(fold_for_search(query or ""))
-    return {_norm(t) for t in words if t.casefold() not in _STOPWORDS}
+    words = [t for t in _WORD.findall(fold_for_search(query or "")) if t.casefold() not in _STOPWORDS]
+    # Nor an initial ("N. Nanda", not the "k" of "top-k"), unless nothing else is left, as keyword
+    # search (validation.initials).
+    dropped = initials(query or "")
+    content = [t for t in words if t.casefold() not in dropped]
+    return {_norm(t) for t in content or words}
 
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")

@@ -50,19 +50,24 @@ from kg.schema import EDGE_SOURCE_EXTRACTED, TAXONOMY_LABELS, Label
 from kg.store import (
     ANY_HOLDER,
     AnyHolder,
+    AuthorPage,
     GraphStore,
+    KeyRestore,
     LockHeld,
     StoreError,
     StoreUnavailable,
     alias_rows,
+    check_citation_key,
     citation_key_base,
     has_authors,
     issue_citation_keys,
     plan_citation_keys,
+    plan_key_restore,
 )
 from kg.validation import (
     Prepared,
     check_page,
+    check_paper_id,
     check_references,
     check_run_status,
     check_sort,
@@ -81,6 +86,7 @@ from kg.validation import (
     taxonomy_references,
     unique_list_rows,
     unit_query,
+    venue_search_text,
 )
 
 if TYPE_CHECKING:
@@ -185,19 +191,28 @@ def index_mismatches(row: dict[str, Any]) -> list[str]:
     return out
 
 
-def _search_text(title: str | None, abstract: str | None, authors: Sequence[str] | None) -> dict[str, str]:
-    """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES), cut
-    into the embedded store's words (cypher.index_text)."""
+def _search_text(title: str | None, abstract: str | None, authors: Sequence[str] | None,
+                 venue: str | None = None, url: str | None = None) -> dict[str, str]:
+    """The folded copies of a paper's text the full-text index covers (cypher.FULLTEXT_PROPERTIES: the
+    venue as validation.venue_search_text gives it), cut into the embedded store's words
+    (cypher.index_text)."""
     return {"search_title": cypher.index_text(fold_for_search(title or "")),
             "search_abstract": cypher.index_text(fold_for_search(abstract or "")),
-            "search_authors": cypher.index_text(fold_for_search(", ".join(authors or [])))}
+            "search_authors": cypher.index_text(fold_for_search(", ".join(authors or []))),
+            "search_venue": cypher.index_text(fold_for_search(venue_search_text(venue, url)))}
+
+
+def _row_search_text(row: dict[str, Any]) -> dict[str, str]:
+    """_search_text of a row holding a paper's title, abstract, authors, venue and url."""
+    return _search_text(row["title"], row["abstract"], row["authors"], row.get("venue"), row.get("url"))
 
 
 def _search_source(row: dict[str, Any]) -> dict[str, Any]:
     """The id and the text a paper's search text is computed from, as SET_SEARCH_TEXT compares them
     with the paper's (no abstract or authors as "" and [])."""
     return {"id": row["id"], "title": row["title"] or "", "abstract": row["abstract"] or "",
-            "authors": list(row["authors"] or [])}
+            "authors": list(row["authors"] or []), "venue": row.get("venue") or "",
+            "url": row.get("url") or ""}
 
 
 @functools.cache
@@ -385,10 +400,13 @@ class Neo4jStore(GraphStore):
             # The default argument binds the loop variable (ruff B023); mypy cannot infer such a lambda.
             self._execute(True, lambda tx, s=statement: tx.run(s).consume())  # type: ignore[misc]
         deadline = time.monotonic() + self._index_timeout
-        checked = False
+        checked = remade = False
         while True:
             rows = self._read(cypher.SHOW_INDEX_STATES)
             if not checked:
+                if not remade and self._drop_outgrown_fulltext_index(rows):
+                    remade = True  # once: an index still outgrown then is named by the check below
+                    continue
                 self._check_index_definitions([r for r in rows if r["name"] in INDEX_NAMES])
                 checked = True
             states = {
@@ -417,6 +435,21 @@ class Neo4jStore(GraphStore):
                     f"Neo4j at {self.where}: indexes not ONLINE after {self._index_timeout:.0f} s: {detail}"
                 )
             time.sleep(0.5)
+
+    def _drop_outgrown_fulltext_index(self, rows: list[dict[str, Any]]) -> bool:
+        """Make the full-text index an older paperkg made over fewer properties (no venue: see
+        cypher.OUTGROWN_FULLTEXT_PROPERTIES; `rows`: SHOW_INDEX_STATES) again over FULLTEXT_PROPERTIES;
+        whether it did. init_schema then waits for it, and _upgrade_data writes every paper's new search
+        text (the search text rule changed with it). Until it is ONLINE again keyword search finds
+        nothing: once, at `paperkg init` or the next ingest. Any other difference stays an error
+        (_check_index_definitions)."""
+        if not any(r["name"] == cypher.IndexName.FULLTEXT
+                   and tuple(r.get("properties") or ()) in cypher.OUTGROWN_FULLTEXT_PROPERTIES for r in rows):
+            return False
+        log.info("Neo4j at %s: making the full-text index again, with the venue", self.where)
+        self._execute(True, lambda tx: tx.run(cypher.DROP_FULLTEXT_INDEX).consume())
+        self._execute(True, lambda tx: tx.run(cypher.CREATE_FULLTEXT_INDEX).consume())
+        return True
 
     def _upgrade_data(self) -> None:
         """Bring what an older paperkg wrote up to what this one relies on, recorded on the 'upgrade'
@@ -452,8 +485,7 @@ class Neo4jStore(GraphStore):
         self._batched_upkeep(
             cypher.PAPER_SEARCH_TEXT_AFTER, cypher.SET_SEARCH_TEXT,
             lambda rows: [{**_search_source(r), **text} for r in rows
-                          if (text := _search_text(r["title"], r["abstract"], r["authors"]))
-                          != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}],
+                          if (text := _row_search_text(r)) != {k: r[k] for k in cypher.FULLTEXT_PROPERTIES}],
         )
 
     def _rekey_titles(self) -> None:
@@ -531,7 +563,7 @@ class Neo4jStore(GraphStore):
             rows = tx.run(cypher.UNFOLDED_PAPERS, {"batch": _UPGRADE_BATCH}).data()
             if rows:
                 tx.run(cypher.SET_SEARCH_TEXT, {"rows": [
-                    {**_search_source(r), **_search_text(r["title"], r["abstract"], r["authors"])}
+                    {**_search_source(r), **_row_search_text(r)}
                     for r in rows
                 ]}).consume()
             return len(rows)
@@ -570,12 +602,13 @@ class Neo4jStore(GraphStore):
         keys issued now recorded as taken; the embedded store's _citation_keys (read, as there, before
         MOVE_CITATION_KEYS moves the replaced papers' keys)."""
         ids = [b.paper.id for b in bundles] + [old for b in bundles for old in b.replaces]
-        held = {r["id"]: (r["citation_key"], bool(r["pinned"]))
-                for r in tx.run(cypher.CITATION_KEYS_HELD, {"ids": ids})}
+        rows = list(tx.run(cypher.CITATION_KEYS_HELD, {"ids": ids}))
+        held = {r["id"]: (r["citation_key"], bool(r["pinned"])) for r in rows}
+        seen = {r["id"]: r.get("first_seen") for r in rows if r.get("first_seen")}
         unstored = [b.paper.id for b in bundles if b.paper.id not in held]
         former = ({r["id"]: r["key"] for r in tx.run(cypher.CITATION_KEYS_FORMER, {"ids": unstored})}
                   if unstored else {})
-        kept, wanted = plan_citation_keys(bundles, held, former)
+        kept, wanted = plan_citation_keys(bundles, held, former, seen)
         keys = {pid: (key, pinned) for pid, (key, pinned) in kept.items() if key}
         if wanted:
             taken = {r["key"] for r in tx.run(cypher.CITATION_KEYS_TAKEN,
@@ -737,7 +770,7 @@ class Neo4jStore(GraphStore):
                 "abstract": p.abstract or "",
                 "authors": _list(p.authors), "authors_text": authors_text,
                 # What the full-text index holds (see cypher.FULLTEXT_PROPERTIES).
-                **_search_text(p.title, p.abstract, p.authors),
+                **_search_text(p.title, p.abstract, p.authors, p.venue, p.url),
                 "published": p.published, "updated": p.updated,
                 # A null removes the property (SET +=): a node without it reads as version unknown.
                 "arxiv_version": None if p.arxiv_version is None else int(p.arxiv_version),
@@ -792,6 +825,31 @@ class Neo4jStore(GraphStore):
         """Remove a paper, its findings and its edges (authors and taxonomy nodes stay)."""
         return bool(self._write(cypher.DELETE_PAPER, id=paper_id)[0]["deleted"])
 
+    def restore_citation_keys(self, pins: Sequence[tuple[str, str]]) -> KeyRestore:
+        """Give papers the keys `pins` names, in one transaction (see GraphStore; the embedded store's)."""
+        pins = [(check_paper_id(pid), check_citation_key(key)) for pid, key in pins]
+        if not pins:
+            return KeyRestore()
+
+        def restore(tx: ManagedTransaction) -> KeyRestore:
+            held: dict[str, str | None] = {}
+            authored: dict[str, bool] = {}
+            for r in tx.run(cypher.RESTORE_KEYS_HELD, {"ids": [pid for pid, _ in pins]}):
+                held[r["id"]], authored[r["id"]] = r["citation_key"], bool(r["authored"])
+            issued = {r["key"]: (r["paper_id"], bool(r["held"]))
+                      for r in tx.run(cypher.RESTORE_KEYS_ISSUED, {"keys": [key for _, key in pins]})}
+            moves, outcome = plan_key_restore(pins, held, issued)
+            if moves:
+                tx.run(cypher.RELEASE_CITATION_KEYS, {"ids": list(moves)}).consume()
+                tx.run(cypher.GIVE_CITATION_KEYS,
+                       {"rows": [{"key": key, "paper_id": pid} for pid, key in moves.items()]}).consume()
+                tx.run(cypher.SET_PAPER_CITATION_KEYS,
+                       {"rows": [{"paper_id": pid, "key": key, "pinned": authored[pid]}
+                                 for pid, key in moves.items() if pid in held]}).consume()
+            return outcome
+
+        return self._execute(True, restore)
+
     # -- reads -----------------------------------------------------------------------------
     def successor_of(self, paper_id: str) -> str | None:
         """The id a paper now has when `paper_id` was replaced (a slug by its arXiv id) or given to a
@@ -830,15 +888,20 @@ class Neo4jStore(GraphStore):
             (FindingAbout(label=Label.MODEL, id=m["id"], name=m["name"]) for m in r["models"]),
             key=lambda m: m.id,
         )
+        # A row's topic_ids: the Topic and Object ids its section's topic_key contains (CONTAINS, as
+        # the counts and the topic filter match), as the embedded store reads them.
+        topic_nodes = sorted(set(r.get("topic_nodes") or []))
         list_rows = [
             ListRow(section_id=x["section_id"], section_title=x["section_title"],
                     section_path=list(x["section_path"] or []), tldr=x["tldr"],
                     techniques_text=x["techniques_text"], evaluation_text=x["evaluation_text"],
-                    title_in_list=x["title_in_list"], url_in_list=x["url_in_list"], line=x["line"])
+                    title_in_list=x["title_in_list"], url_in_list=x["url_in_list"], line=x["line"],
+                    topic_ids=[t for t in topic_nodes if t in (x.get("topic_key") or "")])
             for x in sorted(r["list_rows"], key=lambda x: x["position"])
         ]
         return PaperDetail(paper=_paper(r["paper"]), techniques=techniques, evaluations=evaluations,
-                           findings=findings, models=models, list_rows=list_rows)
+                           findings=findings, models=models, list_rows=list_rows,
+                           former_ids=self.former_ids(paper_id))
 
     def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order given (missing ids skipped), without embeddings."""
@@ -943,11 +1006,34 @@ class Neo4jStore(GraphStore):
         r = self._filtered(cypher.FILTER_PAGE, filters, limit=int(limit), offset=int(offset))[0]
         return list(r["page"]), int(r["total"])
 
+    def _venue_forms(self, query: str) -> list[str]:
+        """The query's word forms looked for in venues too, as the embedded store picks them
+        (validation.venue_query and venue_word_limit): none in a long query; each a count of the papers
+        whose text has it, stopped at the limit."""
+        if not validation.venue_query(query):
+            return []
+        forms = cypher.fulltext_forms(query, stopwords=validation.STOPWORDS)
+        if not forms:
+            return []
+        papers = self._read(cypher.PAPER_COUNT)
+        limit = validation.venue_word_limit(int(papers[0]["n"]) if papers else 0)
+        venue = []
+        for form in forms:
+            text = cypher.text_match_query(form)
+            rows = self._read(cypher.KEYWORD_TEXT_MATCHES, query=text, limit=limit) if text else []
+            if text and (int(rows[0]["n"]) if rows else 0) < limit:
+                venue.append(form)
+        return venue
+
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
-        """Lucene full-text over title, abstract and authors, weighted as the embedded store's bm25
-        (cypher.FULLTEXT_WEIGHTS); user words are escaped, OR-ed; equal scores in insertion order."""
-        text = cypher.fulltext_query(query, stopwords=validation.STOPWORDS)
-        if text is None or k <= 0:
+        """Lucene full-text over title, abstract and authors, and the venue for a short query's rarer
+        words (_venue_forms), weighted as the embedded store's bm25 (cypher.FULLTEXT_WEIGHTS); user words
+        are escaped, OR-ed; equal scores in insertion order."""
+        if k <= 0:
+            return []
+        venue = self._venue_forms(query)
+        text = cypher.fulltext_query(query, stopwords=validation.STOPWORDS, venue_forms=venue)
+        if text is None:
             return []
         if filters is None or filters.is_empty():
             rows = self._execute(False, lambda tx: _top_keyword_rows(tx, text, int(k)))
@@ -1094,6 +1180,30 @@ class Neo4jStore(GraphStore):
     def embedding_models(self) -> dict[str, int]:
         """Papers with an embedding, counted per embedding model."""
         return {r["model"]: int(r["n"]) for r in self._read(cypher.EMBEDDING_MODELS)}
+
+    def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
+                      coauthors: int = 10) -> AuthorPage | None:
+        """An author's papers newest first, names and coauthors, read in one transaction."""
+        check_page(limit, offset)
+        first_seen = normalise_since(since) if since else ""
+
+        def work(tx: ManagedTransaction) -> AuthorPage | None:
+            nodes = tx.run(cypher.AUTHOR_NAMES, {"key": key}).data()
+            node = nodes[0] if nodes else None
+            if node is None or not node["written"]:
+                return None
+            pages = tx.run(cypher.AUTHOR_PAPERS_PAGE, {"key": key, "since": first_seen, "limit": int(limit),
+                                                       "offset": int(offset)}).data()
+            page = pages[0] if pages else None
+            others = tx.run(cypher.AUTHOR_COAUTHORS, {"key": key, "limit": max(0, int(coauthors))}).data()
+            names = list(dict.fromkeys([str(node["name"]),
+                                        *(" ".join(str(w).split()) for w in node["written"] if w)]))
+            return AuthorPage(
+                key=key, names=names, papers=[_paper(m) for m in page["page"]] if page else [],
+                total=int(page["total"]) if page else 0,
+                coauthors=[(str(r["key"]), str(r["name"]), int(r["papers"])) for r in others])
+
+        return self._execute(False, work)
 
     # -- embedding cache -------------------------------------------------------------------
     @staticmethod

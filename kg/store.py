@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import abc
 import enum
+import itertools
+import re
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -125,10 +128,12 @@ HeldKey = tuple[str | None, bool]
 
 def plan_citation_keys(
     bundles: Sequence[PaperBundle], held: dict[str, HeldKey], former: dict[str, str] | None = None,
+    seen: dict[str, str] | None = None,
 ) -> tuple[dict[str, HeldKey], list[tuple[str, str]]]:
     """For papers about to be written, ({paper id: (key, pinned)} of those keeping a key, [(paper id,
-    base)] of those to issue one, in batch order). `held`: the stored keys of the batch's papers and of
-    the papers they replace (PaperBundle.replaces), by id; `former`: a key issued before to a paper id
+    base)] of those to issue one, in the order to issue them: issue_order). `held`: the stored keys of
+    the batch's papers and of the papers they replace (PaperBundle.replaces), by id; `seen`: the stored
+    first_seen of those of them stored, by id; `former`: a key issued before to a paper id
     no stored paper has now (removed, say by a prune: the key it held last), by id. A paper keeps its
     own key, or takes over one of the stored papers it replaces (a slug by its arXiv id): the first
     pinned key of its own and theirs, else its own, else the first replaced one's (a provisional key
@@ -155,7 +160,115 @@ def plan_citation_keys(
             kept[p.id] = (key, True)
         else:
             wanted.append((p.id, base))
-    return kept, wanted
+    return kept, issue_order(bundles, wanted, seen or {})
+
+
+def arxiv_order(arxiv_id: str | None) -> tuple[int, int, int] | None:
+    """(year, month, number) of an arXiv id (`2311.01234`, `hep-th/9901001`, a version allowed): the
+    order arXiv numbered its papers in, which is the order they were submitted; None for anything else."""
+    new = re.fullmatch(r"(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?", arxiv_id or "")
+    if new:
+        return 2000 + int(new[1]), int(new[2]), int(new[3])
+    old = re.fullmatch(r"[a-z][a-z-]*(?:\.[A-Za-z-]+)?/(\d{2})(\d{2})(\d{3})(?:v\d+)?", arxiv_id or "")
+    if old:  # 1991 to 2007
+        return (1900 if int(old[1]) >= 91 else 2000) + int(old[1]), int(old[2]), int(old[3])
+    return None
+
+
+def issue_order(bundles: Sequence[PaperBundle], wanted: list[tuple[str, str]], seen: dict[str, str]
+                ) -> list[tuple[str, str]]:
+    """`wanted` in the order its papers get keys: oldest first, by the first_seen each will have (its
+    stored one, or the earliest of the papers it replaces; papers new to the store last, as they get
+    the write's), and among papers of one first_seen those with arXiv ids in the order arXiv numbered
+    them, others where the batch has them. A catch-up run that stores in one write what earlier runs
+    stored one at a time (after a restored backup) so issues the suffixes they issued, whatever order
+    arXiv listed the papers in, whenever the earlier runs stored the papers in arXiv's order; that order
+    is also `paperkg export papers`'s (first_seen, then id) and the upgrade's for arXiv papers."""
+    replaces = {b.paper.id: b.replaces for b in bundles}
+    arxiv = {b.paper.id: arxiv_order(b.paper.arxiv_id) for b in bundles}
+
+    def stamp(item: tuple[str, str]) -> tuple[bool, str]:
+        stamps = [seen[i] for i in (item[0], *replaces.get(item[0], ())) if seen.get(i)]
+        return not stamps, min(stamps, default="")
+
+    ranked = sorted(wanted, key=stamp)  # stable: batch order within one first_seen
+    out = list(ranked)
+    for _, group in itertools.groupby(range(len(ranked)), key=lambda i: stamp(ranked[i])):
+        # Papers with arXiv ids take the places they hold among themselves in arXiv's order; a list-only
+        # page or a records file's slug keeps its place (its id says nothing of when it was written).
+        places = [i for i in group if arxiv.get(ranked[i][0])]
+        by_arxiv = sorted((ranked[i] for i in places), key=lambda item: (arxiv[item[0]], item[0]))
+        for place, item in zip(places, by_arxiv, strict=True):
+            out[place] = item
+    return out
+
+
+# `paperkg keys restore`: a key BibTeX, biblatex and natbib read in \cite{...}, and a file name.
+CITATION_KEY_MAX_CHARS = 100
+_CITATION_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.")
+
+
+def check_citation_key(key: object) -> str:
+    """`key` when it is a citation key a store may hold (1 to CITATION_KEY_MAX_CHARS ASCII letters,
+    digits and `-_:.`), else ValueError saying why."""
+    if not isinstance(key, str):
+        raise ValueError(f"citation key must be a string, not {type(key).__name__}")
+    if not key:
+        raise ValueError("citation key is empty")
+    if len(key) > CITATION_KEY_MAX_CHARS:
+        raise ValueError(f"citation key is longer than {CITATION_KEY_MAX_CHARS} characters")
+    if not set(key) <= _CITATION_KEY_CHARS:
+        raise ValueError("citation key may hold only ASCII letters, digits and - _ : .")
+    return key
+
+
+@dataclass(frozen=True)
+class KeyRestore:
+    """What GraphStore.restore_citation_keys did: `restored` (paper id, key, the key it held before; None
+    for an id no stored paper has, whose key is reserved for it), `unchanged` (ids already holding
+    theirs, or with it reserved) and `refused` (paper id, key, the other paper id the key was issued
+    to: each keeps its own)."""
+
+    restored: list[tuple[str, str, str | None]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def plan_key_restore(
+    pins: Sequence[tuple[str, str]], held: dict[str, str | None], issued: dict[str, tuple[str, bool]],
+) -> tuple[dict[str, str], KeyRestore]:
+    """({paper id: key} to give, the outcome without those) for restore_citation_keys. `pins`: (paper id,
+    key) in file order; `held`: the stored papers among them -> the key each holds; `issued`: each pinned
+    key that was ever issued -> (paper id, held). A key goes to its paper when it was never issued, was
+    issued to that paper, or is held by a stored paper the pins give another key that it gets too (keys
+    a catch-up swapped swap back). A key issued to any other paper, held or not, is never given: a document
+    citing that paper would come to cite another. An id pinned twice keeps its first key; a key pinned to two
+    papers goes to the first."""
+    outcome = KeyRestore()
+    wanted: dict[str, str] = {}
+    claimed: dict[str, str] = {}
+    for pid, key in pins:
+        if pid in wanted or key in claimed:
+            if wanted.get(pid) != key:  # a line repeated is no conflict
+                outcome.refused.append((pid, key, claimed.get(key, pid)))
+            continue
+        wanted[pid], claimed[key] = key, pid
+    # A paper holding its key, or an id no paper has with its key reserved already, is left as it is.
+    moves = {pid: key for pid, key in wanted.items()
+             if held.get(pid) != key and (pid in held or issued.get(key) != (pid, True))}
+    outcome.unchanged.extend(pid for pid in wanted if pid not in moves)
+
+    def free(pid: str, key: str) -> bool:
+        owner, owner_holds = issued.get(key, (pid, False))
+        return owner == pid or (owner_holds and held.get(owner) == key and owner in moves
+                                and moves[owner] != key)
+
+    # A swap needs both moves: drop the blocked ones until none is (each pass drops one or ends).
+    while blocked := [pid for pid, key in moves.items() if not free(pid, key)]:
+        for pid in blocked:
+            outcome.refused.append((pid, moves.pop(pid), issued[wanted[pid]][0]))
+    outcome.restored.extend((pid, key, held.get(pid)) for pid, key in moves.items())
+    return moves, outcome
 
 
 def issue_citation_keys(wanted: Sequence[tuple[str, str]], taken: set[str]) -> dict[str, str]:
@@ -175,6 +288,19 @@ def issue_citation_keys(wanted: Sequence[tuple[str, str]], taken: set[str]) -> d
         taken.add(key)
         issued[paper_id] = key
     return issued
+
+
+@dataclass(frozen=True)
+class AuthorPage:
+    """An author's papers (GraphStore.author_papers): the names the store holds for the key (the Author
+    node's first, then the other spellings the papers' author lists give), a page of papers newest first,
+    how many there are in all, and the most frequent coauthors as (key, name, shared papers)."""
+
+    key: str
+    names: list[str]
+    papers: list[Paper]
+    total: int
+    coauthors: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 class GraphStore(abc.ABC):
@@ -229,6 +355,14 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def delete_paper(self, paper_id: str) -> bool:
         """Remove a paper and its edges (authors and taxonomy nodes stay). True if it existed."""
+
+    @abc.abstractmethod
+    def restore_citation_keys(self, pins: Sequence[tuple[str, str]]) -> KeyRestore:
+        """Give each (paper id, key) of `pins` that key (after a restored backup re-issued keys in another
+        order; `paperkg keys restore`), in one transaction, by plan_key_restore's rules: pinned when the
+        paper has authors; the key it held stays taken (by it); an id no stored paper has gets the key
+        reserved, as a removed paper's (upsert_papers gives it when that id is stored). Ids are the
+        stored ids (resolve them first); keys must pass check_citation_key (ValueError before writing)."""
 
     # -- reads -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -361,6 +495,14 @@ class GraphStore(abc.ABC):
     def embedding_models(self) -> dict[str, int]:
         """Number of stored papers with an embedding per `embedding_model` ("" for a vector without a
         model name); papers without an embedding are not counted."""
+
+    @abc.abstractmethod
+    def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
+                      coauthors: int = 10) -> AuthorPage | None:
+        """The papers an Author (by kg.validation.author_key) wrote (AUTHORED_BY), newest first as
+        papers_by_technique's "date" order, a page of them and their total; with `since`, only those
+        first seen at or after it (kg.validation.parse_since); its names and at most `coauthors`
+        coauthors, most shared papers first. None when no paper has that author."""
 
     # -- embedding cache -------------------------------------------------------------------
     @abc.abstractmethod

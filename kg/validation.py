@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kg.entities import EvaluationUse, IngestRun, ListRow, Paper, PaperBundle, TechniqueUse
+from kg.publishers import host_organisation, hosts_rule
 from kg.schema import EDGE_SOURCES, EMBEDDING_DIM, RELATIONSHIPS, Label, Rel
 
 # Labels a finding may be ABOUT.
@@ -33,10 +34,13 @@ YEAR_MIN, YEAR_MAX = 1900, 2100
 RUN_STATUSES = ("running", "succeeded", "failed")
 # Bounds the work a pasted 10 KB query can cause; 64 distinct words is plenty for ranking.
 MAX_QUERY_TOKENS = 64
-# Keyword search weighs a match by where it is (title, abstract, authors): one in the title counts
+# Keyword search weighs a match by where it is (title, abstract, authors, venue): one in the title counts
 # more than one in the abstract. Both stores rank with these (the embedded bm25() column weights,
-# Neo4j's per-property boosts), so their orders agree.
-KEYWORD_FIELD_WEIGHTS: tuple[float, float, float] = (5.0, 1.0, 2.0)
+# Neo4j's per-property boosts), so their orders agree. The venue (with the organisation its URL's host
+# names, venue_search_text) weighs as the abstract, below title and authors; it is looked for only with a
+# short query's rarer words (venue_query, venue_word_limit), so it finds a lab's or a venue's papers
+# ("Anthropic", "Redwood Research": 0.5 ranked Causal Scrubbing below abstracts saying "research").
+KEYWORD_FIELD_WEIGHTS: tuple[float, float, float, float] = (5.0, 1.0, 2.0, 1.0)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Very common words are dropped from keyword queries when other words remain: OR-ing "the"
 # would rank every document in the corpus.
@@ -44,6 +48,8 @@ STOPWORDS = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
     "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "we", "with", "our", "via",
     "can", "do", "does", "how", "what", "which", "who", "why", "us",
+    # A citation's "Olah et al.": every abstract citing anyone has them.
+    "et", "al",
 ))
 
 Prepared = tuple[PaperBundle, np.ndarray | None, str]
@@ -247,8 +253,36 @@ def query_words(
             words.append(word)
         if len(words) >= max_words:
             break
-    content = [w for w in words if w.casefold() not in stopwords]
+    dropped = initials(text)
+    content = [w for w in words if w.casefold() not in stopwords and w.casefold() not in dropped]
     return content or words
+
+
+def is_initial(word: str) -> bool:
+    """A single Latin letter: an initial ("N. Nanda", "Nanda N"), which as a word matches "N-gram" and
+    "n-digit" in any abstract; digits ("GPT-2") are not."""
+    return len(word) == 1 and word.isalpha() and fold_for_search(word).isascii()
+
+
+# A word of one letter or digit (its neighbours no word characters).
+_ONE_CHARACTER_WORD = re.compile(r"(?<![^\W_])[^\W_](?![^\W_])")
+_HYPHEN_CHARACTERS = "-\u2010\u2011"
+
+
+def initials(text: str) -> set[str]:
+    """The single letters of user text that stand alone ("N. Nanda", "Nanda N"), case-folded: query
+    words leave them out unless nothing else is left. A letter joined to a word by a hyphen ("top-k",
+    "k-sparse", "N-gram") is part of a term and stays."""
+    text = nfc(strip_format_characters(text or ""))
+    alone: set[str] = set()
+    joined: set[str] = set()
+    for match in _ONE_CHARACTER_WORD.finditer(text):
+        letter = match.group(0)
+        if not is_initial(letter):
+            continue
+        around = text[match.start() - 1:match.start()] + text[match.end():match.end() + 1]
+        (joined if any(c in _HYPHEN_CHARACTERS for c in around) else alone).add(letter.casefold())
+    return alone - joined
 
 
 _SIBILANT_PLURAL = re.compile(r"(?:s|x|z|ch|sh)es$")
@@ -313,6 +347,28 @@ FRAMING_WORDS = frozenset((
     "apply", "applies", "applying", "applied", "method", "methods", "technique", "techniques",
     "approach", "approaches", "study", "studies", "work", "works", "about", "whether",
 ))
+
+
+# Keyword search looks for a query word in the venue too (a lab's or a series' name: "Anthropic",
+# "LessWrong", "Redwood") only in a short query (a name is short: at most MAX_VARIED_WORDS content words)
+# and only when fewer than 1 in VENUE_WORD_SHARE papers have the word in their title, abstract or authors
+# (venue_word_limit): a word that many papers' text has names no venue, and found in one ("circuits" of
+# "Transformer Circuits Thread") it made every paper of the series a hit, which hybrid search then
+# ranked above the papers about it (tests/kg/test_search.py's top 5 for "evaluating the faithfulness
+# of circuits" lost Causal Scrubbing).
+VENUE_WORD_SHARE = 20
+
+
+def venue_query(text: str) -> bool:
+    """Whether keyword search looks for the words of `text` in venues (short queries: VENUE_WORD_SHARE)."""
+    words = query_words(text)
+    return 0 < len([w for w in words if w.casefold() not in FRAMING_WORDS]) <= MAX_VARIED_WORDS
+
+
+def venue_word_limit(papers: int) -> int:
+    """A query word is looked for in venues when fewer papers than this (of `papers`) have it in their
+    title, abstract or authors (see VENUE_WORD_SHARE)."""
+    return max(0, papers) // VENUE_WORD_SHARE + 1
 
 
 def search_terms(
@@ -563,12 +619,30 @@ def fold_for_search(text: str) -> str:
     return _SEARCH_FOLDED.sub(_folded, text)
 
 
+# What the keyword index holds of a paper, beyond its folded text: bump it when that changes, so both
+# stores index every paper again (search_fold_rule). "venue": venue_search_text, weighed as
+# KEYWORD_FIELD_WEIGHTS says.
+SEARCH_FIELDS_RULE = "title abstract authors venue+host-organisation"
+
+
+def venue_search_text(venue: str | None, url: str | None) -> str:
+    """What keyword search indexes as a paper's venue: the venue and the organisation its URL's host
+    names when that is certain (kg.publishers: a transformer-circuits.pub page is Anthropic's), unless
+    the venue says it already ("Transformer Circuits Thread (Anthropic)"). Not folded."""
+    text = " ".join((venue or "").split())
+    organisation = host_organisation(url)
+    if organisation and organisation.casefold() not in text.casefold():
+        text = f"{text} {organisation}".strip()
+    return text
+
+
 @functools.cache
 def search_fold_rule() -> str:
-    """A fingerprint of fold_for_search (a hash of its table): both stores record it beside the text
-    they indexed with it, and re-fold that text when it differs (an older paperkg, a Python whose
-    Unicode tables differ), so indexed text and queries are folded alike."""
-    items = json.dumps(sorted(_SEARCH_FOLD.items()), ensure_ascii=True)
+    """A fingerprint of fold_for_search (a hash of its table) and of what the keyword index holds
+    (SEARCH_FIELDS_RULE, the hosts venue_search_text reads): both stores record it beside the text
+    they indexed, and index it again when it differs (an older paperkg, a Python whose Unicode tables
+    differ), so indexed text and queries are folded alike and every paper has every field."""
+    items = json.dumps([sorted(_SEARCH_FOLD.items()), SEARCH_FIELDS_RULE, hosts_rule()], ensure_ascii=True)
     return hashlib.sha256(items.encode()).hexdigest()[:16]
 
 

@@ -608,10 +608,10 @@ def _refold_and_die(path: str, batch: int, folded: int) -> None:
     fold = embedded._fts_text
     seen = iter(range(folded))
 
-    def fold_then_die(title: str, abstract: str, authors: str) -> tuple[str, str, str]:
+    def fold_then_die(*text: Any) -> tuple[str, ...]:  # (title, abstract, authors, venue, url)
         if next(seen, None) is None:
             os.kill(os.getpid(), signal.SIGKILL)
-        return fold(title, abstract, authors)
+        return fold(*text)
 
     embedded._REKEY_BATCH = batch
     embedded._fts_text = fold_then_die
@@ -883,12 +883,15 @@ def test_a_backup_failing_after_the_copy_is_written_leaves_no_partial_file(
     store.load_taxonomy(load_taxonomy().nodes)
     store.upsert_papers([bundle("b1")])
 
-    def no_room(src: object, dst: object) -> None:
+    def no_room(src: object, dst: object, **_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("kg.embedded.os.replace", no_room)
+    monkeypatch.setattr("kg.embedded.os.link", no_room)  # how a copy goes in place where no file may be
     with pytest.raises(StoreError, match="No space left on device"):
         store.backup(tmp_path / "copy.sqlite3")
+    with pytest.raises(StoreError, match="No space left on device"):
+        store.backup(tmp_path / "copy.sqlite3", replace=True)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("copy")] == []
     store.close()
 

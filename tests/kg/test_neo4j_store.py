@@ -182,7 +182,7 @@ def test_fulltext_terms_keep_words_only() -> None:
     """User text becomes OR-ed words (a short query's with their other number): no syntax survives,
     nothing searchable gives None."""
     assert cypher.fulltext_terms("sparse autoencoders") == "sparse OR sparses OR autoencoders OR autoencoder"
-    assert cypher.fulltext_terms("title:x* AND -circuit") == "title OR x OR and OR circuit"
+    assert cypher.fulltext_terms("title:xy* AND -circuit") == "title OR xy OR and OR circuit"
     assert cypher.fulltext_terms("Sparse sparse SPARSE") == "Sparse OR Sparses"
     assert cypher.fulltext_terms('^"') is None
     assert cypher.fulltext_terms("   ") is None
@@ -212,15 +212,15 @@ def test_fulltext_terms_cut_words_as_fts5_does() -> None:
     an apostrophe or a full stop already separates query words, and a word FTS5 cuts at "_" is looked
     for as the phrase of its words (Lucene would keep "foo_bar" one term, which the index no longer
     holds), as the embedded store's FTS5 phrase "foo_bar" matches it."""
-    assert cypher.fulltext_terms("O'Neill") == "O OR Neill OR Neills"
-    assert cypher.fulltext_terms("didn’t github.com") == "didn OR t OR github OR com"
+    assert cypher.fulltext_terms("O'Neill") == "Neill OR Neills"  # "O", an initial, is no query word
+    assert cypher.fulltext_terms("didn’t see github.com") == "didn OR see OR github OR com"  # "t": a letter
     assert cypher.fulltext_terms("foo_bar") == '"foo bar"'
     assert cypher.fulltext_terms("AND_NOT__x") == '"and not x"'
     assert cypher.fulltext_terms("probing foo_bar") == 'probing OR "foo bar"'
     assert cypher.fulltext_terms("_ __") is None
 
 
-_FIELD_GROUP = re.compile(r"(\w+):\(([^()]*)\)(?:\^(\d+))?")
+_FIELD_GROUP = re.compile(r"(\w+):\(([^()]*)\)(?:\^([\d.]+))?")
 
 
 def _field_groups(query: str) -> list[tuple[str, str, float]]:
@@ -239,35 +239,39 @@ def _lucene_clauses(query: str) -> int:
 
 
 def test_fulltext_query_weighs_the_properties_as_the_embedded_stores_bm25() -> None:
-    """Each property is searched in a group of its own with its boost (title 5, abstract 1, authors 2),
-    the embedded store's bm25() column weights: unweighted, Lucene ranked an abstract repeating the
-    words above a title holding them once. Every group holds the same words."""
-    query = cypher.fulltext_query("sparse foo_bar title:x")
-    assert query == ('search_title:(sparse OR "foo bar" OR title OR x)^5 '
-                     'OR search_abstract:(sparse OR "foo bar" OR title OR x) '
-                     'OR search_authors:(sparse OR "foo bar" OR title OR x)^2')
+    """Each property is searched in a group of its own with its boost (title 5, abstract 1, authors 2,
+    venue 1), the embedded store's bm25() column weights: unweighted, Lucene ranked an abstract
+    repeating the words above a title holding them once. Every group holds the same words."""
+    query = cypher.fulltext_query("sparse foo_bar title:xy")
+    assert query == ('search_title:(sparse OR "foo bar" OR title OR xy)^5 '
+                     'OR search_abstract:(sparse OR "foo bar" OR title OR xy) '
+                     'OR search_authors:(sparse OR "foo bar" OR title OR xy)^2 '
+                     'OR search_venue:(sparse OR "foo bar" OR title OR xy)')
     groups = _field_groups(query)
     assert [(p, w) for p, _, w in groups] == list(zip(cypher.FULLTEXT_PROPERTIES, cypher.FULLTEXT_WEIGHTS,
                                                       strict=True))
-    assert {t for _, t, _ in groups} == {cypher.fulltext_terms("sparse foo_bar title:x")}
+    assert {t for _, t, _ in groups} == {cypher.fulltext_terms("sparse foo_bar title:xy")}
     assert cypher.fulltext_query("   ") is None
     assert cypher.fulltext_query("the", stopwords=frozenset({"the"})) == (
-        "search_title:(the)^5 OR search_abstract:(the) OR search_authors:(the)^2")
+        "search_title:(the)^5 OR search_abstract:(the) OR search_authors:(the)^2 OR search_venue:(the)")
 
 
 def test_fulltext_weights_are_the_embedded_stores_bm25_weights() -> None:
-    """One set of weights: the embedded store's bm25() over papers_fts (title, abstract, authors, the
-    order of FULLTEXT_PROPERTIES) weighs its columns with cypher.FULLTEXT_WEIGHTS."""
+    """One set of weights: the embedded store's bm25() over papers_fts (title, abstract, authors) and
+    over venues_fts (venue), the order of FULLTEXT_PROPERTIES, weighs them with cypher.FULLTEXT_WEIGHTS."""
     from kg import embedded
-    from kg.embedded_schema import SCHEMA
+    from kg.embedded_schema import SCHEMA, VENUES_FTS
 
     columns = re.search(r"CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5\(([^)]*)\)", SCHEMA)
     assert columns is not None
     assert [c.strip() for c in columns[1].split(",")][:3] == ["title", "abstract", "authors"]
-    assert [f.removeprefix("search_") for f in cypher.FULLTEXT_PROPERTIES] == ["title", "abstract", "authors"]
+    assert "venues_fts USING fts5(venue, " in VENUES_FTS
+    assert [f.removeprefix("search_") for f in cypher.FULLTEXT_PROPERTIES] == [
+        "title", "abstract", "authors", "venue"]
     weights = re.fullmatch(r"bm25\(papers_fts, (.*)\)", embedded._BM25)
-    assert weights is not None
-    assert tuple(float(w) for w in weights[1].split(", ")) == cypher.FULLTEXT_WEIGHTS
+    venue = re.fullmatch(r"(.*) \* bm25\(venues_fts\)", embedded._VENUE_BM25)
+    assert weights is not None and venue is not None
+    assert (*(float(w) for w in weights[1].split(", ")), float(venue[1])) == cypher.FULLTEXT_WEIGHTS
 
 
 @pytest.mark.parametrize("text", [
@@ -284,8 +288,8 @@ def test_fulltext_query_stays_within_lucenes_clause_limit(text: str) -> None:
     assert query is not None
     clauses = _lucene_clauses(query)
     assert clauses <= cypher.LUCENE_MAX_CLAUSES - 20
-    assert len(cypher.FULLTEXT_PROPERTIES) == 3 and "ON EACH [p.search_title, p.search_abstract, " \
-        "p.search_authors]" in cypher.CREATE_FULLTEXT_INDEX
+    assert len(cypher.FULLTEXT_PROPERTIES) == 4 and "ON EACH [p.search_title, p.search_abstract, " \
+        "p.search_authors, p.search_venue]" in cypher.CREATE_FULLTEXT_INDEX
     if "w0" not in query:  # (3000 short words stop at MAX_QUERY_TOKENS first)
         assert clauses >= cypher.LUCENE_MAX_CLAUSES - 30
 
@@ -369,6 +373,8 @@ class _RecordingTx:
             cypher.PAPERS_BY_TECHNIQUE_CENTRALITY: [{"total": 0, "page": []}],
             cypher.FILTER_PAGE: [{"total": 0, "page": []}],
             cypher.NEW_PAPERS_PAGE: [{"total": 0, "page": []}],
+            cypher.AUTHOR_NAMES: [{"name": "Ann Lee", "written": ["Ann Lee"]}],
+            cypher.AUTHOR_PAPERS_PAGE: [{"total": 0, "page": []}],
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
             # More papers than vector search asks the index for: it asks the index (which answers with
@@ -418,6 +424,9 @@ def _exercise(store: GraphStore) -> None:
     filters = SearchFilters(technique_ids=["probing"], topic_ids=["superposition"], section_ids=["tools"],
                             year_from=2020, year_to=2025, sources=["arxiv"], component_ids=["mha"])
     store.init_schema()
+    if isinstance(store, Neo4jStore):  # an older paperkg's full-text index (no venue) is made again
+        assert store._drop_outgrown_fulltext_index(
+            [_index_row(cypher.IndexName.FULLTEXT, properties=list(cypher.OUTGROWN_FULLTEXT_PROPERTIES[0]))])
     store.ping()
     store.load_taxonomy([TaxonomyNode(Label.TECHNIQUE, "probing", "Probing", parent="cma"),
                          TaxonomyNode(Label.TECHNIQUE, "cma", "CMA")])
@@ -433,6 +442,8 @@ def _exercise(store: GraphStore) -> None:
     assert store.upsert_papers([successor]) == {"2401.00001": "updated"}
     store.successor_of("p1")
     store.former_ids("2401.00001")
+    store.author_papers("ann lee", limit=5, offset=0)
+    store.restore_citation_keys([("2401.00001", "lee2024paper"), ("p9", "lee2024other")])
     store.delete_paper("p1")
     store.get_paper("p1")
     store.get_papers(["p1"])
@@ -620,7 +631,11 @@ def test_transactions_are_of_the_right_kind(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(store, "_get_driver", lambda verify=False: None)
     _exercise(store)
     schema = set(cypher.SCHEMA_STATEMENTS)
-    assert sum(1 for _, calls in transactions for q, _ in calls if q in schema) == len(schema)
+    # Each once, and the full-text index again after _exercise drops an older one (DROP_FULLTEXT_INDEX).
+    assert sorted(q for _, calls in transactions for q, _ in calls if q in schema) == sorted(
+        [*schema, cypher.CREATE_FULLTEXT_INDEX])
+    drops = [write for write, calls in transactions if [q for q, _ in calls] == [cypher.DROP_FULLTEXT_INDEX]]
+    assert drops == [True]
     for write, calls in transactions:
         queries = [q for q, _ in calls]
         if not write:
@@ -823,6 +838,8 @@ def test_keyword_search_fetches_past_ties_at_the_kth(
 
     class Tx:
         def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
+            if query in (cypher.PAPER_COUNT, cypher.KEYWORD_TEXT_MATCHES):  # words to look for in venues
+                return _Result([{"n": 0}])
             assert query == cypher.KEYWORD_SEARCH and parameters is not None
             asked.append(parameters["fetch"])
             # What the index hands over (its best $fetch), in the statement's order.
@@ -1182,7 +1199,7 @@ def test_indexed_text_holds_the_embedded_stores_words(
     assert props["search_authors"] == "Conor O Neill Alexander D Amour Anders Sogaard"
     assert props["search_abstract"] == (
         "We didn t use e x 50 quoted tab and nbsp soft hyphen 機械学習 x²")
-    stored = [props[k] for k in cypher.FULLTEXT_PROPERTIES]
+    stored = [props[k] for k in cypher.FULLTEXT_PROPERTIES[:3]]  # (no venue)
     # The embedded store indexes the same text folded (kg.embedded._fts_text).
     folded = [fold_for_search(t) for t in (title, abstract, ", ".join(authors))]
     assert [s.lower().split() for s in stored] == _fts5_words(folded)
@@ -1406,7 +1423,7 @@ def test_init_schema_fills_the_folded_search_text_of_papers_without_it(
         {"id": "o3", "title": "Ἀλήθεια: Йошкар", "abstract": "ά", "authors": []}]
     by_id = {row["id"]: {k: row[k] for k in cypher.FULLTEXT_PROPERTIES} for rows in written for row in rows}
     assert by_id["o1"] == {"search_title": "Naive Ubersetzung", "search_abstract": "Angstrom",
-                           "search_authors": "Zoe Lee 李雷"}
+                           "search_authors": "Zoe Lee 李雷", "search_venue": ""}
     assert by_id["o3"]["search_title"] == "Ἀλήθεια Йошкар"  # as FTS5 leaves them (not Latin)
     # The very text an upsert of each paper writes.
     writer, write_calls = recorded
@@ -1489,7 +1506,7 @@ def test_init_schema_cuts_search_text_written_before_into_words_once(monkeypatch
              "c-model": ("The model’s heads", "We didn't.", [])}
     papers = {pid: {"first_seen": "2026-01-01", "seq": n, "title": t, "abstract": a, "authors": au or None,
                     "search_title": fold_for_search(t), "search_abstract": fold_for_search(a or ""),
-                    "search_authors": fold_for_search(", ".join(au))}
+                    "search_authors": fold_for_search(", ".join(au)), "search_venue": ""}
               for n, (pid, (t, a, au)) in enumerate(texts.items(), start=1)}
     before = {"data_version": _DATA_VERSION, "title_key_rule": title_key_rule(),
               "search_fold_rule": search_fold_rule()}
@@ -1526,9 +1543,9 @@ def test_upgrade_writes_keep_what_an_upsert_wrote_after_the_read(monkeypatch: py
     assert "WHERE" not in head
     assigned = re.findall(assignment, sets)
     assert [prop for prop, _ in assigned] == list(cypher.FULLTEXT_PROPERTIES)
-    assert re.sub(assignment, "#", sets) == "#, #, #"  # nothing is set unconditionally
+    assert re.sub(assignment, "#", sets) == "#, #, #, #"  # nothing is set unconditionally
     for _, condition in assigned:
-        for field in ("title", "abstract", "authors"):
+        for field in ("title", "abstract", "authors", "venue", "url"):
             assert re.search(rf"p\.{field}\b.*= row\.{field}\b", condition), condition
 
     titles = {"unfolded": "Toy models", "retitled": "Sparse Probing (Spotlight)",
