@@ -51,11 +51,15 @@ _EMBEDDER_KEY = "paperkg_embedder"
 _TAXONOMY_KEY = "paperkg_taxonomy"
 _TAXONOMY_RELOAD_KEY = "paperkg_taxonomy_reload"
 _LOCK_KEY = "paperkg_locks"
-_MODEL_FAILED_KEY = "paperkg_model_failed"  # the exception class of the last failed model load
+_MODEL_FAILED_KEY = "paperkg_model_failed"  # (time.monotonic(), exception) of the last failed model load
 # How long a request waits for the embedding model another thread is loading before it is told to come
 # back (ModelLoading, a 503): the load takes ~10 s on an idle machine but ~45 s beside a running ingest,
 # and a request held that long timed out at clients and proxies with no word of why (QA).
 MODEL_WAIT_SECONDS = 15.0
+# A failed model load (a broken torch, a missing model) is tried again at most this often (config
+# MODEL_RETRY_SECONDS), its error answered meanwhile: each request of a broken install paid for a new
+# attempt (seconds of imports), yet an install put right is still found without a restart.
+MODEL_RETRY_SECONDS = 30.0
 # How long a request may use the taxonomy read by an earlier one (one small query to refresh).
 TAXONOMY_CACHE_SECONDS = 30.0
 # A filter naming an id the cached taxonomy lacks (a node `paperkg init` has just added) has the
@@ -224,35 +228,56 @@ def get_store(app: Flask | None = None) -> GraphStore:
     return _once(app, _STORE_KEY, open_)
 
 
-def get_embedder(app: Flask | None = None, *, patient: bool = False) -> Embedder:
+def get_embedder(app: Flask | None = None, *, patient: bool = False, wait: float | None = None) -> Embedder:
     """The app's query embedder, loaded on first use and shared by requests; ModelLoading when another
-    thread is loading it and it is not ready within MODEL_WAIT_SECONDS (config MODEL_WAIT_SECONDS),
-    unless `patient` (the warm-up itself waits as long as the load takes).
+    thread is loading it and it is not ready within `wait` seconds (default MODEL_WAIT_SECONDS, config
+    MODEL_WAIT_SECONDS), unless `patient` (the warm-up itself waits as long as the load takes). A failed
+    load raises its error again, without a new attempt, for MODEL_RETRY_SECONDS (config too).
 
     Web workers embed one short query at a time: torch runs on one thread there (measured: two
     threads on a busy 2-core machine made a query's p95 ten times worse).
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    retry = float(app.config.get("MODEL_RETRY_SECONDS", MODEL_RETRY_SECONDS))
+
+    def recent_failure() -> BaseException | None:
+        failed: tuple[float, BaseException] | None = app.extensions.get(_MODEL_FAILED_KEY)
+        if failed is None or time.monotonic() - failed[0] >= retry:
+            return None
+        # Raised again by each request: without its old traceback, which would grow with every raise.
+        return failed[1].with_traceback(None)
 
     def load() -> Embedder:
+        failed = recent_failure()  # a request that waited for the lock while another's attempt failed
+        if failed is not None:
+            raise failed
         from ingest.embed import Embedder, loaded_embedder
 
-        model_path = paperkg_config(app).embedding_model or None
-        # A process that has just ingested (`make demo`) already holds the model: share its weights.
-        loaded = loaded_embedder(model_path)
-        return loaded.with_threads(1) if loaded is not None else Embedder(model_path, threads=1)
+        try:
+            model_path = paperkg_config(app).embedding_model or None
+            # A process that has just ingested (`make demo`) already holds the model: share its weights.
+            loaded = loaded_embedder(model_path)
+            embedder = loaded.with_threads(1) if loaded is not None else Embedder(model_path, threads=1)
+        except Exception as exc:
+            # Kept for the health checks (model_status: a probe must not load the model to learn this)
+            # and for the requests until the next attempt.
+            app.extensions[_MODEL_FAILED_KEY] = (time.monotonic(), exc)
+            raise
+        app.extensions.pop(_MODEL_FAILED_KEY, None)
+        return embedder
 
-    wait = None if patient else float(app.config.get("MODEL_WAIT_SECONDS", MODEL_WAIT_SECONDS))
+    embedder: Embedder | None = app.extensions.get(_EMBEDDER_KEY)
+    if embedder is not None:
+        return embedder
+    failed = recent_failure()
+    if failed is not None:
+        raise failed
+    if wait is None and not patient:
+        wait = float(app.config.get("MODEL_WAIT_SECONDS", MODEL_WAIT_SECONDS))
     try:
-        embedder = _once(app, _EMBEDDER_KEY, load, wait)
+        return _once(app, _EMBEDDER_KEY, load, wait)
     except TimeoutError:
         raise ModelLoading(f"the embedding model is still loading after {wait:g} s") from None
-    except Exception as exc:
-        # Kept for the health checks (model_status): a probe must not load the model to learn this.
-        app.extensions[_MODEL_FAILED_KEY] = type(exc).__name__
-        raise
-    app.extensions.pop(_MODEL_FAILED_KEY, None)
-    return embedder
 
 
 def model_status(app: Flask | None = None) -> str:
@@ -274,14 +299,14 @@ _MODEL_MISMATCH_KEY = "paperkg_query_model_mismatch"  # (when checked, store, wh
 MISMATCH_RECHECK_SECONDS = 60.0
 
 
-def get_query_embedder(app: Flask | None = None) -> Embedder:
-    """get_embedder(), once the store's papers are known to be embedded by the same model (raises
+def get_query_embedder(app: Flask | None = None, *, wait: float | None = None) -> Embedder:
+    """get_embedder(wait=wait), once the store's papers are known to be embedded by the same model (raises
     ingest.embed.ModelMismatch otherwise: a query vector of another model ranks them at random).
 
     Checked until the store holds papers, then not again for that store object (ingest refuses to mix
     models); a store opened anew (after it was unreachable) is checked anew."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    embedder = get_embedder(app)
+    embedder = get_embedder(app, wait=wait)
     store = get_store(app)
     if app.extensions.get(_MODEL_CHECKED_KEY) is not store:
         from ingest.embed import check_store_model

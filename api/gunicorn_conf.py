@@ -2,12 +2,33 @@
 -b 127.0.0.1:8000 api.wsgi:app` (the README's command; the Dockerfile, docker-compose.yml and the API
 bench load this module too). Flags given on the command line override these values.
 
-Read by gunicorn's master process before any worker starts: it imports nothing.
+Read by gunicorn's master process before any worker starts: it imports nothing of the app.
 """
 
+
+def _workers(default: int = 2) -> int:
+    """The worker count: WEB_CONCURRENCY (gunicorn's and hosting platforms' variable) if set, else
+    `default`; anything but a whole number of 1 or more stops gunicorn with one line saying so."""
+    import os  # here: every public name of this module must be a gunicorn setting
+
+    given = os.environ.get("WEB_CONCURRENCY")
+    if given is None:
+        return default
+    try:
+        count = int(given.strip())
+    except ValueError:
+        count = 0
+    if count < 1:
+        # SystemExit: gunicorn prints the message alone and exits 1 (any other error, a traceback).
+        raise SystemExit(f"Error: WEB_CONCURRENCY (the number of gunicorn workers) must be a whole number of "
+                         f"1 or more, not {given!r}; leave it unset for {default}")
+    return count
+
+
 # Two processes, one per core of the machines this is sized for: each loads its own copy of the
-# embedding model (about 0.5 GB a worker with a 100,000-paper store's vectors).
-workers = 2
+# embedding model (about 0.5 GB a worker with a 100,000-paper store's vectors). A low-memory host runs
+# one (WEB_CONCURRENCY=1): its threads still serve requests side by side.
+workers = _workers()
 
 # Threaded workers. A sync worker serves one connection at a time and reads it until the request is
 # complete: two clients that connect and send nothing (or half a request line) held both workers until

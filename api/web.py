@@ -529,25 +529,41 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     embedder = None
     if q and mode in ("semantic", "hybrid"):
         try:
-            embedder = get_query_embedder()
+            # Hybrid does not wait for a model another thread is loading: its keyword half answers now.
+            embedder = get_query_embedder(wait=0 if mode == "hybrid" else None)
         except StoreError:
             raise
         except Exception as exc:  # the model is missing, broken or not the store's: keyword search works
             from ingest.embed import ModelMismatch
 
             log.warning("embedder unavailable: %s", exc)  # the details (server paths) stay in the log
-            if isinstance(exc, ModelLoading):
+            if mode == "hybrid":
+                # The keyword half's results at once, said to be only that (a page of nothing but "not
+                # ready" after a 15 s wait, before). ctx["mode"] stays hybrid, in the form and the links,
+                # so the same search again gets both halves once the model is there.
+                ctx["keyword_only"] = (
+                    "Keyword results only: the semantic half of hybrid search is not ready yet (the "
+                    "embedding model is still loading; the server has just started). Search again in a "
+                    "minute for hybrid results." if isinstance(exc, ModelLoading) else
+                    "Keyword results only: the semantic half of hybrid search is unavailable (the server's "
+                    "embedding model is not the one the papers were embedded with)."
+                    if isinstance(exc, ModelMismatch) else
+                    "Keyword results only: the semantic half of hybrid search is unavailable (the "
+                    "embedding model could not be loaded).")
+                mode = "keyword"
+            elif isinstance(exc, ModelLoading):
                 ctx["error"] = ("Semantic search is not ready yet: the embedding model is still loading (the "
                                 "server has just started).")
                 ctx["error_hint"] = ("Try again in a minute, or switch the mode to keyword, which needs no "
                                      "model.")
                 return
-            ctx["error"] = ("Semantic search is unavailable: the server's embedding model is not the one the "
-                            "papers were embedded with." if isinstance(exc, ModelMismatch) else
-                            "Semantic search is unavailable: the embedding model could not be loaded "
-                            f"({type(exc).__name__}).")
-            ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
-            return
+            else:
+                ctx["error"] = ("Semantic search is unavailable: the server's embedding model is not the one "
+                                "the papers were embedded with." if isinstance(exc, ModelMismatch) else
+                                "Semantic search is unavailable: the embedding model could not be loaded "
+                                f"({type(exc).__name__}).")
+                ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
+                return
     offset = _offset(page, PAGE_SIZE)
     try:
         # The best sentence is picked by query-term overlap: embedding every sentence of the page
@@ -612,7 +628,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
     if not hits and not ctx["past_end"]:
-        ctx["empty_tips"] = _empty_tips(q, mode, filters)
+        ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters)  # a keyword-only hybrid: no "try hybrid"
         # Which filter emptied it, and how near each alone comes.
         ctx["filter_counts"], ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
 

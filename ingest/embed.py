@@ -113,6 +113,23 @@ def _resolve_model(model_path: str | None) -> tuple[Path, str]:
     return path, PACKAGED_MODEL_NAME
 
 
+# The reinstall a broken import needs, as the README's install steps pin them (pyproject.toml). Without
+# its dependencies for sentence-transformers: pip would fetch torch again from PyPI's default index.
+REINSTALL = {
+    "torch": "pip install --force-reinstall torch==2.13.0",
+    "sentence-transformers": "pip install --force-reinstall --no-deps 'sentence-transformers>=3.0,<7'",
+}
+
+
+def library_broken(package: str, exc: BaseException) -> ModelMissing:
+    """The ModelMissing for a library the model runs on (torch, sentence-transformers) that cannot be
+    imported: not installed, or a broken wheel whose shared library fails to load (an OSError)."""
+    return ModelMissing(
+        f"the embedding model cannot run: importing {package} failed ({type(exc).__name__}: {exc}); "
+        f"reinstall it: {REINSTALL[package]} (see the README's install steps); keyword search needs no model"
+    )
+
+
 def wrong_dimension(path: Path | str, name: str, dim: int) -> str:
     """The message for a model whose vectors are not EMBEDDING_DIM long."""
     return (f"embedding model {name!r} at {str(path)!r} makes {dim}-dimensional vectors, but paperkg "
@@ -154,12 +171,18 @@ class Embedder:
         self.model_path = path
         self.model_name = name
         _offline_env()
-        import torch  # lazy: heavy import
+        try:
+            import torch  # lazy: heavy import
+        except (ImportError, OSError) as exc:  # not installed, or a broken wheel (a missing libtorch .so)
+            raise library_broken("torch", exc) from exc
 
         self._torch = torch
         # Web workers use 1 thread: 2 threads on a busy 2-core box make p95 latency ~10x worse.
         self.threads = None if threads is None else max(1, int(threads))
-        from sentence_transformers import SentenceTransformer  # lazy: ~4 s import
+        try:
+            from sentence_transformers import SentenceTransformer  # lazy: ~4 s import
+        except (ImportError, OSError) as exc:
+            raise library_broken("sentence-transformers", exc) from exc
 
         try:  # the weight-loading progress bar is noise in CLI output and logs
             from transformers.utils import logging as hf_logging

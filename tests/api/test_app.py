@@ -82,7 +82,7 @@ def test_a_failed_warm_up_is_reported_by_the_first_search(
         semantic = client.get("/api/search", query_string={"q": "induction heads", "mode": "semantic"})
     assert semantic.status_code == 503
     assert "no usable embedding model; mode=keyword needs none" in semantic.get_json()["error"]["message"]
-    # The request tried the load again (the server log names the path; the client is not told it).
+    # The request answers from the warm-up's failure (the log names the path; the client is not told it).
     assert any("no-model" in r.getMessage() and r.name == "api.json_api" for r in caplog.records)
     keyword = client.get("/api/search", query_string={"q": "induction heads", "mode": "keyword"})
     assert keyword.status_code == 200 and keyword.get_json()["results"]
