@@ -13,14 +13,14 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request, url_for
 
 from api.app import get_store, get_taxonomy
-from api.params import Args, check_filter_ids, int_arg, list_arg, since_arg
+from api.params import Args, ParameterError, check_filter_ids, int_arg, list_arg, since_arg, str_arg
 from kg.entities import Paper
 from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
 from kg.schema import RUN_SOURCE_WEEKLY
-from kg.store import GraphStore
+from kg.store import AuthorPage, GraphStore
 from kg.tex import display_text
-from kg.validation import parse_since
+from kg.validation import author_key, parse_since
 from kg.withdrawn import is_withdrawn
 
 bp = Blueprint("feeds", __name__)
@@ -154,6 +154,34 @@ def techniques_in_words(technique_ids: Sequence[str], labels: Labels | None = No
     return names[0] if len(names) <= 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+# -- the author filter of the feed ------------------------------------------------------------------
+def author_filter(store: GraphStore, since: str, limit: int, args: Args | None = None) -> AuthorPage | None:
+    """The feed's author (?author=, an author key or a name as written: kg.validation.author_key) with
+    their newest papers first seen at or after `since`; None without the parameter. A key no paper has is
+    a ParameterError (a 400), as an unknown technique id is; so is `technique` given too."""
+    given = str_arg("author", args=args)
+    if given is None:
+        return None
+    key = author_key(given)
+    if list_arg("technique", args=args):
+        raise ParameterError("author", "cannot be combined with technique: subscribe to each feed")
+    found = store.author_papers(key, limit=limit, since=since, coauthors=0) if key else None
+    if found is None:
+        raise ParameterError("author", f"no paper has the author {given[:80]!r} (the key of an author page: "
+                                       "/authors/<key>)")
+    return found
+
+
+def author_feed_id(key: str) -> str:
+    """An author's feed's atom:id: FEED_ID:author:<the key, percent-encoded>."""
+    return f"{FEED_ID}:author:{quote(key, safe='')}"
+
+
+def author_feed_title(name: str) -> str:
+    """An author's feed's title: "paperkg: new papers by <name>"."""
+    return f"{FEED_TITLE} by {display_text(name)}"
+
+
 def _clean(text: str | None) -> str:
     return _XML_INVALID.sub("", text or "")
 
@@ -284,7 +312,8 @@ def new_atom() -> Response:
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
     technique_ids = technique_filter()
     store = get_store()
-    papers = store.new_papers(since, limit, technique_ids=technique_ids)
+    by_author = author_filter(store, since, limit)
+    papers = by_author.papers if by_author else store.new_papers(since, limit, technique_ids=technique_ids)
     from api.json_api import new_paper_dicts  # GET /api/new's techniques of each paper, read the same way
 
     techniques = {d["id"]: [(t["id"], t["label"]) for t in d["techniques"]]
@@ -294,14 +323,18 @@ def new_atom() -> Response:
     if has_web:  # the page showing what the feed holds: the New page, from the feed's date, so filtered
         given_since = request.args.get("since")
         site_url = url_for("web.new", since=given_since, technique=technique_ids or None, _external=True)
+        if by_author:  # the author's own page: the New page has no author filter
+            site_url = url_for("web.author", key=by_author.key, _external=True)
 
     def page_url(paper_id: str) -> str:
         """The paper's page on this site, absolute (feed readers resolve nothing)."""
         return url_for("web.paper", paper_id=paper_id, _external=True)
 
     body = build_feed(papers, self_url=request.url, site_url=site_url, page_url=page_url if has_web else None,
-                      techniques=techniques, feed_id=new_feed_id(technique_ids),
-                      title=new_feed_title(technique_ids, Labels(get_taxonomy().nodes)))
+                      techniques=techniques,
+                      feed_id=author_feed_id(by_author.key) if by_author else new_feed_id(technique_ids),
+                      title=(author_feed_title(by_author.names[0]) if by_author
+                             else new_feed_title(technique_ids, Labels(get_taxonomy().nodes))))
     response = Response(body, mimetype="application/atom+xml")
     # A strong ETag of the body: it changes exactly when the feed does (an ingest, a removed paper, another
     # Host). No Last-Modified: the feed's updated does not move when a paper is removed or rewritten

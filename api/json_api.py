@@ -40,6 +40,7 @@ from kg.safe_output import arxiv_abs_url
 from kg.schema import Label
 from kg.search import SearchHit, SearchPage, search, why_empty
 from kg.store import GraphStore
+from kg.validation import author_key
 from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ def detail_dict(detail: PaperDetail, labels: dict[str, str]) -> dict[str, Any]:
     ]
     out["models"] = [{"id": m.id, "label": m.name or labels.get(m.id, m.id)} for m in detail.models]
     out["list_rows"] = [asdict(r) for r in detail.list_rows]
+    out["former_ids"] = list(detail.former_ids)
     return out
 
 
@@ -344,6 +346,22 @@ def topics() -> Response:
 def sections() -> Response:
     """The awesome-list sections with paper counts."""
     return jsonify({"sections": get_store().list_sections()})
+
+
+@bp.get("/authors/<path:key>")
+def author(key: str) -> Response:
+    """An author's papers newest first (paginated), the names the store holds, the top coauthors; the key
+    is kg.validation.author_key's (a name as written is read as its key)."""
+    limit = int_arg("limit", 20, 1, MAX_LIMIT) or 20
+    offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
+    found = get_store().author_papers(author_key(key), limit=limit, offset=offset)
+    if found is None:
+        raise not_found(f"no paper has the author {key[:200]!r}")
+    return jsonify({
+        "key": found.key, "names": found.names, "total": found.total, "limit": limit, "offset": offset,
+        "papers": [{"id": p.id, "title": p.title, **paper_summary(p)} for p in found.papers],
+        "coauthors": [{"key": k, "name": n, "papers": c} for k, n, c in found.coauthors],
+    })
 
 
 @bp.get("/new")

@@ -396,9 +396,13 @@ SCHEMAS: dict[str, Any] = {
              "evaluation_text": {**_nullable("string"), "description": "the Evaluation cell verbatim"},
              "title_in_list": _nullable("string"), "url_in_list": _nullable("string"),
              "line": {**_nullable("integer"), "description": "line number in the list's markdown"},
-             "topic_ids": {**STRINGS, "description": "topics the taxonomy's section map gives the "
-                                                     "row's section"}},
+             "topic_ids": {**STRINGS, "description": "the Topic and Object ids the row's section matches "
+                                                     "(those the taxonomy's section map gives it and those "
+                                                     "its slug holds: the topic counts' rule)"}},
             description="a row of the awesome-list the paper is listed in")},
+        "former_ids": {**STRINGS, "description": "ids that lead to this paper, sorted: a slug its arXiv id "
+                                                 "replaced, the id a records file gave a record merged into "
+                                                 "it; an export read later can map them to this id"},
     }),
     "TreeNode": _object({
         "id": {"type": "string"}, "label": {"type": "string"}, "node_label": _nullable("string"),
@@ -616,6 +620,24 @@ def _err(*codes: int) -> dict[str, Any]:
     return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
 
 
+# GET /api/authors/{key}: one author's papers (GraphStore.author_papers).
+AUTHOR_PAGE = _object(
+    {"key": {"type": "string", "description": "the author key (kg.validation.author_key)"},
+     "names": {**STRINGS, "description": "the names stored for the key: the Author node's first, then the "
+                                         "other spellings the papers' author lists give"},
+     "total": {"type": "integer", "description": "all the author's papers"},
+     "limit": {"type": "integer"}, "offset": {"type": "integer"},
+     "papers": {"type": "array", "items": _ref("PaperSummary")},
+     "coauthors": {"type": "array", "description": "at most 10 authors sharing most papers with this one",
+                   "items": _object({"key": {"type": "string"}, "name": {"type": "string"},
+                                     "papers": {"type": "integer", "description": "papers together"}})}})
+SCHEMAS["AuthorPage"] = AUTHOR_PAGE
+# The feed's author filter.
+FEED_AUTHOR = _param(
+    "author", {"type": "string", "minLength": 1},
+    "an author key (GET /api/authors/{key}) or a name as written: only that author's papers first seen at or "
+    "after since, newest first by date; an author no paper has is a 400, as is technique given too")
+
 # The technique filter of the views of new papers (GET /api/new, the feed): the search filter's ids and
 # rule (matching any), refinements always included.
 NEW_TECHNIQUE = _param(
@@ -788,6 +810,18 @@ def build_document() -> dict[str, Any]:
                         + paging_cap("`total` counts every paper first seen at or after since",
                                      "list the older ones with GET /api/search and year_from and "
                                      "year_to (no query: newest first)"))},
+        "/api/authors/{key}": {"get": _op(
+            "get_author", "papers", "An author's papers, newest first (paginated), names and top coauthors",
+            {"200": _ok(_ref("AuthorPage"))} | _err(400, 404),
+            [{**_param("key", {"type": "string", "minLength": 1},
+                       "the author's key: the name in Unicode NFC, format characters removed, whitespace "
+                       "collapsed, case folded (chris olah); a name as written (Chris Olah) is read as its "
+                       "key. An author no paper has is a 404", where="path"), "example": "chris olah"},
+             {**LIMIT, "schema": {**LIMIT["schema"], "default": 20}}, OFFSET],
+            description="The author page's data (/authors/{key} on the web UI). Papers newest first "
+                        "(published, else year; undated last). "
+                        + paging_cap("`total` counts all the author's papers", "search with GET /api/search, "
+                                     "the name as q and a year range"))},
         "/api/runs": {"get": _op(
             "list_ingest_runs", "operations", "Recent ingest runs, newest first",
             {"200": _ok(_ref("RunList"))} | _err(400),
@@ -830,7 +864,7 @@ def build_document() -> dict[str, Any]:
                      "headers": FEED_HEADERS}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
                                            "reader tells entries apart by id, so the feed needs no window)"),
-             NEW_TECHNIQUE, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
+             NEW_TECHNIQUE, FEED_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "the ETag of the copy the reader holds"}],
             description="An entry's id is permanent: the paper's arXiv abs URL when it was stored under its "
@@ -843,7 +877,9 @@ def build_document() -> dict[str, Any]:
                         "a feed of its own: its id is urn:paperkg:feeds:new:technique:<the ids, sorted, "
                         "comma-separated> (without: urn:paperkg:feeds:new), its title \"paperkg: new "
                         "papers using <the techniques' names>\" and its alternate link the New page so "
-                        "filtered.")},
+                        "filtered. With an author, its id is urn:paperkg:feeds:new:author:<the key, "
+                        "percent-encoded>, its title \"paperkg: new papers by <the name>\" and its "
+                        "alternate link the author's page.")},
         "/healthz": {"get": _op("check_liveness", "operations", "The process is up",
                                 {"200": _ok(_ref("Status"))}, codes=("400",))},
         "/readyz": {"get": _op("check_readiness", "operations", "The store answers",

@@ -15,10 +15,18 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
 
+from api import web_authors
 from api import web_format as format_filters
 from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.errors import is_json_path, log_store_error, store_error_text
-from api.feeds import NEW_DEFAULT_DAYS, NewWindow, default_new_window, new_feed_title, techniques_in_words
+from api.feeds import (
+    NEW_DEFAULT_DAYS,
+    NewWindow,
+    author_feed_title,
+    default_new_window,
+    new_feed_title,
+    techniques_in_words,
+)
 from api.params import (
     FILTER_LABELS,
     INT_MAX_CHARS,
@@ -50,7 +58,7 @@ from kg.search import normalise_query, why_empty
 from kg.search import search as search_papers
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta
-from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, parse_since
+from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, author_key, parse_since
 from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
@@ -171,6 +179,7 @@ def _has_roadmap() -> bool:
 
 
 format_filters.register(bp)
+web_authors.register(bp)
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -618,6 +627,8 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
                           "uses": [labels.name(t) for t in hit.why.get("matched_techniques") or []],
                           "evaluates": [labels.name(e) for e in criteria]}
         row["because"] = because.get(hit.id, [])
+        # An author the query names, hidden past the byline's first names, is shown there too.
+        row["author_hits"] = web_authors.query_authors(hit.paper.authors, q) if q else []
         hits.append(row)
     ctx["hits"] = hits
     ctx["bibtex_url"] = _bibtex_url([h["id"] for h in hits], "search")
@@ -938,7 +949,8 @@ def paper_graph_json(paper_id: str) -> BaseResponse | tuple[Response, int]:
     if found[0] != paper_id:
         return _to_canonical("web.paper_graph_json", found[0])
     graph = found[1]
-    return jsonify({"center": graph["center"], "nodes": graph["nodes"], "edges": graph["edges"]})
+    return jsonify({"center": graph["center"], "nodes": graph["nodes"], "edges": graph["edges"],
+                    "truncated": graph["truncated"]})
 
 
 def _paper_url(paper_id: str) -> str:
@@ -1041,6 +1053,38 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         # What the node is: the taxonomy file's summary, and the awesome-list row that introduces it
         # (kg.browse.node_definition says which row).
         summary=node_summary(node.id), definition=node_definition(store, node),
+    ), 400 if error else 200
+
+
+# -- authors -----------------------------------------------------------------------------------
+
+@bp.get("/authors/<path:key>")
+def author(key: str) -> str | tuple[str, int] | BaseResponse:
+    """An author (by kg.validation.author_key): their papers newest first, coauthors, their feed."""
+    store = get_store()
+    error = None
+    try:
+        page = _page_param()
+    except BadInput as exc:
+        error, page = str(exc), 1
+    found = store.author_papers(key, limit=TECHNIQUE_PAGE_SIZE, offset=_offset(page, TECHNIQUE_PAGE_SIZE))
+    if found is None:
+        # A name typed or pasted as it is written ("Chris Olah", "/authors/Chris%20Olah"): its key's page.
+        spelt = author_key(key)
+        if spelt and spelt != key and store.author_papers(spelt, limit=0, coauthors=0) is not None:
+            return redirect(_with_query(url_for("web.author", key=spelt)), code=301)
+        message = Markup("No paper in the graph has the author “{}”. <a href=\"{}\">Search for the name</a> "
+                         "instead.").format(isolate(key[:100]), url_for("web.search", q=key[:100]))
+        return _error_page(404, "Unknown author", message)
+    name = found.names[0]
+    cards = _cards_with_techniques(store, found.papers, _labels())
+    return render_template(
+        "author.html", key=found.key, name=name, other_names=found.names[1:],
+        papers=[] if error else cards, error=error, args={},
+        **_paging(page, TECHNIQUE_PAGE_SIZE, found.total, len(found.papers)),
+        coauthors=[{"key": k, "name": n, "papers": c} for k, n, c in found.coauthors],
+        search_url=url_for("web.search", q=name, mode="keyword"),
+        feed_url=url_for("feeds.new_atom", author=found.key), feed_title=author_feed_title(name),
     ), 400 if error else 200
 
 

@@ -1,10 +1,12 @@
-"""A paper's neighbourhood for the graph view: paper -> techniques / topics / models / authors -> papers."""
+"""A paper's neighbourhood for the graph view: paper -> techniques / evaluations / topics / models / authors
+-> papers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from api.web_authors import author_href
 from kg.entities import RelatedCandidate
 from kg.explain import Labels
 from kg.schema import Label
@@ -30,7 +32,8 @@ def neighbourhood(
     store: GraphStore, paper_id: str, labels: Labels, *, paper_url: Callable[[str], str],
     node_url: Callable[[str], str], max_papers: int = MAX_PAPERS,
 ) -> dict[str, Any] | None:
-    """Nodes and edges around a paper (None when the paper is unknown). Labels are plain text."""
+    """Nodes and edges around a paper (None when the paper is unknown), and how many of its authors have
+    no node ("truncated"). Labels are plain text."""
     detail = store.get_paper(paper_id)
     if detail is None:
         return None
@@ -56,17 +59,21 @@ def neighbourhood(
         return add_node(f"n:{node_id}", labels.name(node_id), _KIND_OF_LABEL.get(graph_label, "topic"), href)
 
     add_node(center, paper.title, "center", paper_url(paper.id))
+    # The paper's own edges before its findings' ABOUT: an edge is drawn once (add_edge), and a model
+    # the paper STUDIES that a finding is also about is "studies", not "about".
     for use in detail.techniques:
         add_edge(center, taxonomy_node(use.technique_id, Label.TECHNIQUE), "uses")
+    for evaluation in detail.evaluations:
+        add_edge(center, taxonomy_node(evaluation.evaluation_id, Label.EVALUATION), "evaluates")
+    for model in detail.models:
+        add_edge(center, taxonomy_node(model.id, Label.MODEL), "studies")
     for finding in detail.findings:
         for about in finding.about:
             if about.label in (Label.TOPIC, Label.OBJECT, Label.COMPONENT, Label.MODEL):
                 add_edge(center, taxonomy_node(about.id, about.label), "about")
-    for model in detail.models:
-        add_edge(center, taxonomy_node(model.id, Label.MODEL), "studies")
     author_ids: dict[str, str] = {}
     for name in paper.authors[:MAX_AUTHORS]:
-        author_ids[name.casefold()] = add_node(f"a:{name.casefold()}", name, "author", None)
+        author_ids[name.casefold()] = add_node(f"a:{name.casefold()}", name, "author", author_href(name))
         add_edge(center, author_ids[name.casefold()], "authored")
 
     candidates = [c for c in store.related_candidates(paper.id, limit=200) if c.id != paper.id]
@@ -88,10 +95,14 @@ def neighbourhood(
                 shared_names.append(labels.name(node_id))
         for author in cand.shared_authors:
             key = author.casefold()
-            hub = author_ids.get(key) or add_node(f"a:{key}", author, "author", None)
+            hub = author_ids.get(key) or add_node(f"a:{key}", author, "author", author_href(author))
             add_edge(center, hub, "authored")
             add_edge(node, hub, "authored")
             shared_names.append(author)
         listed.append({"id": cand.id, "label": display_text(titles[cand.id]),
                        "shared": [display_text(n) for n in shared_names]})
-    return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed}
+    # Authors past MAX_AUTHORS get no node unless a neighbour shares them: say how many are not drawn.
+    left_out = len({name.casefold() for name in paper.authors} - {n["id"][2:] for n in nodes.values()
+                                                                   if n["kind"] == "author"})
+    return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed,
+            "truncated": {"authors": left_out}}

@@ -18,10 +18,12 @@ same function, so one parser reads both), ASCII with \\uXXXX escapes as the API 
 
 CSV (RFC 4180: the csv module's quoting, CRLF line ends, UTF-8 without a byte order mark, a header
 row): one row per paper, CSV_COLUMNS, taken from the same object (url is the API's, withdrawn
-true/false); techniques, evaluations and models are ids, topics the Topic ids its findings are about
-then those the taxonomy's section map gives its list rows' sections, list_sections its rows' section
-ids, abstract the stored abstract, tldr its list rows' distinct TL;DRs (a line each; the columns last,
-so a reader of the earlier columns by position reads them as before). The multi-valued columns
+true/false); techniques, evaluations and models are ids, topics the Topic and Object ids its findings
+are about then those its list rows' sections match (the rows' topic_ids: the rule the topic counts use,
+so counting the column gives the counts), list_sections its rows' section ids, abstract the stored
+abstract, tldr its list rows' distinct TL;DRs (a line each; the columns last, so a reader of the
+earlier columns by position reads them as before), then item_type, categories (arXiv's, "; "-joined),
+primary_category and arxiv_version, added later and so after citation_key. The multi-valued columns
 are joined by "; " (ids and sources never hold ";"; a ";" inside an author name is ambiguous there:
 the JSON Lines export has the list). Formula injection (OWASP "CSV
 Injection"): a cell a spreadsheet would run as a formula, one whose first visible character is
@@ -57,7 +59,7 @@ from typing import Any
 
 from kg.entities import Paper, PaperDetail
 from kg.store import GraphStore, key_suffix
-from kg.validation import normalise_since
+from kg.validation import TOPIC_LABELS, normalise_since
 
 FORMATS = ("jsonl", "csv", "bibtex")
 # Papers whose first_seen one store read fetches while the order is chosen (each Paper holds its
@@ -67,7 +69,9 @@ PAGE_SIZE = 500
 CHUNK_CHARS = 64 * 1024
 CSV_COLUMNS = ("id", "arxiv_id", "doi", "title", "authors", "year", "published", "updated", "venue", "url",
                "sources", "first_seen", "last_seen", "withdrawn", "techniques", "evaluations", "models",
-               "topics", "list_sections", "abstract", "tldr", "citation_key")
+               "topics", "list_sections", "abstract", "tldr", "citation_key",
+               # Added later: after the others, so a reader of the earlier columns by position still works.
+               "item_type", "categories", "primary_category", "arxiv_version")
 LIST_SEPARATOR = "; "
 # What makes a spreadsheet (Excel, LibreOffice Calc, Google Sheets) read a cell as a formula: these as
 # its first character that shows (leading spaces are trimmed by some importers), with the full-width
@@ -199,7 +203,8 @@ def _joined(values: Iterable[object]) -> str:
 def csv_cells(obj: dict[str, Any]) -> list[str]:
     """A paper object (paper_object) as the CSV row's cells, in CSV_COLUMNS order, before
     spreadsheet_safe: lists joined by "; ", booleans as true/false, None as an empty cell."""
-    topics = [a["id"] for f in obj["findings"] for a in f["about"] if a["label"] == "Topic"]
+    # Topic and Object ids both: the topic pages count both, from findings and from list sections.
+    topics = [a["id"] for f in obj["findings"] for a in f["about"] if a["label"] in TOPIC_LABELS]
     topics += [t for row in obj["list_rows"] for t in row.get("topic_ids") or []]
     flat: dict[str, object] = {
         **obj,
@@ -209,6 +214,7 @@ def csv_cells(obj: dict[str, Any]) -> list[str]:
         "models": _joined(m["id"] for m in obj["models"]),
         "topics": _joined(topics),
         "list_sections": _joined(row["section_id"] for row in obj["list_rows"]),
+        "categories": _joined(obj["categories"]),
         # A paper listed in several sections may have a TL;DR in each: the distinct ones, a line each.
         "tldr": "\n".join(dict.fromkeys(row["tldr"] for row in obj["list_rows"] if row.get("tldr"))) or None,
     }

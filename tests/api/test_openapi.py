@@ -338,6 +338,11 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
         for sort in ("date", "centrality"):
             yield "/api/techniques/{technique_id}", "get", client.get(f"/api/techniques/{node}?sort={sort}")
     yield "/api/techniques/{technique_id}", "get", client.get("/api/techniques/probing?sort=nope")
+    for key in ("christopher olah", "Neel Nanda", "no such author"):
+        yield "/api/authors/{key}", "get", client.get(f"/api/authors/{key}?limit={MAX_LIMIT}")
+    yield "/api/authors/{key}", "get", client.get("/api/authors/neel nanda?offset=x")
+    yield "/feeds/new.atom", "get", client.get("/feeds/new.atom?author=christopher+olah")
+    yield "/feeds/new.atom", "get", client.get("/feeds/new.atom?author=no+such+author")
     for path in ("/api/topics", "/api/sections", "/api/runs", "/api/stats", "/api/openapi.json",
                  "/api/status", "/healthz", "/readyz"):
         yield path, "get", client.get(path)

@@ -45,7 +45,7 @@ def test_the_centre_and_what_it_uses_studies_is_about_and_who_wrote_it(store: Em
     assert nodes["n:causal_scrubbing"] == ("Causal Scrubbing", "technique", "/techniques/causal_scrubbing")
     assert nodes["n:superposition"] == ("Superposition", "topic", "/techniques/superposition")
     assert nodes["n:gpt2"] == ("GPT-2", "model", None)  # models have no browse page
-    assert nodes["a:neel nanda"] == ("Neel Nanda", "author", None)
+    assert nodes["a:neel nanda"] == ("Neel Nanda", "author", "/authors/neel%20nanda")  # the author's page
     edges = {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
     assert {("p:A", "n:causal_scrubbing", "uses"), ("p:A", "n:superposition", "about"),
             ("p:A", "n:gpt2", "studies"), ("p:A", "a:neel nanda", "authored"), ("p:A", "a:ada", "authored"),

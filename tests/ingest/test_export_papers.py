@@ -98,7 +98,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory,
     store.upsert_papers([PaperBundle(
         Paper(id="raw-hostile", title=RAW_HOSTILE, abstract="We probe.", authors=["=Evil; Author", "Bob"],
               sources=["records"], embedding=vector, embedding_model=embedder.model_name),
-        techniques=[TechniqueUse("probing", "extracted")])])
+        techniques=[TechniqueUse("probing", "extracted")], aliases=["raw-hostile-record"])])
     yield store, since
     store.close()
 
@@ -160,6 +160,9 @@ def test_jsonl_lines_are_the_api_objects_oldest_first(
     # ASCII, as the API writes JSON: a stored bidi override or escape is \\uXXXX, one paper a line.
     assert result.stdout.isascii() and len(result.stdout.splitlines()) == len(objects)
     assert any(o["list_rows"] for o in objects) and any(o["findings"] for o in objects)
+    # An id a merged record had leads to the paper: an older export's rows can be joined to this one's.
+    moved = {o["id"]: o["former_ids"] for o in objects if o["former_ids"]}
+    assert moved == {"raw-hostile": ["raw-hostile-record"]}
     assert _export().stdout == result.stdout  # the same store, the same bytes
 
 
