@@ -322,6 +322,13 @@ def check_store_file(path: Path) -> None:
 _PARTIAL_FILES = ("", "-journal", "-wal", "-shm")
 
 
+def _generation(conn: sqlite3.Connection) -> str | None:
+    """The store file's generation: set by each backup in its copy (None in a file no backup wrote), so a
+    restored copy is told from the file it replaced even when their revisions agree."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return None if row is None else str(row[0])
+
+
 def _remove_partial(partial: Path) -> None:
     """Remove a failed backup's `partial` file and its -journal, -wal and -shm, those there are. Any error
     is passed over: the failure that brought the backup here is the one to report (a path under a
@@ -490,6 +497,9 @@ class EmbeddedStore(GraphStore):
         self._mirror_lock = threading.Lock()
         self._shared = RelatedIndex(SHARED_KINDS)
         self._shared_lock = threading.Lock()
+        # The file's generation (_generation) each was built from: another one is another file.
+        self._mirror_generation: str | None = None
+        self._shared_generation: str | None = None
         # technique_counts' own and total counts with the state they were counted at (_counts_key).
         self._counts: tuple[tuple[Any, ...], dict[str, int], dict[str, int]] | None = None
         self._counts_lock = threading.Lock()
@@ -1023,6 +1033,11 @@ class EmbeddedStore(GraphStore):
                 # while that process lives.
                 if "locks" in tables:
                     target.execute("DELETE FROM locks")
+                # A generation of its own: a server whose store file is replaced by this copy rebuilds
+                # its caches, whatever revision the copy has reached by then (_sync_mirror).
+                if "meta" in tables:
+                    target.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)",
+                                   (secrets.token_hex(8),))
                 # Its run would stay "running" in the restored copy (GET /api/status: weekly_interrupted)
                 # until the copy's next ingest; failed, the next weekly run redoes its window as for any
                 # failed run.
@@ -1731,10 +1746,14 @@ class EmbeddedStore(GraphStore):
         mirror = self._mirror
         with self._read() as conn:
             rev = int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
-            if rev == mirror.rev:
+            generation = _generation(conn)
+            if rev == mirror.rev and generation == self._mirror_generation:
                 return
-            if rev < mirror.rev:  # an older file put in place of this one (a restored backup): built afresh
+            # Another file put in place of this one (a restored backup, even one whose revision a
+            # catch-up has since taken past this mirror's): built afresh.
+            if rev < mirror.rev or generation != self._mirror_generation:
                 mirror = self._mirror = EmbeddingMatrix()
+                self._mirror_generation = generation
             since = mirror.rev
             for (pid,) in conn.execute("SELECT id FROM paper_tombstones WHERE rev > ?", (since,)):
                 mirror.remove(pid)
@@ -1812,10 +1831,13 @@ class EmbeddedStore(GraphStore):
         """The related-candidates postings as of the snapshot of `conn` (caller holds the shared
         lock): built on first use, then only the papers written or deleted since are read."""
         rev = int(conn.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+        generation = _generation(conn)
         index = self._shared
-        if rev == index.rev:
+        if rev == index.rev and generation == self._shared_generation:
             return index
-        if index.stale() or rev < index.rev:  # (an older file put in place of this one)
+        # (another file put in place of this one: see _sync_mirror)
+        if index.stale() or rev < index.rev or generation != self._shared_generation:
+            self._shared_generation = generation
             ids = [r[0] for r in conn.execute("SELECT id FROM papers ORDER BY id")]
             index = RelatedIndex(SHARED_KINDS, ids)
             queries, params = _SHARED_POSTINGS_ALL, {}

@@ -164,6 +164,48 @@ def test_a_store_left_open_while_an_older_backup_is_put_in_its_place_searches_th
         store.close()
 
 
+def test_a_restored_backup_a_catch_up_wrote_past_the_open_stores_revision_is_still_read_afresh(
+    tmp_path: Path
+) -> None:
+    """Review: after the restore, the catch-up ingest (another process) wrote more revisions than the open
+    store had seen before its next search: by revision alone the file looked newer, so the mirror and
+    the related index kept the removed papers and missed the catch-up's first ones. The copy's own
+    generation tells the files apart."""
+    path = tmp_path / "paperkg.sqlite3"
+    store = EmbeddedStore(path)
+    store.load_taxonomy(load_taxonomy().nodes)
+    vectors = unit_vectors(9, seed=7)
+    store.upsert_papers([bundle(f"p{i}", vector=vectors[i], techniques=("probing",)) for i in range(3)])
+    store.backup(tmp_path / "backup.sqlite3")
+    for i in range(3, 5):  # two writes after the backup
+        store.upsert_papers([bundle(f"p{i}", vector=vectors[i], techniques=("probing",))])
+    assert len(store.vector_search(vectors[0], 20)) == 5
+    assert {c.id for c in store.related_candidates("p0")} >= {"p3", "p4"}
+    shutil.copy(tmp_path / "backup.sqlite3", tmp_path / "restoring.sqlite3")
+    os.replace(tmp_path / "restoring.sqlite3", path)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    catch_up = EmbeddedStore(path)
+    for i in range(5, 9):
+        catch_up.upsert_papers([bundle(f"q{i}", vector=vectors[i], techniques=("probing",))])
+    catch_up.close()
+
+    found: list[list[str]] = []
+    related: list[set[str]] = []
+    def search() -> None:  # a new request thread: its connection opens the file now at the path
+        found.append(sorted(s.id for s in store.vector_search(vectors[4], 20)))
+        related.append({c.id for c in store.related_candidates("p0")})
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    worker.join()
+    try:
+        assert found == [["p0", "p1", "p2", "q5", "q6", "q7", "q8"]]
+        assert not related[0] & {"p3", "p4"} and related[0] >= {"q5", "q8"}
+    finally:
+        store.close()
+
+
 # A backup in another process that stops once its copy is written (at the fsync before the rename) until
 # a line comes on its stdin: a backup still running as far as every other process can see.
 _PAUSED_BACKUP = """
