@@ -112,7 +112,8 @@ def service_status() -> Response:
     return response
 
 
-def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[str, Any]:
+def weekly_status(store: GraphStore, now: datetime, max_age_days: int, *, recheck: bool = True
+                  ) -> dict[str, Any]:
     """The weekly ingest's state: its newest success (when it finished, how many hours ago), its newest
     finished run's status and message, and the start of a run under way (or of one recorded as running
     whose process has ended: nobody holds the ingest lock)."""
@@ -125,6 +126,11 @@ def weekly_status(store: GraphStore, now: datetime, max_age_days: int) -> dict[s
     running = recent[0] if recent and recent[0].status == "running" else None
     interrupted = None
     if running is not None and not _ingest_alive(store, now):
+        # The run may have ended, and let the lock go, between the two reads: only a run still recorded
+        # running once nobody holds the lock was interrupted; one that ended is read again, as it ended.
+        newest = store.runs(RUN_SOURCE_WEEKLY, 1)
+        if recheck and not (newest and newest[0].id == running.id and newest[0].status == "running"):
+            return weekly_status(store, now, max_age_days, recheck=False)
         running, interrupted = None, running
     when = _stamp(success) if success is not None else None
     age = None if when is None else round(max((now - when).total_seconds(), 0.0) / 3600, 1)

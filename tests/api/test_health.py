@@ -338,3 +338,27 @@ def test_a_model_other_than_the_stores_is_a_503_model_mismatch(tmp_path: Path) -
     status, body = _status(same)
     assert status == 200 and body["problems"] == []
     close_app(same)
+
+
+def test_a_weekly_run_ending_between_the_status_reads_is_not_called_interrupted(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: the runs and the lock are two reads; a run that succeeded and let the lock go between them
+    was reported weekly_interrupted. It is read again, as it ended."""
+    import api.health
+
+    _record(data_dir, monkeypatch, "running", 0)
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")
+    run = store.runs(RUN_SOURCE_WEEKLY, 1)[0]
+
+    def ends_then_reads(*_: Any) -> bool:
+        store.finish_run(run.id, "succeeded", {"new": 1, "load_run": None}, watermark=NOW.isoformat())
+        return False  # the lock, read after the run let it go
+
+    monkeypatch.setattr(api.health, "_ingest_alive", ends_then_reads)
+    app = _app(data_dir)
+    status, body = _status(app)
+    assert status == 200 and body["problems"] == []
+    assert body["weekly"]["last_status"] == "succeeded" and body["weekly"]["interrupted_since"] is None
+    store.close()
+    close_app(app)
