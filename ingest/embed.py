@@ -171,9 +171,11 @@ class Embedder:
         self.model_path = path
         self.model_name = name
         _offline_env()
+        # Any exception: not installed (ImportError), a broken wheel (OSError: a missing libtorch .so), a
+        # NumPy it was not built for (RuntimeError), a half-installed package (AttributeError).
         try:
             import torch  # lazy: heavy import
-        except (ImportError, OSError) as exc:  # not installed, or a broken wheel (a missing libtorch .so)
+        except Exception as exc:
             raise library_broken("torch", exc) from exc
 
         self._torch = torch
@@ -181,7 +183,7 @@ class Embedder:
         self.threads = None if threads is None else max(1, int(threads))
         try:
             from sentence_transformers import SentenceTransformer  # lazy: ~4 s import
-        except (ImportError, OSError) as exc:
+        except Exception as exc:  # as for torch
             raise library_broken("sentence-transformers", exc) from exc
 
         try:  # the weight-loading progress bar is noise in CLI output and logs

@@ -17,6 +17,9 @@ import pytest
 ERRORS: dict[str, Callable[[], Exception]] = {
     "ImportError": lambda: ImportError("simulated: torch cannot be loaded"),
     "OSError": lambda: OSError("libtorch_cpu.so: cannot open shared object file"),
+    # QA: a NumPy torch was not built for, a half-installed package.
+    "RuntimeError": lambda: RuntimeError("Numpy is not available"),
+    "AttributeError": lambda: AttributeError("partially initialized module 'torch' has no attribute 'nn'"),
 }
 
 
