@@ -8,7 +8,7 @@ Read by gunicorn's master process before any worker starts: it imports nothing o
 
 def _workers(default: int = 2) -> int:
     """The worker count: WEB_CONCURRENCY (gunicorn's and hosting platforms' variable) if set, else
-    `default`; anything but a whole number of 1 or more stops gunicorn with one line saying so."""
+    `default`; anything but a whole number from 1 to 4 a CPU (at least 8) stops gunicorn with one line."""
     import os  # here: every public name of this module must be a gunicorn setting
 
     given = os.environ.get("WEB_CONCURRENCY")
@@ -22,6 +22,13 @@ def _workers(default: int = 2) -> int:
         # SystemExit: gunicorn prints the message alone and exits 1 (any other error, a traceback).
         raise SystemExit(f"Error: WEB_CONCURRENCY (the number of gunicorn workers) must be a whole number of "
                          f"1 or more, not {given!r}; leave it unset for {default}")
+    # Each worker loads its own model (about 0.5 GB): QA's WEB_CONCURRENCY=1000 forked hundreds of them
+    # on a 2-core host, load average 340, still respawning minutes after the stop. A typo (20 for 2) too.
+    most = max(8, 4 * (os.cpu_count() or 1))
+    if count > most:
+        raise SystemExit(f"Error: WEB_CONCURRENCY={count} workers is more than {most} (4 a CPU): each loads "
+                         "its own embedding model, about 0.5 GB; give gunicorn -w N on the command line to "
+                         "run more anyway")
     return count
 
 

@@ -50,3 +50,13 @@ def test_a_number_of_workers_below_one_is_refused_in_one_line(tmp_path: Path) ->
     assert proc.returncode == 1
     assert proc.stderr.strip() == ("Error: WEB_CONCURRENCY (the number of gunicorn workers) must be a whole "
                                    "number of 1 or more, not '0'; leave it unset for 2"), proc.stderr
+
+
+def test_a_number_of_workers_past_four_a_cpu_is_refused_in_one_line(tmp_path: Path) -> None:
+    """QA: WEB_CONCURRENCY=1000 forked hundreds of workers, each loading the model (load average 340 on
+    2 cores, still respawning after the stop). The flag is the way to insist."""
+    most = max(8, 4 * (os.cpu_count() or 1))
+    assert workers(print_config(tmp_path, str(most))) == most
+    proc = print_config(tmp_path, str(most + 1))
+    assert proc.returncode == 1 and proc.stderr.strip().startswith(
+        f"Error: WEB_CONCURRENCY={most + 1} workers is more than {most} (4 a CPU)"), proc.stderr
