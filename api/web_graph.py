@@ -18,7 +18,7 @@ MAX_AUTHORS = 12
 # How much each kind of shared node counts when picking which neighbouring papers to draw.
 SHARE_WEIGHTS = {"techniques": 2.0, "topics": 1.0, "components": 1.0, "models": 1.0, "authors": 3.0}
 _KIND_OF_LABEL = {Label.TECHNIQUE: "technique", Label.TOPIC: "topic", Label.OBJECT: "topic",
-                  Label.COMPONENT: "component", Label.MODEL: "model", Label.EVALUATION: "technique"}
+                  Label.COMPONENT: "component", Label.MODEL: "model", Label.EVALUATION: "evaluation"}
 _BROWSABLE = {Label.TECHNIQUE, Label.TOPIC, Label.OBJECT, Label.EVALUATION}
 
 

@@ -34,7 +34,7 @@
         { selector: "node[kind = 'center']", style: { "background-color": COLORS.center, "width": 30, "height": 30,
           "font-size": 14, "font-weight": "bold", "text-max-width": 200 } },
         { selector: "node[kind = 'paper']", style: { "background-color": COLORS.paper, "width": 20, "height": 20 } },
-        { selector: "node[kind = 'technique']", style: { "background-color": COLORS.technique, "shape": "round-rectangle" } },
+        { selector: "node[kind = 'technique'], node[kind = 'evaluation']", style: { "background-color": COLORS.technique, "shape": "round-rectangle" } },
         { selector: "node[kind = 'topic'], node[kind = 'component']", style: { "background-color": COLORS.topic, "shape": "round-rectangle" } },
         { selector: "node[kind = 'model']", style: { "background-color": COLORS.model, "shape": "round-rectangle" } },
         { selector: "node[kind = 'author']", style: { "background-color": COLORS.author, "width": 11, "height": 11, "font-size": 10 } },
