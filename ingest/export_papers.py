@@ -23,9 +23,10 @@ are about then those its list rows' sections match (the rows' topic_ids: the rul
 so counting the column gives the counts), list_sections its rows' section ids, abstract the stored
 abstract, tldr its list rows' distinct TL;DRs (a line each; the columns last, so a reader of the
 earlier columns by position reads them as before), then item_type, categories (arXiv's, "; "-joined),
-primary_category and arxiv_version, added later and so after citation_key. The multi-valued columns
-are joined by "; " (ids and sources never hold ";"; a ";" inside an author name is ambiguous there:
-the JSON Lines export has the list). Formula injection (OWASP "CSV
+primary_category, arxiv_version and former_ids ("; "-joined: a slug its arXiv id replaced, a merged
+record's id, so an older export's rows join this one's), added later and so after citation_key. The
+multi-valued columns are joined by "; " (ids and sources never hold ";"; a ";" inside an author name
+is ambiguous there: the JSON Lines export has the list). Formula injection (OWASP "CSV
 Injection"): a cell a spreadsheet would run as a formula, one whose first visible character is
 = + - @ (or their full-width forms), or that starts with a tab, CR, LF or NUL, is written with a
 leading apostrophe, which spreadsheets show as text; so is a cell that starts with an apostrophe
@@ -71,7 +72,7 @@ CSV_COLUMNS = ("id", "arxiv_id", "doi", "title", "authors", "year", "published",
                "sources", "first_seen", "last_seen", "withdrawn", "techniques", "evaluations", "models",
                "topics", "list_sections", "abstract", "tldr", "citation_key",
                # Added later: after the others, so a reader of the earlier columns by position still works.
-               "item_type", "categories", "primary_category", "arxiv_version")
+               "item_type", "categories", "primary_category", "arxiv_version", "former_ids")
 LIST_SEPARATOR = "; "
 # What makes a spreadsheet (Excel, LibreOffice Calc, Google Sheets) read a cell as a formula: these as
 # its first character that shows (leading spaces are trimmed by some importers), with the full-width
@@ -215,6 +216,7 @@ def csv_cells(obj: dict[str, Any]) -> list[str]:
         "topics": _joined(topics),
         "list_sections": _joined(row["section_id"] for row in obj["list_rows"]),
         "categories": _joined(obj["categories"]),
+        "former_ids": _joined(obj["former_ids"]),
         # A paper listed in several sections may have a TL;DR in each: the distinct ones, a line each.
         "tldr": "\n".join(dict.fromkeys(row["tldr"] for row in obj["list_rows"] if row.get("tldr"))) or None,
     }

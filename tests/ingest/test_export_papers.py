@@ -204,6 +204,9 @@ def test_csv_parses_back_to_the_same_papers(exported: tuple[EmbeddedStore, str],
     # The abstract and the list's TL;DR, for a reading list in a spreadsheet (researcher QA).
     assert listed["tldr"] and sum(bool(r["abstract"]) for r in rows) >= 5
     assert sum(bool(r["techniques"]) for r in rows) >= 5
+    # QA: a spreadsheet user joins an older export's slug rows by former_ids too, not only JSONL's.
+    moved = {r["id"]: r["former_ids"] for r in rows if r["former_ids"]}
+    assert moved == {"raw-hostile": "raw-hostile-record"}
 
 
 def test_hostile_text_round_trips_and_no_cell_is_a_formula(

@@ -42,7 +42,8 @@ def test_new_columns_come_after_the_earlier_ones(seed_store: EmbeddedStore,
     """item_type, categories, primary_category and arxiv_version, after citation_key, as the paper
     object (the JSON Lines line) has them."""
     assert CSV_COLUMNS[:len(_EARLIER)] == _EARLIER
-    assert CSV_COLUMNS[len(_EARLIER):] == ("item_type", "categories", "primary_category", "arxiv_version")
+    assert CSV_COLUMNS[len(_EARLIER):] == ("item_type", "categories", "primary_category", "arxiv_version",
+                                           "former_ids")
     objects = {o["id"]: o for o in map(json.loads, _export(seed_store, monkeypatch).splitlines())}
     rows = _rows(_export(seed_store, monkeypatch, "--format", "csv"))
     assert [r["id"] for r in rows] == list(objects)
@@ -52,6 +53,7 @@ def test_new_columns_come_after_the_earlier_ones(seed_store: EmbeddedStore,
         assert row["categories"] == "; ".join(obj["categories"])
         assert row["primary_category"] == (obj["primary_category"] or "")
         assert row["arxiv_version"] == ("" if obj["arxiv_version"] is None else str(obj["arxiv_version"]))
+        assert row["former_ids"] == "; ".join(obj["former_ids"])
     assert any(r["categories"] and ";" in r["categories"] for r in rows)
     assert any(r["primary_category"] for r in rows)
     assert {r["item_type"] for r in rows} >= {"paper"}
