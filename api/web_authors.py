@@ -20,10 +20,11 @@ _MIN_NAME_WORD = 2
 
 
 def author_href(name: str) -> str | None:
-    """The page of the author a name stands for (url_for quotes the key), None for a blank name; outside
-    a request (the graph data built by a script), the path from the site's root."""
+    """The page of the author a name stands for (url_for quotes the key), None for a name without a letter
+    or digit; outside a request (the graph data built by a script), the path from the site's root."""
     key = author_key(name) if isinstance(name, str) else ""
-    if not key:
+    # A key without a letter or digit (".", "..") is a path segment browsers resolve: /authors/.. is /.
+    if not any(ch.isalnum() for ch in key):
         return None
     return url_for("web.author", key=key) if has_request_context() else f"/authors/{quote(key, safe='')}"
 

@@ -140,3 +140,11 @@ def test_query_authors_names_the_ones_past_the_first_four() -> None:
     names = [*MANY_AUTHORS[:6], "Chris Smith", "Anders Søgaard", "Chris Olah"]
     assert query_authors(names, "chris olah") == [8]  # the one sharing most words
     assert query_authors(names, "sogaard") == [7]
+
+
+def test_a_name_without_a_letter_or_digit_is_not_linked() -> None:
+    """QA: an author named ".." linked /authors/.., which browsers resolve to the home page."""
+    from api.web_authors import author_href
+
+    assert author_href("..") is None and author_href(".") is None and author_href(" - ") is None
+    assert author_href("A. N. Other") == "/authors/a.%20n.%20other"
