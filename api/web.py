@@ -570,7 +570,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
                 ctx["error"] = ("Semantic search is unavailable: the server's embedding model is not the one "
                                 "the papers were embedded with." if isinstance(exc, ModelMismatch) else
                                 "Semantic search is unavailable: the embedding model could not be loaded "
-                                f"({type(exc).__name__}).")
+                                "(the server log says why).")
                 ctx["error_hint"] = "Switch the mode to keyword, which needs no model."
                 return
     offset = _offset(page, PAGE_SIZE)
