@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import threading
 import time
@@ -244,8 +245,9 @@ def get_embedder(app: Flask | None = None, *, patient: bool = False, wait: float
         failed: tuple[float, BaseException] | None = app.extensions.get(_MODEL_FAILED_KEY)
         if failed is None or time.monotonic() - failed[0] >= retry:
             return None
-        # Raised again by each request: without its old traceback, which would grow with every raise.
-        return failed[1].with_traceback(None)
+        # Each request raises a copy of its own: one object raised by several threads at once would
+        # carry their tracebacks into each other's logs.
+        return copy.copy(failed[1])
 
     def load() -> Embedder:
         failed = recent_failure()  # a request that waited for the lock while another's attempt failed
@@ -261,7 +263,8 @@ def get_embedder(app: Flask | None = None, *, patient: bool = False, wait: float
         except Exception as exc:
             # Kept for the health checks (model_status: a probe must not load the model to learn this)
             # and for the requests until the next attempt.
-            app.extensions[_MODEL_FAILED_KEY] = (time.monotonic(), exc)
+            # A copy: no traceback, so the failed load's frames are not kept alive.
+            app.extensions[_MODEL_FAILED_KEY] = (time.monotonic(), copy.copy(exc))
             raise
         app.extensions.pop(_MODEL_FAILED_KEY, None)
         return embedder
