@@ -68,8 +68,10 @@ DEAD_RUN_HISTORY = 1000
 # EX_TEMPFAIL: a temporary failure, try again later), apart from 1 (failed) and 2 (usage).
 EXIT_LOCKED = 75
 
-# Kinds of ingest that take the lock, as the messages name them.
-_KIND_WORDS = {"list": "list", "records": "records", "arxiv": "arXiv", "weekly": "weekly"}
+# Kinds of ingest that take the lock, as the messages name them ("keys": `paperkg keys restore`, which
+# writes the keys an ingest reads and writes back).
+_KIND_WORDS = {"list": "list", "records": "records", "arxiv": "arXiv", "weekly": "weekly",
+               "keys": "keys restore"}
 _KIND = re.compile(r"[a-z][a-z-]{0,29}")
 _PID = re.compile(r"[1-9][0-9]{0,8}")
 # The last field: kind-token, then @start (clock ticks after boot) in holders that know it.

@@ -524,22 +524,68 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
             errors.append(f"line {n}: {shown_arg(str(exc), 200)}")
             continue
         pins.append((n, pid, arxiv_id, key))
-    return pins, errors
+    return pins, errors + _pin_conflicts(pins)
+
+
+def _pin_conflicts(pins: Sequence[tuple[int, str, str | None, str]]) -> list[str]:
+    """An error for each key a file gives two papers, and each id it gives two keys, naming their lines
+    (a line repeated whole is no conflict). Refused up front: which row would win is a guess, and the
+    warning the store gives then quotes the file's own other row as the key's holder."""
+    by_key: dict[str, dict[str, list[int]]] = {}
+    by_id: dict[str, dict[str, list[int]]] = {}
+    for n, pid, _arxiv_id, key in pins:
+        by_key.setdefault(key, {}).setdefault(pid, []).append(n)
+        by_id.setdefault(pid, {}).setdefault(key, []).append(n)
+    conflicts: list[tuple[int, str]] = []
+    for key, holders in by_key.items():
+        if len(holders) > 1:
+            lines = sorted(n for ns in holders.values() for n in ns)
+            conflicts.append((lines[0], f"lines {_line_list(lines)}: citation key {key} is given to "
+                                        f"{len(holders)} papers ({_some_ids(list(holders))})"))
+    for pid, keys in by_id.items():
+        if len(keys) > 1:
+            lines = sorted(n for ns in keys.values() for n in ns)
+            conflicts.append((lines[0], f"lines {_line_list(lines)}: paper {shown_arg(pid, 200)} is given "
+                                        f"{len(keys)} keys ({', '.join(keys)})"))
+    return [text for _, text in sorted(conflicts)]
+
+
+def _line_list(lines: Sequence[int]) -> str:
+    """Line numbers as a message lists them: "3 and 7", "3, 5 and 7"."""
+    shown = [str(n) for n in lines]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _some_ids(ids: Sequence[str], limit: int = 10) -> str:
+    """The first `limit` of `ids`, then "and N more"."""
+    shown = ", ".join(shown_arg(i, 200) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 @keys_group.command("restore")
 @click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def keys_restore_cmd(path: Path) -> None:
+@click.option("--reserve", is_flag=True,
+              help="Reserve the keys of ids no stored paper has, for when they are stored (run before the "
+                   "catch-up). Without it they are named and skipped, and a FILE none of whose ids is "
+                   "stored is refused.")
+@click.option("--wait", "wait", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="SECONDS",
+              help="When an ingest holds the store lock, wait up to SECONDS for it to finish "
+                   "(default: refuse at once with exit status 75).")
+def keys_restore_cmd(path: Path, reserve: bool, wait: float) -> None:
     """Give papers the citation keys a `paperkg export papers` FILE (JSONL or CSV) names, nothing else.
 
     After restoring an older backup and catching up, papers sharing a key base may have been issued
     their keys in another order: this gives each paper the key FILE (an export from before the restore)
     has for it. A key issued to another paper is never taken from it (a warning names both; each keeps
-    its own), except one the FILE gives that paper another key for (two keys swapped back). A paper not
-    stored yet gets its key when it is."""
+    its own), except one the FILE gives that paper another key for (two keys swapped back). An id no
+    stored paper has is named and skipped; with --reserve its key waits for it, which gets it when
+    stored. Holds the store's ingest lock: refused (exit 75) while an ingest runs."""
     import csv
 
+    from ingest.cli import IngestLockedError
     from ingest.export_papers import resolve_each
+    from ingest.store_lock import IngestLocked, ingest_lock
 
     try:
         pins, errors = read_key_pins(path)
@@ -550,18 +596,40 @@ def keys_restore_cmd(path: Path) -> None:
         raise click.ClickException(f"{shown_arg(str(path), 200)}: nothing restored: {shown}")
     store = open_configured_store(must_exist=True, read_only=False)
     try:
-        store.init_schema()  # a store an older paperkg wrote: its keys are issued first
-        found = resolve_each(store, [i for _, pid, arxiv_id, _ in pins for i in (pid, arxiv_id) if i])
-        resolved: list[tuple[str, str]] = []
-        for _n, pid, arxiv_id, key in pins:
-            paper = found.get(pid) or (found.get(arxiv_id) if arxiv_id else None)
-            # An id no stored paper has (the catch-up has not stored it yet): its key waits for it.
-            resolved.append((paper.id if paper else pid, key))
-        outcome = store.restore_citation_keys(resolved)
+        # An ingest reads the keys its papers hold and writes them back later: a restore committed in
+        # between would be overwritten (a paper left with two keys), so the two never run at once.
+        # Taking the lock also issues an older paperkg's store its keys first (init_schema).
+        with ingest_lock(store, "keys", wait=wait) as held:
+            found = resolve_each(store, [i for _, pid, arxiv_id, _ in pins for i in (pid, arxiv_id) if i])
+            resolved: list[tuple[str, str]] = []
+            missing: dict[str, None] = {}  # the ids no stored paper has, once each, in file order
+            for _n, pid, arxiv_id, key in pins:
+                paper = found.get(pid) or (found.get(arxiv_id) if arxiv_id else None)
+                if paper is not None:
+                    resolved.append((paper.id, key))
+                    continue
+                missing[pid] = None
+                if reserve:  # the catch-up has not stored it yet: its key waits for it
+                    resolved.append((pid, key))
+            if missing and not reserve and not resolved:
+                # A spreadsheet's 2305.0161, or another store's export: reserving would hold keys for
+                # papers that never arrive.
+                raise click.ClickException(
+                    f"{shown_arg(str(path), 200)}: nothing restored: no id in it names a stored paper "
+                    f"({_some_ids(list(missing))}); to reserve their keys for when they are stored (before "
+                    "the catch-up), pass --reserve")
+            held.check()
+            outcome = store.restore_citation_keys(resolved)
+    except IngestLocked as exc:
+        raise IngestLockedError(str(exc)) from exc
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
+    if missing:
+        what = "keys reserved for them" if reserve else "skipped (--reserve reserves their keys)"
+        click.echo(f"warning: {len(missing)} id(s) name no stored paper, {what}: {_some_ids(list(missing))}",
+                   err=True)
     for pid, key, other in outcome.refused:
         if other == pid:
             click.echo(f"warning: paper {pid}: the file gives it two keys; the later, {key}, is not restored",
@@ -569,8 +637,10 @@ def keys_restore_cmd(path: Path) -> None:
         else:
             click.echo(f"warning: paper {pid} keeps its key: {key} belongs to paper {other}", err=True)
     reserved = sum(1 for _, _, before in outcome.restored if before is None)
+    skipped = 0 if reserve else len(missing)
     click.echo(f"citation keys: {len(outcome.restored) - reserved} restored, {reserved} reserved for papers "
-               f"not stored yet, {len(outcome.unchanged)} held already, {len(outcome.refused)} refused")
+               f"not stored yet, {len(outcome.unchanged)} held already, {len(outcome.refused)} refused, "
+               f"{skipped} not found")
 
 
 def _register_subcommands() -> None:

@@ -161,10 +161,19 @@ def test_keys_restore_before_the_catch_up_reserves_the_keys(
     a_keys, backup, export = _timeline(tmp_path, taxonomy, monkeypatch, [[FIVE], [FOUR]])
     b_dir, b = _restored(tmp_path, backup)
     b.close()
-    done = _cli(b_dir, monkeypatch, "keys", "restore", str(export))
+    # Without --reserve the ids not stored are named and skipped (a typo'd id must not hold a key).
+    skipped = _cli(b_dir, monkeypatch, "keys", "restore", str(export))
+    assert skipped.exit_code == 0, skipped.output
+    assert ("warning: 2 id(s) name no stored paper, skipped (--reserve reserves their keys): 2611.00005, "
+            "2611.00004") in skipped.stderr
+    assert "citation keys: 0 restored, 0 reserved for papers not stored yet, 1 held already, 0 refused, " \
+        "2 not found" in skipped.stdout
+    done = _cli(b_dir, monkeypatch, "keys", "restore", "--reserve", str(export))
     assert done.exit_code == 0, done.output
-    assert "citation keys: 0 restored, 2 reserved for papers not stored yet, 1 held already, 0 refused" \
-        in done.output
+    assert "warning: 2 id(s) name no stored paper, keys reserved for them: 2611.00005, 2611.00004" \
+        in done.stderr
+    assert "citation keys: 0 restored, 2 reserved for papers not stored yet, 1 held already, 0 refused, " \
+        "0 not found" in done.stdout
     b = EmbeddedStore(b_dir / "paperkg.sqlite3")
     try:
         _ingest(b, [_smith(6, "Sparse circuits at scale"), FOUR, FIVE], taxonomy)
@@ -228,6 +237,144 @@ def test_keys_restore_refuses_a_file_with_a_bad_key(
         assert _keys(store) == {"2611.00001": "smith2026sparse"}
     finally:
         store.close()
+
+
+def _one_paper_store(tmp_path: Path, taxonomy: Taxonomy) -> Path:
+    """A data directory whose store holds FIRST (smith2026sparse)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    store = taxonomy_store(data / "paperkg.sqlite3")
+    try:
+        _ingest(store, [FIRST], taxonomy)
+    finally:
+        store.close()
+    return data
+
+
+def _stored_keys(data: Path) -> dict[str, str | None]:
+    store = EmbeddedStore(data / "paperkg.sqlite3", read_only=True)
+    try:
+        return _keys(store)
+    finally:
+        store.close()
+
+
+def test_keys_restore_waits_for_no_ingest_it_is_refused_while_one_runs(
+        tmp_path: Path, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ingest reads its papers' keys and writes them back later: a restore in between would be
+    overwritten, so `keys restore` takes the ingest lock and is refused (exit 75) while an ingest holds
+    it, writing nothing; and an ingest meanwhile is told a keys restore holds it."""
+    from ingest.store_lock import IngestLocked, holder_state, ingest_lock, make_owner
+
+    a_keys, backup, export = _timeline(tmp_path, taxonomy, monkeypatch, [[FIVE], [FOUR]])
+    b_dir, b = _restored(tmp_path, backup)
+    try:
+        _ingest(b, [FIVE, FOUR], taxonomy)
+        swapped = _keys(b)
+        assert swapped != a_keys
+        with ingest_lock(b, "weekly"):
+            done = _cli(b_dir, monkeypatch, "keys", "restore", str(export))
+            assert done.exit_code == 75, done.output
+            assert "Error: another weekly ingest is running" in done.stderr
+            assert "citation keys:" not in done.output
+            assert _keys(b) == swapped
+    finally:
+        b.close()
+    assert _stored_keys(b_dir) == swapped
+    assert holder_state(make_owner("keys")).ingest() == "keys restore ingest"
+    # Once the ingest has finished the restore runs, and lets the lock go.
+    done = _cli(b_dir, monkeypatch, "keys", "restore", str(export))
+    assert done.exit_code == 0, done.output
+    assert _stored_keys(b_dir) == a_keys
+    b = EmbeddedStore(b_dir / "paperkg.sqlite3")
+    try:
+        with ingest_lock(b, "records"):  # not left held
+            pass
+        with pytest.raises(IngestLocked, match="another keys restore ingest"), \
+                ingest_lock(b, "keys"), ingest_lock(b, "records"):
+            pass
+    finally:
+        b.close()
+
+
+def test_keys_restore_refuses_a_file_whose_ids_name_no_stored_paper(
+        tmp_path: Path, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spreadsheet's 2611.0001 for 2611.00010, or another store's export: not one id is stored, so
+    nothing is reserved unless --reserve says so; the ids are named (ten, then how many more)."""
+    data = _one_paper_store(tmp_path, taxonomy)
+    file = tmp_path / "keys.csv"
+    ids = [f"2611.{n:04d}" for n in range(1, 13)]
+    rows = "".join(f"{i},{i},smith2026x{n}\n" for n, i in enumerate(ids))
+    file.write_text("id,arxiv_id,citation_key\n" + rows, encoding="utf-8")
+    done = _cli(data, monkeypatch, "keys", "restore", str(file))
+    assert done.exit_code == 1, done.output
+    assert ("nothing restored: no id in it names a stored paper (" + ", ".join(ids[:10]) + " and 2 more); "
+            "to reserve their keys for when they are stored (before the catch-up), pass --reserve") \
+        in done.stderr
+    assert _stored_keys(data) == {"2611.00001": "smith2026sparse"}
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:  # nothing reserved: a paper stored now is issued its own key
+        _ingest(store, [_smith(7, "Sparse seven")], taxonomy)
+        assert _keys(store)["2611.00007"] == "smith2026sparsea"
+    finally:
+        store.close()
+    reserved = _cli(data, monkeypatch, "keys", "restore", "--reserve", str(file))
+    assert reserved.exit_code == 0, reserved.output
+    assert "12 reserved for papers not stored yet" in reserved.stdout
+
+
+def test_keys_restore_names_and_skips_the_ids_not_stored(
+        tmp_path: Path, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _one_paper_store(tmp_path, taxonomy)
+    file = tmp_path / "keys.jsonl"
+    file.write_text(json.dumps({"id": "2611.00001", "citation_key": "smith2026sparse"}) + "\n"
+                    + json.dumps({"id": "2611.0002", "citation_key": "smith2026sparsea"}) + "\n",
+                    encoding="utf-8")
+    done = _cli(data, monkeypatch, "keys", "restore", str(file))
+    assert done.exit_code == 0, done.output
+    assert ("warning: 1 id(s) name no stored paper, skipped (--reserve reserves their keys): 2611.0002"
+            in done.stderr)
+    assert "0 reserved for papers not stored yet, 1 held already, 0 refused, 1 not found" in done.stdout
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:  # the key was not reserved for the mangled id
+        _ingest(store, [TWO], taxonomy)
+        assert _keys(store)["2611.00002"] == "smith2026sparsea"
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("lines", "error"), [
+    ([("2611.00001", "smith2026sparse"), ("2611.00002", "smith2026sparse")],
+     "lines 1 and 2: citation key smith2026sparse is given to 2 papers (2611.00001, 2611.00002)"),
+    ([("2611.00001", "smith2026sparse"), ("2611.00002", "smith2026sparsea"), ("2611.00001", "smith2026b")],
+     "lines 1 and 3: paper 2611.00001 is given 2 keys (smith2026sparse, smith2026b)"),
+])
+def test_keys_restore_refuses_a_file_giving_a_key_twice(
+        tmp_path: Path, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch, lines: list[tuple[str, str]],
+        error: str) -> None:
+    """One key for two papers, or two keys for one paper: which line wins would be a guess, so the file
+    is refused in one line naming the lines, and nothing is written. A line repeated whole is fine."""
+    data = _one_paper_store(tmp_path, taxonomy)
+    file = tmp_path / "keys.jsonl"
+    file.write_text("".join(json.dumps({"id": i, "citation_key": k}) + "\n" for i, k in lines),
+                    encoding="utf-8")
+    done = _cli(data, monkeypatch, "keys", "restore", str(file))
+    assert done.exit_code == 1, done.output
+    assert done.stderr.count("Error:") == 1 and "nothing restored" in done.stderr and error in done.stderr, \
+        done.stderr
+    assert "belongs to" not in done.output
+    assert _stored_keys(data) == {"2611.00001": "smith2026sparse"}
+    store = EmbeddedStore(data / "paperkg.sqlite3")
+    try:  # nothing reserved either
+        _ingest(store, [TWO], taxonomy)
+        assert _keys(store)["2611.00002"] == "smith2026sparsea"
+    finally:
+        store.close()
+    file.write_text(2 * (json.dumps({"id": "2611.00001", "citation_key": "smith2026sparse"}) + "\n"),
+                    encoding="utf-8")
+    again = _cli(data, monkeypatch, "keys", "restore", str(file))
+    assert again.exit_code == 0, again.output
+    assert "1 held already" in again.stdout
 
 
 def test_plan_key_restore_swaps_only_what_is_released() -> None:
