@@ -608,7 +608,9 @@ GET_PAPER = (
     f"[(p)-[r:{Rel.LISTED_IN}]->(s:{Label.LIST_SECTION}) | {{section_id: s.id, section_title: s.title, "
     "section_path: s.path, tldr: r.tldr, techniques_text: r.techniques_text, "
     "evaluation_text: r.evaluation_text, title_in_list: r.title_in_list, url_in_list: r.url_in_list, "
-    "line: r.line, position: r.position, topic_key: s.topic_key}] AS list_rows"
+    "line: r.line, position: r.position, topic_key: s.topic_key}] AS list_rows, "
+    # In the same read as the paper (PAPER_FORMER_IDS's rule): an export costs no round trip more.
+    f"COLLECT {{ MATCH (a:{Label.PAPER_ALIAS} {{paper_id: p.id}}) RETURN a.id ORDER BY a.id }} AS former_ids"
 )
 
 GET_PAPERS = f"UNWIND $ids AS id MATCH (p:{Label.PAPER} {{id: id}}) RETURN {_paper_map('p')} AS paper"

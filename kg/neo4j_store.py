@@ -901,7 +901,7 @@ class Neo4jStore(GraphStore):
         ]
         return PaperDetail(paper=_paper(r["paper"]), techniques=techniques, evaluations=evaluations,
                            findings=findings, models=models, list_rows=list_rows,
-                           former_ids=self.former_ids(paper_id))
+                           former_ids=sorted(r.get("former_ids") or []))
 
     def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order given (missing ids skipped), without embeddings."""
