@@ -636,7 +636,8 @@ SCHEMAS["AuthorPage"] = AUTHOR_PAGE
 FEED_AUTHOR = _param(
     "author", {"type": "string", "minLength": 1},
     "an author key (GET /api/authors/{key}) or a name as written: only that author's papers first seen at or "
-    "after since, newest first by date; an author no paper has is a 400, as is technique given too")
+    "after since, newest stored first as without it (a paper stored today with an old date comes first); "
+    "an author no paper has is a 400, as is technique given too")
 
 # The technique filter of the views of new papers (GET /api/new, the feed): the search filter's ids and
 # rule (matching any), refinements always included.

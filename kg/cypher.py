@@ -872,6 +872,13 @@ AUTHOR_PAPERS_PAGE = (
     f"WHERE p.first_seen >= $since WITH DISTINCT p ORDER BY {_NEWEST} " + _PAGE
 )
 
+# The same page newest stored first (NEW_PAPERS_PAGE's order: the author feed's).
+AUTHOR_PAPERS_FIRST_SEEN_PAGE = (
+    f"MATCH (:{Label.AUTHOR} {{key: $key}})<-[:{Rel.AUTHORED_BY}]-(p:{Label.PAPER}) "
+    "WHERE p.first_seen >= $since WITH DISTINCT p "
+    f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} " + _PAGE
+)
+
 # The authors sharing most papers with one, then by name.
 AUTHOR_COAUTHORS = (
     f"MATCH (:{Label.AUTHOR} {{key: $key}})<-[:{Rel.AUTHORED_BY}]-(p:{Label.PAPER})"

@@ -2141,18 +2141,25 @@ class EmbeddedStore(GraphStore):
         return {str(model): int(n) for model, n in rows}
 
     def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
-                      coauthors: int = 10) -> AuthorPage | None:
-        """An author's papers newest first (sort_date, then last inserted), names and coauthors."""
+                      coauthors: int = 10, order: str = "date") -> AuthorPage | None:
+        """An author's papers newest first (by sort_date or by first_seen, then last inserted), names and
+        coauthors."""
         check_page(limit, offset)
+        # Constant ORDER BY text by name; first_seen's is new_papers_page's (the author feed's order).
+        order_by = {"date": "p.sort_date DESC, p.pk DESC",
+                    "first_seen": "p.first_seen DESC, p.pk DESC"}.get(order)
+        if order_by is None:
+            raise ValueError(f"order must be 'date' or 'first_seen', not {order!r}")
         first_seen = normalise_since(since) if since else ""
         columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
         with self._read() as conn:  # one snapshot: the page, its total and the names agree
             node = conn.execute("SELECT name FROM authors WHERE key = ?", (key,)).fetchone()
             # The spelling each paper's own list gives (AUTHORED_BY's position in it), whitespace as
-            # kg.validation.paper_authors collapses it.
+            # kg.validation.paper_authors collapses it; in AUTHOR_NAMES' order, so both backends agree.
             written = [r[0] for r in conn.execute(
                 "SELECT json_extract(p.authors_json, '$[' || pa.position || ']') FROM paper_authors pa "
-                "JOIN papers p ON p.id = pa.paper_id WHERE pa.author_key = ? ORDER BY p.pk", (key,))]
+                "JOIN papers p ON p.id = pa.paper_id WHERE pa.author_key = ? ORDER BY p.first_seen, p.id",
+                (key,))]
             if node is None or not written:
                 return None
             total = int(conn.execute(
@@ -2161,7 +2168,7 @@ class EmbeddedStore(GraphStore):
                 (key, first_seen)).fetchone()[0])
             rows = conn.execute(
                 f"SELECT {columns} FROM papers p WHERE p.id IN (SELECT paper_id FROM paper_authors "
-                "WHERE author_key = ?) AND p.first_seen >= ? ORDER BY p.sort_date DESC, p.pk DESC "
+                f"WHERE author_key = ?) AND p.first_seen >= ? ORDER BY {order_by} "
                 "LIMIT ? OFFSET ?", (key, first_seen, int(limit), int(offset)),
             ).fetchall() if limit else []
             others = conn.execute(

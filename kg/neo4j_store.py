@@ -1182,9 +1182,14 @@ class Neo4jStore(GraphStore):
         return {r["model"]: int(r["n"]) for r in self._read(cypher.EMBEDDING_MODELS)}
 
     def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
-                      coauthors: int = 10) -> AuthorPage | None:
-        """An author's papers newest first, names and coauthors, read in one transaction."""
+                      coauthors: int = 10, order: str = "date") -> AuthorPage | None:
+        """An author's papers newest first by date or by first seen, names and coauthors, read in one
+        transaction."""
         check_page(limit, offset)
+        statement = {"date": cypher.AUTHOR_PAPERS_PAGE,
+                     "first_seen": cypher.AUTHOR_PAPERS_FIRST_SEEN_PAGE}.get(order)
+        if statement is None:
+            raise ValueError(f"order must be 'date' or 'first_seen', not {order!r}")
         first_seen = normalise_since(since) if since else ""
 
         def work(tx: ManagedTransaction) -> AuthorPage | None:
@@ -1192,8 +1197,8 @@ class Neo4jStore(GraphStore):
             node = nodes[0] if nodes else None
             if node is None or not node["written"]:
                 return None
-            pages = tx.run(cypher.AUTHOR_PAPERS_PAGE, {"key": key, "since": first_seen, "limit": int(limit),
-                                                       "offset": int(offset)}).data()
+            pages = tx.run(statement, {"key": key, "since": first_seen, "limit": int(limit),
+                                       "offset": int(offset)}).data()
             page = pages[0] if pages else None
             others = tx.run(cypher.AUTHOR_COAUTHORS, {"key": key, "limit": max(0, int(coauthors))}).data()
             names = list(dict.fromkeys([str(node["name"]),

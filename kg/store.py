@@ -498,11 +498,15 @@ class GraphStore(abc.ABC):
 
     @abc.abstractmethod
     def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
-                      coauthors: int = 10) -> AuthorPage | None:
-        """The papers an Author (by kg.validation.author_key) wrote (AUTHORED_BY), newest first as
-        papers_by_technique's "date" order, a page of them and their total; with `since`, only those
-        first seen at or after it (kg.validation.parse_since); its names and at most `coauthors`
-        coauthors, most shared papers first. None when no paper has that author."""
+                      coauthors: int = 10, order: str = "date") -> AuthorPage | None:
+        """The papers an Author (by kg.validation.author_key) wrote (AUTHORED_BY), a page of them and
+        their total; `order` "date": newest first as papers_by_technique's "date" order (the author
+        page), "first_seen": newest stored first, ties in insertion order, as new_papers (the author
+        feed: a paper stored today with an old date must not fall past the feed's first page); any
+        other order is a ValueError. With `since`, only those first seen at or after it
+        (kg.validation.parse_since); its names (the Author node's, then the papers' spellings in
+        first_seen, id order) and at most `coauthors` coauthors, most shared papers first. None when
+        no paper has that author."""
 
     # -- embedding cache -------------------------------------------------------------------
     @abc.abstractmethod

@@ -375,6 +375,7 @@ class _RecordingTx:
             cypher.NEW_PAPERS_PAGE: [{"total": 0, "page": []}],
             cypher.AUTHOR_NAMES: [{"name": "Ann Lee", "written": ["Ann Lee"]}],
             cypher.AUTHOR_PAPERS_PAGE: [{"total": 0, "page": []}],
+            cypher.AUTHOR_PAPERS_FIRST_SEEN_PAGE: [{"total": 0, "page": []}],
             cypher.ACQUIRE_LOCK: [{"free": True, "owner": "me", "expires": 0.0}],
             cypher.FINISH_RUN: [{"id": params.get("id")}],
             # More papers than vector search asks the index for: it asks the index (which answers with
@@ -443,6 +444,7 @@ def _exercise(store: GraphStore) -> None:
     store.successor_of("p1")
     store.former_ids("2401.00001")
     store.author_papers("ann lee", limit=5, offset=0)
+    store.author_papers("ann lee", since="2024-01-01", coauthors=0, order="first_seen")
     store.restore_citation_keys([("2401.00001", "lee2024paper"), ("p9", "lee2024other")])
     store.delete_paper("p1")
     store.get_paper("p1")
@@ -608,6 +610,25 @@ def test_new_papers_send_their_technique_ids_as_a_parameter(
                     (cypher.NEW_PAPERS, []), (cypher.NEW_PAPERS_PAGE, [])]
     for statement in (cypher.NEW_PAPERS, cypher.NEW_PAPERS_PAGE):
         assert f"-[:{Rel.REFINES}*0..]->(t) WHERE t.id IN $techniques" in statement
+
+
+def test_author_papers_send_the_statement_of_their_order(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """"date" (the default: the author page) and "first_seen" (the author feed) each send their own page
+    statement, the feed's in NEW_PAPERS_PAGE's order; an unknown order sends nothing."""
+    store, calls = recorded
+    store.author_papers("ann lee")
+    store.author_papers("ann lee", since="2024-01-01", order="first_seen")
+    pages = [(q, p["since"]) for q, p in calls if q in (cypher.AUTHOR_PAPERS_PAGE,
+                                                         cypher.AUTHOR_PAPERS_FIRST_SEEN_PAGE)]
+    assert pages == [(cypher.AUTHOR_PAPERS_PAGE, ""), (cypher.AUTHOR_PAPERS_FIRST_SEEN_PAGE, "2024-01-01")]
+    new_order = cypher.NEW_PAPERS_PAGE.split("ORDER BY ", 1)[1].split(" WITH collect", 1)[0]
+    assert f"ORDER BY {new_order} WITH collect" in cypher.AUTHOR_PAPERS_FIRST_SEEN_PAGE
+    calls.clear()
+    with pytest.raises(ValueError, match="order"):
+        store.author_papers("ann lee", order="title")
+    assert calls == []
 
 
 # Clauses that write; a read transaction (routed to a reader on a cluster) must run none of them.
