@@ -1181,7 +1181,9 @@ def fulltext_query(
     search_venue:(a OR b)'); in the venue only those of `venue_forms` (all when None; the store
     picks them as the embedded one does: validation.venue_query, venue_word_limit). Property names and
     boosts are constants; only escaped words come from the text. None when it has no word."""
-    forms = fulltext_forms(text, stopwords=stopwords, max_terms=max_terms, fields=len(FULLTEXT_PROPERTIES))
+    # No venue words: the clause budget is shared by the three text properties only.
+    fields = len(FULLTEXT_PROPERTIES) - (venue_forms is not None and not venue_forms)
+    forms = fulltext_forms(text, stopwords=stopwords, max_terms=max_terms, fields=fields)
     terms = _or_terms(forms)
     if terms is None:
         return None
@@ -1197,6 +1199,13 @@ def text_match_query(form: str) -> str | None:
     the papers having it (KEYWORD_TEXT_MATCHES); None when it has no word."""
     term = _lucene_term(form)
     return " OR ".join(f"{p}:({term})" for p in FULLTEXT_PROPERTIES if p != _VENUE_PROPERTY) if term else None
+
+
+def venue_match_query(form: str) -> str | None:
+    """A full-text query for one word form in the venue alone, to learn whether any venue has it
+    (KEYWORD_TEXT_MATCHES); None when it has no word."""
+    term = _lucene_term(form)
+    return f"{_VENUE_PROPERTY}:({term})" if term else None
 
 
 def _lucene_term(term: str) -> str:

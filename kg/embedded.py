@@ -1667,10 +1667,13 @@ class EmbeddedStore(GraphStore):
         forms = [f for f in forms if conn.execute(in_venues, [_fts_phrase(f)]).fetchone() is not None]
         if not forms:
             return []
-        limit = validation.venue_word_limit(conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 0)
-        return [f for f in forms if conn.execute(
+        # The papers there are (not max(pk), which deletions and replacements leave higher), as Neo4j counts.
+        limit = validation.venue_word_limit(conn.execute("SELECT count(*) FROM papers").fetchone()[0] or 0)
+        forms = [f for f in forms if conn.execute(
             "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
             [_fts_phrase(f), limit]).fetchone()[0] < limit]
+        # A year only beside a venue's word ("EMNLP 2021"), not beside a name ("Elhage 2021").
+        return forms if any(not validation.is_number(f) for f in forms) else []
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """BM25 over title, abstract and authors, and the venue for a short query's rarer words (see

@@ -1023,7 +1023,18 @@ class Neo4jStore(GraphStore):
             rows = self._read(cypher.KEYWORD_TEXT_MATCHES, query=text, limit=limit) if text else []
             if text and (int(rows[0]["n"]) if rows else 0) < limit:
                 venue.append(form)
+        # A year only beside a word some venue has ("EMNLP 2021"), not beside a name ("Elhage 2021"),
+        # as the embedded store (which keeps only forms a venue has).
+        if any(map(validation.is_number, venue)) and not any(
+                not validation.is_number(f) and self._in_venues(f) for f in venue):
+            return []
         return venue
+
+    def _in_venues(self, form: str) -> bool:
+        """Whether some paper's venue has the word form (cypher.venue_match_query)."""
+        text = cypher.venue_match_query(form)
+        rows = self._read(cypher.KEYWORD_TEXT_MATCHES, query=text, limit=1) if text else []
+        return bool(rows) and int(rows[0]["n"]) > 0
 
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """Lucene full-text over title, abstract and authors, and the venue for a short query's rarer

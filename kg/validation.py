@@ -267,22 +267,42 @@ def is_initial(word: str) -> bool:
 # A word of one letter or digit (its neighbours no word characters).
 _ONE_CHARACTER_WORD = re.compile(r"(?<![^\W_])[^\W_](?![^\W_])")
 _HYPHEN_CHARACTERS = "-\u2010\u2011"
+# The word before and after a letter, past spaces, a comma ("Nanda, N") or an apostrophe ("O'Neill").
+_WORD_BEFORE = re.compile(r"([^\W_]+)[\s,'\u2019]*$")
+_WORD_AFTER = re.compile(r"^[\s,'\u2019]*([^\W_]+)")
+
+
+def _is_name(word: str) -> bool:
+    """A capitalised word of 3+ letters ("Nanda", "Søgaard"), not an acronym ("SAE") nor a stop or
+    framing word that starts a query ("The", "Find")."""
+    return (len(word) >= 3 and word.isalpha() and word[0].isupper() and word[1:].islower()
+            and word.casefold() not in STOPWORDS and word.casefold() not in FRAMING_WORDS)
 
 
 def initials(text: str) -> set[str]:
-    """The single letters of user text that stand alone ("N. Nanda", "Nanda N"), case-folded: query
-    words leave them out unless nothing else is left. A letter joined to a word by a hyphen ("top-k",
-    "k-sparse", "N-gram") is part of a term and stays."""
+    """The single letters of user text that read as a name's initial, case-folded: query words leave
+    them out unless nothing else is left. A letter is an initial when a period follows it ("N. Nanda",
+    "Nanda, N.") or when it is a capital next to a name (_is_name: "Nanda N", "N Nanda", "O'Neill");
+    a letter after an apostrophe is an ending ("Nanda's": "s" is in every abstract) and goes too. Any
+    other letter is a term and stays ("Q and K composition", "Q K V", "top k", and joined by a hyphen:
+    "top-k", "N-gram"), as does a letter the text also uses as a term."""
     text = nfc(strip_format_characters(text or ""))
-    alone: set[str] = set()
-    joined: set[str] = set()
+    initial: set[str] = set()
+    term: set[str] = set()
     for match in _ONE_CHARACTER_WORD.finditer(text):
         letter = match.group(0)
         if not is_initial(letter):
             continue
-        around = text[match.start() - 1:match.start()] + text[match.end():match.end() + 1]
-        (joined if any(c in _HYPHEN_CHARACTERS for c in around) else alone).add(letter.casefold())
-    return alone - joined
+        # A window each side (a name is far shorter): a pasted text of many letters stays linear.
+        before, after = text[max(0, match.start() - 64):match.start()], text[match.end():match.end() + 64]
+        if any(c in _HYPHEN_CHARACTERS for c in before[-1:] + after[:1]):
+            term.add(letter.casefold())
+            continue
+        neighbours = [m.group(1) for m in (_WORD_BEFORE.search(before), _WORD_AFTER.search(after)) if m]
+        by_name = letter.isupper() and any(_is_name(w) for w in neighbours)
+        ending = before[-1:] in ("'", "\u2019")
+        (initial if after[:1] == "." or by_name or ending else term).add(letter.casefold())
+    return initial - term
 
 
 _SIBILANT_PLURAL = re.compile(r"(?:s|x|z|ch|sh)es$")
@@ -351,11 +371,11 @@ FRAMING_WORDS = frozenset((
 
 # Keyword search looks for a query word in the venue too (a lab's or a series' name: "Anthropic",
 # "LessWrong", "Redwood") only in a short query (a name is short: at most MAX_VARIED_WORDS content words)
-# and only when fewer than 1 in VENUE_WORD_SHARE papers have the word in their title, abstract or authors
-# (venue_word_limit): a word that many papers' text has names no venue, and found in one ("circuits" of
-# "Transformer Circuits Thread") it made every paper of the series a hit, which hybrid search then
-# ranked above the papers about it (tests/kg/test_search.py's top 5 for "evaluating the faithfulness
-# of circuits" lost Causal Scrubbing).
+# and only when at most 1 in VENUE_WORD_SHARE papers (rounded down) have the word in their title, abstract
+# or authors (venue_word_limit), a number only beside a word (is_number): a word that many papers' text has
+# names no venue, and found in one ("circuits" of "Transformer Circuits Thread") it made every paper of
+# the series a hit, which hybrid search then ranked above the papers about it (tests/kg/test_search.py's
+# top 5 for "evaluating the faithfulness of circuits" lost Causal Scrubbing).
 VENUE_WORD_SHARE = 20
 
 
@@ -369,6 +389,13 @@ def venue_word_limit(papers: int) -> int:
     """A query word is looked for in venues when fewer papers than this (of `papers`) have it in their
     title, abstract or authors (see VENUE_WORD_SHARE)."""
     return max(0, papers) // VENUE_WORD_SHARE + 1
+
+
+def is_number(form: str) -> bool:
+    """An all-digit word form ("2021"): keyword search looks for it in venues only beside a word some
+    venue has ("EMNLP 2021"); beside a name ("Elhage 2021", "Olah 2022") the year matched other papers'
+    venues ("EMNLP 2021") and ranked them above the author's."""
+    return form.isdigit()
 
 
 def search_terms(
