@@ -51,7 +51,8 @@ def graph(store: EmbeddedStore, paper_id: str) -> dict[str, Any]:
 def test_evaluations_are_nodes_with_an_evaluates_edge(store: EmbeddedStore) -> None:
     data = graph(store, "C")
     nodes = {n["id"]: (n["label"], n["kind"], n["href"]) for n in data["nodes"]}
-    assert nodes["n:faithfulness"] == ("Faithfulness", "evaluation", "/techniques/faithfulness")  # QA: was "technique"
+    # QA: its kind was "technique".
+    assert nodes["n:faithfulness"] == ("Faithfulness", "evaluation", "/techniques/faithfulness")
     edges = {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
     assert ("p:C", "n:faithfulness", "evaluates") in edges
 

@@ -33,7 +33,8 @@ return [...document.querySelectorAll('button.star')].filter(s => s.getClientRect
   // Only the targets whose box reaches into the area, measured once (rows link every author: a few
   // hundred targets a page, measured at each of 2,401 pixels, ran past the script timeout).
   const near = targets.filter(t => t !== star).map(t => [t, t.getBoundingClientRect()])
-    .filter(([, r]) => r.width && r.right > cx - 24 && r.left <= cx + 24 && r.bottom > cy - 24 && r.top <= cy + 24);
+    .filter(([, r]) => r.width && r.right > cx - 24 && r.left <= cx + 24
+                       && r.bottom > cy - 24 && r.top <= cy + 24);
   for (let x = cx - 24; x <= cx + 24; x++) {
     for (let y = cy - 24; y <= cy + 24; y++) {
       if (document.elementFromPoint(x, y) !== star) continue;
