@@ -7,6 +7,7 @@ is set)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,9 +98,11 @@ def test_an_index_still_outgrown_after_it_was_made_again_is_an_error(monkeypatch
     assert [q for q, _ in calls].count(cypher.DROP_FULLTEXT_INDEX) == 1
 
 
-def _keyword_store(monkeypatch: pytest.MonkeyPatch, in_text: dict[str, int]) -> tuple[Neo4jStore, list[str]]:
-    """A store of 100 papers (venue_word_limit: 6) where `in_text` says how many papers' text has a word
-    (lower case; others: none); the full-text queries keyword search sends."""
+def keyword_store(monkeypatch: pytest.MonkeyPatch,
+                  matches: Callable[[str, str, int], int]) -> tuple[Neo4jStore, list[str]]:
+    """A store of 100 papers (venue_word_limit: 6) where matches(full-text query, its first word in lower
+    case, limit) says how many papers a word-count query matches; the full-text queries keyword search
+    sends."""
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
     sent: list[str] = []
 
@@ -109,8 +112,9 @@ def _keyword_store(monkeypatch: pytest.MonkeyPatch, in_text: dict[str, int]) -> 
             if query == cypher.PAPER_COUNT:
                 return _Result([{"n": 100}])
             if query == cypher.KEYWORD_TEXT_MATCHES:
-                word = params["query"].split("(", 1)[1].split(")", 1)[0].lower()
-                return _Result([{"n": min(in_text.get(word, 0), params["limit"])}])
+                text = params["query"]
+                word = text.split("(", 1)[1].split(")", 1)[0].lower()
+                return _Result([{"n": matches(text, word, params["limit"])}])
             assert query == cypher.KEYWORD_SEARCH
             sent.append(params["query"])
             return _Result([])
@@ -123,7 +127,8 @@ def test_keyword_search_looks_in_venues_for_a_short_querys_rarer_words(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """As the embedded store: a word many papers' text has ("circuits": 6 of 100) is not looked for in
     venues, a rarer one ("Anthropic") is; a long query looks in no venue."""
-    store, sent = _keyword_store(monkeypatch, {"circuits": 6, "circuit": 6, "anthropic": 5})
+    in_text = {"circuits": 6, "circuit": 6, "anthropic": 5}
+    store, sent = keyword_store(monkeypatch, lambda _text, word, limit: min(in_text.get(word, 0), limit))
     store.keyword_search("Anthropic circuits", 5)
     assert sent[-1].endswith(" OR search_venue:(Anthropic OR Anthropics)")
     assert "search_title:(Anthropic OR Anthropics OR circuits OR circuit)^5" in sent[-1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,10 +16,9 @@ from kg import cypher
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle
 from kg.explain import _norm, query_terms
-from kg.neo4j_store import Neo4jStore
 from kg.search import search
 from kg.validation import initials, query_words, search_terms
-from tests.kg.test_neo4j_store import _Result
+from tests.kg.test_neo4j_venue_index import keyword_store
 
 _PAPERS = (
     # (id, title, authors, abstract, venue)
@@ -74,33 +72,12 @@ def test_a_year_beside_a_venues_name_is_looked_for_in_venues(tmp_path: Path) -> 
         s.close()
 
 
-def _neo4j_store(monkeypatch: pytest.MonkeyPatch, venues: set[str]) -> tuple[Neo4jStore, list[str]]:
-    """A store of 100 papers whose text has no query word and whose venues have the words of `venues`
-    (lower case); the full-text queries keyword search sends."""
-    store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
-    sent: list[str] = []
-
-    class Tx:
-        def run(self, query: str, parameters: dict[str, Any] | None = None) -> _Result:
-            params = parameters or {}
-            if query == cypher.PAPER_COUNT:
-                return _Result([{"n": 100}])
-            if query == cypher.KEYWORD_TEXT_MATCHES:
-                text = params["query"]
-                word = text.split("(", 1)[1].split(")", 1)[0].lower()
-                return _Result([{"n": int(text.startswith("search_venue:") and word in venues)}])
-            assert query == cypher.KEYWORD_SEARCH
-            sent.append(params["query"])
-            return _Result([])
-
-    monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx()))
-    return store, sent
-
-
 def test_neo4j_looks_for_a_year_in_venues_only_beside_a_venues_name(monkeypatch: pytest.MonkeyPatch) -> None:
     """As the embedded store: "Elhage 2021" looks in no venue (no venue says "Elhage"), "EMNLP 2021" in
     venues for both words."""
-    neo4j, sent = _neo4j_store(monkeypatch, {"emnlp", "2021"})
+    venues = {"emnlp", "2021"}  # the words venues have; the papers' text has none of the query's
+    neo4j, sent = keyword_store(monkeypatch, lambda text, word, _limit: int(
+        text.startswith("search_venue:") and word in venues))
     neo4j.keyword_search("Elhage 2021", 5)
     assert "search_title:(Elhage OR Elhages OR 2021)^5" in sent[-1]
     assert "search_venue" not in sent[-1]
