@@ -45,3 +45,9 @@ class HashEmbedder:
     def encode_query(self, text: str) -> np.ndarray:
         """Encode one text to a float32 (384,) unit vector."""
         return self.encode([text])[0]
+
+
+class OtherModel(HashEmbedder):
+    """The same embedder under another model name: papers it embedded are another model's to a store."""
+
+    model_name = "another-model"

@@ -20,7 +20,7 @@ from api.app import create_app
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
-from tests.embedders import HashEmbedder
+from tests.embedders import HashEmbedder, OtherModel
 from tests.seed_store import seed_db_path, taxonomy_store
 
 
@@ -75,6 +75,15 @@ def plumbing_bundles(embedder: HashEmbedder) -> list[PaperBundle]:
             ["Grace Hopper", "Ada Lovelace"], year=2021,
         ), techniques=[TechniqueUse("probing", "extracted", evidence="linear probes")]),
     ]
+
+
+def another_models_store(data: Path) -> Path:
+    """A data directory whose store holds the plumbing papers embedded by another model (OtherModel), as
+    one left behind when PAPERKG_EMBEDDING_MODEL changed; returns it."""
+    store = taxonomy_store(data / "paperkg.sqlite3")
+    store.upsert_papers(plumbing_bundles(OtherModel()))
+    store.close()
+    return data
 
 
 @pytest.fixture(scope="module")

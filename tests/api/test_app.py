@@ -115,17 +115,10 @@ def test_a_query_model_other_than_the_stores_is_refused_not_ranked_at_random(
     from click.testing import CliRunner
 
     from kg.cli import main
-    from tests.api.conftest import plumbing_bundles
-    from tests.embedders import HashEmbedder
-    from tests.seed_store import taxonomy_store
+    from tests.api.conftest import another_models_store
+    from tests.embedders import HashEmbedder, OtherModel
 
-    class OtherModel(HashEmbedder):
-        model_name = "another-model"
-
-    data = tmp_path / "data"
-    store = taxonomy_store(data / "paperkg.sqlite3")
-    store.upsert_papers(plumbing_bundles(OtherModel()))
-    store.close()
+    data = another_models_store(tmp_path / "data")
     app = create_app(app_config(data, EMBEDDER=HashEmbedder()))
     client = app.test_client()
     semantic = client.get("/api/search", query_string={"q": "patching", "mode": "semantic"})
@@ -315,11 +308,8 @@ def test_the_model_is_checked_again_once_an_empty_store_gets_papers(tmp_path: Pa
     """A store without papers passes any query model; the check is not settled by it: once an ingest
     with another model fills the store, semantic search refuses the running app's model."""
     from tests.api.conftest import plumbing_bundles
-    from tests.embedders import HashEmbedder
+    from tests.embedders import HashEmbedder, OtherModel
     from tests.seed_store import taxonomy_store
-
-    class OtherModel(HashEmbedder):
-        model_name = "another-model"
 
     data = tmp_path / "data"
     taxonomy_store(data / "paperkg.sqlite3").close()  # initialised, no papers yet

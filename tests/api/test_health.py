@@ -317,16 +317,10 @@ def test_status_on_a_real_server(data_dir: Path, monkeypatch: pytest.MonkeyPatch
 def test_a_model_other_than_the_stores_is_a_503_model_mismatch(tmp_path: Path) -> None:
     """QA: PAPERKG_EMBEDDING_MODEL changed under a store left /api/status at 200 while every semantic and
     hybrid search answered 503 model_mismatch."""
-    from tests.api.conftest import plumbing_bundles
-    from tests.embedders import HashEmbedder
+    from tests.api.conftest import another_models_store
+    from tests.embedders import HashEmbedder, OtherModel
 
-    class OtherModel(HashEmbedder):
-        model_name = "another-model"
-
-    data = tmp_path / "data"
-    store = taxonomy_store(data / "paperkg.sqlite3")
-    store.upsert_papers(plumbing_bundles(OtherModel()))
-    store.close()
+    data = another_models_store(tmp_path / "data")
     app = create_app(app_config(data, EMBEDDER=HashEmbedder()))
     status, body = _status(app)
     assert status == 503 and _codes(body) == ["model_mismatch"] and body["model"] == "ok"
