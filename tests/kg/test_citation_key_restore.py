@@ -53,6 +53,12 @@ def _keys(store: EmbeddedStore) -> dict[str, str | None]:
     return {p.id: p.citation_key for p in store.get_papers(store.paper_ids())}
 
 
+def _write_pins(file: Path, pins: list[tuple[str, str]]) -> None:
+    """A JSON Lines file of (id, citation_key) rows, as `keys restore` reads an export's."""
+    file.write_text("".join(json.dumps({"id": i, "citation_key": k}) + "\n" for i, k in pins),
+                    encoding="utf-8")
+
+
 def _cli(data: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
     """`paperkg ARGS` on the store in `data`."""
     from kg.cli import main
@@ -195,9 +201,7 @@ def test_keys_restore_never_takes_a_key_issued_to_another_paper(
         b.close()
     assert stored["2611.00003"] == "smith2026sparseb"
     export = tmp_path / "edited.jsonl"
-    export.write_text(json.dumps({"id": "2611.00003", "citation_key": "smith2026sparse"}) + "\n"
-                      + json.dumps({"id": "2611.00002", "citation_key": "smith2026sparsea"}) + "\n",
-                      encoding="utf-8")
+    _write_pins(export, [("2611.00003", "smith2026sparse"), ("2611.00002", "smith2026sparsea")])
     done = _cli(b_dir, monkeypatch, "keys", "restore", str(export))
     assert done.exit_code == 0, done.output
     assert ("warning: paper 2611.00003 keeps its key: smith2026sparse belongs to paper 2611.00001"
@@ -327,9 +331,7 @@ def test_keys_restore_names_and_skips_the_ids_not_stored(
         tmp_path: Path, taxonomy: Taxonomy, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _one_paper_store(tmp_path, taxonomy)
     file = tmp_path / "keys.jsonl"
-    file.write_text(json.dumps({"id": "2611.00001", "citation_key": "smith2026sparse"}) + "\n"
-                    + json.dumps({"id": "2611.0002", "citation_key": "smith2026sparsea"}) + "\n",
-                    encoding="utf-8")
+    _write_pins(file, [("2611.00001", "smith2026sparse"), ("2611.0002", "smith2026sparsea")])
     done = _cli(data, monkeypatch, "keys", "restore", str(file))
     assert done.exit_code == 0, done.output
     assert ("warning: 1 id(s) name no stored paper, skipped (--reserve reserves their keys): 2611.0002"
@@ -356,8 +358,7 @@ def test_keys_restore_refuses_a_file_giving_a_key_twice(
     is refused in one line naming the lines, and nothing is written. A line repeated whole is fine."""
     data = _one_paper_store(tmp_path, taxonomy)
     file = tmp_path / "keys.jsonl"
-    file.write_text("".join(json.dumps({"id": i, "citation_key": k}) + "\n" for i, k in lines),
-                    encoding="utf-8")
+    _write_pins(file, lines)
     done = _cli(data, monkeypatch, "keys", "restore", str(file))
     assert done.exit_code == 1, done.output
     assert done.stderr.count("Error:") == 1 and "nothing restored" in done.stderr and error in done.stderr, \
@@ -370,8 +371,7 @@ def test_keys_restore_refuses_a_file_giving_a_key_twice(
         assert _keys(store)["2611.00002"] == "smith2026sparsea"
     finally:
         store.close()
-    file.write_text(2 * (json.dumps({"id": "2611.00001", "citation_key": "smith2026sparse"}) + "\n"),
-                    encoding="utf-8")
+    _write_pins(file, 2 * [("2611.00001", "smith2026sparse")])
     again = _cli(data, monkeypatch, "keys", "restore", str(file))
     assert again.exit_code == 0, again.output
     assert "1 held already" in again.stdout
