@@ -31,6 +31,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,13 @@ def check_store_file(path: Path) -> None:
 # A backup's copy and the files SQLite may write beside it (its journal; -wal and -shm once the copied
 # header puts it in WAL mode, as the store's own is).
 _PARTIAL_FILES = ("", "-journal", "-wal", "-shm")
+
+
+@dataclass
+class _UpkeepOutcome:
+    """Whether an upkeep pass (EmbeddedStore._upkeep) did its work or left it for later."""
+
+    done: bool = True
 
 
 def _generation(conn: sqlite3.Connection) -> str | None:
@@ -798,32 +806,21 @@ class EmbeddedStore(GraphStore):
         unkeyed (reads give api.bibtex.key_base then); without `wait`, a write lock held by another
         process leaves them for the next open that writes or the next ingest, at once. Only what a key
         is made of is read, a row at a time: (id, base, pinned) of 100k papers is a few MB."""
-        conn = self._conn()
-        if not wait:
-            _wait_for_writers(conn, 0)
-        try:
-            with self._write() as wconn:
-                unkeyed: list[tuple[str, str, bool]] = []
-                for pid, title, authors_json, year, venue, url, arxiv_id in wconn.execute(
-                        "SELECT id, title, authors_json, year, venue, url, arxiv_id FROM papers "
-                        "WHERE citation_key IS NULL ORDER BY first_seen, id"):
-                    paper = Paper(id=pid, title=title, authors=json.loads(authors_json), year=year,
-                                  venue=venue, url=url, arxiv_id=arxiv_id)
-                    unkeyed.append((pid, citation_key_base(paper), has_authors(paper.authors)))
-                taken = {r[0] for r in wconn.execute("SELECT key FROM citation_keys")}
-                issued = issue_citation_keys([(pid, base) for pid, base, _ in unkeyed], taken)
-                wconn.executemany(
-                    "UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
-                    [(issued[pid], int(pinned), pid) for pid, _, pinned in unkeyed])
-                wconn.executemany("INSERT INTO citation_keys (key, paper_id, held) VALUES (?, ?, 1)",
-                                  [(key, pid) for pid, key in issued.items()])
-        except StoreError as exc:
-            if self._left_stale(exc, wait, "papers without a citation key", "are issued one"):
-                return
-            raise
-        finally:
-            if not wait:
-                _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
+        with self._upkeep(wait, "papers without a citation key", "are issued one"), self._write() as wconn:
+            unkeyed: list[tuple[str, str, bool]] = []
+            for pid, title, authors_json, year, venue, url, arxiv_id in wconn.execute(
+                    "SELECT id, title, authors_json, year, venue, url, arxiv_id FROM papers "
+                    "WHERE citation_key IS NULL ORDER BY first_seen, id"):
+                paper = Paper(id=pid, title=title, authors=json.loads(authors_json), year=year,
+                              venue=venue, url=url, arxiv_id=arxiv_id)
+                unkeyed.append((pid, citation_key_base(paper), has_authors(paper.authors)))
+            taken = {r[0] for r in wconn.execute("SELECT key FROM citation_keys")}
+            issued = issue_citation_keys([(pid, base) for pid, base, _ in unkeyed], taken)
+            wconn.executemany(
+                "UPDATE papers SET citation_key = ?, citation_key_pinned = ? WHERE id = ?",
+                [(issued[pid], int(pinned), pid) for pid, _, pinned in unkeyed])
+            wconn.executemany("INSERT INTO citation_keys (key, paper_id, held) VALUES (?, ?, 1)",
+                              [(key, pid) for pid, key in issued.items()])
 
     @staticmethod
     def _citation_keys(conn: sqlite3.Connection, bundles: list[PaperBundle]) -> dict[str, tuple[str, bool]]:
@@ -934,19 +931,8 @@ class EmbeddedStore(GraphStore):
         the fold's fingerprint having changed with it). A file this process cannot write keeps none
         (keyword search then looks in no venue); without `wait`, a write lock held by another process
         leaves it for later, at once."""
-        conn = self._conn()
-        if not wait:
-            _wait_for_writers(conn, 0)
-        try:
-            with self._write() as wconn:
-                wconn.execute(VENUES_FTS)
-        except StoreError as exc:
-            if self._left_stale(exc, wait, "no index of the venues", "is made"):
-                return
-            raise
-        finally:
-            if not wait:
-                _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
+        with self._upkeep(wait, "no index of the venues", "is made"), self._write() as wconn:
+            wconn.execute(VENUES_FTS)
 
     def _batched_upkeep(
         self, batch: Callable[[sqlite3.Connection, int], list[Any]], meta_key: str, fingerprint: str,
@@ -958,10 +944,7 @@ class EmbeddedStore(GraphStore):
         run again by the next open. False (logged) when it leaves `what` as it is (see _left_stale):
         without `wait`, a write lock held by another process ends it at once."""
         after = 0
-        conn = self._conn()
-        if not wait:
-            _wait_for_writers(conn, 0)
-        try:
+        with self._upkeep(wait, what, redone) as outcome:
             while True:
                 with self._write() as wconn:
                     rows = batch(wconn, after)
@@ -971,14 +954,26 @@ class EmbeddedStore(GraphStore):
             with self._write() as wconn:
                 wconn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                               (meta_key, fingerprint))
+        return outcome.done
+
+    @contextlib.contextmanager
+    def _upkeep(self, wait: bool, what: str, redone: str) -> Iterator[_UpkeepOutcome]:
+        """Around an upkeep pass's writes: without `wait`, a write lock held by another process fails
+        them at once (the busy timeout is put back after); a failure _left_stale allows ends the block
+        with `what` left as it is (outcome.done False), any other is raised."""
+        conn = self._conn()
+        if not wait:
+            _wait_for_writers(conn, 0)
+        outcome = _UpkeepOutcome()
+        try:
+            yield outcome
         except StoreError as exc:
-            if self._left_stale(exc, wait, what, redone):
-                return False
-            raise
+            if not self._left_stale(exc, wait, what, redone):
+                raise
+            outcome.done = False
         finally:
             if not wait:
                 _wait_for_writers(conn, sqlite_errors.BUSY_TIMEOUT_SECONDS)
-        return True
 
     def _left_stale(self, exc: StoreError, wait: bool, what: str, redone: str) -> bool:
         """Whether an upkeep pass that failed with `exc` leaves `what` as it is (logged) rather than
