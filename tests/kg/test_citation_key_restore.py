@@ -224,23 +224,13 @@ def test_keys_restore_never_takes_a_key_issued_to_another_paper(
 def test_keys_restore_refuses_a_file_with_a_bad_key(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, taxonomy: Taxonomy, line: dict[str, object],
         error: str) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    store = taxonomy_store(data / "paperkg.sqlite3")
-    try:
-        _ingest(store, [FIRST], taxonomy)
-    finally:
-        store.close()
+    data = _one_paper_store(tmp_path, taxonomy)
     file = tmp_path / "keys.jsonl"
     file.write_text(json.dumps(line) + "\n", encoding="utf-8")
     done = _cli(data, monkeypatch, "keys", "restore", str(file))
     assert done.exit_code == 1
     assert "nothing restored" in done.output and error in done.output, done.output
-    store = EmbeddedStore(data / "paperkg.sqlite3", read_only=True)
-    try:
-        assert _keys(store) == {"2611.00001": "smith2026sparse"}
-    finally:
-        store.close()
+    assert _stored_keys(data) == {"2611.00001": "smith2026sparse"}
 
 
 def _one_paper_store(tmp_path: Path, taxonomy: Taxonomy) -> Path:
