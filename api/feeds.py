@@ -155,19 +155,21 @@ def techniques_in_words(technique_ids: Sequence[str], labels: Labels | None = No
 
 
 # -- the author filter of the feed ------------------------------------------------------------------
-def author_filter(store: GraphStore, since: str, limit: int, args: Args | None = None) -> AuthorPage | None:
-    """The feed's author (?author=, an author key or a name as written: kg.validation.author_key) with
-    their papers first seen at or after `since`, newest stored first as the unfiltered feed (by date, a
-    paper stored today with an old date would fall past `limit`); None without the parameter. A key no
-    paper has is a ParameterError (a 400), as an unknown technique id is; so is `technique` given too."""
+def author_filter(store: GraphStore, since: str, limit: int, offset: int = 0,
+                  args: Args | None = None) -> AuthorPage | None:
+    """The author filter of the feed and GET /api/new (?author=, an author key or a name as written:
+    kg.validation.author_key): a page of their papers first seen at or after `since`, newest stored first
+    as without it (by date, a paper stored today with an old date would fall past `limit`); None without
+    the parameter. A key no paper has is a ParameterError (a 400), as an unknown technique id is; so is
+    `technique` given too."""
     given = str_arg("author", args=args)
     if given is None:
         return None
     key = author_key(given)
     if list_arg("technique", args=args):
-        raise ParameterError("author", "cannot be combined with technique: subscribe to each feed")
-    found = (store.author_papers(key, limit=limit, since=since, coauthors=0, order="first_seen")
-             if key else None)
+        raise ParameterError("author", "cannot be combined with technique: ask for each on its own")
+    found = (store.author_papers(key, limit=limit, offset=offset, since=since, coauthors=0,
+                                 order="first_seen") if key else None)
     if found is None:
         raise ParameterError("author", f"no paper has the author {given[:80]!r} (the key of an author page: "
                                        "/authors/<key>)")

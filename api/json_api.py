@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy
 from api.bibtex import citation_key, to_bibtex
 from api.errors import ApiError, bad_parameter, not_found
-from api.feeds import NewWindow, default_new_window, technique_filter
+from api.feeds import NewWindow, author_filter, default_new_window, technique_filter
 from api.params import (
     MAX_LIKED,
     MAX_LIMIT,
@@ -369,7 +369,8 @@ def new_papers() -> Response:
     """Papers first seen at or after `since` (default: api.feeds.default_new_window, the New page's), newest
     first, a page at a time: `total` counts them all, so a client pages on with `offset` until it has read
     them. Each has its techniques and models, as search results have them. With `technique` ids, only the
-    papers using one of them or a refinement (the search filter's rule), those techniques marked matched."""
+    papers using one of them or a refinement (the search filter's rule), those techniques marked matched;
+    with `author`, only that author's (the Atom feed's author filter)."""
 
     store = get_store()
     given = since_arg("since", "")
@@ -377,10 +378,15 @@ def new_papers() -> Response:
     window = NewWindow(given, "given") if given else default_new_window(store)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
     offset = int_arg("offset", 0, 0, MAX_OFFSET) or 0
-    papers, total = store.new_papers_page(window.since, limit=limit, offset=offset,
-                                          technique_ids=technique_ids)
+    by_author = author_filter(store, window.since, limit, offset)
+    if by_author:
+        papers, total = by_author.papers, by_author.total
+    else:
+        papers, total = store.new_papers_page(window.since, limit=limit, offset=offset,
+                                              technique_ids=technique_ids)
     return jsonify({
-        "since": window.since, "window": window.rule, "technique": technique_ids, "total": total,
+        "since": window.since, "window": window.rule, "technique": technique_ids,
+        "author": by_author.key if by_author else None, "total": total,
         "limit": limit, "offset": offset, "results": new_paper_dicts(store, papers, technique_ids),
     })
 

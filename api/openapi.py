@@ -493,9 +493,11 @@ SCHEMAS: dict[str, Any] = {
                    "description": "how since was chosen: " + WINDOW_TEXT},
         "technique": {**STRINGS, "description": "the technique filter applied: the technique ids given, "
                                                 "once each, in the order given (empty: every paper)"},
+        "author": {**_nullable("string"), "description": "the author filter applied: the author's key "
+                                                         "(null: every author)"},
         "total": {"type": "integer", "description": "papers first seen at or after `since` (all of them, "
-                                                    "not only this page; with the technique filter, those "
-                                                    "it keeps)"},
+                                                    "not only this page; with the technique or author "
+                                                    "filter, those it keeps)"},
         "limit": {"type": "integer"}, "offset": {"type": "integer"},
         "results": {"type": "array", "items": _ref("NewPaper")}}),
     "RunList": _object({"runs": {"type": "array", "items": _ref("IngestRun")}}),
@@ -632,8 +634,8 @@ AUTHOR_PAGE = _object(
                    "items": _object({"key": {"type": "string"}, "name": {"type": "string"},
                                      "papers": {"type": "integer", "description": "papers together"}})}})
 SCHEMAS["AuthorPage"] = AUTHOR_PAGE
-# The feed's author filter.
-FEED_AUTHOR = _param(
+# The author filter of the views of new papers (GET /api/new, the feed).
+NEW_AUTHOR = _param(
     "author", {"type": "string", "minLength": 1},
     "an author key (GET /api/authors/{key}) or a name as written: only that author's papers first seen at or "
     "after since, newest stored first as without it (a paper stored today with an old date comes first); "
@@ -802,7 +804,7 @@ def build_document() -> dict[str, Any]:
             {"200": _ok(_ref("NewPapersPage"))} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: the New page's "
                                            f"window: {NEW_DEFAULT_TEXT})"),
-             NEW_TECHNIQUE, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
+             NEW_TECHNIQUE, NEW_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}}, OFFSET],
             description="One page of the papers: while offset + the number of results is below total, "
                         f"more follow (ask again with offset increased by limit, the same since) as far as "
                         f"offset {MAX_OFFSET}. Pages are "
@@ -865,7 +867,7 @@ def build_document() -> dict[str, Any]:
                      "headers": FEED_HEADERS}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
                                            "reader tells entries apart by id, so the feed needs no window)"),
-             NEW_TECHNIQUE, FEED_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
+             NEW_TECHNIQUE, NEW_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
              {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
               "description": "the ETag of the copy the reader holds"}],
             description="An entry's id is permanent: the paper's arXiv abs URL when it was stored under its "

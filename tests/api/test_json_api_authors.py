@@ -62,3 +62,33 @@ def test_openapi_documents_the_author_operation_and_the_feed_filter(author_clien
         "key", "names", "total", "limit", "offset", "papers", "coauthors"}
     feed = doc["paths"]["/feeds/new.atom"]["get"]
     assert "author" in {p["name"] for p in feed["parameters"]}
+
+
+def _new(client: FlaskClient, query: str) -> dict:
+    r = client.get(f"/api/new?since=1970-01-01&{query}")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.get_json()
+
+
+def test_new_papers_by_author_as_the_feed_lists_them_a_page_at_a_time(author_client: FlaskClient) -> None:
+    body = _new(author_client, "author=Ada%20Lovelace")
+    assert body["author"] == "ada lovelace" and body["total"] == 3
+    # Newest stored first, as the author's feed (tests/api/test_feeds_authors.py).
+    assert [p["id"] for p in body["results"]] == ["hostile-author", "plain-slug", "2401.00001"]
+    assert set(body["results"][0]) == set(_new(author_client, "")["results"][0])
+    second = _new(author_client, "author=ada+lovelace&limit=1&offset=1")
+    assert [p["id"] for p in second["results"]] == ["plain-slug"] and second["total"] == 3
+    assert _new(author_client, "")["author"] is None
+
+
+def test_new_papers_refuses_an_unknown_author_and_author_with_technique(author_client: FlaskClient) -> None:
+    for query in ("author=nobody", "author=ada+lovelace&technique=sae", "author="):
+        r = author_client.get(f"/api/new?{query}")
+        assert r.status_code == 400, query
+        assert r.get_json()["error"]["code"] == "bad_parameter"
+
+
+def test_openapi_documents_the_author_filter_of_new_papers(author_client: FlaskClient) -> None:
+    doc = author_client.get("/api/openapi.json").get_json()
+    assert "author" in {p["name"] for p in doc["paths"]["/api/new"]["get"]["parameters"]}
+    assert "author" in doc["components"]["schemas"]["NewPapersPage"]["properties"]
