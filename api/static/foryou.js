@@ -14,6 +14,15 @@
     return base.replace("__ID__", encodeURIComponent(id).replace(/%2F/gi, "/"));
   }
 
+  /* An author's page, as the server links names (api/web_authors.py author_href): the name's key as near as
+     JavaScript folds it (the page redirects a name to its exact key); null for a name with no letter or digit
+     (browsers resolve /authors/.. to the home page). */
+  function authorHref(base, name) {
+    var key = name.normalize("NFC").replace(/\p{Cf}/gu, "").trim().split(/\s+/).join(" ").toLowerCase();
+    if (!/[\p{L}\p{N}]/u.test(key)) { return null; }
+    return base.replace("__KEY__", encodeURIComponent(key));
+  }
+
   /* Where focus was inside `list` before it is rebuilt: the paper of the item holding it (its star button's id,
      whether the focus was on that button or elsewhere in the row, e.g. the title link `j` moves to), the item's
      index, and whether it was the item's link. */
@@ -115,7 +124,15 @@
         var shown = r.authors.length > 5 ? r.authors.slice(0, 4) : r.authors;
         shown.forEach(function (name, i) {
           if (i) { authors.append(", "); }
-          authors.append(el("bdi", null, name));
+          var href = authorHref(section.getAttribute("data-author-base"), String(name));
+          var text = el("bdi", null, name);
+          if (href) {
+            var link = el("a", "author");
+            link.href = href;
+            link.append(text);
+            text = link;
+          }
+          authors.append(text);
         });
         if (shown.length < r.authors.length) { authors.append(" et al."); }
         bits.push(authors);

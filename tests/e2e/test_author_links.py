@@ -35,3 +35,21 @@ def test_a_search_for_an_author_far_down_a_list_shows_them(browser: WebDriver, l
     open_page(browser, f"{live_server}/search?q=olah+monosemanticity&mode=keyword")
     row = browser.find_element(By.CSS_SELECTOR, f'[data-paper-id="{MONO_ID}"] .byline')
     assert "… Christopher Olah et al. (25)" in row.text
+
+
+def test_for_you_links_the_authors_of_recommendations(browser: WebDriver, live_server: str) -> None:
+    open_page(browser, live_server + "/")
+    browser.execute_script("window.localStorage.setItem('paperkg.stars', JSON.stringify("
+                           "[{id: arguments[0], title: 'Towards Monosemanticity'}]))", MONO_ID)
+    open_page(browser, live_server + "/for-you")
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] a.author"))
+    names = browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] a.author")
+    # Each name links its author's page by key, as the server-rendered rows do (api.web_authors.author_href).
+    for link in names:
+        key = " ".join(link.text.split()).lower()
+        assert link.get_attribute("href") == f"{live_server}/authors/{key.replace(' ', '%20')}", link.text
+    name = names[0].text
+    names[0].click()
+    WebDriverWait(browser, 30).until(ec.url_contains("/authors/"))
+    assert browser.find_element(By.CSS_SELECTOR, "h1[data-author-name] bdi").text == name
+    browser.execute_script("window.localStorage.clear()")
