@@ -51,6 +51,18 @@ STATUS_PROBLEMS = {
 PROBLEM_MESSAGE_CHARS = 300
 
 
+# Health answers must never come from a cache: a shared proxy with a default lifetime (Varnish: 120 s)
+# would otherwise show monitoring a stale "ok".
+HEALTH_CACHE_CONTROL = "no-store"
+
+
+@bp.after_request
+def _never_cached(response: Response) -> Response:
+    """/healthz and /readyz, their error answers included, marked not to be stored by any cache."""
+    response.headers["Cache-Control"] = HEALTH_CACHE_CONTROL
+    return response
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
     """The process is up (does not touch the store)."""
@@ -106,6 +118,7 @@ def service_status() -> Response:
         problems += weekly_problems(weekly, require_weekly=require_weekly)
     response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "model": model,
                         "weekly": weekly})
+    response.headers["Cache-Control"] = HEALTH_CACHE_CONTROL
     if problems:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

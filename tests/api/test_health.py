@@ -59,6 +59,17 @@ def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
     close_app(app)
 
 
+def test_health_answers_are_never_stored_by_a_cache(client: FlaskClient, tmp_path: Path) -> None:
+    """QA: no Cache-Control let a shared proxy with a default lifetime serve monitoring a stale "ok"."""
+    for path in ("/healthz", "/readyz", "/api/status"):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    app = create_app(app_config(tmp_path / "typo"))  # the 503s too
+    for path in ("/readyz", "/api/status"):
+        response = app.test_client().get(path)
+        assert response.status_code == 503 and response.headers.get("Cache-Control") == "no-store", path
+    close_app(app)
+
+
 # -- GET /api/status and the model's state ---------------------------------------------------------------
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
