@@ -8,7 +8,7 @@ import logging
 from typing import Any, NamedTuple
 from urllib.parse import unquote_to_bytes
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.store import NoStore, StoreDamaged, StoreError
@@ -189,10 +189,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
-        if not is_json_path(request.path):
-            return _page(exc.code or 500, exc.name, exc.description or "")
         status = exc.code or 500
-        response = error_response(status, _http_message(exc))
+        if is_json_path(request.path):
+            response = error_response(status, _http_message(exc))
+        else:
+            response = make_response(_page(status, exc.name, exc.description or ""))
+        # RFC 9110 asks a 405 to name the methods the resource takes, on a page as on the API.
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         if allow:
             response.headers["Allow"] = allow

@@ -95,3 +95,11 @@ def test_the_no_store_advice_checks_the_data_dir_before_creating_a_store() -> No
                                  + advice.format("`", "`"))
     assert text.page_message == ("There is no graph store here: the operator must check PAPERKG_DATA_DIR "
                                  + advice.format("", "") + ".")
+
+
+def test_a_405_page_names_the_allowed_methods_as_the_api_does(client: FlaskClient) -> None:
+    """QA: the HTML 405 (POST /search) had no Allow header; the API's 405s have one."""
+    page = client.post("/search")
+    assert page.status_code == 405 and page.mimetype == "text/html"
+    assert set(page.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert client.delete("/api/search").headers["Allow"] == page.headers["Allow"]
