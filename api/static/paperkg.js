@@ -8,10 +8,21 @@
   /* Lets the CSS show script-only parts (the graph canvas and its instructions) only when scripts run. */
   document.documentElement.classList.add("js");
 
+  /* Whether the server's API takes `id` as a paper id (api.params.check_ids: 1 to 200 characters, no NUL, no
+     lone surrogate). One id it refuses made every resolve and recommend request a 400, so For you broke until
+     that star was found: stars and shared ids it refuses are dropped here, before any request. */
+  var MAX_ID_CHARS = 200;
+  var LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+  function validId(id) {
+    return typeof id === "string" && id.length >= 1 && id.length <= MAX_ID_CHARS && id.indexOf("\u0000") < 0 &&
+      !LONE_SURROGATE.test(id);
+  }
+
   function readStars() {
     try {
       var raw = JSON.parse(window.localStorage.getItem(STAR_KEY) || "[]");
-      return Array.isArray(raw) ? raw.filter(function (s) { return s && typeof s.id === "string"; }) : [];
+      return Array.isArray(raw) ? raw.filter(function (s) { return s && validId(s.id); }) : [];
     } catch (e) {
       return [];
     }
@@ -80,17 +91,22 @@
   /* Ask this server (its POST /api/resolve, at `url`) for the current ids of `ids`: the answer's results,
      or null when there is no answer (an old server, offline). */
   function resolveIds(url, ids) {
-    if (!url || !ids.length || !window.fetch) { return Promise.resolve(null); }
+    /* An id the API refuses names no paper: answered so here, the others asked for. */
+    var refused = ids.filter(function (id) { return !validId(id); })
+      .map(function (id) { return { id: String(id), current: null, title: null }; });
+    var asked = ids.filter(validId).slice(0, 200);
+    if (!url || !window.fetch) { return Promise.resolve(null); }
+    if (!asked.length) { return Promise.resolve(refused.length ? refused : null); }
     return fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ ids: ids.slice(0, 200) })
+      body: JSON.stringify({ ids: asked })
     })
       .then(function (resp) {
         var type = (resp.headers.get("Content-Type") || "").toLowerCase();
         return resp.ok && type.indexOf("application/json") === 0 ? resp.json() : null;
       })
-      .then(function (body) { return body && Array.isArray(body.results) ? body.results : null; })
+      .then(function (body) { return body && Array.isArray(body.results) ? body.results.concat(refused) : null; })
       .catch(function () { return null; });
   }
 
