@@ -44,6 +44,7 @@ from kg.entities import EvaluationUse, ListRow, Paper, PaperBundle, PaperDetail,
 from kg.schema import EDGE_SOURCE_LIST, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
+from kg.withdrawn import is_withdrawn
 
 if TYPE_CHECKING:
     from ingest.embed import TextEmbedder
@@ -513,12 +514,18 @@ def _ingest_chunk(
     summary.rekeyed.update(rekey)
     stored_of = {item[1].id: item[0] for item in merged}
     bundle_of = {bundle.paper.id: bundle for bundle in bundles}
+    previous_id = {new_id: old_id for old_id, new_id in rekey.items()}
     for paper_id, status in statuses.items():
         stored, bundle = stored_of.get(paper_id), bundle_of.get(paper_id)
         if status == "updated" and paper_id not in rekey.values() and _lines_moved_only(stored, bundle):
             status = "unchanged"  # written for its new line numbers, nothing else changed
             summary.moved += 1
         summary.statuses[paper_id] = status
+        withdrawn = bundle is not None and is_withdrawn(bundle.paper.abstract)
+        if withdrawn and lines.get(paper_id) and bundle is not None:
+            # Every run the list names it, unchanged or not: its curator decides whether the row goes.
+            summary.listed_withdrawn.append({"paper_id": paper_id, "title": bundle.paper.title,
+                                             "lines": lines[paper_id]})
         if status == "unchanged":
             summary.unchanged += 1
             continue
@@ -526,6 +533,12 @@ def _ingest_chunk(
                                  "lines": lines.get(paper_id, [])}
         if stored is not None and bundle is not None and stored.paper.title != bundle.paper.title:
             entry["previous_title"] = stored.paper.title
+        if paper_id in previous_id:
+            entry["previous_id"] = previous_id[paper_id]
+        # Stored before vs written: a new paper arXiv already lists as withdrawn is said so too.
+        was_withdrawn = stored is not None and is_withdrawn(stored.paper.abstract)
+        if withdrawn != was_withdrawn and bundle is not None:
+            entry["withdrawn_change"] = "withdrawn" if withdrawn else "reinstated"
         if status == "new":
             summary.new += 1
             summary.new_papers.append(entry)

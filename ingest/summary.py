@@ -55,9 +55,14 @@ class IngestSummary:
     # possible_duplicates entries): kept apart, since two arXiv ids are two papers, but worth a look.
     possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
     # The papers this run wrote new or updated, in the order written: {paper_id, title, lines} (the list
-    # lines of its rows in this run, [] for other sources), with previous_title when the title changed.
+    # lines of its rows in this run, [] for other sources), with previous_title when the title changed,
+    # previous_id when the paper moved to another id (a slug to its arXiv id), and withdrawn_change
+    # ("withdrawn" or "reinstated") when this run changed whether it is withdrawn (kg.withdrawn).
     new_papers: list[dict[str, Any]] = field(default_factory=list)
     updated_papers: list[dict[str, Any]] = field(default_factory=list)
+    # The withdrawn papers the list's rows of this run still name, new, updated or unchanged alike:
+    # {paper_id, title, lines}, a warning each run until the list drops them.
+    listed_withdrawn: list[dict[str, Any]] = field(default_factory=list)
     # Lines of the list this run could not read, when --prune did not run: it holds back while there
     # are any (prune_refused says so, also when it refused for another reason).
     prune_held_back: list[int] = field(default_factory=list)
@@ -105,7 +110,7 @@ class IngestSummary:
             "merged_by": self.merged_by, "merged_details": self.merged_details,
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
             "rekeyed": self.rekeyed, "new_papers": self.new_papers, "updated_papers": self.updated_papers,
-            "possible_duplicates": self.possible_duplicates,
+            "possible_duplicates": self.possible_duplicates, "listed_withdrawn": self.listed_withdrawn,
         }
         if self.whole_list:
             # The counts of counts() are replaced by the rows and papers themselves.
@@ -126,9 +131,10 @@ class IngestSummary:
         lines += self._merged_lines()
         for what, papers in (("new", self.new_papers), ("updated", self.updated_papers)):
             if papers:
-                lines += head_and_items(f"{what}:", [_written_paper_text(p) for p in papers],
+                lines += head_and_items(f"{what}:", [written_paper_text(p) for p in papers],
                                          shown=_WRITTEN_SHOWN)
         lines += possible_duplicate_lines(self.possible_duplicates)
+        lines += listed_withdrawn_lines(self.listed_withdrawn)
         for item in self.rejected_details:
             lines.append(f"  rejected: {item.get('title') or item.get('source_id')}: {item['reason']}")
         if self.unknown_labels:
@@ -255,13 +261,42 @@ _KEY_NAMES = {"arxiv_id": "arXiv id", "doi": "DOI", "title": "title", "id": "id"
 MERGES_LISTED = 1000
 
 
-def _written_paper_text(paper: dict[str, Any]) -> str:
-    """A new or updated paper as the text summary names it: title [id], its list lines, its old title."""
+# How the text summary says a written paper's withdrawn_change.
+_WITHDRAWN_SAID = {"withdrawn": "withdrawn", "reinstated": "no longer withdrawn"}
+
+
+def written_paper_text(paper: Mapping[str, Any]) -> str:
+    """A new or updated paper as the text summary names it: title [id], its list lines, then a note of
+    each kind it has: its old id, its old title, a withdrawal or reinstatement."""
     lines = paper.get("lines") or []
     where = f", {'line' if len(lines) == 1 else 'lines'} {', '.join(str(n) for n in lines)}" if lines else ""
-    before = paper.get("previous_title")
-    was = f" (was '{terminal_safe(before)}')" if before else ""
-    return f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]{where}{was}"
+    notes = ""
+    if paper.get("previous_id"):
+        notes += f" (was id {terminal_safe(paper['previous_id'])})"
+    if paper.get("previous_title"):
+        notes += f" (was '{terminal_safe(paper['previous_title'])}')"
+    change = paper.get("withdrawn_change")
+    if change:
+        notes += f" ({_WITHDRAWN_SAID.get(change, terminal_safe(change))})"
+    return f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]{where}{notes}"
+
+
+def written_paper_noted(paper: Mapping[str, Any]) -> bool:
+    """Whether a written paper's entry has a note a short summary names it for: another id before, or a
+    withdrawal or reinstatement."""
+    return bool(paper.get("previous_id") or paper.get("withdrawn_change"))
+
+
+def listed_withdrawn_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The text summary's warning for each withdrawn paper the list still names, as the list run's other
+    warnings name their lines (none: no lines)."""
+    out = []
+    for entry in entries:
+        lines = entry.get("lines") or []
+        where = f"{'line' if len(lines) == 1 else 'lines'} {', '.join(str(n) for n in lines)}"
+        out.append(f"  withdrawn on arXiv but still in the list, {where}: {terminal_safe(entry['title'])} "
+                   f"[{terminal_safe(entry['paper_id'])}]")
+    return out
 
 
 def head_and_items(head: str, items: Sequence[str], shown: int | None = None) -> list[str]:

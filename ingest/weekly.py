@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
-from ingest.summary import possible_duplicate_text
+from ingest.summary import possible_duplicate_text, written_paper_noted, written_paper_text
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
@@ -86,6 +86,8 @@ CLOCK_TOLERANCE = timedelta(hours=1)
 # (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
 RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
+# The updated papers with a note (another id, withdrawn, reinstated) the one-line text names.
+_NOTED_SHOWN = 10
 # arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely a flaky
 # empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays, unless the
 # last-updated walk found a new version to load and no paper submitted in the window (_check_empty_window).
@@ -168,6 +170,10 @@ class WeeklySummary:
     # re-post under a new id, most likely), loaded as papers of their own with a warning. In the JSON only,
     # as `rejudged`.
     possible_duplicates: list[dict[str, Any]] = field(default_factory=list)
+    # The papers the load updated, as `ingest --json` lists them (IngestSummary.updated_papers: paper_id,
+    # title, lines, with previous_title, previous_id and withdrawn_change when they apply). In the JSON
+    # only, as `rejudged`; the text names those moved to another id, withdrawn or no longer withdrawn.
+    updated_papers: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -184,7 +190,8 @@ class WeeklySummary:
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
                 "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
-                "possible_duplicates": self.possible_duplicates, "rejections": self.rejections}
+                "possible_duplicates": self.possible_duplicates, "updated_papers": self.updated_papers,
+                "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -213,6 +220,12 @@ class WeeklySummary:
             text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
         text += (f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged "
                  f"(run {self.run_id})")
+        noted = [p for p in self.updated_papers if written_paper_noted(p)]
+        if noted:  # one line, as the possible duplicates: moved to another id, withdrawn, reinstated
+            shown = "; ".join(written_paper_text(p) for p in noted[:_NOTED_SHOWN])
+            more = (f"; and {len(noted) - _NOTED_SHOWN} more (--json lists them)"
+                    if len(noted) > _NOTED_SHOWN else "")
+            text += f"; updated: {shown}{more}"
         if self.possible_duplicates:  # one line: the scheduler logs this text as one record
             n = len(self.possible_duplicates)
             text += (f"; {n} possible {'duplicate' if n == 1 else 'duplicates'} (stored apart, check "
@@ -771,6 +784,7 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         summary.load_run = loaded.run_id
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
+        summary.updated_papers = loaded.updated_papers
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
 
@@ -797,6 +811,7 @@ def _check_empty_window(store: GraphStore, summary: WeeklySummary, start: dateti
         summary.load_run = loaded.run_id
         summary.known = len(versions.stored)
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
+        summary.updated_papers = loaded.updated_papers
     # A flaky empty answer (totalResults 0) is far likelier than a window without one MI paper: the
     # window's new papers would be lost with the watermark moved past them.
     missed = (f"; the last-updated walk saw {len(versions.submitted)} paper(s) submitted in it, e.g. "
