@@ -7,7 +7,8 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -163,6 +164,83 @@ def _quiet_model_loading() -> None:
         library.setLevel(logging.WARNING)
 
 
+# A long encode (an `explain=embedding` page: up to kg.search.MAX_EMBED_SENTENCES sentences) runs in
+# turns of this many texts, so a query waits for one turn, not for the whole encode: measured with a
+# 240-sentence encode running, a query took ~0.4 s with 8, ~0.8 s with 16, ~3 s with 64, ~7 s in one
+# go (2 busy cores), and the 240 took as long in turns of 8 as in one go.
+TURN_TEXTS = 8
+# How many short encodes may go ahead of one waiting turn of a long encode: queries first, but a
+# worker flooded with queries still moves every long encode on.
+SHORT_ENCODES_AHEAD = 8
+
+
+class _Waiter:
+    __slots__ = ("granted", "overtaken", "short")
+
+    def __init__(self, short: bool) -> None:
+        self.short = short
+        self.granted = False
+        self.overtaken = 0
+
+
+class ModelTurns:
+    """One encode at a time inside a model, short encodes (a query) served before a long encode's next
+    turn, then first come first served.
+
+    Not a threading.Lock: it is not fair, and a long encode that releases it between turns and takes it
+    again at once usually gets it back before a waiting query wakes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = False
+        self._waiting: list[_Waiter] = []
+
+    @contextmanager
+    def turn(self, short: bool) -> Iterator[None]:
+        """Hold the model for one turn (`short`: an encode done in one turn, e.g. a query)."""
+        me = _Waiter(short)
+        with self._cond:
+            self._waiting.append(me)
+            self._grant()
+            try:
+                while not me.granted:
+                    self._cond.wait()
+            except BaseException:  # interrupted while waiting: never leave the model held or queued
+                if me.granted:
+                    self._busy = False
+                else:
+                    self._waiting.remove(me)
+                self._grant()
+                raise
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._grant()
+
+    def waiting(self) -> int:
+        """How many encodes are waiting for the model."""
+        with self._cond:
+            return len(self._waiting)
+
+    def _grant(self) -> None:
+        """Give the free model to the next waiter (self._cond held)."""
+        if self._busy or not self._waiting:
+            return
+        pick = 0
+        first_short = next((i for i, w in enumerate(self._waiting) if w.short), None)
+        if first_short is not None and all(w.overtaken < SHORT_ENCODES_AHEAD
+                                           for w in self._waiting[:first_short]):
+            pick = first_short
+            for passed in self._waiting[:first_short]:
+                passed.overtaken += 1
+        chosen = self._waiting.pop(pick)
+        chosen.granted = True
+        self._busy = True
+        self._cond.notify_all()
+
+
 class Embedder:
     """A sentence-transformers model on CPU producing float32, L2-normalised 384-d vectors."""
 
@@ -203,23 +281,39 @@ class Embedder:
         # check about a "cached embedding", in a search's query check, or as a 500 from the API.
         if self.dim != EMBEDDING_DIM:
             raise ModelUnusable(wrong_dimension(path, name, self.dim))
-        self._lock = threading.Lock()
+        # Shared by with_threads twins: one model, one encode inside it at a time.
+        self._lock = ModelTurns()
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Encode texts to a float32 (n, dim) matrix of unit rows (batched)."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # One encode at a time per model: torch modules are not re-entrant across threads.
-        with self._lock:
-            # The setting belongs to the calling thread: a model loaded in a background thread
-            # (api.wsgi) would otherwise run a gunicorn worker's requests on every core.
-            if self.threads is not None and self._torch.get_num_threads() != self.threads:
-                self._torch.set_num_threads(self.threads)
-            vectors = self._model.encode(
-                texts, batch_size=batch_size, show_progress_bar=progress,
-                normalize_embeddings=True, convert_to_numpy=True,
-            )
+        turn = max(1, min(int(batch_size), TURN_TEXTS))
+        if progress or len(texts) <= turn:
+            # One turn: a query, or the CLI's ingest (one progress bar over all texts; no queries there).
+            with self._lock.turn(short=len(texts) <= turn):
+                return self._encode_now(texts, batch_size, progress)
+        # Longest first, as sentence-transformers orders one big encode, so each turn's batch pads
+        # little; the rows are put back in input order below.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), turn):
+            rows = order[start:start + turn]
+            with self._lock.turn(short=False):
+                out[rows] = self._encode_now([texts[i] for i in rows], turn, False)
+        return out
+
+    def _encode_now(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        """Run the model on texts (the caller holds a turn: torch modules are not re-entrant)."""
+        # The setting belongs to the calling thread: a model loaded in a background thread
+        # (api.wsgi) would otherwise run a gunicorn worker's requests on every core.
+        if self.threads is not None and self._torch.get_num_threads() != self.threads:
+            self._torch.set_num_threads(self.threads)
+        vectors = self._model.encode(
+            texts, batch_size=batch_size, show_progress_bar=progress,
+            normalize_embeddings=True, convert_to_numpy=True,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
