@@ -4,14 +4,18 @@
 owns the HTTP session; `arxiv`'s own lxml Atom parser turns pages into `arxiv.Result`s. The fetch
 loop is ours, because `Client.results` (4.0.2) sets no timeout, retries every non-200 at once
 without backoff, does not retry read timeouts and returns nothing on an empty or malformed first
-page. Here: a timeout on every request, at least `delay` seconds between requests, exponential
+page. Here: a timeout on every request (one deadline for the whole request, body included: requests'
+own timeout bounds each socket read only), a body size cap (MAX_BODY_BYTES), redirects followed on the
+same host only, at least `delay` seconds between requests, exponential
 backoff on 5xx / 429 / timeouts / malformed XML / a suspicious empty page (a 5xx or 429 carrying
 Retry-After waits at least what it asks, up to RETRY_AFTER_MAX), API error feeds turned
 into a clear ArxivError. A suspicious empty page is one without entries before the end of the results:
 its own totalResults, or the totalResults an earlier page of the same search gave, is past its start
 (arXiv's known flaky empty page mid-pagination: a later page saying totalResults 0 does not end a search
-its first page said was longer). A first page whose totalResults is 0 is a real answer, that nothing
-matched: accepted at once, as `arxiv` accepts it.
+its first page said was longer), unless the page before was short or its own totalResults (not 0) ends
+where the walk is (_ends_here). A first page whose totalResults is 0 is a real answer, that nothing
+matched: accepted at once, as `arxiv` accepts it. Invalid UTF-8 bytes in a page are read as U+FFFD, with
+a warning, not a malformed page (_valid_utf8).
 Errors and warnings name the request (query part, page, start), not its URL: a weekly query URL is over
 a thousand characters; the URL is logged at DEBUG level.
 
@@ -38,10 +42,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import arxiv
 import requests
+import urllib3
 from arxiv import _feed
 from lxml import etree
 
@@ -65,6 +70,15 @@ _USER_AGENT = "paperkg (+https://github.com/; arxiv.py " + getattr(arxiv, "__ver
 # or an HTTP-date a wrong clock puts far ahead) would stall it, and every ingest waiting for the lock,
 # that long. With the default 4 retries a request waits at most 20 minutes, then fails with arXiv's error.
 RETRY_AFTER_MAX = 300.0
+# The largest answer body read (bytes, after gzip): a page of 2,000 entries (arXiv's largest) is a few
+# MB. A larger body is refused, not retried: it would be read again in full on every retry.
+MAX_BODY_BYTES = 20 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+_REDIRECTS = 5  # same-host redirects followed (http -> https, a moved path); another host's are refused
+# The most results one query's window is walked for: arXiv's user manual caps one query at 30,000
+# results. A window past it cannot be fetched whole, and a totalResults past it is more likely a wrong
+# answer; either way the run fails (watermark kept) instead of silently losing the rest (see search).
+MAX_SEARCH_RESULTS = 30_000
 
 
 class ArxivError(RuntimeError):
@@ -198,6 +212,41 @@ def _drop_bad_dates(root: Any, where: str) -> list[str]:
     return dropped
 
 
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _valid_utf8(content: bytes, where: str) -> bytes:
+    """A UTF-8 page with its invalid bytes replaced by U+FFFD, with a warning naming the page: the XML
+    parser refuses the whole page over one bad byte, and the retries get the same bytes, so one entry
+    failed every weekly run for good. A page declaring another encoding is left to the parser."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        declared = _XML_ENCODING.match(content[:200])
+        encoding = declared.group(1).lower().replace(b"_", b"-") if declared else b"utf-8"
+        if content.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding not in (b"utf-8", b"utf8"):
+            return content  # UTF-16 (a byte-order mark) or a declared encoding: the parser's to read
+        text = content.decode("utf-8", "replace")
+        log.warning("arXiv answer (%s) is not valid UTF-8 (first bad byte at offset %d): %d invalid "
+                    "sequence(s) read as U+FFFD", where, exc.start, text.count("\ufffd") -
+                    content.decode("utf-8", "ignore").count("\ufffd"))
+        return text.encode("utf-8")
+    return content
+
+
+def _ends_here(said: int, start: int, after_short: bool) -> bool:
+    """Whether an empty page at `start` is the end of the results though a totalResults says more.
+
+    arXiv's known flaky page mid-pagination is empty after full pages, and may say totalResults 0: that
+    is retried (fetch_page). But a totalResults can overstate (260 for 250 entries) or shrink between
+    pages (257, then 250), and retrying the empty page at the real end then failed every run. The end
+    is accepted when the page before was short (entries, fewer than asked: the set visibly ran out, and
+    this empty page agrees), or when this page's own totalResults, not 0, says the set ends at or before
+    `start`.
+    """
+    return after_short or 0 < said <= start
+
+
 def record_from_result(result: arxiv.Result) -> Record:
     """An `arxiv.Result` as a Record (source "arxiv", id without version; a comment saying the paper is
     withdrawn opens the abstract, see kg.withdrawn)."""
@@ -260,8 +309,11 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     out += [f"arXiv id not found, {_where(m['lines'])}: {m['arxiv_id']} ('{m['title']}')" for m in missing]
     out += [f"arXiv id skipped (unusable arXiv date), {_where(m['lines'])}: {m['arxiv_id']} ('{m['title']}')"
             for m in unusable]
+    # What the run does with the row (ingest.list_match.resolve_stored_ids): it goes by its title, so it
+    # stays on the id's paper when that paper was listed under the title before (arXiv renamed it).
     out += [f"title mismatch, {_where(m['lines'])}: the list says '{m['title']}', arXiv {m['arxiv_id']} is "
-            f"'{m['arxiv_title']}' (kept without that arXiv id)" for m in mismatched]
+            f"'{m['arxiv_title']}' (matched by the list's title, not that link: it stays on {m['arxiv_id']} "
+            "if listed under that title before, else is stored without that arXiv id)" for m in mismatched]
     return out
 
 
@@ -325,16 +377,21 @@ class ArxivSource:
         return self.client._format_url(search, start, size)
 
     def _get(self, url: str) -> bytes:
+        """The body of arXiv's 200 answer to `url`, the whole request (redirects and body included)
+        within `timeout` seconds."""
         self._wait_turn()
         try:
-            response = self.session.get(url, timeout=self.timeout, headers={"user-agent": _USER_AGENT})
-        except requests.Timeout as exc:
+            response, content = self._request(url, time.monotonic() + self.timeout)
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise _Retryable(f"timed out after {self.timeout:g} s") from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
-            # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass).
+                requests.exceptions.ContentDecodingError, urllib3.exceptions.ProtocolError,
+                urllib3.exceptions.DecodeError) as exc:
+            # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass); the
+            # urllib3 errors are the same failures met reading the body ourselves (_read_body).
             raise _Retryable(f"connection failed: {_without_url(str(exc), url)}") from exc
-        except requests.RequestException as exc:  # a bad URL and the like: retrying cannot help
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # A bad URL and the like: retrying cannot help.
             raise ArxivError(f"arXiv request to {endpoint(self.url)} failed: {_without_url(str(exc), url)}"
                              ) from exc
         finally:
@@ -343,7 +400,7 @@ class ArxivSource:
         status = response.status_code
         if status in (200, 400):
             # arXiv reports a bad query as HTTP 400 with an error feed: surface its message.
-            self._raise_api_error(response.content, status)
+            self._raise_api_error(content, status)
         sent = http_date(response.headers.get("Date"))  # arXiv's clock (server_time, Retry-After dates)
         if status == 200 and sent is not None and (self.server_time is None or sent > self.server_time):
             self.server_time = sent
@@ -352,7 +409,56 @@ class ArxivSource:
         if status != 200:
             # Named: a 404 is as a rule a wrong PAPERKG_ARXIV_URL, and says which server answered it.
             raise ArxivError(f"arXiv API at {endpoint(self.url)} answered HTTP {status}")
-        return response.content
+        return content
+
+    def _request(self, url: str, deadline: float) -> tuple[requests.Response, bytes]:
+        """The answer to a GET of `url` and its body, read by `deadline` (time.monotonic()). Redirects
+        are followed on arXiv's host only: requests would follow one to any host, silently sending the
+        run's queries there and storing what it answers."""
+        host = urlsplit(url).hostname
+        for _ in range(_REDIRECTS + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Retryable(f"timed out after {self.timeout:g} s")
+            # stream=True: `timeout` bounds each socket read, not the request, so the body is read here
+            # against the deadline (a server sending a few bytes a second held a run for good).
+            response = self.session.get(url, timeout=min(self.timeout, remaining), stream=True,
+                                        allow_redirects=False, headers={"user-agent": _USER_AGENT})
+            try:
+                if not response.is_redirect:
+                    return response, self._read_body(response, deadline)
+                target = urljoin(url, response.headers["location"])
+            finally:
+                response.close()  # a body left half-read must not go back to the connection pool
+            if urlsplit(target).hostname != host:
+                raise ArxivError(f"arXiv API at {endpoint(self.url)} redirected to another host "
+                                 f"({endpoint(target)}): not followed (if arXiv moved, set PAPERKG_ARXIV_URL "
+                                 "to its new address)")
+            log.debug("arXiv request redirected to %s", target)
+            url = target
+        raise ArxivError(f"arXiv API at {endpoint(self.url)} redirected more than {_REDIRECTS} times")
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        """An answer's body (gzip decoded), read by `deadline`; ArxivError past MAX_BODY_BYTES."""
+        too_big = (f"arXiv answer over {MAX_BODY_BYTES:,} bytes (a page of arXiv's is a few MB): "
+                   "refused, not retried")
+        length = response.headers.get("Content-Length", "").strip()
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            raise ArxivError(too_big)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise _Retryable(f"timed out after {self.timeout:g} s")
+            # read1: what one socket read brings, so a trickle reaches the deadline check above (read(n)
+            # would wait for all n bytes).
+            chunk = response.raw.read1(_READ_CHUNK, decode_content=True)
+            if not chunk:
+                return b"".join(parts)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ArxivError(too_big)
+            parts.append(chunk)
 
     @staticmethod
     def _raise_api_error(content: bytes, status: int) -> None:
@@ -375,6 +481,7 @@ class ArxivSource:
     def _validate(content: bytes, where: str = "arXiv request") -> Page:
         # arxiv's parser runs lxml with recover=True, so a truncated page would pass as a short
         # one: check well-formedness strictly first.
+        content = _valid_utf8(content, where)
         try:
             root = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True))
         except etree.XMLSyntaxError as exc:
@@ -395,12 +502,15 @@ class ArxivSource:
         return Page(feed.header, feed.results, feed.malformed, feed.error, dropped=dropped)
 
     def fetch_page(self, search: arxiv.Search, start: int, size: int, *, label: str | None = None,
-                   expected: int = 0) -> Page:
+                   expected: int = 0, after_short: bool = False) -> Page:
         """One validated page, retried with exponential backoff; ArxivError when retries run out.
 
         A page without entries is retried when results should be there: its totalResults, or `expected`
         (the totalResults earlier pages of the same search gave), is past `start`. A first page saying
-        totalResults 0 is arXiv's answer that nothing matched, not retried.
+        totalResults 0 is arXiv's answer that nothing matched, not retried. An empty page is the end, with
+        a warning, though a total says more: after a short page (`after_short`: the previous page of the
+        search had entries, fewer than asked), or when its own totalResults (not 0) says the results end at
+        or before `start` (see _ends_here).
 
         A retried 5xx or 429 answer carrying Retry-After waits the longer of the backoff and what it asks
         (at most RETRY_AFTER_MAX seconds); the warning then ends "(Retry-After)".
@@ -419,6 +529,11 @@ class ArxivSource:
                 total = max(feed.header.total_results, expected)
                 if not feed.results and not feed.dropped and total > start:
                     said = feed.header.total_results
+                    if _ends_here(said, start, after_short):
+                        log.warning("arXiv results end at %d although totalResults said %d (%s): taken as "
+                                    "the end (%s)", start, total, where, "the page before was short"
+                                    if after_short else f"this page says totalResults={said}")
+                        return feed
                     raise _Retryable(f"empty page although totalResults={total}" if said == total else
                                      f"empty page saying totalResults={said} although earlier pages "
                                      f"said {total}")
@@ -445,6 +560,14 @@ class ArxivSource:
             batch = wanted[start:start + self.page_size]
             search = arxiv.Search(id_list=batch, max_results=len(batch))
             feed = self.fetch_page(search, 0, len(batch))
+            if not feed.results and not feed.dropped:
+                # arXiv sometimes answers a valid request with totalResults 0 (as the weekly ingest sees
+                # for query parts): a whole batch missing is likelier that than every id wrong, so it is
+                # asked once more after the backoff before its ids are reported not found.
+                log.info("arXiv found none of %d ids from %s: asking once more in %.2f s", len(batch),
+                         batch[0], self.backoff)
+                time.sleep(self.backoff)
+                feed = self.fetch_page(search, 0, len(batch))
             for result in feed.results:
                 record = record_from_result(result)
                 if record.arxiv_id in batch:
@@ -470,22 +593,42 @@ class ArxivSource:
 
     def search(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
                label: str | None = None) -> Iterator[Record]:
-        """Papers matching `query` submitted in [start_date, end_date], newest first, all pages."""
+        """Papers matching `query` submitted in [start_date, end_date], newest first, all pages.
+
+        ArxivError, not a silently shortened window, when the answer cannot be walked to its end: a
+        totalResults past MAX_SEARCH_RESULTS, a page whose entries were all on earlier pages (a server
+        repeating itself while its totalResults runs on), or more than twice the pages the total needs
+        (pages of a few entries). The walk holds the store lock at arXiv's rate (3 s a page), so an
+        unbounded one held it for hours; failing keeps the weekly watermark, so the window is asked again.
+        """
         full = f"({query}) AND submittedDate:[{_stamp(start_date)} TO {_stamp(end_date)}]"
         search = arxiv.Search(query=full, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate,
                               sort_order=arxiv.SortOrder.Descending)
         seen: set[tuple[str, int | None]] = set()
         window_start = _stamp(start_date)
-        start, total = 0, None
+        start, total, short, pages = 0, None, False, 0
+        name = describe(search, label)
         while total is None or start < total:
             # Later pages are held to the first page's total: a flaky empty page there may say 0.
-            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0)
+            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0,
+                                   after_short=short)
             total = max(feed.header.total_results, total or 0)
+            where = f"{name}, page {start // max(self.page_size, 1) + 1} (start={start})"
+            if total > MAX_SEARCH_RESULTS:
+                raise ArxivError(f"arXiv answered totalResults={total} ({where}), more than the "
+                                 f"{MAX_SEARCH_RESULTS:,} results one query can be walked for: not walked, "
+                                 "as it could not be fetched whole (ask for a shorter window)")
             if not feed.results and not feed.dropped:
                 break
+            pages += 1
+            if pages > 2 * -(-total // max(self.page_size, 1)) + 2:
+                raise ArxivError(f"arXiv's pages did not reach totalResults={total} in {pages} pages "
+                                 f"({where}): stopped, the window not taken as complete")
+            fresh = 0
             for result in feed.results:
                 record = record_from_result(result)
                 key = (record.arxiv_id or record.source_id, record.version)
+                fresh += key not in seen
                 # arXiv sometimes ignores the sort order, so an out-of-window entry does not mean
                 # the rest are out too: skip it and keep paging to totalResults.
                 if key in seen or (result.published and _stamp(result.published) < window_start):
@@ -493,6 +636,10 @@ class ArxivSource:
                     continue
                 seen.add(key)
                 yield record
+            if feed.results and not fresh:
+                raise ArxivError(f"arXiv answered only entries of earlier pages ({where}) although "
+                                 f"totalResults={total}: stopped, the window not taken as complete")
+            short = len(feed.results) + len(feed.dropped) < self.page_size
             start += len(feed.results) + len(feed.dropped)
 
     def updated_since(self, query: str, since: date | datetime, *, max_pages: int = MAX_UPDATE_PAGES,
@@ -507,17 +654,19 @@ class ArxivSource:
         search = arxiv.Search(query=query, max_results=None, sort_by=arxiv.SortCriterion.LastUpdatedDate,
                               sort_order=arxiv.SortOrder.Descending)
         low = (since.date() if isinstance(since, datetime) else since).isoformat()
-        start, total = 0, None
+        start, total, short = 0, None, False
         for _ in range(max_pages):
             if total is not None and start >= total:
                 return
-            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0)
+            feed = self.fetch_page(search, start, self.page_size, label=label, expected=total or 0,
+                                   after_short=short)
             total = max(feed.header.total_results, total or 0)
             records = [record_from_result(r) for r in feed.results]
             recent = [r for r in records if (r.updated or r.published or "")[:10] >= low]
             yield from recent
             if not recent and (records or not feed.dropped):  # a page all dropped says nothing of age
                 return
+            short = len(records) + len(feed.dropped) < self.page_size
             start += len(records) + len(feed.dropped)
         log.warning("stopped walking updates of %s after %d pages",
                     label or describe(arxiv.Search(query=query)), max_pages)
@@ -532,6 +681,8 @@ class ArxivSource:
         parser merged them by the shared id) are split off into list records of their own, returned
         with the arXiv records. Either way they are looked up by title like papers without an arXiv
         link. A record matched by title gets the arXiv id set on it (so it merges with the arXiv record).
+        One that is not keeps its rows' links: the run keeps it on the stored paper of the link's id when
+        that paper was listed under its title before (arXiv renamed it; ingest.list_match).
 
         The report: `by_id` (ids confirmed), `by_title` and `no_match` (title look-ups),
         `ids_not_found`, `unusable_date` (ids arXiv answered with an entry dropped for an unusable date)

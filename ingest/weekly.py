@@ -174,6 +174,11 @@ class WeeklySummary:
     # title, lines, with previous_title, previous_id and withdrawn_change when they apply). In the JSON
     # only, as `rejudged`; the text names those moved to another id, withdrawn or no longer withdrawn.
     updated_papers: list[dict[str, Any]] = field(default_factory=list)
+    # Papers the load refused (arxiv_id, title, reason: no title, a text over its limit, not valid
+    # Unicode, ...): kept or known, not stored, so new + updated + unchanged + refused add up to what was
+    # loaded. Recorded as rejections (`ingest rejected` lists them, and a new version is judged again).
+    # In the JSON only, as `rejudged`.
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -191,7 +196,7 @@ class WeeklySummary:
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
                 "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
                 "possible_duplicates": self.possible_duplicates, "updated_papers": self.updated_papers,
-                "rejections": self.rejections}
+                "refused": self.refused, "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -218,8 +223,13 @@ class WeeklySummary:
             entries = "entry" if len(self.skipped) == 1 else "entries"
             ids = ", ".join(self.skipped)
             text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
-        text += (f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged "
-                 f"(run {self.run_id})")
+        text += f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
+        if self.refused:  # named, or they vanished from a run reporting success (QA)
+            shown = "; ".join(f"{e['arxiv_id']}: {e['reason']}" for e in self.refused[:_NOTED_SHOWN])
+            more = (f"; and {len(self.refused) - _NOTED_SHOWN} more (--json lists them)"
+                    if len(self.refused) > _NOTED_SHOWN else "")
+            text += f", {len(self.refused)} refused, not stored ({shown}{more})"
+        text += f" (run {self.run_id})"
         noted = [p for p in self.updated_papers if written_paper_noted(p)]
         if noted:  # one line, as the possible duplicates: moved to another id, withdrawn, reinstated
             shown = "; ".join(written_paper_text(p) for p in noted[:_NOTED_SHOWN])
@@ -787,6 +797,34 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         summary.updated_papers = loaded.updated_papers
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
+        _record_refused(store, summary, loaded.rejected_details, to_load, held)
+
+
+def _record_refused(store: GraphStore, summary: WeeklySummary, details: Sequence[dict[str, Any]],
+                    loaded: Sequence[Record], held: Any) -> None:
+    """The records the load refused (run_ingest's rejected_details: record.check(), no title, an id
+    clash), named in the summary and recorded as rejections: the watermark moves past them, so unrecorded
+    they were lost for good; recorded, `ingest rejected` lists them and the last-updated walk judges a
+    new version of one again."""
+    from ingest.normalize import strip_arxiv_version
+    from ingest.summary import shortened
+
+    by_source = {shortened(r.source_id): r for r in loaded}
+    refused: list[Rejection] = []
+    for detail in details:
+        source_id = str(detail.get("source_id") or "")
+        record = by_source.get(source_id)
+        arxiv_id = (record.arxiv_id if record is not None else None) or strip_arxiv_version(source_id) or "?"
+        title = str(detail.get("title") or "")
+        reason = str(detail.get("reason") or "refused")
+        summary.refused.append({"arxiv_id": arxiv_id, "title": title, "reason": reason})
+        refused.append(Rejection(arxiv_id=shortened(arxiv_id) or "?", title=title,
+                                 reason=f"refused by the load: {reason}", score=0.0, run_id=summary.run_id))
+        log.warning("weekly ingest %s: arXiv %s refused by the load, not stored: %s", summary.run_id,
+                    arxiv_id, reason)
+    if refused:
+        held.check()
+        store.record_rejections(refused)
 
 
 def _check_empty_window(store: GraphStore, summary: WeeklySummary, start: datetime, end: datetime,
@@ -812,6 +850,7 @@ def _check_empty_window(store: GraphStore, summary: WeeklySummary, start: dateti
         summary.known = len(versions.stored)
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.updated_papers = loaded.updated_papers
+        _record_refused(store, summary, loaded.rejected_details, versions.stored, held)
     # A flaky empty answer (totalResults 0) is far likelier than a window without one MI paper: the
     # window's new papers would be lost with the watermark moved past them.
     missed = (f"; the last-updated walk saw {len(versions.submitted)} paper(s) submitted in it, e.g. "
