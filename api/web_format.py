@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -43,6 +44,18 @@ def isolate(text: str | None) -> str:
     """Text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE, for places that hold text only
     (<title>), where a <bdi> cannot keep a right-to-left override from reversing what follows."""
     return f"\u2068{text or ''}\u2069"
+
+
+_ISOLATED = re.compile("\u2068([^\u2068\u2069]*)\u2069")
+
+
+def isolates_as_bdi(text: str | None) -> Markup:
+    """Page text (a message: a str, or Markup holding links) with each isolate's FSI...PDI pair as a <bdi>
+    element, escaped: in the body the element keeps a right-to-left override from reversing what follows,
+    and no invisible character is left for copied text or a text browser to show. Messages are built once
+    with isolate (api.web) and go to places that hold text only (a <title>, a description) as well."""
+    html = str(text) if isinstance(text, Markup) else str(escape(text or ""))
+    return Markup(_ISOLATED.sub(r"<bdi>\1</bdi>", html))
 
 
 def when(stamp: str | None) -> str:
@@ -169,6 +182,7 @@ def register(bp: Blueprint) -> None:
 
     for name, function in (("http_url", http_url), ("when", when),
                            ("host", host), ("with_page", with_page), ("isolate", isolate),
+                           ("bdi_isolates", isolates_as_bdi),
                            ("display", display), ("with_reason_links", with_reason_links)):
         bp.add_app_template_filter(function, name)
     bp.add_app_template_global(node_page_id, "node_page_id")

@@ -20,6 +20,17 @@ SHARE_WEIGHTS = {"techniques": 2.0, "topics": 1.0, "components": 1.0, "models": 
 _KIND_OF_LABEL = {Label.TECHNIQUE: "technique", Label.TOPIC: "topic", Label.OBJECT: "topic",
                   Label.COMPONENT: "component", Label.MODEL: "model", Label.EVALUATION: "evaluation"}
 _BROWSABLE = {Label.TECHNIQUE, Label.TOPIC, Label.OBJECT, Label.EVALUATION}
+# Nodes with no page of their own but a search filter, as the paper page links them (/search?model=gpt2).
+_FILTERED = {Label.MODEL: "model", Label.COMPONENT: "component"}
+
+
+def search_filter_url(parameter: str, node_id: str) -> str | None:
+    """The search page filtered by a node (`/search?model=gpt2`); None outside a request (no URL to build)."""
+    from flask import has_request_context, url_for
+
+    if not has_request_context():
+        return None
+    return url_for("web.search", **{parameter: node_id})  # type: ignore[arg-type]
 
 
 def _weight(c: RelatedCandidate) -> float:
@@ -31,6 +42,7 @@ def _weight(c: RelatedCandidate) -> float:
 def neighbourhood(
     store: GraphStore, paper_id: str, labels: Labels, *, paper_url: Callable[[str], str],
     node_url: Callable[[str], str], max_papers: int = MAX_PAPERS,
+    filter_url: Callable[[str, str], str | None] = search_filter_url,
 ) -> dict[str, Any] | None:
     """Nodes and edges around a paper (None when the paper is unknown), and how many of its authors have
     no node ("truncated"). Labels are plain text."""
@@ -55,7 +67,8 @@ def neighbourhood(
 
     def taxonomy_node(node_id: str, fallback_label: str | None = None) -> str:
         graph_label = labels.label(node_id) or fallback_label or Label.TECHNIQUE
-        href = node_url(node_id) if graph_label in _BROWSABLE else None
+        href = (node_url(node_id) if graph_label in _BROWSABLE
+                else filter_url(_FILTERED[graph_label], node_id) if graph_label in _FILTERED else None)
         return add_node(f"n:{node_id}", labels.name(node_id), _KIND_OF_LABEL.get(graph_label, "topic"), href)
 
     add_node(center, paper.title, "center", paper_url(paper.id))

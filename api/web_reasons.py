@@ -195,12 +195,33 @@ def _filter_link(name: str, parameter: str, names: Mapping[str, str]) -> Markup:
     return Markup('<a href="{}"><bdi>{}</bdi></a>').format(href, name)
 
 
+def _author_link(name: str) -> Markup:
+    """The author name, escaped, linked to the author's page (api.web_authors.author_href) when it has one."""
+    from api.web_authors import author_href
+
+    href = author_href(name)
+    if href is None:
+        return Markup("<bdi>{}</bdi>").format(name)
+    return Markup('<a class="author" href="{}"><bdi>{}</bdi></a>').format(href, name)
+
+
+def _author_parts(phrase: str, rest: str, authors: Sequence[str]) -> list[str] | None:
+    """The author names of a "shared author(s)" reason: one name whole; several cut at ", " by the related
+    paper's own names (a name may hold ", " itself), None when a part is none of them."""
+    if phrase == "shared author":
+        return [rest] if rest else None
+    known = _longest_first({name: name for name in authors if name})
+    return _split_names(rest, known, (", ",)) if known else None
+
+
 def reason_html(reason: str, names: Mapping[str, str] | None = None,
-                filter_names: Mapping[str, Mapping[str, str]] | None = None) -> Markup:
+                filter_names: Mapping[str, Mapping[str, str]] | None = None,
+                authors: Sequence[str] = ()) -> Markup:
     """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
     technique and topic names linked to their pages, the model and component names to their search
-    filters, "A ~ B" said in words. A string in no known shape is shown as it is (escaped). `names` as
-    page_ids_by_name gives them (its default), `filter_names` as filter_ids_by_name, longest first."""
+    filters, the shared authors to their pages, "A ~ B" said in words. A string in no known shape is shown
+    as it is (escaped). `names` as page_ids_by_name gives them (its default), `filter_names` as
+    filter_ids_by_name, longest first; `authors`: the related paper's, which the shared ones are of."""
     for phrase, meaning, linked in REASON_KINDS:
         if not reason.startswith(phrase + " "):
             continue
@@ -210,6 +231,10 @@ def reason_html(reason: str, names: Mapping[str, str] | None = None,
         rest = rest[: len(rest) - len(more)]
         head = Markup('<span class="reason-kind" title="{}">{}</span> ').format(meaning, phrase)
         if not linked:
+            if phrase.startswith("shared author"):
+                people = _author_parts(phrase, rest, authors)
+                if people is not None:
+                    return head + Markup(", ").join(_author_link(p) for p in people) + more
             if phrase in _FILTER_REASONS:
                 parameter, label = _FILTER_REASONS[phrase]
                 known = (filter_names if filter_names is not None else filter_ids_by_name())[label]
@@ -243,4 +268,5 @@ def with_reason_links(card: dict[str, Any]) -> dict[str, Any]:
     if not card.get("reasons"):
         return card
     names, filter_names = page_ids_by_name(), filter_ids_by_name()
-    return {**card, "reasons": [reason_html(r, names, filter_names) for r in card["reasons"]]}
+    authors = [a for a in card.get("authors") or () if isinstance(a, str)]
+    return {**card, "reasons": [reason_html(r, names, filter_names, authors) for r in card["reasons"]]}

@@ -23,6 +23,72 @@
     return base.replace("__KEY__", encodeURIComponent(key));
   }
 
+  /* The paper's page elsewhere, as the server's rows link it (_macros.html paper_row): arXiv, else its URL
+     when http(s) (never a javascript: link from the data), shown by its host; printed, the address follows
+     it (paperkg.css). Null for neither. */
+  function outLink(r) {
+    var a = el("a", "out");
+    a.rel = "noopener noreferrer";
+    if (typeof r.arxiv_id === "string" && r.arxiv_id) {
+      a.href = "https://arxiv.org/abs/" + r.arxiv_id;
+      a.textContent = "arXiv:" + r.arxiv_id;
+      return a;
+    }
+    if (typeof r.url !== "string" || !/^https?:\/\//i.test(r.url)) { return null; }
+    var url;
+    try { url = new URL(r.url); } catch (e) { return null; }
+    a.href = url.href;
+    a.textContent = url.host || "link";
+    return a;
+  }
+
+  /* A paper's byline as the server's rows show it: authors (linked), year, venue, its page elsewhere; null
+     when the answer names none of them. Stored text goes in <bdi>: a right-to-left override in a name must
+     not reverse the year after it. */
+  function metaLine(section, r) {
+    var bits = [];
+    if (Array.isArray(r.authors) && r.authors.length) {
+      var authors = el("span", "authors");
+      var shown = r.authors.length > 5 ? r.authors.slice(0, 4) : r.authors;
+      shown.forEach(function (name, i) {
+        if (i) { authors.append(", "); }
+        var href = authorHref(section.getAttribute("data-author-base"), String(name));
+        var text = el("bdi", null, name);
+        if (href) {
+          var link = el("a", "author");
+          link.href = href;
+          link.append(text);
+          text = link;
+        }
+        authors.append(text);
+      });
+      if (shown.length < r.authors.length) { authors.append(" et al."); }
+      bits.push(authors);
+    }
+    if (r.year) { bits.push(el("span", "year", String(r.year))); }
+    if (r.venue) { bits.push(el("bdi", "venue", r.venue)); }
+    var out = outLink(r);
+    if (out) { bits.push(out); }
+    if (!bits.length) { return null; }
+    var meta = el("div", "paper-meta");
+    bits.forEach(function (bit, i) {
+      if (i) { meta.append(" · "); }
+      meta.append(bit);
+    });
+    return meta;
+  }
+
+  /* What POST /api/resolve said of each starred paper, by its current id: the title, and (when the server
+     gives them) authors, year, venue and links, shown under the paper's title in the starred list (a
+     printed list is a reading list: titles alone do not find the papers). */
+  var starInfo = {};
+
+  function keepInfo(results) {
+    (results || []).forEach(function (r) {
+      if (r && typeof r.current === "string") { starInfo[r.current] = r; }
+    });
+  }
+
   /* Where focus was inside `list` before it is rebuilt: the paper of the item holding it (its star button's id,
      whether the focus was on that button or elsewhere in the row, e.g. the title link `j` moves to), the item's
      index, and whether it was the item's link. */
@@ -78,6 +144,8 @@
       a.append(el("bdi", null, s.title || s.id));
       a.href = paperHref(base, s.id);
       li.append(btn, a);
+      var meta = starInfo[s.id] ? metaLine(section, starInfo[s.id]) : null;
+      if (meta) { li.append(meta); }
       list.append(li);
     });
     section.querySelector("[data-starred-count]").textContent = String(stars.length);
@@ -116,33 +184,7 @@
         badge.title = "arXiv lists this paper as withdrawn: its abstract is the withdrawal notice";
         head.append(" ", badge);
       }
-      // Stored text goes in <bdi>: a right-to-left override in a name must not reverse the year after it.
-      var meta = el("div", "paper-meta");
-      var bits = [];
-      if (r.authors && r.authors.length) {
-        var authors = el("span", "authors");
-        var shown = r.authors.length > 5 ? r.authors.slice(0, 4) : r.authors;
-        shown.forEach(function (name, i) {
-          if (i) { authors.append(", "); }
-          var href = authorHref(section.getAttribute("data-author-base"), String(name));
-          var text = el("bdi", null, name);
-          if (href) {
-            var link = el("a", "author");
-            link.href = href;
-            link.append(text);
-            text = link;
-          }
-          authors.append(text);
-        });
-        if (shown.length < r.authors.length) { authors.append(" et al."); }
-        bits.push(authors);
-      }
-      if (r.year) { bits.push(el("span", "year", String(r.year))); }
-      if (r.venue) { bits.push(el("bdi", "venue", r.venue)); }
-      bits.forEach(function (bit, i) {
-        if (i) { meta.append(" · "); }
-        meta.append(bit);
-      });
+      var meta = metaLine(section, r) || el("div", "paper-meta");
       var reasons = el("ul", "reasons");
       (r.reasons || []).forEach(function (text) { reasons.append(el("li", null, text)); });
       li.append(head, meta, reasons);
@@ -337,6 +379,7 @@
     var stars = window.paperkgStars;
     stars.lookup(section.getAttribute("data-resolve-url"), ids).then(function (results) {
       /* No answer from the server: the ids as given (their titles come with the next resolve). */
+      keepInfo(results);
       results = results || ids.map(function (id) { return { id: id, current: id, title: null }; });
       var have = {};
       stars.read().forEach(function (s) { have[stars.current(s.id)] = true; });
@@ -463,6 +506,7 @@
       (results || []).forEach(function (r) {
         if (r && typeof r.id === "string" && r.current === null) { goneIds[r.id] = true; }
       });
+      keepInfo(results);
       if (results) { window.paperkgStars.adopt(results); }
       refresh();
       document.addEventListener("paperkg:stars", refresh);

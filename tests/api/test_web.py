@@ -23,6 +23,7 @@ from markupsafe import escape
 
 from api.app import WEB_CSP, create_app
 from api.web import _marked_words, highlight
+from api.web_format import isolates_as_bdi
 from kg.config import load_config
 from kg.embedded import EmbeddedStore
 from kg.entities import Finding, FindingAbout, ListRow, Paper, PaperBundle, SearchFilters, TechniqueUse
@@ -1315,7 +1316,7 @@ def test_a_right_to_left_override_in_the_query_is_isolated(client: FlaskClient) 
     assert f"with words from “<bdi>{RLO}activation patching</bdi>”" in html
     html = page(client, f"/search?q={quote(RLO)}zqxjv&mode=keyword")
     assert f"No results for “<bdi>{RLO}zqxjv</bdi>”" in html
-    # Echoed wrong values sit between FSI and PDI in the messages.
+    # Echoed wrong values sit between FSI and PDI in the messages, which the page shows as <bdi>.
     for url, text in ((f"/search?q=x&mode={quote(RLO)}fuzzy", "Unknown mode"),
                       (f"/search?q=x&year_from={quote(RLO)}20", "whole number"),
                       (f"/search?q=x&technique={quote(RLO)}nope", "Unknown technique"),
@@ -1323,9 +1324,9 @@ def test_a_right_to_left_override_in_the_query_is_isolated(client: FlaskClient) 
                       (f"/search?q=x&source={quote(RLO)}nope", "Unknown source"),
                       (f"/new?since={quote(RLO)}2024", "is not a date")):
         html = page(client, url, status=400)
-        assert text in html and re.search(f"“\u2068{RLO}[^\u2069<]*\u2069”", html), url
-    assert f"\u2068{RLO}nope\u2069" in page(client, f"/papers/{RLO}nope", status=404)
-    assert f"\u2068{RLO}nope\u2069" in page(client, f"/techniques/{RLO}nope", status=404)
+        assert text in html and re.search(f"“<bdi>{RLO}[^<]*</bdi>”", html), url
+    assert f"<bdi>{RLO}nope</bdi>" in page(client, f"/papers/{RLO}nope", status=404)
+    assert f"<bdi>{RLO}nope</bdi>" in page(client, f"/techniques/{RLO}nope", status=404)
 
 
 def test_the_clear_filters_link_is_always_there_for_the_script(client: FlaskClient) -> None:
@@ -1603,7 +1604,7 @@ def test_an_id_the_filter_does_not_take_says_which_filter_does(
 ) -> None:
     """The API's check (api.params.check_filter_ids), worded for the form."""
     html = page(client, f"/search?q=heads&{query}", status=400)
-    assert str(escape(words)) in html
+    assert str(isolates_as_bdi(words)) in html  # the page's <bdi> for the message's isolates
     marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
     assert marked == [field]
 
@@ -1677,7 +1678,7 @@ def test_a_component_id_given_to_another_filter_is_moved_to_the_component_select
     client: FlaskClient, query: str, words: str
 ) -> None:
     html = page(client, f"/search?q=heads&{query}", status=400)
-    assert str(escape(words)) in html
+    assert str(isolates_as_bdi(words)) in html  # the page's <bdi> for the message's isolates
     fixed = [a["href"] for _, a in Inspector(html).elements if "data-corrected-url" in a]
     assert len(fixed) == 1
     assert page(client, str(fixed[0]))  # the corrected search is a 200
@@ -1954,7 +1955,7 @@ def test_the_technique_match_control_round_trips(tmp_path: Path) -> None:
         html = page(client, "/search?technique=probing&technique=activation_patching&technique_match=all")
         assert "No results" in html and "Ask for papers using any of the techniques, not all of them." in html
         # A value of neither kind: a 400 naming it, the control marked, the other filters kept.
-        for bad, said in (("every", "Unknown technique match “\u2068every\u2069”"),
+        for bad, said in (("every", "Unknown technique match “<bdi>every</bdi>”"),
                           ("%00", "contains a NUL character")):
             html = page(client, f"/search?technique=sae&technique_match={bad}", status=400)
             assert said in html and "\x00" not in html

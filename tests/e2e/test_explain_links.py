@@ -61,11 +61,13 @@ def test_related_reasons_link_their_techniques_and_are_explained(browser: WebDri
     assert reasons and not any(" ~ " in r.text for r in reasons)
     kinds = browser.find_elements(By.CSS_SELECTOR, "ol.related .reason-kind")
     assert kinds and all(k.get_attribute("title") for k in kinds)  # each phrase has its meaning as a tooltip
-    # Techniques and topics link their pages; models and components (no page) their search filters.
+    # Techniques and topics link their pages; models and components (no page) their search filters;
+    # shared authors their author pages.
     links = browser.find_elements(By.CSS_SELECTOR, "ol.related ul.reasons a")
     pages = [a for a in links if a.get_attribute("href").startswith(live_server + "/techniques/")]
-    filters = [a for a in links if a not in pages]
-    assert pages and filters
+    people = [a for a in links if a.get_attribute("href").startswith(live_server + "/authors/")]
+    filters = [a for a in links if a not in pages and a not in people]
+    assert pages and filters and people
     assert all(a.get_attribute("href").startswith((live_server + "/search?model=",
                                                    live_server + "/search?component=")) for a in filters)
     target = pages[0].get_attribute("href")
