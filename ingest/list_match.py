@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from ingest.normalize import (
     PaperLike,
+    arxiv_id_from_url,
     slugify,
     title_id,
     title_key,
@@ -35,27 +36,42 @@ log = logging.getLogger(__name__)
 def resolve_stored_ids(
     store: GraphStore, records: Sequence[Record], *, warn: bool = False,
 ) -> list[str | None]:
-    """The stored paper id each record matches (arXiv id, then DOI, then title key), or None.
+    """The stored paper id each record matches (arXiv id, then a link kept on a renamed paper, then DOI,
+    then title key), or None.
+
+    A title key matches a stored paper by its current title, else by a title its list rows give
+    (find_paper_ids): a records file made from the list names a paper by the list's title, which arXiv
+    may have changed since. A list record without an arXiv id whose rows link one (the run's arXiv
+    look-up found another title for it) stays on that id's stored paper when the paper has a list row of
+    the record's title (_kept_on_link): arXiv renamed the paper after it was listed, and the row must not
+    move to another paper of the old title.
 
     `warn`: log a record matched by its DOI alone to a stored paper of a clearly different title, or by
     its title alone to one of another DOI, as dedupe_records does for records of one run (the merge
-    keeps one title, or one DOI and abstract). Only the run that writes the records warns: the weekly
-    run's look-up of which candidates are known does not."""
+    keeps one title, or one DOI and abstract), and one whose title several stored papers have (the one
+    written into is named with the others: find_paper_ids prefers one). Only the run that writes the
+    records warns: the weekly run's look-up of which candidates are known does not."""
+    linked = _linked_arxiv_ids(records)
+    shared: dict[str, list[str]] = {}
     found = store.find_paper_ids(
-        arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id}),
+        arxiv_ids=sorted({r.arxiv_id for r in records if r.arxiv_id} | set(linked.values())),
         dois=sorted({r.doi for r in records if r.doi}),
         title_keys=sorted({r.title_key for r in records if r.title_key}),
+        shared=shared,
     )
+    kept_on_link = _kept_on_link(store, records, linked, found)
     by_title = {r.title_key: found.get(r.title_key) for r in records if r.title_key}
     wanted = {v for v in by_title.values() if v}
     if warn:  # the stored papers matched by a DOI too, for their titles
         wanted |= {found[r.doi] for r in records if r.doi and r.doi in found}
     stored = {p.id: p for p in store.get_papers(sorted(wanted))} if wanted else {}
     out: list[str | None] = []
-    for record in records:
+    for i, record in enumerate(records):
         hit = None
         if record.arxiv_id and record.arxiv_id in found:
             hit = found[record.arxiv_id]
+        elif i in kept_on_link:
+            hit = kept_on_link[i]
         elif record.doi and record.doi in found:
             hit = found[record.doi]
             if warn and hit in stored:
@@ -68,8 +84,57 @@ def resolve_stored_ids(
                 hit = candidate
                 if warn and paper is not None:
                     warn_if_dois_differ(record, paper, stored_id=hit)
+                if warn and record.title_key in shared:
+                    log.warning("%s", _shared_title_warning(record, shared[record.title_key]))
         out.append(hit)
     return _by_former_ids(store, records, out)
+
+
+def _shared_title_warning(record: Record, ids: Sequence[str]) -> str:
+    """The warning of a record matched by a title several stored papers have: `ids`, the one it is
+    written into first (find_paper_ids' preference)."""
+    line = _line_of(record)
+    where = f"line {line}: " if line is not None else ""
+    return (f"{where}'{shortened(record.title, 100)}' has the title of {len(ids)} stored papers "
+            f"({', '.join(ids)}): written into {ids[0]} (not withdrawn, the oldest arXiv id, stored first); "
+            "check whether they are one paper")
+
+
+def _linked_arxiv_ids(records: Sequence[Record]) -> dict[int, str]:
+    """The records without an arXiv id whose list rows all link one arXiv id (arxiv.org/pdf/...): that
+    id, by record index. The run's arXiv look-up takes a link's id off a record whose title is not the
+    id's arXiv title (ingest.arxiv_source's title mismatch)."""
+    out: dict[int, str] = {}
+    for i, record in enumerate(records):
+        if record.arxiv_id or not record.list_rows:
+            continue
+        ids = {arxiv_id_from_url(row.url_in_list) for row in record.list_rows}
+        if len(ids) == 1 and (only := ids.pop()) is not None:
+            out[i] = only
+    return out
+
+
+def _kept_on_link(store: GraphStore, records: Sequence[Record], linked: Mapping[int, str],
+                  found: Mapping[str, str]) -> dict[int, str]:
+    """The records (by index) of `linked` that stay on the stored paper of their link's arXiv id: it has
+    a list row whose title has the record's title key (or one of its rows'), so the row was matched to
+    it before, and arXiv has renamed the paper since. Reads only those papers' list rows."""
+    papers = sorted({found[aid] for aid in linked.values() if aid in found})
+    row_keys: dict[str, set[str]] = {}
+    for paper_id in papers:
+        detail = store.get_paper(paper_id)
+        row_keys[paper_id] = {title_key(row.title_in_list) for row in (detail.list_rows if detail else [])
+                              if row.title_in_list} - {""}
+    out: dict[int, str] = {}
+    for i, aid in linked.items():
+        if (stored_id := found.get(aid)) is None:
+            continue
+        keys = {records[i].title_key} | {title_key(row.title_in_list) for row in records[i].list_rows}
+        if keys & row_keys[stored_id]:
+            out[i] = stored_id
+            log.debug("list row %r kept on %s: it was listed under that title before arXiv renamed it",
+                      shortened(records[i].title, 100), stored_id)
+    return out
 
 
 def _by_former_ids(store: GraphStore, records: Sequence[Record], stored_ids: list[str | None]

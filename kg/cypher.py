@@ -627,6 +627,13 @@ FIND_BY_TITLE_KEYS = (
     f"UNWIND $keys AS key MATCH (p:{Label.PAPER}) WHERE p.title_key = key "
     f"RETURN key, p.id AS id ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}"
 )
+# Every list row's title with its paper, in insertion order: find_paper_ids keys the titles (title_key
+# is Python's) of the rows kg.embedded.list_title_matches cannot rule out, for the keys no current title has.
+LIST_ROW_TITLES = (
+    f"MATCH (p:{Label.PAPER})-[r:{Rel.LISTED_IN}]->(:{Label.LIST_SECTION}) WHERE r.title_in_list IS NOT NULL "
+    f"RETURN r.title_in_list AS title, p.id AS id "
+    f"ORDER BY {_insertion_order('p', 'first_seen', newest_first=False)}, r.position"
+)
 
 # Insertion order (the embedded store's pk order).
 PAPER_IDS = (

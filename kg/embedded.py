@@ -94,6 +94,7 @@ from kg.store import (
     plan_citation_keys,
     plan_key_restore,
 )
+from kg.title_matches import list_title_matches, preferred_title_matches
 from kg.validation import (
     Prepared,
     check_page,
@@ -1493,9 +1494,10 @@ class EmbeddedStore(GraphStore):
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
-        title_keys: Sequence[str] = (),
+        title_keys: Sequence[str] = (), shared: dict[str, list[str]] | None = None,
     ) -> dict[str, str]:
-        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids."""
+        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids; a title key by the
+        current title, else a list row's title (see GraphStore.find_paper_ids, and `shared`)."""
         conn = self._conn()
         out: dict[str, str] = {}
         if arxiv_ids:
@@ -1511,14 +1513,43 @@ class EmbeddedStore(GraphStore):
                 "ORDER BY pk", (json.dumps(list(wanted)),),
             ):
                 out.setdefault(wanted[key], pid)
-        keys = [k for k in title_keys if k]
+        keys = sorted({k for k in title_keys if k})
         if keys:
-            for key, pid in conn.execute(
-                "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "
-                "ORDER BY pk", (json.dumps(keys),),
-            ):
-                out.setdefault(key, pid)
+            found = self._by_title_key(conn, keys)
+            rest = [k for k in keys if k not in found]
+            if rest:  # a current title wins: list rows' titles only for the keys no current title has
+                found.update(self._by_list_row_title(conn, rest))
+            for key, ids in preferred_title_matches(found, self.get_papers).items():
+                out.setdefault(key, ids[0])
+                if shared is not None and len(ids) > 1:
+                    shared[key] = ids
         return out
+
+    @staticmethod
+    def _by_title_key(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Each title key's papers by their current title, in insertion order."""
+        found: dict[str, list[str]] = {}
+        for key, pid in conn.execute(
+            "SELECT title_key, id FROM papers WHERE title_key IN (SELECT value FROM json_each(?)) "
+            "ORDER BY pk", (json.dumps(list(keys)),),
+        ):
+            found.setdefault(key, []).append(pid)
+        return found
+
+    @staticmethod
+    def _by_list_row_title(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Each title key's papers by the title one of their list rows gives (title_in_list), in
+        insertion order (list_title_matches)."""
+        found = list_title_matches(conn.execute(
+            "SELECT title_in_list, paper_id FROM listed_in WHERE title_in_list IS NOT NULL"), keys)
+        if not found:
+            return found
+        # The rows are read in no order (a sort of every row costs more than the look-up); the few
+        # papers found are put in insertion order.
+        order = {pid: n for n, (pid,) in enumerate(conn.execute(
+            "SELECT id FROM papers WHERE id IN (SELECT value FROM json_each(?)) ORDER BY pk",
+            (json.dumps(sorted({pid for ids in found.values() for pid in ids})),)))}
+        return {key: sorted(ids, key=order.__getitem__) for key, ids in found.items()}
 
     def paper_ids(self) -> list[str]:
         """Every paper id, in insertion order."""

@@ -64,6 +64,7 @@ from kg.store import (
     plan_citation_keys,
     plan_key_restore,
 )
+from kg.title_matches import list_title_matches, preferred_title_matches
 from kg.validation import (
     Prepared,
     check_page,
@@ -913,9 +914,10 @@ class Neo4jStore(GraphStore):
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
-        title_keys: Sequence[str] = (),
+        title_keys: Sequence[str] = (), shared: dict[str, list[str]] | None = None,
     ) -> dict[str, str]:
-        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids."""
+        """Known arXiv ids / DOIs (case-insensitive) / title keys -> stored paper ids; a title key by the
+        current title, else a list row's title (see GraphStore.find_paper_ids, and `shared`)."""
         out: dict[str, str] = {}
         if arxiv_ids:
             for r in self._read(cypher.FIND_BY_ARXIV_IDS, keys=list(arxiv_ids)):
@@ -926,8 +928,17 @@ class Neo4jStore(GraphStore):
                 out.setdefault(wanted[r["key"]], r["id"])
         keys = {k[:_MAX_KEY_CHARS]: k for k in title_keys if k}
         if keys:
+            found: dict[str, list[str]] = {}  # in insertion order, as the embedded store's
             for r in self._read(cypher.FIND_BY_TITLE_KEYS, keys=list(keys)):
-                out.setdefault(keys[r["key"]], r["id"])
+                found.setdefault(keys[r["key"]], []).append(r["id"])
+            rest = [k for k in keys.values() if k not in found]
+            if rest:  # a current title wins: list rows' titles only for the keys no current title has
+                rows = ((r["title"], r["id"]) for r in self._read(cypher.LIST_ROW_TITLES))
+                found.update(list_title_matches(rows, rest))
+            for key, ids in preferred_title_matches(found, self.get_papers).items():
+                out.setdefault(key, ids[0])
+                if shared is not None and len(ids) > 1:
+                    shared[key] = ids
         return out
 
     def paper_ids(self) -> list[str]:

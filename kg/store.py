@@ -386,9 +386,15 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
-        title_keys: Sequence[str] = (),
+        title_keys: Sequence[str] = (), shared: dict[str, list[str]] | None = None,
     ) -> dict[str, str]:
-        """Map known arXiv ids / DOIs / normalised title keys to stored paper ids (for dedupe)."""
+        """Map known arXiv ids / DOIs / normalised title keys to stored paper ids (for dedupe).
+
+        A title key matches a paper by its current title, else (no current title has it) by the title one
+        of its list rows gives (title_in_list, keyed by the same title_key): a records file made from the
+        list names a paper arXiv has since renamed by its old title. A key several papers have gives the
+        one to prefer (not withdrawn, then the oldest arXiv id, then the earliest first_seen, then
+        insertion order); `shared`, when given, gets each such key with all their ids, that one first."""
 
     @abc.abstractmethod
     def paper_ids(self) -> list[str]:
