@@ -521,5 +521,6 @@ def resolve_papers() -> Response:
     ids = id_list(body, "ids", required=True, max_items=MAX_LIST_IDS)
     # The titles too: a list moved from another browser (For you's share link) holds ids alone.
     return jsonify({"results": [{"id": given, "current": paper.id if paper else None,
-                                 "title": paper.title if paper else None}
+                                 "title": paper.title if paper else None,
+                                 **(paper_summary(paper) if paper else {})}
                                 for given, paper in resolve_each(get_store(), ids).items()]})

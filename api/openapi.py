@@ -344,7 +344,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"ids": {**ID_LIST, "maxItems": MAX_LIKED}},
     },
     "ResolvedIds": _object({"results": {"type": "array", "items": _object(
-        {"id": {"type": "string"}, "current": _nullable("string"), "title": _nullable("string")})}}),
+        {"id": {"type": "string"}, "current": _nullable("string"), "title": _nullable("string"),
+         **SUMMARY_FIELDS}, optional=tuple(SUMMARY_FIELDS))}}),
     "RecommendList": _object({"liked": STRINGS, "disliked": STRINGS,
                               "results": {"type": "array", "items": _ref("RecommendResult")}}),
     "PaperDetail": _object({
@@ -772,7 +773,8 @@ def build_document() -> dict[str, Any]:
             description="For ids saved by a client (the web UI's stars): each id given, once, in the order "
                         "given, with the id its paper has now (itself when it is a stored id; for a "
                         "former id, a versioned arXiv id or an arXiv URL, the paper's id) and its title, "
-                        "both null when it names no paper.",
+                        "both null when it names no paper; a paper found also has the fields of a result "
+                        "list's paper (authors, year, venue, url ...), for a list of ids to show bylines.",
             requestBody={"required": True,
                          "content": {"application/json": {"schema": _ref("ResolveRequest")}}})},
         "/api/techniques": {"get": _op(

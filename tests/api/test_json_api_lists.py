@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -208,11 +209,25 @@ def test_bibtex_ids_are_not_split_on_commas(lists_client: FlaskClient) -> None:
     assert answer.get_json()["error"]["unknown_ids"] == [f"{MOVED},other-paper"]
 
 
+def _ids_and_titles(body: dict[str, Any]) -> dict[str, Any]:
+    """A resolve answer's id, current and title of each result (the byline fields left out)."""
+    return {"results": [{k: r[k] for k in ("id", "current", "title")} for r in body["results"]]}
+
+
+def test_resolve_gives_a_found_paper_the_fields_of_a_result_list(lists_client: FlaskClient) -> None:
+    """QA: a printed For you starred list was titles only; the stars keep ids and titles alone."""
+    found, gone = lists_client.post("/api/resolve", json={"ids": [SLUG, "gone"]}).get_json()["results"]
+    paper = lists_client.get(f"/api/papers/{MOVED}").get_json()
+    assert found["authors"] == paper["authors"] and found["year"] == paper["year"]
+    assert {"venue", "url", "arxiv_id", "published", "item_type", "withdrawn"} <= set(found)
+    assert gone == {"id": "gone", "current": None, "title": None}
+
+
 def test_resolve_gives_each_saved_id_its_current_id(lists_client: FlaskClient) -> None:
     given = [SLUG, "other-paper", "gone", MOVED + "v3", SLUG]
     answer = lists_client.post("/api/resolve", json={"ids": given})
     assert answer.status_code == 200
-    assert answer.get_json() == {"results": [
+    assert _ids_and_titles(answer.get_json()) == {"results": [
         {"id": SLUG, "current": MOVED, "title": TITLES[SLUG]},
         {"id": "other-paper", "current": "other-paper", "title": TITLES["other-paper"]},
         {"id": "gone", "current": None, "title": None},
@@ -222,7 +237,7 @@ def test_resolve_gives_each_saved_id_its_current_id(lists_client: FlaskClient) -
 def test_resolve_an_id_with_a_slash(lists_client: FlaskClient) -> None:
     given = [OLD_STYLE, f"{OLD_STYLE}v2", f"https://arxiv.org/abs/{OLD_STYLE}", "hep-th/0000000"]
     answer = lists_client.post("/api/resolve", json={"ids": given})
-    assert answer.get_json() == {"results": [
+    assert _ids_and_titles(answer.get_json()) == {"results": [
         {"id": OLD_STYLE, "current": OLD_STYLE, "title": "Large N limit"},
         {"id": f"{OLD_STYLE}v2", "current": OLD_STYLE, "title": "Large N limit"},
         {"id": f"https://arxiv.org/abs/{OLD_STYLE}", "current": OLD_STYLE, "title": "Large N limit"},
