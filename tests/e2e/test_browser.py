@@ -127,7 +127,7 @@ def test_stars_and_recommendations(browser: WebDriver, live_server: str, shot: A
     assert browser.find_element(By.CSS_SELECTOR, "[data-star-count]").text == "★2"
     open_page(browser, live_server + "/for-you")
     wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]"))
-    listed = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] a")]
+    listed = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li > a")]
     assert len(listed) == 2
     recs = browser.find_elements(By.CSS_SELECTOR, "[data-rec-list] [data-paper-row]")
     rec_ids = [r.find_element(By.CSS_SELECTOR, "[data-star]").get_attribute("data-star") for r in recs]

@@ -111,7 +111,8 @@ def test_for_you_rewrites_former_ids_and_drops_duplicates(browser: WebDriver, mo
     open_page(browser, f"{moved_server}/for-you")
     wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-starred-count]").text == "2")
     assert stored_ids(browser) == [MOVED, OTHER]
-    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] a")]
+    titles = browser.find_elements(By.CSS_SELECTOR, "[data-starred-list] li > a")
+    links = [a.get_attribute("href") for a in titles]
     assert links == [f"{moved_server}/papers/{MOVED}", f"{moved_server}/papers/{OTHER}"]
     status = browser.find_element(By.CSS_SELECTOR, "[data-rec-status]")
     wait(browser).until(lambda d: "recommendation" in status.text)
