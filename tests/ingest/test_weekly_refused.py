@@ -4,15 +4,10 @@ not lost: QA's arXiv entry with an empty <title> vanished from a run that report
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from ingest.arxiv_server import LocalArxivServer
 from ingest.extract import Extractor
-from ingest.pipeline import ingest_records_file, run_ingest
+from ingest.pipeline import run_ingest
 from ingest.weekly import rejected_since
 from kg.embedded import EmbeddedStore
 from tests.embedders import HashEmbedder
@@ -24,10 +19,11 @@ from tests.ingest.test_weekly import (
     NOW,
     as_record,
     mi_entry,
+    seeded_db,  # noqa: F401 (a fixture: the seed corpus, built once)
     source_for,
+    store,  # noqa: F401 (a fixture: a fresh copy of it for each test)
     weekly,
 )
-from tests.seed_store import taxonomy_store
 
 LONG_TITLE = mi_entry("2611.10009", "Sparse Autoencoders Find Induction Features in Language Models " * 20,
                       "We train sparse autoencoders on a GPT-2 language model and use activation patching to "
@@ -35,26 +31,7 @@ LONG_TITLE = mi_entry("2611.10009", "Sparse Autoencoders Find Induction Features
 UNTITLED_V2 = {**KNOWN_V2, "title": ""}
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, extractor: Extractor) -> Path:
-    path = tmp_path_factory.mktemp("seeded") / "paperkg.sqlite3"
-    store = taxonomy_store(path)
-    ingest_records_file(store, shared_data / "seed_papers.jsonl", embedder=HashEmbedder(),
-                        extractor=extractor, progress=False)
-    store.close()
-    return path
-
-
-@pytest.fixture
-def store(seeded_db: Path, tmp_path: Path) -> Iterator[EmbeddedStore]:
-    path = tmp_path / "paperkg.sqlite3"
-    shutil.copy(seeded_db, path)
-    opened = EmbeddedStore(path)
-    yield opened
-    opened.close()
-
-
-def test_papers_the_load_refuses_are_counted_named_and_recorded(store: EmbeddedStore,
+def test_papers_the_load_refuses_are_counted_named_and_recorded(store: EmbeddedStore,  # noqa: F811
                                                                 extractor: Extractor) -> None:
     run_ingest(store, [as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(), extractor=extractor,
                progress=False)
