@@ -240,11 +240,12 @@ def _ends_here(said: int, start: int, after_short: bool) -> bool:
     arXiv's known flaky page mid-pagination is empty after full pages, and may say totalResults 0: that
     is retried (fetch_page). But a totalResults can overstate (260 for 250 entries) or shrink between
     pages (257, then 250), and retrying the empty page at the real end then failed every run. The end
-    is accepted when the page before was short (entries, fewer than asked: the set visibly ran out, and
-    this empty page agrees), or when this page's own totalResults, not 0, says the set ends at or before
-    `start`.
+    is accepted when this page's own totalResults is not 0 (the flaky page's 0 says nothing of the end,
+    even right after a short page, itself a flake's symptom) and either the page before was short
+    (entries, fewer than asked: the set visibly ran out, and this empty page agrees) or that totalResults
+    says the set ends at or before `start`.
     """
-    return after_short or 0 < said <= start
+    return said > 0 and (after_short or said <= start)
 
 
 def record_from_result(result: arxiv.Result) -> Record:
@@ -386,7 +387,7 @@ class ArxivSource:
             raise _Retryable(f"timed out after {self.timeout:g} s") from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError, urllib3.exceptions.ProtocolError,
-                urllib3.exceptions.DecodeError) as exc:
+                urllib3.exceptions.DecodeError, urllib3.exceptions.SSLError) as exc:
             # ChunkedEncodingError: the connection dropped mid-body (not a ConnectionError subclass); the
             # urllib3 errors are the same failures met reading the body ourselves (_read_body).
             raise _Retryable(f"connection failed: {_without_url(str(exc), url)}") from exc

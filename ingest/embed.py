@@ -175,6 +175,9 @@ SHORT_ENCODES_AHEAD = 8
 
 
 class _Waiter:
+    """One encode waiting for the model: whether it is short, has been granted it, and how many short
+    encodes went ahead of it."""
+
     __slots__ = ("granted", "overtaken", "short")
 
     def __init__(self, short: bool) -> None:

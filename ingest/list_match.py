@@ -96,8 +96,8 @@ def _shared_title_warning(record: Record, ids: Sequence[str]) -> str:
     line = _line_of(record)
     where = f"line {line}: " if line is not None else ""
     return (f"{where}'{shortened(record.title, 100)}' has the title of {len(ids)} stored papers "
-            f"({', '.join(ids)}): written into {ids[0]} (not withdrawn, the oldest arXiv id, stored first); "
-            "check whether they are one paper")
+            f"({', '.join(ids)}): written into {ids[0]} (the first not withdrawn, by arXiv id, then by when "
+            "stored); check whether they are one paper")
 
 
 def _linked_arxiv_ids(records: Sequence[Record]) -> dict[int, str]:
@@ -178,7 +178,9 @@ def possible_duplicates(store: GraphStore, records: Sequence[Record]) -> list[di
 def _possible_duplicates(records: Sequence[Record], found: Mapping[str, str],
                          stored: Mapping[str, Paper]) -> list[dict[str, Any]]:
     """Records with an arXiv id not stored (by that id or their DOI) whose title key (title_key, the rule
-    the stores key titles by) is a stored paper's of another arXiv id, or an earlier record's of the run
+    the stores key titles by) is a stored paper's of another arXiv id (its title, or the title its list
+    rows give when no paper has it as its title: the entry then shows the paper's current title, which
+    arXiv renamed), or an earlier record's of the run
     with another arXiv id: {arxiv_id, title, matches (the paper id), matches_title, stored (False: a
     record of this run), authors: "same", "overlap", "different" or "unknown" (one has none)}.
 

@@ -56,6 +56,7 @@ from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_
 from ingest.summary import possible_duplicate_text, written_paper_noted, written_paper_text
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
+from kg.safe_output import terminal_safe
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.store import GraphStore
 from kg.taxonomy import MAX_QUERY_TERM_CHARS, Taxonomy, load_taxonomy
@@ -176,7 +177,7 @@ class WeeklySummary:
     updated_papers: list[dict[str, Any]] = field(default_factory=list)
     # Papers the load refused (arxiv_id, title, reason: no title, a text over its limit, not valid
     # Unicode, ...): kept or known, not stored, so new + updated + unchanged + refused add up to what was
-    # loaded. Recorded as rejections (`ingest rejected` lists them, and a new version is judged again).
+    # loaded. Recorded as rejections (`ingest rejected` lists the new ones: it leaves stored papers out).
     # In the JSON only, as `rejudged`.
     refused: list[dict[str, Any]] = field(default_factory=list)
 
@@ -225,7 +226,8 @@ class WeeklySummary:
             text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
         text += f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
         if self.refused:  # named, or they vanished from a run reporting success (QA)
-            shown = "; ".join(f"{e['arxiv_id']}: {e['reason']}" for e in self.refused[:_NOTED_SHOWN])
+            shown = "; ".join(f"{terminal_safe(e['arxiv_id'])}: {terminal_safe(e['reason'])}"
+                              for e in self.refused[:_NOTED_SHOWN])
             more = (f"; and {len(self.refused) - _NOTED_SHOWN} more (--json lists them)"
                     if len(self.refused) > _NOTED_SHOWN else "")
             text += f", {len(self.refused)} refused, not stored ({shown}{more})"

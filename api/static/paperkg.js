@@ -14,6 +14,8 @@
   var MAX_ID_CHARS = 200;
   var LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+  /* Length in UTF-16 code units, not code points as the server counts: an id of astral characters may be
+     dropped short of 200 characters (no paperkg id is one). */
   function validId(id) {
     return typeof id === "string" && id.length >= 1 && id.length <= MAX_ID_CHARS && id.indexOf("\u0000") < 0 &&
       !LONE_SURROGATE.test(id);

@@ -228,8 +228,8 @@ def test_a_link_to_another_paper_does_not_take_over_the_list_paper(
     assert report["by_id"] == 17 and report["ids_not_found"] == []
     assert (f"title mismatch, line {scaling_line}: the list says 'Scaling Monosemanticity: Extracting "
             "Interpretable Features from Claude 3 Sonnet', arXiv 2406.04093 is 'Scaling and evaluating "
-            "sparse autoencoders' (matched by the list's title, not that link: it stays on 2406.04093 if listed "
-            "under that title before, else is stored without that arXiv id)") in report_lines(report)
+            "sparse autoencoders' (matched by the list's title, not that link: it stays on 2406.04093 if "
+            "listed under that title before, else is stored without that arXiv id)") in report_lines(report)
     # Both are looked up by title like papers without an arXiv link (neither is on this server).
     assert {"Scaling Monosemanticity: Extracting Interpretable Features from Claude 3 Sonnet",
             "Attribution Patching Outperforms Automated Circuit Discovery"} <= set(report["no_match"])

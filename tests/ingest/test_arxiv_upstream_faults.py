@@ -246,6 +246,28 @@ def test_an_empty_page_after_full_ones_is_still_retried(upstream: Callable[[Answ
     assert [int(p["start"]) for p in server.requests] == [0, 5, 5, 10]
 
 
+def test_a_flaky_empty_page_after_a_short_one_is_still_retried(
+    upstream: Callable[[Answer], Upstream],
+) -> None:
+    """Review: an empty page saying totalResults 0 right after a short page was taken for the end (9 of
+    20 papers found, the weekly watermark moved past the rest); a total of 0 says nothing of the end."""
+    entries = [_entry(i) for i in range(20)]
+    flaked: list[int] = []
+
+    def short_then_flaky(handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        start = int(params.get("start", 0))
+        if start == 9 and not flaked:
+            flaked.append(start)
+            _send(handler, _page(params, [], 0))
+            return
+        _send(handler, _page(params, entries[start:start + (4 if start == 5 else 5)], len(entries)))
+
+    server = upstream(short_then_flaky)
+    found = _walk(_source(server.url, retries=2))
+    assert [r.arxiv_id for r in found] == [e["arxiv_id"] for e in entries]
+    assert [int(p["start"]) for p in server.requests][:4] == [0, 5, 9, 9]
+
+
 # -- 5. an invalid UTF-8 byte ---------------------------------------------------------------------
 def test_an_invalid_utf8_byte_is_read_as_a_replacement_character(upstream: Callable[[Answer], Upstream],
                                                                   caplog: pytest.LogCaptureFixture) -> None:

@@ -55,3 +55,13 @@ def test_papers_the_load_refuses_are_counted_named_and_recorded(store: EmbeddedS
     assert {r.arxiv_id for r in store.rejections()} >= set(refused)
     known = store.get_paper(KNOWN_V2["arxiv_id"])
     assert known is not None and known.paper.title == KNOWN_V1["title"]
+
+
+def test_the_refused_papers_are_named_without_terminal_controls() -> None:
+    """Review: the reasons (a record's text) went into the scheduler's log line unescaped."""
+    from ingest.weekly import WeeklySummary
+
+    summary = WeeklySummary(run_id="r1", window_start="2026-11-01", window_end="2026-11-08")
+    summary.refused = [{"arxiv_id": "2611.0\x1b[2J1", "title": "", "reason": "'title' holds \x1b]0;x\x07"}]
+    text = summary.text()
+    assert "1 refused, not stored (" in text and "\x1b" not in text and "\x07" not in text
