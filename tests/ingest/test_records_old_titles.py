@@ -170,5 +170,6 @@ def test_a_title_two_stored_papers_share_goes_to_the_oldest_with_a_warning(
     assert (summary.new, [p["paper_id"] for p in summary.updated_papers]) == (0, ["2611.90010"])
     warnings = [r.getMessage() for r in caplog.records if r.name == "ingest.list_match"]
     assert warnings == ["line 1: 'Sparse autoencoders reveal zebra features in GPT-2 small (ICLR'27)' has "
-                        "the title of 2 stored papers (2611.90010, 2611.90011): written into 2611.90010 (not "
-                        "withdrawn, the oldest arXiv id, stored first); check whether they are one paper"]
+                        "the title of 2 stored papers (2611.90010, 2611.90011): written into 2611.90010 (the "
+                        "first not withdrawn, by arXiv id, then by when stored); check whether they are one "
+                        "paper"]
