@@ -62,7 +62,8 @@
         }
         authors.append(text);
       });
-      if (shown.length < r.authors.length) { authors.append(" et al."); }
+      /* As the server's rows: "et al. (10)", the number of authors in all. */
+      if (shown.length < r.authors.length) { authors.append(" et al. (" + r.authors.length + ")"); }
       bits.push(authors);
     }
     if (r.year) { bits.push(el("span", "year", String(r.year))); }
@@ -141,10 +142,12 @@
       btn.setAttribute("aria-label", "Unstar: " + (s.title || s.id));
       btn.title = "Unstar this paper";
       var a = el("a");
-      a.append(el("bdi", null, s.title || s.id));
+      /* The title the server gives now (arXiv may have retitled the paper), else the one saved with the star. */
+      var info = starInfo[s.id];
+      a.append(el("bdi", null, (info && typeof info.title === "string" && info.title) || s.title || s.id));
       a.href = paperHref(base, s.id);
       li.append(btn, a);
-      var meta = starInfo[s.id] ? metaLine(section, starInfo[s.id]) : null;
+      var meta = info ? metaLine(section, info) : null;
       if (meta) { li.append(meta); }
       list.append(li);
     });

@@ -320,6 +320,7 @@
           }
           if (history) { shown = window.location.pathname + window.location.search; }
           document.title = searchTitle(target.searchParams);
+          nameFilters(target.searchParams);
           if (history) { followHead(target); }
           if (moveFocus) { focusResults(); }
         })
@@ -490,8 +491,8 @@
     /* The page's title for a search, as search.html's title block writes it: the query (between FSI and PDI:
        a right-to-left override in it must not reverse the rest of the title), the filters by name (the
        names the form's options show, without their counts) and the page number past the first. */
-    function searchTitle(params) {
-      var q = (params.get("q") || "").trim();
+    /* The filters of a search by name, as the server's page title says them (api/templates/_filter_words.html). */
+    function filterWords(params) {
       var parts = [];
       function names(field, sep) {
         var select = form.querySelector("select[name=" + field + "]");
@@ -520,9 +521,28 @@
       }
       names("section", " or ");
       names("source", " or ");
+      return parts.join(", ");
+    }
+
+    function searchTitle(params) {
+      var q = (params.get("q") || "").trim();
+      var words = filterWords(params);
       var page = /^\d+$/.test(params.get("page") || "") ? parseInt(params.get("page"), 10) : 1;
-      return (q ? "\u2068" + q + "\u2069 — search" : "Search") + (parts.length ? " · " + parts.join(", ") : "") +
+      return (q ? "\u2068" + q + "\u2069 — search" : "Search") + (words ? " · " + words : "") +
         (page > 1 ? " · page " + page : "") + " · paperkg";
+    }
+
+    /* An in-place search's fragment says "filtered" alone (it has no form options to name them by): the
+       names as the full page gives them, so that a printed page still says which filters made it. */
+    function nameFilters(params) {
+      var count = results.querySelector(".result-count .muted");
+      var words = filterWords(params);
+      if (!count || !words || count.querySelector("[data-filter-words]")) { return; }
+      if (!/· filtered$/.test(count.textContent.trim())) { return; }
+      var span = document.createElement("span");
+      span.setAttribute("data-filter-words", "");
+      span.textContent = words;
+      count.append(": ", span);
     }
 
     function formUrl() {

@@ -26,7 +26,7 @@ def test_a_printed_starred_list_has_authors_years_and_links(browser: WebDriver, 
         assert [m.text for m in metas] == [
             "Kevin Wang, Alexandre Variengien, Arthur Conmy, Buck Shlegeris, Jacob Steinhardt · 2022"
             " · ICLR 2023 · arXiv:2211.00593",
-            "Nelson Elhage, Tristan Hume, Catherine Olsson, Neel Nanda et al. · 2022"
+            "Nelson Elhage, Tristan Hume, Catherine Olsson, Neel Nanda et al. (33) · 2022"
             " · Transformer Circuits Thread (Anthropic) · transformer-circuits.pub"]
         solu = browser.find_element(By.CSS_SELECTOR, f'[data-starred-list] a.out[href="{SOLU_URL}"]')
         with print_media(browser):
@@ -34,3 +34,25 @@ def test_a_printed_starred_list_has_authors_years_and_links(browser: WebDriver, 
             assert SOLU_URL in after_content(browser, solu)
     finally:
         browser.execute_script("localStorage.clear()")
+
+
+def test_on_a_phone_a_starred_title_wraps_beside_its_star_above_its_byline(browser: WebDriver,
+                                                                          live_server: str) -> None:
+    """Re-test: at 390 px a long starred title wrapped under its star, left of its indented byline."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": False})
+    open_page(browser, f"{live_server}/for-you")
+    browser.execute_script("localStorage.setItem('paperkg.stars', JSON.stringify(arguments[0]))",
+                           [{"id": "2211.00593", "title": "IOI"}])
+    try:
+        open_page(browser, f"{live_server}/for-you")
+        byline = "[data-starred-list] .paper-meta"
+        meta = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, byline))
+        star = browser.find_element(By.CSS_SELECTOR, "[data-starred-list] li > .star")
+        title = browser.find_element(By.CSS_SELECTOR, "[data-starred-list] li > a")
+        assert title.size["height"] > 1.5 * star.size["height"]  # the title wraps at this width
+        assert title.location["x"] >= star.location["x"] + star.size["width"]  # beside the star
+        assert meta.location["x"] == title.location["x"]  # the byline under the title
+    finally:
+        browser.execute_script("localStorage.clear()")
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
 
 from api.bibtex import to_bibtex
 from kg.embedded import EmbeddedStore
@@ -61,6 +62,20 @@ def test_a_printed_filtered_search_names_its_filters(browser: WebDriver, live_se
         count = browser.find_element(By.CSS_SELECTOR, ".result-count")
         assert count.is_displayed()
         assert count.text.endswith("· hybrid · filtered: Activation Patching, from 2022"), count.text
+
+
+def test_an_in_place_search_names_its_filters_as_the_full_page_does(browser: WebDriver,
+                                                                     live_server: str) -> None:
+    """Re-test: after a filter picked in the form (an in-place search), the count line said only
+    "filtered"."""
+    open_page(browser, f"{live_server}/search?q=heads&year_from=2022")
+    Select(browser.find_element(By.ID, "f-technique")).select_by_value("activation_patching")
+    wait(browser).until(lambda d: "technique=activation_patching" in d.current_url)
+    named = ".result-count [data-filter-words]"
+    words = wait(browser).until(lambda d: d.find_element(By.CSS_SELECTOR, named))
+    assert words.text == "Activation Patching, from 2022"
+    open_page(browser, browser.current_url)  # the full page says the same
+    assert browser.find_element(By.CSS_SELECTOR, named).text == "Activation Patching, from 2022"
 
 
 def test_a_printed_paper_page_has_its_own_facts_before_the_related_papers(
