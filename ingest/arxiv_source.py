@@ -237,13 +237,13 @@ def _valid_utf8(content: bytes, where: str) -> bytes:
 def _ends_here(said: int, start: int, after_short: bool) -> bool:
     """Whether an empty page at `start` is the end of the results though a totalResults says more.
 
-    arXiv's known flaky page mid-pagination is empty after full pages, and may say totalResults 0: that
-    is retried (fetch_page). But a totalResults can overstate (260 for 250 entries) or shrink between
-    pages (257, then 250), and retrying the empty page at the real end then failed every run. The end
-    is accepted when this page's own totalResults is not 0 (the flaky page's 0 says nothing of the end,
-    even right after a short page, itself a flake's symptom) and either the page before was short
-    (entries, fewer than asked: the set visibly ran out, and this empty page agrees) or that totalResults
-    says the set ends at or before `start`.
+    arXiv's known flaky page mid-pagination is empty, and may say totalResults 0: that is retried
+    (fetch_page). But a totalResults can overstate (260 for 250 entries) or shrink between pages (257,
+    then 250), and an empty page at the real end then failed every run. Once its retries have run out
+    (fetch_page), the end is accepted when this page's own totalResults is not 0 (the flaky page's 0
+    says nothing of the end, even right after a short page, itself a flake's symptom) and either the
+    page before was short (entries, fewer than asked: the set visibly ran out, and this empty page
+    agrees) or that totalResults says the set ends at or before `start`.
     """
     return said > 0 and (after_short or said <= start)
 
@@ -508,10 +508,10 @@ class ArxivSource:
 
         A page without entries is retried when results should be there: its totalResults, or `expected`
         (the totalResults earlier pages of the same search gave), is past `start`. A first page saying
-        totalResults 0 is arXiv's answer that nothing matched, not retried. An empty page is the end, with
-        a warning, though a total says more: after a short page (`after_short`: the previous page of the
-        search had entries, fewer than asked), or when its own totalResults (not 0) says the results end at
-        or before `start` (see _ends_here).
+        totalResults 0 is arXiv's answer that nothing matched, not retried. An empty page still empty when
+        the retries have run out is the end, with a warning, though a total says more: after a short page
+        (`after_short`: the previous page of the search had entries, fewer than asked), or when its own
+        totalResults (not 0) says the results end at or before `start` (see _ends_here).
 
         A retried 5xx or 429 answer carrying Retry-After waits the longer of the backoff and what it asks
         (at most RETRY_AFTER_MAX seconds); the warning then ends "(Retry-After)".
@@ -530,7 +530,9 @@ class ArxivSource:
                 total = max(feed.header.total_results, expected)
                 if not feed.results and not feed.dropped and total > start:
                     said = feed.header.total_results
-                    if _ends_here(said, start, after_short):
+                    # Retried first, whatever the signs of an end: arXiv's flaky empty page comes after a
+                    # short page too, and taking it for the end moved the watermark past the rest (re-test).
+                    if attempt == self.retries and _ends_here(said, start, after_short):
                         log.warning("arXiv results end at %d although totalResults said %d (%s): taken as "
                                     "the end (%s)", start, total, where, "the page before was short"
                                     if after_short else f"this page says totalResults={said}")

@@ -213,7 +213,7 @@ def test_an_overstated_total_ends_at_a_short_page(upstream: Callable[[Answer], U
     with caplog.at_level(logging.WARNING, logger="ingest.arxiv_source"):
         found = _walk(_source(server.url, retries=2))
     assert [r.arxiv_id for r in found] == [e["arxiv_id"] for e in entries]
-    assert [int(p["start"]) for p in server.requests] == [0, 5, 10, 12]  # the empty page is not retried
+    assert [int(p["start"]) for p in server.requests] == [0, 5, 10, 12, 12, 12]  # retried, then the end
     assert "arXiv results end at 12 although totalResults said 13" in caplog.text
 
 
@@ -224,7 +224,7 @@ def test_a_total_that_shrinks_to_where_the_walk_is_ends_it(upstream: Callable[[A
     server = upstream(_paged(entries, totals=lambda start: 12 if start < 10 else 10))
     found = _walk(_source(server.url, retries=2))
     assert len(found) == 10
-    assert [int(p["start"]) for p in server.requests] == [0, 5, 10]
+    assert [int(p["start"]) for p in server.requests] == [0, 5, 10, 10, 10]
 
 
 def test_an_empty_page_after_full_ones_is_still_retried(upstream: Callable[[Answer], Upstream]) -> None:
@@ -263,6 +263,28 @@ def test_a_flaky_empty_page_after_a_short_one_is_still_retried(
         _send(handler, _page(params, entries[start:start + (4 if start == 5 else 5)], len(entries)))
 
     server = upstream(short_then_flaky)
+    found = _walk(_source(server.url, retries=2))
+    assert [r.arxiv_id for r in found] == [e["arxiv_id"] for e in entries]
+    assert [int(p["start"]) for p in server.requests][:4] == [0, 5, 9, 9]
+
+
+def test_an_empty_flake_after_a_short_page_saying_the_full_total_is_retried(
+    upstream: Callable[[Answer], Upstream],
+) -> None:
+    """Re-test: a short page, then one empty page still saying the full total, ended the walk (150 of 250
+    papers, the watermark moved on); arXiv's short pages mid-walk are known. Retried, all are found."""
+    entries = [_entry(i) for i in range(20)]
+    flaked: list[int] = []
+
+    def short_then_empty(handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        start = int(params.get("start", 0))
+        if start == 9 and not flaked:
+            flaked.append(start)
+            _send(handler, _page(params, [], len(entries)))
+            return
+        _send(handler, _page(params, entries[start:start + (4 if start == 5 else 5)], len(entries)))
+
+    server = upstream(short_then_empty)
     found = _walk(_source(server.url, retries=2))
     assert [r.arxiv_id for r in found] == [e["arxiv_id"] for e in entries]
     assert [int(p["start"]) for p in server.requests][:4] == [0, 5, 9, 9]
