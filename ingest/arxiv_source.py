@@ -56,7 +56,8 @@ from ingest.records_file import UnreadableDate, parse_iso_time, stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
 from kg.config import Config, load_config
 from kg.safe_output import is_terminal
-from kg.withdrawn import abstract_with_withdrawal
+from kg.store import arxiv_order
+from kg.withdrawn import abstract_with_withdrawal, is_withdrawn
 
 log = logging.getLogger(__name__)
 
@@ -584,15 +585,15 @@ class ArxivSource:
             return None
         search = arxiv.Search(query=f'ti:"{key}"', max_results=10)
         feed = self.fetch_page(search, 0, 10, label=f"title look-up {key[:60]!r}")
-        best: tuple[float, Record] | None = None
-        for result in feed.results:
-            record = record_from_result(result)
-            score = title_score(record.title_key, key)
-            if best is None or score > best[0]:
-                best = (score, record)
-        if best is not None and best[0] >= TITLE_MATCH:
-            return best[1]
-        return None
+        scored = [(title_score(record.title_key, key), record)
+                  for record in (record_from_result(result) for result in feed.results)]
+        if not scored or (top := max(score for score, _ in scored)) < TITLE_MATCH:
+            return None
+        # Papers sharing the title (a re-post, a withdrawn copy): the one stored papers of that title are
+        # matched to (kg.title_matches.preferred_title_matches), not arXiv's answer order, or runs with and
+        # without arXiv moved the row back and forth.
+        best = [record for score, record in scored if score == top]
+        return min(best, key=lambda r: (is_withdrawn(r.abstract), arxiv_order(r.arxiv_id) or (9999, 0, 0)))
 
     def search(self, query: str, *, start_date: date | datetime, end_date: date | datetime,
                label: str | None = None) -> Iterator[Record]:

@@ -290,6 +290,20 @@ def test_an_empty_flake_after_a_short_page_saying_the_full_total_is_retried(
     assert [int(p["start"]) for p in server.requests][:4] == [0, 5, 9, 9]
 
 
+def test_a_title_arxiv_has_several_papers_of_gives_the_one_stored_papers_are_matched_to(
+    upstream: Callable[[Answer], Upstream],
+) -> None:
+    """Re-test: a list row looked up by a title three arXiv papers share went onto the first of arXiv's
+    answer, a withdrawn one, while a run without arXiv matched it to another (kg.title_matches)."""
+    title = "Sparse autoencoders reveal zebra features"
+    withdrawn = {**_entry(0, title), "arxiv_id": "2301.00001", "comment": "This paper has been withdrawn"}
+    answer = [withdrawn, {**_entry(1, title), "arxiv_id": "2309.00003"},
+              {**_entry(2, title), "arxiv_id": "2305.00002"}]
+    server = upstream(lambda handler, params: _send(handler, _page(params, answer, len(answer))))
+    found = _source(server.url).find_by_title(title)
+    assert found is not None and found.arxiv_id == "2305.00002"
+
+
 # -- 5. an invalid UTF-8 byte ---------------------------------------------------------------------
 def test_an_invalid_utf8_byte_is_read_as_a_replacement_character(upstream: Callable[[Answer], Upstream],
                                                                   caplog: pytest.LogCaptureFixture) -> None:
