@@ -87,6 +87,8 @@ CLOCK_TOLERANCE = timedelta(hours=1)
 # (--since 2020-01-01) is the user's to run again, not every scheduled run's to repeat (and fail).
 RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
+# How the rejection of a paper the load refused starts (`ingest rejected` shows it unscored).
+REFUSED_REASON = "refused by the load: "
 # The updated papers with a note (another id, withdrawn, reinstated) the one-line text names.
 _NOTED_SHOWN = 10
 # arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely a flaky
@@ -821,7 +823,7 @@ def _record_refused(store: GraphStore, summary: WeeklySummary, details: Sequence
         reason = str(detail.get("reason") or "refused")
         summary.refused.append({"arxiv_id": arxiv_id, "title": title, "reason": reason})
         refused.append(Rejection(arxiv_id=shortened(arxiv_id) or "?", title=title,
-                                 reason=f"refused by the load: {reason}", score=0.0, run_id=summary.run_id))
+                                 reason=f"{REFUSED_REASON}{reason}", score=0.0, run_id=summary.run_id))
         log.warning("weekly ingest %s: arXiv %s refused by the load, not stored: %s", summary.run_id,
                     arxiv_id, reason)
     if refused:

@@ -283,8 +283,9 @@ def _lock_holder(store: GraphStore) -> dict[str, object] | None:
 @click.option("--since", default=None, metavar="DATE", help="Only candidates rejected at or after DATE.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def rejected_cmd(since: str | None, as_json: bool) -> None:
-    """Candidates the weekly relevance gate turned away, with reason and score (newest first)."""
-    from ingest.weekly import rejected_since
+    """Candidates the weekly relevance gate turned away, with reason and score, and papers the load
+    refused (no title, a text over its limit; no score), newest first."""
+    from ingest.weekly import REFUSED_REASON, rejected_since
 
     since = _check_date(since, "--since")
     store = _existing_store()
@@ -303,7 +304,9 @@ def rejected_cmd(since: str | None, as_json: bool) -> None:
         click.echo("no rejected candidates" + (f" since {since}" if since else ""))
     for r in rows:
         # Stored text from arXiv: control characters and escape sequences are not printed raw.
-        click.echo(f"{terminal_safe(r.seen_at)}  {terminal_safe(r.arxiv_id)}  score {r.score:.3f}  "
+        # A paper the load refused was never scored (ingest.weekly records it with 0).
+        score = "refused" if r.reason.startswith(REFUSED_REASON) else f"score {r.score:.3f}"
+        click.echo(f"{terminal_safe(r.seen_at)}  {terminal_safe(r.arxiv_id)}  {score}  "
                    f"{terminal_safe(r.title)}\n    {terminal_safe(r.reason)}")
 
 

@@ -4,6 +4,10 @@ not lost: QA's arXiv entry with an empty <title> vanished from a run that report
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
 
 from ingest.arxiv_server import LocalArxivServer
 from ingest.extract import Extractor
@@ -32,7 +36,8 @@ UNTITLED_V2 = {**KNOWN_V2, "title": ""}
 
 
 def test_papers_the_load_refuses_are_counted_named_and_recorded(store: EmbeddedStore,  # noqa: F811
-                                                                extractor: Extractor) -> None:
+                                                                extractor: Extractor, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     run_ingest(store, [as_record(KNOWN_V1)], source="records", embedder=HashEmbedder(), extractor=extractor,
                progress=False)
     with LocalArxivServer([*MI_CANDIDATES, LONG_TITLE, UNTITLED_V2]) as server:
@@ -55,6 +60,14 @@ def test_papers_the_load_refuses_are_counted_named_and_recorded(store: EmbeddedS
     assert {r.arxiv_id for r in store.rejections()} >= set(refused)
     known = store.get_paper(KNOWN_V2["arxiv_id"])
     assert known is not None and known.paper.title == KNOWN_V1["title"]
+    # `ingest rejected` says it was refused, not "score 0.000": the gate never scored it (re-test).
+    from kg.cli import main
+
+    monkeypatch.setenv("PAPERKG_DATA_DIR", str(tmp_path))
+    shown = CliRunner().invoke(main, ["ingest", "rejected"])
+    assert shown.exit_code == 0, shown.output
+    line = next(li for li in shown.output.splitlines() if LONG_TITLE["arxiv_id"] in li)
+    assert "  refused  " in line and "score" not in line
 
 
 def test_the_refused_papers_are_named_without_terminal_controls() -> None:
