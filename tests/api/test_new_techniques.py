@@ -181,8 +181,8 @@ def test_the_new_page_filters_by_technique_and_keeps_it(
 def test_the_new_page_says_what_is_wrong_with_a_technique(client: FlaskClient) -> None:
     """A 400 in the form's words, with the search form's "did you mean", and every paper shown."""
     html = _page(client, "/new?since=2000-01-01&technique=SAEz", status=400)
-    # The typed value isolated (FSI, PDI), as the search form shows it.
-    assert ("Unknown technique “\u2068SAEz\u2069”: did you mean “sae”? Showing the papers of every technique "
+    # The typed value isolated (<bdi>, not invisible marks), as the search form shows it.
+    assert ("Unknown technique “<bdi>SAEz</bdi>”: did you mean “sae”? Showing the papers of every technique "
             "instead.") in html
     assert len(_page_ids(html)) == 4
     assert _alternate(_page(client, "/new"))[1] == "/feeds/new.atom"
