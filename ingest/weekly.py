@@ -89,7 +89,8 @@ RETRY_LOOKBACK = timedelta(days=28)
 MAX_QUERY_CHARS = 1000
 # How the rejection of a paper the load refused starts (`ingest rejected` shows it unscored).
 REFUSED_REASON = "refused by the load: "
-# The updated papers with a note (another id, withdrawn, reinstated) the one-line text names.
+# How many refused papers, and updated papers with a note (another id, withdrawn, reinstated), the
+# one-line text names.
 _NOTED_SHOWN = 10
 # arXiv gets dozens of MI papers a week; a window this long with none at all is far more likely a flaky
 # empty answer (totalResults 0) than a quiet week, so the run fails and the watermark stays, unless the
@@ -228,18 +229,13 @@ class WeeklySummary:
             text += f"; {len(self.skipped)} arXiv {entries} skipped (unusable date): {ids}"
         text += f"; loaded {self.new} new, {self.updated} updated, {self.unchanged} unchanged"
         if self.refused:  # named, or they vanished from a run reporting success (QA)
-            shown = "; ".join(f"{terminal_safe(e['arxiv_id'])}: {terminal_safe(e['reason'])}"
-                              for e in self.refused[:_NOTED_SHOWN])
-            more = (f"; and {len(self.refused) - _NOTED_SHOWN} more (--json lists them)"
-                    if len(self.refused) > _NOTED_SHOWN else "")
-            text += f", {len(self.refused)} refused, not stored ({shown}{more})"
+            shown = _first_named([f"{terminal_safe(e['arxiv_id'])}: {terminal_safe(e['reason'])}"
+                                  for e in self.refused])
+            text += f", {len(self.refused)} refused, not stored ({shown})"
         text += f" (run {self.run_id})"
         noted = [p for p in self.updated_papers if written_paper_noted(p)]
         if noted:  # one line, as the possible duplicates: moved to another id, withdrawn, reinstated
-            shown = "; ".join(written_paper_text(p) for p in noted[:_NOTED_SHOWN])
-            more = (f"; and {len(noted) - _NOTED_SHOWN} more (--json lists them)"
-                    if len(noted) > _NOTED_SHOWN else "")
-            text += f"; updated: {shown}{more}"
+            text += f"; updated: {_first_named([written_paper_text(p) for p in noted])}"
         if self.possible_duplicates:  # one line: the scheduler logs this text as one record
             n = len(self.possible_duplicates)
             text += (f"; {n} possible {'duplicate' if n == 1 else 'duplicates'} (stored apart, check "
@@ -802,6 +798,12 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
         _record_refused(store, summary, loaded.rejected_details, to_load, held)
+
+
+def _first_named(items: Sequence[str]) -> str:
+    """The first _NOTED_SHOWN items of a one-line summary's list, then how many more --json lists."""
+    more = len(items) - _NOTED_SHOWN
+    return "; ".join(items[:_NOTED_SHOWN]) + (f"; and {more} more (--json lists them)" if more > 0 else "")
 
 
 def _record_refused(store: GraphStore, summary: WeeklySummary, details: Sequence[dict[str, Any]],
