@@ -178,6 +178,9 @@ class WeeklySummary:
     # title, lines, with previous_title, previous_id and withdrawn_change when they apply). In the JSON
     # only, as `rejudged`; the text names those moved to another id, withdrawn or no longer withdrawn.
     updated_papers: list[dict[str, Any]] = field(default_factory=list)
+    # The papers the load stored new, likewise (IngestSummary.new_papers); the text names those arXiv
+    # already lists as withdrawn.
+    new_papers: list[dict[str, Any]] = field(default_factory=list)
     # Papers the load refused (arxiv_id, title, reason: no title, a text over its limit, not valid
     # Unicode, ...): kept or known, not stored, so new + updated + unchanged + refused add up to what was
     # loaded. Recorded as rejections (`ingest rejected` lists the new ones: it leaves stored papers out).
@@ -199,8 +202,8 @@ class WeeklySummary:
         return {"run_id": self.run_id, "status": self.status, **self.counts(), "watermark": self.watermark,
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
                 "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
-                "possible_duplicates": self.possible_duplicates, "updated_papers": self.updated_papers,
-                "refused": self.refused, "rejections": self.rejections}
+                "possible_duplicates": self.possible_duplicates, "new_papers": self.new_papers,
+                "updated_papers": self.updated_papers, "refused": self.refused, "rejections": self.rejections}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -233,9 +236,10 @@ class WeeklySummary:
                                   for e in self.refused])
             text += f", {len(self.refused)} refused, not stored ({shown})"
         text += f" (run {self.run_id})"
-        noted = [p for p in self.updated_papers if written_paper_noted(p)]
-        if noted:  # one line, as the possible duplicates: moved to another id, withdrawn, reinstated
-            text += f"; updated: {_first_named([written_paper_text(p) for p in noted])}"
+        for what, papers in (("new", self.new_papers), ("updated", self.updated_papers)):
+            noted = [p for p in papers if written_paper_noted(p)]
+            if noted:  # one line, as the possible duplicates: moved to another id, withdrawn, reinstated
+                text += f"; {what}: {_first_named([written_paper_text(p) for p in noted])}"
         if self.possible_duplicates:  # one line: the scheduler logs this text as one record
             n = len(self.possible_duplicates)
             text += (f"; {n} possible {'duplicate' if n == 1 else 'duplicates'} (stored apart, check "
@@ -794,7 +798,7 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         summary.load_run = loaded.run_id
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
         summary.new_ids = sorted(pid for pid, status in loaded.statuses.items() if status == "new")
-        summary.updated_papers = loaded.updated_papers
+        summary.new_papers, summary.updated_papers = loaded.new_papers, loaded.updated_papers
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
         _record_refused(store, summary, loaded.rejected_details, to_load, held)
@@ -855,7 +859,7 @@ def _check_empty_window(store: GraphStore, summary: WeeklySummary, start: dateti
         summary.load_run = loaded.run_id
         summary.known = len(versions.stored)
         summary.new, summary.updated, summary.unchanged = loaded.new, loaded.updated, loaded.unchanged
-        summary.updated_papers = loaded.updated_papers
+        summary.new_papers, summary.updated_papers = loaded.new_papers, loaded.updated_papers
         _record_refused(store, summary, loaded.rejected_details, versions.stored, held)
     # A flaky empty answer (totalResults 0) is far likelier than a window without one MI paper: the
     # window's new papers would be lost with the watermark moved past them.

@@ -210,3 +210,13 @@ def test_a_weekly_run_names_the_papers_it_found_withdrawn(store: GraphStore, ext
               "updated": _day(NOW)}
     quiet = _weekly(store, [edited], extractor)
     assert quiet.updated == 1 and "; updated:" not in quiet.text()
+
+
+def test_a_weekly_run_names_a_new_paper_arxiv_lists_as_withdrawn(store: GraphStore,
+                                                                 extractor: Extractor) -> None:
+    """Re-test: `ingest arxiv` marked a paper arriving withdrawn "(withdrawn)", the weekly text did not."""
+    arrived = {**WEEKLY_V1, "version": 2, "comment": NOTICE}
+    summary = _weekly(store, [arrived], extractor)
+    assert summary.new == 1
+    assert [e.get("withdrawn_change") for e in summary.to_dict()["new_papers"]] == ["withdrawn"]
+    assert f"; new: {TITLE} [2611.90020] (withdrawn)" in summary.text()
