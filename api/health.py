@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from api.app import get_store, model_status, paperkg_config, query_model_mismatch
 from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
@@ -60,6 +60,14 @@ HEALTH_CACHE_CONTROL = "no-store"
 def _never_cached(response: Response) -> Response:
     """/healthz and /readyz, their error answers included, marked not to be stored by any cache."""
     response.headers["Cache-Control"] = HEALTH_CACHE_CONTROL
+    return response
+
+
+@api_bp.after_request
+def _status_never_cached(response: Response) -> Response:
+    """GET /api/status's answers, a 400 for a bad parameter included, marked as /healthz's are."""
+    if request.endpoint == "api.service_status":
+        response.headers["Cache-Control"] = HEALTH_CACHE_CONTROL
     return response
 
 
@@ -118,7 +126,6 @@ def service_status() -> Response:
         problems += weekly_problems(weekly, require_weekly=require_weekly)
     response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "model": model,
                         "weekly": weekly})
-    response.headers["Cache-Control"] = HEALTH_CACHE_CONTROL
     if problems:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

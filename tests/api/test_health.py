@@ -61,8 +61,9 @@ def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
 
 def test_health_answers_are_never_stored_by_a_cache(client: FlaskClient, tmp_path: Path) -> None:
     """QA: no Cache-Control let a shared proxy with a default lifetime serve monitoring a stale "ok"."""
-    for path in ("/healthz", "/readyz", "/api/status"):
+    for path in ("/healthz", "/readyz", "/api/status", "/api/status?max_age_days=0"):  # the 400 too
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
+    assert client.get("/api/stats").headers.get("Cache-Control") is None  # the API's other answers
     app = create_app(app_config(tmp_path / "typo"))  # the 503s too
     for path in ("/readyz", "/api/status"):
         response = app.test_client().get(path)
