@@ -117,6 +117,21 @@ def _paged(entries: list[dict[str, Any]], totals: Callable[[int], int] | None = 
     return answer
 
 
+def _empty_once(entries: list[dict[str, Any]], *, at: int, total: int, short_at: int | None = None) -> Answer:
+    """Pages of 5 `entries` (4 at `short_at`: a short page), the page at `at` empty the first time it is
+    asked, saying totalResults `total` (arXiv's flaky empty page)."""
+    flaked: list[int] = []
+
+    def answer(handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
+        start = int(params.get("start", 0))
+        if start == at and not flaked:
+            flaked.append(start)
+            _send(handler, _page(params, [], total))
+            return
+        _send(handler, _page(params, entries[start:start + (4 if start == short_at else 5)], len(entries)))
+    return answer
+
+
 # -- 1. a total deadline per request, and a body size cap ----------------------------------------------
 def test_a_trickling_answer_times_out_in_total_and_is_retried(upstream: Callable[[Answer], Upstream]) -> None:
     """QA: headers, then 300 bytes/s: each read came within the timeout, so the request never timed out
@@ -230,17 +245,7 @@ def test_a_total_that_shrinks_to_where_the_walk_is_ends_it(upstream: Callable[[A
 def test_an_empty_page_after_full_ones_is_still_retried(upstream: Callable[[Answer], Upstream]) -> None:
     """arXiv's flaky empty page mid-pagination (saying totalResults 0) is still retried, not the end."""
     entries = [_entry(i) for i in range(12)]
-    flaked: list[int] = []
-
-    def flaky(handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
-        start = int(params.get("start", 0))
-        if start == 5 and not flaked:
-            flaked.append(start)
-            _send(handler, _page(params, [], 0))
-            return
-        _send(handler, _page(params, entries[start:start + 5], len(entries)))
-
-    server = upstream(flaky)
+    server = upstream(_empty_once(entries, at=5, total=0))
     found = _walk(_source(server.url, retries=2))
     assert len(found) == 12
     assert [int(p["start"]) for p in server.requests] == [0, 5, 5, 10]
@@ -253,17 +258,7 @@ def test_an_empty_flake_after_a_short_page_is_still_retried(upstream: Callable[[
     (re-test), was taken for the end: 9 of 20 papers found, or 150 of 250, the weekly watermark moved past
     the rest. arXiv's short pages mid-walk are known; the empty page is retried, all are found."""
     entries = [_entry(i) for i in range(20)]
-    flaked: list[int] = []
-
-    def short_then_empty(handler: BaseHTTPRequestHandler, params: dict[str, str]) -> None:
-        start = int(params.get("start", 0))
-        if start == 9 and not flaked:
-            flaked.append(start)
-            _send(handler, _page(params, [], len(entries) if says_total else 0))
-            return
-        _send(handler, _page(params, entries[start:start + (4 if start == 5 else 5)], len(entries)))
-
-    server = upstream(short_then_empty)
+    server = upstream(_empty_once(entries, at=9, total=len(entries) if says_total else 0, short_at=5))
     found = _walk(_source(server.url, retries=2))
     assert [r.arxiv_id for r in found] == [e["arxiv_id"] for e in entries]
     assert [int(p["start"]) for p in server.requests][:4] == [0, 5, 9, 9]
