@@ -50,10 +50,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ingest.normalize import strip_arxiv_version
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
-from ingest.summary import possible_duplicate_text, written_paper_noted, written_paper_text
+from ingest.summary import possible_duplicate_text, shortened, written_paper_noted, written_paper_text
 from kg.config import Config, load_config
 from kg.entities import Paper, Rejection
 from kg.safe_output import terminal_safe
@@ -816,9 +817,6 @@ def _record_refused(store: GraphStore, summary: WeeklySummary, details: Sequence
     clash), named in the summary and recorded as rejections: the watermark moves past them, so unrecorded
     they were lost for good; recorded, `ingest rejected` lists them and the last-updated walk judges a
     new version of one again."""
-    from ingest.normalize import strip_arxiv_version
-    from ingest.summary import shortened
-
     by_source = {shortened(r.source_id): r for r in loaded}
     refused: list[Rejection] = []
     for detail in details:
