@@ -54,7 +54,7 @@ from ingest.normalize import arxiv_version, doi_from_text, split_venue_tag, stri
 from ingest.records import ListRowRecord, Record
 from ingest.records_file import UnreadableDate, parse_iso_time, stored_date
 from ingest.titles import TITLE_MATCH, same_paper_title, title_score
-from kg.config import Config, load_config
+from kg.config import Config, load_config, without_password
 from kg.safe_output import is_terminal
 from kg.store import arxiv_order
 from kg.withdrawn import abstract_with_withdrawal, is_withdrawn
@@ -523,7 +523,7 @@ class ArxivSource:
         """
         url = self._page_url(search, start, size)
         where = f"{describe(search, label)}, page {start // max(size, 1) + 1} (start={start})"
-        log.debug("arXiv request %s: %s", where, url)
+        log.debug("arXiv request %s: %s", where, without_password(url))  # -v logs go to files
         last = ""
         for attempt in range(self.retries + 1):
             try:

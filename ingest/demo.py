@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from werkzeug.serving import run_simple
 
+    from kg.config import load_config, request_log_level
+
+    request_log_level(load_config().log_level)
     _say(f"serving on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     run_simple(args.host, args.port, _app(), threaded=True, use_reloader=False)
     return 0

@@ -304,6 +304,14 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(UTCFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    request_log_level(level)
+
+
+def request_log_level(level: str) -> None:
+    """Let `level` govern the dev server's request log (client address and full URL) too."""
+    # Werkzeug sets its logger to INFO when it has no level of its own, so PAPERKG_LOG_LEVEL=WARNING
+    # left every request line of `paperkg serve` and `make demo` in the log (privacy QA).
+    logging.getLogger("werkzeug").setLevel(level)
 
 
 def describe(env: Mapping[str, str] | None = None) -> list[tuple[str, str, str, bool, str]]:

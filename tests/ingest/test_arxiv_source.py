@@ -190,6 +190,19 @@ _SAE = {"id": "2406.04093", "arxiv_id": "2406.04093", "title": "Scaling and eval
         "published": "2024-06-06", "primary_category": "cs.LG", "categories": ["cs.LG"]}
 
 
+def test_the_debug_log_masks_a_password_in_the_arxiv_url(local_arxiv: LocalArxivServer,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Privacy QA: `paperkg -v ingest weekly` logged a proxy's password from PAPERKG_ARXIV_URL in clear,
+    into the cron job's long-lived log file, while `paperkg config` masked it."""
+    with_password = local_arxiv.url.replace("http://", "http://svc:ArxSecret42@")
+    source = ArxivSource(url=with_password, delay=0.01, timeout=5, retries=0)
+    with caplog.at_level(logging.DEBUG, logger="ingest.arxiv_source"):
+        source.fetch_by_ids(["2211.00593"])
+    requests_logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("arXiv request")]
+    assert requests_logged and all("svc:********@" in m for m in requests_logged)
+    assert "ArxSecret42" not in caplog.text
+
+
 def _with_rows(seed_list: str, *rows: str) -> tuple[str, list[int]]:
     """The seed list with a table of `rows` appended, and the line of each row."""
     table = "\n\n### Added\n| Paper | TL;DR |\n| :--- | :--- |\n" + "\n".join(rows) + "\n"

@@ -237,6 +237,34 @@ def test_weekly_commands_refuse_bad_arxiv_settings_at_startup(
         store.close()
 
 
+@pytest.mark.parametrize(("level", "logged"), [("INFO", True), ("WARNING", False)])
+def test_the_log_level_governs_the_dev_servers_request_lines(level: str, logged: bool) -> None:
+    """Privacy QA: PAPERKG_LOG_LEVEL=WARNING still left `paperkg serve` logging each request's client
+    address and full URL (the query), as werkzeug sets its own logger to INFO. A real werkzeug server
+    answers one request in a process set up as the CLI sets up logging."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, threading, urllib.request\n"
+        "from werkzeug.serving import make_server\n"
+        "from kg.config import configure_logging\n"
+        "configure_logging(sys.argv[1])\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n"
+        "server = make_server('127.0.0.1', 0, app)\n"
+        "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+        "url = f'http://127.0.0.1:{server.server_port}/search?q=private+question'\n"
+        "assert urllib.request.urlopen(url, timeout=30).read() == b'ok'\n"
+        "server.shutdown()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, level], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert ("GET /search?q=private+question" in proc.stderr) is logged, proc.stderr
+
+
 def test_log_times_are_utc_and_say_so() -> None:
     """Clock QA: `TZ=Pacific/Kiritimati paperkg schedule` logged `2026-11-27 08:06:18`, the local time
     with no offset, while every other time paperkg shows is UTC. A record made at a known moment, in a
