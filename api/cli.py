@@ -44,6 +44,10 @@ def _print_json(data: Any) -> None:
 @click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
 def serve_cmd(host: str, port: int, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
+    if debug and not _is_loopback(host):
+        # Debug mode serves Werkzeug's interactive console: code execution behind a PIN (privacy QA).
+        raise click.UsageError(f"--debug runs an interactive debugger; use it only on a loopback "
+                               f"--host (127.0.0.1, ::1 or localhost), not {host!r}")
     from api.app import create_app
     from kg.cli import echo_best_effort
     from kg.config import load_config
@@ -70,6 +74,18 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
         # file got the escape codes. Its own switch (a module global: werkzeug has no option for it).
         serving._log_add_style = False
     app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only (a loopback address or "localhost")."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
 
 
 def _colour_on_stderr() -> bool:

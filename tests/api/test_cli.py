@@ -345,6 +345,28 @@ def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch
     assert CliRunner().invoke(main, ["stats"]).exit_code == 1
 
 
+@pytest.mark.parametrize(("host", "allowed"), [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                               ("0.0.0.0", False), ("192.168.1.5", False),
+                                               ("lab-server.example", False)])
+def test_serve_debug_only_on_a_loopback_host(host: str, allowed: bool, data_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Privacy QA: `paperkg serve --debug --host 0.0.0.0` served Werkzeug's interactive console (code
+    execution behind a PIN) to the network."""
+    from flask import Flask
+
+    served: list[bool] = []
+    monkeypatch.setattr(Flask, "run", lambda self, **kw: served.append(kw["debug"]))
+    monkeypatch.setattr("api.cli._check_port_free", lambda host, port: None)
+    result = CliRunner().invoke(main, ["serve", "--debug", "--host", host, "--port", str(_free_port())])
+    if allowed:
+        assert result.exit_code == 0, result.output
+        assert served == [True]
+    else:
+        assert result.exit_code == 2, result.output
+        assert served == []
+        assert f"only on a loopback --host (127.0.0.1, ::1 or localhost), not {host!r}" in result.output
+
+
 def test_serve_names_the_readmes_production_command(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
