@@ -1022,6 +1022,8 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     """Build a Taxonomy from the parsed YAML mapping; ValueError (naming `source` and the entry) for a
     mistake in it."""
     where = source or "taxonomy"
+    if data is None:  # YAML reads an empty or comments-only file as None
+        raise ValueError(f"{where}: the file is empty (no 'techniques' key)")
     if not isinstance(data, dict) or "techniques" not in data:
         close = difflib.get_close_matches("techniques", [k for k in data if isinstance(k, str)], n=1,
                                           cutoff=0.75) if isinstance(data, dict) else []

@@ -107,6 +107,8 @@ def test_init_with_a_custom_taxonomy(data_dir: Path, tmp_path: Path) -> None:
         (None, "cannot read taxonomy"),
         ("techniques: [unclosed\n", "not valid YAML"),
         ("just: a mapping\n", "not a taxonomy file"),
+        ("", "the file is empty"),  # taxonomy QA: "no 'techniques' key" for an empty file
+        ("# only a comment\n", "the file is empty"),
         ("techniques:\n  - {id: a, label: A}\n  - {id: a, label: B}\n", "duplicate ids"),
     ],
 )
