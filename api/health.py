@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -91,10 +92,10 @@ def readyz() -> Response:
         get_store().ping()
     except StoreDamaged as exc:
         log.error("readiness: %s", exc)
-        return error_response(503, f"store damaged: {_without_paths(str(exc))}", "store_damaged")
+        return error_response(503, f"store damaged: {_public_reason(str(exc))}", "store_damaged")
     except StoreError as exc:
         log.warning("readiness: %s", exc)
-        return error_response(503, f"store unreachable: {_without_paths(str(exc))}")
+        return error_response(503, f"store unreachable: {_public_reason(str(exc))}")
     return jsonify({"status": "ready", "model": model_status()})
 
 
@@ -215,10 +216,17 @@ def _problem(code: str, message: str) -> dict[str, str]:
     return {"code": code, "message": message}
 
 
-def _without_paths(reason: str) -> str:
-    """The reason with the data directory written as its variable: the server's paths stay in its log,
-    as on every other error answer, while the probe still says what is wrong."""
-    data_dir = paperkg_config().data_dir
+def _public_reason(reason: str) -> str:
+    """The reason with the data directory and the Neo4j server written as their variables: the server's
+    paths, internal host names and ports stay in its log, as on every other error answer, while the probe
+    still says what is wrong."""
+    config = paperkg_config()
+    reason = _without_data_dir(reason, config.data_dir)
+    return _without_neo4j_server(reason, config.neo4j_uri) if config.neo4j_uri else reason
+
+
+def _without_data_dir(reason: str, data_dir: Path) -> str:
+    """The reason with the data directory written as $PAPERKG_DATA_DIR."""
     for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
         # Whole paths only: a relative PAPERKG_DATA_DIR such as "data" must not rewrite the word
         # "data" in the reason. Messages follow a path with a separator, a quote, a colon or nothing,
@@ -227,3 +235,35 @@ def _without_paths(reason: str) -> str:
         reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?={end}|$)", "$PAPERKG_DATA_DIR", reason)
     # "in /srv/x (PAPERKG_DATA_DIR)" would name the variable twice.
     return reason.replace("$PAPERKG_DATA_DIR (PAPERKG_DATA_DIR)", "$PAPERKG_DATA_DIR")
+
+
+# The driver's port when a Neo4j URI names none: its messages name the address with it.
+NEO4J_DEFAULT_PORT = 7687
+_NEO4J_VARIABLE = "$PAPERKG_NEO4J_URI"
+# The driver's words for the addresses a host name resolved to, when no shorter reason is in its message
+# (a connection that timed out): "(resolved to ('10.0.0.5:7687',))" and "ResolvedIPv4Address(('10.0.0.5',
+# 7687))". Internal addresses as much as the name is.
+_RESOLVED_TO = re.compile(r" ?\(resolved to \([^()]*\)\)")
+_RESOLVED_ADDRESS = re.compile(r"Resolved\w*Address\(\([^()]*\)\)")
+
+
+def _without_neo4j_server(reason: str, uri: str) -> str:
+    """The reason with the configured Neo4j URI, and its host[:port] as the driver's messages name it
+    ("Failed to DNS resolve address db.internal:7687"), written as $PAPERKG_NEO4J_URI."""
+    from kg.neo4j_store import _public_uri  # the form StoreUnavailable names the server by
+
+    forms = {uri, _public_uri(uri)}
+    netloc = uri.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    host = re.fullmatch(r"(\[[^\]]*\]|[^:\[\]]+)(?::(\d+))?", netloc)
+    if host is not None:
+        name, port = host.groups()
+        forms.add(f"{name}:{port or NEO4J_DEFAULT_PORT}")
+        # The bare name only when it cannot be a word of the message ("neo4j", docker-compose's, or
+        # "localhost"): a dotted name, an IPv4 or a bracketed IPv6 address.
+        if "." in name or name.startswith("["):
+            forms.add(name)
+    for form in sorted(forms, key=len, reverse=True):  # the longest first: the URI before its host
+        pattern = rf"(?<![\w.-]){re.escape(form)}(?![\w-]|\.\w)"
+        reason = re.sub(pattern, _NEO4J_VARIABLE, reason, flags=re.IGNORECASE)
+    reason = _RESOLVED_TO.sub("", reason)
+    return _RESOLVED_ADDRESS.sub(_NEO4J_VARIABLE, reason)

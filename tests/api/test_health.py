@@ -3,6 +3,8 @@ report, and GET /api/status for monitoring (a late or failed weekly ingest, a mi
 
 from __future__ import annotations
 
+import logging
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +58,115 @@ def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
     # The word "data" in the reason stays ("demo-data/" too); the directory itself is named by its variable.
     assert message.startswith("store unreachable: no paperkg store in $PAPERKG_DATA_DIR: ")
     assert "`make demo` uses demo-data/" in message and str(tmp_path) not in message
+    close_app(app)
+
+
+def _neo4j_app(uri: str, data_dir: Path) -> Flask:
+    """An app configured (as a server reads its environment) for the Neo4j server at `uri`."""
+    config = load_config(env={"PAPERKG_NEO4J_URI": uri, "PAPERKG_NEO4J_PASSWORD": "unused",
+                              "PAPERKG_DATA_DIR": str(data_dir)})
+    assert config.backend == "neo4j"
+    return create_app({"TESTING": True, "PAPERKG_CONFIG": config})
+
+
+@pytest.mark.parametrize("uri", ["bolt://paperkg-db.internal.invalid:7687", "neo4j://paperkg-db.internal.invalid",
+                                 "bolt+s://PaperKG-DB.internal.invalid:7473",
+                                 "neo4j://neo4j:hunter2@paperkg-db.internal.invalid:7687"])
+def test_readyz_names_no_internal_neo4j_host(uri: str, tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """Privacy audit: an anonymous probe read "cannot reach Neo4j at bolt://db.internal.example:7687: Failed
+    to DNS resolve address db.internal.example:7687: ...". The real driver's failure (a .invalid name never
+    resolves); the server log keeps the host, never the password."""
+    app = _neo4j_app(uri, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="api.health"):
+        response = app.test_client().get("/readyz")
+    close_app(app)
+    assert response.status_code == 503
+    message = response.get_json()["error"]["message"]
+    assert message.startswith("store unreachable: cannot reach Neo4j at $PAPERKG_NEO4J_URI: "), message
+    assert "internal" not in message.lower() and "7687" not in message and "7473" not in message, message
+    assert "hunter2" not in message
+    if "userinfo" not in message:  # the driver refuses a URI with a user in it before any look-up
+        assert "Failed to DNS resolve address $PAPERKG_NEO4J_URI: " in message, message
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "internal.invalid" in logged.lower() and "hunter2" not in logged
+
+
+def test_readyz_names_no_neo4j_address_it_could_not_connect_to(tmp_path: Path) -> None:
+    """A refused connection to an address given as an IP: the real driver's message, no address in it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = _neo4j_app(f"bolt://127.0.0.1:{port}", tmp_path)
+    message = app.test_client().get("/readyz").get_json()["error"]["message"]
+    close_app(app)
+    assert message.startswith("store unreachable: cannot reach Neo4j at $PAPERKG_NEO4J_URI: "), message
+    assert "127.0.0.1" not in message and str(port) not in message
+
+
+# The driver's messages for a connection that timed out (a firewall dropping packets), of each shape it
+# builds (neo4j/_sync/io/_bolt/_bolt_socket.py, neo4j/_async_compat/network/_bolt_socket.py): no "(reason
+# ...)" to cut them down to, so the resolved addresses came through too.
+TIMED_OUT = ("Couldn't connect to {host}:7687 (resolved to ('10.20.30.40:7687',)):\n"
+             "Timed out trying to establish connection to ResolvedIPv4Address(('10.20.30.40', 7687))")
+TIMED_OUT_V6 = ("Couldn't connect to {host}:7687 (resolved to ('[fd00::5]:7687',)):\n"
+                "Timed out trying to establish connection to ResolvedIPv6Address(('fd00::5', 7687, 0, 0))")
+
+
+@pytest.mark.parametrize("shape", [TIMED_OUT, TIMED_OUT_V6])
+def test_readyz_names_no_address_the_neo4j_host_resolved_to(shape: str, tmp_path: Path) -> None:
+    from neo4j.exceptions import ServiceUnavailable
+
+    from api.health import _public_reason
+    from kg.neo4j_store import Neo4jStore
+    from kg.store import StoreUnavailable
+
+    uri = "neo4j+s://neo4j:hunter2@db.internal.example"
+    store = Neo4jStore(uri, "neo4j", "unused")
+    with pytest.raises(StoreUnavailable) as info, store._errors():  # the driver's error, as a store turns it
+        raise ServiceUnavailable(shape.format(host="db.internal.example"))
+    store.close()
+    app = _neo4j_app(uri, tmp_path)
+    with app.app_context():
+        reason = _public_reason(str(info.value))
+    close_app(app)
+    assert reason == ("cannot reach Neo4j at $PAPERKG_NEO4J_URI: Couldn't connect to $PAPERKG_NEO4J_URI: "
+                      "Timed out trying to establish connection to $PAPERKG_NEO4J_URI")
+
+
+def test_the_neo4j_host_is_replaced_only_where_it_is_the_host(tmp_path: Path) -> None:
+    """Another server's name that begins or ends with it, another port, and a lone one-word name ("neo4j",
+    docker-compose's, is also the product's name) stay."""
+    from api.health import _public_reason
+
+    app = _neo4j_app("bolt://db.internal.example:7687", tmp_path)
+    with app.app_context():
+        assert _public_reason("replica-db.internal.example:7687 and db.internal.example.org:7687, "
+                              "db.internal.example:76870") == (
+            "replica-db.internal.example:7687 and db.internal.example.org:7687, $PAPERKG_NEO4J_URI:76870")
+        assert _public_reason("routing: [db.internal.example:7687, db.internal.example]") == (
+            "routing: [$PAPERKG_NEO4J_URI, $PAPERKG_NEO4J_URI]")
+    close_app(app)
+    app = _neo4j_app("neo4j://neo4j:7687", tmp_path)
+    with app.app_context():
+        assert _public_reason("cannot reach Neo4j at neo4j://neo4j:7687: Failed to DNS resolve address "
+                              "neo4j:7687: no neo4j here") == (
+            "cannot reach Neo4j at $PAPERKG_NEO4J_URI: Failed to DNS resolve address $PAPERKG_NEO4J_URI: "
+            "no neo4j here")
+    close_app(app)
+
+
+def test_the_embedded_store_leaves_neo4j_words_alone(tmp_path: Path) -> None:
+    """On the embedded backend the reason changes only where it names the data directory."""
+    from api.health import _public_reason
+
+    app = create_app(app_config(tmp_path / "data"))
+    reason = (f"no paperkg store in {tmp_path / 'data'}: not bolt://db.internal.example:7687 nor "
+              "db.internal.example:7687 (resolved to ('10.0.0.5:7687',))")
+    with app.app_context():
+        assert _public_reason(reason) == ("no paperkg store in $PAPERKG_DATA_DIR: not bolt://db.internal."
+                                          "example:7687 nor db.internal.example:7687 (resolved to "
+                                          "('10.0.0.5:7687',))")
     close_app(app)
 
 
