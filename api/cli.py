@@ -144,7 +144,8 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
               help="List section id filter, a heading matching the sections below it (repeatable; ids as "
                    "in GET /api/sections).")
 @click.option("--source", "sources", multiple=True, metavar="list|arxiv|records",
-              help="Papers from this source (repeatable).")
+              help="Papers having this source (repeatable): a paper has every source that gave it a "
+                   "record, so a list paper with arXiv metadata is both list and arxiv.")
 @click.option("--year-from", default=None, metavar="YEAR", help=f"First year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
 @click.option("--year-to", default=None, metavar="YEAR", help=f"Last year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
 @click.option("--limit", default=None, metavar="N", help="Results to show.  [default: 10; 1<=x<=100]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -31,14 +32,14 @@ from api.params import (
 )
 from api.taxonomy_file import node_summary
 from kg import browse
-from kg.entities import Paper, PaperDetail
+from kg.entities import Paper, PaperDetail, SearchFilters
 from kg.explain import Labels
 from kg.lookup import find_paper, find_related, paper_named_by_query
 from kg.recommend import recommend
 from kg.related import RelatedHit, UnknownPaper
 from kg.safe_output import arxiv_abs_url
 from kg.schema import Label
-from kg.search import SearchHit, SearchPage, search, why_empty
+from kg.search import SearchHit, SearchPage, normalise_query, search, why_empty
 from kg.store import GraphStore
 from kg.validation import author_key
 from kg.withdrawn import is_withdrawn
@@ -194,7 +195,38 @@ def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, 
         "filter_counts": None if passing is None else [{"filter": name, "papers": n} for name, n in facets],
         "papers_passing_filters": passing,
         "results": [hit_dict(h, labels) for h in page.results],
+        # What a methods section states: the search as run (filters as read, the ranking used) and the
+        # software that ran it. No store revision: neither backend has a public accessor for one.
+        "mode_used": search_mode_used(params), "filters": filters_dict(params.filters),
+        "paperkg_version": paperkg_version(),
     }
+
+
+def search_mode_used(params: SearchRequest) -> str:
+    """What ordered the results: the requested mode, or "filter" when the query is empty (kg.search then
+    lists the papers passing the filters newest first, whatever the mode; each hit's why.mode says so)."""
+    return params.mode if normalise_query(params.query) else "filter"
+
+
+def filters_dict(filters: SearchFilters) -> dict[str, Any]:
+    """Every search filter as the search applied it, keyed by its query parameter: ids split at commas,
+    trimmed and deduplicated, sources in lower case; [] or null for a filter not given."""
+    return {
+        "technique": list(filters.technique_ids), "technique_match": filters.technique_match,
+        "refinements": filters.include_refinements, "topic": list(filters.topic_ids),
+        "model": list(filters.model_ids), "component": list(filters.component_ids),
+        "section": list(filters.section_ids), "source": list(filters.sources),
+        "year_from": filters.year_from, "year_to": filters.year_to,
+    }
+
+
+@functools.cache
+def paperkg_version() -> str:
+    """The installed paperkg version, as /api/openapi.json's info.version gives it (read once: the running
+    code is the version that was installed when the process started)."""
+    from api.openapi import package_version  # the document imports this module
+
+    return package_version()
 
 
 def _query_embedder(mode: str, explain: str) -> Embedder:

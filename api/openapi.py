@@ -248,9 +248,12 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["query", "mode", "total", "limit", "offset", "named_paper", "acronyms", "using_first",
                      "not_tagged", "did_you_mean", "non_latin_query", "filter_counts",
-                     "papers_passing_filters", "results"],
+                     "papers_passing_filters", "results", "mode_used", "filters", "paperkg_version"],
         "properties": {
-            "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
+            "query": {"type": "string"},
+            "mode": {"type": "string", "enum": list(MODES),
+                     "description": "the mode requested (hybrid when not given); mode_used says what ranked "
+                                    "the results"},
             "total": {"type": "integer", "description": "ranked candidates the page was cut from "
                       "(keyword: papers matching the terms; semantic: papers passing the filters; "
                       "each counted up to max(100, offset + limit + 50); hybrid: the papers of the "
@@ -295,6 +298,25 @@ SCHEMAS: dict[str, Any] = {
                 "for an answer with no results under filters, how many papers pass them all: 0, the "
                 "filters together emptied it; more, the query's words did; null otherwise")},
             "results": {"type": "array", "items": _ref("SearchResult")},
+            "mode_used": {"type": "string", "enum": [*MODES, "filter"], "description": (
+                "what ordered the results: the requested mode, or filter when the query is empty (the "
+                "papers passing the filters, newest first, whatever the mode; each result's why.mode is "
+                "filter then)")},
+            "filters": _object(
+                {**{name: {**STRINGS, "description": f"the {name} ids ([] when not given)"}
+                    for name in ("technique", "topic", "model", "component", "section")},
+                 "technique_match": {"type": "string", "enum": list(TECHNIQUE_MATCHES)},
+                 "refinements": {"type": "boolean"},
+                 "source": {"type": "array", "items": {"type": "string", "enum": list(SOURCES)},
+                            "description": "the sources ([] when not given)"},
+                 "year_from": _nullable("integer"), "year_to": _nullable("integer")},
+                description="every filter as the search applied it, named as its query parameter, "
+                            "always all of them: ids as given, split at commas, trimmed and "
+                            "deduplicated, sources in lower case; [] (null for a year) when not given, "
+                            "technique_match and refinements their defaults (any, true) when not given"),
+            "paperkg_version": {"type": "string", "description": (
+                "the installed paperkg version that answered (as info.version of this document and "
+                "`paperkg --version`; 0+unknown when run from a checkout without installing)")},
         },
     },
     "RelatedResult": _object({
@@ -675,7 +697,9 @@ FILTER_PARAMS = [
            "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
            "is a 400)", explode=True),
     _param("source", {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}, "maxItems": 50},
-           "where the paper came from (repeatable)", explode=True),
+           "a source the paper has (repeatable; several match any of them). A paper has every source "
+           "that gave it a record: a list paper with arXiv metadata is both list and arxiv, so arxiv is "
+           "not only the papers the weekly arXiv ingest found", explode=True),
     _param("year_from", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "first year"),
     _param("year_to", {"type": "integer", "minimum": YEAR_MIN, "maximum": YEAR_MAX}, "last year"),
     _param("refinements", {"type": "boolean", "default": True},
