@@ -56,7 +56,7 @@ from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGat
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
 from ingest.summary import possible_duplicate_text, shortened, written_paper_noted, written_paper_text
 from kg.config import Config, load_config
-from kg.entities import Paper, Rejection
+from kg.entities import IngestRun, Paper, Rejection
 from kg.safe_output import terminal_safe
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.store import GraphStore
@@ -883,3 +883,110 @@ def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:
         latest.setdefault(rejection.arxiv_id, rejection)
     stored = store.find_paper_ids(arxiv_ids=sorted(latest)) if latest else {}
     return [r for aid, r in latest.items() if aid not in stored]
+
+
+# `ingest rejected --all|--run` read every verdict: the store's rejections() takes a limit, so it is read
+# with a larger one until it holds fewer rows (an audit trail cut at an arbitrary count would mislead).
+_VERDICT_PAGE = 100_000
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One kept verdict of a weekly run, with the paper id its arXiv id is stored under now (None: not
+    stored; a rejected candidate added since, e.g. with `ingest arxiv --ids`, has one)."""
+
+    rejection: Rejection
+    stored_as: str | None
+
+
+@dataclass(frozen=True)
+class RunVerdicts:
+    """Every verdict of one weekly run, and its run record (None: verdicts under an id no run record has,
+    as an older store or another writer may have left)."""
+
+    run_id: str
+    run: IngestRun | None
+    verdicts: list[Verdict]
+
+    def heading(self) -> str:
+        """`ingest rejected --run`'s first line: the run, and its verdicts counted as its summary counts
+        them (rejected by the gate; refused by the load), and how many of those papers are stored now."""
+        rows = self.verdicts
+        refused = sum(v.rejection.reason.startswith(REFUSED_REASON) for v in rows)
+        stored = sum(v.stored_as is not None for v in rows)
+        about = "no run record"
+        if self.run is not None:
+            start, end = self.run.counts.get("window_start"), self.run.counts.get("window_end")
+            window = f", window {start} -> {end}" if start and end else ""
+            about = f"{self.run.status}, started {self.run.started}{window}"
+        counted = "no verdicts"
+        if rows:
+            counted = (f"{len(rows)} {'verdict' if len(rows) == 1 else 'verdicts'} ({len(rows) - refused} "
+                       f"rejected by the gate, {refused} refused by the load; {stored} stored since)")
+        return terminal_safe(f"run {self.run_id} ({about}): {counted}")
+
+
+class UnknownRun(ValueError):
+    """`ingest rejected --run` named an id that no weekly run and no verdict has."""
+
+
+def _every_rejection(store: GraphStore, since: str | None) -> list[Rejection]:
+    """Every rejection row seen at or after `since`, newest first, none left out by a read limit."""
+    limit = _VERDICT_PAGE
+    while True:
+        rows = store.rejections(since=since, limit=limit)
+        if len(rows) < limit:
+            return rows
+        limit *= 4
+
+
+def _with_stored(store: GraphStore, rejections: Sequence[Rejection]) -> list[Verdict]:
+    """The rejections as verdicts, each with the paper id its arXiv id is stored under now."""
+    ids = sorted({r.arxiv_id for r in rejections})
+    stored = store.find_paper_ids(arxiv_ids=ids) if ids else {}
+    return [Verdict(r, stored.get(r.arxiv_id)) for r in rejections]
+
+
+def rejection_history(store: GraphStore, since: str | None) -> list[Verdict]:
+    """Every verdict kept (each run's, not only the latest per arXiv id) seen at or after `since`, newest
+    first, those of papers stored since included and marked."""
+    return _with_stored(store, _every_rejection(store, since))
+
+
+def _all_runs(store: GraphStore) -> list[IngestRun]:
+    """Every recorded run, newest first (runs() takes a limit: read until it holds fewer)."""
+    limit = 1000
+    while True:
+        runs = store.runs(limit=limit)
+        if len(runs) < limit:
+            return runs
+        limit *= 4
+
+
+def _unknown_run(run_id: str, run: IngestRun | None, runs: Sequence[IngestRun]) -> UnknownRun:
+    """Why `run_id` names no weekly run's verdicts, and where weekly run ids are found."""
+    where = ("a weekly run's summary line names its id (`(run ...)`; `run_id` with --json), "
+             "`paperkg ingest rejected --all` names the run of every verdict, and GET "
+             f"/api/runs?source={RUN_SOURCE} (the About page) lists the runs")
+    shown = repr(run_id[:80])
+    if run is None:
+        return UnknownRun(f"no weekly run has the id {shown}: {where}")
+    if run.source == LOAD_SOURCE:
+        weekly = next((r.id for r in runs if r.source == RUN_SOURCE and r.counts.get("load_run") == run_id),
+                      None)
+        if weekly is not None:
+            return UnknownRun(f"{shown} is the run that loaded the papers weekly run {weekly} kept; that "
+                              f"weekly run judged them: `paperkg ingest rejected --run {weekly}`")
+    return UnknownRun(f"{shown} is a run of source {run.source!r}, which judges no candidates (only "
+                      f"weekly runs, source {RUN_SOURCE!r}, reject): {where}")
+
+
+def run_verdicts(store: GraphStore, run_id: str) -> RunVerdicts:
+    """Every verdict of the weekly run `run_id` (papers stored since included and marked), newest first;
+    UnknownRun when no weekly run has that id and no verdict names it."""
+    rows = [r for r in _every_rejection(store, None) if r.run_id == run_id]
+    runs = _all_runs(store)
+    run = next((r for r in runs if r.id == run_id), None)
+    if not rows and (run is None or run.source != RUN_SOURCE):
+        raise _unknown_run(run_id, run, runs)
+    return RunVerdicts(run_id=run_id, run=run, verdicts=_with_stored(store, rows))

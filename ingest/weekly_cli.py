@@ -281,33 +281,71 @@ def _lock_holder(store: GraphStore) -> dict[str, object] | None:
 
 @click.command("rejected")
 @click.option("--since", default=None, metavar="DATE", help="Only candidates rejected at or after DATE.")
+@click.option("--run", "run_id", default=None, metavar="RUN_ID",
+              help="Every verdict of this weekly run (its summary line names it: `(run ID)`), papers "
+                   "stored since included.")
+@click.option("--all", "every", is_flag=True,
+              help="Every verdict kept, each run's (not only the latest per paper), papers stored since "
+                   "included.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def rejected_cmd(since: str | None, as_json: bool) -> None:
+def rejected_cmd(since: str | None, run_id: str | None, every: bool, as_json: bool) -> None:
     """Candidates the weekly relevance gate turned away, with reason and score, and papers the load
-    refused (no title, a text over its limit; no score), newest first."""
-    from ingest.weekly import REFUSED_REASON, rejected_since
+    refused (no title, a text over its limit; no score), newest first: by default the latest verdict per
+    paper not stored since; --all every run's verdicts, --run one run's, a paper stored since marked."""
+    from ingest.weekly import (
+        REFUSED_REASON,
+        UnknownRun,
+        Verdict,
+        rejected_since,
+        rejection_history,
+        run_verdicts,
+    )
 
+    if run_id is not None and every:
+        raise click.UsageError("--run lists one run's verdicts, --all every run's: give one of them")
+    if run_id is not None and since is not None:
+        raise click.UsageError("--run lists every verdict of that run: --since does not apply to it")
     since = _check_date(since, "--since")
     store = _existing_store()
+    heading = None  # --run's: the run and its verdicts counted
     try:
-        rows = list(rejected_since(store, since))
+        if run_id is not None:
+            listed = run_verdicts(store, run_id)
+            rows, heading = listed.verdicts, listed.heading()
+        elif every:
+            rows = rejection_history(store, since)
+        else:
+            rows = [Verdict(r, None) for r in rejected_since(store, since)]
+    except UnknownRun as exc:
+        raise click.BadParameter(str(exc), param_hint="'--run'") from None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
     if as_json:
+        # stored_as: the paper id the arXiv id is stored under now (always null without --run or --all,
+        # which leave stored papers out).
         click.echo(json.dumps([
-            {"arxiv_id": r.arxiv_id, "title": r.title, "reason": r.reason, "score": r.score,
-             "run_id": r.run_id, "seen_at": r.seen_at} for r in rows], indent=2))
+            {"arxiv_id": v.rejection.arxiv_id, "title": v.rejection.title, "reason": v.rejection.reason,
+             "score": v.rejection.score, "run_id": v.rejection.run_id, "seen_at": v.rejection.seen_at,
+             "stored_as": v.stored_as} for v in rows], indent=2))
         return
-    if not rows:
+    if heading is not None:
+        click.echo(heading)
+    elif not rows:
         click.echo("no rejected candidates" + (f" since {since}" if since else ""))
-    for r in rows:
+    for v in rows:
+        r = v.rejection
         # Stored text from arXiv: control characters and escape sequences are not printed raw.
         # A paper the load refused was never scored (ingest.weekly records it with 0).
         score = "refused" if r.reason.startswith(REFUSED_REASON) else f"score {r.score:.3f}"
         click.echo(f"{terminal_safe(r.seen_at)}  {terminal_safe(r.arxiv_id)}  {score}  "
                    f"{terminal_safe(r.title)}\n    {terminal_safe(r.reason)}")
+        notes = [f"run {terminal_safe(r.run_id or 'unrecorded')}"] if every else []
+        if v.stored_as is not None:  # in the graph now: added since, or a refused new version
+            notes.append(f"now stored as {terminal_safe(v.stored_as)}")
+        if notes:
+            click.echo(f"    {'; '.join(notes)}")
 
 
 @click.command("schedule")
