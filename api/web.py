@@ -403,6 +403,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         ctx["model_options"] = _with_chosen(ctx["model_options"], chosen.model_ids, labels, Label.MODEL)
         ctx["component_options"] = _with_chosen(ctx["component_options"], chosen.component_ids, labels,
                                                 Label.COMPONENT)
+        ctx["sections"] = _with_chosen_sections(ctx["sections"], chosen.section_ids, store)
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
@@ -753,6 +754,47 @@ def _with_chosen(groups: list[dict[str, Any]], chosen: list[str], labels: Labels
     return [*groups[:-1], {**groups[-1], "options": [*groups[-1]["options"], *extra]}]
 
 
+def _section_options(store: GraphStore) -> list[dict[str, Any]]:
+    """The list section filter's options: every stored section and every heading above one, each heading
+    first among its sections and named "… (all)", since the filter takes a heading too (the API's rule:
+    it matches every section under it). A heading's count is its papers under any of its sections."""
+    sections: dict[str, dict[str, Any]] = {}
+    headings: dict[str, str] = {}
+    for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
+        section_id = str(s["id"])
+        path = [str(p) for p in cast("list[str] | None", s["path"]) or []]  # loosely typed rows
+        sections[section_id] = {"id": section_id, "label": " › ".join(path) or str(s["title"] or section_id),
+                                "count": s["count"]}
+        parts = section_id.split("/")
+        # The id may leave out headings the path has above every section (the MI list's "Paper
+        # Collection"): the id's last parts name the path's last headings.
+        above = len(path) - len(parts)
+        for depth in range(1, len(parts)):
+            names = path[:above + depth] if above >= 0 else []
+            headings.setdefault("/".join(parts[:depth]), " › ".join(names) or "/".join(parts[:depth]))
+    options = []
+    # By the id's parts: a heading before its sections, and "a/x" before "a-b" (plain "-" < "/" would not).
+    for option_id in sorted(sections.keys() | headings.keys(), key=lambda i: i.split("/")):
+        if option_id not in headings:
+            options.append(sections[option_id])
+            continue
+        # A stored section with sections under it matches them too, so it is offered as their heading.
+        label = sections[option_id]["label"] if option_id in sections else headings[option_id]
+        count = store.filter_page(SearchFilters(section_ids=[option_id]), limit=0)[1]
+        options.append({"id": option_id, "label": f"{label} (all)", "count": count})
+    return options
+
+
+def _with_chosen_sections(options: list[dict[str, Any]], chosen: list[str], store: GraphStore
+                          ) -> list[dict[str, Any]]:
+    """The section options (the cached ones, not changed) with the chosen sections they lack added at the
+    end: a section or heading stored since the options were made is still kept by the form."""
+    listed = {o["id"] for o in options}
+    extra = [{"id": i, "label": i, "count": store.filter_page(SearchFilters(section_ids=[i]), limit=0)[1]}
+             for i in chosen if i not in listed]
+    return [*options, *extra] if extra else options
+
+
 def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     from kg.browse import TREE_GROUPS, technique_tree
 
@@ -771,18 +813,13 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
                   for label in FILTER_LABELS[name]]
         return [g for g in groups if g["options"]]
 
-    sections = []
-    for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
-        path = cast("list[str] | None", s["path"])  # list_sections' rows are loosely typed
-        label = " › ".join(str(p) for p in path or []) or str(s["title"] or s["id"])
-        sections.append({"id": s["id"], "label": label, "count": s["count"]})
     stats = store.stats().get("nodes", {})
     return {
         "technique_options": bands("technique"),
         "topic_options": bands("topic"),
         "model_options": _model_options(store, labels),
         "component_options": _component_options(store, labels),
-        "sections": sections,
+        "sections": _section_options(store),
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},
     }
