@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import abc
 import enum
-import itertools
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -179,28 +178,38 @@ def issue_order(bundles: Sequence[PaperBundle], wanted: list[tuple[str, str]], s
                 ) -> list[tuple[str, str]]:
     """`wanted` in the order its papers get keys: oldest first, by the first_seen each will have (its
     stored one, or the earliest of the papers it replaces; papers new to the store last, as they get
-    the write's), and among papers of one first_seen those with arXiv ids in the order arXiv numbered
-    them, others where the batch has them. A catch-up run that stores in one write what earlier runs
-    stored one at a time (after a restored backup) so issues the suffixes they issued, whatever order
-    arXiv listed the papers in, whenever the earlier runs stored the papers in arXiv's order; that order
-    is also `paperkg export papers`'s (first_seen, then id) and the upgrade's for arXiv papers."""
+    the write's), and among papers of one first_seen first those with arXiv ids in the order arXiv
+    numbered them, then the others by content_order, then by id: never in the order the batch has
+    them, so the same papers get the same keys whatever order a source lists them in. A catch-up run
+    that stores in one write what earlier runs stored one at a time (after a restored backup) so
+    issues the suffixes they issued, whatever order arXiv listed the papers in, whenever the earlier
+    runs stored the papers in arXiv's order; that order is also `paperkg export papers`'s (first_seen,
+    then id) and the upgrade's for arXiv papers."""
     replaces = {b.paper.id: b.replaces for b in bundles}
-    arxiv = {b.paper.id: arxiv_order(b.paper.arxiv_id) for b in bundles}
+    papers = {b.paper.id: b.paper for b in bundles}
 
-    def stamp(item: tuple[str, str]) -> tuple[bool, str]:
+    def rank(item: tuple[str, str]
+             ) -> tuple[bool, str, bool, tuple[int, int, int], tuple[bool, str, str], str]:
         stamps = [seen[i] for i in (item[0], *replaces.get(item[0], ())) if seen.get(i)]
-        return not stamps, min(stamps, default="")
+        paper = papers.get(item[0])
+        arxiv = arxiv_order(paper.arxiv_id) if paper else None
+        content = content_order(paper) if paper and not arxiv else (False, "", "")
+        return not stamps, min(stamps, default=""), arxiv is None, arxiv or (0, 0, 0), content, item[0]
 
-    ranked = sorted(wanted, key=stamp)  # stable: batch order within one first_seen
-    out = list(ranked)
-    for _, group in itertools.groupby(range(len(ranked)), key=lambda i: stamp(ranked[i])):
-        # Papers with arXiv ids take the places they hold among themselves in arXiv's order; a list-only
-        # page or a records file's slug keeps its place (its id says nothing of when it was written).
-        places = [i for i in group if arxiv.get(ranked[i][0])]
-        by_arxiv = sorted((ranked[i] for i in places), key=lambda item: (arxiv[item[0]], item[0]))
-        for place, item in zip(places, by_arxiv, strict=True):
-            out[place] = item
-    return out
+    # arXiv papers first, as before: their order is arXiv's, the one separate runs stored them in. No
+    # place is kept for the others: where a source lists a paper says nothing of the paper.
+    return sorted(wanted, key=rank)
+
+
+def content_order(paper: Paper) -> tuple[bool, str, str]:
+    """Where a paper without an arXiv id comes among the papers of one write getting keys, from the
+    paper alone: by published date (a paper with only a year: that year, before its dates; with
+    neither: last), then title key (ingest.normalize.title_key)."""
+    # Imported only when a write issues keys, as citation_key_base's rule.
+    from ingest.normalize import title_key
+
+    date = (paper.published or "")[:10] or (f"{paper.year:04d}" if paper.year else "")
+    return not date, date, title_key(paper.title)
 
 
 # `paperkg keys restore`: a key BibTeX, biblatex and natbib read in \cite{...}, and a file name.

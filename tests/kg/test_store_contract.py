@@ -2066,8 +2066,9 @@ def test_a_key_stays_when_the_paper_is_retitled_reordered_or_published(store: Gr
     reordered.paper.venue = "ICLR 2027"
     store.upsert_papers([reordered])
     assert _cite_keys(store) == {"2611.00001": "qa2026tracing"}
-    store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity"),
-                         _page("dictionary-scaling", "Scaling Laws for Dictionary Learning")])
+    # Two writes: of one write's papers without arXiv ids, the first by title would get the base.
+    store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity")])
+    store.upsert_papers([_page("dictionary-scaling", "Scaling Laws for Dictionary Learning")])
     assert _cite_keys(store)["scaling-monosemanticity"] == "anthropic2024scaling"
     store.upsert_papers([_page("scaling-monosemanticity", "Scaling Monosemanticity", "Adly Templeton",
                                "Tom Conerly")])
