@@ -36,7 +36,7 @@ from ingest.prune import (
     prune_refusal,
     stale_list_rows,
 )
-from ingest.records import Record
+from ingest.records import ListRowRecord, Record
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
 from ingest.summary import IngestSummary, possible_duplicate_warning, shortened, unknown_labels_of
 from ingest.write import HashOf, ListEdges, Merged, TextOf, stored_list_edges, write_papers
@@ -112,8 +112,12 @@ def _merge_with_stored(record: Record, stored: PaperDetail | None, paper_id: str
         merged.item_type = "tool"
     merged.sources = sorted(set(old.sources) | set(record.sources))
     # A list ingest writes the paper's list rows (a list paper keeps its rows of the sections the list
-    # no longer has it in until --prune, _kept_list_rows); other sources fill them only when none are stored.
-    replace_rows = bool(record.list_rows) and ("list" in record.sources or not stored.list_rows)
+    # no longer has it in until --prune, _kept_list_rows). A records file fills them when none are
+    # stored, and updates those of a paper no list ingest wrote rows for ("list" not among its sources:
+    # its rows are records files' own), field by field (_records_rows_update): the file is the authority
+    # for the tags it gives, as the list is for its own; the rows of a paper the list has stay the list's.
+    replace_rows = bool(record.list_rows) and (
+        "list" in record.sources or not stored.list_rows or "list" not in old.sources)
     return merged, replace_rows
 
 
@@ -143,7 +147,9 @@ def _venue_from_list(record: Record, stored: PaperDetail) -> bool:
 
 
 def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
-                node_labels: dict[str, str]) -> ListEdges:
+                node_labels: dict[str, str], taxonomy: Taxonomy) -> ListEdges:
+    if use_incoming and stored is not None and stored.list_rows and EDGE_SOURCE_LIST not in record.sources:
+        return _records_rows_update(record, stored, node_labels, taxonomy)
     if use_incoming or stored is None:
         rows = [r.to_list_row() for r in record.list_rows] if use_incoming else []
         techniques: dict[str, TechniqueUse] = {}
@@ -160,6 +166,93 @@ def _list_edges(record: Record, stored: PaperDetail | None, use_incoming: bool,
                     evaluations.setdefault(tid, EvaluationUse(tid, EDGE_SOURCE_LIST, evidence=cell))
         return rows, list(techniques.values()), list(evaluations.values())
     return stored_list_edges(stored)
+
+
+# A records file's row fields a re-import applies only when the row gives them (ingest.records_file
+# RecordsFileRow.given): the ListRow field and the keys that give it...
+_ROW_FIELDS = (("tldr", ("tldr",)), ("title_in_list", ("title_in_list",)), ("url_in_list", ("url_in_list",)),
+               ("line", ("line",)))
+# ...and its two label columns, each given as a whole by either key (ids, else the text's mapped labels, as
+# the first import read them): (column, keys, ListRow text field, the row's ids, the tags it replaces).
+_TAG_COLUMNS = (("techniques", ("technique_ids", "techniques"), "techniques_text", "technique_ids",
+                 Label.TECHNIQUE),
+                ("evaluation", ("evaluation_ids", "evaluation"), "evaluation_text", "evaluation_ids",
+                 Label.EVALUATION))
+
+
+def _gives(row: ListRowRecord, keys: Sequence[str]) -> bool:
+    """Whether a row gives a value (not null) for any of `keys`; a row not read from a records file
+    (no `given`) gives every field."""
+    given: frozenset[str] | None = getattr(row, "given", None)
+    return given is None or any(key in given for key in keys)
+
+
+def _updated_row(new: ListRowRecord, old: ListRow | None) -> ListRow:
+    """The row a records file's `new` row makes of the stored row of its section: the fields it gives,
+    the stored values of those it leaves out or sets to null (absent is not empty)."""
+    row = new.to_list_row()
+    if old is None:
+        return row
+    kept = {name: getattr(old, name) for name, keys in _ROW_FIELDS if not _gives(new, keys)}
+    kept.update({text: getattr(old, text) for _c, keys, text, _i, _l in _TAG_COLUMNS
+                 if not _gives(new, keys)})
+    return replace(row, **kept)
+
+
+def _records_rows_update(record: Record, stored: PaperDetail, node_labels: dict[str, str],
+                         taxonomy: Taxonomy) -> ListEdges:
+    """A records file's rows over the stored rows of a paper whose rows records files gave, and its list
+    tags (technique and evaluation edges of source list, the hand tags).
+
+    Rows: a row the file gives replaces the stored row of its section, each field it leaves out (or sets
+    to null) keeping its stored value (_updated_row); stored rows of sections the file does not give stay,
+    in their place. Tags, for techniques and evaluations apart: when any of the file's rows gives that
+    column (`technique_ids` or `techniques`; `evaluation_ids` or `evaluation`), the paper's tags of that
+    kind are the ones the rows give (so `"technique_ids": []` without `techniques` clears them), with
+    those the cell text of its other rows maps to, as the list's kept rows keep theirs (_with_kept_rows);
+    otherwise the stored ones stay, with any the file's rows add in the other column (the node's graph
+    label decides the edge, as in _list_edges)."""
+    from ingest.awesome_list import map_labels
+
+    old_rows = {r.section_id: r for r in stored.list_rows}
+    by_section: dict[str, list[ListRow]] = {}
+    fresh: list[tuple[str, str | None]] = []  # (node id, cell) of the columns the file's rows give
+    mapped: list[tuple[str, str | None]] = []  # those the stored text of the other cells maps to
+    replaced: set[str] = set()  # the graph labels whose tags the file gives
+    for new in record.list_rows:
+        row = _updated_row(new, old_rows.get(new.section_id))
+        by_section.setdefault(new.section_id, []).append(row)
+        for column, keys, text, ids, label in _TAG_COLUMNS:
+            if _gives(new, keys):
+                replaced.add(label)
+                fresh += [(node_id, getattr(new, column)) for node_id in getattr(new, ids)]
+            else:
+                cell = getattr(row, text)
+                mapped += [(node_id, cell) for node_id in map_labels(cell, column, taxonomy)[0]]
+    rows: list[ListRow] = []
+    for old in stored.list_rows:
+        if old.section_id in by_section:
+            rows += by_section.pop(old.section_id)
+            continue
+        rows.append(old)
+        mapped += [(node_id, cell) for column, _k, text, _i, _l in _TAG_COLUMNS
+                   for cell in [getattr(old, text)] for node_id in map_labels(cell, column, taxonomy)[0]]
+    rows += [row for section in by_section.values() for row in section]  # new sections, in file order
+    _rows, stored_techs, stored_evals = stored_list_edges(stored)
+    techniques: dict[str, TechniqueUse] = {}
+    evaluations: dict[str, EvaluationUse] = {}
+    if Label.TECHNIQUE not in replaced:
+        techniques = {t.technique_id: t for t in stored_techs}
+    if Label.EVALUATION not in replaced:
+        evaluations = {e.evaluation_id: e for e in stored_evals}
+    # The stored text of a kind the file does not give adds nothing: its stored tags stay as they are.
+    for node_id, cell in fresh + [(n, c) for n, c in mapped if node_labels.get(n) in replaced]:
+        kind = node_labels.get(node_id)
+        if kind == Label.TECHNIQUE:
+            techniques.setdefault(node_id, TechniqueUse(node_id, EDGE_SOURCE_LIST, evidence=cell))
+        elif kind == Label.EVALUATION:
+            evaluations.setdefault(node_id, EvaluationUse(node_id, EDGE_SOURCE_LIST, evidence=cell))
+    return rows, list(techniques.values()), list(evaluations.values())
 
 
 def _kept_list_rows(rows: Sequence[ListRow], stored: PaperDetail | None) -> list[ListRow]:
@@ -489,7 +582,7 @@ def _ingest_chunk(
         if stored is None and stored_id is None:
             stored = store.get_paper(target)
         paper, replace_rows = _merge_with_stored(record, stored, target)
-        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels)
+        rows, list_techs, list_evals = _list_edges(record, stored, replace_rows, node_labels, sections_of)
         # Stored rows too: a section map that changed reaches every section the next time it is written.
         rows = [replace(r, topic_ids=sections_of.section_topic_ids(r.section_path)) for r in rows]
         if replace_rows and EDGE_SOURCE_LIST in record.sources:

@@ -232,6 +232,20 @@ def _item_type(value: Any, name: str) -> str:
     return item_type
 
 
+@dataclass
+class RecordsFileRow(ListRowRecord):
+    """A list row of a records file, with the keys its line gave a value (not null): a re-import applies
+    only those to the paper's stored row (ingest.pipeline), since absent is not empty."""
+
+    given: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ListRowRecord.to_dict: the given keys are for the pipeline, not the JSON."""
+        out = super().to_dict()
+        out.pop("given", None)
+        return out
+
+
 def _list_row(data: Any, index: int, source_line: int | None, labels: _Labels) -> ListRowRecord:
     if not isinstance(data, dict):
         raise ValueError(f"list_rows[{index}] must be an object, not {json_type(data)}")
@@ -273,7 +287,7 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
         technique_ids, unknown_techniques = labels.map(techniques, "techniques")
     if not evaluation_ids:
         evaluation_ids, unknown_evaluations = labels.map(evaluation, "evaluation")
-    return ListRowRecord(
+    return RecordsFileRow(
         section_path=section_path,
         title_in_list=_str(data.get("title_in_list"), "title_in_list", MAX_TITLE_CHARS) or "",
         url_in_list=_str(data.get("url_in_list"), "url_in_list"),
@@ -289,6 +303,7 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
         occurrences=occurrences,
         source_line=source_line,
+        given=frozenset(key for key, value in data.items() if value is not None),
     )
 
 
