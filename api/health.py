@@ -1,15 +1,17 @@
 """Health checks: /healthz (process up), /readyz (store reachable, for a load balancer) and GET /api/status
-(for monitoring: the weekly ingest's freshness and the embedding model; 503 listing what is wrong)."""
+(for monitoring: the weekly ingest's freshness, the embedding model and stored papers extracted with
+another taxonomy or extractor; 503 listing what is wrong)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from api.app import get_store, model_status, paperkg_config, query_model_mismatch
 from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
@@ -46,6 +48,9 @@ STATUS_PROBLEMS = {
     "weekly_missing": "no weekly run has succeeded (only with require_weekly=true)",
     "weekly_interrupted": "the newest weekly run is recorded as running, but no ingest holds the store lock: "
                           "its process ended (killed or crashed) before it could record its end",
+    "extraction_stale": "stored papers were extracted with another taxonomy or extractor than "
+                        "PAPERKG_TAXONOMY's (the file was edited, or paperkg upgraded): their tags stay old "
+                        "until `paperkg ingest reextract` runs",
 }
 # How much of a failed run's message a problem repeats (the whole one, up to 2,000 characters, is in
 # weekly.last_message).
@@ -101,9 +106,10 @@ def readyz() -> Response:
 
 @api_bp.get("/status")
 def service_status() -> Response:
-    """200 when the weekly ingest and the embedding model are as they should be, else 503 listing the
-    problems; a few small queries (the ingest lock only while a run is recorded running; the embedded
-    papers' models once per store, see query_model_mismatch), no model load: safe to poll often."""
+    """200 when the weekly ingest, the embedding model and the stored papers' extractions are as they
+    should be, else 503 listing the problems; a few small queries (the ingest lock only while a run is
+    recorded running; the embedded papers' models once per store, see query_model_mismatch; the papers'
+    extraction hashes once per store state, see stale_extractions), no model load: safe to poll often."""
     max_age_days = int_arg("max_age_days", WEEKLY_MAX_AGE_DAYS, 1, MAX_AGE_DAYS_LIMIT)
     require_weekly = bool_arg("require_weekly", False)
     problems: list[dict[str, str]] = []
@@ -113,24 +119,70 @@ def service_status() -> Response:
                                  "server log says why): semantic and hybrid search, the default, answer "
                                  "503"))
     weekly: dict[str, Any] | None = None
+    stale: int | None = None
     try:
         weekly = weekly_status(get_store(), datetime.now(UTC), max_age_days)
         if model == "ok" and query_model_mismatch() is not None:
             problems.append(_problem("model_mismatch", "the store's papers were embedded by another model "
                                      "than this server's (the server log says which): semantic and hybrid "
                                      "search, the default, answer 503"))
+        stale = stale_extractions()
     except StoreError as exc:
         log.warning("status: %s", exc)  # the file and the cause stay in the log
         text = store_error_text(exc)
         problems.append(_problem(text.json_code, text.json_message))
     if weekly is not None:
         problems += weekly_problems(weekly, require_weekly=require_weekly)
+    if stale:
+        problems.append(_problem("extraction_stale", f"{stale_text(stale)}: run `paperkg ingest reextract`"))
     response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "model": model,
                         "weekly": weekly})
     if problems:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+_STALE_KEY = "paperkg_extraction_stale"  # (store, taxonomy, newest run, when counted, count): the last count
+# How long stale_extractions trusts a count while the store's newest run stays the same: a backstop for
+# a write no run records (every ingest and reextract records one) or a store file put in place of another.
+STALE_RECHECK_SECONDS = 600.0
+
+
+def stale_extractions() -> int | None:
+    """How many stored papers `paperkg ingest reextract` would extract again (their stored extraction was
+    made with another taxonomy or extractor than PAPERKG_TAXONOMY's): ingest.reextract.check_extractions,
+    hashes only, no model (about 0.3 s for 10,000 papers). Counted again only when the store object, the
+    taxonomy file (api.taxonomy_file.full_taxonomy: one stat) or the store's newest ingest run (one small
+    query: an ingest or reextract starts or ends) changes, else every STALE_RECHECK_SECONDS. None when the
+    taxonomy file cannot be read (logged once)."""
+    from api.taxonomy_file import full_taxonomy, warn_once
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        taxonomy = full_taxonomy()
+    except ValueError as exc:
+        warn_once(f"stored papers' extractions not checked: {exc}")
+        return None
+    store = get_store(app)
+    newest = store.runs(limit=1)
+    run = (newest[0].id, newest[0].status, newest[0].finished) if newest else None
+    now = time.monotonic()
+    seen: tuple[Any, ...] | None = app.extensions.get(_STALE_KEY)
+    if (seen is not None and seen[0] is store and seen[1] is taxonomy and seen[2] == run
+            and now - seen[3] < STALE_RECHECK_SECONDS):
+        return int(seen[4])
+    from ingest.reextract import check_extractions
+
+    stale = len(check_extractions(store, taxonomy=taxonomy).stale)
+    app.extensions[_STALE_KEY] = (store, taxonomy, run, now, stale)
+    return stale
+
+
+def stale_text(n: int) -> str:
+    """"1 stored paper was extracted with another taxonomy or extractor", "3 stored papers were …"."""
+    return (f"{n} stored {'paper was' if n == 1 else 'papers were'} extracted with another taxonomy or "
+            "extractor")
 
 
 def weekly_status(store: GraphStore, now: datetime, max_age_days: int, *, recheck: bool = True

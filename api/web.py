@@ -1382,10 +1382,14 @@ def about() -> str:
     # A records file's private metadata is neither the awesome list's nor arXiv's CC0; the list is credited
     # for its sections too, which a records file's list rows bring.
     paper_sources = _paper_sources(fresh=True)
+    # The count GET /api/status reports as extraction_stale (cached there per store state, no model).
+    from api.health import stale_extractions
+
     return render_template(
         "about.html", runs=runs, last_ingest=last, node_counts=[(lab, nodes.get(lab, 0)) for lab in shown],
         taxonomy_source=source, taxonomy_packaged=packaged, categories=config.arxiv_categories, meta=_meta(),
         paper_sources=paper_sources, list_sections=paper_sources["list_sections"],
+        stale_extractions=stale_extractions(),
     )
 
 

@@ -187,6 +187,11 @@ class WeeklySummary:
     # loaded. Recorded as rejections (`ingest rejected` lists the new ones: it leaves stored papers out).
     # In the JSON only, as `rejudged`.
     refused: list[dict[str, Any]] = field(default_factory=list)
+    # Stored papers, after the load, whose stored extraction is another taxonomy's or extractor's than
+    # this run's (a taxonomy file edited since they were written, paperkg upgraded): `paperkg ingest
+    # reextract` extracts them again (ingest.reextract.check_extractions). The run's own papers are not
+    # among them: the load extracts what it writes. In the JSON and the text, not the run's counts.
+    stale_extractions: int = 0
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -204,7 +209,8 @@ class WeeklySummary:
                 "future_watermark": self.future_watermark, "arxiv_clock": self.arxiv_clock,
                 "skipped": list(self.skipped), "rejudged": list(self.rejudged), "new_ids": self.new_ids,
                 "possible_duplicates": self.possible_duplicates, "new_papers": self.new_papers,
-                "updated_papers": self.updated_papers, "refused": self.refused, "rejections": self.rejections}
+                "updated_papers": self.updated_papers, "refused": self.refused, "rejections": self.rejections,
+                "stale_extractions": self.stale_extractions}
 
     def text(self) -> str:
         """Human summary for the CLI and the scheduler log, counts that add up: the window's candidates
@@ -254,6 +260,11 @@ class WeeklySummary:
             text += f"; {future_watermark_note(self.future_watermark, self.window_end, since=self.since)}"
         if self.arxiv_clock:
             text += f"; {arxiv_clock_note(self.window_end, self.arxiv_clock, watermark=self.watermark)}"
+        if self.stale_extractions:  # the one thing to do that no later weekly run does by itself
+            n = self.stale_extractions
+            text += (f"; {n} stored {'paper' if n == 1 else 'papers'} not loaded by this run "
+                     f"{'was' if n == 1 else 'were'} extracted with another taxonomy or extractor: run "
+                     "`paperkg ingest reextract`")
         return text
 
 
@@ -803,6 +814,15 @@ def _run(store: GraphStore, summary: WeeklySummary, start: datetime, end: dateti
         # The load found them (and warned of each): kept candidates stored with another arXiv paper's title.
         summary.possible_duplicates = loaded.possible_duplicates
         _record_refused(store, summary, loaded.rejected_details, to_load, held)
+    summary.stale_extractions = _stale_extractions(store, extractor, taxonomy)
+
+
+def _stale_extractions(store: GraphStore, extractor: PaperExtractor | None, taxonomy: Taxonomy) -> int:
+    """How many stored papers `paperkg ingest reextract` would extract again, by this run's extractor
+    (else one of its taxonomy): hashes only, nothing extracted (about 0.3 s for 10,000 papers)."""
+    from ingest.reextract import check_extractions
+
+    return len(check_extractions(store, extractor=extractor, taxonomy=taxonomy).stale)
 
 
 def _first_named(items: Sequence[str]) -> str:

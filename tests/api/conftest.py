@@ -53,10 +53,21 @@ HOSTILE_TITLE = 'Patching </title><script>alert("x")</script> & <b>bold</b> {bra
 
 def plumbing_bundles(embedder: HashEmbedder) -> list[PaperBundle]:
     """Three small papers, one with hostile text in every field the feeds and BibTeX render."""
+    from ingest.embed import embedding_text, text_hash
+    from ingest.extract import Extractor
+    from ingest.write import extraction_hash
+    from kg.taxonomy import load_taxonomy
+
+    # Stored as an ingest stores them, with the current extraction's hash: a paper without one is
+    # stale, and GET /api/status would report extraction_stale for every plumbing store.
+    signature = Extractor(load_taxonomy()).signature
+
     def paper(pid: str, title: str, abstract: str, authors: list[str], **kw: Any) -> Paper:
         vec = embedder.encode_query(f"{title} {abstract}")
-        return Paper(id=pid, title=title, abstract=abstract, authors=authors, sources=["records"],
+        made = Paper(id=pid, title=title, abstract=abstract, authors=authors, sources=["records"],
                      embedding=np.asarray(vec, dtype=np.float32), embedding_model=embedder.model_name, **kw)
+        made.extraction_hash = extraction_hash(signature, made, [], embedding_text, text_hash)
+        return made
 
     return [
         PaperBundle(paper(

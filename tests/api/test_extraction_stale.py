@@ -1,0 +1,183 @@
+"""Stored papers extracted with another taxonomy or extractor (api/health.py stale_extractions): GET
+/api/status lists them as the problem extraction_stale and the About page says so, until `paperkg ingest
+reextract` runs (QA, the taxonomy maintainer: only init's stderr note said so, and a forgotten reextract
+left the old tags for good)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+import ingest.reextract
+from api.app import close_app, create_app
+from ingest import pipeline
+from kg.cli import main
+from kg.config import PACKAGED_TAXONOMY, load_config
+from kg.embedded import EmbeddedStore
+from tests.api.conftest import serving
+from tests.broken_imports import ERRORS, break_import
+from tests.embedders import HashEmbedder
+from tests.ingest.test_reextract import STITCHING, STITCHING_RECORDS, edited_taxonomy
+
+STALE_MESSAGE = ("3 stored papers were extracted with another taxonomy or extractor: run "
+                 "`paperkg ingest reextract`")
+ABOUT_LINE = re.compile(r"<p class=\"notice\" data-stale-extractions>(.*?)</p>", re.S)
+
+
+def _run(*args: str) -> Any:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def real_extraction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's pipeline with the hash embedder and a real extractor of the taxonomy it is given
+    (PAPERKG_TAXONOMY's), as tests/ingest/test_cli.py's reextract tests run it."""
+    from ingest.extract import Extractor
+
+    embedder = HashEmbedder()
+    monkeypatch.setattr(pipeline, "_load_embedder", lambda: embedder)
+    monkeypatch.setattr(pipeline, "_load_extractor", lambda taxonomy: Extractor(taxonomy))
+
+
+def _ingest_records(tmp_path: Path) -> None:
+    """`paperkg ingest records` of three small papers (two name model stitching, a node the edited
+    taxonomy adds)."""
+    path = tmp_path / "stitching.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in STITCHING_RECORDS), encoding="utf-8")
+    _run("ingest", "records", str(path))
+
+
+@pytest.fixture
+def apps() -> Iterator[list[Flask]]:
+    """Apps a test creates, closed at its end."""
+    made: list[Flask] = []
+    yield made
+    for app in made:
+        close_app(app)
+
+
+def _server(apps: list[Flask]) -> Flask:
+    """A server's app as `paperkg serve` builds it from the environment (PAPERKG_*), no model loaded."""
+    app = create_app({"TESTING": True, "PAPERKG_CONFIG": load_config(), "WARM_EMBEDDER": False})
+    apps.append(app)
+    return app
+
+
+def _status(app: Flask) -> tuple[int, dict[str, Any]]:
+    response = app.test_client().get("/api/status")
+    return response.status_code, response.get_json()
+
+
+def _about_line(app: Flask) -> str | None:
+    """The About page's line on stale extractions (tags removed, spaces joined), None when it has none."""
+    response = app.test_client().get("/about")
+    assert response.status_code == 200
+    found = ABOUT_LINE.search(response.get_data(as_text=True))
+    return None if found is None else " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+def test_a_taxonomy_edit_is_a_status_problem_and_an_about_line_until_reextract(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    monkeypatch.delenv("PAPERKG_TAXONOMY", raising=False)  # the packaged file
+    _run("init")
+    _ingest_records(tmp_path)
+    before = _server(apps)
+    status, body = _status(before)
+    assert status == 200 and body["problems"] == []
+    assert _about_line(before) is None
+
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
+    init = _run("init")
+    assert "run `paperkg ingest reextract`" in init.stderr
+    app = _server(apps)  # the server restarted with the edited file
+    # Over HTTP, as monitoring polls it: a 503 naming the problem.
+    with serving(app) as port, pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=30)
+    assert failed.value.code == 503 and failed.value.headers["Retry-After"] == "60"
+    body = json.loads(failed.value.read())
+    assert body["status"] == "failing"
+    assert body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+    assert _about_line(app) == ("3 stored papers were extracted with another taxonomy or extractor: their "
+                                "extracted tags stay as they were until paperkg ingest reextract runs.")
+
+    _run("ingest", "reextract")
+    # The same server, without a restart: the reextract run is the store's newest run.
+    status, body = _status(app)
+    assert status == 200 and body["status"] == "ok" and body["problems"] == []
+    assert _about_line(app) is None
+
+
+def test_a_running_server_sees_the_file_edited_in_place_and_counts_once_per_store_state(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    """The count is kept while nothing it depends on changes (GET /api/status is polled often), and made
+    again when the taxonomy file changes or the store's newest run does."""
+    own = tmp_path / "taxonomy.yaml"
+    own.write_text(PACKAGED_TAXONOMY.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(own))
+    _run("init")
+    _ingest_records(tmp_path)
+    counted: list[int] = []
+    check = ingest.reextract.check_extractions
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        counted.append(1)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.reextract, "check_extractions", counting)
+    app = _server(apps)
+    assert [_status(app)[0] for _ in range(3)] == [200, 200, 200]
+    assert _about_line(app) is None
+    assert len(counted) == 1
+
+    # The maintainer edits the file the server reads, and loads it into the store.
+    anchor = "\nextensions_not_in_figure:\n"
+    own.write_text(own.read_text(encoding="utf-8").replace(anchor, anchor + STITCHING, 1), encoding="utf-8")
+    _run("init")
+    del counted[:]  # init's own check (its stderr note) was counted too
+    for _ in range(3):
+        status, body = _status(app)
+        assert status == 503 and body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+    assert _about_line(app) is not None
+    assert len(counted) == 1
+
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")  # another process's run: counted again after it
+    try:
+        run = store.start_run("records")
+        store.finish_run(run.id, "succeeded", {})
+    finally:
+        store.close()
+    assert _status(app)[0] == 503
+    assert len(counted) == 2
+
+
+def test_the_check_loads_no_model_and_no_spacy(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    """Hashes only: a server whose torch and spaCy cannot even be imported still counts the papers."""
+    _run("init")
+    _ingest_records(tmp_path)
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
+    _run("init")
+    finders = [break_import(monkeypatch, name, ERRORS["ImportError"])
+               for name in ("torch", "spacy", "sentence_transformers")]
+    app = _server(apps)
+    status, body = _status(app)
+    assert status == 503 and body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+    assert body["model"] == "not_loaded"
+    assert [f.tries for f in finders] == [0, 0, 0]
