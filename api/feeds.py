@@ -10,10 +10,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() is typed to return
 
 from api.app import get_store, get_taxonomy
-from api.params import Args, ParameterError, check_filter_ids, int_arg, list_arg, since_arg, str_arg
+from api.params import (
+    Args,
+    ParameterError,
+    check_filter_ids,
+    int_arg,
+    list_arg,
+    respelt_filter,
+    since_arg,
+    str_arg,
+    with_query_replacing,
+)
 from kg.entities import Paper
 from kg.explain import Labels
 from kg.safe_output import arxiv_abs_url, iri_safe, safe_http_url
@@ -308,10 +319,16 @@ def build_feed(papers: list[Paper], *, self_url: str, site_url: str,
 
 
 @bp.get("/feeds/new.atom")
-def new_atom() -> Response:
+def new_atom() -> Response | BaseResponse:
     """The newest papers (by first seen), optionally since a date and only those using one of the technique
     ids (refinements included), as Atom 1.0; conditional on its ETag (a 304 with no body when the reader's
-    copy is current)."""
+    copy is current). A technique given by a name, an alias or another spelling of one node's id (an id the
+    taxonomy renamed, kept as an alias) is a 301 to the feed with that id, as the New page answers."""
+    # Before any other check, exactly when the New page redirects: a reader follows a 301 and keeps its
+    # subscription when the taxonomy renames an id, where a 400 silently ends it.
+    respelt = respelt_filter(get_taxonomy(), "technique")
+    if respelt is not None:
+        return redirect(with_query_replacing("feeds.new_atom", "technique", respelt), code=301)
     since = since_arg("since", default="1970-01-01")
     limit = int_arg("limit", FEED_LIMIT_DEFAULT, 1, 100)
     technique_ids = technique_filter()

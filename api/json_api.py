@@ -26,6 +26,7 @@ from api.params import (
     id_list,
     int_arg,
     json_body,
+    node_spelt_nearly,
     optional_choice_arg,
     search_request,
     since_arg,
@@ -353,7 +354,12 @@ def technique(technique_id: str) -> Response:
     try:
         d = browse.technique_detail(get_store(), technique_id, sort=sort, limit=limit, offset=offset)
     except browse.UnknownNode:
-        raise not_found(f"no technique with id {technique_id[:200]!r}") from None
+        # The search filter's "did you mean" (api.params), of a node this answers for. Still a 404, not a
+        # redirect, even for an alias (an id the taxonomy renamed): the API names ids exactly, as its
+        # filters' 400 does; the web page redirects.
+        near = node_spelt_nearly(get_taxonomy(), technique_id, browse.TREE_GROUPS)
+        hint = f"did you mean {near.id!r}? " if near is not None and near.label in browse.TREE_GROUPS else ""
+        raise not_found(f"no technique with id {technique_id[:200]!r} ({hint}see /api/techniques)") from None
     return jsonify({
         "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label,
         "summary": node_summary(d.id), "parent": d.parent,

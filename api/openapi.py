@@ -810,7 +810,9 @@ def build_document() -> dict[str, Any]:
             "A technique: papers (paginated), refinements, co-occurring techniques, papers per year",
             {"200": _ok(_ref("TechniqueDetail"))} | _err(400, 404),
             [{**_param("technique_id", {"type": "string", "minLength": 1},
-                       "taxonomy id: a technique, evaluation, topic or object", where="path"),
+                       "taxonomy id: a technique, evaluation, topic or object (an unknown one is a 404, "
+                       "with a \"did you mean\" for a name, an alias or a near misspelling of one)",
+                       where="path"),
               "example": "activation_patching"},
              _param("sort", {"type": "string", "enum": list(SORTS), "default": "date"},
                     "date: newest first; centrality: most connected first"),
@@ -890,7 +892,14 @@ def build_document() -> dict[str, Any]:
             {"200": {"description": "Atom feed", "headers": FEED_HEADERS,
                      "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
              "304": {"description": "If-None-Match named the current ETag: no body",
-                     "headers": FEED_HEADERS}} | _err(400),
+                     "headers": FEED_HEADERS},
+             "301": {"description": "A technique was given by a name, an alias or another spelling of one "
+                                    "node's id (SAE, activation-patching; an id the taxonomy renamed, kept "
+                                    "as an alias of the new one), as the New page redirects: the same feed "
+                                    "with those ids, the other parameters kept",
+                     "headers": {"Location": {"description": "the feed's URL with the technique ids",
+                                              "required": True, "schema": {"type": "string"}}},
+                     "content": {"text/html": {"schema": {"type": "string"}}}}} | _err(400),
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
                                            "reader tells entries apart by id, so the feed needs no window)"),
              NEW_TECHNIQUE, NEW_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},

@@ -10,8 +10,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, overload
+from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -478,11 +479,43 @@ def node_spelt_exactly(taxonomy: Taxonomy, text: str,
     return spelt[0] if len(spelt) == 1 else None
 
 
-def node_spelt_nearly(taxonomy: Taxonomy, text: str) -> TaxonomyNode | None:
-    """The node whose id, name or alias `text` spells or nearly spells (the filters' "did you mean"),
-    of any label; None when none is close."""
-    spelt = _node_spelt(taxonomy, text, ())
+def node_spelt_nearly(taxonomy: Taxonomy, text: str, labels: Iterable[str] = ()) -> TaxonomyNode | None:
+    """The node whose id, name or alias `text` spells or nearly spells (the filters' "did you mean"), one
+    of `labels` first, then of any label; None when none is close."""
+    spelt = _node_spelt(taxonomy, text, labels)
     return spelt[0] if spelt else None
+
+
+def respelt_filter(taxonomy: Taxonomy, name: str, args: Args | None = None) -> list[str] | None:
+    """The `name` filter's values (a key of FILTER_LABELS) with each that is no id but spells exactly one
+    id, name or alias of a node the filter takes (case, spaces, hyphens and underscores aside: `SAE`,
+    `activation-patching`; a renamed id kept as an alias: `knockout` when the node is now `ablation`) as
+    that node's id; None when none is so spelt, or the values cannot be read (the view says why).
+
+    The web pages and the feed answer a 301 to the respelt ids, as a reader or a bookmark follows one; the
+    JSON API keeps its 400 with the "did you mean" (check_filter_ids)."""
+    try:
+        values = list_arg(name, args=args)
+    except ParameterError:
+        return None
+    respelt = []
+    for value in values:
+        node = None if value in taxonomy.by_id else node_spelt_exactly(taxonomy, value, FILTER_LABELS[name])
+        respelt.append(node.id if node is not None else value)
+    return list(dict.fromkeys(respelt)) if respelt != values else None
+
+
+def with_query_replacing(endpoint: str, name: str, values: list[str]) -> str:
+    """The endpoint's URL with the request's arguments in their order, those of `name` replaced by `values`
+    (where the first of them was). Encoded here, not by url_for: a request's `_anchor` or `_external` would
+    be url_for's own options."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in request.args.items(multi=True):
+        if key != name:
+            pairs.append((key, value))
+        elif not any(k == name for k, _ in pairs):
+            pairs += [(name, v) for v in values]
+    return url_for(endpoint) + "?" + urlencode(pairs)
 
 
 def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]:

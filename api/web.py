@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -40,8 +40,10 @@ from api.params import (
     list_arg,
     node_spelt_exactly,
     node_spelt_nearly,
+    respelt_filter,
     spelling_key,
     unknown_sections,
+    with_query_replacing,
 )
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
 from api.web_chart import year_chart
@@ -1127,35 +1129,6 @@ def author(key: str) -> str | tuple[str, int] | BaseResponse:
 
 # -- new this week -----------------------------------------------------------------------------
 
-def _respelt_filter(name: str) -> list[str] | None:
-    """The `name` filter's values with each that is no id but spells exactly one id, name or alias of a
-    node the filter takes (case, spaces, hyphens and underscores aside: `SAE`, `activation-patching`) as
-    that node's id; None when none is so spelt (or the values cannot be read: the view says why)."""
-    try:
-        values = list_arg(name)
-    except ParameterError:
-        return None
-    taxonomy = get_taxonomy()
-    respelt = []
-    for value in values:
-        node = None if value in taxonomy.by_id else node_spelt_exactly(taxonomy, value, FILTER_LABELS[name])
-        respelt.append(node.id if node is not None else value)
-    return list(dict.fromkeys(respelt)) if respelt != values else None
-
-
-def _with_query_replacing(endpoint: str, name: str, values: list[str]) -> str:
-    """The endpoint's URL with the request's arguments in their order, those of `name` replaced by `values`
-    (where the first of them was). Encoded here, not by url_for: a request's `_anchor` or `_external` would
-    be url_for's own options."""
-    pairs: list[tuple[str, str]] = []
-    for key, value in request.args.items(multi=True):
-        if key != name:
-            pairs.append((key, value))
-        elif not any(k == name for k, _ in pairs):
-            pairs += [(name, v) for v in values]
-    return url_for(endpoint) + "?" + urlencode(pairs)
-
-
 @bp.get("/new")
 def new() -> str | tuple[str, int] | BaseResponse:
     """Papers first seen since a date (default: api.feeds.default_new_window, GET /api/new's), grouped by
@@ -1180,9 +1153,9 @@ def new() -> str | tuple[str, int] | BaseResponse:
     except BadInput as exc:
         errors.append(f"{exc} Showing the first page instead.")
         page = 1
-    respelt = _respelt_filter("technique")
-    if respelt is not None:
-        return redirect(_with_query_replacing("web.new", "technique", respelt), code=301)
+    respelt = respelt_filter(get_taxonomy(), "technique")
+    if respelt is not None:  # the feed's rule too (api.feeds.new_atom)
+        return redirect(with_query_replacing("web.new", "technique", respelt), code=301)
     try:  # the API's ids and rule (api.feeds.technique_filter), worded for the form
         technique_ids = _filter_ids("technique")
     except BadInput as exc:
