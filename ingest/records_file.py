@@ -1,4 +1,5 @@
-"""Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored).
+"""Read papers from JSON Lines in the shared seed_papers.jsonl format (unknown keys ignored), or as
+`paperkg export papers --format jsonl` writes them (see _exported_tags).
 
 Policy: the whole file is read and validated before anything is written. By default bad lines
 (not UTF-8 text, invalid JSON, not an object, no title, wrong types or values, a text over its length
@@ -21,6 +22,7 @@ from typing import Any
 from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
+from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import (
     MAX_ABSTRACT_CHARS,
@@ -246,18 +248,101 @@ class RecordsFileRow(ListRowRecord):
         return out
 
 
-def _list_row(data: Any, index: int, source_line: int | None, labels: _Labels) -> ListRowRecord:
+def _list_row(data: Any, index: int, source_line: int | None, labels: _Labels, exported: bool = False
+              ) -> RecordsFileRow:
     if not isinstance(data, dict):
         raise ValueError(f"list_rows[{index}] must be an object, not {json_type(data)}")
     try:
-        return _list_row_fields(data, source_line, labels)
+        return _exported_row(data, source_line) if exported else _list_row_fields(data, source_line, labels)
     except RecordsFileError:
         raise
     except ValueError as exc:
         raise ValueError(f"list_rows[{index}]: {exc}") from exc
 
 
-def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Labels) -> ListRowRecord:
+# A line of `paperkg export papers --format jsonl` (api.json_api.detail_dict) gives a paper's tags at top
+# level, each with its source, and its rows' cells as `techniques_text`/`evaluation_text`: (the top-level
+# key, the row's column its ids go in, the export row's text key, the records row's keys of that column).
+_EXPORT_COLUMNS = (("techniques", "techniques", "techniques_text", ("techniques", "technique_ids")),
+                   ("evaluations", "evaluation", "evaluation_text", ("evaluation", "evaluation_ids")))
+# The column's ids on a row.
+_IDS_OF = {"techniques": "technique_ids", "evaluation": "evaluation_ids"}
+
+
+def _exported_tags(data: dict[str, Any]) -> list[tuple[str, str, str | None]] | None:
+    """The hand tags (source list) of a line `export papers --format jsonl` wrote, as (row column, id,
+    evidence); None for a records file's line. Such a line has `techniques` or `evaluations` at top level as
+    an array of tag objects (`{id, label, source, evidence, score}`; empty or holding an object), which a
+    records file never had (one holding strings only is ignored, as before). Extracted tags are left out:
+    the import extracts them again from the abstract. ValueError for a tag that is not an object with an
+    `id` and a source of list or extracted."""
+    if not any(isinstance(value, list) and (not value or any(isinstance(tag, dict) for tag in value))
+               for value in (data.get(key) for key, *_rest in _EXPORT_COLUMNS)):
+        return None
+    tags: list[tuple[str, str, str | None]] = []
+    for key, column, _text, _keys in _EXPORT_COLUMNS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise ValueError(f"'{key}' must be an array of tags, not {json_type(value)}")
+        for index, tag in enumerate(value, start=1):
+            if not isinstance(tag, dict):
+                raise ValueError(f"'{key}' entry {index} must be a tag object ({{\"id\", \"source\", ...}}), "
+                                 f"not {json_type(tag)}")
+            source = _str(tag.get("source"), f"{key} source")
+            if source == EDGE_SOURCE_EXTRACTED:
+                continue
+            if source != EDGE_SOURCE_LIST:
+                raise ValueError(f"'{key}' entry {index}: 'source' must be {EDGE_SOURCE_LIST!r} or "
+                                 f"{EDGE_SOURCE_EXTRACTED!r}, not {_shown(source)}")
+            tag_id = _str(tag.get("id"), f"{key} id")
+            if not tag_id:
+                raise ValueError(f"'{key}' entry {index}: 'id' is missing or empty")
+            evidence = tag.get("evidence")
+            tags.append((column, tag_id, evidence.strip() or None if isinstance(evidence, str) else None))
+    return tags
+
+
+def _exported_row(data: dict[str, Any], source_line: int | None) -> RecordsFileRow:
+    """A list row of an export's line: its cells' text from `techniques_text`/`evaluation_text`, never
+    mapped (the paper's tags are given with it, _place_tags), and both columns given whatever their
+    values, so a re-import applies the text and the ids together (ingest.pipeline._records_rows_update):
+    text alone would replace the hand tags by what the text maps to."""
+    for _key, _column, text, keys in _EXPORT_COLUMNS:
+        mixed = [k for k in keys if data.get(k) is not None]
+        if mixed:
+            # Two sources of one column's tags: which one wins would be a guess.
+            raise ValueError(f"{_shown(mixed[0])} is a records file's key: a line of `export papers` gives "
+                             f"its tags in the paper's 'techniques'/'evaluations' and the text in "
+                             f"{_shown(text)}")
+    row = _list_row_fields({**data, "techniques": data.get("techniques_text"),
+                            "evaluation": data.get("evaluation_text")}, source_line, None)
+    row.given = row.given | {k for *_r, keys in _EXPORT_COLUMNS for k in keys}
+    return row
+
+
+def _place_tags(rows: list[RecordsFileRow], tags: list[tuple[str, str, str | None]]) -> None:
+    """Put an export's hand tags on the paper's rows (the store keeps tags per paper, not per row): each
+    on the first row whose cell of its column, else of the other column, is its evidence (the cell it came
+    from, so the import gives it that evidence again), else on the first row. ValueError for tags without
+    a row to hold them."""
+    if tags and not rows:
+        raise ValueError("'techniques'/'evaluations' hold tags of source 'list' but there are no 'list_rows' "
+                         "to give them")
+    placed: set[str] = set()
+    for column, tag_id, evidence in tags:
+        if tag_id in placed:
+            continue
+        placed.add(tag_id)
+        other = "evaluation" if column == "techniques" else "techniques"
+        row, where = next(((r, c) for c in (column, other) for r in rows if getattr(r, c) == evidence),
+                          (rows[0], column))
+        getattr(row, _IDS_OF[where]).append(tag_id)
+
+
+def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Labels | None
+                     ) -> RecordsFileRow:
     section = _str(data.get("section"), "section")
     subsection = _str(data.get("subsection"), "subsection")
     path = data.get("section_path")
@@ -283,9 +368,10 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
     # it used to become no edge at all, silently. Its unknown labels stay on the row and are reported.
     unknown_techniques: list[str] = []
     unknown_evaluations: list[str] = []
-    if not technique_ids:
+    # No `labels` (an export's row): the text is not mapped, the paper's tags are placed on its rows.
+    if not technique_ids and labels is not None:
         technique_ids, unknown_techniques = labels.map(techniques, "techniques")
-    if not evaluation_ids:
+    if not evaluation_ids and labels is not None:
         evaluation_ids, unknown_evaluations = labels.map(evaluation, "evaluation")
     return RecordsFileRow(
         section_path=section_path,
@@ -359,7 +445,10 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
     if not isinstance(rows_data, list):
         raise ValueError(f"'list_rows' must be an array, not {json_type(rows_data)}")
     item_type = _item_type(data.get("item_type"), "item_type")
-    rows = [_list_row(r, i, line, labels) for i, r in enumerate(rows_data)]
+    exported = _exported_tags(data)
+    rows = [_list_row(r, i, line, labels, exported is not None) for i, r in enumerate(rows_data)]
+    if exported is not None:
+        _place_tags(rows, exported)
     for row in rows:
         row.item_type = item_type
     return Record(
@@ -384,7 +473,7 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
         pdf_url=_str(data.get("pdf_url"), "pdf_url"),
         urls=urls or ([url] if url else []),
         item_type=item_type,
-        list_rows=rows,
+        list_rows=list[ListRowRecord](rows),
         explicit_id=explicit_id,
         version=version,
         source_line=line,
