@@ -66,7 +66,8 @@ def own_taxonomy_file(part: str, loss: str) -> Taxonomy | None:
         # One warning for all parts: the cause and the cure are the same.
         warn_once(f"the store holds {len(lacking)} taxonomy ids that {full.source or 'PAPERKG_TAXONOMY'} "
                   "lacks: neutral page texts, no start page and no node summaries (set PAPERKG_TAXONOMY to "
-                  "the file the store was initialised with)")
+                  "the file the store was initialised with, or, when this is that file edited since, run "
+                  "`paperkg init --prune` to remove from the store the ids it no longer has)")
         return None
     return full
 

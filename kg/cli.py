@@ -345,7 +345,13 @@ def config_cmd(as_json: bool) -> None:
 @click.option("--taxonomy", "taxonomy_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file); "
                    "ingest classifies with PAPERKG_TAXONOMY, so set that to the same file.")
-def init_cmd(taxonomy_path: Path | None) -> None:
+@click.option("--prune", is_flag=True,
+              help="Also remove the taxonomy nodes the file lacks: a removed node's tags move to the node "
+                   "the file names by its id or name (as an id, name or alias), else they are dropped.")
+@click.option("--dry-run", is_flag=True,
+              help="Say what init would do (nodes added, changed, removed with --prune and where their tags "
+                   "go, papers left stale) and write nothing.")
+def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool) -> None:
     """Create the store's schema and load the taxonomy (idempotent)."""
     from kg.taxonomy import load_taxonomy
 
@@ -354,17 +360,24 @@ def init_cmd(taxonomy_path: Path | None) -> None:
         taxonomy = load_taxonomy(taxonomy_path or config.taxonomy)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if dry_run:
+        _init_dry_run(taxonomy, prune)
+        _taxonomy_option_note(taxonomy_path)
+        return
     store = open_configured_store()
     try:
         store.init_schema()
         before = store.taxonomy_nodes()
         store.load_taxonomy(taxonomy.nodes)
         _added, removed, _changed = taxonomy_differences(before, taxonomy.nodes)
+        moves = _prune_moves(before, removed, taxonomy) if prune else {}
+        # After the file is loaded, so every node a tag moves to is in the store.
+        pruned = store.prune_taxonomy(moves) if moves else {}
         # The papers themselves, not the store's taxonomy before and after, say what is stale: a second
         # init, a reextract run before init, or an EXTRACTOR_VERSION bump change nothing in the store's
         # taxonomy. Hashes only (the comparison reextract makes first): about 0.1 s for 6,150 papers.
-        check = _check_extractions(store, taxonomy, removed)
-    except StoreError as exc:
+        check = _check_extractions(store, taxonomy, [] if prune else removed)
+    except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
@@ -372,21 +385,134 @@ def init_cmd(taxonomy_path: Path | None) -> None:
         f"initialised {config.backend} store; taxonomy {taxonomy.source}: "
         f"{len(taxonomy.nodes)} nodes"
     )
+    if moves:
+        click.echo(f"removed {_nodes(len(moves))} the file lacks:")
+        for node_id, target in moves.items():
+            click.echo(f"  {_pruned(node_id, target, pruned.get(node_id, 0), done=True)}")
     if check.stale:
-        # An ingest re-extracts only the papers it writes: the others keep the tags they were given.
-        n, total = len(check.stale), check.papers
-        which = (("the stored paper was" if n == 1 else f"the {n} stored papers were") if n == total
-                 else f"{n} of the {total} stored papers {'was' if n == 1 else 'were'}")
-        click.echo(f"note: {which} extracted with another taxonomy or extractor: run "
+        click.echo(f"note: {_stale(check)} extracted with another taxonomy or extractor: run "
                    "`paperkg ingest reextract`", err=True)
-    if removed:
+    if removed and not prune:
         one = len(removed) == 1
         click.echo(f"note: {_nodes(len(removed))} {'is' if one else 'are'} in the store but not in "
                    f"{taxonomy.source} ({_named(removed)}): {'it stays' if one else 'they stay'} in the "
-                   f"store (init removes no node); {_removed_tags(check, one)}", err=True)
-    if taxonomy_path is not None and taxonomy_path.resolve() != Path(config.taxonomy).resolve():
-        click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({config.taxonomy}); "
+                   f"store (`paperkg init --prune` removes {'it' if one else 'them'}); "
+                   f"{_removed_tags(check, one)}", err=True)
+    _taxonomy_option_note(taxonomy_path)
+
+
+def _taxonomy_option_note(taxonomy_path: Path | None) -> None:
+    """The note that ingest classifies with PAPERKG_TAXONOMY, when init was given another file."""
+    configured = load_config().taxonomy
+    if taxonomy_path is not None and taxonomy_path.resolve() != Path(configured).resolve():
+        click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({configured}); "
                    f"set PAPERKG_TAXONOMY={taxonomy_path} before ingesting", err=True)
+
+
+def _stale(check: ExtractionCheck, *, verb: bool = True) -> str:
+    """"the stored paper was", "3 of the 10 stored papers were" (without `verb`: "… papers"): the
+    papers init leaves stale."""
+    # An ingest re-extracts only the papers it writes: the others keep the tags they were given.
+    n, total = len(check.stale), check.papers
+    subject = (("the stored paper" if n == 1 else f"the {n} stored papers") if n == total
+               else f"{n} of the {total} stored papers")
+    return f"{subject} {'was' if n == 1 else 'were'}" if verb else subject
+
+
+def prune_target(taxonomy: Taxonomy, node: TaxonomyNode) -> str | None:
+    """The node of `taxonomy` (of `node`'s label) a removed node's tags move to: the one its id, else its
+    name, spells exactly as an id, name or alias (the rule that redirects an old id's page, e.g. an id
+    kept as an alias of the node it was renamed to); None when none or several do (no guess)."""
+    from api.params import node_spelt_exactly
+
+    for text in (node.id, node.name):
+        found = node_spelt_exactly(taxonomy, text, (node.label,))
+        if found is not None:
+            return found.id
+    return None
+
+
+def _prune_moves(stored: Sequence[TaxonomyNode], removed: Sequence[str], taxonomy: Taxonomy
+                 ) -> dict[str, str | None]:
+    """Each removed id -> the id its tags move to, or None (dropped), in the store's order."""
+    wanted = set(removed)
+    return {n.id: prune_target(taxonomy, n) for n in stored if n.id in wanted}
+
+
+def _pruned(node_id: str, target: str | None, papers: int, *, done: bool) -> str:
+    """One removed node, for init's report: "knockout: 3 papers' tags moved to ablation"."""
+    from kg.safe_output import terminal_safe
+
+    whose = "1 paper's tags" if papers == 1 else f"{papers} papers' tags"
+    if not papers:
+        what = "no paper tagged" + (f"; its id leads to {terminal_safe(target)}" if target else "")
+    elif target is not None:
+        what = f"{whose} {'moved' if done else 'would move'} to {terminal_safe(target)}"
+    else:
+        what = f"{whose} {'dropped' if done else 'would be dropped'}"
+    return f"{terminal_safe(node_id)}: {what}"
+
+
+def _node_changes(old: TaxonomyNode, new: TaxonomyNode) -> list[str]:
+    """What loading `new` changes of the stored `old` (label, name, parent, kind, aliases)."""
+    from kg.safe_output import terminal_safe
+
+    changes = []
+    for what, before, after in (("label", old.label, new.label), ("name", old.name, new.name),
+                                ("parent", old.parent, new.parent), ("kind", old.kind, new.kind)):
+        if before != after:
+            changes.append(f"{what} {terminal_safe(before or '(none)')} -> "
+                           f"{terminal_safe(after or '(none)')}")
+    if (list(old.aliases), list(old.ambiguous_aliases)) != (list(new.aliases), list(new.ambiguous_aliases)):
+        changes.append("aliases")
+    return changes
+
+
+def _init_dry_run(taxonomy: Taxonomy, prune: bool) -> None:
+    """`paperkg init --dry-run`: what init (with `prune`) would do to the configured store, read only."""
+    config = load_config()
+    head = f"dry run, nothing written: init with {taxonomy.source} ({_nodes(len(taxonomy.nodes))})"
+    if not config.neo4j_uri and not config.embedded_store_file.exists():
+        click.echo(f"{head} would create the store {config.embedded_store_file} and load every node")
+        return
+    store = open_configured_store(must_exist=True)
+    try:
+        stored = store.taxonomy_nodes()
+        added, removed, _ = taxonomy_differences(stored, taxonomy.nodes)
+        moves = _prune_moves(stored, removed, taxonomy)
+        counts = store.prune_taxonomy(moves, write=False) if moves else {}
+        check = _check_extractions(store, taxonomy, [])
+    except (StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    held = {n.id: n for n in stored}
+    changed = [(n.id, c) for n in taxonomy.nodes if n.id in held and (c := _node_changes(held[n.id], n))]
+    click.echo(f"{head} would:")
+    if added:
+        click.echo(f"  add {_nodes(len(added))}: {', '.join(map(_safe, added))}")
+    if changed:
+        click.echo(f"  change {_nodes(len(changed))}:")
+        for node_id, changes in changed:
+            click.echo(f"    {_safe(node_id)}: {', '.join(changes)}")
+    if moves:
+        click.echo(f"  remove {_nodes(len(moves))} the file lacks:" if prune else
+                   f"  keep {_nodes(len(moves))} the file lacks (with --prune, init would remove "
+                   f"{'it' if len(moves) == 1 else 'them'}):")
+        for node_id, target in moves.items():
+            click.echo(f"    {_pruned(node_id, target, counts.get(node_id, 0), done=False)}")
+    if not (added or changed or moves):
+        click.echo("  change no taxonomy node")
+    if check.stale:
+        click.echo(f"  leave {_stale(check, verb=False)} extracted with another taxonomy or extractor "
+                   "(then run `paperkg ingest reextract`)")
+
+
+def _safe(text: str) -> str:
+    """`text` with terminal controls removed (ids from a file or the store, echoed)."""
+    from kg.safe_output import terminal_safe
+
+    return terminal_safe(text)
 
 
 @main.command("stats")

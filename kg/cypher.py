@@ -119,7 +119,7 @@ EXTRA_PROPERTY_KEYS: tuple[str, ...] = (
 # checks `row.x` against the property keys; these are declared to it alongside real properties).
 ROW_KEYS: tuple[str, ...] = (
     "props", "paper_id", "technique_id", "evaluation_id", "finding_id", "model_id", "section_id",
-    "section_title", "section_path", "old_id", "papers", "pinned",
+    "section_title", "section_path", "old_id", "papers", "pinned", "target",
 )
 
 # Labels that hold our data (clear_all deletes exactly these).
@@ -336,6 +336,26 @@ TAXONOMY_MAX_ORD = (
     + " } RETURN coalesce(max(ord), -1) AS max_ord"
 )
 
+# A node whose label the file changes (a Technique given `kind: evaluation` or a parent in another
+# band) gets the new label in place, as the embedded store updates its row: MERGE_TAXONOMY_NODES, which
+# merges by (label, id), would otherwise make a second node and leave the old one with its edges. Not
+# when a node of the new label has that id already (a graph an older paperkg duplicated it in): that
+# one is merged and the old stays, as before.
+RELABEL_TAXONOMY_NODES = (
+    "UNWIND $rows AS row CALL (row) { "
+    + " UNION ".join(f"MATCH (n:{label} {{id: row.id}}) WHERE row.label <> '{label}' "
+                     f"RETURN n, '{label}' AS old_label" for label in TAXONOMY_LABELS)
+    + " } WITH row, n, old_label WHERE NOT ("
+    + " OR ".join(f"(row.label = '{label}' AND EXISTS {{ MATCH (:{label} {{id: row.id}}) }})"
+                  for label in TAXONOMY_LABELS)
+    + ") "
+    + " ".join(f"FOREACH (_ IN CASE WHEN old_label = '{label}' THEN [1] ELSE [] END | REMOVE n:{label})"
+               for label in TAXONOMY_LABELS)
+    + " "
+    + " ".join(f"FOREACH (_ IN CASE WHEN row.label = '{label}' THEN [1] ELSE [] END | SET n:{label})"
+               for label in TAXONOMY_LABELS)
+)
+
 MERGE_TAXONOMY_NODES = "UNWIND $rows AS row " + " ".join(
     f"FOREACH (_ IN CASE WHEN row.label = '{label}' THEN [1] ELSE [] END | "
     f"MERGE (n:{label} {{id: row.id}}) ON CREATE SET n.ord = $base + row.ord "
@@ -371,6 +391,48 @@ TAXONOMY_NODES = (
 TAXONOMY_ID_LABELS = "UNWIND $ids AS id CALL (id) { " + " UNION ".join(
     f"MATCH (n:{label} {{id: id}}) RETURN '{label}' AS label" for label in TAXONOMY_LABELS
 ) + " } RETURN id, label"
+
+# `paperkg init --prune` (Neo4jStore.prune_taxonomy): $rows of {id, label, target}, a node to remove
+# (of that label) and the kept node of the same label its paper edges move to (null: dropped).
+# Per removed node, how many papers have an edge to it.
+PRUNED_NODE_PAPERS = (
+    "UNWIND $rows AS row "
+    + _match_by_label(TAXONOMY_LABELS)
+    + " RETURN row.id AS id, COUNT { "
+    f"MATCH (p:{Label.PAPER})-[:{Rel.USES}|{Rel.EVALUATES}|{Rel.STUDIES}]->(n) "
+    f"RETURN p.id AS paper_id UNION MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(n) RETURN p.id AS paper_id }} "
+    "AS papers"
+)
+
+
+def _move_edges(rel: str, label: str, props: Sequence[str]) -> str:
+    """A removed node's `rel` edges from papers, moved to the target of its label: an edge the paper
+    already has there (the same source) is kept as it is; the old edges go with the node."""
+    keyed = " {source: r.source}" if "source" in props else ""
+    rest = [p for p in props if p != "source"]
+    on_create = (" ON CREATE SET " + ", ".join(f"m.{p} = r.{p}" for p in rest)) if rest else ""
+    return (
+        f"UNWIND $rows AS row MATCH (t:{label} {{id: row.target}}) WHERE row.label = '{label}' "
+        f"MATCH (p:{Label.PAPER})-[r:{rel}]->(:{label} {{id: row.id}}) "
+        f"MERGE (p)-[m:{rel}{keyed}]->(t)" + on_create
+    )
+
+
+MOVE_PRUNED_USES = _move_edges(Rel.USES, Label.TECHNIQUE, RELATIONSHIPS[Rel.USES].properties)
+MOVE_PRUNED_EVALUATES = _move_edges(Rel.EVALUATES, Label.EVALUATION, RELATIONSHIPS[Rel.EVALUATES].properties)
+MOVE_PRUNED_STUDIES = _move_edges(Rel.STUDIES, Label.MODEL, RELATIONSHIPS[Rel.STUDIES].properties)
+MOVE_PRUNED_ABOUT = (
+    "UNWIND $rows AS row "
+    + _match_by_label(_ABOUT_LABELS)
+    + " CALL (row) { " + " UNION ".join(
+        f"MATCH (t:{label} {{id: row.target}}) WHERE row.label = '{label}' RETURN t"
+        for label in _ABOUT_LABELS)
+    + f" }} MATCH (f:{Label.FINDING})-[:{Rel.ABOUT}]->(n) MERGE (f)-[:{Rel.ABOUT}]->(t)"
+)
+MOVE_PRUNED_EDGES: tuple[str, ...] = (MOVE_PRUNED_USES, MOVE_PRUNED_EVALUATES, MOVE_PRUNED_STUDIES,
+                                      MOVE_PRUNED_ABOUT)
+# The removed nodes with what is left of their edges (papers' edges not moved, REFINES either way).
+DELETE_PRUNED_NODES = "UNWIND $rows AS row " + _match_by_label(TAXONOMY_LABELS) + " DETACH DELETE n"
 
 # Ids given (and, when $include_refinements, every node refining them, transitively), any label.
 EXPAND_REFINEMENTS = (
@@ -646,8 +708,9 @@ PAPER_IDS = (
 _FILTER_PAGE_KEY = (
     "CASE WHEN p.published <> '' THEN p.published WHEN p.year <> 0 THEN toString(p.year) ELSE '' END"
 )
-# Newest first, the last inserted first among equal dates (the embedded store's sort_date, pk).
-_NEWEST = f"{_FILTER_PAGE_KEY} DESC, {_insertion_order('p', 'first_seen', newest_first=True)}"
+# Newest first, equal dates by id (FILTER_PAGE's order, the embedded store's sort_date, id): not by
+# insertion order, so a graph loaded from the same records in another order lists them alike.
+_NEWEST = f"{_FILTER_PAGE_KEY} DESC, p.id DESC"
 _PAGE = (
     f"WITH collect(p) AS papers RETURN size(papers) AS total, "
     f"[p IN papers[$offset..($offset + $limit)] | {_paper_map('p')}] AS page"
@@ -669,11 +732,11 @@ PAPERS_BY_TECHNIQUE_CENTRALITY = (
 # Search
 # ---------------------------------------------------------------------------------------------
 # $query is built in Python (fulltext_query): escaped words in our own property names and boosts,
-# never query syntax from the text. Equal scores go by insertion order, as the embedded store's
-# (bm25, pk). Without filters the index itself stops at the best $fetch (it need not hand over every
-# match), and stops among equal scores by its own document order, not insertion order: the store asks
-# for more than the k wanted and again for more while the last one fetched ties the k-th.
-_BY_SCORE = f"ORDER BY score DESC, {_insertion_order('p', 'first_seen', newest_first=False)}"
+# never query syntax from the text. Equal scores go by id, as the embedded store's (bm25, id).
+# Without filters the index itself stops at the best $fetch (it need not hand over every match), and
+# stops among equal scores by its own document order, not id order: the store asks for more than
+# the k wanted and again for more while the last one fetched ties the k-th.
+_BY_SCORE = "ORDER BY score DESC, p.id"
 KEYWORD_SEARCH = (
     f"CALL db.index.fulltext.queryNodes('{IndexName.FULLTEXT}', $query, {{limit: $fetch}}) YIELD node, score "
     f"WITH node AS p, score RETURN p.id AS id, score {_BY_SCORE}"
@@ -836,13 +899,13 @@ _USING_TECHNIQUES = (
 NEW_PAPERS = (
     f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since AND {_USING_TECHNIQUES} "
     f"RETURN {_paper_map('p')} AS paper "
-    f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} LIMIT $limit"
+    "ORDER BY p.first_seen DESC, p.id DESC LIMIT $limit"
 )
 
 # NEW_PAPERS' order, one page of it and the total, in one statement (one row even if none match).
 NEW_PAPERS_PAGE = (
     f"MATCH (p:{Label.PAPER}) WHERE p.first_seen >= $since AND {_USING_TECHNIQUES} "
-    f"WITH p ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} " + _PAGE
+    "WITH p ORDER BY p.first_seen DESC, p.id DESC " + _PAGE
 )
 
 LIST_SECTIONS = (
@@ -883,7 +946,7 @@ AUTHOR_PAPERS_PAGE = (
 AUTHOR_PAPERS_FIRST_SEEN_PAGE = (
     f"MATCH (:{Label.AUTHOR} {{key: $key}})<-[:{Rel.AUTHORED_BY}]-(p:{Label.PAPER}) "
     "WHERE p.first_seen >= $since WITH DISTINCT p "
-    f"ORDER BY p.first_seen DESC, {_insertion_order('p', 'first_seen', newest_first=True)} " + _PAGE
+    "ORDER BY p.first_seen DESC, p.id DESC " + _PAGE
 )
 
 # The authors sharing most papers with one, then by name.

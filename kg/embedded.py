@@ -30,7 +30,7 @@ import secrets
 import sqlite3
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ from kg import sqlite_errors, validation
 from kg.embedded_schema import (
     MIGRATED_COLUMNS,
     MIGRATION_INDEXES,
+    OBSOLETE_INDEXES,
     SCHEMA,
     SCHEMA_INDEXES,
     SCHEMA_TABLES,
@@ -150,12 +151,36 @@ _KEYWORD_WITH_VENUES = (
     f"SELECT p.id, t.r FROM (SELECT rowid, sum(r) AS r FROM (SELECT rowid, {_BM25} AS r FROM papers_fts "
     f"WHERE papers_fts MATCH ? UNION ALL SELECT rowid, {_VENUE_BM25} AS r FROM venues_fts "
     "WHERE venues_fts MATCH ?) GROUP BY rowid) t JOIN papers p ON p.pk = t.rowid WHERE {where} "
-    "ORDER BY t.r, p.pk LIMIT ?"
+    "ORDER BY t.r, p.id LIMIT ?"
 )
 _IDS = "(SELECT value FROM json_each(?))"
+# prune_taxonomy: the papers with an edge to a node (?: its id, four times), the statements moving its
+# edges to another node (?: the target, then the node) and those dropping what is left of it (?: the node).
+_NODE_PAPERS = (
+    "SELECT paper_id FROM uses WHERE technique_id = ? UNION SELECT paper_id FROM evaluates "
+    "WHERE evaluation_id = ? UNION SELECT paper_id FROM studies WHERE model_id = ? UNION "
+    "SELECT f.paper_id FROM finding_about a JOIN findings f ON f.id = a.finding_id WHERE a.node_id = ?"
+)
+_MOVE_NODE_EDGES = (
+    "INSERT OR IGNORE INTO uses (paper_id, technique_id, source, evidence, score) "
+    "SELECT paper_id, ?1, source, evidence, score FROM uses WHERE technique_id = ?2",
+    "INSERT OR IGNORE INTO evaluates (paper_id, evaluation_id, source, evidence) "
+    "SELECT paper_id, ?1, source, evidence FROM evaluates WHERE evaluation_id = ?2",
+    "INSERT OR IGNORE INTO studies (paper_id, model_id) SELECT paper_id, ?1 FROM studies WHERE model_id = ?2",
+    "INSERT OR IGNORE INTO finding_about (finding_id, node_id, label) "
+    "SELECT finding_id, ?1, label FROM finding_about WHERE node_id = ?2",
+)
+_DROP_NODE_EDGES = (
+    "DELETE FROM uses WHERE technique_id = ?",
+    "DELETE FROM evaluates WHERE evaluation_id = ?",
+    "DELETE FROM studies WHERE model_id = ?",
+    "DELETE FROM finding_about WHERE node_id = ?",
+    "DELETE FROM refines WHERE child = ? OR parent = ?",
+    "DELETE FROM taxonomy WHERE id = ?",
+)
 _INSERT_FTS = "INSERT INTO papers_fts (rowid, title, abstract, authors) VALUES (?, ?, ?, ?)"
 _INSERT_VENUE = "INSERT INTO venues_fts (rowid, venue) VALUES (?, ?)"
-# Filtered keyword search, two plans with one ranking (bm25, then pk) over the matches that pass the
+# Filtered keyword search, two plans with one ranking (bm25, then id) over the matches that pass the
 # filters ({where} over `papers p`). JOIN: each match's paper row is read to test the filters: cheap
 # for a rare word, but a word in every paper reads all the (wide) rows, 0.3 s warm at 100k papers
 # and near 1 s under load. SET: the filtered papers' pks are gathered first from the narrow indexes
@@ -164,13 +189,12 @@ _INSERT_VENUE = "INSERT INTO venues_fts (rowid, venue) VALUES (?, ?)"
 # every term's doclist, ~4 ms each for a word in every paper.
 _KEYWORD_FILTERED_JOIN = (
     f"SELECT p.id, {_BM25} AS r FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-    "WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.pk LIMIT ?"
+    "WHERE papers_fts MATCH ? AND {where} ORDER BY r, p.id LIMIT ?"
 )
-_KEYWORD_FILTERED_SET = (
-    f"SELECT p.id, t.r FROM (SELECT rowid, {_BM25} AS r FROM papers_fts WHERE papers_fts MATCH ? "
-    "AND +rowid IN (SELECT p.pk FROM papers p WHERE {where}) ORDER BY r, rowid LIMIT ?) t "
-    "JOIN papers p ON p.pk = t.rowid ORDER BY t.r, p.pk"
-)
+# The matches (rowid, bm25) ranked inside FTS5, _keyword_top cuts at the best k: all of them (the
+# unfiltered search), and the SET plan's, those among the filtered papers.
+_KEYWORD_RANKED = f"SELECT rowid, {_BM25} AS r FROM papers_fts WHERE papers_fts MATCH ?"
+_KEYWORD_FILTERED_SET = _KEYWORD_RANKED + " AND +rowid IN (SELECT p.pk FROM papers p WHERE {where})"
 # A query matching at least 1/_COMMON_MATCH_SHARE of the papers takes the SET plan. Below that the
 # JOIN plan reads at most that many rows (~15 ms warm at 100k papers), less than gathering a wide
 # filter's set can cost (30-40 ms for a technique family or a source at 100k).
@@ -781,6 +805,8 @@ class EmbeddedStore(GraphStore):
                                       [(section_topic_key(i), i) for i in sections])
         for name, indexed in MIGRATION_INDEXES.items():
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON papers({indexed})")
+        for name in OBSOLETE_INDEXES:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
         if conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
@@ -1119,6 +1145,48 @@ class EmbeddedStore(GraphStore):
                          ambiguous_aliases=json.loads(r[4]), parent=r[5], kind=r[6])
             for r in rows
         ]
+
+    def prune_taxonomy(self, moves: Mapping[str, str | None], *, write: bool = True) -> dict[str, int]:
+        """Remove taxonomy nodes, moving or dropping their paper edges, in one transaction (GraphStore)."""
+        moves = dict(moves)
+        counts: dict[str, int] = {}
+        touched: set[str] = set()
+        with self._write() if write else self._read() as conn:
+            labels = dict(conn.execute("SELECT id, label FROM taxonomy").fetchall())
+            for node_id, target in moves.items():
+                if node_id not in labels:
+                    continue
+                if write and target is not None and (target in moves
+                                                     or labels.get(target) != labels[node_id]):
+                    raise ValueError(f"taxonomy node {node_id!r}: its edges cannot move to {target!r} "
+                                     f"(not a kept {labels[node_id]} node)")
+                papers = {r[0] for r in conn.execute(_NODE_PAPERS, (node_id,) * 4)}
+                counts[node_id] = len(papers)
+                if not write:
+                    continue
+                touched |= papers
+                if target is not None:
+                    # An edge the paper already has to the target (same source) wins: its own evidence.
+                    for statement in _MOVE_NODE_EDGES:
+                        conn.execute(statement, (target, node_id))
+                for statement in _DROP_NODE_EDGES:
+                    conn.execute(statement, (node_id,) * statement.count("?"))
+            if touched:
+                # The papers' edges changed: a new revision, so every process's caches read them again;
+                # degree counts edges as _write_changed does.
+                rev = self._bump_rev(conn)
+                conn.execute(
+                    "UPDATE papers SET rev = ?, degree = "
+                    "(SELECT count(*) FROM uses u WHERE u.paper_id = papers.id) "
+                    "+ (SELECT count(*) FROM evaluates e WHERE e.paper_id = papers.id) "
+                    "+ (SELECT count(*) FROM findings f WHERE f.paper_id = papers.id) "
+                    "+ (SELECT count(*) FROM studies s WHERE s.paper_id = papers.id) "
+                    "+ (SELECT count(*) FROM listed_in l WHERE l.paper_id = papers.id) "
+                    f"WHERE id IN {_IDS}", (rev, json.dumps(sorted(touched))),
+                )
+        if write and counts:
+            self._dirty = True
+        return counts
 
     # -- writes ----------------------------------------------------------------------------
     def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
@@ -1589,9 +1657,11 @@ class EmbeddedStore(GraphStore):
         """Papers touching a Technique (USES), Evaluation (EVALUATES), Topic or Object (topic rule):
         "date" newest first, "centrality" most edges first."""
         check_sort(sort)
-        order = ("p.degree DESC, p.sort_date DESC, p.pk DESC" if sort == "centrality"
-                 else "p.sort_date DESC, p.pk DESC")
-        index = "papers_central" if sort == "centrality" else "papers_sort"
+        # Equal dates by id, as filter_page: not pk, the order papers were written in. papers_browse
+        # holds (sort_date, id) in that order, papers_central_id (degree, sort_date, id).
+        order = ("p.degree DESC, p.sort_date DESC, p.id DESC" if sort == "centrality"
+                 else "p.sort_date DESC, p.id DESC")
+        index = "papers_central_id" if sort == "centrality" else "papers_browse"
         columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
         with self._read() as conn:
             touching = self._touching(conn, technique_id, include_refinements)
@@ -1720,12 +1790,7 @@ class EmbeddedStore(GraphStore):
             elif filters is None or filters.is_empty():
                 # Rank inside FTS5 and join only the top k: joining every match to `papers` before
                 # sorting cost 3x more at 100k papers (same ranking).
-                rows = conn.execute(
-                    f"SELECT p.id, t.r FROM (SELECT rowid, {_BM25} AS r FROM papers_fts "
-                    "WHERE papers_fts MATCH ? ORDER BY r, rowid LIMIT ?) t "
-                    "JOIN papers p ON p.pk = t.rowid ORDER BY t.r, p.pk",
-                    [match, int(k)],
-                ).fetchall()
+                rows = self._keyword_top(conn, _KEYWORD_RANKED, [match], int(k))
             else:
                 where, params = self._filter_sql(conn, filters)
                 n_papers = conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 0
@@ -1734,11 +1799,35 @@ class EmbeddedStore(GraphStore):
                     "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
                     [match, common],
                 ).fetchone()[0]
-                # Both plans rank the filtered matches by (bm25, pk): the same hits, order and scores.
-                plan = _KEYWORD_FILTERED_SET if matches >= common else _KEYWORD_FILTERED_JOIN
-                rows = conn.execute(plan.format(where=where), [match, *params, int(k)]).fetchall()
+                # Both plans rank the filtered matches by (bm25, id): the same hits, order and scores.
+                if matches >= common:
+                    rows = self._keyword_top(conn, _KEYWORD_FILTERED_SET.format(where=where),
+                                             [match, *params], int(k))
+                else:
+                    rows = conn.execute(_KEYWORD_FILTERED_JOIN.format(where=where),
+                                        [match, *params, int(k)]).fetchall()
         # FTS5's bm25() is lower-is-better (negative); flip it so higher is better.
         return [ScoredId(id=r[0], score=-float(r[1])) for r in rows]
+
+    @staticmethod
+    def _keyword_top(
+        conn: sqlite3.Connection, ranked: str, params: list[Any], k: int
+    ) -> list[tuple[str, float]]:
+        """The best k (id, bm25) rows of `ranked` (a constant statement, _KEYWORD_RANKED's columns), equal
+        scores by id. FTS5 stops at a LIMIT in (bm25, rowid) order, and rowid is insertion order: the
+        k-th score's equals past the cut are taken too (twice k rows hold them unless a long run of equal
+        scores crosses the cut; then every match up to that score is read), then ranked by id."""
+        fetch = 2 * k + 1
+        rows = conn.execute(f"{ranked} ORDER BY r, rowid LIMIT ?", [*params, fetch]).fetchall()
+        if len(rows) > k:
+            edge = rows[k - 1][1]
+            if len(rows) == fetch and rows[-1][1] == edge:
+                rows = conn.execute(f"SELECT rowid, r FROM ({ranked}) WHERE r <= ?",
+                                    [*params, edge]).fetchall()
+            rows = [row for row in rows if row[1] <= edge]
+        ids = dict(conn.execute(f"SELECT pk, id FROM papers WHERE pk IN {_IDS}",
+                                [json.dumps([row[0] for row in rows])]))
+        return sorted(((ids[pk], r) for pk, r in rows if pk in ids), key=lambda row: (row[1], row[0]))[:k]
 
     def warm(self) -> None:
         """Read the embeddings and the related-papers index into this process's memory now (seconds
@@ -2085,7 +2174,7 @@ class EmbeddedStore(GraphStore):
             using, params = self._using_clause(conn, technique_ids)
             rows = conn.execute(
                 f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? AND {using} "
-                "ORDER BY first_seen DESC, pk DESC LIMIT ?",
+                "ORDER BY first_seen DESC, id DESC LIMIT ?",
                 (normalise_since(since), *params, max(0, int(limit))),
             ).fetchall()
         return [self._paper(r) for r in rows]
@@ -2104,7 +2193,7 @@ class EmbeddedStore(GraphStore):
                 return [], total
             rows = conn.execute(
                 f"SELECT {_PAPER_COLUMNS} FROM papers WHERE first_seen >= ? AND {using} "
-                "ORDER BY first_seen DESC, pk DESC LIMIT ? OFFSET ?",
+                "ORDER BY first_seen DESC, id DESC LIMIT ? OFFSET ?",
                 (since, *params, int(limit), int(offset)),
             ).fetchall()
         return [self._paper(r) for r in rows], total
@@ -2171,12 +2260,11 @@ class EmbeddedStore(GraphStore):
 
     def author_papers(self, key: str, *, limit: int = 20, offset: int = 0, since: str | None = None,
                       coauthors: int = 10, order: str = "date") -> AuthorPage | None:
-        """An author's papers newest first (by sort_date or by first_seen, then last inserted), names and
-        coauthors."""
+        """An author's papers newest first (by sort_date or by first_seen, then id), names and coauthors."""
         check_page(limit, offset)
         # Constant ORDER BY text by name; first_seen's is new_papers_page's (the author feed's order).
-        order_by = {"date": "p.sort_date DESC, p.pk DESC",
-                    "first_seen": "p.first_seen DESC, p.pk DESC"}.get(order)
+        order_by = {"date": "p.sort_date DESC, p.id DESC",
+                    "first_seen": "p.first_seen DESC, p.id DESC"}.get(order)
         if order_by is None:
             raise ValueError(f"order must be 'date' or 'first_seen', not {order!r}")
         first_seen = normalise_since(since) if since else ""

@@ -141,8 +141,10 @@ VENUES_FTS = ("CREATE VIRTUAL TABLE IF NOT EXISTS venues_fts USING fts5(venue, "
 SCHEMA_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE IF NOT EXISTS (\w+)", SCHEMA))
 # Indexes on columns _migrate may add, so made after it: name -> the papers columns indexed.
 MIGRATION_INDEXES = {
-    "papers_sort": "sort_date DESC, pk DESC",
-    "papers_central": "degree DESC, sort_date DESC, pk DESC",
+    # The technique page's centrality order and the new papers' (newest stored first) whole, equal keys
+    # by id: a page is read off the index, never sorted (papers_browse holds the date order).
+    "papers_central_id": "degree DESC, sort_date DESC, id DESC",
+    "papers_new": "first_seen DESC, id DESC",
     # Everything the filters and filter_page's order read, without the (wide) paper rows: in date
     # order, to walk newest first; by id, for the papers a technique, topic or section picks.
     "papers_browse": "sort_date DESC, id DESC, year, sources",
@@ -152,6 +154,8 @@ MIGRATION_INDEXES = {
 }
 SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", SCHEMA))
                   | frozenset(MIGRATION_INDEXES))
+# What an older paperkg made for orders whose ties went by pk (insertion order); _migrate drops them.
+OBSOLETE_INDEXES = ("papers_sort", "papers_central")
 MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version", "citation_key",
                                "citation_key_pinned"},
                     "list_sections": {"topic_key"}, "citation_keys": {"held"}}

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -227,9 +227,9 @@ def search_text_rule() -> str:
 
 
 def _top_keyword_rows(tx: ManagedTransaction, query: str, k: int) -> list[dict[str, Any]]:
-    """The best k of an unfiltered full-text query, equal scores in insertion order (KEYWORD_SEARCH).
+    """The best k of an unfiltered full-text query, equal scores by paper id (KEYWORD_SEARCH).
     The index stops at $fetch by its own order among equal scores, so while the last paper fetched
-    ties the k-th, papers of that score may be left out that come first in insertion order: fetch
+    ties the k-th, papers of that score may be left out that come first by id: fetch
     more (x4 each time) until a lower score or the end of the matches is reached."""
     fetch = k + 1
     while True:
@@ -675,6 +675,8 @@ class Neo4jStore(GraphStore):
 
         def work(tx: ManagedTransaction) -> None:
             base = tx.run(cypher.TAXONOMY_MAX_ORD).single(strict=True)["max_ord"] + 1
+            # First: a node changing band keeps its id, load order and edges, under its new label.
+            tx.run(cypher.RELABEL_TAXONOMY_NODES, {"rows": rows}).consume()
             tx.run(cypher.MERGE_TAXONOMY_NODES, {"rows": rows, "base": base}).consume()
             tx.run(cypher.DELETE_TAXONOMY_REFINES, {"rows": rows}).consume()
             tx.run(cypher.CREATE_TAXONOMY_REFINES, {"rows": [r for r in rows if r["parent"]]}).consume()
@@ -689,6 +691,38 @@ class Neo4jStore(GraphStore):
                          kind=r["kind"])
             for r in self._read(cypher.TAXONOMY_NODES, label=label)
         ]
+
+    def prune_taxonomy(self, moves: Mapping[str, str | None], *, write: bool = True) -> dict[str, int]:
+        """Remove taxonomy nodes, moving or dropping their paper edges, in one transaction (GraphStore)."""
+        moves = dict(moves)
+        if not moves:
+            return {}
+        asked = list(dict.fromkeys([*moves, *(t for t in moves.values() if t is not None)]))
+
+        def work(tx: ManagedTransaction) -> dict[str, int]:
+            labels: dict[str, set[str]] = {}
+            for r in tx.run(cypher.TAXONOMY_ID_LABELS, {"ids": asked}):
+                labels.setdefault(r["id"], set()).add(r["label"])
+            rows = []
+            for node_id, target in moves.items():
+                for label in sorted(labels.get(node_id, ())):
+                    if write and target is not None and (target in moves
+                                                         or label not in labels.get(target, ())):
+                        raise ValueError(f"taxonomy node {node_id!r}: its edges cannot move to {target!r} "
+                                         f"(not a kept {label} node)")
+                    rows.append({"id": node_id, "label": label, "target": target})
+            counts: dict[str, int] = {}
+            for r in tx.run(cypher.PRUNED_NODE_PAPERS, {"rows": rows}):
+                counts[r["id"]] = max(counts.get(r["id"], 0), int(r["papers"]))
+            if write and rows:
+                moving = [r for r in rows if r["target"] is not None]
+                if moving:
+                    for statement in cypher.MOVE_PRUNED_EDGES:
+                        tx.run(statement, {"rows": moving}).consume()
+                tx.run(cypher.DELETE_PRUNED_NODES, {"rows": rows}).consume()
+            return counts
+
+        return self._execute(write, work)
 
     # -- writes ----------------------------------------------------------------------------
     def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
@@ -1050,7 +1084,7 @@ class Neo4jStore(GraphStore):
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """Lucene full-text over title, abstract and authors, and the venue for a short query's rarer
         words (_venue_forms), weighted as the embedded store's bm25 (cypher.FULLTEXT_WEIGHTS); user words
-        are escaped, OR-ed; equal scores in insertion order."""
+        are escaped, OR-ed; equal scores by paper id."""
         if k <= 0:
             return []
         venue = self._venue_forms(query)

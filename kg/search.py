@@ -1267,7 +1267,7 @@ def _browse_filtered(
         or filters.component_ids or filters.year_from is not None or filters.year_to is not None))
     if only_technique:
         # The common case ("search within a technique"), as the technique page lists it: the id may
-        # also be an evaluation criterion (EVALUATES), and dates tie in insertion order there.
+        # also be an evaluation criterion (EVALUATES). Equal dates go by id there too, as filter_page.
         page, total = store.papers_by_technique(
             filters.technique_ids[0], include_refinements=filters.include_refinements, sort="date",
             limit=limit, offset=offset)

@@ -342,6 +342,15 @@ class GraphStore(abc.ABC):
     def taxonomy_nodes(self, label: str | None = None) -> list[TaxonomyNode]:
         """All taxonomy nodes, or those of one label."""
 
+    @abc.abstractmethod
+    def prune_taxonomy(self, moves: Mapping[str, str | None], *, write: bool = True) -> dict[str, int]:
+        """Remove the taxonomy nodes `moves` names (its keys), in one transaction: each one's paper edges
+        (USES, EVALUATES, STUDIES, a finding's ABOUT; of any source) move to the node its value names
+        (one of the same label; an edge the paper already has there is kept as it is), or are dropped
+        when the value is None; its REFINES edges go. Ids the store lacks are skipped. Returns each
+        removed id -> how many papers had an edge to it. `write=False`: only counts (a dry run: the
+        targets need not be stored yet)."""
+
     # -- writes ----------------------------------------------------------------------------
     @abc.abstractmethod
     def upsert_papers(self, bundles: Sequence[PaperBundle]) -> dict[str, str]:
@@ -516,7 +525,7 @@ class GraphStore(abc.ABC):
                       coauthors: int = 10, order: str = "date") -> AuthorPage | None:
         """The papers an Author (by kg.validation.author_key) wrote (AUTHORED_BY), a page of them and
         their total; `order` "date": newest first as papers_by_technique's "date" order (the author
-        page), "first_seen": newest stored first, ties in insertion order, as new_papers (the author
+        page), "first_seen": newest stored first, ties by id, as new_papers (the author
         feed: a paper stored today with an old date must not fall past the feed's first page); any
         other order is a ValueError. With `since`, only those first seen at or after it
         (kg.validation.parse_since); its names (the Author node's, then the papers' spellings in

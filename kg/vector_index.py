@@ -162,7 +162,7 @@ class EmbeddingMatrix:
 
     def top_k(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[ScoredId]:
         """Exact cosine top-k of a unit query among the rows `mask` allows (all when None),
-        best first, ties by row order. Not thread-safe: the caller serialises calls."""
+        best first, equal scores by id. Not thread-safe: the caller serialises calls."""
         n = self.n
         if n == 0:
             return []
@@ -183,5 +183,16 @@ class EmbeddingMatrix:
             return []
         top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
         top = top[np.isfinite(scores[top])]
+        if k < n and len(top):
+            # argpartition cuts through equal scores at any row: take every row of the k-th score, so
+            # the id order below picks among them (rows are in insertion order, ids are not).
+            edge = scores[top].min()
+            tied = np.flatnonzero(scores == edge)
+            if len(tied) > np.count_nonzero(scores[top] == edge):
+                top = np.concatenate((top[scores[top] > edge], tied))
         order = top[np.lexsort((top, -scores[top]))]
-        return [ScoredId(id=self.ids[i], score=float(scores[i])) for i in order]
+        if len(order) > 1 and np.any(scores[order[1:]] == scores[order[:-1]]):
+            # Equal scores (rare with real vectors) by id.
+            ranked = sorted(order.tolist(), key=lambda i: (-scores[i], self.ids[i]))
+            order = np.asarray(ranked, dtype=np.int64)
+        return [ScoredId(id=self.ids[i], score=float(scores[i])) for i in order[:k]]

@@ -644,8 +644,8 @@ def test_a_node_removed_from_the_file_is_named_by_init_and_no_warning_of_every_i
                     "  - id: delta\n    label: Delta\n", encoding="utf-8")
     removed = runner.invoke(main, ["init"])
     assert removed.exit_code == 0, removed.output
-    stays = (f"note: 1 node is in the store but not in {path} (alpha): it stays in the store (init removes "
-             "no node); ")
+    stays = (f"note: 1 node is in the store but not in {path} (alpha): it stays in the store (`paperkg init "
+             "--prune` removes it); ")
     listed = ("1 stored paper has its list tags (`source: list`), which stay until `paperkg ingest list` "
               "writes that paper's rows again\n")
     assert removed.stderr == ("note: the 2 stored papers were extracted with another taxonomy or extractor: "
@@ -665,10 +665,10 @@ def test_a_node_removed_from_the_file_is_named_by_init_and_no_warning_of_every_i
     assert many.stderr == ("note: the 2 stored papers were extracted with another taxonomy or extractor: "
                            "run `paperkg ingest reextract`\n"
                            f"note: 3 nodes are in the store but not in {path} (alpha, beta, delta): they "
-                           "stay in the store (init removes no node); 1 stored paper has their extracted "
-                           "tags, which `paperkg ingest reextract` removes; 1 stored paper has their list "
-                           "tags (`source: list`), which stay until `paperkg ingest list` writes that "
-                           "paper's rows again\n")
+                           "stay in the store (`paperkg init --prune` removes them); 1 stored paper has "
+                           "their extracted tags, which `paperkg ingest reextract` removes; 1 stored paper "
+                           "has their list tags (`source: list`), which stay until `paperkg ingest list` "
+                           "writes that paper's rows again\n")
     assert _named([f"n{i}" for i in range(12)]) == "n0, n1, n2, n3, n4, n5, n6, n7, n8, n9 and 2 more"
 
 

@@ -348,7 +348,7 @@ def test_files_written_before_newer_columns_are_migrated(tmp_path: Path) -> None
     store.close()
     conn = sqlite3.connect(path)  # make it look like a file from before those columns existed
     conn.executescript(
-        "DROP INDEX papers_sort; DROP INDEX papers_central; DROP INDEX papers_browse; "
+        "DROP INDEX papers_central_id; DROP INDEX papers_new; DROP INDEX papers_browse; "
         "DROP INDEX papers_id_browse; "
         "ALTER TABLE papers DROP COLUMN sort_date; "
         "ALTER TABLE list_sections DROP COLUMN topic_key; ALTER TABLE papers DROP COLUMN extraction_hash; "

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from kg.embedded import EmbeddedStore
-from kg.embedded_schema import MIGRATED_COLUMNS, MIGRATION_INDEXES, SCHEMA_INDEXES, SCHEMA_TABLES
+from kg.embedded_schema import (
+    MIGRATED_COLUMNS,
+    MIGRATION_INDEXES,
+    OBSOLETE_INDEXES,
+    SCHEMA_INDEXES,
+    SCHEMA_TABLES,
+)
 
 
 def test_a_new_store_has_every_table_index_and_migrated_column_the_schema_names(tmp_path: Path) -> None:
@@ -22,3 +29,23 @@ def test_a_new_store_has_every_table_index_and_migrated_column_the_schema_names(
     assert {("index", name) for name in SCHEMA_INDEXES} <= objects
     for table, wanted in MIGRATED_COLUMNS.items():
         assert wanted <= columns[table]
+
+
+def test_a_file_with_the_pk_ordered_indexes_gets_the_id_ordered_ones_instead(tmp_path: Path) -> None:
+    """A file an older paperkg wrote: its listing orders broke ties by pk, with indexes to match; opened
+    now, it gets the id-ordered indexes and loses the old ones (never read again, written on every upsert)."""
+    path = tmp_path / "paperkg.sqlite"
+    EmbeddedStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP INDEX papers_central_id; DROP INDEX papers_new; "
+        "CREATE INDEX papers_sort ON papers(sort_date DESC, pk DESC); "
+        "CREATE INDEX papers_central ON papers(degree DESC, sort_date DESC, pk DESC);"
+    )
+    conn.close()
+    store = EmbeddedStore(path)
+    with store._read() as read:
+        indexes = {r[0] for r in read.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    store.close()
+    assert {"papers_central_id", "papers_new"} <= indexes
+    assert not indexes & set(OBSOLETE_INDEXES)

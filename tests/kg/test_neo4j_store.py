@@ -37,7 +37,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.neo4j_store import INDEX_NAMES, Neo4jStore, _one_line, _paper, _public_uri, _vector_fetch
-from kg.schema import EMBEDDING_DIM, Label, Rel
+from kg.schema import EMBEDDING_DIM, TAXONOMY_LABELS, Label, Rel
 from kg.store import GraphStore, StoreError, StoreUnavailable
 from tests.kg.title_rule_cases import OLDER_KEYS, TITLES
 
@@ -327,7 +327,7 @@ class _Result:
 
 # The taxonomy nodes the recorded server knows (the bundles below refer to these).
 _NODE_LABELS = {"probing": Label.TECHNIQUE, "faithfulness": Label.EVALUATION, "superposition": Label.TOPIC,
-                "gpt2": Label.MODEL}
+                "gpt2": Label.MODEL, "cma": Label.TECHNIQUE}
 
 
 def _index_row(name: str, state: str = "ONLINE", percent: float = 100.0, **changes: Any) -> dict[str, Any]:
@@ -363,6 +363,8 @@ class _RecordingTx:
         if query == cypher.PAPER_HASHES:
             stored = [i for i in params["ids"] if i in self.hashes]
             return _Result([{"id": i, "bundle_hash": self.hashes[i]} for i in stored])
+        if query == cypher.PRUNED_NODE_PAPERS:  # one paper has an edge to each node removed
+            return _Result([{"id": r["id"], "papers": 1} for r in params["rows"]])
         if query == cypher.CARRY_FIRST_SEEN:  # every replaced paper exists
             return _Result([{"id": r["paper_id"]} for r in params["rows"]])
         canned: dict[str, list[dict[str, Any]]] = {
@@ -488,6 +490,9 @@ def _exercise(store: GraphStore) -> None:
     store.record_rejections([Rejection("2411.1", "T", "no", 0.1)])
     store.rejections(since="2024-01-01")
     store.rejected_arxiv_ids(["2411.1"])
+    # `paperkg init --prune`: a dry run counts only; a prune moves the edges and removes the node.
+    assert store.prune_taxonomy({"probing": "cma", "no_such_node": None}, write=False) == {"probing": 1}
+    assert store.prune_taxonomy({"probing": "cma", "no_such_node": None}) == {"probing": 1}
     store.clear_all()  # type: ignore[attr-defined]
 
 
@@ -528,6 +533,22 @@ def test_every_statement_is_used(recorded: tuple[Neo4jStore, list[tuple[str, dic
     }
     unused = sorted(name for name, query in statements.items() if query not in sent)
     assert unused == []
+
+
+def test_load_taxonomy_gives_a_node_its_new_label_before_merging_by_label(
+    recorded: tuple[Neo4jStore, list[tuple[str, dict[str, Any]]]],
+) -> None:
+    """QA: MERGE (n:<Label> {id}) per label made a second node when the file moved a node to another band
+    (Technique -> Evaluation), the old one kept with its edges; the embedded store relabels its row. The
+    node is relabelled first, in the same transaction, matched by id across the taxonomy labels."""
+    store, calls = recorded
+    store.load_taxonomy([TaxonomyNode(Label.EVALUATION, "probing", "Probing")])
+    sent = [query for query, _ in calls]
+    assert sent.index(cypher.RELABEL_TAXONOMY_NODES) < sent.index(cypher.MERGE_TAXONOMY_NODES)
+    relabel = cypher.RELABEL_TAXONOMY_NODES
+    for label in TAXONOMY_LABELS:  # from any taxonomy label, to any
+        assert f"MATCH (n:{label} {{id: row.id}}) WHERE row.label <> '{label}'" in relabel
+        assert f"REMOVE n:{label})" in relabel and f"SET n:{label})" in relabel
 
 
 def test_acquire_lock_sends_the_expected_holder(
@@ -824,22 +845,19 @@ def test_a_server_too_old_to_filter_notifications_is_named_too_old() -> None:
         raise ConfigurationError("bad setting")
 
 
-def test_keyword_statements_order_equal_scores_by_insertion() -> None:
-    """Equal scores go by insertion order, as the embedded store's (bm25, pk) and as paper_ids, not by
-    id; without filters the statement hands over all $fetch rows (the store keeps the best k)."""
-    insertion = "p.seq IS NOT NULL, p.seq, p.first_seen, p.id"
-    assert cypher.PAPER_IDS.endswith(f"ORDER BY {insertion}")
-    assert cypher.KEYWORD_SEARCH.endswith(f"RETURN p.id AS id, score ORDER BY score DESC, {insertion}")
+def test_keyword_statements_order_equal_scores_by_id() -> None:
+    """Equal scores go by id, as the embedded store's (bm25, id), not by insertion order (paper_ids'
+    order); without filters the statement hands over all $fetch rows (the store keeps the best k)."""
+    assert cypher.PAPER_IDS.endswith("ORDER BY p.seq IS NOT NULL, p.seq, p.first_seen, p.id")
+    assert cypher.KEYWORD_SEARCH.endswith("RETURN p.id AS id, score ORDER BY score DESC, p.id")
     assert "{limit: $fetch}" in cypher.KEYWORD_SEARCH
     assert cypher.KEYWORD_SEARCH_FILTERED.endswith(
-        f"RETURN p.id AS id, score ORDER BY score DESC, {insertion} LIMIT $k")
+        "RETURN p.id AS id, score ORDER BY score DESC, p.id LIMIT $k")
 
 
-# Full-text matches as (id, score, insertion number, the index's own document number): papers b..e tie,
-# and the index's order among them (its document numbers: a rewritten paper gets a new one) is not
-# their insertion order.
-_MATCHES = [("a", 2.0, 1, 9), ("b", 1.0, 2, 8), ("c", 1.0, 3, 7), ("d", 1.0, 4, 1), ("e", 1.0, 5, 2),
-            ("f", 0.5, 6, 0)]
+# Full-text matches as (id, score, the index's own document number): papers b..e tie, and the index's
+# order among them (its document numbers: a rewritten paper gets a new one) is not their id order.
+_MATCHES = [("a", 2.0, 9), ("b", 1.0, 8), ("c", 1.0, 7), ("d", 1.0, 1), ("e", 1.0, 2), ("f", 0.5, 0)]
 
 
 @pytest.mark.parametrize(("k", "expected", "fetches"), [
@@ -853,8 +871,8 @@ def test_keyword_search_fetches_past_ties_at_the_kth(
     monkeypatch: pytest.MonkeyPatch, k: int, expected: list[str], fetches: list[int],
 ) -> None:
     """The index stops at $fetch by its own document order among equal scores; while the last row
-    fetched ties the k-th, papers of that score earlier in insertion order may be missing, so the store
-    fetches more, and keeps the best k in (score, insertion) order, as the embedded store ranks."""
+    fetched ties the k-th, papers of that score earlier in id order may be missing, so the store
+    fetches more, and keeps the best k in (score, id) order, as the embedded store ranks."""
     asked: list[int] = []
 
     class Tx:
@@ -864,8 +882,8 @@ def test_keyword_search_fetches_past_ties_at_the_kth(
             assert query == cypher.KEYWORD_SEARCH and parameters is not None
             asked.append(parameters["fetch"])
             # What the index hands over (its best $fetch), in the statement's order.
-            top = sorted(_MATCHES, key=lambda m: (-m[1], m[3]))[:parameters["fetch"]]
-            return _Result([{"id": m[0], "score": m[1]} for m in sorted(top, key=lambda m: (-m[1], m[2]))])
+            top = sorted(_MATCHES, key=lambda m: (-m[1], m[2]))[:parameters["fetch"]]
+            return _Result([{"id": m[0], "score": m[1]} for m in sorted(top, key=lambda m: (-m[1], m[0]))])
 
     store = Neo4jStore("bolt://127.0.0.1:1", "neo4j", "pw", "neo4j")
     monkeypatch.setattr(store, "_execute", lambda write, work: work(Tx()))

@@ -86,7 +86,7 @@ def test_author_papers_since_keeps_the_first_seen_at_or_after(store: GraphStore)
     assert [p.id for p in mixed.papers] == ["1901.00005", "1801.00006"]
     by_first_seen = store.author_papers("chris olah", since=cut, order="first_seen")
     assert by_first_seen is not None and by_first_seen.total == 2
-    assert [p.id for p in by_first_seen.papers] == ["1801.00006", "1901.00005"]
+    assert [p.id for p in by_first_seen.papers] == ["1901.00005", "1801.00006"]
 
 
 def test_author_papers_by_first_seen_newest_stored_first(store: GraphStore) -> None:
@@ -95,15 +95,15 @@ def test_author_papers_by_first_seen_newest_stored_first(store: GraphStore) -> N
     assert by_date is not None
     assert [p.id for p in by_date.papers] == ["2203.00002", "2101.00003", "2001.00001", "1901.00005",
                                               "1801.00006"]
-    # The later write first; within a write (one first_seen) the last inserted first, as new_papers.
+    # The later write first; within a write (one first_seen) by id, descending, as new_papers.
     found = store.author_papers("chris olah", order="first_seen")
     assert found is not None and found.total == 5
-    assert [p.id for p in found.papers] == ["1801.00006", "1901.00005", "2101.00003", "2203.00002",
+    assert [p.id for p in found.papers] == ["1901.00005", "1801.00006", "2203.00002", "2101.00003",
                                             "2001.00001"]
     assert found.names == by_date.names and found.coauthors == by_date.coauthors
     page = store.author_papers("chris olah", order="first_seen", limit=2, offset=2)
     assert page is not None and page.total == 5
-    assert [p.id for p in page.papers] == ["2101.00003", "2203.00002"]
+    assert [p.id for p in page.papers] == ["2203.00002", "2101.00003"]
     with pytest.raises(ValueError, match="order"):
         store.author_papers("chris olah", order="title")
 

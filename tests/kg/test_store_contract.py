@@ -30,7 +30,7 @@ from kg.entities import (
     SearchFilters,
     TechniqueUse,
 )
-from kg.schema import EMBEDDING_DIM, Label
+from kg.schema import EMBEDDING_DIM, RELATIONSHIPS, Label, Rel
 from kg.search import filter_facet_counts, search
 from kg.store import GraphStore, LockHeld
 from kg.taxonomy import Taxonomy
@@ -215,6 +215,99 @@ def test_taxonomy_load_is_idempotent(store: GraphStore, taxonomy: Taxonomy) -> N
     assert patching.parent == "cma"
     assert patching.name == "Activation Patching"
     assert all(n.label == Label.MODEL for n in store.taxonomy_nodes(Label.MODEL))
+
+
+def _paper_edges(store: GraphStore, pid: str) -> dict[str, Any]:
+    """A stored paper's taxonomy edges as sets: techniques (id, source, evidence), evaluations (id,
+    source), models, and what each finding is about."""
+    d = store.get_paper(pid)
+    assert d is not None
+    return {"techniques": {(t.technique_id, t.source, t.evidence) for t in d.techniques},
+            "evaluations": {(e.evaluation_id, e.source) for e in d.evaluations},
+            "models": {m.id for m in d.models},
+            "about": {f.id: {a.id for a in f.about} for f in d.findings}}
+
+
+def test_prune_taxonomy_moves_or_drops_the_removed_nodes_edges(store: GraphStore, taxonomy: Taxonomy) -> None:
+    """`paperkg init --prune`: each removed node goes with its REFINES edges; its papers' edges of every
+    kind and source move to the kept node named for it (an edge the paper has there already is kept as it
+    is) or are dropped; a move to a node of another label is refused with nothing changed; a dry run only
+    counts."""
+    rich = rich_bundle(unit_vectors(1, 4)[0])  # path_patching, knockout; faithfulness, completeness; gpt2
+    rich.techniques.append(TechniqueUse("knockout", "list"))
+    other = bundle("2301.00001", techniques=("activation_patching",), models=("pythia",))
+    other.techniques.append(TechniqueUse("path_patching", "extracted", evidence="we patch paths"))
+    store.upsert_papers([rich, other])
+    moves: dict[str, str | None] = {
+        "path_patching": "activation_patching", "knockout": None, "completeness": "faithfulness",
+        "lm_behavior": "superposition", "pythia": None, "no_such_node": None,
+    }
+    counts = {"path_patching": 2, "knockout": 1, "completeness": 1, "lm_behavior": 1, "pythia": 1}
+    before = {pid: _paper_edges(store, pid) for pid in ("2211.00593", "2301.00001")}
+    stats = store.stats()
+
+    assert store.prune_taxonomy(moves, write=False) == counts
+    with pytest.raises(ValueError, match=r"'knockout'.*'faithfulness'"):
+        store.prune_taxonomy({"path_patching": "activation_patching", "knockout": "faithfulness"})
+    with pytest.raises(ValueError, match=r"'knockout'.*'path_patching'"):
+        store.prune_taxonomy({"path_patching": None, "knockout": "path_patching"})
+    assert store.stats() == stats
+    assert {pid: _paper_edges(store, pid) for pid in before} == before
+
+    assert store.prune_taxonomy(moves) == counts
+    removed = set(moves)
+    assert not {n.id for n in store.taxonomy_nodes()} & removed
+    assert len(store.taxonomy_nodes()) == len(taxonomy.nodes) - 5
+    rich_after, other_after = _paper_edges(store, "2211.00593"), _paper_edges(store, "2301.00001")
+    assert rich_after["techniques"] == {("activation_patching", "extracted", "uses path_patching")}
+    # The paper's own activation_patching edge stays as it was; its path_patching edge is gone.
+    assert other_after["techniques"] == {("activation_patching", "extracted", "uses activation_patching")}
+    assert rich_after["evaluations"] == {("faithfulness", "list")}
+    assert rich_after["about"] == {"2211.00593#f1": {"name_mover_head", "gpt2"},
+                                   "2211.00593#f2": {"superposition"}}
+    assert rich_after["models"] == {"gpt2"} and other_after["models"] == set()
+    refines = RELATIONSHIPS[Rel.REFINES].start
+    gone = sum(1 for n in taxonomy.nodes if n.parent in taxonomy.by_id and n.label in refines
+               and taxonomy.by_id[n.parent].label == n.label and {n.id, n.parent} & removed)
+    after = store.stats()
+    assert gone >= 5  # path_patching's, and knockout's four refinements'
+    assert after["relationships"]["REFINES"] == stats["relationships"]["REFINES"] - gone
+    assert after["relationships"]["STUDIES"] == stats["relationships"]["STUDIES"] - 1
+    assert after["relationships"]["USES"] == 2
+    tally = {c.id: c.own_count for c in store.technique_counts()}
+    assert "knockout" not in tally and tally["activation_patching"] == 2
+    assert {p.id for p in store.papers_by_technique("superposition")[0]} == {"2211.00593"}
+    assert store.paper_profiles(["2301.00001"]) == {"2301.00001": {"activation_patching"}}
+    assert store.prune_taxonomy(moves) == {}  # nothing left to remove
+
+
+def test_a_node_changing_band_stays_one_node_under_its_new_label(
+    store: GraphStore, taxonomy: Taxonomy
+) -> None:
+    """QA: on Neo4j a node whose label the file changed (a Technique moved to the Evaluation band by
+    `kind:` or a parent there) was merged as a second node of the new label, the old one kept with its
+    edges: listed twice, counted twice. The embedded store updates the label in place; both do now."""
+    node = next(n for n in taxonomy.of_label(Label.TECHNIQUE)
+                if n.parent is None and not any(c.parent == n.id for c in taxonomy.nodes) and n.id != "sae")
+    store.upsert_papers([bundle("2301.00001", techniques=(node.id, "sae"))])
+    moved = [dataclasses.replace(n, label=Label.EVALUATION) if n.id == node.id else n for n in taxonomy.nodes]
+    store.load_taxonomy(moved)
+    store.load_taxonomy(moved)  # idempotent
+    nodes = store.taxonomy_nodes()
+    assert [n.id for n in nodes] == [n.id for n in taxonomy.nodes]  # once, in its load order
+    assert [n.label for n in nodes if n.id == node.id] == [Label.EVALUATION]
+    assert node.id in {n.id for n in store.taxonomy_nodes(Label.EVALUATION)}
+    assert node.id not in {n.id for n in store.taxonomy_nodes(Label.TECHNIQUE)}
+    # The paper tagged with it is tagged again by the new band (as `paperkg ingest reextract` does).
+    again = bundle("2301.00001", techniques=("sae",))
+    again.evaluations.append(EvaluationUse(node.id, "extracted", evidence="retagged"))
+    store.upsert_papers([again])
+    assert {p.id for p in store.papers_by_technique(node.id)[0]} == {"2301.00001"}
+    assert [(c.label, c.own_count) for c in store.technique_counts() if c.id == node.id] == [
+        (Label.EVALUATION, 1)]
+    assert store.stats()["nodes"][Label.TECHNIQUE] == len(taxonomy.of_label(Label.TECHNIQUE)) - 1
+    with pytest.raises(ValueError, match="where a Technique is expected"):
+        store.upsert_papers([bundle("2301.00002", techniques=(node.id,))])
 
 
 def test_upsert_is_idempotent(store: GraphStore) -> None:
@@ -716,26 +809,26 @@ def test_a_title_match_outranks_an_abstract_repeating_the_words(store: GraphStor
     assert hits[0].score > hits[1].score
 
 
-def test_equal_keyword_scores_go_by_insertion_order(store: GraphStore) -> None:
-    """Papers a query scores alike come in insertion order (the order of paper_ids), not by id, at any k
-    and with filters; a rewritten paper keeps its place among them (Neo4j's index re-adds it, so its own
-    order among equal scores is no longer insertion order)."""
+def test_equal_keyword_scores_go_by_id(store: GraphStore) -> None:
+    """Papers a query scores alike come by id, not in insertion order (the order of paper_ids), at any k
+    and with filters, so a store loaded in another order ranks them alike; a rewritten paper keeps its
+    place among them (Neo4j's index re-adds it, so its own order among equal scores changes)."""
     same = {"title": "Attribution graphs",
             "abstract": "Attribution patching approximates activation patching."}
     store.upsert_papers([bundle("t-c", **same), bundle("t-a", **same)])
     store.upsert_papers([bundle("t-b", **same)])
-    expected = ["t-c", "t-a", "t-b"]
+    expected = ["t-a", "t-b", "t-c"]
     hits = store.keyword_search("attribution", 10)
     assert [h.id for h in hits] == expected
     assert len({h.score for h in hits}) == 1
-    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-c"]
-    assert [h.id for h in store.keyword_search("attribution", 2)] == ["t-c", "t-a"]
+    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-a"]
+    assert [h.id for h in store.keyword_search("attribution", 2)] == ["t-a", "t-b"]
     store.upsert_papers([bundle("t-c", sources=("arxiv", "list"), **same)])  # rewritten, same text
-    assert store.paper_ids() == expected
+    assert store.paper_ids() == ["t-c", "t-a", "t-b"]
     assert [h.id for h in store.keyword_search("attribution", 10)] == expected
-    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-c"]
+    assert [h.id for h in store.keyword_search("attribution", 1)] == ["t-a"]
     assert [h.id for h in store.keyword_search("attribution", 10, SearchFilters(year_from=2000))] == expected
-    assert [h.id for h in store.keyword_search("attribution", 1, SearchFilters(year_from=2000))] == ["t-c"]
+    assert [h.id for h in store.keyword_search("attribution", 1, SearchFilters(year_from=2000))] == ["t-a"]
 
 
 def test_vector_search_equals_brute_force(store: GraphStore, backend: str) -> None:
@@ -1682,9 +1775,9 @@ def test_deleting_a_paper_removes_the_ids_that_led_to_it(store: GraphStore) -> N
     assert store.successor_of("doi-k") == "kept"
 
 
-def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
-    """Ties on the date go by insertion order, newest first, in every order that has one (as the
-    embedded store's pk); an empty published date counts as missing, so the year is the date."""
+def test_equal_dates_order_by_id(store: GraphStore) -> None:
+    """Ties on the date go by id, descending, in every order that has one (filter_page's), not by
+    insertion order; an empty published date counts as missing, so the year is the date."""
     today = datetime.now(UTC).strftime("%Y-%m-%d")  # before the writes: a run may cross midnight
     store.upsert_papers([bundle("b", published="2024-05-01", techniques=("probing",)),
                          bundle("a", published="2024-05-01", techniques=("probing",))])
@@ -1695,11 +1788,11 @@ def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
     store.upsert_papers([undated])
     assert store.paper_ids() == ["b", "a", "d", "c", "e"]
     page, total = store.papers_by_technique("probing")
-    assert (total, [p.id for p in page]) == (5, ["e", "c", "d", "a", "b"])
+    assert (total, [p.id for p in page]) == (5, ["e", "d", "c", "b", "a"])
     page, _ = store.papers_by_technique("probing", sort="centrality")
-    assert [p.id for p in page] == ["e", "c", "d", "a", "b"]
-    assert store.filter_page(SearchFilters(technique_ids=["probing"]))[0][0] == "e"
-    assert [p.id for p in store.new_papers(today)][-2:] == ["a", "b"]  # one batch: same first_seen
+    assert [p.id for p in page] == ["e", "d", "c", "b", "a"]
+    assert store.filter_page(SearchFilters(technique_ids=["probing"]))[0] == ["e", "d", "c", "b", "a"]
+    assert [p.id for p in store.new_papers(today)][-2:] == ["b", "a"]  # one batch: same first_seen
     store.upsert_papers([bundle("b", "Paper b, again", published="2024-05-01", techniques=("probing",))])
     assert store.paper_ids() == ["b", "a", "d", "c", "e"]  # a rewrite keeps its place
     rekeyed = bundle("2405.00001", published="2024-05-01", techniques=("probing",))
@@ -1712,8 +1805,8 @@ def test_equal_dates_order_by_insertion(store: GraphStore) -> None:
 
 def test_centrality_counts_a_papers_rows_in_one_section_once(store: GraphStore) -> None:
     """A paper keeps one list row per section (the last given), and centrality counts the rows kept, as
-    Neo4j counts LISTED_IN edges: two rows in one section weigh what one does (equal degree: newest
-    insertion first), two sections weigh two."""
+    Neo4j counts LISTED_IN edges: two rows in one section weigh what one does (equal degree and date:
+    by id, descending), two sections weigh two."""
     def row(section: str, line: int) -> ListRow:
         return ListRow(section, section.title(), [section.title()], line=line)
 
@@ -1724,11 +1817,11 @@ def test_centrality_counts_a_papers_rows_in_one_section_once(store: GraphStore) 
     detail = store.get_paper("two-rows")
     assert detail is not None and [r.line for r in detail.list_rows] == [2]
     page, _ = store.papers_by_technique("probing", sort="centrality")
-    assert [p.id for p in page] == ["one-row", "two-rows"]
+    assert [p.id for p in page] == ["two-rows", "one-row"]
     store.upsert_papers([bundle("two-sections", published="2024-05-01", techniques=("probing",),
                                 rows=(row("tools", 4), row("datasets", 5)))])
     page, _ = store.papers_by_technique("probing", sort="centrality")
-    assert [p.id for p in page] == ["two-sections", "one-row", "two-rows"]
+    assert [p.id for p in page] == ["two-sections", "two-rows", "one-row"]
 
 
 def test_new_papers(store: GraphStore) -> None:
