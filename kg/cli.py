@@ -104,9 +104,9 @@ def check_store_taxonomy(store: GraphStore, taxonomy: Taxonomy) -> None:
     store lacks; log one WARNING when the store holds some of its ids with other aliases or parents (the
     store was loaded from another file): an ingest then tags the papers it writes by the file.
 
-    Nodes only the store holds are no warning: `paperkg init` never removes a node, so a node removed
-    from the file stays in the store, and a warning on every later ingest could never be cleared
-    (init names those nodes instead)."""
+    Nodes only the store holds are no warning: `paperkg init` removes a node only with --prune, so a
+    node removed from the file may stay in the store, where a warning on every later ingest would nag
+    about a choice (init names those nodes instead)."""
     missing, _stored_only, other = taxonomy_differences(store.taxonomy_nodes(), taxonomy.nodes)
     if missing:
         # Most often the file was edited and `paperkg init` not run yet; else the store was loaded from

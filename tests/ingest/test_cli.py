@@ -1110,7 +1110,7 @@ def test_an_id_only_the_store_holds_is_an_unknown_label_not_a_list_tag(
     """QA (taxonomy maintainer): after causal_scrubbing was taken out of the file (init, reextract), a records
     row naming it still wrote a list edge to it with no unknown-label report, and `ingest list` suggested
     it ("did you mean 'causal_scrubbing'?"): ingest checked ids against the store's nodes, which keep the
-    removed one (init removes no node), not against PAPERKG_TAXONOMY."""
+    removed one (init without --prune removes no node), not against PAPERKG_TAXONOMY."""
     assert _run("init").exit_code == 0
     monkeypatch.setenv("PAPERKG_TAXONOMY", str(_without_causal_scrubbing(tmp_path)))
     init = _run("init")
