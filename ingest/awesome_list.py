@@ -1141,13 +1141,17 @@ def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
     if text.startswith(("http://", "https://")):
         import requests
 
+        from kg.config import without_password
+
+        shown = without_password(text)  # errors reach cron mail and log files
         try:
             response = requests.get(text, timeout=timeout, headers={"user-agent": "paperkg"})
         except requests.RequestException as exc:
-            raise ListSourceError(f"cannot fetch the list from {text}: {exc}") from exc
+            raise ListSourceError(f"cannot fetch the list from {shown}: "
+                                  f"{without_password(str(exc)).replace(text, shown)}") from exc
         if response.status_code != 200:
-            raise ListSourceError(f"cannot fetch the list from {text}: HTTP {response.status_code}")
-        return _utf8_text(response.content, f"the list from {text}")
+            raise ListSourceError(f"cannot fetch the list from {shown}: HTTP {response.status_code}")
+        return _utf8_text(response.content, f"the list from {shown}")
     path = Path(text).expanduser()
     try:
         data = path.read_bytes()

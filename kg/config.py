@@ -331,4 +331,6 @@ def without_password(value: str) -> str:
     """A URI's password masked ("bolt://neo4j:********@host"): any setting may hold a URI with one.
     Up to the value's last "@", so an unescaped "@" or "/" in a password is masked too (a broken URI is
     when `paperkg config` is run to debug it); masking more than the password is the safe mistake."""
-    return re.sub(r"(?<=://)([^/:\s]*):\S*@", r"\1:********@", value)
+    masked = re.sub(r"(?<=://)([^/:\s]*):\S*@", r"\1:********@", value)
+    # An http(s) URL's user name alone is usually a token (https://TOKEN@host/...); a bolt one's is not.
+    return re.sub(r"\b(https?://)[^/:@\s]+@", r"\1********@", masked, flags=re.IGNORECASE)

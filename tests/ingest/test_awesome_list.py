@@ -253,6 +253,32 @@ def test_list_source_errors_are_clear(tmp_path: Any) -> None:
         read_list_source("http://127.0.0.1:9/README.md", timeout=2)
 
 
+def test_a_list_fetch_error_masks_the_urls_credentials() -> None:
+    """Privacy QA: `ingest list --source http://user:pw@host/list.md` printed the password in its error,
+    into cron mail and log files, while `paperkg config` masked it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for url in (f"http://tok3n:pwLIST@127.0.0.1:{server.server_port}/missing.md",
+                    "http://tok3n:pwLIST@127.0.0.1:9/list.md"):  # answered 404; refused
+            with pytest.raises(ListSourceError) as err:
+                read_list_source(url, timeout=2)
+            assert str(err.value).startswith("cannot fetch the list from http://tok3n:********@127.0.0.1:")
+            assert "pwLIST" not in str(err.value)
+    finally:
+        server.shutdown()
+
+
 @pytest.mark.parametrize(("data", "byte", "offset"), [
     (b"\x1f\x8b\x08\x00 a gzip", "0x8b", 1),  # a .gz given for the list
     ("| [Caf\u00e9](https://x.org/a) | |\n".encode("latin-1"), "0xe9", 6),  # Latin-1, not UTF-8

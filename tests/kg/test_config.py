@@ -129,6 +129,9 @@ def test_describe_masks_secrets() -> None:
     ("bolt://me@corp.com:secret@host:7687", "bolt://me@corp.com:********@host:7687"),  # "@" in the user
     ("bolt://127.0.0.1:7687", "bolt://127.0.0.1:7687"),  # no credentials: nothing to mask
     ("neo4j://neo4j@db:7687", "neo4j://neo4j@db:7687"),  # a user name alone is no secret
+    # ...but an http(s) URL's is usually a token (privacy QA: `-v` logged it)
+    ("https://tok3nXYZ@proxy.example/api/query", "https://********@proxy.example/api/query"),
+    ("HTTP://u:p@h/x", "HTTP://u:********@h/x"),
 ])
 def test_describe_masks_a_password_inside_a_uri(uri: str, shown: str) -> None:
     rows = {r[0]: r for r in describe({"PAPERKG_STORE": uri, "PAPERKG_NEO4J_URI": uri})}
