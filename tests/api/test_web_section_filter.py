@@ -219,7 +219,7 @@ def test_the_year_hint_says_which_year_and_that_undated_papers_are_left_out(
               and a.get("class") == "modes f-years"]
     assert len(groups) == 1  # the year fields' group is described by the hint
     hint = html.split('id="f-year-hint">', 1)[1].split("</span>", 1)[0]
-    assert "own year (its first arXiv version’s when it has one)" in hint and "papers without a year are left out" in hint
+    assert "own year (its first arXiv version’s once arXiv has described it)" in hint and "papers without a year are left out" in hint
     # What the hint says is what the filter does: a paper without a year passes no year range.
     assert sorted(row_ids(page(c, "/search?source=list"))) == ["p1", "undated"]
     assert row_ids(page(c, "/search?source=list&year_from=1900")) == ["p1"]
@@ -229,8 +229,9 @@ def test_the_year_hint_says_which_year_and_that_undated_papers_are_left_out(
 def test_the_form_says_how_filters_combine(client: FlaskClient, store: EmbeddedStore) -> None:
     html = page(client, "/search")
     help_text = " ".join(html.split("data-filter-help>", 1)[1].split("</p>", 1)[0].split())
-    assert help_text == ("A paper must pass every filter you set; several values in one filter match papers "
-                         "with any of them (for techniques, any or all of them, as you choose).")
+    assert help_text == ("A paper must pass every filter you set; a filter with several values (repeat it in "
+                         "the address: <code>&amp;section=a&amp;section=b</code>) matches papers with any of "
+                         "them (techniques: any, or all with <code>technique_match=all</code>).")
     # As the search does: two sections OR'ed, a section and a technique AND'ed.
     both = set(row_ids(page(client, "/search?section=tools&section=evaluation")))
     assert both == (store.filter_ids(SearchFilters(section_ids=["tools"]))
