@@ -209,9 +209,13 @@ def _records_rows_update(record: Record, stored: PaperDetail, node_labels: dict[
     in their place. Tags, for techniques and evaluations apart: when any of the file's rows gives that
     column (`technique_ids` or `techniques`; `evaluation_ids` or `evaluation`), the paper's tags of that
     kind are the ones the rows give (so `"technique_ids": []` without `techniques` clears them), with
-    those the cell text of its other rows maps to, as the list's kept rows keep theirs (_with_kept_rows);
-    otherwise the stored ones stay, with any the file's rows add in the other column (the node's graph
-    label decides the edge, as in _list_edges)."""
+    those of the stored rows the file does not give: the stored tags whose evidence is one of such a
+    row's cells (a tag's evidence is the cell it came from, as ingest.records_file._place_tags reads it)
+    and those its cell text maps to, as the list's kept rows keep theirs (_with_kept_rows). The store
+    keeps tags per paper, not per row: a tag whose evidence is also a kept row's cell stays, even when it
+    came from the given row's old cell (kept, rather than a kept row's tag lost). Otherwise the stored
+    ones stay, with any the file's rows add in the other column (the node's graph label decides the
+    edge, as in _list_edges)."""
     from ingest.awesome_list import map_labels
 
     old_rows = {r.section_id: r for r in stored.list_rows}
@@ -219,6 +223,7 @@ def _records_rows_update(record: Record, stored: PaperDetail, node_labels: dict[
     fresh: list[tuple[str, str | None]] = []  # (node id, cell) of the columns the file's rows give
     mapped: list[tuple[str, str | None]] = []  # those the stored text of the other cells maps to
     replaced: set[str] = set()  # the graph labels whose tags the file gives
+    kept_cells: dict[str, set[str | None]] = {}  # label -> cells of the stored rows the file does not give
     for new in record.list_rows:
         row = _updated_row(new, old_rows.get(new.section_id))
         by_section.setdefault(new.section_id, []).append(row)
@@ -235,6 +240,8 @@ def _records_rows_update(record: Record, stored: PaperDetail, node_labels: dict[
             rows += by_section.pop(old.section_id)
             continue
         rows.append(old)
+        for _c, _k, text, _i, label in _TAG_COLUMNS:
+            kept_cells.setdefault(label, set()).add(getattr(old, text))
         mapped += [(node_id, cell) for column, _k, text, _i, _l in _TAG_COLUMNS
                    for cell in [getattr(old, text)] for node_id in map_labels(cell, column, taxonomy)[0]]
     rows += [row for section in by_section.values() for row in section]  # new sections, in file order
@@ -245,8 +252,19 @@ def _records_rows_update(record: Record, stored: PaperDetail, node_labels: dict[
         techniques = {t.technique_id: t for t in stored_techs}
     if Label.EVALUATION not in replaced:
         evaluations = {e.evaluation_id: e for e in stored_evals}
+    # A kept row's hand ids are not in its text: its stored tags, known by their evidence, stay. The
+    # other column's cell too, as _place_tags (an id given in the wrong column has that cell as its
+    # evidence), but only a text: an empty cell there would keep every tag given as ids alone.
+    def kept_row_tag(label: str, evidence: str | None) -> bool:
+        return evidence in kept_cells.get(label, ()) or (
+            evidence is not None and any(evidence in cells for cells in kept_cells.values()))
+
+    kept = [(t.technique_id, t.evidence) for t in stored_techs if kept_row_tag(Label.TECHNIQUE, t.evidence)]
+    kept += [(e.evaluation_id, e.evidence) for e in stored_evals
+             if kept_row_tag(Label.EVALUATION, e.evidence)]
     # The stored text of a kind the file does not give adds nothing: its stored tags stay as they are.
-    for node_id, cell in fresh + [(n, c) for n, c in mapped if node_labels.get(n) in replaced]:
+    for node_id, cell in fresh + kept + [
+            (n, c) for n, c in mapped if node_labels.get(n) in replaced]:
         kind = node_labels.get(node_id)
         if kind == Label.TECHNIQUE:
             techniques.setdefault(node_id, TechniqueUse(node_id, EDGE_SOURCE_LIST, evidence=cell))

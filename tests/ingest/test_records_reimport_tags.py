@@ -192,3 +192,66 @@ def test_an_export_read_back_keeps_the_stored_tags_and_rows(
     assert "techniques" not in json.loads(exported.read_text(encoding="utf-8"))["list_rows"][0]
     summary = _import(store, exported, embedder, extractor)
     assert (summary.updated, summary.unchanged) == (0, 1) and snapshot(store) == before
+
+
+def _two_rows(tmp_path: Path, techniques_text: str) -> Path:
+    return _write(tmp_path / "rows.jsonl", [_paper(ONE, "Hand tags of paper one", [
+        _row("Techniques", techniques="see paper", technique_ids=["sae"], evaluation="eval text",
+             evaluation_ids=["faithfulness"]),
+        _row("Evaluation", techniques=techniques_text, technique_ids=["probing"], evaluation="more text",
+             evaluation_ids=["completeness"])])])
+
+
+def test_a_row_the_file_does_not_give_keeps_its_hand_tags(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Reviewer's finding: a file giving one row's technique_ids dropped the hand tags of the paper's
+    other stored row (its text maps to none), though the row itself stayed."""
+    _import(store, _two_rows(tmp_path, "other text"), embedder, extractor)
+    second = _write(tmp_path / "one_row.jsonl", [_paper(ONE, "Hand tags of paper one", [
+        _row("Techniques", techniques="see paper", technique_ids=["acdc"], evaluation_ids=[])])])
+    assert _import(store, second, embedder, extractor).updated == 1
+    detail = store.get_paper(ONE)
+    assert detail is not None
+    assert [(r.section_id, r.techniques_text) for r in detail.list_rows] == [
+        ("techniques", "see paper"), ("evaluation", "other text")]
+    # The given row's old tags (evidence: its old cells) are replaced; the kept row's stay.
+    assert _tags(store, ONE) == {
+        "techniques": {("acdc", "list"), ("probing", "list"), ("logit_lens", "extracted")},
+        "evaluations": {("completeness", "list")}}
+    # Its tags keep the kept row's cell as their evidence, so an export puts them back on that row.
+    assert {(t.technique_id, t.evidence) for t in detail.techniques if t.source == "list"} == {
+        ("acdc", "see paper"), ("probing", "other text")}
+    before = snapshot(store)
+    assert _import(store, second, embedder, extractor).unchanged == 1 and snapshot(store) == before
+
+
+def test_a_kept_row_with_the_given_rows_old_text_keeps_the_tags_of_that_text(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """The store keeps tags per paper with their cell as evidence: a tag of the given row's old text is
+    replaced, unless a kept row has that text too (it may be that row's: kept rather than lost)."""
+    _import(store, _two_rows(tmp_path, "see paper"), embedder, extractor)
+    second = _write(tmp_path / "one_row.jsonl", [_paper(ONE, "Hand tags of paper one", [
+        _row("Techniques", techniques="new text", technique_ids=["acdc"], evaluation="new text",
+             evaluation_ids=["completeness"])])])
+    _import(store, second, embedder, extractor)
+    # sae: the old "see paper" of both rows, kept; faithfulness: the given row's old cell only, replaced.
+    assert _tags(store, ONE) == {
+        "techniques": {("acdc", "list"), ("sae", "list"), ("probing", "list"), ("logit_lens", "extracted")},
+        "evaluations": {("completeness", "list")}}
+
+
+def test_rows_given_as_ids_alone_keep_the_tags_of_the_rows_the_file_does_not_give(
+    tmp_path: Path, store: GraphStore, embedder: HashEmbedder, extractor: Any
+) -> None:
+    """Ids without text have no cell as evidence: an ids-only kept row keeps every ids-only tag, so the
+    given row's old one stays too (the store cannot tell whose it was; kept rather than lost)."""
+    _import(store, _write(tmp_path / "ids.jsonl", [_paper(ONE, "Ids only", [
+        _row("Techniques", technique_ids=["sae"]), _row("Evaluation", technique_ids=["probing"]),
+        _row("Circuits", techniques="ACDC")])]), embedder, extractor)
+    second = _write(tmp_path / "one.jsonl", [_paper(ONE, "Ids only", [
+        _row("Techniques", technique_ids=["causal_scrubbing"])])])
+    assert _import(store, second, embedder, extractor).updated == 1
+    assert {t for t, s in _tags(store, ONE)["techniques"] if s == "list"} == {
+        "causal_scrubbing", "probing", "sae", "acdc"}
