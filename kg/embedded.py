@@ -43,9 +43,9 @@ from kg import sqlite_errors, validation
 from kg.embedded_schema import (
     MIGRATED_COLUMNS,
     MIGRATION_INDEXES,
-    OBSOLETE_INDEXES,
+    OPTIONAL_INDEXES,
+    REQUIRED_INDEXES,
     SCHEMA,
-    SCHEMA_INDEXES,
     SCHEMA_TABLES,
     VENUES_FTS,
 )
@@ -317,6 +317,12 @@ def _has_paperkg_meta(conn: sqlite3.Connection) -> bool:
     """The file holds paperkg's meta table with its revision counter (what init_schema writes first)."""
     row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     return row is not None and conn.execute("SELECT 1 FROM meta WHERE key = 'rev'").fetchone() is not None
+
+
+def _has_index(conn: sqlite3.Connection, name: str) -> bool:
+    """The file has an index of that name (read from the connection's cached schema: microseconds)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)).fetchone() \
+        is not None
 
 
 def check_store_file(path: Path) -> None:
@@ -695,7 +701,8 @@ class EmbeddedStore(GraphStore):
                 fold_current = tables_current and self._search_fold_current(rconn)
                 index_current = tables_current and self._search_index_current(rconn)
                 cites_issued = tables_current and self._citation_keys_issued(rconn)
-                if keys_current and fold_current and index_current and cites_issued:
+                indexes_made = tables_current and self._optional_indexes_made(rconn)
+                if keys_current and fold_current and index_current and cites_issued and indexes_made:
                     return
                 known = _has_paperkg_meta(rconn)
         except sqlite3.Error as exc:
@@ -704,7 +711,8 @@ class EmbeddedStore(GraphStore):
             if tables_current:
                 # Only the title keys or the folded text are stale: reading commands never match
                 # titles, and keyword search also looks for words as the older fold left them
-                # (validation.search_forms); in a file without the venues' index, not in venues.
+                # (validation.search_forms); in a file without the venues' index, not in venues. A
+                # missing OPTIONAL_INDEXES index only makes some listings slower.
                 return
             if not known:
                 raise NoStore(f"{self.path.resolve()} holds no paperkg store; run `paperkg init` or point "
@@ -723,6 +731,8 @@ class EmbeddedStore(GraphStore):
                 self._refold_search_text(wait=False)
             if not cites_issued:
                 self._issue_missing_citation_keys(wait=False)
+            if not indexes_made:
+                self._create_optional_indexes(wait=False)
             return
         try:
             # One transaction: a write failing half-way (a full disk) leaves no half-made schema behind.
@@ -754,12 +764,26 @@ class EmbeddedStore(GraphStore):
         row = conn.execute("SELECT value FROM meta WHERE key = 'title_key_rule'").fetchone()
         return row is not None and row[0] == title_key_rule()
 
+    @staticmethod
+    def _optional_indexes_made(conn: sqlite3.Connection) -> bool:
+        """Every index of OPTIONAL_INDEXES exists (a file the previous paperkg wrote has none)."""
+        return all(_has_index(conn, name) for name in OPTIONAL_INDEXES)
+
+    def _create_optional_indexes(self, *, wait: bool = True) -> None:
+        """Make the OPTIONAL_INDEXES a current file lacks. A file this process cannot write keeps
+        without them; without `wait`, a write lock held by another process leaves them for later, at once."""
+        with self._upkeep(wait, "listings without their newer indexes", "are indexed"), \
+                self._write() as wconn:
+            for name in sorted(OPTIONAL_INDEXES):
+                wconn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON papers({MIGRATION_INDEXES[name]})")
+
     def _tables_current(self, conn: sqlite3.Connection) -> bool:
-        """Every table, index and migrated column of this version exists, and no sort key is stale."""
+        """Every table, required index (not OPTIONAL_INDEXES) and migrated column of this version exists,
+        and no sort key is stale."""
         objects = {(kind, name) for kind, name in conn.execute("SELECT type, name FROM sqlite_master")}
         if not all(("table", t) in objects for t in SCHEMA_TABLES):
             return False
-        if not all(("index", i) in objects for i in SCHEMA_INDEXES):
+        if not all(("index", i) in objects for i in REQUIRED_INDEXES):
             return False
         for table, wanted in MIGRATED_COLUMNS.items():
             if not wanted <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}:
@@ -803,10 +827,10 @@ class EmbeddedStore(GraphStore):
                     sections = [r[0] for r in wconn.execute("SELECT id FROM list_sections")]
                     wconn.executemany("UPDATE list_sections SET topic_key = ? WHERE id = ?",
                                       [(section_topic_key(i), i) for i in sections])
+        # An older paperkg's indexes (embedded_schema.PREVIOUS_VERSION_INDEXES) stay: its processes may
+        # still run on this file and name them in INDEXED BY.
         for name, indexed in MIGRATION_INDEXES.items():
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON papers({indexed})")
-        for name in OBSOLETE_INDEXES:
-            conn.execute(f"DROP INDEX IF EXISTS {name}")
         if conn.execute(f"SELECT 1 FROM papers WHERE {_STALE_SORT_DATE} LIMIT 1").fetchone() is not None:
             with self._write() as wconn:
                 wconn.execute(f"UPDATE papers SET sort_date = {_SORT_DATE} WHERE {_STALE_SORT_DATE}")
@@ -1658,10 +1682,12 @@ class EmbeddedStore(GraphStore):
         "date" newest first, "centrality" most edges first."""
         check_sort(sort)
         # Equal dates by id, as filter_page: not pk, the order papers were written in. papers_browse
-        # holds (sort_date, id) in that order, papers_central_id (degree, sort_date, id).
+        # holds (sort_date, id) in that order, papers_central_id (degree, sort_date, id). That one is
+        # optional: a file the previous paperkg wrote, read as it is, has papers_central (ties by pk)
+        # instead, whose walk leaves only each (degree, date) run to sort by id.
         order = ("p.degree DESC, p.sort_date DESC, p.id DESC" if sort == "centrality"
                  else "p.sort_date DESC, p.id DESC")
-        index = "papers_central_id" if sort == "centrality" else "papers_browse"
+        indexes = ("papers_central_id", "papers_central") if sort == "centrality" else ("papers_browse",)
         columns = ", ".join("p." + c.strip() for c in _PAPER_COLUMNS.split(","))
         with self._read() as conn:
             touching = self._touching(conn, technique_id, include_refinements)
@@ -1674,8 +1700,12 @@ class EmbeddedStore(GraphStore):
                 return [], 0
             n_papers = conn.execute("SELECT max(pk) FROM papers").fetchone()[0] or 1
             # A common node: walk the papers in sort order and stop at the page's end; a rare one:
-            # fetch its few papers and sort them.
-            hint = f"INDEXED BY {index}" if total * 20 >= n_papers else ""
+            # fetch its few papers and sort them. Only by an index the file has (10k papers, a common
+            # technique's last centrality page: 13 ms by papers_central_id, 55-100 ms by papers_central,
+            # 210 ms sorting them all; its first: 2, 1-4, 14 ms).
+            index = (next((i for i in indexes if i in REQUIRED_INDEXES or _has_index(conn, i)), None)
+                     if total * 20 >= n_papers else None)
+            hint = f"INDEXED BY {index}" if index else ""
             rows = conn.execute(
                 f"SELECT {columns} FROM papers p {hint} WHERE p.id IN ({sub}) "
                 f"ORDER BY {order} LIMIT ? OFFSET ?",

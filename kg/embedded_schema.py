@@ -154,8 +154,16 @@ MIGRATION_INDEXES = {
 }
 SCHEMA_INDEXES = (frozenset(re.findall(r"CREATE INDEX IF NOT EXISTS (\w+)", SCHEMA))
                   | frozenset(MIGRATION_INDEXES))
-# What an older paperkg made for orders whose ties went by pk (insertion order); _migrate drops them.
-OBSOLETE_INDEXES = ("papers_sort", "papers_central")
+# Indexes only the speed of some queries needs, newer than files still in use: a file without them is
+# current all the same (a reading command reads it as it is, the queries run slower), and opening it for
+# writing makes them without waiting for a writer. No query names one in INDEXED BY unless it is there.
+OPTIONAL_INDEXES = frozenset({"papers_central_id", "papers_new"})
+# What a file must hold to be current (an INDEXED BY hint may name these unchecked).
+REQUIRED_INDEXES = SCHEMA_INDEXES - OPTIONAL_INDEXES
+# An older paperkg's listing indexes (ties by pk, the order papers were written in), which its queries
+# name in INDEXED BY: never dropped, or a process of that version still running on the file (a rolling
+# restart, a server left on it) would fail every technique page. A new file has none.
+PREVIOUS_VERSION_INDEXES = ("papers_sort", "papers_central")
 MIGRATED_COLUMNS = {"papers": {"sort_date", "extraction_hash", "arxiv_version", "citation_key",
                                "citation_key_pinned"},
                     "list_sections": {"topic_key"}, "citation_keys": {"held"}}
