@@ -1,12 +1,14 @@
 """Health checks: /healthz (process up), /readyz (store reachable, for a load balancer) and GET /api/status
-(for monitoring: the weekly ingest's freshness, the embedding model and stored papers extracted with
-another taxonomy or extractor; 503 listing what is wrong)."""
+(for monitoring: the weekly ingest's freshness and the embedding model, 503 listing what is wrong; stored
+papers extracted with another taxonomy or extractor are a notice, which leaves it 200)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ingest.store_lock import LOCK_NAME, holder_state
 from kg.entities import IngestRun
 from kg.schema import RUN_SOURCE_WEEKLY
 from kg.store import GraphStore, StoreDamaged, StoreError
+from kg.taxonomy import Taxonomy
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -48,6 +51,11 @@ STATUS_PROBLEMS = {
     "weekly_missing": "no weekly run has succeeded (only with require_weekly=true)",
     "weekly_interrupted": "the newest weekly run is recorded as running, but no ingest holds the store lock: "
                           "its process ended (killed or crashed) before it could record its end",
+}
+# What GET /api/status lists as notices: worth knowing, but a to-do rather than a failure, so the status
+# stays ok (200) when they are all it finds. An upgrade that bumps EXTRACTOR_VERSION, or any taxonomy
+# edit, makes every stored paper stale until reextract runs: as a problem it paged monitoring (review).
+STATUS_NOTICES = {
     "extraction_stale": "stored papers were extracted with another taxonomy or extractor than "
                         "PAPERKG_TAXONOMY's (the file was edited, or paperkg upgraded): their tags stay old "
                         "until `paperkg ingest reextract` runs",
@@ -106,13 +114,15 @@ def readyz() -> Response:
 
 @api_bp.get("/status")
 def service_status() -> Response:
-    """200 when the weekly ingest, the embedding model and the stored papers' extractions are as they
-    should be, else 503 listing the problems; a few small queries (the ingest lock only while a run is
-    recorded running; the embedded papers' models once per store, see query_model_mismatch; the papers'
-    extraction hashes once per store state, see stale_extractions), no model load: safe to poll often."""
+    """200 when the weekly ingest and the embedding model are as they should be, else 503 listing the
+    problems; `notices` (stored papers extracted with another taxonomy or extractor) never fail it. A few
+    small queries (the ingest lock only while a run is recorded running; the embedded papers' models once
+    per store, see query_model_mismatch; the papers' extraction hashes once per store state, see
+    stale_extractions), no model load: safe to poll often."""
     max_age_days = int_arg("max_age_days", WEEKLY_MAX_AGE_DAYS, 1, MAX_AGE_DAYS_LIMIT)
     require_weekly = bool_arg("require_weekly", False)
     problems: list[dict[str, str]] = []
+    notices: list[dict[str, str]] = []
     model = model_status()
     if model == "unavailable":
         problems.append(_problem("model_unavailable", "the embedding model could not be loaded (the "
@@ -134,19 +144,43 @@ def service_status() -> Response:
     if weekly is not None:
         problems += weekly_problems(weekly, require_weekly=require_weekly)
     if stale:
-        problems.append(_problem("extraction_stale", f"{stale_text(stale)}: run `paperkg ingest reextract`"))
-    response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "model": model,
-                        "weekly": weekly})
+        notices.append(_problem("extraction_stale", f"{stale_text(stale)}: run `paperkg ingest reextract`"))
+    response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "notices": notices,
+                        "model": model, "weekly": weekly})
     if problems:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
-_STALE_KEY = "paperkg_extraction_stale"  # (store, taxonomy, newest run, when counted, count): the last count
+_STALE_KEY = "paperkg_extraction_stale"  # the app's _StaleCounter
 # How long stale_extractions trusts a count while the store's newest run stays the same: a backstop for
 # a write no run records (every ingest and reextract records one) or a store file put in place of another.
 STALE_RECHECK_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class _StaleCount:
+    """One count of the stale extractions, and the state it was made in."""
+
+    store: GraphStore
+    taxonomy: Taxonomy
+    run: IngestRun | None  # the store's newest run, every field (its id, start, end, status and counts)
+    when: float  # time.monotonic()
+    count: int
+
+    def holds_for(self, store: GraphStore, taxonomy: Taxonomy, run: IngestRun | None) -> bool:
+        """Whether the count is still the store's: nothing it depends on changed, and it is recent."""
+        return (self.store is store and self.taxonomy is taxonomy and self.run == run
+                and time.monotonic() - self.when < STALE_RECHECK_SECONDS)
+
+
+class _StaleCounter:
+    """An app's (a worker's) last count, and the lock a request holds while it counts again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last: _StaleCount | None = None
 
 
 def stale_extractions() -> int | None:
@@ -154,8 +188,9 @@ def stale_extractions() -> int | None:
     made with another taxonomy or extractor than PAPERKG_TAXONOMY's): ingest.reextract.check_extractions,
     hashes only, no model (about 0.3 s for 10,000 papers). Counted again only when the store object, the
     taxonomy file (api.taxonomy_file.full_taxonomy: one stat) or the store's newest ingest run (one small
-    query: an ingest or reextract starts or ends) changes, else every STALE_RECHECK_SECONDS. None when the
-    taxonomy file cannot be read (logged once)."""
+    query: an ingest or reextract starts or ends) changes, else every STALE_RECHECK_SECONDS, and by one
+    request at a time: the others answer with the last count meanwhile (wait for it when there is none
+    yet). None when the taxonomy file cannot be read (logged once)."""
     from api.taxonomy_file import full_taxonomy, warn_once
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -166,17 +201,28 @@ def stale_extractions() -> int | None:
         return None
     store = get_store(app)
     newest = store.runs(limit=1)
-    run = (newest[0].id, newest[0].status, newest[0].finished) if newest else None
-    now = time.monotonic()
-    seen: tuple[Any, ...] | None = app.extensions.get(_STALE_KEY)
-    if (seen is not None and seen[0] is store and seen[1] is taxonomy and seen[2] == run
-            and now - seen[3] < STALE_RECHECK_SECONDS):
-        return int(seen[4])
-    from ingest.reextract import check_extractions
+    run = newest[0] if newest else None
+    counter: _StaleCounter = app.extensions.setdefault(_STALE_KEY, _StaleCounter())
+    last = counter.last
+    if last is not None and last.holds_for(store, taxonomy, run):
+        return last.count
+    # Single flight: requests arriving together at expiry (monitoring, About views, several pollers)
+    # would each read every paper's hash, on Neo4j for seconds each.
+    if last is None:
+        counter.lock.acquire()
+    elif not counter.lock.acquire(blocking=False):
+        return last.count  # another request is counting again: the last count stands until it is done
+    try:
+        last = counter.last
+        if last is not None and last.holds_for(store, taxonomy, run):
+            return last.count  # counted by the request this one waited for
+        from ingest.reextract import check_extractions
 
-    stale = len(check_extractions(store, taxonomy=taxonomy).stale)
-    app.extensions[_STALE_KEY] = (store, taxonomy, run, now, stale)
-    return stale
+        count = len(check_extractions(store, taxonomy=taxonomy).stale)
+        counter.last = _StaleCount(store, taxonomy, run, time.monotonic(), count)
+        return count
+    finally:
+        counter.lock.release()
 
 
 def stale_text(n: int) -> str:

@@ -21,6 +21,7 @@ from api.health import (
     MAX_AGE_DAYS_LIMIT,
     MODEL_STATES,
     MODEL_STATES_TEXT,
+    STATUS_NOTICES,
     STATUS_PROBLEMS,
     WEEKLY_MAX_AGE_DAYS,
 )
@@ -531,11 +532,18 @@ SCHEMAS: dict[str, Any] = {
                     "operation)"),
     "ServiceStatus": _object(
         {"status": {"type": "string", "enum": ["ok", "failing"],
-                    "description": "failing (with a 503) when problems lists any"},
+                    "description": "failing (with a 503) when problems lists any; notices never make "
+                                   "it failing"},
          "problems": {"type": "array", "items": _object(
              {"code": {"type": "string", "enum": list(STATUS_PROBLEMS)},
               "message": {"type": "string", "description": "what is wrong, in words"}}),
              "description": "what is wrong: " + "; ".join(f"{c}: {t}" for c, t in STATUS_PROBLEMS.items())},
+         "notices": {"type": "array", "items": _object(
+             {"code": {"type": "string", "enum": list(STATUS_NOTICES)},
+              "message": {"type": "string", "description": "what to do, in words"}}),
+             "description": "worth knowing, but no failure: the status stays ok (200) when these are all "
+                            "there is (alert on them if you want): " + "; ".join(
+                                f"{c}: {t}" for c, t in STATUS_NOTICES.items())},
          "model": {"type": "string", "enum": list(MODEL_STATES), "description": MODEL_STATES_TEXT},
          "weekly": {**_object(
              {"last_success": {**_nullable("string", format="date-time"),
@@ -866,7 +874,7 @@ def build_document() -> dict[str, Any]:
                         "GET /api/status says whether the weekly ingest is late or failing.")},
         "/api/status": {"get": _op(
             "get_status", "operations", "Is the weekly ingest fresh and the embedding model loaded",
-            {"200": _ok(_ref("ServiceStatus"), "No problem"),
+            {"200": _ok(_ref("ServiceStatus"), "No problem (notices may be listed)"),
              "503": {**_json(_ref("ServiceStatus"), "A problem (listed in problems), the store's included"),
                      "headers": RETRY_AFTER}},
             [_param("max_age_days", {"type": "integer", "minimum": 1, "maximum": MAX_AGE_DAYS_LIMIT,
@@ -878,8 +886,9 @@ def build_document() -> dict[str, Any]:
             codes=("400", "500"),
             description="For monitoring (safe to poll every 30 s: a few small queries, the model is "
                         "never loaded for it): 200 with status ok, or 503 with status failing and the "
-                        "problems. It reads this process's model state (each gunicorn worker has its own) "
-                        "and the store's arxiv-weekly runs. Unlike /readyz, a late or failed weekly ingest "
+                        "problems; notices (stored papers to re-extract) leave it 200. It reads this "
+                        "process's model state (each gunicorn worker has its own) and the store's "
+                        "arxiv-weekly runs. Unlike /readyz, a late or failed weekly ingest "
                         "and a missing model are problems here: a load balancer should keep probing "
                         "/readyz.")},
         "/api/stats": {"get": _op(

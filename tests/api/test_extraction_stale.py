@@ -1,12 +1,15 @@
 """Stored papers extracted with another taxonomy or extractor (api/health.py stale_extractions): GET
-/api/status lists them as the problem extraction_stale and the About page says so, until `paperkg ingest
+/api/status lists them as the notice extraction_stale and the About page says so, until `paperkg ingest
 reextract` runs (QA, the taxonomy maintainer: only init's stderr note said so, and a forgotten reextract
-left the old tags for good)."""
+left the old tags for good). A notice, not a problem: an upgrade or a taxonomy edit is a to-do, and a 503
+paged monitoring for it (review); counted by one request at a time (review: requests at expiry all
+counted)."""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from ingest import pipeline
 from kg.cli import main
 from kg.config import PACKAGED_TAXONOMY, load_config
 from kg.embedded import EmbeddedStore
+from kg.schema import RUN_SOURCE_WEEKLY
 from tests.api.conftest import serving
 from tests.broken_imports import ERRORS, break_import
 from tests.embedders import HashEmbedder
@@ -30,6 +34,7 @@ from tests.ingest.test_reextract import STITCHING, STITCHING_RECORDS, edited_tax
 
 STALE_MESSAGE = ("3 stored papers were extracted with another taxonomy or extractor: run "
                  "`paperkg ingest reextract`")
+STALE_NOTICE = {"code": "extraction_stale", "message": STALE_MESSAGE}
 ABOUT_LINE = re.compile(r"<p class=\"notice\" data-stale-extractions>(.*?)</p>", re.S)
 
 
@@ -87,7 +92,7 @@ def _about_line(app: Flask) -> str | None:
     return None if found is None else " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
 
 
-def test_a_taxonomy_edit_is_a_status_problem_and_an_about_line_until_reextract(
+def test_a_taxonomy_edit_is_a_status_notice_and_an_about_line_until_reextract(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
     apps: list[Flask]
 ) -> None:
@@ -96,28 +101,120 @@ def test_a_taxonomy_edit_is_a_status_problem_and_an_about_line_until_reextract(
     _ingest_records(tmp_path)
     before = _server(apps)
     status, body = _status(before)
-    assert status == 200 and body["problems"] == []
+    assert status == 200 and body["problems"] == [] and body["notices"] == []
     assert _about_line(before) is None
 
     monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
     init = _run("init")
     assert "run `paperkg ingest reextract`" in init.stderr
     app = _server(apps)  # the server restarted with the edited file
-    # Over HTTP, as monitoring polls it: a 503 naming the problem.
-    with serving(app) as port, pytest.raises(urllib.error.HTTPError) as failed:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=30)
-    assert failed.value.code == 503 and failed.value.headers["Retry-After"] == "60"
-    body = json.loads(failed.value.read())
-    assert body["status"] == "failing"
-    assert body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+    # Over HTTP, as monitoring polls it: still a 200 "ok" (nothing failed), with the notice.
+    with serving(app) as port, urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status",
+                                                      timeout=30) as answer:
+        assert answer.status == 200 and answer.headers["Retry-After"] is None
+        body = json.loads(answer.read())
+    assert body["status"] == "ok" and body["problems"] == []
+    assert body["notices"] == [STALE_NOTICE]
     assert _about_line(app) == ("3 stored papers were extracted with another taxonomy or extractor: their "
                                 "extracted tags stay as they were until paperkg ingest reextract runs.")
 
     _run("ingest", "reextract")
     # The same server, without a restart: the reextract run is the store's newest run.
     status, body = _status(app)
-    assert status == 200 and body["status"] == "ok" and body["problems"] == []
+    assert status == 200 and body["status"] == "ok" and body["problems"] == [] and body["notices"] == []
     assert _about_line(app) is None
+
+
+def test_a_real_problem_fails_the_status_and_the_notice_is_listed_beside_it(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    _run("init")
+    _ingest_records(tmp_path)
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
+    _run("init")
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")  # the weekly ingest, failing in its own process
+    try:
+        run = store.start_run(RUN_SOURCE_WEEKLY)
+        store.finish_run(run.id, "failed", {}, message="arXiv answered 503")
+    finally:
+        store.close()
+    app = _server(apps)
+    with serving(app) as port, pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=30)
+    assert failed.value.code == 503 and failed.value.headers["Retry-After"] == "60"
+    body = json.loads(failed.value.read())
+    assert body["status"] == "failing"
+    assert [p["code"] for p in body["problems"]] == ["weekly_failed"]
+    assert "arXiv answered 503" in body["problems"][0]["message"]
+    assert body["notices"] == [STALE_NOTICE]
+
+
+# How long a test waits, at most, for the requests it started (a guard against a hang, never a pass).
+HANG_GUARD_SECONDS = 120.0
+
+
+def test_requests_at_expiry_count_once_and_the_others_answer_with_the_last_count(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    """Several requests over HTTP at once when the count is out of date: one counts again, the others
+    answer with the last count meanwhile rather than each reading every paper's hash."""
+    _run("init")
+    _ingest_records(tmp_path)
+    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
+    _run("init")
+    app = _server(apps)
+    status, body = _status(app)  # the first count
+    assert status == 200 and body["notices"] == [STALE_NOTICE]
+    store = EmbeddedStore(data_dir / "paperkg.sqlite3")  # another process's run: the count is out of date
+    try:
+        store.finish_run(store.start_run("records").id, "succeeded", {})
+    finally:
+        store.close()
+
+    check = ingest.reextract.check_extractions
+    state = threading.Condition()
+    calls: list[int] = []
+    answers: list[tuple[int, dict[str, Any]]] = []
+    release = threading.Event()
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        """The check, held until the test lets it go: the requests arriving meanwhile find it under way."""
+        with state:
+            calls.append(1)
+            state.notify_all()
+        release.wait(HANG_GUARD_SECONDS)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.reextract, "check_extractions", held)
+    requests = 6
+    with serving(app) as port:
+        def poll() -> None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status",
+                                            timeout=HANG_GUARD_SECONDS) as answer:
+                    answered = (answer.status, json.loads(answer.read()))
+            except urllib.error.HTTPError as error:  # a 503 is an answer too
+                answered = (error.code, json.loads(error.read()))
+            with state:
+                answers.append(answered)
+                state.notify_all()
+
+        threads = [threading.Thread(target=poll) for _ in range(requests)]
+        for thread in threads:
+            thread.start()
+        with state:
+            # Either every request but the counting one answered, or a second one started counting.
+            state.wait_for(lambda: len(answers) == requests - 1 or len(calls) > 1, HANG_GUARD_SECONDS)
+            early = len(answers)
+        release.set()
+        for thread in threads:
+            thread.join(HANG_GUARD_SECONDS)
+    assert len(calls) == 1
+    assert early == requests - 1
+    assert len(answers) == requests
+    assert all(status == 200 and body["notices"] == [STALE_NOTICE] for status, body in answers)
 
 
 def test_a_running_server_sees_the_file_edited_in_place_and_counts_once_per_store_state(
@@ -140,7 +237,7 @@ def test_a_running_server_sees_the_file_edited_in_place_and_counts_once_per_stor
 
     monkeypatch.setattr(ingest.reextract, "check_extractions", counting)
     app = _server(apps)
-    assert [_status(app)[0] for _ in range(3)] == [200, 200, 200]
+    assert [_status(app)[1]["notices"] for _ in range(3)] == [[], [], []]
     assert _about_line(app) is None
     assert len(counted) == 1
 
@@ -151,7 +248,7 @@ def test_a_running_server_sees_the_file_edited_in_place_and_counts_once_per_stor
     del counted[:]  # init's own check (its stderr note) was counted too
     for _ in range(3):
         status, body = _status(app)
-        assert status == 503 and body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+        assert status == 200 and body["problems"] == [] and body["notices"] == [STALE_NOTICE]
     assert _about_line(app) is not None
     assert len(counted) == 1
 
@@ -161,7 +258,7 @@ def test_a_running_server_sees_the_file_edited_in_place_and_counts_once_per_stor
         store.finish_run(run.id, "succeeded", {})
     finally:
         store.close()
-    assert _status(app)[0] == 503
+    assert _status(app)[1]["notices"] == [STALE_NOTICE]
     assert len(counted) == 2
 
 
@@ -178,6 +275,6 @@ def test_the_check_loads_no_model_and_no_spacy(
                for name in ("torch", "spacy", "sentence_transformers")]
     app = _server(apps)
     status, body = _status(app)
-    assert status == 503 and body["problems"] == [{"code": "extraction_stale", "message": STALE_MESSAGE}]
+    assert status == 200 and body["notices"] == [STALE_NOTICE]
     assert body["model"] == "not_loaded"
     assert [f.tries for f in finders] == [0, 0, 0]

@@ -16,10 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from api.app import create_app
 from api.openapi import build_document
 from kg.embedded import EmbeddedStore
-from tests.api.conftest import serving
+from tests.api.conftest import app_config, plumbing_bundles, serving
 from tests.api.test_json_api import error_of
+from tests.embedders import HashEmbedder
 
 
 def test_openapi_documents_the_unknown_section_400() -> None:
@@ -361,7 +363,18 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     yield "/feeds/new.atom", "get", client.get("/feeds/new.atom", headers={"If-None-Match": etag})
 
 
-def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_store: EmbeddedStore) -> None:
+@pytest.fixture
+def stale_client(empty_store: EmbeddedStore, tmp_path: Path) -> FlaskClient:
+    """A client of an app on a store whose one paper was extracted by another extractor: GET /api/status's
+    notice (extraction_stale), which the seed store, extracted by this one, never has."""
+    bundle = plumbing_bundles(HashEmbedder())[1]
+    bundle.paper.extraction_hash = "an older extractor's"
+    empty_store.upsert_papers([bundle])
+    return create_app(app_config(tmp_path, STORE=empty_store)).test_client()
+
+
+def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_store: EmbeddedStore,
+                                                    stale_client: FlaskClient) -> None:
     """Every response of every operation on the seed store: its status and content type declared, and
     each JSON body with every field documented, typed as declared and every required one present;
     each object schema of the document is met by at least one non-empty object."""
@@ -369,7 +382,9 @@ def test_real_responses_send_only_documented_fields(client: FlaskClient, seed_st
     problems: list[str] = []
     seen: set[str] = set()
     called: set[tuple[str, str]] = set()
-    for path, method, response in _real_responses(client, seed_store):
+    notice = ("/api/status", "get", stale_client.get("/api/status"))
+    assert notice[2].get_json()["notices"][0]["code"] == "extraction_stale"
+    for path, method, response in [*_real_responses(client, seed_store), notice]:
         called.add((path, method))
         status = str(response.status_code)
         declared = doc["paths"][path][method]["responses"].get(status)
