@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ingest.normalize import strip_arxiv_version
+from ingest.normalize import strip_arxiv_version, title_key
 from ingest.records import Record
 from ingest.relevance import GENERIC_TECHNIQUES, RelevanceDecision, RelevanceGate, rejection_for
 from ingest.store_lock import LOCK_TTL_SECONDS, IngestLocked, ingest_lock, warn_unrecorded
@@ -901,8 +901,19 @@ def rejected_since(store: GraphStore, since: str | None) -> list[Rejection]:
     latest: dict[str, Rejection] = {}
     for rejection in store.rejections(since=since, limit=100_000):
         latest.setdefault(rejection.arxiv_id, rejection)
-    stored = store.find_paper_ids(arxiv_ids=sorted(latest)) if latest else {}
+    stored = _stored_as(store, list(latest.values()))
     return [r for aid, r in latest.items() if aid not in stored]
+
+
+def _stored_as(store: GraphStore, rejections: Sequence[Rejection]) -> dict[str, str]:
+    """Each rejected arXiv id stored since -> its paper id: by the id, else by the title, as the weekly
+    run itself knows a paper stored under its title (a records file naming it without the id)."""
+    if not rejections:
+        return {}
+    keys = {r.arxiv_id: title_key(r.title) for r in rejections}
+    found = store.find_paper_ids(arxiv_ids=sorted(keys), title_keys=sorted({k for k in keys.values() if k}))
+    return {aid: paper for aid, key in keys.items()
+            if (paper := found.get(aid) or (found.get(key) if key else None))}
 
 
 # `ingest rejected --all|--run` read every verdict: the store's rejections() takes a limit, so it is read
@@ -961,9 +972,8 @@ def _every_rejection(store: GraphStore, since: str | None) -> list[Rejection]:
 
 
 def _with_stored(store: GraphStore, rejections: Sequence[Rejection]) -> list[Verdict]:
-    """The rejections as verdicts, each with the paper id its arXiv id is stored under now."""
-    ids = sorted({r.arxiv_id for r in rejections})
-    stored = store.find_paper_ids(arxiv_ids=ids) if ids else {}
+    """The rejections as verdicts, each with the paper id it is stored under now (_stored_as)."""
+    stored = _stored_as(store, rejections)
     return [Verdict(r, stored.get(r.arxiv_id)) for r in rejections]
 
 

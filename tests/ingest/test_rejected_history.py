@@ -202,3 +202,23 @@ def test_run_lists_verdicts_under_an_id_no_run_record_has(
         "run orphan-run (no run record): 1 verdict (1 rejected by the gate, 0 refused by the load; "
         "0 stored since)")
     assert "\x1b" not in text.output
+
+
+def test_a_rejected_paper_stored_since_under_its_title_is_marked_stored(
+        store: EmbeddedStore, extractor: Extractor, cli_env: None) -> None:  # noqa: F811
+    """Systematic-review QA: a rejected candidate a records file then stored under its title (no arXiv
+    id) was still listed as rejected and not stored, while the weekly run itself knows it by its title."""
+    from ingest.records import Record
+
+    with LocalArxivServer([*MI_CANDIDATES, *NON_MI_CANDIDATES]) as server:
+        first = weekly(store, source_for(server), extractor, now=NOW)
+    entry = NON_MI_CANDIDATES[0]
+    loaded = run_ingest(store, [Record(source="records", source_id="by-its-title", title=entry["title"],
+                                       abstract=entry["abstract"], sources=["records"],
+                                       explicit_id="by-its-title")],
+                        source="records", embedder=HashEmbedder(), extractor=extractor, progress=False)
+    assert loaded.statuses == {"by-its-title": "new"}
+    assert entry["arxiv_id"] not in {r["arxiv_id"] for r in listed()}
+    marked = {r["arxiv_id"]: r["stored_as"] for r in listed("--run", first.run_id)}
+    assert marked[entry["arxiv_id"]] == "by-its-title"
+    assert sum(aid is not None for aid in marked.values()) == 1
