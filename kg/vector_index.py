@@ -162,7 +162,8 @@ class EmbeddingMatrix:
 
     def top_k(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[ScoredId]:
         """Exact cosine top-k of a unit query among the rows `mask` allows (all when None),
-        best first, equal scores by id. Not thread-safe: the caller serialises calls."""
+        best first, scores rounded to 6 decimals, equal scores by id. Not thread-safe: the caller
+        serialises calls."""
         n = self.n
         if n == 0:
             return []
@@ -173,6 +174,9 @@ class EmbeddingMatrix:
             # One BLAS thread: on this class of machine a threaded mat-vec costs a flat ~8 ms.
             with _BLAS.limit(limits=1, user_api="blas"):
                 scores = self.matrix[:n] @ query
+            # The mat-vec's rounding depends on a row's place (insertion order): one vector under two
+            # ids scored a float step apart. To the 6 decimals the API shows, they tie, and go by id.
+            np.round(scores, 6, out=scores)
             self._last_scores = (key, scores.copy())
         available = n
         if mask is not None:
