@@ -5,12 +5,10 @@ papers extracted with another taxonomy or extractor are a notice, which leaves i
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -19,6 +17,7 @@ from api.app import get_store, model_status, paperkg_config, query_model_mismatc
 from api.errors import RETRY_AFTER_SECONDS, error_response, store_error_text
 from api.json_api import bp as api_bp
 from api.params import bool_arg, int_arg
+from api.public_text import public_text
 from ingest.store_lock import LOCK_NAME, holder_state
 from kg.entities import IngestRun
 from kg.schema import RUN_SOURCE_WEEKLY
@@ -132,6 +131,10 @@ def service_status() -> Response:
     stale: int | None = None
     try:
         weekly = weekly_status(get_store(), datetime.now(UTC), max_age_days)
+        if weekly["last_message"]:
+            # Anyone can open this answer: the servers the message names are written as their variables
+            # (the store, and the run's own output, keep it whole).
+            weekly["last_message"] = _public_reason(weekly["last_message"])
         if model == "ok" and query_model_mismatch() is not None:
             problems.append(_problem("model_mismatch", "the store's papers were embedded by another model "
                                      "than this server's (the server log says which): semantic and hybrid "
@@ -315,53 +318,7 @@ def _problem(code: str, message: str) -> dict[str, str]:
 
 
 def _public_reason(reason: str) -> str:
-    """The reason with the data directory and the Neo4j server written as their variables: the server's
-    paths, internal host names and ports stay in its log, as on every other error answer, while the probe
-    still says what is wrong."""
-    config = paperkg_config()
-    reason = _without_data_dir(reason, config.data_dir)
-    return _without_neo4j_server(reason, config.neo4j_uri) if config.neo4j_uri else reason
-
-
-def _without_data_dir(reason: str, data_dir: Path) -> str:
-    """The reason with the data directory written as $PAPERKG_DATA_DIR."""
-    for path in sorted({str(data_dir.resolve()), str(data_dir)}, key=len, reverse=True):
-        # Whole paths only: a relative PAPERKG_DATA_DIR such as "data" must not rewrite the word
-        # "data" in the reason. Messages follow a path with a separator, a quote, a colon or nothing,
-        # an absolute path (no word) also with a space ("no paperkg store in /srv/x (PAPERKG_DATA_DIR)").
-        end = r"[/'\":)\s]" if path.startswith("/") else r"[/'\":)]"
-        reason = re.sub(rf"(?<![\w./-]){re.escape(path)}(?={end}|$)", "$PAPERKG_DATA_DIR", reason)
-    # "in /srv/x (PAPERKG_DATA_DIR)" would name the variable twice.
-    return reason.replace("$PAPERKG_DATA_DIR (PAPERKG_DATA_DIR)", "$PAPERKG_DATA_DIR")
-
-
-# The driver's port when a Neo4j URI names none: its messages name the address with it.
-NEO4J_DEFAULT_PORT = 7687
-_NEO4J_VARIABLE = "$PAPERKG_NEO4J_URI"
-# The driver's words for the addresses a host name resolved to, when no shorter reason is in its message
-# (a connection that timed out): "(resolved to ('10.0.0.5:7687',))" and "ResolvedIPv4Address(('10.0.0.5',
-# 7687))". Internal addresses as much as the name is.
-_RESOLVED_TO = re.compile(r" ?\(resolved to \([^()]*\)\)")
-_RESOLVED_ADDRESS = re.compile(r"Resolved\w*Address\(\([^()]*\)\)")
-
-
-def _without_neo4j_server(reason: str, uri: str) -> str:
-    """The reason with the configured Neo4j URI, and its host[:port] as the driver's messages name it
-    ("Failed to DNS resolve address db.internal:7687"), written as $PAPERKG_NEO4J_URI."""
-    from kg.neo4j_store import _public_uri  # the form StoreUnavailable names the server by
-
-    forms = {uri, _public_uri(uri)}
-    netloc = uri.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-    host = re.fullmatch(r"(\[[^\]]*\]|[^:\[\]]+)(?::(\d+))?", netloc)
-    if host is not None:
-        name, port = host.groups()
-        forms.add(f"{name}:{port or NEO4J_DEFAULT_PORT}")
-        # The bare name only when it cannot be a word of the message ("neo4j", docker-compose's, or
-        # "localhost"): a dotted name, an IPv4 or a bracketed IPv6 address.
-        if "." in name or name.startswith("["):
-            forms.add(name)
-    for form in sorted(forms, key=len, reverse=True):  # the longest first: the URI before its host
-        pattern = rf"(?<![\w.-]){re.escape(form)}(?![\w-]|\.\w)"
-        reason = re.sub(pattern, _NEO4J_VARIABLE, reason, flags=re.IGNORECASE)
-    reason = _RESOLVED_TO.sub("", reason)
-    return _RESOLVED_ADDRESS.sub(_NEO4J_VARIABLE, reason)
+    """The reason with the data directory and the configured servers written as their variables
+    (api.public_text): the server's paths, internal host names and ports stay in its log, as on every
+    other error answer, while the probe still says what is wrong."""
+    return public_text(reason, paperkg_config())

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy
+from api.app import ModelLoading, get_query_embedder, get_store, get_taxonomy, paperkg_config
 from api.bibtex import citation_key, to_bibtex
 from api.errors import ApiError, bad_parameter, not_found
 from api.feeds import NewWindow, author_filter, default_new_window, technique_filter
@@ -31,6 +31,7 @@ from api.params import (
     search_request,
     since_arg,
 )
+from api.public_text import public_runs
 from api.taxonomy_file import node_summary
 from kg import browse
 from kg.entities import Paper, PaperDetail, SearchFilters
@@ -461,7 +462,9 @@ def runs() -> Response:
     # A monitor asks for the newest succeeded weekly run, however many failed since (no paging).
     status = optional_choice_arg("status", RUN_STATUSES)
     limit = int_arg("limit", 50, 1, MAX_LIMIT) or 50
-    return jsonify({"runs": [asdict(r) for r in get_store().runs(source, limit, status)]})
+    # A failed run's message names the servers it could not reach: shown here as api.public_text writes it.
+    shown = public_runs(get_store().runs(source, limit, status), paperkg_config())
+    return jsonify({"runs": [asdict(r) for r in shown]})
 
 
 @bp.get("/stats")

@@ -45,6 +45,7 @@ from api.params import (
     unknown_sections,
     with_query_replacing,
 )
+from api.public_text import public_runs
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
 from api.web_chart import year_chart
 from api.web_format import display, highlight, isolate, shorten
@@ -1345,7 +1346,8 @@ def about() -> str:
     """Where the data comes from and when it was last ingested."""
     store = get_store()
     config = paperkg_config()
-    runs = store.runs(limit=10)
+    # The runs table shows a failed run's message as api.public_text writes it (no internal servers).
+    runs = public_runs(store.runs(limit=10), config)
     done = [r for r in runs if r.status == "succeeded" and r.finished]
     last = done[0].finished if done else (runs[0].finished or runs[0].started if runs else None)
     nodes = store.stats().get("nodes", {})
