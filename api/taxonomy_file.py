@@ -61,7 +61,7 @@ def own_taxonomy_file(part: str, loss: str) -> Taxonomy | None:
         return None
     # A store initialised with another field's file, served without PAPERKG_TAXONOMY naming it: the
     # packaged file's texts would claim MI for it (review).
-    lacking = set(taxonomy.by_id) - set(full.by_id)
+    lacking = _store_ids_lacking(taxonomy, full)
     if lacking:
         # One warning for all parts: the cause and the cure are the same.
         warn_once(f"the store holds {len(lacking)} taxonomy ids that {full.source or 'PAPERKG_TAXONOMY'} "
@@ -70,6 +70,22 @@ def own_taxonomy_file(part: str, loss: str) -> Taxonomy | None:
                   "`paperkg init --prune` to remove from the store the ids it no longer has)")
         return None
     return full
+
+
+def store_ids_the_file_lacks() -> int:
+    """How many of the store's taxonomy ids the configured file lacks (0 when the app was given its
+    taxonomy or the file cannot be read): why own_taxonomy_file gives none, for the pages to say."""
+    taxonomy = get_taxonomy()
+    if taxonomy.source:
+        return 0
+    try:
+        return len(_store_ids_lacking(taxonomy, full_taxonomy()))
+    except ValueError:
+        return 0
+
+
+def _store_ids_lacking(store_taxonomy: Taxonomy, file_taxonomy: Taxonomy) -> set[str]:
+    return set(store_taxonomy.by_id) - set(file_taxonomy.by_id)
 
 
 def node_summary(node_id: str) -> str | None:

@@ -46,7 +46,7 @@ from api.params import (
     with_query_replacing,
 )
 from api.public_text import public_runs
-from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file
+from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file, store_ids_the_file_lacks
 from api.web_chart import year_chart
 from api.web_format import display, highlight, isolate, shorten
 from api.web_graph import neighbourhood
@@ -1397,6 +1397,14 @@ def start() -> str | tuple[str, int]:
 
     taxonomy = _roadmap_taxonomy()
     if taxonomy is None or taxonomy.roadmap is None:
+        lacking = store_ids_the_file_lacks()
+        if lacking:  # the file has a roadmap, but the store is not the file's (taxonomy QA: "no roadmap")
+            return _error_page(404, "No roadmap",
+                               f"The store holds {lacking} taxonomy {'id' if lacking == 1 else 'ids'} this "
+                               "server's taxonomy file lacks, so the file's start page and summaries are not "
+                               "used: after editing the file, run `paperkg init --prune`; otherwise set "
+                               "PAPERKG_TAXONOMY to the file the store was made with. Browse the taxonomy or "
+                               "search instead.")
         return _error_page(404, "No roadmap",
                            "This server's taxonomy file has no beginner's roadmap (its roadmap: section), so "
                            "there is no start page. Browse the taxonomy or search instead.")

@@ -170,3 +170,26 @@ def test_every_roadmap_text_is_escaped(tmp_path: Path, plumbing_store: EmbeddedS
     assert "<script>alert" not in html and "<b>bold</b>" not in html
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
     assert html.count(escaped) >= 6  # the label (heading, arrows), example, condition, arrow text, flow
+
+
+def test_a_store_the_file_lacks_ids_of_says_so_not_no_roadmap(tmp_path: Path, plumbing_store: EmbeddedStore
+                                                              ) -> None:
+    """Taxonomy QA: a node taken out of the lab's file, then `paperkg init` without --prune, left the
+    store with an id the file lacks; /start then said the file had no roadmap, which it has."""
+    text = PACKAGED_TAXONOMY.read_text(encoding="utf-8")
+    start, end = "  - id: dimensionality_reduction\n", "  - id: automated_explanation_score\n"
+    node = text[text.index(start):text.index(end)]
+    edited = text.replace(node, "").replace('    "PCA": dimensionality_reduction\n', "")
+    edited = edited[:edited.index("  dimensionality_reduction: >-")] + edited[
+        edited.index("  automated_explanation_score: >-"):]
+    path = tmp_path / "edited.yaml"
+    path.write_text(edited, encoding="utf-8")
+    edited_taxonomy = load_taxonomy(path)
+    assert edited_taxonomy.roadmap is not None and "dimensionality_reduction" not in edited_taxonomy.by_id
+    client = _app_client(tmp_path, plumbing_store, env={"PAPERKG_TAXONOMY": str(path)})
+    response = client.get("/start")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "has no beginner" not in html
+    assert "The store holds 1 taxonomy id this server&#39;s taxonomy file lacks" in html
+    assert "run `paperkg init --prune`" in html
