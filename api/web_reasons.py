@@ -80,7 +80,7 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
 REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
     ("shares", "techniques both papers use", True),
     ("related techniques", "a technique of that paper in the same family as one of this paper's: both are, "
-     "or refine, the same top-level technique of the taxonomy (Knockout and Zero Ablation)", True),
+     "or refine, the same top-level technique of the taxonomy", True),
     ("both study", "models both papers study", False),
     ("both about", "findings topics or fundamental objects both papers' findings are about", True),
     ("both discuss", "transformer components both papers' findings name", False),
