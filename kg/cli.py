@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import io
 import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -351,10 +352,15 @@ def config_cmd(as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True,
               help="Say what init would do (nodes added, changed, removed with --prune and where their tags "
                    "go, papers left stale) and write nothing.")
-def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool) -> None:
+@click.option("--force", is_flag=True,
+              help="With --prune: prune even when more than half of the stored nodes would go, or hand "
+                   "tags (`source: list`) would be dropped.")
+def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool) -> None:
     """Create the store's schema and load the taxonomy (idempotent)."""
     from kg.taxonomy import load_taxonomy
 
+    if force and not prune:
+        raise click.UsageError("--force only goes with --prune")
     config = load_config()
     try:
         taxonomy = load_taxonomy(taxonomy_path or config.taxonomy)
@@ -368,9 +374,15 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool) -> None:
     try:
         store.init_schema()
         before = store.taxonomy_nodes()
-        store.load_taxonomy(taxonomy.nodes)
         _added, removed, _changed = taxonomy_differences(before, taxonomy.nodes)
         moves = _prune_moves(before, removed, taxonomy) if prune else {}
+        if moves and not force:
+            # Before the file is loaded: a refused prune writes nothing (a wrong file would otherwise
+            # add its own nodes to the store).
+            impact = _prune_impact(_check_extractions(store, taxonomy, list(moves)), moves, len(before))
+            if impact.refusal():
+                raise click.ClickException(impact.refusal(dry_run=False))
+        store.load_taxonomy(taxonomy.nodes)
         # After the file is loaded, so every node a tag moves to is in the store.
         pruned = store.prune_taxonomy(moves) if moves else {}
         # The papers themselves, not the store's taxonomy before and after, say what is stale: a second
@@ -407,6 +419,59 @@ def _taxonomy_option_note(taxonomy_path: Path | None) -> None:
     if taxonomy_path is not None and taxonomy_path.resolve() != Path(configured).resolve():
         click.echo(f"note: ingest classifies with PAPERKG_TAXONOMY ({configured}); "
                    f"set PAPERKG_TAXONOMY={taxonomy_path} before ingesting", err=True)
+
+
+@dataclasses.dataclass
+class _PruneImpact:
+    """What `init --prune` would do to the store's papers: the ids of the papers whose tags it would
+    move, drop, and drop hand tags of (list and records-file rows, `source: list`)."""
+
+    removed: int
+    stored: int
+    moved: set[str]
+    dropped: set[str]
+    hand: set[str]
+
+    def summary(self) -> str:
+        """"3 of 75 nodes removed; 2 papers' tags moved, 1 paper's tags dropped (1 with hand tags)"."""
+        return (f"{self.removed} of {_nodes(self.stored)} removed; {_whose(len(self.moved))} moved, "
+                f"{_whose(len(self.dropped))} dropped ({len(self.hand)} with hand tags)")
+
+    def refusal(self, *, dry_run: bool = True) -> str:
+        """Why `init --prune` refuses this prune without --force ("" when it does not): more than half of
+        the stored nodes go (a wrong file's look), or hand tags, which no re-extraction brings back."""
+        many = 2 * self.removed > self.stored
+        if not many and not self.hand:
+            return ""
+        hand = len(self.hand)
+        at_stake = (f"it would remove {self.removed} of the {self.stored} taxonomy nodes stored"
+                    f"{', more than half, as a wrong file would' if many else ''}, and drop the hand tags "
+                    f"(`source: list`) of {hand} {'paper' if hand == 1 else 'papers'}")
+        if dry_run:
+            return f"without --force, `paperkg init --prune` would refuse this: {at_stake}"
+        return (f"--prune refused: {at_stake}; nothing was written (check the file with "
+                "`paperkg init --prune --dry-run`, or run again with --prune --force)")
+
+
+def _whose(n: int) -> str:
+    """"1 paper's tags", "2 papers' tags"."""
+    return "1 paper's tags" if n == 1 else f"{n} papers' tags"
+
+
+def _prune_impact(check: ExtractionCheck, moves: Mapping[str, str | None], stored: int) -> _PruneImpact:
+    """The papers `moves` would move or drop tags of, from a check of the removed ids (their tags)."""
+    def tagged(ids: Sequence[str], *, hand_only: bool = False) -> set[str]:
+        papers: set[str] = set()
+        for node_id in ids:
+            papers |= check.list_tags.get(node_id, set())
+            if not hand_only:
+                papers |= check.extracted_tags.get(node_id, set())
+        return papers
+
+    dropped = [node_id for node_id, target in moves.items() if target is None]
+    return _PruneImpact(removed=len(moves), stored=stored,
+                        moved=tagged([node_id for node_id, target in moves.items() if target is not None]),
+                        dropped=tagged(dropped), hand=tagged(dropped, hand_only=True))
 
 
 def _stale(check: ExtractionCheck, *, verb: bool = True) -> str:
@@ -481,7 +546,8 @@ def _init_dry_run(taxonomy: Taxonomy, prune: bool) -> None:
         added, removed, _ = taxonomy_differences(stored, taxonomy.nodes)
         moves = _prune_moves(stored, removed, taxonomy)
         counts = store.prune_taxonomy(moves, write=False) if moves else {}
-        check = _check_extractions(store, taxonomy, [])
+        # The removed ids' tags too: which papers' tags move or go (the summary, the --force guard).
+        check = _check_extractions(store, taxonomy, list(moves) if prune else [])
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -506,6 +572,10 @@ def _init_dry_run(taxonomy: Taxonomy, prune: bool) -> None:
     if check.stale:
         click.echo(f"  leave {_stale(check, verb=False)} extracted with another taxonomy or extractor "
                    "(then run `paperkg ingest reextract`)")
+    if prune:
+        impact = _prune_impact(check, moves, len(stored))
+        refusal = impact.refusal()
+        click.echo(impact.summary() + (f"; {refusal}" if refusal else ""))
 
 
 def _safe(text: str) -> str:

@@ -431,6 +431,17 @@ MOVE_PRUNED_ABOUT = (
 )
 MOVE_PRUNED_EDGES: tuple[str, ...] = (MOVE_PRUNED_USES, MOVE_PRUNED_EVALUATES, MOVE_PRUNED_STUDIES,
                                       MOVE_PRUNED_ABOUT)
+# The papers with an edge to a removed node, before it is moved or dropped: their extraction hash goes
+# (null: stale, so init's note and reextract take them up again, as after undoing a prune) and their
+# bundle hash too (an upsert of the bundle they had before is then written, not "unchanged").
+CLEAR_PRUNED_PAPER_HASHES = (
+    "UNWIND $rows AS row "
+    + _match_by_label(TAXONOMY_LABELS)
+    + " CALL (n) { "
+    f"MATCH (p:{Label.PAPER})-[:{Rel.USES}|{Rel.EVALUATES}|{Rel.STUDIES}]->(n) RETURN p "
+    f"UNION MATCH (p:{Label.PAPER}){_FINDING_ABOUT}(n) RETURN p }} "
+    "SET p.extraction_hash = null, p.bundle_hash = null"
+)
 # The removed nodes with what is left of their edges (papers' edges not moved, REFINES either way).
 DELETE_PRUNED_NODES = "UNWIND $rows AS row " + _match_by_label(TAXONOMY_LABELS) + " DETACH DELETE n"
 

@@ -1197,10 +1197,12 @@ class EmbeddedStore(GraphStore):
                     conn.execute(statement, (node_id,) * statement.count("?"))
             if touched:
                 # The papers' edges changed: a new revision, so every process's caches read them again;
-                # degree counts edges as _write_changed does.
+                # degree counts edges as _write_changed does. Their extraction hash goes (NULL: stale, so
+                # init's note and reextract take them up again, as after undoing a prune) and their
+                # fingerprint too: an ingest of the bundle they had before is then written, not "unchanged".
                 rev = self._bump_rev(conn)
                 conn.execute(
-                    "UPDATE papers SET rev = ?, degree = "
+                    "UPDATE papers SET rev = ?, extraction_hash = NULL, fingerprint = '', degree = "
                     "(SELECT count(*) FROM uses u WHERE u.paper_id = papers.id) "
                     "+ (SELECT count(*) FROM evaluates e WHERE e.paper_id = papers.id) "
                     "+ (SELECT count(*) FROM findings f WHERE f.paper_id = papers.id) "

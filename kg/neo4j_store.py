@@ -715,6 +715,7 @@ class Neo4jStore(GraphStore):
             for r in tx.run(cypher.PRUNED_NODE_PAPERS, {"rows": rows}):
                 counts[r["id"]] = max(counts.get(r["id"], 0), int(r["papers"]))
             if write and rows:
+                tx.run(cypher.CLEAR_PRUNED_PAPER_HASHES, {"rows": rows}).consume()
                 moving = [r for r in rows if r["target"] is not None]
                 if moving:
                     for statement in cypher.MOVE_PRUNED_EDGES:

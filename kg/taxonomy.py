@@ -1091,6 +1091,10 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
         if data.get("roadmap") is not None else None
     summaries = _parse_summaries(data["summaries"], {n.id: n for n in nodes}, where) \
         if data.get("summaries") is not None else {}
+    if not nodes:
+        # A file of empty sections (`techniques: []`) would load as 0 nodes, and `init --prune` with it
+        # would remove every node of the store. Checked last: a mistake elsewhere is named first.
+        raise ValueError(f"{where}: no taxonomy nodes (every section is empty)")
     _warn_about_aliases(nodes, where)
     return Taxonomy(
         nodes=nodes,

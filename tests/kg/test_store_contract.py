@@ -237,7 +237,11 @@ def test_prune_taxonomy_moves_or_drops_the_removed_nodes_edges(store: GraphStore
     rich.techniques.append(TechniqueUse("knockout", "list"))
     other = bundle("2301.00001", techniques=("activation_patching",), models=("pythia",))
     other.techniques.append(TechniqueUse("path_patching", "extracted", evidence="we patch paths"))
-    store.upsert_papers([rich, other])
+    # Extracted once (a hash each), and a paper no removed node touches.
+    rich.paper.extraction_hash, other.paper.extraction_hash = "h-rich", "h-other"
+    apart = bundle("2301.00002", techniques=("probing",))
+    apart.paper.extraction_hash = "h-apart"
+    store.upsert_papers([rich, other, apart])
     moves: dict[str, str | None] = {
         "path_patching": "activation_patching", "knockout": None, "completeness": "faithfulness",
         "lm_behavior": "superposition", "pythia": None, "no_such_node": None,
@@ -247,6 +251,8 @@ def test_prune_taxonomy_moves_or_drops_the_removed_nodes_edges(store: GraphStore
     stats = store.stats()
 
     assert store.prune_taxonomy(moves, write=False) == counts
+    held = {p.extraction_hash for p in store.get_papers(["2211.00593", "2301.00001"])}
+    assert held == {"h-rich", "h-other"}
     with pytest.raises(ValueError, match=r"'knockout'.*'faithfulness'"):
         store.prune_taxonomy({"path_patching": "activation_patching", "knockout": "faithfulness"})
     with pytest.raises(ValueError, match=r"'knockout'.*'path_patching'"):
@@ -255,6 +261,12 @@ def test_prune_taxonomy_moves_or_drops_the_removed_nodes_edges(store: GraphStore
     assert {pid: _paper_edges(store, pid) for pid in before} == before
 
     assert store.prune_taxonomy(moves) == counts
+    # QA: the papers whose edges moved or went kept their extraction hash, so nothing called them stale
+    # and undoing the prune (the old file loaded again) lost their extracted tags for good. Cleared (a
+    # NULL hash is stale), and an upsert of the bundle they had before is written again, not "unchanged".
+    hashes = {p.id: p.extraction_hash for p in store.get_papers(["2211.00593", "2301.00001", "2301.00002"])}
+    assert hashes == {"2211.00593": None, "2301.00001": None, "2301.00002": "h-apart"}
+    assert store.upsert_papers([apart]) == {"2301.00002": "unchanged"}
     removed = set(moves)
     assert not {n.id for n in store.taxonomy_nodes()} & removed
     assert len(store.taxonomy_nodes()) == len(taxonomy.nodes) - 5
@@ -273,7 +285,7 @@ def test_prune_taxonomy_moves_or_drops_the_removed_nodes_edges(store: GraphStore
     assert gone >= 5  # path_patching's, and knockout's four refinements'
     assert after["relationships"]["REFINES"] == stats["relationships"]["REFINES"] - gone
     assert after["relationships"]["STUDIES"] == stats["relationships"]["STUDIES"] - 1
-    assert after["relationships"]["USES"] == 2
+    assert after["relationships"]["USES"] == 3  # and the probing paper's
     tally = {c.id: c.own_count for c in store.technique_counts()}
     assert "knockout" not in tally and tally["activation_patching"] == 2
     assert {p.id for p in store.papers_by_technique("superposition")[0]} == {"2211.00593"}

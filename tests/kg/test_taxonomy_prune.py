@@ -171,7 +171,19 @@ def test_prune_moves_tags_to_the_node_the_file_names_and_drops_the_others(
                        "with, or, when this is that file edited since, run `paperkg init --prune` to remove "
                        "from the store the ids it no longer has)")
 
-    pruned = runner.invoke(main, ["init", "--prune"])
+    # gradient_attribution's hand tag (p-grad's list row) would be dropped: refused without --force, and
+    # nothing written.
+    stored = store.taxonomy_nodes()
+    refused = runner.invoke(main, ["init", "--prune"])
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "Error: --prune refused: it would remove 3 of the 76 taxonomy nodes stored, and drop the hand tags "
+        "(`source: list`) of 1 paper; nothing was written (check the file with `paperkg init --prune "
+        "--dry-run`, or run again with --prune --force)\n")
+    assert store.taxonomy_nodes() == stored
+    assert CliRunner().invoke(main, ["init", "--force"]).exit_code == 2  # --force only with --prune
+
+    pruned = runner.invoke(main, ["init", "--prune", "--force"])
     assert pruned.exit_code == 0, pruned.output
     assert pruned.stdout.splitlines()[1:] == [
         "removed 3 nodes the file lacks:",
@@ -242,7 +254,7 @@ def test_a_running_server_sees_the_pruned_taxonomy(
     query = np.ones(EMBEDDING_DIM, dtype=np.float32)
     ablation = SearchFilters(technique_ids=["ablation"])
     assert store.vector_search(query, 5, ablation) == []  # the in-memory matrix is built, no paper there
-    assert runner.invoke(main, ["init", "--prune"]).exit_code == 0
+    assert runner.invoke(main, ["init", "--prune", "--force"]).exit_code == 0
     # The matrix's technique columns follow the write of another process.
     assert [hit.id for hit in store.vector_search(query, 5, ablation)] == ["p-knock"]
     monkeypatch.setattr(api.app, "TAXONOMY_CACHE_SECONDS", 0.0)  # the cache's 30 s, run out
@@ -271,8 +283,13 @@ def test_dry_run_says_what_init_would_do_and_writes_nothing(lab: Path, data_dir:
         "    knockout: 1 paper's tags would move to ablation",
         "    gradient_attribution: 1 paper's tags would be dropped",
     ]
-    assert lines[-1] == ("  leave the 3 stored papers extracted with another taxonomy or extractor (then run "
+    assert lines[-2] == ("  leave the 3 stored papers extracted with another taxonomy or extractor (then run "
                          "`paperkg ingest reextract`)")
+    # QA: nothing said how much a prune would take, nor that it would drop hand tags.
+    assert lines[-1] == (
+        "3 of 75 nodes removed; 2 papers' tags moved, 1 paper's tags dropped (1 with hand tags); without "
+        "--force, `paperkg init --prune` would refuse this: it would remove 3 of the 75 taxonomy nodes "
+        "stored, and drop the hand tags (`source: list`) of 1 paper")
     keep = runner.invoke(main, ["init", "--dry-run"])
     assert "  keep 3 nodes the file lacks (with --prune, init would remove them):" in keep.stdout.splitlines()
     assert _digest(store_file) == digest
@@ -287,4 +304,91 @@ def test_dry_run_of_a_store_not_made_yet(data_dir: Path) -> None:
     preview = CliRunner().invoke(main, ["init", "--dry-run"])
     assert preview.exit_code == 0, preview.output
     assert "would create the store" in preview.stdout
+    assert not any(data_dir.iterdir())
+
+
+def _extracted(store: EmbeddedStore) -> dict[str, set[str]]:
+    """Each stored paper's extracted technique ids."""
+    return {pid: {t for t, s in _tags(store, pid) if s == EDGE_SOURCE_EXTRACTED} for pid in store.paper_ids()}
+
+
+def test_undoing_a_prune_then_reextracting_brings_the_extracted_tags_back(
+    lab: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """QA (HIGH, data loss): a prune moved or dropped extracted tags but left each paper's extraction hash,
+    so after putting the old file back (init --prune again) nothing was stale: reextract said "0 updated,
+    40 unchanged" and the tags of the undone prune's nodes were gone for good, with no note."""
+    records = tmp_path / "more.jsonl"
+    records.write_text(json.dumps({
+        "id": "p-trace", "title": "Tracing gradients through a circuit",
+        "abstract": "We combine path patching with gradient attribution to trace the circuit."}) + "\n",
+        encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "records", str(records)]).exit_code == 0
+    store = EmbeddedStore(_store_file(data_dir))
+    before = _extracted(store)
+    assert {"path_patching", "gradient_attribution"} <= before["p-trace"]
+    assert "knockout" in before["p-knock"]
+
+    lab_file_edited(lab)
+    assert runner.invoke(main, ["init", "--prune", "--force"]).exit_code == 0
+    assert not {"path_patching", "gradient_attribution"} & _extracted(store)["p-trace"]
+    lab.write_bytes(PACKAGED_TAXONOMY.read_bytes())  # undone: the original file back
+    undone = runner.invoke(main, ["init", "--prune", "--force"])
+    assert undone.exit_code == 0, undone.output
+    # The papers the prune touched are stale, and init says so.
+    assert "extracted with another taxonomy or extractor: run `paperkg ingest reextract`" in undone.stderr
+    assert {p.id for p in store.get_papers(["p-trace", "p-knock"]) if p.extraction_hash is None} == {
+        "p-trace", "p-knock"}
+
+    reextract = runner.invoke(main, ["ingest", "reextract"])
+    assert reextract.exit_code == 0, reextract.output
+    assert _extracted(store) == before
+    # And nothing is left stale: a second run has nothing to do.
+    assert "extracted with another taxonomy" not in runner.invoke(main, ["init"]).stderr
+    store.close()
+
+
+def test_a_wrong_file_is_refused_before_anything_is_written(lab: Path, data_dir: Path) -> None:
+    """QA (HIGH): `init --prune` with another field's taxonomy removed all 75 nodes (17 papers' hand tags
+    dropped) and exited 0. Refused without --force, nothing written; the dry run says how much and why."""
+    bio = Path(__file__).parents[1] / "ingest" / "data" / "bio_taxonomy.yaml"
+    store_file = _store_file(data_dir)
+    store = EmbeddedStore(store_file, read_only=True)
+    stored = store.taxonomy_nodes()
+    store.close()
+    digest = _digest(store_file)
+    runner = CliRunner()
+    refused = runner.invoke(main, ["init", "--prune", "--taxonomy", str(bio)])
+    assert refused.exit_code == 1
+    # (The bio file's mutagenesis has knockout as an alias: p-knock's knockout tags would move there, its
+    # other extracted tags be dropped.)
+    assert refused.stderr == (
+        "Error: --prune refused: it would remove 75 of the 75 taxonomy nodes stored, more than half, as a "
+        "wrong file would, and drop the hand tags (`source: list`) of 2 papers; nothing was written (check "
+        "the file with `paperkg init --prune --dry-run`, or run again with --prune --force)\n")
+    assert _digest(store_file) == digest
+    preview = runner.invoke(main, ["init", "--prune", "--dry-run", "--taxonomy", str(bio)])
+    assert preview.exit_code == 0, preview.output
+    assert preview.stdout.splitlines()[-1] == (
+        "75 of 75 nodes removed; 1 paper's tags moved, 3 papers' tags dropped (2 with hand tags); without "
+        "--force, `paperkg init --prune` would refuse this: it would remove 75 of the 75 taxonomy nodes "
+        "stored, more than half, as a wrong file would, and drop the hand tags (`source: list`) of 2 papers")
+    assert _digest(store_file) == digest
+    store = EmbeddedStore(store_file, read_only=True)
+    assert store.taxonomy_nodes() == stored
+    store.close()
+    # The right file: nothing removed, nothing refused.
+    same = runner.invoke(main, ["init", "--prune", "--dry-run"])
+    assert same.stdout.splitlines()[-1] == (
+        "0 of 75 nodes removed; 0 papers' tags moved, 0 papers' tags dropped (0 with hand tags)")
+
+
+def test_a_file_with_no_node_is_refused(data_dir: Path, tmp_path: Path) -> None:
+    """QA: a file with only `techniques: []` loaded as 0 nodes (and `init --prune` would remove them all)."""
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("techniques: []\nevaluation: []\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["init", "--prune", "--taxonomy", str(empty)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {empty}: no taxonomy nodes (every section is empty)\n"
     assert not any(data_dir.iterdir())
