@@ -12,6 +12,7 @@ stored_date).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
-from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST
+from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.taxonomy import Taxonomy, load_taxonomy
 from kg.validation import (
     MAX_ABSTRACT_CHARS,
@@ -38,6 +39,8 @@ from kg.validation import (
     check_utf8,
 )
 from kg.withdrawn import abstract_with_withdrawal
+
+log = logging.getLogger(__name__)
 
 
 class RecordsFileError(ValueError):
@@ -71,17 +74,24 @@ def _shown(value: Any) -> str:
         return repr(value)
 
 
+# The node labels an id of a row's column is read as, its own first: the node's graph label decides the
+# edge (ingest.pipeline._list_edges), so an id in the other column is a tag too; a topic's is none.
+_COLUMN_LABELS = {"techniques": (Label.TECHNIQUE, Label.EVALUATION),
+                  "evaluation": (Label.EVALUATION, Label.TECHNIQUE)}
+
+
 class _Labels:
     """Maps a list row's Techniques/Evaluation text to taxonomy ids, as the list ingest does
-    (awesome_list.map_labels); the configured taxonomy is loaded on first use, only when needed."""
+    (awesome_list.map_labels), and reads a renamed id as its node's (respell); the configured taxonomy is
+    loaded on first use, only when needed."""
 
     def __init__(self, taxonomy: Taxonomy | None) -> None:
         self._taxonomy = taxonomy
+        # (column, id as given, node id) -> the lines that gave it: reported once per file (renamed()).
+        self._renamed: dict[tuple[str, str, str], list[int | None]] = {}
+        self._unreadable = False  # the taxonomy could not be loaded for ids (respell)
 
-    def map(self, text: str | None, column: str) -> tuple[list[str], list[str]]:
-        """(taxonomy ids, unknown labels) of one cell's text."""
-        if text is None:
-            return [], []
+    def _loaded(self) -> Taxonomy:
         if self._taxonomy is None:
             from kg.config import load_config
 
@@ -90,7 +100,53 @@ class _Labels:
             except ValueError as exc:
                 # Not a bad line: no row of the file could be mapped.
                 raise RecordsFileError(f"cannot map the list rows' labels: {exc}") from exc
-        return map_labels(text, column, self._taxonomy)
+        return self._taxonomy
+
+    def map(self, text: str | None, column: str) -> tuple[list[str], list[str]]:
+        """(taxonomy ids, unknown labels) of one cell's text."""
+        if text is None:
+            return [], []
+        return map_labels(text, column, self._loaded())
+
+    def respell(self, ids: list[str], column: str, line: int | None) -> tuple[list[str], bool]:
+        """`ids` with each that is no taxonomy id but spells exactly one node's id, name or alias (of the
+        labels the column takes; case, spaces, hyphens and underscores aside) as that node's id, as the
+        web pages redirect an old id (a node renamed with its old id kept as an alias: `knockout` ->
+        `ablation`); and False when none of them is a taxonomy id (none given, or all unknown; True when
+        the taxonomy cannot be read, the ids then left as given)."""
+        if not ids:
+            return ids, False
+        if self._unreadable:
+            return ids, True
+        try:
+            taxonomy = self._loaded()
+        except RecordsFileError:
+            # Ids need no taxonomy to be read (only text does): left as given, checked by the ingest.
+            self._unreadable = True
+            return ids, True
+        # In the function: ingest/ importing api/ is backwards (kg/cli.py's prune_target does the same).
+        from api.params import node_spelt_exactly
+
+        out: list[str] = []
+        for given in ids:
+            node_id = given
+            if given not in taxonomy.by_id:
+                own, other = _COLUMN_LABELS[column]
+                node = (node_spelt_exactly(taxonomy, given, (own,))
+                        or node_spelt_exactly(taxonomy, given, (other,)))
+                if node is not None:
+                    node_id = node.id
+                    lines = self._renamed.setdefault((column, given, node_id), [])
+                    if line not in lines:
+                        lines.append(line)
+            if node_id not in out:
+                out.append(node_id)
+        return out, any(node_id in taxonomy.by_id for node_id in out)
+
+    def renamed(self) -> list[dict[str, Any]]:
+        """The ids read as another node's id: {column, id, node_id, lines}, in the order first met."""
+        return [{"column": column, "id": given, "node_id": node_id, "lines": lines}
+                for (column, given, node_id), lines in self._renamed.items()]
 
 
 @dataclass
@@ -99,6 +155,8 @@ class RecordsRead:
 
     records: list[Record] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # The ids read as another node's id (_Labels.renamed), each logged as a warning too.
+    renamed: list[dict[str, Any]] = field(default_factory=list)
 
     def rejected(self) -> list[dict[str, Any]]:
         """The skipped lines as run_ingest's `rejected` entries."""
@@ -322,6 +380,20 @@ def _exported_row(data: dict[str, Any], source_line: int | None) -> RecordsFileR
     return row
 
 
+def _respelt_tags(tags: list[tuple[str, str, str | None]], labels: _Labels, line: int | None
+                  ) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """An export's hand tags with their ids respelt (_Labels.respell: an export written before a rename
+    carries the old ids), and the columns whose tags are all unknown (none a taxonomy id), which the
+    rows then do not give (_respelt_ids: the stored tags stay)."""
+    out: list[tuple[str, str, str | None]] = []
+    known: dict[str, bool] = {}
+    for column, tag_id, evidence in tags:
+        [node_id], is_known = labels.respell([tag_id], column, line)
+        known[column] = known.get(column, False) or is_known
+        out.append((column, node_id, evidence))
+    return out, [column for column, is_known in known.items() if not is_known]
+
+
 def _place_tags(rows: list[RecordsFileRow], tags: list[tuple[str, str, str | None]]) -> None:
     """Put an export's hand tags on the paper's rows (the store keeps tags per paper, not per row): each
     on the first row whose cell of its column, else of the other column, is its evidence (the cell it came
@@ -364,6 +436,10 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
     evaluation = _str(data.get("evaluation"), "evaluation")
     technique_ids = _str_list(data.get("technique_ids"), "technique_ids")
     evaluation_ids = _str_list(data.get("evaluation_ids"), "evaluation_ids")
+    given = frozenset(key for key, value in data.items() if value is not None)
+    if labels is not None:
+        technique_ids, given = _respelt_ids(technique_ids, "techniques", labels, source_line, given)
+        evaluation_ids, given = _respelt_ids(evaluation_ids, "evaluation", labels, source_line, given)
     # Without ids, the cell text is mapped as the list ingest maps it (the taxonomy's list_label_map):
     # it used to become no edge at all, silently. Its unknown labels stay on the row and are reported.
     unknown_techniques: list[str] = []
@@ -389,8 +465,24 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
         line=line if isinstance(line, int) and not isinstance(line, bool) else None,
         occurrences=occurrences,
         source_line=source_line,
-        given=frozenset(key for key, value in data.items() if value is not None),
+        given=given,
     )
+
+
+# The keys that give a column's tags, for the replace rule (ingest.pipeline._TAG_COLUMNS).
+_COLUMN_KEYS = {"techniques": frozenset({"technique_ids", "techniques"}),
+                "evaluation": frozenset({"evaluation_ids", "evaluation"})}
+
+
+def _respelt_ids(ids: list[str], column: str, labels: _Labels, line: int | None, given: frozenset[str]
+                 ) -> tuple[list[str], frozenset[str]]:
+    """A row's ids of `column` respelt (_Labels.respell), and the keys the row gives: without the
+    column's when it gives ids none of which is a taxonomy id. A re-import replaces the paper's hand tags
+    by those a given column's ids make (ingest.pipeline._records_rows_update): ids all unknown (an older
+    file after a rename that kept no alias) would clear them, so the stored tags stay, and the ids are
+    reported as unknown labels."""
+    ids, known = labels.respell(ids, column, line)
+    return ids, given if known or not ids else given - _COLUMN_KEYS[column]
 
 
 def record_from_dict(data: Any, line: int | None = None, taxonomy: Taxonomy | None = None) -> Record:
@@ -448,7 +540,10 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
     exported = _exported_tags(data)
     rows = [_list_row(r, i, line, labels, exported is not None) for i, r in enumerate(rows_data)]
     if exported is not None:
-        _place_tags(rows, exported)
+        tags, unknown_columns = _respelt_tags(exported, labels, line)
+        _place_tags(rows, tags)
+        for row in rows:
+            row.given = row.given.difference(*(_COLUMN_KEYS[c] for c in unknown_columns))
     for row in rows:
         row.item_type = item_type
     return Record(
@@ -560,7 +655,20 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
     if out.skipped and not skip_invalid:
         # Every bad line at once: stopping at the first one took one run per bad line to find them all.
         raise BadLines(path, out.skipped)
+    out.renamed = labels.renamed()
+    for entry in out.renamed:
+        log.warning("%s", renamed_id_text(entry))
     return out
+
+
+def renamed_id_text(entry: dict[str, Any]) -> str:
+    """One id read as another node's (a RecordsRead.renamed entry), for the log: "technique id
+    'knockout' (line 3) read as 'ablation', the node it names now"."""
+    where = ", ".join(str(n) for n in entry["lines"] if n is not None)
+    lines = f" (line{'s' if ',' in where else ''} {where})" if where else ""
+    kind = "technique" if entry["column"] == "techniques" else "evaluation"
+    return (f"{kind} id {_shown(entry['id'])}{lines} read as {_shown(entry['node_id'])}, the node it names "
+            f"now (an old id or another spelling of it): update the file")
 
 
 class BadLines(RecordsFileError):
