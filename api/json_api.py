@@ -26,7 +26,6 @@ from api.params import (
     id_list,
     int_arg,
     json_body,
-    node_spelt_nearly,
     optional_choice_arg,
     search_request,
     since_arg,
@@ -43,6 +42,7 @@ from kg.safe_output import arxiv_abs_url
 from kg.schema import Label
 from kg.search import SearchHit, SearchPage, normalise_query, search, why_empty
 from kg.store import GraphStore
+from kg.taxonomy import node_spelt_nearly
 from kg.validation import author_key
 from kg.withdrawn import is_withdrawn
 

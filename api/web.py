@@ -38,10 +38,7 @@ from api.params import (
     choice_of,
     is_ascii_int,
     list_arg,
-    node_spelt_exactly,
-    node_spelt_nearly,
     respelt_filter,
-    spelling_key,
     unknown_sections,
     with_query_replacing,
 )
@@ -60,7 +57,7 @@ from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import normalise_query, why_empty
 from kg.search import search as search_papers
 from kg.store import GraphStore, StoreError
-from kg.taxonomy import Taxonomy, TaxonomyMeta
+from kg.taxonomy import Taxonomy, TaxonomyMeta, node_spelt_exactly, node_spelt_nearly, spelling_key
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, author_key, parse_since
 from kg.withdrawn import is_withdrawn
 

@@ -24,7 +24,7 @@ from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
-from kg.taxonomy import Taxonomy, load_taxonomy
+from kg.taxonomy import Taxonomy, load_taxonomy, node_spelt_exactly
 from kg.validation import (
     MAX_ABSTRACT_CHARS,
     MAX_AUTHOR_CHARS,
@@ -124,9 +124,6 @@ class _Labels:
             # Ids need no taxonomy to be read (only text does): left as given, checked by the ingest.
             self._unreadable = True
             return ids, True
-        # In the function: ingest/ importing api/ is backwards (kg/cli.py's prune_target does the same).
-        from api.params import node_spelt_exactly
-
         out: list[str] = []
         for given in ids:
             node_id = given

@@ -488,7 +488,7 @@ def prune_target(taxonomy: Taxonomy, node: TaxonomyNode) -> str | None:
     """The node of `taxonomy` (of `node`'s label) a removed node's tags move to: the one its id, else its
     name, spells exactly as an id, name or alias (the rule that redirects an old id's page, e.g. an id
     kept as an alias of the node it was renamed to); None when none or several do (no guess)."""
-    from api.params import node_spelt_exactly
+    from kg.taxonomy import node_spelt_exactly
 
     for text in (node.id, node.name):
         found = node_spelt_exactly(taxonomy, text, (node.label,))

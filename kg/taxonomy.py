@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -1131,3 +1131,78 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     except yaml.YAMLError as exc:
         raise ValueError(f"taxonomy {path} is not valid YAML{_yaml_problem(exc)}") from exc
     return parse_taxonomy(data, str(path))
+
+
+# -- spellings of nodes: the pages' redirects and did-you-means, init --prune, records ids --------------
+# How alike (difflib's ratio) a misspelt id and a spelling of a node must be for "did you mean": as the
+# ingest's unknown-label report (kg.taxonomy.Taxonomy.nearest_id) asks; "logit_len" -> logit_lens is 0.95,
+# "activaton_patching" -> activation_patching 0.97, while "nope" or "no_such_topic" match nothing.
+CLOSE_MATCH_CUTOFF = 0.85
+
+
+def spelling_key(text: str) -> str:
+    """`text` with case, spaces, punctuation and "_" aside: its words, casefolded, one space apart
+    ("Logit-Lens", "logit lens" -> "logit lens")."""
+    return re.sub(r"[\W_]+", " ", text).strip().casefold()
+
+
+def _spelt_exactly(nodes: Iterable[TaxonomyNode], wanted: str) -> list[TaxonomyNode]:
+    """The nodes whose id spells `wanted` (a spelling_key), else those whose name or an alias does, in
+    `nodes`' order."""
+    nodes = list(nodes)
+    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
+        matched = {n.id: n for n in nodes if any(spelling_key(s) == wanted for s in spellings(n))}
+        if matched:
+            return list(matched.values())
+    return []
+
+
+def node_spelt(taxonomy: Taxonomy, text: str, labels: Iterable[str]) -> tuple[TaxonomyNode, bool] | None:
+    """The node whose id, name or alias `text` spells ("logit lens", "Logit-Lens" -> logit_lens), else
+    the one it nearly spells ("logit_len"), with True when only nearly: a node of one of `labels` first,
+    then one of another label ("polysemantic" -> the topic polysemanticity). For a hint: ids stay exact in
+    filters, as links and bookmarks use them."""
+    wanted = spelling_key(text)
+    if not wanted:
+        return None
+    first = set(labels)
+    # The filter's own kinds first; within each, the first node spelt (no refusal between several alike:
+    # this is a hint).
+    for group in ([n for n in taxonomy.nodes if n.label in first], [n for n in taxonomy.nodes
+                                                                     if n.label not in first]):
+        spelt = _spelt_exactly(group, wanted)
+        if spelt:
+            return spelt[0], False
+    # Ids before names and aliases, so that a misspelt id meets the id; the filter's own kinds first.
+    tables: tuple[dict[str, TaxonomyNode], dict[str, TaxonomyNode]] = ({}, {})
+    for spellings in (lambda n: (n.id,), lambda n: (n.name, *n.aliases)):
+        for node in taxonomy.nodes:
+            table = tables[0] if node.label in first else tables[1]
+            for spelling in spellings(node):
+                table.setdefault(spelling_key(spelling), node)
+    for table in tables:
+        match = difflib.get_close_matches(wanted, list(table), n=1, cutoff=CLOSE_MATCH_CUTOFF)
+        if match:
+            return table[match[0]], True
+    return None
+
+
+def node_spelt_exactly(taxonomy: Taxonomy, text: str,
+                       labels: Iterable[str] | None = None) -> TaxonomyNode | None:
+    """The one node (of `labels`, default any) whose id `text` spells but for case, spaces, hyphens and
+    underscores ("Activation-Patching", "activation patching", "SAE" -> the id), else the one whose name
+    or an alias it so spells; None when it spells none, or more than one alike (no guess between them).
+    For a typed URL, redirected to the node's own: a near miss gets a "did you mean" (node_spelt)."""
+    wanted = spelling_key(text)
+    if not wanted:
+        return None
+    allowed = None if labels is None else set(labels)
+    spelt = _spelt_exactly((n for n in taxonomy.nodes if allowed is None or n.label in allowed), wanted)
+    return spelt[0] if len(spelt) == 1 else None
+
+
+def node_spelt_nearly(taxonomy: Taxonomy, text: str, labels: Iterable[str] = ()) -> TaxonomyNode | None:
+    """The node whose id, name or alias `text` spells or nearly spells (the filters' "did you mean"), one
+    of `labels` first, then of any label; None when none is close."""
+    spelt = node_spelt(taxonomy, text, labels)
+    return spelt[0] if spelt else None

@@ -12,13 +12,12 @@ from api.params import (
     ParameterError,
     choice_arg,
     choice_of,
-    node_spelt_exactly,
     optional_choice_arg,
     search_request,
 )
 from kg.entities import TaxonomyNode
 from kg.schema import Label
-from kg.taxonomy import Taxonomy
+from kg.taxonomy import Taxonomy, node_spelt_exactly
 
 
 def test_a_choice_is_read_in_any_case_and_given_as_spelt() -> None:

@@ -164,7 +164,7 @@ def test_ids_all_unknown_keep_the_stored_hand_tags_and_are_reported(
 def test_an_id_spelt_as_a_node_but_for_case_and_spaces_is_read_as_it_a_near_miss_is_not(
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The rule of the web pages' redirects (api.params.node_spelt_exactly): case, spaces, hyphens and
+    """The rule of the web pages' redirects (kg.taxonomy.node_spelt_exactly): case, spaces, hyphens and
     underscores aside; a misspelling stays an unknown id (with its "did you mean"), and a topic's id is no
     tag, so no column reads it."""
     from ingest.records_file import read_records_file
