@@ -125,14 +125,20 @@ def test_a_taxonomy_edit_is_a_status_notice_and_an_about_line_until_reextract(
     assert _about_line(app) is None
 
 
-def test_a_real_problem_fails_the_status_and_the_notice_is_listed_beside_it(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
-    apps: list[Flask]
-) -> None:
+def _store_after_a_taxonomy_edit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed records ingested with the packaged taxonomy, then PAPERKG_TAXONOMY edited and init run
+    again: every stored paper's extraction is another taxonomy's."""
     _run("init")
     _ingest_records(tmp_path)
     monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
     _run("init")
+
+
+def test_a_real_problem_fails_the_status_and_the_notice_is_listed_beside_it(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_extraction: None,
+    apps: list[Flask]
+) -> None:
+    _store_after_a_taxonomy_edit(tmp_path, monkeypatch)
     store = EmbeddedStore(data_dir / "paperkg.sqlite3")  # the weekly ingest, failing in its own process
     try:
         run = store.start_run(RUN_SOURCE_WEEKLY)
@@ -160,10 +166,7 @@ def test_requests_at_expiry_count_once_and_the_others_answer_with_the_last_count
 ) -> None:
     """Several requests over HTTP at once when the count is out of date: one counts again, the others
     answer with the last count meanwhile rather than each reading every paper's hash."""
-    _run("init")
-    _ingest_records(tmp_path)
-    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
-    _run("init")
+    _store_after_a_taxonomy_edit(tmp_path, monkeypatch)
     app = _server(apps)
     status, body = _status(app)  # the first count
     assert status == 200 and body["notices"] == [STALE_NOTICE]
@@ -267,10 +270,7 @@ def test_the_check_loads_no_model_and_no_spacy(
     apps: list[Flask]
 ) -> None:
     """Hashes only: a server whose torch and spaCy cannot even be imported still counts the papers."""
-    _run("init")
-    _ingest_records(tmp_path)
-    monkeypatch.setenv("PAPERKG_TAXONOMY", str(edited_taxonomy(tmp_path)))
-    _run("init")
+    _store_after_a_taxonomy_edit(tmp_path, monkeypatch)
     finders = [break_import(monkeypatch, name, ERRORS["ImportError"])
                for name in ("torch", "spacy", "sentence_transformers")]
     app = _server(apps)

@@ -19,6 +19,7 @@ from kg.embedded import EmbeddedStore
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from tests.api.conftest import app_config, serving
 from tests.embedders import HashEmbedder
+from tests.kg.test_embedded_schema import _indexes
 from tests.seed_store import taxonomy_store
 
 NEW_INDEXES = {"papers_central_id", "papers_new"}
@@ -43,14 +44,6 @@ PREVIOUS_TECHNIQUE_PAGE = {
 # three with a second technique (centrality puts them first), all else equal.
 IDS = [f"p{(i * 7) % 30:03d}" for i in range(30)]
 CENTRAL = {"p003", "p011", "p020"}
-
-
-def _indexes(path: Path) -> set[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    finally:
-        conn.close()
 
 
 def _previous_version_store(path: Path) -> None:
