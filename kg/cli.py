@@ -382,9 +382,21 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
             impact = _prune_impact(_check_extractions(store, taxonomy, list(moves)), moves, len(before))
             if impact.refusal():
                 raise click.ClickException(impact.refusal(dry_run=False))
-        store.load_taxonomy(taxonomy.nodes)
-        # After the file is loaded, so every node a tag moves to is in the store.
-        pruned = store.prune_taxonomy(moves) if moves else {}
+        with contextlib.ExitStack() as stack:
+            if moves:
+                # A prune moves and drops tags an ingest running meanwhile would write back or fail on
+                # (its nodes gone): the two never run at once (taxonomy QA).
+                from ingest.cli import IngestLockedError
+                from ingest.store_lock import IngestLocked, ingest_lock
+
+                try:
+                    stack.enter_context(ingest_lock(store, "init"))
+                except IngestLocked as exc:
+                    raise IngestLockedError(f"{exc}; nothing was written: run `paperkg init --prune` again "
+                                            "when it has finished") from exc
+            store.load_taxonomy(taxonomy.nodes)
+            # After the file is loaded, so every node a tag moves to is in the store.
+            pruned = store.prune_taxonomy(moves) if moves else {}
         # The papers themselves, not the store's taxonomy before and after, say what is stale: a second
         # init, a reextract run before init, or an EXTRACTOR_VERSION bump change nothing in the store's
         # taxonomy. Hashes only (the comparison reextract makes first): about 0.1 s for 6,150 papers.

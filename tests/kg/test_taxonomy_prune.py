@@ -392,3 +392,29 @@ def test_a_file_with_no_node_is_refused(data_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == f"Error: {empty}: no taxonomy nodes (every section is empty)\n"
     assert not any(data_dir.iterdir())
+
+
+def test_a_prune_waits_for_no_ingest_it_is_refused_while_one_runs(lab: Path, data_dir: Path) -> None:
+    """Taxonomy QA: `init --prune` during a weekly run removed nodes the run was tagging papers with (the
+    run failed with a misleading "run `paperkg init`"). A prune takes the ingest lock: while an ingest
+    holds it, the prune is refused (exit 75, as a locked ingest) and writes nothing."""
+    from ingest.store_lock import ingest_lock
+
+    lab_file_edited(lab)
+    store_file = _store_file(data_dir)
+    holder = EmbeddedStore(store_file)
+    try:
+        with ingest_lock(holder, "list"):
+            nodes = {n.id for n in holder.taxonomy_nodes()}
+            refused = CliRunner().invoke(main, ["init", "--prune", "--force"])
+            assert refused.exit_code == 75, refused.output
+            said = "nothing was written: run `paperkg init --prune` again when it has finished"
+            assert said in refused.stderr
+            assert {n.id for n in holder.taxonomy_nodes()} == nodes
+    finally:
+        holder.close()
+    pruned = CliRunner().invoke(main, ["init", "--prune", "--force"])
+    assert pruned.exit_code == 0, pruned.output
+    after = EmbeddedStore(store_file, read_only=True)
+    assert not {"knockout", "path_patching", "gradient_attribution"} & {n.id for n in after.taxonomy_nodes()}
+    after.close()
