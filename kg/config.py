@@ -333,4 +333,10 @@ def without_password(value: str) -> str:
     when `paperkg config` is run to debug it); masking more than the password is the safe mistake."""
     masked = re.sub(r"(?<=://)([^/:\s]*):\S*@", r"\1:********@", value)
     # An http(s) URL's user name alone is usually a token (https://TOKEN@host/...); a bolt one's is not.
-    return re.sub(r"\b(https?://)[^/:@\s]+@", r"\1********@", masked, flags=re.IGNORECASE)
+    masked = re.sub(r"\b(https?://)[^/:@\s]+@", r"\1********@", masked, flags=re.IGNORECASE)
+    # So is a query parameter named for one (?token=, ?api_key=, &access_token=, ?sig=).
+    return _SECRET_PARAMETER.sub(r"\1********", masked)
+
+
+_SECRET_PARAMETER = re.compile(r"([?&;][\w.-]*(?:token|key|secret|password|passwd|sig|signature|auth)"
+                               r"[\w.-]*=)[^&#\s'\"]+", re.IGNORECASE)

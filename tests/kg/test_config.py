@@ -132,6 +132,11 @@ def test_describe_masks_secrets() -> None:
     # ...but an http(s) URL's is usually a token (privacy QA: `-v` logged it)
     ("https://tok3nXYZ@proxy.example/api/query", "https://********@proxy.example/api/query"),
     ("HTTP://u:p@h/x", "HTTP://u:********@h/x"),
+    # ...and a query parameter named for a secret (privacy QA: a list URL's ?token= was printed)
+    ("https://h/list.md?token=qTOKq&ref=main", "https://h/list.md?token=********&ref=main"),
+    ("https://h/api?format=atom&API_KEY=k3y#x", "https://h/api?format=atom&API_KEY=********#x"),
+    ("http://export.arxiv.org/api/query?search_query=all:sae&start=0&sortBy=submittedDate",
+     "http://export.arxiv.org/api/query?search_query=all:sae&start=0&sortBy=submittedDate"),  # no secret
 ])
 def test_describe_masks_a_password_inside_a_uri(uri: str, shown: str) -> None:
     rows = {r[0]: r for r in describe({"PAPERKG_STORE": uri, "PAPERKG_NEO4J_URI": uri})}
