@@ -31,6 +31,7 @@ from api.params import (
     since_arg,
 )
 from api.public_text import public_runs
+from api.sections import sections_with_headings
 from api.taxonomy_file import node_summary
 from kg import browse
 from kg.entities import Paper, PaperDetail, SearchFilters
@@ -383,8 +384,9 @@ def topics() -> Response:
 
 @bp.get("/sections")
 def sections() -> Response:
-    """The awesome-list sections with paper counts."""
-    return jsonify({"sections": get_store().list_sections()})
+    """The awesome-list sections with paper counts, and each heading above them (what the section filter
+    also takes) with its distinct papers, counted as the web search's section select counts them."""
+    return jsonify({"sections": sections_with_headings(get_store())})
 
 
 @bp.get("/authors/<path:key>")

@@ -493,7 +493,11 @@ SCHEMAS: dict[str, Any] = {
         {"id": {"type": "string", "description": "slug of the heading path (the search's section filter)"},
          "title": {"type": "string", "description": "the innermost heading"},
          "path": {**STRINGS, "description": "every heading from the top section down"},
-         "count": {"type": "integer", "description": "papers listed in it"}}),
+         "count": {"type": "integer", "description": "papers listed in it; a heading's: the distinct papers "
+                                                    "under any of its sections (the search's total for it)"},
+         "heading": {"type": "boolean", "description": "true: a heading above stored sections, listed right "
+                                                       "before the first of them (a stored section with "
+                                                       "sections under it is listed twice, as each)"}}),
     "OpenApiDocument": _object(
         {"openapi": {"type": "string"},
          "info": _object({"title": {"type": "string"}, "version": {"type": "string"},
@@ -832,7 +836,7 @@ def build_document() -> dict[str, Any]:
         "/api/topics": {"get": _op(
             "list_topics", "taxonomy", "Findings topics with paper counts", {"200": _ok(_ref("TopicList"))})},
         "/api/sections": {"get": _op(
-            "list_sections", "taxonomy", "Awesome-list sections with paper counts",
+            "list_sections", "taxonomy", "Awesome-list sections and their headings with paper counts",
             {"200": _ok(_ref("SectionList"))})},
         "/api/new": {"get": _op(
             "list_new_papers", "papers",

@@ -43,6 +43,7 @@ from api.params import (
     with_query_replacing,
 )
 from api.public_text import public_runs
+from api.sections import sections_with_headings
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file, store_ids_the_file_lacks
 from api.web_chart import year_chart
 from api.web_format import display, highlight, isolate, shorten
@@ -757,32 +758,21 @@ def _with_chosen(groups: list[dict[str, Any]], chosen: list[str], labels: Labels
 def _section_options(store: GraphStore) -> list[dict[str, Any]]:
     """The list section filter's options: every stored section and every heading above one, each heading
     first among its sections and named "… (all)", since the filter takes a heading too (the API's rule:
-    it matches every section under it). A heading's count is its papers under any of its sections."""
-    sections: dict[str, dict[str, Any]] = {}
-    headings: dict[str, str] = {}
-    for s in store.list_sections():  # GraphStore.list_sections: id, title, path, count
-        section_id = str(s["id"])
-        path = [str(p) for p in cast("list[str] | None", s["path"]) or []]  # loosely typed rows
-        sections[section_id] = {"id": section_id, "label": " › ".join(path) or str(s["title"] or section_id),
-                                "count": s["count"]}
-        parts = section_id.split("/")
-        # The id may leave out headings the path has above every section (the MI list's "Paper
-        # Collection"): the id's last parts name the path's last headings.
-        above = len(path) - len(parts)
-        for depth in range(1, len(parts)):
-            names = path[:above + depth] if above >= 0 else []
-            headings.setdefault("/".join(parts[:depth]), " › ".join(names) or "/".join(parts[:depth]))
+    it matches every section under it). The entries and counts are GET /api/sections' (api.sections)."""
+    entries = sections_with_headings(store)
+    headings = {str(e["id"]) for e in entries if e["heading"]}
     options = []
-    # By the id's parts: a heading before its sections, and "a/x" before "a-b" (plain "-" < "/" would not).
-    for option_id in sorted(sections.keys() | headings.keys(), key=lambda i: i.split("/")):
-        if option_id not in headings:
-            options.append(sections[option_id])
+    for e in entries:
+        option_id = str(e["id"])
+        # A stored section with sections under it matches them too, so it is offered once, as their heading.
+        if option_id in headings and not e["heading"]:
             continue
-        # A stored section with sections under it matches them too, so it is offered as their heading.
-        label = sections[option_id]["label"] if option_id in sections else headings[option_id]
-        count = store.filter_page(SearchFilters(section_ids=[option_id]), limit=0)[1]
-        options.append({"id": option_id, "label": f"{label} (all)", "count": count})
-    return options
+        path = [str(p) for p in cast("list[str]", e["path"])]
+        label = " › ".join(path) or str(e["title"] or option_id)
+        options.append({"id": option_id, "label": f"{label} (all)" if e["heading"] else label,
+                        "count": e["count"]})
+    # By the id's parts: a heading before its sections, and "a/x" before "a-b" (plain "-" < "/" would not).
+    return sorted(options, key=lambda o: str(o["id"]).split("/"))
 
 
 def _with_chosen_sections(options: list[dict[str, Any]], chosen: list[str], store: GraphStore
