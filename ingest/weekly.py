@@ -45,10 +45,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ingest.normalize import strip_arxiv_version, title_key
 from ingest.records import Record
@@ -919,6 +919,7 @@ def _stored_as(store: GraphStore, rejections: Sequence[Rejection]) -> dict[str, 
 # `ingest rejected --all|--run` read every verdict: the store's rejections() takes a limit, so it is read
 # with a larger one until it holds fewer rows (an audit trail cut at an arbitrary count would mislead).
 _VERDICT_PAGE = 100_000
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True)
@@ -961,14 +962,18 @@ class UnknownRun(ValueError):
     """`ingest rejected --run` named an id that no weekly run and no verdict has."""
 
 
-def _every_rejection(store: GraphStore, since: str | None) -> list[Rejection]:
-    """Every rejection row seen at or after `since`, newest first, none left out by a read limit."""
-    limit = _VERDICT_PAGE
+def _read_whole(read: Callable[[int], list[_Row]], limit: int) -> list[_Row]:
+    """What `read(limit)` gives with a limit large enough to cut nothing off (x4 until it holds fewer)."""
     while True:
-        rows = store.rejections(since=since, limit=limit)
+        rows = read(limit)
         if len(rows) < limit:
             return rows
         limit *= 4
+
+
+def _every_rejection(store: GraphStore, since: str | None) -> list[Rejection]:
+    """Every rejection row seen at or after `since`, newest first, none left out by a read limit."""
+    return _read_whole(lambda limit: store.rejections(since=since, limit=limit), _VERDICT_PAGE)
 
 
 def _with_stored(store: GraphStore, rejections: Sequence[Rejection]) -> list[Verdict]:
@@ -984,13 +989,8 @@ def rejection_history(store: GraphStore, since: str | None) -> list[Verdict]:
 
 
 def _all_runs(store: GraphStore) -> list[IngestRun]:
-    """Every recorded run, newest first (runs() takes a limit: read until it holds fewer)."""
-    limit = 1000
-    while True:
-        runs = store.runs(limit=limit)
-        if len(runs) < limit:
-            return runs
-        limit *= 4
+    """Every recorded run, newest first."""
+    return _read_whole(lambda limit: store.runs(limit=limit), 1000)
 
 
 def _unknown_run(run_id: str, run: IngestRun | None, runs: Sequence[IngestRun]) -> UnknownRun:

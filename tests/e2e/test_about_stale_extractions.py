@@ -17,6 +17,7 @@ from ingest.pipeline import ingest_records_file
 from kg.config import load_config
 from kg.taxonomy import load_taxonomy
 from tests.e2e.conftest import open_page, serving
+from tests.e2e.test_browser import screen_width
 from tests.embedders import HashEmbedder
 from tests.ingest.test_reextract import STITCHING_RECORDS, edited_taxonomy
 from tests.seed_store import taxonomy_store
@@ -44,9 +45,7 @@ def stale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_the_stale_papers_line_shows_by_the_last_ingest_at_320_px(browser: WebDriver,
                                                                    stale_server: str) -> None:
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": False})
-    try:
+    with screen_width(browser, 320):
         open_page(browser, stale_server + "/about")
         line = browser.find_element(By.CSS_SELECTOR, "[data-stale-extractions]")
         assert line.is_displayed()
@@ -60,5 +59,3 @@ def test_the_stale_papers_line_shows_by_the_last_ingest_at_320_px(browser: WebDr
         widths = browser.execute_script(
             "const e = document.documentElement; return [e.scrollWidth, e.clientWidth]")
         assert widths[1] <= 320 and widths[0] <= widths[1], widths
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
