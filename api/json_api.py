@@ -356,9 +356,9 @@ def technique(technique_id: str) -> Response:
     try:
         d = browse.technique_detail(get_store(), technique_id, sort=sort, limit=limit, offset=offset)
     except browse.UnknownNode:
-        # The search filter's "did you mean" (api.params), of a node this answers for. Still a 404, not a
-        # redirect, even for an alias (an id the taxonomy renamed): the API names ids exactly, as its
-        # filters' 400 does; the web page redirects.
+        # The search filter's "did you mean" (kg.taxonomy.node_spelt_nearly), of a node this answers for.
+        # Still a 404, not a redirect, even for an alias (an id the taxonomy renamed): the API names ids
+        # exactly, as its filters' 400 does; the web page redirects.
         near = node_spelt_nearly(get_taxonomy(), technique_id, browse.TREE_GROUPS)
         hint = f"did you mean {near.id!r}? " if near is not None and near.label in browse.TREE_GROUPS else ""
         raise not_found(f"no technique with id {technique_id[:200]!r} ({hint}see /api/techniques)") from None
