@@ -389,6 +389,20 @@ def sections() -> Response:
     return jsonify({"sections": sections_with_headings(get_store())})
 
 
+@bp.get("/models")
+def models() -> Response:
+    """The taxonomy's models (what the model filter takes) with their distinct papers, the search's total
+    for each and the web search's model select's count."""
+    return jsonify({"models": browse.models(get_store())})
+
+
+@bp.get("/components")
+def components() -> Response:
+    """The taxonomy's transformer components (what the component filter takes), each with its parent
+    component and its distinct papers, sub-components' included, as the search and the web select count."""
+    return jsonify({"components": browse.components(get_store())})
+
+
 @bp.get("/authors/<path:key>")
 def author(key: str) -> Response:
     """An author's papers newest first (paginated), the names the store holds, the top coauthors; the key

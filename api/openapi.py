@@ -114,6 +114,7 @@ ID_RULE = (f"each id 1 to {MAX_ID_CHARS} characters of valid Unicode text withou
 ID_ITEM = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS, "pattern": "^[^\\x00]*$"}
 ID_LIST = {"type": "array", "items": ID_ITEM, "description": ID_RULE}
 STRINGS = {"type": "array", "items": {"type": "string"}}
+ALIASES = {**STRINGS, "description": "the taxonomy's other names for it, those papers are found by"}
 
 
 BIBTEX_OK = {"description": "BibTeX, one entry a paper, a blank line between entries",
@@ -498,6 +499,22 @@ SCHEMAS: dict[str, Any] = {
          "heading": {"type": "boolean", "description": "true: a heading above stored sections, listed right "
                                                        "before the first of them (a stored section with "
                                                        "sections under it is listed twice, as each)"}}),
+    "Model": _object(
+        {"id": {"type": "string", "description": "the model filter's id (GET /api/search?model=)"},
+         "label": {"type": "string"},
+         "aliases": ALIASES,
+         "count": {"type": "integer", "description": "its distinct papers: the search's total for the model "
+                                                    "filter alone and the web model select's count; 0 for a "
+                                                    "model no paper has yet"}}),
+    "Component": _object(
+        {"id": {"type": "string", "description": "the component filter's id (GET /api/search?component=)"},
+         "label": {"type": "string"},
+         "aliases": ALIASES,
+         "parent": _nullable("string", description="the component it is part of (null at the top); listed "
+                                                   "right before its sub-components"),
+         "count": {"type": "integer", "description": "its distinct papers, its sub-components' included: the "
+                                                    "search's total for the component filter alone and the "
+                                                    "web component select's count; 0 for one no paper has"}}),
     "OpenApiDocument": _object(
         {"openapi": {"type": "string"},
          "info": _object({"title": {"type": "string"}, "version": {"type": "string"},
@@ -514,6 +531,8 @@ SCHEMAS: dict[str, Any] = {
     "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     "TopicList": _object({"topics": {"type": "array", "items": _ref("TreeNode")}}),
     "SectionList": _object({"sections": {"type": "array", "items": _ref("Section")}}),
+    "ModelList": _object({"models": {"type": "array", "items": _ref("Model")}}),
+    "ComponentList": _object({"components": {"type": "array", "items": _ref("Component")}}),
     "NewPapersPage": _object({
         "since": {**SINCE_SCHEMA, "description": "the since applied, as a date or an RFC 3339 timestamp: the "
                                                  "one given, else the default window's start (see window)"},
@@ -697,14 +716,14 @@ FILTER_PARAMS = [
            "about it or listed in a section named after it or filed under it by the taxonomy's "
            "section map", explode=True),
     _param("model", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "model id of the taxonomy, e.g. gpt2 or pythia (repeatable; several match any of them; an "
-           "unknown id is a 400 listing the model ids): papers studying the model or reporting a finding "
-           "about it", explode=True),
+           "model id of the taxonomy, e.g. gpt2 or pythia (see /api/models; repeatable; several match any "
+           "of them; an unknown id is a 400 listing the model ids): papers studying the model or reporting "
+           "a finding about it", explode=True),
     _param("component", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "transformer component id of the taxonomy, e.g. induction_head, ff or rs (repeatable; several "
-           "match any of them; an unknown id is a 400 listing the component ids): papers with a finding "
-           "about the component or, unless refinements=false, a sub-component of it (mha takes "
-           "induction_head)", explode=True),
+           "transformer component id of the taxonomy, e.g. induction_head, ff or rs (see /api/components; "
+           "repeatable; several match any of them; an unknown id is a 400 listing the component ids): papers "
+           "with a finding about the component or, unless refinements=false, a sub-component of it (mha "
+           "takes induction_head)", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
            "is a 400)", explode=True),
@@ -733,7 +752,8 @@ SEARCH_400 = ("Bad parameter, named in the message and in `parameter`: neither a
 # The tags operations are grouped under (a generated client's classes or modules).
 TAGS = [
     {"name": "papers", "description": "search, papers, related papers, recommendations, new papers"},
-    {"name": "taxonomy", "description": "techniques, topics and list sections with paper counts"},
+    {"name": "taxonomy",
+     "description": "techniques, topics, models, components and list sections with paper counts"},
     {"name": "feeds", "description": "the Atom feed of new papers"},
     {"name": "operations", "description": "ingest runs, counts, health checks and this document"},
 ]
@@ -838,6 +858,13 @@ def build_document() -> dict[str, Any]:
         "/api/sections": {"get": _op(
             "list_sections", "taxonomy", "Awesome-list sections and their headings with paper counts",
             {"200": _ok(_ref("SectionList"))})},
+        "/api/models": {"get": _op(
+            "list_models", "taxonomy", "The taxonomy's models with paper counts (the model filter's ids)",
+            {"200": _ok(_ref("ModelList"))})},
+        "/api/components": {"get": _op(
+            "list_components", "taxonomy",
+            "The taxonomy's transformer components with paper counts (the component filter's ids)",
+            {"200": _ok(_ref("ComponentList"))})},
         "/api/new": {"get": _op(
             "list_new_papers", "papers",
             "Papers first seen at or after a date, newest first, a page at a time",

@@ -1,4 +1,5 @@
-"""Technique browse: the taxonomy tree with paper counts, technique detail pages, topics."""
+"""Technique browse: the taxonomy tree with paper counts, technique detail pages, topics, models and
+components."""
 
 from __future__ import annotations
 
@@ -126,6 +127,47 @@ def technique_detail(
 def topics(store: GraphStore) -> list[dict[str, Any]]:
     """The Topic tree (findings categories) with paper counts."""
     return technique_tree(store).get("topics", [])
+
+
+# -- models and components: what the model and component filters take ----------------------------
+
+def _filter_entry(node: TaxonomyNode, count: int, **extra: Any) -> dict[str, Any]:
+    return {"id": node.id, "label": node.name, "aliases": list(node.aliases), **extra, "count": count}
+
+
+def models(store: GraphStore) -> list[dict[str, Any]]:
+    """Every model of the taxonomy, in its order, with its distinct papers: the search's total for the
+    model filter alone (0 for a model no paper has yet; the filter still takes its id)."""
+    return [_filter_entry(n, store.filter_page(SearchFilters(model_ids=[n.id]), limit=0)[1])
+            for n in store.taxonomy_nodes() if n.label == Label.MODEL]
+
+
+def components(store: GraphStore) -> list[dict[str, Any]]:
+    """Every component of the taxonomy with its parent component (None at the top) and its distinct papers,
+    sub-components' included: the search's total for the component filter alone. Each parent comes right
+    before its sub-components, else the taxonomy's order."""
+    nodes = [n for n in store.taxonomy_nodes() if n.label == Label.COMPONENT]
+    ids = {n.id for n in nodes}
+    # Only a component is a parent here, as in the web's component select: a file may name another
+    # label's node as one.
+    parent = {n.id: n.parent if n.parent in ids and n.parent != n.id else None for n in nodes}
+    children: dict[str | None, list[TaxonomyNode]] = {}
+    for n in nodes:
+        children.setdefault(parent[n.id], []).append(n)
+    ordered: dict[str, TaxonomyNode] = {}
+
+    def walk(above: str | None) -> None:
+        for n in children.get(above, []):
+            if n.id not in ordered:  # a parent loop of a hand-edited file must not recurse forever
+                ordered[n.id] = n
+                walk(n.id)
+
+    walk(None)
+    for n in nodes:  # those in a parent loop: no top component leads to them
+        ordered.setdefault(n.id, n)
+    return [_filter_entry(n, store.filter_page(SearchFilters(component_ids=[n.id]), limit=0)[1],
+                          parent=parent[n.id])
+            for n in ordered.values()]
 
 
 # -- what a node is: its other names and a definition from the awesome list ----------------------

@@ -345,8 +345,8 @@ def _real_responses(client: FlaskClient, seed_store: EmbeddedStore) -> Iterator[
     yield "/api/authors/{key}", "get", client.get("/api/authors/neel nanda?offset=x")
     yield "/feeds/new.atom", "get", client.get("/feeds/new.atom?author=christopher+olah")
     yield "/feeds/new.atom", "get", client.get("/feeds/new.atom?author=no+such+author")
-    for path in ("/api/topics", "/api/sections", "/api/runs", "/api/stats", "/api/openapi.json",
-                 "/api/status", "/healthz", "/readyz"):
+    for path in ("/api/topics", "/api/sections", "/api/models", "/api/components", "/api/runs", "/api/stats",
+                 "/api/openapi.json", "/api/status", "/healthz", "/readyz"):
         yield path, "get", client.get(path)
         # A query string that is not percent-encoded UTF-8: the 400 of every operation.
         yield path, "get", client.get(f"{path}?x=%EF")
