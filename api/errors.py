@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from typing import Any, NamedTuple
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote, unquote_to_bytes
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -129,6 +130,12 @@ def _http_message(exc: HTTPException) -> str:
     if exc.code == 405:
         return f"method {request.method} not allowed on {request.path}"
     if exc.code == 404:
+        # /api/techniques/sae/papers is a guess at where a technique's papers are: say where they are.
+        sub = re.fullmatch(r"/api/techniques/([^/]+)/.*", request.path, re.DOTALL)
+        if sub is not None:
+            technique = f"/api/techniques/{quote(sub.group(1)[:200], safe='')}"
+            return (f"no such resource: {request.path}; "
+                    f"a technique's papers are under {technique} (papers.results)")
         return f"no such resource: {request.path}"
     return exc.description or exc.name
 

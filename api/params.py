@@ -290,8 +290,9 @@ def search_request(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
 # The graph labels each id filter takes (the web form's selects offer these too).
 FILTER_LABELS = {"technique": (Label.TECHNIQUE, Label.EVALUATION), "topic": (Label.TOPIC, Label.OBJECT),
                  "model": (Label.MODEL,), "component": (Label.COMPONENT,)}
-# An unknown model or component id's hint lists that filter's ids (no route lists them with counts), at
-# most this many.
+# An unknown model or component id's hint lists that filter's ids, at most this many, as well as naming
+# the route that lists them all with their counts (GET /api/models, /api/components): a reader of the 400
+# sees the likely ids without a second request.
 MAX_LISTED_IDS = 30
 
 
@@ -355,12 +356,14 @@ def _filter_of(label: str) -> str | None:
 
 def _listing(taxonomy: Taxonomy, name: str) -> str:
     """Where a filter's ids are listed, for its unknown-id hint: /api/techniques lists the technique and
-    topic ids; the model and component ids are listed in the hint itself."""
+    topic ids, /api/models and /api/components the model and component ids, which the hint names too."""
     if name not in ("model", "component"):
         return "see /api/techniques"
     ids = [n.id for n in taxonomy.nodes if n.label in FILTER_LABELS[name]]
+    if not ids:
+        return f"the taxonomy has no {name}s"
     shown = ", ".join(ids[:MAX_LISTED_IDS]) + (", ..." if len(ids) > MAX_LISTED_IDS else "")
-    return f"the {name} ids are {shown}" if ids else f"the taxonomy has no {name}s"
+    return f"see /api/{name}s; the {name} ids are {shown}"
 
 
 def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],

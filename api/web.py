@@ -705,39 +705,39 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
     return tips
 
 
-def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
-    """The model filter's options: the taxonomy's models some paper studies, with their paper counts (a
-    count per model, run only when the form's options are recomputed; see _cached_form_options)."""
-    options = []
-    for node in labels.nodes.values():
-        if node.label == Label.MODEL:
-            count = store.filter_page(SearchFilters(model_ids=[node.id]), limit=0)[1]
-            if count:
-                options.append({"id": node.id, "name": node.name, "depth": 0, "total_count": count})
+def _model_options(store: GraphStore) -> list[dict[str, Any]]:
+    """The model filter's options: GET /api/models' entries (kg.browse.models) some paper studies, with
+    their paper counts (a count per model, run only when the form's options are recomputed; see
+    _cached_form_options)."""
+    from kg.browse import models
+
+    options = [{"id": e["id"], "name": e["label"], "depth": 0, "total_count": e["count"]}
+               for e in models(store) if e["count"] > 0]
     return [{"title": OPTION_GROUPS[Label.MODEL], "options": options}] if options else []
 
 
-def _component_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
-    """The component filter's options: the taxonomy's components some finding is about, each under its
-    parent, with its paper count (sub-components included, as the filter counts them)."""
-    components = [n for n in labels.nodes.values() if n.label == Label.COMPONENT]
-    children: dict[str | None, list[str]] = {}
-    for node in components:
-        parent = node.parent if node.parent and labels.label(node.parent) == Label.COMPONENT else None
-        children.setdefault(parent, []).append(node.id)
-    options: list[dict[str, Any]] = []
+def _component_options(store: GraphStore) -> list[dict[str, Any]]:
+    """The component filter's options: GET /api/components' entries (kg.browse.components) some finding
+    is about, each indented under its parent, with its paper count (sub-components included, as the
+    filter counts them)."""
+    from kg.browse import components
 
-    def walk(parent: str | None, depth: int, seen: frozenset[str]) -> None:
-        for node_id in children.get(parent, []):
-            if node_id in seen:  # a parent loop in a hand-edited file must not recurse forever
-                continue
-            count = store.filter_page(SearchFilters(component_ids=[node_id]), limit=0)[1]
-            if count:
-                options.append({"id": node_id, "name": labels.name(node_id), "depth": depth,
-                                "total_count": count})
-                walk(node_id, depth + 1, seen | {node_id})
+    entries = [e for e in components(store) if e["count"] > 0]
+    parent = {str(e["id"]): e["parent"] for e in entries}
 
-    walk(None, 0, frozenset())
+    def depth(node_id: str) -> int:
+        """How many components are above it; 0 for one in a parent loop (no top component leads to it,
+        so kg.browse.components lists it after the others, not under its parent)."""
+        above, seen = parent.get(node_id), {node_id}
+        while above is not None:
+            if above in seen or above not in parent:
+                return 0
+            seen.add(above)
+            above = parent[above]
+        return len(seen) - 1
+
+    options = [{"id": e["id"], "name": e["label"], "depth": depth(str(e["id"])), "total_count": e["count"]}
+               for e in entries]
     return [{"title": OPTION_GROUPS[Label.COMPONENT], "options": options}] if options else []
 
 
@@ -807,8 +807,8 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     return {
         "technique_options": bands("technique"),
         "topic_options": bands("topic"),
-        "model_options": _model_options(store, labels),
-        "component_options": _component_options(store, labels),
+        "model_options": _model_options(store),
+        "component_options": _component_options(store),
         "sections": _section_options(store),
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},

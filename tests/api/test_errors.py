@@ -103,3 +103,31 @@ def test_a_405_page_names_the_allowed_methods_as_the_api_does(client: FlaskClien
     assert page.status_code == 405 and page.mimetype == "text/html"
     assert set(page.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
     assert client.delete("/api/search").headers["Allow"] == page.headers["Allow"]
+
+
+@pytest.mark.parametrize(("path", "technique"), [
+    ("/api/techniques/sae/papers", "/api/techniques/sae"),
+    ("/api/techniques/activation_patching/papers?limit=5", "/api/techniques/activation_patching"),
+    ("/api/techniques/sae/", "/api/techniques/sae"),  # the route has no trailing slash
+    ("/api/techniques/no%20such/papers/all", "/api/techniques/no%20such"),  # a path to paste, as given
+])
+def test_a_404_under_a_technique_says_where_its_papers_are(client: FlaskClient, path: str,
+                                                           technique: str) -> None:
+    """QA: GET /api/techniques/sae/papers (a guess at a technique's papers) answered only "no such
+    resource"; the papers are the technique's own route's `papers.results`."""
+    response = client.get(path)
+    assert response.status_code == 404
+    asked = path.split("?", 1)[0].replace("%20", " ")  # request.path: decoded, no query string
+    assert response.get_json()["error"]["message"] == (
+        f"no such resource: {asked}; a technique's papers are under {technique} (papers.results)")
+    if technique == "/api/techniques/sae":
+        pointed = client.get(technique)
+        assert pointed.status_code == 200 and pointed.get_json()["papers"]["results"]
+
+
+@pytest.mark.parametrize("path", ["/api/topics/superposition/papers", "/api/technique/sae/papers",
+                                  "/api/sections/x/papers", "/api/nope"])
+def test_other_404s_under_the_api_only_name_the_path(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == f"no such resource: {path}"

@@ -238,10 +238,11 @@ MODEL, COMPONENT = "Model", "Component"
 
 @pytest.mark.parametrize(("label", "args", "detail"), [
     # A model's name or alias for its id, a misspelt id: the id meant.
-    (MODEL, [("model", "GPT-2")], "unknown model id 'GPT-2' (did you mean 'gpt2'? the model ids are {ids})"),
+    (MODEL, [("model", "GPT-2")],
+     "unknown model id 'GPT-2' (did you mean 'gpt2'? see /api/models; the model ids are {ids})"),
     (MODEL, [("model", "pythia_")],
-     "unknown model id 'pythia_' (did you mean 'pythia'? the model ids are {ids})"),
-    (MODEL, [("model", "nope")], "unknown model id 'nope' (the model ids are {ids})"),
+     "unknown model id 'pythia_' (did you mean 'pythia'? see /api/models; the model ids are {ids})"),
+    (MODEL, [("model", "nope")], "unknown model id 'nope' (see /api/models; the model ids are {ids})"),
     # An id of another kind names the filter that takes it, both ways.
     (MODEL, [("model", "sae")], "'sae' is not a model id (it is a technique: use the technique filter)"),
     (MODEL, [("model", "superposition")],
@@ -251,10 +252,13 @@ MODEL, COMPONENT = "Model", "Component"
      "unknown topic id 'Pythia' (it names the model 'pythia': use the model filter; see /api/techniques)"),
     # A component's name or alias for its id, a misspelt id: the id meant.
     (COMPONENT, [("component", "induction heads")],
-     "unknown component id 'induction heads' (did you mean 'induction_head'? the component ids are {ids})"),
+     "unknown component id 'induction heads' (did you mean 'induction_head'? see /api/components; "
+     "the component ids are {ids})"),
     (COMPONENT, [("component", "induction_heads")],
-     "unknown component id 'induction_heads' (did you mean 'induction_head'? the component ids are {ids})"),
-    (COMPONENT, [("component", "nope")], "unknown component id 'nope' (the component ids are {ids})"),
+     "unknown component id 'induction_heads' (did you mean 'induction_head'? see /api/components; "
+     "the component ids are {ids})"),
+    (COMPONENT, [("component", "nope")],
+     "unknown component id 'nope' (see /api/components; the component ids are {ids})"),
     # An id of another kind names the filter that takes it, both ways.
     (COMPONENT, [("component", "sae")],
      "'sae' is not a component id (it is a technique: use the technique filter)"),
