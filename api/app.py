@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, request
 
+from api.errors import is_json_path  # the API, feed and health checks: never a page
 from kg.config import Config, load_config
 from kg.store import GraphStore, StoreDamaged, StoreError, StoreUnavailable, open_store, require_store
 from kg.taxonomy import Taxonomy
@@ -25,7 +26,8 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 # Security headers on every response of the app (pages, API, feed, static files, error pages).
-# HTML pages: scripts and styles only from this origin, no inline script, nothing framed. The one
+# HTML pages: scripts and styles only from this origin, no inline script, framed by no site (but the
+# origins PAPERKG_FRAME_ANCESTORS names: web_csp). The one
 # style hash is the exact rule cytoscape injects (".__________cytoscape_container { position:
 # relative; }"), so the vendored library runs unmodified without allowing any other inline style.
 CYTOSCAPE_STYLE_HASH = "'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='"
@@ -35,16 +37,32 @@ WEB_CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-# Everything else (JSON, Atom, BibTeX, CSS, JS, SVG) is data, never a document: it may load nothing,
+# Everything else (JSON, Atom, BibTeX, CSS, JS, SVG, and any answer under /api/ or /feeds/: Flask's
+# automatic OPTIONS answer there is an empty text/html) is data, never a document: it may load nothing,
 # run nothing and be framed nowhere, even when opened directly in a browser.
 DATA_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",  # text/x-bibtex or JSON is never sniffed into HTML
     # The page's URL holds the user's search: sent as Referer even to this site, it landed in the
-    # proxy's access log with every stylesheet, script and fetch. Nothing here reads Referer or Origin.
+    # proxy's access log with every stylesheet, script and fetch. Nothing here reads Referer; Origin is
+    # read only to answer another site's fetch() of the API and feed (PAPERKG_CORS_ORIGINS).
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+# The paths other sites may read with fetch() when PAPERKG_CORS_ORIGINS allows them: the API and the
+# feed, not the pages (nor the health checks, which are for monitors, not browsers).
+CORS_PREFIXES = ("/api/", "/feeds/")
+# How long a browser may reuse a preflight answer (Chromium keeps one at most 2 hours, Firefox 1 day):
+# 10 minutes spares a page's repeated POSTs the extra round trip, and a narrowed setting is soon obeyed.
+CORS_MAX_AGE = "600"
+# The request headers another site's fetch() may send beyond the safelisted ones: a JSON body's type,
+# and the ETag it was given (a page may revalidate by hand).
+CORS_ALLOW_HEADERS = "Content-Type, If-None-Match"
+# The response headers its script may read beyond the safelisted ones (Content-Type, Cache-Control ...).
+CORS_EXPOSE_HEADERS = "ETag, Retry-After, Content-Disposition"
+# A JSON answer under /api/ may be kept but is revalidated before each reuse (a 304 when its ETag still
+# matches): nothing stays stale after an ingest, and an unchanged answer costs no body.
+JSON_CACHE_CONTROL = "no-cache"
 
 # Request bodies larger than this are refused with 413 (a recommend body with 200 ids is ~6 KB).
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
@@ -113,6 +131,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.before_request(_see_new_taxonomy_ids)
     app.after_request(security_headers)
+    app.after_request(cross_origin_headers)
+    app.after_request(conditional_json)
     app.register_blueprint(json_api.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(health.bp)
@@ -129,12 +149,72 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def security_headers(response: Response) -> Response:
-    """Content-Security-Policy (the web policy for HTML, a deny-all one for anything else),
-    nosniff, Referrer-Policy and X-Frame-Options on every response; a header a view set stays."""
-    csp = WEB_CSP if response.mimetype == "text/html" else DATA_CSP
+    """Content-Security-Policy (the web policy for the HTML pages, a deny-all one for anything else, the
+    API's and feed's answers always), nosniff, Referrer-Policy and X-Frame-Options on every response; a
+    header a view set stays. PAPERKG_FRAME_ANCESTORS lets the origins it names frame the pages."""
+    page = response.mimetype == "text/html" and not is_json_path(request.path)
+    ancestors = paperkg_config().frame_ancestors if page else ()
+    csp = web_csp(ancestors) if page else DATA_CSP
     response.headers.setdefault("Content-Security-Policy", csp)
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        # X-Frame-Options names no origin (ALLOW-FROM is dead): frame-ancestors alone says who may frame.
+        if not (ancestors and name == "X-Frame-Options"):
+            response.headers.setdefault(name, value)
+    return response
+
+
+def web_csp(frame_ancestors: Iterable[str] = ()) -> str:
+    """The pages' Content-Security-Policy: WEB_CSP, framed only by `frame_ancestors` when it names any
+    (origins already checked by kg.config: nothing else may go into the header)."""
+    allowed = " ".join(frame_ancestors)
+    return WEB_CSP.replace("frame-ancestors 'none'", f"frame-ancestors {allowed}") if allowed else WEB_CSP
+
+
+def cross_origin_headers(response: Response) -> Response:
+    """CORS for the API and feed: an Origin PAPERKG_CORS_ORIGINS lists is sent back in
+    Access-Control-Allow-Origin (with Vary: Origin on every answer, so no cache hands one origin's answer
+    to another), "*" when it is "*"; a preflight (OPTIONS with Access-Control-Request-Method) of an
+    existing route is answered with the route's methods. Never credentials: the server has no cookies or
+    logins, and another site must not read with a user's. Any other origin gets no CORS header."""
+    allowed = paperkg_config().cors_origins
+    if not allowed or not request.path.startswith(CORS_PREFIXES):
+        return response
+    if allowed == ("*",):
+        origin = "*"
+    else:
+        response.vary.add("Origin")
+        origin = request.headers.get("Origin", "")
+        if origin not in allowed:
+            return response
+    response.headers["Access-Control-Allow-Origin"] = origin
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        # Flask's automatic OPTIONS answer (200) names the route's methods in Allow; a path no route
+        # matches is a 404, which the browser takes as a refusal.
+        methods = [m for m in response.headers.get("Allow", "").replace(" ", "").split(",")
+                   if m and m != "OPTIONS"]
+        if response.status_code == 200 and methods:
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+            response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
+            response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    else:
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    return response
+
+
+def conditional_json(response: Response) -> Response:
+    """A strong ETag (of the body) and Cache-Control: no-cache on a successful JSON answer to a GET or
+    HEAD under /api/, and a 304 with no body when If-None-Match names it: a client that fetches the
+    API again (a nightly static-site build) downloads only what changed. The answers are deterministic
+    for a store's contents. Errors, other types (BibTeX), streamed bodies and answers that already have
+    an ETag or a Cache-Control of their own (/api/status: no-store) are left as they are."""
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200
+            or not request.path.startswith("/api/") or not response.is_json or response.is_streamed
+            or "ETag" in response.headers or "Cache-Control" in response.headers):
+        return response
+    response.add_etag()
+    response.headers["Cache-Control"] = JSON_CACHE_CONTROL
+    # make_conditional updates the response in place (and returns it, typed as werkzeug's base class).
+    response.make_conditional(request)
     return response
 
 

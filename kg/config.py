@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import math
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +66,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAPERKG_SCHEDULE", "0 6 * * 1", "cron expression of the weekly ingest (UTC)"),
     Setting("PAPERKG_SCHEDULE_MAX_RUNS", "", "stop `paperkg schedule` after N >= 1 runs (empty: never)"),
     Setting("PAPERKG_LOG_LEVEL", "INFO", "log level"),
+    Setting("PAPERKG_CORS_ORIGINS", "",
+            "origins (scheme://host[:port], comma-separated) whose pages may read /api/ and /feeds/ "
+            "with fetch(); * any site (public instances only); empty: none"),
+    Setting("PAPERKG_FRAME_ANCESTORS", "",
+            "origins (scheme://host[:port], comma-separated) whose pages may show the web pages in a "
+            "frame; empty: none"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 # PAPERKG_* names that are no setting of paperkg's own but are used beside it (docker-compose's .env
@@ -93,6 +101,8 @@ class Config:
     schedule: str
     log_level: str
     schedule_max_runs: int | None = None
+    cors_origins: tuple[str, ...] = ()
+    frame_ancestors: tuple[str, ...] = ()
 
     @property
     def embedded_store_file(self) -> Path:
@@ -182,6 +192,28 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ValueError(f"{name} must be 1 or 0 (true/false), not {text!r}")
 
 
+# How an error names the control characters a file edited elsewhere leaves in a value.
+_CONTROL_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\t": "a tab"}
+
+
+def _data_dir(env: Mapping[str, str]) -> Path:
+    """PAPERKG_DATA_DIR, ~ expanded; refused when it holds a control character or starts or ends with
+    whitespace. An env file saved with Windows line endings and sourced in bash leaves a CR at the end of
+    each value: the store was then silently created in a new directory named "data\\r"."""
+    name = "PAPERKG_DATA_DIR"
+    text = _raw(env, name)
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        what = _CONTROL_NAMES.get(control, f"the control character U+{ord(control):04X}")
+        hint = (" (a file saved with Windows line endings leaves one: save it with Unix (LF) line endings)"
+                if control == "\r" else "")
+        raise ValueError(f"{name} holds {what} at position {text.index(control) + 1}{hint}, not {text!r}")
+    if text != text.strip():
+        # As PAPERKG_STORE refuses "embedded ": a space there is a slip, never a directory's name.
+        raise ValueError(f"{name} starts or ends with a space, not {text!r} (remove it)")
+    return Path(text).expanduser()
+
+
 def _log_level(env: Mapping[str, str]) -> str:
     text = _raw(env, "PAPERKG_LOG_LEVEL").strip().upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -238,6 +270,69 @@ def _arxiv_url(env: Mapping[str, str]) -> str:
                      f"{DEFAULT_ARXIV_URL}, not {without_password(text)!r}{why}")
 
 
+# A web origin as browsers send it in an Origin header: http(s), a host name (ASCII: an IDN in its
+# xn-- form), an IPv4 or a bracketed IPv6 address, an optional port, and nothing else. Checked strictly
+# because an allowed origin is sent back in a response header.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(rf"(https?)://({_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::([0-9]{{1,5}}))?",
+                     re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(text: str) -> str | None:
+    """`text` as the origin a browser sends (scheme and host lower case, a default port dropped, an IPv6
+    address compressed), or None when it is not scheme://host[:port]."""
+    match = _ORIGIN.fullmatch(text)
+    if match is None:
+        return None
+    scheme, host, port = match.group(1).lower(), match.group(2).lower(), match.group(3)
+    if host.startswith("["):
+        try:
+            host = f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            return None
+    if port is None or int(port) == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    if not 1 <= int(port) <= 65535:
+        return None
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def _origins(env: Mapping[str, str], name: str, *, any_origin: bool = False) -> tuple[str, ...]:
+    """A comma-separated list of web origins (https://lab.example.org, http://127.0.0.1:8080), each as a
+    browser sends it; `any_origin`: "*" alone is allowed too. Empty: none."""
+    text = _raw(env, name)
+    if not text:
+        return ()
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ValueError(f"{name} lists no origin: {text!r} (unset it for none)")
+    if any_origin and "*" in items:
+        if len(items) > 1:
+            raise ValueError(f"{name}: '*' allows every origin, so it must be given alone, not in {text!r}")
+        return ("*",)
+    found = []
+    for item in items:
+        origin = _origin(item)
+        if origin is not None:
+            found.append(origin)
+            continue
+        if any(c.isspace() or not c.isprintable() for c in item):
+            why = " (it holds a space or a control character)"
+        elif item == "*":
+            why = " ('*' is not allowed here)"
+        elif item.lower() == "null":
+            # Sandboxed frames and file:// pages send "null": any site can make one.
+            why = " ('null' is the origin of any sandboxed frame or local file)"
+        elif re.match(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*[/?#]", item):
+            why = " (an origin has no path, query or fragment, not even a trailing /)"
+        else:
+            why = ""
+        raise ValueError(f"{name} must be comma-separated origins, scheme://host[:port] with http or https "
+                         f"such as https://lab.example.org; {item!r} is not one{why}")
+    return tuple(dict.fromkeys(found))
+
+
 def unknown_settings(env: Mapping[str, str] | None = None) -> list[str]:
     """One line for each PAPERKG_* variable in the environment that is no setting (a misspelt name is
     otherwise silently ignored), with the setting it most likely meant; values are not shown (a
@@ -260,7 +355,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
     env = os.environ if env is None else env
     try:
         values: dict[str, object] = dict(
-            data_dir=Path(_raw(env, "PAPERKG_DATA_DIR")).expanduser(),
+            data_dir=_data_dir(env),
             neo4j_uri=_neo4j_uri(env),
             neo4j_user=_raw(env, "PAPERKG_NEO4J_USER"),
             neo4j_password=_raw(env, "PAPERKG_NEO4J_PASSWORD"),
@@ -278,6 +373,8 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
             schedule=_raw(env, "PAPERKG_SCHEDULE"),
             log_level=_log_level(env),
             schedule_max_runs=_max_runs(env),
+            cors_origins=_origins(env, "PAPERKG_CORS_ORIGINS", any_origin=True),
+            frame_ancestors=_origins(env, "PAPERKG_FRAME_ANCESTORS"),
         )
     except ValueError as exc:
         raise ConfigError(f"invalid PAPERKG_* setting: {exc}") from exc

@@ -127,6 +127,15 @@ def test_the_api_is_published_on_loopback_unless_told(env_file: Path) -> None:
     assert api_ports({"PAPERKG_BIND": "0.0.0.0"}) == {("0.0.0.0", 8000)}
 
 
+def test_the_browser_origin_settings_reach_the_api(env_file: Path) -> None:
+    """Review: PAPERKG_CORS_ORIGINS and PAPERKG_FRAME_ANCESTORS set in .env never reached the container."""
+    origins = {"PAPERKG_CORS_ORIGINS": "https://lab.example.org", "PAPERKG_FRAME_ANCESTORS": "https://wiki.example.org"}
+    proc = compose("config", env_file=env_file, env=origins)
+    assert proc.returncode == 0, proc.stderr
+    environment = yaml.safe_load(proc.stdout)["services"]["api"]["environment"]
+    assert {name: environment.get(name) for name in origins} == origins
+
+
 def test_services_and_healthchecks(config: dict[str, Any]) -> None:
     """neo4j (healthchecked with cypher-shell), init, api (gunicorn) and scheduler, wired in order."""
     services = config["services"]
