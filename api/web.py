@@ -705,24 +705,24 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
     return tips
 
 
-def _model_options(store: GraphStore) -> list[dict[str, Any]]:
+def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
     """The model filter's options: GET /api/models' entries (kg.browse.models) some paper studies, with
     their paper counts (a count per model, run only when the form's options are recomputed; see
     _cached_form_options)."""
     from kg.browse import models
 
     options = [{"id": e["id"], "name": e["label"], "depth": 0, "total_count": e["count"]}
-               for e in models(store) if e["count"] > 0]
+               for e in models(store, labels.nodes.values()) if e["count"] > 0]
     return [{"title": OPTION_GROUPS[Label.MODEL], "options": options}] if options else []
 
 
-def _component_options(store: GraphStore) -> list[dict[str, Any]]:
+def _component_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
     """The component filter's options: GET /api/components' entries (kg.browse.components) some finding
     is about, each indented under its parent, with its paper count (sub-components included, as the
     filter counts them)."""
     from kg.browse import components
 
-    entries = [e for e in components(store) if e["count"] > 0]
+    entries = [e for e in components(store, labels.nodes.values()) if e["count"] > 0]
     parent = {str(e["id"]): e["parent"] for e in entries}
 
     def depth(node_id: str) -> int:
@@ -807,8 +807,9 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
     return {
         "technique_options": bands("technique"),
         "topic_options": bands("topic"),
-        "model_options": _model_options(store),
-        "component_options": _component_options(store),
+        # The taxonomy the request already holds: reading the store's again cost a query each.
+        "model_options": _model_options(store, labels),
+        "component_options": _component_options(store, labels),
         "sections": _section_options(store),
         "stats": {"papers": stats.get(Label.PAPER, 0),
                   "techniques": len(labels.of_label(labels.nodes, Label.TECHNIQUE))},

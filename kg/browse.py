@@ -135,18 +135,19 @@ def _filter_entry(node: TaxonomyNode, count: int, **extra: Any) -> dict[str, Any
     return {"id": node.id, "label": node.name, "aliases": list(node.aliases), **extra, "count": count}
 
 
-def models(store: GraphStore) -> list[dict[str, Any]]:
-    """Every model of the taxonomy, in its order, with its distinct papers: the search's total for the
-    model filter alone (0 for a model no paper has yet; the filter still takes its id)."""
+def models(store: GraphStore, nodes: Iterable[TaxonomyNode] | None = None) -> list[dict[str, Any]]:
+    """Every model of the taxonomy (`nodes`, default the store's), in its order, with its distinct papers:
+    the search's total for the model filter alone (0 for a model no paper has yet; the filter takes it)."""
     return [_filter_entry(n, store.filter_page(SearchFilters(model_ids=[n.id]), limit=0)[1])
-            for n in store.taxonomy_nodes() if n.label == Label.MODEL]
+            for n in (store.taxonomy_nodes() if nodes is None else nodes) if n.label == Label.MODEL]
 
 
-def components(store: GraphStore) -> list[dict[str, Any]]:
-    """Every component of the taxonomy with its parent component (None at the top) and its distinct papers,
-    sub-components' included: the search's total for the component filter alone. Each parent comes right
-    before its sub-components, else the taxonomy's order."""
-    nodes = [n for n in store.taxonomy_nodes() if n.label == Label.COMPONENT]
+def components(store: GraphStore, nodes: Iterable[TaxonomyNode] | None = None) -> list[dict[str, Any]]:
+    """Every component of the taxonomy (`nodes`, default the store's) with its parent component (None at
+    the top) and its distinct papers, sub-components' included: the search's total for the component
+    filter alone. Each parent comes right before its sub-components, else the taxonomy's order."""
+    taxonomy = store.taxonomy_nodes() if nodes is None else nodes
+    nodes = [n for n in taxonomy if n.label == Label.COMPONENT]
     ids = {n.id for n in nodes}
     # Only a component is a parent here, as in the web's component select: a file may name another
     # label's node as one.
