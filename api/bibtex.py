@@ -614,9 +614,14 @@ _LONG_NAMES = {
 # A former short name, as references to older volumes write it ("... Systems 30 (NIPS 2017)").
 _SHORT_ALIASES = {"nips": "NeurIPS"}
 _YEAR = r"(?:19|20)\d\d"
+# The apostrophe of a two-digit year ("ICLR'24") as editors write it: Word's and TextEdit's autocorrect
+# make it a curly one ("ICLR’24"), which lost the venue and its year. A superset of the list parser's
+# (ingest.normalize._VENUE_YEAR), so a venue the list splits off a title is always read here.
+_APOSTROPHE = "['\u2019\u2018\u00b4`\u2032]"  # ' ’ ‘ ´ ` ′
 # "ICLR 2023", or the list's tag form "ICLR'23".
 _VENUE_RE = re.compile(
-    r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS)) + rf")(?:\s+({_YEAR})|'(\d\d))\b"
+    r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS))
+    + rf")(?:\s+({_YEAR})|{_APOSTROPHE}(\d\d))\b"
 )
 # A full name, after the words that come before one ("the 62nd Annual", "the 2023 Conference on", "Advances
 # in") and before its volume ("Neural Information Processing Systems 36"), then the year: bare, or in
@@ -627,7 +632,7 @@ _LONG_VENUE_RE = re.compile(
     r"(?:conference\s+(?:on|of)\s+(?:the\s+)?)?"
     r"(?:" + "|".join(f"(?P<{short}>{pattern})" for short, pattern in _LONG_NAMES.items()) + r")"
     r"(?:\s+\d{1,3}\b)?,?"
-    rf"(?:\s*\(\s*(?:(?P<short>[A-Za-z]+)(?:\s+|'))?(?P<paren_year>{_YEAR}|(?<=')\d\d)\s*\)"
+    rf"(?:\s*\(\s*(?:(?P<short>[A-Za-z]+)(?:\s+|{_APOSTROPHE}))?(?P<paren_year>{_YEAR}|(?<={_APOSTROPHE})\d\d)\s*\)"
     rf"|\s+(?P<year>{_YEAR})\b)?",
     re.IGNORECASE,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,18 @@ class IngestLockedError(click.ClickException):
     """Another ingest holds the store lock: exit status 75 (EX_TEMPFAIL), so a wrapper can retry later."""
 
     exit_code = EXIT_LOCKED
+
+
+class UserPath(click.Path):
+    """click.Path that expands a leading ~ or ~user as the shell does: a path quoted ("~/x.jsonl") or
+    given by a script reaches paperkg unexpanded, and was "not found", or written to a directory named
+    "~". Every path argument uses it, as PAPERKG_DATA_DIR, PAPERKG_TAXONOMY and --source expand ~ too."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The value with ~ expanded, then checked and converted as click.Path does."""
+        if isinstance(value, (str, os.PathLike)):
+            value = os.path.expanduser(value)
+        return super().convert(value, param, ctx)
 
 
 def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -414,7 +427,7 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 
 @ingest_group.command("records")
 # exists=True: a missing file is a usage error (exit 2), as a directory is. The metavar is the README's.
-@click.argument("path", metavar="FILE.jsonl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", metavar="FILE.jsonl", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -494,7 +507,7 @@ def _failure(value: str) -> tuple[str, int, str | None]:
 
 @dev_group.command("arxiv-server")
 @click.option("--records", "records_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              type=UserPath(exists=True, dir_okay=False, path_type=Path),
               help="JSON Lines records (seed_papers.jsonl format); those with an arxiv_id are served.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on (127.0.0.1: this machine only).")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -575,36 +576,109 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
 _BOM = "\ufeff"
 
 
+def _file_problem(data: bytes) -> str | None:
+    """What a file is when it cannot be read as UTF-8 text line by line (gzip, UTF-32, UTF-16), in the
+    words a message gives after the file's name; None otherwise."""
+    if data.startswith(b"\x1f\x8b"):
+        # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
+        # with --skip-invalid): one clear error instead.
+        return "gzip-compressed; decompress it first (gunzip)"
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32 text; save it as UTF-8"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
+        return "UTF-16 text; save it as UTF-8"
+    return None
+
+
+def _decoded_line(raw: bytes) -> tuple[str | None, str | None]:
+    """(text, None) of one line of a file, a byte order mark at its start left out: Windows editors write
+    one at the start of a file, and joining such files (cat a.jsonl b.jsonl) leaves one at the start of a
+    line, where json.loads said "Unexpected UTF-8 BOM (decode using utf-8-sig)"; (None, why) when the
+    line is not UTF-8 text."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The column in characters, as the JSON errors count it (the bytes before it are valid).
+        column = len(raw[: exc.start].decode("utf-8")) + 1
+        return None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})"
+    return line.removeprefix(_BOM), None
+
+
+def utf8_text(data: bytes, name: str) -> str:
+    """A whole file's bytes as text, a byte order mark at the start of a line left out; RecordsFileError
+    naming the file (`name`) and, for a line that is not UTF-8, its line and column, with "save it as
+    UTF-8", as a records file's are reported (a UTF-16 or Windows-1252 file from a Windows editor)."""
+    problem = _file_problem(data)
+    if problem is not None:
+        raise RecordsFileError(f"{name}: {problem}")
+    # keepends: the text is the file's own (a CSV cell may hold a line break).
+    lines = data.splitlines(keepends=True)
+    text: list[str] = []
+    for number, raw in enumerate(lines, start=1):
+        line, problem = _decoded_line(raw)
+        if line is None:
+            raise RecordsFileError(f"{name} line {number}: {problem}; save it as UTF-8")
+        if "\x00" in line:
+            # UTF-16 without a byte order mark decodes as UTF-8 (ASCII letters and NULs): the csv module
+            # then said only "line contains NUL".
+            column = line.index("\x00") + 1
+            raise RecordsFileError(f"{name} line {number}: a NUL character at column {column} (UTF-16 text "
+                                   f"without a byte order mark?); save it as UTF-8")
+        text.append(line)
+    return "".join(text)
+
+
+# The first line of a CSV file's header: two or more column names (a spreadsheet's "Title", an export's
+# "citation_key"), maybe quoted, separated by commas, semicolons (Excel in many locales) or tabs.
+_CSV_WORDS = r"[A-Za-z_][\w.()/-]{0,40}(?: [\w.()/-]{1,40}){0,3}"  # "Paper Title"; not a sentence
+_CSV_NAME = rf'(?:"{_CSV_WORDS}"|{_CSV_WORDS})'
+_CSV_HEADER = re.compile(rf"\s*{_CSV_NAME}\s*([,;\t])\s*{_CSV_NAME}(?:\s*\1\s*{_CSV_NAME})*\s*")
+_JSON_LINES = "records are JSON Lines, one JSON object per line"
+
+
+def _shape_problem(line: str, path: Path) -> str | None:
+    """Why a file whose first non-blank line is `line` is no JSON Lines at all, with what to do, or None:
+    checked first, so a pretty-printed JSON array or a CSV file is one error, not "1894 bad lines"."""
+    stripped = line.strip()
+    converted = f"{shlex.quote(str(path))} > records.jsonl"
+    if stripped.startswith("["):
+        return f"a JSON array, not JSON Lines: {_JSON_LINES}; convert it with e.g. jq -c '.[]' {converted}"
+    if stripped == "{":
+        return (f"a JSON object spread over several lines, not JSON Lines: {_JSON_LINES}; convert it with "
+                f"e.g. jq -c . {converted}")
+    if _CSV_HEADER.fullmatch(line):
+        return (f"CSV, not JSON Lines (its first line is a CSV header: {stripped[:80]!r}): {_JSON_LINES}, "
+                f"as `paperkg export papers --format jsonl` writes them; CSV is not read (`--format csv` "
+                f"is for spreadsheets)")
+    return None
+
+
 def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
-    """(line number, parsed value, problem) for each non-blank line of a UTF-8 JSON Lines file."""
+    """(line number, parsed value, problem) for each non-blank line of a UTF-8 JSON Lines file;
+    RecordsFileError for a file that is no JSON Lines text at all (_file_problem, _shape_problem)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
-    if data.startswith(b"\x1f\x8b"):
-        # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
-        # with --skip-invalid): one clear error instead.
-        raise RecordsFileError(f"{path}: gzip-compressed; decompress it first (gunzip)")
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        raise RecordsFileError(f"{path}: UTF-32 text; save it as UTF-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
-        raise RecordsFileError(f"{path}: UTF-16 text; save it as UTF-8")
+    problem = _file_problem(data)
+    if problem is not None:
+        raise RecordsFileError(f"{path}: {problem}")
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
     # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
+    first = True
     for number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            # The column in characters, as the JSON errors count it (the bytes before it are valid).
-            column = len(raw[: exc.start].decode("utf-8")) + 1
-            yield number, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})"
+        line, problem = _decoded_line(raw)
+        if line is None:
+            yield number, None, problem
+            first = False
             continue
-        if number == 1 and line.startswith(_BOM):
-            line = line[1:]  # a byte order mark, as Windows editors write: not part of the JSON
         if not line.strip():
             continue
+        if first and (shape := _shape_problem(line, path)) is not None:
+            raise RecordsFileError(f"{path}: {shape}")
+        first = False
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -639,7 +713,9 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
     """
     out = RecordsRead()
     labels = _Labels(taxonomy)  # one for the file: the taxonomy is loaded once at most
+    lines = 0
     for number, data, problem in json_lines(path):
+        lines += 1
         if problem is None:
             try:
                 out.records.append(_record(data, number, labels))
@@ -649,6 +725,10 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
             except (ValueError, TypeError) as exc:
                 problem = str(exc)
         out.skipped.append({"line": number, "error": problem})
+    if not lines:
+        # An import of nothing would be recorded as a run that found no papers, as the list refuses one.
+        raise RecordsFileError(f"{path}: no records: the file is empty or holds only blank lines "
+                               f"({_JSON_LINES}); nothing was written")
     if out.skipped and not skip_invalid:
         # Every bad line at once: stopping at the first one took one run per bad line to find them all.
         raise BadLines(path, out.skipped)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ingest.cli import IngestLockedError, Interrupted, Terminated, stop_on_sigterm, wait_option
+from ingest.cli import IngestLockedError, Interrupted, Terminated, UserPath, stop_on_sigterm, wait_option
 from ingest.store_lock import EXIT_LOCKED, IngestLockLost
 from kg.config import EXIT_CONFIG, ConfigError
 from kg.safe_output import is_terminal, terminal_safe
@@ -464,7 +464,7 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
                    "issued it.")
 @click.option("--id", "paper_ids", multiple=True, metavar="ID",
               help="Only this paper (repeatable; an id, arXiv id or abs URL as /api/papers/{id} takes it).")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+@click.option("--output", type=UserPath(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Write to FILE, complete or not at all (a temporary file beside it, renamed); "
                    "default: stdout.")
 @click.option("--force", is_flag=True, help="Replace the --output FILE if it exists.")

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+# ingest.cli imports nothing of this module at import time (only inside functions): no cycle.
+from ingest.cli import UserPath
 from kg.config import EXIT_CONFIG, configure_logging, describe, load_config, unknown_settings
 from kg.store import GraphStore, StoreError, open_store, require_store
 
@@ -343,7 +345,7 @@ def config_cmd(as_json: bool) -> None:
 
 
 @main.command("init")
-@click.option("--taxonomy", "taxonomy_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--taxonomy", "taxonomy_path", type=UserPath(dir_okay=False, path_type=Path),
               default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file); "
                    "ingest classifies with PAPERKG_TAXONOMY, so set that to the same file.")
 @click.option("--prune", is_flag=True,
@@ -618,7 +620,7 @@ def stats_cmd(as_json: bool) -> None:
 
 
 @main.command("backup")
-@click.argument("destination", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("destination", metavar="FILE", type=UserPath(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 def backup_cmd(destination: Path, force: bool) -> None:
     """Copy the embedded store to FILE, consistent while the API and ingests keep running."""
@@ -683,19 +685,20 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     """([(line, id, arxiv_id or None, citation key)], [error naming a bad line]) of a `paperkg export
     papers` file, JSONL (a line starting `{`) or CSV (its header names the columns; a cell's leading
     apostrophe, spreadsheet_safe's, removed). Only `id`, `arxiv_id` and `citation_key` are read: a line
-    without a key (a store not yet upgraded wrote none) is left out. OSError, UnicodeDecodeError,
-    csv.Error when the file cannot be read."""
+    without a key (a store not yet upgraded wrote none) is left out. OSError, csv.Error when the file
+    cannot be read; RecordsFileError naming the file when it is no UTF-8 text (ingest.records_file.utf8_text:
+    "keys.csv line 3: not UTF-8 text (byte 0x97 at column 12); save it as UTF-8")."""
     import csv
 
     from ingest.export_papers import spreadsheet_value
+    from ingest.records_file import utf8_text
     from kg.store import check_citation_key
     from kg.validation import check_paper_id
 
     pins: list[tuple[int, str, str | None, str]] = []
     errors: list[str] = []
-    # utf-8-sig: a spreadsheet saving the CSV again may add a byte order mark.
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        text = f.read()
+    # A byte order mark, which a spreadsheet saving the CSV again may add, is left out by utf8_text.
+    text = utf8_text(path.read_bytes(), shown_arg(str(path), 200))
     rows: list[tuple[int, Any]]
     if text.lstrip().startswith("{"):
         rows = []
@@ -771,7 +774,7 @@ def _some_ids(ids: Sequence[str], limit: int = 10) -> str:
 
 
 @keys_group.command("restore")
-@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", metavar="FILE", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--reserve", is_flag=True,
               help="Reserve the keys of ids no stored paper has, for when they are stored (run before the "
                    "catch-up). Without it they are named and skipped, and a FILE none of whose ids is "
@@ -793,11 +796,14 @@ def keys_restore_cmd(path: Path, reserve: bool, wait: float) -> None:
 
     from ingest.cli import IngestLockedError
     from ingest.export_papers import resolve_each
+    from ingest.records_file import RecordsFileError
     from ingest.store_lock import IngestLocked, ingest_lock
 
     try:
         pins, errors = read_key_pins(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except RecordsFileError as exc:  # names the file, and the line and column of a byte not UTF-8
+        raise click.ClickException(str(exc)) from exc
+    except (OSError, csv.Error) as exc:
         raise click.ClickException(f"cannot read {shown_arg(str(path), 200)}: {exc}") from exc
     if errors:
         shown = "; ".join(errors[:10]) + (f"; and {len(errors) - 10} more" if len(errors) > 10 else "")
