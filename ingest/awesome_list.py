@@ -25,10 +25,20 @@ from ingest.normalize import (
 from ingest.records import ListRowRecord, Record
 from ingest.titles import same_paper_title
 from kg.taxonomy import Taxonomy
+from kg.validation import nfc, strip_format_characters
 
 # The text after the #s; its closing #s and spaces are stripped in _heading (a lazy "(.*?)\s*#*\s*$"
 # here took cubic time on a heading with a long run of spaces inside it).
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+# CommonMark ends a line at LF, CR LF or CR only. str.splitlines also split at VT, FF, FS/GS/RS, NEL and
+# U+2028/U+2029 (Word's Shift+Enter, a PDF copy), which GitHub shows inside the line: a row was cut in
+# two, its second half stored as a paper, and every line number below it was off from the editor's.
+_LINE_END = re.compile(r"\r\n?|\n")
+# Invisible characters an editor or `cat` leaves at the start (or end) of a line: a byte order mark
+# (U+FEFF, a file saved by Notepad joined to another), zero-width space / non-joiner / joiner, word
+# joiner. Before "### Techniques" or "| row |" they hid the heading or the row's first pipe.
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+_NOT_INVISIBLE = str.maketrans("", "", _INVISIBLE)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 # A setext heading's underline (`Findings` over `--------` or `====`): only under paragraph text.
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -65,6 +75,7 @@ _BROKEN_HTML_LINK = re.compile(r"</?a\b", re.IGNORECASE)
 MAX_ROW_CHARS = 10_000
 # How much of an unreadable row's text is reported when the row is over MAX_ROW_CHARS.
 _REPORTED_ROW_CHARS = 200
+_WORD = re.compile(r"\w")
 _EMPTY_VALUES = {"", "n/a", "na", "-", "--", "—", "–", "none", "tbd", "?"}
 # Link texts that name a format, not the paper ("[pdf]", "[code]"): never taken for its title.
 GENERIC_LINK_TEXT = {
@@ -116,14 +127,45 @@ class _Table:
     end_line: int = 0  # the index (from 0) of the first line after the table
 
 
+# A run of characters that UTF-8 bytes read as Windows-1252 are made of (all but ASCII): "â€™" for "’".
+# The five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) come through as C1 controls.
+_MOJIBAKE_RUN = re.compile("[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+                           "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+                           "\u20ac\u2122]+")
+
+
 def fix_mojibake(text: str) -> str:
     """Repair UTF-8 read as cp1252 ("LMâ€™s" -> "LM’s"), leaving other text alone."""
-    if "â€" not in text and "Ã" not in text:
+    # NFC first: in decomposed text (macOS) "â" is "a" + U+0302, which no cp1252 byte stands for.
+    composed = nfc(text)
+    if "â€" not in composed and "Ã" not in composed:
         return text
-    try:
-        return text.encode("cp1252").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
+    # Sequence by sequence, so a real "é" or a no-break space in the text does not keep the rest broken.
+    repaired = _MOJIBAKE_RUN.sub(lambda m: _utf8_of_cp1252(m.group(0)), composed)
+    return repaired if repaired != composed else text
+
+
+def _utf8_of_cp1252(run: str) -> str:
+    """The run with each sequence of its characters whose Windows-1252 bytes are one UTF-8 character
+    read as that character ("â€™" is "’"); the others, a real "é" or a no-break space beside them, stay."""
+    # One byte per character (C1 controls stand for the bytes cp1252 leaves undefined), so a byte's
+    # index is its character's.
+    data = b"".join(bytes([ord(ch)]) if ord(ch) < 0xA0 else ch.encode("cp1252") for ch in run)
+    out: list[str] = []
+    i = 0
+    while i < len(data):
+        lead = data[i]
+        size = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+        if size:
+            try:
+                out.append(data[i:i + size].decode("utf-8"))
+                i += size
+                continue
+            except UnicodeDecodeError:
+                pass
+        out.append(run[i])
+        i += 1
+    return "".join(out)
 
 
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
@@ -138,7 +180,9 @@ def _without_tags(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    text = fix_mojibake(text)
+    # Format characters (zero-width space, BOM ...) go as the store's clean_text takes them out: a
+    # heading "### \u200bTechniques" is the section Techniques, not one more.
+    text = strip_format_characters(fix_mojibake(text))
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
     text = _without_tags(text)
     text = text.replace("\\|", "|")
@@ -184,6 +228,28 @@ def _url(url: str, *, markdown: bool) -> str:
     """A link's URL as the browser gets it: entities decoded ("?a=1&amp;b=2" is "?a=1&b=2"), and
     backslash escapes read in a Markdown link's destination (`markdown`), kept elsewhere."""
     return _restore(_decoded(url), backslash=not markdown)
+
+
+def _lines(markdown: str) -> list[str]:
+    """The markdown's lines as GitHub reads them (see _LINE_END), each without the invisible characters
+    at its ends (see _INVISIBLE); the numbers (from 1) are the editor's."""
+    lines = _LINE_END.split(markdown)
+    if lines and not lines[-1]:
+        lines.pop()  # the last line's line end starts no line of its own
+    return [_visible_ends(line) for line in lines]
+
+
+def _visible_ends(line: str) -> str:
+    """The line without the invisible characters (_INVISIBLE) among the spaces at its start and end."""
+    if line.isascii():
+        return line
+    edges = " \t" + _INVISIBLE
+    body = line.strip(edges)
+    if not body:
+        return line.translate(_NOT_INVISIBLE)
+    start = len(line) - len(line.lstrip(edges))
+    end = start + len(body)
+    return line[:start].translate(_NOT_INVISIBLE) + body + line[end:].translate(_NOT_INVISIBLE)
 
 
 def _split_cells(line: str) -> list[str]:
@@ -286,7 +352,7 @@ def _scan(markdown: str, chains: list[list[tuple[int, str]]] | None = None
     reported and skipped), and HTML comments left out, whether a block of lines (`<!--` at the start
     of a line up to the line holding `-->`) or inline in a line. Line numbers are those of the
     markdown as given."""
-    lines = markdown.splitlines()
+    lines = _lines(markdown)
     stack: list[tuple[int, str]] = []
     tables: list[_Table] = []
     problems: list[dict[str, Any]] = []
@@ -1081,7 +1147,8 @@ def parse_list(markdown: str, taxonomy: Taxonomy) -> ListParse:
                 result.unreadable_rows.append({"line": line, "text": raw.strip(), "reason": broken})
                 continue
             title_raw, urls, other = _paper_cell(values.get("paper", ""))
-            if not title_raw:
+            # A title of no words ("—", "…") is refused by the load too, but there without its line.
+            if not title_raw or (not title_key(list_title(title_raw)[0]) and not _WORD.search(title_raw)):
                 result.unreadable_rows.append({
                     "line": line, "text": raw.strip(),
                     "reason": "no paper title or link in the Paper column",
@@ -1161,13 +1228,60 @@ def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
 
 
 def _utf8_text(data: bytes, what: str) -> str:
-    """`data` decoded as UTF-8, or ListSourceError naming `what` and the first byte that is not.
+    """`data` decoded as UTF-8 (a byte order mark at the start left out), or ListSourceError naming
+    `what` and why it is not (see utf8_problem).
 
     Decoding with errors="replace" read a gzip or any binary file as a list of 0 rows, which then
     reported every stored list row as gone from the list."""
+    problem = utf8_problem(data)
+    if problem is not None:
+        if not problem.endswith(")"):  # nothing said what the file is
+            problem += ": the list is markdown, such as the awesome list's raw README.md"
+        raise ListSourceError(f"{what} {problem}")
+    return data.decode("utf-8-sig")
+
+
+_GZIP = b"\x1f\x8b"
+# Bytes 0x80-0x9F stand for curly quotes, dashes, "€", "…" in Windows-1252 (Word, Notepad before 2019)
+# and for no character in UTF-8 text or in Latin-1.
+_CP1252_PUNCTUATION = range(0x80, 0xA0)
+
+
+def utf8_problem(data: bytes) -> str | None:
+    """Why `data` is not UTF-8 text ("is UTF-16 text ...", "is not UTF-8 text: byte 0x91 at line 53,
+    column 35 (...)"), to follow a name of the file; None when it is UTF-8 (with or without a BOM).
+
+    The line and column (in characters, from 1) are an editor's: lines end at LF, CR LF or CR. The
+    encodings a Windows or macOS editor saves in are named, with "save the file as UTF-8"."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "is UTF-32 text, not UTF-8 (save the file as UTF-8)"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
+        return "is UTF-16 text, not UTF-8 (save the file as UTF-8)"
     try:
-        return data.decode("utf-8")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ListSourceError(
-            f"{what} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): the list is "
-            "markdown, such as the awesome list's raw README.md") from None
+        start = exc.start
+    else:
+        return None
+    if data.startswith(_GZIP):
+        return "is gzip-compressed, not UTF-8 text (decompress it first: gunzip)"
+    before = data[:start]
+    line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
+    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
+    # The bytes before the first bad one are UTF-8: the column counts their characters.
+    column = len(before[line_start:].decode("utf-8-sig" if line == 1 else "utf-8")) + 1
+    byte = data[start]
+    where = f"is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {column}"
+    # The line read as Windows-1252, not the whole file: one such character pasted into a UTF-8 file
+    # (whose "Á" has a byte cp1252 leaves undefined) is named too.
+    ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i != -1]
+    if b"\x00" not in data:  # a NUL: binary, not text in a one-byte encoding
+        try:
+            shown = bytes([byte]).decode("cp1252")
+            data[line_start:min(ends, default=len(data))].decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            kind = "Windows-1252" if byte in _CP1252_PUNCTUATION else "Windows-1252 or Latin-1"
+            return f"{where} ({kind} text? 0x{byte:02x} is {shown!r} there: save the file as UTF-8)"
+    return where

@@ -288,8 +288,8 @@ def test_ingest_list_refuses_a_file_with_no_list_rows_and_prunes_nothing(
         result = CliRunner().invoke(main, ["ingest", "list", "--source", str(wrong), *extra])
         assert result.exit_code == 1, (extra, result.output)
         if kind == "gzip":
-            assert result.output == (f"Error: the list file {wrong} is not UTF-8 text (byte 0x8b at offset "
-                                     "1): the list is markdown, such as the awesome list's raw README.md\n")
+            assert result.output == (f"Error: the list file {wrong} is gzip-compressed, not UTF-8 text "
+                                     "(decompress it first: gunzip)\n")
         else:
             assert result.output.startswith(f"Error: no list rows in {wrong}: is it the awesome list? "), (
                 result.output)
