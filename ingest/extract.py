@@ -36,13 +36,18 @@ Matching rules (documented here because the extraction's precision depends on th
   "steering vector" and "interpret in embedding space". "-ing" forms keep their surface form
   ("probing" is not "probe", "reasoning" is not "reason").
 - Multi-word aliases match with or without hyphens between their words ("tuned lens",
-  "tuned-lens"); a two-word alias also matches its joined form ("Llama 2", "Llama2").
+  "tuned-lens"); a two-word alias also matches its joined form ("Llama 2", "Llama2"). Not an alias
+  whose hyphenated last word is a function word ("greater-than": "greater than 90%" is a comparison,
+  not the task): it matches only as written.
 - Short acronyms (one token with two or more capitals, e.g. SAE, CMA, ACDC, EAP, AtP, DLA, RS, FF,
   MLP, ICL, ROME, CAA, ITI, LAT, CLT, PCA, BERT, OPT, and T5-like letter+digit names) match
-  case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire.
+  case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire. A
+  model's acronym also matches in lower case, as checkpoint names write it ("gpt2-small",
+  "bert-base-uncased", "t5-base", "roberta-base"), unless that is an English word of spaCy's lookup
+  table ("opt"); "Bert" is neither form.
 - A model alias also matches glued to a size or version by a hyphen or nothing ("Pythia-1.4B",
   "Pythia-70M", "Mistral-7B", "OPT-66B", "Mixtral-8x7B", "GPT-Neo-1.3B", "Llama-3.1-8B", "Llama3"),
-  its case rule unchanged (the acronym "OPT-66B" matches, "opt-66b" does not); a variant word after it
+  its case rule unchanged ("OPT-66B" and "gpt2-1.5b" match, "opt-66b" does not); a variant word after it
   ("GPT-2-small", "BERT-base", "Mistral-7B-Instruct") is a token of its own. Only a size or version
   counts: a hyphenated word that starts with a model name ("Optimus-7B", "Alpacas-2") matches nothing.
 - Coordination ellipsis: a multi-word alias (without a preposition) preceded by "and", "or", "&" or a
@@ -56,6 +61,13 @@ Matching rules (documented here because the extraction's precision depends on th
   head of a noun compound: "behavior-preserving *resampling ablations*") is kept as well when the
   longer alias has no preposition in it, the shorter alias is not ambiguous, and its node is not an
   ancestor of (or the same as) the longer match's node.
+- A model is not one the paper studies when it is named as a tool ("we use GPT-4 to write
+  explanations", "GPT-4 is used to generate ...", "we use GPT-4 as a judge", "based on GPT-4"), as a
+  contrast in its own phrase ("unlike", "in contrast to", "compared to": "Unlike BERT, GPT-2 stores ..."
+  studies GPT-2, the comma ending the contrast, unless a list the contrast names ends there: "Unlike
+  BERT, RoBERTa and T5, GPT-2 ..."), or as the name of a scaling law ("the Chinchilla scaling laws",
+  "Chinchilla-optimal"). A component alias that names a kind of network ("MLP", "multilayer
+  perceptron", "feed-forward") before a read-out ("an MLP probe", "MLP classifiers") is no component.
 - Technique and evaluation mentions in artifact sentences (a URL, or "code ... available") do not
   count: "The code, dataset, visualizations ... are available" is not a use of visualization.
 - Nor does a technique or evaluation named as what the paper does not use (word-window rules, no parse):
@@ -159,7 +171,7 @@ if TYPE_CHECKING:
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "14"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "15"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
 # 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
@@ -169,7 +181,9 @@ EXTRACTOR_VERSION = "14"  # 5: list TL;DRs and coordination ellipsis; 7: no modi
 # ends none, and a component only describing the setting is not linked; 13: topics and objects only in a
 # paper with the field's domain cue (a language-model or network cue, or the weekly block's domain_cues);
 # 14: a technique or evaluation named as not used (negated, contrasted, prior work) is no mention of its use,
-# evidence prefers an abstract sentence to the title, and a title is quoted without an added full stop.
+# evidence prefers an abstract sentence to the title, and a title is quoted without an added full stop;
+# 15: "greater-than" only hyphenated, a model's acronym in lower case ("gpt2-small"), a contrast ends at its
+# comma, "compared to", a model as a judge or a scaling law is not studied, an "MLP probe" is no MLP layer.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -210,6 +224,9 @@ _CUE_NORMS = frozenset({
 _CUE_BIGRAMS = frozenset({("hidden", "state"), ("residual", "stream"), ("attention", "head")})
 
 _PREPOSITIONS = frozenset({"of", "to", "for", "with", "in", "on", "from", "by", "into", "onto", "over", "at"})
+# Words that make a hyphenated alias's last word a grammar word ("greater-than"): without the hyphen it is a
+# phrase of any sentence ("greater than 90%"), so it matches only as written.
+_FUNCTION_WORDS = _PREPOSITIONS | {"than", "as", "and", "or"}
 
 _CLAIM_VERBS = frozenset({
     "find", "show", "discover", "demonstrate", "identify", "reveal", "observe", "uncover", "unveil",
@@ -545,6 +562,13 @@ def is_mi_taxonomy(taxonomy: Taxonomy) -> bool:
     return objects >= _MI_OBJECTS
 
 
+def _english_words(table: Any, words: set[str]) -> set[str]:
+    """Those of the lower-case `words` that are English words: forms or lemmas of the lookup table ("opt")."""
+    if not words:
+        return set()
+    return {w for w in words if w in table} | {str(v) for v in table.values() if v in words}
+
+
 def _is_acronym(alias: str) -> bool:
     return bool(_ACRONYM.match(alias)) and " " not in alias and "-" not in alias
 
@@ -703,7 +727,8 @@ class _AliasMatcher:
         if model and key not in self._model_keys:
             self._model_keys.add(key)
             self._model_orth.add(key, [self._doc(seq) for seq in sequences])
-            self._model_orths.add(sequences[0][-1])  # not the plural: "OPTs-2" is no model
+            # Not the plural: "OPTs-2" is no model. The lower-case form is ("gpt2-1.5b").
+            self._model_orths.update(seq[-1] for seq in sequences if seq[-1] != sequences[0][-1] + "s")
 
     def _head(self, text: str) -> str | None:
         """The model-alias word a token starts with when the rest is a size or version, else None."""
@@ -783,6 +808,7 @@ class Extractor:
         self._strings: dict[int, str] = {}  # hash -> string memo for reading token arrays
         self._signature: str | None = None
         self._normalizer: _Normalizer | None = None
+        self._english_lowers: set[str] = set()  # model acronyms whose lower case is a word ("opt")
         # The field's domain cue, as the weekly gate finds it (imported here: relevance imports numpy).
         from ingest.relevance import DomainCue, LMCue
 
@@ -854,6 +880,11 @@ class Extractor:
                 # get_pipe is typed as any component; this one is ours (see _register_components).
                 normalizer = cast(_NormSetter, nlp.get_pipe("paperkg_norm")).normalizer
                 matcher = _AliasMatcher(nlp.vocab, normalizer)
+                # A model's acronym is also written in lower case ("gpt2-small", "bert-base-uncased"),
+                # unless that is an English word ("opt").
+                lowered = {a.strip().lower() for n in self._nodes.values() if n.label == Label.MODEL
+                           for a in (*n.aliases, *n.ambiguous_aliases) if _is_acronym(a.strip())}
+                self._english_lowers = _english_words(_lemma_table(), lowered)
                 for node in self._nodes.values():
                     ambiguous = {a.casefold() for a in node.ambiguous_aliases}
                     for alias in dict.fromkeys([*node.aliases, *node.ambiguous_aliases]):
@@ -881,20 +912,25 @@ class Extractor:
         if _is_acronym(alias):
             key = "CS:" + alias
             forms = [[alias]] if alias.endswith(("s", "*")) else [[alias], [alias + "s"]]
+            if is_model and alias.lower() != alias and alias.lower() not in self._english_lowers:
+                forms.append([alias.lower()])  # "gpt2", "bert", "t5": checkpoint names
             if key not in self._entries or is_model:  # the matcher keeps the first forms of a key
                 matcher.add_orth(key, forms, model=is_model)
         else:
             tokens = [t.text for t in nlp.make_doc(alias)]
             words = [w for w in tokens if w != "-"]
             norms = [normalizer(w) for w in words]
-            key = "N:" + " ".join(norms)
+            written = [w if w == "-" else normalizer(w) for w in tokens]
+            # "greater-than" is the task only with its hyphen: "greater than 90%" is a comparison. An alias
+            # whose hyphenated last word is a function word matches as written alone (a key of its own).
+            hyphen_only = len(tokens) > 1 and tokens[-2] == "-" and words[-1].lower() in _FUNCTION_WORDS
+            key = "N:" + " ".join(written if hyphen_only else norms)
             self._key_has_preposition[key] = any(w.lower() in _PREPOSITIONS for w in words)
             if key not in self._entries or is_model:  # the matcher keeps the first variants of a key
-                variants = _hyphen_variants(norms)
-                written = [w if w == "-" else normalizer(w) for w in tokens]
+                variants = [written] if hyphen_only else _hyphen_variants(norms)
                 if written not in variants:  # the alias as written, hyphens where it has them
                     variants.append(written)
-                if len(words) == 2:  # "Llama 2" is also written "Llama2"
+                if len(words) == 2 and not hyphen_only:  # "Llama 2" is also written "Llama2"
                     variants.append([normalizer("".join(words))])
                 matcher.add_norm(key, variants, model=is_model)
         self._entries.setdefault(key, set()).add(entry)
@@ -1052,10 +1088,13 @@ class Extractor:
                     )
         hits = sorted(by_span.values(), key=lambda h: (h.start, h.end, h.node_id))
         artifact = {i for i in range(len(tokens.bounds)) if tokens.is_artifact(i)}
+        models = frozenset(i for h in hits if self._nodes[h.node_id].label == Label.MODEL
+                           for i in range(h.start, h.end))
         hits = [
             h for h in hits
             if (h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS)
-            and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h))
+            and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h, models))
+            and not (self._nodes[h.node_id].label == Label.COMPONENT and _names_a_read_out(tokens, h))
         ]
         # A technique or evaluation named as what the paper does not do ("Unlike activation patching, ...",
         # "Prior work relied on SAEs") is no mention of its use, nor does it confirm an ambiguous alias of it.
@@ -1266,29 +1305,126 @@ _TOOL_TASKS = frozenset({
 # A contrast reaches the model only within its own clause: "Unlike prior work, we study GPT-2"
 # studies GPT-2, "in contrast to a large, modern transformer like GPT-3" does not study GPT-3.
 _CLAUSE_SUBJECTS = frozenset({"we", "our", "i", "they", "it", "this", "these", ";", ":"})
+# Cues of a contrast: "unlike X", and these words before "to" / "with" ("in contrast to", "compared to").
+_CONTRAST_WORDS = frozenset({"contrast", "compared", "comparison"})
+# "Unlike BERT, the GPT-2 model ...": words that may stand between the comma ending a contrast and the
+# model that opens the main clause.
+_CLAUSE_OPENING_WORDS = frozenset({"the", "a", "an", "its", "their"})
+# What a model serves as when it is a tool: "we use GPT-4 as a judge", "with GPT-4 as an evaluator".
+_JUDGE_NOUNS = frozenset({
+    "judge", "evaluator", "annotator", "grader", "labeler", "labeller", "rater", "critic", "oracle",
+    "explainer", "simulator",
+})
+# A verb of a passive tool use after the model: "GPT-4 is used to generate ...".
+_PASSIVE_AUXILIARIES = frozenset({"is", "was", "are", "were", "being", "been"})
 
 
-def _in_contrast(lowers: Sequence[str], start: int, first: int) -> bool:
-    """Whether "unlike" or "in contrast to/with" governs the words before `start`, in the same clause."""
+def _in_contrast(lowers: Sequence[str], start: int, first: int, last: int, models: frozenset[int]) -> bool:
+    """Whether "unlike", "in contrast to/with" or "compared to/with" governs the model at `start`, in its
+    own phrase: a comma right before the model ends it ("Unlike BERT, GPT-2 stores ..."), unless the model
+    is in a list the contrast names ("Unlike BERT, RoBERTa and T5, GPT-2 ..."). `models`: the token indices
+    of the sentence's model mentions."""
     for i in range(start - 1, max(first, start - 10) - 1, -1):
         word = lowers[i]
         if word in _CLAUSE_SUBJECTS:
             return False
-        if word == "unlike" or (word == "contrast" and lowers[i + 1: i + 2] in (["to"], ["with"])):
+        if word == "," and _opens_main_clause(lowers, i, start, last, models):
+            return False  # "Unlike BERT, GPT-2 ...": the contrast ended at the comma
+        if word == "unlike" or (word in _CONTRAST_WORDS and lowers[i + 1: i + 2] in (["to"], ["with"])):
             return True
     return False
 
 
-def _not_studied(tokens: _TokenView, hit: _Hit) -> bool:
-    """Whether a model mention is a tool or a contrast rather than a model the paper studies."""
+def _opens_main_clause(lowers: Sequence[str], comma: int, start: int, last: int,
+                       models: frozenset[int]) -> bool:
+    """Whether the model at `start` is in the words that open the clause after a comma: right after it, or
+    in a list of models that starts there ("Unlike BERT, GPT-2 and Pythia store ..."), unless that list is
+    itself closed by a comma (the contrast's own list: "Unlike BERT, RoBERTa and T5, GPT-2 ...")."""
+    k = comma + 1
+    while k < start and lowers[k] in _CLAUSE_OPENING_WORDS:
+        k += 1
+    if any(j not in models and lowers[j] not in {"and", "or", ","} for j in range(k, start)):
+        return False  # "in contrast to a large, modern transformer like GPT-3"
+    return not _listed_before_comma(lowers, k, last, models)
+
+
+def _listed_before_comma(lowers: Sequence[str], start: int, last: int, models: frozenset[int]) -> bool:
+    """Whether a list of models starting at `start` is closed by "and" / "or" and a comma ("RoBERTa and T5,
+    GPT-2 ...": a list a contrast before it names, not the main clause's subject)."""
+    j, joined = start, False
+    while j < last:
+        if j in models:
+            pass
+        elif lowers[j] in {"and", "or"}:
+            joined = True
+        elif lowers[j] != "," or joined:
+            break
+        j += 1
+    return joined and j < last and lowers[j] == ","
+
+
+def _as_tool(lowers: Sequence[str], norms: Sequence[str], start: int, end: int, first: int,
+             last: int) -> bool:
+    """Whether a model mention is a tool of the study: "we use GPT-4 to write explanations", "GPT-4 is used
+    to generate prompts", "we use GPT-4 as a judge"."""
+    j = end + 1 if end < last and lowers[end] == "-" else end  # "GPT-4-as-a-judge"
+    if j < last and lowers[j] == "as":
+        for k in range(j + 1, min(last, j + 4)):
+            if norms[k] in _JUDGE_NOUNS:
+                return True
+            if not lowers[k].isalpha():
+                break
+    after = list(lowers[end:min(last, end + 5)])
+    if "to" not in after:
+        return False
+    to = after.index("to")
+    if not _TOOL_TASKS.intersection(after[to + 1:]):
+        return False
+    near = {norms[i] for i in range(max(first, start - 3), start)}
+    passive = bool(after) and after[0] in _PASSIVE_AUXILIARIES and bool(
+        _TOOL_VERBS.intersection(norms[end:end + to]))
+    return bool(near & _TOOL_VERBS) or passive
+
+
+def _scaling_law(lowers: Sequence[str], norms: Sequence[str], end: int, last: int) -> bool:
+    """Whether a model's name is that of its scaling law, not the model: "the Chinchilla scaling laws",
+    "Chinchilla-optimal", "Chinchilla's compute-optimal ratio"."""
+    j = end
+    while j < last and lowers[j] in {"-", "'s", "’s", "compute"}:
+        j += 1
+    if j >= last:
+        return False
+    return norms[j] in {"optimal", "optimally", "law"} or (
+        lowers[j] == "scaling" and j + 1 < last and norms[j + 1] == "law")
+
+
+def _not_studied(tokens: _TokenView, hit: _Hit, models: frozenset[int]) -> bool:
+    """Whether a model mention is a tool, a contrast or a scaling law rather than a model the paper
+    studies. `models`: the token indices of all model mentions."""
     first, last = tokens.bounds[hit.sent]
-    based_on = tokens.lowers[max(first, hit.start - 2):hit.start] == ["based", "on"]
-    if based_on or _in_contrast(tokens.lowers, hit.start, first):
-        return True
-    near = {tokens.norms[i] for i in range(max(first, hit.start - 3), hit.start)}
-    after = tokens.lowers[hit.end:min(last, hit.end + 4)]
-    return bool(near & _TOOL_VERBS) and "to" in after and bool(
-        _TOOL_TASKS.intersection(after[after.index("to") + 1:]))
+    lowers, norms = tokens.lowers, tokens.norms
+    based_on = lowers[max(first, hit.start - 2):hit.start] == ["based", "on"]
+    return (based_on or _in_contrast(lowers, hit.start, first, last, models)
+            or _as_tool(lowers, norms, hit.start, hit.end, first, last)
+            or _scaling_law(lowers, norms, hit.end, last))
+
+
+# A component alias that is also the name of a network ("MLP", "multilayer perceptron", "feed-forward")
+# before a word of a trained read-out names that read-out, not the transformer's layer: "an MLP probe", "an
+# MLP classifier", "an MLP-based probe". "A probe on the MLP layers" reads the layer.
+_NETWORK_KIND_WORDS = frozenset({"mlp", "mlps", "perceptron", "perceptrons", "forward", "feedforward", "ffn"})
+_READ_OUT_NORMS = frozenset({"probe", "classifier", "regressor", "predictor", "decoder"})
+
+
+def _names_a_read_out(tokens: _TokenView, hit: _Hit) -> bool:
+    """Whether a component mention names a probe or classifier network ("MLP probe"), not the component."""
+    last = tokens.bounds[hit.sent][1]
+    if tokens.lowers[hit.end - 1] not in _NETWORK_KIND_WORDS:
+        return False
+    j = hit.end
+    while j < last and tokens.lowers[j] in {"-", "based"}:
+        j += 1
+    return j < last and tokens.norms[j] in _READ_OUT_NORMS
 
 
 # -- Mentions that are no use (module docstring: "A technique or evaluation named as what the paper does
