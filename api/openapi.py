@@ -220,10 +220,12 @@ SCHEMAS: dict[str, Any] = {
                 "mode": {"type": "string", "enum": [*MODES, "filter"],
                          "description": "filter: no query, the papers passing the filters newest first"},
                 "semantic": _nullable("number"), "keyword": _nullable("number"), "rrf": _nullable("number"),
-                "ranks": {"type": "object", "description": "the paper's rank (from 1) in each list it is on",
+                "ranks": {"type": "object",
+                          "description": "the paper's rank (from 1) in each list it is on (author: the "
+                                         "papers by an author the hybrid query names)",
                           "properties": {k: {"type": "integer", "minimum": 1}
                                          for k in ("semantic", "keyword", "technique", "model",
-                                                   "component")}},
+                                                   "component", "author")}},
                 "matched_techniques": STRINGS, "matched_technique_labels": STRINGS,
                 "matched_evaluations": STRINGS, "matched_evaluation_labels": STRINGS,
                 "matched_models": {**STRINGS, "description": "model ids, of the model filter or named in "
@@ -278,9 +280,10 @@ SCHEMAS: dict[str, Any] = {
                                            "those papers come first, each part in score order, so scores "
                                            "are not monotonic where they meet"},
             "not_tagged": {"type": "array", "items": {"type": "string"},
-                           "description": "technique or criterion ids a hybrid query names that no paper "
-                                          "passing the filters is tagged with (nor with a refinement): the "
-                                          "results are only the nearest matches"},
+                           "description": "technique, criterion, model or component ids a hybrid query "
+                                          "names that no paper passing the filters is tagged with, studies "
+                                          "or has a finding about (nor a refinement): the results are only "
+                                          "the nearest matches"},
             "did_you_mean": {**_nullable("string"), "description": (
                 "the query with its misspelt taxonomy names put right (\"activaton patching\": \"activation "
                 "patching\"), to offer as a search of its own: only a word that is in no name or alias of "

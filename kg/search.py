@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
+from itertools import pairwise
 from typing import Any, Protocol
 
 import numpy as np
@@ -63,7 +64,7 @@ from kg.explain import (
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
-from kg.validation import HYPHENS, STOPWORDS, clean_text, joined_forms
+from kg.validation import HYPHENS, STOPWORDS, clean_text, fold_for_search, initials, joined_forms
 
 MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -82,6 +83,11 @@ WITHDRAWN_PENALTY = 0.05
 # look-up may be cut: then every candidate within reach is read, as before the look-up.
 WITHDRAWAL_WORDS = "withdrawn withdraw withdrew"
 WITHDRAWAL_LOOKUP = 1000
+# A hybrid query naming an author (names_author) lifts the author's papers among the keyword ranking's
+# first AUTHOR_SAMPLE (their author lists are read in one call); a first name of fewer letters
+# than MIN_SHORT_FIRST_NAME is no short form of another ("Al" is not Alice's).
+AUTHOR_SAMPLE = 20
+MIN_SHORT_FIRST_NAME = 3
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
 ACRONYM_SAMPLE = 20
@@ -127,7 +133,7 @@ class SearchPage:
     results: list[SearchHit]
     total: int
     # Acronyms of the query and the long forms the corpus defines for them, which the query
-    # embedding was given ("IOI" -> "indirect object identification").
+    # embedding was given ("IOI" -> "indirect object identification"), and hybrid's keyword half too.
     acronyms: dict[str, str] = field(default_factory=dict)
     # The techniques (or criteria) the query only named: papers using them come first, each part in
     # fused order, so the scores shown are not monotonic where the parts meet. Only those some paper
@@ -305,18 +311,23 @@ def search(
     query_vector = None
     if mode in ("semantic", "hybrid") and embedder is None:
         raise ValueError(f"{mode} search needs an embedder")
+    acronyms: dict[str, str] = {}
+    embedded_text = named_query
+    if mode in ("semantic", "hybrid"):
+        # Read first: the keyword half of hybrid looks for the long forms too (spelled_out_keywords).
+        embedded_text, acronyms = _spell_out_acronyms(store, named_query, labels)
     keyword_future: Future[list[list[ScoredId]]] | None = None
     if mode == "hybrid":
         # The full-text query (SQLite / the database) and the query embedding (torch) both
         # release the GIL: run them side by side so hybrid costs max(), not the sum, of the two.
         keyword_future = _retrieval_pool().submit(
-            _ranking_per_window, partial(store.keyword_search, keyword_query, filters=filters), windows)
-    acronyms: dict[str, str] = {}
+            _ranking_per_window,
+            partial(store.keyword_search, spelled_out_keywords(keyword_query, acronyms), filters=filters),
+            windows)
     tier_lists: list[dict[str, list[ScoredId]]] = [{} for _ in tiers]
     if mode in ("semantic", "hybrid"):
         assert embedder is not None
         try:
-            embedded_text, acronyms = _spell_out_acronyms(store, named_query, labels)
             query_vector = np.asarray(embedder.encode_query(embedded_text), dtype=np.float32)
             semantic = _ranking_per_window(
                 partial(store.vector_search, query_vector, filters=filters), windows)
@@ -368,6 +379,13 @@ def search(
         about = replace(filters or SearchFilters(), component_ids=sorted(query_components))
         found = _ranking_per_window(partial(store.vector_search, query_vector, filters=about), windows)
         _add_named_list(tier_lists, before_named, "component", found)
+    known: dict[str, Paper] = {}  # papers read (author lists, withdrawn ones), reused for the page
+    if mode == "hybrid":
+        # "Sam Marks", "Kevin Meng": one more list, of the papers by an author the query names (the
+        # embedding reads a name as noise, and keyword search ranks papers sharing a first name as high).
+        by_author = _by_named_author(store, query, tier_lists[0]["keyword"], known, labels)
+        if by_author:
+            _add_named_list(tier_lists, before_named, "author", [by_author] * len(tiers))
     if mode == "keyword":
         tier_lists[0]["keyword"] = store.keyword_search(keyword_query, windows[0], filters)
 
@@ -387,10 +405,18 @@ def search(
             # each tier). With other content words the third list only joins the fusion.
             partition = True
             using_first = sorted(tagged)
+    # A named model (component) whose list was read and that no paper passing the filters studies (has a
+    # finding about): said as for a technique, the results being only the nearest matches.
+    for name, named_nodes, label in (("model", query_models, Label.MODEL),
+                                     ("component", query_components, Label.COMPONENT)):
+        if name in tier_lists[0]:
+            named_hits = list({h.id: h for lists in tier_lists for h in lists[name]}.values())
+            studied_by = _tagged_among(store, named_nodes, named_hits, labels)
+            not_tagged += sorted(n for n in named_nodes - studied_by
+                                 if not _any_tagged(store, filters, n, labels, label))
     # Each tier's fused ranking fills the tier's positions with the papers not placed before it.
     placed: list[tuple[str, float, dict[str, int], int]] = []  # id, fused score, ranks, tier index
     seen: set[str] = set()
-    known: dict[str, Paper] = {}  # the papers read to find the withdrawn ones, reused for the page
     mentioning = _mentioning_withdrawal(store)  # None: every candidate may be one
     candidates: set[str] = set()
     fused_order: list[tuple[str, float, dict[str, int]]] = []
@@ -657,6 +683,7 @@ def _respellings(labels: Labels) -> _Respellings:
         return cached
     spelling: dict[str, str] = {}
     written: dict[str, set[str]] = {}
+    parts: dict[str, str] = {}  # the one-word parts, by their letters: the first one's spelling
     longest = 1
     kinds = (Label.TECHNIQUE, Label.EVALUATION, Label.MODEL, Label.COMPONENT)
     for node in labels.nodes.values():
@@ -667,13 +694,20 @@ def _respellings(labels: Labels) -> _Respellings:
             if not _ALIAS_SHAPE.fullmatch(text):
                 continue  # "AtP*", "Sparse Autoencoder (SAE)": no spelling of words alone
             words = _QUERY_WORD.findall(text)
-            parts = [text, *(w for w in text.split(" ") if len(words) > 1 and w.isalpha())]
-            for part in parts:
-                key = _NAME_GAP.sub("", part).casefold()
-                if len(key) >= MIN_RESPELLED_CHARS:
-                    spelling.setdefault(key, part)
-                    written.setdefault(key, set()).add(part.casefold())
+            key = _NAME_GAP.sub("", text).casefold()
+            if len(key) >= MIN_RESPELLED_CHARS:
+                spelling.setdefault(key, text)
+                written.setdefault(key, set()).add(text.casefold())
+            for part in (w for w in text.split(" ") if len(words) > 1 and w.isalpha()):
+                if len(part) >= MIN_RESPELLED_CHARS:
+                    parts.setdefault(part.casefold(), part)
             longest = max(longest, len(words))
+    # A part is a spelling of its own only where no whole name has its letters: "feedforward" of
+    # "feedforward layers" is the alias "feed-forward" joined, which keyword search must also find split.
+    for key, part in parts.items():
+        if key not in spelling:
+            spelling[key] = part
+            written[key] = {key}
     tables = _RESPELLINGS[labels] = _Respellings(spelling, written, longest)
     return tables
 
@@ -724,6 +758,17 @@ def _respelt_run(query: str, words: list[re.Match[str]], first: int,
     return None
 
 
+def spelled_out_keywords(keyword_query: str, acronyms: dict[str, str]) -> str:
+    """What the keyword half of hybrid looks for: the keyword query and, OR-ed in, the long form of each
+    acronym it was read as ("IOI" -> "IOI indirect object identification"), the words the papers spell
+    it out in; the words already in the query are not repeated."""
+    if not acronyms:
+        return keyword_query
+    have = {w.casefold() for w in _QUERY_WORD.findall(keyword_query)}
+    added = [w for form in acronyms.values() for w in _QUERY_WORD.findall(form) if w.casefold() not in have]
+    return " ".join([keyword_query, *dict.fromkeys(added)])
+
+
 def keyword_text(query: str, named_query: str) -> str:
     """What keyword search looks for: the query, and the words alias_spelling split out of a joined one
     ("logitlens" -> "logitlens logit lens"; the index has the words, never "logitlens"). A hyphenated
@@ -742,6 +787,10 @@ def keyword_text(query: str, named_query: str) -> str:
 # ("probs", for probabilities, is one letter from "probes").
 SUGGEST_CUTOFF = 0.85
 MIN_SUGGEST_CHARS = 6
+# A slip that keeps a word's letters and length counts whatever the ratio, down to this length: two
+# neighbours swapped ("Cluade", "Pythai": 0.83 from Claude, Pythia) or a letter doubled in the wrong place
+# ("Lamma": Llama). Words of 5 letters have too many neighbours for the other typos ("probs": probes).
+MIN_SLIP_CHARS = 5
 # And a typo's few keystrokes away from the word (a letter left out, added, changed, two swapped): one,
 # two in a word of TYPO_LONG_WORD letters or more. A word with a prefix is no typo, however close its
 # ratio ("misalignment" is 0.86 from "alignment").
@@ -760,6 +809,10 @@ class _AliasWords:
     words: frozenset[str]  # every word of every name and alias, case folded
     plain: list[str]  # the words of the names and aliases written as words alone, sorted (difflib's list)
     phrases: dict[str, list[tuple[str, ...]]]  # such a word -> the names and aliases (as words) holding it
+    # Such a word by its letters sorted, and by each form of it with a doubled letter written once: where
+    # a slip (_slipped) of a typed word can come from, found without a pass over `plain`.
+    by_letters: dict[str, list[str]]
+    by_undoubled: dict[str, list[str]]
 
 
 _ALIAS_WORDS: weakref.WeakKeyDictionary[Labels, _AliasWords] = weakref.WeakKeyDictionary()
@@ -782,9 +835,15 @@ def _alias_words(labels: Labels) -> _AliasWords:
             if parts and _ALIAS_SHAPE.fullmatch(" ".join(alias.split())):
                 for part in parts:
                     phrases.setdefault(part, set()).add(parts)
+    plain = sorted(w for w in phrases if w.isalpha())
+    by_letters: dict[str, list[str]] = {}
+    by_undoubled: dict[str, list[str]] = {}
+    for word in plain:
+        by_letters.setdefault("".join(sorted(word)), []).append(word)
+        for form in _undoubled(word):
+            by_undoubled.setdefault(form, []).append(word)
     tables = _ALIAS_WORDS[labels] = _AliasWords(
-        frozenset(words), sorted(w for w in phrases if w.isalpha()),
-        {w: sorted(p) for w, p in phrases.items()})
+        frozenset(words), plain, {w: sorted(p) for w, p in phrases.items()}, by_letters, by_undoubled)
     return tables
 
 
@@ -797,7 +856,10 @@ def suggest_query(store: GraphStore, query: str, labels: Labels) -> str | None:
     the name has them (plural allowed): "inducton" alone suggests nothing, "inducton heads" does."""
     words = list(_QUERY_WORD.finditer(query))
     tables = _alias_words(labels)
-    suspects = [i for i, m in enumerate(words) if _may_be_misspelt(m.group(0), tables)][:MAX_SUGGEST_WORDS]
+    found = [i for i, m in enumerate(words) if _may_be_misspelt(m.group(0), tables)]
+    # Capped apart: a word too short for difflib's pass costs two look-ups, and takes no longer word's place.
+    suspects = sorted([i for i in found if len(words[i].group(0)) < MIN_SUGGEST_CHARS][:MAX_SUGGEST_WORDS]
+                      + [i for i in found if len(words[i].group(0)) >= MIN_SUGGEST_CHARS][:MAX_SUGGEST_WORDS])
     fixes: dict[int, str] = {}
     for i in suspects:
         if i not in fixes:
@@ -818,7 +880,7 @@ def _may_be_misspelt(word: str, tables: _AliasWords) -> bool:
     """Whether a query word may be a misspelling of a taxonomy word: Latin letters, long enough, and no
     word (nor the other number of a word) of the names and aliases, of framing or of stop words."""
     key = word.casefold()
-    if len(key) < MIN_SUGGEST_CHARS or not _LATIN_WORD.fullmatch(word):
+    if len(key) < MIN_SLIP_CHARS or not _LATIN_WORD.fullmatch(word):
         return False
     forms = {key, key + "s", key + "es", key.removesuffix("s"), key.removesuffix("es")}
     return not (forms & tables.words or key in REQUEST_WORDS or key in STOPWORDS)
@@ -828,11 +890,15 @@ def _nearest_alias(query: str, words: list[re.Match[str]], i: int, suspects: set
                    tables: _AliasWords) -> dict[int, str]:
     """The corrections (word index -> alias word) that make the query's words around word `i` spell a
     taxonomy name or alias, the longest name winning (its other words confirm the reading), then the
-    closest; empty when none does. Only suspect words change, each to a word within SUGGEST_CUTOFF."""
+    closest; empty when none does. Only suspect words change, each to a word it is a typo of (_is_typo)."""
     typed = words[i].group(0).casefold()
     best: tuple[int, float] = (0, 0.0)
     found: dict[int, str] = {}
-    for close in difflib.get_close_matches(typed, tables.plain, n=5, cutoff=SUGGEST_CUTOFF):
+    slips = [*tables.by_letters.get("".join(sorted(typed)), ()),
+             *(w for form in _undoubled(typed) for w in tables.by_undoubled.get(form, ()))]
+    candidates = [*(difflib.get_close_matches(typed, tables.plain, n=5, cutoff=SUGGEST_CUTOFF)
+                    if len(typed) >= MIN_SUGGEST_CHARS else ()), *(w for w in slips if _slipped(typed, w))]
+    for close in dict.fromkeys(candidates):
         for phrase in tables.phrases[close]:
             for k in (k for k, w in enumerate(phrase) if w == close):
                 start, end = i - k, i - k + len(phrase)
@@ -859,11 +925,40 @@ def _aligned(typed: list[re.Match[str]], phrase: tuple[str, ...], start: int,
         word = match.group(0).casefold()
         if word in (want, want + "s", want + "es") or want in (word + "s", word + "es"):
             continue
-        if (j not in suspects or difflib.SequenceMatcher(None, word, want).ratio() < SUGGEST_CUTOFF
-                or _keystrokes(word, want) > (2 if len(want) >= TYPO_LONG_WORD else 1)):
+        if j not in suspects or not _is_typo(word, want):
             return {}
         fixes[j] = want
     return fixes
+
+
+def _is_typo(typed: str, want: str) -> bool:
+    """Whether `typed` (case folded) is a typo of the alias word `want`: a slip keeping its letters
+    (_slipped), or, in a word of MIN_SUGGEST_CHARS or more, within SUGGEST_CUTOFF and a keystroke (two in
+    a long word)."""
+    if _slipped(typed, want):
+        return True
+    return (len(typed) >= MIN_SUGGEST_CHARS
+            and difflib.SequenceMatcher(None, typed, want).ratio() >= SUGGEST_CUTOFF
+            and _keystrokes(typed, want) <= (2 if len(want) >= TYPO_LONG_WORD else 1))
+
+
+def _slipped(typed: str, want: str) -> bool:
+    """Whether `typed` is `want` with two neighbouring letters swapped ("cluade": claude) or with its doubled
+    letter doubled in another place ("lamma": llama), in a word of MIN_SLIP_CHARS letters or more: one slip
+    of the fingers, however low difflib's ratio of a short word makes it."""
+    if len(typed) != len(want) or len(typed) < MIN_SLIP_CHARS or typed == want:
+        return False
+    differ = [k for k, (a, b) in enumerate(zip(typed, want, strict=True)) if a != b]
+    if len(differ) == 2 and differ[1] == differ[0] + 1:
+        first, second = differ
+        if typed[first] == want[second] and typed[second] == want[first]:
+            return True
+    return bool(_undoubled(typed) & _undoubled(want))
+
+
+def _undoubled(word: str) -> set[str]:
+    """The word with one of its doubled letters written once, for each ("llama": {"lama"})."""
+    return {word[:k] + word[k + 1:] for k in range(1, len(word)) if word[k] == word[k - 1]}
 
 
 def _keystrokes(a: str, b: str) -> int:
@@ -1098,6 +1193,85 @@ def _criteria_by_adjective(query: str, labels: Labels) -> dict[str, set[str]]:
             if m.group(1) in adjectives}
 
 
+def _by_named_author(store: GraphStore, query: str, keyword: list[ScoredId], known: dict[str, Paper],
+                     labels: Labels) -> list[ScoredId]:
+    """The papers among the first AUTHOR_SAMPLE of the keyword ranking with an author the query names
+    (names_author), in keyword order; their author lists are read in one store call and kept in `known`
+    (the page reuses them). A paper by the author has the name's words in its author list, so keyword
+    search ranks it high. Nothing is read for a query with no two words side by side that may be a first
+    name and a surname (_may_name_someone): "sparse autoencoders", "activation patching"."""
+    words = _name_words(query, initials(query))
+    if not keyword or not _may_name_someone(words, labels):
+        return []
+    sample = keyword[:AUTHOR_SAMPLE]
+    unread = [h.id for h in sample if h.id not in known]
+    if unread:
+        known.update((p.id, p) for p in store.get_papers(unread))
+    return [h for h in sample if h.id in known and any(names_author(words, a) for a in known[h.id].authors)]
+
+
+def _may_name_someone(words: list[tuple[str, bool]], labels: Labels) -> bool:
+    """Whether two words side by side may be a first name (or an initial) and a surname: letters, no stop
+    or request word, no word of a taxonomy name or alias (the query's words about the field)."""
+    vocabulary = _taxonomy_words(labels)
+
+    def plain(word: str, least: int) -> bool:
+        return (len(word) >= least and word.isalpha() and word not in STOPWORDS and word not in REQUEST_WORDS
+                and word not in vocabulary)
+
+    return any((is_initial or plain(first, 2)) and plain(last, 2)
+               for (first, is_initial), (last, _) in pairwise(words))
+
+
+_TAXONOMY_WORDS: weakref.WeakKeyDictionary[Labels, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _taxonomy_words(labels: Labels) -> frozenset[str]:
+    """Every word of every taxonomy node's id, name and aliases, folded as _name_words folds (cached per
+    Labels object)."""
+    cached = _TAXONOMY_WORDS.get(labels)
+    if cached is None:
+        cached = _TAXONOMY_WORDS[labels] = frozenset(
+            w for node in labels.nodes.values()
+            for text in (node.id.replace("_", " "), node.name, *node.aliases, *node.ambiguous_aliases)
+            for w, _ in _name_words(text))
+    return cached
+
+
+def _name_words(text: str, initial: set[str] | None = None) -> list[tuple[str, bool]]:
+    """The words of a name or query as author names are compared: folded as keyword search folds them
+    (case, accents, stroked letters: "Kramár" and "Kramar" are one word), each with whether it is an
+    initial (kg.validation.initials, given for a query: "S. Marks", "S Marks")."""
+    return [(fold_for_search(w).casefold(), initial is not None and len(w) == 1 and w.casefold() in initial)
+            for w in _QUERY_WORD.findall(text)]
+
+
+def names_author(query_words: list[tuple[str, bool]], name: str) -> bool:
+    """Whether a query (its _name_words) names an author: the name's words in order ("Kevin Meng",
+    "Eric J Michaud"), or its first name and surname side by side, the first name as written, an initial
+    of it ("S. Marks") or a short or long form of it, one beginning the other ("Sam Marks" for Samuel
+    Marks, "Samuel McCandlish" for Sam McCandlish). Only names of two words or more; a surname or a first
+    name alone names nobody ("Marks" is also a word, "Sam" many people)."""
+    parts = [w for w, _ in _name_words(name)] if isinstance(name, str) else []
+    if len(parts) < 2:
+        return False
+    words = [w for w, _ in query_words]
+    if any(words[i:i + len(parts)] == parts for i in range(len(words) - len(parts) + 1)):
+        return True
+    first, last = parts[0], parts[-1]
+    if len(last) < 2:
+        return False
+    for (typed, is_initial), (word, _) in pairwise(query_words):
+        if word != last:
+            continue
+        if typed == first or (is_initial and len(first) > 1 and typed == first[0]):
+            return True
+        short, long = sorted((typed, first), key=len)
+        if len(short) >= MIN_SHORT_FIRST_NAME and long.startswith(short) and typed not in STOPWORDS:
+            return True
+    return False
+
+
 def _in_fused_order(studying: list[ScoredId], lists: dict[str, list[ScoredId]]) -> list[ScoredId]:
     """The papers of a named model's list in the order the other lists fuse them, then those the other
     lists lack: fused in, it lifts the papers studying the model above the others without reordering
@@ -1164,8 +1338,8 @@ _SPACE_IN_WORDS = re.compile(r"(?<=\w) +(?=\w)")
 
 
 def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labels: Labels) -> set[str]:
-    """The named techniques (criteria) some paper of the technique list is tagged with, or with a
-    refinement of them."""
+    """The named techniques (criteria, models, components) some paper of their list is tagged with, or
+    with a refinement of them."""
     if not hits:
         return set()
     if len(named) == 1:  # the list holds only papers tagged with it or a refinement
@@ -1174,10 +1348,17 @@ def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labe
     return {t for t in named if labels.descendants(t) & nodes}
 
 
-def _any_tagged(store: GraphStore, filters: SearchFilters | None, node_id: str, labels: Labels) -> bool:
-    """Whether a paper passing the filters is tagged with the node or a refinement (a count: the
-    technique list may be cut at the window, and it leaves out papers without an embedding)."""
-    narrowed = _using_named_techniques(filters, {node_id}, labels)
+def _any_tagged(store: GraphStore, filters: SearchFilters | None, node_id: str, labels: Labels,
+                label: str = Label.TECHNIQUE) -> bool:
+    """Whether a paper passing the filters is tagged with the node or a refinement: uses the technique or
+    criterion, studies the model, has a finding about the component (as the named lists read them). A
+    count: the list may be cut at the window, and it leaves out papers without an embedding."""
+    if label == Label.MODEL:
+        narrowed: SearchFilters | None = replace(filters or SearchFilters(), model_ids=[node_id])
+    elif label == Label.COMPONENT:
+        narrowed = replace(filters or SearchFilters(), component_ids=[node_id])
+    else:
+        narrowed = _using_named_techniques(filters, {node_id}, labels)
     return narrowed is not None and store.filter_page(narrowed, limit=0)[1] > 0
 
 

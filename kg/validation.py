@@ -309,16 +309,24 @@ _SIBILANT_PLURAL = re.compile(r"(?:s|x|z|ch|sh)es$")
 _KEEP_FINAL_S = ("ss", "us", "is")
 # Singular nouns ending in "s" that abstracts use ("logit lens", "inductive bias").
 _SINGULAR_S = frozenset(("lens", "bias", "atlas", "alias", "canvas", "chaos", "news", "series", "species"))
+# Gerunds whose "+s" is a noun of another meaning ("learnings": lessons; "trainings": courses; "beings").
+_GERUND_NOUNS = frozenset(("learning", "training", "being", "saving", "doing", "going"))
 
 
 def number_variants(word: str) -> list[str]:
     """The word's other grammatical number by English spelling rules: "circuits" -> circuit,
     "patches" -> patch (and "patche": the spelling alone cannot tell "phases" -> phase from
     "patches" -> patch, and a term that matches nothing costs little), "theories" -> theory,
-    "circuit" -> circuits, "SAE" -> SAEs, "LMs" -> LM. Empty when there is no safe one."""
+    "circuit" -> circuits, "SAE" -> SAEs, "LMs" -> LM, "finding" -> findings. Empty when there is no
+    safe one."""
     lower = word.casefold()
-    if not lower.isalpha() or len(lower) < 2 or lower.endswith("ing") or lower in _SINGULAR_S:
+    if not lower.isalpha() or len(lower) < 2 or lower in _SINGULAR_S:
         return []
+    if lower.endswith("ing"):
+        # The spelling cannot tell a noun ("finding", "embedding", "docstring", "string") from a gerund
+        # ("probing"): each gets "+s", the noun's plural, which no abstract has of a gerund ("probings"),
+        # so there it matches nothing. Not the gerunds whose "+s" is another noun (_GERUND_NOUNS).
+        return [] if lower in _GERUND_NOUNS else [word + "s"]
     if lower.endswith("s"):
         if word[:-1].isupper() and len(word) > 2:  # an acronym's plural: "SAEs", "LMs"
             return [word[:-1]]
@@ -402,8 +410,9 @@ def search_terms(
     text: str, *, max_words: int = MAX_QUERY_TOKENS, stopwords: frozenset[str] = STOPWORDS
 ) -> list[str]:
     """The query words (see query_words), each followed by its other number and its other spellings
-    (spelling_variants: "behaviour" -> behavior) when the query is short, and a hyphenated word also
-    joined ("auto-encoder" -> autoencoder, joined_forms): keyword search on either backend then finds
+    (spelling_variants: "behaviour" -> behavior) when the query is short, a hyphenated word also
+    joined ("auto-encoder" -> autoencoder, joined_forms) and a joined one also split ("GPT2" -> GPT-2,
+    "pretrained" -> pre-trained, split_forms): keyword search on either backend then finds
     "circuit" for "circuits" without a stemmer in the index (Porter would make one word of "activation",
     "active" and "activity"). A short query depends on each word's form; a longer one matches on its
     other words, and every variant widens the set BM25 must score (100k bench papers: keyword p95 27 ms
@@ -417,19 +426,60 @@ def search_terms(
     # a short query's get variants, as its words do.
     joined = [j for j in joined_forms(text, stopwords) if j.casefold() not in stopwords]
     if len(content) > MAX_VARIED_WORDS:
-        return list({t.casefold(): t for w in (*words, *joined) for t in (w, *norm_variants(w))}.values())
+        return list({t.casefold(): t for w in (*words, *joined)
+                     for t in (w, *norm_variants(w), *(split_forms(w) if w in words else ()))}.values())
     out: dict[str, str] = {}
     for word in (*words, *joined):
         # A query of stop words only ("the") keeps them as they are, and a variant that is a stop
         # word ("uses" -> "us") would match most abstracts.
         variants: list[str] = []
+        numbers: list[str] = []
         if word.casefold() not in stopwords:
             numbers = number_variants(word)
             # Each spelling in each number: "behaviour" also finds "behaviors".
             variants = [*numbers, *(s for w in (word, *numbers) for s in spelling_variants(w))]
-        for term in (word, *(v for v in variants if v.casefold() not in stopwords), *norm_variants(word)):
+        # A typed word split as papers also write it; not a joined form (its hyphenated form was typed).
+        splits = [s for w in (word, *numbers) for s in split_forms(w)] if word in words else []
+        for term in (word, *(v for v in variants if v.casefold() not in stopwords), *norm_variants(word),
+                     *splits):
             out.setdefault(term.casefold(), term)
     return list(out.values())
+
+
+# A word of letters, then digits ("GPT2", "Llama3", "fp16"), which papers also write with a hyphen or a
+# space ("GPT-2", "Llama 3"). Two letters at least: "l1", "L2" are norms (norm_variants), and "T5" a name.
+_LETTERS_DIGITS = re.compile(r"([^\W\d_]{2,})([0-9]{1,4})")
+# Prefixes papers write both joined and hyphenated ("pretrained"/"pre-trained", "nonlinear"/"non-linear",
+# "ngram"/"n-gram", "selfattention"/"self-attention"), longest first: split_forms.
+SPLIT_PREFIXES = ("multi", "post", "self", "semi", "anti", "pre", "non", "sub", "n")
+# The fewest letters left after a prefix ("pre-set").
+MIN_SPLIT_REST = 3
+
+
+def split_forms(word: str) -> list[str]:
+    """A joined word of user text as papers also write it, hyphenated: letters then digits ("GPT2" ->
+    GPT-2, "Llama3" -> Llama-3) and a word after a common prefix ("pretrained" -> pre-trained, "ngram" ->
+    n-gram, "nonlinear" -> non-linear; SPLIT_PREFIXES). Both indexes read the form as a phrase of its
+    two words, so it matches "pre-trained" and "pre trained" but never "pre" alone; a split that is no
+    phrase of any abstract ("pre-diction" of "prediction") matches nothing and costs one look-up.
+    Which other words to split needs the index's vocabulary: "feedforward" is split by search itself, as
+    the taxonomy's "feed-forward" (kg.search.alias_spelling). Empty when there is none."""
+    match = _LETTERS_DIGITS.fullmatch(word)
+    if match is not None:
+        return [f"{match[1]}-{match[2]}"]
+    # Not an acronym ("NLP", "NMT"): its letters are no prefix.
+    if not (word.isascii() and word.isalpha()) or word.isupper():
+        return []
+    lower = word.lower()
+    # Only the longest prefix: "nonce" is no "n-once".
+    prefix = next((p for p in SPLIT_PREFIXES if lower.startswith(p)), "")
+    if not prefix or len(lower) - len(prefix) < MIN_SPLIT_REST:
+        return []
+    # No English word starts with "n" and a consonant but "ny-": "ngram", "nbody" are "n-" joined; "naive",
+    # "neuron" are words.
+    if prefix == "n" and lower[1] in "aeiouy":
+        return []
+    return [f"{word[:len(prefix)]}-{word[len(prefix):]}"]
 
 
 # The characters a compound word is hyphenated with (ASCII, Unicode hyphen, non-breaking hyphen), as a

@@ -188,7 +188,10 @@ def test_fulltext_terms_keep_words_only() -> None:
     assert cypher.fulltext_terms("   ") is None
     assert cypher.fulltext_terms("\x00") is None
     assert cypher.fulltext_terms("🧠" * 50) is None
-    assert cypher.fulltext_terms("the probing", stopwords=frozenset({"the"})) == "probing"
+    assert cypher.fulltext_terms("the probing", stopwords=frozenset({"the"})) == "probing OR probings"
+    # A joined word is also looked for split, as a phrase: the embedded store's FTS5 reads "GPT-2" so too.
+    assert cypher.fulltext_terms("GPT2") == 'GPT2 OR "GPT 2"'
+    assert cypher.fulltext_terms("ngram") == 'ngram OR ngrams OR "n gram" OR "n grams"'
     assert cypher.fulltext_terms("the", stopwords=frozenset({"the"})) == "the"
     many = cypher.fulltext_terms(" ".join(f"w{i}" for i in range(3000)))
     assert many is not None and many.count(" OR ") == 63
@@ -216,7 +219,7 @@ def test_fulltext_terms_cut_words_as_fts5_does() -> None:
     assert cypher.fulltext_terms("didn’t see github.com") == "didn OR see OR github OR com"  # "t": a letter
     assert cypher.fulltext_terms("foo_bar") == '"foo bar"'
     assert cypher.fulltext_terms("AND_NOT__x") == '"and not x"'
-    assert cypher.fulltext_terms("probing foo_bar") == 'probing OR "foo bar"'
+    assert cypher.fulltext_terms("probing foo_bar") == 'probing OR probings OR "foo bar"'
     assert cypher.fulltext_terms("_ __") is None
 
 

@@ -34,6 +34,16 @@ def labels() -> Labels:
     ("Superpositon in toy models", "Superposition in toy models"),
     ("papers on atribution patching", "papers on attribution patching"),
     ("indirect object identificaton", "indirect object identification"),
+    # A slip that keeps the letters counts as one typo, however low difflib's ratio of a short word: two
+    # neighbours swapped (0.83 from the name), a doubled letter doubled in the wrong place, and in a word
+    # of 5 letters (too short for any other typo).
+    ("Pythai", "Pythia"), ("Cluade", "Claude"), ("Calude", "Claude"), ("Lamma", "Llama"),
+    ("Gemam", "Gemma"), ("circuits in Pythai", "circuits in Pythia"), ("Lamma 2", "Llama 2"),
+    # A common word a swap away: only where the words around it then spell a name.
+    ("casual tracing", "causal tracing"), ("spares autoencoders", "sparse autoencoders"),
+    # Words of 5 letters are tried apart: six of them leave the longer words their turn.
+    ("abcde fghij klmno pqrst uvwxy zabcd activaton patching",
+     "abcde fghij klmno pqrst uvwxy zabcd activation patching"),
 ])
 def test_a_misspelt_taxonomy_name_gets_the_name(seed_store: EmbeddedStore, labels: Labels, query: str,
                                                 meant: str) -> None:
@@ -49,6 +59,10 @@ def test_a_misspelt_taxonomy_name_gets_the_name(seed_store: EmbeddedStore, label
     "emergent misalignment",
     # Too short to correct, not Latin letters, numbers.
     "probs", "稀疏自编码器", "gpt2 smal", "2211.00593",
+    # A swap or moved doubling of a name's word that spells no name with the words around it, and words of
+    # 5 letters a letter from a name ("gamma": Gemma, "lemma", "Lama"), or a name spelt right.
+    "casual", "casual conversation", "spares", "gamma", "lemma", "Lama", "comma", "Llama", "Pythia",
+    "Claude", "Gemma 2",
     "",
 ])
 def test_real_and_unconfirmed_words_get_no_suggestion(seed_store: EmbeddedStore, labels: Labels,

@@ -31,6 +31,7 @@ from kg.validation import (
     search_fold_rule,
     search_forms,
     search_terms,
+    split_forms,
     validate_bundle,
 )
 
@@ -42,12 +43,46 @@ from kg.validation import (
     # -ses/-ches/-xes: the spelling cannot tell which is meant, so both (one matches nothing).
     ("phases", ["phase", "phas"]), ("patches", ["patche", "patch"]), ("lenses", ["lense", "lens"]),
     ("uses", ["use"]),  # not "us"
-    # No safe other number: singular nouns in -s, -ss, -us, -is; gerunds; short or non-words.
-    ("lens", []), ("bias", []), ("class", []), ("corpus", []), ("analysis", []), ("probing", []),
+    # Nouns in -ing have a plural ("docstrings": a seed title), which a gerund's "+s" is not: it matches
+    # nothing ("probings"); gerunds whose "+s" is another noun get none ("learnings": lessons).
+    ("docstring", ["docstrings"]), ("finding", ["findings"]), ("embedding", ["embeddings"]),
+    ("string", ["strings"]), ("findings", ["finding"]), ("probing", ["probings"]), ("learning", []),
+    ("training", []),
+    # No safe other number: singular nouns in -s, -ss, -us, -is; short or non-words.
+    ("lens", []), ("bias", []), ("class", []), ("corpus", []), ("analysis", []),
     ("of", []), ("GPT-2", []), ("2023", []),
 ])
 def test_number_variants(word: str, variants: list[str]) -> None:
     assert number_variants(word) == variants
+
+
+@pytest.mark.parametrize(("word", "forms"), [
+    # Letters then digits: the hyphenated name, which both indexes read as the phrase "GPT 2".
+    ("GPT2", ["GPT-2"]), ("Llama3", ["Llama-3"]), ("fp16", ["fp-16"]),
+    # A common prefix joined to a word.
+    ("pretrained", ["pre-trained"]), ("Pretrained", ["Pre-trained"]), ("ngram", ["n-gram"]),
+    ("ngrams", ["n-grams"]), ("nonlinear", ["non-linear"]), ("selfattention", ["self-attention"]),
+    ("multilayer", ["multi-layer"]), ("subnetwork", ["sub-network"]), ("posthoc", ["post-hoc"]),
+    # None: a norm or a one-letter name, an acronym, too little after the prefix, no prefix, a number.
+    ("l1", []), ("L2", []), ("T5", []), ("NLP", []), ("NMT", []), ("none", []), ("nonce", []), ("naive", []),
+    ("neuron", []), ("nylon", []), ("nbody", ["n-body"]),
+    ("press", []), ("circuit", []), ("2023", []), ("GPT-2", []), ("feedforward", []),
+])
+def test_split_forms(word: str, forms: list[str]) -> None:
+    assert split_forms(word) == forms
+
+
+def test_joined_words_are_also_looked_for_split() -> None:
+    """ "GPT2" finds "GPT-2", "pretrained" "pre-trained", at any length; a typed hyphenated word is not split
+    again (its words and joined form are looked for already)."""
+    assert search_terms("GPT2") == ["GPT2", "GPT-2"]
+    assert search_terms("pretrained") == ["pretrained", "pretraineds", "pre-trained", "pre-traineds"]
+    long_query = "sparse autoencoders on pretrained gpt2 models"
+    assert len(long_query.split()) > MAX_VARIED_WORDS
+    assert search_terms(long_query) == ["sparse", "autoencoders", "pretrained", "pre-trained", "gpt2",
+                                        "gpt-2", "models"]
+    assert search_terms("n-gram") == ["n", "gram", "grams", "ngram", "ngrams"]
+    assert search_terms("GPT-2") == ["GPT", "GPTs", "2", "GPT2"]
 
 
 def test_short_queries_get_variants_long_ones_do_not() -> None:
