@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from ingest.normalize import VENUE_APOSTROPHE
 from kg.entities import Paper
 from kg.publishers import publisher
 from kg.safe_output import arxiv_abs_url, iri_safe, is_invisible, percent_encode, safe_http_url
@@ -614,10 +615,9 @@ _LONG_NAMES = {
 # A former short name, as references to older volumes write it ("... Systems 30 (NIPS 2017)").
 _SHORT_ALIASES = {"nips": "NeurIPS"}
 _YEAR = r"(?:19|20)\d\d"
-# The apostrophe of a two-digit year ("ICLR'24") as editors write it: Word's and TextEdit's autocorrect
-# make it a curly one ("ICLR’24"), which lost the venue and its year. A superset of the list parser's
-# (ingest.normalize._VENUE_YEAR), so a venue the list splits off a title is always read here.
-_APOSTROPHE = "['\u2019\u2018\u00b4`\u2032]"  # ' ’ ‘ ´ ` ′
+# The apostrophe of a two-digit year ("ICLR'24"): any an editor writes ("ICLR’24" from autocorrect lost
+# the venue and its year). The list parser's own class, so a venue it splits off a title is read here.
+_APOSTROPHE = VENUE_APOSTROPHE
 # "ICLR 2023", or the list's tag form "ICLR'23".
 _VENUE_RE = re.compile(
     r"^(Findings of )?(" + "|".join(_CONFERENCES + tuple(_JOURNALS))

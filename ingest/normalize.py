@@ -51,8 +51,13 @@ _CLOSING_OF = {")": "(", "]": "[", "}": "{"}
 # own trailing parentheses ("Sparse Autoencoders (SAEs)") stay in the title.
 _VENUE_KIND = r"(?i:oral|spotlight|poster|workshop|best\s+paper(?:\s+award)?|outstanding\s+paper)"
 _VENUE_NAME = r"[A-Za-z][A-Za-z0-9 .&/-]{0,40}?"
+# The apostrophe of a two-digit year ("ICLR'24") as editors write it: Word's and TextEdit's autocorrect
+# make it a curly one ("ICLR’24"), and others type an opening quote, an acute accent, a backtick or a prime
+# (' ’ ‘ ´ ` ′). One class for the list parser's venue tags and api.bibtex's venues, so a venue split off
+# a list title is always one BibTeX reads, and "X (ICLR′24)" loses its tag as "X (ICLR’24)" does.
+VENUE_APOSTROPHE = "['\u2019\u2018\u00b4`\u2032]"
 # A year: four digits, or two after an apostrophe ("ICLR'24"); "(Layer 10)" holds no year.
-_VENUE_YEAR = r"(?:['’`]\s*\d{2}|(?:19|20)\d{2})"
+_VENUE_YEAR = rf"(?:{VENUE_APOSTROPHE}\s*\d{{2}}|(?:19|20)\d{{2}})"
 # Before a year any name is a venue ("NeurIPS 2023", "Nature 2023", "Findings of EMNLP 2023") unless
 # it ends in a number, a month, a part of a year or a word that numbers a series: "(July 2024)",
 # "(July 12 2024)", "(Early 2024)", "(Mid-2024)" or "(Part 2012)" are the title's own, and taking them
@@ -77,7 +82,7 @@ _VENUE_AFTER = r"(?:\s+(?:on|in|at|for)\s+[A-Za-z0-9][A-Za-z0-9 .&/-]{0,40})?"  
 _VENUE_TAG = re.compile(
     r"\s*[(\[]\s*(?P<venue>"
     rf"{_VENUE_NAMED}\s*{_VENUE_YEAR}(?:\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER})?"
-    rf"|['’`]\s*\d{{2}}\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER}"
+    rf"|{VENUE_APOSTROPHE}\s*\d{{2}}\s+{_VENUE_WORDS}{_VENUE_KIND}{_VENUE_AFTER}"
     rf"|(?:{_VENUE_NAME}\s+)?{_VENUE_KIND}{_VENUE_AFTER}"
     r")\s*[)\]]\s*$"
 )
@@ -277,7 +282,13 @@ def title_key(title: str | None) -> str:
     if not title:
         return ""
     text, _venue = split_venue_tag(strip_format_characters(plain_text(title)))
-    text = _TRAILING_BRACKET.sub("", text)
+    # A trailing tag is dropped only after words of the title: a title all in brackets ("[A Whole Title]")
+    # keeps them (it was keyed "" and refused as having no title). Only a key that was "" changes.
+    return _key_of(_TRAILING_BRACKET.sub("", text)) or _key_of(text)
+
+
+def _key_of(text: str) -> str:
+    """title_key of a title already read as plain text, without its tags."""
     text = _spelled_symbols(text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -661,6 +672,10 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     # Math symbols, TeX or Unicode, spelled as words (the TeX rule above first dropped them, so "A ≤ B"
     # was keyed as "A ≥ B"); Greek kept; the ASCII ones, "−" and "∼" dropped as punctuation.
     r"When $A \leq B$ vs A ≥ B: $\sum$ ∏ $\sqrt{d}$ ≠ = × → ∃ ＋ − $\sim$1B $\alpha$ $2^{10}$", "",
+    # A title all in brackets keeps its words (it was keyed ""), and a year's apostrophe may be any of
+    # VENUE_APOSTROPHE's (the tags of "(ICLR‘24)", "(ICLR´24)", "(ICLR′24)" were kept in the key).
+    "[A Whole Title in Brackets]", "— [Redwood Research]", "Prime (ICLR′24)", "Quote (ICLR‘24 Oral)",
+    "Accent (NeurIPS´23)",
 )
 
 

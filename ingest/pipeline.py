@@ -459,13 +459,10 @@ def _run_ingest(
                 # title check below and everything after it run regexes over the title.
                 record.check()
             except ValueError as exc:
-                summary.rejected_details.append({"source_id": shortened(record.source_id),
-                                                 "title": shortened(record.title), "reason": str(exc)})
+                summary.rejected_details.append(_rejection(record, str(exc)))
                 continue
             if not (record.title or "").strip() or not title_key(record.title):
-                summary.rejected_details.append(
-                    {"source_id": shortened(record.source_id), "title": shortened(record.title),
-                     "reason": "no title"})
+                summary.rejected_details.append(_rejection(record, "no title"))
                 continue
             valid.append(record)
         matched: dict[int, str] = {}  # how dedupe_groups merged a record into an earlier one
@@ -494,9 +491,7 @@ def _run_ingest(
             loser, winner = (prev, record) if clash == "earlier" else (record, prev)
             if clash == "earlier":
                 by_target[target], kept[target] = (record, stored_id), list(indices)
-            summary.rejected_details.append({
-                "source_id": shortened(loser.source_id), "title": shortened(loser.title),
-                "reason": clash_reason(target, loser, winner)})
+            summary.rejected_details.append(_rejection(loser, clash_reason(target, loser, winner)))
         summary.rejected = len(summary.rejected_details)
         summary.papers = len(by_target)
         summary.add_merges(merges_of(valid, kept, matched, by_target, store))
@@ -559,6 +554,17 @@ def _run_ingest(
         raise
     store.finish_run(run.id, "succeeded", summary.counts())
     return summary
+
+
+def _rejection(record: Record, reason: str) -> dict[str, Any]:
+    """A rejected_details entry for `record`: its id, title, line and why the load turned it away."""
+    # The line of the file this ingest read it from (a records file's), else its first list row's, so a
+    # rejected row can be found as the parser's unreadable rows are; None for an arXiv record.
+    line = record.source_line
+    if line is None:
+        line = next((row.line for row in record.list_rows if row.line is not None), None)
+    return {"line": line, "source_id": shortened(record.source_id), "title": shortened(record.title),
+            "reason": reason}
 
 
 def record_failed(store: GraphStore, summary: IngestSummary, exc: BaseException) -> None:

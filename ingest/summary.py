@@ -136,7 +136,9 @@ class IngestSummary:
         lines += possible_duplicate_lines(self.possible_duplicates)
         lines += listed_withdrawn_lines(self.listed_withdrawn)
         for item in self.rejected_details:
-            lines.append(f"  rejected: {item.get('title') or item.get('source_id')}: {item['reason']}")
+            # The line as the parser's unreadable rows give theirs; entries a source made have none.
+            where = f"line {item['line']}: " if item.get("line") is not None else ""
+            lines.append(f"  rejected: {where}{item.get('title') or item.get('source_id')}: {item['reason']}")
         if self.unknown_labels:
             lines.append(f"  unknown labels ({len(self.unknown_labels)}), kept on their rows:")
             for entry in self.unknown_labels:

@@ -253,17 +253,19 @@ def test_records_sharing_only_an_id_are_not_merged_and_the_one_turned_away_is_re
     summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
     assert (summary.records, summary.papers, summary.new, summary.rejected) == (6, 3, 3, 3)
     assert summary.rejected_details == [
-        {"source_id": "p1", "title": "Completely Different Paper About Othello World Models",
+        {"line": 2, "source_id": "p1", "title": "Completely Different Paper About Othello World Models",
          "reason": "id 'p1' is already the id of another paper in this run ('Attention Sinks In Streaming "
                    "Models'); not merged into it (give one of them another id)"},
-        {"source_id": "2401.07777", "title": "Explicit Id Looks Like An arXiv Id",
+        {"line": 3, "source_id": "2401.07777", "title": "Explicit Id Looks Like An arXiv Id",
          "reason": "id '2401.07777' is the arXiv id of another paper in this run ('The Real arXiv Paper "
                    "2401.07777'); not merged into it (give one of them another id)"},
-        {"source_id": "A Slug Collision", "title": "A Slug Collision",
+        {"line": 6, "source_id": "A Slug Collision", "title": "A Slug Collision",
          "reason": "the id from its title, 'a-slug-collision', is already the id of another paper in this "
                    "run ('Some Title'); not merged into it (give one of them an explicit id)"},
     ]
-    assert "rejected: Completely Different Paper About Othello World Models: id 'p1'" in summary.text()
+    # Each named with its line of the records file, as the file's unreadable lines are.
+    assert ("rejected: line 2: Completely Different Paper About Othello World Models: id 'p1'"
+            in summary.text())
     assert summary.unknown_labels == []  # the labels of a record turned away are not reported
     stored = {p.id: (p.title, p.abstract) for p in store.get_papers(store.paper_ids())}
     assert stored == {"p1": ("Attention Sinks In Streaming Models", "We find attention sinks."),
