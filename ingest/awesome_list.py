@@ -25,6 +25,7 @@ from ingest.normalize import (
 from ingest.records import ListRowRecord, Record
 from ingest.titles import same_paper_title
 from kg.taxonomy import Taxonomy
+from kg.text_files import NotUtf8Error, utf8_text
 from kg.validation import nfc, strip_format_characters
 
 # The text after the #s; its closing #s and spaces are stripped in _heading (a lazy "(.*?)\s*#*\s*$"
@@ -1229,59 +1230,14 @@ def read_list_source(source: str | Path, timeout: float = 30.0) -> str:
 
 def _utf8_text(data: bytes, what: str) -> str:
     """`data` decoded as UTF-8 (a byte order mark at the start left out), or ListSourceError naming
-    `what` and why it is not (see utf8_problem).
+    `what` and why it is not (see kg.text_files.utf8_problem).
 
     Decoding with errors="replace" read a gzip or any binary file as a list of 0 rows, which then
     reported every stored list row as gone from the list."""
-    problem = utf8_problem(data)
-    if problem is not None:
+    try:
+        return utf8_text(data)
+    except NotUtf8Error as exc:
+        problem = str(exc)
         if not problem.endswith(")"):  # nothing said what the file is
             problem += ": the list is markdown, such as the awesome list's raw README.md"
-        raise ListSourceError(f"{what} {problem}")
-    return data.decode("utf-8-sig")
-
-
-_GZIP = b"\x1f\x8b"
-# Bytes 0x80-0x9F stand for curly quotes, dashes, "€", "…" in Windows-1252 (Word, Notepad before 2019)
-# and for no character in UTF-8 text or in Latin-1.
-_CP1252_PUNCTUATION = range(0x80, 0xA0)
-
-
-def utf8_problem(data: bytes) -> str | None:
-    """Why `data` is not UTF-8 text ("is UTF-16 text ...", "is not UTF-8 text: byte 0x91 at line 53,
-    column 35 (...)"), to follow a name of the file; None when it is UTF-8 (with or without a BOM).
-
-    The line and column (in characters, from 1) are an editor's: lines end at LF, CR LF or CR. The
-    encodings a Windows or macOS editor saves in are named, with "save the file as UTF-8"."""
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "is UTF-32 text, not UTF-8 (save the file as UTF-8)"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
-        return "is UTF-16 text, not UTF-8 (save the file as UTF-8)"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = exc.start
-    else:
-        return None
-    if data.startswith(_GZIP):
-        return "is gzip-compressed, not UTF-8 text (decompress it first: gunzip)"
-    before = data[:start]
-    line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
-    line_start = max(before.rfind(b"\n"), before.rfind(b"\r")) + 1
-    # The bytes before the first bad one are UTF-8: the column counts their characters.
-    column = len(before[line_start:].decode("utf-8-sig" if line == 1 else "utf-8")) + 1
-    byte = data[start]
-    where = f"is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {column}"
-    # The line read as Windows-1252, not the whole file: one such character pasted into a UTF-8 file
-    # (whose "Á" has a byte cp1252 leaves undefined) is named too.
-    ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i != -1]
-    if b"\x00" not in data:  # a NUL: binary, not text in a one-byte encoding
-        try:
-            shown = bytes([byte]).decode("cp1252")
-            data[line_start:min(ends, default=len(data))].decode("cp1252")
-        except UnicodeDecodeError:
-            pass
-        else:
-            kind = "Windows-1252" if byte in _CP1252_PUNCTUATION else "Windows-1252 or Latin-1"
-            return f"{where} ({kind} text? 0x{byte:02x} is {shown!r} there: save the file as UTF-8)"
-    return where
+        raise ListSourceError(f"{what} {problem}") from exc

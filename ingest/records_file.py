@@ -24,8 +24,10 @@ from typing import Any
 from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
+from kg import text_files
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.taxonomy import Taxonomy, load_taxonomy, node_spelt_exactly
+from kg.text_files import NotUtf8Error, encoding_problem, line_problem
 from kg.validation import (
     MAX_ABSTRACT_CHARS,
     MAX_AUTHOR_CHARS,
@@ -574,58 +576,32 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
 
 
 _BOM = "\ufeff"
-
-
-def _file_problem(data: bytes) -> str | None:
-    """What a file is when it cannot be read as UTF-8 text line by line (gzip, UTF-32, UTF-16), in the
-    words a message gives after the file's name; None otherwise."""
-    if data.startswith(b"\x1f\x8b"):
-        # Decoded line by line, a compressed file would be hundreds of "not UTF-8" lines (all skipped
-        # with --skip-invalid): one clear error instead.
-        return "gzip-compressed; decompress it first (gunzip)"
-    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
-        return "UTF-32 text; save it as UTF-8"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # what Windows editors call "Unicode"
-        return "UTF-16 text; save it as UTF-8"
-    return None
+# A byte order mark at the start of a line after the first: files joined with `cat`.
+_LINE_START_BOM = re.compile("(?<=[\r\n])\ufeff")
 
 
 def _decoded_line(raw: bytes) -> tuple[str | None, str | None]:
     """(text, None) of one line of a file, a byte order mark at its start left out: Windows editors write
     one at the start of a file, and joining such files (cat a.jsonl b.jsonl) leaves one at the start of a
     line, where json.loads said "Unexpected UTF-8 BOM (decode using utf-8-sig)"; (None, why) when the
-    line is not UTF-8 text."""
+    line is not UTF-8 text (kg.text_files.line_problem: its column, in characters, as JSON errors count)."""
     try:
         line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # The column in characters, as the JSON errors count it (the bytes before it are valid).
-        column = len(raw[: exc.start].decode("utf-8")) + 1
-        return None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})"
+    except UnicodeDecodeError:
+        return None, line_problem(raw)
     return line.removeprefix(_BOM), None
 
 
 def utf8_text(data: bytes, name: str) -> str:
     """A whole file's bytes as text, a byte order mark at the start of a line left out; RecordsFileError
-    naming the file (`name`) and, for a line that is not UTF-8, its line and column, with "save it as
-    UTF-8", as a records file's are reported (a UTF-16 or Windows-1252 file from a Windows editor)."""
-    problem = _file_problem(data)
-    if problem is not None:
-        raise RecordsFileError(f"{name}: {problem}")
-    # keepends: the text is the file's own (a CSV cell may hold a line break).
-    lines = data.splitlines(keepends=True)
-    text: list[str] = []
-    for number, raw in enumerate(lines, start=1):
-        line, problem = _decoded_line(raw)
-        if line is None:
-            raise RecordsFileError(f"{name} line {number}: {problem}; save it as UTF-8")
-        if "\x00" in line:
-            # UTF-16 without a byte order mark decodes as UTF-8 (ASCII letters and NULs): the csv module
-            # then said only "line contains NUL".
-            column = line.index("\x00") + 1
-            raise RecordsFileError(f"{name} line {number}: a NUL character at column {column} (UTF-16 text "
-                                   f"without a byte order mark?); save it as UTF-8")
-        text.append(line)
-    return "".join(text)
+    naming the file (`name`) and why it is not UTF-8 text (kg.text_files.utf8_problem: a UTF-16 or
+    Windows-1252 file from a Windows editor, with the line and column of its first such byte)."""
+    try:
+        text = text_files.utf8_text(data)
+    except NotUtf8Error as exc:
+        raise RecordsFileError(f"{name} {exc}") from exc
+    # Not the line ends str.splitlines knows (U+2028, form feed): the ones bytes.splitlines knew.
+    return _LINE_START_BOM.sub("", text)
 
 
 # The first line of a CSV file's header: two or more column names (a spreadsheet's "Title", an export's
@@ -655,16 +631,16 @@ def _shape_problem(line: str, path: Path) -> str | None:
 
 def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
     """(line number, parsed value, problem) for each non-blank line of a UTF-8 JSON Lines file;
-    RecordsFileError for a file that is no JSON Lines text at all (_file_problem, _shape_problem)."""
+    RecordsFileError for a file that is no JSON Lines text at all (encoding_problem, _shape_problem)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             data = handle.read()
     except OSError as exc:
         raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
-    problem = _file_problem(data)
+    problem = encoding_problem(data)
     if problem is not None:
-        raise RecordsFileError(f"{path}: {problem}")
+        raise RecordsFileError(f"{path} {problem}")
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
     # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
     first = True

@@ -687,7 +687,7 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     apostrophe, spreadsheet_safe's, removed). Only `id`, `arxiv_id` and `citation_key` are read: a line
     without a key (a store not yet upgraded wrote none) is left out. OSError, csv.Error when the file
     cannot be read; RecordsFileError naming the file when it is no UTF-8 text (ingest.records_file.utf8_text:
-    "keys.csv line 3: not UTF-8 text (byte 0x97 at column 12); save it as UTF-8")."""
+    "keys.csv is not UTF-8 text: byte 0x97 at line 3, column 12 (Windows-1252 text? ...)")."""
     import csv
 
     from ingest.export_papers import spreadsheet_value

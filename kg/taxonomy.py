@@ -17,6 +17,7 @@ import yaml
 
 from kg.entities import TaxonomyNode
 from kg.schema import Label
+from kg.text_files import NotUtf8Error, utf8_text
 
 log = logging.getLogger(__name__)
 
@@ -1120,12 +1121,9 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     except OSError as exc:
         raise ValueError(f"cannot read taxonomy {path}: {exc}") from exc
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ValueError(f"taxonomy {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}, "
-                         f"column {column} (save the file as UTF-8)") from exc
+        text = utf8_text(raw)
+    except NotUtf8Error as exc:
+        raise ValueError(f"taxonomy {path} {exc}") from exc
     try:
         data = yaml.load(text, Loader=_TaxonomyLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:

@@ -287,6 +287,11 @@ def test_a_list_fetch_error_masks_the_urls_credentials() -> None:
     (b"\xff\xfe#\x00 \x00", "is UTF-16 text, not UTF-8 (save the file as UTF-8)"),
     (b"# A list\n\x00\xff", "is not UTF-8 text: byte 0xff at line 2, column 2: the list is markdown, such as "
      "the awesome list's raw README.md"),  # binary
+    # UTF-16 without a byte order mark (it was read as a list of 0 rows), and a NUL in UTF-8 text.
+    ("# A list\n\n| Paper |\n".encode("utf-16-le"), "is not UTF-8 text: a NUL character at line 1, column 2 "
+     "(UTF-16 text without a byte order mark? save the file as UTF-8)"),
+    (b"# A list\r\n\r\nsome\x00", "is not UTF-8 text: a NUL character at line 3, column 5: the list is "
+     "markdown, such as the awesome list's raw README.md"),
 ])
 def test_a_list_that_is_not_utf8_text_is_refused(tmp_path: Any, data: bytes, problem: str) -> None:
     """errors="replace" read such a file as a list of 0 rows, so every stored list row looked gone."""

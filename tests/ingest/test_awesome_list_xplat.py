@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import ingest.awesome_list as awesome_list
 from ingest.awesome_list import ListSourceError, fix_mojibake, heading_chains, parse_list, read_list_source
 from kg.cli import main
 from kg.taxonomy import Taxonomy
@@ -214,30 +213,6 @@ def test_a_windows_1252_list_names_the_line_and_column(tmp_path: Path) -> None:
         read_list_source(path)
     assert str(refused.value) == (f"the list file {path} is not UTF-8 text: byte 0x91 at line 3, column 26 "
                                   "(Windows-1252 text? 0x91 is '\u2018' there: save the file as UTF-8)")
-
-
-@pytest.mark.parametrize(("data", "problem"), [
-    ("# x\n\n| [Caf\u00e9](https://x.org/a) | |\n".encode("latin-1"),
-     "is not UTF-8 text: byte 0xe9 at line 3, column 7 (Windows-1252 or Latin-1 text? 0xe9 is '\u00e9' "
-     "there: save the file as UTF-8)"),
-    ("# x\r| caf\u00e9 \u2013 na\u00efve |".encode("cp1252"),
-     "is not UTF-8 text: byte 0xe9 at line 2, column 6 (Windows-1252 or Latin-1 text? 0xe9 is '\u00e9' "
-     "there: save the file as UTF-8)"),
-    (b"\xef\xbb\xbf| caf\xc3\xa9 \x96 |", "is not UTF-8 text: byte 0x96 at line 1, column 8 (Windows-1252 "
-     "text? 0x96 is '\u2013' there: save the file as UTF-8)"),
-    (b"\xff\xfe#\x00 \x00", "is UTF-16 text, not UTF-8 (save the file as UTF-8)"),
-    (b"\xfe\xff\x00#\x00 ", "is UTF-16 text, not UTF-8 (save the file as UTF-8)"),
-    (b"\xff\xfe\x00\x00#\x00\x00\x00", "is UTF-32 text, not UTF-8 (save the file as UTF-8)"),
-    (b"\x1f\x8b\x08\x00 a gzip", "is gzip-compressed, not UTF-8 text (decompress it first: gunzip)"),
-    (b"# x\n\x00\xff\x81", "is not UTF-8 text: byte 0xff at line 2, column 2"),
-    # One Windows-1252 quote in a UTF-8 file with an "\u00c1" (0xc3 0x81: 0x81 is no Windows-1252 byte).
-    (b"| \xc3\x81rbol |\n| \x93x\x94 |\n", "is not UTF-8 text: byte 0x93 at line 2, column 3 (Windows-1252 "
-     "text? 0x93 is '\u201c' there: save the file as UTF-8)"),
-    ("| ok \u2019 |".encode(), None),
-    (b"\xef\xbb\xbf| ok |", None),
-])
-def test_utf8_problem_names_the_encoding_and_where(data: bytes, problem: str | None) -> None:
-    assert awesome_list.utf8_problem(data) == problem
 
 
 def test_a_binary_list_still_says_what_the_list_is(tmp_path: Path) -> None:

@@ -40,8 +40,8 @@ def exported(tmp_path: Path, data_dir: Path, plumbing: HashEmbedder) -> dict[str
 
 
 @pytest.mark.parametrize(("encoding", "message"), [
-    ("utf-16", "UTF-16 text; save it as UTF-8"),
-    ("utf-32", "UTF-32 text; save it as UTF-8"),
+    ("utf-16", "is UTF-16 text, not UTF-8 (save the file as UTF-8)"),
+    ("utf-32", "is UTF-32 text, not UTF-8 (save the file as UTF-8)"),
 ])
 def test_a_utf16_file_is_named_with_save_it_as_utf8(
     exported: dict[str, Path], tmp_path: Path, encoding: str, message: str
@@ -50,7 +50,7 @@ def test_a_utf16_file_is_named_with_save_it_as_utf8(
     path.write_bytes(exported["csv"].read_text(encoding="utf-8").encode(encoding))
     result = _run("keys", "restore", str(path))
     assert result.exit_code == 1
-    assert result.output == f"Error: {path}: {message}\n"
+    assert result.output == f"Error: {path} {message}\n"
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
@@ -62,8 +62,8 @@ def test_a_utf16_file_without_a_byte_order_mark_is_named_too(
     result = _run("keys", "restore", str(path))
     assert result.exit_code == 1
     column = 2 if encoding == "utf-16-le" else 1
-    assert result.output == (f"Error: {path} line 1: a NUL character at column {column} (UTF-16 text without "
-                             f"a byte order mark?); save it as UTF-8\n")
+    assert result.output == (f"Error: {path} is not UTF-8 text: a NUL character at line 1, column {column} "
+                             f"(UTF-16 text without a byte order mark? save the file as UTF-8)\n")
 
 
 def test_a_windows_1252_file_names_the_line_and_column_of_its_first_byte_not_utf8(
@@ -77,8 +77,8 @@ def test_a_windows_1252_file_names_the_line_and_column_of_its_first_byte_not_utf
     path.write_bytes(text.encode("cp1252"))
     result = _run("keys", "restore", str(path))
     assert result.exit_code == 1
-    assert result.output == (f"Error: {path} line {number}: not UTF-8 text (byte 0x97 at column {column}); "
-                             f"save it as UTF-8\n")
+    assert result.output == (f"Error: {path} is not UTF-8 text: byte 0x97 at line {number}, column {column} "
+                             f"(Windows-1252 text? 0x97 is '\u2014' there: save the file as UTF-8)\n")
     assert "codec" not in result.output
 
 

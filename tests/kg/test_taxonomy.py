@@ -432,7 +432,26 @@ def test_a_file_that_is_not_utf8_names_the_file_and_the_line(tmp_path: Path) -> 
     with pytest.raises(ValueError) as refused:
         load_taxonomy(path)
     assert str(refused.value) == (f"taxonomy {path} is not UTF-8 text: byte 0xfc at line 19, column 29 "
-                                  "(save the file as UTF-8)")
+                                  "(Windows-1252 or Latin-1 text? 0xfc is '\u00fc' there: save the file as "
+                                  "UTF-8)")
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_a_file_that_is_not_utf8_names_the_line_and_column_an_editor_shows(
+    tmp_path: Path, newline: str
+) -> None:
+    """Lines ending at CR LF or CR, and a column in characters: the column counted bytes ("\u00e9" two) and
+    only LF ended a line (a classic Mac file was all line 1)."""
+    text = _BASE.replace("Causal Mediation Analysis", "Causal M\u00e9diation \u201cAnalysis\u201d", 1)
+    head, quoted, tail = text.partition("\u201cAnalysis\u201d")
+    path = tmp_path / "tax.yaml"
+    # UTF-8 but for the one Windows-1252 quote pasted in on line 3, after the "\u00e9" (0xc3 0xa9).
+    path.write_bytes(head.replace("\n", newline).encode() + quoted.encode("cp1252")
+                     + tail.replace("\n", newline).encode())
+    with pytest.raises(ValueError) as refused:
+        load_taxonomy(path)
+    assert str(refused.value) == (f"taxonomy {path} is not UTF-8 text: byte 0x93 at line 3, column 29 "
+                                  "(Windows-1252 text? 0x93 is '\u201c' there: save the file as UTF-8)")
 
 
 @pytest.mark.parametrize("bad", [
