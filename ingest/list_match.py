@@ -93,7 +93,7 @@ def resolve_stored_ids(
 def _shared_title_warning(record: Record, ids: Sequence[str]) -> str:
     """The warning of a record matched by a title several stored papers have: `ids`, the one it is
     written into first (find_paper_ids' preference)."""
-    line = _line_of(record)
+    line = record.line
     where = f"line {line}: " if line is not None else ""
     return (f"{where}'{shortened(record.title, 100)}' has the title of {len(ids)} stored papers "
             f"({', '.join(ids)}): written into {ids[0]} (the first not withdrawn, by arXiv id, then by when "
@@ -473,13 +473,6 @@ def _title_id_match(record: Record, paper: Paper, details: dict[str, PaperDetail
     return "other" if titles else "unknown"
 
 
-def _line_of(record: Record) -> int | None:
-    """The line a record was read from: its records file's, else its first list row's, else None."""
-    if record.source_line is not None:
-        return record.source_line
-    return next((row.line for row in record.list_rows if row.line is not None), None)
-
-
 def joined_by(record: Record, others: Sequence[PaperLike]) -> str:
     """The key `record` shares with one of `others` (the stored paper or records it was written with):
     "arxiv_id", "doi" or "title", else "id" (it was written under the same id, a records file's `id` or
@@ -516,7 +509,7 @@ def merges_of(records: Sequence[Record], kept: Mapping[str, Sequence[int]], matc
                     before.insert(0, stored[stored_id])
                 by = joined_by(record, before)
             found.append((i, {
-                "line": _line_of(record), "source_id": shortened(record.source_id),
+                "line": record.line, "source_id": shortened(record.source_id),
                 "title": shortened(record.title), "into": target, "into_title": shortened(paper.title),
                 "by": by, "retitled": record.title_key != paper.title_key,
             }))

@@ -558,12 +558,8 @@ def _run_ingest(
 
 def _rejection(record: Record, reason: str) -> dict[str, Any]:
     """A rejected_details entry for `record`: its id, title, line and why the load turned it away."""
-    # The line of the file this ingest read it from (a records file's), else its first list row's, so a
-    # rejected row can be found as the parser's unreadable rows are; None for an arXiv record.
-    line = record.source_line
-    if line is None:
-        line = next((row.line for row in record.list_rows if row.line is not None), None)
-    return {"line": line, "source_id": shortened(record.source_id), "title": shortened(record.title),
+    # The line, so a rejected row can be found as the parser's unreadable rows are.
+    return {"line": record.line, "source_id": shortened(record.source_id), "title": shortened(record.title),
             "reason": reason}
 
 

@@ -169,6 +169,13 @@ class Record:
         """The graph id: arXiv id, else the explicit id, else a slug of the title."""
         return paper_id_for(self.arxiv_id, self.title, self.explicit_id)
 
+    @property
+    def line(self) -> int | None:
+        """The line it was read from: its records file's, else its first list row's; None from arXiv."""
+        if self.source_line is not None:
+            return self.source_line
+        return next((row.line for row in self.list_rows if row.line is not None), None)
+
     def check(self) -> None:
         """ValueError naming the field when the record cannot be stored as it is: a text over its
         length limit or not valid Unicode, too many authors, or an id that is not a valid id."""
