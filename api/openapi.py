@@ -176,6 +176,19 @@ PIPELINE_COUNTS = ("records", "papers", "new", "updated", "unchanged", "moved", 
                    "list_only_papers", "papers_pruned")
 WEEKLY_COUNTS = ("queries", "candidates", "known", "kept")
 
+
+def _filter_node(kind: str, papers: str, **extra: Any) -> dict[str, Any]:
+    """The schema of a taxonomy node a search filter takes (GET /api/models, /api/components), its papers
+    counted as `papers` says."""
+    return _object(
+        {"id": {"type": "string", "description": f"the {kind} filter's id (GET /api/search?{kind}=)"},
+         "label": {"type": "string"},
+         "aliases": ALIASES,
+         **extra,
+         "count": {"type": "integer", "description": f"{papers}: the search's total for the {kind} filter "
+                                                    f"alone and the web {kind} select's count; 0 for one no "
+                                                    "paper has yet"}})
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error"],
@@ -502,22 +515,11 @@ SCHEMAS: dict[str, Any] = {
          "heading": {"type": "boolean", "description": "true: a heading above stored sections, listed right "
                                                        "before the first of them (a stored section with "
                                                        "sections under it is listed twice, as each)"}}),
-    "Model": _object(
-        {"id": {"type": "string", "description": "the model filter's id (GET /api/search?model=)"},
-         "label": {"type": "string"},
-         "aliases": ALIASES,
-         "count": {"type": "integer", "description": "its distinct papers: the search's total for the model "
-                                                    "filter alone and the web model select's count; 0 for a "
-                                                    "model no paper has yet"}}),
-    "Component": _object(
-        {"id": {"type": "string", "description": "the component filter's id (GET /api/search?component=)"},
-         "label": {"type": "string"},
-         "aliases": ALIASES,
-         "parent": _nullable("string", description="the component it is part of (null at the top); listed "
-                                                   "right before its sub-components"),
-         "count": {"type": "integer", "description": "its distinct papers, its sub-components' included: the "
-                                                    "search's total for the component filter alone and the "
-                                                    "web component select's count; 0 for one no paper has"}}),
+    "Model": _filter_node("model", "its distinct papers"),
+    "Component": _filter_node(
+        "component", "its distinct papers, its sub-components' included",
+        parent=_nullable("string", description="the component it is part of (null at the top); listed right "
+                                               "before its sub-components")),
     "OpenApiDocument": _object(
         {"openapi": {"type": "string"},
          "info": _object({"title": {"type": "string"}, "version": {"type": "string"},
