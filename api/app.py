@@ -61,8 +61,10 @@ CORS_ALLOW_HEADERS = "Content-Type, If-None-Match"
 # The response headers its script may read beyond the safelisted ones (Content-Type, Cache-Control ...).
 CORS_EXPOSE_HEADERS = "ETag, Retry-After, Content-Disposition"
 # A JSON answer under /api/ may be kept but is revalidated before each reuse (a 304 when its ETag still
-# matches): nothing stays stale after an ingest, and an unchanged answer costs no body.
-JSON_CACHE_CONTROL = "no-cache"
+# matches): nothing stays stale after an ingest, and an unchanged answer costs no body. private: by the
+# browser only, never a shared cache (a proxy's), as a search's query in the URL is the user's own
+# (the reason for Referrer-Policy: no-referrer).
+JSON_CACHE_CONTROL = "private, no-cache"
 
 # Request bodies larger than this are refused with 413 (a recommend body with 200 ids is ~6 KB).
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
@@ -172,10 +174,11 @@ def web_csp(frame_ancestors: Iterable[str] = ()) -> str:
 
 def cross_origin_headers(response: Response) -> Response:
     """CORS for the API and feed: an Origin PAPERKG_CORS_ORIGINS lists is sent back in
-    Access-Control-Allow-Origin (with Vary: Origin on every answer, so no cache hands one origin's answer
-    to another), "*" when it is "*"; a preflight (OPTIONS with Access-Control-Request-Method) of an
-    existing route is answered with the route's methods. Never credentials: the server has no cookies or
-    logins, and another site must not read with a user's. Any other origin gets no CORS header."""
+    Access-Control-Allow-Origin (with Vary: Origin on every answer there, so no cache hands one origin's
+    answer to another), "*" (and no Vary: every origin gets the same answer) when it is "*"; a preflight
+    (OPTIONS with Access-Control-Request-Method) of an existing route is answered with the route's
+    methods. Never credentials: the server has no cookies or logins, and another site must not read with
+    a user's. Any other origin gets no CORS header."""
     allowed = paperkg_config().cors_origins
     if not allowed or not request.path.startswith(CORS_PREFIXES):
         return response
@@ -202,8 +205,8 @@ def cross_origin_headers(response: Response) -> Response:
 
 
 def conditional_json(response: Response) -> Response:
-    """A strong ETag (of the body) and Cache-Control: no-cache on a successful JSON answer to a GET or
-    HEAD under /api/, and a 304 with no body when If-None-Match names it: a client that fetches the
+    """A strong ETag (of the body) and Cache-Control: private, no-cache on a successful JSON answer to a
+    GET or HEAD under /api/, and a 304 with no body when If-None-Match names it: a client that fetches the
     API again (a nightly static-site build) downloads only what changed. The answers are deterministic
     for a store's contents. Errors, other types (BibTeX), streamed bodies and answers that already have
     an ETag or a Cache-Control of their own (/api/status: no-store) are left as they are."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 import click
 
 from ingest.store_lock import EXIT_LOCKED
+from kg.paths import UserPath
 from kg.safe_output import is_terminal, terminal_safe
 
 
@@ -24,18 +24,6 @@ class IngestLockedError(click.ClickException):
     """Another ingest holds the store lock: exit status 75 (EX_TEMPFAIL), so a wrapper can retry later."""
 
     exit_code = EXIT_LOCKED
-
-
-class UserPath(click.Path):
-    """click.Path that expands a leading ~ or ~user as the shell does: a path quoted ("~/x.jsonl") or
-    given by a script reaches paperkg unexpanded, and was "not found", or written to a directory named
-    "~". Every path argument uses it, as PAPERKG_DATA_DIR, PAPERKG_TAXONOMY and --source expand ~ too."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        """The value with ~ expanded, then checked and converted as click.Path does."""
-        if isinstance(value, (str, os.PathLike)):
-            value = os.path.expanduser(value)
-        return super().convert(value, param, ctx)
 
 
 def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
-from ingest.cli import IngestLockedError, Interrupted, Terminated, UserPath, stop_on_sigterm, wait_option
+from ingest.cli import IngestLockedError, Interrupted, Terminated, stop_on_sigterm, wait_option
 from ingest.store_lock import EXIT_LOCKED, IngestLockLost
 from kg.config import EXIT_CONFIG, ConfigError
+from kg.paths import UserPath
 from kg.safe_output import is_terminal, terminal_safe
 from kg.store import GraphStore, LockHeld, StoreError
 

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-# ingest.cli imports nothing of this module at import time (only inside functions): no cycle.
-from ingest.cli import UserPath
 from kg.config import EXIT_CONFIG, configure_logging, describe, load_config, unknown_settings
+from kg.paths import UserPath
 from kg.store import GraphStore, StoreError, open_store, require_store
 
 if TYPE_CHECKING:

@@ -196,11 +196,11 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 _CONTROL_NAMES = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\t": "a tab"}
 
 
-def _data_dir(env: Mapping[str, str]) -> Path:
-    """PAPERKG_DATA_DIR, ~ expanded; refused when it holds a control character or starts or ends with
-    whitespace. An env file saved with Windows line endings and sourced in bash leaves a CR at the end of
-    each value: the store was then silently created in a new directory named "data\\r"."""
-    name = "PAPERKG_DATA_DIR"
+def _path(env: Mapping[str, str], name: str) -> Path:
+    """A path setting (PAPERKG_DATA_DIR, PAPERKG_TAXONOMY, PAPERKG_SHARED_DATA), ~ expanded; refused when
+    it holds a control character or starts or ends with whitespace. An env file saved with Windows line
+    endings and sourced in bash leaves a CR at the end of each value: the store was then silently created
+    in a new directory named "data\\r", and a taxonomy or shared-data path was "not found"."""
     text = _raw(env, name)
     control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
     if control is not None:
@@ -272,17 +272,18 @@ def _arxiv_url(env: Mapping[str, str]) -> str:
 
 # A web origin as browsers send it in an Origin header: http(s), a host name (ASCII: an IDN in its
 # xn-- form), an IPv4 or a bracketed IPv6 address, an optional port, and nothing else. Checked strictly
-# because an allowed origin is sent back in a response header.
+# because an allowed origin is sent back in a response header. re.ASCII: with IGNORECASE alone, [a-z]
+# also matched 'ſ' (U+017F), the Kelvin sign and 'İ', which then broke every page's latin-1 header.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _ORIGIN = re.compile(rf"(https?)://({_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::([0-9]{{1,5}}))?",
-                     re.IGNORECASE)
+                     re.IGNORECASE | re.ASCII)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _origin(text: str) -> str | None:
     """`text` as the origin a browser sends (scheme and host lower case, a default port dropped, an IPv6
     address compressed), or None when it is not scheme://host[:port]."""
-    match = _ORIGIN.fullmatch(text)
+    match = _ORIGIN.fullmatch(text) if text.isascii() else None
     if match is None:
         return None
     scheme, host, port = match.group(1).lower(), match.group(2).lower(), match.group(3)
@@ -298,9 +299,11 @@ def _origin(text: str) -> str | None:
     return f"{scheme}://{host}:{int(port)}"
 
 
-def _origins(env: Mapping[str, str], name: str, *, any_origin: bool = False) -> tuple[str, ...]:
+def _origins(env: Mapping[str, str], name: str, *, any_origin: bool = False,
+             ipv6: bool = True) -> tuple[str, ...]:
     """A comma-separated list of web origins (https://lab.example.org, http://127.0.0.1:8080), each as a
-    browser sends it; `any_origin`: "*" alone is allowed too. Empty: none."""
+    browser sends it; `any_origin`: "*" alone is allowed too; not `ipv6`: no [IPv6] host (a CSP source
+    list cannot name one). Empty: none."""
     text = _raw(env, name)
     if not text:
         return ()
@@ -314,11 +317,16 @@ def _origins(env: Mapping[str, str], name: str, *, any_origin: bool = False) -> 
     found = []
     for item in items:
         origin = _origin(item)
-        if origin is not None:
+        if origin is not None and (ipv6 or "://[" not in origin):
             found.append(origin)
             continue
-        if any(c.isspace() or not c.isprintable() for c in item):
+        if origin is not None:
+            # CSP's host-source grammar has no IPv6 literal: browsers drop the source, framing refused.
+            why = " (a Content-Security-Policy cannot name an IPv6 address: use a host name)"
+        elif any(c.isspace() or not c.isprintable() for c in item):
             why = " (it holds a space or a control character)"
+        elif not item.isascii():
+            why = " (a host name is ASCII: give an international one in its xn-- form)"
         elif item == "*":
             why = " ('*' is not allowed here)"
         elif item.lower() == "null":
@@ -355,26 +363,26 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
     env = os.environ if env is None else env
     try:
         values: dict[str, object] = dict(
-            data_dir=_data_dir(env),
+            data_dir=_path(env, "PAPERKG_DATA_DIR"),
             neo4j_uri=_neo4j_uri(env),
             neo4j_user=_raw(env, "PAPERKG_NEO4J_USER"),
             neo4j_password=_raw(env, "PAPERKG_NEO4J_PASSWORD"),
             neo4j_database=_raw(env, "PAPERKG_NEO4J_DATABASE"),
             embedding_model=_raw(env, "PAPERKG_EMBEDDING_MODEL"),
-            taxonomy=Path(_raw(env, "PAPERKG_TAXONOMY")).expanduser(),
+            taxonomy=_path(env, "PAPERKG_TAXONOMY"),
             arxiv_url=_arxiv_url(env),
             arxiv_delay=float(_number(env, "PAPERKG_ARXIV_DELAY", float)),
             arxiv_timeout=_positive(env, "PAPERKG_ARXIV_TIMEOUT"),
             arxiv_retries=int(_number(env, "PAPERKG_ARXIV_RETRIES", int)),
             arxiv_categories=_categories(env),
             list_source=_raw(env, "PAPERKG_LIST_SOURCE"),
-            shared_data=Path(_raw(env, "PAPERKG_SHARED_DATA")).expanduser(),
+            shared_data=_path(env, "PAPERKG_SHARED_DATA"),
             offline=_flag(env, "PAPERKG_OFFLINE"),
             schedule=_raw(env, "PAPERKG_SCHEDULE"),
             log_level=_log_level(env),
             schedule_max_runs=_max_runs(env),
             cors_origins=_origins(env, "PAPERKG_CORS_ORIGINS", any_origin=True),
-            frame_ancestors=_origins(env, "PAPERKG_FRAME_ANCESTORS"),
+            frame_ancestors=_origins(env, "PAPERKG_FRAME_ANCESTORS", ipv6=False),
         )
     except ValueError as exc:
         raise ConfigError(f"invalid PAPERKG_* setting: {exc}") from exc

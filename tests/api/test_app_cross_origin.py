@@ -192,7 +192,9 @@ def test_a_json_get_has_a_strong_etag_and_answers_304(default_client: FlaskClien
     etag = first.headers["ETag"]
     assert first.status_code == 200 and first.is_json
     assert etag.startswith('"') and not etag.startswith("W/")  # strong
-    assert first.headers["Cache-Control"] == "no-cache"  # kept, but asked about before each reuse
+    # Kept by the browser only (a query in the URL is the user's own, not a shared proxy's to keep), and
+    # asked about before each reuse.
+    assert first.headers["Cache-Control"] == "private, no-cache"
     again = default_client.get(url)
     assert again.headers["ETag"] == etag and again.get_data() == first.get_data()  # deterministic
     cached = default_client.get(url, headers={"If-None-Match": etag})
@@ -234,6 +236,29 @@ def test_a_304_is_readable_by_a_listed_origin(lab_client: FlaskClient) -> None:
     etag = lab_client.get("/api/stats", headers={"Origin": LAB}).headers["ETag"]
     cached = lab_client.get("/api/stats", headers={"Origin": LAB, "If-None-Match": etag})
     assert cached.status_code == 304 and cached.headers["Access-Control-Allow-Origin"] == LAB
+    assert "Origin" in cached.vary and cached.headers["Cache-Control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize("url", ["/api/stats", "/api/search?q=sparse&mode=keyword"])
+def test_a_304_to_another_origin_is_not_readable_and_varies(lab_client: FlaskClient, url: str) -> None:
+    """A cache keyed on Origin must not hand this 304 (no CORS header) to a listed origin, nor the
+    listed origin's answer to this one."""
+    etag = lab_client.get(url, headers={"Origin": OTHER}).headers["ETag"]
+    cached = lab_client.get(url, headers={"Origin": OTHER, "If-None-Match": etag})
+    assert cached.status_code == 304 and cached.get_data() == b""
+    assert cors_headers(cached.headers) == {}
+    assert "Origin" in cached.vary
+
+
+@pytest.mark.parametrize("url", ["/api/search?q=sparse&mode=keyword", "/api/papers/2401.00001/related",
+                                 "/api/stats"])
+def test_no_shared_cache_may_keep_a_json_answer(default_client: FlaskClient, url: str) -> None:
+    """The query in a search's URL is the user's own (Referrer-Policy: no-referrer): a proxy's cache
+    must not keep the answer, which "no-cache" alone allows."""
+    response = default_client.get(url)
+    assert response.status_code == 200, url
+    directives = [d.strip() for d in response.headers["Cache-Control"].split(",")]
+    assert "private" in directives and "no-cache" in directives and "public" not in directives
 
 
 # -- over real HTTP --------------------------------------------------------------------------------------
@@ -254,3 +279,19 @@ def test_cors_and_304_over_a_real_server(plumbing_store: EmbeddedStore, tmp_path
         with urllib.request.urlopen(asked) as answer:
             assert answer.headers["Access-Control-Allow-Methods"] == "POST"
             assert answer.headers["Content-Security-Policy"] == DATA_CSP
+
+
+def test_listed_frame_ancestors_reach_a_page_over_a_real_server(
+    plumbing_store: EmbeddedStore, tmp_path: Path
+) -> None:
+    """The setting goes into a header the server encodes as latin-1: every origin it takes must get
+    through (a non-ASCII host once closed the connection with no answer, for every page)."""
+    config = load_config(env={"PAPERKG_DATA_DIR": str(tmp_path),
+                              "PAPERKG_FRAME_ANCESTORS": "HTTPS://Lab.Example.ORG:443,http://127.0.0.1:8080,"
+                                                         "https://xn--bcher-kva.example"})
+    app = create_app({"PAPERKG_CONFIG": config, "STORE": plumbing_store, "EMBEDDER": HashEmbedder()})
+    with serving(app) as port, urllib.request.urlopen(f"http://127.0.0.1:{port}/about") as answer:
+        assert answer.status == 200 and b"</html>" in answer.read()
+        csp = answer.headers["Content-Security-Policy"]
+    assert csp.endswith("frame-ancestors https://lab.example.org http://127.0.0.1:8080 "
+                        "https://xn--bcher-kva.example"), csp

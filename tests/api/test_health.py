@@ -175,7 +175,7 @@ def test_health_answers_are_never_stored_by_a_cache(client: FlaskClient, tmp_pat
     for path in ("/healthz", "/readyz", "/api/status", "/api/status?max_age_days=0"):  # the 400 too
         assert client.get(path).headers.get("Cache-Control") == "no-store", path
     # The API's other answers: revalidated (ETag), never no-store.
-    assert client.get("/api/stats").headers.get("Cache-Control") == "no-cache"
+    assert client.get("/api/stats").headers.get("Cache-Control") == "private, no-cache"
     app = create_app(app_config(tmp_path / "typo"))  # the 503s too
     for path in ("/readyz", "/api/status"):
         response = app.test_client().get(path)

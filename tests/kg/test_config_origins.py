@@ -26,12 +26,44 @@ def test_unset_or_empty_means_none(name: str) -> None:
     ("HTTPS://Lab.Example.ORG:443", ("https://lab.example.org",)),
     ("http://127.0.0.1:8080, https://lab.example.org ,http://localhost:80",
      ("http://127.0.0.1:8080", "https://lab.example.org", "http://localhost")),
-    ("https://[0:0:0:0:0:0:0:1]:8443", ("https://[::1]:8443",)),
     ("https://xn--bcher-kva.example,https://xn--bcher-kva.example:443,", ("https://xn--bcher-kva.example",)),
 ])
 @pytest.mark.parametrize("name", NAMES)
 def test_origins_are_read_as_browsers_send_them(name: str, text: str, origins: tuple[str, ...]) -> None:
     assert getattr(load_config(env={name: text}), name[8:].lower()) == origins
+
+
+def test_cors_takes_an_ipv6_origin_as_browsers_send_it() -> None:
+    config = load_config(env={"PAPERKG_CORS_ORIGINS": "https://[0:0:0:0:0:0:0:1]:8443,http://[::1]"})
+    assert config.cors_origins == ("https://[::1]:8443", "http://[::1]")
+
+
+@pytest.mark.parametrize("text", ["https://[::1]:8443", "https://lab.example.org,http://[0:0:0:0:0:0:0:1]"])
+def test_frame_ancestors_refuse_an_ipv6_origin(text: str) -> None:
+    """A CSP source list has no IPv6 literal: browsers drop it, so the framing the setting asked for
+    would be refused with no word of why."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={"PAPERKG_FRAME_ANCESTORS": text})
+    message = str(refused.value)
+    assert "PAPERKG_FRAME_ANCESTORS must be comma-separated origins" in message
+    assert "a Content-Security-Policy cannot name an IPv6 address: use a host name" in message
+
+
+# Letters IGNORECASE alone takes for a-z: the long s, the Kelvin sign (for k) and the dotted capital I.
+NON_ASCII_LOOKALIKES = ["https://\u017fite.example", "https://\u212aey.example", "https://\u0130nfo.example",
+                        "https://lab.example.org,http://\u017f.example:8080"]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_LOOKALIKES)
+@pytest.mark.parametrize("name", NAMES)
+def test_a_letter_that_folds_to_ascii_is_refused(name: str, text: str) -> None:
+    """Loaded, such an origin made every page's header unencodable (latin-1): a closed connection, no
+    answer at all, over a real server."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(env={name: text})
+    message = str(refused.value)
+    assert f"{name} must be comma-separated origins" in message
+    assert "a host name is ASCII: give an international one in its xn-- form" in message
 
 
 @pytest.mark.parametrize(("text", "why"), [
