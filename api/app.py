@@ -132,6 +132,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     errors.register(app)
     app.before_request(_see_new_taxonomy_ids)
+    app.after_request(without_date)
     app.after_request(security_headers)
     app.after_request(cross_origin_headers)
     app.after_request(conditional_json)
@@ -218,6 +219,13 @@ def conditional_json(response: Response) -> Response:
     response.headers["Cache-Control"] = JSON_CACHE_CONTROL
     # make_conditional updates the response in place (and returns it, typed as werkzeug's base class).
     response.make_conditional(request)
+    return response
+
+
+def without_date(response: Response) -> Response:
+    """The response without a Date header of the app's own: the server adds one (gunicorn, werkzeug's
+    development server); make_conditional's copy (the feed's, the JSON answers') made two under the latter."""
+    response.headers.pop("Date", None)
     return response
 
 

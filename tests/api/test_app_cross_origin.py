@@ -281,6 +281,19 @@ def test_cors_and_304_over_a_real_server(plumbing_store: EmbeddedStore, tmp_path
             assert answer.headers["Content-Security-Policy"] == DATA_CSP
 
 
+def test_a_conditional_answer_has_one_date_over_a_real_server(
+    plumbing_store: EmbeddedStore, tmp_path: Path
+) -> None:
+    """QA: make_conditional's Date and the development server's own made two Date headers on every JSON
+    GET and on the feed."""
+    config = load_config(env={"PAPERKG_DATA_DIR": str(tmp_path)})
+    app = create_app({"PAPERKG_CONFIG": config, "STORE": plumbing_store, "EMBEDDER": HashEmbedder()})
+    with serving(app) as port:
+        for path in ("/api/stats", "/feeds/new.atom", "/about"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as answer:
+                assert len(answer.headers.get_all("Date") or []) == 1, path
+
+
 def test_listed_frame_ancestors_reach_a_page_over_a_real_server(
     plumbing_store: EmbeddedStore, tmp_path: Path
 ) -> None:
