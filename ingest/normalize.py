@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote
 
+from kg.publishers import PUBLISHING_HOSTS
 from kg.tex import plain_text
 from kg.validation import ARXIV_NEW_STYLE, ARXIV_OLD_STYLE, strip_format_characters
 
@@ -284,7 +285,40 @@ def title_key(title: str | None) -> str:
     text, _venue = split_venue_tag(strip_format_characters(plain_text(title)))
     # A trailing tag is dropped only after words of the title: a title all in brackets ("[A Whole Title]")
     # keeps them (it was keyed "" and refused as having no title). Only a key that was "" changes.
-    return _key_of(_TRAILING_BRACKET.sub("", text)) or _key_of(text)
+    return _key_of(_TRAILING_BRACKET.sub("", text)) or _bracketed_title_key(text)
+
+
+# A bracketed title needs this many words: a tag alone in a list row ("[Anthropic]", "[Redwood
+# Research]", "[pdf]") names who published a paper or a link's format, and keyed as a title it made
+# every row whose only title was that tag one paper (rows without an arXiv id merge by title key).
+_BRACKETED_TITLE_WORDS = 3
+# Last words that make a bracket a link's or a site's tag, not a title ("[Google DeepMind Blog]").
+_FORMAT_TAG_WORDS = frozenset((
+    "pdf", "html", "blog", "post", "slides", "video", "code", "website", "site", "link", "links", "arxiv",
+    "github", "preprint", "tweet", "thread", "podcast", "talk", "paper", "abstract", "doi",
+))
+_WHOLE_BRACKET = re.compile(r"\[([^\[\]]+)\]")
+
+
+def _bracketed_title_key(text: str) -> str:
+    """The key of a title all in one pair of square brackets ("[A Whole Title in Brackets]"), or "" when
+    anything is outside them ("— [Redwood Research]") or they hold a tag rather than a title: fewer than
+    _BRACKETED_TITLE_WORDS words, a publisher PUBLISHING_HOSTS names, or a _FORMAT_TAG_WORDS word last."""
+    whole = _WHOLE_BRACKET.fullmatch(text.strip())
+    if whole is None:
+        return ""
+    key = _key_of(whole.group(1))
+    words = key.split()
+    if len(words) < _BRACKETED_TITLE_WORDS or words[-1] in _FORMAT_TAG_WORDS or key in _publisher_keys():
+        return ""
+    return key
+
+
+@functools.cache
+def _publisher_keys() -> frozenset[str]:
+    """The title keys of the publication series and organisations kg.publishers knows by host."""
+    names = {name for pair in PUBLISHING_HOSTS.values() for name in pair if name}
+    return frozenset(_key_of(name) for name in names)
 
 
 def _key_of(text: str) -> str:
@@ -676,6 +710,8 @@ TITLE_KEY_PROBES: tuple[str, ...] = (
     # VENUE_APOSTROPHE's (the tags of "(ICLR‘24)", "(ICLR´24)", "(ICLR′24)" were kept in the key).
     "[A Whole Title in Brackets]", "— [Redwood Research]", "Prime (ICLR′24)", "Quote (ICLR‘24 Oral)",
     "Accent (NeurIPS´23)",
+    # ... but a tag alone is no title: too few words, a known publisher, a link's format last.
+    "[Anthropic]", "[pdf]", "[Sparse Probing]", "[Transformer Circuits Thread]", "[Google DeepMind Blog]",
 )
 
 

@@ -612,9 +612,10 @@ _CSV_HEADER = re.compile(rf"\s*{_CSV_NAME}\s*([,;\t])\s*{_CSV_NAME}(?:\s*\1\s*{_
 _JSON_LINES = "records are JSON Lines, one JSON object per line"
 
 
-def _shape_problem(line: str, path: Path) -> str | None:
-    """Why a file whose first non-blank line is `line` is no JSON Lines at all, with what to do, or None:
-    checked first, so a pretty-printed JSON array or a CSV file is one error, not "1894 bad lines"."""
+def _shape_problem(line: str, path: Path, following: str | None) -> str | None:
+    """Why a file whose first non-blank line is `line` (and the next `following`, None when there is none)
+    is no JSON Lines at all, with what to do, or None: checked first, so a pretty-printed JSON array or a
+    CSV file is one error, not "1894 bad lines"."""
     stripped = line.strip()
     converted = f"{shlex.quote(str(path))} > records.jsonl"
     if stripped.startswith("["):
@@ -622,10 +623,31 @@ def _shape_problem(line: str, path: Path) -> str | None:
     if stripped == "{":
         return (f"a JSON object spread over several lines, not JSON Lines: {_JSON_LINES}; convert it with "
                 f"e.g. jq -c . {converted}")
-    if _CSV_HEADER.fullmatch(line):
+    if (header := _CSV_HEADER.fullmatch(line)) and _csv_row_follows(line, header.group(1), following):
         return (f"CSV, not JSON Lines (its first line is a CSV header: {stripped[:80]!r}): {_JSON_LINES}, "
                 f"as `paperkg export papers --format jsonl` writes them; CSV is not read (`--format csv` "
                 f"is for spreadsheets)")
+    return None
+
+
+def _csv_row_follows(header: str, separator: str, following: str | None) -> bool:
+    """Whether the line after a CSV-like first line is a CSV row too: no JSON object, and as many
+    separators as the header at least (a quoted cell may hold more). A first line of prose with a comma
+    ("Created by script, version 2") before JSON Lines is that line's problem, not the file's."""
+    if following is None:  # a header alone: CSV with no rows
+        return True
+    return not following.lstrip().startswith("{") and following.count(separator) >= header.count(separator)
+
+
+def _next_text_line(lines: list[bytes], start: int) -> str | None:
+    """The first non-blank line of lines[start:], None when there is none ("" when it is not UTF-8: no
+    CSV row, so that line is named as a bad line rather than the file refused as CSV)."""
+    for raw in lines[start:]:
+        line, _problem = _decoded_line(raw)
+        if line is None:
+            return ""
+        if line.strip():
+            return line
     return None
 
 
@@ -644,7 +666,8 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
     # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
     first = True
-    for number, raw in enumerate(data.splitlines(), start=1):
+    lines = data.splitlines()
+    for number, raw in enumerate(lines, start=1):
         line, problem = _decoded_line(raw)
         if line is None:
             yield number, None, problem
@@ -652,7 +675,7 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
             continue
         if not line.strip():
             continue
-        if first and (shape := _shape_problem(line, path)) is not None:
+        if first and (shape := _shape_problem(line, path, _next_text_line(lines, number))) is not None:
             raise RecordsFileError(f"{path}: {shape}")
         first = False
         try:

@@ -692,6 +692,7 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     from ingest.export_papers import spreadsheet_value
     from ingest.records_file import utf8_text
     from kg.store import check_citation_key
+    from kg.text_files import text_lines
     from kg.validation import check_paper_id
 
     pins: list[tuple[int, str, str | None, str]] = []
@@ -701,7 +702,8 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     rows: list[tuple[int, Any]]
     if text.lstrip().startswith("{"):
         rows = []
-        for n, line in enumerate(text.splitlines(), start=1):
+        # Lines end at LF, CR LF, CR only: a JSON string may hold U+2028 or NEL raw (text_lines).
+        for n, line in enumerate(text_lines(text), start=1):
             if line.strip():
                 try:
                     rows.append((n, json.loads(line)))

@@ -8,6 +8,8 @@ One wording for every reader: the list, records, `keys restore` and taxonomy err
 
 from __future__ import annotations
 
+import re
+
 SAVE_AS_UTF8 = "save the file as UTF-8"
 
 _GZIP = b"\x1f\x8b"
@@ -17,6 +19,20 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _CP1252_PUNCTUATION = range(0x80, 0xA0)
 # How much of a file the UTF-16 guess looks at: its NULs show in the first line already.
 _UTF16_SAMPLE = 1024
+
+
+# Where a line of a user's text file ends: LF, CR LF or CR only, as editors, CommonMark and bytes.splitlines
+# end one. str.splitlines also ends one at VT, FF, FS/GS/RS, NEL and U+2028/U+2029, which a JSON string
+# may hold raw (an export re-saved by jq): a line was cut in two and every line number after it was off.
+_LINE_END = re.compile(r"\r\n?|\n")
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of `text`, ended only at LF, CR LF or CR (see _LINE_END), without their line ends."""
+    lines = _LINE_END.split(text)
+    if lines and not lines[-1]:
+        lines.pop()  # the last line's line end starts no line of its own
+    return lines
 
 
 class NotUtf8Error(ValueError):

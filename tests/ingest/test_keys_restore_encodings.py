@@ -95,3 +95,25 @@ def test_exports_joined_with_their_byte_order_marks_restore(
     assert result.exit_code == 0, result.output
     assert "citation keys: 0 restored, 0 reserved for papers not stored yet, 2 held already, 0 refused" \
         in result.output
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_jsonl_line_holding_a_unicode_line_separator_is_one_line(
+    exported: dict[str, Path], tmp_path: Path, separator: str
+) -> None:
+    """JSON may hold U+2028, U+2029 and NEL raw in a string (an export re-saved by `jq` or an editor):
+    str.splitlines cut such a line in two, "not JSON" each, and counted every line after it one more."""
+    objects = [json.loads(line) for line in exported["jsonl"].read_text(encoding="utf-8").splitlines()]
+    objects[0]["title"] = f"Interpretability{separator}in the Wild"
+    path = tmp_path / "keys.jsonl"
+    path.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects), encoding="utf-8")
+    assert separator in path.read_text(encoding="utf-8")
+    result = _run("keys", "restore", str(path))
+    assert result.exit_code == 0, result.output
+    assert "citation keys: 0 restored, 0 reserved for papers not stored yet, 2 held already, 0 refused" \
+        in result.output
+    # A bad line after it is named by the line an editor shows.
+    path.write_text(json.dumps(objects[0], ensure_ascii=False) + "\n{oops\n", encoding="utf-8")
+    result = _run("keys", "restore", str(path))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {path}: nothing restored: line 2: not JSON\n"

@@ -33,13 +33,44 @@ APOSTROPHES = ["'", "\u2019", "\u2018", "\u00b4", "`", "\u2032"]
 
 @pytest.mark.parametrize(("title", "key"), [
     ("[A Whole Title in Brackets]", "a whole title in brackets"),
-    ("  [Sparse Probing]  ", "sparse probing"),
-    ("[Sparse Probing] (ICLR'24)", "sparse probing"),  # the venue tag goes, the title's words stay
-    ("\u2014 [Redwood Research]", "redwood research"),  # no word before the bracket
+    ("  [Sparse Probing of Neurons]  ", "sparse probing of neurons"),
+    ("[Sparse Probing of Neurons] (ICLR'24)", "sparse probing of neurons"),  # the venue tag goes
+    ("[Anthropic's Toy Models]", "anthropic s toy models"),  # a publisher's name inside a title is fine
 ])
 def test_a_title_all_in_brackets_keeps_its_words(title: str, key: str) -> None:
     assert title_key(title) == key
     assert title_id(title) == key.replace(" ", "-")
+
+
+# The rule before the tag-only titles below were keyed "" again (they were keyed as titles by it).
+RULE_KEYING_TAGS = "ea3c61948c2c90a7"
+
+
+@pytest.mark.parametrize("title", [
+    "\u2014 [Redwood Research]",  # a word outside the brackets: a tag after no title
+    "[Redwood Research]", "[Anthropic]", "[pdf]", "  [HTML]  ",  # too few words for a title
+    "[Sparse Probing]",  # two words: a tag or a title, shape cannot tell, so no title (as before)
+    "[Transformer Circuits Thread]", "[transformer-circuits thread]",  # a publisher kg.publishers knows
+    "[Google DeepMind Blog]", "[Redwood Research PDF]",  # a link's or a site's format last
+])
+def test_a_tag_alone_is_no_title(title: str) -> None:
+    """A list row whose only title is "[Redwood Research]" was keyed "redwood research", so every such
+    row (without an arXiv id, merged by title key) became one paper with all their URLs."""
+    assert title_key(title) == ""
+    assert title_key_rule() != RULE_KEYING_TAGS
+
+
+def test_list_rows_titled_only_by_a_tag_are_rejected_not_merged(
+    store: GraphStore, taxonomy: Taxonomy, embedder: HashEmbedder, extractor: Any
+) -> None:
+    text = ("| Paper | Techniques | TL;DR |\n| --- | --- | --- |\n"
+            "| [[Redwood Research]](https://example.com/one) | Logit lens | One. |\n"
+            "| [[Redwood Research]](https://example.com/two) | Logit lens | Two. |\n"
+            "| [[A Whole Title in Brackets]](https://example.com/three) | Logit lens | Three. |\n")
+    summary = run_ingest(store, list(parse_list(text, taxonomy).papers), source="list", embedder=embedder,
+                         extractor=extractor, progress=False)
+    assert (summary.new, summary.rejected) == (1, 2)
+    assert store.paper_ids() == ["a-whole-title-in-brackets"]
 
 
 @pytest.mark.parametrize(("title", "key"), [
@@ -133,3 +164,25 @@ def test_a_store_keyed_by_the_rule_before_is_rekeyed_and_its_papers_found(
     detail = store.get_paper("feature-circuits-iclr-24")
     assert detail is not None and detail.paper.title == "Feature Circuits"
     store.close()
+
+
+def test_a_store_that_keyed_a_tag_as_a_title_is_rekeyed(tmp_path: Path, taxonomy: Taxonomy) -> None:
+    """A paper stored from a row titled only "[Redwood Research]" by the rule that keyed it so is keyed ""
+    when the store is opened, so a later "[Redwood Research]" row is not merged into it by title."""
+    path = tmp_path / "paperkg.sqlite3"
+    store = open_ready_store(path, taxonomy)
+    store.upsert_papers([PaperBundle(paper=Paper(id="redwood-research", title="[Redwood Research]")),
+                         PaperBundle(paper=Paper(id="a-whole-title-in-brackets",
+                                                 title="[A Whole Title in Brackets]"))])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE papers SET title_key = 'redwood research' WHERE id = 'redwood-research'")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'title_key_rule'", (RULE_KEYING_TAGS,))
+    conn.close()
+    reopened = EmbeddedStore(path)
+    assert reopened.find_paper_ids(title_keys=["redwood research", "a whole title in brackets"]) == {
+        "a whole title in brackets": "a-whole-title-in-brackets"}
+    reopened.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT title_key FROM papers WHERE id = 'redwood-research'").fetchone() == ("",)
+    conn.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ingest.records_file import RecordsFileError, read_records_file
+from ingest.records_file import BadLines, RecordsFileError, read_records_file
 from kg.cli import main
 from kg.embedded import EmbeddedStore
 from kg.store import GraphStore
@@ -46,6 +46,35 @@ def test_a_file_that_is_no_json_lines_is_refused_as_a_whole_with_what_to_do(
             read_records_file(path, skip_invalid=skip_invalid)
         assert str(refused.value).startswith(f"{path}: {message}")
         assert "bad line" not in str(refused.value)
+
+
+@pytest.mark.parametrize("first", [
+    "Created by script, version 2",  # prose with a comma: once read as a CSV header
+    "title,authors",  # a header-like line, but JSON objects follow, not CSV rows
+    "Exported by tool; do not edit",
+])
+def test_a_first_line_of_prose_before_json_lines_is_a_bad_line_not_csv(tmp_path: Path, first: str) -> None:
+    """The whole file was refused as CSV, even with --skip-invalid: one odd first line, like any odd line,
+    is named without it and skipped with it."""
+    path = tmp_path / "r.jsonl"
+    path.write_text(f"{first}\n\n{json.dumps(ALPHA)}\n{json.dumps(BETA)}\n", encoding="utf-8")
+    with pytest.raises(BadLines, match=f"^{path} line 1: invalid JSON "):
+        read_records_file(path)
+    read = read_records_file(path, skip_invalid=True)
+    assert [r.title for r in read.records] == ["Alpha", "Beta"]
+    assert [s["line"] for s in read.skipped] == [1]
+
+
+@pytest.mark.parametrize("content", [
+    "title,authors,year\n",  # a header alone
+    "title,authors,year\nA paper,\"Ada, Alan\",2024\n",  # a quoted cell holds a comma more
+    "Paper Title,Authors\r\n\r\nSome Paper,A B\r\n",
+])
+def test_a_csv_header_before_csv_rows_still_refuses_the_file(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RecordsFileError, match="CSV, not JSON Lines"):
+        read_records_file(path, skip_invalid=True)
 
 
 def test_the_conversion_named_is_a_command_for_the_file(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.text_files import NotUtf8Error, encoding_problem, line_problem, utf8_problem, utf8_text
+from kg.text_files import NotUtf8Error, encoding_problem, line_problem, text_lines, utf8_problem, utf8_text
 
 UTF16_HINT = "(UTF-16 text without a byte order mark? save the file as UTF-8)"
 
@@ -78,3 +78,13 @@ def test_encoding_problem_names_only_what_the_whole_file_is(data: bytes, problem
 ])
 def test_line_problem_names_the_column_in_characters(raw: bytes, problem: str | None) -> None:
     assert line_problem(raw) == problem
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("", []), ("a", ["a"]), ("a\n", ["a"]), ("a\r\nb\rc\n\nd", ["a", "b", "c", "", "d"]),
+    ("a\r\n\r\n", ["a", ""]),
+    # Not line ends: what str.splitlines also split at (JSON strings may hold U+2028, U+2029, NEL raw).
+    ("x\u2028y\u2029z\x85w\x0bv\x0cu\x1cs\n", ["x\u2028y\u2029z\x85w\x0bv\x0cu\x1cs"]),
+])
+def test_text_lines_end_only_at_lf_crlf_and_cr(text: str, lines: list[str]) -> None:
+    assert text_lines(text) == lines
