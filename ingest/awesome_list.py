@@ -25,16 +25,12 @@ from ingest.normalize import (
 from ingest.records import ListRowRecord, Record
 from ingest.titles import same_paper_title
 from kg.taxonomy import Taxonomy
-from kg.text_files import NotUtf8Error, utf8_text
+from kg.text_files import NotUtf8Error, text_lines, utf8_text
 from kg.validation import nfc, strip_format_characters
 
 # The text after the #s; its closing #s and spaces are stripped in _heading (a lazy "(.*?)\s*#*\s*$"
 # here took cubic time on a heading with a long run of spaces inside it).
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-# CommonMark ends a line at LF, CR LF or CR only. str.splitlines also split at VT, FF, FS/GS/RS, NEL and
-# U+2028/U+2029 (Word's Shift+Enter, a PDF copy), which GitHub shows inside the line: a row was cut in
-# two, its second half stored as a paper, and every line number below it was off from the editor's.
-_LINE_END = re.compile(r"\r\n?|\n")
 # Invisible characters an editor or `cat` leaves at the start (or end) of a line: a byte order mark
 # (U+FEFF, a file saved by Notepad joined to another), zero-width space / non-joiner / joiner, word
 # joiner. Before "### Techniques" or "| row |" they hid the heading or the row's first pipe.
@@ -232,12 +228,12 @@ def _url(url: str, *, markdown: bool) -> str:
 
 
 def _lines(markdown: str) -> list[str]:
-    """The markdown's lines as GitHub reads them (see _LINE_END), each without the invisible characters
-    at its ends (see _INVISIBLE); the numbers (from 1) are the editor's."""
-    lines = _LINE_END.split(markdown)
-    if lines and not lines[-1]:
-        lines.pop()  # the last line's line end starts no line of its own
-    return [_visible_ends(line) for line in lines]
+    """The markdown's lines as GitHub reads them, each without the invisible characters at its ends (see
+    _INVISIBLE); the numbers (from 1) are the editor's."""
+    # CommonMark ends a line at LF, CR LF or CR only (text_lines). str.splitlines also split at VT, FF,
+    # NEL and U+2028 (Word's Shift+Enter, a PDF copy), which GitHub shows inside the line: a row was cut
+    # in two, its second half stored as a paper, and every line number below it was off from the editor's.
+    return [_visible_ends(line) for line in text_lines(markdown)]
 
 
 def _visible_ends(line: str) -> str:

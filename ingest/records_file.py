@@ -681,7 +681,7 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+            yield number, None, f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
         except RecursionError:
             # The C parser recurses per nesting level: [[[[... 100,000 deep exhausts the stack.
             yield number, None, "invalid JSON (nested too deeply)"

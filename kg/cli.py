@@ -712,7 +712,8 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     else:
         # An abstract may be longer than the csv module's default field limit (128 KiB).
         csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
-        reader = csv.DictReader(io.StringIO(text))
+        # newline="": the csv module ends rows itself, CR-only ones (Excel for Mac) included.
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         if not {"id", "citation_key"} <= set(reader.fieldnames or ()):
             return [], ["no JSON object on the first line, and no CSV header naming `id` and `citation_key`: "
                         "give a file `paperkg export papers --format jsonl` or `--format csv` wrote"]

@@ -97,6 +97,19 @@ def test_exports_joined_with_their_byte_order_marks_restore(
         in result.output
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_export_saved_with_cr_line_ends_restores(
+    exported: dict[str, Path], tmp_path: Path, fmt: str
+) -> None:
+    """QA: a CSV saved by Excel for Mac ("CSV (Macintosh)": lines end at CR) stopped with the csv module's
+    "new-line character seen in unquoted field"."""
+    saved = tmp_path / f"mac.{fmt}"
+    saved.write_bytes(exported[fmt].read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    result = _run("keys", "restore", str(saved))
+    assert result.exit_code == 0, result.output
+    assert "2 held already, 0 refused" in result.output
+
+
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
 def test_a_jsonl_line_holding_a_unicode_line_separator_is_one_line(
     exported: dict[str, Path], tmp_path: Path, separator: str

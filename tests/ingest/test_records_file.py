@@ -179,6 +179,8 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
     ('{"title": "Unterminated", ', "line 3: invalid JSON \\(Expecting property name enclosed in double "
                                    "quotes at column 27\\)"),
     ('{"title": ', "line 3: invalid JSON \\(Expecting value at column 11\\)"),
+    # json's own message ends in "at" (QA: "Invalid control character at at column 13").
+    ('{"title": "a\fb"}', "line 3: invalid JSON \\(Invalid control character at column 13\\)"),
     # Parser limits, reported like any other bad JSON (not a RecursionError/ValueError traceback).
     ('{"title": "T", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
      "line 3: invalid JSON \\(nested too deeply\\)"),
