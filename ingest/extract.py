@@ -38,18 +38,21 @@ Matching rules (documented here because the extraction's precision depends on th
 - Multi-word aliases match with or without hyphens between their words ("tuned lens",
   "tuned-lens"); a two-word alias also matches its joined form ("Llama 2", "Llama2"). Not an alias
   whose hyphenated last word is a function word ("greater-than": "greater than 90%" is a comparison,
-  not the task): it matches only as written.
+  not the task): it matches only as written, and not inside a longer hyphenated word
+  ("greater-than-chance").
 - Short acronyms (one token with two or more capitals, e.g. SAE, CMA, ACDC, EAP, AtP, DLA, RS, FF,
   MLP, ICL, ROME, CAA, ITI, LAT, CLT, PCA, BERT, OPT, and T5-like letter+digit names) match
   case-sensitively only, plus their plural ("SAEs"); "opt" or "eap" in running text never fire. A
   model's acronym also matches in lower case, as checkpoint names write it ("gpt2-small",
   "bert-base-uncased", "t5-base", "roberta-base"), unless that is an English word of spaCy's lookup
-  table ("opt"); "Bert" is neither form.
+  table ("opt"); "Bert" is neither form. Such a word is the model glued to a checkpoint size
+  ("opt-1.3b", "opt-66b", "opt-125m"), not to a plain number ("opt-2").
 - A model alias also matches glued to a size or version by a hyphen or nothing ("Pythia-1.4B",
   "Pythia-70M", "Mistral-7B", "OPT-66B", "Mixtral-8x7B", "GPT-Neo-1.3B", "Llama-3.1-8B", "Llama3"),
-  its case rule unchanged ("OPT-66B" and "gpt2-1.5b" match, "opt-66b" does not); a variant word after it
-  ("GPT-2-small", "BERT-base", "Mistral-7B-Instruct") is a token of its own. Only a size or version
-  counts: a hyphenated word that starts with a model name ("Optimus-7B", "Alpacas-2") matches nothing.
+  its case rule unchanged ("OPT-66B" and "gpt2-1.5b" match, "opt-66b" by the size rule above); a variant
+  word after it ("GPT-2-small", "BERT-base", "Mistral-7B-Instruct") is a token of its own. Only a size or
+  version counts: a hyphenated word that starts with a model name ("Optimus-7B", "Alpacas-2") matches
+  nothing.
 - Coordination ellipsis: a multi-word alias (without a preposition) preceded by "and", "or", "&" or a
   comma, itself preceded by one to three words, also names the alias made of those words and the
   alias's shared head, when that is an alias too: "activation and path patching" is activation
@@ -62,7 +65,10 @@ Matching rules (documented here because the extraction's precision depends on th
   longer alias has no preposition in it, the shorter alias is not ambiguous, and its node is not an
   ancestor of (or the same as) the longer match's node.
 - A model is not one the paper studies when it is named as a tool ("we use GPT-4 to write
-  explanations", "GPT-4 is used to generate ...", "we use GPT-4 as a judge", "based on GPT-4"), as a
+  explanations", "GPT-4 is used to generate ...", "we use GPT-4 as a judge", "GPT-4-generated labels",
+  "based on GPT-4 judgements", "based on GPT-4 to identify ..."; "experiments based on Llama-2 show"
+  study Llama-2; a fronted "Using GPT-4, ..." when the clause after its comma names another model:
+  "Using GPT-4, we find that neurons in GPT-2 ..." studies GPT-2, "Using GPT-2, we find ..." GPT-2), as a
   contrast in its own phrase ("unlike", "in contrast to", "compared to": "Unlike BERT, GPT-2 stores ..."
   studies GPT-2, the comma ending the contrast, unless a list the contrast names ends there: "Unlike
   BERT, RoBERTa and T5, GPT-2 ..."), or as the name of a scaling law ("the Chinchilla scaling laws",
@@ -183,7 +189,10 @@ EXTRACTOR_VERSION = "15"  # 5: list TL;DRs and coordination ellipsis; 7: no modi
 # 14: a technique or evaluation named as not used (negated, contrasted, prior work) is no mention of its use,
 # evidence prefers an abstract sentence to the title, and a title is quoted without an added full stop;
 # 15: "greater-than" only hyphenated, a model's acronym in lower case ("gpt2-small"), a contrast ends at its
-# comma, "compared to", a model as a judge or a scaling law is not studied, an "MLP probe" is no MLP layer.
+# comma, "compared to", a model as a judge or a scaling law is not studied, an "MLP probe" is no MLP layer;
+# then, unreleased so still 15: "based on X" a tool only for X's output ("based on GPT-4 judgements"), a
+# fronted "Using X," before another model and "X-generated" are tools, "greater-than" not inside
+# "greater-than-chance", "opt-1.3b" (a word acronym glued to a checkpoint size) is OPT.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -342,6 +351,10 @@ _PLURAL_KEEP = ("ss", "us", "is", "ous", "sis")
 # whole alias before it: "GPT-Neo-1.3B" is "GPT", "-", "Neo-1.3B"), so "layer-12", "v1.2" or "A100" match
 # nothing.
 _SIZED_TOKEN = re.compile(r"(?P<head>.+?)(?:-|(?<=[^\W\d_]))\d+(?:\.\d+)*(?:x\d+(?:\.\d+)?)?[KMBTkmbt]?")
+
+# The size of a checkpoint glued to a lower-case name that is also a word: "opt-1.3b", "opt-66b", "opt-125"
+# (spaCy splits the "m" off "opt-125m"), not a plain number ("opt-2").
+_CHECKPOINT_SIZE = re.compile(r"-(?:\d+(?:\.\d+)?[kmbtKMBT]|\d+\.\d+|\d{3,})")
 
 
 @dataclass
@@ -699,6 +712,7 @@ class _AliasMatcher:
         # The last word of every model alias (a size follows the whole alias): its norm, or an acronym's text.
         self._model_norms: set[str] = set()
         self._model_orths: set[str] = set()
+        self._glued_only: set[str] = set()  # lower-case words that are models before a size only ("opt")
         self._head_cache: dict[int, str | None] = {}  # ORTH hash -> head of a sized model token, or None
 
     def _doc(self, words: list[str], norms: list[str] | None = None) -> Any:
@@ -719,16 +733,21 @@ class _AliasMatcher:
             self._model_norm.add(key, [self._doc(seq, seq) for seq in sequences])
             self._model_norms.update(seq[-1] for seq in sequences)
 
-    def add_orth(self, key: str, sequences: list[list[str]], model: bool = False) -> None:
-        """Match token sequences on exact text (the first given for a key); a model acronym's also glued."""
+    def add_orth(self, key: str, sequences: list[list[str]], model: bool = False,
+                 glued_only: Sequence[str] = ()) -> None:
+        """Match token sequences on exact text (the first given for a key); a model acronym's also glued.
+        `glued_only`: words that name the model only glued to a size ("opt" of "opt-1.3b")."""
         if key not in self._keys:
             self._keys.add(key)
             self._orth.add(key, [self._doc(seq) for seq in sequences])
         if model and key not in self._model_keys:
             self._model_keys.add(key)
-            self._model_orth.add(key, [self._doc(seq) for seq in sequences])
+            # Only sized tokens are looked for in the model matchers' doc, so a word of `glued_only` alone
+            # ("we opt for") matches nothing.
+            self._model_orth.add(key, [self._doc(seq) for seq in [*sequences, *([w] for w in glued_only)]])
             # Not the plural: "OPTs-2" is no model. The lower-case form is ("gpt2-1.5b").
             self._model_orths.update(seq[-1] for seq in sequences if seq[-1] != sequences[0][-1] + "s")
+            self._glued_only.update(glued_only)
 
     def _head(self, text: str) -> str | None:
         """The model-alias word a token starts with when the rest is a size or version, else None."""
@@ -739,6 +758,9 @@ class _AliasMatcher:
         norm = self._normalizer(head)
         # A name in its own form: "Alpacas-2" or "transformers-2" is no sized model name.
         if head in self._model_orths or (norm in self._model_norms and norm == head.lower()):
+            return head
+        # "opt-1.3b", "opt-125m": a checkpoint's size, with its unit ("opt-2" is no name).
+        if head in self._glued_only and _CHECKPOINT_SIZE.fullmatch(text, len(head)):
             return head
         return None
 
@@ -802,6 +824,7 @@ class Extractor:
         self._ancestors = {nid: self._ancestor_ids(nid) for nid in self._nodes}
         self._entries: dict[str, set[_Entry]] = {}
         self._key_has_preposition: dict[str, bool] = {}
+        self._hyphen_only_keys: set[str] = set()  # aliases matched as written only ("greater-than")
         self._lock = threading.Lock()
         self._nlp: Any = None
         self._matcher: Any = None
@@ -912,10 +935,13 @@ class Extractor:
         if _is_acronym(alias):
             key = "CS:" + alias
             forms = [[alias]] if alias.endswith(("s", "*")) else [[alias], [alias + "s"]]
+            glued_only: list[str] = []
             if is_model and alias.lower() != alias and alias.lower() not in self._english_lowers:
                 forms.append([alias.lower()])  # "gpt2", "bert", "t5": checkpoint names
+            elif is_model and alias.lower() != alias:
+                glued_only.append(alias.lower())  # "opt" is a word, "opt-1.3b" a checkpoint name
             if key not in self._entries or is_model:  # the matcher keeps the first forms of a key
-                matcher.add_orth(key, forms, model=is_model)
+                matcher.add_orth(key, forms, model=is_model, glued_only=glued_only)
         else:
             tokens = [t.text for t in nlp.make_doc(alias)]
             words = [w for w in tokens if w != "-"]
@@ -925,6 +951,8 @@ class Extractor:
             # whose hyphenated last word is a function word matches as written alone (a key of its own).
             hyphen_only = len(tokens) > 1 and tokens[-2] == "-" and words[-1].lower() in _FUNCTION_WORDS
             key = "N:" + " ".join(written if hyphen_only else norms)
+            if hyphen_only:
+                self._hyphen_only_keys.add(key)
             self._key_has_preposition[key] = any(w.lower() in _PREPOSITIONS for w in words)
             if key not in self._entries or is_model:  # the matcher keeps the first variants of a key
                 variants = [written] if hyphen_only else _hyphen_variants(norms)
@@ -1095,6 +1123,7 @@ class Extractor:
             if (h.sent not in artifact or self._nodes[h.node_id].label not in _CUE_CONFIRMED_LABELS)
             and not (self._nodes[h.node_id].label == Label.MODEL and _not_studied(tokens, h, models))
             and not (self._nodes[h.node_id].label == Label.COMPONENT and _names_a_read_out(tokens, h))
+            and not (h.key in self._hyphen_only_keys and _hyphen_joined_on(tokens, h))
         ]
         # A technique or evaluation named as what the paper does not do ("Unlike activation patching, ...",
         # "Prior work relied on SAEs") is no mention of its use, nor does it confirm an ambiguous alias of it.
@@ -1317,6 +1346,26 @@ _JUDGE_NOUNS = frozenset({
 })
 # A verb of a passive tool use after the model: "GPT-4 is used to generate ...".
 _PASSIVE_AUXILIARIES = frozenset({"is", "was", "are", "were", "being", "been"})
+# What a model's output is when the study is "based on" it as a tool: "based on GPT-4 judgements" (an
+# analysis "based on Llama-2" studies Llama-2). Norms (lemmas).
+_PRODUCT_NORMS = frozenset({
+    "judgement", "judgment", "annotation", "label", "rating", "score", "explanation", "feedback",
+    "preference", "grade", "assessment", "evaluation", "critique", "judge", "annotator", "evaluator",
+})
+# "GPT-4-generated labels", "ChatGPT-written prompts", "GPT-4-annotated data": a product of the model, the
+# model a tool. Norms (lemmas) of the word after the hyphen.
+_MADE_BY_VERBS = frozenset({
+    "generate", "write", "annotate", "label", "produce", "score", "rate", "judge", "grade", "create",
+    "synthesize", "synthesise", "author", "simulate", "explain", "evaluate", "assist",
+})
+# A size after a model's mention and a hyphen: "Llama-2-7b" ("Llama-2" is the mention).
+_SIZE_WORD = re.compile(r"\d+(?:\.\d+)?[kmbt]?")
+# Words that open a sentence naming a tool before its clause: "Using GPT-4, we ...".
+_FRONTED_TOOL_WORDS = frozenset({"using", "leveraging", "employing", "prompting", "querying"})
+# Words of a model's variant that may follow its mention ("GPT-4 turbo", "GPT-4o-mini").
+_VARIANT_WORDS = frozenset({
+    "small", "medium", "large", "xl", "base", "mini", "turbo", "instruct", "chat", "pro", "ultra", "o",
+})
 
 
 def _in_contrast(lowers: Sequence[str], start: int, first: int, last: int, models: frozenset[int]) -> bool:
@@ -1398,15 +1447,78 @@ def _scaling_law(lowers: Sequence[str], norms: Sequence[str], end: int, last: in
         lowers[j] == "scaling" and j + 1 < last and norms[j + 1] == "law")
 
 
+def _past_variant(lowers: Sequence[str], end: int, last: int) -> int:
+    """The index after a model mention's variant words and size ("GPT-4-turbo", "Llama-2-7b"), from `end`."""
+    j = end
+    while j < last:
+        if lowers[j] in _VARIANT_WORDS:
+            j += 1
+        elif lowers[j] == "-" and j + 1 < last and (
+                lowers[j + 1] in _VARIANT_WORDS or _SIZE_WORD.fullmatch(lowers[j + 1])):
+            j += 2
+        else:
+            break
+    return j
+
+
+def _makes_product(lowers: Sequence[str], norms: Sequence[str], start: int, end: int, first: int,
+                   last: int) -> bool:
+    """Whether a model mention names what produced something the study uses: "GPT-4-generated labels",
+    "based on GPT-4 judgements", "based on GPT-4 to identify ...". "Experiments based on Llama-2-7b show ..."
+    studies Llama-2."""
+    j = _past_variant(lowers, end, last)
+    if j + 1 < last and lowers[j] == "-" and norms[j + 1] in _MADE_BY_VERBS:
+        return True  # "GPT-4-generated", "ChatGPT-written", "GPT-4-annotated"
+    if j < last and lowers[j] in {"'s", "’s"}:
+        j += 1
+    near = lowers[max(first, start - 3):start]
+    based_on = any(near[i:i + 2] == ["based", "on"] for i in range(len(near) - 1))
+    # "based on GPT-4 judgements", "an approach based on GPT-4 to identify neurons": what the model makes or
+    # does for the study.
+    return based_on and j < last and (norms[j] in _PRODUCT_NORMS or lowers[j] == "to")
+
+
+def _fronted_tool(lowers: Sequence[str], start: int, end: int, first: int, last: int,
+                  models: frozenset[int]) -> bool:
+    """Whether the model is the tool of a fronted "Using X, ..." when the clause after the comma names
+    another model, the one studied: "Using GPT-4, we find that neurons in GPT-2 are polysemantic".
+    "Using GPT-2 small, we find that its neurons ..." studies GPT-2."""
+    i = first
+    while i < start and lowers[i].isspace():  # the line break after a title
+        i += 1
+    i += lowers[i:i + 1] == ["by"]  # "By using GPT-4, ..."
+    if i >= start or lowers[i] not in _FRONTED_TOOL_WORDS:
+        return False
+    # The fronted phrase may name several tools: "Using GPT-4 and Claude, ...".
+    in_phrase = _CLAUSE_OPENING_WORDS | _VARIANT_WORDS | {"and", "or", "-"}
+    if any(k not in models and lowers[k] not in in_phrase for k in range(i + 1, start)):
+        return False
+    j = end
+    while j < last and (j in models or lowers[j] in in_phrase):
+        j += 1
+    if j >= last or lowers[j] != ",":
+        return False
+    return any(k in models for k in range(j + 1, last))
+
+
 def _not_studied(tokens: _TokenView, hit: _Hit, models: frozenset[int]) -> bool:
     """Whether a model mention is a tool, a contrast or a scaling law rather than a model the paper
     studies. `models`: the token indices of all model mentions."""
     first, last = tokens.bounds[hit.sent]
     lowers, norms = tokens.lowers, tokens.norms
-    based_on = lowers[max(first, hit.start - 2):hit.start] == ["based", "on"]
-    return (based_on or _in_contrast(lowers, hit.start, first, last, models)
+    return (_makes_product(lowers, norms, hit.start, hit.end, first, last)
+            or _fronted_tool(lowers, hit.start, hit.end, first, last, models)
+            or _in_contrast(lowers, hit.start, first, last, models)
             or _as_tool(lowers, norms, hit.start, hit.end, first, last)
             or _scaling_law(lowers, norms, hit.end, last))
+
+
+def _hyphen_joined_on(tokens: _TokenView, hit: _Hit) -> bool:
+    """Whether a hyphen joins another word to the end of a mention: "greater-than-chance" is a word of its
+    own, not the greater-than task."""
+    last = tokens.bounds[hit.sent][1]
+    j = hit.end
+    return j + 1 < last and tokens.lowers[j] == "-" and any(c.isalnum() for c in tokens.lowers[j + 1])
 
 
 # A component alias that is also the name of a network ("MLP", "multilayer perceptron", "feed-forward")

@@ -517,7 +517,7 @@ def test_each_sized_model_name_is_its_model(extractor: Extractor, name: str, mod
 
 
 @pytest.mark.parametrize("abstract", [
-    "We opt-in 7 users and load opt-66b.",  # "opt" is the acronym OPT only in capitals, sized or not
+    "We opt-in 7 users and opt-2 things.",  # "opt" is OPT in capitals, or glued to a size ("opt-1.3b")
     "We train Optimus-7B and Clauden-3.",  # a longer word that starts with a model name
     "Alpacas-2 and transformers-2 graze; toy models-2 too.",  # a plural is not a model's name
     "OPTs-2 and BERTScore-2 are scores.",
