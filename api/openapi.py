@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
+from api.app import JSON_CACHE_CONTROL
 from api.errors import ERROR_CODES, RETRY_AFTER_SECONDS
 from api.feeds import FEED_CACHE_CONTROL, WINDOW_RULES
 from api.gunicorn_conf import limit_request_line as REQUEST_LINE_LIMIT
@@ -92,6 +93,14 @@ FEED_HEADERS = {
     "Cache-Control": {"description": f"`{FEED_CACHE_CONTROL}`", "required": True,
                       "schema": {"type": "string", "enum": [FEED_CACHE_CONTROL]}},
 }
+# A JSON GET's validators (api.app.conditional_json), with its 200 and its 304.
+JSON_HEADERS = {
+    "ETag": {"description": "a strong ETag of the body", "required": True, "schema": {"type": "string"}},
+    "Cache-Control": {"description": f"`{JSON_CACHE_CONTROL}`: revalidate before reusing it; no shared cache",
+                      "required": True, "schema": {"type": "string", "enum": [JSON_CACHE_CONTROL]}},
+}
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "the ETag of the copy the client holds: 304 with no body while it is current"}
 DATE = {"type": "string", "format": "date"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 SINCE_SCHEMA = {"anyOf": [DATE, DATE_TIME]}
@@ -764,6 +773,21 @@ TAGS = [
 ]
 
 
+def _conditional_json_gets(paths: dict[str, Any]) -> None:
+    """Declare the ETag, Cache-Control and 304 of every JSON GET under /api/ (api.app.conditional_json)
+    but /api/status, which is never stored (no-store)."""
+    for path, item in paths.items():
+        get = item.get("get")
+        ok = get["responses"].get("200", {}) if get else {}
+        if (not path.startswith("/api/") or path == "/api/status"
+                or "application/json" not in ok.get("content", {})):
+            continue
+        ok["headers"] = {**ok.get("headers", {}), **JSON_HEADERS}
+        get["responses"]["304"] = {"description": "If-None-Match named the current ETag: no body",
+                                   "headers": JSON_HEADERS}
+        get["parameters"].append(IF_NONE_MATCH)
+
+
 def build_document() -> dict[str, Any]:
     """The OpenAPI document as a dict."""
     paths: dict[str, Any] = {
@@ -948,8 +972,7 @@ def build_document() -> dict[str, Any]:
             [_param("since", SINCE_SCHEMA, f"first seen at or after: {SINCE_TEXT} (default: everything: a "
                                            "reader tells entries apart by id, so the feed needs no window)"),
              NEW_TECHNIQUE, NEW_AUTHOR, {**LIMIT, "schema": {**LIMIT["schema"], "default": 50}},
-             {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
-              "description": "the ETag of the copy the reader holds"}],
+             IF_NONE_MATCH],
             description="An entry's id is permanent: the paper's arXiv abs URL when it was stored under its "
                         "arXiv id from the start, else urn:paperkg:paper:<the id it was first stored under> "
                         "(a list paper that later got its arXiv id keeps its URN). Titles, summaries and "
@@ -974,6 +997,7 @@ def build_document() -> dict[str, Any]:
                                            "instance has the same model); GET /api/status reports it, "
                                            "and a late or failed weekly ingest, with a 503.")},
     }
+    _conditional_json_gets(paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "paperkg API", "version": package_version(),

@@ -63,6 +63,23 @@ def test_feed_declares_the_headers_it_sends() -> None:
     assert "ETag" in responses["304"]["headers"]
 
 
+def test_json_gets_declare_their_etag_and_304(client: FlaskClient) -> None:
+    """QA: the JSON GETs answer If-None-Match with a 304 (api.app.conditional_json), and a generated client
+    met it undeclared; only the feed's was."""
+    paths = build_document()["paths"]
+    conditional = {p for p, item in paths.items() if "304" in item.get("get", {}).get("responses", {})}
+    json_gets = {p for p, item in paths.items() if p.startswith("/api/") and "get" in item
+                 and "application/json" in item["get"]["responses"]["200"].get("content", {})}
+    assert conditional == json_gets - {"/api/status"} | {"/feeds/new.atom"}
+    stats = paths["/api/stats"]["get"]
+    assert "If-None-Match" in {p["name"] for p in stats["parameters"]}
+    etag = client.get("/api/stats").headers["ETag"]
+    again = client.get("/api/stats", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.data
+    for name, header in stats["responses"]["304"]["headers"].items():
+        assert again.headers[name] in header["schema"].get("enum", [again.headers[name]])
+
+
 def test_openapi_states_the_search_rule_and_its_400(client: FlaskClient) -> None:
     op = build_document()["paths"]["/api/search"]["get"]
     assert "a query" in op["description"] and "at least one filter" in op["description"]
