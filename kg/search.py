@@ -44,7 +44,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -64,7 +64,15 @@ from kg.explain import (
 from kg.schema import TLDR_EVIDENCE_PREFIX, Label
 from kg.store import GraphStore
 from kg.taxonomy import Taxonomy
-from kg.validation import HYPHENS, STOPWORDS, clean_text, fold_for_search, initials, joined_forms
+from kg.validation import (
+    HYPHENS,
+    STOPWORDS,
+    clean_text,
+    fold_for_search,
+    initials,
+    joined_forms,
+    with_phrases,
+)
 
 MODES = ("hybrid", "semantic", "keyword")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -84,10 +92,8 @@ WITHDRAWN_PENALTY = 0.05
 WITHDRAWAL_WORDS = "withdrawn withdraw withdrew"
 WITHDRAWAL_LOOKUP = 1000
 # A hybrid query naming an author (names_author) lifts the author's papers among the keyword ranking's
-# first AUTHOR_SAMPLE (their author lists are read in one call); a first name of fewer letters
-# than MIN_SHORT_FIRST_NAME is no short form of another ("Al" is not Alice's).
+# first AUTHOR_SAMPLE (their author lists are read in one call).
 AUTHOR_SAMPLE = 20
-MIN_SHORT_FIRST_NAME = 3
 # Acronym look-up: at most this many acronyms a query, each read in this many papers using it.
 MAX_ACRONYMS = 4
 ACRONYM_SAMPLE = 20
@@ -760,13 +766,20 @@ def _respelt_run(query: str, words: list[re.Match[str]], first: int,
 
 def spelled_out_keywords(keyword_query: str, acronyms: dict[str, str]) -> str:
     """What the keyword half of hybrid looks for: the keyword query and, OR-ed in, the long form of each
-    acronym it was read as ("IOI" -> "IOI indirect object identification"), the words the papers spell
-    it out in; the words already in the query are not repeated."""
+    acronym it was read as, the words the papers spell it out in, as phrases (with_phrases: "IOI"
+    finds "indirect object identification", not every abstract with "object"). Its words are not the
+    query's: "SAE features" still finds "SAEs" and "feature" (search_terms varies short queries only).
+    Each two neighbouring words of it are a phrase too ("indirect object", "object identification"; not
+    with a stop word): as one phrase it weighed what one word does, and "IOI circuit" ranked the paper
+    citing "(IOI)" three times level with the one spelling it out in its title."""
     if not acronyms:
         return keyword_query
-    have = {w.casefold() for w in _QUERY_WORD.findall(keyword_query)}
-    added = [w for form in acronyms.values() for w in _QUERY_WORD.findall(form) if w.casefold() not in have]
-    return " ".join([keyword_query, *dict.fromkeys(added)])
+    phrases: list[str] = []
+    for form in acronyms.values():
+        words = _QUERY_WORD.findall(form)
+        phrases += [" ".join(words), *(f"{a} {b}" for a, b in pairwise(words) if len(words) > 2
+                                      and a.casefold() not in STOPWORDS and b.casefold() not in STOPWORDS)]
+    return with_phrases(keyword_query, phrases)
 
 
 def keyword_text(query: str, named_query: str) -> str:
@@ -1246,28 +1259,78 @@ def _name_words(text: str, initial: set[str] | None = None) -> list[tuple[str, b
             for w in _QUERY_WORD.findall(text)]
 
 
+# The forms of one first name a query may type for another (names_author), a name a line: a short form
+# and the full names it stands for ("Sam Marks" is Samuel Marks, "Samuel McCandlish" Sam McCandlish).
+# A table, not "one begins the other": that read "christmas olah" as Chris Olah, "benchmark lee" as Ben
+# Lee and "deep mind" as Deepak Mind. Nor can a dictionary tell: WordNet, the English word list at hand
+# (kg.acronyms), has samuel, christopher, daniel, max and will as words, and has not deepak.
+_FIRST_NAME_FORMS = (
+    "sam samuel samantha", "sammy samuel", "chris christopher christian christine christina",
+    "ben benjamin benedict", "benny benjamin", "will william", "bill william", "billy william",
+    "liam william", "tom thomas", "tommy thomas", "alex alexander alexandra alexandre alexandros "
+    "alessandro alejandro aleksandr aleksander alexei", "nick nicholas nicolas nikolai niklas nikolaos",
+    "nico nicholas nicolas nicola", "dan daniel", "danny daniel", "dani daniela danielle",
+    "mike michael", "mick michael", "jim james", "jimmy james", "jamie james",
+    "kate katherine catherine kathryn katharine", "katie katherine catherine kathryn katharine",
+    "kathy katherine kathryn katharine", "cathy catherine", "liz elizabeth", "beth elizabeth",
+    "max maximilian maxim maximillian maxwell", "rob robert", "bob robert", "bobby robert",
+    "robbie robert", "rick richard", "rich richard", "richie richard", "matt matthew matthias mathias",
+    "andy andrew andreas", "drew andrew", "joe joseph", "joey joseph", "steve stephen steven",
+    "tim timothy", "greg gregory", "jon jonathan", "johnny john", "josh joshua",
+    "dave david", "tony anthony antonio", "jen jennifer", "jenny jennifer", "fred frederick frederic",
+    "ed edward", "eddie edward", "ted edward theodore", "theo theodore", "pete peter", "ken kenneth",
+    "jeff jeffrey", "geoff geoffrey", "nate nathan nathaniel nathanael", "zach zachary zachariah",
+    "zac zachary", "charlie charles", "phil philip phillip", "pat patrick patricia", "ray raymond",
+    "don donald", "ron ronald", "jake jacob", "abby abigail", "becky rebecca", "becca rebecca",
+    "sue susan", "maggie margaret", "meg margaret", "deb deborah", "debbie deborah", "gabe gabriel",
+    "vlad vladimir", "toby tobias", "larry lawrence laurence", "doug douglas", "jess jessica",
+    "ollie oliver", "leo leonard leonardo", "len leonard",
+)
+
+
+def _first_name_forms() -> dict[str, frozenset[str]]:
+    """For each first name of _FIRST_NAME_FORMS, the others it is a form of (both ways)."""
+    forms: dict[str, set[str]] = {}
+    for line in _FIRST_NAME_FORMS:
+        short, *full = line.split()
+        for name in full:
+            forms.setdefault(short, set()).add(name)
+            forms.setdefault(name, set()).add(short)
+    return {name: frozenset(others) for name, others in forms.items()}
+
+
+_FIRST_NAME_FORM = _first_name_forms()
+
+
+@lru_cache(maxsize=4096)
+def _no_name_word(word: str) -> bool:
+    """Whether a word is a stop or request word ("is", "papers", "using"), which no name word is taken for."""
+    return word in STOPWORDS or not (query_terms(word) - REQUEST_WORDS)
+
+
 def names_author(query_words: list[tuple[str, bool]], name: str) -> bool:
     """Whether a query (its _name_words) names an author: the name's words in order ("Kevin Meng",
     "Eric J Michaud"), or its first name and surname side by side, the first name as written, an initial
-    of it ("S. Marks") or a short or long form of it, one beginning the other ("Sam Marks" for Samuel
-    Marks, "Samuel McCandlish" for Sam McCandlish). Only names of two words or more; a surname or a first
-    name alone names nobody ("Marks" is also a word, "Sam" many people)."""
+    of it ("S. Marks") or another form of it in _FIRST_NAME_FORMS ("Sam Marks" for Samuel Marks, "Samuel
+    McCandlish" for Sam McCandlish). Only names of two words or more; a surname or a first name alone names
+    nobody ("Marks" is also a word, "Sam" many people), nor does a stop or request word as either (as
+    _may_name_someone: "attention is all you need" names no "Atte Is" and no "Is All")."""
     parts = [w for w, _ in _name_words(name)] if isinstance(name, str) else []
     if len(parts) < 2:
         return False
+    first, last = parts[0], parts[-1]
+    if len(last) < 2 or _no_name_word(last):
+        return False
     words = [w for w, _ in query_words]
     if any(words[i:i + len(parts)] == parts for i in range(len(words) - len(parts) + 1)):
-        return True
-    first, last = parts[0], parts[-1]
-    if len(last) < 2:
-        return False
+        return not (len(first) > 1 and _no_name_word(first))
     for (typed, is_initial), (word, _) in pairwise(query_words):
         if word != last:
             continue
-        if typed == first or (is_initial and len(first) > 1 and typed == first[0]):
-            return True
-        short, long = sorted((typed, first), key=len)
-        if len(short) >= MIN_SHORT_FIRST_NAME and long.startswith(short) and typed not in STOPWORDS:
+        if is_initial:
+            if len(first) > 1 and typed == first[0]:
+                return True
+        elif (typed == first or typed in _FIRST_NAME_FORM.get(first, ())) and not _no_name_word(typed):
             return True
     return False
 

@@ -5,6 +5,7 @@ reject and normalise input identically (tests/kg/test_store_contract.py checks t
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import itertools
 import json
@@ -12,8 +13,9 @@ import math
 import re
 import unicodedata
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -311,6 +313,9 @@ _KEEP_FINAL_S = ("ss", "us", "is")
 _SINGULAR_S = frozenset(("lens", "bias", "atlas", "alias", "canvas", "chaos", "news", "series", "species"))
 # Gerunds whose "+s" is a noun of another meaning ("learnings": lessons; "trainings": courses; "beings").
 _GERUND_NOUNS = frozenset(("learning", "training", "being", "saving", "doing", "going"))
+# Endings of compound gerunds that have no plural ("pretraining", "selftraining", "unlearning"); not "doing"
+# ("wrongdoings") nor "being" ("wellbeing" is one word with "well-being").
+_NO_PLURAL_ENDINGS = ("learning", "training")
 
 
 def number_variants(word: str) -> list[str]:
@@ -326,7 +331,8 @@ def number_variants(word: str) -> list[str]:
         # The spelling cannot tell a noun ("finding", "embedding", "docstring", "string") from a gerund
         # ("probing"): each gets "+s", the noun's plural, which no abstract has of a gerund ("probings"),
         # so there it matches nothing. Not the gerunds whose "+s" is another noun (_GERUND_NOUNS).
-        return [] if lower in _GERUND_NOUNS else [word + "s"]
+        # Nor their compounds ("pretraining", "unlearning"): no abstract writes "pretrainings".
+        return [] if lower in _GERUND_NOUNS or lower.endswith(_NO_PLURAL_ENDINGS) else [word + "s"]
     if lower.endswith("s"):
         if word[:-1].isupper() and len(word) > 2:  # an acronym's plural: "SAEs", "LMs"
             return [word[:-1]]
@@ -389,7 +395,7 @@ VENUE_WORD_SHARE = 20
 
 def venue_query(text: str) -> bool:
     """Whether keyword search looks for the words of `text` in venues (short queries: VENUE_WORD_SHARE)."""
-    words = query_words(text)
+    words = query_words(_without_phrases(text)[0])
     return 0 < len([w for w in words if w.casefold() not in FRAMING_WORDS]) <= MAX_VARIED_WORDS
 
 
@@ -419,15 +425,28 @@ def search_terms(
     plain, 37 ms with variants for every query, 31 ms up to 3 words). bench/search_eval.py: keyword
     nDCG@10 0.887 -> 0.916, hybrid 0.940 -> 0.965; varying queries of 4 or more words lowered keyword
     nDCG@10 (0.912 at 4, 0.909 at any more). "Short" counts content words: framing words (FRAMING_WORDS)
-    do not, so "activation patching to find circuits" finds the IOI paper's title word "Circuit"."""
+    do not, so "activation patching to find circuits" finds the IOI paper's title word "Circuit".
+    Phrases added by with_phrases come last, each as one term and its last word's other number, and do
+    not count as words of the query."""
+    text, phrases = _without_phrases(text)
+    terms = _word_terms(text, max_words, stopwords)
+    for phrase in phrases:
+        *head, last = phrase.split(" ")
+        for form in (last, *number_variants(last)):
+            terms.setdefault(" ".join((*head, form)).casefold(), " ".join((*head, form)))
+    return list(terms.values())
+
+
+def _word_terms(text: str, max_words: int, stopwords: frozenset[str]) -> dict[str, str]:
+    """search_terms of user text without phrases, by case-folded term."""
     words = query_words(text, max_words=max_words, stopwords=stopwords)
     content = [w for w in words if w.casefold() not in FRAMING_WORDS]
     # The joined forms are words of their own (one spelling of the same word), added at any length; only
     # a short query's get variants, as its words do.
     joined = [j for j in joined_forms(text, stopwords) if j.casefold() not in stopwords]
     if len(content) > MAX_VARIED_WORDS:
-        return list({t.casefold(): t for w in (*words, *joined)
-                     for t in (w, *norm_variants(w), *(split_forms(w) if w in words else ()))}.values())
+        return {t.casefold(): t for w in (*words, *joined)
+                for t in (w, *norm_variants(w), *(split_forms(w) if w in words else ()))}
     out: dict[str, str] = {}
     for word in (*words, *joined):
         # A query of stop words only ("the") keeps them as they are, and a variant that is a stop
@@ -443,7 +462,30 @@ def search_terms(
         for term in (word, *(v for v in variants if v.casefold() not in stopwords), *norm_variants(word),
                      *splits):
             out.setdefault(term.casefold(), term)
-    return list(out.values())
+    return out
+
+
+# What separates the phrases with_phrases adds from the query: a control character, which a search
+# query never keeps (kg.search.normalise_query makes it a space), so no user text is read as a phrase.
+PHRASE_SEPARATOR = "\x1e"
+
+
+def with_phrases(text: str, phrases: Iterable[str]) -> str:
+    """`text` for keyword search (search_terms, venue_query) with each of `phrases` looked for too as one
+    phrase ("indirect object identification", an acronym's long form: hybrid search): each a term of
+    its own that, unlike the query's words, counts toward no limit (MAX_VARIED_WORDS), so the query's
+    words keep their other forms, and that matches the words together, never one of them alone."""
+    cleaned = [" ".join(p.replace(PHRASE_SEPARATOR, " ").split()) for p in phrases]
+    kept = [p for p in dict.fromkeys(cleaned) if p]
+    return PHRASE_SEPARATOR.join([text.replace(PHRASE_SEPARATOR, " "), *kept])
+
+
+def _without_phrases(text: str) -> tuple[str, list[str]]:
+    """The user text and the phrases with_phrases added to it."""
+    if PHRASE_SEPARATOR not in text:
+        return text, []
+    query, *phrases = text.split(PHRASE_SEPARATOR)
+    return query, phrases
 
 
 # A word of letters, then digits ("GPT2", "Llama3", "fp16"), which papers also write with a hyphen or a
@@ -460,8 +502,9 @@ def split_forms(word: str) -> list[str]:
     """A joined word of user text as papers also write it, hyphenated: letters then digits ("GPT2" ->
     GPT-2, "Llama3" -> Llama-3) and a word after a common prefix ("pretrained" -> pre-trained, "ngram" ->
     n-gram, "nonlinear" -> non-linear; SPLIT_PREFIXES). Both indexes read the form as a phrase of its
-    two words, so it matches "pre-trained" and "pre trained" but never "pre" alone; a split that is no
-    phrase of any abstract ("pre-diction" of "prediction") matches nothing and costs one look-up.
+    two words, so it matches "pre-trained" and "pre trained" but never "pre" alone. Only before an English
+    word (english_words), and not a word that is one already ("present": "pre-sent" was one more look-up
+    on every such query, matching nothing).
     Which other words to split needs the index's vocabulary: "feedforward" is split by search itself, as
     the taxonomy's "feed-forward" (kg.search.alias_spelling). Empty when there is none."""
     match = _LETTERS_DIGITS.fullmatch(word)
@@ -479,7 +522,38 @@ def split_forms(word: str) -> list[str]:
     # "neuron" are words.
     if prefix == "n" and lower[1] in "aeiouy":
         return []
+    # What follows the prefix must be a word ("pre-trained", "n-gram", "non-linear"), not the rest of one
+    # ("multi-ple", "sub-ject", "n-nsight"); and after a prefix that also starts words of its own, the
+    # whole must be no word ("present", "prevent": "sent", "vent" are words too).
+    words, prefixed_lemmas = english_words()
+    rest = lower[len(prefix):]
+    if rest not in words and rest not in _LATIN_RESTS:
+        return []
+    if prefix in _WORD_PREFIXES and lower in prefixed_lemmas:
+        return []
     return [f"{word[:len(prefix)]}-{word[len(prefix):]}"]
+
+
+# Latin words papers write after a prefix, which the English tables lack ("posthoc", "post-hoc").
+_LATIN_RESTS = frozenset(("hoc",))
+# Prefixes that also begin common words whose rest is a word ("present", "subset", "postwar", "nil" ...).
+# The others ("non", "self", "semi", "anti", "multi") are the prefix in the words papers write joined and
+# hyphenated alike, though a dictionary has some ("nonlinear", "nonnegative").
+_WORD_PREFIXES = frozenset(("pre", "post", "sub", "n"))
+
+
+@functools.cache
+def english_words() -> tuple[frozenset[str], frozenset[str]]:
+    """English words, lower case, letters only: (WordNet's lemmas and their inflected forms, as "trained",
+    "heads"; the lemmas that start with one of _WORD_PREFIXES), from spacy-lookups-data (a dependency of
+    the extractor). Read once, on the first word split_forms checks: 0.5-1 s, and some 25 MB kept."""
+    data = files("spacy_lookups_data") / "data"
+    by_part_of_speech = json.loads(gzip.decompress((data / "en_lemma_index.json.gz").read_bytes()))
+    lemmas = {w.lower() for words in by_part_of_speech.values() for w in words if w.isalpha()}
+    inflections = json.loads(gzip.decompress((data / "en_lemma_lookup.json.gz").read_bytes()))
+    forms = {w.lower() for pair in inflections.items() for w in pair if w.isalpha()}
+    return (frozenset(lemmas | forms),
+            frozenset(w for w in lemmas if any(w.startswith(p) for p in _WORD_PREFIXES)))
 
 
 # The characters a compound word is hyphenated with (ASCII, Unicode hyphen, non-breaking hyphen), as a

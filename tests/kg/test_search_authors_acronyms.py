@@ -4,6 +4,7 @@ user searching for half-remembered papers by who wrote them or by the acronym ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from kg.embedded import EmbeddedStore
 from kg.entities import SearchFilters
 from kg.search import AUTHOR_SAMPLE, SearchPage, _name_words, names_author, search, spelled_out_keywords
-from kg.validation import initials
+from kg.validation import PHRASE_SEPARATOR, initials, search_terms
+from tests.kg.counting_store import CountingStore, counting_store
 
 
 def _hybrid(store: EmbeddedStore, embedder: Any, query: str, filters: SearchFilters | None = None
@@ -72,26 +74,13 @@ def test_the_author_list_keeps_the_filters(seed_store: EmbeddedStore, model_embe
     assert marks.results[0].id == "2403.19647" and marks.results[0].why["ranks"]["author"] == 1
 
 
-class _CountingStore(EmbeddedStore):
-    """The real embedded store, counting the paper rows search reads."""
-
-    read: list[str]
-
-    def get_papers(self, paper_ids: Any) -> Any:
-        self.read.extend(paper_ids)
-        return super().get_papers(paper_ids)
-
-
 @pytest.fixture
-def counting(seed_store: EmbeddedStore) -> Iterator[_CountingStore]:
-    counted = _CountingStore(seed_store.path)
-    counted.read = []
-    yield counted
-    counted.close()
+def counting(seed_store: EmbeddedStore) -> Iterator[CountingStore]:
+    yield from counting_store(seed_store.path)
 
 
 def test_author_lists_are_read_from_the_keyword_ranking_s_top_only(
-        counting: _CountingStore, model_embedder: Any) -> None:
+        counting: CountingStore, model_embedder: Any) -> None:
     """Search reads no row beyond the page and the withdrawal candidates but the author lists of the keyword
     ranking's first AUTHOR_SAMPLE, each once (the page reuses them)."""
     query = "neel nanda grokking"
@@ -129,6 +118,41 @@ def test_names_author_needs_a_first_name_and_a_surname_of_the_name(query: str, n
     assert not _names(query, name)
 
 
+@pytest.mark.parametrize(("query", "name"), [
+    ("Christopher Olah", "Chris Olah"), ("chris olah", "Christopher Olah"),
+    ("Will Saunders", "William Saunders"), ("Mike Smith", "Michael Smith"), ("Kate Jones", "Katherine Jones"),
+    ("papers by neel nanda", "Neel Nanda"), ("kaiming he resnets", "Kaiming He"),
+])
+def test_names_author_reads_a_short_form_of_a_first_name(query: str, name: str) -> None:
+    assert _names(query, name)
+
+
+@pytest.mark.parametrize(("query", "name"), [
+    # A word beginning with a first name is not that name (each was an author list's rank 1).
+    ("christmas olah", "Chris Olah"), ("benchmark lee", "Ben Lee"), ("annotation long context", "Ann Long"),
+    ("deep mind", "Deepak Mind"), ("jacobian andreas", "Jacob Andreas"), ("more geva", "Mor Geva"),
+    # Nor is a stop or request word a surname or a first name.
+    ("attention is all you need", "Atte Is"), ("attention is all you need", "Is All"),
+    ("papers using probes", "Sam Using"), ("sam using probes", "Samuel Using"),
+])
+def test_names_author_takes_no_word_that_begins_with_a_first_name_nor_a_stop_word(query: str, name: str
+                                                                                   ) -> None:
+    assert not _names(query, name)
+
+
+def test_a_word_beginning_with_a_first_name_lifts_no_paper(seed_store: EmbeddedStore, model_embedder: Any
+                                                           ) -> None:
+    """"christmas olah" made every paper of Chris Olah's among the keyword top 20 an author list's, first of
+    all; "Christopher Olah" names him, and them."""
+    wrong = _hybrid(seed_store, model_embedder, "christmas olah")
+    assert wrong.results
+    assert all("author" not in h.why["ranks"] for h in wrong.results)
+    named = _hybrid(seed_store, model_embedder, "Christopher Olah")
+    by_him = [h for h in named.results if "author" in h.why["ranks"]]
+    assert by_him and named.results[0].why["ranks"]["author"] == 1
+    assert all(any(n in ("Chris Olah", "Christopher Olah") for n in h.paper.authors) for h in by_him)
+
+
 def test_the_keyword_half_of_hybrid_looks_for_the_long_form(seed_store: EmbeddedStore,
                                                             model_embedder: Any) -> None:
     """The page said "Read IOI as 'indirect object identification'", yet keyword search looked for "IOI"
@@ -152,9 +176,52 @@ def test_keyword_mode_looks_for_the_words_as_typed(seed_store: EmbeddedStore) ->
 
 
 def test_spelled_out_keywords() -> None:
-    assert spelled_out_keywords("IOI circuit", {"IOI": "indirect object identification"}) == (
-        "IOI circuit indirect object identification")
-    # Words the query has are not repeated; no acronym: the query as it was.
-    assert spelled_out_keywords("sparse SAE features", {"SAE": "sparse autoencoder"}) == (
-        "sparse SAE features autoencoder")
+    """Each long form one phrase after the query (kg.validation.with_phrases); no acronym: the query."""
+    assert spelled_out_keywords("IOI circuit", {"IOI": "indirect object identification"}).split(
+        PHRASE_SEPARATOR) == ["IOI circuit", "indirect object identification", "indirect object",
+                              "object identification"]
+    # No pair with a stop word; a long form of two words is its one pair.
+    assert spelled_out_keywords("CoT", {"CoT": "chain of thought"}).split(PHRASE_SEPARATOR) == [
+        "CoT", "chain of thought"]
+    assert search_terms(spelled_out_keywords("sparse SAE features", {"SAE": "sparse autoencoder"})) == [
+        "sparse", "sparses", "SAE", "SAEs", "features", "feature", "sparse autoencoder",
+        "sparse autoencoders"]
     assert spelled_out_keywords("logit lens", {}) == "logit lens"
+
+
+def _papers_saying(store: EmbeddedStore, pattern: str) -> set[str]:
+    """The ids of the stored papers whose title or abstract matches `pattern` (case ignored)."""
+    found = re.compile(pattern, re.IGNORECASE)
+    return {p.id for p in store.get_papers(store.paper_ids())
+            if found.search(f"{p.title} {p.abstract or ''}")}
+
+
+@pytest.mark.parametrize(("query", "other_form", "long_form_word"), [
+    # No seed paper has "autoencoder" or "sparse" without "sparse autoencoder", "SAE" or "feature".
+    ("SAE features", r"\b(SAEs|feature)\b", None),
+    ("IOI circuits", r"\bcircuit\b", r"\bindirect\b"),
+])
+def test_the_long_form_leaves_the_query_words_their_other_forms(
+        seed_store: EmbeddedStore, model_embedder: Any, query: str, other_form: str,
+        long_form_word: str | None) -> None:
+    """The long form's words OR-ed in made a 2-word query one of 4, past MAX_VARIED_WORDS: "SAE features"
+    no longer found "SAEs" nor "feature", "IOI circuits" no longer "circuit"; and every abstract with
+    "object" was a hit of "IOI". The long form is looked for as phrases, and the query's words keep their
+    other forms."""
+    page = _hybrid(seed_store, model_embedder, query)
+    assert page.acronyms
+    keywords = spelled_out_keywords(query, page.acronyms)
+    hits = {h.id for h in seed_store.keyword_search(keywords, 200)}
+    saying = _papers_saying(seed_store, other_form)
+    assert saying and saying <= hits
+    # A paper with a word of the long form but none of its phrases nor a query word is no hit.
+    phrases = keywords.split(PHRASE_SEPARATOR)[1:]
+    assert set(page.acronyms.values()) <= set(phrases)
+    alternatives = "|".join([*(rf"\b{re.escape(p)}s?\b" for p in phrases), other_form,
+                             *(rf"\b{w}s?\b" for w in query.split())])
+    if long_form_word is not None:
+        only_a_word = _papers_saying(seed_store, long_form_word) - _papers_saying(seed_store, alternatives)
+        assert only_a_word and not only_a_word & hits
+    words = search_terms(query)
+    terms = search_terms(keywords)
+    assert terms[:len(words)] == words and set(phrases) <= set(terms[len(words):])

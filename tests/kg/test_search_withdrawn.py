@@ -15,6 +15,7 @@ from ingest.records import Record
 from kg.embedded import EmbeddedStore
 from kg.search import WITHDRAWN_PENALTY, _withdrawn_moved_down, search
 from kg.withdrawn import is_withdrawn
+from tests.kg.counting_store import CountingStore, counting_store
 
 TITLE = "Sparse Feature Circuits for Factual Recall in GPT-2"
 ABSTRACT = ("We study how GPT-2 small recalls facts about cities. Using sparse autoencoders trained on the "
@@ -96,28 +97,15 @@ def test_only_a_close_score_is_passed() -> None:
     assert _withdrawn_moved_down(fused, set(), None) is fused
 
 
-class _CountingStore(EmbeddedStore):
-    """The real embedded store, counting the paper rows search reads."""
-
-    read: list[str]
-
-    def get_papers(self, paper_ids: Any) -> Any:
-        self.read.extend(paper_ids)
-        return super().get_papers(paper_ids)
-
-
 @pytest.fixture
-def counting(store: EmbeddedStore) -> Iterator[_CountingStore]:
-    counted = _CountingStore(store.path)
-    counted.read = []
-    yield counted
-    counted.close()
+def counting(store: EmbeddedStore) -> Iterator[CountingStore]:
+    yield from counting_store(store.path)
 
 
 @pytest.mark.parametrize(("query", "offset"), [
     (TITLE, 0), ("sparse autoencoders", 20), ("activation patching", 0), ("papers that use probing", 0)])
 def test_search_reads_the_page_and_only_the_candidates_mentioning_a_withdrawal(
-    counting: _CountingStore, model_embedder: Any, query: str, offset: int
+    counting: CountingStore, model_embedder: Any, query: str, offset: int
 ) -> None:
     # Every paper's row was read to find the withdrawn ones (70 for a first page of 20, every fused
     # candidate of every tier for a technique-only query); the keyword index tells which can be one.

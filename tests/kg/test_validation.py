@@ -18,6 +18,7 @@ from kg.validation import (
     MAX_ID_CHARS,
     MAX_TITLE_CHARS,
     MAX_VARIED_WORDS,
+    PHRASE_SEPARATOR,
     STOPWORDS,
     check_arxiv_id,
     check_length,
@@ -33,6 +34,8 @@ from kg.validation import (
     search_terms,
     split_forms,
     validate_bundle,
+    venue_query,
+    with_phrases,
 )
 
 
@@ -48,6 +51,8 @@ from kg.validation import (
     ("docstring", ["docstrings"]), ("finding", ["findings"]), ("embedding", ["embeddings"]),
     ("string", ["strings"]), ("findings", ["finding"]), ("probing", ["probings"]), ("learning", []),
     ("training", []),
+    # Nor their compounds: no abstract writes "pretrainings" (one useless look-up each, with its split).
+    ("pretraining", []), ("unlearning", []), ("selftraining", []),
     # No safe other number: singular nouns in -s, -ss, -us, -is; short or non-words.
     ("lens", []), ("bias", []), ("class", []), ("corpus", []), ("analysis", []),
     ("of", []), ("GPT-2", []), ("2023", []),
@@ -67,6 +72,11 @@ def test_number_variants(word: str, variants: list[str]) -> None:
     ("l1", []), ("L2", []), ("T5", []), ("NLP", []), ("NMT", []), ("none", []), ("nonce", []), ("naive", []),
     ("neuron", []), ("nylon", []), ("nbody", ["n-body"]),
     ("press", []), ("circuit", []), ("2023", []), ("GPT-2", []), ("feedforward", []),
+    # Only before a word ("multi-ple", "sub-ject", "n-nsight" matched nothing); after "pre", "post", "sub"
+    # and "n" only when the whole is no word ("present", "prevent": "sent", "vent" are words too).
+    ("multiple", []), ("subject", []), ("nnsight", []), ("present", []), ("prevent", []),
+    ("prediction", []), ("subset", []), ("preprocessing", ["pre-processing"]), ("subword", ["sub-word"]),
+    ("pretraining", ["pre-training"]), ("nonnegative", ["non-negative"]), ("multihead", ["multi-head"]),
 ])
 def test_split_forms(word: str, forms: list[str]) -> None:
     assert split_forms(word) == forms
@@ -76,7 +86,7 @@ def test_joined_words_are_also_looked_for_split() -> None:
     """ "GPT2" finds "GPT-2", "pretrained" "pre-trained", at any length; a typed hyphenated word is not split
     again (its words and joined form are looked for already)."""
     assert search_terms("GPT2") == ["GPT2", "GPT-2"]
-    assert search_terms("pretrained") == ["pretrained", "pretraineds", "pre-trained", "pre-traineds"]
+    assert search_terms("pretrained") == ["pretrained", "pretraineds", "pre-trained"]
     long_query = "sparse autoencoders on pretrained gpt2 models"
     assert len(long_query.split()) > MAX_VARIED_WORDS
     assert search_terms(long_query) == ["sparse", "autoencoders", "pretrained", "pre-trained", "gpt2",
@@ -403,3 +413,15 @@ def test_parse_since_refuses_moments_outside_the_datetime_range(value: str) -> N
         assert str(caught.value) == f"out of range: {value!r} (use {SINCE_RULE})"
     assert SINCE_RULE == ("a date like 2024-01-31 or an RFC 3339 timestamp like 2024-01-31T12:00:00Z, "
                           "from 0001-01-01 to 9999-12-31 in UTC")
+
+
+def test_a_phrase_added_to_a_query_is_one_term_that_counts_toward_no_limit() -> None:
+    """Hybrid's acronym long form (kg.search.spelled_out_keywords): OR-ed in as words it made "SAE
+    features" a query of 4 words, past MAX_VARIED_WORDS, which lost "SAEs" and "feature"."""
+    text = with_phrases("SAE features", ["sparse  autoencoder", "sparse autoencoder", ""])
+    assert search_terms(text) == ["SAE", "SAEs", "features", "feature", "sparse autoencoder",
+                                  "sparse autoencoders"]
+    assert venue_query(with_phrases("IOI", ["indirect object identification"])) == venue_query("IOI")
+    # A phrase only when added so: the separator in the text itself is no phrase's.
+    assert with_phrases(f"a{PHRASE_SEPARATOR}b", []) == "a b"
+    assert search_terms(with_phrases("circuits", [])) == search_terms("circuits")
