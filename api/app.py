@@ -231,8 +231,9 @@ def without_date(response: Response) -> Response:
 
 def _warm_worker(app: Flask) -> None:
     """Load the embedding model (about 10 s on a busy machine), then the store's vectors and
-    related-papers index (seconds at 100k papers), so no user's first request pays for them; a
-    failure is logged, and the first request that needs them tries again and reports it."""
+    related-papers index (seconds at 100k papers) and search's English word list (~1 s), so no user's
+    first request pays for them; a failure is logged, and the first request that needs them tries
+    again and reports it."""
     try:
         get_embedder(app, patient=True)
         log.info("embedding model loaded")
@@ -245,6 +246,12 @@ def _warm_worker(app: Flask) -> None:
         log.error("could not preload the store's vectors: %s", exc)
     except Exception as exc:
         log.warning("could not preload the store's vectors: %s", exc)
+    try:
+        from kg.validation import english_words  # what search splits joined words by ("pretrained")
+
+        english_words()
+    except Exception as exc:
+        log.warning("could not preload the English word list: %s", exc)
 
 
 def _close_ref(app_ref: weakref.ref[Flask]) -> None:

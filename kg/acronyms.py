@@ -8,12 +8,9 @@ letters contain the short form's characters in order, the first one starting a w
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections import Counter
 from collections.abc import Container, Iterable
-from importlib.resources import files
 
 from kg.entities import TaxonomyNode
 from kg.schema import Label
@@ -53,16 +50,11 @@ _FUNCTION_WORDS = frozenset({
 
 def _english_words(candidates: set[str]) -> set[str]:
     """Those of the lower-case `candidates` that are English words: WordNet lemmas ("rome", "lat",
-    "opt", "atp") and their inflected forms ("was", "models"), from spacy-lookups-data, which the
-    extractor already depends on, and function words. Read per call, not kept: a taxonomy's acronyms
-    are checked once (kg.search caches the result), and the tables take some 10 MB in memory."""
-    found = candidates & _FUNCTION_WORDS
-    data = files("spacy_lookups_data") / "data"
-    by_part_of_speech = json.loads(gzip.decompress((data / "en_lemma_index.json.gz").read_bytes()))
-    found |= {w for words in by_part_of_speech.values() for w in words if w.casefold() in candidates}
-    inflections = json.loads(gzip.decompress((data / "en_lemma_lookup.json.gz").read_bytes()))
-    found |= {w for w in inflections if w.casefold() in candidates}
-    return {w.casefold() for w in found}
+    "opt", "atp") and their inflected forms ("was", "models"), from spacy-lookups-data (read once by
+    kg.validation.english_words, which search's word splitting keeps too), and function words."""
+    from kg.validation import english_words
+
+    return (candidates & _FUNCTION_WORDS) | (candidates & english_words()[0])
 
 
 def lowercase_acronyms(nodes: Iterable[TaxonomyNode]) -> frozenset[str]:

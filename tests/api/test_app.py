@@ -30,9 +30,12 @@ def _wait_for_warm_thread(timeout: float = 180.0) -> None:
 def test_servers_load_the_model_before_the_first_query(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`api.wsgi:app` (what gunicorn runs) starts loading the real model as it is created, so no
-    request pays for it."""
+    """`api.wsgi:app` (what gunicorn runs) starts loading the real model (and search's English word list)
+    as it is created, so no request pays for them."""
+    from kg.validation import english_words
+
     monkeypatch.delenv("PAPERKG_EMBEDDING_MODEL", raising=False)
+    english_words.cache_clear()
     sys.modules.pop("api.wsgi", None)
     wsgi = importlib.import_module("api.wsgi")
     assert wsgi.app.config["WARM_EMBEDDER"] is True
@@ -42,6 +45,8 @@ def test_servers_load_the_model_before_the_first_query(
     assert get_embedder(wsgi.app) is warmed  # requests share it; nothing loads again
     vector = warmed.encode_query("induction heads")
     assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+    # Search's word list too (a query with a joined word, "pretrained", read it: 0.5-1 s).
+    assert english_words.cache_info().currsize == 1
     sys.modules.pop("api.wsgi", None)
 
 
