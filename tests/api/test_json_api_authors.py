@@ -55,7 +55,7 @@ def test_openapi_documents_the_author_operation_and_the_feed_filter(author_clien
     doc = author_client.get("/api/openapi.json").get_json()
     op = doc["paths"]["/api/authors/{key}"]["get"]
     assert op["operationId"] == "get_author"
-    assert {p["name"] for p in op["parameters"]} == {"key", "limit", "offset"}
+    assert {p["name"] for p in op["parameters"]} == {"key", "limit", "offset", "If-None-Match"}
     assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AuthorPage"}
     assert set(doc["components"]["schemas"]["AuthorPage"]["properties"]) == {
