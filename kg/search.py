@@ -1315,7 +1315,7 @@ def names_author(query_words: list[tuple[str, bool]], name: str) -> bool:
     McCandlish" for Sam McCandlish). Only names of two words or more; a surname or a first name alone names
     nobody ("Marks" is also a word, "Sam" many people), nor does a stop or request word as either (as
     _may_name_someone: "attention is all you need" names no "Atte Is" and no "Is All")."""
-    parts = [w for w, _ in _name_words(name)] if isinstance(name, str) else []
+    parts = [w for w, _ in _name_words(name)]
     if len(parts) < 2:
         return False
     first, last = parts[0], parts[-1]
