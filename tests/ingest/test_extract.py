@@ -509,7 +509,7 @@ def test_a_model_alias_glued_to_its_size_or_version_is_the_model(
     ("Llama-7B", "llama"), ("Llama-3.1-8B-Instruct", "llama"), ("Llama-3.2-1B", "llama"),
     ("Vicuna-13B", "llama"), ("Gemma-7B", "gemma"), ("Gemma-2b-it", "gemma"),
     ("GPT-Neo-1.3B", "gpt_neo"), ("GPT-Neo-125M", "gpt_neo"), ("Chinchilla-70B", "chinchilla"),
-    ("Claude-2", "claude"), ("ChatGPT-3.5", "gpt3"), ("Flan-T5-11B", "t5"), ("T5-3B", "t5"),
+    ("Claude-2", "claude"), ("ChatGPT-3.5", "gpt3"), ("GPT-4o", "gpt3"), ("GPT-4o-mini", "gpt3"), ("Flan-T5-11B", "t5"), ("T5-3B", "t5"),
     ("Qwen2.5-7B", "qwen"), ("OLMo-7B", "olmo"),
 ])
 def test_each_sized_model_name_is_its_model(extractor: Extractor, name: str, model: str) -> None:
@@ -522,7 +522,7 @@ def test_each_sized_model_name_is_its_model(extractor: Extractor, name: str, mod
     "Alpacas-2 and transformers-2 graze; toy models-2 too.",  # a plural is not a model's name
     "OPTs-2 and BERTScore-2 are scores.",
     "We ablate layer-12 of a transformer-2 on an A100 with v1.2 of L1-norm.",  # words of no model alias
-    "We study GPT-5 and GPT-4o.",  # "GPT" alone is no alias
+    "We study GPT-5 and GPT-4x.",  # "GPT" alone is no alias
 ])
 def test_a_sized_word_that_is_no_model_alias_names_no_model(extractor: Extractor, abstract: str) -> None:
     got = extractor.extract("p", "", abstract)
