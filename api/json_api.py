@@ -300,6 +300,12 @@ def paper_bibtex(paper_id: str) -> Response:
 _RECOMMEND_FIELDS = {"liked", "disliked", "limit"}
 
 
+def _stored_id(store: GraphStore, paper_id: str) -> str | None:
+    """The id the paper an id names is stored under (kg.lookup.find_paper), else None."""
+    found = find_paper(paper_id, lambda i: next(iter(store.get_papers([i])), None), store.successor_of)
+    return found[0] if found is not None else None
+
+
 @bp.post("/recommend")
 def recommend_papers() -> Response:
     """Recommendations from liked (and disliked) paper ids, each with reasons."""
@@ -326,8 +332,9 @@ def recommend_papers() -> Response:
             hits = recommend(store, liked, disliked, limit=limit, taxonomy_nodes=get_taxonomy().nodes)
             break
         except UnknownPaper as exc:
-            # Ids saved before a paper moved (a slug replaced by its arXiv id) stand for the paper now.
-            moved = {i: store.successor_of(i) if first_try else None for i in exc.paper_ids}
+            # Ids as a paper page takes them stand for the stored paper: with an arXiv version or as an
+            # abs URL ("2211.00593v2"), or saved before the paper moved (a slug replaced by its arXiv id).
+            moved = {i: _stored_id(store, i) if first_try else None for i in exc.paper_ids}
             unknown = [i for i, new in moved.items() if new is None]
             if unknown:
                 raise _unknown_ids(unknown) from None

@@ -594,6 +594,20 @@ def test_recommend_takes_former_ids_for_the_papers_that_replaced_them(tmp_path: 
     store.close()
 
 
+def test_recommend_takes_ids_as_a_paper_page_does(client: FlaskClient) -> None:
+    """QA: /api/recommend refused 2211.00593v2 (422) while /papers/2211.00593v2, /related and BibTeX take
+    it: a versioned id or an abs URL names the stored paper."""
+    plain = client.post("/api/recommend", json={"liked": [IOI], "disliked": ["2310.08744"], "limit": 5})
+    for liked, disliked in ((f"{IOI}v2", "2310.08744v1"), (f"https://arxiv.org/abs/{IOI}v3", "2310.08744")):
+        answer = client.post("/api/recommend", json={"liked": [liked], "disliked": [disliked], "limit": 5})
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        assert body["liked"] == [IOI] and body["disliked"] == ["2310.08744"]
+        assert body["results"] == plain.get_json()["results"]
+    clash = client.post("/api/recommend", json={"liked": [IOI], "disliked": [f"{IOI}v2"]})
+    assert clash.status_code == 400 and "is also in liked" in clash.get_json()["error"]["message"]
+
+
 # -- QA: `since` near year 1 or 9999, lone surrogates in recommended ids ----------------------------
 @pytest.mark.parametrize("url", ["/api/new", "/feeds/new.atom"])
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-01:00"])
