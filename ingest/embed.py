@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib
 import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,11 +70,39 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _offline_env() -> None:
-    # Must be set before sentence_transformers / transformers / huggingface_hub are imported:
-    # loading by a hub id would otherwise stall ~75 s on network retries.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_LOAD_LOCK = threading.Lock()
+
+
+@contextmanager
+def _offline_env() -> Iterator[None]:
+    """The Hugging Face hub offline while a model loads (the environment variables and huggingface_hub's
+    constant read from them at its import), each put back as it was afterwards.
+
+    The model is loaded by path with local_files_only, so nothing is downloaded; offline mode on top keeps
+    any hub look-up a library adds from stalling ~75 s on network retries. Left set, it made every model a
+    notebook loaded after paperkg's (AutoTokenizer.from_pretrained("gpt2")) fail as offline."""
+    constants: Any = None
+    # Imported before the variables change, so its import-time values are the user's (it always comes
+    # with sentence-transformers; without it there is nothing to set).
+    with suppress(ImportError):
+        constants = importlib.import_module("huggingface_hub.constants")
+    saved_env = {name: os.environ.get(name) for name in _OFFLINE_VARIABLES}
+    saved_constant = getattr(constants, "HF_HUB_OFFLINE", None)
+    try:
+        for name in _OFFLINE_VARIABLES:
+            os.environ[name] = "1"
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = True
+        yield
+    finally:
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = saved_constant
 
 
 def _packaged_path() -> Path | None:
@@ -155,13 +184,28 @@ def check_store_model(store: GraphStore, model_name: str) -> None:
         "to it, or leave it empty for the packaged one), or ingest into a fresh PAPERKG_DATA_DIR")
 
 
-def _quiet_model_loading() -> None:
-    """Keep sentence-transformers' INFO lines ("Loading SentenceTransformer model from ...") out of every
-    command's stderr; at DEBUG (`paperkg -v`, PAPERKG_LOG_LEVEL=DEBUG) they still show. A level someone
-    set on that logger is left alone."""
+@contextmanager
+def _quiet_model_loading() -> Iterator[None]:
+    """While a model loads: sentence-transformers' INFO lines ("Loading SentenceTransformer model from ...")
+    out of every command's stderr (at DEBUG, `paperkg -v`, they still show; a level someone set on that
+    logger is left alone), and transformers' weight-loading progress bar off (noise in CLI output and
+    logs). Both put back afterwards: they are the process's, and a notebook's own loads keep theirs."""
     library = logging.getLogger("sentence_transformers")
-    if library.level == logging.NOTSET and not log.isEnabledFor(logging.DEBUG):
+    level = library.level
+    if level == logging.NOTSET and not log.isEnabledFor(logging.DEBUG):
         library.setLevel(logging.WARNING)
+    hf_logging: Any = None
+    with suppress(ImportError):  # transformers always comes with sentence-transformers
+        hf_logging = importlib.import_module("transformers.utils.logging")
+    bars = hf_logging is not None and hf_logging.is_progress_bar_enabled()
+    if bars:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        library.setLevel(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 # A long encode (an `explain=embedding` page: up to kg.search.MAX_EMBED_SENTENCES sentences) runs in
@@ -251,7 +295,6 @@ class Embedder:
         path, name = _resolve_model(model_path)
         self.model_path = path
         self.model_name = name
-        _offline_env()
         # Any exception: not installed (ImportError), a broken wheel (OSError: a missing libtorch .so), a
         # NumPy it was not built for (RuntimeError), a half-installed package (AttributeError).
         try:
@@ -267,15 +310,9 @@ class Embedder:
         except Exception as exc:  # as for torch
             raise library_broken("sentence-transformers", exc) from exc
 
-        try:  # the weight-loading progress bar is noise in CLI output and logs
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-        except ImportError:  # pragma: no cover - transformers always comes with sentence-transformers
-            pass
-
-        _quiet_model_loading()
-        self._model: Any = SentenceTransformer(str(path), device="cpu")
+        # One load at a time: two loads' save-and-restore of the process's settings must not interleave.
+        with _LOAD_LOCK, _offline_env(), _quiet_model_loading():
+            self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         # sentence-transformers 6 renamed get_sentence_embedding_dimension; accept both.
         get_dim = getattr(self._model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()

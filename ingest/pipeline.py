@@ -36,7 +36,7 @@ from ingest.prune import (
     prune_refusal,
     stale_list_rows,
 )
-from ingest.records import ListRowRecord, Record
+from ingest.records import ListRowRecord, Record, check_records
 from ingest.store_lock import HeldLock, ingest_lock, warn_unrecorded
 from ingest.summary import IngestSummary, possible_duplicate_warning, shortened, unknown_labels_of
 from ingest.write import HashOf, ListEdges, Merged, TextOf, stored_list_edges, write_papers
@@ -415,6 +415,7 @@ def run_ingest(
     another ingest's, or both store the same paper, or one's merge overwrites the other's.
     """
     check_batch_size(batch_size)  # before the run starts: a bad size is not a failed run
+    check_records(records)  # as is a dict for a Record (was "'dict' object has no attribute 'check'")
     if lock is None:
         with ingest_lock(store, source, wait=wait) as held:
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -179,6 +180,11 @@ class Record:
     def check(self) -> None:
         """ValueError naming the field when the record cannot be stored as it is: a text over its
         length limit or not valid Unicode, too many authors, or an id that is not a valid id."""
+        for name in _LIST_FIELDS:
+            _check_list(name, getattr(self, name))
+        for row in self.list_rows:
+            _check_list("section_path", row.section_path)
+            _check_list("urls", row.urls)
         if len(self.authors) > MAX_AUTHORS:
             raise ValueError(f"'authors' has {len(self.authors)} names (the limit is {MAX_AUTHORS})")
         texts: list[tuple[str, str | None, int]] = [
@@ -210,9 +216,49 @@ class Record:
         return out
 
 
+def check_records(records: object) -> None:
+    """TypeError naming Record unless `records` is a list (any sequence) of Record objects, e.g. a dict
+    per paper or one Record alone, caught before an ingest run starts."""
+    if isinstance(records, Record):
+        raise TypeError("records must be a list of Record objects, not one Record: pass [record]")
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Sequence):
+        raise TypeError(f"records must be a list of ingest.records.Record objects, "
+                        f"not {type(records).__name__}")
+    for index, record in enumerate(records):
+        if not isinstance(record, Record):
+            raise TypeError(
+                f"records[{index}] is a {type(record).__name__}, not an ingest.records.Record: build one "
+                "with Record(source=\"records\", source_id=..., title=..., authors=[...], ...) (a records "
+                "file's JSON objects are read by ingest.pipeline.ingest_records_file)")
+
+
 def _cleaned(value: Any) -> Any:
     return clean_text(value) if isinstance(value, str) else value
 
 
-def _cleaned_list(values: list[str]) -> list[str]:
+def _cleaned_list(values: Any) -> Any:
+    # One string is kept as given, for Record.check to refuse by name: cleaned item by item, "Jane Doe"
+    # was stored as the authors J, a, n, e... (so is anything that is no collection, e.g. None).
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        return values
     return [_cleaned(v) for v in values]
+
+
+# The list fields of a Record a caller may give one string for, and how their error shows the right form
+# (the records file's words for 'authors', ingest.records_file._authors).
+_LIST_FIELDS = ("authors", "categories", "urls")
+_LIST_EXAMPLES = {
+    "authors": ("names", '["Ada Lovelace", "Alan Turing"]'),
+    "categories": ("arXiv categories", '["cs.LG", "cs.CL"]'),
+    "urls": ("URLs", '["https://github.com/org/repo"]'),
+    "section_path": ("headings", '["Circuits", "Induction heads"]'),
+}
+
+
+def _check_list(name: str, value: object) -> None:
+    """ValueError naming the field unless `value` is a list (one string is refused, not split)."""
+    if isinstance(value, list):
+        return
+    what, example = _LIST_EXAMPLES[name]
+    given = "one string" if isinstance(value, str) else f"{type(value).__name__} {value!r:.40}"
+    raise ValueError(f"'{name}' must be a list of {what}, e.g. {example}, not {given}")

@@ -1576,6 +1576,9 @@ class EmbeddedStore(GraphStore):
 
     def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order given, without embeddings."""
+        if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
+            raise TypeError(f"get_papers takes a list of paper ids, not one string: "
+                            f"get_papers([{paper_ids!r}])")
         ids = list(dict.fromkeys(paper_ids))
         if not ids:
             return []

@@ -941,6 +941,9 @@ class Neo4jStore(GraphStore):
 
     def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order given (missing ids skipped), without embeddings."""
+        if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
+            raise TypeError(f"get_papers takes a list of paper ids, not one string: "
+                            f"get_papers([{paper_ids!r}])")
         ids = list(dict.fromkeys(paper_ids))
         if not ids:
             return []

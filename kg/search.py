@@ -316,7 +316,8 @@ def search(
     windows = [window for _, window in tiers]
     query_vector = None
     if mode in ("semantic", "hybrid") and embedder is None:
-        raise ValueError(f"{mode} search needs an embedder")
+        raise ValueError(f"{mode} search needs an embedder: pass embedder=get_embedder() (from ingest.embed "
+                         f"import get_embedder), or use mode='keyword', which needs no model")
     acronyms: dict[str, str] = {}
     embedded_text = named_query
     if mode in ("semantic", "hybrid"):

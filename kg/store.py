@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 
@@ -332,6 +333,14 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+    def __enter__(self) -> Self:
+        """The store itself: `with open_store(config) as store:` closes it when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the store (an exception raised in the block goes on)."""
+        self.close()
 
     # -- taxonomy --------------------------------------------------------------------------
     @abc.abstractmethod
