@@ -244,10 +244,12 @@ SCHEMAS: dict[str, Any] = {
                 "semantic": _nullable("number"), "keyword": _nullable("number"), "rrf": _nullable("number"),
                 "ranks": {"type": "object",
                           "description": "the paper's rank (from 1) in each list it is on (author: the "
-                                         "papers by an author the hybrid query names)",
+                                         "papers by an author the hybrid query names; topic: the papers "
+                                         "touching a topic or fundamental object a hybrid query is mostly "
+                                         "the name of, or a sub-topic of it)",
                           "properties": {k: {"type": "integer", "minimum": 1}
                                          for k in ("semantic", "keyword", "technique", "model",
-                                                   "component", "author")}},
+                                                   "component", "topic", "author")}},
                 "matched_techniques": STRINGS, "matched_technique_labels": STRINGS,
                 "matched_evaluations": STRINGS, "matched_evaluation_labels": STRINGS,
                 "matched_models": {**STRINGS, "description": "model ids, of the model filter or named in "
@@ -297,15 +299,15 @@ SCHEMAS: dict[str, Any] = {
                                         "query embedding was given (\"IOI\": \"indirect object "
                                         "identification\"); empty in keyword mode"},
             "using_first": {"type": "array", "items": {"type": "string"},
-                            "description": "technique or criterion ids the query only names (\"logit "
-                                           "lens\") that some paper passing the filters is tagged with: "
-                                           "those papers come first, each part in score order, so scores "
-                                           "are not monotonic where they meet"},
+                            "description": "technique, criterion or topic ids the query only names "
+                                           "(\"logit lens\", \"AI safety\") that some paper passing the "
+                                           "filters is tagged with: those papers come first, each part in "
+                                           "score order, so scores are not monotonic where they meet"},
             "not_tagged": {"type": "array", "items": {"type": "string"},
-                           "description": "technique, criterion, model or component ids a hybrid query "
-                                          "names that no paper passing the filters is tagged with, studies "
-                                          "or has a finding about (nor a refinement): the results are only "
-                                          "the nearest matches"},
+                           "description": "technique, criterion, model, component or topic ids a hybrid "
+                                          "query names that no paper passing the filters is tagged with, "
+                                          "studies or has a finding about (nor a refinement): the results "
+                                          "are only the nearest matches"},
             "did_you_mean": {**_nullable("string"), "description": (
                 "the query with its misspelt taxonomy names put right (\"activaton patching\": \"activation "
                 "patching\"), to offer as a search of its own: only a word that is in no name or alias of "

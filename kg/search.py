@@ -141,12 +141,14 @@ class SearchPage:
     # Acronyms of the query and the long forms the corpus defines for them, which the query
     # embedding was given ("IOI" -> "indirect object identification"), and hybrid's keyword half too.
     acronyms: dict[str, str] = field(default_factory=dict)
-    # The techniques (or criteria) the query only named: papers using them come first, each part in
-    # fused order, so the scores shown are not monotonic where the parts meet. Only those some paper
-    # passing the filters is tagged with (or with a refinement of them).
+    # The techniques, criteria and topics (or fundamental objects) the query only named: papers using
+    # them (touching them) come first, each part in fused order, so the scores shown are not monotonic
+    # where the parts meet. Only those some paper passing the filters is tagged with (or with a
+    # refinement, a sub-topic of them).
     using_first: list[str] = field(default_factory=list)
-    # The techniques (or criteria) a hybrid query names that no paper passing the filters is tagged
-    # with, nor with a refinement: the results are only the nearest matches by words and meaning.
+    # The techniques, criteria, topics, models and components a hybrid query names (whose list was read)
+    # that no paper passing the filters is tagged with, nor with a refinement: the results are only the
+    # nearest matches by words and meaning.
     not_tagged: list[str] = field(default_factory=list)
     # The query with its misspelt taxonomy names put right ("activaton patching" -> "activation
     # patching"; suggest_query), for a "did you mean"; the results are still those of the query as typed.
@@ -386,6 +388,31 @@ def search(
         about = replace(filters or SearchFilters(), component_ids=sorted(query_components))
         found = _ranking_per_window(partial(store.vector_search, query_vector, filters=about), windows)
         _add_named_list(tier_lists, before_named, "component", found)
+    # Topics are read only in a query naming no technique, criterion, model or component: beside one, a
+    # topic qualifies it ("the faithfulness of circuits", "circuits in Pythia", "sparse autoencoders ...
+    # interpretable features") and that node's own list answers more precisely. A Circuits or Features
+    # list there (fundamental objects: most papers of the field) lowered those three (bench/search_eval.py
+    # hybrid nDCG@10 0.978 -> 0.966, and Pythia's one paper lost #1), and "induction heads" is the component
+    # before it is an example of LM Components.
+    topic_phrases = ({} if named_phrases or model_phrases or component_phrases
+                     else _topics_named(named_query, labels))
+    query_topics = {i for ids in topic_phrases.values() for i in ids}
+    all_named = [*topic_phrases, *named_phrases, *component_phrases, *model_phrases]
+    if (mode == "hybrid" and query_topics and query_vector is not None and not (filters and filters.topic_ids)
+            and _mostly_names(named_query, all_named)):
+        # "AI safety", "jailbreaks", "knowledge editing", "universality": one more list, of the papers
+        # touching a named topic (or fundamental object) or a sub-topic, as the topic filter finds them.
+        # Fused as the model and component lists are (in the order the lists before it fuse its papers),
+        # not as the technique list (its own nearest papers): a topic is a category of findings, often a
+        # wide one (LM Components, Applications), whose own embedding order only repeats the semantic
+        # list's vote. Only when the query is mostly names, as for components: topic aliases are common
+        # words of the field ("reasoning", "circuits", "safety"). Lifted only: when the query is nothing
+        # but names, the partition below puts these papers first, as for a technique.
+        about_topic = replace(filters or SearchFilters(), topic_ids=sorted(
+            {d for t in query_topics for d in labels.descendants(t)}))
+        on_topic = _ranking_per_window(
+            partial(store.vector_search, query_vector, filters=about_topic), windows)
+        _add_named_list(tier_lists, before_named, "topic", on_topic)
     known: dict[str, Paper] = {}  # papers read (author lists, withdrawn ones), reused for the page
     if mode == "hybrid":
         # "Sam Marks", "Kevin Meng": one more list, of the papers by an author the query names (the
@@ -399,19 +426,28 @@ def search(
     using_first: list[str] = []
     not_tagged: list[str] = []
     partition = False
+    tagged: set[str] = set()
     if "technique" in tier_lists[0]:
         # Every tier's technique list: the deepest holds the others unless the index is approximate.
         technique_hits = list({h.id: h for lists in tier_lists for h in lists["technique"]}.values())
         tagged = _tagged_among(store, query_techniques, technique_hits, labels)
         not_tagged = sorted(t for t in query_techniques - tagged
                             if not _any_tagged(store, filters, t, labels))
-        if tagged and _asks_only_for(named_query, named_phrases):
-            # The query is the name and nothing else ("papers that use probing"): the question is
-            # which papers use it, so those come first, above papers that only share its words
-            # ("activation") or its neighbourhood in embedding space; each part in fused order (in
-            # each tier). With other content words the third list only joins the fusion.
-            partition = True
-            using_first = sorted(tagged)
+    if "topic" in tier_lists[0]:
+        # By count, not by the list's papers' profiles: those hold a finding's topics, not a list section's.
+        topic_hits = any(lists["topic"] for lists in tier_lists)
+        on_topics = {t for t in query_topics if topic_hits and (
+            len(query_topics) == 1 or _any_tagged(store, filters, t, labels, Label.TOPIC))}
+        tagged |= on_topics
+        not_tagged += sorted(t for t in query_topics - on_topics
+                             if not _any_tagged(store, filters, t, labels, Label.TOPIC))
+    if tagged and _asks_only_for(named_query, {**named_phrases, **topic_phrases}):
+        # The query is the names and nothing else ("papers that use probing", "AI safety"): the question
+        # is which papers use the technique (are on the topic), so those come first, above papers that
+        # only share its words ("activation") or its neighbourhood in embedding space; each part in fused
+        # order (in each tier). With other content words the named lists only join the fusion.
+        partition = True
+        using_first = sorted(tagged)
     # A named model (component) whose list was read and that no paper passing the filters studies (has a
     # finding about): said as for a technique, the results being only the nearest matches.
     for name, named_nodes, label in (("model", query_models, Label.MODEL),
@@ -440,7 +476,7 @@ def search(
         fused = [*_withdrawn_moved_down(within, _withdrawn_among(store, within, known, mentioning), own),
                  *fused_order[reach:]]
         if partition:
-            using = {h.id for h in lists["technique"]}
+            using = {h.id for name in ("technique", "topic") for h in lists.get(name, [])}
             fused.sort(key=lambda item: item[0] not in using)
         for paper_id, score, ranks in fused:
             if len(placed) >= min(tier_end, offset + limit):
@@ -1141,6 +1177,8 @@ class _NamingTables:
 
     aliases: dict[str, set[str]]  # every name and alias of a technique or criterion -> node ids
     alias_pattern: re.Pattern[str] | None
+    topic_aliases: dict[str, set[str]]  # likewise of a topic or fundamental object
+    topic_alias_pattern: re.Pattern[str] | None
     adjectives: dict[str, set[str]]  # a criterion's adjective ("faithful") -> node ids
     lowercase_acronyms: frozenset[str]  # acronyms read in lower case too ("sae"; see kg.acronyms)
 
@@ -1163,8 +1201,13 @@ def _naming_tables(labels: Labels) -> _NamingTables:
     if cached is not None:
         return cached
     aliases: dict[str, set[str]] = {}
+    topic_aliases: dict[str, set[str]] = {}
     adjectives: dict[str, set[str]] = {}
     for node in labels.nodes.values():
+        if node.label in _TOPIC_LABELS:
+            for alias in (node.name, *node.aliases, *node.ambiguous_aliases):
+                if alias.strip():
+                    topic_aliases.setdefault(alias.casefold().strip(), set()).add(node.id)
         if node.label not in (Label.TECHNIQUE, Label.EVALUATION):
             continue
         for alias in (node.name, *node.aliases, *node.ambiguous_aliases):
@@ -1180,23 +1223,46 @@ def _naming_tables(labels: Labels) -> _NamingTables:
                     if word not in ambiguous:
                         adjectives.setdefault(word, set()).add(node.id)
                     break
-    tables = _NAMING[labels] = _NamingTables(aliases, phrase_pattern(aliases), adjectives,
+    tables = _NAMING[labels] = _NamingTables(aliases, phrase_pattern(aliases), topic_aliases,
+                                             phrase_pattern(topic_aliases), adjectives,
                                              lowercase_acronyms(labels.nodes.values()))
     return tables
 
 
-def _whole_query_alias(query: str, labels: Labels) -> dict[str, set[str]]:
-    """A technique or criterion alias that is the whole query, request words aside ("ablation", "which
-    papers use probes"), even one the taxonomy marks ambiguous or a one-word criterion alias
-    ("faithful"): alone it can only mean that node. In a longer query ("ablation of attention heads")
-    such an alias stays plain words, as in abstracts. Empty unless exactly one node is meant."""
+def _whole_query_alias(query: str, labels: Labels, *, topics: bool = False) -> dict[str, set[str]]:
+    """A technique or criterion alias (with `topics`, a topic or object alias) that is the whole query,
+    request words aside ("ablation", "which papers use probes", "alignment"), even one the taxonomy marks
+    ambiguous or a one-word criterion alias ("faithful"): alone it can only mean that node. In a longer
+    query ("ablation of attention heads") such an alias stays plain words, as in abstracts. Empty unless
+    exactly one node is meant."""
     tables = _naming_tables(labels)
-    if tables.alias_pattern is None:
+    aliases, pattern = ((tables.topic_aliases, tables.topic_alias_pattern) if topics
+                        else (tables.aliases, tables.alias_pattern))
+    if pattern is None:
         return {}
-    found = {m.group(1): tables.aliases[m.group(1)] for m in tables.alias_pattern.finditer(query.casefold())}
+    found = {m.group(1): aliases[m.group(1)] for m in pattern.finditer(query.casefold())}
     if len({i for ids in found.values() for i in ids}) != 1 or not _asks_only_for(query, found):
         return {}
     return found
+
+
+# The labels the topic filter takes (kg.embedded's topic rule: findings ABOUT them, list sections), read
+# in a query as topics: "superposition" (Topic) and "universality" (a fundamental Object) alike.
+_TOPIC_LABELS = (Label.TOPIC, Label.OBJECT)
+
+
+def _topics_named(query: str, labels: Labels) -> dict[str, set[str]]:
+    """The topics and fundamental objects the query names, by phrase, as techniques are read: a name or
+    unambiguous alias, plural allowed ("jailbreaks"), an all-capital alias that is an English word typed
+    in capitals (_phrases_named: "ROME"); alone, even an ambiguous alias ("alignment", "rome":
+    _whole_query_alias). Word forms are those the tags are made with (ingest.extract matches aliases on
+    lemmas): "deceptions" is Deception, but "deceptive" and "refuse" are other words, for which no paper
+    was tagged AI Safety."""
+    found: dict[str, set[str]] = {}
+    for label in _TOPIC_LABELS:
+        for phrase, ids in _phrases_named(query, labels, label).items():
+            found.setdefault(phrase, set()).update(ids)
+    return found or _whole_query_alias(query, labels, topics=True)
 
 
 def _criteria_by_adjective(query: str, labels: Labels) -> dict[str, set[str]]:
@@ -1415,12 +1481,16 @@ def _tagged_among(store: GraphStore, named: set[str], hits: list[ScoredId], labe
 def _any_tagged(store: GraphStore, filters: SearchFilters | None, node_id: str, labels: Labels,
                 label: str = Label.TECHNIQUE) -> bool:
     """Whether a paper passing the filters is tagged with the node or a refinement: uses the technique or
-    criterion, studies the model, has a finding about the component (as the named lists read them). A
+    criterion, studies the model, has a finding about the component, touches the topic (as the named
+    lists read them; `label` Topic for topics and objects alike). A
     count: the list may be cut at the window, and it leaves out papers without an embedding."""
     if label == Label.MODEL:
         narrowed: SearchFilters | None = replace(filters or SearchFilters(), model_ids=[node_id])
     elif label == Label.COMPONENT:
         narrowed = replace(filters or SearchFilters(), component_ids=[node_id])
+    elif label in (Label.TOPIC, Label.OBJECT):
+        # The sub-topics spelt out: the user's include_refinements is about their own filters.
+        narrowed = replace(filters or SearchFilters(), topic_ids=sorted(labels.descendants(node_id)))
     else:
         narrowed = _using_named_techniques(filters, {node_id}, labels)
     return narrowed is not None and store.filter_page(narrowed, limit=0)[1] > 0
