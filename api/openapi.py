@@ -476,7 +476,11 @@ SCHEMAS: dict[str, Any] = {
             description="a node refining this one, with its paper counts")},
         "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
         "cooccurring": {"type": "array", "items": _object({
-            "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}})},
+            "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}}),
+            "description": "techniques the node's papers also use, most papers first: each count is the "
+                           "papers technique=<id>&technique=<other>&technique_match=all finds (topic=<id> "
+                           "for a topic or object), refinements of either included; the node's refinements "
+                           "and ancestors are not listed"},
         "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"},
                             "description": "papers by year (the year as a string), refinements included as "
                                            "in papers.total; papers without a year are not in it: "

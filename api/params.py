@@ -380,7 +380,12 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
                       ("component", components)):
         check_filter_ids(taxonomy, name, ids)
     if sections:  # listing the sections costs a query, so only when the filter is used
-        _reject_unknown("section", unknown_sections(sections, section_ids()), "/api/sections")
+        stored = list(section_ids())
+        unknown = unknown_sections(sections, stored)
+        if unknown:
+            suggestion = section_suggestion(unknown[0], stored)
+            raise ParameterError("section", _unknown_detail("section", unknown[0], "see /api/sections",
+                                                            suggestion))
     sources = []
     for given in list_arg("source", args=args):
         source = choice_of(given, SOURCES)
@@ -451,6 +456,39 @@ def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]
     """The ids that name no stored list section nor a heading above one (the filter matches both)."""
     known = set(stored)
     return [s for s in section_ids if s not in known and not any(k.startswith(s + "/") for k in known)]
+
+
+def section_suggestion(value: str, stored: Iterable[str]) -> str | None:
+    """The section id (a stored section's, or a heading's above one: the filter takes both) that an unknown
+    `value` most likely means, for its "did you mean"; None when none is close. Ids are slugged heading
+    paths (`findings-and-applications/findings-on-circuits`), so a reader guesses the last heading's slug
+    (`findings-on-circuits`), its title ("Findings on circuits"), a word of it (`circuits`), another case
+    or a trailing slash: each is slugged as section ids are and matched whole, by its last heading, by
+    its words, then as a near misspelling. Only suggested, never taken: another section may be meant."""
+    from ingest.normalize import slugify  # the rule the section ids were made by (section_slug)
+
+    ids = sorted({"/".join(k.split("/")[:n]) for k in stored for n in range(1, k.count("/") + 2)})
+    parts = [slugify(part, 60) for part in value.split("/") if part.strip()]
+    parts = [part for part in parts if part != "untitled"]  # slugify's word for "no words"
+    if not ids or not parts:
+        return None
+    guess = "/".join(parts)
+    if guess in ids:
+        return guess
+    # Shallower ids first: a heading above is the likelier meaning than one of its sub-sections.
+    ids.sort(key=lambda i: (i.count("/"), i))
+    last = {i: i.rsplit("/", 1)[-1] for i in ids}
+    # The same last heading; a guess of several headings (`findings-on-circuits/interpreting-lm-behaviors`)
+    # by the id ending in all of them first.
+    same_last = sorted((i for i in ids if last[i] == parts[-1]), key=lambda i: not i.endswith("/" + guess))
+    if same_last:
+        return same_last[0]
+    words = set(parts[-1].split("-"))
+    holding = [i for i in ids if words <= set(last[i].split("-"))]
+    if holding:
+        return min(holding, key=lambda i: len(last[i].split("-")))
+    near = difflib.get_close_matches(parts[-1], list(dict.fromkeys(last.values())), n=1, cutoff=0.8)
+    return next((i for i in ids if last[i] == near[0]), None) if near else None
 
 
 # -- JSON bodies -------------------------------------------------------------------------------------

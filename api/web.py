@@ -39,6 +39,7 @@ from api.params import (
     is_ascii_int,
     list_arg,
     respelt_filter,
+    section_suggestion,
     unknown_sections,
     with_query_replacing,
 )
@@ -459,10 +460,13 @@ def _filters(errors: list[BadInput]) -> SearchFilters:
     def sections() -> list[str]:
         ids = _list_param("section", "list section")
         if ids:  # listing the sections costs a query, so only when the filter is used
-            bad = unknown_sections(ids, (str(s["id"]) for s in get_store().list_sections()))
+            stored = [str(s["id"]) for s in get_store().list_sections()]
+            bad = unknown_sections(ids, stored)
             if bad:
-                raise BadInput(f"Unknown list section “{isolate(bad[0][:60])}”: pick one from the list.",
-                               ("section",))
+                near = section_suggestion(bad[0], stored)  # the API's "did you mean", only suggested
+                fix = f"did you mean “{isolate(near)}”? Or pick one from the list." if near else \
+                    "pick one from the list."
+                raise BadInput(f"Unknown list section “{isolate(bad[0][:60])}”: {fix}", ("section",))
         return ids
 
     def sources() -> list[str]:

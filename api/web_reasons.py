@@ -35,8 +35,9 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
     """Per paper: the edges that put it on `node_id`'s page (the node or a refinement), list first.
 
     Each reason is {"id", "name", "via" (the refinement's name, or None), "sources", "evidence"}.
-    Technique and evaluation pages use USES / EVALUATES edges; topic and object pages the findings
-    about the node (a paper listed only through its list section gets no reason here).
+    Technique and evaluation pages use USES / EVALUATES edges; topic and object pages the list sections
+    the paper is listed in that the topic rule matches (the rows' topic_ids, as the store reads them:
+    evidence "listed in the list's section '…'", source "list") and the findings about the node.
     """
     family = labels.descendants(node_id)
     graph_label = labels.label(node_id)
@@ -58,6 +59,15 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
                     _merge(merged, ev.evaluation_id, ev.label or labels.name(ev.evaluation_id),
                            ev.source, ev.evidence)
         else:
+            # A paper is on a topic's page through a list section as often as through a finding (QA: a
+            # third of the rows had no reason): the rows' topic_ids are the stored topic rule's
+            # (section_topic_key), so the page's papers and these reasons agree on both backends.
+            for row in detail.list_rows:
+                section = " › ".join(row.section_path) or row.section_title
+                for topic_id in row.topic_ids:
+                    if topic_id in family:
+                        _merge(merged, topic_id, labels.name(topic_id), "list",
+                               f"listed in the list's section '{section}'")
             for finding in detail.findings:
                 for about in finding.about:
                     if about.id in family:

@@ -887,10 +887,14 @@ TECHNIQUE_COUNTS = "CALL () { " + " UNION ALL ".join(
     "own AS own_count, total AS total_count ORDER BY n.ord, node_label, id"
 )
 
-# Techniques used by the papers touching a node (see _FAMILY_PAPERS), the node's family left out.
+# Techniques used by the papers touching a node (see _FAMILY_PAPERS), each counting the papers using it
+# or a refinement (the search filter's rule: see GraphStore.cooccurring_techniques); the node's family
+# and its ancestors (the node itself is the family member with id $node_id) left out.
 COOCCURRING_TECHNIQUES = (
     _NODE_FAMILY + _FAMILY_PAPERS + "WITH DISTINCT p, family "
-    f"MATCH (p)-[:{Rel.USES}]->(o:{Label.TECHNIQUE}) WHERE NOT o IN family "
+    f"MATCH (p)-[:{Rel.USES}|{Rel.EVALUATES}]->()-[:{Rel.REFINES}*0..]->(o:{Label.TECHNIQUE}) "
+    "WHERE NOT o IN family AND NOT EXISTS { "
+    f"MATCH (s)-[:{Rel.REFINES}*1..]->(o) WHERE s IN family AND s.id = $node_id }} "
     "RETURN o.id AS id, count(DISTINCT p) AS n ORDER BY n DESC, id LIMIT $limit"
 )
 

@@ -2175,17 +2175,28 @@ class EmbeddedStore(GraphStore):
         ]
 
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
-        """Other techniques used by the papers touching a node (or a refinement; see papers_by_technique)."""
+        """Other techniques used by the papers touching a node, each counted as the AND search of the two
+        counts (see GraphStore): the node's family and its ancestors left out."""
         with self._read() as conn:
             touching = self._touching(conn, technique_id, True)
             if touching is None:
                 return []
             sub, params = touching
+            # A technique X counts the papers of the node using X or one of its refinements (the search
+            # filter's rule): each edge of those papers is walked up REFINES to every ancestor.
             rows = conn.execute(
-                "SELECT u.technique_id, count(DISTINCT u.paper_id) AS n FROM uses u "
-                f"WHERE u.paper_id IN ({sub}) "
-                "AND u.technique_id NOT IN (SELECT value FROM json_each(?)) GROUP BY u.technique_id "
-                "ORDER BY n DESC, u.technique_id LIMIT ?", [*params, params[0], max(0, int(limit))],
+                f"WITH RECURSIVE p(id) AS ({sub}), touch(node, paper_id) AS ("
+                "SELECT technique_id, paper_id FROM uses WHERE paper_id IN p UNION "
+                "SELECT evaluation_id, paper_id FROM evaluates WHERE paper_id IN p), "
+                "up(anc, node) AS (SELECT DISTINCT node, node FROM touch UNION "
+                "SELECT r.parent, up.node FROM up JOIN refines r ON r.child = up.anc), "
+                "mine(id) AS (SELECT value FROM json_each(?) UNION "
+                "SELECT r.parent FROM refines r JOIN mine ON r.child = mine.id) "
+                "SELECT up.anc, count(DISTINCT t.paper_id) AS n FROM up JOIN touch t ON t.node = up.node "
+                f"JOIN taxonomy x ON x.id = up.anc AND x.label = '{Label.TECHNIQUE}' "
+                "WHERE up.anc NOT IN mine AND up.anc NOT IN (SELECT value FROM json_each(?)) "
+                "GROUP BY up.anc ORDER BY n DESC, up.anc LIMIT ?",
+                [*params, json.dumps([technique_id]), params[0], max(0, int(limit))],
             ).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 

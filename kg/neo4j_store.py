@@ -1190,7 +1190,8 @@ class Neo4jStore(GraphStore):
         ]
 
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
-        """Other techniques used by the papers touching a node (or a refinement; see papers_by_technique)."""
+        """Other techniques used by the papers touching a node, each counted as the AND search of the two
+        counts (see GraphStore): the node's family and its ancestors left out."""
         rows = self._read(cypher.COOCCURRING_TECHNIQUES, node_id=technique_id,
                           include_refinements=True, limit=max(0, int(limit)))
         return [(r["id"], int(r["n"])) for r in rows]

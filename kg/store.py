@@ -487,7 +487,10 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def cooccurring_techniques(self, technique_id: str, limit: int = 10) -> list[tuple[str, int]]:
         """Techniques used by the papers touching a node (as papers_by_technique, refinements
-        included), the node's own family left out, most frequent first."""
+        included), most frequent first: technique X counts the papers the AND search of the node and X
+        returns (technique_match "all", or the topic filter and X for a topic), X's refinements included.
+        The node, its refinements and its ancestors are left out: with those the AND search gives a
+        refinement's own papers (listed as refinements) or every paper of the node."""
 
     @abc.abstractmethod
     def papers_per_year(self, technique_id: str) -> dict[int, int]:

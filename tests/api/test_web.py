@@ -479,7 +479,9 @@ def test_technique_page_papers_refinements_cooccurring_chart(
     assert f"{total} papers" in html
     assert 'href="/techniques/activation_patching"' in html  # a refinement
     assert "Used together with" in html
-    assert re.search(r'<span class="count" title="papers">\d+', html)
+    assert re.search(r'<a class="count" href="/search\?technique=cma&amp;technique=\w+&amp;'
+                     r'technique_match=all" data-cooccurring-search title="the \d+ papers? with both [^"]*">'
+                     r'\d+</a>', html)
     per_year = store.papers_per_year("cma")
     svg = re.search(r"<svg class=\"chart\".*?</svg>", html, re.S)
     assert svg

@@ -609,9 +609,42 @@ def test_papers_by_technique_includes_refinements(store: GraphStore) -> None:
     assert store.papers_per_year("cma") == {2021: 1, 2023: 1, 2024: 1}
     assert store.papers_per_year("probing") == {2021: 2, 2024: 1}
     assert store.cooccurring_techniques("cma") == [("probing", 2)]
-    assert store.cooccurring_techniques("probing") == [("cma", 1), ("path_patching", 1)]
+    # cma counts p-pp too (path_patching refines it), as the AND search of probing and cma does.
+    assert store.cooccurring_techniques("probing") == [("cma", 2), ("path_patching", 1)]
     df = store.technique_document_frequency()
     assert df["probing"] == 3 and df["cma"] == 1 and df["knockout"] == 0
+
+
+def test_cooccurring_counts_are_the_and_search(store: GraphStore) -> None:
+    """A co-occurring technique X of a node counts the papers the AND search of the node and X returns
+    (X's refinements included), so a parent used only through its refinements is listed and outranks
+    them; the node itself, its refinements and its ancestors are not listed."""
+    store.upsert_papers([
+        bundle("k1", techniques=("cma", "zero_ablation"), year=2021),
+        bundle("k2", techniques=("cma", "mean_ablation"), year=2022),
+        bundle("k3", techniques=("activation_patching", "resampling_ablation"), year=2023),
+        bundle("k4", techniques=("path_patching", "causal_scrubbing", "probing"), year=2024),
+        bundle("k5", techniques=("knockout", "sae"), year=2024),
+        bundle("k6", techniques=("acdc",), evaluations=("faithfulness",), year=2024),
+    ])
+    assert store.cooccurring_techniques("knockout") == [
+        ("cma", 4), ("activation_patching", 1), ("path_patching", 1), ("probing", 1), ("sae", 1),
+    ]
+    assert store.cooccurring_techniques("cma") == [
+        ("knockout", 4), ("causal_scrubbing", 1), ("mean_ablation", 1), ("probing", 1),
+        ("resampling_ablation", 1), ("zero_ablation", 1),
+    ]
+    # The cap keeps the parent: its four papers outrank each refinement's one.
+    assert store.cooccurring_techniques("cma", limit=1) == [("knockout", 4)]
+    # A refinement's ancestors (cma) and siblings' parent are not its own family: the sibling is listed.
+    assert store.cooccurring_techniques("path_patching") == [
+        ("causal_scrubbing", 1), ("knockout", 1), ("probing", 1),
+    ]
+    assert store.cooccurring_techniques("faithfulness") == [("acdc", 1), ("cma", 1)]
+    for node_id in ("knockout", "cma", "path_patching", "zero_ablation", "probing", "faithfulness"):
+        for other, n in store.cooccurring_techniques(node_id, limit=100):
+            both = SearchFilters(technique_ids=[node_id, other], technique_match="all")
+            assert n == len(store.filter_ids(both)), (node_id, other)
 
 
 def test_papers_by_evaluation(store: GraphStore) -> None:
