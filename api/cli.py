@@ -124,41 +124,52 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
 
 
 @click.command("search")
-@click.argument("query")
+@click.argument("query", required=False)
 # Every option is read as text and checked by api.params (imported when the command runs, so
 # that `paperkg` starts without Flask). The help states its ranges as click's IntRange shows them
 # (`related --limit`); tests/api/test_cli.py checks --limit and --offset against api.params.
 @click.option("--mode", default=None, metavar="hybrid|semantic|keyword", help="Default: hybrid.")
-@click.option("--technique", "techniques", multiple=True,
-              help="Technique or evaluation id filter (repeatable; refinements included).")
+@click.option("--technique", "techniques", multiple=True, metavar="ID",
+              help="Technique or evaluation id filter (repeatable, or ID,ID; several match any of them "
+                   "unless --technique-match all; refinements included).")
 @click.option("--technique-match", default=None, metavar="any|all",
               help="Papers using any of the --technique ids, or all of them (each, or a refinement of "
                    "it).  [default: any]")
-@click.option("--topic", "topics", multiple=True, help="Topic or fundamental-object id filter (repeatable).")
-@click.option("--model", "models", multiple=True,
-              help="Model id filter: papers studying the model (repeatable; the taxonomy's model ids).")
-@click.option("--component", "components", multiple=True,
+@click.option("--topic", "topics", multiple=True, metavar="ID",
+              help="Topic or fundamental-object id filter: papers with a finding about it or listed in a "
+                   "section about it (repeatable, or ID,ID; several match any of them; sub-topics "
+                   "included).")
+@click.option("--model", "models", multiple=True, metavar="ID",
+              help="Model id filter: papers studying the model or with a finding about it (repeatable, or "
+                   "ID,ID; several match any of them; the taxonomy's model ids).")
+@click.option("--component", "components", multiple=True, metavar="ID",
               help="Component id filter: papers with a finding about the component or a sub-component of "
-                   "it (repeatable; the taxonomy's component ids, e.g. induction_head).")
-@click.option("--section", "sections", multiple=True,
-              help="List section id filter, a heading matching the sections below it (repeatable; ids as "
-                   "in GET /api/sections).")
+                   "it (repeatable, or ID,ID; several match any of them; the taxonomy's component ids, "
+                   "e.g. induction_head).")
+@click.option("--section", "sections", multiple=True, metavar="ID",
+              help="List section id filter, a heading matching the sections below it (repeatable, or "
+                   "ID,ID; several match any of them; ids as in GET /api/sections).")
 @click.option("--source", "sources", multiple=True, metavar="list|arxiv|records",
-              help="Papers having this source (repeatable): a paper has every source that gave it a "
-                   "record, so a list paper with arXiv metadata is both list and arxiv.")
+              help="Papers having this source (repeatable, or list,arxiv; several match any of them): a "
+                   "paper has every source that gave it a record, so a list paper with arXiv metadata is "
+                   "both list and arxiv.")
 @click.option("--year-from", default=None, metavar="YEAR", help=f"First year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
 @click.option("--year-to", default=None, metavar="YEAR", help=f"Last year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
 @click.option("--limit", default=None, metavar="N", help="Results to show.  [default: 10; 1<=x<=100]")
 @click.option("--offset", default=None, metavar="N", help="Results to skip.  [default: 0; 0<=x<=10000]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
-def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], technique_match: str | None,
+def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...], technique_match: str | None,
                topics: tuple[str, ...], models: tuple[str, ...], components: tuple[str, ...],
                sections: tuple[str, ...], sources: tuple[str, ...],
                year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
                as_json: bool) -> None:
     """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
 
-    QUERY may be empty ("") when a filter is given: the filtered papers are listed newest first."""
+    QUERY may be left out, or be "", when a filter is given: the filtered papers are listed newest
+    first. Without a QUERY, a filter is needed (as GET /api/search needs q or a filter).
+
+    Several values of one filter (the option repeated, or ID,ID split at commas) match any of them;
+    different filters combine with AND: a paper must pass each one given."""
     from werkzeug.datastructures import MultiDict
 
     from api.params import ParameterError, lone_surrogate, search_request
@@ -264,6 +275,13 @@ def search_cmd(query: str, mode: str | None, techniques: tuple[str, ...], techni
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
         if hit.why.get("matched_technique_labels"):
             parts.append("techniques: " + ", ".join(map(terminal_safe, hit.why["matched_technique_labels"])))
+        # The criteria, models and components the query or a filter names, in the web row's words: a
+        # hybrid list of its own (criteria: the technique list) lifts the papers matching them, which the
+        # scores alone do not show.
+        for key, words in (("matched_evaluation_labels", "evaluates"), ("matched_model_labels", "studies"),
+                           ("matched_component_labels", "about")):
+            if hit.why.get(key):
+                parts.append(f"{words} " + ", ".join(map(terminal_safe, hit.why[key])))
         if parts:
             click.echo("     " + "; ".join(parts))
         if hit.why.get("best_sentence"):
@@ -318,7 +336,11 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
         # Reasons name authors, models and taxonomy labels: stored text too.
         title = terminal_safe(hit.title) + _withdrawn_mark(hit.paper)
         click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {title}  score {hit.score:.3f}")
-        click.echo("     " + "; ".join(map(terminal_safe, hit.reasons)))
+        # Strongest first, each with what it adds to the score (as the paper page shows them).
+        added = [f" (+{c:.2f})" for c in hit.contributions]
+        if len(added) != len(hit.reasons):
+            added = [""] * len(hit.reasons)
+        click.echo("     " + "; ".join(terminal_safe(r) + a for r, a in zip(hit.reasons, added, strict=True)))
 
 
 def register(main: click.Group) -> None:

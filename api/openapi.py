@@ -177,6 +177,9 @@ SUMMARY_FIELDS: dict[str, Any] = {
 # The shared-node lists of a related paper's parts (ids, best first or sorted) and its authors (names).
 RELATED_LISTS = ("shared_techniques", "related_techniques", "shared_topics", "shared_components",
                  "shared_models", "shared_authors")
+# The keys of a related paper's parts.weighted: what each kind of reason adds to the score (kg.related).
+RELATED_WEIGHTED = ("cosine", "shared_techniques", "related_techniques", "models", "topics", "components",
+                    "authors")
 # Keys of IngestRun.counts: a run of the list, arxiv or records pipeline (IngestSummary.counts, the
 # last four only for a whole list) or of the weekly ingest (WeeklySummary.counts); a run still running
 # (or one killed before its first count) has none.
@@ -350,16 +353,28 @@ SCHEMAS: dict[str, Any] = {
     },
     "RelatedResult": _object({
         "id": {"type": "string"}, "title": {"type": "string"}, "score": {"type": "number"},
-        "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"},
+                    "description": "why, strongest first: in the order of what each adds to the score "
+                                   "(parts.weighted)"},
         "parts": _object(
             {**{k: {"type": "number"} for k in ("cosine", "techniques", "topics", "components", "models",
                                                  "authors")},
-             **{k: STRINGS for k in RELATED_LISTS}},
+             **{k: STRINGS for k in RELATED_LISTS},
+             "related_pairs": {"type": "array", "items": {**STRINGS, "minItems": 2, "maxItems": 2},
+                               "description": "[its technique, this paper's technique] for each technique of "
+                                              "this paper the result lacks but has a relative of: each "
+                                              "counts half (the \"related techniques\" reason's pairs)"},
+             "weighted": _object(
+                 {k: {"type": "number"} for k in RELATED_WEIGHTED},
+                 description="what each reason adds to the score (its weight times its part; the "
+                             "technique part split into shared and related techniques): they add up to "
+                             "score, give or take rounding")},
             description="the score's parts: the abstracts' cosine and the shares (0 to 1) of this paper's "
                         "techniques (by idf; related ones count in part), topics, components, models "
                         "and authors (two shared count fully) the result has; then the ids it shares "
                         "(technique, topic, component, model), its techniques related to this paper's "
-                        "(same family) and the shared authors' names"),
+                        "(same family, parent or refinement), the shared authors' names, the related "
+                        "pairs and the weighted contributions"),
         **SUMMARY_FIELDS,
     }),
     "RelatedList": _object({"id": {"type": "string"},
@@ -732,9 +747,10 @@ FILTER_PARAMS = [
            "how several technique ids combine: any (papers using at least one of them) or all (papers "
            "using each of them, or a refinement of each unless refinements=false)"),
     _param("topic", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "topic or fundamental-object id (repeatable; an unknown id is a 400): papers with a finding "
-           "about it or listed in a section named after it or filed under it by the taxonomy's "
-           "section map", explode=True),
+           "topic or fundamental-object id (repeatable or comma-separated; several match any of them; an "
+           "unknown id is a 400): papers with a finding about it or listed in a section named after it or "
+           "filed under it by the taxonomy's section map, or, unless refinements=false, so for a sub-topic "
+           "of it (applications takes ai_safety)", explode=True),
     _param("model", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
            "model id of the taxonomy, e.g. gpt2 or pythia (see /api/models; repeatable; several match any "
            "of them; an unknown id is a 400 listing the model ids): papers studying the model or reporting "
@@ -745,8 +761,9 @@ FILTER_PARAMS = [
            "with a finding about the component or, unless refinements=false, a sub-component of it (mha "
            "takes induction_head)", explode=True),
     _param("section", {"type": "array", "items": {"type": "string"}, "maxItems": 50},
-           "list section id, or a heading above sections (repeatable; see /api/sections; an unknown id "
-           "is a 400)", explode=True),
+           "list section id, or a heading above sections, matching the sections below it (repeatable or "
+           "comma-separated; several match any of them; see /api/sections; an unknown id is a 400)",
+           explode=True),
     _param("source", {"type": "array", "items": {"type": "string", "enum": list(SOURCES)}, "maxItems": 50},
            "a source the paper has (repeatable; several match any of them). A paper has every source "
            "that gave it a record: a list paper with arXiv metadata is both list and arxiv, so arxiv is "

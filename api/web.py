@@ -52,7 +52,7 @@ from api.web_graph import neighbourhood
 from api.web_reasons import node_reasons
 from ingest.normalize import whole_arxiv_id
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
-from kg.explain import Labels, query_terms
+from kg.explain import Labels, paper_words, query_terms, telling_words
 from kg.lookup import find_pasted_paper, paper_named_by_query, without_pasted_punctuation
 from kg.safe_output import arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
@@ -612,6 +612,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     filtered = {d for t in filters.technique_ids
                 for d in (labels.descendants(t) if filters.include_refinements else {t})}
     because = _filter_reasons(store, [h.id for h in result.results], filters, labels)
+    telling = _telling_words(store, q, mode, result.results)
     hits = []
     for hit in result.results:
         sentence = hit.why.get("best_sentence") if q else None
@@ -627,11 +628,16 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
                    score=hit.score if q else None, matched=matched)
         if q:
             # The techniques and criteria the query names, in words: the chips' highlight alone is a
-            # cue that keyboard, touch and screen-reader users may not get.
+            # cue that keyboard, touch and screen-reader users may not get. So are the models and
+            # components it names: their own ranked lists lift the papers studying them (finding about
+            # them), which without these words read as ranked against their cosine and word match.
             row["why"] = {"mode": mode, "cosine": hit.why.get("semantic"), "keyword": hit.why.get("keyword"),
                           "keyword_rank": (hit.why.get("ranks") or {}).get("keyword"),
+                          "common_words_only": not _has_telling_words(hit, telling),
                           "uses": [labels.name(t) for t in hit.why.get("matched_techniques") or []],
-                          "evaluates": [labels.name(e) for e in criteria]}
+                          "evaluates": [labels.name(e) for e in criteria],
+                          "studies": [labels.name(m) for m in hit.why.get("matched_models") or []],
+                          "about": [labels.name(c) for c in hit.why.get("matched_components") or []]}
         row["because"] = because.get(hit.id, [])
         # An author the query names, hidden past the byline's first names, is shown there too.
         row["author_hits"] = web_authors.query_authors(hit.paper.authors, q) if q else []
@@ -640,14 +646,16 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     ctx["bibtex_url"] = _bibtex_url([h["id"] for h in hits], "search")
     # Semantic ranking always fills the page, even for gibberish: say so when no hit has the words.
     # (A query in another script is told what to do instead: its spelling is not what is wrong.)
-    ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not any(
-        _has_the_words(hit, result.acronyms) for hit in result.results) and not result.non_latin_query
+    ctx["no_word_match"] = bool(q and hits) and mode == "hybrid" and page == 1 and not (
+        result.non_latin_query or _has_the_words(result.results, telling, result.acronyms))
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
     if not hits and not ctx["past_end"]:
-        ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters)  # a keyword-only hybrid: no "try hybrid"
-        # Which filter emptied it, and how near each alone comes.
+        # Which filter emptied it, and how near each alone comes; the tips widen only what did.
         ctx["filter_counts"], ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
+        # ctx["mode"]: a keyword-only hybrid gets no "try hybrid".
+        ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters, labels, ctx["filter_counts"],
+                                        ctx["passing_all"])
 
 
 def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:
@@ -657,18 +665,39 @@ def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:
     return " ".join([q, *(long for long in acronyms.values() if query_terms(long) <= words)])
 
 
-def _has_the_words(hit: SearchHit, acronyms: dict[str, str]) -> bool:
-    """Whether a hybrid hit answers the query's words: it contains them (a keyword rank), it is tagged
-    with the technique or criterion the query names (a rank in that list), or it contains the long form
-    of an acronym the query was read as ("SAE": "sparse autoencoder"), words keyword search was not given."""
-    ranks = hit.why.get("ranks") or {}
-    if ranks.get("keyword") or ranks.get("technique"):
+def _telling_words(store: GraphStore, q: str, mode: str, hits: list[SearchHit]) -> list[set[str]] | None:
+    """A hybrid query's words most papers lack (kg.explain.telling_words), None when it has none or no hit
+    has a keyword rank (gibberish costs no store read)."""
+    # A word more than half the papers have ("models", "language") is in nearly every hit: matching it
+    # alone said "word match" of papers that share nothing else with "why do models hallucinate".
+    if not q or mode != "hybrid" or not any((h.why.get("ranks") or {}).get("keyword") for h in hits):
+        return None
+    return telling_words(q, store.common_words)
+
+
+def _has_telling_words(hit: SearchHit, telling: list[set[str]] | None) -> bool:
+    """Whether a hit holds one of the query's telling words (any word of the query when it has none)."""
+    return telling is None or any(map(paper_words(hit.paper).issuperset, telling))
+
+
+def _has_the_words(hits: list[SearchHit], telling: list[set[str]] | None, acronyms: dict[str, str]) -> bool:
+    """Whether some hybrid hit answers the query's words: it is tagged with the technique, criterion or
+    topic the query names (a rank in that list), it contains the long form of an acronym the query was read as
+    ("SAE": "sparse autoencoder"; words keyword search was not given), or it contains the query's words
+    (a keyword rank), of those only the `telling` ones when the query has any."""
+    ranks = [hit.why.get("ranks") or {} for hit in hits]
+    if any(r.get("technique") or r.get("topic") for r in ranks):
         return True
-    if not acronyms:
-        return False
-    text = query_terms(f"{hit.paper.title} {hit.paper.abstract or ''}")
-    # query_terms folds case and plurals as keyword search does: "Sparse Autoencoders" holds the long form.
-    return any(terms and terms <= text for terms in map(query_terms, acronyms.values()))
+    long_forms = [terms for terms in map(query_terms, acronyms.values()) if terms]
+    for hit, rank in zip(hits, ranks, strict=True):
+        if rank.get("keyword") and _has_telling_words(hit, telling):
+            return True
+        # query_terms folds case and plurals as keyword search does: "Sparse Autoencoders" holds it.
+        if long_forms:
+            text = query_terms(f"{hit.paper.title} {hit.paper.abstract or ''}")
+            if any(terms <= text for terms in long_forms):
+                return True
+    return False
 
 
 def _filter_reasons(store: GraphStore, paper_ids: list[str], filters: SearchFilters, labels: Labels
@@ -683,30 +712,58 @@ def _filter_reasons(store: GraphStore, paper_ids: list[str], filters: SearchFilt
     return out
 
 
-def _empty_tips(q: str, mode: str, filters: SearchFilters) -> list[str]:
+# The first word of each facet name kg.search.filter_facet_counts gives ("technique Sparse Autoencoder",
+# "years 2030-") and the tip that widens that filter.
+_WIDEN = {
+    "years": "Remove the year filter or widen the range.",
+    "model": "Remove the model filter: a paper counts for a model only where its abstract names it.",
+    "section": "Remove the list section filter.",
+    "source": "Remove the source filter.",
+}
+
+
+def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
+                filter_counts: list[tuple[str, int]], passing_all: int | None) -> list[str]:
+    """What to try when a search found nothing: widen the filters that emptied it (those no paper passes
+    alone, else, when no paper passes them together, each one; when papers pass them, each one too, as
+    they limit where the words are looked for), or, unless the filters alone leave nothing, reword."""
     tips = []
-    if mode == "keyword" and q:
+    zero = {name.split(" ", 1)[0] for name, n in filter_counts if n == 0}
+    # A filter no paper passes alone is the one to widen: the others and the words are not at fault.
+    widen = zero or {name.split(" ", 1)[0] for name, _ in filter_counts}
+    words_matter = passing_all is None or passing_all > 0
+    if mode == "keyword" and q and words_matter:
         tips.append("Try semantic or hybrid mode: they also find papers that use other words.")
-    if filters.year_from or filters.year_to:
-        tips.append("Remove the year filter or widen the range.")
-    if len(filters.technique_ids) > 1 and filters.technique_match == "all":
-        tips.append("Ask for papers using any of the techniques, not all of them.")
-    if filters.technique_ids:
-        tips.append("Remove the technique filter, or pick its parent technique.")
-    if filters.topic_ids:
-        tips.append("Remove the topic filter, or pick its parent topic.")
-    if filters.model_ids:
-        tips.append("Remove the model filter: a paper counts for a model only where its abstract names it.")
-    if filters.component_ids:
-        tips.append("Remove the component filter, or pick its parent component: a paper counts for a "
-                    "component only where a finding of its abstract names it.")
-    if filters.section_ids or filters.sources:
-        tips.append("Remove the list section or source filter.")
-    if q and len(q.split()) > 6:
+    for kind in ("years", "technique", "topic", "model", "component", "section", "source"):
+        if kind not in widen:
+            continue
+        if kind == "technique" and len(filters.technique_ids) > 1 and filters.technique_match == "all":
+            tips.append("Ask for papers using any of the techniques, not all of them.")
+        if kind in _WIDEN:
+            tips.append(_WIDEN[kind])
+            continue
+        ids = {"technique": filters.technique_ids, "topic": filters.topic_ids,
+               "component": filters.component_ids}[kind]
+        parent = _parent_tip(ids, labels, kind)
+        tip = f"Remove the {kind} filter{parent}"
+        tips.append(tip + (": a paper counts for a component only where a finding of its abstract names it."
+                           if kind == "component" else "."))
+    if q and words_matter and len(q.split()) > 6:
         tips.append("Use fewer words: the key phrase is usually enough.")
     if not tips:
         tips.append("Try other words, or browse by technique.")
     return tips
+
+
+def _parent_tip(ids: list[str], labels: Labels, kind: str) -> str:
+    """", or pick its parent technique, “X”" when a chosen node has a parent, else "" (a top-level node,
+    such as SAE, has none to suggest)."""
+    parents = list(dict.fromkeys(
+        p for p in (labels.nodes[i].parent for i in ids if i in labels.nodes) if p and p in labels.nodes))
+    if not parents:
+        return ""
+    one = "its" if len(ids) == 1 else "a"
+    return f", or pick {one} parent {kind}, " + " or ".join(f"“{labels.name(p)}”" for p in parents)
 
 
 def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
@@ -886,9 +943,14 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
 
         hits = related(store, p.id, limit=related_limit, taxonomy_nodes=get_taxonomy().nodes)
         profiles = store.paper_profiles([h.id for h in hits])
+        # The score and what each reason adds: a reader sees why a row with no shared technique ranks
+        # above one that shares several (the cosine is most of the score).
         related_cards = [
-            card(h.paper, labels, reasons=h.reasons,
-                 technique_ids=labels.of_label(profiles.get(h.id, set()), Label.TECHNIQUE))
+            {**card(h.paper, labels, reasons=h.reasons, score=h.score,
+                    technique_ids=labels.of_label(profiles.get(h.id, set()), Label.TECHNIQUE)),
+             "reason_scores": list(h.contributions),
+             "related_why": {"score": h.score, "cosine": h.parts.get("cosine"),
+                             "from_cosine": h.parts.get("weighted", {}).get("cosine")}}
             for h in hits
         ]
     except StoreError:

@@ -89,8 +89,9 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
 # renders the same strings with links and this legend.
 REASON_KINDS: tuple[tuple[str, str, bool], ...] = (
     ("shares", "techniques both papers use", True),
-    ("related techniques", "a technique of that paper in the same family as one of this paper's: both are, "
-     "or refine, the same top-level technique of the taxonomy", True),
+    ("related techniques", "a technique of that paper related in the taxonomy to one of this paper's it "
+     "lacks (its parent, a refinement of it, or of the same top-level family); each counts half of a shared "
+     "one", True),
     ("both study", "models both papers study", False),
     ("both about", "findings topics or fundamental objects both papers' findings are about", True),
     ("both discuss", "transformer components both papers' findings name", False),
@@ -224,14 +225,42 @@ def _author_parts(phrase: str, rest: str, authors: Sequence[str]) -> list[str] |
     return _split_names(rest, known, (", ",)) if known else None
 
 
+# How kg.related.kin_relation's answers read: theirs is ... this paper's technique.
+_KIN_WORDS = {"parent": "the parent of", "ancestor": "an ancestor of", "refinement": "a refinement of",
+              "family": "of the same family as"}
+
+
+def _kin_html(pairs: Sequence[tuple[str, str]], names: Mapping[str, str], labels: Labels | None) -> Markup:
+    """The "theirs ~ mine" pairs of a "related techniques" reason in words, each of theirs once: "Knockout
+    (theirs), the parent of this paper's Mean Ablation, Causal Scrubbing". Without `labels` (the taxonomy)
+    every pair reads "of the same family as"."""
+    from kg.related import kin_relation
+
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for theirs, mine in pairs:
+        theirs_id, mine_id = names.get(theirs), names.get(mine)
+        relation = (kin_relation(labels, theirs_id, mine_id) if labels is not None and theirs_id and mine_id
+                    else "family")
+        grouped.setdefault(theirs, {}).setdefault(relation, []).append(mine)
+    said = []
+    for theirs, by_relation in grouped.items():
+        how = Markup(" and ").join(
+            Markup("{} this paper's {}").format(_KIN_WORDS[relation],
+                                                Markup(", ").join(_link(m, names) for m in mines))
+            for relation, mines in by_relation.items())
+        said.append(Markup("{} (theirs), {}").format(_link(theirs, names), how))
+    return Markup("; ").join(said)
+
+
 def reason_html(reason: str, names: Mapping[str, str] | None = None,
                 filter_names: Mapping[str, Mapping[str, str]] | None = None,
-                authors: Sequence[str] = ()) -> Markup:
+                authors: Sequence[str] = (), labels: Labels | None = None) -> Markup:
     """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
     technique and topic names linked to their pages, the model and component names to their search
     filters, the shared authors to their pages, "A ~ B" said in words. A string in no known shape is shown
     as it is (escaped). `names` as page_ids_by_name gives them (its default), `filter_names` as
-    filter_ids_by_name, longest first; `authors`: the related paper's, which the shared ones are of."""
+    filter_ids_by_name, longest first; `authors`: the related paper's, which the shared ones are of;
+    `labels`: the taxonomy, to say a related technique is the parent or a refinement of this paper's."""
     for phrase, meaning, linked in REASON_KINDS:
         if not reason.startswith(phrase + " "):
             continue
@@ -257,10 +286,7 @@ def reason_html(reason: str, names: Mapping[str, str] | None = None,
             parts = _split_names(rest, names, (" ~ ", ", "))
             if parts is None or len(parts) % 2:
                 break
-            pairs = [Markup("{} (theirs), of the same family as this paper's {}").format(
-                _link(theirs, names), _link(mine, names)) for theirs, mine in zip(parts[::2], parts[1::2],
-                                                                                 strict=True)]
-            return head + Markup("; ").join(pairs) + more
+            return head + _kin_html(list(zip(parts[::2], parts[1::2], strict=True)), names, labels) + more
         parts = _split_names(rest, names, (", ",))
         if parts is None:
             break
@@ -278,5 +304,7 @@ def with_reason_links(card: dict[str, Any]) -> dict[str, Any]:
     if not card.get("reasons"):
         return card
     names, filter_names = page_ids_by_name(), filter_ids_by_name()
+    labels = _per_taxonomy("labels", lambda taxonomy: Labels(taxonomy.nodes))
     authors = [a for a in card.get("authors") or () if isinstance(a, str)]
-    return {**card, "reasons": [reason_html(r, names, filter_names, authors) for r in card["reasons"]]}
+    return {**card, "reasons": [reason_html(r, names, filter_names, authors, labels)
+                                for r in card["reasons"]]}

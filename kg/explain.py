@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from kg.acronyms import taxonomy_long_forms
-from kg.entities import TaxonomyNode
-from kg.validation import FRAMING_WORDS, fold_for_search, initials
+from kg.entities import Paper, TaxonomyNode
+from kg.validation import FRAMING_WORDS, fold_for_search, initials, query_words, venue_search_text
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
 # mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
@@ -219,7 +220,8 @@ def best_sentence_by_overlap(
     query: str, sentences: Sequence[str], terms: set[str] | None = None,
     matched: Callable[[str], set[str]] | None = None, claims: Sequence[str] | None = None,
 ) -> tuple[str | None, float]:
-    """The sentence sharing the most of the query's content terms and its overlap count.
+    """The sentence sharing the most of the query's content terms, the rarer among the sentences
+    weighing more (_rarity), and how many it shares.
 
     Words are compared folded, as keyword search compares them (query_terms), names of letters and
     digits in either spelling (sentence_words: "GPT2" matches "GPT-2"). Words that only frame a
@@ -240,16 +242,56 @@ def best_sentence_by_overlap(
             return bool(_CLAIM_CUE.search(sentence))
         return any(_same_sentence(sentence, c) for c in claims)
 
-    best, best_key = candidates[0], (-1.0, False)
+    shared = []
     for sentence in candidates:
         found = content & sentence_words(sentence)
         if matched is not None:
             found |= content & matched(sentence)
-        # The first claim among the sentences of the highest count, else the first of them.
-        key = (float(len(found)), is_claim(sentence))
+        shared.append(found)
+    weight = _rarity(shared)
+    best, best_key, best_count = candidates[0], (-1.0, False), 0
+    for sentence, found in zip(candidates, shared, strict=True):
+        # fsum: the same words weigh the same whatever the set's order, so equals stay equal.
+        key = (math.fsum(weight[t] for t in found), is_claim(sentence))
+        # The first claim among the sentences of the highest weight, else the first of them.
         if key > best_key:
-            best, best_key = sentence, key
-    return best, best_key[0]
+            best, best_key, best_count = sentence, key, len(found)
+    return best, float(best_count)
+
+
+def _rarity(shared: Sequence[set[str]]) -> dict[str, float]:
+    """Each query term's weight among the sentences (`shared`: the query terms each has): log(1 + N / n)
+    of N sentences, n of them with the term."""
+    # Why: a word most sentences of the abstract have ("model") tells none apart, and counted as much
+    # as a rare one ("detect") it chose a sentence that merely mentions it (the tuned lens for "can we
+    # detect if a model is lying"). Within the abstract, so both backends weigh alike with no store
+    # read. Smoothed (never 0): a sentence sharing a word still beats one sharing none, and two shared
+    # words mostly beat one rarer one.
+    counts: dict[str, int] = {}
+    for found in shared:
+        for term in found:
+            counts[term] = counts.get(term, 0) + 1
+    return {term: math.log1p(len(shared) / n) for term, n in counts.items()}
+
+
+def paper_words(paper: Paper) -> set[str]:
+    """The words keyword search finds a paper by (title, abstract, authors and venue:
+    validation.venue_search_text), as sentence_words gives them."""
+    return sentence_words(" ".join((paper.title, paper.abstract or "", " ".join(paper.authors),
+                                    venue_search_text(paper.venue, paper.url))))
+
+
+def telling_words(query: str, common: Callable[[list[str]], set[str]]) -> list[set[str]] | None:
+    """The query's content words that most papers lack, each as its query terms; None when it has no
+    such word (every one common: having any of them is a match). `common`: which of some words most
+    papers have (GraphStore.common_words)."""
+    # Words that only frame the question ("papers", "there") are left out, as content_terms does.
+    words = [w for w in query_words(query) if query_terms(w) - _filler_terms()]
+    if not words:
+        return None
+    most = common(words)
+    telling = [terms for w in words if w not in most and (terms := query_terms(w))]
+    return telling or None
 
 
 def best_sentence_by_cosine(

@@ -28,6 +28,14 @@ from kg.entities import (
 from kg.validation import check_paper_id
 
 
+def common_word_limit(papers: int) -> int:
+    """How many of `papers` papers must have a word for it to be common (GraphStore.common_words):
+    more than half."""
+    # Past half, BM25's own weight of a word (Robertson-Sparck Jones idf, log((N - n + 0.5) / (n + 0.5)))
+    # is zero or less: having it tells nothing about what a paper is about ("models", "language").
+    return max(0, papers) // 2 + 1
+
+
 class StoreError(RuntimeError):
     """The store cannot do what was asked (unreachable, locked, corrupt)."""
 
@@ -442,6 +450,12 @@ class GraphStore(abc.ABC):
     def keyword_search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[ScoredId]:
         """Full-text search over title, abstract and authors; user text is never interpreted as
         query syntax. Higher score is better."""
+
+    @abc.abstractmethod
+    def common_words(self, words: Sequence[str]) -> set[str]:
+        """Those of `words` (query words) that more than half of the papers have in their title,
+        abstract or authors (common_word_limit), each in any form keyword search gives it alone
+        (validation.search_terms: "model" also as "models")."""
 
     @abc.abstractmethod
     def vector_search(

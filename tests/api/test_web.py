@@ -1209,8 +1209,13 @@ def test_why_a_result_matched_is_said_in_words(client: FlaskClient) -> None:
                      html)
     criteria = page(client, "/search?q=evaluating+the+faithfulness+of+circuits")
     assert '<span class="why-named">evaluates <bdi>Faithfulness</bdi></span>' in criteria
-    plain = page(client, "/search?q=neurons")
+    plain = page(client, "/search?q=superposition")
     assert "why-named" not in plain and "matches your search" not in plain
+    # A component the query names: the rows its list lifted say what they are about; no chip is marked
+    # (chips are techniques).
+    neurons = page(client, "/search?q=neurons")
+    assert '<span class="why-named">about <bdi>Neurons</bdi></span>' in neurons
+    assert "matches your search" not in neurons
 
 
 @pytest.mark.parametrize(("mode", "expected", "absent"), [
