@@ -342,8 +342,8 @@ def recommend_papers() -> Response:
             disliked = list(dict.fromkeys(moved.get(i) or i for i in disliked))
             both = [i for i in disliked if i in liked]
             if both:
-                raise bad_parameter("disliked", f"paper {both[0][:80]!r} is also in liked (under an id it "
-                                                "had before): a paper is either liked or disliked") from None
+                raise bad_parameter("disliked", f"paper {both[0][:80]!r} is also in liked (under another "
+                                                "id for it): a paper is either liked or disliked") from None
     return jsonify({"liked": liked, "disliked": disliked, "results": [related_dict(h) for h in hits]})
 
 
