@@ -681,12 +681,14 @@ def _has_telling_words(hit: SearchHit, telling: list[set[str]] | None) -> bool:
 
 
 def _has_the_words(hits: list[SearchHit], telling: list[set[str]] | None, acronyms: dict[str, str]) -> bool:
-    """Whether some hybrid hit answers the query's words: it is tagged with the technique, criterion or
-    topic the query names (a rank in that list), it contains the long form of an acronym the query was read as
+    """Whether some hybrid hit answers the query's words: it is tagged with the technique or criterion
+    the query names (a rank in that list), it contains the long form of an acronym the query was read as
     ("SAE": "sparse autoencoder"; words keyword search was not given), or it contains the query's words
     (a keyword rank), of those only the `telling` ones when the query has any."""
     ranks = [hit.why.get("ranks") or {} for hit in hits]
-    if any(r.get("technique") or r.get("topic") for r in ranks):
+    # A topic's papers do not count: a topic is a broad category named by cue words ("deception" is AI
+    # Safety's), and its paper may share nothing with the query (QA: "jailbreak" lost the notice).
+    if any(r.get("technique") for r in ranks):
         return True
     long_forms = [terms for terms in map(query_terms, acronyms.values()) if terms]
     for hit, rank in zip(hits, ranks, strict=True):

@@ -56,12 +56,11 @@ def test_a_rarer_word_or_only_common_words_match(client: FlaskClient, q: str) ->
     assert NOTICE not in search(client, q)
 
 
-def test_a_paper_tagged_with_the_topic_the_query_names_answers_it(client: FlaskClient) -> None:
-    """No paper has the word "deception", an alias of the AI Safety topic; the papers tagged with the topic
-    come first and answer it, as a named technique's do: no notice."""
+def test_a_topic_s_papers_do_not_answer_the_words(client: FlaskClient) -> None:
+    """No paper has the word "deception", a cue word of the AI Safety topic: the topic's list lifts its
+    paper, which may share nothing else with the query (QA: "jailbreak" lost the notice), so it stays."""
     html = search(client, "deception")
-    assert 'data-state="using-first"' in html and "AI Safety" in html
-    assert NOTICE not in html
+    assert NOTICE in html
 
 
 def test_a_row_matching_only_common_words_says_so(client: FlaskClient) -> None:
