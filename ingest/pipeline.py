@@ -416,6 +416,7 @@ def run_ingest(
     """
     check_batch_size(batch_size)  # before the run starts: a bad size is not a failed run
     check_records(records)  # as is a dict for a Record (was "'dict' object has no attribute 'check'")
+    check_taxonomy_loaded(store)  # a new store from Python: said now, not after the model's work
     if lock is None:
         with ingest_lock(store, source, wait=wait) as held:
             return _run_ingest(store, records, source=source, embedder=embedder, extractor=extractor,
@@ -427,6 +428,19 @@ def run_ingest(
                        taxonomy=taxonomy, progress=progress, batch_size=batch_size, rejected=rejected,
                        whole_list=whole_list, prune=prune, force_prune=force_prune, lock=lock, fetch=fetch,
                        unreadable_lines=unreadable_lines, file=file)
+
+
+def check_taxonomy_loaded(store: GraphStore) -> None:
+    """ValueError saying how to load the taxonomy when the store holds none (a new store), before a run
+    is recorded: every paper would otherwise be refused at its write, after its extraction and embedding,
+    for a tag to a node the store lacks (the CLI's stores are loaded by open_ready_store)."""
+    if store.taxonomy_nodes():
+        return
+    raise ValueError(
+        "the store holds no taxonomy (a new store?); nothing was ingested. Load it first, as `paperkg init` "
+        "does: from Python, store.init_schema() then store.load_taxonomy(load_taxonomy(config.taxonomy)"
+        ".nodes) (load_taxonomy from kg.taxonomy, config from kg.config.load_config); or run "
+        "`paperkg init` in a shell")
 
 
 def _run_ingest(

@@ -178,13 +178,14 @@ class Record:
         return next((row.line for row in self.list_rows if row.line is not None), None)
 
     def check(self) -> None:
-        """ValueError naming the field when the record cannot be stored as it is: a text over its
-        length limit or not valid Unicode, too many authors, or an id that is not a valid id."""
+        """ValueError naming the field when the record cannot be stored as it is: a list field that is not
+        a list of strings, a text over its length limit or not valid Unicode, too many authors, or an id
+        that is not a valid id."""
         for name in _LIST_FIELDS:
             _check_list(name, getattr(self, name))
         for row in self.list_rows:
-            _check_list("section_path", row.section_path)
-            _check_list("urls", row.urls)
+            for name in _ROW_LIST_FIELDS:
+                _check_list(name, getattr(row, name))
         if len(self.authors) > MAX_AUTHORS:
             raise ValueError(f"'authors' has {len(self.authors)} names (the limit is {MAX_AUTHORS})")
         texts: list[tuple[str, str | None, int]] = [
@@ -252,13 +253,27 @@ _LIST_EXAMPLES = {
     "categories": ("arXiv categories", '["cs.LG", "cs.CL"]'),
     "urls": ("URLs", '["https://github.com/org/repo"]'),
     "section_path": ("headings", '["Circuits", "Induction heads"]'),
+    "technique_ids": ("taxonomy ids", '["sae", "activation_patching"]'),
+    "evaluation_ids": ("taxonomy ids", '["knockout"]'),
+    "unknown_techniques": ("labels", '["Sparse probing"]'),
+    "unknown_evaluations": ("labels", '["Faithfulness"]'),
 }
+# A list row's list fields, checked as a Record's: a row's ids and labels reach the store's edges too.
+_ROW_LIST_FIELDS = ("section_path", "urls", "technique_ids", "evaluation_ids", "unknown_techniques",
+                    "unknown_evaluations")
 
 
 def _check_list(name: str, value: object) -> None:
-    """ValueError naming the field unless `value` is a list (one string is refused, not split)."""
-    if isinstance(value, list):
-        return
-    what, example = _LIST_EXAMPLES[name]
-    given = "one string" if isinstance(value, str) else f"{type(value).__name__} {value!r:.40}"
-    raise ValueError(f"'{name}' must be a list of {what}, e.g. {example}, not {given}")
+    """ValueError naming the field unless `value` is a list of strings (one string is refused, not split;
+    an item that is no string is named with its place, in the records file's words)."""
+    if not isinstance(value, list):
+        what, example = _LIST_EXAMPLES[name]
+        given = "one string" if isinstance(value, str) else f"{type(value).__name__} {value!r:.40}"
+        raise ValueError(f"'{name}' must be a list of {what}, e.g. {example}, not {given}")
+    for index, item in enumerate(value):
+        # Refused here, per record: the store's own check would fail the whole run on it (good records
+        # of the batch lost), and a None in 'urls' was stored as is.
+        if not isinstance(item, str):
+            given = "None" if item is None else f"{type(item).__name__} {item!r:.40}"
+            raise ValueError(f"'{name}' must be a list of strings, not one holding {given} "
+                             f"(entry {index + 1})")

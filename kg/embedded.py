@@ -1580,7 +1580,8 @@ class EmbeddedStore(GraphStore):
         if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
             raise TypeError(f"get_papers takes a list of paper ids, not one string: "
                             f"get_papers([{paper_ids!r}])")
-        ids = list(dict.fromkeys(paper_ids))
+        given = list(paper_ids)  # once: a generator read twice gave [] (its second pass is empty)
+        ids = list(dict.fromkeys(given))
         if not ids:
             return []
         rows = self._conn().execute(
@@ -1588,7 +1589,7 @@ class EmbeddedStore(GraphStore):
             (json.dumps(ids),),
         ).fetchall()
         by_id = {r[0]: self._paper(r) for r in rows}
-        return [by_id[i] for i in paper_ids if i in by_id]
+        return [by_id[i] for i in given if i in by_id]
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),

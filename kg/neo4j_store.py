@@ -945,11 +945,12 @@ class Neo4jStore(GraphStore):
         if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
             raise TypeError(f"get_papers takes a list of paper ids, not one string: "
                             f"get_papers([{paper_ids!r}])")
-        ids = list(dict.fromkeys(paper_ids))
+        given = list(paper_ids)  # once: a generator read twice gave [] (its second pass is empty)
+        ids = list(dict.fromkeys(given))
         if not ids:
             return []
         by_id = {r["paper"]["id"]: _paper(r["paper"]) for r in self._read(cypher.GET_PAPERS, ids=ids)}
-        return [by_id[i] for i in paper_ids if i in by_id]
+        return [by_id[i] for i in given if i in by_id]
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),

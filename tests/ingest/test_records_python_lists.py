@@ -71,3 +71,38 @@ def test_run_ingest_given_no_records_names_record(store: GraphStore, embedder: A
     with pytest.raises(TypeError, match=words):
         run_ingest(store, records, source="records", embedder=embedder, extractor=extractor, progress=False)
     assert store.runs() == []  # refused before a run was recorded
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ({"authors": ["Jane Doe", 3]}, "'authors' must be a list of strings, not one holding int 3 (entry 2)"),
+    ({"categories": ["cs.LG", None]},
+     "'categories' must be a list of strings, not one holding None (entry 2)"),
+    ({"urls": [None]}, "'urls' must be a list of strings, not one holding None (entry 1)"),
+    ({"list_rows": [ListRowRecord(section_path=["Circuits"], title_in_list="T",
+                                  technique_ids=["sae", ["acdc"]])]},  # type: ignore[list-item]
+     "'technique_ids' must be a list of strings, not one holding list ['acdc'] (entry 2)"),
+    ({"list_rows": [ListRowRecord(section_path=["Circuits", 7], title_in_list="T")]},  # type: ignore[list-item]
+     "'section_path' must be a list of strings, not one holding int 7 (entry 2)"),
+])
+def test_a_list_holding_no_string_is_refused_with_its_entry(given: dict[str, Any], words: str) -> None:
+    record = Record(source="records", source_id="k-2", title="Toy models of superposition", **given)
+    with pytest.raises(ValueError) as caught:
+        record.check()
+    assert str(caught.value) == words
+
+
+@pytest.mark.parametrize("bad_field", [{"authors": ["Jane Doe", 3]}, {"categories": ["cs.LG", None]},
+                                       {"urls": [None]}])
+def test_run_ingest_rejects_a_list_holding_no_string_and_keeps_the_rest(
+        store: GraphStore, embedder: Any, extractor: Any, bad_field: dict[str, Any]) -> None:
+    # QA: the store's own check raised for the whole batch (the good record lost); urls=[None] was stored.
+    good = Record(source="records", source_id="k-1", title="Sparse autoencoders find features",
+                  authors=["Jane Doe"], explicit_id="k-1")
+    bad = Record(source="records", source_id="k-2", title="Induction heads in small transformers",
+                 explicit_id="k-2", **bad_field)
+    summary = run_ingest(store, [good, bad], source="records", embedder=embedder, extractor=extractor,
+                         progress=False)
+    assert summary.new == 1
+    (detail,) = summary.rejected_details
+    assert detail["source_id"] == "k-2" and "must be a list of strings, not one holding" in detail["reason"]
+    assert [p.id for p in store.get_papers(["k-1", "k-2"])] == ["k-1"]
