@@ -1575,7 +1575,7 @@ class EmbeddedStore(GraphStore):
         return PaperDetail(paper=paper, techniques=techniques, evaluations=evaluations,
                            findings=findings, models=models, list_rows=list_rows, former_ids=former)
 
-    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+    def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
         """Papers in the order given, without embeddings."""
         if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
             raise TypeError(f"get_papers takes a list of paper ids, not one string: "

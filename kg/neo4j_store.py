@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -940,7 +940,7 @@ class Neo4jStore(GraphStore):
                            findings=findings, models=models, list_rows=list_rows,
                            former_ids=sorted(r.get("former_ids") or []))
 
-    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+    def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
         """Papers in the order given (missing ids skipped), without embeddings."""
         if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
             raise TypeError(f"get_papers takes a list of paper ids, not one string: "

@@ -6,7 +6,7 @@ import abc
 import enum
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -415,7 +415,7 @@ class GraphStore(abc.ABC):
         """The paper with techniques, evaluations, findings, models and list rows."""
 
     @abc.abstractmethod
-    def get_papers(self, paper_ids: Sequence[str]) -> list[Paper]:
+    def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
         """Papers by id in the order given (missing ids are skipped), without embeddings."""
 
     @abc.abstractmethod

@@ -26,10 +26,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, taxonomy: Taxonomy) ->
 
 # get_papers is typed Sequence[str]; what a caller passes from Python at run time is any iterable.
 def test_get_papers_takes_a_generator(store: GraphStore) -> None:
-    found = store.get_papers(x for x in ["p-2", "missing", "p-1"])  # type: ignore[arg-type]
+    found = store.get_papers(x for x in ["p-2", "missing", "p-1"])
     assert [p.id for p in found] == ["p-2", "p-1"]
 
 
 def test_get_papers_takes_a_dict_view_and_keeps_repeats(store: GraphStore) -> None:
-    assert [p.id for p in store.get_papers({"p-1": 1}.keys())] == ["p-1"]  # type: ignore[arg-type]
-    assert [p.id for p in store.get_papers(iter(["p-1", "p-1"]))] == ["p-1", "p-1"]  # type: ignore[arg-type]
+    assert [p.id for p in store.get_papers({"p-1": 1}.keys())] == ["p-1"]
+    assert [p.id for p in store.get_papers(iter(["p-1", "p-1"]))] == ["p-1", "p-1"]
