@@ -302,8 +302,9 @@ SCHEMAS: dict[str, Any] = {
                                         "query embedding was given (\"IOI\": \"indirect object "
                                         "identification\"); empty in keyword mode"},
             "using_first": {"type": "array", "items": {"type": "string"},
-                            "description": "technique, criterion or topic ids the query only names "
-                                           "(\"logit lens\", \"AI safety\") that some paper passing the "
+                            "description": "technique, criterion or topic ids the query only names, a "
+                                           "topic by its own name, not an alias (\"logit lens\", \"AI "
+                                           "safety\"; not \"jailbreak\"), that some paper passing the "
                                            "filters is tagged with: those papers come first, each part in "
                                            "score order, so scores are not monotonic where they meet"},
             "not_tagged": {"type": "array", "items": {"type": "string"},

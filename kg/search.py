@@ -141,10 +141,10 @@ class SearchPage:
     # Acronyms of the query and the long forms the corpus defines for them, which the query
     # embedding was given ("IOI" -> "indirect object identification"), and hybrid's keyword half too.
     acronyms: dict[str, str] = field(default_factory=dict)
-    # The techniques, criteria and topics (or fundamental objects) the query only named: papers using
-    # them (touching them) come first, each part in fused order, so the scores shown are not monotonic
-    # where the parts meet. Only those some paper passing the filters is tagged with (or with a
-    # refinement, a sub-topic of them).
+    # The techniques, criteria and topics (or fundamental objects) the query only named, a topic by its
+    # own name ("AI safety", not its alias "deception"): papers using them (touching them) come first,
+    # each part in fused order, so the scores shown are not monotonic where the parts meet. Only those
+    # some paper passing the filters is tagged with (or with a refinement, a sub-topic of them).
     using_first: list[str] = field(default_factory=list)
     # The techniques, criteria, topics, models and components a hybrid query names (whose list was read)
     # that no paper passing the filters is tagged with, nor with a refinement: the results are only the
@@ -407,7 +407,7 @@ def search(
         # wide one (LM Components, Applications), whose own embedding order only repeats the semantic
         # list's vote. Only when the query is mostly names, as for components: topic aliases are common
         # words of the field ("reasoning", "circuits", "safety"). Lifted only: when the query is nothing
-        # but names, the partition below puts these papers first, as for a technique.
+        # but topics' own names, the partition below puts these papers first, as for a technique.
         about_topic = replace(filters or SearchFilters(), topic_ids=sorted(
             {d for t in query_topics for d in labels.descendants(t)}))
         on_topic = _ranking_per_window(
@@ -438,9 +438,14 @@ def search(
         topic_hits = any(lists["topic"] for lists in tier_lists)
         on_topics = {t for t in query_topics if topic_hits and (
             len(query_topics) == 1 or _any_tagged(store, filters, t, labels, Label.TOPIC))}
-        tagged |= on_topics
         not_tagged += sorted(t for t in query_topics - on_topics
                              if not _any_tagged(store, filters, t, labels, Label.TOPIC))
+        # Only a topic's own name puts its papers first ("AI safety", "universality"). Its aliases are the
+        # cue words a finding is tagged by (deception, jailbreak, toxicity, bias): a query saying one asks
+        # about that, not the whole category, and the one paper tagged AI Safety through "toxicity" came
+        # first for "deception" at meaning rank 36 of 38. Such a list is only fused, as a component's is.
+        if query_topics <= _topics_by_name(topic_phrases, labels):
+            tagged |= on_topics
     if tagged and _asks_only_for(named_query, {**named_phrases, **topic_phrases}):
         # The query is the names and nothing else ("papers that use probing", "AI safety"): the question
         # is which papers use the technique (are on the topic), so those come first, above papers that
@@ -1263,6 +1268,20 @@ def _topics_named(query: str, labels: Labels) -> dict[str, set[str]]:
         for phrase, ids in _phrases_named(query, labels, label).items():
             found.setdefault(phrase, set()).update(ids)
     return found or _whole_query_alias(query, labels, topics=True)
+
+
+def _topics_by_name(topic_phrases: dict[str, set[str]], labels: Labels) -> set[str]:
+    """The topics (objects) of _topics_named's phrases named by their own name, in either number and any
+    case ("AI safety", "circuit", "Features"), not by an alias ("deception", "model editing")."""
+    named: set[str] = set()
+    for phrase, ids in topic_phrases.items():
+        for node_id in ids:
+            name = labels.nodes[node_id].name.casefold().strip()
+            # The phrase is the alias as the taxonomy spells it (a plural typed is matched to it):
+            # Circuits' alias "circuit" is its name in the singular.
+            if phrase in (name, f"{name}s", f"{name}es") or name in (f"{phrase}s", f"{phrase}es"):
+                named.add(node_id)
+    return named
 
 
 def _criteria_by_adjective(query: str, labels: Labels) -> dict[str, set[str]]:

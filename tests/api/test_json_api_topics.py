@@ -26,14 +26,19 @@ def test_the_api_puts_a_named_topics_papers_first(client: FlaskClient, store: Em
     assert body["using_first"] == ["ai_safety"] and body["not_tagged"] == []
     first = body["results"][:len(tagged)]
     assert {r["id"] for r in first} == tagged and all(r["why"]["ranks"]["topic"] for r in first)
+    alias = client.get("/api/search", query_string={"q": "deception", "limit": 20}).get_json()
+    assert alias["using_first"] == [] and alias["not_tagged"] == []
+    assert {r["id"] for r in alias["results"] if r["why"]["ranks"].get("topic")} == tagged
     untagged = client.get("/api/search", query_string={"q": "steering"}).get_json()
     assert untagged["not_tagged"] == ["lm_generation_steering"] and untagged["using_first"] == []
 
 
 def test_the_page_links_the_named_topic(client: FlaskClient) -> None:
-    html = page(client, "/search?q=jailbreaks")
+    html = page(client, "/search?q=AI+safety")
     assert ('data-state="using-first">Papers tagged <a href="/techniques/ai_safety">AI Safety</a> '
             "come first") in html
+    # An alias is a cue word, not the topic's name: its list is only fused, nothing is said to come first.
+    assert 'data-state="using-first"' not in page(client, "/search?q=jailbreaks")
     html = page(client, "/search?q=steering")
     assert ('data-state="not-tagged">No paper is tagged <a href="/techniques/lm_generation_steering">'
             "LM Generation Steering</a>; these are the nearest matches") in html
