@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -123,6 +123,10 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
                    "limit": "--limit", "offset": "--offset", "technique_match": "--technique-match"}
 
 
+# Where the search command's errors send a reader for the filters' ids.
+FILTERS_LISTING = "`paperkg filters`"
+
+
 @click.command("search")
 @click.argument("query", required=False)
 # Every option is read as text and checked by api.params (imported when the command runs, so
@@ -148,7 +152,7 @@ _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "
                    "e.g. induction_head).")
 @click.option("--section", "sections", multiple=True, metavar="ID",
               help="List section id filter, a heading matching the sections below it (repeatable, or "
-                   "ID,ID; several match any of them; ids as in GET /api/sections).")
+                   "ID,ID; several match any of them; ids as `paperkg filters` lists them).")
 @click.option("--source", "sources", multiple=True, metavar="list|arxiv|records",
               help="Papers having this source (repeatable, or list,arxiv; several match any of them): a "
                    "paper has every source that gave it a record, so a list paper with arXiv metadata is "
@@ -172,7 +176,7 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
     different filters combine with AND: a paper must pass each one given."""
     from werkzeug.datastructures import MultiDict
 
-    from api.params import ParameterError, lone_surrogate, search_request
+    from api.params import ParameterError, listed_by, lone_surrogate, search_request
     from kg.cli import open_configured_store, shown_arg
     from kg.config import load_config
     from kg.lookup import paper_named_by_query
@@ -203,7 +207,9 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
             params = search_request(taxonomy, lambda: (str(s["id"]) for s in store.list_sections()), args)
         except ParameterError as exc:
             # Other parameters the detail names are named as this command's options (--year-to).
-            raise click.BadParameter(exc.worded(_SEARCH_OPTIONS), ctx=click.get_current_context(),
+            # An unknown id's hint names this CLI's listing of the ids, not the API's route.
+            raise click.BadParameter(listed_by(exc.worded(_SEARCH_OPTIONS), FILTERS_LISTING),
+                                     ctx=click.get_current_context(),
                                      param_hint=f"'{_SEARCH_OPTIONS.get(exc.name, exc.name)}'") from None
         embedder = None
         if params.query.strip() and params.mode != "keyword":
@@ -302,7 +308,7 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     the paper) stands for that paper."""
     from kg.cli import open_configured_store, shown_arg
     from kg.lookup import find_related
-    from kg.related import UnknownPaper
+    from kg.related import UnknownPaper, shown_parts
 
     if not paper_id.strip():
         # "unknown paper id(s):  (" before: an id that is not there, echoed as nothing.
@@ -336,11 +342,83 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
         # Reasons name authors, models and taxonomy labels: stored text too.
         title = terminal_safe(hit.title) + _withdrawn_mark(hit.paper)
         click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {title}  score {hit.score:.3f}")
-        # Strongest first, each with what it adds to the score (as the paper page shows them).
-        added = [f" (+{c:.2f})" for c in hit.contributions]
+        # Strongest first, each with what it adds to the score (as the paper page shows them), with the
+        # score's three decimals and adding up to it as shown (each rounded alone, they did not).
+        added = [f" (+{c:.3f})" for c in shown_parts(hit.contributions, hit.score, 3)]
         if len(added) != len(hit.reasons):
             added = [""] * len(hit.reasons)
         click.echo("     " + "; ".join(terminal_safe(r) + a for r, a in zip(hit.reasons, added, strict=True)))
+
+
+@click.command("filters")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: GET /api/techniques' tree and /api/models', /api/components' and "
+                   "/api/sections' lists, in one object.")
+def filters_cmd(as_json: bool) -> None:
+    """List the ids the search filters take, with their names and paper counts.
+
+    --technique takes technique and evaluation ids, --topic topic and fundamental-object ids (each
+    counting its refinements' papers), then --model, --component (sub-components' papers counted) and
+    --section ids (a heading takes every section under it). The counts are the search's for that
+    filter alone, as the API and the web search's selects give them."""
+    from api.sections import sections_with_headings
+    from kg.browse import components, models, technique_tree
+    from kg.cli import open_configured_store
+
+    store = open_configured_store(must_exist=True)
+    try:
+        tree = technique_tree(store)
+        nodes = store.taxonomy_nodes()
+        listed = {"models": models(store, nodes), "components": components(store, nodes),
+                  "sections": sections_with_headings(store)}
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        store.close()
+    if as_json:
+        _print_json({**tree, **listed})
+        return
+    groups = [("--technique", "techniques", tree.get("techniques", [])),
+              ("--technique", "evaluation criteria", tree.get("evaluations", [])),
+              ("--topic", "topics", tree.get("topics", [])),
+              ("--topic", "fundamental objects", tree.get("objects", []))]
+    for option, title, items in groups:
+        if items:
+            click.echo(f"{option}: {title}")
+            _echo_tree(items, 1)
+    depth: dict[str, int] = {}
+    for option, title, entries in (("--model", "models", listed["models"]),
+                                   ("--component", "components", listed["components"])):
+        if entries:
+            click.echo(f"{option}: {title}")
+        for e in entries:
+            # Components come each right after its parent (kg.browse.components): indent by the chain.
+            depth[str(e["id"])] = depth.get(str(e.get("parent") or ""), 0) + 1
+            _echo_entry(str(e["id"]), str(e["label"]), int(e["count"]), depth[str(e["id"])])
+    if listed["sections"]:
+        click.echo("--section: list sections (a heading takes every section under it)")
+    seen: set[str] = set()
+    for e in listed["sections"]:
+        section_id = str(e["id"])
+        if section_id in seen:  # a stored section with sections under it is listed as their heading
+            continue
+        seen.add(section_id)
+        path = [str(p) for p in cast("list[str] | None", e["path"]) or []]  # loosely typed rows
+        name = " › ".join(path) or str(e["title"] or section_id)
+        _echo_entry(section_id, name + (" (all)" if e["heading"] else ""), int(cast("int", e["count"])),
+                    section_id.count("/") + 1)
+
+
+def _echo_tree(items: list[dict[str, Any]], depth: int) -> None:
+    for item in items:
+        _echo_entry(str(item["id"]), str(item["label"]), int(item["total_count"]), depth)
+        _echo_tree(item.get("children") or [], depth + 1)
+
+
+def _echo_entry(entry_id: str, label: str, count: int, depth: int) -> None:
+    # Ids and names come from the taxonomy file and the list: terminal_safe, as every stored string.
+    click.echo(f"{'  ' * depth}{terminal_safe(entry_id)}  {terminal_safe(label)}  "
+               f"({count} paper{'' if count == 1 else 's'})")
 
 
 def register(main: click.Group) -> None:
@@ -348,3 +426,4 @@ def register(main: click.Group) -> None:
     main.add_command(serve_cmd)
     main.add_command(search_cmd)
     main.add_command(related_cmd)
+    main.add_command(filters_cmd)

@@ -412,6 +412,17 @@ def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
         raise ParameterError(name, _unknown_detail(name, unknown[0], f"see {listing}"))
 
 
+# The routes an unknown-id hint sends a reader to ("see /api/techniques", _listing and search_filters):
+# another client (the CLI) names its own listing of the ids in their place (listed_by).
+_LISTING_ROUTES = re.compile(r"\bsee /api/(?:techniques|models|components|sections)\b")
+
+
+def listed_by(detail: str, listing: str) -> str:
+    """An error detail with each "see /api/<ids>" hint saying "see <listing>" instead (the CLI's
+    "see `paperkg filters`"); any other detail unchanged."""
+    return _LISTING_ROUTES.sub(lambda _: f"see {listing}", detail)
+
+
 def _unknown_detail(name: str, value: str, listing: str, suggestion: str | None = None, *,
                     hint: str = "") -> str:
     """ "unknown <name> id '<value>' (<hint><listing>)", the hint "did you mean '<suggestion>'? " if
@@ -458,17 +469,28 @@ def unknown_sections(section_ids: list[str], stored: Iterable[str]) -> list[str]
     return [s for s in section_ids if s not in known and not any(k.startswith(s + "/") for k in known)]
 
 
+# What a pasted heading path is split at ("/", the web form's "›", " > ") and the "(all)" after a heading.
+_HEADING_SEPARATOR = re.compile(r"/|›|\s>\s")
+_ALL_SUFFIX = re.compile(r"\s*\(all\)\s*$", re.IGNORECASE)
+# Words a heading's slug joins others with, which say nothing of what it is about.
+_HEADING_STOP_WORDS = frozenset({"a", "an", "and", "for", "in", "of", "on", "the", "to", "with"})
+
+
 def section_suggestion(value: str, stored: Iterable[str]) -> str | None:
     """The section id (a stored section's, or a heading's above one: the filter takes both) that an unknown
     `value` most likely means, for its "did you mean"; None when none is close. Ids are slugged heading
     paths (`findings-and-applications/findings-on-circuits`), so a reader guesses the last heading's slug
-    (`findings-on-circuits`), its title ("Findings on circuits"), a word of it (`circuits`), another case
-    or a trailing slash: each is slugged as section ids are and matched whole, by its last heading, by
-    its words, then as a near misspelling. Only suggested, never taken: another section may be meant."""
+    (`findings-on-circuits`), its title ("Findings on circuits"), a word of it (`circuits`), another case,
+    a trailing slash or the web form's label ("Findings and Applications › Findings on circuits"): each
+    is slugged as section ids are and matched whole, by its last heading, by its words, then as a near
+    misspelling. Only suggested, never taken: another section may be meant."""
     from ingest.normalize import slugify  # the rule the section ids were made by (section_slug)
 
     ids = sorted({"/".join(k.split("/")[:n]) for k in stored for n in range(1, k.count("/") + 2)})
-    parts = [slugify(part, 60) for part in value.split("/") if part.strip()]
+    # The web form's select shows a section as its headings joined by "›", a heading with "(all)" after
+    # it: pasted so, it is the same path ("A › B (all)" is `a/b`); " > " is read as the same separator.
+    value = _ALL_SUFFIX.sub("", value)
+    parts = [slugify(part, 60) for part in _HEADING_SEPARATOR.split(value) if part.strip()]
     parts = [part for part in parts if part != "untitled"]  # slugify's word for "no words"
     if not ids or not parts:
         return None
@@ -486,7 +508,12 @@ def section_suggestion(value: str, stored: Iterable[str]) -> str | None:
     words = set(parts[-1].split("-"))
     holding = [i for i in ids if words <= set(last[i].split("-"))]
     if holding:
-        return min(holding, key=lambda i: len(last[i].split("-")))
+        # The heading the words say most of (fewest other words, "and", "of" aside), then one starting with
+        # them: `applications` is "Applications of MI", not the broad "Findings and Applications" above it.
+        def fit(i: str) -> tuple[int, bool]:
+            heading = last[i].split("-")
+            return len(set(heading) - words - _HEADING_STOP_WORDS), heading[0] not in words
+        return min(holding, key=fit)
     near = difflib.get_close_matches(parts[-1], list(dict.fromkeys(last.values())), n=1, cutoff=0.8)
     return next((i for i in ids if last[i] == near[0]), None) if near else None
 

@@ -47,16 +47,16 @@ from api.public_text import public_runs
 from api.sections import sections_with_headings
 from api.taxonomy_file import full_taxonomy, node_summary, own_taxonomy_file, store_ids_the_file_lacks
 from api.web_chart import year_chart
-from api.web_format import display, highlight, isolate, shorten
+from api.web_format import display, highlight, isolate, shorten, with_page
 from api.web_graph import neighbourhood
-from api.web_reasons import node_reasons
+from api.web_reasons import node_reasons, related_row_extras
 from ingest.normalize import whole_arxiv_id
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, paper_words, query_terms, telling_words
 from kg.lookup import find_pasted_paper, paper_named_by_query, without_pasted_punctuation
 from kg.safe_output import arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
-from kg.search import normalise_query, why_empty
+from kg.search import filter_dropped_counts, normalise_query, why_empty
 from kg.search import search as search_papers
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta, node_spelt_exactly, node_spelt_nearly, spelling_key
@@ -652,10 +652,18 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     # the search.
     if not hits and not ctx["past_end"]:
         # Which filter emptied it, and how near each alone comes; the tips widen only what did.
-        ctx["filter_counts"], ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
+        counts, ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
+        # A section by its title ("Tools"), as the form's select names it, not by its id ("tools").
+        titles = _section_titles(store, filters.section_ids) if counts and filters.section_ids else {}
+        ctx["filter_counts"] = [
+            (f"section {', '.join(titles.get(i, i) for i in filters.section_ids)}", n)
+            if name.startswith("section ") else (name, n) for name, n in counts]
+        # Filters that each pass papers but not together: which single removal would give results.
+        dropped = (filter_dropped_counts(store, filters)
+                   if ctx["passing_all"] == 0 and all(n for _, n in counts) else {})
         # ctx["mode"]: a keyword-only hybrid gets no "try hybrid".
         ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters, labels, ctx["filter_counts"],
-                                        ctx["passing_all"])
+                                        ctx["passing_all"], dropped=dropped, args=ctx["args"], titles=titles)
 
 
 def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:
@@ -715,45 +723,75 @@ def _filter_reasons(store: GraphStore, paper_ids: list[str], filters: SearchFilt
 
 
 # The first word of each facet name kg.search.filter_facet_counts gives ("technique Sparse Autoencoder",
-# "years 2030-") and the tip that widens that filter.
-_WIDEN = {
-    "years": "Remove the year filter or widen the range.",
-    "model": "Remove the model filter: a paper counts for a model only where its abstract names it.",
-    "section": "Remove the list section filter.",
-    "source": "Remove the source filter.",
+# "years 2030-"): the filter as a tip names it, what the tip says after it, and the search parameters
+# removing it drops.
+_WIDEN: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "years": ("year", " or widen the range.", ("year_from", "year_to")),
+    "technique": ("technique", ".", ("technique", "technique_match")),
+    "topic": ("topic", ".", ("topic",)),
+    "model": ("model", ": a paper counts for a model only where its abstract names it.", ("model",)),
+    "component": ("component",
+                  ": a paper counts for a component only where a finding of its abstract names it.",
+                  ("component",)),
+    "section": ("list section", ".", ("section",)),
+    "source": ("source", ".", ("source",)),
 }
 
 
 def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
-                filter_counts: list[tuple[str, int]], passing_all: int | None) -> list[str]:
-    """What to try when a search found nothing: widen the filters that emptied it (those no paper passes
-    alone, else, when no paper passes them together, each one; when papers pass them, each one too, as
-    they limit where the words are looked for), or, unless the filters alone leave nothing, reword."""
-    tips = []
+                filter_counts: list[tuple[str, int]], passing_all: int | None, *,
+                dropped: dict[str, int] | None = None, args: dict[str, Any] | None = None,
+                titles: dict[str, str] | None = None) -> list[dict[str, str | None]]:
+    """What to try when a search found nothing, each tip a `text` and the `href` of the search it
+    suggests (None when it is no other search): widen the filters that emptied it (those no paper passes
+    alone; else, when no paper passes them together, those whose removal alone (`dropped`, per kind: the
+    papers passing the others) gives papers, or say no single one is at fault; when papers pass them,
+    each one, as they limit where the words are looked for), or, unless the filters alone leave nothing,
+    reword. `args` are the search's parameters, `titles` the chosen sections' titles."""
+    tips: list[dict[str, str | None]] = []
+    args = args or {}
+    dropped = dropped or {}
+
+    def link(*names: str) -> str:
+        """The same search (query, mode, other filters) without the parameters `names`."""
+        return url_for("web.search") + "?" + with_page({k: v for k, v in args.items() if k not in names}, 1)
+
     zero = {name.split(" ", 1)[0] for name, n in filter_counts if n == 0}
-    # A filter no paper passes alone is the one to widen: the others and the words are not at fault.
-    widen = zero or {name.split(" ", 1)[0] for name, _ in filter_counts}
+    kinds = {name.split(" ", 1)[0] for name, _ in filter_counts}
+    if zero:
+        # A filter no paper passes alone is the one to widen: the others and the words are not at fault.
+        widen = zero
+    elif passing_all == 0 and dropped:
+        # Each passes papers, not together: only a filter whose removal gives papers is worth removing.
+        widen = {kind for kind, n in dropped.items() if n > 0}
+    else:
+        widen = kinds
     words_matter = passing_all is None or passing_all > 0
     if mode == "keyword" and q and words_matter:
-        tips.append("Try semantic or hybrid mode: they also find papers that use other words.")
-    for kind in ("years", "technique", "topic", "model", "component", "section", "source"):
+        tips.append({"text": "Try semantic or hybrid mode: they also find papers that use other words.",
+                     "href": None})
+    if kinds and not zero and passing_all == 0 and dropped and not widen:
+        tips.append({"text": "No single filter is at fault: remove two or more of them.", "href": None})
+    for kind in _WIDEN:
         if kind not in widen:
             continue
         if kind == "technique" and len(filters.technique_ids) > 1 and filters.technique_match == "all":
-            tips.append("Ask for papers using any of the techniques, not all of them.")
-        if kind in _WIDEN:
-            tips.append(_WIDEN[kind])
-            continue
+            tips.append({"text": "Ask for papers using any of the techniques, not all of them.",
+                         "href": link("technique_match")})
+        noun, tail, params = _WIDEN[kind]
+        what = ""
+        if kind == "section" and titles:
+            what = " " + ", ".join(f"“{titles.get(i, i)}”" for i in filters.section_ids)
+        n = dropped.get(kind)
+        count = "" if n is None else f" ({n} paper{'' if n == 1 else 's'}{' pass the others' if q else ''})"
         ids = {"technique": filters.technique_ids, "topic": filters.topic_ids,
-               "component": filters.component_ids}[kind]
-        parent = _parent_tip(ids, labels, kind)
-        tip = f"Remove the {kind} filter{parent}"
-        tips.append(tip + (": a paper counts for a component only where a finding of its abstract names it."
-                           if kind == "component" else "."))
+               "component": filters.component_ids}.get(kind)
+        parent = _parent_tip(ids, labels, kind) if ids else ""
+        tips.append({"text": f"Remove the {noun} filter{what}{count}{parent}{tail}", "href": link(*params)})
     if q and words_matter and len(q.split()) > 6:
-        tips.append("Use fewer words: the key phrase is usually enough.")
+        tips.append({"text": "Use fewer words: the key phrase is usually enough.", "href": None})
     if not tips:
-        tips.append("Try other words, or browse by technique.")
+        tips.append({"text": "Try other words, or browse by technique.", "href": None})
     return tips
 
 
@@ -766,6 +804,12 @@ def _parent_tip(ids: list[str], labels: Labels, kind: str) -> str:
         return ""
     one = "its" if len(ids) == 1 else "a"
     return f", or pick {one} parent {kind}, " + " or ".join(f"“{labels.name(p)}”" for p in parents)
+
+
+def _section_titles(store: GraphStore, ids: list[str]) -> dict[str, str]:
+    """The chosen sections' titles (a heading's too), as GET /api/sections gives them."""
+    return {str(e["id"]): str(e["title"]) for e in sections_with_headings(store)
+            if e["id"] in ids and e["title"]}
 
 
 def _model_options(store: GraphStore, labels: Labels) -> list[dict[str, Any]]:
@@ -950,9 +994,7 @@ def paper(paper_id: str) -> str | tuple[str, int] | BaseResponse:
         related_cards = [
             {**card(h.paper, labels, reasons=h.reasons, score=h.score,
                     technique_ids=labels.of_label(profiles.get(h.id, set()), Label.TECHNIQUE)),
-             "reason_scores": list(h.contributions),
-             "related_why": {"score": h.score, "cosine": h.parts.get("cosine"),
-                             "from_cosine": h.parts.get("weighted", {}).get("cosine")}}
+             **related_row_extras(h)}
             for h in hits
         ]
     except StoreError:

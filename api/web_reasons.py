@@ -18,26 +18,31 @@ from kg.schema import Label
 from kg.store import GraphStore
 
 if TYPE_CHECKING:
+    from kg.related import RelatedHit
     from kg.taxonomy import Taxonomy
 
 
 def _merge(out: dict[str, dict[str, Any]], node_id: str, name: str, source: str, evidence: str | None,
-           ) -> None:
+           section: str | None = None) -> None:
     entry = out.setdefault(node_id, {"id": node_id, "name": name, "sources": [], "evidence": []})
     if source not in entry["sources"]:
         entry["sources"].append(source)
     if evidence and evidence not in entry["evidence"]:
         entry["evidence"].append(evidence)
+    if section and section not in entry.setdefault("sections", []):
+        entry["sections"].append(section)
 
 
 def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labels: Labels
                  ) -> dict[str, list[dict[str, Any]]]:
     """Per paper: the edges that put it on `node_id`'s page (the node or a refinement), list first.
 
-    Each reason is {"id", "name", "via" (the refinement's name, or None), "sources", "evidence"}.
+    Each reason is {"id", "name", "via" (the refinement's name, or None), "sources", "evidence" (quoted
+    text of the paper or its list row)}, and "sections" (the list sections' heading paths, "A › B") when
+    list sections put the paper there.
     Technique and evaluation pages use USES / EVALUATES edges; topic and object pages the list sections
     the paper is listed in that the topic rule matches (the rows' topic_ids, as the store reads them:
-    evidence "listed in the list's section '…'", source "list") and the findings about the node.
+    source "list", the section in "sections", not quoted) and the findings about the node.
     """
     family = labels.descendants(node_id)
     graph_label = labels.label(node_id)
@@ -66,8 +71,8 @@ def node_reasons(store: GraphStore, paper_ids: Sequence[str], node_id: str, labe
                 section = " › ".join(row.section_path) or row.section_title
                 for topic_id in row.topic_ids:
                     if topic_id in family:
-                        _merge(merged, topic_id, labels.name(topic_id), "list",
-                               f"listed in the list's section '{section}'")
+                        # A section, not a quotation of the paper: shown as "list in section “…”".
+                        _merge(merged, topic_id, labels.name(topic_id), "list", None, section)
             for finding in detail.findings:
                 for about in finding.about:
                     if about.id in family:
@@ -189,12 +194,21 @@ def _split_names(text: str, names: Mapping[str, str], separators: tuple[str, ...
     return parts
 
 
-def _link(name: str, names: Mapping[str, str]) -> Markup:
-    """The name, escaped, linked to its node's page when it has one."""
-    node_id = names.get(name)
+# A node of a "related techniques" pair: its id ("" or None when not known for sure) and display name.
+_Node = tuple[str | None, str]
+
+
+def _node_link(node: _Node) -> Markup:
+    """The node's name, escaped, linked to its page when its id is known."""
+    node_id, name = node
     if not node_id:
         return Markup("<bdi>{}</bdi>").format(name)
     return Markup('<a href="{}"><bdi>{}</bdi></a>').format(url_for("web.technique", node_id=node_id), name)
+
+
+def _link(name: str, names: Mapping[str, str]) -> Markup:
+    """The name, escaped, linked to its node's page when it has one."""
+    return _node_link((names.get(name), name))
 
 
 def _filter_link(name: str, parameter: str, names: Mapping[str, str]) -> Markup:
@@ -230,37 +244,39 @@ _KIN_WORDS = {"parent": "the parent of", "ancestor": "an ancestor of", "refineme
               "family": "of the same family as"}
 
 
-def _kin_html(pairs: Sequence[tuple[str, str]], names: Mapping[str, str], labels: Labels | None) -> Markup:
-    """The "theirs ~ mine" pairs of a "related techniques" reason in words, each of theirs once: "Knockout
-    (theirs), the parent of this paper's Mean Ablation, Causal Scrubbing". Without `labels` (the taxonomy)
-    every pair reads "of the same family as"."""
+def _kin_html(pairs: Sequence[tuple[_Node, _Node]], labels: Labels | None) -> Markup:
+    """The (theirs, mine) pairs of a "related techniques" reason in words, each of theirs once: "Knockout
+    (theirs), the parent of this paper's Mean Ablation, Causal Scrubbing"; every pair named. Without
+    `labels` (the taxonomy) or a node's id every pair reads "of the same family as"."""
     from kg.related import kin_relation
 
-    grouped: dict[str, dict[str, list[str]]] = {}
+    grouped: dict[_Node, dict[str, list[_Node]]] = {}
     for theirs, mine in pairs:
-        theirs_id, mine_id = names.get(theirs), names.get(mine)
-        relation = (kin_relation(labels, theirs_id, mine_id) if labels is not None and theirs_id and mine_id
+        relation = (kin_relation(labels, theirs[0], mine[0]) if labels is not None and theirs[0] and mine[0]
                     else "family")
         grouped.setdefault(theirs, {}).setdefault(relation, []).append(mine)
     said = []
     for theirs, by_relation in grouped.items():
         how = Markup(" and ").join(
             Markup("{} this paper's {}").format(_KIN_WORDS[relation],
-                                                Markup(", ").join(_link(m, names) for m in mines))
+                                                Markup(", ").join(_node_link(m) for m in mines))
             for relation, mines in by_relation.items())
-        said.append(Markup("{} (theirs), {}").format(_link(theirs, names), how))
+        said.append(Markup("{} (theirs), {}").format(_node_link(theirs), how))
     return Markup("; ").join(said)
 
 
 def reason_html(reason: str, names: Mapping[str, str] | None = None,
                 filter_names: Mapping[str, Mapping[str, str]] | None = None,
-                authors: Sequence[str] = (), labels: Labels | None = None) -> Markup:
+                authors: Sequence[str] = (), labels: Labels | None = None,
+                pairs: Sequence[Sequence[str]] | None = None) -> Markup:
     """One of kg.related's reason strings as escaped HTML: the phrase with its meaning as a tooltip, the
     technique and topic names linked to their pages, the model and component names to their search
     filters, the shared authors to their pages, "A ~ B" said in words. A string in no known shape is shown
     as it is (escaped). `names` as page_ids_by_name gives them (its default), `filter_names` as
     filter_ids_by_name, longest first; `authors`: the related paper's, which the shared ones are of;
-    `labels`: the taxonomy, to say a related technique is the parent or a refinement of this paper's."""
+    `labels`: the taxonomy, to say a related technique is the parent or a refinement of this paper's;
+    `pairs`: the hit's parts.related_pairs ([theirs, mine] ids), which a "related techniques" reason is
+    rendered from (every pair, linked by id) rather than from its string."""
     for phrase, meaning, linked in REASON_KINDS:
         if not reason.startswith(phrase + " "):
             continue
@@ -269,6 +285,8 @@ def reason_html(reason: str, names: Mapping[str, str] | None = None,
         more = more_match.group(0) if more_match else ""
         rest = rest[: len(rest) - len(more)]
         head = Markup('<span class="reason-kind" title="{}">{}</span> ').format(meaning, phrase)
+        if phrase == "related techniques" and pairs and labels is not None:
+            return head + _kin_html([((t, labels.name(t)), (m, labels.name(m))) for t, m in pairs], labels)
         if not linked:
             if phrase.startswith("shared author"):
                 people = _author_parts(phrase, rest, authors)
@@ -286,7 +304,8 @@ def reason_html(reason: str, names: Mapping[str, str] | None = None,
             parts = _split_names(rest, names, (" ~ ", ", "))
             if parts is None or len(parts) % 2:
                 break
-            return head + _kin_html(list(zip(parts[::2], parts[1::2], strict=True)), names, labels) + more
+            nodes = [(names.get(name) or None, name) for name in parts]
+            return head + _kin_html(list(zip(nodes[::2], nodes[1::2], strict=True)), labels) + more
         parts = _split_names(rest, names, (", ",))
         if parts is None:
             break
@@ -306,5 +325,22 @@ def with_reason_links(card: dict[str, Any]) -> dict[str, Any]:
     names, filter_names = page_ids_by_name(), filter_ids_by_name()
     labels = _per_taxonomy("labels", lambda taxonomy: Labels(taxonomy.nodes))
     authors = [a for a in card.get("authors") or () if isinstance(a, str)]
-    return {**card, "reasons": [reason_html(r, names, filter_names, authors, labels)
+    pairs = card.get("related_pairs")
+    return {**card, "reasons": [reason_html(r, names, filter_names, authors, labels, pairs)
                                 for r in card["reasons"]]}
+
+
+def related_row_extras(hit: RelatedHit) -> dict[str, Any]:
+    """What the paper page adds to a related paper's card: what each reason adds to the score and the
+    cosine's share, each with two decimals adding up to the score shown (kg.related.shown_parts), and the
+    related technique pairs (ids) its "related techniques" reason is rendered from."""
+    from kg.related import shown_parts
+
+    shown = shown_parts(hit.contributions, hit.score, 2)
+    weighted = hit.parts.get("weighted") or {}
+    from_cosine = (shown[hit.kinds.index("cosine")] if "cosine" in hit.kinds and len(shown) == len(hit.kinds)
+                   else weighted.get("cosine"))
+    return {"reason_scores": shown,
+            "related_why": {"score": hit.score, "cosine": hit.parts.get("cosine"),
+                            "from_cosine": from_cosine},
+            "related_pairs": [(str(t), str(m)) for t, m in hit.parts.get("related_pairs") or ()]}

@@ -74,6 +74,9 @@ class RelatedHit:
     parts: dict[str, Any] = field(default_factory=dict)
     # What each reason adds to the score, in the reasons' order (related papers; empty otherwise).
     contributions: list[float] = field(default_factory=list)
+    # The parts.weighted key of each reason ("cosine", "shared_techniques" ...), in the reasons' order
+    # ("neighbourhood" for the one reason of a hit that shares nothing).
+    kinds: list[str] = field(default_factory=list)
 
 
 # IDF changes only when papers are ingested; a few seconds of staleness does not matter and
@@ -105,6 +108,30 @@ def join_names(names: Sequence[str], most: int = 4) -> str:
     shown = list(names if len(names) <= most + 1 else names[:most])
     extra = len(names) - len(shown)
     return ", ".join(shown) + (f" (+{extra} more)" if extra > 0 else "")
+
+
+def shown_parts(values: Sequence[float], total: float, places: int = 2) -> list[float]:
+    """`values` rounded to `places` decimals so that they add up to `total` as shown with `places`
+    decimals (largest remainder), each less than one last-place unit from its value, in their order."""
+    # Each value rounded alone (0.124 + 0.124 + 0.124 shown as 0.12 three times beside a score of
+    # 0.37) left 62 of 312 related rows (QA) not adding up to the score beside them.
+    scale = 10 ** places
+    target = round(float(f"{total:.{places}f}") * scale)
+    # Rounded first so binary noise (0.29 * 100 = 28.999...) does not read as a remainder.
+    units = [round(max(0.0, v) * scale, 6) for v in values]
+    shown = [math.floor(u) for u in units]
+    # Largest remainders first; among equal ones the earlier (stronger) value, so the order holds.
+    by_remainder = sorted(range(len(units)), key=lambda i: (-(units[i] - shown[i]), i))
+    missing = target - sum(shown)
+    for i in by_remainder[:max(0, missing)]:
+        shown[i] += 1
+    for i in reversed(by_remainder):  # over the total (values above it): take from the smallest remainders
+        if missing >= 0:
+            break
+        if shown[i] > 0:
+            shown[i] -= 1
+            missing += 1
+    return [u / scale for u in shown]
 
 
 def _ancestors(labels: Labels, node_id: str) -> list[str]:
@@ -245,9 +272,10 @@ def related(
             said.append(("shared_techniques", "shares " + join_names([labels.name(t) for t in shared_t])))
         if pairs:
             # "ACDC ~ Path Patching": theirs, then the technique of this paper it is credited for;
-            # one pair per credited technique, so every half credit is named.
-            said.append(("related_techniques", "related techniques " + join_names(
-                [f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs], 3)))
+            # one pair per credited technique, every one named (no "+N more": at most one a technique
+            # of this paper, and a hidden pair was a half credit the reason did not explain).
+            said.append(("related_techniques", "related techniques " + ", ".join(
+                f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs)))
         if shared_models:
             said.append(("models", "both study " + join_names([labels.name(m) for m in shared_models])))
         if shared_topics:
@@ -266,7 +294,8 @@ def related(
         said = [kr for kr in said if kr[0] == "cosine" or round(weighted[kr[0]], 6) > 0]
         said.sort(key=lambda kr: -round(weighted[kr[0]], 6))
         reasons = [r for _, r in said]
-        contributions = [round(weighted[k], 4) for k, _ in said]
+        kinds = [k for k, _ in said]
+        contributions = [round(weighted[k], 4) for k in kinds]
         # The score parts first, then the shared names that explain them, then what each adds.
         parts: dict[str, Any] = {
             **scores, "shared_techniques": shared_t, "related_techniques": relatives,
@@ -276,7 +305,7 @@ def related(
             "weighted": {k: round(v, 4) for k, v in weighted.items()},
         }
         if not reasons:
-            reasons, contributions = ["in the same graph neighbourhood"], [0.0]
-        hits.append(RelatedHit(cid, cand.title, round(score, 6), cand, reasons, parts, contributions))
+            reasons, contributions, kinds = ["in the same graph neighbourhood"], [0.0], ["neighbourhood"]
+        hits.append(RelatedHit(cid, cand.title, round(score, 6), cand, reasons, parts, contributions, kinds))
     hits.sort(key=lambda h: (-h.score, h.id))
     return hits[:limit]

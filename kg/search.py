@@ -1096,6 +1096,32 @@ def why_empty(store: GraphStore, filters: SearchFilters | None, total: int, name
     return filter_facet_counts(store, filters, name), len(store.filter_ids(filters))
 
 
+# Each filter kind filter_facet_counts names (the first word of its facet names), and the filters with
+# that one cleared: what dropping it leaves.
+_DROPPED: dict[str, Callable[[SearchFilters], SearchFilters]] = {
+    "technique": lambda f: replace(f, technique_ids=[], technique_match="any"),
+    "topic": lambda f: replace(f, topic_ids=[]),
+    "model": lambda f: replace(f, model_ids=[]),
+    "component": lambda f: replace(f, component_ids=[]),
+    "section": lambda f: replace(f, section_ids=[]),
+    "years": lambda f: replace(f, year_from=None, year_to=None),
+    "source": lambda f: replace(f, sources=[]),
+}
+
+
+def filter_dropped_counts(store: GraphStore, filters: SearchFilters) -> dict[str, int]:
+    """For filters no paper passes together, each set filter kind ("technique", "years", as
+    filter_facet_counts names them) and how many papers pass the others with it removed: which one
+    removal would give results. One count per set filter, so only for an empty answer."""
+    counts: dict[str, int] = {}
+    for kind, drop in _DROPPED.items():
+        rest = drop(filters)
+        if rest != filters:
+            # With no filter left (the only one removed) the count is every paper's.
+            counts[kind] = store.filter_page(rest, limit=0)[1]
+    return counts
+
+
 # Long forms found per store, with the time they were read: queries repeat the same few acronyms,
 # and a definition changes only when papers arrive, so one look-up serves ACRONYM_TTL seconds. At
 # most ACRONYM_CACHE_SIZE per store, oldest first out: made-up tokens must not grow it for ever.

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
+from api.params import listed_by
 from kg.cli import main
 from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.store import StoreError
@@ -107,6 +108,8 @@ def test_search_cli_rejects_what_the_api_rejects_in_the_same_words(
     api = client.get(f"/api/search?{query}")
     assert api.status_code == 400
     detail = api.get_json()["error"]["message"].split(": ", 1)[1]  # "parameter 'x': <detail>"
+    # The same words, but for where the ids are listed: the CLI's command, not the API's route.
+    detail = listed_by(detail, "`paperkg filters`")
     result = CliRunner().invoke(main, ["search", *cli_args])
     assert result.exit_code == 2, result.output  # a usage error
     assert f"Error: Invalid value for '{option}': {detail}\n" in result.output

@@ -44,9 +44,11 @@ def test_no_suggestion_when_nothing_is_close(client: FlaskClient) -> None:
 
 
 def test_the_cli_suggests_it_in_the_same_words(env: dict[str, str]) -> None:
+    """The same suggestion; the ids are listed by `paperkg filters` (tests/api/test_cli_filters.py)."""
     result = CliRunner().invoke(main, ["search", "", "--section", "circuits"])
     assert result.exit_code == 2, result.output
-    assert f"unknown section id 'circuits' (did you mean {CIRCUITS!r}? see /api/sections)" in result.output
+    assert (f"unknown section id 'circuits' (did you mean {CIRCUITS!r}? see `paperkg filters`)"
+            in " ".join(result.output.split()))
 
 
 def test_the_web_form_suggests_it_too(client: FlaskClient) -> None:
@@ -54,3 +56,23 @@ def test_the_web_form_suggests_it_too(client: FlaskClient) -> None:
     html = client.get("/search", query_string={"section": "circuits"}).get_data(as_text=True)
     assert f"Unknown list section “<bdi>circuits</bdi>”: did you mean “<bdi>{CIRCUITS}</bdi>”?" in html
     assert "did you mean" not in client.get("/search?section=zzzz").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("given", "meant"), [
+    # QA: the label as the web form's select shows it got no suggestion.
+    ("Findings and Applications › Findings on circuits", CIRCUITS),
+    ("Findings and Applications › Findings on circuits (all)", CIRCUITS),
+    ("Findings and Applications > Findings on circuits", CIRCUITS),
+    ("Findings and Applications › Findings on circuits › Interpreting LM Behaviors",
+     CIRCUITS + "/interpreting-lm-behaviors"),
+    # QA: the broad parent "Findings and Applications" was suggested for the section named by the word.
+    ("applications", "findings-and-applications/applications-of-mi"),
+    ("Applications", "findings-and-applications/applications-of-mi"),
+    # A word every "Findings on ..." heading starts with still means the heading above them all.
+    ("findings", "findings-and-applications"),
+])
+def test_the_form_label_and_the_best_heading_are_suggested(
+    seed_store: EmbeddedStore, given: str, meant: str
+) -> None:
+    stored = [str(s["id"]) for s in seed_store.list_sections()]
+    assert section_suggestion(given, stored) == meant

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,9 @@ from flask.testing import FlaskClient
 from api.app import create_app
 from kg.embedded import EmbeddedStore
 from tests.api.test_web import page
-from tests.seed_store import real_embedder
+from tests.embedders import HashEmbedder
+from tests.kg.test_related_reasons import MANY, PARENTS, bundle
+from tests.seed_store import real_embedder, taxonomy_store
 
 IOI = "2211.00593"
 
@@ -96,13 +99,73 @@ def test_a_parent_reads_as_the_parent_once(client: FlaskClient) -> None:
 
 
 def test_the_cli_lists_reasons_strongest_first_with_what_they_add(env: dict[str, str]) -> None:
+    """What each adds, with the score's three decimals, adds up to the score as printed (re-test: each
+    rounded alone, a row's parts were 0.01 off its score)."""
     from kg.cli import main
 
-    result = CliRunner().invoke(main, ["related", IOI, "--limit", "5"])
+    result = CliRunner().invoke(main, ["related", IOI, "--limit", "20"])
     assert result.exit_code == 0, result.output
+    scores = [int(x.replace(".", "")) for x in re.findall(r"  score (\d\.\d\d\d)$", result.output, re.M)]
     lines = [line.strip() for line in result.output.splitlines() if line.startswith("     ")]
-    assert len(lines) == 5
-    for line in lines:
-        added = [float(x) for x in re.findall(r"\(\+(\d\.\d\d)\)(?:;|$)", line)]
+    assert len(lines) == len(scores) == 20
+    for line, score in zip(lines, scores, strict=True):
+        added = re.findall(r"\(\+(\d\.\d\d\d)\)(?:;|$)", line)
         assert added and added == sorted(added, reverse=True), line
         assert len(added) == len(line.split("; "))
+        assert sum(int(a.replace(".", "")) for a in added) == score, line
+
+
+def test_what_each_reason_adds_adds_up_to_the_score_shown(client: FlaskClient) -> None:
+    """Re-test: 62 of 312 rows' "+x.xx" added up to 0.01 off the score beside them (each rounded alone);
+    the cosine's share in the score line is what its reason says it adds."""
+    checked = 0
+    for paper_id in (IOI, "2303.08112", "causal-scrubbing", "2309.08600"):
+        for row in related_rows(page(client, f"/papers/{paper_id}?related=20")):
+            score = re.search(r'<span class="score" data-related-score>(.*?)</span>\s*</div>', row, re.S)
+            assert score, row[:400]
+            shown = re.fullmatch(r"score (\d)\.(\d\d), (\d)\.(\d\d) of it from the cosine",
+                                 text(score.group(1)))
+            assert shown, text(score.group(1))
+            added = {text(li).rsplit(" +", 1)[0]: int(x.replace(".", "")) for li, x in re.findall(
+                r'<li>(.*?)<span class="score reason-added"[^>]*>\+(\d\.\d\d)</span></li>', row, re.S)}
+            assert added, row
+            assert sum(added.values()) == int(shown.group(1) + shown.group(2)), (added, text(score.group(1)))
+            cosine = [v for reason, v in added.items() if reason.startswith("cosine ")]
+            assert cosine == [int(shown.group(3) + shown.group(4))], (added, text(score.group(1)))
+            checked += 1
+    assert checked >= 60
+
+
+# -- every related technique pair named on the page, also past three ----------------------------------
+
+@pytest.fixture
+def kin_client(tmp_path: Path) -> Iterator[FlaskClient]:
+    """The app over a real SQLite store of two papers: "many" uses nine refinements, "parents" their
+    three parents (tests/kg/test_related_reasons.py's records), HashEmbedder for vectors."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    store.upsert_papers([bundle("many", "Circuits by many ablations", MANY),
+                         bundle("parents", "Circuits by knockout, mediation and the logit lens", PARENTS)])
+    yield create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
+    store.close()
+
+
+def test_more_than_three_related_pairs_are_all_named_and_linked(kin_client: FlaskClient) -> None:
+    """Re-test: "Knockout (theirs), the parent of this paper's Causal Scrubbing … (+5 more)" while
+    parts.related_pairs had 8; every pair is on the page, each technique linked to its page."""
+    [row] = related_rows(page(kin_client, "/papers/many"))
+    li = next(li for li in re.findall(r"<li>(.*?)</li>", row, re.S) if "related techniques" in li)
+    pairs = kin_client.get("/api/papers/many/related").get_json()["results"][0]["parts"]["related_pairs"]
+    assert sorted(m for _, m in pairs) == sorted(MANY)
+    for node_id in {*MANY, *PARENTS}:
+        assert f'href="/techniques/{node_id}"' in li, node_id
+    said = text(li)
+    assert "more)" not in said
+    assert said.startswith("related techniques ")
+    groups = said.removeprefix("related techniques ").rsplit(" +", 1)[0].split("; ")
+    assert sorted(g.split(" (theirs), ")[0] for g in groups) == [
+        "Causal Mediation Analysis (CMA)", "Knockout", "Logit Lens"]
+    knockout = next(g for g in groups if g.startswith("Knockout (theirs), the parent of this paper's "))
+    assert sorted(knockout.split("this paper's ")[1].split(", ")) == [
+        "Causal Scrubbing", "Mean Ablation", "Resampling Ablation", "Zero Ablation"]
+    lens = next(g for g in groups if g.startswith("Logit Lens (theirs), the parent of this paper's "))
+    assert sorted(lens.split("this paper's ")[1].split(", ")) == ["Direct Logit Attribution", "Tuned Lens"]

@@ -3,12 +3,19 @@ as a pair, no reason adds nothing, reasons come strongest first, and what each a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from kg.embedded import EmbeddedStore
+from kg.entities import Paper, PaperBundle, TechniqueUse
 from kg.explain import Labels
-from kg.related import DEFAULT_WEIGHTS, RelatedHit, idf_weights, join_names, related
+from kg.related import DEFAULT_WEIGHTS, RelatedHit, idf_weights, join_names, related, shown_parts
 from kg.schema import Label
+from tests.embedders import HashEmbedder
+from tests.seed_store import taxonomy_store
 
 IOI = "2211.00593"
 
@@ -58,8 +65,8 @@ def test_every_family_credit_is_a_named_pair(seed_store: EmbeddedStore, labels: 
     pairs = hit.parts["related_pairs"]
     if pairs:
         reason = next(r for r in hit.reasons if r.startswith("related techniques "))
-        assert reason == "related techniques " + join_names(
-            [f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs], 3)
+        assert reason == "related techniques " + ", ".join(
+            f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs)
         assert hit.parts["related_techniques"] == list(dict.fromkeys(t for t, _ in pairs))
     else:
         assert not any(r.startswith("related techniques") for r in hit.reasons)
@@ -104,3 +111,74 @@ def test_one_name_left_is_shown_not_counted() -> None:
     assert join_names(["a", "b", "c", "d", "e", "f"]) == "a, b, c, d (+2 more)"
     assert join_names(["a", "b"], 1) == "a, b"
     assert join_names(["a", "b", "c"], 1) == "a (+2 more)"
+
+
+# -- every pair named, also past three (re-test: "… (+5 more)" while parts.related_pairs had 8) ---------
+
+# Nine techniques under three figure techniques (kg/taxonomies/mi.yaml): Knockout's four refinements,
+# three of CMA's and two of the Logit Lens's.
+MANY = ["mean_ablation", "zero_ablation", "resampling_ablation", "causal_scrubbing", "acdc", "path_patching",
+        "attribution_patching", "direct_logit_attribution", "tuned_lens"]
+PARENTS = ["knockout", "cma", "logit_lens"]
+
+
+def bundle(paper_id: str, title: str, technique_ids: list[str]) -> PaperBundle:
+    """A paper (HashEmbedder vector of its title and abstract) using `technique_ids`, from the list."""
+    abstract = "We ablate and patch attention heads to find circuits in a small transformer."
+    vector = HashEmbedder().encode_query(f"{title} {abstract}")
+    paper = Paper(id=paper_id, title=title, abstract=abstract, year=2024, sources=["list"],
+                  embedding=np.asarray(vector, dtype=np.float32), embedding_model=HashEmbedder.model_name)
+    return PaperBundle(paper=paper, techniques=[TechniqueUse(t, "list") for t in technique_ids])
+
+
+@pytest.fixture
+def kin_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    """A real SQLite store with two papers: "many" using nine refinements, "parents" their three parents."""
+    store = taxonomy_store(tmp_path / "paperkg.sqlite3")
+    store.upsert_papers([bundle("many", "Circuits by many ablations", MANY),
+                         bundle("parents", "Circuits by knockout, mediation and the logit lens", PARENTS)])
+    yield store
+    store.close()
+
+
+def test_more_than_three_related_pairs_are_all_named(kin_store: EmbeddedStore) -> None:
+    labels = Labels(kin_store.taxonomy_nodes())
+    [hit] = related(kin_store, "many")
+    assert hit.id == "parents"
+    pairs = hit.parts["related_pairs"]
+    assert sorted(m for _, m in pairs) == sorted(MANY)  # every technique of "many" is credited half
+    reason = next(r for r in hit.reasons if r.startswith("related techniques "))
+    assert "more)" not in reason
+    for theirs, mine in pairs:
+        assert f"{labels.name(theirs)} ~ {labels.name(mine)}" in reason
+    assert reason == "related techniques " + ", ".join(
+        f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs)
+
+
+# -- the shown parts add up to the shown score (re-test: 62 of 312 rows off by 0.01) -----------------
+
+def test_shown_parts_add_up_to_the_shown_total() -> None:
+    # Each rounded alone: 0.12 + 0.12 + 0.12 = 0.36 beside a score of 0.37.
+    assert shown_parts([0.124, 0.124, 0.124], 0.372) == [0.13, 0.12, 0.12]
+    assert shown_parts([0.4016, 0.1251, 0.1249], 0.6516) == [0.40, 0.13, 0.12]
+    assert shown_parts([0.4016, 0.1251, 0.1249], 0.6516, 3) == [0.402, 0.125, 0.125]
+    assert shown_parts([0.29, 0.0], 0.29) == [0.29, 0.0]  # 0.29 * 100 is 28.999…: no remainder
+    assert shown_parts([], 0.0) == []
+
+
+@pytest.mark.parametrize("paper_id", [IOI, "2303.08112", "causal-scrubbing", "2309.08600"])
+def test_the_shown_parts_of_every_related_row_add_up_to_its_shown_score(seed_store: EmbeddedStore,
+                                                                       paper_id: str) -> None:
+    rounded_alone_off = 0
+    for hit in related(seed_store, paper_id, limit=30):
+        for places in (2, 3):
+            shown = shown_parts(hit.contributions, hit.score, places)
+            unit = 10 ** -places
+            assert f"{sum(shown):.{places}f}" == f"{hit.score:.{places}f}", (hit.id, shown, hit.score)
+            assert shown == sorted(shown, reverse=True), hit.reasons  # still strongest first
+            for value, exact in zip(shown, hit.contributions, strict=True):
+                assert abs(value - exact) < unit + 1e-9
+        alone = sum(round(c, 2) for c in hit.contributions)
+        rounded_alone_off += f"{alone:.2f}" != f"{hit.score:.2f}"
+    # What the re-test saw: rounded alone, some rows do not add up (so the test above can fail).
+    assert rounded_alone_off
