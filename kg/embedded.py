@@ -1575,15 +1575,8 @@ class EmbeddedStore(GraphStore):
         return PaperDetail(paper=paper, techniques=techniques, evaluations=evaluations,
                            findings=findings, models=models, list_rows=list_rows, former_ids=former)
 
-    def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
-        """Papers in the order given, without embeddings."""
-        if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
-            raise TypeError(f"get_papers takes a list of paper ids, not one string: "
-                            f"get_papers([{paper_ids!r}])")
-        given = list(paper_ids)  # once: a generator read twice gave [] (its second pass is empty)
-        ids = list(dict.fromkeys(given))
-        if not ids:
-            return []
+    def _papers_by_id(self, ids: list[str]) -> list[Paper]:
+        """The stored papers of `ids` (GraphStore.get_papers orders them)."""
         rows = self._conn().execute(
             f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),

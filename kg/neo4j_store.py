@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -940,17 +940,9 @@ class Neo4jStore(GraphStore):
                            findings=findings, models=models, list_rows=list_rows,
                            former_ids=sorted(r.get("former_ids") or []))
 
-    def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
-        """Papers in the order given (missing ids skipped), without embeddings."""
-        if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
-            raise TypeError(f"get_papers takes a list of paper ids, not one string: "
-                            f"get_papers([{paper_ids!r}])")
-        given = list(paper_ids)  # once: a generator read twice gave [] (its second pass is empty)
-        ids = list(dict.fromkeys(given))
-        if not ids:
-            return []
-        by_id = {r["paper"]["id"]: _paper(r["paper"]) for r in self._read(cypher.GET_PAPERS, ids=ids)}
-        return [by_id[i] for i in given if i in by_id]
+    def _papers_by_id(self, ids: list[str]) -> list[Paper]:
+        """The stored papers of `ids` (GraphStore.get_papers orders them)."""
+        return [_paper(r["paper"]) for r in self._read(cypher.GET_PAPERS, ids=ids)]
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),

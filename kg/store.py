@@ -414,9 +414,20 @@ class GraphStore(abc.ABC):
     def get_paper(self, paper_id: str) -> PaperDetail | None:
         """The paper with techniques, evaluations, findings, models and list rows."""
 
-    @abc.abstractmethod
     def get_papers(self, paper_ids: Iterable[str]) -> list[Paper]:
-        """Papers by id in the order given (missing ids are skipped), without embeddings."""
+        """Papers by id in the order given (missing ids are skipped, repeated ones repeated), without
+        embeddings."""
+        if isinstance(paper_ids, str):  # one id was taken as a list of one-letter ids: [] came back
+            raise TypeError(f"get_papers takes a list of paper ids, not one string: "
+                            f"get_papers([{paper_ids!r}])")
+        given = list(paper_ids)  # once: a generator read twice gave [] (its second pass is empty)
+        ids = list(dict.fromkeys(given))
+        by_id = {p.id: p for p in self._papers_by_id(ids)} if ids else {}
+        return [by_id[i] for i in given if i in by_id]
+
+    @abc.abstractmethod
+    def _papers_by_id(self, ids: list[str]) -> list[Paper]:
+        """The stored papers of `ids` (distinct, not empty), in any order, without embeddings."""
 
     @abc.abstractmethod
     def find_paper_ids(
