@@ -11,7 +11,16 @@ import numpy as np
 
 from kg.acronyms import taxonomy_long_forms
 from kg.entities import Paper, TaxonomyNode
-from kg.validation import FRAMING_WORDS, fold_for_search, initials, query_words, venue_search_text
+from kg.validation import (
+    FRAMING_WORDS,
+    fold_for_search,
+    initials,
+    joined_forms,
+    query_words,
+    search_forms,
+    search_terms,
+    venue_search_text,
+)
 
 # A sentence ends at . ! ? before a capital or digit, except after abbreviations abstracts use
 # mid-sentence ("e.g. GPT-2", "Olsson et al. 2022").
@@ -281,16 +290,23 @@ def paper_words(paper: Paper) -> set[str]:
                                     venue_search_text(paper.venue, paper.url))))
 
 
-def telling_words(query: str, common: Callable[[list[str]], set[str]]) -> list[set[str]] | None:
-    """The query's content words that most papers lack, each as its query terms; None when it has no
-    such word (every one common: having any of them is a match). `common`: which of some words most
-    papers have (GraphStore.common_words)."""
-    # Words that only frame the question ("papers", "there") are left out, as content_terms does.
-    words = [w for w in query_words(query) if query_terms(w) - _filler_terms()]
+def telling_words(query: str, common: Callable[[list[str]], set[str]]) -> list[list[frozenset[str]]] | None:
+    """The query's content words that most papers lack, each as the forms keyword search matches for it
+    alone, each form as its query terms ("behaviour": behaviour, behavior; "pretrained": pretrained,
+    pre + trained): a paper with all the terms of any one form has the word. None when it has no such
+    word (every one common: having any of them is a match). `common`: which of some words most papers
+    have (GraphStore.common_words)."""
+    # Keyword search also looks for a hyphenated pair joined ("auto-encoder": autoencoder) as a word of
+    # its own. Words that only frame the question ("papers", "there") are left out, as content_terms does.
+    typed = [*query_words(query), *joined_forms(query)]
+    words = list(dict.fromkeys(w for w in typed if query_terms(w) - _filler_terms()))
     if not words:
         return None
     most = common(words)
-    telling = [terms for w in words if w not in most and (terms := query_terms(w))]
+    # Every form common_words counts (search_terms, search_forms): a paper keyword search found by
+    # "behavior" for "behaviour" holds the word, not only common ones.
+    telling = [forms for w in words if w not in most and (forms := list(dict.fromkeys(
+        frozenset(terms) for t in search_terms(w) for f in search_forms(t) if (terms := query_terms(f)))))]
     return telling or None
 
 
@@ -312,7 +328,7 @@ class Labels:
         self.nodes = {n.id: n for n in nodes}
         self._phrases: dict[str, dict[str, set[str]]] = {}
         self._phrase_re: dict[str, re.Pattern[str] | None] = {}
-        self._family: dict[str, str] = {}  # related() asks for the same few ids per candidate
+        self._ancestors: dict[str, tuple[str, ...]] = {}  # related() asks for the same few ids per candidate
 
     @functools.cached_property
     def acronym_long_forms(self) -> dict[str, str]:
@@ -333,11 +349,12 @@ class Labels:
         """The ids that are nodes of one graph label, sorted."""
         return sorted(i for i in ids if self.label(i) == label)
 
-    def family(self, node_id: str) -> str:
-        """The node's top ancestor of the same label (CMA for ACDC, Knockout for mean ablation)."""
-        cached = self._family.get(node_id)
+    def ancestors(self, node_id: str) -> tuple[str, ...]:
+        """The node's parent, its parent's parent ... of the same label, nearest first."""
+        cached = self._ancestors.get(node_id)
         if cached is not None:
             return cached
+        up: list[str] = []
         node = self.nodes.get(node_id)
         seen = {node_id}
         while node is not None and node.parent in self.nodes and node.parent not in seen:
@@ -345,9 +362,15 @@ class Labels:
             if parent.label != node.label:
                 break
             seen.add(parent.id)
+            up.append(parent.id)
             node = parent
-        root = self._family[node_id] = node.id if node is not None else node_id
-        return root
+        found = self._ancestors[node_id] = tuple(up)
+        return found
+
+    def family(self, node_id: str) -> str:
+        """The node's top ancestor of the same label (CMA for ACDC, Knockout for mean ablation)."""
+        up = self.ancestors(node_id)
+        return up[-1] if up else node_id
 
     def descendants(self, node_id: str) -> set[str]:
         """The node and every node refining it (same label), transitively."""

@@ -134,26 +134,13 @@ def shown_parts(values: Sequence[float], total: float, places: int = 2) -> list[
     return [u / scale for u in shown]
 
 
-def _ancestors(labels: Labels, node_id: str) -> list[str]:
-    """The node's parent, its parent's parent ... of the same label (the chain Labels.family walks)."""
-    out: list[str] = []
-    node = labels.nodes.get(node_id)
-    while node is not None and node.parent in labels.nodes and node.parent not in out:
-        parent = labels.nodes[node.parent]
-        if parent.label != node.label or parent.id == node_id:
-            break
-        out.append(parent.id)
-        node = parent
-    return out
-
-
 def kin_relation(labels: Labels, theirs: str, mine: str) -> str:
     """How a related technique of the candidate stands to this paper's one in the taxonomy: "parent"
     (theirs is its parent), "ancestor" (further up), "refinement" (theirs refines it) or "family"."""
-    up = _ancestors(labels, mine)
+    up = labels.ancestors(mine)
     if theirs in up:
         return "parent" if up[0] == theirs else "ancestor"
-    return "refinement" if mine in _ancestors(labels, theirs) else "family"
+    return "refinement" if mine in labels.ancestors(theirs) else "family"
 
 
 def kin_pairs(labels: Labels, mine: set[str], theirs: set[str], idf: dict[str, float]
