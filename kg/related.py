@@ -111,8 +111,9 @@ def join_names(names: Sequence[str], most: int = 4) -> str:
 
 
 def shown_parts(values: Sequence[float], total: float, places: int = 2) -> list[float]:
-    """`values` rounded to `places` decimals so that they add up to `total` as shown with `places`
-    decimals (largest remainder), each less than one last-place unit from its value, in their order."""
+    """`values` rounded to `places` decimals, each less than one last-place unit from its value, so that
+    they add up to `total` as shown with `places` decimals (largest remainder): exactly when the values
+    add up to the total within rounding, as a related hit's contributions do its score."""
     # Each value rounded alone (0.124 + 0.124 + 0.124 shown as 0.12 three times beside a score of
     # 0.37) left 62 of 312 related rows (QA) not adding up to the score beside them.
     scale = 10 ** places

@@ -17,9 +17,9 @@ def test_search_without_an_embedder_names_get_embedder_and_keyword_mode(mode: st
     try:
         with pytest.raises(ValueError) as caught:
             search(store, "induction heads", mode=mode)
-        assert str(caught.value) == (
-            f"{mode} search needs an embedder: pass embedder=get_embedder() (from ingest.embed import "
-            "get_embedder), or use mode='keyword', which needs no model")
+        message = str(caught.value)
+        assert message.startswith(f"{mode} search needs an embedder")
+        assert "from ingest.embed import get_embedder" in message and "mode='keyword'" in message
         assert search(store, "induction heads", mode="keyword").results == []
     finally:
         store.close()
