@@ -1581,8 +1581,7 @@ class EmbeddedStore(GraphStore):
             f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         ).fetchall()
-        by_id = {r[0]: self._paper(r) for r in rows}
-        return [by_id[i] for i in given if i in by_id]
+        return [self._paper(r) for r in rows]
 
     def find_paper_ids(
         self, *, arxiv_ids: Sequence[str] = (), dois: Sequence[str] = (),
