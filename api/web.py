@@ -673,7 +673,8 @@ def _marked_words(q: str, acronyms: dict[str, str], text: str) -> str:
     return " ".join([q, *(long for long in acronyms.values() if query_terms(long) <= words)])
 
 
-def _telling_words(store: GraphStore, q: str, mode: str, hits: list[SearchHit]) -> list[set[str]] | None:
+def _telling_words(store: GraphStore, q: str, mode: str, hits: list[SearchHit]
+                   ) -> list[list[frozenset[str]]] | None:
     """A hybrid query's words most papers lack (kg.explain.telling_words), None when it has none or no hit
     has a keyword rank (gibberish costs no store read)."""
     # A word more than half the papers have ("models", "language") is in nearly every hit: matching it
@@ -683,12 +684,17 @@ def _telling_words(store: GraphStore, q: str, mode: str, hits: list[SearchHit]) 
     return telling_words(q, store.common_words)
 
 
-def _has_telling_words(hit: SearchHit, telling: list[set[str]] | None) -> bool:
-    """Whether a hit holds one of the query's telling words (any word of the query when it has none)."""
-    return telling is None or any(map(paper_words(hit.paper).issuperset, telling))
+def _has_telling_words(hit: SearchHit, telling: list[list[frozenset[str]]] | None) -> bool:
+    """Whether a hit holds one of the query's telling words in any of its forms (kg.explain.telling_words;
+    any word of the query when it has none)."""
+    if telling is None:
+        return True
+    words = paper_words(hit.paper)
+    return any(form <= words for forms in telling for form in forms)
 
 
-def _has_the_words(hits: list[SearchHit], telling: list[set[str]] | None, acronyms: dict[str, str]) -> bool:
+def _has_the_words(hits: list[SearchHit], telling: list[list[frozenset[str]]] | None,
+                   acronyms: dict[str, str]) -> bool:
     """Whether some hybrid hit answers the query's words: it is tagged with the technique or criterion
     the query names (a rank in that list), it contains the long form of an acronym the query was read as
     ("SAE": "sparse autoencoder"; words keyword search was not given), or it contains the query's words

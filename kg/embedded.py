@@ -90,7 +90,6 @@ from kg.store import (
     alias_rows,
     check_citation_key,
     citation_key_base,
-    common_word_limit,
     has_authors,
     issue_citation_keys,
     plan_citation_keys,
@@ -1838,24 +1837,21 @@ class EmbeddedStore(GraphStore):
         # FTS5's bm25() is lower-is-better (negative); flip it so higher is better.
         return [ScoredId(id=r[0], score=-float(r[1])) for r in rows]
 
-    def common_words(self, words: Sequence[str]) -> set[str]:
-        """Those of `words` that more than half of the papers have in their title, abstract or authors
-        (common_word_limit), each in the forms keyword search gives it alone: one count of its matches
-        per word, stopped at the limit."""
-        wanted = list(dict.fromkeys(w for w in words if w))
-        if not wanted:
-            return set()
-        common: set[str] = set()
+    def _paper_count(self) -> int:
+        """How many papers there are (not max(pk), which deletions leave higher), as Neo4j counts."""
         with self._read() as conn:
-            # The papers there are (not max(pk), which deletions leave higher), as Neo4j counts.
-            limit = common_word_limit(conn.execute("SELECT count(*) FROM papers").fetchone()[0] or 0)
-            for word in wanted:
-                forms = {f.lower(): f for t in search_terms(word) for f in search_forms(t)}
-                if forms and conn.execute(
-                        "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
-                        [_fts_match(forms.values()), limit]).fetchone()[0] >= limit:
-                    common.add(word)
-        return common
+            return int(conn.execute("SELECT count(*) FROM papers").fetchone()[0] or 0)
+
+    def _text_matches(self, word: str, limit: int) -> int:
+        """How many papers, up to `limit`, have `word` in their title, abstract or authors in any form
+        keyword search gives it alone: one FTS count, stopped at the limit."""
+        forms = {f.lower(): f for t in search_terms(word) for f in search_forms(t)}
+        if not forms or limit <= 0:
+            return 0
+        with self._read() as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)",
+                [_fts_match(forms.values()), limit]).fetchone()[0])
 
     @staticmethod
     def _keyword_top(

@@ -59,7 +59,6 @@ from kg.store import (
     alias_rows,
     check_citation_key,
     citation_key_base,
-    common_word_limit,
     has_authors,
     issue_citation_keys,
     plan_citation_keys,
@@ -1095,23 +1094,20 @@ class Neo4jStore(GraphStore):
             rows = self._filtered(cypher.KEYWORD_SEARCH_FILTERED, filters, query=text, k=int(k))
         return [ScoredId(id=r["id"], score=float(r["score"])) for r in rows]
 
-    def common_words(self, words: Sequence[str]) -> set[str]:
-        """Those of `words` that more than half of the papers have in their title, abstract or authors
-        (common_word_limit), each in the forms keyword search gives it alone, as the embedded store
-        counts them: one count of its matches per word, stopped at the limit."""
-        wanted = list(dict.fromkeys(w for w in words if w))
-        if not wanted:
-            return set()
-        papers = self._read(cypher.PAPER_COUNT)
-        limit = common_word_limit(int(papers[0]["n"]) if papers else 0)
-        common: set[str] = set()
-        for word in wanted:
-            # No venue clause (venue_forms empty): the text's words, as KEYWORD_TEXT_MATCHES counts them.
-            text = cypher.fulltext_query(word, stopwords=validation.STOPWORDS, venue_forms=())
-            rows = self._read(cypher.KEYWORD_TEXT_MATCHES, query=text, limit=limit) if text else []
-            if rows and int(rows[0]["n"]) >= limit:
-                common.add(word)
-        return common
+    def _paper_count(self) -> int:
+        """How many papers there are."""
+        rows = self._read(cypher.PAPER_COUNT)
+        return int(rows[0]["n"]) if rows else 0
+
+    def _text_matches(self, word: str, limit: int) -> int:
+        """How many papers, up to `limit`, have `word` in their title, abstract or authors in any form
+        keyword search gives it alone, as the embedded store counts them: one count, stopped at the limit."""
+        # No venue clause (venue_forms empty): the text's words, as KEYWORD_TEXT_MATCHES counts them.
+        text = cypher.fulltext_query(word, stopwords=validation.STOPWORDS, venue_forms=())
+        if not text or limit <= 0:
+            return 0
+        rows = self._read(cypher.KEYWORD_TEXT_MATCHES, query=text, limit=limit)
+        return int(rows[0]["n"]) if rows else 0
 
     def vector_search(
         self, vector: np.ndarray, k: int, filters: SearchFilters | None = None

@@ -6,6 +6,10 @@ import abc
 import enum
 import re
 import sqlite3
+import threading
+import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Self
@@ -34,6 +38,25 @@ def common_word_limit(papers: int) -> int:
     # Past half, BM25's own weight of a word (Robertson-Sparck Jones idf, log((N - n + 0.5) / (n + 0.5)))
     # is zero or less: having it tells nothing about what a paper is about ("models", "language").
     return max(0, papers) // 2 + 1
+
+
+# Whether a word is common changes only when papers are ingested or deleted, and every hybrid search page
+# asks (api.web: the no-word-match notice): one count walks up to half the papers' matches per word (50k
+# at 100k papers). Per store, at most COMMON_WORDS_CACHE_SIZE words (oldest first out: made-up words must
+# not grow it for ever), each for COMMON_WORDS_TTL seconds.
+COMMON_WORDS_TTL = 600.0
+COMMON_WORDS_CACHE_SIZE = 4096
+_COMMON_WORDS_LOCK = threading.Lock()
+_COMMON_WORDS: weakref.WeakKeyDictionary[GraphStore, OrderedDict[str, tuple[float, int, bool]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _common_words_cache(store: GraphStore) -> OrderedDict[str, tuple[float, int, bool]]:
+    """The store's cache of common_words answers: word -> (when read, paper count then, common)."""
+    try:
+        return _COMMON_WORDS.setdefault(store, OrderedDict())
+    except TypeError:  # a store that cannot be weakly referenced is simply not cached
+        return OrderedDict()
 
 
 class StoreError(RuntimeError):
@@ -462,11 +485,38 @@ class GraphStore(abc.ABC):
         """Full-text search over title, abstract and authors; user text is never interpreted as
         query syntax. Higher score is better."""
 
-    @abc.abstractmethod
     def common_words(self, words: Sequence[str]) -> set[str]:
         """Those of `words` (query words) that more than half of the papers have in their title,
         abstract or authors (common_word_limit), each in any form keyword search gives it alone
-        (validation.search_terms: "model" also as "models")."""
+        (validation.search_terms: "model" also as "models"); each word's answer cached per store."""
+        wanted = list(dict.fromkeys(w for w in words if w))
+        if not wanted:
+            return set()
+        papers = self._paper_count()
+        limit = common_word_limit(papers)
+        now = time.monotonic()
+        # Keyed by the paper count too: a paper added or deleted counts at once, an edit within the TTL.
+        with _COMMON_WORDS_LOCK:
+            cache = _common_words_cache(self)
+            known = {w: hit[2] for w in wanted if (hit := cache.get(w)) is not None
+                     and hit[1] == papers and now - hit[0] < COMMON_WORDS_TTL}
+        found = {w: self._text_matches(w, limit) >= limit for w in wanted if w not in known}
+        with _COMMON_WORDS_LOCK:
+            for word, common in found.items():
+                cache.pop(word, None)
+                cache[word] = (now, papers, common)
+            while len(cache) > COMMON_WORDS_CACHE_SIZE:
+                cache.popitem(last=False)
+        return {w for w in wanted if known.get(w, found.get(w))}
+
+    @abc.abstractmethod
+    def _paper_count(self) -> int:
+        """How many papers there are (common_words' limit)."""
+
+    @abc.abstractmethod
+    def _text_matches(self, word: str, limit: int) -> int:
+        """How many papers, counted up to `limit`, have `word` in their title, abstract or authors in any
+        form keyword search gives it alone (common_words); 0 for a word with no form to look for."""
 
     @abc.abstractmethod
     def vector_search(

@@ -1301,6 +1301,55 @@ def test_operator_words_match_literally(store: GraphStore) -> None:
     assert [h.id for h in store.keyword_search("circuit*", 5)] == ["o1"]
 
 
+# -- common_words: a word more than half of the papers have (kg.store.common_word_limit) ---------------
+
+def test_a_word_in_more_than_half_of_the_papers_is_common(store: GraphStore) -> None:
+    """"models" is in 3 of 4 papers (one says "model": the same word), "circuits" in 2 (half: not
+    more), "honesty" in 1, its title only; a name counts in the authors too."""
+    store.upsert_papers([
+        bundle("a", "Circuits in language models", abstract="We study a model of honesty.",
+               authors=("Jane Model",)),
+        bundle("b", "Probing models", abstract="Models lie."),
+        bundle("c", "A circuit for truth", abstract="A single model suffices."),
+        bundle("d", "Honesty directions", abstract="Directions in activation space."),
+    ])
+    assert store.common_words(["models", "circuits", "honesty", "zqxj"]) == {"models"}
+    assert store.common_words(["Model"]) == {"Model"}  # as typed, in the other number
+    assert store.common_words(["circuit", "direction"]) == set()
+    assert store.common_words([]) == set()
+    assert store.delete_paper("d")
+    assert store.common_words(["circuits", "models"]) == {"circuits", "models"}  # 2 of 3 now
+    store.upsert_papers([bundle("e", "Honesty"), bundle("f", "Truth"), bundle("g", "Lies")])
+    assert store.common_words(["circuits", "models"]) == set()  # 2 and 3 of 6
+
+
+def test_an_empty_store_has_no_common_word(empty: GraphStore) -> None:
+    assert empty.common_words(["models"]) == set()
+
+
+def test_common_words_count_every_form_keyword_search_matches(store: GraphStore) -> None:
+    """The other spelling ("behavior" for "behaviour"), the word joined or hyphenated as papers also
+    write it ("pre-trained" for "pretrained"): each paper keyword search finds by the word alone counts,
+    in the title, abstract or authors but not the venue."""
+    bundles = [
+        bundle("a", "Model behavior", abstract="A pre-trained network."),
+        bundle("b", "Steering behavior", abstract="Pre-trained weights."),
+        bundle("c", "Probing", abstract="The behaviour of pre-trained heads."),
+        bundle("d", "Other", abstract="Nothing here."),
+        bundle("e", "More", abstract="Nothing at all."),
+    ]
+    for b in bundles[3:]:
+        b.paper.venue = "Pretrained Behaviour Workshop"
+    store.upsert_papers(bundles)
+    assert {h.id for h in store.keyword_search("behaviour", 10)} >= {"a", "b", "c"}
+    assert store.common_words(["behaviour", "behavior", "pretrained", "other"]) == {
+        "behaviour", "behavior", "pretrained"}
+    # Counted up to the limit (3 of 5 papers), whatever the word's matches beyond it.
+    assert store._text_matches("behaviour", 2) == 2
+    assert store._text_matches("behaviour", 10) == 3
+    assert store._text_matches("zqxj", 3) == 0
+
+
 def test_runs_and_watermark(store: GraphStore) -> None:
     assert store.last_watermark("arxiv") is None
     first = store.start_run("arxiv")
