@@ -889,12 +889,14 @@ TECHNIQUE_COUNTS = "CALL () { " + " UNION ALL ".join(
 
 # Techniques used by the papers touching a node (see _FAMILY_PAPERS), each counting the papers using it
 # or a refinement (the search filter's rule: see GraphStore.cooccurring_techniques); the node's family
-# and its ancestors (the node itself is the family member with id $node_id) left out.
+# and its ancestors left out. The ancestors are collected once, before the papers are expanded (the node
+# itself is the family member with id $node_id; an aggregating CALL gives one row, [] when it has none).
 COOCCURRING_TECHNIQUES = (
-    _NODE_FAMILY + _FAMILY_PAPERS + "WITH DISTINCT p, family "
+    _NODE_FAMILY + "CALL (family) { UNWIND family AS s WITH s WHERE s.id = $node_id "
+    f"MATCH (s)-[:{Rel.REFINES}*1..]->(a) RETURN collect(DISTINCT a) AS ancestors }} "
+    + _FAMILY_PAPERS + "WITH DISTINCT p, family, ancestors "
     f"MATCH (p)-[:{Rel.USES}|{Rel.EVALUATES}]->()-[:{Rel.REFINES}*0..]->(o:{Label.TECHNIQUE}) "
-    "WHERE NOT o IN family AND NOT EXISTS { "
-    f"MATCH (s)-[:{Rel.REFINES}*1..]->(o) WHERE s IN family AND s.id = $node_id }} "
+    "WHERE NOT o IN family AND NOT o IN ancestors "
     "RETURN o.id AS id, count(DISTINCT p) AS n ORDER BY n DESC, id LIMIT $limit"
 )
 

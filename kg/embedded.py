@@ -2192,20 +2192,24 @@ class EmbeddedStore(GraphStore):
                 return []
             sub, params = touching
             # A technique X counts the papers of the node using X or one of its refinements (the search
-            # filter's rule): each edge of those papers is walked up REFINES to every ancestor.
+            # filter's rule). The closure pairs each technique kept (not the node's family nor one of its
+            # ancestors: `mine`) with itself and every refinement below it: taxonomy-sized, so the
+            # papers' own edges are joined to it once instead of each edge walking up REFINES. The
+            # papers are driven from USES (CROSS JOIN keeps that order: a common node touches most
+            # papers); EVALUATES is probed per closure node, since REFINES links a criterion only to
+            # criteria and so finds nothing there unless a node changed label and kept its edges.
             rows = conn.execute(
-                f"WITH RECURSIVE p(id) AS ({sub}), touch(node, paper_id) AS ("
-                "SELECT technique_id, paper_id FROM uses WHERE paper_id IN p UNION "
-                "SELECT evaluation_id, paper_id FROM evaluates WHERE paper_id IN p), "
-                "up(anc, node) AS (SELECT DISTINCT node, node FROM touch UNION "
-                "SELECT r.parent, up.node FROM up JOIN refines r ON r.child = up.anc), "
-                "mine(id) AS (SELECT value FROM json_each(?) UNION "
-                "SELECT r.parent FROM refines r JOIN mine ON r.child = mine.id) "
-                "SELECT up.anc, count(DISTINCT t.paper_id) AS n FROM up JOIN touch t ON t.node = up.node "
-                f"JOIN taxonomy x ON x.id = up.anc AND x.label = '{Label.TECHNIQUE}' "
-                "WHERE up.anc NOT IN mine AND up.anc NOT IN (SELECT value FROM json_each(?)) "
-                "GROUP BY up.anc ORDER BY n DESC, up.anc LIMIT ?",
-                [*params, json.dumps([technique_id]), params[0], max(0, int(limit))],
+                f"WITH RECURSIVE p(id) AS ({sub}), "
+                "mine(id) AS (SELECT ? UNION SELECT r.parent FROM refines r JOIN mine ON r.child = mine.id), "
+                "closure(anc, node) AS (SELECT id, id FROM taxonomy WHERE label = ? AND id NOT IN mine "
+                "AND id NOT IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT c.anc, r.child FROM closure c JOIN refines r ON r.parent = c.node) "
+                "SELECT anc, count(DISTINCT paper_id) AS n FROM ("
+                "SELECT c.anc, u.paper_id FROM uses u CROSS JOIN closure c ON c.node = u.technique_id "
+                "WHERE u.paper_id IN p UNION ALL "
+                "SELECT c.anc, e.paper_id FROM closure c CROSS JOIN evaluates e ON e.evaluation_id = c.node "
+                "WHERE +e.paper_id IN p) GROUP BY anc ORDER BY n DESC, anc LIMIT ?",
+                [*params, technique_id, Label.TECHNIQUE, params[0], max(0, int(limit))],
             ).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
