@@ -486,7 +486,9 @@ def section_suggestion(value: str, stored: Iterable[str]) -> str | None:
     misspelling. Only suggested, never taken: another section may be meant."""
     from ingest.normalize import slugify  # the rule the section ids were made by (section_slug)
 
-    ids = sorted({"/".join(k.split("/")[:n]) for k in stored for n in range(1, k.count("/") + 2)})
+    # Shallower ids first: a heading above is the likelier meaning than one of its sub-sections.
+    ids = sorted({"/".join(k.split("/")[:n]) for k in stored for n in range(1, k.count("/") + 2)},
+                 key=lambda i: (i.count("/"), i))
     # The web form's select shows a section as its headings joined by "›", a heading with "(all)" after
     # it: pasted so, it is the same path ("A › B (all)" is `a/b`); " > " is read as the same separator.
     value = _ALL_SUFFIX.sub("", value)
@@ -497,8 +499,6 @@ def section_suggestion(value: str, stored: Iterable[str]) -> str | None:
     guess = "/".join(parts)
     if guess in ids:
         return guess
-    # Shallower ids first: a heading above is the likelier meaning than one of its sub-sections.
-    ids.sort(key=lambda i: (i.count("/"), i))
     last = {i: i.rsplit("/", 1)[-1] for i in ids}
     # The same last heading; a guess of several headings (`findings-on-circuits/interpreting-lm-behaviors`)
     # by the id ending in all of them first.

@@ -56,7 +56,7 @@ from kg.explain import Labels, paper_words, query_terms, telling_words
 from kg.lookup import find_pasted_paper, paper_named_by_query, without_pasted_punctuation
 from kg.safe_output import arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
-from kg.search import filter_dropped_counts, normalise_query, why_empty
+from kg.search import FILTER_KINDS, filter_dropped_counts, normalise_query, set_filter_kinds, why_empty
 from kg.search import search as search_papers
 from kg.store import GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta, node_spelt_exactly, node_spelt_nearly, spelling_key
@@ -653,16 +653,19 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
     if not hits and not ctx["past_end"]:
         # Which filter emptied it, and how near each alone comes; the tips widen only what did.
         counts, ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
+        # The filter kind of each count: both follow kg.search.FILTER_KINDS.
+        kinds = set_filter_kinds(filters) if counts else []
+        alone = {kind.kind: n for kind, (_, n) in zip(kinds, counts, strict=True)}
         # A section by its title ("Tools"), as the form's select names it, not by its id ("tools").
-        titles = _section_titles(store, filters.section_ids) if counts and filters.section_ids else {}
+        titles = _section_titles(store, filters.section_ids) if _SECTION in kinds else {}
         ctx["filter_counts"] = [
-            (f"section {', '.join(titles.get(i, i) for i in filters.section_ids)}", n)
-            if name.startswith("section ") else (name, n) for name, n in counts]
+            (kind.facet(filters, lambda i: titles.get(i, i)) if kind is _SECTION else name, n)
+            for kind, (name, n) in zip(kinds, counts, strict=True)]
         # Filters that each pass papers but not together: which single removal would give results.
         dropped = (filter_dropped_counts(store, filters)
-                   if ctx["passing_all"] == 0 and all(n for _, n in counts) else {})
+                   if ctx["passing_all"] == 0 and all(alone.values()) else {})
         # ctx["mode"]: a keyword-only hybrid gets no "try hybrid".
-        ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters, labels, ctx["filter_counts"],
+        ctx["empty_tips"] = _empty_tips(q, ctx["mode"], filters, labels, alone,
                                         ctx["passing_all"], dropped=dropped, args=ctx["args"], titles=titles)
 
 
@@ -728,24 +731,12 @@ def _filter_reasons(store: GraphStore, paper_ids: list[str], filters: SearchFilt
     return out
 
 
-# The first word of each facet name kg.search.filter_facet_counts gives ("technique Sparse Autoencoder",
-# "years 2030-"): the filter as a tip names it, what the tip says after it, and the search parameters
-# removing it drops.
-_WIDEN: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "years": ("year", " or widen the range.", ("year_from", "year_to")),
-    "technique": ("technique", ".", ("technique", "technique_match")),
-    "topic": ("topic", ".", ("topic",)),
-    "model": ("model", ": a paper counts for a model only where its abstract names it.", ("model",)),
-    "component": ("component",
-                  ": a paper counts for a component only where a finding of its abstract names it.",
-                  ("component",)),
-    "section": ("list section", ".", ("section",)),
-    "source": ("source", ".", ("source",)),
-}
+# The section filter, which the tips name by its sections' titles.
+_SECTION = FILTER_KINDS["section"]
 
 
 def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
-                filter_counts: list[tuple[str, int]], passing_all: int | None, *,
+                alone: dict[str, int], passing_all: int | None, *,
                 dropped: dict[str, int] | None = None, args: dict[str, Any] | None = None,
                 titles: dict[str, str] | None = None) -> list[dict[str, str | None]]:
     """What to try when a search found nothing, each tip a `text` and the `href` of the search it
@@ -753,7 +744,8 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
     alone; else, when no paper passes them together, those whose removal alone (`dropped`, per kind: the
     papers passing the others) gives papers, or say no single one is at fault; when papers pass them,
     each one, as they limit where the words are looked for), or, unless the filters alone leave nothing,
-    reword. `args` are the search's parameters, `titles` the chosen sections' titles."""
+    reword. `alone` is each set filter kind (kg.search.FILTER_KINDS) and the papers passing it alone,
+    `args` the search's parameters, `titles` the chosen sections' titles."""
     tips: list[dict[str, str | None]] = []
     args = args or {}
     dropped = dropped or {}
@@ -762,8 +754,7 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
         """The same search (query, mode, other filters) without the parameters `names`."""
         return url_for("web.search") + "?" + with_page({k: v for k, v in args.items() if k not in names}, 1)
 
-    zero = {name.split(" ", 1)[0] for name, n in filter_counts if n == 0}
-    kinds = {name.split(" ", 1)[0] for name, _ in filter_counts}
+    zero = {kind for kind, n in alone.items() if n == 0}
     if zero:
         # A filter no paper passes alone is the one to widen: the others and the words are not at fault.
         widen = zero
@@ -771,34 +762,44 @@ def _empty_tips(q: str, mode: str, filters: SearchFilters, labels: Labels,
         # Each passes papers, not together: only a filter whose removal gives papers is worth removing.
         widen = {kind for kind, n in dropped.items() if n > 0}
     else:
-        widen = kinds
+        widen = set(alone)
     words_matter = passing_all is None or passing_all > 0
     if mode == "keyword" and q and words_matter:
         tips.append({"text": "Try semantic or hybrid mode: they also find papers that use other words.",
                      "href": None})
-    if kinds and not zero and passing_all == 0 and dropped and not widen:
+    if alone and not zero and passing_all == 0 and dropped and not widen:
         tips.append({"text": "No single filter is at fault: remove two or more of them.", "href": None})
-    for kind in _WIDEN:
-        if kind not in widen:
+    for kind in sorted(FILTER_KINDS.values(), key=lambda k: not k.tip_first):
+        if kind.kind not in widen:
             continue
-        if kind == "technique" and len(filters.technique_ids) > 1 and filters.technique_match == "all":
+        ids = kind.ids(filters)
+        if "technique_match" in kind.modifiers and len(ids) > 1 and filters.technique_match == "all":
             tips.append({"text": "Ask for papers using any of the techniques, not all of them.",
                          "href": link("technique_match")})
-        noun, tail, params = _WIDEN[kind]
         what = ""
-        if kind == "section" and titles:
-            what = " " + ", ".join(f"“{titles.get(i, i)}”" for i in filters.section_ids)
-        n = dropped.get(kind)
-        count = "" if n is None else f" ({n} paper{'' if n == 1 else 's'}{' pass the others' if q else ''})"
-        ids = {"technique": filters.technique_ids, "topic": filters.topic_ids,
-               "component": filters.component_ids}.get(kind)
-        parent = _parent_tip(ids, labels, kind) if ids else ""
-        tips.append({"text": f"Remove the {noun} filter{what}{count}{parent}{tail}", "href": link(*params)})
+        if kind is _SECTION and titles:
+            what = " " + ", ".join(f"“{titles.get(i, i)}”" for i in ids)
+        n = dropped.get(kind.kind)
+        count = "" if n is None else _papers_passing_the_others(n, q)
+        parent = _parent_tip(ids, labels, kind.noun) if kind.refines else ""
+        tips.append({"text": f"Remove the {kind.noun} filter{what}{count}{parent}{kind.hint}",
+                     "href": link(*kind.params)})
     if q and words_matter and len(q.split()) > 6:
         tips.append({"text": "Use fewer words: the key phrase is usually enough.", "href": None})
     if not tips:
         tips.append({"text": "Try other words, or browse by technique.", "href": None})
     return tips
+
+
+def _papers_passing_the_others(n: int, q: str) -> str:
+    """" (12 papers)": how many papers removing a filter gives; with a query, as what it is, a count of
+    the papers the other filters pass, which the words may not be in."""
+    papers = f"{n} paper{'' if n == 1 else 's'}"
+    if not q:
+        return f" ({papers})"
+    # The count is the filters' alone: the linked search, words and all, may still find nothing.
+    them = "not match it" if n == 1 else "match none of them"
+    return f" ({papers} pass{'es' if n == 1 else ''} the other filters; your words may {them})"
 
 
 def _parent_tip(ids: list[str], labels: Labels, kind: str) -> str:

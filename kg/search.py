@@ -1051,39 +1051,89 @@ def mostly_non_latin(query: str) -> bool:
     return other > latin
 
 
+@dataclass(frozen=True)
+class FilterKind:
+    """One filter of SearchFilters as an empty answer's counts and tips handle it (FILTER_KINDS)."""
+
+    # The first word of its facet names ("years 2030-"), the key filter_dropped_counts gives its count by.
+    kind: str
+    # The SearchFilters fields that set it (any of them not None or empty).
+    fields: tuple[str, ...]
+    # The search's query parameters removing it drops: a tip's link is the search without them.
+    params: tuple[str, ...]
+    # A tip names it so and ends so: f"Remove the {noun} filter ...{hint}".
+    noun: str
+    hint: str = "."
+    # Fields that only shape it (technique_match), reset to their defaults with it.
+    modifiers: tuple[str, ...] = ()
+    # Its ids are taxonomy nodes (shown by name), and with `refines` nodes of a tree: include_refinements
+    # applies to them and a node's parent is a wider choice.
+    taxonomy: bool = False
+    refines: bool = False
+    # Its tip comes before the others': a range widened is the smallest change.
+    tip_first: bool = False
+
+    def ids(self, filters: SearchFilters) -> list[str]:
+        """The ids it holds in `filters` ([] for a year range, which holds none)."""
+        return [i for f in self.fields if isinstance(v := getattr(filters, f), list) for i in v]
+
+    def is_set(self, filters: SearchFilters) -> bool:
+        """Whether `filters` set it."""
+        return any(getattr(filters, f) not in (None, []) for f in self.fields)
+
+    def cleared(self, filters: SearchFilters) -> SearchFilters:
+        """`filters` without it: its fields (and modifiers) back to their defaults."""
+        blank = SearchFilters()  # made afresh: its lists are new ones
+        return replace(filters, **{f: getattr(blank, f) for f in (*self.fields, *self.modifiers)})
+
+    def alone(self, filters: SearchFilters) -> SearchFilters:
+        """It alone, as `filters` set it."""
+        own = {f: getattr(filters, f) for f in (*self.fields, *self.modifiers)}
+        if self.refines:
+            own["include_refinements"] = filters.include_refinements
+        return SearchFilters(**own)
+
+    def facet(self, filters: SearchFilters, name: Callable[[str], str] = str) -> str:
+        """Its facet name in `filters` ("technique sae and probing", "years 2030-", "section tools"), each
+        id as `name` gives it."""
+        ids = self.ids(filters)
+        if not ids:  # a range
+            return f"{self.kind} " + "-".join(str(getattr(filters, f) or "") for f in self.fields)
+        # Matching all of several ids, the facet is those ids together ("technique sae and probing").
+        joiner = " and " if "technique_match" in self.modifiers and filters.technique_match == "all" else ", "
+        return f"{self.kind} " + joiner.join(map(name, ids))
+
+
+# Every filter of SearchFilters, in the order an empty answer names them (filter_facet_counts,
+# filter_dropped_counts, the web page's tips). A new filter needs its entry here: tests check that each
+# SearchFilters field but include_refinements (which shapes several) belongs to one.
+FILTER_KINDS: dict[str, FilterKind] = {k.kind: k for k in (
+    FilterKind("technique", ("technique_ids",), ("technique", "technique_match"), "technique",
+               modifiers=("technique_match",), taxonomy=True, refines=True),
+    FilterKind("topic", ("topic_ids",), ("topic",), "topic", taxonomy=True, refines=True),
+    FilterKind("model", ("model_ids",), ("model",), "model",
+               ": a paper counts for a model only where its abstract names it.", taxonomy=True),
+    FilterKind("component", ("component_ids",), ("component",), "component",
+               ": a paper counts for a component only where a finding of its abstract names it.",
+               taxonomy=True, refines=True),
+    FilterKind("section", ("section_ids",), ("section",), "list section"),
+    FilterKind("years", ("year_from", "year_to"), ("year_from", "year_to"), "year", " or widen the range.",
+               tip_first=True),
+    FilterKind("source", ("sources",), ("source",), "source"),
+)}
+
+
+def set_filter_kinds(filters: SearchFilters) -> list[FilterKind]:
+    """The filters `filters` set, in FILTER_KINDS' order: the order of filter_facet_counts' entries."""
+    return [kind for kind in FILTER_KINDS.values() if kind.is_set(filters)]
+
+
 def filter_facet_counts(store: GraphStore, filters: SearchFilters,
                         name: Callable[[str], str] = str) -> list[tuple[str, int]]:
     """Each filter that is set, alone, and how many papers pass it: what emptied an empty answer. `name`
     turns a taxonomy id into what the answer shows (the id itself by default; the web page, the name)."""
-    facets: list[tuple[str, SearchFilters]] = []
-    refinements = filters.include_refinements
-
-    def names(ids: Sequence[str], joiner: str = ", ") -> str:
-        return joiner.join(name(i) for i in ids)
-
-    if filters.technique_ids:
-        # Matching all of several ids, the facet is those ids together ("technique sae and probing").
-        joined = names(filters.technique_ids, " and " if filters.technique_match == "all" else ", ")
-        facets.append((f"technique {joined}",
-                       SearchFilters(technique_ids=filters.technique_ids, include_refinements=refinements,
-                                     technique_match=filters.technique_match)))
-    if filters.topic_ids:
-        facets.append((f"topic {names(filters.topic_ids)}",
-                       SearchFilters(topic_ids=filters.topic_ids, include_refinements=refinements)))
-    if filters.model_ids:
-        facets.append((f"model {names(filters.model_ids)}", SearchFilters(model_ids=filters.model_ids)))
-    if filters.component_ids:
-        facets.append((f"component {names(filters.component_ids)}",
-                       SearchFilters(component_ids=filters.component_ids, include_refinements=refinements)))
-    if filters.section_ids:
-        facets.append((f"section {', '.join(filters.section_ids)}",
-                       SearchFilters(section_ids=filters.section_ids)))
-    if filters.year_from is not None or filters.year_to is not None:
-        span = f"{filters.year_from or ''}-{filters.year_to or ''}"
-        facets.append((f"years {span}", SearchFilters(year_from=filters.year_from, year_to=filters.year_to)))
-    if filters.sources:
-        facets.append((f"source {', '.join(filters.sources)}", SearchFilters(sources=filters.sources)))
-    return [(name, len(store.filter_ids(alone))) for name, alone in facets]
+    return [(kind.facet(filters, name if kind.taxonomy else str), len(store.filter_ids(kind.alone(filters))))
+            for kind in set_filter_kinds(filters)]
 
 
 def why_empty(store: GraphStore, filters: SearchFilters | None, total: int, name: Callable[[str], str] = str
@@ -1096,30 +1146,13 @@ def why_empty(store: GraphStore, filters: SearchFilters | None, total: int, name
     return filter_facet_counts(store, filters, name), len(store.filter_ids(filters))
 
 
-# Each filter kind filter_facet_counts names (the first word of its facet names), and the filters with
-# that one cleared: what dropping it leaves.
-_DROPPED: dict[str, Callable[[SearchFilters], SearchFilters]] = {
-    "technique": lambda f: replace(f, technique_ids=[], technique_match="any"),
-    "topic": lambda f: replace(f, topic_ids=[]),
-    "model": lambda f: replace(f, model_ids=[]),
-    "component": lambda f: replace(f, component_ids=[]),
-    "section": lambda f: replace(f, section_ids=[]),
-    "years": lambda f: replace(f, year_from=None, year_to=None),
-    "source": lambda f: replace(f, sources=[]),
-}
-
-
 def filter_dropped_counts(store: GraphStore, filters: SearchFilters) -> dict[str, int]:
     """For filters no paper passes together, each set filter kind ("technique", "years", as
     filter_facet_counts names them) and how many papers pass the others with it removed: which one
     removal would give results. One count per set filter, so only for an empty answer."""
-    counts: dict[str, int] = {}
-    for kind, drop in _DROPPED.items():
-        rest = drop(filters)
-        if rest != filters:
-            # With no filter left (the only one removed) the count is every paper's.
-            counts[kind] = store.filter_page(rest, limit=0)[1]
-    return counts
+    # With no filter left (the only one removed) the count is every paper's.
+    return {kind.kind: store.filter_page(kind.cleared(filters), limit=0)[1]
+            for kind in set_filter_kinds(filters)}
 
 
 # Long forms found per store, with the time they were read: queries repeat the same few acronyms,
