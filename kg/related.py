@@ -219,25 +219,22 @@ def related(
     # it, a tool sharing "visualization" outranking a 0.6 cosine (related_eval MAP 0.517 either way).
     my_idf_total = max(sum(idf.get(t, 0.0) for t in mine["techniques"]), max(idf.values(), default=0.0))
 
-    hits: list[RelatedHit] = []
+    # Every candidate is scored; only the `limit` kept get their reasons and parts written (the strings,
+    # the rounding and the join cost more than the score, on hundreds of candidates a request).
+    scored: list[_Scored] = []
     for cid, cand in papers.items():
         theirs = _split_profile(labels, profiles.get(cid, set()))
         cosine = float(np.dot(embedding, vectors[cid])) if embedding is not None and cid in vectors else 0.0
         shared_t = sorted(mine["techniques"] & theirs["techniques"], key=lambda t: (-idf.get(t, 0.0), t))
         pairs = kin_pairs(labels, mine["techniques"], theirs["techniques"], idf)
-        relatives = list(dict.fromkeys(t for t, _ in pairs))
         # Each technique part over this paper's idf total, so the two add up to the technique part.
         norm = my_idf_total if mine["techniques"] and my_idf_total > 0 else 0.0
         shared_part = sum(idf.get(t, 0.0) for t in shared_t) / norm if norm else 0.0
         kin_part = weights.family_credit * sum(idf.get(m, 0.0) for _, m in pairs) / norm if norm else 0.0
-        tech = shared_part + kin_part
-        shared_topics = sorted(mine["topics"] & theirs["topics"])
-        shared_components = sorted(mine["components"] & theirs["components"])
-        shared_models = sorted(mine["models"] & theirs["models"])
         shared_authors = [my_authors[a.casefold()] for a in cand.authors if a.casefold() in my_authors]
         scores = {
             "cosine": round(cosine, 4),
-            "techniques": round(tech, 4),
+            "techniques": round(shared_part + kin_part, 4),
             "topics": round(_share(mine["topics"], theirs["topics"]), 4),
             "components": round(_share(mine["components"], theirs["components"]), 4),
             "models": round(_share(mine["models"], theirs["models"]), 4),
@@ -254,46 +251,74 @@ def related(
             "components": weights.components * scores["components"],
             "authors": weights.authors * scores["authors"],
         }
-        score = sum(weighted.values())
-        said: list[tuple[str, str]] = []  # (weighted key, reason), in the tie order
-        if shared_t:
-            said.append(("shared_techniques", "shares " + join_names([labels.name(t) for t in shared_t])))
-        if pairs:
-            # "ACDC ~ Path Patching": theirs, then the technique of this paper it is credited for;
-            # one pair per credited technique, every one named (no "+N more": at most one a technique
-            # of this paper, and a hidden pair was a half credit the reason did not explain).
-            said.append(("related_techniques", "related techniques " + ", ".join(
-                f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs)))
-        if shared_models:
-            said.append(("models", "both study " + join_names([labels.name(m) for m in shared_models])))
-        if shared_topics:
-            said.append(("topics", "both about " + join_names([labels.name(t) for t in shared_topics])))
-        if shared_components:
-            said.append(("components",
-                         "both discuss " + join_names([labels.name(c) for c in shared_components])))
-        if shared_authors:
-            word = "author" if len(shared_authors) == 1 else "authors"
-            said.append(("authors", f"shared {word} {join_names(shared_authors, 3)}"))
-        if embedding is not None and cid in vectors:
-            said.append(("cosine", f"cosine {cosine:.2f}"))
-        # Strongest first; a stable sort keeps the order above for ties. A reason that adds nothing (a
-        # zero weight, a technique the briefly cached idf does not know yet) is not one; the cosine
-        # stays, at or below 0 too: how far apart the abstracts are explains a low score.
-        said = [kr for kr in said if kr[0] == "cosine" or round(weighted[kr[0]], 6) > 0]
-        said.sort(key=lambda kr: -round(weighted[kr[0]], 6))
-        reasons = [r for _, r in said]
-        kinds = [k for k, _ in said]
-        contributions = [round(weighted[k], 4) for k in kinds]
-        # The score parts first, then the shared names that explain them, then what each adds.
-        parts: dict[str, Any] = {
-            **scores, "shared_techniques": shared_t, "related_techniques": relatives,
-            "related_pairs": [[t, m] for t, m in pairs],
-            "shared_topics": shared_topics, "shared_components": shared_components,
-            "shared_models": shared_models, "shared_authors": shared_authors,
-            "weighted": {k: round(v, 4) for k, v in weighted.items()},
-        }
-        if not reasons:
-            reasons, contributions, kinds = ["in the same graph neighbourhood"], [0.0], ["neighbourhood"]
-        hits.append(RelatedHit(cid, cand.title, round(score, 6), cand, reasons, parts, contributions, kinds))
-    hits.sort(key=lambda h: (-h.score, h.id))
-    return hits[:limit]
+        scored.append(_Scored(cid, round(sum(weighted.values()), 6), theirs, cosine, shared_t, pairs,
+                              shared_authors, scores, weighted))
+    scored.sort(key=lambda c: (-c.score, c.id))
+    has_vector = embedding is not None
+    return [_explained(c, papers[c.id], mine, labels, has_vector and c.id in vectors)
+            for c in scored[:limit]]
+
+
+@dataclass
+class _Scored:
+    """A related candidate's score and what it was made of (related() explains only those it keeps)."""
+
+    id: str
+    score: float
+    theirs: dict[str, set[str]]
+    cosine: float
+    shared_t: list[str]
+    pairs: list[tuple[str, str]]
+    shared_authors: list[str]
+    scores: dict[str, float]
+    weighted: dict[str, float]
+
+
+def _explained(c: _Scored, cand: Paper, mine: dict[str, set[str]], labels: Labels, has_cosine: bool
+               ) -> RelatedHit:
+    """The RelatedHit of a scored candidate: its reasons, strongest first, with what each adds, and parts."""
+    theirs, weighted, pairs = c.theirs, c.weighted, c.pairs
+    shared_topics = sorted(mine["topics"] & theirs["topics"])
+    shared_components = sorted(mine["components"] & theirs["components"])
+    shared_models = sorted(mine["models"] & theirs["models"])
+    said: list[tuple[str, str]] = []  # (weighted key, reason), in the tie order
+    if c.shared_t:
+        said.append(("shared_techniques", "shares " + join_names([labels.name(t) for t in c.shared_t])))
+    if pairs:
+        # "ACDC ~ Path Patching": theirs, then the technique of this paper it is credited for;
+        # one pair per credited technique, every one named (no "+N more": at most one a technique
+        # of this paper, and a hidden pair was a half credit the reason did not explain).
+        said.append(("related_techniques", "related techniques " + ", ".join(
+            f"{labels.name(t)} ~ {labels.name(m)}" for t, m in pairs)))
+    if shared_models:
+        said.append(("models", "both study " + join_names([labels.name(m) for m in shared_models])))
+    if shared_topics:
+        said.append(("topics", "both about " + join_names([labels.name(t) for t in shared_topics])))
+    if shared_components:
+        said.append(("components",
+                     "both discuss " + join_names([labels.name(x) for x in shared_components])))
+    if c.shared_authors:
+        word = "author" if len(c.shared_authors) == 1 else "authors"
+        said.append(("authors", f"shared {word} {join_names(c.shared_authors, 3)}"))
+    if has_cosine:
+        said.append(("cosine", f"cosine {c.cosine:.2f}"))
+    # Strongest first; a stable sort keeps the order above for ties. A reason that adds nothing (a
+    # zero weight, a technique the briefly cached idf does not know yet) is not one; the cosine
+    # stays, at or below 0 too: how far apart the abstracts are explains a low score.
+    said = [kr for kr in said if kr[0] == "cosine" or round(weighted[kr[0]], 6) > 0]
+    said.sort(key=lambda kr: -round(weighted[kr[0]], 6))
+    reasons = [r for _, r in said]
+    kinds = [k for k, _ in said]
+    contributions = [round(weighted[k], 4) for k in kinds]
+    # The score parts first, then the shared names that explain them, then what each adds.
+    parts: dict[str, Any] = {
+        **c.scores, "shared_techniques": c.shared_t,
+        "related_techniques": list(dict.fromkeys(t for t, _ in pairs)),
+        "related_pairs": [[t, m] for t, m in pairs],
+        "shared_topics": shared_topics, "shared_components": shared_components,
+        "shared_models": shared_models, "shared_authors": c.shared_authors,
+        "weighted": {k: round(v, 4) for k, v in weighted.items()},
+    }
+    if not reasons:
+        reasons, contributions, kinds = ["in the same graph neighbourhood"], [0.0], ["neighbourhood"]
+    return RelatedHit(c.id, cand.title, c.score, cand, reasons, parts, contributions, kinds)
