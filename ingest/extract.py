@@ -69,21 +69,31 @@ Matching rules (documented here because the extraction's precision depends on th
   "based on GPT-4 judgements", "based on GPT-4 to identify ..."; "experiments based on Llama-2 show"
   study Llama-2; a fronted "Using GPT-4, ..." when the clause after its comma names another model:
   "Using GPT-4, we find that neurons in GPT-2 ..." studies GPT-2, "Using GPT-2, we find ..." GPT-2), as a
-  contrast in its own phrase ("unlike", "in contrast to", "compared to": "Unlike BERT, GPT-2 stores ..."
+  contrast in its own phrase ("unlike", "in contrast to", "as opposed to": "Unlike BERT, GPT-2 stores ..."
   studies GPT-2, the comma ending the contrast, unless a list the contrast names ends there: "Unlike
-  BERT, RoBERTa and T5, GPT-2 ..."), or as the name of a scaling law ("the Chinchilla scaling laws",
+  BERT, RoBERTa and T5, GPT-2 ..."), as the reference of a comparison (the technique rule's below:
+  "Compared with GPT-4, Pythia ...", "our model ... relative to GPT-2"; "we compare GPT-2 versus Pythia"
+  studies both), or as the name of a scaling law ("the Chinchilla scaling laws",
   "Chinchilla-optimal"). A component alias that names a kind of network ("MLP", "multilayer
   perceptron", "feed-forward") before a read-out ("an MLP probe", "MLP classifiers") is no component.
 - Technique and evaluation mentions in artifact sentences (a URL, or "code ... available") do not
   count: "The code, dataset, visualizations ... are available" is not a use of visualization.
 - Nor does a technique or evaluation named as what the paper does not use (word-window rules, no parse):
-  (a) a negation of use before it in its clause, within eight words: "unlike", "without" (not "with and
-      without"), "instead of", "rather than", "as opposed to", "in contrast to/with", "no need for" (and
-      "eliminates / removes / obviates the need for"), "with no", "requires / uses / needs no", "do not /
-      never / no longer use / rely on / require / need / apply / measure ..." (not "not only uses"). A new
-      clause ends its reach ("Without retraining, we apply SAEs" applies SAEs), a comma too unless it
-      continues a list of mentions ("without probing, patching or SAEs"), and the nearest verb of use
-      decides ("does not use gradients and relies on activation patching" relies on it);
+  (a) a negation of use before it in its clause, within eight words: "without" (not "with and
+      without"), "instead of", "rather than", "no need for" (and "eliminates / removes / obviates the need
+      for"), "with no", "requires / uses / needs no", "do not / never / no longer use / rely on / require /
+      need / apply / measure ..." (not "not only uses"), a contrast ("unlike", "in contrast to/with", "as
+      opposed to"), or a comparison ("compared to/with", "in comparison to/with", "relative to", "versus",
+      "vs.") that makes it the paper's reference: one that opens its sentence ("Compared to attribution
+      patching, our method is exact", "Versus attribution patching, ...") or whose sentence names the
+      paper's own method ("our method / approach ...", "ours", "the proposed ..."). Any other comparison
+      studies both sides ("we compare SAEs versus transcoders", "SAEs vs. Transcoders"), as does "we compare
+      activation patching and / to attribution patching". The contrast and comparison cues are the model
+      rule's too (one list). A new clause ends its reach ("Without retraining, we apply SAEs" applies
+      SAEs), a comma too unless it continues a list of mentions that reaches its "and" / "or" ("without
+      probing, patching or SAEs"; "Unlike SAEs, transcoders are ..." uses transcoders), and
+      the nearest verb of use decides ("does not use gradients and relies on activation patching" relies
+      on it);
   (b) a sentence whose subject is prior work, up to the paper's own clause ("Prior work relied on SAEs and
       the logit lens; we ...", "However, existing methods such as probing ...", "Previously, ..."); the
       subject only: "Building on prior work on SAEs, we ..." and "We find that the existing techniques of
@@ -102,6 +112,11 @@ Matching rules (documented here because the extraction's precision depends on th
       as the list's labels say: Tuned Lens is tagged with the logit lens).
   Another mention of the same technique in the text still counts (and only counting mentions make its
   score), and a mention dropped here confirms no ambiguous alias.
+- Nor does a technique or evaluation mention that refers back to a longer one of another node: after
+  "these", "those", "this", "that", "such", "the" or "said", a mention whose words end the nearest earlier
+  mention with the same head, in its sentence or the one before (same title, abstract or TL;DR), names that
+  node again: "affine probes ..., where these probes are translators" is the tuned lens, not probing. When
+  the nearest such mention is of the same node ("linear probes ... these probes") it counts as usual.
 - A technique or evaluation's evidence is the sentence of a non-ambiguous mention when it has one: an
   abstract sentence before the title (which names the subject, not how it is used), the title before a
   list TL;DR. The title is quoted as given, without the full stop the analysed text adds after it.
@@ -177,7 +192,7 @@ if TYPE_CHECKING:
 
 # Bump whenever a rule above or below changes what extraction returns for the same text and taxonomy:
 # it is part of Extractor.signature, so stored extractions made by older rules are redone on re-ingest.
-EXTRACTOR_VERSION = "15"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
+EXTRACTOR_VERSION = "16"  # 5: list TL;DRs and coordination ellipsis; 7: no modifier out of a longer term;
 # 8: evidence from a non-ambiguous mention first; 9: sentences end after "7B." / "CoT.", not after "Fig.",
 # and a model alias glued to a size or version is the model ("Pythia-1.4B", "Mistral-7B"), not only acronyms;
 # 10: "we unveil / localize", "our results uncover / unveil" are claims; 11: TeX markup read as plain text
@@ -190,9 +205,12 @@ EXTRACTOR_VERSION = "15"  # 5: list TL;DRs and coordination ellipsis; 7: no modi
 # evidence prefers an abstract sentence to the title, and a title is quoted without an added full stop;
 # 15: "greater-than" only hyphenated, a model's acronym in lower case ("gpt2-small"), a contrast ends at its
 # comma, "compared to", a model as a judge or a scaling law is not studied, an "MLP probe" is no MLP layer;
-# then, unreleased so still 15: "based on X" a tool only for X's output ("based on GPT-4 judgements"), a
-# fronted "Using X," before another model and "X-generated" are tools, "greater-than" not inside
-# "greater-than-chance", "opt-1.3b" (a word acronym glued to a checkpoint size) is OPT.
+# 16 (a landed submission is what git users run: no rule change waits for a release): "based on X" a
+# tool only for X's output ("based on GPT-4 judgements"), a fronted "Using X," before another model and
+# "X-generated" are tools, "greater-than" not inside "greater-than-chance", "opt-1.3b" (a word acronym
+# glued to a checkpoint size) is OPT; a technique the paper compares its own method with ("Compared to X,
+# our method ...", "versus", "relative to") is not used, and models read the same contrast and comparison
+# cues; "these probes" after "affine probes" is no probing; "feature circuits" needs an attribution cue.
 # Packages whose data shape the output (tokenizer, sentencizer, lemma table), also in the signature.
 _SIGNATURE_PACKAGES = ("spacy", "spacy-lookups-data")
 # The most characters of one paper's text (title + abstract + TL;DRs) analysed; the rest is not read. A last
@@ -1130,8 +1148,11 @@ class Extractor:
         used = [h for h in hits if self._nodes[h.node_id].label in _TLDR_LABELS]
         if used:
             mentions = _Mentions.of(used)
+            # "affine probes ..., where these probes are translators": the generic head refers back to the
+            # longer mention before it (Tuned Lens), it names no second technique (probing).
+            parts = [bisect.bisect_right(starts, tokens.start_char(i)) for i in range(len(tokens.bounds))]
             hits = [h for h in hits if self._nodes[h.node_id].label not in _TLDR_LABELS
-                    or not _unused_mention(tokens, h, mentions)]
+                    or not (_unused_mention(tokens, h, mentions) or _refers_back(tokens, h, used, parts))]
         counted = self._resolve(hits, tokens)
         in_tldr = [tokens.idx[h.start] >= layout.tldr_start for h in hits]
         # The paper's own text decides everything but techniques and evaluations, resolved without the
@@ -1334,8 +1355,33 @@ _TOOL_TASKS = frozenset({
 # A contrast reaches the model only within its own clause: "Unlike prior work, we study GPT-2"
 # studies GPT-2, "in contrast to a large, modern transformer like GPT-3" does not study GPT-3.
 _CLAUSE_SUBJECTS = frozenset({"we", "our", "i", "they", "it", "this", "these", ";", ":"})
-# Cues of a contrast: "unlike X", and these words before "to" / "with" ("in contrast to", "compared to").
-_CONTRAST_WORDS = frozenset({"contrast", "compared", "comparison"})
+# Cues that set a model, technique or criterion against the paper's own subject, one list for the model rule
+# (_in_contrast) and the technique rule (_negation_cue_ends_at), read at the cue's last word (see
+# _contrast_cue_ending_at). A contrast always sets what follows apart: "unlike X", "in contrast to / with X",
+# "as opposed to X". A comparison ("compared to / with X", "in comparison to / with X", "relative to X",
+# "versus X", "vs. X") makes X only the reference the paper measures against when it is fronted ("Compared to
+# attribution patching, our method ...", "Compared with GPT-4, Pythia ...") or its other side is the paper's
+# own method ("our method is exact compared to attribution patching"); else the paper studies both sides
+# ("we compare SAEs versus transcoders", "SAEs vs. Transcoders").
+_CONTRAST_WORDS = frozenset({"contrast"})  # before "to" / "with"
+_COMPARISON_WORDS = frozenset({"compared", "comparison"})  # before "to" / "with"; "relative" before "to"
+_COMPARISON_CUES = frozenset({"versus", "vs.", "vs"})
+# Words a fronted comparison may follow at the start of its sentence ("However, compared to ...", "When
+# compared with ...", "In comparison to ...").
+_FRONTING_WORDS = frozenset({
+    "however", "but", "yet", "and", "also", "moreover", "furthermore", "notably", "importantly", "crucially",
+    "overall", "finally", "thus", "in", "when", "as", "here", ",",
+})
+# Where the clause of a comparison ends, for finding the paper's own side in it ("we" opens a clause of its
+# own).
+_OWN_SIDE_BREAKS = frozenset({";", ":", "we", "but", "whereas", "while", "although", "though"})
+# "our method / approach ...": the paper's own side of a comparison. Norms (lemmas). Not "model" nor
+# "analysis": "our analysis compares SAEs versus transcoders" and "our model" (often the model studied) speak
+# of both sides.
+_OWN_METHOD_NOUNS = frozenset({
+    "method", "approach", "technique", "framework", "algorithm", "tool", "metric", "procedure", "pipeline",
+    "estimator", "variant", "formulation", "objective", "architecture", "lens",
+})
 # "Unlike BERT, the GPT-2 model ...": words that may stand between the comma ending a contrast and the
 # model that opens the main clause.
 _CLAUSE_OPENING_WORDS = frozenset({"the", "a", "an", "its", "their"})
@@ -1368,19 +1414,64 @@ _VARIANT_WORDS = frozenset({
 })
 
 
-def _in_contrast(lowers: Sequence[str], start: int, first: int, last: int, models: frozenset[int]) -> bool:
-    """Whether "unlike", "in contrast to/with" or "compared to/with" governs the model at `start`, in its
-    own phrase: a comma right before the model ends it ("Unlike BERT, GPT-2 stores ..."), unless the model
-    is in a list the contrast names ("Unlike BERT, RoBERTa and T5, GPT-2 ..."). `models`: the token indices
-    of the sentence's model mentions."""
+def _contrast_cue_ending_at(lowers: Sequence[str], j: int, first: int) -> tuple[bool, int] | None:
+    """Whether a contrast or comparison cue ends at token j (see _CONTRAST_WORDS): (whether it is a
+    comparison, the index of its first word), else None."""
+    word = lowers[j]
+    if word == "unlike":
+        return False, j
+    if word in _COMPARISON_CUES:
+        return True, j
+    before = lowers[j - 1] if j - 1 >= first else ""
+    if word == "to" and before == "opposed" and j - 2 >= first and lowers[j - 2] == "as":
+        return False, j - 2
+    if word not in {"to", "with"}:
+        return None
+    if before in _CONTRAST_WORDS:
+        return False, j - 1
+    if before in _COMPARISON_WORDS or (before == "relative" and word == "to"):
+        return True, j - 1
+    return None
+
+
+def _reference_of_comparison(lowers: Sequence[str], norms: Sequence[str], cue: int, cue_end: int, first: int,
+                             last: int) -> bool:
+    """Whether a comparison cue spanning `cue`..`cue_end` makes what it names the paper's reference, not a
+    side it studies: the cue opens its sentence ("Compared to attribution patching, our method ...", "Versus
+    GPT-4, ...") or the sentence names the paper's own method ("our approach", "ours", "the proposed")."""
+    if all(lowers[k] in _FRONTING_WORDS or not lowers[k].strip() for k in range(first, cue)):
+        return True
+    # The paper's own method counts in the cue's clause only: "Our method is exact, and we also run activation
+    # patching versus attribution patching" compares two methods the paper runs.
+    start = next((k + 1 for k in range(cue - 1, first - 1, -1) if lowers[k] in _OWN_SIDE_BREAKS), first)
+    end = next((k for k in range(cue_end + 1, last) if lowers[k] in _OWN_SIDE_BREAKS), last)
+    for k in range(start, end):
+        if cue <= k <= cue_end:
+            continue
+        if lowers[k] == "ours" or (lowers[k] == "proposed" and k > first and lowers[k - 1] in {"the", "our"}):
+            return True
+        if lowers[k] == "our" and any(norms[m] in _OWN_METHOD_NOUNS for m in range(k + 1, min(end, k + 4))):
+            return True
+    return False
+
+
+def _in_contrast(lowers: Sequence[str], norms: Sequence[str], start: int, first: int, last: int,
+                 models: frozenset[int]) -> bool:
+    """Whether a contrast cue ("unlike", "in contrast to/with", "as opposed to") or a comparison cue making
+    the model the reference ("Compared to GPT-4, ...": _reference_of_comparison) governs the model at
+    `start`, in its own phrase: a comma right before the model ends it ("Unlike BERT, GPT-2 stores ..."),
+    unless the model is in a list the contrast names ("Unlike BERT, RoBERTa and T5, GPT-2 ..."). `models`:
+    the token indices of the sentence's model mentions."""
     for i in range(start - 1, max(first, start - 10) - 1, -1):
         word = lowers[i]
         if word in _CLAUSE_SUBJECTS:
             return False
         if word == "," and _opens_main_clause(lowers, i, start, last, models):
             return False  # "Unlike BERT, GPT-2 ...": the contrast ended at the comma
-        if word == "unlike" or (word in _CONTRAST_WORDS and lowers[i + 1: i + 2] in (["to"], ["with"])):
-            return True
+        cue = _contrast_cue_ending_at(lowers, i, first)
+        if cue is not None:
+            comparison, cue_start = cue
+            return not comparison or _reference_of_comparison(lowers, norms, cue_start, i, first, last)
     return False
 
 
@@ -1508,7 +1599,7 @@ def _not_studied(tokens: _TokenView, hit: _Hit, models: frozenset[int]) -> bool:
     lowers, norms = tokens.lowers, tokens.norms
     return (_makes_product(lowers, norms, hit.start, hit.end, first, last)
             or _fronted_tool(lowers, hit.start, hit.end, first, last, models)
-            or _in_contrast(lowers, hit.start, first, last, models)
+            or _in_contrast(lowers, norms, hit.start, first, last, models)
             or _as_tool(lowers, norms, hit.start, hit.end, first, last)
             or _scaling_law(lowers, norms, hit.end, last))
 
@@ -1646,12 +1737,22 @@ class _Mentions:
                    frozenset(e for _, e in spans))
 
     def listed_at(self, lowers: Sequence[str], comma: int) -> bool:
-        """Whether the comma at `comma` separates two mentions of a list ("probing, patching", "SAEs, and
-        probing"), not a mention and a clause of its own ("SAEs, uses the logit lens")."""
+        """Whether the comma at `comma` separates two mentions of a list ("probing, patching or SAEs", "SAEs,
+        and probing"), not a mention and a clause of its own ("SAEs, uses the logit lens"): the mentions after
+        it reach an "and" / "or" of the list. "Compared to SAEs, transcoders are ..." is no list: the
+        contrast ends at its comma, and transcoders open the main clause."""
+        if comma not in self.ends:
+            return False
         after = comma + 1
-        while after < len(lowers) and lowers[after] in {"and", "or"}:
+        if after < len(lowers) and lowers[after] in {"and", "or"}:
             after += 1
-        return comma in self.ends and after in self.starts
+            return after < len(lowers) and after in self.starts
+        if after not in self.starts:
+            return False
+        j = after
+        while j < len(lowers) and (j in self.covered or lowers[j] == ","):
+            j += 1
+        return j < len(lowers) and lowers[j] in {"and", "or"}
 
 
 def _unused_mention(tokens: _TokenView, hit: _Hit, mentions: _Mentions) -> bool:
@@ -1660,7 +1761,7 @@ def _unused_mention(tokens: _TokenView, hit: _Hit, mentions: _Mentions) -> bool:
     a sentence framed as prior work ("Prior work relied on SAEs", "Activation patching has been used to
     ...", "the logit lens, which is costly"), a method the paper builds on excepted."""
     first, last = tokens.bounds[hit.sent]
-    if _negated_use(tokens.lowers, tokens.norms, first, hit.start, mentions):
+    if _negated_use(tokens.lowers, tokens.norms, first, hit.start, last, mentions):
         return True
     if _prior_work_subject(tokens.lowers, tokens.norms, first, hit.start, last):
         return True
@@ -1676,22 +1777,47 @@ def _unused_mention(tokens: _TokenView, hit: _Hit, mentions: _Mentions) -> bool:
                 or (critique is not None and _improved_after(tokens.lowers, tokens.norms, critique, last)))
 
 
-def _negation_cue_ends_at(lowers: Sequence[str], norms: Sequence[str], j: int, first: int) -> bool | None:
-    """Whether a cue negating the use of what follows ends at token j: "unlike", "without", "instead of",
-    "rather than", "as opposed to", "in contrast to / with", "no need for", "do not use / rely on"; None
-    when an affirmative verb of use does ("does not use gradients and relies on activation patching")."""
+# Words that make a mention refer back to one before it: "these probes", "such probes", "the probes".
+_ANAPHORIC_DETERMINERS = frozenset({"these", "those", "this", "that", "such", "the", "said"})
+
+
+def _refers_back(tokens: _TokenView, hit: _Hit, mentions: Sequence[_Hit], parts: Sequence[int]) -> bool:
+    """Whether a mention after an anaphoric determiner ("these probes") repeats the head of a longer mention
+    of another node just before it ("affine probes", Tuned Lens), in its sentence or the one before in the
+    same part (title, abstract, a TL;DR): it names that technique again, not a new one. The nearest earlier
+    mention with the same head decides ("linear probes ... these probes" is probing)."""
+    if hit.start == 0 or tokens.lowers[hit.start - 1] not in _ANAPHORIC_DETERMINERS:
+        return False
+    norms = tokens.norms
+    head = norms[hit.start:hit.end]
+    earlier = [m for m in mentions if m.end <= hit.start - 1 and hit.sent - 1 <= m.sent <= hit.sent
+               and parts[m.sent] == parts[hit.sent] and norms[m.end - len(head):m.end] == head]
+    if not earlier:
+        return False
+    nearest = max(earlier, key=lambda m: (m.end, m.end - m.start))
+    return nearest.node_id != hit.node_id and nearest.end - nearest.start > len(head)
+
+
+def _negation_cue_ends_at(lowers: Sequence[str], norms: Sequence[str], j: int, first: int,
+                          last: int) -> bool | None:
+    """Whether a cue negating the use of what follows ends at token j: "without", "instead of", "rather
+    than", "no need for", "do not use / rely on", a contrast ("unlike", "in contrast to / with", "as opposed
+    to") or a comparison making it the paper's reference ("Compared to attribution patching, our method ...",
+    "our approach is exact versus attribution patching": see _CONTRAST_WORDS); None when an affirmative verb
+    of use does ("does not use gradients and relies on activation patching") or a comparison of two sides
+    the paper studies ("we compare SAEs versus transcoders")."""
     word = lowers[j]
     before = lowers[j - 1] if j - 1 >= first else ""
-    if word == "unlike":
-        return True
+    cue = _contrast_cue_ending_at(lowers, j, first)
+    if cue is not None:
+        comparison, cue_start = cue
+        return not comparison or _reference_of_comparison(lowers, norms, cue_start, j, first, last) or None
     if word == "without":
         return before not in {"and", "or"}  # "with and without activation steering" uses it
     if word == "no" and j - 1 >= first and (before == "with" or norms[j - 1] in _USE_VERBS):
         return True  # "requires no SAEs", "with no probing"
-    if (before, word) in {("instead", "of"), ("rather", "than"), ("contrast", "to"), ("contrast", "with")}:
+    if (before, word) in {("instead", "of"), ("rather", "than")}:
         return True
-    if (before, word) == ("opposed", "to"):
-        return j - 2 >= first and lowers[j - 2] == "as"
     if (before, word) == ("need", "for"):
         return any(lowers[k] in _NEED_REMOVERS or norms[k] in _NEED_REMOVERS
                    for k in range(max(first, j - 4), j - 1))
@@ -1708,14 +1834,14 @@ def _negation_cue_ends_at(lowers: Sequence[str], norms: Sequence[str], j: int, f
     return False
 
 
-def _negated_use(lowers: Sequence[str], norms: Sequence[str], first: int, start: int,
+def _negated_use(lowers: Sequence[str], norms: Sequence[str], first: int, start: int, last: int,
                  mentions: _Mentions) -> bool:
     """Whether a negating cue governs the mention at `start`: before it, in the same clause, within
     _NEGATION_REACH words (a list of mentions is one stretch: "without probing, patching or SAEs")."""
     budget = _NEGATION_REACH
     j = start - 1
     while j >= first and budget > 0:
-        cue = _negation_cue_ends_at(lowers, norms, j, first)
+        cue = _negation_cue_ends_at(lowers, norms, j, first, last)
         if cue is not False:
             return bool(cue)  # the nearest verb of use governs the mention, affirmed or negated
         word = lowers[j]
