@@ -128,7 +128,7 @@ def _http_message(exc: HTTPException) -> str:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         return f"request body too large: the limit is {limit} bytes"
     if exc.code == 405:
-        return f"method {request.method} not allowed on {request.path}"
+        return f"method {request.method} not allowed on {request.path}; use {allowed_methods(exc)}"
     if exc.code == 404:
         # /api/techniques/sae/papers is a guess at where a technique's papers are: say where they are.
         sub = re.fullmatch(r"/api/techniques/([^/]+)/.*", request.path, re.DOTALL)
@@ -138,6 +138,35 @@ def _http_message(exc: HTTPException) -> str:
                     f"a technique's papers are under {technique} (papers.results)")
         return f"no such resource: {request.path}"
     return exc.description or exc.name
+
+
+_METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # Allow's own order varies
+
+
+def allowed_methods(exc: HTTPException) -> str:
+    """The methods a 405's path takes, from its Allow header, as "GET" or "GET or POST": HEAD and
+    OPTIONS left out (answered on every path that has a GET, and on every path), unless they are all."""
+    allow = exc.get_response().headers.get("Allow") or ""
+    methods = [m.strip() for m in allow.split(",") if m.strip()]
+    named = [m for m in methods if m not in ("HEAD", "OPTIONS")] or methods
+    named.sort(key=lambda m: _METHOD_ORDER.index(m) if m in _METHOD_ORDER else len(_METHOD_ORDER))
+    if not named:
+        return "another method"
+    return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} or {named[-1]}"
+
+
+def _page_text(exc: HTTPException) -> tuple[str, str]:
+    """A web page's heading and message for an HTTP error: paperkg's own for a 404 and a 405 (the page
+    adds its links to the search and the taxonomy), Werkzeug's for the rest."""
+    from api.web_format import isolate  # the web's quoting of user text (a <bdi> on the page)
+
+    path = isolate(request.path[:200])
+    if exc.code == 404:
+        return exc.name, f"No page at {path}."
+    if exc.code == 405:
+        return exc.name, (f"The page at {path} does not answer {request.method} requests; use "
+                          f"{allowed_methods(exc)}.")
+    return exc.name, exc.description or ""
 
 
 PERCENT_ENCODE_HINT = "percent-encode non-ASCII text as UTF-8 (naïve is na%C3%AFve)"
@@ -200,7 +229,7 @@ def register(app: Flask) -> None:
         if is_json_path(request.path):
             response = error_response(status, _http_message(exc))
         else:
-            response = make_response(_page(status, exc.name, exc.description or ""))
+            response = make_response(_page(status, *_page_text(exc)))
         # RFC 9110 asks a 405 to name the methods the resource takes, on a page as on the API.
         allow = exc.get_response().headers.get("Allow") if status == 405 else None
         if allow:

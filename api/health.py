@@ -92,7 +92,8 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """The store answers a ping; 503 with a JSON error saying why when it does not. `model` says what the
+    """The store answers a ping; 503 with the JSON error every route gives for that store error when it
+    does not (api.errors.store_error_text: code store_unavailable or store_damaged). `model` says what the
     process knows of its embedding model (never loaded for the probe).
 
     The ping is one small query, not an integrity check (that reads the whole file: too slow per probe on
@@ -102,12 +103,12 @@ def readyz() -> Response:
     feed and the API all work without a model) into a total one; GET /api/status reports it as a problem."""
     try:
         get_store().ping()
-    except StoreDamaged as exc:
-        log.error("readiness: %s", exc)
-        return error_response(503, f"store damaged: {_public_reason(str(exc))}", "store_damaged")
     except StoreError as exc:
-        log.warning("readiness: %s", exc)
-        return error_response(503, f"store unreachable: {_public_reason(str(exc))}")
+        # The full reason (the file, the server) goes to the log; the probe says what every other answer
+        # says of the same failure (api.errors.store_error_text), never SQLite's or the driver's text.
+        log.log(logging.ERROR if isinstance(exc, StoreDamaged) else logging.WARNING, "readiness: %s", exc)
+        text = store_error_text(exc)
+        return error_response(503, text.json_message, text.json_code)
     return jsonify({"status": "ready", "model": model_status()})
 
 
@@ -318,7 +319,7 @@ def _problem(code: str, message: str) -> dict[str, str]:
 
 
 def _public_reason(reason: str) -> str:
-    """The reason with the data directory and the configured servers written as their variables
-    (api.public_text): the server's paths, internal host names and ports stay in its log, as on every
-    other error answer, while the probe still says what is wrong."""
+    """The reason (a weekly run's message) with the data directory and the configured servers written as
+    their variables (api.public_text): the server's paths, internal host names and ports stay in its log,
+    as on every other answer, while the message still says what went wrong."""
     return public_text(reason, paperkg_config())

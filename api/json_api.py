@@ -33,6 +33,7 @@ from api.params import (
 from api.public_text import public_runs
 from api.sections import sections_with_headings
 from api.taxonomy_file import node_summary
+from api.web_reasons import node_reasons
 from kg import browse
 from kg.entities import Paper, PaperDetail, SearchFilters
 from kg.explain import Labels
@@ -42,7 +43,7 @@ from kg.related import RelatedHit, UnknownPaper
 from kg.safe_output import arxiv_abs_url
 from kg.schema import Label
 from kg.search import SearchHit, SearchPage, normalise_query, search, why_empty
-from kg.store import GraphStore
+from kg.store import EMPTY_STORE_MESSAGE, GraphStore
 from kg.taxonomy import node_spelt_nearly
 from kg.validation import author_key
 from kg.withdrawn import is_withdrawn
@@ -180,21 +181,32 @@ def search_papers() -> Response:
     )
     named = paper_named_by_query(get_store(), query)
     return jsonify(search_page_dict(params, page, _labels(), named, why_empty(get_store(), params.filters,
-                                                                             page.total)))
+                                                                             page.total),
+                                    notice=empty_store_notice(get_store(), page.total)))
+
+
+def empty_store_notice(store: GraphStore, total: int) -> str | None:
+    """kg.store.EMPTY_STORE_MESSAGE for an answer listing no papers from a store that has none (one count,
+    only then), else None: "no results" from a store nothing was loaded into is no answer to the query."""
+    if total:
+        return None
+    return EMPTY_STORE_MESSAGE if store.filter_page(SearchFilters(), limit=0)[1] == 0 else None
 
 
 def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str],
                      named_paper: str | None = None,
-                     empty: tuple[list[tuple[str, int]], int | None] = ([], None)) -> dict[str, Any]:
+                     empty: tuple[list[tuple[str, int]], int | None] = ([], None), *,
+                     notice: str | None = None) -> dict[str, Any]:
     """The /api/search answer for a search's parameters and page (`paperkg search --json` prints it too);
     `named_paper`: the stored paper the whole query is the arXiv id or URL of (paper_named_by_query);
-    `empty`: why an answer with no results under filters is empty (kg.search.why_empty)."""
+    `empty`: why an answer with no results under filters is empty (kg.search.why_empty); `notice`:
+    empty_store_notice's."""
     facets, passing = empty
     return {
         "query": params.query, "mode": params.mode, "total": page.total, "limit": params.limit,
         "offset": params.offset, "named_paper": named_paper, "acronyms": page.acronyms,
         "using_first": page.using_first, "not_tagged": page.not_tagged,
-        "did_you_mean": page.did_you_mean, "non_latin_query": page.non_latin_query,
+        "did_you_mean": page.did_you_mean, "non_latin_query": page.non_latin_query, "notice": notice,
         "filter_counts": None if passing is None else [{"filter": name, "papers": n} for name, n in facets],
         "papers_passing_filters": passing,
         "results": [hit_dict(h, labels) for h in page.results],
@@ -368,7 +380,10 @@ def technique(technique_id: str) -> Response:
         # exactly, as its filters' 400 does; the web page redirects.
         near = node_spelt_nearly(get_taxonomy(), technique_id, browse.TREE_GROUPS)
         hint = f"did you mean {near.id!r}? " if near is not None and near.label in browse.TREE_GROUPS else ""
-        raise not_found(f"no technique with id {technique_id[:200]!r} ({hint}see /api/techniques)") from None
+        # The route answers for every node kind the tree lists (browse.TREE_GROUPS), so all are named.
+        raise not_found(f"no technique, evaluation, topic or object has the id {technique_id[:200]!r} "
+                        f"({hint}see /api/techniques)") from None
+    because = node_because(get_store(), [p.id for p in d.papers], d.id)
     return jsonify({
         "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label,
         "summary": node_summary(d.id), "parent": d.parent,
@@ -376,11 +391,26 @@ def technique(technique_id: str) -> Response:
         "cooccurring": d.cooccurring,
         "papers_per_year": {str(y): n for y, n in d.papers_per_year.items()},
         "papers_without_year": d.papers_without_year,
+        "notice": empty_store_notice(get_store(), d.papers_total),
         "papers": {
             "total": d.papers_total, "limit": d.limit, "offset": d.offset, "sort": d.sort,
-            "results": [{"id": p.id, "title": p.title, **paper_summary(p)} for p in d.papers],
+            "results": [{"id": p.id, "title": p.title, **paper_summary(p), "because": because.get(p.id, [])}
+                        for p in d.papers],
         },
     })
+
+
+def node_because(store: GraphStore, paper_ids: list[str], node_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Per paper, why it is among a taxonomy node's papers: the web page's reasons
+    (api.web_reasons.node_reasons), each the node it is tagged with (the node itself, or the refinement:
+    `refinement` true), how (`sources`: list, extracted), the quoted `evidence` and the list `sections`."""
+    labels = Labels(get_taxonomy().nodes)
+    if node_id not in labels.nodes:  # a node added since the app last read the taxonomy
+        labels = Labels(store.taxonomy_nodes())
+    return {pid: [{"id": r["id"], "label": r["name"], "refinement": r["id"] != node_id,
+                   "sources": r["sources"], "evidence": r["evidence"], "sections": r.get("sections", [])}
+                  for r in reasons]
+            for pid, reasons in node_reasons(store, paper_ids, node_id, labels).items()}
 
 
 @bp.get("/topics")
@@ -509,11 +539,17 @@ def _id_args(name: str) -> list[str]:
     return check_ids(name, values, max_items=MAX_LIST_IDS)
 
 
+MAX_SHOWN_IDS = 10  # unknown ids a 422's message quotes (unknown_ids has them all)
+
+
 def _unknown_ids(unknown: list[str]) -> ApiError:
-    """The 422 POST /api/recommend answers for ids naming no paper: ten in the message, all in unknown_ids
-    (for a client to drop them)."""
-    shown = ", ".join(repr(i[:80]) for i in unknown[:10])
-    return ApiError(422, f"unknown paper ids: {shown}", fields={"unknown_ids": unknown})
+    """The 422 POST /api/recommend and /api/bibtex answer for ids naming no paper: "unknown paper id:
+    'x'", or ids, ten in the message, all in unknown_ids (for a client to drop them)."""
+    shown = ", ".join(repr(i[:80]) for i in unknown[:MAX_SHOWN_IDS])
+    if len(unknown) > MAX_SHOWN_IDS:
+        shown += f" and {len(unknown) - MAX_SHOWN_IDS} more"
+    noun = "id" if len(unknown) == 1 else "ids"
+    return ApiError(422, f"unknown paper {noun}: {shown}", fields={"unknown_ids": unknown})
 
 
 @bp.get("/bibtex")

@@ -143,6 +143,18 @@ BIBTEX_TEXT = ("The entries `paperkg export papers --format bibtex --id ...` wri
                "of one paper, give one entry; an id naming no paper is a 422 listing them all in "
                "`unknown_ids`.")
 
+# A taxonomy node's paper counts (GET /api/techniques, /api/topics, /api/techniques/{id}).
+OWN_COUNT = {"type": "integer", "minimum": 0,
+             "description": "papers tagged with the node itself (not only with a refinement of it)"}
+TOTAL_COUNT = {"type": "integer", "minimum": 0,
+               "description": "papers tagged with the node or any of its refinements, each counted once "
+                              "(what the technique or topic filter finds with refinements=true)"}
+# An answer with no papers from a store that has none (kg.store.EMPTY_STORE_MESSAGE).
+NOTICE = {**_nullable("string"),
+          "description": "set when the answer lists no papers because the store has none at all (nothing "
+                         "ingested yet): says how to load some; null otherwise"}
+
+
 def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
     """An object schema whose properties are all always sent, save those named optional."""
     required = [k for k in properties if k not in optional]
@@ -277,11 +289,12 @@ SCHEMAS: dict[str, Any] = {
     }),
     "SearchPage": {
         "type": "object",
-        "required": ["query", "mode", "total", "limit", "offset", "named_paper", "acronyms", "using_first",
-                     "not_tagged", "did_you_mean", "non_latin_query", "filter_counts",
+        "required": ["query", "notice", "mode", "total", "limit", "offset", "named_paper", "acronyms",
+                     "using_first", "not_tagged", "did_you_mean", "non_latin_query", "filter_counts",
                      "papers_passing_filters", "results", "mode_used", "filters", "paperkg_version"],
         "properties": {
             "query": {"type": "string"},
+            "notice": NOTICE,
             "mode": {"type": "string", "enum": list(MODES),
                      "description": "the mode requested (hybrid when not given); mode_used says what ranked "
                                     "the results"},
@@ -474,7 +487,7 @@ SCHEMAS: dict[str, Any] = {
     }),
     "TreeNode": _object({
         "id": {"type": "string"}, "label": {"type": "string"}, "node_label": _nullable("string"),
-        "kind": _nullable("string"), "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+        "kind": _nullable("string"), "own_count": OWN_COUNT, "total_count": TOTAL_COUNT,
         "children": {"type": "array", "items": {"$ref": "#/components/schemas/TreeNode"}},
     }),
     "TechniqueTree": _object({g: {"type": "array", "items": _ref("TreeNode")}
@@ -487,10 +500,10 @@ SCHEMAS: dict[str, Any] = {
         "parent": _object({"id": {"type": "string"}, "label": {"type": "string"}}, nullable=True,
                           description="the node it refines or belongs to; null for a top-level node"),
         "refinements": {"type": "array", "items": _object(
-            {"id": {"type": "string"}, "label": {"type": "string"}, "own_count": {"type": "integer"},
-             "total_count": {"type": "integer"}},
+            {"id": {"type": "string"}, "label": {"type": "string"}, "own_count": OWN_COUNT,
+             "total_count": TOTAL_COUNT},
             description="a node refining this one, with its paper counts")},
-        "own_count": {"type": "integer"}, "total_count": {"type": "integer"},
+        "own_count": OWN_COUNT, "total_count": TOTAL_COUNT,
         "cooccurring": {"type": "array", "items": _object({
             "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}}),
             "description": "techniques the node's papers also use, most papers first: each count is the "
@@ -508,8 +521,30 @@ SCHEMAS: dict[str, Any] = {
         "papers": _object({
             "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
             "sort": {"type": "string", "enum": list(SORTS)},
-            "results": {"type": "array", "items": _ref("PaperSummary")}}),
+            "results": {"type": "array", "items": _ref("NodePaper")}}),
+        "notice": NOTICE,
     }),
+    "NodePaper": _object(
+        {"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS,
+         "because": {"type": "array", "items": _ref("NodeReason"),
+                     "description": "why the paper is among the node's papers: each node of the node's "
+                                    "family (the node itself, or a refinement) it is tagged with, list "
+                                    "first; the web page's \"via … · extracted · <evidence>\""}},
+        description="a paper of a taxonomy node: a result list's fields and why it is listed"),
+    "NodeReason": _object(
+        {"id": {"type": "string", "description": "the node the paper is tagged with"},
+         "label": {"type": "string", "description": "its name"},
+         "refinement": {"type": "boolean", "description": "true when it is a refinement of the node asked "
+                                                          "for (the paper is listed via it), false for the "
+                                                          "node itself"},
+         "sources": {"type": "array", "items": {"type": "string", "enum": list(EDGE_SOURCES)},
+                     "description": "how the paper got the tag, list first: list (the curated awesome-list "
+                                    "puts it there) and/or extracted (read from its title and abstract)"},
+         "evidence": {**STRINGS, "description": "the quoted text of the paper (or its list row) the tag was "
+                                                "read from; for a topic or object, the findings about it"},
+         "sections": {**STRINGS, "description": "for a topic or object: the awesome-list sections (heading "
+                                                "paths, \"A › B\") that put the paper there; else empty"}},
+        description="one tag that lists the paper under the node"),
     "RunCounts": _object(
         {**{k: {"type": "integer"} for k in PIPELINE_COUNTS},
          "window_start": DATE_TIME, "window_end": DATE_TIME,
@@ -1030,9 +1065,13 @@ def build_document() -> dict[str, Any]:
                                 "shipped taxonomy). Errors are "
                                 '{"error": {"code", "message"}} (with `parameter` on a bad_parameter '
                                 "400 and `unknown_ids` on the 422 of POST /api/recommend and GET and "
-                                "POST /api/bibtex). A method a path "
-                                "has no operation for "
-                                "is answered 405 with an Allow header listing the methods it takes; HEAD "
+                                "POST /api/bibtex). An id in the path naming nothing stored (a paper, "
+                                "a taxonomy node, an author) is a 404, no such resource; paper ids in a "
+                                "query's or a body's list naming no paper are a 422: the operation exists "
+                                "and the request is well formed, but names papers the store lacks. A method "
+                                "a path has no operation for "
+                                "is answered 405 with an Allow header listing the methods it takes (the "
+                                "message names them too: \"; use GET\"); HEAD "
                                 "(on every path with a GET) and OPTIONS (on every path: 200, an Allow "
                                 "header, an empty body) are answered without being listed as operations. "
                                 "A query string must be percent-encoded UTF-8 text: an escape that does "

@@ -172,8 +172,32 @@ def optional_choice_arg(name: str, choices: tuple[str, ...], *, args: Args | Non
         return None
     chosen = choice_of(value, choices)
     if chosen is None:
-        raise ParameterError(name, f"must be one of {', '.join(choices)}")
+        raise ParameterError(name, not_a_choice(name, value, choices))
     return chosen
+
+
+# What a choice parameter's values are, for its 400 ("'fuzzy' is not a search mode"); another parameter
+# is named as itself ("'x' is not a value of order").
+CHOICE_NOUNS = {"mode": "search mode", "explain": "way to explain",
+                "technique_match": "way to match techniques", "sort": "sort order", "source": "source",
+                "status": "run status"}
+
+
+def not_a_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """ "'fuzzy' is not a search mode; use hybrid, semantic or keyword": the value given, quoted and cut
+    as every 400 shows one, what it should be and the choices."""
+    noun = CHOICE_NOUNS.get(name)
+    what = f"{_article(noun)} {noun}" if noun else f"a value of {name}"
+    return f"{_shown(value)} is not {what}; use {_either(list(choices))}"
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in ("a", "e", "i", "o", "u") else "a"
+
+
+def _either(choices: list[str]) -> str:
+    """ "a, b or c"; "a"."""
+    return choices[0] if len(choices) == 1 else f"{', '.join(choices[:-1])} or {choices[-1]}"
 
 
 def choice_of(value: str, choices: Iterable[str]) -> str | None:
@@ -197,7 +221,7 @@ def bool_arg(name: str, default: bool, *, args: Args | None = None) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise ParameterError(name, "must be true or false")
+    raise ParameterError(name, f"{_shown(raw)} is neither true nor false; use true or false")
 
 
 def since_arg(name: str, default: str, *, args: Args | None = None) -> str:
@@ -390,13 +414,15 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     for given in list_arg("source", args=args):
         source = choice_of(given, SOURCES)
         if source is None:
-            raise ParameterError("source", f"must be one of {', '.join(SOURCES)}")
+            raise ParameterError("source", not_a_choice("source", given, SOURCES))
         sources.append(source)
     sources = list(dict.fromkeys(sources))  # "arxiv,arXiv" is one source
     year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX, args=args)
     year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX, args=args)
     if year_from is not None and year_to is not None and year_from > year_to:
-        raise ParameterError("year_from", "must not be after {year_to}", others=("year_to",))
+        # Values the parser read are digits only: no braces for the template to misread.
+        raise ParameterError("year_from", f"{year_from} is after {{year_to}} {year_to}; swap them or widen "
+                                          "the range", others=("year_to",))
     return SearchFilters(
         technique_ids=techniques, topic_ids=topics, section_ids=sections, model_ids=models,
         component_ids=components,

@@ -40,6 +40,11 @@ def common_word_limit(papers: int) -> int:
     return max(0, papers) // 2 + 1
 
 
+# One wording for a store with no papers, on every surface (CLI, web, JSON API): what is wrong and
+# the two commands that fix it.
+EMPTY_STORE_MESSAGE = ("this store has no papers yet: load some with `paperkg ingest list` (the awesome-list "
+                       "and its arXiv papers) or `paperkg ingest records FILE.jsonl`")
+
 # Whether a word is common changes only when papers are ingested or deleted, and every hybrid search page
 # asks (api.web: the no-word-match notice): one count walks up to half the papers' matches per word (50k
 # at 100k papers). Per store, at most COMMON_WORDS_CACHE_SIZE words (oldest first out: made-up words must

@@ -131,3 +131,43 @@ def test_other_404s_under_the_api_only_name_the_path(client: FlaskClient, path: 
     response = client.get(path)
     assert response.status_code == 404
     assert response.get_json()["error"]["message"] == f"no such resource: {path}"
+
+
+def test_a_404_page_is_paperkgs_own(client: FlaskClient) -> None:
+    """Copy edit: /nonexistent showed Werkzeug's "The requested URL was not found on the server. If you
+    entered the URL manually please check your spelling and try again." Now the path (escaped, isolated)
+    and the page's links to the search and the taxonomy."""
+    response = client.get("/nonexistent<b>")
+    assert response.status_code == 404
+    main = response.get_data(as_text=True).split("<main", 1)[1]
+    assert "requested URL" not in main and "check your spelling" not in main
+    assert "<p>No page at <bdi>/nonexistent&lt;b&gt;</bdi>.</p>" in main
+    assert '<a href="/search">Search papers</a>' in main
+    assert '<a href="/techniques">browse techniques</a>' in main
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("post", "/search", "GET"), ("delete", "/techniques", "GET"), ("put", "/about", "GET"),
+])
+def test_a_405_page_says_which_method_to_use(client: FlaskClient, method: str, path: str,
+                                             allowed: str) -> None:
+    """Copy edit: POST /search showed Werkzeug's "The method is not allowed for the requested URL."."""
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    main = response.get_data(as_text=True).split("<main", 1)[1]
+    assert "requested URL" not in main
+    assert (f"<p>The page at <bdi>{path}</bdi> does not answer {method.upper()} requests; use "
+            f"{allowed}.</p>") in main
+
+
+@pytest.mark.parametrize(("method", "path", "use"), [
+    ("delete", "/api/search", "GET"), ("get", "/api/recommend", "POST"), ("get", "/api/resolve", "POST"),
+    ("delete", "/api/bibtex", "GET or POST"), ("post", "/api/techniques/sae", "GET"),
+])
+def test_an_api_405_says_which_method_to_use(client: FlaskClient, method: str, path: str, use: str) -> None:
+    """Copy edit: "method DELETE not allowed on /api/search" named no method that is; now "; use GET", from
+    the route's Allow header (HEAD and OPTIONS, answered on every such path, left out)."""
+    response = getattr(client, method)(path)
+    assert response.status_code == 405 and "Allow" in response.headers
+    assert response.get_json()["error"] == {
+        "code": "method_not_allowed", "message": f"method {method.upper()} not allowed on {path}; use {use}"}

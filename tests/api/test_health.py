@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import close_app, create_app
+from api.errors import DAMAGED_MESSAGE, NO_STORE_MESSAGE, UNAVAILABLE_MESSAGE
 from ingest.store_lock import LOCK_NAME, ingest_lock
 from kg import validation
 from kg.config import load_config
@@ -36,29 +37,52 @@ def test_health(client: FlaskClient) -> None:
     assert client.get("/readyz").get_json() == {"status": "ready", "model": "ok"}
 
 
-def test_readyz_gives_the_reason_not_a_class_name(tmp_path: Path) -> None:
+def _same_error_as_the_api(app: Flask) -> dict[str, str]:
+    """/readyz's 503 error, checked to be the one /api/search and /api/stats give for the same store."""
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["Retry-After"]
+    error = ready.get_json()["error"]
+    for url in ("/api/search?q=x&mode=keyword", "/api/stats"):
+        assert client.get(url).get_json()["error"] == error, url
+    return dict(error)
+
+
+def test_readyz_says_what_the_api_says_of_a_missing_store(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Copy edit: /readyz said "store unreachable: no paperkg store in $PAPERKG_DATA_DIR: set it ... (`make
+    demo` uses demo-data/)" where /api/search said "there is no graph store here: ..." for the same data
+    directory. One wording (api.errors.store_error_text); the path and the full reason go to the log."""
     blocker = tmp_path / "data"
     blocker.write_text("a file where the data directory should be")
     app = create_app(app_config(blocker))
-    response = app.test_client().get("/readyz")
-    assert response.status_code == 503
-    message = response.get_json()["error"]["message"]
-    assert message.startswith("store unreachable: no paperkg store in $PAPERKG_DATA_DIR: ")
-    assert str(blocker) not in message  # the server's paths stay in its log, as on other error answers
+    with caplog.at_level(logging.WARNING, logger="api.health"):
+        error = _same_error_as_the_api(app)
     close_app(app)
+    assert error == {"code": "store_unavailable", "message": NO_STORE_MESSAGE}
+    assert str(blocker) not in error["message"]  # the server's paths stay in its log
+    logged = [r.getMessage() for r in caplog.records if r.name == "api.health"]
+    assert logged and logged[0].startswith("readiness: no paperkg store in ") and str(blocker) in logged[0]
 
 
-def test_readyz_replaces_a_relative_data_dir_only_where_it_is_a_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "data").write_text("a file where the data directory should be")
-    app = create_app(app_config(Path("data")))
-    message = app.test_client().get("/readyz").get_json()["error"]["message"]
-    # The word "data" in the reason stays ("demo-data/" too); the directory itself is named by its variable.
-    assert message.startswith("store unreachable: no paperkg store in $PAPERKG_DATA_DIR: ")
-    assert "`make demo` uses demo-data/" in message and str(tmp_path) not in message
+def test_readyz_says_what_the_api_says_of_a_damaged_store(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Copy edit: /readyz passed SQLite's text on, "(database disk image is malformed) ... sqlite3
+    $PAPERKG_DATA_DIR/paperkg.sqlite3 \"PRAGMA integrity_check\"": now the API's store_damaged message."""
+    from tests.kg.test_embedded_durability import STORE_FILE, seeded_store
+
+    data = tmp_path / "data"
+    seeded_store(data / STORE_FILE)
+    damaged = bytearray((data / STORE_FILE).read_bytes())
+    damaged[100:4096] = b"\xab" * (4096 - 100)  # the header's page: the ping's first read fails
+    (data / STORE_FILE).write_bytes(bytes(damaged))
+    app = create_app(app_config(data))
+    with caplog.at_level(logging.ERROR, logger="api.health"):
+        error = _same_error_as_the_api(app)
     close_app(app)
+    assert error == {"code": "store_damaged", "message": DAMAGED_MESSAGE}
+    assert "malformed" not in error["message"] and "PRAGMA" not in error["message"]
+    assert any("malformed" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
 
 
 def _neo4j_app(uri: str, data_dir: Path) -> Flask:
@@ -79,15 +103,12 @@ def test_readyz_names_no_internal_neo4j_host(uri: str, tmp_path: Path,
     resolves); the server log keeps the host, never the password."""
     app = _neo4j_app(uri, tmp_path)
     with caplog.at_level(logging.WARNING, logger="api.health"):
-        response = app.test_client().get("/readyz")
+        error = _same_error_as_the_api(app)
     close_app(app)
-    assert response.status_code == 503
-    message = response.get_json()["error"]["message"]
-    assert message.startswith("store unreachable: cannot reach Neo4j at $PAPERKG_NEO4J_URI: "), message
+    message = error["message"]
+    assert error == {"code": "store_unavailable", "message": UNAVAILABLE_MESSAGE}
     assert "internal" not in message.lower() and "7687" not in message and "7473" not in message, message
     assert "hunter2" not in message
-    if "userinfo" not in message:  # the driver refuses a URI with a user in it before any look-up
-        assert "Failed to DNS resolve address $PAPERKG_NEO4J_URI: " in message, message
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "internal.invalid" in logged.lower() and "hunter2" not in logged
 
@@ -98,9 +119,9 @@ def test_readyz_names_no_neo4j_address_it_could_not_connect_to(tmp_path: Path) -
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = _neo4j_app(f"bolt://127.0.0.1:{port}", tmp_path)
-    message = app.test_client().get("/readyz").get_json()["error"]["message"]
+    message = _same_error_as_the_api(app)["message"]
     close_app(app)
-    assert message.startswith("store unreachable: cannot reach Neo4j at $PAPERKG_NEO4J_URI: "), message
+    assert message == UNAVAILABLE_MESSAGE
     assert "127.0.0.1" not in message and str(port) not in message
 
 
@@ -114,7 +135,7 @@ TIMED_OUT_V6 = ("Couldn't connect to {host}:7687 (resolved to ('[fd00::5]:7687',
 
 
 @pytest.mark.parametrize("shape", [TIMED_OUT, TIMED_OUT_V6])
-def test_readyz_names_no_address_the_neo4j_host_resolved_to(shape: str, tmp_path: Path) -> None:
+def test_a_public_reason_names_no_address_the_neo4j_host_resolved_to(shape: str, tmp_path: Path) -> None:
     from neo4j.exceptions import ServiceUnavailable
 
     from api.health import _public_reason

@@ -200,16 +200,20 @@ def test_search_pagination_is_a_consistent_slice(client: FlaskClient) -> None:
     ("q=x&limit=ten", "limit", "integer"),
     ("q=x&offset=10001", "offset", "10000"),
     ("q=x&offset=-1", "offset", "between 0"),
-    ("q=x&mode=fuzzy", "mode", "hybrid"),
+    ("q=x&mode=fuzzy", "mode", "'fuzzy' is not a search mode; use hybrid, semantic or keyword"),
     ("q=x&technique=not_a_technique", "technique", "unknown technique"),
     ("q=x&topic=nope", "topic", "unknown topic"),
     ("q=x&section=no-such-section", "section", "unknown section"),
-    ("q=x&year_from=2024&year_to=2020", "year_from", "after"),
+    ("q=x&year_from=2024&year_to=2020", "year_from",
+     "2024 is after year_to 2020; swap them or widen the range"),
     ("q=x&year_from=99999", "year_from", "between"),
-    ("q=x&source=web", "source", "list"),
-    ("q=x&refinements=maybe", "refinements", "true or false"),
-    ("q=x&technique=cma&technique_match=every", "technique_match", "must be one of any, all"),
-    ("technique=cma&technique_match=", "technique_match", "must be one of any, all"),
+    ("q=x&source=web", "source", "'web' is not a source; use list, arxiv or records"),
+    ("q=x&refinements=maybe", "refinements", "'maybe' is neither true nor false; use true or false"),
+    ("q=x&technique=cma&technique_match=every", "technique_match",
+     "'every' is not a way to match techniques; use any or all"),
+    ("technique=cma&technique_match=", "technique_match",
+     "an empty value is not a way to match techniques; use any or all"),
+    ("q=x&explain=why", "explain", "'why' is not a way to explain; use auto, embedding or overlap"),
     ("", "q", "query or at least one filter"),
 ])
 def test_search_bad_parameters_are_named_400s(
@@ -441,8 +445,9 @@ def test_runs_refuse_a_source_no_run_has(client: FlaskClient) -> None:
     for bad in ("arxiv_weekly", "", "Recordz"):  # "Records" is records: a choice is read in any case
         error = error_of(client.get("/api/runs", query_string={"source": bad}), 400)
         assert error["code"] == "bad_parameter"
-        assert error["message"] == ("parameter 'source': must be one of list, arxiv, records, arxiv-weekly, "
-                                    "arxiv-weekly-load, reextract"), bad
+        shown = repr(bad) if bad else "an empty value"
+        assert error["message"] == (f"parameter 'source': {shown} is not a source; use list, arxiv, records, "
+                                    "arxiv-weekly, arxiv-weekly-load or reextract"), bad
 
 
 def test_new_pages_through_a_backfill_larger_than_the_limit(tmp_path: Path) -> None:

@@ -113,8 +113,10 @@ def test_a_detail_naming_another_parameter_names_it_as_the_caller_spells_it(taxo
     """The API says year_to, the CLI --year-to: one rule, each its own names."""
     with pytest.raises(ParameterError) as refused:
         search_request(taxonomy, list, MultiDict([("q", "x"), ("year_from", "2025"), ("year_to", "2020")]))
-    assert refused.value.detail == "must not be after year_to"
-    assert refused.value.worded({"year_to": "--year-to"}) == "must not be after --year-to"
+    # Copy edit: "must not be after year_to" showed neither year, nor what to do.
+    assert refused.value.detail == "2025 is after year_to 2020; swap them or widen the range"
+    assert refused.value.worded({"year_to": "--year-to"}) == ("2025 is after --year-to 2020; swap them or "
+                                                              "widen the range")
     # A detail quoting what was given is never read as a template: its braces stay.
     braces = ParameterError("technique", "unknown technique id '{x}'")
     assert braces.worded({"x": "y"}) == "unknown technique id '{x}'"
@@ -144,7 +146,9 @@ def test_an_optional_choice_is_none_when_absent_and_refused_when_empty_or_unknow
             with pytest.raises(ParameterError) as refused:
                 parse(MultiDict([("source", bad)]))
             assert (refused.value.status, refused.value.name) == (400, "source")
-            assert refused.value.message == "parameter 'source': must be one of list, arxiv-weekly", bad
+            shown = repr(bad) if bad else "an empty value"
+            assert refused.value.message == (f"parameter 'source': {shown} is not a source; use list or "
+                                             "arxiv-weekly"), bad
 
 
 @pytest.mark.parametrize(("name", "node_id", "hint"), [
@@ -204,7 +208,9 @@ def test_technique_match_is_any_by_default_all_when_asked_and_refused_otherwise(
         with pytest.raises(ParameterError) as refused:
             search_request(taxonomy, list, MultiDict([*techniques, ("technique_match", bad)]))
         assert (refused.value.status, refused.value.name) == (400, "technique_match"), bad
-        assert refused.value.message == "parameter 'technique_match': must be one of any, all", bad
+        shown = repr(bad) if bad else "an empty value"
+        assert refused.value.message == (f"parameter 'technique_match': {shown} is not a way to match "
+                                         "techniques; use any or all"), bad
 
 
 def test_technique_match_alone_is_not_a_filter(taxonomy: Taxonomy) -> None:

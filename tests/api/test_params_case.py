@@ -28,7 +28,9 @@ def test_a_choice_is_read_in_any_case_and_given_as_spelt() -> None:
     for bad in ("", "arxiv_weekly", "lists", "list\x00"):
         with pytest.raises(ParameterError) as refused:
             optional_choice_arg("source", choices, args=MultiDict([("source", bad)]))
-        assert refused.value.message == "parameter 'source': must be one of list, arxiv-weekly", bad
+        shown = repr(bad) if bad else "an empty value"
+        assert refused.value.message == (f"parameter 'source': {shown} is not a source; use list or "
+                                         "arxiv-weekly"), bad
     assert choice_of("X", ("x", "X")) == "X" and choice_of("x", ("x", "X")) == "x"
     assert choice_of("Ẋ", ("x",)) is None
 
@@ -42,7 +44,7 @@ def test_search_reads_mode_source_and_technique_match_in_any_case(taxonomy: Taxo
     assert request.filters.technique_match == "all"
     with pytest.raises(ParameterError) as refused:
         search_request(taxonomy, list, MultiDict([("q", "x"), ("source", "arXive")]))
-    assert refused.value.message == "parameter 'source': must be one of list, arxiv, records"
+    assert refused.value.message == "parameter 'source': 'arXive' is not a source; use list, arxiv or records"
 
 
 def test_the_api_answers_a_mode_and_source_in_any_case(plumbing_client: FlaskClient) -> None:

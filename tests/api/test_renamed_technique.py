@@ -142,7 +142,8 @@ def test_the_api_answers_the_old_id_with_a_404_saying_did_you_mean(client: Flask
     old = client.get("/api/techniques/knockout")
     assert "Location" not in old.headers
     error = error_of(old, 404)
-    assert error == {"code": "not_found", "message": "no technique with id 'knockout' (did you mean "
+    assert error == {"code": "not_found", "message": "no technique, evaluation, topic or object has the id "
+                                                     "'knockout' (did you mean "
                                                      "'ablation'? see /api/techniques)"}
     search = error_of(client.get("/api/search?technique=knockout"), 400)
     assert "did you mean 'ablation'?" in search["message"]
@@ -150,7 +151,8 @@ def test_the_api_answers_the_old_id_with_a_404_saying_did_you_mean(client: Flask
     topic = error_of(client.get("/api/techniques/polysemantic"), 404)
     assert "did you mean 'polysemanticity'?" in topic["message"]
     unknown = error_of(client.get("/api/techniques/no_such_technique"), 404)
-    assert unknown["message"] == "no technique with id 'no_such_technique' (see /api/techniques)"
+    assert unknown["message"] == ("no technique, evaluation, topic or object has the id 'no_such_technique' "
+                                 "(see /api/techniques)")
     assert client.get("/api/techniques/ablation").get_json()["total_count"] == 1
 
 
