@@ -1,10 +1,10 @@
 """A paper's neighbourhood for the graph view: paper -> techniques / evaluations / topics / models / authors
--> papers."""
+-> papers, ranked by the related-paper score (kg/related.py), plus its closest relatives sharing nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.web_authors import author_href
 from kg.entities import RelatedCandidate
@@ -13,9 +13,16 @@ from kg.schema import Label
 from kg.store import GraphStore
 from kg.tex import display_text
 
+if TYPE_CHECKING:
+    from kg.related import RelatedHit
+
 MAX_PAPERS = 25
 MAX_AUTHORS = 12
-# How much each kind of shared node counts when picking which neighbouring papers to draw.
+# The paper page's related list (api/web.py RELATED_LIMIT): of its papers, those sharing no node drawn here
+# get a "similar" edge, at most MAX_SIMILAR, so the closest relatives are in the picture.
+RELATED_TOP = 10
+MAX_SIMILAR = 5
+# How much each kind of shared node counts: only to order papers the related ranking did not score.
 SHARE_WEIGHTS = {"techniques": 2.0, "topics": 1.0, "components": 1.0, "models": 1.0, "authors": 3.0}
 _KIND_OF_LABEL = {Label.TECHNIQUE: "technique", Label.TOPIC: "topic", Label.OBJECT: "topic",
                   Label.COMPONENT: "component", Label.MODEL: "model", Label.EVALUATION: "evaluation"}
@@ -44,8 +51,10 @@ def neighbourhood(
     node_url: Callable[[str], str], max_papers: int = MAX_PAPERS,
     filter_url: Callable[[str, str], str | None] = search_filter_url,
 ) -> dict[str, Any] | None:
-    """Nodes and edges around a paper (None when the paper is unknown), and how many of its authors have
-    no node ("truncated"). Labels are plain text."""
+    """Nodes and edges around a paper (None when the paper is unknown): its own nodes, the papers sharing
+    one (the most related first, at most `max_papers`), up to MAX_SIMILAR of its related top papers that
+    share none ("similar" edges with the related list's reason), and how many authors and sharing papers
+    have no node ("truncated"). Labels are plain text."""
     detail = store.get_paper(paper_id)
     if detail is None:
         return None
@@ -60,10 +69,10 @@ def neighbourhood(
         nodes.setdefault(node_id, {"id": node_id, "label": display_text(label), "kind": kind, "href": href})
         return node_id
 
-    def add_edge(source: str, target: str, kind: str) -> None:
+    def add_edge(source: str, target: str, kind: str, **extra: str) -> None:
         if (source, target) not in edge_keys and source != target:
             edge_keys.add((source, target))
-            edges.append({"source": source, "target": target, "kind": kind})
+            edges.append({"source": source, "target": target, "kind": kind, **extra})
 
     def taxonomy_node(node_id: str, fallback_label: str | None = None) -> str:
         graph_label = labels.label(node_id) or fallback_label or Label.TECHNIQUE
@@ -90,7 +99,12 @@ def neighbourhood(
         add_edge(center, author_ids[name.casefold()], "authored")
 
     candidates = [c for c in store.related_candidates(paper.id, limit=200) if c.id != paper.id]
-    candidates.sort(key=lambda c: (-_weight(c), c.id))
+    # The related-paper score orders them (QA: ties broken by id cut slug ids first, and a paper sharing
+    # only a common topic was drawn over one of the paper's related top 10). It scores each candidate on
+    # its own, so one call long enough for every candidate ranks them as /api/papers/<id>/related does.
+    hits = _related_hits(store, paper.id, labels, max(RELATED_TOP, len(candidates)))
+    rank = {h.id: i for i, h in enumerate(hits)}
+    candidates.sort(key=lambda c: (rank.get(c.id, len(rank)), -_weight(c), c.id))
     chosen = candidates[:max_papers]
     titles = {p.id: p.title for p in store.get_papers([c.id for c in chosen])}
     listed = []
@@ -114,8 +128,53 @@ def neighbourhood(
             shared_names.append(author)
         listed.append({"id": cand.id, "label": display_text(titles[cand.id]),
                        "shared": [display_text(n) for n in shared_names]})
+    # The related list's top papers that share nothing (a sharing paper cut by the cap is not "similar"),
+    # and only with a score: a zero-cosine stranger the vector search filled the list with is no relative.
+    sharing = {c.id for c in candidates}
+    similar: list[dict[str, str]] = []
+    for hit in hits[:RELATED_TOP]:
+        if len(similar) >= MAX_SIMILAR:
+            break
+        if f"p:{hit.id}" in nodes or hit.id in sharing or hit.score <= 0:
+            continue
+        reason = similar_reason(hit.reasons)
+        node = add_node(f"p:{hit.id}", hit.title, "paper", paper_url(hit.id))
+        add_edge(center, node, "similar", reason=reason)
+        similar.append({"id": hit.id, "label": display_text(hit.title), "reason": reason})
     # Authors past MAX_AUTHORS get no node unless a neighbour shares them: say how many are not drawn.
     left_out = len({name.casefold() for name in paper.authors} - {n["id"][2:] for n in nodes.values()
                                                                    if n["kind"] == "author"})
+    # How each of the paper's own nodes hangs off it (uses, evaluates, studies, about), for the text list.
+    relations = {e["target"]: e["kind"] for e in edges if e["source"] == center}
     return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed,
-            "truncated": {"authors": left_out}}
+            "similar": similar, "relations": relations, "sharing": len(candidates),
+            "opens": what_a_click_opens({n["kind"] for n in nodes.values()}),
+            "truncated": {"authors": left_out, "papers": len(candidates) - len(listed)}}
+
+
+# What a click on a node opens, by kind, as the text list links them (the page's hint names only kinds drawn).
+_OPENS = ((("paper", "technique", "evaluation", "topic"), "to open its page"),
+          (("model", "component"), "to search for its papers"), (("author",), "to open their page"))
+
+
+def what_a_click_opens(kinds: set[str]) -> str:
+    """"a paper or technique to open its page; a model to search for its papers" for the kinds drawn."""
+    clauses = []
+    for group, effect in _OPENS:
+        present = [kind for kind in group if kind in kinds]
+        if present:
+            names = ", ".join(present[:-1]) + (" or " if len(present) > 1 else "") + present[-1]
+            clauses.append(f"{'an' if names[0] in 'aeiou' else 'a'} {names} {effect}")
+    return "; ".join(clauses)
+
+
+def similar_reason(reasons: list[str]) -> str:
+    """The related list's reasons as an edge's words: "cosine 0.67" reads "similar abstract, cosine 0.67"."""
+    return "; ".join(f"similar abstract, {r}" if r.startswith("cosine ") else r for r in reasons)
+
+
+def _related_hits(store: GraphStore, paper_id: str, labels: Labels, limit: int) -> list[RelatedHit]:
+    """The paper's related papers, best first, as the paper page and /api/papers/<id>/related rank them."""
+    from kg.related import related  # numpy and the scoring: only when a graph is drawn
+
+    return related(store, paper_id, limit=limit, taxonomy_nodes=list(labels.nodes.values()))

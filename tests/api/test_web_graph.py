@@ -1,5 +1,5 @@
 """A paper's neighbourhood for the graph view (api/web_graph.py): its techniques, topics, models and
-authors, and the neighbouring papers linked through what they share, heaviest share first."""
+authors, and the neighbouring papers linked through what they share, most related first."""
 
 from __future__ import annotations
 
@@ -54,17 +54,18 @@ def test_the_centre_and_what_it_uses_studies_is_about_and_who_wrote_it(store: Em
     assert all(e["source"] in nodes and e["target"] in nodes for e in data["edges"])
 
 
-def test_neighbours_are_linked_through_what_they_share_heaviest_first(store: EmbeddedStore) -> None:
+def test_neighbours_are_linked_through_what_they_share_most_related_first(store: EmbeddedStore) -> None:
     data = graph(store, "A")
     assert data is not None
-    # A shared author weighs 3, a technique 2, a topic and a model 1 each (ties by id): X shares nothing.
+    # The related-paper score's order (kg/related.py: A's only technique 0.25, its model and topic 0.04 +
+    # 0.06, one of its two authors 0.025; no cosine): X shares nothing.
     assert [(p["id"], p["shared"]) for p in data["papers"]] == [
-        ("E", ["NEEL NANDA"]), ("B", ["Causal Scrubbing"]), ("F", ["Superposition", "GPT-2"])]
+        ("B", ["Causal Scrubbing"]), ("F", ["Superposition", "GPT-2"]), ("E", ["NEEL NANDA"])]
     edges = {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
     assert {("p:B", "n:causal_scrubbing", "shares"), ("p:E", "a:neel nanda", "authored"),
             ("p:F", "n:gpt2", "shares"), ("p:F", "n:superposition", "shares")} <= edges
     assert "p:X" not in {n["id"] for n in data["nodes"]}
-    assert [p["id"] for p in graph(store, "A", max_papers=1)["papers"]] == ["E"]  # type: ignore[index]
+    assert [p["id"] for p in graph(store, "A", max_papers=1)["papers"]] == ["B"]  # type: ignore[index]
 
 
 def test_an_unknown_paper_has_no_neighbourhood(store: EmbeddedStore) -> None:

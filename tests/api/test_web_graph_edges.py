@@ -68,8 +68,8 @@ def test_authors_left_out_are_counted(store: EmbeddedStore) -> None:
     drawn = {n["id"] for n in data["nodes"] if n["kind"] == "author"}
     # The first MAX_AUTHORS, and the last one too, since neighbour N shares that author.
     assert drawn == {f"a:{a.casefold()}" for a in [*AUTHORS[:MAX_AUTHORS], AUTHORS[-1]]}
-    assert data["truncated"] == {"authors": len(AUTHORS) - MAX_AUTHORS - 1}
-    assert graph(store, "Q")["truncated"] == {"authors": 0}
+    assert data["truncated"] == {"authors": len(AUTHORS) - MAX_AUTHORS - 1, "papers": 0}
+    assert graph(store, "Q")["truncated"] == {"authors": 0, "papers": 0}
 
 
 def test_graph_json_and_page_say_how_many_authors_are_not_drawn(store: EmbeddedStore, tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_graph_json_and_page_say_how_many_authors_are_not_drawn(store: EmbeddedS
             html = response.read().decode("utf-8")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/papers/Q/graph") as response:
             solo = response.read().decode("utf-8")
-    assert data["truncated"] == {"authors": 20}
+    assert data["truncated"] == {"authors": 20, "papers": 0}
     assert "n:faithfulness" in {n["id"] for n in data["nodes"]}
     assert "20 more authors not drawn" in html
     assert "more author" not in solo
