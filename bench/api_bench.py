@@ -11,8 +11,8 @@ words, taxonomy techniques/models/authors on every paper), then measures with th
   the shipped settings (api/gunicorn_conf.py: 2 workers of 4 threads, as the README and the image),
   each interleaved query by query with the floor: query embedding (1 torch thread) + numpy top-k over
   the same matrix (1 BLAS thread), so server and floor see the same machine load;
-- GET /api/search (keyword), the /search page, GET /api/papers/<id>/related and POST /api/recommend
-  (3 liked, 1 disliked) through the client;
+- GET /api/search (keyword), the /search page, GET /api/papers/<id>/related, the graph page's
+  /papers/<id>/graph.json and POST /api/recommend (3 liked, 1 disliked) through the client;
 - after the rounds, requests/s of /api/search under `wrk -t 2 -c 16 -d 20s` against that gunicorn
   (errors counted; skipped, with a note, when wrk is not installed).
 Prints one table per size (each statistic the median over the rounds, with the range of the p95s)
@@ -382,6 +382,8 @@ def bench_size(n: int, args: argparse.Namespace, embedder: Any) -> list[tuple[st
                 queries, lambda q: client_get("/search", q=q))
             round_rows["/api/papers/<id>/related (test client)"] = timed_each(
                 picks, lambda pid: client_get(f"/api/papers/{pid}/related", limit="10"))
+            round_rows["/papers/<id>/graph.json (test client)"] = timed_each(
+                picks, lambda pid: client_get(f"/papers/{pid}/graph.json"))
             round_rows["/api/recommend (test client)"] = timed_each(likes, client_recommend)
             round_rows["kg.recommend.recommend() (library)"] = timed_each(
                 likes, lambda picked: recommend(store, picked[:3], picked[3:], limit=10))
@@ -402,7 +404,8 @@ def bench_size(n: int, args: argparse.Namespace, embedder: Any) -> list[tuple[st
     store.close()
 
     order = [*TARGETS[0][::-1], "/api/search keyword (test client)", "/search web page, hybrid (test client)",
-             "/api/papers/<id>/related (test client)", "/api/recommend (test client)",
+             "/api/papers/<id>/related (test client)", "/papers/<id>/graph.json (test client)",
+             "/api/recommend (test client)",
              "kg.recommend.recommend() (library)", *TARGETS[1][::-1]]
     rows: list[tuple[str, Samples | str]] = [(name, samples[name]) for name in order if name in samples]
     if base is not None:

@@ -78,14 +78,14 @@ def test_a_small_run_prints_the_table_and_the_verdict(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("measurement"))
-    assert [line[:44].rstrip() for line in lines[start + 1:start + 8]] == [
+    assert [line[:44].rstrip() for line in lines[start + 1:start + 9]] == [
         CLIENT_FLOOR, CLIENT, "/api/search keyword (test client)", "/search web page, hybrid (test client)",
-        "/api/papers/<id>/related (test client)", "/api/recommend (test client)",
-        "kg.recommend.recommend() (library)"]
-    assert lines[start + 8].startswith("(each figure the median over 2 rounds")
-    assert lines[start + 10].startswith(f"target {CLIENT}: p95 ")
-    assert lines[start + 10].rsplit(" -> ", 1)[1] in {"meets", "misses", "within noise"}
-    assert len(lines) == start + 11
+        "/api/papers/<id>/related (test client)", "/papers/<id>/graph.json (test client)",
+        "/api/recommend (test client)", "kg.recommend.recommend() (library)"]
+    assert lines[start + 9].startswith("(each figure the median over 2 rounds")
+    assert lines[start + 11].startswith(f"target {CLIENT}: p95 ")
+    assert lines[start + 11].rsplit(" -> ", 1)[1] in {"meets", "misses", "within noise"}
+    assert len(lines) == start + 12
     assert [line for line in result.stderr.splitlines() if "round" in line] == [
         "  round 1/2 done", "  round 2/2 done"]
 
