@@ -388,7 +388,7 @@ def technique(technique_id: str) -> Response:
         "id": d.id, "label": d.label, "kind": d.kind, "node_label": d.node_label,
         "summary": node_summary(d.id), "parent": d.parent,
         "refinements": d.refinements, "own_count": d.own_count, "total_count": d.total_count,
-        "cooccurring": d.cooccurring,
+        "cooccurring": d.cooccurring, "cooccurring_evaluations": d.cooccurring_evaluations,
         "papers_per_year": {str(y): n for y, n in d.papers_per_year.items()},
         "papers_without_year": d.papers_without_year,
         "notice": empty_store_notice(get_store(), d.papers_total),

@@ -504,12 +504,15 @@ SCHEMAS: dict[str, Any] = {
              "total_count": TOTAL_COUNT},
             description="a node refining this one, with its paper counts")},
         "own_count": OWN_COUNT, "total_count": TOTAL_COUNT,
-        "cooccurring": {"type": "array", "items": _object({
-            "id": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"}}),
-            "description": "techniques the node's papers also use, most papers first: each count is the "
-                           "papers technique=<id>&technique=<other>&technique_match=all finds (topic=<id> "
-                           "for a topic or object), refinements of either included; the node's refinements "
-                           "and ancestors are not listed"},
+        "cooccurring": {"type": "array", "items": _ref("Cooccurring"),
+                        "description": "techniques the node's papers also use, most papers first: each count "
+                                       "is the papers technique=<id>&technique=<other>&technique_match=all "
+                                       "finds (topic=<id> for a topic or object), refinements of either "
+                                       "included; the node's refinements and ancestors are not listed, nor "
+                                       "an ancestor with the count of a listed refinement (the same papers)"},
+        "cooccurring_evaluations": {"type": "array", "items": _ref("Cooccurring"),
+                                    "description": "evaluation criteria the node's papers also use, counted "
+                                                   "and listed as cooccurring"},
         "papers_per_year": {"type": "object", "additionalProperties": {"type": "integer"},
                             "description": "papers by year (the year as a string), refinements included as "
                                            "in papers.total; papers without a year are not in it: "
@@ -524,6 +527,8 @@ SCHEMAS: dict[str, Any] = {
             "results": {"type": "array", "items": _ref("NodePaper")}}),
         "notice": NOTICE,
     }),
+    "Cooccurring": _object({"id": {"type": "string"}, "label": {"type": "string"},
+                            "count": {"type": "integer"}}),
     "NodePaper": _object(
         {"id": {"type": "string"}, "title": {"type": "string"}, **SUMMARY_FIELDS,
          "because": {"type": "array", "items": _ref("NodeReason"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -58,7 +59,7 @@ from kg.safe_output import arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import FILTER_KINDS, filter_dropped_counts, normalise_query, set_filter_kinds, why_empty
 from kg.search import search as search_papers
-from kg.store import GraphStore, StoreError
+from kg.store import EMPTY_STORE_MESSAGE, GraphStore, StoreError
 from kg.taxonomy import Taxonomy, TaxonomyMeta, node_spelt_exactly, node_spelt_nearly, spelling_key
 from kg.validation import SINCE_RULE, YEAR_MAX, YEAR_MIN, author_key, parse_since
 from kg.withdrawn import is_withdrawn
@@ -141,7 +142,21 @@ def _store_error(exc: StoreError) -> tuple[str, int]:
 
 @bp.app_context_processor
 def _globals() -> dict[str, Any]:
-    return {"max_query": MAX_QUERY_CHARS, "has_roadmap": _has_roadmap, "footer_sources": _footer_sources}
+    return {"max_query": MAX_QUERY_CHARS, "has_roadmap": _has_roadmap, "footer_sources": _footer_sources,
+            "empty_store_message": empty_store_message}
+
+
+def empty_store_message() -> Markup:
+    """kg.store.EMPTY_STORE_MESSAGE, the one wording every surface gives a store with no papers, as a page
+    sentence: capitalised, its `commands` as <code> (the text escaped first)."""
+    text = str(Markup.escape(EMPTY_STORE_MESSAGE))
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text[:1].upper() + text[1:])
+    return Markup(text + ".")  # every part of it escaped above
+
+
+def _store_is_empty(store: GraphStore) -> bool:
+    """Whether the store holds no paper at all (one count; the pages ask only when they found nothing)."""
+    return store.filter_page(SearchFilters(), limit=0)[1] == 0
 
 
 def _paper_sources(fresh: bool = False) -> dict[str, int]:
@@ -329,7 +344,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         "filter_counts": [], "passing_all": None,
         "no_word_match": False, "error_fields": [], "past_end": False, "capped": False,
         "reachable": MAX_PAGE * PAGE_SIZE, "did_you_mean": None, "did_you_mean_args": None,
-        "non_latin_query": False, "english_example": None, "bibtex_url": None,
+        "non_latin_query": False, "english_example": None, "bibtex_url": None, "store_empty": False,
     }
     # Every field is checked on its own: a bad one is marked and the valid ones stay chosen in the form.
     errors: list[BadInput] = []
@@ -407,6 +422,8 @@ def search() -> str | tuple[str, int] | BaseResponse:
                                                 Label.COMPONENT)
         ctx["sections"] = _with_chosen_sections(ctx["sections"], chosen.section_ids, store)
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
+        # The counts are cached: a store that has just got its first papers is asked again.
+        ctx["store_empty"] = not ctx["stats"]["papers"] and _store_is_empty(store)
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
 
@@ -650,7 +667,10 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         result.non_latin_query or _has_the_words(result.results, telling, result.acronyms))
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
-    if not hits and not ctx["past_end"]:
+    if not hits and not ctx["past_end"] and _store_is_empty(store):
+        # Nothing to find at all: no tip about words or filters helps, only loading papers.
+        ctx["store_empty"] = True
+    elif not hits and not ctx["past_end"]:
         # Which filter emptied it, and how near each alone comes; the tips widen only what did.
         counts, ctx["passing_all"] = why_empty(store, filters, result.total, labels.name)
         # The filter kind of each count: both follow kg.search.FILTER_KINDS.
@@ -906,7 +926,9 @@ def _form_options(store: GraphStore, labels: Labels) -> dict[str, Any]:
 
     def walk(items: list[dict[str, Any]], depth: int, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for n in items:
-            out.append({"id": n["id"], "name": n["label"], "depth": depth, "total_count": n["total_count"]})
+            # `refined`: the count takes refinements' papers beyond the node's own (the form says so).
+            out.append({"id": n["id"], "name": n["label"], "depth": depth, "total_count": n["total_count"],
+                        "refined": bool(n.get("children")) and n["total_count"] != n["own_count"]})
             walk(n.get("children", []), depth + 1, out)
         return out
 
@@ -1113,9 +1135,13 @@ def techniques() -> str:
     """The taxonomy as the figure's four bands, with paper counts."""
     from kg.browse import technique_tree
 
-    tree = technique_tree(get_store())
+    store = get_store()
+    tree = technique_tree(store)
     bands = [{"key": key, "title": title, "roots": tree.get(group, [])} for group, key, title in BANDS]
-    return render_template("techniques.html", bands=bands, survey=_meta().survey)
+    # Every count 0: the store may have no papers at all, which the page then says instead.
+    counted = any(n["total_count"] for roots in tree.values() for n in roots)
+    return render_template("techniques.html", bands=bands, survey=_meta().survey,
+                           store_empty=not counted and _store_is_empty(store))
 
 
 @bp.get("/techniques/<node_id>")
@@ -1125,17 +1151,18 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
 
     store = get_store()
     labels = _labels()
-    sort = request.args.get("sort") or "date"
-    if sort not in ("date", "centrality"):
-        sort = "date"
-    # A bad page number is a 400 naming it, as on the search page (it used to show page 1 silently,
-    # the pager linking pages past MAX_PAGE that came back as page 1): the list gives way to the
-    # error, the rest of the page (chart, refinements) stays.
-    error = None
+    # A bad page number or sort is a 400 naming it, as on the search page and in the API (a bad page
+    # used to show page 1 silently, the pager linking pages past MAX_PAGE that came back as page 1; a bad
+    # sort the newest first): the list gives way to the error, the rest of the page (chart, refinements)
+    # stays.
+    errors: list[str] = []
+    sort = _sort_param(errors)
     try:
         page = _page_param()
     except BadInput as exc:
-        error, page = str(exc), 1
+        errors.append(str(exc))
+        page = 1
+    error = " ".join(errors) or None
     try:
         d = technique_detail(store, node_id, sort=sort, limit=TECHNIQUE_PAGE_SIZE,
                              offset=_offset(page, TECHNIQUE_PAGE_SIZE))
@@ -1147,14 +1174,17 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         if spelt is not None and spelt.id != node_id:
             return redirect(_with_query(url_for("web.technique", node_id=spelt.id)), code=301)
         near = node_spelt_nearly(taxonomy, node_id)
-        message = Markup("The taxonomy has no node “{}”").format(isolate(node_id[:100]))
+        # The page serves evaluation criteria, topics and fundamental objects too: named as a reader
+        # knows them, not as a taxonomy "node".
+        message = Markup("No technique, evaluation or topic has the id “{}”").format(isolate(node_id[:100]))
         if near is not None and near.label in TREE_GROUPS:
             # The search filter's "did you mean" (api.params), as a link to the node's page.
-            message += Markup(': did you mean <a href="{}">{}</a> (“{}”)? Or browse the taxonomy for the '
-                              "right one.").format(url_for("web.technique", node_id=near.id), near.name,
-                                                   near.id)
+            message += Markup(': did you mean <a href="{}">{}</a> (“{}”)? Or <a href="{}">browse the '
+                              "taxonomy</a> for the right one.").format(
+                url_for("web.technique", node_id=near.id), near.name, near.id, url_for("web.techniques"))
         else:
-            message += Markup(". Browse the taxonomy for the right one.")
+            message += Markup('. <a href="{}">Browse the taxonomy</a> for the right one.').format(
+                url_for("web.techniques"))
         return _error_page(404, "Unknown technique", message)
     if d.id not in labels.nodes:  # a node added since the app last read the taxonomy
         labels = Labels(store.taxonomy_nodes())
@@ -1179,6 +1209,13 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         children=[{"id": c["id"], "name": c["label"], "total_count": c["total_count"]}
                   for c in d.refinements],
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
+        cooccurring_evaluations=[{"id": c["id"], "name": c["label"], "count": c["count"]}
+                                 for c in d.cooccurring_evaluations],
+        # The headline's count takes the refinements' papers: it says how many are the node's own.
+        own_count=d.own_count, short_name=_short_name(node.name),
+        # A paper tagged with two refinements counts under each: their counts then add up to more than
+        # the node's papers, and the list says so.
+        refinements_sum=sum(c["total_count"] for c in d.refinements), refinements_papers=d.refinements_papers,
         papers=[] if error else cards, sort=sort, can_sort=total > 1,
         bibtex_url=None if error else _bibtex_url([c["id"] for c in cards], f"technique-{node.id}"),
         args={"sort": sort if sort != "date" else None}, chart=chart, error=error,
@@ -1198,7 +1235,32 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         # What the node is: the taxonomy file's summary, and the awesome-list row that introduces it
         # (kg.browse.node_definition says which row).
         summary=node_summary(node.id), definition=node_definition(store, node),
+        store_empty=total == 0 and _store_is_empty(store),
     ), 400 if error else 200
+
+
+def _sort_param(errors: list[str]) -> str:
+    """The technique page's ?sort (kg.browse.SORTS, the API's values, in any case), "date" when not given;
+    a value it cannot use adds its message to `errors` and gives "date"."""
+    from kg.browse import SORTS
+
+    value = request.args.get("sort") or "date"
+    chosen = choice_of(value, SORTS) if "\x00" not in value else None
+    if chosen is None:
+        shown = f"“{isolate(value[:20])}”" if "\x00" not in value else "with a NUL character"
+        errors.append(f"Unknown sort {shown}: choose date (newest first) or centrality (most connected).")
+        return "date"
+    return chosen
+
+
+def _short_name(name: str) -> str:
+    """How the technique page's count names a node briefly: the acronym of "Causal Mediation Analysis
+    (CMA)", else the whole name."""
+    if name.endswith(")") and " (" in name:
+        acronym = name[name.rindex(" (") + 2:-1].strip()
+        if acronym:
+            return acronym
+    return name
 
 
 # -- authors -----------------------------------------------------------------------------------
@@ -1294,6 +1356,8 @@ def new() -> str | tuple[str, int] | BaseResponse:
         technique_ids=technique_ids, using=_using(technique_ids, labels),
         technique_options=_new_technique_options(store, labels, technique_ids),
         last_run=_latest_ingest(store), error=" ".join(errors) or None, **_suggested_rows(store, since),
+        # No paper at all: no date or technique to pick helps, only loading papers.
+        store_empty=total == 0 and _store_is_empty(store),
     ), 400 if errors else 200
 
 
@@ -1368,7 +1432,7 @@ def _window_note(window: NewWindow) -> str:
     if window.rule == "week_before_latest_ingest":
         return (f"No weekly arXiv run has succeeded yet: the {NEW_DEFAULT_DAYS} days up to the latest "
                 f"ingest (started {started}).")
-    return f"Nothing has been ingested yet: the last {NEW_DEFAULT_DAYS} days."
+    return f"No ingest run is recorded yet, so the default window is the last {NEW_DEFAULT_DAYS} days."
 
 
 def _root_technique(node_id: str, labels: Labels) -> str:

@@ -46,9 +46,16 @@ class TechniqueDetail:
     limit: int
     offset: int
     cooccurring: list[dict[str, Any]] = field(default_factory=list)
+    # The evaluation criteria of the node's papers, each counted as the AND search of the two, as
+    # `cooccurring` counts techniques.
+    cooccurring_evaluations: list[dict[str, Any]] = field(default_factory=list)
     papers_per_year: dict[int, int] = field(default_factory=dict)
     # The papers of papers_total that papers_per_year leaves out (no year), so the two add up.
     papers_without_year: int = 0
+    # The papers of the refinements, each once (its refinements' own refinements included): less than the
+    # refinements' counts added up when a paper is tagged with two of them. Counted only when two or more
+    # refinements have papers (else it is that one's count, or 0).
+    refinements_papers: int = 0
 
 
 def _node_dict(c: TechniqueCount, node: TaxonomyNode | None) -> dict[str, Any]:
@@ -99,11 +106,14 @@ def technique_detail(
     papers, total = store.papers_by_technique(
         technique_id, include_refinements=True, sort=sort, limit=limit, offset=offset
     )
-    refinements = [
+    refinements: list[dict[str, Any]] = [
         {"id": n.id, "label": n.name, "own_count": counts[n.id].own_count if n.id in counts else 0,
          "total_count": counts[n.id].total_count if n.id in counts else 0}
         for n in nodes if n.parent == technique_id and n.label == node.label
     ]
+    with_papers = [r["id"] for r in refinements if r["total_count"]]
+    refinements_papers = (store.filter_page(_node_filter(node, with_papers), limit=0)[1]
+                          if len(with_papers) > 1 else sum(r["total_count"] for r in refinements))
     parent_node = labels.nodes.get(node.parent) if node.parent else None
     per_year = dict(sorted(store.papers_per_year(technique_id).items()))
     # papers_by_technique (with refinements) and papers_per_year count the same papers, the node's and
@@ -118,10 +128,71 @@ def technique_detail(
         papers=papers, papers_total=total, sort=sort, limit=limit, offset=offset,
         cooccurring=[
             {"id": t, "label": labels.name(t), "count": n}
-            for t, n in store.cooccurring_techniques(technique_id, cooccurring_limit)
+            for t, n in cooccurring_techniques(store, technique_id, labels, cooccurring_limit)
         ],
-        papers_per_year=per_year, papers_without_year=without_year,
+        cooccurring_evaluations=[
+            {"id": e, "label": labels.name(e), "count": n}
+            for e, n in cooccurring_evaluations(store, node, labels, counts, cooccurring_limit)
+        ],
+        papers_per_year=per_year, papers_without_year=without_year, refinements_papers=refinements_papers,
     )
+
+
+def _node_filter(node: TaxonomyNode, ids: list[str]) -> SearchFilters:
+    """The search filter taking `ids`, nodes of `node`'s label: the technique filter for techniques and
+    criteria, the topic filter for topics and fundamental objects (either's refinements included)."""
+    if node.label in (Label.TECHNIQUE, Label.EVALUATION):
+        return SearchFilters(technique_ids=ids)
+    return SearchFilters(topic_ids=ids)
+
+
+# How many more co-occurring techniques than shown are asked of the store: an ancestor listed with the
+# same count as its refinement is dropped (without_repeated_ancestors), and the list is filled from
+# further down. A chain of refinements is at most a few deep in the taxonomy, so this many is enough.
+COOCCURRING_OVERFETCH = 3
+
+
+def without_repeated_ancestors(
+    entries: Sequence[tuple[str, int]], labels: Labels
+) -> list[tuple[str, int]]:
+    """The entries (node id, AND-search count) without each ancestor whose count equals that of one of its
+    listed refinements: the ancestor's papers include the refinement's, so an equal count is the same
+    papers, listed again under another name (transcoder: "attribution_graph 2, attribution_patching 2,
+    cma 2"). The order is kept."""
+    counts = dict(entries)
+    repeated = {a for node_id, n in entries for a in labels.ancestors(node_id) if counts.get(a) == n}
+    return [(node_id, n) for node_id, n in entries if node_id not in repeated]
+
+
+def cooccurring_techniques(store: GraphStore, node_id: str, labels: Labels, limit: int = 10
+                           ) -> list[tuple[str, int]]:
+    """The store's co-occurring techniques of a node (GraphStore.cooccurring_techniques: each count the AND
+    search of the two), an ancestor repeating a listed refinement's papers left out, `limit` at most."""
+    fetched = store.cooccurring_techniques(node_id, max(0, limit) * COOCCURRING_OVERFETCH)
+    return without_repeated_ancestors(fetched, labels)[:max(0, limit)]
+
+
+def cooccurring_evaluations(store: GraphStore, node: TaxonomyNode, labels: Labels,
+                            counts: dict[str, TechniqueCount], limit: int = 10) -> list[tuple[str, int]]:
+    """The evaluation criteria used by the papers touching a node, most papers first (then by id): each
+    count is the search the page links to, the node and the criterion (either's refinements counted) with
+    the technique filter's "all" (the topic filter and the criterion for a topic or object). The node's
+    family and its ancestors are left out, as GraphStore.cooccurring_techniques leaves them out; so is an
+    ancestor repeating a listed refinement's papers. One count per criterion with papers (a taxonomy has
+    a handful: the survey's has six)."""
+    mine = labels.descendants(node.id) | set(labels.ancestors(node.id))
+    found: list[tuple[str, int]] = []
+    for c in counts.values():
+        if labels.label(c.id) != Label.EVALUATION or c.id in mine or not c.total_count:
+            continue
+        both = (SearchFilters(technique_ids=[node.id, c.id], technique_match="all")
+                if node.label in (Label.TECHNIQUE, Label.EVALUATION)
+                else SearchFilters(topic_ids=[node.id], technique_ids=[c.id]))
+        n = store.filter_page(both, limit=0)[1]
+        if n:
+            found.append((c.id, n))
+    found.sort(key=lambda e: (-e[1], e[0]))
+    return without_repeated_ancestors(found, labels)[:max(0, limit)]
 
 
 def topics(store: GraphStore) -> list[dict[str, Any]]:

@@ -245,6 +245,45 @@
   /* ---- in-place search: fetch the same page's results fragment ---- */
   var CHANGE_DELAY_MS = 400;
 
+  /* What a run of changes is counted by: a radio group by its name, any other field by its id. */
+  function fieldKey(el) {
+    return el.type === "radio" || !el.id ? el.name : el.id;
+  }
+
+  /* The search form's technique selects (search.html technique_selects): "Add a technique" is shown once one
+     is picked, and a new empty one follows each that gets a value; the any/each control once two are picked
+     (or it says "each"). Hidden fields are disabled too, so the form does not send them. */
+  function setupTechniqueSelects() {
+    var form = document.getElementById("search-form");
+    var match = form ? form.querySelector("[data-technique-match]") : null;
+    if (!form || !match) { return; }
+    function show(label, on) {
+      label.hidden = !on;
+      label.querySelector("select").disabled = !on;
+    }
+    function update() {
+      var selects = form.querySelectorAll("select[name=technique]");
+      var picked = Array.prototype.filter.call(selects, function (s) { return !s.disabled && s.value !== ""; });
+      var add = form.querySelector("[data-technique-add]");
+      if (add && add.querySelector("select").value !== "") {
+        /* The "add" select was used: it becomes one of the chosen, and a new empty one follows it. */
+        var next = add.cloneNode(true);
+        var select = next.querySelector("select");
+        select.value = "";
+        select.id = "f-technique-" + (selects.length + 1);
+        add.removeAttribute("data-technique-add");
+        add.firstChild.textContent = "and technique ";
+        add.after(next);
+        add = next;
+      }
+      if (add) { show(add, picked.length > 0); }
+      show(match, picked.length > 1 || match.querySelector("select").value === "all");
+    }
+    form.addEventListener("change", function (ev) {
+      if (ev.target.name === "technique") { update(); }
+    }, true);
+  }
+
   function setupSearch() {
     var form = document.getElementById("search-form");
     var results = document.getElementById("results");
@@ -503,7 +542,7 @@
           if (o.value === "" || values.indexOf(o.value) < 0) { return; }
           var name = o.textContent.replace(/^[\s\u00a0\u21b3]+/, "").trim();
           /* The count the server writes after every name but a source's. */
-          if (field !== "source") { name = name.replace(/\s*\(\d+\)$/, ""); }
+          if (field !== "source") { name = name.replace(/\s*\(\d+(?: incl\. refinements)?\)$/, ""); }
           if (found.indexOf(name) < 0) { found.push(name); }
         });
         if (found.length) {
@@ -562,28 +601,30 @@
     });
     /* Arrow keys on a select or a radio group fire "change" per option passed: wait until they settle.
        A year field fires "change" when it is left (Tab) or stepped, as a select does when picked. */
-    form.querySelectorAll("select, input[type=radio], input[type=number]").forEach(function (el) {
-      el.addEventListener("change", function () {
-        if (!(form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT" || el.type === "number")) {
-          return;
-        }
-        if (changeTimer) { window.clearTimeout(changeTimer); }
-        changeTimer = window.setTimeout(function () {
-          changeTimer = null;
-          /* Decided when the load starts, not per change: only a load moves history. */
-          var how = burst === el.name ? "replace" : "push";
-          /* A field already left (a year field's change comes as it is left) starts no run. */
-          var active = document.activeElement;
-          burst = active && active.form === form && active.name === el.name ? el.name : null;
-          load(formUrl(), how, false);
-        }, CHANGE_DELAY_MS);
-      });
-    });
+    /* Delegated, so a technique select added later (setupTechniqueSelects) searches in place too; in the
+       capture phase, which also sees a change event that does not bubble. */
+    form.addEventListener("change", function (ev) {
+      var el = ev.target;
+      if (!el.matches || !el.matches("select, input[type=radio], input[type=number]")) { return; }
+      if (!(form.querySelector("[name=q]").value.trim() || el.tagName === "SELECT" || el.type === "number")) {
+        return;
+      }
+      if (changeTimer) { window.clearTimeout(changeTimer); }
+      changeTimer = window.setTimeout(function () {
+        changeTimer = null;
+        /* Decided when the load starts, not per change: only a load moves history. */
+        var how = burst === fieldKey(el) ? "replace" : "push";
+        /* A field already left (a year field's change comes as it is left) starts no run. */
+        var active = document.activeElement;
+        burst = active && active.form === form && fieldKey(active) === fieldKey(el) ? fieldKey(el) : null;
+        load(formUrl(), how, false);
+      }, CHANGE_DELAY_MS);
+    }, true);
     /* Leaving the field ends its run of changes (the mode radios are one field: arrowing moves the focus
-       from one to the next). */
+       from one to the next; the technique selects share a name but are fields of their own). */
     form.addEventListener("focusout", function (ev) {
       var next = ev.relatedTarget;
-      if (!next || next.name !== ev.target.name) { burst = null; }
+      if (!next || fieldKey(next) !== fieldKey(ev.target)) { burst = null; }
     });
     results.addEventListener("click", function (ev) {
       var a = ev.target.closest(".pager a, .examples a, [data-state=past-end] a, a[data-did-you-mean]");
@@ -658,6 +699,7 @@
     document.querySelectorAll("[data-shortcuts-toggle]").forEach(function (box) {
       box.addEventListener("change", function () { setShortcuts(box.checked); });
     });
+    setupTechniqueSelects();
     setupSearch();
     setupCopy();
     /* A paper page: stars saved under an id the paper had before show (and toggle) as its star. The page

@@ -397,7 +397,7 @@ def test_technique_tree_counts(client: FlaskClient, seed_store: EmbeddedStore) -
     assert {"techniques", "evaluations", "topics"} <= set(tree)
 
 
-def test_technique_detail_paginates(client: FlaskClient) -> None:
+def test_technique_detail_paginates(client: FlaskClient, seed_store: EmbeddedStore) -> None:
     full = client.get("/api/techniques/cma?limit=100").get_json()
     assert full["label"] == "Causal Mediation Analysis (CMA)"
     assert {r["id"] for r in full["refinements"]} >= {"activation_patching", "path_patching"}
@@ -409,6 +409,13 @@ def test_technique_detail_paginates(client: FlaskClient) -> None:
     assert years == sorted(years, reverse=True)  # newest first (papers without a date sort by year)
     assert sum(full["papers_per_year"].values()) == total
     assert all(c["count"] >= 1 and c["id"] != "cma" for c in full["cooccurring"])
+    # The criteria CMA's papers are evaluated with, each count the AND search of the two (the web page's).
+    evaluations = {c["id"]: c["count"] for c in full["cooccurring_evaluations"]}
+    assert evaluations and set(evaluations) <= {n.id for n in seed_store.taxonomy_nodes()
+                                                if n.label == "Evaluation"}
+    for criterion, count in evaluations.items():
+        both = _filters(technique_ids=["cma", criterion], technique_match="all")
+        assert count == len(seed_store.filter_ids(both)) >= 1
     central = client.get("/api/techniques/cma?sort=centrality&limit=100").get_json()
     assert {p["id"] for p in central["papers"]["results"]} == {p["id"] for p in full["papers"]["results"]}
     assert error_of(client.get("/api/techniques/cma?sort=random"), 400)

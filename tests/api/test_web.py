@@ -149,7 +149,7 @@ def test_home_shows_form_filters_and_intro(client: FlaskClient) -> None:
     # Technique picker from the taxonomy tree, with counts; refinements indented under parents.
     nested = r'<option value="activation_patching">(?:&nbsp;)+↳ Activation Patching \(\d+\)</option>'
     assert re.search(nested, html)
-    assert re.search(r'<option value="cma">Causal Mediation Analysis \(CMA\) \(\d+\)', html)
+    assert re.search(r'<option value="cma">Causal Mediation Analysis \(CMA\) \(\d+ incl. refinements\)', html)
     assert '<option value="findings-and-applications/findings-on-features">' in html
     assert '<option value="arxiv">arXiv</option>' in html
     assert 'data-state="intro"' in html and "39 papers" in html
@@ -1290,8 +1290,8 @@ def selected_options(html: str) -> dict[str, list[str]]:
 def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> None:
     url = "/search?q=lens&technique=probing&source=list&year_from=2025&year_to=2020"
     html = page(client, url, status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
-                                      "section": [], "source": ["list"]}
+    assert selected_options(html) == {"technique": ["probing"], "technique_match": [], "topic": [],
+                                      "model": [], "component": [], "section": [], "source": ["list"]}
     doc = Inspector(html)
     marked = [a.get("name") for _, a in doc.elements if a.get("aria-invalid") == "true"]
     assert marked == ["year_from", "year_to"]
@@ -1300,8 +1300,8 @@ def test_a_bad_field_leaves_the_other_filters_chosen(client: FlaskClient) -> Non
     html = page(client, "/search?q=" + "a" * 1001 + "&technique=probing", status=400)
     assert selected_options(html)["technique"] == ["probing"]
     html = page(client, "/search?q=lens&technique=probing&source=nowhere&year_from=2020", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
-                                      "section": [], "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "technique_match": [], "topic": [],
+                                      "model": [], "component": [], "section": [], "source": []}
     marked = [a.get("name") for _, a in Inspector(html).elements if a.get("aria-invalid") == "true"]
     assert marked == ["source"]
 
@@ -1543,8 +1543,8 @@ def test_the_form_offers_the_topics_the_topic_filter_takes(client: FlaskClient, 
         count = len(store.filter_ids(SearchFilters(topic_ids=[topic])))
         assert re.search(rf'<option value="{topic}">[^<]*\({count}\)</option>', html), topic
     # The technique select comes first and the topic select next, in the tab order as on the page.
-    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
-    assert names[:2] == ["technique", "topic"]
+    names = list(dict.fromkeys(a.get("name") for t, a in Inspector(html).elements if t == "select"))
+    assert names[:3] == ["technique", "technique_match", "topic"]
 
 
 def test_the_topic_filter_keeps_only_papers_about_the_topic(client: FlaskClient,
@@ -1621,8 +1621,8 @@ def test_the_model_filter_keeps_only_papers_studying_the_model(client: FlaskClie
     """The store's model filter (papers studying a model or reporting a finding about it) in the form:
     a select after the topic one listing the models some paper studies, with the filter's counts."""
     html = page(client, "/search")
-    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
-    assert names[:3] == ["technique", "topic", "model"]
+    names = list(dict.fromkeys(a.get("name") for t, a in Inspector(html).elements if t == "select"))
+    assert names[:4] == ["technique", "technique_match", "topic", "model"]
     pythia = store.filter_ids(SearchFilters(model_ids=["pythia"]))
     gpt2 = store.filter_ids(SearchFilters(model_ids=["gpt2"]))
     assert pythia and len(gpt2) > len(pythia)
@@ -1657,8 +1657,8 @@ def test_the_component_filter_keeps_only_papers_with_findings_about_the_componen
     Component select after the Model one: the components some finding is about, sub-components indented
     under their parent, with the filter's counts (a parent's counts its sub-components' papers)."""
     html = page(client, "/search")
-    names = [a.get("name") for t, a in Inspector(html).elements if t == "select"]
-    assert names[:4] == ["technique", "topic", "model", "component"]
+    names = list(dict.fromkeys(a.get("name") for t, a in Inspector(html).elements if t == "select"))
+    assert names[:5] == ["technique", "technique_match", "topic", "model", "component"]
     heads = store.filter_ids(SearchFilters(component_ids=["induction_head"]))
     attention = store.filter_ids(SearchFilters(component_ids=["mha"]))
     assert heads and heads < attention
@@ -1705,8 +1705,8 @@ def test_a_bad_field_leaves_the_topic_chosen(client: FlaskClient) -> None:
     html = page(client, "/search?q=lens&model=gpt2&source=nowhere", status=400)
     assert selected_options(html)["model"] == ["gpt2"]
     html = page(client, "/search?q=lens&topic=nope&technique=probing", status=400)
-    assert selected_options(html) == {"technique": ["probing"], "topic": [], "model": [], "component": [],
-                                      "section": [], "source": []}
+    assert selected_options(html) == {"technique": ["probing"], "technique_match": [], "topic": [],
+                                      "model": [], "component": [], "section": [], "source": []}
     html = page(client, "/search?q=lens&component=ff&source=nowhere", status=400)
     assert selected_options(html)["component"] == ["ff"]
 
@@ -1956,8 +1956,12 @@ def test_the_technique_match_control_round_trips(tmp_path: Path) -> None:
             html = page(client, f"/search?{asked}{given}")
             assert total(html) == 18 and selected_options(html)["technique_match"] == [], given
             assert "technique_match" not in html[html.index('id="results"'):], given
-        # One technique: the control would change nothing, and is not shown.
-        assert "technique_match" not in page(client, "/search?technique=sae")
+        # One technique: the control would change nothing; it is hidden and not sent (disabled) until
+        # paperkg.js sees a second technique picked.
+        html = page(client, "/search?technique=sae")
+        assert re.search(r'<label class="f" data-technique-match hidden>Papers using\s*'
+                         r'<select name="technique_match" id="f-technique-match" disabled>', html)
+        assert "technique_match" not in html[html.index('id="results"'):]
         # No paper uses both: the tips say what to try.
         html = page(client, "/search?technique=probing&technique=activation_patching&technique_match=all")
         assert "No results" in html and "Ask for papers using any of the techniques, not all of them." in html

@@ -26,13 +26,13 @@ def _entries(client: FlaskClient, node_id: str) -> list[tuple[str, str, int]]:
     return found
 
 
-@pytest.mark.parametrize("node_id", ["cma", "knockout", "probing", "lm_behavior"])
+@pytest.mark.parametrize("node_id", ["cma", "knockout", "logit_lens", "lm_behavior"])
 def test_each_count_is_the_and_search_it_links_to(client: FlaskClient, node_id: str) -> None:
     for other, href, count in _entries(client, node_id):
         url = urlsplit(href)
         assert url.path == "/search"
         query = parse_qs(url.query)
-        if node_id in ("cma", "knockout", "probing"):
+        if node_id in ("cma", "knockout", "logit_lens"):
             assert query == {"technique": [node_id, other], "technique_match": ["all"]}
         else:
             assert query == {"topic": [node_id], "technique": [other]}

@@ -232,7 +232,10 @@ def test_the_form_says_how_filters_combine(client: FlaskClient, store: EmbeddedS
     help_text = " ".join(html.split("data-filter-help>", 1)[1].split("</p>", 1)[0].split())
     assert help_text == ("A paper must pass every filter you set; a filter with several values (repeat it in "
                          "the address: <code>&amp;section=a&amp;section=b</code>) matches papers with any of "
-                         "them (several techniques: any of them, or all, as the form then asks).")
+                         "them. Several techniques (“Add a technique”): any of them, or each of them, as "
+                         "the form then asks; a refinement stands in for its parent, so a technique with one "
+                         "of its own refinements (SAE and Transcoder) finds that refinement’s papers. A "
+                         "count “incl. refinements” takes the papers of the technique’s refinements too.")
     # As the search does: two sections OR'ed, a section and a technique AND'ed.
     both = set(row_ids(page(client, "/search?section=tools&section=evaluation")))
     assert both == (store.filter_ids(SearchFilters(section_ids=["tools"]))
