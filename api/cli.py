@@ -40,10 +40,12 @@ def _print_json(data: Any) -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+# Read as text and checked by api.params, as the other commands' numbers are (one wording).
+@click.option("--port", default=None, metavar="PORT", help="TCP port.  [default: 8000; 1<=x<=65535]")
 @click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
-def serve_cmd(host: str, port: int, debug: bool) -> None:
+def serve_cmd(host: str, port: str | None, debug: bool) -> None:
     """Run the API and web UI on Flask's development server (use gunicorn in production)."""
+    number = checked_int("--port", port, 8000, 1, 65535)
     if debug and not _is_loopback(host):
         # Debug mode serves Werkzeug's interactive console: code execution behind a PIN (privacy QA).
         raise click.UsageError(f"--debug runs an interactive debugger; use it only on a loopback "
@@ -63,17 +65,36 @@ def serve_cmd(host: str, port: int, debug: bool) -> None:
                    "a store is created there", err=True)
     except StoreError:
         pass  # e.g. a damaged file: the server answers each request with what is wrong
-    _check_port_free(host, port)
+    _check_port_free(host, number)
     app = create_app({"WARM_EMBEDDER": True, "PAPERKG_CONFIG": config})
     # Best effort: a server started with stdout closed (a daemon setup) serves all the same.
-    echo_best_effort(f"paperkg serving on http://{host}:{port}/ (dev server; production: {GUNICORN_COMMAND})")
+    echo_best_effort(f"paperkg serving on http://{host}:{number}/ (dev server; production: "
+                     f"{GUNICORN_COMMAND})")
     if not _colour_on_stderr():
         from werkzeug import serving
 
         # The dev server colours its request lines (a 404 in yellow) and warnings wherever they go; a log
         # file got the escape codes. Its own switch (a module global: werkzeug has no option for it).
         serving._log_add_style = False
-    app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=False)
+    app.run(host=host, port=number, debug=debug, threaded=True, use_reloader=False)
+
+
+def checked_int(option: str, value: str | None, default: int, low: int, high: int) -> int:
+    """An integer option given as text, within [low, high] (`default` when not given); a usage error in
+    api.params' words otherwise, as `search --limit` and the API say it (click's IntRange said "0 is not
+    in the range 1<=x<=100." beside search's other wording)."""
+    from werkzeug.datastructures import MultiDict
+
+    from api.params import ParameterError, int_arg, lone_surrogate
+    from kg.cli import shown_arg
+
+    try:
+        if value is not None and lone_surrogate(value):
+            raise ParameterError(option, f"must be an integer, not '{shown_arg(value)}'")
+        given = MultiDict([(option, value)] if value is not None else [])
+        return int_arg(option, default, low, high, args=given)
+    except ParameterError as exc:
+        raise click.BadParameter(exc.worded({}), param_hint=f"'{option}'") from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -120,7 +141,8 @@ def _check_port_free(host: str, port: int) -> None:
 _SEARCH_OPTIONS = {"q": "QUERY", "mode": "--mode", "technique": "--technique", "topic": "--topic",
                    "model": "--model", "component": "--component", "section": "--section",
                    "source": "--source", "year_from": "--year-from", "year_to": "--year-to",
-                   "limit": "--limit", "offset": "--offset", "technique_match": "--technique-match"}
+                   "limit": "--limit", "offset": "--offset", "technique_match": "--technique-match",
+                   "refinements": "--no-refinements"}
 
 
 # Where the search command's errors send a reader for the filters' ids.
@@ -130,8 +152,9 @@ FILTERS_LISTING = "`paperkg filters`"
 @click.command("search")
 @click.argument("query", required=False)
 # Every option is read as text and checked by api.params (imported when the command runs, so
-# that `paperkg` starts without Flask). The help states its ranges as click's IntRange shows them
-# (`related --limit`); tests/api/test_cli.py checks --limit and --offset against api.params.
+# that `paperkg` starts without Flask). The help states its ranges as click's IntRange would show them
+# (as `related --limit` and `serve --port` do); tests/api/test_cli.py checks --limit and --offset against
+# api.params.
 @click.option("--mode", default=None, metavar="hybrid|semantic|keyword", help="Default: hybrid.")
 @click.option("--technique", "techniques", multiple=True, metavar="ID",
               help="Technique or evaluation id filter (repeatable, or ID,ID; several match any of them "
@@ -161,21 +184,29 @@ FILTERS_LISTING = "`paperkg filters`"
 @click.option("--year-to", default=None, metavar="YEAR", help=f"Last year.  [{YEAR_MIN}<=x<={YEAR_MAX}]")
 @click.option("--limit", default=None, metavar="N", help="Results to show.  [default: 10; 1<=x<=100]")
 @click.option("--offset", default=None, metavar="N", help="Results to skip.  [default: 0; 0<=x<=10000]")
+@click.option("--no-refinements", "exact", is_flag=True,
+              help="--technique, --topic and --component match only papers tagged with the id itself, not "
+                   "with a refinement, sub-topic or sub-component of it (the API's refinements=false): "
+                   "`--technique cma --no-refinements` counts the papers tagged CMA itself.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
 def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...], technique_match: str | None,
                topics: tuple[str, ...], models: tuple[str, ...], components: tuple[str, ...],
                sections: tuple[str, ...], sources: tuple[str, ...],
                year_from: str | None, year_to: str | None, limit: str | None, offset: str | None,
-               as_json: bool) -> None:
+               exact: bool, as_json: bool) -> None:
     """Search the graph (hybrid, semantic or keyword) and print the results with why they match.
 
     QUERY may be left out, or be "", when a filter is given: the filtered papers are listed newest
     first. Without a QUERY, a filter is needed (as GET /api/search needs q or a filter).
 
     Several values of one filter (the option repeated, or ID,ID split at commas) match any of them;
-    different filters combine with AND: a paper must pass each one given."""
+    different filters combine with AND: a paper must pass each one given.
+
+    Each row lists the paper's techniques, those the query or a filter matched first, marked
+    "(matched)". A store with no papers is said to be empty, on stderr."""
     from werkzeug.datastructures import MultiDict
 
+    from api.json_api import empty_store_notice, search_page_dict
     from api.params import ParameterError, listed_by, lone_surrogate, search_request
     from kg.cli import open_configured_store, shown_arg
     from kg.config import load_config
@@ -191,7 +222,8 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
              *(("topic", t) for t in topics), *(("model", m) for m in models),
              *(("component", c) for c in components),
              *(("section", s) for s in sections),
-             *(("source", s) for s in sources)]
+             *(("source", s) for s in sources),
+             *([("refinements", "false")] if exact else [])]
     for name, value in given:
         if value is not None and lone_surrogate(value):
             # Bytes the locale cannot decode ($'\xff') reach Python as lone surrogates, which the API's
@@ -226,15 +258,21 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
         facets, passing = why_empty(store, params.filters, page.total)
         named = paper_named_by_query(store, params.query)
         named_paper = next(iter(store.get_papers([named])), None) if named else None
+        # Nothing found in a store with no papers at all: that is the one thing to say (a taxonomy but no
+        # papers printed "no paper is tagged …; showing the nearest matches", with none shown).
+        notice = empty_store_notice(store, page.total)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
+    if notice:
+        # On stderr: stdout keeps its usual shape (--json: the API's answer, with no results and its notice).
+        click.echo(notice, err=True)
     if as_json:
-        from api.json_api import search_page_dict
-
         _print_json(search_page_dict(params, page, {n.id: n.name for n in taxonomy.nodes}, named,
-                                     (facets, passing)))
+                                     (facets, passing), notice=notice))
+        return
+    if notice:
         return
     if named_paper is not None:
         # The whole query is a stored paper's arXiv id or URL: that paper, whatever the search ranks.
@@ -245,7 +283,8 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
     # A blank query with filters lists the filtered papers newest first: no mode ranked them, no score.
     listed = not params.query.strip()
     how = "filtered, newest first" if listed else params.mode
-    click.echo(f"{page.total} candidate{'' if page.total == 1 else 's'} ({how}); {shown}")
+    # "papers", as the web's count says: they are the papers found, not candidates of something else.
+    click.echo(f"{page.total} paper{'' if page.total == 1 else 's'} ({how}); {shown}")
     # An empty answer says why: a filter no paper passes, filters no paper passes together, or
     # (keyword mode) words no paper contains.
     zero = [name for name, n in facets if n == 0]
@@ -279,8 +318,13 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
         title = terminal_safe(hit.title) + _withdrawn_mark(hit.paper)
         click.echo(f"{i:>3}. [{terminal_safe(hit.id)}] {title} ({year}){score}")
         parts = [f"{k} {hit.why[k]}" for k in ("semantic", "keyword") if hit.why.get(k) is not None]
-        if hit.why.get("matched_technique_labels"):
-            parts.append("techniques: " + ", ".join(map(terminal_safe, hit.why["matched_technique_labels"])))
+        if hit.techniques:
+            # All the paper's techniques (the JSON's `techniques`), the ones the query or a filter matched
+            # first and marked: listing only those read as if the paper used nothing else.
+            matched = set(hit.why.get("matched_techniques") or ())
+            parts.append("techniques: " + ", ".join(
+                terminal_safe(taxonomy.by_id[t].name if t in taxonomy.by_id else t)
+                + (" (matched)" if t in matched else "") for t in hit.techniques))
         # The criteria, models and components the query or a filter names, in the web row's words: a
         # hybrid list of its own (criteria: the technique list) lifts the papers matching them, which the
         # scores alone do not show.
@@ -296,20 +340,22 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
 
 @click.command("related")
 @click.argument("paper_id")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Related papers to show (1-100).")
+# Read as text and checked by api.params (checked_int), as GET /api/papers/{id}/related?limit= is.
+@click.option("--limit", default=None, metavar="N", help="Related papers to show.  [default: 10; 1<=x<=100]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's result format).")
-def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
+def related_cmd(paper_id: str, limit: str | None, as_json: bool) -> None:
     """Papers related to PAPER_ID, each with the reasons it was picked.
 
     PAPER_ID may carry an arXiv version or be an arXiv URL (2211.00593v3,
     https://arxiv.org/abs/2211.00593v3): the paper stored under the bare id is used. A former id
     (a slug since replaced by the paper's arXiv id, or a records file's id of a record merged into
-    the paper) stands for that paper."""
+    the paper) stands for that paper. An id no stored paper has is a usage error (exit status 2)."""
+    from api.params import MAX_LIMIT
     from kg.cli import open_configured_store, shown_arg
     from kg.lookup import find_related
     from kg.related import UnknownPaper, shown_parts
 
+    count = checked_int("--limit", limit, 10, 1, MAX_LIMIT)
     if not paper_id.strip():
         # "unknown paper id(s):  (" before: an id that is not there, echoed as nothing.
         raise click.BadParameter("is empty: give a paper id such as 2211.00593 (ids are shown in brackets "
@@ -319,19 +365,20 @@ def related_cmd(paper_id: str, limit: int, as_json: bool) -> None:
     except UnicodeEncodeError:
         # Bytes the locale cannot decode ($'\xff') reach Python as lone surrogates, which no paper id
         # holds and the store cannot encode to look up (a traceback before). Shown as the bytes typed.
-        raise click.ClickException(
+        raise click.UsageError(
             f"paper id '{shown_arg(paper_id)}' is not valid UTF-8 text, so no paper has it") from None
     store = open_configured_store(must_exist=True)
     try:
-        found = find_related(store, paper_id, limit)
+        found = find_related(store, paper_id, count)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
     if found is None:
+        # A usage error (2), as `export papers --id` with an unknown id: an argument naming nothing there.
         # Echoed shortened and without terminal control: the id is whatever was typed or pasted.
-        raise click.ClickException(f"{UnknownPaper([shown_arg(paper_id)])} (ids are shown in brackets by "
-                                   "`paperkg search \"words of its title\"`)")
+        raise click.UsageError(f"{UnknownPaper([shown_arg(paper_id)])} (ids are shown in brackets by "
+                               "`paperkg search \"words of its title\"`)")
     canonical, hits = found
     if as_json:
         from api.json_api import related_dict
@@ -360,7 +407,9 @@ def filters_cmd(as_json: bool) -> None:
     --technique takes technique and evaluation ids, --topic topic and fundamental-object ids (each
     counting its refinements' papers), then --model, --component (sub-components' papers counted) and
     --section ids (a heading takes every section under it). The counts are the search's for that
-    filter alone, as the API and the web search's selects give them."""
+    filter alone, as the API and the web search's selects give them: a parent's count takes its
+    refinements' papers, and says how many are tagged with the parent itself (what `paperkg search
+    --no-refinements` finds); --json gives both as own_count and total_count."""
     from api.sections import sections_with_headings
     from kg.browse import components, models, technique_tree
     from kg.cli import open_configured_store
@@ -378,6 +427,10 @@ def filters_cmd(as_json: bool) -> None:
     if as_json:
         _print_json({**tree, **listed})
         return
+    # Said once up front: a parent's count read as the papers tagged with it (QA: "cma (14 papers)",
+    # 2 of them tagged CMA itself).
+    click.echo("counts: the papers a filter finds, those of the refinements, sub-topics and sub-components "
+               "listed under it included (`paperkg search --no-refinements` leaves them out)")
     groups = [("--technique", "techniques", tree.get("techniques", [])),
               ("--technique", "evaluation criteria", tree.get("evaluations", [])),
               ("--topic", "topics", tree.get("topics", [])),
@@ -411,14 +464,18 @@ def filters_cmd(as_json: bool) -> None:
 
 def _echo_tree(items: list[dict[str, Any]], depth: int) -> None:
     for item in items:
-        _echo_entry(str(item["id"]), str(item["label"]), int(item["total_count"]), depth)
+        _echo_entry(str(item["id"]), str(item["label"]), int(item["total_count"]), depth,
+                    int(item["own_count"]))
         _echo_tree(item.get("children") or [], depth + 1)
 
 
-def _echo_entry(entry_id: str, label: str, count: int, depth: int) -> None:
+def _echo_entry(entry_id: str, label: str, count: int, depth: int, own: int | None = None) -> None:
     # Ids and names come from the taxonomy file and the list: terminal_safe, as every stored string.
-    click.echo(f"{'  ' * depth}{terminal_safe(entry_id)}  {terminal_safe(label)}  "
-               f"({count} paper{'' if count == 1 else 's'})")
+    shown_id = terminal_safe(entry_id)
+    # A count that takes refinements' papers says how many are tagged with the id itself.
+    itself = f", {own} tagged {shown_id} itself" if own is not None and own != count else ""
+    click.echo(f"{'  ' * depth}{shown_id}  {terminal_safe(label)}  "
+               f"({count} paper{'' if count == 1 else 's'}{itself})")
 
 
 def register(main: click.Group) -> None:

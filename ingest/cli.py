@@ -15,29 +15,24 @@ from typing import Any
 
 import click
 
-from ingest.store_lock import EXIT_LOCKED
+from ingest.cli_failures import IngestLockedError, RunFailed, failures_as_json, lock_holder
+from kg.cli_values import SECONDS, WholeNumber, shown_arg
 from kg.paths import UserPath
 from kg.safe_output import is_terminal, terminal_safe
-
-
-class IngestLockedError(click.ClickException):
-    """Another ingest holds the store lock: exit status 75 (EX_TEMPFAIL), so a wrapper can retry later."""
-
-    exit_code = EXIT_LOCKED
 
 
 def wait_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --wait SECONDS option of every writing ingest command."""
     return click.option(
-        "--wait", "wait", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="SECONDS",
-        help="When another ingest holds the store lock, wait up to SECONDS for it to finish "
+        "--wait", "wait", default=0.0, show_default=True, type=SECONDS, metavar="SECONDS",
+        help="When another ingest holds the store lock, wait up to SECONDS (at least 0) for it to finish "
              "(default: refuse at once with exit status 75).")(command)
 
 
 def batch_size_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """The --batch-size N option of every writing ingest command."""
-    return click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
-                        help="Papers per store write.")(command)
+    return click.option("--batch-size", default=256, show_default=True, type=WholeNumber(1), metavar="N",
+                        help="Papers per store write (at least 1).")(command)
 
 
 def _ready_store(must_exist: bool = False) -> Any:
@@ -192,7 +187,7 @@ def _locked_store(kind: str, wait: float, must_exist: bool = False) -> Iterator[
         try:
             held = stack.enter_context(ingest_lock(store, kind, wait=wait))
         except IngestLocked as exc:
-            raise IngestLockedError(str(exc)) from exc
+            raise IngestLockedError(str(exc), lock_holder(store)) from exc
         except StoreError as exc:  # taking the lock is the run's first write (read-only, disk full...)
             raise click.ClickException(f"{kind} ingest failed: {exc}") from exc
         stopping.said = RUN_RECORDED  # the command's run_ingest / run_reextract records its run first
@@ -214,14 +209,42 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
     from ingest.arxiv_source import ArxivError
     from ingest.pipeline import run_ingest
 
+    with _recorded_failure(store, source):
+        try:
+            with _one_line_errors(f"{source} ingest"):
+                return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
+                                  rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
+                                  force_prune=force_prune, fetch=fetch,
+                                  unreadable_lines=unreadable_lines or [], file=file)
+        except ArxivError as exc:  # before any paper is written; the run is recorded as failed
+            raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
+
+
+@contextlib.contextmanager
+def _recorded_failure(store: Any, source: str) -> Iterator[None]:
+    """A click error raised inside, once the block recorded its run, as RunFailed carrying that run as
+    recorded (for --json); the same message and exit status."""
+    before = _latest_run(store, source)
     try:
-        with _one_line_errors(f"{source} ingest"):
-            return run_ingest(store, records, source=source, progress=True, batch_size=batch_size,
-                              rejected=rejected or [], lock=lock, whole_list=whole_list, prune=prune,
-                              force_prune=force_prune, fetch=fetch, unreadable_lines=unreadable_lines or [],
-                              file=file)
-    except ArxivError as exc:  # before any paper is written; the run is recorded as failed
-        raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
+        yield
+    except click.ClickException as exc:
+        # The run this command recorded: the lock is held, so no other ingest started one since `before`.
+        after = _latest_run(store, source)
+        run = after if after is not None and (before is None or after.id != before.id) else None
+        shown = None if run is None else {"run_id": run.id, "source": run.source, "status": run.status,
+                                          **run.counts}
+        raise RunFailed(exc.format_message(), shown) from exc  # exit status 1, as every error here
+
+
+def _latest_run(store: Any, source: str) -> Any:
+    """The newest recorded run of `source` (None: none, or the store cannot be read)."""
+    from kg.store import StoreError
+
+    try:
+        runs = store.runs(source, limit=1)
+    except StoreError:
+        return None
+    return runs[0] if runs else None
 
 
 @contextlib.contextmanager
@@ -243,11 +266,26 @@ def _echo_summary(summary: Any, as_json: bool, extra: dict[str, Any] | None = No
         click.echo(summary.text())
 
 
+def check_list_file(source: str | None, option: str) -> None:
+    """A list FILE given on the command line that does not exist (or is a directory) is a usage error,
+    exit status 2, as a missing `ingest records FILE` is; a URL, or the configured source, is read by the
+    run, whose failure is an error (1)."""
+    if not source or source.startswith(("http://", "https://")):
+        return
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise click.BadParameter(f"the list file {shown_arg(source, 200)} does not exist", param_hint=option)
+    if path.is_dir():
+        raise click.BadParameter(f"{shown_arg(source, 200)} is a directory, not a list file",
+                                 param_hint=option)
+
+
 @ingest_group.command("list")
 @click.option("--source", "source", default=None, metavar="FILE|URL",
               help="The awesome-list markdown (default: PAPERKG_LIST_SOURCE).")
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing, ask arXiv nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the summary, or on failure one object saying why (see the README).")
 @click.option("--no-arxiv", is_flag=True, help="Do not fetch arXiv metadata for the list's papers.")
 @batch_size_option
 @click.option("--prune", is_flag=True,
@@ -271,47 +309,49 @@ def ingest_list_cmd(
     from kg.config import load_config
     from kg.taxonomy import load_taxonomy
 
-    # Usage errors first: nothing is read or written.
-    if force and not prune:
-        raise click.UsageError("--force only goes with --prune")
-    if prune and dry_run:
-        raise click.UsageError("--prune removes rows, --dry-run writes nothing: give one of them")
-    config = load_config()
-    source = source or config.list_source
-    try:
-        taxonomy = load_taxonomy(config.taxonomy)
-        text = read_list_source(source, timeout=config.arxiv_timeout)
-    except (ListSourceError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    parsed = parse_list(text, taxonomy)
-    if not parsed.rows:
-        # A wrong file (a JSONL file, an empty one) would otherwise read as "0 rows" and report every
-        # stored list row as gone from the list (and --prune --force remove them).
-        raise click.ClickException(_no_rows_reason(source, parsed))
-    if dry_run:
-        if as_json:
-            click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
-        else:
-            tools = sum(1 for p in parsed.papers if p.item_type == "tool")
-            click.echo(f"{source}: {counted(len(parsed.rows), 'row')} -> "
-                       f"{counted(len(parsed.papers) - tools, 'paper')} + {counted(tools, 'tool')} "
-                       "(dry run: nothing written)")
-            _echo_problems(parsed)
-        return
-    records = list(parsed.papers)
-    arxiv_report: dict[str, Any] = {}
+    with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        # Usage errors first: nothing is read or written.
+        if force and not prune:
+            raise click.UsageError("--force only goes with --prune")
+        if prune and dry_run:
+            raise click.UsageError("--prune removes rows, --dry-run writes nothing: give one of them")
+        check_list_file(source, "'--source'")
+        config = load_config()
+        source = source or config.list_source
+        try:
+            taxonomy = load_taxonomy(config.taxonomy)
+            text = read_list_source(source, timeout=config.arxiv_timeout)
+        except (ListSourceError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        parsed = parse_list(text, taxonomy)
+        if not parsed.rows:
+            # A wrong file (a JSONL file, an empty one) would otherwise read as "0 rows" and report every
+            # stored list row as gone from the list (and --prune --force remove them).
+            raise click.ClickException(_no_rows_reason(source, parsed))
+        if dry_run:
+            if as_json:
+                click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
+            else:
+                tools = sum(1 for p in parsed.papers if p.item_type == "tool")
+                click.echo(f"{source}: {counted(len(parsed.rows), 'row')} -> "
+                           f"{counted(len(parsed.papers) - tools, 'paper')} + {counted(tools, 'tool')} "
+                           "(dry run: nothing written)")
+                _echo_problems(parsed)
+            return
+        records = list(parsed.papers)
+        arxiv_report: dict[str, Any] = {}
 
-    def arxiv_records() -> list[Any]:
-        """The list records' arXiv matches (run_ingest's fetch: the look-ups are part of the run)."""
-        found, report = ArxivSource(config).resolve(records, progress=True)
-        arxiv_report.update(report)
-        return found
+        def arxiv_records() -> list[Any]:
+            """The list records' arXiv matches (run_ingest's fetch: the look-ups are part of the run)."""
+            found, report = ArxivSource(config).resolve(records, progress=True)
+            arxiv_report.update(report)
+            return found
 
-    with _locked_store("list", wait) as (store, held):
-        summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held,
-                                whole_list=True, prune=prune, force_prune=force,
-                                fetch=None if no_arxiv else arxiv_records,
-                                unreadable_lines=[row["line"] for row in parsed.unreadable_rows])
+        with _locked_store("list", wait) as (store, held):
+            summary = _run_pipeline(store, records, source="list", batch_size=batch_size, lock=held,
+                                    whole_list=True, prune=prune, force_prune=force,
+                                    fetch=None if no_arxiv else arxiv_records,
+                                    unreadable_lines=[row["line"] for row in parsed.unreadable_rows])
     extra = {"rows": len(parsed.rows), "unreadable_rows": parsed.unreadable_rows,
              "row_warnings": parsed.row_warnings, "arxiv": arxiv_report}
     _echo_summary(summary, as_json, extra)
@@ -331,8 +371,6 @@ def ingest_list_cmd(
 def _no_rows_reason(source: str, parsed: Any) -> str:
     """Why a list source with no rows is refused, naming the first unreadable row if there is one."""
     from ingest.summary import counted
-    from kg.cli import shown_arg
-
     reason = (f"no list rows in {shown_arg(source, 200)}: is it the awesome list? Its papers are the rows "
               "of markdown tables (a header line, then a | --- | line)")
     if parsed.unreadable_rows:
@@ -364,53 +402,85 @@ def _echo_row_warnings(parsed: Any) -> None:
 
 
 @ingest_group.command("arxiv")
-@click.option("--ids", "ids", multiple=True, required=True, metavar="ID[,ID...]",
-              help="arXiv ids or URLs (repeat the option or separate with commas).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.argument("id_args", nargs=-1, metavar="[ID]...")
+@click.option("--ids", "ids", multiple=True, metavar="ID[,ID...]",
+              help="arXiv ids or URLs, as the arguments are (repeat the option or separate with commas).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the summary, or on failure one object saying why (see the README).")
 @batch_size_option
 @wait_option
-def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait: float) -> None:
-    """Ingest papers by arXiv id (metadata fetched in batches of 100)."""
-    from ingest.arxiv_source import ArxivSource
-    from ingest.normalize import arxiv_id_from_url
+def ingest_arxiv_cmd(id_args: tuple[str, ...], ids: tuple[str, ...], as_json: bool, batch_size: int,
+                     wait: float) -> None:
+    """Ingest papers by arXiv id or URL (metadata fetched in batches of 100): `paperkg ingest arxiv
+    2211.00593 https://arxiv.org/abs/2301.05217`, or with --ids.
 
+    Exits 1 when arXiv has none of them (nothing is stored); ids it does not have are named on stderr."""
+    from ingest.arxiv_source import ArxivSource
+
+    with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        wanted = _wanted_ids(id_args, "'ID'") + _wanted_ids(ids, "'--ids'")
+        if not wanted:
+            # An empty --ids "" would otherwise record an empty "successful" run.
+            raise click.UsageError("give at least one arXiv id (e.g. paperkg ingest arxiv 2211.00593)")
+        records: list[Any] = []
+        skipped: set[str] = set()
+
+        def arxiv_records() -> list[Any]:
+            """The ids' arXiv records (run_ingest's fetch: the look-ups are part of the run); none at all
+            fails the run, which then writes nothing."""
+            source = ArxivSource()
+            records.extend(source.fetch_by_ids(wanted))
+            skipped.update(source.skipped)  # answered, but dropped for an unusable date (with a warning)
+            if not records:
+                raise click.ClickException(_none_found(wanted, skipped))
+            return records
+
+        with _locked_store("arxiv", wait) as (store, held):
+            summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
+                                    fetch=arxiv_records)
+    found = {r.arxiv_id for r in records}
+    unusable = sorted(skipped & (set(wanted) - found))
+    missing = sorted(set(wanted) - found - skipped)
+    _echo_summary(summary, as_json, {"not_found": missing, "unusable_date": unusable})
+    # On stderr, --json or not: the papers found were stored (exit 0), these were not.
+    if missing:
+        click.echo(f"not found on arXiv: {', '.join(missing)}", err=True)
+    if unusable:
+        click.echo(f"skipped (unusable arXiv date): {', '.join(unusable)}", err=True)
+
+
+# What a value that is no arXiv id is told to look like.
+_ID_EXAMPLE = "e.g. 2211.00593 or https://arxiv.org/abs/2211.00593"
+
+
+def _wanted_ids(values: tuple[str, ...], hint: str) -> list[str]:
+    """The arXiv ids of `values` (ids or URLs, separated by commas or spaces too); a usage error naming
+    `hint` (the argument or option) for one that is neither, before anything is opened or recorded."""
+    from ingest.normalize import arxiv_id_from_url
     wanted: list[str] = []
-    for value in ids:
+    for value in values:
         for part in value.replace(" ", ",").split(","):
             if not part.strip():
                 continue
             aid = arxiv_id_from_url(part.strip())
             if aid is None:
-                from kg.cli import shown_arg
-
-                # A usage error like an empty --ids: nothing is opened or recorded.
-                raise click.BadParameter(f"not an arXiv id or URL: '{shown_arg(part.strip())}'",
-                                         param_hint="'--ids'")
+                shown = shown_arg(part.strip())
+                raise click.BadParameter(f"not an arXiv id or URL: '{shown}' ({_ID_EXAMPLE})",
+                                         param_hint=hint)
             wanted.append(aid)
-    if not wanted:
-        # An empty --ids "" would otherwise record an empty "successful" run.
-        raise click.UsageError("give at least one arXiv id")
-    records: list[Any] = []
-    skipped: set[str] = set()
+    return wanted
 
-    def arxiv_records() -> list[Any]:
-        """The ids' arXiv records (run_ingest's fetch: the look-ups are part of the run)."""
-        source = ArxivSource()
-        records.extend(source.fetch_by_ids(wanted))
-        skipped.update(source.skipped)  # answered, but dropped for an unusable date (with a warning)
-        return records
 
-    with _locked_store("arxiv", wait) as (store, held):
-        summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
-                                fetch=arxiv_records)
-    found = {r.arxiv_id for r in records}
-    unusable = sorted(skipped & (set(wanted) - found))
-    missing = sorted(set(wanted) - found - skipped)
-    _echo_summary(summary, as_json, {"not_found": missing, "unusable_date": unusable})
-    if missing and not as_json:
-        click.echo(f"  not found on arXiv: {', '.join(missing)}")
-    if unusable and not as_json:
-        click.echo(f"  skipped (unusable arXiv date): {', '.join(unusable)}")
+def _none_found(wanted: list[str], skipped: set[str]) -> str:
+    """Why an `ingest arxiv` run stored nothing: arXiv returned none of the ids (or only entries with an
+    unusable date)."""
+    missing = [aid for aid in dict.fromkeys(wanted) if aid not in skipped]
+    unusable = [aid for aid in dict.fromkeys(wanted) if aid in skipped]
+    if not unusable:
+        return f"none of the ids was found on arXiv: {', '.join(missing)}; nothing was stored"
+    parts = ([f"not found on arXiv: {', '.join(missing)}"] if missing else []) + [
+        f"skipped (unusable arXiv date): {', '.join(unusable)}"]
+    return f"none of the ids could be stored: {'; '.join(parts)}; nothing was stored"
 
 
 @ingest_group.command("records")
@@ -418,27 +488,36 @@ def ingest_arxiv_cmd(ids: tuple[str, ...], as_json: bool, batch_size: int, wait:
 @click.argument("path", metavar="FILE.jsonl", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True,
               help="Skip and report invalid lines instead of stopping (default: stop, write nothing).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the summary, or on failure one object saying why (see the README).")
 @batch_size_option
 @wait_option
 def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size: int, wait: float) -> None:
-    """Ingest papers from FILE.jsonl, JSON Lines in the seed_papers.jsonl format (unknown keys ignored)."""
-    from ingest.records_file import RecordsFileError, read_records_file, records_file_name
+    """Ingest papers from FILE.jsonl, JSON Lines in the seed_papers.jsonl format (unknown keys ignored).
 
-    try:
-        read = read_records_file(path, skip_invalid=skip_invalid)
-    except RecordsFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    with _locked_store("records", wait) as (store, held):
-        summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size, lock=held,
-                                rejected=read.rejected(), file=records_file_name(path))
+    Exits 1, writing nothing, when a line is invalid (with --skip-invalid: when no line is valid)."""
+    from ingest.records_file import NoValidLines, RecordsFileError, read_records_file, records_file_name
+
+    with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        try:
+            read = read_records_file(path, skip_invalid=skip_invalid)
+            if not read.records:
+                # All skipped: a run that stores nothing would read as done (exit 0).
+                raise NoValidLines(path, read.skipped)
+        except RecordsFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        with _locked_store("records", wait) as (store, held):
+            summary = _run_pipeline(store, read.records, source="records", batch_size=batch_size, lock=held,
+                                    rejected=read.rejected(), file=records_file_name(path))
+    summary.warnings = read.warnings  # the lines read with a note (a year its published date disagrees with)
     _echo_summary(summary, as_json)
 
 
 @ingest_group.command("reextract")
 @click.option("--dry-run", is_flag=True,
               help="Extract and report what would change; write nothing, take no lock, record no run.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: the summary, or on failure one object saying why (see the README).")
 @batch_size_option
 @wait_option
 @click.pass_context
@@ -451,24 +530,25 @@ def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch
     embeddings. Nothing is fetched or embedded (but a text the embedding cache lost)."""
     from ingest.reextract import REEXTRACT_SOURCE, run_reextract
 
-    if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
-        raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one of "
-                               "them")
-    if dry_run:
-        from kg.cli import open_ready_store
+    with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one "
+                                   "of them")
+        if dry_run:
+            from kg.cli import open_ready_store
 
-        # Read-only (it must exist), its taxonomy checked against PAPERKG_TAXONOMY as for an ingest.
-        store = open_ready_store(read_only=True)
-        try:
-            with _one_line_errors(f"{REEXTRACT_SOURCE} --dry-run"):
-                summary = run_reextract(store, progress=True, batch_size=batch_size, dry_run=True)
-        finally:
-            store.close()
-    else:
-        # must_exist: a mistyped PAPERKG_DATA_DIR holds nothing to re-extract: never a new store.
-        with (_locked_store(REEXTRACT_SOURCE, wait, must_exist=True) as (store, held),
-              _one_line_errors(REEXTRACT_SOURCE)):
-            summary = run_reextract(store, progress=True, batch_size=batch_size, lock=held)
+            # Read-only (it must exist), its taxonomy checked against PAPERKG_TAXONOMY as for an ingest.
+            store = open_ready_store(read_only=True)
+            try:
+                with _one_line_errors(f"{REEXTRACT_SOURCE} --dry-run"):
+                    summary = run_reextract(store, progress=True, batch_size=batch_size, dry_run=True)
+            finally:
+                store.close()
+        else:
+            # must_exist: a mistyped PAPERKG_DATA_DIR holds nothing to re-extract: never a new store.
+            with (_locked_store(REEXTRACT_SOURCE, wait, must_exist=True) as (store, held),
+                  _recorded_failure(store, REEXTRACT_SOURCE), _one_line_errors(REEXTRACT_SOURCE)):
+                summary = run_reextract(store, progress=True, batch_size=batch_size, lock=held)
     _echo_summary(summary, as_json)
 
 
@@ -499,7 +579,8 @@ def _failure(value: str) -> tuple[str, int, str | None]:
               help="JSON Lines records (seed_papers.jsonl format); those with an arxiv_id are served.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on (127.0.0.1: this machine only).")
-@click.option("--port", default=0, show_default=True, help="0 picks a free port.")
+@click.option("--port", default=0, show_default=True, type=WholeNumber(0, 65535),
+              help="0 picks a free port.")
 @click.option("--fail", "failures", multiple=True, metavar="MODE[:COUNT][@TEXT]",
               help="Fail the next COUNT requests (default 1), or with @TEXT the next COUNT whose decoded "
                    "query string contains TEXT (e.g. @start=100 for the second page). MODE: 503 or 429 "
@@ -507,7 +588,7 @@ def _failure(value: str) -> tuple[str, int, str | None]:
                    "(stall --stall seconds), malformed (cut XML), empty (no entries, totalResults kept), "
                    "truncated (connection dropped mid-body), zero (totalResults 0: nothing matches, or with "
                    "@start=N a flaky later page). Repeatable, in order.")
-@click.option("--stall", default=35.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--stall", default=35.0, show_default=True, type=SECONDS,
               help="Seconds a 'timeout' failure stalls (above PAPERKG_ARXIV_TIMEOUT, default 30).")
 @click.option("--retry-after", "retry_after", default=None, metavar="VALUE",
               help="Send 'Retry-After: VALUE' with every 503 and 429 failure, as given: seconds (30), an "

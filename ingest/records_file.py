@@ -2,7 +2,7 @@
 `paperkg export papers --format jsonl` writes them (see _exported_tags).
 
 Policy: the whole file is read and validated before anything is written. By default bad lines
-(not UTF-8 text, invalid JSON, not an object, no title, wrong types or values, a text over its length
+(not UTF-8 text, not valid JSON, not an object, no title, wrong types or values, a text over its length
 limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`, an `updated` earlier than `published`)
 stop the import with an error naming every bad line and its field (BadLines); with
 `skip_invalid=True` bad lines are skipped and reported instead. Dates are stored as their UTC date (see
@@ -154,13 +154,18 @@ class RecordsRead:
     """Records read from a file, and the lines skipped (only with skip_invalid)."""
 
     records: list[Record] = field(default_factory=list)
+    # {line, error, title}: the title when the line parsed and gave one as text, else None.
     skipped: list[dict[str, Any]] = field(default_factory=list)
     # The ids read as another node's id (_Labels.renamed), each logged as a warning too.
     renamed: list[dict[str, Any]] = field(default_factory=list)
+    # Records read with something to check ({line, title, message}): a `year` its `published` date's
+    # year disagrees with (_year_note).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def rejected(self) -> list[dict[str, Any]]:
         """The skipped lines as run_ingest's `rejected` entries."""
-        return [{"source_id": f"line {s['line']}", "title": None, "reason": s["error"]} for s in self.skipped]
+        return [{"line": s["line"], "source_id": f"line {s['line']}", "title": s.get("title"),
+                 "reason": s["error"]} for s in self.skipped]
 
 
 def _str(value: Any, name: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
@@ -272,6 +277,16 @@ def _int(value: Any, name: str) -> int:
         return int(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"'{name}' must be an integer, not {_shown(value)}") from exc
+
+
+def _year_note(year: int | None, published: str | None, given: Any) -> str | None:
+    """What to say when a record's `year` is not the year of its stored `published` date (`given`: the
+    `published` text): the year is kept as given (BibTeX then gives no month), and the date as stored."""
+    if year is None or published is None or int(published[:4]) == year:
+        return None
+    text = str(given).strip()
+    stored = f" (stored as its UTC date, {published})" if text != published else ""
+    return f"'year' {year} disagrees with 'published' {_shown(text)}{stored}: the year {year} is kept"
 
 
 def _year(value: Any, published: str | None) -> int | None:
@@ -506,7 +521,10 @@ def _arxiv_id_and_version(raw: str) -> tuple[str, int | None]:
     return found if found is not None else (raw, None)
 
 
-def _record(data: Any, line: int | None, labels: _Labels) -> Record:
+def _record(data: Any, line: int | None, labels: _Labels, warnings: list[dict[str, Any]] | None = None
+            ) -> Record:
+    """A records file's line as a Record (ValueError when invalid); `warnings` collects what the line
+    says that needs a look ({line, title, message})."""
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {json_type(data)}")
     title = _str(data.get("title"), "title", MAX_TITLE_CHARS)
@@ -546,6 +564,10 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
             row.given = row.given.difference(*(_COLUMN_KEYS[c] for c in unknown_columns))
     for row in rows:
         row.item_type = item_type
+    year = _year(data.get("year"), published)
+    note = _year_note(year, published, data.get("published"))
+    if note is not None and warnings is not None:
+        warnings.append({"line": line, "title": title, "message": note})
     return Record(
         source="records",
         source_id=explicit_id or arxiv_id or title,
@@ -560,7 +582,7 @@ def _record(data: Any, line: int | None, labels: _Labels) -> Record:
         doi=doi,
         published=published,
         updated=updated,
-        year=_year(data.get("year"), published),
+        year=year,
         venue=_str(data.get("venue"), "venue"),
         primary_category=_str(data.get("primary_category"), "primary_category"),
         categories=_str_list(data.get("categories"), "categories"),
@@ -681,15 +703,23 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, None, f"invalid JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+            yield number, None, not_valid_json(exc.msg.removesuffix(" at"), exc.colno)
         except RecursionError:
             # The C parser recurses per nesting level: [[[[... 100,000 deep exhausts the stack.
-            yield number, None, "invalid JSON (nested too deeply)"
+            yield number, None, not_valid_json("nested too deeply")
         except ValueError as exc:
             # Python refuses to convert an integer of more than 4,300 digits (sys.int_info).
-            yield number, None, f"invalid JSON ({str(exc).split(';')[0]})"
+            yield number, None, not_valid_json(str(exc).split(";")[0])
         else:
             yield number, value, None
+
+
+def not_valid_json(reason: str, column: int | None = None) -> str:
+    """Why a line is no JSON, in the one form the records file and keys restore use: "not valid JSON
+    (expecting ',' delimiter, column 14)" (the parser's "Expecting ',' delimiter at column 14")."""
+    reason = reason[:1].lower() + reason[1:]
+    where = f", column {column}" if column is not None else ""
+    return f"not valid JSON ({reason}{where})"
 
 
 def read_json_objects(path: str | Path) -> list[dict[str, Any]]:
@@ -717,13 +747,13 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
         lines += 1
         if problem is None:
             try:
-                out.records.append(_record(data, number, labels))
+                out.records.append(_record(data, number, labels, out.warnings))
                 continue
             except RecordsFileError:
                 raise  # about the whole file (the taxonomy), not this line
             except (ValueError, TypeError) as exc:
                 problem = str(exc)
-        out.skipped.append({"line": number, "error": problem})
+        out.skipped.append({"line": number, "error": problem, "title": _given_title(data)})
     if not lines:
         # An import of nothing would be recorded as a run that found no papers, as the list refuses one.
         raise RecordsFileError(f"{path}: no records: the file is empty or holds only blank lines "
@@ -735,6 +765,14 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
     for entry in out.renamed:
         log.warning("%s", renamed_id_text(entry))
     return out
+
+
+def _given_title(data: Any) -> str | None:
+    """The title a parsed line gives as text, for its rejection (shortened: a report prints it)."""
+    from ingest.summary import shortened
+
+    title = data.get("title") if isinstance(data, dict) else None
+    return shortened(" ".join(title.split())) or None if isinstance(title, str) else None
 
 
 def renamed_id_text(entry: dict[str, Any]) -> str:
@@ -758,15 +796,29 @@ class BadLines(RecordsFileError):
             bad = bad_lines[0]
             message = f"{path} line {bad['line']}: {bad['error']} (nothing was written; {skip})"
         else:
-            message = f"{path}: {len(bad_lines)} bad lines (nothing was written; {skip}):"
-            message += "".join(f"\n  line {b['line']}: {b['error']}" for b in bad_lines[:BAD_LINES_SHOWN])
-            if len(bad_lines) > BAD_LINES_SHOWN:
-                message += f"\n  ... and {len(bad_lines) - BAD_LINES_SHOWN} more bad lines"
+            message = _listed(f"{path}: {len(bad_lines)} bad lines (nothing was written; {skip}):", bad_lines)
         super().__init__(message)
+
+
+def _listed(head: str, bad_lines: list[dict[str, Any]]) -> str:
+    """`head`, then the first BAD_LINES_SHOWN bad lines one a line, then how many more there are."""
+    message = head + "".join(f"\n  line {b['line']}: {b['error']}" for b in bad_lines[:BAD_LINES_SHOWN])
+    if len(bad_lines) > BAD_LINES_SHOWN:
+        message += f"\n  ... and {len(bad_lines) - BAD_LINES_SHOWN} more bad lines"
+    return message
 
 
 # The bad lines a refused file's message names one by one (all are counted).
 BAD_LINES_SHOWN = 20
+
+
+class NoValidLines(RecordsFileError):
+    """A records file read with skip_invalid none of whose lines is valid: nothing is written (a run of
+    no records would read as done). The message names the bad lines as BadLines does."""
+
+    def __init__(self, path: str | Path, bad_lines: list[dict[str, Any]]) -> None:
+        self.bad_lines = bad_lines
+        super().__init__(_listed(f"no line of {path} was valid; nothing was written:", bad_lines))
 
 
 def records_file_name(path: str | Path) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.pipeline import BATCH_SIZE, check_batch_size, extraction_tools, load_tools, record_failed
 from ingest.progress import Progress
 from ingest.store_lock import HeldLock, ingest_lock
-from ingest.summary import IngestSummary, counted, head_and_items
+from ingest.summary import IngestSummary, counted, embedded_text, head_and_items
 from ingest.write import (
     HashOf,
     Merged,
@@ -69,8 +69,8 @@ class ReextractSummary(IngestSummary):
                      f"{self.updated} to update, {self.unchanged} unchanged; {self.retagged} with other tags"]
         else:
             lines = [f"{self.source}: {counted(self.papers, 'paper')} -> {self.updated} updated, "
-                     f"{self.unchanged} unchanged; {self.retagged} with other tags; {self.embedded} embedded "
-                     f"(rest cached); run {self.run_id}"]
+                     f"{self.unchanged} unchanged; {self.retagged} with other tags; "
+                     f"{embedded_text(self.embedded, self.updated - self.embedded)}; run {self.run_id}"]
         for what, tags in (("added", self.tags_added), ("removed", self.tags_removed)):
             items = [f"{terminal_safe(node_id)}: {counted(n, 'paper')}"
                      for node_id, n in _by_count(tags).items()]

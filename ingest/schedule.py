@@ -29,6 +29,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,6 +109,57 @@ def _day(text: str) -> int:
     raise ScheduleError(f"unknown weekday {text!r} (use 0-7 or sun, mon, ... sat)")
 
 
+@dataclass(frozen=True)
+class _Field:
+    """A cron field: its name, APScheduler's name for it, its range, and the names its values have."""
+
+    name: str
+    key: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        """The values the field takes, as an error says them: "0–59", "1–12 or jan–dec"."""
+        named = f" or {self.names[0]}–{self.names[-1]}" if self.names else ""
+        return f"{self.low}–{self.high}{named}"
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# In the order of a 6-field expression (a 5-field one has no seconds).
+_FIELDS = (_Field("second", "second", 0, 59), _Field("minute", "minute", 0, 59),
+           _Field("hour", "hour", 0, 23), _Field("day", "day", 1, 31),
+           _Field("month", "month", 1, 12, _MONTHS), _Field("weekday", "day_of_week", 0, 7, _DOW_NAMES[:7]))
+_NUMBER = re.compile(r"[0-9]+")
+
+
+def _check_field(place: int, spec: _Field, value: str) -> None:
+    """ScheduleError naming the field by place and name ("cron field 1 (second) is 99; it must be 0–59")
+    for a number outside its range, a step that is no whole number >= 1, or text neither crontab nor
+    APScheduler reads; the field otherwise (a name, `last`, `L`) is left to the trigger."""
+    head = f"cron field {place} ({spec.name})"
+    for item in value.split(","):
+        base, slash, step = item.partition("/")
+        if slash and (not _NUMBER.fullmatch(step) or int(step) < 1):
+            raise ScheduleError(f"{head} is {value!r}: the step {step!r} is not a whole number of at least 1")
+        ends = base.split("-") if base != "*" else []
+        for end in ends:
+            if _NUMBER.fullmatch(end) and not spec.low <= int(end) <= spec.high:
+                said = f"is {end}" if end == value else f"has {end} (in {value!r})"
+                raise ScheduleError(f"{head} {said}; it must be {spec.allowed()}")
+        if len(ends) == 2 and all(_NUMBER.fullmatch(end) for end in ends) and int(ends[0]) > int(ends[1]):
+            raise ScheduleError(f"{head} is {value!r}: the range {base!r} runs backwards")
+    if spec.name == "weekday":
+        return  # names and ranges read as crontab reads them (_dow_names)
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger(**{spec.key: value}, timezone=UTC)
+    except (ValueError, TypeError):
+        raise ScheduleError(f"{head} is {value!r}: give a number ({spec.allowed()}), a range (1-5), a list "
+                            f"(1,3), a step (*/15) or *") from None
+
+
 def make_trigger(expr: str, now: datetime | None = None) -> Any:
     """An APScheduler trigger (UTC) from a 5-field crontab or a 6-field seconds-first expression.
 
@@ -125,9 +177,16 @@ def make_trigger(expr: str, now: datetime | None = None) -> Any:
             f"cron expression {expr!r} needs 5 fields (minute hour day month weekday) "
             "or 6 with seconds first"
         )
+    # Each field checked by its name and place, so an error never is APScheduler's ("Error validating
+    # expression '99': the last value (99) is higher than the maximum value (59)").
+    for place, (spec, value) in enumerate(zip(_FIELDS[-len(fields):], fields, strict=True), start=1):
+        _check_field(place, spec, value)
     common = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": UTC}
     try:
         weekdays = _dow_names(dow)
+    except ScheduleError as exc:
+        raise ScheduleError(f"cron field {len(fields)} (weekday) is {dow!r}: {exc}") from None
+    try:
         if day.startswith("*") or dow.startswith("*"):
             trigger: Any = CronTrigger(day=day, day_of_week=weekdays, **common)
         else:

@@ -49,6 +49,9 @@ class IngestSummary:
     file: str | None = None
     unknown_labels: list[dict[str, Any]] = field(default_factory=list)
     embedded: int = 0  # vectors actually computed (the rest came from the cache)
+    # Records read with something to check ({line, title, message}; ingest.records_file's
+    # RecordsRead.warnings): a year its published date disagrees with. Set by the CLI after the run.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     rekeyed: dict[str, str] = field(default_factory=dict)  # old slug id -> arXiv id
     statuses: dict[str, str] = field(default_factory=dict)  # paper id -> new|updated|unchanged
     # Records stored as new papers with the title of another arXiv paper (ingest.list_match's
@@ -111,6 +114,7 @@ class IngestSummary:
             "rejected_details": self.rejected_details, "unknown_labels": self.unknown_labels,
             "rekeyed": self.rekeyed, "new_papers": self.new_papers, "updated_papers": self.updated_papers,
             "possible_duplicates": self.possible_duplicates, "listed_withdrawn": self.listed_withdrawn,
+            "warnings": self.warnings,
         }
         if self.whole_list:
             # The counts of counts() are replaced by the rows and papers themselves.
@@ -126,7 +130,7 @@ class IngestSummary:
             f"{self.source}: {counted(self.papers, 'paper')} from {counted(self.records, 'record')}"
             f"{self._merged_text()} -> "
             f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged{self._moved_text()}, "
-            f"{self.rejected} rejected; {self.embedded} embedded (rest cached); run {self.run_id}"
+            f"{self.rejected} rejected; {self._embedded_text()}; run {self.run_id}"
         ]
         lines += self._merged_lines()
         for what, papers in (("new", self.new_papers), ("updated", self.updated_papers)):
@@ -136,9 +140,11 @@ class IngestSummary:
         lines += possible_duplicate_lines(self.possible_duplicates)
         lines += listed_withdrawn_lines(self.listed_withdrawn)
         for item in self.rejected_details:
-            # The line as the parser's unreadable rows give theirs; entries a source made have none.
-            where = f"line {item['line']}: " if item.get("line") is not None else ""
-            lines.append(f"  rejected: {where}{item.get('title') or item.get('source_id')}: {item['reason']}")
+            lines.append(f"  rejected: {_rejected_text(item)}")
+        for item in self.warnings:
+            where = f"line {item['line']}" if item.get("line") is not None else "a record"
+            lines.append(f"  warning: {where} ('{terminal_safe(shortened(item.get('title')) or '')}'): "
+                         f"{terminal_safe(item['message'])}")
         if self.unknown_labels:
             lines.append(f"  unknown labels ({len(self.unknown_labels)}), kept on their rows:")
             for entry in self.unknown_labels:
@@ -154,6 +160,11 @@ class IngestSummary:
         self.merged_by = dict(sorted(Counter(e["by"] for e in entries).items()))
         self.merged_details = [dict(e) for e in entries[:MERGES_LISTED]]
         self.merged_retitled = [e for e in entries if e["by"] == "doi" and e["retitled"]]
+
+    def _embedded_text(self) -> str:
+        """"N embedded", and how many papers were not, their embedding already stored or cached for the
+        same text (an unchanged paper, a text embedded before)."""
+        return embedded_text(self.embedded, self.papers - self.embedded)
 
     def _merged_text(self) -> str:
         """" (N merged)" after the record count, when records of one paper were merged."""
@@ -213,6 +224,17 @@ class IngestSummary:
                     f"({why}):")
         return head_and_items(head, [f"{terminal_safe(paper['title'])} [{terminal_safe(paper['paper_id'])}]"
                                       for paper in papers])
+
+
+def _rejected_text(item: Mapping[str, Any]) -> str:
+    """A rejected_details entry as the text summary names it: its line (as the parser's unreadable rows
+    give theirs; entries a source made have none), its title or id, the reason."""
+    line = item.get("line")
+    where = f"line {line}: " if line is not None else ""
+    name = item.get("title") or item.get("source_id")
+    if name is None or (line is not None and name == f"line {line}"):  # a records file's line no title read
+        return f"{where}{terminal_safe(item['reason'])}"
+    return f"{where}{terminal_safe(name)}: {terminal_safe(item['reason'])}"
 
 
 def _stale_row_text(row: dict[str, Any]) -> str:
@@ -321,6 +343,12 @@ def did_you_mean(unknown_label: dict[str, Any]) -> str:
     """"; did you mean 'X'?" for an unknown-label entry with a suggestion, else ""."""
     suggestion = unknown_label.get("suggestion")
     return f"; did you mean {suggestion!r}?" if suggestion else ""
+
+
+def embedded_text(embedded: int, reused: int) -> str:
+    """"N embedded", then how many papers kept an embedding already stored or cached for their text, when
+    any did ("0 embedded (rest cached)" was jargon, and said even when nothing was cached)."""
+    return f"{embedded} embedded" + (f", {reused} already had an embedding" if reused > 0 else "")
 
 
 def counted(n: int, noun: str) -> str:

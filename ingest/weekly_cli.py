@@ -3,17 +3,17 @@ list-rows|papers`."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from ingest.cli import IngestLockedError, Interrupted, Terminated, stop_on_sigterm, wait_option
+from ingest.cli import Interrupted, Terminated, check_list_file, stop_on_sigterm, wait_option
+from ingest.cli_failures import IngestLockedError, failure_object, failures_as_json, lock_holder
 from ingest.store_lock import EXIT_LOCKED, IngestLockLost
+from kg.cli_values import Choice, WholeNumber
 from kg.config import EXIT_CONFIG, ConfigError
 from kg.paths import UserPath
 from kg.safe_output import is_terminal, terminal_safe
@@ -161,24 +161,6 @@ def _require_store() -> None:
         raise failure(str(exc), EXIT_STORE) from exc
 
 
-def refusal(message: str, exit_code: int) -> dict[str, object]:
-    """`ingest weekly --json`'s object for a run refused before it started (no run recorded): beside the
-    failed run's summary and the "locked" object, so `| jq .status` reads an object on every outcome."""
-    return {"status": "refused", "error": message, "exit_status": exit_code}
-
-
-@contextlib.contextmanager
-def _refused_as_json(as_json: bool) -> Iterator[None]:
-    """With --json, a click error raised inside (a usage error, a store or setting the run cannot start
-    with) is printed as refusal() on stdout too; its `Error:` line and exit status stay click's."""
-    try:
-        yield
-    except click.ClickException as exc:
-        if as_json:
-            click.echo(json.dumps(refusal(exc.format_message(), exc.exit_code), indent=2))
-        raise
-
-
 def _check_date(value: str | None, option: str) -> str | None:
     """`value` if it is a `since` the API would take too (kg.validation.parse_since), else a usage error
     (exit 2): checked before any store is opened, a weekly run recorded or the ingest lock taken."""
@@ -211,7 +193,7 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     from ingest.embed import ModelMissing
     from ingest.weekly import WeeklyError, WeeklyLocked, run_weekly
 
-    with _refused_as_json(as_json):  # `| jq .status` reads an object on every outcome
+    with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
         since = _check_date(since, "--since")
         _warn_unknown_settings()
         _require_store()
@@ -220,17 +202,15 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
         with stop_on_sigterm():  # systemctl stop: the run is recorded as failed, the lock released
             summary = run_weekly(store, since=since, progress=not as_json, wait=wait)
     except WeeklyLocked as exc:
-        if as_json:  # `| jq` reads an object on every outcome: here who holds the lock
-            click.echo(json.dumps({"status": "locked", "error": str(exc), "holder": _lock_holder(store)},
-                                  indent=2))
-        raise IngestLockedError(str(exc)) from exc
+        with failures_as_json(as_json):  # `| jq` reads an object on every outcome: here who holds the lock
+            raise IngestLockedError(str(exc), lock_holder(store)) from exc
     except WeeklyError as exc:
         code = exit_status(exc)
         refused = failure(with_retry_hint(str(exc), code), code)
         if as_json and exc.summary is not None:  # a script reading stdout learns the run and what failed
             click.echo(json.dumps({**exc.summary.to_dict(), "error": str(exc)}, indent=2))
         elif as_json:  # no run was recorded
-            click.echo(json.dumps(refusal(refused.format_message(), code), indent=2))
+            click.echo(json.dumps(failure_object(refused), indent=2))
         raise refused from exc
     except (Terminated, Interrupted) as exc:
         # Stopped: the run is recorded as failed and the process exits 143; a script reading stdout
@@ -248,7 +228,7 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     except (ArxivError, ModelMissing, StoreError, ValueError) as exc:
         # Raised before the run was recorded (taking the lock, planning the window, recording the run;
         # once recorded, a failure is a WeeklyError): with --json, a refusal.
-        with _refused_as_json(as_json):
+        with failures_as_json(as_json):
             raise failure(str(exc), exit_status(exc)) from exc
     finally:
         store.close()
@@ -259,25 +239,6 @@ def weekly_cmd(since: str | None, as_json: bool, wait: float) -> None:
     for item in summary.rejections:  # titles come from arXiv: no escape sequences on the terminal
         click.echo(f"  rejected {terminal_safe(item['arxiv_id'])} ({item['score']:.3f}): "
                    f"{terminal_safe(item['title'])}")
-
-
-def _lock_holder(store: GraphStore) -> dict[str, object] | None:
-    """Who holds the store's ingest lock, for `--json` (None: nobody by now, or it cannot be read)."""
-    from datetime import UTC, datetime
-
-    from ingest.store_lock import LOCK_NAME, holder_state
-
-    try:
-        held = store.lock_holder(LOCK_NAME)
-    except StoreError:
-        return None
-    if held is None:
-        return None
-    owner, expires = held
-    holder = holder_state(owner)
-    until = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"owner": owner, "kind": holder.kind, "host": holder.host, "pid": holder.pid,
-            "state": holder.state, "expires": until}
 
 
 @click.command("rejected")
@@ -351,8 +312,9 @@ def rejected_cmd(since: str | None, run_id: str | None, every: bool, as_json: bo
 
 @click.command("schedule")
 @click.option("--cron", default=None, metavar="EXPR",
-              help="Cron expression, UTC (default PAPERKG_SCHEDULE, '0 6 * * 1'); 6 fields: seconds first.")
-@click.option("--max-runs", type=click.IntRange(min=1), default=None,
+              help="Cron expression, UTC (default PAPERKG_SCHEDULE, '0 6 * * 1'): 5 fields (minute hour day "
+                   "month weekday), or 6 with seconds first.")
+@click.option("--max-runs", type=WholeNumber(1), default=None, metavar="N",
               help="Stop after N runs (default: run until SIGTERM/SIGINT/SIGHUP; env "
                    "PAPERKG_SCHEDULE_MAX_RUNS).")
 def schedule_cmd(cron: str | None, max_runs: int | None) -> None:
@@ -408,7 +370,7 @@ def export_group() -> None:
               help="The awesome-list markdown: write each section's rows in the columns of its table.")
 # The default is ingest.export_rows.ROW_LIMIT (written out: importing that module here would slow every
 # `paperkg` command).
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), metavar="N",
+@click.option("--limit", default=1000, show_default=True, type=WholeNumber(1), metavar="N",
               help="Rows for the N newest papers first seen since DATE only (stderr says if there are more).")
 def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
     """Awesome-list rows (markdown) for papers first seen since DATE that the list lacks (ready to paste),
@@ -419,6 +381,7 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
     from kg.taxonomy import load_taxonomy
 
     _check_date(since, "--since")
+    check_list_file(list_source, "'--list'")
     # Read here, as `ingest list` and `init` read it: a broken PAPERKG_TAXONOMY (a tab, a missing file, a
     # parent that is no node) is the loader's one-line error, not a ValueError traceback from the export.
     try:
@@ -458,7 +421,7 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
 @click.option("--since", default=None, metavar="DATE",
               help="Only papers first seen at or after DATE (as /api/new; YYYY-MM-DD or an RFC 3339 "
                    "timestamp such as 2024-01-31T12:00:00Z); default: every paper.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "bibtex"]), default="jsonl",
+@click.option("--format", "fmt", type=Choice(["jsonl", "csv", "bibtex"], "format"), default="jsonl",
               show_default=True,
               help="jsonl: one GET /api/papers/{id} object a line; csv: one flat row a paper, with a header; "
                    "bibtex: one GET /api/papers/{id}/bibtex entry a paper, with the citation key the store "

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kg.cli_values import SECONDS, shown_arg
 from kg.config import EXIT_CONFIG, configure_logging, describe, load_config, unknown_settings
 from kg.paths import UserPath
+from kg.schema import Label, Rel
 from kg.store import GraphStore, StoreError, open_store, require_store
 
 if TYPE_CHECKING:
@@ -26,23 +28,6 @@ if TYPE_CHECKING:
     from kg.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
-
-SHOWN_ARG_CHARS = 80
-
-
-def shown_arg(value: str, limit: int = SHOWN_ARG_CHARS) -> str:
-    """A command-line value as an error message echoes it: bytes that are not UTF-8 (lone surrogates in
-    Python) as the \\xNN typed, terminal controls removed, and cut to `limit` characters plus "…" (a
-    100,000-character id echoed whole buried the message)."""
-    from kg.safe_output import terminal_safe
-
-    try:
-        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
-        text = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = terminal_safe(text)
-    return text if len(text) <= limit else text[:limit] + "…"
-
 
 def open_configured_store(must_exist: bool = False, *, read_only: bool | None = None) -> GraphStore:
     """Open the configured store, turning connection failures into a one-line CLI error.
@@ -299,6 +284,8 @@ class _Paperkg(click.Group):
             raise Interrupted from exc
 
 
+
+
 class ConfigClickError(click.ClickException):
     """A configuration error (a bad PAPERKG_* setting; for `ingest weekly` and `schedule` also a missing
     embedding model or one other than the store's): exit status 78 (EX_CONFIG), so a monitor tells it
@@ -325,28 +312,49 @@ def main(verbose: bool) -> None:
 
 
 @main.command("config")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: per setting its value, default, whether it is set, help, and `resolved` (a "
+                   "path setting's absolute path, null for the others).")
 def config_cmd(as_json: bool) -> None:
-    """Print the effective configuration (secrets masked); warn about PAPERKG_* names that are no setting."""
+    """Print the effective configuration (secrets masked); warn about PAPERKG_* names that are no setting.
+
+    A relative path setting (PAPERKG_DATA_DIR=data) is shown with the absolute path it names from the
+    current directory: `data -> /home/me/kg/data`."""
     for line in unknown_settings():  # on stderr: --json keeps stdout a JSON document
         click.echo(f"warning: {line}", err=True)
     rows = describe()
+    resolved = _resolved_paths()
     if as_json:
         click.echo(json.dumps(
-            {name: {"value": value, "default": default, "set": is_set, "help": help_}
+            {name: {"value": value, "default": default, "set": is_set, "help": help_,
+                    "resolved": resolved.get(name)}
              for name, value, default, is_set, help_ in rows}, indent=2))
         return
     width = max(len(r[0]) for r in rows)
     for name, value, _default, is_set, help_ in rows:
         origin = "set" if is_set else "default"
-        click.echo(f"{name:<{width}}  {value}  ({origin})")
+        where = resolved.get(name)
+        shown = f"{value} -> {where}" if where is not None and where != value else value
+        click.echo(f"{name:<{width}}  {shown}  ({origin})")
         click.echo(f"{'':<{width}}    {help_}")
 
 
+def _resolved_paths() -> dict[str, str]:
+    """Each path setting's variable -> the absolute path it names (a relative one from the current
+    directory, ~ expanded, `..` folded), as the commands run here use it."""
+    from kg.config import _PATH_FIELDS
+
+    config = load_config()
+    return {variable: os.path.abspath(getattr(config, field)) for field, variable in _PATH_FIELDS.items()}
+
+
 @main.command("init")
-@click.option("--taxonomy", "taxonomy_path", type=UserPath(dir_okay=False, path_type=Path),
+# Not click's exists/dir_okay/readable checks: load_taxonomy says what is wrong with the file, in the
+# words PAPERKG_TAXONOMY's errors use (click's "File '…' is a directory." was another wording).
+@click.option("--taxonomy", "taxonomy_path", type=UserPath(readable=False, path_type=Path),
               default=None, help="Taxonomy YAML (default: PAPERKG_TAXONOMY, the packaged MI file); "
-                   "ingest classifies with PAPERKG_TAXONOMY, so set that to the same file.")
+                   "ingest classifies with PAPERKG_TAXONOMY, so set that to the same file. A FILE that "
+                   "does not exist or cannot be read is a usage error (exit status 2).")
 @click.option("--prune", is_flag=True,
               help="Also remove the taxonomy nodes the file lacks: a removed node's tags move to the node "
                    "the file names by its id or name (as an id, name or alias), else they are dropped.")
@@ -366,6 +374,10 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
     try:
         taxonomy = load_taxonomy(taxonomy_path or config.taxonomy)
     except ValueError as exc:
+        if taxonomy_path is not None and isinstance(exc.__cause__, OSError):
+            # An argument naming a file that is not there (or no file) is a usage error, as for
+            # `ingest records FILE`; a file that is there but holds no taxonomy stays an error (1).
+            raise click.UsageError(str(exc)) from exc
         raise click.ClickException(str(exc)) from exc
     if dry_run:
         _init_dry_run(taxonomy, prune)
@@ -387,7 +399,7 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
             if moves:
                 # A prune moves and drops tags an ingest running meanwhile would write back or fail on
                 # (its nodes gone): the two never run at once (taxonomy QA).
-                from ingest.cli import IngestLockedError
+                from ingest.cli_failures import IngestLockedError
                 from ingest.store_lock import IngestLocked, ingest_lock
 
                 try:
@@ -598,24 +610,47 @@ def _safe(text: str) -> str:
     return terminal_safe(text)
 
 
+# The tag relationships a paper may hold twice for one node, once per source (the list's tag and the
+# extractor's), with the words the distinct pairs are counted in.
+_TAG_PAIRS = {Rel.USES: (Label.TECHNIQUE, "paper-technique"),
+              Rel.EVALUATES: (Label.EVALUATION, "paper-criterion")}
+
+
 @main.command("stats")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: `nodes` and `relationships` by label and type, and `distinct_pairs`.")
 def stats_cmd(as_json: bool) -> None:
-    """Node and relationship counts by label and type."""
+    """Node and relationship counts by label and type.
+
+    USES and EVALUATES count edges: a paper the list and the extractor both tag with one technique has
+    two USES edges to it. The distinct (paper, technique) and (paper, criterion) pairs, which the
+    technique counts of `paperkg filters` and the web add up to, are given beside them."""
     store = open_configured_store(must_exist=True)
     try:
         stats = store.stats()
+        # A node's own count is its papers, each once: summed over a label, the distinct pairs (ABOUT
+        # never reaches a technique or criterion, so only USES or EVALUATES count there).
+        pairs = dict.fromkeys(_TAG_PAIRS, 0)
+        for row in store.technique_counts():
+            for rel, (label, _words) in _TAG_PAIRS.items():
+                if row.label == label:
+                    pairs[rel] += row.own_count
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps(stats, indent=2, sort_keys=True))
+        click.echo(json.dumps({**stats, "distinct_pairs": pairs}, indent=2, sort_keys=True))
         return
     for kind in ("nodes", "relationships"):
         click.echo(f"{kind}:")
         for name, count in sorted(stats.get(kind, {}).items()):
-            click.echo(f"  {name:<14} {count}")
+            pair = ""
+            if kind == "relationships" and name in pairs:
+                pair = f"  ({pairs[name]} distinct {_TAG_PAIRS[name][1]} pairs)"
+            click.echo(f"  {name:<14} {count}{pair}")
+    click.echo("note: USES and EVALUATES count edges, one per source: a paper the list and the extractor "
+               "both tag with a technique has two USES edges to it; the distinct pairs count it once")
 
 
 @main.command("backup")
@@ -690,7 +725,7 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
     import csv
 
     from ingest.export_papers import spreadsheet_value
-    from ingest.records_file import utf8_text
+    from ingest.records_file import not_valid_json, utf8_text
     from kg.store import check_citation_key
     from kg.text_files import text_lines
     from kg.validation import check_paper_id
@@ -705,10 +740,15 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
         # Lines end at LF, CR LF, CR only: a JSON string may hold U+2028 or NEL raw (text_lines).
         for n, line in enumerate(text_lines(text), start=1):
             if line.strip():
+                # Said as `ingest records` says it: "not valid JSON (expecting value, column 1)".
                 try:
                     rows.append((n, json.loads(line)))
-                except ValueError:
-                    errors.append(f"line {n}: not JSON")
+                except json.JSONDecodeError as exc:
+                    errors.append(f"line {n}: {not_valid_json(exc.msg.removesuffix(' at'), exc.colno)}")
+                except RecursionError:  # [[[[… nested past the parser's stack
+                    errors.append(f"line {n}: {not_valid_json('nested too deeply')}")
+                except ValueError as exc:  # an integer of more than 4,300 digits
+                    errors.append(f"line {n}: {not_valid_json(str(exc).split(';')[0])}")
     else:
         # An abstract may be longer than the csv module's default field limit (128 KiB).
         csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
@@ -737,7 +777,15 @@ def read_key_pins(path: Path) -> tuple[list[tuple[int, str, str | None, str]], l
             errors.append(f"line {n}: {shown_arg(str(exc), 200)}")
             continue
         pins.append((n, pid, arxiv_id, key))
+    if not pins and not errors:
+        # A records file, or `{"id": "2211.00593"}`, restored nothing and said "0 restored" (exit 0).
+        return [], [f"no line has a `citation_key`: {_EXPORT_FILE_HINT}"]
     return pins, errors + _pin_conflicts(pins)
+
+
+# What keys restore takes, for its refusal of a file that holds no key.
+_EXPORT_FILE_HINT = ("give a file `paperkg export papers --format jsonl` or `--format csv` wrote (a records "
+                     "file, or an export of a store that issued no keys, holds none)")
 
 
 def _pin_conflicts(pins: Sequence[tuple[int, str, str | None, str]]) -> list[str]:
@@ -781,7 +829,7 @@ def _some_ids(ids: Sequence[str], limit: int = 10) -> str:
               help="Reserve the keys of ids no stored paper has, for when they are stored (run before the "
                    "catch-up). Without it they are named and skipped, and a FILE none of whose ids is "
                    "stored is refused.")
-@click.option("--wait", "wait", default=0.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--wait", "wait", default=0.0, show_default=True, type=SECONDS,
               metavar="SECONDS",
               help="When an ingest holds the store lock, wait up to SECONDS for it to finish "
                    "(default: refuse at once with exit status 75).")
@@ -796,7 +844,7 @@ def keys_restore_cmd(path: Path, reserve: bool, wait: float) -> None:
     stored. Holds the store's ingest lock: refused (exit 75) while an ingest runs."""
     import csv
 
-    from ingest.cli import IngestLockedError
+    from ingest.cli_failures import IngestLockedError
     from ingest.export_papers import resolve_each
     from ingest.records_file import RecordsFileError
     from ingest.store_lock import IngestLocked, ingest_lock

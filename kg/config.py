@@ -134,7 +134,7 @@ def _number(env: Mapping[str, str], name: str, kind: type[float] | type[int]) ->
     if not math.isfinite(value):  # "nan" passes every comparison below; "inf" would wait forever
         raise ValueError(f"{name} must be a finite number, not {text!r}")
     if value < 0:
-        raise ValueError(f"{name} must not be negative, not {text!r}")
+        raise ValueError(f"{name} must be 0 or more, not {text!r}")
     return value
 
 

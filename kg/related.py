@@ -24,7 +24,9 @@ class UnknownPaper(LookupError):
 
     def __init__(self, paper_ids: Sequence[str]) -> None:
         self.paper_ids = list(paper_ids)
-        super().__init__(f"unknown paper id(s): {', '.join(self.paper_ids)}")
+        # "id" for one, "ids" for several: "id(s)" read as a form, not a sentence (copy-edit QA).
+        noun = "id" if len(self.paper_ids) == 1 else "ids"
+        super().__init__(f"unknown paper {noun}: {', '.join(self.paper_ids)}")
 
 
 @dataclass(frozen=True)

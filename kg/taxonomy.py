@@ -1119,7 +1119,12 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"cannot read taxonomy {path}: {exc}") from exc
+        # In words, the path once: "[Errno 2] No such file or directory: '/nope.yaml'" read as jargon.
+        problem = ("does not exist" if isinstance(exc, FileNotFoundError) else
+                   "is a directory" if isinstance(exc, IsADirectoryError) else
+                   f"cannot be read ({(exc.strerror or str(exc)).lower()})")
+        raise ValueError(f"taxonomy file {path} {problem} (give a YAML file such as kg/taxonomies/mi.yaml, "
+                         "the packaged MI taxonomy)") from exc
     try:
         text = utf8_text(raw)
     except NotUtf8Error as exc:

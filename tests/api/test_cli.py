@@ -43,7 +43,7 @@ def test_search_json_matches_the_api_format(env: dict[str, str]) -> None:
 def test_search_text_with_technique_filter(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["search", "lens", "--mode", "keyword", "--technique", "logit_lens"])
     assert result.exit_code == 0, result.output
-    assert "Tuned Lens" in result.output and "techniques: Logit Lens" in result.output
+    assert "Tuned Lens" in result.output and "techniques: Logit Lens (matched)" in result.output
     bad = CliRunner().invoke(main, ["search", "x", "--technique", "nope"])
     assert bad.exit_code == 2 and "Invalid value for '--technique': unknown technique id 'nope'" in bad.output
 
@@ -115,7 +115,7 @@ def test_search_cli_rejects_what_the_api_rejects_in_the_same_words(
     assert f"Error: Invalid value for '{option}': {detail}\n" in result.output
     # click's own exit, not an exception escaping the command
     assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
-    assert "candidates" not in result.output
+    assert "papers (" not in result.output
 
 
 def test_search_cli_names_the_other_year_option_as_it_spells_it(
@@ -123,10 +123,12 @@ def test_search_cli_names_the_other_year_option_as_it_spells_it(
 ) -> None:
     """The same rule, each naming the parameters its own way: `--year-to` in the CLI (it said "year_to")."""
     api = client.get("/api/search?q=x&year_from=2025&year_to=2020")
-    assert api.get_json()["error"]["message"] == "parameter 'year_from': must not be after year_to"
+    detail = api.get_json()["error"]["message"].removeprefix("parameter 'year_from': ")
+    assert "year_to" in detail
     result = CliRunner().invoke(main, ["search", "x", "--year-from", "2025", "--year-to", "2020"])
     assert result.exit_code == 2, result.output
-    assert result.output.endswith("Error: Invalid value for '--year-from': must not be after --year-to\n")
+    said = detail.replace("year_to", "--year-to")
+    assert result.output.endswith(f"Error: Invalid value for '--year-from': {said}\n")
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
@@ -189,7 +191,10 @@ def test_search_cli_filters_by_section_and_source_as_the_api_does(
         assert cli_ids == [r["id"] for r in api["results"]] and 0 < len(cli_ids) < 38
     bad = CliRunner().invoke(main, ["search", "x", "--source", "blog"])
     assert bad.exit_code == 2
-    assert "Invalid value for '--source': must be one of list, arxiv, records" in bad.output
+    # The API's words (api.params), the bad value echoed.
+    api = client.get("/api/search?q=x&source=blog").get_json()["error"]["message"]
+    detail = api.removeprefix("parameter 'source': ")
+    assert f"Invalid value for '--source': {detail}" in bad.output and "blog" in detail
 
 
 def test_a_query_naming_only_a_technique_says_its_users_come_first(
@@ -221,7 +226,7 @@ def test_an_empty_search_says_what_emptied_it(
 ) -> None:
     result = CliRunner().invoke(main, ["search", *cli_args])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("0 candidates")
+    assert result.output.startswith("0 papers")
     assert expected in result.output
 
 
@@ -253,7 +258,7 @@ def test_search_cli_matches_all_techniques_as_the_api_does(env: dict[str, str], 
 def test_a_filter_only_search_says_it_lists_newest_first_without_scores(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["search", "", "--technique", "acdc"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("1 candidate (filtered, newest first); showing 1-1\n")
+    assert result.output.startswith("1 paper (filtered, newest first); showing 1-1\n")
     assert "score" not in result.output
 
 
@@ -264,7 +269,8 @@ def test_related_cli(env: dict[str, str]) -> None:
     as_json = json.loads(CliRunner().invoke(main, ["related", "2211.00593", "--json"]).output)
     assert len(as_json["results"]) == 10 and all(r["reasons"] for r in as_json["results"])
     missing = CliRunner().invoke(main, ["related", "nope"])
-    assert missing.exit_code != 0 and "unknown paper id(s): nope" in missing.output
+    # A usage error (2), as `export papers --id nope`: an argument naming a paper that is not there.
+    assert missing.exit_code == 2 and "Error: unknown paper id: nope (" in missing.output
     assert "ids are shown in brackets by `paperkg search \"words of its title\"`" in missing.output
 
 
@@ -281,12 +287,13 @@ def test_related_says_an_empty_id_is_empty(env: dict[str, str], empty: str) -> N
 def test_related_echoes_a_long_unknown_id_shortened(env: dict[str, str]) -> None:
     """A 100,000-character id was echoed whole; its first 80 characters and "…" say which it was."""
     result = CliRunner().invoke(main, ["related", "y" + "x" * 99_999])
-    assert result.exit_code == 1, result.output[:300]
-    assert result.output == ("Error: unknown paper id(s): y" + "x" * 79 + "… (ids are shown in brackets by "
-                             "`paperkg search \"words of its title\"`)\n")
+    assert result.exit_code == 2, result.output[:300]
+    assert result.output.endswith("\nError: unknown paper id: y" + "x" * 79 + "… (ids are shown in brackets "
+                                  "by `paperkg search \"words of its title\"`)\n")
     # What is echoed is what was typed, without terminal control (as a terminal would get it).
     result = CliRunner().invoke(main, ["related", "\x1b]0;owned\x07nope\x1b[2K"], color=True)
-    assert result.output.startswith("Error: unknown paper id(s): nope (ids are shown"), repr(result.output)
+    assert "\nError: unknown paper id: nope (ids are shown" in result.output, repr(result.output)
+    assert "\x1b" not in result.output
 
 
 @pytest.mark.parametrize("given", ["2211.00593v3", "https://arxiv.org/abs/2211.00593v3",
@@ -299,7 +306,7 @@ def test_related_cli_takes_versioned_ids_and_arxiv_urls(env: dict[str, str], giv
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == canonical and canonical["id"] == "2211.00593"
     missing = CliRunner().invoke(main, ["related", "0000.00000v2"])
-    assert missing.exit_code == 1 and "unknown paper id(s): 0000.00000v2" in missing.output
+    assert missing.exit_code == 2 and "unknown paper id: 0000.00000v2" in missing.output
 
 
 def test_app_from_environment_opens_and_closes_its_store(env: dict[str, str]) -> None:
@@ -342,7 +349,7 @@ def test_serve_warns_when_the_directory_has_no_store(data_dir: Path, monkeypatch
     client = app.test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.get_json()["error"]["message"].startswith("store unreachable: no paperkg store in")
+    assert "PAPERKG_DATA_DIR" in ready.get_json()["error"]["message"]  # api.health's words say what to check
     assert client.get("/api/stats").status_code == 503
     assert list(data_dir.iterdir()) == []
     assert CliRunner().invoke(main, ["stats"]).exit_code == 1

@@ -34,11 +34,13 @@ def listed_ids(output: str) -> dict[str, dict[str, int]]:
     ids: dict[str, dict[str, int]] = {}
     option = ""
     for line in output.splitlines():
+        if line.startswith("counts: "):  # the note on what a count takes
+            continue
         if line.startswith("--"):
             option = line.split(":", 1)[0]
             ids.setdefault(option, {})
             continue
-        entry = re.fullmatch(r" +(\S+)  .*  \((\d+) papers?\)", line)
+        entry = re.fullmatch(r" +(\S+)  .*  \((\d+) papers?(?:, \d+ tagged \1 itself)?\)", line)
         assert entry, line
         ids[option][entry.group(1)] = int(entry.group(2))
     return ids

@@ -46,7 +46,9 @@ def test_a_row_names_the_criteria_models_and_components_it_matched(
         else:
             assert f"; {words} " not in printed[hit["id"]], (hit["id"], printed[hit["id"]])
     if query == "faithfulness":
-        assert printed["2104.08696"].startswith("     semantic 0.1691; evaluates Faithfulness\n")
+        # Its techniques too, none matched by this query (only the matched ones were listed).
+        assert printed["2104.08696"].startswith("     semantic 0.1691; techniques: Gradient-based "
+                                                "attribution; evaluates Faithfulness\n")
 
 
 def test_json_is_still_the_apis_answer(env: dict[str, str], client: FlaskClient) -> None:
@@ -62,7 +64,7 @@ def test_query_may_be_left_out_when_a_filter_is_given(env: dict[str, str], clien
     result = CliRunner().invoke(main, ["search", "--technique", "sae"])
     assert result.exit_code == 0, result.output
     api = client.get("/api/search?technique=sae").get_json()
-    assert result.output.startswith(f"{api['total']} candidates (filtered, newest first); showing 1-")
+    assert result.output.startswith(f"{api['total']} papers (filtered, newest first); showing 1-")
     assert list(rows(result.output)) == [r["id"] for r in api["results"]] and api["results"]
     blank = CliRunner().invoke(main, ["search", "", "--technique", "sae"])
     assert blank.output == result.output

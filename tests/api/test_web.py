@@ -768,7 +768,8 @@ def test_new_page_rows_follow_an_edited_taxonomy_file(
     ("techniques:\n  - id: probing\n\tlabel: Probing\n",
      "taxonomy tax.yaml is not valid YAML at line 3, column 1: found character '\\t' that cannot start any "
      "token"),
-    (None, "cannot read taxonomy tax.yaml: [Errno 2] No such file or directory: 'tax.yaml'"),
+    (None, "taxonomy file tax.yaml does not exist (give a YAML file such as kg/taxonomies/mi.yaml, the "
+           "packaged MI taxonomy)"),
     ("techniques:\n  - id: probing\n    label: Probing\n    '<script>alert(1)</script>': x\n",
      "tax.yaml: 'probing' (line 2) has the unknown key '<script>alert(1)</script>' at line 4: the keys here "
      "are aliases, ambiguous_aliases, children, id, label, parent and the notes "),

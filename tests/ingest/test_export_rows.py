@@ -703,7 +703,8 @@ def test_cli_export_says_on_stderr_how_many_older_papers_it_did_not_look_at(data
     assert whole.exit_code == 0 and whole.stderr == ""
     assert all(f"Probes Find Syntax {i}" in whole.stdout for i in range(5))
     bad = runner.invoke(main, ["export", "list-rows", "--since", "2000-01-01", "--limit", "0"])
-    assert bad.exit_code == 2 and "Invalid value for '--limit'" in bad.output
+    assert bad.exit_code == 2
+    assert "Error: Invalid value for '--limit': must be at least 1, not '0'" in bad.output
     assert next(p.default for p in list_rows_cmd.params if p.name == "limit") == ROW_LIMIT
 
 

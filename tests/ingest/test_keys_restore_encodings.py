@@ -129,4 +129,5 @@ def test_a_jsonl_line_holding_a_unicode_line_separator_is_one_line(
     path.write_text(json.dumps(objects[0], ensure_ascii=False) + "\n{oops\n", encoding="utf-8")
     result = _run("keys", "restore", str(path))
     assert result.exit_code == 1
-    assert result.output == f"Error: {path}: nothing restored: line 2: not JSON\n"
+    assert result.output == (f"Error: {path}: nothing restored: line 2: not valid JSON (expecting property "
+                             "name enclosed in double quotes, column 2)\n")

@@ -101,7 +101,7 @@ def test_authors_that_are_not_a_list_are_a_bad_line(tmp_path: Path, authors: Any
     assert str(refused.value) == f"{path} line 2: {problem} {NOTHING_WRITTEN}"
     read = read_records_file(path, skip_invalid=True)
     assert [r.explicit_id for r in read.records] == ["a"]
-    assert read.skipped == [{"line": 2, "error": problem}]
+    assert read.skipped == [{"line": 2, "error": problem, "title": "Beta"}]
 
 
 def test_cli_skip_invalid_skips_a_line_whose_authors_is_a_string(
@@ -176,16 +176,16 @@ _ROW = {"section": "Circuits", "subsection": "Heads", "technique_ids": ["activat
      "line 3: list_rows\\[0\\]: 'section' is missing or empty"),
     ({"title": "T", "list_rows": [_ROW | {"section": "  "}]},
      "line 3: list_rows\\[0\\]: 'section' is missing"),
-    ('{"title": "Unterminated", ', "line 3: invalid JSON \\(Expecting property name enclosed in double "
-                                   "quotes at column 27\\)"),
-    ('{"title": ', "line 3: invalid JSON \\(Expecting value at column 11\\)"),
+    ('{"title": "Unterminated", ', "line 3: not valid JSON \\(expecting property name enclosed in double "
+                                   "quotes, column 27\\)"),
+    ('{"title": ', "line 3: not valid JSON \\(expecting value, column 11\\)"),
     # json's own message ends in "at" (QA: "Invalid control character at at column 13").
-    ('{"title": "a\fb"}', "line 3: invalid JSON \\(Invalid control character at column 13\\)"),
+    ('{"title": "a\fb"}', "line 3: not valid JSON \\(invalid control character, column 13\\)"),
     # Parser limits, reported like any other bad JSON (not a RecursionError/ValueError traceback).
     ('{"title": "T", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
-     "line 3: invalid JSON \\(nested too deeply\\)"),
+     "line 3: not valid JSON \\(nested too deeply\\)"),
     ('{"title": "T", "n": ' + "9" * 4_301 + "}",
-     "line 3: invalid JSON \\(Exceeds the limit \\(4300 digits\\) for integer string conversion"),
+     "line 3: not valid JSON \\(exceeds the limit \\(4300 digits\\) for integer string conversion"),
     # Length limits (kg.validation), checked on each field.
     ({"title": "T" * 1_001}, "line 3: 'title' is 1001 characters long \\(the limit is 1000\\)"),
     ({"title": "T", "abstract": "a" * 20_001},
@@ -447,7 +447,7 @@ def test_a_line_that_is_not_utf8_is_a_bad_line_named_with_its_column(
     summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False,
                                   skip_invalid=True)
     assert (summary.new, summary.rejected_details) == (
-        2, [{"source_id": "line 2", "title": None, "reason": problem}])
+        2, [{"line": 2, "source_id": "line 2", "title": None, "reason": problem}])
     detail = store.get_paper("c")
     assert detail is not None and detail.paper.title == "Gamma \u00e9t\u00e9"
 
@@ -545,7 +545,8 @@ def test_an_unreadable_taxonomy_stops_the_import_only_when_labels_need_it(
     text = _write(tmp_path / "text.jsonl", [{"title": "T", "list_rows": [
         {"section": "Circuits", "techniques": "Activation patching"}]}])
     for skip_invalid in (False, True):  # about the whole file: not a bad line to skip
-        with pytest.raises(RecordsFileError, match="cannot map the list rows' labels: cannot read taxonomy"):
+        with pytest.raises(RecordsFileError,
+                           match=r"cannot map the list rows' labels: taxonomy file .* does not exist"):
             read_records_file(text, skip_invalid=skip_invalid)
 
 

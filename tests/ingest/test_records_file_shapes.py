@@ -58,7 +58,7 @@ def test_a_first_line_of_prose_before_json_lines_is_a_bad_line_not_csv(tmp_path:
     is named without it and skipped with it."""
     path = tmp_path / "r.jsonl"
     path.write_text(f"{first}\n\n{json.dumps(ALPHA)}\n{json.dumps(BETA)}\n", encoding="utf-8")
-    with pytest.raises(BadLines, match=f"^{path} line 1: invalid JSON "):
+    with pytest.raises(BadLines, match=f"^{path} line 1: not valid JSON "):
         read_records_file(path)
     read = read_records_file(path, skip_invalid=True)
     assert [r.title for r in read.records] == ["Alpha", "Beta"]

@@ -45,7 +45,7 @@ def test_every_bad_line_is_named_at_once_and_nothing_is_written(
         f"{path}: 3 bad lines (nothing was written; --skip-invalid imports the other lines and reports the "
         "bad ones):\n"
         "  line 2: 'abstract' is 20001 characters long (the limit is 20000)\n"
-        "  line 3: invalid JSON (Expecting property name enclosed in double quotes at column 2)\n"
+        "  line 3: not valid JSON (expecting property name enclosed in double quotes, column 2)\n"
         "  line 5: 'year' 3024 is outside the years 1900..2100")
     assert snapshot(store) == before and store.runs() == []
     read = read_records_file(path, skip_invalid=True)

@@ -1010,7 +1010,8 @@ def test_cli_weekly_then_rejected_then_export_with_the_real_model(
     assert {r.url_in_list for r in parse_list(in_columns.output, taxonomy).rows} == {
         r.url_in_list for r in parsed.rows}
     missing = runner.invoke(main, ["export", "list-rows", "--since", "2024-01-01", "--list", "/nope/list.md"])
-    assert missing.exit_code == 1 and "cannot read the list file /nope/list.md" in missing.output
+    assert missing.exit_code == 2
+    assert "Invalid value for '--list': the list file /nope/list.md does not exist" in missing.output
 
 
 @pytest.mark.parametrize("args", [["ingest", "rejected"], ["export", "list-rows", "--since", "2024-01-01"]])

@@ -32,7 +32,8 @@ _NO_PARENT = ("techniques:\n  - id: probing\n    label: Probing\nextensions_not_
 @pytest.mark.parametrize(("text", "expected"), [
     (_TAB, "taxonomy {path} is not valid YAML at line 3, column 1: found character '\\t' that cannot "
            "start any token"),
-    (None, "cannot read taxonomy {path}: [Errno 2] No such file or directory: '{path}'"),
+    (None, "taxonomy file {path} does not exist (give a YAML file such as kg/taxonomies/mi.yaml, the "
+           "packaged MI taxonomy)"),
     (_NO_PARENT, "{path}: 'qa_lens' has parent 'nowhere', which is not a node"),
 ])
 def test_list_rows_refuses_a_broken_taxonomy_in_one_line(

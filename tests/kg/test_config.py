@@ -162,7 +162,7 @@ def test_config_command_masks_the_password(monkeypatch: pytest.MonkeyPatch) -> N
     assert data["PAPERKG_NEO4J_PASSWORD"]["value"] == "********"
     assert data["PAPERKG_ARXIV_DELAY"] == {
         "value": "1.5", "default": "3.0", "set": True,
-        "help": next(s.help for s in SETTINGS if s.name == "PAPERKG_ARXIV_DELAY"),
+        "help": next(s.help for s in SETTINGS if s.name == "PAPERKG_ARXIV_DELAY"), "resolved": None,
     }
 
 
