@@ -56,7 +56,25 @@ def store_error_text(exc: StoreError) -> StoreErrorText:
 def log_store_error(exc: StoreError) -> None:
     """Log a store error answered with a 503: damaged at ERROR (someone must act), others at WARNING."""
     level = logging.ERROR if isinstance(exc, StoreDamaged) else logging.WARNING
-    log.log(level, "store error on %s %s: %s", request.method, request.path, exc)
+    log.log(level, "store error on %s %s: %s", request.method, logged_path(request.path), exc)
+
+
+# What a path in a log line may hold as it is: RFC 3986's unreserved and sub-delims, "/", ":" and "@".
+_LOG_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# How much of a path a message or log line echoes: a 6,000-character path echoed whole buried the message.
+SHOWN_PATH_CHARS = 200
+
+
+def logged_path(path: str) -> str:
+    """A request's (decoded) path as a log line names it: percent-encoded again, so a %0A or %1B in the
+    URL cannot start a forged log line or send an escape sequence to the terminal that reads the log, and
+    cut to SHOWN_PATH_CHARS characters plus "…"."""
+    return shown_path(quote(path, safe=_LOG_PATH_SAFE, errors="surrogateescape"))
+
+
+def shown_path(path: str) -> str:
+    """A path as an error message echoes it: at most SHOWN_PATH_CHARS characters plus "…"."""
+    return path if len(path) <= SHOWN_PATH_CHARS else path[:SHOWN_PATH_CHARS] + "…"
 
 
 # Paths whose errors are always JSON (the web UI renders its own pages for everything else).
@@ -128,15 +146,16 @@ def _http_message(exc: HTTPException) -> str:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         return f"request body too large: the limit is {limit} bytes"
     if exc.code == 405:
-        return f"method {request.method} not allowed on {request.path}; use {allowed_methods(exc)}"
+        shown = shown_path(request.path)
+        return f"method {request.method} not allowed on {shown}; use {allowed_methods(exc)}"
     if exc.code == 404:
         # /api/techniques/sae/papers is a guess at where a technique's papers are: say where they are.
         sub = re.fullmatch(r"/api/techniques/([^/]+)/.*", request.path, re.DOTALL)
         if sub is not None:
             technique = f"/api/techniques/{quote(sub.group(1)[:200], safe='')}"
-            return (f"no such resource: {request.path}; "
+            return (f"no such resource: {shown_path(request.path)}; "
                     f"a technique's papers are under {technique} (papers.results)")
-        return f"no such resource: {request.path}"
+        return f"no such resource: {shown_path(request.path)}"
     return exc.description or exc.name
 
 
@@ -160,7 +179,7 @@ def _page_text(exc: HTTPException) -> tuple[str, str]:
     adds its links to the search and the taxonomy), Werkzeug's for the rest."""
     from api.web_format import isolate  # the web's quoting of user text (a <bdi> on the page)
 
-    path = isolate(request.path[:200])
+    path = isolate(shown_path(request.path))
     if exc.code == 404:
         return exc.name, f"No page at {path}."
     if exc.code == 405:
@@ -239,7 +258,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:
         # The traceback goes to the log, never to the client.
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, logged_path(request.path))
         if is_json_path(request.path):
             return error_response(500, "internal error")
         return _page(500, "Something went wrong", "internal error")

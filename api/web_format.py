@@ -74,8 +74,13 @@ def when(stamp: str | None) -> str:
 
 
 def host(url: str | None) -> str:
-    """The host part of a URL, for link text."""
-    return urlsplit(url or "").netloc or "link"
+    """The host part of a URL, for link text; "link" when it has none or cannot be parsed: a store written
+    before records files' URLs were checked may hold "https://x[evil]/", on which urlsplit raises (every
+    page showing the link answered 500)."""
+    try:
+        return urlsplit(url or "").netloc or "link"
+    except ValueError:
+        return "link"
 
 
 def with_page(args: dict[str, Any], page: int) -> str:

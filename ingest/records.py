@@ -15,8 +15,10 @@ from kg.validation import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     check_arxiv_id,
+    check_author_length,
     check_length,
     check_paper_id,
+    check_url,
     check_utf8,
     clean_text,
 )
@@ -179,8 +181,8 @@ class Record:
 
     def check(self) -> None:
         """ValueError naming the field when the record cannot be stored as it is: a list field that is not
-        a list of strings, a text over its length limit or not valid Unicode, too many authors, or an id
-        that is not a valid id."""
+        a list of strings, a text over its length limit or not valid Unicode, too many authors, a URL that
+        cannot be parsed, or an id that is not a valid id."""
         for name in _LIST_FIELDS:
             _check_list(name, getattr(self, name))
         for row in self.list_rows:
@@ -188,6 +190,8 @@ class Record:
                 _check_list(name, getattr(row, name))
         if len(self.authors) > MAX_AUTHORS:
             raise ValueError(f"'authors' has {len(self.authors)} names (the limit is {MAX_AUTHORS})")
+        for index, author in enumerate(self.authors, start=1):
+            check_author_length(author, index)  # "author 3 of 'authors'": one name is too long, not the list
         texts: list[tuple[str, str | None, int]] = [
             ("title", self.title, MAX_TITLE_CHARS), ("abstract", self.abstract, MAX_ABSTRACT_CHARS),
             *(("authors", a, MAX_AUTHOR_CHARS) for a in self.authors),
@@ -202,6 +206,15 @@ class Record:
             if isinstance(value, str):
                 check_length(value, name, limit)
                 check_utf8(value, name)
+        # The URLs as cleaned (__post_init__): one that cannot be parsed is this record's error, not the
+        # whole run's (matching list rows by their links parses them) nor every page's that links it.
+        urls = [("url", self.url), ("pdf_url", self.pdf_url), *(("urls", u) for u in self.urls)]
+        for i, row in enumerate(self.list_rows):
+            urls += [(f"list_rows[{i}].url_in_list", row.url_in_list),
+                     *((f"list_rows[{i}].urls", u) for u in row.urls)]
+        for name, value in urls:
+            if isinstance(value, str):
+                check_url(value, name)
         if self.arxiv_id is not None:
             check_arxiv_id(self.arxiv_id)
         if self.explicit_id is not None:

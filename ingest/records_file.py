@@ -3,7 +3,8 @@
 
 Policy: the whole file is read and validated before anything is written. By default bad lines
 (not UTF-8 text, not valid JSON, not an object, no title, wrong types or values, a text over its length
-limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`, an `updated` earlier than `published`)
+limit or not valid Unicode, an invalid `id`, `arxiv_id` or `doi`, a URL that cannot be parsed once cleaned,
+an `updated` earlier than `published`)
 stop the import with an error naming every bad line and its field (BadLines); with
 `skip_invalid=True` bad lines are skipped and reported instead. Dates are stored as their UTC date (see
 stored_date).
@@ -25,6 +26,7 @@ from ingest.awesome_list import map_labels
 from ingest.normalize import arxiv_id_and_version, doi_from_text, without_publisher_tag
 from ingest.records import ITEM_TYPES, ListRowRecord, Record
 from kg import text_files
+from kg.safe_output import shown_text
 from kg.schema import EDGE_SOURCE_EXTRACTED, EDGE_SOURCE_LIST, Label
 from kg.taxonomy import Taxonomy, load_taxonomy, node_spelt_exactly
 from kg.text_files import NotUtf8Error, encoding_problem, line_problem
@@ -37,9 +39,12 @@ from kg.validation import (
     YEAR_MAX,
     YEAR_MIN,
     check_arxiv_id,
+    check_author_length,
     check_length,
     check_paper_id,
+    check_url,
     check_utf8,
+    clean_text,
 )
 from kg.withdrawn import abstract_with_withdrawal
 
@@ -206,7 +211,29 @@ def _authors(value: Any) -> list[str]:
         given = "one string" if isinstance(value, str) else json_type(value)
         raise ValueError(f"'authors' must be a list of names, e.g. [\"Ada Lovelace\", \"Alan Turing\"], "
                          f"not {given}")
+    # Any item that is no string is _str_list's error, by its entry number.
+    if value is not None and all(isinstance(item, str) for item in value):
+        for index, item in enumerate(value, start=1):
+            check_author_length(item.strip(), index)  # one name is too long, not the list
     return _str_list(value, "authors", MAX_AUTHOR_CHARS, MAX_AUTHORS)
+
+
+def _url(value: Any, name: str) -> str | None:
+    """A URL field as _str reads it, or ValueError naming the field when it cannot be parsed once cleaned
+    as the record will be (clean_text): "https://x\\u001b[evil]/" passed as text, then lost its ESC and
+    became the bracketed host "https://x[evil]/" that every page linking it failed on."""
+    text = _str(value, name)
+    if text is not None:
+        check_url(clean_text(text), name)
+    return text
+
+
+def _url_list(value: Any, name: str) -> list[str]:
+    """A list of URLs as _str_list reads it, each checked as _url does."""
+    out = _str_list(value, name)
+    for text in out:
+        check_url(clean_text(text), name)
+    return out
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ].+)?", re.ASCII)
@@ -467,8 +494,8 @@ def _list_row_fields(data: dict[str, Any], source_line: int | None, labels: _Lab
     return RecordsFileRow(
         section_path=section_path,
         title_in_list=_str(data.get("title_in_list"), "title_in_list", MAX_TITLE_CHARS) or "",
-        url_in_list=_str(data.get("url_in_list"), "url_in_list"),
-        urls=[u for u in [_str(data.get("url_in_list"), "url_in_list")] if u],
+        url_in_list=_url(data.get("url_in_list"), "url_in_list"),
+        urls=[u for u in [_url(data.get("url_in_list"), "url_in_list")] if u],
         techniques=techniques,
         evaluation=evaluation,
         tldr=_str(data.get("tldr"), "tldr"),
@@ -543,8 +570,8 @@ def _record(data: Any, line: int | None, labels: _Labels, warnings: list[dict[st
     if published and updated and updated < published:
         # A paper is revised after it is first published: one of the two dates is wrong.
         raise ValueError(f"'updated' {updated} is earlier than 'published' {published}")
-    urls = _str_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
-    url = _str(data.get("url"), "url")
+    urls = _url_list(data.get("urls_in_list") or data.get("urls"), "urls_in_list")
+    url = _url(data.get("url"), "url")
     doi_text = _str(data.get("doi"), "doi")
     doi = doi_from_text(doi_text) if doi_text else None
     if doi_text and not doi:
@@ -587,7 +614,7 @@ def _record(data: Any, line: int | None, labels: _Labels, warnings: list[dict[st
         primary_category=_str(data.get("primary_category"), "primary_category"),
         categories=_str_list(data.get("categories"), "categories"),
         url=url or (urls[0] if urls else None),
-        pdf_url=_str(data.get("pdf_url"), "pdf_url"),
+        pdf_url=_url(data.get("pdf_url"), "pdf_url"),
         urls=urls or ([url] if url else []),
         item_type=item_type,
         list_rows=list[ListRowRecord](rows),
@@ -621,7 +648,7 @@ def utf8_text(data: bytes, name: str) -> str:
     try:
         text = text_files.utf8_text(data)
     except NotUtf8Error as exc:
-        raise RecordsFileError(f"{name} {exc}") from exc
+        raise RecordsFileError(f"{shown_path(name)} {exc}") from exc
     # Not the line ends str.splitlines knows (U+2028, form feed): the ones bytes.splitlines knew.
     return _LINE_START_BOM.sub("", text)
 
@@ -639,7 +666,7 @@ def _shape_problem(line: str, path: Path, following: str | None) -> str | None:
     is no JSON Lines at all, with what to do, or None: checked first, so a pretty-printed JSON array or a
     CSV file is one error, not "1894 bad lines"."""
     stripped = line.strip()
-    converted = f"{shlex.quote(str(path))} > records.jsonl"
+    converted = f"{shown_text(shlex.quote(str(path)))} > records.jsonl"
     if stripped.startswith("["):
         return f"a JSON array, not JSON Lines: {_JSON_LINES}; convert it with e.g. jq -c '.[]' {converted}"
     if stripped == "{":
@@ -681,10 +708,10 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         with path.open("rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise RecordsFileError(f"cannot read records file {path}: {exc.strerror or exc}") from exc
+        raise RecordsFileError(f"cannot read records file {shown_path(path)}: {exc.strerror or exc}") from exc
     problem = encoding_problem(data)
     if problem is not None:
-        raise RecordsFileError(f"{path} {problem}")
+        raise RecordsFileError(f"{shown_path(path)} {problem}")
     # Line by line, so a line that is not UTF-8 is named, and skipped like any bad line. bytes.splitlines
     # ends lines where text mode did (LF, CR LF, CR), so line numbers are the ones they always were.
     first = True
@@ -698,7 +725,7 @@ def json_lines(path: str | Path) -> Iterator[tuple[int, Any, str | None]]:
         if not line.strip():
             continue
         if first and (shape := _shape_problem(line, path, _next_text_line(lines, number))) is not None:
-            raise RecordsFileError(f"{path}: {shape}")
+            raise RecordsFileError(f"{shown_path(path)}: {shape}")
         first = False
         try:
             value = json.loads(line)
@@ -729,7 +756,7 @@ def read_json_objects(path: str | Path) -> list[dict[str, Any]]:
         if problem is None and not isinstance(value, dict):
             problem = f"expected a JSON object, got {json_type(value)}"
         if problem is not None:
-            raise RecordsFileError(f"{path} line {number}: {problem}")
+            raise RecordsFileError(f"{shown_path(path)} line {number}: {problem}")
         out.append(value)
     return out
 
@@ -756,7 +783,7 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
         out.skipped.append({"line": number, "error": problem, "title": _given_title(data)})
     if not lines:
         # An import of nothing would be recorded as a run that found no papers, as the list refuses one.
-        raise RecordsFileError(f"{path}: no records: the file is empty or holds only blank lines "
+        raise RecordsFileError(f"{shown_path(path)}: no records: the file is empty or holds only blank lines "
                                f"({_JSON_LINES}); nothing was written")
     if out.skipped and not skip_invalid:
         # Every bad line at once: stopping at the first one took one run per bad line to find them all.
@@ -794,9 +821,10 @@ class BadLines(RecordsFileError):
         skip = "--skip-invalid imports the other lines and reports the bad ones"
         if len(bad_lines) == 1:
             bad = bad_lines[0]
-            message = f"{path} line {bad['line']}: {bad['error']} (nothing was written; {skip})"
+            message = f"{shown_path(path)} line {bad['line']}: {bad['error']} (nothing was written; {skip})"
         else:
-            message = _listed(f"{path}: {len(bad_lines)} bad lines (nothing was written; {skip}):", bad_lines)
+            head = f"{shown_path(path)}: {len(bad_lines)} bad lines (nothing was written; {skip}):"
+            message = _listed(head, bad_lines)
         super().__init__(message)
 
 
@@ -818,7 +846,14 @@ class NoValidLines(RecordsFileError):
 
     def __init__(self, path: str | Path, bad_lines: list[dict[str, Any]]) -> None:
         self.bad_lines = bad_lines
-        super().__init__(_listed(f"no line of {path} was valid; nothing was written:", bad_lines))
+        super().__init__(_listed(f"no line of {shown_path(path)} was valid; nothing was written:", bad_lines))
+
+
+def shown_path(path: str | Path) -> str:
+    """A file's path as a message names it: a terminal prints these, so its control characters, escape
+    sequences and bidi overrides are removed (a name holding "ESC]0;...BEL" retitled the terminal) and
+    bytes that are not UTF-8 shown as \\xNN (kg.safe_output.shown_text)."""
+    return shown_text(str(path))
 
 
 def records_file_name(path: str | Path) -> str:

@@ -15,14 +15,9 @@ def shown_arg(value: str, limit: int = SHOWN_ARG_CHARS) -> str:
     """A command-line value as an error message echoes it: bytes that are not UTF-8 (lone surrogates in
     Python) as the \\xNN typed, terminal controls removed, and cut to `limit` characters plus "…" (a
     100,000-character id echoed whole buried the message)."""
-    from kg.safe_output import terminal_safe
+    from kg.safe_output import shown_text
 
-    try:
-        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
-        text = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = terminal_safe(text)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return shown_text(value, limit)
 
 
 class Choice(click.ParamType):

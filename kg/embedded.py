@@ -67,6 +67,7 @@ from kg.entities import (
     TechniqueUse,
 )
 from kg.related_index import RelatedIndex
+from kg.safe_output import shown_text
 from kg.schema import EDGE_SOURCE_EXTRACTED, NODES, RELATIONSHIPS, TAXONOMY_LABELS, Label, Rel
 from kg.sqlite_errors import (
     SQLITE_BUSY,
@@ -476,8 +477,8 @@ def _put_in_place(partial: Path, destination: Path, replace: bool) -> None:
     """Rename the finished copy to `destination`. Without `replace` a file there is kept (BackupExists):
     a hard link is made (atomic: never over a file another process wrote meanwhile), then the copy's name
     removed; a filesystem without hard links gets a check just before the rename instead."""
-    exists = BackupExists(f"{destination} exists (--force replaces it): another process (another backup to "
-                          "it?) wrote it while this backup ran; it was kept")
+    exists = BackupExists(f"{shown_text(str(destination))} exists (--force replaces it): another process "
+                          "(another backup to it?) wrote it while this backup ran; it was kept")
     if replace:
         os.replace(partial, destination)
         return
@@ -1063,8 +1064,8 @@ class EmbeddedStore(GraphStore):
         try:
             # SQLite says only "unable to open database file" for a directory that is not there.
             if not destination.parent.exists():
-                raise StoreError(f"cannot back up {self.path} to {destination}: the directory "
-                                 f"{destination.parent} does not exist")
+                raise StoreError(f"cannot back up {self.path} to {shown_text(str(destination))}: the "
+                                 f"directory {shown_text(str(destination.parent))} does not exist")
             # What killed backups to this FILE left goes first (a stale -wal would be applied to a copy of
             # the same name); a copy another backup to it is still writing stays (it holds it locked).
             _remove_dead_partials(destination)
@@ -1107,7 +1108,9 @@ class EmbeddedStore(GraphStore):
             if partial is not None:
                 _remove_partial(partial)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise StoreError(f"cannot back up {self.path} to {destination}: {reason}") from exc
+            # FILE is the user's argument, printed on a terminal: its controls go (shown_text).
+            raise StoreError(f"cannot back up {self.path} to {shown_text(str(destination))}: "
+                             f"{reason}") from exc
         except BaseException:  # Ctrl-C, SIGTERM (as the CLI raises it), BackupExists: no store-sized leftover
             if partial is not None:
                 _remove_partial(partial)

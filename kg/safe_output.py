@@ -45,14 +45,30 @@ _CONTROL_SEQUENCE = re.compile(
     r"|\x1b[ -/]*[0-~]"
 )
 _LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069) go too: a right-to-left
+# override in an echoed argument ("x\u202e' OR 1=1 --") reverses what the terminal shows after it, so
+# the message reads otherwise than it is. Text in a right-to-left script needs none of them to show.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(text: object) -> str:
-    """Stored text made safe to print on a terminal: control characters and escape sequences
-    removed, line breaks and tabs turned into spaces (one row stays one row), other Unicode kept."""
+    """Stored text made safe to print on a terminal: control characters, escape sequences and bidi
+    overrides removed, line breaks and tabs turned into spaces (one row stays one row), other Unicode
+    kept."""
     cleaned = _LINE_BREAKS.sub(" ", str(text))
     return _CONTROL.sub("", _CONTROL_SEQUENCE.sub("", cleaned))
+
+
+def shown_text(value: str, limit: int | None = None) -> str:
+    """A value from outside (a command-line argument, a file name) as a message echoes it: bytes that are
+    not UTF-8 (lone surrogates in Python) as the \\xNN typed, terminal controls and bidi overrides
+    removed (terminal_safe), and, given a `limit`, cut to that many characters plus "…"."""
+    try:
+        text = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte decodes to, given as text by a script
+        text = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    text = terminal_safe(text)
+    return text if limit is None or len(text) <= limit else text[:limit] + "…"
 
 
 # ASCII no IRI (RFC 3987) may hold: controls, space, '"<>\\^`{|}' and DEL; and a "%" that starts no %XX

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -113,6 +114,27 @@ def check_length(value: str, name: str, limit: int) -> str:
     """`value` unless it is longer than `limit` characters (ValueError naming the field)."""
     if len(value) > limit:
         raise ValueError(f"'{name}' is {len(value)} characters long (the limit is {limit})")
+    return value
+
+
+def check_url(value: str, name: str) -> str:
+    """`value` unless it is a URL that cannot be parsed (ValueError naming the field): a host in brackets
+    that is no IP address ("https://x[evil]/", what "https://x\\x1b[evil]/" is once clean_text removed
+    its ESC) made every page showing its link, and matching list rows by their links, raise. Give it
+    the text as cleaned (clean_text), the form the store keeps."""
+    try:
+        urlsplit(value)
+    except ValueError as exc:
+        raise ValueError(f"'{name}' is not a valid URL ({exc}): {_shown(value)}") from None
+    return value
+
+
+def check_author_length(value: str, index: int) -> str:
+    """`value` unless the author name is longer than MAX_AUTHOR_CHARS (ValueError naming the author by its
+    place, 1-based: the field's length is not what is too long)."""
+    if len(value) > MAX_AUTHOR_CHARS:
+        raise ValueError(f"author {index} of 'authors' is {len(value)} characters long "
+                         f"(the limit is {MAX_AUTHOR_CHARS})")
     return value
 
 

@@ -86,6 +86,39 @@ def test_a_store_error_is_worded_once_for_pages_and_json(
     assert str(escape(text.page_message)) in fragment.get_data(as_text=True)
 
 
+def test_a_store_error_logs_the_path_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    """A decoded %0A or %1B in the path forged a second log line ("FORGED2") or sent an escape sequence to
+    the terminal reading the log: the path is logged percent-encoded, and cut."""
+    error = StoreDamaged("/srv/data/paperkg.sqlite3: file is not a database")
+    app = create_app({"STORE": BrokenStore(error), "EMBEDDER": HashEmbedder(), "TESTING": True})
+    client = app.test_client()
+    for url, logged in [("/api/techniques/x%0aFORGED2%1b%5B31m%E2%80%AE",
+                         "/api/techniques/x%0AFORGED2%1B%5B31m%E2%80%AE"),
+                        ("/techniques/x%0d%0aFORGED", "/techniques/x%0D%0AFORGED"),
+                        ("/api/techniques/" + "A" * 6000, "/api/techniques/" + "A" * 184 + "…")]:
+        caplog.clear()
+        assert client.get(url).status_code == 503, url
+        messages = [r.getMessage() for r in caplog.records if str(error) in r.getMessage()]
+        assert messages == [f"store error on GET {logged}: {error}"], url
+        assert not any(c in messages[0] for c in "\n\r\x1b\u202e"), repr(messages[0])
+
+
+def test_an_api_404_or_405_echoes_at_most_200_characters_of_the_path(client: FlaskClient) -> None:
+    """DELETE /api/papers/<6000×A> answered a 6,103-byte body: the path is cut as the web pages cut it."""
+    long_id = "A" * 6000
+    for response, start in [(client.delete(f"/api/papers/{long_id}"), "method DELETE not allowed on "),
+                            (client.get(f"/api/nope{long_id}"), "no such resource: "),
+                            (client.get(f"/api/techniques/sae/{long_id}"), "no such resource: ")]:
+        message = response.get_json()["error"]["message"]
+        assert message.startswith(start + ("/api/papers/" if "DELETE" in start else "/api/")), message[:300]
+        shown = message[len(start):].split(";")[0]
+        assert len(shown) == 201 and shown.endswith("A…"), shown
+        assert len(response.get_data()) < 1000
+    page = client.get(f"/nope{long_id}")
+    assert page.status_code == 404
+    assert f"/nope{'A' * 195}…" in page.get_data(as_text=True)
+
+
 def test_the_no_store_advice_checks_the_data_dir_before_creating_a_store() -> None:
     """A mistyped PAPERKG_DATA_DIR is the likelier cause: `paperkg init` there alone would make a second,
     empty store. The page keeps the setting's name as written (str.capitalize() lowercased it)."""
@@ -171,3 +204,16 @@ def test_an_api_405_says_which_method_to_use(client: FlaskClient, method: str, p
     assert response.status_code == 405 and "Allow" in response.headers
     assert response.get_json()["error"] == {
         "code": "method_not_allowed", "message": f"method {method.upper()} not allowed on {path}; use {use}"}
+
+
+def test_an_unexpected_error_logs_the_path_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    """The 500 handler's log line names the path as the store-error one does: percent-encoded and cut, so
+    a %0A in the URL forges no second log line and a %1B sends no escape sequence."""
+    app = create_app({"STORE": BrokenStore(RuntimeError("boom")), "EMBEDDER": HashEmbedder()})
+    client = app.test_client()
+    for url, logged in [("/api/techniques/x%0aFORGED%1b%5B31m", "/api/techniques/x%0AFORGED%1B%5B31m"),
+                        ("/techniques/" + "B" * 6000, "/techniques/" + "B" * 188 + "…")]:
+        caplog.clear()
+        assert client.get(url).status_code == 500, url
+        messages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("unhandled error")]
+        assert messages == [f"unhandled error on GET {logged}"], url

@@ -67,6 +67,14 @@ def test_a_storable_record_passes_its_check() -> None:
     ({"list_rows": [row(section_path=["Ok", "\ud800"])]}, "'list_rows[0].section_path' is not valid Unicode"),
     ({"arxiv_id": "2211_00593"}, "'arxiv_id' must be an arXiv id"),
     ({"explicit_id": "two words"}, "'id' must be letters, digits"),
+    # One name too long is that author's error, not the list's.
+    ({"authors": ["Ada", "B" * 2000]}, "author 2 of 'authors' is 2000 characters long (the limit is 300)"),
+    # A URL urlsplit cannot read, as the record holds it once cleaned (the ESC removed): every page
+    # linking it, and matching list rows by their links, raised on it.
+    ({"url": "https://x\x1b[evil]/p"}, "'url' is not a valid URL ('evil' does not appear to be an IPv4"),
+    ({"pdf_url": "http://[x"}, "'pdf_url' is not a valid URL"),
+    ({"urls": ["https://example.org", "https://x[evil]/"]}, "'urls' is not a valid URL"),
+    ({"list_rows": [row(url_in_list="https://x[evil]/")]}, "'list_rows[0].url_in_list' is not a valid URL"),
 ])
 def test_check_names_the_field_a_record_cannot_be_stored_with(
     changes: dict[str, object], message: str

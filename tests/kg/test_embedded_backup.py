@@ -322,3 +322,40 @@ def test_a_file_written_meanwhile_is_kept_without_force(tmp_path: Path, monkeypa
     assert target.read_bytes() != b"another backup"
     store.close()
 
+
+
+# CSI "red", OSC "set the window title" ended by BEL, and a right-to-left override in FILE's directory.
+HOSTILE_DIR = "ev\x1b[31mRED\x1b]0;pwn\x07il\u202e"
+
+
+def test_a_backup_error_names_file_without_its_terminal_controls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paperkg backup '<dir with OSC>/b.sqlite3'` printed the raw escape sequences of FILE in its error
+    (a missing directory, a directory that is a file, a file written meanwhile)."""
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    (tmp_path / "file-dir").write_text("not a directory")
+    targets = [tmp_path / HOSTILE_DIR / "b.sqlite3", tmp_path / "file-dir" / f"{HOSTILE_DIR}.sqlite3"]
+    messages = []
+    for target in targets:
+        with pytest.raises(StoreError) as raised:
+            store.backup(target)
+        messages.append(str(raised.value))
+    target = tmp_path / f"{HOSTILE_DIR}.sqlite3"
+    real_fsync = os.fsync
+
+    def someone_writes_file(fd: int) -> None:
+        monkeypatch.setattr(os, "fsync", real_fsync)
+        target.write_bytes(b"another backup")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", someone_writes_file)
+    with pytest.raises(StoreError, match=r"exists \(--force replaces it\)") as exists:
+        store.backup(target)
+    messages.append(str(exists.value))
+    store.close()
+    assert "the directory" in messages[0] and "does not exist" in messages[0], messages[0]
+    for message in messages:
+        assert "evREDil" in message, repr(message)
+        assert not any(c in message for c in "\x1b\x07\u202e"), repr(message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.safe_output import iri_safe, safe_http_url, terminal_safe
+from kg.safe_output import iri_safe, safe_http_url, shown_text, terminal_safe
 from tests.api.test_cli import HOSTILE_TITLE
 
 
@@ -45,6 +45,20 @@ def test_terminal_safe_turns_any_object_into_one_row_of_text() -> None:
     # A DCS string goes up to its 8-bit terminator (ST); NEL is a line break; an unterminated 8-bit DCS
     # introducer goes alone, keeping the text after it.
     assert terminal_safe("x\x1bPq#0;payload\x9cy\x85z\x90w") == "xy zw"
+
+
+def test_terminal_safe_drops_bidi_embeddings_overrides_and_isolates() -> None:
+    """`paperkg related "x\u202e' OR 1=1 --"` echoed the override: the terminal showed the rest reversed."""
+    controls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    assert terminal_safe(f"x{controls}' OR 1=1 --") == "x' OR 1=1 --"
+    # Text of a right-to-left script needs none of them: it is kept, as are other marks of a name.
+    assert terminal_safe("\u05e9\u05dc\u05d5\u05dd caf\u00e9") == "\u05e9\u05dc\u05d5\u05dd caf\u00e9"
+
+
+def test_shown_text_escapes_undecodable_bytes_drops_controls_and_cuts() -> None:
+    assert shown_text("/tmp/ev\x1b[31mRED\x1b]0;pwn\x07il\u202e.jsonl") == "/tmp/evREDil.jsonl"
+    assert shown_text("caf\udce9") == "caf\\xe9"  # the byte 0xE9 of a Latin-1 file name, as typed
+    assert shown_text("a" * 10, 4) == "aaaa…" and shown_text("abcd", 4) == "abcd"
 
 
 @pytest.mark.parametrize(("url", "expected"), [
