@@ -22,6 +22,10 @@ MAX_AUTHORS = 12
 # get a "similar" edge, at most MAX_SIMILAR, so the closest relatives are in the picture.
 RELATED_TOP = 10
 MAX_SIMILAR = 5
+# Below this abstract cosine a related paper sharing nothing is not called "similar" (QA: an off-topic
+# record got five "similar" edges at cosine 0.04-0.15). On the seed corpus every pair of papers the
+# awesome list files in the same (sub)section is at 0.27 or more (180 pairs, 5th percentile 0.36).
+SIMILAR_MIN_COSINE = 0.25
 # How much each kind of shared node counts: only to order papers the related ranking did not score.
 SHARE_WEIGHTS = {"techniques": 2.0, "topics": 1.0, "components": 1.0, "models": 1.0, "authors": 3.0}
 _KIND_OF_LABEL = {Label.TECHNIQUE: "technique", Label.TOPIC: "topic", Label.OBJECT: "topic",
@@ -53,8 +57,8 @@ def neighbourhood(
 ) -> dict[str, Any] | None:
     """Nodes and edges around a paper (None when the paper is unknown): its own nodes, the papers sharing
     one (the most related first, at most `max_papers`), up to MAX_SIMILAR of its related top papers that
-    share none ("similar" edges with the related list's reason), and how many authors and sharing papers
-    have no node ("truncated"). Labels are plain text."""
+    share none, at cosine SIMILAR_MIN_COSINE or more ("similar" edges with the related list's reason), and
+    how many authors and sharing papers have no node ("truncated"). Labels are plain text."""
     detail = store.get_paper(paper_id)
     if detail is None:
         return None
@@ -100,9 +104,8 @@ def neighbourhood(
 
     candidates = [c for c in store.related_candidates(paper.id, limit=200) if c.id != paper.id]
     # The related-paper score orders them (QA: ties broken by id cut slug ids first, and a paper sharing
-    # only a common topic was drawn over one of the paper's related top 10). It scores each candidate on
-    # its own, so one call long enough for every candidate ranks them as /api/papers/<id>/related does.
-    hits = _related_hits(store, paper.id, labels, max(RELATED_TOP, len(candidates)))
+    # only a common topic was drawn over one of the paper's related top 10), as /api/papers/<id>/related.
+    hits = _ranked_hits(store, paper.id, labels, {c.id for c in candidates}, max_papers)
     rank = {h.id: i for i, h in enumerate(hits)}
     candidates.sort(key=lambda c: (rank.get(c.id, len(rank)), -_weight(c), c.id))
     chosen = candidates[:max_papers]
@@ -129,13 +132,13 @@ def neighbourhood(
         listed.append({"id": cand.id, "label": display_text(titles[cand.id]),
                        "shared": [display_text(n) for n in shared_names]})
     # The related list's top papers that share nothing (a sharing paper cut by the cap is not "similar"),
-    # and only with a score: a zero-cosine stranger the vector search filled the list with is no relative.
+    # and only with an abstract near this one's: a stranger the vector search filled the list with is not.
     sharing = {c.id for c in candidates}
     similar: list[dict[str, str]] = []
     for hit in hits[:RELATED_TOP]:
         if len(similar) >= MAX_SIMILAR:
             break
-        if f"p:{hit.id}" in nodes or hit.id in sharing or hit.score <= 0:
+        if f"p:{hit.id}" in nodes or hit.id in sharing or hit.parts.get("cosine", 0.0) < SIMILAR_MIN_COSINE:
             continue
         reason = similar_reason(hit.reasons)
         node = add_node(f"p:{hit.id}", hit.title, "paper", paper_url(hit.id))
@@ -147,7 +150,8 @@ def neighbourhood(
     # How each of the paper's own nodes hangs off it (uses, evaluates, studies, about), for the text list.
     relations = {e["target"]: e["kind"] for e in edges if e["source"] == center}
     return {"center": center, "paper": paper, "nodes": list(nodes.values()), "edges": edges, "papers": listed,
-            "similar": similar, "relations": relations, "sharing": len(candidates),
+            "similar": similar, "similar_min_cosine": SIMILAR_MIN_COSINE, "relations": relations,
+            "sharing": len(candidates),
             "opens": what_a_click_opens({n["kind"] for n in nodes.values()}),
             "truncated": {"authors": left_out, "papers": len(candidates) - len(listed)}}
 
@@ -173,8 +177,20 @@ def similar_reason(reasons: list[str]) -> str:
     return "; ".join(f"similar abstract, {r}" if r.startswith("cosine ") else r for r in reasons)
 
 
-def _related_hits(store: GraphStore, paper_id: str, labels: Labels, limit: int) -> list[RelatedHit]:
-    """The paper's related papers, best first, as the paper page and /api/papers/<id>/related rank them."""
+def _ranked_hits(store: GraphStore, paper_id: str, labels: Labels, sharing: set[str], wanted: int
+                 ) -> list[RelatedHit]:
+    """The paper's related papers, best first, as the paper page and /api/papers/<id>/related rank them,
+    long enough to hold its top `wanted` sharing papers (or all of them) and its related top RELATED_TOP."""
     from kg.related import related  # numpy and the scoring: only when a graph is drawn
 
-    return related(store, paper_id, limit=limit, taxonomy_nodes=list(labels.nodes.values()))
+    # related() scores every sharing paper (its graph candidates are these) and returns a prefix of its
+    # ranking: the sharing papers in a prefix are the best of them. Papers sharing nothing take places
+    # too (QA: asking for as many as there are sharing papers left the last ones unranked), so the
+    # prefix is doubled until it holds enough of them or the whole ranking.
+    need = min(wanted, len(sharing))
+    limit = max(RELATED_TOP, 2 * len(sharing))
+    while True:
+        hits = related(store, paper_id, limit=limit, taxonomy_nodes=list(labels.nodes.values()))
+        if len(hits) < limit or sum(h.id in sharing for h in hits) >= need:
+            return hits
+        limit *= 2

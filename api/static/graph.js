@@ -116,30 +116,19 @@
     return pos;
   }
 
-  function build(container, data) {
-    var touch = coarsePointer();
-    /* A big neighbourhood gets a taller frame rather than smaller labels: with a mouse only as far as the
-       window shows it whole (the frame stays in one screen); on a touch screen, where the width is the
-       limit and the guard keeps the page scrolling, up to 85% of the window's height. */
-    var want = 260 + 9 * data.nodes.length;
-    var cap = touch ? window.innerHeight * 0.85 : window.innerHeight - container.getBoundingClientRect().top - 8;
-    if (Math.min(want, cap) > container.clientHeight) { container.style.height = Math.round(Math.min(want, cap)) + "px"; }
-    /* A phone's frame is a third as wide: smaller, shorter labels overlap less there (10px still reads). */
-    var narrow = container.clientWidth < 600;
-    var text = narrow ? { size: 10, width: 90, chars: 30, hub: 11, center: 12 }
-                      : { size: 12, width: 130, chars: 44, hub: 13, center: 14 };
-    var pos = positions(data, container.clientWidth, container.clientHeight, text.width);
-    var elements = [];
-    data.nodes.forEach(function (n) {
-      var label = n.kind === "author" ? shortName(n.label)
-        : shorten(n.label, n.kind === "paper" || n.kind === "center" ? text.chars : 30);
-      elements.push({ group: "nodes", position: pos[n.id] || { x: 0, y: 0 }, data: {
-        id: n.id, kind: n.kind, href: n.href || "", full: n.label, label: label } });
-    });
-    data.edges.forEach(function (e, i) {
-      elements.push({ group: "edges", data: { id: "e" + i, source: e.source, target: e.target, kind: e.kind,
-                                              reason: e.reason || "" } });
-    });
+  /* Label sizes and lengths for a frame width: a phone's frame is a third as wide, and smaller, shorter labels
+     overlap less there (10px still reads). */
+  function textFor(width) {
+    return width < 600 ? { key: "narrow", size: 10, width: 90, chars: 30, hub: 11, center: 12, author: 9 }
+                       : { key: "wide", size: 12, width: 130, chars: 44, hub: 13, center: 14, author: 10 };
+  }
+
+  function labelFor(n, text) {
+    return n.kind === "author" ? shortName(n.label)
+      : shorten(n.label, n.kind === "paper" || n.kind === "center" ? text.chars : 30);
+  }
+
+  function styleFor(text) {
     var style = [
       { selector: "node", style: {
         "label": "data(label)", "font-size": text.size, "color": "#1d2228", "text-wrap": "wrap",
@@ -149,7 +138,7 @@
         "min-zoomed-font-size": 7 } },
       { selector: "node[kind = 'center']", style: { "font-size": text.center, "font-weight": "bold",
                                                     "text-max-width": text.width * 1.7 } },
-      { selector: "node[kind = 'author']", style: { "font-size": narrow ? 9 : 10, "text-max-width": 90 } },
+      { selector: "node[kind = 'author']", style: { "font-size": text.author, "text-max-width": 90 } },
       { selector: "node[kind = 'technique'], node[kind = 'evaluation'], node[kind = 'topic'], " +
                   "node[kind = 'component'], node[kind = 'model']", style: { "font-size": text.hub } },
       /* Edges at 3:1 or more against the canvas, drawn opaque so that holds: the paper's own edges in its
@@ -162,12 +151,90 @@
       { selector: "edge[kind = 'authored']", style: { "line-style": "dotted", "line-color": "#7a8694" } },
       { selector: "edge[kind = 'similar']", style: { "width": 2, "line-style": "dashed", "line-color": COLORS.paper,
                                                      "line-dash-pattern": [6, 4] } },
-      { selector: "node.hover", style: { "border-width": 2, "border-color": "#1d2228", "z-index": 9 } },
+      /* A label that would overlap another or cover a node is not drawn (declutter); hover shows it. */
+      { selector: "node.nolabel", style: { "label": "" } },
+      { selector: "node.hover", style: { "label": "data(label)", "border-width": 2, "border-color": "#1d2228",
+                                         "z-index": 9 } },
       { selector: "edge.hover", style: { "width": 3, "z-index": 9 } }
     ];
     Object.keys(COLORS).forEach(function (kind) {
       style.splice(1, 0, { selector: "node[kind = '" + kind + "']", style: {
         "background-color": COLORS[kind], "shape": SHAPES[kind], "width": SIZES[kind], "height": SIZES[kind] } });
+    });
+    return style;
+  }
+
+  var LABEL_ORDER = { center: 0, technique: 1, evaluation: 1, model: 1, topic: 1, component: 1, paper: 2, author: 3 };
+
+  /* Which labels to draw (QA: on a phone 38 label boxes overlapped, 29 authors in a clump, and a label's white
+     background paled the nodes it covered): the paper's, then its nodes', the papers' (most related first)
+     and the authors', each only if its box clears the labels already kept and every other node. The
+     list below the canvas names them all, and hovering a node shows its label. Overlaps are the same at
+     every zoom (labels scale with it), so this runs once per layout. */
+  function declutter(cy) {
+    cy.nodes().removeClass("nolabel");
+    var nodes = cy.nodes().toArray().map(function (n, i) { return { n: n, i: i }; });
+    nodes.sort(function (a, b) {
+      return LABEL_ORDER[a.n.data("kind")] - LABEL_ORDER[b.n.data("kind")] || a.i - b.i;
+    });
+    var box = function (n, labels) {
+      return n.boundingBox({ includeNodes: !labels, includeLabels: labels, includeEdges: false });
+    };
+    var bodies = nodes.map(function (x) {
+      return { id: x.n.id(), author: x.n.data("kind") === "author", b: box(x.n, false) };
+    });
+    var clash = function (a, b, pad) {
+      return Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1) > pad && Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1) > pad;
+    };
+    var kept = [], hidden = [], pad = 1 / Math.max(cy.zoom(), 0.01);
+    nodes.forEach(function (x) {
+      var id = x.n.id(), b = box(x.n, true);
+      if (!x.n.data("label") || b.w <= 0) { return; }
+      var rank = LABEL_ORDER[x.n.data("kind")];
+      /* The paper's own nodes' labels give way only to each other's; a paper's or author's to any node too. */
+      var blocked = rank > 0 && (kept.some(function (k) { return clash(k, b, pad); }) ||
+        (rank > 1 && bodies.some(function (o) { return o.id !== id && !o.author && clash(o.b, b, pad); })));
+      if (blocked) { hidden.push(x.n); } else { kept.push(b); }
+    });
+    cy.collection(hidden).addClass("nolabel");
+  }
+
+  /* Lay the graph out for the frame's size now, fit it and choose the labels drawn: at load, after a resize
+     and before printing (QA: positions computed once left 20 labels outside a window shrunk to 700px and
+     cut a print's right third). The same frame size gives the same picture. */
+  function layOut(cy, data, container) {
+    cy.resize();
+    var width = container.clientWidth, height = container.clientHeight, text = textFor(width);
+    if (cy.scratch("paperkgText") !== text.key) {
+      cy.scratch("paperkgText", text.key);
+      cy.style(styleFor(text));
+    }
+    var pos = positions(data, width, height, text.width);
+    var byId = {};
+    data.nodes.forEach(function (n) { byId[n.id] = n; });
+    cy.nodes().forEach(function (n) { n.data("label", labelFor(byId[n.id()], text)); });
+    cy.nodes().positions(function (n) { return pos[n.id()] || { x: 0, y: 0 }; });
+    fitView(cy);
+    declutter(cy);
+    cy.scratch("paperkgSize", width + "x" + height);
+  }
+
+  function build(container, data) {
+    var touch = coarsePointer();
+    /* A big neighbourhood gets a taller frame rather than smaller labels: with a mouse only as far as the
+       window shows it whole (the frame stays in one screen); on a touch screen, where the width is the
+       limit and the guard keeps the page scrolling, up to 85% of the window's height. */
+    var want = 260 + 9 * data.nodes.length;
+    var cap = touch ? window.innerHeight * 0.85 : window.innerHeight - container.getBoundingClientRect().top - 8;
+    if (Math.min(want, cap) > container.clientHeight) { container.style.height = Math.round(Math.min(want, cap)) + "px"; }
+    var elements = [];
+    data.nodes.forEach(function (n) {
+      elements.push({ group: "nodes", position: { x: 0, y: 0 }, data: {
+        id: n.id, kind: n.kind, href: n.href || "", full: n.label, label: n.label } });
+    });
+    data.edges.forEach(function (e, i) {
+      elements.push({ group: "edges", data: { id: "e" + i, source: e.source, target: e.target, kind: e.kind,
+                                              reason: e.reason || "" } });
     });
     var cy = window.cytoscape({
       container: container,
@@ -177,10 +244,11 @@
       /* With a mouse the wheel scrolls the page (QA: a reader scrolling to the list got stuck zooming);
          Ctrl/⌘+wheel and the buttons zoom. A touch screen keeps pinch zoom behind the guard. */
       userZoomingEnabled: touch,
-      style: style,
+      style: styleFor(textFor(container.clientWidth)),
       layout: { name: "preset", fit: false }
     });
-    fitView(cy);
+    layOut(cy, data, container);
+    keepFitted(cy, data, container);
     cy.on("tap", "node", function (ev) {
       var href = ev.target.data("href");
       if (href) { window.location.href = href; }
@@ -209,10 +277,37 @@
     return cy;
   }
 
+  /* A new frame size (a resized window, a rotated phone) lays the graph out again once the size settles;
+     printing does it at once, before the page is laid out for paper, and again after. */
+  function keepFitted(cy, data, container) {
+    var timer = null;
+    var now = function () {
+      if (timer) { clearTimeout(timer); timer = null; }
+      if (cy.scratch("paperkgSize") !== container.clientWidth + "x" + container.clientHeight) {
+        layOut(cy, data, container);
+      }
+    };
+    var later = function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(now, 150);
+    };
+    if (window.ResizeObserver) { new ResizeObserver(later).observe(container); }
+    window.addEventListener("resize", later);
+    window.addEventListener("beforeprint", now);
+    window.addEventListener("afterprint", now);
+    if (window.matchMedia) {
+      var print = window.matchMedia("print");
+      if (print.addEventListener) { print.addEventListener("change", now); }
+    }
+  }
+
   /* The whole graph in the frame, but not blown up: a paper with one or two nodes would fit at zoom 3. */
   function fitView(cy) {
+    /* Fitted with every label drawn, as at load (a label hidden now may be drawn after the next layout). */
+    var hidden = cy.nodes(".nolabel").removeClass("nolabel");
     cy.fit(undefined, 8);
     if (cy.zoom() > 1.25) { cy.zoom(1.25); cy.center(); }
+    hidden.addClass("nolabel");
   }
 
   function zoomBy(cy, factor, at) {

@@ -133,8 +133,10 @@ def test_graph_json_and_page_say_how_many_papers_are_not_drawn(crowded: Embedded
     assert re.search(r'<a href="/papers/C#related"[^>]*>see all related papers</a>', html)
     assert "2 more papers sharing something not drawn" in html
     assert "Neighbourhood as a list (25 of 27 papers sharing something, 1 similar)" in html
-    assert "Related papers that share nothing drawn here" in html and "similar abstract, cosine 0.95" in html
-    assert "Also 1 of its closest related papers that share nothing drawn here" in html
+    assert "Related papers that share nothing drawn here" in html
+    assert "<bdi>similar abstract, cosine 0.95</bdi>" in html
+    assert ("Also 1 related paper that shares nothing drawn here but whose abstract is close to this one’s "
+            "(cosine 0.25 or more)") in html
 
 
 def test_the_list_says_how_each_own_node_hangs_off_the_paper(tmp_path: Path) -> None:
