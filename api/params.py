@@ -340,37 +340,95 @@ class FilterIdError(ParameterError):
 
 
 def check_filter_ids(taxonomy: Taxonomy, name: str, ids: Iterable[str]) -> None:
-    """Raise FilterIdError for the first of `ids` the `name` filter (a key of FILTER_LABELS) does not
-    take: the one rule of the API, the CLI and the web form."""
+    """Raise FilterIdError for the `ids` the `name` filter (a key of FILTER_LABELS) does not take, naming
+    every one (at most MAX_NAMED_IDS of them): the one rule of the API, the CLI and the web form. The
+    error's fields are the first refused id's."""
+    refused = [r for r in (_refused_id(taxonomy, name, node_id) for node_id in ids) if r is not None]
+    if not refused:
+        return
+    first = refused[0]
+    detail = first.detail if len(refused) == 1 else _refused_detail(name, refused, _listing(taxonomy, name))
+    raise FilterIdError(name, first.node_id, detail, label=first.label, other_filter=first.other_filter,
+                        suggestion=first.suggestion, close=first.close)
+
+
+# A list of refused ids names at most this many of them, then "and N more": a pasted list of 50 would
+# bury the ones a reader can fix.
+MAX_NAMED_IDS = 10
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """One id a filter refused: its message alone, and how a list of them words it (`note`: the hint after
+    an unknown id, `other_kind`: the sentence for an id of another kind; FilterIdError's fields)."""
+
+    node_id: str
+    detail: str
+    note: str = ""
+    other_kind: str = ""
+    label: str | None = None
+    other_filter: str | None = None
+    suggestion: str | None = None
+    close: bool = False
+
+
+def _refused_id(taxonomy: Taxonomy, name: str, node_id: str) -> _Refused | None:
+    """Why the `name` filter does not take `node_id`, None when it does."""
     allowed = FILTER_LABELS[name]
-    for node_id in ids:
-        node = taxonomy.by_id.get(node_id)
-        if node is None:
-            listing = _listing(taxonomy, name)
-            spelt = node_spelt(taxonomy, node_id, allowed)
-            if spelt is None or spelt[0].label in allowed:
-                suggestion = spelt[0].id if spelt else None
-                raise FilterIdError(name, node_id,
-                                    _unknown_detail(name, node_id, listing, suggestion),
-                                    suggestion=suggestion, close=bool(spelt and spelt[1]))
-            # The name of a node another filter takes (or none does): say which, as for its id.
-            named, close = spelt
-            other = _filter_of(named.label)
-            kind = f"the {named.label.lower()} {named.id!r}"
-            use = f"use the {other} filter" if other else "no filter takes it; search for it by name"
-            hint = f"did you mean {kind}? {use}; " if close else f"it names {kind}: {use}; "
-            raise FilterIdError(name, node_id, _unknown_detail(name, node_id, listing, hint=hint),
-                                label=named.label, other_filter=other, suggestion=named.id, close=close)
-        if node.label not in allowed:
-            # A known id of another filter's kind: say which.
-            other = _filter_of(node.label)
-            kind = node.label.lower()
-            # "an evaluation", "an object": the article goes by the label's first sound.
-            kind = f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
-            hint = (f"it is {kind}: use the {other} filter" if other else
-                    f"it is {kind}, which no filter takes; search for it by name")
-            raise FilterIdError(name, node_id, f"{node_id!r} is not a {name} id ({hint})", label=node.label,
-                                other_filter=other)
+    node = taxonomy.by_id.get(node_id)
+    if node is None:
+        listing = _listing(taxonomy, name)
+        spelt = node_spelt(taxonomy, node_id, allowed)
+        if spelt is None or spelt[0].label in allowed:
+            suggestion = spelt[0].id if spelt else None
+            return _Refused(node_id, _unknown_detail(name, node_id, listing, suggestion),
+                            note=f"did you mean {suggestion!r}?" if suggestion else "",
+                            suggestion=suggestion, close=bool(spelt and spelt[1]))
+        # The name of a node another filter takes (or none does): say which, as for its id.
+        named, close = spelt
+        other = _filter_of(named.label)
+        kind = f"the {named.label.lower()} {named.id!r}"
+        use = f"use the {other} filter" if other else "no filter takes it; search for it by name"
+        note = f"did you mean {kind}? {use}" if close else f"it names {kind}: {use}"
+        return _Refused(node_id, _unknown_detail(name, node_id, listing, hint=f"{note}; "), note=note,
+                        label=named.label, other_filter=other, suggestion=named.id, close=close)
+    if node.label in allowed:
+        return None
+    # A known id of another filter's kind: say which.
+    other = _filter_of(node.label)
+    kind = node.label.lower()
+    # "an evaluation", "an object": the article goes by the label's first sound.
+    kind = f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
+    hint = (f"it is {kind}: use the {other} filter" if other else
+            f"it is {kind}, which no filter takes; search for it by name")
+    sentence = f"{node_id[:80]!r} is not a {name} id ({hint})"
+    return _Refused(node_id, sentence, other_kind=sentence, label=node.label, other_filter=other)
+
+
+def _refused_detail(name: str, refused: list[_Refused], listing: str) -> str:
+    """The detail naming several refused ids: "unknown technique ids: 'nope', 'nada' (did you mean 'x'?)
+    and 'zz'; see /api/techniques", then a sentence for each id of another kind, at most MAX_NAMED_IDS
+    ids in all and "and N more"."""
+    named = refused[:MAX_NAMED_IDS]
+    more = len(refused) - len(named)
+    unknown = [r for r in named if not r.other_kind]
+    parts = [r.other_kind for r in named if r.other_kind]
+    if len(unknown) == 1 and not more:
+        parts.insert(0, unknown[0].detail)
+    elif unknown:
+        items = [f"{r.node_id[:80]!r}" + (f" ({r.note})" if r.note else "") for r in unknown]
+        parts.insert(0, f"unknown {name} ids: {_listed(items, more)}; {listing}")
+        more = 0
+    if more:
+        parts.append(f"and {more} more the {name} filter does not take")
+    return "; ".join(parts)
+
+
+def _listed(items: list[str], more: int = 0) -> str:
+    """ "a, b and c"; "a, b and 3 more" when `more` items are left out."""
+    if more:
+        return f"{', '.join(items)} and {more} more"
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _filter_of(label: str) -> str | None:
@@ -407,15 +465,16 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
         stored = list(section_ids())
         unknown = unknown_sections(sections, stored)
         if unknown:
-            suggestion = section_suggestion(unknown[0], stored)
-            raise ParameterError("section", _unknown_detail("section", unknown[0], "see /api/sections",
-                                                            suggestion))
-    sources = []
-    for given in list_arg("source", args=args):
-        source = choice_of(given, SOURCES)
-        if source is None:
-            raise ParameterError("source", not_a_choice("source", given, SOURCES))
-        sources.append(source)
+            raise ParameterError("section", _unknown_sections_detail(unknown, stored))
+    given = list_arg("source", args=args)
+    wrong = [value for value in given if choice_of(value, SOURCES) is None]
+    if len(wrong) == 1:
+        raise ParameterError("source", not_a_choice("source", wrong[0], SOURCES))
+    if wrong:  # every one named, as for the id filters
+        named = [_shown(value) for value in wrong[:MAX_NAMED_IDS]]
+        raise ParameterError("source", f"{_listed(named, len(wrong) - len(named))} are not sources; use "
+                                       f"{_either(list(SOURCES))}")
+    sources = [source for source in (choice_of(value, SOURCES) for value in given) if source is not None]
     sources = list(dict.fromkeys(sources))  # "arxiv,arXiv" is one source
     year_from = int_arg("year_from", None, YEAR_MIN, YEAR_MAX, args=args)
     year_to = int_arg("year_to", None, YEAR_MIN, YEAR_MAX, args=args)
@@ -432,10 +491,17 @@ def search_filters(taxonomy: Taxonomy, section_ids: Callable[[], Iterable[str]],
     )
 
 
-def _reject_unknown(name: str, unknown: list[str], listing: str) -> None:
-    """A named 400 for the first id the filter does not know, pointing to where the ids are listed."""
-    if unknown:
-        raise ParameterError(name, _unknown_detail(name, unknown[0], f"see {listing}"))
+def _unknown_sections_detail(unknown: list[str], stored: list[str]) -> str:
+    """ "unknown section id 'x' (did you mean 'y'? see /api/sections)", or for several "unknown section
+    ids: 'x' (did you mean 'y'?) and 'z'; see /api/sections" (at most MAX_NAMED_IDS, then "and N more")."""
+    if len(unknown) == 1:
+        suggestion = section_suggestion(unknown[0], stored)
+        return _unknown_detail("section", unknown[0], "see /api/sections", suggestion)
+    items = []
+    for value in unknown[:MAX_NAMED_IDS]:
+        suggestion = section_suggestion(value, stored)
+        items.append(f"{value[:80]!r}" + (f" (did you mean {suggestion!r}?)" if suggestion else ""))
+    return f"unknown section ids: {_listed(items, len(unknown) - len(items))}; see /api/sections"
 
 
 # The routes an unknown-id hint sends a reader to ("see /api/techniques", _listing and search_filters):

@@ -198,6 +198,20 @@ def _has_roadmap() -> bool:
 format_filters.register(bp)
 web_authors.register(bp)
 
+# Bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+@bp.app_template_filter("plain_description")
+def plain_description(text: str) -> Markup:
+    """A page's description as the <meta name="description"> and og:description give it: whitespace runs as
+    one space and no bidi control or isolate. Other sites show it as plain text, where an override in a
+    query ("40 papers ranked by relevance to “\u202eabc”.") reverses what follows it and the isolates the
+    page's own text keeps (isolate) are stray invisible characters; the page shows its text as is."""
+    html = text if isinstance(text, Markup) else Markup.escape(text)
+    # Removing characters from escaped text leaves it escaped: none of them is part of an entity or a tag.
+    return Markup(" ".join(_BIDI_CONTROLS.sub("", str(html)).split()))
+
 
 # -- shared helpers ----------------------------------------------------------------------------
 
@@ -1176,7 +1190,9 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         near = node_spelt_nearly(taxonomy, node_id)
         # The page serves evaluation criteria, topics and fundamental objects too: named as a reader
         # knows them, not as a taxonomy "node".
-        message = Markup("No technique, evaluation or topic has the id “{}”").format(isolate(node_id[:100]))
+        # The kinds the API's 404 names (GET /api/techniques/<id>).
+        message = Markup("No technique, evaluation, topic or object has the id “{}”").format(
+            isolate(node_id[:100]))
         if near is not None and near.label in TREE_GROUPS:
             # The search filter's "did you mean" (api.params), as a link to the node's page.
             message += Markup(': did you mean <a href="{}">{}</a> (“{}”)? Or <a href="{}">browse the '
@@ -1211,7 +1227,8 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         cooccurring=[{"id": c["id"], "name": c["label"], "count": c["count"]} for c in d.cooccurring],
         cooccurring_evaluations=[{"id": c["id"], "name": c["label"], "count": c["count"]}
                                  for c in d.cooccurring_evaluations],
-        # The headline's count takes the refinements' papers: it says how many are the node's own.
+        # The count under the heading takes the refinements' papers: it says how many are the node's own;
+        # short_name also names the node in the co-occurring count links' names.
         own_count=d.own_count, short_name=_short_name(node.name),
         # A paper tagged with two refinements counts under each: their counts then add up to more than
         # the node's papers, and the list says so.

@@ -596,6 +596,12 @@ class EmbeddedStore(GraphStore):
             conn.execute("PRAGMA cache_size = -65536")
         except sqlite3.Error as exc:
             code = primary_code(exc)
+            if code == SQLITE_CANTOPEN and not os.path.lexists(self.path.parent):
+                # Moved or removed after the store was opened: os.access says "not writable" of a
+                # directory that is not there, which is no reason to advise making it writable.
+                raise StoreUnavailable(
+                    f"cannot open SQLite store {self.path}: no paperkg store in {self.path.parent} "
+                    "(PAPERKG_DATA_DIR): the directory does not exist (moved or removed?)") from exc
             if code in (SQLITE_CANTOPEN, SQLITE_READONLY) and readonly_dir:
                 raise StoreUnavailable(
                     f"cannot open SQLite store {self.path}: its directory is read-only and SQLite's WAL "

@@ -250,38 +250,128 @@
     return el.type === "radio" || !el.id ? el.name : el.id;
   }
 
-  /* The search form's technique selects (search.html technique_selects): "Add a technique" is shown once one
-     is picked, and a new empty one follows each that gets a value; the any/each control once two are picked
-     (or it says "each"). Hidden fields are disabled too, so the form does not send them. */
+  /* The controls (labels) the technique selects showed since the last announcement, each with its name
+     ("Add a technique", "Papers using"): the search status line names those still shown after the results'
+     count (setupSearch's announce). */
+  var revealed = [];
+
+  /* The search form's technique selects (search.html technique_selects and technique_add): "Add a technique"
+     is shown once one is picked and a new empty one follows each that gets a value; "Papers using" (any or
+     each) once two are picked (or it says "each"), kept between the chosen ones and the empty one. Hidden
+     fields are disabled too, so the form does not send them.
+     Arrowing through a closed select fires "change" per option passed (keyboard and screen-reader users
+     browse that way), so nothing is rebuilt per change: the form is tidied once a run of changes settles
+     (as setupSearch waits to search), never more than one empty select is left, and the focused select is
+     neither moved nor relabelled (nor hidden) while it has the focus: that waits until it is left. */
   function setupTechniqueSelects() {
     var form = document.getElementById("search-form");
     var match = form ? form.querySelector("[data-technique-match]") : null;
     if (!form || !match) { return; }
+    var timer = null;
+    /* A choice made with a pointer is made: its select may be relabelled at once. */
+    var byPointer = false;
+
     function show(label, on) {
       label.hidden = !on;
       label.querySelector("select").disabled = !on;
     }
-    function update() {
-      var selects = form.querySelectorAll("select[name=technique]");
-      var picked = Array.prototype.filter.call(selects, function (s) { return !s.disabled && s.value !== ""; });
-      var add = form.querySelector("[data-technique-add]");
-      if (add && add.querySelector("select").value !== "") {
-        /* The "add" select was used: it becomes one of the chosen, and a new empty one follows it. */
-        var next = add.cloneNode(true);
-        var select = next.querySelector("select");
-        select.value = "";
-        select.id = "f-technique-" + (selects.length + 1);
-        add.removeAttribute("data-technique-add");
-        add.firstChild.textContent = "and technique ";
-        add.after(next);
-        add = next;
-      }
-      if (add) { show(add, picked.length > 0); }
-      show(match, picked.length > 1 || match.querySelector("select").value === "all");
+
+    function setLabel(label, text) {
+      label.firstChild.textContent = text + " ";
     }
-    form.addEventListener("change", function (ev) {
-      if (ev.target.name === "technique") { update(); }
+
+    function nextId() {
+      var n = 1;
+      form.querySelectorAll("select[name=technique]").forEach(function (s) {
+        var m = /^f-technique-(\d+)$/.exec(s.id);
+        if (m) { n = Math.max(n, parseInt(m[1], 10)); }
+      });
+      return "f-technique-" + (n + 1);
+    }
+
+    function tidy() {
+      var focused = document.activeElement;
+      var selects = Array.prototype.slice.call(form.querySelectorAll("select[name=technique]"));
+      var first = selects[0];
+      var extras = selects.slice(1);
+      if (!first || !extras.length) { return; }
+      var matchShown = !match.hidden;
+      var addsShown = Array.prototype.filter.call(form.querySelectorAll("[data-technique-add]"), function (l) {
+        return !l.hidden;
+      });
+      /* The one empty extra kept: the focused one, else the last; any other empty one goes. */
+      var empties = extras.filter(function (s) { return s.value === ""; });
+      var keep = empties.indexOf(focused) >= 0 ? focused : empties[empties.length - 1] || null;
+      empties.forEach(function (s) {
+        if (s !== keep) { s.closest("label").remove(); }
+      });
+      extras = extras.filter(function (s) { return s.value !== "" || s === keep; });
+      var valued = extras.filter(function (s) { return s.value !== ""; });
+      /* "Papers using" right after the last chosen technique; the focused select is never moved. */
+      var lastChosen = (valued.length ? valued[valued.length - 1] : first).closest("label");
+      if (lastChosen.nextElementSibling !== match && !match.contains(focused)) { lastChosen.after(match); }
+      var created = false;
+      if (!keep) {
+        /* Every extra has a technique: a new empty one to add another, a copy of the last. */
+        var template = extras[extras.length - 1].closest("label");
+        var fresh = template.cloneNode(true);
+        var select = fresh.querySelector("select");
+        fresh.querySelectorAll("option[selected]").forEach(function (o) { o.removeAttribute("selected"); });
+        select.value = "";
+        select.id = nextId();
+        select.removeAttribute("aria-invalid");
+        select.removeAttribute("aria-describedby");
+        match.after(fresh);
+        keep = select;
+        created = true;
+      } else if (keep !== focused && match.nextElementSibling !== keep.closest("label")) {
+        match.after(keep.closest("label"));
+      }
+      extras.concat(created ? [keep] : []).forEach(function (s) {
+        var label = s.closest("label");
+        var isAdd = s === keep && (s !== focused || label.hasAttribute("data-technique-add"));
+        if (s === focused && !byPointer) { return; } /* relabelled when left */
+        if (isAdd) { label.setAttribute("data-technique-add", ""); } else { label.removeAttribute("data-technique-add"); }
+        setLabel(label, isAdd ? "Add a technique" : "and technique");
+      });
+      var picked = selects.filter(function (s) { return s.isConnected && !s.disabled && s.value !== ""; }).length;
+      var add = keep.closest("label");
+      if (keep !== focused || picked > 0) { show(add, picked > 0); }
+      if (!match.contains(focused)) {
+        show(match, picked > 1 || match.querySelector("select").value === "all");
+      }
+      /* Said once the search they came with is announced. */
+      if (!add.hidden && add.hasAttribute("data-technique-add") && addsShown.indexOf(add) < 0) {
+        revealed.push({ label: add, name: "Add a technique" });
+      }
+      if (!match.hidden && !matchShown) { revealed.push({ label: match, name: "Papers using" }); }
+    }
+
+    form.addEventListener("keydown", function (ev) {
+      if (ev.target.name === "technique") { byPointer = false; }
     }, true);
+    form.addEventListener("pointerdown", function (ev) {
+      if (ev.target.closest && ev.target.closest("label") && ev.target.closest("label").querySelector("select[name=technique]")) {
+        byPointer = true;
+      }
+    }, true);
+    form.addEventListener("change", function (ev) {
+      if (ev.target.name !== "technique") { return; }
+      /* Before setupSearch's timer of the same length: the form is tidied before it is read. */
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(function () { timer = null; tidy(); }, CHANGE_DELAY_MS);
+    }, true);
+    /* A technique select left: what waited for that (its label, its removal when empty) is done once the
+       focus has moved, so the removal of the select left takes no focus with it. */
+    form.addEventListener("focusout", function (ev) {
+      if (ev.target.name !== "technique") { return; }
+      window.setTimeout(function () {
+        if (timer) { return; } /* a run still settling tidies when it does */
+        var before = revealed.length;
+        tidy();
+        revealed.length = before; /* nothing searched: nothing new to say */
+      }, 0);
+    });
   }
 
   function setupSearch() {
@@ -500,7 +590,21 @@
       if (error) { error.removeAttribute("role"); }
       var source = results.querySelector(".result-count") || error ||
         results.querySelector("[data-state=empty] strong");
-      if (status) { status.textContent = source ? source.textContent.replace(/\s+/g, " ").trim() : ""; }
+      var said = source ? source.textContent : "";
+      /* "No results" on a store without papers: the reason, which the notice gives under it. */
+      var storeEmpty = source && !error && results.querySelector("[data-state=empty] [data-state=store-empty]");
+      if (storeEmpty) { said += " " + storeEmpty.textContent; }
+      said = said.replace(/\s+/g, " ").trim();
+      /* Controls the choice brought (setupTechniqueSelects), after what the search found. */
+      var names = [];
+      revealed.forEach(function (r) {
+        if (r.label.isConnected && !r.label.hidden && names.indexOf(r.name) < 0) { names.push(r.name); }
+      });
+      revealed = [];
+      if (names.length) {
+        said += (said ? " · " : "") + names.join(" and ") + (names.length > 1 ? " are" : " is") + " now available";
+      }
+      if (status) { status.textContent = said; }
     }
 
     function focusResults() {

@@ -197,7 +197,8 @@ def test_another_fields_pages_read_neutral(other_client: FlaskClient) -> None:
 
 
 def test_a_field_without_papers_gets_no_examples(tmp_path: Path) -> None:
-    """No meta examples and no technique with papers: the home page asks for a question, with no list."""
+    """No meta examples and no technique with papers: no list of examples; with no papers at all the home
+    page says how to load some (kg.store.EMPTY_STORE_MESSAGE) instead of asking a question."""
     (tmp_path / "other.yaml").write_text(OTHER_FIELD, encoding="utf-8")
     store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
     try:
@@ -206,7 +207,8 @@ def test_a_field_without_papers_gets_no_examples(tmp_path: Path) -> None:
         home = get(client_for(store, tmp_path, "other.yaml"), "/")
     finally:
         store.close()
-    assert "0 papers, linked to 5 techniques of this taxonomy. Ask a question. Hybrid mode" in text_of(home)
+    assert "This store has no papers yet: load some with paperkg ingest list" in text_of(home)
+    assert "Ask a question" not in text_of(home)
     assert 'class="examples"' not in home
 
 

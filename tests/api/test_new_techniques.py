@@ -168,6 +168,9 @@ def test_the_new_page_filters_by_technique_and_keeps_it(
     html = _page(client, "/new?since=2000-01-01&technique=cma")
     assert _page_ids(html) == ["2611.00003", "2611.00002"]
     assert '<option value="cma" selected>' in html and '<select name="technique"' in html
+    # A refinement is indented, as on the search form, with no glyph a screen reader speaks ("↳").
+    assert '<option value="activation_patching">&nbsp;&nbsp;&nbsp;&nbsp;Activation Patching</option>' in html
+    assert "↳" not in html
     assert "2 papers using <span data-using>Causal Mediation Analysis (CMA)</span>" in html
     feed = re.search(r'class="feed" href="([^"]+)"', html)
     assert feed is not None

@@ -48,7 +48,7 @@ def test_the_api_flags_a_query_in_another_script(client: FlaskClient, mode: str)
 def test_the_cli_prints_the_suggestion_and_the_script_hint(env: None) -> None:
     typo = CliRunner().invoke(main, ["search", "grokkking", "--mode", "keyword"])
     assert typo.exit_code == 0, typo.output
-    assert typo.output.startswith("0 candidates")
+    assert typo.output.startswith("0 papers (keyword); none at offset 0")
     assert "  did you mean: grokking\n" in typo.output
     assert "did you mean" not in CliRunner().invoke(main, ["search", "grokking", "--mode", "keyword"]).output
     script = CliRunner().invoke(main, ["search", CJK_QUERY, "--mode", "keyword"])

@@ -147,7 +147,7 @@ def test_home_shows_form_filters_and_intro(client: FlaskClient) -> None:
         assert f'name="mode" value="{mode}"' in html
     assert 'value="hybrid" checked' in html
     # Technique picker from the taxonomy tree, with counts; refinements indented under parents.
-    nested = r'<option value="activation_patching">(?:&nbsp;)+↳ Activation Patching \(\d+\)</option>'
+    nested = r'<option value="activation_patching">(?:&nbsp;)+Activation Patching \(\d+\)</option>'
     assert re.search(nested, html)
     assert re.search(r'<option value="cma">Causal Mediation Analysis \(CMA\) \(\d+ incl. refinements\)', html)
     assert '<option value="findings-and-applications/findings-on-features">' in html
@@ -480,8 +480,8 @@ def test_technique_page_papers_refinements_cooccurring_chart(
     assert 'href="/techniques/activation_patching"' in html  # a refinement
     assert "Used together with" in html
     assert re.search(r'<a class="count" href="/search\?technique=cma&amp;technique=\w+&amp;'
-                     r'technique_match=all" data-cooccurring-search title="the \d+ papers? with both [^"]*">'
-                     r'\d+</a>', html)
+                     r'technique_match=all" data-cooccurring-search title="the \d+ papers? with both [^"]*"'
+                     r' aria-label="\d+ papers? with both CMA and [^"]+">\d+</a>', html)
     per_year = store.papers_per_year("cma")
     svg = re.search(r"<svg class=\"chart\".*?</svg>", html, re.S)
     assert svg
@@ -1664,7 +1664,7 @@ def test_the_component_filter_keeps_only_papers_with_findings_about_the_componen
     attention = store.filter_ids(SearchFilters(component_ids=["mha"]))
     assert heads and heads < attention
     assert re.search(rf'<option value="mha">Multi-head attention \({len(attention)}\)</option>', html)
-    indented = "&nbsp;&nbsp;↳ Induction head"
+    indented = "&nbsp;&nbsp;&nbsp;&nbsp;Induction head"
     assert re.search(rf'<option value="induction_head">{indented} \({len(heads)}\)</option>', html)
     assert set(row_ids(page(client, "/search?component=induction_head"))) == heads
     filtered = page(client, "/search?q=heads&component=mha")
@@ -1766,11 +1766,12 @@ def test_several_topics_in_the_url_stay_chosen_in_the_form(client: FlaskClient) 
 
 
 def test_nested_options_are_indented_with_spaces_browsers_keep(client: FlaskClient) -> None:
-    """Plain leading spaces are stripped from an option's text, so grandchildren looked like children."""
+    """Plain leading spaces are stripped from an option's text, so grandchildren looked like children. The
+    indent is all there is before the name: a glyph ("↳") was spoken with every refinement's name."""
     html = page(client, "/search")
-    nested = re.findall(r"<option value=\"[a-z0-9_]+\"[^>]*>((?:&nbsp;)*)↳ ", html)
-    assert nested and all(indent for indent in nested)
-    assert {len(indent) // len("&nbsp;") for indent in nested} >= {2, 4}  # two levels, two spaces each
+    nested = re.findall(r"<option value=\"[a-z0-9_]+\"[^>]*>((?:&nbsp;)+)[^&]", html)
+    assert nested and not re.search(r"<option[^>]*>[^<]*↳", html)
+    assert {len(indent) // len("&nbsp;") for indent in nested} >= {4, 8}  # two levels, four spaces each
 
 
 def test_an_in_place_search_with_every_field_cleared_shows_the_intro(client: FlaskClient) -> None:
@@ -1877,13 +1878,13 @@ def test_the_year_chart_says_which_papers_it_leaves_out(client: FlaskClient, tmp
         sae = create_app({"STORE": store, "EMBEDDER": HashEmbedder(), "TESTING": True}).test_client()
 
         def shown(html: str) -> tuple[str, str, dict[str, str]]:
-            heading = elements(html, "h1")[0].text()
+            heading = elements(html, "p", data_count=None)[0].text()  # the count line under the h1
             desc = elements(html, "desc", id="chart-desc")[0].text()
             return heading, desc, {str(n.attrs["data-chart-left-out"]): n.text()
                                    for n in elements(html, "p", data_chart_left_out=None)}
 
         heading, desc, notes = shown(page(sae, "/techniques/sae"))
-        assert heading.endswith("4 papers") and desc == "1999: 1, 2023: 1, 2024: 1"
+        assert heading == "4 papers" and desc == "1999: 1, 2023: 1, 2024: 1"
         assert notes == {"undated": "1 paper without a year is not shown."}
         store.upsert_papers([
             PaperBundle(Paper(id=f"sae-{i}", title=f"Sparse autoencoders {i}", year=year,
@@ -1891,7 +1892,7 @@ def test_the_year_chart_says_which_papers_it_leaves_out(client: FlaskClient, tmp
             for i, year in enumerate((None, None, 1950, 1980))])
         heading, desc, notes = shown(page(sae, "/techniques/sae"))
         # 1985-2024 is drawn: 1950 and 1980 are before it.
-        assert heading.endswith("8 papers") and desc == "1999: 1, 2023: 1, 2024: 1"
+        assert heading == "8 papers" and desc == "1999: 1, 2023: 1, 2024: 1"
         assert notes == {"earlier": "2 papers from before 1985 are not shown.",
                          "undated": "3 papers without a year are not shown."}
     finally:
@@ -2100,3 +2101,13 @@ def test_a_filtered_search_row_says_why_the_filter_let_it_in(client: FlaskClient
     topic = page(client, "/search?topic=superposition&q=features")
     assert 'aria-label="Why this paper is listed here"' in topic
     assert 'aria-label="Why this paper is listed here"' not in page(client, "/search?q=superposition")
+
+
+def test_an_unknown_technique_page_names_the_kinds_the_api_names(client: FlaskClient) -> None:
+    """Re-tester QA: the page said "No technique, evaluation or topic has the id", leaving out the objects
+    it serves too, which the API's 404 names."""
+    html = page(client, "/techniques/nope", status=404)
+    assert "<h1>Unknown technique</h1>" in html
+    assert "No technique, evaluation, topic or object has the id “<bdi>nope</bdi>”" in html
+    api = client.get("/api/techniques/nope").get_json()["error"]["message"]
+    assert "no technique, evaluation, topic or object has the id 'nope'" in api

@@ -72,7 +72,7 @@ def test_a_component_in_a_parent_loop_is_offered_unindented(client: FlaskClient)
     top level, as kg.browse.components lists it after the others."""
     html = page(client, "/search")
     part = html.split('<select name="component"', 1)[1].split("</select>", 1)[0]
-    assert '<option value="head">&nbsp;&nbsp;↳ A head (1)</option>' in part
+    assert '<option value="head">&nbsp;&nbsp;&nbsp;&nbsp;A head (1)</option>' in part
     for value, text in [("attn", "Attention"), ("loop_a", "Loop A"), ("selfish", "Own parent")]:
         assert f'<option value="{value}">{text} (' in part, value
     assert 'value="empty"' not in part

@@ -281,3 +281,32 @@ def test_the_skip_links_target_can_take_the_focus(client: FlaskClient) -> None:
         main = [a for tag, a in doc.elements if tag == "main"]
         assert main == [{"id": "main", "tabindex": "-1"}], url
 
+
+
+# Bidi embeddings and overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
+BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+
+
+@pytest.mark.parametrize(("method", "url", "status", "said"), [
+    # A query's right-to-left override: the closing quote and full stop came out reversed in a preview.
+    ("GET", "/search?q=%E2%80%AEheads&mode=keyword", 200, "heads”"),
+    ("GET", "/search?q=%E2%80%ABheads%E2%80%AC%E2%81%A6x%E2%81%A9&mode=keyword", 200, "headsx”"),
+    # The isolates the error pages' messages hold around a path: invisible characters in a preview.
+    ("GET", "/nothing", 404, "/nothing."),
+    ("DELETE", "/search", 405, "/search"),
+    ("GET", "/techniques/%E2%80%AEnope", 404, "nope”"),
+])
+def test_descriptions_hold_no_bidi_controls_or_isolates(
+    client: FlaskClient, method: str, url: str, status: int, said: str
+) -> None:
+    response = client.open(url, method=method)
+    assert response.status_code == status
+    html = response.get_data(as_text=True)
+    descriptions = meta(html, "description") + meta(html, "og:description")
+    assert len(descriptions) == 2 and descriptions[0] == descriptions[1]
+    assert said in descriptions[0]
+    assert not any(c in descriptions[0] for c in BIDI_CONTROLS), ascii(descriptions[0])
+    # So is the preview's title, while the page's <title> keeps its isolates.
+    assert not any(c in "".join(meta(html, "og:title")) for c in BIDI_CONTROLS), ascii(meta(html, "og:title"))
+    # The page's own text keeps them: the title its isolates, the body its <bdi> elements.
+    assert "\u2068" in title(html) or "<bdi>" in html

@@ -62,10 +62,14 @@ def _text(html: str, pattern: str) -> str:
 
 def test_a_parents_count_says_how_many_papers_are_its_own(client: FlaskClient) -> None:
     html = page(client, "/techniques/cma")
-    assert _text(html, r"<h1>.*?</h1>") == (
-        "Causal Mediation Analysis (CMA) 5 papers (1 tagged CMA itself, 4 via its refinements)")
+    # On the line after the heading, not in it: heading navigation reads the name alone (screen-reader QA).
+    assert _text(html, r"<h1>.*?</h1>") == "Causal Mediation Analysis (CMA)"
+    assert _text(html, r"</h1>\s*<p class=\"muted small\" data-count>.*?</p>") == (
+        "5 papers (1 tagged CMA itself, 4 via its refinements)")
     # A node without refinements: the count alone.
-    assert _text(page(client, "/techniques/probing"), r"<h1>.*?</h1>") == "Probing 1 paper"
+    probing = page(client, "/techniques/probing")
+    assert _text(probing, r"<h1>.*?</h1>") == "Probing"
+    assert _text(probing, r"</h1>\s*<p class=\"muted small\" data-count>.*?</p>") == "1 paper"
 
 
 def test_a_refinement_says_its_papers_count_toward_its_parent(client: FlaskClient) -> None:
@@ -82,7 +86,7 @@ def test_a_refinement_says_its_papers_count_toward_its_parent(client: FlaskClien
 def test_overlapping_refinement_counts_are_said_to_overlap(client: FlaskClient) -> None:
     html = page(client, "/techniques/cma")
     counts = [int(n) for n in re.findall(
-        r'<li><a href="/techniques/\w+">[^<]+</a> <span class="count">(\d+)</span></li>', html)]
+        r'<li><a href="/techniques/\w+">[^<]+</a> <span class="count">(\d+) papers?</span></li>', html)]
     # ap-pp counts under both activation and path patching: 5 in the list, 4 papers. (The sum is not more
     # than CMA's 5: the count of the node's own paper hides the overlap.)
     assert sum(counts) == 5
@@ -99,7 +103,7 @@ def test_the_technique_options_say_which_counts_include_refinements(client: Flas
         r'<option value="(\w+)"[^>]*>([^<]*)</option>',
         re.search(r'<select name="technique" id="f-technique"[^>]*>.*?</select>', html, re.S).group(0))}
     assert options["cma"] == "Causal Mediation Analysis (CMA) (5 incl. refinements)"
-    assert options["path_patching"] == "↳ Path Patching (2)"  # no refinement of its own with papers
+    assert options["path_patching"] == "Path Patching (2)"  # no refinement of its own with papers
     assert options["probing"] == "Probing (1)"
     # SAE's one paper is its refinement's (transcoder): the count is not SAE's own.
     assert options["sae"] == "Sparse Autoencoder (SAE) (1 incl. refinements)"
@@ -126,7 +130,7 @@ def test_a_bad_sort_is_a_400_naming_it_as_a_bad_page_is(client: FlaskClient) -> 
 def test_an_unknown_id_is_not_called_a_node(client: FlaskClient) -> None:
     html = page(client, "/techniques/nope", status=404)
     said = _text(html, r"<h1>Unknown technique</h1>\s*<p>.*?</p>")
-    assert said == ("Unknown technique No technique, evaluation or topic has the id “nope”. Browse the "
+    assert said == ("Unknown technique No technique, evaluation, topic or object has the id “nope”. Browse the "
                     "taxonomy for the right one.")
     assert '<a href="/techniques">Browse the taxonomy</a>' in html
     near = page(client, "/techniques/probin", status=404)
@@ -158,3 +162,38 @@ def test_the_all_option_does_not_read_as_uses_both(client: FlaskClient) -> None:
     assert "a refinement stands in\n    for its parent" in html
     # What it says: SAE and its refinement Transcoder find the paper tagged Transcoder alone.
     assert row_ids(html) == ["tc-1"]
+
+
+def test_a_cooccurring_count_link_is_named_for_what_it_opens(client: FlaskClient) -> None:
+    """Screen-reader QA: the count links were named "2", "1" (their meaning only in a title). Their name
+    starts with the number they show and says which papers it counts."""
+    html = page(client, "/techniques/activation_patching")
+    block = re.search(r'<ul class="plain" data-cooccurring-evaluations>(.*?)</ul>', html, re.S)
+    assert block
+    links = re.findall(r'<a class="count" [^>]*aria-label="([^"]*)"[^>]*>(\d+)</a>', block.group(1))
+    assert links == [("2 papers with both Activation Patching and Faithfulness", "2")]
+    cma = page(client, "/techniques/cma")
+    named = re.findall(r'data-cooccurring-search [^>]*aria-label="([^"]*)"[^>]*>(\d+)</a>', cma)
+    assert named and all(name.startswith(f"{n} paper") and " with both CMA and " in name for name, n in named)
+
+
+def test_a_refinements_count_says_papers(client: FlaskClient) -> None:
+    """The Refinements list read "Activation Patching 2": the count says what it counts."""
+    html = page(client, "/techniques/cma")
+    block = re.search(r"<h2>Refinements</h2>\s*<ul class=\"plain\">(.*?)</ul>", html, re.S)
+    assert block
+    items = [" ".join(re.sub(r"<[^>]+>", "", li).split())
+             for li in re.findall(r"<li>(.*?)</li>", block.group(1))]
+    assert "Activation Patching 2 papers" in items and "Path Patching 2 papers" in items
+    assert "ACDC 1 paper" in items
+
+
+def test_papers_using_comes_between_the_chosen_techniques_and_the_empty_one(client: FlaskClient) -> None:
+    """The any/each control follows the techniques it combines, before "Add a technique" (screen-reader QA:
+    it came after the empty select, so a reader met it last); the form still sends every field without
+    JavaScript."""
+    html = page(client, "/search?technique=cma&technique=probing")
+    order = re.findall(r'<select name="(?:technique|technique_match)" id="([\w-]+)"', html)
+    assert order == ["f-technique", "f-technique-2", "f-technique-match", "f-technique-3"]
+    assert re.search(r'<label class="f" data-technique-more data-technique-add>Add a technique\s*'
+                     r'<select name="technique" id="f-technique-3">', html)
