@@ -298,13 +298,8 @@ def test_backups_to_one_file_at_once_keep_each_others_copy_and_remove_only_a_kil
         copy.close()
 
 
-def test_a_file_written_meanwhile_is_kept_without_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    """FILE is checked as the copy is put in place, not only before the copy is made: a file another
-    process wrote there meanwhile is kept, and the copy removed."""
-    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
-    store.load_taxonomy(load_taxonomy().nodes)
-    target = tmp_path / "backup.sqlite3"
+def _another_process_writes_at_fsync(target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the backup's first fsync (the copy is made, not yet in place), "another process" writes `target`."""
     real_fsync = os.fsync
 
     def someone_writes_file(fd: int) -> None:
@@ -313,6 +308,16 @@ def test_a_file_written_meanwhile_is_kept_without_force(tmp_path: Path, monkeypa
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", someone_writes_file)
+
+
+def test_a_file_written_meanwhile_is_kept_without_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """FILE is checked as the copy is put in place, not only before the copy is made: a file another
+    process wrote there meanwhile is kept, and the copy removed."""
+    store = EmbeddedStore(tmp_path / "paperkg.sqlite3")
+    store.load_taxonomy(load_taxonomy().nodes)
+    target = tmp_path / "backup.sqlite3"
+    _another_process_writes_at_fsync(target, monkeypatch)
     with pytest.raises(StoreError, match=r"exists \(--force replaces it\)") as raised:
         store.backup(target)
     assert raised.type.__name__ == "BackupExists"
@@ -343,14 +348,7 @@ def test_a_backup_error_names_file_without_its_terminal_controls(
             store.backup(target)
         messages.append(str(raised.value))
     target = tmp_path / f"{HOSTILE_DIR}.sqlite3"
-    real_fsync = os.fsync
-
-    def someone_writes_file(fd: int) -> None:
-        monkeypatch.setattr(os, "fsync", real_fsync)
-        target.write_bytes(b"another backup")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", someone_writes_file)
+    _another_process_writes_at_fsync(target, monkeypatch)
     with pytest.raises(StoreError, match=r"exists \(--force replaces it\)") as exists:
         store.backup(target)
     messages.append(str(exists.value))
