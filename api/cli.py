@@ -204,6 +204,8 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
 
     Each row lists the paper's techniques, those the query or a filter matched first, marked
     "(matched)". A store with no papers is said to be empty, on stderr."""
+    from dataclasses import replace
+
     from werkzeug.datastructures import MultiDict
 
     from api.json_api import empty_store_notice, search_page_dict
@@ -256,6 +258,9 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
                       offset=params.offset, embedder=embedder, taxonomy=taxonomy,
                       sentence_mode=params.explain)
         facets, passing = why_empty(store, params.filters, page.total)
+        # --no-refinements emptied it? How many papers the filters pass with their refinements' papers.
+        wider = (store.filter_page(replace(params.filters, include_refinements=True), limit=0)[1]
+                 if page.total == 0 and not params.filters.include_refinements else 0)
         named = paper_named_by_query(store, params.query)
         named_paper = next(iter(store.get_papers([named])), None) if named else None
         # Nothing found in a store with no papers at all: that is the one thing to say (a taxonomy but no
@@ -295,6 +300,9 @@ def search_cmd(query: str | None, mode: str | None, techniques: tuple[str, ...],
         click.echo(f"  each filter alone passes papers ({counts}), but no paper passes them all")
     elif page.total == 0 and params.mode == "keyword" and params.query.strip():
         click.echo("  no paper contains these words; semantic and hybrid modes also find other wordings")
+    if wider:
+        click.echo(f"  without --no-refinements the filters pass {wider} paper{'' if wider == 1 else 's'} "
+                   "(tagged with a refinement, sub-topic or sub-component)")
     # Suggestions only: the results above and below are those of the query as typed.
     if page.did_you_mean:
         click.echo(f"  did you mean: {terminal_safe(page.did_you_mean)}")
@@ -472,8 +480,13 @@ def _echo_tree(items: list[dict[str, Any]], depth: int) -> None:
 def _echo_entry(entry_id: str, label: str, count: int, depth: int, own: int | None = None) -> None:
     # Ids and names come from the taxonomy file and the list: terminal_safe, as every stored string.
     shown_id = terminal_safe(entry_id)
-    # A count that takes refinements' papers says how many are tagged with the id itself.
-    itself = f", {own} tagged {shown_id} itself" if own is not None and own != count else ""
+    itself = ""
+    if own is not None and own != count:
+        # A count that takes refinements' papers says how many are tagged with the node itself, by the
+        # short name the web's technique page uses ("1 tagged CMA itself"), not by its id.
+        from kg.browse import short_name
+
+        itself = f", {own} tagged {terminal_safe(short_name(label))} itself"
     click.echo(f"{'  ' * depth}{shown_id}  {terminal_safe(label)}  "
                f"({count} paper{'' if count == 1 else 's'}{itself})")
 

@@ -1161,7 +1161,14 @@ def techniques() -> str:
 @bp.get("/techniques/<node_id>")
 def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
     """A technique (or topic, object, evaluation): papers, refinements, co-occurring techniques, chart."""
-    from kg.browse import TREE_GROUPS, UnknownNode, node_definition, other_names, technique_detail
+    from kg.browse import (
+        TREE_GROUPS,
+        UnknownNode,
+        node_definition,
+        other_names,
+        short_name,
+        technique_detail,
+    )
 
     store = get_store()
     labels = _labels()
@@ -1229,7 +1236,7 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
                                  for c in d.cooccurring_evaluations],
         # The count under the heading takes the refinements' papers: it says how many are the node's own;
         # short_name also names the node in the co-occurring count links' names.
-        own_count=d.own_count, short_name=_short_name(node.name),
+        own_count=d.own_count, short_name=short_name(node.name),
         # A paper tagged with two refinements counts under each: their counts then add up to more than
         # the node's papers, and the list says so.
         refinements_sum=sum(c["total_count"] for c in d.refinements), refinements_papers=d.refinements_papers,
@@ -1268,16 +1275,6 @@ def _sort_param(errors: list[str]) -> str:
         errors.append(f"Unknown sort {shown}: choose date (newest first) or centrality (most connected).")
         return "date"
     return chosen
-
-
-def _short_name(name: str) -> str:
-    """How the technique page's count names a node briefly: the acronym of "Causal Mediation Analysis
-    (CMA)", else the whole name."""
-    if name.endswith(")") and " (" in name:
-        acronym = name[name.rindex(" (") + 2:-1].strip()
-        if acronym:
-            return acronym
-    return name
 
 
 # -- authors -----------------------------------------------------------------------------------

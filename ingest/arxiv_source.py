@@ -158,6 +158,8 @@ def describe(search: arxiv.Search, label: str | None = None) -> str:
     """A short name for a request: the caller's label, the number of ids, or the query's start."""
     if label:
         return label
+    if len(search.id_list) == 1:
+        return f"id {search.id_list[0]}"
     if search.id_list:
         return f"{len(search.id_list)} ids from {search.id_list[0]}"
     query = " ".join((search.query or "").split())
@@ -552,8 +554,8 @@ class ArxivSource:
                     time.sleep(pause)
             except ArxivError as exc:
                 raise ArxivError(f"{exc} ({where})") from exc
-        raise ArxivError(f"arXiv API at {endpoint(self.url)} failed after {self.retries + 1} attempts: "
-                         f"{last} ({where})")
+        tries = "1 attempt" if self.retries == 0 else f"{self.retries + 1} attempts"
+        raise ArxivError(f"arXiv API at {endpoint(self.url)} failed after {tries}: {last} ({where})")
 
     # -- operations ------------------------------------------------------------------------
     def fetch_by_ids(self, ids: Iterable[str]) -> list[Record]:
@@ -568,8 +570,9 @@ class ArxivSource:
                 # arXiv sometimes answers a valid request with totalResults 0 (as the weekly ingest sees
                 # for query parts): a whole batch missing is likelier that than every id wrong, so it is
                 # asked once more after the backoff before its ids are reported not found.
-                log.info("arXiv found none of %d ids from %s: asking once more in %.2f s", len(batch),
-                         batch[0], self.backoff)
+                found = (f"did not find {batch[0]}" if len(batch) == 1 else
+                         f"found none of {len(batch)} ids from {batch[0]}")
+                log.info("arXiv %s: asking once more in %.2f s", found, self.backoff)
                 time.sleep(self.backoff)
                 feed = self.fetch_page(search, 0, len(batch))
             for result in feed.results:

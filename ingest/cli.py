@@ -15,7 +15,13 @@ from typing import Any
 
 import click
 
-from ingest.cli_failures import IngestLockedError, RunFailed, failures_as_json, lock_holder
+from ingest.cli_failures import (
+    IngestLockedError,
+    JsonFailuresCommand,
+    RunFailed,
+    failures_as_json,
+    lock_holder,
+)
 from kg.cli_values import SECONDS, WholeNumber, shown_arg
 from kg.paths import UserPath
 from kg.safe_output import is_terminal, terminal_safe
@@ -217,7 +223,9 @@ def _run_pipeline(store: Any, records: list[Any], *, source: str, batch_size: in
                                   force_prune=force_prune, fetch=fetch,
                                   unreadable_lines=unreadable_lines or [], file=file)
         except ArxivError as exc:  # before any paper is written; the run is recorded as failed
-            raise click.ClickException(f"arXiv: {exc} (no paper was written)") from exc
+            # Most say "arXiv API at URL …" already: "arXiv: arXiv API at" said it twice.
+            said = str(exc) if str(exc).startswith("arXiv") else f"arXiv: {exc}"
+            raise click.ClickException(f"{said} (no paper was written)") from exc
 
 
 @contextlib.contextmanager
@@ -280,7 +288,7 @@ def check_list_file(source: str | None, option: str) -> None:
                                  param_hint=option)
 
 
-@ingest_group.command("list")
+@ingest_group.command("list", cls=JsonFailuresCommand)
 @click.option("--source", "source", default=None, metavar="FILE|URL",
               help="The awesome-list markdown (default: PAPERKG_LIST_SOURCE).")
 @click.option("--dry-run", is_flag=True, help="Parse and report; write nothing, ask arXiv nothing.")
@@ -294,9 +302,10 @@ def check_list_file(source: str | None, option: str) -> None:
                    "the list no longer has more than half of the list rows stored before this run.")
 @click.option("--force", is_flag=True, help="With --prune: prune even when more than half would go.")
 @wait_option
+@click.pass_context
 def ingest_list_cmd(
-    source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int, prune: bool,
-    force: bool, wait: float,
+    ctx: click.Context, source: str | None, dry_run: bool, as_json: bool, no_arxiv: bool, batch_size: int,
+    prune: bool, force: bool, wait: float,
 ) -> None:
     """Ingest the awesome-list: its rows, then arXiv metadata for its papers.
 
@@ -306,8 +315,8 @@ def ingest_list_cmd(
     from ingest.arxiv_source import ArxivSource, report_lines
     from ingest.awesome_list import ListSourceError, parse_list, read_list_source
     from ingest.summary import counted
+    from kg.cli import configured_taxonomy
     from kg.config import load_config
-    from kg.taxonomy import load_taxonomy
 
     with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
         # Usage errors first: nothing is read or written.
@@ -315,11 +324,12 @@ def ingest_list_cmd(
             raise click.UsageError("--force only goes with --prune")
         if prune and dry_run:
             raise click.UsageError("--prune removes rows, --dry-run writes nothing: give one of them")
+        _refuse_wait_with_dry_run(ctx, dry_run)
         check_list_file(source, "'--source'")
         config = load_config()
         source = source or config.list_source
+        taxonomy = configured_taxonomy()
         try:
-            taxonomy = load_taxonomy(config.taxonomy)
             text = read_list_source(source, timeout=config.arxiv_timeout)
         except (ListSourceError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
@@ -368,6 +378,13 @@ def ingest_list_cmd(
         raise click.ClickException(summary.prune_refused)
 
 
+def _refuse_wait_with_dry_run(ctx: click.Context, dry_run: bool) -> None:
+    """A usage error for --wait with --dry-run (list, reextract): the wait would silently do nothing."""
+    if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one of "
+                               "them")
+
+
 def _no_rows_reason(source: str, parsed: Any) -> str:
     """Why a list source with no rows is refused, naming the first unreadable row if there is one."""
     from ingest.summary import counted
@@ -401,7 +418,7 @@ def _echo_row_warnings(parsed: Any) -> None:
         click.echo(f"  {terminal_safe(warning['message'])}")
 
 
-@ingest_group.command("arxiv")
+@ingest_group.command("arxiv", cls=JsonFailuresCommand)
 @click.argument("id_args", nargs=-1, metavar="[ID]...")
 @click.option("--ids", "ids", multiple=True, metavar="ID[,ID...]",
               help="arXiv ids or URLs, as the arguments are (repeat the option or separate with commas).")
@@ -424,6 +441,7 @@ def ingest_arxiv_cmd(id_args: tuple[str, ...], ids: tuple[str, ...], as_json: bo
             raise click.UsageError("give at least one arXiv id (e.g. paperkg ingest arxiv 2211.00593)")
         records: list[Any] = []
         skipped: set[str] = set()
+        answered: list[bool] = []  # arXiv answered every look-up (the run may still fail after)
 
         def arxiv_records() -> list[Any]:
             """The ids' arXiv records (run_ingest's fetch: the look-ups are part of the run); none at all
@@ -431,22 +449,35 @@ def ingest_arxiv_cmd(id_args: tuple[str, ...], ids: tuple[str, ...], as_json: bo
             source = ArxivSource()
             records.extend(source.fetch_by_ids(wanted))
             skipped.update(source.skipped)  # answered, but dropped for an unusable date (with a warning)
+            answered.append(True)
             if not records:
                 raise click.ClickException(_none_found(wanted, skipped))
             return records
 
-        with _locked_store("arxiv", wait) as (store, held):
-            summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
-                                    fetch=arxiv_records)
-    found = {r.arxiv_id for r in records}
-    unusable = sorted(skipped & (set(wanted) - found))
-    missing = sorted(set(wanted) - found - skipped)
-    _echo_summary(summary, as_json, {"not_found": missing, "unusable_date": unusable})
+        try:
+            with _locked_store("arxiv", wait) as (store, held):
+                summary = _run_pipeline(store, [], source="arxiv", batch_size=batch_size, lock=held,
+                                        fetch=arxiv_records)
+        except RunFailed as exc:
+            if answered and exc.run is not None:  # the README's not_found, in the failed run's object too
+                exc.run.update(_not_stored(wanted, records, skipped))
+            raise
+    not_stored = _not_stored(wanted, records, skipped)
+    _echo_summary(summary, as_json, not_stored)
+    missing, unusable = not_stored["not_found"], not_stored["unusable_date"]
     # On stderr, --json or not: the papers found were stored (exit 0), these were not.
     if missing:
         click.echo(f"not found on arXiv: {', '.join(missing)}", err=True)
     if unusable:
         click.echo(f"skipped (unusable arXiv date): {', '.join(unusable)}", err=True)
+
+
+def _not_stored(wanted: list[str], records: list[Any], skipped: set[str]) -> dict[str, list[str]]:
+    """--json's `not_found` (ids arXiv does not have) and `unusable_date` (answered with a date that
+    cannot be stored) of an `ingest arxiv` run."""
+    found = {r.arxiv_id for r in records}
+    return {"not_found": sorted(set(wanted) - found - skipped),
+            "unusable_date": sorted(skipped & (set(wanted) - found))}
 
 
 # What a value that is no arXiv id is told to look like.
@@ -476,6 +507,8 @@ def _none_found(wanted: list[str], skipped: set[str]) -> str:
     unusable date)."""
     missing = [aid for aid in dict.fromkeys(wanted) if aid not in skipped]
     unusable = [aid for aid in dict.fromkeys(wanted) if aid in skipped]
+    if not unusable and len(missing) == 1:
+        return f"{missing[0]} was not found on arXiv; nothing was stored"
     if not unusable:
         return f"none of the ids was found on arXiv: {', '.join(missing)}; nothing was stored"
     parts = ([f"not found on arXiv: {', '.join(missing)}"] if missing else []) + [
@@ -483,7 +516,7 @@ def _none_found(wanted: list[str], skipped: set[str]) -> str:
     return f"none of the ids could be stored: {'; '.join(parts)}; nothing was stored"
 
 
-@ingest_group.command("records")
+@ingest_group.command("records", cls=JsonFailuresCommand)
 # exists=True: a missing file is a usage error (exit 2), as a directory is. The metavar is the README's.
 @click.argument("path", metavar="FILE.jsonl", type=UserPath(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True,
@@ -497,10 +530,13 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
 
     Exits 1, writing nothing, when a line is invalid (with --skip-invalid: when no line is valid)."""
     from ingest.records_file import NoValidLines, RecordsFileError, read_records_file, records_file_name
+    from kg.cli import configured_taxonomy
 
     with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
+        # Read here: a missing PAPERKG_TAXONOMY file is a bad setting (78), not a records file error (1).
+        taxonomy = configured_taxonomy()
         try:
-            read = read_records_file(path, skip_invalid=skip_invalid)
+            read = read_records_file(path, skip_invalid=skip_invalid, taxonomy=taxonomy)
             if not read.records:
                 # All skipped: a run that stores nothing would read as done (exit 0).
                 raise NoValidLines(path, read.skipped)
@@ -513,7 +549,7 @@ def ingest_records_cmd(path: Path, skip_invalid: bool, as_json: bool, batch_size
     _echo_summary(summary, as_json)
 
 
-@ingest_group.command("reextract")
+@ingest_group.command("reextract", cls=JsonFailuresCommand)
 @click.option("--dry-run", is_flag=True,
               help="Extract and report what would change; write nothing, take no lock, record no run.")
 @click.option("--json", "as_json", is_flag=True,
@@ -531,9 +567,7 @@ def ingest_reextract_cmd(ctx: click.Context, dry_run: bool, as_json: bool, batch
     from ingest.reextract import REEXTRACT_SOURCE, run_reextract
 
     with failures_as_json(as_json):  # `| jq .status` reads an object on every outcome
-        if dry_run and ctx.get_parameter_source("wait") is not click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("--wait waits for the store lock, which --dry-run does not take: give one "
-                                   "of them")
+        _refuse_wait_with_dry_run(ctx, dry_run)
         if dry_run:
             from kg.cli import open_ready_store
 

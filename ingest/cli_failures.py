@@ -62,6 +62,37 @@ def failures_as_json(as_json: bool) -> Iterator[None]:
         raise
 
 
+class JsonFailuresCommand(click.Command):
+    """An ingest command whose --json prints the refused object for a command line click refuses too (an
+    option value refused by kg.cli_values, an unknown option, a missing FILE): those fail in click's
+    parsing, before the command's failures_as_json runs, and printed nothing on stdout."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """click's parse_args; with --json on the command line, its usage error as a refusal on stdout."""
+        as_json = self._json_given(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if as_json:
+                click.echo(json.dumps(refusal(exc.format_message(), exc.exit_code), indent=2))
+            raise
+
+    def _json_given(self, args: list[str]) -> bool:
+        """Whether --json is one of `args` as an option, not another option's value (`--source --json`)
+        or an argument after `--`."""
+        takes_value = {name for param in self.params if isinstance(param, click.Option) and not param.is_flag
+                       for name in param.opts}
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                return False
+            if token == "--json":
+                return True
+            if token in takes_value:
+                next(tokens, None)  # its value, whatever it looks like
+        return False
+
+
 def lock_holder(store: Any) -> dict[str, object] | None:
     """Who holds the store's ingest lock, for --json (None: nobody by now, or it cannot be read)."""
     from datetime import UTC, datetime

@@ -787,7 +787,7 @@ def read_records_file(path: str | Path, *, skip_invalid: bool = False, taxonomy:
                                f"({_JSON_LINES}); nothing was written")
     if out.skipped and not skip_invalid:
         # Every bad line at once: stopping at the first one took one run per bad line to find them all.
-        raise BadLines(path, out.skipped)
+        raise BadLines(path, out.skipped, others=bool(out.records))
     out.renamed = labels.renamed()
     for entry in out.renamed:
         log.warning("%s", renamed_id_text(entry))
@@ -816,14 +816,17 @@ class BadLines(RecordsFileError):
     """A records file with bad lines, read without skip_invalid: nothing is written. `bad_lines` holds
     every one ({line, error}); the message names the first BAD_LINES_SHOWN."""
 
-    def __init__(self, path: str | Path, bad_lines: list[dict[str, Any]]) -> None:
+    def __init__(self, path: str | Path, bad_lines: list[dict[str, Any]], others: bool = True) -> None:
         self.bad_lines = bad_lines
-        skip = "--skip-invalid imports the other lines and reports the bad ones"
+        # `others`: the file has valid lines too. Without any, --skip-invalid would import nothing: not
+        # advised then (QA: "imports the other lines" of a file with no other line).
+        skip = "; --skip-invalid imports the other lines and reports the bad ones" if others else ""
         if len(bad_lines) == 1:
             bad = bad_lines[0]
-            message = f"{shown_path(path)} line {bad['line']}: {bad['error']} (nothing was written; {skip})"
+            message = f"{shown_path(path)} line {bad['line']}: {bad['error']} (nothing was written{skip})"
         else:
-            head = f"{shown_path(path)}: {len(bad_lines)} bad lines (nothing was written; {skip}):"
+            none_valid = "" if others else ", no valid one"
+            head = f"{shown_path(path)}: {len(bad_lines)} bad lines{none_valid} (nothing was written{skip}):"
             message = _listed(head, bad_lines)
         super().__init__(message)
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 SCHEDULED_LOCK_WAIT_SECONDS = 30 * 60
 
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The weekdays a cron field takes, as every error says them (_Field.allowed's form).
+WEEKDAYS = "0–7 or sun–sat"
 _DOW_FULL = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 
 
@@ -77,7 +79,7 @@ def _dow_names(field: str) -> str:
         if "/" in part:
             part, step_text = part.split("/", 1)
             if not re.fullmatch(r"[0-9]+", step_text) or int(step_text) < 1:
-                raise ScheduleError(f"weekday step {step_text!r} in {item!r} is not a whole number >= 1")
+                raise ScheduleError(_step_refused(step_text))
             step = int(step_text)
         if part == "*":
             low, high = 0, 6
@@ -90,7 +92,7 @@ def _dow_names(field: str) -> str:
         else:
             raise ScheduleError(f"empty item in the weekday field {field!r}")
         if high < low:
-            raise ScheduleError(f"weekday range {part!r} runs backwards")
+            raise ScheduleError(f"the range {part!r} runs backwards")  # as _check_field says it
         out += [_DOW_NAMES[d] for d in range(low, high + 1, step)]
     return ",".join(dict.fromkeys(out))
 
@@ -100,13 +102,13 @@ def _day(text: str) -> int:
     if re.fullmatch(r"[0-9]+", text):
         value = int(text)
         if not 0 <= value <= 7:
-            raise ScheduleError(f"weekday {text!r} is not 0-7")
+            raise ScheduleError(f"weekday {text} is out of range; it must be {WEEKDAYS}")
         return value  # 7 stays 7 (= _DOW_NAMES[7], Sunday), so ranges like "5-7" run forwards
     if text in _DOW_NAMES:
         return _DOW_NAMES.index(text)  # "sun" is 0: crontab's "sun-sat" runs forwards
     if text in _DOW_FULL:
         return _DOW_FULL.index(text)
-    raise ScheduleError(f"unknown weekday {text!r} (use 0-7 or sun, mon, ... sat)")
+    raise ScheduleError(f"unknown weekday {text!r}; it must be {WEEKDAYS}")
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,24 @@ class _Field:
         return f"{self.low}–{self.high}{named}"
 
 
+def _step_refused(step: str) -> str:
+    """Why a cron step that is no whole number of at least 1 is refused, the value given last."""
+    return f"the step must be {'at least 1' if _NUMBER.fullmatch(step) else 'a whole number'}, not {step!r}"
+
+
+def _step_limit(spec: _Field, base: str) -> int | None:
+    """The largest step a field's item `base` (*, N or N-M) takes, as APScheduler counts it (the span the
+    step starts in: */60 of the minutes is refused); None for an item it is not worked out for."""
+    ends = base.split("-")
+    if base == "*":
+        return spec.high - spec.low
+    if len(ends) == 1 and _NUMBER.fullmatch(base):
+        return spec.high - int(base)
+    if len(ends) == 2 and all(_NUMBER.fullmatch(end) for end in ends):
+        return int(ends[1]) - int(ends[0])
+    return None
+
+
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # In the order of a 6-field expression (a 5-field one has no seconds).
 _FIELDS = (_Field("second", "second", 0, 59), _Field("minute", "minute", 0, 59),
@@ -141,7 +161,7 @@ def _check_field(place: int, spec: _Field, value: str) -> None:
     for item in value.split(","):
         base, slash, step = item.partition("/")
         if slash and (not _NUMBER.fullmatch(step) or int(step) < 1):
-            raise ScheduleError(f"{head} is {value!r}: the step {step!r} is not a whole number of at least 1")
+            raise ScheduleError(f"{head} is {value!r}: {_step_refused(step)}")
         ends = base.split("-") if base != "*" else []
         for end in ends:
             if _NUMBER.fullmatch(end) and not spec.low <= int(end) <= spec.high:
@@ -149,6 +169,10 @@ def _check_field(place: int, spec: _Field, value: str) -> None:
                 raise ScheduleError(f"{head} {said}; it must be {spec.allowed()}")
         if len(ends) == 2 and all(_NUMBER.fullmatch(end) for end in ends) and int(ends[0]) > int(ends[1]):
             raise ScheduleError(f"{head} is {value!r}: the range {base!r} runs backwards")
+        limit = _step_limit(spec, base) if slash and spec.name != "weekday" else None
+        if limit is not None and limit >= 1 and int(step) > limit:  # weekday steps: _dow_names expands them
+            where = "" if base == "*" else f" from {base!r}"
+            raise ScheduleError(f"{head} is {value!r}: the step must be at most {limit}{where}, not {step!r}")
     if spec.name == "weekday":
         return  # names and ranges read as crontab reads them (_dow_names)
     from apscheduler.triggers.cron import CronTrigger

@@ -230,11 +230,14 @@ def _rejected_text(item: Mapping[str, Any]) -> str:
     """A rejected_details entry as the text summary names it: its line (as the parser's unreadable rows
     give theirs; entries a source made have none), its title or id, the reason."""
     line = item.get("line")
-    where = f"line {line}: " if line is not None else ""
+    reason = terminal_safe(item["reason"])
     name = item.get("title") or item.get("source_id")
-    if name is None or (line is not None and name == f"line {line}"):  # a records file's line no title read
-        return f"{where}{terminal_safe(item['reason'])}"
-    return f"{where}{terminal_safe(name)}: {terminal_safe(item['reason'])}"
+    if line is None:
+        return f"{terminal_safe(name)}: {reason}" if name is not None else reason
+    if name is None or name == f"line {line}":  # a records file's line no title was read from
+        return f"line {line}: {reason}"
+    # Quoted after its line, as a warning names its record: "line 2 ('Title'): …".
+    return f"line {line} ('{terminal_safe(shortened(name) or '')}'): {reason}"
 
 
 def _stale_row_text(row: dict[str, Any]) -> str:

@@ -11,7 +11,13 @@ from pathlib import Path
 import click
 
 from ingest.cli import Interrupted, Terminated, check_list_file, stop_on_sigterm, wait_option
-from ingest.cli_failures import IngestLockedError, failure_object, failures_as_json, lock_holder
+from ingest.cli_failures import (
+    IngestLockedError,
+    JsonFailuresCommand,
+    failure_object,
+    failures_as_json,
+    lock_holder,
+)
 from ingest.store_lock import EXIT_LOCKED, IngestLockLost
 from kg.cli_values import Choice, WholeNumber
 from kg.config import EXIT_CONFIG, ConfigError
@@ -175,7 +181,7 @@ def _check_date(value: str | None, option: str) -> str | None:
     return value
 
 
-@click.command("weekly")
+@click.command("weekly", cls=JsonFailuresCommand)
 @click.option("--since", default=None, metavar="DATE",
               help="Window start (YYYY-MM-DD or RFC 3339 timestamp such as 2024-01-31T12:00:00Z); default: "
                    "the earliest of the last watermark not ahead of the clock - 3 days (arXiv's "
@@ -377,17 +383,13 @@ def list_rows_cmd(since: str, list_source: str | None, limit: int) -> None:
     from the newest --limit of them; papers whose abstract says they are withdrawn are left out, each
     named on stderr, and stderr says how many papers were not looked at when there were more."""
     from ingest.export_rows import list_rows_export
-    from kg.config import load_config
-    from kg.taxonomy import load_taxonomy
+    from kg.cli import configured_taxonomy
 
     _check_date(since, "--since")
     check_list_file(list_source, "'--list'")
     # Read here, as `ingest list` and `init` read it: a broken PAPERKG_TAXONOMY (a tab, a missing file, a
     # parent that is no node) is the loader's one-line error, not a ValueError traceback from the export.
-    try:
-        taxonomy = load_taxonomy(load_config().taxonomy)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    taxonomy = configured_taxonomy()
     list_markdown = None
     if list_source:
         from ingest.awesome_list import ListSourceError, read_list_source

@@ -298,6 +298,16 @@ def _bare_name(name: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", name).strip() or name
 
 
+def short_name(name: str) -> str:
+    """A node's name said briefly, as a count names it ("2 tagged CMA itself"): the acronym of "Causal
+    Mediation Analysis (CMA)", else the whole name."""
+    if name.endswith(")") and " (" in name:
+        acronym = name[name.rindex(" (") + 2:-1].strip()
+        if acronym:
+            return acronym
+    return name
+
+
 def other_names(node: TaxonomyNode, most: int = 12) -> list[str]:
     """The node's aliases that are other names for it: not its own name again, not a word form of its
     name or of a name already given ("faithful", "knocked out", "probes"), no cue phrase (_is_cue_phrase)

@@ -46,6 +46,19 @@ def open_configured_store(must_exist: bool = False, *, read_only: bool | None = 
         raise click.ClickException(str(exc)) from exc
 
 
+def configured_taxonomy() -> Taxonomy:
+    """The taxonomy PAPERKG_TAXONOMY names, as a command reads it: a file missing or unreadable is a bad
+    setting (exit status 78, naming PAPERKG_TAXONOMY), a file holding no taxonomy a one-line error (1)."""
+    from kg.config import ConfigError, load_configured_taxonomy
+
+    try:
+        return load_configured_taxonomy()
+    except ConfigError as exc:
+        raise ConfigClickError(str(exc)) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def open_ready_store(*, must_exist: bool = False, read_only: bool = False) -> GraphStore:
     """The configured store with its schema and taxonomy in place (both idempotent).
 
@@ -54,11 +67,13 @@ def open_ready_store(*, must_exist: bool = False, read_only: bool = False) -> Gr
     (check_store_taxonomy). `must_exist`: a store that was never created is an error, not a new one
     (open_configured_store). `read_only`: the store must exist and is opened read-only; its schema and
     taxonomy are only checked, never written (a dry run)."""
-    from kg.taxonomy import load_taxonomy
-
     store = open_configured_store(must_exist=must_exist or read_only, read_only=read_only)
     try:
-        taxonomy = load_taxonomy(load_config().taxonomy)
+        taxonomy = configured_taxonomy()
+    except click.ClickException:
+        store.close()
+        raise
+    try:
         if not read_only:
             store.init_schema()
             if not store.taxonomy_nodes():
@@ -371,14 +386,17 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
     if force and not prune:
         raise click.UsageError("--force only goes with --prune")
     config = load_config()
-    try:
-        taxonomy = load_taxonomy(taxonomy_path or config.taxonomy)
-    except ValueError as exc:
-        if taxonomy_path is not None and isinstance(exc.__cause__, OSError):
-            # An argument naming a file that is not there (or no file) is a usage error, as for
-            # `ingest records FILE`; a file that is there but holds no taxonomy stays an error (1).
-            raise click.UsageError(str(exc)) from exc
-        raise click.ClickException(str(exc)) from exc
+    if taxonomy_path is None:
+        taxonomy = configured_taxonomy()  # a missing PAPERKG_TAXONOMY file: 78, as for every command
+    else:
+        try:
+            taxonomy = load_taxonomy(taxonomy_path)
+        except ValueError as exc:
+            if isinstance(exc.__cause__, OSError):
+                # An argument naming a file that is not there (or no file) is a usage error, as for
+                # `ingest records FILE`; a file that is there but holds no taxonomy stays an error (1).
+                raise click.UsageError(str(exc)) from exc
+            raise click.ClickException(str(exc)) from exc
     if dry_run:
         _init_dry_run(taxonomy, prune)
         _taxonomy_option_note(taxonomy_path)

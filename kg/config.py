@@ -13,7 +13,11 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from kg.taxonomy import Taxonomy
 
 DEFAULT_LIST_URL = (
     "https://raw.githubusercontent.com/Dakingrai/"
@@ -394,6 +398,21 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
 # The Config fields that are paths, with the variable each is read from.
 _PATH_FIELDS = {"data_dir": "PAPERKG_DATA_DIR", "taxonomy": "PAPERKG_TAXONOMY",
                 "shared_data": "PAPERKG_SHARED_DATA"}
+
+
+def load_configured_taxonomy(config: Config | None = None) -> Taxonomy:
+    """The taxonomy PAPERKG_TAXONOMY names; a file that is missing or cannot be read is a ConfigError
+    naming the setting (exit status 78 on every command that reads it), not a bare path."""
+    from kg.taxonomy import TAXONOMY_HINT, file_problem, load_taxonomy
+
+    path = (config or load_config()).taxonomy
+    try:
+        return load_taxonomy(path)
+    except ValueError as exc:
+        if not isinstance(exc.__cause__, OSError):
+            raise  # a file that is there but holds no taxonomy: its own error names what is wrong
+        raise ConfigError(f"PAPERKG_TAXONOMY names {path}, which {file_problem(exc.__cause__)} "
+                          f"{TAXONOMY_HINT}") from exc
 
 
 def _path_override(name: str, value: object) -> object:

@@ -1111,6 +1111,18 @@ def parse_taxonomy(data: dict[str, Any], source: str = "") -> Taxonomy:
     )
 
 
+# What a taxonomy file that cannot be read is told to be.
+TAXONOMY_HINT = "(give a YAML file such as kg/taxonomies/mi.yaml, the packaged MI taxonomy)"
+
+
+def file_problem(exc: OSError) -> str:
+    """Why a taxonomy file cannot be read, in words: "[Errno 2] No such file or directory: '/nope.yaml'"
+    read as jargon."""
+    return ("does not exist" if isinstance(exc, FileNotFoundError) else
+            "is a directory" if isinstance(exc, IsADirectoryError) else
+            f"cannot be read ({(exc.strerror or str(exc)).lower()})")
+
+
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read a taxonomy YAML file (default: the packaged MI taxonomy)."""
     from kg.config import PACKAGED_TAXONOMY
@@ -1119,12 +1131,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        # In words, the path once: "[Errno 2] No such file or directory: '/nope.yaml'" read as jargon.
-        problem = ("does not exist" if isinstance(exc, FileNotFoundError) else
-                   "is a directory" if isinstance(exc, IsADirectoryError) else
-                   f"cannot be read ({(exc.strerror or str(exc)).lower()})")
-        raise ValueError(f"taxonomy file {path} {problem} (give a YAML file such as kg/taxonomies/mi.yaml, "
-                         "the packaged MI taxonomy)") from exc
+        raise ValueError(f"taxonomy file {path} {file_problem(exc)} {TAXONOMY_HINT}") from exc
     try:
         text = utf8_text(raw)
     except NotUtf8Error as exc:

@@ -1117,7 +1117,8 @@ def unique_list_rows(bundle: PaperBundle) -> list[tuple[int, ListRow]]:
 def lock_held_message(name: str, owner: str, expires: float, now: float | None = None) -> str:
     """The LockHeld message: who holds the lock and until when (UTC, and how long from `now`; for a lock
     that looks expired, how long ago by this clock)."""
-    until = datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")
+    # "Z", as the --json holder object's `expires` writes it (one time, one form).
+    until = datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     left = expires - (datetime.now(UTC).timestamp() if now is None else now)
     if left <= 0:
         ago = max(1, math.ceil(-left / 60))

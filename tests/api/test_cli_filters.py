@@ -40,7 +40,7 @@ def listed_ids(output: str) -> dict[str, dict[str, int]]:
             option = line.split(":", 1)[0]
             ids.setdefault(option, {})
             continue
-        entry = re.fullmatch(r" +(\S+)  .*  \((\d+) papers?(?:, \d+ tagged \1 itself)?\)", line)
+        entry = re.fullmatch(r" +(\S+)  .*  \((\d+) papers?(?:, \d+ tagged .+ itself)?\)", line)
         assert entry, line
         ids[option][entry.group(1)] = int(entry.group(2))
     return ids

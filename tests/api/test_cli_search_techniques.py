@@ -85,7 +85,26 @@ def test_filters_says_what_a_parents_count_takes(env: dict[str, str]) -> None:
     tree = json.loads(CliRunner().invoke(main, ["filters", "--json"]).output)
     cma = next(t for t in tree["techniques"] if t["id"] == "cma")
     assert (f"  cma  Causal Mediation Analysis (CMA)  ({cma['total_count']} papers, {cma['own_count']} "
-            "tagged cma itself)\n") in output
+            "tagged CMA itself)\n") in output  # the web technique page's short name, not the id
     # A count with nothing from refinements says nothing more.
     leaf = next(t for t in tree["techniques"] if t["own_count"] == t["total_count"] > 1)
     assert f"  {leaf['id']}  {leaf['label']}  ({leaf['total_count']} papers)\n" in output
+
+
+def test_an_empty_no_refinements_answer_says_what_refinements_would_find(env: dict[str, str]) -> None:
+    """QA: `search --technique attribution_patching --no-refinements` said only "no paper passes the
+    filter", with no hint that without --no-refinements it finds papers."""
+    tree = json.loads(CliRunner().invoke(main, ["filters", "--json"]).output)
+
+    def flat(items: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [n for i in items for n in [i, *flat(i.get("children") or [])]]  # type: ignore[arg-type]
+
+    node = next(t for t in flat(tree["techniques"]) if t["own_count"] == 0 and int(t["total_count"]) > 0)
+    text = CliRunner().invoke(main, ["search", "--technique", str(node["id"]), "--no-refinements"]).output
+    count = int(node["total_count"])  # type: ignore[call-overload]
+    assert text.startswith("0 papers (filtered, newest first)")
+    assert (f"  without --no-refinements the filters pass {count} paper{'' if count == 1 else 's'} (tagged "
+            "with a refinement, sub-topic or sub-component)\n") in text
+    # With refinements, or when those find nothing either, no such line.
+    assert "without --no-refinements" not in CliRunner().invoke(
+        main, ["search", "--technique", str(node["id"])]).output

@@ -130,8 +130,8 @@ def test_a_bad_sort_is_a_400_naming_it_as_a_bad_page_is(client: FlaskClient) -> 
 def test_an_unknown_id_is_not_called_a_node(client: FlaskClient) -> None:
     html = page(client, "/techniques/nope", status=404)
     said = _text(html, r"<h1>Unknown technique</h1>\s*<p>.*?</p>")
-    assert said == ("Unknown technique No technique, evaluation, topic or object has the id “nope”. Browse the "
-                    "taxonomy for the right one.")
+    assert said == ("Unknown technique No technique, evaluation, topic or object has the id “nope”. "
+                    "Browse the taxonomy for the right one.")
     assert '<a href="/techniques">Browse the taxonomy</a>' in html
     near = page(client, "/techniques/probin", status=404)
     assert 'did you mean <a href="/techniques/probing">Probing</a>' in near

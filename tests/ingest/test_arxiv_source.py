@@ -505,7 +505,7 @@ def _pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.mark.parametrize(("kind", "retry_after", "backoff", "pause", "said"), [
     ("503", "30", 1.0, 30.0, "retry 1/2 in 30.00 s (Retry-After)"),
-    ("429", "30", 1.0, 30.0, "arXiv request failed (1 ids from 2211.00593, page 1 (start=0): HTTP 429); "
+    ("429", "30", 1.0, 30.0, "arXiv request failed (id 2211.00593, page 1 (start=0): HTTP 429); "
      "retry 1/2 in 30.00 s (Retry-After)"),
     ("503", "2", 5.0, 5.0, "retry 1/2 in 5.00 s"),  # the backoff is longer: it stands
     ("503", "86400", 1.0, 300.0, "retry 1/2 in 300.00 s (Retry-After '86400' capped at 300 s)"),

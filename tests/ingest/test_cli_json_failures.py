@@ -82,7 +82,7 @@ def test_ids_arxiv_does_not_have_fail_the_run_and_store_nothing(
     result = _invoke("ingest", "arxiv", "9999.99999")
     assert result.exit_code == 1, result.output
     assert result.stderr.endswith(
-        "Error: none of the ids was found on arXiv: 9999.99999; nothing was stored\n")
+        "Error: 9999.99999 was not found on arXiv; nothing was stored\n")
     as_json = _invoke("ingest", "arxiv", "--ids", "9999.99999,9999.99998", "--json")
     assert as_json.exit_code == 1
     doc = json.loads(as_json.stdout)

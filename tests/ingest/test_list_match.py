@@ -264,7 +264,7 @@ def test_records_sharing_only_an_id_are_not_merged_and_the_one_turned_away_is_re
                    "run ('Some Title'); not merged into it (give one of them an explicit id)"},
     ]
     # Each named with its line of the records file, as the file's unreadable lines are.
-    assert ("rejected: line 2: Completely Different Paper About Othello World Models: id 'p1'"
+    assert ("rejected: line 2 ('Completely Different Paper About Othello World Models'): id 'p1'"
             in summary.text())
     assert summary.unknown_labels == []  # the labels of a record turned away are not reported
     stored = {p.id: (p.title, p.abstract) for p in store.get_papers(store.paper_ids())}

@@ -436,7 +436,7 @@ def test_over_long_arxiv_metadata_is_rejected_and_the_stored_paper_kept(
     ({"explicit_id": "../../api/stats"}, "'id' must be letters, digits and . _ - :"),
     ({"title": "Lone \udc80 surrogate"}, "'title' is not valid Unicode text (lone surrogate '\\udc80'"),
     ({"authors": ["A"] * 10_001}, "'authors' has 10001 names (the limit is 10000)"),
-    ({"authors": ["A" * 301]}, "'authors' is 301 characters long (the limit is 300)"),
+    ({"authors": ["A" * 301]}, "author 1 of 'authors' is 301 characters long (the limit is 300)"),
     ({"venue": "V" * 2_001}, "'venue' is 2001 characters long (the limit is 2000)"),
 ])
 def test_records_unfit_to_store_are_rejected_and_the_run_goes_on(

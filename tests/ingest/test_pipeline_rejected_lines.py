@@ -41,7 +41,7 @@ def test_a_list_row_the_load_refuses_is_reported_with_its_line(
     assert (summary.new, summary.rejected) == (2, 1)
     (rejected,) = summary.rejected_details
     assert (rejected["line"], rejected["reason"]) == (LONG_LINE, LONG_REASON)
-    assert f"  rejected: line {LONG_LINE}: Long Long " in summary.text()
+    assert f"  rejected: line {LONG_LINE} ('Long Long " in summary.text()
 
 
 def test_a_records_file_line_the_load_refuses_is_reported_with_its_line(
@@ -55,7 +55,7 @@ def test_a_records_file_line_the_load_refuses_is_reported_with_its_line(
     summary = ingest_records_file(store, path, embedder=embedder, extractor=extractor, progress=False)
     assert summary.new == 2
     assert [(d["line"], d["reason"]) for d in summary.rejected_details] == [(2, "no title")]
-    assert "  rejected: line 2: (ICLR'24): no title" in summary.text()
+    assert "  rejected: line 2 ('(ICLR'24)'): no title" in summary.text()
 
 
 def test_a_record_of_no_line_and_an_older_detail_are_printed_without_one(
@@ -85,7 +85,7 @@ def test_the_cli_prints_the_line_of_a_list_row_the_load_refuses(
     result = runner.invoke(main, ["ingest", "list", "--source", str(source), "--no-arxiv"],
                            catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert f"  rejected: line {LONG_LINE}: Long Long " in result.output
+    assert f"  rejected: line {LONG_LINE} ('Long Long " in result.output
     again = runner.invoke(main, ["ingest", "list", "--source", str(source), "--no-arxiv", "--json"],
                           catch_exceptions=False)
     assert again.exit_code == 0, again.output

@@ -52,7 +52,7 @@ def test_a_rejected_line_that_parsed_keeps_its_title(data_dir: Path, tmp_path: P
     details = json.loads(result.stdout)["rejected_details"]
     assert [(d["line"], d["title"]) for d in details] == [(2, None), (3, "bad year"), (4, None)]
     text = _invoke("ingest", "records", str(path), "--skip-invalid")
-    assert "  rejected: line 3: bad year: 'year' 1800 is outside the years 1900..2100\n" in text.stdout
+    assert "  rejected: line 3 ('bad year'): 'year' 1800 is outside the years 1900..2100\n" in text.stdout
     assert "  rejected: line 2: not valid JSON (expecting property name" in text.stdout
     assert "  rejected: line 4: 'title' is missing or empty\n" in text.stdout
 

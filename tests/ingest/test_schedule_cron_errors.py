@@ -23,11 +23,21 @@ from tests.seed_store import taxonomy_store
     ("0 6 * * 9", "cron field 5 (weekday) is 9; it must be 0–7 or sun–sat"),
     ("0 6 * * * 8", "cron field 6 (weekday) is 8; it must be 0–7 or sun–sat"),
     ("5-99 * * * *", "cron field 1 (minute) has 99 (in '5-99'); it must be 0–59"),
-    ("*/0 * * * *", "cron field 1 (minute) is '*/0': the step '0' is not a whole number of at least 1"),
+    ("*/0 * * * *", "cron field 1 (minute) is '*/0': the step must be at least 1, not '0'"),
+    ("*/x * * * *", "cron field 1 (minute) is '*/x': the step must be a whole number, not 'x'"),
+    # A step past the field's span was the generic "give a number …" although a step was given.
+    ("*/61 * * * *", "cron field 1 (minute) is '*/61': the step must be at most 59, not '61'"),
+    ("0 */24 * * *", "cron field 2 (hour) is '*/24': the step must be at most 23, not '24'"),
+    ("0-30/31 * * * *",
+     "cron field 1 (minute) is '0-30/31': the step must be at most 30 from '0-30', not '31'"),
+    ("0 6 * * */0", "cron field 5 (weekday) is '*/0': the step must be at least 1, not '0'"),
     ("0 6 9-5 * *", "cron field 3 (day) is '9-5': the range '9-5' runs backwards"),
     ("abc 6 * * *", "cron field 1 (minute) is 'abc': give a number (0–59), a range (1-5), a list (1,3), a "
                     "step (*/15) or *"),
-    ("0 6 * * sat-sun", "cron field 5 (weekday) is 'sat-sun': weekday range 'sat-sun' runs backwards"),
+    # Weekday ranges and names in the words of the other fields (one form: "0–7 or sun–sat").
+    ("0 6 * * sat-sun", "cron field 5 (weekday) is 'sat-sun': the range 'sat-sun' runs backwards"),
+    ("0 6 * * 5-2", "cron field 5 (weekday) is '5-2': the range '5-2' runs backwards"),
+    ("0 6 * * xyz", "cron field 5 (weekday) is 'xyz': unknown weekday 'xyz'; it must be 0–7 or sun–sat"),
 ])
 def test_a_bad_field_is_named_by_its_place_and_name(expr: str, said: str) -> None:
     with pytest.raises(ScheduleError) as refused:

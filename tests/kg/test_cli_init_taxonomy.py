@@ -42,8 +42,10 @@ def test_the_dry_run_refuses_it_the_same_way(data_dir: Path, tmp_path: Path) -> 
 def test_a_missing_configured_taxonomy_says_it_in_the_same_words(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PAPERKG_TAXONOMY naming no file: the same words; an error (1), as no argument was given."""
+    """PAPERKG_TAXONOMY naming no file: a bad setting, named (78, as on every command; QA: 1, and the
+    message never said the path came from PAPERKG_TAXONOMY)."""
     monkeypatch.setenv("PAPERKG_TAXONOMY", str(tmp_path / "gone.yaml"))
     result = CliRunner().invoke(main, ["init"])
-    assert result.exit_code == 1, result.output
-    assert result.output == f"Error: taxonomy file {tmp_path / 'gone.yaml'} does not exist {HINT}\n"
+    assert result.exit_code == 78, result.output
+    gone = tmp_path / "gone.yaml"
+    assert result.output == f"Error: PAPERKG_TAXONOMY names {gone}, which does not exist {HINT}\n"
