@@ -190,7 +190,7 @@ def empty_store_notice(store: GraphStore, total: int) -> str | None:
     only then), else None: "no results" from a store nothing was loaded into is no answer to the query."""
     if total:
         return None
-    return EMPTY_STORE_MESSAGE if store.filter_page(SearchFilters(), limit=0)[1] == 0 else None
+    return EMPTY_STORE_MESSAGE if store.holds_no_papers() else None
 
 
 def search_page_dict(params: SearchRequest, page: SearchPage, labels: dict[str, str],

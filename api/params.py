@@ -192,6 +192,7 @@ def not_a_choice(name: str, value: str, choices: Iterable[str]) -> str:
 
 
 def _article(noun: str) -> str:
+    """ "an" before a noun starting with a vowel letter ("an evaluation"), else "a"."""
     return "an" if noun[:1] in ("a", "e", "i", "o", "u") else "a"
 
 
@@ -396,9 +397,8 @@ def _refused_id(taxonomy: Taxonomy, name: str, node_id: str) -> _Refused | None:
         return None
     # A known id of another filter's kind: say which.
     other = _filter_of(node.label)
-    kind = node.label.lower()
     # "an evaluation", "an object": the article goes by the label's first sound.
-    kind = f"{'an' if kind[:1] in ('a', 'e', 'i', 'o', 'u') else 'a'} {kind}"
+    kind = f"{_article(node.label.lower())} {node.label.lower()}"
     hint = (f"it is {kind}: use the {other} filter" if other else
             f"it is {kind}, which no filter takes; search for it by name")
     sentence = f"{node_id[:80]!r} is not a {name} id ({hint})"

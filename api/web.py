@@ -154,11 +154,6 @@ def empty_store_message() -> Markup:
     return Markup(text + ".")  # every part of it escaped above
 
 
-def _store_is_empty(store: GraphStore) -> bool:
-    """Whether the store holds no paper at all (one count; the pages ask only when they found nothing)."""
-    return store.filter_page(SearchFilters(), limit=0)[1] == 0
-
-
 def _paper_sources(fresh: bool = False) -> dict[str, int]:
     """Papers by source (list, arxiv, records) and the store's list sections (`list_sections`): where the
     data comes from is what the store holds, not what a default setup would read. Counted at most every
@@ -437,7 +432,7 @@ def search() -> str | tuple[str, int] | BaseResponse:
         ctx["sections"] = _with_chosen_sections(ctx["sections"], chosen.section_ids, store)
         ctx["examples"] = _examples(ctx["meta"], ctx["technique_options"])
         # The counts are cached: a store that has just got its first papers is asked again.
-        ctx["store_empty"] = not ctx["stats"]["papers"] and _store_is_empty(store)
+        ctx["store_empty"] = not ctx["stats"]["papers"] and store.holds_no_papers()
     return render_template("results_fragment.html" if fragment else "search.html", **ctx), status
 
 
@@ -681,7 +676,7 @@ def _run_search(store: GraphStore, labels: Labels, ctx: dict[str, Any], page: in
         result.non_latin_query or _has_the_words(result.results, telling, result.acronyms))
     # A page number past the end (ctx["past_end"]) must not read as "no results" with tips to widen
     # the search.
-    if not hits and not ctx["past_end"] and _store_is_empty(store):
+    if not hits and not ctx["past_end"] and store.holds_no_papers():
         # Nothing to find at all: no tip about words or filters helps, only loading papers.
         ctx["store_empty"] = True
     elif not hits and not ctx["past_end"]:
@@ -1155,7 +1150,7 @@ def techniques() -> str:
     # Every count 0: the store may have no papers at all, which the page then says instead.
     counted = any(n["total_count"] for roots in tree.values() for n in roots)
     return render_template("techniques.html", bands=bands, survey=_meta().survey,
-                           store_empty=not counted and _store_is_empty(store))
+                           store_empty=not counted and store.holds_no_papers())
 
 
 @bp.get("/techniques/<node_id>")
@@ -1259,7 +1254,7 @@ def technique(node_id: str) -> str | tuple[str, int] | BaseResponse:
         # What the node is: the taxonomy file's summary, and the awesome-list row that introduces it
         # (kg.browse.node_definition says which row).
         summary=node_summary(node.id), definition=node_definition(store, node),
-        store_empty=total == 0 and _store_is_empty(store),
+        store_empty=total == 0 and store.holds_no_papers(),
     ), 400 if error else 200
 
 
@@ -1371,7 +1366,7 @@ def new() -> str | tuple[str, int] | BaseResponse:
         technique_options=_new_technique_options(store, labels, technique_ids),
         last_run=_latest_ingest(store), error=" ".join(errors) or None, **_suggested_rows(store, since),
         # No paper at all: no date or technique to pick helps, only loading papers.
-        store_empty=total == 0 and _store_is_empty(store),
+        store_empty=total == 0 and store.holds_no_papers(),
     ), 400 if errors else 200
 
 

@@ -514,9 +514,13 @@ class GraphStore(abc.ABC):
                 cache.popitem(last=False)
         return {w for w in wanted if known.get(w, found.get(w))}
 
+    def holds_no_papers(self) -> bool:
+        """Whether the store holds no paper at all: what every surface then says (EMPTY_STORE_MESSAGE)."""
+        return self._paper_count() == 0
+
     @abc.abstractmethod
     def _paper_count(self) -> int:
-        """How many papers there are (common_words' limit)."""
+        """How many papers there are (common_words' limit, holds_no_papers)."""
 
     @abc.abstractmethod
     def _text_matches(self, word: str, limit: int) -> int:

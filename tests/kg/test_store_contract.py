@@ -194,6 +194,7 @@ def test_empty_store_returns_empty_everywhere(empty: GraphStore) -> None:
     assert empty.rejections() == []
     assert empty.cached_embeddings("m", ["h"]) == {}
     assert _stats_total(empty.stats()) == 0
+    assert empty.holds_no_papers()
     empty.ping()
 
 
@@ -325,7 +326,9 @@ def test_a_node_changing_band_stays_one_node_under_its_new_label(
 def test_upsert_is_idempotent(store: GraphStore) -> None:
     vec = unit_vectors(2, 1)
     other = bundle("2301.00001", "Sparse autoencoders find features", techniques=("sae",), vector=vec[1])
+    assert store.holds_no_papers()  # a taxonomy is no paper
     assert store.upsert_papers([rich_bundle(vec[0]), other]) == {"2211.00593": "new", "2301.00001": "new"}
+    assert not store.holds_no_papers()
     detail = store.get_paper("2211.00593")
     stats = store.stats()
     keyword = store.keyword_search("name mover circuit", 5)
