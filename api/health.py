@@ -21,7 +21,7 @@ from api.public_text import public_text
 from ingest.store_lock import LOCK_NAME, holder_state
 from kg.entities import IngestRun
 from kg.schema import RUN_SOURCE_WEEKLY
-from kg.store import GraphStore, StoreDamaged, StoreError
+from kg.store import REEXTRACT_ADVICE, GraphStore, StoreDamaged, StoreError
 from kg.taxonomy import Taxonomy
 
 bp = Blueprint("health", __name__)
@@ -148,7 +148,7 @@ def service_status() -> Response:
     if weekly is not None:
         problems += weekly_problems(weekly, require_weekly=require_weekly)
     if stale:
-        notices.append(_problem("extraction_stale", f"{stale_text(stale)}: run `paperkg ingest reextract`"))
+        notices.append(_problem("extraction_stale", f"{stale_text(stale)}: {REEXTRACT_ADVICE}"))
     response = jsonify({"status": "failing" if problems else "ok", "problems": problems, "notices": notices,
                         "model": model, "weekly": weekly})
     if problems:

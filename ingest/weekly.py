@@ -59,7 +59,7 @@ from kg.config import Config, load_config
 from kg.entities import IngestRun, Paper, Rejection
 from kg.safe_output import terminal_safe
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
-from kg.store import GraphStore
+from kg.store import REEXTRACT_ADVICE, GraphStore
 from kg.taxonomy import MAX_QUERY_TERM_CHARS, Taxonomy, load_taxonomy
 from kg.validation import SINCE_RULE, parse_since
 
@@ -263,8 +263,8 @@ class WeeklySummary:
         if self.stale_extractions:  # the one thing to do that no later weekly run does by itself
             n = self.stale_extractions
             text += (f"; {n} stored {'paper' if n == 1 else 'papers'} not loaded by this run "
-                     f"{'was' if n == 1 else 'were'} extracted with another taxonomy or extractor: run "
-                     "`paperkg ingest reextract`")
+                     f"{'was' if n == 1 else 'were'} extracted with another taxonomy or extractor: "
+                     f"{REEXTRACT_ADVICE}")
         return text
 
 

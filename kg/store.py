@@ -44,6 +44,9 @@ def common_word_limit(papers: int) -> int:
 # the two commands that fix it.
 EMPTY_STORE_MESSAGE = ("this store has no papers yet: load some with `paperkg ingest list` (the awesome-list "
                        "and its arXiv papers) or `paperkg ingest records FILE.jsonl`")
+# What to do about papers extracted with another taxonomy or extractor (GET /api/status, the weekly summary):
+# after a taxonomy edit the store's copy of the taxonomy is updated first, or the re-extraction reads the old.
+REEXTRACT_ADVICE = "run `paperkg ingest reextract` (after `paperkg init` if the taxonomy file changed)"
 
 # Whether a word is common changes only when papers are ingested or deleted, and every hybrid search page
 # asks (api.web: the no-word-match notice): one count walks up to half the papers' matches per word (50k

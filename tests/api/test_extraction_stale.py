@@ -33,7 +33,7 @@ from tests.embedders import HashEmbedder
 from tests.ingest.test_reextract import STITCHING, STITCHING_RECORDS, edited_taxonomy
 
 STALE_MESSAGE = ("3 stored papers were extracted with another taxonomy or extractor: run "
-                 "`paperkg ingest reextract`")
+                 "`paperkg ingest reextract` (after `paperkg init` if the taxonomy file changed)")
 STALE_NOTICE = {"code": "extraction_stale", "message": STALE_MESSAGE}
 ABOUT_LINE = re.compile(r"<p class=\"notice\" data-stale-extractions>(.*?)</p>", re.S)
 
@@ -116,7 +116,8 @@ def test_a_taxonomy_edit_is_a_status_notice_and_an_about_line_until_reextract(
     assert body["status"] == "ok" and body["problems"] == []
     assert body["notices"] == [STALE_NOTICE]
     assert _about_line(app) == ("3 stored papers were extracted with another taxonomy or extractor: their "
-                                "extracted tags stay as they were until paperkg ingest reextract runs.")
+                                "extracted tags stay as they were until paperkg ingest reextract runs (after "
+                                "paperkg init if the taxonomy file changed).")
 
     _run("ingest", "reextract")
     # The same server, without a restart: the reextract run is the store's newest run.

@@ -22,7 +22,7 @@ from .test_reextract import STITCHING_RECORDS, edited_taxonomy
 from .test_weekly import MI_CANDIDATES, NOW
 
 TO_DO = ("; 3 stored papers not loaded by this run were extracted with another taxonomy or extractor: run "
-         "`paperkg ingest reextract`")
+         "`paperkg ingest reextract` (after `paperkg init` if the taxonomy file changed)")
 
 
 def _weekly(store: GraphStore, taxonomy: Taxonomy) -> WeeklySummary:
