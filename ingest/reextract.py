@@ -44,12 +44,13 @@ class ReextractSummary(IngestSummary):
     `updated`: papers re-extracted and written (their extraction hash changed); `retagged`: those of
     them whose extracted tags changed; `tags_added` / `tags_removed`: by taxonomy node id, how many
     papers gained or lost an extracted tag (technique, evaluation, model studied, what a finding is
-    about)."""
+    about); `retagged_papers`: paper id -> (node ids added, node ids removed), of each retagged paper."""
 
     dry_run: bool = False
     retagged: int = 0
     tags_added: dict[str, int] = field(default_factory=dict)
     tags_removed: dict[str, int] = field(default_factory=dict)
+    retagged_papers: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         """The counts stored on the IngestRun."""
@@ -60,7 +61,11 @@ class ReextractSummary(IngestSummary):
         """JSON-ready summary (a dry run has no run: run_id is null)."""
         return {"run_id": self.run_id or None, "source": self.source, "status": self.status,
                 "dry_run": self.dry_run, **self.counts(),
-                "tags_added": _by_count(self.tags_added), "tags_removed": _by_count(self.tags_removed)}
+                "tags_added": _by_count(self.tags_added), "tags_removed": _by_count(self.tags_removed),
+                # Which papers changed tags, by id; `retagged` counts them all (a new field may retag
+                # thousands).
+                "retagged_papers": [{"id": pid, "added": added, "removed": removed} for pid, (added, removed)
+                                    in sorted(self.retagged_papers.items())[:RETAGGED_PAPERS_LISTED]]}
 
     def text(self) -> str:
         """Human summary for the CLI."""
@@ -71,12 +76,36 @@ class ReextractSummary(IngestSummary):
             lines = [f"{self.source}: {counted(self.papers, 'paper')} -> {self.updated} updated, "
                      f"{self.unchanged} unchanged; {self.retagged} with other tags; "
                      f"{embedded_text(self.embedded, self.updated - self.embedded)}; run {self.run_id}"]
-        for what, tags in (("added", self.tags_added), ("removed", self.tags_removed)):
-            items = [f"{terminal_safe(node_id)}: {counted(n, 'paper')}"
+        for side, (what, tags) in enumerate((("added", self.tags_added), ("removed", self.tags_removed))):
+            papers = self._papers_by_tag(side)
+            items = [f"{terminal_safe(node_id)}: {counted(n, 'paper')}" + _paper_ids(papers.get(node_id, []))
                      for node_id, n in _by_count(tags).items()]
             if items:
                 lines += head_and_items(f"tags {what}:", items)
         return "\n".join(lines)
+
+    def _papers_by_tag(self, side: int) -> dict[str, list[str]]:
+        """Node id -> the sorted ids of the papers that gained it (`side` 0) or lost it (1)."""
+        papers: dict[str, list[str]] = {}
+        for paper_id, changes in sorted(self.retagged_papers.items()):
+            for node_id in changes[side]:
+                papers.setdefault(node_id, []).append(paper_id)
+        return papers
+
+
+# The retagged papers `--json` lists (`retagged` counts them all), and the paper ids the text names under
+# each tag.
+RETAGGED_PAPERS_LISTED = 1000
+_TAG_PAPERS_SHOWN = 10
+
+
+def _paper_ids(paper_ids: Sequence[str]) -> str:
+    """The ids of a tag's papers, on the line under it: the first _TAG_PAPERS_SHOWN, then how many more."""
+    if not paper_ids:
+        return ""
+    shown = ", ".join(terminal_safe(pid) for pid in paper_ids[:_TAG_PAPERS_SHOWN])
+    more = len(paper_ids) - _TAG_PAPERS_SHOWN
+    return "\n      " + shown + (f" and {more} more" if more > 0 else "")
 
 
 def _by_count(tags: dict[str, int]) -> dict[str, int]:
@@ -271,6 +300,7 @@ def _reextract_chunk(
     # The batch's tag changes are added to the summary only once the batch is written (a dry run: at
     # once): a write that stops (lock lost, store error) must not leave them in the failed run's counts.
     retagged, added, removed = 0, Counter[str](), Counter[str]()
+    papers: dict[str, tuple[list[str], list[str]]] = {}
     for item in merged:
         stored, paper = item[0], item[1]
         assert stored is not None
@@ -279,6 +309,7 @@ def _reextract_chunk(
             retagged += 1
             added.update(after - before)
             removed.update(before - after)
+            papers[paper.id] = (sorted(after - before), sorted(before - after))
     if lock is None:  # a dry run: counted, never written
         summary.updated += len(merged)
         summary.statuses.update((item[1].id, "updated") for item in merged)
@@ -294,6 +325,7 @@ def _reextract_chunk(
             else:
                 summary.updated += 1
     summary.retagged += retagged
+    summary.retagged_papers.update(papers)
     for tally, counts in ((summary.tags_added, added), (summary.tags_removed, removed)):
         for node_id, n in counts.items():
             tally[node_id] = tally.get(node_id, 0) + n

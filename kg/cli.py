@@ -405,7 +405,10 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
     try:
         store.init_schema()
         before = store.taxonomy_nodes()
-        _added, removed, _changed = taxonomy_differences(before, taxonomy.nodes)
+        added, removed, _changed = taxonomy_differences(before, taxonomy.nodes)
+        # Read before the load, as the dry run reads it; a new store's nodes are all added (the head line
+        # counts them), so only a store that held a taxonomy lists them.
+        node_lines = _node_change_lines(before, taxonomy, added, done=True, indent="") if before else []
         moves = _prune_moves(before, removed, taxonomy) if prune else {}
         if moves and not force:
             # Before the file is loaded: a refused prune writes nothing (a wrong file would otherwise
@@ -440,6 +443,8 @@ def init_cmd(taxonomy_path: Path | None, prune: bool, dry_run: bool, force: bool
         f"initialised {config.backend} store; taxonomy {taxonomy.source}: "
         f"{len(taxonomy.nodes)} nodes"
     )
+    for line in node_lines:
+        click.echo(line)
     if moves:
         click.echo(f"removed {_nodes(len(moves))} the file lacks:")
         for node_id, target in moves.items():
@@ -595,22 +600,17 @@ def _init_dry_run(taxonomy: Taxonomy, prune: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
-    held = {n.id: n for n in stored}
-    changed = [(n.id, c) for n in taxonomy.nodes if n.id in held and (c := _node_changes(held[n.id], n))]
+    node_lines = _node_change_lines(stored, taxonomy, added, done=False, indent="  ")
     click.echo(f"{head} would:")
-    if added:
-        click.echo(f"  add {_nodes(len(added))}: {', '.join(map(_safe, added))}")
-    if changed:
-        click.echo(f"  change {_nodes(len(changed))}:")
-        for node_id, changes in changed:
-            click.echo(f"    {_safe(node_id)}: {', '.join(changes)}")
+    for line in node_lines:
+        click.echo(line)
     if moves:
         click.echo(f"  remove {_nodes(len(moves))} the file lacks:" if prune else
                    f"  keep {_nodes(len(moves))} the file lacks (with --prune, init would remove "
                    f"{'it' if len(moves) == 1 else 'them'}):")
         for node_id, target in moves.items():
             click.echo(f"    {_pruned(node_id, target, counts.get(node_id, 0), done=False)}")
-    if not (added or changed or moves):
+    if not (node_lines or moves):
         click.echo("  change no taxonomy node")
     if check.stale:
         click.echo(f"  leave {_stale(check, verb=False)} extracted with another taxonomy or extractor "
@@ -619,6 +619,22 @@ def _init_dry_run(taxonomy: Taxonomy, prune: bool) -> None:
         impact = _prune_impact(check, moves, len(stored))
         refusal = impact.refusal()
         click.echo(impact.summary() + (f"; {refusal}" if refusal else ""))
+
+
+def _node_change_lines(stored: Sequence[TaxonomyNode], taxonomy: Taxonomy, added: Sequence[str], *,
+                       done: bool, indent: str) -> list[str]:
+    """The nodes loading `taxonomy` over the `stored` ones adds (`added`) and changes, as init reports
+    them: "change 1 node:" then "  attribution_graph: aliases" (done: "added", "changed")."""
+    held = {n.id: n for n in stored}
+    changed = [(n.id, c) for n in taxonomy.nodes if n.id in held and (c := _node_changes(held[n.id], n))]
+    add, change = ("added", "changed") if done else ("add", "change")
+    lines = []
+    if added:
+        lines.append(f"{indent}{add} {_nodes(len(added))}: {', '.join(map(_safe, added))}")
+    if changed:
+        lines.append(f"{indent}{change} {_nodes(len(changed))}:")
+        lines += [f"{indent}  {_safe(node_id)}: {', '.join(changes)}" for node_id, changes in changed]
+    return lines
 
 
 def _safe(text: str) -> str:

@@ -936,7 +936,8 @@ def test_reextract_tags_the_stored_papers_after_a_taxonomy_edit_and_init(
     dry = _run("ingest", "reextract", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout == ("reextract (dry run: nothing written): 3 papers -> 3 to update, 0 unchanged; "
-                          "2 with other tags\n  tags added:\n    model_stitching: 2 papers\n")
+                          "2 with other tags\n  tags added:\n    model_stitching: 2 papers\n"
+                          "      stitch-1, stitch-2\n")
     assert _stitching_uses(data_dir) == []
 
     done = _run("ingest", "reextract")
@@ -944,7 +945,7 @@ def test_reextract_tags_the_stored_papers_after_a_taxonomy_edit_and_init(
     first, *rest = done.stdout.splitlines()
     assert first.startswith("reextract: 3 papers -> 3 updated, 0 unchanged; 2 with other tags; 0 embedded, "
                             "3 already had an embedding; run reextract-")
-    assert rest == ["  tags added:", "    model_stitching: 2 papers"]
+    assert rest == ["  tags added:", "    model_stitching: 2 papers", "      stitch-1, stitch-2"]
     assert _stitching_uses(data_dir) == ["stitch-1", "stitch-2"]
     assert real_extraction.calls == calls  # nothing was embedded again
 

@@ -657,7 +657,8 @@ def test_a_node_removed_from_the_file_is_named_by_init_and_no_warning_of_every_i
     caplog.clear()
     reextract = runner.invoke(main, ["ingest", "reextract"])
     assert reextract.exit_code == 0, reextract.output
-    assert "tags added:\n    beta: 1 paper\n  tags removed:\n    alpha: 1 paper" in reextract.stdout
+    assert ("tags added:\n    beta: 1 paper\n      p-1\n  tags removed:\n    alpha: 1 paper\n      p-1"
+            in reextract.stdout)
     assert not [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     # The extracted tag is gone: no more reextract note (the list tag stays, and says so).
     assert runner.invoke(main, ["init"]).stderr == stays + listed
