@@ -556,8 +556,13 @@
       var qs = kept.toString();
       var url = qs || !brand ? target.origin + target.pathname + (qs ? "?" + qs : "") : brand.href;
       document.querySelectorAll("link[rel=canonical]").forEach(function (el) { el.href = url; });
-      var said = status ? status.textContent : "";
-      var values = { "og:url": url, "og:title": document.title.replace(/ · paperkg$/, ""),
+      // Link previews are plain text for other sites, as the server writes them (api.web plain_description):
+      // no bidi controls or isolates, whitespace runs as one space.
+      var plain = function (text) {
+        return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, "").split(/\s+/).filter(Boolean).join(" ");
+      };
+      var said = plain(status ? status.textContent : "");
+      var values = { "og:url": url, "og:title": plain(document.title.replace(/ · paperkg$/, "")),
         "description": said, "og:description": said };
       Object.keys(values).forEach(function (key) {
         document.querySelectorAll('meta[name="' + key + '"], meta[property="' + key + '"]').forEach(function (el) {
