@@ -103,9 +103,7 @@ def _bibtex(tmp_path: Path, papers: list[Paper]) -> tuple[str, str]:
     return run.stdout, (tmp_path / "rw.bbl").read_text(encoding="utf-8")
 
 
-@pytest.mark.skipif(shutil.which("bibtex") is None or shutil.which("kpsewhich") is None
-                    or not subprocess.run(["kpsewhich", "plainnat.bst"], capture_output=True,
-                                          check=False).stdout, reason="no bibtex with plainnat.bst")
+@pytest.mark.usefixtures("tex")
 def test_bibtex_sorts_and_natbib_labels_the_list_only_entries(tmp_path: Path) -> None:
     """The QA's document: "to sort, need author or key" for every list-only entry, and natbib's labels
     "mon", "mat" (the key's first three letters). Now bibtex warns only of the years nobody knows."""
