@@ -357,10 +357,10 @@ def config_cmd(as_json: bool) -> None:
 def _resolved_paths() -> dict[str, str]:
     """Each path setting's variable -> the absolute path it names (a relative one from the current
     directory, ~ expanded, `..` folded), as the commands run here use it."""
-    from kg.config import _PATH_FIELDS
+    from kg.config import PATH_FIELDS
 
     config = load_config()
-    return {variable: os.path.abspath(getattr(config, field)) for field, variable in _PATH_FIELDS.items()}
+    return {variable: os.path.abspath(getattr(config, field)) for field, variable in PATH_FIELDS.items()}
 
 
 @main.command("init")

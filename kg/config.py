@@ -390,13 +390,13 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         )
     except ValueError as exc:
         raise ConfigError(f"invalid PAPERKG_* setting: {exc}") from exc
-    values.update({name: _path_override(name, value) if name in _PATH_FIELDS else value
+    values.update({name: _path_override(name, value) if name in PATH_FIELDS else value
                    for name, value in overrides.items()})
     return Config(**values)  # type: ignore[arg-type]
 
 
 # The Config fields that are paths, with the variable each is read from.
-_PATH_FIELDS = {"data_dir": "PAPERKG_DATA_DIR", "taxonomy": "PAPERKG_TAXONOMY",
+PATH_FIELDS = {"data_dir": "PAPERKG_DATA_DIR", "taxonomy": "PAPERKG_TAXONOMY",
                 "shared_data": "PAPERKG_SHARED_DATA"}
 
 
@@ -421,7 +421,7 @@ def _path_override(name: str, value: object) -> object:
     ("unsupported operand type(s) for /: 'str' and 'str'"). Anything else is left for Config to refuse."""
     if not isinstance(value, (str, os.PathLike)):
         return value
-    variable = _PATH_FIELDS[name]
+    variable = PATH_FIELDS[name]
     try:
         return _path({variable: os.fspath(value)}, variable)
     except (TypeError, ValueError) as exc:  # a bytes path (TypeError from str checks), a control character

@@ -556,8 +556,8 @@
       var qs = kept.toString();
       var url = qs || !brand ? target.origin + target.pathname + (qs ? "?" + qs : "") : brand.href;
       document.querySelectorAll("link[rel=canonical]").forEach(function (el) { el.href = url; });
-      // Link previews are plain text for other sites, as the server writes them (api.web plain_description):
-      // no bidi controls or isolates, whitespace runs as one space.
+      /* Link previews are plain text for other sites, as the server writes them (api.web plain_description):
+         no bidi controls or isolates, whitespace runs as one space. */
       var plain = function (text) {
         return text.replace(/[\u202a-\u202e\u2066-\u2069]/g, "").split(/\s+/).filter(Boolean).join(" ");
       };
