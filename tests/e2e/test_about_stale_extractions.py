@@ -50,7 +50,8 @@ def test_the_stale_papers_line_shows_by_the_last_ingest_at_320_px(browser: WebDr
         line = browser.find_element(By.CSS_SELECTOR, "[data-stale-extractions]")
         assert line.is_displayed()
         assert line.text == ("3 stored papers were extracted with another taxonomy or extractor: their "
-                             "extracted tags stay as they were until paperkg ingest reextract runs.")
+                             "extracted tags stay as they were until paperkg ingest reextract runs (after "
+                             "paperkg init if the taxonomy file changed).")
         # Right after the last-ingest line, before the sources.
         assert browser.execute_script(
             "const p = document.querySelector('[data-stale-extractions]');"
