@@ -55,7 +55,7 @@ from ingest.normalize import whole_arxiv_id
 from kg.entities import TECHNIQUE_MATCHES, Paper, SearchFilters
 from kg.explain import Labels, paper_words, query_terms, telling_words
 from kg.lookup import find_pasted_paper, paper_named_by_query, without_pasted_punctuation
-from kg.safe_output import arxiv_abs_url
+from kg.safe_output import BIDI_CONTROLS, arxiv_abs_url
 from kg.schema import RUN_SOURCE_WEEKLY, RUN_SOURCE_WEEKLY_LOAD, Label
 from kg.search import FILTER_KINDS, filter_dropped_counts, normalise_query, set_filter_kinds, why_empty
 from kg.search import search as search_papers
@@ -194,7 +194,7 @@ format_filters.register(bp)
 web_authors.register(bp)
 
 # Bidirectional embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069).
-_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_CONTROLS = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 @bp.app_template_filter("plain_description")

@@ -45,10 +45,14 @@ _CONTROL_SEQUENCE = re.compile(
     r"|\x1b[ -/]*[0-~]"
 )
 _LINE_BREAKS = re.compile(r"[\t\n\v\f\r\x85\u2028\u2029]+")
+# The bidirectional embedding and override (U+202A-U+202E) and isolate (U+2066-U+2069) controls, as the
+# body of a regex character class: what stored text (kg.validation.clean_text), terminal output and link
+# previews (api.web plain_description) drop.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 # The bidi embeddings, overrides (U+202A-U+202E) and isolates (U+2066-U+2069) go too: a right-to-left
 # override in an echoed argument ("x\u202e' OR 1=1 --") reverses what the terminal shows after it, so
 # the message reads otherwise than it is. Text in a right-to-left script needs none of them to show.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
 
 
 def terminal_safe(text: object) -> str:

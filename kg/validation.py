@@ -23,6 +23,7 @@ import numpy as np
 
 from kg.entities import EvaluationUse, IngestRun, ListRow, Paper, PaperBundle, TechniqueUse
 from kg.publishers import host_organisation, hosts_rule
+from kg.safe_output import BIDI_CONTROLS
 from kg.schema import EDGE_SOURCES, EMBEDDING_DIM, RELATIONSHIPS, Label, Rel
 
 # Labels a finding may be ABOUT.
@@ -153,7 +154,7 @@ def check_utf8(value: str, name: str) -> str:
 # controls. NUL and ESC sequences reach terminals and HTML as they are, and an unterminated RTL
 # override reverses everything after it on the line (an author name turning a whole result line).
 # LRM/RLM (U+200E/U+200F) and ordinary right-to-left letters are text and stay.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f{BIDI_CONTROLS}]")
 # Controls that Python (and readers) treat as whitespace become a space, so words stay apart; CR
 # and CR LF become a newline (a bare CR would make a terminal overwrite the line).
 _SPACE_CONTROL = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
